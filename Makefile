@@ -1,0 +1,62 @@
+# Hallows: one non-recursive build.
+#
+#   make run     build everything and boot Hallows in QEMU (serial on stdio)
+#   make test    build and run every test; ends with "N passed, N failed"
+#   make bench   benchmarks -> build/bench/results.jsonl
+#   make debug   QEMU halted at entry with a GDB stub; see README
+#   make fuzz    run every fuzz target for longer
+#   make check   clang-format, cppcheck and clang-tidy on the sources
+#
+# Each subsystem lives in one fragment under mk/ and plugs in through:
+#   TEST_GROUPS += g   with a target test-g that writes build/results/g.tap
+#                      (lines "ok - name", "not ok - name", "ok - name # SKIP why")
+#   BENCH_STEPS += b   with a target bench-b that appends JSON lines to $(BENCH_OUT)
+#   FUZZ_STEPS  += f   with a target fuzz-f (FUZZ_SECONDS long)
+#   ALL_TARGETS += files built by `make all`
+
+.DEFAULT_GOAL := all
+SHELL := /bin/bash
+B := build
+RESULTS := $(B)/results
+BENCH_OUT := $(B)/bench/results.jsonl
+FUZZ_SECONDS ?= 60
+
+# Host tools: sanitizers on for everything that runs on Linux in tests.
+HOST_CC ?= gcc
+HOST_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+HOST_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O1 -Iinclude -Iinclude/uapi
+FUZZ_CC ?= clang
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Iinclude/uapi
+
+TEST_GROUPS :=
+BENCH_STEPS :=
+FUZZ_STEPS :=
+ALL_TARGETS :=
+
+include $(sort $(wildcard mk/*.mk))
+
+.PHONY: all deps test bench fuzz check clean
+all: deps $(ALL_TARGETS)
+
+deps:
+	@bash tools/deps.sh
+
+test: deps
+	@rm -rf $(RESULTS); mkdir -p $(RESULTS)
+	@for g in $(TEST_GROUPS); do \
+		echo "=== test group $$g"; \
+		$(MAKE) --no-print-directory test-$$g || \
+			echo "not ok - $$g: group exited non-zero" >> $(RESULTS)/$$g.tap; \
+	done; \
+	python3 tools/summarize.py $(RESULTS)
+
+bench: deps
+	@mkdir -p $(dir $(BENCH_OUT)); : > $(BENCH_OUT)
+	@for b in $(BENCH_STEPS); do echo "=== bench $$b"; $(MAKE) --no-print-directory bench-$$b || exit 1; done
+	@echo "results: $(BENCH_OUT) ($$(wc -l < $(BENCH_OUT)) figures)"
+
+fuzz: deps
+	@for f in $(FUZZ_STEPS); do $(MAKE) --no-print-directory fuzz-$$f FUZZ_SECONDS=$(FUZZ_SECONDS) || exit 1; done
+
+clean:
+	rm -rf $(B)
