@@ -1,0 +1,72 @@
+/* TSC calibration against the HPET (PIT channel 2 as fallback) and delays. */
+#include <arch/apic.h>
+#include <arch/cpu.h>
+#include <kernel/klog.h>
+#include <kernel/time.h>
+
+uint64_t tsc_hz;
+uint64_t tsc_boot;
+
+/* Busy-wait on PIT channel 2 (gate via port 0x61); works without interrupts. */
+void pit_delay_us(uint32_t us)
+{
+	uint32_t ticks = (uint32_t)((uint64_t)us * 1193182 / 1000000);
+
+	while (ticks) {
+		uint16_t n = ticks > 0xffff ? 0xffff : (uint16_t)ticks;
+		outb(0x61, (inb(0x61) & ~0x02) | 0x01); /* gate on, speaker off */
+		outb(0x43, 0xb0); /* channel 2, lo/hi, mode 0 */
+		outb(0x42, n & 0xff);
+		outb(0x42, n >> 8);
+		for (uint32_t spin = 0; !(inb(0x61) & 0x20) && spin < 100000000; spin++)
+			cpu_relax();
+		ticks -= n;
+	}
+}
+
+static uint64_t calibrate_hpet(void)
+{
+	uint64_t h0 = hpet_read_ns(), t0 = rdtsc();
+
+	while (hpet_read_ns() - h0 < 10000000) /* 10 ms */
+		cpu_relax();
+	uint64_t h1 = hpet_read_ns(), t1 = rdtsc();
+	return (t1 - t0) * 1000000000ull / (h1 - h0);
+}
+
+static uint64_t calibrate_pit(void)
+{
+	uint64_t t0 = rdtsc();
+
+	pit_delay_us(10000);
+	return (rdtsc() - t0) * 100;
+}
+
+void tsc_calibrate(void)
+{
+	bool via_hpet = hpet_available();
+
+	tsc_hz = via_hpet ? calibrate_hpet() : calibrate_pit();
+	pr_info("tsc: %lu.%03lu MHz (calibrated against the %s)", tsc_hz / 1000000, (tsc_hz / 1000) % 1000,
+		via_hpet ? "HPET" : "PIT");
+}
+
+uint64_t time_ns(void)
+{
+	if (!tsc_hz)
+		return 0;
+	uint64_t d = rdtsc() - tsc_boot;
+
+	return d / tsc_hz * 1000000000u + d % tsc_hz * 1000000000u / tsc_hz;
+}
+
+void time_udelay(uint64_t us)
+{
+	if (!tsc_hz) {
+		pit_delay_us((uint32_t)us);
+		return;
+	}
+	uint64_t end = rdtsc() + us * tsc_hz / 1000000;
+	while (rdtsc() < end)
+		cpu_relax();
+}

@@ -1,0 +1,33 @@
+/* Local APIC (xAPIC or x2APIC), IOAPIC, legacy PIC, HPET, PIT, TSC. */
+#ifndef ARCH_APIC_H
+#define ARCH_APIC_H
+
+#include <kernel/types.h>
+
+void pic_disable(void);
+
+void lapic_init(uint64_t phys); /* BSP: choose mode, map registers */
+void lapic_init_cpu(void); /* every CPU: enable, spurious vector */
+uint32_t lapic_id(void);
+void lapic_eoi(void);
+bool lapic_is_x2apic(void);
+/* Send an IPI: vector to dest APIC id; for INIT/SIPI use the raw delivery mode. */
+void lapic_send_ipi(uint32_t apic_id, uint8_t vector);
+void lapic_send_init(uint32_t apic_id);
+void lapic_send_sipi(uint32_t apic_id, uint8_t page);
+/* One-shot timer: TSC-deadline where available, else the APIC count mode. */
+void lapic_timer_oneshot_ns(uint64_t ns);
+bool lapic_timer_uses_deadline(void);
+
+void ioapic_init(void);
+/* Route ISA IRQ (honouring overrides) or a GSI to vector on CPU apic_id. */
+bool ioapic_route_isa(uint8_t isa_irq, uint8_t vector, uint32_t apic_id);
+
+bool hpet_init(uint64_t phys);
+bool hpet_available(void);
+uint64_t hpet_read_ns(void); /* nanoseconds from the HPET main counter */
+
+void pit_delay_us(uint32_t us); /* PIT channel 2 busy-wait (calibration fallback) */
+void tsc_calibrate(void);
+
+#endif

@@ -1,0 +1,45 @@
+/*
+ * Per-CPU data, reached through the GS base (gs:0 holds a self pointer).
+ * Offsets are fixed for assembly: see the static asserts in kernel/percpu.c.
+ */
+#ifndef KERNEL_PERCPU_H
+#define KERNEL_PERCPU_H
+
+#include <kernel/types.h>
+
+#define MAX_CPUS 64
+
+struct cpu {
+	struct cpu *self; /* [I] 0: gs:0 */
+	uint32_t index; /* [I] 8: dense CPU number, 0 = BSP */
+	uint32_t apic_id; /* [I] 12 */
+	uint64_t kstack_top; /* [I] 16 */
+	volatile bool online; /* [a] set once the CPU runs kernel code */
+	uint32_t irq_depth; /* [c] */
+	void *tss; /* [I] */
+	/* Cross-CPU call mailbox, see smp_call(). */
+	void (*volatile call_fn)(void *arg); /* [a] */
+	void *volatile call_arg; /* [a] */
+	volatile uint32_t call_done; /* [a] */
+	volatile uint64_t ipi_count; /* [a] IPIs handled */
+	volatile uint64_t timer_ticks; /* [a] LAPIC timer interrupts */
+};
+
+extern struct cpu cpus[MAX_CPUS];
+extern uint32_t ncpus_online;
+
+static inline struct cpu *this_cpu(void)
+{
+	struct cpu *c;
+	__asm__ volatile("mov %%gs:0, %0" : "=r"(c));
+	return c;
+}
+
+static inline uint32_t cpu_index(void)
+{
+	return this_cpu()->index;
+}
+
+void percpu_init_cpu(struct cpu *c);
+
+#endif

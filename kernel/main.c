@@ -1,0 +1,127 @@
+/*
+ * kmain: the boot sequence after boot.S, on the BSP.
+ *
+ *   console -> boot info -> CPU features -> memory (PMM, kernel tables,
+ *   kmalloc) -> traps -> ACPI -> interrupt controllers -> clocks ->
+ *   other CPUs -> PCI -> boot module -> "hallows: ready" -> tests / idle
+ */
+#include <arch/apic.h>
+#include <arch/cpu.h>
+#include <arch/platform.h>
+#include <arch/trap.h>
+#include <kernel/bootinfo.h>
+#include <kernel/klog.h>
+#include <kernel/ktest.h>
+#include <kernel/layout.h>
+#include <kernel/panic.h>
+#include <kernel/pci.h>
+#include <kernel/percpu.h>
+#include <kernel/pmm.h>
+#include <kernel/power.h>
+#include <kernel/smp.h>
+#include <kernel/time.h>
+#include <kernel/vm.h>
+#include <lib/cpio.h>
+#include <lib/string.h>
+
+extern char boot_stack_top[];
+void serial_init(void);
+void fbcon_init(const struct boot_fb *fb);
+void cpu_features_log(void);
+void initrd_check(void);
+
+struct boot_info boot_info;
+uint64_t boot_ready_tsc;
+
+/* Loader structures live in low memory, identity/HHDM-mapped by boot.S. */
+static const void *boot_map(uint64_t phys, size_t len)
+{
+	if (phys + len < phys || phys + len > (4ul << 30))
+		return NULL;
+	return phys_to_virt(phys);
+}
+
+static void timer_irq(struct trap_frame *tf)
+{
+	(void)tf;
+	this_cpu()->timer_ticks++;
+}
+
+__noreturn void cpu_idle_loop(void)
+{
+	for (;;) {
+		irq_enable();
+		cpu_halt();
+	}
+}
+
+static void early_init(uint32_t kind, uint64_t info)
+{
+	tsc_boot = rdtsc();
+	cpus[0].index = 0;
+	cpus[0].kstack_top = (uint64_t)boot_stack_top;
+	percpu_init_cpu(&cpus[0]);
+	serial_init();
+	kprintf("\nhallows: booting\n");
+	if (bootinfo_parse(kind, info, boot_map, &boot_info) != 0)
+		panic("boot: unusable boot information from the loader (kind %u at %#lx)", kind, info);
+	fbcon_init(&boot_info.fb);
+	if (boot_info.warnings)
+		pr_warn("boot: %u malformed or dropped boot-info entries", boot_info.warnings);
+	if (bootinfo_cmdline_has(&boot_info, "debug"))
+		klog_threshold = KLOG_DEBUG;
+	pr_info("boot: via %s%s, cmdline \"%s\"", kind == BOOT_PVH ? "PVH" : "Multiboot2",
+		boot_info.efi ? " (UEFI)" : "", boot_info.cmdline);
+	if (boot_info.loader[0])
+		pr_info("boot: loader \"%s\"", boot_info.loader);
+	cpu_features_init();
+	cpu_enable_protections();
+	cpu_features_log();
+}
+
+static void platform_init(void)
+{
+	platform_acpi_init();
+	pic_disable();
+	lapic_init(acpi.lapic_phys);
+	cpus[0].apic_id = lapic_id();
+	lapic_init_cpu();
+	ioapic_init();
+	irq_register(VEC_TIMER, timer_irq);
+	if (acpi.has_hpet && !bootinfo_cmdline_has(&boot_info, "nohpet"))
+		hpet_init(acpi.hpet_phys);
+	if (!hpet_available())
+		pr_warn("hpet: not available; calibrating against the PIT");
+	tsc_calibrate();
+	pr_info("timer: LAPIC one-shot in %s mode", lapic_timer_uses_deadline() ? "TSC-deadline" : "count");
+}
+
+__noreturn void kmain(uint32_t kind, uint64_t info)
+{
+	early_init(kind, info);
+	pmm_init(&boot_info);
+	vm_init();
+	trap_init_cpu();
+	platform_init();
+	cpus[0].online = true;
+	uint32_t n = smp_init();
+	kprintf("hallows: cpus online: %u\n", n);
+	pci_init();
+	initrd_check();
+	irq_enable();
+	boot_ready_tsc = rdtsc();
+	kprintf("hallows: ready\n");
+
+	char sel[128];
+	if (bootinfo_cmdline_get(&boot_info, "ktest", sel, sizeof(sel))) {
+		uint32_t failed = ktest_run(sel);
+		power_test_exit(failed ? 1 : 0);
+	} else if (bootinfo_cmdline_has(&boot_info, "test-exit")) {
+		power_test_exit(0);
+	}
+	if (bootinfo_cmdline_has(&boot_info, "poweroff"))
+		power_off();
+	if (bootinfo_cmdline_has(&boot_info, "reboot"))
+		power_reboot();
+	cpu_idle_loop();
+}

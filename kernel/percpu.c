@@ -1,0 +1,19 @@
+/* Per-CPU data areas and their GS-base setup. */
+#include <arch/cpu.h>
+#include <kernel/percpu.h>
+#include <stddef.h>
+
+_Static_assert(offsetof(struct cpu, self) == 0, "gs:0 must be the self pointer");
+_Static_assert(offsetof(struct cpu, index) == 8, "asm uses gs:8");
+_Static_assert(offsetof(struct cpu, kstack_top) == 16, "asm uses gs:16");
+
+struct cpu cpus[MAX_CPUS];
+uint32_t ncpus_online;
+
+/* Point this CPU's GS base at c. Runs once per CPU, interrupts off. */
+void percpu_init_cpu(struct cpu *c)
+{
+	c->self = c;
+	wrmsr(MSR_GS_BASE, (uint64_t)c);
+	wrmsr(MSR_KERNEL_GS_BASE, 0);
+}

@@ -1,0 +1,96 @@
+# The kernel image, boot media, QEMU runs, ktest and boot benchmarks.
+
+KCC ?= gcc
+KOBJ := $(B)/kernel
+KERNEL := $(B)/hallows.elf
+INITRD := $(B)/initrd.cpio
+ISO := $(B)/hallows.iso
+
+KCFLAGS := -Wno-format-zero-length -std=c11 -ffreestanding -fno-pic -fno-pie -mcmodel=kernel -mno-red-zone \
+	-mgeneral-regs-only -fno-stack-protector -fno-omit-frame-pointer -fno-strict-aliasing \
+	-fno-asynchronous-unwind-tables -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
+	-Iinclude -Iinclude/uapi -MMD -MP
+KASFLAGS := -D__ASSEMBLER__ -Iinclude -MMD -MP
+KLDFLAGS := -nostdlib -static -no-pie -Wl,-T,arch/x86_64/kernel.ld -Wl,-z,max-page-size=0x1000 \
+	-Wl,-z,noexecstack -Wl,--build-id=none
+
+KERNEL_ASM := arch/x86_64/boot.S arch/x86_64/entry.S arch/x86_64/trampoline.S
+KERNEL_C := \
+	arch/x86_64/acpi.c arch/x86_64/acpi_aml.c arch/x86_64/apic.c arch/x86_64/bootinfo.c \
+	arch/x86_64/cpu.c arch/x86_64/fbcon.c arch/x86_64/hpet.c arch/x86_64/ioapic.c \
+	arch/x86_64/paging.c arch/x86_64/pci.c arch/x86_64/platform.c arch/x86_64/power.c \
+	arch/x86_64/serial.c arch/x86_64/smp.c arch/x86_64/trap.c arch/x86_64/tsc.c arch/x86_64/vm.c \
+	kernel/frames.c kernel/initrd.c kernel/klog.c kernel/kmalloc.c kernel/ksyms.c kernel/ktest.c \
+	kernel/main.c kernel/memmap.c kernel/panic.c kernel/percpu.c kernel/pmm.c kernel/spinlock.c \
+	lib/cpio.c lib/fmt.c lib/string.c
+KTEST_C := $(sort $(wildcard tests/ktest/*.c))
+
+KERNEL_OBJS := $(KERNEL_ASM:%.S=$(KOBJ)/%.o) $(KERNEL_C:%.c=$(KOBJ)/%.o) $(KTEST_C:%.c=$(KOBJ)/%.o) \
+	$(KOBJ)/gen/font8x16.o
+
+$(KOBJ)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(KCC) $(KCFLAGS) -c $< -o $@
+$(KOBJ)/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(KCC) $(KASFLAGS) -c $< -o $@
+$(KOBJ)/gen/font8x16.c: tools/mkfont.py
+	@mkdir -p $(dir $@)
+	python3 tools/mkfont.py /usr/share/grub/ascii.pf2 $@
+$(KOBJ)/gen/%.o: $(KOBJ)/gen/%.c
+	$(KCC) $(KCFLAGS) -c $< -o $@
+
+# Two links: the first gives the symbol table that the second embeds in .ksyms
+# (placed after all code, so no code address changes between them).
+$(KERNEL): $(KERNEL_OBJS) arch/x86_64/kernel.ld tools/gensyms.py
+	@mkdir -p $(KOBJ)/gen
+	python3 tools/gensyms.py < /dev/null > $(KOBJ)/gen/ksyms0.S
+	$(KCC) -c $(KOBJ)/gen/ksyms0.S -o $(KOBJ)/gen/ksyms0.o
+	$(KCC) $(KLDFLAGS) $(KERNEL_OBJS) $(KOBJ)/gen/ksyms0.o -o $(KOBJ)/pass1.elf
+	nm -n $(KOBJ)/pass1.elf | python3 tools/gensyms.py > $(KOBJ)/gen/ksyms.S
+	$(KCC) -c $(KOBJ)/gen/ksyms.S -o $(KOBJ)/gen/ksyms.o
+	$(KCC) $(KLDFLAGS) $(KERNEL_OBJS) $(KOBJ)/gen/ksyms.o -o $@
+	@cmp -s <(nm -n $(KOBJ)/pass1.elf | grep -i ' t ') <(nm -n $@ | grep -i ' t ') || \
+		{ echo "kernel: code moved between link passes"; rm -f $@; exit 1; }
+	objdump -d -S --no-show-raw-insn $@ > $(B)/hallows.lst
+	nm -n $@ > $(B)/hallows.map
+
+# The boot module: a newc cpio of the files under $(B)/initrd-root.
+$(INITRD): $(KERNEL)
+	@rm -rf $(B)/initrd-root && mkdir -p $(B)/initrd-root/etc
+	@printf '# Hallows boot configuration (read by the root task, later issues)\n' > $(B)/initrd-root/etc/boot.conf
+	cd $(B)/initrd-root && find . | LC_ALL=C sort | cpio -o -H newc --quiet > ../initrd.cpio
+
+# grub-mkrescue makes one image that boots under BIOS (El Torito) and UEFI.
+# The test image differs only in the kernel command line.
+TEST_ISO := $(B)/hallows-test.iso
+define make_iso
+	@rm -rf $(B)/iso-$(2) && mkdir -p $(B)/iso-$(2)/boot/grub
+	cp $(KERNEL) $(B)/iso-$(2)/boot/hallows.elf
+	cp $(INITRD) $(B)/iso-$(2)/boot/initrd.cpio
+	sed 's|@CMDLINE@|$(3)|' tools/grub.cfg > $(B)/iso-$(2)/boot/grub/grub.cfg
+	grub-mkrescue -o $(1) $(B)/iso-$(2) > $(B)/iso-$(2).log 2>&1 || { cat $(B)/iso-$(2).log; exit 1; }
+endef
+$(ISO): $(KERNEL) $(INITRD) tools/grub.cfg
+	$(call make_iso,$@,run,)
+$(TEST_ISO): $(KERNEL) $(INITRD) tools/grub.cfg
+	$(call make_iso,$@,test,test-exit ktest=all)
+
+ALL_TARGETS += $(KERNEL) $(INITRD) $(ISO)
+
+QEMU := qemu-system-x86_64
+QEMU_RUN_FLAGS := -machine q35 -accel tcg -cpu max -smp 4 -m 512M -serial stdio \
+	-device isa-debug-exit,iobase=0xf4,iosize=0x04 -no-reboot
+
+.PHONY: run run-iso debug
+run: deps $(KERNEL) $(INITRD)
+	$(QEMU) $(QEMU_RUN_FLAGS) -kernel $(KERNEL) -initrd $(INITRD) -append "$(CMDLINE)"
+
+run-iso: deps $(ISO)
+	$(QEMU) $(QEMU_RUN_FLAGS) -cdrom $(ISO)
+
+debug: deps $(KERNEL) $(INITRD)
+	@echo "QEMU halted at entry; in another terminal: gdb -x tools/gdbinit"
+	$(QEMU) $(QEMU_RUN_FLAGS) -kernel $(KERNEL) -initrd $(INITRD) -append "$(CMDLINE)" -s -S
+
+-include $(shell find $(KOBJ) -name '*.d' 2>/dev/null)

@@ -1,0 +1,174 @@
+#!/usr/bin/env python3
+"""Boot Hallows in QEMU under a time limit and judge the run.
+
+Streams the serial console to a log (and optionally to stdout), parses the
+KTAP that the in-kernel tests print, and tells apart:
+  pass    - QEMU left through isa-debug-exit with code 0 (exit status 1),
+            every expected line was seen and no KTAP case failed;
+  fail    - a KTAP case failed, an expected line is missing, or the exit
+            code says a test failed (status 3);
+  panic   - the kernel printed "*** PANIC" / "*** FATAL" or exited with
+            code 3 (status 7);
+  hang    - the time limit passed without an exit (the last line is shown).
+Results are appended as TAP lines ("ok - NAME" / "not ok - NAME") to --tap:
+one for the boot itself and one per KTAP case, as NAME.suite.case.
+"""
+import argparse
+import os
+import re
+import select
+import subprocess
+import sys
+import time
+
+OVMF_CANDIDATES = ["/usr/share/OVMF/OVMF_CODE.fd", "/usr/share/ovmf/OVMF.fd"]
+
+
+def qemu_command(a):
+    cmd = ["qemu-system-x86_64", "-machine", a.machine, "-accel", "tcg", "-cpu", a.cpu,
+           "-smp", str(a.smp), "-m", a.mem, "-display", "none", "-serial", "stdio",
+           "-monitor", "none", "-no-reboot",
+           "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+    if a.firmware == "ovmf":
+        code = next((p for p in OVMF_CANDIDATES if os.path.exists(p)), None)
+        if not code:
+            sys.exit("qemu_run: OVMF firmware not found (install the ovmf package)")
+        cmd += ["-drive", f"if=pflash,format=raw,readonly=on,file={code}"]
+        vars_src = "/usr/share/OVMF/OVMF_VARS.fd"
+        if os.path.exists(vars_src) and code.endswith("OVMF_CODE.fd"):
+            vars_copy = os.path.join(os.path.dirname(a.log) or ".", f"{a.name}.vars.fd")
+            with open(vars_src, "rb") as s, open(vars_copy, "wb") as d:
+                d.write(s.read())
+            cmd += ["-drive", f"if=pflash,format=raw,file={vars_copy}"]
+    if a.iso:
+        cmd += ["-cdrom", a.iso, "-boot", "d"]
+    else:
+        cmd += ["-kernel", a.kernel, "-append", a.append]
+        if a.initrd:
+            cmd += ["-initrd", a.initrd]
+    if a.icount:
+        cmd += ["-icount", "shift=0"]
+    return cmd + a.qemu_arg
+
+
+def run(a):
+    cmd = qemu_command(a)
+    os.makedirs(os.path.dirname(a.log) or ".", exist_ok=True)
+    log = open(a.log, "w")
+    log.write("# " + " ".join(cmd) + "\n")
+    start = time.monotonic()
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    lines, buf, timed_out = [], b"", False
+    marks = {}
+    while True:
+        left = a.timeout - (time.monotonic() - start)
+        if left <= 0:
+            timed_out = True
+            p.kill()
+            break
+        r, _, _ = select.select([p.stdout], [], [], min(left, 0.5))
+        if r:
+            chunk = os.read(p.stdout.fileno(), 65536)
+            if not chunk:
+                break
+            buf += chunk
+            while b"\n" in buf:
+                raw, buf = buf.split(b"\n", 1)
+                line = raw.decode("utf-8", "replace").rstrip("\r")
+                now = time.monotonic() - start
+                lines.append(line)
+                log.write(f"[{now:8.3f}] {line}\n")
+                if a.echo:
+                    print(line, flush=True)
+                for m in ("hallows: ready",):
+                    if m in line and m not in marks:
+                        marks[m] = now
+        elif p.poll() is not None:
+            break
+    status = p.wait()
+    log.close()
+    return lines, status, timed_out, marks, time.monotonic() - start
+
+
+def parse_ktap(lines):
+    """Return [(suite, case, ok, skipped)] from nested KTAP subtests."""
+    cases, suite = [], None
+    for line in lines:
+        m = re.match(r"^\s{4}# Subtest: (\S+)", line)
+        if m:
+            suite = m.group(1)
+            continue
+        m = re.match(r"^\s{4}(not ok|ok) \d+ (\S+)(.*)$", line)
+        if m and suite:
+            cases.append((suite, m.group(2), m.group(1) == "ok", "# SKIP" in m.group(3)))
+    return cases
+
+
+def verdict(a, lines, status, timed_out):
+    text = "\n".join(lines)
+    if timed_out:
+        last = lines[-1] if lines else "(no output)"
+        return "hang", f"no exit within {a.timeout}s; last line: {last}"
+    if "*** PANIC" in text or "*** FATAL" in text or status == 7:
+        first = next((l for l in lines if "*** PANIC" in l or "*** FATAL" in l), "exit status 7")
+        return "panic", first.strip()
+    for exp in a.expect:
+        if not re.search(exp, text, re.M):
+            return "fail", f"expected output missing: {exp}"
+    for bad in a.reject:
+        if re.search(bad, text, re.M):
+            return "fail", f"unexpected output: {bad}"
+    if status == 3:
+        return "fail", "kernel reported failed tests (exit status 3)"
+    if status != 1:
+        return "fail", f"QEMU exit status {status} (expected 1 from isa-debug-exit code 0)"
+    return "pass", "ok"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--name", required=True)
+    ap.add_argument("--kernel", default="build/hallows.elf")
+    ap.add_argument("--initrd")
+    ap.add_argument("--iso")
+    ap.add_argument("--append", default="test-exit")
+    ap.add_argument("--firmware", choices=["seabios", "ovmf"], default="seabios")
+    ap.add_argument("--machine", default="q35")
+    ap.add_argument("--cpu", default="max")
+    ap.add_argument("--smp", type=int, default=1)
+    ap.add_argument("--mem", default="256M")
+    ap.add_argument("--icount", action="store_true")
+    ap.add_argument("--timeout", type=float, default=60)
+    ap.add_argument("--expect", action="append", default=[], help="regex that must appear")
+    ap.add_argument("--reject", action="append", default=[], help="regex that must not appear")
+    ap.add_argument("--want", choices=["pass", "fail", "panic", "hang"], default="pass",
+                    help="the verdict this run must produce (to test failure detection)")
+    ap.add_argument("--tap", help="append TAP lines here")
+    ap.add_argument("--log", help="serial log file (default build/results/logs/NAME.log)")
+    ap.add_argument("--echo", action="store_true")
+    ap.add_argument("--qemu-arg", action="append", default=[])
+    a = ap.parse_args()
+    a.log = a.log or f"build/results/logs/{a.name}.log"
+
+    lines, status, timed_out, marks, wall = run(a)
+    v, why = verdict(a, lines, status, timed_out)
+    ok = v == a.want
+    out = [f"{'ok' if ok else 'not ok'} - boot.{a.name} (verdict {v}: {why}; {wall:.1f}s)"]
+    if a.want == "pass":
+        for suite, case, cok, skipped in parse_ktap(lines):
+            line = f"{'ok' if cok else 'not ok'} - {a.name}.{suite}.{case}"
+            out.append(line + (" # SKIP" if skipped else ""))
+    for l in out:
+        print(l)
+    if not ok:
+        print(f"  log: {a.log}")
+        for l in lines[-15:]:
+            print("  | " + l)
+    if a.tap:
+        with open(a.tap, "a") as f:
+            f.write("\n".join(out) + "\n")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
