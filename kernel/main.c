@@ -96,6 +96,23 @@ static void platform_init(void)
 	pr_info("timer: LAPIC one-shot in %s mode", lapic_timer_uses_deadline() ? "TSC-deadline" : "count");
 }
 
+/*
+ * Deliberate failures for the test runner, which must tell them apart:
+ * "pf" a kernel page fault (fatal report + backtrace), "panic" a panic,
+ * "hang" a silent hang with interrupts off.
+ */
+static __attribute__((noinline)) void crash_test(const char *what)
+{
+	pr_warn("crashtest: %s", what);
+	if (!strcmp(what, "pf"))
+		(void)*(volatile uint64_t *)(MMIO_BASE + MMIO_SIZE - PAGE_SIZE);
+	else if (!strcmp(what, "panic"))
+		panic("crashtest requested a panic");
+	else if (!strcmp(what, "hang"))
+		for (irq_disable();;)
+			cpu_halt();
+}
+
 __noreturn void kmain(uint32_t kind, uint64_t info)
 {
 	early_init(kind, info);
@@ -113,6 +130,8 @@ __noreturn void kmain(uint32_t kind, uint64_t info)
 	kprintf("hallows: ready\n");
 
 	char sel[128];
+	if (bootinfo_cmdline_get(&boot_info, "crashtest", sel, sizeof(sel)))
+		crash_test(sel);
 	if (bootinfo_cmdline_get(&boot_info, "ktest", sel, sizeof(sel))) {
 		uint32_t failed = ktest_run(sel);
 		power_test_exit(failed ? 1 : 0);

@@ -109,19 +109,19 @@ def verdict(a, lines, status, timed_out):
     if timed_out:
         last = lines[-1] if lines else "(no output)"
         return "hang", f"no exit within {a.timeout}s; last line: {last}"
-    if "*** PANIC" in text or "*** FATAL" in text or status == 7:
-        first = next((l for l in lines if "*** PANIC" in l or "*** FATAL" in l), "exit status 7")
-        return "panic", first.strip()
     for exp in a.expect:
         if not re.search(exp, text, re.M):
             return "fail", f"expected output missing: {exp}"
     for bad in a.reject:
         if re.search(bad, text, re.M):
             return "fail", f"unexpected output: {bad}"
+    if "*** PANIC" in text or "*** FATAL" in text or status == 7:
+        first = next((l for l in lines if "*** PANIC" in l or "*** FATAL" in l), "exit status 7")
+        return "panic", first.strip()
     if status == 3:
         return "fail", "kernel reported failed tests (exit status 3)"
-    if status != 1:
-        return "fail", f"QEMU exit status {status} (expected 1 from isa-debug-exit code 0)"
+    if status != a.ok_status:
+        return "fail", f"QEMU exit status {status} (expected {a.ok_status})"
     return "pass", "ok"
 
 
@@ -143,6 +143,8 @@ def main():
     ap.add_argument("--reject", action="append", default=[], help="regex that must not appear")
     ap.add_argument("--want", choices=["pass", "fail", "panic", "hang"], default="pass",
                     help="the verdict this run must produce (to test failure detection)")
+    ap.add_argument("--ok-status", type=int, default=1,
+                    help="QEMU exit status of a passing run (1 = isa-debug-exit code 0; 0 = power-off/reset)")
     ap.add_argument("--tap", help="append TAP lines here")
     ap.add_argument("--log", help="serial log file (default build/results/logs/NAME.log)")
     ap.add_argument("--echo", action="store_true")

@@ -34,10 +34,6 @@ mb2_header:
 	.short 4, 1
 	.long 12
 	.long 2
-	.balign 8			/* framebuffer (type 5), optional */
-	.short 5, 1
-	.long 20
-	.long 0, 0, 32
 	.balign 8			/* end tag */
 	.short 0, 0
 	.long 8

@@ -98,10 +98,13 @@ void fbcon_init(const struct boot_fb *bfb)
 	} else if (fb.kind == FB_RGB && (fb.bpp == 32 || fb.bpp == 24) && fb.phys < (4ul << 30)) {
 		cols = fb.width / 8, rows = fb.height / 16;
 	} else {
+		pr_info("console: no usable screen (kind %d, %u bpp); serial only", fb.kind, fb.bpp);
 		return;
 	}
-	if (!cols || !rows || fb.phys + (uint64_t)fb.pitch * fb.height > (4ul << 30))
+	if (!cols || !rows || fb.phys + (uint64_t)fb.pitch * fb.height > (4ul << 30)) {
+		pr_warn("console: screen at %#lx not reachable; serial only", fb.phys);
 		return;
+	}
 	/* Through the boot tables' map of the first 4 GiB until vm_init()
 	 * calls fbcon_remap(). */
 	fbmem = phys_to_virt(fb.phys);

@@ -88,6 +88,7 @@ void vm_init(void)
 	kernel_pml4 = table_alloc(NULL);
 	if (!kernel_pml4)
 		panic("vm: no memory for the kernel page tables");
+	map_direct(0, 0x100000); /* the BIOS areas, listed in the map or not */
 	for (uint32_t i = 0; i < pmm_nmap; i++)
 		map_direct(pmm_map[i].base, pmm_map[i].len);
 	map_image(__kernel_start, __text_end, 0); /* boot code + text: RX */

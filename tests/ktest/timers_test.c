@@ -10,18 +10,36 @@ KTEST(timers, tsc_calibrated)
 	KEXPECT(t, tsc_hz > 10000000ul, "tsc_hz=%lu", tsc_hz);
 }
 
+/* Elapsed ns by HPET and by TSC over one 50 ms window; true when within 1%. */
+static bool clocks_agree(uint64_t *hns, uint64_t *tns)
+{
+	uint64_t t0 = rdtsc(), h0 = hpet_read_ns(), h1;
+
+	while ((h1 = hpet_read_ns()) - h0 < 50000000)
+		cpu_relax();
+	*tns = (rdtsc() - t0) * 1000000000ul / tsc_hz;
+	*hns = h1 - h0;
+	uint64_t diff = *hns > *tns ? *hns - *tns : *tns - *hns;
+	return diff * 100 <= *hns;
+}
+
+/*
+ * Under TCG the host may deschedule QEMU between two clock reads, so one
+ * disturbed window is forgiven: the clocks must agree in 2 of 3 windows.
+ * A wrong calibration fails all three.
+ */
 KTEST(timers, tsc_and_hpet_agree_within_1pct)
 {
+	uint64_t hns = 0, tns = 0;
+	int agree = 0;
+
 	if (!hpet_available()) {
 		KSKIP(t, "no HPET");
 		return;
 	}
-	uint64_t h0 = hpet_read_ns(), t0 = rdtsc();
-	while (hpet_read_ns() - h0 < 20000000) /* 20 ms of HPET time */
-		cpu_relax();
-	uint64_t hns = hpet_read_ns() - h0, tns = (rdtsc() - t0) * 1000000000ul / tsc_hz;
-	uint64_t diff = hns > tns ? hns - tns : tns - hns;
-	KEXPECT(t, diff * 100 <= hns, "hpet %lu ns vs tsc %lu ns", hns, tns);
+	for (int i = 0; i < 3; i++)
+		agree += clocks_agree(&hns, &tns);
+	KEXPECT(t, agree >= 2, "agreed in %d of 3 windows; last: hpet %lu ns vs tsc %lu ns", agree, hns, tns);
 }
 
 KTEST(timers, udelay_advances_time)
