@@ -30,6 +30,7 @@ void fbcon_init(const struct boot_fb *fb);
 void cpu_features_log(void);
 void initrd_check(void);
 
+extern uint64_t boot_entry_tsc;
 struct boot_info boot_info;
 uint64_t boot_ready_tsc;
 
@@ -128,6 +129,8 @@ __noreturn void kmain(uint32_t kind, uint64_t info)
 	irq_enable();
 	boot_ready_tsc = rdtsc();
 	kprintf("hallows: ready\n");
+	if (bootinfo_cmdline_has(&boot_info, "bench-boot"))
+		kprintf("bench: boot tsc entry=%lu ready=%lu\n", boot_entry_tsc, boot_ready_tsc);
 
 	char sel[128];
 	if (bootinfo_cmdline_get(&boot_info, "crashtest", sel, sizeof(sel)))

@@ -138,3 +138,9 @@ test-kernel-boot: $(KERNEL) $(INITRD) $(TEST_ISO) $(B)/initrd-trunc.cpio $(B)/in
 	-$(KRUN) --name crash-hang --append "test-exit crashtest=hang" --want hang --timeout 5
 	-$(KRUN) --name failed-test-detected --append "test-exit ktest=selftest ktest-selftest-fail" --want fail \
 		--expect 'not ok \d+ fails_on_request'
+
+# ---- benchmarks ----
+BENCH_STEPS += hallows-boot
+.PHONY: bench-hallows-boot
+bench-hallows-boot: $(KERNEL) $(INITRD) $(ISO)
+	python3 tools/bench_boot.py --kernel $(KERNEL) --initrd $(INITRD) --iso $(ISO) --out $(BENCH_OUT)

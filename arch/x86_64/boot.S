@@ -66,6 +66,9 @@ boot_mb2:
 boot_common32:
 	cli
 	cld
+	rdtsc				/* kernel entry time, for the boot benchmark */
+	movl %eax, V2P(boot_entry_tsc)
+	movl %edx, V2P(boot_entry_tsc) + 4
 	movl $V2P(boot_stack_top), %esp
 	/* Long mode present? Remember CPUID 0x80000001 EDX (NX = bit 20) in %ebp. */
 	movl $0x80000000, %eax
@@ -178,9 +181,11 @@ boot_high64:
 	jmp 5b
 
 	.data
-	.global boot_kind, boot_info_phys
+	.global boot_kind, boot_info_phys, boot_entry_tsc
 boot_kind:	.long 0
 boot_info_phys:	.long 0
+	.balign 8
+boot_entry_tsc:	.quad 0
 
 	/* Boot page tables and the boot stack, page aligned. */
 	.section .bss.boot, "aw", @nobits

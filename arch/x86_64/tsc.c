@@ -24,33 +24,33 @@ void pit_delay_us(uint32_t us)
 	}
 }
 
-/* One 10 ms window; the TSC is read between two HPET reads to bound the skew. */
+/* One 2 ms window (200,000 ticks of a 100 MHz HPET: 5 ppm resolution); the TSC is read between two HPET reads to bound the skew. */
 static uint64_t calibrate_hpet_once(void)
 {
 	uint64_t t0 = rdtsc(), h0 = hpet_read_ns(), h1;
 
-	while ((h1 = hpet_read_ns()) - h0 < 10000000)
+	while ((h1 = hpet_read_ns()) - h0 < 2000000)
 		cpu_relax();
 	uint64_t t1 = rdtsc();
 	return (t1 - t0) * 1000000000ul / (h1 - h0);
 }
 
 /*
- * Median of five windows: under emulation (or SMIs on real machines) one
+ * Median of three windows: under emulation (or SMIs on real machines) one
  * window can be stretched by a pause the other clock does not see.
  */
 static uint64_t calibrate_hpet(void)
 {
-	uint64_t v[5];
+	uint64_t v[3];
 
-	for (int i = 0; i < 5; i++) {
+	for (int i = 0; i < 3; i++) {
 		v[i] = calibrate_hpet_once();
 		for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
 			uint64_t x = v[j];
 			v[j] = v[j - 1], v[j - 1] = x;
 		}
 	}
-	return v[2];
+	return v[1];
 }
 
 static uint64_t calibrate_pit(void)
