@@ -144,3 +144,25 @@ BENCH_STEPS += hallows-boot
 .PHONY: bench-hallows-boot
 bench-hallows-boot: $(KERNEL) $(INITRD) $(ISO)
 	python3 tools/bench_boot.py --kernel $(KERNEL) --initrd $(INITRD) --iso $(ISO) --out $(BENCH_OUT)
+
+# ---- static checks: make check (format, cppcheck, clang-tidy) ----
+CHECK_SRCS := $(KERNEL_C) $(KTEST_C)
+.PHONY: check
+check:
+	@clang-format --dry-run --Werror $(CHECK_SRCS) 2>&1 | head -50; \
+	cppcheck --quiet --std=c11 --error-exitcode=1 -Iinclude --suppress=missingIncludeSystem \
+		--inline-suppr $(CHECK_SRCS) && \
+	clang-tidy --quiet $(filter kernel/%,$(KERNEL_C)) -- $(filter-out -mgeneral-regs-only -MMD -MP,$(KCFLAGS)) 2>&1 | \
+		grep -E 'warning|error' | head -50; true
+
+# The kernel must also build with clang (STYLE.md); checked in make test.
+TEST_GROUPS += kernel-clang
+.PHONY: test-kernel-clang
+test-kernel-clang:
+	@mkdir -p $(RESULTS)
+	@if $(MAKE) --no-print-directory -s KCC=clang KOBJ=$(B)/kernel-clang KERNEL=$(B)/hallows-clang.elf \
+		$(B)/hallows-clang.elf > $(B)/kernel-clang.log 2>&1; then \
+		echo "ok - kernel.builds_with_clang" >> $(RESULTS)/kernel-clang.tap; \
+		python3 tools/qemu_run.py --tap $(RESULTS)/kernel-clang.tap --name clang-smp2 \
+			--kernel $(B)/hallows-clang.elf --smp 2 --append "test-exit ktest=all" --expect '^hallows: ready'; \
+	else tail -20 $(B)/kernel-clang.log; echo "not ok - kernel.builds_with_clang" >> $(RESULTS)/kernel-clang.tap; fi

@@ -6,6 +6,7 @@
 
 uint64_t tsc_hz;
 uint64_t tsc_boot;
+static uint64_t cal_tsc0, cal_hpet0; /* start of the long refinement window */
 
 /* Busy-wait on PIT channel 2 (gate via port 0x61); works without interrupts. */
 void pit_delay_us(uint32_t us)
@@ -50,6 +51,11 @@ static uint64_t calibrate_hpet(void)
 			v[j] = v[j - 1], v[j - 1] = x;
 		}
 	}
+	/* Windows that disagree by more than 0.1% ask for the long refinement. */
+	if ((v[2] - v[0]) * 1000 > v[1]) {
+		cal_tsc0 = rdtsc();
+		cal_hpet0 = hpet_read_ns();
+	}
 	return v[1];
 }
 
@@ -64,6 +70,7 @@ static uint64_t calibrate_pit(void)
 void tsc_calibrate(void)
 {
 	bool via_hpet = hpet_available();
+
 
 	tsc_hz = via_hpet ? calibrate_hpet() : calibrate_pit();
 	pr_info("tsc: %lu.%03lu MHz (calibrated against the %s)", tsc_hz / 1000000, (tsc_hz / 1000) % 1000,
@@ -88,4 +95,25 @@ void time_udelay(uint64_t us)
 	uint64_t end = rdtsc() + us * tsc_hz / 1000000;
 	while (rdtsc() < end)
 		cpu_relax();
+}
+
+/*
+ * When the quick windows disagreed, refine the estimate over the window
+ * since calibration (at least 20 ms, most of it spent booting rather than
+ * waiting): short windows are at the mercy of emulation jitter or SMIs, a
+ * long one is not. BSP, before "ready".
+ */
+void tsc_refine(void)
+{
+	uint64_t h1, t1;
+
+	if (!cal_hpet0 && !cal_tsc0)
+		return;
+	while ((h1 = hpet_read_ns()) - cal_hpet0 < 20000000)
+		cpu_relax();
+	t1 = rdtsc();
+	uint64_t hz = (t1 - cal_tsc0) * 1000000000ul / (h1 - cal_hpet0);
+	pr_info("tsc: refined to %lu.%03lu MHz over %lu ms", hz / 1000000, (hz / 1000) % 1000,
+		(h1 - cal_hpet0) / 1000000);
+	tsc_hz = hz;
 }

@@ -29,5 +29,6 @@ uint64_t hpet_read_ns(void); /* nanoseconds from the HPET main counter */
 
 void pit_delay_us(uint32_t us); /* PIT channel 2 busy-wait (calibration fallback) */
 void tsc_calibrate(void);
+void tsc_refine(void);
 
 #endif
