@@ -50,16 +50,14 @@ static void fuzz_log(void *ctx, const char *fmt, ...)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const uint8_t bda_seg[2] = { 0xC0, 0x9F }; /* EBDA segment 0x9FC0 */
-	struct fuzz_mem direct = { { { ACPI_FUZZ_BASE, data, size } }, 1 };
-	struct fuzz_mem bios = {
-		{ { 0x40E, bda_seg, sizeof bda_seg },
-		  { FUZZ_EBDA, data, size < 1024 ? size : 1024 },
-		  { FUZZ_BIOS, data, size < FUZZ_BIOS_LEN ? size : FUZZ_BIOS_LEN },
-		  { ACPI_FUZZ_BASE, data, size } },
-		4
-	};
-	struct acpi_env env = { fuzz_map, fuzz_log, &direct };
+	static const uint8_t bda_seg[2] = {0xC0, 0x9F}; /* EBDA segment 0x9FC0 */
+	struct fuzz_mem direct = {{{ACPI_FUZZ_BASE, data, size}}, 1};
+	struct fuzz_mem bios = {{{0x40E, bda_seg, sizeof bda_seg},
+	                         {FUZZ_EBDA, data, size < 1024 ? size : 1024},
+	                         {FUZZ_BIOS, data, size < FUZZ_BIOS_LEN ? size : FUZZ_BIOS_LEN},
+	                         {ACPI_FUZZ_BASE, data, size}},
+	                        4};
+	struct acpi_env env = {fuzz_map, fuzz_log, &direct};
 	struct acpi_info info;
 	uint64_t rsdp;
 

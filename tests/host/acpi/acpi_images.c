@@ -23,7 +23,7 @@ uint8_t *img_at(struct img_mem *m, uint64_t phys, size_t len)
 
 	if (p == NULL) {
 		fprintf(stderr, "img_at: 0x%llx+%zu outside the fake memory\n",
-			(unsigned long long)phys, len);
+		        (unsigned long long)phys, len);
 		abort();
 	}
 	return p;
@@ -88,8 +88,8 @@ void img_hdr(struct img_mem *m, uint64_t phys, const char *sig, uint32_t len, ui
 void img_fix(struct img_mem *m, uint64_t phys)
 {
 	uint32_t len = *img_at(m, phys + 4, 1) | (uint32_t)*img_at(m, phys + 5, 1) << 8 |
-		       (uint32_t)*img_at(m, phys + 6, 1) << 16 |
-		       (uint32_t)*img_at(m, phys + 7, 1) << 24;
+	               (uint32_t)*img_at(m, phys + 6, 1) << 16 |
+	               (uint32_t)*img_at(m, phys + 7, 1) << 24;
 	uint8_t *p = img_at(m, phys, len);
 
 	p[9] = 0;
@@ -136,13 +136,13 @@ static void madt_ent(struct img_mem *m, uint64_t phys, uint32_t *off, const uint
 
 uint32_t img_madt(struct img_mem *m, uint64_t phys)
 {
-	static const uint8_t cpu0[] = { 0, 8, 0, 0, 1, 0, 0, 0 };
-	static const uint8_t cpu1[] = { 0, 8, 1, 1, 1, 0, 0, 0 };
-	static const uint8_t cpu2_off[] = { 0, 8, 2, 2, 0, 0, 0, 0 };
-	static const uint8_t x2[] = { 9, 16, 0, 0, 0x2C, 1, 0, 0, 1, 0, 0, 0, 3, 0, 0, 0 };
-	static const uint8_t ioapic[] = { 1, 12, 0, 0, 0, 0, 0xC0, 0xFE, 0, 0, 0, 0 };
-	static const uint8_t nmi[] = { 4, 6, 0xFF, 0, 0, 1 };
-	static const uint8_t iso_irq[5] = { 0, 5, 9, 10, 11 };
+	static const uint8_t cpu0[] = {0, 8, 0, 0, 1, 0, 0, 0};
+	static const uint8_t cpu1[] = {0, 8, 1, 1, 1, 0, 0, 0};
+	static const uint8_t cpu2_off[] = {0, 8, 2, 2, 0, 0, 0, 0};
+	static const uint8_t x2[] = {9, 16, 0, 0, 0x2C, 1, 0, 0, 1, 0, 0, 0, 3, 0, 0, 0};
+	static const uint8_t ioapic[] = {1, 12, 0, 0, 0, 0, 0xC0, 0xFE, 0, 0, 0, 0};
+	static const uint8_t nmi[] = {4, 6, 0xFF, 0, 0, 1};
+	static const uint8_t iso_irq[5] = {0, 5, 9, 10, 11};
 	uint32_t off = 44;
 
 	img_hdr(m, phys, "APIC", 0, 1);
@@ -154,7 +154,7 @@ uint32_t img_madt(struct img_mem *m, uint64_t phys)
 	madt_ent(m, phys, &off, x2, sizeof x2);
 	madt_ent(m, phys, &off, ioapic, sizeof ioapic);
 	for (int i = 0; i < 5; i++) {
-		uint8_t iso[10] = { 2, 10, 0, iso_irq[i], iso_irq[i], 0, 0, 0, 0, 0 };
+		uint8_t iso[10] = {2, 10, 0, iso_irq[i], iso_irq[i], 0, 0, 0, 0, 0};
 
 		if (i == 0)
 			iso[4] = 2; /* IRQ0 -> GSI2 */
@@ -172,17 +172,17 @@ void img_fadt(struct img_mem *m, uint64_t phys, uint32_t len, uint32_t dsdt, uin
 {
 	img_hdr(m, phys, "FACP", len, len > 116 ? 3 : 1);
 	img_put32(m, phys + 40, dsdt);
-	img_put16(m, phys + 46, 9);	 /* SCI_INT */
-	img_put32(m, phys + 48, 0xB2);	 /* SMI_CMD */
-	img_put8(m, phys + 52, 0x02);	 /* ACPI_ENABLE */
-	img_put8(m, phys + 53, 0x03);	 /* ACPI_DISABLE */
-	img_put32(m, phys + 56, 0x600);	 /* PM1a_EVT_BLK */
-	img_put32(m, phys + 64, 0x604);	 /* PM1a_CNT_BLK */
-	img_put32(m, phys + 76, 0x608);	 /* PM_TMR_BLK */
+	img_put16(m, phys + 46, 9);       /* SCI_INT */
+	img_put32(m, phys + 48, 0xB2);    /* SMI_CMD */
+	img_put8(m, phys + 52, 0x02);     /* ACPI_ENABLE */
+	img_put8(m, phys + 53, 0x03);     /* ACPI_DISABLE */
+	img_put32(m, phys + 56, 0x600);   /* PM1a_EVT_BLK */
+	img_put32(m, phys + 64, 0x604);   /* PM1a_CNT_BLK */
+	img_put32(m, phys + 76, 0x608);   /* PM_TMR_BLK */
 	img_put16(m, phys + 109, 0x0002); /* IAPC_BOOT_ARCH: 8042 */
 	img_put32(m, phys + 112, 0x4A5u | (len > 116 ? 1u << 10 : 0));
 	if (len >= 129) {
-		img_put8(m, phys + 116, 1);	/* RESET_REG: system I/O */
+		img_put8(m, phys + 116, 1); /* RESET_REG: system I/O */
 		img_put8(m, phys + 117, 8);
 		img_put8(m, phys + 119, 1);
 		img_put64(m, phys + 120, 0xCF9);
@@ -224,23 +224,23 @@ void img_mcfg(struct img_mem *m, uint64_t phys, uint32_t n)
 }
 
 const uint8_t img_good_aml[] = {
-	0x08, '_', 'S', '4', '_', 0x0A, 0x04,		    /* Name(_S4, 4): not _S5 */
-	0x70, '_', 'S', '5', '_', 0x60,			    /* Store(_S5_, Local0): no NameOp */
-	0x08, '_', 'S', '5', '_', 0x12, 0x08, 0x04,	    /* Name(_S5, Package(4) */
-	0x0A, 0x05, 0x0A, 0x06, 0x00, 0x00,		    /*   {5, 6, 0, 0}) */
-	0x14, 0x08, '_', 'P', 'T', 'S', 0x01, 0xA3, 0xA3, /* Method(_PTS, 1) {Noop} */
+    0x08, '_',  'S',  '4',  '_',  0x0A, 0x04,             /* Name(_S4, 4): not _S5 */
+    0x70, '_',  'S',  '5',  '_',  0x60,                   /* Store(_S5_, Local0): no NameOp */
+    0x08, '_',  'S',  '5',  '_',  0x12, 0x08, 0x04,       /* Name(_S5, Package(4) */
+    0x0A, 0x05, 0x0A, 0x06, 0x00, 0x00,                   /*   {5, 6, 0, 0}) */
+    0x14, 0x08, '_',  'P',  'T',  'S',  0x01, 0xA3, 0xA3, /* Method(_PTS, 1) {Noop} */
 };
 const uint32_t img_good_aml_len = sizeof img_good_aml;
 
 uint32_t img_build_good(struct img_mem *m, uint64_t base, uint8_t rev)
 {
-	uint64_t e[5] = { base + IMG_MADT, base + IMG_FADT, base + IMG_HPET, base + IMG_MCFG,
-			  base + IMG_WAET };
+	uint64_t e[5] = {base + IMG_MADT, base + IMG_FADT, base + IMG_HPET, base + IMG_MCFG,
+	                 base + IMG_WAET};
 
 	memset(img_at(m, base, IMG_END), 0, IMG_END);
 	img_madt(m, base + IMG_MADT);
 	img_fadt(m, base + IMG_FADT, rev >= 2 ? 244 : 116, (uint32_t)(base + IMG_DSDT),
-		 base + IMG_DSDT);
+	         base + IMG_DSDT);
 	img_dsdt(m, base + IMG_DSDT, img_good_aml, img_good_aml_len);
 	img_hpet(m, base + IMG_HPET, 0xFED00000u);
 	img_mcfg(m, base + IMG_MCFG, 1);
@@ -251,6 +251,6 @@ uint32_t img_build_good(struct img_mem *m, uint64_t base, uint8_t rev)
 	if (rev >= 2)
 		img_root(m, base + IMG_XSDT, "XSDT", e, 5);
 	img_rsdp(m, base + IMG_RSDP, rev, (uint32_t)(base + IMG_RSDT),
-		 rev >= 2 ? base + IMG_XSDT : 0);
+	         rev >= 2 ? base + IMG_XSDT : 0);
 	return IMG_END;
 }

@@ -17,7 +17,7 @@
 #define MEM (IMG_BASE + 0x10000u) /* fake memory covers phys 0 .. MEM */
 
 static uint8_t mem_buf[MEM];
-static struct img_mem M = { mem_buf, 0, sizeof mem_buf };
+static struct img_mem M = {mem_buf, 0, sizeof mem_buf};
 static unsigned log_count;
 static char log_last[256];
 static bool verbose;
@@ -36,7 +36,7 @@ static void test_log(void *ctx, const char *fmt, ...)
 		printf("# log: %s", log_last);
 }
 
-static const struct acpi_env env = { img_map, test_log, &M };
+static const struct acpi_env env = {img_map, test_log, &M};
 
 #define CHECK(cond)                                                                                \
 	do {                                                                                       \
@@ -135,7 +135,7 @@ static bool case_rsdp_bad_ext_checksum(void)
 
 static bool case_rsdp_bad_ext_length(void)
 {
-	static const uint32_t lens[] = { 20, 35, 0x100000u, 0xFFFFFFFFu };
+	static const uint32_t lens[] = {20, 35, 0x100000u, 0xFFFFFFFFu};
 
 	for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
 		uint8_t s = 0;
@@ -177,7 +177,7 @@ static bool case_table_len_short(void)
 static bool case_table_len_past_memory(void)
 {
 	uint64_t tail = MEM - 64;
-	uint64_t e[3] = { G + IMG_MADT, tail, MEM - 8 };
+	uint64_t e[3] = {G + IMG_MADT, tail, MEM - 8};
 
 	img_build_good(&M, G, 0);
 	img_hdr(&M, tail, "SSDT", 64, 1);
@@ -189,7 +189,7 @@ static bool case_table_len_past_memory(void)
 
 static bool case_root_entry_null_or_unmapped(void)
 {
-	uint64_t e[4] = { 0, G + IMG_MADT, 0xDEAD0000u, G + IMG_HPET };
+	uint64_t e[4] = {0, G + IMG_MADT, 0xDEAD0000u, G + IMG_HPET};
 
 	img_build_good(&M, G, 0);
 	set_rsdt(e, 4);
@@ -226,7 +226,7 @@ static bool case_madt_entry_past_end(void)
 /* Custom MADT at G+IMG_SPARE from raw entry bytes, listed alone in the RSDT. */
 static void madt_custom(const uint8_t *ents, uint32_t n)
 {
-	uint64_t e[1] = { G + IMG_SPARE };
+	uint64_t e[1] = {G + IMG_SPARE};
 
 	img_build_good(&M, G, 0);
 	img_hdr(&M, G + IMG_SPARE, "APIC", 44 + n, 1);
@@ -239,11 +239,11 @@ static void madt_custom(const uint8_t *ents, uint32_t n)
 static bool case_madt_short_entry_and_dup(void)
 {
 	static const uint8_t ents[] = {
-		0, 4, 7, 7,			/* LAPIC entry too short: skipped, counted bad */
-		0, 8, 0, 0, 1, 0, 0, 0,		/* CPU 0 */
-		9, 16, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 9, 0, 0, 0, /* x2APIC ID 0 again */
-		0, 8, 5, 5, 2, 0, 0, 0,		/* online-capable: counted */
-		0x7F, 3, 0,			/* unknown type: skipped */
+	    0,    4,  7, 7,             /* LAPIC entry too short: skipped, counted bad */
+	    0,    8,  0, 0, 1, 0, 0, 0, /* CPU 0 */
+	    9,    16, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 9, 0, 0, 0, /* x2APIC ID 0 again */
+	    0,    8,  5, 5, 2, 0, 0, 0,                         /* online-capable: counted */
+	    0x7F, 3,  0,                                        /* unknown type: skipped */
 	};
 
 	madt_custom(ents, sizeof ents);
@@ -260,18 +260,19 @@ static bool case_madt_caps_and_override(void)
 
 	memset(ents, 0, sizeof ents);
 	for (int i = 0; i < 70; i++, off += 8) {
-		uint8_t e[8] = { 0, 8, (uint8_t)i, (uint8_t)i, 1, 0, 0, 0 };
+		uint8_t e[8] = {0, 8, (uint8_t)i, (uint8_t)i, 1, 0, 0, 0};
 		memcpy(ents + off, e, 8);
 	}
 	for (int i = 0; i < 10; i++, off += 12) {
-		uint8_t e[12] = { 1, 12, (uint8_t)i, 0, 0, 0, 0xC0, 0xFE, (uint8_t)(24 * i), 0, 0, 0 };
+		uint8_t e[12] = {1,    12,   (uint8_t)i,        0, 0, 0,
+		                 0xC0, 0xFE, (uint8_t)(24 * i), 0, 0, 0};
 		memcpy(ents + off, e, 12);
 	}
 	for (int i = 0; i < 30; i++, off += 10) {
-		uint8_t e[10] = { 2, 10, 0, (uint8_t)i, (uint8_t)(i + 1), 0, 0, 0, 5, 0 };
+		uint8_t e[10] = {2, 10, 0, (uint8_t)i, (uint8_t)(i + 1), 0, 0, 0, 5, 0};
 		memcpy(ents + off, e, 10);
 	}
-	uint8_t ov[12] = { 5, 12, 0, 0, 0, 0, 0xE0, 0xFE, 1, 0, 0, 0 };
+	uint8_t ov[12] = {5, 12, 0, 0, 0, 0, 0xE0, 0xFE, 1, 0, 0, 0};
 	memcpy(ents + off, ov, 12);
 	madt_custom(ents, sizeof ents);
 	CHECK(parse() == 0 && info.bad_tables == 0);
@@ -324,9 +325,9 @@ static bool case_fadt_pm1_x_gas_and_reset(void)
 {
 	img_build_good(&M, G, 2);
 	img_put32(&M, G + IMG_FADT + 64, 0);
-	img_put8(&M, G + IMG_FADT + 172, 1);	     /* X_PM1a_CNT_BLK: I/O */
+	img_put8(&M, G + IMG_FADT + 172, 1); /* X_PM1a_CNT_BLK: I/O */
 	img_put64(&M, G + IMG_FADT + 176, 0x404);
-	img_put64(&M, G + IMG_FADT + 120, 0);	     /* RESET_REG address 0 */
+	img_put64(&M, G + IMG_FADT + 120, 0); /* RESET_REG address 0 */
 	img_fix(&M, G + IMG_FADT);
 	CHECK(parse() == 0 && info.pm1a_cnt == 0x404 && !info.reset_supported);
 	return true;
@@ -334,7 +335,7 @@ static bool case_fadt_pm1_x_gas_and_reset(void)
 
 static bool case_dsdt_no_s5(void)
 {
-	static const uint8_t aml[] = { 0x08, '_', 'S', '4', '_', 0x0A, 4, 0x10, 3, '_', 'S', '5' };
+	static const uint8_t aml[] = {0x08, '_', 'S', '4', '_', 0x0A, 4, 0x10, 3, '_', 'S', '5'};
 
 	img_build_good(&M, G, 0);
 	img_dsdt(&M, G + IMG_DSDT, aml, sizeof aml);
@@ -358,29 +359,28 @@ struct s5_case {
 #define S5 0x08, '_', 'S', '5', '_'
 
 static const struct s5_case s5_good[] = {
-	{ { S5, 0x12, 0x08, 0x04, 0x0A, 0x05, 0x0A, 0x06, 0x00, 0x00 }, 14, 5, 6 },
-	{ { S5, 0x12, 0x06, 0x04, 0x00, 0x01, 0x00, 0x00 }, 12, 0, 1 },
-	{ { 0x08, '\\', '_', 'S', '5', '_', 0x12, 0x06, 0x02, 0x0A, 0x07, 0x0A, 0x03 }, 13, 7, 3 },
-	{ { S5, 0x12, 0x04, 0x02, 0x05, 0x06 }, 10, 5, 6 },
-	{ { S5, 0x12, 0x0A, 0x02, 0x0B, 0x04, 0x00, 0x0C, 0x02, 0, 0, 0 }, 16, 4, 2 },
-	/* two-byte PkgLength (0x12 = 18 bytes) */
-	{ { S5, 0x12, 0x42, 0x01, 0x0E, 0x0A, 0x03, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 },
-	  24, 3, 1 },
-	/* decoys first: Name(_S5, 5) is not a package; then the real one */
-	{ { S5, 0x0A, 0x05, S5, 0x12, 0x04, 0x02, 0x00, 0x00 }, 17, 0, 0 },
+    {{S5, 0x12, 0x08, 0x04, 0x0A, 0x05, 0x0A, 0x06, 0x00, 0x00}, 14, 5, 6},
+    {{S5, 0x12, 0x06, 0x04, 0x00, 0x01, 0x00, 0x00}, 12, 0, 1},
+    {{0x08, '\\', '_', 'S', '5', '_', 0x12, 0x06, 0x02, 0x0A, 0x07, 0x0A, 0x03}, 13, 7, 3},
+    {{S5, 0x12, 0x04, 0x02, 0x05, 0x06}, 10, 5, 6},
+    {{S5, 0x12, 0x0A, 0x02, 0x0B, 0x04, 0x00, 0x0C, 0x02, 0, 0, 0}, 16, 4, 2},
+    /* two-byte PkgLength (0x12 = 18 bytes) */
+    {{S5, 0x12, 0x42, 0x01, 0x0E, 0x0A, 0x03, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 24, 3, 1},
+    /* decoys first: Name(_S5, 5) is not a package; then the real one */
+    {{S5, 0x0A, 0x05, S5, 0x12, 0x04, 0x02, 0x00, 0x00}, 17, 0, 0},
 };
 
 static const struct s5_case s5_bad[] = {
-	{ { S5, 0x12, 0x20, 0x04, 0x0A, 0x05, 0x0A, 0x06 }, 12, -1, -1 }, /* past table end */
-	{ { S5, 0x12, 0xC0 }, 7, -1, -1 },	/* 4-byte PkgLength cut short */
-	{ { S5, 0x12 }, 6, -1, -1 },	/* no PkgLength */
-	{ { S5 }, 5, -1, -1 },		/* nothing after the name */
-	{ { S5, 0x12, 0x04, 0x01, 0x0A, 0x05 }, 10, -1, -1 },	  /* one element */
-	{ { S5, 0x12, 0x05, 0x02, 0x0D, 'a', 0 }, 11, -1, -1 },	  /* string element */
-	{ { S5, 0x12, 0x07, 0x02, 0x0B, 0x00, 0x01, 0x0A, 0x01 }, 13, -1, -1 }, /* 0x100 */
-	{ { S5, 0x12, 0x05, 0x02, 0x0A, 0x05, 0x0A, 0x06 }, 12, -1, -1 }, /* ends mid-element */
-	{ { S5, 0x12, 0x01, 0x02, 0x00, 0x00 }, 10, -1, -1 },	  /* PkgLength too small */
-	{ { 0x70, '_', 'S', '5', '_', 0x12, 0x04, 0x02, 0, 0 }, 10, -1, -1 }, /* no NameOp */
+    {{S5, 0x12, 0x20, 0x04, 0x0A, 0x05, 0x0A, 0x06}, 12, -1, -1}, /* past table end */
+    {{S5, 0x12, 0xC0}, 7, -1, -1},                                /* 4-byte PkgLength cut short */
+    {{S5, 0x12}, 6, -1, -1},                                      /* no PkgLength */
+    {{S5}, 5, -1, -1},                                            /* nothing after the name */
+    {{S5, 0x12, 0x04, 0x01, 0x0A, 0x05}, 10, -1, -1},             /* one element */
+    {{S5, 0x12, 0x05, 0x02, 0x0D, 'a', 0}, 11, -1, -1},           /* string element */
+    {{S5, 0x12, 0x07, 0x02, 0x0B, 0x00, 0x01, 0x0A, 0x01}, 13, -1, -1}, /* 0x100 */
+    {{S5, 0x12, 0x05, 0x02, 0x0A, 0x05, 0x0A, 0x06}, 12, -1, -1},       /* ends mid-element */
+    {{S5, 0x12, 0x01, 0x02, 0x00, 0x00}, 10, -1, -1},                   /* PkgLength too small */
+    {{0x70, '_', 'S', '5', '_', 0x12, 0x04, 0x02, 0, 0}, 10, -1, -1},   /* no NameOp */
 };
 
 /* Parse the good image with each AML body in cases[] and compare \_S5. */
@@ -416,7 +416,7 @@ static bool case_mcfg_overflow(void)
 	img_put8(&M, G + IMG_SPARE + 44 + 16 + 10, 9); /* entry 1: start bus > end bus */
 	img_put8(&M, G + IMG_SPARE + 44 + 16 + 11, 3);
 	img_fix(&M, G + IMG_SPARE);
-	uint64_t e[2] = { G + IMG_SPARE, G + IMG_MCFG };
+	uint64_t e[2] = {G + IMG_SPARE, G + IMG_MCFG};
 	set_rsdt(e, 2);
 	CHECK(parse() == 0 && info.nmcfg == ACPI_MAX_MCFG && info.bad_tables == 0);
 	CHECK(info.mcfg[0].segment == 0 && info.mcfg[1].segment == 2);
@@ -447,8 +447,8 @@ static bool case_duplicates_first_valid_wins(void)
 	img_hpet(&M, G + IMG_SPARE + 0x40, 0xFED20000u);
 	mem_buf[G + IMG_SPARE + 50] ^= 1; /* first HPET invalid */
 	img_mcfg(&M, G + IMG_SPARE + 0x80, 2);
-	uint64_t e[6] = { G + IMG_SPARE, G + IMG_SPARE + 0x40, G + IMG_MADT, G + IMG_HPET,
-			  G + IMG_MCFG, G + IMG_SPARE + 0x80 };
+	uint64_t e[6] = {G + IMG_SPARE, G + IMG_SPARE + 0x40, G + IMG_MADT,
+	                 G + IMG_HPET,  G + IMG_MCFG,         G + IMG_SPARE + 0x80};
 	set_rsdt(e, 6);
 	CHECK(parse() == 0 && info.bad_tables == 1);
 	CHECK(info.hpet_phys == 0xFED20000u && info.nmcfg == 1 && info.ncpus == 3);
@@ -480,8 +480,8 @@ static bool case_root_entry_cap(void)
 
 static bool case_env_without_log_or_map(void)
 {
-	struct acpi_env quiet = { img_map, NULL, &M };
-	struct acpi_env nomap = { NULL, NULL, &M };
+	struct acpi_env quiet = {img_map, NULL, &M};
+	struct acpi_env nomap = {NULL, NULL, &M};
 
 	img_build_good(&M, G, 2);
 	mem_buf[G + IMG_HPET + 44] ^= 1;
@@ -513,11 +513,11 @@ static bool case_bios_scan_e0000(void)
 	img_build_good(&M, G, 0);
 	img_put16(&M, 0x40E, 0x9FC0); /* EBDA present but empty */
 	rsdp_to(0xE0000, 0);
-	mem_buf[0xE0000 + 12] ^= 1;   /* bad checksum: skipped */
+	mem_buf[0xE0000 + 12] ^= 1; /* bad checksum: skipped */
 	rsdp_to(0xE1000, 2);
-	mem_buf[0xE1000 + 34] ^= 1;   /* bad extended checksum: skipped */
-	rsdp_to(0xE2008, 0);	      /* not 16-byte aligned: skipped */
-	rsdp_to(0xFFFF0, 0);	      /* last paragraph of the area */
+	mem_buf[0xE1000 + 34] ^= 1; /* bad extended checksum: skipped */
+	rsdp_to(0xE2008, 0);        /* not 16-byte aligned: skipped */
+	rsdp_to(0xFFFF0, 0);        /* last paragraph of the area */
 	CHECK(acpi_find_rsdp_bios(&env) == 0xFFFF0);
 	rsdp_to(0xF5A10, 0);
 	CHECK(acpi_find_rsdp_bios(&env) == 0xF5A10);
@@ -529,8 +529,8 @@ static bool case_bios_scan_e0000(void)
 
 static bool case_bios_scan_not_found(void)
 {
-	struct img_mem low = { mem_buf, 0, 0x500 }; /* BDA only: BIOS area unmapped */
-	struct acpi_env lowenv = { img_map, test_log, &low };
+	struct img_mem low = {mem_buf, 0, 0x500}; /* BDA only: BIOS area unmapped */
+	struct acpi_env lowenv = {img_map, test_log, &low};
 
 	img_build_good(&M, G, 0);
 	img_put16(&M, 0x40E, 0x9FC0);
@@ -548,18 +548,41 @@ struct test_case {
 	bool (*fn)(void);
 };
 
-#define T(n) { #n, case_##n }
+#define T(n)                                                                                       \
+	{                                                                                          \
+#n, case_##n                                                                       \
+	}
 static const struct test_case cases[] = {
-	T(qemu_v0_rsdt),	      T(qemu_v2_xsdt),		    T(v2_zero_xsdt_uses_rsdt),
-	T(rsdp_bad_checksum),	      T(rsdp_bad_ext_checksum),	    T(rsdp_bad_ext_length),
-	T(table_bad_checksum),	      T(table_len_short),	    T(table_len_past_memory),
-	T(root_entry_null_or_unmapped), T(madt_entry_len_zero),	    T(madt_entry_past_end),
-	T(madt_short_entry_and_dup),  T(madt_caps_and_override),    T(madt_too_short),
-	T(fadt_short_no_xdsdt_reset), T(fadt_xdsdt),		    T(fadt_pm1_x_gas_and_reset),
-	T(dsdt_no_s5),		      T(s5_encodings),		    T(s5_truncated_or_malformed),
-	T(mcfg_overflow),	      T(xsdt_unmappable),	    T(duplicates_first_valid_wins),
-	T(hpet_not_memory),	      T(root_entry_cap),	    T(env_without_log_or_map),
-	T(bios_scan_ebda),	      T(bios_scan_e0000),	    T(bios_scan_not_found),
+    T(qemu_v0_rsdt),
+    T(qemu_v2_xsdt),
+    T(v2_zero_xsdt_uses_rsdt),
+    T(rsdp_bad_checksum),
+    T(rsdp_bad_ext_checksum),
+    T(rsdp_bad_ext_length),
+    T(table_bad_checksum),
+    T(table_len_short),
+    T(table_len_past_memory),
+    T(root_entry_null_or_unmapped),
+    T(madt_entry_len_zero),
+    T(madt_entry_past_end),
+    T(madt_short_entry_and_dup),
+    T(madt_caps_and_override),
+    T(madt_too_short),
+    T(fadt_short_no_xdsdt_reset),
+    T(fadt_xdsdt),
+    T(fadt_pm1_x_gas_and_reset),
+    T(dsdt_no_s5),
+    T(s5_encodings),
+    T(s5_truncated_or_malformed),
+    T(mcfg_overflow),
+    T(xsdt_unmappable),
+    T(duplicates_first_valid_wins),
+    T(hpet_not_memory),
+    T(root_entry_cap),
+    T(env_without_log_or_map),
+    T(bios_scan_ebda),
+    T(bios_scan_e0000),
+    T(bios_scan_not_found),
 };
 
 int main(void)
