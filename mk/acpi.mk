@@ -1,7 +1,8 @@
 # ACPI table parser (arch/x86_64/acpi.c, acpi_aml.c): host unit tests, a
 # freestanding build check, and a libFuzzer target with a committed corpus.
 #
-#   make test-acpi-host   unit tests + kernel-flags compile check -> acpi-host.tap
+#   make test-acpi-host   unit tests, QEMU's real tables (pc, q35), kernel-flags
+#                         compile check                           -> acpi-host.tap
 #   make test-acpi-fuzz   seed corpus check + ~5 s of fuzzing     -> acpi-fuzz.tap
 #   make fuzz-acpi        fuzz for $(FUZZ_SECONDS) seconds
 #   make acpi-seeds       regenerate tests/fuzz/acpi/corpus from the test images
@@ -25,6 +26,11 @@ FUZZ_STEPS += acpi
 $(ACPI_B)/acpi_test: tests/host/acpi/acpi_test.c $(ACPI_IMG) $(ACPI_IMG_H) $(ACPI_SRCS) $(ACPI_HDRS)
 	@mkdir -p $(@D)
 	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) -Iinclude -o $@ tests/host/acpi/acpi_test.c \
+		$(ACPI_IMG) $(ACPI_SRCS)
+
+$(ACPI_B)/acpi_dump: tests/host/acpi/acpi_dump.c $(ACPI_IMG) $(ACPI_IMG_H) $(ACPI_SRCS) $(ACPI_HDRS)
+	@mkdir -p $(@D)
+	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) -Iinclude -o $@ tests/host/acpi/acpi_dump.c \
 		$(ACPI_IMG) $(ACPI_SRCS)
 
 $(ACPI_B)/acpi_fuzz: tests/fuzz/acpi/acpi_fuzz.c $(ACPI_SRCS) $(ACPI_HDRS)
@@ -61,6 +67,11 @@ test-acpi-host:
 			echo "not ok - acpi_host_binary exit $$rc after $$done of $${plan:-?} cases (see $(ACPI_B)/acpi_test.err)" \
 				>> $(RESULTS)/acpi-host.tap; fi; \
 	else cat $(ACPI_B)/build.log; echo "not ok - acpi_host_build" >> $(RESULTS)/acpi-host.tap; fi
+	@if $(MAKE) --no-print-directory $(ACPI_B)/acpi_dump > $(ACPI_B)/dump-build.log 2>&1; then \
+		python3 tests/host/acpi/qemu_tables.py $(ACPI_B)/acpi_dump $(ACPI_B) \
+			>> $(RESULTS)/acpi-host.tap || echo "not ok - acpi_qemu_tables_script" \
+			>> $(RESULTS)/acpi-host.tap; \
+	else cat $(ACPI_B)/dump-build.log; echo "not ok - acpi_dump_build" >> $(RESULTS)/acpi-host.tap; fi
 	$(call acpi_kcheck,gcc)
 	$(call acpi_kcheck,clang)
 	@echo "acpi-host: $$(grep -c '^ok' $(RESULTS)/acpi-host.tap) ok, $$(grep -c '^not ok' $(RESULTS)/acpi-host.tap) not ok"
