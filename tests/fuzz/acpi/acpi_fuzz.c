@@ -48,6 +48,30 @@ static void fuzz_log(void *ctx, const char *fmt, ...)
 	(void)fmt;
 }
 
+/*
+ * The contract of acpi_parse on any input: counts within their arrays, \_S5
+ * only through a FADT, and after a failure nothing but rsdp_phys and
+ * bad_tables set. A violation traps, which libFuzzer reports as a crash.
+ */
+static void check_info(int rc, uint64_t rsdp, const struct acpi_info *o)
+{
+	if (o->ncpus > ACPI_MAX_CPUS || o->nioapics > ACPI_MAX_IOAPICS ||
+	    o->nisos > ACPI_MAX_ISOS || o->nmcfg > ACPI_MAX_MCFG || o->rsdp_phys != rsdp)
+		__builtin_trap();
+	if ((o->has_s5 && !o->has_fadt) || (!o->has_fadt && o->dsdt_phys != 0) ||
+	    (!o->has_madt && o->ncpus != 0) || (o->reset_supported && !o->has_fadt))
+		__builtin_trap();
+	/* Field by field: padding bytes are not part of the contract. */
+	if (rc != 0 &&
+	    (rc != -1 || o->revision != 0 || o->has_madt || o->lapic_phys != 0 || o->has_8259 ||
+	     o->ncpus != 0 || o->nioapics != 0 || o->nisos != 0 || o->has_fadt || o->sci_irq != 0 ||
+	     o->smi_cmd != 0 || o->acpi_enable != 0 || o->pm1a_cnt != 0 || o->pm1b_cnt != 0 ||
+	     o->iapc_boot_arch != 0 || o->reset_supported || o->reset_value != 0 ||
+	     o->reset_reg.address != 0 || o->has_s5 || o->s5_typa != 0 || o->s5_typb != 0 ||
+	     o->has_hpet || o->hpet_phys != 0 || o->nmcfg != 0))
+		__builtin_trap();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const uint8_t bda_seg[2] = {0xC0, 0x9F}; /* EBDA segment 0x9FC0 */
@@ -58,16 +82,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	                         {ACPI_FUZZ_BASE, data, size}},
 	                        4};
 	struct acpi_env env = {fuzz_map, fuzz_log, &direct};
-	struct acpi_info info;
+	static struct acpi_info info;
 	uint64_t rsdp;
 
-	if (acpi_parse(ACPI_FUZZ_BASE, &env, &info) == 0 && info.ncpus > ACPI_MAX_CPUS)
-		__builtin_trap();
+	check_info(acpi_parse(ACPI_FUZZ_BASE, &env, &info), ACPI_FUZZ_BASE, &info);
 	env.ctx = &bios;
 	rsdp = acpi_find_rsdp_bios(&env);
-	if (rsdp != 0 && acpi_parse(rsdp, &env, &info) == 0 &&
-	    (info.nioapics > ACPI_MAX_IOAPICS || info.nisos > ACPI_MAX_ISOS ||
-	     info.nmcfg > ACPI_MAX_MCFG))
-		__builtin_trap();
+	if (rsdp != 0)
+		check_info(acpi_parse(rsdp, &env, &info), rsdp, &info);
 	return 0;
 }
