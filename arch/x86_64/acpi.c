@@ -18,22 +18,22 @@
 #include "arch/acpi.h"
 #include "acpi_aml.h"
 
-#define ACPI_HDR_LEN	    36u		/* standard System Description Table header */
-#define ACPI_TABLE_MAX	    (1u << 20)	/* no sane table is larger than 1 MiB */
-#define ACPI_ROOT_MAX	    256u	/* root entries looked at */
+#define ACPI_HDR_LEN        36u        /* standard System Description Table header */
+#define ACPI_TABLE_MAX      (1u << 20) /* no sane table is larger than 1 MiB */
+#define ACPI_ROOT_MAX       256u       /* root entries looked at */
 #define ACPI_RSDP_V1_LEN    20u
 #define ACPI_RSDP_V2_LEN    36u
-#define ACPI_RSDP_MAX_LEN   4096u	/* bound on the RSDP's own length field */
-#define ACPI_EBDA_PTR	    0x40Eu	/* BDA word: EBDA segment */
-#define ACPI_EBDA_SCAN	    1024u
-#define ACPI_BIOS_LO	    0xE0000u
-#define ACPI_BIOS_LEN	    0x20000u
+#define ACPI_RSDP_MAX_LEN   4096u  /* bound on the RSDP's own length field */
+#define ACPI_EBDA_PTR       0x40Eu /* BDA word: EBDA segment */
+#define ACPI_EBDA_SCAN      1024u
+#define ACPI_BIOS_LO        0xE0000u
+#define ACPI_BIOS_LEN       0x20000u
 #define ACPI_MADT_HDR_LEN   44u
-#define ACPI_FADT_V1_LEN    116u	/* ACPI 1.0 FADT; anything shorter is corrupt */
-#define ACPI_FADT_RESET_END 129u	/* RESET_REG (116..127) + RESET_VALUE (128) */
-#define ACPI_FADT_XDSDT_END 148u	/* X_DSDT at 140..147 */
+#define ACPI_FADT_V1_LEN    116u /* ACPI 1.0 FADT; anything shorter is corrupt */
+#define ACPI_FADT_RESET_END 129u /* RESET_REG (116..127) + RESET_VALUE (128) */
+#define ACPI_FADT_XDSDT_END 148u /* X_DSDT at 140..147 */
 #define ACPI_FADT_RESET_SUP (1u << 10)
-#define ACPI_HPET_LEN	    56u
+#define ACPI_HPET_LEN       56u
 #define ACPI_MCFG_HDR_LEN   44u
 #define ACPI_MCFG_ENTRY_LEN 16u
 
@@ -48,9 +48,9 @@
 struct acpi_ctx {
 	const struct acpi_env *env;
 	struct acpi_info *out;
-	uint64_t dsdt32;     /* FADT's 32-bit DSDT, fallback when X_DSDT is unusable */
-	bool seen_mcfg;	     /* first valid MCFG wins */
-	uint32_t cpus_drop;  /* entries lost to the fixed array caps */
+	uint64_t dsdt32;    /* FADT's 32-bit DSDT, fallback when X_DSDT is unusable */
+	bool seen_mcfg;     /* first valid MCFG wins */
+	uint32_t cpus_drop; /* entries lost to the fixed array caps */
 	uint32_t ioapic_drop;
 	uint32_t iso_drop;
 };
@@ -157,7 +157,7 @@ static uint64_t rsdp_scan(const struct acpi_env *env, uint64_t base, uint32_t le
 
 	if (p == NULL) {
 		acpi_log(env, "acpi: BIOS area 0x%llx+%u not mappable\n", (unsigned long long)base,
-			 len);
+		         len);
 		return 0;
 	}
 	for (uint32_t off = 0; off + 8 <= len; off += 16)
@@ -182,7 +182,7 @@ uint64_t acpi_find_rsdp_bios(const struct acpi_env *env)
 			uint64_t room = 0xA0000 - ebda;
 
 			found = rsdp_scan(env, ebda,
-					  room < ACPI_EBDA_SCAN ? (uint32_t)room : ACPI_EBDA_SCAN);
+			                  room < ACPI_EBDA_SCAN ? (uint32_t)room : ACPI_EBDA_SCAN);
 		}
 	}
 	if (found == 0)
@@ -197,7 +197,7 @@ uint64_t acpi_find_rsdp_bios(const struct acpi_env *env)
  * counting a bad table.
  */
 static const uint8_t *table_load(struct acpi_ctx *c, uint64_t phys, const char *sig,
-				 uint32_t *len_out)
+                                 uint32_t *len_out)
 {
 	const uint8_t *h = phys != 0 ? map_range(c->env, phys, ACPI_HDR_LEN) : NULL;
 	const uint8_t *t = NULL;
@@ -220,7 +220,7 @@ static const uint8_t *table_load(struct acpi_ctx *c, uint64_t phys, const char *
 	if (why != NULL) {
 		sig_name(name, h != NULL ? h : (const uint8_t *)sig);
 		acpi_log(c->env, "acpi: table %s at 0x%llx (length %u) rejected: %s\n", name,
-			 (unsigned long long)phys, len, why);
+		         (unsigned long long)phys, len, why);
 		c->out->bad_tables++;
 		return NULL;
 	}
@@ -349,7 +349,7 @@ static void madt_parse(struct acpi_ctx *c, const uint8_t *t, uint32_t len)
 
 		if (elen < 2 || elen > len - off) {
 			acpi_log(c->env, "acpi: MADT entry at offset %u has bad length %u\n", off,
-				 elen);
+			         elen);
 			bad = true;
 			break;
 		}
@@ -361,7 +361,7 @@ static void madt_parse(struct acpi_ctx *c, const uint8_t *t, uint32_t len)
 	}
 	if (c->cpus_drop + c->ioapic_drop + c->iso_drop != 0)
 		acpi_log(c->env, "acpi: MADT: dropped %u CPUs, %u IOAPICs, %u ISOs over the caps\n",
-			 c->cpus_drop, c->ioapic_drop, c->iso_drop);
+		         c->cpus_drop, c->ioapic_drop, c->iso_drop);
 	if (bad)
 		table_bad(c, "MADT", "malformed entries (entries before them kept)");
 }
@@ -414,7 +414,7 @@ static void fadt_parse(struct acpi_ctx *c, const uint8_t *t, uint32_t len)
 		o->reset_supported = o->reset_reg.address != 0 && o->reset_reg.space_id <= 2;
 		if (!o->reset_supported)
 			acpi_log(c->env, "acpi: FADT RESET_REG unusable (space %u)\n",
-				 o->reset_reg.space_id);
+			         o->reset_reg.space_id);
 	}
 }
 
@@ -449,7 +449,7 @@ static void mcfg_parse(struct acpi_ctx *c, const uint8_t *t, uint32_t len)
 	n = (len - ACPI_MCFG_HDR_LEN) / ACPI_MCFG_ENTRY_LEN;
 	if ((len - ACPI_MCFG_HDR_LEN) % ACPI_MCFG_ENTRY_LEN != 0)
 		acpi_log(c->env, "acpi: MCFG has %u trailing bytes, ignored\n",
-			 (len - ACPI_MCFG_HDR_LEN) % ACPI_MCFG_ENTRY_LEN);
+		         (len - ACPI_MCFG_HDR_LEN) % ACPI_MCFG_ENTRY_LEN);
 	for (uint32_t i = 0; i < n; i++) {
 		const uint8_t *e = t + ACPI_MCFG_HDR_LEN + i * ACPI_MCFG_ENTRY_LEN;
 		struct acpi_mcfg *m;
@@ -471,7 +471,7 @@ static void mcfg_parse(struct acpi_ctx *c, const uint8_t *t, uint32_t len)
 	}
 	if (dropped != 0)
 		acpi_log(c->env, "acpi: MCFG: dropped %u entries over the cap of %u\n", dropped,
-			 (unsigned)ACPI_MAX_MCFG);
+		         (unsigned)ACPI_MAX_MCFG);
 }
 
 /* Load the DSDT the FADT named (X_DSDT, else the 32-bit DSDT) and find \_S5. */
@@ -489,7 +489,7 @@ static void dsdt_parse(struct acpi_ctx *c)
 	if (t == NULL)
 		return;
 	why = acpi_aml_find_s5(t + ACPI_HDR_LEN, len - ACPI_HDR_LEN, &c->out->s5_typa,
-			       &c->out->s5_typb);
+	                       &c->out->s5_typb);
 	c->out->has_s5 = why == NULL;
 	if (why != NULL)
 		acpi_log(c->env, "acpi: no usable \\_S5 in the DSDT (%s): no soft-off\n", why);
@@ -521,7 +521,7 @@ static void table_parse(struct acpi_ctx *c, uint64_t phys)
 	if (table_seen(c, t)) {
 		sig_name(name, t);
 		acpi_log(c->env, "acpi: duplicate %s at 0x%llx ignored\n", name,
-			 (unsigned long long)phys);
+		         (unsigned long long)phys);
 		return;
 	}
 	if (bytes_eq(t, "APIC", 4))
@@ -541,7 +541,7 @@ static void root_walk(struct acpi_ctx *c, const uint8_t *root, uint32_t len, uin
 
 	if (n > ACPI_ROOT_MAX) {
 		acpi_log(c->env, "acpi: root table has %u entries, using the first %u\n", n,
-			 (unsigned)ACPI_ROOT_MAX);
+		         (unsigned)ACPI_ROOT_MAX);
 		n = ACPI_ROOT_MAX;
 	}
 	for (uint32_t i = 0; i < n; i++) {
@@ -553,12 +553,12 @@ static void root_walk(struct acpi_ctx *c, const uint8_t *root, uint32_t len, uin
 
 int acpi_parse(uint64_t rsdp_phys, const struct acpi_env *env, struct acpi_info *out)
 {
-	struct acpi_ctx c = { .env = env, .out = out };
+	struct acpi_ctx c = {.env = env, .out = out};
 	const uint8_t *rsdp, *root = NULL;
 	uint32_t root_len = 0, esz = 8;
 	uint64_t xsdt;
 
-	*out = (struct acpi_info){ 0 };
+	*out = (struct acpi_info){0};
 	out->rsdp_phys = rsdp_phys;
 	if (env == NULL || env->map == NULL)
 		return -1;

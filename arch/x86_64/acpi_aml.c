@@ -32,7 +32,7 @@ static uint32_t aml_rd(const uint8_t *p, uint32_t n)
  * the PkgLength bytes themselves) and how many bytes the encoding used.
  */
 static bool aml_pkglen(const uint8_t *t, uint32_t len, uint32_t off, uint32_t *value,
-		       uint32_t *nbytes)
+                       uint32_t *nbytes)
 {
 	uint32_t follow, v;
 
@@ -96,7 +96,7 @@ static bool aml_small_int(const uint8_t *t, uint32_t end, uint32_t *off, uint8_t
  * two small integer elements. Returns NULL on success or why it failed.
  */
 static const char *s5_package(const uint8_t *aml, uint32_t len, uint32_t off, uint8_t *typa,
-			      uint8_t *typb)
+                              uint8_t *typb)
 {
 	uint32_t pkglen, nbytes, end;
 	uint8_t a, b;

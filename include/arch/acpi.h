@@ -95,6 +95,9 @@ struct acpi_info {
 /*
  * Returns a pointer to len readable bytes at physical address phys, or NULL
  * if that range is not readable (outside RAM/firmware, or not mapped).
+ * Pointers it returns must stay valid until acpi_parse/acpi_find_rsdp_bios
+ * returns (the parser holds the root table while it maps the others), and
+ * need not be aligned (fields are read byte-wise).
  */
 typedef const void *(*acpi_map_fn)(uint64_t phys, size_t len, void *ctx);
 /* printf-like reporting of problems (malformed tables and the like). */
