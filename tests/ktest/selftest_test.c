@@ -1,5 +1,5 @@
 /*
- * ktest suite "selftest": checks of the test machinery itself. The case
+ * ktest suite "selftest": the test machinery itself. The case
  * fails_on_request fails only when the command line holds
  * "ktest-selftest-fail", so the runner's failure detection can be tested.
  */
@@ -9,9 +9,4 @@
 KTEST(selftest, fails_on_request)
 {
 	KEXPECT(t, !bootinfo_cmdline_has(&boot_info, "ktest-selftest-fail"), "deliberate failure");
-}
-
-KTEST(selftest, skip_is_reported)
-{
-	KSKIP(t, "demonstrates a skipped case");
 }
