@@ -9,6 +9,7 @@
 #include <arch/cpu.h>
 #include <arch/platform.h>
 #include <arch/trap.h>
+#include <kernel/bkl.h>
 #include <kernel/bootinfo.h>
 #include <kernel/klog.h>
 #include <kernel/ktest.h>
@@ -19,6 +20,7 @@
 #include <kernel/pmm.h>
 #include <kernel/power.h>
 #include <kernel/smp.h>
+#include <kernel/thread.h>
 #include <kernel/time.h>
 #include <kernel/vm.h>
 #include <lib/cpio.h>
@@ -29,6 +31,8 @@ void serial_init(void);
 void fbcon_init(const struct boot_fb *fb);
 void cpu_features_log(void);
 void initrd_check(void);
+void syscall_init_cpu(void);
+bool root_task_start(void);
 
 extern uint64_t boot_entry_tsc;
 struct boot_info boot_info;
@@ -42,18 +46,12 @@ static const void *boot_map(uint64_t phys, size_t len)
 	return phys_to_virt(phys);
 }
 
-static void timer_irq(struct trap_frame *tf)
-{
-	(void)tf;
-	this_cpu()->timer_ticks++;
-}
-
+/* Every CPU ends here: the scheduler runs threads, or idles with hlt. */
 __noreturn void cpu_idle_loop(void)
 {
-	for (;;) {
-		irq_enable();
-		cpu_halt();
-	}
+	irq_disable();
+	bkl_lock();
+	sched_exit_to_user();
 }
 
 static void early_init(uint32_t kind, uint64_t info)
@@ -88,7 +86,8 @@ static void platform_init(void)
 	cpus[0].apic_id = lapic_id();
 	lapic_init_cpu();
 	ioapic_init();
-	irq_register(VEC_TIMER, timer_irq);
+	sched_init_cpu();
+	syscall_init_cpu();
 	if (acpi.has_hpet && !bootinfo_cmdline_has(&boot_info, "nohpet"))
 		hpet_init(acpi.hpet_phys);
 	if (!hpet_available())
@@ -146,5 +145,7 @@ __noreturn void kmain(uint32_t kind, uint64_t info)
 		power_off();
 	if (bootinfo_cmdline_has(&boot_info, "reboot"))
 		power_reboot();
+	if (!bootinfo_cmdline_has(&boot_info, "noroot"))
+		root_task_start();
 	cpu_idle_loop();
 }

@@ -9,24 +9,35 @@ ISO := $(B)/hallows.iso
 KCFLAGS := -Wno-format-zero-length -std=c11 -ffreestanding -fno-pic -fno-pie -mcmodel=kernel -mno-red-zone \
 	-mgeneral-regs-only -fno-stack-protector -fno-omit-frame-pointer -fno-strict-aliasing \
 	-fno-asynchronous-unwind-tables -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
-	-Iinclude -Iinclude/uapi -MMD -MP
+	-Iinclude -Iinclude/uapi -I$(B)/gen/include -MMD -MP
 KASFLAGS := -D__ASSEMBLER__ -Iinclude -MMD -MP
 KLDFLAGS := -nostdlib -static -no-pie -Wl,-T,arch/x86_64/kernel.ld -Wl,-z,max-page-size=0x1000 \
 	-Wl,-z,noexecstack -Wl,--build-id=none
 
-KERNEL_ASM := arch/x86_64/boot.S arch/x86_64/entry.S arch/x86_64/trampoline.S
+KERNEL_ASM := arch/x86_64/boot.S arch/x86_64/entry.S arch/x86_64/syscall.S arch/x86_64/trampoline.S
 KERNEL_C := \
 	arch/x86_64/acpi.c arch/x86_64/acpi_aml.c arch/x86_64/apic.c arch/x86_64/bootinfo.c \
 	arch/x86_64/cpu.c arch/x86_64/fbcon.c arch/x86_64/hpet.c arch/x86_64/ioapic.c \
 	arch/x86_64/paging.c arch/x86_64/pci.c arch/x86_64/platform.c arch/x86_64/power.c \
 	arch/x86_64/serial.c arch/x86_64/smp.c arch/x86_64/trap.c arch/x86_64/tsc.c arch/x86_64/vm.c \
-	kernel/frames.c kernel/initrd.c kernel/klog.c kernel/kmalloc.c kernel/ksyms.c kernel/ktest.c \
-	kernel/main.c kernel/memmap.c kernel/panic.c kernel/percpu.c kernel/pmm.c kernel/spinlock.c \
-	lib/cpio.c lib/fmt.c lib/string.c
+	kernel/aspace.c kernel/bkl.c kernel/cap.c kernel/cspace.c kernel/frames.c kernel/initrd.c \
+	kernel/ipc.c kernel/irq.c kernel/klog.c kernel/kmalloc.c kernel/ksyms.c kernel/ktest.c \
+	kernel/main.c kernel/memmap.c kernel/memory.c kernel/object.c kernel/panic.c kernel/percpu.c \
+	kernel/pmm.c kernel/root.c kernel/sched.c kernel/spinlock.c kernel/syscall.c kernel/thread.c \
+	lib/cpio.c lib/elf.c lib/fmt.c lib/string.c
 KTEST_C := $(sort $(wildcard tests/ktest/*.c))
 
 KERNEL_OBJS := $(KERNEL_ASM:%.S=$(KOBJ)/%.o) $(KERNEL_C:%.c=$(KOBJ)/%.o) $(KTEST_C:%.c=$(KOBJ)/%.o) \
-	$(KOBJ)/gen/font8x16.o
+	$(KOBJ)/gen/font8x16.o $(KOBJ)/gen/dispatch.o
+
+# Method labels, the kernel's dispatch table and ring-3 stubs: one table.
+GEN := $(B)/gen
+ABI_TABLE := include/uapi/hallows/interface.tbl
+$(GEN)/kernel/dispatch.c $(GEN)/include/hallows/methods.h $(GEN)/include/hallows/labels.h: $(ABI_TABLE) tools/genabi.py
+	python3 tools/genabi.py $(ABI_TABLE) $(GEN)
+$(KOBJ)/gen/dispatch.o: $(GEN)/kernel/dispatch.c
+	@mkdir -p $(dir $@)
+	$(KCC) $(KCFLAGS) -c $< -o $@
 
 $(KOBJ)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -56,10 +67,11 @@ $(KERNEL): $(KERNEL_OBJS) arch/x86_64/kernel.ld tools/gensyms.py
 	nm -n $@ > $(B)/hallows.map
 
 # The boot module: a newc cpio of the files under $(B)/initrd-root.
-$(INITRD): $(KERNEL)
+$(INITRD): $(KERNEL) $(B)/user/init
 	@rm -rf $(B)/initrd-root && mkdir -p $(B)/initrd-root/etc
 	@printf '# Hallows boot configuration (read by the root task, later issues)\n' > $(B)/initrd-root/etc/boot.conf
-	cd $(B)/initrd-root && find . | LC_ALL=C sort | cpio -o -H newc --quiet > ../initrd.cpio
+	cp $(B)/user/init $(B)/initrd-root/init
+	cd $(B)/initrd-root && find * | LC_ALL=C sort | cpio -o -H newc --quiet > ../initrd.cpio
 
 # grub-mkrescue makes one image that boots under BIOS (El Torito) and UEFI.
 # The test image differs only in the kernel command line.

@@ -52,6 +52,14 @@ void cpu_enable_protections(void)
 	write_cr0(read_cr0() | CR0_WP);
 	if (cpu_feat.nx)
 		wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_NXE);
+	if (cpu_feat.xsave) {
+		/* XSAVE for x87, SSE and AVX (and AVX-512 when present): what threads may use. */
+		uint32_t r[4];
+		cpuid(0xd, 0, r);
+		uint64_t xcr0 = r[0] & 0xe7; /* x87 SSE AVX opmask ZMM_Hi256 Hi16_ZMM */
+		write_cr4(read_cr4() | (1ul << 18));
+		__asm__ volatile("xsetbv" ::"c"(0), "a"((uint32_t)xcr0), "d"((uint32_t)(xcr0 >> 32)));
+	}
 }
 
 void cpu_features_log(void)

@@ -66,3 +66,21 @@ bool ioapic_route_isa(uint8_t isa_irq, uint8_t vector, uint32_t apic_id)
 	}
 	return false;
 }
+
+/* Mask or unmask the pin an ISA IRQ (after overrides) arrives on. */
+void ioapic_mask_isa(uint8_t isa_irq, bool masked)
+{
+	uint32_t gsi = isa_irq;
+
+	for (uint32_t i = 0; i < acpi.nisos; i++)
+		if (acpi.isos[i].bus_irq == isa_irq)
+			gsi = acpi.isos[i].gsi;
+	for (uint32_t i = 0; i < nioapics; i++) {
+		struct ioapic *io = &ioapics[i];
+		if (gsi < io->gsi_base || gsi >= io->gsi_base + io->count)
+			continue;
+		uint32_t reg = 0x10 + 2 * (gsi - io->gsi_base);
+		uint32_t lo = io_rd(io, reg);
+		io_wr(io, reg, masked ? lo | 1u << 16 : lo & ~(1u << 16));
+	}
+}

@@ -20,6 +20,7 @@
 extern char tramp_start[], tramp_end[], tramp_params[];
 void smp_ap_entry(struct cpu *c);
 void cpu_idle_loop(void) __noreturn;
+void syscall_init_cpu(void);
 
 /* Serializes smp_call(). Not a spinlock: waiting must keep interrupts on so
  * that two CPUs calling each other still answer each other's IPIs. */
@@ -53,6 +54,7 @@ void smp_ap_entry(struct cpu *c)
 	cpu_enable_protections();
 	trap_init_cpu();
 	lapic_init_cpu();
+	syscall_init_cpu();
 	__atomic_store_n(&c->online, true, __ATOMIC_RELEASE);
 	cpu_idle_loop();
 }

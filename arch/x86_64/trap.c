@@ -5,6 +5,8 @@
 #include <kernel/layout.h>
 #include <kernel/panic.h>
 #include <kernel/percpu.h>
+#include <kernel/bkl.h>
+#include <kernel/thread.h>
 #include <kernel/vm.h>
 #include <lib/string.h>
 
@@ -159,10 +161,48 @@ static __noreturn void fatal_trap(struct trap_frame *tf)
 		cpu_halt();
 }
 
+/* Save the interrupted user registers into the current thread. */
+static struct thread *save_user(const struct trap_frame *tf)
+{
+	struct thread *t = this_cpu()->current;
+	struct user_regs *r = &t->regs;
+
+	r->rax = tf->rax, r->rbx = tf->rbx, r->rcx = tf->rcx, r->rdx = tf->rdx;
+	r->rsi = tf->rsi, r->rdi = tf->rdi, r->rbp = tf->rbp;
+	r->r8 = tf->r8, r->r9 = tf->r9, r->r10 = tf->r10, r->r11 = tf->r11;
+	r->r12 = tf->r12, r->r13 = tf->r13, r->r14 = tf->r14, r->r15 = tf->r15;
+	r->rip = tf->rip, r->rsp = tf->rsp, r->rflags = tf->rflags;
+	t->full_restore = 1;
+	return t;
+}
+
+/* Vectors handled without the big kernel lock: they touch only this CPU. */
+static bool lockless(uint8_t v)
+{
+	return v == VEC_TLB || v == VEC_IPI_HALT || v == VEC_IPI_CALL || v == VEC_SPURIOUS || v == VEC_NMI;
+}
+
+/* A trap from ring 3: faults go to the thread's handler; then schedule. */
+static __noreturn void user_trap(struct trap_frame *tf, uint8_t v)
+{
+	bkl_lock();
+	struct thread *t = save_user(tf);
+	if (v < 32) {
+		thread_fault(t, v, tf->error, v == VEC_PF ? read_cr2() : 0);
+	} else {
+		if (handlers[v])
+			handlers[v](tf);
+		lapic_eoi();
+	}
+	sched_exit_to_user();
+}
+
 void trap_dispatch(struct trap_frame *tf)
 {
 	uint8_t v = (uint8_t)tf->vector;
 
+	if ((tf->cs & 3) && !lockless(v))
+		user_trap(tf, v);
 	if (v < 32) {
 		struct fault_catch *fc = catchers[cpu_index()];
 		if (fc && v != VEC_NMI && v != VEC_MC && !(tf->cs & 3)) {
@@ -176,10 +216,29 @@ void trap_dispatch(struct trap_frame *tf)
 		}
 		fatal_trap(tf);
 	}
+	/* In ring 0 interrupts are only on in the idle loop and boot code,
+	 * neither of which holds the big kernel lock. */
+	bool lock = !lockless(v) && !bkl_held();
+	if (lock)
+		bkl_lock();
 	if (handlers[v])
 		handlers[v](tf);
 	else if (v != VEC_SPURIOUS)
 		klog(KLOG_WARN, "trap: unexpected interrupt vector %u on cpu %u", v, cpu_index());
 	if (v != VEC_SPURIOUS)
 		lapic_eoi();
+	if (lock)
+		bkl_unlock();
+}
+
+/* SYSCALL/SYSRET: entry point, segments (STAR) and the flags masked on entry. */
+void syscall_init_cpu(void)
+{
+	extern char syscall_entry[];
+
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | 1); /* SCE */
+	/* SYSRET: CS = 0x10 + 16 | 3 = SEG_UCODE, SS = 0x10 + 8 | 3 = SEG_UDATA. */
+	wrmsr(MSR_STAR, (uint64_t)(SEG_KDATA) << 48 | (uint64_t)SEG_KCODE << 32);
+	wrmsr(MSR_LSTAR, (uint64_t)syscall_entry);
+	wrmsr(MSR_FMASK, 0x47700); /* IF TF DF AC NT IOPL cleared on entry */
 }

@@ -2,6 +2,7 @@
 #ifndef ARCH_TRAP_H
 #define ARCH_TRAP_H
 
+#ifndef __ASSEMBLER__
 #include <kernel/types.h>
 
 /* Layout pushed by entry.S; offsets in bytes are used by the assembly. */
@@ -12,6 +13,7 @@ struct trap_frame {
 	uint64_t rip, cs, rflags, rsp, ss; /* 136 .. 168: pushed by the CPU */
 };
 _Static_assert(sizeof(struct trap_frame) == 176, "entry.S frame layout");
+#endif
 
 #define SEG_KCODE 0x08
 #define SEG_KDATA 0x10
@@ -27,8 +29,11 @@ _Static_assert(sizeof(struct trap_frame) == 176, "entry.S frame layout");
 #define VEC_TIMER    0xf0
 #define VEC_IPI_CALL 0xf1
 #define VEC_IPI_HALT 0xf2
+#define VEC_TLB      0xf3
+#define VEC_RESCHED  0xf4
 #define VEC_SPURIOUS 0xff
 
+#ifndef __ASSEMBLER__
 typedef void (*irq_handler_t)(struct trap_frame *tf);
 
 /* Load this CPU's GDT, TSS (with IST stacks) and the shared IDT. */
@@ -47,5 +52,6 @@ struct fault_catch {
 int fault_catch(struct fault_catch *fc); /* 0 when armed, vector+1 after a fault */
 void fault_catch_arm(struct fault_catch *fc);
 void fault_catch_disarm(void);
+#endif
 
 #endif

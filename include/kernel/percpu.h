@@ -9,11 +9,17 @@
 
 #define MAX_CPUS 64
 
+struct thread;
+struct aspace;
+
 struct cpu {
 	struct cpu *self; /* [I] 0: gs:0 */
 	uint32_t index; /* [I] 8: dense CPU number, 0 = BSP */
 	uint32_t apic_id; /* [I] 12 */
 	uint64_t kstack_top; /* [I] 16 */
+	struct thread *current; /* [c] 24: the thread whose registers user mode holds */
+	uint64_t scratch; /* [c] 32: syscall entry scratch */
+	uint64_t nsyscalls; /* [c] 40: system calls entered on this CPU */
 	volatile bool online; /* [a] set once the CPU runs kernel code */
 	uint32_t irq_depth; /* [c] */
 	void *tss; /* [I] */
@@ -23,6 +29,9 @@ struct cpu {
 	volatile uint32_t call_done; /* [a] */
 	volatile uint64_t ipi_count; /* [a] IPIs handled */
 	volatile uint64_t timer_ticks; /* [a] LAPIC timer interrupts */
+	struct aspace *loaded_aspace; /* [c] address space in CR3 (NULL = kernel only) */
+	volatile uint32_t flush_req; /* [a] TLB shootdown requested, cleared when done */
+	volatile bool need_resched; /* [a] */
 };
 
 extern struct cpu cpus[MAX_CPUS];

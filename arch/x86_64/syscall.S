@@ -1,0 +1,129 @@
+/*
+ * Ring 3 <-> ring 0 transitions.
+ *
+ * syscall_entry: LSTAR target. The CPU has put the user RIP in %rcx and
+ * RFLAGS in %r11, cleared IF (FMASK), and left %rsp as the user's.
+ *   HL_SYS_NULL is answered here: count it in gs:40 and return.
+ *   Otherwise every user register is saved into the current thread
+ *   (struct user_regs at offset 0 of struct thread, gs:24), the per-CPU
+ *   kernel stack (gs:16) is loaded, and
+ *       void syscall_dispatch(struct thread *t)
+ *   runs; it never returns (it leaves through sched_exit_to_user).
+ *
+ * void arch_return_to_user(struct thread *t): restore t's registers and
+ * enter ring 3: with sysretq when t entered through syscall and its RIP is
+ * canonical (RCX and R11 are then lost, as the ABI allows), otherwise with
+ * iretq restoring every register. Interrupts are enabled by the restored
+ * RFLAGS. Never returns.
+ */
+#include <arch/trap.h>
+
+#define R_RAX 0
+#define R_RBX 8
+#define R_RCX 16
+#define R_RDX 24
+#define R_RSI 32
+#define R_RDI 40
+#define R_RBP 48
+#define R_R8 56
+#define R_R9 64
+#define R_R10 72
+#define R_R11 80
+#define R_R12 88
+#define R_R13 96
+#define R_R14 104
+#define R_R15 112
+#define R_RIP 120
+#define R_RSP 128
+#define R_RFLAGS 136
+#define T_FULL_RESTORE 152
+
+	.text
+	.global syscall_entry
+	.balign 16
+syscall_entry:
+	testq %rax, %rax
+	jnz 1f
+	swapgs				/* HL_SYS_NULL: a real entry, counted */
+	incq %gs:40
+	swapgs
+	sysretq
+1:	swapgs
+	movq %rax, %gs:32
+	movq %gs:24, %rax
+	movq %rbx, R_RBX(%rax)
+	movq %rdx, R_RDX(%rax)
+	movq %rsi, R_RSI(%rax)
+	movq %rdi, R_RDI(%rax)
+	movq %rbp, R_RBP(%rax)
+	movq %r8, R_R8(%rax)
+	movq %r9, R_R9(%rax)
+	movq %r10, R_R10(%rax)
+	movq %r12, R_R12(%rax)
+	movq %r13, R_R13(%rax)
+	movq %r14, R_R14(%rax)
+	movq %r15, R_R15(%rax)
+	movq %rcx, R_RIP(%rax)
+	movq %r11, R_RFLAGS(%rax)
+	movq %rsp, R_RSP(%rax)
+	movq %gs:32, %rcx
+	movq %rcx, R_RAX(%rax)
+	movb $0, T_FULL_RESTORE(%rax)
+	incq %gs:40
+	movq %gs:16, %rsp
+	xorl %ebp, %ebp
+	movq %rax, %rdi
+	call syscall_dispatch
+	ud2
+
+	.global arch_return_to_user
+arch_return_to_user:
+	movq %rdi, %rax
+	cmpb $0, T_FULL_RESTORE(%rax)
+	jne 2f
+	movq R_RIP(%rax), %rcx
+	movq %rcx, %rdx
+	sarq $47, %rdx			/* canonical lower half: bits 63..47 all zero */
+	jnz 2f
+	movq R_RFLAGS(%rax), %r11
+	movq R_RBX(%rax), %rbx
+	movq R_RDX(%rax), %rdx
+	movq R_RSI(%rax), %rsi
+	movq R_RDI(%rax), %rdi
+	movq R_RBP(%rax), %rbp
+	movq R_R8(%rax), %r8
+	movq R_R9(%rax), %r9
+	movq R_R10(%rax), %r10
+	movq R_R12(%rax), %r12
+	movq R_R13(%rax), %r13
+	movq R_R14(%rax), %r14
+	movq R_R15(%rax), %r15
+	movq R_RSP(%rax), %rsp
+	movq R_RAX(%rax), %rax
+	swapgs
+	sysretq
+
+2:	/* Full restore through an iret frame on the kernel stack. */
+	movq %gs:16, %rsp
+	pushq $(SEG_UDATA | 3)
+	pushq R_RSP(%rax)
+	pushq R_RFLAGS(%rax)
+	pushq $(SEG_UCODE | 3)
+	pushq R_RIP(%rax)
+	movq R_RBX(%rax), %rbx
+	movq R_RCX(%rax), %rcx
+	movq R_RDX(%rax), %rdx
+	movq R_RSI(%rax), %rsi
+	movq R_RDI(%rax), %rdi
+	movq R_RBP(%rax), %rbp
+	movq R_R8(%rax), %r8
+	movq R_R9(%rax), %r9
+	movq R_R10(%rax), %r10
+	movq R_R11(%rax), %r11
+	movq R_R12(%rax), %r12
+	movq R_R13(%rax), %r13
+	movq R_R14(%rax), %r14
+	movq R_R15(%rax), %r15
+	movq R_RAX(%rax), %rax
+	swapgs
+	iretq

@@ -1,0 +1,18 @@
+/* Address spaces, frames and page tables (kernel/aspace.c). */
+#ifndef KERNEL_ASPACE_H
+#define KERNEL_ASPACE_H
+
+#include <kernel/object.h>
+
+#define USER_TOP 0x0000800000000000ull /* first address above the user half */
+
+paddr_t aspace_root(const struct aspace *as);
+void aspace_init(struct aspace *as);
+/* Load as (or the kernel tables for NULL) on this CPU. */
+void aspace_activate(struct aspace *as);
+/* Make every CPU that may cache translations of as drop them (TLB shootdown). */
+void aspace_flush_all(struct aspace *as);
+/* Kernel-internal mapping for the root task at boot (no capabilities). */
+int aspace_map_boot(struct aspace *as, uint64_t va, paddr_t pa, uint64_t pte_flags, paddr_t (*alloc)(void));
+
+#endif

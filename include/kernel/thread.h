@@ -1,0 +1,85 @@
+/*
+ * Threads (kernel/thread.c) and the scheduler (kernel/sched.c).
+ *
+ * The kernel runs on one stack per CPU and keeps no kernel context per
+ * thread: every entry from ring 3 saves the user registers into the
+ * current thread's object, and every exit restores them from whichever
+ * thread is current then. A blocked thread is only a state and a queue.
+ */
+#ifndef KERNEL_THREAD_H
+#define KERNEL_THREAD_H
+
+#include <kernel/cap.h>
+#include <kernel/types.h>
+
+/* Saved user registers; offsets are used by arch/x86_64/syscall.S. */
+struct user_regs {
+	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp; /* 0 .. 48 */
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15; /* 56 .. 112 */
+	uint64_t rip, rsp, rflags, fs_base; /* 120 .. 144 */
+};
+
+enum thread_state {
+	TS_INACTIVE = 0, /* never resumed, or suspended */
+	TS_RUNNABLE, /* in a run queue or running */
+	TS_BLOCKED_SEND, /* queued on an endpoint to send (or call) */
+	TS_BLOCKED_RECV, /* queued on an endpoint to receive */
+	TS_BLOCKED_REPLY, /* called and waits for the reply */
+	TS_BLOCKED_NTFN, /* waits on a notification */
+	TS_FAULTED, /* stopped after a fault nobody handles */
+};
+
+struct endpoint;
+struct notification;
+
+struct thread {
+	struct user_regs regs; /* [BKL] 0: see syscall.S */
+	uint8_t full_restore; /* [BKL] 152: return with iretq (all registers), not sysret */
+	uint8_t state; /* [BKL] enum thread_state */
+	uint8_t priority; /* [BKL] 0 (lowest) .. 255 */
+	uint8_t is_call; /* [BKL] blocked sender used call */
+	uint32_t cpu; /* [BKL] CPU it runs on */
+	struct thread *qnext, *qprev; /* [BKL] run-queue or endpoint/notification queue links */
+	void *queue; /* [BKL] endpoint or notification it is queued on */
+	struct thread *reply_to; /* [BKL] caller waiting for this thread's reply */
+	struct thread *replier; /* [BKL] while blocked in call: who will reply */
+	uint64_t badge; /* [BKL] badge of the capability it sends through */
+	uint64_t msginfo; /* [BKL] pending message info while queued to send */
+	struct slot cspace_slot, aspace_slot, ipc_slot, fault_slot, ntfn_slot; /* [BKL] copies it holds */
+	struct hl_ipc_buffer *ipcbuf; /* [BKL] kernel view of its IPC buffer, or NULL */
+	uint64_t budget_ns, period_ns; /* [BKL] 0 = unlimited */
+	uint64_t budget_left_ns, replenish_tsc; /* [BKL] */
+	uint64_t run_start_tsc; /* [BKL] when it last started running */
+	uint64_t fault[4]; /* [BKL] vector, error, address, rip of the last fault */
+	uint32_t magic; /* [I] */
+	uint32_t pad;
+	uint8_t xsave[] __aligned(64); /* FPU/SSE/AVX state (XSAVE area) */
+};
+
+#define THREAD_MAGIC 0x74687264 /* "thrd" */
+#define THREAD_OBJ_BITS 13 /* 8 KiB: registers, bookkeeping and the XSAVE area */
+
+static inline struct cspace *thread_cspace(struct thread *t)
+{
+	return t->cspace_slot.cap.type == HL_OBJ_CSPACE ? (struct cspace *)t->cspace_slot.cap.obj : NULL;
+}
+
+/* kernel/thread.c */
+void thread_init_object(struct thread *t);
+void thread_destroy(struct thread *t);
+void thread_fault(struct thread *t, uint64_t vector, uint64_t error, uint64_t addr);
+
+/* kernel/sched.c: run queues, the current thread, time accounting. */
+void sched_init_cpu(void);
+void sched_make_runnable(struct thread *t); /* add to its CPU's queue; IPI if remote */
+void sched_block(struct thread *t, enum thread_state st); /* take it off the run queue */
+void sched_yield_current(void);
+void sched_timer_tick(void);
+/* Pick the next thread for this CPU (NULL = idle) and make it current. */
+struct thread *sched_pick(void);
+__noreturn void sched_exit_to_user(void); /* run the current thread, or idle */
+void sched_switch_to(struct thread *t); /* direct hand-off (IPC fastpath) */
+void sched_remove(struct thread *t);
+uint32_t sched_runnable_count(uint32_t cpu);
+
+#endif

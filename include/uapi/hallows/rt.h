@@ -1,0 +1,44 @@
+/*
+ * The ring-3 runtime (user/rt): entry, formatted output, memory from
+ * memory capabilities, threads. A program defines int main(struct rt *).
+ */
+#ifndef HALLOWS_RT_H
+#define HALLOWS_RT_H
+
+#include <hallows/abi.h>
+#include <hallows/methods.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+struct rt {
+	const struct hl_bootinfo *bi;
+	hl_cptr_t next_slot; /* next free slot in the own cspace */
+	uint32_t mem_index; /* memory capability objects are carved from */
+	uint64_t heap_next, heap_end; /* virtual range for rt_map_pages */
+};
+
+extern struct rt rt_self;
+
+int main(struct rt *rt);
+
+int rt_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int rt_vprintf(const char *fmt, va_list ap);
+__attribute__((noreturn)) void rt_exit(int code);
+
+/* A free slot in the own cspace (never reused: slots are cheap). */
+hl_cptr_t rt_slot(void);
+/* Retype one object from the boot memory capabilities into a fresh slot; 0 on failure. */
+hl_cptr_t rt_alloc(uint32_t type, uint32_t size_bits);
+/* Map n fresh zeroed pages (with page tables as needed) into the own address space; NULL on failure. */
+void *rt_map_pages(size_t n);
+/* Ensure the page tables covering va exist in the address space as (retyping them as needed). */
+long rt_ensure_tables(hl_cptr_t as, uint64_t va);
+
+/* A thread in the own address space and cspace, running fn(arg) on its own stack and IPC buffer. */
+struct rt_thread {
+	hl_cptr_t tcb;
+	struct hl_ipc_buffer *ipcbuf;
+};
+long rt_thread_start(struct rt_thread *t, void (*fn)(void *), void *arg, uint8_t priority);
+
+#endif

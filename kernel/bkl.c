@@ -1,0 +1,76 @@
+/* Big kernel lock and TLB shootdown. */
+#include <arch/apic.h>
+#include <arch/cpu.h>
+#include <arch/trap.h>
+#include <kernel/aspace.h>
+#include <kernel/bkl.h>
+#include <kernel/panic.h>
+#include <kernel/percpu.h>
+
+static volatile uint32_t bkl;
+static volatile int32_t bkl_owner = -1;
+
+static void flush_local_ack(void)
+{
+	write_cr3(read_cr3());
+	__atomic_store_n(&this_cpu()->flush_req, 0, __ATOMIC_RELEASE);
+}
+
+void bkl_lock(void)
+{
+	kassert(!(read_rflags() & (1u << 9)));
+	while (__atomic_exchange_n(&bkl, 1, __ATOMIC_ACQUIRE)) {
+		while (__atomic_load_n(&bkl, __ATOMIC_RELAXED)) {
+			if (this_cpu()->flush_req)
+				flush_local_ack();
+			cpu_relax();
+		}
+	}
+	bkl_owner = (int32_t)cpu_index();
+}
+
+void bkl_unlock(void)
+{
+	kassert(bkl_owner == (int32_t)cpu_index());
+	bkl_owner = -1;
+	__atomic_store_n(&bkl, 0, __ATOMIC_RELEASE);
+}
+
+bool bkl_held(void)
+{
+	return bkl && bkl_owner == (int32_t)cpu_index();
+}
+
+static void tlb_ipi(struct trap_frame *tf)
+{
+	(void)tf;
+	flush_local_ack();
+}
+
+/*
+ * Make every CPU that has as loaded drop its translations; waits for them.
+ * Called with the BKL held, so the others are in ring 3, idle, or waiting
+ * for the lock (where they poll flush_req).
+ */
+void tlb_shootdown(struct aspace *as)
+{
+	static bool registered;
+	struct cpu *me = this_cpu();
+
+	if (!registered) {
+		irq_register(VEC_TLB, tlb_ipi);
+		registered = true;
+	}
+	for (uint32_t i = 0; i < ncpus_online; i++) {
+		struct cpu *c = &cpus[i];
+		if (c == me || c->loaded_aspace != as)
+			continue;
+		__atomic_store_n(&c->flush_req, 1, __ATOMIC_RELEASE);
+		lapic_send_ipi(c->apic_id, VEC_TLB);
+	}
+	if (me->loaded_aspace == as)
+		write_cr3(read_cr3());
+	for (uint32_t i = 0; i < ncpus_online; i++)
+		for (uint64_t spin = 0; cpus[i].flush_req && spin < 1000000000ull; spin++)
+			cpu_relax();
+}

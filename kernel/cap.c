@@ -1,0 +1,122 @@
+/* Capability slots and the derivation tree. Runs under the big kernel lock. */
+#include <kernel/cap.h>
+#include <kernel/panic.h>
+#include <lib/string.h>
+
+struct slot *cspace_slot(struct cspace *cs, hl_cptr_t cptr)
+{
+	if (!cs || cptr >= (1ull << cs->bits))
+		return NULL;
+	return &cs->slots[cptr];
+}
+
+int cap_lookup(struct cspace *cs, hl_cptr_t cptr, uint8_t type, uint8_t rights, struct slot **out)
+{
+	struct slot *s = cspace_slot(cs, cptr);
+
+	if (!s || s->cap.type == HL_OBJ_NONE)
+		return HL_ERR_INVALID_CAP;
+	if (type != HL_OBJ_NONE && s->cap.type != type)
+		return HL_ERR_WRONG_TYPE;
+	if ((s->cap.rights & rights) != rights)
+		return HL_ERR_NO_RIGHTS;
+	*out = s;
+	return HL_OK;
+}
+
+bool cap_same_object(const struct cap *a, const struct cap *b)
+{
+	return a->type == b->type && a->obj == b->obj && a->type != HL_OBJ_NONE;
+}
+
+static void link_child(struct slot *child, struct slot *parent)
+{
+	child->parent = parent;
+	child->prev = NULL;
+	child->next = parent ? parent->first_child : NULL;
+	if (child->next)
+		child->next->prev = child;
+	if (parent)
+		parent->first_child = child;
+}
+
+static void unlink(struct slot *s)
+{
+	if (s->prev)
+		s->prev->next = s->next;
+	else if (s->parent)
+		s->parent->first_child = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	s->parent = s->next = s->prev = NULL;
+}
+
+void cap_insert(struct slot *dst, const struct cap *cap, struct slot *parent)
+{
+	kassert(dst->cap.type == HL_OBJ_NONE);
+	dst->cap = *cap;
+	dst->first_child = NULL;
+	link_child(dst, parent);
+}
+
+void cap_move(struct slot *dst, struct slot *src)
+{
+	kassert(dst->cap.type == HL_OBJ_NONE && src != dst);
+	*dst = *src;
+	if (src->prev)
+		src->prev->next = dst;
+	else if (src->parent)
+		src->parent->first_child = dst;
+	if (src->next)
+		src->next->prev = dst;
+	for (struct slot *c = dst->first_child; c; c = c->next)
+		c->parent = dst;
+	memset(src, 0, sizeof(*src));
+}
+
+/*
+ * True when no other capability in the tree names s's object. Copies of a
+ * capability are its children or its parent (an object created from
+ * memory has the memory capability as parent, which names another object).
+ */
+bool cap_is_final(const struct slot *s)
+{
+	if (s->parent && cap_same_object(&s->parent->cap, &s->cap))
+		return false;
+	for (const struct slot *c = s->first_child; c; c = c->next)
+		if (cap_same_object(&c->cap, &s->cap))
+			return false;
+	return true;
+}
+
+void cap_delete(struct slot *s)
+{
+	if (s->cap.type == HL_OBJ_NONE)
+		return;
+	struct cap cap = s->cap;
+	bool final = cap_is_final(s);
+	struct slot *parent = s->parent;
+	/* Hand the children to the parent (or make them roots). */
+	while (s->first_child) {
+		struct slot *c = s->first_child;
+		unlink(c);
+		link_child(c, parent);
+	}
+	unlink(s);
+	memset(s, 0, sizeof(*s));
+	cap_cleanup(&cap, final);
+}
+
+int cap_revoke(struct slot *s, uint32_t budget)
+{
+	while (s->first_child) {
+		if (budget-- == 0)
+			return -1;
+		/* Delete a leaf: children first, so nothing is re-parented. */
+		struct slot *leaf = s->first_child;
+		for (uint32_t depth = 0; leaf->first_child && depth < 1000000; depth++)
+			leaf = leaf->first_child;
+		cap_delete(leaf);
+	}
+	return HL_OK;
+}

@@ -1,0 +1,106 @@
+/*
+ * Capability-space methods. The invoked capability names the destination
+ * capability space; source slots are in the caller's own space.
+ */
+#include <kernel/invoke.h>
+
+#define REVOKE_BUDGET 256 /* deletions per pass before a preemption point */
+
+/* The destination slot in the target cspace, empty; or an error. */
+static int dest_slot(struct invocation *inv, uint64_t idx, struct slot **out)
+{
+	struct slot *d = cspace_slot((struct cspace *)inv->target->cap.obj, idx);
+
+	if (!d)
+		return HL_ERR_INVALID_CAP;
+	if (d->cap.type != HL_OBJ_NONE)
+		return HL_ERR_SLOT_OCCUPIED;
+	*out = d;
+	return HL_OK;
+}
+
+/* Types whose capabilities may be duplicated. Memory may not: its watermark lives in the capability. */
+static bool copyable(const struct cap *c)
+{
+	return c->type != HL_OBJ_MEMORY && c->type != HL_OBJ_IRQ_CONTROL && c->type != HL_OBJ_IOPORT_CONTROL &&
+	       c->type != HL_OBJ_REPLY;
+}
+
+static int derive(struct invocation *inv, bool mint)
+{
+	struct slot *d, *src;
+	int err = dest_slot(inv, inv->arg[0], &d);
+
+	if (!err)
+		err = cap_lookup(inv->cspace, inv->arg[1], HL_OBJ_NONE, 0, &src);
+	if (err)
+		return err;
+	if (!copyable(&src->cap))
+		return HL_ERR_ILLEGAL_OP;
+	if (inv->arg[2] & ~(uint64_t)HL_R_ALL)
+		return HL_ERR_INVALID_ARG;
+	struct cap c = src->cap;
+	c.rights &= (uint8_t)inv->arg[2];
+	c.flags &= ~CAP_F_ORIGINAL;
+	if (c.type == HL_OBJ_FRAME || c.type == HL_OBJ_PAGE_TABLE)
+		c.data = c.data2 = 0; /* a copy starts unmapped */
+	if (mint) {
+		if (c.type != HL_OBJ_ENDPOINT && c.type != HL_OBJ_NOTIFICATION)
+			return HL_ERR_WRONG_TYPE;
+		if (src->cap.badge)
+			return HL_ERR_ILLEGAL_OP; /* badges are set once */
+		c.badge = inv->arg[3];
+	}
+	cap_insert(d, &c, src);
+	return HL_OK;
+}
+
+int decode_cspace_copy(struct invocation *inv)
+{
+	return derive(inv, false);
+}
+
+int decode_cspace_mint(struct invocation *inv)
+{
+	return derive(inv, true);
+}
+
+int decode_cspace_move(struct invocation *inv)
+{
+	struct slot *d, *src;
+	int err = dest_slot(inv, inv->arg[0], &d);
+
+	if (!err)
+		err = cap_lookup(inv->cspace, inv->arg[1], HL_OBJ_NONE, 0, &src);
+	if (err)
+		return err;
+	cap_move(d, src);
+	return HL_OK;
+}
+
+int decode_cspace_delete(struct invocation *inv)
+{
+	struct slot *s = cspace_slot((struct cspace *)inv->target->cap.obj, inv->arg[0]);
+
+	if (!s)
+		return HL_ERR_INVALID_CAP;
+	if (s == inv->target)
+		return HL_ERR_ILLEGAL_OP; /* the capability being invoked */
+	cap_delete(s);
+	return HL_OK;
+}
+
+int decode_cspace_revoke(struct invocation *inv)
+{
+	struct slot *s = cspace_slot((struct cspace *)inv->target->cap.obj, inv->arg[0]);
+
+	if (!s || s->cap.type == HL_OBJ_NONE)
+		return HL_ERR_INVALID_CAP;
+	if (cap_revoke(s, REVOKE_BUDGET) != HL_OK) {
+		inv->restart = true; /* preemption point: run the call again */
+		return HL_OK;
+	}
+	if (s->cap.type == HL_OBJ_MEMORY)
+		s->cap.badge = 0;
+	return HL_OK;
+}

@@ -1,0 +1,350 @@
+/*
+ * Synchronous IPC on endpoints and asynchronous notifications.
+ *
+ * A message is the message info word, up to HL_MSG_MAX words (0..3 in
+ * registers, the rest in the IPC buffers) and optionally one capability.
+ * Senders and receivers wait in the endpoint's queue; a call leaves the
+ * caller blocked until the receiver replies (the receiver's reply_to).
+ * When the partner is waiting on the same CPU, the kernel switches to it
+ * directly (no trip through the run queue): the fastpath.
+ */
+#include <kernel/invoke.h>
+#include <kernel/object.h>
+#include <kernel/percpu.h>
+#include <lib/string.h>
+
+static void q_push(struct thread **head, struct thread **tail, struct thread *t, void *owner)
+{
+	t->qnext = NULL;
+	t->qprev = *tail;
+	if (*tail)
+		(*tail)->qnext = t;
+	else
+		*head = t;
+	*tail = t;
+	t->queue = owner;
+}
+
+static void q_remove(struct thread **head, struct thread **tail, struct thread *t)
+{
+	if (t->qprev)
+		t->qprev->qnext = t->qnext;
+	else
+		*head = t->qnext;
+	if (t->qnext)
+		t->qnext->qprev = t->qprev;
+	else
+		*tail = t->qprev;
+	t->qnext = t->qprev = NULL;
+	t->queue = NULL;
+}
+
+/* Give the receiver dst a capability from src's IPC buffer, if both sides agree. */
+static uint64_t transfer_cap(struct thread *src, struct thread *dst, bool grant)
+{
+	struct slot *from, *to;
+	struct cspace *scs = thread_cspace(src), *dcs = thread_cspace(dst);
+
+	if (!grant || !src->ipcbuf || !dst->ipcbuf || !dst->ipcbuf->recv_slot)
+		return 0;
+	if (cap_lookup(scs, src->ipcbuf->send_cap, HL_OBJ_NONE, 0, &from) != HL_OK)
+		return 0;
+	to = cspace_slot(dcs, dst->ipcbuf->recv_slot);
+	if (!to || to->cap.type != HL_OBJ_NONE || from->cap.type == HL_OBJ_MEMORY)
+		return 0;
+	struct cap c = from->cap;
+	c.flags &= ~CAP_F_ORIGINAL;
+	if (c.type == HL_OBJ_FRAME || c.type == HL_OBJ_PAGE_TABLE)
+		c.data = c.data2 = 0;
+	cap_insert(to, &c, from);
+	dst->ipcbuf->recv_badge = c.badge;
+	return 1;
+}
+
+/* Copy the message of src (its saved registers and IPC buffer) into dst's return registers. */
+static void transfer(struct thread *src, struct thread *dst, uint64_t info, uint64_t badge, bool grant)
+{
+	uint64_t len = HL_MSG_LEN(info);
+
+	if (len > HL_MSG_MAX)
+		len = HL_MSG_MAX;
+	if (len > 4 && (!src->ipcbuf || !dst->ipcbuf))
+		len = 4;
+	dst->regs.rdx = src->regs.rdx;
+	dst->regs.r10 = src->regs.r10;
+	dst->regs.r8 = src->regs.r8;
+	dst->regs.r9 = src->regs.r9;
+	if (len > 4)
+		memcpy(&dst->ipcbuf->mr[4], &src->ipcbuf->mr[4], (len - 4) * sizeof(uint64_t));
+	uint64_t caps = HL_MSG_CAPS(info) ? transfer_cap(src, dst, grant) : 0;
+	dst->regs.rsi = HL_MSGINFO(HL_MSG_LABEL(info), len, caps);
+	dst->regs.rdi = badge;
+	dst->regs.rax = HL_OK;
+}
+
+/* A sender s was matched with receiver r: deliver and settle both. */
+static void deliver(struct thread *s, struct thread *r, uint64_t info, uint64_t badge, bool grant, bool call)
+{
+	transfer(s, r, info, badge, grant);
+	if (call) {
+		r->reply_to = s;
+		s->replier = r;
+		sched_block(s, TS_BLOCKED_REPLY);
+	} else if (s->state != TS_RUNNABLE) {
+		s->regs.rax = HL_OK;
+		sched_make_runnable(s);
+	}
+}
+
+/* Send or call on the endpoint capability ep by t (t is the caller, current). */
+int ipc_send(struct thread *t, struct slot *ep_slot, bool call, bool block)
+{
+	struct endpoint *ep = (struct endpoint *)ep_slot->cap.obj;
+	uint64_t info = t->regs.rsi, badge = ep_slot->cap.badge;
+	bool grant = ep_slot->cap.rights & HL_R_GRANT;
+
+	if (!(ep_slot->cap.rights & HL_R_WRITE))
+		return HL_ERR_NO_RIGHTS;
+	if (ep->receivers && ep->head) {
+		struct thread *r = ep->head;
+		q_remove(&ep->head, &ep->tail, r);
+		deliver(t, r, info, badge, grant, call);
+		r->state = TS_RUNNABLE;
+		if (r->cpu == t->cpu && r->priority >= t->priority && call) {
+			t->regs.rax = HL_OK;
+			sched_switch_to(r); /* fastpath: does not return */
+		}
+		sched_make_runnable(r);
+		return HL_OK;
+	}
+	if (!block)
+		return HL_OK; /* nobody listening: the message is dropped */
+	t->badge = badge;
+	t->msginfo = info | (uint64_t)grant << 62;
+	t->is_call = call;
+	ep->receivers = 0;
+	sched_block(t, TS_BLOCKED_SEND);
+	q_push(&ep->head, &ep->tail, t, ep);
+	return HL_OK;
+}
+
+/* Receive on ep: take a waiting sender, or block. Returns HL_OK; results are in t's registers. */
+int ipc_recv(struct thread *t, struct slot *ep_slot)
+{
+	struct endpoint *ep = (struct endpoint *)ep_slot->cap.obj;
+	bool ntfn_take(struct thread * t);
+
+	if (!(ep_slot->cap.rights & HL_R_READ))
+		return HL_ERR_NO_RIGHTS;
+	if (ntfn_take(t))
+		return HL_OK;
+	if (!ep->receivers && ep->head) {
+		struct thread *s = ep->head;
+		q_remove(&ep->head, &ep->tail, s);
+		uint64_t info = s->msginfo & ~(3ull << 62);
+		deliver(s, t, info, s->badge, (s->msginfo >> 62) & 1, s->is_call);
+		return HL_OK;
+	}
+	ep->receivers = 1;
+	sched_block(t, TS_BLOCKED_RECV);
+	q_push(&ep->head, &ep->tail, t, ep);
+	return HL_OK;
+}
+
+/*
+ * Reply to the thread that called t: its message goes to the caller, which
+ * is returned (runnable but in no queue; the caller of this function
+ * wakes it with ipc_wake). *err is HL_ERR_NO_REPLY if there is no caller.
+ */
+struct thread *ipc_reply(struct thread *t, int *err)
+{
+	struct thread *c = t->reply_to;
+
+	*err = HL_OK;
+	if (!c) {
+		*err = HL_ERR_NO_REPLY;
+		return NULL;
+	}
+	t->reply_to = NULL;
+	if (c->state != TS_BLOCKED_REPLY || c->replier != t)
+		return NULL; /* the caller went away meanwhile */
+	c->replier = NULL;
+	transfer(t, c, t->regs.rsi, 0, true);
+	c->fault[0] = c->fault[3] = 0; /* a fault reply resumes the thread */
+	c->state = TS_RUNNABLE;
+	return c;
+}
+
+/* Wake a replied-to caller: run it at once if t no longer runs and it may (fastpath). */
+void ipc_wake(struct thread *c, struct thread *t)
+{
+	if (!c)
+		return;
+	if (t->state != TS_RUNNABLE && c->cpu == t->cpu && c->priority >= t->priority && t == this_cpu()->current)
+		sched_switch_to(c);
+	sched_make_runnable(c);
+}
+
+/* Send t's fault to its fault endpoint as a call. False if nobody can take it now or later. */
+bool ipc_fault_send(struct thread *t)
+{
+	struct slot *ep = &t->fault_slot;
+
+	t->regs.rsi = HL_MSGINFO(HL_LABEL_FAULT, 4, 0);
+	uint64_t save[4] = { t->regs.rdx, t->regs.r10, t->regs.r8, t->regs.r9 };
+	t->regs.rdx = t->fault[0], t->regs.r10 = t->fault[1], t->regs.r8 = t->fault[2], t->regs.r9 = t->fault[3];
+	struct endpoint *e = (struct endpoint *)ep->cap.obj;
+	if (e->receivers && e->head) {
+		struct thread *r = e->head;
+		q_remove(&e->head, &e->tail, r);
+		deliver(t, r, t->regs.rsi, ep->cap.badge, false, true);
+		sched_make_runnable(r);
+	} else {
+		t->badge = ep->cap.badge;
+		t->msginfo = t->regs.rsi;
+		t->is_call = 1;
+		e->receivers = 0;
+		sched_block(t, TS_BLOCKED_SEND);
+		q_push(&e->head, &e->tail, t, e);
+	}
+	/* The faulting registers come back when the thread resumes. */
+	t->regs.rdx = save[0], t->regs.r10 = save[1], t->regs.r8 = save[2], t->regs.r9 = save[3];
+	return true;
+}
+
+/* Take t out of any IPC wait (suspend, destroy). */
+void ipc_cancel(struct thread *t)
+{
+	if (t->state == TS_BLOCKED_SEND || t->state == TS_BLOCKED_RECV) {
+		struct endpoint *ep = t->queue;
+		q_remove(&ep->head, &ep->tail, t);
+	} else if (t->state == TS_BLOCKED_NTFN) {
+		struct notification *n = t->queue;
+		q_remove(&n->head, &n->tail, t);
+	}
+	if (t->replier && t->replier->reply_to == t)
+		t->replier->reply_to = NULL;
+	t->replier = NULL;
+	if (t->reply_to && t->reply_to->replier == t)
+		t->reply_to->replier = NULL; /* its caller stays blocked until suspended or deleted */
+	t->reply_to = NULL;
+}
+
+void ipc_endpoint_destroy(struct endpoint *ep)
+{
+	while (ep->head) {
+		struct thread *t = ep->head;
+		q_remove(&ep->head, &ep->tail, t);
+		t->regs.rax = HL_ERR_DELETED;
+		sched_make_runnable(t);
+	}
+}
+
+/* ---- notifications ---- */
+
+static void ntfn_deliver(struct thread *t, uint64_t word)
+{
+	t->regs.rax = HL_OK;
+	t->regs.rdi = word;
+	t->regs.rsi = HL_MSGINFO(0, 0, 0);
+}
+
+void ntfn_signal(struct notification *n, uint64_t badge)
+{
+	if (n->head) {
+		struct thread *t = n->head;
+		q_remove(&n->head, &n->tail, t);
+		ntfn_deliver(t, n->word | badge);
+		n->word = 0;
+		sched_make_runnable(t);
+		return;
+	}
+	n->word |= badge ? badge : 1;
+	struct thread *b = n->bound;
+	if (b && b->state == TS_BLOCKED_RECV) {
+		struct endpoint *ep = b->queue;
+		q_remove(&ep->head, &ep->tail, b);
+		ntfn_deliver(b, n->word);
+		n->word = 0;
+		sched_make_runnable(b);
+	}
+}
+
+int ntfn_wait(struct thread *t, struct slot *s, bool block)
+{
+	struct notification *n = (struct notification *)s->cap.obj;
+
+	if (!(s->cap.rights & HL_R_READ))
+		return HL_ERR_NO_RIGHTS;
+	if (n->word) {
+		ntfn_deliver(t, n->word);
+		n->word = 0;
+		return HL_OK;
+	}
+	if (!block)
+		return HL_ERR_WOULD_BLOCK;
+	sched_block(t, TS_BLOCKED_NTFN);
+	q_push(&n->head, &n->tail, t, n);
+	return HL_OK;
+}
+
+/* A pending bound notification satisfies a receive at once. */
+bool ntfn_take(struct thread *t)
+{
+	struct notification *n = t->ntfn_slot.cap.type == HL_OBJ_NOTIFICATION ? (void *)t->ntfn_slot.cap.obj : NULL;
+
+	if (!n || !n->word)
+		return false;
+	ntfn_deliver(t, n->word);
+	n->word = 0;
+	return true;
+}
+
+void ntfn_unbind_thread(struct thread *t)
+{
+	if (t->ntfn_slot.cap.type == HL_OBJ_NOTIFICATION) {
+		struct notification *n = (void *)t->ntfn_slot.cap.obj;
+		if (n->bound == t)
+			n->bound = NULL;
+	}
+}
+
+void ntfn_destroy(struct notification *n)
+{
+	void irq_unbind_ntfn(struct notification * n);
+
+	while (n->head) {
+		struct thread *t = n->head;
+		q_remove(&n->head, &n->tail, t);
+		t->regs.rax = HL_ERR_DELETED;
+		sched_make_runnable(t);
+	}
+	if (n->bound && n->bound->ntfn_slot.cap.obj == (uint64_t)n)
+		n->bound = NULL;
+	irq_unbind_ntfn(n);
+}
+
+int decode_thread_bind_notification(struct invocation *inv)
+{
+	struct thread *t = (struct thread *)inv->target->cap.obj;
+	struct slot *ns;
+
+	if (inv->arg[0] == 0) {
+		ntfn_unbind_thread(t);
+		cap_delete(&t->ntfn_slot);
+		return HL_OK;
+	}
+	int err = inv_cap(inv, 0, HL_OBJ_NOTIFICATION, HL_R_READ, &ns);
+	if (err)
+		return err;
+	struct notification *n = (void *)ns->cap.obj;
+	if (n->bound && n->bound != t)
+		return HL_ERR_ILLEGAL_OP;
+	ntfn_unbind_thread(t);
+	cap_delete(&t->ntfn_slot);
+	struct cap c = ns->cap;
+	c.flags &= ~CAP_F_ORIGINAL;
+	cap_insert(&t->ntfn_slot, &c, ns);
+	n->bound = t;
+	return HL_OK;
+}

@@ -1,0 +1,159 @@
+/*
+ * IRQ and I/O-port capabilities. An IRQ handler capability delivers its
+ * interrupt as a signal on a bound notification; the line stays masked
+ * until the handler acknowledges it. I/O-port capabilities cover a port
+ * range; in and out are kernel invocations (no I/O bitmap is exposed).
+ */
+#include <arch/apic.h>
+#include <arch/cpu.h>
+#include <arch/trap.h>
+#include <kernel/bkl.h>
+#include <kernel/invoke.h>
+#include <kernel/object.h>
+#include <kernel/percpu.h>
+
+#define NIRQ 24
+
+void ntfn_signal(struct notification *n, uint64_t badge);
+
+struct irq_state {
+	bool claimed; /* an IRQ handler capability exists */
+	struct notification *ntfn; /* [BKL] */
+};
+
+static struct irq_state irqs[NIRQ];
+
+static void irq_arrived(struct trap_frame *tf)
+{
+	uint32_t irq = (uint32_t)tf->vector - VEC_IRQ_BASE;
+
+	if (irq < NIRQ && irqs[irq].ntfn) {
+		ioapic_mask_isa((uint8_t)irq, true); /* masked until acknowledged */
+		ntfn_signal(irqs[irq].ntfn, 1ull << (irq % 64));
+	}
+}
+
+int decode_irq_control_get(struct invocation *inv)
+{
+	uint64_t irq = inv->arg[0];
+	struct slot *d = cspace_slot(inv->cspace, inv->arg[1]);
+
+	if (irq >= NIRQ)
+		return HL_ERR_RANGE;
+	if (!d)
+		return HL_ERR_INVALID_CAP;
+	if (d->cap.type != HL_OBJ_NONE)
+		return HL_ERR_SLOT_OCCUPIED;
+	if (irqs[irq].claimed)
+		return HL_ERR_ILLEGAL_OP; /* one handler per line */
+	struct cap c = { .type = HL_OBJ_IRQ_HANDLER, .rights = HL_R_ALL, .aux = (uint32_t)irq, .flags = CAP_F_ORIGINAL };
+	cap_insert(d, &c, inv->target);
+	irqs[irq].claimed = true;
+	irq_register((uint8_t)(VEC_IRQ_BASE + irq), irq_arrived);
+	return HL_OK;
+}
+
+int decode_irq_handler_set_notification(struct invocation *inv)
+{
+	uint32_t irq = inv->target->cap.aux;
+	struct slot *n;
+
+	if (inv->arg[0] == 0) {
+		irqs[irq].ntfn = NULL;
+		return HL_OK;
+	}
+	int err = inv_cap(inv, 0, HL_OBJ_NOTIFICATION, HL_R_WRITE, &n);
+	if (err)
+		return err;
+	irqs[irq].ntfn = (struct notification *)n->cap.obj;
+	irqs[irq].ntfn->irq = (int32_t)irq;
+	ioapic_route_isa((uint8_t)irq, (uint8_t)(VEC_IRQ_BASE + irq), cpus[0].apic_id);
+	return HL_OK;
+}
+
+int decode_irq_handler_ack(struct invocation *inv)
+{
+	uint32_t irq = inv->target->cap.aux;
+
+	if (!irqs[irq].ntfn)
+		return HL_ERR_ILLEGAL_OP;
+	ioapic_mask_isa((uint8_t)irq, false);
+	return HL_OK;
+}
+
+void irq_handler_destroy(struct cap *c)
+{
+	uint32_t irq = c->aux;
+
+	if (irq < NIRQ) {
+		ioapic_mask_isa((uint8_t)irq, true);
+		irqs[irq].ntfn = NULL;
+		irqs[irq].claimed = false;
+	}
+}
+
+void irq_unbind_ntfn(struct notification *n)
+{
+	for (int i = 0; i < NIRQ; i++)
+		if (irqs[i].ntfn == n)
+			irqs[i].ntfn = NULL;
+}
+
+int decode_ioport_control_issue(struct invocation *inv)
+{
+	uint64_t base = inv->arg[0], count = inv->arg[1];
+	struct slot *d = cspace_slot(inv->cspace, inv->arg[2]);
+
+	if (count == 0 || base > 0xffff || base + count > 0x10000)
+		return HL_ERR_RANGE;
+	if (!d)
+		return HL_ERR_INVALID_CAP;
+	if (d->cap.type != HL_OBJ_NONE)
+		return HL_ERR_SLOT_OCCUPIED;
+	struct cap c = { .type = HL_OBJ_IOPORT, .rights = HL_R_READ | HL_R_WRITE, .obj = base, .aux = (uint32_t)count };
+	cap_insert(d, &c, inv->target);
+	return HL_OK;
+}
+
+/* Port and width must lie inside the capability's range; width 1, 2 or 4. */
+static int port_ok(const struct invocation *inv, uint64_t port, uint64_t width)
+{
+	const struct cap *c = &inv->target->cap;
+
+	if (width != 1 && width != 2 && width != 4)
+		return HL_ERR_INVALID_ARG;
+	if (port < c->obj || port + width > c->obj + c->aux)
+		return HL_ERR_RANGE;
+	return HL_OK;
+}
+
+int decode_ioport_in(struct invocation *inv)
+{
+	uint64_t port = inv->arg[0], width = inv->arg[1];
+	int err = port_ok(inv, port, width);
+
+	if (err)
+		return err;
+	if (!(inv->target->cap.rights & HL_R_READ))
+		return HL_ERR_NO_RIGHTS;
+	inv->res[0] = width == 1 ? inb((uint16_t)port) : width == 2 ? inw((uint16_t)port) : inl((uint16_t)port);
+	return HL_OK;
+}
+
+int decode_ioport_out(struct invocation *inv)
+{
+	uint64_t port = inv->arg[0], width = inv->arg[1], v = inv->arg[2];
+	int err = port_ok(inv, port, width);
+
+	if (err)
+		return err;
+	if (!(inv->target->cap.rights & HL_R_WRITE))
+		return HL_ERR_NO_RIGHTS;
+	if (width == 1)
+		outb((uint16_t)port, (uint8_t)v);
+	else if (width == 2)
+		outw((uint16_t)port, (uint16_t)v);
+	else
+		outl((uint16_t)port, (uint32_t)v);
+	return HL_OK;
+}

@@ -1,0 +1,115 @@
+/* Object sizes, creation and destruction by type. */
+#include <kernel/klog.h>
+#include <kernel/layout.h>
+#include <kernel/object.h>
+#include <kernel/vm.h>
+#include <lib/string.h>
+
+void ipc_endpoint_destroy(struct endpoint *ep);
+void ntfn_destroy(struct notification *n);
+void aspace_init(struct aspace *as);
+void aspace_destroy(struct aspace *as, const struct cap *cap);
+void frame_cap_destroy(struct cap *cap);
+void pt_cap_destroy(struct cap *cap);
+void irq_handler_destroy(struct cap *cap);
+
+static uint64_t live[HL_OBJ_COUNT]; /* [BKL] objects alive per type */
+
+int object_bits(uint32_t type, uint32_t size_bits)
+{
+	switch (type) {
+	case HL_OBJ_MEMORY:
+		return size_bits >= 12 && size_bits <= 47 ? (int)size_bits : -1;
+	case HL_OBJ_FRAME:
+		return size_bits == 12 || size_bits == 21 ? (int)size_bits : -1;
+	case HL_OBJ_ASPACE:
+		return ASPACE_OBJ_BITS;
+	case HL_OBJ_PAGE_TABLE:
+		return 12;
+	case HL_OBJ_THREAD:
+		return THREAD_OBJ_BITS;
+	case HL_OBJ_ENDPOINT:
+	case HL_OBJ_NOTIFICATION:
+		return 6;
+	case HL_OBJ_CSPACE: {
+		if (size_bits < 1 || size_bits > 12)
+			return -1;
+		int b = 6;
+		while ((1ull << b) < cspace_bytes(size_bits))
+			b++;
+		return b;
+	}
+	default:
+		return -1;
+	}
+}
+
+void object_init(uint32_t type, uint32_t size_bits, void *p)
+{
+	switch (type) {
+	case HL_OBJ_CSPACE:
+		((struct cspace *)p)->bits = size_bits;
+		break;
+	case HL_OBJ_THREAD:
+		thread_init_object(p);
+		break;
+	case HL_OBJ_NOTIFICATION:
+		((struct notification *)p)->irq = -1;
+		break;
+	case HL_OBJ_ASPACE:
+		aspace_init(p);
+		break;
+	}
+	live[type]++;
+}
+
+void object_count_adjust(uint32_t type, int delta)
+{
+	live[type] += delta;
+}
+
+uint64_t object_live_count(void)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < HL_OBJ_COUNT; i++)
+		n += live[i];
+	return n;
+}
+
+void cap_cleanup(struct cap *cap, bool final)
+{
+	if (cap->type == HL_OBJ_FRAME)
+		frame_cap_destroy(cap); /* each frame capability holds its own mapping */
+	else if (cap->type == HL_OBJ_PAGE_TABLE)
+		pt_cap_destroy(cap);
+	if (!final)
+		return;
+	switch (cap->type) {
+	case HL_OBJ_THREAD:
+		thread_destroy((struct thread *)cap->obj);
+		break;
+	case HL_OBJ_ENDPOINT:
+		ipc_endpoint_destroy((struct endpoint *)cap->obj);
+		break;
+	case HL_OBJ_NOTIFICATION:
+		ntfn_destroy((struct notification *)cap->obj);
+		break;
+	case HL_OBJ_CSPACE: {
+		struct cspace *cs = (struct cspace *)cap->obj;
+		for (uint64_t i = 0; i < (1ull << cs->bits); i++)
+			cap_delete(&cs->slots[i]);
+		break;
+	}
+	case HL_OBJ_ASPACE:
+		aspace_destroy((struct aspace *)cap->obj, cap);
+		break;
+	case HL_OBJ_IRQ_HANDLER:
+		irq_handler_destroy(cap);
+		break;
+	default:
+		break;
+	}
+	if (cap->type < HL_OBJ_COUNT && live[cap->type])
+		live[cap->type]--;
+}

@@ -1,0 +1,299 @@
+/*
+ * The scheduler: per-CPU run queues with 256 fixed priorities and round
+ * robin within a priority; a budget and period per thread; tickless (the
+ * LAPIC one-shot timer is armed only when a slice or a budget must end or
+ * a throttled thread must come back). The running thread is not in the
+ * queue. Everything runs under the big kernel lock.
+ */
+#include <arch/apic.h>
+#include <arch/cpu.h>
+#include <arch/trap.h>
+#include <kernel/aspace.h>
+#include <kernel/bkl.h>
+#include <kernel/klog.h>
+#include <kernel/panic.h>
+#include <kernel/percpu.h>
+#include <kernel/thread.h>
+#include <kernel/time.h>
+
+#define SLICE_NS 2000000 /* round-robin slice between equal priorities */
+
+struct runq {
+	struct thread *head[256], *tail[256];
+	uint64_t bitmap[4];
+	uint32_t count;
+	struct thread *throttled; /* out of budget, waiting for replenishment (qnext list) */
+};
+
+static struct runq rqs[MAX_CPUS];
+
+void arch_return_to_user(struct thread *t) __noreturn;
+void fpu_switch(struct thread *from, struct thread *to);
+
+static uint64_t ns_to_tsc(uint64_t ns)
+{
+	return ns / 1000 * (tsc_hz / 1000000) + ns % 1000 * (tsc_hz / 1000000) / 1000;
+}
+
+static void rq_push(struct runq *q, struct thread *t, bool front)
+{
+	uint8_t p = t->priority;
+
+	t->qnext = t->qprev = NULL;
+	if (!q->head[p]) {
+		q->head[p] = q->tail[p] = t;
+	} else if (front) {
+		t->qnext = q->head[p];
+		q->head[p]->qprev = t;
+		q->head[p] = t;
+	} else {
+		t->qprev = q->tail[p];
+		q->tail[p]->qnext = t;
+		q->tail[p] = t;
+	}
+	q->bitmap[p / 64] |= 1ull << (p % 64);
+	q->count++;
+	t->queue = q;
+}
+
+static void rq_remove(struct runq *q, struct thread *t)
+{
+	uint8_t p = t->priority;
+
+	if (t->qprev)
+		t->qprev->qnext = t->qnext;
+	else
+		q->head[p] = t->qnext;
+	if (t->qnext)
+		t->qnext->qprev = t->qprev;
+	else
+		q->tail[p] = t->qprev;
+	if (!q->head[p])
+		q->bitmap[p / 64] &= ~(1ull << (p % 64));
+	t->qnext = t->qprev = NULL;
+	t->queue = NULL;
+	q->count--;
+}
+
+static int rq_top(const struct runq *q)
+{
+	for (int w = 3; w >= 0; w--)
+		if (q->bitmap[w])
+			return w * 64 + 63 - __builtin_clzll(q->bitmap[w]);
+	return -1;
+}
+
+uint32_t sched_runnable_count(uint32_t cpu)
+{
+	return rqs[cpu].count;
+}
+
+void sched_remove(struct thread *t)
+{
+	struct runq *q = &rqs[t->cpu];
+
+	if (t->queue == q) {
+		rq_remove(q, t);
+		return;
+	}
+	for (struct thread **pp = &q->throttled; *pp; pp = &(*pp)->qnext)
+		if (*pp == t) {
+			*pp = t->qnext;
+			t->qnext = NULL;
+			return;
+		}
+}
+
+void sched_make_runnable(struct thread *t)
+{
+	t->state = TS_RUNNABLE;
+	struct cpu *c = &cpus[t->cpu];
+	if (c->current == t)
+		return;
+	rq_push(&rqs[t->cpu], t, false);
+	if (c == this_cpu()) {
+		if (!c->current || t->priority > c->current->priority)
+			c->need_resched = true;
+	} else if (!c->current || t->priority > c->current->priority) {
+		c->need_resched = true;
+		lapic_send_ipi(c->apic_id, VEC_RESCHED);
+	}
+}
+
+void sched_block(struct thread *t, enum thread_state st)
+{
+	sched_remove(t);
+	t->state = (uint8_t)st;
+	if (cpus[t->cpu].current == t)
+		cpus[t->cpu].need_resched = true;
+}
+
+void sched_yield_current(void)
+{
+	this_cpu()->need_resched = true;
+}
+
+/* Charge the running thread for the time since it started; throttle it when its budget is gone. */
+static void charge(struct cpu *c)
+{
+	struct thread *t = c->current;
+	uint64_t now = rdtsc();
+
+	if (!t || !t->budget_ns)
+		return;
+	uint64_t used = now - t->run_start_tsc;
+	t->run_start_tsc = now;
+	uint64_t left = ns_to_tsc(t->budget_left_ns);
+	if (used < left) {
+		t->budget_left_ns -= used * 1000000000ull / tsc_hz;
+		return;
+	}
+	t->budget_left_ns = 0;
+	if (t->state == TS_RUNNABLE) {
+		/* Out of budget: off the CPU until its period comes round. */
+		t->qnext = rqs[c->index].throttled;
+		rqs[c->index].throttled = t;
+		t->queue = NULL;
+		c->need_resched = true;
+		t->state = TS_INACTIVE; /* marked runnable again on replenishment */
+		t->is_call |= 0x80; /* throttled marker */
+	}
+}
+
+/* Bring back throttled threads whose period has come round. */
+static void replenish(struct cpu *c)
+{
+	uint64_t now = rdtsc();
+	struct thread **pp = &rqs[c->index].throttled;
+
+	while (*pp) {
+		struct thread *t = *pp;
+		if (t->replenish_tsc > now) {
+			pp = &t->qnext;
+			continue;
+		}
+		*pp = t->qnext;
+		t->budget_left_ns = t->budget_ns;
+		while (t->replenish_tsc <= now)
+			t->replenish_tsc += ns_to_tsc(t->period_ns);
+		t->is_call &= 0x7f;
+		sched_make_runnable(t);
+	}
+}
+
+/* Arm the one-shot timer for the nearest of: slice end, budget end, replenishment. */
+static void arm_timer(struct cpu *c, struct thread *t)
+{
+	uint64_t ns = ~0ull;
+	struct runq *q = &rqs[c->index];
+
+	if (t && q->head[t->priority])
+		ns = SLICE_NS;
+	if (t && t->budget_ns)
+		ns = MIN(ns, MAX(t->budget_left_ns, 1000ull));
+	for (struct thread *x = q->throttled; x; x = x->qnext) {
+		uint64_t now = rdtsc(), d = x->replenish_tsc > now ? (x->replenish_tsc - now) * 1000000000ull / tsc_hz : 0;
+		ns = MIN(ns, MAX(d, 1000ull));
+	}
+	if (ns != ~0ull)
+		lapic_timer_oneshot_ns(ns);
+}
+
+void sched_timer_tick(void)
+{
+	struct cpu *c = this_cpu();
+
+	charge(c);
+	replenish(c);
+	c->need_resched = true;
+}
+
+struct thread *sched_pick(void)
+{
+	struct cpu *c = this_cpu();
+	struct runq *q = &rqs[c->index];
+	struct thread *cur = c->current;
+
+	charge(c);
+	replenish(c);
+	bool cur_ok = cur && cur->state == TS_RUNNABLE && cur->cpu == c->index;
+	int top = rq_top(q);
+	if (cur_ok && !c->need_resched)
+		return cur;
+	if (cur_ok && (top < 0 || top < cur->priority))
+		return cur; /* nothing better: keep running */
+	if (cur_ok)
+		rq_push(q, cur, false);
+	c->need_resched = false;
+	if (top < 0 && !cur_ok)
+		return NULL;
+	struct thread *next = q->head[rq_top(q)];
+	rq_remove(q, next);
+	return next;
+}
+
+static void run(struct cpu *c, struct thread *next)
+{
+	struct thread *prev = c->current;
+
+	c->current = next;
+	if (prev != next) {
+		fpu_switch(prev, next);
+		struct aspace *as = next->aspace_slot.cap.type == HL_OBJ_ASPACE ? (struct aspace *)next->aspace_slot.cap.obj : NULL;
+		aspace_activate(as);
+		next->run_start_tsc = rdtsc();
+	}
+	arm_timer(c, next);
+	bkl_unlock();
+	arch_return_to_user(next);
+}
+
+void sched_switch_to(struct thread *t)
+{
+	struct cpu *c = this_cpu();
+	struct thread *cur = c->current;
+
+	if (cur && cur->state == TS_RUNNABLE && cur != t)
+		rq_push(&rqs[c->index], cur, true);
+	if (t->queue)
+		rq_remove(&rqs[t->cpu], t);
+	c->need_resched = false;
+	run(c, t);
+}
+
+/* Leave the kernel: run the chosen thread, or idle until one is runnable. */
+__noreturn void sched_exit_to_user(void)
+{
+	struct cpu *c = this_cpu();
+
+	for (;;) {
+		struct thread *next = sched_pick();
+		if (next)
+			run(c, next);
+		c->current = NULL;
+		aspace_activate(NULL);
+		arm_timer(c, NULL);
+		bkl_unlock();
+		__asm__ volatile("sti; hlt; cli" ::: "memory");
+		bkl_lock();
+	}
+}
+
+static void resched_ipi(struct trap_frame *tf)
+{
+	(void)tf;
+	this_cpu()->need_resched = true;
+}
+
+static void timer_irq(struct trap_frame *tf)
+{
+	(void)tf;
+	this_cpu()->timer_ticks++;
+	sched_timer_tick();
+}
+
+void sched_init_cpu(void)
+{
+	irq_register(VEC_RESCHED, resched_ipi);
+	irq_register(VEC_TIMER, timer_irq);
+}

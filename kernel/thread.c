@@ -1,0 +1,237 @@
+/* Thread objects and their methods. */
+#include <arch/cpu.h>
+#include <kernel/aspace.h>
+#include <kernel/invoke.h>
+#include <kernel/klog.h>
+#include <kernel/layout.h>
+#include <kernel/object.h>
+#include <kernel/percpu.h>
+#include <kernel/time.h>
+#include <lib/string.h>
+
+#define RFLAGS_IF	 0x200ull
+#define RFLAGS_FIXED	 0x2ull
+
+void ipc_cancel(struct thread *t);
+void ntfn_unbind_thread(struct thread *t);
+extern struct cpu_features cpu_feat;
+
+static uint64_t sane_rflags(uint64_t f)
+{
+	/* User code keeps only the arithmetic flags and DF; IF always on. */
+	return (f & 0xcd5ull) | RFLAGS_IF | RFLAGS_FIXED;
+}
+
+void thread_init_object(struct thread *t)
+{
+	t->magic = THREAD_MAGIC;
+	t->regs.rflags = RFLAGS_IF | RFLAGS_FIXED;
+	t->priority = 100;
+	t->cpu = cpu_index();
+	t->full_restore = 1;
+}
+
+/* Stop a thread wherever it is: run queue, IPC queue, reply wait. */
+static void thread_stop(struct thread *t, enum thread_state st)
+{
+	ipc_cancel(t);
+	sched_block(t, st);
+}
+
+void thread_destroy(struct thread *t)
+{
+	thread_stop(t, TS_INACTIVE);
+	ntfn_unbind_thread(t);
+	cap_delete(&t->cspace_slot);
+	cap_delete(&t->aspace_slot);
+	cap_delete(&t->ipc_slot);
+	cap_delete(&t->fault_slot);
+	cap_delete(&t->ntfn_slot);
+	t->ipcbuf = NULL;
+	t->magic = 0;
+	for (uint32_t i = 0; i < ncpus_online; i++)
+		if (cpus[i].current == t)
+			cpus[i].need_resched = true; /* it leaves the CPU at the next kernel exit */
+}
+
+/* Replace the copy a thread holds in slot dst by a copy of src (NULL: just drop it). */
+static void hold_copy(struct slot *dst, struct slot *src)
+{
+	cap_delete(dst);
+	if (src) {
+		struct cap c = src->cap;
+		c.flags &= ~CAP_F_ORIGINAL;
+		if (c.type == HL_OBJ_FRAME)
+			c.data = c.data2 = 0;
+		cap_insert(dst, &c, src);
+	}
+}
+
+int decode_thread_configure(struct invocation *inv)
+{
+	struct thread *t = (struct thread *)inv->target->cap.obj;
+	struct slot *cs, *as, *ipc = NULL;
+	uint64_t ipc_va = inv->arg[3];
+	int err = inv_cap(inv, 0, HL_OBJ_CSPACE, 0, &cs);
+
+	if (!err)
+		err = inv_cap(inv, 1, HL_OBJ_ASPACE, 0, &as);
+	if (!err && inv->arg[2])
+		err = inv_cap(inv, 2, HL_OBJ_FRAME, HL_R_READ | HL_R_WRITE, &ipc);
+	if (err)
+		return err;
+	if (ipc && (ipc->cap.size_bits != 12 || (ipc_va & (PAGE_SIZE - 1)) || ipc_va >= USER_TOP))
+		return HL_ERR_INVALID_ARG;
+	if (t == inv->caller)
+		return HL_ERR_ILLEGAL_OP; /* a running thread keeps its spaces */
+	hold_copy(&t->cspace_slot, cs);
+	hold_copy(&t->aspace_slot, as);
+	hold_copy(&t->ipc_slot, ipc);
+	t->ipcbuf = ipc ? phys_to_virt(ipc->cap.obj) : NULL;
+	(void)ipc_va; /* the thread's runtime learns the address from whoever configures it */
+	return HL_OK;
+}
+
+int decode_thread_set_fault_ep(struct invocation *inv)
+{
+	struct thread *t = (struct thread *)inv->target->cap.obj;
+	struct slot *ep;
+
+	if (inv->arg[0] == 0) {
+		hold_copy(&t->fault_slot, NULL);
+		return HL_OK;
+	}
+	int err = inv_cap(inv, 0, HL_OBJ_ENDPOINT, HL_R_WRITE, &ep);
+	if (err)
+		return err;
+	hold_copy(&t->fault_slot, ep);
+	return HL_OK;
+}
+
+int decode_thread_write_regs(struct invocation *inv)
+{
+	struct thread *t = (struct thread *)inv->target->cap.obj;
+
+	if (t == inv->caller)
+		return HL_ERR_ILLEGAL_OP;
+	if (inv->arg[0] >= USER_TOP || inv->arg[1] >= USER_TOP)
+		return HL_ERR_INVALID_ARG;
+	t->regs.rip = inv->arg[0];
+	t->regs.rsp = inv->arg[1];
+	t->regs.rdi = inv->arg[2];
+	t->regs.rsi = inv->arg[3];
+	t->regs.rflags = sane_rflags(t->regs.rflags);
+	t->full_restore = 1;
+	return HL_OK;
+}
+
+int decode_thread_read_regs(struct invocation *inv)
+{
+	struct thread *t = (struct thread *)inv->target->cap.obj;
+
+	inv->res[0] = t->regs.rip;
+	inv->res[1] = t->regs.rsp;
+	inv->res[2] = t->regs.rflags;
+	inv->res[3] = t->state;
+	return HL_OK;
+}
+
+int decode_thread_resume(struct invocation *inv)
+{
+	struct thread *t = (struct thread *)inv->target->cap.obj;
+
+	if (t->cspace_slot.cap.type != HL_OBJ_CSPACE || t->aspace_slot.cap.type != HL_OBJ_ASPACE)
+		return HL_ERR_INVALID_ARG; /* not configured */
+	if (t->state == TS_RUNNABLE || (t->is_call & 0x80))
+		return HL_OK;
+	if (t->state != TS_INACTIVE && t->state != TS_FAULTED)
+		return HL_ERR_ILLEGAL_OP; /* blocked in IPC: it resumes when that ends */
+	t->full_restore = 1;
+	sched_make_runnable(t);
+	return HL_OK;
+}
+
+int decode_thread_suspend(struct invocation *inv)
+{
+	thread_stop((struct thread *)inv->target->cap.obj, TS_INACTIVE);
+	return HL_OK;
+}
+
+int decode_thread_set_priority(struct invocation *inv)
+{
+	struct thread *t = (struct thread *)inv->target->cap.obj;
+
+	if (inv->arg[0] > 255)
+		return HL_ERR_INVALID_ARG;
+	if (inv->arg[0] > inv->caller->priority)
+		return HL_ERR_NO_RIGHTS; /* no thread can raise another above itself */
+	bool queued = t->state == TS_RUNNABLE && t->queue;
+	if (queued)
+		sched_remove(t);
+	t->priority = (uint8_t)inv->arg[0];
+	if (queued)
+		sched_make_runnable(t);
+	else if (t == this_cpu()->current)
+		sched_yield_current();
+	return HL_OK;
+}
+
+int decode_thread_set_budget(struct invocation *inv)
+{
+	struct thread *t = (struct thread *)inv->target->cap.obj;
+	uint64_t budget = inv->arg[0], period = inv->arg[1];
+
+	if ((budget == 0) != (period == 0) || budget > period || (period && period < 5) || period > 10000000)
+		return HL_ERR_INVALID_ARG;
+	t->budget_ns = budget * 1000;
+	t->period_ns = period * 1000;
+	t->budget_left_ns = t->budget_ns;
+	t->replenish_tsc = rdtsc() + period * (tsc_hz / 1000000);
+	return HL_OK;
+}
+
+int decode_thread_set_affinity(struct invocation *inv)
+{
+	struct thread *t = (struct thread *)inv->target->cap.obj;
+	uint64_t cpu = inv->arg[0];
+
+	if (cpu >= ncpus_online)
+		return HL_ERR_RANGE;
+	if (t->cpu == cpu)
+		return HL_OK;
+	bool runnable = t->state == TS_RUNNABLE;
+	if (runnable)
+		sched_block(t, TS_INACTIVE);
+	t->cpu = (uint32_t)cpu;
+	if (runnable)
+		sched_make_runnable(t);
+	return HL_OK;
+}
+
+/*
+ * A fault in ring 3: send it to the thread's fault endpoint as a call (the
+ * handler's reply resumes the thread), or stop the thread with a report.
+ */
+void thread_fault(struct thread *t, uint64_t vector, uint64_t error, uint64_t addr)
+{
+	bool ipc_fault_send(struct thread * t);
+
+	t->fault[0] = vector, t->fault[1] = error, t->fault[2] = addr, t->fault[3] = t->regs.rip;
+	t->full_restore = 1;
+	if (t->fault_slot.cap.type == HL_OBJ_ENDPOINT && ipc_fault_send(t))
+		return;
+	pr_warn("thread %p: unhandled fault vector %lu error %#lx addr %#lx at rip %#lx; stopped", (void *)t,
+		vector, error, addr, t->regs.rip);
+	thread_stop(t, TS_FAULTED);
+}
+
+/* Eager FPU switching with XSAVE: the kernel itself never touches FPU state. */
+void fpu_switch(struct thread *from, struct thread *to)
+{
+	if (!cpu_feat.xsave)
+		return;
+	if (from && from->magic == THREAD_MAGIC)
+		__asm__ volatile("xsave64 %0" : "+m"(*from->xsave) : "a"(~0u), "d"(~0u) : "memory");
+	if (to)
+		__asm__ volatile("xrstor64 %0" : : "m"(*to->xsave), "a"(~0u), "d"(~0u) : "memory");
+}

@@ -1,0 +1,36 @@
+# Ring-3 programs: the runtime (user/rt), the root task (user/init) and the
+# ring-3 test suites (tests/user), packed into the boot module.
+
+UCC ?= gcc
+UOBJ := $(B)/user
+UCFLAGS := -std=c11 -ffreestanding -fno-pic -fno-pie -fno-stack-protector -fno-omit-frame-pointer \
+	-fno-asynchronous-unwind-tables -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
+	-Wno-format-zero-length -Iinclude -Iinclude/uapi -I$(B)/gen/include -MMD -MP
+ULDFLAGS := -nostdlib -static -no-pie -Wl,-T,user/rt/user.ld -Wl,-z,max-page-size=0x1000 -Wl,--build-id=none
+
+RT_SRCS := user/rt/crt0.S user/rt/rt.c lib/string.c lib/fmt.c
+RT_OBJS := $(patsubst %,$(UOBJ)/%.o,$(basename $(RT_SRCS)))
+UTEST_C := $(sort $(wildcard tests/user/*.c))
+
+$(UOBJ)/%.o: %.c $(B)/gen/include/hallows/methods.h
+	@mkdir -p $(dir $@)
+	$(UCC) $(UCFLAGS) -c $< -o $@
+$(UOBJ)/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(UCC) -D__ASSEMBLER__ -Iinclude -c $< -o $@
+
+$(UOBJ)/init: $(RT_OBJS) $(UOBJ)/user/init/init.o user/rt/user.ld
+	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
+$(UOBJ)/utest: $(RT_OBJS) $(UTEST_C:%.c=$(UOBJ)/%.o) user/rt/user.ld
+	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
+
+# The test boot module runs the ring-3 suites as the root task.
+INITRD_TEST := $(B)/initrd-utest.cpio
+$(INITRD_TEST): $(UOBJ)/utest
+	@rm -rf $(B)/initrd-utest-root && mkdir -p $(B)/initrd-utest-root
+	cp $< $(B)/initrd-utest-root/init
+	cd $(B)/initrd-utest-root && find * | LC_ALL=C sort | cpio -o -H newc --quiet > ../initrd-utest.cpio
+
+ALL_TARGETS += $(UOBJ)/init
+
+-include $(shell find $(UOBJ) -name '*.d' 2>/dev/null)

@@ -1,0 +1,156 @@
+/* The ring-3 runtime: start-up, console output, object and memory helpers, threads. */
+#include <hallows/rt.h>
+#include <lib/fmt.h>
+#include <lib/string.h>
+
+struct rt rt_self;
+struct hl_ipc_buffer *hl_ipc_buffer_ptr;
+
+#define HEAP_BASE 0x100000000ull
+#define HEAP_TOP  0x200000000ull
+
+int rt_vprintf(const char *fmt, va_list ap)
+{
+	char buf[512];
+	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+
+	if (n > (int)sizeof(buf) - 1)
+		n = sizeof(buf) - 1;
+	for (int off = 0; off < n; off += 256)
+		hl_debug_puts(HL_SLOT_DEBUG, buf + off, (unsigned long)(n - off > 256 ? 256 : n - off));
+	return n;
+}
+
+int rt_printf(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	int n = rt_vprintf(fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+__attribute__((noreturn)) void rt_exit(int code)
+{
+	(void)code;
+	for (;;) {
+		hl_thread_suspend(HL_SLOT_THREAD);
+		hl_yield();
+	}
+}
+
+hl_cptr_t rt_slot(void)
+{
+	return rt_self.next_slot < (1ull << rt_self.bi->cspace_bits) ? rt_self.next_slot++ : 0;
+}
+
+hl_cptr_t rt_alloc(uint32_t type, uint32_t size_bits)
+{
+	hl_cptr_t s = rt_slot();
+
+	if (!s)
+		return 0;
+	for (; rt_self.mem_index < rt_self.bi->nmem; rt_self.mem_index++) {
+		const struct hl_bootinfo_mem *m = &rt_self.bi->mem[rt_self.mem_index];
+		if (m->is_device)
+			continue;
+		if (hl_memory_retype(m->slot, type, size_bits, 1, s) == HL_OK)
+			return s;
+	}
+	rt_self.mem_index = 0; /* a smaller object may still fit an earlier capability */
+	for (; rt_self.mem_index < rt_self.bi->nmem; rt_self.mem_index++) {
+		const struct hl_bootinfo_mem *m = &rt_self.bi->mem[rt_self.mem_index];
+		if (!m->is_device && hl_memory_retype(m->slot, type, size_bits, 1, s) == HL_OK)
+			return s;
+	}
+	return 0;
+}
+
+long rt_ensure_tables(hl_cptr_t as, uint64_t va)
+{
+	for (int level = 3; level >= 1; level--) {
+		hl_cptr_t pt = rt_alloc(HL_OBJ_PAGE_TABLE, 12);
+		if (!pt)
+			return HL_ERR_NO_MEMORY;
+		long err = hl_aspace_map_table(as, pt, va, (hl_word_t)level);
+		if (err == HL_ERR_ALREADY_MAPPED) {
+			hl_cspace_delete(HL_SLOT_CSPACE, pt);
+			continue;
+		}
+		if (err)
+			return err;
+	}
+	return HL_OK;
+}
+
+void *rt_map_pages(size_t n)
+{
+	uint64_t va = rt_self.heap_next;
+
+	if (va + n * 4096 > rt_self.heap_end)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		hl_cptr_t f = rt_alloc(HL_OBJ_FRAME, 12);
+		if (!f)
+			return NULL;
+		long err = hl_aspace_map(HL_SLOT_ASPACE, f, va + i * 4096, HL_R_READ | HL_R_WRITE);
+		if (err == HL_ERR_NO_TABLE && rt_ensure_tables(HL_SLOT_ASPACE, va + i * 4096) == HL_OK)
+			err = hl_aspace_map(HL_SLOT_ASPACE, f, va + i * 4096, HL_R_READ | HL_R_WRITE);
+		if (err)
+			return NULL;
+	}
+	rt_self.heap_next += n * 4096 + 4096; /* leave an unmapped guard page after each run */
+	return (void *)va;
+}
+
+struct thread_boot {
+	void (*fn)(void *);
+	void *arg;
+	struct hl_ipc_buffer *ipcbuf;
+	hl_cptr_t tcb;
+};
+
+static void thread_entry(struct thread_boot *b)
+{
+	hl_ipc_buffer_ptr = b->ipcbuf; /* shared variable: see docs/abi.md on thread-local state */
+	b->fn(b->arg);
+	for (;;)
+		hl_thread_suspend(b->tcb);
+}
+
+long rt_thread_start(struct rt_thread *t, void (*fn)(void *), void *arg, uint8_t priority)
+{
+	uint8_t *stack = rt_map_pages(4);
+	hl_cptr_t ipc = rt_alloc(HL_OBJ_FRAME, 12);
+	uint64_t ipc_va = rt_self.heap_next;
+
+	t->tcb = rt_alloc(HL_OBJ_THREAD, 0);
+	if (!stack || !ipc || !t->tcb)
+		return HL_ERR_NO_MEMORY;
+	long err = hl_aspace_map(HL_SLOT_ASPACE, ipc, ipc_va, HL_R_READ | HL_R_WRITE);
+	if (err == HL_ERR_NO_TABLE && rt_ensure_tables(HL_SLOT_ASPACE, ipc_va) == HL_OK)
+		err = hl_aspace_map(HL_SLOT_ASPACE, ipc, ipc_va, HL_R_READ | HL_R_WRITE);
+	if (err)
+		return err;
+	rt_self.heap_next += 2 * 4096;
+	t->ipcbuf = (struct hl_ipc_buffer *)ipc_va;
+	struct thread_boot *b = (struct thread_boot *)(stack + 4 * 4096) - 1;
+	b->fn = fn, b->arg = arg, b->ipcbuf = t->ipcbuf, b->tcb = t->tcb;
+	uint64_t sp = ((uint64_t)b & ~15ull) - 8;
+	if ((err = hl_thread_configure(t->tcb, HL_SLOT_CSPACE, HL_SLOT_ASPACE, ipc, ipc_va)) ||
+	    (err = hl_thread_write_regs(t->tcb, (hl_word_t)thread_entry, sp, (hl_word_t)b, 0)) ||
+	    (err = hl_thread_set_priority(t->tcb, priority)))
+		return err;
+	return hl_thread_resume(t->tcb);
+}
+
+__attribute__((noreturn)) void rt_start(const struct hl_bootinfo *bi)
+{
+	rt_self.bi = bi;
+	rt_self.next_slot = bi->first_free_slot;
+	rt_self.heap_next = HEAP_BASE;
+	rt_self.heap_end = HEAP_TOP;
+	hl_ipc_buffer_ptr = (struct hl_ipc_buffer *)HL_ROOT_IPCBUF;
+	rt_exit(main(&rt_self));
+}
