@@ -12,11 +12,12 @@ KHOST_FUZZ_SRC := tests/fuzz/kernel
 KHOST_HARNESS := $(KHOST_SRC)/ktharness.c
 
 # Each test binary: its test file, the harness, and the kernel sources under test.
-KHOST_TESTS := memmap frames paging bootinfo cpio fmt
+KHOST_TESTS := memmap frames paging bootinfo cmdline cpio fmt
 KHOST_memmap_SRCS := kernel/memmap.c
 KHOST_frames_SRCS := kernel/frames.c
 KHOST_paging_SRCS := arch/x86_64/paging.c
 KHOST_bootinfo_SRCS := arch/x86_64/bootinfo.c $(KHOST_SRC)/images.c $(KHOST_SRC)/host_strlcpy.c
+KHOST_cmdline_SRCS := arch/x86_64/bootinfo.c $(KHOST_SRC)/host_strlcpy.c
 KHOST_cpio_SRCS := lib/cpio.c $(KHOST_SRC)/images.c
 KHOST_fmt_SRCS := lib/fmt.c
 
