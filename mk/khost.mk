@@ -75,7 +75,7 @@ test-khost-fuzz: $(KHOST_FUZZERS:%=$(KHOST_DIR)/fuzz/%_fuzz)
 		if $(MAKE) --no-print-directory khost-fuzz-run-$$f KHOST_FUZZ_TIME=5 > $$log 2>&1; then \
 			echo "ok - khost-fuzz.$$f" >> $(RESULTS)/khost-fuzz.tap; \
 		else \
-			echo "# $$f: crash or sanitizer report, see $$log and $(KHOST_DIR)/fuzz/artifacts-$$f/" \
+			echo "# $$f: crash or sanitizer report, see $$log and $(KHOST_DIR)/fuzz/artifacts-$$f/ (regress_* seeds: known kernel bugs, tests/host/README.md)" \
 				>> $(RESULTS)/khost-fuzz.tap; \
 			echo "not ok - khost-fuzz.$$f" >> $(RESULTS)/khost-fuzz.tap; \
 		fi; \
