@@ -1,0 +1,101 @@
+# Host unit tests and libFuzzer targets for the pure kernel logic that is
+# compiled both into the kernel and on Linux (tests/host/kernel, tests/fuzz/kernel).
+#
+#   make test-khost        unit tests under ASan+UBSan -> $(RESULTS)/khost.tap
+#   make test-khost-fuzz   each fuzzer for 5 s         -> $(RESULTS)/khost-fuzz.tap
+#   make fuzz-khost-cpio fuzz-khost-bootinfo   (FUZZ_SECONDS long)
+#   make khost-seeds       regenerate the committed seed corpora
+
+KHOST_DIR := $(B)/khost
+KHOST_SRC := tests/host/kernel
+KHOST_FUZZ_SRC := tests/fuzz/kernel
+KHOST_HARNESS := $(KHOST_SRC)/ktharness.c
+
+# Each test binary: its test file, the harness, and the kernel sources under test.
+KHOST_TESTS := memmap frames paging bootinfo cmdline cpio fmt
+KHOST_memmap_SRCS := kernel/memmap.c
+KHOST_frames_SRCS := kernel/frames.c
+KHOST_paging_SRCS := arch/x86_64/paging.c
+KHOST_bootinfo_SRCS := arch/x86_64/bootinfo.c $(KHOST_SRC)/images.c $(KHOST_SRC)/host_strlcpy.c
+KHOST_cmdline_SRCS := arch/x86_64/bootinfo.c $(KHOST_SRC)/host_strlcpy.c
+KHOST_cpio_SRCS := lib/cpio.c $(KHOST_SRC)/images.c
+KHOST_fmt_SRCS := lib/fmt.c
+
+KHOST_BINS := $(KHOST_TESTS:%=$(KHOST_DIR)/%_test)
+KHOST_CFLAGS := $(HOST_CFLAGS) $(HOST_SAN) -MMD -MP
+
+# lib/fmt.c defines vsnprintf/snprintf: rename them so libc's stay usable as the reference.
+$(KHOST_DIR)/obj/lib/fmt.o: KHOST_EXTRA := -fno-builtin -Dvsnprintf=hl_vsnprintf -Dsnprintf=hl_snprintf
+
+$(KHOST_DIR)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(KHOST_CFLAGS) $(KHOST_EXTRA) -c $< -o $@
+
+define khost_test_rule
+$(KHOST_DIR)/$(1)_test: $(KHOST_DIR)/obj/$(KHOST_SRC)/$(1)_test.o $(KHOST_DIR)/obj/$(KHOST_HARNESS:.c=.o) \
+		$(patsubst %.c,$(KHOST_DIR)/obj/%.o,$(KHOST_$(1)_SRCS))
+	$$(HOST_CC) $$(HOST_SAN) $$^ -o $$@
+endef
+$(foreach t,$(KHOST_TESTS),$(eval $(call khost_test_rule,$(t))))
+
+-include $(shell find $(KHOST_DIR)/obj -name '*.d' 2>/dev/null)
+
+.PHONY: test-khost test-khost-fuzz khost-seeds fuzz-khost-cpio fuzz-khost-bootinfo
+TEST_GROUPS += khost khost-fuzz
+FUZZ_STEPS += khost-cpio khost-bootinfo
+
+test-khost: $(KHOST_BINS)
+	@mkdir -p $(RESULTS)
+	@bash $(KHOST_SRC)/run.sh $(RESULTS)/khost.tap $(KHOST_DIR)/logs $(KHOST_BINS)
+
+# Fuzzers: clang + libFuzzer, the kernel parser compiled in with the target.
+KHOST_FUZZERS := cpio bootinfo
+KHOST_cpio_FUZZ_SRCS := lib/cpio.c
+KHOST_bootinfo_FUZZ_SRCS := arch/x86_64/bootinfo.c kernel/memmap.c $(KHOST_SRC)/host_strlcpy.c
+
+define khost_fuzz_rule
+$(KHOST_DIR)/fuzz/$(1)_fuzz: $(KHOST_FUZZ_SRC)/$(1)_fuzz.c $(KHOST_$(1)_FUZZ_SRCS)
+	@mkdir -p $$(dir $$@)
+	$$(FUZZ_CC) $$(FUZZ_CFLAGS) -I$(KHOST_SRC) $$^ -o $$@
+endef
+$(foreach f,$(KHOST_FUZZERS),$(eval $(call khost_fuzz_rule,$(f))))
+
+# Run one fuzzer: $(1) name, $(2) seconds. New inputs go to build/, never to the committed seeds.
+define khost_fuzz_run
+	@mkdir -p $(KHOST_DIR)/fuzz/corpus-$(1) $(KHOST_DIR)/fuzz/artifacts-$(1)
+	$(KHOST_DIR)/fuzz/$(1)_fuzz -max_total_time=$(2) -timeout=10 -rss_limit_mb=1024 \
+		-artifact_prefix=$(KHOST_DIR)/fuzz/artifacts-$(1)/ \
+		$(KHOST_DIR)/fuzz/corpus-$(1) $(KHOST_FUZZ_SRC)/corpus/$(1)
+endef
+
+test-khost-fuzz: $(KHOST_FUZZERS:%=$(KHOST_DIR)/fuzz/%_fuzz)
+	@mkdir -p $(RESULTS); : > $(RESULTS)/khost-fuzz.tap
+	@for f in $(KHOST_FUZZERS); do \
+		log=$(KHOST_DIR)/fuzz/$$f.log; \
+		if $(MAKE) --no-print-directory khost-fuzz-run-$$f KHOST_FUZZ_TIME=5 > $$log 2>&1; then \
+			echo "ok - khost-fuzz.$$f" >> $(RESULTS)/khost-fuzz.tap; \
+		else \
+			echo "# $$f: crash or sanitizer report, see $$log and $(KHOST_DIR)/fuzz/artifacts-$$f/ (regress_* seeds: known kernel bugs, tests/host/README.md)" \
+				>> $(RESULTS)/khost-fuzz.tap; \
+			echo "not ok - khost-fuzz.$$f" >> $(RESULTS)/khost-fuzz.tap; \
+		fi; \
+	done; cat $(RESULTS)/khost-fuzz.tap
+
+KHOST_FUZZ_TIME ?= 5
+khost-fuzz-run-%: $(KHOST_DIR)/fuzz/%_fuzz
+	$(call khost_fuzz_run,$*,$(KHOST_FUZZ_TIME))
+
+fuzz-khost-cpio: $(KHOST_DIR)/fuzz/cpio_fuzz
+	$(call khost_fuzz_run,cpio,$(FUZZ_SECONDS))
+fuzz-khost-bootinfo: $(KHOST_DIR)/fuzz/bootinfo_fuzz
+	$(call khost_fuzz_run,bootinfo,$(FUZZ_SECONDS))
+
+# Seeds are generated from valid images by a small program; the output is committed.
+$(KHOST_DIR)/mkseeds: $(KHOST_FUZZ_SRC)/mkseeds.c $(KHOST_SRC)/images.c $(KHOST_SRC)/images.h
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) -I$(KHOST_SRC) $(KHOST_FUZZ_SRC)/mkseeds.c $(KHOST_SRC)/images.c -o $@
+
+khost-seeds: $(KHOST_DIR)/mkseeds
+	rm -rf $(KHOST_FUZZ_SRC)/corpus/cpio $(KHOST_FUZZ_SRC)/corpus/bootinfo
+	mkdir -p $(KHOST_FUZZ_SRC)/corpus/cpio $(KHOST_FUZZ_SRC)/corpus/bootinfo
+	$(KHOST_DIR)/mkseeds $(KHOST_FUZZ_SRC)/corpus
