@@ -31,13 +31,13 @@ void frames_init(struct frame_map *fm, uint64_t *bits, uint64_t nframes)
 
 void frames_release_range(struct frame_map *fm, uint64_t first, uint64_t count)
 {
-	for (uint64_t f = first; f < first + count && f < fm->nframes; f++)
+	for (uint64_t f = first; f < fm->nframes && f - first < count; f++)
 		set_used(fm, f, false);
 }
 
 void frames_reserve_range(struct frame_map *fm, uint64_t first, uint64_t count)
 {
-	for (uint64_t f = first; f < first + count && f < fm->nframes; f++)
+	for (uint64_t f = first; f < fm->nframes && f - first < count; f++)
 		set_used(fm, f, true);
 }
 

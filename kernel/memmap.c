@@ -116,7 +116,7 @@ uint32_t memmap_normalize(const struct boot_mmap_entry *in, uint32_t n, struct b
 		struct boot_mmap_entry e = out[i];
 		if (e.type == MEM_USABLE) {
 			uint64_t s = ALIGN_UP(e.base, PAGE_SIZE), end = ALIGN_DOWN(e.base + e.len, PAGE_SIZE);
-			if (end <= s) {
+			if (s < e.base || end <= s) { /* s wraps for a base in the last page */
 				(*anomalies)++;
 				continue;
 			}

@@ -77,5 +77,6 @@ int decode_memory_info(struct invocation *inv)
 	inv->res[0] = m->cap.obj;
 	inv->res[1] = m->cap.size_bits;
 	inv->res[2] = (1ull << m->cap.size_bits) - memory_used(m);
+	inv->res[3] = object_live_count(); /* kernel-wide, for leak checks */
 	return HL_OK;
 }

@@ -22,7 +22,7 @@ static void put_pad(struct out *o, char c, int n)
 }
 
 /* Emit an unsigned number in base with width/zero padding and an optional sign. */
-static void put_num(struct out *o, uint64_t v, unsigned base, bool upper, bool neg, int width, bool zero,
+static void put_num(struct out *o, uint64_t v, unsigned base, bool upper, const char *prefix, int width, bool zero,
 		    bool left)
 {
 	const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
@@ -33,11 +33,13 @@ static void put_num(struct out *o, uint64_t v, unsigned base, bool upper, bool n
 		tmp[n++] = digits[v % base];
 		v /= base;
 	} while (v);
-	int len = n + (neg ? 1 : 0);
+	int len = n;
+	for (const char *p = prefix; *p; p++)
+		len++;
 	if (!left && !zero)
 		put_pad(o, ' ', width - len);
-	if (neg)
-		put(o, '-');
+	for (const char *p = prefix; *p; p++)
+		put(o, *p);
 	if (!left && zero)
 		put_pad(o, '0', width - len);
 	while (n)
@@ -52,7 +54,7 @@ static void put_str(struct out *o, const char *s, int width, int prec, bool left
 
 	if (!s)
 		s = "(null)";
-	while (s[len] && (prec < 0 || len < prec))
+	while ((prec < 0 || len < prec) && s[len])
 		len++;
 	if (!left)
 		put_pad(o, ' ', width - len);
@@ -148,31 +150,30 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap_in)
 		case 'd':
 		case 'i':
 			v = get_arg(&ap, lmod, true, &neg);
-			put_num(&o, v, 10, false, neg, width, zero, left);
+			put_num(&o, v, 10, false, neg ? "-" : "", width, zero, left);
 			break;
 		case 'u':
 		case 'x':
 		case 'X':
 		case 'o':
 			v = get_arg(&ap, lmod, false, &neg);
-			if (alt && (*fmt == 'x' || *fmt == 'X')) {
-				put(&o, '0');
-				put(&o, *fmt);
-				width = width > 2 ? width - 2 : 0;
-			}
-			put_num(&o, v, *fmt == 'u' ? 10 : *fmt == 'o' ? 8 : 16, *fmt == 'X', false, width, zero,
-				left);
+			put_num(&o, v, *fmt == 'u' ? 10 : *fmt == 'o' ? 8 : 16, *fmt == 'X',
+				!alt ? "" : *fmt == 'x' ? "0x" : *fmt == 'X' ? "0X" : "", width, zero, left);
 			break;
 		case 'p':
 			put(&o, '0');
 			put(&o, 'x');
-			put_num(&o, (uint64_t)(uintptr_t)va_arg(ap, void *), 16, false, false, 16, true, false);
+			put_num(&o, (uint64_t)(uintptr_t)va_arg(ap, void *), 16, false, "", 16, true, false);
 			break;
 		case 's':
 			put_str(&o, va_arg(ap, const char *), width, prec, left);
 			break;
 		case 'c':
+			if (!left)
+				put_pad(&o, ' ', width - 1);
 			put(&o, (char)va_arg(ap, int));
+			if (left)
+				put_pad(&o, ' ', width - 1);
 			break;
 		case '%':
 			put(&o, '%');

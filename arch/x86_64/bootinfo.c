@@ -45,6 +45,17 @@ static void copy_pstr(boot_map_fn map, uint64_t phys, char *dst, size_t n)
 	}
 }
 
+/* Copy a string that must end within max bytes of src. */
+static void copy_bounded(char *dst, size_t n, const uint8_t *src, size_t max)
+{
+	size_t len = strnlen((const char *)src, max);
+
+	if (len > n - 1)
+		len = n - 1;
+	memcpy(dst, src, len);
+	dst[len] = 0;
+}
+
 static void add_mmap(struct boot_info *bi, uint64_t base, uint64_t len, uint32_t type)
 {
 	if (bi->nmmap >= BOOT_MAX_MMAP) {
@@ -133,15 +144,15 @@ static void mb2_tag(const uint8_t *t, uint32_t type, uint32_t size, uint64_t phy
 {
 	switch (type) {
 	case MB2_TAG_CMDLINE:
-		strlcpy(bi->cmdline, (const char *)t + 8, MIN((size_t)size - 7, sizeof(bi->cmdline)));
+		copy_bounded(bi->cmdline, sizeof(bi->cmdline), t + 8, size - 8);
 		break;
 	case MB2_TAG_LOADER:
-		strlcpy(bi->loader, (const char *)t + 8, MIN((size_t)size - 7, sizeof(bi->loader)));
+		copy_bounded(bi->loader, sizeof(bi->loader), t + 8, size - 8);
 		break;
 	case MB2_TAG_MODULE:
 		if (size >= 16) {
 			char cmd[64];
-			strlcpy(cmd, (const char *)t + 16, MIN((size_t)size - 15, sizeof(cmd)));
+			copy_bounded(cmd, sizeof(cmd), t + 16, size - 16);
 			add_module(bi, rd32(t + 8), rd32(t + 12), cmd);
 		}
 		break;
@@ -151,7 +162,7 @@ static void mb2_tag(const uint8_t *t, uint32_t type, uint32_t size, uint64_t phy
 			bi->warnings++;
 			break;
 		}
-		for (uint32_t off = 16; off + esz <= size; off += esz)
+		for (uint32_t off = 16; esz <= size - off; off += esz)
 			add_mmap(bi, rd64(t + off), rd64(t + off + 8), rd32(t + off + 16));
 		break;
 	}
@@ -211,13 +222,13 @@ int bootinfo_parse(uint32_t kind, uint64_t info_phys, boot_map_fn map, struct bo
 }
 
 /* Find word at a word boundary in the command line; returns its start or NULL. */
-static const char *cmdline_find(const char *s, const char *word)
+static const char *cmdline_find(const char *s, const char *word, bool want_value)
 {
 	size_t n = strlen(word);
 
 	for (const char *p = s; *p; p++) {
 		if ((p == s || p[-1] == ' ') && !strncmp(p, word, n) &&
-		    (p[n] == 0 || p[n] == ' ' || p[n] == '='))
+		    (p[n] == '=' || (!want_value && (p[n] == 0 || p[n] == ' '))))
 			return p;
 	}
 	return NULL;
@@ -225,12 +236,12 @@ static const char *cmdline_find(const char *s, const char *word)
 
 bool bootinfo_cmdline_has(const struct boot_info *bi, const char *word)
 {
-	return cmdline_find(bi->cmdline, word) != NULL;
+	return cmdline_find(bi->cmdline, word, false) != NULL;
 }
 
 bool bootinfo_cmdline_get(const struct boot_info *bi, const char *key, char *buf, size_t n)
 {
-	const char *p = cmdline_find(bi->cmdline, key);
+	const char *p = cmdline_find(bi->cmdline, key, true);
 
 	if (!p || p[strlen(key)] != '=' || n == 0)
 		return false;

@@ -93,10 +93,13 @@ static bool table_empty(const uint64_t *t)
 }
 
 /* Free page tables below the top level that became empty on the path to va. */
-static void prune(const struct pt_env *e, paddr_t root, vaddr_t va)
+static void prune(const struct pt_env *e, paddr_t root, vaddr_t va, int leaf_level)
 {
-	for (int stop = 0; stop < 3; stop++) {
+	for (int stop = leaf_level; stop < 3; stop++) {
 		int err;
+		/* Kernel-half top-level entries are shared by every address space: keep them. */
+		if (stop == 2 && va >= 0xffff800000000000ull)
+			return;
 		uint64_t *parent = walk(e, root, va, stop + 1, false, &err);
 		if (!parent)
 			return;
@@ -125,7 +128,7 @@ int pt_unmap(const struct pt_env *e, paddr_t root, vaddr_t va, size_t *size, pad
 	if (pa) /* bit 12 of a large-page entry is PAT, not address */
 		*pa = *pte & PTE_ADDR & ~(uint64_t)(sz - 1);
 	*pte = 0;
-	prune(e, root, va);
+	prune(e, root, va, level);
 	return PT_OK;
 }
 
