@@ -24,9 +24,11 @@ int cap_lookup(struct cspace *cs, hl_cptr_t cptr, uint8_t type, uint8_t rights, 
 	return HL_OK;
 }
 
+/* Memory capabilities name (address, size): a smaller one can start where its parent does. */
 bool cap_same_object(const struct cap *a, const struct cap *b)
 {
-	return a->type == b->type && a->obj == b->obj && a->type != HL_OBJ_NONE;
+	return a->type == b->type && a->obj == b->obj && a->type != HL_OBJ_NONE &&
+	       (a->type != HL_OBJ_MEMORY || a->size_bits == b->size_bits);
 }
 
 static void link_child(struct slot *child, struct slot *parent)

@@ -138,14 +138,13 @@ __noreturn void kmain(uint32_t kind, uint64_t info)
 	if (bootinfo_cmdline_get(&boot_info, "ktest", sel, sizeof(sel))) {
 		uint32_t failed = ktest_run(sel);
 		power_test_exit(failed ? 1 : 0);
-	} else if (bootinfo_cmdline_has(&boot_info, "test-exit")) {
-		power_test_exit(0);
 	}
 	if (bootinfo_cmdline_has(&boot_info, "poweroff"))
 		power_off();
 	if (bootinfo_cmdline_has(&boot_info, "reboot"))
 		power_reboot();
-	if (!bootinfo_cmdline_has(&boot_info, "noroot"))
-		root_task_start();
+	bool root = !bootinfo_cmdline_has(&boot_info, "noroot") && root_task_start();
+	if (!root && bootinfo_cmdline_has(&boot_info, "test-exit"))
+		power_test_exit(0); /* nothing more will run; with a root task, it ends the test */
 	cpu_idle_loop();
 }

@@ -36,7 +36,7 @@ int decode_memory_retype(struct invocation *inv)
 	if (type >= HL_OBJ_COUNT || !creatable((uint32_t)type, device) || count == 0 || count > RETYPE_MAX)
 		return HL_ERR_INVALID_ARG;
 	int bits = object_bits((uint32_t)type, (uint32_t)size_bits);
-	if (bits < 0 || (uint64_t)bits > m->cap.size_bits)
+	if (bits < 0 || (uint64_t)bits > m->cap.size_bits || (type == HL_OBJ_MEMORY && (uint64_t)bits == m->cap.size_bits))
 		return HL_ERR_INVALID_ARG;
 	if (dst + count > (1ull << inv->cspace->bits) || dst + count < dst)
 		return HL_ERR_INVALID_CAP;

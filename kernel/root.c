@@ -20,7 +20,7 @@
 #include <lib/elf.h>
 #include <lib/string.h>
 
-#define ROOT_CSPACE_BITS 10
+#define ROOT_CSPACE_BITS 12
 #define ROOT_STACK_PAGES 16
 #define KERNEL_RESERVE_PAGES 2048 /* 8 MiB kept by the kernel */
 

@@ -34,3 +34,15 @@ $(INITRD_TEST): $(UOBJ)/utest
 ALL_TARGETS += $(UOBJ)/init
 
 -include $(shell find $(UOBJ) -name '*.d' 2>/dev/null)
+
+# ---- ring-3 suites: the test boot module's root task runs them ----
+TEST_GROUPS += user
+.PHONY: test-user
+test-user: $(KERNEL) $(INITRD_TEST) $(INITRD)
+	@mkdir -p $(RESULTS)
+	-python3 tools/qemu_run.py --tap $(RESULTS)/user.tap --name utest-smp1 --smp 1 --initrd $(INITRD_TEST) \
+		--append "test-exit" --expect '^# utest: ' --timeout 120
+	-python3 tools/qemu_run.py --tap $(RESULTS)/user.tap --name utest-smp4 --smp 4 --mem 512M \
+		--initrd $(INITRD_TEST) --append "test-exit" --expect '^# utest: ' --timeout 120
+	-python3 tools/qemu_run.py --tap $(RESULTS)/user.tap --name root-task-runs --smp 2 --initrd $(INITRD) \
+		--append "" --want hang --timeout 8 --expect '^init: root task running in ring 3: 2 cpus'

@@ -12,6 +12,7 @@
 #define UTEST_H
 
 #include <hallows/rt.h>
+#include <stdbool.h>
 
 struct utest_ctx {
 	const char *suite, *name;
