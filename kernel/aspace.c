@@ -55,10 +55,11 @@ void aspace_activate(struct aspace *as)
 		write_cr3(root);
 }
 
+void tlb_shootdown(struct aspace *as, bool destroy);
+
 void aspace_flush_all(struct aspace *as)
 {
-	void tlb_shootdown(struct aspace * as);
-	tlb_shootdown(as);
+	tlb_shootdown(as, false);
 }
 
 static bool alive(const struct cap *c)
@@ -229,10 +230,11 @@ void frame_cap_destroy(struct cap *c)
 	frame_unmap(c);
 }
 
+/* No CPU may keep this top-level table loaded once its memory can be reused. */
 void aspace_destroy(struct aspace *as, const struct cap *cap)
 {
 	(void)cap;
-	aspace_flush_all(as);
+	tlb_shootdown(as, true);
 	as->magic = 0;
 }
 

@@ -6,14 +6,26 @@
 #include <kernel/bkl.h>
 #include <kernel/panic.h>
 #include <kernel/percpu.h>
+#include <kernel/vm.h>
 
 static volatile uint32_t bkl;
 static volatile int32_t bkl_owner = -1;
 
+static struct aspace *volatile dying; /* [BKL] address space being destroyed */
+
+/* Drop cached translations; leave an address space that is going away. */
 static void flush_local_ack(void)
 {
-	write_cr3(read_cr3());
-	__atomic_store_n(&this_cpu()->flush_req, 0, __ATOMIC_RELEASE);
+	struct cpu *c = this_cpu();
+
+	if (dying && c->loaded_aspace == dying) {
+		c->loaded_aspace = NULL;
+		write_cr3(kernel_pml4); /* its user code now faults into the kernel */
+		c->need_resched = true;
+	} else {
+		write_cr3(read_cr3());
+	}
+	__atomic_store_n(&c->flush_req, 0, __ATOMIC_RELEASE);
 }
 
 void bkl_lock(void)
@@ -52,11 +64,12 @@ static void tlb_ipi(struct trap_frame *tf)
  * Called with the BKL held, so the others are in ring 3, idle, or waiting
  * for the lock (where they poll flush_req).
  */
-void tlb_shootdown(struct aspace *as)
+void tlb_shootdown(struct aspace *as, bool destroy)
 {
 	static bool registered;
 	struct cpu *me = this_cpu();
 
+	dying = destroy ? as : NULL;
 	if (!registered) {
 		irq_register(VEC_TLB, tlb_ipi);
 		registered = true;
@@ -68,9 +81,12 @@ void tlb_shootdown(struct aspace *as)
 		__atomic_store_n(&c->flush_req, 1, __ATOMIC_RELEASE);
 		lapic_send_ipi(c->apic_id, VEC_TLB);
 	}
-	if (me->loaded_aspace == as)
-		write_cr3(read_cr3());
+	if (me->loaded_aspace == as) {
+		__atomic_store_n(&me->flush_req, 1, __ATOMIC_RELEASE);
+		flush_local_ack();
+	}
 	for (uint32_t i = 0; i < ncpus_online; i++)
 		for (uint64_t spin = 0; cpus[i].flush_req && spin < 1000000000ull; spin++)
 			cpu_relax();
+	dying = NULL;
 }

@@ -249,17 +249,20 @@ static void ntfn_deliver(struct thread *t, uint64_t word)
 	t->regs.rsi = HL_MSGINFO(0, 0, 0);
 }
 
+/* Signal n with the capability's badge (an unbadged capability signals bit 0). */
 void ntfn_signal(struct notification *n, uint64_t badge)
 {
+	uint64_t bits = badge ? badge : 1;
+
 	if (n->head) {
 		struct thread *t = n->head;
 		q_remove(&n->head, &n->tail, t);
-		ntfn_deliver(t, n->word | badge);
+		ntfn_deliver(t, n->word | bits);
 		n->word = 0;
 		sched_make_runnable(t);
 		return;
 	}
-	n->word |= badge ? badge : 1;
+	n->word |= bits;
 	struct thread *b = n->bound;
 	if (b && b->state == TS_BLOCKED_RECV) {
 		struct endpoint *ep = b->queue;

@@ -131,6 +131,8 @@ static void map_stack_ipc_info(struct thread *t)
 	bootinfo = phys_to_virt(info);
 	cap_insert(&t->ipc_slot, &(struct cap){ .type = HL_OBJ_FRAME, .rights = HL_R_READ | HL_R_WRITE, .size_bits = 12, .obj = ipc }, NULL);
 	t->ipcbuf = phys_to_virt(ipc);
+	t->ipcbuf->tls = HL_ROOT_IPCBUF;
+	t->regs.fs_base = HL_ROOT_IPCBUF;
 	put_cap(HL_SLOT_BOOTINFO_FRAME, (struct cap){ .type = HL_OBJ_FRAME, .rights = HL_R_READ, .size_bits = 12, .obj = info });
 }
 

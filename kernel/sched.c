@@ -239,6 +239,7 @@ static void run(struct cpu *c, struct thread *next)
 	c->current = next;
 	if (prev != next) {
 		fpu_switch(prev, next);
+		wrmsr(MSR_FS_BASE, next->regs.fs_base);
 		struct aspace *as = next->aspace_slot.cap.type == HL_OBJ_ASPACE ? (struct aspace *)next->aspace_slot.cap.obj : NULL;
 		aspace_activate(as);
 		next->run_start_tsc = rdtsc();

@@ -1,5 +1,7 @@
 /* Thread objects and their methods. */
+#include <arch/apic.h>
 #include <arch/cpu.h>
+#include <arch/trap.h>
 #include <kernel/aspace.h>
 #include <kernel/invoke.h>
 #include <kernel/klog.h>
@@ -31,6 +33,9 @@ void thread_init_object(struct thread *t)
 	t->full_restore = 1;
 }
 
+/* Per-CPU placeholders for a destroyed thread still on a CPU (never scheduled). */
+static struct thread stand_in[MAX_CPUS];
+
 /* Stop a thread wherever it is: run queue, IPC queue, reply wait. */
 static void thread_stop(struct thread *t, enum thread_state st)
 {
@@ -49,9 +54,19 @@ void thread_destroy(struct thread *t)
 	cap_delete(&t->ntfn_slot);
 	t->ipcbuf = NULL;
 	t->magic = 0;
-	for (uint32_t i = 0; i < ncpus_online; i++)
-		if (cpus[i].current == t)
-			cpus[i].need_resched = true; /* it leaves the CPU at the next kernel exit */
+	/*
+	 * If another CPU still runs it in ring 3, that CPU's next kernel entry
+	 * must not save registers into this (soon reused) memory: point its
+	 * current at a per-CPU stand-in, and make it enter soon.
+	 */
+	for (uint32_t i = 0; i < ncpus_online; i++) {
+		if (cpus[i].current != t)
+			continue;
+		cpus[i].current = &stand_in[i];
+		cpus[i].need_resched = true;
+		if (&cpus[i] != this_cpu())
+			lapic_send_ipi(cpus[i].apic_id, VEC_RESCHED);
+	}
 }
 
 /* Replace the copy a thread holds in slot dst by a copy of src (NULL: just drop it). */
@@ -88,7 +103,10 @@ int decode_thread_configure(struct invocation *inv)
 	hold_copy(&t->aspace_slot, as);
 	hold_copy(&t->ipc_slot, ipc);
 	t->ipcbuf = ipc ? phys_to_virt(ipc->cap.obj) : NULL;
-	(void)ipc_va; /* the thread's runtime learns the address from whoever configures it */
+	if (ipc) { /* FS base -> the IPC buffer, whose tls word holds its own address */
+		t->ipcbuf->tls = ipc_va;
+		t->regs.fs_base = ipc_va;
+	}
 	return HL_OK;
 }
 

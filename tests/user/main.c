@@ -86,14 +86,20 @@ hl_cptr_t ut_thread(struct utest_ctx *t, void (*fn)(void *), void *arg, uint8_t 
 	struct hl_ipc_buffer *buf = ut_page(t, &ipcf);
 	hl_cptr_t tcb = ut_alloc(t, HL_OBJ_THREAD, 0);
 
-	if (!stack || !buf || !tcb)
+	if (!stack || !buf || !tcb) {
+		rt_printf("        # ut_thread: out of memory (stack %p ipc %p tcb %lu)\n", stack, (void *)buf, tcb);
 		return 0;
+	}
 	struct ut_boot *b = (struct ut_boot *)(stack + 4096) - 1;
 	b->fn = fn, b->arg = arg, b->tcb = tcb;
-	if (hl_thread_configure(tcb, HL_SLOT_CSPACE, HL_SLOT_ASPACE, ipcf, (hl_word_t)buf) ||
-	    hl_thread_write_regs(tcb, (hl_word_t)ut_entry, ((uint64_t)b & ~15ull) - 8, (hl_word_t)b, 0) ||
-	    hl_thread_set_priority(tcb, prio) || hl_thread_resume(tcb))
+	long e1 = hl_thread_configure(tcb, HL_SLOT_CSPACE, HL_SLOT_ASPACE, ipcf, (hl_word_t)buf);
+	long e2 = e1 ? 0 : hl_thread_write_regs(tcb, (hl_word_t)ut_entry, ((uint64_t)b & ~15ull) - 8, (hl_word_t)b, 0);
+	long e3 = e1 || e2 ? 0 : hl_thread_set_priority(tcb, prio);
+	long e4 = e1 || e2 || e3 ? 0 : hl_thread_resume(tcb);
+	if (e1 || e2 || e3 || e4) {
+		rt_printf("        # ut_thread: configure %ld write_regs %ld set_priority %ld resume %ld\n", e1, e2, e3, e4);
 		return 0;
+	}
 	if (ipc)
 		*ipc = buf;
 	return tcb;
@@ -129,7 +135,7 @@ static unsigned run_suite(const char *suite, unsigned num)
 		failed += t.failures != 0;
 	}
 	/* Empty the slots the suite used, then revoke its memory: every object made from it must go. */
-	for (hl_cptr_t s = first_slot; s < rt_self.next_slot; s++)
+	for (hl_cptr_t s = rt_self.next_slot; s-- > first_slot;) /* newest first: threads before their stacks */
 		hl_cspace_delete(HL_SLOT_CSPACE, s);
 	rt_self.next_slot = first_slot;
 	hl_cspace_revoke(HL_SLOT_CSPACE, suite_parent);
@@ -166,6 +172,8 @@ int main(struct rt *rt)
 		if (!dup && n < 64)
 			suites[n++] = u->suite;
 	}
+	/* Test threads run at or below TEST_PRIO; the runner sits at it too. */
+	hl_thread_set_priority(HL_SLOT_THREAD, 100);
 	rt_printf("KTAP version 1\n1..%u\n", n);
 	for (unsigned i = 0; i < n; i++)
 		failed += run_suite(suites[i], i + 1);

@@ -4,7 +4,6 @@
 #include <lib/string.h>
 
 struct rt rt_self;
-struct hl_ipc_buffer *hl_ipc_buffer_ptr;
 
 #define HEAP_BASE 0x100000000ull
 #define HEAP_TOP  0x200000000ull
@@ -113,7 +112,6 @@ struct thread_boot {
 
 static void thread_entry(struct thread_boot *b)
 {
-	hl_ipc_buffer_ptr = b->ipcbuf; /* shared variable: see docs/abi.md on thread-local state */
 	b->fn(b->arg);
 	for (;;)
 		hl_thread_suspend(b->tcb);
@@ -151,6 +149,5 @@ __attribute__((noreturn)) void rt_start(const struct hl_bootinfo *bi)
 	rt_self.next_slot = bi->first_free_slot;
 	rt_self.heap_next = HEAP_BASE;
 	rt_self.heap_end = HEAP_TOP;
-	hl_ipc_buffer_ptr = (struct hl_ipc_buffer *)HL_ROOT_IPCBUF;
 	rt_exit(main(&rt_self));
 }

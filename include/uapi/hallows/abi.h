@@ -113,7 +113,7 @@ struct hl_ipc_buffer {
 	hl_cptr_t send_cap; /* capability to transfer (when HL_MSG_CAPS = 1) */
 	hl_cptr_t recv_slot; /* where a received capability goes (0 = refuse) */
 	hl_word_t recv_badge; /* badge of the capability received */
-	hl_word_t tls; /* free for the runtime */
+	hl_word_t tls; /* the buffer's own address (written by the kernel; FS base points here) */
 };
 
 /* A memory capability described in the boot info. */

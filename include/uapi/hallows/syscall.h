@@ -13,7 +13,18 @@ struct hl_msg {
 	hl_word_t w[6];
 };
 
-extern struct hl_ipc_buffer *hl_ipc_buffer_ptr;
+/*
+ * This thread's IPC buffer. The kernel points each thread's FS base at its
+ * IPC buffer and stores the buffer's address in its tls word, so the
+ * buffer is found with one FS-relative load (thread-local by construction).
+ */
+static inline struct hl_ipc_buffer *hl_ipcbuf(void)
+{
+	struct hl_ipc_buffer *p;
+
+	__asm__("movq %%fs:%c1, %0" : "=r"(p) : "i"(__builtin_offsetof(struct hl_ipc_buffer, tls)));
+	return p;
+}
 
 static inline long hl_syscall(long nr, hl_cptr_t cap, hl_word_t *info, struct hl_msg *m, hl_word_t *badge)
 {
@@ -37,9 +48,9 @@ static inline long hl_syscall(long nr, hl_cptr_t cap, hl_word_t *info, struct hl
 /* Invoke a method on a kernel object (HL_SYS_CALL). Results come back in m. */
 static inline long hl_invoke(hl_cptr_t obj, hl_word_t info, struct hl_msg *m)
 {
-	if (HL_MSG_LEN(info) > 4 && hl_ipc_buffer_ptr) {
-		hl_ipc_buffer_ptr->mr[4] = m->w[4];
-		hl_ipc_buffer_ptr->mr[5] = m->w[5];
+	if (HL_MSG_LEN(info) > 4) {
+		hl_ipcbuf()->mr[4] = m->w[4];
+		hl_ipcbuf()->mr[5] = m->w[5];
 	}
 	return hl_syscall(HL_SYS_CALL, obj, &info, m, 0);
 }
