@@ -46,3 +46,12 @@ test-user: $(KERNEL) $(INITRD_TEST) $(INITRD)
 		--initrd $(INITRD_TEST) --append "test-exit" --expect '^# utest: ' --timeout 120
 	-python3 tools/qemu_run.py --tap $(RESULTS)/user.tap --name root-task-runs --smp 2 --initrd $(INITRD) \
 		--append "" --want hang --timeout 8 --expect '^init: root task running in ring 3: 2 cpus'
+
+# ---- kernel micro-benchmarks (root task of the bench boot module) ----
+INITRD_KBENCH := $(B)/initrd-kbench.cpio
+$(UOBJ)/kbench: $(RT_OBJS) $(UOBJ)/user/apps/kbench/kbench.o user/rt/user.ld
+	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
+$(INITRD_KBENCH): $(UOBJ)/kbench
+	@rm -rf $(B)/initrd-kbench-root && mkdir -p $(B)/initrd-kbench-root
+	cp $< $(B)/initrd-kbench-root/init
+	cd $(B)/initrd-kbench-root && find * | LC_ALL=C sort | cpio -o -H newc --quiet > ../initrd-kbench.cpio

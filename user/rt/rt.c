@@ -83,6 +83,15 @@ long rt_ensure_tables(hl_cptr_t as, uint64_t va)
 	return HL_OK;
 }
 
+long rt_map_frame(hl_cptr_t as, hl_cptr_t frame, uint64_t va, uint32_t rights)
+{
+	long err = hl_aspace_map(as, frame, va, rights);
+
+	if (err == HL_ERR_NO_TABLE && (err = rt_ensure_tables(as, va)) == HL_OK)
+		err = hl_aspace_map(as, frame, va, rights);
+	return err;
+}
+
 void *rt_map_pages(size_t n)
 {
 	uint64_t va = rt_self.heap_next;

@@ -31,6 +31,8 @@ hl_cptr_t rt_slot(void);
 hl_cptr_t rt_alloc(uint32_t type, uint32_t size_bits);
 /* Map n fresh zeroed pages (with page tables as needed) into the own address space; NULL on failure. */
 void *rt_map_pages(size_t n);
+/* Map frame at va in address space as, retyping page tables as needed. */
+long rt_map_frame(hl_cptr_t as, hl_cptr_t frame, uint64_t va, uint32_t rights);
 /* Ensure the page tables covering va exist in the address space as (retyping them as needed). */
 long rt_ensure_tables(hl_cptr_t as, uint64_t va);
 
