@@ -41,5 +41,6 @@ int lg_bench_futex(long iters);
 int lg_bench_yield(long iters);
 int lg_bench_pipe(long iters);
 int lg_bench_pipe_xcpu(long iters);
+int lg_bench_pipe_xcpu_ns(long iters);
 
 #endif

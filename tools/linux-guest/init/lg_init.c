@@ -26,6 +26,7 @@ static const struct lg_bench lg_benches[] = {
 	{ "yield", 50000, lg_bench_yield },
 	{ "pipe", 20000, lg_bench_pipe },
 	{ "pipe_xcpu", 10000, lg_bench_pipe_xcpu },
+	{ "pipe_xcpu_ns", 20000, lg_bench_pipe_xcpu_ns },
 };
 
 void lg_report(const char *name, double value, long iters, const char *extra)
@@ -101,7 +102,8 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++)
 		if (run_arg(argv[i]) != 0)
 			failed++;
-	printf("LINUX-GUEST-DONE failed=%d\n", failed);
+	printf("LINUX-GUEST-DONE failed=%d tsc=%llu\n", failed,
+	       (unsigned long long)lg_rdtsc());
 	fflush(stdout);
 	if (getpid() == 1) {
 		sync();
