@@ -20,7 +20,7 @@ LINUX_INIT_SRCS := $(addprefix $(LINUX_SRC)/init/,lg_init.c lg_micro.c lg_pipe.c
 LINUX_PROBE_CFLAGS := -m32 -std=c11 -O2 -ffreestanding -fno-pic -fno-pie \
 	-fno-stack-protector -mgeneral-regs-only -Wall -Wextra -Werror
 LINUX_PY := $(LINUX_SRC)/extract_vmlinux.py $(LINUX_SRC)/mkinitramfs.py \
-	$(LINUX_SRC)/run.py $(LINUX_SRC)/bench.py tools/bench/qemu.py tools/bench/results.py
+	$(LINUX_SRC)/run.py $(LINUX_SRC)/benchmarks.py tools/bench/qemu.py tools/bench/results.py
 
 ALL_TARGETS += $(LINUX_VMLINUX) $(LINUX_INITRD) $(LINUX_PROBE)
 TEST_GROUPS += linux-harness
@@ -52,7 +52,7 @@ test-linux-harness: linux-guest
 	python3 $(LINUX_SRC)/test_harness.py --tap $(RESULTS)/linux-harness.tap
 
 bench-linux-boot: linux-guest
-	python3 $(LINUX_SRC)/bench.py boot --out $(BENCH_OUT)
+	python3 $(LINUX_SRC)/benchmarks.py boot --out $(BENCH_OUT)
 
 bench-linux-micro: linux-guest
-	python3 $(LINUX_SRC)/bench.py micro --out $(BENCH_OUT)
+	python3 $(LINUX_SRC)/benchmarks.py micro --out $(BENCH_OUT)

@@ -219,15 +219,19 @@ def _hmp(sock_path: str, command: str, wait: float = 0.3) -> str:
     return re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", data.decode("utf-8", "replace"))
 
 
-def count_instructions_to_shutdown(cfg: QemuConfig, timeout: float = 120.0,
-                                   ready_re: Optional[str] = None):
-    """Boot with icount record/replay and return (instructions, QemuRun).
+def count_instructions_at_stop(cfg: QemuConfig, timeout: float = 120.0,
+                               ready_re: Optional[str] = None):
+    """Boot with icount record/replay; when the guest stops the VM, read
+    QEMU's executed-instruction counter and the vCPU registers.
 
-    instructions: guest instructions executed from reset until the guest
-    powered the machine off (ACPI S5), read from QEMU's record/replay
-    counter ("info replay"), which counts executed instructions only, with
-    no idle time. The run uses -no-shutdown so QEMU pauses at power-off and
-    can be asked. Returns (None, run) if the guest never powered off.
+    The guest stops the VM by powering off (ACPI S5; the run adds
+    -no-shutdown so QEMU pauses instead of exiting) or, if cfg adds
+    "-device pvpanic -action panic=pause", by a pvpanic write. The counter
+    ("info replay" in record mode) counts executed guest instructions only,
+    without the virtual time that passes while all vCPUs halt, so comparing
+    it with a TSC value the guest left in a register measures that time.
+
+    Returns (instructions or None, "info registers" text, QemuRun).
     """
     tmp = tempfile.mkdtemp(prefix="hallows-rr-")
     sock = os.path.join(tmp, "mon.sock")
@@ -240,15 +244,17 @@ def count_instructions_to_shutdown(cfg: QemuConfig, timeout: float = 120.0,
     th = threading.Thread(target=lambda: result.setdefault(
         "run", run_qemu(cfg, timeout, ready_re, argv=argv)))
     th.start()
-    count = None
+    count, regs = None, ""
     deadline = time.monotonic() + timeout
     while th.is_alive() and time.monotonic() < deadline:
         time.sleep(0.5)
         try:
-            if "shutdown" not in _hmp(sock, "info status"):
+            status = _hmp(sock, "info status")
+            if "shutdown" not in status and "panicked" not in status:
                 continue
             m = re.search(r"instruction count = (\d+)", _hmp(sock, "info replay"))
             count = int(m.group(1)) if m else None
+            regs = _hmp(sock, "info registers")
             _hmp(sock, "quit", wait=0)
         except OSError:
             continue
@@ -257,4 +263,10 @@ def count_instructions_to_shutdown(cfg: QemuConfig, timeout: float = 120.0,
     for name in os.listdir(tmp):
         os.unlink(os.path.join(tmp, name))
     os.rmdir(tmp)
-    return count, result["run"]
+    return count, regs, result["run"]
+
+
+def register(regs: str, name: str) -> Optional[int]:
+    """Value of one register (e.g. "RSI") from "info registers" text."""
+    m = re.search(rf"\b{name}=([0-9a-fA-F]+)", regs)
+    return int(m.group(1), 16) if m else None

@@ -32,6 +32,8 @@ struct lg_bench {
 void lg_report(const char *name, double value, long iters, const char *extra);
 /* Print "BENCH-ERROR <name> <what>: <strerror(errno)>" and return -1. */
 int lg_fail(const char *name, const char *what);
+/* Number of CPUs /init could use at start (before any pinning). */
+int lg_online_cpus(void);
 /* Pin the calling thread to one CPU; returns 0 or -1 (errno set). */
 int lg_pin_cpu(int cpu);
 

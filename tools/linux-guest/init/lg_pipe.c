@@ -103,7 +103,7 @@ int lg_bench_pipe(long iters)
  */
 static int pipe_xcpu(const char *name, long iters, int wall)
 {
-	if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
+	if (lg_online_cpus() < 2) {
 		printf("BENCH-ERROR %s needs 2 online CPUs (boot with -smp 2)\n",
 		       name);
 		return -1;
