@@ -8,8 +8,8 @@
       image.linux.kernel_bytes                 vmlinux + initramfs
   benchmarks.py micro --out build/bench/results.jsonl
       syscall.linux.getpid_instructions, ipc.linux.pipe_roundtrip_instructions,
-      ipc.linux.futex_roundtrip_instructions, sched.linux.yield_switch_instructions
-      (icount, -smp 1) and ipc.linux.pipe_roundtrip_xcpu_ns (plain TCG, -smp 2)
+      ipc.linux.futex_roundtrip_instructions, sched.linux.yield_switch_instructions,
+      sched.linux.yield_noswitch_instructions (icount, -smp 1) and ipc.linux.pipe_roundtrip_xcpu_ns (plain TCG, -smp 2)
 """
 import argparse
 import os
@@ -111,10 +111,11 @@ def bench_micro(out):
     """Micro-benchmarks; returns the records written."""
     recs = []
     g = linux_ready(lg.guest_config(
-        init_args=["loop", "getpid", "futex", "yield", "pipe"], icount=True))
+        init_args=["loop", "getpid", "futex", "yield", "yield_alone", "pipe"],
+        icount=True))
     recs += g.records({"kernel_release": kernel_release()})
-    if len(recs) != 4:
-        raise BenchError(f"expected 4 icount figures, got {len(recs)}")
+    if len(recs) != 5:
+        raise BenchError(f"expected 5 icount figures, got {len(recs)}")
     g = linux_ready(lg.guest_config(init_args=["pipe_xcpu_ns"], icount=False, smp=2))
     recs += g.records({"kernel_release": kernel_release(),
                        "note": "wall clock: QEMU 7.2 TCG cannot boot -smp 2 "

@@ -41,6 +41,7 @@ int lg_bench_loop(long iters);
 int lg_bench_getpid(long iters);
 int lg_bench_futex(long iters);
 int lg_bench_yield(long iters);
+int lg_bench_yield_alone(long iters);
 int lg_bench_pipe(long iters);
 int lg_bench_pipe_xcpu(long iters);
 int lg_bench_pipe_xcpu_ns(long iters);

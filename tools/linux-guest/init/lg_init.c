@@ -21,13 +21,14 @@
 #include "lg_bench.h"
 
 static const struct lg_bench lg_benches[] = {
-	{ "loop", 10000000, lg_bench_loop },
-	{ "getpid", 200000, lg_bench_getpid },
-	{ "futex", 20000, lg_bench_futex },
-	{ "yield", 50000, lg_bench_yield },
-	{ "pipe", 20000, lg_bench_pipe },
-	{ "pipe_xcpu", 10000, lg_bench_pipe_xcpu },
-	{ "pipe_xcpu_ns", 2000, lg_bench_pipe_xcpu_ns },
+    {"loop", 10000000, lg_bench_loop},
+    {"getpid", 200000, lg_bench_getpid},
+    {"futex", 20000, lg_bench_futex},
+    {"yield", 50000, lg_bench_yield},
+    {"yield_alone", 50000, lg_bench_yield_alone},
+    {"pipe", 20000, lg_bench_pipe},
+    {"pipe_xcpu", 10000, lg_bench_pipe_xcpu},
+    {"pipe_xcpu_ns", 2000, lg_bench_pipe_xcpu_ns},
 };
 
 void lg_report(const char *name, double value, long iters, const char *extra)
@@ -73,8 +74,8 @@ static int pvpanic_stop(void)
 	if (ioperm(0x505, 1, 1) != 0)
 		return lg_fail("pvpanic_stop", "ioperm");
 	__asm__ volatile("rdtsc\n\tmov %%eax, %%esi\n\tmov %%edx, %%edi\n\t"
-			 "mov $0x505, %%dx\n\tmov $1, %%al\n\toutb %%al, %%dx"
-			 ::: "rax", "rdx", "rsi", "rdi", "memory");
+	                 "mov $0x505, %%dx\n\tmov $1, %%al\n\toutb %%al, %%dx" ::
+	                     : "rax", "rdx", "rsi", "rdi", "memory");
 	printf("BENCH-ERROR pvpanic_stop VM did not pause\n");
 	return -1;
 }
@@ -86,8 +87,7 @@ static unsigned long long clock_ns(clockid_t id)
 
 	if (clock_gettime(id, &ts) != 0)
 		return 0;
-	return (unsigned long long)ts.tv_sec * 1000000000ull +
-	       (unsigned long long)ts.tv_nsec;
+	return (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
 }
 
 /* Run one "name[=iters]" argument; returns 0 or -1. */
@@ -137,8 +137,7 @@ int main(int argc, char **argv)
 		else if (run_arg(argv[i]) != 0)
 			failed++;
 	}
-	printf("LINUX-GUEST-DONE failed=%d tsc=%llu\n", failed,
-	       (unsigned long long)lg_rdtsc());
+	printf("LINUX-GUEST-DONE failed=%d tsc=%llu\n", failed, (unsigned long long)lg_rdtsc());
 	fflush(stdout);
 	if (getpid() == 1) {
 		sync();

@@ -15,8 +15,8 @@
 #define LG_WARMUP 200
 
 /* Linux futex ABI numbers (musl ships no <linux/futex.h>). */
-#define LG_FUTEX_WAIT 0
-#define LG_FUTEX_WAKE 1
+#define LG_FUTEX_WAIT    0
+#define LG_FUTEX_WAKE    1
 #define LG_FUTEX_PRIVATE 128
 
 /*
@@ -45,14 +45,14 @@ static uint64_t getpid_loop(long iters, int with_syscall)
 
 	if (with_syscall)
 		__asm__ volatile("1: mov %1, %%eax\n\tsyscall\n\tdec %0\n\tjnz 1b"
-				 : "+r"(n)
-				 : "i"(SYS_getpid)
-				 : "rax", "rcx", "r11", "memory", "cc");
+		                 : "+r"(n)
+		                 : "i"(SYS_getpid)
+		                 : "rax", "rcx", "r11", "memory", "cc");
 	else
 		__asm__ volatile("1: mov %1, %%eax\n\tdec %0\n\tjnz 1b"
-				 : "+r"(n)
-				 : "i"(SYS_getpid)
-				 : "rax", "memory", "cc");
+		                 : "+r"(n)
+		                 : "i"(SYS_getpid)
+		                 : "rax", "memory", "cc");
 	return lg_rdtsc() - t0;
 }
 
@@ -68,10 +68,9 @@ int lg_bench_getpid(long iters)
 	getpid_loop(LG_WARMUP, 1);
 	uint64_t with = getpid_loop(iters, 1);
 	uint64_t base = getpid_loop(iters, 0);
-	snprintf(extra, sizeof(extra), "loop_baseline_per_iter=%.2f",
-		 (double)base / (double)iters);
+	snprintf(extra, sizeof(extra), "loop_baseline_per_iter=%.2f", (double)base / (double)iters);
 	lg_report("syscall.linux.getpid_instructions",
-		  ((double)with - (double)base) / (double)iters, iters, extra);
+	          ((double)with - (double)base) / (double)iters, iters, extra);
 	return 0;
 }
 
@@ -79,8 +78,7 @@ static int lg_futex_word;
 
 static long lg_futex(int op, int val)
 {
-	return syscall(SYS_futex, &lg_futex_word, op | LG_FUTEX_PRIVATE, val,
-		       NULL, NULL, 0);
+	return syscall(SYS_futex, &lg_futex_word, op | LG_FUTEX_PRIVATE, val, NULL, NULL, 0);
 }
 
 /* Wait until the futex word equals want (sleeping while it equals other). */
@@ -139,10 +137,31 @@ int lg_bench_futex(long iters)
 	return 0;
 }
 
+/*
+ * sched_yield with nothing else runnable on the CPU: the syscall and a
+ * trip through the scheduler that picks the caller again. Context for the
+ * switch figure below (which adds the actual switch).
+ */
+int lg_bench_yield_alone(long iters)
+{
+	const char *name = "sched.linux.yield_noswitch_instructions";
+
+	if (lg_pin_cpu(0) != 0)
+		return lg_fail(name, "sched_setaffinity");
+	for (long i = 0; i < LG_WARMUP; i++)
+		sched_yield();
+	uint64_t t0 = lg_rdtsc();
+	for (long i = 0; i < iters; i++)
+		sched_yield();
+	uint64_t t1 = lg_rdtsc();
+	lg_report(name, (double)(t1 - t0) / (double)iters, iters, "cpus=1");
+	return 0;
+}
+
 struct yield_state {
-	long target;	/* stop once this many switches were seen */
-	long switches;	/* yields after which the other thread ran */
-	int last;	/* id of the thread that ran last */
+	long target;   /* stop once this many switches were seen */
+	long switches; /* yields after which the other thread ran */
+	int last;      /* id of the thread that ran last */
 	int go;
 };
 
@@ -177,7 +196,7 @@ static void *yield_partner(void *arg)
 int lg_bench_yield(long iters)
 {
 	const char *name = "sched.linux.yield_switch_instructions";
-	struct yield_state st = { .target = iters, .last = 0 };
+	struct yield_state st = {.target = iters, .last = 0};
 	char extra[64];
 	pthread_t th;
 	int err;

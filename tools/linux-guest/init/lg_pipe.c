@@ -52,8 +52,7 @@ static uint64_t mono_ns(void)
  * round trip, in TSC ticks (instructions under icount) or, with wall set,
  * in CLOCK_MONOTONIC nanoseconds.
  */
-static int pipe_bench(const char *name, long iters, int child_cpu,
-		      const char *extra, int wall)
+static int pipe_bench(const char *name, long iters, int child_cpu, const char *extra, int wall)
 {
 	int a[2], b[2], status = 0;
 	pid_t pid;
@@ -72,7 +71,10 @@ static int pipe_bench(const char *name, long iters, int child_cpu,
 	bad |= pipe_rounds(a[1], b[0], iters);
 	uint64_t t1 = wall ? mono_ns() : lg_rdtsc();
 	int saved = errno;
-	close(a[0]); close(a[1]); close(b[0]); close(b[1]);
+	close(a[0]);
+	close(a[1]);
+	close(b[0]);
+	close(b[1]);
 	waitpid(pid, &status, 0);
 	errno = saved;
 	if (bad != 0)
@@ -82,8 +84,8 @@ static int pipe_bench(const char *name, long iters, int child_cpu,
 		return -1;
 	}
 	if (wall)
-		printf("BENCH %s %.1f ns iters=%ld %s\n", name,
-		       (double)(t1 - t0) / (double)iters, iters, extra);
+		printf("BENCH %s %.1f ns iters=%ld %s\n", name, (double)(t1 - t0) / (double)iters,
+		       iters, extra);
 	else
 		lg_report(name, (double)(t1 - t0) / (double)iters, iters, extra);
 	fflush(stdout);
@@ -92,8 +94,7 @@ static int pipe_bench(const char *name, long iters, int child_cpu,
 
 int lg_bench_pipe(long iters)
 {
-	return pipe_bench("ipc.linux.pipe_roundtrip_instructions", iters, 0,
-			  "cpus=1", 0);
+	return pipe_bench("ipc.linux.pipe_roundtrip_instructions", iters, 0, "cpus=1", 0);
 }
 
 /*
@@ -104,8 +105,7 @@ int lg_bench_pipe(long iters)
 static int pipe_xcpu(const char *name, long iters, int wall)
 {
 	if (lg_online_cpus() < 2) {
-		printf("BENCH-ERROR %s needs 2 online CPUs (boot with -smp 2)\n",
-		       name);
+		printf("BENCH-ERROR %s needs 2 online CPUs (boot with -smp 2)\n", name);
 		return -1;
 	}
 	return pipe_bench(name, iters, 1, "cpus=2", wall);

@@ -18,8 +18,8 @@
  */
 #include <stdint.h>
 
-#define COM1 0x3f8
-#define DEBUG_EXIT_PORT 0xf4
+#define COM1                     0x3f8
+#define DEBUG_EXIT_PORT          0xf4
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
 
 uint32_t probe_entry_tsc[2];
@@ -31,15 +31,15 @@ void probe_main(void);
 
 /* First instruction: rdtsc. Then a stack, then C. */
 __asm__(".section .text.entry,\"ax\"\n"
-	".globl probe_entry\n"
-	"probe_entry:\n"
-	"  rdtsc\n"
-	"  mov %eax, probe_entry_tsc\n"
-	"  mov %edx, probe_entry_tsc+4\n"
-	"  mov probe_stack_top, %esp\n"
-	"  call probe_main\n"
-	"1: cli\n hlt\n jmp 1b\n"
-	".previous\n");
+        ".globl probe_entry\n"
+        "probe_entry:\n"
+        "  rdtsc\n"
+        "  mov %eax, probe_entry_tsc\n"
+        "  mov %edx, probe_entry_tsc+4\n"
+        "  mov probe_stack_top, %esp\n"
+        "  call probe_main\n"
+        "1: cli\n hlt\n jmp 1b\n"
+        ".previous\n");
 
 struct probe_note {
 	uint32_t namesz, descsz, type;
@@ -47,10 +47,9 @@ struct probe_note {
 	uint32_t desc;
 };
 
-__attribute__((section(".note.Xen"), used, aligned(4)))
-static const struct probe_note probe_pvh_note = {
-	4, 4, XEN_ELFNOTE_PHYS32_ENTRY, "Xen", (uint32_t)probe_entry
-};
+__attribute__((section(".note.Xen"), used,
+               aligned(4))) static const struct probe_note probe_pvh_note = {
+    4, 4, XEN_ELFNOTE_PHYS32_ENTRY, "Xen", (uint32_t)probe_entry};
 
 static inline void outb(uint16_t port, uint8_t v)
 {
@@ -92,11 +91,11 @@ static uint64_t loop2(uint32_t iters)
 	uint32_t lo0, hi0, lo1, hi1;
 
 	__asm__ volatile("rdtsc\n\tmov %%eax, %0\n\tmov %%edx, %1\n\t"
-			 "mov %4, %%ecx\n"
-			 "1: dec %%ecx\n\tjnz 1b\n\trdtsc"
-			 : "=&r"(lo0), "=&r"(hi0), "=&a"(lo1), "=&d"(hi1)
-			 : "r"(iters)
-			 : "ecx", "cc");
+	                 "mov %4, %%ecx\n"
+	                 "1: dec %%ecx\n\tjnz 1b\n\trdtsc"
+	                 : "=&r"(lo0), "=&r"(hi0), "=&a"(lo1), "=&d"(hi1)
+	                 : "r"(iters)
+	                 : "ecx", "cc");
 	return (((uint64_t)hi1 << 32) | lo1) - (((uint64_t)hi0 << 32) | lo0);
 }
 
@@ -106,18 +105,17 @@ static uint64_t loop9(uint32_t iters)
 	uint32_t lo0, hi0, lo1, hi1, scratch = 3;
 
 	__asm__ volatile("rdtsc\n\tmov %%eax, %0\n\tmov %%edx, %1\n\t"
-			 "mov %5, %%ecx\n"
-			 "1: nop\n\tnop\n\tnop\n\tnop\n\tnop\n\t"
-			 "mov %4, %%eax\n\timul %%eax, %%eax\n\t"
-			 "dec %%ecx\n\tjnz 1b\n\trdtsc"
-			 : "=&r"(lo0), "=&r"(hi0), "=&a"(lo1), "=&d"(hi1)
-			 : "m"(scratch), "r"(iters)
-			 : "ecx", "cc");
+	                 "mov %5, %%ecx\n"
+	                 "1: nop\n\tnop\n\tnop\n\tnop\n\tnop\n\t"
+	                 "mov %4, %%eax\n\timul %%eax, %%eax\n\t"
+	                 "dec %%ecx\n\tjnz 1b\n\trdtsc"
+	                 : "=&r"(lo0), "=&r"(hi0), "=&a"(lo1), "=&d"(hi1)
+	                 : "m"(scratch), "r"(iters)
+	                 : "ecx", "cc");
 	return (((uint64_t)hi1 << 32) | lo1) - (((uint64_t)hi0 << 32) | lo0);
 }
 
-static void report_loop(const char *kind, const char *per, uint32_t iters,
-			uint64_t delta)
+static void report_loop(const char *kind, const char *per, uint32_t iters, uint64_t delta)
 {
 	puts_serial("PROBE loop kind=");
 	puts_serial(kind);
@@ -133,15 +131,14 @@ static void report_loop(const char *kind, const char *per, uint32_t iters,
 /* Called once from probe_entry with interrupts off; never returns. */
 void probe_main(void)
 {
-	static const uint32_t counts[] = { 1, 1000, 1000000 };
+	static const uint32_t counts[] = {1, 1000, 1000000};
 
 	puts_serial("PROBE entry_tsc=");
 	puthex(((uint64_t)probe_entry_tsc[1] << 32) | probe_entry_tsc[0]);
 	puts_serial("\n");
 	for (unsigned i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
 		report_loop("dec-jnz", "2", counts[i], loop2(counts[i]));
-		report_loop("nop5-load-imul-dec-jnz", "9", counts[i],
-			    loop9(counts[i]));
+		report_loop("nop5-load-imul-dec-jnz", "9", counts[i], loop9(counts[i]));
 	}
 	puts_serial("PROBE done\n");
 	outb(DEBUG_EXIT_PORT, 0);
