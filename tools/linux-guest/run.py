@@ -6,7 +6,7 @@ Command line (from the repository root):
       [--memory 512M] [--machine pc] [--kernel build/linux-guest/vmlinux]
       [--initrd build/linux-guest/initrd.cpio] [--timeout 300]
       [--ready-re REGEX] [--cmdline-extra "..."] [--serial-log FILE]
-      [--out build/bench/results.jsonl] [--echo] [INIT_ARG ...]
+      [--out build/bench/results.jsonl | --dry-run] [--echo] [INIT_ARG ...]
 
 INIT_ARGs go to /init (kernel command line after "--"); for the stock
 benchmark /init they are benchmark names, "name" or "name=iterations":
@@ -116,7 +116,9 @@ def main(argv=None) -> int:
     ap.add_argument("--ready-re", default=READY_RE)
     ap.add_argument("--cmdline-extra", default="")
     ap.add_argument("--serial-log")
-    ap.add_argument("--out", help="append result JSON lines here")
+    ap.add_argument("--out", default=os.path.join(REPO, "build", "bench", "results.jsonl"),
+                    help="append result JSON lines here (default: %(default)s)")
+    ap.add_argument("--dry-run", action="store_true", help="print, do not append")
     ap.add_argument("--echo", action="store_true", help="copy serial to stdout")
     ap.add_argument("init_args", nargs="*")
     a = ap.parse_args(argv)
@@ -126,7 +128,7 @@ def main(argv=None) -> int:
     recs = g.records()
     for r in recs:
         print(f"{r['name']} {r['value']} {r['unit']} ({r['mode']})")
-    if a.out:
+    if not a.dry_run:
         results.append_results(a.out, recs)
     if a.init_args and not recs:
         g.errors.append("no BENCH line parsed")
