@@ -11,6 +11,8 @@ LINUX_VMLINUX := $(LINUX_DIR)/vmlinux
 LINUX_INIT := $(LINUX_DIR)/init
 LINUX_INITRD := $(LINUX_DIR)/initrd.cpio
 LINUX_PROBE := $(LINUX_DIR)/probe.elf
+# The same /init built for the host with ASan + UBSan, run by the tests.
+LINUX_INIT_SAN := $(LINUX_DIR)/init-host-san
 # Debian's bzImage; empty on a fresh machine before `make deps` (the
 # extractor then looks in /boot itself).
 LINUX_IMAGE ?= $(lastword $(sort $(wildcard /boot/vmlinuz-*)))
@@ -47,7 +49,11 @@ $(LINUX_DIR)/probe.o: $(LINUX_SRC)/probe/probe.c
 $(LINUX_PROBE): $(LINUX_DIR)/probe.o $(LINUX_SRC)/probe/probe.ld
 	ld -m elf_i386 --no-warn-rwx-segments -nostdlib -T $(LINUX_SRC)/probe/probe.ld -o $@ $<
 
-test-linux-harness: linux-guest
+$(LINUX_INIT_SAN): $(LINUX_INIT_SRCS) $(LINUX_SRC)/init/lg_bench.h
+	@mkdir -p $(@D)
+	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) -pthread -o $@ $(LINUX_INIT_SRCS)
+
+test-linux-harness: linux-guest $(LINUX_INIT_SAN)
 	@mkdir -p $(RESULTS)
 	python3 $(LINUX_SRC)/test_harness.py --tap $(RESULTS)/linux-harness.tap
 

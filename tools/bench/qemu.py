@@ -26,7 +26,7 @@ import tempfile
 import threading
 import time
 import socket
-from typing import List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 ICOUNT_OPTS = "shift=0,sleep=off"
 DEBUG_EXIT = "isa-debug-exit,iobase=0xf4,iosize=0x04"
@@ -138,7 +138,7 @@ def _kill(proc: subprocess.Popen) -> None:
             pass
 
 
-def _reader(proc, t0, out, ready_rx, stop_rx, state, echo, log):
+def _reader(proc, t0, out, ready_rx, stop_rx, state, echo, log, on_line):
     """Collect stdout lines with timestamps; note the ready line; stop on stop_rx."""
     for raw in iter(proc.stdout.readline, b""):
         now = time.monotonic() - t0
@@ -148,6 +148,8 @@ def _reader(proc, t0, out, ready_rx, stop_rx, state, echo, log):
             log.write(f"{now:10.6f} {line}\n")
         if echo:
             print(line, flush=True)
+        if on_line:
+            on_line(now, line)
         if ready_rx and state["ready_time"] is None:
             m = ready_rx.search(line)
             if m:
@@ -159,12 +161,16 @@ def _reader(proc, t0, out, ready_rx, stop_rx, state, echo, log):
 def run_qemu(cfg: QemuConfig, timeout: float = 120.0,
              ready_re: Optional[str] = None, stop_re: Optional[str] = None,
              serial_log: Optional[str] = None, echo: bool = False,
-             argv: Optional[List[str]] = None) -> QemuRun:
+             argv: Optional[List[str]] = None,
+             on_line: Optional[Callable[[float, str], None]] = None) -> QemuRun:
     """Run QEMU until it exits, stop_re matches a line, or timeout seconds pass.
 
     ready_re: the first serial line matching it (re.search) sets ready_time,
     the seconds from QEMU process start to the moment the line was read.
     serial_log: also write "<seconds> <line>" lines to this file.
+    on_line(seconds, line): called from the reader thread for every line as
+    it arrives (streaming); keep it short, it must not raise.
+    argv: run this command line instead of cfg.argv() (cfg still describes it).
     """
     argv = argv or cfg.argv()
     ready_rx = re.compile(ready_re) if ready_re else None
@@ -177,7 +183,8 @@ def run_qemu(cfg: QemuConfig, timeout: float = 120.0,
                             stderr=subprocess.PIPE, start_new_session=True)
     err_chunks: List[bytes] = []
     th_out = threading.Thread(target=_reader, args=(proc, t0, lines, ready_rx,
-                                                    stop_rx, state, echo, log))
+                                                    stop_rx, state, echo, log,
+                                                    on_line))
     th_err = threading.Thread(target=lambda: err_chunks.append(proc.stderr.read()))
     th_out.start()
     th_err.start()

@@ -19,6 +19,7 @@ import extract_vmlinux as ex
 import mkinitramfs as mk
 from bench import qemu, results
 
+HERE = os.path.dirname(os.path.abspath(__file__))
 BUILD = os.path.join(lg.REPO, "build", "linux-guest")
 PROBE = os.path.join(BUILD, "probe.elf")
 TESTS = []
@@ -145,6 +146,41 @@ def qemu_argv_has_standard_flags():
     assert "-no-reboot" in s and "-serial stdio" in s and "kvm" not in s
     assert a[a.index("-append") + 1].endswith("-- getpid")
     assert "-icount" not in lg.guest_config(icount=False).argv()
+
+
+@test
+def init_host_sanitized_run_and_bad_arguments():
+    """The /init built with ASan+UBSan for the host: every benchmark runs
+    clean with small counts, and bad arguments give BENCH-ERROR, not a
+    number and not a crash."""
+    args = ["loop=1000", "getpid=1000", "futex=200", "yield=200",
+            "yield_alone=200", "pipe=200", "bogus", "getpid=0", "getpid=x",
+            "pipe=99999999999"]
+    p = subprocess.run([os.path.join(BUILD, "init-host-san")] + args,
+                       capture_output=True, text=True, timeout=60)
+    assert "Sanitizer" not in p.stderr and "runtime error" not in p.stderr, p.stderr
+    lines = p.stdout.splitlines()
+    names = [b["name"] for b in results.parse_bench_lines(lines)]
+    assert names == ["syscall.linux.getpid_instructions",
+                     "ipc.linux.futex_roundtrip_instructions",
+                     "sched.linux.yield_switch_instructions",
+                     "sched.linux.yield_noswitch_instructions",
+                     "ipc.linux.pipe_roundtrip_instructions"], names
+    assert len(results.bench_errors(lines)) == 4, lines
+    assert lines[0].startswith("LINUX-GUEST-READY tsc=")
+    assert lines[-1].startswith("LINUX-GUEST-DONE failed=4 "), lines[-1]
+    assert p.returncode == 1
+
+
+@test
+def guest_code_builds_with_clang():
+    flags = ["-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-fsyntax-only"]
+    init = [os.path.join(HERE, "init", f) for f in ("lg_init.c", "lg_micro.c", "lg_pipe.c")]
+    subprocess.run(["clang", "-D_GNU_SOURCE"] + flags + init, check=True,
+                   capture_output=True)
+    subprocess.run(["clang", "-m32", "-ffreestanding", "-fno-pic", "-mgeneral-regs-only"]
+                   + flags + [os.path.join(HERE, "probe", "probe.c")], check=True,
+                   capture_output=True)
 
 
 def probe_loops(run):
