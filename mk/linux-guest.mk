@@ -4,6 +4,7 @@
 #   make test-linux-harness   quick harness tests -> build/results/linux-harness.tap
 #   make bench-linux-boot     boot figures     -> $(BENCH_OUT)
 #   make bench-linux-micro    micro-benchmarks -> $(BENCH_OUT)
+#   make fuzz-linux-parsers   mutation-fuzz the Python parsers for $(FUZZ_SECONDS) s
 
 LINUX_DIR := $(B)/linux-guest
 LINUX_SRC := tools/linux-guest
@@ -27,8 +28,9 @@ LINUX_PY := $(LINUX_SRC)/extract_vmlinux.py $(LINUX_SRC)/mkinitramfs.py \
 ALL_TARGETS += $(LINUX_VMLINUX) $(LINUX_INITRD) $(LINUX_PROBE)
 TEST_GROUPS += linux-harness
 BENCH_STEPS += linux-boot linux-micro
+FUZZ_STEPS += linux-parsers
 
-.PHONY: linux-guest test-linux-harness bench-linux-boot bench-linux-micro
+.PHONY: linux-guest test-linux-harness bench-linux-boot bench-linux-micro fuzz-linux-parsers
 linux-guest: $(LINUX_VMLINUX) $(LINUX_INITRD) $(LINUX_PROBE)
 
 $(LINUX_VMLINUX): $(LINUX_SRC)/extract_vmlinux.py $(LINUX_IMAGE)
@@ -62,3 +64,6 @@ bench-linux-boot: linux-guest
 
 bench-linux-micro: linux-guest
 	python3 $(LINUX_SRC)/benchmarks.py micro --out $(BENCH_OUT)
+
+fuzz-linux-parsers:
+	python3 $(LINUX_SRC)/fuzz_parsers.py --seconds $(FUZZ_SECONDS)

@@ -137,6 +137,14 @@ def results_make_result_enforces_naming():
 
 
 @test
+def fuzz_parsers_briefly():
+    p = subprocess.run([sys.executable, os.path.join(HERE, "fuzz_parsers.py"),
+                        "--seconds", "2", "--seed", "1"], capture_output=True,
+                       text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+
+
+@test
 def qemu_argv_has_standard_flags():
     cfg = lg.guest_config(init_args=["getpid"], smp=2, icount=True)
     a = cfg.argv()
