@@ -191,6 +191,35 @@ def guest_code_builds_with_clang():
                    capture_output=True)
 
 
+CUSTOM_INIT = """#!/bin/busybox sh
+echo CUSTOM-READY
+echo "BENCH test.linux.custom_count 42 count k=v"
+/bin/busybox poweroff -f
+"""
+
+
+@test
+def run_py_boots_a_custom_init_and_flags_a_missing_ready_line():
+    """Another fragment's init (here a busybox script) through run.py's CLI."""
+    with tempfile.TemporaryDirectory() as d:
+        init = os.path.join(d, "init")
+        with open(init, "w") as f:
+            f.write(CUSTOM_INIT)
+        os.chmod(init, 0o755)
+        rd = os.path.join(d, "initrd.cpio")
+        assert mk.main(["--init", init, "--out", rd,
+                        "--file", "/bin/busybox=/bin/busybox"]) == 0
+        base = [sys.executable, os.path.join(HERE, "run.py"), "--no-icount",
+                "--dry-run", "--timeout", "40", "--initrd", rd]
+        ok = subprocess.run(base + ["--ready-re", "^CUSTOM-READY", "x"],
+                            capture_output=True, text=True, timeout=60)
+        assert ok.returncode == 0, ok.stderr
+        assert "test.linux.custom_count 42 count (tcg)" in ok.stdout, ok.stdout
+        bad = subprocess.run(base + ["--ready-re", "^NEVER-PRINTED"],
+                             capture_output=True, text=True, timeout=60)
+        assert bad.returncode == 1 and "no ready line" in bad.stderr, bad.stderr
+
+
 def probe_loops(run):
     """[(per_iter, iters, delta)] from the probe's loop lines."""
     out = []
