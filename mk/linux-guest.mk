@@ -1,0 +1,69 @@
+# Linux guest for side-by-side benchmarks (tools/linux-guest, tools/bench).
+#
+#   make linux-guest          vmlinux + benchmark initramfs + probe kernel
+#   make test-linux-harness   quick harness tests -> build/results/linux-harness.tap
+#   make bench-linux-boot     boot figures     -> $(BENCH_OUT)
+#   make bench-linux-micro    micro-benchmarks -> $(BENCH_OUT)
+#   make fuzz-linux-parsers   mutation-fuzz the Python parsers for $(FUZZ_SECONDS) s
+
+LINUX_DIR := $(B)/linux-guest
+LINUX_SRC := tools/linux-guest
+LINUX_VMLINUX := $(LINUX_DIR)/vmlinux
+LINUX_INIT := $(LINUX_DIR)/init
+LINUX_INITRD := $(LINUX_DIR)/initrd.cpio
+LINUX_PROBE := $(LINUX_DIR)/probe.elf
+# The same /init built for the host with ASan + UBSan, run by the tests.
+LINUX_INIT_SAN := $(LINUX_DIR)/init-host-san
+# Debian's bzImage; empty on a fresh machine before `make deps` (the
+# extractor then looks in /boot itself).
+LINUX_IMAGE ?= $(lastword $(sort $(wildcard /boot/vmlinuz-*)))
+LINUX_GUEST_CC ?= musl-gcc
+LINUX_GUEST_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -static -Wall -Wextra -Werror
+LINUX_INIT_SRCS := $(addprefix $(LINUX_SRC)/init/,lg_init.c lg_micro.c lg_pipe.c)
+LINUX_PROBE_CFLAGS := -m32 -std=c11 -O2 -ffreestanding -fno-pic -fno-pie \
+	-fno-stack-protector -mgeneral-regs-only -Wall -Wextra -Werror
+LINUX_PY := $(LINUX_SRC)/extract_vmlinux.py $(LINUX_SRC)/mkinitramfs.py \
+	$(LINUX_SRC)/run.py $(LINUX_SRC)/benchmarks.py tools/bench/qemu.py tools/bench/results.py
+
+ALL_TARGETS += $(LINUX_VMLINUX) $(LINUX_INITRD) $(LINUX_PROBE)
+TEST_GROUPS += linux-harness
+BENCH_STEPS += linux-boot linux-micro
+FUZZ_STEPS += linux-parsers
+
+.PHONY: linux-guest test-linux-harness bench-linux-boot bench-linux-micro fuzz-linux-parsers
+linux-guest: $(LINUX_VMLINUX) $(LINUX_INITRD) $(LINUX_PROBE)
+
+$(LINUX_VMLINUX): $(LINUX_SRC)/extract_vmlinux.py $(LINUX_IMAGE)
+	@mkdir -p $(@D)
+	python3 $< $(if $(LINUX_IMAGE),--image $(LINUX_IMAGE)) --out $@
+
+$(LINUX_INIT): $(LINUX_INIT_SRCS) $(LINUX_SRC)/init/lg_bench.h
+	@mkdir -p $(@D)
+	$(LINUX_GUEST_CC) $(LINUX_GUEST_CFLAGS) -o $@ $(LINUX_INIT_SRCS)
+
+$(LINUX_INITRD): $(LINUX_INIT) $(LINUX_SRC)/mkinitramfs.py
+	python3 $(LINUX_SRC)/mkinitramfs.py --init $(LINUX_INIT) --out $@
+
+$(LINUX_DIR)/probe.o: $(LINUX_SRC)/probe/probe.c
+	@mkdir -p $(@D)
+	gcc $(LINUX_PROBE_CFLAGS) -c $< -o $@
+
+$(LINUX_PROBE): $(LINUX_DIR)/probe.o $(LINUX_SRC)/probe/probe.ld
+	ld -m elf_i386 --no-warn-rwx-segments -nostdlib -T $(LINUX_SRC)/probe/probe.ld -o $@ $<
+
+$(LINUX_INIT_SAN): $(LINUX_INIT_SRCS) $(LINUX_SRC)/init/lg_bench.h
+	@mkdir -p $(@D)
+	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) -pthread -o $@ $(LINUX_INIT_SRCS)
+
+test-linux-harness: linux-guest $(LINUX_INIT_SAN)
+	@mkdir -p $(RESULTS)
+	python3 $(LINUX_SRC)/test_harness.py --tap $(RESULTS)/linux-harness.tap
+
+bench-linux-boot: linux-guest
+	python3 $(LINUX_SRC)/benchmarks.py boot --out $(BENCH_OUT)
+
+bench-linux-micro: linux-guest
+	python3 $(LINUX_SRC)/benchmarks.py micro --out $(BENCH_OUT)
+
+fuzz-linux-parsers:
+	python3 $(LINUX_SRC)/fuzz_parsers.py --seconds $(FUZZ_SECONDS)

@@ -1,0 +1,1 @@
+"""Shared benchmark helpers: QEMU runner (qemu.py) and result records (results.py)."""

@@ -1,0 +1,49 @@
+/*
+ * Shared helpers for the Linux-guest benchmark /init (static, musl or glibc).
+ *
+ * Every benchmark reads the TSC around many iterations. Under QEMU TCG with
+ * -icount shift=0 the guest TSC advances one tick per executed guest
+ * instruction (user and kernel, all vCPUs), so the deltas printed here are
+ * instruction counts; under plain TCG they are host-clock ticks and mean
+ * little. See docs/benchmarks.md.
+ */
+#ifndef LG_BENCH_H
+#define LG_BENCH_H
+
+#include <stdint.h>
+
+/* Read the time-stamp counter (one instruction plus the shifts). */
+static inline uint64_t lg_rdtsc(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi)::"memory");
+	return ((uint64_t)hi << 32) | lo;
+}
+
+/* One benchmark: name on the command line, default iterations, runner. */
+struct lg_bench {
+	const char *name;
+	long default_iters;
+	/* Returns 0 and prints BENCH line(s), or -1 after printing why. */
+	int (*run)(long iters);
+};
+
+/* Print "BENCH <name> <value> instructions iters=<n> <extra>". */
+void lg_report(const char *name, double value, long iters, const char *extra);
+/* Print "BENCH-ERROR <name> <what>: <strerror(errno)>" and return -1. */
+int lg_fail(const char *name, const char *what);
+/* Number of CPUs /init could use at start (before any pinning). */
+int lg_online_cpus(void);
+/* Pin the calling thread to one CPU; returns 0 or -1 (errno set). */
+int lg_pin_cpu(int cpu);
+
+int lg_bench_loop(long iters);
+int lg_bench_getpid(long iters);
+int lg_bench_futex(long iters);
+int lg_bench_yield(long iters);
+int lg_bench_yield_alone(long iters);
+int lg_bench_pipe(long iters);
+int lg_bench_pipe_xcpu(long iters);
+int lg_bench_pipe_xcpu_ns(long iters);
+
+#endif
