@@ -55,3 +55,7 @@ $(INITRD_KBENCH): $(UOBJ)/kbench
 	@rm -rf $(B)/initrd-kbench-root && mkdir -p $(B)/initrd-kbench-root
 	cp $< $(B)/initrd-kbench-root/init
 	cd $(B)/initrd-kbench-root && find * | LC_ALL=C sort | cpio -o -H newc --quiet > ../initrd-kbench.cpio
+BENCH_STEPS += kbench
+.PHONY: bench-kbench
+bench-kbench: $(KERNEL) $(INITRD_KBENCH)
+	python3 tools/bench_kernel.py --kernel $(KERNEL) --initrd $(INITRD_KBENCH) --out $(BENCH_OUT)
