@@ -244,7 +244,9 @@ static void run(struct cpu *c, struct thread *next)
 		aspace_activate(as);
 		next->run_start_tsc = rdtsc();
 	}
-	arm_timer(c, next);
+	/* The timer matters only with competition for the CPU or a budget. */
+	if (rqs[c->index].count || rqs[c->index].throttled || next->budget_ns)
+		arm_timer(c, next);
 	bkl_unlock();
 	arch_return_to_user(next);
 }

@@ -1,0 +1,101 @@
+/*
+ * IPC fastpaths: call and reply-and-receive when the partner is already
+ * waiting on this CPU, the message fits in registers, no capability moves
+ * and no budget is involved. They do the same work as the general paths
+ * in kernel/ipc.c (and must stay equivalent to them), in a straight line:
+ * match, copy four words, switch threads. Anything unusual falls back to
+ * the general path before changing any state.
+ */
+#include <kernel/object.h>
+#include <kernel/percpu.h>
+
+void sched_switch_to(struct thread *t);
+
+/* The endpoint behind slot cptr of t's cspace if it has the rights, else NULL. */
+static struct endpoint *ep_of(struct thread *t, hl_cptr_t cptr, uint8_t rights, uint64_t *badge)
+{
+	struct cspace *cs = thread_cspace(t);
+
+	if (!cs || cptr >= (1ull << cs->bits))
+		return NULL;
+	struct cap *c = &cs->slots[cptr].cap;
+	if (c->type != HL_OBJ_ENDPOINT || (c->rights & rights) != rights)
+		return NULL;
+	*badge = c->badge;
+	return (struct endpoint *)c->obj;
+}
+
+static bool simple_message(const struct thread *t)
+{
+	return HL_MSG_LEN(t->regs.rsi) <= 4 && HL_MSG_CAPS(t->regs.rsi) == 0 && !t->budget_ns;
+}
+
+static void copy_message(const struct thread *src, struct thread *dst, uint64_t badge)
+{
+	dst->regs.rax = HL_OK;
+	dst->regs.rdi = badge;
+	dst->regs.rsi = src->regs.rsi;
+	dst->regs.rdx = src->regs.rdx;
+	dst->regs.r10 = src->regs.r10;
+	dst->regs.r8 = src->regs.r8;
+	dst->regs.r9 = src->regs.r9;
+}
+
+/* HL_SYS_CALL to a receiver waiting on this CPU. Returns only if it does not apply. */
+void fastpath_call(struct thread *t)
+{
+	uint64_t badge;
+	struct endpoint *ep = ep_of(t, t->regs.rdi, HL_R_WRITE, &badge);
+
+	if (!ep || !ep->receivers || !ep->head || !simple_message(t))
+		return;
+	struct thread *r = ep->head;
+	if (r->cpu != t->cpu || r->priority < t->priority || r->budget_ns)
+		return;
+	/* Committed: the same effect as ipc_send(call) + deliver + switch. */
+	ep->head = r->qnext;
+	if (ep->head)
+		ep->head->qprev = NULL;
+	else
+		ep->tail = NULL;
+	r->qnext = r->qprev = NULL;
+	r->queue = NULL;
+	copy_message(t, r, badge);
+	r->reply_to = t;
+	t->replier = r;
+	t->state = TS_BLOCKED_REPLY;
+	r->state = TS_RUNNABLE;
+	sched_switch_to(r);
+}
+
+/* HL_SYS_REPLY_RECV when the caller waits on this CPU and no sender is queued. */
+void fastpath_reply_recv(struct thread *t)
+{
+	uint64_t badge;
+	struct endpoint *ep = ep_of(t, t->regs.rdi, HL_R_READ, &badge);
+	struct thread *c = t->reply_to;
+
+	if (!ep || !c || (ep->head && !ep->receivers) || !simple_message(t))
+		return;
+	if (c->state != TS_BLOCKED_REPLY || c->replier != t || c->cpu != t->cpu || c->budget_ns)
+		return;
+	if (t->ntfn_slot.cap.type == HL_OBJ_NOTIFICATION && ((struct notification *)t->ntfn_slot.cap.obj)->word)
+		return;
+	/* Committed: reply to c, queue t as a receiver, run c. */
+	t->reply_to = NULL;
+	c->replier = NULL;
+	copy_message(t, c, 0);
+	c->fault[0] = c->fault[3] = 0;
+	c->state = TS_RUNNABLE;
+	t->state = TS_BLOCKED_RECV;
+	ep->receivers = 1;
+	t->qnext = NULL;
+	t->qprev = ep->tail;
+	if (ep->tail)
+		ep->tail->qnext = t;
+	else
+		ep->head = t;
+	ep->tail = t;
+	t->queue = ep;
+	sched_switch_to(c);
+}
