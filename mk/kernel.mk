@@ -67,10 +67,11 @@ $(KERNEL): $(KERNEL_OBJS) arch/x86_64/kernel.ld tools/gensyms.py
 	nm -n $@ > $(B)/hallows.map
 
 # The boot module: a newc cpio of the files under $(B)/initrd-root.
-$(INITRD): $(KERNEL) $(B)/user/init
+$(INITRD): $(KERNEL) $(B)/user/init $(B)/user/hello user/init/boot.conf
 	@rm -rf $(B)/initrd-root && mkdir -p $(B)/initrd-root/etc
-	@printf '# Hallows boot configuration (read by the root task, later issues)\n' > $(B)/initrd-root/etc/boot.conf
+	cp user/init/boot.conf $(B)/initrd-root/etc/boot.conf
 	cp $(B)/user/init $(B)/initrd-root/init
+	cp $(B)/user/hello $(B)/initrd-root/hello
 	cd $(B)/initrd-root && find * | LC_ALL=C sort | cpio -o -H newc --quiet > ../initrd.cpio
 
 # grub-mkrescue makes one image that boots under BIOS (El Torito) and UEFI.

@@ -19,7 +19,9 @@ $(UOBJ)/%.o: %.S
 	@mkdir -p $(dir $@)
 	$(UCC) -D__ASSEMBLER__ -Iinclude -c $< -o $@
 
-$(UOBJ)/init: $(RT_OBJS) $(UOBJ)/user/init/init.o user/rt/user.ld
+$(UOBJ)/init: $(RT_OBJS) $(UOBJ)/user/init/init.o $(UOBJ)/lib/cpio.o $(UOBJ)/lib/elf.o user/rt/user.ld
+	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
+$(UOBJ)/hello: $(RT_OBJS) $(UOBJ)/user/apps/hello/hello.o user/rt/user.ld
 	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
 $(UOBJ)/utest: $(RT_OBJS) $(UTEST_C:%.c=$(UOBJ)/%.o) user/rt/user.ld
 	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
@@ -31,7 +33,7 @@ $(INITRD_TEST): $(UOBJ)/utest
 	cp $< $(B)/initrd-utest-root/init
 	cd $(B)/initrd-utest-root && find * | LC_ALL=C sort | cpio -o -H newc --quiet > ../initrd-utest.cpio
 
-ALL_TARGETS += $(UOBJ)/init
+ALL_TARGETS += $(UOBJ)/init $(UOBJ)/hello
 
 -include $(shell find $(UOBJ) -name '*.d' 2>/dev/null)
 
@@ -44,8 +46,11 @@ test-user: $(KERNEL) $(INITRD_TEST) $(INITRD)
 		--append "test-exit" --expect '^# utest: ' --timeout 120
 	-python3 tools/qemu_run.py --tap $(RESULTS)/user.tap --name utest-smp4 --smp 4 --mem 512M \
 		--initrd $(INITRD_TEST) --append "test-exit" --expect '^# utest: ' --timeout 120
-	-python3 tools/qemu_run.py --tap $(RESULTS)/user.tap --name root-task-runs --smp 2 --initrd $(INITRD) \
-		--append "" --want hang --timeout 8 --expect '^init: root task running in ring 3: 2 cpus'
+	-python3 tools/qemu_run.py --tap $(RESULTS)/user.tap --name root-task-starts-programs --smp 2 --initrd $(INITRD) \
+		--append "" --want hang --timeout 8 --expect '^init: root task running in ring 3: 2 cpus' \
+		--expect '^init: started hello \(priority 50, cpu 1, 512 KiB\)' \
+		--expect '^hello: running in ring 3 with 1 memory capability, 512 KiB; own endpoint made, own page mapped, root.s capabilities unreachable' \
+		--expect 'boot.conf:4: not understood; skipped' --reject 'W thread'
 
 # ---- kernel micro-benchmarks (root task of the bench boot module) ----
 INITRD_KBENCH := $(B)/initrd-kbench.cpio

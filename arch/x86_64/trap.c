@@ -203,6 +203,13 @@ void trap_dispatch(struct trap_frame *tf)
 
 	if ((tf->cs & 3) && !lockless(v))
 		user_trap(tf, v);
+	/*
+	 * An NMI or machine check can hit the first instructions of
+	 * syscall_entry, before swapgs: ring 0 with the user's GS. Fix GS so
+	 * the report can use per-CPU data (all such traps end the machine).
+	 */
+	if (v < 32 && !(tf->cs & 3) && (int64_t)rdmsr(MSR_GS_BASE) >= 0)
+		__asm__ volatile("swapgs");
 	if (v < 32) {
 		struct fault_catch *fc = catchers[cpu_index()];
 		if (fc && v != VEC_NMI && v != VEC_MC && !(tf->cs & 3)) {
