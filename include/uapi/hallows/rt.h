@@ -36,6 +36,12 @@ long rt_map_frame(hl_cptr_t as, hl_cptr_t frame, uint64_t va, uint32_t rights);
 /* Ensure the page tables covering va exist in the address space as (retyping them as needed). */
 long rt_ensure_tables(hl_cptr_t as, uint64_t va);
 
+/* Heap (user/rt/malloc.c): 16-byte aligned blocks; rt_free(NULL) is a no-op. */
+void *rt_malloc(size_t n);
+void *rt_calloc(size_t n, size_t size);
+void rt_free(void *p);
+extern void *(*rt_page_source)(size_t n); /* where pages come from (tests replace it) */
+
 /* A thread in the own address space and cspace, running fn(arg) on its own stack and IPC buffer. */
 struct rt_thread {
 	hl_cptr_t tcb;
