@@ -11,10 +11,11 @@
 #define NCLASSES 8
 #define HDR	 16
 #define MAGIC	 0x6d616c6cu
+#define BIG	 0x80000000u
 
 struct hdr {
 	uint32_t magic;
-	uint32_t cls; /* < NCLASSES: small; otherwise the number of pages */
+	uint32_t cls; /* small: class index; large: BIG | number of pages */
 	void *next; /* free-list link while free */
 };
 _Static_assert(sizeof(struct hdr) == HDR, "header size");
@@ -39,7 +40,7 @@ static void refill(uint32_t cls)
 
 static void *big_alloc(size_t n)
 {
-	uint32_t pages = (uint32_t)((n + HDR + 4095) / 4096);
+	uint32_t pages = (uint32_t)((n + HDR + 4095) / 4096) | BIG;
 
 	for (struct hdr **pp = &free_big; *pp; pp = (struct hdr **)&(*pp)->next)
 		if ((*pp)->cls == pages) {
@@ -47,7 +48,7 @@ static void *big_alloc(size_t n)
 			*pp = h->next;
 			return (uint8_t *)h + HDR;
 		}
-	struct hdr *h = rt_page_source(pages);
+	struct hdr *h = rt_page_source(pages & ~BIG);
 	if (!h)
 		return NULL;
 	h->magic = MAGIC, h->cls = pages, h->next = NULL;
@@ -88,7 +89,7 @@ void rt_free(void *p)
 	struct hdr *h = (struct hdr *)((uint8_t *)p - HDR);
 	if (h->magic != MAGIC)
 		rt_exit(99); /* not ours: a corrupted heap must not be trusted further */
-	if (h->cls < NCLASSES) {
+	if (!(h->cls & BIG)) {
 		h->next = free_small[h->cls];
 		free_small[h->cls] = h;
 	} else {
