@@ -22,6 +22,7 @@ struct runq {
 	struct thread *head[256], *tail[256];
 	uint64_t bitmap[4];
 	uint32_t count;
+	uint64_t timer_deadline; /* TSC the one-shot timer is armed for, 0 = none */
 	struct thread *throttled; /* out of budget, waiting for replenishment (qnext list) */
 };
 
@@ -195,8 +196,14 @@ static void arm_timer(struct cpu *c, struct thread *t)
 		uint64_t now = rdtsc(), d = x->replenish_tsc > now ? (x->replenish_tsc - now) * 1000000000ull / tsc_hz : 0;
 		ns = MIN(ns, MAX(d, 1000ull));
 	}
-	if (ns != ~0ull)
-		lapic_timer_oneshot_ns(ns);
+	if (ns == ~0ull)
+		return;
+	/* A timer already due sooner serves as well: re-arming costs MMIO writes. */
+	uint64_t now = rdtsc(), deadline = now + ns_to_tsc(ns);
+	if (q->timer_deadline > now && q->timer_deadline <= deadline)
+		return;
+	q->timer_deadline = deadline;
+	lapic_timer_oneshot_ns(ns);
 }
 
 void sched_timer_tick(void)
@@ -292,6 +299,7 @@ static void timer_irq(struct trap_frame *tf)
 {
 	(void)tf;
 	this_cpu()->timer_ticks++;
+	rqs[cpu_index()].timer_deadline = 0;
 	sched_timer_tick();
 }
 
