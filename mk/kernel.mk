@@ -67,11 +67,11 @@ $(KERNEL): $(KERNEL_OBJS) arch/x86_64/kernel.ld tools/gensyms.py
 	nm -n $@ > $(B)/hallows.map
 
 # The boot module: a newc cpio of the files under $(B)/initrd-root.
-$(INITRD): $(KERNEL) $(B)/user/init $(B)/user/hello user/init/boot.conf
+$(INITRD): $(KERNEL) $(B)/user/init $(B)/user/hello $(B)/user/hog user/init/boot.conf
 	@rm -rf $(B)/initrd-root && mkdir -p $(B)/initrd-root/etc
 	cp user/init/boot.conf $(B)/initrd-root/etc/boot.conf
 	cp $(B)/user/init $(B)/initrd-root/init
-	cp $(B)/user/hello $(B)/initrd-root/hello
+	cp $(B)/user/hello $(B)/user/hog $(B)/initrd-root/
 	cd $(B)/initrd-root && find * | LC_ALL=C sort | cpio -o -H newc --quiet > ../initrd.cpio
 
 # grub-mkrescue makes one image that boots under BIOS (El Torito) and UEFI.

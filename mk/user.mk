@@ -23,6 +23,8 @@ $(UOBJ)/init: $(RT_OBJS) $(UOBJ)/user/init/init.o $(UOBJ)/lib/cpio.o $(UOBJ)/lib
 	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
 $(UOBJ)/hello: $(RT_OBJS) $(UOBJ)/user/apps/hello/hello.o user/rt/user.ld
 	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
+$(UOBJ)/hog: $(RT_OBJS) $(UOBJ)/user/apps/hog/hog.o user/rt/user.ld
+	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
 $(UOBJ)/utest: $(RT_OBJS) $(UTEST_C:%.c=$(UOBJ)/%.o) user/rt/user.ld
 	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
 
@@ -33,7 +35,7 @@ $(INITRD_TEST): $(UOBJ)/utest
 	cp $< $(B)/initrd-utest-root/init
 	cd $(B)/initrd-utest-root && find * | LC_ALL=C sort | cpio -o -H newc --quiet > ../initrd-utest.cpio
 
-ALL_TARGETS += $(UOBJ)/init $(UOBJ)/hello
+ALL_TARGETS += $(UOBJ)/init $(UOBJ)/hello $(UOBJ)/hog
 
 -include $(shell find $(UOBJ) -name '*.d' 2>/dev/null)
 
@@ -50,7 +52,8 @@ test-user: $(KERNEL) $(INITRD_TEST) $(INITRD)
 		--append "" --want hang --timeout 8 --expect '^init: root task running in ring 3: 2 cpus' \
 		--expect '^init: started hello \(priority 50, cpu 1, 512 KiB\)' \
 		--expect '^hello: running in ring 3 with 1 memory capability, 512 KiB; own endpoint made, own page mapped, root.s capabilities unreachable' \
-		--expect 'boot.conf:4: not understood; skipped' --reject 'W thread'
+		--expect '^hog: made 16 frames from 64 KiB, then error 6 \(out of memory, cleanly\)' \
+		--expect 'boot.conf:5: not understood; skipped' --reject 'W thread'
 
 # ---- kernel micro-benchmarks (root task of the bench boot module) ----
 INITRD_KBENCH := $(B)/initrd-kbench.cpio
