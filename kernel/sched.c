@@ -109,8 +109,8 @@ void sched_make_runnable(struct thread *t)
 {
 	t->state = TS_RUNNABLE;
 	struct cpu *c = &cpus[t->cpu];
-	if (c->current == t)
-		return;
+	if (t->on_cpu)
+		return; /* still on a CPU: it stays, or handoff() queues it when that CPU leaves it */
 	rq_push(&rqs[t->cpu], t, false);
 	if (c == this_cpu()) {
 		if (!c->current || t->priority > c->current->priority)
@@ -121,12 +121,48 @@ void sched_make_runnable(struct thread *t)
 	}
 }
 
+/* Make the CPU currently running t (if any) leave it at once. */
+static void kick(struct thread *t)
+{
+	if (!t->on_cpu)
+		return;
+	struct cpu *c = &cpus[t->on_cpu - 1];
+	c->need_resched = true;
+	if (c != this_cpu())
+		lapic_send_ipi(c->apic_id, VEC_RESCHED);
+}
+
 void sched_block(struct thread *t, enum thread_state st)
 {
 	sched_remove(t);
 	t->state = (uint8_t)st;
-	if (cpus[t->cpu].current == t)
-		cpus[t->cpu].need_resched = true;
+	kick(t);
+}
+
+/*
+ * t moves to CPU cpu. If a CPU still runs it, that CPU hands it over when
+ * it leaves it (handoff()); otherwise it is queued there now.
+ */
+void sched_migrate(struct thread *t, uint32_t cpu)
+{
+	if (t->state == TS_RUNNABLE && t->queue)
+		sched_remove(t);
+	t->cpu = cpu;
+	if (t->on_cpu)
+		kick(t);
+	else if (t->state == TS_RUNNABLE)
+		sched_make_runnable(t);
+}
+
+/* prev just left this CPU: if it was moved to another CPU meanwhile, queue it there. */
+static void handoff(struct cpu *c, struct thread *prev)
+{
+	if (!prev || prev == c->current || prev->on_cpu != c->index + 1)
+		return;
+	prev->on_cpu = 0;
+	if (prev->magic == THREAD_MAGIC && prev->state == TS_RUNNABLE && !prev->queue &&
+	    (prev->cpu != c->index || cpus[prev->cpu].current != prev))
+		sched_make_runnable(prev);
 }
 
 void sched_yield_current(void)
@@ -244,6 +280,8 @@ static void run(struct cpu *c, struct thread *next)
 	struct thread *prev = c->current;
 
 	c->current = next;
+	next->on_cpu = c->index + 1;
+	handoff(c, prev);
 	if (prev != next) {
 		fpu_switch(prev, next);
 		wrmsr(MSR_FS_BASE, next->regs.fs_base);
@@ -280,7 +318,9 @@ __noreturn void sched_exit_to_user(void)
 		struct thread *next = sched_pick();
 		if (next)
 			run(c, next);
+		struct thread *prev = c->current;
 		c->current = NULL;
+		handoff(c, prev);
 		aspace_activate(NULL);
 		arm_timer(c, NULL);
 		bkl_unlock();

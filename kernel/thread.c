@@ -215,14 +215,8 @@ int decode_thread_set_affinity(struct invocation *inv)
 
 	if (cpu >= ncpus_online)
 		return HL_ERR_RANGE;
-	if (t->cpu == cpu)
-		return HL_OK;
-	bool runnable = t->state == TS_RUNNABLE;
-	if (runnable)
-		sched_block(t, TS_INACTIVE);
-	t->cpu = (uint32_t)cpu;
-	if (runnable)
-		sched_make_runnable(t);
+	if (t->cpu != cpu)
+		sched_migrate(t, (uint32_t)cpu);
 	return HL_OK;
 }
 

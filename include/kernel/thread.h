@@ -52,7 +52,7 @@ struct thread {
 	uint64_t run_start_tsc; /* [BKL] when it last started running */
 	uint64_t fault[4]; /* [BKL] vector, error, address, rip of the last fault */
 	uint32_t magic; /* [I] */
-	uint32_t pad;
+	uint32_t on_cpu; /* [BKL] 1 + index of the CPU running it (its current), 0 = none */
 	uint8_t xsave[] __aligned(64); /* FPU/SSE/AVX state (XSAVE area) */
 };
 
@@ -80,6 +80,7 @@ struct thread *sched_pick(void);
 __noreturn void sched_exit_to_user(void); /* run the current thread, or idle */
 void sched_switch_to(struct thread *t); /* direct hand-off (IPC fastpath) */
 void sched_remove(struct thread *t);
+void sched_migrate(struct thread *t, uint32_t cpu);
 uint32_t sched_runnable_count(uint32_t cpu);
 
 #endif
