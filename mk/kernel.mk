@@ -92,8 +92,10 @@ $(TEST_ISO): $(KERNEL) $(INITRD) tools/grub.cfg
 ALL_TARGETS += $(KERNEL) $(INITRD) $(ISO)
 
 QEMU := qemu-system-x86_64
-QEMU_RUN_FLAGS := -machine q35 -accel tcg -cpu max -smp 4 -m 512M -serial stdio \
-	-device isa-debug-exit,iobase=0xf4,iosize=0x04 -no-reboot
+# A window shows the screen console when there is a display; the serial
+# console is always on this terminal (leave with Ctrl-a x).
+QEMU_RUN_FLAGS := -machine q35 -accel tcg -cpu max -smp 4 -m 512M -serial mon:stdio \
+	-device isa-debug-exit,iobase=0xf4,iosize=0x04 -no-reboot $(if $(DISPLAY),,-display none)
 
 .PHONY: run run-iso debug
 run: deps $(KERNEL) $(INITRD)
