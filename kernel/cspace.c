@@ -26,13 +26,19 @@ static bool copyable(const struct cap *c)
 	       c->type != HL_OBJ_REPLY;
 }
 
+/* arg 0: empty destination slot in the target cspace; arg 1: source slot in the caller's. */
+static int dest_and_source(struct invocation *inv, struct slot **d, struct slot **src)
+{
+	int err = dest_slot(inv, inv->arg[0], d);
+
+	return err ? err : cap_lookup(inv->cspace, inv->arg[1], HL_OBJ_NONE, 0, src);
+}
+
 static int derive(struct invocation *inv, bool mint)
 {
 	struct slot *d, *src;
-	int err = dest_slot(inv, inv->arg[0], &d);
+	int err = dest_and_source(inv, &d, &src);
 
-	if (!err)
-		err = cap_lookup(inv->cspace, inv->arg[1], HL_OBJ_NONE, 0, &src);
 	if (err)
 		return err;
 	if (!copyable(&src->cap))
@@ -68,10 +74,8 @@ int decode_cspace_mint(struct invocation *inv)
 int decode_cspace_move(struct invocation *inv)
 {
 	struct slot *d, *src;
-	int err = dest_slot(inv, inv->arg[0], &d);
+	int err = dest_and_source(inv, &d, &src);
 
-	if (!err)
-		err = cap_lookup(inv->cspace, inv->arg[1], HL_OBJ_NONE, 0, &src);
 	if (err)
 		return err;
 	cap_move(d, src);

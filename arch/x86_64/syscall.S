@@ -38,6 +38,22 @@
 #define R_RFLAGS 136
 #define T_FULL_RESTORE 152
 
+/* Load the registers both exits restore from the thread at %rax. */
+.macro restore_common
+	movq R_RBX(%rax), %rbx
+	movq R_RDX(%rax), %rdx
+	movq R_RSI(%rax), %rsi
+	movq R_RDI(%rax), %rdi
+	movq R_RBP(%rax), %rbp
+	movq R_R8(%rax), %r8
+	movq R_R9(%rax), %r9
+	movq R_R10(%rax), %r10
+	movq R_R12(%rax), %r12
+	movq R_R13(%rax), %r13
+	movq R_R14(%rax), %r14
+	movq R_R15(%rax), %r15
+.endm
+
 	.text
 	.global syscall_entry
 	.balign 16
@@ -86,18 +102,7 @@ arch_return_to_user:
 	sarq $47, %rdx			/* canonical lower half: bits 63..47 all zero */
 	jnz 2f
 	movq R_RFLAGS(%rax), %r11
-	movq R_RBX(%rax), %rbx
-	movq R_RDX(%rax), %rdx
-	movq R_RSI(%rax), %rsi
-	movq R_RDI(%rax), %rdi
-	movq R_RBP(%rax), %rbp
-	movq R_R8(%rax), %r8
-	movq R_R9(%rax), %r9
-	movq R_R10(%rax), %r10
-	movq R_R12(%rax), %r12
-	movq R_R13(%rax), %r13
-	movq R_R14(%rax), %r14
-	movq R_R15(%rax), %r15
+	restore_common
 	movq R_RSP(%rax), %rsp
 	movq R_RAX(%rax), %rax
 	swapgs
@@ -110,20 +115,9 @@ arch_return_to_user:
 	pushq R_RFLAGS(%rax)
 	pushq $(SEG_UCODE | 3)
 	pushq R_RIP(%rax)
-	movq R_RBX(%rax), %rbx
+	restore_common
 	movq R_RCX(%rax), %rcx
-	movq R_RDX(%rax), %rdx
-	movq R_RSI(%rax), %rsi
-	movq R_RDI(%rax), %rdi
-	movq R_RBP(%rax), %rbp
-	movq R_R8(%rax), %r8
-	movq R_R9(%rax), %r9
-	movq R_R10(%rax), %r10
 	movq R_R11(%rax), %r11
-	movq R_R12(%rax), %r12
-	movq R_R13(%rax), %r13
-	movq R_R14(%rax), %r14
-	movq R_R15(%rax), %r15
 	movq R_RAX(%rax), %rax
 	swapgs
 	iretq
