@@ -28,14 +28,17 @@ $(BROKER_SAN_BIN): $(BROKER_LIB_SRCS) $(BROKER_HOST_SRCS) $(BROKER_HDRS) mk/brok
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) -o $@ $(BROKER_LIB_SRCS) $(BROKER_HOST_SRCS)
 
-# The libraries must also build freestanding with clang (no libc I/O).
-$(BROKER_B)/freestanding.stamp: $(BROKER_LIB_SRCS) $(BROKER_HDRS)
-	@mkdir -p $(BROKER_B)/fs
-	@for f in $(BROKER_LIB_SRCS); do \
-		clang -std=c11 -Wall -Wextra -Werror -ffreestanding -nostdinc \
-		  -isystem $$(clang -print-resource-dir)/include -I include \
-		  -c $$f -o $(BROKER_B)/fs/$$(basename $$f .c).o 2>&1 | grep -v '^$$' && exit 1; \
-		true; done
+# The libraries must build freestanding with clang and gcc and reference
+# nothing outside themselves but the <string.h> primitives.
+$(BROKER_B)/freestanding.stamp: $(BROKER_LIB_SRCS) $(BROKER_HDRS) mk/broker.mk
+	@rm -rf $(BROKER_B)/fs; mkdir -p $(BROKER_B)/fs
+	@for cc in clang gcc; do for f in $(BROKER_LIB_SRCS); do \
+		$$cc -std=c11 -Wall -Wextra -Werror -O2 -ffreestanding -fno-stack-protector \
+		  -c $$f -o $(BROKER_B)/fs/$$cc-$$(basename $$f .c).o || exit 1; done; done
+	@nm -u $(BROKER_B)/fs/clang-*.o $(BROKER_B)/fs/gcc-*.o | awk 'NF==2{print $$2}' | sort -u > $(BROKER_B)/fs/undef.txt
+	@nm --defined-only $(BROKER_B)/fs/gcc-*.o | awk 'NF==3{print $$3}' | sort -u > $(BROKER_B)/fs/def.txt
+	@bad=$$(comm -23 $(BROKER_B)/fs/undef.txt $(BROKER_B)/fs/def.txt | grep -vxE 'memcpy|memmove|memset|memcmp|strlen'); \
+	 if [ -n "$$bad" ]; then echo "freestanding libs reference: $$bad"; exit 1; fi
 	@touch $@
 
 $(BROKER_B)/test_%: tests/host/broker/test_%.c tests/host/broker/tharness.h $(BROKER_LIB_SRCS) $(BROKER_HDRS)

@@ -50,15 +50,20 @@ static void sb_encode(struct store *s)
 	st_put32(b + 12, store_crc32c(0, b, SB_BYTES));
 }
 
-/* Write the next superblock generation to the copy it selects, then flush:
- * a torn write can only damage the copy being replaced. */
+/* Write the next superblock generation to both copies, one after the
+ * other with a flush after each: a torn or lost write can only damage the
+ * copy being written while the other holds the previous or the new state. */
 static int sb_write(struct store *s)
 {
 	s->gen++;
 	sb_encode(s);
-	if (s->pl.write(s->pl.ctx, (s->gen & 1) * SB_BLOCKS, s->sb, SB_BLOCKS))
-		return STORE_EIO;
-	return s->pl.flush(s->pl.ctx) ? STORE_EIO : STORE_OK;
+	for (uint32_t k = 0; k < 2; k++) {
+		uint32_t copy = (uint32_t)((s->gen + k) & 1);
+		if (s->pl.write(s->pl.ctx, copy * SB_BLOCKS, s->sb, SB_BLOCKS) ||
+		    s->pl.flush(s->pl.ctx))
+			return STORE_EIO;
+	}
+	return STORE_OK;
 }
 
 /* Read copy i into s->sb; returns its generation or 0 when invalid. */
@@ -126,9 +131,7 @@ static int store_format(struct store *s)
 	s->ntopics = 0;
 	s->gen = 0;
 	st_log(s, "store: formatting, segments", "", s->nsegs);
-	if (sb_write(s))
-		return STORE_EIO;
-	return sb_write(s); /* both copies */
+	return sb_write(s);
 }
 
 /* Pick the newest valid superblock copy; format a blank device if allowed. */
