@@ -72,7 +72,7 @@ test-broker-fuzz: $(BROKER_FUZZERS)
 	@: > $(RESULTS)/broker-fuzz.tap
 	@for f in $(BROKER_FUZZERS); do n=$$(basename $$f); \
 		rm -rf $(BROKER_B)/fuzzwork/$$n; mkdir -p $(BROKER_B)/fuzzwork/$$n; \
-		if timeout 60 $$f -max_total_time=4 -rss_limit_mb=1024 $(BROKER_B)/fuzzwork/$$n tests/fuzz/broker/$${n#fuzz_} \
+		if timeout 60 $$f -max_total_time=4 -rss_limit_mb=1024 -artifact_prefix=$(BROKER_B)/fuzzwork/ $(BROKER_B)/fuzzwork/$$n tests/fuzz/broker/$${n#fuzz_} \
 			> $(BROKER_B)/$$n.log 2>&1; then echo "ok - $$n"; \
 		else echo "not ok - $$n (see $(BROKER_B)/$$n.log)"; fi >> $(RESULTS)/broker-fuzz.tap; \
 	done
@@ -90,4 +90,4 @@ bench-broker: $(BROKER_BIN) $(BROKER_TOOLS)
 
 fuzz-broker: $(BROKER_FUZZERS)
 	@for f in $(BROKER_FUZZERS); do n=$$(basename $$f); mkdir -p $(BROKER_B)/fuzzwork/$$n; \
-		$$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1024 $(BROKER_B)/fuzzwork/$$n tests/fuzz/broker/$${n#fuzz_} || exit 1; done
+		$$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1024 -artifact_prefix=$(BROKER_B)/fuzzwork/ $(BROKER_B)/fuzzwork/$$n tests/fuzz/broker/$${n#fuzz_} || exit 1; done

@@ -198,7 +198,7 @@ int store_recover(struct store *s)
 							      s->segs[i].part), i)))
 			return err;
 	}
-	sc.buf = st_alloc(s, SCAN_BUF);
+	sc.buf = s->pl.alloc(s->pl.ctx, SCAN_BUF); /* no need to zero */
 	if (!sc.buf)
 		return STORE_ENOMEM;
 	for (uint32_t t = 0; t < s->ntopics && !err; t++)
