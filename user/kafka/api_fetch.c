@@ -100,7 +100,7 @@ static int fetch_topics(struct broker *b, struct kr *q, int16_t ver,
 	for (int32_t t = 0; t < nt && !q->bad; t++) {
 		kr_str(q, &name);
 		int tid = topic_lookup(b, &name, false);
-		int32_t np = kr_array(q, ver >= 9 ? 28 : 24, false);
+		int32_t np = kr_array(q, 16 + (ver >= 5 ? 8 : 0) + (ver >= 9 ? 4 : 0), false);
 		if (r) {
 			kw_str(&r->w, name.p, name.len);
 			kw_i32(&r->w, np);

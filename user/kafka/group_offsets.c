@@ -51,15 +51,20 @@ static bool commit_decode(struct kr r, int16_t ver)
 }
 
 /* Group-level check: standalone commits (generation -1, no member) are
- * accepted; otherwise the member and generation must be current. */
+ * accepted; otherwise the member and generation must be current. As in
+ * Kafka, members may still commit for the old generation while the group
+ * prepares a rebalance (eager revoke commits), not while it completes. */
 static int16_t commit_check(struct kgroup *g, const struct kstr *mid,
 			    int32_t gen)
 {
+	int16_t err;
+
 	if (gen == -1 && mid->len <= 0)
 		return g ? KERR_NONE : KERR_COORD_NA;
-	if (g && g->state == G_PREPARING && group_member(g, mid) >= 0)
+	err = (int16_t)group_check_member(g, mid, gen);
+	if (!err && g->state == G_COMPLETING)
 		return KERR_REBALANCING;
-	return (int16_t)group_check_member(g, mid, gen);
+	return err;
 }
 
 int api_offset_commit(struct broker *b, struct kconn *c, struct kreq *q)

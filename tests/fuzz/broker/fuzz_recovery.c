@@ -18,11 +18,6 @@ static void build_template(void)
 	if (store_open(&pl, STORE_FORMAT_BLANK, &s) ||
 	    store_topic_create(s, "a", 1, 2) != 0 || store_topic_create(s, "b", 1, 1) != 1)
 		abort();
-	static uint8_t big[750000];
-	/* three large frames roll topic b into a second segment */
-	for (uint32_t i = 0; i < 3; i++)
-		if (store_append(s, store_part_get(s, 1, 0), big, sizeof(big), 2, i))
-			abort();
 	for (uint32_t i = 0; i < 600; i++) {
 		uint32_t len = 1 + i * 37 % sizeof(buf);
 		memset(buf, (int)i, len);
