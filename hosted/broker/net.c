@@ -17,6 +17,7 @@
 
 #define MAX_CONNS 1024
 #define IOV_CHUNK 512
+#define MAX_INPUT (80u << 20) /* above the broker's largest request */
 
 struct hconn {
 	int fd;
@@ -157,10 +158,22 @@ static void on_accept(struct broker *b, int lfd)
 	}
 }
 
-/* Read everything available and feed complete frames to the broker. */
+/* Offer buffered input again (after the broker paused it). */
+static void feed(struct broker *b, struct hconn *h)
+{
+	size_t used = broker_conn_input(b, h->kc, h->in, h->in_len);
+
+	memmove(h->in, h->in + used, h->in_len - used);
+	h->in_len -= used;
+}
+
+/* Read everything available and feed complete frames to the broker. The
+ * buffer is bounded: a paused connection stops being read. */
 static void on_readable(struct broker *b, struct hconn *h)
 {
 	for (;;) {
+		if (h->in_len >= MAX_INPUT)
+			return;
 		if (h->in_cap - h->in_len < 65536) {
 			size_t nc = h->in_cap ? h->in_cap * 2 : 262144;
 			uint8_t *n = realloc(h->in, nc);
@@ -181,9 +194,7 @@ static void on_readable(struct broker *b, struct hconn *h)
 			return;
 		}
 		h->in_len += (size_t)r;
-		size_t used = broker_conn_input(b, h->kc, h->in, h->in_len);
-		memmove(h->in, h->in + used, h->in_len - used);
-		h->in_len -= used;
+		feed(b, h);
 		if (h->want_close)
 			return;
 	}
@@ -225,6 +236,10 @@ int host_serve(int lfd, struct broker *b)
 			if (!conns[i])
 				continue;
 			complete_sends(b, conns[i]);
+			if (conns[i]->in_len >= 4 && !conns[i]->want_close) {
+				feed(b, conns[i]);
+				on_readable(b, conns[i]);
+			}
 			if (conns[i]->want_close)
 				conn_drop(b, i);
 		}

@@ -140,6 +140,7 @@ struct kresp *resp_new(struct broker *b, struct kconn *c, int32_t corr)
 	else
 		c->head = r;
 	c->tail = r;
+	c->nq++;
 	return r;
 }
 
@@ -228,6 +229,7 @@ void broker_send_done(struct broker *b, struct kconn *c)
 	c->head = r->next;
 	if (!c->head)
 		c->tail = NULL;
+	c->nq--;
 	resp_free(b, r);
 	conn_kick(b, c);
 }
@@ -278,7 +280,7 @@ size_t broker_conn_input(struct broker *b, struct kconn *c, uint8_t *data,
 {
 	size_t off = 0;
 
-	while (!c->closing && len - off >= 4) {
+	while (!c->closing && len - off >= 4 && c->nq < KCONN_MAX_QUEUE) {
 		uint32_t n = k_be32(data + off);
 		if (n < 8 || n > b->cfg.max_request) {
 			b_log(b, "broker: bad request size, closing", "", (long long)n);

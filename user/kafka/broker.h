@@ -47,7 +47,9 @@ struct broker *broker_create(const struct broker_platform *pl,
 void broker_destroy(struct broker *b);
 struct kconn *broker_conn_open(struct broker *b, void *handle);
 /* Consume complete request frames from data; returns bytes consumed. The
- * bytes may be modified in place (produce rewrites BaseOffset). */
+ * bytes may be modified in place (produce rewrites BaseOffset). Input is
+ * left unconsumed while too many responses are queued: the transport
+ * offers the rest again after sends complete (every loop turn). */
 size_t broker_conn_input(struct broker *b, struct kconn *c, uint8_t *data,
 			 size_t len);
 void broker_send_done(struct broker *b, struct kconn *c);

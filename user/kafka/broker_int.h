@@ -52,9 +52,13 @@ struct kconn {
 	void *handle;
 	struct kresp *head, *tail;
 	bool sending, closing;
+	uint32_t nq; /* responses queued (bounded: see KCONN_MAX_QUEUE) */
 	struct kconn *next, *prev;
-	struct kstr client; /* unused placeholder for logs */
 };
+
+/* Past this many queued responses a connection's input is left unread
+ * until the client drains responses (Kafka mutes the channel likewise). */
+#define KCONN_MAX_QUEUE 1024u
 
 struct kreq {
 	int16_t key, ver;

@@ -695,6 +695,40 @@ static void t_group_session_expiry(void)
 	env_free(e);
 }
 
+/* A client that pipelines more than KCONN_MAX_QUEUE requests without
+ * reading is paused, not buffered without bound; nothing is lost. */
+static void t_pipeline_backpressure(void)
+{
+	struct env *e = env_new();
+	struct kw w;
+	uint8_t *all = malloc(1100 * 64);
+	size_t len = 0, off = 0;
+	struct kr r;
+
+	for (int32_t i = 0; i < 1100; i++) {
+		req_begin(&w, API_VERSIONS, 0, i);
+		kw_patch32(&w, 0, (int32_t)(w.len - 4));
+		memcpy(all + len, w.buf, w.len);
+		len += w.len;
+		kw_free(&w);
+	}
+	off = broker_conn_input(e->b, e->c[0].kc, all, len);
+	CHECK(off < len && off > 0);
+	for (int k = 0; k < 3000 && off < len; k++) {
+		pump(e);
+		off += broker_conn_input(e->b, e->c[0].kc, all + off, len - off);
+	}
+	CHECK(off == len);
+	for (int k = 0; k < 3000; k++)
+		pump(e);
+	int32_t n = 0;
+	while (resp_next(e, 0, n, &r) && kr_i16(&r) == 0)
+		n++;
+	CHECK(n == 1100);
+	free(all);
+	env_free(e);
+}
+
 int main(void)
 {
 	t_run("broker_api_versions_v3_and_fallback", t_api_versions);
@@ -708,5 +742,6 @@ int main(void)
 	t_run("broker_bad_input_closes_connection", t_bad_input_closes);
 	t_run("broker_group_two_members_rebalance", t_group_two_members);
 	t_run("broker_group_session_expiry", t_group_session_expiry);
+	t_run("broker_pipeline_backpressure", t_pipeline_backpressure);
 	return 0;
 }
