@@ -21,12 +21,18 @@ bool topic_name_valid(const struct kstr *name)
 	return true;
 }
 
+/* The broker's own topics are not visible to or usable by clients. */
+bool topic_is_internal(const char *name, uint32_t len)
+{
+	return len == sizeof(OFFSETS_TOPIC) - 1 && !memcmp(name, OFFSETS_TOPIC, len);
+}
+
 /* Topic id, or a negated Kafka error code (never 0 on failure). */
 int topic_lookup(struct broker *b, const struct kstr *name, bool create)
 {
 	int id;
 
-	if (!topic_name_valid(name))
+	if (!topic_name_valid(name) || topic_is_internal(name->p, (uint32_t)name->len))
 		return -KERR_INVALID_TOPIC;
 	id = store_topic_find(b->st, name->p, (uint32_t)name->len);
 	if (id >= 0 || !create)
@@ -151,14 +157,18 @@ int api_metadata(struct broker *b, struct kconn *c, struct kreq *q)
 		return -1;
 	meta_header(b, r, q->ver);
 	if (n < 0 || (n == 0 && q->ver == 0)) {
-		uint32_t t = store_topic_count(b->st);
-		kw_i32(&r->w, (int32_t)t);
+		uint32_t t = store_topic_count(b->st), at = r->w.len, shown = 0;
+		kw_i32(&r->w, 0);
 		for (uint32_t i = 0; i < t; i++) {
 			uint32_t len;
 			name.p = store_topic_name(b->st, i, &len);
 			name.len = (int32_t)len;
+			if (topic_is_internal(name.p, len))
+				continue;
 			meta_topic(b, r, q->ver, (int)i, &name);
+			shown++;
 		}
+		kw_patch32(&r->w, at, (int32_t)shown);
 	} else {
 		kw_i32(&r->w, n);
 		(void)kr_i32(&scan);

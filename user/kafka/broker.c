@@ -80,6 +80,12 @@ struct broker *broker_create(const struct broker_platform *pl,
 	b->cfg.adv_host = b->adv_host;
 	b->st = st;
 	b->last_flush_ms = pl->now_ms(pl->ctx);
+	if (offsets_load(b)) {
+		b_log(b, "broker: cannot open the committed-offsets log", "", 0);
+		group_destroy_all(b);
+		pl->free(pl->ctx, b);
+		return NULL;
+	}
 	return b;
 }
 

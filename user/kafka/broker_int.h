@@ -81,6 +81,7 @@ struct broker {
 	struct kgroup *groups;
 	uint64_t last_flush_ms;
 	uint32_t wait_flush;  /* responses waiting for the next flush */
+	struct store_part *offsets_part; /* committed-offsets log */
 	bool data_arrived;    /* new data since the parked fetches looked */
 };
 
@@ -101,6 +102,7 @@ int api_versions(struct broker *b, struct kconn *c, struct kreq *q);
 int api_metadata(struct broker *b, struct kconn *c, struct kreq *q);
 int topic_lookup(struct broker *b, const struct kstr *name, bool create);
 bool topic_name_valid(const struct kstr *name);
+bool topic_is_internal(const char *name, uint32_t len);
 bool api_version_ok(int16_t key, int16_t ver);
 
 /* api_data.c */
@@ -122,6 +124,10 @@ int api_leave(struct broker *b, struct kconn *c, struct kreq *q);
 int api_offset_commit(struct broker *b, struct kconn *c, struct kreq *q);
 int api_offset_fetch(struct broker *b, struct kconn *c, struct kreq *q);
 void group_poll(struct broker *b);
+int offsets_load(struct broker *b);
+
+/* Internal topic holding the committed-offsets log; clients never see it. */
+#define OFFSETS_TOPIC "__hallows_offsets"
 void group_destroy_all(struct broker *b);
 uint32_t group_next_timeout(const struct broker *b, uint64_t now);
 

@@ -84,6 +84,11 @@ static inline uint32_t k_be32(const uint8_t *p)
 	       (uint32_t)p[2] << 8 | p[3];
 }
 
+static inline uint16_t k_be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
 static inline void k_put_be64(uint8_t *p, uint64_t v)
 {
 	for (int i = 0; i < 8; i++)

@@ -69,12 +69,40 @@ static struct env *env_new(void)
 	return e;
 }
 
+/* Stop the broker and store cleanly and start both again on the device. */
+static void env_restart(struct env *e)
+{
+	struct store_platform spl = md_platform(e->d);
+	struct broker_platform bpl = { NULL, t_alloc, t_free, t_now, t_log,
+				       f_send, f_close };
+	struct broker_config cfg = { "127.0.0.1", 9092, 1, 4, 1000, 1u << 24,
+				     300, 1u << 20 };
+
+	broker_destroy(e->b);
+	store_close(e->st);
+	if (store_open(&spl, 0, &e->st))
+		abort();
+	e->b = broker_create(&bpl, &cfg, e->st);
+	for (int i = 0; i < 3; i++) {
+		memset(&e->c[i], 0, sizeof(e->c[i]));
+		e->c[i].kc = broker_conn_open(e->b, &e->c[i]);
+	}
+}
+
 static void env_free(struct env *e)
 {
 	broker_destroy(e->b);
 	store_close(e->st);
 	md_free(e->d);
 	free(e);
+}
+
+/* Partition k of the topic called name (NULL if absent). */
+static struct store_part *tpart(struct env *e, const char *name, uint32_t k)
+{
+	int id = store_topic_find(e->st, name, (uint32_t)strlen(name));
+
+	return id < 0 ? NULL : store_part_get(e->st, (uint32_t)id, k);
 }
 
 /* One event-loop turn: commit point, then complete every finished send. */
@@ -303,7 +331,7 @@ static void t_metadata_autocreate(void)
 		CHECK(c != 2 || (err == 0 && np == 4));
 		CHECK(c != 3 || (err == KERR_INVALID_TOPIC && np == 0));
 	}
-	CHECK(store_topic_count(e->st) == 1);
+	CHECK(store_topic_count(e->st) == 2); /* + the offsets log */
 	env_free(e);
 }
 
@@ -367,7 +395,7 @@ static void t_acks_levels(void)
 	CHECK(resp_next(e, 0, 4, &r));
 	produce_resp(&r, &err, &base);
 	CHECK(err == KERR_INVALID_ACKS && base == -1);
-	CHECK(store_part_end(store_part_get(e->st, 0, 0)) == 2);
+	CHECK(store_part_end(tpart(e, "t", 0)) == 2);
 	env_free(e);
 }
 
@@ -391,8 +419,8 @@ static void t_produce_rejects_bad_batches(void)
 		produce_resp(&r, &err, &base);
 		CHECK(err == want[c - 2] && base == -1);
 	}
-	CHECK(store_part_end(store_part_get(e->st, 0, 0)) == 0);
-	CHECK(store_topic_count(e->st) == 1);
+	CHECK(store_part_end(tpart(e, "t", 0)) == 0);
+	CHECK(store_topic_count(e->st) == 2); /* + the offsets log */
 	env_free(e);
 }
 
@@ -490,7 +518,7 @@ static void t_bad_input_closes(void)
 	CHECK(e->c[1].closed);
 	CHECK(broker_conn_input(e->b, e->c[2].kc, huge, 8) == 8);
 	CHECK(e->c[2].closed);
-	CHECK(store_part_end(store_part_get(e->st, 0, 0)) == 0);
+	CHECK(store_part_end(tpart(e, "t", 0)) == 0);
 	CHECK(!e->c[0].closed);
 	env_free(e);
 }
@@ -729,6 +757,75 @@ static void t_pipeline_backpressure(void)
 	env_free(e);
 }
 
+/* Committed offsets are durable: a standalone commit is answered only
+ * after a flush and is served again after a restart; the internal log
+ * topic itself is invisible to clients. */
+static void t_offsets_persist(void)
+{
+	struct env *e = env_new();
+	struct kw w;
+	struct kr r;
+	struct kstr s;
+
+	metadata_req(e, 0, 1, "t", true);
+	pump(e);
+	CHECK(resp_next(e, 0, 1, &r));
+	uint32_t flushes = e->d->flushes;
+	group_req(&w, API_OFFSET_COMMIT, 2, 2, -1, "");
+	kw_i64(&w, -1); /* retention (v2-v4) */
+	kw_i32(&w, 1);
+	kw_str(&w, "t", 1);
+	kw_i32(&w, 1);
+	kw_i32(&w, 2);
+	kw_i64(&w, 77);
+	kw_str(&w, "", 0);
+	req_send(e, 0, &w);
+	CHECK(e->c[0].out_len == e->c[0].out_off);
+	pump(e);
+	CHECK(e->d->flushes > flushes);
+	CHECK(resp_next(e, 0, 2, &r));
+	CHECK(kr_i32(&r) == 1);
+	kr_str(&r, &s);
+	CHECK(kr_i32(&r) == 1 && kr_i32(&r) == 2 && kr_i16(&r) == 0);
+	env_restart(e);
+	req_begin(&w, API_OFFSET_FETCH, 1, 3);
+	kw_str(&w, "grp", 3);
+	kw_i32(&w, 1);
+	kw_str(&w, "t", 1);
+	kw_i32(&w, 1);
+	kw_i32(&w, 2);
+	req_send(e, 0, &w);
+	metadata_req(e, 0, 4, "__hallows_offsets", true);
+	req_begin(&w, API_METADATA, 1, 5);
+	kw_i32(&w, -1);
+	req_send(e, 0, &w);
+	pump(e);
+	CHECK(resp_next(e, 0, 3, &r));
+	CHECK(kr_i32(&r) == 1);
+	kr_str(&r, &s);
+	CHECK(kr_i32(&r) == 1 && kr_i32(&r) == 2 && kr_i64(&r) == 77);
+	CHECK(resp_next(e, 0, 4, &r));
+	(void)kr_i32(&r); /* v4: throttle, 1 broker, cluster, controller */
+	CHECK(kr_i32(&r) == 1 && kr_i32(&r) == 1);
+	kr_str(&r, &s);
+	(void)kr_i32(&r);
+	kr_str(&r, &s);
+	kr_str(&r, &s);
+	(void)kr_i32(&r);
+	CHECK(kr_i32(&r) == 1 && kr_i16(&r) == KERR_INVALID_TOPIC);
+	CHECK(resp_next(e, 0, 5, &r));
+	CHECK(kr_i32(&r) == 1 && kr_i32(&r) == 1); /* v1: 1 broker */
+	kr_str(&r, &s);
+	(void)kr_i32(&r);
+	kr_str(&r, &s);
+	(void)kr_i32(&r);
+	CHECK(kr_i32(&r) == 1); /* only "t" is listed */
+	(void)kr_i16(&r);
+	kr_str(&r, &s);
+	CHECK(s.len == 1 && s.p[0] == 't');
+	env_free(e);
+}
+
 int main(void)
 {
 	t_run("broker_api_versions_v3_and_fallback", t_api_versions);
@@ -743,5 +840,6 @@ int main(void)
 	t_run("broker_group_two_members_rebalance", t_group_two_members);
 	t_run("broker_group_session_expiry", t_group_session_expiry);
 	t_run("broker_pipeline_backpressure", t_pipeline_backpressure);
+	t_run("broker_committed_offsets_persist", t_offsets_persist);
 	return 0;
 }
