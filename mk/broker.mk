@@ -29,14 +29,18 @@ $(BROKER_SAN_BIN): $(BROKER_LIB_SRCS) $(BROKER_HOST_SRCS) $(BROKER_HDRS) mk/brok
 	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) -o $@ $(BROKER_LIB_SRCS) $(BROKER_HOST_SRCS)
 
 # The libraries must build freestanding with clang and gcc and reference
-# nothing outside themselves but the <string.h> primitives.
-$(BROKER_B)/freestanding.stamp: $(BROKER_LIB_SRCS) $(BROKER_HDRS) mk/broker.mk
+# nothing outside themselves but the <string.h> primitives; the hosted and
+# test code must also be clang -Wall -Wextra -Werror clean.
+$(BROKER_B)/freestanding.stamp: $(BROKER_LIB_SRCS) $(BROKER_HOST_SRCS) $(BROKER_HDRS) mk/broker.mk \
+		$(wildcard tests/host/broker/*.[ch] tests/system/broker/*.c)
 	@rm -rf $(BROKER_B)/fs; mkdir -p $(BROKER_B)/fs
 	@for cc in clang gcc; do for f in $(BROKER_LIB_SRCS); do \
 		$$cc -std=c11 -Wall -Wextra -Werror -O2 -ffreestanding -fno-stack-protector \
 		  -c $$f -o $(BROKER_B)/fs/$$cc-$$(basename $$f .c).o || exit 1; done; done
 	@nm -u $(BROKER_B)/fs/clang-*.o $(BROKER_B)/fs/gcc-*.o | awk 'NF==2{print $$2}' | sort -u > $(BROKER_B)/fs/undef.txt
 	@nm --defined-only $(BROKER_B)/fs/gcc-*.o | awk 'NF==3{print $$3}' | sort -u > $(BROKER_B)/fs/def.txt
+	@for f in $(BROKER_HOST_SRCS) tests/host/broker/test_*.c tests/system/broker/rdk_*.c; do \
+		clang -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fsyntax-only $$f || exit 1; done
 	@bad=$$(comm -23 $(BROKER_B)/fs/undef.txt $(BROKER_B)/fs/def.txt | grep -vxE 'memcpy|memmove|memset|memcmp|strlen'); \
 	 if [ -n "$$bad" ]; then echo "freestanding libs reference: $$bad"; exit 1; fi
 	@touch $@
@@ -59,8 +63,8 @@ test-broker-unit: $(BROKER_UNIT_TESTS)
 	@mkdir -p $(RESULTS)
 	@: > $(RESULTS)/broker-unit.tap
 	@if $(MAKE) --no-print-directory $(BROKER_B)/freestanding.stamp >/dev/null 2>&1; then \
-		echo "ok - broker_libs_build_freestanding" >> $(RESULTS)/broker-unit.tap; \
-	else echo "not ok - broker_libs_build_freestanding" >> $(RESULTS)/broker-unit.tap; fi
+		echo "ok - broker_libs_build_freestanding_and_clang_clean" >> $(RESULTS)/broker-unit.tap; \
+	else echo "not ok - broker_libs_build_freestanding_and_clang_clean" >> $(RESULTS)/broker-unit.tap; fi
 	@for t in $(BROKER_UNIT_TESTS); do \
 		timeout 120 $$t >> $(RESULTS)/broker-unit.tap 2>$(BROKER_B)/$$(basename $$t).log || \
 		echo "not ok - $$(basename $$t) exited non-zero (see $(BROKER_B)/$$(basename $$t).log)" >> $(RESULTS)/broker-unit.tap; \

@@ -51,7 +51,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	*o = (struct opts){ .parts = 4, .flush_ms = 1000, .group_ms = 500,
 			    .size = DEFAULT_SIZE };
-	for (int i = 1; i < argc; i++) {
+	for (int i = 1; i < argc; i += 2) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!v)
 			return -1;
@@ -71,7 +71,6 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			o->group_ms = (uint32_t)strtoul(v, NULL, 10);
 		else
 			return -1;
-		i++;
 	}
 	if (!o->listen || !o->data || o->parts < 1 || o->parts > STORE_MAX_PARTS)
 		return -1;

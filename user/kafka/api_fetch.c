@@ -25,29 +25,43 @@ static void fetch_head(struct kr *r, int16_t ver, struct fetch_hdr *h)
 	}
 }
 
-/* Add up to budget bytes of whole batches from p at off to the response. */
-static void fetch_records(struct broker *b, struct kresp *r,
-			  struct store_part *p, uint64_t off, int32_t *budget,
-			  int32_t part_max, bool *any)
+/* Read up to budget bytes of whole batches of p from off into rd (rd->n
+ * stays 0 when nothing is due or there is no room in the response).
+ * Returns a Kafka error code for device failures. */
+static int16_t fetch_read(struct broker *b, struct kresp *r, struct store_part *p,
+			  uint64_t off, int32_t budget, int32_t part_max, bool any,
+			  struct store_read *rd)
 {
-	struct store_read rd;
-	int32_t lim = part_max < *budget ? part_max : *budget;
+	int32_t lim = part_max < budget ? part_max : budget;
+	int err;
+
+	rd->n = 0;
+	rd->buf = NULL;
+	if (off >= store_part_hwm(p) || (budget <= 0 && any) ||
+	    r->nbufs >= KRESP_MAX_BUFS || r->w.next + STORE_READ_MAX > KW_MAX_EXT)
+		return KERR_NONE;
+	err = store_read(b->st, p, off, lim > 0 ? (uint32_t)lim : 1, rd);
+	if (err == STORE_OK)
+		return KERR_NONE;
+	b_log(b, "broker: fetch read failed", "", err);
+	return err == STORE_ERANGE ? KERR_OFFSET_RANGE : KERR_STORAGE;
+}
+
+/* Reference the batches of rd from the response; it owns the buffer now. */
+static void fetch_attach(struct kresp *r, struct store_read *rd, int32_t *budget,
+			 bool *any)
+{
 	uint32_t total = 0;
 
-	if (off >= store_part_hwm(p) || (*budget <= 0 && *any) ||
-	    r->nbufs >= KRESP_MAX_BUFS || r->w.next + STORE_READ_MAX > KW_MAX_EXT ||
-	    store_read(b->st, p, off, lim > 0 ? (uint32_t)lim : 1, &rd) || !rd.n) {
-		kw_i32(&r->w, 0);
-		return;
-	}
-	for (uint32_t i = 0; i < rd.n; i++)
-		total += rd.len[i];
+	for (uint32_t i = 0; i < rd->n; i++)
+		total += rd->len[i];
 	kw_i32(&r->w, (int32_t)total);
-	for (uint32_t i = 0; i < rd.n; i++)
-		kw_ext(&r->w, rd.ptr[i], rd.len[i]);
-	r->bufs[r->nbufs++] = rd.buf;
+	for (uint32_t i = 0; i < rd->n; i++)
+		kw_ext(&r->w, rd->ptr[i], rd->len[i]);
+	if (rd->buf)
+		r->bufs[r->nbufs++] = rd->buf;
 	*budget -= (int32_t)total;
-	*any = true;
+	*any |= rd->n > 0;
 }
 
 /* One partition entry; returns true when it has data or an error. */
@@ -59,6 +73,7 @@ static bool fetch_part(struct broker *b, struct kresp *r, int16_t ver,
 		store_part_get(b->st, (uint32_t)tid, (uint32_t)idx) : NULL;
 	int16_t err = KERR_NONE;
 	int64_t hwm = -1, start = -1;
+	struct store_read rd = { 0 };
 
 	if (!p)
 		err = (int16_t)(tid < 0 ? -tid : KERR_UNKNOWN_TP);
@@ -70,6 +85,8 @@ static bool fetch_part(struct broker *b, struct kresp *r, int16_t ver,
 	}
 	if (!r)
 		return err || off != hwm;
+	if (!err)
+		err = fetch_read(b, r, p, (uint64_t)off, *budget, part_max, *any, &rd);
 	kw_i32(&r->w, idx);
 	kw_i16(&r->w, err);
 	kw_i64(&r->w, hwm);
@@ -82,7 +99,7 @@ static bool fetch_part(struct broker *b, struct kresp *r, int16_t ver,
 	if (err)
 		kw_i32(&r->w, -1);
 	else
-		fetch_records(b, r, p, (uint64_t)off, budget, part_max, any);
+		fetch_attach(r, &rd, budget, any);
 	return err || off != hwm;
 }
 
