@@ -321,6 +321,20 @@ static void release_flushed(struct broker *b)
 			}
 }
 
+/* A failed flush cannot confirm anything: drop every connection that
+ * waits for one (those clients see no acknowledgement and retry). */
+static void fail_waiters(struct broker *b)
+{
+	b_log(b, "broker: device flush failed, dropping waiting connections", "",
+	      b->wait_flush);
+	for (struct kconn *c = b->conns; c; c = c->next)
+		for (struct kresp *r = c->head; r; r = r->next)
+			if (r->state == R_WAIT_FLUSH && !c->closing) {
+				c->closing = true;
+				b->pl.close(b->pl.ctx, c->handle);
+			}
+}
+
 /* Flush policy (docs/broker.md): flush when an acks=-1 produce waits, when
  * the oldest unflushed data is flush_ms old, or past flush_bytes. */
 static void commit(struct broker *b, uint64_t now)
@@ -337,7 +351,7 @@ static void commit(struct broker *b, uint64_t now)
 		return;
 	}
 	if (store_flush(b->st)) {
-		b_log(b, "broker: device flush failed", "", 0);
+		fail_waiters(b);
 		return;
 	}
 	b->last_flush_ms = now;

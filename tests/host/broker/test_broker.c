@@ -826,6 +826,32 @@ static void t_offsets_persist(void)
 	env_free(e);
 }
 
+/* When the device cannot flush, acks=-1 is never confirmed: the waiting
+ * connection is dropped, others carry on. */
+static void t_flush_failure_drops_waiters(void)
+{
+	struct env *e = env_new();
+	struct kr r;
+
+	metadata_req(e, 0, 1, "t", true);
+	pump(e);
+	CHECK(resp_next(e, 0, 1, &r));
+	e->d->fail_flush = 1;
+	produce_req(e, 0, 2, -1, "t", 0, 0);
+	produce_req(e, 1, 3, 1, "t", 0, 0);
+	pump(e);
+	CHECK(e->c[0].closed && e->c[0].out_len == e->c[0].out_off);
+	CHECK(!e->c[1].closed && resp_next(e, 1, 3, &r));
+	broker_conn_closed(e->b, e->c[0].kc);
+	e->c[0].kc = broker_conn_open(e->b, &e->c[0]);
+	e->d->fail_flush = 0;
+	e->c[0].closed = false;
+	produce_req(e, 0, 4, -1, "t", 0, 0);
+	pump(e);
+	CHECK(resp_next(e, 0, 4, &r));
+	env_free(e);
+}
+
 int main(void)
 {
 	t_run("broker_api_versions_v3_and_fallback", t_api_versions);
@@ -841,5 +867,6 @@ int main(void)
 	t_run("broker_group_session_expiry", t_group_session_expiry);
 	t_run("broker_pipeline_backpressure", t_pipeline_backpressure);
 	t_run("broker_committed_offsets_persist", t_offsets_persist);
+	t_run("broker_flush_failure_drops_waiters", t_flush_failure_drops_waiters);
 	return 0;
 }

@@ -46,6 +46,7 @@ struct memdev {
 	uint32_t nlog, cap;
 	uint32_t writes, flushes;
 	int fail_writes_after; /* -1: never */
+	int fail_flush;
 };
 
 static __attribute__((unused)) int md_read(void *ctx, uint64_t blk, void *buf, uint32_t count)
@@ -91,6 +92,8 @@ static __attribute__((unused)) int md_flush(void *ctx)
 {
 	struct memdev *d = ctx;
 
+	if (d->fail_flush)
+		return -1;
 	memcpy(d->dur, d->cur, d->blocks * STORE_BLOCK);
 	md_drop_log(d);
 	d->flushes++;
