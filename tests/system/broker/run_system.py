@@ -189,6 +189,36 @@ def t_group_rebalance(b):
         assert "CLOSED" in read(i)
 
 
+def t_group_member_killed(b):
+    """kill -9 of one member: its session (6 s) expires and the survivor
+    takes over all partitions and consumes what is produced afterwards."""
+    rdk("produce", b.addr, "grp2", 100, 100, 1, "none", "x")
+    stop = os.path.join(ARGS.work, "grp2.stop")
+    outs = [os.path.join(ARGS.work, f"kmember{i}.out") for i in range(2)]
+    cmd = [os.path.join(ARGS.tools, "rdk_client"), "group", b.addr, "grp2", "g-kill", "60", stop]
+    read = lambda i: open(outs[i]).read()  # noqa: E731
+    procs = [subprocess.Popen(cmd, stdout=open(outs[0], "w"), stderr=subprocess.DEVNULL)]
+    try:
+        wait_for(lambda: "ASSIGN 4" in read(0), 30, "first member to own 4 partitions")
+        procs.append(subprocess.Popen(cmd, stdout=open(outs[1], "w"), stderr=subprocess.DEVNULL))
+        wait_for(lambda: "ASSIGN 2" in read(0) and "ASSIGN 2" in read(1), 30, "2+2 split")
+        procs[1].kill()
+        procs[1].wait(timeout=10)
+        wait_for(lambda: read(0).count("ASSIGN 4") >= 2, 30,
+                 "survivor to take all partitions after the session timeout")
+        rdk("produce", b.addr, "grp2", 100, 100, 1, "none", "y")
+        wait_for(lambda: all(f"MSG y-{i}" in read(0) for i in range(100)), 30,
+                 "survivor to consume the new records")
+    finally:
+        open(stop, "w").close()
+        for p in procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
 def t_kcat_group(b):
     run(["kcat", "-b", b.addr, "-P", "-t", "kg"], inp="".join(f"m{i}\n" for i in range(50)),
         timeout=30)
@@ -334,6 +364,7 @@ TESTS += [(f"rdkafka_roundtrip_acks{a}_{c}".replace("acks-1", "acks_all"), make_
 TESTS += [
     ("kcat_group_consume_and_commit", t_kcat_group),
     ("rdkafka_group_two_members_rebalance", t_group_rebalance),
+    ("rdkafka_group_member_kill9_session_expiry", t_group_member_killed),
     ("bad_input_keeps_broker_and_data", t_bad_input),
     ("restart_preserves_topics_data_and_offsets", t_restart_preserves),
     ("advertised_address_in_metadata", t_advertise),
