@@ -57,7 +57,7 @@ int api_versions(struct broker *b, struct kconn *c, struct kreq *q)
 	int16_t err = KERR_NONE;
 	struct kstr sw;
 
-	if (q->ver >= 3 && q->ver <= 3) {
+	if (q->ver == 3) {
 		kr_skip_tags(&q->r); /* request header v2 */
 		kr_cstr(&q->r, &sw);
 		kr_cstr(&q->r, &sw);
