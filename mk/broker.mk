@@ -21,12 +21,12 @@ FUZZ_STEPS += broker
 # Release build used by the benchmarks and by users.
 $(BROKER_BIN): $(BROKER_LIB_SRCS) $(BROKER_HOST_SRCS) $(BROKER_HDRS) mk/broker.mk
 	@mkdir -p $(dir $@)
-	$(HOST_CC) $(filter-out -O1,$(HOST_CFLAGS)) -O2 -o $@ $(BROKER_LIB_SRCS) $(BROKER_HOST_SRCS)
+	$(HOST_CC) $(filter-out -O1,$(HOST_CFLAGS)) -O2 -o $@ $(BROKER_LIB_SRCS) $(BROKER_HOST_SRCS) -pthread
 
 # Sanitizer build the system tests run against.
 $(BROKER_SAN_BIN): $(BROKER_LIB_SRCS) $(BROKER_HOST_SRCS) $(BROKER_HDRS) mk/broker.mk
 	@mkdir -p $(dir $@)
-	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) -o $@ $(BROKER_LIB_SRCS) $(BROKER_HOST_SRCS)
+	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) -o $@ $(BROKER_LIB_SRCS) $(BROKER_HOST_SRCS) -pthread
 
 # The libraries must build freestanding with clang and gcc and reference
 # nothing outside themselves but the <string.h> primitives; the hosted and

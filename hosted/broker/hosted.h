@@ -12,7 +12,14 @@ struct host_dev {
 	int fd;
 	bool direct;
 	uint64_t blocks;
+	int done_fd; /* eventfd: an asynchronous flush finished */
 };
+
+/* Start the flusher thread (fdatasync off the event loop); completions
+ * are signalled on d->done_fd and collected with host_flush_result. */
+int host_flusher_start(struct host_dev *d);
+void host_flusher_stop(void);
+bool host_flush_result(struct host_dev *d, bool *ok);
 
 int host_dev_open(struct host_dev *d, const char *path, uint64_t create_size);
 void host_fill_store_platform(struct store_platform *pl, struct host_dev *d);
@@ -23,6 +30,6 @@ void host_free(void *ctx, void *p);
 uint64_t host_now_ms(void *ctx);
 
 /* Listen and serve until SIGINT/SIGTERM. Returns process exit status. */
-int host_serve(int lfd, struct broker *b);
+int host_serve(int lfd, struct broker *b, struct host_dev *d);
 
 #endif

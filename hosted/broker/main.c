@@ -119,6 +119,10 @@ int main(int argc, char **argv)
 		return usage();
 	if (host_dev_open(&dev, o.data, o.size))
 		return 1;
+	if (host_flusher_start(&dev)) {
+		perror("hallows-broker: flusher thread");
+		return 1;
+	}
 	host_fill_store_platform(&spl, &dev);
 	if ((rc = store_open(&spl, STORE_FORMAT_BLANK, &st))) {
 		fprintf(stderr, "hallows-broker: cannot open store (%d)\n", rc);
@@ -144,7 +148,8 @@ int main(int argc, char **argv)
 	printf("hallows-broker: listening on %s:%d advertised %s:%d data %s%s\n",
 	       lhost, lport, ahost, aport, o.data, dev.direct ? " (O_DIRECT)" : "");
 	fflush(stdout);
-	rc = host_serve(lfd, b);
+	rc = host_serve(lfd, b, &dev);
+	host_flusher_stop();
 	broker_destroy(b);
 	store_close(st);
 	close(dev.fd);

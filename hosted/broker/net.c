@@ -208,15 +208,20 @@ static void on_readable(struct broker *b, struct hconn *h)
 	}
 }
 
-int host_serve(int lfd, struct broker *b)
+static int flush_marker; /* epoll tag of the flusher's eventfd */
+
+int host_serve(int lfd, struct broker *b, struct host_dev *d)
 {
 	struct epoll_event evs[64], ev = { .events = EPOLLIN, .data.ptr = NULL };
+	struct epoll_event fev = { .events = EPOLLIN, .data.ptr = &flush_marker };
+	bool ok;
 
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (epfd < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, lfd, &ev))
+	if (epfd < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, lfd, &ev) ||
+	    (d->done_fd >= 0 && epoll_ctl(epfd, EPOLL_CTL_ADD, d->done_fd, &fev)))
 		return 1;
 	while (!stop_flag) {
 		int n = epoll_wait(epfd, evs, 64, (int)broker_next_timeout_ms(b));
@@ -224,6 +229,11 @@ int host_serve(int lfd, struct broker *b)
 			struct hconn *h = evs[i].data.ptr;
 			if (!h) {
 				on_accept(b, lfd);
+				continue;
+			}
+			if ((void *)h == &flush_marker) {
+				if (host_flush_result(d, &ok))
+					broker_flush_done(b, ok);
 				continue;
 			}
 			if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))

@@ -163,7 +163,7 @@ int api_produce(struct broker *b, struct kconn *c, struct kreq *q)
 	resp_finish(r);
 	if (acks == -1 && stored) {
 		r->state = R_WAIT_FLUSH;
-		r->flush_gen = store_flush_gen(b->st) + 1;
+		r->flush_gen = store_flush_next(b->st);
 		b->wait_flush++;
 	} else {
 		resp_ready(b, r);

@@ -335,14 +335,18 @@ static void fail_waiters(struct broker *b)
 			}
 }
 
-/* Flush policy (docs/broker.md): flush when an acks=-1 produce waits, when
- * the oldest unflushed data is flush_ms old, or past flush_bytes. */
+/* Flush policy (docs/broker.md): flush when an acks=-1 produce or a
+ * commit waits, when the oldest unflushed data is flush_ms old, or past
+ * flush_bytes. With an asynchronous platform flush at most one runs; its
+ * completion arrives through broker_flush_done. */
 static void commit(struct broker *b, uint64_t now)
 {
 	uint64_t dirty;
 
 	if (store_write_pending(b->st))
 		b_log(b, "broker: device write failed", "", 0);
+	if (store_flush_busy(b->st))
+		return;
 	dirty = store_unflushed_bytes(b->st);
 	if (!b->wait_flush && !(dirty && (now - b->last_flush_ms >= b->cfg.flush_ms ||
 					  dirty >= b->cfg.flush_bytes))) {
@@ -350,12 +354,23 @@ static void commit(struct broker *b, uint64_t now)
 			b->last_flush_ms = now;
 		return;
 	}
-	if (store_flush(b->st)) {
+	b->last_flush_ms = now;
+	if (store_flush_start(b->st)) {
 		fail_waiters(b);
 		return;
 	}
-	b->last_flush_ms = now;
+	if (!store_flush_busy(b->st))
+		release_flushed(b);
+}
+
+void broker_flush_done(struct broker *b, bool ok)
+{
+	store_flush_done(b->st, ok);
+	if (!ok)
+		fail_waiters(b);
 	release_flushed(b);
+	for (struct kconn *c = b->conns; c; c = c->next)
+		conn_kick(b, c);
 }
 
 void broker_poll(struct broker *b)
@@ -374,7 +389,7 @@ uint32_t broker_next_timeout_ms(const struct broker *b)
 	uint64_t now = b->pl.now_ms(b->pl.ctx);
 	uint32_t t = 100;
 
-	if (b->wait_flush)
+	if (b->wait_flush && !store_flush_busy(b->st))
 		return 0;
 	for (const struct kresp *r = b->parked; r; r = r->park_next) {
 		uint64_t d = r->deadline > now ? r->deadline - now : 0;

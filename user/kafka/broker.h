@@ -3,6 +3,7 @@
  * supplies memory, time, logging and a transport (see docs/broker.md). */
 #ifndef BROKER_H
 #define BROKER_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -57,6 +58,8 @@ void broker_conn_closed(struct broker *b, struct kconn *c);
 /* Commit point, called once per event-loop turn: hand data to the device,
  * flush per policy, run timers, wake parked requests, start sends. */
 void broker_poll(struct broker *b);
+/* The store's asynchronous flush (store_platform.flush_start) finished. */
+void broker_flush_done(struct broker *b, bool ok);
 /* Milliseconds until broker_poll has timed work to do (capped). */
 uint32_t broker_next_timeout_ms(const struct broker *b);
 

@@ -168,7 +168,7 @@ int api_offset_commit(struct broker *b, struct kconn *c, struct kreq *q)
 	if (g && offlog_end(b, &log, logged)) {
 		/* answered once the commit record is durable, like acks=-1 */
 		r->state = R_WAIT_FLUSH;
-		r->flush_gen = store_flush_gen(b->st) + 1;
+		r->flush_gen = store_flush_next(b->st);
 		b->wait_flush++;
 		return 0;
 	}

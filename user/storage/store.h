@@ -23,6 +23,10 @@ struct store_platform {
 	int (*read)(void *ctx, uint64_t blk, void *buf, uint32_t count);
 	int (*write)(void *ctx, uint64_t blk, const void *buf, uint32_t count);
 	int (*flush)(void *ctx);
+	/* Optional asynchronous flush: start one and return; the host calls
+	 * store_flush_done() when it has completed. NULL: flushes are
+	 * synchronous (flush above). */
+	int (*flush_start)(void *ctx);
 	void *(*alloc)(void *ctx, size_t size); /* STORE_BLOCK aligned */
 	void (*free)(void *ctx, void *p);
 	uint64_t (*now_ms)(void *ctx);
@@ -96,9 +100,18 @@ void store_read_release(struct store *s, struct store_read *r);
 int64_t store_offset_for_time(const struct store_part *p, int64_t ts);
 
 /* Hand appended data to the device (no barrier), then make everything
- * handed over durable. flush_gen counts completed store_flush calls. */
+ * handed over durable. Flushes are numbered as they start; flush_gen is
+ * the highest number known complete, so data written before the call to
+ * store_flush_next() is durable once store_flush_gen() reaches its value.
+ * store_flush is synchronous; store_flush_start uses the platform's
+ * asynchronous flush when there is one (one at a time) and falls back to
+ * store_flush otherwise. */
 int store_write_pending(struct store *s) __attribute__((warn_unused_result));
 int store_flush(struct store *s) __attribute__((warn_unused_result));
+int store_flush_start(struct store *s) __attribute__((warn_unused_result));
+void store_flush_done(struct store *s, bool ok);
+bool store_flush_busy(const struct store *s);
+uint64_t store_flush_next(const struct store *s);
 uint64_t store_flush_gen(const struct store *s);
 uint64_t store_unflushed_bytes(const struct store *s);
 

@@ -53,6 +53,7 @@ struct store_topic {
 struct store {
 	struct store_platform pl;
 	uint64_t gen, store_id, next_seq, flush_gen, unflushed;
+	uint64_t flush_started, flush_inflight; /* inflight: its number or 0 */
 	uint32_t seg_blocks, nsegs;
 	struct store_seg *segs;
 	struct store_topic *topics;

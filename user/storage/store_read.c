@@ -152,9 +152,44 @@ int store_write_pending(struct store *s)
 /* Barrier: everything written so far is durable when this returns 0. */
 int store_flush(struct store *s)
 {
+	uint64_t id = ++s->flush_started;
+
 	if (s->pl.flush(s->pl.ctx))
 		return STORE_EIO;
 	s->unflushed = 0;
-	s->flush_gen++;
+	if (id > s->flush_gen)
+		s->flush_gen = id;
 	return STORE_OK;
+}
+
+int store_flush_start(struct store *s)
+{
+	if (!s->pl.flush_start)
+		return store_flush(s);
+	if (s->flush_inflight)
+		return STORE_OK;
+	s->flush_inflight = ++s->flush_started;
+	s->unflushed = 0; /* what was written so far is covered by this one */
+	if (s->pl.flush_start(s->pl.ctx)) {
+		s->flush_inflight = 0;
+		return STORE_EIO;
+	}
+	return STORE_OK;
+}
+
+void store_flush_done(struct store *s, bool ok)
+{
+	if (ok && s->flush_inflight > s->flush_gen)
+		s->flush_gen = s->flush_inflight;
+	s->flush_inflight = 0;
+}
+
+bool store_flush_busy(const struct store *s)
+{
+	return s->flush_inflight != 0;
+}
+
+uint64_t store_flush_next(const struct store *s)
+{
+	return s->flush_started + 1;
 }

@@ -102,8 +102,11 @@ static void fz_log(void *ctx, const char *w, const char *d, long long v)
 
 static struct store_platform fd_platform(struct fdev *d)
 {
-	return (struct store_platform){ d, FD_BLOCKS, fd_read, fd_write, fd_flush,
-					fz_alloc, fz_free, fz_now, fz_log };
+	return (struct store_platform){ .ctx = d, .dev_blocks = FD_BLOCKS,
+					.read = fd_read, .write = fd_write,
+					.flush = fd_flush, .alloc = fz_alloc,
+					.free = fz_free, .now_ms = fz_now,
+					.log = fz_log };
 }
 
 #endif

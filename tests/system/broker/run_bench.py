@@ -49,8 +49,11 @@ def main():
     base = {"client": "librdkafka 2.0.2 (rdk_loadgen)", "transport": "tcp loopback 127.0.0.1",
             "partitions": 4, "compression": "none", "linger_ms": 5,
             "device": f"sparse file {size >> 30} GiB" + (" O_DIRECT" if direct else " page cache"),
-            "flush_policy": "acks=-1 group fsync; else every 1000 ms or 16 MiB",
-            "broker_build": "gcc -O2", "cpus": os.cpu_count(), "host": platform.node()}
+            "flush_policy": "acks=-1: group fdatasync on a flusher thread before the ack; "
+                            "else every 1000 ms or 16 MiB",
+            "broker_build": "gcc -O2", "cpus": os.cpu_count(), "host": platform.node(),
+            "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                                     text=True).stdout.strip()}
     out = open(a.out, "a")
 
     def emit(name, value, unit, cfg):
