@@ -328,7 +328,7 @@ def t_crash_kill9(_b):
         os.remove(acked)
     b = Broker("crash", data=data)
     total_acked = set()
-    for rnd, delay in enumerate((1.2, 2.0)):
+    for rnd, delay in enumerate((1.5, 2.0)):
         b.start()
         tag = f"c{rnd}"
         prod = subprocess.Popen([os.path.join(ARGS.tools, "rdk_client"), "produce", b.addr,
