@@ -130,8 +130,15 @@ static int seg_roll(struct store *s, struct store_part *p)
 	s->segs[slot] = (struct store_seg){ true, p->topic, p->part,
 					    s->next_seq++, p->end_off,
 					    STORE_BLOCK, 0 };
-	if ((err = st_write_seg_hdr(s, (uint32_t)slot)) ||
-	    (err = st_part_push_seg(s, p, (uint32_t)slot))) {
+	/* The header is made durable before any frame goes into the segment:
+	 * a reused segment must never show its previous owner's header next
+	 * to the new owner's frames after a crash (that would cut the old
+	 * owner's chain). This also makes everything written before durable,
+	 * so a gap between segments can only come from device corruption. */
+	err = st_write_seg_hdr(s, (uint32_t)slot);
+	if (!err && s->pl.flush(s->pl.ctx))
+		err = STORE_EIO;
+	if (err || (err = st_part_push_seg(s, p, (uint32_t)slot))) {
 		s->segs[slot].used = false;
 		return err;
 	}

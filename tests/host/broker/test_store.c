@@ -348,6 +348,42 @@ static void t_hwm_follows_writes(void)
 	md_free(d);
 }
 
+/* Reusing another partition's oldest segment, then crashing with every
+ * write except segment header writes kept, must not cut the previous
+ * owner's durable log (regression: a stale header chained in front). */
+static void t_reuse_crash_keeps_old_owner(void)
+{
+	struct memdev *d = md_new(12 * MB);
+	struct store *s = open_ok(d, STORE_FORMAT_BLANK);
+	struct store_stats st;
+
+	CHECK(store_topic_create(s, "t", 1, 2) == 0);
+	store_get_stats(s, &st);
+	struct store_part *p0 = store_part_get(s, 0, 0), *p1 = store_part_get(s, 0, 1);
+	for (int i = 0; i < 12; i++) {
+		append_n(s, p0, 0, 10, 60000);
+		CHECK(store_write_pending(s) == 0);
+	}
+	CHECK(store_flush(s) == 0);
+	uint64_t end0 = store_part_end(p0);
+	for (int i = 0; i < 60 && store_part_start(p0) == 0; i++) {
+		append_n(s, p1, 1, 10, 60000);
+		CHECK(store_write_pending(s) == 0);
+	}
+	CHECK(store_part_start(p0) > 0); /* p1 took p0's oldest segment */
+	md_crash_skip(d, 64, st.seg_blocks);
+	d->fail_writes_after = 0;
+	store_close(s);
+	d->fail_writes_after = -1;
+	s = open_ok(d, 0);
+	p0 = store_part_get(s, 0, 0);
+	CHECK(store_part_end(p0) == end0);
+	CHECK(verify_all(s, p0, 0) > 0);
+	verify_all(s, store_part_get(s, 0, 1), 1);
+	store_close(s);
+	md_free(d);
+}
+
 int main(void)
 {
 	t_run("store_format_refuses_garbage", t_format_refuses_garbage);
@@ -358,6 +394,7 @@ int main(void)
 	t_run("store_superblock_copy_damage", t_superblock_copy_damage);
 	t_run("store_superblock_torn_write", t_superblock_torn_write);
 	t_run("store_segment_reuse", t_segment_reuse);
+	t_run("store_reuse_crash_keeps_old_owner", t_reuse_crash_keeps_old_owner);
 	t_run("store_big_payload_and_time_lookup", t_big_payload_and_time);
 	t_run("store_hwm_follows_writes", t_hwm_follows_writes);
 	return 0;

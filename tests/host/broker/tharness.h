@@ -114,6 +114,21 @@ static __attribute__((unused)) void md_crash(struct memdev *d, uint32_t keep, ui
 	md_drop_log(d);
 }
 
+/* Crash that keeps every unflushed write except those to blocks with
+ * (blk - base) % mod == 0: models the device reordering writes. */
+static __attribute__((unused)) void md_crash_skip(struct memdev *d, uint64_t base,
+						   uint64_t mod)
+{
+	for (uint32_t i = 0; i < d->nlog; i++) {
+		if (d->log[i].blk >= base && (d->log[i].blk - base) % mod == 0)
+			continue;
+		memcpy(d->dur + d->log[i].blk * STORE_BLOCK, d->log[i].data,
+		       (size_t)d->log[i].count * STORE_BLOCK);
+	}
+	memcpy(d->cur, d->dur, d->blocks * STORE_BLOCK);
+	md_drop_log(d);
+}
+
 static __attribute__((unused)) struct memdev *md_new(uint64_t bytes)
 {
 	struct memdev *d = calloc(1, sizeof(*d));
