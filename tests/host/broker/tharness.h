@@ -129,6 +129,25 @@ static __attribute__((unused)) void md_crash_skip(struct memdev *d, uint64_t bas
 	md_drop_log(d);
 }
 
+/* Crash that keeps a pseudo-random subset of the unflushed writes (in any
+ * order, as a device may reorder them) and tears one of them. */
+static __attribute__((unused)) void md_crash_random(struct memdev *d, uint32_t *seed)
+{
+	uint32_t tear_at = d->nlog ? *seed % d->nlog : 0;
+
+	for (uint32_t i = 0; i < d->nlog; i++) {
+		size_t n = (size_t)d->log[i].count * STORE_BLOCK;
+		*seed = *seed * 1103515245u + 12345u;
+		if ((*seed >> 16) & 1)
+			continue;
+		if (i == tear_at)
+			n = (*seed >> 8) % n;
+		memcpy(d->dur + d->log[i].blk * STORE_BLOCK, d->log[i].data, n);
+	}
+	memcpy(d->cur, d->dur, d->blocks * STORE_BLOCK);
+	md_drop_log(d);
+}
+
 static __attribute__((unused)) struct memdev *md_new(uint64_t bytes)
 {
 	struct memdev *d = calloc(1, sizeof(*d));
