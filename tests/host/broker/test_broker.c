@@ -849,8 +849,9 @@ static void t_flush_failure_drops_waiters(void)
 	struct kr r;
 
 	metadata_req(e, 0, 1, "t", true);
+	produce_req(e, 0, 5, 1, "t", 0, 0); /* the partition gets its segment */
 	pump(e);
-	CHECK(resp_next(e, 0, 1, &r));
+	CHECK(resp_next(e, 0, 1, &r) && resp_next(e, 0, 5, &r));
 	e->d->fail_flush = 1;
 	produce_req(e, 0, 2, -1, "t", 0, 0);
 	produce_req(e, 1, 3, 1, "t", 0, 0);
