@@ -165,6 +165,9 @@ int api_produce(struct broker *b, struct kconn *c, struct kreq *q)
 		r->state = R_WAIT_FLUSH;
 		r->flush_gen = store_flush_next(b->st);
 		b->wait_flush++;
+	} else if (stored) {
+		r->state = R_WAIT_WRITE; /* acks=1: after the write-out */
+		b->wait_write++;
 	} else {
 		resp_ready(b, r);
 	}

@@ -174,6 +174,8 @@ void resp_free(struct broker *b, struct kresp *r)
 		*r->owner = NULL;
 	if (r->state == R_WAIT_FLUSH && b->wait_flush)
 		b->wait_flush--;
+	if (r->state == R_WAIT_WRITE && b->wait_write)
+		b->wait_write--;
 	for (uint32_t i = 0; i < r->nbufs; i++)
 		b_free(b, r->bufs[i]);
 	kw_free(&r->w);
@@ -321,6 +323,17 @@ static void release_flushed(struct broker *b)
 			}
 }
 
+/* After a successful write-out, acks=1 responses may go. */
+static void release_written(struct broker *b)
+{
+	for (struct kconn *c = b->conns; c && b->wait_write; c = c->next)
+		for (struct kresp *r = c->head; r; r = r->next)
+			if (r->state == R_WAIT_WRITE) {
+				r->state = R_READY;
+				b->wait_write--;
+			}
+}
+
 /* A failed flush cannot confirm anything: drop every connection that
  * waits for one (those clients see no acknowledgement and retry). */
 static void fail_waiters(struct broker *b)
@@ -345,6 +358,8 @@ static void commit(struct broker *b, uint64_t now)
 
 	if (store_write_pending(b->st))
 		b_log(b, "broker: device write failed", "", 0);
+	else
+		release_written(b);
 	if (store_flush_busy(b->st))
 		return;
 	dirty = store_unflushed_bytes(b->st);

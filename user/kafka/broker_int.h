@@ -24,7 +24,10 @@ enum {
 	KERR_STORAGE = 56, KERR_GROUP_ID = 24,
 };
 
-enum resp_state { R_READY, R_WAIT_FLUSH, R_PARKED };
+/* R_WAIT_WRITE: acks=1, released once the data is handed to the device
+ * (survives a crash of the broker process); R_WAIT_FLUSH: acks=-1 and
+ * commits, released once a flush covering the data completed. */
+enum resp_state { R_READY, R_WAIT_WRITE, R_WAIT_FLUSH, R_PARKED };
 
 #define KRESP_MAX_BUFS 64u
 
@@ -81,6 +84,7 @@ struct broker {
 	struct kgroup *groups;
 	uint64_t last_flush_ms;
 	uint32_t wait_flush;  /* responses waiting for the next flush */
+	uint32_t wait_write;  /* responses waiting for the next write-out */
 	struct store_part *offsets_part; /* committed-offsets log */
 	bool data_arrived;    /* new data since the parked fetches looked */
 };

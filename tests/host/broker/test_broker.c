@@ -404,13 +404,21 @@ static void t_acks_levels(void)
 	CHECK(resp_next(e, 0, 2, &r));
 	produce_resp(&r, &err, &base);
 	CHECK(err == 0 && base == 0);
+	uint32_t writes = e->d->writes;
+	produce_req(e, 0, 6, 1, "t", 0, 0); /* acks=1: after the write-out */
+	CHECK(e->c[0].out_len == e->c[0].out_off);
+	pump(e);
+	CHECK(e->d->writes > writes);
+	CHECK(resp_next(e, 0, 6, &r));
+	produce_resp(&r, &err, &base);
+	CHECK(err == 0 && base == 1);
 	produce_req(e, 0, 3, 0, "t", 0, 0); /* acks=0: no response at all */
 	produce_req(e, 0, 4, 5, "t", 0, 0);
 	pump(e);
 	CHECK(resp_next(e, 0, 4, &r));
 	produce_resp(&r, &err, &base);
 	CHECK(err == KERR_INVALID_ACKS && base == -1);
-	CHECK(store_part_end(tpart(e, "t", 0)) == 2);
+	CHECK(store_part_end(tpart(e, "t", 0)) == 3);
 	env_free(e);
 }
 

@@ -319,7 +319,8 @@ def t_advertise(_b):
 
 
 def t_crash_kill9(_b):
-    """acks=-1 records acknowledged before kill -9 are served after restart."""
+    """Records acknowledged (acks=-1, then acks=1) before kill -9 are
+    served after the restart."""
     data = os.path.join(ARGS.work, "crash.img")
     if os.path.exists(data):
         os.remove(data)
@@ -331,8 +332,11 @@ def t_crash_kill9(_b):
     for rnd, delay in enumerate((1.5, 2.0)):
         b.start()
         tag = f"c{rnd}"
+        # round 0: acks=-1 (durable before the ack); round 1: acks=1
+        # (handed to the device before the ack: survives a process kill)
         prod = subprocess.Popen([os.path.join(ARGS.tools, "rdk_client"), "produce", b.addr,
-                                 "crash", "0", "300", "-1", "lz4" if rnd else "none", tag,
+                                 "crash", "0", "300", "1" if rnd else "-1",
+                                 "lz4" if rnd else "none", tag,
                                  acked + tag], stdout=subprocess.PIPE,
                                 stderr=subprocess.DEVNULL, text=True)
         time.sleep(delay)
