@@ -1,0 +1,97 @@
+# Broker area: log store (user/storage), Kafka codec and broker core
+# (user/kafka), the hosted Linux build (hosted/broker) and its tests.
+
+BROKER_B := $(B)/broker
+BROKER_LIB_SRCS := $(wildcard user/storage/*.c) $(wildcard user/kafka/*.c)
+BROKER_HOST_SRCS := $(wildcard hosted/broker/*.c)
+BROKER_HDRS := $(wildcard user/storage/*.h user/kafka/*.h hosted/broker/*.h)
+BROKER_FREESTANDING := -ffreestanding -fno-builtin-malloc
+
+BROKER_BIN := $(B)/hosted/hallows-broker
+BROKER_SAN_BIN := $(BROKER_B)/hallows-broker-san
+BROKER_UNIT_TESTS := $(BROKER_B)/test_codec $(BROKER_B)/test_store $(BROKER_B)/test_broker
+BROKER_TOOLS := $(BROKER_B)/rdk_client $(BROKER_B)/rdk_loadgen
+BROKER_FUZZERS := $(BROKER_B)/fuzz_request $(BROKER_B)/fuzz_recovery $(BROKER_B)/fuzz_batch
+
+ALL_TARGETS += $(BROKER_BIN)
+TEST_GROUPS += broker-unit broker-fuzz broker-system
+BENCH_STEPS += broker
+FUZZ_STEPS += broker
+
+# Release build used by the benchmarks and by users.
+$(BROKER_BIN): $(BROKER_LIB_SRCS) $(BROKER_HOST_SRCS) $(BROKER_HDRS) mk/broker.mk
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(filter-out -O1,$(HOST_CFLAGS)) -O2 -o $@ $(BROKER_LIB_SRCS) $(BROKER_HOST_SRCS) -pthread
+
+# Sanitizer build the system tests run against.
+$(BROKER_SAN_BIN): $(BROKER_LIB_SRCS) $(BROKER_HOST_SRCS) $(BROKER_HDRS) mk/broker.mk
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) -o $@ $(BROKER_LIB_SRCS) $(BROKER_HOST_SRCS) -pthread
+
+# The libraries must build freestanding with clang and gcc and reference
+# nothing outside themselves but the <string.h> primitives; the hosted and
+# test code must also be clang -Wall -Wextra -Werror clean.
+$(BROKER_B)/freestanding.stamp: $(BROKER_LIB_SRCS) $(BROKER_HOST_SRCS) $(BROKER_HDRS) mk/broker.mk \
+		$(wildcard tests/host/broker/*.[ch] tests/system/broker/*.c)
+	@rm -rf $(BROKER_B)/fs; mkdir -p $(BROKER_B)/fs
+	@for cc in clang gcc; do for f in $(BROKER_LIB_SRCS); do \
+		$$cc -std=c11 -Wall -Wextra -Werror -O2 -ffreestanding -fno-stack-protector \
+		  -c $$f -o $(BROKER_B)/fs/$$cc-$$(basename $$f .c).o || exit 1; done; done
+	@nm -u $(BROKER_B)/fs/clang-*.o $(BROKER_B)/fs/gcc-*.o | awk 'NF==2{print $$2}' | sort -u > $(BROKER_B)/fs/undef.txt
+	@nm --defined-only $(BROKER_B)/fs/gcc-*.o | awk 'NF==3{print $$3}' | sort -u > $(BROKER_B)/fs/def.txt
+	@for f in $(BROKER_HOST_SRCS) tests/host/broker/test_*.c tests/system/broker/rdk_*.c; do \
+		clang -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fsyntax-only $$f || exit 1; done
+	@bad=$$(comm -23 $(BROKER_B)/fs/undef.txt $(BROKER_B)/fs/def.txt | grep -vxE 'memcpy|memmove|memset|memcmp|strlen'); \
+	 if [ -n "$$bad" ]; then echo "freestanding libs reference: $$bad"; exit 1; fi
+	@touch $@
+
+$(BROKER_B)/test_%: tests/host/broker/test_%.c tests/host/broker/tharness.h $(BROKER_LIB_SRCS) $(BROKER_HDRS)
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) -o $@ $< $(BROKER_LIB_SRCS)
+
+$(BROKER_B)/fuzz_%: tests/fuzz/broker/fuzz_%.c $(BROKER_LIB_SRCS) $(BROKER_HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(BROKER_LIB_SRCS)
+
+$(BROKER_B)/rdk_%: tests/system/broker/rdk_%.c
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(filter-out -O1,$(HOST_CFLAGS)) -O2 -o $@ $< -lrdkafka -lpthread -lm
+
+.PHONY: test-broker-unit test-broker-fuzz test-broker-system bench-broker fuzz-broker
+
+test-broker-unit: $(BROKER_UNIT_TESTS)
+	@mkdir -p $(RESULTS)
+	@: > $(RESULTS)/broker-unit.tap
+	@if $(MAKE) --no-print-directory $(BROKER_B)/freestanding.stamp >/dev/null 2>&1; then \
+		echo "ok - broker_libs_build_freestanding_and_clang_clean" >> $(RESULTS)/broker-unit.tap; \
+	else echo "not ok - broker_libs_build_freestanding_and_clang_clean" >> $(RESULTS)/broker-unit.tap; fi
+	@for t in $(BROKER_UNIT_TESTS); do \
+		timeout 120 $$t >> $(RESULTS)/broker-unit.tap 2>$(BROKER_B)/$$(basename $$t).log || \
+		echo "not ok - $$(basename $$t) exited non-zero (see $(BROKER_B)/$$(basename $$t).log)" >> $(RESULTS)/broker-unit.tap; \
+	done
+	@grep -c '^ok' $(RESULTS)/broker-unit.tap | sed 's/^/broker-unit passed: /'
+
+test-broker-fuzz: $(BROKER_FUZZERS)
+	@mkdir -p $(RESULTS) $(BROKER_B)/fuzzwork
+	@: > $(RESULTS)/broker-fuzz.tap
+	@for f in $(BROKER_FUZZERS); do n=$$(basename $$f); \
+		rm -rf $(BROKER_B)/fuzzwork/$$n; mkdir -p $(BROKER_B)/fuzzwork/$$n; \
+		if timeout 60 $$f -max_total_time=4 -rss_limit_mb=1024 -artifact_prefix=$(BROKER_B)/fuzzwork/ $(BROKER_B)/fuzzwork/$$n tests/fuzz/broker/$${n#fuzz_} \
+			> $(BROKER_B)/$$n.log 2>&1; then echo "ok - $$n"; \
+		else echo "not ok - $$n (see $(BROKER_B)/$$n.log)"; fi >> $(RESULTS)/broker-fuzz.tap; \
+	done
+
+test-broker-system: $(BROKER_SAN_BIN) $(BROKER_TOOLS)
+	@mkdir -p $(RESULTS)
+	@timeout 600 python3 tests/system/broker/run_system.py --broker $(BROKER_SAN_BIN) \
+		--tools $(BROKER_B) --work $(BROKER_B)/system --tap $(RESULTS)/broker-system.tap \
+		|| echo "not ok - broker-system runner failed" >> $(RESULTS)/broker-system.tap
+
+bench-broker: $(BROKER_BIN) $(BROKER_TOOLS)
+	@mkdir -p $(dir $(BENCH_OUT))
+	python3 tests/system/broker/run_bench.py --broker $(BROKER_BIN) \
+		--tools $(BROKER_B) --work $(BROKER_B)/bench --out $(BENCH_OUT)
+
+fuzz-broker: $(BROKER_FUZZERS)
+	@for f in $(BROKER_FUZZERS); do n=$$(basename $$f); mkdir -p $(BROKER_B)/fuzzwork/$$n; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1024 -artifact_prefix=$(BROKER_B)/fuzzwork/ $(BROKER_B)/fuzzwork/$$n tests/fuzz/broker/$${n#fuzz_} || exit 1; done

@@ -1,0 +1,942 @@
+/* Broker core tests over a fake transport and a RAM device: every API,
+ * error codes, ordering, long-poll, durability gating, bad input. */
+#include "tharness.h"
+#include "../../../user/kafka/broker_int.h"
+
+static const uint8_t example_batch[81] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x45, 0, 0, 0, 0, 2,
+	0x96, 0xb7, 0xad, 0xf3, 0, 0, 0, 0, 0, 0,
+	0, 0, 0x01, 0xa2, 0x01, 0x4f, 0xae, 0x8a,
+	0, 0, 0x01, 0xa2, 0x01, 0x4f, 0xae, 0x8a,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0, 0, 0, 1,
+	0x26, 0, 0, 0, 0x04, 'k', '1', 0x0a, 'h', 'e', 'l', 'l', 'o',
+	0x02, 0x04, 'h', '1', 0x04, 'v', '1',
+};
+
+struct fconn {
+	struct kconn *kc;
+	uint8_t out[1 << 20];
+	size_t out_len, out_off;
+	bool pending, closed;
+};
+
+static const struct kalloc al = { NULL, t_alloc, t_free };
+
+static int f_send(void *ctx, void *conn, const struct kiov *iov, uint32_t n)
+{
+	struct fconn *c = conn;
+
+	(void)ctx;
+	for (uint32_t i = 0; i < n; i++) {
+		memcpy(c->out + c->out_len, iov[i].base, iov[i].len);
+		c->out_len += iov[i].len;
+	}
+	c->pending = true;
+	return 0;
+}
+
+static void f_close(void *ctx, void *conn)
+{
+	(void)ctx;
+	((struct fconn *)conn)->closed = true;
+}
+
+struct env {
+	struct memdev *d;
+	struct store *st;
+	struct broker *b;
+	struct fconn c[3];
+};
+
+/* Asynchronous flush for the tests: starting one only records it; the
+ * test completes it with flush_complete(). */
+static int async_started;
+
+static int t_flush_start(void *ctx)
+{
+	(void)ctx;
+	async_started++;
+	return 0;
+}
+
+static bool env_async;
+
+static struct env *env_new(void)
+{
+	struct env *e = calloc(1, sizeof(*e));
+	struct store_platform spl;
+	struct broker_platform bpl = { NULL, t_alloc, t_free, t_now, t_log,
+				       f_send, f_close };
+	struct broker_config cfg = { "127.0.0.1", 9092, 1, 4, 1000, 1u << 24,
+				     300, 1u << 20 };
+
+	e->d = md_new(16u << 20);
+	spl = md_platform(e->d);
+	if (env_async)
+		spl.flush_start = t_flush_start;
+	t_clock = 1000000;
+	if (store_open(&spl, STORE_FORMAT_BLANK, &e->st))
+		abort();
+	e->b = broker_create(&bpl, &cfg, e->st);
+	for (int i = 0; i < 3; i++)
+		e->c[i].kc = broker_conn_open(e->b, &e->c[i]);
+	return e;
+}
+
+/* Stop the broker and store cleanly and start both again on the device. */
+static void env_restart(struct env *e)
+{
+	struct store_platform spl = md_platform(e->d);
+	struct broker_platform bpl = { NULL, t_alloc, t_free, t_now, t_log,
+				       f_send, f_close };
+	struct broker_config cfg = { "127.0.0.1", 9092, 1, 4, 1000, 1u << 24,
+				     300, 1u << 20 };
+
+	broker_destroy(e->b);
+	store_close(e->st);
+	if (store_open(&spl, 0, &e->st))
+		abort();
+	e->b = broker_create(&bpl, &cfg, e->st);
+	for (int i = 0; i < 3; i++) {
+		memset(&e->c[i], 0, sizeof(e->c[i]));
+		e->c[i].kc = broker_conn_open(e->b, &e->c[i]);
+	}
+}
+
+static void env_free(struct env *e)
+{
+	broker_destroy(e->b);
+	store_close(e->st);
+	md_free(e->d);
+	free(e);
+}
+
+/* Partition k of the topic called name (NULL if absent). */
+static struct store_part *tpart(struct env *e, const char *name, uint32_t k)
+{
+	int id = store_topic_find(e->st, name, (uint32_t)strlen(name));
+
+	return id < 0 ? NULL : store_part_get(e->st, (uint32_t)id, k);
+}
+
+/* One event-loop turn: commit point, then complete every finished send. */
+static void pump(struct env *e)
+{
+	broker_poll(e->b);
+	for (int k = 0; k < 4; k++)
+		for (int i = 0; i < 3; i++)
+			if (e->c[i].pending) {
+				e->c[i].pending = false;
+				broker_send_done(e->b, e->c[i].kc);
+			}
+}
+
+static void req_begin(struct kw *w, int16_t key, int16_t ver, int32_t corr)
+{
+	kw_init(w, &al);
+	kw_i32(w, 0);
+	kw_i16(w, key);
+	kw_i16(w, ver);
+	kw_i32(w, corr);
+	kw_str(w, "test", 4);
+}
+
+/* Finish and deliver a request on connection i. */
+static void req_send(struct env *e, int i, struct kw *w)
+{
+	kw_patch32(w, 0, (int32_t)(w->len - 4));
+	size_t used = broker_conn_input(e->b, e->c[i].kc, w->buf, w->len);
+	CHECK(used == w->len);
+	kw_free(w);
+}
+
+/* Next response on connection i; checks the correlation id. */
+static bool resp_next(struct env *e, int i, int32_t corr, struct kr *r)
+{
+	struct fconn *c = &e->c[i];
+
+	if (c->out_len - c->out_off < 8)
+		return false;
+	uint32_t n = k_be32(c->out + c->out_off);
+	kr_init(r, c->out + c->out_off + 4, n);
+	c->out_off += 4 + n;
+	CHECK(kr_i32(r) == corr);
+	return true;
+}
+
+static void metadata_req(struct env *e, int i, int32_t corr, const char *topic,
+			 bool create)
+{
+	struct kw w;
+
+	req_begin(&w, API_METADATA, 4, corr);
+	kw_i32(&w, 1);
+	kw_str(&w, topic, (int32_t)strlen(topic));
+	kw_i8(&w, create);
+	req_send(e, i, &w);
+}
+
+/* Produce one copy of the example batch (optionally damaged). */
+static void produce_req(struct env *e, int i, int32_t corr, int16_t acks,
+			const char *topic, int32_t part, int flip)
+{
+	struct kw w;
+	uint8_t b[81];
+
+	memcpy(b, example_batch, 81);
+	if (flip)
+		b[flip] ^= 1;
+	req_begin(&w, API_PRODUCE, 7, corr);
+	kw_str(&w, NULL, -1);
+	kw_i16(&w, acks);
+	kw_i32(&w, 30000);
+	kw_i32(&w, 1);
+	kw_str(&w, topic, (int32_t)strlen(topic));
+	kw_i32(&w, 1);
+	kw_i32(&w, part);
+	kw_bytes(&w, b, 81);
+	req_send(e, i, &w);
+}
+
+/* Produce response fields for the single partition. */
+static void produce_resp(struct kr *r, int16_t *err, int64_t *base)
+{
+	struct kstr s;
+
+	CHECK(kr_i32(r) == 1);
+	kr_str(r, &s);
+	CHECK(kr_i32(r) == 1);
+	(void)kr_i32(r); /* partition index */
+	*err = kr_i16(r);
+	*base = kr_i64(r);
+	(void)kr_i64(r);
+	(void)kr_i64(r);
+	CHECK(kr_i32(r) == 0 && !r->bad && r->off == r->n);
+}
+
+static void fetch_req(struct env *e, int i, int32_t corr, const char *topic,
+		      int64_t off, int32_t wait)
+{
+	struct kw w;
+
+	req_begin(&w, API_FETCH, 11, corr);
+	kw_i32(&w, -1);
+	kw_i32(&w, wait);
+	kw_i32(&w, 1);
+	kw_i32(&w, 52428800);
+	kw_i8(&w, 1);
+	kw_i32(&w, 0);
+	kw_i32(&w, -1);
+	kw_i32(&w, 1);
+	kw_str(&w, topic, (int32_t)strlen(topic));
+	kw_i32(&w, 1);
+	kw_i32(&w, 0);
+	kw_i32(&w, -1);
+	kw_i64(&w, off);
+	kw_i64(&w, -1);
+	kw_i32(&w, 1048576);
+	kw_i32(&w, 0);
+	kw_str(&w, "", 0);
+	req_send(e, i, &w);
+}
+
+/* Parse a one-partition fetch response; returns the records blob. */
+static struct kbytes fetch_resp(struct kr *r, int16_t *err, int64_t *hwm)
+{
+	struct kstr s;
+	struct kbytes rec = { NULL, -1 };
+
+	CHECK(kr_i32(r) == 0 && kr_i16(r) == 0 && kr_i32(r) == 0);
+	CHECK(kr_i32(r) == 1);
+	kr_str(r, &s);
+	CHECK(kr_i32(r) == 1 && kr_i32(r) == 0);
+	*err = kr_i16(r);
+	*hwm = kr_i64(r);
+	CHECK(kr_i64(r) == *hwm);
+	(void)kr_i64(r);
+	CHECK(kr_i32(r) == 0 && kr_i32(r) == -1);
+	kr_bytes(r, &rec);
+	CHECK(!r->bad && r->off == r->n);
+	return rec;
+}
+
+static void t_api_versions(void)
+{
+	struct env *e = env_new();
+	struct kw w;
+	struct kr r;
+
+	req_begin(&w, API_VERSIONS, 3, 1);
+	kw_uvarint(&w, 0);          /* header tags */
+	kw_uvarint(&w, 4);
+	kw_raw(&w, "abc", 3);
+	kw_uvarint(&w, 2);
+	kw_raw(&w, "1", 1);
+	kw_uvarint(&w, 0);
+	req_send(e, 0, &w);
+	pump(e);
+	CHECK(resp_next(e, 0, 1, &r));
+	CHECK(kr_i16(&r) == 0);
+	uint32_t n = kr_uvarint(&r) - 1;
+	bool produce07 = false, fetch11 = false;
+	for (uint32_t i = 0; i < n; i++) {
+		int16_t k = kr_i16(&r), mn = kr_i16(&r), mx = kr_i16(&r);
+		kr_skip_tags(&r);
+		produce07 |= k == 0 && mn == 0 && mx == 7;
+		fetch11 |= k == 1 && mn == 4 && mx == 11;
+	}
+	CHECK(produce07 && fetch11 && n == 12);
+	CHECK(kr_i32(&r) == 0);
+	kr_skip_tags(&r);
+	CHECK(!r.bad && r.off == r.n);
+	req_begin(&w, API_VERSIONS, 9, 2);
+	req_send(e, 0, &w);
+	pump(e);
+	CHECK(resp_next(e, 0, 2, &r));
+	CHECK(kr_i16(&r) == KERR_UNSUPPORTED_VERSION && kr_i32(&r) == 1);
+	CHECK(kr_i16(&r) == API_VERSIONS && kr_i16(&r) == 0 && kr_i16(&r) == 3);
+	env_free(e);
+}
+
+static void t_unsupported_api(void)
+{
+	struct env *e = env_new();
+	struct kw w;
+	struct kr r;
+
+	req_begin(&w, 17, 0, 5); /* SaslHandshake: not offered */
+	req_send(e, 0, &w);
+	req_begin(&w, API_FETCH, 12, 6); /* flexible version: not offered */
+	req_send(e, 0, &w);
+	req_begin(&w, API_PRODUCE, 2, 7); /* legacy message sets */
+	req_send(e, 0, &w);
+	pump(e);
+	for (int32_t c = 5; c <= 7; c++) {
+		CHECK(resp_next(e, 0, c, &r));
+		CHECK(kr_i16(&r) == KERR_UNSUPPORTED_VERSION);
+	}
+	CHECK(!e->c[0].closed);
+	env_free(e);
+}
+
+static void t_metadata_autocreate(void)
+{
+	struct env *e = env_new();
+	struct kr r;
+	struct kstr s;
+
+	metadata_req(e, 0, 1, "nope", false);
+	metadata_req(e, 0, 2, "t1", true);
+	metadata_req(e, 0, 3, "bad/name", true);
+	pump(e);
+	for (int32_t c = 1; c <= 3; c++) {
+		CHECK(resp_next(e, 0, c, &r));
+		CHECK(kr_i32(&r) == 0 && kr_i32(&r) == 1 && kr_i32(&r) == 1);
+		kr_str(&r, &s);
+		CHECK(s.len == 9 && kr_i32(&r) == 9092);
+		kr_str(&r, &s);
+		kr_str(&r, &s);
+		CHECK(kr_i32(&r) == 1 && kr_i32(&r) == 1);
+		int16_t err = kr_i16(&r);
+		kr_str(&r, &s);
+		(void)kr_i8(&r);
+		int32_t np = kr_i32(&r);
+		CHECK(c != 1 || (err == KERR_UNKNOWN_TP && np == 0));
+		CHECK(c != 2 || (err == 0 && np == 4));
+		CHECK(c != 3 || (err == KERR_INVALID_TOPIC && np == 0));
+	}
+	CHECK(store_topic_count(e->st) == 2); /* + the offsets log */
+	env_free(e);
+}
+
+static void t_produce_fetch_roundtrip(void)
+{
+	struct env *e = env_new();
+	struct kr r;
+	int16_t err;
+	int64_t base, hwm;
+
+	metadata_req(e, 0, 1, "t", true);
+	produce_req(e, 0, 2, 1, "t", 0, 0);
+	produce_req(e, 0, 3, 1, "t", 0, 0);
+	pump(e);
+	CHECK(resp_next(e, 0, 1, &r));
+	CHECK(resp_next(e, 0, 2, &r));
+	produce_resp(&r, &err, &base);
+	CHECK(err == 0 && base == 0);
+	CHECK(resp_next(e, 0, 3, &r));
+	produce_resp(&r, &err, &base);
+	CHECK(err == 0 && base == 1);
+	fetch_req(e, 1, 4, "t", 0, 500);
+	pump(e);
+	CHECK(resp_next(e, 1, 4, &r));
+	struct kbytes rec = fetch_resp(&r, &err, &hwm);
+	CHECK(err == 0 && hwm == 2 && rec.len == 162);
+	if (rec.len == 162) {
+		CHECK(k_be64(rec.p) == 0 && k_be64(rec.p + 81) == 1);
+		CHECK(!memcmp(rec.p + 8, example_batch + 8, 73));
+		CHECK(!memcmp(rec.p + 89, example_batch + 8, 73));
+	}
+	fetch_req(e, 1, 5, "t", 3, 500);
+	pump(e);
+	CHECK(resp_next(e, 1, 5, &r));
+	fetch_resp(&r, &err, &hwm);
+	CHECK(err == KERR_OFFSET_RANGE);
+	env_free(e);
+}
+
+static void t_acks_levels(void)
+{
+	struct env *e = env_new();
+	struct kr r;
+	int16_t err;
+	int64_t base;
+
+	metadata_req(e, 0, 1, "t", true);
+	pump(e);
+	CHECK(resp_next(e, 0, 1, &r));
+	uint32_t flushes = e->d->flushes;
+	produce_req(e, 0, 2, -1, "t", 0, 0);
+	CHECK(e->c[0].out_len == e->c[0].out_off); /* nothing before the flush */
+	pump(e);
+	CHECK(e->d->flushes > flushes);
+	CHECK(resp_next(e, 0, 2, &r));
+	produce_resp(&r, &err, &base);
+	CHECK(err == 0 && base == 0);
+	uint32_t writes = e->d->writes;
+	produce_req(e, 0, 6, 1, "t", 0, 0); /* acks=1: after the write-out */
+	CHECK(e->c[0].out_len == e->c[0].out_off);
+	pump(e);
+	CHECK(e->d->writes > writes);
+	CHECK(resp_next(e, 0, 6, &r));
+	produce_resp(&r, &err, &base);
+	CHECK(err == 0 && base == 1);
+	produce_req(e, 0, 3, 0, "t", 0, 0); /* acks=0: no response at all */
+	produce_req(e, 0, 4, 5, "t", 0, 0);
+	pump(e);
+	CHECK(resp_next(e, 0, 4, &r));
+	produce_resp(&r, &err, &base);
+	CHECK(err == KERR_INVALID_ACKS && base == -1);
+	CHECK(store_part_end(tpart(e, "t", 0)) == 3);
+	env_free(e);
+}
+
+static void t_produce_rejects_bad_batches(void)
+{
+	struct env *e = env_new();
+	struct kr r;
+	int16_t err;
+	int64_t base;
+
+	metadata_req(e, 0, 1, "t", true);
+	produce_req(e, 0, 2, 1, "t", 0, 40);  /* CRC mismatch */
+	produce_req(e, 0, 3, 1, "t", 0, 16);  /* magic 3 */
+	produce_req(e, 0, 4, 1, "t", 9, 0);   /* no partition 9 */
+	produce_req(e, 0, 5, 1, "zz", 0, 0);  /* unknown topic */
+	pump(e);
+	CHECK(resp_next(e, 0, 1, &r));
+	int16_t want[] = { KERR_CORRUPT, KERR_CORRUPT, KERR_UNKNOWN_TP, KERR_UNKNOWN_TP };
+	for (int32_t c = 2; c <= 5; c++) {
+		CHECK(resp_next(e, 0, c, &r));
+		produce_resp(&r, &err, &base);
+		CHECK(err == want[c - 2] && base == -1);
+	}
+	CHECK(store_part_end(tpart(e, "t", 0)) == 0);
+	CHECK(store_topic_count(e->st) == 2); /* + the offsets log */
+	env_free(e);
+}
+
+/* A parked fetch holds later responses on its connection (in order) and
+ * completes when another connection produces. */
+static void t_fetch_long_poll(void)
+{
+	struct env *e = env_new();
+	struct kr r;
+	int16_t err;
+	int64_t hwm;
+
+	metadata_req(e, 0, 1, "t", true);
+	pump(e);
+	CHECK(resp_next(e, 0, 1, &r));
+	fetch_req(e, 0, 2, "t", 0, 5000);
+	metadata_req(e, 0, 3, "t", false);
+	pump(e);
+	CHECK(e->c[0].out_len == e->c[0].out_off);
+	produce_req(e, 1, 9, 1, "t", 0, 0);
+	pump(e);
+	CHECK(resp_next(e, 0, 2, &r));
+	struct kbytes rec = fetch_resp(&r, &err, &hwm);
+	CHECK(err == 0 && hwm == 1 && rec.len == 81);
+	CHECK(resp_next(e, 0, 3, &r));
+	fetch_req(e, 0, 4, "t", 1, 200);
+	pump(e);
+	CHECK(e->c[0].out_len == e->c[0].out_off);
+	t_clock += 250;
+	pump(e);
+	CHECK(resp_next(e, 0, 4, &r));
+	rec = fetch_resp(&r, &err, &hwm);
+	CHECK(err == 0 && rec.len == 0);
+	env_free(e);
+}
+
+static void t_list_offsets(void)
+{
+	struct env *e = env_new();
+	struct kw w;
+	struct kr r;
+	struct kstr s;
+
+	metadata_req(e, 0, 1, "t", true);
+	produce_req(e, 0, 2, 1, "t", 1, 0);
+	produce_req(e, 0, 3, 1, "t", 1, 0);
+	pump(e);
+	req_begin(&w, API_LIST_OFFSETS, 2, 4);
+	kw_i32(&w, -1);
+	kw_i8(&w, 1);
+	kw_i32(&w, 1);
+	kw_str(&w, "t", 1);
+	kw_i32(&w, 3);
+	int64_t ts[3] = { -2, -1, 0x1a2014fae8a };
+	for (int i = 0; i < 3; i++) {
+		kw_i32(&w, 1);
+		kw_i64(&w, ts[i]);
+	}
+	req_send(e, 0, &w);
+	pump(e);
+	CHECK(resp_next(e, 0, 1, &r) && resp_next(e, 0, 2, &r) && resp_next(e, 0, 3, &r));
+	CHECK(resp_next(e, 0, 4, &r));
+	CHECK(kr_i32(&r) == 0 && kr_i32(&r) == 1);
+	kr_str(&r, &s);
+	CHECK(kr_i32(&r) == 3);
+	int64_t want[3] = { 0, 2, 0 };
+	for (int i = 0; i < 3; i++) {
+		CHECK(kr_i32(&r) == 1 && kr_i16(&r) == 0);
+		(void)kr_i64(&r);
+		CHECK(kr_i64(&r) == want[i]);
+	}
+	CHECK(!r.bad && r.off == r.n);
+	env_free(e);
+}
+
+/* Truncated or oversized requests close the connection, change nothing. */
+static void t_bad_input_closes(void)
+{
+	struct env *e = env_new();
+	struct kw w;
+	uint8_t huge[8] = { 0x7f, 0, 0, 0, 0, 0, 0, 0 };
+
+	metadata_req(e, 0, 1, "t", true);
+	pump(e);
+	req_begin(&w, API_PRODUCE, 7, 2);
+	kw_str(&w, NULL, -1);
+	kw_i16(&w, 1);
+	kw_i32(&w, 1000);
+	kw_i32(&w, 1);
+	kw_str(&w, "t", 1);
+	kw_i32(&w, 1);
+	kw_i32(&w, 0);
+	kw_i32(&w, 81); /* records claim 81 bytes, none follow */
+	req_send(e, 1, &w);
+	CHECK(e->c[1].closed);
+	CHECK(broker_conn_input(e->b, e->c[2].kc, huge, 8) == 8);
+	CHECK(e->c[2].closed);
+	CHECK(store_part_end(tpart(e, "t", 0)) == 0);
+	CHECK(!e->c[0].closed);
+	env_free(e);
+}
+
+static void group_req(struct kw *w, int16_t key, int16_t ver, int32_t corr,
+		      int32_t gen, const char *member)
+{
+	req_begin(w, key, ver, corr);
+	kw_str(w, "grp", 3);
+	if (key != API_LEAVE)
+		kw_i32(w, gen);
+	kw_str(w, member, (int32_t)strlen(member));
+	if (ver >= 3 && key != API_LEAVE)
+		kw_str(w, NULL, -1);
+}
+
+static void join_req(struct env *e, int i, int32_t corr, const char *member)
+{
+	struct kw w;
+
+	req_begin(&w, API_JOIN, 5, corr);
+	kw_str(&w, "grp", 3);
+	kw_i32(&w, 10000);
+	kw_i32(&w, 20000);
+	kw_str(&w, member, (int32_t)strlen(member));
+	kw_str(&w, NULL, -1);
+	kw_str(&w, "consumer", 8);
+	kw_i32(&w, 1);
+	kw_str(&w, "range", 5);
+	kw_bytes(&w, "META", 4);
+	req_send(e, i, &w);
+}
+
+/* Join response: returns generation; copies member id and leader flag. */
+static int32_t join_resp(struct env *e, int i, int32_t corr, char *mid,
+			 bool *leader)
+{
+	struct kr r;
+	struct kstr proto, lead, me;
+
+	if (!resp_next(e, i, corr, &r))
+		return -100;
+	CHECK(kr_i32(&r) == 0 && kr_i16(&r) == 0);
+	int32_t gen = kr_i32(&r);
+	kr_str(&r, &proto);
+	kr_str(&r, &lead);
+	kr_str(&r, &me);
+	CHECK(proto.len == 5 && me.len > 0 && me.len < 60);
+	memcpy(mid, me.p, (size_t)me.len);
+	mid[me.len] = 0;
+	*leader = lead.len == me.len && !memcmp(lead.p, me.p, (size_t)me.len);
+	int32_t n = kr_i32(&r);
+	CHECK(*leader ? n >= 1 : n == 0);
+	return gen;
+}
+
+static int16_t simple_resp(struct env *e, int i, int32_t corr)
+{
+	struct kr r;
+
+	if (!resp_next(e, i, corr, &r))
+		return -100;
+	CHECK(kr_i32(&r) == 0);
+	return kr_i16(&r);
+}
+
+static void t_group_two_members(void)
+{
+	struct env *e = env_new();
+	struct kw w;
+	struct kr r;
+	char a[64], bm[64];
+	bool la, lb;
+
+	metadata_req(e, 0, 1, "t", true);
+	pump(e);
+	CHECK(resp_next(e, 0, 1, &r));
+	join_req(e, 0, 2, "");
+	pump(e);
+	CHECK(e->c[0].out_len == e->c[0].out_off); /* initial delay */
+	t_clock += 400;
+	pump(e);
+	CHECK(join_resp(e, 0, 2, a, &la) == 1 && la);
+	group_req(&w, API_SYNC, 3, 3, 1, a);
+	kw_i32(&w, 1);
+	kw_str(&w, a, (int32_t)strlen(a));
+	kw_bytes(&w, "ASSIGN-A", 8);
+	req_send(e, 0, &w);
+	pump(e);
+	CHECK(resp_next(e, 0, 3, &r));
+	struct kbytes asg;
+	CHECK(kr_i32(&r) == 0 && kr_i16(&r) == 0 && kr_bytes(&r, &asg) && asg.len == 8);
+	/* second member joins: A learns through its heartbeat */
+	join_req(e, 1, 4, "");
+	pump(e);
+	group_req(&w, API_HEARTBEAT, 3, 5, 1, a);
+	req_send(e, 0, &w);
+	pump(e);
+	CHECK(simple_resp(e, 0, 5) == KERR_REBALANCING);
+	join_req(e, 0, 6, a);
+	pump(e);
+	CHECK(join_resp(e, 0, 6, a, &la) == 2);
+	CHECK(join_resp(e, 1, 4, bm, &lb) == 2);
+	CHECK(la != lb);
+	int leader = la ? 0 : 1, follower = la ? 1 : 0;
+	const char *lid = la ? a : bm, *fid = la ? bm : a;
+	group_req(&w, API_SYNC, 3, 7, 2, fid);
+	kw_i32(&w, 0);
+	req_send(e, follower, &w);
+	pump(e);
+	CHECK(e->c[follower].out_len == e->c[follower].out_off);
+	group_req(&w, API_SYNC, 3, 8, 2, lid);
+	kw_i32(&w, 2);
+	kw_str(&w, lid, (int32_t)strlen(lid));
+	kw_bytes(&w, "L", 1);
+	kw_str(&w, fid, (int32_t)strlen(fid));
+	kw_bytes(&w, "FF", 2);
+	req_send(e, leader, &w);
+	pump(e);
+	CHECK(resp_next(e, follower, 7, &r));
+	CHECK(kr_i32(&r) == 0 && kr_i16(&r) == 0 && kr_bytes(&r, &asg) && asg.len == 2);
+	CHECK(resp_next(e, leader, 8, &r));
+	CHECK(kr_i32(&r) == 0 && kr_i16(&r) == 0 && kr_bytes(&r, &asg) && asg.len == 1);
+	/* commit, fetch back, stale generation refused */
+	group_req(&w, API_OFFSET_COMMIT, 7, 9, 2, lid);
+	kw_i32(&w, 2);
+	kw_str(&w, "t", 1);
+	kw_i32(&w, 1);
+	kw_i32(&w, 3);
+	kw_i64(&w, 42);
+	kw_i32(&w, -1);
+	kw_str(&w, "", 0);
+	kw_str(&w, "nope", 4);
+	kw_i32(&w, 1);
+	kw_i32(&w, 0);
+	kw_i64(&w, 1);
+	kw_i32(&w, -1);
+	kw_str(&w, "", 0);
+	req_send(e, leader, &w);
+	group_req(&w, API_HEARTBEAT, 3, 10, 1, lid);
+	req_send(e, leader, &w);
+	req_begin(&w, API_OFFSET_FETCH, 5, 11);
+	kw_str(&w, "grp", 3);
+	kw_i32(&w, 1);
+	kw_str(&w, "t", 1);
+	kw_i32(&w, 2);
+	kw_i32(&w, 3);
+	kw_i32(&w, 0);
+	req_send(e, leader, &w);
+	pump(e);
+	struct kstr s;
+	CHECK(resp_next(e, leader, 9, &r));
+	CHECK(kr_i32(&r) == 0 && kr_i32(&r) == 2);
+	kr_str(&r, &s);
+	CHECK(kr_i32(&r) == 1 && kr_i32(&r) == 3 && kr_i16(&r) == 0);
+	kr_str(&r, &s);
+	CHECK(kr_i32(&r) == 1 && kr_i32(&r) == 0 && kr_i16(&r) == KERR_UNKNOWN_TP);
+	CHECK(simple_resp(e, leader, 10) == KERR_ILLEGAL_GEN);
+	CHECK(resp_next(e, leader, 11, &r));
+	CHECK(kr_i32(&r) == 0 && kr_i32(&r) == 1);
+	kr_str(&r, &s);
+	CHECK(kr_i32(&r) == 2);
+	CHECK(kr_i32(&r) == 3 && kr_i64(&r) == 42);
+	(void)kr_i32(&r);
+	kr_str(&r, &s);
+	CHECK(kr_i16(&r) == 0);
+	CHECK(kr_i32(&r) == 0 && kr_i64(&r) == -1);
+	/* leader leaves: the follower is told to rejoin */
+	group_req(&w, API_LEAVE, 1, 12, 0, lid);
+	req_send(e, leader, &w);
+	group_req(&w, API_HEARTBEAT, 3, 13, 2, fid);
+	req_send(e, follower, &w);
+	pump(e);
+	CHECK(simple_resp(e, leader, 12) == 0);
+	CHECK(simple_resp(e, follower, 13) == KERR_REBALANCING);
+	env_free(e);
+}
+
+/* A member that stops heartbeating is expired and the group rebalances. */
+static void t_group_session_expiry(void)
+{
+	struct env *e = env_new();
+	struct kw w;
+	char a[64];
+	bool la;
+
+	join_req(e, 0, 1, "");
+	t_clock += 400;
+	pump(e);
+	CHECK(join_resp(e, 0, 1, a, &la) == 1);
+	t_clock += 11000; /* session timeout is 10 s */
+	pump(e);
+	group_req(&w, API_HEARTBEAT, 3, 2, 1, a);
+	req_send(e, 0, &w);
+	pump(e);
+	CHECK(simple_resp(e, 0, 2) == KERR_UNKNOWN_MEMBER);
+	join_req(e, 0, 3, "unknown-member");
+	pump(e);
+	struct kr r;
+	CHECK(resp_next(e, 0, 3, &r));
+	CHECK(kr_i32(&r) == 0 && kr_i16(&r) == KERR_UNKNOWN_MEMBER);
+	env_free(e);
+}
+
+/* A client that pipelines more than KCONN_MAX_QUEUE requests without
+ * reading is paused, not buffered without bound; nothing is lost. */
+static void t_pipeline_backpressure(void)
+{
+	struct env *e = env_new();
+	struct kw w;
+	uint8_t *all = malloc(1100 * 64);
+	size_t len = 0, off = 0;
+	struct kr r;
+
+	for (int32_t i = 0; i < 1100; i++) {
+		req_begin(&w, API_VERSIONS, 0, i);
+		kw_patch32(&w, 0, (int32_t)(w.len - 4));
+		memcpy(all + len, w.buf, w.len);
+		len += w.len;
+		kw_free(&w);
+	}
+	off = broker_conn_input(e->b, e->c[0].kc, all, len);
+	CHECK(off < len && off > 0);
+	for (int k = 0; k < 3000 && off < len; k++) {
+		pump(e);
+		off += broker_conn_input(e->b, e->c[0].kc, all + off, len - off);
+	}
+	CHECK(off == len);
+	for (int k = 0; k < 3000; k++)
+		pump(e);
+	int32_t n = 0;
+	while (resp_next(e, 0, n, &r) && kr_i16(&r) == 0)
+		n++;
+	CHECK(n == 1100);
+	free(all);
+	env_free(e);
+}
+
+/* Committed offsets are durable: a standalone commit is answered only
+ * after a flush and is served again after a restart; the internal log
+ * topic itself is invisible to clients. */
+static void t_offsets_persist(void)
+{
+	struct env *e = env_new();
+	struct kw w;
+	struct kr r;
+	struct kstr s;
+
+	metadata_req(e, 0, 1, "t", true);
+	pump(e);
+	CHECK(resp_next(e, 0, 1, &r));
+	uint32_t flushes = e->d->flushes;
+	group_req(&w, API_OFFSET_COMMIT, 2, 2, -1, "");
+	kw_i64(&w, -1); /* retention (v2-v4) */
+	kw_i32(&w, 1);
+	kw_str(&w, "t", 1);
+	kw_i32(&w, 1);
+	kw_i32(&w, 2);
+	kw_i64(&w, 77);
+	kw_str(&w, "", 0);
+	req_send(e, 0, &w);
+	CHECK(e->c[0].out_len == e->c[0].out_off);
+	pump(e);
+	CHECK(e->d->flushes > flushes);
+	CHECK(resp_next(e, 0, 2, &r));
+	CHECK(kr_i32(&r) == 1);
+	kr_str(&r, &s);
+	CHECK(kr_i32(&r) == 1 && kr_i32(&r) == 2 && kr_i16(&r) == 0);
+	env_restart(e);
+	req_begin(&w, API_OFFSET_FETCH, 1, 3);
+	kw_str(&w, "grp", 3);
+	kw_i32(&w, 1);
+	kw_str(&w, "t", 1);
+	kw_i32(&w, 1);
+	kw_i32(&w, 2);
+	req_send(e, 0, &w);
+	metadata_req(e, 0, 4, "__hallows_offsets", true);
+	req_begin(&w, API_METADATA, 1, 5);
+	kw_i32(&w, -1);
+	req_send(e, 0, &w);
+	pump(e);
+	CHECK(resp_next(e, 0, 3, &r));
+	CHECK(kr_i32(&r) == 1);
+	kr_str(&r, &s);
+	CHECK(kr_i32(&r) == 1 && kr_i32(&r) == 2 && kr_i64(&r) == 77);
+	CHECK(resp_next(e, 0, 4, &r));
+	(void)kr_i32(&r); /* v4: throttle, 1 broker, cluster, controller */
+	CHECK(kr_i32(&r) == 1 && kr_i32(&r) == 1);
+	kr_str(&r, &s);
+	(void)kr_i32(&r);
+	kr_str(&r, &s);
+	kr_str(&r, &s);
+	(void)kr_i32(&r);
+	CHECK(kr_i32(&r) == 1 && kr_i16(&r) == KERR_INVALID_TOPIC);
+	CHECK(resp_next(e, 0, 5, &r));
+	CHECK(kr_i32(&r) == 1 && kr_i32(&r) == 1); /* v1: 1 broker */
+	kr_str(&r, &s);
+	(void)kr_i32(&r);
+	kr_str(&r, &s);
+	(void)kr_i32(&r);
+	CHECK(kr_i32(&r) == 1); /* only "t" is listed */
+	(void)kr_i16(&r);
+	kr_str(&r, &s);
+	CHECK(s.len == 1 && s.p[0] == 't');
+	env_free(e);
+}
+
+/* When the device cannot flush, acks=-1 is never confirmed: the waiting
+ * connection is dropped, others carry on. */
+static void t_flush_failure_drops_waiters(void)
+{
+	struct env *e = env_new();
+	struct kr r;
+
+	metadata_req(e, 0, 1, "t", true);
+	produce_req(e, 0, 5, 1, "t", 0, 0); /* the partition gets its segment */
+	pump(e);
+	CHECK(resp_next(e, 0, 1, &r) && resp_next(e, 0, 5, &r));
+	e->d->fail_flush = 1;
+	produce_req(e, 0, 2, -1, "t", 0, 0);
+	produce_req(e, 1, 3, 1, "t", 0, 0);
+	pump(e);
+	CHECK(e->c[0].closed && e->c[0].out_len == e->c[0].out_off);
+	CHECK(!e->c[1].closed && resp_next(e, 1, 3, &r));
+	broker_conn_closed(e->b, e->c[0].kc);
+	e->c[0].kc = broker_conn_open(e->b, &e->c[0]);
+	e->d->fail_flush = 0;
+	e->c[0].closed = false;
+	produce_req(e, 0, 4, -1, "t", 0, 0);
+	pump(e);
+	CHECK(resp_next(e, 0, 4, &r));
+	env_free(e);
+}
+
+/* With an asynchronous flush, an acks=-1 produce that arrives while a
+ * flush runs waits for the next one: only data written before a flush
+ * started is confirmed by it. */
+static void t_async_flush_generations(void)
+{
+	struct env *e;
+	struct kr r;
+	int16_t err;
+	int64_t base;
+
+	env_async = true;
+	e = env_new();
+	env_async = false;
+	metadata_req(e, 0, 1, "t", true);
+	pump(e);
+	CHECK(resp_next(e, 0, 1, &r));
+	async_started = 0;
+	produce_req(e, 0, 2, -1, "t", 0, 0);
+	pump(e);
+	CHECK(async_started == 1 && store_flush_busy(e->st));
+	produce_req(e, 1, 3, -1, "t", 0, 0);
+	pump(e);
+	CHECK(async_started == 1); /* one at a time */
+	CHECK(e->c[0].out_len == e->c[0].out_off && e->c[1].out_len == e->c[1].out_off);
+	md_flush(e->d); /* the device work the host thread would do */
+	broker_flush_done(e->b, true);
+	pump(e);
+	CHECK(resp_next(e, 0, 2, &r));
+	produce_resp(&r, &err, &base);
+	CHECK(err == 0 && base == 0);
+	CHECK(e->c[1].out_len == e->c[1].out_off); /* needs the next flush */
+	CHECK(async_started == 2);
+	broker_flush_done(e->b, true);
+	pump(e);
+	CHECK(resp_next(e, 1, 3, &r));
+	produce_resp(&r, &err, &base);
+	CHECK(err == 0 && base == 1);
+	produce_req(e, 1, 4, -1, "t", 0, 0);
+	pump(e);
+	broker_flush_done(e->b, false); /* a failed flush confirms nothing */
+	pump(e);
+	CHECK(e->c[1].closed && e->c[1].out_len == e->c[1].out_off);
+	env_free(e);
+}
+
+int main(void)
+{
+	t_run("broker_api_versions_v3_and_fallback", t_api_versions);
+	t_run("broker_unsupported_api_gets_error_35", t_unsupported_api);
+	t_run("broker_metadata_autocreate_rules", t_metadata_autocreate);
+	t_run("broker_produce_fetch_roundtrip", t_produce_fetch_roundtrip);
+	t_run("broker_acks_levels", t_acks_levels);
+	t_run("broker_produce_rejects_bad_batches", t_produce_rejects_bad_batches);
+	t_run("broker_fetch_long_poll_in_order", t_fetch_long_poll);
+	t_run("broker_list_offsets", t_list_offsets);
+	t_run("broker_bad_input_closes_connection", t_bad_input_closes);
+	t_run("broker_group_two_members_rebalance", t_group_two_members);
+	t_run("broker_group_session_expiry", t_group_session_expiry);
+	t_run("broker_pipeline_backpressure", t_pipeline_backpressure);
+	t_run("broker_committed_offsets_persist", t_offsets_persist);
+	t_run("broker_flush_failure_drops_waiters", t_flush_failure_drops_waiters);
+	t_run("broker_async_flush_generations", t_async_flush_generations);
+	return 0;
+}

@@ -1,0 +1,137 @@
+/* Codec unit tests: CRC-32C, reader bounds, writer with external
+ * references, RecordBatch v2 validation. */
+#include "tharness.h"
+#include "../../../user/kafka/broker_int.h"
+#include "../../../user/storage/crc32c.h"
+
+/* The kcat batch from the protocol notes (§6.3), BaseOffset 0. */
+static const uint8_t example_batch[81] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x45, 0, 0, 0, 0, 2,
+	0x96, 0xb7, 0xad, 0xf3, 0, 0, 0, 0, 0, 0,
+	0, 0, 0x01, 0xa2, 0x01, 0x4f, 0xae, 0x8a,
+	0, 0, 0x01, 0xa2, 0x01, 0x4f, 0xae, 0x8a,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0, 0, 0, 1,
+	0x26, 0, 0, 0, 0x04, 'k', '1', 0x0a, 'h', 'e', 'l', 'l', 'o',
+	0x02, 0x04, 'h', '1', 0x04, 'v', '1',
+};
+
+static const struct kalloc al = { NULL, t_alloc, t_free };
+
+static void t_crc32c(void)
+{
+	CHECK(store_crc32c(0, "123456789", 9) == 0xE3069283u);
+	CHECK(store_crc32c(store_crc32c(0, "1234", 4), "56789", 5) == 0xE3069283u);
+	CHECK(store_crc32c(0, example_batch + 21, 60) == 0x96b7adf3u);
+	CHECK(store_crc32c(0, "", 0) == 0);
+}
+
+static void t_reader_bounds(void)
+{
+	const uint8_t s1[] = { 0, 5, 'a', 'b' }; /* string claims 5, has 2 */
+	const uint8_t arr[] = { 0x7f, 0xff, 0xff, 0xff, 0 };
+	const uint8_t var[] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0x01 };
+	const uint8_t neg[] = { 0xff, 0xfe };
+	struct kr r;
+	struct kstr s;
+	struct kbytes b;
+
+	kr_init(&r, s1, sizeof(s1));
+	CHECK(!kr_str(&r, &s) && r.bad && s.len == 0);
+	CHECK(kr_i32(&r) == 0); /* stays bad, yields zero */
+	kr_init(&r, arr, sizeof(arr));
+	CHECK(kr_array(&r, 1, false) == 0 && r.bad);
+	kr_init(&r, arr, 4);
+	(void)kr_i32(&r);
+	kr_init(&r, (const uint8_t[]){ 0xff, 0xff, 0xff, 0xff }, 4);
+	CHECK(kr_array(&r, 1, true) == -1 && !r.bad);
+	kr_init(&r, (const uint8_t[]){ 0xff, 0xff, 0xff, 0xff }, 4);
+	CHECK(kr_array(&r, 1, false) == 0 && r.bad);
+	kr_init(&r, var, sizeof(var));
+	(void)kr_uvarint(&r);
+	CHECK(r.bad);
+	kr_init(&r, neg, sizeof(neg));
+	CHECK(!kr_str(&r, &s));
+	kr_init(&r, (const uint8_t[]){ 0xff, 0xff, 0xff, 0xff }, 4);
+	CHECK(kr_bytes(&r, &b) && b.len == -1);
+	kr_init(&r, (const uint8_t[]){ 0x03, 'h', 'i', 0x00 }, 4);
+	CHECK(kr_cstr(&r, &s) && s.len == 2 && !memcmp(s.p, "hi", 2));
+	kr_skip_tags(&r);
+	CHECK(!r.bad && r.off == 4);
+}
+
+static void t_writer_ext(void)
+{
+	struct kw w;
+	const char ext[] = "EXTERNAL";
+
+	kw_init(&w, &al);
+	kw_i32(&w, 0);
+	kw_i16(&w, -2);
+	CHECK(kw_ext(&w, ext, 8));
+	kw_str(&w, "ab", 2);
+	kw_str(&w, NULL, -1);
+	kw_uvarint(&w, 300);
+	kw_patch32(&w, 0, (int32_t)(kw_total(&w) - 4));
+	CHECK(w.len == 4 + 2 + 4 + 2 + 2 && kw_total(&w) == w.len + 8u);
+	CHECK(w.ext[0].at == 6 && w.ext[0].len == 8);
+	CHECK(k_be32(w.buf) == kw_total(&w) - 4);
+	CHECK(w.buf[w.len - 2] == 0xac && w.buf[w.len - 1] == 0x02);
+	for (uint32_t i = 0; i < KW_MAX_EXT - 1; i++)
+		CHECK(kw_ext(&w, ext, 1));
+	CHECK(!kw_ext(&w, ext, 1)); /* full: refuses rather than overflows */
+	kw_free(&w);
+}
+
+static void t_batch_check(void)
+{
+	uint8_t b[200];
+	uint32_t count;
+	int64_t ts;
+
+	memcpy(b, example_batch, 81);
+	CHECK(batch_check(b, 81, &count, &ts) == 0 && count == 1);
+	CHECK(ts == 0x1a2014fae8a);
+	memcpy(b + 81, example_batch, 81);
+	CHECK(batch_check(b, 162, &count, &ts) == 0 && count == 2);
+	CHECK(batch_check(b, 161, &count, &ts) == KERR_CORRUPT);
+	CHECK(batch_check(b, 60, &count, &ts) == KERR_CORRUPT);
+	b[70] ^= 1;
+	CHECK(batch_check(b, 81, &count, &ts) == KERR_CORRUPT);
+	b[70] ^= 1;
+	b[16] = 1; /* magic */
+	CHECK(batch_check(b, 81, &count, &ts) == KERR_CORRUPT);
+	b[16] = 2;
+	b[11] = 0x30; /* BatchLength beyond the blob */
+	CHECK(batch_check(b, 81, &count, &ts) == KERR_CORRUPT);
+	b[11] = 0x45;
+	b[0] = 0x55; /* BaseOffset and epoch are outside the CRC */
+	b[13] = 7;
+	CHECK(batch_check(b, 81, &count, &ts) == 0);
+	b[22] = 5; /* codec 5 does not exist (attributes are CRC-covered) */
+	CHECK(batch_check(b, 81, &count, &ts) == KERR_CORRUPT);
+}
+
+static void t_topic_names(void)
+{
+	struct kstr ok = { "a.B_c-9", 7 }, dot = { ".", 1 }, dd = { "..", 2 };
+	struct kstr slash = { "a/b", 3 }, empty = { "", 0 }, null = { NULL, -1 };
+	char longn[260];
+
+	memset(longn, 'x', sizeof(longn));
+	struct kstr l249 = { longn, 249 }, l250 = { longn, 250 };
+	CHECK(topic_name_valid(&ok) && topic_name_valid(&l249));
+	CHECK(!topic_name_valid(&dot) && !topic_name_valid(&dd));
+	CHECK(!topic_name_valid(&slash) && !topic_name_valid(&empty));
+	CHECK(!topic_name_valid(&null) && !topic_name_valid(&l250));
+}
+
+int main(void)
+{
+	t_run("codec_crc32c_check_values", t_crc32c);
+	t_run("codec_reader_bounds", t_reader_bounds);
+	t_run("codec_writer_external_refs", t_writer_ext);
+	t_run("codec_batch_check", t_batch_check);
+	t_run("codec_topic_names", t_topic_names);
+	return 0;
+}

@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""make bench for the broker: start the release hallows-broker on a fresh
+data file, drive it with rdk_loadgen (librdkafka) over loopback and append
+one JSON line per figure to the bench output, with the configuration."""
+import argparse
+import json
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+
+RUNS = [
+    # (label, record bytes, records, acks)
+    ("100b", 100, 500000, "1"),
+    ("1kib", 1024, 200000, "1"),
+    ("100b_acksall", 100, 500000, "-1"),
+    ("1kib_acksall", 1024, 200000, "-1"),
+]
+LAT_RECORDS = 2000
+
+
+def kv(line):
+    return {k: float(v) for k, v in (x.split("=") for x in line.split())}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--broker", required=True)
+    ap.add_argument("--tools", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--out", required=True)
+    a = ap.parse_args()
+    shutil.rmtree(a.work, ignore_errors=True)
+    os.makedirs(a.work)
+    data = os.path.join(a.work, "bench.img")
+    size = 4 << 30
+    b = subprocess.Popen([a.broker, "--listen", "127.0.0.1:0", "--data", data, "--size", str(size)],
+                         stdout=subprocess.PIPE, stderr=open(os.path.join(a.work, "broker.log"), "w"),
+                         text=True)
+    line = b.stdout.readline()
+    if "listening on" not in line:
+        print("broker failed to start", file=sys.stderr)
+        return 1
+    addr = line.split("listening on ")[1].split()[0]
+    direct = "O_DIRECT" in line
+    gen = os.path.join(a.tools, "rdk_loadgen")
+    base = {"client": "librdkafka 2.0.2 (rdk_loadgen)", "transport": "tcp loopback 127.0.0.1",
+            "partitions": 4, "compression": "none", "linger_ms": 5,
+            "device": f"sparse file {size >> 30} GiB" + (" O_DIRECT" if direct else " page cache"),
+            "flush_policy": "acks=-1: group fdatasync on a flusher thread before the ack; "
+                            "else every 1000 ms or 16 MiB",
+            "broker_build": "gcc -O2", "cpus": os.cpu_count(), "host": platform.node(),
+            "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                                     text=True).stdout.strip()}
+    out = open(a.out, "a")
+
+    def emit(name, value, unit, cfg):
+        rec = {"name": f"broker.linux.{name}", "value": round(value, 2), "unit": unit,
+               "mode": "host", "config": dict(base, **cfg)}
+        out.write(json.dumps(rec) + "\n")
+        print(json.dumps(rec))
+
+    try:
+        for label, rsize, n, acks in RUNS:
+            topic = f"bench-{label}"
+            cfg = {"record_bytes": rsize, "records": n, "acks": int(acks)}
+            r = kv(subprocess.run([gen, "produce", addr, topic, str(n), str(rsize), acks],
+                                  capture_output=True, text=True, timeout=300, check=True).stdout)
+            emit(f"produce_{label}_records_per_s", r["rps"], "records/s", cfg)
+            emit(f"produce_{label}_MB_per_s", r["mbps"], "MB/s", cfg)
+            if acks == "1":
+                r = kv(subprocess.run([gen, "consume", addr, topic, str(n + 1)],
+                                      capture_output=True, text=True, timeout=300,
+                                      check=True).stdout)
+                emit(f"consume_{label}_records_per_s", r["rps"], "records/s", cfg)
+                emit(f"consume_{label}_MB_per_s", r["mbps"], "MB/s", cfg)
+        for acks in ("1", "-1"):
+            cfg = {"record_bytes": 100, "records": LAT_RECORDS, "acks": int(acks),
+                   "linger_ms": 0, "in_flight": 1}
+            r = kv(subprocess.run([gen, "latency", addr, f"bench-lat{acks}", str(LAT_RECORDS),
+                                   "100", acks], capture_output=True, text=True, timeout=300,
+                                  check=True).stdout)
+            tag = "acksall" if acks == "-1" else "acks1"
+            emit(f"produce_latency_{tag}_p50_us", r["p50_us"], "us", cfg)
+            emit(f"produce_latency_{tag}_p99_us", r["p99_us"], "us", cfg)
+    finally:
+        b.send_signal(signal.SIGTERM)
+        b.wait(timeout=60)
+        os.remove(data)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

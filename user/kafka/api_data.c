@@ -1,0 +1,233 @@
+/* Produce (RecordBatch v2 stored verbatim, offsets assigned here) and
+ * ListOffsets. Every request is fully decoded before anything changes. */
+#include <string.h>
+
+#include "../storage/crc32c.h"
+#include "broker_int.h"
+
+#define BATCH_HDR 61u
+
+/* Validate one records blob of concatenated v2 batches. Returns a Kafka
+ * error code; on success *count is the number of offsets the blob takes. */
+int batch_check(const uint8_t *p, uint32_t len, uint32_t *count,
+		int64_t *max_ts)
+{
+	uint32_t off = 0;
+
+	*count = 0;
+	*max_ts = -1;
+	if (len < BATCH_HDR)
+		return KERR_CORRUPT;
+	while (off < len) {
+		const uint8_t *h = p + off;
+		uint32_t rest = len - off, total;
+		int32_t lod;
+		if (rest < BATCH_HDR)
+			return KERR_CORRUPT;
+		total = k_be32(h + 8) + 12;
+		if (total < BATCH_HDR || total > rest || total - 12 > 0x7fffffffu)
+			return KERR_CORRUPT;
+		if (total > STORE_MAX_PAYLOAD)
+			return KERR_TOO_LARGE;
+		if (h[16] != 2 || (h[22] & 7) > 4)
+			return KERR_CORRUPT;
+		if (k_be32(h + 17) != store_crc32c(0, h + 21, total - 21))
+			return KERR_CORRUPT;
+		lod = (int32_t)k_be32(h + 23);
+		if (lod < 0 || (uint64_t)*count + (uint32_t)lod + 1 > 0x7fffffffu)
+			return KERR_CORRUPT;
+		*count += (uint32_t)lod + 1;
+		if ((int64_t)k_be64(h + 35) > *max_ts)
+			*max_ts = (int64_t)k_be64(h + 35);
+		off += total;
+	}
+	return KERR_NONE;
+}
+
+/* Append every batch of a checked blob; returns a Kafka error code and
+ * the base offset of the first batch. */
+static int16_t produce_append(struct broker *b, struct store_part *p,
+			      uint8_t *rec, uint32_t len, int64_t *base)
+{
+	uint32_t off = 0;
+
+	*base = (int64_t)store_part_end(p);
+	while (off < len) {
+		uint8_t *h = rec + off;
+		uint32_t total = k_be32(h + 8) + 12;
+		uint32_t n = k_be32(h + 23) + 1;
+		int err;
+		/* BaseOffset and PartitionLeaderEpoch lie outside the batch
+		 * CRC; the stored bytes are the client's with these set. */
+		k_put_be64(h, store_part_end(p));
+		memset(h + 12, 0, 4);
+		err = store_append(b->st, p, h, total, n, (int64_t)k_be64(h + 35));
+		if (err) {
+			b_log(b, "broker: append failed", "", err);
+			return err == STORE_EINVAL ? KERR_TOO_LARGE : KERR_STORAGE;
+		}
+		off += total;
+	}
+	b->data_arrived = true;
+	return KERR_NONE;
+}
+
+/* Decode-only pass over the topic data; false when malformed. */
+static bool produce_decode(struct kr r)
+{
+	int32_t nt = kr_array(&r, 6, false);
+	struct kstr s;
+	struct kbytes rec;
+
+	for (int32_t t = 0; t < nt && !r.bad; t++) {
+		kr_str(&r, &s);
+		int32_t np = kr_array(&r, 8, false);
+		for (int32_t k = 0; k < np && !r.bad; k++) {
+			(void)kr_i32(&r);
+			kr_bytes(&r, &rec);
+		}
+	}
+	return !r.bad && r.off == r.n;
+}
+
+/* One partition of a produce: checks, append, response entry. */
+static bool produce_part(struct broker *b, struct kresp *r, struct kreq *q,
+			 int tid, int16_t acks)
+{
+	int32_t idx = kr_i32(&q->r);
+	struct kbytes rec;
+	struct store_part *p = NULL;
+	int64_t base = -1, ts;
+	uint32_t count;
+	int16_t err;
+
+	kr_bytes(&q->r, &rec);
+	if (tid < 0)
+		err = (int16_t)-tid;
+	else if (!(p = store_part_get(b->st, (uint32_t)tid, (uint32_t)idx)))
+		err = KERR_UNKNOWN_TP;
+	else if (acks != 0 && acks != 1 && acks != -1)
+		err = KERR_INVALID_ACKS;
+	else if (rec.len <= 0)
+		err = KERR_CORRUPT;
+	else if (!(err = (int16_t)batch_check(rec.p, (uint32_t)rec.len, &count, &ts)))
+		err = produce_append(b, p, rec.p, (uint32_t)rec.len, &base);
+	if (err) {
+		base = -1;
+		b_log(b, "broker: produce rejected, error", "", err);
+	}
+	if (r) {
+		kw_i32(&r->w, idx);
+		kw_i16(&r->w, err);
+		kw_i64(&r->w, base);
+		kw_i64(&r->w, -1);
+		if (q->ver >= 5)
+			kw_i64(&r->w, p ? (int64_t)store_part_start(p) : -1);
+	}
+	return err == KERR_NONE;
+}
+
+/* Produce v3-v7. acks=0 sends nothing back; acks=-1 answers only after
+ * the next device flush has completed (see docs/broker.md). */
+int api_produce(struct broker *b, struct kconn *c, struct kreq *q)
+{
+	struct kstr txn, name;
+	int16_t acks;
+	struct kresp *r = NULL;
+	bool stored = false;
+
+	kr_str(&q->r, &txn);
+	acks = kr_i16(&q->r);
+	(void)kr_i32(&q->r);
+	if (q->r.bad || !produce_decode(q->r))
+		return -1;
+	if (acks != 0 && !(r = resp_new(b, c, q->corr)))
+		return -1;
+	int32_t nt = kr_array(&q->r, 6, false);
+	if (r)
+		kw_i32(&r->w, nt);
+	for (int32_t t = 0; t < nt; t++) {
+		kr_str(&q->r, &name);
+		int tid = topic_lookup(b, &name, false);
+		int32_t np = kr_array(&q->r, 8, false);
+		if (r) {
+			kw_str(&r->w, name.p, name.len);
+			kw_i32(&r->w, np);
+		}
+		for (int32_t k = 0; k < np; k++)
+			stored |= produce_part(b, r, q, tid, acks);
+	}
+	if (!r)
+		return 0;
+	kw_i32(&r->w, 0);
+	resp_finish(r);
+	if (acks == -1 && stored) {
+		r->state = R_WAIT_FLUSH;
+		r->flush_gen = store_flush_next(b->st);
+		b->wait_flush++;
+	} else if (stored) {
+		r->state = R_WAIT_WRITE; /* acks=1: after the write-out */
+		b->wait_write++;
+	} else {
+		resp_ready(b, r);
+	}
+	return 0;
+}
+
+/* Offset answer for one ListOffsets partition. */
+static void list_one(struct broker *b, struct kresp *r, int tid, int32_t idx,
+		     int64_t ts)
+{
+	struct store_part *p = NULL;
+	int64_t off = -1;
+	int16_t err = KERR_NONE;
+
+	if (tid < 0)
+		err = (int16_t)-tid;
+	else if (!(p = store_part_get(b->st, (uint32_t)tid, (uint32_t)idx)))
+		err = KERR_UNKNOWN_TP;
+	else if (ts == -2)
+		off = (int64_t)store_part_start(p);
+	else if (ts == -1)
+		off = (int64_t)store_part_hwm(p);
+	else
+		off = store_offset_for_time(p, ts);
+	kw_i32(&r->w, idx);
+	kw_i16(&r->w, err);
+	kw_i64(&r->w, -1);
+	kw_i64(&r->w, off);
+}
+
+/* ListOffsets v1-v2: -2 earliest, -1 latest, else first batch whose max
+ * timestamp reaches ts (batch granularity). */
+int api_list_offsets(struct broker *b, struct kconn *c, struct kreq *q)
+{
+	struct kstr name;
+	struct kresp *r = resp_new(b, c, q->corr);
+
+	if (!r)
+		return -1;
+	(void)kr_i32(&q->r);
+	if (q->ver >= 2) {
+		(void)kr_i8(&q->r);
+		kw_i32(&r->w, 0);
+	}
+	int32_t nt = kr_array(&q->r, 6, false);
+	kw_i32(&r->w, nt);
+	for (int32_t t = 0; t < nt && !q->r.bad; t++) {
+		kr_str(&q->r, &name);
+		int tid = topic_lookup(b, &name, false);
+		int32_t np = kr_array(&q->r, 12, false);
+		kw_str(&r->w, name.p, name.len);
+		kw_i32(&r->w, np);
+		for (int32_t k = 0; k < np && !q->r.bad; k++) {
+			int32_t idx = kr_i32(&q->r);
+			list_one(b, r, tid, idx, kr_i64(&q->r));
+		}
+	}
+	if (q->r.bad)
+		return -1;
+	resp_finish(r);
+	resp_ready(b, r);
+	return 0;
+}

@@ -1,0 +1,184 @@
+/* ApiVersions and Metadata, plus topic lookup with auto-creation. */
+#include <string.h>
+
+#include "broker_int.h"
+
+/* Kafka topic-name rule: 1..249 of [a-zA-Z0-9._-], not "." or "..". */
+bool topic_name_valid(const struct kstr *name)
+{
+	if (name->len <= 0 || name->len > (int32_t)STORE_NAME_MAX)
+		return false;
+	if ((name->len == 1 && name->p[0] == '.') ||
+	    (name->len == 2 && name->p[0] == '.' && name->p[1] == '.'))
+		return false;
+	for (int32_t i = 0; i < name->len; i++) {
+		char ch = name->p[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' ||
+		      ch == '-'))
+			return false;
+	}
+	return true;
+}
+
+/* The broker's own topics are not visible to or usable by clients. */
+bool topic_is_internal(const char *name, uint32_t len)
+{
+	return len == sizeof(OFFSETS_TOPIC) - 1 && !memcmp(name, OFFSETS_TOPIC, len);
+}
+
+/* Topic id, or a negated Kafka error code (never 0 on failure). */
+int topic_lookup(struct broker *b, const struct kstr *name, bool create)
+{
+	int id;
+
+	if (!topic_name_valid(name) || topic_is_internal(name->p, (uint32_t)name->len))
+		return -KERR_INVALID_TOPIC;
+	id = store_topic_find(b->st, name->p, (uint32_t)name->len);
+	if (id >= 0 || !create)
+		return id >= 0 ? id : -KERR_UNKNOWN_TP;
+	id = store_topic_create(b->st, name->p, (uint32_t)name->len,
+				b->cfg.default_parts);
+	if (id < 0) {
+		b_log(b, "broker: topic creation failed", "", id);
+		return -KERR_UNKNOWN_TP;
+	}
+	b_log(b, "broker: created topic, partitions", "", b->cfg.default_parts);
+	return id;
+}
+
+/* ApiVersions v0-v3. A version above 3 gets the v0-shaped error 35 with
+ * our range for key 18, which makes clients retry lower (KIP-511). */
+int api_versions(struct broker *b, struct kconn *c, struct kreq *q)
+{
+	struct kresp *r;
+	int16_t key, min, max;
+	uint32_t n = api_table_get(0, &key, &min, &max);
+	int16_t err = KERR_NONE;
+	struct kstr sw;
+
+	if (q->ver == 3) {
+		kr_skip_tags(&q->r); /* request header v2 */
+		kr_cstr(&q->r, &sw);
+		kr_cstr(&q->r, &sw);
+		kr_skip_tags(&q->r);
+		if (q->r.bad)
+			err = KERR_INVALID_REQUEST;
+	}
+	if (!(r = resp_new(b, c, q->corr)))
+		return -1;
+	if (q->ver > 3 || q->ver < 0) {
+		kw_i16(&r->w, KERR_UNSUPPORTED_VERSION);
+		kw_i32(&r->w, 1);
+		kw_i16(&r->w, API_VERSIONS);
+		kw_i16(&r->w, 0);
+		kw_i16(&r->w, 3);
+		goto done;
+	}
+	kw_i16(&r->w, err);
+	if (q->ver >= 3)
+		kw_uvarint(&r->w, n + 1);
+	else
+		kw_i32(&r->w, (int32_t)n);
+	for (uint32_t i = 0; i < n; i++) {
+		api_table_get(i, &key, &min, &max);
+		kw_i16(&r->w, key);
+		kw_i16(&r->w, min);
+		kw_i16(&r->w, max);
+		if (q->ver >= 3)
+			kw_uvarint(&r->w, 0);
+	}
+	if (q->ver >= 1)
+		kw_i32(&r->w, 0);
+	if (q->ver >= 3)
+		kw_uvarint(&r->w, 0);
+done:
+	resp_finish(r);
+	resp_ready(b, r);
+	return 0;
+}
+
+/* One topic entry of a Metadata response. */
+static void meta_topic(struct broker *b, struct kresp *r, int16_t ver, int id,
+		       const struct kstr *name)
+{
+	uint32_t parts = id >= 0 ? store_topic_parts(b->st, (uint32_t)id) : 0;
+
+	kw_i16(&r->w, (int16_t)(id >= 0 ? 0 : -id));
+	kw_str(&r->w, name->p, name->len);
+	if (ver >= 1)
+		kw_i8(&r->w, 0);
+	kw_i32(&r->w, (int32_t)parts);
+	for (uint32_t k = 0; k < parts; k++) {
+		kw_i16(&r->w, 0);
+		kw_i32(&r->w, (int32_t)k);
+		kw_i32(&r->w, b->cfg.node_id);
+		kw_i32(&r->w, 1);
+		kw_i32(&r->w, b->cfg.node_id);
+		kw_i32(&r->w, 1);
+		kw_i32(&r->w, b->cfg.node_id);
+	}
+}
+
+/* Brokers, cluster id and controller: always this one node. */
+static void meta_header(struct broker *b, struct kresp *r, int16_t ver)
+{
+	if (ver >= 3)
+		kw_i32(&r->w, 0);
+	kw_i32(&r->w, 1);
+	kw_i32(&r->w, b->cfg.node_id);
+	kw_str(&r->w, b->adv_host, (int32_t)strlen(b->adv_host));
+	kw_i32(&r->w, b->cfg.adv_port);
+	if (ver >= 1)
+		kw_str(&r->w, NULL, -1);
+	if (ver >= 2)
+		kw_str(&r->w, "hallows", 7);
+	if (ver >= 1)
+		kw_i32(&r->w, b->cfg.node_id);
+}
+
+/* Metadata v0-v4; auto-creates requested topics when allowed (always for
+ * v0-v3, the request flag for v4). */
+int api_metadata(struct broker *b, struct kconn *c, struct kreq *q)
+{
+	struct kr scan = q->r;
+	int32_t n = kr_array(&q->r, 2, q->ver >= 1);
+	struct kstr name;
+	bool create = true;
+	struct kresp *r;
+
+	for (int32_t i = 0; i < n; i++)
+		kr_str(&q->r, &name);
+	if (q->ver >= 4)
+		create = kr_i8(&q->r) != 0;
+	if (q->r.bad)
+		return -1;
+	if (!(r = resp_new(b, c, q->corr)))
+		return -1;
+	meta_header(b, r, q->ver);
+	if (n < 0 || (n == 0 && q->ver == 0)) {
+		uint32_t t = store_topic_count(b->st), at = r->w.len, shown = 0;
+		kw_i32(&r->w, 0);
+		for (uint32_t i = 0; i < t; i++) {
+			uint32_t len;
+			name.p = store_topic_name(b->st, i, &len);
+			name.len = (int32_t)len;
+			if (topic_is_internal(name.p, len))
+				continue;
+			meta_topic(b, r, q->ver, (int)i, &name);
+			shown++;
+		}
+		kw_patch32(&r->w, at, (int32_t)shown);
+	} else {
+		kw_i32(&r->w, n);
+		(void)kr_i32(&scan);
+		for (int32_t i = 0; i < n; i++) {
+			kr_str(&scan, &name);
+			meta_topic(b, r, q->ver, topic_lookup(b, &name, create),
+				   &name);
+		}
+	}
+	resp_finish(r);
+	resp_ready(b, r);
+	return 0;
+}

@@ -1,0 +1,418 @@
+/* Broker core: connections, request framing and dispatch, the in-order
+ * response queue per connection, and the per-turn commit point. */
+#include <string.h>
+
+#include "broker_int.h"
+
+struct api_ent {
+	int16_t key, min, max;
+	int (*fn)(struct broker *, struct kconn *, struct kreq *);
+};
+
+/* Versions follow the "profile R" of the protocol notes: the highest
+ * non-flexible versions librdkafka 2.0.2 uses. Produce advertises min 0 so
+ * librdkafka compresses (it checks Produce v0 support), but v0-2 requests
+ * are answered UNSUPPORTED_VERSION: only RecordBatch v2 is stored. */
+static const struct api_ent api_table[] = {
+	{ API_PRODUCE, 0, 7, api_produce },
+	{ API_FETCH, 4, 11, api_fetch },
+	{ API_LIST_OFFSETS, 1, 2, api_list_offsets },
+	{ API_METADATA, 0, 4, api_metadata },
+	{ API_OFFSET_COMMIT, 2, 7, api_offset_commit },
+	{ API_OFFSET_FETCH, 1, 5, api_offset_fetch },
+	{ API_FIND_COORD, 0, 2, api_find_coord },
+	{ API_JOIN, 0, 5, api_join },
+	{ API_HEARTBEAT, 0, 3, api_heartbeat },
+	{ API_LEAVE, 0, 1, api_leave },
+	{ API_SYNC, 0, 3, api_sync },
+	{ API_VERSIONS, 0, 3, api_versions },
+};
+
+#define API_COUNT (sizeof(api_table) / sizeof(api_table[0]))
+
+/* Number of advertised APIs and entry i of the table (for ApiVersions). */
+uint32_t api_table_get(uint32_t i, int16_t *key, int16_t *min, int16_t *max)
+{
+	if (i >= API_COUNT)
+		return 0;
+	*key = api_table[i].key;
+	*min = api_table[i].min;
+	*max = api_table[i].max;
+	return API_COUNT;
+}
+
+void *b_alloc(struct broker *b, size_t n)
+{
+	void *p = b->pl.alloc(b->pl.ctx, n);
+	if (p)
+		memset(p, 0, n);
+	return p;
+}
+
+void b_free(struct broker *b, void *p)
+{
+	if (p)
+		b->pl.free(b->pl.ctx, p);
+}
+
+void b_log(struct broker *b, const char *what, const char *d, long long v)
+{
+	if (b->pl.log)
+		b->pl.log(b->pl.ctx, what, d, v);
+}
+
+struct broker *broker_create(const struct broker_platform *pl,
+			     const struct broker_config *cfg, struct store *st)
+{
+	struct broker *b = pl->alloc(pl->ctx, sizeof(*b));
+	size_t hl = strlen(cfg->adv_host);
+
+	if (!b || hl >= sizeof(b->adv_host)) {
+		if (b)
+			pl->free(pl->ctx, b);
+		return NULL;
+	}
+	memset(b, 0, sizeof(*b));
+	b->pl = *pl;
+	b->al = (struct kalloc){ pl->ctx, pl->alloc, pl->free };
+	b->cfg = *cfg;
+	memcpy(b->adv_host, cfg->adv_host, hl + 1);
+	b->cfg.adv_host = b->adv_host;
+	b->st = st;
+	b->last_flush_ms = pl->now_ms(pl->ctx);
+	if (offsets_load(b)) {
+		b_log(b, "broker: cannot open the committed-offsets log", "", 0);
+		group_destroy_all(b);
+		pl->free(pl->ctx, b);
+		return NULL;
+	}
+	return b;
+}
+
+void broker_destroy(struct broker *b)
+{
+	while (b->conns)
+		broker_conn_closed(b, b->conns);
+	group_destroy_all(b);
+	b->pl.free(b->pl.ctx, b);
+}
+
+struct kconn *broker_conn_open(struct broker *b, void *handle)
+{
+	struct kconn *c = b_alloc(b, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->b = b;
+	c->handle = handle;
+	c->next = b->conns;
+	if (b->conns)
+		b->conns->prev = c;
+	b->conns = c;
+	return c;
+}
+
+void broker_conn_closed(struct broker *b, struct kconn *c)
+{
+	while (c->head) {
+		struct kresp *r = c->head;
+		c->head = r->next;
+		resp_free(b, r);
+	}
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		b->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	b_free(b, c);
+}
+
+/* New response at the tail of c's queue, parked until made ready. */
+struct kresp *resp_new(struct broker *b, struct kconn *c, int32_t corr)
+{
+	struct kresp *r = b_alloc(b, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->conn = c;
+	r->state = R_PARKED;
+	r->corr = corr;
+	kw_init(&r->w, &b->al);
+	kw_i32(&r->w, 0);
+	kw_i32(&r->w, corr);
+	if (c->tail)
+		c->tail->next = r;
+	else
+		c->head = r;
+	c->tail = r;
+	c->nq++;
+	return r;
+}
+
+void resp_finish(struct kresp *r)
+{
+	kw_patch32(&r->w, 0, (int32_t)(kw_total(&r->w) - 4));
+}
+
+void resp_ready(struct broker *b, struct kresp *r)
+{
+	r->state = R_READY;
+	conn_kick(b, r->conn);
+}
+
+/* Release a response and everything it references; unlinks it from the
+ * parked-fetch list and clears the group slot that points at it. */
+void resp_free(struct broker *b, struct kresp *r)
+{
+	for (struct kresp **pp = &b->parked; *pp; pp = &(*pp)->park_next)
+		if (*pp == r) {
+			*pp = r->park_next;
+			break;
+		}
+	if (r->owner)
+		*r->owner = NULL;
+	if (r->state == R_WAIT_FLUSH && b->wait_flush)
+		b->wait_flush--;
+	if (r->state == R_WAIT_WRITE && b->wait_write)
+		b->wait_write--;
+	for (uint32_t i = 0; i < r->nbufs; i++)
+		b_free(b, r->bufs[i]);
+	kw_free(&r->w);
+	b_free(b, r->req_copy);
+	b_free(b, r->iov);
+	b_free(b, r);
+}
+
+/* Build the iovec for r: own bytes interleaved with referenced ones. */
+static bool resp_iov(struct broker *b, struct kresp *r, uint32_t *n)
+{
+	struct kw *w = &r->w;
+	uint32_t at = 0, k = 0;
+
+	r->iov = b_alloc(b, (2 * w->next + 1) * sizeof(struct kiov));
+	if (!r->iov)
+		return false;
+	for (uint32_t i = 0; i < w->next; i++) {
+		if (w->ext[i].at > at)
+			r->iov[k++] = (struct kiov){ w->buf + at, w->ext[i].at - at };
+		at = w->ext[i].at;
+		if (w->ext[i].len)
+			r->iov[k++] = (struct kiov){ w->ext[i].p, w->ext[i].len };
+	}
+	if (w->len > at)
+		r->iov[k++] = (struct kiov){ w->buf + at, w->len - at };
+	*n = k;
+	return true;
+}
+
+/* Start sending the head response if it is ready and nothing is in flight. */
+void conn_kick(struct broker *b, struct kconn *c)
+{
+	struct kresp *r = c->head;
+	uint32_t n;
+
+	if (c->sending || c->closing || !r || r->state != R_READY)
+		return;
+	if (r->w.oom || !resp_iov(b, r, &n)) {
+		b_log(b, "broker: out of memory building response", "", r->corr);
+		c->closing = true;
+		b->pl.close(b->pl.ctx, c->handle);
+		return;
+	}
+	c->sending = true;
+	if (b->pl.send(b->pl.ctx, c->handle, r->iov, n)) {
+		c->closing = true;
+		b->pl.close(b->pl.ctx, c->handle);
+	}
+}
+
+void broker_send_done(struct broker *b, struct kconn *c)
+{
+	struct kresp *r = c->head;
+
+	c->sending = false;
+	if (!r)
+		return;
+	c->head = r->next;
+	if (!c->head)
+		c->tail = NULL;
+	c->nq--;
+	resp_free(b, r);
+	conn_kick(b, c);
+}
+
+/* Answer an unknown API or unsupported version: correlation id followed by
+ * error UNSUPPORTED_VERSION (the shape of an ApiVersions v0 error). */
+static int reply_unsupported(struct broker *b, struct kconn *c, struct kreq *q)
+{
+	struct kresp *r = resp_new(b, c, q->corr);
+
+	if (!r)
+		return -1;
+	kw_i16(&r->w, KERR_UNSUPPORTED_VERSION);
+	resp_finish(r);
+	resp_ready(b, r);
+	b_log(b, "broker: unsupported api/version", "key", q->key * 1000 + q->ver);
+	return 0;
+}
+
+/* Parse the request header and run the handler for one frame. */
+static int handle_frame(struct broker *b, struct kconn *c, uint8_t *p,
+			uint32_t n)
+{
+	struct kreq q = { .raw = p, .raw_len = n };
+	struct kstr client;
+
+	kr_init(&q.r, p, n);
+	q.key = kr_i16(&q.r);
+	q.ver = kr_i16(&q.r);
+	q.corr = kr_i32(&q.r);
+	if (!kr_str(&q.r, &client))
+		return -1;
+	if (q.key == API_VERSIONS)
+		return api_versions(b, c, &q);
+	for (uint32_t i = 0; i < API_COUNT; i++) {
+		if (api_table[i].key != q.key)
+			continue;
+		if (q.ver < api_table[i].min || q.ver > api_table[i].max ||
+		    (q.key == API_PRODUCE && q.ver < 3))
+			break;
+		return api_table[i].fn(b, c, &q);
+	}
+	return reply_unsupported(b, c, &q);
+}
+
+size_t broker_conn_input(struct broker *b, struct kconn *c, uint8_t *data,
+			 size_t len)
+{
+	size_t off = 0;
+
+	while (!c->closing && len - off >= 4 && c->nq < KCONN_MAX_QUEUE) {
+		uint32_t n = k_be32(data + off);
+		if (n < 8 || n > b->cfg.max_request) {
+			b_log(b, "broker: bad request size, closing", "", (long long)n);
+			goto close;
+		}
+		if (len - off - 4 < n)
+			break;
+		if (handle_frame(b, c, data + off + 4, n)) {
+			b_log(b, "broker: malformed request, closing", "api",
+			      (long long)(int16_t)(data[off + 4] << 8 | data[off + 5]));
+			goto close;
+		}
+		off += 4 + (size_t)n;
+	}
+	return off;
+close:
+	c->closing = true;
+	b->pl.close(b->pl.ctx, c->handle);
+	return len;
+}
+
+/* Make responses that waited for durability ready once a flush covers them. */
+static void release_flushed(struct broker *b)
+{
+	uint64_t gen = store_flush_gen(b->st);
+
+	for (struct kconn *c = b->conns; c; c = c->next)
+		for (struct kresp *r = c->head; r; r = r->next)
+			if (r->state == R_WAIT_FLUSH && r->flush_gen <= gen) {
+				r->state = R_READY;
+				b->wait_flush--;
+			}
+}
+
+/* After a successful write-out, acks=1 responses may go. */
+static void release_written(struct broker *b)
+{
+	for (struct kconn *c = b->conns; c && b->wait_write; c = c->next)
+		for (struct kresp *r = c->head; r; r = r->next)
+			if (r->state == R_WAIT_WRITE) {
+				r->state = R_READY;
+				b->wait_write--;
+			}
+}
+
+/* A failed flush cannot confirm anything: drop every connection that
+ * waits for one (those clients see no acknowledgement and retry). */
+static void fail_waiters(struct broker *b)
+{
+	b_log(b, "broker: device flush failed, dropping waiting connections", "",
+	      b->wait_flush);
+	for (struct kconn *c = b->conns; c; c = c->next)
+		for (struct kresp *r = c->head; r; r = r->next)
+			if (r->state == R_WAIT_FLUSH && !c->closing) {
+				c->closing = true;
+				b->pl.close(b->pl.ctx, c->handle);
+			}
+}
+
+/* Flush policy (docs/broker.md): flush when an acks=-1 produce or a
+ * commit waits, when the oldest unflushed data is flush_ms old, or past
+ * flush_bytes. With an asynchronous platform flush at most one runs; its
+ * completion arrives through broker_flush_done. */
+static void commit(struct broker *b, uint64_t now)
+{
+	uint64_t dirty;
+
+	if (store_write_pending(b->st))
+		b_log(b, "broker: device write failed", "", 0);
+	else
+		release_written(b);
+	if (store_flush_busy(b->st))
+		return;
+	dirty = store_unflushed_bytes(b->st);
+	if (!b->wait_flush && !(dirty && (now - b->last_flush_ms >= b->cfg.flush_ms ||
+					  dirty >= b->cfg.flush_bytes))) {
+		if (!dirty)
+			b->last_flush_ms = now;
+		return;
+	}
+	b->last_flush_ms = now;
+	if (store_flush_start(b->st)) {
+		fail_waiters(b);
+		return;
+	}
+	if (!store_flush_busy(b->st))
+		release_flushed(b);
+}
+
+void broker_flush_done(struct broker *b, bool ok)
+{
+	store_flush_done(b->st, ok);
+	if (!ok)
+		fail_waiters(b);
+	release_flushed(b);
+	for (struct kconn *c = b->conns; c; c = c->next)
+		conn_kick(b, c);
+}
+
+void broker_poll(struct broker *b)
+{
+	uint64_t now = b->pl.now_ms(b->pl.ctx);
+
+	group_poll(b);
+	commit(b, now);
+	fetch_poll(b, false);
+	for (struct kconn *c = b->conns; c; c = c->next)
+		conn_kick(b, c);
+}
+
+uint32_t broker_next_timeout_ms(const struct broker *b)
+{
+	uint64_t now = b->pl.now_ms(b->pl.ctx);
+	uint32_t t = 100;
+
+	if (b->wait_flush && !store_flush_busy(b->st))
+		return 0;
+	for (const struct kresp *r = b->parked; r; r = r->park_next) {
+		uint64_t d = r->deadline > now ? r->deadline - now : 0;
+		if (d < t)
+			t = (uint32_t)d;
+	}
+	if (store_unflushed_bytes(b->st) && b->cfg.flush_ms < t)
+		t = b->cfg.flush_ms;
+	now = group_next_timeout(b, now);
+	return now < t ? (uint32_t)now : t;
+}

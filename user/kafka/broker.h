@@ -1,0 +1,66 @@
+/* Kafka-compatible broker core: protocol handling, partitions on the log
+ * store, long-poll fetch and the group coordinator. Freestanding; the host
+ * supplies memory, time, logging and a transport (see docs/broker.md). */
+#ifndef BROKER_H
+#define BROKER_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../storage/store.h"
+
+struct kiov {
+	const void *base;
+	size_t len;
+};
+
+/* Transport contract: send() hands over an iovec whose memory stays valid
+ * until the transport calls broker_send_done() for that connection; there
+ * is at most one send outstanding per connection and send() never calls
+ * back into the broker. close() asks the transport to drop the connection;
+ * it must later call broker_conn_closed() (never from inside close()). */
+struct broker_platform {
+	void *ctx;
+	void *(*alloc)(void *ctx, size_t n);
+	void (*free)(void *ctx, void *p);
+	uint64_t (*now_ms)(void *ctx);
+	void (*log)(void *ctx, const char *what, const char *detail, long long v);
+	int (*send)(void *ctx, void *conn, const struct kiov *iov, uint32_t n);
+	void (*close)(void *ctx, void *conn);
+};
+
+struct broker_config {
+	const char *adv_host; /* advertised in Metadata and FindCoordinator */
+	int32_t adv_port;
+	int32_t node_id;
+	uint32_t default_parts;     /* auto-created topics */
+	uint32_t flush_ms;          /* max age of unflushed data */
+	uint64_t flush_bytes;       /* max unflushed bytes */
+	uint32_t group_initial_ms;  /* delay before the first rebalance */
+	uint32_t max_request;       /* largest request frame accepted */
+};
+
+struct broker;
+struct kconn;
+
+struct broker *broker_create(const struct broker_platform *pl,
+			     const struct broker_config *cfg, struct store *st);
+void broker_destroy(struct broker *b);
+struct kconn *broker_conn_open(struct broker *b, void *handle);
+/* Consume complete request frames from data; returns bytes consumed. The
+ * bytes may be modified in place (produce rewrites BaseOffset). Input is
+ * left unconsumed while too many responses are queued: the transport
+ * offers the rest again after sends complete (every loop turn). */
+size_t broker_conn_input(struct broker *b, struct kconn *c, uint8_t *data,
+			 size_t len);
+void broker_send_done(struct broker *b, struct kconn *c);
+void broker_conn_closed(struct broker *b, struct kconn *c);
+/* Commit point, called once per event-loop turn: hand data to the device,
+ * flush per policy, run timers, wake parked requests, start sends. */
+void broker_poll(struct broker *b);
+/* The store's asynchronous flush (store_platform.flush_start) finished. */
+void broker_flush_done(struct broker *b, bool ok);
+/* Milliseconds until broker_poll has timed work to do (capped). */
+uint32_t broker_next_timeout_ms(const struct broker *b);
+
+#endif

@@ -1,0 +1,138 @@
+/* Private broker state shared by the API handlers. */
+#ifndef BROKER_INT_H
+#define BROKER_INT_H
+#include <stdbool.h>
+
+#include "broker.h"
+#include "kcodec.h"
+
+enum {
+	API_PRODUCE = 0, API_FETCH = 1, API_LIST_OFFSETS = 2, API_METADATA = 3,
+	API_OFFSET_COMMIT = 8, API_OFFSET_FETCH = 9, API_FIND_COORD = 10,
+	API_JOIN = 11, API_HEARTBEAT = 12, API_LEAVE = 13, API_SYNC = 14,
+	API_VERSIONS = 18,
+};
+
+enum {
+	KERR_NONE = 0, KERR_UNKNOWN = -1, KERR_OFFSET_RANGE = 1,
+	KERR_CORRUPT = 2, KERR_UNKNOWN_TP = 3, KERR_TOO_LARGE = 10,
+	KERR_COORD_NA = 15, KERR_NOT_COORD = 16, KERR_INVALID_TOPIC = 17,
+	KERR_INVALID_ACKS = 21, KERR_ILLEGAL_GEN = 22,
+	KERR_INCONSISTENT_PROTO = 23, KERR_UNKNOWN_MEMBER = 25,
+	KERR_INVALID_SESSION = 26, KERR_REBALANCING = 27,
+	KERR_UNSUPPORTED_VERSION = 35, KERR_INVALID_REQUEST = 42,
+	KERR_STORAGE = 56, KERR_GROUP_ID = 24,
+};
+
+/* R_WAIT_WRITE: acks=1, released once the data is handed to the device
+ * (survives a crash of the broker process); R_WAIT_FLUSH: acks=-1 and
+ * commits, released once a flush covering the data completed. */
+enum resp_state { R_READY, R_WAIT_WRITE, R_WAIT_FLUSH, R_PARKED };
+
+#define KRESP_MAX_BUFS 64u
+
+struct kresp {
+	struct kresp *next;
+	struct kconn *conn;
+	struct kw w; /* starts with size + correlation id */
+	enum resp_state state;
+	uint64_t flush_gen;
+	uint32_t nbufs;
+	void *bufs[KRESP_MAX_BUFS]; /* store read buffers freed after send */
+	struct kresp **owner;       /* cleared when the response dies */
+	/* parked fetch */
+	uint8_t *req_copy;
+	uint32_t req_len;
+	int16_t ver;
+	int32_t corr;
+	uint64_t deadline;
+	struct kresp *park_next;
+	struct kiov *iov;
+};
+
+struct kconn {
+	struct broker *b;
+	void *handle;
+	struct kresp *head, *tail;
+	bool sending, closing;
+	uint32_t nq; /* responses queued (bounded: see KCONN_MAX_QUEUE) */
+	struct kconn *next, *prev;
+};
+
+/* Past this many queued responses a connection's input is left unread
+ * until the client drains responses (Kafka mutes the channel likewise). */
+#define KCONN_MAX_QUEUE 1024u
+
+struct kreq {
+	int16_t key, ver;
+	int32_t corr;
+	struct kr r;     /* body */
+	uint8_t *raw;    /* whole frame after the size field */
+	uint32_t raw_len;
+};
+
+struct kgroup;
+
+struct broker {
+	struct broker_platform pl;
+	struct kalloc al;
+	struct broker_config cfg;
+	char adv_host[256];
+	struct store *st;
+	struct kconn *conns;
+	struct kresp *parked; /* long-poll fetches */
+	struct kgroup *groups;
+	uint64_t last_flush_ms;
+	uint32_t wait_flush;  /* responses waiting for the next flush */
+	uint32_t wait_write;  /* responses waiting for the next write-out */
+	struct store_part *offsets_part; /* committed-offsets log */
+	bool data_arrived;    /* new data since the parked fetches looked */
+};
+
+/* broker.c */
+void *b_alloc(struct broker *b, size_t n);
+void b_free(struct broker *b, void *p);
+void b_log(struct broker *b, const char *what, const char *d, long long v);
+struct kresp *resp_new(struct broker *b, struct kconn *c, int32_t corr);
+void resp_finish(struct kresp *r);
+void resp_free(struct broker *b, struct kresp *r);
+void resp_ready(struct broker *b, struct kresp *r);
+void conn_kick(struct broker *b, struct kconn *c);
+
+uint32_t api_table_get(uint32_t i, int16_t *key, int16_t *min, int16_t *max);
+
+/* api_meta.c */
+int api_versions(struct broker *b, struct kconn *c, struct kreq *q);
+int api_metadata(struct broker *b, struct kconn *c, struct kreq *q);
+int topic_lookup(struct broker *b, const struct kstr *name, bool create);
+bool topic_name_valid(const struct kstr *name);
+bool topic_is_internal(const char *name, uint32_t len);
+bool api_version_ok(int16_t key, int16_t ver);
+
+/* api_data.c */
+int api_produce(struct broker *b, struct kconn *c, struct kreq *q);
+int api_list_offsets(struct broker *b, struct kconn *c, struct kreq *q);
+int batch_check(const uint8_t *p, uint32_t len, uint32_t *count,
+		int64_t *max_ts);
+
+/* api_fetch.c */
+int api_fetch(struct broker *b, struct kconn *c, struct kreq *q);
+void fetch_poll(struct broker *b, bool force_all);
+
+/* group.c, group_api.c */
+int api_find_coord(struct broker *b, struct kconn *c, struct kreq *q);
+int api_join(struct broker *b, struct kconn *c, struct kreq *q);
+int api_sync(struct broker *b, struct kconn *c, struct kreq *q);
+int api_heartbeat(struct broker *b, struct kconn *c, struct kreq *q);
+int api_leave(struct broker *b, struct kconn *c, struct kreq *q);
+int api_offset_commit(struct broker *b, struct kconn *c, struct kreq *q);
+int api_offset_fetch(struct broker *b, struct kconn *c, struct kreq *q);
+void group_poll(struct broker *b);
+int offsets_load(struct broker *b);
+
+/* Internal topic holding the committed-offsets log; clients never see it. */
+#define OFFSETS_TOPIC "__hallows_offsets"
+void group_destroy_all(struct broker *b);
+uint32_t group_next_timeout(const struct broker *b, uint64_t now);
+
+#endif

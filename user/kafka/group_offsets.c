@@ -1,0 +1,313 @@
+/* OffsetCommit v2-v7 and OffsetFetch v1-v5. Committed offsets live in
+ * memory per group and are logged to the internal partition
+ * __hallows_offsets (one record per commit request), replayed at start;
+ * a commit is answered once its record is durable. */
+#include <string.h>
+
+#include "group.h"
+
+#define KG_MAX_OFFS 65536u
+
+/* Slot for (topic, part) in g, created when missing; NULL when full. */
+static struct koff *off_slot(struct broker *b, struct kgroup *g, uint32_t t,
+			     uint32_t p, bool create)
+{
+	for (uint32_t i = 0; i < g->noffs; i++)
+		if (g->offs[i].topic == t && g->offs[i].part == p)
+			return &g->offs[i];
+	if (!create || g->noffs >= KG_MAX_OFFS)
+		return NULL;
+	if (g->noffs == g->offs_cap) {
+		uint32_t nc = g->offs_cap ? g->offs_cap * 2 : 16;
+		struct koff *n = b_alloc(b, nc * sizeof(*n));
+		if (!n)
+			return NULL;
+		if (g->offs)
+			memcpy(n, g->offs, g->noffs * sizeof(*n));
+		b_free(b, g->offs);
+		g->offs = n;
+		g->offs_cap = nc;
+	}
+	g->offs[g->noffs] = (struct koff){ t, p, -1 };
+	return &g->offs[g->noffs++];
+}
+
+/* Decode-only walk over the commit's topics; false when malformed. */
+static bool commit_decode(struct kr r, int16_t ver)
+{
+	int32_t nt = kr_array(&r, 6, false);
+	struct kstr s;
+
+	for (int32_t t = 0; t < nt && !r.bad; t++) {
+		kr_str(&r, &s);
+		int32_t np = kr_array(&r, 14, false);
+		for (int32_t k = 0; k < np && !r.bad; k++) {
+			(void)kr_i32(&r);
+			(void)kr_i64(&r);
+			if (ver >= 6)
+				(void)kr_i32(&r);
+			kr_str(&r, &s);
+		}
+	}
+	return !r.bad;
+}
+
+/* Group-level check: standalone commits (generation -1, no member) are
+ * accepted; otherwise the member and generation must be current. As in
+ * Kafka, members may still commit for the old generation while the group
+ * prepares a rebalance (eager revoke commits), not while it completes. */
+static int16_t commit_check(struct kgroup *g, const struct kstr *mid,
+			    int32_t gen)
+{
+	int16_t err;
+
+	if (gen == -1 && mid->len <= 0)
+		return g ? KERR_NONE : KERR_COORD_NA;
+	err = (int16_t)group_check_member(g, mid, gen);
+	if (!err && g->state == G_COMPLETING)
+		return KERR_REBALANCING;
+	return err;
+}
+
+/* Commit log record: "HOC1", group STRING, count int32, then count
+ * entries of topic id int32, partition int32, offset int64. */
+#define OFFLOG_MAGIC 0x484f4331
+
+/* Start a commit log record for group g in w. */
+static void offlog_begin(struct broker *b, struct kw *w, const struct kgroup *g)
+{
+	kw_init(w, &b->al);
+	kw_i32(w, OFFLOG_MAGIC);
+	kw_str(w, g->id, (int32_t)g->idlen);
+	kw_i32(w, 0);
+}
+
+/* Append the record if it holds entries; true when it was stored. */
+static bool offlog_end(struct broker *b, struct kw *w, int32_t n)
+{
+	struct store_part *p = b->offsets_part;
+	bool ok = false;
+
+	kw_patch32(w, 6 + (uint32_t)k_be16(w->buf + 4), n);
+	if (n && p && !w->oom) {
+		ok = store_append(b->st, p, w->buf, w->len, 1,
+				  (int64_t)b->pl.now_ms(b->pl.ctx)) == STORE_OK;
+		if (!ok)
+			b_log(b, "group: could not log offset commit", "", n);
+	}
+	kw_free(w);
+	return ok;
+}
+
+/* One partition of a commit: validate, apply, log, answer. */
+static int32_t commit_part(struct broker *b, struct kreq *q, struct kresp *r,
+			   struct kgroup *g, int tid, int16_t gerr, struct kw *log)
+{
+	struct kstr meta;
+	int32_t idx = kr_i32(&q->r);
+	int64_t off = kr_i64(&q->r);
+	int16_t err = gerr;
+	struct koff *o = NULL;
+
+	if (q->ver >= 6)
+		(void)kr_i32(&q->r);
+	kr_str(&q->r, &meta);
+	if (!err && (tid < 0 || !store_part_get(b->st, (uint32_t)tid, (uint32_t)idx)))
+		err = KERR_UNKNOWN_TP;
+	if (!err && !(o = off_slot(b, g, (uint32_t)tid, (uint32_t)idx, true)))
+		err = KERR_COORD_NA;
+	if (o) {
+		o->off = off;
+		kw_i32(log, tid);
+		kw_i32(log, idx);
+		kw_i64(log, off);
+	}
+	kw_i32(&r->w, idx);
+	kw_i16(&r->w, err);
+	return o ? 1 : 0;
+}
+
+int api_offset_commit(struct broker *b, struct kconn *c, struct kreq *q)
+{
+	struct kstr gid, mid, inst, name;
+	struct kgroup *g;
+	struct kresp *r;
+	struct kw log;
+	int16_t gerr;
+	int32_t gen, logged = 0;
+
+	kr_str(&q->r, &gid);
+	gen = kr_i32(&q->r);
+	kr_str(&q->r, &mid);
+	if (q->ver >= 7)
+		kr_str(&q->r, &inst);
+	if (q->ver <= 4)
+		(void)kr_i64(&q->r);
+	if (q->r.bad || !commit_decode(q->r, q->ver) || !(r = resp_new(b, c, q->corr)))
+		return -1;
+	g = group_find(b, &gid, gen == -1 && mid.len <= 0);
+	gerr = commit_check(g, &mid, gen);
+	if (q->ver >= 3)
+		kw_i32(&r->w, 0);
+	if (g)
+		offlog_begin(b, &log, g);
+	else
+		kw_init(&log, &b->al);
+	int32_t nt = kr_array(&q->r, 6, false);
+	kw_i32(&r->w, nt);
+	for (int32_t t = 0; t < nt; t++) {
+		kr_str(&q->r, &name);
+		int tid = topic_lookup(b, &name, false);
+		int32_t np = kr_array(&q->r, 14, false);
+		kw_str(&r->w, name.p, name.len);
+		kw_i32(&r->w, np);
+		for (int32_t k = 0; k < np; k++)
+			logged += commit_part(b, q, r, g, tid, gerr, &log);
+	}
+	resp_finish(r);
+	if (g && offlog_end(b, &log, logged)) {
+		/* answered once the commit record is durable, like acks=-1 */
+		r->state = R_WAIT_FLUSH;
+		r->flush_gen = store_flush_next(b->st);
+		b->wait_flush++;
+		return 0;
+	}
+	if (!g)
+		kw_free(&log);
+	resp_ready(b, r);
+	return 0;
+}
+
+/* Apply one commit log record (replay); malformed records are skipped. */
+static void offlog_apply(struct broker *b, const uint8_t *p, uint32_t len)
+{
+	struct kr r;
+	struct kstr gid;
+	struct kgroup *g;
+
+	kr_init(&r, p, len);
+	if (kr_i32(&r) != OFFLOG_MAGIC || !kr_str(&r, &gid) ||
+	    !(g = group_find(b, &gid, true)))
+		return;
+	int32_t n = kr_array(&r, 16, false);
+	for (int32_t i = 0; i < n && !r.bad; i++) {
+		int32_t t = kr_i32(&r), k = kr_i32(&r);
+		int64_t off = kr_i64(&r);
+		struct koff *o;
+		if (!r.bad && t >= 0 && store_part_get(b->st, (uint32_t)t, (uint32_t)k) &&
+		    (o = off_slot(b, g, (uint32_t)t, (uint32_t)k, true)))
+			o->off = off;
+	}
+}
+
+/* Open (creating if needed) the commit log and replay it into memory. */
+int offsets_load(struct broker *b)
+{
+	struct kstr name = { OFFSETS_TOPIC, (int32_t)sizeof(OFFSETS_TOPIC) - 1 };
+	int id = store_topic_find(b->st, name.p, (uint32_t)name.len);
+	uint64_t off;
+
+	if (id < 0)
+		id = store_topic_create(b->st, name.p, (uint32_t)name.len, 1);
+	if (id < 0)
+		return -1;
+	b->offsets_part = store_part_get(b->st, (uint32_t)id, 0);
+	off = store_part_start(b->offsets_part);
+	while (off < store_part_hwm(b->offsets_part)) {
+		struct store_read rd;
+		if (store_read(b->st, b->offsets_part, off, 1u << 20, &rd) || !rd.n)
+			return -1;
+		for (uint32_t i = 0; i < rd.n; i++)
+			offlog_apply(b, rd.ptr[i], rd.len[i]);
+		off = rd.next_offset;
+		store_read_release(b->st, &rd);
+	}
+	return 0;
+}
+
+/* One OffsetFetch partition entry. */
+static void ofetch_part(struct kresp *r, int16_t ver, int64_t off, int32_t idx,
+			int16_t err)
+{
+	kw_i32(&r->w, idx);
+	kw_i64(&r->w, off);
+	if (ver >= 5)
+		kw_i32(&r->w, -1);
+	kw_str(&r->w, "", 0);
+	kw_i16(&r->w, err);
+}
+
+/* All committed offsets of g (topics = null), grouped by topic. */
+static void ofetch_all(struct broker *b, struct kresp *r, struct kgroup *g,
+		       int16_t ver)
+{
+	uint32_t nt = 0, ntop = store_topic_count(b->st), len;
+	uint32_t at = r->w.len;
+
+	kw_i32(&r->w, 0);
+	for (uint32_t t = 0; g && t < ntop; t++) {
+		uint32_t np = 0, npat;
+		for (uint32_t i = 0; i < g->noffs; i++)
+			np += g->offs[i].topic == t;
+		if (!np)
+			continue;
+		const char *name = store_topic_name(b->st, t, &len);
+		kw_str(&r->w, name, (int32_t)len);
+		npat = r->w.len;
+		kw_i32(&r->w, (int32_t)np);
+		for (uint32_t i = 0; i < g->noffs; i++)
+			if (g->offs[i].topic == t)
+				ofetch_part(r, ver, g->offs[i].off,
+					    (int32_t)g->offs[i].part, 0);
+		(void)npat;
+		nt++;
+	}
+	kw_patch32(&r->w, at, (int32_t)nt);
+}
+
+int api_offset_fetch(struct broker *b, struct kconn *c, struct kreq *q)
+{
+	struct kstr gid, name;
+	struct kr scan;
+	struct kresp *r;
+	struct kgroup *g;
+
+	kr_str(&q->r, &gid);
+	scan = q->r;
+	int32_t nt = kr_array(&scan, 6, q->ver >= 2);
+	for (int32_t t = 0; t < nt && !scan.bad; t++) {
+		kr_str(&scan, &name);
+		int32_t np = kr_array(&scan, 4, false);
+		for (int32_t k = 0; k < np; k++)
+			(void)kr_i32(&scan);
+	}
+	if (q->r.bad || scan.bad || !(r = resp_new(b, c, q->corr)))
+		return -1;
+	g = group_find(b, &gid, false);
+	if (q->ver >= 3)
+		kw_i32(&r->w, 0);
+	nt = kr_array(&q->r, 6, q->ver >= 2);
+	if (nt < 0)
+		ofetch_all(b, r, g, q->ver);
+	else
+		kw_i32(&r->w, nt);
+	for (int32_t t = 0; t < nt; t++) {
+		kr_str(&q->r, &name);
+		int tid = topic_lookup(b, &name, false);
+		int32_t np = kr_array(&q->r, 4, false);
+		kw_str(&r->w, name.p, name.len);
+		kw_i32(&r->w, np);
+		for (int32_t k = 0; k < np; k++) {
+			int32_t idx = kr_i32(&q->r);
+			struct koff *o = g && tid >= 0 ?
+				off_slot(b, g, (uint32_t)tid, (uint32_t)idx, false) : NULL;
+			ofetch_part(r, q->ver, o ? o->off : -1, idx,
+				    tid < 0 ? (int16_t)-tid : 0);
+		}
+	}
+	if (q->ver >= 2)
+		kw_i16(&r->w, 0);
+	resp_finish(r);
+	resp_ready(b, r);
+	return 0;
+}

@@ -1,0 +1,106 @@
+/* Kafka wire primitives: a bounds-checked reader over request bytes and a
+ * growable response writer that can reference external buffers (stored
+ * record batches) instead of copying them. */
+#ifndef KCODEC_H
+#define KCODEC_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Reader: any read past the end sets bad and yields zeroes. */
+struct kr {
+	const uint8_t *p;
+	uint32_t n, off;
+	bool bad;
+};
+
+struct kstr {
+	const char *p;
+	int32_t len; /* -1 = null */
+};
+
+struct kbytes {
+	uint8_t *p; /* writable: produce rewrites BaseOffset in place */
+	int32_t len;
+};
+
+void kr_init(struct kr *r, const uint8_t *p, uint32_t n);
+int8_t kr_i8(struct kr *r);
+int16_t kr_i16(struct kr *r);
+int32_t kr_i32(struct kr *r);
+int64_t kr_i64(struct kr *r);
+uint32_t kr_uvarint(struct kr *r);
+bool kr_str(struct kr *r, struct kstr *s);     /* STRING or NULLABLE_STRING */
+bool kr_cstr(struct kr *r, struct kstr *s);    /* COMPACT_(NULLABLE_)STRING */
+bool kr_bytes(struct kr *r, struct kbytes *b); /* (NULLABLE_)BYTES */
+void kr_skip_tags(struct kr *r);
+/* Array count; -1 (null) allowed only if nullable. Counts that cannot fit
+ * in the remaining bytes (min_elem each) mark the reader bad. */
+int32_t kr_array(struct kr *r, uint32_t min_elem, bool nullable);
+
+/* Writer allocator hooks (the broker's platform allocator). */
+struct kalloc {
+	void *ctx;
+	void *(*alloc)(void *ctx, size_t n);
+	void (*free)(void *ctx, void *p);
+};
+
+#define KW_MAX_EXT 1024u
+
+struct kext {
+	uint32_t at; /* position in buf before which the bytes go */
+	uint32_t len;
+	const uint8_t *p;
+};
+
+struct kw {
+	const struct kalloc *al;
+	uint8_t *buf;
+	uint32_t len, cap;
+	bool oom;
+	struct kext *ext;
+	uint32_t next;
+	uint64_t ext_bytes;
+};
+
+void kw_init(struct kw *w, const struct kalloc *al);
+void kw_free(struct kw *w);
+void kw_i8(struct kw *w, int8_t v);
+void kw_i16(struct kw *w, int16_t v);
+void kw_i32(struct kw *w, int32_t v);
+void kw_i64(struct kw *w, int64_t v);
+void kw_uvarint(struct kw *w, uint32_t v);
+void kw_raw(struct kw *w, const void *p, uint32_t n);
+void kw_str(struct kw *w, const char *p, int32_t len); /* len -1 = null */
+void kw_bytes(struct kw *w, const void *p, int32_t len);
+/* Reference n external bytes at the current position (not copied). */
+bool kw_ext(struct kw *w, const void *p, uint32_t n);
+void kw_patch32(struct kw *w, uint32_t at, int32_t v);
+uint64_t kw_total(const struct kw *w);
+
+static inline uint32_t k_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline uint16_t k_be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline void k_put_be64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+
+static inline uint64_t k_be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+#endif

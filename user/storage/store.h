@@ -1,0 +1,118 @@
+/* Gringotts log store: topic partitions as append-only chains of large
+ * pre-allocated segments on a raw block device. On-disk format:
+ * docs/log-format.md. Single-threaded: the caller serialises all calls. */
+#ifndef STORE_H
+#define STORE_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_BLOCK 4096u
+#define STORE_MAX_PAYLOAD (1u << 20)      /* largest batch accepted */
+#define STORE_MAX_TOPICS 511u
+#define STORE_MAX_PARTS 1024u             /* partitions per topic */
+#define STORE_NAME_MAX 249u
+#define STORE_READ_MAX 256u               /* batches returned per read */
+
+/* Platform interface: everything the store needs from its host. Block
+ * numbers and counts are in STORE_BLOCK units; buffers passed to read and
+ * write come from alloc (STORE_BLOCK aligned). Return 0 or negative. */
+struct store_platform {
+	void *ctx;
+	uint64_t dev_blocks;
+	int (*read)(void *ctx, uint64_t blk, void *buf, uint32_t count);
+	int (*write)(void *ctx, uint64_t blk, const void *buf, uint32_t count);
+	int (*flush)(void *ctx);
+	/* Optional asynchronous flush: start one and return; the host calls
+	 * store_flush_done() when it has completed. NULL: flushes are
+	 * synchronous (flush above). */
+	int (*flush_start)(void *ctx);
+	void *(*alloc)(void *ctx, size_t size); /* STORE_BLOCK aligned */
+	void (*free)(void *ctx, void *p);
+	uint64_t (*now_ms)(void *ctx);
+	void (*log)(void *ctx, const char *what, const char *detail, long long v);
+};
+
+enum store_err {
+	STORE_OK = 0,
+	STORE_EIO = -1,
+	STORE_ENOMEM = -2,
+	STORE_ENOSPC = -3,
+	STORE_EINVAL = -4,
+	STORE_ECORRUPT = -5,
+	STORE_ERANGE = -6,
+	STORE_EFULL = -7,
+};
+
+/* store_open flags */
+#define STORE_FORMAT_BLANK 1u /* format when both superblocks are all zero */
+#define STORE_FORMAT_FORCE 2u /* format whatever is there */
+
+struct store;
+struct store_part;
+
+/* One read: whole batches referenced inside buf (freed by release). */
+struct store_read {
+	void *buf;
+	uint32_t n;
+	uint64_t next_offset; /* offset after the last batch returned */
+	const uint8_t *ptr[STORE_READ_MAX];
+	uint32_t len[STORE_READ_MAX];
+};
+
+struct store_stats {
+	uint32_t segments, segments_used, seg_blocks;
+	uint64_t recovered_batches, truncated_bytes;
+};
+
+int store_open(const struct store_platform *plat, uint32_t flags,
+	       struct store **out) __attribute__((warn_unused_result));
+void store_close(struct store *s);
+void store_get_stats(const struct store *s, struct store_stats *st);
+
+/* Topics: ids are dense, 0..count-1, stable across restarts. */
+uint32_t store_topic_count(const struct store *s);
+const char *store_topic_name(const struct store *s, uint32_t id, uint32_t *len);
+uint32_t store_topic_parts(const struct store *s, uint32_t id);
+int store_topic_find(const struct store *s, const char *name, uint32_t len);
+int store_topic_create(struct store *s, const char *name, uint32_t len,
+		       uint32_t parts) __attribute__((warn_unused_result));
+struct store_part *store_part_get(struct store *s, uint32_t topic, uint32_t part);
+
+/* Offsets: [start, hwm) readable; end is the next offset to assign
+ * (end >= hwm: appended but not yet handed to the device). */
+uint64_t store_part_start(const struct store_part *p);
+uint64_t store_part_end(const struct store_part *p);
+uint64_t store_part_hwm(const struct store_part *p);
+
+/* Append one opaque payload holding count offsets starting at
+ * store_part_end(p). The payload is copied into the tail buffer. */
+int store_append(struct store *s, struct store_part *p, const void *payload,
+		 uint32_t len, uint32_t count, int64_t max_ts)
+	__attribute__((warn_unused_result));
+/* Whole payloads from the one containing offset, up to max_bytes (at least
+ * one). STORE_ERANGE when offset is outside [start, hwm]. */
+int store_read(struct store *s, struct store_part *p, uint64_t offset,
+	       uint32_t max_bytes, struct store_read *out)
+	__attribute__((warn_unused_result));
+void store_read_release(struct store *s, struct store_read *r);
+/* Base offset of the first payload whose max_ts >= ts, or -1. */
+int64_t store_offset_for_time(const struct store_part *p, int64_t ts);
+
+/* Hand appended data to the device (no barrier), then make everything
+ * handed over durable. Flushes are numbered as they start; flush_gen is
+ * the highest number known complete, so data written before the call to
+ * store_flush_next() is durable once store_flush_gen() reaches its value.
+ * store_flush is synchronous; store_flush_start uses the platform's
+ * asynchronous flush when there is one (one at a time) and falls back to
+ * store_flush otherwise. */
+int store_write_pending(struct store *s) __attribute__((warn_unused_result));
+int store_flush(struct store *s) __attribute__((warn_unused_result));
+int store_flush_start(struct store *s) __attribute__((warn_unused_result));
+void store_flush_done(struct store *s, bool ok);
+bool store_flush_busy(const struct store *s);
+uint64_t store_flush_next(const struct store *s);
+uint64_t store_flush_gen(const struct store *s);
+uint64_t store_unflushed_bytes(const struct store *s);
+
+#endif

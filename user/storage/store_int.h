@@ -1,0 +1,109 @@
+/* Private layout and state of the log store (see docs/log-format.md). */
+#ifndef STORE_INT_H
+#define STORE_INT_H
+#include "store.h"
+
+#define SB_BLOCKS 32u                 /* one superblock copy: 128 KiB */
+#define SB_BYTES (SB_BLOCKS * STORE_BLOCK)
+#define SEG_BASE_BLK (2u * SB_BLOCKS) /* first segment block */
+#define SB_MAGIC 0x31304c5757534c48ull  /* "HLSWWL01" little-endian */
+#define SEG_MAGIC 0x3130474553574c48ull /* "HLWSEG01" */
+#define FRAME_MAGIC 0x46574c48u         /* "HLWF" */
+#define FRAME_HDR 40u
+#define SB_TOPIC_OFF 256u
+#define SB_TOPIC_SIZE 256u
+#define SEG_HDR_CRC_LEN 64u
+#define TAIL_CAP (256u * 1024u)
+
+/* One in-memory index entry per stored frame. */
+struct store_idx {
+	uint64_t base;
+	int64_t max_ts;
+	uint32_t seg;
+	uint32_t pos; /* byte position of the frame header in the segment */
+};
+
+struct store_seg {
+	bool used;
+	uint32_t topic, part;
+	uint64_t seq, base;
+	uint32_t end_pos; /* bytes of valid frames incl. header block */
+	uint32_t seed;    /* CRC chain seed = header CRC */
+};
+
+struct store_part {
+	uint32_t topic, part;
+	uint32_t *segs, nsegs, segs_cap; /* slots in offset order */
+	uint64_t start_off, end_off, hwm;
+	uint32_t last_crc;
+	uint8_t *tail;      /* TAIL_CAP bytes mirroring [tail_base, +used) */
+	uint32_t tail_base; /* block-aligned byte position in active segment */
+	uint32_t tail_used;
+	bool dirty;
+	struct store_idx *idx;
+	uint32_t nidx, idx_cap;
+};
+
+struct store_topic {
+	char name[STORE_NAME_MAX + 1];
+	uint32_t len, nparts;
+	struct store_part *parts;
+};
+
+struct store {
+	struct store_platform pl;
+	uint64_t gen, store_id, next_seq, flush_gen, unflushed;
+	uint64_t flush_started, flush_inflight; /* inflight: its number or 0 */
+	uint32_t seg_blocks, nsegs;
+	struct store_seg *segs;
+	struct store_topic *topics;
+	uint32_t ntopics;
+	uint8_t *sb; /* SB_BYTES scratch, also the block scratch */
+	struct store_stats st;
+	bool ready;
+};
+
+/* Little-endian field access for on-disk structures. */
+static inline void st_put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline void st_put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline uint32_t st_get32(const uint8_t *p)
+{
+	uint32_t v = 0;
+	for (int i = 3; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+static inline uint64_t st_get64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static inline uint64_t seg_blk(const struct store *s, uint32_t slot)
+{
+	return SEG_BASE_BLK + (uint64_t)slot * s->seg_blocks;
+}
+
+void *st_alloc(struct store *s, size_t n);
+void st_free(struct store *s, void *p);
+void st_log(struct store *s, const char *what, const char *d, long long v);
+int st_part_push_seg(struct store *s, struct store_part *p, uint32_t slot);
+int st_idx_push(struct store *s, struct store_part *p, uint64_t base,
+		int64_t ts, uint32_t seg, uint32_t pos);
+int st_write_out(struct store *s, struct store_part *p);
+int store_recover(struct store *s);
+void st_encode_frame_hdr(uint8_t *h, uint32_t len, uint64_t base, int64_t ts,
+			 uint32_t count, uint64_t seq);
+int st_write_seg_hdr(struct store *s, uint32_t slot);
+
+#endif

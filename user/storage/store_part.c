@@ -1,0 +1,256 @@
+/* Partition data path: segment allocation, append into the block-aligned
+ * tail buffer, writing out, flushing and reading whole frames back. */
+#include <string.h>
+
+#include "crc32c.h"
+#include "store_int.h"
+
+/* Grow a u32 or struct array through the platform allocator. */
+static void *st_grow(struct store *s, void *old, uint32_t n, uint32_t *cap,
+		     size_t elem)
+{
+	uint32_t nc = *cap ? *cap * 2 : 16;
+	void *p = st_alloc(s, (size_t)nc * elem);
+
+	if (!p)
+		return NULL;
+	if (old)
+		memcpy(p, old, (size_t)n * elem);
+	st_free(s, old);
+	*cap = nc;
+	return p;
+}
+
+int st_part_push_seg(struct store *s, struct store_part *p, uint32_t slot)
+{
+	if (p->nsegs == p->segs_cap) {
+		uint32_t *n = st_grow(s, p->segs, p->nsegs, &p->segs_cap, 4);
+		if (!n)
+			return STORE_ENOMEM;
+		p->segs = n;
+	}
+	p->segs[p->nsegs++] = slot;
+	return STORE_OK;
+}
+
+int st_idx_push(struct store *s, struct store_part *p, uint64_t base,
+		int64_t ts, uint32_t seg, uint32_t pos)
+{
+	if (p->nidx == p->idx_cap) {
+		struct store_idx *n = st_grow(s, p->idx, p->nidx, &p->idx_cap,
+					      sizeof(*n));
+		if (!n)
+			return STORE_ENOMEM;
+		p->idx = n;
+	}
+	p->idx[p->nidx++] = (struct store_idx){ base, ts, seg, pos };
+	return STORE_OK;
+}
+
+void st_encode_frame_hdr(uint8_t *h, uint32_t len, uint64_t base, int64_t ts,
+			 uint32_t count, uint64_t seq)
+{
+	st_put32(h, FRAME_MAGIC);
+	st_put32(h + 4, len);
+	st_put64(h + 8, base);
+	st_put64(h + 16, (uint64_t)ts);
+	st_put32(h + 24, count);
+	st_put32(h + 28, (uint32_t)seq);
+	st_put32(h + 32, 0);
+	st_put32(h + 36, 0);
+}
+
+/* Write the header block of segment slot; sets its CRC chain seed. */
+int st_write_seg_hdr(struct store *s, uint32_t slot)
+{
+	struct store_seg *g = &s->segs[slot];
+	uint8_t *b = s->sb;
+
+	memset(b, 0, STORE_BLOCK);
+	st_put64(b, SEG_MAGIC);
+	st_put32(b + 12, g->topic);
+	st_put32(b + 16, g->part);
+	st_put64(b + 24, g->seq);
+	st_put64(b + 32, g->base);
+	st_put64(b + 40, s->store_id);
+	g->seed = store_crc32c(0, b, SEG_HDR_CRC_LEN);
+	st_put32(b + 8, g->seed);
+	return s->pl.write(s->pl.ctx, seg_blk(s, slot), b, 1) ? STORE_EIO : 0;
+}
+
+/* Take a segment away from its partition (always that partition's oldest)
+ * so it can be reused; the log start moves to the next segment. */
+static void seg_reclaim(struct store *s, uint32_t slot)
+{
+	struct store_seg *g = &s->segs[slot];
+	struct store_part *p = store_part_get(s, g->topic, g->part);
+	uint32_t drop = 0;
+
+	while (drop < p->nidx && p->idx[drop].seg == slot)
+		drop++;
+	memmove(p->idx, p->idx + drop, (p->nidx - drop) * sizeof(*p->idx));
+	p->nidx -= drop;
+	memmove(p->segs, p->segs + 1, (p->nsegs - 1) * sizeof(*p->segs));
+	p->nsegs--;
+	p->start_off = s->segs[p->segs[0]].base;
+	g->used = false;
+	st_log(s, "store: reclaimed segment, new log start", "", (long long)p->start_off);
+}
+
+/* A free slot, or the oldest segment that is not a partition's active one. */
+static int seg_pick(struct store *s)
+{
+	int best = -1;
+
+	for (uint32_t i = 0; i < s->nsegs; i++)
+		if (!s->segs[i].used)
+			return (int)i;
+	for (uint32_t i = 0; i < s->nsegs; i++) {
+		struct store_seg *g = &s->segs[i];
+		struct store_part *p = store_part_get(s, g->topic, g->part);
+		if (p->nsegs > 1 && p->segs[0] == i &&
+		    (best < 0 || g->seq < s->segs[best].seq))
+			best = (int)i;
+	}
+	if (best >= 0)
+		seg_reclaim(s, (uint32_t)best);
+	return best;
+}
+
+/* Start a new active segment for p at its current end offset. */
+static int seg_roll(struct store *s, struct store_part *p)
+{
+	int slot, err;
+
+	if (p->nsegs && (err = st_write_out(s, p)))
+		return err;
+	slot = seg_pick(s);
+	if (slot < 0)
+		return STORE_ENOSPC;
+	s->segs[slot] = (struct store_seg){ true, p->topic, p->part,
+					    s->next_seq++, p->end_off,
+					    STORE_BLOCK, 0 };
+	/* The header is made durable before any frame goes into the segment:
+	 * a reused segment must never show its previous owner's header next
+	 * to the new owner's frames after a crash (that would cut the old
+	 * owner's chain). This also makes everything written before durable,
+	 * so a gap between segments can only come from device corruption. */
+	err = st_write_seg_hdr(s, (uint32_t)slot);
+	if (!err && s->pl.flush(s->pl.ctx))
+		err = STORE_EIO;
+	if (err || (err = st_part_push_seg(s, p, (uint32_t)slot))) {
+		s->segs[slot].used = false;
+		return err;
+	}
+	if (p->nsegs == 1)
+		p->start_off = p->end_off;
+	p->last_crc = s->segs[slot].seed;
+	p->tail_base = STORE_BLOCK;
+	p->tail_used = 0;
+	return STORE_OK;
+}
+
+/* Write the tail buffer's blocks; keep the last partial block in memory so
+ * the next append continues it (it is rewritten with identical prefix). */
+int st_write_out(struct store *s, struct store_part *p)
+{
+	uint32_t nblk, full, part;
+	uint32_t slot;
+
+	if (!p->dirty)
+		return STORE_OK;
+	slot = p->segs[p->nsegs - 1];
+	nblk = (p->tail_used + STORE_BLOCK - 1) / STORE_BLOCK;
+	memset(p->tail + p->tail_used, 0, nblk * STORE_BLOCK - p->tail_used);
+	if (s->pl.write(s->pl.ctx, seg_blk(s, slot) + p->tail_base / STORE_BLOCK,
+			p->tail, nblk))
+		return STORE_EIO;
+	s->unflushed += (uint64_t)nblk * STORE_BLOCK;
+	full = p->tail_used / STORE_BLOCK * STORE_BLOCK;
+	part = p->tail_used - full;
+	if (full && part)
+		memmove(p->tail, p->tail + full, part);
+	p->tail_base += full;
+	p->tail_used = part;
+	p->hwm = p->end_off;
+	p->dirty = false;
+	return STORE_OK;
+}
+
+/* Frames larger than the free tail space go out at once from a scratch
+ * buffer holding the current partial block followed by the frame. */
+static int append_big(struct store *s, struct store_part *p, const uint8_t *hdr,
+		      const void *payload, uint32_t len)
+{
+	uint32_t total = p->tail_used + FRAME_HDR + len;
+	uint32_t nblk = (total + STORE_BLOCK - 1) / STORE_BLOCK;
+	uint8_t *b = st_alloc(s, (size_t)nblk * STORE_BLOCK);
+	uint32_t full = total / STORE_BLOCK * STORE_BLOCK;
+	int err = STORE_OK;
+
+	if (!b)
+		return STORE_ENOMEM;
+	memcpy(b, p->tail, p->tail_used);
+	memcpy(b + p->tail_used, hdr, FRAME_HDR);
+	memcpy(b + p->tail_used + FRAME_HDR, payload, len);
+	if (s->pl.write(s->pl.ctx, seg_blk(s, p->segs[p->nsegs - 1]) +
+				       p->tail_base / STORE_BLOCK, b, nblk))
+		err = STORE_EIO;
+	if (!err) {
+		s->unflushed += (uint64_t)nblk * STORE_BLOCK;
+		memcpy(p->tail, b + full, total - full);
+		p->tail_base += full;
+		p->tail_used = total - full;
+	}
+	st_free(s, b);
+	return err;
+}
+
+int store_append(struct store *s, struct store_part *p, const void *payload,
+		 uint32_t len, uint32_t count, int64_t max_ts)
+{
+	uint32_t slot, pos, seg_bytes = s->seg_blocks * STORE_BLOCK;
+	uint8_t hdr[FRAME_HDR];
+	uint32_t old_crc;
+	int err;
+
+	if (!len || len > STORE_MAX_PAYLOAD || !count)
+		return STORE_EINVAL;
+	if (!p->tail && !(p->tail = st_alloc(s, TAIL_CAP)))
+		return STORE_ENOMEM;
+	if (!p->nsegs || s->segs[p->segs[p->nsegs - 1]].end_pos + FRAME_HDR +
+				 len > seg_bytes)
+		if ((err = seg_roll(s, p)))
+			return err;
+	slot = p->segs[p->nsegs - 1];
+	pos = s->segs[slot].end_pos;
+	st_encode_frame_hdr(hdr, len, p->end_off, max_ts, count, s->segs[slot].seq);
+	old_crc = p->last_crc;
+	p->last_crc = store_crc32c(p->last_crc, hdr, 32);
+	p->last_crc = store_crc32c(p->last_crc, payload, len);
+	st_put32(hdr + 32, p->last_crc);
+	if ((err = st_idx_push(s, p, p->end_off, max_ts, slot, pos)))
+		return err;
+	if (p->tail_used + FRAME_HDR + len > TAIL_CAP - STORE_BLOCK &&
+	    (err = st_write_out(s, p)))
+		goto undo;
+	if (p->tail_used + FRAME_HDR + len <= TAIL_CAP - STORE_BLOCK) {
+		memcpy(p->tail + p->tail_used, hdr, FRAME_HDR);
+		memcpy(p->tail + p->tail_used + FRAME_HDR, payload, len);
+		p->tail_used += FRAME_HDR + len;
+		p->dirty = true;
+	} else if ((err = append_big(s, p, hdr, payload, len))) {
+		goto undo;
+	}
+	s->segs[slot].end_pos = pos + FRAME_HDR + len;
+	p->end_off += count;
+	if (!p->dirty)
+		p->hwm = p->end_off;
+	return STORE_OK;
+undo:
+	/* Nothing became visible; the chain CRC must not include the frame. */
+	p->nidx--;
+	p->last_crc = old_crc;
+	st_log(s, "store: append failed", "", err);
+	return err;
+}
