@@ -1,0 +1,186 @@
+/* floo_platform over a TAP fd, with the optional fault injector. */
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hosted_net.h"
+
+uint64_t hosted_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* xorshift64*: fast, good enough for fault injection and ports. */
+static uint64_t rng_next(struct hosted_net *h)
+{
+	h->rng ^= h->rng >> 12;
+	h->rng ^= h->rng << 25;
+	h->rng ^= h->rng >> 27;
+	return h->rng * 2685821657736338717ull;
+}
+
+static bool chance(struct hosted_net *h, uint32_t pct)
+{
+	return pct && (rng_next(h) >> 33) % 100 < pct;
+}
+
+/* Apply the injector to a received frame; returns frames to deliver
+ * (0..2) in out[] (ownership passes). */
+static unsigned impair_rx(struct hosted_net *h, struct floo_stack *st,
+			  struct floo_pbuf *pb, struct floo_pbuf **out)
+{
+	unsigned n = 0;
+
+	if (chance(h, h->imp.loss_pct)) {
+		h->imp_dropped++;
+		floo_pbuf_free(st, pb);
+		return 0;
+	}
+	if (!h->held_rx && chance(h, h->imp.reorder_pct)) {
+		h->imp_reordered++;
+		h->held_rx = pb;
+		return 0;
+	}
+	out[n++] = pb;
+	if (chance(h, h->imp.dup_pct)) {
+		struct floo_pbuf *d = floo_pbuf_alloc(st);
+
+		if (d) {
+			h->imp_duped++;
+			memcpy(d->data, pb->data, pb->len);
+			d->len = pb->len;
+			out[n++] = d;
+		}
+	}
+	if (h->held_rx) {
+		out[n++] = h->held_rx;
+		h->held_rx = NULL;
+	}
+	return n;
+}
+
+static unsigned tap_rx(void *ctx, struct floo_stack *st, struct floo_pbuf **out,
+		       unsigned max)
+{
+	struct hosted_net *h = ctx;
+	unsigned n = 0;
+
+	while (n + 3 <= max) {
+		struct floo_pbuf *pb = floo_pbuf_alloc(st), *tmp[3];
+		ssize_t r;
+		unsigned k;
+
+		if (!pb)
+			break;
+		r = read(h->fd, pb->data, FLOO_PBUF_SIZE - FLOO_PBUF_HEADROOM);
+		if (r <= 0) {
+			floo_pbuf_free(st, pb);
+			break;
+		}
+		pb->len = (uint32_t)r;
+		k = impair_rx(h, st, pb, tmp);
+		for (unsigned i = 0; i < k; i++)
+			out[n++] = tmp[i];
+	}
+	return n;
+}
+
+static void tx_one(struct hosted_net *h, const struct floo_txframe *f)
+{
+	struct iovec iov[FLOO_TX_MAX_IOV];
+	ssize_t r;
+
+	for (unsigned i = 0; i < f->niov; i++) {
+		iov[i].iov_base = (void *)f->iov[i].base;
+		iov[i].iov_len = f->iov[i].len;
+	}
+	r = writev(h->fd, iov, (int)f->niov);
+	(void)r; /* a full TAP queue drops, like a wire */
+}
+
+/* Copy a frame into the reorder slot. */
+static void hold_tx(struct hosted_net *h, const struct floo_txframe *f)
+{
+	uint32_t o = 0;
+
+	for (unsigned i = 0; i < f->niov && o + f->iov[i].len <= sizeof(h->held_tx); i++) {
+		memcpy(h->held_tx + o, f->iov[i].base, f->iov[i].len);
+		o += f->iov[i].len;
+	}
+	h->held_tx_len = o;
+}
+
+static unsigned tap_tx(void *ctx, const struct floo_txframe *f, unsigned n)
+{
+	struct hosted_net *h = ctx;
+
+	for (unsigned i = 0; i < n; i++) {
+		if (chance(h, h->imp.loss_pct)) {
+			h->imp_dropped++;
+			continue;
+		}
+		if (!h->held_tx_len && chance(h, h->imp.reorder_pct)) {
+			h->imp_reordered++;
+			hold_tx(h, &f[i]);
+			continue;
+		}
+		tx_one(h, &f[i]);
+		if (chance(h, h->imp.dup_pct)) {
+			h->imp_duped++;
+			tx_one(h, &f[i]);
+		}
+		if (h->held_tx_len) {
+			ssize_t r = write(h->fd, h->held_tx, h->held_tx_len);
+
+			(void)r;
+			h->held_tx_len = 0;
+		}
+	}
+	return n;
+}
+
+static uint64_t tap_now(void *ctx)
+{
+	(void)ctx;
+	return hosted_now_ns();
+}
+
+static uint32_t tap_random(void *ctx)
+{
+	return (uint32_t)(rng_next(ctx) >> 32);
+}
+
+static void tap_log(void *ctx, int level, const char *ev, uint64_t v)
+{
+	struct hosted_net *h = ctx;
+
+	if (level <= h->log_level)
+		fprintf(stderr, "floo: %s %llu\n", ev, (unsigned long long)v);
+}
+
+void hosted_platform(struct hosted_net *h, struct floo_platform *p)
+{
+	memset(p, 0, sizeof(*p));
+	if (!h->rng)
+		h->rng = hosted_now_ns() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ull;
+	p->ctx = h;
+	p->rx_burst = tap_rx;
+	p->tx_burst = tap_tx;
+	p->now_ns = tap_now;
+	p->random32 = tap_random;
+	p->log = tap_log;
+}
+
+void hosted_wait(struct hosted_net *h, uint64_t timeout_ns)
+{
+	struct pollfd pfd = {.fd = h->fd, .events = POLLIN};
+	int ms = (int)((timeout_ns + 999999) / 1000000);
+
+	(void)poll(&pfd, 1, ms);
+}
