@@ -47,3 +47,22 @@ ALL_TARGETS += $(NET_LIB) $(B)/hosted/floo-demo
 
 .PHONY: net
 net: $(B)/hosted/floo-demo
+
+# ---- unit tests (ASan + UBSan), library compiled from source ----
+NET_UNIT_SRCS := $(wildcard tests/host/net/*.c)
+NET_UNIT_BIN := $(NET_B)/net-unit
+$(NET_UNIT_BIN): $(NET_SRCS) $(NET_UNIT_SRCS) $(NET_HDRS) $(wildcard tests/host/net/*.h)
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) $(NET_INC) -Itests/host/net $(NET_SRCS) $(NET_UNIT_SRCS) -o $@
+
+TEST_GROUPS += net-unit net-fuzz net-system
+.PHONY: test-net-unit test-net-system test-net-fuzz
+test-net-unit: $(NET_UNIT_BIN)
+	@mkdir -p $(RESULTS)
+	@$(NET_UNIT_BIN) $(RESULTS)/net-unit.tap || echo "not ok - net-unit: runner crashed" >> $(RESULTS)/net-unit.tap
+	@grep -c '^ok' $(RESULTS)/net-unit.tap | sed 's/^/net-unit passed: /'
+	@grep '^not ok' $(RESULTS)/net-unit.tap || true
+
+test-net-system: $(B)/hosted/floo-demo
+	@mkdir -p $(RESULTS)
+	@bash tests/system/net/run.sh $(RESULTS)/net-system.tap

@@ -37,27 +37,22 @@ void eth_header(struct floo_stack *st, uint8_t *frame, const uint8_t *dst,
 	put_be16(frame + 12, type);
 }
 
-/* Resolve the next hop for dst_ip and write the header. Off-link
- * destinations go to the gateway; limited broadcast to ff:ff:... */
-bool eth_header_ip(struct floo_stack *st, uint8_t *frame, uint32_t dst_ip)
+/* MAC of the next hop for dst_ip: off-link destinations go to the
+ * gateway, limited broadcast to ff:ff:... NULL if unresolved (an ARP
+ * request went out) or unroutable. Call before reserving the frame: ARP
+ * may queue its own. */
+const uint8_t *eth_next_hop(struct floo_stack *st, uint32_t dst_ip)
 {
 	uint32_t hop = dst_ip;
-	const uint8_t *mac;
 
-	if (ipv4_is_bcast(st, dst_ip)) {
-		eth_header(st, frame, eth_bcast, ETH_P_IP);
-		return true;
-	}
+	if (ipv4_is_bcast(st, dst_ip))
+		return eth_bcast;
 	if (st->mask && (dst_ip & st->mask) != (st->ip & st->mask)) {
 		if (!st->gw) {
 			st->stats.drop_noroute++;
-			return false;
+			return NULL;
 		}
 		hop = st->gw;
 	}
-	mac = arp_lookup(st, hop);
-	if (!mac)
-		return false;
-	eth_header(st, frame, mac, ETH_P_IP);
-	return true;
+	return arp_lookup(st, hop);
 }

@@ -169,9 +169,7 @@ void floo_tx_flush(struct floo_stack *st);
 
 /* link layer */
 void eth_input(struct floo_stack *st, struct floo_pbuf *pb);
-/* Fill the Ethernet header for dst_ip (next hop resolved via ARP);
- * false if unresolved (an ARP request was sent). */
-bool eth_header_ip(struct floo_stack *st, uint8_t *frame, uint32_t dst_ip);
+const uint8_t *eth_next_hop(struct floo_stack *st, uint32_t dst_ip);
 void eth_header(struct floo_stack *st, uint8_t *frame, const uint8_t *dst,
 		uint16_t type);
 

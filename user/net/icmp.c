@@ -20,14 +20,14 @@ static void icmp_send(struct floo_stack *st, uint32_t dst, uint8_t type,
 	uint8_t *f, *m;
 	struct floo_txframe *tx;
 	uint32_t hl;
+	const uint8_t *mac = eth_next_hop(st, dst);
 
+	if (!mac)
+		return;
 	if (blen > FLOO_MTU - 28)
 		blen = FLOO_MTU - 28;
 	tx = floo_tx_frame(st, &f);
-	if (!eth_header_ip(st, f, dst)) {
-		st->tx_n--; /* give the unused slot back */
-		return;
-	}
+	eth_header(st, f, mac, ETH_P_IP);
 	hl = ipv4_header(st, f + ETH_HLEN, st->ip, dst, IP_PROTO_ICMP, 8 + blen);
 	m = f + ETH_HLEN + hl;
 	m[0] = type;

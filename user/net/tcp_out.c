@@ -163,13 +163,13 @@ static int32_t emit(struct floo_tcp *c, uint32_t seq, uint32_t len,
 			    .lport = c->lport, .rport = c->rport,
 			    .flags = flags};
 	struct floo_txframe *tx;
+	const uint8_t *mac = eth_next_hop(st, c->rip);
 	uint8_t *f;
 
-	tx = floo_tx_frame(st, &f);
-	if (!eth_header_ip(st, f, c->rip)) {
-		st->tx_n--;
+	if (!mac)
 		return -1;
-	}
+	tx = floo_tx_frame(st, &f);
+	eth_header(st, f, mac, ETH_P_IP);
 	if (flags & TH_SYN) {
 		s.optlen = syn_options(c, s.opt);
 	} else if (c->flags & TF_TS) {
@@ -369,6 +369,7 @@ void tcp_send_rst_reply(struct floo_stack *st, const uint8_t *ip,
 	struct seg_out s = {.lip = get_be32(ip + 16), .rip = get_be32(ip + 12),
 			    .lport = get_be16(th + 2), .rport = get_be16(th)};
 	struct floo_txframe *tx;
+	const uint8_t *mac;
 	uint8_t *f;
 
 	if (th[13] & TH_RST)
@@ -380,11 +381,10 @@ void tcp_send_rst_reply(struct floo_stack *st, const uint8_t *ip,
 		s.ack = get_be32(th + 4) + seglen;
 		s.flags = TH_RST | TH_ACK;
 	}
-	tx = floo_tx_frame(st, &f);
-	if (!eth_header_ip(st, f, s.rip)) {
-		st->tx_n--;
+	if (!(mac = eth_next_hop(st, s.rip)))
 		return;
-	}
+	tx = floo_tx_frame(st, &f);
+	eth_header(st, f, mac, ETH_P_IP);
 	st->stats.tcp_resets_sent++;
 	seg_send(st, tx, f, &s, 0);
 }

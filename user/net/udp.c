@@ -78,14 +78,14 @@ int udp_send_from(struct floo_stack *st, uint32_t src_ip, uint16_t src_port,
 	uint8_t *f, *u;
 	struct floo_txframe *tx;
 	uint32_t hl, sum;
+	const uint8_t *mac;
 
 	if (len > FLOO_MTU - 20 - UDP_HLEN)
 		return FLOO_EINVAL;
-	tx = floo_tx_frame(st, &f);
-	if (!eth_header_ip(st, f, dst_ip)) {
-		st->tx_n--;
+	if (!(mac = eth_next_hop(st, dst_ip)))
 		return FLOO_EAGAIN;
-	}
+	tx = floo_tx_frame(st, &f);
+	eth_header(st, f, mac, ETH_P_IP);
 	hl = ipv4_header(st, f + ETH_HLEN, src_ip, dst_ip, IP_PROTO_UDP,
 			 UDP_HLEN + len);
 	u = f + ETH_HLEN + hl;
