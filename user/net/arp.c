@@ -65,6 +65,7 @@ void arp_learn(struct floo_stack *st, uint32_t ip, const uint8_t *mac,
 	       bool create)
 {
 	struct arp_entry *e = arp_find(st, ip);
+	bool was_pending = e && e->state == 1;
 
 	if (!e) {
 		if (!create)
@@ -76,6 +77,8 @@ void arp_learn(struct floo_stack *st, uint32_t ip, const uint8_t *mac,
 	e->state = 2;
 	e->tries = 0;
 	e->expires_ns = st->now_ns + ARP_TTL_NS;
+	if (was_pending)
+		tcp_arp_resolved(st, ip);
 }
 
 /* MAC for ip, or NULL after starting resolution. */

@@ -217,6 +217,8 @@ void tcp_input(struct floo_stack *st, struct floo_pbuf *pb, const uint8_t *ip,
 	       uint8_t *tcp, uint32_t len);
 void tcp_timer(struct floo_stack *st);
 void tcp_flush_dirty(struct floo_stack *st);
+/* Next hop ip just resolved: resend SYNs that could not leave. */
+void tcp_arp_resolved(struct floo_stack *st, uint32_t ip);
 uint64_t tcp_next_timer_ns(struct floo_stack *st);
 
 /* DHCP */

@@ -158,6 +158,10 @@ static bool establish(struct floo_tcp *c, const struct tcp_seg *s)
 
 	if (l && l->pending)
 		l->pending--;
+	if (c->flags & TF_RTT) {
+		tcp_rtt_sample(c, c->st->now_ms - c->rtt_start_ms);
+		c->flags &= (uint16_t)~TF_RTT;
+	}
 	tcp_set_state(c, (c->flags & TF_FIN_QUEUED) ? TCP_FIN_WAIT_1
 						     : TCP_ESTABLISHED);
 	c->snd_wnd = s->wnd << c->snd_wscale;

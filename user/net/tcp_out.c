@@ -272,6 +272,11 @@ static void output_syn(struct floo_tcp *c)
 			(void)emit(c, c->snd_nxt, 0, TH_ACK);
 		return;
 	}
+	if (c->rxtshift == 0 && !(c->flags & TF_RTT)) {
+		c->flags |= TF_RTT; /* time the handshake (Karn: first try only) */
+		c->rtt_seq = c->iss;
+		c->rtt_start_ms = c->st->now_ms;
+	}
 	if (emit(c, c->iss, 0, fl) < 0 && c->t_rexmt)
 		return;
 	c->snd_nxt = c->iss + 1;
@@ -387,4 +392,20 @@ void tcp_send_rst_reply(struct floo_stack *st, const uint8_t *ip,
 	eth_header(st, f, mac, ETH_P_IP);
 	st->stats.tcp_resets_sent++;
 	seg_send(st, tx, f, &s, 0);
+}
+
+/* A SYN dropped for want of ARP would otherwise wait a whole initial RTO
+ * (1 s); resend it as soon as the next hop is known. */
+void tcp_arp_resolved(struct floo_stack *st, uint32_t ip)
+{
+	for (uint32_t i = 0; i < st->cfg.n_tcp; i++) {
+		struct floo_tcp *c = &st->tcp[i];
+
+		if ((c->state == TCP_SYN_SENT || c->state == TCP_SYN_RCVD) &&
+		    c->rxtshift == 0 &&
+		    (c->rip == ip || st->gw == ip)) {
+			c->snd_nxt = c->iss;
+			tcp_mark_dirty(c);
+		}
+	}
 }

@@ -161,9 +161,10 @@ void tcp_data(struct floo_tcp *c, struct floo_pbuf *pb, struct tcp_seg *s)
 		pb->flags = 0; /* FIN beyond the window is not accepted */
 	}
 	if (seq_gt(pb->seq, c->rcv_nxt)) {
+		/* One duplicate ACK per out-of-order segment, not one per batch:
+		 * the sender's fast retransmit counts them (RFC 5681 4.2). */
 		ooo_insert(c, pb);
-		c->flags |= TF_ACKNOW;
-		tcp_mark_dirty(c);
+		tcp_send_ack_now(c);
 		return;
 	}
 	if (!trim_front(c, pb)) {

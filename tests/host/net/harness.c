@@ -14,7 +14,7 @@ void test_register(const char *name, void (*fn)(void))
 		tests[n_tests++] = (struct test_case){name, fn};
 }
 
-static void q_push(struct fqueue *q, const uint8_t *f, uint32_t len)
+void q_push(struct fqueue *q, const uint8_t *f, uint32_t len)
 {
 	struct frame *fr;
 
@@ -146,10 +146,12 @@ void node_link(struct node *a, struct node *b)
 	b->peer = a;
 }
 
-void run_ms(struct node *a, struct node *b, uint32_t ms)
+void run_step(struct node *a, struct node *b, uint32_t ms, uint32_t step_us)
 {
-	for (uint32_t i = 0; i < ms * 4; i++) {
-		t_now_ns += 250000;
+	uint64_t end = t_now_ns + (uint64_t)ms * 1000000u;
+
+	while (t_now_ns < end) {
+		t_now_ns += step_us * 1000ull;
 		for (int k = 0; k < 8; k++) {
 			unsigned got = floo_poll(a->st);
 
@@ -159,6 +161,11 @@ void run_ms(struct node *a, struct node *b, uint32_t ms)
 				break;
 		}
 	}
+}
+
+void run_ms(struct node *a, struct node *b, uint32_t ms)
+{
+	run_step(a, b, ms, 250);
 }
 
 void inject(struct node *n, const uint8_t *f, uint32_t len)
@@ -265,6 +272,8 @@ int main(int argc, char **argv)
 	if (!out)
 		return 2;
 	for (unsigned i = 0; i < n_tests; i++) {
+		if (argc > 2 && !strstr(tests[i].name, argv[2]))
+			continue;
 		t_failed = 0;
 		t_why[0] = 0;
 		tests[i].fn();

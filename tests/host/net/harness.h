@@ -50,6 +50,8 @@ void node_free(struct node *n);
 void node_link(struct node *a, struct node *b);
 /* Advance the clock by ms, polling both nodes every step_us. */
 void run_ms(struct node *a, struct node *b, uint32_t ms);
+void run_step(struct node *a, struct node *b, uint32_t ms, uint32_t step_us);
+void q_push(struct fqueue *q, const uint8_t *f, uint32_t len);
 /* Deliver one raw frame to n now and poll. */
 void inject(struct node *n, const uint8_t *f, uint32_t len);
 /* Pop the oldest captured frame of n (unlinked node); 0 if none. */
@@ -99,4 +101,22 @@ extern char t_why[256];
 /* Every test ends by checking that all buffers went home. */
 #define CHECK_NO_LEAK(n) CHECK(floo_pbuf_free_count((n)->st) == (n)->st->cfg.n_pbufs)
 
+
+/* A recording TCP application for the tests. */
+struct app {
+	struct floo_tcp *c;
+	int accepted, connected, peer_fin, closed, close_err, sent;
+	uint8_t *rx;
+	uint32_t rx_len, rx_cap;
+	bool hold, close_on_fin, abort_on_data, echo;
+	struct floo_pbuf *held[512];
+	int nheld;
+};
+void app_init(struct app *a, uint32_t cap);
+void app_fini(struct app *a);
+void app_cb(struct floo_tcp *c, void *user, const struct floo_tcp_event *ev);
+void app_release_all(struct app *a);
+/* Is this frame a TCP segment with payload? Offsets into f. */
+bool frame_tcp(const uint8_t *f, uint32_t len, uint32_t *seq, uint32_t *plen,
+	       uint8_t *flags);
 #endif
