@@ -72,7 +72,11 @@ void tcp_cc_dupack(struct floo_tcp *c)
 		tcp_mark_dirty(c);
 		return;
 	}
-	if (++c->dupacks != 3)
+	if (++c->dupacks < 3) {
+		tcp_mark_dirty(c); /* limited transmit */
+		return;
+	}
+	if (c->dupacks > 3)
 		return;
 	if (!seq_gt(c->snd_una, c->recover))
 		return;

@@ -233,7 +233,13 @@ static bool next_segment(struct floo_tcp *c, uint32_t *len, uint8_t *flags)
 {
 	uint32_t end = tcp_fin_seq(c), win, flight, avail, n;
 
-	win = c->snd_wnd < c->cwnd ? c->snd_wnd : c->cwnd;
+	win = c->cwnd;
+	/* Limited transmit (RFC 3042): the first two duplicate ACKs each let
+	 * one new segment out, so small windows still reach three. */
+	if (!(c->flags & TF_RECOVERY) && c->dupacks && c->dupacks < 3)
+		win += (uint32_t)c->dupacks * c->mss;
+	if (c->snd_wnd < win)
+		win = c->snd_wnd;
 	flight = c->snd_nxt - c->snd_una;
 	*flags = TH_ACK;
 	if (seq_lt(c->snd_nxt, end)) {

@@ -257,8 +257,10 @@ uint32_t build_tcp(uint8_t *f, const uint8_t *dmac, uint32_t src, uint32_t dst,
 	t[12] = (uint8_t)((hl / 4) << 4);
 	t[13] = flags;
 	put_be16(t + 14, win);
-	memcpy(t + 20, opt, optlen);
-	memcpy(t + hl, data, dlen);
+	if (optlen)
+		memcpy(t + 20, opt, optlen);
+	if (dlen)
+		memcpy(t + hl, data, dlen);
 	s = floo_csum_pseudo(src, dst, 6, hl + dlen);
 	put_be16(t + 16, floo_csum_fold(floo_csum_add(s, t, hl + dlen)));
 	return o + hl + dlen;

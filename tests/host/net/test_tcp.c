@@ -442,3 +442,65 @@ TEST(sock_blocking_client_against_event_server)
 	node_free(a);
 	node_free(b);
 }
+
+/* Deterministic impairment of every TCP frame in both directions. */
+static uint32_t imp_rng = 12345;
+static struct fqueue *imp_held_q;
+static uint8_t imp_held[2048];
+static uint32_t imp_held_len;
+
+static uint32_t imp_next(void)
+{
+	imp_rng = imp_rng * 1103515245u + 12345u;
+	return (imp_rng >> 16) % 100;
+}
+
+static bool impair(struct node *from, uint8_t *f, uint32_t len)
+{
+	struct fqueue *q = &from->peer->rxq;
+	uint32_t seq, plen;
+	uint8_t fl;
+
+	if (!frame_tcp(f, len, &seq, &plen, &fl))
+		return true;
+	if (imp_next() < 5)
+		return false;
+	if (!imp_held_len && imp_next() < 5) {
+		memcpy(imp_held, f, len);
+		imp_held_len = len;
+		imp_held_q = q;
+		return false;
+	}
+	q_push(q, f, len);
+	if (imp_next() < 2)
+		q_push(q, f, len);
+	if (imp_held_len) {
+		q_push(imp_held_q, imp_held, imp_held_len);
+		imp_held_len = 0;
+	}
+	return false;
+}
+
+TEST(tcp_echo_under_loss_duplication_reordering_both_ways)
+{
+	struct pair p;
+
+	pair_up(&p, NULL);
+	p.sa.echo = true;
+	p.sa.close_on_fin = true;
+	p.a->filter = impair;
+	p.b->filter = impair;
+	push(&p, 1000000, 8000, 120000);
+	for (int i = 0; i < 120 && p.ca.rx_len < 1000000; i++)
+		run_step(p.a, p.b, 1000, 500);
+	CHECK(p.ca.rx_len == 1000000 && !memcmp(p.ca.rx, src, 1000000));
+	floo_tcp_close(p.ca.c);
+	for (int i = 0; i < 120 && !p.sa.closed; i++)
+		run_step(p.a, p.b, 1000, 500);
+	if (getenv("DBG"))
+		fprintf(stderr, "rx %u closed %d/%d state %d/%d\n", p.ca.rx_len,
+			p.ca.closed, p.sa.closed, p.ca.c->state, p.sa.c->state);
+	CHECK(p.sa.closed == 1 && p.ca.closed == 1);
+	CHECK_NO_LEAK(p.b);
+	pair_down(&p);
+}
