@@ -66,3 +66,44 @@ test-net-unit: $(NET_UNIT_BIN)
 test-net-system: $(B)/hosted/floo-demo
 	@mkdir -p $(RESULTS)
 	@bash tests/system/net/run.sh $(RESULTS)/net-system.tap
+
+# ---- fuzzing: one libFuzzer binary per receive path ----
+NET_FUZZ_TARGETS := eth arp ipv4 icmp udp tcp dhcp
+NET_FUZZ_ID_eth := 0
+NET_FUZZ_ID_arp := 1
+NET_FUZZ_ID_ipv4 := 2
+NET_FUZZ_ID_icmp := 3
+NET_FUZZ_ID_udp := 4
+NET_FUZZ_ID_tcp := 5
+NET_FUZZ_ID_dhcp := 6
+NET_FUZZ_BINS := $(addprefix $(NET_B)/fuzz/fuzz-,$(NET_FUZZ_TARGETS))
+NET_FUZZ_TEST_SECONDS ?= 3
+
+$(NET_B)/fuzz/fuzz-%: tests/fuzz/net/fuzz_net.c $(NET_SRCS) $(NET_HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(NET_INC) -DFUZZ_PROTO=$(NET_FUZZ_ID_$*) $< $(NET_SRCS) -o $@
+
+# Run each target briefly from its seeds (work corpus under build/).
+define net_fuzz_run
+	@mkdir -p $(RESULTS) $(NET_B)/fuzz/work
+	@: > $(2)
+	@for t in $(NET_FUZZ_TARGETS); do \
+		w=$(NET_B)/fuzz/work/$$t; mkdir -p $$w; \
+		if $(NET_B)/fuzz/fuzz-$$t -max_total_time=$(1) -rss_limit_mb=1024 \
+			-artifact_prefix=$(NET_B)/fuzz/crash-$$t- $$w tests/fuzz/net/corpus/$$t \
+			> $(NET_B)/fuzz/$$t.log 2>&1; then \
+			echo "ok - net-fuzz: $$t receive path ($(1) s, $$(grep -o 'Done [0-9]* runs' $(NET_B)/fuzz/$$t.log | tail -1))" >> $(2); \
+		else \
+			echo "not ok - net-fuzz: $$t receive path (see $(NET_B)/fuzz/$$t.log)" >> $(2); \
+		fi; \
+	done
+	@cat $(2)
+endef
+
+test-net-fuzz: $(NET_FUZZ_BINS)
+	$(call net_fuzz_run,$(NET_FUZZ_TEST_SECONDS),$(RESULTS)/net-fuzz.tap)
+
+FUZZ_STEPS += net
+.PHONY: fuzz-net
+fuzz-net: $(NET_FUZZ_BINS)
+	$(call net_fuzz_run,$(FUZZ_SECONDS),$(NET_B)/fuzz/fuzz-net.tap)
