@@ -107,3 +107,15 @@ FUZZ_STEPS += net
 .PHONY: fuzz-net
 fuzz-net: $(NET_FUZZ_BINS)
 	$(call net_fuzz_run,$(FUZZ_SECONDS),$(NET_B)/fuzz/fuzz-net.tap)
+
+# ---- benchmarks ----
+$(B)/hosted/floo-bench: hosted/net/floo_bench.c
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(NET_HOSTED_CFLAGS) $< -o $@
+
+ALL_TARGETS += $(B)/hosted/floo-bench
+BENCH_STEPS += net
+.PHONY: bench-net
+bench-net: $(B)/hosted/floo-demo $(B)/hosted/floo-bench
+	@mkdir -p $(dir $(BENCH_OUT))
+	@bash tests/system/net/bench.sh $(BENCH_OUT)
