@@ -266,6 +266,8 @@ void floo_sock_close(struct floo_sock *s)
 		return;
 	if (s->listening) {
 		floo_tcp_listen_close(s->st, s->port);
+		while (s->aq_n) /* accepted but never taken: close them too */
+			floo_sock_close(s->acceptq[--s->aq_n]);
 		s->used = false;
 		return;
 	}

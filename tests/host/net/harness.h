@@ -37,12 +37,14 @@ struct node {
 	frame_filter filter;
 	uint32_t rnd;		 /* random32 returns rnd++ */
 	uint32_t sent;		 /* frames transmitted */
+	uint32_t offloaded;	 /* frames whose checksum the fake NIC did */
 	uint8_t mac[6];
 	bool pump_peer;		 /* rx_burst polls the peer first (sockets) */
 	bool in_pump;
 };
 
 extern uint64_t t_now_ns;
+extern uint32_t t_next_caps; /* platform caps of the next node_new() */
 
 /* Create a node with cfg (NULL: small defaults) and address ip/24. */
 struct node *node_new(const struct floo_config *cfg, uint32_t ip, uint8_t id);
