@@ -167,6 +167,53 @@ def many(n=1000):
     return 0
 
 
+def dhcp_server(ifname, offer="198.18.0.77"):
+    """Minimal DHCP server on ifname: OFFER then ACK one lease; exit 0 once
+    the ACK is out. Bounded to 20 s."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, ifname.encode())
+    s.bind(("0.0.0.0", 67))
+    s.settimeout(1)
+    deadline = time.time() + 20
+    yi = socket.inet_aton(offer)
+    me = socket.inet_aton("198.18.0.1")
+    while time.time() < deadline:
+        try:
+            m, _ = s.recvfrom(2048)
+        except socket.timeout:
+            continue
+        if len(m) < 244 or m[0] != 1 or m[236:240] != bytes([99, 130, 83, 99]):
+            continue
+        opts, i, mtype = m[240:], 0, 0
+        while i + 1 < len(opts) and opts[i] != 255:
+            if opts[i] == 0:
+                i += 1
+                continue
+            if opts[i] == 53:
+                mtype = opts[i + 2]
+            i += 2 + opts[i + 1]
+        reply = {1: 2, 3: 5}.get(mtype)
+        if not reply:
+            continue
+        r = bytearray(240)
+        r[0], r[1], r[2] = 2, 1, 6
+        r[4:8] = m[4:8]
+        r[10:12] = m[10:12]
+        r[16:20] = yi
+        r[20:24] = me
+        r[28:44] = m[28:44]
+        r[236:240] = bytes([99, 130, 83, 99])
+        r += bytes([53, 1, reply, 54, 4]) + me + bytes([1, 4, 255, 255, 255, 0, 51, 4, 0, 0, 14, 16, 255])
+        s.sendto(bytes(r), ("255.255.255.255", 68))
+        if reply == 5:
+            print("dhcp: leased %s" % offer)
+            return 0
+    print("dhcp: no REQUEST seen")
+    return 1
+
+
 def sha_http(n):
     """sha256 of /bytes/N expected body (for the curl checks)."""
     print(hashlib.sha256(pattern(n)).hexdigest())
@@ -175,6 +222,8 @@ def sha_http(n):
 
 def main():
     cmd = sys.argv[1]
+    if cmd == "dhcp_server":
+        return dhcp_server(*sys.argv[2:])
     args = [int(a) for a in sys.argv[2:]]
     return {"udp_echo": udp_echo, "tcp_echo": tcp_echo, "discard": tcp_discard,
             "keepalive": http_keepalive, "many": many, "sha": sha_http}[cmd](*args)

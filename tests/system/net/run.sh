@@ -35,10 +35,15 @@ trap cleanup EXIT
 in_ns() { ip netns exec "$ns" "$@"; }
 
 start_demo() { # extra args
-	ip netns exec "$ns" "$demo" --tap "$tap" --addr 198.18.0.2/24 "$@" > "$log/demo.log" 2>&1 &
+	start_demo_with 198.18.0.2 --addr 198.18.0.2/24 "$@"
+}
+
+start_demo_with() { # ADDRESS-TO-PING demo-args...
+	local addr=$1; shift
+	ip netns exec "$ns" "$demo" --tap "$tap" "$@" > "$log/demo.log" 2>&1 &
 	demo_pid=$!
-	for _ in $(seq 50); do
-		in_ns ping -c1 -W1 198.18.0.2 > /dev/null 2>&1 && return 0
+	for _ in $(seq 100); do
+		in_ns ping -c1 -W1 "$addr" > /dev/null 2>&1 && return 0
 		sleep 0.1
 	done
 	return 1
@@ -74,7 +79,7 @@ ulimit -n 8192
 
 py() { in_ns python3 "$here/clients.py" "$@"; }
 curl_sha() { # URL -> sha256 of body
-	in_ns curl -s --max-time 60 "$1" | sha256sum | cut -d' ' -f1
+	in_ns curl -s --max-time 120 "$1" | sha256sum | cut -d' ' -f1
 }
 big_ok() {
 	[ "$(curl_sha http://198.18.0.2/bytes/10000000)" = "$(python3 "$here/clients.py" sha 10000000)" ]
@@ -116,4 +121,19 @@ sleep 0.5
 stop_demo
 check "no packet buffer leaked (impaired run)" no_leak
 grep -o 'retrans [0-9]* fast [0-9]* timeouts [0-9]*' "$log/demo.log" | sed 's/^/# impaired run: /' | tee -a "$out"
+in_ns tc qdisc del dev "$tap" root 2>/dev/null
+
+# DHCP: a minimal server on the Linux side leases 198.18.0.77.
+in_ns python3 "$here/clients.py" dhcp_server "$tap" > "$log/dhcp.log" 2>&1 &
+dhcp_pid=$!
+sleep 0.3
+if start_demo_with 198.18.0.77 --dhcp; then
+	ok "dhcp client leases an address and answers ping on it"
+	check "curl GET / on the DHCP address" bash -c "ip netns exec $ns curl -s --max-time 10 http://198.18.0.77/ | grep -q 'Floo TCP/IP stack'"
+else
+	notok "dhcp client leases an address and answers ping on it"
+	sed 's/^/#   /' "$log/dhcp.log" "$log/demo.log"
+fi
+wait "$dhcp_pid" 2>/dev/null
+stop_demo
 exit 0
