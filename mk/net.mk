@@ -30,9 +30,10 @@ $(NET_LIB): $(NET_OBJS)
 
 # Both compilers must accept the library warning-free.
 NET_CLANG_STAMP := $(NET_B)/clang.stamp
-$(NET_CLANG_STAMP): $(NET_SRCS) $(NET_HDRS)
+$(NET_CLANG_STAMP): $(NET_SRCS) $(NET_HDRS) $(wildcard hosted/net/*.c hosted/net/*.h)
 	@mkdir -p $(dir $@)
 	@for f in $(NET_SRCS); do clang $(NET_LIB_CFLAGS) -fsyntax-only $$f || exit 1; done
+	@clang $(NET_HOSTED_CFLAGS) -fsyntax-only hosted/net/*.c
 	@touch $@
 
 NET_HOSTED_SRCS := hosted/net/tap.c hosted/net/platform.c

@@ -43,7 +43,10 @@ static bool seq_acceptable(struct floo_tcp *c, struct tcp_seg *s)
 	if (wnd == 0) {
 		if (s->seq != c->rcv_nxt)
 			return false;
-		/* Zero window: keep ACK/RST/FIN processing, drop the data. */
+		/* Zero window: keep ACK/RST/FIN processing, drop the data and
+		 * say so with an ACK (the sender is probing). */
+		if (s->len && !(s->flags & TH_RST))
+			ack_now(c);
 		s->len = 0;
 		return true;
 	}

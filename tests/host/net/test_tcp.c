@@ -485,6 +485,8 @@ TEST(tcp_echo_under_loss_duplication_reordering_both_ways)
 {
 	struct pair p;
 
+	uint64_t t0 = t_now_ns;
+
 	pair_up(&p, NULL);
 	p.sa.echo = true;
 	p.sa.close_on_fin = true;
@@ -498,8 +500,12 @@ TEST(tcp_echo_under_loss_duplication_reordering_both_ways)
 	for (int i = 0; i < 120 && !p.sa.closed; i++)
 		run_step(p.a, p.b, 1000, 500);
 	if (getenv("DBG"))
-		fprintf(stderr, "rx %u closed %d/%d state %d/%d\n", p.ca.rx_len,
-			p.ca.closed, p.sa.closed, p.ca.c->state, p.sa.c->state);
+		fprintf(stderr, "rx %u closed %d/%d state %d/%d; A fast %llu to %llu; B fast %llu to %llu t=%llu ms\n", p.ca.rx_len,
+			p.ca.closed, p.sa.closed, p.ca.c->state, p.sa.c->state,
+			(unsigned long long)floo_stats(p.a->st)->tcp_fast_retrans,
+			(unsigned long long)floo_stats(p.a->st)->tcp_timeouts,
+			(unsigned long long)floo_stats(p.b->st)->tcp_fast_retrans,
+			(unsigned long long)floo_stats(p.b->st)->tcp_timeouts, (unsigned long long)((t_now_ns - t0) / 1000000));
 	CHECK(p.sa.closed == 1 && p.ca.closed == 1);
 	CHECK_NO_LEAK(p.b);
 	pair_down(&p);

@@ -41,6 +41,8 @@ static bool raw_take(struct raw *r, uint32_t *seq, uint32_t *ack, uint8_t *fl,
 	return true;
 }
 
+static const struct floo_config *raw_cfg;
+
 /* Handshake with optional SYN options; leaves an ESTABLISHED connection. */
 static bool raw_open(struct raw *r, const uint8_t *opt, uint8_t optlen)
 {
@@ -48,7 +50,7 @@ static bool raw_open(struct raw *r, const uint8_t *opt, uint8_t optlen)
 	uint8_t fl;
 	uint16_t win;
 
-	r->n = node_new(NULL, IP_A, 1);
+	r->n = node_new(raw_cfg, IP_A, 1);
 	app_init(&r->sa, 1 << 16);
 	arp_learn(r->n->st, PEER, peer_mac, true);
 	floo_tcp_listen(r->n->st, 80, app_cb, &r->sa);
@@ -253,5 +255,40 @@ TEST(tcp_paws_drops_old_timestamp)
 		      1000, ts, 12, (const uint8_t *)"old", 3);
 	inject(r.n, r.f, n);
 	CHECK(r.sa.rx_len == 3 && floo_stats(r.n->st)->tcp_dup_segs == 1);
+	raw_close(&r);
+}
+
+TEST(tcp_window_right_edge_trims_and_rejects)
+{
+	struct floo_config cfg = {.tcp_rcv_buf = 2000};
+	struct raw r;
+	uint8_t d[1460];
+	uint32_t seq, ack, plen;
+	uint8_t fl;
+	uint16_t win;
+
+	memset(d, 'w', sizeof(d));
+	raw_cfg = &cfg;
+	CHECK(raw_open(&r, NULL, 0));
+	raw_cfg = NULL;
+	r.sa.hold = true;
+	drain(r.n);
+	raw_send(&r, r.snd, TH_ACK, d, 1460);
+	raw_send(&r, r.snd + 1460, TH_ACK, d, 1460); /* crosses the edge */
+	CHECK(r.sa.rx_len == 2000);
+	run_ms(r.n, NULL, 50);
+	ack = 0;
+	while (raw_take(&r, &seq, &ack, &fl, &plen, &win))
+		;
+	CHECK(ack == r.snd + 2000 && win == 0);
+	raw_send(&r, r.snd + 2000, TH_ACK, d, 100); /* zero window: data dropped */
+	CHECK(r.sa.rx_len == 2000);
+	CHECK(raw_take(&r, &seq, &ack, &fl, &plen, &win) && ack == r.snd + 2000);
+	raw_send(&r, r.snd + 5000, TH_ACK, d, 100); /* far beyond: ACK, drop */
+	CHECK(raw_take(&r, &seq, &ack, &fl, &plen, &win) && ack == r.snd + 2000);
+	app_release_all(&r.sa);
+	run_ms(r.n, NULL, 50);
+	CHECK(raw_take(&r, &seq, &ack, &fl, &plen, &win) && win >= 1460); /* update */
+	CHECK_NO_LEAK(r.n);
 	raw_close(&r);
 }

@@ -105,16 +105,16 @@ sleep 0.5
 stop_demo
 check "no packet buffer leaked (clean run)" no_leak
 
-# Impaired path: netem on the Linux side when the kernel has it, else the
-# demo's own injector (both directions).
+# Impaired path: the demo's own injector impairs both directions (5% loss,
+# 2% duplication, 5% reordering); netem adds loss, reordering and
+# duplication on the Linux side too when the kernel has it.
 impair="5% loss, reordering, duplication"
 if in_ns tc qdisc add dev "$tap" root netem loss 5% delay 1ms reorder 25% duplicate 2% 2>/dev/null; then
-	how="netem"
-	start_demo --impair 5,0,0
+	how="injector + netem"
 else
-	how="in-process injector (netem unavailable)"
-	start_demo --impair 5,2,5
+	how="injector; netem unavailable"
 fi
+start_demo --impair 5,2,5
 check "curl /bytes/10000000 sha256 under $impair ($how)" big_ok
 check "tcp echo 1 MB under $impair ($how)" py tcp_echo 1000000
 sleep 0.5
