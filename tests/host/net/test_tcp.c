@@ -533,3 +533,48 @@ TEST(tcp_checksum_offload_hook)
 	CHECK(p.b->offloaded == 0);
 	pair_down(&p);
 }
+
+TEST(sock_blocking_server_accept_recv_send)
+{
+	struct node *a = node_new(NULL, IP_A, 1), *b = node_new(NULL, IP_B, 2);
+	struct app cb;
+	struct floo_sock *ls, *s;
+	uint8_t buf[3000];
+	int got = 0, r;
+
+	fill_src();
+	node_link(a, b);
+	a->pump_peer = true;
+	app_init(&cb, 10000);
+	arp_learn(a->st, IP_B, b->mac, true);
+	arp_learn(b->st, IP_A, a->mac, true);
+	ls = floo_sock_listen(a->st, 8080);
+	CHECK(ls != NULL && floo_sock_listen(a->st, 8080) == NULL);
+	CHECK(floo_sock_accept(ls, 50) == NULL); /* times out: nobody yet */
+	floo_tcp_connect(b->st, IP_A, 8080, app_cb, &cb);
+	s = floo_sock_accept(ls, 1000);
+	CHECK(s != NULL);
+	if (s) {
+		floo_tcp_send(cb.c, src, 3000, NULL);
+		while (got < 3000 && (r = floo_sock_recv(s, buf + got, 3000 - (uint32_t)got, 1000)) > 0)
+			got += r;
+		CHECK(got == 3000 && !memcmp(buf, src, 3000));
+		CHECK(floo_sock_send(s, "reply", 5, 1000) == 5);
+		floo_tcp_close(cb.c);
+		CHECK(floo_sock_recv(s, buf, sizeof(buf), 1000) == 0); /* EOF */
+		floo_sock_close(s);
+	}
+	floo_sock_close(ls);
+	for (int i = 0; i < 100; i++) {
+		floo_poll(a->st);
+		floo_poll(b->st);
+		t_now_ns += 1000000;
+	}
+	CHECK(cb.rx_len == 5 && !memcmp(cb.rx, "reply", 5));
+	CHECK(cb.closed == 1 && cb.close_err == 0);
+	CHECK_NO_LEAK(a);
+	CHECK_NO_LEAK(b);
+	app_fini(&cb);
+	node_free(a);
+	node_free(b);
+}
