@@ -1,6 +1,7 @@
 /*
  * Congestion control: slow start and congestion avoidance (RFC 5681),
- * fast retransmit and NewReno fast recovery (RFC 6582). Byte counting in
+ * fast retransmit and NewReno fast recovery (RFC 6582), limited transmit
+ * (RFC 3042, in tcp_out.c) and early retransmit (RFC 5827). Byte counting in
  * congestion avoidance (RFC 3465, L = 1 SMSS in slow start).
  */
 #include "tcp.h"
@@ -34,7 +35,7 @@ void tcp_cc_ack(struct floo_tcp *c, uint32_t acked)
 	uint32_t ack = c->snd_una + acked;
 
 	if (c->flags & TF_RECOVERY) {
-		if (seq_gt(ack, c->recover)) {
+		if (seq_geq(ack, c->recover)) {
 			/* Full ACK: leave recovery (RFC 6582 3.2 step 3). */
 			uint32_t fl = c->snd_max - ack;
 
@@ -44,7 +45,6 @@ void tcp_cc_ack(struct floo_tcp *c, uint32_t acked)
 			c->dupacks = 0;
 		} else {
 			/* Partial ACK: retransmit the next hole, deflate. */
-			c->st->stats.tcp_fast_retrans++;
 			tcp_retransmit_one(c, ack);
 			c->cwnd = c->cwnd > acked ? c->cwnd - acked : 0;
 			c->cwnd += c->mss;
@@ -63,28 +63,42 @@ void tcp_cc_ack(struct floo_tcp *c, uint32_t acked)
 	}
 }
 
-/* A duplicate ACK: fast retransmit on the third (RFC 5681 3.2, with the
- * RFC 6582 guard against repeated recovery), inflation afterwards. */
+/* Duplicate ACKs needed: 3, or fewer when less than four segments are
+ * out and nothing new can be sent (early retransmit, RFC 5827). */
+static unsigned dup_thresh(const struct floo_tcp *c)
+{
+	uint32_t oseg = (tcp_flight(c) + c->mss - 1) / c->mss;
+
+	if (oseg >= 2 && oseg < 4 && !seq_lt(c->snd_nxt, tcp_fin_seq(c)))
+		return oseg - 1;
+	return 3;
+}
+
+/* A duplicate ACK: fast retransmit at the threshold (RFC 5681 3.2, with
+ * the RFC 6582 guard against repeated recovery), inflation afterwards. */
 void tcp_cc_dupack(struct floo_tcp *c)
 {
+	unsigned thresh = dup_thresh(c);
+
 	if (c->flags & TF_RECOVERY) {
 		c->cwnd += c->mss;
 		tcp_mark_dirty(c);
 		return;
 	}
-	if (++c->dupacks < 3) {
+	if (++c->dupacks < thresh) {
 		tcp_mark_dirty(c); /* limited transmit */
 		return;
 	}
-	if (c->dupacks > 3)
+	if (c->dupacks > thresh)
 		return;
-	if (!seq_gt(c->snd_una, c->recover))
+	/* recover holds SND.MAX at the last loss event: RFC 6582's "ACK
+	 * covers more than recover" is snd_una >= it here. */
+	if (!seq_geq(c->snd_una, c->recover))
 		return;
 	c->ssthresh = half_flight(c);
 	c->recover = c->snd_max;
 	c->flags |= TF_RECOVERY;
 	c->flags &= (uint16_t)~TF_RTT;
-	c->st->stats.tcp_fast_retrans++;
 	tcp_retransmit_one(c, c->snd_una);
 	c->cwnd = c->ssthresh + 3u * c->mss;
 	tcp_arm_rexmt(c);

@@ -344,6 +344,7 @@ void tcp_retransmit_one(struct floo_tcp *c, uint32_t seq)
 		fl |= TH_FIN;
 	if (!len && !(fl & TH_FIN))
 		return;
+	c->st->stats.tcp_fast_retrans++;
 	(void)emit(c, seq, len, fl);
 }
 

@@ -578,3 +578,24 @@ TEST(sock_blocking_server_accept_recv_send)
 	node_free(a);
 	node_free(b);
 }
+
+TEST(tcp_early_retransmit_small_flight)
+{
+	struct pair p;
+
+	pair_up(&p, NULL);
+	lossy_reset();
+	f_drop_once_at = 1; /* first of three segments, nothing more to send */
+	p.a->filter = lossy;
+	floo_tcp_send(p.ca.c, src, 3 * p.ca.c->mss, NULL);
+	run_ms(p.a, p.b, 100); /* far less than the 200 ms minimum RTO */
+	if (getenv("DBG"))
+		fprintf(stderr, "rx %u fast %llu to %llu ooo %llu count %u mss %u\n", p.sa.rx_len,
+			(unsigned long long)floo_stats(p.a->st)->tcp_fast_retrans,
+			(unsigned long long)floo_stats(p.a->st)->tcp_timeouts,
+			(unsigned long long)floo_stats(p.b->st)->tcp_ooo_segs, f_count, p.ca.c->mss);
+	CHECK(p.sa.rx_len == 3u * p.ca.c->mss && !memcmp(p.sa.rx, src, p.sa.rx_len));
+	CHECK(floo_stats(p.a->st)->tcp_fast_retrans == 1);
+	CHECK(floo_stats(p.a->st)->tcp_timeouts == 0);
+	pair_down(&p);
+}
