@@ -210,17 +210,19 @@ static int start_services(struct floo_stack *st)
 	return 0;
 }
 
-/* Poll without sleeping while traffic flows; sleep on the fd when idle. */
+/* Poll without sleeping while traffic flows and for 200 us after the last
+ * frame (a request/response peer usually answers within that); then sleep
+ * on the fd until a frame or the next timer. */
 static void run(struct floo_stack *st, struct hosted_net *h)
 {
-	unsigned idle = 0;
+	uint64_t last = hosted_now_ns();
 
 	while (!stop) {
 		if (floo_poll(st)) {
-			idle = 0;
+			last = hosted_now_ns();
 			continue;
 		}
-		if (++idle > 200)
+		if (hosted_now_ns() - last > 200000)
 			hosted_wait(h, floo_next_timer_ns(st, 10000000));
 	}
 }
