@@ -5,7 +5,7 @@
  * no byte is copied on the TCP path.
  *
  *   floo-demo --tap IFNAME (--addr A.B.C.D/LEN [--gw A.B.C.D] | --dhcp)
- *             [--impair LOSS,DUP,REORDER] [--msl MS] [-v]
+ *             [--impair LOSS,DUP,REORDER] [--msl MS] [--no-offload] [-v]
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -119,7 +119,7 @@ static void discard_cb(struct floo_tcp *c, void *user, const struct floo_tcp_eve
 struct demo_args {
 	const char *tap;
 	uint32_t addr, mask, gw;
-	bool dhcp;
+	bool dhcp, no_offload;
 	int verbose;
 	uint32_t msl_ms;
 	struct hosted_impair imp;
@@ -153,6 +153,8 @@ static int parse_args(int argc, char **argv, struct demo_args *a)
 
 		if (!strcmp(o, "--dhcp")) {
 			a->dhcp = true;
+		} else if (!strcmp(o, "--no-offload")) {
+			a->no_offload = true;
 		} else if (!strcmp(o, "-v")) {
 			a->verbose++;
 		} else if (!v) {
@@ -241,12 +243,13 @@ int main(int argc, char **argv)
 	if (parse_args(argc, argv, &a)) {
 		fprintf(stderr, "usage: floo-demo --tap IFNAME (--addr A.B.C.D/LEN "
 				"[--gw A.B.C.D] | --dhcp) [--impair LOSS,DUP,REORDER] "
-				"[--msl MS] [-v]\n");
+				"[--msl MS] [--no-offload] [-v]\n");
 		return 2;
 	}
 	h.log_level = a.verbose >= 2 ? FLOO_LOG_DEBUG : a.verbose ? FLOO_LOG_INFO : FLOO_LOG_ERR;
 	h.imp = a.imp;
-	h.fd = hosted_tap_open(a.tap, mac);
+	h.vnet = !a.no_offload;
+	h.fd = hosted_tap_open(a.tap, mac, &h.vnet);
 	if (h.fd < 0) {
 		fprintf(stderr, "floo-demo: tap %s: %s\n", a.tap, strerror(errno));
 		return 1;
@@ -268,7 +271,8 @@ int main(int argc, char **argv)
 		floo_set_ipv4(st, a.addr, a.mask, a.gw);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	fprintf(stderr, "floo-demo: up on %s (%zu KiB of stack memory)\n", a.tap, sz / 1024);
+	fprintf(stderr, "floo-demo: up on %s (%zu KiB of stack memory, checksum offload %s)\n",
+		a.tap, sz / 1024, h.vnet ? "on" : "off");
 	run(st, &h);
 	print_stats(st, &h);
 	free(mem);

@@ -6,6 +6,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/virtio_net.h>
+
 #include "hosted_net.h"
 
 uint64_t hosted_now_ns(void)
@@ -65,6 +67,30 @@ static unsigned impair_rx(struct hosted_net *h, struct floo_stack *st,
 	return n;
 }
 
+/* Read one frame into pb; with virtio-net headers, a frame whose checksum
+ * the kernel left partial or already checked is marked verified (it was
+ * made on this host and never crossed a wire). */
+static ssize_t tap_read(struct hosted_net *h, struct floo_pbuf *pb)
+{
+	struct virtio_net_hdr vh;
+	struct iovec iov[2] = {{&vh, sizeof(vh)},
+			       {pb->data, FLOO_PBUF_SIZE - FLOO_PBUF_HEADROOM}};
+	ssize_t r;
+
+	if (!h->vnet) {
+		r = read(h->fd, pb->data, iov[1].iov_len);
+		pb->len = r > 0 ? (uint32_t)r : 0;
+		return r;
+	}
+	r = readv(h->fd, iov, 2);
+	if (r < (ssize_t)sizeof(vh))
+		return r < 0 ? r : 0;
+	pb->len = (uint32_t)(r - (ssize_t)sizeof(vh));
+	if (vh.flags & (VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID))
+		pb->flags |= FLOO_PB_CSUM_OK;
+	return r;
+}
+
 static unsigned tap_rx(void *ctx, struct floo_stack *st, struct floo_pbuf **out,
 		       unsigned max)
 {
@@ -78,12 +104,11 @@ static unsigned tap_rx(void *ctx, struct floo_stack *st, struct floo_pbuf **out,
 
 		if (!pb)
 			break;
-		r = read(h->fd, pb->data, FLOO_PBUF_SIZE - FLOO_PBUF_HEADROOM);
+		r = tap_read(h, pb);
 		if (r <= 0) {
 			floo_pbuf_free(st, pb);
 			break;
 		}
-		pb->len = (uint32_t)r;
 		k = impair_rx(h, st, pb, tmp);
 		for (unsigned i = 0; i < k; i++)
 			out[n++] = tmp[i];
@@ -99,14 +124,26 @@ static unsigned tap_rx(void *ctx, struct floo_stack *st, struct floo_pbuf **out,
 
 static void tx_one(struct hosted_net *h, const struct floo_txframe *f)
 {
-	struct iovec iov[FLOO_TX_MAX_IOV];
+	struct iovec iov[FLOO_TX_MAX_IOV + 1];
+	struct virtio_net_hdr vh;
+	unsigned k = 0;
 	ssize_t r;
 
-	for (unsigned i = 0; i < f->niov; i++) {
-		iov[i].iov_base = (void *)f->iov[i].base;
-		iov[i].iov_len = f->iov[i].len;
+	if (h->vnet) {
+		memset(&vh, 0, sizeof(vh));
+		if (f->csum_partial) {
+			vh.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+			vh.csum_start = f->csum_start;
+			vh.csum_offset = f->csum_offset;
+		}
+		iov[k].iov_base = &vh;
+		iov[k++].iov_len = sizeof(vh);
 	}
-	r = writev(h->fd, iov, (int)f->niov);
+	for (unsigned i = 0; i < f->niov; i++, k++) {
+		iov[k].iov_base = (void *)f->iov[i].base;
+		iov[k].iov_len = f->iov[i].len;
+	}
+	r = writev(h->fd, iov, (int)k);
 	(void)r; /* a full TAP queue drops, like a wire */
 }
 
@@ -120,6 +157,24 @@ static void hold_tx(struct hosted_net *h, const struct floo_txframe *f)
 		o += f->iov[i].len;
 	}
 	h->held_tx_len = o;
+	h->held_tx_csum = f->csum_partial;
+	h->held_cs_start = f->csum_start;
+	h->held_cs_off = f->csum_offset;
+}
+
+/* Send the frame held back for reordering. */
+static void release_held(struct hosted_net *h)
+{
+	struct floo_txframe f = {.niov = 1, .csum_partial = h->held_tx_csum,
+				 .csum_start = h->held_cs_start,
+				 .csum_offset = h->held_cs_off};
+
+	if (!h->held_tx_len)
+		return;
+	f.iov[0].base = h->held_tx;
+	f.iov[0].len = h->held_tx_len;
+	tx_one(h, &f);
+	h->held_tx_len = 0;
 }
 
 static unsigned tap_tx(void *ctx, const struct floo_txframe *f, unsigned n)
@@ -141,19 +196,9 @@ static unsigned tap_tx(void *ctx, const struct floo_txframe *f, unsigned n)
 			h->imp_duped++;
 			tx_one(h, &f[i]);
 		}
-		if (h->held_tx_len) {
-			ssize_t r = write(h->fd, h->held_tx, h->held_tx_len);
-
-			(void)r;
-			h->held_tx_len = 0;
-		}
+		release_held(h);
 	}
-	if (h->held_tx_len) {
-		ssize_t r = write(h->fd, h->held_tx, h->held_tx_len);
-
-		(void)r;
-		h->held_tx_len = 0;
-	}
+	release_held(h);
 	return n;
 }
 
@@ -182,6 +227,7 @@ void hosted_platform(struct hosted_net *h, struct floo_platform *p)
 	if (!h->rng)
 		h->rng = hosted_now_ns() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ull;
 	p->ctx = h;
+	p->caps = h->vnet ? FLOO_CAP_TX_CSUM_L4 : 0;
 	p->rx_burst = tap_rx;
 	p->tx_burst = tap_tx;
 	p->now_ns = tap_now;
