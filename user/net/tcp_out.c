@@ -182,6 +182,8 @@ static int32_t emit(struct floo_tcp *c, uint32_t seq, uint32_t len,
 	}
 	if (len)
 		len = gather(c, tx, seq, len);
+	if (len > c->mss)
+		tx->tso_mss = c->mss; /* only offered with FLOO_CAP_TX_TSO */
 	if (flags & TH_ACK) {
 		s.ack = c->rcv_nxt;
 		c->last_ack_sent = c->rcv_nxt;
@@ -228,10 +230,21 @@ static void sent_range(struct floo_tcp *c, uint32_t n)
 	c->t_persist = 0;
 }
 
+/* Largest segment we hand the platform: one MSS, or a whole number of
+ * them up to FLOO_TSO_MAX when the NIC segments. */
+static uint32_t max_segment(const struct floo_tcp *c)
+{
+	uint32_t caps = c->st->plat.caps;
+
+	if ((caps & FLOO_CAP_TX_TSO) && (caps & FLOO_CAP_TX_CSUM_L4))
+		return FLOO_TSO_MAX / c->mss * c->mss;
+	return c->mss;
+}
+
 /* The next data segment allowed by the windows; false when none. */
 static bool next_segment(struct floo_tcp *c, uint32_t *len, uint8_t *flags)
 {
-	uint32_t end = tcp_fin_seq(c), win, flight, avail, n;
+	uint32_t end = tcp_fin_seq(c), win, flight, avail, n, maxseg;
 
 	win = c->cwnd;
 	/* Limited transmit (RFC 3042): the first two duplicate ACKs each let
@@ -247,8 +260,11 @@ static bool next_segment(struct floo_tcp *c, uint32_t *len, uint8_t *flags)
 		n = win > flight ? win - flight : 0;
 		if (n > avail)
 			n = avail;
-		if (n > c->mss)
-			n = c->mss;
+		maxseg = max_segment(c);
+		if (n > maxseg)
+			n = maxseg;
+		else if (n > c->mss && n < avail)
+			n -= n % c->mss; /* whole segments; the tail waits */
 		/* Sender SWS avoidance: no runts while data is in flight. */
 		if (!n || (n < c->mss && n < avail && flight))
 			return false;

@@ -38,6 +38,8 @@ struct node {
 	uint32_t rnd;		 /* random32 returns rnd++ */
 	uint32_t sent;		 /* frames transmitted */
 	uint32_t offloaded;	 /* frames whose checksum the fake NIC did */
+	uint32_t tso_frames;	 /* large frames the fake NIC segmented */
+	uint32_t caps;
 	uint8_t mac[6];
 	bool pump_peer;		 /* rx_burst polls the peer first (sockets) */
 	bool in_pump;

@@ -599,3 +599,29 @@ TEST(tcp_early_retransmit_small_flight)
 	CHECK(floo_stats(p.a->st)->tcp_timeouts == 0);
 	pair_down(&p);
 }
+
+TEST(tcp_segmentation_offload)
+{
+	struct pair p;
+
+	t_next_caps = FLOO_CAP_TX_CSUM_L4 | FLOO_CAP_TX_TSO;
+	fill_src();
+	p.a = node_new(NULL, IP_A, 1);
+	t_next_caps = 0;
+	p.b = node_new(NULL, IP_B, 2);
+	node_link(p.a, p.b);
+	app_init(&p.ca, sizeof(src));
+	app_init(&p.sa, sizeof(src));
+	floo_tcp_listen(p.b->st, 80, app_cb, &p.sa);
+	floo_tcp_connect(p.a->st, IP_B, 80, app_cb, &p.ca);
+	run_ms(p.a, p.b, 20);
+	lossy_reset();
+	f_drop_every = 50; /* losses inside super-segments too */
+	p.a->filter = lossy;
+	push(&p, 1500000, 40000, 5000);
+	CHECK(p.sa.rx_len == 1500000 && !memcmp(p.sa.rx, src, 1500000));
+	CHECK(p.a->tso_frames > 10);
+	CHECK(floo_stats(p.b->st)->drop_tcp_csum == 0);
+	CHECK_NO_LEAK(p.b);
+	pair_down(&p);
+}

@@ -32,17 +32,24 @@ struct floo_iov {
  * One frame to transmit. When the platform declares FLOO_CAP_TX_CSUM_L4, the
  * stack leaves the TCP/UDP checksum field holding the pseudo-header sum and
  * sets csum_start/csum_offset (bytes from frame start) for the NIC to finish.
+ * With FLOO_CAP_TX_TSO a TCP frame may carry up to FLOO_TSO_MAX payload
+ * bytes: tso_mss is then the segment size, and iov[0] holds exactly the
+ * Ethernet, IPv4 and TCP headers the NIC copies onto each segment.
  */
 struct floo_txframe {
 	struct floo_iov iov[FLOO_TX_MAX_IOV];
 	uint16_t niov;
 	uint16_t csum_start;
 	uint16_t csum_offset;
+	uint16_t tso_mss; /* 0: a normal frame */
 	bool csum_partial;
 };
 
+#define FLOO_TSO_MAX 65000u
+
 #define FLOO_CAP_TX_CSUM_L4 0x1u /* NIC completes TCP/UDP checksums */
 #define FLOO_CAP_RX_CSUM_OK 0x2u /* NIC verified checksums (pbuf flag) */
+#define FLOO_CAP_TX_TSO 0x4u	 /* NIC segments TCP (needs TX_CSUM_L4) */
 
 enum floo_log_level { FLOO_LOG_ERR, FLOO_LOG_INFO, FLOO_LOG_DEBUG };
 
