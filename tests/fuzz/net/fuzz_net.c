@@ -52,8 +52,11 @@ static unsigned f_tx(void *ctx, const struct floo_txframe *f, unsigned n)
 
 		for (unsigned j = 0; j < f[i].niov; j++)
 			len += f[i].iov[j].len;
-		if (len > 1514)
-			abort(); /* the stack must never build an oversize frame */
+		/* Never an oversize frame, unless offered for segmentation. */
+		if (len > 1514 && (!f[i].tso_mss || len > FLOO_TSO_MAX + 14 + 60 + 60))
+			abort();
+		if (f[i].tso_mss && (f[i].tso_mss > 1460 || !f[i].csum_partial))
+			abort();
 	}
 	return n;
 }
@@ -97,6 +100,9 @@ static struct floo_stack *make_stack(void **mem)
 				  .now_ns = f_now, .random32 = f_rand};
 	size_t sz = floo_mem_size(&cfg);
 	struct floo_stack *st;
+
+	if (FUZZ_PROTO == P_TCP) /* exercise the offload paths too */
+		p.caps = FLOO_CAP_TX_CSUM_L4 | FLOO_CAP_TX_TSO;
 
 	*mem = aligned_alloc(64, (sz + 63) & ~(size_t)63);
 	st = floo_stack_init(*mem, sz, &cfg, &p, my_mac);
