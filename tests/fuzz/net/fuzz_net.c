@@ -1,7 +1,8 @@
 /*
  * libFuzzer targets for every Floo receive path. Built once per protocol
  * with -DFUZZ_PROTO=<n>. Inputs (see README.md):
- *   byte 0      flags: 1 fix IP checksum, 2 fix L4 checksum, 4 fix DHCP xid
+ *   byte 0      flags: 1 fix IP checksum, 2 fix L4 checksum, 4 fix DHCP xid,
+ *               8 TCP: acknowledge exactly what the stack sent last
  *   then        one or more records [u16 length][u8 clock step][bytes],
  *               each wrapped in the headers the target adds.
  * After each input the stack is torn down and every buffer must be back
@@ -31,6 +32,7 @@ static uint32_t rnd;
 static const uint8_t my_mac[6] = {2, 0, 0, 0, 0, 1};
 static const uint8_t peer_mac[6] = {2, 0, 0, 0, 0, 9};
 static struct floo_pbuf *rxq[32];
+static uint32_t last_tcp_next; /* seq after the stack's last TCP segment */
 static unsigned rxn;
 
 static unsigned f_rx(void *ctx, struct floo_stack *st, struct floo_pbuf **out,
@@ -42,6 +44,19 @@ static unsigned f_rx(void *ctx, struct floo_stack *st, struct floo_pbuf **out,
 	memcpy(out, rxq, n * sizeof(out[0]));
 	rxn = 0;
 	return n;
+}
+
+/* Remember where the stack's last TCP segment ended (flag 8). */
+static void note_tcp(const struct floo_txframe *f, uint32_t len)
+{
+	const uint8_t *b = f->iov[0].base, *t = b + 34;
+	uint32_t thl;
+
+	if (f->iov[0].len < 54 || b[23] != 6)
+		return;
+	thl = (uint32_t)(t[12] >> 4) * 4;
+	last_tcp_next = get_be32(t + 4) + (len - 34 - thl) + !!(t[13] & 2) +
+			!!(t[13] & 1);
 }
 
 static unsigned f_tx(void *ctx, const struct floo_txframe *f, unsigned n)
@@ -57,6 +72,7 @@ static unsigned f_tx(void *ctx, const struct floo_txframe *f, unsigned n)
 			abort();
 		if (f[i].tso_mss && (f[i].tso_mss > 1460 || !f[i].csum_partial))
 			abort();
+		note_tcp(&f[i], len);
 	}
 	return n;
 }
@@ -172,6 +188,8 @@ static uint32_t wrap(uint8_t *f, const uint8_t *p, uint32_t n, uint8_t flags)
 		return o + 8 + n;
 	}
 	memcpy(f + o, p, n);
+	if ((flags & 8) && proto == 6 && n >= 20)
+		put_be32(f + l4 + 8, last_tcp_next);
 	if ((flags & 2) && ((proto == 6 && n >= 20) || (proto == 17 && n >= 8) ||
 			    (proto == 1 && n >= 4))) {
 		uint32_t off = proto == 6 ? 16 : proto == 17 ? 6 : 2;
@@ -203,6 +221,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	st = make_stack(&mem);
+	last_tcp_next = 0;
 	flags = data[0];
 	while (i + 3 <= size) {
 		uint32_t n = get_be16(data + i);

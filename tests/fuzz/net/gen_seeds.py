@@ -80,6 +80,13 @@ seeds = {
     "udp": [b"\x02" + rec(udp(7, b"hello")), b"\x02" + rec(udp(9, b"closed"))],
     "tcp": [b"\x02" + rec(tcp(0x02, opts=SYN_OPTS)) + rec(tcp(0x10, 1001, 0, data=b"GET /"), 1),
             b"\x02" + rec(tcp(0x02)) + rec(tcp(0x04, 1001)),
+            # flag 8: the harness acknowledges what the stack sent, so these
+            # reach ESTABLISHED, exchange data and close.
+            b"\x0a" + rec(tcp(0x02, opts=SYN_OPTS)) + rec(tcp(0x10, 1001))
+            + rec(tcp(0x18, 1001, data=b"hello")) + rec(tcp(0x10, 1006), 20)
+            + rec(tcp(0x11, 1006)) + rec(tcp(0x10, 1007), 5),
+            b"\x0a" + rec(tcp(0x02)) + rec(tcp(0x10, 1001)) + rec(tcp(0x10, 1500, data=b"ooo"))
+            + rec(tcp(0x10, 1001, data=bytes(499))) + rec(tcp(0x04, 2000)),
             b"\x02" + rec(tcp(0x10, data=b"no connection"))],
     "dhcp": [b"\x04" + rec(dhcp(2)) + rec(dhcp(5), 1), b"\x04" + rec(dhcp(6))],
 }
