@@ -105,11 +105,6 @@ struct ip_frag_slot;
 struct floo_sock;
 struct dhcp_state;
 
-/* One queued outbound frame; hdr is a FLOO_TX_SLOT arena slot. */
-struct tx_slot {
-	uint8_t *buf;
-};
-
 struct floo_stack {
 	struct floo_platform plat;
 	struct floo_config cfg;
