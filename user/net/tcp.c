@@ -231,6 +231,7 @@ void tcp_destroy(struct floo_tcp *c, int err)
 		c->ooo = pb->next;
 		floo_pbuf_free(st, pb);
 	}
+	c->ooo_n = 0;
 	/* A passive half-open connection was never shown to the application. */
 	if (!(c->flags & TF_APP_GONE) && !(half_open && (c->flags & TF_PASSIVE)))
 		tcp_event(c, FLOO_TCP_CLOSED, NULL, NULL, err);

@@ -12,6 +12,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef FUZZ_DEBUG
+#include <stdio.h>
+#endif
 
 #include "floo_internal.h"
 #include "tcp.h"
@@ -207,7 +210,8 @@ static uint32_t held(struct floo_stack *st)
 	uint32_t h = 0;
 
 	for (uint32_t i = 0; i < st->cfg.n_tcp; i++)
-		h += st->tcp[i].ooo_n;
+		if (st->tcp[i].state != 0)
+			h += st->tcp[i].ooo_n;
 	return h;
 }
 
@@ -240,6 +244,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		pb->len = wrap(pb->data, data + i, n, flags);
 		rxq[rxn++] = pb;
 		floo_poll(st);
+#ifdef FUZZ_DEBUG
+		fprintf(stderr, "rec n=%u free=%u held=%u", n, floo_pbuf_free_count(st), held(st));
+		for (uint32_t c = 0; c < st->cfg.n_tcp; c++)
+			if (st->tcp[c].state)
+				fprintf(stderr, " [%u st=%d held_pb=%u ooo=%u]", c, st->tcp[c].state,
+					st->tcp[c].rcv_held_pb, st->tcp[c].ooo_n);
+		fprintf(stderr, "\n");
+#endif
 		i += n;
 	}
 	now_ns += 100000000000ull; /* let every timer run */
