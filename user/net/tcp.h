@@ -12,7 +12,7 @@
 #include "floo_internal.h"
 
 #define FLOO_TCP_SNDQ 16
-#define FLOO_TCP_OOO_MAX 16
+#define FLOO_TCP_OOO_MAX 32
 #define TCP_HLEN 20
 #define TCP_MSS_DEFAULT 536
 #define TCP_MSS_LOCAL (FLOO_MTU - 40)

@@ -235,7 +235,16 @@ void tcp_segment(struct floo_tcp *c, struct floo_pbuf *pb, struct tcp_seg *s)
 		tcp_mark_dirty(c);
 		goto drop;
 	}
-	if (!paws_ok(c, s) || !seq_acceptable(c, s)) {
+	if (!paws_ok(c, s)) {
+		floo_log(st, FLOO_LOG_DEBUG, "tcp_paws_reject", s->tsval);
+		st->stats.tcp_dup_segs++;
+		if (!(s->flags & TH_RST))
+			ack_now(c);
+		goto drop;
+	}
+	if (!seq_acceptable(c, s)) {
+		floo_log(st, FLOO_LOG_DEBUG, "tcp_unacceptable_seq_minus_rcv_nxt",
+			 s->seq - c->rcv_nxt);
 		st->stats.tcp_dup_segs++;
 		if (!(s->flags & TH_RST))
 			ack_now(c);

@@ -320,7 +320,7 @@ void tcp_output(struct floo_tcp *c)
 	}
 	if (c->state == TCP_CLOSED || c->state == TCP_TIME_WAIT) {
 		if (c->state == TCP_TIME_WAIT && (c->flags & TF_ACKNOW))
-			(void)emit(c, c->snd_nxt, 0, TH_ACK);
+			(void)emit(c, c->snd_max, 0, TH_ACK);
 		return;
 	}
 	for (int i = 0; i < OUT_BURST && next_segment(c, &len, &fl); i++) {
@@ -332,8 +332,11 @@ void tcp_output(struct floo_tcp *c)
 			fl &= (uint8_t)~TH_FIN;
 		sent_range(c, (uint32_t)n + ((fl & TH_FIN) ? 1 : 0));
 	}
+	/* A pure ACK carries SND.MAX, not a rewound SND.NXT: a peer that has
+	 * seen our later data treats an older sequence number as a stale
+	 * duplicate and ignores the acknowledgment in it. */
 	if (c->flags & (TF_ACKNOW | TF_WNDUPD))
-		(void)emit(c, c->snd_nxt, 0, TH_ACK);
+		(void)emit(c, c->snd_max, 0, TH_ACK);
 	if (seq_lt(c->snd_nxt, tcp_fin_seq(c)) && c->snd_wnd == 0 &&
 	    c->snd_una == c->snd_nxt && !c->t_persist) {
 		uint32_t ms = c->rto_ms < TCP_PERSIST_MIN_MS ? TCP_PERSIST_MIN_MS
@@ -366,7 +369,7 @@ void tcp_retransmit_one(struct floo_tcp *c, uint32_t seq)
 
 void tcp_send_ack_now(struct floo_tcp *c)
 {
-	(void)emit(c, c->snd_nxt, 0, TH_ACK);
+	(void)emit(c, c->snd_max, 0, TH_ACK);
 }
 
 void tcp_mark_dirty(struct floo_tcp *c)

@@ -118,6 +118,8 @@ static void ooo_insert(struct floo_tcp *c, struct floo_pbuf *pb)
 	}
 	if (c->ooo_n >= FLOO_TCP_OOO_MAX ||
 	    c->rcv_held_pb + c->ooo_n >= c->st->cfg.tcp_rcv_pbufs) {
+		floo_log(c->st, FLOO_LOG_DEBUG, "tcp_ooo_full_seq_minus_rcv_nxt",
+			 pb->seq - c->rcv_nxt);
 		floo_drop(c->st, &c->st->stats.drop_tcp, "tcp_ooo_full", pb);
 		return;
 	}

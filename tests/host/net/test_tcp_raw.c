@@ -292,3 +292,32 @@ TEST(tcp_window_right_edge_trims_and_rejects)
 	CHECK_NO_LEAK(r.n);
 	raw_close(&r);
 }
+
+/* Reproducer: after an RTO rewound SND.NXT, pure ACKs carried the old
+ * sequence number; Linux drops such ACKs as stale, and under loss the
+ * connection deadlocked (echo under 5% loss, zero window on both sides). */
+TEST(bug_pure_ack_after_rto_carries_snd_max)
+{
+	struct raw r;
+	static uint8_t big[3 * 1460];
+	uint8_t d[1460] = {0};
+	uint32_t seq, ack, plen, max_seq = 0;
+	uint8_t fl;
+	uint16_t win;
+
+	CHECK(raw_open(&r, NULL, 0));
+	drain(r.n);
+	floo_tcp_send(r.sa.c, big, sizeof(big), NULL);
+	floo_poll(r.n->st);
+	while (raw_take(&r, &seq, &ack, &fl, &plen, &win))
+		if (seq + plen > max_seq)
+			max_seq = seq + plen;
+	run_ms(r.n, NULL, 300); /* RTO: resend from SND.UNA */
+	CHECK(floo_stats(r.n->st)->tcp_timeouts >= 1);
+	drain(r.n);
+	raw_send(&r, r.snd, TH_ACK, d, 1460); /* data, acking nothing new */
+	raw_send(&r, r.snd + 1460, TH_ACK, d, 1460);
+	CHECK(raw_take(&r, &seq, &ack, &fl, &plen, &win) && plen == 0);
+	CHECK(seq == max_seq && ack == r.snd + 2920);
+	raw_close(&r);
+}
