@@ -75,7 +75,7 @@ fi
 in_ns ip link set lo up
 in_ns ip addr add 198.18.0.1/24 dev "$tap"
 in_ns ip link set "$tap" up
-ulimit -n 8192
+ulimit -n 8192 2>/dev/null || ulimit -n "$(ulimit -Hn)" # 1000 client sockets
 
 py() { in_ns python3 "$here/clients.py" "$@"; }
 curl_sha() { # URL -> sha256 of body
