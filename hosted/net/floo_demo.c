@@ -1,0 +1,280 @@
+/*
+ * floo-demo: Floo as an ordinary Linux program on a TAP device. Answers
+ * ping and serves UDP echo (7), TCP echo (7), TCP discard (9) and HTTP/1.1
+ * (80). The echo service sends the received buffers back by reference:
+ * no byte is copied on the TCP path.
+ *
+ *   floo-demo --tap IFNAME (--addr A.B.C.D/LEN [--gw A.B.C.D] | --dhcp)
+ *             [--impair LOSS,DUP,REORDER] [--msl MS] [--no-offload] [-v]
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "demo.h"
+#include "hosted_net.h"
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+/* UDP echo: reply with the same payload. */
+static void udp_echo(struct floo_stack *st, void *arg, uint32_t src,
+		     uint16_t sport, uint16_t dport, const uint8_t *d, uint32_t n)
+{
+	(void)arg;
+	(void)floo_udp_send(st, dport, src, sport, d, n);
+}
+
+/* Per-connection echo state: buffers waiting for a send slot. */
+struct echo_conn {
+	struct floo_pbuf *wait_head, *wait_tail;
+	bool fin;
+};
+
+static void echo_drain(struct floo_tcp *c, struct echo_conn *e)
+{
+	while (e->wait_head && floo_tcp_send_slots(c) > 0) {
+		struct floo_pbuf *pb = e->wait_head;
+
+		e->wait_head = pb->next;
+		if (!e->wait_head)
+			e->wait_tail = NULL;
+		if (floo_tcp_send(c, pb->data, pb->len, pb) < 0) {
+			floo_tcp_release(floo_tcp_stack(c), pb);
+			floo_tcp_abort(c);
+			return;
+		}
+	}
+	if (e->fin && !e->wait_head)
+		floo_tcp_close(c);
+}
+
+/* TCP echo: each DATA buffer is queued back by reference and handed back
+ * to the stack once acknowledged. */
+static void echo_cb(struct floo_tcp *c, void *user, const struct floo_tcp_event *ev)
+{
+	struct echo_conn *e = user;
+	struct floo_stack *st = floo_tcp_stack(c);
+
+	switch (ev->type) {
+	case FLOO_TCP_ACCEPTED:
+		e = calloc(1, sizeof(*e));
+		if (!e) {
+			floo_tcp_abort(c);
+			return;
+		}
+		floo_tcp_set_user(c, echo_cb, e);
+		break;
+	case FLOO_TCP_DATA:
+		ev->pb->next = NULL;
+		if (e->wait_tail)
+			e->wait_tail->next = ev->pb;
+		else
+			e->wait_head = ev->pb;
+		e->wait_tail = ev->pb;
+		echo_drain(c, e);
+		break;
+	case FLOO_TCP_SENT:
+		floo_tcp_release(st, ev->cookie);
+		echo_drain(c, e);
+		break;
+	case FLOO_TCP_PEER_FIN:
+		e->fin = true;
+		echo_drain(c, e);
+		break;
+	case FLOO_TCP_CLOSED:
+		if (!e)
+			break;
+		while (e->wait_head) {
+			struct floo_pbuf *pb = e->wait_head;
+
+			e->wait_head = pb->next;
+			floo_tcp_release(st, pb);
+		}
+		free(e);
+		break;
+	default:
+		break;
+	}
+}
+
+/* TCP discard: release everything at once. */
+static void discard_cb(struct floo_tcp *c, void *user, const struct floo_tcp_event *ev)
+{
+	(void)user;
+	if (ev->type == FLOO_TCP_DATA)
+		floo_tcp_release(floo_tcp_stack(c), ev->pb);
+	else if (ev->type == FLOO_TCP_PEER_FIN)
+		floo_tcp_close(c);
+}
+
+struct demo_args {
+	const char *tap;
+	uint32_t addr, mask, gw;
+	bool dhcp, no_offload;
+	int verbose;
+	uint32_t msl_ms;
+	struct hosted_impair imp;
+};
+
+static int parse_cidr(const char *s, uint32_t *addr, uint32_t *mask)
+{
+	char buf[32];
+	char *slash;
+	struct in_addr a;
+	long len = 24;
+
+	snprintf(buf, sizeof(buf), "%s", s);
+	slash = strchr(buf, '/');
+	if (slash) {
+		*slash = 0;
+		len = strtol(slash + 1, NULL, 10);
+	}
+	if (inet_pton(AF_INET, buf, &a) != 1 || len < 1 || len > 32)
+		return -1;
+	*addr = ntohl(a.s_addr);
+	*mask = len == 32 ? 0xffffffffu : ~(0xffffffffu >> len);
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct demo_args *a)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		struct in_addr g;
+
+		if (!strcmp(o, "--dhcp")) {
+			a->dhcp = true;
+		} else if (!strcmp(o, "--no-offload")) {
+			a->no_offload = true;
+		} else if (!strcmp(o, "-v")) {
+			a->verbose++;
+		} else if (!v) {
+			return -1;
+		} else if (!strcmp(o, "--tap")) {
+			a->tap = argv[++i];
+		} else if (!strcmp(o, "--addr")) {
+			if (parse_cidr(argv[++i], &a->addr, &a->mask))
+				return -1;
+		} else if (!strcmp(o, "--gw")) {
+			if (inet_pton(AF_INET, argv[++i], &g) != 1)
+				return -1;
+			a->gw = ntohl(g.s_addr);
+		} else if (!strcmp(o, "--msl")) {
+			a->msl_ms = (uint32_t)strtoul(argv[++i], NULL, 10);
+		} else if (!strcmp(o, "--impair")) {
+			if (sscanf(argv[++i], "%u,%u,%u", &a->imp.loss_pct,
+				   &a->imp.dup_pct, &a->imp.reorder_pct) != 3)
+				return -1;
+		} else {
+			return -1;
+		}
+	}
+	return a->tap && (a->dhcp || a->addr) ? 0 : -1;
+}
+
+static void print_stats(struct floo_stack *st, struct hosted_net *h)
+{
+	const struct floo_stats *s = floo_stats(st);
+
+	fprintf(stderr,
+		"floo-demo: rx %llu tx %llu drops eth %llu arp %llu ip %llu "
+		"tcp %llu tcp_csum %llu nobuf %llu; retrans %llu fast %llu "
+		"timeouts %llu; impair drop %llu dup %llu reorder %llu; "
+		"conns %u; free pbufs %u of %u\n",
+		(unsigned long long)s->rx_frames, (unsigned long long)s->tx_frames,
+		(unsigned long long)s->drop_eth, (unsigned long long)s->drop_arp,
+		(unsigned long long)s->drop_ip, (unsigned long long)s->drop_tcp,
+		(unsigned long long)s->drop_tcp_csum,
+		(unsigned long long)s->drop_nobuf,
+		(unsigned long long)s->tcp_retransmits,
+		(unsigned long long)s->tcp_fast_retrans,
+		(unsigned long long)s->tcp_timeouts,
+		(unsigned long long)h->imp_dropped, (unsigned long long)h->imp_duped,
+		(unsigned long long)h->imp_reordered, floo_tcp_count(st),
+		floo_pbuf_free_count(st), floo_config_pbufs(st));
+}
+
+/* Register the services; returns 0 or -1. */
+static int start_services(struct floo_stack *st)
+{
+	if (floo_udp_bind(st, 7, udp_echo, NULL) || floo_tcp_listen(st, 7, echo_cb, NULL) ||
+	    floo_tcp_listen(st, 9, discard_cb, NULL) || demo_http_start(st, 80))
+		return -1;
+	return 0;
+}
+
+/* Poll without sleeping while traffic flows and for 200 us after the last
+ * frame (a request/response peer usually answers within that); then sleep
+ * on the fd until a frame or the next timer. */
+static void run(struct floo_stack *st, struct hosted_net *h)
+{
+	uint64_t last = hosted_now_ns();
+
+	while (!stop) {
+		if (floo_poll(st)) {
+			last = hosted_now_ns();
+			continue;
+		}
+		if (hosted_now_ns() - last > 200000)
+			hosted_wait(h, floo_next_timer_ns(st, 10000000));
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct demo_args a = {0};
+	struct hosted_net h = {0};
+	struct floo_platform plat;
+	struct floo_config cfg = {0};
+	struct floo_stack *st;
+	uint8_t mac[6];
+	size_t sz;
+	void *mem;
+
+	if (parse_args(argc, argv, &a)) {
+		fprintf(stderr, "usage: floo-demo --tap IFNAME (--addr A.B.C.D/LEN "
+				"[--gw A.B.C.D] | --dhcp) [--impair LOSS,DUP,REORDER] "
+				"[--msl MS] [--no-offload] [-v]\n");
+		return 2;
+	}
+	h.log_level = a.verbose >= 2 ? FLOO_LOG_DEBUG : a.verbose ? FLOO_LOG_INFO : FLOO_LOG_ERR;
+	h.imp = a.imp;
+	h.vnet = !a.no_offload;
+	h.fd = hosted_tap_open(a.tap, mac, &h.vnet);
+	if (h.fd < 0) {
+		fprintf(stderr, "floo-demo: tap %s: %s\n", a.tap, strerror(errno));
+		return 1;
+	}
+	hosted_platform(&h, &plat);
+	floo_config_default(&cfg);
+	if (a.msl_ms)
+		cfg.tcp_msl_ms = a.msl_ms;
+	sz = floo_mem_size(&cfg);
+	mem = aligned_alloc(64, (sz + 63) & ~(size_t)63);
+	st = mem ? floo_stack_init(mem, sz, &cfg, &plat, mac) : NULL;
+	if (!st || start_services(st)) {
+		fprintf(stderr, "floo-demo: init failed\n");
+		return 1;
+	}
+	if (a.dhcp)
+		floo_dhcp_start(st);
+	else
+		floo_set_ipv4(st, a.addr, a.mask, a.gw);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	fprintf(stderr, "floo-demo: up on %s (%zu KiB of stack memory, checksum offload %s)\n",
+		a.tap, sz / 1024, h.vnet ? "on" : "off");
+	run(st, &h);
+	print_stats(st, &h);
+	free(mem);
+	return 0;
+}

@@ -1,0 +1,122 @@
+# Floo network stack (user/net), its Linux-hosted platform (hosted/net) and
+# tests. See docs/net.md.
+#
+#   build/hosted/floo-demo      demo daemon on a TAP device
+#   test-net-unit               host unit tests (ASan+UBSan)
+#   test-net-fuzz               libFuzzer targets, a few seconds each
+#   test-net-system             namespace tests against the Linux stack
+#   bench-net                   TCP rr/latency/bulk vs a Linux server
+
+NET_SRCS := $(addprefix user/net/,util.c pbuf.c stack.c eth.c arp.c ipv4.c \
+	ip_frag.c icmp.c udp.c tcp.c tcp_api.c tcp_input.c tcp_in.c tcp_rcv.c \
+	tcp_out.c tcp_timer.c tcp_cc.c dhcp.c socket.c)
+NET_HDRS := $(wildcard user/net/*.h user/net/include/floo/*.h)
+NET_INC := -Iuser/net/include -Iuser/net
+NET_B := $(B)/net
+# The library itself is freestanding C11.
+NET_LIB_CFLAGS := -std=c11 -ffreestanding -Wall -Wextra -Werror -Wshadow \
+	-Wstrict-prototypes -O2 -g $(NET_INC)
+
+NET_OBJS := $(patsubst user/net/%.c,$(NET_B)/lib/%.o,$(NET_SRCS))
+NET_LIB := $(NET_B)/libfloo.a
+
+$(NET_B)/lib/%.o: user/net/%.c $(NET_HDRS)
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(NET_LIB_CFLAGS) -c $< -o $@
+
+$(NET_LIB): $(NET_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+# Both compilers must accept the library warning-free.
+NET_CLANG_STAMP := $(NET_B)/clang.stamp
+$(NET_CLANG_STAMP): $(NET_SRCS) $(NET_HDRS) $(wildcard hosted/net/*.c hosted/net/*.h)
+	@mkdir -p $(dir $@)
+	@for f in $(NET_SRCS); do clang $(NET_LIB_CFLAGS) -fsyntax-only $$f || exit 1; done
+	@clang $(NET_HOSTED_CFLAGS) -fsyntax-only hosted/net/*.c
+	@touch $@
+
+NET_HOSTED_SRCS := hosted/net/tap.c hosted/net/platform.c
+NET_DEMO_SRCS := hosted/net/floo_demo.c hosted/net/demo_http.c
+NET_HOSTED_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -g $(NET_INC) -Ihosted/net
+
+$(B)/hosted/floo-demo: $(NET_LIB) $(NET_HOSTED_SRCS) $(NET_DEMO_SRCS) $(wildcard hosted/net/*.h) $(NET_CLANG_STAMP)
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(NET_HOSTED_CFLAGS) $(NET_HOSTED_SRCS) $(NET_DEMO_SRCS) $(NET_LIB) -o $@
+
+ALL_TARGETS += $(NET_LIB) $(B)/hosted/floo-demo
+
+.PHONY: net
+net: $(B)/hosted/floo-demo
+
+# ---- unit tests (ASan + UBSan), library compiled from source ----
+NET_UNIT_SRCS := $(wildcard tests/host/net/*.c)
+NET_UNIT_BIN := $(NET_B)/net-unit
+$(NET_UNIT_BIN): $(NET_SRCS) $(NET_UNIT_SRCS) $(NET_HDRS) $(wildcard tests/host/net/*.h)
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) $(NET_INC) -Itests/host/net $(NET_SRCS) $(NET_UNIT_SRCS) -o $@
+
+TEST_GROUPS += net-unit net-fuzz net-system
+.PHONY: test-net-unit test-net-system test-net-fuzz
+test-net-unit: $(NET_UNIT_BIN)
+	@mkdir -p $(RESULTS)
+	@$(NET_UNIT_BIN) $(RESULTS)/net-unit.tap || echo "not ok - net-unit: runner crashed" >> $(RESULTS)/net-unit.tap
+	@grep -c '^ok' $(RESULTS)/net-unit.tap | sed 's/^/net-unit passed: /'
+	@grep '^not ok' $(RESULTS)/net-unit.tap || true
+
+test-net-system: $(B)/hosted/floo-demo
+	@mkdir -p $(RESULTS)
+	@bash tests/system/net/run.sh $(RESULTS)/net-system.tap
+
+# ---- fuzzing: one libFuzzer binary per receive path ----
+NET_FUZZ_TARGETS := eth arp ipv4 icmp udp tcp dhcp
+NET_FUZZ_ID_eth := 0
+NET_FUZZ_ID_arp := 1
+NET_FUZZ_ID_ipv4 := 2
+NET_FUZZ_ID_icmp := 3
+NET_FUZZ_ID_udp := 4
+NET_FUZZ_ID_tcp := 5
+NET_FUZZ_ID_dhcp := 6
+NET_FUZZ_BINS := $(addprefix $(NET_B)/fuzz/fuzz-,$(NET_FUZZ_TARGETS))
+NET_FUZZ_TEST_SECONDS ?= 3
+
+$(NET_B)/fuzz/fuzz-%: tests/fuzz/net/fuzz_net.c $(NET_SRCS) $(NET_HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(NET_INC) -DFUZZ_PROTO=$(NET_FUZZ_ID_$*) $< $(NET_SRCS) -o $@
+
+# Run each target briefly from its seeds (work corpus under build/).
+define net_fuzz_run
+	@mkdir -p $(RESULTS) $(NET_B)/fuzz/work
+	@: > $(2)
+	@for t in $(NET_FUZZ_TARGETS); do \
+		w=$(NET_B)/fuzz/work/$$t; mkdir -p $$w; \
+		if $(NET_B)/fuzz/fuzz-$$t -max_total_time=$(1) -rss_limit_mb=1024 \
+			-artifact_prefix=$(NET_B)/fuzz/crash-$$t- $$w tests/fuzz/net/corpus/$$t \
+			> $(NET_B)/fuzz/$$t.log 2>&1; then \
+			echo "ok - net-fuzz: $$t receive path ($(1) s, $$(grep -o 'Done [0-9]* runs' $(NET_B)/fuzz/$$t.log | tail -1))" >> $(2); \
+		else \
+			echo "not ok - net-fuzz: $$t receive path (see $(NET_B)/fuzz/$$t.log)" >> $(2); \
+		fi; \
+	done
+	@cat $(2)
+endef
+
+test-net-fuzz: $(NET_FUZZ_BINS)
+	$(call net_fuzz_run,$(NET_FUZZ_TEST_SECONDS),$(RESULTS)/net-fuzz.tap)
+
+FUZZ_STEPS += net
+.PHONY: fuzz-net
+fuzz-net: $(NET_FUZZ_BINS)
+	$(call net_fuzz_run,$(FUZZ_SECONDS),$(NET_B)/fuzz/fuzz-net.tap)
+
+# ---- benchmarks ----
+$(B)/hosted/floo-bench: hosted/net/floo_bench.c
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(NET_HOSTED_CFLAGS) $< -o $@
+
+ALL_TARGETS += $(B)/hosted/floo-bench
+BENCH_STEPS += net
+.PHONY: bench-net
+bench-net: $(B)/hosted/floo-demo $(B)/hosted/floo-bench
+	@mkdir -p $(dir $(BENCH_OUT))
+	@bash tests/system/net/bench.sh $(BENCH_OUT)

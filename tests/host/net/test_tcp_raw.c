@@ -1,0 +1,323 @@
+/* TCP tests that drive one stack with hand-made segments: overlaps,
+ * malformed headers, RFC 5961 checks, delayed ACKs, the MSS option. */
+#include "harness.h"
+
+#define PEER IP(10, 0, 0, 9)
+#define PPORT 40000
+
+/* A raw peer: our sequence numbers and what the stack told us. */
+struct raw {
+	struct node *n;
+	struct app sa;
+	uint32_t snd, rcv; /* next seq we send, next seq we expect */
+	uint8_t f[2048];
+};
+
+static const uint8_t peer_mac[6] = {2, 0, 0, 0, 0, 9};
+
+static void raw_send(struct raw *r, uint32_t seq, uint8_t flags,
+		     const void *data, uint32_t len)
+{
+	uint32_t n = build_tcp(r->f, r->n->mac, PEER, IP_A, PPORT, 80, seq, r->rcv,
+			       flags, 65535, NULL, 0, data, len);
+
+	inject(r->n, r->f, n);
+}
+
+/* Parse the next captured segment; false if none. */
+static bool raw_take(struct raw *r, uint32_t *seq, uint32_t *ack, uint8_t *fl,
+		     uint32_t *plen, uint16_t *win)
+{
+	uint32_t len = take(r->n, r->f);
+	const uint8_t *t = r->f + 34;
+
+	if (!len)
+		return false;
+	*seq = get_be32(t + 4);
+	*ack = get_be32(t + 8);
+	*fl = t[13];
+	*win = get_be16(t + 14);
+	*plen = len - 34 - (uint32_t)(t[12] >> 4) * 4;
+	return true;
+}
+
+static const struct floo_config *raw_cfg;
+
+/* Handshake with optional SYN options; leaves an ESTABLISHED connection. */
+static bool raw_open(struct raw *r, const uint8_t *opt, uint8_t optlen)
+{
+	uint32_t seq, ack, plen, n;
+	uint8_t fl;
+	uint16_t win;
+
+	r->n = node_new(raw_cfg, IP_A, 1);
+	app_init(&r->sa, 1 << 16);
+	arp_learn(r->n->st, PEER, peer_mac, true);
+	floo_tcp_listen(r->n->st, 80, app_cb, &r->sa);
+	r->snd = 1000;
+	n = build_tcp(r->f, r->n->mac, PEER, IP_A, PPORT, 80, r->snd, 0, TH_SYN,
+		      65535, opt, optlen, NULL, 0);
+	inject(r->n, r->f, n);
+	if (!raw_take(r, &seq, &ack, &fl, &plen, &win) || fl != (TH_SYN | TH_ACK) ||
+	    ack != r->snd + 1)
+		return false;
+	r->snd++;
+	r->rcv = seq + 1;
+	raw_send(r, r->snd, TH_ACK, NULL, 0);
+	return r->sa.accepted == 1;
+}
+
+static void raw_close(struct raw *r)
+{
+	app_fini(&r->sa);
+	node_free(r->n);
+}
+
+TEST(tcp_overlapping_and_out_of_order_segments)
+{
+	struct raw r;
+	uint8_t d[400];
+	uint32_t seq, ack, plen;
+	uint8_t fl;
+	uint16_t win;
+
+	for (int i = 0; i < 400; i++)
+		d[i] = (uint8_t)(i * 3 + 1);
+	CHECK(raw_open(&r, NULL, 0));
+	raw_send(&r, r.snd + 300, TH_ACK, d + 300, 100); /* ooo */
+	CHECK(raw_take(&r, &seq, &ack, &fl, &plen, &win) && ack == r.snd);
+	raw_send(&r, r.snd + 50, TH_ACK, d + 50, 100);	 /* ooo, overlaps next */
+	raw_send(&r, r.snd + 250, TH_ACK, d + 250, 100); /* overlaps both ooo */
+	CHECK(r.sa.rx_len == 0);
+	raw_send(&r, r.snd, TH_ACK, d, 100);		 /* fills the front */
+	raw_send(&r, r.snd + 150, TH_ACK, d + 150, 100); /* exactly the gap */
+	CHECK(r.sa.rx_len == 400 && !memcmp(r.sa.rx, d, 400));
+	raw_send(&r, r.snd, TH_ACK, d, 400);		 /* full duplicate */
+	raw_send(&r, r.snd + 390, TH_ACK, d + 390, 10); /* old tail */
+	CHECK(r.sa.rx_len == 400);
+	drain(r.n);
+	run_ms(r.n, NULL, 50);
+	while (raw_take(&r, &seq, &ack, &fl, &plen, &win))
+		CHECK(ack == r.snd + 400);
+	CHECK(floo_stats(r.n->st)->tcp_dup_segs >= 2);
+	raw_close(&r);
+}
+
+TEST(tcp_malformed_headers_dropped_without_reply)
+{
+	struct raw r;
+	uint32_t n;
+
+	CHECK(raw_open(&r, NULL, 0));
+	drain(r.n);
+	n = build_tcp(r.f, r.n->mac, PEER, IP_A, PPORT, 80, r.snd, r.rcv, TH_ACK,
+		      100, NULL, 0, (const uint8_t *)"abcd", 4);
+	r.f[34 + 12] = 0x40; /* data offset 4 words */
+	inject(r.n, r.f, n);
+	r.f[34 + 12] = 0xf0; /* data offset beyond the segment */
+	inject(r.n, r.f, n);
+	r.f[34 + 12] = 0x50;
+	r.f[n - 1] ^= 0x55; /* checksum now wrong */
+	inject(r.n, r.f, n);
+	n = build_tcp(r.f, r.n->mac, PEER, IP_A, PPORT, 80, r.snd, r.rcv, TH_ACK,
+		      100, (const uint8_t[]){2, 9, 0, 0}, 4, NULL, 0); /* bad option length */
+	inject(r.n, r.f, n);
+	n = build_tcp(r.f, r.n->mac, PEER, IP_A, PPORT, 80, r.snd, r.rcv, TH_ACK,
+		      100, (const uint8_t[]){8, 3, 0, 0}, 4, NULL, 0); /* TS length 3 */
+	inject(r.n, r.f, n);
+	CHECK(floo_stats(r.n->st)->drop_tcp == 5);
+	CHECK(floo_stats(r.n->st)->drop_tcp_csum == 1);
+	CHECK(r.n->txq.n == 0 && r.sa.rx_len == 0);
+	CHECK(floo_tcp_state(r.sa.c) == 4);
+	raw_close(&r);
+}
+
+TEST(tcp_rfc5961_rst_syn_and_ack_validation)
+{
+	struct raw r;
+	uint32_t seq, ack, plen;
+	uint8_t fl;
+	uint16_t win;
+
+	CHECK(raw_open(&r, NULL, 0));
+	drain(r.n);
+	raw_send(&r, r.snd + 1000, TH_RST, NULL, 0); /* in window, not exact */
+	CHECK(floo_tcp_state(r.sa.c) == 4);
+	CHECK(raw_take(&r, &seq, &ack, &fl, &plen, &win) && fl == TH_ACK && ack == r.snd);
+	raw_send(&r, r.snd + 1000000, TH_RST, NULL, 0); /* outside: ignored */
+	CHECK(r.n->txq.n == 0 && floo_tcp_state(r.sa.c) == 4);
+	raw_send(&r, r.snd, TH_SYN, NULL, 0); /* SYN in ESTABLISHED */
+	CHECK(raw_take(&r, &seq, &ack, &fl, &plen, &win) && fl == TH_ACK);
+	CHECK(floo_tcp_state(r.sa.c) == 4);
+	r.rcv += 5000; /* ACK for data never sent */
+	raw_send(&r, r.snd, TH_ACK, "x", 1);
+	r.rcv -= 5000;
+	CHECK(r.sa.rx_len == 0 && floo_stats(r.n->st)->tcp_challenge_acks == 3);
+	raw_send(&r, r.snd, TH_RST, NULL, 0); /* exact: resets */
+	CHECK(r.sa.closed == 1 && r.sa.close_err == FLOO_ECONNRESET);
+	CHECK(floo_tcp_count(r.n->st) == 0);
+	CHECK_NO_LEAK(r.n);
+	raw_close(&r);
+}
+
+TEST(tcp_delayed_ack_timer_and_every_second_segment)
+{
+	struct raw r;
+	uint8_t d[1460] = {0};
+	uint32_t seq, ack, plen;
+	uint8_t fl;
+	uint16_t win;
+
+	CHECK(raw_open(&r, NULL, 0));
+	drain(r.n);
+	raw_send(&r, r.snd, TH_ACK, d, 10);
+	CHECK(r.n->txq.n == 0); /* delayed */
+	run_ms(r.n, NULL, 30);
+	CHECK(r.n->txq.n == 0);
+	run_ms(r.n, NULL, 30);
+	CHECK(raw_take(&r, &seq, &ack, &fl, &plen, &win) && ack == r.snd + 10);
+	r.snd += 10;
+	raw_send(&r, r.snd, TH_ACK, d, 1460);
+	CHECK(r.n->txq.n == 0);
+	raw_send(&r, r.snd + 1460, TH_ACK, d, 1460);
+	CHECK(raw_take(&r, &seq, &ack, &fl, &plen, &win) && ack == r.snd + 2920);
+	raw_close(&r);
+}
+
+TEST(tcp_mss_option_limits_segments)
+{
+	struct raw r;
+	static uint8_t big[4000];
+	uint32_t seq, ack, plen, total = 0;
+	uint8_t fl;
+	uint16_t win;
+
+	CHECK(raw_open(&r, (const uint8_t[]){2, 4, 0x02, 0x18}, 4)); /* MSS 536 */
+	drain(r.n);
+	floo_tcp_send(r.sa.c, big, 4000, NULL);
+	floo_poll(r.n->st);
+	while (raw_take(&r, &seq, &ack, &fl, &plen, &win)) {
+		CHECK(plen <= 536);
+		total += plen;
+	}
+	CHECK(total >= 536 && total <= 4 * 536); /* initial window */
+	CHECK(r.sa.c->mss == 536 && !(r.sa.c->flags & (TF_TS | TF_WS)));
+	raw_close(&r);
+}
+
+TEST(tcp_rst_for_closed_port_and_backlog_limit)
+{
+	struct floo_config cfg = {.tcp_backlog = 4};
+	struct node *n = node_new(&cfg, IP_A, 1);
+	struct app sa;
+	uint8_t f[2048];
+	uint32_t len;
+
+	app_init(&sa, 0);
+	arp_learn(n->st, PEER, peer_mac, true);
+	len = build_tcp(f, n->mac, PEER, IP_A, PPORT, 81, 777, 0, TH_SYN, 1000, NULL, 0, NULL, 0);
+	inject(n, f, len);
+	len = take(n, f);
+	CHECK(len && f[34 + 13] == (TH_RST | TH_ACK) && get_be32(f + 34 + 8) == 778);
+	len = build_tcp(f, n->mac, PEER, IP_A, PPORT, 81, 777, 0, TH_RST, 1000, NULL, 0, NULL, 0);
+	inject(n, f, len);
+	CHECK(take(n, f) == 0); /* never RST a RST */
+	floo_tcp_listen(n->st, 80, app_cb, &sa);
+	for (uint16_t p = 0; p < 10; p++) {
+		len = build_tcp(f, n->mac, PEER, IP_A, (uint16_t)(PPORT + p), 80, 1, 0,
+				TH_SYN, 1000, NULL, 0, NULL, 0);
+		inject(n, f, len);
+	}
+	CHECK(floo_tcp_count(n->st) == 4);
+	run_step(n, NULL, 200000, 5000); /* SYN-ACKs time out */
+	CHECK(floo_tcp_count(n->st) == 0 && sa.accepted == 0 && sa.closed == 0);
+	CHECK_NO_LEAK(n);
+	app_fini(&sa);
+	node_free(n);
+}
+
+TEST(tcp_paws_drops_old_timestamp)
+{
+	struct raw r;
+	uint8_t ts[12] = {1, 1, 8, 10, 0, 0, 0x10, 0, 0, 0, 0, 0};
+	uint32_t n;
+
+	CHECK(raw_open(&r, ts, 12));
+	CHECK(r.sa.c->flags & TF_TS);
+	drain(r.n);
+	put_be32(ts + 4, 0x2000);
+	n = build_tcp(r.f, r.n->mac, PEER, IP_A, PPORT, 80, r.snd, r.rcv, TH_ACK,
+		      1000, ts, 12, (const uint8_t *)"new", 3);
+	inject(r.n, r.f, n);
+	CHECK(r.sa.rx_len == 3);
+	put_be32(ts + 4, 0x1000); /* older than ts_recent */
+	n = build_tcp(r.f, r.n->mac, PEER, IP_A, PPORT, 80, r.snd + 3, r.rcv, TH_ACK,
+		      1000, ts, 12, (const uint8_t *)"old", 3);
+	inject(r.n, r.f, n);
+	CHECK(r.sa.rx_len == 3 && floo_stats(r.n->st)->tcp_dup_segs == 1);
+	raw_close(&r);
+}
+
+TEST(tcp_window_right_edge_trims_and_rejects)
+{
+	struct floo_config cfg = {.tcp_rcv_buf = 2000};
+	struct raw r;
+	uint8_t d[1460];
+	uint32_t seq, ack, plen;
+	uint8_t fl;
+	uint16_t win;
+
+	memset(d, 'w', sizeof(d));
+	raw_cfg = &cfg;
+	CHECK(raw_open(&r, NULL, 0));
+	raw_cfg = NULL;
+	r.sa.hold = true;
+	drain(r.n);
+	raw_send(&r, r.snd, TH_ACK, d, 1460);
+	raw_send(&r, r.snd + 1460, TH_ACK, d, 1460); /* crosses the edge */
+	CHECK(r.sa.rx_len == 2000);
+	run_ms(r.n, NULL, 50);
+	ack = 0;
+	while (raw_take(&r, &seq, &ack, &fl, &plen, &win))
+		;
+	CHECK(ack == r.snd + 2000 && win == 0);
+	raw_send(&r, r.snd + 2000, TH_ACK, d, 100); /* zero window: data dropped */
+	CHECK(r.sa.rx_len == 2000);
+	CHECK(raw_take(&r, &seq, &ack, &fl, &plen, &win) && ack == r.snd + 2000);
+	raw_send(&r, r.snd + 5000, TH_ACK, d, 100); /* far beyond: ACK, drop */
+	CHECK(raw_take(&r, &seq, &ack, &fl, &plen, &win) && ack == r.snd + 2000);
+	app_release_all(&r.sa);
+	run_ms(r.n, NULL, 50);
+	CHECK(raw_take(&r, &seq, &ack, &fl, &plen, &win) && win >= 1460); /* update */
+	CHECK_NO_LEAK(r.n);
+	raw_close(&r);
+}
+
+/* Reproducer: after an RTO rewound SND.NXT, pure ACKs carried the old
+ * sequence number; Linux drops such ACKs as stale, and under loss the
+ * connection deadlocked (echo under 5% loss, zero window on both sides). */
+TEST(bug_pure_ack_after_rto_carries_snd_max)
+{
+	struct raw r;
+	static uint8_t big[3 * 1460];
+	uint8_t d[1460] = {0};
+	uint32_t seq, ack, plen, max_seq = 0;
+	uint8_t fl;
+	uint16_t win;
+
+	CHECK(raw_open(&r, NULL, 0));
+	drain(r.n);
+	floo_tcp_send(r.sa.c, big, sizeof(big), NULL);
+	floo_poll(r.n->st);
+	while (raw_take(&r, &seq, &ack, &fl, &plen, &win))
+		if (seq + plen > max_seq)
+			max_seq = seq + plen;
+	run_ms(r.n, NULL, 300); /* RTO: resend from SND.UNA */
+	CHECK(floo_stats(r.n->st)->tcp_timeouts >= 1);
+	drain(r.n);
+	raw_send(&r, r.snd, TH_ACK, d, 1460); /* data, acking nothing new */
+	raw_send(&r, r.snd + 1460, TH_ACK, d, 1460);
+	CHECK(raw_take(&r, &seq, &ack, &fl, &plen, &win) && plen == 0);
+	CHECK(seq == max_seq && ack == r.snd + 2920);
+	raw_close(&r);
+}

@@ -1,0 +1,117 @@
+/*
+ * Congestion control: slow start and congestion avoidance (RFC 5681),
+ * fast retransmit and NewReno fast recovery (RFC 6582), limited transmit
+ * (RFC 3042, in tcp_out.c) and early retransmit (RFC 5827). Byte counting in
+ * congestion avoidance (RFC 3465, L = 1 SMSS in slow start).
+ */
+#include "tcp.h"
+
+uint32_t tcp_flight(const struct floo_tcp *c)
+{
+	return c->snd_max - c->snd_una;
+}
+
+/* Initial window per RFC 5681 3.1. */
+void tcp_cc_init(struct floo_tcp *c)
+{
+	uint32_t m = c->mss ? c->mss : TCP_MSS_DEFAULT;
+
+	c->cwnd = m > 2190 ? 2 * m : (m > 1095 ? 3 * m : 4 * m);
+	c->ssthresh = 0x7fffffff;
+	c->recover = c->iss;
+}
+
+static uint32_t half_flight(const struct floo_tcp *c)
+{
+	uint32_t h = tcp_flight(c) / 2;
+
+	return h > 2u * c->mss ? h : 2u * c->mss;
+}
+
+/* New data acknowledged (before SND.UNA moves): grow cwnd, or handle a
+ * partial / full ACK during fast recovery. */
+void tcp_cc_ack(struct floo_tcp *c, uint32_t acked)
+{
+	uint32_t ack = c->snd_una + acked;
+
+	if (c->flags & TF_RECOVERY) {
+		if (seq_geq(ack, c->recover)) {
+			/* Full ACK: leave recovery (RFC 6582 3.2 step 3). */
+			uint32_t fl = c->snd_max - ack;
+
+			c->cwnd = c->ssthresh < fl + c->mss ? c->ssthresh
+							    : fl + c->mss;
+			c->flags &= (uint16_t)~TF_RECOVERY;
+			c->dupacks = 0;
+		} else {
+			/* Partial ACK: retransmit the next hole, deflate. */
+			tcp_retransmit_one(c, ack);
+			c->cwnd = c->cwnd > acked ? c->cwnd - acked : 0;
+			c->cwnd += c->mss;
+		}
+		return;
+	}
+	c->dupacks = 0;
+	if (c->cwnd < c->ssthresh) {
+		c->cwnd += acked < c->mss ? acked : c->mss;
+		return;
+	}
+	c->bytes_acked += acked;
+	if (c->bytes_acked >= c->cwnd) {
+		c->bytes_acked -= c->cwnd;
+		c->cwnd += c->mss;
+	}
+}
+
+/* Duplicate ACKs needed: 3, or fewer when less than four segments are
+ * out and nothing new can be sent (early retransmit, RFC 5827). */
+static unsigned dup_thresh(const struct floo_tcp *c)
+{
+	uint32_t oseg = (tcp_flight(c) + c->mss - 1) / c->mss;
+
+	if (oseg >= 2 && oseg < 4 && !seq_lt(c->snd_nxt, tcp_fin_seq(c)))
+		return oseg - 1;
+	return 3;
+}
+
+/* A duplicate ACK: fast retransmit at the threshold (RFC 5681 3.2, with
+ * the RFC 6582 guard against repeated recovery), inflation afterwards. */
+void tcp_cc_dupack(struct floo_tcp *c)
+{
+	unsigned thresh = dup_thresh(c);
+
+	if (c->flags & TF_RECOVERY) {
+		c->cwnd += c->mss;
+		tcp_mark_dirty(c);
+		return;
+	}
+	if (++c->dupacks < thresh) {
+		tcp_mark_dirty(c); /* limited transmit */
+		return;
+	}
+	if (c->dupacks > thresh)
+		return;
+	/* recover holds SND.MAX at the last loss event: RFC 6582's "ACK
+	 * covers more than recover" is snd_una >= it here. */
+	if (!seq_geq(c->snd_una, c->recover))
+		return;
+	c->ssthresh = half_flight(c);
+	c->recover = c->snd_max;
+	c->flags |= TF_RECOVERY;
+	c->flags &= (uint16_t)~TF_RTT;
+	tcp_retransmit_one(c, c->snd_una);
+	c->cwnd = c->ssthresh + 3u * c->mss;
+	tcp_arm_rexmt(c);
+	tcp_mark_dirty(c);
+}
+
+/* RTO: loss window of one segment (RFC 5681 3.1 eq. 4). */
+void tcp_cc_timeout(struct floo_tcp *c)
+{
+	c->ssthresh = half_flight(c);
+	c->cwnd = c->mss;
+	c->bytes_acked = 0;
+	c->dupacks = 0;
+	c->recover = c->snd_max;
+	c->flags &= (uint16_t)~TF_RECOVERY;
+}
