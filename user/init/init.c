@@ -141,7 +141,7 @@ int main(struct rt *rt)
 			rt_printf("init: etc/boot.conf:%d: cpu %u does not exist; skipped\n", line, p.cpu);
 		else if (r > 0)
 			start(&p, rt);
-		s = nl + 1;
+		s = nl + (nl < end); /* not past end after a last line without '\n' */
 	}
 	return 0;
 }
