@@ -39,10 +39,14 @@ static int add_segment(struct elf_image *img, const uint8_t *ph, size_t len, uin
 		return ELF_ESEGMENT;
 	for (uint32_t i = 0; i < img->nsegs; i++) {
 		const struct elf_segment *o = &img->segs[i];
-		/* Overlap at page granularity: segments get their own pages. */
-		uint64_t a0 = s.vaddr & ~4095ull, a1 = (s.vaddr + s.memsz + 4095) & ~4095ull;
-		uint64_t b0 = o->vaddr & ~4095ull, b1 = (o->vaddr + o->memsz + 4095) & ~4095ull;
-		if (a0 < b1 && b0 < a1)
+		/*
+		 * Overlap at page granularity: segments get their own pages.
+		 * Compared as first and last page numbers: rounding the end up
+		 * would wrap when user_top is near 2^64.
+		 */
+		uint64_t a0 = s.vaddr >> 12, a1 = (s.vaddr + s.memsz - 1) >> 12;
+		uint64_t b0 = o->vaddr >> 12, b1 = (o->vaddr + o->memsz - 1) >> 12;
+		if (a0 <= b1 && b0 <= a1)
 			return ELF_ESEGMENT;
 	}
 	if (img->nsegs == ELF_MAX_SEGMENTS)

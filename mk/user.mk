@@ -19,7 +19,7 @@ $(UOBJ)/%.o: %.S
 	@mkdir -p $(dir $@)
 	$(UCC) -D__ASSEMBLER__ -Iinclude -c $< -o $@
 
-$(UOBJ)/init: $(RT_OBJS) $(UOBJ)/user/init/init.o $(UOBJ)/lib/cpio.o $(UOBJ)/lib/elf.o user/rt/user.ld
+$(UOBJ)/init: $(RT_OBJS) $(UOBJ)/user/init/init.o $(UOBJ)/lib/cpio.o $(UOBJ)/lib/elf.o $(UOBJ)/lib/bootconf.o user/rt/user.ld
 	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
 $(UOBJ)/hello: $(RT_OBJS) $(UOBJ)/user/apps/hello/hello.o user/rt/user.ld
 	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@

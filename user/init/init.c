@@ -6,12 +6,13 @@
  *     # comment
  *     program NAME [priority P] [cpu C] [memory KIB]
  *
- * NAME is a file in the boot module (an ELF64 executable built against
- * user/rt). The program gets a capability space of 2^PROG_CSPACE_BITS
+ * (lib/bootconf.c parses it). NAME is a file in the boot module (an ELF64
+ * executable built against user/rt). The program gets a capability space of 2^PROG_CSPACE_BITS
  * slots holding its thread, spaces, the debug console and one memory
  * capability, and a boot-info page describing them (docs/abi.md).
  */
 #include <hallows/rt.h>
+#include <lib/bootconf.h>
 #include <lib/cpio.h>
 #include <lib/elf.h>
 #include <lib/string.h>
@@ -20,11 +21,6 @@
 #define PROG_STACK_PAGES 8
 #define PROG_MEM_SLOT	 HL_SLOT_FIRST_FREE_FIXED
 #define SCRATCH_VA	 0x180000000ull
-
-struct prog {
-	char name[64];
-	uint32_t priority, cpu, mem_kib;
-};
 
 /* A fresh frame with its contents written through a temporary mapping in our own space. */
 static hl_cptr_t filled_frame(const void *src, size_t len)
@@ -67,7 +63,7 @@ static long give(hl_cptr_t cs, hl_cptr_t dst, hl_cptr_t src)
 	return hl_cspace_copy(cs, dst, src, HL_R_ALL);
 }
 
-static long start(const struct prog *p, const struct rt *rt)
+static long start(const struct bootconf_prog *p, const struct rt *rt)
 {
 	struct cpio_entry e;
 	struct elf_image img;
@@ -117,67 +113,6 @@ static long start(const struct prog *p, const struct rt *rt)
 	return 0;
 }
 
-static const char *skip_space(const char *s, const char *end)
-{
-	while (s < end && (*s == ' ' || *s == '\t'))
-		s++;
-	return s;
-}
-
-static const char *word(const char *s, const char *end, char *out, size_t n)
-{
-	size_t i = 0;
-
-	s = skip_space(s, end);
-	while (s < end && *s != ' ' && *s != '\t' && *s != '\n') {
-		if (i + 1 < n)
-			out[i++] = *s;
-		s++;
-	}
-	out[i] = 0;
-	return s;
-}
-
-static uint32_t number(const char *w, uint32_t dflt)
-{
-	uint32_t v = 0;
-
-	if (!*w)
-		return dflt;
-	for (; *w >= '0' && *w <= '9'; w++)
-		v = v * 10 + (uint32_t)(*w - '0');
-	return *w ? dflt : v;
-}
-
-/* Parse one line; returns 1 for a program line (filled *p), 0 for blank/comment, -1 on error. */
-static int parse_line(const char *s, const char *end, struct prog *p)
-{
-	char w[64], v[32];
-
-	s = word(s, end, w, sizeof(w));
-	if (!w[0] || w[0] == '#')
-		return 0;
-	if (strcmp(w, "program"))
-		return -1;
-	s = word(s, end, p->name, sizeof(p->name));
-	p->priority = 50, p->cpu = 0, p->mem_kib = 1024;
-	while (p->name[0]) {
-		s = word(s, end, w, sizeof(w));
-		if (!w[0])
-			return 1;
-		s = word(s, end, v, sizeof(v));
-		if (!strcmp(w, "priority") && number(v, 256) < 256)
-			p->priority = number(v, 0);
-		else if (!strcmp(w, "cpu") && number(v, ~0u) != ~0u)
-			p->cpu = number(v, 0);
-		else if (!strcmp(w, "memory") && number(v, 0) >= 64)
-			p->mem_kib = number(v, 0);
-		else
-			return -1;
-	}
-	return -1;
-}
-
 int main(struct rt *rt)
 {
 	const struct hl_bootinfo *bi = rt->bi;
@@ -198,15 +133,15 @@ int main(struct rt *rt)
 		const char *nl = s;
 		while (nl < end && *nl != '\n')
 			nl++;
-		struct prog p;
-		int r = parse_line(s, nl, &p);
+		struct bootconf_prog p;
+		int r = bootconf_parse_line(s, nl, &p);
 		if (r < 0)
 			rt_printf("init: etc/boot.conf:%d: not understood; skipped\n", line);
 		else if (r > 0 && p.cpu >= bi->ncpus)
 			rt_printf("init: etc/boot.conf:%d: cpu %u does not exist; skipped\n", line, p.cpu);
 		else if (r > 0)
 			start(&p, rt);
-		s = nl + 1;
+		s = nl + (nl < end); /* not past end after a last line without '\n' */
 	}
 	return 0;
 }

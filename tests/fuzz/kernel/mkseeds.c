@@ -1,7 +1,7 @@
 /*
  * Writes the seed corpora for the kernel fuzz targets from valid images
  * (run by `make khost-seeds`; the output is committed under corpus/).
- * usage: mkseeds DIR   (writes DIR/cpio and DIR/bootinfo)
+ * usage: mkseeds DIR   (writes DIR/cpio, DIR/bootinfo, DIR/elf and DIR/bootconf)
  */
 #include "images.h"
 
@@ -96,6 +96,67 @@ static void bootinfo_seeds(const char *dir)
 	save(dir, "bootinfo", "raw_map", &im);
 }
 
+#define RX 5 /* ELF_PF_R | ELF_PF_X */
+#define RW 6
+
+static void elf_seeds(const char *dir)
+{
+	static const struct elf_seg three[] = {
+		{ 1, RX, 0x400000, 0x234, 0x234 }, { 1, 4, 0x401000, 0x30, 0x30 }, { 1, RW, 0x402010, 0x40, 0x3000 },
+	};
+	static const struct elf_seg with_others[] = {
+		{ 6, 4, 0x400040, 0x38, 0x38 }, /* PT_PHDR */
+		{ 1, RX, 0x400000, 0x80, 0x80 },
+		{ 4, 4, 0x400100, 0x10, 0x10 }, /* PT_NOTE */
+		{ 1, RW, 0x600000, 0, 0 }, /* empty PT_LOAD */
+		{ 0x6474e551, RW, 0, 0, 0 }, /* PT_GNU_STACK */
+	};
+	/* Two segments sharing the last page below 2^64 (overlap check wrap, fixed). */
+	static const struct elf_seg near_top[] = {
+		{ 1, RX, 0xffffffffffffe000ull, 0x10, 0x1800 }, { 1, RW, 0xfffffffffffff900ull, 0, 0x100 },
+	};
+	struct elf_seg many[16];
+	struct img im;
+
+	img_init(&im, buf, sizeof(buf));
+	elf_build(&im, 0x400010, three, 3, NULL);
+	save(dir, "elf", "three_segments", &im);
+	img_init(&im, buf, sizeof(buf));
+	elf_build(&im, 0x400000, with_others, 5, NULL);
+	save(dir, "elf", "non_load_headers", &im);
+	for (size_t i = 0; i < 16; i++)
+		many[i] = (struct elf_seg){ 1, i % 2 ? RW : RX, 0x10000 + i * 0x1000, 4, 0x800 };
+	img_init(&im, buf, sizeof(buf));
+	elf_build(&im, 0x10000, many, 16, NULL);
+	save(dir, "elf", "sixteen_segments", &im);
+	img_init(&im, buf, sizeof(buf));
+	elf_build(&im, 0xffffffffffffe000ull, near_top, 2, NULL);
+	save(dir, "elf", "regress_elf_overlap_wraps_near_top", &im);
+}
+
+static void text_seed(const char *dir, const char *sub, const char *name, const char *text)
+{
+	struct img im;
+
+	img_init(&im, buf, sizeof(buf));
+	img_put(&im, text, strlen(text));
+	save(dir, sub, name, &im);
+}
+
+static void bootconf_seeds(const char *dir)
+{
+	text_seed(dir, "bootconf", "boot_conf",
+		  "# Hallows boot configuration: the root task (user/init) starts each program.\n"
+		  "#   program NAME [priority P] [cpu C] [memory KIB]\n"
+		  "program hog priority 40 memory 64\n"
+		  "program hello priority 50 cpu 1 memory 512\n"
+		  "this line is deliberately malformed: the root task reports and skips it\n");
+	text_seed(dir, "bootconf", "tabs_no_newline", "\n\t# c\n  \tprogram\tx\tcpu\t3 memory 4294967295");
+	text_seed(dir, "bootconf", "errors",
+		  "program\nprogram a priority\nprogram a priority 256\nprogram a memory 63\n"
+		  "program a cpu 4294967296\nprogram a cpu x\nprogram a stack 4\n");
+}
+
 /*
  * Reproducers of the known bootinfo/memmap bugs (see tests/host/README.md):
  * libFuzzer runs every seed first, so these fail the fuzz step for certain
@@ -137,5 +198,7 @@ int main(int argc, char **argv)
 	cpio_seeds(argv[1]);
 	bootinfo_seeds(argv[1]);
 	regression_seeds(argv[1]);
+	elf_seeds(argv[1]);
+	bootconf_seeds(argv[1]);
 	return 0;
 }

@@ -59,6 +59,18 @@ void img_set32(struct img *im, size_t at, uint32_t v)
 		im->buf[at + i] = (uint8_t)(v >> (8 * i));
 }
 
+void img_set16(struct img *im, size_t at, uint16_t v)
+{
+	im->buf[at] = (uint8_t)v;
+	im->buf[at + 1] = (uint8_t)(v >> 8);
+}
+
+void img_set64(struct img *im, size_t at, uint64_t v)
+{
+	img_set32(im, at, (uint32_t)v);
+	img_set32(im, at + 4, (uint32_t)(v >> 32));
+}
+
 void mb2_begin(struct img *im)
 {
 	img_u32(im, 0); /* total_size, set by mb2_finish */
@@ -235,4 +247,51 @@ void cpio_put(struct img *im, const char *name, uint32_t mode, const void *data,
 void cpio_put_trailer(struct img *im)
 {
 	cpio_put(im, "TRAILER!!!", 0, NULL, 0);
+}
+
+/* ELF64 header (System V gABI): e_ident, then type, machine, version, entry, phoff, ... */
+static void elf_header(struct img *im, uint64_t entry, uint16_t phnum)
+{
+	static const uint8_t ident[16] = { 0x7f, 'E', 'L', 'F', 2 /* 64-bit */, 1 /* LE */, 1 /* version */ };
+
+	img_put(im, ident, sizeof(ident));
+	img_u16(im, 2); /* ET_EXEC */
+	img_u16(im, 62); /* EM_X86_64 */
+	img_u32(im, 1);
+	img_u64(im, entry);
+	img_u64(im, 64); /* phoff */
+	img_u64(im, 0); /* shoff */
+	img_u32(im, 0); /* flags */
+	img_u16(im, 64); /* ehsize */
+	img_u16(im, ELF_PH_SIZE);
+	img_u16(im, phnum);
+	img_u16(im, 64); /* shentsize */
+	img_u16(im, 0); /* shnum */
+	img_u16(im, 0); /* shstrndx */
+}
+
+void elf_build(struct img *im, uint64_t entry, const struct elf_seg *segs, size_t n, uint64_t *offsets)
+{
+	size_t off = ELF_PH(n);
+
+	elf_header(im, entry, (uint16_t)n);
+	for (size_t i = 0; i < n; i++) {
+		off = (off + 15) & ~(size_t)15;
+		img_u32(im, segs[i].type);
+		img_u32(im, segs[i].flags);
+		img_u64(im, off);
+		img_u64(im, segs[i].vaddr);
+		img_u64(im, segs[i].vaddr); /* paddr */
+		img_u64(im, segs[i].filesz);
+		img_u64(im, segs[i].memsz);
+		img_u64(im, 4096); /* align */
+		if (offsets)
+			offsets[i] = off;
+		off += segs[i].filesz;
+	}
+	for (size_t i = 0; i < n; i++) {
+		img_pad(im, 16);
+		for (uint64_t j = 0; j < segs[i].filesz; j++)
+			img_u8(im, (uint8_t)(i * 16 + j));
+	}
 }
