@@ -124,8 +124,12 @@ void sched_block(struct thread *t, enum thread_state st)
 {
 	sched_remove(t);
 	t->state = (uint8_t)st;
-	if (cpus[t->cpu].current == t)
-		cpus[t->cpu].need_resched = true;
+	struct cpu *c = &cpus[t->cpu];
+	if (c->current == t) {
+		c->need_resched = true;
+		if (c != this_cpu()) /* it may spin in ring 3 there with no timer armed */
+			lapic_send_ipi(c->apic_id, VEC_RESCHED);
+	}
 }
 
 void sched_yield_current(void)
