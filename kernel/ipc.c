@@ -70,10 +70,11 @@ static void transfer(struct thread *src, struct thread *dst, uint64_t info, uint
 		len = HL_MSG_MAX;
 	if (len > 4 && (!src->ipcbuf || !dst->ipcbuf))
 		len = 4;
-	dst->regs.rdx = src->regs.rdx;
-	dst->regs.r10 = src->regs.r10;
-	dst->regs.r8 = src->regs.r8;
-	dst->regs.r9 = src->regs.r9;
+	const uint64_t *w = src->in_fault ? src->fault : NULL; /* a fault message is not in its registers */
+	dst->regs.rdx = w ? w[0] : src->regs.rdx;
+	dst->regs.r10 = w ? w[1] : src->regs.r10;
+	dst->regs.r8 = w ? w[2] : src->regs.r8;
+	dst->regs.r9 = w ? w[3] : src->regs.r9;
 	if (len > 4)
 		memcpy(&dst->ipcbuf->mr[4], &src->ipcbuf->mr[4], (len - 4) * sizeof(uint64_t));
 	uint64_t caps = HL_MSG_CAPS(info) ? transfer_cap(src, dst, grant) : 0;
@@ -169,8 +170,11 @@ struct thread *ipc_reply(struct thread *t, int *err)
 	if (c->state != TS_BLOCKED_REPLY || c->replier != t)
 		return NULL; /* the caller went away meanwhile */
 	c->replier = NULL;
-	transfer(t, c, t->regs.rsi, 0, true);
-	c->fault[0] = c->fault[3] = 0; /* a fault reply resumes the thread */
+	if (c->in_fault) /* a fault reply resumes the thread as it was */
+		c->in_fault = 0;
+	else
+		transfer(t, c, t->regs.rsi, 0, true);
+	c->fault[0] = c->fault[3] = 0;
 	c->state = TS_RUNNABLE;
 	return c;
 }
@@ -190,25 +194,22 @@ bool ipc_fault_send(struct thread *t)
 {
 	struct slot *ep = &t->fault_slot;
 
-	t->regs.rsi = HL_MSGINFO(HL_LABEL_FAULT, 4, 0);
-	uint64_t save[4] = { t->regs.rdx, t->regs.r10, t->regs.r8, t->regs.r9 };
-	t->regs.rdx = t->fault[0], t->regs.r10 = t->fault[1], t->regs.r8 = t->fault[2], t->regs.r9 = t->fault[3];
+	uint64_t info = HL_MSGINFO(HL_LABEL_FAULT, 4, 0);
 	struct endpoint *e = (struct endpoint *)ep->cap.obj;
+	t->in_fault = 1; /* the message words come from t->fault[], whenever it is taken */
 	if (e->receivers && e->head) {
 		struct thread *r = e->head;
 		q_remove(&e->head, &e->tail, r);
-		deliver(t, r, t->regs.rsi, ep->cap.badge, false, true);
+		deliver(t, r, info, ep->cap.badge, false, true);
 		sched_make_runnable(r);
 	} else {
 		t->badge = ep->cap.badge;
-		t->msginfo = t->regs.rsi;
+		t->msginfo = info;
 		t->is_call = 1;
 		e->receivers = 0;
 		sched_block(t, TS_BLOCKED_SEND);
 		q_push(&e->head, &e->tail, t, e);
 	}
-	/* The faulting registers come back when the thread resumes. */
-	t->regs.rdx = save[0], t->regs.r10 = save[1], t->regs.r8 = save[2], t->regs.r9 = save[3];
 	return true;
 }
 
@@ -228,6 +229,7 @@ void ipc_cancel(struct thread *t)
 	if (t->reply_to && t->reply_to->replier == t)
 		t->reply_to->replier = NULL; /* its caller stays blocked until suspended or deleted */
 	t->reply_to = NULL;
+	t->in_fault = 0;
 }
 
 void ipc_endpoint_destroy(struct endpoint *ep)
@@ -235,7 +237,10 @@ void ipc_endpoint_destroy(struct endpoint *ep)
 	while (ep->head) {
 		struct thread *t = ep->head;
 		q_remove(&ep->head, &ep->tail, t);
-		t->regs.rax = HL_ERR_DELETED;
+		if (t->in_fault)
+			t->in_fault = 0; /* it runs the faulting instruction again */
+		else
+			t->regs.rax = HL_ERR_DELETED;
 		sched_make_runnable(t);
 	}
 }

@@ -52,7 +52,7 @@ struct thread {
 	uint64_t run_start_tsc; /* [BKL] when it last started running */
 	uint64_t fault[4]; /* [BKL] vector, error, address, rip of the last fault */
 	uint32_t magic; /* [I] */
-	uint32_t pad;
+	uint32_t in_fault; /* [BKL] blocked in a fault call: fault[] is its message, its registers stay */
 	uint8_t xsave[] __aligned(64); /* FPU/SSE/AVX state (XSAVE area) */
 };
 
