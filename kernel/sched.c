@@ -100,6 +100,7 @@ void sched_remove(struct thread *t)
 		if (*pp == t) {
 			*pp = t->qnext;
 			t->qnext = NULL;
+			t->is_call &= 0x7f; /* no longer throttled: resume must be able to run it */
 			return;
 		}
 }

@@ -544,3 +544,31 @@ UTEST(thread, create_run_delete_100)
 	UEXPECT(t, c.runs == 100, "runs %d", c.runs);
 	UEXPECT(t, free == 16384 && live1 == live0, "free %lu, live %lu -> %lu", free, live0, live1);
 }
+
+/*
+ * Bug fixed: a thread suspended while throttled (out of budget) kept its
+ * throttled mark, so resume returned HL_OK without making it runnable: it
+ * never ran again.
+ */
+UTEST(thread_sched, resume_after_suspend_while_throttled)
+{
+	struct spinner s = { 0, 0, ut_rdtsc() + ms_to_tsc(3000), 0 };
+	hl_cptr_t tcb = ut_thread_new(t, spin, &s, 100);
+
+	if (!UCHECK(t, tcb))
+		return;
+	hl_thread_set_affinity(tcb, 0);
+	UEXPECT_ERR(t, hl_thread_set_budget(tcb, 1000, 50000), HL_OK);
+	UEXPECT_ERR(t, hl_thread_resume(tcb), HL_OK);
+	for (int i = 0; i < 10 && !s.count; i++)
+		hl_yield(); /* it runs 1 ms, then waits for its next period */
+	UEXPECT(t, s.count > 0, "never ran");
+	UEXPECT_ERR(t, hl_thread_suspend(tcb), HL_OK);
+	uint64_t c1 = s.count;
+	UEXPECT_ERR(t, hl_thread_resume(tcb), HL_OK);
+	for (uint64_t end = ut_rdtsc() + ms_to_tsc(500); s.count == c1 && ut_rdtsc() < end;)
+		hl_yield();
+	UEXPECT(t, s.count != c1, "resumed thread never ran again");
+	s.stop = 1;
+	hl_thread_suspend(tcb);
+}
