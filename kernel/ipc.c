@@ -44,12 +44,13 @@ static uint64_t transfer_cap(struct thread *src, struct thread *dst, bool grant)
 {
 	struct slot *from, *to;
 	struct cspace *scs = thread_cspace(src), *dcs = thread_cspace(dst);
+	struct hl_ipc_buffer *sb = thread_ipcbuf(src), *db = thread_ipcbuf(dst);
 
-	if (!grant || !src->ipcbuf || !dst->ipcbuf || !dst->ipcbuf->recv_slot)
+	if (!grant || !sb || !db || !db->recv_slot)
 		return 0;
-	if (cap_lookup(scs, src->ipcbuf->send_cap, HL_OBJ_NONE, 0, &from) != HL_OK)
+	if (cap_lookup(scs, sb->send_cap, HL_OBJ_NONE, 0, &from) != HL_OK)
 		return 0;
-	to = cspace_slot(dcs, dst->ipcbuf->recv_slot);
+	to = cspace_slot(dcs, db->recv_slot);
 	if (!to || to->cap.type != HL_OBJ_NONE || from->cap.type == HL_OBJ_MEMORY)
 		return 0;
 	struct cap c = from->cap;
@@ -57,7 +58,7 @@ static uint64_t transfer_cap(struct thread *src, struct thread *dst, bool grant)
 	if (c.type == HL_OBJ_FRAME || c.type == HL_OBJ_PAGE_TABLE)
 		c.data = c.data2 = 0;
 	cap_insert(to, &c, from);
-	dst->ipcbuf->recv_badge = c.badge;
+	db->recv_badge = c.badge;
 	return 1;
 }
 
@@ -68,7 +69,7 @@ static void transfer(struct thread *src, struct thread *dst, uint64_t info, uint
 
 	if (len > HL_MSG_MAX)
 		len = HL_MSG_MAX;
-	if (len > 4 && (!src->ipcbuf || !dst->ipcbuf))
+	if (len > 4 && (!thread_ipcbuf(src) || !thread_ipcbuf(dst)))
 		len = 4;
 	const uint64_t *w = src->in_fault ? src->fault : NULL; /* a fault message is not in its registers */
 	dst->regs.rdx = w ? w[0] : src->regs.rdx;

@@ -64,6 +64,12 @@ static inline struct cspace *thread_cspace(struct thread *t)
 	return t->cspace_slot.cap.type == HL_OBJ_CSPACE ? (struct cspace *)t->cspace_slot.cap.obj : NULL;
 }
 
+/* Its IPC buffer; NULL once the frame capability it holds is gone (revoked with its memory). */
+static inline struct hl_ipc_buffer *thread_ipcbuf(const struct thread *t)
+{
+	return t->ipc_slot.cap.type == HL_OBJ_FRAME ? t->ipcbuf : NULL;
+}
+
 /* kernel/thread.c */
 void thread_init_object(struct thread *t);
 void thread_destroy(struct thread *t);

@@ -572,3 +572,50 @@ UTEST(thread_sched, resume_after_suspend_while_throttled)
 	s.stop = 1;
 	hl_thread_suspend(tcb);
 }
+
+static void recv_once(void *arg)
+{
+	volatile long *box = arg;
+	hl_word_t info = 0;
+	struct hl_msg m = { { 0 } };
+
+	box[0] = hl_syscall(HL_SYS_RECV, (hl_cptr_t)box[1], &info, &m, NULL);
+}
+
+/*
+ * Bug fixed: the kernel kept writing a thread's IPC buffer after the frame
+ * was revoked together with its memory: a long message to the thread landed
+ * in whatever the memory had become (here a frame the runner maps).
+ */
+UTEST(thread, revoked_ipc_buffer_is_not_written)
+{
+	hl_cptr_t m = ut_alloc(t, HL_OBJ_MEMORY, 14), f = ut_slot(), g = ut_slot(), ep = ut_alloc(t, HL_OBJ_ENDPOINT, 0);
+	volatile long box[2] = { -1, (long)ep };
+	hl_word_t pf = 0, pg = 1;
+	volatile uint64_t *view = ut_page(t, NULL);
+	hl_cptr_t tcb = ut_thread_new(t, recv_once, (void *)box, 100);
+
+	if (!UCHECK(t, m && view && tcb) || !UCHECK(t, hl_memory_retype(m, HL_OBJ_FRAME, 12, 1, f) == HL_OK))
+		return;
+	hl_frame_paddr(f, &pf);
+	UEXPECT_ERR(t, hl_thread_configure(tcb, HL_SLOT_CSPACE, HL_SLOT_ASPACE, f, 0x7f0000000000ull), HL_OK);
+	UEXPECT_ERR(t, hl_thread_resume(tcb), HL_OK);
+	for (int i = 0; i < 100 && state_of(tcb) != ST_RECV; i++)
+		hl_yield();
+	UEXPECT(t, state_of(tcb) == ST_RECV, "state %lu", state_of(tcb));
+	/* The memory goes back (with the thread's copy of the frame) and becomes a frame we map. */
+	UEXPECT_ERR(t, hl_cspace_revoke(HL_SLOT_CSPACE, m), HL_OK);
+	UEXPECT_ERR(t, hl_memory_retype(m, HL_OBJ_FRAME, 12, 1, g), HL_OK);
+	hl_frame_paddr(g, &pg);
+	UEXPECT(t, pf == pg, "the memory was not reused (%#lx, %#lx)", pf, pg);
+	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, g, (uint64_t)view + 4096, HL_R_READ), HL_OK);
+	volatile uint64_t *gv = (volatile uint64_t *)((uint64_t)view + 4096);
+	hl_ipcbuf()->mr[4] = 0xaaaa, hl_ipcbuf()->mr[5] = 0xbbbb;
+	hl_word_t info = HL_MSGINFO(1, 6, 0);
+	struct hl_msg msg = { { 1, 2, 3, 4 } };
+	UEXPECT_ERR(t, hl_syscall(HL_SYS_SEND, ep, &info, &msg, NULL), HL_OK);
+	for (int i = 0; i < 100 && box[0] == -1; i++)
+		hl_yield();
+	UEXPECT(t, box[0] == HL_OK, "receiver got %ld", box[0]);
+	UEXPECT(t, gv[4] == 0 && gv[5] == 0, "the kernel wrote %#lx %#lx into reused memory", gv[4], gv[5]);
+}
