@@ -105,12 +105,28 @@ void sched_remove(struct thread *t)
 		}
 }
 
-void sched_make_runnable(struct thread *t)
+/*
+ * A thread moved to another CPU while it still runs on its old one: it must
+ * not be queued on the new CPU before the old one lets go of it (it would
+ * run twice, or from stale registers). The old CPU queues it in sched_pick.
+ */
+static bool running_elsewhere(struct thread *t)
 {
-	t->state = TS_RUNNABLE;
+	for (uint32_t i = 0; i < ncpus_online; i++) {
+		if (cpus[i].current != t)
+			continue;
+		cpus[i].need_resched = true;
+		if (&cpus[i] != this_cpu())
+			lapic_send_ipi(cpus[i].apic_id, VEC_RESCHED);
+		return true;
+	}
+	return false;
+}
+
+static void enqueue(struct thread *t)
+{
 	struct cpu *c = &cpus[t->cpu];
-	if (c->current == t)
-		return;
+
 	rq_push(&rqs[t->cpu], t, false);
 	if (c == this_cpu()) {
 		if (!c->current || t->priority > c->current->priority)
@@ -119,6 +135,14 @@ void sched_make_runnable(struct thread *t)
 		c->need_resched = true;
 		lapic_send_ipi(c->apic_id, VEC_RESCHED);
 	}
+}
+
+void sched_make_runnable(struct thread *t)
+{
+	t->state = TS_RUNNABLE;
+	if (cpus[t->cpu].current == t || running_elsewhere(t))
+		return;
+	enqueue(t);
 }
 
 void sched_block(struct thread *t, enum thread_state st)
@@ -221,6 +245,8 @@ struct thread *sched_pick(void)
 
 	charge(c);
 	replenish(c);
+	if (cur && cur->state == TS_RUNNABLE && cur->cpu != c->index && !cur->queue)
+		enqueue(cur); /* it moved while it ran here; its registers and FPU state are saved before the lock goes */
 	bool cur_ok = cur && cur->state == TS_RUNNABLE && cur->cpu == c->index;
 	int top = rq_top(q);
 	if (cur_ok && !c->need_resched)

@@ -619,3 +619,53 @@ UTEST(thread, revoked_ipc_buffer_is_not_written)
 	UEXPECT(t, box[0] == HL_OK, "receiver got %ld", box[0]);
 	UEXPECT(t, gv[4] == 0 && gv[5] == 0, "the kernel wrote %#lx %#lx into reused memory", gv[4], gv[5]);
 }
+
+struct mover {
+	volatile uint64_t last, regress, count;
+	volatile int stop;
+};
+
+/* Counts in a register across system calls; a thread run twice at once (or resumed from stale registers) goes back. */
+static void count_in_register(void *arg)
+{
+	struct mover *m = arg;
+	uint64_t local = 0;
+
+	while (!m->stop) {
+		local++;
+		if (local <= m->last)
+			m->regress++;
+		m->last = local;
+		m->count = local;
+		hl_null();
+	}
+}
+
+/*
+ * Bug fixed: set_affinity (or suspend and resume) of a thread running on
+ * another CPU queued it on its new CPU at once, so it ran on two CPUs, or
+ * from stale registers, until the old CPU noticed: its count went back.
+ */
+UTEST(thread_sched, migrating_a_running_thread)
+{
+	struct mover mv = { 0, 0, 0, 0 };
+
+	if (rt_self.bi->ncpus < 3)
+		return; /* needs two CPUs besides the runner's */
+	hl_cptr_t tcb = ut_thread_new(t, count_in_register, &mv, 50);
+	if (!UCHECK(t, tcb))
+		return;
+	hl_thread_set_affinity(tcb, 1);
+	hl_thread_resume(tcb);
+	for (int i = 0; i < 300; i++) {
+		uint64_t c = mv.count;
+		for (uint64_t end = ut_rdtsc() + ms_to_tsc(20); mv.count < c + 20 && ut_rdtsc() < end;)
+			;
+		UEXPECT_ERR(t, hl_thread_set_affinity(tcb, 1 + (i & 1)), HL_OK);
+	}
+	mv.stop = 1;
+	for (uint64_t end = ut_rdtsc() + ms_to_tsc(100); ut_rdtsc() < end && state_of(tcb) != ST_INACTIVE;)
+		;
+	UEXPECT(t, mv.regress == 0, "the count went back %lu times (count %lu)", mv.regress, mv.count);
+	hl_thread_suspend(tcb);
+}
