@@ -302,6 +302,7 @@ __noreturn void sched_exit_to_user(void)
 		struct thread *next = sched_pick();
 		if (next)
 			run(c, next);
+		fpu_switch(c->current, NULL); /* it may run here again after the idle time: keep its state */
 		c->current = NULL;
 		aspace_activate(NULL);
 		arm_timer(c, NULL);

@@ -669,3 +669,44 @@ UTEST(thread_sched, migrating_a_running_thread)
 	UEXPECT(t, mv.regress == 0, "the count went back %lu times (count %lu)", mv.regress, mv.count);
 	hl_thread_suspend(tcb);
 }
+
+struct fpu_box {
+	hl_cptr_t wake, done;
+	volatile uint64_t got;
+};
+
+/* Puts a value in xmm0, blocks, and reports what xmm0 holds after the wakeup. */
+static void keep_xmm0(void *arg)
+{
+	struct fpu_box *b = arg;
+	uint64_t v = 0x1234567887654321ull, out = 0;
+
+	__asm__ volatile("movq %0, %%xmm0" : : "r"(v) : "xmm0");
+	wait_ntfn(b->wake); /* its CPU has nothing else to run: it idles */
+	__asm__ volatile("movq %%xmm0, %0" : "=r"(out) : : "xmm0");
+	b->got = out;
+	signal_ntfn(b->done);
+}
+
+/*
+ * Bug fixed: a CPU going idle did not save the FPU/SSE state of the thread
+ * that had just blocked there, and restored a stale copy when it ran again.
+ */
+UTEST(thread_sched, fpu_state_survives_an_idle_cpu)
+{
+	struct fpu_box b = { ut_alloc(t, HL_OBJ_NOTIFICATION, 0), ut_alloc(t, HL_OBJ_NOTIFICATION, 0), 0 };
+
+	if (rt_self.bi->ncpus < 2)
+		return; /* the runner never lets its CPU idle while a test waits */
+	hl_cptr_t tcb = ut_thread_new(t, keep_xmm0, &b, 100);
+	if (!UCHECK(t, tcb))
+		return;
+	hl_thread_set_affinity(tcb, 1);
+	hl_thread_resume(tcb);
+	for (uint64_t end = ut_rdtsc() + ms_to_tsc(1000); state_of(tcb) != ST_NTFN && ut_rdtsc() < end;)
+		;
+	UEXPECT(t, state_of(tcb) == ST_NTFN, "state %lu", state_of(tcb));
+	signal_ntfn(b.wake);
+	UEXPECT_ERR(t, wait_ntfn(b.done), HL_OK);
+	UEXPECT(t, b.got == 0x1234567887654321ull, "xmm0 %#lx after the wakeup", b.got);
+}
