@@ -96,13 +96,15 @@ void sched_remove(struct thread *t)
 		rq_remove(q, t);
 		return;
 	}
-	for (struct thread **pp = &q->throttled; *pp; pp = &(*pp)->qnext)
-		if (*pp == t) {
-			*pp = t->qnext;
-			t->qnext = NULL;
-			t->is_call &= 0x7f; /* no longer throttled: resume must be able to run it */
-			return;
-		}
+	/* A throttled thread waits on the list of the CPU it ran on, which set_affinity may have changed since. */
+	for (uint32_t i = 0; i < ncpus_online && (t->is_call & 0x80); i++)
+		for (struct thread **pp = &rqs[i].throttled; *pp; pp = &(*pp)->qnext)
+			if (*pp == t) {
+				*pp = t->qnext;
+				t->qnext = NULL;
+				t->is_call &= 0x7f; /* no longer throttled: resume must be able to run it */
+				return;
+			}
 }
 
 /*

@@ -715,3 +715,32 @@ UTEST(thread_sched, fpu_state_survives_an_idle_cpu)
 	UEXPECT_ERR(t, wait_ntfn(b.done), HL_OK);
 	UEXPECT(t, b.got == 0x1234567887654321ull, "xmm0 %#lx after the wakeup", b.got);
 }
+
+/*
+ * Bug fixed: a throttled thread moved to another CPU stayed on its old
+ * CPU's throttled list, where suspend did not look for it: it came back to
+ * run at its next period although suspended.
+ */
+UTEST(thread_sched, suspend_after_moving_a_throttled_thread)
+{
+	struct spinner s = { 0, 0, ut_rdtsc() + ms_to_tsc(3000), 0 };
+
+	if (rt_self.bi->ncpus < 2)
+		return; /* needs a second CPU to move to */
+	hl_cptr_t tcb = ut_thread_new(t, spin, &s, 100);
+	if (!UCHECK(t, tcb))
+		return;
+	hl_thread_set_affinity(tcb, 0);
+	UEXPECT_ERR(t, hl_thread_set_budget(tcb, 1000, 100000), HL_OK);
+	UEXPECT_ERR(t, hl_thread_resume(tcb), HL_OK);
+	for (int i = 0; i < 10 && !s.count; i++)
+		hl_yield(); /* it runs 1 ms, then waits for its next period */
+	UEXPECT(t, s.count > 0, "never ran");
+	UEXPECT_ERR(t, hl_thread_set_affinity(tcb, 1), HL_OK);
+	UEXPECT_ERR(t, hl_thread_suspend(tcb), HL_OK);
+	uint64_t c1 = s.count;
+	for (uint64_t end = ut_rdtsc() + ms_to_tsc(300); ut_rdtsc() < end;)
+		; /* three periods */
+	UEXPECT(t, s.count == c1, "suspended thread ran: %lu -> %lu", c1, s.count);
+	s.stop = 1;
+}
