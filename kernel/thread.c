@@ -187,10 +187,14 @@ int decode_thread_set_priority(struct invocation *inv)
 	if (queued)
 		sched_remove(t);
 	t->priority = (uint8_t)inv->arg[0];
-	if (queued)
+	struct cpu *c = &cpus[t->cpu];
+	if (queued) {
 		sched_make_runnable(t);
-	else if (t == this_cpu()->current)
-		sched_yield_current();
+	} else if (c->current == t) { /* running: its CPU picks again, wherever it is */
+		c->need_resched = true;
+		if (c != this_cpu())
+			lapic_send_ipi(c->apic_id, VEC_RESCHED);
+	}
 	return HL_OK;
 }
 

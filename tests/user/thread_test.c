@@ -744,3 +744,36 @@ UTEST(thread_sched, suspend_after_moving_a_throttled_thread)
 	UEXPECT(t, s.count == c1, "suspended thread ran: %lu -> %lu", c1, s.count);
 	s.stop = 1;
 }
+
+/*
+ * Bug fixed: lowering the priority of a thread running on another CPU did
+ * not reschedule that CPU: a higher-priority thread waiting there did not
+ * run (no timer was armed to end the slice).
+ */
+UTEST(thread_sched, lowering_priority_of_a_remote_thread_yields_its_cpu)
+{
+	struct spinner s = { 0, 0, ut_rdtsc() + ms_to_tsc(3000), 0 };
+	volatile int flag = 0;
+
+	if (rt_self.bi->ncpus < 2)
+		return; /* needs a second CPU */
+	hl_cptr_t a = ut_thread_new(t, spin, &s, 100), b = ut_thread_new(t, set_flag, (void *)&flag, 90);
+	if (!UCHECK(t, a && b))
+		return;
+	hl_thread_set_affinity(a, 1);
+	hl_thread_set_affinity(b, 1);
+	hl_thread_resume(a);
+	for (uint64_t end = ut_rdtsc() + ms_to_tsc(1000); !s.count && ut_rdtsc() < end;)
+		;
+	hl_thread_resume(b);
+	for (uint64_t end = ut_rdtsc() + ms_to_tsc(20); ut_rdtsc() < end;)
+		;
+	UEXPECT(t, !flag, "the lower-priority thread ran");
+	UEXPECT_ERR(t, hl_thread_set_priority(a, 50), HL_OK);
+	for (uint64_t end = ut_rdtsc() + ms_to_tsc(500); !flag && ut_rdtsc() < end;)
+		;
+	UEXPECT(t, flag, "priority 90 did not run after the spinner dropped to 50");
+	s.stop = 1;
+	hl_thread_suspend(a);
+	hl_thread_suspend(b); /* if it did not run, it must not later write into this frame */
+}
