@@ -44,12 +44,13 @@ static uint64_t transfer_cap(struct thread *src, struct thread *dst, bool grant)
 {
 	struct slot *from, *to;
 	struct cspace *scs = thread_cspace(src), *dcs = thread_cspace(dst);
+	struct hl_ipc_buffer *sb = thread_ipcbuf(src), *db = thread_ipcbuf(dst);
 
-	if (!grant || !src->ipcbuf || !dst->ipcbuf || !dst->ipcbuf->recv_slot)
+	if (!grant || !sb || !db || !db->recv_slot)
 		return 0;
-	if (cap_lookup(scs, src->ipcbuf->send_cap, HL_OBJ_NONE, 0, &from) != HL_OK)
+	if (cap_lookup(scs, sb->send_cap, HL_OBJ_NONE, 0, &from) != HL_OK)
 		return 0;
-	to = cspace_slot(dcs, dst->ipcbuf->recv_slot);
+	to = cspace_slot(dcs, db->recv_slot);
 	if (!to || to->cap.type != HL_OBJ_NONE || from->cap.type == HL_OBJ_MEMORY)
 		return 0;
 	struct cap c = from->cap;
@@ -57,7 +58,7 @@ static uint64_t transfer_cap(struct thread *src, struct thread *dst, bool grant)
 	if (c.type == HL_OBJ_FRAME || c.type == HL_OBJ_PAGE_TABLE)
 		c.data = c.data2 = 0;
 	cap_insert(to, &c, from);
-	dst->ipcbuf->recv_badge = c.badge;
+	db->recv_badge = c.badge;
 	return 1;
 }
 
@@ -68,12 +69,13 @@ static void transfer(struct thread *src, struct thread *dst, uint64_t info, uint
 
 	if (len > HL_MSG_MAX)
 		len = HL_MSG_MAX;
-	if (len > 4 && (!src->ipcbuf || !dst->ipcbuf))
+	if (len > 4 && (!thread_ipcbuf(src) || !thread_ipcbuf(dst)))
 		len = 4;
-	dst->regs.rdx = src->regs.rdx;
-	dst->regs.r10 = src->regs.r10;
-	dst->regs.r8 = src->regs.r8;
-	dst->regs.r9 = src->regs.r9;
+	const uint64_t *w = src->in_fault ? src->fault : NULL; /* a fault message is not in its registers */
+	dst->regs.rdx = w ? w[0] : src->regs.rdx;
+	dst->regs.r10 = w ? w[1] : src->regs.r10;
+	dst->regs.r8 = w ? w[2] : src->regs.r8;
+	dst->regs.r9 = w ? w[3] : src->regs.r9;
 	if (len > 4)
 		memcpy(&dst->ipcbuf->mr[4], &src->ipcbuf->mr[4], (len - 4) * sizeof(uint64_t));
 	uint64_t caps = HL_MSG_CAPS(info) ? transfer_cap(src, dst, grant) : 0;
@@ -169,8 +171,11 @@ struct thread *ipc_reply(struct thread *t, int *err)
 	if (c->state != TS_BLOCKED_REPLY || c->replier != t)
 		return NULL; /* the caller went away meanwhile */
 	c->replier = NULL;
-	transfer(t, c, t->regs.rsi, 0, true);
-	c->fault[0] = c->fault[3] = 0; /* a fault reply resumes the thread */
+	if (c->in_fault) /* a fault reply resumes the thread as it was */
+		c->in_fault = 0;
+	else
+		transfer(t, c, t->regs.rsi, 0, true);
+	c->fault[0] = c->fault[3] = 0;
 	c->state = TS_RUNNABLE;
 	return c;
 }
@@ -190,25 +195,22 @@ bool ipc_fault_send(struct thread *t)
 {
 	struct slot *ep = &t->fault_slot;
 
-	t->regs.rsi = HL_MSGINFO(HL_LABEL_FAULT, 4, 0);
-	uint64_t save[4] = { t->regs.rdx, t->regs.r10, t->regs.r8, t->regs.r9 };
-	t->regs.rdx = t->fault[0], t->regs.r10 = t->fault[1], t->regs.r8 = t->fault[2], t->regs.r9 = t->fault[3];
+	uint64_t info = HL_MSGINFO(HL_LABEL_FAULT, 4, 0);
 	struct endpoint *e = (struct endpoint *)ep->cap.obj;
+	t->in_fault = 1; /* the message words come from t->fault[], whenever it is taken */
 	if (e->receivers && e->head) {
 		struct thread *r = e->head;
 		q_remove(&e->head, &e->tail, r);
-		deliver(t, r, t->regs.rsi, ep->cap.badge, false, true);
+		deliver(t, r, info, ep->cap.badge, false, true);
 		sched_make_runnable(r);
 	} else {
 		t->badge = ep->cap.badge;
-		t->msginfo = t->regs.rsi;
+		t->msginfo = info;
 		t->is_call = 1;
 		e->receivers = 0;
 		sched_block(t, TS_BLOCKED_SEND);
 		q_push(&e->head, &e->tail, t, e);
 	}
-	/* The faulting registers come back when the thread resumes. */
-	t->regs.rdx = save[0], t->regs.r10 = save[1], t->regs.r8 = save[2], t->regs.r9 = save[3];
 	return true;
 }
 
@@ -228,6 +230,7 @@ void ipc_cancel(struct thread *t)
 	if (t->reply_to && t->reply_to->replier == t)
 		t->reply_to->replier = NULL; /* its caller stays blocked until suspended or deleted */
 	t->reply_to = NULL;
+	t->in_fault = 0;
 }
 
 void ipc_endpoint_destroy(struct endpoint *ep)
@@ -235,7 +238,10 @@ void ipc_endpoint_destroy(struct endpoint *ep)
 	while (ep->head) {
 		struct thread *t = ep->head;
 		q_remove(&ep->head, &ep->tail, t);
-		t->regs.rax = HL_ERR_DELETED;
+		if (t->in_fault)
+			t->in_fault = 0; /* it runs the faulting instruction again */
+		else
+			t->regs.rax = HL_ERR_DELETED;
 		sched_make_runnable(t);
 	}
 }

@@ -104,7 +104,7 @@ int decode_ioport_control_issue(struct invocation *inv)
 	uint64_t base = inv->arg[0], count = inv->arg[1];
 	struct slot *d = cspace_slot(inv->cspace, inv->arg[2]);
 
-	if (count == 0 || base > 0xffff || base + count > 0x10000)
+	if (count == 0 || base > 0xffff || count > 0x10000 - base) /* no wrap-around */
 		return HL_ERR_RANGE;
 	if (!d)
 		return HL_ERR_INVALID_CAP;
@@ -122,7 +122,7 @@ static int port_ok(const struct invocation *inv, uint64_t port, uint64_t width)
 
 	if (width != 1 && width != 2 && width != 4)
 		return HL_ERR_INVALID_ARG;
-	if (port < c->obj || port + width > c->obj + c->aux)
+	if (port < c->obj || port - c->obj >= c->aux || width > c->aux - (port - c->obj)) /* no wrap-around */
 		return HL_ERR_RANGE;
 	return HL_OK;
 }

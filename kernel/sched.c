@@ -97,12 +97,15 @@ void sched_remove(struct thread *t)
 		rq_remove(q, t);
 		return;
 	}
-	for (struct thread **pp = &q->throttled; *pp; pp = &(*pp)->qnext)
-		if (*pp == t) {
-			*pp = t->qnext;
-			t->qnext = NULL;
-			return;
-		}
+	/* A throttled thread waits on the list of the CPU it ran on, which set_affinity may have changed since. */
+	for (uint32_t i = 0; i < ncpus_online && (t->is_call & 0x80); i++)
+		for (struct thread **pp = &rqs[i].throttled; *pp; pp = &(*pp)->qnext)
+			if (*pp == t) {
+				*pp = t->qnext;
+				t->qnext = NULL;
+				t->is_call &= 0x7f; /* no longer throttled: resume must be able to run it */
+				return;
+			}
 }
 
 void sched_make_runnable(struct thread *t)
@@ -121,8 +124,8 @@ void sched_make_runnable(struct thread *t)
 	}
 }
 
-/* Make the CPU currently running t (if any) leave it at once. */
-static void kick(struct thread *t)
+/* Make the CPU currently running t (if any) pick again at once. */
+void sched_kick(struct thread *t)
 {
 	if (!t->on_cpu)
 		return;
@@ -136,7 +139,7 @@ void sched_block(struct thread *t, enum thread_state st)
 {
 	sched_remove(t);
 	t->state = (uint8_t)st;
-	kick(t);
+	sched_kick(t);
 }
 
 /*
@@ -149,7 +152,7 @@ void sched_migrate(struct thread *t, uint32_t cpu)
 		sched_remove(t);
 	t->cpu = cpu;
 	if (t->on_cpu)
-		kick(t);
+		sched_kick(t);
 	else if (t->state == TS_RUNNABLE)
 		sched_make_runnable(t);
 }
@@ -319,6 +322,7 @@ __noreturn void sched_exit_to_user(void)
 		if (next)
 			run(c, next);
 		struct thread *prev = c->current;
+		fpu_switch(prev, NULL); /* it may run here again after the idle time: keep its state */
 		c->current = NULL;
 		handoff(c, prev);
 		aspace_activate(NULL);

@@ -40,8 +40,8 @@ static void do_invoke(struct thread *t, struct slot *target)
 	uint64_t info = t->regs.rsi, len = HL_MSG_LEN(info);
 
 	inv.arg[0] = t->regs.rdx, inv.arg[1] = t->regs.r10, inv.arg[2] = t->regs.r8, inv.arg[3] = t->regs.r9;
-	if (len > 4 && t->ipcbuf)
-		inv.arg[4] = t->ipcbuf->mr[4], inv.arg[5] = t->ipcbuf->mr[5];
+	if (len > 4 && thread_ipcbuf(t))
+		inv.arg[4] = thread_ipcbuf(t)->mr[4], inv.arg[5] = thread_ipcbuf(t)->mr[5];
 	int err = invoke_method(&inv, HL_MSG_LABEL(info), len);
 	if (inv.restart) {
 		t->regs.rip -= 2; /* run the syscall instruction again after a preemption point */

@@ -189,8 +189,8 @@ int decode_thread_set_priority(struct invocation *inv)
 	t->priority = (uint8_t)inv->arg[0];
 	if (queued)
 		sched_make_runnable(t);
-	else if (t == this_cpu()->current)
-		sched_yield_current();
+	else
+		sched_kick(t); /* running: its CPU picks again, wherever it is */
 	return HL_OK;
 }
 

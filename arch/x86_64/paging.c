@@ -95,6 +95,8 @@ static bool table_empty(const uint64_t *t)
 /* Free page tables below the top level that became empty on the path to va. */
 static void prune(const struct pt_env *e, paddr_t root, vaddr_t va, int leaf_level)
 {
+	if (!e->free)
+		return; /* tables owned elsewhere (user page-table capabilities) stay hooked in */
 	for (int stop = leaf_level; stop < 3; stop++) {
 		int err;
 		/* Kernel-half top-level entries are shared by every address space: keep them. */

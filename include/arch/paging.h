@@ -38,7 +38,7 @@ enum pt_err { PT_OK = 0, PT_ENOMEM = -1, PT_EEXIST = -2, PT_ENOENT = -3, PT_EINV
  */
 int pt_map(const struct pt_env *e, paddr_t root, vaddr_t va, paddr_t pa, size_t size, uint64_t flags)
 	__must_check;
-/* Remove the mapping containing va; reports its size and frame. Frees empty tables. */
+/* Remove the mapping containing va; reports its size and frame. Frees empty tables if e->free is set. */
 int pt_unmap(const struct pt_env *e, paddr_t root, vaddr_t va, size_t *size, paddr_t *pa) __must_check;
 /* Replace the flags of the mapping containing va (address kept). */
 int pt_protect(const struct pt_env *e, paddr_t root, vaddr_t va, uint64_t flags) __must_check;

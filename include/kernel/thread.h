@@ -53,6 +53,7 @@ struct thread {
 	uint64_t fault[4]; /* [BKL] vector, error, address, rip of the last fault */
 	uint32_t magic; /* [I] */
 	uint32_t on_cpu; /* [BKL] 1 + index of the CPU running it (its current), 0 = none */
+	uint32_t in_fault; /* [BKL] blocked in a fault call: fault[] is its message, its registers stay */
 	uint8_t xsave[] __aligned(64); /* FPU/SSE/AVX state (XSAVE area) */
 };
 
@@ -62,6 +63,12 @@ struct thread {
 static inline struct cspace *thread_cspace(struct thread *t)
 {
 	return t->cspace_slot.cap.type == HL_OBJ_CSPACE ? (struct cspace *)t->cspace_slot.cap.obj : NULL;
+}
+
+/* Its IPC buffer; NULL once the frame capability it holds is gone (revoked with its memory). */
+static inline struct hl_ipc_buffer *thread_ipcbuf(const struct thread *t)
+{
+	return t->ipc_slot.cap.type == HL_OBJ_FRAME ? t->ipcbuf : NULL;
 }
 
 /* kernel/thread.c */
@@ -81,6 +88,7 @@ __noreturn void sched_exit_to_user(void); /* run the current thread, or idle */
 void sched_switch_to(struct thread *t); /* direct hand-off (IPC fastpath) */
 void sched_remove(struct thread *t);
 void sched_migrate(struct thread *t, uint32_t cpu);
+void sched_kick(struct thread *t);
 uint32_t sched_runnable_count(uint32_t cpu);
 
 #endif

@@ -181,3 +181,24 @@ int main(struct rt *rt)
 	exit_qemu(failed ? 1 : 0);
 	return 0;
 }
+
+/*
+ * Like ut_thread but not resumed: the caller may change affinity, budget,
+ * spaces or the fault endpoint first, then hl_thread_resume() it.
+ */
+hl_cptr_t ut_thread_new(struct utest_ctx *t, void (*fn)(void *), void *arg, uint8_t prio)
+{
+	hl_cptr_t ipcf, tcb;
+	uint8_t *stack = ut_page(t, NULL);
+	struct hl_ipc_buffer *buf = ut_page(t, &ipcf);
+
+	if (!stack || !buf || !(tcb = ut_alloc(t, HL_OBJ_THREAD, 0)))
+		return 0;
+	struct ut_boot *b = (struct ut_boot *)(stack + 4096) - 1;
+	b->fn = fn, b->arg = arg, b->tcb = tcb;
+	if (hl_thread_configure(tcb, HL_SLOT_CSPACE, HL_SLOT_ASPACE, ipcf, (hl_word_t)buf) ||
+	    hl_thread_write_regs(tcb, (hl_word_t)ut_entry, ((uint64_t)b & ~15ull) - 8, (hl_word_t)b, 0) ||
+	    hl_thread_set_priority(tcb, prio))
+		return 0;
+	return tcb;
+}

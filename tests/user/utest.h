@@ -59,4 +59,7 @@ static inline uint64_t ut_rdtsc(void)
 	return (uint64_t)hi << 32 | lo;
 }
 
+/* A thread like ut_thread's, configured but not resumed (0 on failure). */
+hl_cptr_t ut_thread_new(struct utest_ctx *t, void (*fn)(void *), void *arg, uint8_t prio);
+
 #endif
