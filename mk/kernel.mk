@@ -63,8 +63,8 @@ $(KERNEL): $(KERNEL_OBJS) arch/x86_64/kernel.ld tools/gensyms.py
 	$(KCC) $(KLDFLAGS) $(KERNEL_OBJS) $(KOBJ)/gen/ksyms.o -o $@
 	@cmp -s <(nm -n $(KOBJ)/pass1.elf | grep -i ' t ') <(nm -n $@ | grep -i ' t ') || \
 		{ echo "kernel: code moved between link passes"; rm -f $@; exit 1; }
-	objdump -d -S --no-show-raw-insn $@ > $(B)/hallows.lst
-	nm -n $@ > $(B)/hallows.map
+	objdump -d -S --no-show-raw-insn $@ > $(basename $@).lst
+	nm -n $@ > $(basename $@).map
 
 # The boot module: a newc cpio of the files under $(B)/initrd-root.
 $(INITRD): $(KERNEL) $(B)/user/init $(B)/user/hello $(B)/user/hog user/init/boot.conf
@@ -173,11 +173,14 @@ check:
 # The kernel must also build with clang (STYLE.md); checked in make test.
 TEST_GROUPS += kernel-clang
 .PHONY: test-kernel-clang
-test-kernel-clang:
+test-kernel-clang: $(KERNEL)
 	@mkdir -p $(RESULTS)
 	@if $(MAKE) --no-print-directory -s KCC=clang KOBJ=$(B)/kernel-clang KERNEL=$(B)/hallows-clang.elf \
 		$(B)/hallows-clang.elf > $(B)/kernel-clang.log 2>&1; then \
 		echo "ok - kernel.builds_with_clang" >> $(RESULTS)/kernel-clang.tap; \
+		if nm -n $(KERNEL) | cmp -s - $(B)/hallows.map; then \
+			echo "ok - kernel.clang_build_leaves_the_gcc_symbol_map_alone" >> $(RESULTS)/kernel-clang.tap; \
+		else echo "not ok - kernel.clang_build_leaves_the_gcc_symbol_map_alone" >> $(RESULTS)/kernel-clang.tap; fi; \
 		python3 tools/qemu_run.py --tap $(RESULTS)/kernel-clang.tap --name clang-smp2 \
 			--kernel $(B)/hallows-clang.elf --smp 2 --append "test-exit ktest=all" --expect '^hallows: ready'; \
 	else tail -20 $(B)/kernel-clang.log; echo "not ok - kernel.builds_with_clang" >> $(RESULTS)/kernel-clang.tap; fi
