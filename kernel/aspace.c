@@ -36,23 +36,15 @@ static const struct pt_env uenv = { hhdm, no_alloc, NULL, NULL };
 
 paddr_t aspace_root(const struct aspace *as)
 {
-	return virt_to_phys(as->pml4);
+	return as->root;
 }
 
 void aspace_init(struct aspace *as)
 {
 	memcpy(&as->pml4[256], (uint64_t *)phys_to_virt(kernel_pml4) + 256, 256 * sizeof(uint64_t));
+	as->root = virt_to_phys(as->pml4);
 	as->magic = ASPACE_MAGIC;
 	as->id = next_id++;
-}
-
-void aspace_activate(struct aspace *as)
-{
-	paddr_t root = as ? aspace_root(as) : kernel_pml4;
-
-	this_cpu()->loaded_aspace = as;
-	if (read_cr3() != root)
-		write_cr3(root);
 }
 
 void tlb_shootdown(struct aspace *as, bool destroy);

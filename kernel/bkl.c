@@ -8,8 +8,8 @@
 #include <kernel/percpu.h>
 #include <kernel/vm.h>
 
-static volatile uint32_t bkl;
-static volatile int32_t bkl_owner = -1;
+volatile uint32_t bkl_word;
+volatile int32_t bkl_owner = -1;
 
 static struct aspace *volatile dying; /* [BKL] address space being destroyed */
 
@@ -28,29 +28,27 @@ static void flush_local_ack(void)
 	__atomic_store_n(&c->flush_req, 0, __ATOMIC_RELEASE);
 }
 
-void bkl_lock(void)
+/* The lock was taken: spin until it is ours, answering TLB shootdowns meanwhile. */
+void bkl_lock_slow(void)
 {
 	kassert(!(read_rflags() & (1u << 9)));
-	while (__atomic_exchange_n(&bkl, 1, __ATOMIC_ACQUIRE)) {
-		while (__atomic_load_n(&bkl, __ATOMIC_RELAXED)) {
+	do {
+		while (__atomic_load_n(&bkl_word, __ATOMIC_RELAXED)) {
 			if (this_cpu()->flush_req)
 				flush_local_ack();
 			cpu_relax();
 		}
-	}
-	bkl_owner = (int32_t)cpu_index();
+	} while (__atomic_exchange_n(&bkl_word, 1, __ATOMIC_ACQUIRE));
 }
 
-void bkl_unlock(void)
+void bkl_unlock_bad(void)
 {
-	kassert(bkl_owner == (int32_t)cpu_index());
-	bkl_owner = -1;
-	__atomic_store_n(&bkl, 0, __ATOMIC_RELEASE);
+	panic("bkl_unlock on cpu %u: the lock is held by cpu %d", cpu_index(), (int)bkl_owner);
 }
 
 bool bkl_held(void)
 {
-	return bkl && bkl_owner == (int32_t)cpu_index();
+	return bkl_word && bkl_owner == (int32_t)cpu_index();
 }
 
 static void tlb_ipi(struct trap_frame *tf)

@@ -1,18 +1,20 @@
 /*
- * IPC fastpaths: call and reply-and-receive when the partner is already
- * waiting on this CPU, the message fits in registers, no capability moves
+ * System-call entry from ring 3 (syscall_dispatch) and the IPC fastpaths:
+ * call and reply-and-receive when the partner is already waiting on this CPU, the message fits in registers, no capability moves
  * and no budget is involved. They do the same work as the general paths
  * in kernel/ipc.c (and must stay equivalent to them), in a straight line:
  * match, copy four words, switch threads. Anything unusual falls back to
  * the general path before changing any state.
  */
+#include <kernel/bkl.h>
 #include <kernel/object.h>
 #include <kernel/percpu.h>
 
-void sched_switch_to(struct thread *t);
+__noreturn void sched_ipc_switch(struct thread *from, struct thread *to);
+__noreturn void syscall_slow(struct thread *t);
 
 /* The endpoint behind slot cptr of t's cspace if it has the rights, else NULL. */
-static struct endpoint *ep_of(struct thread *t, hl_cptr_t cptr, uint8_t rights, uint64_t *badge)
+static __always_inline struct endpoint *ep_of(struct thread *t, hl_cptr_t cptr, uint8_t rights, uint64_t *badge)
 {
 	struct cspace *cs = thread_cspace(t);
 
@@ -25,12 +27,12 @@ static struct endpoint *ep_of(struct thread *t, hl_cptr_t cptr, uint8_t rights, 
 	return (struct endpoint *)c->obj;
 }
 
-static bool simple_message(const struct thread *t)
+static __always_inline bool simple_message(const struct thread *t)
 {
 	return HL_MSG_LEN(t->regs.rsi) <= 4 && HL_MSG_CAPS(t->regs.rsi) == 0 && !t->budget_ns;
 }
 
-static void copy_message(const struct thread *src, struct thread *dst, uint64_t badge)
+static __always_inline void copy_message(const struct thread *src, struct thread *dst, uint64_t badge)
 {
 	dst->regs.rax = HL_OK;
 	dst->regs.rdi = badge;
@@ -42,7 +44,7 @@ static void copy_message(const struct thread *src, struct thread *dst, uint64_t 
 }
 
 /* HL_SYS_CALL to a receiver waiting on this CPU. Returns only if it does not apply. */
-void fastpath_call(struct thread *t)
+static __always_inline void fastpath_call(struct thread *t)
 {
 	uint64_t badge;
 	struct endpoint *ep = ep_of(t, t->regs.rdi, HL_R_WRITE, &badge);
@@ -50,7 +52,7 @@ void fastpath_call(struct thread *t)
 	if (!ep || !ep->receivers || !ep->head || !simple_message(t))
 		return;
 	struct thread *r = ep->head;
-	if (r->cpu != t->cpu || r->priority < t->priority || r->budget_ns)
+	if (r->cpu != t->cpu || r->priority < t->priority || r->budget_ns || r->on_cpu)
 		return;
 	/* Committed: the same effect as ipc_send(call) + deliver + switch. */
 	ep->head = r->qnext;
@@ -65,11 +67,11 @@ void fastpath_call(struct thread *t)
 	t->replier = r;
 	t->state = TS_BLOCKED_REPLY;
 	r->state = TS_RUNNABLE;
-	sched_switch_to(r);
+	sched_ipc_switch(t, r);
 }
 
 /* HL_SYS_REPLY_RECV when the caller waits on this CPU and no sender is queued. */
-void fastpath_reply_recv(struct thread *t)
+static __always_inline void fastpath_reply_recv(struct thread *t)
 {
 	uint64_t badge;
 	struct endpoint *ep = ep_of(t, t->regs.rdi, HL_R_READ, &badge);
@@ -77,7 +79,8 @@ void fastpath_reply_recv(struct thread *t)
 
 	if (!ep || !c || (ep->head && !ep->receivers) || !simple_message(t))
 		return;
-	if (c->state != TS_BLOCKED_REPLY || c->replier != t || c->cpu != t->cpu || c->budget_ns)
+	if (c->state != TS_BLOCKED_REPLY || c->replier != t || c->cpu != t->cpu || c->budget_ns || c->on_cpu ||
+	    c->in_fault)
 		return;
 	if (t->ntfn_slot.cap.type == HL_OBJ_NOTIFICATION && ((struct notification *)t->ntfn_slot.cap.obj)->word)
 		return;
@@ -97,5 +100,16 @@ void fastpath_reply_recv(struct thread *t)
 		ep->head = t;
 	ep->tail = t;
 	t->queue = ep;
-	sched_switch_to(c);
+	sched_ipc_switch(t, c);
+}
+
+/* Every system call but HL_SYS_NULL comes here (from syscall_entry), with interrupts off. */
+__noreturn void syscall_dispatch(struct thread *t)
+{
+	bkl_lock();
+	if (t->regs.rax == HL_SYS_CALL)
+		fastpath_call(t); /* returns only when it does not apply */
+	else if (t->regs.rax == HL_SYS_REPLY_RECV)
+		fastpath_reply_recv(t);
+	syscall_slow(t);
 }

@@ -15,6 +15,7 @@
 #include <kernel/percpu.h>
 #include <kernel/thread.h>
 #include <kernel/time.h>
+#include <kernel/vm.h>
 
 #define SLICE_NS 2000000 /* round-robin slice between equal priorities */
 
@@ -29,7 +30,16 @@ struct runq {
 static struct runq rqs[MAX_CPUS];
 
 void arch_return_to_user(struct thread *t) __noreturn;
-void fpu_switch(struct thread *from, struct thread *to);
+/* Eager FPU switching with XSAVE: the kernel itself never touches FPU state. */
+static inline void fpu_switch(struct thread *from, struct thread *to)
+{
+	if (!cpu_feat.xsave)
+		return;
+	if (from && from->magic == THREAD_MAGIC)
+		__asm__ volatile("xsave64 %0" : "+m"(*from->xsave) : "a"(~0u), "d"(~0u) : "memory");
+	if (to)
+		__asm__ volatile("xrstor64 %0" : : "m"(*to->xsave), "a"(~0u), "d"(~0u) : "memory");
+}
 
 static uint64_t ns_to_tsc(uint64_t ns)
 {
@@ -158,7 +168,7 @@ void sched_migrate(struct thread *t, uint32_t cpu)
 }
 
 /* prev just left this CPU: if it was moved to another CPU meanwhile, queue it there. */
-static void handoff(struct cpu *c, struct thread *prev)
+static inline void handoff(struct cpu *c, struct thread *prev)
 {
 	if (!prev || prev == c->current || prev->on_cpu != c->index + 1)
 		return;
@@ -278,25 +288,66 @@ struct thread *sched_pick(void)
 	return next;
 }
 
-static void run(struct cpu *c, struct thread *next)
+/* Load as (or the kernel tables for NULL) on this CPU. */
+static inline void load_aspace(struct cpu *c, struct aspace *as)
+{
+	paddr_t root = as ? as->root : kernel_pml4;
+
+	c->loaded_aspace = as;
+	if (read_cr3() != root)
+		write_cr3(root);
+}
+
+void aspace_activate(struct aspace *as)
+{
+	load_aspace(this_cpu(), as);
+}
+
+/* Switch this CPU to next and leave the kernel into it. */
+static __noreturn void run(struct cpu *c, struct thread *next)
 {
 	struct thread *prev = c->current;
 
 	c->current = next;
 	next->on_cpu = c->index + 1;
-	handoff(c, prev);
 	if (prev != next) {
+		if (prev && prev->on_cpu == c->index + 1)
+			handoff(c, prev);
 		fpu_switch(prev, next);
 		wrmsr(MSR_FS_BASE, next->regs.fs_base);
-		struct aspace *as = next->aspace_slot.cap.type == HL_OBJ_ASPACE ? (struct aspace *)next->aspace_slot.cap.obj : NULL;
-		aspace_activate(as);
-		next->run_start_tsc = rdtsc();
+		load_aspace(c, next->aspace_slot.cap.type == HL_OBJ_ASPACE ? (struct aspace *)next->aspace_slot.cap.obj : NULL);
+		if (next->budget_ns)
+			next->run_start_tsc = rdtsc(); /* charged from now */
 	}
 	/* The timer matters only with competition for the CPU or a budget. */
-	if (rqs[c->index].count || rqs[c->index].throttled || next->budget_ns)
+	struct runq *q = &rqs[c->index];
+	if (q->count || q->throttled || next->budget_ns)
 		arm_timer(c, next);
 	bkl_unlock();
 	arch_return_to_user(next);
+}
+
+/*
+ * The IPC fastpaths' switch: from has just blocked on this CPU and to,
+ * unqueued and without a budget, runs here instead. run() without the
+ * cases that cannot arise.
+ */
+__noreturn void sched_ipc_switch(struct thread *from, struct thread *to)
+{
+	struct cpu *c = this_cpu();
+
+	c->current = to;
+	c->need_resched = false;
+	to->on_cpu = c->index + 1;
+	from->on_cpu = 0;
+	fpu_switch(from, to);
+	wrmsr(MSR_FS_BASE, to->regs.fs_base);
+	load_aspace(c, to->aspace_slot.cap.type == HL_OBJ_ASPACE ? (struct aspace *)to->aspace_slot.cap.obj : NULL);
+	struct runq *q = &rqs[c->index];
+	if (q->count || q->throttled)
+		arm_timer(c, to);
+	bkl_unlock();
+	arch_return_to_user(to);
 }
 
 void sched_switch_to(struct thread *t)

@@ -17,8 +17,6 @@ struct thread *ipc_reply(struct thread *t, int *err);
 void ipc_wake(struct thread *c, struct thread *t);
 void ntfn_signal(void *n, uint64_t badge);
 int ntfn_wait(struct thread *t, struct slot *s, bool block);
-void fastpath_call(struct thread *t);
-void fastpath_reply_recv(struct thread *t);
 
 int invoke_method(struct invocation *inv, uint64_t label, uint64_t len)
 {
@@ -84,18 +82,14 @@ static void set_err(struct thread *t, int err)
 		t->regs.rax = (uint64_t)err;
 }
 
-void syscall_dispatch(struct thread *t)
+/* Every system call but the IPC fastpaths' (called with the BKL held). */
+__noreturn void syscall_slow(struct thread *t)
 {
 	struct slot *s = NULL;
 	struct cspace *cs = thread_cspace(t);
 	uint64_t nr = t->regs.rax;
 	int err = HL_OK;
 
-	bkl_lock();
-	if (nr == HL_SYS_CALL)
-		fastpath_call(t); /* returns only when it does not apply */
-	else if (nr == HL_SYS_REPLY_RECV)
-		fastpath_reply_recv(t);
 	if (nr != HL_SYS_YIELD && nr != HL_SYS_REPLY && nr < HL_SYS_COUNT) {
 		err = cap_lookup(cs, t->regs.rdi, HL_OBJ_NONE, 0, &s);
 		if (err) {

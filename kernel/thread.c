@@ -204,7 +204,8 @@ int decode_thread_set_budget(struct invocation *inv)
 	t->budget_ns = budget * 1000;
 	t->period_ns = period * 1000;
 	t->budget_left_ns = t->budget_ns;
-	t->replenish_tsc = rdtsc() + period * (tsc_hz / 1000000);
+	t->run_start_tsc = rdtsc(); /* a running thread is charged from now */
+	t->replenish_tsc = t->run_start_tsc + period * (tsc_hz / 1000000);
 	return HL_OK;
 }
 
@@ -235,15 +236,4 @@ void thread_fault(struct thread *t, uint64_t vector, uint64_t error, uint64_t ad
 	pr_warn("thread %p: unhandled fault vector %lu error %#lx addr %#lx at rip %#lx; stopped", (void *)t,
 		vector, error, addr, t->regs.rip);
 	thread_stop(t, TS_FAULTED);
-}
-
-/* Eager FPU switching with XSAVE: the kernel itself never touches FPU state. */
-void fpu_switch(struct thread *from, struct thread *to)
-{
-	if (!cpu_feat.xsave)
-		return;
-	if (from && from->magic == THREAD_MAGIC)
-		__asm__ volatile("xsave64 %0" : "+m"(*from->xsave) : "a"(~0u), "d"(~0u) : "memory");
-	if (to)
-		__asm__ volatile("xrstor64 %0" : : "m"(*to->xsave), "a"(~0u), "d"(~0u) : "memory");
 }

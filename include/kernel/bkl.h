@@ -8,10 +8,30 @@
 #ifndef KERNEL_BKL_H
 #define KERNEL_BKL_H
 
+#include <kernel/percpu.h>
 #include <kernel/types.h>
 
-void bkl_lock(void);
-void bkl_unlock(void);
+extern volatile uint32_t bkl_word; /* 1 while held */
+extern volatile int32_t bkl_owner; /* index of the holding CPU, -1 = none */
+
+void bkl_lock_slow(void);
+void bkl_unlock_bad(void);
 bool bkl_held(void);
+
+/* Take the lock (interrupts must be off). Spins, answering TLB shootdowns, while another CPU holds it. */
+static __always_inline void bkl_lock(void)
+{
+	if (__atomic_exchange_n(&bkl_word, 1, __ATOMIC_ACQUIRE))
+		bkl_lock_slow();
+	bkl_owner = (int32_t)cpu_index();
+}
+
+static __always_inline void bkl_unlock(void)
+{
+	if (bkl_owner != (int32_t)cpu_index())
+		bkl_unlock_bad();
+	bkl_owner = -1;
+	__atomic_store_n(&bkl_word, 0, __ATOMIC_RELEASE);
+}
 
 #endif

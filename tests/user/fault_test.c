@@ -263,6 +263,38 @@ UTEST(fault, fix_by_mapping_reruns_instruction_with_registers_intact)
 	hl_thread_suspend(tcb);
 }
 
+/*
+ * Bug fixed: a handler answering with reply-and-receive went through the
+ * IPC fastpath, which wrote the reply message into the faulting thread's
+ * registers (the slow path had been fixed, the fastpath not).
+ * As above, but the handler replies and waits for the next fault in one call.
+ */
+UTEST(fault, reply_recv_fastpath_keeps_registers)
+{
+	hl_cptr_t frame, copy = ut_slot(), ep = ut_alloc(t, HL_OBJ_ENDPOINT, 0);
+	volatile uint64_t *p = ut_page(t, &frame);
+
+	if (!UCHECK(t, p && ep))
+		return;
+	p[1] = 0x4242;
+	uint64_t hole = (uint64_t)p + 4096;
+	hl_cptr_t tcb = start_at(t, ft_regs, hole + 8, ep, 100);
+	if (!UCHECK(t, tcb))
+		return;
+	struct fault_msg f = take_fault(t, tcb, ep);
+	UEXPECT(t, f.vec == V_PF && f.addr == hole + 8, "vector %lu addr %#lx", f.vec, f.addr);
+	UEXPECT_ERR(t, hl_cspace_copy(HL_SLOT_CSPACE, copy, frame, HL_R_READ), HL_OK);
+	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, copy, hole, HL_R_READ), HL_OK);
+	hl_word_t info = HL_MSGINFO(0, 4, 0), badge;
+	struct hl_msg m = { { 1, 2, 3, 4 } };
+	UEXPECT_ERR(t, hl_syscall(HL_SYS_REPLY_RECV, ep, &info, &m, &badge), HL_OK);
+	UEXPECT(t, HL_MSG_LABEL(info) == HL_LABEL_FAULT && m.w[HL_FAULT_VECTOR] == V_UD &&
+		m.w[HL_FAULT_RIP] == (hl_word_t)ft_regs_ok, "label %#lx vector %lu rip %#lx (ok %p bad %p)",
+		HL_MSG_LABEL(info), m.w[HL_FAULT_VECTOR], m.w[HL_FAULT_RIP], (const void *)ft_regs_ok,
+		(const void *)ft_regs_bad);
+	hl_thread_suspend(tcb);
+}
+
 /* The handler already waits when the fault happens: the message goes straight to it. */
 UTEST(fault, waiting_handler_gets_fault_at_once)
 {
