@@ -73,9 +73,15 @@ static uint64_t pte_flags(uint32_t rights, bool device)
 	return f;
 }
 
+/*
+ * User mappings lie in [PAGE_SIZE, USER_MAP_TOP): the first page stays
+ * unmapped for null pointers, the last page below USER_TOP so that a
+ * syscall instruction can never end at USER_TOP (its return address would
+ * be non-canonical, which sysret must not be given).
+ */
 static bool user_range(uint64_t va, uint64_t size)
 {
-	return va >= PAGE_SIZE && va + size <= USER_TOP && va + size > va;
+	return va >= PAGE_SIZE && va + size <= USER_MAP_TOP && va + size > va;
 }
 
 int decode_aspace_map(struct invocation *inv)

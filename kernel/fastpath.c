@@ -1,16 +1,19 @@
 /*
- * System-call entry from ring 3 (syscall_dispatch) and the IPC fastpaths:
- * call and reply-and-receive when the partner is already waiting on this CPU, the message fits in registers, no capability moves
- * and no budget is involved. They do the same work as the general paths
- * in kernel/ipc.c (and must stay equivalent to them), in a straight line:
- * match, copy four words, switch threads. Anything unusual falls back to
- * the general path before changing any state.
+ * System-call entry from ring 3 (syscall_dispatch) and its fastpaths:
+ *  - call and reply-and-receive when the partner already waits on this
+ *    CPU, the message fits in registers, no capability moves and no budget
+ *    is involved;
+ *  - yield to the next thread of the same priority on this CPU.
+ * They do the same work as the general paths (kernel/ipc.c, kernel/sched.c)
+ * and must stay equivalent to them, in a straight line: match, copy four
+ * words, switch threads. Anything unusual falls back to the general path
+ * before changing any state.
  */
 #include <kernel/bkl.h>
 #include <kernel/object.h>
 #include <kernel/percpu.h>
+#include <kernel/runq.h>
 
-__noreturn void sched_ipc_switch(struct thread *from, struct thread *to);
 __noreturn void syscall_slow(struct thread *t);
 
 /* The endpoint behind slot cptr of t's cspace if it has the rights, else NULL. */
@@ -67,7 +70,7 @@ static __always_inline void fastpath_call(struct thread *t)
 	t->replier = r;
 	t->state = TS_BLOCKED_REPLY;
 	r->state = TS_RUNNABLE;
-	sched_ipc_switch(t, r);
+	fast_switch(this_cpu(), t, r);
 }
 
 /* HL_SYS_REPLY_RECV when the caller waits on this CPU and no sender is queued. */
@@ -100,8 +103,44 @@ static __always_inline void fastpath_reply_recv(struct thread *t)
 		ep->head = t;
 	ep->tail = t;
 	t->queue = ep;
-	sched_ipc_switch(t, c);
+	fast_switch(this_cpu(), t, c);
 }
+
+/*
+ * HL_SYS_YIELD when t has no budget and the next thread of its priority on
+ * this CPU has none either: t goes to the back of its queue and that thread
+ * runs. Returns only when this does not apply (the general path then runs).
+ */
+static __always_inline void fastpath_yield(struct thread *t)
+{
+	struct cpu *c = this_cpu();
+	struct runq *q = &rqs[c->index];
+	struct thread *next = q->head[t->priority];
+
+	if (!next || t->budget_ns || next->budget_ns || next->on_cpu || c->need_resched || c->current != t ||
+	    rq_top(q) != t->priority)
+		return;
+	t->regs.rax = HL_OK;
+	/* next leaves the head of the queue, t joins its tail: the count and the bitmap stay. */
+	uint8_t p = t->priority;
+	struct thread *after = next->qnext;
+	next->qnext = NULL;
+	next->queue = NULL;
+	t->qnext = NULL;
+	t->queue = q;
+	if (after) {
+		after->qprev = NULL;
+		q->head[p] = after;
+		t->qprev = q->tail[p];
+		t->qprev->qnext = t;
+	} else {
+		q->head[p] = t;
+		t->qprev = NULL;
+	}
+	q->tail[p] = t;
+	fast_switch(c, t, next);
+}
+
 
 /* Every system call but HL_SYS_NULL comes here (from syscall_entry), with interrupts off. */
 __noreturn void syscall_dispatch(struct thread *t)
@@ -111,5 +150,7 @@ __noreturn void syscall_dispatch(struct thread *t)
 		fastpath_call(t); /* returns only when it does not apply */
 	else if (t->regs.rax == HL_SYS_REPLY_RECV)
 		fastpath_reply_recv(t);
+	else if (t->regs.rax == HL_SYS_YIELD)
+		fastpath_yield(t);
 	syscall_slow(t);
 }

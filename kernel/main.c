@@ -126,6 +126,7 @@ __noreturn void kmain(uint32_t kind, uint64_t info)
 	pci_init();
 	initrd_check();
 	tsc_refine();
+	sched_init();
 	irq_enable();
 	boot_ready_tsc = rdtsc();
 	kprintf("hallows: ready\n");

@@ -146,7 +146,7 @@ bool root_task_start(void)
 		pr_warn("root: no \"init\" in the boot module; no user programs");
 		return false;
 	}
-	int err = elf_parse(e.data, e.size, USER_TOP, &img);
+	int err = elf_parse(e.data, e.size, USER_MAP_TOP, &img);
 	if (err) {
 		pr_warn("root: init is not loadable: %s", elf_strerror(err));
 		return false;

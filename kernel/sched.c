@@ -13,23 +13,13 @@
 #include <kernel/klog.h>
 #include <kernel/panic.h>
 #include <kernel/percpu.h>
+#include <kernel/runq.h>
 #include <kernel/thread.h>
 #include <kernel/time.h>
 #include <kernel/vm.h>
 
-#define SLICE_NS 2000000 /* round-robin slice between equal priorities */
+struct runq rqs[MAX_CPUS];
 
-struct runq {
-	struct thread *head[256], *tail[256];
-	uint64_t bitmap[4];
-	uint32_t count;
-	uint64_t timer_deadline; /* TSC the one-shot timer is armed for, 0 = none */
-	struct thread *throttled; /* out of budget, waiting for replenishment (qnext list) */
-};
-
-static struct runq rqs[MAX_CPUS];
-
-void arch_return_to_user(struct thread *t) __noreturn;
 /* Eager FPU switching with XSAVE: the kernel itself never touches FPU state. */
 static inline void fpu_switch(struct thread *from, struct thread *to)
 {
@@ -84,14 +74,6 @@ static void rq_remove(struct runq *q, struct thread *t)
 	t->qnext = t->qprev = NULL;
 	t->queue = NULL;
 	q->count--;
-}
-
-static int rq_top(const struct runq *q)
-{
-	for (int w = 3; w >= 0; w--)
-		if (q->bitmap[w])
-			return w * 64 + 63 - __builtin_clzll(q->bitmap[w]);
-	return -1;
 }
 
 uint32_t sched_runnable_count(uint32_t cpu)
@@ -232,10 +214,20 @@ static void replenish(struct cpu *c)
 }
 
 /* Arm the one-shot timer for the nearest of: slice end, budget end, replenishment. */
-static void arm_timer(struct cpu *c, struct thread *t)
+uint64_t slice_tsc;
+
+void sched_arm_timer(struct cpu *c, struct thread *t)
 {
 	uint64_t ns = ~0ull;
 	struct runq *q = &rqs[c->index];
+
+	if (t && !t->budget_ns && !q->throttled) { /* the common case: at most a round-robin slice */
+		if (!q->head[t->priority] || slice_timer_pending(q))
+			return;
+		q->timer_deadline = rdtsc() + slice_tsc;
+		lapic_timer_oneshot_ns(SLICE_NS);
+		return;
+	}
 
 	if (t && q->head[t->priority])
 		ns = SLICE_NS;
@@ -288,16 +280,6 @@ struct thread *sched_pick(void)
 	return next;
 }
 
-/* Load as (or the kernel tables for NULL) on this CPU. */
-static inline void load_aspace(struct cpu *c, struct aspace *as)
-{
-	paddr_t root = as ? as->root : kernel_pml4;
-
-	c->loaded_aspace = as;
-	if (read_cr3() != root)
-		write_cr3(root);
-}
-
 void aspace_activate(struct aspace *as)
 {
 	load_aspace(this_cpu(), as);
@@ -322,32 +304,9 @@ static __noreturn void run(struct cpu *c, struct thread *next)
 	/* The timer matters only with competition for the CPU or a budget. */
 	struct runq *q = &rqs[c->index];
 	if (q->count || q->throttled || next->budget_ns)
-		arm_timer(c, next);
+		sched_arm_timer(c, next);
 	bkl_unlock();
 	arch_return_to_user(next);
-}
-
-/*
- * The IPC fastpaths' switch: from has just blocked on this CPU and to,
- * unqueued and without a budget, runs here instead. run() without the
- * cases that cannot arise.
- */
-__noreturn void sched_ipc_switch(struct thread *from, struct thread *to)
-{
-	struct cpu *c = this_cpu();
-
-	c->current = to;
-	c->need_resched = false;
-	to->on_cpu = c->index + 1;
-	from->on_cpu = 0;
-	fpu_switch(from, to);
-	wrmsr(MSR_FS_BASE, to->regs.fs_base);
-	load_aspace(c, to->aspace_slot.cap.type == HL_OBJ_ASPACE ? (struct aspace *)to->aspace_slot.cap.obj : NULL);
-	struct runq *q = &rqs[c->index];
-	if (q->count || q->throttled)
-		arm_timer(c, to);
-	bkl_unlock();
-	arch_return_to_user(to);
 }
 
 void sched_switch_to(struct thread *t)
@@ -377,7 +336,7 @@ __noreturn void sched_exit_to_user(void)
 		c->current = NULL;
 		handoff(c, prev);
 		aspace_activate(NULL);
-		arm_timer(c, NULL);
+		sched_arm_timer(c, NULL);
 		bkl_unlock();
 		__asm__ volatile("sti; hlt; cli" ::: "memory");
 		bkl_lock();
@@ -396,6 +355,12 @@ static void timer_irq(struct trap_frame *tf)
 	this_cpu()->timer_ticks++;
 	rqs[cpu_index()].timer_deadline = 0;
 	sched_timer_tick();
+}
+
+/* Once the TSC frequency is final (after tsc_refine). */
+void sched_init(void)
+{
+	slice_tsc = ns_to_tsc(SLICE_NS);
 }
 
 void sched_init_cpu(void)

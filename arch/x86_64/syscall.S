@@ -11,9 +11,12 @@
  *   runs; it never returns (it leaves through sched_exit_to_user).
  *
  * void arch_return_to_user(struct thread *t): restore t's registers and
- * enter ring 3: with sysretq when t entered through syscall and its RIP is
- * canonical (RCX and R11 are then lost, as the ABI allows), otherwise with
- * iretq restoring every register. Interrupts are enabled by the restored
+ * enter ring 3: with sysretq when t entered through syscall (RCX and R11
+ * are then lost, as the ABI allows), otherwise with iretq restoring every
+ * register. sysretq needs a canonical RIP: a saved RIP is always below
+ * USER_TOP (thread_write_regs checks, the CPU gives canonical ones) and the
+ * return address of a syscall is canonical because the page under USER_TOP
+ * is never mapped (kernel/aspace.c, user_range()). Interrupts are enabled by the restored
  * RFLAGS. Never returns.
  */
 #include <arch/trap.h>
@@ -98,9 +101,6 @@ arch_return_to_user:
 	cmpb $0, T_FULL_RESTORE(%rax)
 	jne 2f
 	movq R_RIP(%rax), %rcx
-	movq %rcx, %rdx
-	sarq $47, %rdx			/* canonical lower half: bits 63..47 all zero */
-	jnz 2f
 	movq R_RFLAGS(%rax), %r11
 	restore_common
 	movq R_RSP(%rax), %rsp

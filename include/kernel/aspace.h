@@ -5,6 +5,7 @@
 #include <kernel/object.h>
 
 #define USER_TOP 0x0000800000000000ull /* first address above the user half */
+#define USER_MAP_TOP HL_USER_MAP_TOP /* mappings end below; see user_range() */
 
 paddr_t aspace_root(const struct aspace *as);
 void aspace_init(struct aspace *as);

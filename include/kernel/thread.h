@@ -77,6 +77,7 @@ void thread_destroy(struct thread *t);
 void thread_fault(struct thread *t, uint64_t vector, uint64_t error, uint64_t addr);
 
 /* kernel/sched.c: run queues, the current thread, time accounting. */
+void sched_init(void);
 void sched_init_cpu(void);
 void sched_make_runnable(struct thread *t); /* add to its CPU's queue; IPI if remote */
 void sched_block(struct thread *t, enum thread_state st); /* take it off the run queue */

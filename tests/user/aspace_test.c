@@ -77,6 +77,9 @@ UTEST(aspace_errors, map_bad_addresses_and_rights)
 	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, g, KERNEL_VA, HL_R_READ), HL_ERR_INVALID_ARG);
 	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, g, 0x800000000000ull, HL_R_READ), HL_ERR_INVALID_ARG); /* non-canonical */
 	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, g, 0, HL_R_READ), HL_ERR_INVALID_ARG); /* page 0 */
+	/* the last page below the kernel half: a syscall ending there would return to a non-canonical address */
+	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, g, HL_USER_MAP_TOP, HL_R_READ), HL_ERR_INVALID_ARG);
+	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, g, 0x7ffffffff000ull, HL_R_READ | HL_R_EXEC), HL_ERR_INVALID_ARG);
 	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, g, hole, HL_R_GRANT), HL_ERR_INVALID_ARG);
 	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, g, hole, 0x10 | HL_R_READ), HL_ERR_INVALID_ARG);
 	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, g, hole, HL_R_READ), HL_OK);

@@ -71,7 +71,7 @@ static long start(const struct bootconf_prog *p, const struct rt *rt)
 
 	if (cpio_find(initrd, rt->bi->initrd_size, p->name, &e) != CPIO_OK)
 		return rt_printf("init: %s: not in the boot module\n", p->name), -1;
-	int err = elf_parse(e.data, e.size, 0x800000000000ull, &img);
+	int err = elf_parse(e.data, e.size, HL_USER_MAP_TOP, &img);
 	if (err)
 		return rt_printf("init: %s: %s\n", p->name, elf_strerror(err)), -1;
 

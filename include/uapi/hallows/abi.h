@@ -137,6 +137,8 @@ struct hl_bootinfo {
 	uint64_t tsc_hz;
 	struct hl_bootinfo_mem mem[HL_BOOTINFO_MAX_MEM];
 };
+/* User mappings lie in [4 KiB, HL_USER_MAP_TOP): neither page 0 nor the last page of the lower half. */
+#define HL_USER_MAP_TOP	  0x7ffffffff000ull
 #define HL_BOOTINFO_MAGIC 0x48616c6c6f777321ull /* "Hallows!" */
 #define HL_BOOTINFO_VADDR 0x10000000ull
 #define HL_INITRD_VADDR	  0x20000000ull
