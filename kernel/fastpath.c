@@ -70,7 +70,8 @@ static __always_inline void fastpath_call(struct thread *t)
 	t->replier = r;
 	t->state = TS_BLOCKED_REPLY;
 	r->state = TS_RUNNABLE;
-	fast_switch(this_cpu(), t, r);
+	struct cpu *cpu = this_cpu();
+	fast_switch(cpu, &rqs[cpu->index], t, r);
 }
 
 /* HL_SYS_REPLY_RECV when the caller waits on this CPU and no sender is queued. */
@@ -103,7 +104,8 @@ static __always_inline void fastpath_reply_recv(struct thread *t)
 		ep->head = t;
 	ep->tail = t;
 	t->queue = ep;
-	fast_switch(this_cpu(), t, c);
+	struct cpu *cpu = this_cpu();
+	fast_switch(cpu, &rqs[cpu->index], t, c);
 }
 
 /*
@@ -117,8 +119,8 @@ static __always_inline void fastpath_yield(struct thread *t)
 	struct runq *q = &rqs[c->index];
 	struct thread *next = q->head[t->priority];
 
-	if (!next || t->budget_ns || next->budget_ns || next->on_cpu || c->need_resched || c->current != t ||
-	    rq_top(q) != t->priority)
+	if (!next || t->budget_ns || next->budget_ns || next->on_cpu || c->need_resched ||
+	    !rq_none_above(q, t->priority))
 		return;
 	t->regs.rax = HL_OK;
 	/* next leaves the head of the queue, t joins its tail: the count and the bitmap stay. */
@@ -138,7 +140,7 @@ static __always_inline void fastpath_yield(struct thread *t)
 		t->qprev = NULL;
 	}
 	q->tail[p] = t;
-	fast_switch(c, t, next);
+	fast_switch(c, q, t, next);
 }
 
 

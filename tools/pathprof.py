@@ -67,6 +67,7 @@ def main():
     ap.add_argument("--smp", type=int, default=1)
     ap.add_argument("--top", type=int, default=40)
     ap.add_argument("--timeout", type=float, default=600)
+    ap.add_argument("--annotate", help="also list the instructions of this kernel function with their counts")
     a = ap.parse_args()
 
     addrs, names = load_symbols(a.map, a.elf)
@@ -104,6 +105,14 @@ def main():
     print(f"{total / a.per:10.1f}  total instructions per unit ({total} in the window, per {a.per:g})")
     for name, n in per_fn.most_common(a.top):
         print(f"{n / a.per:10.1f}  {name}")
+    if a.annotate:
+        dis = subprocess.run(["objdump", "-d", "--no-show-raw-insn", f"--disassemble={a.annotate}", a.kernel],
+                             capture_output=True, text=True, check=True).stdout
+        for line in dis.splitlines():
+            m = re.match(r"^\s*([0-9a-f]+):\s*(.*)$", line)
+            if m:
+                n = counts.get(int(m.group(1), 16), 0)
+                print(f"{n / a.per:8.2f}  {m.group(1)}  {m.group(2)}")
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ void sched_arm_timer(struct cpu *c, struct thread *t);
 __noreturn void arch_return_to_user(struct thread *t);
 
 /* Highest priority with a queued thread, -1 if none. */
-static inline int rq_top(const struct runq *q)
+static __always_inline int rq_top(const struct runq *q)
 {
 	for (int w = 3; w >= 0; w--)
 		if (q->bitmap[w])
@@ -39,15 +39,32 @@ static inline int rq_top(const struct runq *q)
 	return -1;
 }
 
+/* No thread of a priority above p is queued. */
+static __always_inline bool rq_none_above(const struct runq *q, uint8_t p)
+{
+	if (q->bitmap[p / 64] & (~1ull << (p % 64)))
+		return false;
+	switch (p / 64) {
+	case 0:
+		return !(q->bitmap[1] | q->bitmap[2] | q->bitmap[3]);
+	case 1:
+		return !(q->bitmap[2] | q->bitmap[3]);
+	case 2:
+		return !q->bitmap[3];
+	default:
+		return true;
+	}
+}
+
 /* A one-shot timer is armed and due within a slice from now. */
-static inline bool slice_timer_pending(const struct runq *q)
+static __always_inline bool slice_timer_pending(const struct runq *q)
 {
 	uint64_t now = rdtsc();
 	return q->timer_deadline > now && q->timer_deadline <= now + slice_tsc;
 }
 
 /* Load as (or the kernel tables for NULL) on this CPU. */
-static inline void load_aspace(struct cpu *c, struct aspace *as)
+static __always_inline void load_aspace(struct cpu *c, struct aspace *as)
 {
 	paddr_t root = as ? as->root : kernel_pml4;
 
@@ -59,9 +76,10 @@ static inline void load_aspace(struct cpu *c, struct aspace *as)
 /*
  * Leave the kernel from the running thread from (a live thread, blocked or
  * queued) into to (runnable, unqueued, on no CPU, without a budget) on
- * this CPU: the scheduler's run() without the cases that cannot arise.
+ * this CPU (c, its run queue q): the scheduler's run() without the cases
+ * that cannot arise.
  */
-static __always_inline __noreturn void fast_switch(struct cpu *c, struct thread *from, struct thread *to)
+static __always_inline __noreturn void fast_switch(struct cpu *c, struct runq *q, struct thread *from, struct thread *to)
 {
 	c->current = to;
 	c->need_resched = false;
@@ -75,7 +93,6 @@ static __always_inline __noreturn void fast_switch(struct cpu *c, struct thread 
 	wrmsr(MSR_FS_BASE, to->regs.fs_base);
 	load_aspace(c, to->aspace_slot.cap.type == HL_OBJ_ASPACE ? (struct aspace *)to->aspace_slot.cap.obj : NULL);
 	/* A round-robin slice timer already pending serves (sched_arm_timer's common case, inline). */
-	struct runq *q = &rqs[c->index];
 	if (q->throttled || (q->head[to->priority] && !slice_timer_pending(q)))
 		sched_arm_timer(c, to);
 	bkl_unlock();
