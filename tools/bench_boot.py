@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import re
+import selectors
 import statistics
 import subprocess
 import sys
@@ -31,16 +32,23 @@ def boot_once(kernel, initrd, icount, smp, mem, timeout=60):
     start = time.monotonic()
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     ready_ms, tsc = None, None
+    sel = selectors.DefaultSelector()
+    sel.register(p.stdout, selectors.EVENT_READ)
     try:
-        for raw in p.stdout:
+        # The boot module's programs keep running after "ready": stop at the
+        # two lines we need, or at the time limit (never wait for more output).
+        while (ready_ms is None or tsc is None) and time.monotonic() - start < timeout:
+            if not sel.select(timeout=1.0):
+                continue
+            raw = p.stdout.readline()
+            if not raw:
+                break
             line = raw.decode("utf-8", "replace").strip()
             if line == "hallows: ready" and ready_ms is None:
                 ready_ms = (time.monotonic() - start) * 1000
             m = re.match(r"bench: boot tsc entry=(\d+) ready=(\d+)", line)
             if m:
                 tsc = int(m.group(2)) - int(m.group(1))
-            if time.monotonic() - start > timeout:
-                break
     finally:
         p.kill()
         p.wait()

@@ -22,7 +22,9 @@ typedef uint64_t vaddr_t; /* kernel virtual address */
 #define __packed   __attribute__((packed))
 #define __aligned(n) __attribute__((aligned(n)))
 #define __noreturn __attribute__((noreturn))
+#ifndef __always_inline /* glibc defines it too (host tests) */
 #define __always_inline inline __attribute__((always_inline))
+#endif
 #define __must_check __attribute__((warn_unused_result))
 #define __section(s) __attribute__((section(s)))
 #define __used	   __attribute__((used))
