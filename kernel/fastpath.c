@@ -71,7 +71,7 @@ static __always_inline void fastpath_call(struct thread *t)
 	t->state = TS_BLOCKED_REPLY;
 	r->state = TS_RUNNABLE;
 	struct cpu *cpu = this_cpu();
-	fast_switch(cpu, &rqs[cpu->index], t, r);
+	fast_switch(cpu, &rqs[cpu->index], t, r, false);
 }
 
 /* HL_SYS_REPLY_RECV when the caller waits on this CPU and no sender is queued. */
@@ -105,7 +105,7 @@ static __always_inline void fastpath_reply_recv(struct thread *t)
 	ep->tail = t;
 	t->queue = ep;
 	struct cpu *cpu = this_cpu();
-	fast_switch(cpu, &rqs[cpu->index], t, c);
+	fast_switch(cpu, &rqs[cpu->index], t, c, false);
 }
 
 /*
@@ -119,7 +119,7 @@ static __always_inline void fastpath_yield(struct thread *t)
 	struct runq *q = &rqs[c->index];
 	struct thread *next = q->head[t->priority];
 
-	if (!next || t->budget_ns || next->budget_ns || next->on_cpu || c->need_resched ||
+	if (!next || t->budget_ns || next->budget_ns || c->need_resched ||
 	    !rq_none_above(q, t->priority))
 		return;
 	t->regs.rax = HL_OK;
@@ -140,7 +140,7 @@ static __always_inline void fastpath_yield(struct thread *t)
 		t->qprev = NULL;
 	}
 	q->tail[p] = t;
-	fast_switch(c, q, t, next);
+	fast_switch(c, q, t, next, true); /* t now waits at next's priority */
 }
 
 

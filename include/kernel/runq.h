@@ -15,6 +15,7 @@
 
 #define SLICE_NS 2000000 /* round-robin slice between equal priorities */
 
+/* A queued thread runs on no CPU (on_cpu 0): a CPU queues the thread it leaves only after letting go of it. */
 struct runq {
 	struct thread *head[256], *tail[256]; /* per priority, linked through qnext/qprev */
 	uint64_t bitmap[4]; /* priorities with a queued thread */
@@ -77,9 +78,11 @@ static __always_inline void load_aspace(struct cpu *c, struct aspace *as)
  * Leave the kernel from the running thread from (a live thread, blocked or
  * queued) into to (runnable, unqueued, on no CPU, without a budget) on
  * this CPU (c, its run queue q): the scheduler's run() without the cases
- * that cannot arise.
+ * that cannot arise. rival: a thread of to's priority is known to be
+ * queued here (false: look).
  */
-static __always_inline __noreturn void fast_switch(struct cpu *c, struct runq *q, struct thread *from, struct thread *to)
+static __always_inline __noreturn void fast_switch(struct cpu *c, struct runq *q, struct thread *from, struct thread *to,
+						   bool rival)
 {
 	c->current = to;
 	c->need_resched = false;
@@ -93,7 +96,7 @@ static __always_inline __noreturn void fast_switch(struct cpu *c, struct runq *q
 	wrmsr(MSR_FS_BASE, to->regs.fs_base);
 	load_aspace(c, to->aspace_slot.cap.type == HL_OBJ_ASPACE ? (struct aspace *)to->aspace_slot.cap.obj : NULL);
 	/* A round-robin slice timer already pending serves (sched_arm_timer's common case, inline). */
-	if (q->throttled || (q->head[to->priority] && !slice_timer_pending(q)))
+	if (q->throttled || ((rival || q->head[to->priority]) && !slice_timer_pending(q)))
 		sched_arm_timer(c, to);
 	bkl_unlock();
 	arch_return_to_user(to);
