@@ -143,7 +143,6 @@ static __always_inline void fastpath_yield(struct thread *t)
 	fast_switch(c, q, t, next, true); /* t now waits at next's priority */
 }
 
-
 /* Every system call but HL_SYS_NULL comes here (from syscall_entry), with interrupts off. */
 __noreturn void syscall_dispatch(struct thread *t)
 {

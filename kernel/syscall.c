@@ -82,7 +82,7 @@ static void set_err(struct thread *t, int err)
 		t->regs.rax = (uint64_t)err;
 }
 
-/* Every system call but the IPC fastpaths' (called with the BKL held). */
+/* Every system call the fastpaths (kernel/fastpath.c) do not take; called with the BKL held. */
 __noreturn void syscall_slow(struct thread *t)
 {
 	struct slot *s = NULL;
