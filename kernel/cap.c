@@ -97,12 +97,26 @@ void cap_delete(struct slot *s)
 		return;
 	struct cap cap = s->cap;
 	bool final = cap_is_final(s);
-	struct slot *parent = s->parent;
-	/* Hand the children to the parent (or make them roots). */
+	struct slot *parent = s->parent, *heir = NULL;
+	/*
+	 * The first child naming the same object takes s's place and adopts the
+	 * other children; without one they go to the parent (or become roots).
+	 * So every capability to an object stays in one subtree below its
+	 * first one, which cap_is_final() relies on (handing sibling copies to
+	 * the parent made the next of them look final while the others still
+	 * named the object).
+	 */
+	for (struct slot *c = s->first_child; c && !heir; c = c->next)
+		if (cap_same_object(&c->cap, &cap))
+			heir = c;
+	if (heir) {
+		unlink(heir);
+		link_child(heir, parent);
+	}
 	while (s->first_child) {
 		struct slot *c = s->first_child;
 		unlink(c);
-		link_child(c, parent);
+		link_child(c, heir ? heir : parent);
 	}
 	unlink(s);
 	memset(s, 0, sizeof(*s));

@@ -77,6 +77,37 @@ uint64_t object_live_count(void)
 	return n;
 }
 
+/*
+ * Empty a cspace that is going away. Its slots may hold the last
+ * capability to other cspaces (which may hold more): those join a list and
+ * are emptied by the outermost call, one after another, so a chain of any
+ * length never nests deeper than one level (it used to recurse once per
+ * link and overflow the kernel stack).
+ */
+static void cspace_destroy(struct cspace *cs)
+{
+	static struct cspace *dying; /* [BKL] */
+	static bool busy; /* [BKL] an outer call is emptying the list */
+
+	if (cs->pad) { /* destroyed before: the derivation tree is broken; never loop on it */
+		pr_warn("cspace %p destroyed twice; ignored", (void *)cs);
+		return;
+	}
+	cs->pad = 1;
+	cs->next_dying = dying;
+	dying = cs;
+	if (busy)
+		return;
+	busy = true;
+	while (dying) {
+		cs = dying;
+		dying = cs->next_dying;
+		for (uint64_t i = 0; i < (1ull << cs->bits); i++)
+			cap_delete(&cs->slots[i]);
+	}
+	busy = false;
+}
+
 void cap_cleanup(struct cap *cap, bool final)
 {
 	if (cap->type == HL_OBJ_FRAME)
@@ -95,12 +126,9 @@ void cap_cleanup(struct cap *cap, bool final)
 	case HL_OBJ_NOTIFICATION:
 		ntfn_destroy((struct notification *)cap->obj);
 		break;
-	case HL_OBJ_CSPACE: {
-		struct cspace *cs = (struct cspace *)cap->obj;
-		for (uint64_t i = 0; i < (1ull << cs->bits); i++)
-			cap_delete(&cs->slots[i]);
+	case HL_OBJ_CSPACE:
+		cspace_destroy((struct cspace *)cap->obj);
 		break;
-	}
 	case HL_OBJ_ASPACE:
 		aspace_destroy((struct aspace *)cap->obj, cap);
 		break;

@@ -39,9 +39,11 @@ _Static_assert(sizeof(struct slot) == 72, "slot layout");
 
 struct cspace {
 	uint32_t bits; /* [I] 2^bits slots */
-	uint32_t pad;
+	uint32_t pad; /* [BKL] 1 once destroyed */
+	struct cspace *next_dying; /* [BKL] on the list of cspaces being destroyed (kernel/object.c) */
 	struct slot slots[]; /* [BKL] */
 };
+_Static_assert(sizeof(struct cspace) == 16, "cspace_bytes() counts a 16-byte header");
 
 /* Bytes of a cspace object with 2^bits slots. */
 static inline uint64_t cspace_bytes(uint32_t bits)

@@ -124,3 +124,56 @@ UTEST(cspace, revoke_many_is_preemptible)
 	struct hl_msg msg = { { 0 } };
 	UEXPECT_ERR(t, hl_syscall(HL_SYS_SEND, first + 299, &info, &msg, NULL), HL_ERR_INVALID_CAP);
 }
+
+/*
+ * Bug fixed: destroying a cspace that held the last capability to another
+ * cspace destroyed that one recursively, so a chain of cspaces each holding
+ * the next overflowed the kernel stack (16 KiB) when its head was deleted:
+ * a kernel crash from ring 3. 4,000 links (1 MiB of the suite's memory).
+ */
+UTEST(cspace, deleting_a_long_chain_of_cspaces)
+{
+	hl_cptr_t cur = ut_alloc(t, HL_OBJ_CSPACE, 1), tmp = ut_slot();
+	int links = 0;
+
+	if (!UCHECK(t, cur && tmp))
+		return;
+	for (; links < 4000; links++) { /* the new cspace takes the chain so far into its slot 0 */
+		if (hl_memory_retype(t->mem, HL_OBJ_CSPACE, 1, 1, tmp) != HL_OK ||
+		    hl_cspace_move(tmp, 0, cur) != HL_OK || hl_cspace_move(HL_SLOT_CSPACE, cur, tmp) != HL_OK)
+			break;
+	}
+	UEXPECT(t, links == 4000, "chain of %d links only", links);
+	UEXPECT_ERR(t, hl_cspace_delete(HL_SLOT_CSPACE, cur), HL_OK);
+	UEXPECT_ERR(t, hl_cspace_copy(HL_SLOT_CSPACE, tmp, cur, HL_R_ALL), HL_ERR_INVALID_CAP); /* gone */
+}
+
+/*
+ * Bug fixed: deleting an original handed its copies to its parent as
+ * siblings, and deleting one of them then looked final: the object was
+ * destroyed while the other copy still named it (a dangling capability;
+ * the deleting_a_long_chain_of_cspaces stressor then destroyed a cspace
+ * twice).
+ */
+UTEST(cspace, sibling_copies_keep_the_object_alive)
+{
+	hl_cptr_t ep = ut_alloc(t, HL_OBJ_ENDPOINT, 0), a = ut_slot(), b = ut_slot();
+	hl_word_t live0, live1, live2, live3;
+
+	if (!UCHECK(t, ep))
+		return;
+	hl_memory_info(t->mem, NULL, NULL, NULL, &live0);
+	UEXPECT_ERR(t, hl_cspace_copy(HL_SLOT_CSPACE, a, ep, HL_R_ALL), HL_OK);
+	UEXPECT_ERR(t, hl_cspace_copy(HL_SLOT_CSPACE, b, ep, HL_R_ALL), HL_OK);
+	UEXPECT_ERR(t, hl_cspace_delete(HL_SLOT_CSPACE, ep), HL_OK);
+	hl_memory_info(t->mem, NULL, NULL, NULL, &live1);
+	UEXPECT_ERR(t, hl_cspace_delete(HL_SLOT_CSPACE, a), HL_OK);
+	hl_memory_info(t->mem, NULL, NULL, NULL, &live2);
+	hl_word_t info = 0;
+	struct hl_msg m = { { 0 } };
+	UEXPECT_ERR(t, hl_syscall(HL_SYS_NBSEND, b, &info, &m, NULL), HL_OK); /* nobody waits: dropped, but valid */
+	UEXPECT_ERR(t, hl_cspace_delete(HL_SLOT_CSPACE, b), HL_OK);
+	hl_memory_info(t->mem, NULL, NULL, NULL, &live3);
+	UEXPECT(t, live1 == live0 && live2 == live0 && live3 == live0 - 1, "live objects %lu %lu %lu %lu", live0, live1,
+		live2, live3);
+}
