@@ -213,9 +213,9 @@ static void replenish(struct cpu *c)
 	}
 }
 
-/* Arm the one-shot timer for the nearest of: slice end, budget end, replenishment. */
 uint64_t slice_tsc;
 
+/* Arm the one-shot timer for the nearest of: slice end, budget end, replenishment. */
 void sched_arm_timer(struct cpu *c, struct thread *t)
 {
 	uint64_t ns = ~0ull;
