@@ -90,12 +90,12 @@ void sched_remove(struct thread *t)
 		return;
 	}
 	/* A throttled thread waits on the list of the CPU it ran on, which set_affinity may have changed since. */
-	for (uint32_t i = 0; i < ncpus_online && (t->is_call & 0x80); i++)
+	for (uint32_t i = 0; i < ncpus_online && t->throttled; i++)
 		for (struct thread **pp = &rqs[i].throttled; *pp; pp = &(*pp)->qnext)
 			if (*pp == t) {
 				*pp = t->qnext;
 				t->qnext = NULL;
-				t->is_call &= 0x7f; /* no longer throttled: resume must be able to run it */
+				t->throttled = 0; /* resume must be able to run it */
 				return;
 			}
 }
@@ -188,7 +188,7 @@ static void charge(struct cpu *c)
 		t->queue = NULL;
 		c->need_resched = true;
 		t->state = TS_INACTIVE; /* marked runnable again on replenishment */
-		t->is_call |= 0x80; /* throttled marker */
+		t->throttled = 1;
 	}
 }
 
@@ -208,7 +208,7 @@ static void replenish(struct cpu *c)
 		t->budget_left_ns = t->budget_ns;
 		while (t->replenish_tsc <= now)
 			t->replenish_tsc += ns_to_tsc(t->period_ns);
-		t->is_call &= 0x7f;
+		t->throttled = 0;
 		sched_make_runnable(t);
 	}
 }

@@ -160,7 +160,7 @@ int decode_thread_resume(struct invocation *inv)
 
 	if (t->cspace_slot.cap.type != HL_OBJ_CSPACE || t->aspace_slot.cap.type != HL_OBJ_ASPACE)
 		return HL_ERR_INVALID_ARG; /* not configured */
-	if (t->state == TS_RUNNABLE || (t->is_call & 0x80))
+	if (t->state == TS_RUNNABLE || t->throttled)
 		return HL_OK;
 	if (t->state != TS_INACTIVE && t->state != TS_FAULTED)
 		return HL_ERR_ILLEGAL_OP; /* blocked in IPC: it resumes when that ends */

@@ -54,6 +54,7 @@ struct thread {
 	uint32_t magic; /* [I] */
 	uint32_t on_cpu; /* [BKL] 1 + index of the CPU running it (its current), 0 = none */
 	uint32_t in_fault; /* [BKL] blocked in a fault call: fault[] is its message, its registers stay */
+	uint8_t throttled; /* [BKL] out of budget: on the throttled list of a CPU until replenished */
 	uint8_t xsave[] __aligned(64); /* FPU/SSE/AVX state (XSAVE area) */
 };
 
