@@ -92,7 +92,6 @@ static __always_inline void fastpath_reply_recv(struct thread *t)
 	t->reply_to = NULL;
 	c->replier = NULL;
 	copy_message(t, c, 0);
-	c->fault[0] = c->fault[3] = 0;
 	c->state = TS_RUNNABLE;
 	t->state = TS_BLOCKED_RECV;
 	ep->receivers = 1;
@@ -147,11 +146,18 @@ static __always_inline void fastpath_yield(struct thread *t)
 __noreturn void syscall_dispatch(struct thread *t)
 {
 	bkl_lock();
-	if (t->regs.rax == HL_SYS_CALL)
-		fastpath_call(t); /* returns only when it does not apply */
-	else if (t->regs.rax == HL_SYS_REPLY_RECV)
-		fastpath_reply_recv(t);
-	else if (t->regs.rax == HL_SYS_YIELD)
-		fastpath_yield(t);
+	/*
+	 * Not for a thread moved to another CPU while it ran (its old CPU hands
+	 * it over on the general path): the fastpaths queue and switch on this
+	 * CPU only.
+	 */
+	if (t->cpu == cpu_index()) {
+		if (t->regs.rax == HL_SYS_CALL)
+			fastpath_call(t); /* returns only when it does not apply */
+		else if (t->regs.rax == HL_SYS_REPLY_RECV)
+			fastpath_reply_recv(t);
+		else if (t->regs.rax == HL_SYS_YIELD)
+			fastpath_yield(t);
+	}
 	syscall_slow(t);
 }

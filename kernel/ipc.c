@@ -175,7 +175,6 @@ struct thread *ipc_reply(struct thread *t, int *err)
 		c->in_fault = 0;
 	else
 		transfer(t, c, t->regs.rsi, 0, true);
-	c->fault[0] = c->fault[3] = 0;
 	c->state = TS_RUNNABLE;
 	return c;
 }

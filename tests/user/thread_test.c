@@ -675,6 +675,75 @@ UTEST(thread_sched, migrating_a_running_thread)
 	hl_thread_suspend(tcb);
 }
 
+/* As count_in_register, but yields to a partner of its priority at every step (the yield fastpath). */
+static void count_and_yield(void *arg)
+{
+	struct mover *m = arg;
+	uint64_t local = 0;
+
+	while (!m->stop) {
+		local++;
+		if (local <= m->last)
+			m->regress++;
+		m->last = local;
+		m->count = local;
+		hl_yield();
+	}
+}
+
+static void yield_forever(void *arg)
+{
+	volatile int *stop = arg;
+
+	while (!*stop)
+		hl_yield();
+}
+
+/*
+ * Bug fixed: a thread moved to another CPU while it ran, entering the
+ * kernel before its old CPU noticed, took the yield fastpath there and was
+ * queued on the old CPU's run queue while it belonged to the new one.
+ * Each of CPUs 1 and 2 runs a partner that yields; the counter yields too
+ * and is moved back and forth between them.
+ */
+UTEST(thread_sched, migrating_a_yielding_thread)
+{
+	struct mover mv = { 0, 0, 0, 0 };
+	volatile int stop = 0;
+
+	if (rt_self.bi->ncpus < 3)
+		return; /* needs two CPUs besides the runner's */
+	hl_cptr_t p1 = ut_thread_new(t, yield_forever, (void *)&stop, 50);
+	hl_cptr_t p2 = ut_thread_new(t, yield_forever, (void *)&stop, 50);
+	hl_cptr_t tcb = ut_thread_new(t, count_and_yield, &mv, 50);
+	if (!UCHECK(t, p1 && p2 && tcb))
+		return;
+	hl_thread_set_affinity(p1, 1);
+	hl_thread_set_affinity(p2, 2);
+	hl_thread_set_affinity(tcb, 1);
+	hl_thread_resume(p1);
+	hl_thread_resume(p2);
+	hl_thread_resume(tcb);
+	for (int i = 0; i < 2000; i++) {
+		uint64_t c = mv.count;
+		for (uint64_t end = ut_rdtsc() + ms_to_tsc(5); mv.count < c + 2 && ut_rdtsc() < end;)
+			;
+		UEXPECT_ERR(t, hl_thread_set_affinity(tcb, 1 + (i & 1)), HL_OK);
+	}
+	uint64_t c = mv.count;
+	for (uint64_t end = ut_rdtsc() + ms_to_tsc(200); mv.count < c + 20 && ut_rdtsc() < end;)
+		;
+	UEXPECT(t, mv.count >= c + 20, "the counter stopped at %lu", mv.count);
+	UEXPECT(t, mv.regress == 0, "the count went back %lu times (count %lu)", mv.regress, mv.count);
+	mv.stop = 1;
+	stop = 1;
+	for (uint64_t end = ut_rdtsc() + ms_to_tsc(100); ut_rdtsc() < end && state_of(tcb) != ST_INACTIVE;)
+		;
+	hl_thread_suspend(tcb);
+	hl_thread_suspend(p1);
+	hl_thread_suspend(p2);
+}
+
 struct fpu_box {
 	hl_cptr_t wake, done;
 	volatile uint64_t got;
