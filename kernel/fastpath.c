@@ -83,8 +83,9 @@ static __always_inline void fastpath_reply_recv(struct thread *t)
 
 	if (!ep || !c || (ep->head && !ep->receivers) || !simple_message(t))
 		return;
-	if (c->state != TS_BLOCKED_REPLY || c->replier != t || c->cpu != t->cpu || c->budget_ns || c->on_cpu ||
-	    c->in_fault)
+	/* c below t's priority: a queued thread between them must run first (the general path picks). */
+	if (c->state != TS_BLOCKED_REPLY || c->replier != t || c->cpu != t->cpu || c->priority < t->priority ||
+	    c->budget_ns || c->on_cpu || c->in_fault)
 		return;
 	if (t->ntfn_slot.cap.type == HL_OBJ_NOTIFICATION && ((struct notification *)t->ntfn_slot.cap.obj)->word)
 		return;

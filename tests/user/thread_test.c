@@ -846,3 +846,79 @@ UTEST(thread_sched, lowering_priority_of_a_remote_thread_yields_its_cpu)
 	hl_thread_suspend(a);
 	hl_thread_suspend(b); /* if it did not run, it must not later write into this frame */
 }
+
+struct reply_order {
+	hl_cptr_t ep, wake_mid, never;
+	volatile int mid_ran, mid_ran_first, done;
+};
+
+static void order_server(void *arg) /* priority 50 */
+{
+	struct reply_order *o = arg;
+	hl_word_t info = 0, badge;
+	struct hl_msg m = { { 0 } };
+
+	hl_syscall(HL_SYS_RECV, o->ep, &info, &m, &badge);
+	signal_ntfn(o->wake_mid); /* the middle thread is now queued behind us */
+	info = HL_MSGINFO(0, 1, 0);
+	hl_syscall(HL_SYS_REPLY_RECV, o->ep, &info, &m, &badge);
+	wait_ntfn(o->never);
+}
+
+static void order_middle(void *arg) /* priority 45 */
+{
+	struct reply_order *o = arg;
+
+	wait_ntfn(o->wake_mid);
+	o->mid_ran = 1;
+	wait_ntfn(o->never);
+}
+
+static void order_caller(void *arg) /* priority 40 */
+{
+	struct reply_order *o = arg;
+	hl_word_t info = HL_MSGINFO(0, 1, 0);
+	struct hl_msg m = { { 7 } };
+
+	hl_syscall(HL_SYS_CALL, o->ep, &info, &m, NULL);
+	o->mid_ran_first = o->mid_ran;
+	o->done = 1;
+	wait_ntfn(o->never);
+}
+
+/*
+ * Bug fixed: the reply-and-receive fastpath switched straight to the
+ * replied-to caller even when its priority was below a thread queued on
+ * the CPU: a server (50) wakes a thread (45) and then answers its caller
+ * (40); the 45 must run before the caller.
+ */
+UTEST(thread_sched, reply_runs_a_queued_higher_thread_before_a_lower_caller)
+{
+	struct reply_order o = { ut_alloc(t, HL_OBJ_ENDPOINT, 0), ut_alloc(t, HL_OBJ_NOTIFICATION, 0),
+				 ut_alloc(t, HL_OBJ_NOTIFICATION, 0), 0, 0, 0 };
+	const uint32_t cpu = 1; /* away from the runner, which spins */
+
+	if (rt_self.bi->ncpus < 2)
+		return;
+	if (!UCHECK(t, o.ep && o.wake_mid && o.never))
+		return;
+	hl_cptr_t s = ut_thread_new(t, order_server, &o, 50), mid = ut_thread_new(t, order_middle, &o, 45);
+	hl_cptr_t c = ut_thread_new(t, order_caller, &o, 40);
+	if (!UCHECK(t, s && mid && c))
+		return;
+	hl_thread_set_affinity(s, cpu);
+	hl_thread_set_affinity(mid, cpu);
+	hl_thread_set_affinity(c, cpu);
+	hl_thread_resume(s);
+	hl_thread_resume(mid);
+	for (uint64_t end = ut_rdtsc() + ms_to_tsc(100); ut_rdtsc() < end && (state_of(s) != ST_RECV || state_of(mid) != ST_NTFN);)
+		hl_yield();
+	hl_thread_resume(c);
+	for (uint64_t end = ut_rdtsc() + ms_to_tsc(200); ut_rdtsc() < end && !o.done;)
+		hl_yield();
+	UEXPECT(t, o.done && o.mid_ran_first, "done %d, the middle thread ran before the caller: %d", o.done,
+		o.mid_ran_first);
+	hl_thread_suspend(s);
+	hl_thread_suspend(mid);
+	hl_thread_suspend(c);
+}
