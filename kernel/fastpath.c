@@ -55,7 +55,8 @@ static __always_inline void fastpath_call(struct thread *t)
 	if (!ep || !ep->receivers || !ep->head || !simple_message(t))
 		return;
 	struct thread *r = ep->head;
-	if (r->cpu != t->cpu || r->priority < t->priority || r->budget_ns || r->on_cpu)
+	/* A thread blocked in IPC runs on no CPU: its CPU let go of it in the kernel entry in which it blocked. */
+	if (r->cpu != t->cpu || r->priority < t->priority || r->budget_ns)
 		return;
 	/* Committed: the same effect as ipc_send(call) + deliver + switch. */
 	ep->head = r->qnext;
@@ -85,7 +86,7 @@ static __always_inline void fastpath_reply_recv(struct thread *t)
 		return;
 	/* c below t's priority: a queued thread between them must run first (the general path picks). */
 	if (c->state != TS_BLOCKED_REPLY || c->replier != t || c->cpu != t->cpu || c->priority < t->priority ||
-	    c->budget_ns || c->on_cpu || c->in_fault)
+	    c->budget_ns || c->in_fault)
 		return;
 	if (t->ntfn_slot.cap.type == HL_OBJ_NOTIFICATION && ((struct notification *)t->ntfn_slot.cap.obj)->word)
 		return;
