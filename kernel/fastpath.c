@@ -151,7 +151,8 @@ __noreturn void syscall_dispatch(struct thread *t)
 	/*
 	 * Not for a thread moved to another CPU while it ran (its old CPU hands
 	 * it over on the general path): the fastpaths queue and switch on this
-	 * CPU only.
+	 * CPU only. Nor for the stand-in of a destroyed thread (its cpu is
+	 * ~0, kernel/thread.c): it has no XSAVE area for fast_switch().
 	 */
 	if (t->cpu == cpu_index()) {
 		if (t->regs.rax == HL_SYS_CALL)

@@ -83,6 +83,8 @@ uint32_t sched_runnable_count(uint32_t cpu)
 
 void sched_remove(struct thread *t)
 {
+	if (!t->queue && !t->throttled)
+		return; /* in no queue (this also covers a destroyed thread's stand-in, whose cpu is ~0) */
 	struct runq *q = &rqs[t->cpu];
 
 	if (t->queue == q) {

@@ -62,6 +62,11 @@ void thread_destroy(struct thread *t)
 	for (uint32_t i = 0; i < ncpus_online; i++) {
 		if (cpus[i].current != t)
 			continue;
+		/*
+		 * A CPU it belongs to in no case: the fastpaths (which also skip its
+		 * missing XSAVE area) take only a thread on its own CPU.
+		 */
+		stand_in[i].cpu = ~0u;
 		cpus[i].current = &stand_in[i];
 		cpus[i].need_resched = true;
 		if (&cpus[i] != this_cpu())
