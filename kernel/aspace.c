@@ -34,11 +34,6 @@ static paddr_t no_alloc(void *ctx)
 /* Walks never allocate: missing tables are the caller's to provide. */
 static const struct pt_env uenv = { hhdm, no_alloc, NULL, NULL };
 
-paddr_t aspace_root(const struct aspace *as)
-{
-	return as->root;
-}
-
 void aspace_init(struct aspace *as)
 {
 	memcpy(&as->pml4[256], (uint64_t *)phys_to_virt(kernel_pml4) + 256, 256 * sizeof(uint64_t));
@@ -101,7 +96,7 @@ int decode_aspace_map(struct invocation *inv)
 	if ((rights & f->cap.rights) != rights)
 		return HL_ERR_NO_RIGHTS;
 	/* With a non-allocating walk, a missing table fails before any change. */
-	err = pt_map(&uenv, aspace_root(as), va, f->cap.obj, size,
+	err = pt_map(&uenv, as->root, va, f->cap.obj, size,
 		     pte_flags((uint32_t)rights, f->cap.flags & CAP_F_DEVICE));
 	if (err == PT_ENOMEM)
 		return HL_ERR_NO_TABLE;
@@ -123,8 +118,8 @@ static void frame_unmap(struct cap *c)
 		struct aspace *as = (struct aspace *)c->data2;
 		uint64_t va = c->data & 0x0000fffffffff000ull;
 		paddr_t pa;
-		if (pt_lookup(&uenv, aspace_root(as), va, &pa, NULL, NULL) && ALIGN_DOWN(pa, 1ull << c->size_bits) == c->obj &&
-		    pt_unmap(&uenv, aspace_root(as), va, NULL, NULL) == PT_OK)
+		if (pt_lookup(&uenv, as->root, va, &pa, NULL, NULL) && ALIGN_DOWN(pa, 1ull << c->size_bits) == c->obj &&
+		    pt_unmap(&uenv, as->root, va, NULL, NULL) == PT_OK)
 			aspace_flush_all(as);
 	}
 	c->data = c->data2 = 0;
@@ -161,7 +156,7 @@ int decode_aspace_protect(struct invocation *inv)
 		return HL_ERR_NO_RIGHTS;
 	struct aspace *as = (struct aspace *)f->cap.data2;
 	uint64_t va = f->cap.data & 0x0000fffffffff000ull;
-	if (pt_protect(&uenv, aspace_root(as), va, pte_flags((uint32_t)rights, f->cap.flags & CAP_F_DEVICE)))
+	if (pt_protect(&uenv, as->root, va, pte_flags((uint32_t)rights, f->cap.flags & CAP_F_DEVICE)))
 		return HL_ERR_NOT_MAPPED;
 	aspace_flush_all(as);
 	return HL_OK;
@@ -258,5 +253,5 @@ int aspace_map_boot(struct aspace *as, uint64_t va, paddr_t pa, uint64_t flags, 
 	struct pt_env env = { hhdm, boot_alloc, NULL, NULL };
 
 	boot_alloc_fn = alloc;
-	return pt_map(&env, aspace_root(as), va, pa, PAGE_SIZE, flags | PTE_U);
+	return pt_map(&env, as->root, va, pa, PAGE_SIZE, flags | PTE_U);
 }

@@ -282,11 +282,6 @@ struct thread *sched_pick(void)
 	return next;
 }
 
-void aspace_activate(struct aspace *as)
-{
-	load_aspace(this_cpu(), as);
-}
-
 /* Switch this CPU to next and leave the kernel into it. */
 static __noreturn void run(struct cpu *c, struct thread *next)
 {
@@ -337,7 +332,7 @@ __noreturn void sched_exit_to_user(void)
 		fpu_switch(prev, NULL); /* it may run here again after the idle time: keep its state */
 		c->current = NULL;
 		handoff(c, prev);
-		aspace_activate(NULL);
+		load_aspace(c, NULL);
 		sched_arm_timer(c, NULL);
 		bkl_unlock();
 		__asm__ volatile("sti; hlt; cli" ::: "memory");

@@ -61,16 +61,17 @@ void host_log(void *ctx, const char *what, const char *detail, long long v)
 		detail, v);
 }
 
-static int dev_read(void *ctx, uint64_t blk, void *buf, uint32_t count)
+/* Whole blocks at blk, retried after short transfers and EINTR. */
+static int dev_io(struct host_dev *d, uint64_t blk, void *buf, uint32_t count, bool write)
 {
-	struct host_dev *d = ctx;
 	size_t n = (size_t)count * STORE_BLOCK, done = 0;
 
 	if (blk + count > d->blocks)
 		return -1;
 	while (done < n) {
-		ssize_t r = pread(d->fd, (char *)buf + done, n - done,
-				  (off_t)(blk * STORE_BLOCK + done));
+		off_t off = (off_t)(blk * STORE_BLOCK + done);
+		ssize_t r = write ? pwrite(d->fd, (char *)buf + done, n - done, off)
+				  : pread(d->fd, (char *)buf + done, n - done, off);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
@@ -80,23 +81,14 @@ static int dev_read(void *ctx, uint64_t blk, void *buf, uint32_t count)
 	return 0;
 }
 
+static int dev_read(void *ctx, uint64_t blk, void *buf, uint32_t count)
+{
+	return dev_io(ctx, blk, buf, count, false);
+}
+
 static int dev_write(void *ctx, uint64_t blk, const void *buf, uint32_t count)
 {
-	struct host_dev *d = ctx;
-	size_t n = (size_t)count * STORE_BLOCK, done = 0;
-
-	if (blk + count > d->blocks)
-		return -1;
-	while (done < n) {
-		ssize_t r = pwrite(d->fd, (const char *)buf + done, n - done,
-				   (off_t)(blk * STORE_BLOCK + done));
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		done += (size_t)r;
-	}
-	return 0;
+	return dev_io(ctx, blk, (void *)buf, count, true);
 }
 
 static int dev_flush(void *ctx)

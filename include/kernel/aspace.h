@@ -7,10 +7,7 @@
 #define USER_TOP 0x0000800000000000ull /* first address above the user half */
 #define USER_MAP_TOP HL_USER_MAP_TOP /* mappings end below; see user_range() */
 
-paddr_t aspace_root(const struct aspace *as);
 void aspace_init(struct aspace *as);
-/* Load as (or the kernel tables for NULL) on this CPU. */
-void aspace_activate(struct aspace *as);
 /* Make every CPU that may cache translations of as drop them (TLB shootdown). */
 void aspace_flush_all(struct aspace *as);
 /* Kernel-internal mapping for the root task at boot (no capabilities). */

@@ -628,6 +628,7 @@ UTEST(thread, revoked_ipc_buffer_is_not_written)
 struct mover {
 	volatile uint64_t last, regress, count;
 	volatile int stop;
+	bool yield; /* yield at every step (the yield fastpath) instead of a null call */
 };
 
 /* Counts in a register across system calls; a thread run twice at once (or resumed from stale registers) goes back. */
@@ -642,7 +643,10 @@ static void count_in_register(void *arg)
 			m->regress++;
 		m->last = local;
 		m->count = local;
-		hl_null();
+		if (m->yield)
+			hl_yield();
+		else
+			hl_null();
 	}
 }
 
@@ -653,7 +657,7 @@ static void count_in_register(void *arg)
  */
 UTEST(thread_sched, migrating_a_running_thread)
 {
-	struct mover mv = { 0, 0, 0, 0 };
+	struct mover mv = { 0, 0, 0, 0, false };
 
 	if (rt_self.bi->ncpus < 3)
 		return; /* needs two CPUs besides the runner's */
@@ -675,22 +679,6 @@ UTEST(thread_sched, migrating_a_running_thread)
 	hl_thread_suspend(tcb);
 }
 
-/* As count_in_register, but yields to a partner of its priority at every step (the yield fastpath). */
-static void count_and_yield(void *arg)
-{
-	struct mover *m = arg;
-	uint64_t local = 0;
-
-	while (!m->stop) {
-		local++;
-		if (local <= m->last)
-			m->regress++;
-		m->last = local;
-		m->count = local;
-		hl_yield();
-	}
-}
-
 static void yield_forever(void *arg)
 {
 	volatile int *stop = arg;
@@ -708,14 +696,14 @@ static void yield_forever(void *arg)
  */
 UTEST(thread_sched, migrating_a_yielding_thread)
 {
-	struct mover mv = { 0, 0, 0, 0 };
+	struct mover mv = { 0, 0, 0, 0, true };
 	volatile int stop = 0;
 
 	if (rt_self.bi->ncpus < 3)
 		return; /* needs two CPUs besides the runner's */
 	hl_cptr_t p1 = ut_thread_new(t, yield_forever, (void *)&stop, 50);
 	hl_cptr_t p2 = ut_thread_new(t, yield_forever, (void *)&stop, 50);
-	hl_cptr_t tcb = ut_thread_new(t, count_and_yield, &mv, 50);
+	hl_cptr_t tcb = ut_thread_new(t, count_in_register, &mv, 50);
 	if (!UCHECK(t, p1 && p2 && tcb))
 		return;
 	hl_thread_set_affinity(p1, 1);
