@@ -83,8 +83,8 @@ static void platform_init(void)
 	platform_acpi_init();
 	pic_disable();
 	lapic_init(acpi.lapic_phys);
+	lapic_init_cpu(); /* x2APIC registers exist only once the mode is on */
 	cpus[0].apic_id = lapic_id();
-	lapic_init_cpu();
 	ioapic_init();
 	sched_init_cpu();
 	syscall_init_cpu();

@@ -75,12 +75,13 @@ $(INITRD): $(KERNEL) $(B)/user/init $(B)/user/hello $(B)/user/hog user/init/boot
 	cd $(B)/initrd-root && find * | LC_ALL=C sort | cpio -o -H newc --quiet > ../initrd.cpio
 
 # grub-mkrescue makes one image that boots under BIOS (El Torito) and UEFI.
-# The test image differs only in the kernel command line.
+# The test image differs only in the kernel command line; make_iso's
+# fourth argument replaces the boot module.
 TEST_ISO := $(B)/hallows-test.iso
 define make_iso
 	@rm -rf $(B)/iso-$(2) && mkdir -p $(B)/iso-$(2)/boot/grub
 	cp $(KERNEL) $(B)/iso-$(2)/boot/hallows.elf
-	cp $(INITRD) $(B)/iso-$(2)/boot/initrd.cpio
+	cp $(or $(4),$(INITRD)) $(B)/iso-$(2)/boot/initrd.cpio
 	sed 's|@CMDLINE@|$(3)|' tools/grub.cfg > $(B)/iso-$(2)/boot/grub/grub.cfg
 	grub-mkrescue -o $(1) $(B)/iso-$(2) > $(B)/iso-$(2).log 2>&1 || { cat $(B)/iso-$(2).log; exit 1; }
 endef

@@ -67,3 +67,24 @@ BENCH_STEPS += kbench
 .PHONY: bench-kbench
 bench-kbench: $(KERNEL) $(INITRD_KBENCH)
 	python3 tools/bench_kernel.py --kernel $(KERNEL) --initrd $(INITRD_KBENCH) --out $(BENCH_OUT)
+
+# ---- the kernel's and ring-3 suites in Bochs on a Haswell model: PCID on (QEMU's
+# TCG has none), x2APIC, no SMAP, two CPUs; see docs/testing.md ----
+UTEST_ISO := $(B)/hallows-utest.iso
+$(UTEST_ISO): $(KERNEL) $(INITRD_TEST) tools/grub.cfg
+	$(call make_iso,$@,utest,test-exit,$(INITRD_TEST))
+BOCHS_FAIL_ISO := $(B)/hallows-bochs-fail.iso
+TEST_GROUPS += bochs
+BRUN = python3 tools/qemu_run.py --emulator bochs --tap $(RESULTS)/bochs.tap --smp 2
+
+.PHONY: test-bochs
+test-bochs: $(TEST_ISO) $(UTEST_ISO) $(BOCHS_FAIL_ISO)
+	@mkdir -p $(RESULTS)
+	-$(BRUN) --name bochs-ktest --iso $(TEST_ISO) --timeout 300 $(READY) \
+		--expect '^hallows: cpus online: 2$$' --expect 'pcid=1' --expect 'smap=0' \
+		--expect 'local APIC in x2APIC mode'
+	-$(BRUN) --name bochs-utest --iso $(UTEST_ISO) --timeout 600 --expect '^# utest: '
+	-$(BRUN) --name bochs-failed-test-detected --iso $(BOCHS_FAIL_ISO) --timeout 300 --want fail
+# The harness must see a failure in Bochs too (no isa-debug-exit there).
+$(BOCHS_FAIL_ISO): $(KERNEL) $(INITRD) tools/grub.cfg
+	$(call make_iso,$@,bochs-fail,test-exit ktest=selftest ktest-selftest-fail)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Boot Hallows in QEMU under a time limit and judge the run.
+"""Boot Hallows in QEMU (or Bochs) under a time limit and judge the run.
 
 Streams the serial console to a log (and optionally to stdout), parses the
 KTAP that the in-kernel tests print, and tells apart:
@@ -10,6 +10,11 @@ KTAP that the in-kernel tests print, and tells apart:
   panic   - the kernel printed "*** PANIC" / "*** FATAL" or exited with
             code 3 (status 7);
   hang    - the time limit passed without an exit (the last line is shown).
+With --emulator bochs the image (--iso) boots in Bochs on the CPU model
+--bochs-cpu: a second, stricter emulator with PCID and without SMAP. Bochs
+has no isa-debug-exit device, so the run ends at the kernel's line
+"hallows: test-exit N" or the ring-3 suites' "# utest: ... N failed cases",
+and N stands in for the exit code.
 Results are appended as TAP lines ("ok - NAME" / "not ok - NAME") to --tap:
 one for the boot itself and one per KTAP case, as NAME.suite.case.
 """
@@ -51,7 +56,87 @@ def qemu_command(a):
     return cmd + a.qemu_arg
 
 
+def bochs_command(a):
+    """Write a bochsrc for this run; the serial console goes to a file."""
+    base = os.path.splitext(a.log)[0]
+    serial, rc, dbg = base + ".serial", base + ".bochsrc", base + ".bochs-dbg"
+    with open(rc, "w") as f:
+        f.write(f"""megs: {int(a.mem.rstrip('M'))}
+cpu: model={a.bochs_cpu}, count={a.smp}, ips=50000000
+romimage: file=/usr/share/bochs/BIOS-bochs-latest
+vgaromimage: file=/usr/share/bochs/VGABIOS-lgpl-latest
+ata0-master: type=cdrom, path={a.iso}, status=inserted
+boot: cdrom
+com1: enabled=1, mode=file, dev={serial}
+display_library: rfb, options="timeout=0"
+log: {base}.bochs.log
+panic: action=fatal
+error: action=report
+info: action=ignore
+debug: action=ignore
+clock: sync=none, time0=local
+""")
+    with open(dbg, "w") as f:
+        f.write("c\n")  # Debian's Bochs starts in its debugger: continue at once
+    if os.path.exists(serial):
+        os.remove(serial)
+    return ["bochs", "-q", "-f", rc, "-rc", dbg], serial
+
+
+BOCHS_END = [(re.compile(r"^hallows: test-exit (\d+)"), lambda n: 2 * n + 1),
+             (re.compile(r"^# utest: \d+ suites, (\d+) failed cases"), lambda n: 1 if n == 0 else 3)]
+
+
+def run_bochs(a):
+    cmd, serial = bochs_command(a)
+    log = open(a.log, "w")
+    log.write("# " + " ".join(cmd) + "\n")
+    start = time.monotonic()
+    out = open(os.path.splitext(a.log)[0] + ".bochs.out", "w")
+    p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    lines, buf, pos, status, timed_out, marks = [], b"", 0, None, False, {}
+    while status is None:
+        if time.monotonic() - start > a.timeout:
+            timed_out = True
+            break
+        chunk = b""
+        if os.path.exists(serial):
+            with open(serial, "rb") as f:
+                f.seek(pos)
+                chunk = f.read()
+            pos += len(chunk)
+        if not chunk:
+            if p.poll() is not None:
+                status = p.returncode
+                break
+            time.sleep(0.2)
+            continue
+        buf += chunk
+        while b"\n" in buf and status is None:
+            raw, buf = buf.split(b"\n", 1)
+            line = raw.decode("utf-8", "replace").rstrip("\r")
+            now = time.monotonic() - start
+            lines.append(line)
+            log.write(f"[{now:8.3f}] {line}\n")
+            if a.echo:
+                print(line, flush=True)
+            if "hallows: ready" in line and "hallows: ready" not in marks:
+                marks["hallows: ready"] = now
+            for rx, code in BOCHS_END:
+                m = rx.search(line)
+                if m:
+                    status = code(int(m.group(1)))
+    if p.poll() is None:
+        p.kill()
+    p.wait()
+    log.close()
+    out.close()
+    return lines, -1 if status is None else status, timed_out, marks, time.monotonic() - start
+
+
 def run(a):
+    if a.emulator == "bochs":
+        return run_bochs(a)
     cmd = qemu_command(a)
     os.makedirs(os.path.dirname(a.log) or ".", exist_ok=True)
     log = open(a.log, "w")
@@ -138,6 +223,9 @@ def main():
     ap.add_argument("--smp", type=int, default=1)
     ap.add_argument("--mem", default="256M")
     ap.add_argument("--icount", action="store_true")
+    ap.add_argument("--emulator", choices=["qemu", "bochs"], default="qemu")
+    ap.add_argument("--bochs-cpu", default="corei7_haswell_4770",
+                    help="Bochs CPU model (Haswell: PCID and x2APIC, no SMAP)")
     ap.add_argument("--timeout", type=float, default=60)
     ap.add_argument("--expect", action="append", default=[], help="regex that must appear")
     ap.add_argument("--reject", action="append", default=[], help="regex that must not appear")
@@ -151,6 +239,9 @@ def main():
     ap.add_argument("--qemu-arg", action="append", default=[])
     a = ap.parse_args()
     a.log = a.log or f"build/results/logs/{a.name}.log"
+    if a.emulator == "bochs" and not a.iso:
+        ap.error("--emulator bochs boots an image: give --iso")
+    os.makedirs(os.path.dirname(a.log) or ".", exist_ok=True)
 
     lines, status, timed_out, marks, wall = run(a)
     v, why = verdict(a, lines, status, timed_out)

@@ -67,9 +67,10 @@ void lapic_init_cpu(void)
 {
 	uint64_t base = rdmsr(MSR_APIC_BASE) | APIC_BASE_ENABLE;
 
-	if (x2)
-		base |= APIC_BASE_X2;
+	/* Disabled -> xAPIC -> x2APIC: the SDM allows no direct step from disabled. */
 	wrmsr(MSR_APIC_BASE, base);
+	if (x2)
+		wrmsr(MSR_APIC_BASE, base | APIC_BASE_X2);
 	wr(REG_SVR, 0x100 | VEC_SPURIOUS);
 	wr(REG_LVT_TMR, 1u << 16); /* masked until armed */
 }

@@ -60,11 +60,16 @@ tramp64:
 	jmp *%rax
 
 	.balign 8
+	/*
+	 * Accessed bits preset: the CPU would otherwise write them when
+	 * loading 0x18 after paging is on, and the trampoline page is mapped
+	 * read-only (a #PF, then a triple fault, on CPUs that check).
+	 */
 tramp_gdt:
 	.quad 0
-	.quad 0x00cf9a000000ffff	/* 0x08: 32-bit code */
-	.quad 0x00cf92000000ffff	/* 0x10: data */
-	.quad 0x00af9a000000ffff	/* 0x18: 64-bit code */
+	.quad 0x00cf9b000000ffff	/* 0x08: 32-bit code */
+	.quad 0x00cf93000000ffff	/* 0x10: data */
+	.quad 0x00af9b000000ffff	/* 0x18: 64-bit code */
 tramp_gdt_ptr:
 	.short tramp_gdt_ptr - tramp_gdt - 1
 	.long ABS(tramp_gdt)

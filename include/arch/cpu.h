@@ -64,8 +64,6 @@ static inline void irq_enable(void) { __asm__ volatile("sti" ::: "memory"); }
 static inline void irq_disable(void) { __asm__ volatile("cli" ::: "memory"); }
 static inline void cpu_halt(void) { __asm__ volatile("hlt" ::: "memory"); }
 static inline uint64_t read_rflags(void) { uint64_t f; __asm__ volatile("pushfq; pop %0" : "=r"(f)); return f; }
-static inline void stac(void) { __asm__ volatile("stac" ::: "memory"); }
-static inline void clac(void) { __asm__ volatile("clac" ::: "memory"); }
 
 /* CPUID feature bits the kernel cares about, filled by cpu_features_init(). */
 struct cpu_features {
@@ -75,5 +73,17 @@ struct cpu_features {
 extern struct cpu_features cpu_feat;
 void cpu_features_init(void);
 void cpu_enable_protections(void);
+
+/* Open and close user memory to the kernel under SMAP; stac/clac are #UD without it. */
+static inline void stac(void)
+{
+	if (cpu_feat.smap)
+		__asm__ volatile("stac" ::: "memory");
+}
+static inline void clac(void)
+{
+	if (cpu_feat.smap)
+		__asm__ volatile("clac" ::: "memory");
+}
 
 #endif

@@ -17,6 +17,24 @@ static hl_cptr_t ports(hl_word_t base, hl_word_t count)
 	return hl_ioport_control_issue(HL_SLOT_IOPORT_CONTROL, base, count, s) == HL_OK ? s : 0;
 }
 
+/*
+ * Wait until COM1's transmitter holding register is empty (LSR bit 5),
+ * reading LSR through lsr (a capability covering COM1 + 5). The console
+ * writes to the same UART, so right after a line of output a real 16550
+ * (and Bochs) is still sending; QEMU's is always idle. Returns the last
+ * LSR value read.
+ */
+static hl_word_t com1_wait_idle(hl_cptr_t lsr)
+{
+	hl_word_t v = 0xff;
+
+	for (int i = 0; i < 100000; i++) {
+		if (hl_ioport_in(lsr, COM1 + 5, 1, &v) != HL_OK || v == 0xff || (v & 0x20))
+			break;
+	}
+	return v;
+}
+
 static hl_cptr_t copy_of(hl_cptr_t cap, uint32_t rights)
 {
 	hl_cptr_t s = ut_slot();
@@ -97,7 +115,7 @@ UTEST(ioport, rights_are_checked)
 	UEXPECT_ERR(t, hl_ioport_in(ro, COM1 + 5, 1, &v), HL_OK);
 }
 
-/* COM1's line status: the transmitter is idle or draining, never all ones (no device). */
+/* COM1's line status: the transmitter drains to idle, and LSR is never all ones (no device). */
 UTEST(ioport, read_com1_line_status)
 {
 	hl_cptr_t p = ports(COM1 + 5, 1);
@@ -106,6 +124,7 @@ UTEST(ioport, read_com1_line_status)
 	if (!UCHECK(t, p))
 		return;
 	UEXPECT_ERR(t, hl_ioport_in(p, COM1 + 5, 1, &v), HL_OK);
+	v = com1_wait_idle(p);
 	UEXPECT(t, v != 0xff && (v & 0x20), "LSR %#lx", v);
 }
 
@@ -189,7 +208,9 @@ static hl_word_t poll_bits(hl_cptr_t n)
 
 /*
  * A real interrupt: enabling COM1's transmitter-empty interrupt raises IRQ 4
- * at once (the transmitter is idle); it arrives as bit 4 on the bound
+ * at once once the transmitter is idle (waited for first) and OUT2 in the
+ * modem control register lets the UART drive the line (as on a PC; QEMU
+ * does not care, Bochs and hardware do); it arrives as bit 4 on the bound
  * notification, and the line stays masked until acknowledged.
  */
 UTEST(irq, com1_interrupt_signals_notification)
@@ -200,6 +221,8 @@ UTEST(irq, com1_interrupt_signals_notification)
 	if (!UCHECK(t, p) || !UCHECK(t, hl_irq_control_get(HL_SLOT_IRQ_CONTROL, COM1_IRQ, h) == HL_OK))
 		return;
 	UEXPECT_ERR(t, hl_irq_handler_set_notification(h, n), HL_OK);
+	hl_ioport_out(p, COM1 + 4, 1, 0x0b); /* MCR: DTR, RTS, OUT2 */
+	com1_wait_idle(p);
 	hl_ioport_out(p, COM1 + 1, 1, 0x02); /* IER: transmitter holding register empty */
 	hl_word_t bits = poll_bits(n);
 	hl_ioport_in(p, COM1 + 2, 1, &iir); /* reading IIR clears the THRE interrupt */
@@ -208,10 +231,12 @@ UTEST(irq, com1_interrupt_signals_notification)
 	UEXPECT(t, (iir & 0x0f) == 0x02 || (iir & 1), "IIR %#lx", iir);
 	UEXPECT_ERR(t, hl_irq_handler_ack(h), HL_OK);
 	/* Once more after the acknowledgement: the line is live again. */
+	com1_wait_idle(p);
 	hl_ioport_out(p, COM1 + 1, 1, 0x02);
 	bits = poll_bits(n);
 	hl_ioport_in(p, COM1 + 2, 1, &iir);
 	hl_ioport_out(p, COM1 + 1, 1, 0x00);
+	hl_ioport_out(p, COM1 + 4, 1, 0x03); /* MCR as the kernel set it */
 	UEXPECT(t, bits == 1u << COM1_IRQ, "second interrupt: bits %#lx", bits);
 	UEXPECT_ERR(t, hl_cspace_delete(HL_SLOT_CSPACE, h), HL_OK);
 }
