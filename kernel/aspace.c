@@ -37,9 +37,10 @@ static const struct pt_env uenv = { hhdm, no_alloc, NULL, NULL };
 void aspace_init(struct aspace *as)
 {
 	memcpy(&as->pml4[256], (uint64_t *)phys_to_virt(kernel_pml4) + 256, 256 * sizeof(uint64_t));
-	as->root = virt_to_phys(as->pml4);
 	as->magic = ASPACE_MAGIC;
 	as->id = next_id++;
+	as->root = virt_to_phys(as->pml4);
+	as->cr3 = as->root | (cpu_feat.pcid ? as->id % (PCID_COUNT - 1) + 1 : 0);
 }
 
 void tlb_shootdown(struct aspace *as, bool destroy);

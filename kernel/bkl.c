@@ -60,7 +60,9 @@ static void tlb_ipi(struct trap_frame *tf)
 /*
  * Make every CPU that has as loaded drop its translations; waits for them.
  * Called with the BKL held, so the others are in ring 3, idle, or waiting
- * for the lock (where they poll flush_req).
+ * for the lock (where they poll flush_req). A CPU that keeps translations
+ * of as under its PCID without having it loaded forgets that it does: its
+ * next load of as flushes the PCID (see load_aspace()).
  */
 void tlb_shootdown(struct aspace *as, bool destroy)
 {
@@ -72,8 +74,11 @@ void tlb_shootdown(struct aspace *as, bool destroy)
 		irq_register(VEC_TLB, tlb_ipi);
 		registered = true;
 	}
+	uint32_t pcid = as->cr3 & 0xfff;
 	for (uint32_t i = 0; i < ncpus_online; i++) {
 		struct cpu *c = &cpus[i];
+		if (pcid && c->pcid_owner[pcid] == as->id && c->loaded_aspace != as)
+			c->pcid_owner[pcid] = 0;
 		if (c == me || c->loaded_aspace != as)
 			continue;
 		__atomic_store_n(&c->flush_req, 1, __ATOMIC_RELEASE);

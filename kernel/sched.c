@@ -53,6 +53,8 @@ static void rq_push(struct runq *q, struct thread *t, bool front)
 		q->tail[p] = t;
 	}
 	q->bitmap[p / 64] |= 1ull << (p % 64);
+	if (q->top1 <= p)
+		q->top1 = p + 1;
 	q->count++;
 	t->queue = q;
 }
@@ -69,8 +71,11 @@ static void rq_remove(struct runq *q, struct thread *t)
 		t->qnext->qprev = t->qprev;
 	else
 		q->tail[p] = t->qprev;
-	if (!q->head[p])
+	if (!q->head[p]) {
 		q->bitmap[p / 64] &= ~(1ull << (p % 64));
+		if (q->top1 == p + 1)
+			q->top1 = (uint16_t)(rq_scan_top(q) + 1);
+	}
 	t->qnext = t->qprev = NULL;
 	t->queue = NULL;
 	q->count--;
@@ -187,6 +192,7 @@ static void charge(struct cpu *c)
 		/* Out of budget: off the CPU until its period comes round. */
 		t->qnext = rqs[c->index].throttled;
 		rqs[c->index].throttled = t;
+		rqs[c->index].slice_armed = false; /* the next arming also covers the replenishment */
 		t->queue = NULL;
 		c->need_resched = true;
 		t->state = TS_INACTIVE; /* marked runnable again on replenishment */
@@ -227,6 +233,7 @@ void sched_arm_timer(struct cpu *c, struct thread *t)
 		if (!q->head[t->priority] || slice_timer_pending(q))
 			return;
 		q->timer_deadline = rdtsc() + slice_tsc;
+		q->slice_armed = true;
 		lapic_timer_oneshot_ns(SLICE_NS);
 		return;
 	}
@@ -243,9 +250,12 @@ void sched_arm_timer(struct cpu *c, struct thread *t)
 		return;
 	/* A timer already due sooner serves as well: re-arming costs MMIO writes. */
 	uint64_t now = rdtsc(), deadline = now + ns_to_tsc(ns);
-	if (q->timer_deadline > now && q->timer_deadline <= deadline)
+	if (q->timer_deadline > now && q->timer_deadline <= deadline) {
+		q->slice_armed |= ns <= SLICE_NS && !q->throttled; /* due sooner than now + ns */
 		return;
+	}
 	q->timer_deadline = deadline;
+	q->slice_armed = ns <= SLICE_NS && !q->throttled;
 	lapic_timer_oneshot_ns(ns);
 }
 
@@ -351,6 +361,7 @@ static void timer_irq(struct trap_frame *tf)
 	(void)tf;
 	this_cpu()->timer_ticks++;
 	rqs[cpu_index()].timer_deadline = 0;
+	rqs[cpu_index()].slice_armed = false;
 	sched_timer_tick();
 }
 

@@ -35,7 +35,7 @@ void cpu_features_init(void)
 	}
 }
 
-/* Per CPU: WP, NXE, PGE, SSE state, and SMEP/SMAP/UMIP when present. */
+/* Per CPU: WP, NXE, PGE, SSE state, and SMEP/SMAP/UMIP/PCID when present. */
 void cpu_enable_protections(void)
 {
 	uint64_t cr4 = read_cr4() | CR4_OSFXSR | CR4_OSXMMEXCPT;
@@ -48,6 +48,8 @@ void cpu_enable_protections(void)
 		cr4 |= CR4_SMAP;
 	if (cpu_feat.umip)
 		cr4 |= CR4_UMIP;
+	if (cpu_feat.pcid)
+		cr4 |= CR4_PCIDE; /* CR3 holds the kernel tables with PCID 0 here, as required */
 	write_cr4(cr4);
 	write_cr0(read_cr0() | CR0_WP);
 	if (cpu_feat.nx)

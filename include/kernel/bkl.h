@@ -34,4 +34,11 @@ static __always_inline void bkl_unlock(void)
 	__atomic_store_n(&bkl_word, 0, __ATOMIC_RELEASE);
 }
 
+/* Release a lock taken earlier on this same path (the fastpaths of syscall_dispatch): no owner check. */
+static __always_inline void bkl_unlock_own(void)
+{
+	bkl_owner = -1;
+	__atomic_store_n(&bkl_word, 0, __ATOMIC_RELEASE);
+}
+
 #endif

@@ -8,6 +8,7 @@
 #include <kernel/types.h>
 
 #define MAX_CPUS 64
+#define PCID_COUNT 256 /* PCIDs in use: 0 for the kernel tables, 1-255 shared by address spaces */
 
 struct thread;
 struct aspace;
@@ -32,6 +33,8 @@ struct cpu {
 	struct aspace *loaded_aspace; /* [c] address space in CR3 (NULL = kernel only) */
 	volatile uint32_t flush_req; /* [a] TLB shootdown requested, cleared when done */
 	volatile bool need_resched; /* [a] */
+	/* [BKL] pcid_owner[p]: id of the address space whose translations PCID p may hold here (0: none). */
+	uint64_t pcid_owner[PCID_COUNT];
 };
 
 extern struct cpu cpus[MAX_CPUS];
@@ -44,10 +47,15 @@ static inline struct cpu *this_cpu(void)
 	return c;
 }
 
+/*
+ * Not volatile: kernel code never changes CPU (no kernel preemption), so
+ * repeated reads may be merged. percpu_init_cpu() is the first call on
+ * each CPU, before anything asks.
+ */
 static inline uint32_t cpu_index(void)
 {
 	uint32_t i;
-	__asm__ volatile("movl %%gs:8, %0" : "=r"(i)); /* this_cpu()->index in one load */
+	__asm__("movl %%gs:8, %0" : "=r"(i)); /* this_cpu()->index in one load */
 	return i;
 }
 

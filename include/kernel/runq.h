@@ -20,6 +20,13 @@ struct runq {
 	struct thread *head[256], *tail[256]; /* per priority, linked through qnext/qprev */
 	uint64_t bitmap[4]; /* priorities with a queued thread */
 	uint32_t count;
+	uint16_t top1; /* highest priority with a queued thread, plus one (0: none); kept by rq_push/rq_remove */
+	/*
+	 * The timer below is due within a slice of when it was armed and no
+	 * thread waits for replenishment; false once it fires, or once a thread
+	 * is throttled (so slice_armed implies !throttled). In count's padding.
+	 */
+	bool slice_armed;
 	uint64_t timer_deadline; /* TSC the one-shot timer is armed for, 0 = none */
 	struct thread *throttled; /* out of budget, waiting for replenishment (qnext list) */
 };
@@ -31,8 +38,8 @@ extern uint64_t slice_tsc; /* [I] SLICE_NS in TSC ticks */
 void sched_arm_timer(struct cpu *c, struct thread *t);
 __noreturn void arch_return_to_user(struct thread *t);
 
-/* Highest priority with a queued thread, -1 if none. */
-static __always_inline int rq_top(const struct runq *q)
+/* Highest priority with a queued thread, -1 if none, from the bitmap (rq_remove keeps top1 with it). */
+static __always_inline int rq_scan_top(const struct runq *q)
 {
 	for (int w = 3; w >= 0; w--)
 		if (q->bitmap[w])
@@ -40,38 +47,48 @@ static __always_inline int rq_top(const struct runq *q)
 	return -1;
 }
 
+/* Highest priority with a queued thread, -1 if none. */
+static __always_inline int rq_top(const struct runq *q)
+{
+	return (int)q->top1 - 1;
+}
+
 /* No thread of a priority above p is queued. */
 static __always_inline bool rq_none_above(const struct runq *q, uint8_t p)
 {
-	if (q->bitmap[p / 64] & (~1ull << (p % 64)))
-		return false;
-	switch (p / 64) {
-	case 0:
-		return !(q->bitmap[1] | q->bitmap[2] | q->bitmap[3]);
-	case 1:
-		return !(q->bitmap[2] | q->bitmap[3]);
-	case 2:
-		return !q->bitmap[3];
-	default:
-		return true;
-	}
+	return q->top1 <= p + 1u;
 }
 
-/* A one-shot timer is armed and due within a slice from now. */
+/*
+ * A one-shot timer is armed that ends the slice in time: due no later than
+ * a slice after it was armed (so no later than a slice from now), and not
+ * fired yet (one that is due but not yet taken fires on return to ring 3).
+ */
 static __always_inline bool slice_timer_pending(const struct runq *q)
 {
-	uint64_t now = rdtsc();
-	return q->timer_deadline > now && q->timer_deadline <= now + slice_tsc;
+	return q->slice_armed;
 }
 
-/* Load as (or the kernel tables for NULL) on this CPU. */
+/*
+ * Load as (or the kernel tables for NULL) on this CPU. With PCID, the
+ * translations as left under its PCID are kept when this CPU still holds
+ * them for as (no shootdown since, no other address space on that PCID).
+ */
 static __always_inline void load_aspace(struct cpu *c, struct aspace *as)
 {
-	paddr_t root = as ? as->root : kernel_pml4;
+	uint64_t cr3 = as ? as->cr3 : kernel_pml4;
 
 	c->loaded_aspace = as;
-	if (read_cr3() != root)
-		write_cr3(root);
+	if (read_cr3() == cr3)
+		return;
+	if (cr3 & 0xfff) { /* only with PCID; the kernel tables have PCID 0 */
+		uint64_t *owner = &c->pcid_owner[cr3 & 0xfff];
+		if (*owner == as->id)
+			cr3 |= CR3_NOFLUSH;
+		else
+			*owner = as->id; /* the load below flushes the PCID */
+	}
+	write_cr3(cr3);
 }
 
 /*
@@ -94,11 +111,21 @@ static __always_inline __noreturn void fast_switch(struct cpu *c, struct runq *q
 				 : "m"(*to->xsave), "a"(~0u), "d"(~0u)
 				 : "memory");
 	wrmsr(MSR_FS_BASE, to->regs.fs_base);
-	load_aspace(c, to->aspace_slot.cap.type == HL_OBJ_ASPACE ? (struct aspace *)to->aspace_slot.cap.obj : NULL);
-	/* A round-robin slice timer already pending serves (sched_arm_timer's common case, inline). */
-	if (q->throttled || ((rival || q->head[to->priority]) && !slice_timer_pending(q)))
+	if (to->aspace_slot.cap.type == HL_OBJ_ASPACE) {
+		struct aspace *as = (struct aspace *)to->aspace_slot.cap.obj;
+		if (!as)
+			__builtin_unreachable(); /* a capability to an object always has the object */
+		load_aspace(c, as);
+	} else {
+		load_aspace(c, NULL);
+	}
+	/*
+	 * A round-robin slice timer already pending serves (sched_arm_timer's
+	 * common case, inline); one is pending only when no thread is throttled.
+	 */
+	if (rival || q->head[to->priority] ? !slice_timer_pending(q) : q->throttled != NULL)
 		sched_arm_timer(c, to);
-	bkl_unlock();
+	bkl_unlock_own();
 	arch_return_to_user(to);
 }
 
