@@ -13,7 +13,7 @@
 #define ABS(x) (TRAMP_PHYS + (x) - tramp_start)
 
 	.section .rodata
-	.global tramp_start, tramp_end
+	.global tramp_start, tramp_end, tramp_gdt, tramp_gdt_ptr
 	.balign 16
 	.code16
 tramp_start:

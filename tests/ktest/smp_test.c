@@ -1,5 +1,6 @@
 /* ktest suite "smp": every CPU online, IPI function calls, per-CPU data. */
 #include <arch/apic.h>
+#include <arch/cpu.h>
 #include <arch/platform.h>
 #include <kernel/ktest.h>
 #include <kernel/percpu.h>
@@ -63,4 +64,32 @@ KTEST(smp, spinlock_counts_exactly)
 	uint32_t ran = smp_call_all(bump_many, NULL);
 	KEXPECT(t, shared_counter == 1000ul * ran, "counter %lu, expected %lu", shared_counter, 1000ul * ran);
 	KEXPECT(t, !spin_held(&shared_lock));
+}
+
+extern const uint64_t tramp_gdt[], tramp_gdt_ptr[];
+
+/*
+ * The bug Bochs found: without the accessed bit, loading a segment after
+ * paging is on makes the CPU write the descriptor, and the trampoline page
+ * is mapped read-only (every AP triple-faulted; QEMU does not write it).
+ */
+KTEST(smp, trampoline_gdt_needs_no_accessed_bit_write)
+{
+	size_t n = (size_t)(tramp_gdt_ptr - tramp_gdt);
+
+	KEXPECT(t, n == 4, "%zu descriptors", n);
+	for (size_t i = 1; i < n; i++)
+		KEXPECT(t, (tramp_gdt[i] >> 40 & 0x81) == 0x81, "descriptor %zu: %#lx (present and accessed wanted)", i,
+			tramp_gdt[i]);
+}
+
+/* The bug Bochs found: the BSP read its id through x2APIC MSRs before the APIC was in x2APIC mode (#GP). */
+KTEST(smp, x2apic_mode_is_on_before_ids_are_read)
+{
+	if (!lapic_is_x2apic()) {
+		KSKIP(t, "xAPIC mode");
+		return;
+	}
+	KEXPECT(t, rdmsr(MSR_APIC_BASE) & (1ull << 10), "IA32_APIC_BASE %#lx", rdmsr(MSR_APIC_BASE));
+	KEXPECT(t, lapic_id() == this_cpu()->apic_id, "read %u, recorded %u", lapic_id(), this_cpu()->apic_id);
 }
