@@ -56,6 +56,19 @@ def qemu_command(a):
     return cmd + a.qemu_arg
 
 
+def take_line(a, raw, start, lines, log, marks):
+    """Record one console line: kept, logged with its time, echoed; marks the first ready line."""
+    line = raw.decode("utf-8", "replace").rstrip("\r")
+    now = time.monotonic() - start
+    lines.append(line)
+    log.write(f"[{now:8.3f}] {line}\n")
+    if a.echo:
+        print(line, flush=True)
+    if "hallows: ready" in line and "hallows: ready" not in marks:
+        marks["hallows: ready"] = now
+    return line
+
+
 def bochs_command(a):
     """Write a bochsrc for this run; the serial console goes to a file."""
     base = os.path.splitext(a.log)[0]
@@ -114,14 +127,7 @@ def run_bochs(a):
         buf += chunk
         while b"\n" in buf and status is None:
             raw, buf = buf.split(b"\n", 1)
-            line = raw.decode("utf-8", "replace").rstrip("\r")
-            now = time.monotonic() - start
-            lines.append(line)
-            log.write(f"[{now:8.3f}] {line}\n")
-            if a.echo:
-                print(line, flush=True)
-            if "hallows: ready" in line and "hallows: ready" not in marks:
-                marks["hallows: ready"] = now
+            line = take_line(a, raw, start, lines, log, marks)
             for rx, code in BOCHS_END:
                 m = rx.search(line)
                 if m:
@@ -159,15 +165,7 @@ def run(a):
             buf += chunk
             while b"\n" in buf:
                 raw, buf = buf.split(b"\n", 1)
-                line = raw.decode("utf-8", "replace").rstrip("\r")
-                now = time.monotonic() - start
-                lines.append(line)
-                log.write(f"[{now:8.3f}] {line}\n")
-                if a.echo:
-                    print(line, flush=True)
-                for m in ("hallows: ready",):
-                    if m in line and m not in marks:
-                        marks[m] = now
+                take_line(a, raw, start, lines, log, marks)
         elif p.poll() is not None:
             break
     status = p.wait()

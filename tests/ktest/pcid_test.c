@@ -92,6 +92,15 @@ static uint64_t *pte_of(struct aspace *as)
 	return &table[(TEST_VA >> 12) & 511];
 }
 
+/* Put back what the CPU had loaded; free a case's address spaces, tables and frames. */
+static void end_case(struct cpu *c, struct aspace *saved, struct aspace *a, struct aspace *b)
+{
+	load_aspace(c, saved);
+	free_aspace(a);
+	free_aspace(b);
+	free_pool();
+}
+
 /* Load as on this CPU and read the test page through it. */
 static uint64_t read_through(struct aspace *as)
 {
@@ -138,10 +147,7 @@ KTEST(pcid, unmap_is_seen_after_switching_away_and_back)
 		KEXPECT(t, read_through(a) == 0x2222, "a stale translation of the old frame was used");
 		KEXPECT(t, read_through(b) == 0x3333);
 	}
-	load_aspace(c, saved);
-	free_aspace(a);
-	free_aspace(b);
-	free_pool();
+	end_case(c, saved, a, b);
 }
 
 /* Address spaces whose ids differ by a multiple of 255 share a PCID: the owner table must tell them apart. */
@@ -165,10 +171,7 @@ KTEST(pcid, address_spaces_sharing_a_pcid_never_share_translations)
 				KEXPECT(t, !p || c->pcid_owner[p] == b->id);
 			}
 	}
-	load_aspace(c, saved);
-	free_aspace(a);
-	free_aspace(b);
-	free_pool();
+	end_case(c, saved, a, b);
 }
 
 /*
@@ -199,8 +202,5 @@ KTEST(pcid, switching_back_keeps_translations)
 		aspace_flush_all(a); /* a is loaded here: flushes now */
 		KEXPECT(t, read_through(a) == 0x2222);
 	}
-	load_aspace(c, saved);
-	free_aspace(a);
-	free_aspace(b);
-	free_pool();
+	end_case(c, saved, a, b);
 }
