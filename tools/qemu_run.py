@@ -20,6 +20,7 @@ one for the boot itself and one per KTAP case, as NAME.suite.case.
 """
 import argparse
 import os
+import pty
 import re
 import select
 import subprocess
@@ -81,7 +82,7 @@ vgaromimage: file=/usr/share/bochs/VGABIOS-lgpl-latest
 ata0-master: type=cdrom, path={a.iso}, status=inserted
 boot: cdrom
 com1: enabled=1, mode=file, dev={serial}
-display_library: rfb, options="timeout=0"
+display_library: term
 log: {base}.bochs.log
 panic: action=fatal
 error: action=report
@@ -105,8 +106,26 @@ def run_bochs(a):
     log = open(a.log, "w")
     log.write("# " + " ".join(cmd) + "\n")
     start = time.monotonic()
-    out = open(os.path.splitext(a.log)[0] + ".bochs.out", "w")
-    p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    # The text-mode display needs a terminal: a pseudo-terminal whose output
+    # (the screen, Bochs' messages) goes to NAME.bochs.out. (The headless
+    # alternative, rfb, would serve the screen on 0.0.0.0:5900.)
+    out = open(os.path.splitext(a.log)[0] + ".bochs.out", "wb")
+    master, slave = pty.openpty()
+    p = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
+                         env=dict(os.environ, TERM="xterm"))
+    os.close(slave)
+
+    def drain(wait):
+        while select.select([master], [], [], wait)[0]:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                return
+            if not data:
+                return
+            out.write(data)
+            wait = 0
+
     lines, buf, pos, status, timed_out, marks = [], b"", 0, None, False, {}
     while status is None:
         if time.monotonic() - start > a.timeout:
@@ -122,8 +141,9 @@ def run_bochs(a):
             if p.poll() is not None:
                 status = p.returncode
                 break
-            time.sleep(0.2)
+            drain(0.2)
             continue
+        drain(0)
         buf += chunk
         while b"\n" in buf and status is None:
             raw, buf = buf.split(b"\n", 1)
@@ -137,6 +157,7 @@ def run_bochs(a):
     p.wait()
     log.close()
     out.close()
+    os.close(master)
     return lines, -1 if status is None else status, timed_out, marks, time.monotonic() - start
 
 
