@@ -208,7 +208,7 @@ static hl_word_t poll_bits(hl_cptr_t n)
 
 /*
  * A real interrupt: enabling COM1's transmitter-empty interrupt raises IRQ 4
- * at once once the transmitter is idle (waited for first) and OUT2 in the
+ * at once when the transmitter is idle (waited for first) and OUT2 in the
  * modem control register lets the UART drive the line (as on a PC; QEMU
  * does not care, Bochs and hardware do); it arrives as bit 4 on the bound
  * notification, and the line stays masked until acknowledged.
