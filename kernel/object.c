@@ -1,4 +1,5 @@
 /* Object sizes, creation and destruction by type. */
+#include <kernel/aspace.h>
 #include <kernel/klog.h>
 #include <kernel/layout.h>
 #include <kernel/object.h>
@@ -8,7 +9,6 @@
 void ipc_endpoint_destroy(struct endpoint *ep);
 void ntfn_destroy(struct notification *n);
 void aspace_init(struct aspace *as);
-void aspace_destroy(struct aspace *as, const struct cap *cap);
 void frame_cap_destroy(struct cap *cap);
 void pt_cap_destroy(struct cap *cap);
 void irq_handler_destroy(struct cap *cap);

@@ -230,7 +230,7 @@ void sched_arm_timer(struct cpu *c, struct thread *t)
 	struct runq *q = &rqs[c->index];
 
 	if (t && !t->budget_ns && !q->throttled) { /* the common case: at most a round-robin slice */
-		if (!q->head[t->priority] || slice_timer_pending(q))
+		if (!q->head[t->priority] || q->slice_armed)
 			return;
 		q->timer_deadline = rdtsc() + slice_tsc;
 		q->slice_armed = true;

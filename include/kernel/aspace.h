@@ -8,6 +8,8 @@
 #define USER_MAP_TOP HL_USER_MAP_TOP /* mappings end below; see user_range() */
 
 void aspace_init(struct aspace *as);
+/* Shoot down every CPU's translations of as and mark it dead (its object is being destroyed). */
+void aspace_destroy(struct aspace *as, const struct cap *cap);
 /* Make every CPU that may cache translations of as drop them (TLB shootdown). */
 void aspace_flush_all(struct aspace *as);
 /* Kernel-internal mapping for the root task at boot (no capabilities). */

@@ -24,7 +24,9 @@ struct runq {
 	/*
 	 * The timer below is due within a slice of when it was armed and no
 	 * thread waits for replenishment; false once it fires, or once a thread
-	 * is throttled (so slice_armed implies !throttled). In count's padding.
+	 * is throttled (so slice_armed implies !throttled). One that is due but
+	 * not yet taken (interrupts are off in the kernel) fires on return to
+	 * ring 3, so it still serves. In count's padding.
 	 */
 	bool slice_armed;
 	uint64_t timer_deadline; /* TSC the one-shot timer is armed for, 0 = none */
@@ -57,16 +59,6 @@ static __always_inline int rq_top(const struct runq *q)
 static __always_inline bool rq_none_above(const struct runq *q, uint8_t p)
 {
 	return q->top1 <= p + 1u;
-}
-
-/*
- * A one-shot timer is armed that ends the slice in time: due no later than
- * a slice after it was armed (so no later than a slice from now), and not
- * fired yet (one that is due but not yet taken fires on return to ring 3).
- */
-static __always_inline bool slice_timer_pending(const struct runq *q)
-{
-	return q->slice_armed;
 }
 
 /*
@@ -123,7 +115,7 @@ static __always_inline __noreturn void fast_switch(struct cpu *c, struct runq *q
 	 * A round-robin slice timer already pending serves (sched_arm_timer's
 	 * common case, inline); one is pending only when no thread is throttled.
 	 */
-	if (rival || q->head[to->priority] ? !slice_timer_pending(q) : q->throttled != NULL)
+	if (rival || q->head[to->priority] ? !q->slice_armed : q->throttled != NULL)
 		sched_arm_timer(c, to);
 	bkl_unlock_own();
 	arch_return_to_user(to);
