@@ -45,11 +45,8 @@ static int derive(struct invocation *inv, bool mint)
 		return HL_ERR_ILLEGAL_OP;
 	if (inv->arg[2] & ~(uint64_t)HL_R_ALL)
 		return HL_ERR_INVALID_ARG;
-	struct cap c = src->cap;
+	struct cap c = cap_derive(&src->cap);
 	c.rights &= (uint8_t)inv->arg[2];
-	c.flags &= ~CAP_F_ORIGINAL;
-	if (c.type == HL_OBJ_FRAME || c.type == HL_OBJ_PAGE_TABLE)
-		c.data = c.data2 = 0; /* a copy starts unmapped */
 	if (mint) {
 		if (c.type != HL_OBJ_ENDPOINT && c.type != HL_OBJ_NOTIFICATION)
 			return HL_ERR_WRONG_TYPE;

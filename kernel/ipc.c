@@ -53,10 +53,7 @@ static uint64_t transfer_cap(struct thread *src, struct thread *dst, bool grant)
 	to = cspace_slot(dcs, db->recv_slot);
 	if (!to || to->cap.type != HL_OBJ_NONE || from->cap.type == HL_OBJ_MEMORY)
 		return 0;
-	struct cap c = from->cap;
-	c.flags &= ~CAP_F_ORIGINAL;
-	if (c.type == HL_OBJ_FRAME || c.type == HL_OBJ_PAGE_TABLE)
-		c.data = c.data2 = 0;
+	struct cap c = cap_derive(&from->cap);
 	cap_insert(to, &c, from);
 	db->recv_badge = c.badge;
 	return 1;
