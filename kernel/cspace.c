@@ -23,7 +23,7 @@ static int dest_slot(struct invocation *inv, uint64_t idx, struct slot **out)
 static bool copyable(const struct cap *c)
 {
 	return c->type != HL_OBJ_MEMORY && c->type != HL_OBJ_IRQ_CONTROL && c->type != HL_OBJ_IOPORT_CONTROL &&
-	       c->type != HL_OBJ_REPLY;
+	       c->type != HL_OBJ_REPLY && c->type != HL_OBJ_PCI_CONTROL;
 }
 
 /* arg 0: empty destination slot in the target cspace; arg 1: source slot in the caller's. */

@@ -9,6 +9,7 @@
  * directly (no trip through the run queue): the fastpath.
  */
 #include <kernel/invoke.h>
+#include <kernel/irq.h>
 #include <kernel/object.h>
 #include <kernel/percpu.h>
 #include <lib/string.h>
@@ -316,7 +317,6 @@ void ntfn_unbind_thread(struct thread *t)
 
 void ntfn_destroy(struct notification *n)
 {
-	void irq_unbind_ntfn(struct notification * n);
 
 	while (n->head) {
 		struct thread *t = n->head;
