@@ -105,7 +105,8 @@ UTEST(pci_errors, config_access_errors)
 	UEXPECT_ERR(t, hl_pci_device_config_write(d, 0x30, 4, 0), HL_ERR_NO_RIGHTS); /* ROM */
 	UEXPECT_ERR(t, hl_pci_device_config_write(d, 0x00, 2, 0), HL_ERR_NO_RIGHTS); /* vendor */
 	UEXPECT_ERR(t, hl_pci_device_config_write(d, 0x05, 1, 0), HL_ERR_NO_RIGHTS); /* half a command register */
-	UEXPECT_ERR(t, hl_pci_device_config_write(d, 0x100, 4, 0), HL_ERR_NO_RIGHTS); /* extended space */
+	bool ecam = hl_pci_device_config_read(d, 0x100, 4, &v) == HL_OK; /* Bochs has no ECAM: 256 bytes */
+	UEXPECT_ERR(t, hl_pci_device_config_write(d, 0x100, 4, 0), ecam ? HL_ERR_NO_RIGHTS : HL_ERR_RANGE); /* extended space */
 	UEXPECT_ERR(t, hl_pci_device_config_write(d, 0x10, 3, 0), HL_ERR_INVALID_ARG);
 	UEXPECT_ERR(t, hl_pci_device_bar(d, 6, NULL, NULL, NULL), HL_ERR_RANGE);
 	UEXPECT_ERR(t, hl_pci_device_map_bar(d, 6, ut_slot()), HL_ERR_RANGE);
