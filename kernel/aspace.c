@@ -23,6 +23,7 @@
 #include <kernel/layout.h>
 #include <kernel/klog.h>
 #include <kernel/panic.h>
+#include <kernel/pcidev.h>
 #include <kernel/percpu.h>
 #include <kernel/pmm.h>
 #include <kernel/vm.h>
@@ -109,8 +110,11 @@ void aspace_flush_all(struct aspace *as)
 	tlb_shootdown(as, false);
 }
 
+/* The address space a frame or table capability's mapping is in still exists (never for a DMA mapping). */
 static bool alive(const struct cap *c)
 {
+	if (c->type == HL_OBJ_FRAME && (c->data & FRAME_DMA))
+		return false;
 	struct aspace *as = (struct aspace *)c->data2;
 	return as && as->magic == ASPACE_MAGIC && as->id == c->badge;
 }
@@ -178,6 +182,10 @@ static void frame_unmap(struct cap *c)
 {
 	if (!c->data)
 		return;
+	if (c->data & FRAME_DMA) {
+		pcidev_dma_unmap(c);
+		return;
+	}
 	if (alive(c)) {
 		struct aspace *as = (struct aspace *)c->data2;
 		struct pt_env env = uenv(as);

@@ -20,10 +20,17 @@
  *                  MSI-X table entry, aimed at a chosen CPU; the kernel
  *                  writes the message address and data.
  *   reset          function-level reset where the device offers it.
+ *   DMA            dma_map: a frame the holder has becomes reachable by the
+ *                  function's DMA at its own physical address (the
+ *                  function's VT-d domain; without an IOMMU nothing is
+ *                  confined and the record is kept all the same). Like a
+ *                  CPU mapping, the frame capability holds it, and deleting
+ *                  the capability removes it.
  *
  * Bridges (class 6) are never issued: their config space routes memory
  * and buses for everyone. Everything runs under the big kernel lock.
  */
+#include <arch/iommu.h>
 #include <kernel/invoke.h>
 #include <kernel/irq.h>
 #include <kernel/klog.h>
@@ -99,6 +106,8 @@ int decode_pci_control_issue(struct invocation *inv)
 	const struct pci_dev *dev = pci_get((uint32_t)idx);
 	if (dev->class == 0x06 || (dev->header & 0x7f) != 0)
 		return HL_ERR_ILLEGAL_OP; /* bridges stay the kernel's */
+	if (iommu_attach((uint32_t)idx, dev->bus, (uint8_t)(dev->dev << 3 | dev->fn)))
+		return HL_ERR_NO_MEMORY; /* no room for its translation tables */
 	struct cap c = { .type = HL_OBJ_PCI_DEVICE, .rights = HL_R_ALL, .obj = (uint64_t)dev, .aux = (uint32_t)idx };
 	cap_insert(d, &c, inv->target);
 	return HL_OK;
@@ -347,4 +356,48 @@ void pcidev_destroy(struct cap *c)
 
 	pci_cfg_write16(d, 4, pci_cfg_read16(d, 4) & ~CMD_BUS_MASTER);
 	pr_debug("pci %02x:%02x.%x: last capability deleted; bus mastering off", d->bus, d->dev, d->fn);
+}
+
+/*
+ * A frame capability's DMA mapping: data = paddr | FRAME_MAPPED | FRAME_DMA,
+ * data2 = the function's index, badge = 0 (kernel/aspace.c's frame_unmap
+ * calls pcidev_dma_unmap for it).
+ */
+int decode_pci_device_dma_map(struct invocation *inv)
+{
+	uint32_t idx = dev_index(inv->target);
+	struct slot *f;
+	int err = inv_cap(inv, 0, HL_OBJ_FRAME, HL_R_READ, &f);
+
+	if (err)
+		return err;
+	if (f->cap.data)
+		return HL_ERR_ALREADY_MAPPED; /* one mapping per capability: map a copy */
+	if (f->cap.flags & CAP_F_DEVICE)
+		return HL_ERR_INVALID_ARG; /* device memory: peer-to-peer DMA is not offered */
+	uint64_t size = 1ull << f->cap.size_bits;
+	if (iommu_map(idx, f->cap.obj, f->cap.obj, size, f->cap.rights & HL_R_WRITE))
+		return HL_ERR_NO_MEMORY;
+	f->cap.data = f->cap.obj | FRAME_MAPPED | FRAME_DMA;
+	f->cap.data2 = idx;
+	return HL_OK;
+}
+
+void pcidev_dma_unmap(struct cap *c)
+{
+	iommu_unmap((uint32_t)c->data2, c->obj, 1ull << c->size_bits);
+	c->data = c->data2 = c->badge = 0;
+}
+
+int decode_pci_device_dma_unmap(struct invocation *inv)
+{
+	struct slot *f;
+	int err = inv_cap(inv, 0, HL_OBJ_FRAME, 0, &f);
+
+	if (err)
+		return err;
+	if (!(f->cap.data & FRAME_DMA) || f->cap.data2 != dev_index(inv->target))
+		return HL_ERR_NOT_MAPPED; /* not mapped for this function's DMA */
+	pcidev_dma_unmap(&f->cap);
+	return HL_OK;
 }

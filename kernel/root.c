@@ -5,6 +5,7 @@
  * memory capabilities (minus a small reserve for the kernel's own stacks
  * and tables). From here on all memory is allocated by ring 3.
  */
+#include <arch/iommu.h>
 #include <arch/paging.h>
 #include <kernel/aspace.h>
 #include <kernel/bootinfo.h>
@@ -112,7 +113,9 @@ static void describe_pci(void)
 							     d->revision, (uint16_t)(d->bus << 8 | d->dev << 3 | d->fn), 0 };
 		bootinfo->npci = i + 1;
 	}
-	if (pci_count())
+	if (iommu_enabled())
+		bootinfo->flags |= HL_BOOTINFO_F_IOMMU;
+	else if (pci_count())
 		pr_warn("pci: no IOMMU in use: the DMA of a device handed to a partition can reach all memory");
 }
 

@@ -50,6 +50,10 @@ test-user: $(KERNEL) $(INITRD_TEST) $(INITRD)
 		$(UTEST_DEVICES) --append "test-exit" --expect '^# utest: ' --timeout 120
 	-python3 tools/qemu_run.py --tap $(RESULTS)/user.tap --name utest-smp4 --smp 4 --mem 512M \
 		$(UTEST_DEVICES) --initrd $(INITRD_TEST) --append "test-exit" --expect '^# utest: ' --timeout 120
+	-python3 tools/qemu_run.py --tap $(RESULTS)/user.tap --name utest-iommu --smp 2 --initrd $(INITRD_TEST) \
+		--qemu-arg=-device --qemu-arg=intel-iommu,intremap=off $(UTEST_DEVICES) --append "test-exit" \
+		--expect '^# utest: ' --expect 'iommu: VT-d at .*: DMA remapping on' \
+		--expect 'iommu: DMA fault: device 00:..\.0 write to 0x' --timeout 120
 	-python3 tools/qemu_run.py --tap $(RESULTS)/user.tap --name root-task-starts-programs --smp 2 --initrd $(INITRD) \
 		--append "" --want hang --timeout 8 --expect '^init: root task running in ring 3: 2 cpus' \
 		--expect '^init: started hello \(priority 50, cpu 1, 512 KiB\)' \

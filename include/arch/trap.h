@@ -26,6 +26,7 @@ _Static_assert(sizeof(struct trap_frame) == 176, "entry.S frame layout");
 #define VEC_PF	14
 #define VEC_MC	18
 #define VEC_IRQ_BASE 32 /* IOAPIC GSIs start here */
+#define VEC_IOMMU_FAULT 0xee /* VT-d fault events (arch/x86_64/vtd.c) */
 #define VEC_TIMER    0xf0
 #define VEC_IPI_CALL 0xf1
 #define VEC_IPI_HALT 0xf2

@@ -29,6 +29,9 @@ struct cap {
 };
 
 #define CAP_F_DEVICE 1 /* memory/frame: device memory (no zeroing, uncached) */
+/* Frame capability's data word: the address it is mapped at, and these. */
+#define FRAME_MAPPED 1ull /* mapped (in data2's address space, or for DMA) */
+#define FRAME_DMA 2ull /* for the DMA of PCI function data2 (kernel/pcidev.c) */
 #define CAP_F_ORIGINAL 2 /* the capability made when the object was created */
 
 struct slot {

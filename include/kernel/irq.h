@@ -11,7 +11,7 @@
 
 #define IRQ_ISA_COUNT 24
 #define IRQ_MSI_FIRST 32 /* vector 64 */
-#define IRQ_COUNT 208 /* vectors up to 0xef; 0xf0 and above are the kernel's own */
+#define IRQ_COUNT 206 /* vectors up to 0xed; 0xee and above are the kernel's own */
 
 struct notification;
 

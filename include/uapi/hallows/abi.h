@@ -141,6 +141,8 @@ struct hl_bootinfo_pci {
 #define HL_BAR_64	2u
 #define HL_BAR_PREFETCH 4u
 
+#define HL_BOOTINFO_F_IOMMU 1u /* device DMA is confined to what pci_device.dma_map gave each function */
+
 #define HL_BOOTINFO_MAX_MEM 200
 #define HL_BOOTINFO_MAX_PCI 64
 /* Read-only page mapped into the root task at HL_BOOTINFO_VADDR. */
@@ -153,7 +155,7 @@ struct hl_bootinfo {
 	uint64_t initrd_vaddr, initrd_size; /* the boot module, mapped read-only */
 	uint64_t tsc_hz;
 	struct hl_bootinfo_mem mem[HL_BOOTINFO_MAX_MEM];
-	uint32_t npci, pad0;
+	uint32_t npci, flags; /* HL_BOOTINFO_F_* */
 	struct hl_bootinfo_pci pci[HL_BOOTINFO_MAX_PCI];
 };
 _Static_assert(sizeof(struct hl_bootinfo_pci) == 12, "hl_bootinfo_pci layout");
