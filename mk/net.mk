@@ -9,7 +9,7 @@
 
 NET_SRCS := $(addprefix user/net/,util.c pbuf.c stack.c eth.c arp.c ipv4.c \
 	ip_frag.c icmp.c udp.c tcp.c tcp_api.c tcp_input.c tcp_in.c tcp_rcv.c \
-	tcp_out.c tcp_timer.c tcp_cc.c dhcp.c socket.c)
+	tcp_out.c tcp_timer.c tcp_cc.c dhcp.c socket.c vnet.c)
 NET_HDRS := $(wildcard user/net/*.h user/net/include/floo/*.h)
 NET_INC := -Iuser/net/include -Iuser/net
 NET_B := $(B)/net
@@ -69,7 +69,7 @@ test-net-system: $(B)/hosted/floo-demo
 	@bash tests/system/net/run.sh $(RESULTS)/net-system.tap
 
 # ---- fuzzing: one libFuzzer binary per receive path ----
-NET_FUZZ_TARGETS := eth arp ipv4 icmp udp tcp dhcp
+NET_FUZZ_TARGETS := eth arp ipv4 icmp udp tcp dhcp vnet
 NET_FUZZ_ID_eth := 0
 NET_FUZZ_ID_arp := 1
 NET_FUZZ_ID_ipv4 := 2
@@ -77,6 +77,7 @@ NET_FUZZ_ID_icmp := 3
 NET_FUZZ_ID_udp := 4
 NET_FUZZ_ID_tcp := 5
 NET_FUZZ_ID_dhcp := 6
+NET_FUZZ_ID_vnet := 7
 NET_FUZZ_BINS := $(addprefix $(NET_B)/fuzz/fuzz-,$(NET_FUZZ_TARGETS))
 NET_FUZZ_TEST_SECONDS ?= 3
 

@@ -180,8 +180,17 @@ static int32_t emit(struct floo_tcp *c, uint32_t seq, uint32_t len,
 		put_be32(s.opt + 8, c->ts_recent);
 		s.optlen = 12;
 	}
-	if (len)
-		len = gather(c, tx, seq, len);
+	if (len) {
+		uint32_t got = gather(c, tx, seq, len);
+
+		/* Cut short by the gather list: the FIN (and PSH) belong after
+		 * the last byte, which this frame no longer carries. A TSO NIC
+		 * keeps FIN on its last segment, so a stale FIN here ends the
+		 * stream early at the peer. */
+		if (got < len)
+			s.flags &= (uint8_t)~(TH_FIN | TH_PSH);
+		len = got;
+	}
 	if (len > c->mss)
 		tx->tso_mss = c->mss; /* only offered with FLOO_CAP_TX_TSO */
 	if (flags & TH_ACK) {

@@ -64,6 +64,10 @@ def dhcp(msgtype):
     return bytes(m)
 
 
+def vnet(flags, gso=0, hdr_len=0, gso_size=0, cs_start=0, cs_off=0):
+    return struct.pack("<BBHHHH", flags, gso, hdr_len, gso_size, cs_start, cs_off)
+
+
 def eth(etype, payload):
     return MY_MAC + PEER_MAC + struct.pack("!H", etype) + payload
 
@@ -88,6 +92,11 @@ seeds = {
             b"\x0a" + rec(tcp(0x02)) + rec(tcp(0x10, 1001)) + rec(tcp(0x10, 1500, data=b"ooo"))
             + rec(tcp(0x10, 1001, data=bytes(499))) + rec(tcp(0x04, 2000)),
             b"\x02" + rec(tcp(0x10, data=b"no connection"))],
+    # virtio-net header (flags, gso_type, hdr_len, gso_size, csum_start,
+    # csum_offset; little-endian) in front of each TCP segment.
+    "vnet": [b"\x02" + rec(vnet(2) + tcp(0x02, opts=SYN_OPTS)) + rec(vnet(1, 0, 0, 0, 34, 16) + tcp(0x10, 1001, data=b"GET /")),
+             b"\x00" + rec(vnet(1, 1, 54, 1448, 34, 16) + tcp(0x02)) + rec(vnet(1, 0, 0, 0, 34, 40) + tcp(0x02)),
+             b"\x0a" + rec(vnet(2) + tcp(0x02)) + rec(vnet(2) + tcp(0x10, 1001)) + rec(vnet(0) + tcp(0x18, 1001, data=b"x" * 100))],
     "dhcp": [b"\x04" + rec(dhcp(2)) + rec(dhcp(5), 1), b"\x04" + rec(dhcp(6))],
 }
 for target, items in seeds.items():

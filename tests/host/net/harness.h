@@ -11,12 +11,15 @@
 #include <string.h>
 
 #include "floo_internal.h"
+#include "floo/floo_vnet.h"
 #include "tcp.h"
 
 #define QMAX 8192
 
 struct frame {
 	uint32_t len;
+	bool has_vh; /* vh came with the frame (a virtio-net receive) */
+	uint8_t vh[FLOO_VNET_HDR_LEN];
 	uint8_t b[2048];
 };
 
@@ -58,6 +61,10 @@ void run_step(struct node *a, struct node *b, uint32_t ms, uint32_t step_us);
 void q_push(struct fqueue *q, const uint8_t *f, uint32_t len);
 /* Deliver one raw frame to n now and poll. */
 void inject(struct node *n, const uint8_t *f, uint32_t len);
+/* The same, with a virtio-net header, through floo_vnet_rx() as a TAP or
+ * virtio-net platform receives it. */
+void inject_vnet(struct node *n, const struct floo_vnet_hdr *h,
+		 const uint8_t *f, uint32_t len);
 /* Pop the oldest captured frame of n (unlinked node); 0 if none. */
 uint32_t take(struct node *n, uint8_t *buf);
 void drain(struct node *n);

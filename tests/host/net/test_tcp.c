@@ -625,3 +625,54 @@ TEST(tcp_segmentation_offload)
 	CHECK_NO_LEAK(p.b);
 	pair_down(&p);
 }
+
+/* Bug: a frame cut short by the gather list (FLOO_TX_MAX_IOV pieces) kept
+ * the FIN decided for the whole remaining range. A TSO NIC puts that FIN
+ * on its last segment, so the peer saw the stream end early: floo-demo's
+ * echo (one reference per received 1448-byte buffer) lost the tail of a
+ * 4 MB nc transfer with checksum and segmentation offload on. */
+static void fin_after_many_refs(uint32_t caps, uint32_t ref_len)
+{
+	struct pair p;
+	uint32_t total = 0;
+
+	t_next_caps = caps;
+	fill_src();
+	p.a = node_new(NULL, IP_A, 1);
+	t_next_caps = 0;
+	p.b = node_new(NULL, IP_B, 2);
+	node_link(p.a, p.b);
+	app_init(&p.ca, sizeof(src));
+	app_init(&p.sa, sizeof(src));
+	floo_tcp_listen(p.b->st, 80, app_cb, &p.sa);
+	floo_tcp_connect(p.a->st, IP_B, 80, app_cb, &p.ca);
+	run_ms(p.a, p.b, 20);
+	/* Open the congestion window first: the whole queue, FIN included,
+	 * must be sendable at once, as in the echo's tail. */
+	push(&p, 200000, 1448, 2000);
+	total = p.sa.rx_len;
+	CHECK(total == 200000 && p.ca.c->cwnd > 16 * ref_len);
+	while (floo_tcp_send_slots(p.ca.c)) {
+		CHECK(floo_tcp_send(p.ca.c, src + total, ref_len, NULL) == 0);
+		total += ref_len;
+	}
+	CHECK(total - 200000 > (FLOO_TX_MAX_IOV - 1) * ref_len); /* > one frame */
+	floo_tcp_close(p.ca.c); /* the FIN is queued with all the data */
+	p.sa.close_on_fin = true;
+	run_ms(p.a, p.b, 200);
+	CHECK(p.sa.peer_fin == 1);
+	CHECK(p.sa.rx_len == total && !memcmp(p.sa.rx, src, total));
+	CHECK(p.ca.closed == 1 && p.sa.closed == 1);
+	CHECK_NO_LEAK(p.b);
+	pair_down(&p);
+}
+
+TEST(tcp_fin_on_tso_frame_cut_short_by_gather_list)
+{
+	fin_after_many_refs(FLOO_CAP_TX_CSUM_L4 | FLOO_CAP_TX_TSO, 1448);
+}
+
+TEST(tcp_fin_on_segment_cut_short_by_gather_list)
+{
+	fin_after_many_refs(0, 100); /* 16 refs of 100 bytes: one MSS needs 15 */
+}
