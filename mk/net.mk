@@ -64,7 +64,7 @@ test-net-unit: $(NET_UNIT_BIN)
 	@grep -c '^ok' $(RESULTS)/net-unit.tap | sed 's/^/net-unit passed: /'
 	@grep '^not ok' $(RESULTS)/net-unit.tap || true
 
-test-net-system: $(B)/hosted/floo-demo
+test-net-system: $(B)/hosted/floo-demo $(B)/tools/net-impair
 	@mkdir -p $(RESULTS)
 	@bash tests/system/net/run.sh $(RESULTS)/net-system.tap
 
@@ -118,6 +118,15 @@ $(B)/hosted/floo-bench: hosted/net/floo_bench.c
 ALL_TARGETS += $(B)/hosted/floo-bench
 BENCH_STEPS += net
 .PHONY: bench-net
-bench-net: $(B)/hosted/floo-demo $(B)/hosted/floo-bench
+bench-net: $(B)/hosted/floo-demo $(B)/hosted/floo-bench $(B)/tools/net-impair
 	@mkdir -p $(dir $(BENCH_OUT))
 	@bash tests/system/net/bench.sh $(BENCH_OUT)
+
+# ---- impairing forwarder (tools/net-impair.c): loss, reordering,
+# duplication and delay between two TAP devices, where netem is missing ----
+$(B)/tools/net-impair: tools/net-impair.c
+	@mkdir -p $(dir $@)
+	$(HOST_CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -g $< -o $@
+	@clang -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fsyntax-only $<
+
+ALL_TARGETS += $(B)/tools/net-impair

@@ -267,7 +267,7 @@ def main():
     cmd = sys.argv[1]
     if cmd == "dhcp_server":
         return dhcp_server(*sys.argv[2:])
-    args = [int(a) for a in sys.argv[2:]]
+    args = [int(a) if a.isdigit() else a for a in sys.argv[2:]]
     return {"udp_echo": udp_echo, "tcp_echo": tcp_echo,
             "stream_echo": stream_echo, "discard": tcp_discard,
             "keepalive": http_keepalive, "many": many, "sha": sha_http}[cmd](*args)
