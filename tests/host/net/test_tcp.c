@@ -160,7 +160,9 @@ TEST(tcp_fast_retransmit_single_loss_no_timeout)
 	CHECK(p.sa.rx_len == 1000000 && !memcmp(p.sa.rx, src, 1000000));
 	CHECK(floo_stats(p.a->st)->tcp_fast_retrans >= 1);
 	CHECK(floo_stats(p.a->st)->tcp_timeouts == 0);
-	CHECK(floo_stats(p.b->st)->tcp_ooo_segs >= 3);
+	/* RACK needs one segment delivered after the lost one (the fake
+	 * wire's RTT is zero), NewReno three */
+	CHECK(floo_stats(p.b->st)->tcp_ooo_segs >= 1);
 	CHECK_NO_LEAK(p.b);
 	pair_down(&p);
 }
@@ -208,8 +210,10 @@ TEST(tcp_rto_exponential_backoff_then_timeout)
 	run_step(p.a, p.b, 600000, 2000);
 	if (getenv("DBG")) { fprintf(stderr, "ntx %u closed %d err %d state %d\n", n_tx_times, p.ca.closed, p.ca.close_err, p.ca.c->state); for (unsigned i = 0; i < n_tx_times; i++) fprintf(stderr, " %llu", (unsigned long long)(tx_times[i] / 1000000)); fprintf(stderr, "\n"); }
 	CHECK(p.ca.closed == 1 && p.ca.close_err == FLOO_ETIMEDOUT);
-	CHECK(n_tx_times == 13); /* first send + 12 retransmissions */
-	for (unsigned i = 2; i < 8 && i < n_tx_times; i++) {
+	/* first send, one tail loss probe (RFC 8985), 12 retransmissions */
+	CHECK(n_tx_times == 14 && floo_stats(p.a->st)->tcp_loss_probes == 1);
+	CHECK(tx_times[1] - tx_times[0] <= tx_times[2] - tx_times[1] + 20000000ull);
+	for (unsigned i = 3; i < 9 && i < n_tx_times; i++) {
 		uint64_t d1 = tx_times[i - 1] - tx_times[i - 2];
 		uint64_t d2 = tx_times[i] - tx_times[i - 1];
 

@@ -29,6 +29,9 @@ log=$(mktemp -d /tmp/floo-imp.XXXXXX)
 pids=()
 
 cleanup() {
+	# NET_IMPAIR_DEBUG=1: the client kernel's TCP loss counters.
+	[ -n "${NET_IMPAIR_DEBUG:-}" ] && ip netns exec "$nc" nstat -az 2>/dev/null |
+		grep -E 'Timeouts|Retrans|SACK|Loss|Recovery|TLP|OFO|Reorder' | grep -v ' 0 ' >&2
 	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 	ip netns del "$nc" 2>/dev/null
 	ip netns del "$nsv" 2>/dev/null
@@ -53,7 +56,7 @@ if [ "$mode" = floo ]; then
 	ip -n "$nsv" link set "$tapf" up
 	ip -n "$nsv" link set br0 up
 	ip netns exec "$nsv" "$root/build/hosted/floo-demo" --tap "$tapf" \
-		--addr 198.18.0.2/24 > "$log/floo-demo.log" 2>&1 &
+		--addr 198.18.0.2/24 ${FLOO_DEMO_ARGS:-} > "$log/floo-demo.log" 2>&1 &
 	pids+=($!)
 else
 	ip -n "$nsv" addr add 198.18.0.2/24 dev "$taps"
