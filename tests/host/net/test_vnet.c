@@ -3,10 +3,6 @@
  * fake NIC of every offload test goes through the same functions. */
 #include "harness.h"
 
-#define PEER IP(10, 0, 0, 9)
-
-static const uint8_t peer_mac[6] = {2, 0, 0, 0, 0, 9};
-
 TEST(vnet_header_layout_is_little_endian_at_spec_offsets)
 {
 	struct floo_vnet_hdr h = {.flags = 1, .gso_type = 1, .hdr_len = 0x0102,
