@@ -95,6 +95,11 @@ int store_append(struct store *s, struct store_part *p, const void *payload,
 int store_read(struct store *s, struct store_part *p, uint64_t offset,
 	       uint32_t max_bytes, struct store_read *out)
 	__attribute__((warn_unused_result));
+/* Like store_read, but when !min_one nothing is returned unless the first
+ * payload fits in max_bytes. */
+int store_read_fit(struct store *s, struct store_part *p, uint64_t offset,
+		   uint32_t max_bytes, bool min_one, struct store_read *out)
+	__attribute__((warn_unused_result));
 void store_read_release(struct store *s, struct store_read *r);
 /* Base offset of the first payload whose max_ts >= ts, or -1. */
 int64_t store_offset_for_time(const struct store_part *p, int64_t ts);

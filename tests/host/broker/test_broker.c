@@ -386,6 +386,137 @@ static void t_produce_fetch_roundtrip(void)
 	env_free(e);
 }
 
+/* Bug: a partition error (OFFSET_OUT_OF_RANGE) was sent with record-set
+ * length -1 (null); librdkafka rejected the whole response, so
+ * auto.offset.reset never ran. Kafka sends an empty record set. */
+static void t_fetch_error_sends_empty_record_set(void)
+{
+	struct env *e = env_new();
+	struct kr r;
+	int16_t err;
+	int64_t hwm;
+
+	metadata_req(e, 0, 1, "t", true);
+	produce_req(e, 0, 2, 1, "t", 0, 0);
+	pump(e);
+	CHECK(resp_next(e, 0, 1, &r) && resp_next(e, 0, 2, &r));
+	fetch_req(e, 1, 3, "t", 7, 500);
+	fetch_req(e, 1, 4, "nope", 0, 500);
+	pump(e);
+	CHECK(resp_next(e, 1, 3, &r));
+	struct kbytes rec = fetch_resp(&r, &err, &hwm);
+	CHECK(err == KERR_OFFSET_RANGE && rec.len == 0);
+	CHECK(resp_next(e, 1, 4, &r));
+	rec = fetch_resp(&r, &err, &hwm);
+	CHECK(err == KERR_UNKNOWN_TP && rec.len == 0 && hwm == -1);
+	env_free(e);
+}
+
+/* Fetch v11 of partitions 0..np-1 of "t" from offset 0 (parts listed in
+ * the order given by order[]), with the given limits. */
+static void fetch_multi_req(struct env *e, int i, int32_t corr, int32_t resp_max,
+			    const int32_t *order, const int32_t *part_max, int32_t np)
+{
+	struct kw w;
+
+	req_begin(&w, API_FETCH, 11, corr);
+	kw_i32(&w, -1);
+	kw_i32(&w, 0);
+	kw_i32(&w, 1);
+	kw_i32(&w, resp_max);
+	kw_i8(&w, 1);
+	kw_i32(&w, 0);
+	kw_i32(&w, -1);
+	kw_i32(&w, 1);
+	kw_str(&w, "t", 1);
+	kw_i32(&w, np);
+	for (int32_t k = 0; k < np; k++) {
+		kw_i32(&w, order[k]);
+		kw_i32(&w, -1);
+		kw_i64(&w, 0);
+		kw_i64(&w, -1);
+		kw_i32(&w, part_max[k]);
+	}
+	kw_i32(&w, 0);
+	kw_str(&w, "", 0);
+	req_send(e, i, &w);
+}
+
+/* Record-set lengths of each partition of a one-topic fetch response. */
+static void fetch_multi_resp(struct kr *r, int32_t np, int32_t *lens)
+{
+	struct kstr s;
+	struct kbytes rec;
+
+	CHECK(kr_i32(r) == 0 && kr_i16(r) == 0 && kr_i32(r) == 0);
+	CHECK(kr_i32(r) == 1);
+	kr_str(r, &s);
+	CHECK(kr_i32(r) == np);
+	for (int32_t k = 0; k < np; k++) {
+		(void)kr_i32(r);
+		CHECK(kr_i16(r) == 0);
+		(void)kr_i64(r);
+		(void)kr_i64(r);
+		(void)kr_i64(r);
+		CHECK(kr_i32(r) == 0 && kr_i32(r) == -1);
+		kr_bytes(r, &rec);
+		lens[k] = rec.len;
+	}
+	CHECK(!r->bad && r->off == r->n);
+}
+
+/* Bug: the response-level max_bytes of Fetch was ignored and the "at
+ * least one batch" exception applied to every partition (1 MB asked,
+ * 1.84 MB served, discarded by the client). KIP-74: each partition gets
+ * at most min(partition max, what is left of the response max) in whole
+ * batches; only the first partition with data may exceed that with its
+ * first batch. Each partition holds two 81-byte batches. */
+static void t_fetch_response_max_bytes(void)
+{
+	struct env *e = env_new();
+	struct kr r;
+	int32_t lens[3];
+	const int32_t order[3] = { 0, 1, 2 }, rev[3] = { 2, 1, 0 };
+	const int32_t big[3] = { 1 << 20, 1 << 20, 1 << 20 };
+	const int32_t tiny[3] = { 10, 10, 10 };
+
+	metadata_req(e, 0, 1, "t", true);
+	for (int32_t k = 0; k < 3; k++) {
+		produce_req(e, 0, 2 + 2 * k, 1, "t", k, 0);
+		produce_req(e, 0, 3 + 2 * k, 1, "t", k, 0);
+	}
+	pump(e);
+	pump(e);
+	for (int32_t c = 1; c <= 7; c++)
+		CHECK(resp_next(e, 0, c, &r));
+	fetch_multi_req(e, 1, 10, 1 << 20, order, big, 3);
+	fetch_multi_req(e, 1, 11, 200, order, big, 3);
+	fetch_multi_req(e, 1, 12, 50, order, big, 3);
+	fetch_multi_req(e, 1, 13, 1 << 20, rev, tiny, 3);
+	fetch_multi_req(e, 1, 14, 0, order, big, 3);
+	pump(e);
+	pump(e);
+	CHECK(resp_next(e, 1, 10, &r));
+	fetch_multi_resp(&r, 3, lens);
+	CHECK(lens[0] == 162 && lens[1] == 162 && lens[2] == 162);
+	/* 162 + 38 left: not a whole batch, later partitions get nothing */
+	CHECK(resp_next(e, 1, 11, &r));
+	fetch_multi_resp(&r, 3, lens);
+	CHECK(lens[0] == 162 && lens[1] == 0 && lens[2] == 0);
+	/* the first batch alone is larger than the limit: served once */
+	CHECK(resp_next(e, 1, 12, &r));
+	fetch_multi_resp(&r, 3, lens);
+	CHECK(lens[0] == 81 && lens[1] == 0 && lens[2] == 0);
+	/* partition limits too: only the first partition (here 2) exceeds */
+	CHECK(resp_next(e, 1, 13, &r));
+	fetch_multi_resp(&r, 3, lens);
+	CHECK(lens[0] == 81 && lens[1] == 0 && lens[2] == 0);
+	CHECK(resp_next(e, 1, 14, &r));
+	fetch_multi_resp(&r, 3, lens);
+	CHECK(lens[0] == 81 && lens[1] == 0 && lens[2] == 0);
+	env_free(e);
+}
+
 static void t_acks_levels(void)
 {
 	struct env *e = env_new();
@@ -849,6 +980,93 @@ static void t_offsets_persist(void)
 	env_free(e);
 }
 
+/* OffsetCommit v7 of one partition of "t" with the given metadata. */
+static void commit_meta_req(struct env *e, int i, int32_t corr, int32_t part,
+			    int64_t off, const char *meta, int32_t mlen)
+{
+	struct kw w;
+
+	group_req(&w, API_OFFSET_COMMIT, 7, corr, -1, "");
+	kw_i32(&w, 1);
+	kw_str(&w, "t", 1);
+	kw_i32(&w, 1);
+	kw_i32(&w, part);
+	kw_i64(&w, off);
+	kw_i32(&w, -1);
+	kw_str(&w, meta, mlen);
+	req_send(e, i, &w);
+}
+
+/* OffsetFetch v5 of partitions 0..2 of "t"; checks offsets and metadata. */
+static void check_committed_meta(struct env *e, int32_t corr,
+				 const int64_t *offs, const char *const *meta)
+{
+	struct kw w;
+	struct kr r;
+	struct kstr s;
+
+	req_begin(&w, API_OFFSET_FETCH, 5, corr);
+	kw_str(&w, "grp", 3);
+	kw_i32(&w, 1);
+	kw_str(&w, "t", 1);
+	kw_i32(&w, 3);
+	for (int32_t k = 0; k < 3; k++)
+		kw_i32(&w, k);
+	req_send(e, 0, &w);
+	pump(e);
+	CHECK(resp_next(e, 0, corr, &r));
+	CHECK(kr_i32(&r) == 0 && kr_i32(&r) == 1);
+	kr_str(&r, &s);
+	CHECK(kr_i32(&r) == 3);
+	for (int32_t k = 0; k < 3; k++) {
+		CHECK(kr_i32(&r) == k && kr_i64(&r) == offs[k]);
+		CHECK(kr_i32(&r) == -1);
+		kr_str(&r, &s);
+		CHECK(s.len == (int32_t)strlen(meta[k]) &&
+		      (s.len == 0 || !memcmp(s.p, meta[k], (size_t)s.len)));
+		CHECK(kr_i16(&r) == 0);
+	}
+	CHECK(kr_i16(&r) == 0 && !r.bad && r.off == r.n);
+}
+
+/* Bug: OffsetCommit dropped the commit's metadata string and OffsetFetch
+ * answered an empty one. It is stored, logged with the offset (so it
+ * survives a restart), replaced by a later commit, and metadata past
+ * 4096 bytes is refused with OFFSET_METADATA_TOO_LARGE (nothing stored). */
+static void t_offset_commit_keeps_metadata(void)
+{
+	struct env *e = env_new();
+	struct kr r;
+	static char big[4097];
+	const int64_t offs1[3] = { 5, 6, -1 }, offs2[3] = { 5, 9, -1 };
+	const char *const meta1[3] = { "first", "node-a:gen-1", "" };
+	const char *const meta2[3] = { "first", "", "" };
+
+	memset(big, 'm', sizeof(big));
+	metadata_req(e, 0, 1, "t", true);
+	commit_meta_req(e, 0, 2, 0, 5, "first", 5);
+	commit_meta_req(e, 0, 3, 1, 6, "node-a:gen-1", 12);
+	commit_meta_req(e, 0, 4, 2, 8, big, 4097);
+	pump(e);
+	CHECK(resp_next(e, 0, 1, &r) && resp_next(e, 0, 2, &r) &&
+	      resp_next(e, 0, 3, &r));
+	CHECK(resp_next(e, 0, 4, &r));
+	struct kstr s;
+	CHECK(kr_i32(&r) == 0 && kr_i32(&r) == 1);
+	kr_str(&r, &s);
+	CHECK(kr_i32(&r) == 1 && kr_i32(&r) == 2 && kr_i16(&r) == KERR_META_TOO_LARGE);
+	check_committed_meta(e, 5, offs1, meta1);
+	env_restart(e);
+	check_committed_meta(e, 6, offs1, meta1);
+	commit_meta_req(e, 0, 7, 1, 9, NULL, -1);
+	pump(e);
+	CHECK(resp_next(e, 0, 7, &r));
+	check_committed_meta(e, 8, offs2, meta2);
+	env_restart(e);
+	check_committed_meta(e, 9, offs2, meta2);
+	env_free(e);
+}
+
 /* When the device cannot flush, acks=-1 is never confirmed: the waiting
  * connection is dropped, others carry on. */
 static void t_flush_failure_drops_waiters(void)
@@ -927,6 +1145,10 @@ int main(void)
 	t_run("broker_unsupported_api_gets_error_35", t_unsupported_api);
 	t_run("broker_metadata_autocreate_rules", t_metadata_autocreate);
 	t_run("broker_produce_fetch_roundtrip", t_produce_fetch_roundtrip);
+	t_run("broker_fetch_error_sends_empty_record_set",
+	      t_fetch_error_sends_empty_record_set);
+	t_run("broker_fetch_response_max_bytes_and_first_batch_rule",
+	      t_fetch_response_max_bytes);
 	t_run("broker_acks_levels", t_acks_levels);
 	t_run("broker_produce_rejects_bad_batches", t_produce_rejects_bad_batches);
 	t_run("broker_fetch_long_poll_in_order", t_fetch_long_poll);
@@ -936,6 +1158,7 @@ int main(void)
 	t_run("broker_group_session_expiry", t_group_session_expiry);
 	t_run("broker_pipeline_backpressure", t_pipeline_backpressure);
 	t_run("broker_committed_offsets_persist", t_offsets_persist);
+	t_run("broker_offset_commit_keeps_metadata", t_offset_commit_keeps_metadata);
 	t_run("broker_flush_failure_drops_waiters", t_flush_failure_drops_waiters);
 	t_run("broker_async_flush_generations", t_async_flush_generations);
 	return 0;

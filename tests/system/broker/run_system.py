@@ -118,6 +118,33 @@ def t_kcat_missing_topic_not_created(b):
     assert "never-made" not in out
 
 
+def t_fetch_out_of_range_resets(b):
+    """Bug fetch_error_record_set_null: an OFFSET_OUT_OF_RANGE partition was
+    sent with record-set length -1 and librdkafka rejected the response, so
+    auto.offset.reset never took effect and the consumer hung."""
+    lines = [f"oor-{i}" for i in range(5)]
+    run(["kcat", "-b", b.addr, "-P", "-t", "oor", "-p", "0"], inp="\n".join(lines) + "\n",
+        timeout=30)
+    out = run(["kcat", "-b", b.addr, "-C", "-t", "oor", "-p", "0", "-o", "1000", "-e", "-q",
+               "-X", "auto.offset.reset=smallest"], timeout=30).stdout.splitlines()
+    assert out == lines, out
+
+
+def t_fetch_max_bytes_respected(b):
+    """Bug fetch_response_max_bytes_ignored: every partition got at least one
+    batch whatever the response max_bytes, so a 1 MB fetch came back far
+    larger than librdkafka's receive limit and was discarded."""
+    big = "x" * 900_000
+    for p in range(4):
+        run(["kcat", "-b", b.addr, "-P", "-t", "bigfetch", "-p", str(p)],
+            inp=f"{p}{big}\n", timeout=30)
+    out = run(["kcat", "-b", b.addr, "-C", "-t", "bigfetch", "-o", "beginning", "-e", "-q",
+               "-f", "%p %S\n", "-X", "fetch.max.bytes=1000000",
+               "-X", "receive.message.max.bytes=1000600"], timeout=40).stdout.split()
+    got = sorted(zip(out[0::2], out[1::2]))
+    assert got == [(str(p), "900001") for p in range(4)], got
+
+
 def make_roundtrip(acks, codec):
     def t(b):
         topic = f"rt-{acks}-{codec}".replace("-1-", "all-")
@@ -362,6 +389,8 @@ TESTS = [
     ("kcat_produce_consume_roundtrip", t_kcat_roundtrip),
     ("kcat_consumer_does_not_autocreate", t_kcat_missing_topic_not_created),
     ("kcat_lz4_passthrough", t_kcat_codec),
+    ("kcat_fetch_out_of_range_applies_auto_offset_reset", t_fetch_out_of_range_resets),
+    ("kcat_fetch_max_bytes_respected_across_partitions", t_fetch_max_bytes_respected),
 ]
 TESTS += [(f"rdkafka_roundtrip_acks{a}_{c}".replace("acks-1", "acks_all"), make_roundtrip(a, c))
           for a in (0, 1, -1) for c in CODECS]
