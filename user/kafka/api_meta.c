@@ -163,8 +163,9 @@ int api_metadata(struct broker *b, struct kconn *c, struct kreq *q)
 			uint32_t len;
 			name.p = store_topic_name(b->st, i, &len);
 			name.len = (int32_t)len;
-			if (topic_is_internal(name.p, len))
-				continue;
+			if (!store_topic_parts(b->st, i) ||
+			    topic_is_internal(name.p, len))
+				continue; /* free slot, or ours */
 			meta_topic(b, r, q->ver, (int)i, &name);
 			shown++;
 		}
