@@ -44,6 +44,16 @@ int batch_check(const uint8_t *p, uint32_t len, uint32_t *count,
 	return KERR_NONE;
 }
 
+/* MESSAGE_TOO_LARGE when a batch of a checked blob is longer than the
+ * topic's max.message.bytes (Kafka counts the whole batch). */
+static int16_t batch_max_ok(const uint8_t *p, uint32_t len, int32_t max)
+{
+	for (uint32_t off = 0; off < len; off += k_be32(p + off + 8) + 12)
+		if (k_be32(p + off + 8) + 12 > (uint32_t)max)
+			return KERR_TOO_LARGE;
+	return KERR_NONE;
+}
+
 /* Append every batch of a checked blob; returns a Kafka error code and
  * the base offset of the first batch. */
 static int16_t produce_append(struct broker *b, struct store_part *p,
@@ -110,7 +120,8 @@ static bool produce_part(struct broker *b, struct kresp *r, struct kreq *q,
 		err = KERR_INVALID_ACKS;
 	else if (rec.len <= 0)
 		err = KERR_CORRUPT;
-	else if (!(err = (int16_t)batch_check(rec.p, (uint32_t)rec.len, &count, &ts)))
+	else if (!(err = (int16_t)batch_check(rec.p, (uint32_t)rec.len, &count, &ts)) &&
+		 !(err = batch_max_ok(rec.p, (uint32_t)rec.len, b->tconf[tid].max_msg)))
 		err = produce_append(b, p, rec.p, (uint32_t)rec.len, &base);
 	if (err) {
 		base = -1;

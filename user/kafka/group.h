@@ -25,6 +25,8 @@ struct kmember {
 	uint8_t *assign;
 	uint32_t alen;
 	bool rejoined;
+	char client[KG_NAME]; /* client id of its last JoinGroup (cut) */
+	uint32_t clen;
 };
 
 enum gstate { G_EMPTY, G_PREPARING, G_COMPLETING, G_STABLE };

@@ -215,8 +215,10 @@ int api_offset_commit(struct broker *b, struct kconn *c, struct kreq *q)
 	return 0;
 }
 
-/* Apply one commit log record (replay); malformed records are skipped. */
-static void offlog_apply(struct broker *b, const uint8_t *p, uint32_t len)
+/* Apply one commit log record (replay); malformed records, and entries
+ * for a topic id created again later in the log, are skipped. */
+void offlog_apply(struct broker *b, const uint8_t *p, uint32_t len,
+		  uint64_t rec_off)
 {
 	struct kr r;
 	struct kstr gid, meta = { NULL, 0 };
@@ -235,36 +237,12 @@ static void offlog_apply(struct broker *b, const uint8_t *p, uint32_t len)
 		struct koff *o;
 		if (magic == OFFLOG_MAGIC)
 			kr_str(&r, &meta);
-		if (!r.bad && t >= 0 && store_part_get(b->st, (uint32_t)t, (uint32_t)k) &&
+		if (!r.bad && t >= 0 && !meta_stale(b, t, rec_off) &&
+		    store_part_get(b->st, (uint32_t)t, (uint32_t)k) &&
 		    (o = off_slot(b, g, (uint32_t)t, (uint32_t)k, true)) &&
 		    !off_set(b, o, off, &meta))
 			b_log(b, "group: no memory replaying a commit", "", off);
 	}
-}
-
-/* Open (creating if needed) the commit log and replay it into memory. */
-int offsets_load(struct broker *b)
-{
-	struct kstr name = { OFFSETS_TOPIC, (int32_t)sizeof(OFFSETS_TOPIC) - 1 };
-	int id = store_topic_find(b->st, name.p, (uint32_t)name.len);
-	uint64_t off;
-
-	if (id < 0)
-		id = store_topic_create(b->st, name.p, (uint32_t)name.len, 1);
-	if (id < 0)
-		return -1;
-	b->offsets_part = store_part_get(b->st, (uint32_t)id, 0);
-	off = store_part_start(b->offsets_part);
-	while (off < store_part_hwm(b->offsets_part)) {
-		struct store_read rd;
-		if (store_read(b->st, b->offsets_part, off, 1u << 20, &rd) || !rd.n)
-			return -1;
-		for (uint32_t i = 0; i < rd.n; i++)
-			offlog_apply(b, rd.ptr[i], rd.len[i]);
-		off = rd.next_offset;
-		store_read_release(b->st, &rd);
-	}
-	return 0;
 }
 
 /* One OffsetFetch partition entry (o NULL: nothing committed). */
