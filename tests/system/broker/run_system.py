@@ -145,6 +145,42 @@ def t_fetch_max_bytes_respected(b):
     assert got == [(str(p), "900001") for p in range(4)], got
 
 
+def admin(scenario):
+    """rdk_admin (librdkafka's Admin API) checks every result itself."""
+    def t(b):
+        p = run([os.path.join(ARGS.tools, "rdk_admin"), b.addr, scenario], timeout=120,
+                check=False)
+        assert p.returncode == 0 and f"PASS {scenario}" in p.stdout, \
+            (p.stdout + p.stderr)[-400:]
+    return t
+
+
+def t_admin_survives_restart(b):
+    """Topics created, configured, partly deleted and recreated through the
+    admin API keep their state across a broker restart."""
+    out = run(["kcat", "-b", b.addr, "-L"], timeout=30).stdout
+    assert 'topic "adm-a" with 1 partitions' in out, out
+    b.stop()
+    b.start()
+    out = run(["kcat", "-b", b.addr, "-L"], timeout=30).stdout
+    assert 'topic "adm-a" with 1 partitions' in out, out
+    assert "adm-rf" not in out and "adm-vo" not in out
+
+
+def t_no_auto_create(_b):
+    """--no-auto-create: a producer's Metadata does not create the topic."""
+    nb = Broker("noauto", extra=["--no-auto-create"]).start()
+    try:
+        p = run(["kcat", "-b", nb.addr, "-P", "-t", "never", "-X",
+                 "topic.metadata.propagation.max.ms=2000", "-X", "message.timeout.ms=3000"],
+                inp="x\n", timeout=30, check=False)
+        assert p.returncode != 0, "produce to a missing topic succeeded"
+        out = run(["kcat", "-b", nb.addr, "-L"], timeout=30).stdout
+        assert "never" not in out, out
+    finally:
+        nb.stop()
+
+
 def make_roundtrip(acks, codec):
     def t(b):
         topic = f"rt-{acks}-{codec}".replace("-1-", "all-")
@@ -402,6 +438,11 @@ TESTS += [
     ("restart_preserves_topics_data_and_offsets", t_restart_preserves),
     ("advertised_address_in_metadata", t_advertise),
     ("crash_kill9_keeps_acknowledged_records", t_crash_kill9),
+    ("rdkafka_admin_topics_create_configs_partitions_records_delete",
+     admin("topics")),
+    ("rdkafka_admin_topics_state_survives_restart", t_admin_survives_restart),
+    ("rdkafka_admin_groups_commit_metadata_list_describe_delete", admin("groups")),
+    ("no_auto_create_option_refuses_unknown_topics", t_no_auto_create),
 ]
 
 
