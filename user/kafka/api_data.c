@@ -82,6 +82,32 @@ static int16_t produce_append(struct broker *b, struct store_part *p,
 	return KERR_NONE;
 }
 
+/* Append a checked blob, applying the idempotence rules when its batch
+ * carries a producer id: such a blob must be exactly one batch (as Kafka
+ * requires for magic 2); a retry of one of the producer's last batches
+ * is answered with the original base offset and not stored again. */
+static int16_t produce_idem(struct broker *b, struct store_part *p, uint32_t t,
+			    uint32_t k, struct kbytes *rec, int64_t *base)
+{
+	int64_t dup;
+	int16_t err;
+
+	if (!batch_is_idempotent(rec->p))
+		return produce_append(b, p, rec->p, (uint32_t)rec->len, base);
+	if (k_be32(rec->p + 8) + 12 != (uint32_t)rec->len)
+		return KERR_INVALID_RECORD;
+	if ((err = prod_check(b, t, k, rec->p, &dup)))
+		return err;
+	if (dup >= 0) {
+		*base = dup;
+		b_log(b, "broker: duplicate idempotent batch, original offset", "", dup);
+		return KERR_NONE;
+	}
+	if (!(err = produce_append(b, p, rec->p, (uint32_t)rec->len, base)))
+		prod_update(b, t, k, rec->p, *base);
+	return err;
+}
+
 /* Decode-only pass over the topic data; false when malformed. */
 static bool produce_decode(struct kr r)
 {
@@ -122,7 +148,7 @@ static bool produce_part(struct broker *b, struct kresp *r, struct kreq *q,
 		err = KERR_CORRUPT;
 	else if (!(err = (int16_t)batch_check(rec.p, (uint32_t)rec.len, &count, &ts)) &&
 		 !(err = batch_max_ok(rec.p, (uint32_t)rec.len, b->tconf[tid].max_msg)))
-		err = produce_append(b, p, rec.p, (uint32_t)rec.len, &base);
+		err = produce_idem(b, p, (uint32_t)tid, (uint32_t)idx, &rec, &base);
 	if (err) {
 		base = -1;
 		b_log(b, "broker: produce rejected, error", "", err);

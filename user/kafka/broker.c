@@ -42,6 +42,8 @@ static const struct api_ent api_table[] = {
 	{ API_DELETE_GROUPS, 0, 1, api_delete_groups },
 	{ API_INCR_ALTER_CONFIGS, 0, 0, api_incr_alter_configs },
 	{ API_OFFSET_DELETE, 0, 0, api_offset_delete },
+	/* idempotent producer; v2+ are flexible (librdkafka 2.0.2 max 4) */
+	{ API_INIT_PID, 0, 1, api_init_producer_id },
 };
 
 #define API_COUNT (sizeof(api_table) / sizeof(api_table[0]))
@@ -96,9 +98,11 @@ struct broker *broker_create(const struct broker_platform *pl,
 	b->cfg.adv_host = b->adv_host;
 	b->st = st;
 	b->last_flush_ms = pl->now_ms(pl->ctx);
-	if (offsets_load(b)) {
-		b_log(b, "broker: cannot open the committed-offsets log", "", 0);
+	if (offsets_load(b) || prod_rebuild(b)) {
+		b_log(b, "broker: cannot replay the metadata log or the producer state",
+		      "", 0);
 		group_destroy_all(b);
+		prod_free(b);
 		b_free(b, b->tconf);
 		b_free(b, b->replay_new);
 		pl->free(pl->ctx, b);
@@ -112,6 +116,7 @@ void broker_destroy(struct broker *b)
 	while (b->conns)
 		broker_conn_closed(b, b->conns);
 	group_destroy_all(b);
+	prod_free(b);
 	b_free(b, b->tconf);
 	b->pl.free(b->pl.ctx, b);
 }

@@ -14,7 +14,7 @@ enum {
 	API_CREATE_TOPICS = 19, API_DELETE_TOPICS = 20, API_DELETE_RECORDS = 21,
 	API_DESCRIBE_CONFIGS = 32, API_ALTER_CONFIGS = 33,
 	API_CREATE_PARTITIONS = 37, API_DELETE_GROUPS = 42,
-	API_INCR_ALTER_CONFIGS = 44, API_OFFSET_DELETE = 47,
+	API_INCR_ALTER_CONFIGS = 44, API_OFFSET_DELETE = 47, API_INIT_PID = 22,
 };
 
 enum {
@@ -30,7 +30,9 @@ enum {
 	KERR_INVALID_PARTITIONS = 37, KERR_INVALID_REPLICATION = 38,
 	KERR_INVALID_ASSIGNMENT = 39, KERR_INVALID_CONFIG = 40,
 	KERR_NON_EMPTY_GROUP = 68, KERR_GROUP_NOT_FOUND = 69,
-	KERR_GROUP_SUBSCRIBED = 86,
+	KERR_GROUP_SUBSCRIBED = 86, KERR_OUT_OF_ORDER = 45,
+	KERR_INVALID_EPOCH = 47, KERR_UNKNOWN_PRODUCER = 59,
+	KERR_INVALID_RECORD = 87,
 };
 
 /* Per-topic configs (topic_config.c): Kafka's defaults unless the TC_
@@ -112,6 +114,9 @@ struct broker {
 	bool data_arrived;    /* new data since the parked fetches looked */
 	struct tconf *tconf;  /* STORE_MAX_TOPICS entries, by topic id */
 	uint64_t *replay_new; /* while replaying: last "topic created" record */
+	struct pstate *pstates; /* idempotent producers (producer.c) */
+	uint32_t pcap, pcount;
+	int64_t next_pid, pid_end; /* ids below pid_end are logged as used */
 };
 
 /* broker.c */
@@ -169,10 +174,24 @@ int topic_create(struct broker *b, const struct kstr *name, uint32_t parts,
 #define META_LOG_START 0x48445231   /* "HDR1" topic id, part, start */
 #define META_OFFS_DEL 0x484f5831    /* "HOX1" group, [topic id, part] */
 #define META_GROUP_DEL 0x48475831   /* "HGX1" group */
+#define META_PID_BLOCK 0x48504931   /* "HPI1" end of a producer id block */
 bool meta_append(struct broker *b, struct kw *w);
 int meta_sync(struct broker *b);
 void resp_wait_flush(struct broker *b, struct kresp *r);
 bool meta_stale(const struct broker *b, int32_t topic, uint64_t rec_off);
+
+/* producer.c */
+struct pstate;
+int api_init_producer_id(struct broker *b, struct kconn *c, struct kreq *q);
+bool batch_is_idempotent(const uint8_t *h);
+int16_t prod_check(struct broker *b, uint32_t t, uint32_t p, const uint8_t *h,
+		   int64_t *dup);
+void prod_update(struct broker *b, uint32_t t, uint32_t p, const uint8_t *h,
+		 int64_t base);
+void prod_drop_topic(struct broker *b, uint32_t t);
+void prod_free(struct broker *b);
+int prod_rebuild(struct broker *b);
+void prod_apply_block(struct broker *b, int64_t end);
 
 /* group.c, group_api.c, group_admin.c */
 int api_list_groups(struct broker *b, struct kconn *c, struct kreq *q);

@@ -77,6 +77,12 @@ static void meta_apply(struct broker *b, const uint8_t *p, uint32_t len,
 			b_log(b, "broker: could not re-apply a log start", "", start);
 		break;
 	}
+	case META_PID_BLOCK: {
+		int64_t end = kr_i64(&r);
+		if (!r.bad)
+			prod_apply_block(b, end);
+		break;
+	}
 	case META_OFFS_DEL:
 	case META_GROUP_DEL:
 		group_meta_apply(b, magic, &r, off);

@@ -33,6 +33,7 @@ int topic_create(struct broker *b, const struct kstr *name, uint32_t parts,
 	}
 	b->tconf[id] = *conf;
 	group_drop_topic(b, (uint32_t)id);
+	prod_drop_topic(b, (uint32_t)id);
 	b_log(b, "broker: created topic, partitions", "", parts);
 	return id;
 }
@@ -213,6 +214,7 @@ int api_delete_topics(struct broker *b, struct kconn *c, struct kreq *q)
 		}
 		if (!err) {
 			group_drop_topic(b, (uint32_t)tid);
+			prod_drop_topic(b, (uint32_t)tid);
 			tconf_default(&b->tconf[tid]);
 			b->data_arrived = true; /* parked fetches see it gone */
 		}

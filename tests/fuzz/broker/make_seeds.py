@@ -95,6 +95,34 @@ write("request", "admin_groups", join(1) +
       frame(16, 2, 3, b"") + frame(15, 4, 4, i32(2) + s(b"g") + s(b"solo") + b"\x00") +
       frame(47, 0, 5, s(b"solo") + i32(1) + s(b"t") + i32(1, 0)) +
       frame(42, 1, 6, i32(2) + s(b"solo") + s(b"g")))
+
+
+def crc32c(data):
+    crc = 0xFFFFFFFF
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+    return crc ^ 0xFFFFFFFF
+
+
+def idem_batch(pid, epoch, seq):
+    b = bytearray(BATCH)
+    b[43:57] = struct.pack(">qhi", pid, epoch, seq)
+    b[17:21] = struct.pack(">I", crc32c(bytes(b[21:])))
+    return bytes(b)
+
+
+def produce_idem(corr, topic, pid, epoch, seq):
+    bt = idem_batch(pid, epoch, seq)
+    return frame(0, 7, corr, b"\xff\xff" + struct.pack(">hi", -1, 30000) +
+                 struct.pack(">i", 1) + s(topic) + struct.pack(">iii", 1, 0, len(bt)) + bt)
+
+
+write("request", "idempotent", meta(1, b"t") + frame(22, 1, 2, b"\xff\xff" + i32(60000)) +
+      produce_idem(3, b"t", 0, 0, 0) + produce_idem(4, b"t", 0, 0, 0) +
+      produce_idem(5, b"t", 0, 0, 1) + produce_idem(6, b"t", 0, 0, 5) +
+      produce_idem(7, b"t", 0, 1, 0) + produce_idem(8, b"t", 0, 0, 2))
 write("recovery", "none", b"")
 write("recovery", "superblock_flip", struct.pack("<HHB", 0, 300, 1) + b"\x55")
 write("recovery", "seg_header", struct.pack("<HHB", 64, 12, 4) + b"\x01\x00\x00\x00")

@@ -4,7 +4,11 @@
  *   rdk_admin HOST:PORT topics   create/describe/alter/partitions/
  *                                delete-records/delete/recreate
  *   rdk_admin HOST:PORT groups   commit metadata, list/describe groups,
- *                                delete offsets, delete groups */
+ *                                delete offsets, delete groups
+ *   rdk_admin HOST:PORT idempotent N TOPIC   N records with
+ *                                enable.idempotence into a new TOPIC (4
+ *                                partitions), all delivered, each
+ *                                consumed exactly once */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -469,10 +473,91 @@ static void scenario_groups(void)
 	rd_kafka_destroy(rk);
 }
 
+static int delivered, failed;
+
+static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+	(void)rk;
+	(void)opaque;
+	if (m->err)
+		failed++;
+	else
+		delivered++;
+}
+
+/* Consume every partition of topic from the beginning; counts how often
+ * each value "i-<n>" (n < total) was seen. */
+static void consume_all(const char *topic, int parts, int total, int *seen)
+{
+	/* assign() needs a group id; nothing joins or commits */
+	rd_kafka_t *c = client(RD_KAFKA_CONSUMER, "idem-check");
+	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(parts);
+	int got = 0, idle = 0;
+
+	for (int p = 0; p < parts; p++)
+		rd_kafka_topic_partition_list_add(l, topic, p)->offset =
+			RD_KAFKA_OFFSET_BEGINNING;
+	EXPECT(!rd_kafka_assign(c, l), "assign");
+	rd_kafka_topic_partition_list_destroy(l);
+	while (got < total && idle < 50) {
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 100);
+		if (!m) {
+			idle++;
+			continue;
+		}
+		idle = 0;
+		if (!m->err && m->len > 2 && m->len < 20) {
+			char v[24];
+			memcpy(v, m->payload, m->len);
+			v[m->len] = 0;
+			int n = atoi(v + 2);
+			if (n >= 0 && n < total)
+				seen[n]++;
+			got++;
+		}
+		rd_kafka_message_destroy(m);
+	}
+	rd_kafka_consumer_close(c);
+	rd_kafka_destroy(c);
+}
+
+static void scenario_idempotent(int total, const char *topic)
+{
+	char err[256];
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	int *seen = calloc((size_t)total, sizeof(int));
+
+	if (rd_kafka_conf_set(conf, "bootstrap.servers", addr, err, sizeof(err)) ||
+	    rd_kafka_conf_set(conf, "enable.idempotence", "true", err, sizeof(err)) ||
+	    rd_kafka_conf_set(conf, "linger.ms", "2", err, sizeof(err)))
+		FAIL("conf: %s", err);
+	rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
+	rd_kafka_t *p = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+	EXPECT(p, "producer: %s", err);
+	for (int i = 0; i < total; i++) {
+		char v[24];
+		int n = snprintf(v, sizeof(v), "i-%d", i);
+		while (rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic),
+					 RD_KAFKA_V_VALUE(v, (size_t)n),
+					 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+					 RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+			rd_kafka_poll(p, 10);
+		rd_kafka_poll(p, 0);
+	}
+	EXPECT(!rd_kafka_flush(p, 60000), "flush");
+	EXPECT(!rd_kafka_fatal_error(p, err, sizeof(err)), "fatal: %s", err);
+	EXPECT(delivered == total && !failed, "delivered %d failed %d", delivered, failed);
+	rd_kafka_destroy(p);
+	consume_all(topic, 4, total, seen);
+	for (int i = 0; i < total; i++)
+		EXPECT(seen[i] == 1, "record i-%d seen %d times", i, seen[i]);
+	free(seen);
+}
+
 int main(int argc, char **argv)
 {
-	if (argc != 3) {
-		fprintf(stderr, "usage: rdk_admin HOST:PORT topics|groups\n");
+	if (argc < 3) {
+		fprintf(stderr, "usage: rdk_admin HOST:PORT topics|groups|idempotent N TOPIC\n");
 		return 2;
 	}
 	addr = argv[1];
@@ -480,6 +565,8 @@ int main(int argc, char **argv)
 		scenario_topics();
 	else if (!strcmp(argv[2], "groups"))
 		scenario_groups();
+	else if (!strcmp(argv[2], "idempotent") && argc == 5)
+		scenario_idempotent(atoi(argv[3]), argv[4]);
 	else
 		return 2;
 	printf("PASS %s\n", argv[2]);

@@ -167,6 +167,18 @@ def t_admin_survives_restart(b):
     assert "adm-rf" not in out and "adm-vo" not in out
 
 
+def t_idempotent_producer(b):
+    """librdkafka with enable.idempotence=true: InitProducerId, every record
+    delivered and consumed exactly once, batches stored with the id."""
+    p = run([os.path.join(ARGS.tools, "rdk_admin"), b.addr, "idempotent", "5000", "idem"],
+            timeout=120, check=False)
+    assert p.returncode == 0 and "PASS idempotent" in p.stdout, (p.stdout + p.stderr)[-400:]
+    bs = kr.all_batches(b.port, "idem", 4)
+    pids = {struct.unpack(">q", raw[43:51])[0] for (_p, _b, _a, _l, raw) in bs}
+    assert len(pids) == 1 and min(pids) >= 0, f"producer ids in batches: {pids}"
+    assert sum(lod + 1 for (_p, _b, _a, lod, _r) in bs) == 5000
+
+
 def t_no_auto_create(_b):
     """--no-auto-create: a producer's Metadata does not create the topic."""
     nb = Broker("noauto", extra=["--no-auto-create"]).start()
@@ -443,6 +455,7 @@ TESTS += [
     ("rdkafka_admin_topics_state_survives_restart", t_admin_survives_restart),
     ("rdkafka_admin_groups_commit_metadata_list_describe_delete", admin("groups")),
     ("no_auto_create_option_refuses_unknown_topics", t_no_auto_create),
+    ("rdkafka_idempotent_producer_exactly_once", t_idempotent_producer),
 ]
 
 
