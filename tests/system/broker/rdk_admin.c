@@ -543,6 +543,11 @@ static void scenario_idempotent(int total, const char *topic)
 					 RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
 			rd_kafka_poll(p, 10);
 		rd_kafka_poll(p, 0);
+		if (i % 1000 == 999) { /* paced, with progress for crash tests */
+			rd_kafka_poll(p, 10);
+			printf("progress %d %d\n", i + 1, delivered);
+			fflush(stdout);
+		}
 	}
 	EXPECT(!rd_kafka_flush(p, 60000), "flush");
 	EXPECT(!rd_kafka_fatal_error(p, err, sizeof(err)), "fatal: %s", err);

@@ -31,8 +31,8 @@ class Broker:
         self.proc = None
         self.port = None
 
-    def start(self, size=256 << 20):
-        cmd = [ARGS.broker, "--listen", "127.0.0.1:0", "--data", self.data,
+    def start(self, size=256 << 20, port=0):
+        cmd = [ARGS.broker, "--listen", f"127.0.0.1:{port}", "--data", self.data,
                "--size", str(size), "--group-delay-ms", "300"] + self.extra
         env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=1")
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.log,
@@ -177,6 +177,61 @@ def t_idempotent_producer(b):
     pids = {struct.unpack(">q", raw[43:51])[0] for (_p, _b, _a, _l, raw) in bs}
     assert len(pids) == 1 and min(pids) >= 0, f"producer ids in batches: {pids}"
     assert sum(lod + 1 for (_p, _b, _a, lod, _r) in bs) == 5000
+
+
+def t_idempotent_kill9(_b):
+    """Bug-class test for idempotence: the broker is killed with -9 while an
+    idempotent librdkafka producer runs and restarted on the same port; the
+    producer retries its in-flight batches with the same sequences, and the
+    broker (its producer state rebuilt from the log) stores each once."""
+    nb = Broker("idemkill").start()
+    port = nb.port
+    total = 60000
+    prod = subprocess.Popen([os.path.join(ARGS.tools, "rdk_admin"), nb.addr, "idempotent",
+                             str(total), "idemk"], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        # kill once a third is acknowledged, while batches are in flight
+        line = ""
+        while prod.poll() is None:
+            line = prod.stdout.readline()
+            if line.startswith("progress") and int(line.split()[2]) >= total // 3:
+                break
+        assert prod.poll() is None, f"producer ended before the kill: {line!r}"
+        nb.kill9()
+        nb.start(port=port)
+        out, _ = prod.communicate(timeout=180)
+        assert prod.returncode == 0 and "PASS idempotent" in out, out[-400:]
+        bs = kr.all_batches(nb.port, "idemk", 4)
+        assert sum(lod + 1 for (_p, _b, _a, lod, _r) in bs) == total
+    finally:
+        if prod.poll() is None:
+            prod.kill()
+            prod.wait()
+        nb.stop()
+
+
+def t_idempotent_retry_after_crash(_b):
+    """A batch acknowledged just before a kill -9 and retried (same producer
+    id, epoch and sequence) after the restart is acknowledged with its
+    original offset and stored once; the next sequence continues."""
+    nb = Broker("idemretry").start()
+    try:
+        with kr.connect(nb.port) as s:
+            kr.request(s, 3, 4, 1, struct.pack(">i", 1) + kr.kstr("retry") + b"\x01")
+            pid, epoch = kr.init_producer_id(s, 2)
+            assert kr.produce_one(s, 3, "retry", 0, kr.idem_batch(pid, epoch, 0)) == (0, 0)
+            assert kr.produce_one(s, 4, "retry", 0, kr.idem_batch(pid, epoch, 1)) == (0, 1)
+        nb.kill9()
+        nb.start()
+        with kr.connect(nb.port) as s:
+            assert kr.produce_one(s, 1, "retry", 0, kr.idem_batch(pid, epoch, 1)) == (0, 1)
+            assert kr.produce_one(s, 2, "retry", 0, kr.idem_batch(pid, epoch, 3))[0] == 45
+            assert kr.produce_one(s, 3, "retry", 0, kr.idem_batch(pid, epoch, 2)) == (0, 2)
+            err, hwm, _rec = kr.fetch_v4(s, 4, "retry", 0, 0)
+            assert err == 0 and hwm == 3, f"hwm {hwm}"
+    finally:
+        nb.stop()
 
 
 def t_no_auto_create(_b):
@@ -456,6 +511,8 @@ TESTS += [
     ("rdkafka_admin_groups_commit_metadata_list_describe_delete", admin("groups")),
     ("no_auto_create_option_refuses_unknown_topics", t_no_auto_create),
     ("rdkafka_idempotent_producer_exactly_once", t_idempotent_producer),
+    ("rdkafka_idempotent_producer_broker_kill9_no_duplicates", t_idempotent_kill9),
+    ("idempotent_retry_after_kill9_stored_once", t_idempotent_retry_after_crash),
 ]
 
 
