@@ -183,6 +183,11 @@ int api_join(struct broker *b, struct kconn *c, struct kreq *q)
 		group_join_error(b, m->join, m->join_ver, KERR_REBALANCING, m);
 	memcpy(g->ptype, j.ptype.p, (size_t)j.ptype.len);
 	g->ptlen = (uint32_t)j.ptype.len;
+	m->clen = q->client.len > 0 ? (uint32_t)q->client.len : 0;
+	if (m->clen > KG_NAME)
+		m->clen = KG_NAME;
+	if (m->clen)
+		memcpy(m->client, q->client.p, m->clen);
 	m->join = r;
 	m->join_ver = q->ver;
 	r->owner = &m->join;
