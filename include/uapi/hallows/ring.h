@@ -58,9 +58,9 @@ enum hl_ring_err {
 
 /* How an end sleeps and wakes its peer (a notification in ring 3; a futex on Linux). */
 struct hl_ring_ops {
-	void (*signal_peer)(void *ctx); /* wake the other end */
-	void (*wait)(void *ctx); /* sleep until signalled (may return early) */
-	void *ctx;
+	void (*signal_peer)(void *peer); /* wake the other end */
+	void (*wait)(void *own); /* sleep until signalled (may return early) */
+	void *peer, *own; /* what the peer waits on; what this end waits on */
 };
 
 /* One end of a ring: private to the thread that uses it. */
