@@ -1,9 +1,11 @@
-/* The Hallows side of drv_env.h: DMA pages and BAR mappings from the partition's own capabilities. */
+/* The Hallows side of drv_env.h: DMA pages and BAR mappings from the partition's own capabilities.
+ */
 #include "drv_env.h"
 
 /* Drivers map everything in a PML4 slot of their own. */
 #define DRV_VA_BASE 0x540000000000ull
-#define DRV_BAR_PAGES_MAX 256u /* mapped BAR window per BAR: 1 MiB (virtio structures sit in the first pages) */
+#define DRV_BAR_PAGES_MAX                                                                          \
+	256u /* mapped BAR window per BAR: 1 MiB (virtio structures sit in the first pages) */
 
 static uint64_t drv_va_next = DRV_VA_BASE;
 
@@ -11,7 +13,8 @@ static uint64_t drv_va_take(uint64_t bytes)
 {
 	uint64_t va = drv_va_next;
 
-	drv_va_next += (bytes + DRV_PAGE - 1) / DRV_PAGE * DRV_PAGE + DRV_PAGE; /* and a guard page */
+	drv_va_next +=
+	    (bytes + DRV_PAGE - 1) / DRV_PAGE * DRV_PAGE + DRV_PAGE; /* and a guard page */
 	return va;
 }
 
@@ -24,7 +27,8 @@ long drv_dma_page(void **va, uint64_t *paddr)
 	if (!f)
 		return HL_ERR_NO_MEMORY;
 	uint64_t at = drv_va_take(DRV_PAGE);
-	if ((err = rt_map_frame(HL_SLOT_ASPACE, f, at, HL_R_READ | HL_R_WRITE)) || (err = hl_frame_paddr(f, &pa)))
+	if ((err = rt_map_frame(HL_SLOT_ASPACE, f, at, HL_R_READ | HL_R_WRITE)) ||
+	    (err = hl_frame_paddr(f, &pa)))
 		return err;
 	*va = (void *)at;
 	*paddr = pa;
@@ -44,7 +48,8 @@ static long drv_bar_split(hl_cptr_t dev, struct drv_bar *b, unsigned bar)
 		return HL_ERR_INVALID_ARG;
 	if ((err = hl_pci_device_map_bar(dev, bar, mem)))
 		return err;
-	uint32_t pages = (uint32_t)(size / DRV_PAGE < DRV_BAR_PAGES_MAX ? size / DRV_PAGE : DRV_BAR_PAGES_MAX);
+	uint32_t pages =
+	    (uint32_t)(size / DRV_PAGE < DRV_BAR_PAGES_MAX ? size / DRV_PAGE : DRV_BAR_PAGES_MAX);
 	hl_cptr_t first = rt_slot();
 	for (uint32_t i = 1; i < pages; i++)
 		if (!rt_slot())
@@ -57,7 +62,7 @@ static long drv_bar_split(hl_cptr_t dev, struct drv_bar *b, unsigned bar)
 }
 
 long drv_map_bar(hl_cptr_t dev, struct drv_bar bars[6], unsigned bar, uint64_t off, uint64_t len,
-		 volatile uint8_t **va)
+                 volatile uint8_t **va)
 {
 	struct drv_bar *b = &bars[bar < 6 ? bar : 0];
 	long err;
@@ -75,7 +80,8 @@ long drv_map_bar(hl_cptr_t dev, struct drv_bar bars[6], unsigned bar, uint64_t o
 		if (!f)
 			return HL_ERR_NO_MEMORY;
 		if ((err = hl_memory_retype(b->first + p, HL_OBJ_FRAME, 12, 1, f)) ||
-		    (err = rt_map_frame(HL_SLOT_ASPACE, f, b->va + p * DRV_PAGE, HL_R_READ | HL_R_WRITE)))
+		    (err = rt_map_frame(HL_SLOT_ASPACE, f, b->va + p * DRV_PAGE,
+		                        HL_R_READ | HL_R_WRITE)))
 			return err;
 		b->mapped[p / 64] |= 1ull << (p % 64);
 	}

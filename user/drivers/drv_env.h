@@ -22,10 +22,11 @@ long drv_dma_page(void **va, uint64_t *paddr) __attribute__((warn_unused_result)
 
 /* A device's BARs as the driver maps them (one per BAR, pages made into frames on demand). */
 struct drv_bar {
-	hl_cptr_t first; /* 4 KiB device-memory capabilities: first .. first + npages - 1 (0: not yet) */
+	hl_cptr_t
+	    first; /* 4 KiB device-memory capabilities: first .. first + npages - 1 (0: not yet) */
 	uint32_t npages;
 	uint64_t size;
-	uint64_t va; /* the BAR's base in the driver's window (pages mapped lazily) */
+	uint64_t va;        /* the BAR's base in the driver's window (pages mapped lazily) */
 	uint64_t mapped[4]; /* bitmap of the first 256 pages already mapped */
 };
 
@@ -35,7 +36,7 @@ struct drv_bar {
  * MSI-X table elsewhere in the BAR is never touched. Returns 0 or HL_ERR_*.
  */
 long drv_map_bar(hl_cptr_t dev, struct drv_bar bars[6], unsigned bar, uint64_t off, uint64_t len,
-		 volatile uint8_t **va) __attribute__((warn_unused_result));
+                 volatile uint8_t **va) __attribute__((warn_unused_result));
 
 uint64_t drv_rdtsc(void);
 uint64_t drv_ms_to_tsc(uint64_t ms);

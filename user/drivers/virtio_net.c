@@ -16,13 +16,13 @@
 #include "virtio_pci.h"
 #include <lib/string.h>
 
-#define VNET_QSIZE	 256 /* at most; the device may offer fewer */
-#define VNET_MAX_SEGS	 8 /* caller's buffers per transmitted frame */
-#define VNET_HDR	 ((uint16_t)sizeof(struct virtio_net_hdr))
-#define VNET_FRAME_MAX	 1514 /* Ethernet header + 1500 (no VLAN, no TSO) */
-#define VNET_HDR_SLOT	 16 /* bytes per transmit header in the header page */
-#define VNET_MSIX_RX	 0
-#define VNET_MSIX_TX	 1
+#define VNET_QSIZE     256 /* at most; the device may offer fewer */
+#define VNET_MAX_SEGS  8   /* caller's buffers per transmitted frame */
+#define VNET_HDR       ((uint16_t)sizeof(struct virtio_net_hdr))
+#define VNET_FRAME_MAX 1514 /* Ethernet header + 1500 (no VLAN, no TSO) */
+#define VNET_HDR_SLOT  16   /* bytes per transmit header in the header page */
+#define VNET_MSIX_RX   0
+#define VNET_MSIX_TX   1
 
 enum vnet_state { VNET_STOPPED, VNET_RUNNING, VNET_FAULTED };
 
@@ -48,8 +48,8 @@ struct virtio_net {
 };
 
 static const uint64_t vnet_wanted = 1ull << VIRTIO_NET_F_CSUM | 1ull << VIRTIO_NET_F_GUEST_CSUM |
-				    1ull << VIRTIO_NET_F_MAC | 1ull << VIRTIO_NET_F_STATUS |
-				    1ull << VIRTIO_NET_F_MRG_RXBUF | 1ull << VIRTIO_F_VERSION_1;
+                                    1ull << VIRTIO_NET_F_MAC | 1ull << VIRTIO_NET_F_STATUS |
+                                    1ull << VIRTIO_NET_F_MRG_RXBUF | 1ull << VIRTIO_F_VERSION_1;
 
 static struct virtio_net *vnet(struct netdev *nd)
 {
@@ -58,15 +58,16 @@ static struct virtio_net *vnet(struct netdev *nd)
 
 bool virtio_net_matches(uint16_t vendor, uint16_t device)
 {
-	return vendor == VIRTIO_PCI_VENDOR && (device == VIRTIO_PCI_DEVICE_NET || device == VIRTIO_PCI_DEVICE_NET_TRANS);
+	return vendor == VIRTIO_PCI_VENDOR &&
+	       (device == VIRTIO_PCI_DEVICE_NET || device == VIRTIO_PCI_DEVICE_NET_TRANS);
 }
 
 /* The device broke a rule: say what, reset it (no more DMA), and keep the buffers for draining. */
 static int vnet_fault(struct virtio_net *vn, const char *what)
 {
 	vn->nd.errors++;
-	rt_printf("virtio-net: %02x:%02x.%x: device fault: %s; device reset\n", vn->bdf >> 8, (vn->bdf >> 3) & 31,
-		  vn->bdf & 7, what);
+	rt_printf("virtio-net: %02x:%02x.%x: device fault: %s; device reset\n", vn->bdf >> 8,
+	          (vn->bdf >> 3) & 31, vn->bdf & 7, what);
 	virtio_pci_reset(&vn->vp);
 	vn->state = VNET_FAULTED;
 	return NETDEV_ERR_DEVICE;
@@ -81,7 +82,8 @@ static int vnet_queue_pages(struct vnet_queue *vq)
 }
 
 /* Set up queue index (0 rx, 1 tx) on fresh rings and hand it to the device. */
-static int vnet_queue_setup(struct virtio_net *vn, struct vnet_queue *vq, uint16_t index, uint16_t msix)
+static int vnet_queue_setup(struct virtio_net *vn, struct vnet_queue *vq, uint16_t index,
+                            uint16_t msix)
 {
 	uint16_t max = virtio_pci_queue_max(&vn->vp, index), size = VNET_QSIZE;
 
@@ -93,14 +95,16 @@ static int vnet_queue_setup(struct virtio_net *vn, struct vnet_queue *vq, uint16
 		return NETDEV_ERR_NOMEM;
 	for (int i = 0; i < 3; i++)
 		memset(vq->pages[i], 0, DRV_PAGE);
-	if (virtq_init(&vq->q, index, size, vq->pages[0], vq->pa[0], vq->pages[1], vq->pa[1], vq->pages[2], vq->pa[2]))
+	if (virtq_init(&vq->q, index, size, vq->pages[0], vq->pa[0], vq->pages[1], vq->pa[1],
+	               vq->pages[2], vq->pa[2]))
 		return NETDEV_ERR_NODEV; /* a size that is no power of two */
 	if (vn->mode == NETDEV_POLLED)
 		virtq_irq_off(&vq->q);
 	return virtio_pci_queue_enable(&vn->vp, &vq->q, msix) ? NETDEV_ERR_NODEV : NETDEV_OK;
 }
 
-/* Interrupt mode: one MSI-X entry per queue, both signalling nd.notify (made once, kept across restarts). */
+/* Interrupt mode: one MSI-X entry per queue, both signalling nd.notify (made once, kept across
+ * restarts). */
 static int vnet_irq_setup(struct virtio_net *vn)
 {
 	if (vn->irq[0])
@@ -143,15 +147,17 @@ static int vnet_start(struct netdev *nd, enum netdev_mode mode)
 	if ((err = vnet_queue_setup(vn, &vn->rx, 0, mode == NETDEV_IRQ ? VNET_MSIX_RX : none)) ||
 	    (err = vnet_queue_setup(vn, &vn->tx, 1, mode == NETDEV_IRQ ? VNET_MSIX_TX : none)))
 		goto fail_err;
-	hl_pci_device_config_read(vn->vp.dev, 4, 2, &cmd); /* memory space and bus mastering: DMA and MSI-X */
+	hl_pci_device_config_read(vn->vp.dev, 4, 2,
+	                          &cmd); /* memory space and bus mastering: DMA and MSI-X */
 	if (hl_pci_device_config_write(vn->vp.dev, 4, 2, cmd | 0x6))
 		goto fail;
 	vn->rx_more = 0;
 	vn->nd.info.rx_slots = vn->rx.q.size;
 	vn->nd.info.tx_slots = vn->tx.q.size;
-	vn->nd.info.offloads = (virtio_pci_has(&vn->vp, VIRTIO_NET_F_CSUM) ? NETDEV_OFF_TX_CSUM : 0) |
-			       (virtio_pci_has(&vn->vp, VIRTIO_NET_F_GUEST_CSUM) ? NETDEV_OFF_RX_CSUM : 0) |
-			       (virtio_pci_has(&vn->vp, VIRTIO_NET_F_MRG_RXBUF) ? NETDEV_OFF_MRG_RX : 0);
+	vn->nd.info.offloads =
+	    (virtio_pci_has(&vn->vp, VIRTIO_NET_F_CSUM) ? NETDEV_OFF_TX_CSUM : 0) |
+	    (virtio_pci_has(&vn->vp, VIRTIO_NET_F_GUEST_CSUM) ? NETDEV_OFF_RX_CSUM : 0) |
+	    (virtio_pci_has(&vn->vp, VIRTIO_NET_F_MRG_RXBUF) ? NETDEV_OFF_MRG_RX : 0);
 	virtio_pci_set_status(&vn->vp, VIRTIO_STATUS_DRIVER_OK);
 	vn->state = VNET_RUNNING;
 	return NETDEV_OK;
@@ -185,7 +191,8 @@ static int vnet_rx_post(struct netdev *nd, struct netdev_buf **bufs, int n)
 				return NETDEV_ERR_INVALID;
 			break;
 		}
-		struct virtq_seg s = { .paddr = bufs[i]->paddr, .len = bufs[i]->cap, .device_writes = true };
+		struct virtq_seg s = {
+		    .paddr = bufs[i]->paddr, .len = bufs[i]->cap, .device_writes = true};
 		if (virtq_add(&vn->rx.q, &s, 1, bufs[i]))
 			break;
 	}
@@ -216,8 +223,10 @@ static bool vnet_rx_one(struct virtio_net *vn, struct netdev_buf *b, uint32_t le
 		b->off = 0, b->len = (uint16_t)len;
 		vn->rx_more--;
 	} else {
-		const volatile struct virtio_net_hdr *h = (const volatile struct virtio_net_hdr *)b->data;
-		uint16_t nbuf = virtio_pci_has(&vn->vp, VIRTIO_NET_F_MRG_RXBUF) ? h->num_buffers : 1;
+		const volatile struct virtio_net_hdr *h =
+		    (const volatile struct virtio_net_hdr *)b->data;
+		uint16_t nbuf =
+		    virtio_pci_has(&vn->vp, VIRTIO_NET_F_MRG_RXBUF) ? h->num_buffers : 1;
 		uint8_t hf = h->flags;
 		if (len < VNET_HDR || nbuf == 0 || nbuf > vn->rx.q.size)
 			return false;
@@ -274,7 +283,8 @@ static int vnet_tx_frame_len(struct netdev_buf **bufs, int n, uint32_t *bytes)
 			return NETDEV_ERR_INVALID;
 		*bytes += bufs[k]->len;
 	} while (bufs[k++]->flags & NETDEV_BUF_MORE);
-	return *bytes > VNET_FRAME_MAX || (bufs[0]->flags & NETDEV_BUF_TSO4) ? NETDEV_ERR_INVALID : k;
+	return *bytes > VNET_FRAME_MAX || (bufs[0]->flags & NETDEV_BUF_TSO4) ? NETDEV_ERR_INVALID
+	                                                                     : k;
 }
 
 /* Queue one frame of k buffers; false if the ring is full. */
@@ -289,9 +299,10 @@ static bool vnet_tx_one(struct virtio_net *vn, struct netdev_buf **bufs, int k)
 		h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
 		h->csum_start = bufs[0]->csum_start, h->csum_offset = bufs[0]->csum_offset;
 	}
-	s[0] = (struct virtq_seg){ .paddr = vn->tx_hdr_pa + head * VNET_HDR_SLOT, .len = VNET_HDR };
+	s[0] = (struct virtq_seg){.paddr = vn->tx_hdr_pa + head * VNET_HDR_SLOT, .len = VNET_HDR};
 	for (int i = 0; i < k; i++)
-		s[1 + i] = (struct virtq_seg){ .paddr = bufs[i]->paddr + bufs[i]->off, .len = bufs[i]->len };
+		s[1 + i] =
+		    (struct virtq_seg){.paddr = bufs[i]->paddr + bufs[i]->off, .len = bufs[i]->len};
 	if (virtq_add(&vn->tx.q, s, (unsigned)(1 + k), &vn->tx_nbufs[head]))
 		return false;
 	for (int i = 0; i < k; i++)
@@ -385,14 +396,14 @@ static bool vnet_irq_arm(struct netdev *nd)
 }
 
 static const struct netdev_ops virtio_net_ops = {
-	.start = vnet_start,
-	.stop = vnet_stop,
-	.rx_post = vnet_rx_post,
-	.rx_poll = vnet_rx_poll,
-	.tx = vnet_tx,
-	.tx_reclaim = vnet_tx_reclaim,
-	.link_up = vnet_link_up,
-	.irq_arm = vnet_irq_arm,
+    .start = vnet_start,
+    .stop = vnet_stop,
+    .rx_post = vnet_rx_post,
+    .rx_poll = vnet_rx_poll,
+    .tx = vnet_tx,
+    .tx_reclaim = vnet_tx_reclaim,
+    .link_up = vnet_link_up,
+    .irq_arm = vnet_irq_arm,
 };
 
 struct netdev *virtio_net_open(hl_cptr_t dev, uint16_t bdf, int *err)
@@ -408,7 +419,8 @@ struct netdev *virtio_net_open(hl_cptr_t dev, uint16_t bdf, int *err)
 	*err = NETDEV_ERR_NODEV;
 	if (virtio_pci_open(&vn->vp, dev) || !vn->vp.devcfg || !virtio_pci_reset(&vn->vp))
 		return NULL;
-	/* The features decide what the config holds: negotiate once to read it, start() does it again. */
+	/* The features decide what the config holds: negotiate once to read it, start() does it
+	 * again. */
 	virtio_pci_set_status(&vn->vp, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
 	if (virtio_pci_negotiate(&vn->vp, vnet_wanted))
 		return NULL;

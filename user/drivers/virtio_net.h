@@ -10,7 +10,8 @@
 #include <drivers/netdev.h>
 #include <hallows/abi.h>
 
-/* True for a PCI ID this driver handles (the transitional ID is checked for modern capabilities at open). */
+/* True for a PCI ID this driver handles (the transitional ID is checked for modern capabilities at
+ * open). */
 bool virtio_net_matches(uint16_t vendor, uint16_t device);
 
 /*

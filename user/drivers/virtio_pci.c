@@ -1,10 +1,10 @@
 /* The virtio 1.x modern PCI transport (virtio 1.2 §4.1.4, §3.1.1). */
 #include "virtio_pci.h"
 
-#define PCI_STATUS	   0x06
-#define PCI_STATUS_CAPS	   0x10
-#define PCI_CAP_PTR	   0x34
-#define PCI_CAP_ID_MSIX	   0x11
+#define PCI_STATUS         0x06
+#define PCI_STATUS_CAPS    0x10
+#define PCI_CAP_PTR        0x34
+#define PCI_CAP_ID_MSIX    0x11
 #define PCI_CAP_WALK_LIMIT 48 /* a looping list ends here */
 
 static uint32_t cfg(struct virtio_pci *vp, uint32_t off, uint32_t width)
@@ -60,13 +60,14 @@ static long map_struct(struct virtio_pci *vp, uint32_t cap, volatile uint8_t **v
 	return drv_map_bar(vp->dev, vp->bars, bar, off, n, va);
 }
 
-/* Walk the capability list; map the first structure of each kind (§4.1.4: the first is the preferred one). */
+/* Walk the capability list; map the first structure of each kind (§4.1.4: the first is the
+ * preferred one). */
 long virtio_pci_open(struct virtio_pci *vp, hl_cptr_t dev)
 {
 	uint32_t clen = 0, ilen = 0;
 	long err;
 
-	*vp = (struct virtio_pci){ .dev = dev };
+	*vp = (struct virtio_pci){.dev = dev};
 	if (!(cfg(vp, PCI_STATUS, 2) & PCI_STATUS_CAPS))
 		return HL_ERR_ILLEGAL_OP;
 	uint32_t at = cfg(vp, PCI_CAP_PTR, 1) & 0xfc;
@@ -185,7 +186,8 @@ void virtio_pci_config(struct virtio_pci *vp, uint32_t off, void *buf, uint32_t 
 	for (int tries = 0; tries < 100; tries++) {
 		uint8_t gen = rd8(vp->common, VIRTIO_COMMON_CFGGEN);
 		for (uint32_t i = 0; i < len; i++)
-			out[i] = off + i < vp->devcfg_len && vp->devcfg ? rd8(vp->devcfg, off + i) : 0;
+			out[i] =
+			    off + i < vp->devcfg_len && vp->devcfg ? rd8(vp->devcfg, off + i) : 0;
 		if (rd8(vp->common, VIRTIO_COMMON_CFGGEN) == gen)
 			return;
 	}

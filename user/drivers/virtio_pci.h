@@ -18,10 +18,11 @@ struct virtio_pci {
 	uint32_t notify_mult; /* notify_off_multiplier */
 	uint32_t notify_len, devcfg_len;
 	uint16_t msix_entries; /* MSI-X table size (0: none) */
-	uint64_t features; /* negotiated */
+	uint64_t features;     /* negotiated */
 };
 
-/* Find and map the structures; VIRTQ-independent errors: 0 or HL_ERR_* (HL_ERR_ILLEGAL_OP: no modern capabilities). */
+/* Find and map the structures; VIRTQ-independent errors: 0 or HL_ERR_* (HL_ERR_ILLEGAL_OP: no
+ * modern capabilities). */
 long virtio_pci_open(struct virtio_pci *vp, hl_cptr_t dev) __attribute__((warn_unused_result));
 
 /* Reset (status 0, waiting until the device reads back 0, at most ~1 s); false if it never did. */
@@ -33,7 +34,8 @@ uint8_t virtio_pci_status(struct virtio_pci *vp);
  * Features (§3.1.1 steps 4-6): offer `wanted & device's`, set FEATURES_OK
  * and check it stuck. VERSION_1 is required. Returns 0 or HL_ERR_ILLEGAL_OP.
  */
-long virtio_pci_negotiate(struct virtio_pci *vp, uint64_t wanted) __attribute__((warn_unused_result));
+long virtio_pci_negotiate(struct virtio_pci *vp, uint64_t wanted)
+    __attribute__((warn_unused_result));
 static inline bool virtio_pci_has(const struct virtio_pci *vp, unsigned bit)
 {
 	return (vp->features >> bit) & 1;
@@ -47,7 +49,7 @@ uint16_t virtio_pci_queue_max(struct virtio_pci *vp, uint16_t index);
  * VIRTIO_MSI_NO_VECTOR) and enable it. HL_ERR_RANGE if the device refused the vector.
  */
 long virtio_pci_queue_enable(struct virtio_pci *vp, struct virtq *q, uint16_t msix)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 /* Tell the device that queue q has new buffers. */
 void virtio_pci_notify(struct virtio_pci *vp, const struct virtq *q);
 

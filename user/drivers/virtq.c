@@ -5,7 +5,8 @@
  */
 #include "virtq.h"
 
-/* Ordering with the device (x86: compiler barriers plus a full fence where a store must precede a load). */
+/* Ordering with the device (x86: compiler barriers plus a full fence where a store must precede a
+ * load). */
 #define virtq_wmb() __atomic_thread_fence(__ATOMIC_RELEASE)
 #define virtq_rmb() __atomic_thread_fence(__ATOMIC_ACQUIRE)
 #define virtq_mb()  __atomic_thread_fence(__ATOMIC_SEQ_CST)
@@ -25,8 +26,8 @@ size_t virtq_used_bytes(uint16_t size)
 	return 6u + 8u * size; /* flags, idx, ring[size], avail_event */
 }
 
-int virtq_init(struct virtq *q, uint16_t index, uint16_t size, void *desc, uint64_t desc_pa, void *avail,
-	       uint64_t avail_pa, void *used, uint64_t used_pa)
+int virtq_init(struct virtq *q, uint16_t index, uint16_t size, void *desc, uint64_t desc_pa,
+               void *avail, uint64_t avail_pa, void *used, uint64_t used_pa)
 {
 	if (size == 0 || size > VIRTQ_MAX_SIZE || (size & (size - 1)) || !desc || !avail || !used)
 		return VIRTQ_ERR_INVALID;
@@ -38,7 +39,7 @@ int virtq_init(struct virtq *q, uint16_t index, uint16_t size, void *desc, uint6
 	q->avail->flags = 0, q->avail->idx = 0;
 	q->used->flags = 0, q->used->idx = 0;
 	for (uint16_t i = 0; i < size; i++)
-		q->slot[i] = (struct virtq_slot){ .next = (uint16_t)(i + 1) };
+		q->slot[i] = (struct virtq_slot){.next = (uint16_t)(i + 1)};
 	q->free_head = 0, q->nfree = size;
 	return VIRTQ_OK;
 }
@@ -52,8 +53,10 @@ int virtq_add(struct virtq *q, const struct virtq_seg *segs, unsigned n, void *c
 	if (n == 0)
 		return VIRTQ_ERR_INVALID;
 	for (unsigned i = 0; i < n; i++) {
-		if (segs[i].len == 0 || (i > 0 && segs[i - 1].device_writes && !segs[i].device_writes))
-			return VIRTQ_ERR_INVALID; /* §2.7.4.2: readable descriptors before writable ones */
+		if (segs[i].len == 0 ||
+		    (i > 0 && segs[i - 1].device_writes && !segs[i].device_writes))
+			return VIRTQ_ERR_INVALID; /* §2.7.4.2: readable descriptors before writable
+			                             ones */
 		wlen += segs[i].device_writes ? segs[i].len : 0;
 	}
 	if (n > q->nfree)
@@ -65,7 +68,7 @@ int virtq_add(struct virtq *q, const struct virtq_seg *segs, unsigned n, void *c
 		q->desc[d].addr = segs[i].paddr;
 		q->desc[d].len = segs[i].len;
 		q->desc[d].flags = (uint16_t)((segs[i].device_writes ? VIRTQ_DESC_F_WRITE : 0) |
-					      (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0));
+		                              (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0));
 		q->desc[d].next = i + 1 < n ? next : 0;
 		if (i + 1 < n)
 			d = next;

@@ -30,18 +30,19 @@
 
 enum virtq_err {
 	VIRTQ_OK = 0,
-	VIRTQ_ERR_FULL = -1, /* not enough free descriptors */
+	VIRTQ_ERR_FULL = -1,    /* not enough free descriptors */
 	VIRTQ_ERR_INVALID = -2, /* bad size, no segments, zero-length segment */
-	VIRTQ_ERR_BROKEN = -3, /* the device broke a rule (see virtq.fault) */
+	VIRTQ_ERR_BROKEN = -3,  /* the device broke a rule (see virtq.fault) */
 };
 
 /* What the device did wrong, for the report (virtq.fault). */
 enum virtq_fault {
 	VIRTQ_FAULT_NONE = 0,
 	VIRTQ_FAULT_IDX_JUMP, /* used.idx moved by more than the buffers in flight */
-	VIRTQ_FAULT_BAD_ID, /* id outside the table */
-	VIRTQ_FAULT_NOT_HEAD, /* id not the head of a chain in flight (never posted, or returned twice) */
-	VIRTQ_FAULT_BAD_LEN, /* len larger than the chain's device-writable bytes */
+	VIRTQ_FAULT_BAD_ID,   /* id outside the table */
+	VIRTQ_FAULT_NOT_HEAD, /* id not the head of a chain in flight (never posted, or returned
+	                         twice) */
+	VIRTQ_FAULT_BAD_LEN,  /* len larger than the chain's device-writable bytes */
 };
 
 struct virtq_seg {
@@ -52,24 +53,24 @@ struct virtq_seg {
 
 /* Driver-private state of one descriptor. */
 struct virtq_slot {
-	void *cookie; /* the caller's, for a chain head in flight */
-	uint32_t wlen; /* head: device-writable bytes in the chain */
+	void *cookie;   /* the caller's, for a chain head in flight */
+	uint32_t wlen;  /* head: device-writable bytes in the chain */
 	uint16_t ndesc; /* head: descriptors in the chain (0: not a head in flight) */
-	uint16_t next; /* free list, or the next descriptor of the chain */
+	uint16_t next;  /* free list, or the next descriptor of the chain */
 };
 
 struct virtq {
-	uint16_t size; /* power of two, <= VIRTQ_MAX_SIZE */
+	uint16_t size;  /* power of two, <= VIRTQ_MAX_SIZE */
 	uint16_t index; /* the queue's number on the device */
 	volatile struct virtq_desc *desc;
 	volatile struct virtq_avail *avail;
 	volatile struct virtq_used *used;
 	uint64_t desc_pa, avail_pa, used_pa;
 	uint16_t free_head, nfree;
-	uint16_t avail_idx; /* next avail.idx to publish */
-	uint16_t last_used; /* next used entry to consume */
-	uint16_t inflight; /* chains handed to the device, not yet returned */
-	uint16_t pending; /* added since the last publish */
+	uint16_t avail_idx;  /* next avail.idx to publish */
+	uint16_t last_used;  /* next used entry to consume */
+	uint16_t inflight;   /* chains handed to the device, not yet returned */
+	uint16_t pending;    /* added since the last publish */
 	uint32_t notify_off; /* the transport's: where this queue is notified */
 	enum virtq_fault fault;
 	struct virtq_slot slot[VIRTQ_MAX_SIZE];
@@ -81,14 +82,17 @@ size_t virtq_avail_bytes(uint16_t size);
 size_t virtq_used_bytes(uint16_t size);
 
 /* Set up an empty queue over zeroed ring memory; VIRTQ_ERR_INVALID for a bad size. */
-int virtq_init(struct virtq *q, uint16_t index, uint16_t size, void *desc, uint64_t desc_pa, void *avail,
-	       uint64_t avail_pa, void *used, uint64_t used_pa) __attribute__((warn_unused_result));
+int virtq_init(struct virtq *q, uint16_t index, uint16_t size, void *desc, uint64_t desc_pa,
+               void *avail, uint64_t avail_pa, void *used, uint64_t used_pa)
+    __attribute__((warn_unused_result));
 
-/* Add one chain of n segments (driver-read first, then device-written); not visible to the device before virtq_publish. */
+/* Add one chain of n segments (driver-read first, then device-written); not visible to the device
+ * before virtq_publish. */
 int virtq_add(struct virtq *q, const struct virtq_seg *segs, unsigned n, void *cookie)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
-/* The descriptor the next virtq_add will use as its chain's head (a key for per-chain driver data). */
+/* The descriptor the next virtq_add will use as its chain's head (a key for per-chain driver data).
+ */
 static inline uint16_t virtq_next_head(const struct virtq *q)
 {
 	return q->free_head;
@@ -111,7 +115,8 @@ uint16_t virtq_used_pending(const struct virtq *q);
 void virtq_irq_off(struct virtq *q);
 bool virtq_irq_on(struct virtq *q);
 
-/* After a device reset: hand back the cookies of every chain still in flight (at most max); returns the count. */
+/* After a device reset: hand back the cookies of every chain still in flight (at most max); returns
+ * the count. */
 unsigned virtq_drain(struct virtq *q, void **cookies, unsigned max);
 
 const char *virtq_fault_str(enum virtq_fault f);

@@ -19,9 +19,9 @@
 #include "../../drivers/virtio_net.h"
 #include "responder.h"
 
-#define NBUFS	     256 /* 2 KiB each, two per DMA page */
+#define NBUFS        256 /* 2 KiB each, two per DMA page */
 #define BUF_BYTES    2048
-#define BATCH	     32
+#define BATCH        32
 #define REPORT_EVERY 1000 /* ms between counter lines, when something changed */
 
 struct config {
@@ -59,8 +59,9 @@ static bool config_read(const struct hl_bootinfo *bi, struct config *c)
 	struct cpio_entry e;
 	int line = 1;
 
-	*c = (struct config){ .ip = { 198, 18, 0, 2 }, .mode = NETDEV_POLLED };
-	if (cpio_find((const uint8_t *)bi->initrd_vaddr, bi->initrd_size, "etc/netecho.conf", &e) != CPIO_OK)
+	*c = (struct config){.ip = {198, 18, 0, 2}, .mode = NETDEV_POLLED};
+	if (cpio_find((const uint8_t *)bi->initrd_vaddr, bi->initrd_size, "etc/netecho.conf", &e) !=
+	    CPIO_OK)
 		return true; /* the defaults */
 	const char *s = (const char *)e.data;
 	for (size_t at = 0; at < e.size; line++) {
@@ -99,9 +100,9 @@ static bool bufs_init(void)
 		if (drv_dma_page(&va, &pa))
 			return false;
 		for (int j = 0; j < 2; j++)
-			bufs[i + j] = (struct netdev_buf){ .data = (uint8_t *)va + j * BUF_BYTES,
-							   .paddr = pa + (uint64_t)j * BUF_BYTES,
-							   .cap = BUF_BYTES };
+			bufs[i + j] = (struct netdev_buf){.data = (uint8_t *)va + j * BUF_BYTES,
+			                                  .paddr = pa + (uint64_t)j * BUF_BYTES,
+			                                  .cap = BUF_BYTES};
 	}
 	return true;
 }
@@ -111,15 +112,19 @@ static void print_device(struct netdev *nd, uint16_t bdf, const struct config *c
 	const uint8_t *m = nd->info.mac;
 	uint32_t o = nd->info.offloads;
 
-	rt_printf("virtio-net: %02x:%02x.%x %s, mac %02x:%02x:%02x:%02x:%02x:%02x, link %s, %u queue pair "
-		  "(rx %u, tx %u), mode %s, offloads%s%s%s%s\n",
-		  bdf >> 8, (bdf >> 3) & 31, bdf & 7, nd->info.model, m[0], m[1], m[2], m[3], m[4], m[5],
-		  nd->ops->link_up(nd) ? "up" : "down", nd->info.queue_pairs, nd->info.rx_slots, nd->info.tx_slots,
-		  c->mode == NETDEV_IRQ ? "interrupt (MSI-X per queue)" : "polled", o & NETDEV_OFF_TX_CSUM ? " tx-csum" : "",
-		  o & NETDEV_OFF_RX_CSUM ? " rx-csum" : "", o & NETDEV_OFF_MRG_RX ? " mrg-rxbuf" : "", o ? "" : " none");
+	rt_printf(
+	    "virtio-net: %02x:%02x.%x %s, mac %02x:%02x:%02x:%02x:%02x:%02x, link %s, %u queue "
+	    "pair "
+	    "(rx %u, tx %u), mode %s, offloads%s%s%s%s\n",
+	    bdf >> 8, (bdf >> 3) & 31, bdf & 7, nd->info.model, m[0], m[1], m[2], m[3], m[4], m[5],
+	    nd->ops->link_up(nd) ? "up" : "down", nd->info.queue_pairs, nd->info.rx_slots,
+	    nd->info.tx_slots, c->mode == NETDEV_IRQ ? "interrupt (MSI-X per queue)" : "polled",
+	    o & NETDEV_OFF_TX_CSUM ? " tx-csum" : "", o & NETDEV_OFF_RX_CSUM ? " rx-csum" : "",
+	    o & NETDEV_OFF_MRG_RX ? " mrg-rxbuf" : "", o ? "" : " none");
 }
 
-/* Answer what arrived; replies go out from the buffers they came in. Returns the buffers handled. */
+/* Answer what arrived; replies go out from the buffers they came in. Returns the buffers handled.
+ */
 static int serve(struct netdev *nd, struct responder *r)
 {
 	static bool in_frame; /* the last buffer seen said NETDEV_BUF_MORE */
@@ -133,9 +138,12 @@ static int serve(struct netdev *nd, struct responder *r)
 		uint16_t len;
 		struct responder_csum cs;
 		bool whole = !in_frame && !(b->flags & (NETDEV_BUF_MORE | NETDEV_BUF_DROPPED));
-		in_frame = b->flags & NETDEV_BUF_MORE; /* a merged frame: too big for ARP or this ping; dropped */
+		in_frame =
+		    b->flags &
+		    NETDEV_BUF_MORE; /* a merged frame: too big for ARP or this ping; dropped */
 		bool trusted = b->flags & (NETDEV_BUF_CSUM_VALID | NETDEV_BUF_CSUM_NONE);
-		if (whole && responder_reply(r, b->data + b->off, b->len, trusted, &len, &cs) != RESP_DROP) {
+		if (whole &&
+		    responder_reply(r, b->data + b->off, b->len, trusted, &len, &cs) != RESP_DROP) {
 			b->len = len;
 			b->flags = cs.needed ? NETDEV_BUF_CSUM : 0;
 			b->csum_start = cs.start, b->csum_offset = cs.offset;
@@ -162,7 +170,7 @@ static int serve(struct netdev *nd, struct responder *r)
 int main(struct rt *rt)
 {
 	struct config c;
-	struct responder r = { 0 };
+	struct responder r = {0};
 	uint16_t bdf = 0;
 	int err = 0;
 
@@ -171,7 +179,8 @@ int main(struct rt *rt)
 	hl_cptr_t dev = find_nic(rt->bi, &bdf);
 	struct netdev *nd = dev ? virtio_net_open(dev, bdf, &err) : NULL;
 	if (!nd) {
-		rt_printf("netecho: no usable virtio-net device (%s, error %d)\n", dev ? "open failed" : "none found", err);
+		rt_printf("netecho: no usable virtio-net device (%s, error %d)\n",
+		          dev ? "open failed" : "none found", err);
 		return 1;
 	}
 	if (!bufs_init() || (err = nd->ops->start(nd, c.mode))) {
@@ -182,12 +191,15 @@ int main(struct rt *rt)
 	struct netdev_buf *p[NBUFS];
 	for (int i = 0; i < NBUFS; i++)
 		p[i] = &bufs[i];
-	int posted = nd->ops->rx_post(nd, p, nd->info.rx_slots < NBUFS / 2 ? nd->info.rx_slots : NBUFS / 2);
+	int posted =
+	    nd->ops->rx_post(nd, p, nd->info.rx_slots < NBUFS / 2 ? nd->info.rx_slots : NBUFS / 2);
 	memcpy(r.mac, nd->info.mac, 6);
 	memcpy(r.ip, c.ip, 4);
 	r.csum_offload = c.csum_offload && (nd->info.offloads & NETDEV_OFF_TX_CSUM);
-	rt_printf("netecho: answering ARP and ping for %u.%u.%u.%u, %d receive buffers posted, checksums %s\n", r.ip[0],
-		  r.ip[1], r.ip[2], r.ip[3], posted, r.csum_offload ? "by the device" : "by the CPU");
+	rt_printf("netecho: answering ARP and ping for %u.%u.%u.%u, %d receive buffers posted, "
+	          "checksums %s\n",
+	          r.ip[0], r.ip[1], r.ip[2], r.ip[3], posted,
+	          r.csum_offload ? "by the device" : "by the CPU");
 	uint64_t next_report = drv_rdtsc() + drv_ms_to_tsc(REPORT_EVERY), reported = 0, wakeups = 0;
 	for (;;) {
 		int n = serve(nd, &r);
@@ -197,12 +209,13 @@ int main(struct rt *rt)
 		}
 		if (drv_rdtsc() > next_report && r.arp + r.echo + r.dropped != reported) {
 			reported = r.arp + r.echo + r.dropped;
-			rt_printf("netecho: arp %lu, echo %lu, dropped %lu, wakeups %lu\n", r.arp, r.echo, r.dropped, wakeups);
+			rt_printf("netecho: arp %lu, echo %lu, dropped %lu, wakeups %lu\n", r.arp,
+			          r.echo, r.dropped, wakeups);
 			next_report = drv_rdtsc() + drv_ms_to_tsc(REPORT_EVERY);
 		}
 		if (n == 0 && c.mode == NETDEV_IRQ && !nd->ops->irq_arm(nd)) {
 			hl_word_t info = 0, badge = 0;
-			struct hl_msg m = { { 0 } };
+			struct hl_msg m = {{0}};
 			hl_syscall(HL_SYS_RECV, nd->notify, &info, &m, &badge);
 			wakeups++;
 		}

@@ -1,13 +1,13 @@
 /* ARP (RFC 826) and ICMP echo (RFC 792) replies, made in the request's own buffer. */
 #include "responder.h"
 
-#define ETH_HLEN     14
-#define ETH_P_ARP    0x0806
-#define ETH_P_IP     0x0800
-#define ARP_LEN	     28
+#define ETH_HLEN      14
+#define ETH_P_ARP     0x0806
+#define ETH_P_IP      0x0800
+#define ARP_LEN       28
 #define IP_PROTO_ICMP 1
-#define ICMP_ECHO    8
-#define ICMP_REPLY   0
+#define ICMP_ECHO     8
+#define ICMP_REPLY    0
 
 static uint16_t be16(const uint8_t *p)
 {
@@ -47,12 +47,13 @@ uint16_t responder_cksum(const uint8_t *p, uint32_t n)
 }
 
 /* RFC 826: a request (op 1) for our address, Ethernet/IPv4 sizes. */
-static enum responder_verdict arp_reply(struct responder *r, uint8_t *f, uint16_t len, uint16_t *out_len)
+static enum responder_verdict arp_reply(struct responder *r, uint8_t *f, uint16_t len,
+                                        uint16_t *out_len)
 {
 	uint8_t *a = f + ETH_HLEN;
 
-	if (len < ETH_HLEN + ARP_LEN || be16(a) != 1 || be16(a + 2) != ETH_P_IP || a[4] != 6 || a[5] != 4 ||
-	    be16(a + 6) != 1 || !same(a + 24, r->ip, 4))
+	if (len < ETH_HLEN + ARP_LEN || be16(a) != 1 || be16(a + 2) != ETH_P_IP || a[4] != 6 ||
+	    a[5] != 4 || be16(a + 6) != 1 || !same(a + 24, r->ip, 4))
 		return RESP_DROP;
 	copy(a + 18, a + 8, 10); /* target = the sender (hardware and protocol address) */
 	copy(a + 8, r->mac, 6);
@@ -65,16 +66,18 @@ static enum responder_verdict arp_reply(struct responder *r, uint8_t *f, uint16_
 	return RESP_ARP_REPLY;
 }
 
-/* RFC 791 header checks, then RFC 792 echo -> echo reply with the same identifier, sequence and data. */
-static enum responder_verdict echo_reply(struct responder *r, uint8_t *f, uint16_t len, bool trusted,
-					 uint16_t *out_len, struct responder_csum *csum)
+/* RFC 791 header checks, then RFC 792 echo -> echo reply with the same identifier, sequence and
+ * data. */
+static enum responder_verdict echo_reply(struct responder *r, uint8_t *f, uint16_t len,
+                                         bool trusted, uint16_t *out_len,
+                                         struct responder_csum *csum)
 {
 	uint8_t *ip = f + ETH_HLEN;
 	if (len < ETH_HLEN + 20 || ip[0] >> 4 != 4)
 		return RESP_DROP;
 	uint16_t ihl = (uint16_t)((ip[0] & 15) * 4), tot = be16(ip + 2);
-	if (ihl < 20 || tot < ihl + 8 || tot > len - ETH_HLEN || ip[9] != IP_PROTO_ICMP || !same(ip + 16, r->ip, 4) ||
-	    (be16(ip + 6) & 0x3fff) || responder_cksum(ip, ihl) != 0)
+	if (ihl < 20 || tot < ihl + 8 || tot > len - ETH_HLEN || ip[9] != IP_PROTO_ICMP ||
+	    !same(ip + 16, r->ip, 4) || (be16(ip + 6) & 0x3fff) || responder_cksum(ip, ihl) != 0)
 		return RESP_DROP; /* fragments (MF or an offset) are not reassembled here */
 	uint8_t *icmp = ip + ihl;
 	uint16_t ilen = (uint16_t)(tot - ihl);
@@ -89,17 +92,19 @@ static enum responder_verdict echo_reply(struct responder *r, uint8_t *f, uint16
 	put16(icmp + 2, 0);
 	csum->needed = r->csum_offload;
 	csum->start = (uint16_t)(ETH_HLEN + ihl), csum->offset = 2;
-	if (!r->csum_offload) /* ICMP has no pseudo-header: with offload the field stays 0 and the device sums */
+	if (!r->csum_offload) /* ICMP has no pseudo-header: with offload the field stays 0 and the
+	                         device sums */
 		put16(icmp + 2, responder_cksum(icmp, ilen));
 	*out_len = (uint16_t)(ETH_HLEN + tot);
 	r->echo++;
 	return RESP_ECHO_REPLY;
 }
 
-enum responder_verdict responder_reply(struct responder *r, uint8_t *frame, uint16_t len, bool csum_trusted,
-				       uint16_t *out_len, struct responder_csum *csum)
+enum responder_verdict responder_reply(struct responder *r, uint8_t *frame, uint16_t len,
+                                       bool csum_trusted, uint16_t *out_len,
+                                       struct responder_csum *csum)
 {
-	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 	enum responder_verdict v = RESP_DROP;
 
 	csum->needed = false;

@@ -22,7 +22,8 @@ enum responder_verdict {
 	RESP_ECHO_REPLY = 2,
 };
 
-/* The reply's checksum request for the device (csum_offload): where to start summing and where to store. */
+/* The reply's checksum request for the device (csum_offload): where to start summing and where to
+ * store. */
 struct responder_csum {
 	bool needed;
 	uint16_t start, offset;
@@ -33,8 +34,9 @@ struct responder_csum {
  * an ARP request for r->ip or an echo request to it, rewrite it into the
  * reply and set *out_len. Never reads or writes outside frame[0..len).
  */
-enum responder_verdict responder_reply(struct responder *r, uint8_t *frame, uint16_t len, bool csum_trusted,
-				       uint16_t *out_len, struct responder_csum *csum);
+enum responder_verdict responder_reply(struct responder *r, uint8_t *frame, uint16_t len,
+                                       bool csum_trusted, uint16_t *out_len,
+                                       struct responder_csum *csum);
 
 /* The Internet checksum (RFC 1071) of n bytes, folded and complemented. */
 uint16_t responder_cksum(const uint8_t *p, uint32_t n);
