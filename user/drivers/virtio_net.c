@@ -395,6 +395,13 @@ static bool vnet_irq_arm(struct netdev *nd)
 	return rx || tx || vn->state != VNET_RUNNING;
 }
 
+void virtio_net_inject_fault(struct netdev *nd)
+{
+	struct virtq *q = &vnet(nd)->rx.q;
+
+	q->used->idx = (uint16_t)(q->last_used + q->size + 1);
+}
+
 static const struct netdev_ops virtio_net_ops = {
     .start = vnet_start,
     .stop = vnet_stop,

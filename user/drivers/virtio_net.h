@@ -21,4 +21,11 @@ bool virtio_net_matches(uint16_t vendor, uint16_t device);
  */
 struct netdev *virtio_net_open(hl_cptr_t dev, uint16_t bdf, int *err);
 
+/*
+ * Tests only: write a used index into the receive ring that jumps past the
+ * buffers in flight, as a broken device might. The next rx_poll must report
+ * NETDEV_ERR_DEVICE and reset the device.
+ */
+void virtio_net_inject_fault(struct netdev *nd);
+
 #endif

@@ -6,6 +6,9 @@
  *   ip 198.18.0.2          the address to answer for
  *   mode polled|irq        netdev mode
  *   csum soft|offload      ICMP reply checksums by the CPU or the device
+ *   fault-after N          test: after N echo replies, corrupt the receive
+ *                          ring's used index as a broken device would, and
+ *                          recover (every buffer back, restart, repost)
  *
  * Each reply is made in the buffer the request arrived in and sent from it
  * (no copy); once sent, the buffer is posted for receiving again.
@@ -28,6 +31,7 @@ struct config {
 	uint8_t ip[4];
 	enum netdev_mode mode;
 	bool csum_offload;
+	uint32_t fault_after;
 };
 
 static struct netdev_buf bufs[NBUFS];
@@ -50,6 +54,15 @@ static bool config_line(struct config *c, const char *s, uint32_t n)
 	if (k == 4 && !strncmp(s, "csum", 4) && vn > 0) {
 		c->csum_offload = vn == 7 && !strncmp(v, "offload", 7);
 		return c->csum_offload || (vn == 4 && !strncmp(v, "soft", 4));
+	}
+	if (k == 11 && !strncmp(s, "fault-after", 11) && vn > 0 && vn < 6) {
+		c->fault_after = 0;
+		for (uint32_t i = 0; i < vn; i++) {
+			if (v[i] < '0' || v[i] > '9')
+				return false;
+			c->fault_after = c->fault_after * 10 + (uint32_t)(v[i] - '0');
+		}
+		return true;
 	}
 	return n == 0 || s[0] == '#';
 }
@@ -167,6 +180,38 @@ static int serve(struct netdev *nd, struct responder *r)
 	return nin + (done > 0 ? done : 0);
 }
 
+/* Post the first n buffers of the pool for receiving; returns how many the driver took. */
+static int post_pool(struct netdev *nd)
+{
+	struct netdev_buf *p[NBUFS / 2];
+	int n = nd->info.rx_slots < NBUFS / 2 ? nd->info.rx_slots : NBUFS / 2;
+
+	for (int i = 0; i < n; i++) {
+		bufs[i].off = 0, bufs[i].len = 0, bufs[i].flags = 0;
+		p[i] = &bufs[i];
+	}
+	return nd->ops->rx_post(nd, p, n);
+}
+
+/* After NETDEV_ERR_DEVICE (the driver has reset the device): take every buffer back, restart,
+ * repost. */
+static int recover(struct netdev *nd, enum netdev_mode mode, int posted)
+{
+	struct netdev_buf *b[BATCH];
+	int back = 0, n;
+
+	while ((n = nd->ops->rx_poll(nd, b, BATCH)) > 0)
+		back += n;
+	while ((n = nd->ops->tx_reclaim(nd, b, BATCH)) > 0)
+		back += n;
+	int err = nd->ops->start(nd, mode);
+	int again = err ? err : post_pool(nd);
+	rt_printf("netecho: device fault %lu: %d of %d buffers back, restart %s, %d receive "
+	          "buffers posted\n",
+	          nd->errors, back, posted, err ? "FAILED" : "ok", again);
+	return err ? err : again;
+}
+
 int main(struct rt *rt)
 {
 	struct config c;
@@ -188,11 +233,7 @@ int main(struct rt *rt)
 		return 1;
 	}
 	print_device(nd, bdf, &c);
-	struct netdev_buf *p[NBUFS];
-	for (int i = 0; i < NBUFS; i++)
-		p[i] = &bufs[i];
-	int posted =
-	    nd->ops->rx_post(nd, p, nd->info.rx_slots < NBUFS / 2 ? nd->info.rx_slots : NBUFS / 2);
+	int posted = post_pool(nd);
 	memcpy(r.mac, nd->info.mac, 6);
 	memcpy(r.ip, c.ip, 4);
 	r.csum_offload = c.csum_offload && (nd->info.offloads & NETDEV_OFF_TX_CSUM);
@@ -202,7 +243,12 @@ int main(struct rt *rt)
 	          r.csum_offload ? "by the device" : "by the CPU");
 	uint64_t next_report = drv_rdtsc() + drv_ms_to_tsc(REPORT_EVERY), reported = 0, wakeups = 0;
 	for (;;) {
+		if (c.fault_after && r.echo >= c.fault_after && nd->errors == 0)
+			virtio_net_inject_fault(
+			    nd); /* again until seen: the device may rewrite the index first */
 		int n = serve(nd, &r);
+		if (n == NETDEV_ERR_DEVICE && (n = recover(nd, c.mode, posted)) >= 0)
+			continue;
 		if (n < 0) {
 			rt_printf("netecho: driver error %d; stopping\n", n);
 			return 1;
