@@ -1,0 +1,73 @@
+# Ring-3 drivers (user/drivers), the netecho responder (user/apps/netecho)
+# and their tests. See docs/drivers.md.
+#
+#   build/user/netecho              the responder (root task of its boot module)
+#   build/initrd-netecho-*.cpio     netecho + etc/netecho.conf, one per mode
+#   test-drivers-unit               virtqueue logic and the responder on Linux (ASan+UBSan)
+#   test-drivers-fuzz               libFuzzer: device-written used rings, received frames
+#   test-drivers-net                QEMU virtio-net <-> Linux over a TAP device in a namespace
+#
+# This fragment is read before kernel.mk and user.mk (mk/*.mk in name
+# order), so prerequisites naming their variables use second expansion.
+.SECONDEXPANSION:
+
+DRV_UOBJ := $(B)/user
+DRV_INC := -Iuser/drivers/include
+DRV_SRCS := user/drivers/virtq.c user/drivers/virtio_pci.c user/drivers/virtio_net.c user/drivers/drv_env.c
+NETECHO_SRCS := user/apps/netecho/netecho.c user/apps/netecho/responder.c
+DRV_HDRS := $(wildcard user/drivers/*.h user/drivers/include/drivers/*.h user/apps/netecho/*.h)
+DRV_UOBJS := $(patsubst %.c,$(DRV_UOBJ)/%.o,$(DRV_SRCS) $(NETECHO_SRCS))
+
+$(DRV_UOBJS): UCFLAGS += $(DRV_INC)
+$(DRV_UOBJS): $(DRV_HDRS)
+
+$(DRV_UOBJ)/netecho: $$(RT_OBJS) $(DRV_UOBJS) $(DRV_UOBJ)/lib/cpio.o user/rt/user.ld
+	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
+
+# One boot module per configuration: netecho as the root task, and its etc/netecho.conf.
+NETECHO_MODES := polled irq fault
+NETECHO_CONF_polled := ip 198.18.0.2\nmode polled\ncsum soft\n
+NETECHO_CONF_irq := ip 198.18.0.2\nmode irq\ncsum offload\n
+NETECHO_CONF_fault := ip 198.18.0.2\nmode irq\ncsum soft\nfault-after 5\n
+NETECHO_INITRDS := $(NETECHO_MODES:%=$(B)/initrd-netecho-%.cpio)
+$(B)/initrd-netecho-%.cpio: $(DRV_UOBJ)/netecho mk/drivers.mk
+	@rm -rf $(B)/initrd-netecho-$*-root && mkdir -p $(B)/initrd-netecho-$*-root/etc
+	cp $< $(B)/initrd-netecho-$*-root/init
+	printf '$(NETECHO_CONF_$*)' > $(B)/initrd-netecho-$*-root/etc/netecho.conf
+	cd $(B)/initrd-netecho-$*-root && find * | LC_ALL=C sort | cpio -o -H newc --quiet > ../initrd-netecho-$*.cpio
+
+ALL_TARGETS += $(DRV_UOBJ)/netecho
+
+# Both compilers accept the driver code warning-free (freestanding, ring-3 flags).
+DRV_CLANG_STAMP := $(B)/drivers/clang.stamp
+$(DRV_CLANG_STAMP): $(DRV_SRCS) $(NETECHO_SRCS) $(DRV_HDRS) $$(B)/gen/include/hallows/methods.h
+	@mkdir -p $(dir $@)
+	@for f in $(DRV_SRCS) $(NETECHO_SRCS); do \
+		clang -std=c11 -ffreestanding -Wall -Wextra -Werror -Wno-unused-parameter -Iinclude -Iinclude/uapi \
+			-I$(B)/gen/include $(DRV_INC) -fsyntax-only $$f || exit 1; done
+	@touch $@
+ALL_TARGETS += $(DRV_CLANG_STAMP)
+
+# ---- host unit tests: the virtqueue against a fake device, the responder ----
+DRV_HOST_B := $(B)/drivers
+DRV_UNIT_BIN := $(DRV_HOST_B)/drivers-unit
+DRV_UNIT_SRCS := tests/host/drivers/main.c tests/host/drivers/virtq_test.c tests/host/drivers/responder_test.c \
+	user/drivers/virtq.c user/apps/netecho/responder.c
+$(DRV_UNIT_BIN): $(DRV_UNIT_SRCS) $(DRV_HDRS) tests/host/drivers/dtest.h
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) $(DRV_INC) -Iuser/drivers -Iuser/apps/netecho $(DRV_UNIT_SRCS) -o $@
+
+TEST_GROUPS += drivers-unit
+.PHONY: test-drivers-unit
+test-drivers-unit: $(DRV_UNIT_BIN) $(DRV_CLANG_STAMP)
+	@mkdir -p $(RESULTS)
+	@$(DRV_UNIT_BIN) > $(RESULTS)/drivers-unit.tap || echo "not ok - drivers-unit: runner exited non-zero" >> $(RESULTS)/drivers-unit.tap
+	@grep -c '^ok' $(RESULTS)/drivers-unit.tap | sed 's/^/drivers-unit passed: /'
+	@grep '^not ok' $(RESULTS)/drivers-unit.tap || true
+
+# ---- system test: netecho in QEMU answers ARP and ping from a namespace ----
+TEST_GROUPS += drivers-net
+.PHONY: test-drivers-net
+test-drivers-net: $(B)/hallows.elf $(NETECHO_INITRDS)
+	@mkdir -p $(RESULTS)
+	@bash tests/system/drivers/net.sh $(RESULTS)/drivers-net.tap

@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# virtio-net in ring 3 against the Linux stack: netecho (user/apps/netecho)
+# runs as the root task under QEMU with a virtio-net-pci device on a TAP
+# device inside a private network namespace, and answers ARP and ping for
+# 198.18.0.2 (198.18.0.0/24 exists only in that namespace). Once per mode
+# (polled, interrupt). Writes TAP lines to $1.
+#
+#   Linux (netns, 198.18.0.1 on TAP) <== TAP ==> QEMU virtio-net <==> netecho (198.18.0.2)
+#
+# Everything created here (namespace, TAP, QEMU) is removed by the EXIT trap.
+set -u
+out=${1:-/dev/stdout}
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../../.." && pwd)
+ns="hvnet$$"
+tap="hvtap$$"
+tap=${tap:0:15}
+log=$(mktemp -d /tmp/drivers-net.XXXXXX)
+keep=${DRIVERS_NET_LOGS:-$root/build/results/logs}
+qemu_pgid=
+: > "$out"
+
+tap_line() { echo "$1" >> "$out"; echo "$1"; }
+ok() { tap_line "ok - drivers-net: $1"; }
+notok() { tap_line "not ok - drivers-net: $1"; }
+check() { # check NAME CMD...
+	local name=$1; shift
+	if "$@" > "$log/last" 2>&1; then ok "$name"; else notok "$name"; sed 's/^/#   /' "$log/last" | tail -8; fi
+}
+in_ns() { ip netns exec "$ns" "$@"; }
+
+stop_qemu() {
+	[ -n "$qemu_pgid" ] || return 0
+	kill -TERM -- "-$qemu_pgid" 2>/dev/null # the process group started below: qemu_run and its QEMU
+	wait "$qemu_pgid" 2>/dev/null
+	qemu_pgid=
+}
+cleanup() {
+	stop_qemu
+	ip netns del "$ns" 2>/dev/null
+	mkdir -p "$keep" && cp "$log"/*.log "$keep"/ 2>/dev/null
+	rm -rf "$log"
+}
+trap cleanup EXIT
+
+if ! ip netns add "$ns" 2>"$log/err"; then
+	tap_line "ok - drivers-net: all # SKIP cannot create network namespaces ($(head -1 "$log/err"))"
+	exit 0
+fi
+if ! in_ns ip tuntap add dev "$tap" mode tap 2>"$log/err"; then
+	tap_line "ok - drivers-net: all # SKIP cannot create a TAP device ($(head -1 "$log/err"))"
+	exit 0
+fi
+in_ns ip link set lo up
+in_ns ip addr add 198.18.0.1/24 dev "$tap"
+in_ns ip link set "$tap" up
+
+# Boot netecho's boot module for MODE in QEMU, inside the namespace, in a process group of its own.
+start_qemu() { # MODE
+	setsid ip netns exec "$ns" python3 "$root/tools/qemu_run.py" --name "drivers-net-$1" \
+		--kernel "$root/build/hallows.elf" --initrd "$root/build/initrd-netecho-$1.cpio" --append "" \
+		--smp 1 --want hang --timeout 300 --log "$log/drivers-net-$1.serial.log" --echo \
+		--qemu-arg=-netdev --qemu-arg="tap,id=n0,ifname=$tap,script=no,downscript=no" \
+		--qemu-arg=-device --qemu-arg=virtio-net-pci,netdev=n0 > "$log/drivers-net-$1.log" 2>&1 & # the console, lines as printed
+	qemu_pgid=$!
+	for _ in $(seq 600); do
+		grep -q '^netecho: answering' "$log/drivers-net-$1.log" 2>/dev/null && return 0
+		grep -q '^netecho: \(no usable\|start failed\)' "$log/drivers-net-$1.log" 2>/dev/null && return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# The MAC netecho reported, as Linux must have resolved it.
+arp_resolved() { # MODE
+	local mac
+	mac=$(sed -n 's/^virtio-net: .*, mac \([0-9a-f:]*\), .*/\1/p' "$log/drivers-net-$1.log" | head -1)
+	in_ns ip neigh show 198.18.0.2 dev "$tap" | tee /dev/stderr | grep -q "lladdr $mac " && [ -n "$mac" ]
+}
+
+# ping -c COUNT with payload SIZE: every reply back, with the size asked for.
+ping_all() { # COUNT SIZE [ping args...]
+	local count=$1 size=$2; shift 2
+	in_ns ping -n -c "$count" -s "$size" -W 3 "$@" 198.18.0.2 > "$log/ping" 2>&1
+	cat "$log/ping"
+	grep -q " $count received, 0% packet loss" "$log/ping" &&
+		[ "$(grep -c "^$((size + 8)) bytes from 198.18.0.2: icmp_seq=" "$log/ping")" -ge 1 -o "$count" -gt 50 ]
+}
+
+# The device report at start (issue 13 item 7).
+reported() { # MODE WORD
+	grep "^virtio-net: " "$log/drivers-net-$1.log" | tee /dev/stderr |
+		grep -q "mac [0-9a-f:]\{17\}, link up, 1 queue pair (rx [0-9]*, tx [0-9]*), mode $2"
+}
+
+# Nothing answered for a fragment (no reassembly here), and the responder still answers afterwards.
+fragments_dropped() {
+	! in_ns ping -n -c 1 -s 3000 -W 2 198.18.0.2 && ping_all 2 56
+}
+
+no_fault() { # MODE
+	! grep -E 'device fault|driver error|could not repost|PANIC|FATAL' "$log/drivers-net-$1.log"
+}
+
+for mode in polled irq; do
+	word=$([ $mode = irq ] && echo interrupt || echo polled)
+	in_ns ip neigh flush dev "$tap"
+	if ! start_qemu $mode; then
+		notok "$mode: netecho starts on the virtio-net device"
+		tail -20 "$log/drivers-net-$mode.log" 2>/dev/null | sed 's/^/#   /'
+		stop_qemu
+		continue
+	fi
+	ok "$mode: netecho starts on the virtio-net device"
+	check "$mode: device reported at start (model, MAC, link, queues, mode)" reported $mode "$word"
+	check "$mode: first ping (ARP, then echo)" ping_all 3 56
+	check "$mode: ARP resolved 198.18.0.2 to the device's MAC (ip neigh)" arp_resolved $mode
+	check "$mode: ping with an 8-byte ICMP message (payload 0)" ping_all 3 0
+	check "$mode: ping with 1000-byte payload" ping_all 3 1000
+	check "$mode: ping with 1472-byte payload (a 1500-byte IP packet, the largest frame)" ping_all 3 1472 -M do
+	check "$mode: 600 pings of 1472 bytes at 2 ms intervals (rings wrap twice)" ping_all 600 1472 -i 0.002 -q
+	check "$mode: fragmented pings dropped, the responder keeps answering" fragments_dropped
+	check "$mode: no device fault or driver error on the console" no_fault $mode
+	stop_qemu
+done
+
+# A device that writes nonsense: netecho (interrupt mode) corrupts the receive
+# ring's used index after 5 echo replies, as a broken device would; the driver
+# must report it, reset the device and hand back every buffer, and after a
+# restart the responder answers again.
+fault_reported() {
+	grep -E '^(virtio-net|netecho): .*device fault' "$log/drivers-net-fault.log" | tee /dev/stderr |
+		grep -q 'device fault: used index jumped past the buffers in flight; device reset' &&
+		grep -q '^netecho: device fault 1: \([0-9]*\) of \1 buffers back, restart ok, \1 receive buffers posted' \
+			"$log/drivers-net-fault.log"
+}
+in_ns ip neigh flush dev "$tap"
+if start_qemu fault; then
+	in_ns ping -n -c 10 -i 0.3 -W 1 198.18.0.2 > "$log/ping-fault" 2>&1
+	check "fault: bad used index reported, device reset, every buffer back, restarted" fault_reported
+	check "fault: the responder answers again after the restart (1472 bytes)" ping_all 5 1472
+	check "fault: exactly one fault" bash -c "[ \$(grep -c 'device fault:' '$log/drivers-net-fault.log') = 1 ]"
+else
+	notok "fault: netecho starts on the virtio-net device"
+fi
+stop_qemu
+exit 0

@@ -1,0 +1,269 @@
+/*
+ * netecho: a root task that drives the first virtio-net function through
+ * the netdev interface and answers ARP and ping for one IPv4 address. The
+ * boot module's etc/netecho.conf says how:
+ *
+ *   ip 198.18.0.2          the address to answer for
+ *   mode polled|irq        netdev mode
+ *   csum soft|offload      ICMP reply checksums by the CPU or the device
+ *   fault-after N          test: after N echo replies, corrupt the receive
+ *                          ring's used index as a broken device would, and
+ *                          recover (every buffer back, restart, repost)
+ *
+ * Each reply is made in the buffer the request arrived in and sent from it
+ * (no copy); once sent, the buffer is posted for receiving again.
+ */
+#include <drivers/netdev.h>
+#include <hallows/rt.h>
+#include <lib/cpio.h>
+#include <lib/string.h>
+
+#include "../../drivers/drv_env.h"
+#include "../../drivers/virtio_net.h"
+#include "responder.h"
+
+#define NBUFS        256 /* 2 KiB each, two per DMA page */
+#define BUF_BYTES    2048
+#define BATCH        32
+#define REPORT_EVERY 1000 /* ms between counter lines, when something changed */
+
+struct config {
+	uint8_t ip[4];
+	enum netdev_mode mode;
+	bool csum_offload;
+	uint32_t fault_after;
+};
+
+static struct netdev_buf bufs[NBUFS];
+
+/* One "key value" line of the configuration; false if not understood. */
+static bool config_line(struct config *c, const char *s, uint32_t n)
+{
+	uint32_t k = 0;
+
+	while (k < n && s[k] != ' ')
+		k++;
+	const char *v = s + k + 1;
+	uint32_t vn = k < n ? n - k - 1 : 0;
+	if (k == 2 && !strncmp(s, "ip", 2))
+		return responder_parse_ip(v, vn, c->ip);
+	if (k == 4 && !strncmp(s, "mode", 4) && vn > 0) {
+		c->mode = vn == 3 && !strncmp(v, "irq", 3) ? NETDEV_IRQ : NETDEV_POLLED;
+		return (vn == 3 && !strncmp(v, "irq", 3)) || (vn == 6 && !strncmp(v, "polled", 6));
+	}
+	if (k == 4 && !strncmp(s, "csum", 4) && vn > 0) {
+		c->csum_offload = vn == 7 && !strncmp(v, "offload", 7);
+		return c->csum_offload || (vn == 4 && !strncmp(v, "soft", 4));
+	}
+	if (k == 11 && !strncmp(s, "fault-after", 11) && vn > 0 && vn < 6) {
+		c->fault_after = 0;
+		for (uint32_t i = 0; i < vn; i++) {
+			if (v[i] < '0' || v[i] > '9')
+				return false;
+			c->fault_after = c->fault_after * 10 + (uint32_t)(v[i] - '0');
+		}
+		return true;
+	}
+	return n == 0 || s[0] == '#';
+}
+
+static bool config_read(const struct hl_bootinfo *bi, struct config *c)
+{
+	struct cpio_entry e;
+	int line = 1;
+
+	*c = (struct config){.ip = {198, 18, 0, 2}, .mode = NETDEV_POLLED};
+	if (cpio_find((const uint8_t *)bi->initrd_vaddr, bi->initrd_size, "etc/netecho.conf", &e) !=
+	    CPIO_OK)
+		return true; /* the defaults */
+	const char *s = (const char *)e.data;
+	for (size_t at = 0; at < e.size; line++) {
+		size_t end = at;
+		while (end < e.size && s[end] != '\n')
+			end++;
+		if (!config_line(c, s + at, (uint32_t)(end - at))) {
+			rt_printf("netecho: etc/netecho.conf:%d: not understood\n", line);
+			return false;
+		}
+		at = end + 1;
+	}
+	return true;
+}
+
+/* The first virtio-net function's capability, or 0. */
+static hl_cptr_t find_nic(const struct hl_bootinfo *bi, uint16_t *bdf)
+{
+	for (uint32_t i = 0; i < bi->npci; i++) {
+		if (!virtio_net_matches(bi->pci[i].vendor, bi->pci[i].device))
+			continue;
+		hl_cptr_t s = rt_slot();
+		if (s && hl_pci_control_issue(HL_SLOT_PCI_CONTROL, i, s) == HL_OK) {
+			*bdf = bi->pci[i].bdf;
+			return s;
+		}
+	}
+	return 0;
+}
+
+static bool bufs_init(void)
+{
+	for (int i = 0; i < NBUFS; i += 2) {
+		void *va;
+		uint64_t pa;
+		if (drv_dma_page(&va, &pa))
+			return false;
+		for (int j = 0; j < 2; j++)
+			bufs[i + j] = (struct netdev_buf){.data = (uint8_t *)va + j * BUF_BYTES,
+			                                  .paddr = pa + (uint64_t)j * BUF_BYTES,
+			                                  .cap = BUF_BYTES};
+	}
+	return true;
+}
+
+static void print_device(struct netdev *nd, uint16_t bdf, const struct config *c)
+{
+	const uint8_t *m = nd->info.mac;
+	uint32_t o = nd->info.offloads;
+
+	rt_printf(
+	    "virtio-net: %02x:%02x.%x %s, mac %02x:%02x:%02x:%02x:%02x:%02x, link %s, %u queue "
+	    "pair "
+	    "(rx %u, tx %u), mode %s, offloads%s%s%s%s\n",
+	    bdf >> 8, (bdf >> 3) & 31, bdf & 7, nd->info.model, m[0], m[1], m[2], m[3], m[4], m[5],
+	    nd->ops->link_up(nd) ? "up" : "down", nd->info.queue_pairs, nd->info.rx_slots,
+	    nd->info.tx_slots, c->mode == NETDEV_IRQ ? "interrupt (MSI-X per queue)" : "polled",
+	    o & NETDEV_OFF_TX_CSUM ? " tx-csum" : "", o & NETDEV_OFF_RX_CSUM ? " rx-csum" : "",
+	    o & NETDEV_OFF_MRG_RX ? " mrg-rxbuf" : "", o ? "" : " none");
+}
+
+/* Answer what arrived; replies go out from the buffers they came in. Returns the buffers handled.
+ */
+static int serve(struct netdev *nd, struct responder *r)
+{
+	static bool in_frame; /* the last buffer seen said NETDEV_BUF_MORE */
+	struct netdev_buf *in[BATCH], *out[BATCH], *back[BATCH];
+	int nin = nd->ops->rx_poll(nd, in, BATCH), nout = 0, nback = 0;
+
+	if (nin < 0)
+		return nin;
+	for (int i = 0; i < nin; i++) {
+		struct netdev_buf *b = in[i];
+		uint16_t len;
+		struct responder_csum cs;
+		bool whole = !in_frame && !(b->flags & (NETDEV_BUF_MORE | NETDEV_BUF_DROPPED));
+		in_frame =
+		    b->flags &
+		    NETDEV_BUF_MORE; /* a merged frame: too big for ARP or this ping; dropped */
+		bool trusted = b->flags & (NETDEV_BUF_CSUM_VALID | NETDEV_BUF_CSUM_NONE);
+		if (whole &&
+		    responder_reply(r, b->data + b->off, b->len, trusted, &len, &cs) != RESP_DROP) {
+			b->len = len;
+			b->flags = cs.needed ? NETDEV_BUF_CSUM : 0;
+			b->csum_start = cs.start, b->csum_offset = cs.offset;
+			out[nout++] = b;
+		} else {
+			if (!whole)
+				r->dropped++;
+			back[nback++] = b;
+		}
+	}
+	int sent = nout ? nd->ops->tx(nd, out, nout) : 0;
+	for (int i = sent < 0 ? 0 : sent; i < nout; i++)
+		back[nback++] = out[i]; /* ring full: not answered */
+	int done = nd->ops->tx_reclaim(nd, out, BATCH);
+	for (int i = 0; i < done && nback < BATCH; i++)
+		back[nback++] = out[i];
+	for (int i = 0; i < nback; i++)
+		back[i]->flags = 0, back[i]->off = 0, back[i]->len = 0;
+	if (nback && nd->ops->rx_post(nd, back, nback) < nback)
+		rt_printf("netecho: could not repost every buffer\n");
+	return nin + (done > 0 ? done : 0);
+}
+
+/* Post the first n buffers of the pool for receiving; returns how many the driver took. */
+static int post_pool(struct netdev *nd)
+{
+	struct netdev_buf *p[NBUFS / 2];
+	int n = nd->info.rx_slots < NBUFS / 2 ? nd->info.rx_slots : NBUFS / 2;
+
+	for (int i = 0; i < n; i++) {
+		bufs[i].off = 0, bufs[i].len = 0, bufs[i].flags = 0;
+		p[i] = &bufs[i];
+	}
+	return nd->ops->rx_post(nd, p, n);
+}
+
+/* After NETDEV_ERR_DEVICE (the driver has reset the device): take every buffer back, restart,
+ * repost. */
+static int recover(struct netdev *nd, enum netdev_mode mode, int posted)
+{
+	struct netdev_buf *b[BATCH];
+	int back = 0, n;
+
+	while ((n = nd->ops->rx_poll(nd, b, BATCH)) > 0)
+		back += n;
+	while ((n = nd->ops->tx_reclaim(nd, b, BATCH)) > 0)
+		back += n;
+	int err = nd->ops->start(nd, mode);
+	int again = err ? err : post_pool(nd);
+	rt_printf("netecho: device fault %lu: %d of %d buffers back, restart %s, %d receive "
+	          "buffers posted\n",
+	          nd->errors, back, posted, err ? "FAILED" : "ok", again);
+	return err ? err : again;
+}
+
+int main(struct rt *rt)
+{
+	struct config c;
+	struct responder r = {0};
+	uint16_t bdf = 0;
+	int err = 0;
+
+	if (!config_read(rt->bi, &c))
+		return 1;
+	hl_cptr_t dev = find_nic(rt->bi, &bdf);
+	struct netdev *nd = dev ? virtio_net_open(dev, bdf, &err) : NULL;
+	if (!nd) {
+		rt_printf("netecho: no usable virtio-net device (%s, error %d)\n",
+		          dev ? "open failed" : "none found", err);
+		return 1;
+	}
+	if (!bufs_init() || (err = nd->ops->start(nd, c.mode))) {
+		rt_printf("netecho: start failed: %d\n", err);
+		return 1;
+	}
+	print_device(nd, bdf, &c);
+	int posted = post_pool(nd);
+	memcpy(r.mac, nd->info.mac, 6);
+	memcpy(r.ip, c.ip, 4);
+	r.csum_offload = c.csum_offload && (nd->info.offloads & NETDEV_OFF_TX_CSUM);
+	rt_printf("netecho: answering ARP and ping for %u.%u.%u.%u, %d receive buffers posted, "
+	          "checksums %s\n",
+	          r.ip[0], r.ip[1], r.ip[2], r.ip[3], posted,
+	          r.csum_offload ? "by the device" : "by the CPU");
+	uint64_t next_report = drv_rdtsc() + drv_ms_to_tsc(REPORT_EVERY), reported = 0, wakeups = 0;
+	for (;;) {
+		if (c.fault_after && r.echo >= c.fault_after && nd->errors == 0)
+			virtio_net_inject_fault(
+			    nd); /* again until seen: the device may rewrite the index first */
+		int n = serve(nd, &r);
+		if (n == NETDEV_ERR_DEVICE && (n = recover(nd, c.mode, posted)) >= 0)
+			continue;
+		if (n < 0) {
+			rt_printf("netecho: driver error %d; stopping\n", n);
+			return 1;
+		}
+		if (drv_rdtsc() > next_report && r.arp + r.echo + r.dropped != reported) {
+			reported = r.arp + r.echo + r.dropped;
+			rt_printf("netecho: arp %lu, echo %lu, dropped %lu, wakeups %lu\n", r.arp,
+			          r.echo, r.dropped, wakeups);
+			next_report = drv_rdtsc() + drv_ms_to_tsc(REPORT_EVERY);
+		}
+		if (n == 0 && c.mode == NETDEV_IRQ && !nd->ops->irq_arm(nd)) {
+			hl_word_t info = 0, badge = 0;
+			struct hl_msg m = {{0}};
+			hl_syscall(HL_SYS_RECV, nd->notify, &info, &m, &badge);
+			wakeups++;
+		}
+	}
+}

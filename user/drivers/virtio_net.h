@@ -1,0 +1,31 @@
+/*
+ * virtio-net (virtio 1.2 §5.1) over the modern PCI transport, behind the
+ * netdev interface (include/drivers/netdev.h). One queue pair, split
+ * virtqueues, checksum offload both ways, mergeable receive buffers,
+ * polled or MSI-X mode. See docs/drivers.md.
+ */
+#ifndef DRIVERS_VIRTIO_NET_H
+#define DRIVERS_VIRTIO_NET_H
+
+#include <drivers/netdev.h>
+#include <hallows/abi.h>
+
+/* True for a PCI ID this driver handles (the transitional ID is checked for modern capabilities at
+ * open). */
+bool virtio_net_matches(uint16_t vendor, uint16_t device);
+
+/*
+ * Open the function behind pci_device capability dev (bdf for the report):
+ * map its structures, read MAC and link. The device stays reset until
+ * ops->start. Returns the handle, or NULL with *err set (NETDEV_ERR_*).
+ */
+struct netdev *virtio_net_open(hl_cptr_t dev, uint16_t bdf, int *err);
+
+/*
+ * Tests only: write a used index into the receive ring that jumps past the
+ * buffers in flight, as a broken device might. The next rx_poll must report
+ * NETDEV_ERR_DEVICE and reset the device.
+ */
+void virtio_net_inject_fault(struct netdev *nd);
+
+#endif
