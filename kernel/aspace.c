@@ -7,17 +7,67 @@
  * remembers where it is mapped (one mapping per capability) together with
  * the address space's id, so unmapping after the address space is gone (or
  * its memory reused) touches nothing.
+ *
+ * A page table is hooked in at one place at most, whatever capability
+ * names it: that is the table object's own state, kept in hooks[] below
+ * (the object is the whole 4 KiB table, with no room for it). Every walk of
+ * a user address space goes only through tables hooks[] vouches for at
+ * that level, so an entry the kernel did not write is never followed.
+ * Unhooking a table empties it: what was mapped through it can never come
+ * back by hooking it in again.
  */
 #include <arch/cpu.h>
 #include <arch/paging.h>
 #include <kernel/aspace.h>
 #include <kernel/invoke.h>
 #include <kernel/layout.h>
+#include <kernel/klog.h>
+#include <kernel/panic.h>
 #include <kernel/percpu.h>
+#include <kernel/pmm.h>
 #include <kernel/vm.h>
 #include <lib/string.h>
 
 static uint64_t next_id = 1; /* [BKL] */
+
+/*
+ * One word per physical page: id << 2 | level for a page hooked in as a
+ * user page table (level as in aspace.map_table: 3 = PDPT, 2 = PD, 1 = PT)
+ * by the address space with that id; 0 for any other page.
+ */
+static uint64_t *hooks; /* [BKL] */
+static uint64_t hook_pages; /* [I] pages hooks[] covers, from physical 0 */
+
+void aspace_hooks_init(void)
+{
+	uint64_t bytes = ALIGN_UP(pmm_frame_count() * sizeof(uint64_t), PAGE_SIZE);
+	paddr_t pa = pmm_alloc_pages(bytes / PAGE_SIZE, 1);
+
+	if (!pa)
+		panic("aspace: no room for the page-table records (%lu bytes)", bytes);
+	hooks = phys_to_virt(pa);
+	memset(hooks, 0, bytes);
+	hook_pages = pmm_frame_count();
+}
+
+/* The record of a page that can be a page table (pmm's frames all lie below hook_pages). */
+static uint64_t *hook_of(paddr_t pa)
+{
+	kassert(pa / PAGE_SIZE < hook_pages);
+	return &hooks[pa / PAGE_SIZE];
+}
+
+static uint64_t hook_word(const struct aspace *as, uint64_t level)
+{
+	return as->id << 2 | level;
+}
+
+bool aspace_table_owned(const struct aspace *as, paddr_t pa, int level)
+{
+	uint64_t pfn = pa / PAGE_SIZE;
+
+	return pfn < hook_pages && level >= 1 && level <= 3 && hooks[pfn] == hook_word(as, (uint64_t)level);
+}
 
 static void *hhdm(paddr_t pa, void *ctx)
 {
@@ -25,14 +75,23 @@ static void *hhdm(paddr_t pa, void *ctx)
 	return phys_to_virt(pa);
 }
 
-static paddr_t no_alloc(void *ctx)
+static paddr_t no_alloc(int level, void *ctx)
 {
-	(void)ctx;
+	(void)level, (void)ctx;
 	return 0;
 }
 
-/* Walks never allocate: missing tables are the caller's to provide. */
-static const struct pt_env uenv = { hhdm, no_alloc, NULL, NULL };
+/* pt_env levels count from the PT (0); hooks[] from the PT's entry (1). */
+static bool table_ok(paddr_t pa, int level, void *ctx)
+{
+	return aspace_table_owned(ctx, pa, level + 1);
+}
+
+/* Walks of as's user half: never allocating, only through tables hooked in as. */
+static struct pt_env uenv(struct aspace *as)
+{
+	return (struct pt_env){ hhdm, no_alloc, NULL, as, table_ok };
+}
 
 void aspace_init(struct aspace *as)
 {
@@ -53,7 +112,7 @@ void aspace_flush_all(struct aspace *as)
 static bool alive(const struct cap *c)
 {
 	struct aspace *as = (struct aspace *)c->data2;
-	return as && as->magic == ASPACE_MAGIC && as->id == (c->data >> 48);
+	return as && as->magic == ASPACE_MAGIC && as->id == c->badge;
 }
 
 static uint64_t pte_flags(uint32_t rights, bool device)
@@ -97,16 +156,20 @@ int decode_aspace_map(struct invocation *inv)
 	if ((rights & f->cap.rights) != rights)
 		return HL_ERR_NO_RIGHTS;
 	/* With a non-allocating walk, a missing table fails before any change. */
-	err = pt_map(&uenv, as->root, va, f->cap.obj, size,
+	struct pt_env env = uenv(as);
+	err = pt_map(&env, as->root, va, f->cap.obj, size,
 		     pte_flags((uint32_t)rights, f->cap.flags & CAP_F_DEVICE));
 	if (err == PT_ENOMEM)
 		return HL_ERR_NO_TABLE;
 	if (err == PT_EEXIST)
 		return HL_ERR_ALREADY_MAPPED;
+	if (err == PT_EBADTABLE)
+		pr_err("aspace %lu: an entry on the path to %#lx leads to no table of its own", as->id, va);
 	if (err)
 		return HL_ERR_INVALID_ARG;
-	f->cap.data = va | 1 | as->id << 48;
+	f->cap.data = va | 1;
 	f->cap.data2 = (uint64_t)as;
+	f->cap.badge = as->id;
 	return HL_OK;
 }
 
@@ -117,13 +180,14 @@ static void frame_unmap(struct cap *c)
 		return;
 	if (alive(c)) {
 		struct aspace *as = (struct aspace *)c->data2;
+		struct pt_env env = uenv(as);
 		uint64_t va = c->data & 0x0000fffffffff000ull;
 		paddr_t pa;
-		if (pt_lookup(&uenv, as->root, va, &pa, NULL, NULL) && ALIGN_DOWN(pa, 1ull << c->size_bits) == c->obj &&
-		    pt_unmap(&uenv, as->root, va, NULL, NULL) == PT_OK)
+		if (pt_lookup(&env, as->root, va, &pa, NULL, NULL) && ALIGN_DOWN(pa, 1ull << c->size_bits) == c->obj &&
+		    pt_unmap(&env, as->root, va, NULL, NULL) == PT_OK)
 			aspace_flush_all(as);
 	}
-	c->data = c->data2 = 0;
+	c->data = c->data2 = c->badge = 0;
 }
 
 int decode_aspace_unmap(struct invocation *inv)
@@ -156,11 +220,27 @@ int decode_aspace_protect(struct invocation *inv)
 	if ((rights & f->cap.rights) != rights)
 		return HL_ERR_NO_RIGHTS;
 	struct aspace *as = (struct aspace *)f->cap.data2;
+	struct pt_env env = uenv(as);
 	uint64_t va = f->cap.data & 0x0000fffffffff000ull;
-	if (pt_protect(&uenv, as->root, va, pte_flags((uint32_t)rights, f->cap.flags & CAP_F_DEVICE)))
+	if (pt_protect(&env, as->root, va, pte_flags((uint32_t)rights, f->cap.flags & CAP_F_DEVICE)))
 		return HL_ERR_NOT_MAPPED;
 	aspace_flush_all(as);
 	return HL_OK;
+}
+
+/*
+ * The entry in as that holds (or would hold) the table of the given level
+ * (3 = PDPT, 2 = PD, 1 = PT) for va, or NULL with the error: the tables
+ * above are missing (HL_ERR_NO_TABLE) or a large page is in the way.
+ */
+static uint64_t *table_entry(struct aspace *as, uint64_t va, uint64_t level, int *err)
+{
+	struct pt_env env = uenv(as);
+	int pt_err;
+	uint64_t *t = pt_table(&env, as->root, va, (int)level, &pt_err);
+
+	*err = pt_err == PT_ENOENT ? HL_ERR_NO_TABLE : pt_err == PT_EEXIST ? HL_ERR_ALREADY_MAPPED : HL_ERR_INVALID_ARG;
+	return t ? &t[pt_index(va, (int)level)] : NULL;
 }
 
 /* Table levels: 3 = PDPT (in the PML4), 2 = PD, 1 = PT. */
@@ -173,50 +253,51 @@ int decode_aspace_map_table(struct invocation *inv)
 
 	if (err)
 		return err;
-	if (t->cap.data)
+	paddr_t pa = virt_to_phys((void *)t->cap.obj);
+	/* The table's own state, not the capability's: a copy of a hooked table's capability is refused too. */
+	if (t->cap.data || *hook_of(pa))
 		return HL_ERR_ALREADY_MAPPED;
 	if (level < 1 || level > 3 || va >= USER_TOP)
 		return HL_ERR_INVALID_ARG;
-	uint64_t *table = as->pml4;
-	for (uint64_t l = 4; l > level + 1; l--) {
-		uint64_t e = table[(va >> (12 + 9 * (l - 1))) & 511];
-		if (!(e & PTE_P))
-			return HL_ERR_NO_TABLE;
-		if (e & PTE_PS)
-			return HL_ERR_ALREADY_MAPPED;
-		table = phys_to_virt(e & PTE_ADDR);
-	}
-	uint64_t *e = &table[(va >> (12 + 9 * level)) & 511];
+	uint64_t *e = table_entry(as, va, level, &err);
+	if (!e)
+		return err;
 	if (*e & PTE_P)
 		return HL_ERR_ALREADY_MAPPED;
-	*e = virt_to_phys((void *)t->cap.obj) | PTE_P | PTE_W | PTE_U;
-	t->cap.data = (va & ~((1ull << (12 + 9 * level)) - 1)) | level << 1 | 1 | as->id << 48;
+	/* Nothing can fail from here on. */
+	*hook_of(pa) = hook_word(as, level);
+	*e = pa | PTE_P | PTE_W | PTE_U;
+	t->cap.data = (va & ~((1ull << (12 + 9 * level)) - 1)) | level << 1 | 1;
 	t->cap.data2 = (uint64_t)as;
+	t->cap.badge = as->id;
 	return HL_OK;
 }
 
-/* Unhook a page table from its address space (its entries die with it). */
+/*
+ * Unhook the table that the capability c hooked in, wherever it is now:
+ * its entry is cleared if its address space still holds it there, and the
+ * table is emptied, so hooking it in again later brings back none of the
+ * mappings it held. Tables below it stay hooked to their (now unreachable)
+ * place until their own capabilities unhook them.
+ */
 void pt_cap_destroy(struct cap *c)
 {
 	if (!c->data)
 		return;
+	paddr_t pa = virt_to_phys((void *)c->obj);
 	if (alive(c)) {
 		struct aspace *as = (struct aspace *)c->data2;
 		uint64_t level = (c->data >> 1) & 3, va = c->data & 0x0000fffffffff000ull;
-		uint64_t *table = as->pml4;
-		for (uint64_t l = 4; l > level + 1 && table; l--) {
-			uint64_t e = table[(va >> (12 + 9 * (l - 1))) & 511];
-			table = (e & PTE_P) && !(e & PTE_PS) ? phys_to_virt(e & PTE_ADDR) : NULL;
-		}
-		if (table) {
-			uint64_t *e = &table[(va >> (12 + 9 * level)) & 511];
-			if ((*e & PTE_ADDR) == virt_to_phys((void *)c->obj)) {
-				*e = 0;
-				aspace_flush_all(as);
-			}
+		int err;
+		uint64_t *e = table_entry(as, va, level, &err);
+		if (e && (*e & PTE_P) && (*e & PTE_ADDR) == pa) {
+			*e = 0;
+			aspace_flush_all(as); /* no CPU walks the table any more: now it may change */
 		}
 	}
-	c->data = c->data2 = 0;
+	memset((void *)c->obj, 0, PAGE_SIZE);
+	*hook_of(pa) = 0;
+	c->data = c->data2 = c->badge = 0;
 }
 
 void frame_cap_destroy(struct cap *c)
@@ -240,19 +321,26 @@ int decode_frame_paddr(struct invocation *inv)
 
 static paddr_t (*boot_alloc_fn)(void);
 
-static paddr_t boot_alloc(void *ctx)
+/* A table for the root task's address space: kernel memory, recorded as hooked like a page-table object. */
+static paddr_t boot_alloc(int level, void *ctx)
 {
-	(void)ctx;
 	paddr_t pa = boot_alloc_fn();
-	if (pa)
+	if (pa) {
 		memset(phys_to_virt(pa), 0, PAGE_SIZE);
+		*hook_of(pa) = hook_word(ctx, (uint64_t)level + 1);
+	}
 	return pa;
 }
 
 int aspace_map_boot(struct aspace *as, uint64_t va, paddr_t pa, uint64_t flags, paddr_t (*alloc)(void))
 {
-	struct pt_env env = { hhdm, boot_alloc, NULL, NULL };
+	struct pt_env env = { hhdm, boot_alloc, NULL, as, table_ok };
 
 	boot_alloc_fn = alloc;
 	return pt_map(&env, as->root, va, pa, PAGE_SIZE, flags | PTE_U);
+}
+
+void aspace_forget_boot_table(paddr_t pa)
+{
+	*hook_of(pa) = 0;
 }

@@ -53,6 +53,16 @@ static void unlink(struct slot *s)
 	s->parent = s->next = s->prev = NULL;
 }
 
+struct cap cap_derive(const struct cap *c)
+{
+	struct cap d = *c;
+
+	d.flags &= ~CAP_F_ORIGINAL;
+	if (d.type == HL_OBJ_FRAME || d.type == HL_OBJ_PAGE_TABLE)
+		d.data = d.data2 = d.badge = 0; /* a copy starts unmapped */
+	return d;
+}
+
 void cap_insert(struct slot *dst, const struct cap *cap, struct slot *parent)
 {
 	kassert(dst->cap.type == HL_OBJ_NONE);

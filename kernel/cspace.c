@@ -23,7 +23,7 @@ static int dest_slot(struct invocation *inv, uint64_t idx, struct slot **out)
 static bool copyable(const struct cap *c)
 {
 	return c->type != HL_OBJ_MEMORY && c->type != HL_OBJ_IRQ_CONTROL && c->type != HL_OBJ_IOPORT_CONTROL &&
-	       c->type != HL_OBJ_REPLY;
+	       c->type != HL_OBJ_REPLY && c->type != HL_OBJ_PCI_CONTROL;
 }
 
 /* arg 0: empty destination slot in the target cspace; arg 1: source slot in the caller's. */
@@ -45,11 +45,8 @@ static int derive(struct invocation *inv, bool mint)
 		return HL_ERR_ILLEGAL_OP;
 	if (inv->arg[2] & ~(uint64_t)HL_R_ALL)
 		return HL_ERR_INVALID_ARG;
-	struct cap c = src->cap;
+	struct cap c = cap_derive(&src->cap);
 	c.rights &= (uint8_t)inv->arg[2];
-	c.flags &= ~CAP_F_ORIGINAL;
-	if (c.type == HL_OBJ_FRAME || c.type == HL_OBJ_PAGE_TABLE)
-		c.data = c.data2 = 0; /* a copy starts unmapped */
 	if (mint) {
 		if (c.type != HL_OBJ_ENDPOINT && c.type != HL_OBJ_NOTIFICATION)
 			return HL_ERR_WRONG_TYPE;

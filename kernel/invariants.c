@@ -13,6 +13,7 @@
  * as a broken invariant (a cycle, or a count that lies).
  */
 #include <arch/paging.h>
+#include <kernel/aspace.h>
 #include <kernel/invariants.h>
 #include <kernel/layout.h>
 #include <kernel/object.h>
@@ -148,16 +149,14 @@ void inv_check_cspace(const struct cspace *cs)
 }
 
 /*
- * The page tables of a user address space. Checked today: every present
- * non-leaf entry of the user half points at RAM the boot map knows, and no
- * page-table page is reached at two places (an alias would let ring 3
- * write page-table entries through a frame, or make the kernel's walk
- * follow entries it never wrote).
- *
- * HOOK: "every present non-leaf entry of a user address space points to a
- * page-table object hooked at exactly that place" needs the kernel's record
- * of which table is hooked where (aspace_table_owned(as, pa, level), coming
- * with the isolation fixes); the call goes in check_table_entry() below.
+ * The page tables of a user address space: every present non-leaf entry of
+ * the user half points to a page-table object hooked at exactly that place
+ * (the kernel's per-page record says as hooked it at that level:
+ * aspace_table_owned), at RAM the boot map knows, and no page-table page is
+ * reached at two places (the record names the address space and level, not
+ * the index, so two entries of one level naming one table need the second
+ * check). An alias would let ring 3 write page-table entries through a
+ * frame, or make the kernel's walk follow entries it never wrote.
  */
 struct table_walk {
 	paddr_t seen[MAX_TABLES];
@@ -170,6 +169,9 @@ static void check_table_entry(const struct aspace *as, struct table_walk *w, uin
 
 	INV(pmm_range_known(pa, PAGE_SIZE), "address space %p: a level-%d entry %#lx points outside RAM",
 	    (const void *)as, level, e);
+	INV(aspace_table_owned(as, pa, level),
+	    "address space %p: entry %#lx points to a page the address space did not hook as a level-%d table",
+	    (const void *)as, e, level);
 	for (uint32_t i = 0; i < w->nseen; i++)
 		INV(w->seen[i] != pa, "address space %p: page-table page %#lx is hooked at two places", (const void *)as,
 		    pa);

@@ -9,6 +9,7 @@
  * directly (no trip through the run queue): the fastpath.
  */
 #include <kernel/invoke.h>
+#include <kernel/irq.h>
 #include <kernel/object.h>
 #include <kernel/percpu.h>
 #include <lib/string.h>
@@ -53,10 +54,7 @@ static uint64_t transfer_cap(struct thread *src, struct thread *dst, bool grant)
 	to = cspace_slot(dcs, db->recv_slot);
 	if (!to || to->cap.type != HL_OBJ_NONE || from->cap.type == HL_OBJ_MEMORY)
 		return 0;
-	struct cap c = from->cap;
-	c.flags &= ~CAP_F_ORIGINAL;
-	if (c.type == HL_OBJ_FRAME || c.type == HL_OBJ_PAGE_TABLE)
-		c.data = c.data2 = 0;
+	struct cap c = cap_derive(&from->cap);
 	cap_insert(to, &c, from);
 	db->recv_badge = c.badge;
 	return 1;
@@ -319,7 +317,6 @@ void ntfn_unbind_thread(struct thread *t)
 
 void ntfn_destroy(struct notification *n)
 {
-	void irq_unbind_ntfn(struct notification * n);
 
 	while (n->head) {
 		struct thread *t = n->head;

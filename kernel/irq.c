@@ -1,36 +1,60 @@
 /*
  * IRQ and I/O-port capabilities. An IRQ handler capability delivers its
- * interrupt as a signal on a bound notification; the line stays masked
- * until the handler acknowledges it. I/O-port capabilities cover a port
- * range; in and out are kernel invocations (no I/O bitmap is exposed).
+ * interrupt as a signal on a bound notification; an ISA line stays masked
+ * until the handler acknowledges it, a message-signalled one (MSI, MSI-X:
+ * edge-triggered, from kernel/pcidev.c) needs no acknowledgement (ack
+ * succeeds and does nothing). I/O-port capabilities cover a port range;
+ * in and out are kernel invocations (no I/O bitmap is exposed).
  */
 #include <arch/apic.h>
 #include <arch/cpu.h>
 #include <arch/trap.h>
 #include <kernel/bkl.h>
 #include <kernel/invoke.h>
+#include <kernel/irq.h>
 #include <kernel/object.h>
+#include <kernel/pcidev.h>
 #include <kernel/percpu.h>
 
-#define NIRQ 24
+#define NIRQ IRQ_ISA_COUNT /* lines irq_control.get hands out */
 
 void ntfn_signal(struct notification *n, uint64_t badge);
 
 struct irq_state {
 	bool claimed; /* an IRQ handler capability exists */
+	bool msi; /* message-signalled: from PCI function dev, MSI-X entry (or MSI vector 0) entry */
+	uint32_t dev, entry;
 	struct notification *ntfn; /* [BKL] */
 };
 
-static struct irq_state irqs[NIRQ];
+static struct irq_state irqs[IRQ_COUNT]; /* [BKL] */
 
 static void irq_arrived(struct trap_frame *tf)
 {
 	uint32_t irq = (uint32_t)tf->vector - VEC_IRQ_BASE;
 
-	if (irq < NIRQ && irqs[irq].ntfn) {
+	if (irq >= IRQ_COUNT || !irqs[irq].ntfn)
+		return;
+	if (!irqs[irq].msi)
 		ioapic_mask_isa((uint8_t)irq, true); /* masked until acknowledged */
-		ntfn_signal(irqs[irq].ntfn, 1ull << (irq % 64));
-	}
+	ntfn_signal(irqs[irq].ntfn, 1ull << (irq % 64));
+}
+
+int irq_msi_alloc(void)
+{
+	for (int irq = IRQ_MSI_FIRST; irq < IRQ_COUNT; irq++)
+		if (!irqs[irq].claimed) {
+			irqs[irq] = (struct irq_state){ .claimed = true, .msi = true };
+			irq_register((uint8_t)irq_vector(irq), irq_arrived);
+			return irq;
+		}
+	return -1;
+}
+
+void irq_msi_bind(int irq, uint32_t dev, uint32_t entry)
+{
+	irqs[irq].dev = dev;
+	irqs[irq].entry = entry;
 }
 
 int decode_irq_control_get(struct invocation *inv)
@@ -67,7 +91,8 @@ int decode_irq_handler_set_notification(struct invocation *inv)
 		return err;
 	irqs[irq].ntfn = (struct notification *)n->cap.obj;
 	irqs[irq].ntfn->irq = (int32_t)irq;
-	ioapic_route_isa((uint8_t)irq, (uint8_t)(VEC_IRQ_BASE + irq), cpus[0].apic_id);
+	if (!irqs[irq].msi) /* a message goes where pcidev programmed it */
+		ioapic_route_isa((uint8_t)irq, (uint8_t)(VEC_IRQ_BASE + irq), cpus[0].apic_id);
 	return HL_OK;
 }
 
@@ -77,7 +102,8 @@ int decode_irq_handler_ack(struct invocation *inv)
 
 	if (!irqs[irq].ntfn)
 		return HL_ERR_ILLEGAL_OP;
-	ioapic_mask_isa((uint8_t)irq, false);
+	if (!irqs[irq].msi)
+		ioapic_mask_isa((uint8_t)irq, false);
 	return HL_OK;
 }
 
@@ -85,16 +111,18 @@ void irq_handler_destroy(struct cap *c)
 {
 	uint32_t irq = c->aux;
 
-	if (irq < NIRQ) {
+	if (irq >= IRQ_COUNT)
+		return;
+	if (irqs[irq].msi)
+		pcidev_msi_release(irqs[irq].dev, irqs[irq].entry);
+	else
 		ioapic_mask_isa((uint8_t)irq, true);
-		irqs[irq].ntfn = NULL;
-		irqs[irq].claimed = false;
-	}
+	irqs[irq] = (struct irq_state){ 0 };
 }
 
 void irq_unbind_ntfn(struct notification *n)
 {
-	for (int i = 0; i < NIRQ; i++)
+	for (int i = 0; i < IRQ_COUNT; i++)
 		if (irqs[i].ntfn == n)
 			irqs[i].ntfn = NULL;
 }

@@ -9,6 +9,7 @@
 #include <arch/cpu.h>
 #include <arch/platform.h>
 #include <arch/trap.h>
+#include <kernel/aspace.h>
 #include <kernel/bkl.h>
 #include <kernel/bootinfo.h>
 #include <kernel/invariants.h>
@@ -122,6 +123,7 @@ __noreturn void kmain(uint32_t kind, uint64_t info)
 	early_init(kind, info);
 	pmm_init(&boot_info);
 	vm_init();
+	aspace_hooks_init();
 	trap_init_cpu();
 	platform_init();
 	cpus[0].online = true;

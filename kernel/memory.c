@@ -7,6 +7,7 @@
 #include <kernel/invoke.h>
 #include <kernel/layout.h>
 #include <kernel/object.h>
+#include <kernel/pcidev.h>
 #include <lib/string.h>
 
 #define RETYPE_MAX 256
@@ -46,6 +47,8 @@ int decode_memory_retype(struct invocation *inv)
 	uint64_t start = ALIGN_UP(memory_used(m), 1ull << bits);
 	if (start + (count << bits) > (1ull << m->cap.size_bits))
 		return HL_ERR_NO_MEMORY;
+	if (device && type == HL_OBJ_FRAME && pcidev_range_protected(m->cap.obj + start, count << bits))
+		return HL_ERR_NO_RIGHTS; /* an MSI-X table or PBA page: message addresses are the kernel's */
 
 	/* Nothing can fail from here on. */
 	for (uint64_t i = 0; i < count; i++) {

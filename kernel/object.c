@@ -1,8 +1,10 @@
 /* Object sizes, creation and destruction by type. */
 #include <kernel/aspace.h>
+#include <kernel/irq.h>
 #include <kernel/klog.h>
 #include <kernel/layout.h>
 #include <kernel/object.h>
+#include <kernel/pcidev.h>
 #include <kernel/vm.h>
 #include <lib/string.h>
 
@@ -11,7 +13,6 @@ void ntfn_destroy(struct notification *n);
 void aspace_init(struct aspace *as);
 void frame_cap_destroy(struct cap *cap);
 void pt_cap_destroy(struct cap *cap);
-void irq_handler_destroy(struct cap *cap);
 
 static uint64_t live[HL_OBJ_COUNT]; /* [BKL] objects alive per type */
 
@@ -134,6 +135,9 @@ void cap_cleanup(struct cap *cap, bool final)
 		break;
 	case HL_OBJ_IRQ_HANDLER:
 		irq_handler_destroy(cap);
+		break;
+	case HL_OBJ_PCI_DEVICE:
+		pcidev_destroy(cap);
 		break;
 	default:
 		break;

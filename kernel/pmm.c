@@ -117,6 +117,11 @@ uint64_t pmm_free_count(void)
 	return fmap.nfree;
 }
 
+uint64_t pmm_frame_count(void)
+{
+	return fmap.nframes;
+}
+
 uint64_t pmm_total_usable(void)
 {
 	return usable_frames;

@@ -99,24 +99,21 @@ static uint32_t hand_over_memory(uint32_t slot)
 	return slot;
 }
 
-/* Device memory: one capability per power-of-two PCI memory BAR. */
-static uint32_t hand_over_devices(uint32_t slot)
+/*
+ * The PCI functions, in the order pci_control.issue numbers them. Device
+ * memory is no longer handed over raw: it comes through the device
+ * capabilities the root task issues (pci_device.map_bar).
+ */
+static void describe_pci(void)
 {
-	for (uint32_t i = 0; i < pci_count(); i++) {
+	for (uint32_t i = 0; i < pci_count() && i < HL_BOOTINFO_MAX_PCI; i++) {
 		const struct pci_dev *d = pci_get(i);
-		for (int b = 0; b < 6; b++) {
-			const struct pci_bar *bar = &d->bar[b];
-			if (bar->io || bar->size < PAGE_SIZE || (bar->size & (bar->size - 1)) || !bar->base ||
-			    bootinfo->nmem >= HL_BOOTINFO_MAX_MEM || slot >= (1u << ROOT_CSPACE_BITS))
-				continue;
-			uint8_t bits = (uint8_t)(63 - __builtin_clzll(bar->size));
-			put_cap(slot, (struct cap){ .type = HL_OBJ_MEMORY, .rights = HL_R_ALL, .size_bits = bits,
-						    .obj = bar->base, .flags = CAP_F_DEVICE });
-			bootinfo->mem[bootinfo->nmem++] = (struct hl_bootinfo_mem){ bar->base, bits, 1, 0, slot };
-			slot++;
-		}
+		bootinfo->pci[i] = (struct hl_bootinfo_pci){ d->vendor, d->device, d->class, d->subclass, d->progif,
+							     d->revision, (uint16_t)(d->bus << 8 | d->dev << 3 | d->fn), 0 };
+		bootinfo->npci = i + 1;
 	}
-	return slot;
+	if (pci_count())
+		pr_warn("pci: no IOMMU in use: the DMA of a device handed to a partition can reach all memory");
 }
 
 static void map_stack_ipc_info(struct thread *t)
@@ -166,12 +163,14 @@ bool root_task_start(void)
 	put_cap(HL_SLOT_IRQ_CONTROL, (struct cap){ .type = HL_OBJ_IRQ_CONTROL, .rights = HL_R_ALL });
 	put_cap(HL_SLOT_IOPORT_CONTROL, (struct cap){ .type = HL_OBJ_IOPORT_CONTROL, .rights = HL_R_ALL });
 	put_cap(HL_SLOT_DEBUG, (struct cap){ .type = HL_OBJ_DEBUG, .rights = HL_R_ALL });
+	put_cap(HL_SLOT_PCI_CONTROL, (struct cap){ .type = HL_OBJ_PCI_CONTROL, .rights = HL_R_ALL });
 	cap_insert(&t->cspace_slot, &root_cs->slots[HL_SLOT_CSPACE].cap, &root_cs->slots[HL_SLOT_CSPACE]);
 	cap_insert(&t->aspace_slot, &root_cs->slots[HL_SLOT_ASPACE].cap, &root_cs->slots[HL_SLOT_ASPACE]);
 	t->cspace_slot.cap.flags &= ~CAP_F_ORIGINAL;
 	t->aspace_slot.cap.flags &= ~CAP_F_ORIGINAL;
 
-	uint32_t slot = hand_over_devices(hand_over_memory(HL_SLOT_FIRST_FREE_FIXED));
+	uint32_t slot = hand_over_memory(HL_SLOT_FIRST_FREE_FIXED);
+	describe_pci();
 	bootinfo->magic = HL_BOOTINFO_MAGIC;
 	bootinfo->ncpus = ncpus_online;
 	bootinfo->cspace_bits = ROOT_CSPACE_BITS;

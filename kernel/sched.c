@@ -36,6 +36,12 @@ static uint64_t ns_to_tsc(uint64_t ns)
 	return ns / 1000 * (tsc_hz / 1000000) + ns % 1000 * (tsc_hz / 1000000) / 1000;
 }
 
+/* Without overflow for any tick count (ticks * 10^9 overflows after a few seconds). */
+static uint64_t tsc_to_ns(uint64_t ticks)
+{
+	return ticks / tsc_hz * 1000000000ull + ticks % tsc_hz * 1000000000ull / tsc_hz;
+}
+
 static void rq_push(struct runq *q, struct thread *t, bool front)
 {
 	uint8_t p = t->priority;
@@ -184,7 +190,7 @@ static void charge(struct cpu *c)
 	t->run_start_tsc = now;
 	uint64_t left = ns_to_tsc(t->budget_left_ns);
 	if (used < left) {
-		t->budget_left_ns -= used * 1000000000ull / tsc_hz;
+		t->budget_left_ns -= MIN(tsc_to_ns(used), t->budget_left_ns);
 		return;
 	}
 	t->budget_left_ns = 0;
@@ -200,7 +206,11 @@ static void charge(struct cpu *c)
 	}
 }
 
-/* Bring back throttled threads whose period has come round. */
+/*
+ * Bring back throttled threads whose period has come round. The next
+ * period start is computed, not stepped to: a loop adding periods ran for
+ * ever with a period of 0 (isolation fault 3 of issue 10).
+ */
 static void replenish(struct cpu *c)
 {
 	uint64_t now = rdtsc();
@@ -214,11 +224,36 @@ static void replenish(struct cpu *c)
 		}
 		*pp = t->qnext;
 		t->budget_left_ns = t->budget_ns;
-		while (t->replenish_tsc <= now)
-			t->replenish_tsc += ns_to_tsc(t->period_ns);
+		uint64_t period = MAX(ns_to_tsc(t->period_ns), 1ull);
+		t->replenish_tsc += ((now - t->replenish_tsc) / period + 1) * period;
 		t->throttled = 0;
 		sched_make_runnable(t);
 	}
+}
+
+/*
+ * Give t a new budget and period (0, 0: unlimited), applied at once
+ * wherever t is: a new period starts now with the whole budget; a
+ * throttled thread leaves the throttled list and may run; the CPU running
+ * t (this one or another) picks again, so its timer is armed for the new
+ * budget before t goes on (a thread running on another CPU used to keep
+ * its whole CPU until it next entered the kernel).
+ */
+void sched_set_budget(struct thread *t, uint64_t budget_ns, uint64_t period_ns)
+{
+	bool was_throttled = t->throttled;
+
+	if (was_throttled)
+		sched_remove(t);
+	t->budget_ns = budget_ns;
+	t->period_ns = period_ns;
+	t->budget_left_ns = budget_ns;
+	t->run_start_tsc = rdtsc(); /* a running thread is charged from now */
+	t->replenish_tsc = t->run_start_tsc + ns_to_tsc(period_ns);
+	if (was_throttled)
+		sched_make_runnable(t);
+	else
+		sched_kick(t);
 }
 
 uint64_t slice_tsc;
@@ -243,7 +278,7 @@ void sched_arm_timer(struct cpu *c, struct thread *t)
 	if (t && t->budget_ns)
 		ns = MIN(ns, MAX(t->budget_left_ns, 1000ull));
 	for (struct thread *x = q->throttled; x; x = x->qnext) {
-		uint64_t now = rdtsc(), d = x->replenish_tsc > now ? (x->replenish_tsc - now) * 1000000000ull / tsc_hz : 0;
+		uint64_t now = rdtsc(), d = x->replenish_tsc > now ? tsc_to_ns(x->replenish_tsc - now) : 0;
 		ns = MIN(ns, MAX(d, 1000ull));
 	}
 	if (ns == ~0ull)

@@ -79,10 +79,7 @@ static void hold_copy(struct slot *dst, struct slot *src)
 {
 	cap_delete(dst);
 	if (src) {
-		struct cap c = src->cap;
-		c.flags &= ~CAP_F_ORIGINAL;
-		if (c.type == HL_OBJ_FRAME)
-			c.data = c.data2 = 0;
+		struct cap c = cap_derive(&src->cap);
 		cap_insert(dst, &c, src);
 	}
 }
@@ -199,18 +196,30 @@ int decode_thread_set_priority(struct invocation *inv)
 	return HL_OK;
 }
 
+/* Share of a CPU as budget/period, 0/0 meaning all of it: true when a/ap <= b/bp. */
+static bool share_at_most(uint64_t a, uint64_t ap, uint64_t b, uint64_t bp)
+{
+	if (!bp)
+		return true; /* b is unlimited */
+	return ap && a * bp <= b * ap; /* both at most 10^7: no overflow */
+}
+
+/*
+ * Like priorities, CPU time is only handed down: a thread with a budget can
+ * give no thread (itself included) a larger share than its own, so a
+ * budgeted program cannot lift its own limit with its own thread capability.
+ */
 int decode_thread_set_budget(struct invocation *inv)
 {
 	struct thread *t = (struct thread *)inv->target->cap.obj;
+	const struct thread *c = inv->caller;
 	uint64_t budget = inv->arg[0], period = inv->arg[1];
 
 	if ((budget == 0) != (period == 0) || budget > period || (period && period < 5) || period > 10000000)
 		return HL_ERR_INVALID_ARG;
-	t->budget_ns = budget * 1000;
-	t->period_ns = period * 1000;
-	t->budget_left_ns = t->budget_ns;
-	t->run_start_tsc = rdtsc(); /* a running thread is charged from now */
-	t->replenish_tsc = t->run_start_tsc + period * (tsc_hz / 1000000);
+	if (!share_at_most(budget, period, c->budget_ns / 1000, c->period_ns / 1000))
+		return HL_ERR_NO_RIGHTS;
+	sched_set_budget(t, budget * 1000, period * 1000);
 	return HL_OK;
 }
 

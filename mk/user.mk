@@ -40,14 +40,16 @@ ALL_TARGETS += $(UOBJ)/init $(UOBJ)/hello $(UOBJ)/hog
 -include $(shell find $(UOBJ) -name '*.d' 2>/dev/null)
 
 # ---- ring-3 suites: the test boot module's root task runs them ----
+# QEMU's edu test device for the PCI suites (DMA engine, MSI); q35 adds an e1000e (MSI-X) itself.
+UTEST_DEVICES := --qemu-arg=-device --qemu-arg=edu
 TEST_GROUPS += user
 .PHONY: test-user
 test-user: $(KERNEL) $(INITRD_TEST) $(INITRD)
 	@mkdir -p $(RESULTS)
 	-python3 tools/qemu_run.py --tap $(RESULTS)/user.tap --name utest-smp1 --smp 1 --initrd $(INITRD_TEST) \
-		--append "test-exit" --expect '^# utest: ' --timeout 120
+		$(UTEST_DEVICES) --append "test-exit" --expect '^# utest: ' --timeout 120
 	-python3 tools/qemu_run.py --tap $(RESULTS)/user.tap --name utest-smp4 --smp 4 --mem 512M \
-		--initrd $(INITRD_TEST) --append "test-exit" --expect '^# utest: ' --timeout 120
+		$(UTEST_DEVICES) --initrd $(INITRD_TEST) --append "test-exit" --expect '^# utest: ' --timeout 120
 	-python3 tools/qemu_run.py --tap $(RESULTS)/user.tap --name root-task-starts-programs --smp 2 --initrd $(INITRD) \
 		--append "" --want hang --timeout 8 --expect '^init: root task running in ring 3: 2 cpus' \
 		--expect '^init: started hello \(priority 50, cpu 1, 512 KiB\)' \

@@ -12,22 +12,39 @@ static bool is_canonical(vaddr_t va)
 }
 
 /*
+ * The table that a present, non-large entry of a level-`level` table points
+ * to, or NULL (*err = PT_EBADTABLE) when the environment does not vouch
+ * for it as a table of level - 1.
+ */
+static uint64_t *follow(const struct pt_env *e, uint64_t pte, int level, int *err)
+{
+	paddr_t pa = pte & PTE_ADDR;
+
+	if (e->table_ok && !e->table_ok(pa, level - 1, e->ctx)) {
+		*err = PT_EBADTABLE;
+		return NULL;
+	}
+	return e->p2v(pa, e->ctx);
+}
+
+/*
  * Walk from root down to the table at stop_level (0 = PT, 1 = PD),
  * allocating missing tables when create. Returns NULL if a table is missing
- * (or could not be allocated: *err says which), or a large page is in the way.
+ * (or could not be allocated: *err says which), a large page is in the way
+ * (PT_EEXIST), or an entry leads to a table the environment refuses.
  */
 static uint64_t *walk(const struct pt_env *e, paddr_t root, vaddr_t va, int stop_level, bool create, int *err)
 {
 	uint64_t *t = e->p2v(root, e->ctx);
 
-	for (int level = 3; level > stop_level; level--) {
+	for (int level = 3; level > stop_level && t; level--) {
 		uint64_t *pte = &t[idx(va, level)];
 		if (!(*pte & PTE_P)) {
 			if (!create) {
 				*err = PT_ENOENT;
 				return NULL;
 			}
-			paddr_t n = e->alloc(e->ctx);
+			paddr_t n = e->alloc(level - 1, e->ctx);
 			if (!n) {
 				*err = PT_ENOMEM;
 				return NULL;
@@ -35,12 +52,22 @@ static uint64_t *walk(const struct pt_env *e, paddr_t root, vaddr_t va, int stop
 			/* Intermediate entries are permissive; leaves decide. */
 			*pte = n | PTE_P | PTE_W | PTE_U;
 		} else if (*pte & PTE_PS) {
-			*err = create ? PT_EEXIST : PT_ENOENT;
+			*err = PT_EEXIST;
 			return NULL;
 		}
-		t = e->p2v(*pte & PTE_ADDR, e->ctx);
+		t = follow(e, *pte, level, err);
 	}
 	return t;
+}
+
+uint64_t *pt_table(const struct pt_env *e, paddr_t root, vaddr_t va, int level, int *err)
+{
+	*err = PT_OK;
+	if (level < 0 || level > 3 || !is_canonical(va)) {
+		*err = PT_EINVAL;
+		return NULL;
+	}
+	return walk(e, root, va, level, false, err);
 }
 
 int pt_map(const struct pt_env *e, paddr_t root, vaddr_t va, paddr_t pa, size_t size, uint64_t flags)
@@ -79,7 +106,10 @@ static uint64_t *find_leaf(const struct pt_env *e, paddr_t root, vaddr_t va, int
 			*level = l;
 			return pte;
 		}
-		t = e->p2v(*pte & PTE_ADDR, e->ctx);
+		int err;
+		t = follow(e, *pte, l, &err);
+		if (!t)
+			return NULL;
 	}
 	return NULL;
 }
@@ -108,7 +138,8 @@ static void prune(const struct pt_env *e, paddr_t root, vaddr_t va, int leaf_lev
 		uint64_t *pte = &parent[idx(va, stop + 1)];
 		if (!(*pte & PTE_P) || (*pte & PTE_PS))
 			return;
-		if (!table_empty(e->p2v(*pte & PTE_ADDR, e->ctx)))
+		const uint64_t *child_table = follow(e, *pte, stop + 1, &err);
+		if (!child_table || !table_empty(child_table))
 			return;
 		paddr_t child = *pte & PTE_ADDR;
 		*pte = 0;

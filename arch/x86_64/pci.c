@@ -73,6 +73,13 @@ void pci_cfg_write16(const struct pci_dev *d, uint16_t off, uint16_t v)
 	pci_cfg_write32(d, off & ~3, (w & ~(0xffffu << sh)) | (uint32_t)v << sh);
 }
 
+void pci_cfg_write8(const struct pci_dev *d, uint16_t off, uint8_t v)
+{
+	uint32_t w = pci_cfg_read32(d, off & ~3), sh = (off & 3) * 8;
+
+	pci_cfg_write32(d, off & ~3, (w & ~(0xffu << sh)) | (uint32_t)v << sh);
+}
+
 uint8_t pci_cfg_read8(const struct pci_dev *d, uint16_t off)
 {
 	return (uint8_t)(pci_cfg_read32(d, off & ~3) >> ((off & 3) * 8));

@@ -29,9 +29,9 @@ static void *hhdm_p2v(paddr_t pa, void *ctx)
 	return phys_to_virt(pa);
 }
 
-static paddr_t table_alloc(void *ctx)
+static paddr_t table_alloc(int level, void *ctx)
 {
-	(void)ctx;
+	(void)level, (void)ctx;
 	paddr_t pa = pmm_alloc();
 	if (pa)
 		memset(phys_to_virt(pa), 0, PAGE_SIZE);
@@ -44,7 +44,7 @@ static void table_free(paddr_t pa, void *ctx)
 	pmm_free_pages(pa, 1);
 }
 
-static const struct pt_env kenv = { hhdm_p2v, table_alloc, table_free, NULL };
+static const struct pt_env kenv = { hhdm_p2v, table_alloc, table_free, NULL, NULL }; /* the kernel trusts its own tables */
 
 static void kmap(vaddr_t va, paddr_t pa, size_t size, uint64_t flags)
 {
@@ -85,7 +85,7 @@ static void map_image(char *start, char *end, uint64_t flags)
 
 void vm_init(void)
 {
-	kernel_pml4 = table_alloc(NULL);
+	kernel_pml4 = table_alloc(3, NULL);
 	if (!kernel_pml4)
 		panic("vm: no memory for the kernel page tables");
 	map_direct(0, 0x100000); /* the BIOS areas, listed in the map or not */
@@ -99,7 +99,7 @@ void vm_init(void)
 	for (unsigned i = 256; i < 512; i++) {
 		uint64_t *top = phys_to_virt(kernel_pml4);
 		if (!(top[i] & PTE_P)) {
-			paddr_t t = table_alloc(NULL);
+			paddr_t t = table_alloc(2, NULL);
 			if (!t)
 				panic("vm: out of memory");
 			top[i] = t | PTE_P | PTE_W;

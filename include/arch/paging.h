@@ -21,14 +21,24 @@
 #define PTE_ADDR 0x000ffffffffff000ull
 #define PTE_FLAGS (~PTE_ADDR)
 
+/*
+ * Table levels: a table of level L is indexed by bits 12+9L..20+9L of the
+ * address: 3 = PML4 (the root), 2 = PDPT, 1 = PD, 0 = PT.
+ */
 struct pt_env {
 	void *(*p2v)(paddr_t pa, void *ctx); /* table frame -> pointer */
-	paddr_t (*alloc)(void *ctx); /* a zeroed table frame, or 0 */
+	paddr_t (*alloc)(int level, void *ctx); /* a zeroed table frame for that level, or 0 */
 	void (*free)(paddr_t pa, void *ctx); /* give back an empty table */
 	void *ctx;
+	/*
+	 * Optional: whether pa may be followed as a table of that level. A
+	 * walk never goes through an entry this refuses (PT_EBADTABLE), so
+	 * tables that ring 3 could have written are never trusted.
+	 */
+	bool (*table_ok)(paddr_t pa, int level, void *ctx);
 };
 
-enum pt_err { PT_OK = 0, PT_ENOMEM = -1, PT_EEXIST = -2, PT_ENOENT = -3, PT_EINVAL = -4 };
+enum pt_err { PT_OK = 0, PT_ENOMEM = -1, PT_EEXIST = -2, PT_ENOENT = -3, PT_EINVAL = -4, PT_EBADTABLE = -5 };
 
 /*
  * Map va -> pa with size 4 KiB or 2 MiB and the given PTE flags (PTE_P is
@@ -42,6 +52,17 @@ int pt_map(const struct pt_env *e, paddr_t root, vaddr_t va, paddr_t pa, size_t 
 int pt_unmap(const struct pt_env *e, paddr_t root, vaddr_t va, size_t *size, paddr_t *pa) __must_check;
 /* Replace the flags of the mapping containing va (address kept). */
 int pt_protect(const struct pt_env *e, paddr_t root, vaddr_t va, uint64_t flags) __must_check;
+/*
+ * The table of the given level (3 = the root itself ... 0 = PT) on the path to va,
+ * without allocating: NULL with *err PT_ENOENT (a table is missing),
+ * PT_EEXIST (a large page is in the way) or PT_EBADTABLE.
+ */
+uint64_t *pt_table(const struct pt_env *e, paddr_t root, vaddr_t va, int level, int *err);
+/* Index of va's entry in a table of the given level (see pt_table). */
+static inline unsigned pt_index(vaddr_t va, int level)
+{
+	return (va >> (12 + 9 * level)) & 511;
+}
 /* Translate va; false when unmapped. */
 bool pt_lookup(const struct pt_env *e, paddr_t root, vaddr_t va, paddr_t *pa, uint64_t *flags, size_t *size);
 

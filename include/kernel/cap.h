@@ -23,9 +23,9 @@ struct cap {
 	uint8_t flags; /* CAP_F_* */
 	uint32_t aux; /* per type: I/O port count, IRQ number */
 	uint64_t obj; /* kernel pointer to the object, or a physical address (memory, frames), or a port base */
-	uint64_t badge; /* endpoints/notifications: badge; memory: watermark (bytes used) */
-	uint64_t data; /* frames: mapped vaddr | 1; aspace of the mapping in aux2 */
-	uint64_t data2; /* frames: struct aspace * of the mapping */
+	uint64_t badge; /* endpoints/notifications: badge; memory: watermark (bytes used); frames, page tables: id of the mapping's aspace */
+	uint64_t data; /* frames: mapped vaddr | 1; page tables: vaddr | level << 1 | 1; 0 = not mapped */
+	uint64_t data2; /* frames, page tables: struct aspace * of the mapping */
 };
 
 #define CAP_F_DEVICE 1 /* memory/frame: device memory (no zeroing, uncached) */
@@ -56,6 +56,8 @@ struct slot *cspace_slot(struct cspace *cs, hl_cptr_t cptr);
 /* Look up a capability of the given type (HL_OBJ_NONE = any non-empty) needing rights. */
 int cap_lookup(struct cspace *cs, hl_cptr_t cptr, uint8_t type, uint8_t rights, struct slot **out) __must_check;
 
+/* A copy of c for a new slot: not the original, and without the mapping c records (kernel/aspace.c). */
+struct cap cap_derive(const struct cap *c);
 /* Place cap in the empty slot dst as a child of parent (NULL: a root of the tree). */
 void cap_insert(struct slot *dst, const struct cap *cap, struct slot *parent);
 /* Move the capability in src to the empty slot dst, keeping its tree position. */

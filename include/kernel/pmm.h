@@ -22,6 +22,8 @@ static inline paddr_t pmm_alloc(void)
 void pmm_free_pages(paddr_t pa, size_t n);
 uint64_t pmm_free_count(void);
 uint64_t pmm_total_usable(void);
+/* Frames the allocator covers, from physical 0 up to the end of the last usable range. */
+uint64_t pmm_frame_count(void);
 /* True when [pa, pa+len) lies inside an entry of the memory map. */
 bool pmm_range_known(paddr_t pa, size_t len);
 

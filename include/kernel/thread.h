@@ -91,6 +91,8 @@ void sched_switch_to(struct thread *t); /* direct hand-off (IPC fastpath) */
 void sched_remove(struct thread *t);
 void sched_migrate(struct thread *t, uint32_t cpu);
 void sched_kick(struct thread *t);
+/* New budget and period in ns (0, 0 = unlimited), effective at once on whichever CPU runs t. */
+void sched_set_budget(struct thread *t, uint64_t budget_ns, uint64_t period_ns);
 uint32_t sched_runnable_count(uint32_t cpu);
 
 #endif

@@ -60,8 +60,10 @@ static void free_aspace(struct aspace *as)
 
 static void free_pool(void)
 {
-	while (pooled)
-		pmm_free_pages(pool[--pooled], 1);
+	while (pooled) {
+		aspace_forget_boot_table(pool[--pooled]); /* tables and frames alike: none is hooked any more */
+		pmm_free_pages(pool[pooled], 1);
+	}
 }
 
 /* A frame holding value in every word, or 0. */
@@ -89,7 +91,7 @@ static void *table_ptr(paddr_t pa, void *ctx)
 /* Point TEST_VA in as at pa instead, without any TLB flush (tables stay: no free). */
 static bool remap(struct aspace *as, paddr_t pa)
 {
-	static const struct pt_env walk = { table_ptr, NULL, NULL, NULL };
+	static const struct pt_env walk = { table_ptr, NULL, NULL, NULL, NULL };
 
 	return pt_unmap(&walk, as->root, TEST_VA, NULL, NULL) == PT_OK && map(as, pa);
 }

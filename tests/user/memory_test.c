@@ -55,16 +55,25 @@ UTEST(memory, retype_wrong_type_and_empty)
 	UEXPECT_ERR(t, hl_memory_retype(ut_slot(), HL_OBJ_FRAME, 12, 1, ut_slot()), HL_ERR_INVALID_CAP);
 }
 
+/* Device memory (a memory BAR, through a PCI device capability) makes frames and smaller memory only. */
 UTEST(memory, device_memory_only_frames)
 {
 	const struct hl_bootinfo *bi = rt_self.bi;
 
-	for (uint32_t i = 0; i < bi->nmem; i++) {
-		if (!bi->mem[i].is_device)
+	for (uint32_t i = 0; i < bi->npci; i++) {
+		hl_cptr_t d = ut_slot();
+		if (bi->pci[i].class == 0x06 || hl_pci_control_issue(HL_SLOT_PCI_CONTROL, i, d) != HL_OK)
 			continue;
-		UEXPECT_ERR(t, hl_memory_retype(bi->mem[i].slot, HL_OBJ_ENDPOINT, 0, 1, ut_slot()), HL_ERR_INVALID_ARG);
-		return;
+		for (hl_word_t b = 0; b < 6; b++) {
+			hl_cptr_t mem = ut_slot();
+			if (hl_pci_device_map_bar(d, b, mem) != HL_OK || hl_memory_info(mem, NULL, NULL, NULL, NULL) != HL_OK)
+				continue;
+			UEXPECT_ERR(t, hl_memory_retype(mem, HL_OBJ_ENDPOINT, 0, 1, ut_slot()), HL_ERR_INVALID_ARG);
+			UEXPECT_ERR(t, hl_memory_retype(mem, HL_OBJ_PAGE_TABLE, 12, 1, ut_slot()), HL_ERR_INVALID_ARG);
+			return;
+		}
 	}
+	rt_printf("        # no memory BAR of 4 KiB or more on any PCI function: skipped\n");
 }
 
 UTEST(memory, retype_same_size_memory_is_invalid)

@@ -80,6 +80,8 @@ enum hl_obj {
 	HL_OBJ_IOPORT = 12,
 	HL_OBJ_DEBUG = 13, /* debug console (debug builds) */
 	HL_OBJ_REPLY = 14, /* internal: one-shot reply right */
+	HL_OBJ_PCI_CONTROL = 15, /* authority over every PCI function (root task) */
+	HL_OBJ_PCI_DEVICE = 16, /* one PCI function: config space, BARs, MSI/MSI-X, reset */
 	HL_OBJ_COUNT
 };
 
@@ -100,7 +102,8 @@ enum hl_root_slot {
 	HL_SLOT_IOPORT_CONTROL = 5,
 	HL_SLOT_DEBUG = 6,
 	HL_SLOT_BOOTINFO_FRAME = 7,
-	HL_SLOT_FIRST_FREE_FIXED = 8 /* memory capabilities follow; see struct hl_bootinfo */
+	HL_SLOT_PCI_CONTROL = 8,
+	HL_SLOT_FIRST_FREE_FIXED = 9 /* memory capabilities follow; see struct hl_bootinfo */
 };
 
 /* Fault message sent to a thread's fault endpoint (label HL_LABEL_FAULT). */
@@ -125,7 +128,21 @@ struct hl_bootinfo_mem {
 	uint32_t slot; /* where the capability sits in the root cspace */
 };
 
+/* A PCI function described in the boot info; its index is the one pci_control.issue takes. */
+struct hl_bootinfo_pci {
+	uint16_t vendor, device;
+	uint8_t class, subclass, progif, revision;
+	uint16_t bdf; /* bus << 8 | device << 3 | function (segment 0) */
+	uint16_t pad0;
+};
+
+/* pci_device.bar flags. */
+#define HL_BAR_IO	1u /* I/O ports: map_bar gives an I/O-port capability */
+#define HL_BAR_64	2u
+#define HL_BAR_PREFETCH 4u
+
 #define HL_BOOTINFO_MAX_MEM 200
+#define HL_BOOTINFO_MAX_PCI 64
 /* Read-only page mapped into the root task at HL_BOOTINFO_VADDR. */
 struct hl_bootinfo {
 	uint64_t magic; /* HL_BOOTINFO_MAGIC */
@@ -136,7 +153,11 @@ struct hl_bootinfo {
 	uint64_t initrd_vaddr, initrd_size; /* the boot module, mapped read-only */
 	uint64_t tsc_hz;
 	struct hl_bootinfo_mem mem[HL_BOOTINFO_MAX_MEM];
+	uint32_t npci, pad0;
+	struct hl_bootinfo_pci pci[HL_BOOTINFO_MAX_PCI];
 };
+_Static_assert(sizeof(struct hl_bootinfo_pci) == 12, "hl_bootinfo_pci layout");
+_Static_assert(sizeof(struct hl_bootinfo) <= 4096, "the boot info is one page");
 /* User mappings lie in [4 KiB, HL_USER_MAP_TOP): neither page 0 nor the last page of the lower half. */
 #define HL_USER_MAP_TOP	  0x7ffffffff000ull
 #define HL_BOOTINFO_MAGIC 0x48616c6c6f777321ull /* "Hallows!" */

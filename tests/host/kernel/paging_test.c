@@ -14,6 +14,7 @@
 struct pool {
 	uint8_t *mem;
 	bool used[POOL_PAGES];
+	int level[POOL_PAGES]; /* level a table was allocated for, -1 = none */
 	unsigned in_use;
 	int fail_after; /* allocations left before alloc fails; < 0 = never */
 };
@@ -33,7 +34,7 @@ static void *fake_p2v(paddr_t pa, void *ctx)
 	return p->mem + i * PAGE_SIZE;
 }
 
-static paddr_t fake_alloc(void *ctx)
+static paddr_t fake_alloc(int level, void *ctx)
 {
 	struct pool *p = ctx;
 
@@ -44,6 +45,7 @@ static paddr_t fake_alloc(void *ctx)
 	for (unsigned i = 0; i < POOL_PAGES; i++)
 		if (!p->used[i]) {
 			p->used[i] = true;
+			p->level[i] = level;
 			p->in_use++;
 			/* Dirty then zero, like a real frame being handed out. */
 			memset(p->mem + i * PAGE_SIZE, 0, PAGE_SIZE);
@@ -65,7 +67,18 @@ static void fake_free(paddr_t pa, void *ctx)
 	p->in_use--;
 }
 
-static const struct pt_env env = { fake_p2v, fake_alloc, fake_free, &pool };
+static const struct pt_env env = { fake_p2v, fake_alloc, fake_free, &pool, NULL };
+
+/* Vouches only for pool pages that fake_alloc handed out as tables of that level. */
+static bool fake_table_ok(paddr_t pa, int level, void *ctx)
+{
+	struct pool *p = ctx;
+	uint64_t i = (pa - POOL_PHYS) / PAGE_SIZE;
+
+	return pa >= POOL_PHYS && i < POOL_PAGES && p->used[i] && p->level[i] == level;
+}
+
+static const struct pt_env checked_env = { fake_p2v, fake_alloc, fake_free, &pool, fake_table_ok };
 static paddr_t root;
 
 /* Fresh pool with an empty top-level table. */
@@ -79,7 +92,7 @@ static void setup(void)
 	memset(pool.used, 0, sizeof(pool.used));
 	pool.in_use = 0;
 	pool.fail_after = -1;
-	root = fake_alloc(&pool);
+	root = fake_alloc(3, &pool);
 }
 
 static void teardown(void)
@@ -402,6 +415,43 @@ static void paging_random_against_shadow(void)
 	teardown();
 }
 
+/*
+ * isolation fault 2 (issue 10): walks followed any present entry, so an
+ * entry that ring 3 wrote through an aliased table sent the kernel to
+ * "direct map + whatever was written". With table_ok set, a walk goes only
+ * through tables the environment vouches for, at the level it vouches for.
+ */
+static void paging_walk_never_follows_an_unvouched_entry(void)
+{
+	paddr_t pa;
+	int err;
+
+	setup();
+	CHECK_EQ(pt_map(&checked_env, root, 0x400000, 0x9000, PAGE_SIZE, PTE_W), PT_OK);
+	CHECK(pt_lookup(&checked_env, root, 0x400000, &pa, NULL, NULL) && pa == 0x9000);
+	uint64_t *pml4 = fake_p2v(root, &pool);
+	uint64_t *pdpt = fake_p2v(pml4[0] & PTE_ADDR, &pool);
+	uint64_t *pd = fake_p2v(pdpt[0] & PTE_ADDR, &pool);
+	paddr_t pt = pd[2] & PTE_ADDR;
+	/* A pool page that is no table (a "frame") written as a PD entry: */
+	paddr_t frame = fake_alloc(-1, &pool);
+	pd[3] = frame | PTE_P | PTE_W | PTE_U;
+	CHECK(!pt_lookup(&checked_env, root, 0x600000, &pa, NULL, NULL));
+	CHECK_EQ(pt_map(&checked_env, root, 0x600000, 0x5000, PAGE_SIZE, PTE_W), PT_EBADTABLE);
+	CHECK_EQ(pt_unmap(&checked_env, root, 0x600000, NULL, NULL), PT_ENOENT);
+	CHECK(pt_table(&checked_env, root, 0x600000, 0, &err) == NULL && err == PT_EBADTABLE);
+	/* A real table, but of another level (a PT hooked in as a PDPT): refused too. */
+	pml4[1] = pt | PTE_P | PTE_W | PTE_U;
+	CHECK(!pt_lookup(&checked_env, root, 0x8000400000ull, &pa, NULL, NULL));
+	CHECK(pt_table(&checked_env, root, 0x8000400000ull, 1, &err) == NULL && err == PT_EBADTABLE);
+	/* The vouched path still works, and pt_table finds its tables. */
+	CHECK(pt_table(&checked_env, root, 0x400000, 0, &err) == fake_p2v(pt, &pool) && err == PT_OK);
+	CHECK(pt_table(&checked_env, root, 0x400000, 3, &err) == pml4);
+	CHECK(pt_table(&checked_env, root, 0x400000, 4, &err) == NULL && err == PT_EINVAL);
+	CHECK(pt_table(&checked_env, root, 0x800000, 0, &err) == NULL && err == PT_ENOENT);
+	teardown();
+}
+
 static const struct kt_case cases[] = {
 	KT(paging_map_lookup_4k),
 	KT(paging_map_lookup_2m),
@@ -419,6 +469,7 @@ static const struct kt_case cases[] = {
 	KT(paging_kernel_and_low_half),
 	KT(paging_1g_page_respected),
 	KT(paging_random_against_shadow),
+	KT(paging_walk_never_follows_an_unvouched_entry),
 };
 
 int main(int argc, char **argv)

@@ -563,8 +563,8 @@ static void op_invalid(void)
 		want = HL_ERR_NO_RIGHTS, err = hl_thread_set_priority((hl_cptr_t)th, 91 + rnd(165));
 		break;
 	case 5:
-		if (pt < 0 || m.s[pool0(pt)].mapped)
-			return;
+		if (pt < 0 || m.s[pool0(pt)].mapped || hooked_elsewhere(pt))
+			return; /* a hooked table is refused first (ALREADY_MAPPED), through any capability */
 		want = HL_ERR_INVALID_ARG, err = hl_aspace_map_table(W_OWN_AS, (hl_cptr_t)pt, grid_va(1), rnd(2) ? 0 : 4);
 		break;
 	case 6:

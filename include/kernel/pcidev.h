@@ -1,0 +1,14 @@
+/* PCI device capabilities (kernel/pcidev.c). */
+#ifndef KERNEL_PCIDEV_H
+#define KERNEL_PCIDEV_H
+
+#include <kernel/cap.h>
+
+/* [pa, pa+size) touches a page of an MSI-X table or PBA: never a frame for ring 3. */
+bool pcidev_range_protected(paddr_t pa, uint64_t size);
+/* Turn off MSI-X entry (or MSI vector 0) entry of function idx; it may be handed out again. */
+void pcidev_msi_release(uint32_t idx, uint32_t entry);
+/* The last capability to a function is deleted: bus mastering off. */
+void pcidev_destroy(struct cap *c);
+
+#endif
