@@ -13,7 +13,8 @@
 
 KFUZZ_B := $(B)/kfuzz
 SCFUZZ_SRCS := $(sort $(wildcard user/apps/scfuzz/*.c))
-SCFUZZ := $(B)/user/scfuzz # linked in mk/user.mk, which is read after this file
+# Linked in mk/user.mk, which is read after this file.
+SCFUZZ := $(B)/user/scfuzz
 ALL_TARGETS += $(SCFUZZ)
 
 # $(call kfuzz_initrd,NAME,ARGS): build/kfuzz/NAME.cpio with /init and scfuzz.args.
@@ -26,8 +27,8 @@ endef
 # Bounded runs for make test: about 3 minutes of wall time for both under TCG on the 2-core build host.
 KFUZZ_SEED2 ?= 20261206
 KFUZZ_SEED4 ?= 4242
-KFUZZ_CALLS2 ?= 60000
-KFUZZ_CALLS4 ?= 60000
+KFUZZ_CALLS2 ?= 120000
+KFUZZ_CALLS4 ?= 80000
 KRUN = python3 tools/qemu_run.py --tap $(RESULTS)/kfuzz.tap --expect '^\# scfuzz: [0-9]+ calls'
 
 TEST_GROUPS += kfuzz
@@ -53,9 +54,11 @@ fuzz-kernel: $(KERNEL) $(SCFUZZ)
 	secs=$(if $(filter command line,$(origin FUZZ_CALLS)),0,$(FUZZ_SECONDS)); \
 	$(MAKE) --no-print-directory kfuzz-run KFUZZ_ARGS="seed=$$seed calls=$(FUZZ_CALLS) secs=$$secs" \
 		KFUZZ_TIMEOUT=$$(( secs ? secs + 300 : 86400 ))
+# Several runs at once need names of their own (KFUZZ_NAME=...).
+KFUZZ_NAME ?= run
 kfuzz-run:
-	$(call kfuzz_initrd,run,$(KFUZZ_ARGS))
-	python3 tools/qemu_run.py --name kfuzz-run --smp $(KFUZZ_SMP) --mem 512M --initrd $(KFUZZ_B)/run.cpio \
-		--append "test-exit checkinv" --timeout $(KFUZZ_TIMEOUT) $(if $(filter 1,$(KFUZZ_SMP)),--icount) \
-		--expect '^\# scfuzz: [0-9]+ calls'
-	@grep -h 'scfuzz' $(RESULTS)/logs/kfuzz-run.log | grep -v 'calls (ok)' | sed 's/^\[[ 0-9.]*\] //' | head -20
+	$(call kfuzz_initrd,$(KFUZZ_NAME),$(KFUZZ_ARGS))
+	python3 tools/qemu_run.py --name kfuzz-$(KFUZZ_NAME) --smp $(KFUZZ_SMP) --mem 512M \
+		--initrd $(KFUZZ_B)/$(KFUZZ_NAME).cpio --append "test-exit checkinv" --timeout $(KFUZZ_TIMEOUT) \
+		$(if $(filter 1,$(KFUZZ_SMP)),--icount) --expect '^\# scfuzz: [0-9]+ calls'
+	@grep -h 'scfuzz' $(RESULTS)/logs/kfuzz-$(KFUZZ_NAME).log | grep -v 'calls (ok)' | sed 's/^\[[ 0-9.]*\] //' | head -20
