@@ -12,6 +12,7 @@
 #include <kernel/aspace.h>
 #include <kernel/bkl.h>
 #include <kernel/bootinfo.h>
+#include <kernel/invariants.h>
 #include <kernel/klog.h>
 #include <kernel/ktest.h>
 #include <kernel/layout.h>
@@ -75,6 +76,7 @@ static void early_init(uint32_t kind, uint64_t info)
 	if (boot_info.loader[0])
 		pr_info("boot: loader \"%s\"", boot_info.loader);
 	cpu_features_init();
+	inv_enabled = bootinfo_cmdline_has(&boot_info, "checkinv"); /* kernel/invariants.c */
 	if (bootinfo_cmdline_has(&boot_info, "nopcid"))
 		cpu_feat.pcid = false; /* every address-space switch flushes, as without PCID */
 	cpu_enable_protections();

@@ -21,7 +21,7 @@ KERNEL_C := \
 	arch/x86_64/paging.c arch/x86_64/pci.c arch/x86_64/platform.c arch/x86_64/power.c \
 	arch/x86_64/serial.c arch/x86_64/smp.c arch/x86_64/trap.c arch/x86_64/tsc.c arch/x86_64/vm.c arch/x86_64/vtd.c \
 	kernel/aspace.c kernel/bkl.c kernel/cap.c kernel/cspace.c kernel/fastpath.c kernel/frames.c kernel/initrd.c \
-	kernel/ipc.c kernel/irq.c kernel/klog.c kernel/kmalloc.c kernel/ksyms.c kernel/ktest.c \
+	kernel/invariants.c kernel/ipc.c kernel/irq.c kernel/klog.c kernel/kmalloc.c kernel/ksyms.c kernel/ktest.c \
 	kernel/main.c kernel/memmap.c kernel/memory.c kernel/object.c kernel/panic.c kernel/pcidev.c kernel/percpu.c \
 	kernel/pmm.c kernel/root.c kernel/sched.c kernel/spinlock.c kernel/syscall.c kernel/thread.c \
 	lib/cpio.c lib/elf.c lib/fmt.c lib/string.c

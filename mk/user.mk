@@ -65,6 +65,9 @@ test-user: $(KERNEL) $(INITRD_TEST) $(INITRD)
 INITRD_KBENCH := $(B)/initrd-kbench.cpio
 $(UOBJ)/kbench: $(RT_OBJS) $(UOBJ)/user/apps/kbench/kbench.o user/rt/user.ld
 	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
+# The system-call fuzzer (its runs: mk/kfuzz.mk).
+$(UOBJ)/scfuzz: $(RT_OBJS) $(SCFUZZ_SRCS:%.c=$(UOBJ)/%.o) $(UOBJ)/lib/cpio.o user/rt/user.ld
+	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
 $(INITRD_KBENCH): $(UOBJ)/kbench
 	@rm -rf $(B)/initrd-kbench-root && mkdir -p $(B)/initrd-kbench-root
 	cp $< $(B)/initrd-kbench-root/init
