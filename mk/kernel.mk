@@ -105,9 +105,14 @@ run: deps $(KERNEL) $(INITRD)
 run-iso: deps $(ISO)
 	$(QEMU) $(QEMU_RUN_FLAGS) -cdrom $(ISO)
 
+# The GDB stub listens on loopback only: whoever reaches it owns the guest
+# (QEMU's -s listens on every interface). GDB_PORT moves it (tests use a
+# port of their own).
+GDB_PORT ?= 1234
 debug: deps $(KERNEL) $(INITRD)
 	@echo "QEMU halted at entry; in another terminal: gdb -x tools/gdbinit"
-	$(QEMU) $(QEMU_RUN_FLAGS) -kernel $(KERNEL) -initrd $(INITRD) -append "$(CMDLINE)" -s -S
+	$(QEMU) $(QEMU_RUN_FLAGS) -kernel $(KERNEL) -initrd $(INITRD) -append "$(CMDLINE)" \
+		-gdb tcp:127.0.0.1:$(GDB_PORT) -S
 
 -include $(shell find $(KOBJ) -name '*.d' 2>/dev/null)
 
@@ -154,6 +159,7 @@ test-kernel-boot: $(KERNEL) $(INITRD) $(TEST_ISO) $(B)/initrd-trunc.cpio $(B)/in
 	-$(KRUN) --name crash-hang --append "test-exit crashtest=hang" --want hang --timeout 5
 	-$(KRUN) --name failed-test-detected --append "test-exit ktest=selftest ktest-selftest-fail" --want fail \
 		--expect 'not ok \d+ fails_on_request'
+	@bash tools/test_debug_stub.sh $(RESULTS)/kernel-boot.tap
 	@# The boot benchmark stops at "hallows: ready" though the boot module's programs run on (it once waited for ever).
 	@rm -f $(B)/bench-smoke.jsonl; \
 	if timeout 120 python3 tools/bench_boot.py --kernel $(KERNEL) --initrd $(INITRD) --iso $(TEST_ISO) --runs 1 \
