@@ -11,6 +11,7 @@
 #include <arch/cpu.h>
 #include <arch/paging.h>
 #include <kernel/aspace.h>
+#include <kernel/bkl.h>
 #include <kernel/invoke.h>
 #include <kernel/layout.h>
 #include <kernel/percpu.h>
@@ -42,8 +43,6 @@ void aspace_init(struct aspace *as)
 	as->root = virt_to_phys(as->pml4);
 	as->cr3 = as->root | (cpu_feat.pcid ? as->id % (PCID_COUNT - 1) + 1 : 0);
 }
-
-void tlb_shootdown(struct aspace *as, bool destroy);
 
 void aspace_flush_all(struct aspace *as)
 {

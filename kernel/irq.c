@@ -9,12 +9,12 @@
 #include <arch/trap.h>
 #include <kernel/bkl.h>
 #include <kernel/invoke.h>
+#include <kernel/ipc.h>
+#include <kernel/irq.h>
 #include <kernel/object.h>
 #include <kernel/percpu.h>
 
 #define NIRQ 24
-
-void ntfn_signal(struct notification *n, uint64_t badge);
 
 struct irq_state {
 	bool claimed; /* an IRQ handler capability exists */

@@ -6,19 +6,23 @@
  *   other CPUs -> PCI -> boot module -> "hallows: ready" -> tests / idle
  */
 #include <arch/apic.h>
+#include <arch/console.h>
 #include <arch/cpu.h>
 #include <arch/platform.h>
 #include <arch/trap.h>
 #include <kernel/bkl.h>
 #include <kernel/bootinfo.h>
+#include <kernel/initrd.h>
 #include <kernel/klog.h>
 #include <kernel/ktest.h>
 #include <kernel/layout.h>
+#include <kernel/main.h>
 #include <kernel/panic.h>
 #include <kernel/pci.h>
 #include <kernel/percpu.h>
 #include <kernel/pmm.h>
 #include <kernel/power.h>
+#include <kernel/root.h>
 #include <kernel/smp.h>
 #include <kernel/thread.h>
 #include <kernel/time.h>
@@ -27,12 +31,6 @@
 #include <lib/string.h>
 
 extern char boot_stack_top[];
-void serial_init(void);
-void fbcon_init(const struct boot_fb *fb);
-void cpu_features_log(void);
-void initrd_check(void);
-void syscall_init_cpu(void);
-bool root_task_start(void);
 
 extern uint64_t boot_entry_tsc;
 struct boot_info boot_info;
@@ -46,7 +44,6 @@ static const void *boot_map(uint64_t phys, size_t len)
 	return phys_to_virt(phys);
 }
 
-/* Every CPU ends here: the scheduler runs threads, or idles with hlt. */
 __noreturn void cpu_idle_loop(void)
 {
 	irq_disable();

@@ -8,7 +8,7 @@ ISO := $(B)/hallows.iso
 
 KCFLAGS := -Wno-format-zero-length -std=c11 -ffreestanding -fno-pic -fno-pie -mcmodel=kernel -mno-red-zone \
 	-mgeneral-regs-only -fno-stack-protector -fno-omit-frame-pointer -fno-strict-aliasing \
-	-fno-asynchronous-unwind-tables -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
+	-fno-asynchronous-unwind-tables -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -Wmissing-prototypes \
 	-Iinclude -Iinclude/uapi -I$(B)/gen/include -MMD -MP
 KASFLAGS := -D__ASSEMBLER__ -Iinclude -MMD -MP
 KLDFLAGS := -nostdlib -static -no-pie -Wl,-T,arch/x86_64/kernel.ld -Wl,-z,max-page-size=0x1000 \
@@ -33,13 +33,15 @@ KERNEL_OBJS := $(KERNEL_ASM:%.S=$(KOBJ)/%.o) $(KERNEL_C:%.c=$(KOBJ)/%.o) $(KTEST
 # Method labels, the kernel's dispatch table and ring-3 stubs: one table.
 GEN := $(B)/gen
 ABI_TABLE := include/uapi/hallows/interface.tbl
-$(GEN)/kernel/dispatch.c $(GEN)/include/hallows/methods.h $(GEN)/include/hallows/labels.h: $(ABI_TABLE) tools/genabi.py
+GEN_HDRS := $(GEN)/include/hallows/methods.h $(GEN)/include/hallows/labels.h $(GEN)/include/kernel/decode.h
+$(GEN)/kernel/dispatch.c $(GEN_HDRS): $(ABI_TABLE) tools/genabi.py
 	python3 tools/genabi.py $(ABI_TABLE) $(GEN)
 $(KOBJ)/gen/dispatch.o: $(GEN)/kernel/dispatch.c
 	@mkdir -p $(dir $@)
 	$(KCC) $(KCFLAGS) -c $< -o $@
 
-$(KOBJ)/%.o: %.c
+# Order-only: the generated headers exist before the first compile (-MMD tracks them after).
+$(KOBJ)/%.o: %.c | $(GEN_HDRS)
 	@mkdir -p $(dir $@)
 	$(KCC) $(KCFLAGS) -c $< -o $@
 $(KOBJ)/%.o: %.S

@@ -74,6 +74,8 @@ struct cpu_features {
 };
 extern struct cpu_features cpu_feat;
 void cpu_features_init(void);
+/* Log the features found and the protections turned on. */
+void cpu_features_log(void);
 void cpu_enable_protections(void);
 
 /* Open and close user memory to the kernel under SMAP; stac/clac are #UD without it. */

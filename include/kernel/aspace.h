@@ -8,11 +8,15 @@
 #define USER_MAP_TOP HL_USER_MAP_TOP /* mappings end below; see user_range() */
 
 void aspace_init(struct aspace *as);
+/* A page-table capability is deleted: unhook the table from its address space. */
+void pt_cap_destroy(struct cap *cap);
+/* A frame capability is deleted: unmap the frame where the capability mapped it. */
+void frame_cap_destroy(struct cap *cap);
 /* Shoot down every CPU's translations of as and mark it dead (its object is being destroyed). */
 void aspace_destroy(struct aspace *as, const struct cap *cap);
 /* Make every CPU that may cache translations of as drop them (TLB shootdown). */
 void aspace_flush_all(struct aspace *as);
 /* Kernel-internal mapping for the root task at boot (no capabilities). */
-int aspace_map_boot(struct aspace *as, uint64_t va, paddr_t pa, uint64_t pte_flags, paddr_t (*alloc)(void));
+int aspace_map_boot(struct aspace *as, uint64_t va, paddr_t pa, uint64_t pte_flags, paddr_t (*alloc)(void)) __must_check;
 
 #endif

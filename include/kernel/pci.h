@@ -33,7 +33,7 @@ uint16_t pci_cfg_read16(const struct pci_dev *d, uint16_t off);
 void pci_cfg_write16(const struct pci_dev *d, uint16_t off, uint16_t v);
 uint8_t pci_cfg_read8(const struct pci_dev *d, uint16_t off);
 /* Map a memory BAR uncached; NULL for I/O or absent BARs. */
-void *pci_bar_map(const struct pci_dev *d, int bar);
+void *pci_bar_map(const struct pci_dev *d, int bar) __must_check;
 bool pci_uses_ecam(void);
 
 #endif

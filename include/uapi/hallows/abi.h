@@ -115,6 +115,12 @@ struct hl_ipc_buffer {
 	hl_word_t recv_badge; /* badge of the capability received */
 	hl_word_t tls; /* the buffer's own address (written by the kernel; FS base points here) */
 };
+/* Ring 3 and the kernel both address these fields: the layout is ABI. */
+_Static_assert(__builtin_offsetof(struct hl_ipc_buffer, send_cap) == 8 * HL_MSG_MAX, "hl_ipc_buffer layout");
+_Static_assert(__builtin_offsetof(struct hl_ipc_buffer, recv_slot) == 8 * HL_MSG_MAX + 8, "hl_ipc_buffer layout");
+_Static_assert(__builtin_offsetof(struct hl_ipc_buffer, recv_badge) == 8 * HL_MSG_MAX + 16, "hl_ipc_buffer layout");
+_Static_assert(__builtin_offsetof(struct hl_ipc_buffer, tls) == 8 * HL_MSG_MAX + 24, "hl_ipc_buffer layout");
+_Static_assert(sizeof(struct hl_ipc_buffer) <= 4096, "the IPC buffer is one page");
 
 /* A memory capability described in the boot info. */
 struct hl_bootinfo_mem {
@@ -124,6 +130,7 @@ struct hl_bootinfo_mem {
 	uint16_t pad0;
 	uint32_t slot; /* where the capability sits in the root cspace */
 };
+_Static_assert(sizeof(struct hl_bootinfo_mem) == 16, "hl_bootinfo_mem layout");
 
 #define HL_BOOTINFO_MAX_MEM 200
 /* Read-only page mapped into the root task at HL_BOOTINFO_VADDR. */
@@ -137,6 +144,9 @@ struct hl_bootinfo {
 	uint64_t tsc_hz;
 	struct hl_bootinfo_mem mem[HL_BOOTINFO_MAX_MEM];
 };
+_Static_assert(__builtin_offsetof(struct hl_bootinfo, initrd_vaddr) == 24, "hl_bootinfo layout");
+_Static_assert(__builtin_offsetof(struct hl_bootinfo, mem) == 48, "hl_bootinfo layout");
+_Static_assert(sizeof(struct hl_bootinfo) <= 4096, "the boot info is one read-only page");
 /* User mappings lie in [4 KiB, HL_USER_MAP_TOP): neither page 0 nor the last page of the lower half. */
 #define HL_USER_MAP_TOP	  0x7ffffffff000ull
 #define HL_BOOTINFO_MAGIC 0x48616c6c6f777321ull /* "Hallows!" */

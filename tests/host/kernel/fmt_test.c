@@ -11,8 +11,12 @@
 #include <stdio.h>
 #include <string.h>
 
-int hl_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
-int hl_snprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* lib/fmt.h's declarations under the names lib/fmt.c is compiled with here. */
+#define vsnprintf hl_vsnprintf
+#define snprintf hl_snprintf
+#include <lib/fmt.h>
+#undef vsnprintf
+#undef snprintf
 
 static char kbuf[512], lbuf[512];
 

@@ -6,7 +6,7 @@
  */
 #include <string.h>
 
-size_t strlcpy(char *dst, const char *src, size_t size);
+#include <lib/string.h>
 
 size_t strlcpy(char *dst, const char *src, size_t size)
 {
