@@ -65,9 +65,11 @@ int decode_irq_handler_set_notification(struct invocation *inv)
 	int err = inv_cap(inv, 0, HL_OBJ_NOTIFICATION, HL_R_WRITE, &n);
 	if (err)
 		return err;
+	/* Routing only programs the line's own pin; an IRQ no interrupt controller has cannot be bound. */
+	if (!ioapic_route_isa((uint8_t)irq, (uint8_t)(VEC_IRQ_BASE + irq), cpus[0].apic_id))
+		return HL_ERR_RANGE;
 	irqs[irq].ntfn = (struct notification *)n->cap.obj;
 	irqs[irq].ntfn->irq = (int32_t)irq;
-	ioapic_route_isa((uint8_t)irq, (uint8_t)(VEC_IRQ_BASE + irq), cpus[0].apic_id);
 	return HL_OK;
 }
 

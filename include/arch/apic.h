@@ -21,7 +21,7 @@ bool lapic_timer_uses_deadline(void);
 
 void ioapic_init(void);
 /* Route ISA IRQ (honouring overrides) or a GSI to vector on CPU apic_id. */
-bool ioapic_route_isa(uint8_t isa_irq, uint8_t vector, uint32_t apic_id);
+bool ioapic_route_isa(uint8_t isa_irq, uint8_t vector, uint32_t apic_id) __must_check;
 void ioapic_mask_isa(uint8_t isa_irq, bool masked);
 
 bool hpet_init(uint64_t phys);
