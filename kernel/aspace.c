@@ -8,10 +8,10 @@
  * the address space's id, so unmapping after the address space is gone (or
  * its memory reused) touches nothing.
  */
+#include <arch/arch.h>
 #include <arch/cpu.h>
 #include <arch/paging.h>
 #include <kernel/aspace.h>
-#include <kernel/bkl.h>
 #include <kernel/invoke.h>
 #include <kernel/layout.h>
 #include <kernel/percpu.h>
@@ -41,12 +41,12 @@ void aspace_init(struct aspace *as)
 	as->magic = ASPACE_MAGIC;
 	as->id = next_id++;
 	as->root = virt_to_phys(as->pml4);
-	as->cr3 = as->root | (cpu_feat.pcid ? as->id % (PCID_COUNT - 1) + 1 : 0);
+	as->cr3 = arch_aspace_tag(as->root, as->id);
 }
 
 void aspace_flush_all(struct aspace *as)
 {
-	tlb_shootdown(as, false);
+	arch_tlb_shootdown(as, false);
 }
 
 static bool alive(const struct cap *c)
@@ -227,7 +227,7 @@ void frame_cap_destroy(struct cap *c)
 void aspace_destroy(struct aspace *as, const struct cap *cap)
 {
 	(void)cap;
-	tlb_shootdown(as, true);
+	arch_tlb_shootdown(as, true);
 	as->magic = 0;
 }
 

@@ -4,7 +4,7 @@
  * until the handler acknowledges it. I/O-port capabilities cover a port
  * range; in and out are kernel invocations (no I/O bitmap is exposed).
  */
-#include <arch/apic.h>
+#include <arch/arch.h>
 #include <arch/cpu.h>
 #include <arch/trap.h>
 #include <kernel/bkl.h>
@@ -28,7 +28,7 @@ static void irq_arrived(struct trap_frame *tf)
 	uint32_t irq = (uint32_t)tf->vector - VEC_IRQ_BASE;
 
 	if (irq < NIRQ && irqs[irq].ntfn) {
-		ioapic_mask_isa((uint8_t)irq, true); /* masked until acknowledged */
+		arch_irq_mask(irq, true); /* masked until acknowledged */
 		ntfn_signal(irqs[irq].ntfn, 1ull << (irq % 64));
 	}
 }
@@ -66,7 +66,7 @@ int decode_irq_handler_set_notification(struct invocation *inv)
 	if (err)
 		return err;
 	/* Routing only programs the line's own pin; an IRQ no interrupt controller has cannot be bound. */
-	if (!ioapic_route_isa((uint8_t)irq, (uint8_t)(VEC_IRQ_BASE + irq), cpus[0].apic_id))
+	if (!arch_irq_route(irq, &cpus[0]))
 		return HL_ERR_RANGE;
 	irqs[irq].ntfn = (struct notification *)n->cap.obj;
 	irqs[irq].ntfn->irq = (int32_t)irq;
@@ -79,7 +79,7 @@ int decode_irq_handler_ack(struct invocation *inv)
 
 	if (!irqs[irq].ntfn)
 		return HL_ERR_ILLEGAL_OP;
-	ioapic_mask_isa((uint8_t)irq, false);
+	arch_irq_mask(irq, false);
 	return HL_OK;
 }
 
@@ -88,7 +88,7 @@ void irq_handler_destroy(struct cap *c)
 	uint32_t irq = c->aux;
 
 	if (irq < NIRQ) {
-		ioapic_mask_isa((uint8_t)irq, true);
+		arch_irq_mask(irq, true);
 		irqs[irq].ntfn = NULL;
 		irqs[irq].claimed = false;
 	}

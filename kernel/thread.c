@@ -1,5 +1,5 @@
 /* Thread objects and their methods. */
-#include <arch/apic.h>
+#include <arch/arch.h>
 #include <arch/cpu.h>
 #include <arch/trap.h>
 #include <kernel/aspace.h>
@@ -68,7 +68,7 @@ void thread_destroy(struct thread *t)
 		cpus[i].current = &stand_in[i];
 		cpus[i].need_resched = true;
 		if (&cpus[i] != this_cpu())
-			lapic_send_ipi(cpus[i].apic_id, VEC_RESCHED);
+			arch_send_resched(&cpus[i]);
 	}
 }
 

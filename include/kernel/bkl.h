@@ -17,12 +17,6 @@ extern volatile int32_t bkl_owner; /* index of the holding CPU, -1 = none */
 void bkl_lock_slow(void);
 void bkl_unlock_bad(void);
 bool bkl_held(void);
-struct aspace;
-/*
- * Make every CPU that has as loaded drop its translations, and wait for
- * them; with destroy, they also leave as (it is going away). BKL held.
- */
-void tlb_shootdown(struct aspace *as, bool destroy);
 
 /* Take the lock (interrupts must be off). Spins, answering TLB shootdowns, while another CPU holds it. */
 static __always_inline void bkl_lock(void)
