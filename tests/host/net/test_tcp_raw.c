@@ -46,9 +46,9 @@ static const struct floo_config *raw_cfg;
 /* Handshake with optional SYN options; leaves an ESTABLISHED connection. */
 static bool raw_open(struct raw *r, const uint8_t *opt, uint8_t optlen)
 {
-	uint32_t seq, ack, plen, n;
+	uint32_t seq = 0, ack = 0, plen = 0, n;
 	uint8_t fl;
-	uint16_t win;
+	uint16_t win = 0;
 
 	r->n = node_new(raw_cfg, IP_A, 1);
 	app_init(&r->sa, 1 << 16);
@@ -77,9 +77,9 @@ TEST(tcp_overlapping_and_out_of_order_segments)
 {
 	struct raw r;
 	uint8_t d[400];
-	uint32_t seq, ack, plen;
+	uint32_t seq = 0, ack = 0, plen = 0;
 	uint8_t fl;
-	uint16_t win;
+	uint16_t win = 0;
 
 	for (int i = 0; i < 400; i++)
 		d[i] = (uint8_t)(i * 3 + 1);
@@ -135,9 +135,9 @@ TEST(tcp_malformed_headers_dropped_without_reply)
 TEST(tcp_rfc5961_rst_syn_and_ack_validation)
 {
 	struct raw r;
-	uint32_t seq, ack, plen;
+	uint32_t seq = 0, ack = 0, plen = 0;
 	uint8_t fl;
-	uint16_t win;
+	uint16_t win = 0;
 
 	CHECK(raw_open(&r, NULL, 0));
 	drain(r.n);
@@ -164,9 +164,9 @@ TEST(tcp_delayed_ack_timer_and_every_second_segment)
 {
 	struct raw r;
 	uint8_t d[1460] = {0};
-	uint32_t seq, ack, plen;
+	uint32_t seq = 0, ack = 0, plen = 0;
 	uint8_t fl;
-	uint16_t win;
+	uint16_t win = 0;
 
 	CHECK(raw_open(&r, NULL, 0));
 	drain(r.n);
@@ -188,9 +188,9 @@ TEST(tcp_mss_option_limits_segments)
 {
 	struct raw r;
 	static uint8_t big[4000];
-	uint32_t seq, ack, plen, total = 0;
+	uint32_t seq = 0, ack = 0, plen = 0, total = 0;
 	uint8_t fl;
-	uint16_t win;
+	uint16_t win = 0;
 
 	CHECK(raw_open(&r, (const uint8_t[]){2, 4, 0x02, 0x18}, 4)); /* MSS 536 */
 	drain(r.n);
@@ -263,9 +263,9 @@ TEST(tcp_window_right_edge_trims_and_rejects)
 	struct floo_config cfg = {.tcp_rcv_buf = 2000};
 	struct raw r;
 	uint8_t d[1460];
-	uint32_t seq, ack, plen;
+	uint32_t seq = 0, ack = 0, plen = 0;
 	uint8_t fl;
-	uint16_t win;
+	uint16_t win = 0;
 
 	memset(d, 'w', sizeof(d));
 	raw_cfg = &cfg;
@@ -301,9 +301,9 @@ TEST(bug_pure_ack_after_rto_carries_snd_max)
 	struct raw r;
 	static uint8_t big[3 * 1460];
 	uint8_t d[1460] = {0};
-	uint32_t seq, ack, plen, max_seq = 0;
+	uint32_t seq = 0, ack = 0, plen = 0, max_seq = 0;
 	uint8_t fl;
-	uint16_t win;
+	uint16_t win = 0;
 
 	CHECK(raw_open(&r, NULL, 0));
 	drain(r.n);
