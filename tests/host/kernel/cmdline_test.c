@@ -2,6 +2,7 @@
 #include "ktharness.h"
 
 #include <kernel/bootinfo.h>
+#include <stdio.h>
 #include <string.h>
 
 static struct boot_info bi;
@@ -9,7 +10,7 @@ static struct boot_info bi;
 static void set_cmdline(const char *s)
 {
 	memset(&bi, 0, sizeof(bi));
-	strcpy(bi.cmdline, s);
+	snprintf(bi.cmdline, sizeof(bi.cmdline), "%s", s);
 }
 
 static void bootinfo_cmdline_has_words(void)

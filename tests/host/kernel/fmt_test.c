@@ -90,11 +90,11 @@ static void fmt_alt_hex_zero_prints_0x0(void)
 
 static void fmt_length_modifiers(void)
 {
-	SAME("%ld %lu %lx", -5l, 5ul, 0xfffffffffful);
+	SAME("%ld %lu %lx", -5L, 5UL, 0xffffffffffUL);
 	SAME("%lld %llu %llx", LLONG_MIN, ULLONG_MAX, ULLONG_MAX);
 	SAME("%lld|%20lld|%-20lld|%020lld", (long long)INT64_MIN, (long long)INT64_MIN, (long long)INT64_MIN,
 	     (long long)INT64_MIN);
-	SAME("%lld %lld", LLONG_MAX, -1ll);
+	SAME("%lld %lld", LLONG_MAX, -1LL);
 	SAME("%zu %zx %zd", (size_t)SIZE_MAX, (size_t)0x1000, (ssize_t)-3);
 	SAME("%hd %hu %hx", (short)-2, (unsigned short)65535, (unsigned short)0x8000);
 	SAME("%hhd %hhu %hhx", (signed char)-128, (unsigned char)255, (unsigned char)0x7f);
