@@ -62,6 +62,7 @@ static __always_inline void arch_aspace_load(struct cpu *c, struct aspace *as)
 		return;
 	if (cr3 & 0xfff) { /* only with PCID; the kernel tables have PCID 0 */
 		uint64_t *owner = &c->pcid_owner[cr3 & 0xfff];
+		/* only as has a PCID. NOLINTNEXTLINE(clang-analyzer-core.NullDereference) */
 		if (*owner == as->id)
 			cr3 |= CR3_NOFLUSH;
 		else
