@@ -176,16 +176,6 @@ BENCH_STEPS += hallows-boot
 bench-hallows-boot: $(KERNEL) $(INITRD) $(ISO)
 	python3 tools/bench_boot.py --kernel $(KERNEL) --initrd $(INITRD) --iso $(ISO) --out $(BENCH_OUT)
 
-# ---- static checks: make check (format, cppcheck, clang-tidy) ----
-CHECK_SRCS := $(KERNEL_C) $(KTEST_C)
-.PHONY: check
-check:
-	@clang-format --dry-run --Werror $(CHECK_SRCS) 2>&1 | head -50; \
-	cppcheck --quiet --std=c11 --error-exitcode=1 -Iinclude --suppress=missingIncludeSystem \
-		--inline-suppr $(CHECK_SRCS) && \
-	clang-tidy --quiet $(filter kernel/%,$(KERNEL_C)) -- $(filter-out -mgeneral-regs-only -MMD -MP,$(KCFLAGS)) 2>&1 | \
-		grep -E 'warning|error' | head -50; true
-
 # The kernel must also build with clang (STYLE.md); checked in make test.
 TEST_GROUPS += kernel-clang
 .PHONY: test-kernel-clang
