@@ -44,7 +44,7 @@ enum hl_err {
 	HL_ERR_INVALID_ARG = 4, /* an argument is out of range or misaligned */
 	HL_ERR_SLOT_OCCUPIED = 5, /* destination slot is not empty */
 	HL_ERR_NO_MEMORY = 6, /* the memory capability has too little room */
-	HL_ERR_REVOKE_FIRST = 7, /* object still has derived capabilities or mappings */
+	/* 7 is unused: HL_ERR_REVOKE_FIRST was never returned (delete and revoke always succeed); not reused. */
 	HL_ERR_ALREADY_MAPPED = 8, /* frame or address already mapped */
 	HL_ERR_NOT_MAPPED = 9, /* nothing mapped there */
 	HL_ERR_NO_TABLE = 10, /* a page table on the way is missing */
