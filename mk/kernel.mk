@@ -119,10 +119,13 @@ debug: deps $(KERNEL) $(INITRD)
 -include $(shell find $(KOBJ) -name '*.d' 2>/dev/null)
 
 # ---- tests: boots under QEMU (TCG), judged by tools/qemu_run.py ----
+# The scenarios are data: tests/system/boot/scenarios.txt, run by its run.py.
 TEST_GROUPS += kernel-boot
-KRUN = python3 tools/qemu_run.py --tap $(RESULTS)/kernel-boot.tap
-KT := test-exit ktest=all
+BOOT_SCENARIOS := tests/system/boot/scenarios.txt
 READY := --expect '^hallows: ready'
+BOOT_RUN = python3 tests/system/boot/run.py --tap $(RESULTS)/kernel-boot.tap --set INITRD=$(INITRD) \
+	--set TEST_ISO=$(TEST_ISO) --set INITRD_TRUNC=$(B)/initrd-trunc.cpio \
+	--set INITRD_GARBAGE=$(B)/initrd-garbage.cpio --set "KT=test-exit ktest=all"
 
 $(B)/initrd-trunc.cpio: $(INITRD)
 	head -c 300 $< > $@
@@ -133,34 +136,12 @@ $(B)/initrd-garbage.cpio:
 .PHONY: test-kernel-boot
 test-kernel-boot: $(KERNEL) $(INITRD) $(TEST_ISO) $(B)/initrd-trunc.cpio $(B)/initrd-garbage.cpio
 	@mkdir -p $(RESULTS)
-	-$(KRUN) --name pvh-smp1 --machine pc --smp 1 --initrd $(INITRD) --append "$(KT)" $(READY) \
-		--expect '^hallows: cpus online: 1$$'
-	-$(KRUN) --name pvh-smp4 --smp 4 --mem 512M --initrd $(INITRD) --append "$(KT)" $(READY) \
-		--expect '^hallows: cpus online: 4$$' --expect 'pci: \d+ functions \(ECAM\)'
-	-$(KRUN) --name iso-seabios --iso $(TEST_ISO) --smp 2 $(READY) --expect 'via Multiboot2, ' \
-		--expect 'console: VGA text' --timeout 120
-	-$(KRUN) --name iso-ovmf --iso $(TEST_ISO) --firmware ovmf --smp 2 $(READY) \
-		--expect 'via Multiboot2 \(UEFI\)' --expect 'console: framebuffer' --timeout 240
-	-$(KRUN) --name mem-above-4g --smp 2 --mem 4608M --initrd $(INITRD) --append "test-exit ktest=memory,boot" $(READY)
-	-$(KRUN) --name no-initrd --append "test-exit" $(READY) --expect 'W initrd: no boot module'
-	-$(KRUN) --name truncated-initrd --initrd $(B)/initrd-trunc.cpio --append "test-exit" $(READY) \
-		--expect 'W initrd: corrupt cpio archive \(truncated'
-	-$(KRUN) --name garbage-initrd --initrd $(B)/initrd-garbage.cpio --append "test-exit" $(READY) \
-		--expect 'W initrd: corrupt cpio archive \(bad magic'
-	-$(KRUN) --name no-hpet --smp 2 --qemu-arg=-machine --qemu-arg=hpet=off --machine pc \
-		--append "test-exit ktest=timers,smp" $(READY) --expect 'calibrated against the PIT'
-	-$(KRUN) --name no-acpi --smp 2 --machine pc --qemu-arg=-no-acpi --append "test-exit ktest=boot,pci" \
-		$(READY) --expect 'W acpi: no RSDP found' --expect '^hallows: cpus online: 1$$'
-	-$(KRUN) --name noacpi-cmdline --smp 2 --append "test-exit noacpi" $(READY) --expect 'acpi: disabled'
-	-$(KRUN) --name poweroff --smp 2 --append "poweroff" $(READY) --ok-status 0 --expect 'power: powering off' \
-		--reject 'power-off failed'
-	-$(KRUN) --name reboot --append "reboot" $(READY) --ok-status 0 --expect 'power: rebooting'
-	-$(KRUN) --name crash-page-fault --append "test-exit crashtest=pf" --want panic \
-		--expect 'RIP 0008:ffffffff8' --expect 'CR2 ffffc0fffffff000' --expect 'crash_test\+0x' --expect 'kmain\+0x'
-	-$(KRUN) --name crash-panic --append "test-exit crashtest=panic" --want panic --expect 'PANIC on cpu 0: crashtest'
-	-$(KRUN) --name crash-hang --append "test-exit crashtest=hang" --want hang --timeout 5
-	-$(KRUN) --name failed-test-detected --append "test-exit ktest=selftest ktest-selftest-fail" --want fail \
-		--expect 'not ok \d+ fails_on_request'
+	-$(BOOT_RUN) $(BOOT_SCENARIOS)
+	@# The runner's own failure check: a line it cannot use is a "not ok" of its own.
+	@f=$(B)/boot-runner-selftest; printf 'unusable --initrd @NOWHERE@\n' > $$f.txt; rm -f $$f.tap; \
+	if ! python3 tests/system/boot/run.py --tap $$f.tap $$f.txt && grep -q '^not ok - boot.unusable$$' $$f.tap; then \
+		echo "ok - boot_runner.reports_an_unusable_scenario_line" >> $(RESULTS)/kernel-boot.tap; \
+	else echo "not ok - boot_runner.reports_an_unusable_scenario_line" >> $(RESULTS)/kernel-boot.tap; fi
 	@bash tools/test_debug_stub.sh $(RESULTS)/kernel-boot.tap
 	@# The boot benchmark stops at "hallows: ready" though the boot module's programs run on (it once waited for ever).
 	@rm -f $(B)/bench-smoke.jsonl; \
