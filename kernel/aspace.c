@@ -16,6 +16,7 @@
  * Unhooking a table empties it: what was mapped through it can never come
  * back by hooking it in again.
  */
+#include <arch/arch.h>
 #include <arch/cpu.h>
 #include <arch/paging.h>
 #include <kernel/aspace.h>
@@ -100,14 +101,12 @@ void aspace_init(struct aspace *as)
 	as->magic = ASPACE_MAGIC;
 	as->id = next_id++;
 	as->root = virt_to_phys(as->pml4);
-	as->cr3 = as->root | (cpu_feat.pcid ? as->id % (PCID_COUNT - 1) + 1 : 0);
+	as->cr3 = arch_aspace_tag(as->root, as->id);
 }
-
-void tlb_shootdown(struct aspace *as, bool destroy);
 
 void aspace_flush_all(struct aspace *as)
 {
-	tlb_shootdown(as, false);
+	arch_tlb_shootdown(as, false);
 }
 
 /* The address space a frame or table capability's mapping is in still exists (never for a DMA mapping). */
@@ -317,7 +316,7 @@ void frame_cap_destroy(struct cap *c)
 void aspace_destroy(struct aspace *as, const struct cap *cap)
 {
 	(void)cap;
-	tlb_shootdown(as, true);
+	arch_tlb_shootdown(as, true);
 	as->magic = 0;
 }
 

@@ -30,6 +30,7 @@
  * Bridges (class 6) are never issued: their config space routes memory
  * and buses for everyone. Everything runs under the big kernel lock.
  */
+#include <arch/arch.h>
 #include <arch/iommu.h>
 #include <kernel/invoke.h>
 #include <kernel/irq.h>
@@ -264,17 +265,20 @@ bool pcidev_range_protected(paddr_t pa, uint64_t size)
 	return false;
 }
 
-/* Point MSI vector 0 or MSI-X entry `entry` at vector on the CPU with apic_id (message address 0xfee....). */
-static void program(const struct pci_dev *d, struct pcidev *s, uint64_t entry, uint32_t apic_id, uint8_t vector, bool on)
+/* Point MSI vector 0 or MSI-X entry `entry` at vector on CPU c (on), or turn it off. */
+static void program(const struct pci_dev *d, struct pcidev *s, uint64_t entry, const struct cpu *c, uint8_t vector, bool on)
 {
-	uint32_t addr = 0xfee00000u | apic_id << 12;
+	uint32_t addr = 0, data = 0;
+
+	if (on)
+		arch_msi_message(c, vector, &addr, &data);
 
 	if (s->msix) {
 		volatile uint32_t *e = &s->msix_table[entry * 4];
 		e[3] = 1; /* masked while it changes */
 		if (!on)
 			return;
-		e[0] = addr, e[1] = 0, e[2] = vector;
+		e[0] = addr, e[1] = 0, e[2] = data;
 		e[3] = 0;
 		uint16_t ctl = pci_cfg_read16(d, s->msix + 2);
 		pci_cfg_write16(d, s->msix + 2, (uint16_t)((ctl | 0x8000) & ~0x4000)); /* enable, no function mask */
@@ -289,7 +293,7 @@ static void program(const struct pci_dev *d, struct pcidev *s, uint64_t entry, u
 	pci_cfg_write32(d, s->msi + 4, addr);
 	if (is64)
 		pci_cfg_write32(d, s->msi + 8, 0);
-	pci_cfg_write16(d, (uint16_t)(s->msi + (is64 ? 12 : 8)), vector);
+	pci_cfg_write16(d, (uint16_t)(s->msi + (is64 ? 12 : 8)), (uint16_t)data);
 	pci_cfg_write16(d, s->msi + 2, (uint16_t)((ctl & ~0x70u) | 1)); /* one vector, enabled */
 }
 
@@ -321,7 +325,7 @@ int decode_pci_device_msi(struct invocation *inv)
 		s->msix_table = vm_map_mmio(d->bar[s->msix_bir].base + s->msix_off, s->msix_n * 16ull);
 	s->msi_used |= 1ull << entry;
 	irq_msi_bind(irq, idx, (uint32_t)entry);
-	program(d, s, entry, cpus[cpu].apic_id, (uint8_t)irq_vector(irq), true);
+	program(d, s, entry, &cpus[cpu], (uint8_t)irq_vector(irq), true);
 	struct cap c = { .type = HL_OBJ_IRQ_HANDLER, .rights = HL_R_ALL, .aux = (uint32_t)irq };
 	cap_insert(dst, &c, inv->target);
 	return HL_OK;
@@ -331,7 +335,7 @@ void pcidev_msi_release(uint32_t idx, uint32_t entry)
 {
 	struct pcidev *s = probe(idx);
 
-	program(pci_get(idx), s, entry, 0, 0, false);
+	program(pci_get(idx), s, entry, NULL, 0, false);
 	s->msi_used &= ~(1ull << entry);
 }
 

@@ -10,12 +10,14 @@
 #include <kernel/aspace.h>
 #include <kernel/bootinfo.h>
 #include <kernel/klog.h>
+#include <kernel/initrd.h>
 #include <kernel/layout.h>
 #include <kernel/object.h>
 #include <kernel/panic.h>
 #include <kernel/pci.h>
 #include <kernel/percpu.h>
 #include <kernel/pmm.h>
+#include <kernel/root.h>
 #include <kernel/time.h>
 #include <lib/cpio.h>
 #include <lib/elf.h>
@@ -25,8 +27,6 @@
 #define ROOT_STACK_PAGES 16
 #define KERNEL_RESERVE_PAGES 2048 /* 8 MiB kept by the kernel */
 
-extern const uint8_t *initrd_data;
-extern size_t initrd_size;
 
 static struct cspace *root_cs;
 static struct aspace *root_as;

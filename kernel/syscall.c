@@ -9,15 +9,10 @@
 #include <kernel/bkl.h>
 #include <kernel/invariants.h>
 #include <kernel/invoke.h>
+#include <kernel/ipc.h>
 #include <kernel/klog.h>
 #include <kernel/percpu.h>
-
-int ipc_send(struct thread *t, struct slot *ep, bool call, bool block);
-int ipc_recv(struct thread *t, struct slot *ep);
-struct thread *ipc_reply(struct thread *t, int *err);
-void ipc_wake(struct thread *c, struct thread *t);
-void ntfn_signal(void *n, uint64_t badge);
-int ntfn_wait(struct thread *t, struct slot *s, bool block);
+#include <kernel/syscall.h>
 
 int invoke_method(struct invocation *inv, uint64_t label, uint64_t len)
 {

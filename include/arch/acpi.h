@@ -136,6 +136,6 @@ uint64_t acpi_find_rsdp_bios(const struct acpi_env *env);
  * see bad_tables), or -1 if the RSDP itself or its root table is unusable,
  * in which case *out holds only rsdp_phys and bad_tables.
  */
-int acpi_parse(uint64_t rsdp_phys, const struct acpi_env *env, struct acpi_info *out);
+int acpi_parse(uint64_t rsdp_phys, const struct acpi_env *env, struct acpi_info *out) __attribute__((warn_unused_result));
 
 #endif

@@ -68,6 +68,25 @@ static inline void irq_disable(void) { __asm__ volatile("cli" ::: "memory"); }
 static inline void cpu_halt(void) { __asm__ volatile("hlt" ::: "memory"); }
 static inline uint64_t read_rflags(void) { uint64_t f; __asm__ volatile("pushfq; pop %0" : "=r"(f)); return f; }
 
+/*
+ * The per-CPU area (kernel/percpu.h) through the GS base: its self pointer
+ * at gs:0, read afresh each time (volatile), and its index at gs:8, which
+ * may be merged with other reads (the kernel never changes CPU under a
+ * running path). kernel/percpu.c asserts both offsets.
+ */
+static inline void *gs_self(void)
+{
+	void *p;
+	__asm__ volatile("mov %%gs:0, %0" : "=r"(p));
+	return p;
+}
+static inline uint32_t gs_cpu_index(void)
+{
+	uint32_t i;
+	__asm__("movl %%gs:8, %0" : "=r"(i));
+	return i;
+}
+
 /* CPUID feature bits the kernel cares about, filled by cpu_features_init(). */
 struct cpu_features {
 	bool nx, pge, smep, smap, umip, x2apic, tsc_deadline, invariant_tsc, pcid, xsave, pdpe1gb;
@@ -75,6 +94,8 @@ struct cpu_features {
 };
 extern struct cpu_features cpu_feat;
 void cpu_features_init(void);
+/* Log the features found and the protections turned on. */
+void cpu_features_log(void);
 void cpu_enable_protections(void);
 
 /* Open and close user memory to the kernel under SMAP; stac/clac are #UD without it. */

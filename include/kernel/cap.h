@@ -74,7 +74,7 @@ void cap_delete(struct slot *s);
  * Delete every descendant of s. Returns HL_OK when done, or -1 when it
  * stopped at a preemption point (the caller restarts the system call).
  */
-int cap_revoke(struct slot *s, uint32_t budget);
+int cap_revoke(struct slot *s, uint32_t budget) __must_check;
 bool cap_is_final(const struct slot *s);
 bool cap_same_object(const struct cap *a, const struct cap *b);
 

@@ -293,8 +293,10 @@ int api_heartbeat(struct broker *b, struct kconn *c, struct kreq *q)
 	if (g && (i = group_member(g, &mid)) >= 0)
 		g->m[i]->last_seen = b->pl.now_ms(b->pl.ctx);
 	err = (int16_t)group_check_member(g, &mid, gen);
+	/* no group: UNKNOWN_MEMBER. NOLINTNEXTLINE(clang-analyzer-core.NullDereference) */
 	if (err == KERR_ILLEGAL_GEN && g->state == G_PREPARING)
 		err = KERR_REBALANCING;
+	/* as above. NOLINTNEXTLINE(clang-analyzer-core.NullDereference) */
 	if (!err && g->state == G_PREPARING)
 		err = KERR_REBALANCING;
 	return reply_err(b, c, q, 1, err);

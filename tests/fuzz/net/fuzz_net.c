@@ -47,6 +47,7 @@ static unsigned f_rx(void *ctx, struct floo_stack *st, struct floo_pbuf **out,
 	unsigned n = rxn < max ? rxn : max;
 
 	(void)ctx, (void)st;
+	/* an array of pointers. NOLINTNEXTLINE(bugprone-sizeof-expression) */
 	memcpy(out, rxq, n * sizeof(out[0]));
 	rxn = 0;
 	return n;

@@ -488,7 +488,7 @@ static void t_group_two_members(void)
 	struct kw w;
 	struct kr r;
 	char a[64], bm[64];
-	bool la, lb;
+	bool la = false, lb = false;
 
 	metadata_req(e, 0, 1, "t", true);
 	pump(e);

@@ -6,9 +6,9 @@ TEST(tcp_overlapping_and_out_of_order_segments)
 {
 	struct raw r;
 	uint8_t d[400];
-	uint32_t seq, ack, plen;
+	uint32_t seq = 0, ack = 0, plen = 0;
 	uint8_t fl;
-	uint16_t win;
+	uint16_t win = 0;
 
 	for (int i = 0; i < 400; i++)
 		d[i] = (uint8_t)(i * 3 + 1);
@@ -64,9 +64,9 @@ TEST(tcp_malformed_headers_dropped_without_reply)
 TEST(tcp_rfc5961_rst_syn_and_ack_validation)
 {
 	struct raw r;
-	uint32_t seq, ack, plen;
+	uint32_t seq = 0, ack = 0, plen = 0;
 	uint8_t fl;
-	uint16_t win;
+	uint16_t win = 0;
 
 	CHECK(raw_open(&r, NULL, 0));
 	drain(r.n);
@@ -93,9 +93,9 @@ TEST(tcp_delayed_ack_timer_and_every_second_segment)
 {
 	struct raw r;
 	uint8_t d[1460] = {0};
-	uint32_t seq, ack, plen;
+	uint32_t seq = 0, ack = 0, plen = 0;
 	uint8_t fl;
-	uint16_t win;
+	uint16_t win = 0;
 
 	CHECK(raw_open(&r, NULL, 0));
 	drain(r.n);
@@ -117,9 +117,9 @@ TEST(tcp_mss_option_limits_segments)
 {
 	struct raw r;
 	static uint8_t big[4000];
-	uint32_t seq, ack, plen, total = 0;
+	uint32_t seq = 0, ack = 0, plen = 0, total = 0;
 	uint8_t fl;
-	uint16_t win;
+	uint16_t win = 0;
 
 	CHECK(raw_open(&r, (const uint8_t[]){2, 4, 0x02, 0x18}, 4)); /* MSS 536 */
 	drain(r.n);
@@ -192,9 +192,9 @@ TEST(tcp_window_right_edge_trims_and_rejects)
 	struct floo_config cfg = {.tcp_rcv_buf = 2000};
 	struct raw r;
 	uint8_t d[1460];
-	uint32_t seq, ack, plen;
+	uint32_t seq = 0, ack = 0, plen = 0;
 	uint8_t fl;
-	uint16_t win;
+	uint16_t win = 0;
 
 	memset(d, 'w', sizeof(d));
 	raw_cfg = &cfg;
@@ -230,9 +230,9 @@ TEST(bug_pure_ack_after_rto_carries_snd_max)
 	struct raw r;
 	static uint8_t big[3 * 1460];
 	uint8_t d[1460] = {0};
-	uint32_t seq, ack, plen, max_seq = 0;
+	uint32_t seq = 0, ack = 0, plen = 0, max_seq = 0;
 	uint8_t fl;
-	uint16_t win;
+	uint16_t win = 0;
 
 	CHECK(raw_open(&r, NULL, 0));
 	drain(r.n);
