@@ -149,6 +149,20 @@ int batch_check(const uint8_t *p, uint32_t len, uint32_t *count,
 int api_fetch(struct broker *b, struct kconn *c, struct kreq *q);
 void fetch_poll(struct broker *b, bool force_all);
 
+/* Admin requests may list at most this many topics, resources or groups
+ * (clients send a handful); more is treated as malformed, which bounds the
+ * work of the per-entry duplicate and lookup scans. */
+#define ADMIN_MAX_ENTRIES 1000
+
+static inline int32_t kr_admin_array(struct kr *r, uint32_t min_elem)
+{
+	int32_t n = kr_array(r, min_elem, false);
+
+	if (n > (int32_t)ADMIN_MAX_ENTRIES)
+		r->bad = true;
+	return r->bad ? 0 : n;
+}
+
 /* topic_config.c */
 void tconf_default(struct tconf *c);
 int16_t tconf_set(struct tconf *c, const struct kstr *name,

@@ -85,7 +85,7 @@ int api_describe_groups(struct broker *b, struct kconn *c, struct kreq *q)
 	struct kr scan = q->r;
 	struct kstr id;
 	struct kresp *r;
-	int32_t n = kr_array(&scan, 2, false);
+	int32_t n = kr_admin_array(&scan, 2);
 	bool ops = false;
 
 	for (int32_t i = 0; i < n && !scan.bad; i++)
@@ -135,7 +135,7 @@ int api_delete_groups(struct broker *b, struct kconn *c, struct kreq *q)
 	struct kr scan = q->r;
 	struct kstr id;
 	struct kresp *r;
-	int32_t n = kr_array(&scan, 2, false);
+	int32_t n = kr_admin_array(&scan, 2);
 	bool logged = false;
 
 	for (int32_t i = 0; i < n && !scan.bad; i++)
@@ -224,7 +224,7 @@ int api_offset_delete(struct broker *b, struct kconn *c, struct kreq *q)
 	int16_t gerr = KERR_NONE;
 
 	kr_str(&scan, &gid);
-	n = kr_array(&scan, 6, false);
+	n = kr_admin_array(&scan, 6);
 	for (int32_t i = 0; i < n && !scan.bad; i++) {
 		kr_str(&scan, &name);
 		int32_t np = kr_array(&scan, 4, false);

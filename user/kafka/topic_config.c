@@ -340,7 +340,7 @@ static void describe_one(struct broker *b, struct kresp *r, struct kr *q,
 static bool describe_decode(struct kr r, int16_t ver)
 {
 	struct kstr s;
-	int32_t n = kr_array(&r, 7, false);
+	int32_t n = kr_admin_array(&r, 7);
 
 	for (int32_t i = 0; i < n && !r.bad; i++) {
 		(void)kr_i8(&r);
@@ -390,7 +390,7 @@ int api_describe_configs(struct broker *b, struct kconn *c, struct kreq *q)
 static bool alter_decode(struct kr r, bool incr)
 {
 	struct kstr s;
-	int32_t n = kr_array(&r, 7, false);
+	int32_t n = kr_admin_array(&r, 7);
 
 	for (int32_t i = 0; i < n && !r.bad; i++) {
 		(void)kr_i8(&r);

@@ -855,7 +855,8 @@ static void t_no_auto_create(void)
 	env_no_auto = false;
 }
 
-/* Malformed admin requests close the connection; the broker keeps
+/* Malformed admin requests (and ones listing more than
+ * ADMIN_MAX_ENTRIES entries) close the connection; the broker keeps
  * serving the others and nothing is created. */
 static void t_malformed_admin(void)
 {
@@ -880,7 +881,24 @@ static void t_malformed_admin(void)
 		env_free(f);
 	}
 	CHECK(create_one(e, 1, "ok", 1, NULL, NULL) == 0);
-	(void)r;
+	/* at most ADMIN_MAX_ENTRIES entries: 1000 validate, 1001 close */
+	for (int32_t n = 1000; n <= 1001; n++) {
+		req_begin(&w, API_CREATE_TOPICS, 1, 2);
+		kw_i32(&w, n);
+		for (int32_t i = 0; i < n; i++) {
+			char name[16];
+			snprintf(name, sizeof(name), "m%d", i);
+			ct_topic(&w, name, 1, 1, NULL, NULL, NULL, NULL);
+		}
+		kw_i32(&w, 1000);
+		kw_i8(&w, 1);
+		kw_patch32(&w, 0, (int32_t)(w.len - 4));
+		broker_conn_input(e->b, e->c[1].kc, w.buf, w.len);
+		kw_free(&w);
+		CHECK(e->c[1].closed == (n > 1000));
+	}
+	CHECK(resp_next(e, 1, 2, &r));
+	CHECK(kr_i32(&r) == 1000); /* v1: no throttle field */
 	env_free(e);
 }
 
