@@ -117,6 +117,7 @@ struct broker {
 	struct pstate *pstates; /* idempotent producers (producer.c) */
 	uint32_t pcap, pcount;
 	int64_t next_pid, pid_end; /* ids below pid_end are logged as used */
+	uint64_t last_retention;   /* last retention check (now_ms) */
 };
 
 /* broker.c */
@@ -193,6 +194,9 @@ bool meta_append(struct broker *b, struct kw *w);
 int meta_sync(struct broker *b);
 void resp_wait_flush(struct broker *b, struct kresp *r);
 bool meta_stale(const struct broker *b, int32_t topic, uint64_t rec_off);
+
+/* retention.c */
+void retention_poll(struct broker *b, uint64_t now);
 
 /* producer.c */
 struct pstate;

@@ -5,6 +5,7 @@
  * message schemas for each advertised version; every error code each API
  * can return here is exercised, and state is checked across restarts. */
 #include "tbroker.h"
+#include "../../../user/storage/crc32c.h"
 
 /* Deliver everything and take the response with corr on connection 0. */
 static bool answer(struct env *e, int32_t corr, struct kr *r)
@@ -855,6 +856,142 @@ static void t_no_auto_create(void)
 	env_no_auto = false;
 }
 
+static uint32_t put_varint(uint8_t *p, int64_t v)
+{
+	uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+	uint32_t n = 0;
+
+	while (z >= 0x80) {
+		p[n++] = (uint8_t)(z | 0x80);
+		z >>= 7;
+	}
+	p[n++] = (uint8_t)z;
+	return n;
+}
+
+/* A one-record batch with a vlen-byte value and timestamp ts, CRC set. */
+static uint32_t big_batch(uint8_t *b, uint32_t vlen, int64_t ts)
+{
+	uint8_t rec[16];
+	uint32_t h = 0, n, body;
+
+	rec[h++] = 0; /* attributes */
+	h += put_varint(rec + h, 0);
+	h += put_varint(rec + h, 0);
+	h += put_varint(rec + h, -1); /* null key */
+	h += put_varint(rec + h, vlen);
+	body = h + vlen + 1;
+	memset(b, 0, 61);
+	n = 61 + put_varint(b + 61, body);
+	memcpy(b + n, rec, h);
+	memset(b + n + h, 'v', vlen);
+	b[n + h + vlen] = 0; /* no headers */
+	n += body;
+	for (int i = 0; i < 4; i++)
+		b[8 + i] = (uint8_t)((n - 12) >> (24 - 8 * i));
+	b[16] = 2;
+	k_put_be64(b + 27, (uint64_t)ts);
+	k_put_be64(b + 35, (uint64_t)ts);
+	memset(b + 43, 0xff, 14);
+	b[60] = 1;
+	uint32_t crc = store_crc32c(0, b + 21, n - 21);
+	for (int i = 0; i < 4; i++)
+		b[17 + i] = (uint8_t)(crc >> (24 - 8 * i));
+	return n;
+}
+
+/* Produce count 300 KB batches with timestamp ts to partition 0 of topic. */
+static void produce_big(struct env *e, int32_t *corr, const char *topic,
+			int count, int64_t ts)
+{
+	static uint8_t b[310000];
+	struct kw w;
+	struct kr r;
+	int16_t err;
+	int64_t base;
+
+	for (int i = 0; i < count; i++) {
+		uint32_t n = big_batch(b, 300000, ts);
+		req_begin(&w, API_PRODUCE, 7, ++*corr);
+		kw_str(&w, NULL, -1);
+		kw_i16(&w, 1);
+		kw_i32(&w, 30000);
+		kw_i32(&w, 1);
+		put_s(&w, topic);
+		kw_i32(&w, 1);
+		kw_i32(&w, 0);
+		kw_bytes(&w, b, (int32_t)n);
+		req_send(e, 0, &w);
+		CHECK(answer(e, *corr, &r));
+		produce_resp(&r, &err, &base);
+		CHECK(err == 0);
+	}
+}
+
+/* Size-based retention: whole old segments go while the partition keeps
+ * at least retention.bytes; the active segment stays; compact-only
+ * topics and the defaults keep everything. 2 MiB segments hold six
+ * 300 KB batches. */
+static void t_retention_bytes(void)
+{
+	struct env *e = env_new();
+	int32_t corr = 10;
+	struct kr r;
+	int16_t err;
+	int64_t hwm;
+	uint64_t bytes;
+	int64_t ts;
+
+	CHECK(create_one(e, 1, "rs", 1, "retention.bytes", "1000000") == 0);
+	CHECK(create_one(e, 2, "rc", 1, "retention.bytes", "1000000") == 0);
+	CHECK(alter(e, 3, 2, "rc", 0, "cleanup.policy", "compact", -1, NULL, NULL) == 0);
+	produce_big(e, &corr, "rs", 15, 1);
+	produce_big(e, &corr, "rc", 15, 1);
+	t_clock += 1100;
+	pump(e);
+	struct store_part *p = tpart(e, "rs", 0);
+	CHECK(store_part_start(p) == 6 && store_part_end(p) == 15);
+	CHECK(store_part_bytes(e->st, p) >= 1000000);
+	CHECK(store_part_oldest(e->st, p, &bytes, &ts) &&
+	      store_part_bytes(e->st, p) - bytes < 1000000);
+	CHECK(store_part_start(tpart(e, "rc", 0)) == 0);
+	fetch_req(e, 0, ++corr, "rs", 0, 0);
+	CHECK(answer(e, corr, &r));
+	fetch_resp(&r, &err, &hwm);
+	CHECK(err == KERR_OFFSET_RANGE && hwm == 15);
+	/* -1: unlimited */
+	CHECK(alter(e, ++corr, 2, "rs", 0, "retention.bytes", "-1", -1, NULL, NULL) == 0);
+	produce_big(e, &corr, "rs", 6, 1);
+	t_clock += 1100;
+	pump(e);
+	CHECK(store_part_start(p) == 6);
+	env_free(e);
+}
+
+/* Time-based retention: a segment goes once its newest batch timestamp
+ * is more than retention.ms behind the wall clock; never the active one. */
+static void t_retention_ms(void)
+{
+	struct env *e = env_new();
+	int32_t corr = 10;
+
+	CHECK(create_one(e, 1, "rt", 1, "retention.ms", "5000") == 0);
+	produce_big(e, &corr, "rt", 6, 1000);
+	produce_big(e, &corr, "rt", 6, (int64_t)t_clock);
+	produce_big(e, &corr, "rt", 1, (int64_t)t_clock);
+	struct store_part *p = tpart(e, "rt", 0);
+	t_clock += 1100;
+	pump(e);
+	CHECK(store_part_start(p) == 6);
+	t_clock += 10000;
+	pump(e);
+	CHECK(store_part_start(p) == 12 && store_part_end(p) == 13);
+	t_clock += 100000;
+	pump(e);
+	CHECK(store_part_start(p) == 12); /* the active segment stays */
+	env_free(e);
+}
+
 /* Malformed admin requests (and ones listing more than
  * ADMIN_MAX_ENTRIES entries) close the connection; the broker keeps
  * serving the others and nothing is created. */
@@ -912,6 +1049,8 @@ int main(void)
 	t_run("admin_delete_records_moves_log_start_durably", t_delete_records);
 	t_run("admin_list_describe_delete_groups_offset_delete", t_group_admin);
 	t_run("admin_no_auto_create_option", t_no_auto_create);
+	t_run("retention_bytes_drops_whole_old_segments", t_retention_bytes);
+	t_run("retention_ms_drops_expired_segments", t_retention_ms);
 	t_run("admin_malformed_requests_close_connection", t_malformed_admin);
 	return t_failed_checks ? 1 : 0;
 }
