@@ -194,6 +194,8 @@ bool meta_append(struct broker *b, struct kw *w);
 int meta_sync(struct broker *b);
 void resp_wait_flush(struct broker *b, struct kresp *r);
 bool meta_stale(const struct broker *b, int32_t topic, uint64_t rec_off);
+void meta_compact(struct broker *b);
+bool offlog_snapshot(struct broker *b);
 
 /* retention.c */
 void retention_poll(struct broker *b, uint64_t now);

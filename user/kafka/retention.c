@@ -51,4 +51,5 @@ void retention_poll(struct broker *b, uint64_t now)
 		if (dropped)
 			b_log(b, "broker: retention dropped segments of topic", "", t);
 	}
+	meta_compact(b);
 }

@@ -103,6 +103,12 @@ bool store_part_oldest(const struct store *s, const struct store_part *p,
 		       uint64_t *bytes, int64_t *max_ts);
 int store_part_drop_oldest(struct store *s, struct store_part *p)
 	__attribute__((warn_unused_result));
+/* A pinned partition never loses segments to reuse when the device is
+ * full (the broker's metadata log); its owner trims it itself. */
+void store_part_pin(struct store_part *p);
+uint32_t store_part_nsegs(const struct store_part *p);
+/* Base offset of p's first segment: where recovery puts the log start. */
+uint64_t store_part_first_base(const struct store *s, const struct store_part *p);
 
 /* Offsets: [start, hwm) readable; end is the next offset to assign
  * (end >= hwm: appended but not yet handed to the device). */

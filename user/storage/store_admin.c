@@ -139,3 +139,18 @@ int store_part_drop_oldest(struct store *s, struct store_part *p)
 		return STORE_EINVAL;
 	return store_part_set_start(s, p, s->segs[p->segs[1]].base);
 }
+
+void store_part_pin(struct store_part *p)
+{
+	p->pinned = true;
+}
+
+uint32_t store_part_nsegs(const struct store_part *p)
+{
+	return p->nsegs;
+}
+
+uint64_t store_part_first_base(const struct store *s, const struct store_part *p)
+{
+	return p->nsegs ? s->segs[p->segs[0]].base : p->start_off;
+}

@@ -992,6 +992,109 @@ static void t_retention_ms(void)
 	env_free(e);
 }
 
+/* Standalone commit of partitions 0..n-1 of topic for group: offset
+ * base + k, metadata of mlen bytes of letter. */
+static void commit_many(struct env *e, int32_t corr, const char *group,
+			const char *topic, int32_t n, int64_t base, char letter,
+			int32_t mlen)
+{
+	static char meta[4096];
+	struct kw w;
+	struct kr r;
+
+	memset(meta, letter, sizeof(meta));
+	req_begin(&w, API_OFFSET_COMMIT, 7, corr);
+	put_s(&w, group);
+	kw_i32(&w, -1);
+	put_s(&w, "");
+	put_s(&w, NULL);
+	kw_i32(&w, 1);
+	put_s(&w, topic);
+	kw_i32(&w, n);
+	for (int32_t k = 0; k < n; k++) {
+		kw_i32(&w, k);
+		kw_i64(&w, base + k);
+		kw_i32(&w, -1);
+		kw_str(&w, meta, mlen);
+	}
+	req_send(e, 0, &w);
+	CHECK(answer(e, corr, &r));
+}
+
+/* The metadata log is pinned and compacted: once it spans three segments
+ * a snapshot restates the state and the segments before it are dropped;
+ * after a restart everything logged before the snapshot (topic configs,
+ * a DeleteRecords log start, the producer id block, committed offsets
+ * with their metadata) is still in force. */
+static void t_meta_log_compaction(void)
+{
+	struct env *e = env_new();
+	struct kr r;
+	int64_t pid, low[1];
+	int16_t err, errs[1];
+	const int32_t parts[1] = { 0 };
+	const int64_t offs[1] = { 2 };
+
+	CHECK(create_one(e, 1, "cfg", 1, "retention.ms", "1234567") == 0);
+	CHECK(create_one(e, 2, "big", 128, NULL, NULL) == 0);
+	CHECK(create_one(e, 8, "fill", 1, NULL, NULL) == 0);
+	for (int32_t c = 3; c < 6; c++) {
+		produce_req(e, 0, c, 1, "big", 0, 0);
+		CHECK(answer(e, c, &r));
+	}
+	delete_records(e, 6, "big", 1, parts, offs, low, errs);
+	CHECK(errs[0] == 0 && low[0] == 2);
+	struct kw w;
+	req_begin(&w, API_INIT_PID, 1, 7);
+	kw_str(&w, NULL, -1);
+	kw_i32(&w, 1000);
+	req_send(e, 0, &w);
+	CHECK(answer(e, 7, &r));
+	struct store_part *lp = e->b->offsets_part;
+	for (int32_t round = 0; round < 12; round++)
+		commit_many(e, 10 + round, "g1", "big", 128, round * 1000, (char)('a' + round),
+			    4000);
+	/* then enough of another group that g1's records are all in
+	 * segments the compaction drops: only the snapshot keeps them */
+	for (int32_t round = 0; round < 8; round++)
+		commit_many(e, 100 + round, "g2", "big", 128, round, 'z', 4000);
+	CHECK(store_part_nsegs(lp) >= 3);
+	t_clock += 1100;
+	pump(e);
+	CHECK(store_part_nsegs(lp) <= 2 && store_part_start(lp) > 0);
+	/* fill every free segment, so the dropped ones are really reused
+	 * (a dropped segment not yet reused would come back at recovery) */
+	int32_t corr = 300;
+	struct store_stats st;
+	for (int i = 0; i < 40; i++) {
+		store_get_stats(e->st, &st);
+		if (st.segments_used == st.segments)
+			break;
+		produce_big(e, &corr, "fill", 1, 1);
+	}
+	produce_big(e, &corr, "fill", 6, 1);
+	env_restart(e);
+	int id = store_topic_find(e->st, "cfg", 3);
+	CHECK(id >= 0 && e->b->tconf[id].retention_ms == 1234567);
+	CHECK(store_part_start(tpart(e, "big", 0)) == 2);
+	for (int32_t k = 0; k < 128; k += 37) {
+		CHECK(committed(e, 30 + k, "g1", "big", k) == 11000 + k);
+		CHECK(committed(e, 31 + k, "g2", "big", k) == 7 + k);
+	}
+	int16_t epoch;
+	(void)epoch;
+	req_begin(&w, API_INIT_PID, 1, 200);
+	kw_str(&w, NULL, -1);
+	kw_i32(&w, 1000);
+	req_send(e, 0, &w);
+	CHECK(answer(e, 200, &r));
+	CHECK(kr_i32(&r) == 0 && kr_i16(&r) == 0);
+	pid = kr_i64(&r);
+	CHECK(pid >= 1000);
+	(void)err;
+	env_free(e);
+}
+
 /* Malformed admin requests (and ones listing more than
  * ADMIN_MAX_ENTRIES entries) close the connection; the broker keeps
  * serving the others and nothing is created. */
@@ -1051,6 +1154,7 @@ int main(void)
 	t_run("admin_no_auto_create_option", t_no_auto_create);
 	t_run("retention_bytes_drops_whole_old_segments", t_retention_bytes);
 	t_run("retention_ms_drops_expired_segments", t_retention_ms);
+	t_run("meta_log_compacts_and_restart_keeps_state", t_meta_log_compaction);
 	t_run("admin_malformed_requests_close_connection", t_malformed_admin);
 	return t_failed_checks ? 1 : 0;
 }
