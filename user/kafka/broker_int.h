@@ -36,9 +36,9 @@ enum {
 };
 
 /* Per-topic configs (topic_config.c): Kafka's defaults unless the TC_
- * bit is in set. Only these four are accepted (others: INVALID_CONFIG). */
+ * bit is in set. Only these five are accepted (others: INVALID_CONFIG). */
 enum { TC_RETENTION_MS = 1, TC_RETENTION_BYTES = 2, TC_CLEANUP = 4,
-       TC_MAX_MSG = 8 };
+       TC_MAX_MSG = 8, TC_TS_TYPE = 16 };
 enum { CLEANUP_DELETE = 1, CLEANUP_COMPACT = 2 };
 
 struct tconf {
@@ -46,6 +46,7 @@ struct tconf {
 	int32_t max_msg;
 	uint8_t cleanup; /* CLEANUP_ bits */
 	uint8_t set;     /* TC_ bits set explicitly for the topic */
+	uint8_t append_time; /* message.timestamp.type=LogAppendTime */
 };
 
 /* R_WAIT_WRITE: acks=1, released once the data is handed to the device

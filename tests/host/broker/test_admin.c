@@ -465,7 +465,7 @@ static bool topic_config(struct env *e, int32_t corr, const char *topic,
 	if (describe(e, corr, 1, 2, topic, NULL, &r))
 		return false;
 	int32_t n = kr_i32(&r);
-	CHECK(n == 4);
+	CHECK(n == 5);
 	for (int32_t i = 0; i < n; i++) {
 		kr_str(&r, &k);
 		kr_str(&r, &v);
@@ -1095,6 +1095,48 @@ static void t_meta_log_compaction(void)
 	env_free(e);
 }
 
+/* message.timestamp.type=LogAppendTime: the stored batch carries the
+ * LogAppendTime attribute and the broker's time as MaxTimestamp with a
+ * valid CRC, and the produce response reports that time. */
+static void t_log_append_time(void)
+{
+	struct env *e = env_new();
+	struct kr r;
+	struct kstr s;
+	int16_t err;
+	int64_t hwm;
+
+	CHECK(create_one(e, 1, "bad", 1, "message.timestamp.type", "Foo") ==
+	      KERR_INVALID_CONFIG);
+	CHECK(create_one(e, 2, "lat", 1, "message.timestamp.type", "LogAppendTime") == 0);
+	CHECK(topic_config(e, 3, "lat", "message.timestamp.type", "LogAppendTime", 1));
+	CHECK(create_one(e, 9, "t", 1, NULL, NULL) == 0); /* CreateTime */
+	produce_req(e, 0, 4, 1, "lat", 0, 0);
+	produce_req(e, 0, 5, 1, "t", 0, 0);
+	CHECK(answer(e, 4, &r));
+	CHECK(kr_i32(&r) == 1);
+	kr_str(&r, &s);
+	CHECK(kr_i32(&r) == 1 && kr_i32(&r) == 0 && kr_i16(&r) == 0);
+	CHECK(kr_i64(&r) == 0 && kr_i64(&r) == (int64_t)t_clock);
+	CHECK(resp_next(e, 0, 5, &r));
+	CHECK(kr_i32(&r) == 1);
+	kr_str(&r, &s);
+	CHECK(kr_i32(&r) == 1 && kr_i32(&r) == 0 && kr_i16(&r) == 0);
+	CHECK(kr_i64(&r) == 0 && kr_i64(&r) == -1);
+	fetch_req(e, 0, 6, "lat", 0, 0);
+	CHECK(answer(e, 6, &r));
+	struct kbytes rec = fetch_resp(&r, &err, &hwm);
+	CHECK(err == 0 && rec.len == 81);
+	if (rec.len == 81) {
+		CHECK((rec.p[22] & 0x08) && k_be64(rec.p + 35) == t_clock);
+		CHECK(k_be64(rec.p + 27) == k_be64(example_batch + 27));
+		CHECK(k_be32(rec.p + 17) == store_crc32c(0, rec.p + 21, 60));
+	}
+	CHECK(alter(e, 7, 2, "lat", 1, "message.timestamp.type", NULL, -1, NULL, NULL) == 0);
+	CHECK(topic_config(e, 8, "lat", "message.timestamp.type", "CreateTime", 5));
+	env_free(e);
+}
+
 /* Malformed admin requests (and ones listing more than
  * ADMIN_MAX_ENTRIES entries) close the connection; the broker keeps
  * serving the others and nothing is created. */
@@ -1152,6 +1194,7 @@ int main(void)
 	t_run("admin_delete_records_moves_log_start_durably", t_delete_records);
 	t_run("admin_list_describe_delete_groups_offset_delete", t_group_admin);
 	t_run("admin_no_auto_create_option", t_no_auto_create);
+	t_run("admin_log_append_time_topic_option", t_log_append_time);
 	t_run("retention_bytes_drops_whole_old_segments", t_retention_bytes);
 	t_run("retention_ms_drops_expired_segments", t_retention_ms);
 	t_run("meta_log_compacts_and_restart_keeps_state", t_meta_log_compaction);
