@@ -1137,6 +1137,35 @@ static void t_log_append_time(void)
 	env_free(e);
 }
 
+/* A device failure while the topic table is written: the creation
+ * answers KAFKA_STORAGE_ERROR and leaves no topic; its already durable
+ * "topic created" record (with configs) does not leak into the next topic
+ * created under that id, before or after a restart. */
+static void t_create_topic_io_failure(void)
+{
+	struct env *e = env_new();
+
+	CHECK(create_one(e, 1, "probe", 1, NULL, NULL) == 0);
+	uint32_t before = e->d->writes;
+	CHECK(create_one(e, 4, "probe2", 1, NULL, NULL) == 0);
+	uint32_t per_create = e->d->writes - before; /* record + 2 superblocks */
+	CHECK(per_create == 3);
+	/* fail the first superblock write: the record is durable, the table not */
+	e->d->fail_writes_after = (int)(e->d->writes + per_create - 2);
+	CHECK(create_one(e, 2, "half", 1, "retention.ms", "999") == KERR_STORAGE);
+	e->d->fail_writes_after = -1;
+	CHECK(store_topic_find(e->st, "half", 4) < 0);
+	int next = store_topic_next_id(e->st);
+	env_restart(e);
+	CHECK(store_topic_find(e->st, "half", 4) < 0 && store_topic_next_id(e->st) == next);
+	CHECK(create_one(e, 3, "whole", 1, NULL, NULL) == 0);
+	int id = store_topic_find(e->st, "whole", 5);
+	CHECK(id == next && e->b->tconf[id].retention_ms == 604800000 && !e->b->tconf[id].set);
+	env_restart(e);
+	CHECK(e->b->tconf[id].retention_ms == 604800000 && !e->b->tconf[id].set);
+	env_free(e);
+}
+
 /* Malformed admin requests (and ones listing more than
  * ADMIN_MAX_ENTRIES entries) close the connection; the broker keeps
  * serving the others and nothing is created. */
@@ -1195,6 +1224,8 @@ int main(void)
 	t_run("admin_list_describe_delete_groups_offset_delete", t_group_admin);
 	t_run("admin_no_auto_create_option", t_no_auto_create);
 	t_run("admin_log_append_time_topic_option", t_log_append_time);
+	t_run("admin_create_topic_io_failure_leaves_no_topic",
+	      t_create_topic_io_failure);
 	t_run("retention_bytes_drops_whole_old_segments", t_retention_bytes);
 	t_run("retention_ms_drops_expired_segments", t_retention_ms);
 	t_run("meta_log_compacts_and_restart_keeps_state", t_meta_log_compaction);
