@@ -119,6 +119,7 @@ struct broker {
 	uint32_t pcap, pcount;
 	int64_t next_pid, pid_end; /* ids below pid_end are logged as used */
 	uint64_t last_retention;   /* last retention check (now_ms) */
+	uint32_t meta_segs_left;   /* metadata log segments after compaction */
 };
 
 /* broker.c */

@@ -190,19 +190,22 @@ static bool meta_snapshot(struct broker *b)
 	return ok && offlog_snapshot(b);
 }
 
-/* Once the log spans META_COMPACT_SEGS segments: snapshot, flush, then
- * drop every segment before the snapshot. */
+/* Once the log spans META_COMPACT_SEGS segments, and two more than the
+ * last snapshot left (a snapshot larger than a segment must not start the
+ * next one at once): snapshot, flush, then drop every segment before it. */
 void meta_compact(struct broker *b)
 {
 	struct store_part *lp = b->offsets_part;
 	uint64_t at = store_part_end(lp);
+	uint32_t n = store_part_nsegs(lp);
 
-	if (store_part_nsegs(lp) < META_COMPACT_SEGS)
+	if (n < META_COMPACT_SEGS || n < b->meta_segs_left + 2)
 		return;
 	if (!meta_snapshot(b) || meta_sync(b) ||
 	    store_part_set_start(b->st, lp, at)) {
 		b_log(b, "broker: metadata log snapshot failed", "", (long long)at);
 		return;
 	}
+	b->meta_segs_left = store_part_nsegs(lp);
 	b_log(b, "broker: metadata log compacted, new start", "", (long long)at);
 }
