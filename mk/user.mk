@@ -19,7 +19,8 @@ $(UOBJ)/%.o: %.S
 	@mkdir -p $(dir $@)
 	$(UCC) -D__ASSEMBLER__ -Iinclude -c $< -o $@
 
-$(UOBJ)/init: $(RT_OBJS) $(UOBJ)/user/init/init.o $(UOBJ)/lib/cpio.o $(UOBJ)/lib/elf.o $(UOBJ)/lib/bootconf.o user/rt/user.ld
+$(UOBJ)/init: $(RT_OBJS) $(UOBJ)/user/init/init.o $(UOBJ)/user/init/partition.o $(UOBJ)/lib/cpio.o $(UOBJ)/lib/elf.o \
+		$(UOBJ)/lib/manifest.o user/rt/user.ld
 	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
 $(UOBJ)/hello: $(RT_OBJS) $(UOBJ)/user/apps/hello/hello.o user/rt/user.ld
 	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
@@ -48,12 +49,19 @@ test-user: $(KERNEL) $(INITRD_TEST) $(INITRD)
 		--append "test-exit" --expect '^# utest: ' --timeout 120
 	-python3 tools/qemu_run.py --tap $(RESULTS)/user.tap --name utest-smp4 --smp 4 --mem 512M \
 		--initrd $(INITRD_TEST) --append "test-exit" --expect '^# utest: ' --timeout 120
-	-python3 tools/qemu_run.py --tap $(RESULTS)/user.tap --name root-task-starts-programs --smp 2 --initrd $(INITRD) \
+	-python3 tools/qemu_run.py --tap $(RESULTS)/user.tap --name root-task-starts-manifest --smp 2 --initrd $(INITRD) \
 		--append "" --want hang --timeout 8 --expect '^init: root task running in ring 3: 2 cpus' \
+		--expect '^init: etc/manifest:21: memory 100K: must be a power of two of at least 64K$$' \
+		--expect '^init: partition broken \(etc/manifest:19\) not started: see the errors above' \
+		--expect '^init: partition ghost not started: program ghost is not in the boot module' \
 		--expect '^init: started hello \(priority 50, cpu 1, 512 KiB\)' \
+		--expect '^init: partition hello running: 1 program, 512 KiB, 1 channel end' \
 		--expect '^hello: running in ring 3 with 1 memory capability, 512 KiB; own endpoint made, own page mapped, root.s capabilities unreachable' \
+		--expect '^hello: argv\[0\] hello, argv\[1\] --wave, config greeting=hello from the manifest' \
 		--expect '^hog: made 16 frames from 64 KiB, then error 6 \(out of memory, cleanly\)' \
-		--expect 'boot.conf:5: not understood; skipped' --reject 'W thread'
+		--expect '^hog: sent 10000 messages on channel hog-to-hello' \
+		--expect '^hello: received 10000 messages on channel hog-to-hello, all in order' \
+		--reject 'partition (broken|ghost) running' --reject 'started hello \(priority 50, cpu 0' --reject 'W thread'
 
 # ---- kernel micro-benchmarks (root task of the bench boot module) ----
 INITRD_KBENCH := $(B)/initrd-kbench.cpio
