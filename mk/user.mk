@@ -65,7 +65,7 @@ test-user: $(KERNEL) $(INITRD_TEST) $(INITRD)
 
 # ---- kernel micro-benchmarks (root task of the bench boot module) ----
 INITRD_KBENCH := $(B)/initrd-kbench.cpio
-$(UOBJ)/kbench: $(RT_OBJS) $(UOBJ)/user/apps/kbench/kbench.o user/rt/user.ld
+$(UOBJ)/kbench: $(RT_OBJS) $(UOBJ)/user/apps/kbench/kbench.o $(UOBJ)/user/apps/kbench/ring_bench.o user/rt/user.ld
 	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
 $(INITRD_KBENCH): $(UOBJ)/kbench
 	@rm -rf $(B)/initrd-kbench-root && mkdir -p $(B)/initrd-kbench-root
