@@ -44,20 +44,26 @@ static void ring_consumer(void *arg)
 	s->done = 1;
 }
 
-/* 100,000 messages in batches of up to 8, each checked in order by the consumer on the other CPU. */
+/* 100,000 messages in batches of up to 8, each checked in order by the consumer on the other CPU.
+ */
 UTEST(ring, hundred_thousand_messages_across_cpus)
 {
 	static struct ring_run s;
-	hl_cptr_t np = ut_alloc(t, HL_OBJ_NOTIFICATION, 0), nc = ut_alloc(t, HL_OBJ_NOTIFICATION, 0);
+	hl_cptr_t np = ut_alloc(t, HL_OBJ_NOTIFICATION, 0),
+	          nc = ut_alloc(t, HL_OBJ_NOTIFICATION, 0);
 	void *mem = ut_page(t, NULL);
 	struct hl_ring prod;
 	struct hl_ring_ops pops = rt_ring_ops(np, nc), cops = rt_ring_ops(nc, np);
 
 	if (!UCHECK(t, np && nc && mem))
 		return;
-	s = (struct ring_run){ 0 };
-	UEXPECT_ERR(t, hl_ring_attach(&prod, mem, 4096, RING_ENTRIES, RING_ENTRY, true, &pops, true), HL_RING_OK);
-	UEXPECT_ERR(t, hl_ring_attach(&s.cons, mem, 4096, RING_ENTRIES, RING_ENTRY, false, &cops, false), HL_RING_OK);
+	s = (struct ring_run){0};
+	UEXPECT_ERR(t,
+	            hl_ring_attach(&prod, mem, 4096, RING_ENTRIES, RING_ENTRY, true, &pops, true),
+	            HL_RING_OK);
+	UEXPECT_ERR(
+	    t, hl_ring_attach(&s.cons, mem, 4096, RING_ENTRIES, RING_ENTRY, false, &cops, false),
+	    HL_RING_OK);
 	hl_cptr_t tcb = ut_thread_new(t, ring_consumer, &s, 100);
 	if (!UCHECK(t, tcb))
 		return;
@@ -72,7 +78,8 @@ UTEST(ring, hundred_thousand_messages_across_cpus)
 			k = hl_ring_wait(&prod);
 		if (!UCHECK(t, k >= 0, "producer: ring error %ld after %lu", k, next))
 			break;
-		uint32_t n = (uint32_t)(RING_MSGS - next < (uint64_t)k ? RING_MSGS - next : (uint64_t)k);
+		uint32_t n =
+		    (uint32_t)(RING_MSGS - next < (uint64_t)k ? RING_MSGS - next : (uint64_t)k);
 		for (uint32_t i = 0; i < n; i++) {
 			uint64_t *e = hl_ring_entry(&prod, i);
 			e[0] = next + i, e[7] = ~(next + i);
@@ -80,16 +87,20 @@ UTEST(ring, hundred_thousand_messages_across_cpus)
 		hl_ring_publish(&prod, n);
 		next += n;
 	}
-	for (uint64_t deadline = ut_rdtsc() + 10 * rt_self.bi->tsc_hz; !s.done && ut_rdtsc() < deadline;)
+	for (uint64_t deadline = ut_rdtsc() + 10 * rt_self.bi->tsc_hz;
+	     !s.done && ut_rdtsc() < deadline;)
 		hl_yield();
 	UEXPECT(t, s.done, "the consumer is still waiting after %lu messages", s.received);
 	UEXPECT(t, s.received == RING_MSGS, "received %lu", s.received);
 	UEXPECT(t, s.bad == 0, "%lu out of order, first at %lu", s.bad, s.first_bad);
 	UEXPECT(t, s.error == 0, "consumer: ring error %ld", s.error);
-	UEXPECT(t, prod.sleeps + s.cons.sleeps > 0, "nobody ever slept: the wakeup path was not run");
+	UEXPECT(t, prod.sleeps + s.cons.sleeps > 0,
+	        "nobody ever slept: the wakeup path was not run");
 	UEXPECT(t, prod.signals + s.cons.signals > 0);
-	rt_printf("        # %u messages, cpu 0 -> cpu %u: producer slept %lu, consumer slept %lu times, %lu ms\n",
-		  RING_MSGS, cpu, prod.sleeps, s.cons.sleeps, (ut_rdtsc() - t0) / (rt_self.bi->tsc_hz / 1000));
+	rt_printf("        # %u messages, cpu 0 -> cpu %u: producer slept %lu, consumer slept %lu "
+	          "times, %lu ms\n",
+	          RING_MSGS, cpu, prod.sleeps, s.cons.sleeps,
+	          (ut_rdtsc() - t0) / (rt_self.bi->tsc_hz / 1000));
 	hl_thread_suspend(tcb);
 }
 
@@ -117,6 +128,7 @@ UTEST(ring, attach_refuses_memory_too_small)
 	struct hl_ring r;
 	struct hl_ring_ops ops = rt_ring_ops(n, n);
 
-	UEXPECT_ERR(t, hl_ring_attach(&r, mem, 4096, 64, 64, true, &ops, true), HL_RING_ERR_ARG); /* 4352 bytes */
+	UEXPECT_ERR(t, hl_ring_attach(&r, mem, 4096, 64, 64, true, &ops, true),
+	            HL_RING_ERR_ARG); /* 4352 bytes */
 	UEXPECT_ERR(t, hl_ring_attach(&r, mem, 4096, 32, 64, true, &ops, true), HL_RING_OK);
 }

@@ -15,8 +15,9 @@
 #include <lib/fmt.h>
 #include <lib/string.h>
 
-#define ARENA_BYTES	 65536
-#define INIT_RESERVE_KIB 4096 /* kept for the root task's own objects (spaces, frames, page tables) */
+#define ARENA_BYTES 65536
+#define INIT_RESERVE_KIB                                                                           \
+	4096 /* kept for the root task's own objects (spaces, frames, page tables) */
 
 static uint8_t arena_mem[ARENA_BYTES];
 
@@ -31,16 +32,18 @@ static void spread(struct init *in)
 	for (bool changed = true; changed;) {
 		changed = false;
 		for (struct manifest_channel *c = in->m.channels; c; c = c->next) {
-			struct manifest_partition *ends[2] = { c->from, c->to };
+			struct manifest_partition *ends[2] = {c->from, c->to};
 			for (int i = 0; i < 2; i++) {
 				if (!ends[i] || ends[i]->is_valid == c->is_valid)
 					continue;
 				if (c->is_valid)
-					rt_printf("init: channel %s not set up: partition %s is not started\n", c->name,
-						  ends[i]->name);
+					rt_printf("init: channel %s not set up: partition %s is "
+					          "not started\n",
+					          c->name, ends[i]->name);
 				else
-					rt_printf("init: partition %s not started: its channel %s is not set up\n",
-						  ends[i]->name, c->name);
+					rt_printf("init: partition %s not started: its channel %s "
+					          "is not set up\n",
+					          ends[i]->name, c->name);
 				c->is_valid = ends[i]->is_valid = false;
 				changed = true;
 			}
@@ -76,25 +79,28 @@ static bool read_manifest(struct init *in, const struct cpio_entry *file)
 {
 	const struct hl_bootinfo *bi = in->rt->bi;
 	uint64_t kib = ram_kib(bi);
-	struct manifest_limits lim = { kib > INIT_RESERVE_KIB ? kib - INIT_RESERVE_KIB : 1, bi->ncpus, INIT_PRIORITY };
-	struct manifest_arena arena = { arena_mem, sizeof(arena_mem), 0 };
-	enum manifest_status st = manifest_parse((const char *)file->data, file->size, &lim, &arena, &in->m);
+	struct manifest_limits lim = {kib > INIT_RESERVE_KIB ? kib - INIT_RESERVE_KIB : 1,
+	                              bi->ncpus, INIT_PRIORITY};
+	struct manifest_arena arena = {arena_mem, sizeof(arena_mem), 0};
+	enum manifest_status st =
+	    manifest_parse((const char *)file->data, file->size, &lim, &arena, &in->m);
 
 	if (st == MANIFEST_ARENA_FULL) {
-		rt_printf("init: %s: too large for the root task's %u KiB arena; nothing started\n", INIT_MANIFEST,
-			  ARENA_BYTES >> 10);
+		rt_printf("init: %s: too large for the root task's %u KiB arena; nothing started\n",
+		          INIT_MANIFEST, ARENA_BYTES >> 10);
 		return false;
 	}
 	for (const struct manifest_error *e = in->m.errors; e; e = e->next)
 		rt_printf("init: %s:%u: %s\n", INIT_MANIFEST, e->line, e->msg);
 	for (const struct manifest_partition *p = in->m.partitions; p; p = p->next)
 		if (!p->is_valid)
-			rt_printf("init: partition %s (%s:%u) not started: see the errors above\n", p->name, INIT_MANIFEST,
-				  p->line);
+			rt_printf("init: partition %s (%s:%u) not started: see the errors above\n",
+			          p->name, INIT_MANIFEST, p->line);
 	in->ch = rt_calloc(in->m.nchannels + 1, sizeof(*in->ch));
 	in->pt = rt_calloc(in->m.npartitions + 1, sizeof(*in->pt));
 	if (!in->ch || !in->pt) {
-		rt_printf("init: out of memory for the manifest's %u partitions; nothing started\n", in->m.npartitions);
+		rt_printf("init: out of memory for the manifest's %u partitions; nothing started\n",
+		          in->m.npartitions);
 		return false;
 	}
 	uint32_t i = 0;
@@ -111,8 +117,8 @@ static const char *device_text(const struct manifest_device *d, char *buf, size_
 	if (d->kind == MANIFEST_DEV_ID)
 		snprintf(buf, n, "pci %04x:%04x count %u", d->vendor, d->device, d->count);
 	else if (d->kind == MANIFEST_DEV_CLASS)
-		snprintf(buf, n, "class %02x:%02x:%02x (%u bytes matched) count %u", d->class_code, d->subclass,
-			 d->prog_if, d->class_bytes, d->count);
+		snprintf(buf, n, "class %02x:%02x:%02x (%u bytes matched) count %u", d->class_code,
+		         d->subclass, d->prog_if, d->class_bytes, d->count);
 	else
 		snprintf(buf, n, "at %02x:%02x.%x", d->bus, d->dev, d->fn);
 	return buf;
@@ -129,18 +135,22 @@ static void run(struct init *in, uint32_t i)
 	for (uint32_t j = 0; j < p->nprograms; j++) {
 		long err = hl_thread_resume(ip->threads[j]);
 		if (err) {
-			rt_printf("init: partition %s: cannot resume program %u (error %ld)\n", p->name, j, err);
+			rt_printf("init: partition %s: cannot resume program %u (error %ld)\n",
+			          p->name, j, err);
 			return;
 		}
 	}
 	for (const struct manifest_channel *c = in->m.channels; c; c = c->next)
 		nch += c->is_valid && (c->from == p || c->to == p);
-	rt_printf("init: partition %s running: %u program%s, %lu KiB, %u channel end%s, on crash: %s\n", p->name,
-		  p->nprograms, p->nprograms == 1 ? "" : "s", p->mem_kib, nch, nch == 1 ? "" : "s",
-		  p->restart == MANIFEST_RESTART_RESTART ? "restart (not acted on yet)" : "stop");
+	rt_printf(
+	    "init: partition %s running: %u program%s, %lu KiB, %u channel end%s, on crash: %s\n",
+	    p->name, p->nprograms, p->nprograms == 1 ? "" : "s", p->mem_kib, nch,
+	    nch == 1 ? "" : "s",
+	    p->restart == MANIFEST_RESTART_RESTART ? "restart (not acted on yet)" : "stop");
 	for (const struct manifest_device *d = p->devices; d; d = d->next)
-		rt_printf("init: partition %s: device %s not assigned: no PCI device capabilities yet\n", p->name,
-			  device_text(d, buf, sizeof(buf)));
+		rt_printf(
+		    "init: partition %s: device %s not assigned: no PCI device capabilities yet\n",
+		    p->name, device_text(d, buf, sizeof(buf)));
 }
 
 int main(struct rt *rt)
@@ -150,10 +160,12 @@ int main(struct rt *rt)
 	struct cpio_entry file;
 
 	in.rt = rt;
-	rt_printf("init: root task running in ring 3: %u cpus, %u memory capabilities (%lu MiB), boot module %lu bytes\n",
-		  bi->ncpus, bi->nmem, ram_kib(bi) >> 10, bi->initrd_size);
+	rt_printf("init: root task running in ring 3: %u cpus, %u memory capabilities (%lu MiB), "
+	          "boot module %lu bytes\n",
+	          bi->ncpus, bi->nmem, ram_kib(bi) >> 10, bi->initrd_size);
 	hl_thread_set_priority(HL_SLOT_THREAD, INIT_PRIORITY);
-	if (cpio_find((const uint8_t *)bi->initrd_vaddr, bi->initrd_size, INIT_MANIFEST, &file) != CPIO_OK) {
+	if (cpio_find((const uint8_t *)bi->initrd_vaddr, bi->initrd_size, INIT_MANIFEST, &file) !=
+	    CPIO_OK) {
 		rt_printf("init: no %s; nothing to start\n", INIT_MANIFEST);
 		return 0;
 	}
@@ -166,7 +178,8 @@ int main(struct rt *rt)
 	for (uint32_t i = 0; i < in.m.npartitions; i++)
 		if (in.pt[i].mp->is_valid)
 			init_build_partition(&in, i);
-	/* A later refusal may have taken down a partition built earlier: delete it before anything runs. */
+	/* A later refusal may have taken down a partition built earlier: delete it before anything
+	 * runs. */
 	for (uint32_t i = 0; i < in.m.npartitions; i++)
 		if (in.pt[i].is_built && !in.pt[i].mp->is_valid)
 			init_unbuild_partition(&in, i);

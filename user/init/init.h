@@ -15,29 +15,32 @@
 /* What the root task made for one channel: its ring frames and one notification per end. */
 struct init_channel {
 	const struct manifest_channel *mc;
-	hl_cptr_t first_frame; /* ring frames are in slots first_frame .. first_frame + nframes - 1 */
+	hl_cptr_t
+	    first_frame; /* ring frames are in slots first_frame .. first_frame + nframes - 1 */
 	uint32_t nframes;
 	hl_cptr_t ntfn_from, ntfn_to; /* what the producer / the consumer waits on */
 };
 
-/* A partition being built: its threads (resumed only once all partitions are built) and its slots. */
+/* A partition being built: its threads (resumed only once all partitions are built) and its slots.
+ */
 struct init_partition {
 	struct manifest_partition *mp;
 	hl_cptr_t first_slot, end_slot; /* every root slot it used: deleted if it is not started */
-	hl_cptr_t *threads; /* one per program */
+	hl_cptr_t *threads;             /* one per program */
 	bool is_built;
 };
 
 struct init {
 	const struct rt *rt;
 	struct manifest m;
-	struct init_channel *ch; /* one per manifest channel, in order */
+	struct init_channel *ch;   /* one per manifest channel, in order */
 	struct init_partition *pt; /* one per manifest partition, in order */
 };
 
-/* Refuse partition p (not started) with a message; its channels and their other ends follow (init.c). */
+/* Refuse partition p (not started) with a message; its channels and their other ends follow
+ * (init.c). */
 void init_refuse(struct init *in, struct manifest_partition *p, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Make the frames and notifications of every valid channel (partition.c). */
 void init_make_channels(struct init *in);

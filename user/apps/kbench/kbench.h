@@ -14,7 +14,8 @@ static inline uint64_t bench_rdtsc(void)
 }
 
 void bench_report(const char *name, uint64_t value);
-/* A thread running fn(0) in a new address space with copies of this program's pages and shared_frame at SHARED_VA. */
+/* A thread running fn(0) in a new address space with copies of this program's pages and
+ * shared_frame at SHARED_VA. */
 hl_cptr_t bench_spawn(void (*fn)(void *), uint8_t prio, uint32_t cpu, hl_cptr_t shared_frame);
 void bench_ring(uint32_t ncpus);
 

@@ -18,14 +18,14 @@
 
 #include "kbench.h"
 
-#define RING_VA	     0x510000000ull
+#define RING_VA      0x510000000ull
 #define RING_ENTRIES 32
 #define RING_ENTRY   64
 #define RING_MSGS    20000
-#define CTL_OFF	     3072 /* the control block, after the ring's 256 + 32 * 64 bytes */
+#define CTL_OFF      3072 /* the control block, after the ring's 256 + 32 * 64 bytes */
 
 struct ring_ctl {
-	volatile uint32_t batch; /* entries per peek (1 or RING_ENTRIES) */
+	volatile uint32_t batch;  /* entries per peek (1 or RING_ENTRIES) */
 	volatile uint64_t target; /* signal ntfn_done when this many were consumed */
 	volatile uint64_t bad;
 };
@@ -41,7 +41,8 @@ static void ring_consumer(void *arg)
 	uint64_t next = 0;
 
 	(void)arg;
-	if (hl_ring_attach(&r, (void *)SHARED_VA, CTL_OFF, RING_ENTRIES, RING_ENTRY, false, &ops, false))
+	if (hl_ring_attach(&r, (void *)SHARED_VA, CTL_OFF, RING_ENTRIES, RING_ENTRY, false, &ops,
+	                   false))
 		for (;;)
 			hl_yield();
 	for (;;) {
@@ -51,12 +52,13 @@ static void ring_consumer(void *arg)
 			continue;
 		}
 		for (long i = 0; i < k; i++)
-			ctl->bad += *(const uint64_t *)hl_ring_entry(&r, (uint32_t)i) != next + (uint64_t)i;
+			ctl->bad +=
+			    *(const uint64_t *)hl_ring_entry(&r, (uint32_t)i) != next + (uint64_t)i;
 		hl_ring_release(&r, (uint32_t)k);
 		next += (uint64_t)k;
 		if (next == ctl->target) {
 			hl_word_t info = 0;
-			struct hl_msg m = { { 0 } };
+			struct hl_msg m = {{0}};
 			hl_syscall(HL_SYS_SEND, ntfn_done, &info, &m, NULL);
 		}
 	}
@@ -67,7 +69,7 @@ static uint64_t ring_round(struct hl_ring *r, struct ring_ctl *ctl, uint32_t bat
 {
 	uint64_t target = *sent + RING_MSGS, bad0 = ctl->bad;
 	hl_word_t info = 0, bits;
-	struct hl_msg m = { { 0 } };
+	struct hl_msg m = {{0}};
 
 	ctl->batch = batch, ctl->target = target;
 	uint64_t t0 = bench_rdtsc();
@@ -98,11 +100,13 @@ static void ring_pair(uint32_t cpu, const char *unbatched, const char *batched, 
 	struct ring_ctl *ctl = (struct ring_ctl *)(va + CTL_OFF);
 	uint64_t sent = 0;
 
-	ntfn_prod = rt_alloc(HL_OBJ_NOTIFICATION, 0); /* set before the consumer's pages are copied */
+	ntfn_prod =
+	    rt_alloc(HL_OBJ_NOTIFICATION, 0); /* set before the consumer's pages are copied */
 	ntfn_cons = rt_alloc(HL_OBJ_NOTIFICATION, 0);
 	ntfn_done = rt_alloc(HL_OBJ_NOTIFICATION, 0);
 	struct hl_ring_ops ops = rt_ring_ops(ntfn_prod, ntfn_cons);
-	if (!f || !ntfn_prod || !ntfn_cons || !ntfn_done || rt_map_frame(HL_SLOT_ASPACE, f, va, HL_R_READ | HL_R_WRITE) ||
+	if (!f || !ntfn_prod || !ntfn_cons || !ntfn_done ||
+	    rt_map_frame(HL_SLOT_ASPACE, f, va, HL_R_READ | HL_R_WRITE) ||
 	    hl_ring_attach(&r, (void *)va, CTL_OFF, RING_ENTRIES, RING_ENTRY, true, &ops, true)) {
 		rt_printf("kbench: ring setup failed\n");
 		return;
@@ -115,8 +119,9 @@ static void ring_pair(uint32_t cpu, const char *unbatched, const char *batched, 
 	}
 	bench_report(unbatched, ring_round(&r, ctl, 1, &sent));
 	bench_report(batched, ring_round(&r, ctl, RING_ENTRIES, &sent));
-	rt_printf("kbench: ring to cpu %u: %lu messages, producer slept %lu times, signalled %lu times\n", cpu, sent,
-		  r.sleeps, r.signals);
+	rt_printf(
+	    "kbench: ring to cpu %u: %lu messages, producer slept %lu times, signalled %lu times\n",
+	    cpu, sent, r.sleeps, r.signals);
 	hl_thread_suspend(c);
 }
 
@@ -124,9 +129,9 @@ static void ring_pair(uint32_t cpu, const char *unbatched, const char *batched, 
 void bench_ring(uint32_t ncpus)
 {
 	hl_thread_set_priority(HL_SLOT_THREAD, 99);
-	ring_pair(0, "ring.hallows.msg_unbatched_same_cpu_instructions", "ring.hallows.msg_batched_same_cpu_instructions",
-		  RING_VA);
+	ring_pair(0, "ring.hallows.msg_unbatched_same_cpu_instructions",
+	          "ring.hallows.msg_batched_same_cpu_instructions", RING_VA);
 	if (ncpus > 1)
-		ring_pair(1, "ring.hallows.msg_unbatched_xcpu_instructions", "ring.hallows.msg_batched_xcpu_instructions",
-			  RING_VA + 0x10000);
+		ring_pair(1, "ring.hallows.msg_unbatched_xcpu_instructions",
+		          "ring.hallows.msg_batched_xcpu_instructions", RING_VA + 0x10000);
 }
