@@ -51,8 +51,8 @@ test-user: $(KERNEL) $(INITRD_TEST) $(INITRD)
 		--initrd $(INITRD_TEST) --append "test-exit" --expect '^# utest: ' --timeout 120
 	-python3 tools/qemu_run.py --tap $(RESULTS)/user.tap --name root-task-starts-manifest --smp 2 --initrd $(INITRD) \
 		--append "" --want hang --timeout 8 --expect '^init: root task running in ring 3: 2 cpus' \
-		--expect '^init: etc/manifest:21: memory 100K: must be a power of two of at least 64K$$' \
-		--expect '^init: partition broken \(etc/manifest:19\) not started: see the errors above' \
+		--expect '^init: etc/manifest:24: memory 100K: must be a power of two of at least 64K$$' \
+		--expect '^init: partition broken \(etc/manifest:22\) not started: see the errors above' \
 		--expect '^init: partition ghost not started: program ghost is not in the boot module' \
 		--expect '^init: started hello \(priority 50, cpu 1, 512 KiB\)' \
 		--expect '^init: partition hello running: 1 program, 512 KiB, 1 channel end' \
@@ -62,6 +62,28 @@ test-user: $(KERNEL) $(INITRD_TEST) $(INITRD)
 		--expect '^hog: sent 10000 messages on channel hog-to-hello' \
 		--expect '^hello: received 10000 messages on channel hog-to-hello, all in order' \
 		--reject 'partition (broken|ghost) running' --reject 'started hello \(priority 50, cpu 0' --reject 'W thread'
+	-python3 tools/qemu_run.py --tap $(RESULTS)/user.tap --name root-task-takes-apart-partial-partitions --smp 2 \
+		--initrd $(INITRD_MANIFEST) --append "" --want hang --timeout 8 \
+		--expect '^init: partition big not started: the arguments and config of program hog exceed 3008 bytes$$' \
+		--expect '^init: partition big taken apart: nothing of it runs' \
+		--expect '^init: partition peer not started: its channel big-to-peer is not set up' \
+		--expect '^init: partition peer taken apart: nothing of it runs' \
+		--expect '^init: partition ok running: 1 program, 128 KiB, 0 channel ends' \
+		--expect '^hello: running in ring 3 with 1 memory capability, 128 KiB' \
+		--reject 'partition (big|peer) running' --reject 'started hello \(priority 50, cpu 0' \
+		--reject 'capability, 256 KiB' --reject '^hog:' --reject 'W thread'
+	-python3 tools/qemu_run.py --tap $(RESULTS)/user.tap --name qemu-run-hang-still-checks-expect --smp 1 \
+		--initrd $(INITRD) --append "" --want fail --timeout 4 --expect '^this line never appears$$'
+
+# A boot module whose manifest has a partition that fails while it is built:
+# it and its channel peer are taken apart, the third partition runs.
+INITRD_MANIFEST := $(B)/initrd-manifest-test.cpio
+$(INITRD_MANIFEST): $(UOBJ)/init $(UOBJ)/hello $(UOBJ)/hog tests/user/manifest-partial
+	@rm -rf $(B)/initrd-manifest-root && mkdir -p $(B)/initrd-manifest-root/etc
+	cp tests/user/manifest-partial $(B)/initrd-manifest-root/etc/manifest
+	cp $(UOBJ)/init $(UOBJ)/hello $(UOBJ)/hog $(B)/initrd-manifest-root/
+	cd $(B)/initrd-manifest-root && find * | LC_ALL=C sort | cpio -o -H newc --quiet > ../initrd-manifest-test.cpio
+test-user: $(INITRD_MANIFEST)
 
 # ---- kernel micro-benchmarks (root task of the bench boot module) ----
 INITRD_KBENCH := $(B)/initrd-kbench.cpio

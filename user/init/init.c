@@ -132,13 +132,16 @@ static void run(struct init *in, uint32_t i)
 	uint32_t nch = 0;
 	char buf[80];
 
-	for (uint32_t j = 0; j < p->nprograms; j++) {
+	uint32_t j = 0;
+	for (const struct manifest_program *g = p->programs; g; g = g->next, j++) {
 		long err = hl_thread_resume(ip->threads[j]);
 		if (err) {
-			rt_printf("init: partition %s: cannot resume program %u (error %ld)\n",
-			          p->name, j, err);
+			rt_printf("init: partition %s: cannot resume program %s (error %ld)\n",
+			          p->name, g->argv[0], err);
 			return;
 		}
+		rt_printf("init: started %s (priority %u, cpu %u, %lu KiB)\n", g->argv[0],
+		          p->priority, init_program_cpu(p->cpus, j), (1ul << ip->share_bits) >> 10);
 	}
 	for (const struct manifest_channel *c = in->m.channels; c; c = c->next)
 		nch += c->is_valid && (c->from == p || c->to == p);

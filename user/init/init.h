@@ -27,6 +27,7 @@ struct init_partition {
 	struct manifest_partition *mp;
 	hl_cptr_t first_slot, end_slot; /* every root slot it used: deleted if it is not started */
 	hl_cptr_t *threads;             /* one per program */
+	uint32_t share_bits;            /* each program's memory: 2^share_bits bytes */
 	bool is_built;
 };
 
@@ -48,6 +49,8 @@ void init_make_channels(struct init *in);
 bool init_build_partition(struct init *in, uint32_t i);
 /* Delete everything built for partition i (nothing of it runs). */
 void init_unbuild_partition(struct init *in, uint32_t i);
+/* The CPU of program j of a partition allowed on `mask`: the j-th CPU of the mask, wrapping. */
+uint32_t init_program_cpu(uint64_t mask, uint32_t j);
 /* Check that partition i's programs exist and are executables, before anything is made. */
 bool init_check_programs(struct init *in, uint32_t i);
 

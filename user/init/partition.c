@@ -202,7 +202,7 @@ static bool give_channels(hl_cptr_t cs, hl_cptr_t as, const struct hl_partinfo *
 }
 
 /* The CPU of program j: the j-th set bit of the mask, wrapping around. */
-static uint32_t program_cpu(uint64_t mask, uint32_t j)
+uint32_t init_program_cpu(uint64_t mask, uint32_t j)
 {
 	uint32_t n = 0;
 
@@ -268,7 +268,7 @@ static bool build_program(struct init *in, struct manifest_partition *p,
 		                   g->argv[0]),
 		       false;
 
-	uint32_t cpu = program_cpu(p->cpus, j);
+	uint32_t cpu = init_program_cpu(p->cpus, j);
 	long r;
 	if ((r = hl_thread_configure(tcb, cs, as, ipc, HL_ROOT_IPCBUF)) ||
 	    (r = hl_thread_write_regs(tcb, img.entry, HL_ROOT_STACK_TOP - 8, HL_BOOTINFO_VADDR,
@@ -280,8 +280,6 @@ static bool build_program(struct init *in, struct manifest_partition *p,
 		                   g->argv[0], r),
 		       false;
 	*thread = tcb;
-	rt_printf("init: started %s (priority %u, cpu %u, %lu KiB)\n", g->argv[0], p->priority, cpu,
-	          (1ul << share_bits) >> 10);
 	return true;
 }
 
@@ -310,6 +308,7 @@ bool init_build_partition(struct init *in, uint32_t i)
 	if (!ip->threads)
 		return init_refuse(in, p, "out of memory"), false;
 	ip->first_slot = rt_self.next_slot;
+	ip->share_bits = mem_bits - k;
 	for (const struct manifest_program *g = p->programs; g; g = g->next, j++)
 		if (!build_program(in, p, g, j, mem_bits - k, &pi, ends, &ip->threads[j])) {
 			ip->end_slot = rt_self.next_slot;
