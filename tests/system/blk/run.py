@@ -12,6 +12,9 @@ disk through the ring-3 NVMe driver, then the host checks the raw image.
               pattern on every block
   small       the poll program on a disk of 64 blocks: whole device, edges,
               errors, still right
+  two_namespaces  the irq program on a controller with two namespaces
+              (512-byte and 4 KiB blocks): every active namespace is
+              found and written whole; both images checked
 
 Images live under --dir and are made fresh per run (truncate). TAP lines
 "ok - drivers-blk.<run>.<case>" are appended to --tap.
@@ -44,27 +47,32 @@ def make_image(path, size):
         f.truncate(size)
 
 
-def drive_args(img):
-    return ["-drive", f"file={img},if=none,id=d0,format=raw", "-device", "nvme,serial=hallows0,drive=d0"]
+def drive_args(img, img2=None):
+    if not img2:
+        return ["-drive", f"file={img},if=none,id=d0,format=raw", "-device", "nvme,serial=hallows0,drive=d0"]
+    # Two namespaces on one controller, the second with 4 KiB blocks.
+    return ["-drive", f"file={img},if=none,id=d0,format=raw", "-drive", f"file={img2},if=none,id=d1,format=raw",
+            "-device", "nvme,id=nvme0,serial=hallows0", "-device", "nvme-ns,drive=d0,bus=nvme0,nsid=1",
+            "-device", "nvme-ns,drive=d1,bus=nvme0,nsid=2,logical_block_size=4096,physical_block_size=4096"]
 
 
-def host_check(a, name, img, log):
-    """blk-check over img with the block size, seed and zeroed range the run printed."""
+def host_check(a, name, img, log, nsid=1):
+    """blk-check over img with the block size, seed and zeroed range (namespace 1) the run printed."""
     text = open(log, errors="replace").read() if os.path.exists(log) else ""
-    bs = re.search(r"nvme0n1: namespace 1, \d+ blocks of (\d+) bytes", text)
+    bs = re.search(rf"nvme0n{nsid}: namespace {nsid}, \d+ blocks of (\d+) bytes", text)
     seed = re.search(r"blktest: mode \w+, seed (\d+)", text)
     if not bs or not seed:
         tap(a, False, f"{name}.image_checked_from_host", "the run did not print its block size and seed")
         return
     cmd = [a.check, img, bs.group(1), seed.group(1)]
     z = re.search(r"blktest: zeroed blocks (\d+)-(\d+)", text)
-    if z:
+    if z and nsid == 1:
         cmd += [z.group(1), str(int(z.group(2)) - int(z.group(1)) + 1)]
     r = subprocess.run(cmd, capture_output=True, text=True)
     tap(a, r.returncode == 0, f"{name}.image_checked_from_host", (r.stdout + r.stderr).strip())
 
 
-def booted_run(a, name, initrd, img, expect_irq):
+def booted_run(a, name, initrd, img, expect_irq, img2=None):
     log = os.path.join(a.dir, f"{name}.log")
     cmd = ["python3", os.path.join(ROOT, "tools", "qemu_run.py"), "--name", f"drivers-blk.{name}", "--smp", "2",
            "--mem", "512M", "--kernel", a.kernel, "--initrd", initrd, "--append", "", "--timeout", "300",
@@ -73,7 +81,9 @@ def booted_run(a, name, initrd, img, expect_irq):
            "--expect", r"^nvme: \d+ I/O queue pairs of \d+ entries, " + ("MSI-X" if expect_irq else "polled"),
            "--expect", r"^# blktest: \d+ cases, 0 failed, 0 controller resets",
            "--reject", r"unhandled fault", "--reject", r'no "init"']
-    for x in drive_args(img):
+    if img2:
+        cmd += ["--expect", r"^nvme: nvme0n2: namespace 2, \d+ blocks of 4096 bytes"]
+    for x in drive_args(img, img2):
         cmd.append("--qemu-arg=" + x)  # joined: argparse takes "-drive" for an option otherwise
     subprocess.run(cmd)
     return log
@@ -131,6 +141,12 @@ def main():
     make_image(img, 64 * 512)
     log = booted_run(a, "small", os.path.join(a.dir, "initrd-poll.cpio"), img, False)
     host_check(a, "small", img, log)
+    img, img2 = os.path.join(a.dir, "ns1.img"), os.path.join(a.dir, "ns2.img")
+    make_image(img, 2 << 20)
+    make_image(img2, 4 << 20)
+    log = booted_run(a, "two_namespaces", os.path.join(a.dir, "initrd-irq.cpio"), img, True, img2)
+    host_check(a, "two_namespaces", img, log)
+    host_check(a, "two_namespaces.ns2", img2, log, nsid=2)
     kill_run(a)
 
 

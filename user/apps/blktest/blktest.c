@@ -13,6 +13,7 @@
  */
 #include <hallows/rt.h>
 #include <lib/cpio.h>
+#include <lib/fmt.h>
 #include <lib/string.h>
 
 #include "blk_pattern.h"
@@ -367,16 +368,21 @@ static int one(struct blkdev *d, uint8_t op, uint64_t lba, uint32_t n, uint32_t 
 
 /* ---- the cases ---- */
 
-static void whole_device(struct blkdev *d)
+/* Write the pattern over all of d at queue depth 32, then read it back; case names carry suffix (another namespace). */
+static void whole_device(struct blkdev *d, const char *suffix)
 {
+	char wname[64], rname[64];
 	uint64_t t0 = rdtsc();
+
+	snprintf(wname, sizeof(wname), "whole_device_written_at_qd32%s", suffix);
+	snprintf(rname, sizeof(rname), "whole_device_read_back_at_qd32%s", suffix);
 	struct run w = { .d = d, .op = BLKDEV_WRITE, .end = d->nblocks, .maxn = d->max_blocks };
 	int err = run_io(&w, QD);
-	check(!err && w.bytes == d->nblocks * d->block_size, "whole_device_written_at_qd32",
+	check(!err && w.bytes == d->nblocks * d->block_size, wname,
 	      "%s after %lu bytes", blkdev_strerror(err), (unsigned long)w.bytes);
 	struct run r = { .d = d, .op = BLKDEV_READ, .end = d->nblocks, .maxn = d->max_blocks };
 	err = run_io(&r, QD);
-	check(!err && r.bytes == d->nblocks * d->block_size && !r.mismatched, "whole_device_read_back_at_qd32",
+	check(!err && r.bytes == d->nblocks * d->block_size && !r.mismatched, rname,
 	      "%s; %lu bytes, %lu blocks differ (first %lu)", blkdev_strerror(err), (unsigned long)r.bytes,
 	      (unsigned long)r.mismatched, (unsigned long)r.first_bad);
 	uint64_t ms = (rdtsc() - t0) / (rt_self.bi->tsc_hz / 1000);
@@ -531,7 +537,12 @@ int main(struct rt *rt)
 	}
 	struct blkdev *d = &bt.ctrl.ns[0].dev;
 	rt_printf("KTAP version 1\n1..1\n    # Subtest: blk\n");
-	whole_device(d);
+	whole_device(d, "");
+	for (unsigned i = 1; i < bt.ctrl.nns; i++) { /* every other active namespace, its own block size */
+		char suffix[32];
+		snprintf(suffix, sizeof(suffix), "_%s", bt.ctrl.ns[i].dev.name);
+		whole_device(&bt.ctrl.ns[i].dev, suffix);
+	}
 	if (bt.kill) {
 		flush(d);
 		for (;;)
