@@ -52,12 +52,12 @@ $(BLK_B)/blk-check: tests/system/blk/blk_check.c user/apps/blktest/blk_pattern.h
 
 ALL_TARGETS += $(B)/user/blktest $(BLK_CLANG_STAMP)
 
-# ---- host unit tests: queue logic against a fake controller ----
+# ---- host unit tests: queue logic and the controller layer against fake controllers ----
 BLK_UNIT_SRCS := $(wildcard tests/host/drivers/nvme_*.c tests/host/drivers/blk_*.c)
 BLK_UNIT_BIN := $(BLK_B)/blk-unit
-$(BLK_UNIT_BIN): $(BLK_UNIT_SRCS) user/drivers/nvme_queue.c user/drivers/blkdev.c $(BLK_HDRS)
+$(BLK_UNIT_BIN): $(BLK_UNIT_SRCS) $(BLK_DRV_SRCS) $(BLK_HDRS) tests/host/drivers/nvme_test.h
 	@mkdir -p $(dir $@)
-	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) $(BLK_INC) $(BLK_UNIT_SRCS) user/drivers/nvme_queue.c user/drivers/blkdev.c -o $@
+	$(HOST_CC) $(HOST_CFLAGS) -Wno-unused-parameter $(HOST_SAN) $(BLK_INC) $(BLK_UNIT_SRCS) $(BLK_DRV_SRCS) -o $@
 
 TEST_GROUPS += blk-unit drivers-blk
 .PHONY: test-blk-unit test-drivers-blk
