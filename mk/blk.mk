@@ -1,7 +1,9 @@
 # Block drivers (user/drivers: the blkdev interface and NVMe), the ring-3
 # test program blktest and its tests. See docs/drivers.md, "Block".
 #
-#   test-blk-unit      host unit tests of the NVMe queue logic (ASan+UBSan)
+#   test-blk-unit      host unit tests of the NVMe driver (ASan+UBSan) and a
+#                      short run of the completion-entry fuzz target
+#   fuzz-blk           that fuzz target for FUZZ_SECONDS
 #   test-drivers-blk   blktest under QEMU on an emulated NVMe disk, polled and
 #                      interrupt mode, image checked from the host, kill -9 after a flush
 
@@ -59,12 +61,34 @@ $(BLK_UNIT_BIN): $(BLK_UNIT_SRCS) $(BLK_DRV_SRCS) $(BLK_HDRS) tests/host/drivers
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $(HOST_CFLAGS) -Wno-unused-parameter $(HOST_SAN) $(BLK_INC) $(BLK_UNIT_SRCS) $(BLK_DRV_SRCS) -o $@
 
+# ---- fuzzing: completion entries are bytes the device writes ----
+BLK_FUZZ_BIN := $(BLK_B)/fuzz/fuzz-nvme-cqe
+BLK_FUZZ_TEST_SECONDS ?= 5
+$(BLK_FUZZ_BIN): tests/fuzz/drivers/nvme_cqe_fuzz.c user/drivers/nvme_queue.c user/drivers/blkdev.c $(BLK_HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(BLK_INC) $< user/drivers/nvme_queue.c user/drivers/blkdev.c -o $@
+# $(1): seconds, $(2): TAP file
+define blk_fuzz_run
+	@mkdir -p $(BLK_B)/fuzz/work
+	@if $(BLK_FUZZ_BIN) -max_total_time=$(1) -rss_limit_mb=1024 -artifact_prefix=$(BLK_B)/fuzz/crash- \
+		$(BLK_B)/fuzz/work > $(BLK_B)/fuzz/nvme-cqe.log 2>&1; then \
+		echo "ok - blk-unit.fuzz_nvme_completions ($(1) s, $$(grep -o 'Done [0-9]* runs' $(BLK_B)/fuzz/nvme-cqe.log | tail -1))" >> $(2); \
+	else echo "not ok - blk-unit.fuzz_nvme_completions (see $(BLK_B)/fuzz/nvme-cqe.log)" >> $(2); fi
+endef
+FUZZ_STEPS += blk
+.PHONY: fuzz-blk
+fuzz-blk: $(BLK_FUZZ_BIN)
+	@mkdir -p $(RESULTS)
+	$(call blk_fuzz_run,$(FUZZ_SECONDS),$(RESULTS)/blk-fuzz.tap)
+	@cat $(RESULTS)/blk-fuzz.tap
+
 TEST_GROUPS += blk-unit drivers-blk
 .PHONY: test-blk-unit test-drivers-blk
-test-blk-unit: $(BLK_UNIT_BIN) $(BLK_CLANG_STAMP)
+test-blk-unit: $(BLK_UNIT_BIN) $(BLK_CLANG_STAMP) $(BLK_FUZZ_BIN)
 	@mkdir -p $(RESULTS)
 	@: > $(RESULTS)/blk-unit.tap
 	@$(BLK_UNIT_BIN) >> $(RESULTS)/blk-unit.tap || echo "not ok - blk-unit: runner failed" >> $(RESULTS)/blk-unit.tap
+	$(call blk_fuzz_run,$(BLK_FUZZ_TEST_SECONDS),$(RESULTS)/blk-unit.tap)
 	@grep -c '^ok' $(RESULTS)/blk-unit.tap | sed 's/^/blk-unit passed: /'
 	@grep '^not ok' $(RESULTS)/blk-unit.tap || true
 
