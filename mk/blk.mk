@@ -4,6 +4,7 @@
 #   test-blk-unit      host unit tests of the NVMe driver (ASan+UBSan) and a
 #                      short run of the completion-entry fuzz target
 #   fuzz-blk           that fuzz target for FUZZ_SECONDS
+#   bench-blk          instructions per 4 KiB read at queue depth 1 and 32
 #   test-drivers-blk   blktest under QEMU on an emulated NVMe disk, polled and
 #                      interrupt mode, image checked from the host, kill -9 after a flush
 
@@ -46,6 +47,7 @@ endef
 $(eval $(call blk_initrd,poll,mode=poll seed=1001 kill=0))
 $(eval $(call blk_initrd,irq,mode=irq seed=2002 kill=0))
 $(eval $(call blk_initrd,kill,mode=irq seed=3003 kill=1))
+$(eval $(call blk_initrd,bench,mode=poll seed=1 bench=1))
 BLK_INITRDS := $(BLK_B)/initrd-poll.cpio $(BLK_B)/initrd-irq.cpio $(BLK_B)/initrd-kill.cpio
 
 $(BLK_B)/blk-check: tests/system/blk/blk_check.c user/apps/blktest/blk_pattern.h
@@ -81,6 +83,14 @@ fuzz-blk: $(BLK_FUZZ_BIN)
 	@mkdir -p $(RESULTS)
 	$(call blk_fuzz_run,$(FUZZ_SECONDS),$(RESULTS)/blk-fuzz.tap)
 	@cat $(RESULTS)/blk-fuzz.tap
+
+# ---- path length per 4 KiB read (docs/benchmarks.md) ----
+BENCH_STEPS += blk
+.PHONY: bench-blk
+bench-blk: $(B)/hallows.elf $(BLK_B)/initrd-bench.cpio
+	@mkdir -p $(dir $(BENCH_OUT))
+	python3 tests/system/blk/bench.py --kernel $(B)/hallows.elf --initrd $(BLK_B)/initrd-bench.cpio \
+		--image $(BLK_B)/bench.img --out $(BENCH_OUT)
 
 TEST_GROUPS += blk-unit drivers-blk
 .PHONY: test-blk-unit test-drivers-blk

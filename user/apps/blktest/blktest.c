@@ -36,7 +36,7 @@ static struct {
 	hl_cptr_t ntfn[NVME_MAX_IOQ + 1];
 	uint64_t dma_next;
 	uint64_t seed;
-	bool irq, kill;
+	bool irq, kill, bench;
 	unsigned failed, ncase;
 	uint64_t irq_wakeups; /* interrupt mode: waits ended by an interrupt */
 	struct nvme_ctrl ctrl;
@@ -162,6 +162,7 @@ static void read_conf(void)
 			bt.irq = true;
 	bt.seed = conf_value(t, e.size, "seed");
 	bt.kill = conf_value(t, e.size, "kill") != 0;
+	bt.bench = conf_value(t, e.size, "bench") != 0;
 }
 
 /*
@@ -507,6 +508,82 @@ static void flush(struct blkdev *d)
 		rt_printf("blktest: flush completed (seed %lu)\n", (unsigned long)bt.seed);
 }
 
+/* ---- path length (bench=1, polled, under -icount shift=0 where the TSC counts instructions) ---- */
+
+#define BENCH_READS 2000
+
+/* Instructions a timed region costs with nothing in it (the two rdtsc). */
+static uint64_t tsc_overhead(void)
+{
+	uint64_t best = ~0ull;
+
+	for (int i = 0; i < 16; i++) {
+		uint64_t t0 = rdtsc(), t1 = rdtsc();
+		if (t1 - t0 < best)
+			best = t1 - t0;
+	}
+	return best;
+}
+
+/*
+ * Mean instructions per 4 KiB read with depth requests in flight: the
+ * driver's own path, submit plus the polls that found completions. Polls
+ * that found nothing are the wait for the device (QEMU does the I/O
+ * between guest instructions) and are not counted, as an idle CPU is
+ * not counted for Linux.
+ */
+static uint64_t bench_reads(struct blkdev *d, unsigned depth, uint64_t *errors)
+{
+	uint64_t spent = 0, done = 0, submitted = 0, ovh = tsc_overhead();
+	uint32_t n = 4096 / d->block_size;
+
+	for (unsigned i = 0; i < depth; i++)
+		bt.slot[i].busy = bt.slot[i].done = false;
+	while (done < BENCH_READS) {
+		for (unsigned i = 0; i < depth && submitted < BENCH_READS; i++) {
+			struct slot *s = &bt.slot[i];
+			if (s->busy)
+				continue;
+			s->req.op = BLKDEV_READ, s->req.nblocks = n, s->req.offset = 0;
+			s->req.lba = rnd() % (d->nblocks / n) * n;
+			uint64_t t0 = rdtsc();
+			int err = blkdev_submit(d, 0, &s->req);
+			spent += rdtsc() - t0 - ovh;
+			if (err)
+				return ++*errors, 0;
+			s->busy = true, submitted++;
+		}
+		uint64_t t0 = rdtsc();
+		int got = blkdev_poll(d, 0, depth);
+		uint64_t t1 = rdtsc();
+		if (got < 0)
+			return ++*errors, 0;
+		if (got > 0)
+			spent += t1 - t0 - ovh;
+		for (unsigned i = 0; i < depth; i++)
+			if (bt.slot[i].done) {
+				*errors += bt.slot[i].req.status != 0;
+				bt.slot[i].busy = bt.slot[i].done = false;
+				done++;
+			}
+	}
+	return spent / done;
+}
+
+static void bench(struct blkdev *d)
+{
+	uint64_t errors = 0;
+	uint64_t qd1 = bench_reads(d, 1, &errors), qd32 = bench_reads(d, QD, &errors);
+
+	if (errors) {
+		rt_printf("BENCH-ERROR nvme reads failed: %lu errors\n", (unsigned long)errors);
+		return;
+	}
+	rt_printf("BENCH nvme.hallows.read_4k_qd1_instructions %lu instructions\n", (unsigned long)qd1);
+	rt_printf("BENCH nvme.hallows.read_4k_qd32_instructions %lu instructions\n", (unsigned long)qd32);
+	rt_printf("BENCH-DONE\n");
+}
+
 static void exit_qemu(unsigned code)
 {
 	hl_cptr_t port = rt_slot();
@@ -536,6 +613,11 @@ int main(struct rt *rt)
 		return 1;
 	}
 	struct blkdev *d = &bt.ctrl.ns[0].dev;
+	if (bt.bench) {
+		bench(d);
+		exit_qemu(0);
+		return 0;
+	}
 	rt_printf("KTAP version 1\n1..1\n    # Subtest: blk\n");
 	whole_device(d, "");
 	for (unsigned i = 1; i < bt.ctrl.nns; i++) { /* every other active namespace, its own block size */
