@@ -289,10 +289,13 @@ static int create_io_queue(struct nvme_ctrl *c, struct nvme_qpair *qp)
 /* Enable, then the I/O queues again: the part of start-up a recovery repeats. */
 static int bring_up(struct nvme_ctrl *c, bool first)
 {
+	unsigned before = c->nio;
 	int err;
 
 	if ((err = enable(c)) || (err = set_queue_count(c)))
 		return err;
+	if (!first && c->nio > before) /* rings exist only for the pairs granted at start */
+		c->nio = before;
 	for (unsigned i = 0; i < c->nio; i++) {
 		struct nvme_qpair *qp = &c->io[i];
 		if (first && (err = qp_alloc(c, qp, i + 1, true)))
