@@ -21,7 +21,8 @@ int blkdev_check(const struct blkdev *d, const struct blkdev_req *r)
 		return BLKDEV_E_RANGE;
 	if (r->nblocks > d->max_blocks)
 		return BLKDEV_E_INVAL;
-	if (r->op != BLKDEV_WRITE_ZEROES && (!r->pages || r->offset >= BLKDEV_PAGE || (r->offset & 3)))
+	if (r->op != BLKDEV_WRITE_ZEROES &&
+	    (!r->pages || r->offset >= BLKDEV_PAGE || (r->offset & 3)))
 		return BLKDEV_E_INVAL;
 	return BLKDEV_OK;
 }
@@ -29,16 +30,27 @@ int blkdev_check(const struct blkdev *d, const struct blkdev_req *r)
 const char *blkdev_strerror(int err)
 {
 	switch (err) {
-	case BLKDEV_OK: return "ok";
-	case BLKDEV_E_RANGE: return "beyond the end of the device";
-	case BLKDEV_E_INVAL: return "invalid request (length, buffer or operation)";
-	case BLKDEV_E_BUSY: return "queue full";
-	case BLKDEV_E_IO: return "device reported an I/O error";
-	case BLKDEV_E_DEVICE: return "device misbehaved; reset";
-	case BLKDEV_E_TIMEOUT: return "device timed out";
-	case BLKDEV_E_UNSUPPORTED: return "operation not supported by the device";
-	case BLKDEV_E_NOMEM: return "out of DMA memory";
-	case BLKDEV_E_ABORTED: return "aborted by a controller reset";
-	default: return "unknown error";
+	case BLKDEV_OK:
+		return "ok";
+	case BLKDEV_E_RANGE:
+		return "beyond the end of the device";
+	case BLKDEV_E_INVAL:
+		return "invalid request (length, buffer or operation)";
+	case BLKDEV_E_BUSY:
+		return "queue full";
+	case BLKDEV_E_IO:
+		return "device reported an I/O error";
+	case BLKDEV_E_DEVICE:
+		return "device misbehaved; reset";
+	case BLKDEV_E_TIMEOUT:
+		return "device timed out";
+	case BLKDEV_E_UNSUPPORTED:
+		return "operation not supported by the device";
+	case BLKDEV_E_NOMEM:
+		return "out of DMA memory";
+	case BLKDEV_E_ABORTED:
+		return "aborted by a controller reset";
+	default:
+		return "unknown error";
 	}
 }

@@ -8,7 +8,7 @@
 #include "nvme.h"
 
 #define ADMIN_TIMEOUT_US 5000000u
-#define LOG(c, ...) (c)->env->log((c)->env->ctx, __VA_ARGS__)
+#define LOG(c, ...)      (c)->env->log((c)->env->ctx, __VA_ARGS__)
 
 static uint32_t rd32(const struct nvme_ctrl *c, uint32_t off)
 {
@@ -32,7 +32,8 @@ static void wr64(struct nvme_ctrl *c, uint32_t off, uint64_t v)
 	wr32(c, off + 4, (uint32_t)(v >> 32));
 }
 
-/* Wait until CSTS & mask == want, for CAP.TO; BLKDEV_E_DEVICE if the controller reports a fatal status. */
+/* Wait until CSTS & mask == want, for CAP.TO; BLKDEV_E_DEVICE if the controller reports a fatal
+ * status. */
 static int wait_csts(struct nvme_ctrl *c, uint32_t mask, uint32_t want)
 {
 	uint64_t end = c->env->now_us(c->env->ctx) + (uint64_t)c->ready_timeout_ms * 1000;
@@ -50,7 +51,8 @@ static int wait_csts(struct nvme_ctrl *c, uint32_t mask, uint32_t want)
 	}
 }
 
-/* The doorbell of queue y (sq: tail doorbell, else head doorbell), or NULL if it lies outside the mapped registers. */
+/* The doorbell of queue y (sq: tail doorbell, else head doorbell), or NULL if it lies outside the
+ * mapped registers. */
 static volatile uint32_t *doorbell(struct nvme_ctrl *c, unsigned y, bool sq)
 {
 	size_t off = NVME_REG_DBS + (2 * (size_t)y + (sq ? 0 : 1)) * c->db_stride;
@@ -58,11 +60,13 @@ static volatile uint32_t *doorbell(struct nvme_ctrl *c, unsigned y, bool sq)
 	return off + 4 <= c->regs_len ? (volatile uint32_t *)(c->regs + off) : 0;
 }
 
-/* Ring pages for queue pair qp (allocated once, kept across resets) and its command ids' PRP list pages. */
+/* Ring pages for queue pair qp (allocated once, kept across resets) and its command ids' PRP list
+ * pages. */
 static int qp_alloc(struct nvme_ctrl *c, struct nvme_qpair *qp, unsigned qid, bool prp_lists)
 {
 	uint64_t sq_pa, cq_pa;
-	void *sq = c->env->dma_page(c->env->ctx, &sq_pa), *cq = c->env->dma_page(c->env->ctx, &cq_pa);
+	void *sq = c->env->dma_page(c->env->ctx, &sq_pa),
+	     *cq = c->env->dma_page(c->env->ctx, &cq_pa);
 	volatile uint32_t *sdb = doorbell(c, qid, true), *cdb = doorbell(c, qid, false);
 
 	if (!sq || !cq)
@@ -73,12 +77,14 @@ static int qp_alloc(struct nvme_ctrl *c, struct nvme_qpair *qp, unsigned qid, bo
 	nvme_qp_init(qp, (uint16_t)qid, (uint16_t)depth, sq, sq_pa, cq, cq_pa, sdb, cdb);
 	for (unsigned i = 0; prp_lists && i + 1 < depth; i++)
 		for (unsigned p = 0; p < NVME_PRP_LIST_PAGES; p++)
-			if (!(qp->cmd[i].prp_list[p] = c->env->dma_page(c->env->ctx, &qp->cmd[i].prp_list_pa[p])))
+			if (!(qp->cmd[i].prp_list[p] =
+			          c->env->dma_page(c->env->ctx, &qp->cmd[i].prp_list_pa[p])))
 				return BLKDEV_E_NOMEM;
 	return BLKDEV_OK;
 }
 
-/* Run one admin command to completion (polled); its completion DW0 in *dw0. 0, BLKDEV_E_IO, _TIMEOUT or _DEVICE. */
+/* Run one admin command to completion (polled); its completion DW0 in *dw0. 0, BLKDEV_E_IO,
+ * _TIMEOUT or _DEVICE. */
 static int admin(struct nvme_ctrl *c, struct nvme_sqe *e, uint32_t *dw0)
 {
 	struct nvme_qpair *q = &c->admin;
@@ -105,8 +111,8 @@ static int admin(struct nvme_ctrl *c, struct nvme_sqe *e, uint32_t *dw0)
 		*dw0 = cmd->dw0;
 	nvme_qp_put_cmd(q, cid);
 	if (status) {
-		LOG(c, "nvme: admin opcode %#x failed: status type %u code %#x\n", e->opcode, NVME_CQE_SCT(status),
-		    NVME_CQE_SC(status));
+		LOG(c, "nvme: admin opcode %#x failed: status type %u code %#x\n", e->opcode,
+		    NVME_CQE_SCT(status), NVME_CQE_SC(status));
 		return BLKDEV_E_IO;
 	}
 	return BLKDEV_OK;
@@ -114,12 +120,14 @@ static int admin(struct nvme_ctrl *c, struct nvme_sqe *e, uint32_t *dw0)
 
 static int identify(struct nvme_ctrl *c, uint32_t cns, uint32_t nsid)
 {
-	struct nvme_sqe e = { .opcode = NVME_ADMIN_IDENTIFY, .nsid = nsid, .prp1 = c->scratch_pa, .cdw10 = cns };
+	struct nvme_sqe e = {
+	    .opcode = NVME_ADMIN_IDENTIFY, .nsid = nsid, .prp1 = c->scratch_pa, .cdw10 = cns};
 
 	return admin(c, &e, 0);
 }
 
-/* Disable (CC.EN = 0, wait for CSTS.RDY = 0), program the admin queue, enable, wait for ready (7.6.1). */
+/* Disable (CC.EN = 0, wait for CSTS.RDY = 0), program the admin queue, enable, wait for ready
+ * (7.6.1). */
 static int enable(struct nvme_ctrl *c)
 {
 	int err;
@@ -132,8 +140,9 @@ static int enable(struct nvme_ctrl *c)
 	wr32(c, NVME_REG_AQA, NVME_AQA(c->admin.depth, c->admin.depth));
 	wr64(c, NVME_REG_ASQ, c->admin.sq_pa);
 	wr64(c, NVME_REG_ACQ, c->admin.cq_pa);
-	wr32(c, NVME_REG_CC, NVME_CC_CSS_NVM | NVME_CC_MPS(12) | NVME_CC_AMS_RR | NVME_CC_IOSQES(NVME_SQES_LOG2) |
-				     NVME_CC_IOCQES(NVME_CQES_LOG2) | NVME_CC_EN);
+	wr32(c, NVME_REG_CC,
+	     NVME_CC_CSS_NVM | NVME_CC_MPS(12) | NVME_CC_AMS_RR | NVME_CC_IOSQES(NVME_SQES_LOG2) |
+	         NVME_CC_IOCQES(NVME_CQES_LOG2) | NVME_CC_EN);
 	return wait_csts(c, NVME_CSTS_RDY, NVME_CSTS_RDY);
 }
 
@@ -173,14 +182,16 @@ static int identify_controller(struct nvme_ctrl *c)
 	c->oncs = (uint16_t)(d[NVME_IDC_ONCS] | d[NVME_IDC_ONCS + 1] << 8);
 	c->vwc = d[NVME_IDC_VWC] & 1;
 	c->nn = le32(d + NVME_IDC_NN);
-	if ((d[NVME_IDC_SQES] & 0xf) > NVME_SQES_LOG2 || (d[NVME_IDC_CQES] & 0xf) > NVME_CQES_LOG2) {
+	if ((d[NVME_IDC_SQES] & 0xf) > NVME_SQES_LOG2 ||
+	    (d[NVME_IDC_CQES] & 0xf) > NVME_CQES_LOG2) {
 		LOG(c, "nvme: controller needs queue entries larger than 64/16 bytes\n");
 		return BLKDEV_E_UNSUPPORTED;
 	}
 	return BLKDEV_OK;
 }
 
-/* Fill namespace slot k from Identify namespace (5.15.2.1); skips (returns 1) an inactive or unusable one. */
+/* Fill namespace slot k from Identify namespace (5.15.2.1); skips (returns 1) an inactive or
+ * unusable one. */
 static int identify_namespace(struct nvme_ctrl *c, uint32_t nsid, unsigned k)
 {
 	const uint8_t *d = c->scratch;
@@ -193,8 +204,11 @@ static int identify_namespace(struct nvme_ctrl *c, uint32_t nsid, unsigned k)
 	if (nsze == 0 || fmt > d[NVME_IDN_NLBAF])
 		return 1;
 	uint32_t lbaf = le32(d + NVME_IDN_LBAF + 4 * fmt), lbads = (lbaf >> 16) & 0xff;
-	if (lbaf & 0xffff || lbads < 9 || lbads > 12) { /* metadata in line, or blocks beyond a page: not handled */
-		LOG(c, "nvme: namespace %u: format %u (%u-byte blocks, %u metadata bytes) not supported; skipped\n",
+	if (lbaf & 0xffff || lbads < 9 ||
+	    lbads > 12) { /* metadata in line, or blocks beyond a page: not handled */
+		LOG(c,
+		    "nvme: namespace %u: format %u (%u-byte blocks, %u metadata bytes) not "
+		    "supported; skipped\n",
 		    nsid, fmt, lbads < 32 ? 1u << lbads : 0, lbaf & 0xffff);
 		return 1;
 	}
@@ -207,7 +221,7 @@ static int identify_namespace(struct nvme_ctrl *c, uint32_t nsid, unsigned k)
 	if (b->max_blocks > 0x10000) /* NLB is 16 bits, 0's based */
 		b->max_blocks = 0x10000;
 	b->flags = (c->oncs & NVME_ONCS_WRITE_ZEROES ? BLKDEV_HAS_WRITE_ZEROES : 0) |
-		   (c->vwc ? BLKDEV_HAS_VOLATILE_CACHE : 0);
+	           (c->vwc ? BLKDEV_HAS_VOLATILE_CACHE : 0);
 	b->mode = c->mode;
 	return 0;
 }
@@ -227,7 +241,10 @@ static int identify_namespaces(struct nvme_ctrl *c)
 		if (id == 0)
 			break;
 		if (id > c->nn || (n && id <= ids[n - 1])) {
-			LOG(c, "nvme: active namespace list out of order or beyond NN (%u); ignored from there\n", id);
+			LOG(c,
+			    "nvme: active namespace list out of order or beyond NN (%u); ignored "
+			    "from there\n",
+			    id);
 			break;
 		}
 		ids[n++] = id;
@@ -251,12 +268,14 @@ static int identify_namespaces(struct nvme_ctrl *c)
 	return BLKDEV_OK;
 }
 
-/* Set Features Number of Queues (5.21.1.7): ask for want pairs, keep what is granted (both counts, 0's based). */
+/* Set Features Number of Queues (5.21.1.7): ask for want pairs, keep what is granted (both counts,
+ * 0's based). */
 static int set_queue_count(struct nvme_ctrl *c)
 {
 	uint32_t want = c->want_queues - 1, got = 0;
-	struct nvme_sqe e = { .opcode = NVME_ADMIN_SET_FEATURES, .cdw10 = NVME_FEAT_NUM_QUEUES,
-			      .cdw11 = want | want << 16 };
+	struct nvme_sqe e = {.opcode = NVME_ADMIN_SET_FEATURES,
+	                     .cdw10 = NVME_FEAT_NUM_QUEUES,
+	                     .cdw11 = want | want << 16};
 	int err = admin(c, &e, &got);
 
 	if (err)
@@ -268,15 +287,20 @@ static int set_queue_count(struct nvme_ctrl *c)
 	return BLKDEV_OK;
 }
 
-/* Create I/O completion then submission queue qid (5.3, 5.4), the completion queue on MSI-X entry qid if interrupts. */
+/* Create I/O completion then submission queue qid (5.3, 5.4), the completion queue on MSI-X entry
+ * qid if interrupts. */
 static int create_io_queue(struct nvme_ctrl *c, struct nvme_qpair *qp)
 {
 	uint32_t size = (uint32_t)(qp->depth - 1) << 16 | qp->qid;
 	bool irq = c->mode == BLKDEV_INTERRUPT;
-	struct nvme_sqe cq = { .opcode = NVME_ADMIN_CREATE_CQ, .prp1 = qp->cq_pa, .cdw10 = size,
-			       .cdw11 = NVME_CQ_PC | (irq ? NVME_CQ_IEN | qp->qid << 16 : 0) };
-	struct nvme_sqe sq = { .opcode = NVME_ADMIN_CREATE_SQ, .prp1 = qp->sq_pa, .cdw10 = size,
-			       .cdw11 = NVME_SQ_PC | (uint32_t)qp->qid << 16 };
+	struct nvme_sqe cq = {.opcode = NVME_ADMIN_CREATE_CQ,
+	                      .prp1 = qp->cq_pa,
+	                      .cdw10 = size,
+	                      .cdw11 = NVME_CQ_PC | (irq ? NVME_CQ_IEN | qp->qid << 16 : 0)};
+	struct nvme_sqe sq = {.opcode = NVME_ADMIN_CREATE_SQ,
+	                      .prp1 = qp->sq_pa,
+	                      .cdw10 = size,
+	                      .cdw11 = NVME_SQ_PC | (uint32_t)qp->qid << 16};
 	int err;
 
 	nvme_qp_clear(qp);
@@ -300,7 +324,8 @@ static int bring_up(struct nvme_ctrl *c, bool first)
 		struct nvme_qpair *qp = &c->io[i];
 		if (first && (err = qp_alloc(c, qp, i + 1, true)))
 			return err;
-		if (first && c->mode == BLKDEV_INTERRUPT && (err = c->env->irq_bind(c->env->ctx, i + 1, i)))
+		if (first && c->mode == BLKDEV_INTERRUPT &&
+		    (err = c->env->irq_bind(c->env->ctx, i + 1, i)))
 			return err;
 		if ((err = create_io_queue(c, qp)))
 			return err;
@@ -319,38 +344,47 @@ static void publish_queues(struct nvme_ctrl *c)
 
 static void report(struct nvme_ctrl *c)
 {
-	LOG(c, "nvme: %s, serial %s, firmware %s, NVMe %u.%u, max transfer %u KiB, %s%s\n", c->model, c->serial,
-	    c->firmware, rd32(c, NVME_REG_VS) >> 16, (rd32(c, NVME_REG_VS) >> 8) & 0xff, c->max_xfer >> 10,
+	LOG(c, "nvme: %s, serial %s, firmware %s, NVMe %u.%u, max transfer %u KiB, %s%s\n",
+	    c->model, c->serial, c->firmware, rd32(c, NVME_REG_VS) >> 16,
+	    (rd32(c, NVME_REG_VS) >> 8) & 0xff, c->max_xfer >> 10,
 	    c->oncs & NVME_ONCS_WRITE_ZEROES ? "write-zeroes" : "no write-zeroes",
 	    c->vwc ? ", volatile write cache" : "");
 	for (unsigned i = 0; i < c->nns; i++)
-		LOG(c, "nvme: %s: namespace %u, %lu blocks of %u bytes (%lu MiB)\n", c->ns[i].dev.name, c->ns[i].nsid,
-		    (unsigned long)c->ns[i].dev.nblocks, c->ns[i].dev.block_size,
+		LOG(c, "nvme: %s: namespace %u, %lu blocks of %u bytes (%lu MiB)\n",
+		    c->ns[i].dev.name, c->ns[i].nsid, (unsigned long)c->ns[i].dev.nblocks,
+		    c->ns[i].dev.block_size,
 		    (unsigned long)(c->ns[i].dev.nblocks * c->ns[i].dev.block_size >> 20));
-	LOG(c, "nvme: %u I/O queue pairs of %u entries, %s, doorbell stride %u\n", c->nio, c->io[0].depth,
-	    c->mode == BLKDEV_INTERRUPT ? "MSI-X interrupts (one vector per queue)" : "polled", c->db_stride);
+	LOG(c, "nvme: %u I/O queue pairs of %u entries, %s, doorbell stride %u\n", c->nio,
+	    c->io[0].depth,
+	    c->mode == BLKDEV_INTERRUPT ? "MSI-X interrupts (one vector per queue)" : "polled",
+	    c->db_stride);
 }
 
-int nvme_start(struct nvme_ctrl *c, volatile void *regs, size_t regs_len, const struct nvme_env *env,
-	       unsigned want_queues, enum blkdev_mode mode)
+int nvme_start(struct nvme_ctrl *c, volatile void *regs, size_t regs_len,
+               const struct nvme_env *env, unsigned want_queues, enum blkdev_mode mode)
 {
 	int err;
 
-	*c = (struct nvme_ctrl){ .env = env, .regs = regs, .regs_len = regs_len, .mode = (uint8_t)mode };
+	*c = (struct nvme_ctrl){
+	    .env = env, .regs = regs, .regs_len = regs_len, .mode = (uint8_t)mode};
 	if (regs_len < NVME_REG_DBS + 8)
 		return BLKDEV_E_INVAL;
 	c->cap = rd64(c, NVME_REG_CAP);
 	if (c->cap == ~0ull || !NVME_CAP_CSS_NVM(c->cap) || NVME_CAP_MPSMIN(c->cap) != 0) {
-		LOG(c, "nvme: CAP %#lx: no NVM command set or no 4 KiB pages\n", (unsigned long)c->cap);
+		LOG(c, "nvme: CAP %#lx: no NVM command set or no 4 KiB pages\n",
+		    (unsigned long)c->cap);
 		return BLKDEV_E_UNSUPPORTED;
 	}
 	c->db_stride = 4u << NVME_CAP_DSTRD(c->cap);
 	c->ready_timeout_ms = (NVME_CAP_TO(c->cap) ? NVME_CAP_TO(c->cap) : 1) * 500;
-	c->want_queues = want_queues < 1 ? 1 : want_queues > NVME_MAX_IOQ ? NVME_MAX_IOQ : want_queues;
+	c->want_queues = want_queues < 1              ? 1
+	                 : want_queues > NVME_MAX_IOQ ? NVME_MAX_IOQ
+	                                              : want_queues;
 	if (!(c->scratch = env->dma_page(env->ctx, &c->scratch_pa)))
 		return BLKDEV_E_NOMEM;
-	if ((err = qp_alloc(c, &c->admin, 0, false)) || (err = enable(c)) || (err = identify_controller(c)) ||
-	    (err = identify_namespaces(c)) || (err = bring_up(c, true)))
+	if ((err = qp_alloc(c, &c->admin, 0, false)) || (err = enable(c)) ||
+	    (err = identify_controller(c)) || (err = identify_namespaces(c)) ||
+	    (err = bring_up(c, true)))
 		goto fail;
 	publish_queues(c);
 	report(c);
@@ -401,10 +435,10 @@ int nvme_stop(struct nvme_ctrl *c)
 /* ---- the block interface ---- */
 
 static const uint8_t op_code[] = {
-	[BLKDEV_READ] = NVME_CMD_READ,
-	[BLKDEV_WRITE] = NVME_CMD_WRITE,
-	[BLKDEV_FLUSH] = NVME_CMD_FLUSH,
-	[BLKDEV_WRITE_ZEROES] = NVME_CMD_WRITE_ZEROES,
+    [BLKDEV_READ] = NVME_CMD_READ,
+    [BLKDEV_WRITE] = NVME_CMD_WRITE,
+    [BLKDEV_FLUSH] = NVME_CMD_FLUSH,
+    [BLKDEV_WRITE_ZEROES] = NVME_CMD_WRITE_ZEROES,
 };
 
 static int ns_submit(struct blkdev *d, unsigned q, struct blkdev_req *r)
@@ -423,14 +457,15 @@ static int ns_submit(struct blkdev *d, unsigned q, struct blkdev_req *r)
 		return BLKDEV_E_DEVICE;
 	if ((err = nvme_qp_get_cmd(qp, r, &cid)))
 		return err;
-	struct nvme_sqe e = { .opcode = op_code[r->op], .cid = cid, .nsid = ns->nsid };
+	struct nvme_sqe e = {.opcode = op_code[r->op], .cid = cid, .nsid = ns->nsid};
 	if (r->op != BLKDEV_FLUSH) {
-		e.cdw10 = (uint32_t)r->lba, e.cdw11 = (uint32_t)(r->lba >> 32), e.cdw12 = r->nblocks - 1;
+		e.cdw10 = (uint32_t)r->lba, e.cdw11 = (uint32_t)(r->lba >> 32),
+		e.cdw12 = r->nblocks - 1;
 	}
 	if (r->op == BLKDEV_READ || r->op == BLKDEV_WRITE) {
 		struct nvme_cmd *cmd = &qp->cmd[cid & 0xff];
-		err = nvme_prp_build(r->pages, r->offset, r->nblocks * d->block_size, cmd->prp_list, cmd->prp_list_pa,
-				     NVME_PRP_LIST_PAGES, &e.prp1, &e.prp2);
+		err = nvme_prp_build(r->pages, r->offset, r->nblocks * d->block_size, cmd->prp_list,
+		                     cmd->prp_list_pa, NVME_PRP_LIST_PAGES, &e.prp1, &e.prp2);
 	}
 	if (err || (err = nvme_qp_submit(qp, &e))) {
 		nvme_qp_put_cmd(qp, cid);
@@ -468,7 +503,8 @@ static int ns_wait(struct blkdev *d, unsigned q, uint64_t timeout_us)
 		uint64_t now = c->env->now_us(c->env->ctx);
 		if (now > end)
 			break;
-		if (c->mode == BLKDEV_INTERRUPT && c->env->irq_wait(c->env->ctx, c->io[q].vector, end - now))
+		if (c->mode == BLKDEV_INTERRUPT &&
+		    c->env->irq_wait(c->env->ctx, c->io[q].vector, end - now))
 			break;
 	}
 	if (ns_poll(d, q, NVME_QDEPTH) > 0)
@@ -486,8 +522,8 @@ static unsigned ns_inflight(struct blkdev *d, unsigned q)
 }
 
 const struct blkdev_ops nvme_blkdev_ops = {
-	.submit = ns_submit,
-	.poll = ns_poll,
-	.wait = ns_wait,
-	.inflight = ns_inflight,
+    .submit = ns_submit,
+    .poll = ns_poll,
+    .wait = ns_wait,
+    .inflight = ns_inflight,
 };

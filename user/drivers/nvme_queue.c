@@ -15,8 +15,8 @@
  */
 #include "nvme.h"
 
-void nvme_qp_init(struct nvme_qpair *qp, uint16_t qid, uint16_t depth, void *sq, uint64_t sq_pa, void *cq,
-		  uint64_t cq_pa, volatile uint32_t *sq_db, volatile uint32_t *cq_db)
+void nvme_qp_init(struct nvme_qpair *qp, uint16_t qid, uint16_t depth, void *sq, uint64_t sq_pa,
+                  void *cq, uint64_t cq_pa, volatile uint32_t *sq_db, volatile uint32_t *cq_db)
 {
 	qp->qid = qid;
 	qp->depth = depth <= NVME_QDEPTH ? depth : NVME_QDEPTH;
@@ -32,8 +32,8 @@ void nvme_qp_init(struct nvme_qpair *qp, uint16_t qid, uint16_t depth, void *sq,
 void nvme_qp_clear(struct nvme_qpair *qp)
 {
 	for (unsigned i = 0; i < qp->depth; i++) {
-		qp->cq[i] = (struct nvme_cqe){ 0 };
-		qp->sq[i] = (struct nvme_sqe){ 0 };
+		qp->cq[i] = (struct nvme_cqe){0};
+		qp->sq[i] = (struct nvme_sqe){0};
 	}
 	qp->sq_tail = qp->sq_head = qp->cq_head = 0;
 	qp->phase = 1;
@@ -72,7 +72,8 @@ void nvme_qp_put_cmd(struct nvme_qpair *qp, uint16_t cid)
 	qp->inflight--;
 }
 
-/* Copy e into the next submission entry and ring the tail doorbell; BLKDEV_E_BUSY when the ring is full. */
+/* Copy e into the next submission entry and ring the tail doorbell; BLKDEV_E_BUSY when the ring is
+ * full. */
 int nvme_qp_submit(struct nvme_qpair *qp, const struct nvme_sqe *e)
 {
 	uint16_t next = (uint16_t)((qp->sq_tail + 1) % qp->depth);
@@ -80,7 +81,8 @@ int nvme_qp_submit(struct nvme_qpair *qp, const struct nvme_sqe *e)
 	if (next == qp->sq_head)
 		return BLKDEV_E_BUSY;
 	qp->sq[qp->sq_tail] = *e;
-	/* The entry must be in memory before the device sees the new tail (x86 keeps stores in order). */
+	/* The entry must be in memory before the device sees the new tail (x86 keeps stores in
+	 * order). */
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	qp->sq_tail = next;
 	*qp->sq_db = next;
@@ -119,7 +121,8 @@ static const char *cqe_invalid(const struct nvme_qpair *qp, const struct nvme_cq
 		return "completion names another submission queue";
 	if (e->sqhd >= qp->depth)
 		return "submission queue head beyond the queue";
-	if (ring_dist(qp->sq_head, e->sqhd, qp->depth) > ring_dist(qp->sq_head, qp->sq_tail, qp->depth))
+	if (ring_dist(qp->sq_head, e->sqhd, qp->depth) >
+	    ring_dist(qp->sq_head, qp->sq_tail, qp->depth))
 		return "submission queue head past the tail";
 	if (i >= (unsigned)qp->depth - 1 || !qp->cmd[i].busy)
 		return "unknown command id";
@@ -128,7 +131,8 @@ static const char *cqe_invalid(const struct nvme_qpair *qp, const struct nvme_cq
 	return 0;
 }
 
-/* Record one validated completion: an I/O request completes (its id is freed first); an own command is marked done. */
+/* Record one validated completion: an I/O request completes (its id is freed first); an own command
+ * is marked done. */
 static void complete(struct nvme_qpair *qp, const struct nvme_cqe *e)
 {
 	struct nvme_cmd *c = &qp->cmd[e->cid & 0xff];
@@ -164,7 +168,7 @@ int nvme_qp_reap(struct nvme_qpair *qp, unsigned max)
 			break;
 		/* Read the rest of the entry only after its phase tag. */
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		struct nvme_cqe e = { v->dw0, v->dw1, v->sqhd, v->sqid, v->cid, v->status };
+		struct nvme_cqe e = {v->dw0, v->dw1, v->sqhd, v->sqid, v->cid, v->status};
 		const char *bad = cqe_invalid(qp, &e);
 		if (bad) {
 			qp->fault = bad;
@@ -181,7 +185,8 @@ int nvme_qp_reap(struct nvme_qpair *qp, unsigned max)
 	return qp->fault ? BLKDEV_E_DEVICE : n;
 }
 
-/* Fail every command in flight with status (after a reset); own commands are marked done with an error. */
+/* Fail every command in flight with status (after a reset); own commands are marked done with an
+ * error. */
 void nvme_qp_fail_all(struct nvme_qpair *qp, int status)
 {
 	for (unsigned i = 0; i + 1 < qp->depth; i++) {
@@ -208,8 +213,8 @@ void nvme_qp_fail_all(struct nvme_qpair *qp, int status)
  * Returns BLKDEV_E_INVAL for a zero length, a misaligned offset or more
  * pages than list_pages can hold.
  */
-int nvme_prp_build(const uint64_t *pages, uint32_t offset, uint32_t len, uint64_t *const *list, const uint64_t *list_pa,
-		   unsigned list_pages, uint64_t *prp1, uint64_t *prp2)
+int nvme_prp_build(const uint64_t *pages, uint32_t offset, uint32_t len, uint64_t *const *list,
+                   const uint64_t *list_pa, unsigned list_pages, uint64_t *prp1, uint64_t *prp2)
 {
 	if (len == 0 || offset >= NVME_PAGE || (offset & 3))
 		return BLKDEV_E_INVAL;

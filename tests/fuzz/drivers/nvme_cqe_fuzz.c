@@ -47,7 +47,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(req, 0, sizeof(req));
 	nvme_qp_init(&qp, 1, DEPTH, sq, 0x1000, cq, 0x2000, &sq_db, &cq_db);
 	while (pos + 2 <= size) {
-		unsigned nsub = data[pos] & 7, nwrite = data[pos] >> 5, slot = data[pos + 1] % DEPTH;
+		unsigned nsub = data[pos] & 7, nwrite = data[pos] >> 5,
+		         slot = data[pos + 1] % DEPTH;
 		pos += 2;
 		for (unsigned i = 0; i < nsub && nreq < 64; i++) {
 			struct freq *f = &req[nreq];
@@ -55,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			f->r.done = done, f->r.user = f;
 			if (nvme_qp_get_cmd(&qp, &f->r, &cid))
 				break;
-			struct nvme_sqe e = { .cid = cid };
+			struct nvme_sqe e = {.cid = cid};
 			if (nvme_qp_submit(&qp, &e)) {
 				nvme_qp_put_cmd(&qp, cid);
 				break;
@@ -64,7 +65,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			nreq++;
 		}
 		for (unsigned i = 0; i < nwrite && pos + 16 <= size; i++, pos += 16)
-			memcpy(&cq[(slot + i) % DEPTH], data + pos, 16); /* whatever the device writes, wherever */
+			memcpy(&cq[(slot + i) % DEPTH], data + pos,
+			       16); /* whatever the device writes, wherever */
 		int n = nvme_qp_reap(&qp, DEPTH);
 		if (n < 0 && !qp.fault)
 			abort();

@@ -16,7 +16,7 @@
 #include "nvme_test.h"
 
 #define DISK_BLOCKS 2048
-#define MAX_PAGES 4096
+#define MAX_PAGES   4096
 
 enum inject { I_NONE, I_UNKNOWN_CID, I_HEAD_BEYOND, I_SILENT, I_LBA_RANGE, I_WRONG_SQID };
 
@@ -38,7 +38,7 @@ static struct fake_ctrl {
 	void *pages[MAX_PAGES];
 	unsigned npages;
 	unsigned admin_cmds, io_cmds;
-} *fk;
+} * fk;
 
 static uint32_t r32(unsigned off)
 {
@@ -52,7 +52,8 @@ static void w32(unsigned off, uint32_t v)
 	memcpy(fk->regs + off, &v, 4);
 }
 
-static void post(struct fq *cq, struct fq *sq, unsigned sqid, uint16_t cid, uint16_t sc, uint32_t dw0)
+static void post(struct fq *cq, struct fq *sq, unsigned sqid, uint16_t cid, uint16_t sc,
+                 uint32_t dw0)
 {
 	struct nvme_cqe *e = (struct nvme_cqe *)(uintptr_t)cq->base + cq->tail;
 
@@ -84,7 +85,8 @@ static uint16_t admin_cmd(const struct nvme_sqe *e, uint32_t *dw0)
 	case NVME_ADMIN_IDENTIFY:
 		memset(buf, 0, 4096);
 		if ((e->cdw10 & 0xff) == NVME_CNS_CONTROLLER) {
-			put_ascii(buf + NVME_IDC_SN, fk->garbage_identify ? "BAD\x01\x7f" : "FAKE0001", 20);
+			put_ascii(buf + NVME_IDC_SN,
+			          fk->garbage_identify ? "BAD\x01\x7f" : "FAKE0001", 20);
 			put_ascii(buf + NVME_IDC_MN, "Fake NVMe", 40);
 			put_ascii(buf + NVME_IDC_FR, "1.0", 8);
 			buf[NVME_IDC_MDTS] = 5;
@@ -93,7 +95,7 @@ static uint16_t admin_cmd(const struct nvme_sqe *e, uint32_t *dw0)
 			buf[NVME_IDC_ONCS] = NVME_ONCS_WRITE_ZEROES;
 			buf[NVME_IDC_VWC] = 1;
 		} else if ((e->cdw10 & 0xff) == NVME_CNS_ACTIVE_NSIDS) {
-			uint32_t ids[] = { 1, 3, 2, 9 }; /* garbage: 2 after 3, 9 beyond NN */
+			uint32_t ids[] = {1, 3, 2, 9}; /* garbage: 2 after 3, 9 beyond NN */
 			memcpy(buf, ids, fk->garbage_identify ? sizeof(ids) : 4);
 		} else if (e->nsid == 1) {
 			uint64_t nsze = DISK_BLOCKS;
@@ -114,8 +116,10 @@ static uint16_t admin_cmd(const struct nvme_sqe *e, uint32_t *dw0)
 		if (q == 0 || q > fk->grant)
 			return 0x101; /* invalid queue identifier */
 		struct fq *f = e->opcode == NVME_ADMIN_CREATE_CQ ? &fk->cq[q] : &fk->sq[q];
-		*f = (struct fq){ .base = e->prp1, .size = (uint16_t)((e->cdw10 >> 16) + 1), .phase = 1,
-				  .cqid = (uint16_t)(e->cdw11 >> 16) };
+		*f = (struct fq){.base = e->prp1,
+		                 .size = (uint16_t)((e->cdw10 >> 16) + 1),
+		                 .phase = 1,
+		                 .cqid = (uint16_t)(e->cdw11 >> 16)};
 		return 0;
 	}
 	default:
@@ -191,8 +195,9 @@ static void fake_step(void)
 		memcpy(&acq, fk->regs + NVME_REG_ACQ, 8);
 		memset(fk->sq, 0, sizeof(fk->sq));
 		memset(fk->cq, 0, sizeof(fk->cq));
-		fk->sq[0] = (struct fq){ .base = asq, .size = (uint16_t)((aqa & 0xfff) + 1) };
-		fk->cq[0] = (struct fq){ .base = acq, .size = (uint16_t)((aqa >> 16) + 1), .phase = 1 };
+		fk->sq[0] = (struct fq){.base = asq, .size = (uint16_t)((aqa & 0xfff) + 1)};
+		fk->cq[0] =
+		    (struct fq){.base = acq, .size = (uint16_t)((aqa >> 16) + 1), .phase = 1};
 		memset(fk->regs + NVME_REG_DBS, 0, 64);
 		csts |= NVME_CSTS_RDY | (fk->fatal ? NVME_CSTS_CFS : 0);
 	}
@@ -266,14 +271,15 @@ static void env_log(void *ctx, const char *fmt, ...)
 	va_end(ap);
 }
 
-static const struct nvme_env env = { 0, env_dma_page, env_now, env_irq_bind, env_irq_wait, env_log };
+static const struct nvme_env env = {0, env_dma_page, env_now, env_irq_bind, env_irq_wait, env_log};
 
 static struct nvme_ctrl *fake_new(unsigned grant)
 {
 	fk = aligned_alloc(4096, sizeof(*fk));
 	memset(fk, 0, sizeof(*fk));
 	fk->grant = grant;
-	uint64_t cap = 63 | 1ull << 16 | 1ull << 24 | 1ull << 37; /* MQES 64, CQR, TO 500 ms, NVM command set */
+	uint64_t cap = 63 | 1ull << 16 | 1ull << 24 |
+	               1ull << 37; /* MQES 64, CQR, TO 500 ms, NVM command set */
 	memcpy(fk->regs + NVME_REG_CAP, &cap, 8);
 	w32(NVME_REG_VS, 0x10400);
 	return calloc(1, sizeof(struct nvme_ctrl));
@@ -310,7 +316,8 @@ static void io_setup(struct io *io)
 }
 
 /* Submit on queue q and wait; the request's status or the wait's error. */
-static int io_run(struct blkdev *d, unsigned q, struct io *io, uint8_t op, uint64_t lba, uint32_t n, uint32_t off)
+static int io_run(struct blkdev *d, unsigned q, struct io *io, uint8_t op, uint64_t lba, uint32_t n,
+                  uint32_t off)
 {
 	io->r.op = op, io->r.lba = lba, io->r.nblocks = n, io->r.offset = off, io->completions = 0;
 	int err = blkdev_submit(d, q, &io->r);
@@ -346,9 +353,12 @@ NT_CASE(ctrl_start_identifies_and_grants_queues)
 
 	NT_EXPECT(nvme_start(c, fk->regs, sizeof(fk->regs), &env, 4, BLKDEV_POLLED) == 0);
 	NT_EXPECT(c->nns == 1 && c->ns[0].nsid == 1 && c->ns[0].dev.nblocks == DISK_BLOCKS);
-	NT_EXPECT(c->ns[0].dev.block_size == 512 && c->nio == 2 && c->ns[0].dev.nqueues == 2, "nio %u", c->nio);
-	NT_EXPECT(c->ns[0].dev.max_blocks == 31 * 8, "max %u", c->ns[0].dev.max_blocks); /* MDTS 5: 32 pages, less one */
-	NT_EXPECT(!strcmp(c->model, "Fake NVMe") && !strcmp(c->serial, "FAKE0001") && !strcmp(c->ns[0].dev.name, "nvme0n1"));
+	NT_EXPECT(c->ns[0].dev.block_size == 512 && c->nio == 2 && c->ns[0].dev.nqueues == 2,
+	          "nio %u", c->nio);
+	NT_EXPECT(c->ns[0].dev.max_blocks == 31 * 8, "max %u",
+	          c->ns[0].dev.max_blocks); /* MDTS 5: 32 pages, less one */
+	NT_EXPECT(!strcmp(c->model, "Fake NVMe") && !strcmp(c->serial, "FAKE0001") &&
+	          !strcmp(c->ns[0].dev.name, "nvme0n1"));
 	NT_EXPECT(c->ns[0].dev.flags == (BLKDEV_HAS_WRITE_ZEROES | BLKDEV_HAS_VOLATILE_CACHE));
 	NT_EXPECT(nvme_stop(c) == 0 && (r32(NVME_REG_CSTS) & NVME_CSTS_RDY) == 0);
 	fake_free(c);
@@ -371,14 +381,17 @@ NT_CASE(ctrl_read_write_flush_zeroes_through_prps)
 	NT_EXPECT(io_run(d, 0, &io, BLKDEV_READ, 100, n, 1024) == 0 && same(&io, len, 1024, 3));
 	NT_EXPECT(io_run(d, 0, &io, BLKDEV_FLUSH, 0, 0, 0) == 0);
 	NT_EXPECT(io_run(d, 1, &io, BLKDEV_WRITE_ZEROES, 101, 2, 0) == 0);
-	NT_EXPECT(fk->disk[101 * 512] == 0 && fk->disk[102 * 512 + 511] == 0 && fk->disk[103 * 512] != 0);
-	NT_EXPECT(io_run(d, 0, &io, BLKDEV_READ, DISK_BLOCKS - 1, 2, 0) == BLKDEV_E_RANGE); /* refused before the device */
+	NT_EXPECT(fk->disk[101 * 512] == 0 && fk->disk[102 * 512 + 511] == 0 &&
+	          fk->disk[103 * 512] != 0);
+	NT_EXPECT(io_run(d, 0, &io, BLKDEV_READ, DISK_BLOCKS - 1, 2, 0) ==
+	          BLKDEV_E_RANGE); /* refused before the device */
 	NT_EXPECT(c->resets == 0);
 	nvme_stop(c);
 	fake_free(c);
 }
 
-/* A device that writes nonsense: the request is not completed by it, the controller is reset, I/O works again. */
+/* A device that writes nonsense: the request is not completed by it, the controller is reset, I/O
+ * works again. */
 static void nonsense_resets(enum inject what, const char *name)
 {
 	struct nvme_ctrl *c = fake_new(1);
@@ -390,12 +403,15 @@ static void nonsense_resets(enum inject what, const char *name)
 	fk->inject = what;
 	fill(&io, 4096, 0, 9);
 	int err = io_run(d, 0, &io, BLKDEV_WRITE, 8, 8, 0);
-	NT_EXPECT(err == BLKDEV_E_ABORTED && io.completions == 1, "%s: %d, %d completions", name, err, io.completions);
+	NT_EXPECT(err == BLKDEV_E_ABORTED && io.completions == 1, "%s: %d, %d completions", name,
+	          err, io.completions);
 	NT_EXPECT(c->resets == 1 && c->nio == 1, "%s: resets %u", name, c->resets);
-	NT_EXPECT(io_run(d, 0, &io, BLKDEV_WRITE, 8, 8, 0) == 0, "%s: no I/O after the reset", name);
+	NT_EXPECT(io_run(d, 0, &io, BLKDEV_WRITE, 8, 8, 0) == 0, "%s: no I/O after the reset",
+	          name);
 	for (unsigned i = 0; i < 40; i++)
 		memset(io.va[i], 0, 4096);
-	NT_EXPECT(io_run(d, 0, &io, BLKDEV_READ, 8, 8, 0) == 0 && same(&io, 4096, 0, 9), "%s", name);
+	NT_EXPECT(io_run(d, 0, &io, BLKDEV_READ, 8, 8, 0) == 0 && same(&io, 4096, 0, 9), "%s",
+	          name);
 	nvme_stop(c);
 	fake_free(c);
 }
@@ -429,7 +445,8 @@ NT_CASE(ctrl_device_error_status_reaches_the_request)
 	NT_EXPECT(nvme_start(c, fk->regs, sizeof(fk->regs), &env, 1, BLKDEV_POLLED) == 0);
 	io_setup(&io);
 	fk->inject = I_LBA_RANGE;
-	NT_EXPECT(io_run(&c->ns[0].dev, 0, &io, BLKDEV_READ, 0, 1, 0) == BLKDEV_E_RANGE && c->resets == 0);
+	NT_EXPECT(io_run(&c->ns[0].dev, 0, &io, BLKDEV_READ, 0, 1, 0) == BLKDEV_E_RANGE &&
+	          c->resets == 0);
 	NT_EXPECT(io_run(&c->ns[0].dev, 0, &io, BLKDEV_READ, 0, 1, 0) == 0);
 	nvme_stop(c);
 	fake_free(c);
@@ -440,8 +457,10 @@ NT_CASE(ctrl_never_ready_fails_start_cleanly)
 	struct nvme_ctrl *c = fake_new(1);
 
 	fk->never_ready = true;
-	NT_EXPECT(nvme_start(c, fk->regs, sizeof(fk->regs), &env, 1, BLKDEV_POLLED) == BLKDEV_E_TIMEOUT);
-	NT_EXPECT(fk->clock >= 500000, "gave up after %lu us, before CAP.TO", (unsigned long)fk->clock);
+	NT_EXPECT(nvme_start(c, fk->regs, sizeof(fk->regs), &env, 1, BLKDEV_POLLED) ==
+	          BLKDEV_E_TIMEOUT);
+	NT_EXPECT(fk->clock >= 500000, "gave up after %lu us, before CAP.TO",
+	          (unsigned long)fk->clock);
 	fake_free(c);
 }
 
@@ -459,12 +478,15 @@ NT_CASE(ctrl_missing_device_is_unsupported)
 	struct nvme_ctrl *c = fake_new(1);
 
 	memset(fk->regs, 0xff, sizeof(fk->regs)); /* a function that does not decode: all ones */
-	NT_EXPECT(nvme_start(c, fk->regs, sizeof(fk->regs), &env, 1, BLKDEV_POLLED) == BLKDEV_E_UNSUPPORTED);
-	NT_EXPECT(nvme_start(c, fk->regs, 0x1000, &env, 1, BLKDEV_POLLED) == BLKDEV_E_INVAL); /* no doorbells mapped */
+	NT_EXPECT(nvme_start(c, fk->regs, sizeof(fk->regs), &env, 1, BLKDEV_POLLED) ==
+	          BLKDEV_E_UNSUPPORTED);
+	NT_EXPECT(nvme_start(c, fk->regs, 0x1000, &env, 1, BLKDEV_POLLED) ==
+	          BLKDEV_E_INVAL); /* no doorbells mapped */
 	fake_free(c);
 }
 
-/* Garbage Identify data: non-printing serial bytes, an unordered namespace list, a format beyond NLBAF. */
+/* Garbage Identify data: non-printing serial bytes, an unordered namespace list, a format beyond
+ * NLBAF. */
 NT_CASE(ctrl_garbage_identify_is_bounded)
 {
 	struct nvme_ctrl *c = fake_new(1);
@@ -472,7 +494,8 @@ NT_CASE(ctrl_garbage_identify_is_bounded)
 	fk->garbage_identify = true;
 	NT_EXPECT(nvme_start(c, fk->regs, sizeof(fk->regs), &env, 1, BLKDEV_POLLED) == 0);
 	NT_EXPECT(!strcmp(c->serial, "BAD??"), "serial '%s'", c->serial);
-	NT_EXPECT(c->nns == 1 && c->ns[0].nsid == 1, "namespaces %u", c->nns); /* 3 skipped (format), list cut at 2 */
+	NT_EXPECT(c->nns == 1 && c->ns[0].nsid == 1, "namespaces %u",
+	          c->nns); /* 3 skipped (format), list cut at 2 */
 	nvme_stop(c);
 	fake_free(c);
 }

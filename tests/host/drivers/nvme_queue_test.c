@@ -60,7 +60,8 @@ static void fake_fetch(struct fake *f)
 }
 
 /* Post a completion entry; the raw fields let a test write nonsense. */
-static void fake_post_raw(struct fake *f, uint16_t cid, uint16_t sqid, uint16_t sqhd, uint16_t sf, uint8_t phase)
+static void fake_post_raw(struct fake *f, uint16_t cid, uint16_t sqid, uint16_t sqhd, uint16_t sf,
+                          uint8_t phase)
 {
 	struct nvme_cqe *e = &f->cq[f->cq_tail];
 
@@ -94,7 +95,7 @@ static uint16_t submit(struct fake *f, struct treq *t, uint8_t opcode)
 
 	t->r.done = treq_done, t->r.user = t, t->r.status = 12345;
 	NT_EXPECT(nvme_qp_get_cmd(&f->qp, &t->r, &cid) == 0);
-	struct nvme_sqe e = { .opcode = opcode, .cid = cid, .nsid = 1 };
+	struct nvme_sqe e = {.opcode = opcode, .cid = cid, .nsid = 1};
 	int err = nvme_qp_submit(&f->qp, &e);
 	NT_EXPECT(err == 0, "submit: %d", err);
 	return cid;
@@ -102,7 +103,8 @@ static uint16_t submit(struct fake *f, struct treq *t, uint8_t opcode)
 
 /* ---- cases ---- */
 
-/* Many commands through a ring of 8: the tail doorbell follows the tail and wraps; every entry arrives in order. */
+/* Many commands through a ring of 8: the tail doorbell follows the tail and wraps; every entry
+ * arrives in order. */
 NT_CASE(sq_tail_and_head_wrap)
 {
 	struct fake f;
@@ -120,19 +122,22 @@ NT_CASE(sq_tail_and_head_wrap)
 		fake_fetch(&f);
 		NT_EXPECT(f.nfetched == before + n);
 		for (unsigned i = 0; i < n; i++) {
-			NT_EXPECT(f.fetched[before + i].cid == cid[i] && f.fetched[before + i].opcode == i);
+			NT_EXPECT(f.fetched[before + i].cid == cid[i] &&
+			          f.fetched[before + i].opcode == i);
 			fake_complete(&f, cid[i], 0);
 		}
 		int got = nvme_qp_reap(&f.qp, 64);
 		NT_EXPECT(got == (int)n, "round %u: reaped %d of %u", round, got, n);
 		NT_EXPECT(f.qp.sq_head == f.head && f.qp.inflight == 0);
 		for (unsigned i = 0; i < n; i++)
-			NT_EXPECT(t[i].completions == 1 && t[i].r.status == 0, "round %u req %u: %d completions, status %d",
-				  round, i, t[i].completions, t[i].r.status);
+			NT_EXPECT(t[i].completions == 1 && t[i].r.status == 0,
+			          "round %u req %u: %d completions, status %d", round, i,
+			          t[i].completions, t[i].r.status);
 	}
 }
 
-/* depth-1 commands at most; and a ring whose head the device has not moved is full even with free ids. */
+/* depth-1 commands at most; and a ring whose head the device has not moved is full even with free
+ * ids. */
 NT_CASE(full_queue_is_busy)
 {
 	struct fake f;
@@ -148,13 +153,14 @@ NT_CASE(full_queue_is_busy)
 		fake_post_raw(&f, c[i], 1, 0, 0, 1);
 	NT_EXPECT(nvme_qp_reap(&f.qp, 64) == 7);
 	NT_EXPECT(nvme_qp_get_cmd(&f.qp, &t[7].r, &cid) == 0);
-	struct nvme_sqe e = { .cid = cid };
+	struct nvme_sqe e = {.cid = cid};
 	NT_EXPECT(nvme_qp_submit(&f.qp, &e) == BLKDEV_E_BUSY);
 	nvme_qp_put_cmd(&f.qp, cid);
 	NT_EXPECT(f.qp.inflight == 0);
 }
 
-/* Three passes round the completion ring: the phase flips at each wrap and the head doorbell follows. */
+/* Three passes round the completion ring: the phase flips at each wrap and the head doorbell
+ * follows. */
 NT_CASE(cq_phase_across_wrap)
 {
 	struct fake f;
@@ -165,11 +171,13 @@ NT_CASE(cq_phase_across_wrap)
 		memset(&t, 0, sizeof(t));
 		uint16_t cid = submit(&f, &t, 2);
 		fake_fetch(&f);
-		NT_EXPECT(nvme_qp_reap(&f.qp, 64) == 0); /* nothing posted yet: old entries are not new */
+		NT_EXPECT(nvme_qp_reap(&f.qp, 64) ==
+		          0); /* nothing posted yet: old entries are not new */
 		fake_complete(&f, cid, 0);
 		NT_EXPECT(nvme_qp_reap(&f.qp, 64) == 1 && t.completions == 1, "completion %u", i);
 		NT_EXPECT(f.cq_db == f.qp.cq_head && f.qp.cq_head == (i + 1) % 4);
-		NT_EXPECT(f.qp.phase == (uint8_t)(1 ^ ((i + 1) / 4 % 2)), "phase %u after %u", f.qp.phase, i + 1);
+		NT_EXPECT(f.qp.phase == (uint8_t)(1 ^ ((i + 1) / 4 % 2)), "phase %u after %u",
+		          f.qp.phase, i + 1);
 	}
 }
 
@@ -187,7 +195,7 @@ NT_CASE(cid_matching_out_of_order)
 	fake_fetch(&f);
 	fake_complete(&f, c[3], 0);
 	fake_complete(&f, c[0], NVME_SC_LBA_RANGE);
-	fake_complete(&f, c[4], 0x81); /* generic: capacity exceeded */
+	fake_complete(&f, c[4], 0x81);          /* generic: capacity exceeded */
 	NT_EXPECT(nvme_qp_reap(&f.qp, 2) == 2); /* max is honoured */
 	NT_EXPECT(t[3].completions == 1 && t[3].r.status == BLKDEV_OK);
 	NT_EXPECT(t[0].completions == 1 && t[0].r.status == BLKDEV_E_RANGE);
@@ -196,17 +204,20 @@ NT_CASE(cid_matching_out_of_order)
 	NT_EXPECT(t[1].completions == 0 && t[2].completions == 0 && f.qp.inflight == 2);
 	fake_complete(&f, c[2], 1u << 8 | 0x02); /* command specific type */
 	fake_complete(&f, c[1], 0);
-	NT_EXPECT(nvme_qp_reap(&f.qp, 64) == 2 && t[2].r.status == BLKDEV_E_IO && t[1].r.status == BLKDEV_OK);
+	NT_EXPECT(nvme_qp_reap(&f.qp, 64) == 2 && t[2].r.status == BLKDEV_E_IO &&
+	          t[1].r.status == BLKDEV_OK);
 	NT_EXPECT(f.qp.inflight == 0 && f.qp.nfree == 15);
 }
 
-/* Run one bad completion after one good request in flight: the pair breaks, nothing completes wrongly. */
+/* Run one bad completion after one good request in flight: the pair breaks, nothing completes
+ * wrongly. */
 static void expect_rejected(struct fake *f, struct treq *t, const char *what)
 {
 	NT_EXPECT(nvme_qp_reap(&f->qp, 64) == BLKDEV_E_DEVICE, "%s accepted", what);
 	NT_EXPECT(f->qp.fault != 0, "%s: no fault recorded", what);
 	NT_EXPECT(t->completions == 0, "%s completed a request", what);
-	NT_EXPECT(nvme_qp_reap(&f->qp, 64) == BLKDEV_E_DEVICE, "%s: broken pair reaped again", what);
+	NT_EXPECT(nvme_qp_reap(&f->qp, 64) == BLKDEV_E_DEVICE, "%s: broken pair reaped again",
+	          what);
 	nvme_qp_fail_all(&f->qp, BLKDEV_E_ABORTED);
 	NT_EXPECT(t->completions == 1 && t->r.status == BLKDEV_E_ABORTED && f->qp.inflight == 0);
 }
@@ -214,11 +225,12 @@ static void expect_rejected(struct fake *f, struct treq *t, const char *what)
 NT_CASE(unknown_command_id_is_rejected)
 {
 	struct fake f;
-	struct treq t = { 0 };
+	struct treq t = {0};
 	fake_init(&f, 8);
 	uint16_t cid = submit(&f, &t, 2);
 	fake_fetch(&f);
-	fake_complete(&f, (uint16_t)((cid + 1) & 0xff) | (cid & 0xff00), 0); /* an index never handed out */
+	fake_complete(&f, (uint16_t)((cid + 1) & 0xff) | (cid & 0xff00),
+	              0); /* an index never handed out */
 	expect_rejected(&f, &t, "unknown id");
 	fake_init(&f, 8);
 	memset(&t, 0, sizeof(t));
@@ -231,7 +243,7 @@ NT_CASE(unknown_command_id_is_rejected)
 NT_CASE(duplicate_command_id_is_rejected)
 {
 	struct fake f;
-	struct treq a = { 0 }, b = { 0 };
+	struct treq a = {0}, b = {0};
 	fake_init(&f, 8);
 	uint16_t ca = submit(&f, &a, 2);
 	submit(&f, &b, 2);
@@ -239,23 +251,26 @@ NT_CASE(duplicate_command_id_is_rejected)
 	fake_complete(&f, ca, 0);
 	fake_complete(&f, ca, 0);
 	NT_EXPECT(nvme_qp_reap(&f.qp, 64) == BLKDEV_E_DEVICE);
-	NT_EXPECT(a.completions == 1 && b.completions == 0, "a %d b %d", a.completions, b.completions);
+	NT_EXPECT(a.completions == 1 && b.completions == 0, "a %d b %d", a.completions,
+	          b.completions);
 	nvme_qp_fail_all(&f.qp, BLKDEV_E_ABORTED);
 	NT_EXPECT(a.completions == 1 && b.completions == 1 && b.r.status == BLKDEV_E_ABORTED);
 }
 
-/* An id whose slot was reused: the old generation's completion must not complete the new request. */
+/* An id whose slot was reused: the old generation's completion must not complete the new request.
+ */
 NT_CASE(stale_command_id_is_rejected)
 {
 	struct fake f;
-	struct treq a = { 0 }, b = { 0 };
+	struct treq a = {0}, b = {0};
 	fake_init(&f, 8);
 	uint16_t ca = submit(&f, &a, 2);
 	fake_fetch(&f);
 	fake_complete(&f, ca, 0);
 	NT_EXPECT(nvme_qp_reap(&f.qp, 64) == 1);
 	uint16_t cb = submit(&f, &b, 2);
-	NT_EXPECT((cb & 0xff) == (ca & 0xff) && cb != ca, "slot reused with a new generation: %#x %#x", ca, cb);
+	NT_EXPECT((cb & 0xff) == (ca & 0xff) && cb != ca,
+	          "slot reused with a new generation: %#x %#x", ca, cb);
 	fake_fetch(&f);
 	fake_complete(&f, ca, 0);
 	expect_rejected(&f, &b, "stale id");
@@ -264,7 +279,7 @@ NT_CASE(stale_command_id_is_rejected)
 NT_CASE(sq_head_beyond_the_queue_is_rejected)
 {
 	struct fake f;
-	struct treq t = { 0 };
+	struct treq t = {0};
 	fake_init(&f, 8);
 	uint16_t cid = submit(&f, &t, 2);
 	fake_fetch(&f);
@@ -282,7 +297,7 @@ NT_CASE(sq_head_beyond_the_queue_is_rejected)
 NT_CASE(sq_head_past_the_tail_is_rejected)
 {
 	struct fake f;
-	struct treq t = { 0 };
+	struct treq t = {0};
 	fake_init(&f, 8);
 	uint16_t cid = submit(&f, &t, 2); /* tail 1 */
 	fake_fetch(&f);
@@ -293,7 +308,7 @@ NT_CASE(sq_head_past_the_tail_is_rejected)
 NT_CASE(completion_for_another_queue_is_rejected)
 {
 	struct fake f;
-	struct treq t = { 0 };
+	struct treq t = {0};
 	fake_init(&f, 8);
 	uint16_t cid = submit(&f, &t, 2);
 	fake_fetch(&f);
@@ -301,11 +316,12 @@ NT_CASE(completion_for_another_queue_is_rejected)
 	expect_rejected(&f, &t, "sqid 2 on queue 1");
 }
 
-/* After a wrap, an entry written with the old phase is not new: it completes nothing (the wait times out). */
+/* After a wrap, an entry written with the old phase is not new: it completes nothing (the wait
+ * times out). */
 NT_CASE(completion_without_a_phase_flip_is_not_taken)
 {
 	struct fake f;
-	struct treq t = { 0 };
+	struct treq t = {0};
 
 	fake_init(&f, 4);
 	for (unsigned i = 0; i < 4; i++) { /* one pass: the next entries carry phase 0 */
@@ -329,7 +345,7 @@ NT_CASE(completion_without_a_phase_flip_is_not_taken)
 NT_CASE(clear_after_reset_starts_over)
 {
 	struct fake f;
-	struct treq t = { 0 };
+	struct treq t = {0};
 
 	fake_init(&f, 8);
 	submit(&f, &t, 2);

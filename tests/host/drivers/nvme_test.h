@@ -10,15 +10,17 @@ struct nt_case {
 };
 
 extern unsigned nt_failures, nt_case_failed;
-void nt_fail(const char *file, int line, const char *cond, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void nt_fail(const char *file, int line, const char *cond, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
-#define NT_CASE(name)                                                                                   \
-	static void nt_##name(void);                                                                   \
-	static const struct nt_case nt_desc_##name __attribute__((section("nt_cases"), used, aligned(16))) = { \
-		#name, nt_##name};                                                                      \
+#define NT_CASE(name)                                                                              \
+	static void nt_##name(void);                                                               \
+	static const struct nt_case nt_desc_##name                                                 \
+	    __attribute__((section("nt_cases"), used, aligned(16))) = {#name, nt_##name};          \
 	static void nt_##name(void)
 
-#define NT_EXPECT(cond, ...) ((cond) ? (void)0 : nt_fail(__FILE__, __LINE__, #cond, " " __VA_ARGS__))
+#define NT_EXPECT(cond, ...)                                                                       \
+	((cond) ? (void)0 : nt_fail(__FILE__, __LINE__, #cond, " " __VA_ARGS__))
 
 extern const struct nt_case __start_nt_cases[], __stop_nt_cases[];
 

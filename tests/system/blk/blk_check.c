@@ -28,7 +28,8 @@ int main(int argc, char **argv)
 	uint64_t bs, seed, zfirst = 0, zcount = 0;
 
 	if ((argc != 4 && argc != 6) || parse(argv[2], &bs) || parse(argv[3], &seed) ||
-	    (argc == 6 && (parse(argv[4], &zfirst) || parse(argv[5], &zcount))) || bs < 8 || bs > 65536 || bs % 8) {
+	    (argc == 6 && (parse(argv[4], &zfirst) || parse(argv[5], &zcount))) || bs < 8 ||
+	    bs > 65536 || bs % 8) {
 		fprintf(stderr, "usage: blk-check IMAGE BLOCK_SIZE SEED [ZERO_FIRST ZERO_COUNT]\n");
 		return 2;
 	}
@@ -54,7 +55,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "blk-check: %s: read error or empty image\n", argv[1]);
 		return 2;
 	}
-	printf("blk-check: %" PRIu64 " blocks, %" PRIu64 " wrong (first %" PRIu64 "), seed %" PRIu64 "\n", lba, bad,
-	       first_bad, seed);
+	printf("blk-check: %" PRIu64 " blocks, %" PRIu64 " wrong (first %" PRIu64 "), seed %" PRIu64
+	       "\n",
+	       lba, bad, first_bad, seed);
 	return bad ? 1 : 0;
 }

@@ -19,10 +19,10 @@
 #include "blk_pattern.h"
 #include "nvme.h"
 
-#define DMA_VA 0x600000000000ull /* DMA pages: rings, PRP lists, data buffers */
-#define QD 32 /* requests in flight */
-#define SLOT_PAGES 64 /* data pages per in-flight request */
-#define WAIT_US 10000000u
+#define DMA_VA     0x600000000000ull /* DMA pages: rings, PRP lists, data buffers */
+#define QD         32                /* requests in flight */
+#define SLOT_PAGES 64                /* data pages per in-flight request */
+#define WAIT_US    10000000u
 
 struct slot {
 	struct blkdev_req req;
@@ -42,7 +42,7 @@ static struct {
 	struct nvme_ctrl ctrl;
 	struct slot slot[QD];
 	uint64_t rng;
-} bt = { .dma_next = DMA_VA, .seed = 1 };
+} bt = {.dma_next = DMA_VA, .seed = 1};
 
 /* ---- the driver's environment on Hallows ---- */
 
@@ -51,7 +51,8 @@ static void *env_dma_page(void *ctx, uint64_t *pa)
 	hl_cptr_t f = rt_alloc(HL_OBJ_FRAME, 12);
 	uint64_t va = bt.dma_next;
 
-	if (!f || hl_frame_paddr(f, pa) != HL_OK || rt_map_frame(HL_SLOT_ASPACE, f, va, HL_R_READ | HL_R_WRITE))
+	if (!f || hl_frame_paddr(f, pa) != HL_OK ||
+	    rt_map_frame(HL_SLOT_ASPACE, f, va, HL_R_READ | HL_R_WRITE))
 		return 0;
 	bt.dma_next += 4096;
 	return (void *)va;
@@ -79,18 +80,20 @@ static int env_irq_bind(void *ctx, unsigned vector, unsigned cpu)
 		return BLKDEV_E_INVAL;
 	if (bt.ntfn[vector])
 		return BLKDEV_OK; /* bound by an earlier start */
-	if (!(n = rt_alloc(HL_OBJ_NOTIFICATION, 0)) || hl_pci_device_msi(bt.dev, vector, cpu % rt_self.bi->ncpus, irq) ||
+	if (!(n = rt_alloc(HL_OBJ_NOTIFICATION, 0)) ||
+	    hl_pci_device_msi(bt.dev, vector, cpu % rt_self.bi->ncpus, irq) ||
 	    hl_irq_handler_set_notification(irq, n))
 		return BLKDEV_E_DEVICE;
 	bt.ntfn[vector] = n;
 	return BLKDEV_OK;
 }
 
-/* Blocks on the notification: the kernel has no timed wait yet, so timeout_us is not honoured here. */
+/* Blocks on the notification: the kernel has no timed wait yet, so timeout_us is not honoured here.
+ */
 static int env_irq_wait(void *ctx, unsigned vector, uint64_t timeout_us)
 {
 	hl_word_t info = 0, badge = 0;
-	struct hl_msg m = { { 0 } };
+	struct hl_msg m = {{0}};
 
 	if (hl_syscall(HL_SYS_RECV, bt.ntfn[vector], &info, &m, &badge) != HL_OK)
 		return BLKDEV_E_DEVICE;
@@ -107,7 +110,8 @@ static void env_log(void *ctx, const char *fmt, ...)
 	va_end(ap);
 }
 
-static const struct nvme_env env = { 0, env_dma_page, env_now_us, env_irq_bind, env_irq_wait, env_log };
+static const struct nvme_env env = {0,      env_dma_page, env_now_us, env_irq_bind, env_irq_wait,
+                                    env_log};
 
 /* ---- reporting (KTAP, one suite) ---- */
 
@@ -139,8 +143,8 @@ static uint64_t conf_value(const char *text, size_t len, const char *key)
 	size_t k = strlen(key);
 
 	for (size_t i = 0; i + k < len; i++)
-		if ((i == 0 || text[i - 1] == ' ' || text[i - 1] == '\n') && !memcmp(text + i, key, k) &&
-		    text[i + k] == '=') {
+		if ((i == 0 || text[i - 1] == ' ' || text[i - 1] == '\n') &&
+		    !memcmp(text + i, key, k) && text[i + k] == '=') {
 			uint64_t v = 0;
 			for (i += k + 1; i < len && text[i] >= '0' && text[i] <= '9'; i++)
 				v = v * 10 + (uint64_t)(text[i] - '0');
@@ -154,7 +158,8 @@ static void read_conf(void)
 	const struct hl_bootinfo *bi = rt_self.bi;
 	struct cpio_entry e;
 
-	if (cpio_find((const uint8_t *)bi->initrd_vaddr, bi->initrd_size, "blktest.conf", &e) != CPIO_OK)
+	if (cpio_find((const uint8_t *)bi->initrd_vaddr, bi->initrd_size, "blktest.conf", &e) !=
+	    CPIO_OK)
 		return;
 	const char *t = (const char *)e.data;
 	for (size_t i = 0; i + 8 <= e.size; i++)
@@ -207,10 +212,11 @@ static bool open_device(void)
 			bt.dev = rt_slot();
 			if (hl_pci_control_issue(HL_SLOT_PCI_CONTROL, i, bt.dev))
 				return false;
-			rt_printf("blktest: NVMe controller %04x:%04x at %02x:%02x.%u\n", p->vendor, p->device, p->bdf >> 8,
-				  (p->bdf >> 3) & 31, p->bdf & 7);
+			rt_printf("blktest: NVMe controller %04x:%04x at %02x:%02x.%u\n", p->vendor,
+			          p->device, p->bdf >> 8, (p->bdf >> 3) & 31, p->bdf & 7);
 			hl_pci_device_config_read(bt.dev, 4, 2, &cmd);
-			return hl_pci_device_config_write(bt.dev, 4, 2, cmd | 0x6) == HL_OK; /* memory space, bus master */
+			return hl_pci_device_config_write(bt.dev, 4, 2, cmd | 0x6) ==
+			       HL_OK; /* memory space, bus master */
 		}
 	}
 	rt_printf("blktest: no NVMe controller in the PCI table\n");
@@ -249,7 +255,8 @@ static void fill(struct slot *s, uint32_t bs, uint64_t seed)
 			*w++ = blk_pattern(seed, s->req.lba + b, i);
 }
 
-/* Blocks of the slot's buffer that differ from the pattern (or from zeros); the first bad block in *bad. */
+/* Blocks of the slot's buffer that differ from the pattern (or from zeros); the first bad block in
+ * *bad. */
 static uint32_t compare(const struct slot *s, uint32_t bs, bool zeros, uint64_t *bad)
 {
 	const uint64_t *w = (const uint64_t *)(s->va + s->req.offset);
@@ -269,8 +276,8 @@ struct run {
 	struct blkdev *d;
 	uint8_t op;
 	uint64_t next, end; /* blocks still to cover, in order */
-	unsigned random; /* >0: that many requests at random places instead */
-	uint32_t maxn; /* blocks per request at most */
+	unsigned random;    /* >0: that many requests at random places instead */
+	uint32_t maxn;      /* blocks per request at most */
 	uint64_t bytes, reqs, mismatched, first_bad;
 	int err;
 };
@@ -350,13 +357,18 @@ static int run_io(struct run *r, unsigned depth)
 }
 
 /* One request on slot s with its buffer in pages, waited for; its status (or the submit error). */
-static int one_on(struct blkdev *d, struct slot *s, const uint64_t *pages, uint8_t op, uint64_t lba, uint32_t n,
-		  uint32_t offset)
+static int one_on(struct blkdev *d, struct slot *s, const uint64_t *pages, uint8_t op, uint64_t lba,
+                  uint32_t n, uint32_t offset)
 {
 	int err;
 
-	s->req = (struct blkdev_req){ .op = op, .lba = lba, .nblocks = n, .pages = pages, .offset = offset,
-				      .done = req_done, .user = s };
+	s->req = (struct blkdev_req){.op = op,
+	                             .lba = lba,
+	                             .nblocks = n,
+	                             .pages = pages,
+	                             .offset = offset,
+	                             .done = req_done,
+	                             .user = s};
 	s->done = false;
 	if ((err = blkdev_submit(d, 0, &s->req)))
 		return err;
@@ -374,7 +386,8 @@ static int one(struct blkdev *d, uint8_t op, uint64_t lba, uint32_t n, uint32_t 
 
 /* ---- the cases ---- */
 
-/* Write the pattern over all of d at queue depth 32, then read it back; case names carry suffix (another namespace). */
+/* Write the pattern over all of d at queue depth 32, then read it back; case names carry suffix
+ * (another namespace). */
 static void whole_device(struct blkdev *d, const char *suffix)
 {
 	char wname[64], rname[64];
@@ -382,18 +395,19 @@ static void whole_device(struct blkdev *d, const char *suffix)
 
 	snprintf(wname, sizeof(wname), "whole_device_written_at_qd32%s", suffix);
 	snprintf(rname, sizeof(rname), "whole_device_read_back_at_qd32%s", suffix);
-	struct run w = { .d = d, .op = BLKDEV_WRITE, .end = d->nblocks, .maxn = d->max_blocks };
+	struct run w = {.d = d, .op = BLKDEV_WRITE, .end = d->nblocks, .maxn = d->max_blocks};
 	int err = run_io(&w, QD);
-	check(!err && w.bytes == d->nblocks * d->block_size, wname,
-	      "%s after %lu bytes", blkdev_strerror(err), (unsigned long)w.bytes);
-	struct run r = { .d = d, .op = BLKDEV_READ, .end = d->nblocks, .maxn = d->max_blocks };
+	check(!err && w.bytes == d->nblocks * d->block_size, wname, "%s after %lu bytes",
+	      blkdev_strerror(err), (unsigned long)w.bytes);
+	struct run r = {.d = d, .op = BLKDEV_READ, .end = d->nblocks, .maxn = d->max_blocks};
 	err = run_io(&r, QD);
 	check(!err && r.bytes == d->nblocks * d->block_size && !r.mismatched, rname,
-	      "%s; %lu bytes, %lu blocks differ (first %lu)", blkdev_strerror(err), (unsigned long)r.bytes,
-	      (unsigned long)r.mismatched, (unsigned long)r.first_bad);
+	      "%s; %lu bytes, %lu blocks differ (first %lu)", blkdev_strerror(err),
+	      (unsigned long)r.bytes, (unsigned long)r.mismatched, (unsigned long)r.first_bad);
 	uint64_t ms = (rdtsc() - t0) / (rt_self.bi->tsc_hz / 1000);
-	rt_printf("        # %lu requests, %lu MiB each way in %lu ms\n", (unsigned long)(w.reqs + r.reqs),
-		  (unsigned long)(w.bytes >> 20), (unsigned long)ms);
+	rt_printf("        # %lu requests, %lu MiB each way in %lu ms\n",
+	          (unsigned long)(w.reqs + r.reqs), (unsigned long)(w.bytes >> 20),
+	          (unsigned long)ms);
 }
 
 static void edges_and_random(struct blkdev *d)
@@ -415,19 +429,20 @@ static void edges_and_random(struct blkdev *d)
 		}
 	}
 	check(!err && !wrong, "first_and_last_block", "%s, %u wrong", blkdev_strerror(err), wrong);
-	struct run w = { .d = d, .op = BLKDEV_WRITE, .random = 200, .maxn = 16 };
-	struct run r = { .d = d, .op = BLKDEV_READ, .random = 400, .maxn = 64 };
+	struct run w = {.d = d, .op = BLKDEV_WRITE, .random = 200, .maxn = 16};
+	struct run r = {.d = d, .op = BLKDEV_READ, .random = 400, .maxn = 64};
 	err = run_io(&w, QD);
 	if (!err)
 		err = run_io(&r, QD);
-	check(!err && !r.mismatched && r.reqs == 400, "random_blocks_written_and_read", "%s; %lu blocks differ",
-	      blkdev_strerror(err), (unsigned long)r.mismatched);
+	check(!err && !r.mismatched && r.reqs == 400, "random_blocks_written_and_read",
+	      "%s; %lu blocks differ", blkdev_strerror(err), (unsigned long)r.mismatched);
 }
 
 /* The largest request the device takes, from a page boundary and from mid-page (one page more). */
 static void largest_requests(struct blkdev *d)
 {
-	uint32_t bs = d->block_size, n = d->max_blocks < d->nblocks ? d->max_blocks : (uint32_t)d->nblocks;
+	uint32_t bs = d->block_size,
+	         n = d->max_blocks < d->nblocks ? d->max_blocks : (uint32_t)d->nblocks;
 	static uint64_t pages[NVME_MAX_XFER_PAGES];
 	uint8_t *va = 0;
 	uint32_t need = (uint32_t)(((uint64_t)n * bs + 4096 + 4095) / 4096);
@@ -437,7 +452,8 @@ static void largest_requests(struct blkdev *d)
 	for (uint32_t p = 0; p < need; p++) {
 		uint8_t *v = env_dma_page(0, &pages[p]);
 		if (!v) {
-			check(false, "largest_request_uses_a_prp_list", "no memory for %u pages", need);
+			check(false, "largest_request_uses_a_prp_list", "no memory for %u pages",
+			      need);
 			return;
 		}
 		if (p == 0)
@@ -452,9 +468,11 @@ static void largest_requests(struct blkdev *d)
 			va[off + i] = 0x5a;
 		err = one_on(d, &big, pages, BLKDEV_READ, lba, n, off);
 		if (!err && compare(&big, bs, false, &bad))
-			err = BLKDEV_E_IO, rt_printf("        # block %lu differs\n", (unsigned long)bad);
+			err = BLKDEV_E_IO,
+			rt_printf("        # block %lu differs\n", (unsigned long)bad);
 	}
-	check(!err, "largest_request_uses_a_prp_list", "%u blocks (%u pages): %s", n, need, blkdev_strerror(err));
+	check(!err, "largest_request_uses_a_prp_list", "%u blocks (%u pages): %s", n, need,
+	      blkdev_strerror(err));
 }
 
 static void bad_requests(struct blkdev *d)
@@ -462,18 +480,23 @@ static void bad_requests(struct blkdev *d)
 	uint64_t end = d->nblocks;
 	int e1 = one(d, BLKDEV_READ, end - 1, 2, 0), e2 = one(d, BLKDEV_WRITE, end, 1, 0),
 	    e3 = one(d, BLKDEV_READ, ~0ull, 1, 0), e4 = one(d, BLKDEV_WRITE, ~0ull - 2, 8, 0);
-	check(e1 == BLKDEV_E_RANGE && e2 == BLKDEV_E_RANGE && e3 == BLKDEV_E_RANGE && e4 == BLKDEV_E_RANGE,
+	check(e1 == BLKDEV_E_RANGE && e2 == BLKDEV_E_RANGE && e3 == BLKDEV_E_RANGE &&
+	          e4 == BLKDEV_E_RANGE,
 	      "request_beyond_the_end_is_refused", "errors %d %d %d %d", e1, e2, e3, e4);
 	int z = one(d, BLKDEV_READ, 0, 0, 0), big = one(d, BLKDEV_READ, 0, d->max_blocks + 1, 0),
 	    mis = one(d, BLKDEV_READ, 0, 1, 2), op = one(d, 9, 0, 1, 0);
-	int big_want = d->max_blocks < d->nblocks ? BLKDEV_E_INVAL : BLKDEV_E_RANGE; /* a disk smaller than a request */
-	check(z == BLKDEV_E_INVAL && big == big_want && mis == BLKDEV_E_INVAL && op == BLKDEV_E_INVAL,
-	      "zero_length_oversized_misaligned_are_refused", "errors %d %d %d %d", z, big, mis, op);
+	int big_want = d->max_blocks < d->nblocks
+	                   ? BLKDEV_E_INVAL
+	                   : BLKDEV_E_RANGE; /* a disk smaller than a request */
+	check(
+	    z == BLKDEV_E_INVAL && big == big_want && mis == BLKDEV_E_INVAL && op == BLKDEV_E_INVAL,
+	    "zero_length_oversized_misaligned_are_refused", "errors %d %d %d %d", z, big, mis, op);
 	check(d->ops->inflight(d, 0) == 0 && one(d, BLKDEV_READ, 0, 1, 0) == BLKDEV_OK,
 	      "device_still_works_after_refusals", "");
 }
 
-/* Write-zeroes over [nblocks/2, +64) (fewer on a small disk) where ONCS offers it; the host checks the zeros too. */
+/* Write-zeroes over [nblocks/2, +64) (fewer on a small disk) where ONCS offers it; the host checks
+ * the zeros too. */
 static void write_zeroes(struct blkdev *d)
 {
 	uint64_t lba = d->nblocks / 2, bad = 0;
@@ -482,7 +505,8 @@ static void write_zeroes(struct blkdev *d)
 
 	if (!(d->flags & BLKDEV_HAS_WRITE_ZEROES)) {
 		int err = one(d, BLKDEV_WRITE_ZEROES, lba, n, 0);
-		rt_printf("    ok %u write_zeroes # SKIP not offered (submit: %s)\n", ++bt.ncase, blkdev_strerror(err));
+		rt_printf("    ok %u write_zeroes # SKIP not offered (submit: %s)\n", ++bt.ncase,
+		          blkdev_strerror(err));
 		return;
 	}
 	int err = one(d, BLKDEV_WRITE_ZEROES, lba, n, 0);
@@ -495,7 +519,8 @@ static void write_zeroes(struct blkdev *d)
 	check(!err && !compare(s, d->block_size, true, &bad), "write_zeroes_reads_back_zeros", "%s",
 	      blkdev_strerror(err));
 	if (!err)
-		rt_printf("blktest: zeroed blocks %lu-%lu\n", (unsigned long)lba, (unsigned long)(lba + n - 1));
+		rt_printf("blktest: zeroed blocks %lu-%lu\n", (unsigned long)lba,
+		          (unsigned long)(lba + n - 1));
 }
 
 static void flush(struct blkdev *d)
@@ -507,7 +532,8 @@ static void flush(struct blkdev *d)
 		rt_printf("blktest: flush completed (seed %lu)\n", (unsigned long)bt.seed);
 }
 
-/* ---- path length (bench=1, polled, under -icount shift=0 where the TSC counts instructions) ---- */
+/* ---- path length (bench=1, polled, under -icount shift=0 where the TSC counts instructions) ----
+ */
 
 #define BENCH_READS 2000
 
@@ -578,8 +604,10 @@ static void bench(struct blkdev *d)
 		rt_printf("BENCH-ERROR nvme reads failed: %lu errors\n", (unsigned long)errors);
 		return;
 	}
-	rt_printf("BENCH nvme.hallows.read_4k_qd1_instructions %lu instructions\n", (unsigned long)qd1);
-	rt_printf("BENCH nvme.hallows.read_4k_qd32_instructions %lu instructions\n", (unsigned long)qd32);
+	rt_printf("BENCH nvme.hallows.read_4k_qd1_instructions %lu instructions\n",
+	          (unsigned long)qd1);
+	rt_printf("BENCH nvme.hallows.read_4k_qd32_instructions %lu instructions\n",
+	          (unsigned long)qd32);
 	rt_printf("BENCH-DONE\n");
 }
 
@@ -599,7 +627,7 @@ int main(struct rt *rt)
 	read_conf();
 	bt.rng = bt.seed * 2654435761u + 88172645463325252ull;
 	rt_printf("blktest: mode %s, seed %lu%s\n", bt.irq ? "irq" : "poll", (unsigned long)bt.seed,
-		  bt.kill ? ", waits to be killed after the flush" : "");
+	          bt.kill ? ", waits to be killed after the flush" : "");
 	if (!open_device() || !(len = map_registers(&regs)) || !alloc_slots()) {
 		rt_printf("blktest: could not reach the device\n");
 		exit_qemu(1);
@@ -611,8 +639,9 @@ int main(struct rt *rt)
 	unsigned want = rt->bi->ncpus;
 	if (bt.irq && msi >> 16 < want + 1)
 		want = msi >> 16 > 1 ? (unsigned)(msi >> 16) - 1 : 0;
-	int err = want ? nvme_start(&bt.ctrl, regs, len, &env, want, bt.irq ? BLKDEV_INTERRUPT : BLKDEV_POLLED)
-		       : BLKDEV_E_UNSUPPORTED;
+	int err = want ? nvme_start(&bt.ctrl, regs, len, &env, want,
+	                            bt.irq ? BLKDEV_INTERRUPT : BLKDEV_POLLED)
+	               : BLKDEV_E_UNSUPPORTED;
 	if (err || bt.ctrl.nns == 0) {
 		rt_printf("blktest: the driver did not start: %s\n", blkdev_strerror(err));
 		exit_qemu(1);
@@ -626,7 +655,8 @@ int main(struct rt *rt)
 	}
 	rt_printf("KTAP version 1\n1..1\n    # Subtest: blk\n");
 	whole_device(d, "");
-	for (unsigned i = 1; i < bt.ctrl.nns; i++) { /* every other active namespace, its own block size */
+	for (unsigned i = 1; i < bt.ctrl.nns;
+	     i++) { /* every other active namespace, its own block size */
 		char suffix[32];
 		snprintf(suffix, sizeof(suffix), "_%s", bt.ctrl.ns[i].dev.name);
 		whole_device(&bt.ctrl.ns[i].dev, suffix);
@@ -642,12 +672,14 @@ int main(struct rt *rt)
 	write_zeroes(d);
 	flush(d);
 	if (bt.irq)
-		check(bt.irq_wakeups > 0, "completions_came_by_interrupt", "no wait ended by an MSI-X interrupt");
+		check(bt.irq_wakeups > 0, "completions_came_by_interrupt",
+		      "no wait ended by an MSI-X interrupt");
 	rt_printf("        # %lu waits ended by an interrupt\n", (unsigned long)bt.irq_wakeups);
 	err = nvme_stop(&bt.ctrl);
 	check(!err, "controller_shuts_down", "%s", blkdev_strerror(err));
 	rt_printf("    1..%u\n%s 1 blk\n", bt.ncase, bt.failed ? "not ok" : "ok");
-	rt_printf("# blktest: %u cases, %u failed, %u controller resets\n", bt.ncase, bt.failed, bt.ctrl.resets);
+	rt_printf("# blktest: %u cases, %u failed, %u controller resets\n", bt.ncase, bt.failed,
+	          bt.ctrl.resets);
 	exit_qemu(bt.failed ? 1 : 0);
 	return 0;
 }

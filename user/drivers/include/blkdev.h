@@ -25,14 +25,16 @@
 enum blkdev_err {
 	BLKDEV_OK = 0,
 	BLKDEV_E_RANGE = -1, /* blocks beyond the end of the device */
-	BLKDEV_E_INVAL = -2, /* zero length, misaligned buffer, bigger than max_blocks, unknown op */
+	BLKDEV_E_INVAL =
+	    -2,             /* zero length, misaligned buffer, bigger than max_blocks, unknown op */
 	BLKDEV_E_BUSY = -3, /* the queue is full: reap completions first */
-	BLKDEV_E_IO = -4, /* the device reported an error for this request */
-	BLKDEV_E_DEVICE = -5, /* the device wrote nonsense or failed: it was reset, in-flight requests failed */
-	BLKDEV_E_TIMEOUT = -6, /* the device did not answer in time */
+	BLKDEV_E_IO = -4,   /* the device reported an error for this request */
+	BLKDEV_E_DEVICE =
+	    -5, /* the device wrote nonsense or failed: it was reset, in-flight requests failed */
+	BLKDEV_E_TIMEOUT = -6,     /* the device did not answer in time */
 	BLKDEV_E_UNSUPPORTED = -7, /* the device lacks the operation (e.g. write-zeroes) */
-	BLKDEV_E_NOMEM = -8, /* the environment gave no DMA memory */
-	BLKDEV_E_ABORTED = -9, /* failed because the device was reset while it was in flight */
+	BLKDEV_E_NOMEM = -8,       /* the environment gave no DMA memory */
+	BLKDEV_E_ABORTED = -9,     /* failed because the device was reset while it was in flight */
 };
 
 enum blkdev_op { BLKDEV_READ = 0, BLKDEV_WRITE = 1, BLKDEV_FLUSH = 2, BLKDEV_WRITE_ZEROES = 3 };
@@ -41,7 +43,7 @@ enum blkdev_op { BLKDEV_READ = 0, BLKDEV_WRITE = 1, BLKDEV_FLUSH = 2, BLKDEV_WRI
 enum blkdev_mode { BLKDEV_POLLED = 0, BLKDEV_INTERRUPT = 1 };
 
 /* blkdev.flags */
-#define BLKDEV_HAS_WRITE_ZEROES 1u
+#define BLKDEV_HAS_WRITE_ZEROES   1u
 #define BLKDEV_HAS_VOLATILE_CACHE 2u /* writes need a flush to be durable */
 
 #define BLKDEV_PAGE 4096u
@@ -60,7 +62,7 @@ struct blkdev_req {
 	uint32_t nblocks;
 	const uint64_t *pages;
 	uint32_t offset;
-	int status; /* set at completion: BLKDEV_OK or an enum blkdev_err */
+	int status;                         /* set at completion: BLKDEV_OK or an enum blkdev_err */
 	void (*done)(struct blkdev_req *r); /* called at completion, may be NULL */
 	void *user;
 };
@@ -70,7 +72,8 @@ struct blkdev;
 struct blkdev_ops {
 	/* Queue r on queue q; 0 or an error (nothing was queued then). */
 	int (*submit)(struct blkdev *d, unsigned q, struct blkdev_req *r);
-	/* Complete up to max finished requests of queue q without blocking; returns how many, or an error. */
+	/* Complete up to max finished requests of queue q without blocking; returns how many, or an
+	 * error. */
 	int (*poll)(struct blkdev *d, unsigned q, unsigned max);
 	/*
 	 * Wait until at least one request of queue q completes (spinning in
@@ -84,15 +87,15 @@ struct blkdev_ops {
 
 struct blkdev {
 	const struct blkdev_ops *ops;
-	void *priv; /* the driver's */
+	void *priv;    /* the driver's */
 	char name[24]; /* e.g. "nvme0n1" */
 	uint64_t nblocks;
 	uint32_t block_size;
-	uint32_t max_blocks; /* largest request */
-	uint32_t nqueues; /* queues 0 .. nqueues-1 */
+	uint32_t max_blocks;  /* largest request */
+	uint32_t nqueues;     /* queues 0 .. nqueues-1 */
 	uint32_t queue_depth; /* requests in flight per queue at most */
-	uint32_t flags; /* BLKDEV_HAS_* */
-	uint8_t mode; /* enum blkdev_mode */
+	uint32_t flags;       /* BLKDEV_HAS_* */
+	uint8_t mode;         /* enum blkdev_mode */
 };
 
 static inline int blkdev_submit(struct blkdev *d, unsigned q, struct blkdev_req *r)

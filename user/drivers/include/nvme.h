@@ -11,26 +11,30 @@
 #include "blkdev.h"
 #include "nvme_regs.h" /* user/drivers/ */
 
-#define NVME_QDEPTH 64 /* entries per queue: one 4 KiB page of submission entries */
-#define NVME_MAX_CMDS (NVME_QDEPTH - 1) /* a full submission queue keeps one entry empty */
-#define NVME_MAX_IOQ 8
-#define NVME_MAX_NS 8
+#define NVME_QDEPTH         64 /* entries per queue: one 4 KiB page of submission entries */
+#define NVME_MAX_CMDS       (NVME_QDEPTH - 1) /* a full submission queue keeps one entry empty */
+#define NVME_MAX_IOQ        8
+#define NVME_MAX_NS         8
 #define NVME_PRP_LIST_PAGES 2 /* per command: 2 * 511 + 1 entries, ~4 MiB */
 #define NVME_MAX_XFER_PAGES (NVME_PRP_LIST_PAGES * (NVME_PRPS_PER_PAGE - 1) + 1)
 
 struct nvme_env {
 	void *ctx;
-	/* One zeroed 4 KiB page for DMA: its address here, its physical address in *pa; NULL when out of memory. */
+	/* One zeroed 4 KiB page for DMA: its address here, its physical address in *pa; NULL when
+	 * out of memory. */
 	void *(*dma_page)(void *ctx, uint64_t *pa);
 	uint64_t (*now_us)(void *ctx);
-	/* Route MSI-X table entry `vector` to `cpu` (interrupt mode only); 0 or a negative error. */
+	/* Route MSI-X table entry `vector` to `cpu` (interrupt mode only); 0 or a negative error.
+	 */
 	int (*irq_bind)(void *ctx, unsigned vector, unsigned cpu);
-	/* Block until `vector` fired since the last wait (or timeout_us passed: BLKDEV_E_TIMEOUT); 0 when it fired. */
+	/* Block until `vector` fired since the last wait (or timeout_us passed: BLKDEV_E_TIMEOUT);
+	 * 0 when it fired. */
 	int (*irq_wait)(void *ctx, unsigned vector, uint64_t timeout_us);
 	void (*log)(void *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 };
 
-/* One command identifier's state; cid = index | gen << 8, so a stale or replayed id never matches. */
+/* One command identifier's state; cid = index | gen << 8, so a stale or replayed id never matches.
+ */
 struct nvme_cmd {
 	struct blkdev_req *req; /* NULL for the driver's own (admin) commands */
 	uint8_t busy, done;
@@ -55,27 +59,30 @@ struct nvme_qpair {
 	uint16_t sq_tail; /* next entry the driver fills */
 	uint16_t sq_head; /* last head the device reported: entries before it are free */
 	uint16_t cq_head; /* next completion entry to look at */
-	uint8_t phase; /* phase tag of new entries: 1 on the first pass */
+	uint8_t phase;    /* phase tag of new entries: 1 on the first pass */
 	uint16_t inflight;
 	uint16_t nfree;
 	uint8_t free[NVME_MAX_CMDS];
 	struct nvme_cmd cmd[NVME_MAX_CMDS];
-	unsigned vector; /* MSI-X entry (interrupt mode) */
+	unsigned vector;   /* MSI-X entry (interrupt mode) */
 	const char *fault; /* what the device did wrong, once broken */
 };
 
 /* nvme_queue.c: the rings, command ids and PRPs (host-tested against a fake controller). */
-void nvme_qp_init(struct nvme_qpair *qp, uint16_t qid, uint16_t depth, void *sq, uint64_t sq_pa, void *cq,
-		  uint64_t cq_pa, volatile uint32_t *sq_db, volatile uint32_t *cq_db);
+void nvme_qp_init(struct nvme_qpair *qp, uint16_t qid, uint16_t depth, void *sq, uint64_t sq_pa,
+                  void *cq, uint64_t cq_pa, volatile uint32_t *sq_db, volatile uint32_t *cq_db);
 void nvme_qp_clear(struct nvme_qpair *qp);
-int nvme_qp_get_cmd(struct nvme_qpair *qp, struct blkdev_req *req, uint16_t *cid) __attribute__((warn_unused_result));
+int nvme_qp_get_cmd(struct nvme_qpair *qp, struct blkdev_req *req, uint16_t *cid)
+    __attribute__((warn_unused_result));
 void nvme_qp_put_cmd(struct nvme_qpair *qp, uint16_t cid);
-int nvme_qp_submit(struct nvme_qpair *qp, const struct nvme_sqe *e) __attribute__((warn_unused_result));
+int nvme_qp_submit(struct nvme_qpair *qp, const struct nvme_sqe *e)
+    __attribute__((warn_unused_result));
 int nvme_qp_reap(struct nvme_qpair *qp, unsigned max);
 void nvme_qp_fail_all(struct nvme_qpair *qp, int status);
 int nvme_status_to_err(uint16_t status);
-int nvme_prp_build(const uint64_t *pages, uint32_t offset, uint32_t len, uint64_t *const *list, const uint64_t *list_pa,
-		   unsigned list_pages, uint64_t *prp1, uint64_t *prp2) __attribute__((warn_unused_result));
+int nvme_prp_build(const uint64_t *pages, uint32_t offset, uint32_t len, uint64_t *const *list,
+                   const uint64_t *list_pa, unsigned list_pages, uint64_t *prp1, uint64_t *prp2)
+    __attribute__((warn_unused_result));
 
 struct nvme_ctrl;
 
@@ -90,9 +97,9 @@ struct nvme_ctrl {
 	volatile uint8_t *regs;
 	size_t regs_len;
 	uint64_t cap;
-	uint32_t db_stride; /* bytes */
+	uint32_t db_stride;        /* bytes */
 	uint32_t ready_timeout_ms; /* CAP.TO */
-	uint8_t mode; /* enum blkdev_mode */
+	uint8_t mode;              /* enum blkdev_mode */
 	unsigned want_queues;
 	struct nvme_qpair admin;
 	struct nvme_qpair io[NVME_MAX_IOQ];
@@ -115,8 +122,9 @@ struct nvme_ctrl {
  * queue pairs (as many as the controller grants) in the given mode, and
  * print the device. 0 or a negative enum blkdev_err.
  */
-int nvme_start(struct nvme_ctrl *c, volatile void *regs, size_t regs_len, const struct nvme_env *env,
-	       unsigned want_queues, enum blkdev_mode mode) __attribute__((warn_unused_result));
+int nvme_start(struct nvme_ctrl *c, volatile void *regs, size_t regs_len,
+               const struct nvme_env *env, unsigned want_queues, enum blkdev_mode mode)
+    __attribute__((warn_unused_result));
 /* Normal shutdown (CC.SHN), then disable; in-flight requests fail with BLKDEV_E_ABORTED. */
 int nvme_stop(struct nvme_ctrl *c);
 /* Reset after a fault: fail what is in flight, bring the controller and its queues back. */
