@@ -130,10 +130,12 @@ static void check(bool ok, const char *name, const char *fmt, ...)
 	bt.failed += !ok;
 }
 
-static uint64_t rnd(void)
+static uint64_t rnd(uint64_t *state)
 {
-	bt.rng ^= bt.rng << 13, bt.rng ^= bt.rng >> 7, bt.rng ^= bt.rng << 17;
-	return bt.rng;
+	uint64_t x = *state;
+
+	x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+	return *state = x;
 }
 
 /* ---- configuration and the device ---- */
@@ -280,6 +282,9 @@ struct run {
 	uint32_t maxn;      /* blocks per request at most */
 	uint64_t bytes, reqs, mismatched, first_bad;
 	int err;
+	struct slot *slots; /* depth of them; NULL: bt.slot */
+	int queue;          /* every request on this queue; -1: spread over all */
+	uint64_t rng;
 };
 
 /* Next request of the run into s, or false when the run has no more to do. */
@@ -288,13 +293,13 @@ static bool next_request(struct run *r, struct slot *s)
 	struct blkdev *d = r->d;
 	uint32_t bs = d->block_size, cap = (SLOT_PAGES * 4096 - 4096) / bs;
 	uint32_t maxn = r->maxn < cap ? r->maxn : cap;
-	uint32_t n = 1 + (uint32_t)(rnd() % maxn);
+	uint32_t n = 1 + (uint32_t)(rnd(&r->rng) % maxn);
 
 	if (r->random) {
 		r->random--;
 		if (n > d->nblocks)
 			n = (uint32_t)d->nblocks;
-		s->req.lba = rnd() % (d->nblocks - n + 1);
+		s->req.lba = rnd(&r->rng) % (d->nblocks - n + 1);
 	} else {
 		if (r->next >= r->end)
 			return false;
@@ -304,7 +309,8 @@ static bool next_request(struct run *r, struct slot *s)
 		r->next += n;
 	}
 	s->req.op = r->op, s->req.nblocks = n;
-	s->req.offset = (uint32_t)(rnd() % (4096 / bs)) * bs; /* buffers starting mid-page too */
+	s->req.offset =
+	    (uint32_t)(rnd(&r->rng) % (4096 / bs)) * bs; /* buffers starting mid-page too */
 	if (r->op == BLKDEV_WRITE)
 		fill(s, bs, bt.seed);
 	return true;
@@ -329,16 +335,20 @@ static void finish(struct run *r, struct slot *s)
 static int run_io(struct run *r, unsigned depth)
 {
 	struct blkdev *d = r->d;
+	struct slot *slots = r->slots ? r->slots : bt.slot;
 	bool more = true;
 
+	if (!r->rng)
+		r->rng = bt.seed * 2654435761u + 88172645463325252ull + r->next;
 	for (;;) {
 		unsigned busy = 0;
 		for (unsigned i = 0; i < depth; i++) {
-			struct slot *s = &bt.slot[i];
+			struct slot *s = &slots[i];
 			if (s->done)
 				finish(r, s);
 			if (!s->busy && more && !r->err && (more = next_request(r, s))) {
-				int err = blkdev_submit(d, i % d->nqueues, &s->req);
+				unsigned q = r->queue >= 0 ? (unsigned)r->queue : i % d->nqueues;
+				int err = blkdev_submit(d, q, &s->req);
 				if (err)
 					return err;
 				s->busy = true;
@@ -348,7 +358,7 @@ static int run_io(struct run *r, unsigned depth)
 		if (!busy)
 			return r->err;
 		for (unsigned q = 0; q < d->nqueues; q++)
-			if (d->ops->inflight(d, q)) {
+			if ((r->queue < 0 || (unsigned)r->queue == q) && d->ops->inflight(d, q)) {
 				int n = blkdev_wait(d, q, WAIT_US);
 				if (n < 0)
 					return n;
@@ -395,11 +405,13 @@ static void whole_device(struct blkdev *d, const char *suffix)
 
 	snprintf(wname, sizeof(wname), "whole_device_written_at_qd32%s", suffix);
 	snprintf(rname, sizeof(rname), "whole_device_read_back_at_qd32%s", suffix);
-	struct run w = {.d = d, .op = BLKDEV_WRITE, .end = d->nblocks, .maxn = d->max_blocks};
+	struct run w = {
+	    .d = d, .op = BLKDEV_WRITE, .end = d->nblocks, .maxn = d->max_blocks, .queue = -1};
 	int err = run_io(&w, QD);
 	check(!err && w.bytes == d->nblocks * d->block_size, wname, "%s after %lu bytes",
 	      blkdev_strerror(err), (unsigned long)w.bytes);
-	struct run r = {.d = d, .op = BLKDEV_READ, .end = d->nblocks, .maxn = d->max_blocks};
+	struct run r = {
+	    .d = d, .op = BLKDEV_READ, .end = d->nblocks, .maxn = d->max_blocks, .queue = -1};
 	err = run_io(&r, QD);
 	check(!err && r.bytes == d->nblocks * d->block_size && !r.mismatched, rname,
 	      "%s; %lu bytes, %lu blocks differ (first %lu)", blkdev_strerror(err),
@@ -429,8 +441,8 @@ static void edges_and_random(struct blkdev *d)
 		}
 	}
 	check(!err && !wrong, "first_and_last_block", "%s, %u wrong", blkdev_strerror(err), wrong);
-	struct run w = {.d = d, .op = BLKDEV_WRITE, .random = 200, .maxn = 16};
-	struct run r = {.d = d, .op = BLKDEV_READ, .random = 400, .maxn = 64};
+	struct run w = {.d = d, .op = BLKDEV_WRITE, .random = 200, .maxn = 16, .queue = -1};
+	struct run r = {.d = d, .op = BLKDEV_READ, .random = 400, .maxn = 64, .queue = -1};
 	err = run_io(&w, QD);
 	if (!err)
 		err = run_io(&r, QD);
@@ -493,6 +505,69 @@ static void bad_requests(struct blkdev *d)
 	    "zero_length_oversized_misaligned_are_refused", "errors %d %d %d %d", z, big, mis, op);
 	check(d->ops->inflight(d, 0) == 0 && one(d, BLKDEV_READ, 0, 1, 0) == BLKDEV_OK,
 	      "device_still_works_after_refusals", "");
+}
+
+/* Half the disk from CPU 0 on queue 0, the other half at once from a thread on CPU 1 on queue 1: no
+ * lock. */
+struct cpu_job {
+	struct run run;
+	int err;
+	bool finished;
+};
+
+static void cpu_worker(void *arg)
+{
+	struct cpu_job *j = arg;
+
+	j->err = run_io(&j->run, QD / 2);
+	__atomic_store_n(&j->finished, true, __ATOMIC_RELEASE);
+}
+
+/* Run op over the two halves of d at once, one per CPU and queue; 0 or the first error. */
+static int two_cpus(struct blkdev *d, uint8_t op, uint64_t *mismatched)
+{
+	uint64_t half = d->nblocks / 2;
+	struct cpu_job a = {
+	    .run = {.d = d, .op = op, .end = half, .maxn = 64, .slots = bt.slot, .queue = 0}};
+	struct cpu_job b = {.run = {.d = d,
+	                            .op = op,
+	                            .next = half,
+	                            .end = d->nblocks,
+	                            .maxn = 64,
+	                            .slots = bt.slot + QD / 2,
+	                            .queue = 1}};
+	struct rt_thread th;
+
+	if (rt_thread_start(&th, cpu_worker, &b, 200) || hl_thread_set_affinity(th.tcb, 1))
+		return BLKDEV_E_NOMEM;
+	cpu_worker(&a);
+	for (uint64_t end = env_now_us(0) + 30000000;
+	     !__atomic_load_n(&b.finished, __ATOMIC_ACQUIRE);) {
+		if (env_now_us(0) > end)
+			return BLKDEV_E_TIMEOUT; /* the worker's slots stay busy: nothing else runs
+			                            after this */
+		hl_yield();
+	}
+	*mismatched = a.run.mismatched + b.run.mismatched;
+	if (a.run.bytes + b.run.bytes != d->nblocks * d->block_size)
+		return a.err ? a.err : b.err ? b.err : BLKDEV_E_IO;
+	return a.err ? a.err : b.err;
+}
+
+static void queues_on_two_cpus(struct blkdev *d)
+{
+	uint64_t bad = 0;
+
+	if (d->nqueues < 2 || rt_self.bi->ncpus < 2) {
+		rt_printf("    ok %u queue_per_cpu_in_parallel # SKIP %u queues, %u cpus\n",
+		          ++bt.ncase, d->nqueues, rt_self.bi->ncpus);
+		return;
+	}
+	int err = two_cpus(d, BLKDEV_WRITE, &bad);
+	if (!err)
+		err = two_cpus(d, BLKDEV_READ, &bad);
+	check(!err && !bad, "queue_per_cpu_in_parallel", "%s, %lu blocks differ",
+	      blkdev_strerror(err), (unsigned long)bad);
 }
 
 /* Write-zeroes over [nblocks/2, +64) (fewer on a small disk) where ONCS offers it; the host checks
@@ -570,7 +645,7 @@ static uint64_t bench_reads(struct blkdev *d, unsigned depth, uint64_t *errors)
 			if (s->busy)
 				continue;
 			s->req.op = BLKDEV_READ, s->req.nblocks = n, s->req.offset = 0;
-			s->req.lba = rnd() % (d->nblocks / n) * n;
+			s->req.lba = rnd(&bt.rng) % (d->nblocks / n) * n;
 			uint64_t t0 = rdtsc();
 			int err = blkdev_submit(d, 0, &s->req);
 			spent += rdtsc() - t0 - ovh;
@@ -668,6 +743,7 @@ int main(struct rt *rt)
 	}
 	edges_and_random(d);
 	largest_requests(d);
+	queues_on_two_cpus(d);
 	bad_requests(d);
 	write_zeroes(d);
 	flush(d);
