@@ -38,6 +38,7 @@ static struct fake_ctrl {
 	void *pages[MAX_PAGES];
 	unsigned npages;
 	unsigned admin_cmds, io_cmds;
+	unsigned stride; /* doorbell stride in bytes: 4 << CAP.DSTRD */
 } * fk;
 
 static uint32_t r32(unsigned off)
@@ -198,7 +199,7 @@ static void fake_step(void)
 		fk->sq[0] = (struct fq){.base = asq, .size = (uint16_t)((aqa & 0xfff) + 1)};
 		fk->cq[0] =
 		    (struct fq){.base = acq, .size = (uint16_t)((aqa >> 16) + 1), .phase = 1};
-		memset(fk->regs + NVME_REG_DBS, 0, 64);
+		memset(fk->regs + NVME_REG_DBS, 0, 8 * fk->stride);
 		csts |= NVME_CSTS_RDY | (fk->fatal ? NVME_CSTS_CFS : 0);
 	}
 	if (!(cc & NVME_CC_EN)) {
@@ -215,7 +216,7 @@ static void fake_step(void)
 		struct fq *sq = &fk->sq[q];
 		if (!sq->base)
 			continue;
-		uint32_t tail = r32(NVME_REG_DBS + 8 * q);
+		uint32_t tail = r32(NVME_REG_DBS + 2 * q * fk->stride);
 		while (sq->head != tail && tail < sq->size) {
 			struct nvme_sqe e = ((struct nvme_sqe *)(uintptr_t)sq->base)[sq->head];
 			sq->head = (uint16_t)((sq->head + 1) % sq->size);
@@ -278,6 +279,7 @@ static struct nvme_ctrl *fake_new(unsigned grant)
 	fk = aligned_alloc(4096, sizeof(*fk));
 	memset(fk, 0, sizeof(*fk));
 	fk->grant = grant;
+	fk->stride = 4;
 	uint64_t cap = 63 | 1ull << 16 | 1ull << 24 |
 	               1ull << 37; /* MQES 64, CQR, TO 500 ms, NVM command set */
 	memcpy(fk->regs + NVME_REG_CAP, &cap, 8);
@@ -496,6 +498,31 @@ NT_CASE(ctrl_garbage_identify_is_bounded)
 	NT_EXPECT(!strcmp(c->serial, "BAD??"), "serial '%s'", c->serial);
 	NT_EXPECT(c->nns == 1 && c->ns[0].nsid == 1, "namespaces %u",
 	          c->nns); /* 3 skipped (format), list cut at 2 */
+	nvme_stop(c);
+	fake_free(c);
+}
+
+/* CAP.DSTRD = 2: doorbells 16 bytes apart; the driver must ring the tails where the controller
+ * looks. */
+NT_CASE(ctrl_doorbell_stride_from_cap)
+{
+	struct nvme_ctrl *c = fake_new(2);
+	struct io io;
+	uint64_t cap;
+
+	memcpy(&cap, fk->regs + NVME_REG_CAP, 8);
+	cap |= 2ull << 32;
+	memcpy(fk->regs + NVME_REG_CAP, &cap, 8);
+	fk->stride = 16;
+	NT_EXPECT(nvme_start(c, fk->regs, sizeof(fk->regs), &env, 2, BLKDEV_POLLED) == 0 &&
+	          c->db_stride == 16);
+	io_setup(&io);
+	fill(&io, 512, 0, 5);
+	NT_EXPECT(io_run(&c->ns[0].dev, 1, &io, BLKDEV_WRITE, 7, 1, 0) == 0);
+	NT_EXPECT(!memcmp(fk->disk + 7 * 512, io.va[0], 512));
+	NT_EXPECT(r32(NVME_REG_DBS + 2 * 2 * 16) == 1,
+	          "queue 2's tail doorbell"); /* queue index 1 is qid 2 */
+	NT_EXPECT(r32(NVME_REG_DBS + (2 * 2 + 1) * 16) == 1, "queue 2's head doorbell");
 	nvme_stop(c);
 	fake_free(c);
 }
