@@ -17,7 +17,8 @@ BLK_B := $(B)/blk
 # mk/user.mk is read after this file, so its RT_OBJS is not known yet where
 # prerequisites are expanded: the runtime objects are named here.
 BLK_RT_OBJS := $(addprefix $(B)/user/,user/rt/crt0.o user/rt/rt.o user/rt/malloc.o lib/string.o lib/fmt.o lib/cpio.o)
-BLKTEST_OBJS := $(patsubst %.c,$(B)/user/%.o,$(BLK_DRV_SRCS) user/apps/blktest/blktest.c)
+BLKTEST_SRCS := $(addprefix user/apps/blktest/,blktest.c blk_io.c blk_cases.c)
+BLKTEST_OBJS := $(patsubst %.c,$(B)/user/%.o,$(BLK_DRV_SRCS) $(BLKTEST_SRCS))
 $(B)/user/user/drivers/%.o $(B)/user/user/apps/blktest/%.o: UCFLAGS += $(BLK_INC) -Iuser/apps/blktest
 $(BLKTEST_OBJS): $(BLK_HDRS)
 
