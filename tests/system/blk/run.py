@@ -79,7 +79,7 @@ def booted_run(a, name, initrd, img, expect_irq, img2=None):
            "--log", log, "--tap", a.tap,
            "--expect", r"^nvme: QEMU NVMe Ctrl, serial hallows0", "--expect", r"^nvme: nvme0n1: namespace 1, ",
            "--expect", r"^nvme: \d+ I/O queue pairs of \d+ entries, " + ("MSI-X" if expect_irq else "polled"),
-           "--expect", r"^# blktest: \d+ cases, 0 failed, 0 controller resets",
+           "--expect", r"^# blktest: \d+ cases, 0 failed, 0 unexpected controller resets",
            "--reject", r"unhandled fault", "--reject", r'no "init"']
     if img2:
         cmd += ["--expect", r"^nvme: nvme0n2: namespace 2, \d+ blocks of 4096 bytes"]

@@ -209,6 +209,54 @@ void bt_write_zeroes(struct blkdev *d)
 		          (unsigned long)(lba + n - 1));
 }
 
+/*
+ * A controller reset with QD requests in flight (the path a device that
+ * writes nonsense takes): each request completes exactly once, either
+ * normally before the reset or with BLKDEV_E_ABORTED; afterwards the
+ * queues work and the disk still holds the pattern.
+ */
+void bt_reset_in_flight(struct blkdev *d)
+{
+	struct nvme_ctrl *c = &bt.ctrl;
+	unsigned submitted = 0, ok = 0, aborted = 0, other = 0;
+	uint32_t n = d->max_blocks < 64 ? d->max_blocks : 64;
+	uint64_t rng = bt.seed + 77;
+
+	for (unsigned i = 0; i < QD; i++) {
+		struct slot *s = &bt.slot[i];
+		s->busy = s->done = false;
+		s->req.op = BLKDEV_READ, s->req.offset = 0;
+		s->req.nblocks = n < d->nblocks ? n : (uint32_t)d->nblocks;
+		s->req.lba = bt_rnd(&rng) % (d->nblocks - s->req.nblocks + 1);
+		if (blkdev_submit(d, i % d->nqueues, &s->req) == BLKDEV_OK)
+			s->busy = true, submitted++;
+	}
+	unsigned resets = c->resets;
+	bt.planned_resets++;
+	int err = nvme_recover(c, "blktest: reset with requests in flight");
+	for (unsigned i = 0; i < QD; i++) {
+		struct slot *s = &bt.slot[i];
+		if (!s->busy)
+			continue;
+		ok += s->done && s->req.status == BLKDEV_OK;
+		aborted += s->done && s->req.status == BLKDEV_E_ABORTED;
+		other += !s->done || (s->req.status && s->req.status != BLKDEV_E_ABORTED);
+		s->busy = s->done = false;
+	}
+	unsigned inflight = 0;
+	for (unsigned q = 0; q < d->nqueues; q++)
+		inflight += d->ops->inflight(d, q);
+	struct run r = {.d = d, .op = BLKDEV_READ, .random = 100, .maxn = 64, .queue = -1};
+	int after = err ? err : bt_run_io(&r, QD);
+	bt_check(!err && submitted == QD && !other && ok + aborted == QD && !inflight &&
+	             c->resets == resets + 1 && !after && !r.mismatched,
+	         "reset_with_requests_in_flight",
+	         "%s; %u submitted, %u ok, %u aborted, %u wrong, %u left; after: %s",
+	         blkdev_strerror(err), submitted, ok, aborted, other, inflight,
+	         blkdev_strerror(after));
+	rt_printf("        # %u of %u requests aborted by the reset\n", aborted, submitted);
+}
+
 void bt_flush(struct blkdev *d)
 {
 	int err = bt_one(d, BLKDEV_FLUSH, 0, 0, 0);

@@ -30,7 +30,8 @@ struct blktest {
 	uint64_t seed;
 	bool irq, kill, bench;
 	unsigned failed, ncase;
-	uint64_t irq_wakeups; /* interrupt mode: waits ended by an interrupt */
+	uint64_t irq_wakeups;    /* interrupt mode: waits ended by an interrupt */
+	unsigned planned_resets; /* controller resets the cases asked for */
 	struct nvme_ctrl ctrl;
 	struct slot slot[QD];
 	uint64_t rng;
@@ -82,6 +83,7 @@ void bt_edges_and_random(struct blkdev *d);
 void bt_largest_requests(struct blkdev *d);
 void bt_bad_requests(struct blkdev *d);
 void bt_queues_on_two_cpus(struct blkdev *d);
+void bt_reset_in_flight(struct blkdev *d);
 void bt_write_zeroes(struct blkdev *d);
 void bt_flush(struct blkdev *d);
 void bt_bench(struct blkdev *d);
