@@ -232,11 +232,17 @@ static int identify_namespaces(struct nvme_ctrl *c)
 	uint32_t ids[NVME_MAX_NS];
 	unsigned n = 0;
 	int err = identify(c, NVME_CNS_ACTIVE_NSIDS, 0);
-
-	if (err)
-		return err;
 	const uint8_t *d = c->scratch;
-	for (unsigned i = 0; i < 1024 && n < NVME_MAX_NS; i++) {
+
+	if (err == BLKDEV_E_IO && rd32(c, NVME_REG_VS) < 0x10100) {
+		/* Before NVMe 1.1 there is no active list: try 1 .. NN; an inactive one reads as
+		 * size 0. */
+		for (uint32_t id = 1; id <= c->nn && n < NVME_MAX_NS; id++)
+			ids[n++] = id;
+	} else if (err) {
+		return err;
+	}
+	for (unsigned i = 0; i < 1024 && n < NVME_MAX_NS && err == 0; i++) {
 		uint32_t id = le32(d + 4 * i);
 		if (id == 0)
 			break;

@@ -32,7 +32,7 @@ static struct fake_ctrl {
 	struct fq sq[4], cq[4];
 	uint8_t disk[DISK_BLOCKS * 512];
 	unsigned grant; /* I/O queue pairs granted */
-	bool never_ready, fatal, garbage_identify;
+	bool never_ready, fatal, garbage_identify, nvme_1_0;
 	enum inject inject;
 	uint64_t clock;
 	void *pages[MAX_PAGES];
@@ -95,6 +95,8 @@ static uint16_t admin_cmd(const struct nvme_sqe *e, uint32_t *dw0)
 			buf[NVME_IDC_NN] = 4;
 			buf[NVME_IDC_ONCS] = NVME_ONCS_WRITE_ZEROES;
 			buf[NVME_IDC_VWC] = 1;
+		} else if ((e->cdw10 & 0xff) == NVME_CNS_ACTIVE_NSIDS && fk->nvme_1_0) {
+			return NVME_SC_INVALID_FIELD; /* CNS 02h came with NVMe 1.1 */
 		} else if ((e->cdw10 & 0xff) == NVME_CNS_ACTIVE_NSIDS) {
 			uint32_t ids[] = {1, 3, 2, 9}; /* garbage: 2 after 3, 9 beyond NN */
 			memcpy(buf, ids, fk->garbage_identify ? sizeof(ids) : 4);
@@ -524,5 +526,21 @@ NT_CASE(ctrl_doorbell_stride_from_cap)
 	          "queue 2's tail doorbell"); /* queue index 1 is qid 2 */
 	NT_EXPECT(r32(NVME_REG_DBS + (2 * 2 + 1) * 16) == 1, "queue 2's head doorbell");
 	nvme_stop(c);
+	fake_free(c);
+}
+
+/* NVMe 1.0 has no active namespace list: namespaces 1 .. NN are tried, inactive and unusable ones
+ * skipped. */
+NT_CASE(ctrl_nvme_1_0_namespaces_without_the_active_list)
+{
+	struct nvme_ctrl *c = fake_new(1);
+
+	fk->nvme_1_0 = true;
+	w32(NVME_REG_VS, 0x10000);
+	NT_EXPECT(nvme_start(c, fk->regs, sizeof(fk->regs), &env, 1, BLKDEV_POLLED) == 0);
+	NT_EXPECT(c->nns == 1 && c->ns[0].nsid == 1, "namespaces %u",
+	          c->nns);         /* 2, 4 size 0; 3 bad format */
+	w32(NVME_REG_VS, 0x10400); /* a 1.4 controller that refuses the list is an error */
+	NT_EXPECT(nvme_start(c, fk->regs, sizeof(fk->regs), &env, 1, BLKDEV_POLLED) == BLKDEV_E_IO);
 	fake_free(c);
 }
