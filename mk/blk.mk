@@ -25,11 +25,13 @@ $(BLKTEST_OBJS): $(BLK_HDRS)
 $(B)/user/blktest: $(BLK_RT_OBJS) $(BLKTEST_OBJS) user/rt/user.ld
 	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
 
-# Both compilers must accept the driver warning-free (the ring-3 build uses gcc).
+# Both compilers must accept the driver and blktest warning-free (the ring-3 build uses gcc).
 BLK_CLANG_STAMP := $(BLK_B)/clang.stamp
-$(BLK_CLANG_STAMP): $(BLK_DRV_SRCS) $(BLK_HDRS)
+$(BLK_CLANG_STAMP): $(BLK_DRV_SRCS) $(BLKTEST_SRCS) $(BLK_HDRS) $(B)/gen/include/hallows/methods.h
 	@mkdir -p $(dir $@)
 	@for f in $(BLK_DRV_SRCS); do clang -std=c11 -ffreestanding -Wall -Wextra -Werror $(BLK_INC) -fsyntax-only $$f || exit 1; done
+	@for f in $(BLKTEST_SRCS); do clang -std=c11 -ffreestanding -Wall -Wextra -Werror -Wno-unused-parameter \
+		-Iinclude -Iinclude/uapi -I$(B)/gen/include $(BLK_INC) -Iuser/apps/blktest -fsyntax-only $$f || exit 1; done
 	@touch $@
 
 # A boot module per configuration: blktest as the root task plus blktest.conf.
