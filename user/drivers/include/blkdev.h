@@ -78,7 +78,9 @@ struct blkdev_ops {
 	/*
 	 * Wait until at least one request of queue q completes (spinning in
 	 * polled mode, on the queue's interrupt otherwise), then complete what
-	 * is finished; returns how many, BLKDEV_E_TIMEOUT, or an error.
+	 * is finished; returns how many (0 only when nothing is in flight),
+	 * BLKDEV_E_TIMEOUT (the device was reset and what was in flight
+	 * failed with BLKDEV_E_ABORTED), or an error.
 	 */
 	int (*wait)(struct blkdev *d, unsigned q, uint64_t timeout_us);
 	/* Requests in flight on queue q. */
