@@ -2,8 +2,8 @@
 # test program blktest and its tests. See docs/drivers.md, "Block".
 #
 #   test-blk-unit      host unit tests of the NVMe driver (ASan+UBSan) and a
-#                      short run of the completion-entry fuzz target
-#   fuzz-blk           that fuzz target for FUZZ_SECONDS
+#                      short run of each fuzz target (completions, Identify data)
+#   fuzz-blk           the fuzz targets for FUZZ_SECONDS each
 #   bench-blk          instructions per 4 KiB read at queue depth 1 and 32
 #   test-drivers-blk   blktest under QEMU on an emulated NVMe disk, polled and
 #                      interrupt mode, image checked from the host, kill -9 after a flush
@@ -62,27 +62,33 @@ ALL_TARGETS += $(B)/user/blktest $(BLK_CLANG_STAMP)
 # ---- host unit tests: queue logic and the controller layer against fake controllers ----
 BLK_UNIT_SRCS := $(wildcard tests/host/drivers/nvme_*.c tests/host/drivers/blk_*.c)
 BLK_UNIT_BIN := $(BLK_B)/blk-unit
-$(BLK_UNIT_BIN): $(BLK_UNIT_SRCS) $(BLK_DRV_SRCS) $(BLK_HDRS) tests/host/drivers/nvme_test.h
+$(BLK_UNIT_BIN): $(BLK_UNIT_SRCS) $(BLK_DRV_SRCS) $(BLK_HDRS) $(wildcard tests/host/drivers/nvme_*.h)
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $(HOST_CFLAGS) -Wno-unused-parameter $(HOST_SAN) $(BLK_INC) $(BLK_UNIT_SRCS) $(BLK_DRV_SRCS) -o $@
 
-# ---- fuzzing: completion entries are bytes the device writes ----
-BLK_FUZZ_BIN := $(BLK_B)/fuzz/fuzz-nvme-cqe
-BLK_FUZZ_TEST_SECONDS ?= 5
-$(BLK_FUZZ_BIN): tests/fuzz/drivers/nvme_cqe_fuzz.c user/drivers/nvme_queue.c user/drivers/blkdev.c $(BLK_HDRS)
+# ---- fuzzing: completion entries and Identify data are bytes the device writes ----
+BLK_FUZZ_TARGETS := nvme_cqe nvme_identify
+BLK_FUZZ_BINS := $(BLK_FUZZ_TARGETS:%=$(BLK_B)/fuzz/fuzz-%)
+BLK_FUZZ_TEST_SECONDS ?= 4
+$(BLK_B)/fuzz/fuzz-nvme_cqe: tests/fuzz/drivers/nvme_cqe_fuzz.c $(BLK_DRV_SRCS) $(BLK_HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(BLK_INC) $< user/drivers/nvme_queue.c user/drivers/blkdev.c -o $@
-# $(1): seconds, $(2): TAP file
+$(BLK_B)/fuzz/fuzz-nvme_identify: tests/fuzz/drivers/nvme_identify_fuzz.c tests/host/drivers/nvme_fake.c \
+		tests/host/drivers/nvme_fake.h $(BLK_DRV_SRCS) $(BLK_HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(BLK_INC) -Itests/host/drivers $< tests/host/drivers/nvme_fake.c $(BLK_DRV_SRCS) -o $@
+# Each target for $(1) seconds from an empty corpus under build/; TAP lines to $(2).
 define blk_fuzz_run
 	@mkdir -p $(BLK_B)/fuzz/work
-	@if $(BLK_FUZZ_BIN) -max_total_time=$(1) -rss_limit_mb=1024 -artifact_prefix=$(BLK_B)/fuzz/crash- \
-		$(BLK_B)/fuzz/work > $(BLK_B)/fuzz/nvme-cqe.log 2>&1; then \
-		echo "ok - blk-unit.fuzz_nvme_completions ($(1) s, $$(grep -o 'Done [0-9]* runs' $(BLK_B)/fuzz/nvme-cqe.log | tail -1))" >> $(2); \
-	else echo "not ok - blk-unit.fuzz_nvme_completions (see $(BLK_B)/fuzz/nvme-cqe.log)" >> $(2); fi
+	@for t in $(BLK_FUZZ_TARGETS); do mkdir -p $(BLK_B)/fuzz/work/$$t; \
+		if $(BLK_B)/fuzz/fuzz-$$t -max_total_time=$(1) -rss_limit_mb=1024 -artifact_prefix=$(BLK_B)/fuzz/crash-$$t- \
+			$(BLK_B)/fuzz/work/$$t > $(BLK_B)/fuzz/$$t.log 2>&1; then \
+			echo "ok - blk-unit.fuzz_$$t ($(1) s, $$(grep -o 'Done [0-9]* runs' $(BLK_B)/fuzz/$$t.log | tail -1))" >> $(2); \
+		else echo "not ok - blk-unit.fuzz_$$t (see $(BLK_B)/fuzz/$$t.log)" >> $(2); fi; done
 endef
 FUZZ_STEPS += blk
 .PHONY: fuzz-blk
-fuzz-blk: $(BLK_FUZZ_BIN)
+fuzz-blk: $(BLK_FUZZ_BINS)
 	@mkdir -p $(RESULTS)
 	$(call blk_fuzz_run,$(FUZZ_SECONDS),$(RESULTS)/blk-fuzz.tap)
 	@cat $(RESULTS)/blk-fuzz.tap
@@ -97,7 +103,7 @@ bench-blk: $(B)/hallows.elf $(BLK_B)/initrd-bench.cpio
 
 TEST_GROUPS += blk-unit drivers-blk
 .PHONY: test-blk-unit test-drivers-blk
-test-blk-unit: $(BLK_UNIT_BIN) $(BLK_CLANG_STAMP) $(BLK_FUZZ_BIN)
+test-blk-unit: $(BLK_UNIT_BIN) $(BLK_CLANG_STAMP) $(BLK_FUZZ_BINS)
 	@mkdir -p $(RESULTS)
 	@: > $(RESULTS)/blk-unit.tap
 	@$(BLK_UNIT_BIN) >> $(RESULTS)/blk-unit.tap || echo "not ok - blk-unit: runner failed" >> $(RESULTS)/blk-unit.tap
