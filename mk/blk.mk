@@ -51,7 +51,8 @@ $(eval $(call blk_initrd,poll,mode=poll seed=1001 kill=0))
 $(eval $(call blk_initrd,irq,mode=irq seed=2002 kill=0))
 $(eval $(call blk_initrd,kill,mode=irq seed=3003 kill=1))
 $(eval $(call blk_initrd,bench,mode=poll seed=1 bench=1))
-BLK_INITRDS := $(BLK_B)/initrd-poll.cpio $(BLK_B)/initrd-irq.cpio $(BLK_B)/initrd-kill.cpio
+$(eval $(call blk_initrd,readonly,mode=poll seed=4004 readonly=1))
+BLK_INITRDS := $(addprefix $(BLK_B)/initrd-,poll.cpio irq.cpio kill.cpio readonly.cpio)
 
 $(BLK_B)/blk-check: tests/system/blk/blk_check.c user/apps/blktest/blk_pattern.h
 	@mkdir -p $(dir $@)

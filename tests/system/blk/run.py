@@ -6,6 +6,8 @@ disk through the ring-3 NVMe driver, then the host checks the raw image.
               program's own KTAP cases, then blk-check over the image
               (pattern of the run's seed everywhere, zeros where
               write-zeroes went)
+  readonly    a disk QEMU opens read-only: every write completes with an
+              I/O error (no reset), reads still work, the image stays zero
   kill        blktest writes the whole disk with a new seed, flushes and
               prints "blktest: flush completed"; QEMU is killed with
               SIGKILL at that line and the image must hold the new seed's
@@ -47,9 +49,10 @@ def make_image(path, size):
         f.truncate(size)
 
 
-def drive_args(img, img2=None):
+def drive_args(img, img2=None, readonly=False):
     if not img2:
-        return ["-drive", f"file={img},if=none,id=d0,format=raw", "-device", "nvme,serial=hallows0,drive=d0"]
+        ro = ",readonly=on" if readonly else ""
+        return ["-drive", f"file={img},if=none,id=d0,format=raw{ro}", "-device", "nvme,serial=hallows0,drive=d0"]
     # Two namespaces on one controller, the second with 4 KiB blocks.
     return ["-drive", f"file={img},if=none,id=d0,format=raw", "-drive", f"file={img2},if=none,id=d1,format=raw",
             "-device", "nvme,id=nvme0,serial=hallows0", "-device", "nvme-ns,drive=d0,bus=nvme0,nsid=1",
@@ -72,7 +75,7 @@ def host_check(a, name, img, log, nsid=1):
     tap(a, r.returncode == 0, f"{name}.image_checked_from_host", (r.stdout + r.stderr).strip())
 
 
-def booted_run(a, name, initrd, img, expect_irq, img2=None):
+def booted_run(a, name, initrd, img, expect_irq, img2=None, readonly=False):
     log = os.path.join(a.dir, f"{name}.log")
     cmd = ["python3", os.path.join(ROOT, "tools", "qemu_run.py"), "--name", f"drivers-blk.{name}", "--smp", "2",
            "--mem", "512M", "--kernel", a.kernel, "--initrd", initrd, "--append", "", "--timeout", "300",
@@ -83,7 +86,7 @@ def booted_run(a, name, initrd, img, expect_irq, img2=None):
            "--reject", r"unhandled fault", "--reject", r'no "init"']
     if img2:
         cmd += ["--expect", r"^nvme: nvme0n2: namespace 2, \d+ blocks of 4096 bytes"]
-    for x in drive_args(img, img2):
+    for x in drive_args(img, img2, readonly):
         cmd.append("--qemu-arg=" + x)  # joined: argparse takes "-drive" for an option otherwise
     subprocess.run(cmd)
     return log
@@ -147,6 +150,11 @@ def main():
     log = booted_run(a, "two_namespaces", os.path.join(a.dir, "initrd-irq.cpio"), img, True, img2)
     host_check(a, "two_namespaces", img, log)
     host_check(a, "two_namespaces.ns2", img2, log, nsid=2)
+    img = os.path.join(a.dir, "readonly.img")
+    make_image(img, 1 << 20)
+    log = booted_run(a, "readonly", os.path.join(a.dir, "initrd-readonly.cpio"), img, False, readonly=True)
+    r = subprocess.run([a.check, img, "512", "0", "0", str(2048)], capture_output=True, text=True)
+    tap(a, r.returncode == 0, "readonly.image_untouched", (r.stdout + r.stderr).strip())
     kill_run(a)
 
 

@@ -1,5 +1,6 @@
 /* blktest's cases (KTAP, one suite) and its path-length benchmark. */
 #include <lib/fmt.h>
+#include <lib/string.h>
 
 #include "blktest.h"
 
@@ -281,6 +282,27 @@ void bt_reset_in_flight(struct blkdev *d)
 	         blkdev_strerror(err), submitted, ok, aborted, other, inflight,
 	         blkdev_strerror(after));
 	rt_printf("        # %u of %u requests aborted by the reset\n", aborted, submitted);
+}
+
+/*
+ * A disk whose writes fail in the device (QEMU's readonly=on): each write
+ * completes with BLKDEV_E_IO, the controller is not reset for that, and
+ * reads (of the zeroed image) still work.
+ */
+void bt_readonly_disk(struct blkdev *d)
+{
+	struct run w = {.d = d, .op = BLKDEV_WRITE, .random = 64, .maxn = 16, .queue = -1};
+	int err = bt_run_io(&w, QD);
+	bt_check(err == BLKDEV_E_IO && w.reqs == 0, "refused_writes_complete_with_an_io_error",
+	         "%s, %lu writes succeeded", blkdev_strerror(err), (unsigned long)w.reqs);
+	struct slot *s = &bt.slot[0];
+	uint64_t bad = 0;
+	uint32_t n = d->nblocks < 8 ? (uint32_t)d->nblocks : 8;
+	memset(s->va, 0xee, n * d->block_size);
+	err = bt_one(d, BLKDEV_READ, d->nblocks - n, n, 0);
+	bt_check(!err && !bt_compare(s, d->block_size, true, &bad) && bt.ctrl.resets == 0,
+	         "reads_work_beside_device_errors", "%s, %u resets", blkdev_strerror(err),
+	         bt.ctrl.resets);
 }
 
 void bt_flush(struct blkdev *d)

@@ -7,9 +7,11 @@
  * random blocks, the largest request and the errors, and flushes. The
  * host checks the disk image afterwards (tests/system/blk/).
  *
- * blktest.conf (in the boot module): "mode=poll|irq seed=N kill=0|1".
- * With kill=1 it stops after "blktest: flush completed" and waits for the
- * host to kill QEMU.
+ * blktest.conf (in the boot module): "mode=poll|irq seed=N kill=0|1
+ * bench=0|1 readonly=0|1". With kill=1 it stops after "blktest: flush
+ * completed" and waits for the host to kill QEMU; bench=1 prints path
+ * lengths instead of testing; readonly=1 expects a disk that refuses
+ * writes (QEMU readonly=on).
  */
 #include <lib/cpio.h>
 #include <lib/fmt.h>
@@ -136,6 +138,7 @@ static void read_conf(void)
 	bt.seed = conf_value(t, e.size, "seed");
 	bt.kill = conf_value(t, e.size, "kill") != 0;
 	bt.bench = conf_value(t, e.size, "bench") != 0;
+	bt.readonly = conf_value(t, e.size, "readonly") != 0;
 }
 
 /*
@@ -234,6 +237,10 @@ int main(struct rt *rt)
 		return 0;
 	}
 	rt_printf("KTAP version 1\n1..1\n    # Subtest: blk\n");
+	if (bt.readonly) {
+		bt_readonly_disk(d);
+		goto done;
+	}
 	bt_whole_device(d, "");
 	for (unsigned i = 1; i < bt.ctrl.nns;
 	     i++) { /* every other active namespace, its own block size */
@@ -257,6 +264,7 @@ int main(struct rt *rt)
 		bt_check(bt.irq_wakeups > 0, "completions_came_by_interrupt",
 		         "no wait ended by an MSI-X interrupt");
 	rt_printf("        # %lu waits ended by an interrupt\n", (unsigned long)bt.irq_wakeups);
+done:
 	err = nvme_stop(&bt.ctrl);
 	bt_check(!err, "controller_shuts_down", "%s", blkdev_strerror(err));
 	rt_printf("    1..%u\n%s 1 blk\n", bt.ncase, bt.failed ? "not ok" : "ok");

@@ -28,7 +28,7 @@ struct blktest {
 	hl_cptr_t ntfn[NVME_MAX_IOQ + 1];
 	uint64_t dma_next;
 	uint64_t seed;
-	bool irq, kill, bench;
+	bool irq, kill, bench, readonly;
 	unsigned failed, ncase;
 	uint64_t irq_wakeups;    /* interrupt mode: waits ended by an interrupt */
 	unsigned planned_resets; /* controller resets the cases asked for */
@@ -86,6 +86,7 @@ void bt_queues_on_two_cpus(struct blkdev *d);
 void bt_reset_in_flight(struct blkdev *d);
 void bt_write_zeroes(struct blkdev *d);
 void bt_flush(struct blkdev *d);
+void bt_readonly_disk(struct blkdev *d);
 void bt_bench(struct blkdev *d);
 
 #endif
