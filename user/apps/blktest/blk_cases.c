@@ -61,7 +61,8 @@ void bt_edges_and_random(struct blkdev *d)
 	         "%s; %lu blocks differ", blkdev_strerror(err), (unsigned long)r.mismatched);
 }
 
-/* The largest request the device takes, from a page boundary and from mid-page (one page more). */
+/* The largest request the device takes, written and read, from a page boundary and from mid-page
+ * (one page more). */
 void bt_largest_requests(struct blkdev *d)
 {
 	uint32_t bs = d->block_size,
@@ -87,9 +88,13 @@ void bt_largest_requests(struct blkdev *d)
 	for (int k = 0; k < 2 && !err; k++) {
 		uint64_t lba = k ? d->nblocks - n : (d->nblocks - n) / 3;
 		uint32_t off = k ? bs : 0;
-		for (uint32_t i = 0; i < n * bs; i++)
-			va[off + i] = 0x5a;
-		err = bt_one_on(d, &big, pages, BLKDEV_READ, lba, n, off);
+		big.req.lba = lba, big.req.nblocks = n, big.req.offset = off;
+		bt_fill(&big, bs,
+		        bt.seed); /* the pattern again: written through the list, read back */
+		err = bt_one_on(d, &big, pages, BLKDEV_WRITE, lba, n, off);
+		memset(va + off, 0x5a, (size_t)n * bs);
+		if (!err)
+			err = bt_one_on(d, &big, pages, BLKDEV_READ, lba, n, off);
 		if (!err && bt_compare(&big, bs, false, &bad))
 			err = BLKDEV_E_IO,
 			rt_printf("        # block %lu differs\n", (unsigned long)bad);
