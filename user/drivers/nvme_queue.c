@@ -210,8 +210,8 @@ void nvme_qp_fail_all(struct nvme_qpair *qp, int status)
  * first byte; a transfer that ends in the second page puts that page in
  * PRP2; a longer one puts in PRP2 the address of a list of the remaining
  * pages, whose last entry chains to the next list page when more follow.
- * Returns BLKDEV_E_INVAL for a zero length, a misaligned offset or more
- * pages than list_pages can hold.
+ * Returns BLKDEV_E_INVAL for a zero length, a misaligned offset, a page
+ * address that is not page-aligned, or more pages than list_pages can hold.
  */
 int nvme_prp_build(const uint64_t *pages, uint32_t offset, uint32_t len, uint64_t *const *list,
                    const uint64_t *list_pa, unsigned list_pages, uint64_t *prp1, uint64_t *prp2)
@@ -221,6 +221,9 @@ int nvme_prp_build(const uint64_t *pages, uint32_t offset, uint32_t len, uint64_
 	uint64_t npages = ((uint64_t)offset + len + NVME_PAGE - 1) / NVME_PAGE;
 	if (npages > (uint64_t)list_pages * (NVME_PRPS_PER_PAGE - 1) + 1)
 		return BLKDEV_E_INVAL;
+	for (uint64_t p = 0; p < npages; p++) /* 4.3: every entry but the first names a whole page */
+		if (pages[p] & (NVME_PAGE - 1))
+			return BLKDEV_E_INVAL;
 	*prp1 = pages[0] + offset;
 	*prp2 = 0;
 	if (npages == 2)

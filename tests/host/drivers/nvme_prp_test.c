@@ -150,6 +150,9 @@ NT_CASE(prp_refuses_what_it_cannot_describe)
 	NT_EXPECT(build(0, NVME_MAX_XFER_PAGES * NVME_PAGE, 2, &p1, &p2) == 0);
 	NT_EXPECT(build(0, (NVME_MAX_XFER_PAGES + 1) * NVME_PAGE, 2, &p1, &p2) == BLKDEV_E_INVAL);
 	NT_EXPECT(build(0, 0xfffffffcu, 2, &p1, &p2) == BLKDEV_E_INVAL);
+	pages[2] += 8; /* a page address inside a page */
+	NT_EXPECT(build(0, 2 * NVME_PAGE, 2, &p1, &p2) == 0);
+	NT_EXPECT(build(0, 3 * NVME_PAGE, 2, &p1, &p2) == BLKDEV_E_INVAL);
 }
 
 NT_CASE(blkdev_check_ranges_and_lengths)
