@@ -91,6 +91,7 @@ FUZZ_STEPS += blk
 .PHONY: fuzz-blk
 fuzz-blk: $(BLK_FUZZ_BINS)
 	@mkdir -p $(RESULTS)
+	@: > $(RESULTS)/blk-fuzz.tap
 	$(call blk_fuzz_run,$(FUZZ_SECONDS),$(RESULTS)/blk-fuzz.tap)
 	@cat $(RESULTS)/blk-fuzz.tap
 
