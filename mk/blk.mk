@@ -35,10 +35,11 @@ $(BLK_CLANG_STAMP): $(BLK_DRV_SRCS) $(BLKTEST_SRCS) $(BLK_HDRS) $(B)/gen/include
 	@touch $@
 
 # A boot module per configuration: blktest as the root task plus blktest.conf.
-# Padded to whole pages: QEMU's PVH loader ends the module at the last byte
-# below its initrd limit, which is page-aligned down only for its start; an
-# unpadded module then overlaps the ACPI tables past usable RAM and the
-# kernel ignores it ("lies outside the memory map").
+# Padded to whole pages: with -device nvme on the command line, QEMU (7.2,
+# -m 512M) placed an unpadded module so that it ended 1 KiB past the last
+# usable byte (0x1ffd7400; the reserved range from 0x1ffd7000 holds the
+# firmware tables, which grow with the device list), and the kernel ignored
+# it ("lies outside the memory map"). Padded, it ends on the boundary.
 define blk_initrd
 $(BLK_B)/initrd-$(1).cpio: $(B)/user/blktest
 	@rm -rf $(BLK_B)/root-$(1) && mkdir -p $(BLK_B)/root-$(1)
