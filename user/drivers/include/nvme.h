@@ -50,22 +50,27 @@ struct nvme_cmd {
  * time per pair. Indices the device reports (SQ head, command id, queue
  * id, phase) are checked against what the driver knows before use.
  */
+/*
+ * Lock legend: [I] set when the pair is made, then only read; [q] the
+ * pair's one user thread (submit and reap); [R] also rewritten by a
+ * controller reset, which must not run beside the user (docs/drivers.md).
+ */
 struct nvme_qpair {
-	uint16_t qid, depth;
-	volatile struct nvme_sqe *sq;
-	volatile struct nvme_cqe *cq;
-	uint64_t sq_pa, cq_pa;
-	volatile uint32_t *sq_db, *cq_db;
-	uint16_t sq_tail; /* next entry the driver fills */
-	uint16_t sq_head; /* last head the device reported: entries before it are free */
-	uint16_t cq_head; /* next completion entry to look at */
-	uint8_t phase;    /* phase tag of new entries: 1 on the first pass */
-	uint16_t inflight;
-	uint16_t nfree;
-	uint8_t free[NVME_MAX_CMDS];
-	struct nvme_cmd cmd[NVME_MAX_CMDS];
-	unsigned vector;   /* MSI-X entry (interrupt mode) */
-	const char *fault; /* what the device did wrong, once broken */
+	uint16_t qid, depth;              /* [I] */
+	volatile struct nvme_sqe *sq;     /* [I] */
+	volatile struct nvme_cqe *cq;     /* [I] */
+	uint64_t sq_pa, cq_pa;            /* [I] */
+	volatile uint32_t *sq_db, *cq_db; /* [I] */
+	uint16_t sq_tail;                 /* [q][R] next entry the driver fills */
+	uint16_t sq_head;  /* [q][R] last head the device reported: entries before it are free */
+	uint16_t cq_head;  /* [q][R] next completion entry to look at */
+	uint8_t phase;     /* [q][R] phase tag of new entries: 1 on the first pass */
+	uint16_t inflight; /* [q][R] */
+	uint16_t nfree;    /* [q][R] */
+	uint8_t free[NVME_MAX_CMDS];        /* [q][R] free command-id indices */
+	struct nvme_cmd cmd[NVME_MAX_CMDS]; /* [q][R] */
+	unsigned vector;                    /* [I] MSI-X entry (interrupt mode) */
+	const char *fault;                  /* [q][R] what the device did wrong, once broken */
 };
 
 /* nvme_queue.c: the rings, command ids and PRPs (host-tested against a fake controller). */
@@ -92,28 +97,29 @@ struct nvme_ns {
 	struct nvme_ctrl *ctrl;
 };
 
+/* [I] set by nvme_start, then only read; [R] changed by a reset (nvme_recover, nvme_stop). */
 struct nvme_ctrl {
-	const struct nvme_env *env;
-	volatile uint8_t *regs;
-	size_t regs_len;
-	uint64_t cap;
-	uint32_t db_stride;        /* bytes */
-	uint32_t ready_timeout_ms; /* CAP.TO */
-	uint8_t mode;              /* enum blkdev_mode */
-	unsigned want_queues;
-	struct nvme_qpair admin;
+	const struct nvme_env *env; /* [I] */
+	volatile uint8_t *regs;     /* [I] BAR 0 */
+	size_t regs_len;            /* [I] bytes mapped */
+	uint64_t cap;               /* [I] */
+	uint32_t db_stride;         /* [I] bytes */
+	uint32_t ready_timeout_ms;  /* [I] CAP.TO */
+	uint8_t mode;               /* [I] enum blkdev_mode */
+	unsigned want_queues;       /* [I] */
+	struct nvme_qpair admin;    /* [R] used only by start and reset */
 	struct nvme_qpair io[NVME_MAX_IOQ];
-	unsigned nio;
-	uint32_t max_xfer; /* bytes per command */
-	uint16_t oncs;
-	uint8_t vwc;
-	uint32_t nn;
-	char model[41], serial[21], firmware[9];
-	struct nvme_ns ns[NVME_MAX_NS];
-	unsigned nns;
-	void *scratch; /* one page for identify data */
-	uint64_t scratch_pa;
-	unsigned resets;
+	unsigned nio;      /* [R] I/O pairs in use (0: the controller is dead) */
+	uint32_t max_xfer; /* [I] bytes per command */
+	uint16_t oncs;     /* [I] */
+	uint8_t vwc;       /* [I] */
+	uint32_t nn;       /* [I] */
+	char model[41], serial[21], firmware[9]; /* [I] */
+	struct nvme_ns ns[NVME_MAX_NS];          /* [I] but nqueues [R] */
+	unsigned nns;                            /* [I] */
+	void *scratch;                           /* [R] one page for identify data */
+	uint64_t scratch_pa;                     /* [I] */
+	unsigned resets;                         /* [R] */
 };
 
 /*
