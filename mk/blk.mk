@@ -16,7 +16,7 @@ BLK_B := $(B)/blk
 # Ring-3 objects go through mk/user.mk's pattern rule ($(B)/user/<source>.o).
 # mk/user.mk is read after this file, so its RT_OBJS is not known yet where
 # prerequisites are expanded: the runtime objects are named here.
-BLK_RT_OBJS := $(addprefix $(B)/user/,user/rt/crt0.o user/rt/rt.o user/rt/malloc.o lib/string.o lib/fmt.o lib/cpio.o)
+BLK_RT_OBJS := $(addprefix $(B)/user/,user/rt/crt0.o user/rt/rt.o user/rt/malloc.o user/rt/ring.o lib/string.o lib/fmt.o lib/cpio.o)
 BLKTEST_SRCS := $(addprefix user/apps/blktest/,blktest.c blk_io.c blk_cases.c)
 BLKTEST_OBJS := $(patsubst %.c,$(B)/user/%.o,$(BLK_DRV_SRCS) $(BLKTEST_SRCS))
 $(B)/user/user/drivers/%.o $(B)/user/user/apps/blktest/%.o: UCFLAGS += $(BLK_INC) -Iuser/apps/blktest
