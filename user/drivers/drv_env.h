@@ -15,10 +15,12 @@
 
 /*
  * One 4 KiB page of DMA memory (a fresh, zeroed RAM frame) mapped
- * write-back. Two pages are never assumed contiguous: each has its own
+ * write-back, and mapped for the DMA of PCI function dev (a copy of the
+ * frame capability holds that mapping: with VT-d the function reaches
+ * nothing else). Two pages are never assumed contiguous: each has its own
  * paddr. Returns 0 or HL_ERR_*.
  */
-long drv_dma_page(void **va, uint64_t *paddr) __attribute__((warn_unused_result));
+long drv_dma_page(hl_cptr_t dev, void **va, uint64_t *paddr) __attribute__((warn_unused_result));
 
 /* A device's BARs as the driver maps them (one per BAR, pages made into frames on demand). */
 struct drv_bar {

@@ -73,10 +73,10 @@ static int vnet_fault(struct virtio_net *vn, const char *what)
 	return NETDEV_ERR_DEVICE;
 }
 
-static int vnet_queue_pages(struct vnet_queue *vq)
+static int vnet_queue_pages(hl_cptr_t dev, struct vnet_queue *vq)
 {
 	for (int i = 0; i < 3; i++)
-		if (!vq->pages[i] && drv_dma_page(&vq->pages[i], &vq->pa[i]))
+		if (!vq->pages[i] && drv_dma_page(dev, &vq->pages[i], &vq->pa[i]))
 			return NETDEV_ERR_NOMEM;
 	return NETDEV_OK;
 }
@@ -91,7 +91,7 @@ static int vnet_queue_setup(struct virtio_net *vn, struct vnet_queue *vq, uint16
 		return NETDEV_ERR_NODEV;
 	while (size > max)
 		size /= 2;
-	if (vnet_queue_pages(vq))
+	if (vnet_queue_pages(vn->vp.dev, vq))
 		return NETDEV_ERR_NOMEM;
 	for (int i = 0; i < 3; i++)
 		memset(vq->pages[i], 0, DRV_PAGE);
@@ -419,7 +419,7 @@ struct netdev *virtio_net_open(hl_cptr_t dev, uint16_t bdf, int *err)
 	void *hdr;
 
 	*err = NETDEV_ERR_NOMEM;
-	if (!vn || drv_dma_page(&hdr, &vn->tx_hdr_pa))
+	if (!vn || drv_dma_page(dev, &hdr, &vn->tx_hdr_pa))
 		return NULL;
 	vn->tx_hdr = hdr;
 	vn->bdf = bdf;

@@ -56,16 +56,18 @@ in_ns ip addr add 198.18.0.1/24 dev "$tap"
 in_ns ip link set "$tap" up
 
 # Boot netecho's boot module for MODE in QEMU, inside the namespace, in a process group of its own.
-start_qemu() { # MODE
-	setsid ip netns exec "$ns" python3 "$root/tools/qemu_run.py" --name "drivers-net-$1" \
-		--kernel "$root/build/hallows.elf" --initrd "$root/build/initrd-netecho-$1.cpio" --append "" \
-		--smp 1 --want hang --timeout 300 --log "$log/drivers-net-$1.serial.log" --echo \
+start_qemu() { # MODE [QEMU ARG...]
+	local mode=$1
+	shift
+	setsid ip netns exec "$ns" python3 "$root/tools/qemu_run.py" --name "drivers-net-$mode" \
+		--kernel "$root/build/hallows.elf" --initrd "$root/build/initrd-netecho-$mode.cpio" --append "" \
+		--smp 1 --want hang --timeout 300 --log "$log/drivers-net-$mode.serial.log" --echo "$@" \
 		--qemu-arg=-netdev --qemu-arg="tap,id=n0,ifname=$tap,script=no,downscript=no" \
-		--qemu-arg=-device --qemu-arg=virtio-net-pci,netdev=n0 > "$log/drivers-net-$1.log" 2>&1 & # the console, lines as printed
+		--qemu-arg=-device --qemu-arg=virtio-net-pci,netdev=n0 > "$log/drivers-net-$mode.log" 2>&1 & # the console, lines as printed
 	qemu_pgid=$!
 	for _ in $(seq 600); do
-		grep -q '^netecho: answering' "$log/drivers-net-$1.log" 2>/dev/null && return 0
-		grep -q '^netecho: \(no usable\|start failed\)' "$log/drivers-net-$1.log" 2>/dev/null && return 1
+		grep -q '^netecho: answering' "$log/drivers-net-$mode.log" 2>/dev/null && return 0
+		grep -q '^netecho: \(no usable\|start failed\)' "$log/drivers-net-$mode.log" 2>/dev/null && return 1
 		sleep 0.1
 	done
 	return 1
@@ -123,6 +125,20 @@ for mode in polled irq; do
 	check "$mode: no device fault or driver error on the console" no_fault $mode
 	stop_qemu
 done
+
+# Behind VT-d (the unit given first, so the NIC sits behind it): the device
+# reaches only the pages the driver mapped for its DMA, and nothing faults.
+in_ns ip neigh flush dev "$tap"
+if start_qemu irq --qemu-arg=-device --qemu-arg=intel-iommu,intremap=off; then
+	ok "iommu: netecho starts behind VT-d"
+	check "iommu: DMA remapping is on" grep -q 'iommu: VT-d at .*: DMA remapping on' "$log/drivers-net-irq.log"
+	check "iommu: 100 pings of 1472 bytes" ping_all 100 1472 -i 0.002 -q
+	check "iommu: no DMA fault, device fault or driver error" bash -c "! grep -E 'iommu: DMA fault|device fault|driver error' '$log/drivers-net-irq.log'"
+else
+	notok "iommu: netecho starts behind VT-d"
+	tail -20 "$log/drivers-net-irq.log" 2>/dev/null | sed 's/^/#   /'
+fi
+stop_qemu
 
 # A device that writes nonsense: netecho (interrupt mode) corrupts the receive
 # ring's used index after 5 echo replies, as a broken device would; the driver
