@@ -12,7 +12,7 @@
 #include "floo_internal.h"
 
 #define FLOO_TCP_SNDQ 16
-#define FLOO_TCP_OOO_MAX 32
+#define FLOO_TCP_OOO_MAX 128
 #define TCP_HLEN 20
 #define TCP_MSS_DEFAULT 536
 #define TCP_MSS_LOCAL (FLOO_MTU - 40)
@@ -129,6 +129,8 @@ struct floo_tcp {
 	/* RFC 2018 receiver: blocks to report, most recent first */
 	struct tcp_range rsack[TCP_SACK_BLOCKS];
 	uint8_t rsack_n;
+	bool has_dsack;		/* RFC 2883: report dsack first, once */
+	struct tcp_range dsack;
 	/* RFC 6675 sender: scoreboard of SACKed ranges above SND.UNA,
 	 * sorted and disjoint; HighRxt; SACK duplicate ACKs */
 	uint8_t sb_n, sack_dupacks;
@@ -144,6 +146,13 @@ struct floo_tcp {
 	uint8_t txlog_head, txlog_n;
 	uint32_t rack_ts_us, rack_ord, rack_rtt_us, rack_min_rtt_us;
 	uint32_t tx_ord; /* next transmission's order (steps of 2) */
+	uint8_t reo_mult, reo_persist; /* RACK.reo_wnd_mult, _persist */
+	/* Undo of a reduction that D-SACKs prove spurious (RFC 3708): the
+	 * window before it and the retransmissions not yet reported as
+	 * duplicates */
+	bool undo_ok;
+	uint16_t undo_rxt;
+	uint32_t undo_cwnd, undo_ssthresh;
 	struct tcp_txrec txlog[TCP_TXLOG];
 
 	/* timers: absolute ns deadlines, 0 = off */
@@ -199,6 +208,12 @@ void tcp_cc_dupack(struct floo_tcp *c);
 void tcp_cc_sack(struct floo_tcp *c, uint32_t sacked);
 /* Losses detected (RACK timer): enter recovery or send what is lost. */
 void tcp_cc_loss(struct floo_tcp *c);
+/* Save the window before a loss response, for tcp_cc_dsack to undo. */
+void tcp_cc_save_undo(struct floo_tcp *c);
+/* A retransmission left (counted for the undo). */
+void tcp_cc_rxt_sent(struct floo_tcp *c);
+/* The peer reported a duplicate (D-SACK, RFC 2883). */
+void tcp_cc_dsack(struct floo_tcp *c);
 void tcp_cc_timeout(struct floo_tcp *c);
 uint32_t tcp_flight(const struct floo_tcp *c);
 
@@ -241,8 +256,11 @@ struct tcp_seg;
 void tcp_sack_parse(struct tcp_seg *s, const uint8_t *o, uint32_t len);
 /* The receiver queued out-of-order data [seq, end): report it first. */
 void tcp_sack_rcv_note(struct floo_tcp *c, uint32_t seq, uint32_t end);
+/* A duplicate [seq, end) arrived: the next ACK reports it (RFC 2883). */
+void tcp_sack_dup(struct floo_tcp *c, uint32_t seq, uint32_t end);
 /* Write the SACK option for an ACK into o (room bytes); returns length. */
 uint8_t tcp_sack_option(struct floo_tcp *c, uint8_t *o, uint32_t room);
+bool tcp_sack_is_dsack(const struct tcp_seg *s);
 /* Merge the blocks of an acceptable ACK; returns bytes newly SACKed. */
 uint32_t tcp_sb_update(struct floo_tcp *c, const struct tcp_seg *s);
 /* Forget ranges at or below SND.UNA. */

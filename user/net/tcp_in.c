@@ -254,6 +254,8 @@ void tcp_segment(struct floo_tcp *c, struct floo_pbuf *pb, struct tcp_seg *s)
 		floo_log(st, FLOO_LOG_DEBUG, "tcp_unacceptable_seq_minus_rcv_nxt",
 			 s->seq - c->rcv_nxt);
 		st->stats.tcp_dup_segs++;
+		if (s->len && seq_leq(s->seq + s->len, c->rcv_nxt))
+			tcp_sack_dup(c, s->seq, s->seq + s->len); /* old copy */
 		if (!(s->flags & TH_RST))
 			ack_now(c);
 		goto drop;

@@ -463,6 +463,8 @@ uint32_t tcp_retransmit(struct floo_tcp *c, uint32_t seq, uint32_t len)
 		return 0;
 	c->st->stats.tcp_fast_retrans++;
 	n = emit(c, seq, len, fl);
+	if (n > 0 || (fl & TH_FIN))
+		tcp_cc_rxt_sent(c);
 	return n < 0 ? 0 : (uint32_t)n;
 }
 

@@ -7,8 +7,8 @@
  * retransmissions and losses among few segments are found without an RTO.
  * Transmissions are kept in txlog, a ring in time order (TCP_TXLOG of
  * them; an octet whose transmission fell off the ring is never judged
- * lost by RACK, only by RFC 6675 or the RTO). Floo reads no D-SACKs, so
- * the reordering window does not grow with them (RACK.reo_wnd_mult is 1).
+ * lost by RACK, only by RFC 6675 or the RTO). Each D-SACK widens the
+ * reordering window by min_RTT/4 for the next 16 recoveries.
  *
  * TLP (section 7): when the last segments of a flight are lost no ACK
  * ever comes, and an RTO (200 ms at least) would be the only way out. A
@@ -134,7 +134,8 @@ void tcp_rack_update(struct floo_tcp *c, uint32_t old_una, const struct tcp_seg 
  * SRTT. */
 uint32_t tcp_rack_reo_wnd_us(const struct floo_tcp *c)
 {
-	uint32_t w = c->rack_min_rtt_us / 4, srtt_us = c->srtt8 / 8 * 1000u;
+	uint32_t w = c->rack_min_rtt_us / 4 * (c->reo_mult ? c->reo_mult : 1);
+	uint32_t srtt_us = c->srtt8 / 8 * 1000u;
 
 	if (!c->rack_reord &&
 	    ((c->flags & TF_RECOVERY) || c->rxtshift || tcp_sb_is_lost(c, c->snd_una)))
@@ -292,15 +293,18 @@ void tcp_tlp_arm(struct floo_tcp *c)
 }
 
 /* RFC 8985 7.4: the episode ends when the probe is acknowledged. A probe
- * that was a retransmission and got acknowledged repaired a loss unless a
- * D-SACK says the original arrived; Floo reads no D-SACKs, so it always
- * takes the loss and halves the window, as fast recovery would. */
+ * that was a retransmission repaired a loss unless a D-SACK said the
+ * original arrived (tcp_cc_dsack clears tlp_rxt): then the window is
+ * halved, as fast recovery would. */
 void tcp_tlp_ack(struct floo_tcp *c, uint32_t ack)
 {
 	if (c->tlp_end && seq_geq(ack, c->tlp_end)) {
 		if (c->tlp_rxt && !(c->flags & TF_RECOVERY)) {
-			uint32_t h = (c->snd_max - c->snd_una + (ack - c->snd_una)) / 2;
+			uint32_t h;
 
+			tcp_cc_save_undo(c);
+			c->undo_rxt = 1; /* the probe */
+			h = (c->snd_max - c->snd_una) / 2;
 			c->ssthresh = h > 2u * c->mss ? h : 2u * c->mss;
 			c->cwnd = c->ssthresh;
 		}
