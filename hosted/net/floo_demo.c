@@ -269,6 +269,9 @@ int main(int argc, char **argv)
 	 * a lot out of order while holes are repaired. */
 	cfg.tcp_rcv_buf = 262144;
 	cfg.tcp_rcv_pbufs = 256;
+	/* The echo sends one reference per received buffer: 256 of them
+	 * keep 370 KB in flight (16 would cap it at 23 KB per RTT). */
+	cfg.tcp_sndq = 256;
 	sz = floo_mem_size(&cfg);
 	mem = aligned_alloc(64, (sz + 63) & ~(size_t)63);
 	st = mem ? floo_stack_init(mem, sz, &cfg, &plat, mac) : NULL;

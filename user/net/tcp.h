@@ -1,9 +1,9 @@
 /*
  * TCP connection control block and the functions the tcp*.c files share.
  *
- * Fixed memory per connection: sizeof(struct floo_tcp) (about 600 bytes:
- * FLOO_TCP_SNDQ send references, no send buffer: the application's memory
- * is referenced) plus, at most, cfg.tcp_rcv_pbufs received buffers held
+ * Fixed memory per connection: sizeof(struct floo_tcp) and cfg.tcp_sndq
+ * send references (no send buffer: the application's memory is
+ * referenced) plus, at most, cfg.tcp_rcv_pbufs received buffers held
  * for the application and FLOO_TCP_OOO_MAX out-of-order buffers.
  */
 #ifndef FLOO_TCP_H
@@ -11,7 +11,6 @@
 
 #include "floo_internal.h"
 
-#define FLOO_TCP_SNDQ 16
 #define FLOO_TCP_OOO_MAX 128
 #define TCP_HLEN 20
 #define TCP_MSS_DEFAULT 536
@@ -107,8 +106,8 @@ struct floo_tcp {
 	uint32_t snd_buf_seq; /* sequence number of sndq's first byte */
 	uint32_t sndq_bytes;
 	uint16_t mss;	      /* payload bytes per segment we send */
-	uint8_t sndq_head, sndq_n;
-	struct tcp_sref sndq[FLOO_TCP_SNDQ];
+	uint16_t sndq_head, sndq_n;
+	struct tcp_sref *sndq; /* [I] cfg.tcp_sndq entries, a ring */
 
 	/* receive side */
 	uint32_t irs, rcv_nxt, rcv_adv;

@@ -146,7 +146,7 @@ static uint32_t gather(struct floo_tcp *c, struct floo_txframe *tx,
 	uint32_t off = seq - c->snd_buf_seq, got = 0;
 
 	for (unsigned i = 0; i < c->sndq_n && got < len; i++) {
-		const struct tcp_sref *r = &c->sndq[(c->sndq_head + i) % FLOO_TCP_SNDQ];
+		const struct tcp_sref *r = &c->sndq[(c->sndq_head + i) % c->st->cfg.tcp_sndq];
 		uint32_t n;
 
 		if (off >= r->len) {
