@@ -124,8 +124,8 @@ void tcp_cc_dupack(struct floo_tcp *c)
 		tcp_mark_dirty(c); /* limited transmit */
 		return;
 	}
-	if (c->dupacks > thresh)
-		return;
+	if (c->dupacks > thresh || (c->flags & TF_SACK && c->rack_reord))
+		return; /* with SACK on a reordering path RACK decides */
 	/* recover holds SND.MAX at the last loss event: RFC 6582's "ACK
 	 * covers more than recover" is snd_una >= it here. */
 	if (!seq_geq(c->snd_una, c->recover))
@@ -149,8 +149,8 @@ void tcp_cc_sack(struct floo_tcp *c, uint32_t sacked)
 		c->sack_dupacks++;
 	if (c->snd_una == c->snd_max || !seq_geq(c->snd_una, c->recover))
 		return;
-	if (c->sack_dupacks >= dup_thresh(c) || tcp_sb_is_lost(c, c->snd_una) ||
-	    rack) {
+	if (rack || (!c->rack_reord && (c->sack_dupacks >= dup_thresh(c) ||
+					tcp_sb_is_lost(c, c->snd_una)))) {
 		if (rack)
 			c->st->stats.tcp_rack_lost++;
 		enter_recovery(c);

@@ -196,7 +196,10 @@ static bool next_piece(struct floo_tcp *c, uint32_t *cur, uint32_t reo,
 	if (p->below_hi && seq_gt(p->end, c->high_rxt))
 		p->end = c->high_rxt;
 	rl = rack_lost(c, r, reo, wait);
-	p->lost = rl || (!p->below_hi && !p->final && tcp_sb_is_lost(c, *cur));
+	/* Once the path is seen to reorder, only time decides (RACK), as
+	 * Linux does: counting SACKed segments misreads overtaken ones. */
+	p->lost = rl || (!p->below_hi && !p->final && !c->rack_reord &&
+			 tcp_sb_is_lost(c, *cur));
 	*cur = p->end;
 	return true;
 }

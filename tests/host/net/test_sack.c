@@ -301,6 +301,22 @@ TEST(sack_pipe_and_next_segment_rules)
 	node_free(n);
 }
 
+TEST(sack_counting_rule_off_once_the_path_reorders)
+{
+	struct node *n = node_new(NULL, IP_A, 1);
+	struct floo_tcp *c = fake_conn(n);
+	uint32_t seq, len;
+
+	c->snd_max = B0 + 10 * M;
+	(void)sb_ack(c, 0, 3, (uint32_t[]){3, 4, 5, 6, 7, 8});
+	CHECK(tcp_rack_next_hole(c, false, &seq, &len)); /* IsLost(0) */
+	c->rack_reord = true; /* overtaken segments look lost by count */
+	CHECK(!tcp_rack_next_hole(c, false, &seq, &len));
+	CHECK(tcp_rack_pipe(c) == 7 * M); /* nothing counted lost */
+	free(c);
+	node_free(n);
+}
+
 /* ---- RACK (RFC 8985 6) ---- */
 
 static void at_ms(struct floo_tcp *c, uint32_t ms)
