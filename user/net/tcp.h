@@ -11,7 +11,7 @@
 
 #include "floo_internal.h"
 
-#define FLOO_TCP_OOO_MAX 128
+#define FLOO_TCP_OOO_MAX 256
 #define TCP_HLEN 20
 #define TCP_MSS_DEFAULT 536
 #define TCP_MSS_LOCAL (FLOO_MTU - 40)
@@ -21,6 +21,7 @@
 #define TCP_DATA_RETRIES 12
 #define TCP_DELACK_MS 40
 #define TCP_PERSIST_MIN_MS 200
+#define TCP_PAWS_WINDOW 1 /* peer timestamp ticks PAWS tolerates */
 
 #define TH_FIN 0x01
 #define TH_SYN 0x02
