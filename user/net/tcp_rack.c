@@ -250,6 +250,11 @@ bool tcp_rack_detect(struct floo_tcp *c)
 	c->t_rack = 0;
 	if (!(c->flags & TF_SACK) || !c->rack_valid)
 		return false;
+	/* Nothing SACKed and the RACK segment an original: everything sent
+	 * before it is an original of lower sequence, already acknowledged
+	 * (the common, loss-free case costs no scan). */
+	if (!c->sb_n && !(c->rack_ord & 1) && !(c->flags & TF_RECOVERY))
+		return false;
 	while (!lost && next_piece(c, &cur, reo, &wait, &p))
 		lost = p.lost;
 	if (!lost && wait > 0)
