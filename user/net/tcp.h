@@ -71,8 +71,11 @@ struct tcp_range {
 /* One transmission of [start, end) at ts_us (RACK's segment record). */
 struct tcp_txrec {
 	uint32_t start, end, ts_us;
-	uint32_t ord; /* transmission order * 2, + 1 for a retransmission */
+	uint32_t ord; /* transmission order in steps of TX_ORD_STEP, | flags */
 };
+#define TX_RXT 1u	/* ord flag: a retransmission */
+#define TX_DELIVERED 2u /* ord flag: its delivery was taken by RACK */
+#define TX_ORD_STEP 4u
 #define TCP_TXLOG 32 /* transmissions remembered, oldest dropped first */
 
 /* One application buffer queued by reference. */
@@ -142,10 +145,11 @@ struct floo_tcp {
 	/* RFC 8985 6: RACK.xmit_ts/end_seq/rtt/min_RTT, reordering seen,
 	 * and the transmissions of data not yet cumulatively acknowledged
 	 * (a ring in time order, SACK connections only) */
-	bool rack_valid, rack_reord;
+	bool rack_valid, rack_reord, rack_min_set;
 	uint8_t txlog_head, txlog_n;
 	uint32_t rack_ts_us, rack_ord, rack_rtt_us, rack_min_rtt_us;
-	uint32_t tx_ord; /* next transmission's order (steps of 2) */
+	uint32_t tx_ord; /* next transmission's order */
+	uint32_t rack_fack; /* RACK.fack: highest end delivered */
 	uint8_t reo_mult, reo_persist; /* RACK.reo_wnd_mult, _persist */
 	/* Undo of a reduction that D-SACKs prove spurious (RFC 3708): the
 	 * window before it and the retransmissions not yet reported as

@@ -597,6 +597,12 @@ TEST(tcp_tail_loss_recovered_by_probe_without_rto)
 	drops(4, 5, 0, false); /* the last two of five: no ACK would come */
 	a->filter = drop_some;
 	send_and_run(a, b, &ca, pattern + 100000, 5 * ca.c->mss, 150);
+	if (getenv("DBG"))
+		fprintf(stderr, "rx %u probes %llu rack %llu fast %llu to %llu valid %d min %u reord %d\n", sa.rx_len,
+			(unsigned long long)floo_stats(a->st)->tcp_loss_probes,
+			(unsigned long long)floo_stats(a->st)->tcp_rack_lost,
+			(unsigned long long)floo_stats(a->st)->tcp_fast_retrans,
+			(unsigned long long)floo_stats(a->st)->tcp_timeouts, ca.c->rack_valid, ca.c->rack_min_rtt_us, ca.c->rack_reord);
 	CHECK(sa.rx_len == 100000 + 5u * ca.c->mss &&
 	      !memcmp(sa.rx, pattern, sa.rx_len));
 	CHECK(floo_stats(a->st)->tcp_loss_probes >= 1);
@@ -676,6 +682,42 @@ TEST(dsack_for_every_retransmission_undoes_the_reduction)
 	tcp_cc_timeout(c);
 	tcp_cc_dsack(c);
 	CHECK(c->cwnd == M && floo_stats(n->st)->tcp_undos == 1);
+	free(c);
+	node_free(n);
+}
+
+TEST(rack_ignores_an_ack_for_the_original_of_a_retransmission)
+{
+	struct node *n = node_new(NULL, IP_A, 1);
+	struct floo_tcp *c = fake_conn(n);
+	struct tcp_seg s;
+
+	sent_one_per_ms(c, 4);
+	at_ms(c, 50); /* segment 0 resent at 50 ms */
+	tcp_txlog_add(c, B0, M);
+	at_ms(c, 60);
+	c->st->now_ms = (uint32_t)(c->st->now_ns / 1000000u);
+	memset(&s, 0, sizeof(s));
+	s.ack = B0 + M; /* delivers segment 0 ... */
+	c->snd_una = B0 + M;
+	s.has_ts = true;
+	s.tsecr = c->st->now_ms - 60; /* ... but echoes the original's time */
+	c->rack_min_rtt_us = 5000;
+	c->rack_min_set = true;
+	tcp_rack_update(c, B0, &s);
+	/* No sample: not from the retransmission (the ACK was for the
+	 * original), not from the original (resent: superseded). */
+	CHECK(!c->rack_valid);
+	/* Segment 1 resent at 70 ms; the ACK at 80 ms echoes that copy. */
+	at_ms(c, 70);
+	tcp_txlog_add(c, B0 + M, M);
+	at_ms(c, 80);
+	c->st->now_ms = (uint32_t)(c->st->now_ns / 1000000u);
+	s.ack = B0 + 2 * M;
+	c->snd_una = B0 + 2 * M;
+	s.tsecr = c->st->now_ms - 10;
+	tcp_rack_update(c, B0 + M, &s);
+	CHECK(c->rack_valid && c->rack_rtt_us == 10000);
 	free(c);
 	node_free(n);
 }
