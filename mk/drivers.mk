@@ -71,3 +71,39 @@ TEST_GROUPS += drivers-net
 test-drivers-net: $(B)/hallows.elf $(NETECHO_INITRDS)
 	@mkdir -p $(RESULTS)
 	@bash tests/system/drivers/net.sh $(RESULTS)/drivers-net.tap
+
+# ---- fuzzing: what a device or the network writes ----
+DRV_FUZZ_TARGETS := responder virtq
+DRV_FUZZ_SRCS_responder := tests/fuzz/drivers/fuzz_responder.c user/apps/netecho/responder.c
+DRV_FUZZ_SRCS_virtq := tests/fuzz/drivers/fuzz_virtq.c user/drivers/virtq.c
+DRV_FUZZ_BINS := $(DRV_FUZZ_TARGETS:%=$(DRV_HOST_B)/fuzz/fuzz-%)
+DRV_FUZZ_TEST_SECONDS ?= 5
+
+$(DRV_HOST_B)/fuzz/fuzz-%: $$(DRV_FUZZ_SRCS_$$*) $(DRV_HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Iuser/drivers -Iuser/apps/netecho $(DRV_FUZZ_SRCS_$*) -o $@
+
+# Each target from its committed seeds (new inputs go to a work corpus under build/).
+define drv_fuzz_run
+	@mkdir -p $(RESULTS) $(DRV_HOST_B)/fuzz/work
+	@: > $(2)
+	@for t in $(DRV_FUZZ_TARGETS); do \
+		w=$(DRV_HOST_B)/fuzz/work/$$t; mkdir -p $$w; \
+		if $(DRV_HOST_B)/fuzz/fuzz-$$t -max_total_time=$(1) -rss_limit_mb=1024 \
+			-artifact_prefix=$(DRV_HOST_B)/fuzz/crash-$$t- $$w tests/fuzz/drivers/corpus/$$t \
+			> $(DRV_HOST_B)/fuzz/$$t.log 2>&1; then \
+			echo "ok - drivers-fuzz: $$t ($(1) s, $$(grep -o 'Done [0-9]* runs' $(DRV_HOST_B)/fuzz/$$t.log | tail -1))" >> $(2); \
+		else \
+			echo "not ok - drivers-fuzz: $$t (see $(DRV_HOST_B)/fuzz/$$t.log)" >> $(2); \
+		fi; \
+	done
+	@cat $(2)
+endef
+
+TEST_GROUPS += drivers-fuzz
+FUZZ_STEPS += drivers
+.PHONY: test-drivers-fuzz fuzz-drivers
+test-drivers-fuzz: $(DRV_FUZZ_BINS)
+	$(call drv_fuzz_run,$(DRV_FUZZ_TEST_SECONDS),$(RESULTS)/drivers-fuzz.tap)
+fuzz-drivers: $(DRV_FUZZ_BINS)
+	$(call drv_fuzz_run,$(FUZZ_SECONDS),$(DRV_HOST_B)/fuzz/fuzz-drivers.tap)
