@@ -215,35 +215,6 @@ static int vnet_drain(struct vnet_queue *vq, struct netdev_buf **out, int max)
 	return (int)n;
 }
 
-/* Fill b from a used receive buffer of len bytes; false if the header is nonsense. */
-static bool vnet_rx_one(struct virtio_net *vn, struct netdev_buf *b, uint32_t len)
-{
-	b->flags = 0, b->csum_start = 0, b->csum_offset = 0;
-	if (vn->rx_more) { /* a continuation buffer of a merged frame: no header */
-		b->off = 0, b->len = (uint16_t)len;
-		vn->rx_more--;
-	} else {
-		const volatile struct virtio_net_hdr *h =
-		    (const volatile struct virtio_net_hdr *)b->data;
-		uint16_t nbuf =
-		    virtio_pci_has(&vn->vp, VIRTIO_NET_F_MRG_RXBUF) ? h->num_buffers : 1;
-		uint8_t hf = h->flags;
-		if (len < VNET_HDR || nbuf == 0 || nbuf > vn->rx.q.size)
-			return false;
-		b->off = VNET_HDR, b->len = (uint16_t)(len - VNET_HDR);
-		vn->rx_more = (uint16_t)(nbuf - 1);
-		if (hf & VIRTIO_NET_HDR_F_DATA_VALID)
-			b->flags |= NETDEV_BUF_CSUM_VALID;
-		if (hf & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
-			b->flags |= NETDEV_BUF_CSUM_NONE;
-			b->csum_start = h->csum_start, b->csum_offset = h->csum_offset;
-		}
-	}
-	if (vn->rx_more)
-		b->flags |= NETDEV_BUF_MORE;
-	return true;
-}
-
 static int vnet_rx_poll(struct netdev *nd, struct netdev_buf **out, int max)
 {
 	struct virtio_net *vn = vnet(nd);
@@ -262,9 +233,13 @@ static int vnet_rx_poll(struct netdev *nd, struct netdev_buf **out, int max)
 		if (got == 0)
 			break;
 		out[n] = c;
-		if (!vnet_rx_one(vn, out[n], len)) {
+		if (!virtio_net_rx_fill(out[n], len,
+		                        virtio_pci_has(&vn->vp, VIRTIO_NET_F_MRG_RXBUF),
+		                        vn->rx.q.size, &vn->rx_more)) {
 			out[n]->flags = NETDEV_BUF_DROPPED, out[n]->len = 0;
-			vnet_fault(vn, "receive header: length or num_buffers out of range");
+			vnet_fault(
+			    vn,
+			    "receive header: length, num_buffers or checksum offsets out of range");
 			return n + 1; /* this one back too; the rest through draining */
 		}
 		n++;

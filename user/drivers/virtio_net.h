@@ -22,6 +22,17 @@ bool virtio_net_matches(uint16_t vendor, uint16_t device);
 struct netdev *virtio_net_open(hl_cptr_t dev, uint16_t bdf, int *err);
 
 /*
+ * A used receive buffer b of len bytes (len <= b->cap, checked by the
+ * virtqueue): fill off, len, flags and checksum offsets from the
+ * virtio_net_hdr at its start, or take it as a continuation buffer while
+ * *more buffers of a merged frame are due. False if the device wrote
+ * nonsense: a length under the header, num_buffers 0 or above the ring
+ * size, checksum offsets outside the frame. Pure: host-tested.
+ */
+bool virtio_net_rx_fill(struct netdev_buf *b, uint32_t len, bool mrg_rxbuf, uint16_t ring_size,
+                        uint16_t *more);
+
+/*
  * Tests only: write a used index into the receive ring that jumps past the
  * buffers in flight, as a broken device might. The next rx_poll must report
  * NETDEV_ERR_DEVICE and reset the device.

@@ -35,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1 || size > 1 + 65535)
 		return 0;
-	struct responder r = { .mac = { 0x52, 0x54, 0, 0x12, 0x34, 0x56 }, .ip = { 198, 18, 0, 2 } };
+	struct responder r = {.mac = {0x52, 0x54, 0, 0x12, 0x34, 0x56}, .ip = {198, 18, 0, 2}};
 	uint16_t len = (uint16_t)(size - 1), out = 0;
 	uint8_t *f = malloc(len ? len : 1);
 	struct responder_csum cs;
@@ -51,8 +51,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const uint8_t *ip = f + 14;
 		if (responder_cksum(ip, (uint32_t)(ip[0] & 15) * 4) != 0)
 			abort(); /* the IP header checksum we wrote */
-		if (!r.csum_offload && !(data[0] & 1) && responder_cksum(f + cs.start, (uint32_t)(out - cs.start)) != 0)
-			abort(); /* the ICMP checksum of a reply to a request whose checksum was right */
+		if (!r.csum_offload && !(data[0] & 1) &&
+		    responder_cksum(f + cs.start, (uint32_t)(out - cs.start)) != 0)
+			abort(); /* the ICMP checksum of a reply to a request whose checksum was
+			            right */
 	}
 	if (r.arp + r.echo + r.dropped != 1)
 		abort();

@@ -28,7 +28,7 @@ static uint32_t take(const uint8_t **p, const uint8_t *end, unsigned n)
 	uint32_t v = 0;
 
 	for (unsigned i = 0; i < n && *p < end; i++)
-		v |= (uint32_t)*(*p)++ << (8 * i);
+		v |= (uint32_t) * (*p)++ << (8 * i);
 	return v;
 }
 
@@ -51,10 +51,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			struct virtq_seg s[4];
 			unsigned n = (a & 3) + 1;
 			for (unsigned i = 0; i < n; i++)
-				s[i] = (struct virtq_seg){ 0x10000 * (i + 1), 100 * (i + 1), (a & 4) && i == n - 1 };
+				s[i] = (struct virtq_seg){0x10000 * (i + 1), 100 * (i + 1),
+				                          (a & 4) && i == n - 1};
 			int r = virtq_add(&q, s, n, &post[nposted]);
 			if (r == VIRTQ_OK) {
-				post[nposted++] = (struct posted){ true, (a & 4) ? 100 * n : 0, (uint16_t)n };
+				post[nposted++] =
+				    (struct posted){true, (a & 4) ? 100 * n : 0, (uint16_t)n};
 				ndesc_out += n;
 			} else if (r != VIRTQ_ERR_FULL && r != VIRTQ_ERR_BROKEN) {
 				abort();
@@ -64,7 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		} else if (op == 2) {
 			uint32_t id = take(&p, end, 4), len = take(&p, end, 4);
 			uint16_t step = (uint16_t)take(&p, end, 2);
-			q.used->ring[dev_used % QSIZE] = (struct virtq_used_elem){ id, len };
+			q.used->ring[dev_used % QSIZE] = (struct virtq_used_elem){id, len};
 			dev_used = (uint16_t)(dev_used + step);
 			q.used->idx = dev_used;
 		} else if (op == 3) {
@@ -94,7 +96,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (ndesc_out != 0 || q.nfree != QSIZE)
 				abort();
 			memset(mem, 0, sizeof(mem));
-			if (virtq_init(&q, 0, QSIZE, mem, 0x1000, mem + 4096, 0x2000, mem + 8192, 0x3000))
+			if (virtq_init(&q, 0, QSIZE, mem, 0x1000, mem + 4096, 0x2000, mem + 8192,
+			               0x3000))
 				abort();
 			dev_used = 0;
 		}

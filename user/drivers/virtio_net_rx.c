@@ -1,0 +1,40 @@
+/* virtio-net receive headers (virtio 1.2 §5.1.6.4), checked before anything in them is used. */
+#include "virtio_net.h"
+#include "virtio_regs.h"
+
+#define VNET_HDR ((uint16_t)sizeof(struct virtio_net_hdr))
+
+bool virtio_net_rx_fill(struct netdev_buf *b, uint32_t len, bool mrg_rxbuf, uint16_t ring_size,
+                        uint16_t *more)
+{
+	b->flags = 0, b->csum_start = 0, b->csum_offset = 0;
+	if (*more) { /* a continuation buffer of a merged frame: no header */
+		b->off = 0, b->len = (uint16_t)len;
+		if (--*more)
+			b->flags |= NETDEV_BUF_MORE;
+		return true;
+	}
+	if (len < VNET_HDR)
+		return false;
+	/* Read each field once: the device could still be writing the buffer. */
+	const volatile struct virtio_net_hdr *h = (const volatile struct virtio_net_hdr *)b->data;
+	uint16_t nbuf = mrg_rxbuf ? h->num_buffers : 1, cstart = h->csum_start,
+	         coff = h->csum_offset;
+	uint8_t hf = h->flags;
+	if (nbuf == 0 || nbuf > ring_size)
+		return false;
+	b->off = VNET_HDR, b->len = (uint16_t)(len - VNET_HDR);
+	if (hf & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+		if (nbuf == 1 && (uint32_t)cstart + coff + 2 > b->len)
+			return false; /* the caller would write the sum there: it must be inside the
+			                 frame */
+		b->flags |= NETDEV_BUF_CSUM_NONE;
+		b->csum_start = cstart, b->csum_offset = coff;
+	}
+	if (hf & VIRTIO_NET_HDR_F_DATA_VALID)
+		b->flags |= NETDEV_BUF_CSUM_VALID;
+	*more = (uint16_t)(nbuf - 1);
+	if (*more)
+		b->flags |= NETDEV_BUF_MORE;
+	return true;
+}
