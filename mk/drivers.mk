@@ -15,7 +15,7 @@ DRV_UOBJ := $(B)/user
 DRV_INC := -Iuser/drivers/include
 DRV_SRCS := user/drivers/virtq.c user/drivers/virtio_pci.c user/drivers/virtio_net.c user/drivers/virtio_net_rx.c \
 	user/drivers/drv_env.c
-NETECHO_SRCS := user/apps/netecho/netecho.c user/apps/netecho/responder.c
+NETECHO_SRCS := user/apps/netecho/netecho.c user/apps/netecho/responder.c user/apps/netecho/bench.c
 DRV_HDRS := $(wildcard user/drivers/*.h user/drivers/include/drivers/*.h user/apps/netecho/*.h)
 DRV_UOBJS := $(patsubst %.c,$(DRV_UOBJ)/%.o,$(DRV_SRCS) $(NETECHO_SRCS))
 
@@ -26,10 +26,11 @@ $(DRV_UOBJ)/netecho: $$(RT_OBJS) $(DRV_UOBJS) $(DRV_UOBJ)/lib/cpio.o user/rt/use
 	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
 
 # One boot module per configuration: netecho as the root task, and its etc/netecho.conf.
-NETECHO_MODES := polled irq fault
+NETECHO_MODES := polled irq fault bench
 NETECHO_CONF_polled := ip 198.18.0.2\nmode polled\ncsum soft\n
 NETECHO_CONF_irq := ip 198.18.0.2\nmode irq\ncsum offload\n
 NETECHO_CONF_fault := ip 198.18.0.2\nmode irq\ncsum soft\nfault-after 5\n
+NETECHO_CONF_bench := mode polled\nbench 1000\n
 NETECHO_INITRDS := $(NETECHO_MODES:%=$(B)/initrd-netecho-%.cpio)
 $(B)/initrd-netecho-%.cpio: $(DRV_UOBJ)/netecho mk/drivers.mk
 	@rm -rf $(B)/initrd-netecho-$*-root && mkdir -p $(B)/initrd-netecho-$*-root/etc
@@ -109,3 +110,9 @@ test-drivers-fuzz: $(DRV_FUZZ_BINS)
 	$(call drv_fuzz_run,$(DRV_FUZZ_TEST_SECONDS),$(RESULTS)/drivers-fuzz.tap)
 fuzz-drivers: $(DRV_FUZZ_BINS)
 	$(call drv_fuzz_run,$(FUZZ_SECONDS),$(DRV_HOST_B)/fuzz/fuzz-drivers.tap)
+
+# ---- benchmark: driver instructions per packet under TCG -icount shift=0 ----
+BENCH_STEPS += drivers-net
+.PHONY: bench-drivers-net
+bench-drivers-net: $(B)/hallows.elf $(B)/initrd-netecho-bench.cpio
+	python3 tools/bench_drivers_net.py --kernel $(B)/hallows.elf --initrd $(B)/initrd-netecho-bench.cpio --out $(BENCH_OUT)

@@ -9,6 +9,8 @@
  *   fault-after N          test: after N echo replies, corrupt the receive
  *                          ring's used index as a broken device would, and
  *                          recover (every buffer back, restart, repost)
+ *   bench N                benchmark: N frames through a looped-back
+ *                          device, driver instructions per packet (bench.c)
  *
  * Each reply is made in the buffer the request arrived in and sent from it
  * (no copy); once sent, the buffer is posted for receiving again.
@@ -20,6 +22,7 @@
 
 #include "../../drivers/drv_env.h"
 #include "../../drivers/virtio_net.h"
+#include "bench.h"
 #include "responder.h"
 
 #define NBUFS        256 /* 2 KiB each, two per DMA page */
@@ -32,9 +35,22 @@ struct config {
 	enum netdev_mode mode;
 	bool csum_offload;
 	uint32_t fault_after;
+	uint32_t bench;
 };
 
 static struct netdev_buf bufs[NBUFS];
+
+/* Up to 6 decimal digits. */
+static bool config_number(const char *v, uint32_t vn, uint32_t *out)
+{
+	*out = 0;
+	for (uint32_t i = 0; i < vn; i++) {
+		if (v[i] < '0' || v[i] > '9')
+			return false;
+		*out = *out * 10 + (uint32_t)(v[i] - '0');
+	}
+	return vn > 0 && vn <= 6;
+}
 
 /* One "key value" line of the configuration; false if not understood. */
 static bool config_line(struct config *c, const char *s, uint32_t n)
@@ -55,15 +71,10 @@ static bool config_line(struct config *c, const char *s, uint32_t n)
 		c->csum_offload = vn == 7 && !strncmp(v, "offload", 7);
 		return c->csum_offload || (vn == 4 && !strncmp(v, "soft", 4));
 	}
-	if (k == 11 && !strncmp(s, "fault-after", 11) && vn > 0 && vn < 6) {
-		c->fault_after = 0;
-		for (uint32_t i = 0; i < vn; i++) {
-			if (v[i] < '0' || v[i] > '9')
-				return false;
-			c->fault_after = c->fault_after * 10 + (uint32_t)(v[i] - '0');
-		}
-		return true;
-	}
+	if (k == 11 && !strncmp(s, "fault-after", 11))
+		return config_number(v, vn, &c->fault_after);
+	if (k == 5 && !strncmp(s, "bench", 5))
+		return config_number(v, vn, &c->bench);
 	return n == 0 || s[0] == '#';
 }
 
@@ -234,6 +245,8 @@ int main(struct rt *rt)
 	}
 	print_device(nd, bdf, &c);
 	int posted = post_pool(nd);
+	if (c.bench)
+		return netbench_run(nd, bufs + NBUFS / 2, NBUFS / 2, c.bench) ? 1 : 0;
 	memcpy(r.mac, nd->info.mac, 6);
 	memcpy(r.ip, c.ip, 4);
 	r.csum_offload = c.csum_offload && (nd->info.offloads & NETDEV_OFF_TX_CSUM);
