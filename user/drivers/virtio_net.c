@@ -32,6 +32,8 @@ struct vnet_queue {
 	uint64_t pa[3];
 };
 
+static bool vnet_link_up(struct netdev *nd);
+
 struct virtio_net {
 	struct netdev nd;
 	struct virtio_pci vp;
@@ -124,6 +126,25 @@ static int vnet_irq_setup(struct virtio_net *vn)
 	return NETDEV_OK;
 }
 
+/* The report at start (issue 13 item 7): where, what, MAC, link, queues, mode, offloads. */
+static void vnet_report(struct virtio_net *vn)
+{
+	const uint8_t *m = vn->nd.info.mac;
+	uint32_t o = vn->nd.info.offloads;
+	hl_word_t id = 0;
+
+	hl_pci_device_config_read(vn->vp.dev, 2, 2, &id);
+	rt_printf(
+	    "virtio-net: %02x:%02x.%x 1af4:%04lx %s, mac %02x:%02x:%02x:%02x:%02x:%02x, link %s, "
+	    "%u queue pair (rx %u, tx %u), mode %s, offloads%s%s%s%s\n",
+	    vn->bdf >> 8, (vn->bdf >> 3) & 31, vn->bdf & 7, id, vn->nd.info.model, m[0], m[1], m[2],
+	    m[3], m[4], m[5], vnet_link_up(&vn->nd) ? "up" : "down", vn->nd.info.queue_pairs,
+	    vn->rx.q.size, vn->tx.q.size,
+	    vn->mode == NETDEV_IRQ ? "interrupt (MSI-X per queue)" : "polled",
+	    o & NETDEV_OFF_TX_CSUM ? " tx-csum" : "", o & NETDEV_OFF_RX_CSUM ? " rx-csum" : "",
+	    o & NETDEV_OFF_MRG_RX ? " mrg-rxbuf" : "", o ? "" : " none");
+}
+
 /* §3.1.1 device initialization, then §5.1.5: queues, DRIVER_OK. */
 static int vnet_start(struct netdev *nd, enum netdev_mode mode)
 {
@@ -160,6 +181,7 @@ static int vnet_start(struct netdev *nd, enum netdev_mode mode)
 	    (virtio_pci_has(&vn->vp, VIRTIO_NET_F_MRG_RXBUF) ? NETDEV_OFF_MRG_RX : 0);
 	virtio_pci_set_status(&vn->vp, VIRTIO_STATUS_DRIVER_OK);
 	vn->state = VNET_RUNNING;
+	vnet_report(vn);
 	return NETDEV_OK;
 fail:
 	err = NETDEV_ERR_NODEV;

@@ -56,12 +56,12 @@ in_ns ip addr add 198.18.0.1/24 dev "$tap"
 in_ns ip link set "$tap" up
 
 # Boot netecho's boot module for MODE in QEMU, inside the namespace, in a process group of its own.
-start_qemu() { # MODE
+start_qemu() { # MODE [DEVICE-OPTIONS]
 	setsid ip netns exec "$ns" python3 "$root/tools/qemu_run.py" --name "drivers-net-$1" \
 		--kernel "$root/build/hallows.elf" --initrd "$root/build/initrd-netecho-$1.cpio" --append "" \
 		--smp 1 --want hang --timeout 300 --log "$log/drivers-net-$1.serial.log" --echo \
 		--qemu-arg=-netdev --qemu-arg="tap,id=n0,ifname=$tap,script=no,downscript=no" \
-		--qemu-arg=-device --qemu-arg=virtio-net-pci,netdev=n0 > "$log/drivers-net-$1.log" 2>&1 & # the console, lines as printed
+		--qemu-arg=-device --qemu-arg="virtio-net-pci,netdev=n0${2:-}" > "$log/drivers-net-$1.log" 2>&1 & # the console, lines as printed
 	qemu_pgid=$!
 	for _ in $(seq 600); do
 		grep -q '^netecho: answering' "$log/drivers-net-$1.log" 2>/dev/null && return 0
@@ -88,9 +88,9 @@ ping_all() { # COUNT SIZE [ping args...]
 }
 
 # The device report at start (issue 13 item 7).
-reported() { # MODE WORD
+reported() { # MODE WORD PCI-DEVICE-ID
 	grep "^virtio-net: " "$log/drivers-net-$1.log" | tee /dev/stderr |
-		grep -q "mac [0-9a-f:]\{17\}, link up, 1 queue pair (rx [0-9]*, tx [0-9]*), mode $2"
+		grep -q "^virtio-net: 00:0[0-9a-f].0 1af4:$3 virtio-net (virtio 1.x modern PCI), mac [0-9a-f:]\{17\}, link up, 1 queue pair (rx 256, tx 256), mode $2"
 }
 
 # Nothing answered for a fragment (no reassembly here), and the responder still answers afterwards.
@@ -102,17 +102,21 @@ no_fault() { # MODE
 	! grep -E 'device fault|driver error|could not repost|PANIC|FATAL' "$log/drivers-net-$1.log"
 }
 
+# Polled mode on the transitional device (1af4:1000, modern capabilities beside
+# the legacy I/O BAR), interrupt mode on a modern-only one (1af4:1041).
 for mode in polled irq; do
 	word=$([ $mode = irq ] && echo interrupt || echo polled)
+	opts=$([ $mode = irq ] && echo ",disable-legacy=on" || echo ",disable-legacy=off")
+	id=$([ $mode = irq ] && echo 1041 || echo 1000)
 	in_ns ip neigh flush dev "$tap"
-	if ! start_qemu $mode; then
+	if ! start_qemu $mode "$opts"; then
 		notok "$mode: netecho starts on the virtio-net device"
 		tail -20 "$log/drivers-net-$mode.log" 2>/dev/null | sed 's/^/#   /'
 		stop_qemu
 		continue
 	fi
 	ok "$mode: netecho starts on the virtio-net device"
-	check "$mode: device reported at start (model, MAC, link, queues, mode)" reported $mode "$word"
+	check "$mode: device reported at start (1af4:$id, MAC, link, queues, mode)" reported $mode "$word" $id
 	check "$mode: first ping (ARP, then echo)" ping_all 3 56
 	check "$mode: ARP resolved 198.18.0.2 to the device's MAC (ip neigh)" arp_resolved $mode
 	check "$mode: ping with an 8-byte ICMP message (payload 0)" ping_all 3 0
@@ -135,7 +139,7 @@ fault_reported() {
 			"$log/drivers-net-fault.log"
 }
 in_ns ip neigh flush dev "$tap"
-if start_qemu fault; then
+if start_qemu fault ",disable-legacy=on"; then
 	in_ns ping -n -c 10 -i 0.3 -W 1 198.18.0.2 > "$log/ping-fault" 2>&1
 	check "fault: bad used index reported, device reset, every buffer back, restarted" fault_reported
 	check "fault: the responder answers again after the restart (1472 bytes)" ping_all 5 1472

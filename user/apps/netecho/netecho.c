@@ -131,22 +131,6 @@ static bool bufs_init(void)
 	return true;
 }
 
-static void print_device(struct netdev *nd, uint16_t bdf, const struct config *c)
-{
-	const uint8_t *m = nd->info.mac;
-	uint32_t o = nd->info.offloads;
-
-	rt_printf(
-	    "virtio-net: %02x:%02x.%x %s, mac %02x:%02x:%02x:%02x:%02x:%02x, link %s, %u queue "
-	    "pair "
-	    "(rx %u, tx %u), mode %s, offloads%s%s%s%s\n",
-	    bdf >> 8, (bdf >> 3) & 31, bdf & 7, nd->info.model, m[0], m[1], m[2], m[3], m[4], m[5],
-	    nd->ops->link_up(nd) ? "up" : "down", nd->info.queue_pairs, nd->info.rx_slots,
-	    nd->info.tx_slots, c->mode == NETDEV_IRQ ? "interrupt (MSI-X per queue)" : "polled",
-	    o & NETDEV_OFF_TX_CSUM ? " tx-csum" : "", o & NETDEV_OFF_RX_CSUM ? " rx-csum" : "",
-	    o & NETDEV_OFF_MRG_RX ? " mrg-rxbuf" : "", o ? "" : " none");
-}
-
 /* Answer what arrived; replies go out from the buffers they came in. Returns the buffers handled.
  */
 static int serve(struct netdev *nd, struct responder *r)
@@ -243,7 +227,6 @@ int main(struct rt *rt)
 		rt_printf("netecho: start failed: %d\n", err);
 		return 1;
 	}
-	print_device(nd, bdf, &c);
 	int posted = post_pool(nd);
 	if (c.bench)
 		return netbench_run(nd, bufs + NBUFS / 2, NBUFS / 2, c.bench) ? 1 : 0;
