@@ -13,7 +13,7 @@
 
 DRV_UOBJ := $(B)/user
 DRV_INC := -Iuser/drivers/include
-DRV_SRCS := user/drivers/virtq.c user/drivers/virtio_pci.c user/drivers/virtio_net.c user/drivers/virtio_net_rx.c \
+DRV_SRCS := user/drivers/virtq.c user/drivers/virtio_pci.c user/drivers/virtio_net.c user/drivers/virtio_net_hdr.c \
 	user/drivers/drv_env.c
 NETECHO_SRCS := user/apps/netecho/netecho.c user/apps/netecho/responder.c user/apps/netecho/bench.c
 DRV_HDRS := $(wildcard user/drivers/*.h user/drivers/include/drivers/*.h user/apps/netecho/*.h)
@@ -54,7 +54,7 @@ ALL_TARGETS += $(DRV_CLANG_STAMP)
 DRV_HOST_B := $(B)/drivers
 DRV_UNIT_BIN := $(DRV_HOST_B)/drivers-unit
 DRV_UNIT_SRCS := tests/host/drivers/main.c tests/host/drivers/virtq_test.c tests/host/drivers/responder_test.c \
-	tests/host/drivers/virtio_net_rx_test.c user/drivers/virtq.c user/drivers/virtio_net_rx.c \
+	tests/host/drivers/virtio_net_hdr_test.c user/drivers/virtq.c user/drivers/virtio_net_hdr.c \
 	user/apps/netecho/responder.c
 $(DRV_UNIT_BIN): $(DRV_UNIT_SRCS) $(DRV_HDRS) tests/host/drivers/dtest.h
 	@mkdir -p $(dir $@)

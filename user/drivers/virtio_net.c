@@ -17,10 +17,10 @@
 #include <lib/string.h>
 
 #define VNET_QSIZE     256 /* at most; the device may offer fewer */
-#define VNET_MAX_SEGS  8   /* caller's buffers per transmitted frame */
+#define VNET_MAX_SEGS  VIRTIO_NET_MAX_SEGS
 #define VNET_HDR       ((uint16_t)sizeof(struct virtio_net_hdr))
-#define VNET_FRAME_MAX 1514 /* Ethernet header + 1500 (no VLAN, no TSO) */
-#define VNET_HDR_SLOT  16   /* bytes per transmit header in the header page */
+#define VNET_FRAME_MAX VIRTIO_NET_FRAME_MAX
+#define VNET_HDR_SLOT  16 /* bytes per transmit header in the header page */
 #define VNET_MSIX_RX   0
 #define VNET_MSIX_TX   1
 
@@ -269,21 +269,6 @@ static int vnet_rx_poll(struct netdev *nd, struct netdev_buf **out, int max)
 	return n;
 }
 
-/* The frame starting at bufs[0]: its buffer count (<= n), or an error. */
-static int vnet_tx_frame_len(struct netdev_buf **bufs, int n, uint32_t *bytes)
-{
-	int k = 0;
-
-	*bytes = 0;
-	do {
-		if (k == n || k == VNET_MAX_SEGS || bufs[k]->len == 0)
-			return NETDEV_ERR_INVALID;
-		*bytes += bufs[k]->len;
-	} while (bufs[k++]->flags & NETDEV_BUF_MORE);
-	return *bytes > VNET_FRAME_MAX || (bufs[0]->flags & NETDEV_BUF_TSO4) ? NETDEV_ERR_INVALID
-	                                                                     : k;
-}
-
 /* Queue one frame of k buffers; false if the ring is full. */
 static bool vnet_tx_one(struct virtio_net *vn, struct netdev_buf **bufs, int k)
 {
@@ -291,7 +276,7 @@ static bool vnet_tx_one(struct virtio_net *vn, struct netdev_buf **bufs, int k)
 	uint16_t head = virtq_next_head(&vn->tx.q);
 	struct virtio_net_hdr *h = (struct virtio_net_hdr *)(vn->tx_hdr + head * VNET_HDR_SLOT);
 
-	memset(h, 0, sizeof(*h));
+	*h = (struct virtio_net_hdr){0}; /* stores, not rep stosb (counted per byte) */
 	if ((bufs[0]->flags & NETDEV_BUF_CSUM) && virtio_pci_has(&vn->vp, VIRTIO_NET_F_CSUM)) {
 		h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
 		h->csum_start = bufs[0]->csum_start, h->csum_offset = bufs[0]->csum_offset;
@@ -316,8 +301,8 @@ static int vnet_tx(struct netdev *nd, struct netdev_buf **bufs, int n)
 	if (vn->state != VNET_RUNNING)
 		return vn->state == VNET_FAULTED ? NETDEV_ERR_DEVICE : NETDEV_ERR_STATE;
 	while (done < n) {
-		uint32_t bytes;
-		int k = vnet_tx_frame_len(bufs + done, n - done, &bytes);
+		int k = virtio_net_tx_frame(bufs + done, n - done, VNET_MAX_SEGS,
+		                            virtio_pci_has(&vn->vp, VIRTIO_NET_F_CSUM));
 		if (k < 0) {
 			if (done == 0)
 				return k;

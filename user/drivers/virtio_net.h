@@ -21,6 +21,19 @@ bool virtio_net_matches(uint16_t vendor, uint16_t device);
  */
 struct netdev *virtio_net_open(hl_cptr_t dev, uint16_t bdf, int *err);
 
+#define VIRTIO_NET_MAX_SEGS  8    /* caller's buffers per transmitted frame */
+#define VIRTIO_NET_FRAME_MAX 1514 /* Ethernet header + 1500 (no VLAN, no TSO) */
+
+/*
+ * The frame to transmit that starts at bufs[0] (of n): its buffer count,
+ * or NETDEV_ERR_INVALID for a caller's mistake: no end within n or
+ * max_segs buffers, an empty buffer or one whose off + len passes its cap,
+ * more than VIRTIO_NET_FRAME_MAX bytes, TSO (not negotiated), a checksum
+ * request without the device's CSUM feature or with a field outside the
+ * frame. Pure: host-tested.
+ */
+int virtio_net_tx_frame(struct netdev_buf *const *bufs, int n, int max_segs, bool csum_offload);
+
 /*
  * A used receive buffer b of len bytes (len <= b->cap, checked by the
  * virtqueue): fill off, len, flags and checksum offsets from the

@@ -1,5 +1,8 @@
-/* virtio-net receive headers (user/drivers/virtio_net_rx.c): what a device may write there, and
- * what it may not. */
+/*
+ * virtio-net headers and frames (user/drivers/virtio_net_hdr.c): what a
+ * device may write into a receive header and what it may not; which
+ * frames a caller may hand to tx.
+ */
 #include <string.h>
 
 #include "dtest.h"
@@ -76,4 +79,50 @@ DT(virtio_net_rx_nonsense_from_the_device_is_refused)
 	DCHECK(virtio_net_rx_fill(&b, 12 + 60, true, 256, &more),
 	       "the last two bytes of the frame are fine");
 	DCHECK(more == 0);
+}
+
+static uint8_t txmem[4][2048];
+
+static struct netdev_buf txb(int i, uint16_t off, uint16_t len, uint16_t flags)
+{
+	return (struct netdev_buf){
+	    .data = txmem[i], .cap = 2048, .off = off, .len = len, .flags = flags};
+}
+
+DT(virtio_net_tx_frame_counts_buffers)
+{
+	struct netdev_buf a = txb(0, 0, 14, NETDEV_BUF_MORE), b = txb(1, 0, 20, NETDEV_BUF_MORE),
+	                  c = txb(2, 100, 1000, 0), d = txb(3, 0, 60, 0);
+	struct netdev_buf *v[4] = {&a, &b, &c, &d};
+
+	DCHECK(virtio_net_tx_frame(v, 4, 8, false) == 3, "three buffers, then the next frame");
+	DCHECK(virtio_net_tx_frame(v + 3, 1, 8, false) == 1);
+	DCHECK(virtio_net_tx_frame(v, 2, 8, false) == NETDEV_ERR_INVALID,
+	       "MORE on the last buffer given");
+	DCHECK(virtio_net_tx_frame(v, 4, 2, false) == NETDEV_ERR_INVALID,
+	       "more buffers than the driver takes");
+}
+
+DT(virtio_net_tx_frame_refuses_caller_mistakes)
+{
+	struct netdev_buf b = txb(0, 0, 0, 0), *v[1] = {&b};
+
+	DCHECK(virtio_net_tx_frame(v, 1, 8, true) == NETDEV_ERR_INVALID, "empty");
+	b = txb(0, 2000, 60, 0);
+	DCHECK(virtio_net_tx_frame(v, 1, 8, true) == NETDEV_ERR_INVALID, "off + len past cap");
+	b = txb(0, 0, 1515, 0);
+	DCHECK(virtio_net_tx_frame(v, 1, 8, true) == NETDEV_ERR_INVALID, "longer than 1514");
+	b = txb(0, 0, 1514, 0);
+	DCHECK(virtio_net_tx_frame(v, 1, 8, true) == 1, "1514 is the largest");
+	b = txb(0, 0, 1000, NETDEV_BUF_TSO4);
+	DCHECK(virtio_net_tx_frame(v, 1, 8, true) == NETDEV_ERR_INVALID, "TSO not negotiated");
+	b = txb(0, 0, 98, NETDEV_BUF_CSUM), b.csum_start = 34, b.csum_offset = 2;
+	DCHECK(virtio_net_tx_frame(v, 1, 8, true) == 1);
+	DCHECK(virtio_net_tx_frame(v, 1, 8, false) == NETDEV_ERR_INVALID,
+	       "offload asked of a device without CSUM");
+	b.csum_offset = 63;
+	DCHECK(virtio_net_tx_frame(v, 1, 8, true) == NETDEV_ERR_INVALID,
+	       "checksum field past the frame");
+	b.csum_offset = 62;
+	DCHECK(virtio_net_tx_frame(v, 1, 8, true) == 1, "the last two bytes");
 }

@@ -1,4 +1,8 @@
-/* virtio-net receive headers (virtio 1.2 §5.1.6.4), checked before anything in them is used. */
+/*
+ * virtio-net frames and headers checked without touching the device:
+ * received headers (virtio 1.2 §5.1.6.4) before anything in them is used,
+ * frames to transmit before any descriptor is written.
+ */
 #include "virtio_net.h"
 #include "virtio_regs.h"
 
@@ -37,4 +41,24 @@ bool virtio_net_rx_fill(struct netdev_buf *b, uint32_t len, bool mrg_rxbuf, uint
 	if (*more)
 		b->flags |= NETDEV_BUF_MORE;
 	return true;
+}
+
+int virtio_net_tx_frame(struct netdev_buf *const *bufs, int n, int max_segs, bool csum_offload)
+{
+	uint32_t bytes = 0;
+	int k = 0;
+
+	do {
+		if (k == n || k == max_segs || bufs[k]->len == 0 ||
+		    (uint32_t)bufs[k]->off + bufs[k]->len > bufs[k]->cap)
+			return NETDEV_ERR_INVALID;
+		bytes += bufs[k]->len;
+	} while (bufs[k++]->flags & NETDEV_BUF_MORE);
+	uint16_t f = bufs[0]->flags;
+	if (bytes > VIRTIO_NET_FRAME_MAX || (f & NETDEV_BUF_TSO4))
+		return NETDEV_ERR_INVALID;
+	if ((f & NETDEV_BUF_CSUM) &&
+	    (!csum_offload || (uint32_t)bufs[0]->csum_start + bufs[0]->csum_offset + 2 > bytes))
+		return NETDEV_ERR_INVALID;
+	return k;
 }
