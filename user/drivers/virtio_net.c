@@ -45,7 +45,8 @@ struct virtio_net {
 	uint64_t tx_hdr_pa;
 	struct netdev_buf *tx_bufs[VNET_QSIZE][VNET_MAX_SEGS]; /* by chain head */
 	uint8_t tx_nbufs[VNET_QSIZE];
-	uint16_t rx_more; /* buffers still to come of the frame being received */
+	uint16_t rx_more;      /* buffers still to come of the frame being received */
+	bool fault_unreported; /* a fault seen by a call that had buffers to hand back first */
 	hl_cptr_t irq[2];
 };
 
@@ -72,7 +73,28 @@ static int vnet_fault(struct virtio_net *vn, const char *what)
 	          (vn->bdf >> 3) & 31, vn->bdf & 7, what);
 	virtio_pci_reset(&vn->vp);
 	vn->state = VNET_FAULTED;
+	vn->fault_unreported = true;
 	return NETDEV_ERR_DEVICE;
+}
+
+/*
+ * rx_poll and tx_reclaim after a fault: NETDEV_ERR_DEVICE once (unless the
+ * call that saw the fault reported it), then the buffers still lent, dropped.
+ */
+static bool vnet_report_fault(struct virtio_net *vn)
+{
+	bool report = vn->state == VNET_FAULTED && vn->fault_unreported;
+
+	vn->fault_unreported = false;
+	return report;
+}
+
+/* The fault seen after n buffers were taken: hand those back now and report the fault next time. */
+static int vnet_fault_after(struct virtio_net *vn, int n, const char *what)
+{
+	vnet_fault(vn, what);
+	vn->fault_unreported = n > 0;
+	return n > 0 ? n : NETDEV_ERR_DEVICE;
 }
 
 static int vnet_queue_pages(struct vnet_queue *vq)
@@ -157,6 +179,7 @@ static int vnet_start(struct netdev *nd, enum netdev_mode mode)
 	if (vn->state == VNET_RUNNING || vn->rx.q.inflight || vn->tx.q.inflight)
 		return NETDEV_ERR_STATE; /* running, or buffers not yet handed back after a fault */
 	vn->mode = mode;
+	vn->fault_unreported = false;
 	if (!virtio_pci_reset(&vn->vp))
 		return NETDEV_ERR_NODEV;
 	virtio_pci_set_status(&vn->vp, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
@@ -242,6 +265,8 @@ static int vnet_rx_poll(struct netdev *nd, struct netdev_buf **out, int max)
 	struct virtio_net *vn = vnet(nd);
 	int n = 0;
 
+	if (vnet_report_fault(vn))
+		return NETDEV_ERR_DEVICE;
 	if (vn->state == VNET_FAULTED || vn->state == VNET_STOPPED)
 		return vnet_drain(&vn->rx, out, max);
 	if (vn->mode == NETDEV_IRQ) /* polling now: no interrupts until irq_arm */
@@ -251,18 +276,17 @@ static int vnet_rx_poll(struct netdev *nd, struct netdev_buf **out, int max)
 		uint32_t len;
 		int got = virtq_get(&vn->rx.q, &c, &len);
 		if (got < 0)
-			return vnet_fault(vn, virtq_fault_str(vn->rx.q.fault));
+			return vnet_fault_after(vn, n, virtq_fault_str(vn->rx.q.fault));
 		if (got == 0)
 			break;
 		out[n] = c;
 		if (!virtio_net_rx_fill(out[n], len,
 		                        virtio_pci_has(&vn->vp, VIRTIO_NET_F_MRG_RXBUF),
 		                        vn->rx.q.size, &vn->rx_more)) {
-			out[n]->flags = NETDEV_BUF_DROPPED, out[n]->len = 0;
-			vnet_fault(
-			    vn,
+			out[n]->flags = NETDEV_BUF_DROPPED, out[n]->len = 0; /* back too, unused */
+			return vnet_fault_after(
+			    vn, n + 1,
 			    "receive header: length, num_buffers or checksum offsets out of range");
-			return n + 1; /* this one back too; the rest through draining */
 		}
 		n++;
 	}
@@ -338,6 +362,8 @@ static int vnet_tx_reclaim(struct netdev *nd, struct netdev_buf **out, int max)
 
 	if (max < VNET_MAX_SEGS)
 		return NETDEV_ERR_INVALID;
+	if (vnet_report_fault(vn))
+		return NETDEV_ERR_DEVICE;
 	if (vn->state != VNET_RUNNING) { /* chains in flight at the reset come back dropped */
 		void *c[VNET_QSIZE];
 		unsigned got = virtq_drain(&vn->tx.q, c, (unsigned)(max / VNET_MAX_SEGS));
@@ -352,7 +378,7 @@ static int vnet_tx_reclaim(struct netdev *nd, struct netdev_buf **out, int max)
 		uint32_t len;
 		int got = virtq_get(&vn->tx.q, &c, &len);
 		if (got < 0)
-			return vnet_fault(vn, virtq_fault_str(vn->tx.q.fault));
+			return vnet_fault_after(vn, n, virtq_fault_str(vn->tx.q.fault));
 		if (got == 0)
 			break;
 		n += vnet_tx_done(vn, c, out + n, 0);
@@ -377,11 +403,18 @@ static bool vnet_irq_arm(struct netdev *nd)
 	return rx || tx || vn->state != VNET_RUNNING;
 }
 
-void virtio_net_inject_fault(struct netdev *nd)
+bool virtio_net_inject_fault(struct netdev *nd, enum virtio_net_fault kind)
 {
 	struct virtq *q = &vnet(nd)->rx.q;
 
-	q->used->idx = (uint16_t)(q->last_used + q->size + 1);
+	if (kind == VIRTIO_NET_FAULT_USED_IDX) {
+		q->used->idx = (uint16_t)(q->last_used + q->size + 1);
+		return true;
+	}
+	if (virtq_used_pending(q) < 2)
+		return false;
+	q->used->ring[(uint16_t)(q->last_used + 1) & (q->size - 1)].id = 0xffff;
+	return true;
 }
 
 static const struct netdev_ops virtio_net_ops = {

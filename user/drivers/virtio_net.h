@@ -46,10 +46,14 @@ bool virtio_net_rx_fill(struct netdev_buf *b, uint32_t len, bool mrg_rxbuf, uint
                         uint16_t *more);
 
 /*
- * Tests only: write a used index into the receive ring that jumps past the
- * buffers in flight, as a broken device might. The next rx_poll must report
- * NETDEV_ERR_DEVICE and reset the device.
+ * Tests only: write into the receive ring's used ring what a broken device
+ * might. USED_IDX: an index past the buffers in flight (the next rx_poll
+ * reports NETDEV_ERR_DEVICE). SECOND_ID: an id outside the table in the
+ * second used entry, so the rx_poll that meets it has taken a good buffer
+ * first (it hands that back, and the next call reports the fault); false
+ * while fewer than two entries are waiting (try again).
  */
-void virtio_net_inject_fault(struct netdev *nd);
+enum virtio_net_fault { VIRTIO_NET_FAULT_USED_IDX, VIRTIO_NET_FAULT_SECOND_ID };
+bool virtio_net_inject_fault(struct netdev *nd, enum virtio_net_fault kind);
 
 #endif

@@ -7,8 +7,10 @@
  *   mode polled|irq        netdev mode
  *   csum soft|offload      ICMP reply checksums by the CPU or the device
  *   fault-after N          test: after N echo replies, corrupt the receive
- *                          ring's used index as a broken device would, and
- *                          recover (every buffer back, restart, repost)
+ *                          ring as a broken device would, and recover
+ *                          (every buffer back, restart, repost)
+ *   fault-kind idx|id      what to corrupt: the used index (default), or
+ *                          the id of the second of several used entries
  *   bench N                benchmark: N frames through a looped-back
  *                          device, driver instructions per packet (bench.c)
  *
@@ -35,6 +37,7 @@ struct config {
 	enum netdev_mode mode;
 	bool csum_offload;
 	uint32_t fault_after;
+	enum virtio_net_fault fault_kind;
 	uint32_t bench;
 };
 
@@ -73,6 +76,11 @@ static bool config_line(struct config *c, const char *s, uint32_t n)
 	}
 	if (k == 11 && !strncmp(s, "fault-after", 11))
 		return config_number(v, vn, &c->fault_after);
+	if (k == 10 && !strncmp(s, "fault-kind", 10) && vn > 0) {
+		c->fault_kind = vn == 2 && !strncmp(v, "id", 2) ? VIRTIO_NET_FAULT_SECOND_ID
+		                                                : VIRTIO_NET_FAULT_USED_IDX;
+		return (vn == 2 && !strncmp(v, "id", 2)) || (vn == 3 && !strncmp(v, "idx", 3));
+	}
 	if (k == 5 && !strncmp(s, "bench", 5))
 		return config_number(v, vn, &c->bench);
 	return n == 0 || s[0] == '#';
@@ -131,12 +139,19 @@ static bool bufs_init(void)
 	return true;
 }
 
-/* Answer what arrived; replies go out from the buffers they came in. Returns the buffers handled.
+/* Buffers a failed rx_post left with us (the device faulted meanwhile); counted back by recover().
+ */
+static int held;
+
+/*
+ * Answer what arrived; replies go out from the buffers they came in, and
+ * every buffer sent or not answered is lent for receiving again. Returns
+ * the buffers handled, or NETDEV_ERR_DEVICE.
  */
 static int serve(struct netdev *nd, struct responder *r)
 {
 	static bool in_frame; /* the last buffer seen said NETDEV_BUF_MORE */
-	struct netdev_buf *in[BATCH], *out[BATCH], *back[BATCH];
+	struct netdev_buf *in[BATCH], *out[BATCH], *back[2 * BATCH];
 	int nin = nd->ops->rx_poll(nd, in, BATCH), nout = 0, nback = 0;
 
 	if (nin < 0)
@@ -145,11 +160,10 @@ static int serve(struct netdev *nd, struct responder *r)
 		struct netdev_buf *b = in[i];
 		uint16_t len;
 		struct responder_csum cs;
+		/* Part of a merged frame: too big for ARP or for a ping of at most 1500 bytes. */
 		bool whole = !in_frame && !(b->flags & (NETDEV_BUF_MORE | NETDEV_BUF_DROPPED));
-		in_frame =
-		    b->flags &
-		    NETDEV_BUF_MORE; /* a merged frame: too big for ARP or this ping; dropped */
 		bool trusted = b->flags & (NETDEV_BUF_CSUM_VALID | NETDEV_BUF_CSUM_NONE);
+		in_frame = b->flags & NETDEV_BUF_MORE;
 		if (whole &&
 		    responder_reply(r, b->data + b->off, b->len, trusted, &len, &cs) != RESP_DROP) {
 			b->len = len;
@@ -157,21 +171,27 @@ static int serve(struct netdev *nd, struct responder *r)
 			b->csum_start = cs.start, b->csum_offset = cs.offset;
 			out[nout++] = b;
 		} else {
-			if (!whole)
-				r->dropped++;
+			r->dropped += !whole;
 			back[nback++] = b;
 		}
 	}
 	int sent = nout ? nd->ops->tx(nd, out, nout) : 0;
 	for (int i = sent < 0 ? 0 : sent; i < nout; i++)
-		back[nback++] = out[i]; /* ring full: not answered */
+		back[nback++] = out[i]; /* ring full, or the device faulted: not answered */
 	int done = nd->ops->tx_reclaim(nd, out, BATCH);
-	for (int i = 0; i < done && nback < BATCH; i++)
+	for (int i = 0; i < done; i++)
 		back[nback++] = out[i];
 	for (int i = 0; i < nback; i++)
 		back[i]->flags = 0, back[i]->off = 0, back[i]->len = 0;
-	if (nback && nd->ops->rx_post(nd, back, nback) < nback)
-		rt_printf("netecho: could not repost every buffer\n");
+	int posted = nback ? nd->ops->rx_post(nd, back, nback) : 0;
+	if (posted < nback) {
+		held += nback - (posted > 0 ? posted : 0);
+		if (posted >= 0)
+			rt_printf("netecho: the receive ring took %d of %d buffers\n", posted,
+			          nback);
+	}
+	if (sent == NETDEV_ERR_DEVICE || done == NETDEV_ERR_DEVICE || posted == NETDEV_ERR_DEVICE)
+		return NETDEV_ERR_DEVICE;
 	return nin + (done > 0 ? done : 0);
 }
 
@@ -199,6 +219,8 @@ static int recover(struct netdev *nd, enum netdev_mode mode, int posted)
 		back += n;
 	while ((n = nd->ops->tx_reclaim(nd, b, BATCH)) > 0)
 		back += n;
+	back += held; /* those serve() could not lend again */
+	held = 0;
 	int err = nd->ops->start(nd, mode);
 	int again = err ? err : post_pool(nd);
 	rt_printf("netecho: device fault %lu: %d of %d buffers back, restart %s, %d receive "
@@ -241,7 +263,7 @@ int main(struct rt *rt)
 	for (;;) {
 		if (c.fault_after && r.echo >= c.fault_after && nd->errors == 0)
 			virtio_net_inject_fault(
-			    nd); /* again until seen: the device may rewrite the index first */
+			    nd, c.fault_kind); /* until seen: the device may rewrite the index */
 		int n = serve(nd, &r);
 		if (n == NETDEV_ERR_DEVICE && (n = recover(nd, c.mode, posted)) >= 0)
 			continue;
