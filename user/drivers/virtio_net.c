@@ -65,13 +65,29 @@ bool virtio_net_matches(uint16_t vendor, uint16_t device)
 	       (device == VIRTIO_PCI_DEVICE_NET || device == VIRTIO_PCI_DEVICE_NET_TRANS);
 }
 
-/* The device broke a rule: say what, reset it (no more DMA), and keep the buffers for draining. */
+/*
+ * No more DMA from the device: a virtio reset, and bus mastering off in case
+ * the device ignores the reset (start() turns it on again). Returns whether
+ * the reset completed.
+ */
+static bool vnet_quiesce(struct virtio_net *vn)
+{
+	hl_word_t cmd = 0;
+	bool reset = virtio_pci_reset(&vn->vp);
+
+	if (hl_pci_device_config_read(vn->vp.dev, 4, 2, &cmd) == HL_OK)
+		(void)hl_pci_device_config_write(vn->vp.dev, 4, 2, cmd & ~(hl_word_t)0x4);
+	return reset;
+}
+
+/* The device broke a rule: say what, stop its DMA, and keep the buffers for draining. */
 static int vnet_fault(struct virtio_net *vn, const char *what)
 {
 	vn->nd.errors++;
-	rt_printf("virtio-net: %02x:%02x.%x: device fault: %s; device reset\n", vn->bdf >> 8,
-	          (vn->bdf >> 3) & 31, vn->bdf & 7, what);
-	virtio_pci_reset(&vn->vp);
+	bool reset = vnet_quiesce(vn);
+	rt_printf("virtio-net: %02x:%02x.%x: device fault: %s; device %s\n", vn->bdf >> 8,
+	          (vn->bdf >> 3) & 31, vn->bdf & 7, what,
+	          reset ? "reset" : "did not reset: bus mastering off");
 	vn->state = VNET_FAULTED;
 	vn->fault_unreported = true;
 	return NETDEV_ERR_DEVICE;
@@ -127,7 +143,7 @@ static int vnet_queue_setup(struct virtio_net *vn, struct vnet_queue *vq, uint16
 	return virtio_pci_queue_enable(&vn->vp, &vq->q, msix) ? NETDEV_ERR_NODEV : NETDEV_OK;
 }
 
-/* Interrupt mode: one MSI-X entry per queue, both signalling nd.notify (made once, kept across
+/* Interrupt mode: an MSI-X entry per queue, both signalling nd.notify (made once, kept for
  * restarts). */
 static int vnet_irq_setup(struct virtio_net *vn)
 {
@@ -191,9 +207,9 @@ static int vnet_start(struct netdev *nd, enum netdev_mode mode)
 	if ((err = vnet_queue_setup(vn, &vn->rx, 0, mode == NETDEV_IRQ ? VNET_MSIX_RX : none)) ||
 	    (err = vnet_queue_setup(vn, &vn->tx, 1, mode == NETDEV_IRQ ? VNET_MSIX_TX : none)))
 		goto fail_err;
-	hl_pci_device_config_read(vn->vp.dev, 4, 2,
-	                          &cmd); /* memory space and bus mastering: DMA and MSI-X */
-	if (hl_pci_device_config_write(vn->vp.dev, 4, 2, cmd | 0x6))
+	/* Memory space and bus mastering: the device's DMA and its MSI-X messages. */
+	if (hl_pci_device_config_read(vn->vp.dev, 4, 2, &cmd) ||
+	    hl_pci_device_config_write(vn->vp.dev, 4, 2, cmd | 0x6))
 		goto fail;
 	vn->rx_more = 0;
 	vn->nd.info.rx_slots = vn->rx.q.size;
@@ -218,7 +234,7 @@ static void vnet_stop(struct netdev *nd)
 {
 	struct virtio_net *vn = vnet(nd);
 
-	virtio_pci_reset(&vn->vp);
+	vnet_quiesce(vn);
 	if (vn->state == VNET_RUNNING)
 		vn->state = VNET_STOPPED;
 }
