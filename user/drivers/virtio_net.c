@@ -52,7 +52,8 @@ struct virtio_net {
 
 static const uint64_t vnet_wanted = 1ull << VIRTIO_NET_F_CSUM | 1ull << VIRTIO_NET_F_GUEST_CSUM |
                                     1ull << VIRTIO_NET_F_MAC | 1ull << VIRTIO_NET_F_STATUS |
-                                    1ull << VIRTIO_NET_F_MRG_RXBUF | 1ull << VIRTIO_F_VERSION_1;
+                                    1ull << VIRTIO_NET_F_MRG_RXBUF |
+                                    1ull << VIRTIO_NET_F_HOST_TSO4 | 1ull << VIRTIO_F_VERSION_1;
 
 static struct virtio_net *vnet(struct netdev *nd)
 {
@@ -180,7 +181,7 @@ static void vnet_report(struct virtio_net *vn)
 	    vn->rx.q.size, vn->tx.q.size,
 	    vn->mode == NETDEV_IRQ ? "interrupt (MSI-X per queue)" : "polled",
 	    o & NETDEV_OFF_TX_CSUM ? " tx-csum" : "", o & NETDEV_OFF_RX_CSUM ? " rx-csum" : "",
-	    o & NETDEV_OFF_MRG_RX ? " mrg-rxbuf" : "", o ? "" : " none");
+	    o & NETDEV_OFF_MRG_RX ? " mrg-rxbuf" : "", o & NETDEV_OFF_TSO4 ? " tso4" : "");
 }
 
 /* §3.1.1 device initialization, then §5.1.5: queues, DRIVER_OK. */
@@ -217,7 +218,11 @@ static int vnet_start(struct netdev *nd, enum netdev_mode mode)
 	vn->nd.info.offloads =
 	    (virtio_pci_has(&vn->vp, VIRTIO_NET_F_CSUM) ? NETDEV_OFF_TX_CSUM : 0) |
 	    (virtio_pci_has(&vn->vp, VIRTIO_NET_F_GUEST_CSUM) ? NETDEV_OFF_RX_CSUM : 0) |
-	    (virtio_pci_has(&vn->vp, VIRTIO_NET_F_MRG_RXBUF) ? NETDEV_OFF_MRG_RX : 0);
+	    (virtio_pci_has(&vn->vp, VIRTIO_NET_F_MRG_RXBUF) ? NETDEV_OFF_MRG_RX : 0) |
+	    (virtio_pci_has(&vn->vp, VIRTIO_NET_F_HOST_TSO4) &&
+	             virtio_pci_has(&vn->vp, VIRTIO_NET_F_CSUM)
+	         ? NETDEV_OFF_TSO4
+	         : 0);
 	virtio_pci_set_status(&vn->vp, VIRTIO_STATUS_DRIVER_OK);
 	vn->state = VNET_RUNNING;
 	vnet_report(vn);
@@ -316,11 +321,7 @@ static bool vnet_tx_one(struct virtio_net *vn, struct netdev_buf **bufs, int k)
 	uint16_t head = virtq_next_head(&vn->tx.q);
 	struct virtio_net_hdr *h = (struct virtio_net_hdr *)(vn->tx_hdr + head * VNET_HDR_SLOT);
 
-	*h = (struct virtio_net_hdr){0}; /* stores, not rep stosb (counted per byte) */
-	if ((bufs[0]->flags & NETDEV_BUF_CSUM) && virtio_pci_has(&vn->vp, VIRTIO_NET_F_CSUM)) {
-		h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
-		h->csum_start = bufs[0]->csum_start, h->csum_offset = bufs[0]->csum_offset;
-	}
+	virtio_net_tx_hdr(h, bufs[0]);
 	s[0] = (struct virtq_seg){.paddr = vn->tx_hdr_pa + head * VNET_HDR_SLOT, .len = VNET_HDR};
 	for (int i = 0; i < k; i++)
 		s[1 + i] =
@@ -341,8 +342,8 @@ static int vnet_tx(struct netdev *nd, struct netdev_buf **bufs, int n)
 	if (vn->state != VNET_RUNNING)
 		return vn->state == VNET_FAULTED ? NETDEV_ERR_DEVICE : NETDEV_ERR_STATE;
 	while (done < n) {
-		int k = virtio_net_tx_frame(bufs + done, n - done, VNET_MAX_SEGS,
-		                            virtio_pci_has(&vn->vp, VIRTIO_NET_F_CSUM));
+		int k =
+		    virtio_net_tx_frame(bufs + done, n - done, VNET_MAX_SEGS, nd->info.offloads);
 		if (k < 0) {
 			if (done == 0)
 				return k;

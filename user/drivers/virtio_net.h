@@ -21,18 +21,25 @@ bool virtio_net_matches(uint16_t vendor, uint16_t device);
  */
 struct netdev *virtio_net_open(hl_cptr_t dev, uint16_t bdf, int *err);
 
-#define VIRTIO_NET_MAX_SEGS  8    /* caller's buffers per transmitted frame */
-#define VIRTIO_NET_FRAME_MAX 1514 /* Ethernet header + 1500 (no VLAN, no TSO) */
+#define VIRTIO_NET_MAX_SEGS  8            /* caller's buffers per transmitted frame */
+#define VIRTIO_NET_FRAME_MAX 1514         /* Ethernet header + 1500 (no VLAN, no TSO) */
+#define VIRTIO_NET_TSO_MAX   (14 + 65535) /* Ethernet header + the largest IPv4 datagram */
 
 /*
  * The frame to transmit that starts at bufs[0] (of n): its buffer count,
  * or NETDEV_ERR_INVALID for a caller's mistake: no end within n or
  * max_segs buffers, an empty buffer or one whose off + len passes its cap,
- * more than VIRTIO_NET_FRAME_MAX bytes, TSO (not negotiated), a checksum
- * request without the device's CSUM feature or with a field outside the
- * frame. Pure: host-tested.
+ * more than VIRTIO_NET_FRAME_MAX bytes (VIRTIO_NET_TSO_MAX with TSO), an
+ * offload the device does not have (offloads: NETDEV_OFF_*), a checksum
+ * field outside the frame, TSO without a checksum request or gso_size.
+ * Pure: host-tested.
  */
-int virtio_net_tx_frame(struct netdev_buf *const *bufs, int n, int max_segs, bool csum_offload);
+int virtio_net_tx_frame(struct netdev_buf *const *bufs, int n, int max_segs, uint32_t offloads);
+
+struct virtio_net_hdr;
+/* The virtio_net_hdr for a checked frame whose first buffer is first (checksum and TSO requests).
+ */
+void virtio_net_tx_hdr(struct virtio_net_hdr *h, const struct netdev_buf *first);
 
 /*
  * A used receive buffer b of len bytes (len <= b->cap, checked by the

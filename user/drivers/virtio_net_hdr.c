@@ -43,7 +43,7 @@ bool virtio_net_rx_fill(struct netdev_buf *b, uint32_t len, bool mrg_rxbuf, uint
 	return true;
 }
 
-int virtio_net_tx_frame(struct netdev_buf *const *bufs, int n, int max_segs, bool csum_offload)
+int virtio_net_tx_frame(struct netdev_buf *const *bufs, int n, int max_segs, uint32_t offloads)
 {
 	uint32_t bytes = 0;
 	int k = 0;
@@ -54,11 +54,37 @@ int virtio_net_tx_frame(struct netdev_buf *const *bufs, int n, int max_segs, boo
 			return NETDEV_ERR_INVALID;
 		bytes += bufs[k]->len;
 	} while (bufs[k++]->flags & NETDEV_BUF_MORE);
-	uint16_t f = bufs[0]->flags;
-	if (bytes > VIRTIO_NET_FRAME_MAX || (f & NETDEV_BUF_TSO4))
+	const struct netdev_buf *b = bufs[0];
+	bool tso = b->flags & NETDEV_BUF_TSO4;
+	if (bytes > (tso ? VIRTIO_NET_TSO_MAX : VIRTIO_NET_FRAME_MAX))
 		return NETDEV_ERR_INVALID;
-	if ((f & NETDEV_BUF_CSUM) &&
-	    (!csum_offload || (uint32_t)bufs[0]->csum_start + bufs[0]->csum_offset + 2 > bytes))
+	if ((b->flags & NETDEV_BUF_CSUM) && (!(offloads & NETDEV_OFF_TX_CSUM) ||
+	                                     (uint32_t)b->csum_start + b->csum_offset + 2 > bytes))
+		return NETDEV_ERR_INVALID;
+	/* TSO (§5.1.6.2): the device segments at gso_size and sums each segment, so it needs the
+	 * checksum request. */
+	if (tso && (!(offloads & NETDEV_OFF_TSO4) || !(b->flags & NETDEV_BUF_CSUM) ||
+	            b->gso_size == 0 || (uint32_t)b->csum_start + 20 > bytes))
 		return NETDEV_ERR_INVALID;
 	return k;
+}
+
+void virtio_net_tx_hdr(struct virtio_net_hdr *h, const struct netdev_buf *first)
+{
+	*h = (struct virtio_net_hdr){0}; /* stores, not rep stosb (counted per byte) */
+	if (first->flags & NETDEV_BUF_CSUM) {
+		h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+		h->csum_start = first->csum_start, h->csum_offset = first->csum_offset;
+	}
+	if (first->flags & NETDEV_BUF_TSO4) {
+		uint32_t tcp = (uint32_t)first->off +
+		               first->csum_start; /* the TCP header, if in this buffer */
+		uint16_t thl = tcp + 13 <= (uint32_t)first->off + first->len
+		                   ? (first->data[tcp + 12] >> 4) * 4
+		                   : 20;
+		h->gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+		h->gso_size = first->gso_size;
+		h->hdr_len =
+		    (uint16_t)(first->csum_start + (thl >= 20 ? thl : 20)); /* a hint (§5.1.6.2) */
+	}
 }

@@ -95,11 +95,11 @@ DT(virtio_net_tx_frame_counts_buffers)
 	                  c = txb(2, 100, 1000, 0), d = txb(3, 0, 60, 0);
 	struct netdev_buf *v[4] = {&a, &b, &c, &d};
 
-	DCHECK(virtio_net_tx_frame(v, 4, 8, false) == 3, "three buffers, then the next frame");
-	DCHECK(virtio_net_tx_frame(v + 3, 1, 8, false) == 1);
-	DCHECK(virtio_net_tx_frame(v, 2, 8, false) == NETDEV_ERR_INVALID,
+	DCHECK(virtio_net_tx_frame(v, 4, 8, 0) == 3, "three buffers, then the next frame");
+	DCHECK(virtio_net_tx_frame(v + 3, 1, 8, 0) == 1);
+	DCHECK(virtio_net_tx_frame(v, 2, 8, 0) == NETDEV_ERR_INVALID,
 	       "MORE on the last buffer given");
-	DCHECK(virtio_net_tx_frame(v, 4, 2, false) == NETDEV_ERR_INVALID,
+	DCHECK(virtio_net_tx_frame(v, 4, 2, 0) == NETDEV_ERR_INVALID,
 	       "more buffers than the driver takes");
 }
 
@@ -107,22 +107,76 @@ DT(virtio_net_tx_frame_refuses_caller_mistakes)
 {
 	struct netdev_buf b = txb(0, 0, 0, 0), *v[1] = {&b};
 
-	DCHECK(virtio_net_tx_frame(v, 1, 8, true) == NETDEV_ERR_INVALID, "empty");
+	DCHECK(virtio_net_tx_frame(v, 1, 8, NETDEV_OFF_TX_CSUM) == NETDEV_ERR_INVALID, "empty");
 	b = txb(0, 2000, 60, 0);
-	DCHECK(virtio_net_tx_frame(v, 1, 8, true) == NETDEV_ERR_INVALID, "off + len past cap");
+	DCHECK(virtio_net_tx_frame(v, 1, 8, NETDEV_OFF_TX_CSUM) == NETDEV_ERR_INVALID,
+	       "off + len past cap");
 	b = txb(0, 0, 1515, 0);
-	DCHECK(virtio_net_tx_frame(v, 1, 8, true) == NETDEV_ERR_INVALID, "longer than 1514");
+	DCHECK(virtio_net_tx_frame(v, 1, 8, NETDEV_OFF_TX_CSUM) == NETDEV_ERR_INVALID,
+	       "longer than 1514");
 	b = txb(0, 0, 1514, 0);
-	DCHECK(virtio_net_tx_frame(v, 1, 8, true) == 1, "1514 is the largest");
-	b = txb(0, 0, 1000, NETDEV_BUF_TSO4);
-	DCHECK(virtio_net_tx_frame(v, 1, 8, true) == NETDEV_ERR_INVALID, "TSO not negotiated");
+	DCHECK(virtio_net_tx_frame(v, 1, 8, NETDEV_OFF_TX_CSUM) == 1, "1514 is the largest");
+	b = txb(0, 0, 1000, NETDEV_BUF_TSO4 | NETDEV_BUF_CSUM), b.csum_start = 34,
+	b.csum_offset = 16, b.gso_size = 1448;
+	DCHECK(virtio_net_tx_frame(v, 1, 8, NETDEV_OFF_TX_CSUM) == NETDEV_ERR_INVALID,
+	       "TSO not negotiated");
 	b = txb(0, 0, 98, NETDEV_BUF_CSUM), b.csum_start = 34, b.csum_offset = 2;
-	DCHECK(virtio_net_tx_frame(v, 1, 8, true) == 1);
-	DCHECK(virtio_net_tx_frame(v, 1, 8, false) == NETDEV_ERR_INVALID,
+	DCHECK(virtio_net_tx_frame(v, 1, 8, NETDEV_OFF_TX_CSUM) == 1);
+	DCHECK(virtio_net_tx_frame(v, 1, 8, 0) == NETDEV_ERR_INVALID,
 	       "offload asked of a device without CSUM");
 	b.csum_offset = 63;
-	DCHECK(virtio_net_tx_frame(v, 1, 8, true) == NETDEV_ERR_INVALID,
+	DCHECK(virtio_net_tx_frame(v, 1, 8, NETDEV_OFF_TX_CSUM) == NETDEV_ERR_INVALID,
 	       "checksum field past the frame");
 	b.csum_offset = 62;
-	DCHECK(virtio_net_tx_frame(v, 1, 8, true) == 1, "the last two bytes");
+	DCHECK(virtio_net_tx_frame(v, 1, 8, NETDEV_OFF_TX_CSUM) == 1, "the last two bytes");
+}
+
+/* A TCPv4 frame of `payload` bytes over three buffers: headers (54 bytes), then the payload in two.
+ */
+static void tso_frame(struct netdev_buf b[3], struct netdev_buf *v[3], uint32_t payload)
+{
+	b[0] = txb(0, 0, 54, NETDEV_BUF_TSO4 | NETDEV_BUF_CSUM | NETDEV_BUF_MORE);
+	b[0].csum_start = 34, b[0].csum_offset = 16, b[0].gso_size = 1448;
+	txmem[0][34 + 12] = 8 << 4; /* TCP data offset: 32 bytes (timestamps) */
+	b[1] = txb(1, 0, (uint16_t)(payload / 2), NETDEV_BUF_MORE);
+	b[2] = txb(2, 0, (uint16_t)(payload - payload / 2), 0);
+	for (int i = 0; i < 3; i++)
+		v[i] = &b[i];
+}
+
+DT(virtio_net_tx_frame_tso4)
+{
+	struct netdev_buf b[3], *v[3];
+	uint32_t off = NETDEV_OFF_TX_CSUM | NETDEV_OFF_TSO4;
+
+	tso_frame(b, v, 4000);
+	DCHECK(virtio_net_tx_frame(v, 3, 8, off) == 3, "4054 bytes with TSO");
+	DCHECK(virtio_net_tx_frame(v, 3, 8, NETDEV_OFF_TX_CSUM) == NETDEV_ERR_INVALID,
+	       "no TSO offered");
+	b[0].flags &= (uint16_t)~NETDEV_BUF_TSO4;
+	DCHECK(virtio_net_tx_frame(v, 3, 8, off) == NETDEV_ERR_INVALID, "4054 bytes without TSO");
+	tso_frame(b, v, 4000), b[0].flags &= (uint16_t)~NETDEV_BUF_CSUM;
+	DCHECK(virtio_net_tx_frame(v, 3, 8, off) == NETDEV_ERR_INVALID,
+	       "TSO without a checksum request");
+	tso_frame(b, v, 4000), b[0].gso_size = 0;
+	DCHECK(virtio_net_tx_frame(v, 3, 8, off) == NETDEV_ERR_INVALID, "TSO without an MSS");
+	tso_frame(b, v, 2 * 2048), b[1].len = 2048, b[2].len = 2048;
+	DCHECK(virtio_net_tx_frame(v, 3, 8, off) == 3, "buffers filled to cap");
+}
+
+DT(virtio_net_tx_hdr_from_the_first_buffer)
+{
+	struct netdev_buf b[3], *v[3];
+	struct virtio_net_hdr h;
+
+	tso_frame(b, v, 4000);
+	virtio_net_tx_hdr(&h, &b[0]);
+	DCHECK(h.flags == VIRTIO_NET_HDR_F_NEEDS_CSUM && h.csum_start == 34 && h.csum_offset == 16);
+	DCHECK(h.gso_type == VIRTIO_NET_HDR_GSO_TCPV4 && h.gso_size == 1448 && h.hdr_len == 34 + 32,
+	       "gso_type %u gso_size %u hdr_len %u", h.gso_type, h.gso_size, h.hdr_len);
+	b[0] = txb(0, 0, 60, 0);
+	memset(&h, 0xee, sizeof(h));
+	virtio_net_tx_hdr(&h, &b[0]);
+	DCHECK(h.flags == 0 && h.gso_type == 0 && h.csum_start == 0 && h.num_buffers == 0 &&
+	       h.hdr_len == 0);
 }

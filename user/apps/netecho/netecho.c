@@ -11,6 +11,9 @@
  *                          (every buffer back, restart, repost)
  *   fault-kind idx|id      what to corrupt: the used index (default), or
  *                          the id of the second of several used entries
+ *   tso-peer A.B.C.D       test: connect to a listener there (tso-port,
+ *   tso-port P             default 5001) and send tso-bytes (at most 4096)
+ *   tso-bytes N            in one TSO frame, then answer as usual
  *   bench N                benchmark: N frames through a looped-back
  *                          device, driver instructions per packet (bench.c)
  *
@@ -26,6 +29,7 @@
 #include "../../drivers/virtio_net.h"
 #include "bench.h"
 #include "responder.h"
+#include "tso.h"
 
 #define NBUFS        256 /* 2 KiB each, two per DMA page */
 #define BUF_BYTES    2048
@@ -39,6 +43,7 @@ struct config {
 	uint32_t fault_after;
 	enum virtio_net_fault fault_kind;
 	uint32_t bench;
+	struct tso_job tso;
 };
 
 static struct netdev_buf bufs[NBUFS];
@@ -81,6 +86,16 @@ static bool config_line(struct config *c, const char *s, uint32_t n)
 		                                                : VIRTIO_NET_FAULT_USED_IDX;
 		return (vn == 2 && !strncmp(v, "id", 2)) || (vn == 3 && !strncmp(v, "idx", 3));
 	}
+	if (k == 8 && !strncmp(s, "tso-peer", 8))
+		return responder_parse_ip(v, vn, c->tso.peer);
+	if (k == 8 && !strncmp(s, "tso-port", 8)) {
+		uint32_t port;
+		bool ok = config_number(v, vn, &port) && port > 0 && port < 65536;
+		c->tso.port = (uint16_t)port;
+		return ok;
+	}
+	if (k == 9 && !strncmp(s, "tso-bytes", 9))
+		return config_number(v, vn, &c->tso.bytes);
 	if (k == 5 && !strncmp(s, "bench", 5))
 		return config_number(v, vn, &c->bench);
 	return n == 0 || s[0] == '#';
@@ -91,7 +106,7 @@ static bool config_read(const struct hl_bootinfo *bi, struct config *c)
 	struct cpio_entry e;
 	int line = 1;
 
-	*c = (struct config){.ip = {198, 18, 0, 2}, .mode = NETDEV_POLLED};
+	*c = (struct config){.ip = {198, 18, 0, 2}, .mode = NETDEV_POLLED, .tso.port = 5001};
 	if (cpio_find((const uint8_t *)bi->initrd_vaddr, bi->initrd_size, "etc/netecho.conf", &e) !=
 	    CPIO_OK)
 		return true; /* the defaults */
@@ -259,6 +274,8 @@ int main(struct rt *rt)
 	          "checksums %s\n",
 	          r.ip[0], r.ip[1], r.ip[2], r.ip[3], posted,
 	          r.csum_offload ? "by the device" : "by the CPU");
+	if (c.tso.bytes && tso_send(nd, &r, bufs + NBUFS / 2, NBUFS / 2, &c.tso))
+		rt_printf("netecho: tso: FAILED\n");
 	uint64_t next_report = drv_rdtsc() + drv_ms_to_tsc(REPORT_EVERY), reported = 0, wakeups = 0;
 	for (;;) {
 		if (c.fault_after && r.echo >= c.fault_after && nd->errors == 0)
