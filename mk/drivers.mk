@@ -79,15 +79,16 @@ test-drivers-net: $(B)/hallows.elf $(NETECHO_INITRDS)
 	@bash tests/system/drivers/net.sh $(RESULTS)/drivers-net.tap
 
 # ---- fuzzing: what a device or the network writes ----
-DRV_FUZZ_TARGETS := responder virtq
+DRV_FUZZ_TARGETS := responder virtq vnet_hdr
 DRV_FUZZ_SRCS_responder := tests/fuzz/drivers/fuzz_responder.c user/apps/netecho/responder.c
 DRV_FUZZ_SRCS_virtq := tests/fuzz/drivers/fuzz_virtq.c user/drivers/virtq.c
+DRV_FUZZ_SRCS_vnet_hdr := tests/fuzz/drivers/fuzz_vnet_hdr.c user/drivers/virtio_net_hdr.c
 DRV_FUZZ_BINS := $(DRV_FUZZ_TARGETS:%=$(DRV_HOST_B)/fuzz/fuzz-%)
 DRV_FUZZ_TEST_SECONDS ?= 5
 
 $(DRV_HOST_B)/fuzz/fuzz-%: $$(DRV_FUZZ_SRCS_$$*) $(DRV_HDRS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -Iuser/drivers -Iuser/apps/netecho $(DRV_FUZZ_SRCS_$*) -o $@
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DRV_INC) -Iuser/drivers -Iuser/apps/netecho $(DRV_FUZZ_SRCS_$*) -o $@
 
 # Each target from its committed seeds (new inputs go to a work corpus under build/).
 define drv_fuzz_run
