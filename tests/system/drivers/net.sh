@@ -126,6 +126,8 @@ for mode in polled irq; do
 	check "$mode: 600 pings of 1472 bytes at 2 ms intervals (rings wrap twice)" ping_all 600 1472 -i 0.002 -q
 	check "$mode: fragmented pings dropped, the responder keeps answering" fragments_dropped
 	check "$mode: no device fault or driver error on the console" no_fault $mode
+	[ $mode = irq ] && check "irq: netecho slept and was woken by MSI-X (wakeups counted)" \
+		grep -q '^netecho: .*, wakeups [1-9][0-9]*$' "$log/drivers-net-irq.log"
 	stop_qemu
 done
 
