@@ -445,29 +445,43 @@ static const struct netdev_ops virtio_net_ops = {
     .irq_arm = vnet_irq_arm,
 };
 
+/* Without VIRTIO_NET_F_MAC (§5.1.5): a random locally administered unicast address. */
+static void vnet_random_mac(uint8_t mac[6])
+{
+	uint64_t t = drv_rdtsc() * 0x9e3779b97f4a7c15ull;
+
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)(t >> (8 * i + 8));
+	mac[0] = (uint8_t)((mac[0] & 0xfc) | 0x02);
+}
+
 struct netdev *virtio_net_open(hl_cptr_t dev, uint16_t bdf, int *err)
 {
 	struct virtio_net *vn = rt_calloc(1, sizeof(*vn));
 	void *hdr;
 
 	*err = NETDEV_ERR_NOMEM;
-	if (!vn || drv_dma_page(&hdr, &vn->tx_hdr_pa))
+	if (!vn)
 		return NULL;
+	if (drv_dma_page(&hdr, &vn->tx_hdr_pa))
+		goto fail; /* the page, if made, stays with the partition: drv_env has no free */
 	vn->tx_hdr = hdr;
 	vn->bdf = bdf;
 	*err = NETDEV_ERR_NODEV;
 	if (virtio_pci_open(&vn->vp, dev) || !vn->vp.devcfg || !virtio_pci_reset(&vn->vp))
-		return NULL;
-	/* The features decide what the config holds: negotiate once to read it, start() does it
-	 * again. */
+		goto fail;
+	/* The features decide what the configuration holds: negotiated here to read it, again by
+	 * start(). */
 	virtio_pci_set_status(&vn->vp, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
 	if (virtio_pci_negotiate(&vn->vp, vnet_wanted))
-		return NULL;
+		goto fail_reset;
 	vn->nd.ops = &virtio_net_ops;
 	vn->nd.priv = vn;
 	vn->nd.info.model = "virtio-net (virtio 1.x modern PCI)";
 	if (virtio_pci_has(&vn->vp, VIRTIO_NET_F_MAC))
 		virtio_pci_config(&vn->vp, VIRTIO_NET_CFG_MAC, vn->nd.info.mac, 6);
+	else
+		vnet_random_mac(vn->nd.info.mac);
 	vn->nd.info.mtu = 1500;
 	vn->nd.info.rx_buf_min = VNET_HDR + VNET_FRAME_MAX;
 	vn->nd.info.max_tx_segs = VNET_MAX_SEGS;
@@ -475,4 +489,9 @@ struct netdev *virtio_net_open(hl_cptr_t dev, uint16_t bdf, int *err)
 	virtio_pci_reset(&vn->vp);
 	*err = NETDEV_OK;
 	return &vn->nd;
+fail_reset:
+	virtio_pci_reset(&vn->vp);
+fail:
+	rt_free(vn);
+	return NULL;
 }
