@@ -21,6 +21,18 @@ bool virtio_net_matches(uint16_t vendor, uint16_t device);
  */
 struct netdev *virtio_net_open(hl_cptr_t dev, uint16_t bdf, int *err);
 
+#define VIRTIO_NET_MAX_PAIRS 4 /* queue pairs used at most (VIRTIO_NET_F_MQ) */
+
+/*
+ * After a start: the handle of queue pair i (0 is the handle open
+ * returned), for i < info.queue_pairs (still valid after a fault, to take
+ * the buffers back); NULL otherwise. Each pair has
+ * its own rings and buffers and is driven by one thread; start and stop
+ * are pair 0's (NETDEV_ERR_STATE elsewhere). In interrupt mode every pair
+ * signals the same notification.
+ */
+struct netdev *virtio_net_pair(struct netdev *nd, unsigned i);
+
 #define VIRTIO_NET_MAX_SEGS  8            /* caller's buffers per transmitted frame */
 #define VIRTIO_NET_FRAME_MAX 1514         /* Ethernet header + 1500 (no VLAN, no TSO) */
 #define VIRTIO_NET_TSO_MAX   (14 + 65535) /* Ethernet header + the largest IPv4 datagram */

@@ -154,16 +154,64 @@ static bool bufs_init(void)
 	return true;
 }
 
+/* The device's queue pairs (virtio_net_pair), and what each received. */
+static struct netdev *pairs[VIRTIO_NET_MAX_PAIRS];
+static int npairs;
+static uint64_t pair_rx[VIRTIO_NET_MAX_PAIRS];
+
 /* Buffers a failed rx_post left with us (the device faulted meanwhile); counted back by recover().
  */
 static int held;
+
+/* Replies that found the transmit ring full (each retried until it had room, see send_all). */
+static uint64_t tx_full;
+
+/* Lend buffers for receiving again; those the driver refuses stay with us (held). */
+static int relend(struct netdev *nd, struct netdev_buf **b, int n)
+{
+	for (int i = 0; i < n; i++)
+		b[i]->flags = 0, b[i]->off = 0, b[i]->len = 0;
+	int posted = n ? nd->ops->rx_post(nd, b, n) : 0;
+	if (posted < n) {
+		held += n - (posted > 0 ? posted : 0);
+		if (posted >= 0)
+			rt_printf("netecho: the receive ring took %d of %d buffers\n", posted, n);
+	}
+	return posted;
+}
+
+/*
+ * tx all n frames (one buffer each); while the ring is full, take sent
+ * buffers back (lending them for receiving) and try again, for up to about
+ * a second. Returns how many were sent, or an error.
+ */
+static int send_all(struct netdev *nd, struct netdev_buf **out, int n)
+{
+	int sent = nd->ops->tx(nd, out, n);
+	uint64_t end = drv_rdtsc() + drv_ms_to_tsc(1000);
+
+	while (sent >= 0 && sent < n && drv_rdtsc() < end) {
+		struct netdev_buf *done[BATCH];
+		tx_full++;
+		int k = nd->ops->tx_reclaim(nd, done, BATCH);
+		if (k < 0)
+			return k;
+		if (relend(nd, done, k) == NETDEV_ERR_DEVICE)
+			return NETDEV_ERR_DEVICE;
+		int more = nd->ops->tx(nd, out + sent, n - sent);
+		if (more < 0)
+			return more;
+		sent += more;
+	}
+	return sent;
+}
 
 /*
  * Answer what arrived; replies go out from the buffers they came in, and
  * every buffer sent or not answered is lent for receiving again. Returns
  * the buffers handled, or NETDEV_ERR_DEVICE.
  */
-static int serve(struct netdev *nd, struct responder *r)
+static int serve(struct netdev *nd, int q, struct responder *r)
 {
 	static bool in_frame; /* the last buffer seen said NETDEV_BUF_MORE */
 	struct netdev_buf *in[BATCH], *out[BATCH], *back[2 * BATCH];
@@ -171,6 +219,7 @@ static int serve(struct netdev *nd, struct responder *r)
 
 	if (nin < 0)
 		return nin;
+	pair_rx[q] += (uint64_t)nin;
 	for (int i = 0; i < nin; i++) {
 		struct netdev_buf *b = in[i];
 		uint16_t len;
@@ -190,58 +239,81 @@ static int serve(struct netdev *nd, struct responder *r)
 			back[nback++] = b;
 		}
 	}
-	int sent = nout ? nd->ops->tx(nd, out, nout) : 0;
+	int sent = nout ? send_all(nd, out, nout) : 0;
 	for (int i = sent < 0 ? 0 : sent; i < nout; i++)
-		back[nback++] = out[i]; /* ring full, or the device faulted: not answered */
+		back[nback++] =
+		    out[i]; /* the ring stayed full, or the device faulted: not answered */
 	int done = nd->ops->tx_reclaim(nd, out, BATCH);
 	for (int i = 0; i < done; i++)
 		back[nback++] = out[i];
-	for (int i = 0; i < nback; i++)
-		back[i]->flags = 0, back[i]->off = 0, back[i]->len = 0;
-	int posted = nback ? nd->ops->rx_post(nd, back, nback) : 0;
-	if (posted < nback) {
-		held += nback - (posted > 0 ? posted : 0);
-		if (posted >= 0)
-			rt_printf("netecho: the receive ring took %d of %d buffers\n", posted,
-			          nback);
-	}
+	int posted = relend(nd, back, nback);
 	if (sent == NETDEV_ERR_DEVICE || done == NETDEV_ERR_DEVICE || posted == NETDEV_ERR_DEVICE)
 		return NETDEV_ERR_DEVICE;
 	return nin + (done > 0 ? done : 0);
 }
 
-/* Post the first n buffers of the pool for receiving; returns how many the driver took. */
-static int post_pool(struct netdev *nd)
+/* Lend the first half of the pool for receiving, split between the pairs; returns how many were
+ * taken. */
+static int post_pool(void)
 {
 	struct netdev_buf *p[NBUFS / 2];
-	int n = nd->info.rx_slots < NBUFS / 2 ? nd->info.rx_slots : NBUFS / 2;
+	int per = NBUFS / 2 / npairs, total = 0;
 
-	for (int i = 0; i < n; i++) {
-		bufs[i].off = 0, bufs[i].len = 0, bufs[i].flags = 0;
-		p[i] = &bufs[i];
+	for (int q = 0; q < npairs; q++) {
+		int n = pairs[q]->info.rx_slots < per ? pairs[q]->info.rx_slots : per;
+		for (int i = 0; i < n; i++) {
+			struct netdev_buf *b = &bufs[q * per + i];
+			b->off = 0, b->len = 0, b->flags = 0;
+			p[i] = b;
+		}
+		int got = pairs[q]->ops->rx_post(pairs[q], p, n);
+		if (got < 0)
+			return got;
+		total += got;
 	}
-	return nd->ops->rx_post(nd, p, n);
+	return total;
 }
 
-/* After NETDEV_ERR_DEVICE (the driver has reset the device): take every buffer back, restart,
- * repost. */
-static int recover(struct netdev *nd, enum netdev_mode mode, int posted)
+/* Every buffer a pair still holds after a fault (its one NETDEV_ERR_DEVICE report skipped). */
+static int drain_pair(struct netdev *nd)
 {
 	struct netdev_buf *b[BATCH];
-	int back = 0, n;
+	int back = 0, n, reports = 0;
 
-	while ((n = nd->ops->rx_poll(nd, b, BATCH)) > 0)
-		back += n;
-	while ((n = nd->ops->tx_reclaim(nd, b, BATCH)) > 0)
-		back += n;
-	back += held; /* those serve() could not lend again */
+	while ((n = nd->ops->rx_poll(nd, b, BATCH)) > 0 ||
+	       (n == NETDEV_ERR_DEVICE && reports++ < 1))
+		back += n > 0 ? n : 0;
+	while ((n = nd->ops->tx_reclaim(nd, b, BATCH)) > 0 ||
+	       (n == NETDEV_ERR_DEVICE && reports++ < 2))
+		back += n > 0 ? n : 0;
+	return back;
+}
+
+/* After NETDEV_ERR_DEVICE (the driver has stopped the device): take every buffer back, restart,
+ * repost. */
+static int recover(enum netdev_mode mode, int posted)
+{
+	int back = held; /* those serve() could not lend again */
+
 	held = 0;
-	int err = nd->ops->start(nd, mode);
-	int again = err ? err : post_pool(nd);
+	for (int q = 0; q < npairs; q++)
+		back += drain_pair(pairs[q]);
+	int err = pairs[0]->ops->start(pairs[0], mode);
+	int again = err ? err : post_pool();
 	rt_printf("netecho: device fault %lu: %d of %d buffers back, restart %s, %d receive "
 	          "buffers posted\n",
-	          nd->errors, back, posted, err ? "FAILED" : "ok", again);
+	          pairs[0]->errors, back, posted, err ? "FAILED" : "ok", again);
 	return err ? err : again;
+}
+
+/* Interrupt mode: arm every pair; true if any already has work (then poll rather than wait). */
+static bool arm_all(void)
+{
+	bool pending = false;
+
+	for (int q = 0; q < npairs; q++)
+		pending |= pairs[q]->ops->irq_arm(pairs[q]);
+	return pending;
 }
 
 int main(struct rt *rt)
@@ -264,7 +336,10 @@ int main(struct rt *rt)
 		rt_printf("netecho: start failed: %d\n", err);
 		return 1;
 	}
-	int posted = post_pool(nd);
+	for (npairs = 0; npairs < VIRTIO_NET_MAX_PAIRS &&
+	                 (pairs[npairs] = virtio_net_pair(nd, (unsigned)npairs));)
+		npairs++;
+	int posted = post_pool();
 	if (c.bench)
 		return netbench_run(nd, bufs + NBUFS / 2, NBUFS / 2, c.bench) ? 1 : 0;
 	memcpy(r.mac, nd->info.mac, 6);
@@ -281,8 +356,12 @@ int main(struct rt *rt)
 		if (c.fault_after && r.echo >= c.fault_after && nd->errors == 0)
 			virtio_net_inject_fault(
 			    nd, c.fault_kind); /* until seen: the device may rewrite the index */
-		int n = serve(nd, &r);
-		if (n == NETDEV_ERR_DEVICE && (n = recover(nd, c.mode, posted)) >= 0)
+		int n = 0;
+		for (int q = 0; q < npairs && n >= 0; q++) {
+			int k = serve(pairs[q], q, &r);
+			n = k < 0 ? k : n + k;
+		}
+		if (n == NETDEV_ERR_DEVICE && (n = recover(c.mode, posted)) >= 0)
 			continue;
 		if (n < 0) {
 			rt_printf("netecho: driver error %d; stopping\n", n);
@@ -290,11 +369,14 @@ int main(struct rt *rt)
 		}
 		if (drv_rdtsc() > next_report && r.arp + r.echo + r.dropped != reported) {
 			reported = r.arp + r.echo + r.dropped;
-			rt_printf("netecho: arp %lu, echo %lu, dropped %lu, wakeups %lu\n", r.arp,
-			          r.echo, r.dropped, wakeups);
+			rt_printf("netecho: arp %lu, echo %lu, dropped %lu, received per pair %lu "
+			          "%lu %lu "
+			          "%lu, tx ring full %lu, wakeups %lu\n",
+			          r.arp, r.echo, r.dropped, pair_rx[0], pair_rx[1], pair_rx[2],
+			          pair_rx[3], tx_full, wakeups);
 			next_report = drv_rdtsc() + drv_ms_to_tsc(REPORT_EVERY);
 		}
-		if (n == 0 && c.mode == NETDEV_IRQ && !nd->ops->irq_arm(nd)) {
+		if (n == 0 && c.mode == NETDEV_IRQ && !arm_all()) {
 			hl_word_t info = 0, badge = 0;
 			struct hl_msg m = {{0}};
 			hl_syscall(HL_SYS_RECV, nd->notify, &info, &m, &badge);
