@@ -13,7 +13,8 @@
 
 DRV_UOBJ := $(B)/user
 DRV_INC := -Iuser/drivers/include
-DRV_SRCS := user/drivers/virtq.c user/drivers/virtio_pci.c user/drivers/virtio_net.c user/drivers/virtio_net_hdr.c \
+DRV_SRCS := user/drivers/virtq.c user/drivers/virtio_pci.c user/drivers/virtio_net.c user/drivers/virtio_net_dev.c \
+	user/drivers/virtio_net_hdr.c \
 	user/drivers/drv_env.c
 NETECHO_SRCS := user/apps/netecho/netecho.c user/apps/netecho/responder.c user/apps/netecho/bench.c \
 	user/apps/netecho/tso.c
