@@ -5,7 +5,8 @@
 #   make bench   benchmarks -> build/bench/results.jsonl
 #   make debug   QEMU halted at entry with a GDB stub; see README
 #   make fuzz    run every fuzz target for longer
-#   make check   clang-format, cppcheck and clang-tidy on the sources
+#   make check   clang-format, cppcheck, clang-tidy and the header rules on every C file
+#   make format  clang-format every .c and .h file in place
 #
 # Each subsystem lives in one fragment under mk/ and plugs in through:
 #   TEST_GROUPS += g   with a target test-g that writes build/results/g.tap

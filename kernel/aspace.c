@@ -16,6 +16,7 @@
  * Unhooking a table empties it: what was mapped through it can never come
  * back by hooking it in again.
  */
+#include <arch/arch.h>
 #include <arch/cpu.h>
 #include <arch/paging.h>
 #include <kernel/aspace.h>
@@ -23,6 +24,7 @@
 #include <kernel/layout.h>
 #include <kernel/klog.h>
 #include <kernel/panic.h>
+#include <kernel/pcidev.h>
 #include <kernel/percpu.h>
 #include <kernel/pmm.h>
 #include <kernel/vm.h>
@@ -99,18 +101,19 @@ void aspace_init(struct aspace *as)
 	as->magic = ASPACE_MAGIC;
 	as->id = next_id++;
 	as->root = virt_to_phys(as->pml4);
-	as->cr3 = as->root | (cpu_feat.pcid ? as->id % (PCID_COUNT - 1) + 1 : 0);
+	as->cr3 = arch_aspace_tag(as->root, as->id);
 }
-
-void tlb_shootdown(struct aspace *as, bool destroy);
 
 void aspace_flush_all(struct aspace *as)
 {
-	tlb_shootdown(as, false);
+	arch_tlb_shootdown(as, false);
 }
 
+/* The address space a frame or table capability's mapping is in still exists (never for a DMA mapping). */
 static bool alive(const struct cap *c)
 {
+	if (c->type == HL_OBJ_FRAME && (c->data & FRAME_DMA))
+		return false;
 	struct aspace *as = (struct aspace *)c->data2;
 	return as && as->magic == ASPACE_MAGIC && as->id == c->badge;
 }
@@ -178,6 +181,10 @@ static void frame_unmap(struct cap *c)
 {
 	if (!c->data)
 		return;
+	if (c->data & FRAME_DMA) {
+		pcidev_dma_unmap(c);
+		return;
+	}
 	if (alive(c)) {
 		struct aspace *as = (struct aspace *)c->data2;
 		struct pt_env env = uenv(as);
@@ -309,7 +316,7 @@ void frame_cap_destroy(struct cap *c)
 void aspace_destroy(struct aspace *as, const struct cap *cap)
 {
 	(void)cap;
-	tlb_shootdown(as, true);
+	arch_tlb_shootdown(as, true);
 	as->magic = 0;
 }
 

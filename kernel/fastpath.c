@@ -13,8 +13,7 @@
 #include <kernel/object.h>
 #include <kernel/percpu.h>
 #include <kernel/runq.h>
-
-__noreturn void syscall_slow(struct thread *t);
+#include <kernel/syscall.h>
 
 /* The endpoint behind slot cptr of t's cspace if it has the rights, else NULL. */
 static __always_inline struct endpoint *ep_of(struct thread *t, hl_cptr_t cptr, uint8_t rights, uint64_t *badge)
@@ -144,7 +143,6 @@ static __always_inline void fastpath_yield(struct thread *t)
 	fast_switch(c, q, t, next, true); /* t now waits at next's priority */
 }
 
-/* Every system call but HL_SYS_NULL comes here (from syscall_entry), with interrupts off. */
 __noreturn void syscall_dispatch(struct thread *t)
 {
 	bkl_lock();

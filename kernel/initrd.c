@@ -1,5 +1,6 @@
 /* The boot module: found, validated and summarized (user space unpacks it later). */
 #include <kernel/bootinfo.h>
+#include <kernel/initrd.h>
 #include <kernel/klog.h>
 #include <kernel/layout.h>
 #include <kernel/pmm.h>

@@ -9,10 +9,13 @@
  * directly (no trip through the run queue): the fastpath.
  */
 #include <kernel/invoke.h>
+#include <kernel/ipc.h>
 #include <kernel/irq.h>
 #include <kernel/object.h>
 #include <kernel/percpu.h>
 #include <lib/string.h>
+
+static bool ntfn_take(struct thread *t);
 
 static void q_push(struct thread **head, struct thread **tail, struct thread *t, void *owner)
 {
@@ -132,8 +135,6 @@ int ipc_send(struct thread *t, struct slot *ep_slot, bool call, bool block)
 int ipc_recv(struct thread *t, struct slot *ep_slot)
 {
 	struct endpoint *ep = (struct endpoint *)ep_slot->cap.obj;
-	bool ntfn_take(struct thread * t);
-
 	if (!(ep_slot->cap.rights & HL_R_READ))
 		return HL_ERR_NO_RIGHTS;
 	if (ntfn_take(t))
@@ -295,7 +296,7 @@ int ntfn_wait(struct thread *t, struct slot *s, bool block)
 }
 
 /* A pending bound notification satisfies a receive at once. */
-bool ntfn_take(struct thread *t)
+static bool ntfn_take(struct thread *t)
 {
 	struct notification *n = t->ntfn_slot.cap.type == HL_OBJ_NOTIFICATION ? (void *)t->ntfn_slot.cap.obj : NULL;
 
@@ -317,7 +318,6 @@ void ntfn_unbind_thread(struct thread *t)
 
 void ntfn_destroy(struct notification *n)
 {
-
 	while (n->head) {
 		struct thread *t = n->head;
 		q_remove(&n->head, &n->tail, t);

@@ -6,19 +6,18 @@
  * succeeds and does nothing). I/O-port capabilities cover a port range;
  * in and out are kernel invocations (no I/O bitmap is exposed).
  */
-#include <arch/apic.h>
+#include <arch/arch.h>
 #include <arch/cpu.h>
 #include <arch/trap.h>
 #include <kernel/bkl.h>
 #include <kernel/invoke.h>
+#include <kernel/ipc.h>
 #include <kernel/irq.h>
 #include <kernel/object.h>
 #include <kernel/pcidev.h>
 #include <kernel/percpu.h>
 
 #define NIRQ IRQ_ISA_COUNT /* lines irq_control.get hands out */
-
-void ntfn_signal(struct notification *n, uint64_t badge);
 
 struct irq_state {
 	bool claimed; /* an IRQ handler capability exists */
@@ -36,7 +35,7 @@ static void irq_arrived(struct trap_frame *tf)
 	if (irq >= IRQ_COUNT || !irqs[irq].ntfn)
 		return;
 	if (!irqs[irq].msi)
-		ioapic_mask_isa((uint8_t)irq, true); /* masked until acknowledged */
+		arch_irq_mask(irq, true); /* masked until acknowledged */
 	ntfn_signal(irqs[irq].ntfn, 1ull << (irq % 64));
 }
 
@@ -89,10 +88,11 @@ int decode_irq_handler_set_notification(struct invocation *inv)
 	int err = inv_cap(inv, 0, HL_OBJ_NOTIFICATION, HL_R_WRITE, &n);
 	if (err)
 		return err;
+	/* Routing only programs the line's own pin (a message goes where pcidev aimed it); an IRQ no interrupt controller has cannot be bound. */
+	if (!irqs[irq].msi && !arch_irq_route(irq, &cpus[0]))
+		return HL_ERR_RANGE;
 	irqs[irq].ntfn = (struct notification *)n->cap.obj;
 	irqs[irq].ntfn->irq = (int32_t)irq;
-	if (!irqs[irq].msi) /* a message goes where pcidev programmed it */
-		ioapic_route_isa((uint8_t)irq, (uint8_t)(VEC_IRQ_BASE + irq), cpus[0].apic_id);
 	return HL_OK;
 }
 
@@ -103,7 +103,7 @@ int decode_irq_handler_ack(struct invocation *inv)
 	if (!irqs[irq].ntfn)
 		return HL_ERR_ILLEGAL_OP;
 	if (!irqs[irq].msi)
-		ioapic_mask_isa((uint8_t)irq, false);
+		arch_irq_mask(irq, false);
 	return HL_OK;
 }
 
@@ -116,7 +116,7 @@ void irq_handler_destroy(struct cap *c)
 	if (irqs[irq].msi)
 		pcidev_msi_release(irqs[irq].dev, irqs[irq].entry);
 	else
-		ioapic_mask_isa((uint8_t)irq, true);
+		arch_irq_mask(irq, true);
 	irqs[irq] = (struct irq_state){ 0 };
 }
 

@@ -3,7 +3,7 @@
  * first link by tools/gensyms.py and linked into .ksyms in the second link
  * (placed after all code, so code addresses do not move).
  */
-#include <kernel/types.h>
+#include <kernel/ksyms.h>
 
 struct ksym {
 	uint64_t addr;

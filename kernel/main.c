@@ -5,21 +5,25 @@
  *   kmalloc) -> traps -> ACPI -> interrupt controllers -> clocks ->
  *   other CPUs -> PCI -> boot module -> "hallows: ready" -> tests / idle
  */
-#include <arch/apic.h>
+#include <arch/arch.h>
+#include <arch/console.h>
 #include <arch/cpu.h>
-#include <arch/platform.h>
 #include <arch/trap.h>
 #include <kernel/aspace.h>
 #include <kernel/bkl.h>
 #include <kernel/bootinfo.h>
+#include <kernel/invariants.h>
+#include <kernel/initrd.h>
 #include <kernel/klog.h>
 #include <kernel/ktest.h>
 #include <kernel/layout.h>
+#include <kernel/main.h>
 #include <kernel/panic.h>
 #include <kernel/pci.h>
 #include <kernel/percpu.h>
 #include <kernel/pmm.h>
 #include <kernel/power.h>
+#include <kernel/root.h>
 #include <kernel/smp.h>
 #include <kernel/thread.h>
 #include <kernel/time.h>
@@ -28,12 +32,6 @@
 #include <lib/string.h>
 
 extern char boot_stack_top[];
-void serial_init(void);
-void fbcon_init(const struct boot_fb *fb);
-void cpu_features_log(void);
-void initrd_check(void);
-void syscall_init_cpu(void);
-bool root_task_start(void);
 
 extern uint64_t boot_entry_tsc;
 struct boot_info boot_info;
@@ -47,7 +45,6 @@ static const void *boot_map(uint64_t phys, size_t len)
 	return phys_to_virt(phys);
 }
 
-/* Every CPU ends here: the scheduler runs threads, or idles with hlt. */
 __noreturn void cpu_idle_loop(void)
 {
 	irq_disable();
@@ -75,28 +72,11 @@ static void early_init(uint32_t kind, uint64_t info)
 	if (boot_info.loader[0])
 		pr_info("boot: loader \"%s\"", boot_info.loader);
 	cpu_features_init();
+	inv_enabled = bootinfo_cmdline_has(&boot_info, "checkinv"); /* kernel/invariants.c */
 	if (bootinfo_cmdline_has(&boot_info, "nopcid"))
 		cpu_feat.pcid = false; /* every address-space switch flushes, as without PCID */
 	cpu_enable_protections();
 	cpu_features_log();
-}
-
-static void platform_init(void)
-{
-	platform_acpi_init();
-	pic_disable();
-	lapic_init(acpi.lapic_phys);
-	lapic_init_cpu(); /* x2APIC registers exist only once the mode is on */
-	cpus[0].apic_id = lapic_id();
-	ioapic_init();
-	sched_init_cpu();
-	syscall_init_cpu();
-	if (acpi.has_hpet && !bootinfo_cmdline_has(&boot_info, "nohpet"))
-		hpet_init(acpi.hpet_phys);
-	if (!hpet_available())
-		pr_warn("hpet: not available; calibrating against the PIT");
-	tsc_calibrate();
-	pr_info("timer: LAPIC one-shot in %s mode", lapic_timer_uses_deadline() ? "TSC-deadline" : "count");
 }
 
 /*
@@ -123,13 +103,14 @@ __noreturn void kmain(uint32_t kind, uint64_t info)
 	vm_init();
 	aspace_hooks_init();
 	trap_init_cpu();
-	platform_init();
+	arch_platform_init();
+	sched_init_cpu();
 	cpus[0].online = true;
 	uint32_t n = smp_init();
 	kprintf("hallows: cpus online: %u\n", n);
 	pci_init();
 	initrd_check();
-	tsc_refine();
+	arch_platform_late_init();
 	sched_init();
 	irq_enable();
 	boot_ready_tsc = rdtsc();

@@ -1,5 +1,6 @@
 /* Object sizes, creation and destruction by type. */
 #include <kernel/aspace.h>
+#include <kernel/ipc.h>
 #include <kernel/irq.h>
 #include <kernel/klog.h>
 #include <kernel/layout.h>
@@ -7,12 +8,6 @@
 #include <kernel/pcidev.h>
 #include <kernel/vm.h>
 #include <lib/string.h>
-
-void ipc_endpoint_destroy(struct endpoint *ep);
-void ntfn_destroy(struct notification *n);
-void aspace_init(struct aspace *as);
-void frame_cap_destroy(struct cap *cap);
-void pt_cap_destroy(struct cap *cap);
 
 static uint64_t live[HL_OBJ_COUNT]; /* [BKL] objects alive per type */
 

@@ -1,16 +1,14 @@
 /* panic(), kassert() failures and symbolized backtraces. */
 #include <arch/cpu.h>
 #include <kernel/klog.h>
+#include <kernel/ksyms.h>
 #include <kernel/layout.h>
 #include <kernel/panic.h>
 #include <kernel/percpu.h>
+#include <kernel/power.h>
+#include <kernel/smp.h>
 #include <kernel/vm.h>
 #include <lib/fmt.h>
-
-extern bool klog_panicking;
-void smp_halt_others(void);
-void power_test_exit(int code);
-const char *ksyms_lookup(uint64_t addr, uint64_t *offset);
 
 static bool readable(uint64_t va)
 {

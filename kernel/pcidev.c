@@ -20,10 +20,18 @@
  *                  MSI-X table entry, aimed at a chosen CPU; the kernel
  *                  writes the message address and data.
  *   reset          function-level reset where the device offers it.
+ *   DMA            dma_map: a frame the holder has becomes reachable by the
+ *                  function's DMA at its own physical address (the
+ *                  function's VT-d domain; without an IOMMU nothing is
+ *                  confined and the record is kept all the same). Like a
+ *                  CPU mapping, the frame capability holds it, and deleting
+ *                  the capability removes it.
  *
  * Bridges (class 6) are never issued: their config space routes memory
  * and buses for everyone. Everything runs under the big kernel lock.
  */
+#include <arch/arch.h>
+#include <arch/iommu.h>
 #include <kernel/invoke.h>
 #include <kernel/irq.h>
 #include <kernel/klog.h>
@@ -99,6 +107,8 @@ int decode_pci_control_issue(struct invocation *inv)
 	const struct pci_dev *dev = pci_get((uint32_t)idx);
 	if (dev->class == 0x06 || (dev->header & 0x7f) != 0)
 		return HL_ERR_ILLEGAL_OP; /* bridges stay the kernel's */
+	if (iommu_attach((uint32_t)idx, dev->bus, (uint8_t)(dev->dev << 3 | dev->fn)))
+		return HL_ERR_NO_MEMORY; /* no room for its translation tables */
 	struct cap c = { .type = HL_OBJ_PCI_DEVICE, .rights = HL_R_ALL, .obj = (uint64_t)dev, .aux = (uint32_t)idx };
 	cap_insert(d, &c, inv->target);
 	return HL_OK;
@@ -255,17 +265,20 @@ bool pcidev_range_protected(paddr_t pa, uint64_t size)
 	return false;
 }
 
-/* Point MSI vector 0 or MSI-X entry `entry` at vector on the CPU with apic_id (message address 0xfee....). */
-static void program(const struct pci_dev *d, struct pcidev *s, uint64_t entry, uint32_t apic_id, uint8_t vector, bool on)
+/* Point MSI vector 0 or MSI-X entry `entry` at vector on CPU c (on), or turn it off. */
+static void program(const struct pci_dev *d, struct pcidev *s, uint64_t entry, const struct cpu *c, uint8_t vector, bool on)
 {
-	uint32_t addr = 0xfee00000u | apic_id << 12;
+	uint32_t addr = 0, data = 0;
+
+	if (on)
+		arch_msi_message(c, vector, &addr, &data);
 
 	if (s->msix) {
 		volatile uint32_t *e = &s->msix_table[entry * 4];
 		e[3] = 1; /* masked while it changes */
 		if (!on)
 			return;
-		e[0] = addr, e[1] = 0, e[2] = vector;
+		e[0] = addr, e[1] = 0, e[2] = data;
 		e[3] = 0;
 		uint16_t ctl = pci_cfg_read16(d, s->msix + 2);
 		pci_cfg_write16(d, s->msix + 2, (uint16_t)((ctl | 0x8000) & ~0x4000)); /* enable, no function mask */
@@ -280,7 +293,7 @@ static void program(const struct pci_dev *d, struct pcidev *s, uint64_t entry, u
 	pci_cfg_write32(d, s->msi + 4, addr);
 	if (is64)
 		pci_cfg_write32(d, s->msi + 8, 0);
-	pci_cfg_write16(d, (uint16_t)(s->msi + (is64 ? 12 : 8)), vector);
+	pci_cfg_write16(d, (uint16_t)(s->msi + (is64 ? 12 : 8)), (uint16_t)data);
 	pci_cfg_write16(d, s->msi + 2, (uint16_t)((ctl & ~0x70u) | 1)); /* one vector, enabled */
 }
 
@@ -312,7 +325,7 @@ int decode_pci_device_msi(struct invocation *inv)
 		s->msix_table = vm_map_mmio(d->bar[s->msix_bir].base + s->msix_off, s->msix_n * 16ull);
 	s->msi_used |= 1ull << entry;
 	irq_msi_bind(irq, idx, (uint32_t)entry);
-	program(d, s, entry, cpus[cpu].apic_id, (uint8_t)irq_vector(irq), true);
+	program(d, s, entry, &cpus[cpu], (uint8_t)irq_vector(irq), true);
 	struct cap c = { .type = HL_OBJ_IRQ_HANDLER, .rights = HL_R_ALL, .aux = (uint32_t)irq };
 	cap_insert(dst, &c, inv->target);
 	return HL_OK;
@@ -322,7 +335,7 @@ void pcidev_msi_release(uint32_t idx, uint32_t entry)
 {
 	struct pcidev *s = probe(idx);
 
-	program(pci_get(idx), s, entry, 0, 0, false);
+	program(pci_get(idx), s, entry, NULL, 0, false);
 	s->msi_used &= ~(1ull << entry);
 }
 
@@ -347,4 +360,48 @@ void pcidev_destroy(struct cap *c)
 
 	pci_cfg_write16(d, 4, pci_cfg_read16(d, 4) & ~CMD_BUS_MASTER);
 	pr_debug("pci %02x:%02x.%x: last capability deleted; bus mastering off", d->bus, d->dev, d->fn);
+}
+
+/*
+ * A frame capability's DMA mapping: data = paddr | FRAME_MAPPED | FRAME_DMA,
+ * data2 = the function's index, badge = 0 (kernel/aspace.c's frame_unmap
+ * calls pcidev_dma_unmap for it).
+ */
+int decode_pci_device_dma_map(struct invocation *inv)
+{
+	uint32_t idx = dev_index(inv->target);
+	struct slot *f;
+	int err = inv_cap(inv, 0, HL_OBJ_FRAME, HL_R_READ, &f);
+
+	if (err)
+		return err;
+	if (f->cap.data)
+		return HL_ERR_ALREADY_MAPPED; /* one mapping per capability: map a copy */
+	if (f->cap.flags & CAP_F_DEVICE)
+		return HL_ERR_INVALID_ARG; /* device memory: peer-to-peer DMA is not offered */
+	uint64_t size = 1ull << f->cap.size_bits;
+	if (iommu_map(idx, f->cap.obj, f->cap.obj, size, f->cap.rights & HL_R_WRITE))
+		return HL_ERR_NO_MEMORY;
+	f->cap.data = f->cap.obj | FRAME_MAPPED | FRAME_DMA;
+	f->cap.data2 = idx;
+	return HL_OK;
+}
+
+void pcidev_dma_unmap(struct cap *c)
+{
+	iommu_unmap((uint32_t)c->data2, c->obj, 1ull << c->size_bits);
+	c->data = c->data2 = c->badge = 0;
+}
+
+int decode_pci_device_dma_unmap(struct invocation *inv)
+{
+	struct slot *f;
+	int err = inv_cap(inv, 0, HL_OBJ_FRAME, 0, &f);
+
+	if (err)
+		return err;
+	if (!(f->cap.data & FRAME_DMA) || f->cap.data2 != dev_index(inv->target))
+		return HL_ERR_NOT_MAPPED; /* not mapped for this function's DMA */
+	pcidev_dma_unmap(&f->cap);
+	return HL_OK;
 }

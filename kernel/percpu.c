@@ -1,5 +1,5 @@
 /* Per-CPU data areas and their GS-base setup. */
-#include <arch/cpu.h>
+#include <arch/arch.h>
 #include <kernel/percpu.h>
 #include <stddef.h>
 
@@ -17,6 +17,5 @@ uint32_t ncpus_online;
 void percpu_init_cpu(struct cpu *c)
 {
 	c->self = c;
-	wrmsr(MSR_GS_BASE, (uint64_t)c);
-	wrmsr(MSR_KERNEL_GS_BASE, 0);
+	arch_percpu_install(c);
 }

@@ -5,16 +5,19 @@
  * memory capabilities (minus a small reserve for the kernel's own stacks
  * and tables). From here on all memory is allocated by ring 3.
  */
+#include <arch/iommu.h>
 #include <arch/paging.h>
 #include <kernel/aspace.h>
 #include <kernel/bootinfo.h>
 #include <kernel/klog.h>
+#include <kernel/initrd.h>
 #include <kernel/layout.h>
 #include <kernel/object.h>
 #include <kernel/panic.h>
 #include <kernel/pci.h>
 #include <kernel/percpu.h>
 #include <kernel/pmm.h>
+#include <kernel/root.h>
 #include <kernel/time.h>
 #include <lib/cpio.h>
 #include <lib/elf.h>
@@ -24,8 +27,6 @@
 #define ROOT_STACK_PAGES 16
 #define KERNEL_RESERVE_PAGES 2048 /* 8 MiB kept by the kernel */
 
-extern const uint8_t *initrd_data;
-extern size_t initrd_size;
 
 static struct cspace *root_cs;
 static struct aspace *root_as;
@@ -112,7 +113,9 @@ static void describe_pci(void)
 							     d->revision, (uint16_t)(d->bus << 8 | d->dev << 3 | d->fn), 0 };
 		bootinfo->npci = i + 1;
 	}
-	if (pci_count())
+	if (iommu_enabled())
+		bootinfo->flags |= HL_BOOTINFO_F_IOMMU;
+	else if (pci_count())
 		pr_warn("pci: no IOMMU in use: the DMA of a device handed to a partition can reach all memory");
 }
 

@@ -5,7 +5,7 @@
  * a throttled thread must come back). The running thread is not in the
  * queue. Everything runs under the big kernel lock.
  */
-#include <arch/apic.h>
+#include <arch/arch.h>
 #include <arch/cpu.h>
 #include <arch/trap.h>
 #include <kernel/aspace.h>
@@ -23,12 +23,12 @@ struct runq rqs[MAX_CPUS];
 /* Eager FPU switching with XSAVE: the kernel itself never touches FPU state. */
 static inline void fpu_switch(struct thread *from, struct thread *to)
 {
-	if (!cpu_feat.xsave)
+	if (!arch_fpu_kept())
 		return;
 	if (from && from->magic == THREAD_MAGIC)
-		__asm__ volatile("xsave64 %0" : "+m"(*from->xsave) : "a"(~0u), "d"(~0u) : "memory");
+		arch_fpu_save(from);
 	if (to)
-		__asm__ volatile("xrstor64 %0" : : "m"(*to->xsave), "a"(~0u), "d"(~0u) : "memory");
+		arch_fpu_restore(to);
 }
 
 static uint64_t ns_to_tsc(uint64_t ns)
@@ -125,7 +125,7 @@ void sched_make_runnable(struct thread *t)
 			c->need_resched = true;
 	} else if (!c->current || t->priority > c->current->priority) {
 		c->need_resched = true;
-		lapic_send_ipi(c->apic_id, VEC_RESCHED);
+		arch_send_resched(c);
 	}
 }
 
@@ -137,7 +137,7 @@ void sched_kick(struct thread *t)
 	struct cpu *c = &cpus[t->on_cpu - 1];
 	c->need_resched = true;
 	if (c != this_cpu())
-		lapic_send_ipi(c->apic_id, VEC_RESCHED);
+		arch_send_resched(c);
 }
 
 void sched_block(struct thread *t, enum thread_state st)
@@ -269,7 +269,7 @@ void sched_arm_timer(struct cpu *c, struct thread *t)
 			return;
 		q->timer_deadline = rdtsc() + slice_tsc;
 		q->slice_armed = true;
-		lapic_timer_oneshot_ns(SLICE_NS);
+		arch_timer_oneshot_ns(SLICE_NS);
 		return;
 	}
 
@@ -291,7 +291,7 @@ void sched_arm_timer(struct cpu *c, struct thread *t)
 	}
 	q->timer_deadline = deadline;
 	q->slice_armed = ns <= SLICE_NS && !q->throttled;
-	lapic_timer_oneshot_ns(ns);
+	arch_timer_oneshot_ns(ns);
 }
 
 void sched_timer_tick(void)
@@ -338,8 +338,8 @@ static __noreturn void run(struct cpu *c, struct thread *next)
 		if (prev && prev->on_cpu == c->index + 1)
 			handoff(c, prev);
 		fpu_switch(prev, next);
-		wrmsr(MSR_FS_BASE, next->regs.fs_base);
-		load_aspace(c, next->aspace_slot.cap.type == HL_OBJ_ASPACE ? (struct aspace *)next->aspace_slot.cap.obj : NULL);
+		arch_tls_load(next);
+		arch_aspace_load(c, next->aspace_slot.cap.type == HL_OBJ_ASPACE ? (struct aspace *)next->aspace_slot.cap.obj : NULL);
 		if (next->budget_ns)
 			next->run_start_tsc = rdtsc(); /* charged from now */
 	}
@@ -377,10 +377,10 @@ __noreturn void sched_exit_to_user(void)
 		fpu_switch(prev, NULL); /* it may run here again after the idle time: keep its state */
 		c->current = NULL;
 		handoff(c, prev);
-		load_aspace(c, NULL);
+		arch_aspace_load(c, NULL);
 		sched_arm_timer(c, NULL);
 		bkl_unlock();
-		__asm__ volatile("sti; hlt; cli" ::: "memory");
+		arch_wait_for_interrupt();
 		bkl_lock();
 	}
 }

@@ -1,9 +1,10 @@
 /* Thread objects and their methods. */
-#include <arch/apic.h>
+#include <arch/arch.h>
 #include <arch/cpu.h>
 #include <arch/trap.h>
 #include <kernel/aspace.h>
 #include <kernel/invoke.h>
+#include <kernel/ipc.h>
 #include <kernel/klog.h>
 #include <kernel/layout.h>
 #include <kernel/object.h>
@@ -14,9 +15,6 @@
 #define RFLAGS_IF	 0x200ull
 #define RFLAGS_FIXED	 0x2ull
 
-void ipc_cancel(struct thread *t);
-void ntfn_unbind_thread(struct thread *t);
-extern struct cpu_features cpu_feat;
 
 static uint64_t sane_rflags(uint64_t f)
 {
@@ -70,7 +68,7 @@ void thread_destroy(struct thread *t)
 		cpus[i].current = &stand_in[i];
 		cpus[i].need_resched = true;
 		if (&cpus[i] != this_cpu())
-			lapic_send_ipi(cpus[i].apic_id, VEC_RESCHED);
+			arch_send_resched(&cpus[i]);
 	}
 }
 
@@ -241,8 +239,6 @@ int decode_thread_set_affinity(struct invocation *inv)
  */
 void thread_fault(struct thread *t, uint64_t vector, uint64_t error, uint64_t addr)
 {
-	bool ipc_fault_send(struct thread * t);
-
 	t->fault[0] = vector, t->fault[1] = error, t->fault[2] = addr, t->fault[3] = t->regs.rip;
 	t->full_restore = 1;
 	if (t->fault_slot.cap.type == HL_OBJ_ENDPOINT && ipc_fault_send(t))

@@ -79,6 +79,7 @@ static uint64_t get_arg(va_list *ap, int lmod, bool is_signed, bool *neg)
 		if (lmod == -1)
 			s = (short)s;
 		else if (lmod == -2)
+			/* %hhd means signed char. NOLINTNEXTLINE(bugprone-signed-char-misuse,cert-str34-c) */
 			s = (signed char)s;
 		if (s < 0) {
 			*neg = true;

@@ -9,8 +9,9 @@ BROKER_FREESTANDING := -ffreestanding -fno-builtin-malloc
 
 BROKER_BIN := $(B)/hosted/hallows-broker
 BROKER_SAN_BIN := $(BROKER_B)/hallows-broker-san
-BROKER_UNIT_TESTS := $(BROKER_B)/test_codec $(BROKER_B)/test_store $(BROKER_B)/test_broker
-BROKER_TOOLS := $(BROKER_B)/rdk_client $(BROKER_B)/rdk_loadgen
+BROKER_UNIT_TESTS := $(BROKER_B)/test_codec $(BROKER_B)/test_store $(BROKER_B)/test_broker \
+	$(BROKER_B)/test_admin $(BROKER_B)/test_idem
+BROKER_TOOLS := $(BROKER_B)/rdk_client $(BROKER_B)/rdk_loadgen $(BROKER_B)/rdk_admin
 BROKER_FUZZERS := $(BROKER_B)/fuzz_request $(BROKER_B)/fuzz_recovery $(BROKER_B)/fuzz_batch
 
 ALL_TARGETS += $(BROKER_BIN)
@@ -45,7 +46,8 @@ $(BROKER_B)/freestanding.stamp: $(BROKER_LIB_SRCS) $(BROKER_HOST_SRCS) $(BROKER_
 	 if [ -n "$$bad" ]; then echo "freestanding libs reference: $$bad"; exit 1; fi
 	@touch $@
 
-$(BROKER_B)/test_%: tests/host/broker/test_%.c tests/host/broker/tharness.h $(BROKER_LIB_SRCS) $(BROKER_HDRS)
+$(BROKER_B)/test_%: tests/host/broker/test_%.c tests/host/broker/tharness.h \
+		tests/host/broker/tbroker.h $(BROKER_LIB_SRCS) $(BROKER_HDRS)
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) -o $@ $< $(BROKER_LIB_SRCS)
 

@@ -9,7 +9,7 @@
 
 NET_SRCS := $(addprefix user/net/,util.c pbuf.c stack.c eth.c arp.c ipv4.c \
 	ip_frag.c icmp.c udp.c tcp.c tcp_api.c tcp_input.c tcp_in.c tcp_rcv.c \
-	tcp_out.c tcp_timer.c tcp_cc.c dhcp.c socket.c)
+	tcp_out.c tcp_timer.c tcp_cc.c tcp_sack.c tcp_rack.c dhcp.c socket.c vnet.c)
 NET_HDRS := $(wildcard user/net/*.h user/net/include/floo/*.h)
 NET_INC := -Iuser/net/include -Iuser/net
 NET_B := $(B)/net
@@ -64,12 +64,12 @@ test-net-unit: $(NET_UNIT_BIN)
 	@grep -c '^ok' $(RESULTS)/net-unit.tap | sed 's/^/net-unit passed: /'
 	@grep '^not ok' $(RESULTS)/net-unit.tap || true
 
-test-net-system: $(B)/hosted/floo-demo
+test-net-system: $(B)/hosted/floo-demo $(B)/tools/net-impair
 	@mkdir -p $(RESULTS)
 	@bash tests/system/net/run.sh $(RESULTS)/net-system.tap
 
 # ---- fuzzing: one libFuzzer binary per receive path ----
-NET_FUZZ_TARGETS := eth arp ipv4 icmp udp tcp dhcp
+NET_FUZZ_TARGETS := eth arp ipv4 icmp udp tcp dhcp vnet
 NET_FUZZ_ID_eth := 0
 NET_FUZZ_ID_arp := 1
 NET_FUZZ_ID_ipv4 := 2
@@ -77,6 +77,7 @@ NET_FUZZ_ID_icmp := 3
 NET_FUZZ_ID_udp := 4
 NET_FUZZ_ID_tcp := 5
 NET_FUZZ_ID_dhcp := 6
+NET_FUZZ_ID_vnet := 7
 NET_FUZZ_BINS := $(addprefix $(NET_B)/fuzz/fuzz-,$(NET_FUZZ_TARGETS))
 NET_FUZZ_TEST_SECONDS ?= 3
 
@@ -117,6 +118,15 @@ $(B)/hosted/floo-bench: hosted/net/floo_bench.c
 ALL_TARGETS += $(B)/hosted/floo-bench
 BENCH_STEPS += net
 .PHONY: bench-net
-bench-net: $(B)/hosted/floo-demo $(B)/hosted/floo-bench
+bench-net: $(B)/hosted/floo-demo $(B)/hosted/floo-bench $(B)/tools/net-impair
 	@mkdir -p $(dir $(BENCH_OUT))
 	@bash tests/system/net/bench.sh $(BENCH_OUT)
+
+# ---- impairing forwarder (tools/net-impair.c): loss, reordering,
+# duplication and delay between two TAP devices, where netem is missing ----
+$(B)/tools/net-impair: tools/net-impair.c
+	@mkdir -p $(dir $@)
+	$(HOST_CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -g $< -o $@
+	@clang -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fsyntax-only $<
+
+ALL_TARGETS += $(B)/tools/net-impair

@@ -8,7 +8,7 @@ UCFLAGS := -std=c11 -ffreestanding -fno-pic -fno-pie -fno-stack-protector -fno-o
 	-Wno-format-zero-length -Iinclude -Iinclude/uapi -I$(B)/gen/include -MMD -MP
 ULDFLAGS := -nostdlib -static -no-pie -Wl,-T,user/rt/user.ld -Wl,-z,max-page-size=0x1000 -Wl,--build-id=none
 
-RT_SRCS := user/rt/crt0.S user/rt/rt.c user/rt/malloc.c lib/string.c lib/fmt.c
+RT_SRCS := user/rt/crt0.S user/rt/rt.c user/rt/malloc.c user/rt/ring.c lib/string.c lib/fmt.c
 RT_OBJS := $(patsubst %,$(UOBJ)/%.o,$(basename $(RT_SRCS)))
 UTEST_C := $(sort $(wildcard tests/user/*.c))
 
@@ -50,6 +50,10 @@ test-user: $(KERNEL) $(INITRD_TEST) $(INITRD)
 		$(UTEST_DEVICES) --append "test-exit" --expect '^# utest: ' --timeout 120
 	-python3 tools/qemu_run.py --tap $(RESULTS)/user.tap --name utest-smp4 --smp 4 --mem 512M \
 		$(UTEST_DEVICES) --initrd $(INITRD_TEST) --append "test-exit" --expect '^# utest: ' --timeout 120
+	-python3 tools/qemu_run.py --tap $(RESULTS)/user.tap --name utest-iommu --smp 2 --initrd $(INITRD_TEST) \
+		--qemu-arg=-device --qemu-arg=intel-iommu,intremap=off $(UTEST_DEVICES) --append "test-exit" \
+		--expect '^# utest: ' --expect 'iommu: VT-d at .*: DMA remapping on' \
+		--expect 'iommu: DMA fault: device 00:..\.0 write to 0x' --timeout 120
 	-python3 tools/qemu_run.py --tap $(RESULTS)/user.tap --name root-task-starts-programs --smp 2 --initrd $(INITRD) \
 		--append "" --want hang --timeout 8 --expect '^init: root task running in ring 3: 2 cpus' \
 		--expect '^init: started hello \(priority 50, cpu 1, 512 KiB\)' \
@@ -60,6 +64,9 @@ test-user: $(KERNEL) $(INITRD_TEST) $(INITRD)
 # ---- kernel micro-benchmarks (root task of the bench boot module) ----
 INITRD_KBENCH := $(B)/initrd-kbench.cpio
 $(UOBJ)/kbench: $(RT_OBJS) $(UOBJ)/user/apps/kbench/kbench.o user/rt/user.ld
+	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
+# The system-call fuzzer (its runs: mk/kfuzz.mk).
+$(UOBJ)/scfuzz: $(RT_OBJS) $(SCFUZZ_SRCS:%.c=$(UOBJ)/%.o) $(UOBJ)/lib/cpio.o user/rt/user.ld
 	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
 $(INITRD_KBENCH): $(UOBJ)/kbench
 	@rm -rf $(B)/initrd-kbench-root && mkdir -p $(B)/initrd-kbench-root

@@ -474,6 +474,46 @@ static void mcfg_parse(struct acpi_ctx *c, const uint8_t *t, uint32_t len)
 		         (unsigned)ACPI_MAX_MCFG);
 }
 
+#define ACPI_DMAR_HDR_LEN  48u /* header, host address width, flags, reserved */
+#define ACPI_DMAR_DRHD_LEN 16u /* a DRHD without device scopes */
+
+/* One DRHD structure (its device scopes are not needed: units in use here cover all devices). */
+static void dmar_drhd(struct acpi_ctx *c, const uint8_t *e, uint16_t elen)
+{
+	struct acpi_info *o = c->out;
+
+	if (elen < ACPI_DMAR_DRHD_LEN || rd64(e + 8) == 0 || (rd64(e + 8) & 0xfff)) {
+		acpi_log(c->env, "acpi: DMAR DRHD invalid, ignored\n");
+		return;
+	}
+	if (o->ndrhd >= ACPI_MAX_DRHD) {
+		acpi_log(c->env, "acpi: DMAR: more than %u remapping units, rest ignored\n", (unsigned)ACPI_MAX_DRHD);
+		return;
+	}
+	o->drhd[o->ndrhd++] = (struct acpi_drhd){ rd64(e + 8), rd16(e + 6), e[4] & 1 };
+}
+
+/* The remapping structures: each starts with type and length; a length that runs past the table ends the walk. */
+static void dmar_parse(struct acpi_ctx *c, const uint8_t *t, uint32_t len)
+{
+	if (len < ACPI_DMAR_HDR_LEN) {
+		table_bad(c, "DMAR", "too short");
+		return;
+	}
+	c->out->has_dmar = true;
+	c->out->dmar_haw = (uint8_t)(t[36] + 1);
+	for (uint32_t off = ACPI_DMAR_HDR_LEN; off + 4 <= len;) {
+		uint16_t type = rd16(t + off), elen = rd16(t + off + 2);
+		if (elen < 4 || elen > len - off) {
+			acpi_log(c->env, "acpi: DMAR structure at %u has length %u, walk ended\n", off, elen);
+			return;
+		}
+		if (type == 0)
+			dmar_drhd(c, t + off, elen);
+		off += elen;
+	}
+}
+
 /* Load the DSDT the FADT named (X_DSDT, else the 32-bit DSDT) and find \_S5. */
 static void dsdt_parse(struct acpi_ctx *c)
 {
@@ -506,6 +546,8 @@ static bool table_seen(const struct acpi_ctx *c, const uint8_t *t)
 		return c->out->has_hpet;
 	if (bytes_eq(t, "MCFG", 4))
 		return c->seen_mcfg;
+	if (bytes_eq(t, "DMAR", 4))
+		return c->out->has_dmar;
 	return false;
 }
 
@@ -532,6 +574,8 @@ static void table_parse(struct acpi_ctx *c, uint64_t phys)
 		hpet_parse(c, t, len);
 	else if (bytes_eq(t, "MCFG", 4))
 		mcfg_parse(c, t, len);
+	else if (bytes_eq(t, "DMAR", 4))
+		dmar_parse(c, t, len);
 }
 
 /* Walk the root table's entries (4 bytes each in an RSDT, 8 in an XSDT). */

@@ -1,5 +1,6 @@
 /* Local APIC in xAPIC (MMIO) or x2APIC (MSR) mode, the legacy PIC, IPIs and the timer. */
 #include <arch/apic.h>
+#include <arch/arch.h>
 #include <arch/cpu.h>
 #include <arch/trap.h>
 #include <kernel/klog.h>
@@ -130,7 +131,7 @@ static void apic_timer_calibrate(void)
 	pr_info("apic: timer count mode at %lu kHz", apic_timer_hz / 1000);
 }
 
-void lapic_timer_oneshot_ns(uint64_t ns)
+void arch_timer_oneshot_ns(uint64_t ns)
 {
 	if (lapic_timer_uses_deadline()) {
 		wr(REG_LVT_TMR, VEC_TIMER | (2u << 17)); /* TSC-deadline mode */

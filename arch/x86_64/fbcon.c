@@ -3,6 +3,7 @@
  * with the built-in 8x16 font (UEFI boots). Output only; scrolls by
  * copying rows. Both are registered as console sinks.
  */
+#include <arch/console.h>
 #include <kernel/bootinfo.h>
 #include <kernel/klog.h>
 #include <kernel/layout.h>

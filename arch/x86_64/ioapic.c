@@ -1,5 +1,6 @@
 /* IOAPICs from the MADT: redirection entries for ISA IRQs and GSIs. */
 #include <arch/apic.h>
+#include <arch/arch.h>
 #include <arch/platform.h>
 #include <kernel/klog.h>
 #include <kernel/vm.h>
@@ -65,6 +66,17 @@ bool ioapic_route_isa(uint8_t isa_irq, uint8_t vector, uint32_t apic_id)
 		return true;
 	}
 	return false;
+}
+
+bool arch_irq_route(uint32_t irq, const struct cpu *c)
+{
+	return irq < 256 - VEC_IRQ_BASE && ioapic_route_isa((uint8_t)irq, (uint8_t)(VEC_IRQ_BASE + irq), c->apic_id);
+}
+
+void arch_irq_mask(uint32_t irq, bool masked)
+{
+	if (irq <= 0xff)
+		ioapic_mask_isa((uint8_t)irq, masked);
 }
 
 /* Mask or unmask the pin an ISA IRQ (after overrides) arrives on. */

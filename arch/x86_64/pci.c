@@ -1,6 +1,8 @@
 /* PCI: config space through ECAM (MCFG) or legacy ports, bus walk, BAR sizing. */
 #include <arch/cpu.h>
+#include <arch/iommu.h>
 #include <arch/platform.h>
+#include <kernel/bootinfo.h>
 #include <kernel/klog.h>
 #include <kernel/pci.h>
 #include <kernel/spinlock.h>
@@ -218,6 +220,10 @@ void pci_init(void)
 	}
 	enumerate();
 	print_table();
+	if (bootinfo_cmdline_has(&boot_info, "noiommu"))
+		pr_info("iommu: not used (noiommu on the command line)");
+	else
+		iommu_init();
 }
 
 bool pci_uses_ecam(void)

@@ -1,4 +1,9 @@
-/* ACPI discovery glue: maps tables through the direct map and logs what it found. */
+/*
+ * Platform start-up (arch_platform_init, include/arch/arch.h) and the ACPI
+ * discovery glue: maps tables through the direct map and logs what it found.
+ */
+#include <arch/apic.h>
+#include <arch/arch.h>
 #include <arch/platform.h>
 #include <kernel/bootinfo.h>
 #include <kernel/klog.h>
@@ -52,4 +57,26 @@ void platform_acpi_init(void)
 	pr_info("acpi: RSDP %#lx rev %u: %u cpus, %u ioapics, hpet %s, mcfg %u, fadt %s, %u bad tables", rsdp,
 		acpi.revision, acpi.ncpus, acpi.nioapics, acpi.has_hpet ? "yes" : "no", acpi.nmcfg,
 		acpi.has_fadt ? "yes" : "no", acpi.bad_tables);
+}
+
+void arch_platform_init(void)
+{
+	platform_acpi_init();
+	pic_disable();
+	lapic_init(acpi.lapic_phys);
+	lapic_init_cpu(); /* x2APIC registers exist only once the mode is on */
+	cpus[0].apic_id = lapic_id();
+	ioapic_init();
+	syscall_init_cpu();
+	if (acpi.has_hpet && !bootinfo_cmdline_has(&boot_info, "nohpet"))
+		hpet_init(acpi.hpet_phys);
+	if (!hpet_available())
+		pr_warn("hpet: not available; calibrating against the PIT");
+	tsc_calibrate();
+	pr_info("timer: LAPIC one-shot in %s mode", lapic_timer_uses_deadline() ? "TSC-deadline" : "count");
+}
+
+void arch_platform_late_init(void)
+{
+	tsc_refine();
 }

@@ -1,4 +1,5 @@
 /* 16550 UART on COM1: the console that is always there. */
+#include <arch/console.h>
 #include <arch/cpu.h>
 #include <kernel/klog.h>
 

@@ -6,6 +6,7 @@
 #include <arch/trap.h>
 #include <kernel/klog.h>
 #include <kernel/layout.h>
+#include <kernel/main.h>
 #include <kernel/panic.h>
 #include <kernel/percpu.h>
 #include <kernel/pmm.h>
@@ -18,9 +19,6 @@
 #define TRAMP_PHYS 0x8000
 
 extern char tramp_start[], tramp_end[], tramp_params[];
-void smp_ap_entry(struct cpu *c);
-void cpu_idle_loop(void) __noreturn;
-void syscall_init_cpu(void);
 
 /* Serializes smp_call(). Not a spinlock: waiting must keep interrupts on so
  * that two CPUs calling each other still answer each other's IPIs. */
@@ -48,7 +46,7 @@ static void ipi_halt_handler(struct trap_frame *tf)
 }
 
 /* First C code on an AP: per-CPU state, tables, APIC; then idle. */
-void smp_ap_entry(struct cpu *c)
+__noreturn void smp_ap_entry(struct cpu *c)
 {
 	percpu_init_cpu(c);
 	cpu_enable_protections();

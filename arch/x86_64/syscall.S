@@ -20,26 +20,7 @@
  * RFLAGS. Never returns.
  */
 #include <arch/trap.h>
-
-#define R_RAX 0
-#define R_RBX 8
-#define R_RCX 16
-#define R_RDX 24
-#define R_RSI 32
-#define R_RDI 40
-#define R_RBP 48
-#define R_R8 56
-#define R_R9 64
-#define R_R10 72
-#define R_R11 80
-#define R_R12 88
-#define R_R13 96
-#define R_R14 104
-#define R_R15 112
-#define R_RIP 120
-#define R_RSP 128
-#define R_RFLAGS 136
-#define T_FULL_RESTORE 152
+#include <kernel/thread_layout.h>
 
 /* Load the registers both exits restore from the thread at %rax. */
 .macro restore_common

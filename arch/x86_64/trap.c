@@ -1,10 +1,13 @@
 /* GDT, TSS, IDT and trap dispatch; fatal-fault reports. */
+#include <arch/apic.h>
 #include <arch/cpu.h>
 #include <arch/trap.h>
 #include <kernel/klog.h>
 #include <kernel/layout.h>
 #include <kernel/panic.h>
 #include <kernel/percpu.h>
+#include <kernel/power.h>
+#include <kernel/smp.h>
 #include <kernel/bkl.h>
 #include <kernel/thread.h>
 #include <kernel/vm.h>
@@ -39,10 +42,6 @@ struct cpu_tables {
 };
 
 extern char isr_stubs[];
-void fault_resume(struct fault_catch *fc, int val) __noreturn;
-void lapic_eoi(void);
-void smp_halt_others(void);
-void power_test_exit(int code);
 
 static struct idt_entry idt[256] __aligned(16);
 static struct cpu_tables tables[MAX_CPUS];
@@ -146,8 +145,6 @@ static void dump_frame(const struct trap_frame *tf)
 	kprintf("R9  %016lx R10 %016lx R11 %016lx R12 %016lx\n", tf->r9, tf->r10, tf->r11, tf->r12);
 	kprintf("R13 %016lx R14 %016lx R15 %016lx\n", tf->r13, tf->r14, tf->r15);
 }
-
-extern bool klog_panicking;
 
 /* An exception nobody handles: report it and stop the machine. */
 static __noreturn void fatal_trap(struct trap_frame *tf)

@@ -3,6 +3,7 @@
  * Runs on the BSP before other CPUs start; later changes (MMIO, stacks)
  * only add entries under the shared top-level slots, so every CPU sees them.
  */
+#include <arch/console.h>
 #include <arch/cpu.h>
 #include <arch/paging.h>
 #include <kernel/klog.h>
@@ -16,7 +17,6 @@
 extern char __text_start[], __text_end[], __rodata_start[], __rodata_end[];
 extern char __data_start[], __data_end[], __kernel_start[], boot_stack_guard[];
 
-void fbcon_remap(void);
 
 paddr_t kernel_pml4;
 static struct spinlock vm_lock = SPINLOCK_INIT("vm");

@@ -1,7 +1,7 @@
 /* hallows-broker: the broker core and log store as a Linux program.
  *   hallows-broker --listen HOST:PORT --data PATH [--advertise HOST:PORT]
  *                  [--partitions N] [--size BYTES] [--flush-ms N]
- *                  [--group-delay-ms N]
+ *                  [--group-delay-ms N] [--no-auto-create]
  * PATH is a block device or a file; a missing file is created sparse at
  * --size (default 4 GiB) and formatted. */
 #include <netdb.h>
@@ -19,13 +19,14 @@ struct opts {
 	const char *listen, *data, *advertise;
 	uint32_t parts, flush_ms, group_ms;
 	uint64_t size;
+	bool no_auto_create;
 };
 
 static int usage(void)
 {
 	fprintf(stderr, "usage: hallows-broker --listen HOST:PORT --data PATH "
 			"[--advertise HOST:PORT] [--partitions N] [--size BYTES] "
-			"[--flush-ms N] [--group-delay-ms N]\n");
+			"[--flush-ms N] [--group-delay-ms N] [--no-auto-create]\n");
 	return 2;
 }
 
@@ -53,6 +54,11 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			    .size = DEFAULT_SIZE };
 	for (int i = 1; i < argc; i += 2) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(a, "--no-auto-create")) {
+			o->no_auto_create = true;
+			i--;
+			continue;
+		}
 		if (!v)
 			return -1;
 		if (!strcmp(a, "--listen"))
@@ -98,6 +104,7 @@ static int listen_on(const char *host, int *port)
 		return -1;
 	}
 	freeaddrinfo(ai);
+	/* getsockname() filled ss. NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult,clang-analyzer-core.CallAndMessage) */
 	*port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
 					      : ((struct sockaddr_in6 *)&ss)->sin6_port);
 	return fd;
@@ -140,7 +147,7 @@ int main(int argc, char **argv)
 		.adv_host = ahost, .adv_port = aport, .node_id = 1,
 		.default_parts = o.parts, .flush_ms = o.flush_ms,
 		.flush_bytes = 16u << 20, .group_initial_ms = o.group_ms,
-		.max_request = 64u << 20,
+		.max_request = 64u << 20, .no_auto_create = o.no_auto_create,
 	};
 	host_fill_broker_platform(&bpl);
 	if (!(b = broker_create(&bpl, &cfg, st)))

@@ -59,6 +59,10 @@ static int run_rr(const char *host, double secs, int size)
 	size_t cap = 1 << 22, n = 0;
 	double *lat = malloc(cap * sizeof(double)), t0 = now_s(), end = t0 + secs;
 
+	if (!lat) {
+		close(s);
+		return 1;
+	}
 	memset(buf, 'r', sizeof(buf));
 	while (n < cap) {
 		double t = now_s();
@@ -67,12 +71,12 @@ static int run_rr(const char *host, double secs, int size)
 		if (t >= end)
 			break;
 		if (write(s, buf, (size_t)size) != size)
-			return 1;
+			goto fail;
 		while (got < size) {
 			ssize_t r = read(s, buf, (size_t)(size - got));
 
 			if (r <= 0)
-				return 1;
+				goto fail;
 			got += (int)r;
 		}
 		lat[n++] = (now_s() - t) * 1e6;
@@ -80,8 +84,13 @@ static int run_rr(const char *host, double secs, int size)
 	qsort(lat, n, sizeof(double), cmp_double);
 	printf("rate=%.0f p50=%.1f p99=%.1f count=%zu\n", n / (now_s() - t0),
 	       lat[n / 2], lat[(size_t)(n * 0.99)], n);
+	free(lat);
 	close(s);
 	return 0;
+fail:
+	free(lat);
+	close(s);
+	return 1;
 }
 
 /* Bulk: time one GET /bytes/N including connection setup. */

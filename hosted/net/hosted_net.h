@@ -16,6 +16,7 @@ struct hosted_net {
 	int log_level; /* FLOO_LOG_* threshold */
 	struct hosted_impair imp;
 	uint64_t rng;
+	uint8_t rx_vh[10]; /* virtio-net header of the frame just read */
 	/* one frame held back per direction to reorder */
 	uint8_t held_tx[2048];
 	uint32_t held_tx_len;

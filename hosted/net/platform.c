@@ -6,8 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <linux/virtio_net.h>
-
+#include "floo/floo_vnet.h"
 #include "hosted_net.h"
 
 uint64_t hosted_now_ns(void)
@@ -67,13 +66,13 @@ static unsigned impair_rx(struct hosted_net *h, struct floo_stack *st,
 	return n;
 }
 
-/* Read one frame into pb; with virtio-net headers, a frame whose checksum
- * the kernel left partial or already checked is marked verified (it was
- * made on this host and never crossed a wire). */
+/* Read one frame into pb; with virtio-net headers, floo_vnet_rx() decides
+ * whether its checksum still needs checking (a frame made on this host and
+ * never on a wire need not). Returns bytes read, 0 for nothing usable. */
 static ssize_t tap_read(struct hosted_net *h, struct floo_pbuf *pb)
 {
-	struct virtio_net_hdr vh;
-	struct iovec iov[2] = {{&vh, sizeof(vh)},
+	uint8_t *vh = h->rx_vh;
+	struct iovec iov[2] = {{vh, FLOO_VNET_HDR_LEN},
 			       {pb->data, FLOO_PBUF_SIZE - FLOO_PBUF_HEADROOM}};
 	ssize_t r;
 
@@ -83,11 +82,9 @@ static ssize_t tap_read(struct hosted_net *h, struct floo_pbuf *pb)
 		return r;
 	}
 	r = readv(h->fd, iov, 2);
-	if (r < (ssize_t)sizeof(vh))
+	if (r < (ssize_t)FLOO_VNET_HDR_LEN)
 		return r < 0 ? r : 0;
-	pb->len = (uint32_t)(r - (ssize_t)sizeof(vh));
-	if (vh.flags & (VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID))
-		pb->flags |= FLOO_PB_CSUM_OK;
+	pb->len = (uint32_t)(r - (ssize_t)FLOO_VNET_HDR_LEN);
 	return r;
 }
 
@@ -109,6 +106,8 @@ static unsigned tap_rx(void *ctx, struct floo_stack *st, struct floo_pbuf **out,
 			floo_pbuf_free(st, pb);
 			break;
 		}
+		if (h->vnet && floo_vnet_rx(st, h->rx_vh, pb) < 0)
+			continue; /* refused and counted; pb is gone */
 		k = impair_rx(h, st, pb, tmp);
 		for (unsigned i = 0; i < k; i++)
 			out[n++] = tmp[i];
@@ -125,24 +124,16 @@ static unsigned tap_rx(void *ctx, struct floo_stack *st, struct floo_pbuf **out,
 static void tx_one(struct hosted_net *h, const struct floo_txframe *f)
 {
 	struct iovec iov[FLOO_TX_MAX_IOV + 1];
-	struct virtio_net_hdr vh;
+	struct floo_vnet_hdr vh;
+	uint8_t raw[FLOO_VNET_HDR_LEN];
 	unsigned k = 0;
 	ssize_t r;
 
 	if (h->vnet) {
-		memset(&vh, 0, sizeof(vh));
-		if (f->csum_partial) {
-			vh.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
-			vh.csum_start = f->csum_start;
-			vh.csum_offset = f->csum_offset;
-		}
-		if (f->tso_mss) { /* the kernel cuts it into tso_mss segments */
-			vh.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
-			vh.gso_size = f->tso_mss;
-			vh.hdr_len = (uint16_t)f->iov[0].len;
-		}
-		iov[k].iov_base = &vh;
-		iov[k++].iov_len = sizeof(vh);
+		floo_vnet_tx(f, &vh);
+		floo_vnet_encode(&vh, raw);
+		iov[k].iov_base = raw;
+		iov[k++].iov_len = sizeof(raw);
 	}
 	for (unsigned i = 0; i < f->niov; i++, k++) {
 		iov[k].iov_base = (void *)f->iov[i].base;

@@ -8,14 +8,19 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "floo/floo_vnet.h"
 #include "hosted_net.h"
+
+/* Floo's header layout is the kernel's (virtio 1.x, 5.1.6). */
+_Static_assert(sizeof(struct virtio_net_hdr) == FLOO_VNET_HDR_LEN,
+	       "virtio-net header size");
 
 /* With a virtio-net header on every frame the kernel takes frames whose
  * TCP/UDP checksum we left partial, and hands us frames with partial or
  * already-verified checksums (TUN_F_CSUM): checksum offload both ways. */
 static bool tap_offload(int fd)
 {
-	int sz = (int)sizeof(struct virtio_net_hdr);
+	int sz = (int)FLOO_VNET_HDR_LEN;
 
 	return ioctl(fd, TUNSETVNETHDRSZ, &sz) == 0 &&
 	       ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM) == 0;

@@ -1,6 +1,6 @@
 /*
  * ACPI table parsing: RSDP, XSDT/RSDT, MADT, FADT (+ \_S5 from the DSDT),
- * HPET and MCFG, read directly from physical memory.
+ * HPET, MCFG and DMAR (its DRHD units), read directly from physical memory.
  *
  * The parser is pure: it reaches memory only through the caller's map
  * function, so host tests feed it table images (good and corrupted) and the
@@ -20,6 +20,7 @@
 #define ACPI_MAX_IOAPICS 8
 #define ACPI_MAX_ISOS	 24
 #define ACPI_MAX_MCFG	 4
+#define ACPI_MAX_DRHD	 4
 
 /* Generic Address Structure (ACPI 6.x, 5.2.3.2). */
 struct acpi_gas {
@@ -56,6 +57,13 @@ struct acpi_mcfg {
 	uint8_t bus_end;
 };
 
+/* DMA remapping hardware unit (DMAR DRHD, Intel VT-d 3.0 section 8.3). */
+struct acpi_drhd {
+	uint64_t base; /* register page */
+	uint16_t segment;
+	bool include_all; /* covers every device of its segment not named by another unit */
+};
+
 struct acpi_info {
 	uint64_t rsdp_phys;
 	uint8_t revision; /* RSDP revision: 0 = RSDT only, 2+ = XSDT */
@@ -90,6 +98,11 @@ struct acpi_info {
 
 	uint32_t nmcfg;
 	struct acpi_mcfg mcfg[ACPI_MAX_MCFG];
+
+	bool has_dmar;
+	uint8_t dmar_haw; /* host address width in bits */
+	uint32_t ndrhd;
+	struct acpi_drhd drhd[ACPI_MAX_DRHD];
 };
 
 /*
@@ -123,6 +136,6 @@ uint64_t acpi_find_rsdp_bios(const struct acpi_env *env);
  * see bad_tables), or -1 if the RSDP itself or its root table is unusable,
  * in which case *out holds only rsdp_phys and bad_tables.
  */
-int acpi_parse(uint64_t rsdp_phys, const struct acpi_env *env, struct acpi_info *out);
+int acpi_parse(uint64_t rsdp_phys, const struct acpi_env *env, struct acpi_info *out) __attribute__((warn_unused_result));
 
 #endif

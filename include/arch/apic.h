@@ -15,13 +15,12 @@ bool lapic_is_x2apic(void);
 void lapic_send_ipi(uint32_t apic_id, uint8_t vector);
 void lapic_send_init(uint32_t apic_id);
 void lapic_send_sipi(uint32_t apic_id, uint8_t page);
-/* One-shot timer: TSC-deadline where available, else the APIC count mode. */
-void lapic_timer_oneshot_ns(uint64_t ns);
+/* The one-shot timer is arch_timer_oneshot_ns() (arch/arch.h): TSC-deadline where available, else the APIC count mode. */
 bool lapic_timer_uses_deadline(void);
 
 void ioapic_init(void);
 /* Route ISA IRQ (honouring overrides) or a GSI to vector on CPU apic_id. */
-bool ioapic_route_isa(uint8_t isa_irq, uint8_t vector, uint32_t apic_id);
+bool ioapic_route_isa(uint8_t isa_irq, uint8_t vector, uint32_t apic_id) __must_check;
 void ioapic_mask_isa(uint8_t isa_irq, bool masked);
 
 bool hpet_init(uint64_t phys);

@@ -61,11 +61,31 @@ static inline void write_cr0(uint64_t v) { __asm__ volatile("mov %0, %%cr0" ::"r
 static inline void write_cr3(uint64_t v) { __asm__ volatile("mov %0, %%cr3" ::"r"(v) : "memory"); }
 static inline void write_cr4(uint64_t v) { __asm__ volatile("mov %0, %%cr4" ::"r"(v) : "memory"); }
 static inline void invlpg(vaddr_t va) { __asm__ volatile("invlpg (%0)" ::"r"(va) : "memory"); }
+static inline void clflush(const volatile void *p) { __asm__ volatile("clflush (%0)" ::"r"(p) : "memory"); }
 static inline void cpu_relax(void) { __asm__ volatile("pause" ::: "memory"); }
 static inline void irq_enable(void) { __asm__ volatile("sti" ::: "memory"); }
 static inline void irq_disable(void) { __asm__ volatile("cli" ::: "memory"); }
 static inline void cpu_halt(void) { __asm__ volatile("hlt" ::: "memory"); }
 static inline uint64_t read_rflags(void) { uint64_t f; __asm__ volatile("pushfq; pop %0" : "=r"(f)); return f; }
+
+/*
+ * The per-CPU area (kernel/percpu.h) through the GS base: its self pointer
+ * at gs:0, read afresh each time (volatile), and its index at gs:8, which
+ * may be merged with other reads (the kernel never changes CPU under a
+ * running path). kernel/percpu.c asserts both offsets.
+ */
+static inline void *gs_self(void)
+{
+	void *p;
+	__asm__ volatile("mov %%gs:0, %0" : "=r"(p));
+	return p;
+}
+static inline uint32_t gs_cpu_index(void)
+{
+	uint32_t i;
+	__asm__("movl %%gs:8, %0" : "=r"(i));
+	return i;
+}
 
 /* CPUID feature bits the kernel cares about, filled by cpu_features_init(). */
 struct cpu_features {
@@ -74,6 +94,8 @@ struct cpu_features {
 };
 extern struct cpu_features cpu_feat;
 void cpu_features_init(void);
+/* Log the features found and the protections turned on. */
+void cpu_features_log(void);
 void cpu_enable_protections(void);
 
 /* Open and close user memory to the kernel under SMAP; stac/clac are #UD without it. */

@@ -15,12 +15,16 @@ void aspace_init(struct aspace *as);
  * 1 = PT), through aspace.map_table or the root task's boot mappings.
  */
 bool aspace_table_owned(const struct aspace *as, paddr_t pa, int level);
+/* A page-table capability is deleted: unhook the table from its address space. */
+void pt_cap_destroy(struct cap *cap);
+/* A frame capability is deleted: unmap the frame where the capability mapped it. */
+void frame_cap_destroy(struct cap *cap);
 /* Shoot down every CPU's translations of as and mark it dead (its object is being destroyed). */
 void aspace_destroy(struct aspace *as, const struct cap *cap);
 /* Make every CPU that may cache translations of as drop them (TLB shootdown). */
 void aspace_flush_all(struct aspace *as);
 /* Kernel-internal mapping for the root task at boot (no capabilities); its tables are recorded as hooked in as. */
-int aspace_map_boot(struct aspace *as, uint64_t va, paddr_t pa, uint64_t pte_flags, paddr_t (*alloc)(void));
+int aspace_map_boot(struct aspace *as, uint64_t va, paddr_t pa, uint64_t pte_flags, paddr_t (*alloc)(void)) __must_check;
 
 /* A table made by aspace_map_boot goes back to the kernel: forget its record. */
 void aspace_forget_boot_table(paddr_t pa);

@@ -63,7 +63,7 @@ struct boot_info {
 typedef const void *(*boot_map_fn)(uint64_t phys, size_t len);
 
 /* Fill *bi from the loader structure at info_phys. Returns 0, or -1 if unusable. */
-int bootinfo_parse(uint32_t kind, uint64_t info_phys, boot_map_fn map, struct boot_info *bi);
+int bootinfo_parse(uint32_t kind, uint64_t info_phys, boot_map_fn map, struct boot_info *bi) __must_check;
 
 /* The value of "key=" on the command line copied to buf, or false if absent. */
 bool bootinfo_cmdline_get(const struct boot_info *bi, const char *key, char *buf, size_t n);

@@ -29,6 +29,9 @@ struct cap {
 };
 
 #define CAP_F_DEVICE 1 /* memory/frame: device memory (no zeroing, uncached) */
+/* Frame capability's data word: the address it is mapped at, and these. */
+#define FRAME_MAPPED 1ull /* mapped (in data2's address space, or for DMA) */
+#define FRAME_DMA 2ull /* for the DMA of PCI function data2 (kernel/pcidev.c) */
 #define CAP_F_ORIGINAL 2 /* the capability made when the object was created */
 
 struct slot {
@@ -71,7 +74,7 @@ void cap_delete(struct slot *s);
  * Delete every descendant of s. Returns HL_OK when done, or -1 when it
  * stopped at a preemption point (the caller restarts the system call).
  */
-int cap_revoke(struct slot *s, uint32_t budget);
+int cap_revoke(struct slot *s, uint32_t budget) __must_check;
 bool cap_is_final(const struct slot *s);
 bool cap_same_object(const struct cap *a, const struct cap *b);
 

@@ -29,11 +29,14 @@ struct method {
 	int (*decode)(struct invocation *inv);
 };
 
+/* decode_<object>_<method>(), one per line of interface.tbl (generated). */
+#include <kernel/decode.h>
+
 extern const struct method kernel_methods[];
 extern const unsigned kernel_nmethods;
 
 /* Find and run the method for (target type, label); returns an hl_err. */
-int invoke_method(struct invocation *inv, uint64_t label, uint64_t len);
+int invoke_method(struct invocation *inv, uint64_t label, uint64_t len) __must_check;
 
 /* Helpers for decoders: look up an argument capability in the caller's cspace. */
 static inline int inv_cap(struct invocation *inv, int arg, uint8_t type, uint8_t rights, struct slot **out)

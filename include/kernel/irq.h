@@ -1,19 +1,19 @@
 /*
- * Interrupt lines and message-signalled vectors as IRQ handler
- * capabilities (kernel/irq.c). IRQ numbers: 0-23 the ISA/IOAPIC lines,
+ * IRQ handler and I/O port capabilities (kernel/irq.c): device interrupts
+ * delivered as notification signals, port I/O on behalf of ring 3.
+ * Interrupt lines and message-signalled vectors are IRQ handler
+ * capabilities. IRQ numbers: 0-23 the ISA/IOAPIC lines,
  * IRQ_MSI_FIRST.. the vectors handed to MSI and MSI-X (kernel/pcidev.c);
  * IRQ n arrives on CPU vector VEC_IRQ_BASE + n.
  */
 #ifndef KERNEL_IRQ_H
 #define KERNEL_IRQ_H
 
-#include <kernel/cap.h>
+#include <kernel/object.h>
 
 #define IRQ_ISA_COUNT 24
 #define IRQ_MSI_FIRST 32 /* vector 64 */
-#define IRQ_COUNT 208 /* vectors up to 0xef; 0xf0 and above are the kernel's own */
-
-struct notification;
+#define IRQ_COUNT 206 /* vectors up to 0xed; 0xee and above are the kernel's own */
 
 /* A free message-signalled IRQ, claimed (its handler registered), or -1 when none is left. */
 int irq_msi_alloc(void);

@@ -27,6 +27,7 @@ void vklog(enum klog_level lvl, const char *fmt, va_list ap);
 void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 extern enum klog_level klog_threshold;
+extern bool klog_panicking; /* set by panic() and fatal traps: writers skip the console lock */
 
 #define pr_err(...)   klog(KLOG_ERR, __VA_ARGS__)
 #define pr_warn(...)  klog(KLOG_WARN, __VA_ARGS__)

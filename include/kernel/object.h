@@ -33,7 +33,7 @@ struct aspace {
 #define ASPACE_OBJ_BITS 13
 
 /* Object size (log2 bytes) for retype; -1 if type/size_bits are invalid. */
-int object_bits(uint32_t type, uint32_t size_bits);
+int object_bits(uint32_t type, uint32_t size_bits) __must_check;
 /* Initialize a zeroed object of the given type at kernel address p. */
 void object_init(uint32_t type, uint32_t size_bits, void *p);
 void object_count_adjust(uint32_t type, int delta);

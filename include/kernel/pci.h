@@ -35,7 +35,7 @@ uint8_t pci_cfg_read8(const struct pci_dev *d, uint16_t off);
 /* A read-modify-write of the dword (config space has no byte stores through ports). */
 void pci_cfg_write8(const struct pci_dev *d, uint16_t off, uint8_t v);
 /* Map a memory BAR uncached; NULL for I/O or absent BARs. */
-void *pci_bar_map(const struct pci_dev *d, int bar);
+void *pci_bar_map(const struct pci_dev *d, int bar) __must_check;
 bool pci_uses_ecam(void);
 
 #endif

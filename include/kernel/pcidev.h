@@ -8,6 +8,8 @@
 bool pcidev_range_protected(paddr_t pa, uint64_t size);
 /* Turn off MSI-X entry (or MSI vector 0) entry of function idx; it may be handed out again. */
 void pcidev_msi_release(uint32_t idx, uint32_t entry);
+/* Remove the DMA mapping a frame capability records (FRAME_DMA). */
+void pcidev_dma_unmap(struct cap *c);
 /* The last capability to a function is deleted: bus mastering off. */
 void pcidev_destroy(struct cap *c);
 

@@ -5,6 +5,7 @@
 #ifndef KERNEL_PERCPU_H
 #define KERNEL_PERCPU_H
 
+#include <arch/cpu.h>
 #include <kernel/types.h>
 
 #define MAX_CPUS 64
@@ -42,9 +43,7 @@ extern uint32_t ncpus_online;
 
 static inline struct cpu *this_cpu(void)
 {
-	struct cpu *c;
-	__asm__ volatile("mov %%gs:0, %0" : "=r"(c));
-	return c;
+	return gs_self();
 }
 
 /*
@@ -54,9 +53,7 @@ static inline struct cpu *this_cpu(void)
  */
 static inline uint32_t cpu_index(void)
 {
-	uint32_t i;
-	__asm__("movl %%gs:8, %0" : "=r"(i)); /* this_cpu()->index in one load */
-	return i;
+	return gs_cpu_index(); /* this_cpu()->index in one load */
 }
 
 void percpu_init_cpu(struct cpu *c);

@@ -6,7 +6,7 @@
 #ifndef KERNEL_RUNQ_H
 #define KERNEL_RUNQ_H
 
-#include <arch/cpu.h>
+#include <arch/arch.h>
 #include <kernel/aspace.h>
 #include <kernel/bkl.h>
 #include <kernel/percpu.h>
@@ -62,28 +62,6 @@ static __always_inline bool rq_none_above(const struct runq *q, uint8_t p)
 }
 
 /*
- * Load as (or the kernel tables for NULL) on this CPU. With PCID, the
- * translations as left under its PCID are kept when this CPU still holds
- * them for as (no shootdown since, no other address space on that PCID).
- */
-static __always_inline void load_aspace(struct cpu *c, struct aspace *as)
-{
-	uint64_t cr3 = as ? as->cr3 : kernel_pml4;
-
-	c->loaded_aspace = as;
-	if (read_cr3() == cr3)
-		return;
-	if (cr3 & 0xfff) { /* only with PCID; the kernel tables have PCID 0 */
-		uint64_t *owner = &c->pcid_owner[cr3 & 0xfff];
-		if (*owner == as->id)
-			cr3 |= CR3_NOFLUSH;
-		else
-			*owner = as->id; /* the load below flushes the PCID */
-	}
-	write_cr3(cr3);
-}
-
-/*
  * Leave the kernel from the running thread from (a live thread, blocked or
  * queued) into to (runnable, unqueued, on no CPU, without a budget) on
  * this CPU (c, its run queue q): the scheduler's run() without the cases
@@ -97,19 +75,15 @@ static __always_inline __noreturn void fast_switch(struct cpu *c, struct runq *q
 	c->need_resched = false;
 	to->on_cpu = c->index + 1;
 	from->on_cpu = 0;
-	if (cpu_feat.xsave)
-		__asm__ volatile("xsave64 %0\n\txrstor64 %1"
-				 : "+m"(*from->xsave)
-				 : "m"(*to->xsave), "a"(~0u), "d"(~0u)
-				 : "memory");
-	wrmsr(MSR_FS_BASE, to->regs.fs_base);
+	arch_fpu_switch(from, to);
+	arch_tls_load(to);
 	if (to->aspace_slot.cap.type == HL_OBJ_ASPACE) {
 		struct aspace *as = (struct aspace *)to->aspace_slot.cap.obj;
 		if (!as)
 			__builtin_unreachable(); /* a capability to an object always has the object */
-		load_aspace(c, as);
+		arch_aspace_load(c, as);
 	} else {
-		load_aspace(c, NULL);
+		arch_aspace_load(c, NULL);
 	}
 	/*
 	 * A round-robin slice timer already pending serves (sched_arm_timer's

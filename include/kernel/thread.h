@@ -10,6 +10,7 @@
 #define KERNEL_THREAD_H
 
 #include <kernel/cap.h>
+#include <kernel/thread_layout.h>
 #include <kernel/types.h>
 
 /* Saved user registers; offsets are used by arch/x86_64/syscall.S. */
@@ -18,6 +19,27 @@ struct user_regs {
 	uint64_t r8, r9, r10, r11, r12, r13, r14, r15; /* 56 .. 112 */
 	uint64_t rip, rsp, rflags, fs_base; /* 120 .. 144 */
 };
+#define UREGS_AT(f, off) _Static_assert(offsetof(struct user_regs, f) == (off), "syscall.S: user_regs." #f)
+UREGS_AT(rax, R_RAX);
+UREGS_AT(rbx, R_RBX);
+UREGS_AT(rcx, R_RCX);
+UREGS_AT(rdx, R_RDX);
+UREGS_AT(rsi, R_RSI);
+UREGS_AT(rdi, R_RDI);
+UREGS_AT(rbp, R_RBP);
+UREGS_AT(r8, R_R8);
+UREGS_AT(r9, R_R9);
+UREGS_AT(r10, R_R10);
+UREGS_AT(r11, R_R11);
+UREGS_AT(r12, R_R12);
+UREGS_AT(r13, R_R13);
+UREGS_AT(r14, R_R14);
+UREGS_AT(r15, R_R15);
+UREGS_AT(rip, R_RIP);
+UREGS_AT(rsp, R_RSP);
+UREGS_AT(rflags, R_RFLAGS);
+UREGS_AT(fs_base, R_FS_BASE);
+#undef UREGS_AT
 
 enum thread_state {
 	TS_INACTIVE = 0, /* never resumed, or suspended */
@@ -57,6 +79,8 @@ struct thread {
 	uint8_t throttled; /* [BKL] out of budget: on the throttled list of a CPU until replenished */
 	uint8_t xsave[] __aligned(64); /* FPU/SSE/AVX state (XSAVE area) */
 };
+_Static_assert(offsetof(struct thread, regs) == 0, "syscall.S: the registers open struct thread");
+_Static_assert(offsetof(struct thread, full_restore) == T_FULL_RESTORE, "syscall.S: thread.full_restore");
 
 #define THREAD_MAGIC 0x74687264 /* "thrd" */
 #define THREAD_OBJ_BITS 13 /* 8 KiB: registers, bookkeeping and the XSAVE area */

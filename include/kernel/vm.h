@@ -9,7 +9,7 @@ extern paddr_t kernel_pml4;
 /* Build the final kernel page tables (HHDM, W^X image, guard page) and switch. */
 void vm_init(void);
 /* Map device memory uncached in the MMIO window; NULL if out of space. */
-void *vm_map_mmio(paddr_t pa, size_t len);
+void *vm_map_mmio(paddr_t pa, size_t len) __must_check;
 /* A kernel stack with an unmapped guard page below; returns its top or 0. */
 vaddr_t vm_alloc_kstack(size_t size);
 /* Flags of the kernel mapping of va, or 0 if unmapped (tests, diagnostics). */

@@ -40,7 +40,7 @@ enum elf_err {
  * non-overlapping, have filesz <= memsz, and the entry point must be inside
  * an executable segment.
  */
-int elf_parse(const uint8_t *buf, size_t len, uint64_t user_top, struct elf_image *img);
+int elf_parse(const uint8_t *buf, size_t len, uint64_t user_top, struct elf_image *img) __attribute__((warn_unused_result));
 const char *elf_strerror(int err);
 
 #endif

@@ -9,7 +9,6 @@
 #include <lib/string.h>
 
 extern char __text_start[], __rodata_start[], __data_start[], boot_stack_guard[];
-extern struct boot_info boot_info;
 
 KTEST(memory, pmm_alloc_free_roundtrip)
 {

@@ -2,7 +2,7 @@
  * ktest suite "pcid": address-space switches with and without PCID.
  *
  * The cases build small address spaces by hand (no capabilities), load
- * them on this CPU with load_aspace() and read a user page through them.
+ * them on this CPU with arch_aspace_load() and read a user page through them.
  * Without PCID every switch flushes and the cases check the same
  * outcomes; with PCID they check that a switch keeps what it may keep and
  * never serves a translation that a shootdown or a PCID's new owner made
@@ -99,7 +99,7 @@ static bool remap(struct aspace *as, paddr_t pa)
 /* Put back what the CPU had loaded; free a case's address spaces, tables and frames. */
 static void end_case(struct cpu *c, struct aspace *saved, struct aspace *a, struct aspace *b)
 {
-	load_aspace(c, saved);
+	arch_aspace_load(c, saved);
 	free_aspace(a);
 	free_aspace(b);
 	free_pool();
@@ -108,7 +108,7 @@ static void end_case(struct cpu *c, struct aspace *saved, struct aspace *a, stru
 /* Load as on this CPU and read the test page through it. */
 static uint64_t read_through(struct aspace *as)
 {
-	load_aspace(this_cpu(), as);
+	arch_aspace_load(this_cpu(), as);
 	stac();
 	uint64_t v = *(volatile uint64_t *)TEST_VA;
 	clac();

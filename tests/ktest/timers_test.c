@@ -1,5 +1,6 @@
 /* ktest suite "timers": TSC calibration, HPET agreement, LAPIC one-shot. */
 #include <arch/apic.h>
+#include <arch/arch.h>
 #include <arch/cpu.h>
 #include <kernel/ktest.h>
 #include <kernel/percpu.h>
@@ -56,7 +57,7 @@ KTEST(timers, lapic_oneshot_fires)
 	struct cpu *c = this_cpu();
 	uint64_t before = c->timer_ticks;
 
-	lapic_timer_oneshot_ns(500000); /* 0.5 ms */
+	arch_timer_oneshot_ns(500000); /* 0.5 ms */
 	uint64_t start = time_ns();
 	while (c->timer_ticks == before && time_ns() - start < 2000000000ul)
 		cpu_halt(); /* interrupts are on: the timer wakes us */

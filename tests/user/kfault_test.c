@@ -164,7 +164,9 @@ static void spin(void *arg)
  */
 UTEST(isolation_faults, zero_budget_on_a_throttled_thread)
 {
-	struct spinner s = { 0, 0, ut_rdtsc() + ms_to_tsc(5000) };
+	static struct spinner s; /* not on the stack: a thread that is late to stop must not write into the next case */
+
+	s = (struct spinner){ 0, 0, ut_rdtsc() + ms_to_tsc(5000) };
 	hl_cptr_t tcb = ut_thread_new(t, spin, &s, 100);
 
 	if (!UCHECK(t, tcb))
@@ -228,7 +230,9 @@ static uint64_t share_pct(struct runtime *r, uint64_t ms)
  */
 UTEST(isolation_faults, budget_reaches_a_thread_running_on_another_cpu)
 {
-	struct runtime r = { 0, 0, rt_self.bi->tsc_hz / 50000 }; /* 20 us */
+	static struct runtime r; /* not on the stack: see zero_budget_on_a_throttled_thread */
+
+	r = (struct runtime){ 0, 0, rt_self.bi->tsc_hz / 50000 }; /* 20 us */
 
 	if (rt_self.bi->ncpus < 2)
 		return; /* needs a second CPU */
@@ -307,7 +311,9 @@ static void try_own_budget(void *arg)
  */
 UTEST(isolation_faults, budgeted_thread_cannot_lift_its_own_budget)
 {
-	struct self_budget b = { 0, 99, 99, 99, 99, 0 };
+	static struct self_budget b; /* not on the stack: see zero_budget_on_a_throttled_thread */
+
+	b = (struct self_budget){ 0, 99, 99, 99, 99, 0 };
 	hl_cptr_t tcb = ut_thread_new(t, try_own_budget, &b, 100);
 
 	if (!UCHECK(t, tcb))

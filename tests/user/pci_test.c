@@ -36,6 +36,19 @@ static int find_pci(uint16_t vendor, uint16_t device)
 	return -1;
 }
 
+/* A copy of cap in a fresh slot (a frame mapped for the CPU needs one to be mapped for DMA too). */
+static hl_cptr_t copy_of(hl_cptr_t cap)
+{
+	hl_cptr_t s = ut_slot();
+
+	return hl_cspace_copy(HL_SLOT_CSPACE, s, cap, HL_R_ALL) == HL_OK ? s : 0;
+}
+
+static bool iommu_on(void)
+{
+	return rt_self.bi->flags & HL_BOOTINFO_F_IOMMU;
+}
+
 static hl_cptr_t issue(int idx)
 {
 	hl_cptr_t s = ut_slot();
@@ -105,7 +118,8 @@ UTEST(pci_errors, config_access_errors)
 	UEXPECT_ERR(t, hl_pci_device_config_write(d, 0x30, 4, 0), HL_ERR_NO_RIGHTS); /* ROM */
 	UEXPECT_ERR(t, hl_pci_device_config_write(d, 0x00, 2, 0), HL_ERR_NO_RIGHTS); /* vendor */
 	UEXPECT_ERR(t, hl_pci_device_config_write(d, 0x05, 1, 0), HL_ERR_NO_RIGHTS); /* half a command register */
-	UEXPECT_ERR(t, hl_pci_device_config_write(d, 0x100, 4, 0), HL_ERR_NO_RIGHTS); /* extended space */
+	bool ecam = hl_pci_device_config_read(d, 0x100, 4, &v) == HL_OK; /* Bochs has no ECAM: 256 bytes */
+	UEXPECT_ERR(t, hl_pci_device_config_write(d, 0x100, 4, 0), ecam ? HL_ERR_NO_RIGHTS : HL_ERR_RANGE); /* extended space */
 	UEXPECT_ERR(t, hl_pci_device_config_write(d, 0x10, 3, 0), HL_ERR_INVALID_ARG);
 	UEXPECT_ERR(t, hl_pci_device_bar(d, 6, NULL, NULL, NULL), HL_ERR_RANGE);
 	UEXPECT_ERR(t, hl_pci_device_map_bar(d, 6, ut_slot()), HL_ERR_RANGE);
@@ -262,6 +276,9 @@ UTEST(pci, edu_dma_into_own_memory)
 		rt_printf("        # no suite memory below 256 MiB for edu's DMA: skipped\n");
 		return;
 	}
+	hl_cptr_t di = copy_of(fi), dout = copy_of(fo);
+	UEXPECT_ERR(t, hl_pci_device_dma_map(e.dev, di), HL_OK);
+	UEXPECT_ERR(t, hl_pci_device_dma_map(e.dev, dout), HL_OK);
 	hl_pci_device_config_read(e.dev, 4, 2, &cmd);
 	UEXPECT_ERR(t, hl_pci_device_config_write(e.dev, 4, 2, cmd | 0x4), HL_OK);
 	/* Not the whole 4 KiB buffer: QEMU 7.2's edu refuses a transfer that ends at its last byte (and stops). */
@@ -273,7 +290,77 @@ UTEST(pci, edu_dma_into_own_memory)
 	for (int i = 0; i < EDU_DMA_WORDS; i++)
 		bad += ((volatile uint32_t *)out)[i] != 0x9e000000u + (uint32_t)i;
 	UEXPECT(t, bad == 0, "%d words differ after the round trip", bad);
+	UEXPECT_ERR(t, hl_pci_device_dma_unmap(e.dev, di), HL_OK);
+	UEXPECT_ERR(t, hl_pci_device_dma_unmap(e.dev, di), HL_ERR_NOT_MAPPED);
 	UEXPECT_ERR(t, hl_pci_device_config_write(e.dev, 4, 2, cmd), HL_OK);
+}
+
+UTEST(pci_errors, dma_map_errors)
+{
+	hl_cptr_t d = any_device(), e = any_device(), f, n = ut_alloc(t, HL_OBJ_NOTIFICATION, 0);
+	void *p = ut_page(t, &f);
+
+	if (!UCHECK(t, d && e && p && n))
+		return;
+	hl_cptr_t c = copy_of(f);
+	UEXPECT_ERR(t, hl_pci_device_dma_map(d, n), HL_ERR_WRONG_TYPE);
+	UEXPECT_ERR(t, hl_pci_device_dma_map(d, ut_slot()), HL_ERR_INVALID_CAP);
+	UEXPECT_ERR(t, hl_pci_device_dma_map(d, f), HL_ERR_ALREADY_MAPPED); /* mapped for the CPU: use a copy */
+	UEXPECT_ERR(t, hl_pci_device_dma_unmap(d, c), HL_ERR_NOT_MAPPED);
+	UEXPECT_ERR(t, hl_pci_device_dma_map(d, c), HL_OK);
+	UEXPECT_ERR(t, hl_pci_device_dma_map(d, c), HL_ERR_ALREADY_MAPPED);
+	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, c, (uint64_t)p + 4096, HL_R_READ), HL_ERR_ALREADY_MAPPED);
+	UEXPECT_ERR(t, hl_aspace_unmap(HL_SLOT_ASPACE, c), HL_ERR_INVALID_ARG); /* not a CPU mapping */
+	UEXPECT_ERR(t, hl_aspace_protect(HL_SLOT_ASPACE, c, HL_R_READ), HL_ERR_NOT_MAPPED);
+	UEXPECT_ERR(t, hl_cspace_delete(HL_SLOT_CSPACE, c), HL_OK); /* deleting the capability unmaps it */
+	(void)e;
+}
+
+/*
+ * With VT-d (HL_BOOTINFO_F_IOMMU), a DMA outside the frames mapped for the
+ * function is blocked: the target keeps its bytes, and the kernel logs the
+ * fault with the device and the address (the test runner checks the log).
+ * The same after dma_unmap, and after the capability that mapped a frame
+ * is deleted.
+ */
+UTEST(pci, edu_dma_outside_its_domain_is_blocked)
+{
+	struct edu e;
+	hl_word_t pa = 0, cmd = 0;
+	void *va;
+
+	if (!iommu_on()) {
+		rt_printf("        # no IOMMU: device DMA is not confined here; skipped\n");
+		return;
+	}
+	if (!edu_open(t, &e))
+		return;
+	hl_cptr_t f = low_frame(t, &pa, &va);
+	if (!f) {
+		rt_printf("        # no suite memory below 256 MiB for edu's DMA: skipped\n");
+		return;
+	}
+	volatile uint32_t *w = va;
+	hl_pci_device_config_read(e.dev, 4, 2, &cmd);
+	hl_pci_device_config_write(e.dev, 4, 2, cmd | 0x4);
+	for (int round = 0; round < 3; round++) {
+		hl_cptr_t c = copy_of(f);
+		if (round > 0) { /* mapped, then taken away again */
+			UEXPECT_ERR(t, hl_pci_device_dma_map(e.dev, c), HL_OK);
+			if (round == 1)
+				UEXPECT_ERR(t, hl_pci_device_dma_unmap(e.dev, c), HL_OK);
+			else
+				UEXPECT_ERR(t, hl_cspace_delete(HL_SLOT_CSPACE, c), HL_OK);
+		}
+		for (int i = 0; i < EDU_DMA_WORDS; i++)
+			w[i] = 0x5a5a0000u + (uint32_t)i;
+		edu_dma(&e, EDU_DMA_BUF, pa, EDU_DMA_WORDS * 4, 2); /* edu -> RAM: must not land */
+		int changed = 0;
+		for (int i = 0; i < EDU_DMA_WORDS; i++)
+			changed += w[i] != 0x5a5a0000u + (uint32_t)i;
+		UEXPECT(t, changed == 0, "round %d: %d words written by a blocked DMA", round, changed);
+	}
+	hl_pci_device_config_write(e.dev, 4, 2, cmd);
 }
 
 /* e1000e keeps its MSI-X table in BAR 3: no page of it becomes a frame, the rest of the BAR does. */

@@ -565,8 +565,10 @@ UTEST(thread_sched, resume_after_suspend_while_throttled)
 	hl_thread_set_affinity(tcb, 0);
 	UEXPECT_ERR(t, hl_thread_set_budget(tcb, 1000, 50000), HL_OK);
 	UEXPECT_ERR(t, hl_thread_resume(tcb), HL_OK);
-	for (int i = 0; i < 10 && !s.count; i++)
-		hl_yield(); /* it runs 1 ms, then waits for its next period */
+	/* It runs 1 ms, then waits for its next period. Bounded in time, not in yields: on a loaded host
+	 * its first millisecond can pass before it runs an instruction (the TSC counts host time). */
+	for (uint64_t end = ut_rdtsc() + ms_to_tsc(1000); !s.count && ut_rdtsc() < end;)
+		hl_yield();
 	UEXPECT(t, s.count > 0, "never ran");
 	UEXPECT_ERR(t, hl_thread_suspend(tcb), HL_OK);
 	uint64_t c1 = s.count;
@@ -790,8 +792,10 @@ UTEST(thread_sched, suspend_after_moving_a_throttled_thread)
 	hl_thread_set_affinity(tcb, 0);
 	UEXPECT_ERR(t, hl_thread_set_budget(tcb, 1000, 100000), HL_OK);
 	UEXPECT_ERR(t, hl_thread_resume(tcb), HL_OK);
-	for (int i = 0; i < 10 && !s.count; i++)
-		hl_yield(); /* it runs 1 ms, then waits for its next period */
+	/* It runs 1 ms, then waits for its next period. Bounded in time, not in yields: on a loaded host
+	 * its first millisecond can pass before it runs an instruction (the TSC counts host time). */
+	for (uint64_t end = ut_rdtsc() + ms_to_tsc(1000); !s.count && ut_rdtsc() < end;)
+		hl_yield();
 	UEXPECT(t, s.count > 0, "never ran");
 	UEXPECT_ERR(t, hl_thread_set_affinity(tcb, 1), HL_OK);
 	UEXPECT_ERR(t, hl_thread_suspend(tcb), HL_OK);

@@ -44,6 +44,16 @@ int batch_check(const uint8_t *p, uint32_t len, uint32_t *count,
 	return KERR_NONE;
 }
 
+/* MESSAGE_TOO_LARGE when a batch of a checked blob is longer than the
+ * topic's max.message.bytes (Kafka counts the whole batch). */
+static int16_t batch_max_ok(const uint8_t *p, uint32_t len, int32_t max)
+{
+	for (uint32_t off = 0; off < len; off += k_be32(p + off + 8) + 12)
+		if (k_be32(p + off + 8) + 12 > (uint32_t)max)
+			return KERR_TOO_LARGE;
+	return KERR_NONE;
+}
+
 /* Append every batch of a checked blob; returns a Kafka error code and
  * the base offset of the first batch. */
 static int16_t produce_append(struct broker *b, struct store_part *p,
@@ -70,6 +80,32 @@ static int16_t produce_append(struct broker *b, struct store_part *p,
 	}
 	b->data_arrived = true;
 	return KERR_NONE;
+}
+
+/* Append a checked blob, applying the idempotence rules when its batch
+ * carries a producer id: such a blob must be exactly one batch (as Kafka
+ * requires for magic 2); a retry of one of the producer's last batches
+ * is answered with the original base offset and not stored again. */
+static int16_t produce_idem(struct broker *b, struct store_part *p, uint32_t t,
+			    uint32_t k, struct kbytes *rec, int64_t *base)
+{
+	int64_t dup;
+	int16_t err;
+
+	if (!batch_is_idempotent(rec->p))
+		return produce_append(b, p, rec->p, (uint32_t)rec->len, base);
+	if (k_be32(rec->p + 8) + 12 != (uint32_t)rec->len)
+		return KERR_INVALID_RECORD;
+	if ((err = prod_check(b, t, k, rec->p, &dup)))
+		return err;
+	if (dup >= 0) {
+		*base = dup;
+		b_log(b, "broker: duplicate idempotent batch, original offset", "", dup);
+		return KERR_NONE;
+	}
+	if (!(err = produce_append(b, p, rec->p, (uint32_t)rec->len, base)))
+		prod_update(b, t, k, rec->p, *base);
+	return err;
 }
 
 /* Decode-only pass over the topic data; false when malformed. */
@@ -110,8 +146,9 @@ static bool produce_part(struct broker *b, struct kresp *r, struct kreq *q,
 		err = KERR_INVALID_ACKS;
 	else if (rec.len <= 0)
 		err = KERR_CORRUPT;
-	else if (!(err = (int16_t)batch_check(rec.p, (uint32_t)rec.len, &count, &ts)))
-		err = produce_append(b, p, rec.p, (uint32_t)rec.len, &base);
+	else if (!(err = (int16_t)batch_check(rec.p, (uint32_t)rec.len, &count, &ts)) &&
+		 !(err = batch_max_ok(rec.p, (uint32_t)rec.len, b->tconf[tid].max_msg)))
+		err = produce_idem(b, p, (uint32_t)tid, (uint32_t)idx, &rec, &base);
 	if (err) {
 		base = -1;
 		b_log(b, "broker: produce rejected, error", "", err);

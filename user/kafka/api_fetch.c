@@ -25,9 +25,13 @@ static void fetch_head(struct kr *r, int16_t ver, struct fetch_hdr *h)
 	}
 }
 
-/* Read up to budget bytes of whole batches of p from off into rd (rd->n
- * stays 0 when nothing is due or there is no room in the response).
- * Returns a Kafka error code for device failures. */
+/* Read whole batches of p from off into rd (rd->n stays 0 when nothing is
+ * due or there is no room in the response). KIP-74 (Kafka's
+ * ReplicaManager): the limit is the smaller of the partition's max_bytes
+ * and what is left of the response's max_bytes, and only while no earlier
+ * partition of this response carried data (!any) may the first batch
+ * exceed it, so that a consumer always makes progress. Returns a Kafka
+ * error code for device failures. */
 static int16_t fetch_read(struct broker *b, struct kresp *r, struct store_part *p,
 			  uint64_t off, int32_t budget, int32_t part_max, bool any,
 			  struct store_read *rd)
@@ -37,10 +41,10 @@ static int16_t fetch_read(struct broker *b, struct kresp *r, struct store_part *
 
 	rd->n = 0;
 	rd->buf = NULL;
-	if (off >= store_part_hwm(p) || (budget <= 0 && any) ||
+	if (off >= store_part_hwm(p) || (lim <= 0 && any) ||
 	    r->nbufs >= KRESP_MAX_BUFS || r->w.next + STORE_READ_MAX > KW_MAX_EXT)
 		return KERR_NONE;
-	err = store_read(b->st, p, off, lim > 0 ? (uint32_t)lim : 1, rd);
+	err = store_read_fit(b->st, p, off, lim > 0 ? (uint32_t)lim : 0, !any, rd);
 	if (err == STORE_OK)
 		return KERR_NONE;
 	b_log(b, "broker: fetch read failed", "", err);
@@ -97,7 +101,7 @@ static bool fetch_part(struct broker *b, struct kresp *r, int16_t ver,
 	if (ver >= 11)
 		kw_i32(&r->w, -1);
 	if (err)
-		kw_i32(&r->w, -1);
+		kw_i32(&r->w, 0); /* empty record set, as Kafka sends */
 	else
 		fetch_attach(r, &rd, budget, any);
 	return err || off != hwm;
@@ -163,7 +167,7 @@ static void fetch_respond(struct broker *b, struct kresp *r, struct kr q,
 		kw_i16(&r->w, 0);
 		kw_i32(&r->w, 0);
 	}
-	(void)fetch_topics(b, &q, ver, r, h.max_bytes > 0 ? h.max_bytes : 1);
+	(void)fetch_topics(b, &q, ver, r, h.max_bytes > 0 ? h.max_bytes : 0);
 	resp_finish(r);
 	resp_ready(b, r);
 }

@@ -27,9 +27,11 @@ bool topic_is_internal(const char *name, uint32_t len)
 	return len == sizeof(OFFSETS_TOPIC) - 1 && !memcmp(name, OFFSETS_TOPIC, len);
 }
 
-/* Topic id, or a negated Kafka error code (never 0 on failure). */
+/* Topic id, or a negated Kafka error code (never 0 on failure). With
+ * create (and auto-creation enabled) a missing topic is created. */
 int topic_lookup(struct broker *b, const struct kstr *name, bool create)
 {
+	struct tconf conf;
 	int id;
 
 	if (!topic_name_valid(name) || topic_is_internal(name->p, (uint32_t)name->len))
@@ -37,14 +39,11 @@ int topic_lookup(struct broker *b, const struct kstr *name, bool create)
 	id = store_topic_find(b->st, name->p, (uint32_t)name->len);
 	if (id >= 0 || !create)
 		return id >= 0 ? id : -KERR_UNKNOWN_TP;
-	id = store_topic_create(b->st, name->p, (uint32_t)name->len,
-				b->cfg.default_parts);
-	if (id < 0) {
-		b_log(b, "broker: topic creation failed", "", id);
+	if (b->cfg.no_auto_create)
 		return -KERR_UNKNOWN_TP;
-	}
-	b_log(b, "broker: created topic, partitions", "", b->cfg.default_parts);
-	return id;
+	tconf_default(&conf);
+	id = topic_create(b, name, b->cfg.default_parts, &conf);
+	return id >= 0 ? id : -KERR_UNKNOWN_TP;
 }
 
 /* ApiVersions v0-v3. A version above 3 gets the v0-shaped error 35 with
@@ -163,8 +162,9 @@ int api_metadata(struct broker *b, struct kconn *c, struct kreq *q)
 			uint32_t len;
 			name.p = store_topic_name(b->st, i, &len);
 			name.len = (int32_t)len;
-			if (topic_is_internal(name.p, len))
-				continue;
+			if (!store_topic_parts(b->st, i) ||
+			    topic_is_internal(name.p, len))
+				continue; /* free slot, or ours */
 			meta_topic(b, r, q->ver, (int)i, &name);
 			shown++;
 		}

@@ -26,6 +26,24 @@ static const struct api_ent api_table[] = {
 	{ API_LEAVE, 0, 1, api_leave },
 	{ API_SYNC, 0, 3, api_sync },
 	{ API_VERSIONS, 0, 3, api_versions },
+	/* Admin APIs: each up to its last non-flexible version, which covers
+	 * what librdkafka 2.0.2 sends (its maxima: DescribeGroups 4,
+	 * CreateTopics 4, DeleteTopics 1, DeleteRecords 1, DescribeConfigs 1,
+	 * AlterConfigs 0, CreatePartitions 0, DeleteGroups 1, OffsetDelete 0;
+	 * ListGroups 3-4 are flexible, so 2 here). */
+	{ API_DESCRIBE_GROUPS, 0, 4, api_describe_groups },
+	{ API_LIST_GROUPS, 0, 2, api_list_groups },
+	{ API_CREATE_TOPICS, 0, 4, api_create_topics },
+	{ API_DELETE_TOPICS, 0, 3, api_delete_topics },
+	{ API_DELETE_RECORDS, 0, 1, api_delete_records },
+	{ API_DESCRIBE_CONFIGS, 0, 1, api_describe_configs },
+	{ API_ALTER_CONFIGS, 0, 1, api_alter_configs },
+	{ API_CREATE_PARTITIONS, 0, 1, api_create_partitions },
+	{ API_DELETE_GROUPS, 0, 1, api_delete_groups },
+	{ API_INCR_ALTER_CONFIGS, 0, 0, api_incr_alter_configs },
+	{ API_OFFSET_DELETE, 0, 0, api_offset_delete },
+	/* idempotent producer; v2+ are flexible (librdkafka 2.0.2 max 4) */
+	{ API_INIT_PID, 0, 1, api_init_producer_id },
 };
 
 #define API_COUNT (sizeof(api_table) / sizeof(api_table[0]))
@@ -80,9 +98,13 @@ struct broker *broker_create(const struct broker_platform *pl,
 	b->cfg.adv_host = b->adv_host;
 	b->st = st;
 	b->last_flush_ms = pl->now_ms(pl->ctx);
-	if (offsets_load(b)) {
-		b_log(b, "broker: cannot open the committed-offsets log", "", 0);
+	if (offsets_load(b) || prod_rebuild(b)) {
+		b_log(b, "broker: cannot replay the metadata log or the producer state",
+		      "", 0);
 		group_destroy_all(b);
+		prod_free(b);
+		b_free(b, b->tconf);
+		b_free(b, b->replay_new);
 		pl->free(pl->ctx, b);
 		return NULL;
 	}
@@ -94,6 +116,8 @@ void broker_destroy(struct broker *b)
 	while (b->conns)
 		broker_conn_closed(b, b->conns);
 	group_destroy_all(b);
+	prod_free(b);
+	b_free(b, b->tconf);
 	b->pl.free(b->pl.ctx, b);
 }
 
@@ -270,6 +294,7 @@ static int handle_frame(struct broker *b, struct kconn *c, uint8_t *p,
 	q.corr = kr_i32(&q.r);
 	if (!kr_str(&q.r, &client))
 		return -1;
+	q.client = client;
 	if (q.key == API_VERSIONS)
 		return api_versions(b, c, &q);
 	for (uint32_t i = 0; i < API_COUNT; i++) {

@@ -38,6 +38,7 @@ struct broker_config {
 	uint64_t flush_bytes;       /* max unflushed bytes */
 	uint32_t group_initial_ms;  /* delay before the first rebalance */
 	uint32_t max_request;       /* largest request frame accepted */
+	bool no_auto_create;        /* Metadata never creates topics */
 };
 
 struct broker;

@@ -274,7 +274,7 @@ void group_destroy_all(struct broker *b)
 		b->groups = g->next;
 		for (uint32_t i = 0; i < g->n; i++)
 			member_free(b, g->m[i]);
-		b_free(b, g->offs);
+		group_offs_free(b, g);
 		b_free(b, g);
 	}
 }

@@ -25,13 +25,21 @@ struct kmember {
 	uint8_t *assign;
 	uint32_t alen;
 	bool rejoined;
+	char client[KG_NAME]; /* client id of its last JoinGroup (cut) */
+	uint32_t clen;
 };
 
 enum gstate { G_EMPTY, G_PREPARING, G_COMPLETING, G_STABLE };
 
+/* Kafka's offset.metadata.max.bytes default; longer metadata is refused
+ * with OFFSET_METADATA_TOO_LARGE. */
+#define KG_META_MAX 4096u
+
 struct koff {
 	uint32_t topic, part;
 	int64_t off;
+	char *meta; /* commit metadata, meta_len bytes (NULL when empty) */
+	uint32_t meta_len;
 };
 
 struct kgroup {
@@ -61,5 +69,6 @@ void group_join_error(struct broker *b, struct kresp *r, int16_t ver,
 		      int16_t err, const struct kmember *m);
 void group_sync_reply(struct broker *b, struct kmember *m, int16_t err);
 int group_check_member(struct kgroup *g, const struct kstr *mid, int32_t gen);
+void group_offs_free(struct broker *b, struct kgroup *g);
 
 #endif

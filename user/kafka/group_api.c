@@ -183,6 +183,11 @@ int api_join(struct broker *b, struct kconn *c, struct kreq *q)
 		group_join_error(b, m->join, m->join_ver, KERR_REBALANCING, m);
 	memcpy(g->ptype, j.ptype.p, (size_t)j.ptype.len);
 	g->ptlen = (uint32_t)j.ptype.len;
+	m->clen = q->client.len > 0 ? (uint32_t)q->client.len : 0;
+	if (m->clen > KG_NAME)
+		m->clen = KG_NAME;
+	if (m->clen)
+		memcpy(m->client, q->client.p, m->clen);
 	m->join = r;
 	m->join_ver = q->ver;
 	r->owner = &m->join;
@@ -288,8 +293,10 @@ int api_heartbeat(struct broker *b, struct kconn *c, struct kreq *q)
 	if (g && (i = group_member(g, &mid)) >= 0)
 		g->m[i]->last_seen = b->pl.now_ms(b->pl.ctx);
 	err = (int16_t)group_check_member(g, &mid, gen);
+	/* no group: UNKNOWN_MEMBER. NOLINTNEXTLINE(clang-analyzer-core.NullDereference) */
 	if (err == KERR_ILLEGAL_GEN && g->state == G_PREPARING)
 		err = KERR_REBALANCING;
+	/* as above. NOLINTNEXTLINE(clang-analyzer-core.NullDereference) */
 	if (!err && g->state == G_PREPARING)
 		err = KERR_REBALANCING;
 	return reply_err(b, c, q, 1, err);

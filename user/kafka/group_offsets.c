@@ -28,8 +28,37 @@ static struct koff *off_slot(struct broker *b, struct kgroup *g, uint32_t t,
 		g->offs = n;
 		g->offs_cap = nc;
 	}
-	g->offs[g->noffs] = (struct koff){ t, p, -1 };
+	g->offs[g->noffs] = (struct koff){ t, p, -1, NULL, 0 };
 	return &g->offs[g->noffs++];
+}
+
+/* Store offset and a copy of the commit metadata in o; false (o left as
+ * it was) when memory for the metadata is missing. */
+static bool off_set(struct broker *b, struct koff *o, int64_t off,
+		    const struct kstr *meta)
+{
+	char *m = NULL;
+	uint32_t n = meta->len > 0 ? (uint32_t)meta->len : 0;
+
+	if (n && !(m = b_alloc(b, n)))
+		return false;
+	if (n)
+		memcpy(m, meta->p, n);
+	b_free(b, o->meta);
+	o->meta = m;
+	o->meta_len = n;
+	o->off = off;
+	return true;
+}
+
+/* Free every committed offset of g and its metadata. */
+void group_offs_free(struct broker *b, struct kgroup *g)
+{
+	for (uint32_t i = 0; i < g->noffs; i++)
+		b_free(b, g->offs[i].meta);
+	b_free(b, g->offs);
+	g->offs = NULL;
+	g->noffs = g->offs_cap = 0;
 }
 
 /* Decode-only walk over the commit's topics; false when malformed. */
@@ -69,9 +98,12 @@ static int16_t commit_check(struct kgroup *g, const struct kstr *mid,
 	return err;
 }
 
-/* Commit log record: "HOC1", group STRING, count int32, then count
- * entries of topic id int32, partition int32, offset int64. */
-#define OFFLOG_MAGIC 0x484f4331
+/* Commit log record: "HOC2", group STRING, count int32, then count
+ * entries of topic id int32, partition int32, offset int64, metadata
+ * STRING. "HOC1" records (no metadata) from earlier versions are still
+ * replayed. */
+#define OFFLOG_MAGIC_V1 0x484f4331
+#define OFFLOG_MAGIC 0x484f4332
 
 /* Start a commit log record for group g in w. */
 static void offlog_begin(struct broker *b, struct kw *w, const struct kgroup *g)
@@ -114,13 +146,18 @@ static int32_t commit_part(struct broker *b, struct kreq *q, struct kresp *r,
 	kr_str(&q->r, &meta);
 	if (!err && (tid < 0 || !store_part_get(b->st, (uint32_t)tid, (uint32_t)idx)))
 		err = KERR_UNKNOWN_TP;
-	if (!err && !(o = off_slot(b, g, (uint32_t)tid, (uint32_t)idx, true)))
+	if (!err && meta.len > (int32_t)KG_META_MAX)
+		err = KERR_META_TOO_LARGE;
+	if (!err && (!(o = off_slot(b, g, (uint32_t)tid, (uint32_t)idx, true)) ||
+		     !off_set(b, o, off, &meta))) {
+		o = NULL;
 		err = KERR_COORD_NA;
+	}
 	if (o) {
-		o->off = off;
 		kw_i32(log, tid);
 		kw_i32(log, idx);
 		kw_i64(log, off);
+		kw_str(log, o->meta, (int32_t)o->meta_len);
 	}
 	kw_i32(&r->w, idx);
 	kw_i16(&r->w, err);
@@ -178,62 +215,45 @@ int api_offset_commit(struct broker *b, struct kconn *c, struct kreq *q)
 	return 0;
 }
 
-/* Apply one commit log record (replay); malformed records are skipped. */
-static void offlog_apply(struct broker *b, const uint8_t *p, uint32_t len)
+/* Apply one commit log record (replay); malformed records, and entries
+ * for a topic id created again later in the log, are skipped. */
+void offlog_apply(struct broker *b, const uint8_t *p, uint32_t len,
+		  uint64_t rec_off)
 {
 	struct kr r;
-	struct kstr gid;
+	struct kstr gid, meta = { NULL, 0 };
 	struct kgroup *g;
+	int32_t magic;
 
 	kr_init(&r, p, len);
-	if (kr_i32(&r) != OFFLOG_MAGIC || !kr_str(&r, &gid) ||
-	    !(g = group_find(b, &gid, true)))
+	magic = kr_i32(&r);
+	if ((magic != OFFLOG_MAGIC && magic != OFFLOG_MAGIC_V1) ||
+	    !kr_str(&r, &gid) || !(g = group_find(b, &gid, true)))
 		return;
-	int32_t n = kr_array(&r, 16, false);
+	int32_t n = kr_array(&r, magic == OFFLOG_MAGIC ? 18 : 16, false);
 	for (int32_t i = 0; i < n && !r.bad; i++) {
 		int32_t t = kr_i32(&r), k = kr_i32(&r);
 		int64_t off = kr_i64(&r);
 		struct koff *o;
-		if (!r.bad && t >= 0 && store_part_get(b->st, (uint32_t)t, (uint32_t)k) &&
-		    (o = off_slot(b, g, (uint32_t)t, (uint32_t)k, true)))
-			o->off = off;
+		if (magic == OFFLOG_MAGIC)
+			kr_str(&r, &meta);
+		if (!r.bad && t >= 0 && !meta_stale(b, t, rec_off) &&
+		    store_part_get(b->st, (uint32_t)t, (uint32_t)k) &&
+		    (o = off_slot(b, g, (uint32_t)t, (uint32_t)k, true)) &&
+		    !off_set(b, o, off, &meta))
+			b_log(b, "group: no memory replaying a commit", "", off);
 	}
 }
 
-/* Open (creating if needed) the commit log and replay it into memory. */
-int offsets_load(struct broker *b)
-{
-	struct kstr name = { OFFSETS_TOPIC, (int32_t)sizeof(OFFSETS_TOPIC) - 1 };
-	int id = store_topic_find(b->st, name.p, (uint32_t)name.len);
-	uint64_t off;
-
-	if (id < 0)
-		id = store_topic_create(b->st, name.p, (uint32_t)name.len, 1);
-	if (id < 0)
-		return -1;
-	b->offsets_part = store_part_get(b->st, (uint32_t)id, 0);
-	off = store_part_start(b->offsets_part);
-	while (off < store_part_hwm(b->offsets_part)) {
-		struct store_read rd;
-		if (store_read(b->st, b->offsets_part, off, 1u << 20, &rd) || !rd.n)
-			return -1;
-		for (uint32_t i = 0; i < rd.n; i++)
-			offlog_apply(b, rd.ptr[i], rd.len[i]);
-		off = rd.next_offset;
-		store_read_release(b->st, &rd);
-	}
-	return 0;
-}
-
-/* One OffsetFetch partition entry. */
-static void ofetch_part(struct kresp *r, int16_t ver, int64_t off, int32_t idx,
-			int16_t err)
+/* One OffsetFetch partition entry (o NULL: nothing committed). */
+static void ofetch_part(struct kresp *r, int16_t ver, const struct koff *o,
+			int32_t idx, int16_t err)
 {
 	kw_i32(&r->w, idx);
-	kw_i64(&r->w, off);
+	kw_i64(&r->w, o ? o->off : -1);
 	if (ver >= 5)
 		kw_i32(&r->w, -1);
-	kw_str(&r->w, "", 0);
+	kw_str(&r->w, o ? o->meta : "", o ? (int32_t)o->meta_len : 0);
 	kw_i16(&r->w, err);
 }
 
@@ -257,7 +277,7 @@ static void ofetch_all(struct broker *b, struct kresp *r, struct kgroup *g,
 		kw_i32(&r->w, (int32_t)np);
 		for (uint32_t i = 0; i < g->noffs; i++)
 			if (g->offs[i].topic == t)
-				ofetch_part(r, ver, g->offs[i].off,
+				ofetch_part(r, ver, &g->offs[i],
 					    (int32_t)g->offs[i].part, 0);
 		(void)npat;
 		nt++;
@@ -301,8 +321,7 @@ int api_offset_fetch(struct broker *b, struct kconn *c, struct kreq *q)
 			int32_t idx = kr_i32(&q->r);
 			struct koff *o = g && tid >= 0 ?
 				off_slot(b, g, (uint32_t)tid, (uint32_t)idx, false) : NULL;
-			ofetch_part(r, q->ver, o ? o->off : -1, idx,
-				    tid < 0 ? (int16_t)-tid : 0);
+			ofetch_part(r, q->ver, o, idx, tid < 0 ? (int16_t)-tid : 0);
 		}
 	}
 	if (q->ver >= 2)

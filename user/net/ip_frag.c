@@ -63,6 +63,7 @@ static struct ip_frag_slot *frag_slot(struct floo_stack *st, const uint8_t *ip)
 			old = s;
 	}
 	s = old;
+	/* n_frag >= 1 (config_fill). NOLINTNEXTLINE(clang-analyzer-core.NullDereference) */
 	if (s->used)
 		st->stats.drop_frag++;
 	floo_memset(s->bitmap, 0, sizeof(s->bitmap));

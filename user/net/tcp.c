@@ -128,6 +128,7 @@ struct floo_tcp *tcp_alloc(struct floo_stack *st)
 		tcp_destroy(c, 0);
 		c = st->tcp_free;
 	}
+	/* tcp_destroy() freed one. NOLINTNEXTLINE(clang-analyzer-core.NullDereference) */
 	st->tcp_free = c->dirty_next;
 	idx = c->idx;
 	gen = c->gen;

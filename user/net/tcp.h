@@ -56,6 +56,24 @@ enum tcp_state {
 #define TF_RECOVERY 0x0100   /* NewReno fast recovery */
 #define TF_PASSIVE 0x0200    /* created by a listener */
 #define TF_WNDUPD 0x0400     /* window opened: advertise it */
+#define TF_SACK 0x0800	     /* SACK permitted both ways (RFC 2018) */
+#define TF_SACK_OFFER 0x1000 /* the peer's SYN offered SACK (passive) */
+
+#define TCP_SACK_BLOCKS 4 /* in one option: 4, or 3 beside timestamps */
+#define TCP_SB_MAX 16	  /* SACKed ranges the sender remembers */
+#define TCP_DUPTHRESH 3	  /* RFC 6675 DupThresh */
+
+/* A range of sequence space [start, end). */
+struct tcp_range {
+	uint32_t start, end;
+};
+
+/* One transmission of [start, end) at ts_us (RACK's segment record). */
+struct tcp_txrec {
+	uint32_t start, end, ts_us;
+	uint32_t ord; /* transmission order * 2, + 1 for a retransmission */
+};
+#define TCP_TXLOG 32 /* transmissions remembered, oldest dropped first */
 
 /* One application buffer queued by reference. */
 struct tcp_sref {
@@ -105,11 +123,31 @@ struct floo_tcp {
 	uint32_t srtt8, rttvar4, rto_ms;
 	uint32_t rtt_seq, rtt_start_ms;
 
-	/* RFC 5681 / 6582 */
+	/* RFC 5681 / 6582; recover is RFC 6675's RecoveryPoint with SACK */
 	uint32_t cwnd, ssthresh, recover, bytes_acked;
 
+	/* RFC 2018 receiver: blocks to report, most recent first */
+	struct tcp_range rsack[TCP_SACK_BLOCKS];
+	uint8_t rsack_n;
+	/* RFC 6675 sender: scoreboard of SACKed ranges above SND.UNA,
+	 * sorted and disjoint; HighRxt; SACK duplicate ACKs */
+	uint8_t sb_n, sack_dupacks;
+	struct tcp_range sb[TCP_SB_MAX];
+	uint32_t high_rxt;
+	/* RFC 8985 7: tail loss probe; tlp_end is TLP.end_seq (0: none) */
+	uint32_t tlp_end;
+	bool tlp_rxt; /* the probe was a retransmission */
+	/* RFC 8985 6: RACK.xmit_ts/end_seq/rtt/min_RTT, reordering seen,
+	 * and the transmissions of data not yet cumulatively acknowledged
+	 * (a ring in time order, SACK connections only) */
+	bool rack_valid, rack_reord;
+	uint8_t txlog_head, txlog_n;
+	uint32_t rack_ts_us, rack_ord, rack_rtt_us, rack_min_rtt_us;
+	uint32_t tx_ord; /* next transmission's order (steps of 2) */
+	struct tcp_txrec txlog[TCP_TXLOG];
+
 	/* timers: absolute ns deadlines, 0 = off */
-	uint64_t t_rexmt, t_delack, t_persist, t_keep, t_2msl;
+	uint64_t t_rexmt, t_delack, t_persist, t_keep, t_2msl, t_tlp, t_rack;
 	uint64_t last_rx_ns;
 };
 
@@ -134,7 +172,10 @@ void tcp_output(struct floo_tcp *c);
 /* Send one segment [seq, seq+len) of the send queue with flags. */
 void tcp_emit(struct floo_tcp *c, uint32_t seq, uint32_t len, uint8_t flags);
 void tcp_send_ack_now(struct floo_tcp *c);
-void tcp_retransmit_one(struct floo_tcp *c, uint32_t seq);
+/* Resend up to one MSS from seq; returns the payload bytes sent. */
+uint32_t tcp_retransmit_one(struct floo_tcp *c, uint32_t seq);
+/* Resend [seq, seq+len), len <= MSS; returns the payload bytes sent. */
+uint32_t tcp_retransmit(struct floo_tcp *c, uint32_t seq, uint32_t len);
 /* Reset in reply to a segment that has no connection. */
 void tcp_send_rst_reply(struct floo_stack *st, const uint8_t *ip,
 			const uint8_t *th, uint32_t seglen);
@@ -154,7 +195,59 @@ void tcp_enter_time_wait(struct floo_tcp *c);
 void tcp_cc_init(struct floo_tcp *c);
 void tcp_cc_ack(struct floo_tcp *c, uint32_t acked);
 void tcp_cc_dupack(struct floo_tcp *c);
+/* An ACK whose SACK blocks newly covered sacked bytes (SACK only). */
+void tcp_cc_sack(struct floo_tcp *c, uint32_t sacked);
+/* Losses detected (RACK timer): enter recovery or send what is lost. */
+void tcp_cc_loss(struct floo_tcp *c);
 void tcp_cc_timeout(struct floo_tcp *c);
 uint32_t tcp_flight(const struct floo_tcp *c);
 
+/* tcp_out.c, for the loss probe: one new segment if the peer's window
+ * allows (cwnd is not checked); false when none could go. */
+bool tcp_send_new_one(struct floo_tcp *c);
+
+/* tcp_rack.c: RFC 8985 tail loss probes (and time-based loss detection) */
+#define TCP_WCDELACK_MS 200 /* worst-case delayed ACK (RFC 8985 7.2) */
+#define TCP_PTO_MIN_MS 10   /* the timer tick: no probe sooner */
+void tcp_tlp_arm(struct floo_tcp *c);
+/* A cumulative ACK to ack arrived: end a probe episode it covers. */
+void tcp_tlp_ack(struct floo_tcp *c, uint32_t ack);
+void tcp_tlp_fire(struct floo_tcp *c);
+uint32_t tcp_pto_ms(const struct floo_tcp *c);
+/* Record a transmission of [seq, seq+len) now. */
+void tcp_txlog_add(struct floo_tcp *c, uint32_t seq, uint32_t len);
+/* RFC 8985 6.2 steps 1-3 for an ACK that moved SND.UNA from old_una
+ * and carried the SACK blocks in s. */
+struct tcp_seg;
+void tcp_rack_update(struct floo_tcp *c, uint32_t old_una,
+		     const struct tcp_seg *s);
+/* RFC 8985 6.2 step 5: is anything lost now? Arms the reordering timer
+ * for segments that will be lost if no ACK comes first. */
+bool tcp_rack_detect(struct floo_tcp *c);
+void tcp_rack_timer(struct floo_tcp *c);
+uint32_t tcp_rack_reo_wnd_us(const struct floo_tcp *c);
+/* RFC 6675 SetPipe() with RACK's losses: unSACKed bytes not lost, the
+ * retransmitted ones counted while their retransmission is not lost. */
+uint32_t tcp_rack_pipe(struct floo_tcp *c);
+/* NextSeg() rule 1 (lost: RFC 6675 IsLost above HighRxt, or RACK,
+ * including lost retransmissions) or, with any, rule 3 (first hole below
+ * the highest SACK not yet retransmitted); len <= MSS. */
+bool tcp_rack_next_hole(struct floo_tcp *c, bool any, uint32_t *seq,
+			uint32_t *len);
+
+/* tcp_sack.c: RFC 2018 options and the RFC 6675 scoreboard */
+struct tcp_seg;
+/* Parse one SACK option body (len bytes after kind/len) into s. */
+void tcp_sack_parse(struct tcp_seg *s, const uint8_t *o, uint32_t len);
+/* The receiver queued out-of-order data [seq, end): report it first. */
+void tcp_sack_rcv_note(struct floo_tcp *c, uint32_t seq, uint32_t end);
+/* Write the SACK option for an ACK into o (room bytes); returns length. */
+uint8_t tcp_sack_option(struct floo_tcp *c, uint8_t *o, uint32_t room);
+/* Merge the blocks of an acceptable ACK; returns bytes newly SACKed. */
+uint32_t tcp_sb_update(struct floo_tcp *c, const struct tcp_seg *s);
+/* Forget ranges at or below SND.UNA. */
+void tcp_sb_prune(struct floo_tcp *c);
+bool tcp_sb_is_lost(const struct floo_tcp *c, uint32_t seq);
+/* Is seq SACKed? If so *end is the end of its range. */
+bool tcp_sb_sacked(const struct floo_tcp *c, uint32_t seq, uint32_t *end);
 #endif

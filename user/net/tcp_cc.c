@@ -1,8 +1,10 @@
 /*
  * Congestion control: slow start and congestion avoidance (RFC 5681),
- * fast retransmit and NewReno fast recovery (RFC 6582), limited transmit
- * (RFC 3042, in tcp_out.c) and early retransmit (RFC 5827). Byte counting in
- * congestion avoidance (RFC 3465, L = 1 SMSS in slow start).
+ * fast retransmit and NewReno fast recovery (RFC 6582), or with SACK the
+ * conservative loss recovery of RFC 6675 (scoreboard in tcp_sack.c, the
+ * transmit loop in tcp_out.c), limited transmit (RFC 3042, in tcp_out.c)
+ * and early retransmit (RFC 5827). Byte counting in congestion avoidance
+ * (RFC 3465, L = 1 SMSS in slow start).
  */
 #include "tcp.h"
 
@@ -42,8 +44,8 @@ void tcp_cc_ack(struct floo_tcp *c, uint32_t acked)
 			c->cwnd = c->ssthresh < fl + c->mss ? c->ssthresh
 							    : fl + c->mss;
 			c->flags &= (uint16_t)~TF_RECOVERY;
-			c->dupacks = 0;
-		} else {
+			c->dupacks = c->sack_dupacks = 0;
+		} else if (!(c->flags & TF_SACK)) {
 			/* Partial ACK: retransmit the next hole, deflate. */
 			tcp_retransmit_one(c, ack);
 			c->cwnd = c->cwnd > acked ? c->cwnd - acked : 0;
@@ -51,7 +53,7 @@ void tcp_cc_ack(struct floo_tcp *c, uint32_t acked)
 		}
 		return;
 	}
-	c->dupacks = 0;
+	c->dupacks = c->sack_dupacks = 0;
 	if (c->cwnd < c->ssthresh) {
 		c->cwnd += acked < c->mss ? acked : c->mss;
 		return;
@@ -74,14 +76,38 @@ static unsigned dup_thresh(const struct floo_tcp *c)
 	return 3;
 }
 
+/* Enter fast recovery: RFC 6675 5 step 4 with SACK (cwnd = ssthresh,
+ * the first hole at once, then whatever pipe allows), else RFC 6582
+ * (retransmit, inflate by the three duplicates). */
+static void enter_recovery(struct floo_tcp *c)
+{
+	c->ssthresh = half_flight(c);
+	c->recover = c->snd_max;
+	c->flags |= TF_RECOVERY;
+	c->flags &= (uint16_t)~TF_RTT;
+	c->high_rxt = c->snd_una;
+	c->t_tlp = 0; /* no probes in recovery (RFC 8985 7.2) */
+	if (c->flags & TF_SACK) {
+		c->cwnd = c->ssthresh;
+		c->high_rxt = c->snd_una + tcp_retransmit_one(c, c->snd_una);
+	} else {
+		(void)tcp_retransmit_one(c, c->snd_una);
+		c->cwnd = c->ssthresh + 3u * c->mss;
+	}
+	tcp_arm_rexmt(c);
+	tcp_mark_dirty(c);
+}
+
 /* A duplicate ACK: fast retransmit at the threshold (RFC 5681 3.2, with
- * the RFC 6582 guard against repeated recovery), inflation afterwards. */
+ * the RFC 6582 guard against repeated recovery), inflation afterwards
+ * (not with SACK: pipe counts what left the network). */
 void tcp_cc_dupack(struct floo_tcp *c)
 {
 	unsigned thresh = dup_thresh(c);
 
 	if (c->flags & TF_RECOVERY) {
-		c->cwnd += c->mss;
+		if (!(c->flags & TF_SACK))
+			c->cwnd += c->mss;
 		tcp_mark_dirty(c);
 		return;
 	}
@@ -95,14 +121,39 @@ void tcp_cc_dupack(struct floo_tcp *c)
 	 * covers more than recover" is snd_una >= it here. */
 	if (!seq_geq(c->snd_una, c->recover))
 		return;
-	c->ssthresh = half_flight(c);
-	c->recover = c->snd_max;
-	c->flags |= TF_RECOVERY;
-	c->flags &= (uint16_t)~TF_RTT;
-	tcp_retransmit_one(c, c->snd_una);
-	c->cwnd = c->ssthresh + 3u * c->mss;
-	tcp_arm_rexmt(c);
-	tcp_mark_dirty(c);
+	enter_recovery(c);
+}
+
+/* After the scoreboard took an ACK's blocks (RFC 6675 5 step C): an ACK
+ * that SACKs new data counts as a duplicate whether or not it carries
+ * data (an echo's ACKs do); recovery starts at DupThresh of them or as
+ * soon as IsLost(HighACK + 1). In recovery, output runs the loop. */
+void tcp_cc_sack(struct floo_tcp *c, uint32_t sacked)
+{
+	bool rack = tcp_rack_detect(c); /* also arms the reordering timer */
+
+	if (c->flags & TF_RECOVERY) {
+		tcp_mark_dirty(c);
+		return;
+	}
+	if (sacked && c->sack_dupacks < 255)
+		c->sack_dupacks++;
+	if (c->snd_una == c->snd_max || !seq_geq(c->snd_una, c->recover))
+		return;
+	if (c->sack_dupacks >= dup_thresh(c) || tcp_sb_is_lost(c, c->snd_una) ||
+	    rack) {
+		if (rack)
+			c->st->stats.tcp_rack_lost++;
+		enter_recovery(c);
+	}
+}
+
+void tcp_cc_loss(struct floo_tcp *c)
+{
+	if (c->flags & TF_RECOVERY)
+		tcp_mark_dirty(c);
+	else if (c->snd_una != c->snd_max && seq_geq(c->snd_una, c->recover))
+		enter_recovery(c);
 }
 
 /* RTO: loss window of one segment (RFC 5681 3.1 eq. 4). */
@@ -111,7 +162,7 @@ void tcp_cc_timeout(struct floo_tcp *c)
 	c->ssthresh = half_flight(c);
 	c->cwnd = c->mss;
 	c->bytes_acked = 0;
-	c->dupacks = 0;
+	c->dupacks = c->sack_dupacks = 0;
 	c->recover = c->snd_max;
 	c->flags &= (uint16_t)~TF_RECOVERY;
 }

@@ -121,6 +121,7 @@ static bool new_ack(struct floo_tcp *c, const struct tcp_seg *s)
 		acked--; /* the SYN */
 	data = acked < c->sndq_bytes ? acked : c->sndq_bytes;
 	c->snd_una = s->ack;
+	tcp_sb_prune(c);
 	if (seq_lt(c->snd_nxt, c->snd_una))
 		c->snd_nxt = c->snd_una;
 	c->rxtshift = 0;
@@ -128,6 +129,7 @@ static bool new_ack(struct floo_tcp *c, const struct tcp_seg *s)
 		c->t_rexmt = 0;
 	else
 		tcp_arm_rexmt(c);
+	tcp_tlp_ack(c, s->ack);
 	tcp_mark_dirty(c);
 	tcp_sndq_ack(c, data);
 	return c->gen == gen && c->state != TCP_CLOSED;
@@ -180,6 +182,7 @@ static bool establish(struct floo_tcp *c, const struct tcp_seg *s)
 /* ACK processing ("fifth" step). Returns false to stop. */
 static bool ack_input(struct floo_tcp *c, struct tcp_seg *s)
 {
+	uint32_t sacked, old_una = c->snd_una;
 	bool dup;
 
 	if (c->state == TCP_SYN_RCVD) {
@@ -201,6 +204,7 @@ static bool ack_input(struct floo_tcp *c, struct tcp_seg *s)
 	 * would hide most duplicates, so the window is not compared. */
 	dup = s->ack == c->snd_una && s->len == 0 &&
 	      !(s->flags & (TH_SYN | TH_FIN)) && c->snd_max != c->snd_una;
+	sacked = tcp_sb_update(c, s); /* before SND.UNA moves past blocks */
 	if (seq_gt(s->ack, c->snd_una) && !new_ack(c, s))
 		return false;
 	window_update(c, s);
@@ -208,6 +212,10 @@ static bool ack_input(struct floo_tcp *c, struct tcp_seg *s)
 		tcp_cc_dupack(c);
 	else if (s->ack != c->snd_una || s->len || c->snd_max == c->snd_una)
 		c->dupacks = 0;
+	if (c->flags & TF_SACK) {
+		tcp_rack_update(c, old_una, s);
+		tcp_cc_sack(c, sacked);
+	}
 	if (tcp_fin_sent(c) && c->snd_una == c->snd_max)
 		return fin_acked(c);
 	return true;

@@ -29,6 +29,10 @@ bool tcp_parse_options(const uint8_t *o, uint32_t n, struct tcp_seg *s)
 			s->has_ts = true;
 			s->tsval = get_be32(o + i + 2);
 			s->tsecr = get_be32(o + i + 6);
+		} else if (kind == 4 && len == 2) {
+			s->sack_ok = true; /* RFC 2018 2 */
+		} else if (kind == 5) {
+			tcp_sack_parse(s, o + i + 2, len - 2u);
 		} else if ((kind == 2 || kind == 3 || kind == 8)) {
 			return false;
 		}
@@ -55,7 +59,9 @@ void tcp_syn_options(struct floo_tcp *c, const struct tcp_seg *s)
 		mss = TCP_MSS_LOCAL;
 	if (mss < 64)
 		mss = 64; /* a tiny MSS is a resource attack; clamp */
-	c->flags &= (uint16_t)~(TF_WS | TF_TS);
+	c->flags &= (uint16_t)~(TF_WS | TF_TS | TF_SACK);
+	if (s->sack_ok) /* we offer it on every SYN and echo it on SYN-ACKs */
+		c->flags |= TF_SACK;
 	c->snd_wscale = c->rcv_wscale = 0;
 	if (s->has_ws) {
 		c->flags |= TF_WS;

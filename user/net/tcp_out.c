@@ -61,7 +61,8 @@ static bool seg_send(struct floo_stack *st, struct floo_txframe *tx,
 	return true;
 }
 
-/* Options for our SYN or SYN-ACK: MSS, window scale, timestamps. */
+/* Options for our SYN or SYN-ACK: MSS, window scale, SACK permitted,
+ * timestamps. */
 static uint8_t syn_options(struct floo_tcp *c, uint8_t *o)
 {
 	uint8_t n = 0;
@@ -76,6 +77,12 @@ static uint8_t syn_options(struct floo_tcp *c, uint8_t *o)
 		o[n++] = 3;
 		o[n++] = 3;
 		o[n++] = c->rcv_wscale;
+	}
+	if (active || (c->flags & TF_SACK)) {
+		o[n++] = 1;
+		o[n++] = 1;
+		o[n++] = 4; /* SACK permitted (RFC 2018 2) */
+		o[n++] = 2;
 	}
 	if (active || (c->flags & TF_TS)) {
 		o[n++] = 1;
@@ -124,6 +131,13 @@ static uint16_t adv_window(struct floo_tcp *c, bool syn)
 	return (uint16_t)(w >> sh);
 }
 
+static bool can_tso(const struct floo_tcp *c)
+{
+	uint32_t caps = c->st->plat.caps;
+
+	return (caps & FLOO_CAP_TX_TSO) && (caps & FLOO_CAP_TX_CSUM_L4);
+}
+
 /* Gather [seq, seq+len) from the reference queue into tx->iov[1..].
  * Returns the bytes gathered (less than len when iovs run out). */
 static uint32_t gather(struct floo_tcp *c, struct floo_txframe *tx,
@@ -164,7 +178,8 @@ static int32_t emit(struct floo_tcp *c, uint32_t seq, uint32_t len,
 			    .flags = flags};
 	struct floo_txframe *tx;
 	const uint8_t *mac = eth_next_hop(st, c->rip);
-	uint8_t *f;
+	uint32_t seg_max = c->mss, want = len;
+	uint8_t *f, sack_len = 0;
 
 	if (!mac)
 		return -1;
@@ -180,10 +195,26 @@ static int32_t emit(struct floo_tcp *c, uint32_t seq, uint32_t len,
 		put_be32(s.opt + 8, c->ts_recent);
 		s.optlen = 12;
 	}
+	if ((flags & (TH_ACK | TH_SYN | TH_RST)) == TH_ACK) {
+		sack_len = tcp_sack_option(c, s.opt + s.optlen,
+					   sizeof(s.opt) - s.optlen);
+		s.optlen = (uint8_t)(s.optlen + sack_len);
+		seg_max -= sack_len; /* the frame must still fit the MTU */
+	}
+	if (len > seg_max && !can_tso(c))
+		len = seg_max;
 	if (len)
 		len = gather(c, tx, seq, len);
-	if (len > c->mss)
-		tx->tso_mss = c->mss; /* only offered with FLOO_CAP_TX_TSO */
+	if (len && !(flags & (TH_SYN | TH_RST)))
+		tcp_txlog_add(c, seq, len); /* RACK's record of it */
+	/* Cut short (by SACK blocks or the gather list): the FIN (and PSH)
+	 * belong after the last byte, which this frame no longer carries.
+	 * A TSO NIC keeps FIN on its last segment, so a stale FIN here ends
+	 * the stream early at the peer. */
+	if (len < want)
+		s.flags &= (uint8_t)~(TH_FIN | TH_PSH);
+	if (len > seg_max)
+		tx->tso_mss = (uint16_t)seg_max; /* only with FLOO_CAP_TX_TSO */
 	if (flags & TH_ACK) {
 		s.ack = c->rcv_nxt;
 		c->last_ack_sent = c->rcv_nxt;
@@ -234,25 +265,43 @@ static void sent_range(struct floo_tcp *c, uint32_t n)
  * them up to FLOO_TSO_MAX when the NIC segments. */
 static uint32_t max_segment(const struct floo_tcp *c)
 {
-	uint32_t caps = c->st->plat.caps;
-
-	if ((caps & FLOO_CAP_TX_TSO) && (caps & FLOO_CAP_TX_CSUM_L4))
+	if (can_tso(c))
 		return FLOO_TSO_MAX / c->mss * c->mss;
 	return c->mss;
 }
 
-/* The next data segment allowed by the windows; false when none. */
-static bool next_segment(struct floo_tcp *c, uint32_t *len, uint8_t *flags)
+/* Going back to SND.UNA after a timeout, step over what the peer has
+ * SACKed (RFC 6675 5.1); returns the bytes up to the next SACKed range. */
+static uint32_t skip_sacked(struct floo_tcp *c, uint32_t end)
 {
-	uint32_t end = tcp_fin_seq(c), win, flight, avail, n, maxseg;
+	uint32_t e;
 
-	win = c->cwnd;
-	/* Limited transmit (RFC 3042): the first two duplicate ACKs each let
-	 * one new segment out, so small windows still reach three. */
-	if (!(c->flags & TF_RECOVERY) && c->dupacks && c->dupacks < 3)
-		win += (uint32_t)c->dupacks * c->mss;
+	while (seq_lt(c->snd_nxt, end) && tcp_sb_sacked(c, c->snd_nxt, &e))
+		c->snd_nxt = seq_lt(e, end) ? e : end;
+	for (unsigned i = 0; i < c->sb_n; i++)
+		if (seq_gt(c->sb[i].start, c->snd_nxt))
+			return c->sb[i].start - c->snd_nxt;
+	return UINT32_MAX;
+}
+
+/* The next data segment allowed by the windows; false when none. In SACK
+ * recovery the caller has checked cwnd against pipe: only the peer's
+ * window and one MSS limit it. */
+static bool next_segment(struct floo_tcp *c, uint32_t *len, uint8_t *flags,
+			 bool recovery)
+{
+	uint32_t end = tcp_fin_seq(c), win, flight, avail, n, maxseg, gap, dups;
+
+	win = recovery ? UINT32_MAX : c->cwnd;
+	/* Limited transmit (RFC 3042; RFC 6675 5 step C for SACK): the first
+	 * two duplicate ACKs each let one new segment out, so small windows
+	 * still reach three. With SACK an ACK carrying data counts too. */
+	dups = c->dupacks > c->sack_dupacks ? c->dupacks : c->sack_dupacks;
+	if (!(c->flags & TF_RECOVERY) && dups && dups < TCP_DUPTHRESH)
+		win += dups * c->mss;
 	if (c->snd_wnd < win)
 		win = c->snd_wnd;
+	gap = c->sb_n ? skip_sacked(c, end) : UINT32_MAX;
 	flight = c->snd_nxt - c->snd_una;
 	*flags = TH_ACK;
 	if (seq_lt(c->snd_nxt, end)) {
@@ -260,7 +309,9 @@ static bool next_segment(struct floo_tcp *c, uint32_t *len, uint8_t *flags)
 		n = win > flight ? win - flight : 0;
 		if (n > avail)
 			n = avail;
-		maxseg = max_segment(c);
+		maxseg = recovery ? c->mss : max_segment(c);
+		if (maxseg > gap)
+			maxseg = gap;
 		if (n > maxseg)
 			n = maxseg;
 		else if (n > c->mss && n < avail)
@@ -282,6 +333,56 @@ static bool next_segment(struct floo_tcp *c, uint32_t *len, uint8_t *flags)
 		return true;
 	}
 	return false;
+}
+
+/* Send the next new segment the windows allow; false when none went. */
+static bool send_new(struct floo_tcp *c, bool recovery)
+{
+	uint32_t len;
+	uint8_t fl;
+	int32_t n;
+
+	if (!next_segment(c, &len, &fl, recovery))
+		return false;
+	n = emit(c, c->snd_nxt, len, fl);
+	if (n < 0)
+		return false;
+	if ((uint32_t)n < len)
+		fl &= (uint8_t)~TH_FIN;
+	sent_range(c, (uint32_t)n + ((fl & TH_FIN) ? 1 : 0));
+	return true;
+}
+
+bool tcp_send_new_one(struct floo_tcp *c)
+{
+	return send_new(c, true);
+}
+
+/* RFC 6675 5 step C: while cwnd - pipe >= 1 SMSS, send NextSeg(): a lost
+ * hole above HighRxt (rule 1), new data (rule 2), any hole below the
+ * highest SACK (rule 3). Rule 4 (rescue) is left to the loss probe. */
+static void sack_recovery_output(struct floo_tcp *c)
+{
+	uint32_t pipe = tcp_rack_pipe(c);
+
+	for (int i = 0; i < OUT_BURST && c->cwnd >= pipe + c->mss; i++) {
+		uint32_t seq, len, n, max = c->snd_max;
+
+		if (!tcp_rack_next_hole(c, false, &seq, &len)) {
+			if (send_new(c, true)) {
+				pipe += c->snd_max - max;
+				continue;
+			}
+			if (!tcp_rack_next_hole(c, true, &seq, &len))
+				return;
+		}
+		n = tcp_retransmit(c, seq, len);
+		if (!n)
+			return;
+		pipe += n;
+		if (seq_gt(seq + n, c->high_rxt))
+			c->high_rxt = seq + n;
+	}
 }
 
 /* Handshake segments: SYN (active) or SYN-ACK (passive). */
@@ -311,9 +412,6 @@ static void output_syn(struct floo_tcp *c)
 /* Send whatever the windows allow, then a pure ACK if one is owed. */
 void tcp_output(struct floo_tcp *c)
 {
-	uint32_t len;
-	uint8_t fl;
-
 	if (c->state == TCP_SYN_SENT || c->state == TCP_SYN_RCVD) {
 		output_syn(c);
 		return;
@@ -323,14 +421,12 @@ void tcp_output(struct floo_tcp *c)
 			(void)emit(c, c->snd_max, 0, TH_ACK);
 		return;
 	}
-	for (int i = 0; i < OUT_BURST && next_segment(c, &len, &fl); i++) {
-		int32_t n = emit(c, c->snd_nxt, len, fl);
-
-		if (n < 0)
-			break;
-		if ((uint32_t)n < len)
-			fl &= (uint8_t)~TH_FIN;
-		sent_range(c, (uint32_t)n + ((fl & TH_FIN) ? 1 : 0));
+	if ((c->flags & (TF_SACK | TF_RECOVERY)) == (TF_SACK | TF_RECOVERY))
+		sack_recovery_output(c);
+	else if (send_new(c, false)) {
+		for (int i = 1; i < OUT_BURST && send_new(c, false); i++)
+			;
+		tcp_tlp_arm(c); /* RFC 8985 7.2: after new data */
 	}
 	/* A pure ACK carries SND.MAX, not a rewound SND.NXT: a peer that has
 	 * seen our later data treats an older sequence number as a stale
@@ -347,24 +443,32 @@ void tcp_output(struct floo_tcp *c)
 	}
 }
 
-/* Resend the segment starting at seq (fast retransmit, partial ACK),
- * with the FIN if it falls at its end. */
-void tcp_retransmit_one(struct floo_tcp *c, uint32_t seq)
+/* Resend [seq, seq+len) (fast retransmit, partial ACK, SACK hole), with
+ * the FIN if it falls at its end. */
+uint32_t tcp_retransmit(struct floo_tcp *c, uint32_t seq, uint32_t len)
 {
-	uint32_t end = tcp_fin_seq(c), len = 0;
+	uint32_t end = tcp_fin_seq(c);
 	uint8_t fl = TH_ACK;
+	int32_t n;
 
-	if (seq_lt(seq, end)) {
+	if (!seq_lt(seq, end))
+		len = 0;
+	else if (len > end - seq)
 		len = end - seq;
-		if (len > c->mss)
-			len = c->mss;
-	}
+	if (len > c->mss)
+		len = c->mss;
 	if (tcp_fin_sent(c) && seq + len == end)
 		fl |= TH_FIN;
 	if (!len && !(fl & TH_FIN))
-		return;
+		return 0;
 	c->st->stats.tcp_fast_retrans++;
-	(void)emit(c, seq, len, fl);
+	n = emit(c, seq, len, fl);
+	return n < 0 ? 0 : (uint32_t)n;
+}
+
+uint32_t tcp_retransmit_one(struct floo_tcp *c, uint32_t seq)
+{
+	return tcp_retransmit(c, seq, c->mss);
 }
 
 void tcp_send_ack_now(struct floo_tcp *c)

@@ -163,9 +163,13 @@ void tcp_data(struct floo_tcp *c, struct floo_pbuf *pb, struct tcp_seg *s)
 		pb->flags = 0; /* FIN beyond the window is not accepted */
 	}
 	if (seq_gt(pb->seq, c->rcv_nxt)) {
+		uint32_t seq = pb->seq, end = pb->seq + pb->len;
+
 		/* One duplicate ACK per out-of-order segment, not one per batch:
 		 * the sender's fast retransmit counts them (RFC 5681 4.2). */
 		ooo_insert(c, pb);
+		if (c->flags & TF_SACK)
+			tcp_sack_rcv_note(c, seq, end);
 		tcp_send_ack_now(c);
 		return;
 	}

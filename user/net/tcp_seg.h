@@ -9,7 +9,9 @@ struct tcp_seg {
 	uint32_t tsval, tsecr;
 	uint16_t mss;
 	uint8_t flags, ws;
-	bool has_mss, has_ws, has_ts;
+	bool has_mss, has_ws, has_ts, sack_ok;
+	uint8_t nsack;
+	struct tcp_range sack[TCP_SACK_BLOCKS];
 	uint8_t *payload;
 };
 

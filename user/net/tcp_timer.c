@@ -49,6 +49,7 @@ void tcp_enter_time_wait(struct floo_tcp *c)
 	tcp_set_state(c, TCP_TIME_WAIT);
 	c->t_2msl = c->st->now_ns + 2 * MS(c->st->cfg.tcp_msl_ms);
 	c->t_rexmt = c->t_persist = c->t_keep = c->t_delack = 0;
+	c->t_tlp = c->t_rack = 0;
 	if (!(c->flags & TF_APP_GONE)) {
 		tcp_event(c, FLOO_TCP_CLOSED, NULL, NULL, 0);
 		c->flags |= TF_APP_GONE;
@@ -62,10 +63,13 @@ static void rexmt_fire(struct floo_tcp *c)
 	bool syn = c->state == TCP_SYN_SENT || c->state == TCP_SYN_RCVD;
 
 	c->t_rexmt = 0;
+	c->t_tlp = c->t_rack = 0;
+	c->tlp_end = 0;
 	if (c->snd_una == c->snd_max && !syn)
 		return;
 	c->rxtshift++;
 	c->st->stats.tcp_timeouts++;
+	floo_log(c->st, FLOO_LOG_DEBUG, "tcp_rto_flight", c->snd_max - c->snd_una);
 	if (c->rxtshift > (syn ? TCP_SYN_RETRIES : TCP_DATA_RETRIES)) {
 		c->st->stats.tcp_conn_drops++;
 		tcp_destroy(c, FLOO_ETIMEDOUT);
@@ -153,6 +157,10 @@ void tcp_timer(struct floo_stack *st)
 			c->flags |= TF_ACKNOW;
 			tcp_mark_dirty(c);
 		}
+		if (due(c->t_rack, now))
+			tcp_rack_timer(c);
+		if (due(c->t_tlp, now))
+			tcp_tlp_fire(c);
 		if (due(c->t_rexmt, now))
 			rexmt_fire(c);
 		if (c->state != TCP_CLOSED && due(c->t_persist, now))

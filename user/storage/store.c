@@ -45,6 +45,7 @@ static void sb_encode(struct store *s)
 		uint8_t *e = b + SB_TOPIC_OFF + i * SB_TOPIC_SIZE;
 		e[0] = (uint8_t)s->topics[i].len;
 		memcpy(e + 1, s->topics[i].name, s->topics[i].len);
+		e[250] = s->topics[i].deleting ? 1 : 0;
 		st_put32(e + 252, s->topics[i].nparts);
 	}
 	st_put32(b + 12, store_crc32c(0, b, SB_BYTES));
@@ -53,7 +54,7 @@ static void sb_encode(struct store *s)
 /* Write the next superblock generation to both copies, one after the
  * other with a flush after each: a torn or lost write can only damage the
  * copy being written while the other holds the previous or the new state. */
-static int sb_write(struct store *s)
+int st_sb_write(struct store *s)
 {
 	s->gen++;
 	sb_encode(s);
@@ -104,8 +105,11 @@ static int sb_decode(struct store *s)
 		struct store_topic *t = &s->topics[i];
 		t->len = e[0];
 		t->nparts = st_get32(e + 252);
+		t->deleting = e[250] == 1;
+		if (t->len == 0 && t->nparts == 0 && e[250] == 0)
+			continue; /* free slot */
 		if (t->len == 0 || t->len > STORE_NAME_MAX || t->nparts == 0 ||
-		    t->nparts > STORE_MAX_PARTS)
+		    t->nparts > STORE_MAX_PARTS || e[250] > 1)
 			return STORE_ECORRUPT;
 		memcpy(t->name, e + 1, t->len);
 	}
@@ -131,7 +135,7 @@ static int store_format(struct store *s)
 	s->ntopics = 0;
 	s->gen = 0;
 	st_log(s, "store: formatting, segments", "", s->nsegs);
-	return sb_write(s);
+	return st_sb_write(s);
 }
 
 /* Pick the newest valid superblock copy; format a blank device if allowed. */
@@ -178,6 +182,8 @@ int store_open(const struct store_platform *plat, uint32_t flags,
 	if (!s->segs)
 		goto fail;
 	for (uint32_t i = 0; i < s->ntopics; i++) {
+		if (!s->topics[i].nparts)
+			continue; /* free slot */
 		s->topics[i].parts = st_alloc(s, s->topics[i].nparts *
 						      sizeof(struct store_part));
 		if (!s->topics[i].parts)
@@ -188,6 +194,8 @@ int store_open(const struct store_platform *plat, uint32_t flags,
 		}
 	}
 	err = store_recover(s);
+	if (!err)
+		err = st_finish_deletes(s);
 	if (err)
 		goto fail;
 	s->ready = true;
@@ -211,11 +219,8 @@ void store_close(struct store *s)
 			st_log(s, "store: close could not flush", "", e);
 	}
 	for (uint32_t i = 0; s->topics && i < s->ntopics; i++) {
-		for (uint32_t k = 0; s->topics[i].parts && k < s->topics[i].nparts; k++) {
-			st_free(s, s->topics[i].parts[k].segs);
-			st_free(s, s->topics[i].parts[k].idx);
-			st_free(s, s->topics[i].parts[k].tail);
-		}
+		for (uint32_t k = 0; s->topics[i].parts && k < s->topics[i].nparts; k++)
+			st_part_free(s, &s->topics[i].parts[k]);
 		st_free(s, s->topics[i].parts);
 	}
 	st_free(s, s->topics);
@@ -247,15 +252,26 @@ const char *store_topic_name(const struct store *s, uint32_t id, uint32_t *len)
 
 uint32_t store_topic_parts(const struct store *s, uint32_t id)
 {
-	return id < s->ntopics ? s->topics[id].nparts : 0;
+	return id < s->ntopics && !s->topics[id].deleting ? s->topics[id].nparts : 0;
 }
 
 int store_topic_find(const struct store *s, const char *name, uint32_t len)
 {
 	for (uint32_t i = 0; i < s->ntopics; i++)
-		if (s->topics[i].len == len && !memcmp(s->topics[i].name, name, len))
+		if (s->topics[i].len == len && !s->topics[i].deleting &&
+		    !memcmp(s->topics[i].name, name, len))
 			return (int)i;
 	return -1;
+}
+
+/* The id the next store_topic_create will use (a free slot or a new one),
+ * or -1 when the table is full. */
+int store_topic_next_id(const struct store *s)
+{
+	for (uint32_t i = 0; i < s->ntopics; i++)
+		if (!s->topics[i].len)
+			return (int)i;
+	return s->ntopics < STORE_MAX_TOPICS ? (int)s->ntopics : -1;
 }
 
 /* Add a topic and persist the topic table before it can receive data. */
@@ -263,14 +279,18 @@ int store_topic_create(struct store *s, const char *name, uint32_t len,
 		       uint32_t parts)
 {
 	struct store_topic *t;
+	int id = store_topic_next_id(s);
+	bool grow;
 
 	if (!len || len > STORE_NAME_MAX || !parts || parts > STORE_MAX_PARTS)
 		return STORE_EINVAL;
-	if (store_topic_find(s, name, len) >= 0)
-		return STORE_EINVAL;
-	if (s->ntopics >= STORE_MAX_TOPICS)
+	for (uint32_t i = 0; i < s->ntopics; i++)
+		if (s->topics[i].len == len && !memcmp(s->topics[i].name, name, len))
+			return STORE_EINVAL; /* live, or still being deleted */
+	if (id < 0)
 		return STORE_EFULL;
-	t = &s->topics[s->ntopics];
+	t = &s->topics[id];
+	grow = (uint32_t)id == s->ntopics;
 	t->parts = st_alloc(s, parts * sizeof(struct store_part));
 	if (!t->parts)
 		return STORE_ENOMEM;
@@ -278,22 +298,33 @@ int store_topic_create(struct store *s, const char *name, uint32_t len,
 	t->len = len;
 	t->nparts = parts;
 	for (uint32_t k = 0; k < parts; k++) {
-		t->parts[k].topic = s->ntopics;
+		t->parts[k].topic = (uint32_t)id;
 		t->parts[k].part = k;
 	}
-	s->ntopics++;
-	if (sb_write(s)) {
-		s->ntopics--;
+	if (grow)
+		s->ntopics++;
+	if (st_sb_write(s)) {
+		if (grow)
+			s->ntopics--;
 		st_free(s, t->parts);
 		t->parts = NULL;
+		t->len = t->nparts = 0;
 		return STORE_EIO;
 	}
-	return (int)(s->ntopics - 1);
+	return id;
 }
 
-struct store_part *store_part_get(struct store *s, uint32_t topic, uint32_t part)
+/* A partition of a live or deleting topic (recovery and deletion). */
+struct store_part *st_part_any(struct store *s, uint32_t topic, uint32_t part)
 {
 	if (topic >= s->ntopics || part >= s->topics[topic].nparts)
 		return NULL;
 	return &s->topics[topic].parts[part];
+}
+
+struct store_part *store_part_get(struct store *s, uint32_t topic, uint32_t part)
+{
+	if (topic >= s->ntopics || s->topics[topic].deleting)
+		return NULL;
+	return st_part_any(s, topic, part);
 }

@@ -70,14 +70,30 @@ int store_open(const struct store_platform *plat, uint32_t flags,
 void store_close(struct store *s);
 void store_get_stats(const struct store *s, struct store_stats *st);
 
-/* Topics: ids are dense, 0..count-1, stable across restarts. */
+/* Topics: ids are 0..count-1 and stable across restarts; a deleted
+ * topic's id is free (0 partitions, empty name) until a new topic reuses
+ * it (store_topic_next_id says which id the next creation gets). */
 uint32_t store_topic_count(const struct store *s);
 const char *store_topic_name(const struct store *s, uint32_t id, uint32_t *len);
 uint32_t store_topic_parts(const struct store *s, uint32_t id);
 int store_topic_find(const struct store *s, const char *name, uint32_t len);
 int store_topic_create(struct store *s, const char *name, uint32_t len,
 		       uint32_t parts) __attribute__((warn_unused_result));
+int store_topic_next_id(const struct store *s);
+/* Delete a topic and return its segments to the free pool; crash-safe
+ * (an interrupted deletion is completed by the next store_open). */
+int store_topic_delete(struct store *s, uint32_t id)
+	__attribute__((warn_unused_result));
+/* Grow a topic to count partitions (invalidates its store_part pointers). */
+int store_topic_add_parts(struct store *s, uint32_t id, uint32_t count)
+	__attribute__((warn_unused_result));
 struct store_part *store_part_get(struct store *s, uint32_t topic, uint32_t part);
+/* Move the log start to off (start <= off <= hwm): offsets below it are
+ * no longer readable and whole segments below it are reclaimed. Not
+ * persisted by the store beyond segment boundaries: the caller records
+ * it and re-applies it after open. */
+int store_part_set_start(struct store *s, struct store_part *p, uint64_t off)
+	__attribute__((warn_unused_result));
 
 /* Offsets: [start, hwm) readable; end is the next offset to assign
  * (end >= hwm: appended but not yet handed to the device). */
@@ -94,6 +110,11 @@ int store_append(struct store *s, struct store_part *p, const void *payload,
  * one). STORE_ERANGE when offset is outside [start, hwm]. */
 int store_read(struct store *s, struct store_part *p, uint64_t offset,
 	       uint32_t max_bytes, struct store_read *out)
+	__attribute__((warn_unused_result));
+/* Like store_read, but when !min_one nothing is returned unless the first
+ * payload fits in max_bytes. */
+int store_read_fit(struct store *s, struct store_part *p, uint64_t offset,
+		   uint32_t max_bytes, bool min_one, struct store_read *out)
 	__attribute__((warn_unused_result));
 void store_read_release(struct store *s, struct store_read *r);
 /* Base offset of the first payload whose max_ts >= ts, or -1. */

@@ -44,9 +44,13 @@ struct store_part {
 	uint32_t nidx, idx_cap;
 };
 
+/* A topic table slot: live (len > 0), being deleted (deleting: its
+ * segments are still to be wiped; invisible to callers), or free (len 0,
+ * nparts 0; reused by the next creation). */
 struct store_topic {
 	char name[STORE_NAME_MAX + 1];
 	uint32_t len, nparts;
+	bool deleting;
 	struct store_part *parts;
 };
 
@@ -105,5 +109,9 @@ int store_recover(struct store *s);
 void st_encode_frame_hdr(uint8_t *h, uint32_t len, uint64_t base, int64_t ts,
 			 uint32_t count, uint64_t seq);
 int st_write_seg_hdr(struct store *s, uint32_t slot);
+int st_sb_write(struct store *s);
+struct store_part *st_part_any(struct store *s, uint32_t topic, uint32_t part);
+void st_part_free(struct store *s, struct store_part *p);
+int st_finish_deletes(struct store *s);
 
 #endif

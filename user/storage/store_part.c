@@ -83,7 +83,7 @@ int st_write_seg_hdr(struct store *s, uint32_t slot)
 static void seg_reclaim(struct store *s, uint32_t slot)
 {
 	struct store_seg *g = &s->segs[slot];
-	struct store_part *p = store_part_get(s, g->topic, g->part);
+	struct store_part *p = st_part_any(s, g->topic, g->part);
 	uint32_t drop = 0;
 
 	while (drop < p->nidx && p->idx[drop].seg == slot)
@@ -97,6 +97,20 @@ static void seg_reclaim(struct store *s, uint32_t slot)
 	st_log(s, "store: reclaimed segment, new log start", "", (long long)p->start_off);
 }
 
+int store_part_set_start(struct store *s, struct store_part *p, uint64_t off)
+{
+	if (off < p->start_off || off > p->hwm)
+		return STORE_ERANGE;
+	/* Whole segments below the new start go back to the free pool (the
+	 * active one stays). Their headers are left: until a segment is
+	 * reused it still chains in front of the rest at recovery, and the
+	 * caller re-applies the start it recorded (the broker's meta log). */
+	while (p->nsegs > 1 && s->segs[p->segs[1]].base <= off)
+		seg_reclaim(s, p->segs[0]);
+	p->start_off = off;
+	return STORE_OK;
+}
+
 /* A free slot, or the oldest segment that is not a partition's active one. */
 static int seg_pick(struct store *s)
 {
@@ -107,7 +121,7 @@ static int seg_pick(struct store *s)
 			return (int)i;
 	for (uint32_t i = 0; i < s->nsegs; i++) {
 		struct store_seg *g = &s->segs[i];
-		struct store_part *p = store_part_get(s, g->topic, g->part);
+		struct store_part *p = st_part_any(s, g->topic, g->part);
 		if (p->nsegs > 1 && p->segs[0] == i &&
 		    (best < 0 || g->seq < s->segs[best].seq))
 			best = (int)i;

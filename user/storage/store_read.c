@@ -97,6 +97,12 @@ static int read_frames(struct store *s, const struct store_part *p,
 int store_read(struct store *s, struct store_part *p, uint64_t offset,
 	       uint32_t max_bytes, struct store_read *out)
 {
+	return store_read_fit(s, p, offset, max_bytes, true, out);
+}
+
+int store_read_fit(struct store *s, struct store_part *p, uint64_t offset,
+		   uint32_t max_bytes, bool min_one, struct store_read *out)
+{
 	uint32_t first, last, bytes;
 
 	out->buf = NULL;
@@ -107,11 +113,15 @@ int store_read(struct store *s, struct store_part *p, uint64_t offset,
 	if (offset == p->hwm || !p->nidx)
 		return STORE_OK;
 	first = last = idx_find(p, offset);
-	bytes = frame_end(s, p, first) - p->idx[first].pos;
+	/* max_bytes counts payload bytes (the Kafka record bytes served) */
+	bytes = frame_end(s, p, first) - p->idx[first].pos - FRAME_HDR;
+	if (!min_one && bytes > max_bytes)
+		return STORE_OK;
 	while (last + 1 < p->nidx && last + 1 - first < STORE_READ_MAX &&
 	       p->idx[last + 1].seg == p->idx[first].seg &&
 	       p->idx[last + 1].base < p->hwm) {
-		uint32_t fl = frame_end(s, p, last + 1) - p->idx[last + 1].pos;
+		uint32_t fl = frame_end(s, p, last + 1) - p->idx[last + 1].pos -
+			      FRAME_HDR;
 		if (bytes + fl > max_bytes)
 			break;
 		bytes += fl;

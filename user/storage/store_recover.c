@@ -49,7 +49,7 @@ static void seg_load_hdr(struct store *s, uint32_t slot)
 	st_put32(b + 8, 0);
 	if (st_get64(b) != SEG_MAGIC || st_get64(b + 40) != s->store_id ||
 	    store_crc32c(0, b, SEG_HDR_CRC_LEN) != crc ||
-	    !store_part_get(s, st_get32(b + 12), st_get32(b + 16)))
+	    !st_part_any(s, st_get32(b + 12), st_get32(b + 16)))
 		return;
 	*g = (struct store_seg){ true, st_get32(b + 12), st_get32(b + 16),
 				 st_get64(b + 24), st_get64(b + 32),
@@ -194,7 +194,7 @@ int store_recover(struct store *s)
 	for (uint32_t i = 0; i < s->nsegs; i++) {
 		seg_load_hdr(s, i);
 		if (s->segs[i].used &&
-		    (err = st_part_push_seg(s, store_part_get(s, s->segs[i].topic,
+		    (err = st_part_push_seg(s, st_part_any(s, s->segs[i].topic,
 							      s->segs[i].part), i)))
 			return err;
 	}

@@ -44,7 +44,7 @@ enum hl_err {
 	HL_ERR_INVALID_ARG = 4, /* an argument is out of range or misaligned */
 	HL_ERR_SLOT_OCCUPIED = 5, /* destination slot is not empty */
 	HL_ERR_NO_MEMORY = 6, /* the memory capability has too little room */
-	HL_ERR_REVOKE_FIRST = 7, /* object still has derived capabilities or mappings */
+	/* 7 is unused: HL_ERR_REVOKE_FIRST was never returned (delete and revoke always succeed); not reused. */
 	HL_ERR_ALREADY_MAPPED = 8, /* frame or address already mapped */
 	HL_ERR_NOT_MAPPED = 9, /* nothing mapped there */
 	HL_ERR_NO_TABLE = 10, /* a page table on the way is missing */
@@ -118,6 +118,12 @@ struct hl_ipc_buffer {
 	hl_word_t recv_badge; /* badge of the capability received */
 	hl_word_t tls; /* the buffer's own address (written by the kernel; FS base points here) */
 };
+/* Ring 3 and the kernel both address these fields: the layout is ABI. */
+_Static_assert(__builtin_offsetof(struct hl_ipc_buffer, send_cap) == 8 * HL_MSG_MAX, "hl_ipc_buffer layout");
+_Static_assert(__builtin_offsetof(struct hl_ipc_buffer, recv_slot) == 8 * HL_MSG_MAX + 8, "hl_ipc_buffer layout");
+_Static_assert(__builtin_offsetof(struct hl_ipc_buffer, recv_badge) == 8 * HL_MSG_MAX + 16, "hl_ipc_buffer layout");
+_Static_assert(__builtin_offsetof(struct hl_ipc_buffer, tls) == 8 * HL_MSG_MAX + 24, "hl_ipc_buffer layout");
+_Static_assert(sizeof(struct hl_ipc_buffer) <= 4096, "the IPC buffer is one page");
 
 /* A memory capability described in the boot info. */
 struct hl_bootinfo_mem {
@@ -127,6 +133,7 @@ struct hl_bootinfo_mem {
 	uint16_t pad0;
 	uint32_t slot; /* where the capability sits in the root cspace */
 };
+_Static_assert(sizeof(struct hl_bootinfo_mem) == 16, "hl_bootinfo_mem layout");
 
 /* A PCI function described in the boot info; its index is the one pci_control.issue takes. */
 struct hl_bootinfo_pci {
@@ -141,6 +148,8 @@ struct hl_bootinfo_pci {
 #define HL_BAR_64	2u
 #define HL_BAR_PREFETCH 4u
 
+#define HL_BOOTINFO_F_IOMMU 1u /* device DMA is confined to what pci_device.dma_map gave each function */
+
 #define HL_BOOTINFO_MAX_MEM 200
 #define HL_BOOTINFO_MAX_PCI 64
 /* Read-only page mapped into the root task at HL_BOOTINFO_VADDR. */
@@ -153,11 +162,13 @@ struct hl_bootinfo {
 	uint64_t initrd_vaddr, initrd_size; /* the boot module, mapped read-only */
 	uint64_t tsc_hz;
 	struct hl_bootinfo_mem mem[HL_BOOTINFO_MAX_MEM];
-	uint32_t npci, pad0;
+	uint32_t npci, flags; /* HL_BOOTINFO_F_* */
 	struct hl_bootinfo_pci pci[HL_BOOTINFO_MAX_PCI];
 };
 _Static_assert(sizeof(struct hl_bootinfo_pci) == 12, "hl_bootinfo_pci layout");
-_Static_assert(sizeof(struct hl_bootinfo) <= 4096, "the boot info is one page");
+_Static_assert(__builtin_offsetof(struct hl_bootinfo, initrd_vaddr) == 24, "hl_bootinfo layout");
+_Static_assert(__builtin_offsetof(struct hl_bootinfo, mem) == 48, "hl_bootinfo layout");
+_Static_assert(sizeof(struct hl_bootinfo) <= 4096, "the boot info is one read-only page");
 /* User mappings lie in [4 KiB, HL_USER_MAP_TOP): neither page 0 nor the last page of the lower half. */
 #define HL_USER_MAP_TOP	  0x7ffffffff000ull
 #define HL_BOOTINFO_MAGIC 0x48616c6c6f777321ull /* "Hallows!" */

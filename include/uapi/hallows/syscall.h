@@ -12,6 +12,7 @@
 struct hl_msg {
 	hl_word_t w[6];
 };
+_Static_assert(sizeof(struct hl_msg) == 48, "hl_msg: six words");
 
 /*
  * This thread's IPC buffer. The kernel points each thread's FS base at its

@@ -64,6 +64,65 @@ write("request", "group", join(1) + frame(10, 2, 2, s(b"g") + b"\x00") +
             struct.pack(">i", 1) + s(b"t") + struct.pack(">iiqi", 1, 0, 5, -1) + s(b"")) +
       frame(9, 5, 6, s(b"g") + struct.pack(">i", 1) + s(b"t") + struct.pack(">ii", 1, 0)) +
       frame(13, 1, 7, s(b"g") + s(b"hallows-1-0")))
+
+
+def ns(x):
+    return b"\xff\xff" if x is None else s(x)
+
+
+def i32(*v):
+    return struct.pack(">" + "i" * len(v), *v)
+
+
+# Admin APIs (key, version as librdkafka 2.0.2 sends them).
+create = frame(19, 4, 1, i32(2) + s(b"ct") + struct.pack(">ih", 3, 1) + i32(0) + i32(2) +
+               s(b"retention.ms") + s(b"1000") + s(b"cleanup.policy") + s(b"compact") +
+               s(b"as") + struct.pack(">ih", -1, -1) + i32(1, 0, 1, 1) + i32(0) +
+               i32(1000) + b"\x00")
+configs = (frame(32, 1, 2, i32(2) + b"\x02" + s(b"ct") + i32(-1) + b"\x04" + s(b"1") +
+                 i32(1) + s(b"num.partitions") + b"\x01") +
+           frame(33, 1, 3, i32(1) + b"\x02" + s(b"ct") + i32(1) + s(b"retention.bytes") +
+                 s(b"100") + b"\x00") +
+           frame(44, 0, 4, i32(1) + b"\x02" + s(b"ct") + i32(2) + s(b"cleanup.policy") +
+                 b"\x02" + s(b"delete") + s(b"retention.ms") + b"\x01" + ns(None) + b"\x00"))
+write("request", "admin_topics", meta(9, b"t") + produce(10, b"t") + create + configs +
+      frame(37, 1, 5, i32(1) + s(b"ct") + i32(5) + i32(-1) + i32(1000) + b"\x00") +
+      frame(21, 1, 6, i32(1) + s(b"t") + i32(1, 0) + struct.pack(">q", 1) + i32(1000)) +
+      frame(20, 1, 7, i32(2) + s(b"ct") + s(b"nope") + i32(1000)))
+write("request", "admin_groups", join(1) +
+      frame(8, 7, 2, s(b"solo") + i32(-1) + s(b"") + b"\xff\xff" + i32(1) + s(b"t") +
+            struct.pack(">iiqi", 1, 0, 5, -1) + s(b"m")) +
+      frame(16, 2, 3, b"") + frame(15, 4, 4, i32(2) + s(b"g") + s(b"solo") + b"\x00") +
+      frame(47, 0, 5, s(b"solo") + i32(1) + s(b"t") + i32(1, 0)) +
+      frame(42, 1, 6, i32(2) + s(b"solo") + s(b"g")))
+
+
+def crc32c(data):
+    crc = 0xFFFFFFFF
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+    return crc ^ 0xFFFFFFFF
+
+
+def idem_batch(pid, epoch, seq):
+    b = bytearray(BATCH)
+    b[43:57] = struct.pack(">qhi", pid, epoch, seq)
+    b[17:21] = struct.pack(">I", crc32c(bytes(b[21:])))
+    return bytes(b)
+
+
+def produce_idem(corr, topic, pid, epoch, seq):
+    bt = idem_batch(pid, epoch, seq)
+    return frame(0, 7, corr, b"\xff\xff" + struct.pack(">hi", -1, 30000) +
+                 struct.pack(">i", 1) + s(topic) + struct.pack(">iii", 1, 0, len(bt)) + bt)
+
+
+write("request", "idempotent", meta(1, b"t") + frame(22, 1, 2, b"\xff\xff" + i32(60000)) +
+      produce_idem(3, b"t", 0, 0, 0) + produce_idem(4, b"t", 0, 0, 0) +
+      produce_idem(5, b"t", 0, 0, 1) + produce_idem(6, b"t", 0, 0, 5) +
+      produce_idem(7, b"t", 0, 1, 0) + produce_idem(8, b"t", 0, 0, 2))
 write("recovery", "none", b"")
 write("recovery", "superblock_flip", struct.pack("<HHB", 0, 300, 1) + b"\x55")
 write("recovery", "seg_header", struct.pack("<HHB", 64, 12, 4) + b"\x01\x00\x00\x00")

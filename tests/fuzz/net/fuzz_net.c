@@ -4,7 +4,8 @@
  *   byte 0      flags: 1 fix IP checksum, 2 fix L4 checksum, 4 fix DHCP xid,
  *               8 TCP: acknowledge exactly what the stack sent last
  *   then        one or more records [u16 length][u8 clock step][bytes],
- *               each wrapped in the headers the target adds.
+ *               each wrapped in the headers the target adds (vnet: the
+ *               first 10 bytes are the virtio-net header of the frame).
  * After each input the stack is torn down and every buffer must be back
  * in the pool (a leak aborts), so any crash, sanitizer report or leak
  * is a finding.
@@ -18,6 +19,7 @@
 
 #include "floo_internal.h"
 #include "tcp.h"
+#include "floo/floo_vnet.h"
 
 #define P_ETH 0
 #define P_ARP 1
@@ -26,6 +28,7 @@
 #define P_UDP 4
 #define P_TCP 5
 #define P_DHCP 6
+#define P_VNET 7 /* a virtio-net header, then a TCP segment as for P_TCP */
 
 #define MY_IP 0x0a000001u
 #define PEER_IP 0x0a000009u
@@ -44,6 +47,7 @@ static unsigned f_rx(void *ctx, struct floo_stack *st, struct floo_pbuf **out,
 	unsigned n = rxn < max ? rxn : max;
 
 	(void)ctx, (void)st;
+	/* an array of pointers. NOLINTNEXTLINE(bugprone-sizeof-expression) */
 	memcpy(out, rxq, n * sizeof(out[0]));
 	rxn = 0;
 	return n;
@@ -120,7 +124,7 @@ static struct floo_stack *make_stack(void **mem)
 	size_t sz = floo_mem_size(&cfg);
 	struct floo_stack *st;
 
-	if (FUZZ_PROTO == P_TCP) /* exercise the offload paths too */
+	if (FUZZ_PROTO == P_TCP || FUZZ_PROTO == P_VNET) /* offload paths too */
 		p.caps = FLOO_CAP_TX_CSUM_L4 | FLOO_CAP_TX_TSO;
 
 	*mem = aligned_alloc(64, (sz + 63) & ~(size_t)63);
@@ -143,7 +147,9 @@ static struct floo_stack *make_stack(void **mem)
 static uint32_t wrap(uint8_t *f, const uint8_t *p, uint32_t n, uint8_t flags)
 {
 	uint32_t o = 14, l4 = 0, sum;
-	uint8_t proto = FUZZ_PROTO == P_ICMP ? 1 : FUZZ_PROTO == P_TCP ? 6 : 17;
+	uint8_t proto = FUZZ_PROTO == P_ICMP			   ? 1
+			: FUZZ_PROTO == P_TCP || FUZZ_PROTO == P_VNET ? 6
+								   : 17;
 
 	memcpy(f, my_mac, 6);
 	memcpy(f + 6, peer_mac, 6);
@@ -241,8 +247,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		pb = floo_pbuf_alloc(st);
 		if (!pb)
 			abort(); /* buffers leaked */
-		pb->len = wrap(pb->data, data + i, n, flags);
-		rxq[rxn++] = pb;
+		if (FUZZ_PROTO == P_VNET) {
+			/* The header the TAP or virtio-net device sent with it. */
+			uint8_t vh[FLOO_VNET_HDR_LEN] = {0};
+
+			memcpy(vh, data + i, n < sizeof(vh) ? n : sizeof(vh));
+			pb->len = wrap(pb->data, data + i + (n < sizeof(vh) ? n : sizeof(vh)),
+				       n < sizeof(vh) ? 0 : n - (uint32_t)sizeof(vh), flags);
+			if (floo_vnet_rx(st, vh, pb) == 0)
+				rxq[rxn++] = pb;
+		} else {
+			pb->len = wrap(pb->data, data + i, n, flags);
+			rxq[rxn++] = pb;
+		}
 		floo_poll(st);
 #ifdef FUZZ_DEBUG
 		fprintf(stderr, "rec n=%u free=%u held=%u", n, floo_pbuf_free_count(st), held(st));

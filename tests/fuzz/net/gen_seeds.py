@@ -64,11 +64,24 @@ def dhcp(msgtype):
     return bytes(m)
 
 
+def vnet(flags, gso=0, hdr_len=0, gso_size=0, cs_start=0, cs_off=0):
+    return struct.pack("<BBHHHH", flags, gso, hdr_len, gso_size, cs_start, cs_off)
+
+
 def eth(etype, payload):
     return MY_MAC + PEER_MAC + struct.pack("!H", etype) + payload
 
 
 SYN_OPTS = bytes([2, 4, 5, 0xb4, 1, 3, 3, 7, 1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0])
+# MSS, SACK permitted (RFC 2018), window scale
+SACK_SYN = bytes([2, 4, 5, 0xb4, 4, 2, 1, 3, 3, 7])
+
+
+def sack(*blocks, bad=False):
+    """SACK option (kind 5) with (left, right) blocks; bad: a length that
+    is not 2 + 8n."""
+    body = b"".join(struct.pack("!II", a, b) for a, b in blocks)
+    return bytes([1, 1, 5, 2 + len(body) + (1 if bad else 0)]) + body + (b"\0\0\0" if bad else b"")
 big = icmp_echo(2000)
 seeds = {
     "eth": [b"\0" + rec(eth(0x0806, arp())), b"\0" + rec(eth(0x0800, ip(1, icmp_echo())))],
@@ -87,7 +100,18 @@ seeds = {
             + rec(tcp(0x11, 1006)) + rec(tcp(0x10, 1007), 5),
             b"\x0a" + rec(tcp(0x02)) + rec(tcp(0x10, 1001)) + rec(tcp(0x10, 1500, data=b"ooo"))
             + rec(tcp(0x10, 1001, data=bytes(499))) + rec(tcp(0x04, 2000)),
-            b"\x02" + rec(tcp(0x10, data=b"no connection"))],
+            b"\x02" + rec(tcp(0x10, data=b"no connection")),
+            # SACK: negotiated, out-of-order data (the stack SACKs it),
+            # ACKs carrying blocks (valid, beyond SND.MAX, malformed).
+            b"\x0a" + rec(tcp(0x02, opts=SACK_SYN)) + rec(tcp(0x10, 1001))
+            + rec(tcp(0x10, 1501, data=b"y" * 100)) + rec(tcp(0x10, 2001, data=b"z" * 100))
+            + rec(tcp(0x10, 1001, opts=sack((1, 1000)))) + rec(tcp(0x10, 1001, opts=sack((5000, 6000), (7000, 7100))))
+            + rec(tcp(0x10, 1001, opts=sack((1, 2), bad=True))) + rec(tcp(0x18, 1001, data=b"GET /"), 30)],
+    # virtio-net header (flags, gso_type, hdr_len, gso_size, csum_start,
+    # csum_offset; little-endian) in front of each TCP segment.
+    "vnet": [b"\x02" + rec(vnet(2) + tcp(0x02, opts=SYN_OPTS)) + rec(vnet(1, 0, 0, 0, 34, 16) + tcp(0x10, 1001, data=b"GET /")),
+             b"\x00" + rec(vnet(1, 1, 54, 1448, 34, 16) + tcp(0x02)) + rec(vnet(1, 0, 0, 0, 34, 40) + tcp(0x02)),
+             b"\x0a" + rec(vnet(2) + tcp(0x02)) + rec(vnet(2) + tcp(0x10, 1001)) + rec(vnet(0) + tcp(0x18, 1001, data=b"x" * 100))],
     "dhcp": [b"\x04" + rec(dhcp(2)) + rec(dhcp(5), 1), b"\x04" + rec(dhcp(6))],
 }
 for target, items in seeds.items():

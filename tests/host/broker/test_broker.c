@@ -1,265 +1,6 @@
 /* Broker core tests over a fake transport and a RAM device: every API,
  * error codes, ordering, long-poll, durability gating, bad input. */
-#include "tharness.h"
-#include "../../../user/kafka/broker_int.h"
-
-static const uint8_t example_batch[81] = {
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x45, 0, 0, 0, 0, 2,
-	0x96, 0xb7, 0xad, 0xf3, 0, 0, 0, 0, 0, 0,
-	0, 0, 0x01, 0xa2, 0x01, 0x4f, 0xae, 0x8a,
-	0, 0, 0x01, 0xa2, 0x01, 0x4f, 0xae, 0x8a,
-	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-	0xff, 0xff, 0xff, 0xff, 0, 0, 0, 1,
-	0x26, 0, 0, 0, 0x04, 'k', '1', 0x0a, 'h', 'e', 'l', 'l', 'o',
-	0x02, 0x04, 'h', '1', 0x04, 'v', '1',
-};
-
-struct fconn {
-	struct kconn *kc;
-	uint8_t out[1 << 20];
-	size_t out_len, out_off;
-	bool pending, closed;
-};
-
-static const struct kalloc al = { NULL, t_alloc, t_free };
-
-static int f_send(void *ctx, void *conn, const struct kiov *iov, uint32_t n)
-{
-	struct fconn *c = conn;
-
-	(void)ctx;
-	for (uint32_t i = 0; i < n; i++) {
-		memcpy(c->out + c->out_len, iov[i].base, iov[i].len);
-		c->out_len += iov[i].len;
-	}
-	c->pending = true;
-	return 0;
-}
-
-static void f_close(void *ctx, void *conn)
-{
-	(void)ctx;
-	((struct fconn *)conn)->closed = true;
-}
-
-struct env {
-	struct memdev *d;
-	struct store *st;
-	struct broker *b;
-	struct fconn c[3];
-};
-
-/* Asynchronous flush for the tests: starting one only records it; the
- * test completes it with flush_complete(). */
-static int async_started;
-
-static int t_flush_start(void *ctx)
-{
-	(void)ctx;
-	async_started++;
-	return 0;
-}
-
-static bool env_async;
-
-static struct env *env_new(void)
-{
-	struct env *e = calloc(1, sizeof(*e));
-	struct store_platform spl;
-	struct broker_platform bpl = { NULL, t_alloc, t_free, t_now, t_log,
-				       f_send, f_close };
-	struct broker_config cfg = { "127.0.0.1", 9092, 1, 4, 1000, 1u << 24,
-				     300, 1u << 20 };
-
-	e->d = md_new(16u << 20);
-	spl = md_platform(e->d);
-	if (env_async)
-		spl.flush_start = t_flush_start;
-	t_clock = 1000000;
-	if (store_open(&spl, STORE_FORMAT_BLANK, &e->st))
-		abort();
-	e->b = broker_create(&bpl, &cfg, e->st);
-	for (int i = 0; i < 3; i++)
-		e->c[i].kc = broker_conn_open(e->b, &e->c[i]);
-	return e;
-}
-
-/* Stop the broker and store cleanly and start both again on the device. */
-static void env_restart(struct env *e)
-{
-	struct store_platform spl = md_platform(e->d);
-	struct broker_platform bpl = { NULL, t_alloc, t_free, t_now, t_log,
-				       f_send, f_close };
-	struct broker_config cfg = { "127.0.0.1", 9092, 1, 4, 1000, 1u << 24,
-				     300, 1u << 20 };
-
-	broker_destroy(e->b);
-	store_close(e->st);
-	if (store_open(&spl, 0, &e->st))
-		abort();
-	e->b = broker_create(&bpl, &cfg, e->st);
-	for (int i = 0; i < 3; i++) {
-		memset(&e->c[i], 0, sizeof(e->c[i]));
-		e->c[i].kc = broker_conn_open(e->b, &e->c[i]);
-	}
-}
-
-static void env_free(struct env *e)
-{
-	broker_destroy(e->b);
-	store_close(e->st);
-	md_free(e->d);
-	free(e);
-}
-
-/* Partition k of the topic called name (NULL if absent). */
-static struct store_part *tpart(struct env *e, const char *name, uint32_t k)
-{
-	int id = store_topic_find(e->st, name, (uint32_t)strlen(name));
-
-	return id < 0 ? NULL : store_part_get(e->st, (uint32_t)id, k);
-}
-
-/* One event-loop turn: commit point, then complete every finished send. */
-static void pump(struct env *e)
-{
-	broker_poll(e->b);
-	for (int k = 0; k < 4; k++)
-		for (int i = 0; i < 3; i++)
-			if (e->c[i].pending) {
-				e->c[i].pending = false;
-				broker_send_done(e->b, e->c[i].kc);
-			}
-}
-
-static void req_begin(struct kw *w, int16_t key, int16_t ver, int32_t corr)
-{
-	kw_init(w, &al);
-	kw_i32(w, 0);
-	kw_i16(w, key);
-	kw_i16(w, ver);
-	kw_i32(w, corr);
-	kw_str(w, "test", 4);
-}
-
-/* Finish and deliver a request on connection i. */
-static void req_send(struct env *e, int i, struct kw *w)
-{
-	kw_patch32(w, 0, (int32_t)(w->len - 4));
-	size_t used = broker_conn_input(e->b, e->c[i].kc, w->buf, w->len);
-	CHECK(used == w->len);
-	kw_free(w);
-}
-
-/* Next response on connection i; checks the correlation id. */
-static bool resp_next(struct env *e, int i, int32_t corr, struct kr *r)
-{
-	struct fconn *c = &e->c[i];
-
-	if (c->out_len - c->out_off < 8)
-		return false;
-	uint32_t n = k_be32(c->out + c->out_off);
-	kr_init(r, c->out + c->out_off + 4, n);
-	c->out_off += 4 + n;
-	CHECK(kr_i32(r) == corr);
-	return true;
-}
-
-static void metadata_req(struct env *e, int i, int32_t corr, const char *topic,
-			 bool create)
-{
-	struct kw w;
-
-	req_begin(&w, API_METADATA, 4, corr);
-	kw_i32(&w, 1);
-	kw_str(&w, topic, (int32_t)strlen(topic));
-	kw_i8(&w, create);
-	req_send(e, i, &w);
-}
-
-/* Produce one copy of the example batch (optionally damaged). */
-static void produce_req(struct env *e, int i, int32_t corr, int16_t acks,
-			const char *topic, int32_t part, int flip)
-{
-	struct kw w;
-	uint8_t b[81];
-
-	memcpy(b, example_batch, 81);
-	if (flip)
-		b[flip] ^= 1;
-	req_begin(&w, API_PRODUCE, 7, corr);
-	kw_str(&w, NULL, -1);
-	kw_i16(&w, acks);
-	kw_i32(&w, 30000);
-	kw_i32(&w, 1);
-	kw_str(&w, topic, (int32_t)strlen(topic));
-	kw_i32(&w, 1);
-	kw_i32(&w, part);
-	kw_bytes(&w, b, 81);
-	req_send(e, i, &w);
-}
-
-/* Produce response fields for the single partition. */
-static void produce_resp(struct kr *r, int16_t *err, int64_t *base)
-{
-	struct kstr s;
-
-	CHECK(kr_i32(r) == 1);
-	kr_str(r, &s);
-	CHECK(kr_i32(r) == 1);
-	(void)kr_i32(r); /* partition index */
-	*err = kr_i16(r);
-	*base = kr_i64(r);
-	(void)kr_i64(r);
-	(void)kr_i64(r);
-	CHECK(kr_i32(r) == 0 && !r->bad && r->off == r->n);
-}
-
-static void fetch_req(struct env *e, int i, int32_t corr, const char *topic,
-		      int64_t off, int32_t wait)
-{
-	struct kw w;
-
-	req_begin(&w, API_FETCH, 11, corr);
-	kw_i32(&w, -1);
-	kw_i32(&w, wait);
-	kw_i32(&w, 1);
-	kw_i32(&w, 52428800);
-	kw_i8(&w, 1);
-	kw_i32(&w, 0);
-	kw_i32(&w, -1);
-	kw_i32(&w, 1);
-	kw_str(&w, topic, (int32_t)strlen(topic));
-	kw_i32(&w, 1);
-	kw_i32(&w, 0);
-	kw_i32(&w, -1);
-	kw_i64(&w, off);
-	kw_i64(&w, -1);
-	kw_i32(&w, 1048576);
-	kw_i32(&w, 0);
-	kw_str(&w, "", 0);
-	req_send(e, i, &w);
-}
-
-/* Parse a one-partition fetch response; returns the records blob. */
-static struct kbytes fetch_resp(struct kr *r, int16_t *err, int64_t *hwm)
-{
-	struct kstr s;
-	struct kbytes rec = { NULL, -1 };
-
-	CHECK(kr_i32(r) == 0 && kr_i16(r) == 0 && kr_i32(r) == 0);
-	CHECK(kr_i32(r) == 1);
-	kr_str(r, &s);
-	CHECK(kr_i32(r) == 1 && kr_i32(r) == 0);
-	*err = kr_i16(r);
-	*hwm = kr_i64(r);
-	CHECK(kr_i64(r) == *hwm);
-	(void)kr_i64(r);
-	CHECK(kr_i32(r) == 0 && kr_i32(r) == -1);
-	kr_bytes(r, &rec);
-	CHECK(!r->bad && r->off == r->n);
-	return rec;
-}
+#include "tbroker.h"
 
 static void t_api_versions(void)
 {
@@ -279,14 +20,16 @@ static void t_api_versions(void)
 	CHECK(resp_next(e, 0, 1, &r));
 	CHECK(kr_i16(&r) == 0);
 	uint32_t n = kr_uvarint(&r) - 1;
-	bool produce07 = false, fetch11 = false;
+	bool produce07 = false, fetch11 = false, ct04 = false, dc01 = false;
 	for (uint32_t i = 0; i < n; i++) {
 		int16_t k = kr_i16(&r), mn = kr_i16(&r), mx = kr_i16(&r);
 		kr_skip_tags(&r);
 		produce07 |= k == 0 && mn == 0 && mx == 7;
 		fetch11 |= k == 1 && mn == 4 && mx == 11;
+		ct04 |= k == API_CREATE_TOPICS && mn == 0 && mx == 4;
+		dc01 |= k == API_DESCRIBE_CONFIGS && mn == 0 && mx == 1;
 	}
-	CHECK(produce07 && fetch11 && n == 12);
+	CHECK(produce07 && fetch11 && ct04 && dc01 && n == 24);
 	CHECK(kr_i32(&r) == 0);
 	kr_skip_tags(&r);
 	CHECK(!r.bad && r.off == r.n);
@@ -383,6 +126,137 @@ static void t_produce_fetch_roundtrip(void)
 	CHECK(resp_next(e, 1, 5, &r));
 	fetch_resp(&r, &err, &hwm);
 	CHECK(err == KERR_OFFSET_RANGE);
+	env_free(e);
+}
+
+/* Bug: a partition error (OFFSET_OUT_OF_RANGE) was sent with record-set
+ * length -1 (null); librdkafka rejected the whole response, so
+ * auto.offset.reset never ran. Kafka sends an empty record set. */
+static void t_fetch_error_sends_empty_record_set(void)
+{
+	struct env *e = env_new();
+	struct kr r;
+	int16_t err;
+	int64_t hwm;
+
+	metadata_req(e, 0, 1, "t", true);
+	produce_req(e, 0, 2, 1, "t", 0, 0);
+	pump(e);
+	CHECK(resp_next(e, 0, 1, &r) && resp_next(e, 0, 2, &r));
+	fetch_req(e, 1, 3, "t", 7, 500);
+	fetch_req(e, 1, 4, "nope", 0, 500);
+	pump(e);
+	CHECK(resp_next(e, 1, 3, &r));
+	struct kbytes rec = fetch_resp(&r, &err, &hwm);
+	CHECK(err == KERR_OFFSET_RANGE && rec.len == 0);
+	CHECK(resp_next(e, 1, 4, &r));
+	rec = fetch_resp(&r, &err, &hwm);
+	CHECK(err == KERR_UNKNOWN_TP && rec.len == 0 && hwm == -1);
+	env_free(e);
+}
+
+/* Fetch v11 of partitions 0..np-1 of "t" from offset 0 (parts listed in
+ * the order given by order[]), with the given limits. */
+static void fetch_multi_req(struct env *e, int i, int32_t corr, int32_t resp_max,
+			    const int32_t *order, const int32_t *part_max, int32_t np)
+{
+	struct kw w;
+
+	req_begin(&w, API_FETCH, 11, corr);
+	kw_i32(&w, -1);
+	kw_i32(&w, 0);
+	kw_i32(&w, 1);
+	kw_i32(&w, resp_max);
+	kw_i8(&w, 1);
+	kw_i32(&w, 0);
+	kw_i32(&w, -1);
+	kw_i32(&w, 1);
+	kw_str(&w, "t", 1);
+	kw_i32(&w, np);
+	for (int32_t k = 0; k < np; k++) {
+		kw_i32(&w, order[k]);
+		kw_i32(&w, -1);
+		kw_i64(&w, 0);
+		kw_i64(&w, -1);
+		kw_i32(&w, part_max[k]);
+	}
+	kw_i32(&w, 0);
+	kw_str(&w, "", 0);
+	req_send(e, i, &w);
+}
+
+/* Record-set lengths of each partition of a one-topic fetch response. */
+static void fetch_multi_resp(struct kr *r, int32_t np, int32_t *lens)
+{
+	struct kstr s;
+	struct kbytes rec;
+
+	CHECK(kr_i32(r) == 0 && kr_i16(r) == 0 && kr_i32(r) == 0);
+	CHECK(kr_i32(r) == 1);
+	kr_str(r, &s);
+	CHECK(kr_i32(r) == np);
+	for (int32_t k = 0; k < np; k++) {
+		(void)kr_i32(r);
+		CHECK(kr_i16(r) == 0);
+		(void)kr_i64(r);
+		(void)kr_i64(r);
+		(void)kr_i64(r);
+		CHECK(kr_i32(r) == 0 && kr_i32(r) == -1);
+		kr_bytes(r, &rec);
+		lens[k] = rec.len;
+	}
+	CHECK(!r->bad && r->off == r->n);
+}
+
+/* Bug: the response-level max_bytes of Fetch was ignored and the "at
+ * least one batch" exception applied to every partition (1 MB asked,
+ * 1.84 MB served, discarded by the client). KIP-74: each partition gets
+ * at most min(partition max, what is left of the response max) in whole
+ * batches; only the first partition with data may exceed that with its
+ * first batch. Each partition holds two 81-byte batches. */
+static void t_fetch_response_max_bytes(void)
+{
+	struct env *e = env_new();
+	struct kr r;
+	int32_t lens[3];
+	const int32_t order[3] = { 0, 1, 2 }, rev[3] = { 2, 1, 0 };
+	const int32_t big[3] = { 1 << 20, 1 << 20, 1 << 20 };
+	const int32_t tiny[3] = { 10, 10, 10 };
+
+	metadata_req(e, 0, 1, "t", true);
+	for (int32_t k = 0; k < 3; k++) {
+		produce_req(e, 0, 2 + 2 * k, 1, "t", k, 0);
+		produce_req(e, 0, 3 + 2 * k, 1, "t", k, 0);
+	}
+	pump(e);
+	pump(e);
+	for (int32_t c = 1; c <= 7; c++)
+		CHECK(resp_next(e, 0, c, &r));
+	fetch_multi_req(e, 1, 10, 1 << 20, order, big, 3);
+	fetch_multi_req(e, 1, 11, 200, order, big, 3);
+	fetch_multi_req(e, 1, 12, 50, order, big, 3);
+	fetch_multi_req(e, 1, 13, 1 << 20, rev, tiny, 3);
+	fetch_multi_req(e, 1, 14, 0, order, big, 3);
+	pump(e);
+	pump(e);
+	CHECK(resp_next(e, 1, 10, &r));
+	fetch_multi_resp(&r, 3, lens);
+	CHECK(lens[0] == 162 && lens[1] == 162 && lens[2] == 162);
+	/* 162 + 38 left: not a whole batch, later partitions get nothing */
+	CHECK(resp_next(e, 1, 11, &r));
+	fetch_multi_resp(&r, 3, lens);
+	CHECK(lens[0] == 162 && lens[1] == 0 && lens[2] == 0);
+	/* the first batch alone is larger than the limit: served once */
+	CHECK(resp_next(e, 1, 12, &r));
+	fetch_multi_resp(&r, 3, lens);
+	CHECK(lens[0] == 81 && lens[1] == 0 && lens[2] == 0);
+	/* partition limits too: only the first partition (here 2) exceeds */
+	CHECK(resp_next(e, 1, 13, &r));
+	fetch_multi_resp(&r, 3, lens);
+	CHECK(lens[0] == 81 && lens[1] == 0 && lens[2] == 0);
+	CHECK(resp_next(e, 1, 14, &r));
+	fetch_multi_resp(&r, 3, lens);
+	CHECK(lens[0] == 81 && lens[1] == 0 && lens[2] == 0);
 	env_free(e);
 }
 
@@ -614,7 +488,7 @@ static void t_group_two_members(void)
 	struct kw w;
 	struct kr r;
 	char a[64], bm[64];
-	bool la, lb;
+	bool la = false, lb = false;
 
 	metadata_req(e, 0, 1, "t", true);
 	pump(e);
@@ -849,6 +723,93 @@ static void t_offsets_persist(void)
 	env_free(e);
 }
 
+/* OffsetCommit v7 of one partition of "t" with the given metadata. */
+static void commit_meta_req(struct env *e, int i, int32_t corr, int32_t part,
+			    int64_t off, const char *meta, int32_t mlen)
+{
+	struct kw w;
+
+	group_req(&w, API_OFFSET_COMMIT, 7, corr, -1, "");
+	kw_i32(&w, 1);
+	kw_str(&w, "t", 1);
+	kw_i32(&w, 1);
+	kw_i32(&w, part);
+	kw_i64(&w, off);
+	kw_i32(&w, -1);
+	kw_str(&w, meta, mlen);
+	req_send(e, i, &w);
+}
+
+/* OffsetFetch v5 of partitions 0..2 of "t"; checks offsets and metadata. */
+static void check_committed_meta(struct env *e, int32_t corr,
+				 const int64_t *offs, const char *const *meta)
+{
+	struct kw w;
+	struct kr r;
+	struct kstr s;
+
+	req_begin(&w, API_OFFSET_FETCH, 5, corr);
+	kw_str(&w, "grp", 3);
+	kw_i32(&w, 1);
+	kw_str(&w, "t", 1);
+	kw_i32(&w, 3);
+	for (int32_t k = 0; k < 3; k++)
+		kw_i32(&w, k);
+	req_send(e, 0, &w);
+	pump(e);
+	CHECK(resp_next(e, 0, corr, &r));
+	CHECK(kr_i32(&r) == 0 && kr_i32(&r) == 1);
+	kr_str(&r, &s);
+	CHECK(kr_i32(&r) == 3);
+	for (int32_t k = 0; k < 3; k++) {
+		CHECK(kr_i32(&r) == k && kr_i64(&r) == offs[k]);
+		CHECK(kr_i32(&r) == -1);
+		kr_str(&r, &s);
+		CHECK(s.len == (int32_t)strlen(meta[k]) &&
+		      (s.len == 0 || !memcmp(s.p, meta[k], (size_t)s.len)));
+		CHECK(kr_i16(&r) == 0);
+	}
+	CHECK(kr_i16(&r) == 0 && !r.bad && r.off == r.n);
+}
+
+/* Bug: OffsetCommit dropped the commit's metadata string and OffsetFetch
+ * answered an empty one. It is stored, logged with the offset (so it
+ * survives a restart), replaced by a later commit, and metadata past
+ * 4096 bytes is refused with OFFSET_METADATA_TOO_LARGE (nothing stored). */
+static void t_offset_commit_keeps_metadata(void)
+{
+	struct env *e = env_new();
+	struct kr r;
+	static char big[4097];
+	const int64_t offs1[3] = { 5, 6, -1 }, offs2[3] = { 5, 9, -1 };
+	const char *const meta1[3] = { "first", "node-a:gen-1", "" };
+	const char *const meta2[3] = { "first", "", "" };
+
+	memset(big, 'm', sizeof(big));
+	metadata_req(e, 0, 1, "t", true);
+	commit_meta_req(e, 0, 2, 0, 5, "first", 5);
+	commit_meta_req(e, 0, 3, 1, 6, "node-a:gen-1", 12);
+	commit_meta_req(e, 0, 4, 2, 8, big, 4097);
+	pump(e);
+	CHECK(resp_next(e, 0, 1, &r) && resp_next(e, 0, 2, &r) &&
+	      resp_next(e, 0, 3, &r));
+	CHECK(resp_next(e, 0, 4, &r));
+	struct kstr s;
+	CHECK(kr_i32(&r) == 0 && kr_i32(&r) == 1);
+	kr_str(&r, &s);
+	CHECK(kr_i32(&r) == 1 && kr_i32(&r) == 2 && kr_i16(&r) == KERR_META_TOO_LARGE);
+	check_committed_meta(e, 5, offs1, meta1);
+	env_restart(e);
+	check_committed_meta(e, 6, offs1, meta1);
+	commit_meta_req(e, 0, 7, 1, 9, NULL, -1);
+	pump(e);
+	CHECK(resp_next(e, 0, 7, &r));
+	check_committed_meta(e, 8, offs2, meta2);
+	env_restart(e);
+	check_committed_meta(e, 9, offs2, meta2);
+	env_free(e);
+}
+
 /* When the device cannot flush, acks=-1 is never confirmed: the waiting
  * connection is dropped, others carry on. */
 static void t_flush_failure_drops_waiters(void)
@@ -927,6 +888,10 @@ int main(void)
 	t_run("broker_unsupported_api_gets_error_35", t_unsupported_api);
 	t_run("broker_metadata_autocreate_rules", t_metadata_autocreate);
 	t_run("broker_produce_fetch_roundtrip", t_produce_fetch_roundtrip);
+	t_run("broker_fetch_error_sends_empty_record_set",
+	      t_fetch_error_sends_empty_record_set);
+	t_run("broker_fetch_response_max_bytes_and_first_batch_rule",
+	      t_fetch_response_max_bytes);
 	t_run("broker_acks_levels", t_acks_levels);
 	t_run("broker_produce_rejects_bad_batches", t_produce_rejects_bad_batches);
 	t_run("broker_fetch_long_poll_in_order", t_fetch_long_poll);
@@ -936,6 +901,7 @@ int main(void)
 	t_run("broker_group_session_expiry", t_group_session_expiry);
 	t_run("broker_pipeline_backpressure", t_pipeline_backpressure);
 	t_run("broker_committed_offsets_persist", t_offsets_persist);
+	t_run("broker_offset_commit_keeps_metadata", t_offset_commit_keeps_metadata);
 	t_run("broker_flush_failure_drops_waiters", t_flush_failure_drops_waiters);
 	t_run("broker_async_flush_generations", t_async_flush_generations);
 	return 0;

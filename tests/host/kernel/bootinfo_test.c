@@ -529,12 +529,9 @@ static const struct kt_case cases[] = {
 	KT(bootinfo_pvh_version0_has_no_memmap),
 	KT(bootinfo_pvh_limits_and_bad_pointers),
 	KT(bootinfo_pvh_cmdline_unterminated),
-	KT_BUG(bootinfo_mb2_unterminated_cmdline_stays_in_tag,
-	       "strlcpy() strlen()s the tag string past the tag end (arch/x86_64/bootinfo.c mb2_tag)"),
-	KT_BUG(bootinfo_mb2_module_tag_without_string_stays_in_tag,
-	       "strlcpy() reads past a 16-byte module tag (arch/x86_64/bootinfo.c mb2_tag)"),
-	KT_BUG(bootinfo_mb2_mmap_entry_size_overflow_stays_in_tag,
-	       "off + entry_size wraps in 32 bits, entry read past the tag (arch/x86_64/bootinfo.c mb2_tag)"),
+	KT(bootinfo_mb2_unterminated_cmdline_stays_in_tag), /* regression: strlcpy() strlen()s the tag string past the tag end (arch/x86_64/bootinfo.c mb2_tag) */
+	KT(bootinfo_mb2_module_tag_without_string_stays_in_tag), /* regression: strlcpy() reads past a 16-byte module tag (arch/x86_64/bootinfo.c mb2_tag) */
+	KT(bootinfo_mb2_mmap_entry_size_overflow_stays_in_tag), /* regression: off + entry_size wraps in 32 bits, entry read past the tag (arch/x86_64/bootinfo.c mb2_tag) */
 };
 
 int main(int argc, char **argv)

@@ -4,9 +4,7 @@
  * exactly the semantics of lib/string.c's strlcpy - including reading the
  * whole source with strlen() - so sanitizers see the same reads the kernel does.
  */
-#include <string.h>
-
-size_t strlcpy(char *dst, const char *src, size_t size);
+#include <lib/string.h>
 
 size_t strlcpy(char *dst, const char *src, size_t size)
 {

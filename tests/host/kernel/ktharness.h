@@ -16,11 +16,10 @@
 struct kt_case {
 	const char *name; /* printed as khost.<name> */
 	void (*fn)(void);
-	const char *bug; /* non-NULL: reproducer of a known kernel bug (said on failure) */
 };
 
-#define KT(fn)		   { #fn, fn, NULL }
-#define KT_BUG(fn, why) { #fn, fn, why }
+/* A case; one that reproduces a fixed bug is named after the bug, with a "regression:" comment. */
+#define KT(fn) { #fn, fn }
 
 void kt_fail(const char *file, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

@@ -66,6 +66,7 @@ void app_cb(struct floo_tcp *c, void *user, const struct floo_tcp_event *ev)
 		while (a->echo && a->nheld &&
 		       floo_tcp_send(c, a->held[0]->data, a->held[0]->len, a->held[0]) == 0) {
 			a->nheld--;
+			/* an array of pointers. NOLINTNEXTLINE(bugprone-sizeof-expression) */
 			memmove(a->held, a->held + 1, a->nheld * sizeof(a->held[0]));
 		}
 		break;

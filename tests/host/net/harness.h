@@ -11,12 +11,15 @@
 #include <string.h>
 
 #include "floo_internal.h"
+#include "floo/floo_vnet.h"
 #include "tcp.h"
 
 #define QMAX 8192
 
 struct frame {
 	uint32_t len;
+	bool has_vh; /* vh came with the frame (a virtio-net receive) */
+	uint8_t vh[FLOO_VNET_HDR_LEN];
 	uint8_t b[2048];
 };
 
@@ -58,6 +61,10 @@ void run_step(struct node *a, struct node *b, uint32_t ms, uint32_t step_us);
 void q_push(struct fqueue *q, const uint8_t *f, uint32_t len);
 /* Deliver one raw frame to n now and poll. */
 void inject(struct node *n, const uint8_t *f, uint32_t len);
+/* The same, with a virtio-net header, through floo_vnet_rx() as a TAP or
+ * virtio-net platform receives it. */
+void inject_vnet(struct node *n, const struct floo_vnet_hdr *h,
+		 const uint8_t *f, uint32_t len);
 /* Pop the oldest captured frame of n (unlinked node); 0 if none. */
 uint32_t take(struct node *n, uint8_t *buf);
 void drain(struct node *n);
@@ -123,4 +130,27 @@ void app_release_all(struct app *a);
 /* Is this frame a TCP segment with payload? Offsets into f. */
 bool frame_tcp(const uint8_t *f, uint32_t len, uint32_t *seq, uint32_t *plen,
 	       uint8_t *flags);
+
+/* A raw peer (raw.c): PEER:PPORT talks to IP_A:80 with hand-made
+ * segments; raw_cfg (NULL: defaults) sizes the node raw_open makes. */
+#define PEER IP(10, 0, 0, 9)
+#define PPORT 40000
+/* A raw peer: our sequence numbers and what the stack told us. */
+struct raw {
+	struct node *n;
+	struct app sa;
+	uint32_t snd, rcv; /* next seq we send, next seq we expect */
+	uint8_t f[2048];
+};
+extern const uint8_t peer_mac[6];
+extern const struct floo_config *raw_cfg;
+void raw_send(struct raw *r, uint32_t seq, uint8_t flags, const void *data,
+	      uint32_t len);
+/* Parse the next captured segment; false if none. */
+bool raw_take(struct raw *r, uint32_t *seq, uint32_t *ack, uint8_t *fl,
+	      uint32_t *plen, uint16_t *win);
+/* Handshake with optional SYN options; leaves an ESTABLISHED connection. */
+bool raw_open(struct raw *r, const uint8_t *opt, uint8_t optlen);
+void raw_close(struct raw *r);
+
 #endif

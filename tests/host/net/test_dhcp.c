@@ -66,7 +66,7 @@ static void server_reply(struct node *n, uint32_t xid, uint8_t t, uint32_t yiadd
 TEST(dhcp_discover_offer_request_ack_and_renew)
 {
 	struct node *n = node_new(NULL, 0, 1);
-	uint32_t xid, req;
+	uint32_t xid = 0, req = 0;
 
 	floo_dhcp_start(n->st);
 	floo_tx_flush(n->st);
@@ -95,7 +95,7 @@ TEST(dhcp_malformed_options_ignored)
 {
 	struct node *n = node_new(NULL, 0, 1);
 	uint8_t m[300] = {0}, f[2048];
-	uint32_t xid, req;
+	uint32_t xid = 0, req = 0;
 
 	floo_dhcp_start(n->st);
 	floo_tx_flush(n->st);

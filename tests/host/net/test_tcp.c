@@ -160,7 +160,9 @@ TEST(tcp_fast_retransmit_single_loss_no_timeout)
 	CHECK(p.sa.rx_len == 1000000 && !memcmp(p.sa.rx, src, 1000000));
 	CHECK(floo_stats(p.a->st)->tcp_fast_retrans >= 1);
 	CHECK(floo_stats(p.a->st)->tcp_timeouts == 0);
-	CHECK(floo_stats(p.b->st)->tcp_ooo_segs >= 3);
+	/* RACK needs one segment delivered after the lost one (the fake
+	 * wire's RTT is zero), NewReno three */
+	CHECK(floo_stats(p.b->st)->tcp_ooo_segs >= 1);
 	CHECK_NO_LEAK(p.b);
 	pair_down(&p);
 }
@@ -208,8 +210,10 @@ TEST(tcp_rto_exponential_backoff_then_timeout)
 	run_step(p.a, p.b, 600000, 2000);
 	if (getenv("DBG")) { fprintf(stderr, "ntx %u closed %d err %d state %d\n", n_tx_times, p.ca.closed, p.ca.close_err, p.ca.c->state); for (unsigned i = 0; i < n_tx_times; i++) fprintf(stderr, " %llu", (unsigned long long)(tx_times[i] / 1000000)); fprintf(stderr, "\n"); }
 	CHECK(p.ca.closed == 1 && p.ca.close_err == FLOO_ETIMEDOUT);
-	CHECK(n_tx_times == 13); /* first send + 12 retransmissions */
-	for (unsigned i = 2; i < 8 && i < n_tx_times; i++) {
+	/* first send, one tail loss probe (RFC 8985), 12 retransmissions */
+	CHECK(n_tx_times == 14 && floo_stats(p.a->st)->tcp_loss_probes == 1);
+	CHECK(tx_times[1] - tx_times[0] <= tx_times[2] - tx_times[1] + 20000000ull);
+	for (unsigned i = 3; i < 9 && i < n_tx_times; i++) {
 		uint64_t d1 = tx_times[i - 1] - tx_times[i - 2];
 		uint64_t d2 = tx_times[i] - tx_times[i - 1];
 
@@ -624,4 +628,55 @@ TEST(tcp_segmentation_offload)
 	CHECK(floo_stats(p.b->st)->drop_tcp_csum == 0);
 	CHECK_NO_LEAK(p.b);
 	pair_down(&p);
+}
+
+/* Bug: a frame cut short by the gather list (FLOO_TX_MAX_IOV pieces) kept
+ * the FIN decided for the whole remaining range. A TSO NIC puts that FIN
+ * on its last segment, so the peer saw the stream end early: floo-demo's
+ * echo (one reference per received 1448-byte buffer) lost the tail of a
+ * 4 MB nc transfer with checksum and segmentation offload on. */
+static void fin_after_many_refs(uint32_t caps, uint32_t ref_len)
+{
+	struct pair p;
+	uint32_t total = 0;
+
+	t_next_caps = caps;
+	fill_src();
+	p.a = node_new(NULL, IP_A, 1);
+	t_next_caps = 0;
+	p.b = node_new(NULL, IP_B, 2);
+	node_link(p.a, p.b);
+	app_init(&p.ca, sizeof(src));
+	app_init(&p.sa, sizeof(src));
+	floo_tcp_listen(p.b->st, 80, app_cb, &p.sa);
+	floo_tcp_connect(p.a->st, IP_B, 80, app_cb, &p.ca);
+	run_ms(p.a, p.b, 20);
+	/* Open the congestion window first: the whole queue, FIN included,
+	 * must be sendable at once, as in the echo's tail. */
+	push(&p, 200000, 1448, 2000);
+	total = p.sa.rx_len;
+	CHECK(total == 200000 && p.ca.c->cwnd > 16 * ref_len);
+	while (floo_tcp_send_slots(p.ca.c)) {
+		CHECK(floo_tcp_send(p.ca.c, src + total, ref_len, NULL) == 0);
+		total += ref_len;
+	}
+	CHECK(total - 200000 > (FLOO_TX_MAX_IOV - 1) * ref_len); /* > one frame */
+	floo_tcp_close(p.ca.c); /* the FIN is queued with all the data */
+	p.sa.close_on_fin = true;
+	run_ms(p.a, p.b, 200);
+	CHECK(p.sa.peer_fin == 1);
+	CHECK(p.sa.rx_len == total && !memcmp(p.sa.rx, src, total));
+	CHECK(p.ca.closed == 1 && p.sa.closed == 1);
+	CHECK_NO_LEAK(p.b);
+	pair_down(&p);
+}
+
+TEST(tcp_fin_on_tso_frame_cut_short_by_gather_list)
+{
+	fin_after_many_refs(FLOO_CAP_TX_CSUM_L4 | FLOO_CAP_TX_TSO, 1448);
+}
+
+TEST(tcp_fin_on_segment_cut_short_by_gather_list)
+{
+	fin_after_many_refs(0, 100); /* 16 refs of 100 bytes: one MSS needs 15 */
 }

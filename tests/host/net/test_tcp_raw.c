@@ -2,84 +2,13 @@
  * malformed headers, RFC 5961 checks, delayed ACKs, the MSS option. */
 #include "harness.h"
 
-#define PEER IP(10, 0, 0, 9)
-#define PPORT 40000
-
-/* A raw peer: our sequence numbers and what the stack told us. */
-struct raw {
-	struct node *n;
-	struct app sa;
-	uint32_t snd, rcv; /* next seq we send, next seq we expect */
-	uint8_t f[2048];
-};
-
-static const uint8_t peer_mac[6] = {2, 0, 0, 0, 0, 9};
-
-static void raw_send(struct raw *r, uint32_t seq, uint8_t flags,
-		     const void *data, uint32_t len)
-{
-	uint32_t n = build_tcp(r->f, r->n->mac, PEER, IP_A, PPORT, 80, seq, r->rcv,
-			       flags, 65535, NULL, 0, data, len);
-
-	inject(r->n, r->f, n);
-}
-
-/* Parse the next captured segment; false if none. */
-static bool raw_take(struct raw *r, uint32_t *seq, uint32_t *ack, uint8_t *fl,
-		     uint32_t *plen, uint16_t *win)
-{
-	uint32_t len = take(r->n, r->f);
-	const uint8_t *t = r->f + 34;
-
-	if (!len)
-		return false;
-	*seq = get_be32(t + 4);
-	*ack = get_be32(t + 8);
-	*fl = t[13];
-	*win = get_be16(t + 14);
-	*plen = len - 34 - (uint32_t)(t[12] >> 4) * 4;
-	return true;
-}
-
-static const struct floo_config *raw_cfg;
-
-/* Handshake with optional SYN options; leaves an ESTABLISHED connection. */
-static bool raw_open(struct raw *r, const uint8_t *opt, uint8_t optlen)
-{
-	uint32_t seq, ack, plen, n;
-	uint8_t fl;
-	uint16_t win;
-
-	r->n = node_new(raw_cfg, IP_A, 1);
-	app_init(&r->sa, 1 << 16);
-	arp_learn(r->n->st, PEER, peer_mac, true);
-	floo_tcp_listen(r->n->st, 80, app_cb, &r->sa);
-	r->snd = 1000;
-	n = build_tcp(r->f, r->n->mac, PEER, IP_A, PPORT, 80, r->snd, 0, TH_SYN,
-		      65535, opt, optlen, NULL, 0);
-	inject(r->n, r->f, n);
-	if (!raw_take(r, &seq, &ack, &fl, &plen, &win) || fl != (TH_SYN | TH_ACK) ||
-	    ack != r->snd + 1)
-		return false;
-	r->snd++;
-	r->rcv = seq + 1;
-	raw_send(r, r->snd, TH_ACK, NULL, 0);
-	return r->sa.accepted == 1;
-}
-
-static void raw_close(struct raw *r)
-{
-	app_fini(&r->sa);
-	node_free(r->n);
-}
-
 TEST(tcp_overlapping_and_out_of_order_segments)
 {
 	struct raw r;
 	uint8_t d[400];
-	uint32_t seq, ack, plen;
+	uint32_t seq = 0, ack = 0, plen = 0;
 	uint8_t fl;
-	uint16_t win;
+	uint16_t win = 0;
 
 	for (int i = 0; i < 400; i++)
 		d[i] = (uint8_t)(i * 3 + 1);
@@ -135,9 +64,9 @@ TEST(tcp_malformed_headers_dropped_without_reply)
 TEST(tcp_rfc5961_rst_syn_and_ack_validation)
 {
 	struct raw r;
-	uint32_t seq, ack, plen;
+	uint32_t seq = 0, ack = 0, plen = 0;
 	uint8_t fl;
-	uint16_t win;
+	uint16_t win = 0;
 
 	CHECK(raw_open(&r, NULL, 0));
 	drain(r.n);
@@ -164,9 +93,9 @@ TEST(tcp_delayed_ack_timer_and_every_second_segment)
 {
 	struct raw r;
 	uint8_t d[1460] = {0};
-	uint32_t seq, ack, plen;
+	uint32_t seq = 0, ack = 0, plen = 0;
 	uint8_t fl;
-	uint16_t win;
+	uint16_t win = 0;
 
 	CHECK(raw_open(&r, NULL, 0));
 	drain(r.n);
@@ -188,9 +117,9 @@ TEST(tcp_mss_option_limits_segments)
 {
 	struct raw r;
 	static uint8_t big[4000];
-	uint32_t seq, ack, plen, total = 0;
+	uint32_t seq = 0, ack = 0, plen = 0, total = 0;
 	uint8_t fl;
-	uint16_t win;
+	uint16_t win = 0;
 
 	CHECK(raw_open(&r, (const uint8_t[]){2, 4, 0x02, 0x18}, 4)); /* MSS 536 */
 	drain(r.n);
@@ -263,9 +192,9 @@ TEST(tcp_window_right_edge_trims_and_rejects)
 	struct floo_config cfg = {.tcp_rcv_buf = 2000};
 	struct raw r;
 	uint8_t d[1460];
-	uint32_t seq, ack, plen;
+	uint32_t seq = 0, ack = 0, plen = 0;
 	uint8_t fl;
-	uint16_t win;
+	uint16_t win = 0;
 
 	memset(d, 'w', sizeof(d));
 	raw_cfg = &cfg;
@@ -301,9 +230,9 @@ TEST(bug_pure_ack_after_rto_carries_snd_max)
 	struct raw r;
 	static uint8_t big[3 * 1460];
 	uint8_t d[1460] = {0};
-	uint32_t seq, ack, plen, max_seq = 0;
+	uint32_t seq = 0, ack = 0, plen = 0, max_seq = 0;
 	uint8_t fl;
-	uint16_t win;
+	uint16_t win = 0;
 
 	CHECK(raw_open(&r, NULL, 0));
 	drain(r.n);

@@ -118,3 +118,43 @@ def all_batches(port, topic, parts):
                 if off >= hwm:
                     break
     return out
+
+
+def crc32c(data):
+    crc = 0xFFFFFFFF
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+    return crc ^ 0xFFFFFFFF
+
+
+EXAMPLE_BATCH = bytes.fromhex(
+    "0000000000000000" "00000045" "00000000" "02" "96b7adf3" "0000" "00000000"
+    "000001a2014fae8a" "000001a2014fae8a" "ffffffffffffffff" "ffff" "ffffffff"
+    "00000001" "26000000" "046b31" "0a68656c6c6f" "02" "046831" "047631")
+
+
+def idem_batch(pid, epoch, seq):
+    """The one-record example batch as an idempotent producer's batch."""
+    b = bytearray(EXAMPLE_BATCH)
+    b[43:57] = struct.pack(">qhi", pid, epoch, seq)
+    b[17:21] = struct.pack(">I", crc32c(bytes(b[21:])))
+    return bytes(b)
+
+
+def init_producer_id(sock, corr):
+    r = Reader(request(sock, 22, 1, corr, b"\xff\xff" + struct.pack(">i", 60000)))
+    _thr, err, pid, epoch = r.take(">ihqh")
+    assert err == 0, f"InitProducerId error {err}"
+    return pid, epoch
+
+
+def produce_one(sock, corr, topic, part, batch, acks=-1):
+    """Produce v7 of one batch; returns (error, base offset)."""
+    body = b"\xff\xff" + struct.pack(">hi", acks, 30000) + struct.pack(">i", 1) + kstr(topic)
+    body += struct.pack(">iii", 1, part, len(batch)) + batch
+    r = Reader(request(sock, 0, 7, corr, body))
+    assert r.take(">i") == 1 and r.str() == topic and r.take(">i") == 1
+    _p, err, base = r.take(">ihq")
+    return err, base

@@ -103,6 +103,12 @@ static int latency(char **a)
 	long n = atol(a[4]), size = atol(a[5]);
 	char *buf = calloc(1, (size_t)size);
 	double *lat = calloc((size_t)n, sizeof(double));
+	if (!buf || !lat || n < 1) {
+		fprintf(stderr, "latency: bad count or out of memory\n");
+		free(buf);
+		free(lat);
+		return 1;
+	}
 	rd_kafka_t *rk = producer(a[2], a[6], "0");
 	warm(rk, a[3], buf, size);
 	for (long i = 0; i < n; i++) {
@@ -117,6 +123,8 @@ static int latency(char **a)
 	printf("records=%ld errors=%ld p50_us=%.0f p99_us=%.0f\n", done_ok, done_err,
 	       lat[n / 2], lat[n * 99 / 100]);
 	rd_kafka_destroy(rk);
+	free(lat);
+	free(buf);
 	return done_err ? 1 : 0;
 }
 

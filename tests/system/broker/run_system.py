@@ -31,8 +31,8 @@ class Broker:
         self.proc = None
         self.port = None
 
-    def start(self, size=256 << 20):
-        cmd = [ARGS.broker, "--listen", "127.0.0.1:0", "--data", self.data,
+    def start(self, size=256 << 20, port=0):
+        cmd = [ARGS.broker, "--listen", f"127.0.0.1:{port}", "--data", self.data,
                "--size", str(size), "--group-delay-ms", "300"] + self.extra
         env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=1")
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.log,
@@ -116,6 +116,136 @@ def t_kcat_missing_topic_not_created(b):
     assert p.returncode != 0
     out = run(["kcat", "-b", b.addr, "-L"], timeout=30).stdout
     assert "never-made" not in out
+
+
+def t_fetch_out_of_range_resets(b):
+    """Bug fetch_error_record_set_null: an OFFSET_OUT_OF_RANGE partition was
+    sent with record-set length -1 and librdkafka rejected the response, so
+    auto.offset.reset never took effect and the consumer hung."""
+    lines = [f"oor-{i}" for i in range(5)]
+    run(["kcat", "-b", b.addr, "-P", "-t", "oor", "-p", "0"], inp="\n".join(lines) + "\n",
+        timeout=30)
+    out = run(["kcat", "-b", b.addr, "-C", "-t", "oor", "-p", "0", "-o", "1000", "-e", "-q",
+               "-X", "auto.offset.reset=smallest"], timeout=30).stdout.splitlines()
+    assert out == lines, out
+
+
+def t_fetch_max_bytes_respected(b):
+    """Bug fetch_response_max_bytes_ignored: every partition got at least one
+    batch whatever the response max_bytes, so a 1 MB fetch came back far
+    larger than librdkafka's receive limit and was discarded."""
+    big = "x" * 900_000
+    for p in range(4):
+        run(["kcat", "-b", b.addr, "-P", "-t", "bigfetch", "-p", str(p)],
+            inp=f"{p}{big}\n", timeout=30)
+    out = run(["kcat", "-b", b.addr, "-C", "-t", "bigfetch", "-o", "beginning", "-e", "-q",
+               "-f", "%p %S\n", "-X", "fetch.max.bytes=1000000",
+               "-X", "receive.message.max.bytes=1000600"], timeout=40).stdout.split()
+    got = sorted(zip(out[0::2], out[1::2]))
+    assert got == [(str(p), "900001") for p in range(4)], got
+
+
+def admin(scenario):
+    """rdk_admin (librdkafka's Admin API) checks every result itself."""
+    def t(b):
+        p = run([os.path.join(ARGS.tools, "rdk_admin"), b.addr, scenario], timeout=120,
+                check=False)
+        assert p.returncode == 0 and f"PASS {scenario}" in p.stdout, \
+            (p.stdout + p.stderr)[-400:]
+    return t
+
+
+def t_admin_survives_restart(b):
+    """Topics created, configured, partly deleted and recreated through the
+    admin API keep their state across a broker restart."""
+    out = run(["kcat", "-b", b.addr, "-L"], timeout=30).stdout
+    assert 'topic "adm-a" with 1 partitions' in out, out
+    b.stop()
+    b.start()
+    out = run(["kcat", "-b", b.addr, "-L"], timeout=30).stdout
+    assert 'topic "adm-a" with 1 partitions' in out, out
+    assert "adm-rf" not in out and "adm-vo" not in out
+
+
+def t_idempotent_producer(b):
+    """librdkafka with enable.idempotence=true: InitProducerId, every record
+    delivered and consumed exactly once, batches stored with the id."""
+    p = run([os.path.join(ARGS.tools, "rdk_admin"), b.addr, "idempotent", "5000", "idem"],
+            timeout=120, check=False)
+    assert p.returncode == 0 and "PASS idempotent" in p.stdout, (p.stdout + p.stderr)[-400:]
+    bs = kr.all_batches(b.port, "idem", 4)
+    pids = {struct.unpack(">q", raw[43:51])[0] for (_p, _b, _a, _l, raw) in bs}
+    assert len(pids) == 1 and min(pids) >= 0, f"producer ids in batches: {pids}"
+    assert sum(lod + 1 for (_p, _b, _a, lod, _r) in bs) == 5000
+
+
+def t_idempotent_kill9(_b):
+    """Bug-class test for idempotence: the broker is killed with -9 while an
+    idempotent librdkafka producer runs and restarted on the same port; the
+    producer retries its in-flight batches with the same sequences, and the
+    broker (its producer state rebuilt from the log) stores each once."""
+    nb = Broker("idemkill").start()
+    port = nb.port
+    total = 60000
+    prod = subprocess.Popen([os.path.join(ARGS.tools, "rdk_admin"), nb.addr, "idempotent",
+                             str(total), "idemk"], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        # kill once a third is acknowledged, while batches are in flight
+        line = ""
+        while prod.poll() is None:
+            line = prod.stdout.readline()
+            if line.startswith("progress") and int(line.split()[2]) >= total // 3:
+                break
+        assert prod.poll() is None, f"producer ended before the kill: {line!r}"
+        nb.kill9()
+        nb.start(port=port)
+        out, _ = prod.communicate(timeout=180)
+        assert prod.returncode == 0 and "PASS idempotent" in out, out[-400:]
+        bs = kr.all_batches(nb.port, "idemk", 4)
+        assert sum(lod + 1 for (_p, _b, _a, lod, _r) in bs) == total
+    finally:
+        if prod.poll() is None:
+            prod.kill()
+            prod.wait()
+        nb.stop()
+
+
+def t_idempotent_retry_after_crash(_b):
+    """A batch acknowledged just before a kill -9 and retried (same producer
+    id, epoch and sequence) after the restart is acknowledged with its
+    original offset and stored once; the next sequence continues."""
+    nb = Broker("idemretry").start()
+    try:
+        with kr.connect(nb.port) as s:
+            kr.request(s, 3, 4, 1, struct.pack(">i", 1) + kr.kstr("retry") + b"\x01")
+            pid, epoch = kr.init_producer_id(s, 2)
+            assert kr.produce_one(s, 3, "retry", 0, kr.idem_batch(pid, epoch, 0)) == (0, 0)
+            assert kr.produce_one(s, 4, "retry", 0, kr.idem_batch(pid, epoch, 1)) == (0, 1)
+        nb.kill9()
+        nb.start()
+        with kr.connect(nb.port) as s:
+            assert kr.produce_one(s, 1, "retry", 0, kr.idem_batch(pid, epoch, 1)) == (0, 1)
+            assert kr.produce_one(s, 2, "retry", 0, kr.idem_batch(pid, epoch, 3))[0] == 45
+            assert kr.produce_one(s, 3, "retry", 0, kr.idem_batch(pid, epoch, 2)) == (0, 2)
+            err, hwm, _rec = kr.fetch_v4(s, 4, "retry", 0, 0)
+            assert err == 0 and hwm == 3, f"hwm {hwm}"
+    finally:
+        nb.stop()
+
+
+def t_no_auto_create(_b):
+    """--no-auto-create: a producer's Metadata does not create the topic."""
+    nb = Broker("noauto", extra=["--no-auto-create"]).start()
+    try:
+        p = run(["kcat", "-b", nb.addr, "-P", "-t", "never", "-X",
+                 "topic.metadata.propagation.max.ms=2000", "-X", "message.timeout.ms=3000"],
+                inp="x\n", timeout=30, check=False)
+        assert p.returncode != 0, "produce to a missing topic succeeded"
+        out = run(["kcat", "-b", nb.addr, "-L"], timeout=30).stdout
+        assert "never" not in out, out
+    finally:
+        nb.stop()
 
 
 def make_roundtrip(acks, codec):
@@ -362,6 +492,8 @@ TESTS = [
     ("kcat_produce_consume_roundtrip", t_kcat_roundtrip),
     ("kcat_consumer_does_not_autocreate", t_kcat_missing_topic_not_created),
     ("kcat_lz4_passthrough", t_kcat_codec),
+    ("kcat_fetch_out_of_range_applies_auto_offset_reset", t_fetch_out_of_range_resets),
+    ("kcat_fetch_max_bytes_respected_across_partitions", t_fetch_max_bytes_respected),
 ]
 TESTS += [(f"rdkafka_roundtrip_acks{a}_{c}".replace("acks-1", "acks_all"), make_roundtrip(a, c))
           for a in (0, 1, -1) for c in CODECS]
@@ -373,6 +505,14 @@ TESTS += [
     ("restart_preserves_topics_data_and_offsets", t_restart_preserves),
     ("advertised_address_in_metadata", t_advertise),
     ("crash_kill9_keeps_acknowledged_records", t_crash_kill9),
+    ("rdkafka_admin_topics_create_configs_partitions_records_delete",
+     admin("topics")),
+    ("rdkafka_admin_topics_state_survives_restart", t_admin_survives_restart),
+    ("rdkafka_admin_groups_commit_metadata_list_describe_delete", admin("groups")),
+    ("no_auto_create_option_refuses_unknown_topics", t_no_auto_create),
+    ("rdkafka_idempotent_producer_exactly_once", t_idempotent_producer),
+    ("rdkafka_idempotent_producer_broker_kill9_no_duplicates", t_idempotent_kill9),
+    ("idempotent_retry_after_kill9_stored_once", t_idempotent_retry_after_crash),
 ]
 
 

@@ -65,3 +65,19 @@ for sys in hallows linux; do
 	b=$(ip netns exec "$ns" "$bench" bulk $host "$bulk") || { echo "bench-net: bulk $sys failed" >&2; exit 1; }
 	emit $sys tcp_bulk_mbps "$(echo "$b" | field mbps)" "Mbit/s" "$path"
 done
+
+# 4 MB echo through the impairing forwarder (5% loss, 10% reordering,
+# 2% duplication, 1 ms delay, both directions), floo-demo against the
+# Linux stack on the same path with the same seed: median of the runs.
+runs=${NET_IMPAIR_RUNS:-5}
+seed=${NET_IMPAIR_SEED:-14}
+imp() { # system path
+	local mode=$1 sys=$2 t med
+	t=$(bash "$(dirname "$0")/impaired.sh" "$mode" "$runs" 4000000 "$seed" 2>/dev/null) ||
+		{ echo "bench-net: impaired $mode echo failed: $t" >&2; return 1; }
+	med=$(echo "$t" | sed 's/.*seconds //' | tr ' ' '\n' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+	printf '{"name":"net.%s.impaired_echo_4mb_s","value":%s,"unit":"s","mode":"host","config":{"client":"linux netns","path":"net-impair between two TAPs","impair":"loss 5%% reorder 10%% dup 2%% delay 1 ms, both ways","seed":%s,"runs":%s,"all":"%s","statistic":"median"}}\n' \
+		"$sys" "$med" "$seed" "$runs" "$(echo "$t" | sed 's/.*seconds //')" | tee -a "$out"
+}
+imp floo hallows
+imp linux linux

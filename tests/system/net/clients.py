@@ -5,6 +5,7 @@ Each subcommand exits 0 on success and prints one line saying what it saw.
 Every loop is bounded by a deadline.
 """
 import hashlib
+import os
 import selectors
 import socket
 import sys
@@ -79,6 +80,48 @@ def tcp_echo(size=1_000_000):
         print("tcp echo: got %d of %d bytes (match=%s)" % (len(got), size, bytes(got) == data))
         return 1
     print("tcp echo: %d bytes intact, clean close" % size)
+    return 0
+
+
+def stream_echo(size, rounds=1, port=7, host=None, limit=120):
+    """What `nc -N` does: send size random bytes, shut down the sending
+    side at the end, read until the server closes; compare SHA-256.
+    Repeated rounds times on fresh connections; prints the seconds each
+    round took."""
+    times = []
+    for r in range(rounds):
+        data = os.urandom(size)
+        s = socket.create_connection((host or HOST, port), timeout=10)
+        s.setblocking(False)
+        sel = selectors.DefaultSelector()
+        sel.register(s, selectors.EVENT_READ | selectors.EVENT_WRITE)
+        sent, got, eof = 0, hashlib.sha256(), False
+        n = 0
+        t0 = time.time()
+        while not eof and time.time() < t0 + limit:
+            for key, ev in sel.select(timeout=1):
+                if ev & selectors.EVENT_WRITE and sent < size:
+                    sent += s.send(data[sent:sent + 65536])
+                    if sent == size:
+                        s.shutdown(socket.SHUT_WR)
+                        sel.modify(s, selectors.EVENT_READ)
+                if ev & selectors.EVENT_READ:
+                    try:
+                        chunk = s.recv(65536)
+                    except ConnectionResetError:
+                        chunk = b""
+                    if not chunk:
+                        eof = True
+                    got.update(chunk)
+                    n += len(chunk)
+        times.append(time.time() - t0)
+        s.close()
+        if n != size or got.digest() != hashlib.sha256(data).digest():
+            print("stream echo round %d: got %d of %d bytes, sha256 %s" %
+                  (r + 1, n, size, "differs" if n == size else "-"))
+            return 1
+    print("stream echo: %d x %d random bytes intact (sha256); seconds %s" %
+          (rounds, size, " ".join("%.3f" % t for t in times)))
     return 0
 
 
@@ -224,8 +267,9 @@ def main():
     cmd = sys.argv[1]
     if cmd == "dhcp_server":
         return dhcp_server(*sys.argv[2:])
-    args = [int(a) for a in sys.argv[2:]]
-    return {"udp_echo": udp_echo, "tcp_echo": tcp_echo, "discard": tcp_discard,
+    args = [int(a) if a.isdigit() else a for a in sys.argv[2:]]
+    return {"udp_echo": udp_echo, "tcp_echo": tcp_echo,
+            "stream_echo": stream_echo, "discard": tcp_discard,
             "keepalive": http_keepalive, "many": many, "sha": sha_http}[cmd](*args)
 
 

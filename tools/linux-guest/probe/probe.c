@@ -26,8 +26,8 @@ uint32_t probe_entry_tsc[2];
 static uint8_t probe_stack[4096] __attribute__((aligned(16)));
 uint8_t *const probe_stack_top = probe_stack + sizeof(probe_stack);
 
-void probe_entry(void);
-void probe_main(void);
+extern char probe_entry[]; /* the assembly below */
+static void probe_main(void) __attribute__((used)); /* called from it */
 
 /* First instruction: rdtsc. Then a stack, then C. */
 __asm__(".section .text.entry,\"ax\"\n"
@@ -129,7 +129,7 @@ static void report_loop(const char *kind, const char *per, uint32_t iters, uint6
 }
 
 /* Called once from probe_entry with interrupts off; never returns. */
-void probe_main(void)
+static void probe_main(void)
 {
 	static const uint32_t counts[] = {1, 1000, 1000000};
 

@@ -81,6 +81,8 @@ struct floo_stats {
 	uint64_t tcp_accepts, tcp_resets_sent, tcp_retransmits, tcp_fast_retrans;
 	uint64_t tcp_timeouts, tcp_challenge_acks, tcp_ooo_segs, tcp_dup_segs;
 	uint64_t tcp_zwp_sent, tcp_keepalives, tcp_conn_drops;
+	uint64_t drop_vnet; /* received virtio-net headers refused */
+	uint64_t tcp_loss_probes, tcp_rack_lost;
 };
 const struct floo_stats *floo_stats(const struct floo_stack *st);
 

@@ -1,0 +1,14 @@
+/* The consoles behind klog (arch/x86_64/serial.c, arch/x86_64/fbcon.c). */
+#ifndef ARCH_CONSOLE_H
+#define ARCH_CONSOLE_H
+
+#include <kernel/bootinfo.h>
+
+/* Program COM1 for 115200 8N1, FIFOs on, and register it as a console. */
+void serial_init(void);
+/* Choose the screen from the boot info; PVH/BIOS without one gets VGA text at 0xb8000. */
+void fbcon_init(const struct boot_fb *fb);
+/* Move to an uncached MMIO mapping in the final kernel tables (called by vm_init before it switches). */
+void fbcon_remap(void);
+
+#endif

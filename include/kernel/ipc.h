@@ -1,0 +1,40 @@
+/*
+ * Endpoints and notifications (kernel/ipc.c): the slow paths of send, call,
+ * reply and receive, notification signal and wait, and their teardown. The
+ * fastpaths that bypass them are in kernel/fastpath.c. All of it runs under
+ * the BKL.
+ */
+#ifndef KERNEL_IPC_H
+#define KERNEL_IPC_H
+
+#include <kernel/object.h>
+
+/* Send or call on the endpoint capability ep by t (t is the caller, current); returns an hl_err. */
+int ipc_send(struct thread *t, struct slot *ep, bool call, bool block) __must_check;
+/* Receive on ep: take a waiting sender, or block. Returns HL_OK or an hl_err; results are in t's registers. */
+int ipc_recv(struct thread *t, struct slot *ep) __must_check;
+/*
+ * Reply to the thread that called t: its message goes to the caller, which
+ * is returned (runnable but in no queue; wake it with ipc_wake). NULL and
+ * *err = HL_ERR_NO_REPLY if there is no caller.
+ */
+struct thread *ipc_reply(struct thread *t, int *err) __must_check;
+/* Wake a replied-to caller c: run it at once if t no longer runs and it may (fastpath). */
+void ipc_wake(struct thread *c, struct thread *t);
+/* Send t's fault to its fault endpoint as a call. False if nobody can take it now or later. */
+bool ipc_fault_send(struct thread *t) __must_check;
+/* Take t out of any IPC wait (suspend, destroy). */
+void ipc_cancel(struct thread *t);
+/* Wake every thread queued on ep (HL_ERR_DELETED; a fault sender re-runs its fault); ep is being destroyed. */
+void ipc_endpoint_destroy(struct endpoint *ep);
+
+/* Signal n with the capability's badge (an unbadged capability signals bit 0). */
+void ntfn_signal(struct notification *n, uint64_t badge);
+/* Wait on (block) or poll the notification capability s by t; returns an hl_err. */
+int ntfn_wait(struct thread *t, struct slot *s, bool block) __must_check;
+/* Unbind the notification bound to t, if any (t is being destroyed). */
+void ntfn_unbind_thread(struct thread *t);
+/* Wake n's waiters (HL_ERR_DELETED), drop its bound thread and IRQ; n is being destroyed. */
+void ntfn_destroy(struct notification *n);
+
+#endif

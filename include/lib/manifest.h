@@ -1,0 +1,139 @@
+/*
+ * The system manifest (docs/manifest.md): partitions, the devices they own,
+ * the channels between them and the configuration handed to each.
+ * lib/manifest.c parses and validates it; freestanding, host-tested and
+ * fuzzed. Untrusted input.
+ *
+ * Everything the parser makes (strings, lists, error messages) lives in a
+ * caller-provided arena; nothing else is allocated and the input is only
+ * read. A partition with an error anywhere in its section, or at an end of
+ * a channel that has one, is marked invalid (is_valid = false) and must not
+ * be started; every error is listed once, with its line, in order.
+ */
+#ifndef LIB_MANIFEST_H
+#define LIB_MANIFEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MANIFEST_NAME_MAX     32 /* partition and channel names, with the NUL */
+#define MANIFEST_PATH_MAX     64 /* program paths in the boot module, with the NUL */
+#define MANIFEST_ARGS_MAX     16 /* argv entries of one program, the path included */
+#define MANIFEST_ARG_MAX      128 /* one argument, with the NUL */
+#define MANIFEST_KEY_MAX      32 /* config keys, with the NUL */
+#define MANIFEST_VALUE_MAX    256 /* config values, with the NUL */
+#define MANIFEST_MSG_MAX      160 /* one error message, with the NUL */
+#define MANIFEST_CPUS_MAX     64 /* CPU numbers are below this (a 64-bit mask) */
+#define MANIFEST_MIN_MEM_KIB  64
+#define MANIFEST_PRIORITY_LIM 256 /* priorities are below this */
+#define MANIFEST_PERIOD_MIN_US 5 /* the kernel's budget limits (thread set_budget) */
+#define MANIFEST_PERIOD_MAX_US 10000000
+#define MANIFEST_RING_MAX_BYTES (1u << 20) /* a channel's ring, header included */
+#define MANIFEST_DEV_COUNT_MAX 32
+
+enum manifest_restart { MANIFEST_RESTART_STOP = 0, MANIFEST_RESTART_RESTART = 1 };
+
+enum manifest_dev_kind {
+	MANIFEST_DEV_ID = 1, /* vendor:device */
+	MANIFEST_DEV_CLASS = 2, /* class[:subclass[:prog-if]] */
+	MANIFEST_DEV_BDF = 3, /* bus:device.function */
+};
+
+struct manifest_device {
+	struct manifest_device *next;
+	uint32_t line;
+	enum manifest_dev_kind kind;
+	uint16_t vendor, device; /* MANIFEST_DEV_ID */
+	uint8_t class_code, subclass, prog_if, class_bytes; /* MANIFEST_DEV_CLASS: 1..3 bytes match */
+	uint8_t bus, dev, fn; /* MANIFEST_DEV_BDF */
+	uint32_t count; /* how many matching functions (always 1 for a BDF) */
+};
+
+struct manifest_program {
+	struct manifest_program *next;
+	uint32_t line;
+	uint32_t argc; /* >= 1; argv[0] is the path in the boot module */
+	const char *argv[MANIFEST_ARGS_MAX];
+};
+
+struct manifest_config {
+	struct manifest_config *next;
+	uint32_t line;
+	const char *key, *value;
+};
+
+struct manifest_partition {
+	struct manifest_partition *next;
+	uint32_t line; /* of its "partition" line */
+	const char *name;
+	bool is_valid;
+	struct manifest_program *programs;
+	uint32_t nprograms;
+	uint64_t mem_kib; /* a power of two, >= MANIFEST_MIN_MEM_KIB */
+	uint64_t cpus; /* bit n: may run on CPU n; never 0 */
+	uint32_t priority;
+	uint32_t budget_us, period_us; /* both 0: no budget */
+	enum manifest_restart restart;
+	struct manifest_device *devices;
+	struct manifest_config *config;
+	uint32_t nconfig;
+};
+
+struct manifest_channel {
+	struct manifest_channel *next;
+	uint32_t line;
+	const char *name;
+	bool is_valid;
+	struct manifest_partition *from, *to; /* producer and consumer (NULL when not resolved) */
+	const char *from_name, *to_name; /* as written (NULL when missing) */
+	uint32_t from_line, to_line;
+	uint32_t entries; /* a power of two */
+	uint32_t entry_size; /* bytes, a power of two */
+};
+
+struct manifest_error {
+	struct manifest_error *next;
+	uint32_t line;
+	char msg[MANIFEST_MSG_MAX];
+};
+
+/* What the root task can give; 0 in a field means "do not check". */
+struct manifest_limits {
+	uint64_t mem_kib; /* all partitions' memory together */
+	uint32_t ncpus; /* CPUs that exist */
+	uint32_t max_priority; /* the highest priority a partition may have (the root task's own) */
+};
+
+struct manifest_arena {
+	uint8_t *base;
+	size_t size, used;
+};
+
+struct manifest {
+	struct manifest_partition *partitions; /* in file order */
+	struct manifest_channel *channels;
+	struct manifest_error *errors; /* in line order */
+	uint32_t npartitions, nchannels, nerrors;
+	bool arena_full; /* the arena ran out: the manifest is unusable, start nothing */
+};
+
+enum manifest_status { MANIFEST_OK = 0, MANIFEST_HAS_ERRORS = 1, MANIFEST_ARENA_FULL = 2 };
+
+/*
+ * Parse and validate text[0, len) into *m, with everything allocated from
+ * *arena. Returns MANIFEST_OK (no errors), MANIFEST_HAS_ERRORS (m->errors
+ * lists them; partitions with is_valid may still be started) or
+ * MANIFEST_ARENA_FULL (start nothing). Reads nothing outside the text.
+ */
+enum manifest_status manifest_parse(const char *text, size_t len, const struct manifest_limits *limits,
+				    struct manifest_arena *arena, struct manifest *m)
+	__attribute__((warn_unused_result));
+
+/* The value of a partition's config key, or NULL. */
+const char *manifest_config_get(const struct manifest_partition *p, const char *key);
+
+/* Bytes of shared memory a channel's ring takes (header and entries, rounded up to pages). */
+uint32_t manifest_ring_bytes(const struct manifest_channel *c);
+
+#endif

@@ -1,0 +1,268 @@
+/* Broker test environment shared by test_broker.c and test_admin.c: a
+ * fake transport, a RAM device, and request/response helpers. */
+#ifndef TBROKER_H
+#define TBROKER_H
+#include "tharness.h"
+#include "../../../user/kafka/broker_int.h"
+
+
+static __attribute__((unused)) const uint8_t example_batch[81] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x45, 0, 0, 0, 0, 2,
+	0x96, 0xb7, 0xad, 0xf3, 0, 0, 0, 0, 0, 0,
+	0, 0, 0x01, 0xa2, 0x01, 0x4f, 0xae, 0x8a,
+	0, 0, 0x01, 0xa2, 0x01, 0x4f, 0xae, 0x8a,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0, 0, 0, 1,
+	0x26, 0, 0, 0, 0x04, 'k', '1', 0x0a, 'h', 'e', 'l', 'l', 'o',
+	0x02, 0x04, 'h', '1', 0x04, 'v', '1',
+};
+
+struct fconn {
+	struct kconn *kc;
+	uint8_t out[1 << 20];
+	size_t out_len, out_off;
+	bool pending, closed;
+};
+
+static __attribute__((unused)) const struct kalloc al = { NULL, t_alloc, t_free };
+
+static __attribute__((unused)) int f_send(void *ctx, void *conn, const struct kiov *iov, uint32_t n)
+{
+	struct fconn *c = conn;
+
+	(void)ctx;
+	for (uint32_t i = 0; i < n; i++) {
+		memcpy(c->out + c->out_len, iov[i].base, iov[i].len);
+		c->out_len += iov[i].len;
+	}
+	c->pending = true;
+	return 0;
+}
+
+static __attribute__((unused)) void f_close(void *ctx, void *conn)
+{
+	(void)ctx;
+	((struct fconn *)conn)->closed = true;
+}
+
+struct env {
+	struct memdev *d;
+	struct store *st;
+	struct broker *b;
+	struct fconn c[3];
+};
+
+/* Asynchronous flush for the tests: starting one only records it; the
+ * test completes it with flush_complete(). */
+static __attribute__((unused)) int async_started;
+
+static __attribute__((unused)) int t_flush_start(void *ctx)
+{
+	(void)ctx;
+	async_started++;
+	return 0;
+}
+
+static __attribute__((unused)) bool env_async;
+static __attribute__((unused)) bool env_no_auto; /* --no-auto-create */
+
+static __attribute__((unused)) struct env *env_new(void)
+{
+	struct env *e = calloc(1, sizeof(*e));
+	struct store_platform spl;
+	struct broker_platform bpl = { NULL, t_alloc, t_free, t_now, t_log,
+				       f_send, f_close };
+	struct broker_config cfg = { "127.0.0.1", 9092, 1, 4, 1000, 1u << 24,
+				     300, 1u << 20, env_no_auto };
+
+	e->d = md_new(16u << 20);
+	spl = md_platform(e->d);
+	if (env_async)
+		spl.flush_start = t_flush_start;
+	t_clock = 1000000;
+	if (store_open(&spl, STORE_FORMAT_BLANK, &e->st))
+		abort();
+	e->b = broker_create(&bpl, &cfg, e->st);
+	for (int i = 0; i < 3; i++)
+		e->c[i].kc = broker_conn_open(e->b, &e->c[i]);
+	return e;
+}
+
+/* Stop the broker and store cleanly and start both again on the device. */
+static __attribute__((unused)) void env_restart(struct env *e)
+{
+	struct store_platform spl = md_platform(e->d);
+	struct broker_platform bpl = { NULL, t_alloc, t_free, t_now, t_log,
+				       f_send, f_close };
+	struct broker_config cfg = { "127.0.0.1", 9092, 1, 4, 1000, 1u << 24,
+				     300, 1u << 20, env_no_auto };
+
+	broker_destroy(e->b);
+	store_close(e->st);
+	if (store_open(&spl, 0, &e->st))
+		abort();
+	e->b = broker_create(&bpl, &cfg, e->st);
+	for (int i = 0; i < 3; i++) {
+		memset(&e->c[i], 0, sizeof(e->c[i]));
+		e->c[i].kc = broker_conn_open(e->b, &e->c[i]);
+	}
+}
+
+static __attribute__((unused)) void env_free(struct env *e)
+{
+	broker_destroy(e->b);
+	store_close(e->st);
+	md_free(e->d);
+	free(e);
+}
+
+/* Partition k of the topic called name (NULL if absent). */
+static __attribute__((unused)) struct store_part *tpart(struct env *e, const char *name, uint32_t k)
+{
+	int id = store_topic_find(e->st, name, (uint32_t)strlen(name));
+
+	return id < 0 ? NULL : store_part_get(e->st, (uint32_t)id, k);
+}
+
+/* One event-loop turn: commit point, then complete every finished send. */
+static __attribute__((unused)) void pump(struct env *e)
+{
+	broker_poll(e->b);
+	for (int k = 0; k < 4; k++)
+		for (int i = 0; i < 3; i++)
+			if (e->c[i].pending) {
+				e->c[i].pending = false;
+				broker_send_done(e->b, e->c[i].kc);
+			}
+}
+
+static __attribute__((unused)) void req_begin(struct kw *w, int16_t key, int16_t ver, int32_t corr)
+{
+	kw_init(w, &al);
+	kw_i32(w, 0);
+	kw_i16(w, key);
+	kw_i16(w, ver);
+	kw_i32(w, corr);
+	kw_str(w, "test", 4);
+}
+
+/* Finish and deliver a request on connection i. */
+static __attribute__((unused)) void req_send(struct env *e, int i, struct kw *w)
+{
+	kw_patch32(w, 0, (int32_t)(w->len - 4));
+	size_t used = broker_conn_input(e->b, e->c[i].kc, w->buf, w->len);
+	CHECK(used == w->len);
+	kw_free(w);
+}
+
+/* Next response on connection i; checks the correlation id. */
+static __attribute__((unused)) bool resp_next(struct env *e, int i, int32_t corr, struct kr *r)
+{
+	struct fconn *c = &e->c[i];
+
+	if (c->out_len - c->out_off < 8)
+		return false;
+	uint32_t n = k_be32(c->out + c->out_off);
+	kr_init(r, c->out + c->out_off + 4, n);
+	c->out_off += 4 + n;
+	CHECK(kr_i32(r) == corr);
+	return true;
+}
+
+static __attribute__((unused)) void metadata_req(struct env *e, int i, int32_t corr, const char *topic,
+			 bool create)
+{
+	struct kw w;
+
+	req_begin(&w, API_METADATA, 4, corr);
+	kw_i32(&w, 1);
+	kw_str(&w, topic, (int32_t)strlen(topic));
+	kw_i8(&w, create);
+	req_send(e, i, &w);
+}
+
+/* Produce one copy of the example batch (optionally damaged). */
+static __attribute__((unused)) void produce_req(struct env *e, int i, int32_t corr, int16_t acks,
+			const char *topic, int32_t part, int flip)
+{
+	struct kw w;
+	uint8_t b[81];
+
+	memcpy(b, example_batch, 81);
+	if (flip)
+		b[flip] ^= 1;
+	req_begin(&w, API_PRODUCE, 7, corr);
+	kw_str(&w, NULL, -1);
+	kw_i16(&w, acks);
+	kw_i32(&w, 30000);
+	kw_i32(&w, 1);
+	kw_str(&w, topic, (int32_t)strlen(topic));
+	kw_i32(&w, 1);
+	kw_i32(&w, part);
+	kw_bytes(&w, b, 81);
+	req_send(e, i, &w);
+}
+
+/* Produce response fields for the single partition. */
+static __attribute__((unused)) void produce_resp(struct kr *r, int16_t *err, int64_t *base)
+{
+	struct kstr s;
+
+	CHECK(kr_i32(r) == 1);
+	kr_str(r, &s);
+	CHECK(kr_i32(r) == 1);
+	(void)kr_i32(r); /* partition index */
+	*err = kr_i16(r);
+	*base = kr_i64(r);
+	(void)kr_i64(r);
+	(void)kr_i64(r);
+	CHECK(kr_i32(r) == 0 && !r->bad && r->off == r->n);
+}
+
+static __attribute__((unused)) void fetch_req(struct env *e, int i, int32_t corr, const char *topic,
+		      int64_t off, int32_t wait)
+{
+	struct kw w;
+
+	req_begin(&w, API_FETCH, 11, corr);
+	kw_i32(&w, -1);
+	kw_i32(&w, wait);
+	kw_i32(&w, 1);
+	kw_i32(&w, 52428800);
+	kw_i8(&w, 1);
+	kw_i32(&w, 0);
+	kw_i32(&w, -1);
+	kw_i32(&w, 1);
+	kw_str(&w, topic, (int32_t)strlen(topic));
+	kw_i32(&w, 1);
+	kw_i32(&w, 0);
+	kw_i32(&w, -1);
+	kw_i64(&w, off);
+	kw_i64(&w, -1);
+	kw_i32(&w, 1048576);
+	kw_i32(&w, 0);
+	kw_str(&w, "", 0);
+	req_send(e, i, &w);
+}
+
+/* Parse a one-partition fetch response; returns the records blob. */
+static __attribute__((unused)) struct kbytes fetch_resp(struct kr *r, int16_t *err, int64_t *hwm)
+{
+	struct kstr s;
+	struct kbytes rec = { NULL, -1 };
+
+	CHECK(kr_i32(r) == 0 && kr_i16(r) == 0 && kr_i32(r) == 0);
+	CHECK(kr_i32(r) == 1);
+	kr_str(r, &s);
+	CHECK(kr_i32(r) == 1 && kr_i32(r) == 0);
+	*err = kr_i16(r);
+	*hwm = kr_i64(r);
+	CHECK(kr_i64(r) == *hwm);
+	(void)kr_i64(r);
+	CHECK(kr_i32(r) == 0 && kr_i32(r) == -1);
+	kr_bytes(r, &rec);
+	CHECK(!r->bad && r->off == r->n);
+	return rec;
+}
+
+#endif

@@ -1,0 +1,591 @@
+/* SACK (RFC 2018), the RFC 6675 scoreboard and recovery, RACK-TLP
+ * (RFC 8985): option parsing and generation, scoreboard rules, RACK's
+ * reordering window and loss marking, the probe timer, and whole
+ * connections recovering without a retransmission timeout. */
+#include "harness.h"
+#include "tcp_seg.h"
+
+#define M 1000u	     /* MSS of the hand-made connections */
+#define B0 100000u   /* their SND.UNA */
+
+/* ---- option parsing ---- */
+
+TEST(sack_option_parse_valid_malformed_and_permitted)
+{
+	const uint8_t two[] = {1, 1, 5, 18, 0, 0, 0, 10, 0, 0, 0, 20,
+			       0, 0, 0, 30, 0, 0, 0, 40};
+	const uint8_t odd[] = {5, 11, 0, 0, 0, 10, 0, 0, 0, 20, 0};
+	const uint8_t empty[] = {5, 2};
+	const uint8_t five[] = {5, 42};
+	const uint8_t perm[] = {4, 2, 1, 1};
+	struct tcp_seg s;
+
+	memset(&s, 0, sizeof(s));
+	CHECK(tcp_parse_options(two, sizeof(two), &s) && s.nsack == 2);
+	CHECK(s.sack[0].start == 10 && s.sack[0].end == 20);
+	CHECK(s.sack[1].start == 30 && s.sack[1].end == 40);
+	/* Malformed SACKs are ignored, the segment kept (as Linux does). */
+	memset(&s, 0, sizeof(s));
+	CHECK(tcp_parse_options(odd, sizeof(odd), &s) && s.nsack == 0);
+	CHECK(tcp_parse_options(empty, sizeof(empty), &s) && s.nsack == 0);
+	/* A length past the option space is malformed like any other. */
+	CHECK(!tcp_parse_options(five, sizeof(five), &s));
+	memset(&s, 0, sizeof(s));
+	CHECK(tcp_parse_options(perm, sizeof(perm), &s) && s.sack_ok);
+}
+
+/* ---- the receiver: negotiation and blocks (RFC 2018 2 and 4) ---- */
+
+static const uint8_t syn_sack[] = {4, 2, 1, 1};
+
+/* SACK blocks of the segment the raw peer took last (0 without option). */
+static unsigned taken_blocks(struct raw *r, struct tcp_range *b)
+{
+	const uint8_t *t = r->f + 34;
+	struct tcp_seg s;
+
+	memset(&s, 0, sizeof(s));
+	if (!tcp_parse_options(t + 20, (uint32_t)(t[12] >> 4) * 4 - 20, &s))
+		return 99;
+	memcpy(b, s.sack, sizeof(s.sack));
+	return s.nsack;
+}
+
+static bool has_sack_permitted(const uint8_t *f)
+{
+	const uint8_t *t = f + 34;
+	struct tcp_seg s;
+
+	memset(&s, 0, sizeof(s));
+	return tcp_parse_options(t + 20, (uint32_t)(t[12] >> 4) * 4 - 20, &s) &&
+	       s.sack_ok;
+}
+
+TEST(sack_permitted_negotiated_only_when_offered)
+{
+	struct raw r;
+	struct floo_tcp *c;
+
+	CHECK(raw_open(&r, NULL, 0));
+	c = r.sa.c;
+	CHECK(c && !(c->flags & TF_SACK));
+	raw_close(&r);
+	CHECK(raw_open(&r, syn_sack, sizeof(syn_sack)));
+	c = r.sa.c;
+	CHECK(c && (c->flags & TF_SACK));
+	raw_close(&r);
+}
+
+TEST(sack_syn_ack_echoes_permitted_and_active_open_offers_it)
+{
+	struct node *n = node_new(NULL, IP_A, 1);
+	struct app a;
+	uint8_t f[2048];
+	uint32_t len;
+	bool seen = false;
+
+	app_init(&a, 64);
+	arp_learn(n->st, PEER, peer_mac, true);
+	floo_tcp_connect(n->st, PEER, 80, app_cb, &a);
+	floo_poll(n->st);
+	while ((len = take(n, f)))
+		if (len >= 54 && f[23] == 6 && f[34 + 13] == TH_SYN)
+			seen = has_sack_permitted(f);
+	CHECK(seen);
+	app_fini(&a);
+	node_free(n);
+}
+
+/* Out-of-order segments of 100 bytes at these offsets from r->snd; the
+ * ACK each one triggers must list blocks exactly as want says. */
+static void ooo_send(struct raw *r, uint32_t off)
+{
+	static uint8_t d[100];
+
+	raw_send(r, r->snd + off, TH_ACK, d, 100);
+}
+
+static bool blocks_are(struct raw *r, unsigned n, const uint32_t *want)
+{
+	uint32_t seq, ack, plen, last = 0;
+	struct tcp_range b[TCP_SACK_BLOCKS];
+	unsigned got = 0;
+	uint16_t win;
+	uint8_t fl;
+
+	while (raw_take(r, &seq, &ack, &fl, &plen, &win)) {
+		got = taken_blocks(r, b);
+		last = 1;
+	}
+	if (!last || got != n)
+		return false;
+	for (unsigned i = 0; i < n; i++)
+		if (b[i].start != r->snd + want[2 * i] || b[i].end != r->snd + want[2 * i + 1])
+			return false;
+	return true;
+}
+
+TEST(sack_receiver_blocks_follow_rfc2018_rules)
+{
+	struct raw r;
+
+	CHECK(raw_open(&r, syn_sack, sizeof(syn_sack)));
+	drain(r.n);
+	ooo_send(&r, 200); /* hole at 0..200 */
+	CHECK(blocks_are(&r, 1, (uint32_t[]){200, 300}));
+	ooo_send(&r, 500); /* the newest block first, then the older */
+	CHECK(blocks_are(&r, 2, (uint32_t[]){500, 600, 200, 300}));
+	ooo_send(&r, 800);
+	CHECK(blocks_are(&r, 3, (uint32_t[]){800, 900, 500, 600, 200, 300}));
+	ooo_send(&r, 300); /* joins 200..300: that run comes first */
+	CHECK(blocks_are(&r, 3, (uint32_t[]){200, 400, 800, 900, 500, 600}));
+	ooo_send(&r, 400); /* 200..600 now one run */
+	CHECK(blocks_are(&r, 2, (uint32_t[]){200, 600, 800, 900}));
+	ooo_send(&r, 500); /* a duplicate still names its block first */
+	CHECK(blocks_are(&r, 2, (uint32_t[]){200, 600, 800, 900}));
+	ooo_send(&r, 0); /* fills the front: reported blocks go in order */
+	CHECK(r.sa.rx_len == 100);
+	ooo_send(&r, 100);
+	CHECK(r.sa.rx_len == 600);
+	drain(r.n);
+	ooo_send(&r, 1000); /* 800..900 still queued, 1000 is the newest */
+	CHECK(blocks_are(&r, 2, (uint32_t[]){1000, 1100, 800, 900}));
+	CHECK(floo_pbuf_free_count(r.n->st) + r.sa.c->ooo_n == r.n->st->cfg.n_pbufs);
+	raw_close(&r);
+}
+
+TEST(sack_blocks_limited_to_the_option_space)
+{
+	struct raw r;
+	uint8_t o[40];
+
+	CHECK(raw_open(&r, syn_sack, sizeof(syn_sack)));
+	drain(r.n);
+	for (uint32_t i = 1; i <= 5; i++)
+		ooo_send(&r, i * 200);
+	/* Without timestamps four blocks fit in 40 bytes ... */
+	CHECK(blocks_are(&r, 4, (uint32_t[]){1000, 1100, 800, 900, 600, 700, 400, 500}));
+	/* ... beside them (12 bytes) three, with NOP, NOP, kind, length. */
+	CHECK(tcp_sack_option(r.sa.c, o, 28) == 28 && o[0] == 1 && o[1] == 1 &&
+	      o[2] == 5 && o[3] == 26);
+	CHECK(get_be32(o + 4) == r.snd + 1000 && get_be32(o + 24) == r.snd + 700);
+	CHECK(tcp_sack_option(r.sa.c, o, 11) == 0); /* not even one block */
+	raw_close(&r);
+}
+
+/* ---- the sender's scoreboard (RFC 6675 with RFC 2018 blocks) ---- */
+
+static struct floo_tcp *fake_conn(struct node *n)
+{
+	struct floo_tcp *c = calloc(1, sizeof(*c));
+
+	c->st = n->st;
+	c->mss = M;
+	c->flags = TF_SACK | TF_TS;
+	c->state = TCP_ESTABLISHED;
+	c->snd_una = c->snd_nxt = B0;
+	c->snd_max = B0 + 20 * M;
+	c->cwnd = 20 * M;
+	c->srtt8 = 8 * 10; /* 10 ms */
+	c->rto_ms = 200;
+	return c;
+}
+
+/* Feed an ACK at B0 + ack*M carrying blocks (in MSS units). */
+static uint32_t sb_ack(struct floo_tcp *c, uint32_t ack, unsigned n,
+		       const uint32_t *blk)
+{
+	struct tcp_seg s;
+
+	memset(&s, 0, sizeof(s));
+	s.ack = B0 + ack * M;
+	s.nsack = (uint8_t)n;
+	for (unsigned i = 0; i < n; i++) {
+		s.sack[i].start = B0 + blk[2 * i] * M;
+		s.sack[i].end = B0 + blk[2 * i + 1] * M;
+	}
+	return tcp_sb_update(c, &s);
+}
+
+static bool sb_is(const struct floo_tcp *c, unsigned n, const uint32_t *want)
+{
+	if (c->sb_n != n)
+		return false;
+	for (unsigned i = 0; i < n; i++)
+		if (c->sb[i].start != B0 + want[2 * i] * M ||
+		    c->sb[i].end != B0 + want[2 * i + 1] * M)
+			return false;
+	return true;
+}
+
+TEST(sack_scoreboard_merges_clips_and_prunes)
+{
+	struct node *n = node_new(NULL, IP_A, 1);
+	struct floo_tcp *c = fake_conn(n);
+
+	CHECK(sb_ack(c, 0, 1, (uint32_t[]){5, 6}) == M);
+	CHECK(sb_ack(c, 0, 1, (uint32_t[]){2, 3}) == M);
+	CHECK(sb_is(c, 2, (uint32_t[]){2, 3, 5, 6}));
+	CHECK(sb_ack(c, 0, 1, (uint32_t[]){5, 6}) == 0); /* nothing new */
+	CHECK(sb_ack(c, 0, 1, (uint32_t[]){3, 5}) == 2 * M); /* bridges both */
+	CHECK(sb_is(c, 1, (uint32_t[]){2, 6}));
+	CHECK(sb_ack(c, 0, 1, (uint32_t[]){8, 25}) == 0); /* beyond SND.MAX */
+	CHECK(sb_ack(c, 3, 1, (uint32_t[]){1, 3}) == 0);  /* at or below the ACK */
+	CHECK(sb_ack(c, 0, 1, (uint32_t[]){7, 7}) == 0);  /* empty */
+	CHECK(sb_ack(c, 0, 2, (uint32_t[]){10, 11, 12, 13}) == 2 * M);
+	CHECK(sb_is(c, 3, (uint32_t[]){2, 6, 10, 11, 12, 13}));
+	c->snd_una = B0 + 4 * M; /* cumulative ACK into the first range */
+	tcp_sb_prune(c);
+	CHECK(sb_is(c, 3, (uint32_t[]){4, 6, 10, 11, 12, 13}));
+	c->snd_una = B0 + 11 * M;
+	tcp_sb_prune(c);
+	CHECK(sb_is(c, 1, (uint32_t[]){12, 13}));
+	/* A full table drops a new disjoint block (only costs a resend). */
+	c->snd_una = B0;
+	c->sb_n = 0;
+	c->snd_max = B0 + 100 * M;
+	for (uint32_t i = 0; i < TCP_SB_MAX; i++)
+		(void)sb_ack(c, 0, 1, (uint32_t[]){2 * i + 1, 2 * i + 2});
+	CHECK(c->sb_n == TCP_SB_MAX);
+	CHECK(sb_ack(c, 0, 1, (uint32_t[]){60, 61}) == 0 && c->sb_n == TCP_SB_MAX);
+	CHECK(sb_ack(c, 0, 1, (uint32_t[]){2, 3}) == M && c->sb_n == TCP_SB_MAX - 1);
+	free(c);
+	node_free(n);
+}
+
+TEST(sack_is_lost_by_dupthresh_segments_or_bytes)
+{
+	struct node *n = node_new(NULL, IP_A, 1);
+	struct floo_tcp *c = fake_conn(n);
+
+	(void)sb_ack(c, 0, 1, (uint32_t[]){1, 2});
+	CHECK(!tcp_sb_is_lost(c, B0));
+	(void)sb_ack(c, 0, 1, (uint32_t[]){3, 4});
+	CHECK(!tcp_sb_is_lost(c, B0)); /* two segments: 2 * SMSS, not more */
+	(void)sb_ack(c, 0, 1, (uint32_t[]){5, 6});
+	CHECK(tcp_sb_is_lost(c, B0));	       /* three SACKed segments above */
+	CHECK(!tcp_sb_is_lost(c, B0 + 2 * M)); /* only two above 2 */
+	/* Bytes rule: one SACKed range of more than 2 * SMSS above. */
+	c->sb_n = 0;
+	(void)sb_ack(c, 0, 1, (uint32_t[]){8, 11});
+	CHECK(tcp_sb_is_lost(c, B0 + 7 * M));
+	free(c);
+	node_free(n);
+}
+
+/* SetPipe() and NextSeg() of RFC 6675 (no RACK state yet): SND.UNA = 0,
+ * SND.MAX = 10, SACKed 3, 5 and 7 (in MSS). Holes 0..3 (three SACKed
+ * above: lost), 4 and 6 (not lost), 8..10 (above the highest SACK). */
+TEST(sack_pipe_and_next_segment_rules)
+{
+	struct node *n = node_new(NULL, IP_A, 1);
+	struct floo_tcp *c = fake_conn(n);
+	uint32_t seq, len;
+
+	c->snd_max = B0 + 10 * M;
+	(void)sb_ack(c, 0, 3, (uint32_t[]){3, 4, 5, 6, 7, 8});
+	CHECK(tcp_rack_pipe(c) == 4 * M);
+	CHECK(tcp_rack_next_hole(c, false, &seq, &len) && seq == B0 && len == M);
+	c->flags |= TF_RECOVERY;
+	c->high_rxt = B0 + 2 * M; /* 0..2 retransmitted: in flight again */
+	CHECK(tcp_rack_pipe(c) == 6 * M);
+	CHECK(tcp_rack_next_hole(c, false, &seq, &len) && seq == B0 + 2 * M && len == M);
+	c->high_rxt = B0 + 3 * M;
+	/* Rule 1 finds nothing; rule 3 takes the first hole below the
+	 * highest SACK, never the tail above it. */
+	CHECK(!tcp_rack_next_hole(c, false, &seq, &len));
+	CHECK(tcp_rack_next_hole(c, true, &seq, &len) && seq == B0 + 4 * M && len == M);
+	c->high_rxt = B0 + 7 * M;
+	CHECK(!tcp_rack_next_hole(c, true, &seq, &len));
+	free(c);
+	node_free(n);
+}
+
+/* ---- RACK (RFC 8985 6) ---- */
+
+static void at_ms(struct floo_tcp *c, uint32_t ms)
+{
+	c->st->now_ns = 5000000000ull + (uint64_t)ms * 1000000ull;
+}
+
+/* Segments 0..k-1 of M bytes sent at 0, 1, ... ms. */
+static void sent_one_per_ms(struct floo_tcp *c, uint32_t k)
+{
+	c->snd_max = B0;
+	for (uint32_t i = 0; i < k; i++) {
+		at_ms(c, i);
+		tcp_txlog_add(c, B0 + i * M, M);
+		c->snd_max += M;
+	}
+}
+
+static void sack_at(struct floo_tcp *c, uint32_t ms, uint32_t from, uint32_t to)
+{
+	struct tcp_seg s;
+
+	at_ms(c, ms);
+	memset(&s, 0, sizeof(s));
+	s.ack = c->snd_una;
+	s.nsack = 1;
+	s.sack[0].start = B0 + from * M;
+	s.sack[0].end = B0 + to * M;
+	(void)tcp_sb_update(c, &s);
+	tcp_rack_update(c, c->snd_una, &s);
+}
+
+TEST(rack_marks_lost_after_rtt_and_reordering_window)
+{
+	struct node *n = node_new(NULL, IP_A, 1);
+	struct floo_tcp *c = fake_conn(n);
+	uint32_t seq, len;
+
+	sent_one_per_ms(c, 6);
+	sack_at(c, 14, 4, 5); /* segment 4 (sent at 4 ms) delivered at 14 */
+	CHECK(c->rack_valid && c->rack_rtt_us == 10000 && c->rack_min_rtt_us == 10000);
+	/* No reordering seen, not in recovery, one SACKed segment: the
+	 * window is min_RTT / 4 = 2.5 ms. Segment 0 is lost at 0 + 10 + 2.5. */
+	CHECK(tcp_rack_reo_wnd_us(c) == 2500);
+	CHECK(tcp_rack_detect(c)); /* at 14 ms: 0 and 1 (1 + 12.5 <= 14) */
+	CHECK(tcp_rack_next_hole(c, false, &seq, &len) && seq == B0);
+	at_ms(c, 12);
+	CHECK(!tcp_rack_detect(c)); /* at 12 ms nothing yet ... */
+	CHECK(c->t_rack == c->st->now_ns + 500000); /* ... segment 0 at 12.5 */
+	at_ms(c, 13);
+	CHECK(tcp_rack_detect(c));
+	/* Segment 5 was sent after the RACK segment: never lost by RACK. */
+	at_ms(c, 1000);
+	c->snd_una = B0 + 4 * M;
+	tcp_sb_prune(c);
+	CHECK(tcp_rack_pipe(c) == M);
+	CHECK(!tcp_rack_detect(c));
+	free(c);
+	node_free(n);
+}
+
+TEST(rack_reordering_window_zero_in_recovery_until_reordering_seen)
+{
+	struct node *n = node_new(NULL, IP_A, 1);
+	struct floo_tcp *c = fake_conn(n);
+
+	sent_one_per_ms(c, 8);
+	sack_at(c, 14, 4, 5);
+	c->flags |= TF_RECOVERY;
+	CHECK(tcp_rack_reo_wnd_us(c) == 0);
+	/* Segment 2, an original, delivered below the highest SACK (5):
+	 * the path reorders, and the window comes back even in recovery. */
+	sack_at(c, 15, 2, 3);
+	CHECK(c->rack_reord && tcp_rack_reo_wnd_us(c) == c->rack_min_rtt_us / 4);
+	/* ... but never above SRTT. */
+	c->srtt8 = 8 * 1; /* 1 ms */
+	CHECK(tcp_rack_reo_wnd_us(c) == 1000);
+	free(c);
+	node_free(n);
+}
+
+TEST(rack_finds_a_lost_retransmission)
+{
+	struct node *n = node_new(NULL, IP_A, 1);
+	struct floo_tcp *c = fake_conn(n);
+	uint32_t seq, len;
+
+	sent_one_per_ms(c, 6);
+	sack_at(c, 14, 1, 5);
+	CHECK(tcp_rack_detect(c));
+	c->flags |= TF_RECOVERY;
+	at_ms(c, 20); /* segment 0 retransmitted at 20 ms */
+	tcp_txlog_add(c, B0, M);
+	c->high_rxt = B0 + M;
+	CHECK(!tcp_rack_next_hole(c, false, &seq, &len)); /* in flight again */
+	CHECK(tcp_rack_pipe(c) == 2 * M);		   /* it and segment 5 */
+	at_ms(c, 21); /* segment 6, sent after the retransmission ... */
+	tcp_txlog_add(c, B0 + 6 * M, M);
+	c->snd_max += M;
+	sack_at(c, 31, 6, 7); /* ... is delivered; the retransmission is not */
+	at_ms(c, 40);
+	CHECK(tcp_rack_detect(c));
+	CHECK(tcp_rack_next_hole(c, false, &seq, &len) && seq == B0 && len == M);
+	free(c);
+	node_free(n);
+}
+
+/* ---- TLP (RFC 8985 7) ---- */
+
+TEST(tlp_probe_timeout_rules)
+{
+	struct node *n = node_new(NULL, IP_A, 1);
+	struct floo_tcp *c = fake_conn(n);
+
+	at_ms(c, 0);
+	c->t_rexmt = c->st->now_ns + 200000000ull;
+	CHECK(tcp_pto_ms(c) == 20); /* 2 * SRTT */
+	tcp_tlp_arm(c);
+	CHECK(c->t_tlp == c->st->now_ns + 20000000ull);
+	c->snd_max = c->snd_una + M; /* one segment: + worst-case delayed ACK */
+	CHECK(tcp_pto_ms(c) == 20 + TCP_WCDELACK_MS);
+	tcp_tlp_arm(c);
+	CHECK(c->t_tlp == c->t_rexmt); /* never after the RTO */
+	c->snd_max = c->snd_una + 20 * M;
+	c->srtt8 = 8; /* 1 ms: the 10 ms tick is the floor */
+	CHECK(tcp_pto_ms(c) == TCP_PTO_MIN_MS);
+	c->flags |= TF_RECOVERY;
+	tcp_tlp_arm(c);
+	CHECK(c->t_tlp == 0);
+	c->flags &= (uint16_t)~TF_RECOVERY;
+	c->tlp_end = c->snd_max; /* a probe is out: no second one */
+	tcp_tlp_arm(c);
+	CHECK(c->t_tlp == 0);
+	c->tlp_end = 0;
+	c->srtt8 = 0; /* no RTT sample yet */
+	tcp_tlp_arm(c);
+	CHECK(c->t_tlp == 0);
+	c->srtt8 = 80;
+	c->flags &= (uint16_t)~TF_SACK;
+	tcp_tlp_arm(c);
+	CHECK(c->t_tlp == 0);
+	c->flags |= TF_SACK;
+	c->snd_max = c->snd_una;
+	tcp_tlp_arm(c);
+	CHECK(c->t_tlp == 0);
+	free(c);
+	node_free(n);
+}
+
+/* ---- whole connections ---- */
+
+static uint32_t d_count, d_first, d_last, d_every_from;
+static bool d_retx_too;
+static uint32_t d_seen_seq[64], d_seen_n;
+
+/* Drop A's data segments number d_first..d_last (1-based) and, with
+ * d_retx_too, the first retransmission of each of them as well. */
+static bool drop_some(struct node *from, uint8_t *f, uint32_t len)
+{
+	uint32_t seq, plen;
+	uint8_t fl;
+
+	(void)from;
+	if (!frame_tcp(f, len, &seq, &plen, &fl) || !plen)
+		return true;
+	d_count++;
+	if (d_count >= d_first && d_count <= d_last &&
+	    (!d_every_from || (d_count - d_first) % d_every_from == 0)) {
+		if (d_seen_n < 64)
+			d_seen_seq[d_seen_n++] = seq;
+		return false;
+	}
+	if (d_retx_too) {
+		for (uint32_t i = 0; i < d_seen_n; i++) {
+			if (d_seen_seq[i] == seq) {
+				d_seen_seq[i] = 0; /* only the first resend */
+				return false;
+			}
+		}
+	}
+	return true;
+}
+
+static void drops(uint32_t first, uint32_t last, uint32_t every, bool retx)
+{
+	d_count = d_seen_n = 0;
+	d_first = first;
+	d_last = last;
+	d_every_from = every;
+	d_retx_too = retx;
+}
+
+/* A connected pair (SACK on both sides), B receiving. */
+static void sack_pair(struct node **a, struct node **b, struct app *ca,
+		      struct app *sa)
+{
+	*a = node_new(NULL, IP_A, 1);
+	*b = node_new(NULL, IP_B, 2);
+	node_link(*a, *b);
+	app_init(ca, 1 << 20);
+	app_init(sa, 1 << 20);
+	floo_tcp_listen((*b)->st, 80, app_cb, sa);
+	floo_tcp_connect((*a)->st, IP_B, 80, app_cb, ca);
+	run_ms(*a, *b, 20);
+}
+
+static void send_and_run(struct node *a, struct node *b, struct app *ca,
+			 const uint8_t *data, uint32_t len, uint32_t ms)
+{
+	floo_tcp_send(ca->c, data, len, NULL);
+	run_step(a, b, ms, 500);
+}
+
+static uint8_t pattern[1 << 20];
+
+static void fill(void)
+{
+	for (uint32_t i = 0; i < sizeof(pattern); i++)
+		pattern[i] = (uint8_t)(i * 7 + (i >> 9));
+}
+
+TEST(tcp_sack_recovers_many_losses_in_one_window_without_rto)
+{
+	struct node *a, *b;
+	struct app ca, sa;
+
+	fill();
+	sack_pair(&a, &b, &ca, &sa);
+	CHECK(ca.c && (ca.c->flags & TF_SACK));
+	send_and_run(a, b, &ca, pattern, 200000, 100); /* open cwnd */
+	drops(10, 30, 3, false); /* 7 losses in one window */
+	a->filter = drop_some;
+	send_and_run(a, b, &ca, pattern + 200000, 60000, 150);
+	CHECK(sa.rx_len == 260000 && !memcmp(sa.rx, pattern, 260000));
+	CHECK(d_seen_n == 7);
+	CHECK(floo_stats(a->st)->tcp_timeouts == 0);
+	/* Only what was lost went again (no go-back-N, no spurious). */
+	CHECK(floo_stats(a->st)->tcp_fast_retrans == 7);
+	CHECK_NO_LEAK(b);
+	app_fini(&ca);
+	app_fini(&sa);
+	node_free(a);
+	node_free(b);
+}
+
+TEST(tcp_lost_retransmission_found_by_rack_without_rto)
+{
+	struct node *a, *b;
+	struct app ca, sa;
+
+	fill();
+	sack_pair(&a, &b, &ca, &sa);
+	send_and_run(a, b, &ca, pattern, 200000, 100);
+	drops(5, 5, 0, true); /* one segment and its first retransmission */
+	a->filter = drop_some;
+	send_and_run(a, b, &ca, pattern + 200000, 40000, 150);
+	CHECK(sa.rx_len == 240000 && !memcmp(sa.rx, pattern, 240000));
+	CHECK(d_seen_n == 1 && d_seen_seq[0] == 0); /* both copies dropped */
+	CHECK(floo_stats(a->st)->tcp_timeouts == 0);
+	CHECK(floo_stats(a->st)->tcp_rack_lost >= 1);
+	CHECK_NO_LEAK(b);
+	app_fini(&ca);
+	app_fini(&sa);
+	node_free(a);
+	node_free(b);
+}
+
+TEST(tcp_tail_loss_recovered_by_probe_without_rto)
+{
+	struct node *a, *b;
+	struct app ca, sa;
+
+	fill();
+	sack_pair(&a, &b, &ca, &sa);
+	send_and_run(a, b, &ca, pattern, 100000, 100);
+	drops(4, 5, 0, false); /* the last two of five: no ACK would come */
+	a->filter = drop_some;
+	send_and_run(a, b, &ca, pattern + 100000, 5 * ca.c->mss, 150);
+	CHECK(sa.rx_len == 100000 + 5u * ca.c->mss &&
+	      !memcmp(sa.rx, pattern, sa.rx_len));
+	CHECK(floo_stats(a->st)->tcp_loss_probes >= 1);
+	CHECK(floo_stats(a->st)->tcp_timeouts == 0);
+	CHECK_NO_LEAK(b);
+	app_fini(&ca);
+	app_fini(&sa);
+	node_free(a);
+	node_free(b);
+}

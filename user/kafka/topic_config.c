@@ -1,0 +1,538 @@
+/* Topic configs: validation of retention.ms, retention.bytes,
+ * cleanup.policy and max.message.bytes, DescribeConfigs v0-1 (topic and
+ * broker resources), AlterConfigs v0-1 and IncrementalAlterConfigs v0 for
+ * topics. Changes are logged (META_TOPIC_CONF) and answered once durable. */
+#include <string.h>
+
+#include "broker_int.h"
+
+#define RES_TOPIC 2
+#define RES_BROKER 4
+#define SRC_DYNAMIC_TOPIC 1
+#define SRC_STATIC_BROKER 4
+#define SRC_DEFAULT 5
+#define DEFAULT_RETENTION_MS 604800000ll /* 7 days, Kafka's default */
+#define OP_SET 0
+#define OP_DELETE 1
+#define OP_APPEND 2
+#define OP_SUBTRACT 3
+
+void tconf_default(struct tconf *c)
+{
+	c->retention_ms = DEFAULT_RETENTION_MS;
+	c->retention_bytes = -1;
+	c->max_msg = (int32_t)STORE_MAX_PAYLOAD;
+	c->cleanup = CLEANUP_DELETE;
+	c->set = 0;
+}
+
+static bool kstr_is(const struct kstr *s, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	return s->len == (int32_t)n && !memcmp(s->p, lit, n);
+}
+
+/* Decimal integer with an optional '-'; false on anything else. */
+static bool parse_i64(const struct kstr *s, int64_t *out)
+{
+	uint64_t v = 0;
+	int32_t i = 0;
+	bool neg = s->len > 0 && s->p[0] == '-';
+
+	if (neg)
+		i = 1;
+	if (s->len <= i || s->len - i > 19)
+		return false;
+	for (; i < s->len; i++) {
+		if (s->p[i] < '0' || s->p[i] > '9')
+			return false;
+		v = v * 10 + (uint64_t)(s->p[i] - '0');
+	}
+	if (v > (uint64_t)INT64_MAX)
+		return false;
+	*out = neg ? -(int64_t)v : (int64_t)v;
+	return true;
+}
+
+/* cleanup.policy: a comma-separated, non-empty list of delete/compact. */
+static bool parse_cleanup(const struct kstr *s, uint8_t *out)
+{
+	int32_t i = 0;
+
+	*out = 0;
+	while (i <= s->len && s->len > 0) {
+		int32_t j = i;
+		while (j < s->len && s->p[j] != ',')
+			j++;
+		struct kstr item = { s->p + i, j - i };
+		while (item.len && item.p[0] == ' ') {
+			item.p++;
+			item.len--;
+		}
+		while (item.len && item.p[item.len - 1] == ' ')
+			item.len--;
+		if (kstr_is(&item, "delete"))
+			*out |= CLEANUP_DELETE;
+		else if (kstr_is(&item, "compact"))
+			*out |= CLEANUP_COMPACT;
+		else
+			return false;
+		i = j + 1;
+	}
+	return *out != 0;
+}
+
+/* Validate one name=value and apply it to c; returns a Kafka error code
+ * (INVALID_CONFIG with *msg for unknown names and bad values). */
+int16_t tconf_set(struct tconf *c, const struct kstr *name,
+		  const struct kstr *val, const char **msg)
+{
+	int64_t v = 0;
+	uint8_t pol;
+
+	if (val->len < 0) {
+		*msg = "null value for a topic config";
+		return KERR_INVALID_CONFIG;
+	}
+	if (kstr_is(name, "cleanup.policy")) {
+		if (!parse_cleanup(val, &pol)) {
+			*msg = "cleanup.policy must list delete and/or compact";
+			return KERR_INVALID_CONFIG;
+		}
+		c->cleanup = pol;
+		c->set |= TC_CLEANUP;
+		return KERR_NONE;
+	}
+	if (!kstr_is(name, "retention.ms") && !kstr_is(name, "retention.bytes") &&
+	    !kstr_is(name, "max.message.bytes")) {
+		*msg = "unknown topic config";
+		return KERR_INVALID_CONFIG;
+	}
+	if (!parse_i64(val, &v) || v < -1) {
+		*msg = "value must be an integer >= -1";
+		return KERR_INVALID_CONFIG;
+	}
+	if (kstr_is(name, "retention.ms")) {
+		c->retention_ms = v;
+		c->set |= TC_RETENTION_MS;
+	} else if (kstr_is(name, "retention.bytes")) {
+		c->retention_bytes = v;
+		c->set |= TC_RETENTION_BYTES;
+	} else {
+		if (v < 0 || v > (int64_t)STORE_MAX_PAYLOAD) {
+			*msg = "max.message.bytes must be 0..1048576 (the store's limit)";
+			return KERR_INVALID_CONFIG;
+		}
+		c->max_msg = (int32_t)v;
+		c->set |= TC_MAX_MSG;
+	}
+	return KERR_NONE;
+}
+
+/* Back to the default (IncrementalAlterConfigs DELETE). */
+static int16_t tconf_unset(struct tconf *c, const struct kstr *name,
+			   const char **msg)
+{
+	struct tconf d;
+
+	tconf_default(&d);
+	if (kstr_is(name, "cleanup.policy")) {
+		c->cleanup = d.cleanup;
+		c->set &= (uint8_t)~TC_CLEANUP;
+	} else if (kstr_is(name, "retention.ms")) {
+		c->retention_ms = d.retention_ms;
+		c->set &= (uint8_t)~TC_RETENTION_MS;
+	} else if (kstr_is(name, "retention.bytes")) {
+		c->retention_bytes = d.retention_bytes;
+		c->set &= (uint8_t)~TC_RETENTION_BYTES;
+	} else if (kstr_is(name, "max.message.bytes")) {
+		c->max_msg = d.max_msg;
+		c->set &= (uint8_t)~TC_MAX_MSG;
+	} else {
+		*msg = "unknown topic config";
+		return KERR_INVALID_CONFIG;
+	}
+	return KERR_NONE;
+}
+
+void tconf_encode(struct kw *w, const struct tconf *c)
+{
+	kw_i64(w, c->retention_ms);
+	kw_i64(w, c->retention_bytes);
+	kw_i32(w, c->max_msg);
+	kw_i8(w, (int8_t)c->cleanup);
+	kw_i8(w, (int8_t)c->set);
+}
+
+void tconf_decode(struct kr *r, struct tconf *c)
+{
+	c->retention_ms = kr_i64(r);
+	c->retention_bytes = kr_i64(r);
+	c->max_msg = kr_i32(r);
+	c->cleanup = (uint8_t)kr_i8(r);
+	c->set = (uint8_t)kr_i8(r);
+}
+
+/* Decimal text of v into buf (at least 21 bytes); returns its length. */
+static int32_t fmt_i64(char *buf, int64_t v)
+{
+	char tmp[21];
+	int32_t n = 0, k = 0;
+	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		buf[k++] = '-';
+	while (n)
+		buf[k++] = tmp[--n];
+	return k;
+}
+
+/* Is key wanted by a DescribeConfigs resource (keys == NULL: all)? */
+static bool key_wanted(struct kr keys, int32_t nkeys, const char *key)
+{
+	struct kstr s;
+
+	if (nkeys < 0)
+		return true;
+	for (int32_t i = 0; i < nkeys; i++) {
+		kr_str(&keys, &s);
+		if (kstr_is(&s, key))
+			return true;
+	}
+	return false;
+}
+
+/* One config entry of a DescribeConfigs response. */
+static void desc_entry(struct kw *w, int16_t ver, const char *name,
+		       const char *val, int32_t vlen, bool ro, int8_t src,
+		       bool syn)
+{
+	kw_str(w, name, (int32_t)strlen(name));
+	kw_str(w, val, vlen);
+	kw_i8(w, ro);
+	if (ver == 0)
+		kw_i8(w, src == SRC_DEFAULT);
+	else
+		kw_i8(w, src);
+	kw_i8(w, 0); /* sensitive */
+	if (ver >= 1) {
+		kw_i32(w, syn ? 1 : 0);
+		if (syn) {
+			kw_str(w, name, (int32_t)strlen(name));
+			kw_str(w, val, vlen);
+			kw_i8(w, src);
+		}
+	}
+}
+
+/* The four topic configs of c, filtered by the requested keys. */
+static uint32_t desc_topic(struct kw *w, int16_t ver, const struct tconf *c,
+			   struct kr keys, int32_t nkeys, bool syn)
+{
+	static const char *const pol[] = { "", "delete", "compact",
+					   "compact,delete" };
+	char buf[24];
+	uint32_t n = 0;
+
+#define TC_ENTRY(key, bit, text, len)                                          \
+	if (key_wanted(keys, nkeys, key)) {                                  \
+		desc_entry(w, ver, key, text, len, false,                    \
+			   c->set & (bit) ? SRC_DYNAMIC_TOPIC : SRC_DEFAULT, syn); \
+		n++;                                                         \
+	}
+	TC_ENTRY("cleanup.policy", TC_CLEANUP, pol[c->cleanup & 3],
+		 (int32_t)strlen(pol[c->cleanup & 3]))
+	TC_ENTRY("max.message.bytes", TC_MAX_MSG, buf, fmt_i64(buf, c->max_msg))
+	TC_ENTRY("retention.bytes", TC_RETENTION_BYTES, buf,
+		 fmt_i64(buf, c->retention_bytes))
+	TC_ENTRY("retention.ms", TC_RETENTION_MS, buf, fmt_i64(buf, c->retention_ms))
+#undef TC_ENTRY
+	return n;
+}
+
+/* The broker's static configs (read-only). */
+static uint32_t desc_broker(struct broker *b, struct kw *w, int16_t ver,
+			    struct kr keys, int32_t nkeys, bool syn)
+{
+	char buf[300];
+	uint32_t n = 0;
+	int32_t len;
+
+#define BC_ENTRY(key, text, l)                                                 \
+	if (key_wanted(keys, nkeys, key)) {                                  \
+		desc_entry(w, ver, key, text, l, true, SRC_STATIC_BROKER, syn); \
+		n++;                                                         \
+	}
+	BC_ENTRY("broker.id", buf, fmt_i64(buf, b->cfg.node_id))
+	BC_ENTRY("num.partitions", buf, fmt_i64(buf, b->cfg.default_parts))
+	BC_ENTRY("auto.create.topics.enable", b->cfg.no_auto_create ? "false" : "true",
+		 b->cfg.no_auto_create ? 5 : 4)
+	BC_ENTRY("message.max.bytes", buf, fmt_i64(buf, STORE_MAX_PAYLOAD))
+	BC_ENTRY("offset.metadata.max.bytes", buf, fmt_i64(buf, 4096))
+	BC_ENTRY("default.replication.factor", "1", 1)
+	len = (int32_t)strlen(b->adv_host);
+	memcpy(buf, "PLAINTEXT://", 12);
+	memcpy(buf + 12, b->adv_host, (size_t)len);
+	buf[12 + len] = ':';
+	len = 13 + len + fmt_i64(buf + 13 + len, b->cfg.adv_port);
+	BC_ENTRY("advertised.listeners", buf, len)
+#undef BC_ENTRY
+	return n;
+}
+
+/* Is name this broker's id (or empty, the cluster default)? */
+static bool is_this_broker(const struct broker *b, const struct kstr *name)
+{
+	char buf[24];
+	int32_t n = fmt_i64(buf, b->cfg.node_id);
+
+	return name->len == 0 || (name->len == n && !memcmp(name->p, buf, (size_t)n));
+}
+
+/* One resource of a DescribeConfigs request and its response entry. */
+static void describe_one(struct broker *b, struct kresp *r, struct kr *q,
+			 int16_t ver, bool syn_default)
+{
+	int8_t type = kr_i8(q);
+	struct kstr name, s;
+	int32_t nkeys, tid = -1;
+	struct kr keys;
+	uint32_t at;
+	int16_t err = KERR_NONE;
+	const char *msg = NULL;
+
+	kr_str(q, &name);
+	nkeys = kr_array(q, 2, true);
+	keys = *q;
+	for (int32_t i = 0; i < nkeys; i++)
+		kr_str(q, &s);
+	if (type == RES_TOPIC) {
+		tid = topic_lookup(b, &name, false);
+		if (tid < 0) {
+			err = (int16_t)-tid;
+			msg = "unknown topic";
+		}
+	} else if (type != RES_BROKER || !is_this_broker(b, &name)) {
+		err = KERR_INVALID_REQUEST;
+		msg = type == RES_BROKER ? "not this broker's id" :
+					   "resource type not supported";
+	}
+	kw_i16(&r->w, err);
+	kw_str(&r->w, msg, msg ? (int32_t)strlen(msg) : -1);
+	kw_i8(&r->w, type);
+	kw_str(&r->w, name.p, name.len);
+	at = r->w.len;
+	kw_i32(&r->w, 0);
+	if (err)
+		return;
+	uint32_t n = type == RES_TOPIC ?
+		desc_topic(&r->w, ver, &b->tconf[tid], keys, nkeys, syn_default) :
+		desc_broker(b, &r->w, ver, keys, nkeys, syn_default);
+	kw_patch32(&r->w, at, (int32_t)n);
+}
+
+/* Decode-only walk of DescribeConfigs; false when malformed. */
+static bool describe_decode(struct kr r, int16_t ver)
+{
+	struct kstr s;
+	int32_t n = kr_array(&r, 7, false);
+
+	for (int32_t i = 0; i < n && !r.bad; i++) {
+		(void)kr_i8(&r);
+		kr_str(&r, &s);
+		int32_t k = kr_array(&r, 2, true);
+		for (int32_t j = 0; j < k && !r.bad; j++)
+			kr_str(&r, &s);
+	}
+	if (ver >= 1)
+		(void)kr_i8(&r);
+	return !r.bad && r.off == r.n;
+}
+
+int api_describe_configs(struct broker *b, struct kconn *c, struct kreq *q)
+{
+	struct kr scan = q->r;
+	struct kresp *r;
+	bool syn = false;
+	int32_t n;
+
+	if (!describe_decode(q->r, q->ver))
+		return -1;
+	n = kr_array(&scan, 7, false);
+	for (int32_t i = 0; i < n; i++) {
+		struct kstr s;
+		(void)kr_i8(&scan);
+		kr_str(&scan, &s);
+		int32_t k = kr_array(&scan, 2, true);
+		for (int32_t j = 0; j < k; j++)
+			kr_str(&scan, &s);
+	}
+	if (q->ver >= 1)
+		syn = kr_i8(&scan) != 0;
+	if (!(r = resp_new(b, c, q->corr)))
+		return -1;
+	kw_i32(&r->w, 0);
+	n = kr_array(&q->r, 7, false);
+	kw_i32(&r->w, n);
+	for (int32_t i = 0; i < n; i++)
+		describe_one(b, r, &q->r, q->ver, syn);
+	resp_finish(r);
+	resp_ready(b, r);
+	return 0;
+}
+
+/* Decode-only walk of (Incremental)AlterConfigs; false when malformed. */
+static bool alter_decode(struct kr r, bool incr)
+{
+	struct kstr s;
+	int32_t n = kr_array(&r, 7, false);
+
+	for (int32_t i = 0; i < n && !r.bad; i++) {
+		(void)kr_i8(&r);
+		kr_str(&r, &s);
+		int32_t k = kr_array(&r, incr ? 5 : 4, false);
+		for (int32_t j = 0; j < k && !r.bad; j++) {
+			kr_str(&r, &s);
+			if (incr)
+				(void)kr_i8(&r);
+			kr_str(&r, &s);
+		}
+	}
+	(void)kr_i8(&r);
+	return !r.bad && r.off == r.n;
+}
+
+/* Apply one incremental operation to c. */
+static int16_t incr_op(struct tconf *c, int8_t op, const struct kstr *name,
+		       const struct kstr *val, const char **msg)
+{
+	uint8_t pol;
+
+	if (op == OP_SET)
+		return tconf_set(c, name, val, msg);
+	if (op == OP_DELETE)
+		return tconf_unset(c, name, msg);
+	if ((op != OP_APPEND && op != OP_SUBTRACT) || !kstr_is(name, "cleanup.policy")) {
+		*msg = op == OP_APPEND || op == OP_SUBTRACT ?
+			"APPEND/SUBTRACT apply only to list configs (cleanup.policy)" :
+			"unknown config operation";
+		return KERR_INVALID_CONFIG;
+	}
+	if (val->len < 0 || !parse_cleanup(val, &pol)) {
+		*msg = "cleanup.policy must list delete and/or compact";
+		return KERR_INVALID_CONFIG;
+	}
+	pol = op == OP_APPEND ? (uint8_t)(c->cleanup | pol) :
+				(uint8_t)(c->cleanup & ~pol);
+	if (!pol) {
+		*msg = "cleanup.policy cannot become empty";
+		return KERR_INVALID_CONFIG;
+	}
+	c->cleanup = pol;
+	c->set |= TC_CLEANUP;
+	return KERR_NONE;
+}
+
+/* Validate one resource's changes into *out (nothing is applied here). */
+static int16_t alter_one(struct broker *b, struct kr *q, bool incr, int8_t type,
+			 const struct kstr *name, int *tid, struct tconf *out,
+			 const char **msg)
+{
+	int32_t k = kr_array(q, incr ? 5 : 4, false);
+	int16_t err = KERR_NONE;
+
+	*tid = -1;
+	if (type != RES_TOPIC) {
+		err = KERR_INVALID_REQUEST;
+		*msg = type == RES_BROKER ? "broker configs are static (command line)" :
+					    "resource type not supported";
+	} else if ((*tid = topic_lookup(b, name, false)) < 0) {
+		err = (int16_t)-*tid;
+		*msg = "unknown topic";
+	} else if (incr) {
+		*out = b->tconf[*tid];
+	} else {
+		tconf_default(out); /* AlterConfigs replaces every override */
+	}
+	for (int32_t j = 0; j < k; j++) {
+		struct kstr key, val;
+		int8_t op = OP_SET;
+		kr_str(q, &key);
+		if (incr)
+			op = kr_i8(q);
+		kr_str(q, &val);
+		if (!err)
+			err = incr ? incr_op(out, op, &key, &val, msg) :
+				     tconf_set(out, &key, &val, msg);
+	}
+	return err;
+}
+
+/* AlterConfigs v0-1 and IncrementalAlterConfigs v0: every resource is
+ * validated as a whole; valid topic resources are applied (unless
+ * validate_only), logged and answered once the log record is durable. */
+static int alter(struct broker *b, struct kconn *c, struct kreq *q, bool incr)
+{
+	struct kr scan = q->r;
+	struct kresp *r;
+	bool only, logged = false;
+	int32_t n;
+
+	if (!alter_decode(q->r, incr))
+		return -1;
+	scan.off = scan.n - 1;
+	only = kr_i8(&scan) != 0;
+	if (!(r = resp_new(b, c, q->corr)))
+		return -1;
+	kw_i32(&r->w, 0);
+	n = kr_array(&q->r, 7, false);
+	kw_i32(&r->w, n);
+	for (int32_t i = 0; i < n; i++) {
+		int8_t type = kr_i8(&q->r);
+		struct kstr name;
+		struct tconf nc;
+		const char *msg = NULL;
+		int tid;
+		kr_str(&q->r, &name);
+		int16_t err = alter_one(b, &q->r, incr, type, &name, &tid, &nc, &msg);
+		if (!err && !only) {
+			struct kw w;
+			kw_init(&w, &b->al);
+			kw_i32(&w, META_TOPIC_CONF);
+			kw_i32(&w, tid);
+			tconf_encode(&w, &nc);
+			if (meta_append(b, &w)) {
+				b->tconf[tid] = nc;
+				logged = true;
+			} else {
+				err = KERR_STORAGE;
+				msg = "could not log the change";
+			}
+		}
+		kw_i16(&r->w, err);
+		kw_str(&r->w, msg, msg ? (int32_t)strlen(msg) : -1);
+		kw_i8(&r->w, type);
+		kw_str(&r->w, name.p, name.len);
+	}
+	resp_finish(r);
+	if (logged)
+		resp_wait_flush(b, r);
+	else
+		resp_ready(b, r);
+	return 0;
+}
+
+int api_alter_configs(struct broker *b, struct kconn *c, struct kreq *q)
+{
+	return alter(b, c, q, false);
+}
+
+int api_incr_alter_configs(struct broker *b, struct kconn *c, struct kreq *q)
+{
+	return alter(b, c, q, true);
+}

@@ -1,0 +1,335 @@
+/*
+ * RACK-TLP (RFC 8985) on SACK connections.
+ *
+ * RACK (section 6): a segment is lost when a segment sent after it has
+ * been delivered and it is still unacknowledged a reordering window after
+ * one RTT: time decides, not counts of duplicate ACKs, so lost
+ * retransmissions and losses among few segments are found without an RTO.
+ * Transmissions are kept in txlog, a ring in time order (TCP_TXLOG of
+ * them; an octet whose transmission fell off the ring is never judged
+ * lost by RACK, only by RFC 6675 or the RTO). Floo reads no D-SACKs, so
+ * the reordering window does not grow with them (RACK.reo_wnd_mult is 1).
+ *
+ * TLP (section 7): when the last segments of a flight are lost no ACK
+ * ever comes, and an RTO (200 ms at least) would be the only way out. A
+ * probe timeout of two smoothed RTTs sends one segment (new data, else
+ * the last one again) so that the peer's ACK starts recovery.
+ */
+#include "tcp_seg.h"
+
+static uint32_t now_us(const struct floo_tcp *c)
+{
+	return (uint32_t)(c->st->now_ns / 1000u);
+}
+
+/* RACK_sent_after(): transmissions are numbered in the order they left,
+ * which is exact where timestamps tie (the clock is read once per poll
+ * iteration, and a TSO frame is many segments at one time). */
+static bool sent_after(uint32_t ord1, uint32_t ord2)
+{
+	return (int32_t)(ord1 - ord2) > 0;
+}
+
+static bool is_rxt(const struct tcp_txrec *r)
+{
+	return r->ord & 1;
+}
+
+static struct tcp_txrec *txrec(struct floo_tcp *c, unsigned i)
+{
+	return &c->txlog[(c->txlog_head + i) % TCP_TXLOG];
+}
+
+void tcp_txlog_add(struct floo_tcp *c, uint32_t seq, uint32_t len)
+{
+	struct tcp_txrec *r;
+
+	if (!(c->flags & TF_SACK) || !len)
+		return;
+	while (c->txlog_n && seq_leq(txrec(c, 0)->end, c->snd_una)) {
+		c->txlog_head = (uint8_t)((c->txlog_head + 1) % TCP_TXLOG);
+		c->txlog_n--;
+	}
+	if (c->txlog_n == TCP_TXLOG) {
+		c->txlog_head = (uint8_t)((c->txlog_head + 1) % TCP_TXLOG);
+		c->txlog_n--;
+	}
+	r = txrec(c, c->txlog_n++);
+	r->start = seq;
+	r->end = seq + len;
+	r->ts_us = now_us(c);
+	r->ord = c->tx_ord + (seq_lt(seq, c->snd_max) ? 1u : 0u);
+	c->tx_ord += 2;
+}
+
+/* The latest transmission of octet x; NULL when none is remembered. */
+static const struct tcp_txrec *latest(struct floo_tcp *c, uint32_t x)
+{
+	for (unsigned i = c->txlog_n; i-- > 0;) {
+		const struct tcp_txrec *r = txrec(c, i);
+
+		if (seq_geq(x, r->start) && seq_lt(x, r->end))
+			return r;
+	}
+	return NULL;
+}
+
+/* Where the remembered transmissions change after x (for a gap). */
+static uint32_t next_rec_start(struct floo_tcp *c, uint32_t x, uint32_t lim)
+{
+	for (unsigned i = 0; i < c->txlog_n; i++) {
+		uint32_t st = txrec(c, i)->start;
+
+		if (seq_gt(st, x) && seq_lt(st, lim))
+			lim = st;
+	}
+	return lim;
+}
+
+/* Steps 1-3 for the transmissions inside the delivered range [a, b). */
+static void rack_take(struct floo_tcp *c, uint32_t a, uint32_t b, uint32_t fack)
+{
+	uint32_t now = now_us(c);
+
+	for (unsigned i = 0; i < c->txlog_n; i++) {
+		const struct tcp_txrec *r = txrec(c, i);
+		uint32_t rtt = now - r->ts_us;
+
+		if (!seq_lt(r->start, b) || !seq_gt(r->end, a))
+			continue;
+		/* Step 2: an ACK sooner than min_RTT after a retransmission was
+		 * for the original. */
+		if (is_rxt(r) && rtt < c->rack_min_rtt_us)
+			continue;
+		if (!c->rack_min_rtt_us || rtt < c->rack_min_rtt_us)
+			c->rack_min_rtt_us = rtt ? rtt : 1;
+		/* Step 3: an original delivered below the highest SACK was
+		 * overtaken: the path reorders. */
+		if (!is_rxt(r) && seq_lt(r->end, fack))
+			c->rack_reord = true;
+		if (!c->rack_valid || sent_after(r->ord, c->rack_ord)) {
+			c->rack_valid = true;
+			c->rack_ts_us = r->ts_us;
+			c->rack_ord = r->ord;
+			c->rack_rtt_us = rtt;
+		}
+	}
+}
+
+void tcp_rack_update(struct floo_tcp *c, uint32_t old_una, const struct tcp_seg *s)
+{
+	uint32_t fack = c->sb_n ? c->sb[c->sb_n - 1].end : c->snd_una;
+
+	if (!(c->flags & TF_SACK))
+		return;
+	if (seq_gt(c->snd_una, old_una))
+		rack_take(c, old_una, c->snd_una, fack);
+	for (uint8_t i = 0; i < s->nsack; i++)
+		if (seq_lt(s->sack[i].start, s->sack[i].end))
+			rack_take(c, s->sack[i].start, s->sack[i].end, fack);
+}
+
+/* Step 4: no window while nothing reorders and loss is already certain
+ * (recovery, or DupThresh segments SACKed); else min_RTT / 4, at most
+ * SRTT. */
+uint32_t tcp_rack_reo_wnd_us(const struct floo_tcp *c)
+{
+	uint32_t w = c->rack_min_rtt_us / 4, srtt_us = c->srtt8 / 8 * 1000u;
+
+	if (!c->rack_reord &&
+	    ((c->flags & TF_RECOVERY) || c->rxtshift || tcp_sb_is_lost(c, c->snd_una)))
+		return 0;
+	return w < srtt_us || !srtt_us ? w : srtt_us;
+}
+
+/* Is transmission r lost by step 5? Else *wait (if any) learns how long
+ * until it would be. */
+static bool rack_lost(const struct floo_tcp *c, const struct tcp_txrec *r,
+		      uint32_t reo, int32_t *wait)
+{
+	int32_t rem;
+
+	if (!r || !c->rack_valid || !sent_after(c->rack_ord, r->ord))
+		return false;
+	rem = (int32_t)(r->ts_us + c->rack_rtt_us + reo - now_us(c));
+	if (rem <= 0)
+		return true;
+	if (wait && (!*wait || rem < *wait))
+		*wait = rem;
+	return false;
+}
+
+/* One unSACKed piece of [SND.UNA, SND.MAX) with a single latest
+ * transmission: below_hi, retransmitted in this recovery; final, above
+ * the highest SACK; lost by RFC 6675 (never-retransmitted octets below
+ * the highest SACK) or by RACK. */
+struct piece {
+	uint32_t start, end;
+	bool lost, below_hi, final;
+};
+
+static bool next_piece(struct floo_tcp *c, uint32_t *cur, uint32_t reo,
+		       int32_t *wait, struct piece *p)
+{
+	const struct tcp_txrec *r;
+	uint32_t e, hole_end = c->snd_max;
+	bool rl;
+
+	while (seq_lt(*cur, c->snd_max) && tcp_sb_sacked(c, *cur, &e))
+		*cur = e;
+	if (!seq_lt(*cur, c->snd_max))
+		return false;
+	p->final = true;
+	for (unsigned i = 0; i < c->sb_n; i++) {
+		if (seq_gt(c->sb[i].start, *cur)) {
+			hole_end = c->sb[i].start;
+			p->final = false;
+			break;
+		}
+	}
+	r = latest(c, *cur);
+	p->start = *cur;
+	p->end = r ? (seq_lt(r->end, hole_end) ? r->end : hole_end)
+		   : next_rec_start(c, *cur, hole_end);
+	p->below_hi = (c->flags & TF_RECOVERY) && seq_lt(*cur, c->high_rxt);
+	if (p->below_hi && seq_gt(p->end, c->high_rxt))
+		p->end = c->high_rxt;
+	rl = rack_lost(c, r, reo, wait);
+	p->lost = rl || (!p->below_hi && !p->final && tcp_sb_is_lost(c, *cur));
+	*cur = p->end;
+	return true;
+}
+
+uint32_t tcp_rack_pipe(struct floo_tcp *c)
+{
+	uint32_t pipe = 0, cur = c->snd_una, reo = tcp_rack_reo_wnd_us(c);
+	struct piece p;
+
+	while (next_piece(c, &cur, reo, NULL, &p))
+		if (!p.lost)
+			pipe += p.end - p.start;
+	return pipe;
+}
+
+bool tcp_rack_next_hole(struct floo_tcp *c, bool any, uint32_t *seq,
+			uint32_t *len)
+{
+	uint32_t cur = c->snd_una, reo = tcp_rack_reo_wnd_us(c);
+	bool have3 = false;
+	struct piece p, p3 = {0};
+
+	while (next_piece(c, &cur, reo, NULL, &p)) {
+		if (p.lost) {
+			p3 = p;
+			have3 = true;
+			break;
+		}
+		if (any && !have3 && !p.below_hi && !p.final) {
+			p3 = p;
+			have3 = true;
+		}
+	}
+	if (!have3 || (!any && !p3.lost))
+		return false;
+	*seq = p3.start;
+	*len = p3.end - p3.start < c->mss ? p3.end - p3.start : c->mss;
+	return true;
+}
+
+bool tcp_rack_detect(struct floo_tcp *c)
+{
+	uint32_t cur = c->snd_una, reo = tcp_rack_reo_wnd_us(c);
+	int32_t wait = 0;
+	struct piece p;
+	bool lost = false;
+
+	c->t_rack = 0;
+	if (!(c->flags & TF_SACK) || !c->rack_valid)
+		return false;
+	while (!lost && next_piece(c, &cur, reo, &wait, &p))
+		lost = p.lost;
+	if (!lost && wait > 0)
+		c->t_rack = c->st->now_ns + (uint64_t)wait * 1000u;
+	return lost;
+}
+
+void tcp_rack_timer(struct floo_tcp *c)
+{
+	c->t_rack = 0;
+	if (tcp_rack_detect(c)) {
+		c->st->stats.tcp_rack_lost++;
+		tcp_cc_loss(c);
+	}
+}
+
+/* RFC 8985 7.2: PTO = 2 * SRTT, plus the worst-case delayed ACK when a
+ * single segment is out (its ACK may be delayed), never below the tick. */
+uint32_t tcp_pto_ms(const struct floo_tcp *c)
+{
+	uint32_t pto = c->srtt8 / 4;
+
+	if (c->snd_max - c->snd_una <= c->mss)
+		pto += TCP_WCDELACK_MS;
+	return pto < TCP_PTO_MIN_MS ? TCP_PTO_MIN_MS : pto;
+}
+
+/* Arm the probe timer (RFC 8985 7.2): only with SACK, an RTT sample,
+ * data outstanding, no recovery or back-off under way and no probe out.
+ * It never fires after the RTO would have. */
+void tcp_tlp_arm(struct floo_tcp *c)
+{
+	uint64_t at;
+
+	c->t_tlp = 0;
+	if (!(c->flags & TF_SACK) || (c->flags & TF_RECOVERY) || !c->srtt8 ||
+	    c->snd_una == c->snd_max || c->tlp_end || c->rxtshift ||
+	    c->state < TCP_ESTABLISHED)
+		return;
+	at = c->st->now_ns + (uint64_t)tcp_pto_ms(c) * 1000000ull;
+	if (c->t_rexmt && c->t_rexmt < at)
+		at = c->t_rexmt;
+	c->t_tlp = at;
+}
+
+/* RFC 8985 7.4: the episode ends when the probe is acknowledged. A probe
+ * that was a retransmission and got acknowledged repaired a loss unless a
+ * D-SACK says the original arrived; Floo reads no D-SACKs, so it always
+ * takes the loss and halves the window, as fast recovery would. */
+void tcp_tlp_ack(struct floo_tcp *c, uint32_t ack)
+{
+	if (c->tlp_end && seq_geq(ack, c->tlp_end)) {
+		if (c->tlp_rxt && !(c->flags & TF_RECOVERY)) {
+			uint32_t h = (c->snd_max - c->snd_una + (ack - c->snd_una)) / 2;
+
+			c->ssthresh = h > 2u * c->mss ? h : 2u * c->mss;
+			c->cwnd = c->ssthresh;
+		}
+		c->tlp_end = 0;
+	}
+	tcp_tlp_arm(c);
+}
+
+/* PTO expiry (RFC 8985 7.3): new data if the window allows, else the
+ * last segment sent; then the RTO guards the probe. */
+void tcp_tlp_fire(struct floo_tcp *c)
+{
+	uint32_t fin = tcp_fin_sent(c) ? 1u : 0u, len, n;
+
+	c->t_tlp = 0;
+	if (c->snd_una == c->snd_max || (c->flags & TF_RECOVERY) ||
+	    c->snd_nxt != c->snd_max)
+		return;
+	c->st->stats.tcp_loss_probes++;
+	c->tlp_rxt = false;
+	if (!tcp_send_new_one(c)) {
+		len = c->snd_max - fin - c->snd_una;
+		if (len > c->mss)
+			len = c->mss;
+		n = tcp_retransmit(c, c->snd_max - fin - len, len);
+		if (!n && !fin)
+			return;
+		c->tlp_rxt = true;
+	}
+	c->tlp_end = c->snd_max;
+	tcp_arm_rexmt(c);
+}
