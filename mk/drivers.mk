@@ -28,9 +28,10 @@ $(DRV_UOBJ)/netecho: $$(RT_OBJS) $(DRV_UOBJS) $(DRV_UOBJ)/lib/cpio.o user/rt/use
 	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
 
 # One boot module per configuration: netecho as the root task, and its etc/netecho.conf.
-NETECHO_MODES := polled irq fault fault-id tso mq bench
+NETECHO_MODES := polled irq vtd fault fault-id tso mq bench
 NETECHO_CONF_polled := ip 198.18.0.2\nmode polled\ncsum soft\n
 NETECHO_CONF_irq := ip 198.18.0.2\nmode irq\ncsum offload\n
+NETECHO_CONF_vtd := ip 198.18.0.2\nmode irq\ncsum soft\n
 NETECHO_CONF_fault := ip 198.18.0.2\nmode irq\ncsum soft\nfault-after 5\n
 NETECHO_CONF_fault-id := ip 198.18.0.2\nmode polled\ncsum soft\nfault-after 5\nfault-kind id\n
 NETECHO_CONF_tso := ip 198.18.0.2\nmode polled\ncsum offload\ntso-peer 198.18.0.1\ntso-port 5001\ntso-bytes 4000\n

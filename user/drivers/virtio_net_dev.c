@@ -10,7 +10,8 @@
 static const uint64_t vnet_wanted =
     1ull << VIRTIO_NET_F_CSUM | 1ull << VIRTIO_NET_F_GUEST_CSUM | 1ull << VIRTIO_NET_F_MAC |
     1ull << VIRTIO_NET_F_STATUS | 1ull << VIRTIO_NET_F_MRG_RXBUF | 1ull << VIRTIO_NET_F_HOST_TSO4 |
-    1ull << VIRTIO_NET_F_CTRL_VQ | 1ull << VIRTIO_NET_F_MQ | 1ull << VIRTIO_F_VERSION_1;
+    1ull << VIRTIO_NET_F_CTRL_VQ | 1ull << VIRTIO_NET_F_MQ | 1ull << VIRTIO_F_VERSION_1 |
+    1ull << VIRTIO_F_ACCESS_PLATFORM; /* DMA through the platform's IOMMU (identity addresses) */
 
 bool virtio_net_matches(uint16_t vendor, uint16_t device)
 {
@@ -47,10 +48,10 @@ int virtio_net_fault(struct virtio_net *vn, const char *what)
 	return NETDEV_ERR_DEVICE;
 }
 
-static int vnet_queue_pages(struct vnet_queue *vq)
+static int vnet_queue_pages(struct virtio_net *vn, struct vnet_queue *vq)
 {
 	for (int i = 0; i < 3; i++)
-		if (!vq->pages[i] && drv_dma_page(&vq->pages[i], &vq->pa[i]))
+		if (!vq->pages[i] && drv_dma_page(vn->vp.dev, &vq->pages[i], &vq->pa[i]))
 			return NETDEV_ERR_NOMEM;
 	return NETDEV_OK;
 }
@@ -65,7 +66,7 @@ static int vnet_queue_setup(struct virtio_net *vn, struct vnet_queue *vq, uint16
 		return NETDEV_ERR_NODEV;
 	while (size > max)
 		size /= 2;
-	if (vnet_queue_pages(vq))
+	if (vnet_queue_pages(vn, vq))
 		return NETDEV_ERR_NOMEM;
 	for (int i = 0; i < 3; i++)
 		memset(vq->pages[i], 0, DRV_PAGE);
@@ -286,16 +287,16 @@ static void vnet_random_mac(uint8_t mac[6])
 
 /* DMA pages every pair and the control queue need whatever the mode: transmit headers, the command.
  */
-static int vnet_pages(struct virtio_net *vn)
+static int vnet_pages(struct virtio_net *vn, hl_cptr_t dev)
 {
 	void *va;
 
 	for (int i = 0; i < VIRTIO_NET_MAX_PAIRS; i++) {
-		if (drv_dma_page(&va, &vn->pair[i].tx_hdr_pa))
+		if (drv_dma_page(dev, &va, &vn->pair[i].tx_hdr_pa))
 			return NETDEV_ERR_NOMEM;
 		vn->pair[i].tx_hdr = va;
 	}
-	if (drv_dma_page(&va, &vn->ctrl_buf_pa))
+	if (drv_dma_page(dev, &va, &vn->ctrl_buf_pa))
 		return NETDEV_ERR_NOMEM;
 	vn->ctrl_buf = va;
 	return NETDEV_OK;
@@ -333,7 +334,7 @@ struct netdev *virtio_net_open(hl_cptr_t dev, uint16_t bdf, int *err)
 	*err = NETDEV_ERR_NOMEM;
 	if (!vn)
 		return NULL;
-	if (vnet_pages(vn))
+	if (vnet_pages(vn, dev))
 		goto fail; /* pages made stay with the partition: drv_env has no free */
 	vn->bdf = bdf;
 	*err = NETDEV_ERR_NODEV;

@@ -139,12 +139,12 @@ static hl_cptr_t find_nic(const struct hl_bootinfo *bi, uint16_t *bdf)
 	return 0;
 }
 
-static bool bufs_init(void)
+static bool bufs_init(hl_cptr_t dev)
 {
 	for (int i = 0; i < NBUFS; i += 2) {
 		void *va;
 		uint64_t pa;
-		if (drv_dma_page(&va, &pa))
+		if (drv_dma_page(dev, &va, &pa))
 			return false;
 		for (int j = 0; j < 2; j++)
 			bufs[i + j] = (struct netdev_buf){.data = (uint8_t *)va + j * BUF_BYTES,
@@ -332,7 +332,7 @@ int main(struct rt *rt)
 		          dev ? "open failed" : "none found", err);
 		return 1;
 	}
-	if (!bufs_init() || (err = nd->ops->start(nd, c.mode))) {
+	if (!bufs_init(dev) || (err = nd->ops->start(nd, c.mode))) {
 		rt_printf("netecho: start failed: %d\n", err);
 		return 1;
 	}
