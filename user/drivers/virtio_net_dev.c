@@ -94,7 +94,8 @@ static int vnet_irq_setup(struct virtio_net *vn)
 		p->nd.notify = ntfn;
 		for (int j = 0; j < 2 && !p->irq[j]; j++) {
 			hl_cptr_t s = rt_slot();
-			if (!s || hl_pci_device_msi(vn->vp.dev, (hl_word_t)(2 * i + j), 0, s) ||
+			if (!s ||
+			    hl_pci_device_msi(vn->vp.dev, 2 * (hl_word_t)i + (hl_word_t)j, 0, s) ||
 			    hl_irq_handler_set_notification(s, ntfn))
 				return NETDEV_ERR_NODEV;
 			p->irq[j] = s;
