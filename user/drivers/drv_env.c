@@ -27,9 +27,10 @@ long drv_dma_page(hl_cptr_t dev, void **va, uint64_t *paddr)
 	if (!f || !dma)
 		return HL_ERR_NO_MEMORY;
 	uint64_t at = drv_va_take(DRV_PAGE);
-	/* One mapping per frame capability: a copy holds the device's (its VT-d domain, if any). */
+	/* One mapping per frame capability: the CPU's on f, the device's on a copy. */
 	if ((err = rt_map_frame(HL_SLOT_ASPACE, f, at, HL_R_READ | HL_R_WRITE)) ||
-	    (err = hl_frame_paddr(f, &pa)) || (err = hl_cspace_copy(HL_SLOT_CSPACE, dma, f, HL_R_READ | HL_R_WRITE)) ||
+	    (err = hl_frame_paddr(f, &pa)) ||
+	    (err = hl_cspace_copy(HL_SLOT_CSPACE, dma, f, HL_R_READ | HL_R_WRITE)) ||
 	    (err = hl_pci_device_dma_map(dev, dma)))
 		return err;
 	*va = (void *)at;

@@ -14,11 +14,12 @@
 #define DRV_PAGE 4096u
 
 /*
- * One 4 KiB page of DMA memory (a fresh, zeroed RAM frame) mapped
- * write-back, and mapped for the DMA of PCI function dev (a copy of the
- * frame capability holds that mapping: with VT-d the function reaches
- * nothing else). Two pages are never assumed contiguous: each has its own
- * paddr. Returns 0 or HL_ERR_*.
+ * One 4 KiB page of DMA memory for the PCI function dev: a fresh, zeroed
+ * RAM frame mapped write-back for the CPU and, through a copy of its
+ * frame capability, for dev's DMA (pci_device.dma_map: required with an
+ * IOMMU, recorded without). Two pages are never assumed contiguous: each
+ * has its own paddr, which is also the device's address (identity I/O
+ * addresses, docs/devices.md). Returns 0 or HL_ERR_*.
  */
 long drv_dma_page(hl_cptr_t dev, void **va, uint64_t *paddr) __attribute__((warn_unused_result));
 
