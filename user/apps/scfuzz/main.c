@@ -194,10 +194,9 @@ static long start_round(struct ctl *c, const struct args *a, uint32_t round, uin
 /*
  * Wait for the driver's done call (true) or its fault (false, reported);
  * other messages (the driver's own sends to W_DONE) are ignored. Either way
- * the driver then waits for a reply, off every CPU, so it may be suspended
- * and given new registers: a thread suspended while it runs on another CPU
- * saves its old registers over new ones when that CPU next enters the
- * kernel (found by this fuzzer; see docs/testing.md).
+ * the driver then waits for a reply, off every CPU, until it is suspended
+ * and given the next round's registers. (It does not spin: a spinning
+ * driver on the controller's CPU would never run again to reach its call.)
  */
 static bool wait_round(struct ctl *c, uint32_t round)
 {

@@ -685,9 +685,7 @@ static void model_start(void)
 /*
  * The driver thread's body for one round: a.calls calls, then a call to
  * the controller, which never replies: the driver waits for the reply off
- * every CPU until the controller suspends it (a thread suspended while it
- * runs on another CPU saves its registers only when that CPU enters the
- * kernel, over any written meanwhile: see main.c, wait_round).
+ * every CPU until the controller suspends it (main.c, wait_round).
  */
 void driver_main(struct driver_arg *a)
 {
