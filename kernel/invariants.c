@@ -1,13 +1,15 @@
 /*
  * Kernel invariant checks for fuzzing runs (command-line word "checkinv").
  *
- * syscall_slow() calls inv_check_syscall() after every system call that
- * takes the general path, with the big kernel lock held, so the state seen
- * here is the state after that call and every call before it on any CPU
- * (the fastpaths' effects are seen at the next general-path call). Each
- * failed check panics with "invariant:" and the name of the invariant, so
- * a fuzzer run that breaks one ends as a panic with a readable reason
- * instead of a later, unrelated crash or hang.
+ * With the word, syscall_entry calls inv_syscall_dispatch() instead of
+ * syscall_dispatch(): the checks run at the entry of every system call but
+ * HL_SYS_NULL, fastpath ones included, under the big kernel lock, so the
+ * state seen is the state after every earlier call on any CPU (and after
+ * the interrupts between them). Without the word nothing here runs and
+ * the entry costs what it did (an indirect call instead of a direct one:
+ * one instruction either way). Each failed check panics with "invariant:"
+ * and the name of the invariant, so a fuzzer run that breaks one ends as a
+ * panic with a readable reason instead of a later, unrelated crash or hang.
  *
  * Every walk is bounded: a list longer than its bound is itself reported
  * as a broken invariant (a cycle, or a count that lies).
@@ -21,8 +23,11 @@
 #include <kernel/percpu.h>
 #include <kernel/pmm.h>
 #include <kernel/runq.h>
+#include <kernel/syscall.h>
 
-bool inv_enabled;
+static void inv_syscall_dispatch(struct thread *t);
+
+void (*syscall_dispatch_fn)(struct thread *t) = syscall_dispatch;
 
 #define INV(cond, ...)                                       \
 	do {                                                 \
@@ -210,19 +215,37 @@ void inv_check_aspace(const struct aspace *as)
 void inv_check_syscall(struct thread *t, const struct slot *target)
 {
 	inv_check_runqueues();
-	/*
-	 * The call may have destroyed the caller. A live caller still has the
-	 * cspace target was found in (it cannot reconfigure itself).
-	 */
-	if (t->magic == THREAD_MAGIC) {
+	if (t->magic == THREAD_MAGIC) { /* not a destroyed thread's stand-in (kernel/thread.c) */
 		inv_check_cspace(thread_cspace(t));
 		const struct slot *held[] = { &t->cspace_slot, &t->aspace_slot, &t->ipc_slot, &t->fault_slot,
 					      &t->ntfn_slot };
 		for (unsigned i = 0; i < sizeof(held) / sizeof(held[0]); i++)
 			check_slot(held[i]);
-		if (t->aspace_slot.cap.type == HL_OBJ_ASPACE)
+		/*
+		 * Page tables change only through address-space methods and the
+		 * deletions that cspace and memory methods make (revoke, delete):
+		 * the walks, the costly part, run for those calls only.
+		 */
+		uint8_t type = target ? target->cap.type : HL_OBJ_NONE;
+		bool tables = type == HL_OBJ_ASPACE || type == HL_OBJ_CSPACE || type == HL_OBJ_MEMORY;
+		if (tables && t->aspace_slot.cap.type == HL_OBJ_ASPACE)
 			inv_check_aspace((const struct aspace *)t->aspace_slot.cap.obj);
-		if (target && target->cap.type == HL_OBJ_ASPACE)
+		if (type == HL_OBJ_ASPACE)
 			inv_check_aspace((const struct aspace *)target->cap.obj);
 	}
+}
+
+/* syscall_entry's target with "checkinv": the checks, then the system call as usual. */
+static void inv_syscall_dispatch(struct thread *t)
+{
+	bkl_lock();
+	inv_check_syscall(t, cspace_slot(thread_cspace(t), t->regs.rdi));
+	bkl_unlock();
+	syscall_dispatch(t);
+}
+
+void inv_init(bool enable)
+{
+	if (enable)
+		syscall_dispatch_fn = inv_syscall_dispatch;
 }
