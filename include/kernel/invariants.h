@@ -16,7 +16,8 @@ struct cspace;
 struct aspace;
 struct slot;
 
-/* [I] What syscall_entry calls (arch/x86_64/syscall.S): syscall_dispatch, or the checks and then it. */
+/* [I] What syscall_entry calls (arch/x86_64/syscall.S): syscall_dispatch, or the checks and then
+ * it. */
 extern void (*syscall_dispatch_fn)(struct thread *t);
 
 /* At boot, before any CPU enters ring 3: turn the checks on (the command line has "checkinv"). */

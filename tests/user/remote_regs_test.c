@@ -42,24 +42,29 @@ UTEST(suspend_remote, write_regs_after_suspending_a_thread_running_on_another_cp
 		return; /* nothing to check on one CPU */
 	for (int round = 0; round < 10; round++) {
 		static struct remote r;
-		r = (struct remote){ 0, 0 };
+		r = (struct remote){0, 0};
 		uint8_t *stack = ut_page(t, NULL);
 		hl_cptr_t tcb = ut_thread_new(t, spin_remote, &r, 10);
-		if (!UCHECK(t, stack && tcb) || !UCHECK(t, hl_thread_set_affinity(tcb, 1) == HL_OK) ||
+		if (!UCHECK(t, stack && tcb) ||
+		    !UCHECK(t, hl_thread_set_affinity(tcb, 1) == HL_OK) ||
 		    !UCHECK(t, hl_thread_resume(tcb) == HL_OK))
 			return;
 		for (uint64_t end = ut_rdtsc() + ms_tsc(1000); r.count < 1000 && ut_rdtsc() < end;)
 			;
 		UEXPECT_ERR(t, hl_thread_suspend(tcb), HL_OK);
-		UEXPECT_ERR(t, hl_thread_write_regs(tcb, (hl_word_t)land, (hl_word_t)(stack + 4096 - 8), (hl_word_t)&r, 0),
-			    HL_OK);
+		UEXPECT_ERR(t,
+		            hl_thread_write_regs(tcb, (hl_word_t)land,
+		                                 (hl_word_t)(stack + 4096 - 8), (hl_word_t)&r, 0),
+		            HL_OK);
 		UEXPECT_ERR(t, hl_thread_resume(tcb), HL_OK);
 		for (uint64_t end = ut_rdtsc() + ms_tsc(1000); !r.landed && ut_rdtsc() < end;)
 			;
 		hl_word_t rip = 0;
 		hl_thread_read_regs(tcb, &rip, NULL, NULL, NULL);
-		UEXPECT(t, r.landed, "round %d: the thread went on where it was suspended (rip %#lx, land at %p)", round,
-			rip, (void *)land);
+		UEXPECT(
+		    t, r.landed,
+		    "round %d: the thread went on where it was suspended (rip %#lx, land at %p)",
+		    round, rip, (void *)land);
 		hl_thread_suspend(tcb);
 		if (!r.landed)
 			return;
