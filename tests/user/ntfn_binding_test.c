@@ -29,13 +29,13 @@ UTEST(ntfn_binding, destroyed_thread_after_revoke_leaves_no_binding)
 	hl_cptr_t a = ut_alloc(t, HL_OBJ_THREAD, 0), b = ut_alloc(t, HL_OBJ_THREAD, 0);
 	hl_cptr_t n = ut_alloc(t, HL_OBJ_NOTIFICATION, 0);
 	hl_word_t info = 0;
-	struct hl_msg m = { { 0 } };
+	struct hl_msg m = {{0}};
 
 	if (!UCHECK(t, a && b && n))
 		return;
 	UEXPECT_ERR(t, hl_thread_bind_notification(a, n), HL_OK);
 	UEXPECT_ERR(t, hl_cspace_revoke(HL_SLOT_CSPACE, n), HL_OK);
-	UEXPECT_ERR(t, hl_cspace_delete(HL_SLOT_CSPACE, a), HL_OK); /* a is destroyed */
+	UEXPECT_ERR(t, hl_cspace_delete(HL_SLOT_CSPACE, a), HL_OK);         /* a is destroyed */
 	UEXPECT_ERR(t, hl_syscall(HL_SYS_SEND, n, &info, &m, NULL), HL_OK); /* must not touch a */
 	UEXPECT_ERR(t, hl_thread_bind_notification(b, n), HL_OK);
 }
