@@ -301,7 +301,8 @@ int main(struct rt *rt)
 		sum.invalid += darg.st.invalid, sum.invalid_refused += darg.st.invalid_refused;
 		sum.hash = mix(sum.hash ^ darg.st.hash);
 		if (rounds % 50 == 0) /* long runs show their progress */
-			rt_printf("# scfuzz: round %u: %lu calls in %lu ms\n", rounds, sum.calls, (rdtsc() - t0) / tsc_ms);
+			rt_printf("# scfuzz: round %u: %lu calls in %lu ms\n", rounds, sum.calls,
+			          (rdtsc() - t0) / tsc_ms);
 	}
 	uint64_t ms = (rdtsc() - t0) / tsc_ms;
 	/* The same sizes once more after the last round: they must fit again. */
