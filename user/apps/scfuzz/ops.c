@@ -459,6 +459,8 @@ static int pick_thread(void)
 	return pick(0, T(THREAD), false);
 }
 
+static int last_budgeted = -1; /* the slot of the thread given the last budget (op_thread) */
+
 static void op_budget(int th)
 {
 	static const uint16_t tiny[][2] = {{5, 5},     {1, 5},    {5, 10},
@@ -480,13 +482,18 @@ static void op_budget(int th)
 		p = 5 + rnd(20000);
 		b = 1 + rnd((uint32_t)p);
 	}
-	rec(OP_BUDGET, hl_thread_set_budget((hl_cptr_t)th, b, p));
+	if (rec(OP_BUDGET, hl_thread_set_budget((hl_cptr_t)th, b, p)) == HL_OK && b)
+		last_budgeted = th;
 }
 
 static void op_thread(enum op op)
 {
 	int th = pick_thread();
 
+	/* Sequences on one thread: a budget, then (often) another budget, priority or CPU while it
+	 * is throttled. */
+	if (last_budgeted >= 0 && W(last_budgeted)->type == HL_OBJ_THREAD && rnd(2))
+		th = last_budgeted;
 	if (th < 0)
 		return;
 	switch (op) {
@@ -745,6 +752,7 @@ void driver_main(struct driver_arg *a)
 {
 	A = a;
 	rng = a->seed | 1;
+	last_budgeted = -1;
 	model_start();
 	while (a->st.calls < a->calls)
 		step();
