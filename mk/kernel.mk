@@ -69,9 +69,9 @@ $(KERNEL): $(KERNEL_OBJS) arch/x86_64/kernel.ld tools/gensyms.py
 	nm -n $@ > $(basename $@).map
 
 # The boot module: a newc cpio of the files under $(B)/initrd-root.
-$(INITRD): $(KERNEL) $(B)/user/init $(B)/user/hello $(B)/user/hog user/init/boot.conf
+$(INITRD): $(KERNEL) $(B)/user/init $(B)/user/hello $(B)/user/hog user/init/manifest
 	@rm -rf $(B)/initrd-root && mkdir -p $(B)/initrd-root/etc
-	cp user/init/boot.conf $(B)/initrd-root/etc/boot.conf
+	cp user/init/manifest $(B)/initrd-root/etc/manifest
 	cp $(B)/user/init $(B)/initrd-root/init
 	cp $(B)/user/hello $(B)/user/hog $(B)/initrd-root/
 	cd $(B)/initrd-root && find * | LC_ALL=C sort | cpio -o -H newc --quiet > ../initrd.cpio

@@ -3,7 +3,7 @@
 #
 #   make test-khost        unit tests under ASan+UBSan -> $(RESULTS)/khost.tap
 #   make test-khost-fuzz   each fuzzer for 5 s         -> $(RESULTS)/khost-fuzz.tap
-#   make fuzz-khost-cpio fuzz-khost-bootinfo fuzz-khost-elf fuzz-khost-bootconf   (FUZZ_SECONDS long)
+#   make fuzz-khost-cpio fuzz-khost-bootinfo fuzz-khost-elf   (FUZZ_SECONDS long)
 #   make khost-seeds       regenerate the committed seed corpora
 
 KHOST_DIR := $(B)/khost
@@ -12,7 +12,7 @@ KHOST_FUZZ_SRC := tests/fuzz/kernel
 KHOST_HARNESS := $(KHOST_SRC)/ktharness.c
 
 # Each test binary: its test file, the harness, and the kernel sources under test.
-KHOST_TESTS := memmap frames paging bootinfo cmdline cpio fmt elf bootconf
+KHOST_TESTS := memmap frames paging bootinfo cmdline cpio fmt elf
 KHOST_memmap_SRCS := kernel/memmap.c
 KHOST_frames_SRCS := kernel/frames.c
 KHOST_paging_SRCS := arch/x86_64/paging.c
@@ -21,7 +21,6 @@ KHOST_cmdline_SRCS := arch/x86_64/bootinfo.c $(KHOST_SRC)/host_strlcpy.c
 KHOST_cpio_SRCS := lib/cpio.c $(KHOST_SRC)/images.c
 KHOST_fmt_SRCS := lib/fmt.c
 KHOST_elf_SRCS := lib/elf.c $(KHOST_SRC)/images.c
-KHOST_bootconf_SRCS := lib/bootconf.c
 
 KHOST_BINS := $(KHOST_TESTS:%=$(KHOST_DIR)/%_test)
 KHOST_CFLAGS := $(HOST_CFLAGS) $(HOST_SAN) -MMD -MP
@@ -42,20 +41,19 @@ $(foreach t,$(KHOST_TESTS),$(eval $(call khost_test_rule,$(t))))
 
 -include $(shell find $(KHOST_DIR)/obj -name '*.d' 2>/dev/null)
 
-.PHONY: test-khost test-khost-fuzz khost-seeds fuzz-khost-cpio fuzz-khost-bootinfo fuzz-khost-elf fuzz-khost-bootconf
+.PHONY: test-khost test-khost-fuzz khost-seeds fuzz-khost-cpio fuzz-khost-bootinfo fuzz-khost-elf
 TEST_GROUPS += khost khost-fuzz
-FUZZ_STEPS += khost-cpio khost-bootinfo khost-elf khost-bootconf
+FUZZ_STEPS += khost-cpio khost-bootinfo khost-elf
 
 test-khost: $(KHOST_BINS)
 	@mkdir -p $(RESULTS)
 	@bash $(KHOST_SRC)/run.sh $(RESULTS)/khost.tap $(KHOST_DIR)/logs $(KHOST_BINS)
 
 # Fuzzers: clang + libFuzzer, the kernel parser compiled in with the target.
-KHOST_FUZZERS := cpio bootinfo elf bootconf
+KHOST_FUZZERS := cpio bootinfo elf
 KHOST_cpio_FUZZ_SRCS := lib/cpio.c
 KHOST_bootinfo_FUZZ_SRCS := arch/x86_64/bootinfo.c kernel/memmap.c $(KHOST_SRC)/host_strlcpy.c
 KHOST_elf_FUZZ_SRCS := lib/elf.c
-KHOST_bootconf_FUZZ_SRCS := lib/bootconf.c
 
 define khost_fuzz_rule
 $(KHOST_DIR)/fuzz/$(1)_fuzz: $(KHOST_FUZZ_SRC)/$(1)_fuzz.c $(KHOST_$(1)_FUZZ_SRCS)
@@ -95,15 +93,13 @@ fuzz-khost-bootinfo: $(KHOST_DIR)/fuzz/bootinfo_fuzz
 	$(call khost_fuzz_run,bootinfo,$(FUZZ_SECONDS))
 fuzz-khost-elf: $(KHOST_DIR)/fuzz/elf_fuzz
 	$(call khost_fuzz_run,elf,$(FUZZ_SECONDS))
-fuzz-khost-bootconf: $(KHOST_DIR)/fuzz/bootconf_fuzz
-	$(call khost_fuzz_run,bootconf,$(FUZZ_SECONDS))
 
 # Seeds are generated from valid images by a small program; the output is committed.
 $(KHOST_DIR)/mkseeds: $(KHOST_FUZZ_SRC)/mkseeds.c $(KHOST_SRC)/images.c $(KHOST_SRC)/images.h
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) -I$(KHOST_SRC) $(KHOST_FUZZ_SRC)/mkseeds.c $(KHOST_SRC)/images.c -o $@
 
-KHOST_SEED_DIRS := cpio bootinfo elf bootconf
+KHOST_SEED_DIRS := cpio bootinfo elf
 khost-seeds: $(KHOST_DIR)/mkseeds
 	rm -rf $(KHOST_SEED_DIRS:%=$(KHOST_FUZZ_SRC)/corpus/%)
 	mkdir -p $(KHOST_SEED_DIRS:%=$(KHOST_FUZZ_SRC)/corpus/%)

@@ -19,7 +19,8 @@ $(UOBJ)/%.o: %.S
 	@mkdir -p $(dir $@)
 	$(UCC) -D__ASSEMBLER__ -Iinclude -c $< -o $@
 
-$(UOBJ)/init: $(RT_OBJS) $(UOBJ)/user/init/init.o $(UOBJ)/lib/cpio.o $(UOBJ)/lib/elf.o $(UOBJ)/lib/bootconf.o user/rt/user.ld
+$(UOBJ)/init: $(RT_OBJS) $(UOBJ)/user/init/init.o $(UOBJ)/user/init/partition.o $(UOBJ)/lib/cpio.o $(UOBJ)/lib/elf.o \
+		$(UOBJ)/lib/manifest.o $(UOBJ)/lib/manifest_keys.o user/rt/user.ld
 	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
 $(UOBJ)/hello: $(RT_OBJS) $(UOBJ)/user/apps/hello/hello.o user/rt/user.ld
 	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
@@ -54,16 +55,50 @@ test-user: $(KERNEL) $(INITRD_TEST) $(INITRD)
 		--qemu-arg=-device --qemu-arg=intel-iommu,intremap=off $(UTEST_DEVICES) --append "test-exit" \
 		--expect '^# utest: ' --expect 'iommu: VT-d at .*: DMA remapping on' \
 		--expect 'iommu: DMA fault: device 00:..\.0 write to 0x' --timeout 120
-	-python3 tools/qemu_run.py --tap $(RESULTS)/user.tap --name root-task-starts-programs --smp 2 --initrd $(INITRD) \
+	-python3 tools/qemu_run.py --tap $(RESULTS)/user.tap --name root-task-starts-manifest --smp 2 --initrd $(INITRD) \
 		--append "" --want hang --timeout 8 --expect '^init: root task running in ring 3: 2 cpus' \
+		--expect '^init: etc/manifest:24: memory 100K: must be a power of two of at least 64K$$' \
+		--expect '^init: partition broken \(etc/manifest:22\) not started: see the errors above' \
+		--expect '^init: partition ghost not started: program ghost is not in the boot module' \
 		--expect '^init: started hello \(priority 50, cpu 1, 512 KiB\)' \
+		--expect '^init: partition hello running: 1 program, 512 KiB, 1 channel end' \
 		--expect '^hello: running in ring 3 with 1 memory capability, 512 KiB; own endpoint made, own page mapped, root.s capabilities unreachable' \
+		--expect '^hello: argv\[0\] hello, argv\[1\] --wave, config greeting=hello from the manifest' \
 		--expect '^hog: made 16 frames from 64 KiB, then error 6 \(out of memory, cleanly\)' \
-		--expect 'boot.conf:5: not understood; skipped' --reject 'W thread'
+		--expect '^hog: sent 10000 messages on channel hog-to-hello' \
+		--expect '^hello: received 10000 messages on channel hog-to-hello, all in order' \
+		--reject 'partition (broken|ghost) running' --reject 'started hello \(priority 50, cpu 0' --reject 'W thread'
+	-python3 tools/qemu_run.py --tap $(RESULTS)/user.tap --name root-task-takes-apart-partial-partitions --smp 2 \
+		--initrd $(INITRD_MANIFEST) --append "" --want hang --timeout 8 \
+		--expect '^init: partition big not started: the arguments and config of program hog exceed 3008 bytes$$' \
+		--expect '^init: partition big taken apart: nothing of it runs' \
+		--expect '^init: partition peer not started: its channel big-to-peer is not set up' \
+		--expect '^init: partition peer taken apart: nothing of it runs' \
+		--expect '^init: partition ok running: 1 program, 128 KiB, 0 channel ends' \
+		--expect '^hello: running in ring 3 with 1 memory capability, 128 KiB' \
+		--reject 'partition (big|peer) running' --reject 'started hello \(priority 50, cpu 0' \
+		--reject 'capability, 256 KiB' --reject '^hog:' --reject 'W thread'
+	@# The runner itself: a run meant to hang whose expected line never comes must fail.
+	-python3 tools/qemu_run.py --name qemu-run-hang-still-checks-expect --smp 1 \
+		--initrd $(INITRD) --append "" --want hang --timeout 4 --expect '^this line never appears$$' \
+		> $(B)/qemu-run-hang-check.out; \
+		if grep -q '^not ok - boot.qemu-run-hang-still-checks-expect (verdict fail: expected output missing' \
+			$(B)/qemu-run-hang-check.out; then echo "ok - qemu_run.want_hang_checks_expect"; \
+		else echo "not ok - qemu_run.want_hang_checks_expect"; fi >> $(RESULTS)/user.tap
+
+# A boot module whose manifest has a partition that fails while it is built:
+# it and its channel peer are taken apart, the third partition runs.
+INITRD_MANIFEST := $(B)/initrd-manifest-test.cpio
+$(INITRD_MANIFEST): $(UOBJ)/init $(UOBJ)/hello $(UOBJ)/hog tests/user/manifest-partial
+	@rm -rf $(B)/initrd-manifest-root && mkdir -p $(B)/initrd-manifest-root/etc
+	cp tests/user/manifest-partial $(B)/initrd-manifest-root/etc/manifest
+	cp $(UOBJ)/init $(UOBJ)/hello $(UOBJ)/hog $(B)/initrd-manifest-root/
+	cd $(B)/initrd-manifest-root && find * | LC_ALL=C sort | cpio -o -H newc --quiet > ../initrd-manifest-test.cpio
+test-user: $(INITRD_MANIFEST)
 
 # ---- kernel micro-benchmarks (root task of the bench boot module) ----
 INITRD_KBENCH := $(B)/initrd-kbench.cpio
-$(UOBJ)/kbench: $(RT_OBJS) $(UOBJ)/user/apps/kbench/kbench.o user/rt/user.ld
+$(UOBJ)/kbench: $(RT_OBJS) $(UOBJ)/user/apps/kbench/kbench.o $(UOBJ)/user/apps/kbench/ring_bench.o user/rt/user.ld
 	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
 # The system-call fuzzer (its runs: mk/kfuzz.mk).
 $(UOBJ)/scfuzz: $(RT_OBJS) $(SCFUZZ_SRCS:%.c=$(UOBJ)/%.o) $(UOBJ)/lib/cpio.o user/rt/user.ld

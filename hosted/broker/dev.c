@@ -43,7 +43,18 @@ uint64_t host_now_ms(void *ctx)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Wall clock: only used to make the store id differ between formats. */
+/* Wall clock, ms since the Unix epoch (time-based retention). */
+uint64_t host_epoch_ms(void *ctx)
+{
+	struct timespec ts;
+
+	(void)ctx;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Wall clock mixed with the pid: only used to make the store id differ
+ * between formats. */
 static uint64_t host_wall_ms(void *ctx)
 {
 	struct timespec ts;

@@ -28,6 +28,7 @@ void host_log(void *ctx, const char *what, const char *detail, long long v);
 void *host_alloc(void *ctx, size_t n);
 void host_free(void *ctx, void *p);
 uint64_t host_now_ms(void *ctx);
+uint64_t host_epoch_ms(void *ctx);
 
 /* Listen and serve until SIGINT/SIGTERM. Returns process exit status. */
 int host_serve(int lfd, struct broker *b, struct host_dev *d);

@@ -108,6 +108,7 @@ void host_fill_broker_platform(struct broker_platform *pl)
 	*pl = (struct broker_platform){
 		.alloc = host_alloc, .free = host_free, .now_ms = host_now_ms,
 		.log = host_log, .send = t_send, .close = t_close,
+		.wall_ms = host_epoch_ms,
 	};
 }
 

@@ -17,27 +17,27 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MANIFEST_NAME_MAX     32 /* partition and channel names, with the NUL */
-#define MANIFEST_PATH_MAX     64 /* program paths in the boot module, with the NUL */
-#define MANIFEST_ARGS_MAX     16 /* argv entries of one program, the path included */
-#define MANIFEST_ARG_MAX      128 /* one argument, with the NUL */
-#define MANIFEST_KEY_MAX      32 /* config keys, with the NUL */
-#define MANIFEST_VALUE_MAX    256 /* config values, with the NUL */
-#define MANIFEST_MSG_MAX      160 /* one error message, with the NUL */
-#define MANIFEST_CPUS_MAX     64 /* CPU numbers are below this (a 64-bit mask) */
-#define MANIFEST_MIN_MEM_KIB  64
-#define MANIFEST_PRIORITY_LIM 256 /* priorities are below this */
-#define MANIFEST_PERIOD_MIN_US 5 /* the kernel's budget limits (thread set_budget) */
-#define MANIFEST_PERIOD_MAX_US 10000000
+#define MANIFEST_NAME_MAX       32  /* partition and channel names, with the NUL */
+#define MANIFEST_PATH_MAX       64  /* program paths in the boot module, with the NUL */
+#define MANIFEST_ARGS_MAX       16  /* argv entries of one program, the path included */
+#define MANIFEST_ARG_MAX        128 /* one argument, with the NUL */
+#define MANIFEST_KEY_MAX        32  /* config keys, with the NUL */
+#define MANIFEST_VALUE_MAX      256 /* config values, with the NUL */
+#define MANIFEST_MSG_MAX        160 /* one error message, with the NUL */
+#define MANIFEST_CPUS_MAX       64  /* CPU numbers are below this (a 64-bit mask) */
+#define MANIFEST_MIN_MEM_KIB    64
+#define MANIFEST_PRIORITY_LIM   256 /* priorities are below this */
+#define MANIFEST_PERIOD_MIN_US  5   /* the kernel's budget limits (thread set_budget) */
+#define MANIFEST_PERIOD_MAX_US  10000000
 #define MANIFEST_RING_MAX_BYTES (1u << 20) /* a channel's ring, header included */
-#define MANIFEST_DEV_COUNT_MAX 32
+#define MANIFEST_DEV_COUNT_MAX  32
 
 enum manifest_restart { MANIFEST_RESTART_STOP = 0, MANIFEST_RESTART_RESTART = 1 };
 
 enum manifest_dev_kind {
-	MANIFEST_DEV_ID = 1, /* vendor:device */
+	MANIFEST_DEV_ID = 1,    /* vendor:device */
 	MANIFEST_DEV_CLASS = 2, /* class[:subclass[:prog-if]] */
-	MANIFEST_DEV_BDF = 3, /* bus:device.function */
+	MANIFEST_DEV_BDF = 3,   /* bus:device.function */
 };
 
 struct manifest_device {
@@ -45,9 +45,10 @@ struct manifest_device {
 	uint32_t line;
 	enum manifest_dev_kind kind;
 	uint16_t vendor, device; /* MANIFEST_DEV_ID */
-	uint8_t class_code, subclass, prog_if, class_bytes; /* MANIFEST_DEV_CLASS: 1..3 bytes match */
+	uint8_t class_code, subclass, prog_if,
+	    class_bytes;      /* MANIFEST_DEV_CLASS: 1..3 bytes match */
 	uint8_t bus, dev, fn; /* MANIFEST_DEV_BDF */
-	uint32_t count; /* how many matching functions (always 1 for a BDF) */
+	uint32_t count;       /* how many matching functions (always 1 for a BDF) */
 };
 
 struct manifest_program {
@@ -71,7 +72,7 @@ struct manifest_partition {
 	struct manifest_program *programs;
 	uint32_t nprograms;
 	uint64_t mem_kib; /* a power of two, >= MANIFEST_MIN_MEM_KIB */
-	uint64_t cpus; /* bit n: may run on CPU n; never 0 */
+	uint64_t cpus;    /* bit n: may run on CPU n; never 0 */
 	uint32_t priority;
 	uint32_t budget_us, period_us; /* both 0: no budget */
 	enum manifest_restart restart;
@@ -86,9 +87,9 @@ struct manifest_channel {
 	const char *name;
 	bool is_valid;
 	struct manifest_partition *from, *to; /* producer and consumer (NULL when not resolved) */
-	const char *from_name, *to_name; /* as written (NULL when missing) */
+	const char *from_name, *to_name;      /* as written (NULL when missing) */
 	uint32_t from_line, to_line;
-	uint32_t entries; /* a power of two */
+	uint32_t entries;    /* a power of two */
 	uint32_t entry_size; /* bytes, a power of two */
 };
 
@@ -100,8 +101,8 @@ struct manifest_error {
 
 /* What the root task can give; 0 in a field means "do not check". */
 struct manifest_limits {
-	uint64_t mem_kib; /* all partitions' memory together */
-	uint32_t ncpus; /* CPUs that exist */
+	uint64_t mem_kib;      /* all partitions' memory together */
+	uint32_t ncpus;        /* CPUs that exist */
 	uint32_t max_priority; /* the highest priority a partition may have (the root task's own) */
 };
 
@@ -126,9 +127,10 @@ enum manifest_status { MANIFEST_OK = 0, MANIFEST_HAS_ERRORS = 1, MANIFEST_ARENA_
  * lists them; partitions with is_valid may still be started) or
  * MANIFEST_ARENA_FULL (start nothing). Reads nothing outside the text.
  */
-enum manifest_status manifest_parse(const char *text, size_t len, const struct manifest_limits *limits,
-				    struct manifest_arena *arena, struct manifest *m)
-	__attribute__((warn_unused_result));
+enum manifest_status manifest_parse(const char *text, size_t len,
+                                    const struct manifest_limits *limits,
+                                    struct manifest_arena *arena, struct manifest *m)
+    __attribute__((warn_unused_result));
 
 /* The value of a partition's config key, or NULL. */
 const char *manifest_config_get(const struct manifest_partition *p, const char *key);

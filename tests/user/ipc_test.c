@@ -277,3 +277,73 @@ UTEST(ipc, capability_transfer_refused_without_grant)
 	UEXPECT_ERR(t, hl_syscall(HL_SYS_SEND, recv, &info, &m, NULL), HL_ERR_INVALID_CAP);
 	hl_ipcbuf()->recv_slot = 0;
 }
+
+struct pingpong {
+	hl_cptr_t ping, pong;
+	int rounds;
+	volatile int done; /* rounds completed by the ponger */
+	volatile int pinged; /* rounds completed by the pinger */
+};
+
+static void ping_side(void *arg)
+{
+	struct pingpong *p = arg;
+	hl_word_t info = 0;
+	struct hl_msg m = { { 0 } };
+
+	for (int i = 0; i < p->rounds; i++) {
+		hl_syscall(HL_SYS_SEND, p->ping, &info, &m, NULL);
+		hl_syscall(HL_SYS_RECV, p->pong, &info, &m, NULL);
+		p->pinged = i + 1;
+	}
+	for (;;)
+		hl_syscall(HL_SYS_RECV, p->pong, &info, &m, NULL); /* block for good: the runner suspends it */
+}
+
+static void pong_side(void *arg)
+{
+	struct pingpong *p = arg;
+	hl_word_t info = 0;
+	struct hl_msg m = { { 0 } };
+
+	for (int i = 0; i < p->rounds; i++) {
+		hl_syscall(HL_SYS_RECV, p->ping, &info, &m, NULL);
+		p->done = i + 1;
+		hl_syscall(HL_SYS_SEND, p->pong, &info, &m, NULL);
+	}
+	for (;;)
+		hl_syscall(HL_SYS_RECV, p->ping, &info, &m, NULL);
+}
+
+/*
+ * Notifications between two CPUs that are idle whenever their thread
+ * waits (the runner watches from a third): every signal must wake its
+ * waiter, whatever the other CPU is doing. Reported while building rings:
+ * the ping-pong stopped after its first round.
+ */
+UTEST(notification, ping_pong_between_two_idle_cpus)
+{
+	static struct pingpong p; /* not on the stack: the threads outlive a failed case */
+
+	if (rt_self.bi->ncpus < 3)
+		return; /* the runner needs a CPU of its own */
+	p = (struct pingpong){ ut_alloc(t, HL_OBJ_NOTIFICATION, 0), ut_alloc(t, HL_OBJ_NOTIFICATION, 0), 2000, 0, 0 };
+	hl_cptr_t a = ut_thread_new(t, ping_side, &p, 100), b = ut_thread_new(t, pong_side, &p, 100);
+	if (!UCHECK(t, a && b && p.ping && p.pong))
+		return;
+	hl_thread_set_affinity(a, 1);
+	hl_thread_set_affinity(b, 2);
+	hl_thread_resume(b);
+	hl_thread_resume(a);
+	uint64_t hz = rt_self.bi->tsc_hz;
+	int last = -1;
+	for (uint64_t stall = ut_rdtsc(); p.pinged < p.rounds && ut_rdtsc() - stall < 2 * hz;) {
+		if (p.pinged != last)
+			last = p.pinged, stall = ut_rdtsc();
+		hl_yield();
+	}
+	UEXPECT(t, p.pinged == p.rounds, "stalled for 2 s after %d of %d rounds (ponger at %d)", p.pinged, p.rounds,
+		p.done);
+	hl_thread_suspend(a);
+	hl_thread_suspend(b);
+}

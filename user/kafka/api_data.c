@@ -54,6 +54,27 @@ static int16_t batch_max_ok(const uint8_t *p, uint32_t len, int32_t max)
 	return KERR_NONE;
 }
 
+/* message.timestamp.type=LogAppendTime: every batch of a checked blob gets
+ * the LogAppendTime attribute (bit 3) and the broker's time as its
+ * MaxTimestamp, and a new CRC (both fields are covered by it), as Kafka
+ * does. Returns the time set. */
+static int64_t stamp_append_time(struct broker *b, uint8_t *p, uint32_t len)
+{
+	int64_t now = (int64_t)(b->pl.wall_ms ? b->pl.wall_ms(b->pl.ctx) :
+						b->pl.now_ms(b->pl.ctx));
+
+	for (uint32_t off = 0; off < len; off += k_be32(p + off + 8) + 12) {
+		uint8_t *h = p + off;
+		uint32_t total = k_be32(h + 8) + 12, crc;
+		h[22] |= 0x08;
+		k_put_be64(h + 35, (uint64_t)now);
+		crc = store_crc32c(0, h + 21, total - 21);
+		for (int i = 0; i < 4; i++)
+			h[17 + i] = (uint8_t)(crc >> (24 - 8 * i));
+	}
+	return now;
+}
+
 /* Append every batch of a checked blob; returns a Kafka error code and
  * the base offset of the first batch. */
 static int16_t produce_append(struct broker *b, struct store_part *p,
@@ -133,7 +154,7 @@ static bool produce_part(struct broker *b, struct kresp *r, struct kreq *q,
 	int32_t idx = kr_i32(&q->r);
 	struct kbytes rec;
 	struct store_part *p = NULL;
-	int64_t base = -1, ts;
+	int64_t base = -1, ts, append_time = -1;
 	uint32_t count;
 	int16_t err;
 
@@ -147,8 +168,11 @@ static bool produce_part(struct broker *b, struct kresp *r, struct kreq *q,
 	else if (rec.len <= 0)
 		err = KERR_CORRUPT;
 	else if (!(err = (int16_t)batch_check(rec.p, (uint32_t)rec.len, &count, &ts)) &&
-		 !(err = batch_max_ok(rec.p, (uint32_t)rec.len, b->tconf[tid].max_msg)))
+		 !(err = batch_max_ok(rec.p, (uint32_t)rec.len, b->tconf[tid].max_msg))) {
+		if (b->tconf[tid].append_time)
+			append_time = stamp_append_time(b, rec.p, (uint32_t)rec.len);
 		err = produce_idem(b, p, (uint32_t)tid, (uint32_t)idx, &rec, &base);
+	}
 	if (err) {
 		base = -1;
 		b_log(b, "broker: produce rejected, error", "", err);
@@ -157,7 +181,7 @@ static bool produce_part(struct broker *b, struct kresp *r, struct kreq *q,
 		kw_i32(&r->w, idx);
 		kw_i16(&r->w, err);
 		kw_i64(&r->w, base);
-		kw_i64(&r->w, -1);
+		kw_i64(&r->w, err ? -1 : append_time); /* log_append_time */
 		if (q->ver >= 5)
 			kw_i64(&r->w, p ? (int64_t)store_part_start(p) : -1);
 	}

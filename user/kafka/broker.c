@@ -418,6 +418,7 @@ void broker_poll(struct broker *b)
 	uint64_t now = b->pl.now_ms(b->pl.ctx);
 
 	group_poll(b);
+	retention_poll(b, now);
 	commit(b, now);
 	fetch_poll(b, false);
 	for (struct kconn *c = b->conns; c; c = c->next)

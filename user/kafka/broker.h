@@ -27,6 +27,9 @@ struct broker_platform {
 	void (*log)(void *ctx, const char *what, const char *detail, long long v);
 	int (*send)(void *ctx, void *conn, const struct kiov *iov, uint32_t n);
 	void (*close)(void *ctx, void *conn);
+	/* Wall clock in ms since the Unix epoch (batch timestamps are), for
+	 * time-based retention; NULL: retention.ms is not enforced. */
+	uint64_t (*wall_ms)(void *ctx);
 };
 
 struct broker_config {

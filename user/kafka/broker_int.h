@@ -36,9 +36,9 @@ enum {
 };
 
 /* Per-topic configs (topic_config.c): Kafka's defaults unless the TC_
- * bit is in set. Only these four are accepted (others: INVALID_CONFIG). */
+ * bit is in set. Only these five are accepted (others: INVALID_CONFIG). */
 enum { TC_RETENTION_MS = 1, TC_RETENTION_BYTES = 2, TC_CLEANUP = 4,
-       TC_MAX_MSG = 8 };
+       TC_MAX_MSG = 8, TC_TS_TYPE = 16 };
 enum { CLEANUP_DELETE = 1, CLEANUP_COMPACT = 2 };
 
 struct tconf {
@@ -46,6 +46,7 @@ struct tconf {
 	int32_t max_msg;
 	uint8_t cleanup; /* CLEANUP_ bits */
 	uint8_t set;     /* TC_ bits set explicitly for the topic */
+	uint8_t append_time; /* message.timestamp.type=LogAppendTime */
 };
 
 /* R_WAIT_WRITE: acks=1, released once the data is handed to the device
@@ -117,6 +118,8 @@ struct broker {
 	struct pstate *pstates; /* idempotent producers (producer.c) */
 	uint32_t pcap, pcount;
 	int64_t next_pid, pid_end; /* ids below pid_end are logged as used */
+	uint64_t last_retention;   /* last retention check (now_ms) */
+	uint32_t meta_segs_left;   /* metadata log segments after compaction */
 };
 
 /* broker.c */
@@ -149,6 +152,20 @@ int batch_check(const uint8_t *p, uint32_t len, uint32_t *count,
 int api_fetch(struct broker *b, struct kconn *c, struct kreq *q);
 void fetch_poll(struct broker *b, bool force_all);
 
+/* Admin requests may list at most this many topics, resources or groups
+ * (clients send a handful); more is treated as malformed, which bounds the
+ * work of the per-entry duplicate and lookup scans. */
+#define ADMIN_MAX_ENTRIES 1000
+
+static inline int32_t kr_admin_array(struct kr *r, uint32_t min_elem)
+{
+	int32_t n = kr_array(r, min_elem, false);
+
+	if (n > (int32_t)ADMIN_MAX_ENTRIES)
+		r->bad = true;
+	return r->bad ? 0 : n;
+}
+
 /* topic_config.c */
 void tconf_default(struct tconf *c);
 int16_t tconf_set(struct tconf *c, const struct kstr *name,
@@ -179,6 +196,11 @@ bool meta_append(struct broker *b, struct kw *w);
 int meta_sync(struct broker *b);
 void resp_wait_flush(struct broker *b, struct kresp *r);
 bool meta_stale(const struct broker *b, int32_t topic, uint64_t rec_off);
+void meta_compact(struct broker *b);
+bool offlog_snapshot(struct broker *b);
+
+/* retention.c */
+void retention_poll(struct broker *b, uint64_t now);
 
 /* producer.c */
 struct pstate;

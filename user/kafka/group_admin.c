@@ -85,7 +85,7 @@ int api_describe_groups(struct broker *b, struct kconn *c, struct kreq *q)
 	struct kr scan = q->r;
 	struct kstr id;
 	struct kresp *r;
-	int32_t n = kr_array(&scan, 2, false);
+	int32_t n = kr_admin_array(&scan, 2);
 	bool ops = false;
 
 	for (int32_t i = 0; i < n && !scan.bad; i++)
@@ -135,7 +135,7 @@ int api_delete_groups(struct broker *b, struct kconn *c, struct kreq *q)
 	struct kr scan = q->r;
 	struct kstr id;
 	struct kresp *r;
-	int32_t n = kr_array(&scan, 2, false);
+	int32_t n = kr_admin_array(&scan, 2);
 	bool logged = false;
 
 	for (int32_t i = 0; i < n && !scan.bad; i++)
@@ -210,6 +210,36 @@ static bool offs_remove(struct broker *b, struct kgroup *g, uint32_t t, uint32_t
 	return false;
 }
 
+/* One topic of an OffsetDelete: remove, log and answer each partition;
+ * returns how many offsets were removed. */
+static int32_t od_topic(struct broker *b, struct kr *q, struct kresp *r,
+			struct kgroup *g, struct kw *log)
+{
+	struct kstr name;
+	int32_t removed = 0;
+
+	kr_str(q, &name);
+	int tid = topic_lookup(b, &name, false);
+	bool sub = tid >= 0 && group_subscribed(g, &name);
+	int32_t np = kr_array(q, 4, false);
+	kw_str(&r->w, name.p, name.len);
+	kw_i32(&r->w, np);
+	for (int32_t k = 0; k < np; k++) {
+		int32_t idx = kr_i32(q);
+		int16_t err = tid < 0 ? (int16_t)-tid :
+			      !store_part_get(b->st, (uint32_t)tid, (uint32_t)idx) ?
+			      KERR_UNKNOWN_TP : sub ? KERR_GROUP_SUBSCRIBED : 0;
+		if (!err && offs_remove(b, g, (uint32_t)tid, (uint32_t)idx)) {
+			kw_i32(log, tid);
+			kw_i32(log, idx);
+			removed++;
+		}
+		kw_i32(&r->w, idx);
+		kw_i16(&r->w, err);
+	}
+	return removed;
+}
+
 /* OffsetDelete v0: group-level errors first (unknown group; a non-empty
  * group of another protocol type), then per partition (unknown topic,
  * topic a member subscribes to). */
@@ -224,7 +254,7 @@ int api_offset_delete(struct broker *b, struct kconn *c, struct kreq *q)
 	int16_t gerr = KERR_NONE;
 
 	kr_str(&scan, &gid);
-	n = kr_array(&scan, 6, false);
+	n = kr_admin_array(&scan, 6);
 	for (int32_t i = 0; i < n && !scan.bad; i++) {
 		kr_str(&scan, &name);
 		int32_t np = kr_array(&scan, 4, false);
@@ -249,27 +279,8 @@ int api_offset_delete(struct broker *b, struct kconn *c, struct kreq *q)
 	kw_i32(&log, META_OFFS_DEL);
 	kw_str(&log, g ? g->id : "", g ? (int32_t)g->idlen : 0);
 	kw_i32(&log, 0);
-	for (int32_t i = 0; i < n; i++) {
-		kr_str(&q->r, &name);
-		int tid = topic_lookup(b, &name, false);
-		bool sub = tid >= 0 && group_subscribed(g, &name);
-		int32_t np = kr_array(&q->r, 4, false);
-		kw_str(&r->w, name.p, name.len);
-		kw_i32(&r->w, np);
-		for (int32_t k = 0; k < np; k++) {
-			int32_t idx = kr_i32(&q->r);
-			int16_t err = tid < 0 ? (int16_t)-tid :
-				      !store_part_get(b->st, (uint32_t)tid, (uint32_t)idx) ?
-				      KERR_UNKNOWN_TP : sub ? KERR_GROUP_SUBSCRIBED : 0;
-			if (!err && offs_remove(b, g, (uint32_t)tid, (uint32_t)idx)) {
-				kw_i32(&log, tid);
-				kw_i32(&log, idx);
-				nlog++;
-			}
-			kw_i32(&r->w, idx);
-			kw_i16(&r->w, err);
-		}
-	}
+	for (int32_t i = 0; i < n; i++)
+		nlog += od_topic(b, &q->r, r, g, &log);
 	resp_finish(r);
 	kw_patch32(&log, 6 + (g ? g->idlen : 0), nlog);
 	if (nlog && meta_append(b, &log)) {

@@ -330,3 +330,26 @@ int api_offset_fetch(struct broker *b, struct kconn *c, struct kreq *q)
 	resp_ready(b, r);
 	return 0;
 }
+
+/* Restate every committed offset as HOC2 records of at most about
+ * 512 KiB each (the metadata log snapshot); false if one was not stored. */
+bool offlog_snapshot(struct broker *b)
+{
+	for (struct kgroup *g = b->groups; g; g = g->next) {
+		uint32_t i = 0;
+		while (i < g->noffs) {
+			struct kw w;
+			int32_t n = 0;
+			offlog_begin(b, &w, g);
+			for (; i < g->noffs && w.len < (512u << 10); i++, n++) {
+				kw_i32(&w, (int32_t)g->offs[i].topic);
+				kw_i32(&w, (int32_t)g->offs[i].part);
+				kw_i64(&w, g->offs[i].off);
+				kw_str(&w, g->offs[i].meta, (int32_t)g->offs[i].meta_len);
+			}
+			if (!offlog_end(b, &w, n))
+				return false;
+		}
+	}
+	return true;
+}

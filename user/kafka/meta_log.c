@@ -4,10 +4,19 @@
  * survive a restart. Replay at start is two passes: the first finds,
  * per topic id, the last "topic created" record; the second applies
  * everything, skipping records about a topic id that an later creation
- * reused (they belonged to a deleted topic). */
+ * reused (they belonged to a deleted topic).
+ *
+ * The log is pinned (never reclaimed for space) and kept short by
+ * meta_compact: a snapshot that restates the whole state, made durable,
+ * after which every segment before it is dropped. Replaying any suffix of
+ * the log that contains a complete snapshot gives the same state as the
+ * whole log, so the recovered log start (the first segment's base) is
+ * always a valid replay start. */
 #include <string.h>
 
 #include "broker_int.h"
+
+#define META_COMPACT_SEGS 3u
 
 /* Append one record (w is freed); true when it is in the log. */
 bool meta_append(struct broker *b, struct kw *w)
@@ -134,10 +143,69 @@ int offsets_load(struct broker *b)
 	if (id < 0)
 		return -1;
 	b->offsets_part = store_part_get(b->st, (uint32_t)id, 0);
+	store_part_pin(b->offsets_part); /* trimmed only by meta_compact */
 	err = meta_pass(b, 1);
 	if (!err)
 		err = meta_pass(b, 2);
 	b_free(b, b->replay_new);
 	b->replay_new = NULL;
 	return err;
+}
+
+/* Append the snapshot: the producer id block, every live topic's configs
+ * (as config changes: they mark nothing stale), the log start of every
+ * partition that recovery would not find by itself, and every committed
+ * offset. False when a record could not be appended. */
+static bool meta_snapshot(struct broker *b)
+{
+	struct kw w;
+	bool ok = true;
+
+	kw_init(&w, &b->al);
+	kw_i32(&w, META_PID_BLOCK);
+	kw_i64(&w, b->pid_end);
+	ok = meta_append(b, &w);
+	for (uint32_t t = 0; ok && t < store_topic_count(b->st); t++) {
+		uint32_t len;
+		const char *name = store_topic_name(b->st, t, &len);
+		if (!store_topic_parts(b->st, t) || topic_is_internal(name, len))
+			continue;
+		kw_init(&w, &b->al);
+		kw_i32(&w, META_TOPIC_CONF);
+		kw_i32(&w, (int32_t)t);
+		tconf_encode(&w, &b->tconf[t]);
+		ok = meta_append(b, &w);
+		for (uint32_t k = 0; ok && k < store_topic_parts(b->st, t); k++) {
+			struct store_part *p = store_part_get(b->st, t, k);
+			if (store_part_start(p) == store_part_first_base(b->st, p))
+				continue;
+			kw_init(&w, &b->al);
+			kw_i32(&w, META_LOG_START);
+			kw_i32(&w, (int32_t)t);
+			kw_i32(&w, (int32_t)k);
+			kw_i64(&w, (int64_t)store_part_start(p));
+			ok = meta_append(b, &w);
+		}
+	}
+	return ok && offlog_snapshot(b);
+}
+
+/* Once the log spans META_COMPACT_SEGS segments, and two more than the
+ * last snapshot left (a snapshot larger than a segment must not start the
+ * next one at once): snapshot, flush, then drop every segment before it. */
+void meta_compact(struct broker *b)
+{
+	struct store_part *lp = b->offsets_part;
+	uint64_t at = store_part_end(lp);
+	uint32_t n = store_part_nsegs(lp);
+
+	if (n < META_COMPACT_SEGS || n < b->meta_segs_left + 2)
+		return;
+	if (!meta_snapshot(b) || meta_sync(b) ||
+	    store_part_set_start(b->st, lp, at)) {
+		b_log(b, "broker: metadata log snapshot failed", "", (long long)at);
+		return;
+	}
+	b->meta_segs_left = store_part_nsegs(lp);
+	b_log(b, "broker: metadata log compacted, new start", "", (long long)at);
 }

@@ -143,7 +143,7 @@ int api_create_topics(struct broker *b, struct kconn *c, struct kreq *q)
 	struct kr all, scan = q->r;
 	struct kresp *r;
 	struct ct_topic t;
-	int32_t n = kr_array(&scan, 16, false);
+	int32_t n = kr_admin_array(&scan, 16);
 	bool only = false;
 
 	all = scan;
@@ -193,7 +193,7 @@ int api_delete_topics(struct broker *b, struct kconn *c, struct kreq *q)
 	struct kr scan = q->r;
 	struct kstr name;
 	struct kresp *r;
-	int32_t n = kr_array(&scan, 2, false);
+	int32_t n = kr_admin_array(&scan, 2);
 
 	for (int32_t i = 0; i < n && !scan.bad; i++)
 		kr_str(&scan, &name);
@@ -285,7 +285,7 @@ int api_create_partitions(struct broker *b, struct kconn *c, struct kreq *q)
 	struct kr all, scan = q->r, a;
 	struct kstr name;
 	struct kresp *r;
-	int32_t n = kr_array(&scan, 10, false), count, na;
+	int32_t n = kr_admin_array(&scan, 10), count, na;
 	bool only;
 
 	all = scan;
@@ -369,7 +369,7 @@ int api_delete_records(struct broker *b, struct kconn *c, struct kreq *q)
 	struct kr scan = q->r;
 	struct kstr name;
 	struct kresp *r;
-	int32_t n = kr_array(&scan, 6, false);
+	int32_t n = kr_admin_array(&scan, 6);
 	bool logged = false;
 
 	for (int32_t i = 0; i < n && !scan.bad; i++) {

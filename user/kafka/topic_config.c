@@ -1,5 +1,5 @@
 /* Topic configs: validation of retention.ms, retention.bytes,
- * cleanup.policy and max.message.bytes, DescribeConfigs v0-1 (topic and
+ * cleanup.policy, max.message.bytes and message.timestamp.type, DescribeConfigs v0-1 (topic and
  * broker resources), AlterConfigs v0-1 and IncrementalAlterConfigs v0 for
  * topics. Changes are logged (META_TOPIC_CONF) and answered once durable. */
 #include <string.h>
@@ -24,6 +24,7 @@ void tconf_default(struct tconf *c)
 	c->max_msg = (int32_t)STORE_MAX_PAYLOAD;
 	c->cleanup = CLEANUP_DELETE;
 	c->set = 0;
+	c->append_time = 0;
 }
 
 static bool kstr_is(const struct kstr *s, const char *lit)
@@ -104,6 +105,15 @@ int16_t tconf_set(struct tconf *c, const struct kstr *name,
 		c->set |= TC_CLEANUP;
 		return KERR_NONE;
 	}
+	if (kstr_is(name, "message.timestamp.type")) {
+		if (!kstr_is(val, "CreateTime") && !kstr_is(val, "LogAppendTime")) {
+			*msg = "message.timestamp.type is CreateTime or LogAppendTime";
+			return KERR_INVALID_CONFIG;
+		}
+		c->append_time = kstr_is(val, "LogAppendTime");
+		c->set |= TC_TS_TYPE;
+		return KERR_NONE;
+	}
 	if (!kstr_is(name, "retention.ms") && !kstr_is(name, "retention.bytes") &&
 	    !kstr_is(name, "max.message.bytes")) {
 		*msg = "unknown topic config";
@@ -149,6 +159,9 @@ static int16_t tconf_unset(struct tconf *c, const struct kstr *name,
 	} else if (kstr_is(name, "max.message.bytes")) {
 		c->max_msg = d.max_msg;
 		c->set &= (uint8_t)~TC_MAX_MSG;
+	} else if (kstr_is(name, "message.timestamp.type")) {
+		c->append_time = 0;
+		c->set &= (uint8_t)~TC_TS_TYPE;
 	} else {
 		*msg = "unknown topic config";
 		return KERR_INVALID_CONFIG;
@@ -163,6 +176,7 @@ void tconf_encode(struct kw *w, const struct tconf *c)
 	kw_i32(w, c->max_msg);
 	kw_i8(w, (int8_t)c->cleanup);
 	kw_i8(w, (int8_t)c->set);
+	kw_i8(w, (int8_t)c->append_time);
 }
 
 void tconf_decode(struct kr *r, struct tconf *c)
@@ -172,6 +186,7 @@ void tconf_decode(struct kr *r, struct tconf *c)
 	c->max_msg = kr_i32(r);
 	c->cleanup = (uint8_t)kr_i8(r);
 	c->set = (uint8_t)kr_i8(r);
+	c->append_time = r->off < r->n ? (uint8_t)kr_i8(r) : 0;
 }
 
 /* Decimal text of v into buf (at least 21 bytes); returns its length. */
@@ -230,7 +245,7 @@ static void desc_entry(struct kw *w, int16_t ver, const char *name,
 	}
 }
 
-/* The four topic configs of c, filtered by the requested keys. */
+/* The five topic configs of c, filtered by the requested keys. */
 static uint32_t desc_topic(struct kw *w, int16_t ver, const struct tconf *c,
 			   struct kr keys, int32_t nkeys, bool syn)
 {
@@ -248,6 +263,9 @@ static uint32_t desc_topic(struct kw *w, int16_t ver, const struct tconf *c,
 	TC_ENTRY("cleanup.policy", TC_CLEANUP, pol[c->cleanup & 3],
 		 (int32_t)strlen(pol[c->cleanup & 3]))
 	TC_ENTRY("max.message.bytes", TC_MAX_MSG, buf, fmt_i64(buf, c->max_msg))
+	TC_ENTRY("message.timestamp.type", TC_TS_TYPE,
+		 c->append_time ? "LogAppendTime" : "CreateTime",
+		 c->append_time ? 13 : 10)
 	TC_ENTRY("retention.bytes", TC_RETENTION_BYTES, buf,
 		 fmt_i64(buf, c->retention_bytes))
 	TC_ENTRY("retention.ms", TC_RETENTION_MS, buf, fmt_i64(buf, c->retention_ms))
@@ -340,7 +358,7 @@ static void describe_one(struct broker *b, struct kresp *r, struct kr *q,
 static bool describe_decode(struct kr r, int16_t ver)
 {
 	struct kstr s;
-	int32_t n = kr_array(&r, 7, false);
+	int32_t n = kr_admin_array(&r, 7);
 
 	for (int32_t i = 0; i < n && !r.bad; i++) {
 		(void)kr_i8(&r);
@@ -390,7 +408,7 @@ int api_describe_configs(struct broker *b, struct kconn *c, struct kreq *q)
 static bool alter_decode(struct kr r, bool incr)
 {
 	struct kstr s;
-	int32_t n = kr_array(&r, 7, false);
+	int32_t n = kr_admin_array(&r, 7);
 
 	for (int32_t i = 0; i < n && !r.bad; i++) {
 		(void)kr_i8(&r);

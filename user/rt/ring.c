@@ -33,12 +33,13 @@
  */
 #include <hallows/ring.h>
 
-int hl_ring_attach(struct hl_ring *r, void *mem, size_t mem_bytes, uint32_t n, uint32_t size, bool is_producer,
-		   const struct hl_ring_ops *ops, bool initialize)
+int hl_ring_attach(struct hl_ring *r, void *mem, size_t mem_bytes, uint32_t n, uint32_t size,
+                   bool is_producer, const struct hl_ring_ops *ops, bool initialize)
 {
 	if (!r || !mem || ((uintptr_t)mem & (HL_RING_LINE - 1)) || n < HL_RING_MIN_ENTRIES ||
-	    n > HL_RING_MAX_ENTRIES || (n & (n - 1)) || size < HL_RING_MIN_ENTRY || size > HL_RING_MAX_ENTRY ||
-	    (size & (size - 1)) || mem_bytes < hl_ring_bytes(n, size) || !ops || !ops->signal_peer || !ops->wait)
+	    n > HL_RING_MAX_ENTRIES || (n & (n - 1)) || size < HL_RING_MIN_ENTRY ||
+	    size > HL_RING_MAX_ENTRY || (size & (size - 1)) || mem_bytes < hl_ring_bytes(n, size) ||
+	    !ops || !ops->signal_peer || !ops->wait)
 		return HL_RING_ERR_ARG;
 	struct hl_ring_shared *sh = mem;
 	if (initialize) {
@@ -47,7 +48,8 @@ int hl_ring_attach(struct hl_ring *r, void *mem, size_t mem_bytes, uint32_t n, u
 		atomic_store_explicit(&sh->producer_sleeping, 0, memory_order_relaxed);
 		atomic_store_explicit(&sh->consumer_sleeping, 0, memory_order_relaxed);
 	}
-	*r = (struct hl_ring){ .sh = sh, .mask = n - 1, .entry_size = size, .is_producer = is_producer, .ops = *ops };
+	*r = (struct hl_ring){
+	    .sh = sh, .mask = n - 1, .entry_size = size, .is_producer = is_producer, .ops = *ops};
 	/* Our own index as we left it (0 on a fresh ring); only we write it. */
 	r->mine = atomic_load_explicit(is_producer ? &sh->head : &sh->tail, memory_order_relaxed);
 	return HL_RING_OK;
@@ -124,7 +126,8 @@ static int advance(struct hl_ring *r, uint32_t n, bool producer)
 		return HL_RING_OK;
 	r->mine += n;
 	r->pending -= n;
-	atomic_store_explicit(producer ? &r->sh->head : &r->sh->tail, r->mine, memory_order_release);
+	atomic_store_explicit(producer ? &r->sh->head : &r->sh->tail, r->mine,
+	                      memory_order_release);
 	wake_peer(r, producer ? &r->sh->consumer_sleeping : &r->sh->producer_sleeping);
 	return HL_RING_OK;
 }
@@ -141,7 +144,8 @@ int hl_ring_release(struct hl_ring *r, uint32_t n)
 
 int hl_ring_wait(struct hl_ring *r)
 {
-	_Atomic uint32_t *flag = r->is_producer ? &r->sh->producer_sleeping : &r->sh->consumer_sleeping;
+	_Atomic uint32_t *flag =
+	    r->is_producer ? &r->sh->producer_sleeping : &r->sh->consumer_sleeping;
 	long k = ready(r);
 
 	if (k)

@@ -152,9 +152,77 @@ long rt_thread_start(struct rt_thread *t, void (*fn)(void *), void *arg, uint8_t
 	return hl_thread_resume(t->tcb);
 }
 
-__attribute__((noreturn)) void rt_start(const struct hl_bootinfo *bi)
+static void ring_signal(void *peer)
+{
+	hl_word_t info = 0;
+	struct hl_msg m = { { 0 } };
+
+	hl_syscall(HL_SYS_SEND, (hl_cptr_t)(uintptr_t)peer, &info, &m, NULL);
+}
+
+static void ring_wait(void *own)
+{
+	hl_word_t info = 0, bits;
+	struct hl_msg m = { { 0 } };
+
+	hl_syscall(HL_SYS_RECV, (hl_cptr_t)(uintptr_t)own, &info, &m, &bits);
+}
+
+struct hl_ring_ops rt_ring_ops(hl_cptr_t own, hl_cptr_t peer)
+{
+	return (struct hl_ring_ops){ ring_signal, ring_wait, (void *)(uintptr_t)peer, (void *)(uintptr_t)own };
+}
+
+/* The i-th NUL-terminated string of the info page (argv first, then config), or NULL. */
+static const char *pi_string(uint32_t i)
+{
+	const struct hl_partinfo *pi = rt_self.pi;
+	uint32_t off = 0, n = pi ? pi->strings_bytes : 0;
+
+	for (; off < n && i; off++)
+		i -= pi->strings[off] == 0;
+	return off < n ? pi->strings + off : NULL;
+}
+
+const char *rt_arg(uint32_t i)
+{
+	return rt_self.pi && i < rt_self.pi->argc ? pi_string(i) : NULL;
+}
+
+const char *rt_config(const char *key)
+{
+	size_t n = strlen(key);
+
+	for (uint32_t i = 0; rt_self.pi && i < rt_self.pi->nconfig; i++) {
+		const char *kv = pi_string(rt_self.pi->argc + i);
+		if (kv && !strncmp(kv, key, n) && kv[n] == '=')
+			return kv + n + 1;
+	}
+	return NULL;
+}
+
+int rt_channel(const char *name, struct hl_ring *r)
+{
+	const struct hl_partinfo *pi = rt_self.pi;
+
+	for (uint32_t i = 0; pi && i < pi->nchannels && i < HL_PARTINFO_MAX_CHANNELS; i++) {
+		const struct hl_channel_end *c = &pi->ch[i];
+		if (strncmp(c->name, name, sizeof(c->name)))
+			continue;
+		struct hl_ring_ops ops = rt_ring_ops(c->own_ntfn, c->peer_ntfn);
+		return hl_ring_attach(r, (void *)c->ring_vaddr, c->ring_bytes, c->entries, c->entry_size,
+				      c->is_producer, &ops, false);
+	}
+	return HL_RING_ERR_ARG;
+}
+
+/* %rsi is the partition info page's address when the root task started us from the manifest. */
+__attribute__((noreturn)) void rt_start(const struct hl_bootinfo *bi, const struct hl_partinfo *pi)
 {
 	rt_self.bi = bi;
+	if (pi == (const struct hl_partinfo *)HL_PARTINFO_VADDR && pi->magic == HL_PARTINFO_MAGIC &&
+	    pi->strings_bytes <= sizeof(pi->strings) && (!pi->strings_bytes || !pi->strings[pi->strings_bytes - 1]))
+		rt_self.pi = pi;
 	rt_self.next_slot = bi->first_free_slot;
 	rt_self.heap_next = HEAP_BASE;
 	rt_self.heap_end = HEAP_TOP;

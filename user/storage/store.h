@@ -94,6 +94,21 @@ struct store_part *store_part_get(struct store *s, uint32_t topic, uint32_t part
  * it and re-applies it after open. */
 int store_part_set_start(struct store *s, struct store_part *p, uint64_t off)
 	__attribute__((warn_unused_result));
+/* Retention helpers: bytes of frames p holds; its oldest segment (never
+ * the active one: false when p has only that) with the frame bytes and
+ * the newest batch timestamp in it; and dropping that segment (the log
+ * start moves to the next segment's base). */
+uint64_t store_part_bytes(const struct store *s, const struct store_part *p);
+bool store_part_oldest(const struct store *s, const struct store_part *p,
+		       uint64_t *bytes, int64_t *max_ts);
+int store_part_drop_oldest(struct store *s, struct store_part *p)
+	__attribute__((warn_unused_result));
+/* A pinned partition never loses segments to reuse when the device is
+ * full (the broker's metadata log); its owner trims it itself. */
+void store_part_pin(struct store_part *p);
+uint32_t store_part_nsegs(const struct store_part *p);
+/* Base offset of p's first segment: where recovery puts the log start. */
+uint64_t store_part_first_base(const struct store *s, const struct store_part *p);
 
 /* Offsets: [start, hwm) readable; end is the next offset to assign
  * (end >= hwm: appended but not yet handed to the device). */

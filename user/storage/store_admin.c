@@ -107,3 +107,50 @@ int store_topic_add_parts(struct store *s, uint32_t id, uint32_t count)
 	st_free(s, old);
 	return STORE_OK;
 }
+
+uint64_t store_part_bytes(const struct store *s, const struct store_part *p)
+{
+	uint64_t n = 0;
+
+	for (uint32_t i = 0; i < p->nsegs; i++)
+		n += s->segs[p->segs[i]].end_pos - STORE_BLOCK;
+	return n;
+}
+
+bool store_part_oldest(const struct store *s, const struct store_part *p,
+		       uint64_t *bytes, int64_t *max_ts)
+{
+	uint32_t slot;
+
+	if (p->nsegs < 2)
+		return false;
+	slot = p->segs[0];
+	*bytes = s->segs[slot].end_pos - STORE_BLOCK;
+	*max_ts = -1;
+	for (uint32_t i = 0; i < p->nidx && p->idx[i].seg == slot; i++)
+		if (p->idx[i].max_ts > *max_ts)
+			*max_ts = p->idx[i].max_ts;
+	return true;
+}
+
+int store_part_drop_oldest(struct store *s, struct store_part *p)
+{
+	if (p->nsegs < 2)
+		return STORE_EINVAL;
+	return store_part_set_start(s, p, s->segs[p->segs[1]].base);
+}
+
+void store_part_pin(struct store_part *p)
+{
+	p->pinned = true;
+}
+
+uint32_t store_part_nsegs(const struct store_part *p)
+{
+	return p->nsegs;
+}
+
+uint64_t store_part_first_base(const struct store *s, const struct store_part *p)
+{
+	return p->nsegs ? s->segs[p->segs[0]].base : p->start_off;
+}

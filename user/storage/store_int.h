@@ -40,6 +40,7 @@ struct store_part {
 	uint32_t tail_base; /* block-aligned byte position in active segment */
 	uint32_t tail_used;
 	bool dirty;
+	bool pinned;        /* never reclaimed when the device is full */
 	struct store_idx *idx;
 	uint32_t nidx, idx_cap;
 };

@@ -122,7 +122,7 @@ static int seg_pick(struct store *s)
 	for (uint32_t i = 0; i < s->nsegs; i++) {
 		struct store_seg *g = &s->segs[i];
 		struct store_part *p = st_part_any(s, g->topic, g->part);
-		if (p->nsegs > 1 && p->segs[0] == i &&
+		if (p->nsegs > 1 && p->segs[0] == i && !p->pinned &&
 		    (best < 0 || g->seq < s->segs[best].seq))
 			best = (int)i;
 	}

@@ -30,19 +30,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HL_RING_LINE	      64
-#define HL_RING_HEADER_BYTES  256
-#define HL_RING_MIN_ENTRIES   2
-#define HL_RING_MAX_ENTRIES   65536
-#define HL_RING_MIN_ENTRY     8
-#define HL_RING_MAX_ENTRY     4096
+#define HL_RING_LINE         64
+#define HL_RING_HEADER_BYTES 256
+#define HL_RING_MIN_ENTRIES  2
+#define HL_RING_MAX_ENTRIES  65536
+#define HL_RING_MIN_ENTRY    8
+#define HL_RING_MAX_ENTRY    4096
 
 struct hl_ring_shared {
-	_Alignas(HL_RING_LINE) _Atomic uint32_t head; /* offset 0 */
-	_Alignas(HL_RING_LINE) _Atomic uint32_t tail; /* offset 64 */
+	_Alignas(HL_RING_LINE) _Atomic uint32_t head;              /* offset 0 */
+	_Alignas(HL_RING_LINE) _Atomic uint32_t tail;              /* offset 64 */
 	_Alignas(HL_RING_LINE) _Atomic uint32_t producer_sleeping; /* offset 128 */
 	_Alignas(HL_RING_LINE) _Atomic uint32_t consumer_sleeping; /* offset 192 */
-	_Alignas(HL_RING_LINE) uint8_t entries[]; /* offset 256 */
+	_Alignas(HL_RING_LINE) uint8_t entries[];                  /* offset 256 */
 };
 _Static_assert(offsetof(struct hl_ring_shared, head) == 0, "ring ABI");
 _Static_assert(offsetof(struct hl_ring_shared, tail) == 64, "ring ABI");
@@ -53,24 +53,24 @@ _Static_assert(offsetof(struct hl_ring_shared, entries) == HL_RING_HEADER_BYTES,
 enum hl_ring_err {
 	HL_RING_OK = 0,
 	HL_RING_ERR_CORRUPT = -1, /* the peer's index is impossible: the ring is unusable */
-	HL_RING_ERR_ARG = -2, /* a bad geometry, or more entries than were reserved/peeked */
+	HL_RING_ERR_ARG = -2,     /* a bad geometry, or more entries than were reserved/peeked */
 };
 
 /* How an end sleeps and wakes its peer (a notification in ring 3; a futex on Linux). */
 struct hl_ring_ops {
 	void (*signal_peer)(void *peer); /* wake the other end */
-	void (*wait)(void *own); /* sleep until signalled (may return early) */
-	void *peer, *own; /* what the peer waits on; what this end waits on */
+	void (*wait)(void *own);         /* sleep until signalled (may return early) */
+	void *peer, *own;                /* what the peer waits on; what this end waits on */
 };
 
 /* One end of a ring: private to the thread that uses it. */
 struct hl_ring {
 	struct hl_ring_shared *sh;
 	uint32_t mask, entry_size; /* [I] from the trusted channel description */
-	bool is_producer; /* [I] */
-	bool is_corrupt; /* sticky once a bad peer index was seen */
-	uint32_t mine; /* producer: next index to fill; consumer: next to read */
-	uint32_t pending; /* entries reserved (producer) or peeked (consumer) */
+	bool is_producer;          /* [I] */
+	bool is_corrupt;           /* sticky once a bad peer index was seen */
+	uint32_t mine;             /* producer: next index to fill; consumer: next to read */
+	uint32_t pending;          /* entries reserved (producer) or peeked (consumer) */
 	struct hl_ring_ops ops;
 	uint64_t signals, sleeps; /* counters for tests and benchmarks */
 };
@@ -87,12 +87,13 @@ static inline size_t hl_ring_bytes(uint32_t n, uint32_t size)
  * `initialize` is set (the root task does it once when it creates the
  * channel). Returns HL_RING_OK or HL_RING_ERR_ARG.
  */
-int hl_ring_attach(struct hl_ring *r, void *mem, size_t mem_bytes, uint32_t n, uint32_t size, bool is_producer,
-		   const struct hl_ring_ops *ops, bool initialize);
+int hl_ring_attach(struct hl_ring *r, void *mem, size_t mem_bytes, uint32_t n, uint32_t size,
+                   bool is_producer, const struct hl_ring_ops *ops, bool initialize);
 
 /* Producer: room for up to `want` entries; returns how many (0..want) are reserved, or an error. */
 long hl_ring_reserve(struct hl_ring *r, uint32_t want);
-/* Producer: make the first n reserved entries visible with one release store; wakes a sleeping consumer. */
+/* Producer: make the first n reserved entries visible with one release store; wakes a sleeping
+ * consumer. */
 int hl_ring_publish(struct hl_ring *r, uint32_t n);
 /* Consumer: up to `want` filled entries; returns how many (0..want) are peeked, or an error. */
 long hl_ring_peek(struct hl_ring *r, uint32_t want);

@@ -7,11 +7,14 @@
 
 #include <hallows/abi.h>
 #include <hallows/methods.h>
+#include <hallows/partinfo.h>
+#include <hallows/ring.h>
 #include <stdarg.h>
 #include <stddef.h>
 
 struct rt {
 	const struct hl_bootinfo *bi;
+	const struct hl_partinfo *pi; /* NULL unless started from a manifest partition */
 	hl_cptr_t next_slot; /* next free slot in the own cspace */
 	uint32_t mem_index; /* memory capability objects are carved from */
 	uint64_t heap_next, heap_end; /* virtual range for rt_map_pages */
@@ -48,5 +51,16 @@ struct rt_thread {
 	struct hl_ipc_buffer *ipcbuf;
 };
 long rt_thread_start(struct rt_thread *t, void (*fn)(void *), void *arg, uint8_t priority);
+
+/*
+ * Partition info (docs/abi.md): argv[i] or NULL, a config value or NULL.
+ * Programs the root task starts from the manifest have them; others get NULL.
+ */
+const char *rt_arg(uint32_t i);
+const char *rt_config(const char *key);
+/* Attach r to this partition's end of the manifest channel `name`: HL_RING_OK or an hl_ring_err. */
+int rt_channel(const char *name, struct hl_ring *r);
+/* Ring ops that wait on notification `own` and signal notification `peer` (slots of the own cspace). */
+struct hl_ring_ops rt_ring_ops(hl_cptr_t own, hl_cptr_t peer);
 
 #endif

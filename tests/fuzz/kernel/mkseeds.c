@@ -1,7 +1,7 @@
 /*
  * Writes the seed corpora for the kernel fuzz targets from valid images
  * (run by `make khost-seeds`; the output is committed under corpus/).
- * usage: mkseeds DIR   (writes DIR/cpio, DIR/bootinfo, DIR/elf and DIR/bootconf)
+ * usage: mkseeds DIR   (writes DIR/cpio, DIR/bootinfo and DIR/elf)
  */
 #include "images.h"
 
@@ -134,29 +134,6 @@ static void elf_seeds(const char *dir)
 	save(dir, "elf", "regress_elf_overlap_wraps_near_top", &im);
 }
 
-static void text_seed(const char *dir, const char *sub, const char *name, const char *text)
-{
-	struct img im;
-
-	img_init(&im, buf, sizeof(buf));
-	img_put(&im, text, strlen(text));
-	save(dir, sub, name, &im);
-}
-
-static void bootconf_seeds(const char *dir)
-{
-	text_seed(dir, "bootconf", "boot_conf",
-		  "# Hallows boot configuration: the root task (user/init) starts each program.\n"
-		  "#   program NAME [priority P] [cpu C] [memory KIB]\n"
-		  "program hog priority 40 memory 64\n"
-		  "program hello priority 50 cpu 1 memory 512\n"
-		  "this line is deliberately malformed: the root task reports and skips it\n");
-	text_seed(dir, "bootconf", "tabs_no_newline", "\n\t# c\n  \tprogram\tx\tcpu\t3 memory 4294967295");
-	text_seed(dir, "bootconf", "errors",
-		  "program\nprogram a priority\nprogram a priority 256\nprogram a memory 63\n"
-		  "program a cpu 4294967296\nprogram a cpu x\nprogram a stack 4\n");
-}
-
 /*
  * Reproducers of the known bootinfo/memmap bugs (see tests/host/README.md):
  * libFuzzer runs every seed first, so these fail the fuzz step for certain
@@ -199,6 +176,5 @@ int main(int argc, char **argv)
 	bootinfo_seeds(argv[1]);
 	regression_seeds(argv[1]);
 	elf_seeds(argv[1]);
-	bootconf_seeds(argv[1]);
 	return 0;
 }

@@ -5,6 +5,7 @@
  * message schemas for each advertised version; every error code each API
  * can return here is exercised, and state is checked across restarts. */
 #include "tbroker.h"
+#include "../../../user/storage/crc32c.h"
 
 /* Deliver everything and take the response with corr on connection 0. */
 static bool answer(struct env *e, int32_t corr, struct kr *r)
@@ -464,7 +465,7 @@ static bool topic_config(struct env *e, int32_t corr, const char *topic,
 	if (describe(e, corr, 1, 2, topic, NULL, &r))
 		return false;
 	int32_t n = kr_i32(&r);
-	CHECK(n == 4);
+	CHECK(n == 5);
 	for (int32_t i = 0; i < n; i++) {
 		kr_str(&r, &k);
 		kr_str(&r, &v);
@@ -855,7 +856,318 @@ static void t_no_auto_create(void)
 	env_no_auto = false;
 }
 
-/* Malformed admin requests close the connection; the broker keeps
+static uint32_t put_varint(uint8_t *p, int64_t v)
+{
+	uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+	uint32_t n = 0;
+
+	while (z >= 0x80) {
+		p[n++] = (uint8_t)(z | 0x80);
+		z >>= 7;
+	}
+	p[n++] = (uint8_t)z;
+	return n;
+}
+
+/* A one-record batch with a vlen-byte value and timestamp ts, CRC set. */
+static uint32_t big_batch(uint8_t *b, uint32_t vlen, int64_t ts)
+{
+	uint8_t rec[16];
+	uint32_t h = 0, n, body;
+
+	rec[h++] = 0; /* attributes */
+	h += put_varint(rec + h, 0);
+	h += put_varint(rec + h, 0);
+	h += put_varint(rec + h, -1); /* null key */
+	h += put_varint(rec + h, vlen);
+	body = h + vlen + 1;
+	memset(b, 0, 61);
+	n = 61 + put_varint(b + 61, body);
+	memcpy(b + n, rec, h);
+	memset(b + n + h, 'v', vlen);
+	b[n + h + vlen] = 0; /* no headers */
+	n += body;
+	for (int i = 0; i < 4; i++)
+		b[8 + i] = (uint8_t)((n - 12) >> (24 - 8 * i));
+	b[16] = 2;
+	k_put_be64(b + 27, (uint64_t)ts);
+	k_put_be64(b + 35, (uint64_t)ts);
+	memset(b + 43, 0xff, 14);
+	b[60] = 1;
+	uint32_t crc = store_crc32c(0, b + 21, n - 21);
+	for (int i = 0; i < 4; i++)
+		b[17 + i] = (uint8_t)(crc >> (24 - 8 * i));
+	return n;
+}
+
+/* Produce count 300 KB batches with timestamp ts to partition 0 of topic. */
+static void produce_big(struct env *e, int32_t *corr, const char *topic,
+			int count, int64_t ts)
+{
+	static uint8_t b[310000];
+	struct kw w;
+	struct kr r;
+	int16_t err;
+	int64_t base;
+
+	for (int i = 0; i < count; i++) {
+		uint32_t n = big_batch(b, 300000, ts);
+		req_begin(&w, API_PRODUCE, 7, ++*corr);
+		kw_str(&w, NULL, -1);
+		kw_i16(&w, 1);
+		kw_i32(&w, 30000);
+		kw_i32(&w, 1);
+		put_s(&w, topic);
+		kw_i32(&w, 1);
+		kw_i32(&w, 0);
+		kw_bytes(&w, b, (int32_t)n);
+		req_send(e, 0, &w);
+		CHECK(answer(e, *corr, &r));
+		produce_resp(&r, &err, &base);
+		CHECK(err == 0);
+	}
+}
+
+/* Size-based retention: whole old segments go while the partition keeps
+ * at least retention.bytes; the active segment stays; compact-only
+ * topics and the defaults keep everything. 2 MiB segments hold six
+ * 300 KB batches. */
+static void t_retention_bytes(void)
+{
+	struct env *e = env_new();
+	int32_t corr = 10;
+	struct kr r;
+	int16_t err;
+	int64_t hwm;
+	uint64_t bytes;
+	int64_t ts;
+
+	CHECK(create_one(e, 1, "rs", 1, "retention.bytes", "1000000") == 0);
+	CHECK(create_one(e, 2, "rc", 1, "retention.bytes", "1000000") == 0);
+	CHECK(alter(e, 3, 2, "rc", 0, "cleanup.policy", "compact", -1, NULL, NULL) == 0);
+	produce_big(e, &corr, "rs", 15, 1);
+	produce_big(e, &corr, "rc", 15, 1);
+	t_clock += 1100;
+	pump(e);
+	struct store_part *p = tpart(e, "rs", 0);
+	CHECK(store_part_start(p) == 6 && store_part_end(p) == 15);
+	CHECK(store_part_bytes(e->st, p) >= 1000000);
+	CHECK(store_part_oldest(e->st, p, &bytes, &ts) &&
+	      store_part_bytes(e->st, p) - bytes < 1000000);
+	CHECK(store_part_start(tpart(e, "rc", 0)) == 0);
+	fetch_req(e, 0, ++corr, "rs", 0, 0);
+	CHECK(answer(e, corr, &r));
+	fetch_resp(&r, &err, &hwm);
+	CHECK(err == KERR_OFFSET_RANGE && hwm == 15);
+	/* -1: unlimited */
+	CHECK(alter(e, ++corr, 2, "rs", 0, "retention.bytes", "-1", -1, NULL, NULL) == 0);
+	produce_big(e, &corr, "rs", 6, 1);
+	t_clock += 1100;
+	pump(e);
+	CHECK(store_part_start(p) == 6);
+	env_free(e);
+}
+
+/* Time-based retention: a segment goes once its newest batch timestamp
+ * is more than retention.ms behind the wall clock; never the active one. */
+static void t_retention_ms(void)
+{
+	struct env *e = env_new();
+	int32_t corr = 10;
+
+	CHECK(create_one(e, 1, "rt", 1, "retention.ms", "5000") == 0);
+	produce_big(e, &corr, "rt", 6, 1000);
+	produce_big(e, &corr, "rt", 6, (int64_t)t_clock);
+	produce_big(e, &corr, "rt", 1, (int64_t)t_clock);
+	struct store_part *p = tpart(e, "rt", 0);
+	t_clock += 1100;
+	pump(e);
+	CHECK(store_part_start(p) == 6);
+	t_clock += 10000;
+	pump(e);
+	CHECK(store_part_start(p) == 12 && store_part_end(p) == 13);
+	t_clock += 100000;
+	pump(e);
+	CHECK(store_part_start(p) == 12); /* the active segment stays */
+	env_free(e);
+}
+
+/* Standalone commit of partitions 0..n-1 of topic for group: offset
+ * base + k, metadata of mlen bytes of letter. */
+static void commit_many(struct env *e, int32_t corr, const char *group,
+			const char *topic, int32_t n, int64_t base, char letter,
+			int32_t mlen)
+{
+	static char meta[4096];
+	struct kw w;
+	struct kr r;
+
+	memset(meta, letter, sizeof(meta));
+	req_begin(&w, API_OFFSET_COMMIT, 7, corr);
+	put_s(&w, group);
+	kw_i32(&w, -1);
+	put_s(&w, "");
+	put_s(&w, NULL);
+	kw_i32(&w, 1);
+	put_s(&w, topic);
+	kw_i32(&w, n);
+	for (int32_t k = 0; k < n; k++) {
+		kw_i32(&w, k);
+		kw_i64(&w, base + k);
+		kw_i32(&w, -1);
+		kw_str(&w, meta, mlen);
+	}
+	req_send(e, 0, &w);
+	CHECK(answer(e, corr, &r));
+}
+
+/* The metadata log is pinned and compacted: once it spans three segments
+ * a snapshot restates the state and the segments before it are dropped;
+ * after a restart everything logged before the snapshot (topic configs,
+ * a DeleteRecords log start, the producer id block, committed offsets
+ * with their metadata) is still in force. */
+static void t_meta_log_compaction(void)
+{
+	struct env *e = env_new();
+	struct kr r;
+	int64_t pid, low[1];
+	int16_t err, errs[1];
+	const int32_t parts[1] = { 0 };
+	const int64_t offs[1] = { 2 };
+
+	CHECK(create_one(e, 1, "cfg", 1, "retention.ms", "1234567") == 0);
+	CHECK(create_one(e, 2, "big", 128, NULL, NULL) == 0);
+	CHECK(create_one(e, 8, "fill", 1, NULL, NULL) == 0);
+	for (int32_t c = 3; c < 6; c++) {
+		produce_req(e, 0, c, 1, "big", 0, 0);
+		CHECK(answer(e, c, &r));
+	}
+	delete_records(e, 6, "big", 1, parts, offs, low, errs);
+	CHECK(errs[0] == 0 && low[0] == 2);
+	struct kw w;
+	req_begin(&w, API_INIT_PID, 1, 7);
+	kw_str(&w, NULL, -1);
+	kw_i32(&w, 1000);
+	req_send(e, 0, &w);
+	CHECK(answer(e, 7, &r));
+	struct store_part *lp = e->b->offsets_part;
+	for (int32_t round = 0; round < 12; round++)
+		commit_many(e, 10 + round, "g1", "big", 128, round * 1000, (char)('a' + round),
+			    4000);
+	/* then enough of another group that g1's records are all in
+	 * segments the compaction drops: only the snapshot keeps them */
+	for (int32_t round = 0; round < 8; round++)
+		commit_many(e, 100 + round, "g2", "big", 128, round, 'z', 4000);
+	CHECK(store_part_nsegs(lp) >= 3);
+	t_clock += 1100;
+	pump(e);
+	CHECK(store_part_nsegs(lp) <= 2 && store_part_start(lp) > 0);
+	/* fill every free segment, so the dropped ones are really reused
+	 * (a dropped segment not yet reused would come back at recovery) */
+	int32_t corr = 300;
+	struct store_stats st;
+	for (int i = 0; i < 40; i++) {
+		store_get_stats(e->st, &st);
+		if (st.segments_used == st.segments)
+			break;
+		produce_big(e, &corr, "fill", 1, 1);
+	}
+	produce_big(e, &corr, "fill", 6, 1);
+	env_restart(e);
+	int id = store_topic_find(e->st, "cfg", 3);
+	CHECK(id >= 0 && e->b->tconf[id].retention_ms == 1234567);
+	CHECK(store_part_start(tpart(e, "big", 0)) == 2);
+	for (int32_t k = 0; k < 128; k += 37) {
+		CHECK(committed(e, 30 + k, "g1", "big", k) == 11000 + k);
+		CHECK(committed(e, 31 + k, "g2", "big", k) == 7 + k);
+	}
+	int16_t epoch;
+	(void)epoch;
+	req_begin(&w, API_INIT_PID, 1, 200);
+	kw_str(&w, NULL, -1);
+	kw_i32(&w, 1000);
+	req_send(e, 0, &w);
+	CHECK(answer(e, 200, &r));
+	CHECK(kr_i32(&r) == 0 && kr_i16(&r) == 0);
+	pid = kr_i64(&r);
+	CHECK(pid >= 1000);
+	(void)err;
+	env_free(e);
+}
+
+/* message.timestamp.type=LogAppendTime: the stored batch carries the
+ * LogAppendTime attribute and the broker's time as MaxTimestamp with a
+ * valid CRC, and the produce response reports that time. */
+static void t_log_append_time(void)
+{
+	struct env *e = env_new();
+	struct kr r;
+	struct kstr s;
+	int16_t err;
+	int64_t hwm;
+
+	CHECK(create_one(e, 1, "bad", 1, "message.timestamp.type", "Foo") ==
+	      KERR_INVALID_CONFIG);
+	CHECK(create_one(e, 2, "lat", 1, "message.timestamp.type", "LogAppendTime") == 0);
+	CHECK(topic_config(e, 3, "lat", "message.timestamp.type", "LogAppendTime", 1));
+	CHECK(create_one(e, 9, "t", 1, NULL, NULL) == 0); /* CreateTime */
+	produce_req(e, 0, 4, 1, "lat", 0, 0);
+	produce_req(e, 0, 5, 1, "t", 0, 0);
+	CHECK(answer(e, 4, &r));
+	CHECK(kr_i32(&r) == 1);
+	kr_str(&r, &s);
+	CHECK(kr_i32(&r) == 1 && kr_i32(&r) == 0 && kr_i16(&r) == 0);
+	CHECK(kr_i64(&r) == 0 && kr_i64(&r) == (int64_t)t_clock);
+	CHECK(resp_next(e, 0, 5, &r));
+	CHECK(kr_i32(&r) == 1);
+	kr_str(&r, &s);
+	CHECK(kr_i32(&r) == 1 && kr_i32(&r) == 0 && kr_i16(&r) == 0);
+	CHECK(kr_i64(&r) == 0 && kr_i64(&r) == -1);
+	fetch_req(e, 0, 6, "lat", 0, 0);
+	CHECK(answer(e, 6, &r));
+	struct kbytes rec = fetch_resp(&r, &err, &hwm);
+	CHECK(err == 0 && rec.len == 81);
+	if (rec.len == 81) {
+		CHECK((rec.p[22] & 0x08) && k_be64(rec.p + 35) == t_clock);
+		CHECK(k_be64(rec.p + 27) == k_be64(example_batch + 27));
+		CHECK(k_be32(rec.p + 17) == store_crc32c(0, rec.p + 21, 60));
+	}
+	CHECK(alter(e, 7, 2, "lat", 1, "message.timestamp.type", NULL, -1, NULL, NULL) == 0);
+	CHECK(topic_config(e, 8, "lat", "message.timestamp.type", "CreateTime", 5));
+	env_free(e);
+}
+
+/* A device failure while the topic table is written: the creation
+ * answers KAFKA_STORAGE_ERROR and leaves no topic; its already durable
+ * "topic created" record (with configs) does not leak into the next topic
+ * created under that id, before or after a restart. */
+static void t_create_topic_io_failure(void)
+{
+	struct env *e = env_new();
+
+	CHECK(create_one(e, 1, "probe", 1, NULL, NULL) == 0);
+	uint32_t before = e->d->writes;
+	CHECK(create_one(e, 4, "probe2", 1, NULL, NULL) == 0);
+	uint32_t per_create = e->d->writes - before; /* record + 2 superblocks */
+	CHECK(per_create == 3);
+	/* fail the first superblock write: the record is durable, the table not */
+	e->d->fail_writes_after = (int)(e->d->writes + per_create - 2);
+	CHECK(create_one(e, 2, "half", 1, "retention.ms", "999") == KERR_STORAGE);
+	e->d->fail_writes_after = -1;
+	CHECK(store_topic_find(e->st, "half", 4) < 0);
+	int next = store_topic_next_id(e->st);
+	env_restart(e);
+	CHECK(store_topic_find(e->st, "half", 4) < 0 && store_topic_next_id(e->st) == next);
+	CHECK(create_one(e, 3, "whole", 1, NULL, NULL) == 0);
+	int id = store_topic_find(e->st, "whole", 5);
+	CHECK(id == next && e->b->tconf[id].retention_ms == 604800000 && !e->b->tconf[id].set);
+	env_restart(e);
+	CHECK(e->b->tconf[id].retention_ms == 604800000 && !e->b->tconf[id].set);
+	env_free(e);
+}
+
+/* Malformed admin requests (and ones listing more than
+ * ADMIN_MAX_ENTRIES entries) close the connection; the broker keeps
  * serving the others and nothing is created. */
 static void t_malformed_admin(void)
 {
@@ -880,7 +1192,24 @@ static void t_malformed_admin(void)
 		env_free(f);
 	}
 	CHECK(create_one(e, 1, "ok", 1, NULL, NULL) == 0);
-	(void)r;
+	/* at most ADMIN_MAX_ENTRIES entries: 1000 validate, 1001 close */
+	for (int32_t n = 1000; n <= 1001; n++) {
+		req_begin(&w, API_CREATE_TOPICS, 1, 2);
+		kw_i32(&w, n);
+		for (int32_t i = 0; i < n; i++) {
+			char name[16];
+			snprintf(name, sizeof(name), "m%d", i);
+			ct_topic(&w, name, 1, 1, NULL, NULL, NULL, NULL);
+		}
+		kw_i32(&w, 1000);
+		kw_i8(&w, 1);
+		kw_patch32(&w, 0, (int32_t)(w.len - 4));
+		broker_conn_input(e->b, e->c[1].kc, w.buf, w.len);
+		kw_free(&w);
+		CHECK(e->c[1].closed == (n > 1000));
+	}
+	CHECK(resp_next(e, 1, 2, &r));
+	CHECK(kr_i32(&r) == 1000); /* v1: no throttle field */
 	env_free(e);
 }
 
@@ -894,6 +1223,12 @@ int main(void)
 	t_run("admin_delete_records_moves_log_start_durably", t_delete_records);
 	t_run("admin_list_describe_delete_groups_offset_delete", t_group_admin);
 	t_run("admin_no_auto_create_option", t_no_auto_create);
+	t_run("admin_log_append_time_topic_option", t_log_append_time);
+	t_run("admin_create_topic_io_failure_leaves_no_topic",
+	      t_create_topic_io_failure);
+	t_run("retention_bytes_drops_whole_old_segments", t_retention_bytes);
+	t_run("retention_ms_drops_expired_segments", t_retention_ms);
+	t_run("meta_log_compacts_and_restart_keeps_state", t_meta_log_compaction);
 	t_run("admin_malformed_requests_close_connection", t_malformed_admin);
 	return t_failed_checks ? 1 : 0;
 }

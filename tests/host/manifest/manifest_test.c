@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const struct manifest_limits no_limits = { 0, 0, 0 };
-static const struct manifest_limits qemu2 = { 256 * 1024, 2, 200 }; /* 256 MiB, 2 CPUs, root at 200 */
+static const struct manifest_limits no_limits = {0, 0, 0};
+static const struct manifest_limits qemu2 = {256 * 1024, 2, 200}; /* 256 MiB, 2 CPUs, root at 200 */
 
 static struct manifest m;
 static struct manifest_arena arena;
@@ -29,13 +29,15 @@ static enum manifest_status parse_n(const char *text, size_t len, const struct m
 	if (!mem)
 		mem = malloc(65536);
 	memcpy(copy, text, len);
-	arena = (struct manifest_arena){ mem, 65536, 0 };
+	arena = (struct manifest_arena){mem, 65536, 0};
 	enum manifest_status st = manifest_parse(copy, len, lim, &arena, &m);
 	size_t off = 0;
 	errbuf[0] = 0;
 	for (const struct manifest_error *e = m.errors; e && off < sizeof(errbuf); e = e->next)
-		off += (size_t)snprintf(errbuf + off, sizeof(errbuf) - off, "%u: %s\n", e->line, e->msg);
-	free(copy); /* the manifest points into the arena only: reading it after this is still fine */
+		off += (size_t)snprintf(errbuf + off, sizeof(errbuf) - off, "%u: %s\n", e->line,
+		                        e->msg);
+	free(copy); /* the manifest points into the arena only: reading it after this is still fine
+	             */
 	return st;
 }
 
@@ -45,8 +47,8 @@ static enum manifest_status parse(const char *text, const struct manifest_limits
 }
 
 /* text gives exactly the errors `want` ("" for none), and the status that goes with them. */
-static void expect_errors(const char *file, int line, const char *text, const struct manifest_limits *lim,
-			  const char *want)
+static void expect_errors(const char *file, int line, const char *text,
+                          const struct manifest_limits *lim, const char *want)
 {
 	enum manifest_status st = parse(text, lim);
 
@@ -55,7 +57,7 @@ static void expect_errors(const char *file, int line, const char *text, const st
 	if (st != (*want ? MANIFEST_HAS_ERRORS : MANIFEST_OK))
 		kt_fail(file, line, "status %d", st);
 }
-#define EXPECT_ERRORS(text, want)     expect_errors(__FILE__, __LINE__, text, &no_limits, want)
+#define EXPECT_ERRORS(text, want)          expect_errors(__FILE__, __LINE__, text, &no_limits, want)
 #define EXPECT_ERRORS_LIM(text, lim, want) expect_errors(__FILE__, __LINE__, text, lim, want)
 
 static const struct manifest_partition *part(unsigned i)
@@ -97,7 +99,8 @@ static void doc_example_parses_exactly(void)
 	if (!doc)
 		return;
 	doc[len < 65535 ? len : 65535] = 0;
-	char *start = strstr(doc, "```manifest\n"), *end = start ? strstr(start + 12, "\n```") : NULL;
+	char *start = strstr(doc, "```manifest\n"),
+	     *end = start ? strstr(start + 12, "\n```") : NULL;
 	CHECK(start && end);
 	if (!start || !end)
 		return;
@@ -123,9 +126,11 @@ static void doc_example_parses_exactly(void)
 	CHECK_EQ(net->period_us, 1000);
 	CHECK_EQ(net->restart, MANIFEST_RESTART_RESTART);
 	const struct manifest_device *d = net->devices;
-	CHECK(d && d->kind == MANIFEST_DEV_ID && d->vendor == 0x8086 && d->device == 0x100e && d->count == 1);
+	CHECK(d && d->kind == MANIFEST_DEV_ID && d->vendor == 0x8086 && d->device == 0x100e &&
+	      d->count == 1);
 	d = d ? d->next : NULL;
-	CHECK(d && d->kind == MANIFEST_DEV_BDF && d->bus == 0 && d->dev == 4 && d->fn == 0 && !d->next);
+	CHECK(d && d->kind == MANIFEST_DEV_BDF && d->bus == 0 && d->dev == 4 && d->fn == 0 &&
+	      !d->next);
 	CHECK_EQ(net->nconfig, 2);
 	CHECK_STR(manifest_config_get(net, "ip"), "10.0.2.15/24");
 	CHECK_STR(manifest_config_get(net, "gateway"), "10.0.2.2");
@@ -151,15 +156,16 @@ static void doc_example_parses_exactly(void)
 	CHECK_EQ(store->cpus, 1);
 	CHECK_EQ(store->priority, 50);
 	d = store->devices;
-	CHECK(d && d->kind == MANIFEST_DEV_CLASS && d->class_bytes == 3 && d->class_code == 1 && d->subclass == 8 &&
-	      d->prog_if == 2 && d->count == 2);
+	CHECK(d && d->kind == MANIFEST_DEV_CLASS && d->class_bytes == 3 && d->class_code == 1 &&
+	      d->subclass == 8 && d->prog_if == 2 && d->count == 2);
 
 	CHECK_STR(chan(0)->name, "net-rx");
 	CHECK(chan(0)->is_valid && chan(0)->from == net && chan(0)->to == broker);
 	CHECK_EQ(chan(0)->entries, 256);
 	CHECK_EQ(chan(0)->entry_size, 128);
 	CHECK_EQ(manifest_ring_bytes(chan(0)), 36864); /* 256 + 32768, rounded up to pages */
-	CHECK(chan(1)->from == broker && chan(1)->to == net && chan(1)->entries == 64 && chan(1)->entry_size == 64);
+	CHECK(chan(1)->from == broker && chan(1)->to == net && chan(1)->entries == 64 &&
+	      chan(1)->entry_size == 64);
 	CHECK(chan(2)->from == broker && chan(2)->to == store && chan(2)->entries == 1024);
 }
 
@@ -194,8 +200,10 @@ static void defaults(void)
 	CHECK_EQ(p->budget_us | p->period_us, 0);
 	CHECK_EQ(p->restart, MANIFEST_RESTART_STOP);
 	CHECK(!p->devices && !p->config);
-	CHECK_EQ(parse("partition a\n program a\npartition b\n program b\nchannel c\n from a\n to b\n", &no_limits),
-		 MANIFEST_OK);
+	CHECK_EQ(
+	    parse("partition a\n program a\npartition b\n program b\nchannel c\n from a\n to b\n",
+	          &no_limits),
+	    MANIFEST_OK);
 	CHECK_EQ(chan(0)->entries, 64);
 	CHECK_EQ(chan(0)->entry_size, 64);
 	CHECK_EQ(manifest_ring_bytes(chan(0)), 8192);
@@ -203,14 +211,18 @@ static void defaults(void)
 
 static void every_construct(void)
 {
-	CHECK_EQ(parse("# c\n\n  \t\npartition a1-b_c\n\tprogram dir/p x y\r\n  # indented comment\n"
-		       "  memory 2G\n  cpus 0,2-4,63\n  priority 255\n  budget 5us period 5us\n  on-crash stop\n"
-		       "  device pci ABCD:ef01 count 32\n  device class 02 count 3\n  device class 02:00\n"
-		       "  device at ff:1f.7\n  config k.e-y_1=  v = w  \n  config empty=\n  program q\n"
-		       "window 1\n  anything at all\n",
-		       &no_limits),
-		 MANIFEST_HAS_ERRORS);
-	CHECK_STR(errbuf, "19: window: time windows are not supported yet; the section is skipped\n");
+	CHECK_EQ(
+	    parse(
+	        "# c\n\n  \t\npartition a1-b_c\n\tprogram dir/p x y\r\n  # indented comment\n"
+	        "  memory 2G\n  cpus 0,2-4,63\n  priority 255\n  budget 5us period 5us\n  on-crash "
+	        "stop\n"
+	        "  device pci ABCD:ef01 count 32\n  device class 02 count 3\n  device class 02:00\n"
+	        "  device at ff:1f.7\n  config k.e-y_1=  v = w  \n  config empty=\n  program q\n"
+	        "window 1\n  anything at all\n",
+	        &no_limits),
+	    MANIFEST_HAS_ERRORS);
+	CHECK_STR(errbuf,
+	          "19: window: time windows are not supported yet; the section is skipped\n");
 	const struct manifest_partition *p = part(0);
 	CHECK(p && p->is_valid);
 	CHECK_STR(p->name, "a1-b_c");
@@ -224,19 +236,26 @@ static void every_construct(void)
 	CHECK_EQ(p->budget_us, 5);
 	CHECK_EQ(p->period_us, 5);
 	const struct manifest_device *d = p->devices;
-	CHECK(d->kind == MANIFEST_DEV_ID && d->vendor == 0xabcd && d->device == 0xef01 && d->count == 32);
+	CHECK(d->kind == MANIFEST_DEV_ID && d->vendor == 0xabcd && d->device == 0xef01 &&
+	      d->count == 32);
 	d = d->next;
-	CHECK(d->kind == MANIFEST_DEV_CLASS && d->class_bytes == 1 && d->class_code == 2 && d->count == 3);
+	CHECK(d->kind == MANIFEST_DEV_CLASS && d->class_bytes == 1 && d->class_code == 2 &&
+	      d->count == 3);
 	d = d->next;
-	CHECK(d->kind == MANIFEST_DEV_CLASS && d->class_bytes == 2 && d->subclass == 0 && d->count == 1);
+	CHECK(d->kind == MANIFEST_DEV_CLASS && d->class_bytes == 2 && d->subclass == 0 &&
+	      d->count == 1);
 	d = d->next;
-	CHECK(d->kind == MANIFEST_DEV_BDF && d->bus == 0xff && d->dev == 0x1f && d->fn == 7 && !d->next);
+	CHECK(d->kind == MANIFEST_DEV_BDF && d->bus == 0xff && d->dev == 0x1f && d->fn == 7 &&
+	      !d->next);
 	CHECK_STR(manifest_config_get(p, "k.e-y_1"), "  v = w");
 	CHECK_STR(manifest_config_get(p, "empty"), "");
-	CHECK_EQ(parse("partition a\n program a\n budget 2ms period 10000ms\n", &no_limits), MANIFEST_OK);
+	CHECK_EQ(parse("partition a\n program a\n budget 2ms period 10000ms\n", &no_limits),
+	         MANIFEST_OK);
 	CHECK_EQ(part(0)->budget_us, 2000);
 	CHECK_EQ(part(0)->period_us, 10000000);
-	CHECK_EQ(parse("partition a\n program a\n on-crash restart\n memory 64K\n cpus 1-1\n", &no_limits), MANIFEST_OK);
+	CHECK_EQ(parse("partition a\n program a\n on-crash restart\n memory 64K\n cpus 1-1\n",
+	               &no_limits),
+	         MANIFEST_OK);
 	CHECK_EQ(part(0)->restart, MANIFEST_RESTART_RESTART);
 	CHECK_EQ(part(0)->mem_kib, 64);
 	CHECK_EQ(part(0)->cpus, 2);
@@ -248,34 +267,45 @@ static void every_construct(void)
 static void section_errors(void)
 {
 	EXPECT_ERRORS("  program a\n", "1: indented line outside any section\n");
-	EXPECT_ERRORS("partitions a\n", "1: 'partitions': expected a section: partition NAME, channel NAME or window\n");
+	EXPECT_ERRORS(
+	    "partitions a\n",
+	    "1: 'partitions': expected a section: partition NAME, channel NAME or window\n");
 	EXPECT_ERRORS("partition\n", "1: expected 'partition NAME'\n");
 	EXPECT_ERRORS("partition a b\n", "1: expected 'partition NAME'\n");
 	EXPECT_ERRORS("channel\n", "1: expected 'channel NAME'\n");
 	EXPECT_ERRORS("partition A\n program a\n",
-		      "1: partition name 'A': use 1 to 31 lower-case letters, digits, '-' or '_', starting with a letter\n");
-	EXPECT_ERRORS("partition 1a\n", "1: partition name '1a': use 1 to 31 lower-case letters, digits, '-' or '_', "
-					"starting with a letter\n");
-	EXPECT_ERRORS("channel a.b\n", "1: channel name 'a.b': use 1 to 31 lower-case letters, digits, '-' or '_', "
-				       "starting with a letter\n");
+	              "1: partition name 'A': use 1 to 31 lower-case letters, digits, '-' or '_', "
+	              "starting with a letter\n");
+	EXPECT_ERRORS("partition 1a\n",
+	              "1: partition name '1a': use 1 to 31 lower-case letters, digits, '-' or '_', "
+	              "starting with a letter\n");
+	EXPECT_ERRORS("channel a.b\n",
+	              "1: channel name 'a.b': use 1 to 31 lower-case letters, digits, '-' or '_', "
+	              "starting with a letter\n");
 	EXPECT_ERRORS("partition abcdefghijabcdefghijabcdefghijab\n program a\n",
-		      "1: partition name 'abcdefghijabcdefghijabcdefghijab': use 1 to 31 lower-case letters, digits, "
-		      "'-' or '_', starting with a letter\n");
+	              "1: partition name 'abcdefghijabcdefghijabcdefghijab': use 1 to 31 "
+	              "lower-case letters, digits, "
+	              "'-' or '_', starting with a letter\n");
 	EXPECT_ERRORS("partition abcdefghijabcdefghijabcdefghija\n program a\n", "");
-	EXPECT_ERRORS("partition a\n program a\npartition a\n program b\n", "3: partition 'a' already defined at line 1\n");
+	EXPECT_ERRORS("partition a\n program a\npartition a\n program b\n",
+	              "3: partition 'a' already defined at line 1\n");
 	CHECK(part(0)->is_valid && !part(1)->is_valid);
-	EXPECT_ERRORS("partition a\n program a\npartition b\n program b\nchannel c\n from a\n to b\nchannel c\n from a\n to b\n",
-		      "8: channel 'c' already defined at line 5\n"
-		      "1: partition a not started: its channel c has an error\n"
-		      "3: partition b not started: its channel c has an error\n"
-		      "5: channel c not set up: partition a is not started\n");
-	EXPECT_ERRORS("window\n", "1: window: time windows are not supported yet; the section is skipped\n");
+	EXPECT_ERRORS("partition a\n program a\npartition b\n program b\nchannel c\n from a\n to "
+	              "b\nchannel c\n from a\n to b\n",
+	              "8: channel 'c' already defined at line 5\n"
+	              "1: partition a not started: its channel c has an error\n"
+	              "3: partition b not started: its channel c has an error\n"
+	              "5: channel c not set up: partition a is not started\n");
+	EXPECT_ERRORS("window\n",
+	              "1: window: time windows are not supported yet; the section is skipped\n");
 	EXPECT_ERRORS("partition a\n program a\nwindow major 10ms\n priority 3\n",
-		      "3: window: time windows are not supported yet; the section is skipped\n");
+	              "3: window: time windows are not supported yet; the section is skipped\n");
 	CHECK(part(0)->is_valid && part(0)->priority == 50);
 	EXPECT_ERRORS("partition a\n", "1: partition a has no program\n");
-	EXPECT_ERRORS("partition a\n program a\n\x01\n", "3: byte 0x01: only printable ASCII outside comments\n");
-	EXPECT_ERRORS("partition a\n program a\n config x=\xc3\xa9\n", "3: byte 0xc3: only printable ASCII outside comments\n");
+	EXPECT_ERRORS("partition a\n program a\n\x01\n",
+	              "3: byte 0x01: only printable ASCII outside comments\n");
+	EXPECT_ERRORS("partition a\n program a\n config x=\xc3\xa9\n",
+	              "3: byte 0xc3: only printable ASCII outside comments\n");
 	CHECK(!part(0)->is_valid);
 	EXPECT_ERRORS("# caf\xc3\xa9 \x01\npartition a\n program a\n  # \x7f\n", "");
 	EXPECT_ERRORS("partition a\n program a b c d e f g h i j k l m n o\n", "");
@@ -284,20 +314,22 @@ static void section_errors(void)
 	CHECK_EQ(part(0)->programs->argc, 16);
 	CHECK_STR(part(0)->programs->argv[15], "p");
 	EXPECT_ERRORS("partition a\n program a b c d e f g h i j k l m n o p q\n",
-		      "2: expected 'program PATH [ARG ...]' with at most 15 arguments\n1: partition a has no program\n");
-	EXPECT_ERRORS("partition a\n program a b c d e f g h i j k l m n o p q r\n",
-		      "2: too many words on one line (at most 18)\n1: partition a has no program\n");
+	              "2: expected 'program PATH [ARG ...]' with at most 15 arguments\n1: "
+	              "partition a has no program\n");
+	EXPECT_ERRORS(
+	    "partition a\n program a b c d e f g h i j k l m n o p q r\n",
+	    "2: too many words on one line (at most 18)\n1: partition a has no program\n");
 }
 
 static void partition_key_errors(void)
 {
 	const char *h = "partition a\n program a\n";
 	char buf[512];
-#define K(line, want)                                                  \
-	do {                                                           \
-		snprintf(buf, sizeof(buf), "%s%s\n", h, line);        \
-		EXPECT_ERRORS(buf, want);                              \
-		CHECK(!part(0)->is_valid);                             \
+#define K(line, want)                                                                              \
+	do {                                                                                       \
+		snprintf(buf, sizeof(buf), "%s%s\n", h, line);                                     \
+		EXPECT_ERRORS(buf, want);                                                          \
+		CHECK(!part(0)->is_valid);                                                         \
 	} while (0)
 	K(" colour blue", "3: unknown key 'colour' in partition a\n");
 	K(" from a", "3: unknown key 'from' in partition a\n");
@@ -305,44 +337,60 @@ static void partition_key_errors(void)
 	K(" program abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcd",
 	  "3: program path 'abcdefghijabcdefghijabcdefghijabcdefghij...': longer than 63 bytes\n");
 	K(" memory", "3: expected 'memory SIZE (e.g. 512K, 4M, 1G)'\n");
-	K(" memory 64", "3: memory '64': expected a number and a unit K, M or G (at most 2^40 of a unit)\n");
-	K(" memory 64k", "3: memory '64k': expected a number and a unit K, M or G (at most 2^40 of a unit)\n");
-	K(" memory K", "3: memory 'K': expected a number and a unit K, M or G (at most 2^40 of a unit)\n");
-	K(" memory -4M", "3: memory '-4M': expected a number and a unit K, M or G (at most 2^40 of a unit)\n");
-	K(" memory 2199023255553G", "3: memory '2199023255553G': expected a number and a unit K, M or G (at most 2^40 of a unit)\n");
+	K(" memory 64",
+	  "3: memory '64': expected a number and a unit K, M or G (at most 2^40 of a unit)\n");
+	K(" memory 64k",
+	  "3: memory '64k': expected a number and a unit K, M or G (at most 2^40 of a unit)\n");
+	K(" memory K",
+	  "3: memory 'K': expected a number and a unit K, M or G (at most 2^40 of a unit)\n");
+	K(" memory -4M",
+	  "3: memory '-4M': expected a number and a unit K, M or G (at most 2^40 of a unit)\n");
+	K(" memory 2199023255553G", "3: memory '2199023255553G': expected a number and a unit K, M "
+	                            "or G (at most 2^40 of a unit)\n");
 	K(" memory 100K", "3: memory 100K: must be a power of two of at least 64K\n");
 	K(" memory 32K", "3: memory 32K: must be a power of two of at least 64K\n");
 	K(" memory 0M", "3: memory 0M: must be a power of two of at least 64K\n");
 	K(" memory 1M\n memory 2M", "4: memory given twice (first at line 3)\n");
 	K(" cpus", "3: expected 'cpus LIST (e.g. 0 or 0,2-3)'\n");
-	K(" cpus 0,", "3: cpus '0,': expected numbers or ranges a-b (a <= b) separated by commas\n");
-	K(" cpus 3-1", "3: cpus '3-1': expected numbers or ranges a-b (a <= b) separated by commas\n");
+	K(" cpus 0,",
+	  "3: cpus '0,': expected numbers or ranges a-b (a <= b) separated by commas\n");
+	K(" cpus 3-1",
+	  "3: cpus '3-1': expected numbers or ranges a-b (a <= b) separated by commas\n");
 	K(" cpus x", "3: cpus 'x': expected numbers or ranges a-b (a <= b) separated by commas\n");
-	K(" cpus 1--2", "3: cpus '1--2': expected numbers or ranges a-b (a <= b) separated by commas\n");
+	K(" cpus 1--2",
+	  "3: cpus '1--2': expected numbers or ranges a-b (a <= b) separated by commas\n");
 	K(" cpus 64", "3: cpu 64 does not exist (64 CPUs)\n");
 	K(" cpus 0\n cpus 1", "4: cpus given twice (first at line 3)\n");
 	K(" priority", "3: expected 'priority N'\n");
 	K(" priority high", "3: priority 'high': not a decimal number\n");
 	K(" priority 256", "3: priority 256: out of range 0..255\n");
-	K(" priority 99999999999999999999999", "3: priority '99999999999999999999999': not a decimal number\n");
+	K(" priority 99999999999999999999999",
+	  "3: priority '99999999999999999999999': not a decimal number\n");
 	K(" priority 1\n priority 1", "4: priority given twice (first at line 3)\n");
 	K(" budget 1ms", "3: expected 'budget TIME period TIME (units us or ms)'\n");
 	K(" budget 1ms every 2ms", "3: expected 'budget TIME period TIME (units us or ms)'\n");
 	K(" budget 1s period 2s", "3: budget 1s period 2s: times are a number and us or ms\n");
-	K(" budget 1ms period 20000ms", "3: budget 1ms period 20000ms: need 0 < budget <= period, period 5us..10s\n");
-	K(" budget 1ms period 99999999ms", "3: budget 1ms period 99999999ms: times are a number and us or ms\n");
+	K(" budget 1ms period 20000ms",
+	  "3: budget 1ms period 20000ms: need 0 < budget <= period, period 5us..10s\n");
+	K(" budget 1ms period 99999999ms",
+	  "3: budget 1ms period 99999999ms: times are a number and us or ms\n");
 	K(" budget us period 2ms", "3: budget us period 2ms: times are a number and us or ms\n");
-	K(" budget 0us period 2ms", "3: budget 0us period 2ms: need 0 < budget <= period, period 5us..10s\n");
-	K(" budget 3ms period 2ms", "3: budget 3ms period 2ms: need 0 < budget <= period, period 5us..10s\n");
-	K(" budget 1us period 4us", "3: budget 1us period 4us: need 0 < budget <= period, period 5us..10s\n");
-	K(" budget 1us period 5us\n budget 1us period 5us", "4: budget given twice (first at line 3)\n");
+	K(" budget 0us period 2ms",
+	  "3: budget 0us period 2ms: need 0 < budget <= period, period 5us..10s\n");
+	K(" budget 3ms period 2ms",
+	  "3: budget 3ms period 2ms: need 0 < budget <= period, period 5us..10s\n");
+	K(" budget 1us period 4us",
+	  "3: budget 1us period 4us: need 0 < budget <= period, period 5us..10s\n");
+	K(" budget 1us period 5us\n budget 1us period 5us",
+	  "4: budget given twice (first at line 3)\n");
 	K(" on-crash", "3: expected 'on-crash restart|stop'\n");
 	K(" on-crash reboot", "3: on-crash 'reboot': expected restart or stop\n");
 	K(" on-crash stop\n on-crash stop", "4: on-crash given twice (first at line 3)\n");
 	K(" config", "3: expected 'config KEY=VALUE'\n");
 	K(" config key", "3: expected 'config KEY=VALUE'\n");
 	K(" config =v", "3: config key '': use 1 to 31 of a-z 0-9 - _ . starting with a letter\n");
-	K(" config Key=v", "3: config key 'Key': use 1 to 31 of a-z 0-9 - _ . starting with a letter\n");
+	K(" config Key=v",
+	  "3: config key 'Key': use 1 to 31 of a-z 0-9 - _ . starting with a letter\n");
 	K(" config a=1\n config a=2", "4: config a given twice (first at line 3)\n");
 }
 
@@ -351,135 +399,172 @@ static void device_errors(void)
 	const char *h = "partition a\n program a\n";
 	char buf[512];
 
-	K(" device", "3: expected 'device pci VVVV:DDDD|class CC[:SS[:PP]]|at BB:DD.F [count N]'\n");
-	K(" device pci", "3: expected 'device pci VVVV:DDDD|class CC[:SS[:PP]]|at BB:DD.F [count N]'\n");
+	K(" device",
+	  "3: expected 'device pci VVVV:DDDD|class CC[:SS[:PP]]|at BB:DD.F [count N]'\n");
+	K(" device pci",
+	  "3: expected 'device pci VVVV:DDDD|class CC[:SS[:PP]]|at BB:DD.F [count N]'\n");
 	K(" device usb 1234:5678", "3: device 'usb': expected pci, class or at\n");
-	K(" device pci 8086-100e", "3: device pci '8086-100e': expected VVVV:DDDD (hexadecimal vendor and device)\n");
-	K(" device pci 8086:100", "3: device pci '8086:100': expected VVVV:DDDD (hexadecimal vendor and device)\n");
-	K(" device pci 808g:100e", "3: device pci '808g:100e': expected VVVV:DDDD (hexadecimal vendor and device)\n");
-	K(" device class 1", "3: device class '1': expected CC[:SS[:PP]] (hexadecimal class, subclass, prog-if)\n");
-	K(" device class 01:08:", "3: device class '01:08:': expected CC[:SS[:PP]] (hexadecimal class, subclass, prog-if)\n");
-	K(" device class 01.08", "3: device class '01.08': expected CC[:SS[:PP]] (hexadecimal class, subclass, prog-if)\n");
-	K(" device at 00:20.0", "3: device at '00:20.0': expected BB:DD.F (hexadecimal bus, device < 20, function < 8)\n");
-	K(" device at 00:03.8", "3: device at '00:03.8': expected BB:DD.F (hexadecimal bus, device < 20, function < 8)\n");
-	K(" device at 0:03.0", "3: device at '0:03.0': expected BB:DD.F (hexadecimal bus, device < 20, function < 8)\n");
-	K(" device at 00:03.0 count 2", "3: device: only 'pci' and 'class' lines take 'count N' after the match\n");
-	K(" device pci 8086:100e number 2", "3: device: only 'pci' and 'class' lines take 'count N' after the match\n");
+	K(" device pci 8086-100e",
+	  "3: device pci '8086-100e': expected VVVV:DDDD (hexadecimal vendor and device)\n");
+	K(" device pci 8086:100",
+	  "3: device pci '8086:100': expected VVVV:DDDD (hexadecimal vendor and device)\n");
+	K(" device pci 808g:100e",
+	  "3: device pci '808g:100e': expected VVVV:DDDD (hexadecimal vendor and device)\n");
+	K(" device class 1",
+	  "3: device class '1': expected CC[:SS[:PP]] (hexadecimal class, subclass, prog-if)\n");
+	K(" device class 01:08:", "3: device class '01:08:': expected CC[:SS[:PP]] (hexadecimal "
+	                          "class, subclass, prog-if)\n");
+	K(" device class 01.08", "3: device class '01.08': expected CC[:SS[:PP]] (hexadecimal "
+	                         "class, subclass, prog-if)\n");
+	K(" device at 00:20.0", "3: device at '00:20.0': expected BB:DD.F (hexadecimal bus, device "
+	                        "< 20, function < 8)\n");
+	K(" device at 00:03.8", "3: device at '00:03.8': expected BB:DD.F (hexadecimal bus, device "
+	                        "< 20, function < 8)\n");
+	K(" device at 0:03.0",
+	  "3: device at '0:03.0': expected BB:DD.F (hexadecimal bus, device < 20, function < 8)\n");
+	K(" device at 00:03.0 count 2",
+	  "3: device: only 'pci' and 'class' lines take 'count N' after the match\n");
+	K(" device pci 8086:100e number 2",
+	  "3: device: only 'pci' and 'class' lines take 'count N' after the match\n");
 	K(" device pci 8086:100e count 0", "3: count 0: out of range 1..32\n");
 	K(" device pci 8086:100e count 33", "3: count 33: out of range 1..32\n");
 	K(" device pci 8086:100e count x", "3: count 'x': not a decimal number\n");
-	K(" device pci 8086:100e count", "3: expected 'device pci VVVV:DDDD|class CC[:SS[:PP]]|at BB:DD.F [count N]'\n");
-	K(" device pci 8086:100e\n device pci 8086:100e", "4: device listed twice (first at line 3)\n");
+	K(" device pci 8086:100e count",
+	  "3: expected 'device pci VVVV:DDDD|class CC[:SS[:PP]]|at BB:DD.F [count N]'\n");
+	K(" device pci 8086:100e\n device pci 8086:100e",
+	  "4: device listed twice (first at line 3)\n");
 	K(" device class 02\n device class 02", "4: device listed twice (first at line 3)\n");
 	K(" device at 00:03.0\n device at 00:03.0", "4: device listed twice (first at line 3)\n");
 	/* A BDF belongs to one partition; ids and classes may be asked for by several. */
 	EXPECT_ERRORS("partition a\n program a\n device at 00:03.0\n device pci 8086:100e\n"
-		      "partition b\n program b\n device at 00:03.0\n device pci 8086:100e\n",
-		      "7: device at 00:03.0 already belongs to partition a (line 3)\n");
+	              "partition b\n program b\n device at 00:03.0\n device pci 8086:100e\n",
+	              "7: device at 00:03.0 already belongs to partition a (line 3)\n");
 	CHECK(part(0)->is_valid && !part(1)->is_valid);
-	EXPECT_ERRORS("partition a\n program a\n device at 00:03.0\npartition b\n program b\n device at 00:03.1\n", "");
+	EXPECT_ERRORS("partition a\n program a\n device at 00:03.0\npartition b\n program b\n "
+	              "device at 00:03.1\n",
+	              "");
 }
 
 static void channel_errors(void)
 {
-	const char *h = "partition a\n program a\npartition b\n program b\nchannel c\n from a\n to b\n";
+	const char *h =
+	    "partition a\n program a\npartition b\n program b\nchannel c\n from a\n to b\n";
 	char buf[512];
-#define C(line, want)                                                                            \
-	do {                                                                                     \
-		snprintf(buf, sizeof(buf), "%s%s\n", h, line);                                  \
-		EXPECT_ERRORS(buf, want);                                                        \
-		CHECK(!chan(0)->is_valid && !part(0)->is_valid && !part(1)->is_valid);           \
+#define C(line, want)                                                                              \
+	do {                                                                                       \
+		snprintf(buf, sizeof(buf), "%s%s\n", h, line);                                     \
+		EXPECT_ERRORS(buf, want);                                                          \
+		CHECK(!chan(0)->is_valid && !part(0)->is_valid && !part(1)->is_valid);             \
 	} while (0)
 	EXPECT_ERRORS(h, "");
 	C(" program x", "8: unknown key 'program' in channel c\n"
-			"1: partition a not started: its channel c has an error\n"
-			"3: partition b not started: its channel c has an error\n");
+	                "1: partition a not started: its channel c has an error\n"
+	                "3: partition b not started: its channel c has an error\n");
 	C(" from b", "8: from given twice (first at line 6)\n"
-		     "1: partition a not started: its channel c has an error\n"
-		     "3: partition b not started: its channel c has an error\n");
+	             "1: partition a not started: its channel c has an error\n"
+	             "3: partition b not started: its channel c has an error\n");
 	C(" to", "8: expected 'to PARTITION'\n"
-		 "1: partition a not started: its channel c has an error\n"
-		 "3: partition b not started: its channel c has an error\n");
+	         "1: partition a not started: its channel c has an error\n"
+	         "3: partition b not started: its channel c has an error\n");
 	C(" entries 100", "8: entries 100: must be a power of two\n"
-			  "1: partition a not started: its channel c has an error\n"
-			  "3: partition b not started: its channel c has an error\n");
+	                  "1: partition a not started: its channel c has an error\n"
+	                  "3: partition b not started: its channel c has an error\n");
 	C(" entries 1", "8: entries 1: out of range 2..65536\n"
-			"1: partition a not started: its channel c has an error\n"
-			"3: partition b not started: its channel c has an error\n");
+	                "1: partition a not started: its channel c has an error\n"
+	                "3: partition b not started: its channel c has an error\n");
 	C(" entries 131072", "8: entries 131072: out of range 2..65536\n"
-			     "1: partition a not started: its channel c has an error\n"
-			     "3: partition b not started: its channel c has an error\n");
+	                     "1: partition a not started: its channel c has an error\n"
+	                     "3: partition b not started: its channel c has an error\n");
 	C(" entry-size 4", "8: entry-size 4: out of range 8..4096\n"
-			   "1: partition a not started: its channel c has an error\n"
-			   "3: partition b not started: its channel c has an error\n");
+	                   "1: partition a not started: its channel c has an error\n"
+	                   "3: partition b not started: its channel c has an error\n");
 	C(" entry-size 24", "8: entry-size 24: must be a power of two\n"
-			    "1: partition a not started: its channel c has an error\n"
-			    "3: partition b not started: its channel c has an error\n");
+	                    "1: partition a not started: its channel c has an error\n"
+	                    "3: partition b not started: its channel c has an error\n");
 	C(" entries 2\n entries 4", "9: entries given twice (first at line 8)\n"
-				    "1: partition a not started: its channel c has an error\n"
-				    "3: partition b not started: its channel c has an error\n");
-	C(" entries 65536\n entry-size 16", "5: channel c: 65536 entries of 16 bytes need more than 1048576 bytes of ring\n"
-					    "1: partition a not started: its channel c has an error\n"
-					    "3: partition b not started: its channel c has an error\n");
-	EXPECT_ERRORS("partition a\n program a\npartition b\n program b\nchannel c\n from a\n to b\n entries 4096\n entry-size 128\n",
-		      "");
-	EXPECT_ERRORS("partition a\n program a\nchannel c\n from a\n", "3: channel c: 'to PARTITION' missing\n"
-									 "1: partition a not started: its channel c has an error\n");
-	EXPECT_ERRORS("partition a\n program a\nchannel c\n to a\n", "3: channel c: 'from PARTITION' missing\n"
-								       "1: partition a not started: its channel c has an error\n");
+	                            "1: partition a not started: its channel c has an error\n"
+	                            "3: partition b not started: its channel c has an error\n");
+	C(" entries 65536\n entry-size 16",
+	  "5: channel c: 65536 entries of 16 bytes need more than 1048576 bytes of ring\n"
+	  "1: partition a not started: its channel c has an error\n"
+	  "3: partition b not started: its channel c has an error\n");
+	EXPECT_ERRORS("partition a\n program a\npartition b\n program b\nchannel c\n from a\n to "
+	              "b\n entries 4096\n entry-size 128\n",
+	              "");
+	EXPECT_ERRORS("partition a\n program a\nchannel c\n from a\n",
+	              "3: channel c: 'to PARTITION' missing\n"
+	              "1: partition a not started: its channel c has an error\n");
+	EXPECT_ERRORS("partition a\n program a\nchannel c\n to a\n",
+	              "3: channel c: 'from PARTITION' missing\n"
+	              "1: partition a not started: its channel c has an error\n");
 	EXPECT_ERRORS("partition a\n program a\nchannel c\n from a\n to nobody\n",
-		      "5: channel c: no partition 'nobody'\n1: partition a not started: its channel c has an error\n");
+	              "5: channel c: no partition 'nobody'\n1: partition a not started: its "
+	              "channel c has an error\n");
 	EXPECT_ERRORS("partition a\n program a\nchannel c\n from a\n to a\n",
-		      "3: channel c: both ends are partition a\n1: partition a not started: its channel c has an error\n");
-	EXPECT_ERRORS("channel c\n from X\n", "2: partition name 'X': use 1 to 31 lower-case letters, digits, '-' or '_', "
-					    "starting with a letter\n1: channel c: 'to PARTITION' missing\n");
+	              "3: channel c: both ends are partition a\n1: partition a not started: its "
+	              "channel c has an error\n");
+	EXPECT_ERRORS("channel c\n from X\n",
+	              "2: partition name 'X': use 1 to 31 lower-case letters, digits, '-' or '_', "
+	              "starting with a letter\n1: channel c: 'to PARTITION' missing\n");
 }
 
-/* A broken partition takes its channels down, and through them the partitions at their other ends. */
+/* A broken partition takes its channels down, and through them the partitions at their other ends.
+ */
 static void invalid_partition_spreads_through_channels(void)
 {
-	EXPECT_ERRORS("partition a\n program a\n memory 3M\npartition b\n program b\npartition c\n program c\n"
-		      "partition d\n program d\nchannel ab\n from a\n to b\nchannel bc\n from b\n to c\n",
-		      "3: memory 3M: must be a power of two of at least 64K\n"
-		      "10: channel ab not set up: partition a is not started\n"
-		      "4: partition b not started: its channel ab has an error\n"
-		      "13: channel bc not set up: partition b is not started\n"
-		      "6: partition c not started: its channel bc has an error\n");
+	EXPECT_ERRORS(
+	    "partition a\n program a\n memory 3M\npartition b\n program b\npartition c\n program "
+	    "c\n"
+	    "partition d\n program d\nchannel ab\n from a\n to b\nchannel bc\n from b\n to c\n",
+	    "3: memory 3M: must be a power of two of at least 64K\n"
+	    "10: channel ab not set up: partition a is not started\n"
+	    "4: partition b not started: its channel ab has an error\n"
+	    "13: channel bc not set up: partition b is not started\n"
+	    "6: partition c not started: its channel bc has an error\n");
 	CHECK(!part(0)->is_valid && !part(1)->is_valid && !part(2)->is_valid && part(3)->is_valid);
 	CHECK(!chan(0)->is_valid && !chan(1)->is_valid);
 }
 
 static void limits_checked(void)
 {
-	const struct manifest_limits lim = { 4096, 2, 100 };
+	const struct manifest_limits lim = {4096, 2, 100};
 
-	EXPECT_ERRORS_LIM("partition a\n program a\n memory 8M\n", &lim, "3: memory 8M: more than the 4096K the root task has\n");
-	EXPECT_ERRORS_LIM("partition a\n program a\n cpus 2\n", &lim, "3: cpu 2 does not exist (2 CPUs)\n");
-	EXPECT_ERRORS_LIM("partition a\n program a\n cpus 0-5\n", &lim, "3: cpu 5 does not exist (2 CPUs)\n");
+	EXPECT_ERRORS_LIM("partition a\n program a\n memory 8M\n", &lim,
+	                  "3: memory 8M: more than the 4096K the root task has\n");
+	EXPECT_ERRORS_LIM("partition a\n program a\n cpus 2\n", &lim,
+	                  "3: cpu 2 does not exist (2 CPUs)\n");
+	EXPECT_ERRORS_LIM("partition a\n program a\n cpus 0-5\n", &lim,
+	                  "3: cpu 5 does not exist (2 CPUs)\n");
 	EXPECT_ERRORS_LIM("partition a\n program a\n cpus 0-1\n priority 100\n", &lim, "");
-	EXPECT_ERRORS_LIM("partition a\n program a\n priority 101\n", &lim, "3: priority 101: above the root task's own (100)\n");
-	EXPECT_ERRORS_LIM("partition a\n program a\n memory 2M\npartition b\n program b\n memory 2M\n"
-			  "partition c\n program c\n memory 64K\n",
-			  &lim, "7: partition c: its 64K with the partitions before it exceed the 4096K the root task has\n");
+	EXPECT_ERRORS_LIM("partition a\n program a\n priority 101\n", &lim,
+	                  "3: priority 101: above the root task's own (100)\n");
+	EXPECT_ERRORS_LIM(
+	    "partition a\n program a\n memory 2M\npartition b\n program b\n memory 2M\n"
+	    "partition c\n program c\n memory 64K\n",
+	    &lim,
+	    "7: partition c: its 64K with the partitions before it exceed the 4096K the root task "
+	    "has\n");
 	CHECK(part(0)->is_valid && part(1)->is_valid && !part(2)->is_valid);
 	/* An invalid partition takes no memory from the total. */
-	EXPECT_ERRORS_LIM("partition a\n program a\n memory 4M\n cpus 9\npartition b\n program b\n memory 4M\n", &lim,
-			  "4: cpu 9 does not exist (2 CPUs)\n");
+	EXPECT_ERRORS_LIM(
+	    "partition a\n program a\n memory 4M\n cpus 9\npartition b\n program b\n memory 4M\n",
+	    &lim, "4: cpu 9 does not exist (2 CPUs)\n");
 	CHECK(!part(0)->is_valid && part(1)->is_valid);
 }
 
 /* Every arena size up to what the example needs: ARENA_FULL or a complete parse, nothing else. */
 static void arena_exhaustion_is_all_or_nothing(void)
 {
-	const char *text = "partition a\n program a x y\n config k=v\n device pci 8086:100e\npartition b\n program b\n"
-			   "channel c\n from a\n to b\n bogus\n";
+	const char *text = "partition a\n program a x y\n config k=v\n device pci "
+	                   "8086:100e\npartition b\n program b\n"
+	                   "channel c\n from a\n to b\n bogus\n";
 	size_t len = strlen(text), need = 0;
 	char *copy = malloc(len);
 	uint8_t *mem = malloc(8192);
 
 	memcpy(copy, text, len);
 	for (size_t size = 0; size < 8192; size++) {
-		struct manifest_arena a = { mem, size, 0 };
+		struct manifest_arena a = {mem, size, 0};
 		enum manifest_status st = manifest_parse(copy, len, &no_limits, &a, &m);
 		CHECK(a.used <= size);
 		if (st == MANIFEST_ARENA_FULL) {
@@ -504,14 +589,15 @@ static void arena_exhaustion_is_all_or_nothing(void)
  */
 static void arena_full_at_a_name_after_a_channel(void)
 {
-	const char *text = "channel c\n from a\n to b\npartition a\n program a\npartition bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\n";
+	const char *text = "channel c\n from a\n to b\npartition a\n program a\npartition "
+	                   "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\n";
 	size_t len = strlen(text);
 	char *copy = malloc(len);
 	uint8_t *mem = malloc(4096);
 
 	memcpy(copy, text, len);
 	for (size_t size = 0; size < 4096; size++) {
-		struct manifest_arena a = { mem, size, 0 };
+		struct manifest_arena a = {mem, size, 0};
 		if (manifest_parse(copy, len, &no_limits, &a, &m) != MANIFEST_ARENA_FULL)
 			break;
 	}
@@ -519,14 +605,20 @@ static void arena_full_at_a_name_after_a_channel(void)
 	free(mem);
 }
 
-/* Random bytes from the manifest's own alphabet: no crash, errors always carry a line inside the text. */
+/* Random bytes from the manifest's own alphabet: no crash, errors always carry a line inside the
+ * text. */
 static void random_text_never_escapes(void)
 {
-	static const char *pieces[] = { "partition ", "channel ", "window ", " program ", " memory ", " cpus ",
-					" priority ", " budget ", " period ", " on-crash ", " device ", " config ",
-					" from ", " to ", " entries ", " entry-size ", "pci ", "class ", "at ", "a",
-					"b", "1", "64K", "0-1", ",", "=", ":", ".", "\n", "\t", "#", "\r", "ms", "us",
-					"8086:100e", "00:03.0", "count 2" };
+	static const char *pieces[] = {"partition ", "channel ",   "window ",    " program ",
+	                               " memory ",   " cpus ",     " priority ", " budget ",
+	                               " period ",   " on-crash ", " device ",   " config ",
+	                               " from ",     " to ",       " entries ",  " entry-size ",
+	                               "pci ",       "class ",     "at ",        "a",
+	                               "b",          "1",          "64K",        "0-1",
+	                               ",",          "=",          ":",          ".",
+	                               "\n",         "\t",         "#",          "\r",
+	                               "ms",         "us",         "8086:100e",  "00:03.0",
+	                               "count 2"};
 	char text[600];
 
 	for (int iter = 0; iter < 3000 && !kt_failed(); iter++) {
@@ -551,19 +643,19 @@ static void random_text_never_escapes(void)
 int main(int argc, char **argv)
 {
 	static const struct kt_case cases[] = {
-		KT(doc_example_parses_exactly),
-		KT(run_manifest_refuses_only_broken),
-		KT(defaults),
-		KT(every_construct),
-		KT(section_errors),
-		KT(partition_key_errors),
-		KT(device_errors),
-		KT(channel_errors),
-		KT(invalid_partition_spreads_through_channels),
-		KT(limits_checked),
-		KT(arena_exhaustion_is_all_or_nothing),
-		KT(arena_full_at_a_name_after_a_channel),
-		KT(random_text_never_escapes),
+	    KT(doc_example_parses_exactly),
+	    KT(run_manifest_refuses_only_broken),
+	    KT(defaults),
+	    KT(every_construct),
+	    KT(section_errors),
+	    KT(partition_key_errors),
+	    KT(device_errors),
+	    KT(channel_errors),
+	    KT(invalid_partition_spreads_through_channels),
+	    KT(limits_checked),
+	    KT(arena_exhaustion_is_all_or_nothing),
+	    KT(arena_full_at_a_name_after_a_channel),
+	    KT(random_text_never_escapes),
 	};
 	return kt_main(cases, sizeof(cases) / sizeof(cases[0]), argc, argv);
 }

@@ -24,7 +24,7 @@
 #define RING_STRESS_MSGS 2000000u
 #endif
 #define ENTRIES 16
-#define ENTRY	16
+#define ENTRY   16
 
 struct ntfn {
 	_Atomic uint32_t bits;
@@ -48,7 +48,8 @@ static void ntfn_wait(void *ctx)
 
 static struct ntfn prod_ntfn, cons_ntfn; /* the one each end waits on */
 static _Alignas(64) uint8_t ring_mem[HL_RING_HEADER_BYTES + ENTRIES * ENTRY];
-static uint64_t producer_sleeps, consumer_sleeps, producer_signals, consumer_signals, bad_at = ~0ull, errors;
+static uint64_t producer_sleeps, consumer_sleeps, producer_signals, consumer_signals,
+    bad_at = ~0ull, errors;
 
 static uint64_t rng(uint64_t *s)
 {
@@ -59,12 +60,13 @@ static uint64_t rng(uint64_t *s)
 static void pause_a_little(uint64_t *s)
 {
 	if (rng(s) % 20000 == 0)
-		nanosleep(&(struct timespec){ 0, 200000 }, NULL); /* 0.2 ms: the peer runs dry or fills up */
+		nanosleep(&(struct timespec){0, 200000},
+		          NULL); /* 0.2 ms: the peer runs dry or fills up */
 }
 
 static void *producer(void *arg)
 {
-	const struct hl_ring_ops ops = { ntfn_signal, ntfn_wait, &cons_ntfn, &prod_ntfn };
+	const struct hl_ring_ops ops = {ntfn_signal, ntfn_wait, &cons_ntfn, &prod_ntfn};
 	struct hl_ring r;
 	uint64_t seed = 0x9e3779b97f4a7c15ull, next = 0;
 
@@ -77,9 +79,11 @@ static void *producer(void *arg)
 			errors++;
 			break;
 		}
-		uint32_t n = (uint32_t)(RING_STRESS_MSGS - next < (uint64_t)k ? RING_STRESS_MSGS - next : (uint64_t)k);
+		uint32_t n =
+		    (uint32_t)(RING_STRESS_MSGS - next < (uint64_t)k ? RING_STRESS_MSGS - next
+		                                                     : (uint64_t)k);
 		for (uint32_t i = 0; i < n; i++) {
-			uint64_t v[2] = { next + i, ~(next + i) };
+			uint64_t v[2] = {next + i, ~(next + i)};
 			memcpy(hl_ring_entry(&r, i), v, sizeof(v));
 		}
 		if (hl_ring_publish(&r, n)) {
@@ -95,7 +99,7 @@ static void *producer(void *arg)
 
 static void *consumer(void *arg)
 {
-	const struct hl_ring_ops ops = { ntfn_signal, ntfn_wait, &prod_ntfn, &cons_ntfn };
+	const struct hl_ring_ops ops = {ntfn_signal, ntfn_wait, &prod_ntfn, &cons_ntfn};
 	struct hl_ring r;
 	uint64_t seed = 0xd1b54a32d192ed03ull, next = 0;
 
@@ -138,7 +142,7 @@ int main(void)
 {
 	pthread_t a, b;
 	struct hl_ring init;
-	const struct hl_ring_ops ops = { ntfn_signal, ntfn_wait, &cons_ntfn, &prod_ntfn };
+	const struct hl_ring_ops ops = {ntfn_signal, ntfn_wait, &cons_ntfn, &prod_ntfn};
 
 	alarm(60); /* a lost wakeup hangs: SIGALRM ends the run with no TAP line */
 	if (hl_ring_attach(&init, ring_mem, sizeof(ring_mem), ENTRIES, ENTRY, true, &ops, true))
@@ -147,12 +151,16 @@ int main(void)
 	pthread_create(&a, NULL, producer, NULL);
 	pthread_join(a, NULL);
 	pthread_join(b, NULL);
-	printf("# %u messages; producer slept %llu times (signalled %llu), consumer slept %llu times (signalled %llu)\n",
-	       RING_STRESS_MSGS, (unsigned long long)producer_sleeps, (unsigned long long)consumer_signals,
-	       (unsigned long long)consumer_sleeps, (unsigned long long)producer_signals);
+	printf("# %u messages; producer slept %llu times (signalled %llu), consumer slept %llu "
+	       "times (signalled %llu)\n",
+	       RING_STRESS_MSGS, (unsigned long long)producer_sleeps,
+	       (unsigned long long)consumer_signals, (unsigned long long)consumer_sleeps,
+	       (unsigned long long)producer_signals);
 	bool ok = bad_at == ~0ull && !errors;
 	printf("%s - rings.stress_%u_messages_in_order%s\n", ok ? "ok" : "not ok", RING_STRESS_MSGS,
-	       bad_at != ~0ull ? " (a message lost, doubled or out of order)" : errors ? " (a ring call failed)" : "");
+	       bad_at != ~0ull ? " (a message lost, doubled or out of order)"
+	       : errors        ? " (a ring call failed)"
+	                       : "");
 	bool slept = producer_sleeps && consumer_sleeps;
 	printf("%s - rings.stress_both_ends_slept_and_were_woken\n", slept ? "ok" : "not ok");
 	return ok && slept ? 0 : 1;

@@ -29,7 +29,8 @@ static void count_wait(void *ctx)
 
 static struct counts pc, cc; /* producer's and consumer's stand-ins */
 /* Each stand-in counts what its end does: its own signals and its own waits. */
-static const struct hl_ring_ops pops = { count_signal, count_wait, &pc, &pc }, cops = { count_signal, count_wait, &cc, &cc };
+static const struct hl_ring_ops pops = {count_signal, count_wait, &pc, &pc},
+                                cops = {count_signal, count_wait, &cc, &cc};
 
 /* An exact-size, 64-byte aligned ring of n entries of size bytes, both ends attached. */
 static void *make(uint32_t n, uint32_t size, struct hl_ring *p, struct hl_ring *c)
@@ -49,16 +50,19 @@ static void attach_checks_geometry(void)
 {
 	static _Alignas(64) uint8_t mem[HL_RING_HEADER_BYTES + 4 * 4096];
 	struct hl_ring r;
-	const struct hl_ring_ops none = { NULL, count_wait, NULL, NULL };
+	const struct hl_ring_ops none = {NULL, count_wait, NULL, NULL};
 
 	CHECK_EQ(hl_ring_attach(&r, mem, sizeof(mem), 4, 4096, true, &pops, true), HL_RING_OK);
 	CHECK_EQ(hl_ring_attach(&r, mem, sizeof(mem), 2, 8, false, &cops, true), HL_RING_OK);
-	CHECK_EQ(hl_ring_attach(&r, mem, sizeof(mem) - 1, 4, 4096, true, &pops, true), HL_RING_ERR_ARG);
-	CHECK_EQ(hl_ring_attach(&r, mem + 8, sizeof(mem) - 8, 2, 8, true, &pops, true), HL_RING_ERR_ARG);
+	CHECK_EQ(hl_ring_attach(&r, mem, sizeof(mem) - 1, 4, 4096, true, &pops, true),
+	         HL_RING_ERR_ARG);
+	CHECK_EQ(hl_ring_attach(&r, mem + 8, sizeof(mem) - 8, 2, 8, true, &pops, true),
+	         HL_RING_ERR_ARG);
 	CHECK_EQ(hl_ring_attach(&r, NULL, sizeof(mem), 2, 8, true, &pops, true), HL_RING_ERR_ARG);
 	CHECK_EQ(hl_ring_attach(&r, mem, sizeof(mem), 1, 8, true, &pops, true), HL_RING_ERR_ARG);
 	CHECK_EQ(hl_ring_attach(&r, mem, sizeof(mem), 3, 8, true, &pops, true), HL_RING_ERR_ARG);
-	CHECK_EQ(hl_ring_attach(&r, mem, sizeof(mem), 131072, 8, true, &pops, true), HL_RING_ERR_ARG);
+	CHECK_EQ(hl_ring_attach(&r, mem, sizeof(mem), 131072, 8, true, &pops, true),
+	         HL_RING_ERR_ARG);
 	CHECK_EQ(hl_ring_attach(&r, mem, sizeof(mem), 4, 4, true, &pops, true), HL_RING_ERR_ARG);
 	CHECK_EQ(hl_ring_attach(&r, mem, sizeof(mem), 4, 24, true, &pops, true), HL_RING_ERR_ARG);
 	CHECK_EQ(hl_ring_attach(&r, mem, sizeof(mem), 4, 8192, true, &pops, true), HL_RING_ERR_ARG);
@@ -77,7 +81,8 @@ static void batches_wrap_around_in_order(void)
 		long k = hl_ring_reserve(&p, want);
 		CHECK(k >= 0 && k <= want && k <= 8);
 		for (long i = 0; i < k; i++)
-			memcpy(hl_ring_entry(&p, (uint32_t)i), &(uint64_t){ next_put + (uint64_t)i }, 8);
+			memcpy(hl_ring_entry(&p, (uint32_t)i), &(uint64_t){next_put + (uint64_t)i},
+			       8);
 		uint32_t pub = k ? (uint32_t)kt_below((uint64_t)k + 1) : 0;
 		CHECK_EQ(hl_ring_publish(&p, pub), HL_RING_OK);
 		next_put += pub;
@@ -122,7 +127,7 @@ static void misuse_is_refused(void)
 	CHECK_EQ(hl_ring_publish(&p, 3), HL_RING_ERR_ARG);
 	CHECK_EQ(hl_ring_publish(&p, 2), HL_RING_OK);
 	CHECK_EQ(hl_ring_publish(&p, 1), HL_RING_ERR_ARG); /* nothing reserved any more */
-	CHECK_EQ(hl_ring_peek(&p, 1), HL_RING_ERR_ARG); /* wrong end */
+	CHECK_EQ(hl_ring_peek(&p, 1), HL_RING_ERR_ARG);    /* wrong end */
 	CHECK_EQ(hl_ring_reserve(&c, 1), HL_RING_ERR_ARG);
 	CHECK_EQ(hl_ring_release(&c, 1), HL_RING_ERR_ARG); /* nothing peeked */
 	CHECK_EQ(hl_ring_publish(&c, 0), HL_RING_ERR_ARG);
@@ -131,7 +136,8 @@ static void misuse_is_refused(void)
 	free(mem);
 }
 
-/* The consumer sleeps only on an empty ring, and the producer signals only a sleeping consumer, once. */
+/* The consumer sleeps only on an empty ring, and the producer signals only a sleeping consumer,
+ * once. */
 static void producer_signals_only_a_sleeping_consumer(void)
 {
 	struct hl_ring p, c;
@@ -247,13 +253,15 @@ static void random_peer_indices_stay_inside(void)
 		long k = hl_ring_peek(&c, n);
 		for (long i = 0; i < k; i++) {
 			uint8_t *e = hl_ring_entry(&c, (uint32_t)i);
-			CHECK(e >= mem + HL_RING_HEADER_BYTES && e + size <= mem + hl_ring_bytes(n, size));
+			CHECK(e >= mem + HL_RING_HEADER_BYTES &&
+			      e + size <= mem + hl_ring_bytes(n, size));
 			memset(e, 1, size);
 		}
 		k = hl_ring_reserve(&p, n);
 		for (long i = 0; i < k; i++) {
 			uint8_t *e = hl_ring_entry(&p, (uint32_t)i);
-			CHECK(e >= mem + HL_RING_HEADER_BYTES && e + size <= mem + hl_ring_bytes(n, size));
+			CHECK(e >= mem + HL_RING_HEADER_BYTES &&
+			      e + size <= mem + hl_ring_bytes(n, size));
 			memset(e, 2, size);
 		}
 		free(mem);
@@ -263,15 +271,15 @@ static void random_peer_indices_stay_inside(void)
 int main(int argc, char **argv)
 {
 	static const struct kt_case cases[] = {
-		KT(attach_checks_geometry),
-		KT(batches_wrap_around_in_order),
-		KT(full_and_empty),
-		KT(misuse_is_refused),
-		KT(producer_signals_only_a_sleeping_consumer),
-		KT(consumer_signals_only_a_sleeping_producer),
-		KT(corrupt_head_is_reported),
-		KT(corrupt_tail_is_reported),
-		KT(random_peer_indices_stay_inside),
+	    KT(attach_checks_geometry),
+	    KT(batches_wrap_around_in_order),
+	    KT(full_and_empty),
+	    KT(misuse_is_refused),
+	    KT(producer_signals_only_a_sleeping_consumer),
+	    KT(consumer_signals_only_a_sleeping_producer),
+	    KT(corrupt_head_is_reported),
+	    KT(corrupt_tail_is_reported),
+	    KT(random_peer_indices_stay_inside),
 	};
 	return kt_main(cases, sizeof(cases) / sizeof(cases[0]), argc, argv);
 }

@@ -2,7 +2,8 @@
  * against the hosted broker. Each scenario checks every result itself and
  * prints "PASS <scenario>" or "FAIL <line>: <what>" (exit 1).
  *   rdk_admin HOST:PORT topics   create/describe/alter/partitions/
- *                                delete-records/delete/recreate
+ *                                delete-records/delete/recreate,
+ *                                LogAppendTime
  *   rdk_admin HOST:PORT groups   commit metadata, list/describe groups,
  *                                delete offsets, delete groups
  *   rdk_admin HOST:PORT idempotent N TOPIC   N records with
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <librdkafka/rdkafka.h>
 
@@ -175,6 +177,39 @@ static void produce(rd_kafka_t *p, const char *topic, int part, int n)
 	EXPECT(!rd_kafka_flush(p, 20000), "flush");
 }
 
+/* message.timestamp.type=LogAppendTime: a record produced with an old
+ * CreateTime comes back with the broker's time, typed LogAppendTime. */
+static void scenario_append_time(rd_kafka_t *rk, rd_kafka_queue_t *q)
+{
+	static const struct ntopic lat[1] = {
+		{ "adm-lat", 1, 1, "message.timestamp.type", "LogAppendTime", NULL, NULL, 0 },
+	};
+	rd_kafka_timestamp_type_t tt = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
+	int64_t ts = -1, now = (int64_t)time(NULL) * 1000;
+
+	create(rk, q, lat, 1, 0);
+	EXPECT(!rd_kafka_producev(rk, RD_KAFKA_V_TOPIC("adm-lat"), RD_KAFKA_V_PARTITION(0),
+				  RD_KAFKA_V_VALUE("x", 1), RD_KAFKA_V_TIMESTAMP(1000),
+				  RD_KAFKA_V_END), "produce");
+	EXPECT(!rd_kafka_flush(rk, 20000), "flush");
+	rd_kafka_t *c = client(RD_KAFKA_CONSUMER, "lat-check");
+	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_topic_partition_list_add(l, "adm-lat", 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
+	EXPECT(!rd_kafka_assign(c, l), "assign");
+	rd_kafka_topic_partition_list_destroy(l);
+	for (int i = 0; i < 100 && ts < 0; i++) {
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 100);
+		if (m && !m->err)
+			ts = rd_kafka_message_timestamp(m, &tt);
+		if (m)
+			rd_kafka_message_destroy(m);
+	}
+	EXPECT(tt == RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME && ts >= now - 60000 &&
+	       ts <= now + 60000, "timestamp %lld type %d", (long long)ts, (int)tt);
+	rd_kafka_consumer_close(c);
+	rd_kafka_destroy(c);
+}
+
 static void scenario_topics(void)
 {
 	rd_kafka_t *rk = client(RD_KAFKA_PRODUCER, NULL);
@@ -297,6 +332,7 @@ static void scenario_topics(void)
 	       (long long)hi);
 	check_config(rk, q, RD_KAFKA_RESOURCE_TOPIC, "adm-a", "cleanup.policy",
 		     "delete", RD_KAFKA_CONFIG_SOURCE_DEFAULT_CONFIG);
+	scenario_append_time(rk, q);
 	rd_kafka_queue_destroy(q);
 	rd_kafka_destroy(rk);
 }

@@ -1,5 +1,8 @@
 /* rdk_loadgen: librdkafka load generator for make bench.
- *   rdk_loadgen produce BROKER TOPIC N SIZE ACKS   throughput
+ *   rdk_loadgen produce BROKER TOPIC N SIZE ACKS [idempotent|inflight5]
+ *       throughput; idempotent: enable.idempotence=true (needs ACKS -1,
+ *       and librdkafka then keeps at most 5 requests in flight);
+ *       inflight5: plain, but max.in.flight=5 like an idempotent one
  *   rdk_loadgen consume BROKER TOPIC N             throughput from offset 0
  *   rdk_loadgen latency BROKER TOPIC N SIZE ACKS   one record in flight at
  *       a time (linger.ms=0); delivery-report latency percentiles
@@ -32,15 +35,20 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *o)
 	last_dr = now_s();
 }
 
-static rd_kafka_t *producer(const char *broker, const char *acks, const char *linger)
+static rd_kafka_t *producer(const char *broker, const char *acks, const char *linger,
+			    const char *mode)
 {
+	const char *idem = !strcmp(mode, "idempotent") ? "true" : "false";
+	const char *inflight = mode[0] ? "5" : "1000000";
 	char err[256];
 	rd_kafka_conf_t *c = rd_kafka_conf_new();
 
 	if (rd_kafka_conf_set(c, "bootstrap.servers", broker, err, sizeof(err)) ||
 	    rd_kafka_conf_set(c, "acks", acks, err, sizeof(err)) ||
 	    rd_kafka_conf_set(c, "linger.ms", linger, err, sizeof(err)) ||
-	    rd_kafka_conf_set(c, "queue.buffering.max.messages", "500000", err, sizeof(err))) {
+	    rd_kafka_conf_set(c, "queue.buffering.max.messages", "500000", err, sizeof(err)) ||
+	    rd_kafka_conf_set(c, "enable.idempotence", idem, err, sizeof(err)) ||
+	    rd_kafka_conf_set(c, "max.in.flight", inflight, err, sizeof(err))) {
 		fprintf(stderr, "conf: %s\n", err);
 		exit(2);
 	}
@@ -75,7 +83,7 @@ static int produce(char **a)
 	char *buf = malloc((size_t)size);
 	for (long i = 0; i < size; i++)
 		buf[i] = (char)(i * 131 + 7);
-	rd_kafka_t *rk = producer(a[2], a[6], "5");
+	rd_kafka_t *rk = producer(a[2], a[6], "5", a[7] ? a[7] : "");
 	warm(rk, a[3], buf, size);
 	double t0 = now_s();
 	for (long i = 0; i < n; i++) {
@@ -109,7 +117,7 @@ static int latency(char **a)
 		free(lat);
 		return 1;
 	}
-	rd_kafka_t *rk = producer(a[2], a[6], "0");
+	rd_kafka_t *rk = producer(a[2], a[6], "0", "");
 	warm(rk, a[3], buf, size);
 	for (long i = 0; i < n; i++) {
 		long before = done_ok + done_err;

@@ -12,11 +12,18 @@ import subprocess
 import sys
 
 RUNS = [
-    # (label, record bytes, records, acks)
-    ("100b", 100, 500000, "1"),
-    ("1kib", 1024, 200000, "1"),
-    ("100b_acksall", 100, 500000, "-1"),
-    ("1kib_acksall", 1024, 200000, "-1"),
+    # (label, record bytes, records, acks, producer mode): "" plain;
+    # "idempotent" enable.idempotence=true (librdkafka then keeps at most 5
+    # requests in flight); "inflight5" plain with that same in-flight limit,
+    # the like-for-like baseline of the idempotent figures
+    ("100b", 100, 500000, "1", ""),
+    ("1kib", 1024, 200000, "1", ""),
+    ("100b_acksall", 100, 500000, "-1", ""),
+    ("1kib_acksall", 1024, 200000, "-1", ""),
+    ("100b_acksall_inflight5", 100, 500000, "-1", "inflight5"),
+    ("100b_idempotent", 100, 500000, "-1", "idempotent"),
+    ("1kib_acksall_inflight5", 1024, 200000, "-1", "inflight5"),
+    ("1kib_idempotent", 1024, 200000, "-1", "idempotent"),
 ]
 LAT_RECORDS = 2000
 
@@ -63,10 +70,13 @@ def main():
         print(json.dumps(rec))
 
     try:
-        for label, rsize, n, acks in RUNS:
+        for label, rsize, n, acks, mode in RUNS:
             topic = f"bench-{label}"
-            cfg = {"record_bytes": rsize, "records": n, "acks": int(acks)}
-            r = kv(subprocess.run([gen, "produce", addr, topic, str(n), str(rsize), acks],
+            cfg = {"record_bytes": rsize, "records": n, "acks": int(acks),
+                   "enable_idempotence": mode == "idempotent",
+                   "max_in_flight": 5 if mode else 1000000}
+            cmd = [gen, "produce", addr, topic, str(n), str(rsize), acks]
+            r = kv(subprocess.run(cmd + ([mode] if mode else []),
                                   capture_output=True, text=True, timeout=300, check=True).stdout)
             emit(f"produce_{label}_records_per_s", r["rps"], "records/s", cfg)
             emit(f"produce_{label}_MB_per_s", r["mbps"], "MB/s", cfg)

@@ -1,9 +1,38 @@
 /*
- * A minimal program the root task starts from etc/boot.conf: it runs in
+ * A minimal program the root task starts from etc/manifest: it runs in
  * its own address space and capability space with its own memory, and
- * reports what it can and cannot reach.
+ * reports what it can and cannot reach, the argv and config the manifest
+ * handed it, and, if it has the consumer end of channel hog-to-hello, the
+ * sequence numbers it receives there (checked in order, none lost).
  */
 #include <hallows/rt.h>
+
+static void receive_numbers(void)
+{
+	struct hl_ring r;
+	uint64_t next = 0, bad = 0;
+	int err = rt_channel("hog-to-hello", &r);
+
+	if (err)
+		return;
+	while (next < 10000) {
+		long k = hl_ring_peek(&r, 16);
+		if (k == 0)
+			k = hl_ring_wait(&r);
+		if (k < 0) {
+			rt_printf("hello: ring error %ld after %lu messages\n", k, next);
+			return;
+		}
+		for (long i = 0; i < k; i++) {
+			uint64_t v = *(volatile uint64_t *)hl_ring_entry(&r, (uint32_t)i);
+			bad += v != next + (uint64_t)i;
+		}
+		hl_ring_release(&r, (uint32_t)k);
+		next += (uint64_t)k;
+	}
+	rt_printf("hello: received %lu messages on channel hog-to-hello, %s (slept %lu times)\n", next,
+		  bad ? "SOME OUT OF ORDER" : "all in order", r.sleeps);
+}
 
 int main(struct rt *rt)
 {
@@ -18,5 +47,9 @@ int main(struct rt *rt)
 		  "root's capabilities %s\n",
 		  bi->nmem, bi->nmem ? (1ul << bi->mem[0].size_bits) >> 10 : 0, ep ? "made" : "FAILED",
 		  page && page[0] == 42 ? "mapped" : "FAILED", foreign == HL_ERR_INVALID_CAP ? "unreachable" : "REACHABLE");
+	if (rt_arg(0))
+		rt_printf("hello: argv[0] %s, argv[1] %s, config greeting=%s\n", rt_arg(0), rt_arg(1) ? rt_arg(1) : "(none)",
+			  rt_config("greeting") ? rt_config("greeting") : "(none)");
+	receive_numbers();
 	return 0;
 }

@@ -6,18 +6,14 @@
  * records. Each figure is the median over ROUNDS of ITERS iterations,
  * minus the empty loop.
  */
-#include <hallows/rt.h>
+#include "kbench.h"
+
 #include <lib/string.h>
 
 #define ROUNDS 5
 #define ITERS  1000
 
-static inline uint64_t rdtsc(void)
-{
-	uint32_t lo, hi;
-	__asm__ volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi) : : "memory");
-	return (uint64_t)hi << 32 | lo;
-}
+#define rdtsc bench_rdtsc
 
 static uint64_t median(uint64_t *v, int n)
 {
@@ -29,7 +25,7 @@ static uint64_t median(uint64_t *v, int n)
 	return v[n / 2];
 }
 
-static void report(const char *name, uint64_t value)
+void bench_report(const char *name, uint64_t value)
 {
 	rt_printf("BENCH %s %lu instructions\n", name, value);
 }
@@ -53,14 +49,13 @@ static void bench_null(void)
 			hl_null();
 		v[r] = rdtsc() - t0;
 	}
-	report("syscall.hallows.null_instructions", (median(v, ROUNDS) - median(e, ROUNDS)) / ITERS);
+	bench_report("syscall.hallows.null_instructions", (median(v, ROUNDS) - median(e, ROUNDS)) / ITERS);
 }
 
 /* ---- threads in other address spaces ---- */
 
 static hl_cptr_t ep, ntfn;
 static volatile uint64_t *shared; /* a page mapped in every address space at SHARED_VA */
-#define SHARED_VA 0x500000000ull
 
 extern char __executable_start[], _end[];
 
@@ -69,7 +64,7 @@ extern char __executable_start[], _end[];
  * program's pages at the same addresses, the shared page, and its own
  * stack and IPC buffer. Same capability space.
  */
-static hl_cptr_t spawn(void (*fn)(void *), uint8_t prio, uint32_t cpu, hl_cptr_t shared_frame)
+hl_cptr_t bench_spawn(void (*fn)(void *), uint8_t prio, uint32_t cpu, hl_cptr_t shared_frame)
 {
 	hl_cptr_t as = rt_alloc(HL_OBJ_ASPACE, 0), tcb = rt_alloc(HL_OBJ_THREAD, 0);
 	uint64_t lo = (uint64_t)__executable_start & ~4095ull, hi = ((uint64_t)_end + 4095) & ~4095ull;
@@ -156,7 +151,7 @@ static void bench_notify(void)
 		}
 		v[r] = sum / ITERS;
 	}
-	report("notify.hallows.wake_instructions", median(v, ROUNDS));
+	bench_report("notify.hallows.wake_instructions", median(v, ROUNDS));
 }
 
 /* Two threads of equal priority yielding to each other. */
@@ -179,7 +174,7 @@ static void bench_yield(void)
 		v[r] = rdtsc() - t0;
 	}
 	/* Each iteration is two switches: to the other thread and back. */
-	report("sched.hallows.yield_switch_instructions", (median(v, ROUNDS) - median(e, ROUNDS)) / ITERS / 2);
+	bench_report("sched.hallows.yield_switch_instructions", (median(v, ROUNDS) - median(e, ROUNDS)) / ITERS / 2);
 }
 
 /* Create (retype, configure, set registers, resume) and destroy (delete) a thread. */
@@ -201,7 +196,7 @@ static void bench_thread_create(hl_cptr_t mem)
 		}
 		v[r] = (rdtsc() - t0) / (ITERS / 10);
 	}
-	report("thread.hallows.create_destroy_instructions", median(v, ROUNDS));
+	bench_report("thread.hallows.create_destroy_instructions", median(v, ROUNDS));
 }
 
 int main(struct rt *rt)
@@ -218,24 +213,24 @@ int main(struct rt *rt)
 	hl_thread_set_priority(HL_SLOT_THREAD, 100);
 	bench_null();
 
-	hl_cptr_t srv = spawn(echo_server, 100, 0, shf);
+	hl_cptr_t srv = bench_spawn(echo_server, 100, 0, shf);
 	if (!srv) {
 		rt_printf("kbench: cannot start the server\n");
 		return 1;
 	}
-	report("ipc.hallows.roundtrip_instructions", ipc_rounds());
+	bench_report("ipc.hallows.roundtrip_instructions", ipc_rounds());
 	if (rt->bi->ncpus > 1) {
 		hl_thread_set_affinity(srv, 1);
-		report("ipc.hallows.roundtrip_xcpu_instructions", ipc_rounds());
+		bench_report("ipc.hallows.roundtrip_xcpu_instructions", ipc_rounds());
 	}
 	hl_thread_suspend(srv);
 
-	if (spawn(ntfn_waiter, 100, 0, shf)) {
+	if (bench_spawn(ntfn_waiter, 100, 0, shf)) {
 		hl_thread_set_priority(HL_SLOT_THREAD, 99); /* the waiter preempts us on wake */
 		bench_notify();
 		hl_thread_set_priority(HL_SLOT_THREAD, 99);
 	}
-	hl_cptr_t y = spawn(yielder, 99, 0, shf);
+	hl_cptr_t y = bench_spawn(yielder, 99, 0, shf);
 	if (y) {
 		bench_yield();
 		hl_thread_suspend(y);
@@ -243,6 +238,7 @@ int main(struct rt *rt)
 	hl_cptr_t mem = rt_alloc(HL_OBJ_MEMORY, 14);
 	if (mem)
 		bench_thread_create(mem);
+	bench_ring(rt->bi->ncpus);
 	rt_printf("BENCH-DONE\n");
 	hl_cptr_t port = rt_slot();
 	if (hl_ioport_control_issue(HL_SLOT_IOPORT_CONTROL, 0xf4, 4, port) == HL_OK)

@@ -1,0 +1,55 @@
+/*
+ * The partition info page: what the root task hands each program it starts
+ * from the system manifest (docs/manifest.md, docs/abi.md). One read-only
+ * page at HL_PARTINFO_VADDR: the partition's name, the program's argv, the
+ * partition's config (key=value) and its channel ends. Fixed-width types
+ * only; offsets are from the start of the page.
+ *
+ *   0     magic, name, counts                         64 bytes
+ *   64    ch[HL_PARTINFO_MAX_CHANNELS]                 16 x 64 bytes
+ *   1088  strings: argv[0] NUL argv[1] NUL ... then "key=value" NUL per config entry
+ *   4096
+ */
+#ifndef HALLOWS_PARTINFO_H
+#define HALLOWS_PARTINFO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HL_PARTINFO_MAGIC        0x6f666e6974726150ull /* "Partinfo" */
+#define HL_PARTINFO_VADDR        0x10001000ull         /* the page after the boot info */
+#define HL_PARTINFO_MAX_CHANNELS 16
+#define HL_CHANNEL_VADDR                                                                           \
+	0x40000000ull /* channel i's ring at HL_CHANNEL_VADDR + i * HL_CHANNEL_STRIDE */
+#define HL_CHANNEL_STRIDE 0x200000ull /* 1 MiB of ring at most, then unmapped space */
+
+/* One end of a manifest channel, as its partition sees it. */
+struct hl_channel_end {
+	char name[32];        /* 0: the channel's name, NUL-terminated */
+	uint32_t is_producer; /* 32: 1 = this end fills the ring, 0 = it reads it */
+	uint32_t entries;     /* 36: a power of two */
+	uint32_t entry_size;  /* 40: bytes, a power of two */
+	uint32_t ring_bytes;  /* 44: mapped bytes (header and entries, whole pages) */
+	uint64_t ring_vaddr;  /* 48: where the ring is mapped, read-write */
+	uint32_t own_ntfn;    /* 56: slot of the notification this end waits on (wait right only) */
+	uint32_t peer_ntfn;   /* 60: slot of the peer's notification (signal right only) */
+};
+_Static_assert(sizeof(struct hl_channel_end) == 64, "partinfo ABI");
+
+struct hl_partinfo {
+	uint64_t magic;         /* 0: HL_PARTINFO_MAGIC */
+	char name[32];          /* 8: the partition's name */
+	uint32_t program_index; /* 40: this program's place among the partition's (from 0) */
+	uint32_t nprograms;     /* 44 */
+	uint32_t argc;          /* 48: >= 1, argv[0] is the program's path */
+	uint32_t nconfig;       /* 52 */
+	uint32_t nchannels;     /* 56 */
+	uint32_t strings_bytes; /* 60: bytes used in strings[] */
+	struct hl_channel_end ch[HL_PARTINFO_MAX_CHANNELS];      /* 64 */
+	char strings[4096 - 64 - 64 * HL_PARTINFO_MAX_CHANNELS]; /* 1088 */
+};
+_Static_assert(offsetof(struct hl_partinfo, ch) == 64, "partinfo ABI");
+_Static_assert(offsetof(struct hl_partinfo, strings) == 1088, "partinfo ABI");
+_Static_assert(sizeof(struct hl_partinfo) == 4096, "partinfo ABI");
+
+#endif

@@ -1,0 +1,277 @@
+/*
+ * blktest: the root task of its own boot module. Finds the NVMe function
+ * in the boot info's pci[] table, maps its registers, starts the NVMe
+ * driver in the mode blktest.conf names, and writes a pattern (a function
+ * of the seed and the block number: blk_pattern.h) across the whole
+ * device with many requests in flight, reads it back, checks the edges,
+ * random blocks, the largest request and the errors, and flushes. The
+ * host checks the disk image afterwards (tests/system/blk/).
+ *
+ * blktest.conf (in the boot module): "mode=poll|irq seed=N kill=0|1
+ * bench=0|1 readonly=0|1". With kill=1 it stops after "blktest: flush
+ * completed" and waits for the host to kill QEMU; bench=1 prints path
+ * lengths instead of testing; readonly=1 expects a disk that refuses
+ * writes (QEMU readonly=on).
+ */
+#include <lib/cpio.h>
+#include <lib/fmt.h>
+#include <lib/string.h>
+
+#include "blktest.h"
+
+struct blktest bt = {.dma_next = DMA_VA, .seed = 1};
+
+/* ---- the driver's environment on Hallows ---- */
+
+void *bt_dma_page(void *ctx, uint64_t *pa)
+{
+	hl_cptr_t f = rt_alloc(HL_OBJ_FRAME, 12);
+	uint64_t va = bt.dma_next;
+
+	if (!f || hl_frame_paddr(f, pa) != HL_OK ||
+	    rt_map_frame(HL_SLOT_ASPACE, f, va, HL_R_READ | HL_R_WRITE))
+		return 0;
+	bt.dma_next += 4096;
+	return (void *)va;
+}
+
+uint64_t bt_now_us(void *ctx)
+{
+	return bt_rdtsc() / (rt_self.bi->tsc_hz / 1000000);
+}
+
+/* One notification per MSI-X entry, so a wait on one queue is not woken by another's interrupt. */
+static int env_irq_bind(void *ctx, unsigned vector, unsigned cpu)
+{
+	hl_cptr_t irq = rt_slot(), n;
+
+	if (vector > NVME_MAX_IOQ)
+		return BLKDEV_E_INVAL;
+	if (bt.ntfn[vector])
+		return BLKDEV_OK; /* bound by an earlier start */
+	if (!(n = rt_alloc(HL_OBJ_NOTIFICATION, 0)) ||
+	    hl_pci_device_msi(bt.dev, vector, cpu % rt_self.bi->ncpus, irq) ||
+	    hl_irq_handler_set_notification(irq, n))
+		return BLKDEV_E_DEVICE;
+	bt.ntfn[vector] = n;
+	return BLKDEV_OK;
+}
+
+/* Blocks on the notification: the kernel has no timed wait yet, so timeout_us is not honoured here.
+ */
+static int env_irq_wait(void *ctx, unsigned vector, uint64_t timeout_us)
+{
+	hl_word_t info = 0, badge = 0;
+	struct hl_msg m = {{0}};
+
+	if (hl_syscall(HL_SYS_RECV, bt.ntfn[vector], &info, &m, &badge) != HL_OK)
+		return BLKDEV_E_DEVICE;
+	bt.irq_wakeups++;
+	return 0;
+}
+
+static void env_log(void *ctx, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	rt_vprintf(fmt, ap);
+	va_end(ap);
+}
+
+static const struct nvme_env env = {0, bt_dma_page, bt_now_us, env_irq_bind, env_irq_wait, env_log};
+
+/* ---- reporting (KTAP, one suite) ---- */
+
+void bt_check(bool ok, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!ok) {
+		rt_printf("        # %s: ", name);
+		va_start(ap, fmt);
+		rt_vprintf(fmt, ap);
+		va_end(ap);
+		rt_printf("\n");
+	}
+	rt_printf("    %s %u %s\n", ok ? "ok" : "not ok", ++bt.ncase, name);
+	bt.failed += !ok;
+}
+
+uint64_t bt_rnd(uint64_t *state)
+{
+	uint64_t x = *state;
+
+	x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+	return *state = x;
+}
+
+/* ---- configuration and the device ---- */
+
+static uint64_t conf_value(const char *text, size_t len, const char *key)
+{
+	size_t k = strlen(key);
+
+	for (size_t i = 0; i + k < len; i++)
+		if ((i == 0 || text[i - 1] == ' ' || text[i - 1] == '\n') &&
+		    !memcmp(text + i, key, k) && text[i + k] == '=') {
+			uint64_t v = 0;
+			for (i += k + 1; i < len && text[i] >= '0' && text[i] <= '9'; i++)
+				v = v * 10 + (uint64_t)(text[i] - '0');
+			return v;
+		}
+	return 0;
+}
+
+static void read_conf(void)
+{
+	const struct hl_bootinfo *bi = rt_self.bi;
+	struct cpio_entry e;
+
+	if (cpio_find((const uint8_t *)bi->initrd_vaddr, bi->initrd_size, "blktest.conf", &e) !=
+	    CPIO_OK)
+		return;
+	const char *t = (const char *)e.data;
+	for (size_t i = 0; i + 8 <= e.size; i++)
+		if (!memcmp(t + i, "mode=irq", 8))
+			bt.irq = true;
+	bt.seed = conf_value(t, e.size, "seed");
+	bt.kill = conf_value(t, e.size, "kill") != 0;
+	bt.bench = conf_value(t, e.size, "bench") != 0;
+	bt.readonly = conf_value(t, e.size, "readonly") != 0;
+}
+
+/*
+ * Map BAR 0's register pages: the BAR's device memory is cut into 4 KiB
+ * pieces first, because QEMU keeps the MSI-X table and PBA in the same BAR
+ * and those pages never become frames (docs/devices.md); the mapping ends
+ * at the first page refused. Returns the mapped length (0 on failure).
+ */
+static size_t map_registers(volatile void **regs)
+{
+	hl_word_t base = 0, size = 0, flags = 0;
+	hl_cptr_t mem = rt_slot();
+
+	if (hl_pci_device_bar(bt.dev, 0, &base, &size, &flags) || (flags & HL_BAR_IO) ||
+	    hl_pci_device_map_bar(bt.dev, 0, mem))
+		return 0;
+	uint64_t pages = size / 4096 < 16 ? size / 4096 : 16;
+	hl_cptr_t first = rt_slot();
+	for (uint64_t i = 1; i < pages; i++)
+		rt_slot();
+	if (hl_memory_retype(mem, HL_OBJ_MEMORY, 12, pages, first))
+		return 0;
+	uint64_t va = DMA_VA - 0x100000000ull, n = 0;
+	for (; n < pages; n++) {
+		hl_cptr_t f = rt_slot();
+		if (hl_memory_retype(first + n, HL_OBJ_FRAME, 12, 1, f) ||
+		    rt_map_frame(HL_SLOT_ASPACE, f, va + n * 4096, HL_R_READ | HL_R_WRITE))
+			break;
+	}
+	*regs = (volatile void *)va;
+	return n * 4096;
+}
+
+static bool open_device(void)
+{
+	const struct hl_bootinfo *bi = rt_self.bi;
+	hl_word_t cmd = 0;
+
+	for (uint32_t i = 0; i < bi->npci; i++) {
+		const struct hl_bootinfo_pci *p = &bi->pci[i];
+		if (p->class == 0x01 && p->subclass == 0x08 && p->progif == 0x02) {
+			bt.dev = rt_slot();
+			if (hl_pci_control_issue(HL_SLOT_PCI_CONTROL, i, bt.dev))
+				return false;
+			rt_printf("blktest: NVMe controller %04x:%04x at %02x:%02x.%u\n", p->vendor,
+			          p->device, p->bdf >> 8, (p->bdf >> 3) & 31, p->bdf & 7);
+			hl_pci_device_config_read(bt.dev, 4, 2, &cmd);
+			return hl_pci_device_config_write(bt.dev, 4, 2, cmd | 0x6) ==
+			       HL_OK; /* memory space, bus master */
+		}
+	}
+	rt_printf("blktest: no NVMe controller in the PCI table\n");
+	return false;
+}
+
+static void exit_qemu(unsigned code)
+{
+	hl_cptr_t port = rt_slot();
+
+	if (hl_ioport_control_issue(HL_SLOT_IOPORT_CONTROL, 0xf4, 4, port) == HL_OK)
+		hl_ioport_out(port, 0xf4, 1, code);
+}
+
+int main(struct rt *rt)
+{
+	volatile void *regs = 0;
+	size_t len;
+
+	read_conf();
+	bt.rng = bt.seed * 2654435761u + 88172645463325252ull;
+	rt_printf("blktest: mode %s, seed %lu%s\n", bt.irq ? "irq" : "poll", (unsigned long)bt.seed,
+	          bt.kill ? ", waits to be killed after the flush" : "");
+	if (!open_device() || !(len = map_registers(&regs)) || !bt_alloc_slots()) {
+		rt_printf("blktest: could not reach the device\n");
+		exit_qemu(1);
+		return 1;
+	}
+	/* One pair per CPU; with interrupts, no more than MSI-X entries after the admin queue's. */
+	hl_word_t msi = 0;
+	hl_pci_device_info(bt.dev, NULL, NULL, NULL, &msi);
+	unsigned want = rt->bi->ncpus;
+	if (bt.irq && msi >> 16 < want + 1)
+		want = msi >> 16 > 1 ? (unsigned)(msi >> 16) - 1 : 0;
+	int err = want ? nvme_start(&bt.ctrl, regs, len, &env, want,
+	                            bt.irq ? BLKDEV_INTERRUPT : BLKDEV_POLLED)
+	               : BLKDEV_E_UNSUPPORTED;
+	if (err || bt.ctrl.nns == 0) {
+		rt_printf("blktest: the driver did not start: %s\n", blkdev_strerror(err));
+		exit_qemu(1);
+		return 1;
+	}
+	struct blkdev *d = &bt.ctrl.ns[0].dev;
+	if (bt.bench) {
+		bt_bench(d);
+		exit_qemu(0);
+		return 0;
+	}
+	rt_printf("KTAP version 1\n1..1\n    # Subtest: blk\n");
+	if (bt.readonly) {
+		bt_readonly_disk(d);
+		goto done;
+	}
+	bt_whole_device(d, "");
+	for (unsigned i = 1; i < bt.ctrl.nns;
+	     i++) { /* every other active namespace, its own block size */
+		char suffix[32];
+		snprintf(suffix, sizeof(suffix), "_%s", bt.ctrl.ns[i].dev.name);
+		bt_whole_device(&bt.ctrl.ns[i].dev, suffix);
+	}
+	if (bt.kill) {
+		bt_flush(d);
+		for (;;)
+			hl_thread_suspend(HL_SLOT_THREAD);
+	}
+	bt_edges_and_random(d);
+	bt_largest_requests(d);
+	bt_queues_on_two_cpus(d);
+	bt_reset_in_flight(d);
+	bt_bad_requests(d);
+	bt_write_zeroes(d);
+	bt_flush(d);
+	if (bt.irq)
+		bt_check(bt.irq_wakeups > 0, "completions_came_by_interrupt",
+		         "no wait ended by an MSI-X interrupt");
+	rt_printf("        # %lu waits ended by an interrupt\n", (unsigned long)bt.irq_wakeups);
+done:
+	err = nvme_stop(&bt.ctrl);
+	bt_check(!err, "controller_shuts_down", "%s", blkdev_strerror(err));
+	rt_printf("    1..%u\n%s 1 blk\n", bt.ncase, bt.failed ? "not ok" : "ok");
+	/* One reset is the test's own (reset_with_requests_in_flight); any other means the device
+	 * misbehaved. */
+	rt_printf("# blktest: %u cases, %u failed, %u unexpected controller resets\n", bt.ncase,
+	          bt.failed, bt.ctrl.resets - bt.planned_resets);
+	exit_qemu(bt.failed ? 1 : 0);
+	return 0;
+}

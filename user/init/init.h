@@ -1,0 +1,57 @@
+/*
+ * The root task (user/init): reads etc/manifest (docs/manifest.md), builds
+ * the channels and partitions it describes, and starts every partition that
+ * is complete. init.c reads and checks; partition.c builds.
+ */
+#ifndef INIT_H
+#define INIT_H
+
+#include <hallows/rt.h>
+#include <lib/manifest.h>
+
+#define INIT_MANIFEST "etc/manifest"
+#define INIT_PRIORITY 200 /* the root task's own; partitions may not be above it */
+
+/* What the root task made for one channel: its ring frames and one notification per end. */
+struct init_channel {
+	const struct manifest_channel *mc;
+	hl_cptr_t
+	    first_frame; /* ring frames are in slots first_frame .. first_frame + nframes - 1 */
+	uint32_t nframes;
+	hl_cptr_t ntfn_from, ntfn_to; /* what the producer / the consumer waits on */
+};
+
+/* A partition being built: its threads (resumed only once all partitions are built) and its slots.
+ */
+struct init_partition {
+	struct manifest_partition *mp;
+	hl_cptr_t first_slot, end_slot; /* every root slot it used: deleted if it is not started */
+	hl_cptr_t *threads;             /* one per program */
+	uint32_t share_bits;            /* each program's memory: 2^share_bits bytes */
+	bool is_built;
+};
+
+struct init {
+	const struct rt *rt;
+	struct manifest m;
+	struct init_channel *ch;   /* one per manifest channel, in order */
+	struct init_partition *pt; /* one per manifest partition, in order */
+};
+
+/* Refuse partition p (not started) with a message; its channels and their other ends follow
+ * (init.c). */
+void init_refuse(struct init *in, struct manifest_partition *p, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Make the frames and notifications of every valid channel (partition.c). */
+void init_make_channels(struct init *in);
+/* Build partition i (all its programs, not yet running); false after it reported why not. */
+bool init_build_partition(struct init *in, uint32_t i);
+/* Delete everything built for partition i (nothing of it runs). */
+void init_unbuild_partition(struct init *in, uint32_t i);
+/* The CPU of program j of a partition allowed on `mask`: the j-th CPU of the mask, wrapping. */
+uint32_t init_program_cpu(uint64_t mask, uint32_t j);
+/* Check that partition i's programs exist and are executables, before anything is made. */
+bool init_check_programs(struct init *in, uint32_t i);
+
+#endif

@@ -1,0 +1,335 @@
+/*
+ * Building partitions from the manifest (init.h). Each program of a
+ * partition gets its own capability space of 2^PROG_CSPACE_BITS slots and
+ * address space, one thread, an equal power-of-two share of the
+ * partition's memory, its boot info page and its partition info page
+ * (docs/abi.md):
+ *
+ *   child cspace slot   holds
+ *   1 2 3               its thread, cspace, aspace (HL_SLOT_THREAD...)
+ *   6                   the debug console
+ *   8                   its memory capability
+ *   9 + 2e, 10 + 2e     channel end e: own notification (wait), peer's (signal)
+ *
+ * Everything made for a partition comes from consecutive root slots
+ * [first_slot, end_slot), so a partition that cannot be finished is taken
+ * apart by revoking and deleting those slots, newest first.
+ */
+#include "init.h"
+
+#include <lib/cpio.h>
+#include <lib/elf.h>
+#include <lib/string.h>
+
+#define PROG_CSPACE_BITS 8
+#define PROG_STACK_PAGES 8
+#define PROG_MEM_SLOT    HL_SLOT_FIRST_FREE_FIXED
+#define PROG_CHAN_SLOT   (PROG_MEM_SLOT + 1)
+#define SCRATCH_VA       0x180000000ull
+
+/* A fresh frame with its contents written through a temporary mapping in our own space. */
+static hl_cptr_t filled_frame(const void *src, size_t len)
+{
+	hl_cptr_t f = rt_alloc(HL_OBJ_FRAME, 12);
+
+	if (!f || rt_map_frame(HL_SLOT_ASPACE, f, SCRATCH_VA, HL_R_READ | HL_R_WRITE))
+		return 0;
+	memset((void *)SCRATCH_VA, 0, 4096);
+	if (len)
+		memcpy((void *)SCRATCH_VA, src, len);
+	hl_aspace_unmap(HL_SLOT_ASPACE, f);
+	return f;
+}
+
+static long load_elf(hl_cptr_t as, const uint8_t *file, const struct elf_image *img)
+{
+	static uint8_t page[4096];
+
+	for (uint32_t i = 0; i < img->nsegs; i++) {
+		const struct elf_segment *s = &img->segs[i];
+		uint32_t rights = HL_R_READ | (s->flags & ELF_PF_W ? HL_R_WRITE : 0) |
+		                  (s->flags & ELF_PF_X ? HL_R_EXEC : 0);
+		for (uint64_t va = s->vaddr & ~4095ull; va < s->vaddr + s->memsz; va += 4096) {
+			uint64_t lo = va > s->vaddr ? va : s->vaddr;
+			uint64_t hi =
+			    va + 4096 < s->vaddr + s->filesz ? va + 4096 : s->vaddr + s->filesz;
+			memset(page, 0, sizeof(page));
+			if (hi > lo)
+				memcpy(page + (lo - va), file + s->offset + (lo - s->vaddr),
+				       hi - lo);
+			hl_cptr_t f = filled_frame(page, sizeof(page));
+			long err = f ? rt_map_frame(as, f, va, rights) : HL_ERR_NO_MEMORY;
+			if (err)
+				return err;
+		}
+	}
+	return HL_OK;
+}
+
+/* The program's file in the boot module, parsed; false (reported) when it is missing or not an
+ * executable. */
+static bool find_program(struct init *in, struct manifest_partition *p, const char *path,
+                         struct cpio_entry *e, struct elf_image *img)
+{
+	const struct hl_bootinfo *bi = in->rt->bi;
+
+	if (cpio_find((const uint8_t *)bi->initrd_vaddr, bi->initrd_size, path, e) != CPIO_OK) {
+		init_refuse(in, p, "program %s is not in the boot module", path);
+		return false;
+	}
+	int err = elf_parse(e->data, e->size, HL_USER_MAP_TOP, img);
+	if (err) {
+		init_refuse(in, p, "program %s: %s", path, elf_strerror(err));
+		return false;
+	}
+	return true;
+}
+
+bool init_check_programs(struct init *in, uint32_t i)
+{
+	struct manifest_partition *p = in->pt[i].mp;
+	struct cpio_entry e;
+	struct elf_image img;
+
+	for (const struct manifest_program *g = p->programs; g; g = g->next)
+		if (!find_program(in, p, g->argv[0], &e, &img))
+			return false;
+	return true;
+}
+
+void init_make_channels(struct init *in)
+{
+	for (uint32_t i = 0; i < in->m.nchannels; i++) {
+		struct init_channel *ic = &in->ch[i];
+		const struct manifest_channel *c = ic->mc;
+		if (!c->is_valid)
+			continue;
+		ic->nframes = manifest_ring_bytes(c) / 4096;
+		for (uint32_t f = 0; f < ic->nframes; f++) {
+			hl_cptr_t s =
+			    rt_alloc(HL_OBJ_FRAME, 12); /* zeroed by the kernel: head = tail = 0 */
+			if (!f)
+				ic->first_frame = s;
+			if (!s || s != ic->first_frame + f) {
+				init_refuse(in, c->from, "its channel %s: no memory for the ring",
+				            c->name);
+				break;
+			}
+		}
+		ic->ntfn_from = rt_alloc(HL_OBJ_NOTIFICATION, 0);
+		ic->ntfn_to = rt_alloc(HL_OBJ_NOTIFICATION, 0);
+		if (c->is_valid && (!ic->ntfn_from || !ic->ntfn_to))
+			init_refuse(in, c->from, "its channel %s: no memory for the notifications",
+			            c->name);
+	}
+}
+
+/* The channel ends of partition p: filled into pi->ch, their channels into ends[]. */
+static bool channel_ends(struct init *in, struct manifest_partition *p, struct hl_partinfo *pi,
+                         struct init_channel **ends)
+{
+	pi->nchannels = 0;
+	for (uint32_t i = 0; i < in->m.nchannels; i++) {
+		const struct manifest_channel *c = in->ch[i].mc;
+		if (!c->is_valid || (c->from != p && c->to != p))
+			continue;
+		if (pi->nchannels == HL_PARTINFO_MAX_CHANNELS) {
+			init_refuse(in, p, "more than %u channel ends", HL_PARTINFO_MAX_CHANNELS);
+			return false;
+		}
+		struct hl_channel_end *e = &pi->ch[pi->nchannels];
+		strlcpy(e->name, c->name, sizeof(e->name));
+		e->is_producer = c->from == p;
+		e->entries = c->entries, e->entry_size = c->entry_size,
+		e->ring_bytes = manifest_ring_bytes(c);
+		e->ring_vaddr = HL_CHANNEL_VADDR + pi->nchannels * HL_CHANNEL_STRIDE;
+		e->own_ntfn = PROG_CHAN_SLOT + 2 * pi->nchannels, e->peer_ntfn = e->own_ntfn + 1;
+		ends[pi->nchannels++] = &in->ch[i];
+	}
+	return true;
+}
+
+/* argv, then "key=value" per config entry, each NUL-terminated; false when they do not fit. */
+static bool put_strings(const struct manifest_partition *p, const struct manifest_program *g,
+                        struct hl_partinfo *pi)
+{
+	uint32_t off = 0, cap = sizeof(pi->strings);
+
+	pi->argc = g->argc, pi->nconfig = p->nconfig;
+	for (uint32_t a = 0; a < g->argc; a++) {
+		size_t n = strlen(g->argv[a]) + 1;
+		if (n > cap - off)
+			return false;
+		memcpy(pi->strings + off, g->argv[a], n);
+		off += (uint32_t)n;
+	}
+	for (const struct manifest_config *c = p->config; c; c = c->next) {
+		size_t k = strlen(c->key), v = strlen(c->value);
+		if (k + v + 2 > cap - off)
+			return false;
+		memcpy(pi->strings + off, c->key, k);
+		pi->strings[off + k] = '=';
+		memcpy(pi->strings + off + k + 1, c->value, v + 1);
+		off += (uint32_t)(k + v + 2);
+	}
+	pi->strings_bytes = off;
+	return true;
+}
+
+/* Map every channel end's ring into as (through copies of the ring frames) and give it the
+ * notifications. */
+static bool give_channels(hl_cptr_t cs, hl_cptr_t as, const struct hl_partinfo *pi,
+                          struct init_channel **ends)
+{
+	for (uint32_t e = 0; e < pi->nchannels; e++) {
+		const struct init_channel *ic = ends[e];
+		for (uint32_t f = 0; f < ic->nframes; f++) {
+			hl_cptr_t copy = rt_slot();
+			if (!copy ||
+			    hl_cspace_copy(HL_SLOT_CSPACE, copy, ic->first_frame + f,
+			                   HL_R_READ | HL_R_WRITE) ||
+			    rt_map_frame(as, copy, pi->ch[e].ring_vaddr + f * 4096ull,
+			                 HL_R_READ | HL_R_WRITE))
+				return false;
+		}
+		hl_cptr_t own = pi->ch[e].is_producer ? ic->ntfn_from : ic->ntfn_to;
+		hl_cptr_t peer = pi->ch[e].is_producer ? ic->ntfn_to : ic->ntfn_from;
+		if (hl_cspace_copy(cs, pi->ch[e].own_ntfn, own, HL_R_READ) ||
+		    hl_cspace_copy(cs, pi->ch[e].peer_ntfn, peer, HL_R_WRITE))
+			return false;
+	}
+	return true;
+}
+
+/* The CPU of program j: the j-th set bit of the mask, wrapping around. */
+uint32_t init_program_cpu(uint64_t mask, uint32_t j)
+{
+	uint32_t n = 0;
+
+	for (uint64_t m = mask; m; m &= m - 1)
+		n++;
+	for (j %= n;; mask &= mask - 1, j--)
+		if (!j)
+			return (uint32_t)__builtin_ctzll(mask);
+}
+
+/* One program of partition p: spaces, memory share, pages, capabilities, a configured thread (not
+ * resumed). */
+static bool build_program(struct init *in, struct manifest_partition *p,
+                          const struct manifest_program *g, uint32_t j, uint32_t share_bits,
+                          struct hl_partinfo *pi, struct init_channel **ends, hl_cptr_t *thread)
+{
+	struct cpio_entry e;
+	struct elf_image img;
+
+	if (!find_program(in, p, g->argv[0], &e, &img))
+		return false;
+	hl_cptr_t cs = rt_alloc(HL_OBJ_CSPACE, PROG_CSPACE_BITS), as = rt_alloc(HL_OBJ_ASPACE, 0);
+	hl_cptr_t tcb = rt_alloc(HL_OBJ_THREAD, 0), ipc = rt_alloc(HL_OBJ_FRAME, 12);
+	hl_cptr_t mem = rt_alloc(HL_OBJ_MEMORY, share_bits);
+	if (!cs || !as || !tcb || !ipc || !mem)
+		return init_refuse(in, p, "out of memory for program %s", g->argv[0]), false;
+	if (load_elf(as, e.data, &img))
+		return init_refuse(in, p, "cannot map the segments of program %s", g->argv[0]),
+		       false;
+	for (int i = 1; i <= PROG_STACK_PAGES; i++)
+		if (rt_map_frame(as, filled_frame(NULL, 0), HL_ROOT_STACK_TOP - i * 4096ull,
+		                 HL_R_READ | HL_R_WRITE))
+			return init_refuse(in, p, "cannot map the stack of program %s", g->argv[0]),
+			       false;
+
+	const struct hl_bootinfo *rbi = in->rt->bi;
+	struct hl_bootinfo bi = {.magic = HL_BOOTINFO_MAGIC,
+	                         .ncpus = rbi->ncpus,
+	                         .cspace_bits = PROG_CSPACE_BITS,
+	                         .first_free_slot = PROG_CHAN_SLOT + 2 * pi->nchannels,
+	                         .nmem = 1,
+	                         .tsc_hz = rbi->tsc_hz};
+	hl_word_t paddr = 0;
+	hl_memory_info(mem, &paddr, NULL, NULL, NULL);
+	bi.mem[0] = (struct hl_bootinfo_mem){paddr, (uint8_t)share_bits, 0, 0, PROG_MEM_SLOT};
+	pi->program_index = j;
+	if (!put_strings(p, g, pi))
+		return init_refuse(in, p, "the arguments and config of program %s exceed %u bytes",
+		                   g->argv[0], (unsigned)sizeof(pi->strings)),
+		       false;
+	hl_cptr_t info = filled_frame(&bi, sizeof(bi)), pinfo = filled_frame(pi, sizeof(*pi));
+	if (!info || !pinfo || rt_map_frame(as, info, HL_BOOTINFO_VADDR, HL_R_READ) ||
+	    rt_map_frame(as, pinfo, HL_PARTINFO_VADDR, HL_R_READ) ||
+	    rt_map_frame(as, ipc, HL_ROOT_IPCBUF, HL_R_READ | HL_R_WRITE))
+		return init_refuse(in, p, "cannot map the info pages of program %s", g->argv[0]),
+		       false;
+	if (hl_cspace_copy(cs, HL_SLOT_THREAD, tcb, HL_R_ALL) ||
+	    hl_cspace_copy(cs, HL_SLOT_CSPACE, cs, HL_R_ALL) ||
+	    hl_cspace_copy(cs, HL_SLOT_ASPACE, as, HL_R_ALL) ||
+	    hl_cspace_copy(cs, HL_SLOT_DEBUG, HL_SLOT_DEBUG, HL_R_ALL) ||
+	    hl_cspace_move(cs, PROG_MEM_SLOT, mem) || !give_channels(cs, as, pi, ends))
+		return init_refuse(in, p, "cannot fill the capability space of program %s",
+		                   g->argv[0]),
+		       false;
+
+	uint32_t cpu = init_program_cpu(p->cpus, j);
+	long r;
+	if ((r = hl_thread_configure(tcb, cs, as, ipc, HL_ROOT_IPCBUF)) ||
+	    (r = hl_thread_write_regs(tcb, img.entry, HL_ROOT_STACK_TOP - 8, HL_BOOTINFO_VADDR,
+	                              HL_PARTINFO_VADDR)) ||
+	    (r = hl_thread_set_priority(tcb, p->priority)) ||
+	    (r = hl_thread_set_affinity(tcb, cpu)) ||
+	    (p->period_us && (r = hl_thread_set_budget(tcb, p->budget_us, p->period_us))))
+		return init_refuse(in, p, "cannot set up the thread of program %s (error %ld)",
+		                   g->argv[0], r),
+		       false;
+	*thread = tcb;
+	return true;
+}
+
+bool init_build_partition(struct init *in, uint32_t i)
+{
+	static struct hl_partinfo pi;
+	static struct init_channel *ends[HL_PARTINFO_MAX_CHANNELS];
+	struct init_partition *ip = &in->pt[i];
+	struct manifest_partition *p = ip->mp;
+	uint32_t mem_bits = 10, k = 0, j = 0;
+
+	while ((1ull << mem_bits) < p->mem_kib * 1024)
+		mem_bits++;
+	while ((1u << k) < p->nprograms)
+		k++;
+	if (mem_bits - k < 16)
+		return init_refuse(in, p, "%luK split among %u programs leaves less than 64K each",
+		                   p->mem_kib, p->nprograms),
+		       false;
+	memset(&pi, 0, sizeof(pi));
+	pi.magic = HL_PARTINFO_MAGIC, pi.nprograms = p->nprograms;
+	strlcpy(pi.name, p->name, sizeof(pi.name));
+	if (!channel_ends(in, p, &pi, ends))
+		return false;
+	ip->threads = rt_calloc(p->nprograms, sizeof(*ip->threads));
+	if (!ip->threads)
+		return init_refuse(in, p, "out of memory"), false;
+	ip->first_slot = rt_self.next_slot;
+	ip->share_bits = mem_bits - k;
+	for (const struct manifest_program *g = p->programs; g; g = g->next, j++)
+		if (!build_program(in, p, g, j, mem_bits - k, &pi, ends, &ip->threads[j])) {
+			ip->end_slot = rt_self.next_slot;
+			ip->is_built = true;
+			init_unbuild_partition(in, i);
+			return false;
+		}
+	ip->end_slot = rt_self.next_slot;
+	ip->is_built = true;
+	return true;
+}
+
+void init_unbuild_partition(struct init *in, uint32_t i)
+{
+	struct init_partition *ip = &in->pt[i];
+
+	for (hl_cptr_t s = ip->end_slot; s-- > ip->first_slot;) {
+		hl_cspace_revoke(HL_SLOT_CSPACE,
+		                 s); /* the copies inside its cspaces, and the mappings */
+		hl_cspace_delete(HL_SLOT_CSPACE, s);
+	}
+	ip->is_built = false;
+	rt_printf("init: partition %s taken apart: nothing of it runs\n", ip->mp->name);
+}
