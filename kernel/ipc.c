@@ -348,7 +348,7 @@ int decode_thread_bind_notification(struct invocation *inv)
 	ntfn_unbind_thread(t);
 	cap_delete(&t->ntfn_slot);
 	struct cap c = ns->cap;
-	c.flags &= ~CAP_F_ORIGINAL;
+	c.flags = (c.flags & ~CAP_F_ORIGINAL) | CAP_F_BINDING;
 	cap_insert(&t->ntfn_slot, &c, ns);
 	n->bound = t;
 	return HL_OK;

@@ -72,7 +72,7 @@ static void early_init(uint32_t kind, uint64_t info)
 	if (boot_info.loader[0])
 		pr_info("boot: loader \"%s\"", boot_info.loader);
 	cpu_features_init();
-	inv_enabled = bootinfo_cmdline_has(&boot_info, "checkinv"); /* kernel/invariants.c */
+	inv_init(bootinfo_cmdline_has(&boot_info, "checkinv")); /* kernel/invariants.c */
 	if (bootinfo_cmdline_has(&boot_info, "nopcid"))
 		cpu_feat.pcid = false; /* every address-space switch flushes, as without PCID */
 	cpu_enable_protections();

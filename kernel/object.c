@@ -110,6 +110,8 @@ void cap_cleanup(struct cap *cap, bool final)
 		frame_cap_destroy(cap); /* each frame capability holds its own mapping */
 	else if (cap->type == HL_OBJ_PAGE_TABLE)
 		pt_cap_destroy(cap);
+	else if (cap->type == HL_OBJ_NOTIFICATION && (cap->flags & CAP_F_BINDING))
+		((struct notification *)cap->obj)->bound = NULL; /* however the bound thread's copy went (a revoke) */
 	if (!final)
 		return;
 	switch (cap->type) {

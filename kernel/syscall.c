@@ -7,7 +7,6 @@
 #include <arch/trap.h>
 #include <kernel/aspace.h>
 #include <kernel/bkl.h>
-#include <kernel/invariants.h>
 #include <kernel/invoke.h>
 #include <kernel/ipc.h>
 #include <kernel/klog.h>
@@ -144,7 +143,5 @@ __noreturn void syscall_slow(struct thread *t)
 	default:
 		t->regs.rax = HL_ERR_ILLEGAL_OP;
 	}
-	if (__builtin_expect(inv_enabled, 0)) /* "checkinv": fuzzing runs */
-		inv_check_syscall(t, s);
 	sched_exit_to_user();
 }

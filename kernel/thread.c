@@ -169,9 +169,19 @@ int decode_thread_resume(struct invocation *inv)
 	return HL_OK;
 }
 
+/*
+ * A thread running in ring 3 on another CPU leaves it only when that CPU
+ * enters the kernel, and that entry saves its registers: until then the
+ * call runs again (a preemption point), so that registers written after
+ * suspend returns (thread.write_regs) are not overwritten by that save.
+ */
 int decode_thread_suspend(struct invocation *inv)
 {
-	thread_stop((struct thread *)inv->target->cap.obj, TS_INACTIVE);
+	struct thread *t = (struct thread *)inv->target->cap.obj;
+
+	thread_stop(t, TS_INACTIVE);
+	if (t->on_cpu && t->on_cpu != cpu_index() + 1)
+		inv->restart = true;
 	return HL_OK;
 }
 

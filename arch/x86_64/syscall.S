@@ -8,7 +8,11 @@
  *   (struct user_regs at offset 0 of struct thread, gs:24), the per-CPU
  *   kernel stack (gs:16) is loaded, and
  *       void syscall_dispatch(struct thread *t)
- *   runs; it never returns (it leaves through sched_exit_to_user).
+ *   runs; it never returns (it leaves through sched_exit_to_user). It is
+ *   called through syscall_dispatch_fn, which the command-line word
+ *   "checkinv" points at the invariant checks (kernel/invariants.c): an
+ *   indirect call is one instruction like a direct one, so the checks cost
+ *   nothing without the word.
  *
  * void arch_return_to_user(struct thread *t): restore t's registers and
  * enter ring 3: with sysretq when t entered through syscall (RCX and R11
@@ -73,7 +77,7 @@ syscall_entry:
 	movq %gs:16, %rsp
 	xorl %ebp, %ebp
 	movq %rax, %rdi
-	call syscall_dispatch
+	call *syscall_dispatch_fn(%rip)
 	ud2
 
 	.global arch_return_to_user

@@ -1,9 +1,10 @@
 /*
  * Kernel invariant checks (kernel/invariants.c) for fuzzing runs: enabled
- * by the kernel command-line word "checkinv", run after every system call
- * that takes the general path (syscall_slow), and panic with the name of
- * the invariant that failed. Without the word they cost one predictable
- * branch on the general path and nothing on the fastpaths.
+ * by the kernel command-line word "checkinv", run at the entry of every
+ * system call but HL_SYS_NULL (so after every earlier call, on any CPU),
+ * and panic with the name of the invariant that failed. Without the word
+ * they cost nothing: syscall_entry calls syscall_dispatch through a
+ * pointer, and only the word points it at the checks.
  */
 #ifndef KERNEL_INVARIANTS_H
 #define KERNEL_INVARIANTS_H
@@ -15,13 +16,17 @@ struct cspace;
 struct aspace;
 struct slot;
 
-extern bool inv_enabled; /* [I] set at boot from the command line */
+/* [I] What syscall_entry calls (arch/x86_64/syscall.S): syscall_dispatch, or the checks and then
+ * it. */
+extern void (*syscall_dispatch_fn)(struct thread *t);
+
+/* At boot, before any CPU enters ring 3: turn the checks on (the command line has "checkinv"). */
+void inv_init(bool enable);
 
 /*
- * Everything below, after a system call of t (which may have destroyed
- * itself) on the slot it invoked (NULL for calls on no slot): the run
- * queues, t's cspace, t's address space and an invoked address space.
- * BKL held.
+ * Everything below for a system call of t on the slot it invokes (NULL
+ * for calls on no slot): the run queues, t's cspace and held slots, t's
+ * address space and an invoked address space. BKL held.
  */
 void inv_check_syscall(struct thread *t, const struct slot *target);
 

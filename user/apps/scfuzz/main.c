@@ -49,12 +49,12 @@
 #include <lib/cpio.h>
 #include <lib/string.h>
 
-#define PARENT_BITS 24 /* the round parent: 16 MiB */
-#define R_BITS 23 /* the round's memory: 8 MiB */
-#define DRIVER_PRIO 90 /* victims may be given at most this; the controller stays above */
+#define PARENT_BITS        24 /* the round parent: 16 MiB */
+#define R_BITS             23 /* the round's memory: 8 MiB */
+#define DRIVER_PRIO        90 /* victims may be given at most this; the controller stays above */
 #define DRIVER_STACK_PAGES 16
-#define BADGE_FAULT 1 /* the driver's fault endpoint */
-#define BADGE_DONE 2 /* W_DONE: the driver's done call, and whatever victims send through it */
+#define BADGE_FAULT        1 /* the driver's fault endpoint */
+#define BADGE_DONE         2 /* W_DONE: the driver's done call, and whatever victims send through it */
 
 struct args {
 	uint64_t seed, calls, per_round, secs;
@@ -84,8 +84,9 @@ static void read_args(const struct hl_bootinfo *bi, struct args *a)
 {
 	struct cpio_entry e;
 
-	*a = (struct args){ 1, 20000, 2000, 0, false, false, false };
-	if (cpio_find((const uint8_t *)bi->initrd_vaddr, bi->initrd_size, "scfuzz.args", &e) != CPIO_OK)
+	*a = (struct args){1, 20000, 2000, 0, false, false, false};
+	if (cpio_find((const uint8_t *)bi->initrd_vaddr, bi->initrd_size, "scfuzz.args", &e) !=
+	    CPIO_OK)
 		return;
 	const char *p = (const char *)e.data, *end = p + e.size;
 	while (p < end) {
@@ -133,7 +134,8 @@ struct ctl {
 	uint32_t ncpus;
 };
 
-/* The driver thread, its stack and IPC buffer, the round parent: made once, from the boot memory. */
+/* The driver thread, its stack and IPC buffer, the round parent: made once, from the boot memory.
+ */
 static bool ctl_setup(struct ctl *c, const struct hl_bootinfo *bi)
 {
 	hl_cptr_t big = 0;
@@ -147,8 +149,10 @@ static bool ctl_setup(struct ctl *c, const struct hl_bootinfo *bi)
 		return false;
 	c->ep = rt_alloc(HL_OBJ_ENDPOINT, 0);
 	c->ep_fault = rt_slot(), c->ep_done = rt_slot();
-	/* Badges tell the driver's faults and done call from victims' messages (they may be given W_DONE). */
-	if (!c->ep || hl_cspace_mint(HL_SLOT_CSPACE, c->ep_fault, c->ep, HL_R_WRITE, BADGE_FAULT) != HL_OK ||
+	/* Badges tell the driver's faults and done call from victims' messages (they may be given
+	 * W_DONE). */
+	if (!c->ep ||
+	    hl_cspace_mint(HL_SLOT_CSPACE, c->ep_fault, c->ep, HL_R_WRITE, BADGE_FAULT) != HL_OK ||
 	    hl_cspace_mint(HL_SLOT_CSPACE, c->ep_done, c->ep, HL_R_WRITE, BADGE_DONE) != HL_OK)
 		return false;
 	c->tcb = rt_alloc(HL_OBJ_THREAD, 0);
@@ -172,7 +176,8 @@ static long start_round(struct ctl *c, const struct args *a, uint32_t round, uin
 	    (err = hl_memory_retype(c->parent, HL_OBJ_CSPACE, WCS_BITS, 1, c->w)) ||
 	    (err = hl_cspace_copy(c->w, W_SELF, c->w, HL_R_ALL)) ||
 	    (err = hl_cspace_copy(c->w, W_OWN_AS, HL_SLOT_ASPACE, HL_R_ALL)) ||
-	    (err = hl_cspace_move(c->w, W_MEM, c->r)) || (err = hl_cspace_copy(c->w, W_DONE, c->ep_done, HL_R_WRITE)) ||
+	    (err = hl_cspace_move(c->w, W_MEM, c->r)) ||
+	    (err = hl_cspace_copy(c->w, W_DONE, c->ep_done, HL_R_WRITE)) ||
 	    (err = hl_cspace_copy(c->w, W_DEBUG, HL_SLOT_DEBUG, HL_R_ALL)))
 		return err;
 	memset(&darg, 0, sizeof(darg));
@@ -184,7 +189,8 @@ static long start_round(struct ctl *c, const struct args *a, uint32_t round, uin
 	darg.avoid_known = a->avoid_known;
 	darg.trace = a->trace;
 	if ((err = hl_thread_configure(c->tcb, c->w, HL_SLOT_ASPACE, c->ipc, c->ipc_va)) ||
-	    (err = hl_thread_write_regs(c->tcb, (hl_word_t)driver_entry, c->stack_top - 8, (hl_word_t)&darg, 0)) ||
+	    (err = hl_thread_write_regs(c->tcb, (hl_word_t)driver_entry, c->stack_top - 8,
+	                                (hl_word_t)&darg, 0)) ||
 	    (err = hl_thread_set_priority(c->tcb, DRIVER_PRIO)) ||
 	    (err = hl_thread_set_affinity(c->tcb, round % c->ncpus)))
 		return err;
@@ -194,23 +200,24 @@ static long start_round(struct ctl *c, const struct args *a, uint32_t round, uin
 /*
  * Wait for the driver's done call (true) or its fault (false, reported);
  * other messages (the driver's own sends to W_DONE) are ignored. Either way
- * the driver then waits for a reply, off every CPU, so it may be suspended
- * and given new registers: a thread suspended while it runs on another CPU
- * saves its old registers over new ones when that CPU next enters the
- * kernel (found by this fuzzer; see docs/testing.md).
+ * the driver then waits for a reply, off every CPU, until it is suspended
+ * and given the next round's registers. (It does not spin: a spinning
+ * driver on the controller's CPU would never run again to reach its call.)
  */
 static bool wait_round(struct ctl *c, uint32_t round)
 {
 	for (;;) {
 		hl_word_t info = 0, badge = 0;
-		struct hl_msg msg = { { 0 } };
+		struct hl_msg msg = {{0}};
 		long err = hl_syscall(HL_SYS_RECV, c->ep, &info, &msg, &badge);
 		if (err == HL_OK && badge == BADGE_FAULT) {
-			rt_printf("# scfuzz: round %u: the driver faulted: vector %lu error %#lx address %#lx rip %#lx\n",
-				  round, msg.w[0], msg.w[1], msg.w[2], msg.w[3]);
+			rt_printf("# scfuzz: round %u: the driver faulted: vector %lu error %#lx "
+			          "address %#lx rip %#lx\n",
+			          round, msg.w[0], msg.w[1], msg.w[2], msg.w[3]);
 			return false;
 		}
-		if (err == HL_OK && badge == BADGE_DONE && HL_MSG_LABEL(info) == DONE_LABEL && darg.finished)
+		if (err == HL_OK && badge == BADGE_DONE && HL_MSG_LABEL(info) == DONE_LABEL &&
+		    darg.finished)
 			return true;
 	}
 }
@@ -239,8 +246,8 @@ static bool check_memory(struct ctl *c, uint32_t round, hl_word_t free0, hl_word
 	hl_memory_info(c->parent, NULL, NULL, &free1, &live1);
 	if (free1 == free0 && live1 == live0)
 		return true;
-	rt_printf("# scfuzz: round %u: leak: free %lu -> %lu bytes, live objects %lu -> %lu\n", round, free0, free1,
-		  live0, live1);
+	rt_printf("# scfuzz: round %u: leak: free %lu -> %lu bytes, live objects %lu -> %lu\n",
+	          round, free0, free1, live0, live1);
 	return false;
 }
 
@@ -248,14 +255,15 @@ int main(struct rt *rt)
 {
 	static struct ctl c;
 	struct args a;
-	struct fuzz_stats sum = { 0 };
+	struct fuzz_stats sum = {0};
 	uint32_t rounds = 0, leaky = 0;
 	bool faulted = false;
 
 	read_args(rt->bi, &a);
-	rt_printf("scfuzz: seed %lu calls %lu per round %lu secs %lu cpus %u%s%s\n", a.seed, a.calls, a.per_round,
-		  a.secs, rt->bi->ncpus, a.leak ? " leak (self-test: must fail)" : "",
-		  a.avoid_known ? " avoid-known" : "");
+	rt_printf("scfuzz: seed %lu calls %lu per round %lu secs %lu cpus %u%s%s\n", a.seed,
+	          a.calls, a.per_round, a.secs, rt->bi->ncpus,
+	          a.leak ? " leak (self-test: must fail)" : "",
+	          a.avoid_known ? " avoid-known" : "");
 	if (!ctl_setup(&c, rt->bi)) {
 		rt_printf("# scfuzz: setup failed\n");
 		exit_qemu(1);
@@ -270,44 +278,55 @@ int main(struct rt *rt)
 		uint64_t n = a.calls - sum.calls < a.per_round ? a.calls - sum.calls : a.per_round;
 		long err = start_round(&c, &a, ++rounds, n);
 		if (err) {
-			rt_printf("# scfuzz: round %u: could not start (error %ld): memory not given back?\n", rounds, err);
+			rt_printf("# scfuzz: round %u: could not start (error %ld): memory not "
+			          "given back?\n",
+			          rounds, err);
 			leaky++;
 			break;
 		}
 		if (a.trace)
-			rt_printf("# scfuzz: round %u started: %lu calls, driver on cpu %u\n", rounds, n, rounds % c.ncpus);
+			rt_printf("# scfuzz: round %u started: %lu calls, driver on cpu %u\n",
+			          rounds, n, rounds % c.ncpus);
 		faulted = !wait_round(&c, rounds);
 		hl_thread_suspend(c.tcb);
 		if (a.leak && rounds == 1)
-			rt_alloc(HL_OBJ_ENDPOINT, 0); /* self-test: one object more than before the round */
+			rt_alloc(HL_OBJ_ENDPOINT,
+			         0); /* self-test: one object more than before the round */
 		hl_cspace_revoke(HL_SLOT_CSPACE, c.parent);
 		leaky += !check_memory(&c, rounds, free0, live0);
 		for (int i = 0; i < 32; i++)
-			sum.per_op[i] += darg.st.per_op[i], sum.per_op_ok[i] += darg.st.per_op_ok[i];
+			sum.per_op[i] += darg.st.per_op[i],
+			    sum.per_op_ok[i] += darg.st.per_op_ok[i];
 		sum.calls += darg.st.calls, sum.ok += darg.st.ok, sum.spawned += darg.st.spawned;
 		sum.invalid += darg.st.invalid, sum.invalid_refused += darg.st.invalid_refused;
 		sum.hash = mix(sum.hash ^ darg.st.hash);
+		if (rounds % 50 == 0) /* long runs show their progress */
+			rt_printf("# scfuzz: round %u: %lu calls in %lu ms\n", rounds, sum.calls,
+			          (rdtsc() - t0) / tsc_ms);
 	}
 	uint64_t ms = (rdtsc() - t0) / tsc_ms;
 	/* The same sizes once more after the last round: they must fit again. */
 	hl_word_t free0 = 0, live0 = 0;
 	hl_memory_info(c.parent, NULL, NULL, &free0, &live0);
 	bool again = hl_memory_retype(c.parent, HL_OBJ_MEMORY, R_BITS, 1, c.r) == HL_OK &&
-		     hl_memory_retype(c.parent, HL_OBJ_CSPACE, WCS_BITS, 1, c.w) == HL_OK;
+	             hl_memory_retype(c.parent, HL_OBJ_CSPACE, WCS_BITS, 1, c.w) == HL_OK;
 	hl_cspace_revoke(HL_SLOT_CSPACE, c.parent);
 	again &= check_memory(&c, rounds + 1, free0, live0);
 	print_ops(&sum);
-	rt_printf("# scfuzz: %lu calls (%lu ok, %lu threads started) in %u rounds, %lu ms, %lu calls/s on %u cpus; "
-		  "seed %lu, result hash %016lx\n",
-		  sum.calls, sum.ok, sum.spawned, rounds, ms, ms ? sum.calls * 1000 / ms : 0, c.ncpus, a.seed, sum.hash);
+	rt_printf("# scfuzz: %lu calls (%lu ok, %lu threads started) in %u rounds, %lu ms, %lu "
+	          "calls/s on %u cpus; "
+	          "seed %lu, result hash %016lx\n",
+	          sum.calls, sum.ok, sum.spawned, rounds, ms, ms ? sum.calls * 1000 / ms : 0,
+	          c.ncpus, a.seed, sum.hash);
 	bool refused = sum.invalid == sum.invalid_refused, clean = !leaky && again;
 	rt_printf("KTAP version 1\n1..1\n    KTAP version 1\n    # Subtest: scfuzz\n    1..3\n");
 	rt_printf("    %s 1 no_leak_after_any_round\n", clean ? "ok" : "not ok");
-	rt_printf("    %s 2 invalid_calls_refused # %lu of %lu\n", refused ? "ok" : "not ok", sum.invalid_refused,
-		  sum.invalid);
+	rt_printf("    %s 2 invalid_calls_refused # %lu of %lu\n", refused ? "ok" : "not ok",
+	          sum.invalid_refused, sum.invalid);
 	rt_printf("    %s 3 driver_never_faulted\n", faulted ? "not ok" : "ok");
 	bool pass = clean && refused && !faulted;
-	rt_printf("%s 1 scfuzz\n# scfuzz: %s\n", pass ? "ok" : "not ok", pass ? "passed" : "FAILED");
+	rt_printf("%s 1 scfuzz\n# scfuzz: %s\n", pass ? "ok" : "not ok",
+	          pass ? "passed" : "FAILED");
 	exit_qemu(pass ? 0 : 1);
 	return 0;
 }

@@ -16,11 +16,12 @@ void m_reset(void)
 {
 	memset(&m, 0, sizeof(m));
 	for (int i = 0; i < (int)POOL; i++)
-		m.s[i].parent = m.s[i].child = m.s[i].next = m.s[i].prev = m.s[i].obj = m.s[i].map_as = -1;
+		m.s[i].parent = m.s[i].child = m.s[i].next = m.s[i].prev = m.s[i].obj =
+		    m.s[i].map_as = -1;
 	for (int i = 0; i < MOBJ; i++)
 		m.o[i].rec = m.o[i].bound = -1;
 	m.dying_head = -1;
-	m.cs[0] = (struct mcs){ true, false, WCS_BITS, -1, 0 };
+	m.cs[0] = (struct mcs){true, false, WCS_BITS, -1, 0};
 }
 
 int m_pool(int cs, uint64_t idx)
@@ -67,13 +68,14 @@ int m_new_obj(uint8_t type, uint8_t size_bits)
 			o = i;
 	if (o < 0)
 		return -1;
-	m.o[o] = (struct mobj){ type, 1, size_bits, -1, -1 };
+	m.o[o] = (struct mobj){type, 1, size_bits, -1, -1};
 	if (type == HL_OBJ_CSPACE) {
 		for (int c = 1; c < MCS; c++) {
 			if (m.cs[c].live)
 				continue;
-			m.cs[c] = (struct mcs){ true, false, size_bits, (int16_t)o,
-						(uint16_t)(POOL_CHILD + (c - 1) * (1u << CHILD_MAX_BITS)) };
+			m.cs[c] =
+			    (struct mcs){true, false, size_bits, (int16_t)o,
+			                 (uint16_t)(POOL_CHILD + (c - 1) * (1u << CHILD_MAX_BITS))};
 			for (int i = 0; i < (1 << size_bits); i++)
 				clear_slot(m.cs[c].base + i);
 			m.o[o].rec = (int16_t)c;
@@ -86,7 +88,8 @@ int m_new_obj(uint8_t type, uint8_t size_bits)
 		for (int t = 0; t < MTH; t++) {
 			if (m.th[t].live)
 				continue;
-			m.th[t] = (struct mthread){ true, (int16_t)o, (uint16_t)(POOL_HELD + t * HELD) };
+			m.th[t] =
+			    (struct mthread){true, (int16_t)o, (uint16_t)(POOL_HELD + t * HELD)};
 			for (int i = 0; i < HELD; i++)
 				clear_slot(m.th[t].held + i);
 			m.o[o].rec = (int16_t)t;
@@ -197,7 +200,8 @@ static void destroy_thread(int o)
 	t->live = false;
 }
 
-/* What the kernel's cap_cleanup does for a deleted capability (cap: a copy of the slot as it was). */
+/* What the kernel's cap_cleanup does for a deleted capability (cap: a copy of the slot as it was).
+ */
 static void cleanup(const struct mslot *cap, bool final)
 {
 	if (!final)

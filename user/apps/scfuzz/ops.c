@@ -17,23 +17,49 @@ extern volatile uint64_t fz_wr_va[64], fz_wr_val[16];
 extern volatile uint32_t fz_nwr, fz_nval;
 
 enum op {
-	OP_RETYPE, OP_COPY, OP_MINT, OP_MOVE, OP_DELETE, OP_REVOKE, OP_MAP_TABLE, OP_MAP, OP_UNMAP, OP_PROTECT,
-	OP_SPAWN, OP_PRIO, OP_BUDGET, OP_AFFINITY, OP_SUSPEND, OP_RESUME, OP_CONFIGURE, OP_BIND, OP_FAULT_EP,
-	OP_SIGNAL, OP_POLL, OP_INFO, OP_PADDR, OP_READ_REGS, OP_YIELD, OP_INVALID, OP_COUNT
+	OP_RETYPE,
+	OP_COPY,
+	OP_MINT,
+	OP_MOVE,
+	OP_DELETE,
+	OP_REVOKE,
+	OP_MAP_TABLE,
+	OP_MAP,
+	OP_UNMAP,
+	OP_PROTECT,
+	OP_SPAWN,
+	OP_PRIO,
+	OP_BUDGET,
+	OP_AFFINITY,
+	OP_SUSPEND,
+	OP_RESUME,
+	OP_CONFIGURE,
+	OP_BIND,
+	OP_FAULT_EP,
+	OP_SIGNAL,
+	OP_POLL,
+	OP_INFO,
+	OP_PADDR,
+	OP_READ_REGS,
+	OP_YIELD,
+	OP_INVALID,
+	OP_COUNT
 };
 _Static_assert(OP_COUNT <= 32, "fuzz_stats per_op");
 
-const char *const op_names[32] = { "retype", "copy", "mint", "move", "delete", "revoke", "map_table", "map",
-				   "unmap", "protect", "spawn", "priority", "budget", "affinity", "suspend",
-				   "resume", "configure", "bind", "fault_ep", "signal", "poll", "info", "paddr",
-				   "read_regs", "yield", "invalid" };
+const char *const op_names[32] = {
+    "retype",  "copy",   "mint",      "move",  "delete",   "revoke", "map_table",
+    "map",     "unmap",  "protect",   "spawn", "priority", "budget", "affinity",
+    "suspend", "resume", "configure", "bind",  "fault_ep", "signal", "poll",
+    "info",    "paddr",  "read_regs", "yield", "invalid"};
 
 static const uint8_t weight[OP_COUNT] = {
-	[OP_RETYPE] = 14, [OP_COPY] = 10, [OP_MINT] = 3, [OP_MOVE] = 5, [OP_DELETE] = 7, [OP_REVOKE] = 3,
-	[OP_MAP_TABLE] = 9, [OP_MAP] = 9, [OP_UNMAP] = 4, [OP_PROTECT] = 3, [OP_SPAWN] = 3, [OP_PRIO] = 3,
-	[OP_BUDGET] = 5, [OP_AFFINITY] = 4, [OP_SUSPEND] = 2, [OP_RESUME] = 3, [OP_CONFIGURE] = 2, [OP_BIND] = 2,
-	[OP_FAULT_EP] = 1, [OP_SIGNAL] = 3, [OP_POLL] = 2, [OP_INFO] = 1, [OP_PADDR] = 2, [OP_READ_REGS] = 1,
-	[OP_YIELD] = 1, [OP_INVALID] = 8,
+    [OP_RETYPE] = 14, [OP_COPY] = 10,     [OP_MINT] = 3,   [OP_MOVE] = 5,      [OP_DELETE] = 7,
+    [OP_REVOKE] = 3,  [OP_MAP_TABLE] = 9, [OP_MAP] = 9,    [OP_UNMAP] = 4,     [OP_PROTECT] = 3,
+    [OP_SPAWN] = 3,   [OP_PRIO] = 3,      [OP_BUDGET] = 5, [OP_AFFINITY] = 4,  [OP_SUSPEND] = 2,
+    [OP_RESUME] = 3,  [OP_CONFIGURE] = 2, [OP_BIND] = 2,   [OP_FAULT_EP] = 1,  [OP_SIGNAL] = 3,
+    [OP_POLL] = 2,    [OP_INFO] = 1,      [OP_PADDR] = 2,  [OP_READ_REGS] = 1, [OP_YIELD] = 1,
+    [OP_INVALID] = 8,
 };
 
 static struct driver_arg *A;
@@ -72,7 +98,8 @@ static int pick(int cs, uint32_t mask, bool mutable_only)
 	for (uint32_t k = 0; k < n; k++) {
 		uint32_t i = (start + k) % n;
 		const struct mslot *s = &m.s[m.cs[cs].base + i];
-		if (s->type == HL_OBJ_NONE || (mask && !(mask >> s->type & 1)) || (mutable_only && protected_slot(cs, i)))
+		if (s->type == HL_OBJ_NONE || (mask && !(mask >> s->type & 1)) ||
+		    (mutable_only && protected_slot(cs, i)))
 			continue;
 		return (int)i;
 	}
@@ -87,7 +114,8 @@ static int pick_empty(int cs, uint32_t count)
 	for (uint32_t k = 0; k < n; k++) {
 		uint32_t i = (start + k) % n, j = 0;
 		for (; j < count && i + j < n; j++)
-			if (m.s[m.cs[cs].base + i + j].type != HL_OBJ_NONE || protected_slot(cs, i + j))
+			if (m.s[m.cs[cs].base + i + j].type != HL_OBJ_NONE ||
+			    protected_slot(cs, i + j))
 				break;
 		if (j == count)
 			return (int)i;
@@ -123,10 +151,10 @@ static int pool0(int i)
 
 /* ---- memory and capabilities ---- */
 
-static const uint8_t retype_types[] = { HL_OBJ_FRAME, HL_OBJ_FRAME, HL_OBJ_FRAME, HL_OBJ_PAGE_TABLE,
-					 HL_OBJ_PAGE_TABLE, HL_OBJ_PAGE_TABLE, HL_OBJ_ASPACE, HL_OBJ_THREAD,
-					 HL_OBJ_ENDPOINT, HL_OBJ_ENDPOINT, HL_OBJ_NOTIFICATION, HL_OBJ_NOTIFICATION,
-					 HL_OBJ_CSPACE, HL_OBJ_MEMORY };
+static const uint8_t retype_types[] = {
+    HL_OBJ_FRAME,        HL_OBJ_FRAME,        HL_OBJ_FRAME,  HL_OBJ_PAGE_TABLE, HL_OBJ_PAGE_TABLE,
+    HL_OBJ_PAGE_TABLE,   HL_OBJ_ASPACE,       HL_OBJ_THREAD, HL_OBJ_ENDPOINT,   HL_OBJ_ENDPOINT,
+    HL_OBJ_NOTIFICATION, HL_OBJ_NOTIFICATION, HL_OBJ_CSPACE, HL_OBJ_MEMORY};
 
 static uint8_t size_for(uint8_t type)
 {
@@ -152,7 +180,8 @@ static int retype(int mem, uint8_t type, uint8_t bits, uint32_t count)
 			return -1;
 	if (dst < 0 || mem < 0)
 		return -1;
-	if (rec(OP_RETYPE, hl_memory_retype((hl_cptr_t)mem, type, bits, count, (hl_cptr_t)dst)) != HL_OK)
+	if (rec(OP_RETYPE, hl_memory_retype((hl_cptr_t)mem, type, bits, count, (hl_cptr_t)dst)) !=
+	    HL_OK)
 		return -1;
 	for (uint32_t i = 0; i < count; i++)
 		m_insert(pool0(dst + (int)i), type, m_new_obj(type, bits), HL_R_ALL, 0, pool0(mem));
@@ -182,12 +211,14 @@ static void op_copy(bool mint)
 		return; /* the done notification stays the controller's alone */
 	uint8_t rights = rnd(8) ? HL_R_ALL : (uint8_t)rnd(16);
 	uint64_t badge = mint ? 1 + rnd(1u << 20) : 0;
-	long err = mint ? hl_cspace_mint((hl_cptr_t)tgt, (hl_cptr_t)dst, (hl_cptr_t)src, rights, badge)
-			: hl_cspace_copy((hl_cptr_t)tgt, (hl_cptr_t)dst, (hl_cptr_t)src, rights);
+	long err =
+	    mint ? hl_cspace_mint((hl_cptr_t)tgt, (hl_cptr_t)dst, (hl_cptr_t)src, rights, badge)
+	         : hl_cspace_copy((hl_cptr_t)tgt, (hl_cptr_t)dst, (hl_cptr_t)src, rights);
 	if (rec(mint ? OP_MINT : OP_COPY, err) != HL_OK)
 		return;
 	const struct mslot *s = W(src);
-	m_insert(m_pool(cs, (uint64_t)dst), s->type, s->obj, s->rights & rights, mint ? badge : s->badge, pool0(src));
+	m_insert(m_pool(cs, (uint64_t)dst), s->type, s->obj, s->rights & rights,
+	         mint ? badge : s->badge, pool0(src));
 }
 
 static void op_move(void)
@@ -242,7 +273,8 @@ static int find_hook(int as, int level)
 
 	for (uint32_t k = 0; k < n; k++) {
 		const struct mslot *s = W((start + k) % n);
-		if (s->type == HL_OBJ_PAGE_TABLE && s->mapped && s->map_as == as && s->map_level == level)
+		if (s->type == HL_OBJ_PAGE_TABLE && s->mapped && s->map_as == as &&
+		    s->map_level == level)
 			return (int)((start + k) % n);
 	}
 	return -1;
@@ -256,7 +288,8 @@ static int pick_aspace(void)
 
 static long map_table(int as, int pt, uint64_t va, int level)
 {
-	long err = rec(OP_MAP_TABLE, hl_aspace_map_table((hl_cptr_t)as, (hl_cptr_t)pt, va, (hl_word_t)level));
+	long err = rec(OP_MAP_TABLE,
+	               hl_aspace_map_table((hl_cptr_t)as, (hl_cptr_t)pt, va, (hl_word_t)level));
 	if (err == HL_OK) {
 		struct mslot *s = &m.s[pool0(pt)];
 		s->mapped = 1, s->map_as = W(as)->obj, s->map_level = (uint8_t)level;
@@ -269,7 +302,8 @@ static long map_table(int as, int pt, uint64_t va, int level)
 static bool hooked_elsewhere(int pt)
 {
 	for (int i = 0; i < (int)POOL; i++)
-		if (i != pool0(pt) && m.s[i].type == HL_OBJ_PAGE_TABLE && m.s[i].obj == W(pt)->obj && m.s[i].mapped)
+		if (i != pool0(pt) && m.s[i].type == HL_OBJ_PAGE_TABLE &&
+		    m.s[i].obj == W(pt)->obj && m.s[i].mapped)
 			return true;
 	return false;
 }
@@ -326,11 +360,11 @@ static void op_map(void)
 	bool big = m.o[W(f)->obj].size_bits == 21;
 	int hook = find_hook(W(as)->obj, big ? 2 : 1);
 	uint64_t va = hook >= 0 ? W(hook)->map_va + ((uint64_t)rnd(big ? 8 : 32) << (big ? 21 : 12))
-				: grid_va(big ? 1 : 0);
-	uint32_t rights = (uint32_t[]){ HL_R_READ | HL_R_WRITE, HL_R_READ | HL_R_WRITE, HL_R_READ,
-					HL_R_READ | HL_R_EXEC, HL_R_ALL & 7 }[rnd(5)];
-	if (map_frame(as, f, va, rights, OP_MAP) == HL_OK && as == W_OWN_AS && (rights & HL_R_WRITE) && !big &&
-	    (W(f)->rights & HL_R_WRITE))
+	                        : grid_va(big ? 1 : 0);
+	uint32_t rights = (uint32_t[]){HL_R_READ | HL_R_WRITE, HL_R_READ | HL_R_WRITE, HL_R_READ,
+	                               HL_R_READ | HL_R_EXEC, HL_R_ALL & 7}[rnd(5)];
+	if (map_frame(as, f, va, rights, OP_MAP) == HL_OK && as == W_OWN_AS &&
+	    (rights & HL_R_WRITE) && !big && (W(f)->rights & HL_R_WRITE))
 		wr_add(va);
 }
 
@@ -346,7 +380,8 @@ static void op_unmap_protect(bool protect)
 			as = i;
 	if (protect) {
 		uint32_t rights = rnd(2) ? HL_R_READ : HL_R_READ | HL_R_WRITE;
-		if (rec(OP_PROTECT, hl_aspace_protect((hl_cptr_t)as, (hl_cptr_t)f, rights)) == HL_OK &&
+		if (rec(OP_PROTECT, hl_aspace_protect((hl_cptr_t)as, (hl_cptr_t)f, rights)) ==
+		        HL_OK &&
 		    !(rights & HL_R_WRITE))
 			wr_remove(W(f)->map_va);
 		return;
@@ -361,7 +396,8 @@ static void op_unmap_protect(bool protect)
 
 static void configure(int th, int cs, int as, int ipc, uint64_t ipc_va)
 {
-	long err = hl_thread_configure((hl_cptr_t)th, (hl_cptr_t)cs, (hl_cptr_t)as, (hl_cptr_t)ipc, ipc_va);
+	long err = hl_thread_configure((hl_cptr_t)th, (hl_cptr_t)cs, (hl_cptr_t)as, (hl_cptr_t)ipc,
+	                               ipc_va);
 
 	if (rec(OP_CONFIGURE, err) != HL_OK)
 		return;
@@ -371,7 +407,8 @@ static void configure(int th, int cs, int as, int ipc, uint64_t ipc_va)
 	m_hold(o, HELD_IPC, ipc ? pool0(ipc) : -1);
 }
 
-/* A level-1 table in the own address space for the victims' stacks: found, or built from three new ones. */
+/* A level-1 table in the own address space for the victims' stacks: found, or built from three new
+ * ones. */
 static int own_pt(void)
 {
 	int pt = find_hook(W(W_OWN_AS)->obj, 1);
@@ -397,7 +434,8 @@ static void op_spawn(void)
 
 	if (pt < 0)
 		return;
-	uint64_t base = W(pt)->map_va, stack = base + ((uint64_t)rnd(256) << 13), ipc = stack + 4096;
+	uint64_t base = W(pt)->map_va, stack = base + ((uint64_t)rnd(256) << 13),
+	         ipc = stack + 4096;
 	if (map_frame(W_OWN_AS, fr, stack, HL_R_READ | HL_R_WRITE, OP_SPAWN) ||
 	    map_frame(W_OWN_AS, fr + 1, ipc, HL_R_READ | HL_R_WRITE, OP_SPAWN))
 		return;
@@ -406,9 +444,10 @@ static void op_spawn(void)
 		cs_slot = W_SELF;
 	configure(th, cs_slot, rnd(20) ? W_OWN_AS : pick_aspace(), fr + 1, ipc);
 	int c = m.o[W(cs_slot)->obj].rec;
-	uint64_t mode = rnd(5) | (uint64_t)(1u << m.cs[c < 0 ? 0 : c].bits) << 8 | (uint64_t)(c > 0 ? 0 : W_FIRST_FREE) << 24;
-	rec(OP_SPAWN, hl_thread_write_regs((hl_cptr_t)th, (hl_word_t)victim_entry, stack + 4096 - 8, mode,
-					   fz_next(&rng)));
+	uint64_t mode = rnd(5) | (uint64_t)(1u << m.cs[c < 0 ? 0 : c].bits) << 8 |
+	                (uint64_t)(c > 0 ? 0 : W_FIRST_FREE) << 24;
+	rec(OP_SPAWN, hl_thread_write_regs((hl_cptr_t)th, (hl_word_t)victim_entry, stack + 4096 - 8,
+	                                   mode, fz_next(&rng)));
 	rec(OP_PRIO, hl_thread_set_priority((hl_cptr_t)th, rnd(10) ? 1 + rnd(89) : 90));
 	rec(OP_AFFINITY, hl_thread_set_affinity((hl_cptr_t)th, rnd(A->ncpus)));
 	if (rec(OP_RESUME, hl_thread_resume((hl_cptr_t)th)) == HL_OK)
@@ -420,16 +459,19 @@ static int pick_thread(void)
 	return pick(0, T(THREAD), false);
 }
 
+static int last_budgeted = -1; /* the slot of the thread given the last budget (op_thread) */
+
 static void op_budget(int th)
 {
-	static const uint16_t tiny[][2] = { { 5, 5 }, { 1, 5 }, { 5, 10 }, { 10, 1000 }, { 1, 1000 }, { 50, 100 } };
+	static const uint16_t tiny[][2] = {{5, 5},     {1, 5},    {5, 10},
+	                                   {10, 1000}, {1, 1000}, {50, 100}};
 	uint64_t b, p;
 
 	switch (rnd(4)) {
 	case 0:
 		if (A->avoid_known)
 			return; /* known fault 3 */
-		b = p = 0; /* no budget: also taken by a thread waiting for replenishment */
+		b = p = 0;      /* no budget: also taken by a thread waiting for replenishment */
 		break;
 	case 1: {
 		uint32_t k = rnd(sizeof(tiny) / sizeof(tiny[0]));
@@ -440,13 +482,18 @@ static void op_budget(int th)
 		p = 5 + rnd(20000);
 		b = 1 + rnd((uint32_t)p);
 	}
-	rec(OP_BUDGET, hl_thread_set_budget((hl_cptr_t)th, b, p));
+	if (rec(OP_BUDGET, hl_thread_set_budget((hl_cptr_t)th, b, p)) == HL_OK && b)
+		last_budgeted = th;
 }
 
 static void op_thread(enum op op)
 {
 	int th = pick_thread();
 
+	/* Sequences on one thread: a budget, then (often) another budget, priority or CPU while it
+	 * is throttled. */
+	if (last_budgeted >= 0 && W(last_budgeted)->type == HL_OBJ_THREAD && rnd(2))
+		th = last_budgeted;
 	if (th < 0)
 		return;
 	switch (op) {
@@ -472,18 +519,20 @@ static void op_thread(enum op op)
 		int cs, cs_slot = pick_cs(&cs), ipc = pick(0, T(FRAME), false);
 		if (cs_slot >= 0)
 			configure(th, cs_slot, pick_aspace(), ipc >= 0 && rnd(2) ? ipc : 0,
-				  ipc >= 0 && W(ipc)->mapped ? W(ipc)->map_va : grid_va(0));
+			          ipc >= 0 && W(ipc)->mapped ? W(ipc)->map_va : grid_va(0));
 		break;
 	}
 	case OP_FAULT_EP: {
 		int ep = rnd(4) ? pick(0, T(ENDPOINT), false) : 0;
-		if (ep >= 0 && rec(op, hl_thread_set_fault_ep((hl_cptr_t)th, (hl_cptr_t)ep)) == HL_OK)
+		if (ep >= 0 &&
+		    rec(op, hl_thread_set_fault_ep((hl_cptr_t)th, (hl_cptr_t)ep)) == HL_OK)
 			m_hold(W(th)->obj, HELD_FAULT, ep ? pool0(ep) : -1);
 		break;
 	}
 	case OP_BIND: {
 		int n = rnd(4) ? pick(0, T(NOTIFICATION), false) : 0;
-		if (n < 0 || rec(op, hl_thread_bind_notification((hl_cptr_t)th, (hl_cptr_t)n)) != HL_OK)
+		if (n < 0 ||
+		    rec(op, hl_thread_bind_notification((hl_cptr_t)th, (hl_cptr_t)n)) != HL_OK)
 			break;
 		int o = W(th)->obj;
 		for (int i = 0; i < MOBJ; i++)
@@ -504,7 +553,7 @@ static void op_thread(enum op op)
 static void op_misc(enum op op)
 {
 	hl_word_t info = 0, v = 0;
-	struct hl_msg msg = { { 0 } };
+	struct hl_msg msg = {{0}};
 	int s;
 
 	switch (op) {
@@ -526,7 +575,8 @@ static void op_misc(enum op op)
 	case OP_PADDR:
 		s = pick(0, T(FRAME), false);
 		if (s >= 0 && rec(op, hl_frame_paddr((hl_cptr_t)s, &v)) == HL_OK && fz_nval < 16)
-			fz_wr_val[fz_nval++] = v | 7; /* present, writable, user: a page-table entry */
+			fz_wr_val[fz_nval++] =
+			    v | 7; /* present, writable, user: a page-table entry */
 		break;
 	default:
 		rec(OP_YIELD, hl_yield());
@@ -536,7 +586,8 @@ static void op_misc(enum op op)
 /* A call broken in one argument; the kernel must refuse it with exactly the named error. */
 static void op_invalid(void)
 {
-	int any = pick(0, ~T(ENDPOINT) & ~1u, false), th = pick_thread(), f = pick(0, T(FRAME), false);
+	int any = pick(0, ~T(ENDPOINT) & ~1u, false), th = pick_thread(),
+	    f = pick(0, T(FRAME), false);
 	int pt = pick(0, T(PAGE_TABLE), false);
 	long err = -1, want = -1;
 
@@ -550,12 +601,14 @@ static void op_invalid(void)
 	case 2:
 		if (th < 0)
 			return;
-		want = HL_ERR_INVALID_ARG, err = hl_thread_set_budget((hl_cptr_t)th, 10 + rnd(10), 5 + rnd(5));
+		want = HL_ERR_INVALID_ARG,
+		err = hl_thread_set_budget((hl_cptr_t)th, 10 + rnd(10), 5 + rnd(5));
 		break;
 	case 3:
 		if (th < 0)
 			return;
-		want = HL_ERR_RANGE, err = hl_thread_set_affinity((hl_cptr_t)th, A->ncpus + rnd(60));
+		want = HL_ERR_RANGE,
+		err = hl_thread_set_affinity((hl_cptr_t)th, A->ncpus + rnd(60));
 		break;
 	case 4:
 		if (th < 0)
@@ -564,23 +617,28 @@ static void op_invalid(void)
 		break;
 	case 5:
 		if (pt < 0 || m.s[pool0(pt)].mapped || hooked_elsewhere(pt))
-			return; /* a hooked table is refused first (ALREADY_MAPPED), through any capability */
-		want = HL_ERR_INVALID_ARG, err = hl_aspace_map_table(W_OWN_AS, (hl_cptr_t)pt, grid_va(1), rnd(2) ? 0 : 4);
+			return; /* a hooked table is refused first (ALREADY_MAPPED), through any
+			           capability */
+		want = HL_ERR_INVALID_ARG,
+		err = hl_aspace_map_table(W_OWN_AS, (hl_cptr_t)pt, grid_va(1), rnd(2) ? 0 : 4);
 		break;
 	case 6:
 		if (f < 0 || m.s[pool0(f)].mapped)
 			return;
-		want = HL_ERR_INVALID_ARG, err = hl_aspace_map(W_OWN_AS, (hl_cptr_t)f, grid_va(0) + 8, HL_R_READ);
+		want = HL_ERR_INVALID_ARG,
+		err = hl_aspace_map(W_OWN_AS, (hl_cptr_t)f, grid_va(0) + 8, HL_R_READ);
 		break;
 	case 7:
-		/* Only endpoints and notifications take a badge (memory is refused earlier: ILLEGAL_OP). */
+		/* Only endpoints and notifications take a badge (memory is refused earlier:
+		 * ILLEGAL_OP). */
 		if (any < 0 || W(any)->type == HL_OBJ_NOTIFICATION || W(any)->type == HL_OBJ_MEMORY)
 			return;
 		want = m.s[pool0(0)].type != HL_OBJ_NONE ? HL_ERR_SLOT_OCCUPIED : HL_ERR_WRONG_TYPE;
 		err = hl_cspace_mint(W_SELF, 0, (hl_cptr_t)any, HL_R_ALL, 1);
 		break;
 	default:
-		want = m.s[pool0(0)].type != HL_OBJ_NONE ? HL_ERR_SLOT_OCCUPIED : HL_ERR_INVALID_ARG;
+		want =
+		    m.s[pool0(0)].type != HL_OBJ_NONE ? HL_ERR_SLOT_OCCUPIED : HL_ERR_INVALID_ARG;
 		err = hl_cspace_copy(W_SELF, 0, W_DONE, 0x10 | rnd(16));
 	}
 	rec(OP_INVALID, err);
@@ -588,8 +646,9 @@ static void op_invalid(void)
 	if (err == want) {
 		A->st.invalid_refused++;
 	} else {
-		rt_printf("# scfuzz: round %u: invalid call %lu accepted or refused wrongly: error %ld, expected %ld\n",
-			  A->round, A->st.invalid, err, want);
+		rt_printf("# scfuzz: round %u: invalid call %lu accepted or refused wrongly: error "
+		          "%ld, expected %ld\n",
+		          A->round, A->st.invalid, err, want);
 		if (err == HL_OK)
 			rt_printf("# scfuzz: the model may be out of step from here on\n");
 	}
@@ -662,7 +721,8 @@ static void step(void)
 	}
 }
 
-/* The model at the start of a round: the four capabilities the controller put in the driver's cspace. */
+/* The model at the start of a round: the four capabilities the controller put in the driver's
+ * cspace. */
 static void model_start(void)
 {
 	m_reset();
@@ -678,28 +738,28 @@ static void model_start(void)
 	m_insert(pool0(W_DONE), HL_OBJ_ENDPOINT, done, HL_R_WRITE, 0, -1);
 	m_insert(pool0(W_DEBUG), HL_OBJ_DEBUG, debug, HL_R_ALL, 0, -1);
 	for (int i = W_SELF; i < W_FIRST_FREE; i++)
-		m.s[pool0(i)].ext = i != W_MEM && m.s[pool0(i)].type != HL_OBJ_NONE; /* copies of the controller's */
+		m.s[pool0(i)].ext = i != W_MEM && m.s[pool0(i)].type !=
+		                                      HL_OBJ_NONE; /* copies of the controller's */
 	fz_nwr = fz_nval = 0;
 }
 
 /*
  * The driver thread's body for one round: a.calls calls, then a call to
  * the controller, which never replies: the driver waits for the reply off
- * every CPU until the controller suspends it (a thread suspended while it
- * runs on another CPU saves its registers only when that CPU enters the
- * kernel, over any written meanwhile: see main.c, wait_round).
+ * every CPU until the controller suspends it (main.c, wait_round).
  */
 void driver_main(struct driver_arg *a)
 {
 	A = a;
 	rng = a->seed | 1;
+	last_budgeted = -1;
 	model_start();
 	while (a->st.calls < a->calls)
 		step();
 	a->finished = 1;
 	for (;;) {
 		hl_word_t info = HL_MSGINFO(DONE_LABEL, 0, 0);
-		struct hl_msg msg = { { 0 } };
+		struct hl_msg msg = {{0}};
 		hl_syscall(HL_SYS_CALL, a->done, &info, &msg, NULL);
 	}
 }

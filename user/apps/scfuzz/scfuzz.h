@@ -17,15 +17,16 @@
 #include <hallows/syscall.h>
 #include <stdbool.h>
 
-#define WCS_BITS 8 /* the driver's cspace: 256 slots */
-#define MCS 8 /* model cspaces: 0 = the driver's, 1.. = child cspaces */
-#define CHILD_MAX_BITS 5 /* child cspaces have at most 32 slots */
-#define MTH 24 /* thread objects alive at once */
-#define MOBJ 600 /* objects alive at once */
-#define HELD 5 /* slots a thread holds: cspace, aspace, IPC buffer, fault endpoint, notification */
+#define WCS_BITS       8   /* the driver's cspace: 256 slots */
+#define MCS            8   /* model cspaces: 0 = the driver's, 1.. = child cspaces */
+#define CHILD_MAX_BITS 5   /* child cspaces have at most 32 slots */
+#define MTH            24  /* thread objects alive at once */
+#define MOBJ           600 /* objects alive at once */
+#define HELD           5 /* slots a thread holds: cspace, aspace, IPC buffer, fault endpoint, notification \
+	                  */
 #define POOL_CHILD (1u << WCS_BITS)
-#define POOL_HELD (POOL_CHILD + (MCS - 1) * (1u << CHILD_MAX_BITS))
-#define POOL (POOL_HELD + MTH * HELD)
+#define POOL_HELD  (POOL_CHILD + (MCS - 1) * (1u << CHILD_MAX_BITS))
+#define POOL       (POOL_HELD + MTH * HELD)
 
 /*
  * Fixed slots of the driver's cspace, put there by the controller; the
@@ -33,24 +34,26 @@
  * runtime's rt_printf looks for it.
  */
 enum { W_SELF = 1, W_OWN_AS = 2, W_MEM = 3, W_DONE = 4, W_DEBUG = HL_SLOT_DEBUG, W_FIRST_FREE = 7 };
-#define DONE_LABEL 0xd0e /* the driver's call on W_DONE (the controller's endpoint) at the end of a round */
+#define DONE_LABEL                                                                                 \
+	0xd0e /* the driver's call on W_DONE (the controller's endpoint) at the end of a round */
 
 /* The fuzz region of the shared address space: a grid of 4 top-level entries of its own. */
 #define FZ_BASE 0x500000000000ull
 
 struct mslot {
 	uint8_t type, rights; /* HL_OBJ_NONE: empty */
-	uint8_t ext; /* its parent lies outside the model and names the same object */
-	uint8_t mapped, map_level; /* frames and page tables: this capability holds a mapping (a hook) */
-	int16_t obj; /* object index */
+	uint8_t ext;          /* its parent lies outside the model and names the same object */
+	uint8_t mapped,
+	    map_level; /* frames and page tables: this capability holds a mapping (a hook) */
+	int16_t obj;   /* object index */
 	int16_t parent, child, next, prev; /* derivation tree, -1 = none */
-	int16_t map_as; /* object index of the address space mapped into */
+	int16_t map_as;                    /* object index of the address space mapped into */
 	uint64_t badge, map_va;
 };
 
 struct mobj {
 	uint8_t type, live, size_bits;
-	int16_t rec; /* cspaces: model cspace; threads: model thread */
+	int16_t rec;   /* cspaces: model cspace; threads: model thread */
 	int16_t bound; /* notifications: the bound thread's object, -1 = none */
 };
 
@@ -72,7 +75,8 @@ struct model {
 	struct mobj o[MOBJ];
 	struct mcs cs[MCS];
 	struct mthread th[MTH];
-	int16_t dying_head; /* cspaces being destroyed (model cspace indices linked through dying_next) */
+	int16_t dying_head; /* cspaces being destroyed (model cspace indices linked through
+	                       dying_next) */
 	int16_t dying_next[MCS];
 	bool busy;
 };
@@ -81,7 +85,8 @@ extern struct model m;
 
 /* model.c */
 void m_reset(void);
-int m_pool(int cs, uint64_t idx); /* pool index of slot idx of model cspace cs, -1 if out of range */
+int m_pool(int cs,
+           uint64_t idx); /* pool index of slot idx of model cspace cs, -1 if out of range */
 int m_new_obj(uint8_t type, uint8_t size_bits); /* -1 when the model is full */
 bool m_can_create(uint8_t type, uint8_t size_bits);
 void m_insert(int dst, uint8_t type, int obj, uint8_t rights, uint64_t badge, int parent);
@@ -103,8 +108,8 @@ struct driver_arg {
 	uint64_t seed, calls;
 	uint32_t ncpus, round;
 	bool avoid_known; /* skip the sequences of the four known faults (issue 10) */
-	bool trace; /* print every call's operation and result */
-	hl_cptr_t done; /* slot of the done notification in the driver's cspace */
+	bool trace;       /* print every call's operation and result */
+	hl_cptr_t done;   /* slot of the done notification in the driver's cspace */
 	struct fuzz_stats st;
 	volatile int finished;
 };

@@ -27,9 +27,10 @@ static void pause_for(uint32_t n)
 
 static void ipc_step(uint64_t *x, hl_cptr_t slot)
 {
-	/* Labels no kernel method has: a call on a non-endpoint slot fails instead of invoking a method. */
+	/* Labels no kernel method has: a call on a non-endpoint slot fails instead of invoking a
+	 * method. */
 	hl_word_t info = HL_MSGINFO(0x100 + (fz_next(x) & 7), fz_next(x) & 3, 0), badge;
-	struct hl_msg msg = { { *x, *x >> 8, 0, 0 } };
+	struct hl_msg msg = {{*x, *x >> 8, 0, 0}};
 	long err;
 
 	switch (fz_next(x) % 4) {
@@ -56,8 +57,8 @@ static void ipc_step(uint64_t *x, hl_cptr_t slot)
 static void ntfn_step(uint64_t *x, hl_cptr_t slot)
 {
 	hl_word_t info = 0;
-	struct hl_msg msg = { { 0 } };
-	long nr = (long[]){ HL_SYS_RECV, HL_SYS_SEND, HL_SYS_POLL }[fz_next(x) % 3];
+	struct hl_msg msg = {{0}};
+	long nr = (long[]){HL_SYS_RECV, HL_SYS_SEND, HL_SYS_POLL}[fz_next(x) % 3];
 
 	if (hl_syscall(nr, slot, &info, &msg, NULL))
 		pause_for(2000);
