@@ -8,7 +8,7 @@
  * slot deletes all its descendants; deleting the last capability to an
  * object destroys the object.
  *
- * Locking: everything here runs under the big kernel lock (kernel/smp.h).
+ * Locking: everything here runs under the big kernel lock (include/kernel/bkl.h).
  */
 #ifndef KERNEL_CAP_H
 #define KERNEL_CAP_H
@@ -24,8 +24,8 @@ struct cap {
 	uint32_t aux; /* per type: I/O port count, IRQ number */
 	uint64_t obj; /* kernel pointer to the object, or a physical address (memory, frames), or a port base */
 	uint64_t badge; /* endpoints/notifications: badge; memory: watermark (bytes used) */
-	uint64_t data; /* frames: mapped vaddr | 1; aspace of the mapping in aux2 */
-	uint64_t data2; /* frames: struct aspace * of the mapping */
+	uint64_t data; /* frames: mapped vaddr | 1 | aspace id << 48; page tables: vaddr | level << 1 | 1 | aspace id << 48 */
+	uint64_t data2; /* frames and page tables: struct aspace * of the mapping */
 };
 
 #define CAP_F_DEVICE 1 /* memory/frame: device memory (no zeroing, uncached) */
