@@ -37,7 +37,7 @@ static uint64_t next_id = 1; /* [BKL] */
  * user page table (level as in aspace.map_table: 3 = PDPT, 2 = PD, 1 = PT)
  * by the address space with that id; 0 for any other page.
  */
-static uint64_t *hooks; /* [BKL] */
+static uint64_t *hooks;     /* [BKL] */
 static uint64_t hook_pages; /* [I] pages hooks[] covers, from physical 0 */
 
 void aspace_hooks_init(void)
@@ -68,7 +68,8 @@ bool aspace_table_owned(const struct aspace *as, paddr_t pa, int level)
 {
 	uint64_t pfn = pa / PAGE_SIZE;
 
-	return pfn < hook_pages && level >= 1 && level <= 3 && hooks[pfn] == hook_word(as, (uint64_t)level);
+	return pfn < hook_pages && level >= 1 && level <= 3 &&
+	       hooks[pfn] == hook_word(as, (uint64_t)level);
 }
 
 static void *hhdm(paddr_t pa, void *ctx)
@@ -92,7 +93,7 @@ static bool table_ok(paddr_t pa, int level, void *ctx)
 /* Walks of as's user half: never allocating, only through tables hooked in as. */
 static struct pt_env uenv(struct aspace *as)
 {
-	return (struct pt_env){ hhdm, no_alloc, NULL, as, table_ok };
+	return (struct pt_env){hhdm, no_alloc, NULL, as, table_ok};
 }
 
 void aspace_init(struct aspace *as)
@@ -109,7 +110,8 @@ void aspace_flush_all(struct aspace *as)
 	arch_tlb_shootdown(as, false);
 }
 
-/* The address space a frame or table capability's mapping is in still exists (never for a DMA mapping). */
+/* The address space a frame or table capability's mapping is in still exists (never for a DMA
+ * mapping). */
 static bool alive(const struct cap *c)
 {
 	if (c->type == HL_OBJ_FRAME && (c->data & FRAME_DMA))
@@ -154,20 +156,22 @@ int decode_aspace_map(struct invocation *inv)
 	uint64_t size = 1ull << f->cap.size_bits;
 	if (f->cap.data)
 		return HL_ERR_ALREADY_MAPPED;
-	if ((va & (size - 1)) || !user_range(va, size) || (rights & ~(uint64_t)(HL_R_READ | HL_R_WRITE | HL_R_EXEC)))
+	if ((va & (size - 1)) || !user_range(va, size) ||
+	    (rights & ~(uint64_t)(HL_R_READ | HL_R_WRITE | HL_R_EXEC)))
 		return HL_ERR_INVALID_ARG;
 	if ((rights & f->cap.rights) != rights)
 		return HL_ERR_NO_RIGHTS;
 	/* With a non-allocating walk, a missing table fails before any change. */
 	struct pt_env env = uenv(as);
 	err = pt_map(&env, as->root, va, f->cap.obj, size,
-		     pte_flags((uint32_t)rights, f->cap.flags & CAP_F_DEVICE));
+	             pte_flags((uint32_t)rights, f->cap.flags & CAP_F_DEVICE));
 	if (err == PT_ENOMEM)
 		return HL_ERR_NO_TABLE;
 	if (err == PT_EEXIST)
 		return HL_ERR_ALREADY_MAPPED;
 	if (err == PT_EBADTABLE)
-		pr_err("aspace %lu: an entry on the path to %#lx leads to no table of its own", as->id, va);
+		pr_err("aspace %lu: an entry on the path to %#lx leads to no table of its own",
+		       as->id, va);
 	if (err)
 		return HL_ERR_INVALID_ARG;
 	f->cap.data = va | 1;
@@ -190,7 +194,8 @@ static void frame_unmap(struct cap *c)
 		struct pt_env env = uenv(as);
 		uint64_t va = c->data & 0x0000fffffffff000ull;
 		paddr_t pa;
-		if (pt_lookup(&env, as->root, va, &pa, NULL, NULL) && ALIGN_DOWN(pa, 1ull << c->size_bits) == c->obj &&
+		if (pt_lookup(&env, as->root, va, &pa, NULL, NULL) &&
+		    ALIGN_DOWN(pa, 1ull << c->size_bits) == c->obj &&
 		    pt_unmap(&env, as->root, va, NULL, NULL) == PT_OK)
 			aspace_flush_all(as);
 	}
@@ -220,7 +225,8 @@ int decode_aspace_protect(struct invocation *inv)
 
 	if (err)
 		return err;
-	if (!f->cap.data || !alive(&f->cap) || (struct aspace *)f->cap.data2 != (struct aspace *)inv->target->cap.obj)
+	if (!f->cap.data || !alive(&f->cap) ||
+	    (struct aspace *)f->cap.data2 != (struct aspace *)inv->target->cap.obj)
 		return HL_ERR_NOT_MAPPED;
 	if (rights & ~(uint64_t)(HL_R_READ | HL_R_WRITE | HL_R_EXEC))
 		return HL_ERR_INVALID_ARG;
@@ -229,7 +235,8 @@ int decode_aspace_protect(struct invocation *inv)
 	struct aspace *as = (struct aspace *)f->cap.data2;
 	struct pt_env env = uenv(as);
 	uint64_t va = f->cap.data & 0x0000fffffffff000ull;
-	if (pt_protect(&env, as->root, va, pte_flags((uint32_t)rights, f->cap.flags & CAP_F_DEVICE)))
+	if (pt_protect(&env, as->root, va,
+	               pte_flags((uint32_t)rights, f->cap.flags & CAP_F_DEVICE)))
 		return HL_ERR_NOT_MAPPED;
 	aspace_flush_all(as);
 	return HL_OK;
@@ -246,7 +253,9 @@ static uint64_t *table_entry(struct aspace *as, uint64_t va, uint64_t level, int
 	int pt_err;
 	uint64_t *t = pt_table(&env, as->root, va, (int)level, &pt_err);
 
-	*err = pt_err == PT_ENOENT ? HL_ERR_NO_TABLE : pt_err == PT_EEXIST ? HL_ERR_ALREADY_MAPPED : HL_ERR_INVALID_ARG;
+	*err = pt_err == PT_ENOENT   ? HL_ERR_NO_TABLE
+	       : pt_err == PT_EEXIST ? HL_ERR_ALREADY_MAPPED
+	                             : HL_ERR_INVALID_ARG;
 	return t ? &t[pt_index(va, (int)level)] : NULL;
 }
 
@@ -261,7 +270,8 @@ int decode_aspace_map_table(struct invocation *inv)
 	if (err)
 		return err;
 	paddr_t pa = virt_to_phys((void *)t->cap.obj);
-	/* The table's own state, not the capability's: a copy of a hooked table's capability is refused too. */
+	/* The table's own state, not the capability's: a copy of a hooked table's capability is
+	 * refused too. */
 	if (t->cap.data || *hook_of(pa))
 		return HL_ERR_ALREADY_MAPPED;
 	if (level < 1 || level > 3 || va >= USER_TOP)
@@ -299,7 +309,8 @@ void pt_cap_destroy(struct cap *c)
 		uint64_t *e = table_entry(as, va, level, &err);
 		if (e && (*e & PTE_P) && (*e & PTE_ADDR) == pa) {
 			*e = 0;
-			aspace_flush_all(as); /* no CPU walks the table any more: now it may change */
+			aspace_flush_all(
+			    as); /* no CPU walks the table any more: now it may change */
 		}
 	}
 	memset((void *)c->obj, 0, PAGE_SIZE);
@@ -328,7 +339,8 @@ int decode_frame_paddr(struct invocation *inv)
 
 static paddr_t (*boot_alloc_fn)(void);
 
-/* A table for the root task's address space: kernel memory, recorded as hooked like a page-table object. */
+/* A table for the root task's address space: kernel memory, recorded as hooked like a page-table
+ * object. */
 static paddr_t boot_alloc(int level, void *ctx)
 {
 	paddr_t pa = boot_alloc_fn();
@@ -339,9 +351,10 @@ static paddr_t boot_alloc(int level, void *ctx)
 	return pa;
 }
 
-int aspace_map_boot(struct aspace *as, uint64_t va, paddr_t pa, uint64_t flags, paddr_t (*alloc)(void))
+int aspace_map_boot(struct aspace *as, uint64_t va, paddr_t pa, uint64_t flags,
+                    paddr_t (*alloc)(void))
 {
-	struct pt_env env = { hhdm, boot_alloc, NULL, as, table_ok };
+	struct pt_env env = {hhdm, boot_alloc, NULL, as, table_ok};
 
 	boot_alloc_fn = alloc;
 	return pt_map(&env, as->root, va, pa, PAGE_SIZE, flags | PTE_U);

@@ -1,4 +1,5 @@
-/* The big kernel lock (the TLB shootdown it answers while spinning is arch_tlb_shootdown, arch/x86_64/tlb.c). */
+/* The big kernel lock (the TLB shootdown it answers while spinning is arch_tlb_shootdown,
+ * arch/x86_64/tlb.c). */
 #include <arch/arch.h>
 #include <arch/cpu.h>
 #include <kernel/bkl.h>

@@ -19,11 +19,13 @@ static int dest_slot(struct invocation *inv, uint64_t idx, struct slot **out)
 	return HL_OK;
 }
 
-/* Types whose capabilities may be duplicated. Memory may not: its watermark lives in the capability. */
+/* Types whose capabilities may be duplicated. Memory may not: its watermark lives in the
+ * capability. */
 static bool copyable(const struct cap *c)
 {
-	return c->type != HL_OBJ_MEMORY && c->type != HL_OBJ_IRQ_CONTROL && c->type != HL_OBJ_IOPORT_CONTROL &&
-	       c->type != HL_OBJ_REPLY && c->type != HL_OBJ_PCI_CONTROL;
+	return c->type != HL_OBJ_MEMORY && c->type != HL_OBJ_IRQ_CONTROL &&
+	       c->type != HL_OBJ_IOPORT_CONTROL && c->type != HL_OBJ_REPLY &&
+	       c->type != HL_OBJ_PCI_CONTROL;
 }
 
 /* arg 0: empty destination slot in the target cspace; arg 1: source slot in the caller's. */

@@ -16,7 +16,8 @@
 #include <kernel/syscall.h>
 
 /* The endpoint behind slot cptr of t's cspace if it has the rights, else NULL. */
-static __always_inline struct endpoint *ep_of(struct thread *t, hl_cptr_t cptr, uint8_t rights, uint64_t *badge)
+static __always_inline struct endpoint *ep_of(struct thread *t, hl_cptr_t cptr, uint8_t rights,
+                                              uint64_t *badge)
 {
 	struct cspace *cs = thread_cspace(t);
 
@@ -34,7 +35,8 @@ static __always_inline bool simple_message(const struct thread *t)
 	return HL_MSG_LEN(t->regs.rsi) <= 4 && HL_MSG_CAPS(t->regs.rsi) == 0 && !t->budget_ns;
 }
 
-static __always_inline void copy_message(const struct thread *src, struct thread *dst, uint64_t badge)
+static __always_inline void copy_message(const struct thread *src, struct thread *dst,
+                                         uint64_t badge)
 {
 	dst->regs.rax = HL_OK;
 	dst->regs.rdi = badge;
@@ -54,7 +56,8 @@ static __always_inline void fastpath_call(struct thread *t)
 	if (!ep || !ep->receivers || !ep->head || !simple_message(t))
 		return;
 	struct thread *r = ep->head;
-	/* A thread blocked in IPC runs on no CPU: its CPU let go of it in the kernel entry in which it blocked. */
+	/* A thread blocked in IPC runs on no CPU: its CPU let go of it in the kernel entry in which
+	 * it blocked. */
 	if (r->cpu != t->cpu || r->priority < t->priority || r->budget_ns)
 		return;
 	/* Committed: the same effect as ipc_send(call) + deliver + switch. */
@@ -83,11 +86,13 @@ static __always_inline void fastpath_reply_recv(struct thread *t)
 
 	if (!ep || !c || (ep->head && !ep->receivers) || !simple_message(t))
 		return;
-	/* c below t's priority: a queued thread between them must run first (the general path picks). */
-	if (c->state != TS_BLOCKED_REPLY || c->replier != t || c->cpu != t->cpu || c->priority < t->priority ||
-	    c->budget_ns || c->in_fault)
+	/* c below t's priority: a queued thread between them must run first (the general path
+	 * picks). */
+	if (c->state != TS_BLOCKED_REPLY || c->replier != t || c->cpu != t->cpu ||
+	    c->priority < t->priority || c->budget_ns || c->in_fault)
 		return;
-	if (t->ntfn_slot.cap.type == HL_OBJ_NOTIFICATION && ((struct notification *)t->ntfn_slot.cap.obj)->word)
+	if (t->ntfn_slot.cap.type == HL_OBJ_NOTIFICATION &&
+	    ((struct notification *)t->ntfn_slot.cap.obj)->word)
 		return;
 	/* Committed: reply to c, queue t as a receiver, run c. */
 	t->reply_to = NULL;

@@ -42,8 +42,8 @@ void frames_reserve_range(struct frame_map *fm, uint64_t first, uint64_t count)
 }
 
 /* Scan [from, to) for a free aligned run; the search is bounded by the map size. */
-static bool find_run(struct frame_map *fm, uint64_t from, uint64_t to, uint64_t count, uint64_t align,
-		     uint64_t *first)
+static bool find_run(struct frame_map *fm, uint64_t from, uint64_t to, uint64_t count,
+                     uint64_t align, uint64_t *first)
 {
 	uint64_t f = ALIGN_UP(from, align);
 

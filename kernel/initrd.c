@@ -18,15 +18,16 @@ void initrd_check(void)
 	const struct boot_module *m = &boot_info.mods[0];
 	size_t len = m->end - m->start;
 	if (!pmm_range_known(m->start, len)) {
-		pr_warn("initrd: module at %#lx+%#zx lies outside the memory map; ignored", m->start, len);
+		pr_warn("initrd: module at %#lx+%#zx lies outside the memory map; ignored",
+		        m->start, len);
 		return;
 	}
 	uint32_t n;
 	const uint8_t *p = phys_to_virt(m->start);
 	int st = cpio_validate(p, len, &n);
 	if (st != CPIO_OK) {
-		pr_warn("initrd: corrupt cpio archive (%s after %u entries, %zu bytes); ignored", cpio_strerror(st),
-			n, len);
+		pr_warn("initrd: corrupt cpio archive (%s after %u entries, %zu bytes); ignored",
+		        cpio_strerror(st), n, len);
 		return;
 	}
 	initrd_data = p;

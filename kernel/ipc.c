@@ -64,7 +64,8 @@ static uint64_t transfer_cap(struct thread *src, struct thread *dst, bool grant)
 }
 
 /* Copy the message of src (its saved registers and IPC buffer) into dst's return registers. */
-static void transfer(struct thread *src, struct thread *dst, uint64_t info, uint64_t badge, bool grant)
+static void transfer(struct thread *src, struct thread *dst, uint64_t info, uint64_t badge,
+                     bool grant)
 {
 	uint64_t len = HL_MSG_LEN(info);
 
@@ -72,7 +73,8 @@ static void transfer(struct thread *src, struct thread *dst, uint64_t info, uint
 		len = HL_MSG_MAX;
 	if (len > 4 && (!thread_ipcbuf(src) || !thread_ipcbuf(dst)))
 		len = 4;
-	const uint64_t *w = src->in_fault ? src->fault : NULL; /* a fault message is not in its registers */
+	const uint64_t *w =
+	    src->in_fault ? src->fault : NULL; /* a fault message is not in its registers */
 	dst->regs.rdx = w ? w[0] : src->regs.rdx;
 	dst->regs.r10 = w ? w[1] : src->regs.r10;
 	dst->regs.r8 = w ? w[2] : src->regs.r8;
@@ -86,7 +88,8 @@ static void transfer(struct thread *src, struct thread *dst, uint64_t info, uint
 }
 
 /* A sender s was matched with receiver r: deliver and settle both. */
-static void deliver(struct thread *s, struct thread *r, uint64_t info, uint64_t badge, bool grant, bool call)
+static void deliver(struct thread *s, struct thread *r, uint64_t info, uint64_t badge, bool grant,
+                    bool call)
 {
 	transfer(s, r, info, badge, grant);
 	if (call) {
@@ -183,7 +186,8 @@ void ipc_wake(struct thread *c, struct thread *t)
 {
 	if (!c)
 		return;
-	if (t->state != TS_RUNNABLE && c->cpu == t->cpu && c->priority >= t->priority && t == this_cpu()->current)
+	if (t->state != TS_RUNNABLE && c->cpu == t->cpu && c->priority >= t->priority &&
+	    t == this_cpu()->current)
 		sched_switch_to(c);
 	sched_make_runnable(c);
 }
@@ -226,7 +230,8 @@ void ipc_cancel(struct thread *t)
 		t->replier->reply_to = NULL;
 	t->replier = NULL;
 	if (t->reply_to && t->reply_to->replier == t)
-		t->reply_to->replier = NULL; /* its caller stays blocked until suspended or deleted */
+		t->reply_to->replier =
+		    NULL; /* its caller stays blocked until suspended or deleted */
 	t->reply_to = NULL;
 	t->in_fault = 0;
 }
@@ -298,7 +303,8 @@ int ntfn_wait(struct thread *t, struct slot *s, bool block)
 /* A pending bound notification satisfies a receive at once. */
 static bool ntfn_take(struct thread *t)
 {
-	struct notification *n = t->ntfn_slot.cap.type == HL_OBJ_NOTIFICATION ? (void *)t->ntfn_slot.cap.obj : NULL;
+	struct notification *n =
+	    t->ntfn_slot.cap.type == HL_OBJ_NOTIFICATION ? (void *)t->ntfn_slot.cap.obj : NULL;
 
 	if (!n || !n->word)
 		return false;

@@ -21,7 +21,8 @@
 
 struct irq_state {
 	bool claimed; /* an IRQ handler capability exists */
-	bool msi; /* message-signalled: from PCI function dev, MSI-X entry (or MSI vector 0) entry */
+	bool
+	    msi; /* message-signalled: from PCI function dev, MSI-X entry (or MSI vector 0) entry */
 	uint32_t dev, entry;
 	struct notification *ntfn; /* [BKL] */
 };
@@ -43,7 +44,7 @@ int irq_msi_alloc(void)
 {
 	for (int irq = IRQ_MSI_FIRST; irq < IRQ_COUNT; irq++)
 		if (!irqs[irq].claimed) {
-			irqs[irq] = (struct irq_state){ .claimed = true, .msi = true };
+			irqs[irq] = (struct irq_state){.claimed = true, .msi = true};
 			irq_register((uint8_t)irq_vector(irq), irq_arrived);
 			return irq;
 		}
@@ -69,7 +70,10 @@ int decode_irq_control_get(struct invocation *inv)
 		return HL_ERR_SLOT_OCCUPIED;
 	if (irqs[irq].claimed)
 		return HL_ERR_ILLEGAL_OP; /* one handler per line */
-	struct cap c = { .type = HL_OBJ_IRQ_HANDLER, .rights = HL_R_ALL, .aux = (uint32_t)irq, .flags = CAP_F_ORIGINAL };
+	struct cap c = {.type = HL_OBJ_IRQ_HANDLER,
+	                .rights = HL_R_ALL,
+	                .aux = (uint32_t)irq,
+	                .flags = CAP_F_ORIGINAL};
 	cap_insert(d, &c, inv->target);
 	irqs[irq].claimed = true;
 	irq_register((uint8_t)(VEC_IRQ_BASE + irq), irq_arrived);
@@ -88,7 +92,8 @@ int decode_irq_handler_set_notification(struct invocation *inv)
 	int err = inv_cap(inv, 0, HL_OBJ_NOTIFICATION, HL_R_WRITE, &n);
 	if (err)
 		return err;
-	/* Routing only programs the line's own pin (a message goes where pcidev aimed it); an IRQ no interrupt controller has cannot be bound. */
+	/* Routing only programs the line's own pin (a message goes where pcidev aimed it); an IRQ
+	 * no interrupt controller has cannot be bound. */
 	if (!irqs[irq].msi && !arch_irq_route(irq, &cpus[0]))
 		return HL_ERR_RANGE;
 	irqs[irq].ntfn = (struct notification *)n->cap.obj;
@@ -117,7 +122,7 @@ void irq_handler_destroy(struct cap *c)
 		pcidev_msi_release(irqs[irq].dev, irqs[irq].entry);
 	else
 		arch_irq_mask(irq, true);
-	irqs[irq] = (struct irq_state){ 0 };
+	irqs[irq] = (struct irq_state){0};
 }
 
 void irq_unbind_ntfn(struct notification *n)
@@ -138,7 +143,10 @@ int decode_ioport_control_issue(struct invocation *inv)
 		return HL_ERR_INVALID_CAP;
 	if (d->cap.type != HL_OBJ_NONE)
 		return HL_ERR_SLOT_OCCUPIED;
-	struct cap c = { .type = HL_OBJ_IOPORT, .rights = HL_R_READ | HL_R_WRITE, .obj = base, .aux = (uint32_t)count };
+	struct cap c = {.type = HL_OBJ_IOPORT,
+	                .rights = HL_R_READ | HL_R_WRITE,
+	                .obj = base,
+	                .aux = (uint32_t)count};
 	cap_insert(d, &c, inv->target);
 	return HL_OK;
 }
@@ -150,7 +158,8 @@ static int port_ok(const struct invocation *inv, uint64_t port, uint64_t width)
 
 	if (width != 1 && width != 2 && width != 4)
 		return HL_ERR_INVALID_ARG;
-	if (port < c->obj || port - c->obj >= c->aux || width > c->aux - (port - c->obj)) /* no wrap-around */
+	if (port < c->obj || port - c->obj >= c->aux ||
+	    width > c->aux - (port - c->obj)) /* no wrap-around */
 		return HL_ERR_RANGE;
 	return HL_OK;
 }
@@ -164,7 +173,9 @@ int decode_ioport_in(struct invocation *inv)
 		return err;
 	if (!(inv->target->cap.rights & HL_R_READ))
 		return HL_ERR_NO_RIGHTS;
-	inv->res[0] = width == 1 ? inb((uint16_t)port) : width == 2 ? inw((uint16_t)port) : inl((uint16_t)port);
+	inv->res[0] = width == 1   ? inb((uint16_t)port)
+	              : width == 2 ? inw((uint16_t)port)
+	                           : inl((uint16_t)port);
 	return HL_OK;
 }
 

@@ -18,8 +18,8 @@
 struct slab {
 	uint32_t magic, cls;
 	struct slab *next; /* [L] next slab of the class */
-	void *free; /* [L] free-object list */
-	uint32_t nfree; /* [L] */
+	void *free;        /* [L] free-object list */
+	uint32_t nfree;    /* [L] */
 };
 
 struct big_hdr {

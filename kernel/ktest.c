@@ -7,7 +7,8 @@
 
 extern const struct ktest __ktest_start[], __ktest_end[];
 
-void ktest_fail(struct ktest_ctx *t, const char *file, int line, const char *cond, const char *fmt, ...)
+void ktest_fail(struct ktest_ctx *t, const char *file, int line, const char *cond, const char *fmt,
+                ...)
 {
 	char buf[256];
 	va_list ap;
@@ -65,7 +66,7 @@ static uint32_t run_suite(const char *suite, uint32_t num)
 	for (const struct ktest *k = __ktest_start; k < __ktest_end; k++) {
 		if (strcmp(k->suite, suite))
 			continue;
-		struct ktest_ctx t = { k->suite, k->name, 0, false, NULL };
+		struct ktest_ctx t = {k->suite, k->name, 0, false, NULL};
 		k->fn(&t);
 		i++;
 		if (t.skipped && !t.failures)

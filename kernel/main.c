@@ -61,14 +61,15 @@ static void early_init(uint32_t kind, uint64_t info)
 	serial_init();
 	kprintf("\nhallows: booting\n");
 	if (bootinfo_parse(kind, info, boot_map, &boot_info) != 0)
-		panic("boot: unusable boot information from the loader (kind %u at %#lx)", kind, info);
+		panic("boot: unusable boot information from the loader (kind %u at %#lx)", kind,
+		      info);
 	fbcon_init(&boot_info.fb);
 	if (boot_info.warnings)
 		pr_warn("boot: %u malformed or dropped boot-info entries", boot_info.warnings);
 	if (bootinfo_cmdline_has(&boot_info, "debug"))
 		klog_threshold = KLOG_DEBUG;
 	pr_info("boot: via %s%s, cmdline \"%s\"", kind == BOOT_PVH ? "PVH" : "Multiboot2",
-		boot_info.efi ? " (UEFI)" : "", boot_info.cmdline);
+	        boot_info.efi ? " (UEFI)" : "", boot_info.cmdline);
 	if (boot_info.loader[0])
 		pr_info("boot: loader \"%s\"", boot_info.loader);
 	cpu_features_init();

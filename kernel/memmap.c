@@ -22,7 +22,7 @@ static int rank(uint32_t type)
 
 const char *memmap_type_name(uint32_t type)
 {
-	static const char *names[] = { "?", "usable", "reserved", "ACPI data", "ACPI NVS", "bad" };
+	static const char *names[] = {"?", "usable", "reserved", "ACPI data", "ACPI NVS", "bad"};
 
 	return type < ARRAY_SIZE(names) ? names[type] : "?";
 }
@@ -61,7 +61,8 @@ static uint32_t type_at(const struct boot_mmap_entry *in, uint32_t n, uint64_t a
 
 	for (uint32_t i = 0; i < n && i < BOOT_MAX_MMAP; i++) {
 		const struct boot_mmap_entry *e = &in[i];
-		if (e->len == 0 || e->base > a || e->base + e->len < b || e->base + e->len < e->base)
+		if (e->len == 0 || e->base > a || e->base + e->len < b ||
+		    e->base + e->len < e->base)
 			continue;
 		if (best == 0 || rank(e->type) > rank(best))
 			best = e->type;
@@ -89,7 +90,7 @@ static uint32_t count_anomalies(const struct boot_mmap_entry *in, uint32_t n)
 }
 
 uint32_t memmap_normalize(const struct boot_mmap_entry *in, uint32_t n, struct boot_mmap_entry *out,
-			  uint32_t max, uint32_t *anomalies)
+                          uint32_t max, uint32_t *anomalies)
 {
 	uint64_t pts[MAX_POINTS];
 	uint32_t np = collect_points(in, n, pts), nout = 0;
@@ -108,14 +109,15 @@ uint32_t memmap_normalize(const struct boot_mmap_entry *in, uint32_t n, struct b
 			(*anomalies)++;
 			break;
 		}
-		out[nout++] = (struct boot_mmap_entry){ pts[i], pts[i + 1] - pts[i], t };
+		out[nout++] = (struct boot_mmap_entry){pts[i], pts[i + 1] - pts[i], t};
 	}
 	/* Usable memory in whole pages only. */
 	uint32_t k = 0;
 	for (uint32_t i = 0; i < nout; i++) {
 		struct boot_mmap_entry e = out[i];
 		if (e.type == MEM_USABLE) {
-			uint64_t s = ALIGN_UP(e.base, PAGE_SIZE), end = ALIGN_DOWN(e.base + e.len, PAGE_SIZE);
+			uint64_t s = ALIGN_UP(e.base, PAGE_SIZE),
+			         end = ALIGN_DOWN(e.base + e.len, PAGE_SIZE);
 			if (s < e.base || end <= s) { /* s wraps for a base in the last page */
 				(*anomalies)++;
 				continue;

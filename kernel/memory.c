@@ -29,15 +29,18 @@ static uint64_t memory_used(const struct slot *m)
 int decode_memory_retype(struct invocation *inv)
 {
 	struct slot *m = inv->target;
-	uint64_t type = inv->arg[0], size_bits = inv->arg[1], count = inv->arg[2], dst = inv->arg[3];
+	uint64_t type = inv->arg[0], size_bits = inv->arg[1], count = inv->arg[2],
+	         dst = inv->arg[3];
 	bool device = m->cap.flags & CAP_F_DEVICE;
 
 	if (!(m->cap.rights & HL_R_WRITE))
 		return HL_ERR_NO_RIGHTS;
-	if (type >= HL_OBJ_COUNT || !creatable((uint32_t)type, device) || count == 0 || count > RETYPE_MAX)
+	if (type >= HL_OBJ_COUNT || !creatable((uint32_t)type, device) || count == 0 ||
+	    count > RETYPE_MAX)
 		return HL_ERR_INVALID_ARG;
 	int bits = object_bits((uint32_t)type, (uint32_t)size_bits);
-	if (bits < 0 || (uint64_t)bits > m->cap.size_bits || (type == HL_OBJ_MEMORY && (uint64_t)bits == m->cap.size_bits))
+	if (bits < 0 || (uint64_t)bits > m->cap.size_bits ||
+	    (type == HL_OBJ_MEMORY && (uint64_t)bits == m->cap.size_bits))
 		return HL_ERR_INVALID_ARG;
 	if (dst + count > (1ull << inv->cspace->bits) || dst + count < dst)
 		return HL_ERR_INVALID_CAP;
@@ -47,13 +50,15 @@ int decode_memory_retype(struct invocation *inv)
 	uint64_t start = ALIGN_UP(memory_used(m), 1ull << bits);
 	if (start + (count << bits) > (1ull << m->cap.size_bits))
 		return HL_ERR_NO_MEMORY;
-	if (device && type == HL_OBJ_FRAME && pcidev_range_protected(m->cap.obj + start, count << bits))
-		return HL_ERR_NO_RIGHTS; /* an MSI-X table or PBA page: message addresses are the kernel's */
+	if (device && type == HL_OBJ_FRAME &&
+	    pcidev_range_protected(m->cap.obj + start, count << bits))
+		return HL_ERR_NO_RIGHTS; /* an MSI-X table or PBA page: message addresses are the
+		                            kernel's */
 
 	/* Nothing can fail from here on. */
 	for (uint64_t i = 0; i < count; i++) {
 		uint64_t pa = m->cap.obj + start + (i << bits);
-		struct cap c = { .type = (uint8_t)type, .rights = HL_R_ALL, .flags = CAP_F_ORIGINAL };
+		struct cap c = {.type = (uint8_t)type, .rights = HL_R_ALL, .flags = CAP_F_ORIGINAL};
 		c.size_bits = (uint8_t)(type == HL_OBJ_CSPACE ? size_bits : (uint64_t)bits);
 		if (type == HL_OBJ_MEMORY || type == HL_OBJ_FRAME) {
 			c.obj = pa;

@@ -83,7 +83,7 @@ uint64_t object_live_count(void)
 static void cspace_destroy(struct cspace *cs)
 {
 	static struct cspace *dying; /* [BKL] */
-	static bool busy; /* [BKL] an outer call is emptying the list */
+	static bool busy;            /* [BKL] an outer call is emptying the list */
 
 	if (cs->pad) { /* destroyed before: the derivation tree is broken; never loop on it */
 		pr_warn("cspace %p destroyed twice; ignored", (void *)cs);
@@ -111,7 +111,8 @@ void cap_cleanup(struct cap *cap, bool final)
 	else if (cap->type == HL_OBJ_PAGE_TABLE)
 		pt_cap_destroy(cap);
 	else if (cap->type == HL_OBJ_NOTIFICATION && (cap->flags & CAP_F_BINDING))
-		((struct notification *)cap->obj)->bound = NULL; /* however the bound thread's copy went (a revoke) */
+		((struct notification *)cap->obj)->bound =
+		    NULL; /* however the bound thread's copy went (a revoke) */
 	if (!final)
 		return;
 	switch (cap->type) {

@@ -40,17 +40,17 @@
 #include <kernel/percpu.h>
 #include <kernel/vm.h>
 
-#define CMD_ALLOWED 0x0407u /* I/O space, memory space, bus master, INTx disable */
+#define CMD_ALLOWED    0x0407u /* I/O space, memory space, bus master, INTx disable */
 #define CMD_BUS_MASTER 0x0004u
-#define CAP_MSI 0x05
-#define CAP_PCIE 0x10
-#define CAP_MSIX 0x11
+#define CAP_MSI        0x05
+#define CAP_PCIE       0x10
+#define CAP_MSIX       0x11
 
 /* What the kernel learns of a function's capabilities list, once, at first use. */
 struct pcidev {
 	bool probed;
 	uint8_t msi, msix, pcie; /* config offsets of the structures, 0 = absent */
-	uint16_t msix_n; /* MSI-X table entries */
+	uint16_t msix_n;         /* MSI-X table entries */
 	uint8_t msix_bir, pba_bir;
 	uint32_t msix_off, pba_off;
 	volatile uint32_t *msix_table; /* kernel mapping, once an entry is used */
@@ -109,7 +109,10 @@ int decode_pci_control_issue(struct invocation *inv)
 		return HL_ERR_ILLEGAL_OP; /* bridges stay the kernel's */
 	if (iommu_attach((uint32_t)idx, dev->bus, (uint8_t)(dev->dev << 3 | dev->fn)))
 		return HL_ERR_NO_MEMORY; /* no room for its translation tables */
-	struct cap c = { .type = HL_OBJ_PCI_DEVICE, .rights = HL_R_ALL, .obj = (uint64_t)dev, .aux = (uint32_t)idx };
+	struct cap c = {.type = HL_OBJ_PCI_DEVICE,
+	                .rights = HL_R_ALL,
+	                .obj = (uint64_t)dev,
+	                .aux = (uint32_t)idx};
 	cap_insert(d, &c, inv->target);
 	return HL_OK;
 }
@@ -186,7 +189,8 @@ int decode_pci_device_config_write(struct invocation *inv)
 	if (!writable(probe(idx), off, width))
 		return HL_ERR_NO_RIGHTS;
 	if (off == 4) { /* command: only the allowed bits change; status: as written (1 clears) */
-		uint16_t cmd = (uint16_t)((pci_cfg_read16(d, 4) & ~CMD_ALLOWED) | (v & CMD_ALLOWED));
+		uint16_t cmd =
+		    (uint16_t)((pci_cfg_read16(d, 4) & ~CMD_ALLOWED) | (v & CMD_ALLOWED));
 		uint32_t status = width == 4 ? (uint32_t)(v >> 16) & 0xffff : 0;
 		pci_cfg_write32(d, 4, cmd | status << 16);
 	} else if (width == 4) {
@@ -209,7 +213,8 @@ int decode_pci_device_bar(struct invocation *inv)
 	const struct pci_bar *b = &d->bar[i];
 	inv->res[0] = b->base;
 	inv->res[1] = b->size;
-	inv->res[2] = (b->io ? HL_BAR_IO : 0) | (b->is64 ? HL_BAR_64 : 0) | (b->prefetch ? HL_BAR_PREFETCH : 0);
+	inv->res[2] = (b->io ? HL_BAR_IO : 0) | (b->is64 ? HL_BAR_64 : 0) |
+	              (b->prefetch ? HL_BAR_PREFETCH : 0);
 	return HL_OK;
 }
 
@@ -228,11 +233,12 @@ int decode_pci_device_map_bar(struct invocation *inv)
 	const struct pci_bar *b = &d->bar[i];
 	if (!b->size || !b->base || (b->size & (b->size - 1)))
 		return HL_ERR_RANGE; /* absent (or the upper half of a 64-bit BAR) */
-	struct cap c = { .rights = HL_R_ALL };
+	struct cap c = {.rights = HL_R_ALL};
 	if (b->io) {
 		if (b->base > 0xffff || b->size > 0x10000 - b->base)
 			return HL_ERR_RANGE;
-		c.type = HL_OBJ_IOPORT, c.rights = HL_R_READ | HL_R_WRITE, c.obj = b->base, c.aux = (uint32_t)b->size;
+		c.type = HL_OBJ_IOPORT, c.rights = HL_R_READ | HL_R_WRITE, c.obj = b->base,
+		c.aux = (uint32_t)b->size;
 	} else {
 		if (b->size < PAGE_SIZE || (b->base & (b->size - 1)))
 			return HL_ERR_RANGE; /* a smaller BAR shares its page with others */
@@ -244,7 +250,8 @@ int decode_pci_device_map_bar(struct invocation *inv)
 }
 
 /* The physical range of a table that lives in a BAR, page-rounded. */
-static bool in_bar_range(const struct pci_dev *d, uint8_t bir, uint32_t off, uint64_t bytes, paddr_t pa, uint64_t size)
+static bool in_bar_range(const struct pci_dev *d, uint8_t bir, uint32_t off, uint64_t bytes,
+                         paddr_t pa, uint64_t size)
 {
 	if (bir > 5 || d->bar[bir].io || !d->bar[bir].size)
 		return false;
@@ -258,15 +265,18 @@ bool pcidev_range_protected(paddr_t pa, uint64_t size)
 	for (uint32_t i = 0; i < pci_count(); i++) {
 		const struct pcidev *s = probe(i);
 		const struct pci_dev *d = pci_get(i);
-		if (s->msix && (in_bar_range(d, s->msix_bir, s->msix_off, s->msix_n * 16ull, pa, size) ||
-				in_bar_range(d, s->pba_bir, s->pba_off, (s->msix_n + 63) / 64 * 8ull, pa, size)))
+		if (s->msix &&
+		    (in_bar_range(d, s->msix_bir, s->msix_off, s->msix_n * 16ull, pa, size) ||
+		     in_bar_range(d, s->pba_bir, s->pba_off, (s->msix_n + 63) / 64 * 8ull, pa,
+		                  size)))
 			return true;
 	}
 	return false;
 }
 
 /* Point MSI vector 0 or MSI-X entry `entry` at vector on CPU c (on), or turn it off. */
-static void program(const struct pci_dev *d, struct pcidev *s, uint64_t entry, const struct cpu *c, uint8_t vector, bool on)
+static void program(const struct pci_dev *d, struct pcidev *s, uint64_t entry, const struct cpu *c,
+                    uint8_t vector, bool on)
 {
 	uint32_t addr = 0, data = 0;
 
@@ -281,7 +291,9 @@ static void program(const struct pci_dev *d, struct pcidev *s, uint64_t entry, c
 		e[0] = addr, e[1] = 0, e[2] = data;
 		e[3] = 0;
 		uint16_t ctl = pci_cfg_read16(d, s->msix + 2);
-		pci_cfg_write16(d, s->msix + 2, (uint16_t)((ctl | 0x8000) & ~0x4000)); /* enable, no function mask */
+		pci_cfg_write16(
+		    d, s->msix + 2,
+		    (uint16_t)((ctl | 0x8000) & ~0x4000)); /* enable, no function mask */
 		return;
 	}
 	uint16_t ctl = pci_cfg_read16(d, s->msi + 2);
@@ -315,18 +327,20 @@ int decode_pci_device_msi(struct invocation *inv)
 		return HL_ERR_SLOT_OCCUPIED;
 	if (s->msi_used & (1ull << entry))
 		return HL_ERR_ILLEGAL_OP; /* one handler per vector */
-	if (s->msix && !s->msix_table && (s->msix_bir > 5 || d->bar[s->msix_bir].io || !d->bar[s->msix_bir].size))
+	if (s->msix && !s->msix_table &&
+	    (s->msix_bir > 5 || d->bar[s->msix_bir].io || !d->bar[s->msix_bir].size))
 		return HL_ERR_RANGE; /* the table is not in a memory BAR */
 	int irq = irq_msi_alloc();
 	if (irq < 0)
 		return HL_ERR_NO_MEMORY; /* no vector left */
 	/* Nothing can fail from here on. */
 	if (s->msix && !s->msix_table)
-		s->msix_table = vm_map_mmio(d->bar[s->msix_bir].base + s->msix_off, s->msix_n * 16ull);
+		s->msix_table =
+		    vm_map_mmio(d->bar[s->msix_bir].base + s->msix_off, s->msix_n * 16ull);
 	s->msi_used |= 1ull << entry;
 	irq_msi_bind(irq, idx, (uint32_t)entry);
 	program(d, s, entry, &cpus[cpu], (uint8_t)irq_vector(irq), true);
-	struct cap c = { .type = HL_OBJ_IRQ_HANDLER, .rights = HL_R_ALL, .aux = (uint32_t)irq };
+	struct cap c = {.type = HL_OBJ_IRQ_HANDLER, .rights = HL_R_ALL, .aux = (uint32_t)irq};
 	cap_insert(dst, &c, inv->target);
 	return HL_OK;
 }
@@ -339,7 +353,8 @@ void pcidev_msi_release(uint32_t idx, uint32_t entry)
 	s->msi_used &= ~(1ull << entry);
 }
 
-/* Function-level reset (PCIe FLR): bus mastering off, then the reset; the caller waits 100 ms before using the function. */
+/* Function-level reset (PCIe FLR): bus mastering off, then the reset; the caller waits 100 ms
+ * before using the function. */
 int decode_pci_device_reset(struct invocation *inv)
 {
 	uint32_t idx = dev_index(inv->target);
@@ -359,7 +374,8 @@ void pcidev_destroy(struct cap *c)
 	const struct pci_dev *d = pci_get(c->aux);
 
 	pci_cfg_write16(d, 4, pci_cfg_read16(d, 4) & ~CMD_BUS_MASTER);
-	pr_debug("pci %02x:%02x.%x: last capability deleted; bus mastering off", d->bus, d->dev, d->fn);
+	pr_debug("pci %02x:%02x.%x: last capability deleted; bus mastering off", d->bus, d->dev,
+	         d->fn);
 }
 
 /*

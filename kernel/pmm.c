@@ -44,8 +44,8 @@ static paddr_t place_bitmap(uint64_t bytes, uint64_t r[][2], uint32_t nr)
 		const struct boot_mmap_entry *e = &pmm_map[i];
 		if (e->type != MEM_USABLE)
 			continue;
-		for (uint64_t p = MAX(e->base, 0x100000ul); p + bytes <= e->base + e->len && p + bytes <= (4ul << 30);
-		     p += PAGE_SIZE) {
+		for (uint64_t p = MAX(e->base, 0x100000ul);
+		     p + bytes <= e->base + e->len && p + bytes <= (4ul << 30); p += PAGE_SIZE) {
 			bool clash = false;
 			for (uint32_t k = 0; k < nr && !clash; k++)
 				clash = overlaps(p, bytes, r[k][0], r[k][1]);
@@ -63,10 +63,11 @@ void pmm_init(const struct boot_info *bi)
 
 	pmm_nmap = memmap_normalize(bi->mmap, bi->nmmap, pmm_map, BOOT_MAX_MMAP, &anomalies);
 	if (anomalies)
-		pr_warn("memory map: %u anomalies (overlap, order, tiny entries) corrected", anomalies);
+		pr_warn("memory map: %u anomalies (overlap, order, tiny entries) corrected",
+		        anomalies);
 	for (uint32_t i = 0; i < pmm_nmap; i++) {
-		pr_info("mem %#014lx-%#014lx %s", pmm_map[i].base, pmm_map[i].base + pmm_map[i].len - 1,
-			memmap_type_name(pmm_map[i].type));
+		pr_info("mem %#014lx-%#014lx %s", pmm_map[i].base,
+		        pmm_map[i].base + pmm_map[i].len - 1, memmap_type_name(pmm_map[i].type));
 		if (pmm_map[i].type == MEM_USABLE)
 			top = pmm_map[i].base + pmm_map[i].len;
 	}
@@ -82,15 +83,16 @@ void pmm_init(const struct boot_info *bi)
 	frames_init(&fmap, phys_to_virt(bm), nframes);
 	for (uint32_t i = 0; i < pmm_nmap; i++)
 		if (pmm_map[i].type == MEM_USABLE)
-			frames_release_range(&fmap, pmm_map[i].base / PAGE_SIZE, pmm_map[i].len / PAGE_SIZE);
+			frames_release_range(&fmap, pmm_map[i].base / PAGE_SIZE,
+			                     pmm_map[i].len / PAGE_SIZE);
 	for (uint32_t k = 0; k < nr; k++) {
 		uint64_t first = r[k][0] / PAGE_SIZE;
 		uint64_t last = ALIGN_UP(r[k][0] + r[k][1], PAGE_SIZE) / PAGE_SIZE;
 		frames_reserve_range(&fmap, first, last - first);
 	}
 	usable_frames = fmap.nfree;
-	pr_info("pmm: %lu MiB free in %lu frames, bitmap at %#lx", fmap.nfree * PAGE_SIZE >> 20, fmap.nfree,
-		bm);
+	pr_info("pmm: %lu MiB free in %lu frames, bitmap at %#lx", fmap.nfree * PAGE_SIZE >> 20,
+	        fmap.nfree, bm);
 }
 
 paddr_t pmm_alloc_pages(size_t n, size_t align_pages)

@@ -23,10 +23,9 @@
 #include <lib/elf.h>
 #include <lib/string.h>
 
-#define ROOT_CSPACE_BITS 12
-#define ROOT_STACK_PAGES 16
+#define ROOT_CSPACE_BITS     12
+#define ROOT_STACK_PAGES     16
 #define KERNEL_RESERVE_PAGES 2048 /* 8 MiB kept by the kernel */
-
 
 static struct cspace *root_cs;
 static struct aspace *root_as;
@@ -69,14 +68,18 @@ static void load_segments(const uint8_t *file, const struct elf_image *img)
 {
 	for (uint32_t i = 0; i < img->nsegs; i++) {
 		const struct elf_segment *s = &img->segs[i];
-		uint64_t flags = (s->flags & ELF_PF_W ? PTE_W : 0) | (s->flags & ELF_PF_X ? 0 : PTE_NX);
-		for (uint64_t va = ALIGN_DOWN(s->vaddr, PAGE_SIZE); va < s->vaddr + s->memsz; va += PAGE_SIZE) {
+		uint64_t flags =
+		    (s->flags & ELF_PF_W ? PTE_W : 0) | (s->flags & ELF_PF_X ? 0 : PTE_NX);
+		for (uint64_t va = ALIGN_DOWN(s->vaddr, PAGE_SIZE); va < s->vaddr + s->memsz;
+		     va += PAGE_SIZE) {
 			paddr_t pa = zalloc();
 			uint8_t *page = phys_to_virt(pa);
 			/* Copy the part of [vaddr, vaddr+filesz) that falls in this page. */
-			uint64_t lo = MAX(va, s->vaddr), hi = MIN(va + PAGE_SIZE, s->vaddr + s->filesz);
+			uint64_t lo = MAX(va, s->vaddr),
+			         hi = MIN(va + PAGE_SIZE, s->vaddr + s->filesz);
 			if (hi > lo)
-				memcpy(page + (lo - va), file + s->offset + (lo - s->vaddr), hi - lo);
+				memcpy(page + (lo - va), file + s->offset + (lo - s->vaddr),
+				       hi - lo);
 			map_page(va, pa, flags);
 		}
 	}
@@ -87,13 +90,17 @@ static uint32_t hand_over_memory(uint32_t slot)
 {
 	for (uint32_t bits = 30; bits >= 12 && bootinfo->nmem < HL_BOOTINFO_MAX_MEM; bits--) {
 		uint64_t pages = 1ull << (bits - 12);
-		while (pmm_free_count() >= pages + KERNEL_RESERVE_PAGES && bootinfo->nmem < HL_BOOTINFO_MAX_MEM &&
-		       slot < (1u << ROOT_CSPACE_BITS)) {
+		while (pmm_free_count() >= pages + KERNEL_RESERVE_PAGES &&
+		       bootinfo->nmem < HL_BOOTINFO_MAX_MEM && slot < (1u << ROOT_CSPACE_BITS)) {
 			paddr_t pa = pmm_alloc_pages(pages, pages);
 			if (!pa)
 				break;
-			put_cap(slot, (struct cap){ .type = HL_OBJ_MEMORY, .rights = HL_R_ALL, .size_bits = (uint8_t)bits, .obj = pa });
-			bootinfo->mem[bootinfo->nmem++] = (struct hl_bootinfo_mem){ pa, (uint8_t)bits, 0, 0, slot };
+			put_cap(slot, (struct cap){.type = HL_OBJ_MEMORY,
+			                           .rights = HL_R_ALL,
+			                           .size_bits = (uint8_t)bits,
+			                           .obj = pa});
+			bootinfo->mem[bootinfo->nmem++] =
+			    (struct hl_bootinfo_mem){pa, (uint8_t)bits, 0, 0, slot};
 			slot++;
 		}
 	}
@@ -109,14 +116,22 @@ static void describe_pci(void)
 {
 	for (uint32_t i = 0; i < pci_count() && i < HL_BOOTINFO_MAX_PCI; i++) {
 		const struct pci_dev *d = pci_get(i);
-		bootinfo->pci[i] = (struct hl_bootinfo_pci){ d->vendor, d->device, d->class, d->subclass, d->progif,
-							     d->revision, (uint16_t)(d->bus << 8 | d->dev << 3 | d->fn), 0 };
+		bootinfo->pci[i] =
+		    (struct hl_bootinfo_pci){d->vendor,
+		                             d->device,
+		                             d->class,
+		                             d->subclass,
+		                             d->progif,
+		                             d->revision,
+		                             (uint16_t)(d->bus << 8 | d->dev << 3 | d->fn),
+		                             0};
 		bootinfo->npci = i + 1;
 	}
 	if (iommu_enabled())
 		bootinfo->flags |= HL_BOOTINFO_F_IOMMU;
 	else if (pci_count())
-		pr_warn("pci: no IOMMU in use: the DMA of a device handed to a partition can reach all memory");
+		pr_warn("pci: no IOMMU in use: the DMA of a device handed to a partition can reach "
+		        "all memory");
 }
 
 static void map_stack_ipc_info(struct thread *t)
@@ -129,11 +144,18 @@ static void map_stack_ipc_info(struct thread *t)
 	for (uint64_t off = 0; off < initrd_size; off += PAGE_SIZE)
 		map_page(HL_INITRD_VADDR + off, virt_to_phys(initrd_data) + off, PTE_NX);
 	bootinfo = phys_to_virt(info);
-	cap_insert(&t->ipc_slot, &(struct cap){ .type = HL_OBJ_FRAME, .rights = HL_R_READ | HL_R_WRITE, .size_bits = 12, .obj = ipc }, NULL);
+	cap_insert(&t->ipc_slot,
+	           &(struct cap){.type = HL_OBJ_FRAME,
+	                         .rights = HL_R_READ | HL_R_WRITE,
+	                         .size_bits = 12,
+	                         .obj = ipc},
+	           NULL);
 	t->ipcbuf = phys_to_virt(ipc);
 	t->ipcbuf->tls = HL_ROOT_IPCBUF;
 	t->regs.fs_base = HL_ROOT_IPCBUF;
-	put_cap(HL_SLOT_BOOTINFO_FRAME, (struct cap){ .type = HL_OBJ_FRAME, .rights = HL_R_READ, .size_bits = 12, .obj = info });
+	put_cap(
+	    HL_SLOT_BOOTINFO_FRAME,
+	    (struct cap){.type = HL_OBJ_FRAME, .rights = HL_R_READ, .size_bits = 12, .obj = info});
 }
 
 /* Build and start the root task; false (with a warning) if there is no usable init. */
@@ -160,15 +182,23 @@ bool root_task_start(void)
 	load_segments(e.data, &img);
 	map_stack_ipc_info(t);
 
-	put_cap(HL_SLOT_THREAD, (struct cap){ .type = HL_OBJ_THREAD, .rights = HL_R_ALL, .obj = (uint64_t)t });
-	put_cap(HL_SLOT_CSPACE, (struct cap){ .type = HL_OBJ_CSPACE, .rights = HL_R_ALL, .size_bits = ROOT_CSPACE_BITS, .obj = (uint64_t)root_cs });
-	put_cap(HL_SLOT_ASPACE, (struct cap){ .type = HL_OBJ_ASPACE, .rights = HL_R_ALL, .obj = (uint64_t)root_as });
-	put_cap(HL_SLOT_IRQ_CONTROL, (struct cap){ .type = HL_OBJ_IRQ_CONTROL, .rights = HL_R_ALL });
-	put_cap(HL_SLOT_IOPORT_CONTROL, (struct cap){ .type = HL_OBJ_IOPORT_CONTROL, .rights = HL_R_ALL });
-	put_cap(HL_SLOT_DEBUG, (struct cap){ .type = HL_OBJ_DEBUG, .rights = HL_R_ALL });
-	put_cap(HL_SLOT_PCI_CONTROL, (struct cap){ .type = HL_OBJ_PCI_CONTROL, .rights = HL_R_ALL });
-	cap_insert(&t->cspace_slot, &root_cs->slots[HL_SLOT_CSPACE].cap, &root_cs->slots[HL_SLOT_CSPACE]);
-	cap_insert(&t->aspace_slot, &root_cs->slots[HL_SLOT_ASPACE].cap, &root_cs->slots[HL_SLOT_ASPACE]);
+	put_cap(HL_SLOT_THREAD,
+	        (struct cap){.type = HL_OBJ_THREAD, .rights = HL_R_ALL, .obj = (uint64_t)t});
+	put_cap(HL_SLOT_CSPACE, (struct cap){.type = HL_OBJ_CSPACE,
+	                                     .rights = HL_R_ALL,
+	                                     .size_bits = ROOT_CSPACE_BITS,
+	                                     .obj = (uint64_t)root_cs});
+	put_cap(HL_SLOT_ASPACE,
+	        (struct cap){.type = HL_OBJ_ASPACE, .rights = HL_R_ALL, .obj = (uint64_t)root_as});
+	put_cap(HL_SLOT_IRQ_CONTROL, (struct cap){.type = HL_OBJ_IRQ_CONTROL, .rights = HL_R_ALL});
+	put_cap(HL_SLOT_IOPORT_CONTROL,
+	        (struct cap){.type = HL_OBJ_IOPORT_CONTROL, .rights = HL_R_ALL});
+	put_cap(HL_SLOT_DEBUG, (struct cap){.type = HL_OBJ_DEBUG, .rights = HL_R_ALL});
+	put_cap(HL_SLOT_PCI_CONTROL, (struct cap){.type = HL_OBJ_PCI_CONTROL, .rights = HL_R_ALL});
+	cap_insert(&t->cspace_slot, &root_cs->slots[HL_SLOT_CSPACE].cap,
+	           &root_cs->slots[HL_SLOT_CSPACE]);
+	cap_insert(&t->aspace_slot, &root_cs->slots[HL_SLOT_ASPACE].cap,
+	           &root_cs->slots[HL_SLOT_ASPACE]);
 	t->cspace_slot.cap.flags &= ~CAP_F_ORIGINAL;
 	t->aspace_slot.cap.flags &= ~CAP_F_ORIGINAL;
 
@@ -188,7 +218,8 @@ bool root_task_start(void)
 	t->priority = 200;
 	t->cpu = 0;
 	sched_make_runnable(t);
-	pr_info("root: init started (%u segments, entry %#lx), %u memory capabilities, %lu MiB kept by the kernel",
-		img.nsegs, img.entry, bootinfo->nmem, pmm_free_count() * PAGE_SIZE >> 20);
+	pr_info("root: init started (%u segments, entry %#lx), %u memory capabilities, %lu MiB "
+	        "kept by the kernel",
+	        img.nsegs, img.entry, bootinfo->nmem, pmm_free_count() * PAGE_SIZE >> 20);
 	return true;
 }

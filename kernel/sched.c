@@ -95,14 +95,16 @@ uint32_t sched_runnable_count(uint32_t cpu)
 void sched_remove(struct thread *t)
 {
 	if (!t->queue && !t->throttled)
-		return; /* in no queue (this also covers a destroyed thread's stand-in, whose cpu is ~0) */
+		return; /* in no queue (this also covers a destroyed thread's stand-in, whose cpu is
+		           ~0) */
 	struct runq *q = &rqs[t->cpu];
 
 	if (t->queue == q) {
 		rq_remove(q, t);
 		return;
 	}
-	/* A throttled thread waits on the list of the CPU it ran on, which set_affinity may have changed since. */
+	/* A throttled thread waits on the list of the CPU it ran on, which set_affinity may have
+	 * changed since. */
 	for (uint32_t i = 0; i < ncpus_online && t->throttled; i++)
 		for (struct thread **pp = &rqs[i].throttled; *pp; pp = &(*pp)->qnext)
 			if (*pp == t) {
@@ -118,7 +120,8 @@ void sched_make_runnable(struct thread *t)
 	t->state = TS_RUNNABLE;
 	struct cpu *c = &cpus[t->cpu];
 	if (t->on_cpu)
-		return; /* still on a CPU: it stays, or handoff() queues it when that CPU leaves it */
+		return; /* still on a CPU: it stays, or handoff() queues it when that CPU leaves it
+		         */
 	rq_push(&rqs[t->cpu], t, false);
 	if (c == this_cpu()) {
 		if (!c->current || t->priority > c->current->priority)
@@ -198,7 +201,8 @@ static void charge(struct cpu *c)
 		/* Out of budget: off the CPU until its period comes round. */
 		t->qnext = rqs[c->index].throttled;
 		rqs[c->index].throttled = t;
-		rqs[c->index].slice_armed = false; /* the next arming also covers the replenishment */
+		rqs[c->index].slice_armed =
+		    false; /* the next arming also covers the replenishment */
 		t->queue = NULL;
 		c->need_resched = true;
 		t->state = TS_INACTIVE; /* marked runnable again on replenishment */
@@ -264,7 +268,8 @@ void sched_arm_timer(struct cpu *c, struct thread *t)
 	uint64_t ns = ~0ull;
 	struct runq *q = &rqs[c->index];
 
-	if (t && !t->budget_ns && !q->throttled) { /* the common case: at most a round-robin slice */
+	if (t && !t->budget_ns &&
+	    !q->throttled) { /* the common case: at most a round-robin slice */
 		if (!q->head[t->priority] || q->slice_armed)
 			return;
 		q->timer_deadline = rdtsc() + slice_tsc;
@@ -278,7 +283,8 @@ void sched_arm_timer(struct cpu *c, struct thread *t)
 	if (t && t->budget_ns)
 		ns = MIN(ns, MAX(t->budget_left_ns, 1000ull));
 	for (struct thread *x = q->throttled; x; x = x->qnext) {
-		uint64_t now = rdtsc(), d = x->replenish_tsc > now ? tsc_to_ns(x->replenish_tsc - now) : 0;
+		uint64_t now = rdtsc(),
+		         d = x->replenish_tsc > now ? tsc_to_ns(x->replenish_tsc - now) : 0;
 		ns = MIN(ns, MAX(d, 1000ull));
 	}
 	if (ns == ~0ull)
@@ -339,7 +345,9 @@ static __noreturn void run(struct cpu *c, struct thread *next)
 			handoff(c, prev);
 		fpu_switch(prev, next);
 		arch_tls_load(next);
-		arch_aspace_load(c, next->aspace_slot.cap.type == HL_OBJ_ASPACE ? (struct aspace *)next->aspace_slot.cap.obj : NULL);
+		arch_aspace_load(c, next->aspace_slot.cap.type == HL_OBJ_ASPACE
+		                        ? (struct aspace *)next->aspace_slot.cap.obj
+		                        : NULL);
 		if (next->budget_ns)
 			next->run_start_tsc = rdtsc(); /* charged from now */
 	}
@@ -374,7 +382,8 @@ __noreturn void sched_exit_to_user(void)
 		if (next)
 			run(c, next);
 		struct thread *prev = c->current;
-		fpu_switch(prev, NULL); /* it may run here again after the idle time: keep its state */
+		fpu_switch(prev,
+		           NULL); /* it may run here again after the idle time: keep its state */
 		c->current = NULL;
 		handoff(c, prev);
 		arch_aspace_load(c, NULL);

@@ -27,7 +27,8 @@ void spin_lock(struct spinlock *l)
 void spin_unlock(struct spinlock *l)
 {
 	if (!spin_held(l))
-		panic("spinlock %s: released by cpu %u which does not hold it", l->name, cpu_index());
+		panic("spinlock %s: released by cpu %u which does not hold it", l->name,
+		      cpu_index());
 	uint64_t flags = l->saved_flags;
 	l->holder = -1;
 	__atomic_store_n(&l->locked, 0, __ATOMIC_RELEASE);

@@ -29,10 +29,11 @@ int invoke_method(struct invocation *inv, uint64_t label, uint64_t len)
 /* Invoke a kernel object: arguments from registers and the IPC buffer, results to registers. */
 static void do_invoke(struct thread *t, struct slot *target)
 {
-	struct invocation inv = { .caller = t, .cspace = thread_cspace(t), .target = target };
+	struct invocation inv = {.caller = t, .cspace = thread_cspace(t), .target = target};
 	uint64_t info = t->regs.rsi, len = HL_MSG_LEN(info);
 
-	inv.arg[0] = t->regs.rdx, inv.arg[1] = t->regs.r10, inv.arg[2] = t->regs.r8, inv.arg[3] = t->regs.r9;
+	inv.arg[0] = t->regs.rdx, inv.arg[1] = t->regs.r10, inv.arg[2] = t->regs.r8,
+	inv.arg[3] = t->regs.r9;
 	if (len > 4 && thread_ipcbuf(t))
 		inv.arg[4] = thread_ipcbuf(t)->mr[4], inv.arg[5] = thread_ipcbuf(t)->mr[5];
 	int err = invoke_method(&inv, HL_MSG_LABEL(info), len);
@@ -43,7 +44,8 @@ static void do_invoke(struct thread *t, struct slot *target)
 	if (t->magic != THREAD_MAGIC)
 		return; /* the caller deleted itself */
 	t->regs.rax = (uint64_t)err;
-	t->regs.rdx = inv.res[0], t->regs.r10 = inv.res[1], t->regs.r8 = inv.res[2], t->regs.r9 = inv.res[3];
+	t->regs.rdx = inv.res[0], t->regs.r10 = inv.res[1], t->regs.r8 = inv.res[2],
+	t->regs.r9 = inv.res[3];
 }
 
 /* HL_SYS_DEBUG_PUTS: at most 256 bytes from the caller's memory to the console. */
@@ -106,7 +108,8 @@ __noreturn void syscall_slow(struct thread *t)
 		else if (s->cap.type == HL_OBJ_NOTIFICATION && (s->cap.rights & HL_R_WRITE))
 			ntfn_signal((void *)s->cap.obj, s->cap.badge), t->regs.rax = HL_OK;
 		else
-			t->regs.rax = s->cap.type == HL_OBJ_NOTIFICATION ? HL_ERR_NO_RIGHTS : HL_ERR_WRONG_TYPE;
+			t->regs.rax = s->cap.type == HL_OBJ_NOTIFICATION ? HL_ERR_NO_RIGHTS
+			                                                 : HL_ERR_WRONG_TYPE;
 		break;
 	case HL_SYS_RECV:
 	case HL_SYS_POLL:
@@ -138,7 +141,8 @@ __noreturn void syscall_slow(struct thread *t)
 		sched_yield_current();
 		break;
 	case HL_SYS_DEBUG_PUTS:
-		t->regs.rax = s->cap.type == HL_OBJ_DEBUG ? (uint64_t)debug_puts(t) : HL_ERR_WRONG_TYPE;
+		t->regs.rax =
+		    s->cap.type == HL_OBJ_DEBUG ? (uint64_t)debug_puts(t) : HL_ERR_WRONG_TYPE;
 		break;
 	default:
 		t->regs.rax = HL_ERR_ILLEGAL_OP;

@@ -12,9 +12,8 @@
 #include <kernel/time.h>
 #include <lib/string.h>
 
-#define RFLAGS_IF	 0x200ull
-#define RFLAGS_FIXED	 0x2ull
-
+#define RFLAGS_IF    0x200ull
+#define RFLAGS_FIXED 0x2ull
 
 static uint64_t sane_rflags(uint64_t f)
 {
@@ -208,7 +207,7 @@ int decode_thread_set_priority(struct invocation *inv)
 static bool share_at_most(uint64_t a, uint64_t ap, uint64_t b, uint64_t bp)
 {
 	if (!bp)
-		return true; /* b is unlimited */
+		return true;           /* b is unlimited */
 	return ap && a * bp <= b * ap; /* both at most 10^7: no overflow */
 }
 
@@ -223,7 +222,8 @@ int decode_thread_set_budget(struct invocation *inv)
 	const struct thread *c = inv->caller;
 	uint64_t budget = inv->arg[0], period = inv->arg[1];
 
-	if ((budget == 0) != (period == 0) || budget > period || (period && period < 5) || period > 10000000)
+	if ((budget == 0) != (period == 0) || budget > period || (period && period < 5) ||
+	    period > 10000000)
 		return HL_ERR_INVALID_ARG;
 	if (!share_at_most(budget, period, c->budget_ns / 1000, c->period_ns / 1000))
 		return HL_ERR_NO_RIGHTS;
@@ -253,7 +253,7 @@ void thread_fault(struct thread *t, uint64_t vector, uint64_t error, uint64_t ad
 	t->full_restore = 1;
 	if (t->fault_slot.cap.type == HL_OBJ_ENDPOINT && ipc_fault_send(t))
 		return;
-	pr_warn("thread %p: unhandled fault vector %lu error %#lx addr %#lx at rip %#lx; stopped", (void *)t,
-		vector, error, addr, t->regs.rip);
+	pr_warn("thread %p: unhandled fault vector %lu error %#lx addr %#lx at rip %#lx; stopped",
+	        (void *)t, vector, error, addr, t->regs.rip);
 	thread_stop(t, TS_FAULTED);
 }

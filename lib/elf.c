@@ -15,7 +15,8 @@ static int check_header(const uint8_t *b, size_t len)
 	if (len < 64)
 		return ELF_ETRUNC;
 	if (b[0] != 0x7f || b[1] != 'E' || b[2] != 'L' || b[3] != 'F' || b[4] != 2 /* 64-bit */ ||
-	    b[5] != 1 /* little endian */ || rd(b + 16, 2) != 2 /* ET_EXEC */ || rd(b + 18, 2) != 62 /* x86-64 */)
+	    b[5] != 1 /* little endian */ || rd(b + 16, 2) != 2 /* ET_EXEC */ ||
+	    rd(b + 18, 2) != 62 /* x86-64 */)
 		return ELF_EFORMAT;
 	if (rd(b + 54, 2) != 56) /* program header entry size */
 		return ELF_EFORMAT;
@@ -25,11 +26,11 @@ static int check_header(const uint8_t *b, size_t len)
 static int add_segment(struct elf_image *img, const uint8_t *ph, size_t len, uint64_t user_top)
 {
 	struct elf_segment s = {
-		.flags = (uint32_t)rd(ph + 4, 4),
-		.offset = rd(ph + 8, 8),
-		.vaddr = rd(ph + 16, 8),
-		.filesz = rd(ph + 32, 8),
-		.memsz = rd(ph + 40, 8),
+	    .flags = (uint32_t)rd(ph + 4, 4),
+	    .offset = rd(ph + 8, 8),
+	    .vaddr = rd(ph + 16, 8),
+	    .filesz = rd(ph + 32, 8),
+	    .memsz = rd(ph + 40, 8),
 	};
 	if (s.filesz > s.memsz || s.offset > len || s.filesz > len - s.offset)
 		return s.filesz > s.memsz ? ELF_ESEGMENT : ELF_ETRUNC;
@@ -76,7 +77,8 @@ int elf_parse(const uint8_t *buf, size_t len, uint64_t user_top, struct elf_imag
 	}
 	for (uint32_t i = 0; i < img->nsegs; i++) {
 		const struct elf_segment *s = &img->segs[i];
-		if ((s->flags & ELF_PF_X) && img->entry >= s->vaddr && img->entry < s->vaddr + s->memsz)
+		if ((s->flags & ELF_PF_X) && img->entry >= s->vaddr &&
+		    img->entry < s->vaddr + s->memsz)
 			return ELF_OK;
 	}
 	return ELF_ESEGMENT;

@@ -22,8 +22,8 @@ static void put_pad(struct out *o, char c, int n)
 }
 
 /* Emit an unsigned number in base with width/zero padding and an optional sign. */
-static void put_num(struct out *o, uint64_t v, unsigned base, bool upper, const char *prefix, int width, bool zero,
-		    bool left)
+static void put_num(struct out *o, uint64_t v, unsigned base, bool upper, const char *prefix,
+                    int width, bool zero, bool left)
 {
 	const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
 	char tmp[24];
@@ -79,7 +79,8 @@ static uint64_t get_arg(va_list *ap, int lmod, bool is_signed, bool *neg)
 		if (lmod == -1)
 			s = (short)s;
 		else if (lmod == -2)
-			/* %hhd means signed char. NOLINTNEXTLINE(bugprone-signed-char-misuse,cert-str34-c) */
+			/* %hhd means signed char.
+			 * NOLINTNEXTLINE(bugprone-signed-char-misuse,cert-str34-c) */
 			s = (signed char)s;
 		if (s < 0) {
 			*neg = true;
@@ -100,7 +101,7 @@ static uint64_t get_arg(va_list *ap, int lmod, bool is_signed, bool *neg)
 
 int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap_in)
 {
-	struct out o = { buf, size, 0 };
+	struct out o = {buf, size, 0};
 	va_list ap;
 
 	va_copy(ap, ap_in);
@@ -158,13 +159,22 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap_in)
 		case 'X':
 		case 'o':
 			v = get_arg(&ap, lmod, false, &neg);
-			put_num(&o, v, *fmt == 'u' ? 10 : *fmt == 'o' ? 8 : 16, *fmt == 'X',
-				!alt ? "" : *fmt == 'x' ? "0x" : *fmt == 'X' ? "0X" : "", width, zero, left);
+			put_num(&o, v,
+			        *fmt == 'u'   ? 10
+			        : *fmt == 'o' ? 8
+			                      : 16,
+			        *fmt == 'X',
+			        !alt          ? ""
+			        : *fmt == 'x' ? "0x"
+			        : *fmt == 'X' ? "0X"
+			                      : "",
+			        width, zero, left);
 			break;
 		case 'p':
 			put(&o, '0');
 			put(&o, 'x');
-			put_num(&o, (uint64_t)(uintptr_t)va_arg(ap, void *), 16, false, "", 16, true, false);
+			put_num(&o, (uint64_t)(uintptr_t)va_arg(ap, void *), 16, false, "", 16,
+			        true, false);
 			break;
 		case 's':
 			put_str(&o, va_arg(ap, const char *), width, prec, left);

@@ -31,7 +31,7 @@ $(BLK_CLANG_STAMP): $(BLK_DRV_SRCS) $(BLKTEST_SRCS) $(BLK_HDRS) $(B)/gen/include
 	@mkdir -p $(dir $@)
 	@for f in $(BLK_DRV_SRCS); do clang -std=c11 -ffreestanding -Wall -Wextra -Werror $(BLK_INC) -fsyntax-only $$f || exit 1; done
 	@for f in $(BLKTEST_SRCS); do clang -std=c11 -ffreestanding -Wall -Wextra -Werror -Wno-unused-parameter \
-		-Iinclude -Iinclude/uapi -I$(B)/gen/include $(BLK_INC) -Iuser/apps/blktest -fsyntax-only $$f || exit 1; done
+		-Iinclude -Iinclude/uapi -Iuser/rt/include -I$(B)/gen/include $(BLK_INC) -Iuser/apps/blktest -fsyntax-only $$f || exit 1; done
 	@touch $@
 
 # A boot module per configuration: blktest as the root task plus blktest.conf.

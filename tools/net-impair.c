@@ -31,7 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SLOTS 4096 /* frames in each delay line */
+#define SLOTS     4096 /* frames in each delay line */
 #define FRAME_MAX 2048
 
 struct slot {
@@ -161,8 +161,7 @@ static void send_frame(struct dir *d, const uint8_t *b, uint32_t len)
 }
 
 /* Queue a frame on the delay line; a full line drops (like a queue). */
-static void delay_frame(struct dir *d, const uint8_t *b, uint32_t len,
-			uint64_t due)
+static void delay_frame(struct dir *d, const uint8_t *b, uint32_t len, uint64_t due)
 {
 	struct slot *s;
 
@@ -232,12 +231,11 @@ static int64_t pump_out(struct dir *d)
 static void usage(void)
 {
 	fprintf(stderr, "usage: net-impair --a [NS:]TAP --b [NS:]TAP [--seed N] "
-			"[--loss PCT] [--reorder PCT] [--dup PCT] [--delay-us US]\n");
+	                "[--loss PCT] [--reorder PCT] [--dup PCT] [--delay-us US]\n");
 	exit(2);
 }
 
-static void parse_args(int argc, char **argv, const char **a, const char **b,
-		       struct opts *o)
+static void parse_args(int argc, char **argv, const char **a, const char **b, struct opts *o)
 {
 	for (int i = 1; i < argc; i++) {
 		const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -287,14 +285,15 @@ int main(int argc, char **argv)
 	for (int i = 0; i < 2; i++) {
 		d[i].rng = o.seed * 2 + (uint64_t)i;
 		d[i].line = calloc(SLOTS, sizeof(struct slot));
-		if (!d[i].line)
+		if (!d[i].line) {
+			free(d[0].line); /* d[1].line is NULL here when i is 1 */
 			return 1;
+		}
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	while (!stop) {
-		struct pollfd p[2] = {{.fd = fa, .events = POLLIN},
-				      {.fd = fb, .events = POLLIN}};
+		struct pollfd p[2] = {{.fd = fa, .events = POLLIN}, {.fd = fb, .events = POLLIN}};
 		int64_t w0 = pump_out(&d[0]), w1 = pump_out(&d[1]), w = 100000000;
 		struct timespec ts;
 
@@ -310,11 +309,14 @@ int main(int argc, char **argv)
 		pump_in(&d[1], &o);
 	}
 	for (int i = 0; i < 2; i++)
-		fprintf(stderr, "net-impair %s->%s: in %llu out %llu lost %llu duplicated %llu "
-				"reordered %llu overflow %llu\n",
-			i ? b : a, i ? a : b, (unsigned long long)d[i].in,
-			(unsigned long long)d[i].out, (unsigned long long)d[i].lost,
-			(unsigned long long)d[i].duped, (unsigned long long)d[i].reordered,
-			(unsigned long long)d[i].overflow);
+		fprintf(stderr,
+		        "net-impair %s->%s: in %llu out %llu lost %llu duplicated %llu "
+		        "reordered %llu overflow %llu\n",
+		        i ? b : a, i ? a : b, (unsigned long long)d[i].in,
+		        (unsigned long long)d[i].out, (unsigned long long)d[i].lost,
+		        (unsigned long long)d[i].duped, (unsigned long long)d[i].reordered,
+		        (unsigned long long)d[i].overflow);
+	free(d[0].line);
+	free(d[1].line);
 	return 0;
 }

@@ -487,13 +487,15 @@ static void dmar_drhd(struct acpi_ctx *c, const uint8_t *e, uint16_t elen)
 		return;
 	}
 	if (o->ndrhd >= ACPI_MAX_DRHD) {
-		acpi_log(c->env, "acpi: DMAR: more than %u remapping units, rest ignored\n", (unsigned)ACPI_MAX_DRHD);
+		acpi_log(c->env, "acpi: DMAR: more than %u remapping units, rest ignored\n",
+		         (unsigned)ACPI_MAX_DRHD);
 		return;
 	}
-	o->drhd[o->ndrhd++] = (struct acpi_drhd){ rd64(e + 8), rd16(e + 6), e[4] & 1 };
+	o->drhd[o->ndrhd++] = (struct acpi_drhd){rd64(e + 8), rd16(e + 6), e[4] & 1};
 }
 
-/* The remapping structures: each starts with type and length; a length that runs past the table ends the walk. */
+/* The remapping structures: each starts with type and length; a length that runs past the table
+ * ends the walk. */
 static void dmar_parse(struct acpi_ctx *c, const uint8_t *t, uint32_t len)
 {
 	if (len < ACPI_DMAR_HDR_LEN) {
@@ -505,7 +507,8 @@ static void dmar_parse(struct acpi_ctx *c, const uint8_t *t, uint32_t len)
 	for (uint32_t off = ACPI_DMAR_HDR_LEN; off + 4 <= len;) {
 		uint16_t type = rd16(t + off), elen = rd16(t + off + 2);
 		if (elen < 4 || elen > len - off) {
-			acpi_log(c->env, "acpi: DMAR structure at %u has length %u, walk ended\n", off, elen);
+			acpi_log(c->env, "acpi: DMAR structure at %u has length %u, walk ended\n",
+			         off, elen);
 			return;
 		}
 		if (type == 0)

@@ -9,21 +9,21 @@
 #include <kernel/time.h>
 #include <kernel/vm.h>
 
-#define REG_ID	    0x20
-#define REG_EOI	    0xb0
-#define REG_SVR	    0xf0
-#define REG_ICR_LO  0x300
-#define REG_ICR_HI  0x310
-#define REG_LVT_TMR 0x320
-#define REG_TMR_INIT 0x380
-#define REG_TMR_CUR 0x390
-#define REG_TMR_DIV 0x3e0
+#define REG_ID           0x20
+#define REG_EOI          0xb0
+#define REG_SVR          0xf0
+#define REG_ICR_LO       0x300
+#define REG_ICR_HI       0x310
+#define REG_LVT_TMR      0x320
+#define REG_TMR_INIT     0x380
+#define REG_TMR_CUR      0x390
+#define REG_TMR_DIV      0x3e0
 #define APIC_BASE_ENABLE (1ull << 11)
-#define APIC_BASE_X2	 (1ull << 10)
+#define APIC_BASE_X2     (1ull << 10)
 
 static volatile uint32_t *xapic; /* [I] MMIO registers when not x2APIC */
-static bool x2; /* [I] */
-static uint64_t apic_timer_hz; /* [I] APIC count-mode frequency (no TSC deadline) */
+static bool x2;                  /* [I] */
+static uint64_t apic_timer_hz;   /* [I] APIC count-mode frequency (no TSC deadline) */
 
 static uint32_t rd(uint32_t reg)
 {

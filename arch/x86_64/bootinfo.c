@@ -5,18 +5,18 @@
 #include <kernel/bootinfo.h>
 #include <lib/string.h>
 
-#define PVH_MAGIC 0x336ec578
-#define MB2_TAG_END	 0
-#define MB2_TAG_CMDLINE	 1
-#define MB2_TAG_LOADER	 2
-#define MB2_TAG_MODULE	 3
-#define MB2_TAG_MMAP	 6
-#define MB2_TAG_FB	 8
-#define MB2_TAG_EFI64	 12
+#define PVH_MAGIC        0x336ec578
+#define MB2_TAG_END      0
+#define MB2_TAG_CMDLINE  1
+#define MB2_TAG_LOADER   2
+#define MB2_TAG_MODULE   3
+#define MB2_TAG_MMAP     6
+#define MB2_TAG_FB       8
+#define MB2_TAG_EFI64    12
 #define MB2_TAG_RSDP_OLD 14
 #define MB2_TAG_RSDP_NEW 15
-#define MB2_TAG_EFI_BS	 18
-#define MB2_MAX_SIZE	 (1u << 20)
+#define MB2_TAG_EFI_BS   18
+#define MB2_MAX_SIZE     (1u << 20)
 
 static uint32_t rd32(const uint8_t *p)
 {
@@ -64,7 +64,7 @@ static void add_mmap(struct boot_info *bi, uint64_t base, uint64_t len, uint32_t
 	}
 	if (type < MEM_USABLE || type > MEM_BAD)
 		type = MEM_RESERVED;
-	bi->mmap[bi->nmmap++] = (struct boot_mmap_entry){ base, len, type };
+	bi->mmap[bi->nmmap++] = (struct boot_mmap_entry){base, len, type};
 }
 
 static void add_module(struct boot_info *bi, uint64_t start, uint64_t end, const char *cmd)
@@ -140,7 +140,8 @@ static void mb2_fb(const uint8_t *t, uint32_t size, struct boot_info *bi)
 	}
 }
 
-static void mb2_tag(const uint8_t *t, uint32_t type, uint32_t size, uint64_t phys, struct boot_info *bi)
+static void mb2_tag(const uint8_t *t, uint32_t type, uint32_t size, uint64_t phys,
+                    struct boot_info *bi)
 {
 	switch (type) {
 	case MB2_TAG_CMDLINE:

@@ -60,13 +60,15 @@ void cpu_enable_protections(void)
 		cpuid(0xd, 0, r);
 		uint64_t xcr0 = r[0] & 0xe7; /* x87 SSE AVX opmask ZMM_Hi256 Hi16_ZMM */
 		write_cr4(read_cr4() | (1ul << 18));
-		__asm__ volatile("xsetbv" ::"c"(0), "a"((uint32_t)xcr0), "d"((uint32_t)(xcr0 >> 32)));
+		__asm__ volatile("xsetbv" ::"c"(0), "a"((uint32_t)xcr0),
+		                 "d"((uint32_t)(xcr0 >> 32)));
 	}
 }
 
 void cpu_features_log(void)
 {
-	pr_info("cpu: nx=%d smep=%d smap=%d umip=%d x2apic=%d tsc-deadline=%d invariant-tsc=%d pcid=%d",
-		cpu_feat.nx, cpu_feat.smep, cpu_feat.smap, cpu_feat.umip, cpu_feat.x2apic,
-		cpu_feat.tsc_deadline, cpu_feat.invariant_tsc, cpu_feat.pcid);
+	pr_info(
+	    "cpu: nx=%d smep=%d smap=%d umip=%d x2apic=%d tsc-deadline=%d invariant-tsc=%d pcid=%d",
+	    cpu_feat.nx, cpu_feat.smep, cpu_feat.smap, cpu_feat.umip, cpu_feat.x2apic,
+	    cpu_feat.tsc_deadline, cpu_feat.invariant_tsc, cpu_feat.pcid);
 }

@@ -12,8 +12,8 @@
 
 extern const uint8_t font8x16[128][16];
 
-static struct boot_fb fb; /* [I] */
-static uint8_t *fbmem; /* [I] direct-mapped framebuffer (or text buffer) */
+static struct boot_fb fb;           /* [I] */
+static uint8_t *fbmem;              /* [I] direct-mapped framebuffer (or text buffer) */
 static uint32_t cols, rows, cx, cy; /* [L console lock] */
 
 static void text_put(uint32_t x, uint32_t y, char c)
@@ -24,8 +24,9 @@ static void text_put(uint32_t x, uint32_t y, char c)
 
 static void pixel_row(uint8_t *dst, uint8_t bits)
 {
-	uint32_t on = ((1u << fb.red_size) - 1) << fb.red_pos | ((1u << fb.green_size) - 1) << fb.green_pos |
-		      ((1u << fb.blue_size) - 1) << fb.blue_pos;
+	uint32_t on = ((1u << fb.red_size) - 1) << fb.red_pos |
+	              ((1u << fb.green_size) - 1) << fb.green_pos |
+	              ((1u << fb.blue_size) - 1) << fb.blue_pos;
 	uint32_t bpp = fb.bpp / 8;
 
 	for (int x = 0; x < 8; x++) {
@@ -84,7 +85,7 @@ static void fbcon_write(const char *s, size_t n)
 	}
 }
 
-static struct console screen_console = { .name = "screen", .write = fbcon_write };
+static struct console screen_console = {.name = "screen", .write = fbcon_write};
 
 /* Choose the screen from the boot info; PVH/BIOS without one gets VGA text at 0xb8000. */
 void fbcon_init(const struct boot_fb *bfb)
@@ -99,7 +100,8 @@ void fbcon_init(const struct boot_fb *bfb)
 	} else if (fb.kind == FB_RGB && (fb.bpp == 32 || fb.bpp == 24) && fb.phys < (4ul << 30)) {
 		cols = fb.width / 8, rows = fb.height / 16;
 	} else {
-		pr_info("console: no usable screen (kind %d, %u bpp); serial only", fb.kind, fb.bpp);
+		pr_info("console: no usable screen (kind %d, %u bpp); serial only", fb.kind,
+		        fb.bpp);
 		return;
 	}
 	if (!cols || !rows || fb.phys + (uint64_t)fb.pitch * fb.height > (4ul << 30)) {
@@ -113,16 +115,19 @@ void fbcon_init(const struct boot_fb *bfb)
 		for (uint32_t x = 0; x < cols; x++)
 			put_at(x, y, ' ');
 	console_register(&screen_console);
-	pr_info("console: %s %ux%u", fb.kind == FB_EGA_TEXT ? "VGA text" : "framebuffer", fb.kind == FB_EGA_TEXT ? cols : fb.width,
-		fb.kind == FB_EGA_TEXT ? rows : fb.height);
+	pr_info("console: %s %ux%u", fb.kind == FB_EGA_TEXT ? "VGA text" : "framebuffer",
+	        fb.kind == FB_EGA_TEXT ? cols : fb.width,
+	        fb.kind == FB_EGA_TEXT ? rows : fb.height);
 }
 
-/* Move to an uncached MMIO mapping in the final kernel tables (called by vm_init before it switches). */
+/* Move to an uncached MMIO mapping in the final kernel tables (called by vm_init before it
+ * switches). */
 void fbcon_remap(void)
 {
 	if (!fbmem)
 		return;
-	uint64_t len = fb.kind == FB_EGA_TEXT ? (uint64_t)cols * rows * 2 : (uint64_t)fb.pitch * fb.height;
+	uint64_t len =
+	    fb.kind == FB_EGA_TEXT ? (uint64_t)cols * rows * 2 : (uint64_t)fb.pitch * fb.height;
 	uint8_t *m = vm_map_mmio(fb.phys, len);
 	if (m)
 		fbmem = m;

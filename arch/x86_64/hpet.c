@@ -8,7 +8,7 @@
 #define HPET_MAIN 0xf0
 
 static volatile uint64_t *hpet; /* [I] */
-static uint64_t period_fs; /* [I] femtoseconds per tick */
+static uint64_t period_fs;      /* [I] femtoseconds per tick */
 
 bool hpet_available(void)
 {
@@ -31,7 +31,7 @@ bool hpet_init(uint64_t phys)
 	hpet = regs;
 	period_fs = fs;
 	pr_info("hpet: %lu.%03lu MHz, %s counter", 1000000000ul / fs, (1000000000000ul / fs) % 1000,
-		cap & (1u << 13) ? "64-bit" : "32-bit");
+	        cap & (1u << 13) ? "64-bit" : "32-bit");
 	return true;
 }
 

@@ -6,7 +6,7 @@
 #include <kernel/vm.h>
 
 struct ioapic {
-	volatile uint32_t *regs; /* [I] index at 0, data at 0x10 */
+	volatile uint32_t *regs;  /* [I] index at 0, data at 0x10 */
 	uint32_t gsi_base, count; /* [I] */
 };
 
@@ -36,8 +36,8 @@ void ioapic_init(void)
 		io->count = ((io_rd(io, 1) >> 16) & 0xff) + 1;
 		for (uint32_t p = 0; p < io->count; p++) /* everything masked */
 			io_wr(io, 0x10 + 2 * p, 1u << 16);
-		pr_info("ioapic: id %u at %#lx, GSIs %u-%u", acpi.ioapics[i].id, acpi.ioapics[i].phys,
-			io->gsi_base, io->gsi_base + io->count - 1);
+		pr_info("ioapic: id %u at %#lx, GSIs %u-%u", acpi.ioapics[i].id,
+		        acpi.ioapics[i].phys, io->gsi_base, io->gsi_base + io->count - 1);
 		nioapics++;
 	}
 	if (!nioapics)
@@ -70,7 +70,8 @@ bool ioapic_route_isa(uint8_t isa_irq, uint8_t vector, uint32_t apic_id)
 
 bool arch_irq_route(uint32_t irq, const struct cpu *c)
 {
-	return irq < 256 - VEC_IRQ_BASE && ioapic_route_isa((uint8_t)irq, (uint8_t)(VEC_IRQ_BASE + irq), c->apic_id);
+	return irq < 256 - VEC_IRQ_BASE &&
+	       ioapic_route_isa((uint8_t)irq, (uint8_t)(VEC_IRQ_BASE + irq), c->apic_id);
 }
 
 void arch_irq_mask(uint32_t irq, bool masked)

@@ -33,7 +33,8 @@ static uint64_t *follow(const struct pt_env *e, uint64_t pte, int level, int *er
  * (or could not be allocated: *err says which), a large page is in the way
  * (PT_EEXIST), or an entry leads to a table the environment refuses.
  */
-static uint64_t *walk(const struct pt_env *e, paddr_t root, vaddr_t va, int stop_level, bool create, int *err)
+static uint64_t *walk(const struct pt_env *e, paddr_t root, vaddr_t va, int stop_level, bool create,
+                      int *err)
 {
 	uint64_t *t = e->p2v(root, e->ctx);
 
@@ -70,13 +71,14 @@ uint64_t *pt_table(const struct pt_env *e, paddr_t root, vaddr_t va, int level, 
 	return walk(e, root, va, level, false, err);
 }
 
-int pt_map(const struct pt_env *e, paddr_t root, vaddr_t va, paddr_t pa, size_t size, uint64_t flags)
+int pt_map(const struct pt_env *e, paddr_t root, vaddr_t va, paddr_t pa, size_t size,
+           uint64_t flags)
 {
 	int err = PT_OK;
 	int level = size == HUGE_SIZE ? 1 : 0;
 
-	if ((size != PAGE_SIZE && size != HUGE_SIZE) || (va | pa) & (size - 1) || !is_canonical(va) ||
-	    pa & ~PTE_ADDR)
+	if ((size != PAGE_SIZE && size != HUGE_SIZE) || (va | pa) & (size - 1) ||
+	    !is_canonical(va) || pa & ~PTE_ADDR)
 		return PT_EINVAL;
 	uint64_t *t = walk(e, root, va, level, true, &err);
 	if (!t)
@@ -177,7 +179,8 @@ int pt_protect(const struct pt_env *e, paddr_t root, vaddr_t va, uint64_t flags)
 	return PT_OK;
 }
 
-bool pt_lookup(const struct pt_env *e, paddr_t root, vaddr_t va, paddr_t *pa, uint64_t *flags, size_t *size)
+bool pt_lookup(const struct pt_env *e, paddr_t root, vaddr_t va, paddr_t *pa, uint64_t *flags,
+               size_t *size)
 {
 	int level;
 	uint64_t *pte = find_leaf(e, root, va, &level);

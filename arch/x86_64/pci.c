@@ -19,7 +19,8 @@ static volatile void *ecam_addr(uint8_t bus, uint8_t dev, uint8_t fn, uint16_t o
 {
 	if (!ecam || bus < ecam_bus0 || bus > ecam_bus1 || off >= 4096)
 		return NULL;
-	return ecam + (((uint64_t)(bus - ecam_bus0) << 20) | (uint64_t)dev << 15 | (uint64_t)fn << 12 | off);
+	return ecam + (((uint64_t)(bus - ecam_bus0) << 20) | (uint64_t)dev << 15 |
+	               (uint64_t)fn << 12 | off);
 }
 
 static uint32_t raw_read32(uint8_t bus, uint8_t dev, uint8_t fn, uint16_t off)
@@ -138,7 +139,8 @@ static void add_fn(uint8_t bus, uint8_t dev, uint8_t fn, uint32_t id)
 	d->bus = bus, d->dev = dev, d->fn = fn;
 	d->vendor = id & 0xffff, d->device = id >> 16;
 	uint32_t cls = pci_cfg_read32(d, 8);
-	d->revision = cls & 0xff, d->progif = cls >> 8, d->subclass = cls >> 16, d->class = cls >> 24;
+	d->revision = cls & 0xff, d->progif = cls >> 8, d->subclass = cls >> 16,
+	d->class = cls >> 24;
 	d->header = pci_cfg_read8(d, 0x0e);
 	d->irq_line = pci_cfg_read8(d, 0x3c), d->irq_pin = pci_cfg_read8(d, 0x3d);
 	size_bars(d);
@@ -148,7 +150,7 @@ static void add_fn(uint8_t bus, uint8_t dev, uint8_t fn, uint32_t id)
 static void enumerate(void)
 {
 	uint8_t queue[256];
-	bool seen[256] = { false };
+	bool seen[256] = {false};
 	uint32_t head = 0, tail = 0;
 
 	queue[tail++] = 0, seen[0] = true;
@@ -178,9 +180,9 @@ static void enumerate(void)
 
 static const char *class_name(uint8_t c, uint8_t s)
 {
-	static const char *names[] = { "unclassified", "storage", "network", "display", "multimedia",
-					"memory", "bridge", "communication", "system", "input", "docking",
-					"processor", "serial bus" };
+	static const char *names[] = {
+	    "unclassified",  "storage", "network", "display", "multimedia", "memory",    "bridge",
+	    "communication", "system",  "input",   "docking", "processor",  "serial bus"};
 	if (c == 1 && s == 8)
 		return "NVMe";
 	if (c == 1 && s == 6)
@@ -197,13 +199,15 @@ static void print_table(void)
 	for (uint32_t i = 0; i < ndevs; i++) {
 		const struct pci_dev *d = &devs[i];
 		char line[256];
-		int n = snprintf(line, sizeof(line), "  %02x:%02x.%x  %04x:%04x %02x.%02x.%02x  %-13s", d->bus,
-				 d->dev, d->fn, d->vendor, d->device, d->class, d->subclass, d->progif,
-				 class_name(d->class, d->subclass));
+		int n =
+		    snprintf(line, sizeof(line), "  %02x:%02x.%x  %04x:%04x %02x.%02x.%02x  %-13s",
+		             d->bus, d->dev, d->fn, d->vendor, d->device, d->class, d->subclass,
+		             d->progif, class_name(d->class, d->subclass));
 		for (int b = 0; b < 6 && n < (int)sizeof(line) - 48; b++)
 			if (d->bar[b].size)
 				n += snprintf(line + n, sizeof(line) - n, " %d:%s %#lx[%#lx]", b,
-					      d->bar[b].io ? "io" : "mem", d->bar[b].base, d->bar[b].size);
+				              d->bar[b].io ? "io" : "mem", d->bar[b].base,
+				              d->bar[b].size);
 		kprintf("%s\n", line);
 	}
 }

@@ -36,7 +36,7 @@ static void acpi_log(void *ctx, const char *fmt, ...)
 
 void platform_acpi_init(void)
 {
-	struct acpi_env env = { acpi_map, acpi_log, NULL };
+	struct acpi_env env = {acpi_map, acpi_log, NULL};
 	uint64_t rsdp = boot_info.rsdp_phys;
 
 	if (bootinfo_cmdline_has(&boot_info, "noacpi")) {
@@ -54,9 +54,10 @@ void platform_acpi_init(void)
 		return;
 	}
 	acpi_ok = true;
-	pr_info("acpi: RSDP %#lx rev %u: %u cpus, %u ioapics, hpet %s, mcfg %u, fadt %s, %u bad tables", rsdp,
-		acpi.revision, acpi.ncpus, acpi.nioapics, acpi.has_hpet ? "yes" : "no", acpi.nmcfg,
-		acpi.has_fadt ? "yes" : "no", acpi.bad_tables);
+	pr_info(
+	    "acpi: RSDP %#lx rev %u: %u cpus, %u ioapics, hpet %s, mcfg %u, fadt %s, %u bad tables",
+	    rsdp, acpi.revision, acpi.ncpus, acpi.nioapics, acpi.has_hpet ? "yes" : "no",
+	    acpi.nmcfg, acpi.has_fadt ? "yes" : "no", acpi.bad_tables);
 }
 
 void arch_platform_init(void)
@@ -73,7 +74,8 @@ void arch_platform_init(void)
 	if (!hpet_available())
 		pr_warn("hpet: not available; calibrating against the PIT");
 	tsc_calibrate();
-	pr_info("timer: LAPIC one-shot in %s mode", lapic_timer_uses_deadline() ? "TSC-deadline" : "count");
+	pr_info("timer: LAPIC one-shot in %s mode",
+	        lapic_timer_uses_deadline() ? "TSC-deadline" : "count");
 }
 
 void arch_platform_late_init(void)

@@ -15,7 +15,8 @@ void power_test_exit(int code)
 {
 	if (!bootinfo_cmdline_has(&boot_info, "test-exit"))
 		return;
-	kprintf("hallows: test-exit %d\n", code); /* the verdict where no isa-debug-exit device is (Bochs) */
+	kprintf("hallows: test-exit %d\n",
+	        code); /* the verdict where no isa-debug-exit device is (Bochs) */
 	outb(0xf4, (uint8_t)code);
 }
 
@@ -33,7 +34,8 @@ static void acpi_reset(void)
 		*p = acpi.reset_value;
 	} else if (r->space_id == 2) {
 		/* PCI config space of bus 0: device in bits 32-47, function 16-31, offset 0-15. */
-		uint32_t dev = (r->address >> 32) & 0x1f, fn = (r->address >> 16) & 7, off = r->address & 0xff;
+		uint32_t dev = (r->address >> 32) & 0x1f, fn = (r->address >> 16) & 7,
+		         off = r->address & 0xff;
 		outl(0xcf8, 0x80000000u | dev << 11 | fn << 8 | (off & 0xfc));
 		outb(0xcfc + (off & 3), acpi.reset_value);
 	}
@@ -52,7 +54,7 @@ __noreturn void power_reboot(void)
 	struct {
 		uint16_t limit;
 		uint64_t base;
-	} __packed null_idt = { 0, 0 };
+	} __packed null_idt = {0, 0};
 	__asm__ volatile("lidt %0; int3" ::"m"(null_idt)); /* triple fault */
 	for (;;)
 		cpu_halt();

@@ -3,7 +3,7 @@
 #include <arch/cpu.h>
 #include <kernel/klog.h>
 
-#define COM1 0x3f8
+#define COM1     0x3f8
 #define LSR_THRE 0x20
 
 static void serial_write(const char *s, size_t n)
@@ -15,7 +15,7 @@ static void serial_write(const char *s, size_t n)
 	}
 }
 
-static struct console serial_console = { .name = "serial", .write = serial_write };
+static struct console serial_console = {.name = "serial", .write = serial_write};
 
 /* Program COM1 for 115200 8N1, FIFOs on, and register it as a console. */
 void serial_init(void)

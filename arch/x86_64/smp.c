@@ -96,7 +96,8 @@ static bool start_ap(struct cpu *c)
 static bool tramp_map(bool map)
 {
 	if (map)
-		return pt_map(vm_kernel_env(), kernel_pml4, TRAMP_PHYS, TRAMP_PHYS, PAGE_SIZE, 0) == PT_OK;
+		return pt_map(vm_kernel_env(), kernel_pml4, TRAMP_PHYS, TRAMP_PHYS, PAGE_SIZE, 0) ==
+		       PT_OK;
 	return pt_unmap(vm_kernel_env(), kernel_pml4, TRAMP_PHYS, NULL, NULL) == PT_OK;
 }
 

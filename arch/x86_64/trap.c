@@ -49,19 +49,37 @@ static irq_handler_t handlers[256];
 static struct fault_catch *catchers[MAX_CPUS];
 
 static const char *const exc_names[32] = {
-	"#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow", "#BR bound range",
-	"#UD invalid opcode", "#NM device not available", "#DF double fault", "coprocessor overrun",
-	"#TS invalid TSS", "#NP segment not present", "#SS stack fault", "#GP general protection",
-	"#PF page fault", "reserved", "#MF x87 error", "#AC alignment check", "#MC machine check",
-	"#XM SIMD error", "#VE virtualization", "#CP control protection",
+    "#DE divide error",
+    "#DB debug",
+    "NMI",
+    "#BP breakpoint",
+    "#OF overflow",
+    "#BR bound range",
+    "#UD invalid opcode",
+    "#NM device not available",
+    "#DF double fault",
+    "coprocessor overrun",
+    "#TS invalid TSS",
+    "#NP segment not present",
+    "#SS stack fault",
+    "#GP general protection",
+    "#PF page fault",
+    "reserved",
+    "#MF x87 error",
+    "#AC alignment check",
+    "#MC machine check",
+    "#XM SIMD error",
+    "#VE virtualization",
+    "#CP control protection",
 };
 
 static void idt_set(int vec, int ist)
 {
 	uint64_t a = (uint64_t)isr_stubs + 16 * vec;
 
-	idt[vec] = (struct idt_entry){ (uint16_t)a, SEG_KCODE, (uint8_t)ist, 0x8e, (uint16_t)(a >> 16),
-				       (uint32_t)(a >> 32), 0 };
+	idt[vec] = (struct idt_entry){
+	    (uint16_t)a,         SEG_KCODE, (uint8_t)ist, 0x8e, (uint16_t)(a >> 16),
+	    (uint32_t)(a >> 32), 0};
 }
 
 static void idt_build(void)
@@ -95,26 +113,27 @@ void trap_init_cpu(void)
 	t->tss.rsp[0] = c->kstack_top;
 	t->tss.iomap_base = sizeof(struct tss);
 	uint64_t base = (uint64_t)&t->tss, lim = sizeof(struct tss) - 1;
-	t->gdt[5] = (lim & 0xffff) | (base & 0xffffff) << 16 | 0x89ull << 40 | ((base >> 24) & 0xff) << 56;
+	t->gdt[5] =
+	    (lim & 0xffff) | (base & 0xffffff) << 16 | 0x89ull << 40 | ((base >> 24) & 0xff) << 56;
 	t->gdt[6] = base >> 32;
 	c->tss = &t->tss;
 
-	struct desc_ptr g = { sizeof(t->gdt) - 1, (uint64_t)t->gdt };
-	struct desc_ptr i = { sizeof(idt) - 1, (uint64_t)idt };
+	struct desc_ptr g = {sizeof(t->gdt) - 1, (uint64_t)t->gdt};
+	struct desc_ptr i = {sizeof(idt) - 1, (uint64_t)idt};
 	__asm__ volatile("lgdt %0\n\t"
-			 "pushq %1\n\t"
-			 "leaq 1f(%%rip), %%rax\n\t"
-			 "pushq %%rax\n\t"
-			 "lretq\n"
-			 "1:\n\t"
-			 "mov %2, %%ds\n\t"
-			 "mov %2, %%es\n\t"
-			 "mov %2, %%ss\n\t"
-			 "ltr %w3\n\t"
-			 "lidt %4"
-			 :
-			 : "m"(g), "i"((uint64_t)SEG_KCODE), "r"(SEG_KDATA), "r"(SEG_TSS), "m"(i)
-			 : "rax", "memory");
+	                 "pushq %1\n\t"
+	                 "leaq 1f(%%rip), %%rax\n\t"
+	                 "pushq %%rax\n\t"
+	                 "lretq\n"
+	                 "1:\n\t"
+	                 "mov %2, %%ds\n\t"
+	                 "mov %2, %%es\n\t"
+	                 "mov %2, %%ss\n\t"
+	                 "ltr %w3\n\t"
+	                 "lidt %4"
+	                 :
+	                 : "m"(g), "i"((uint64_t)SEG_KCODE), "r"(SEG_KDATA), "r"(SEG_TSS), "m"(i)
+	                 : "rax", "memory");
 }
 
 void irq_register(uint8_t vector, irq_handler_t h)
@@ -134,13 +153,16 @@ void fault_catch_disarm(void)
 
 static void dump_frame(const struct trap_frame *tf)
 {
-	const char *name = tf->vector < 32 && exc_names[tf->vector] ? exc_names[tf->vector] : "interrupt";
+	const char *name =
+	    tf->vector < 32 && exc_names[tf->vector] ? exc_names[tf->vector] : "interrupt";
 
-	kprintf("\n*** FATAL: %s (vector %lu) on cpu %u, error code %#lx\n", name, tf->vector, cpu_index(),
-		tf->error);
-	kprintf("RIP %04lx:%016lx RFLAGS %016lx CR2 %016lx\n", tf->cs, tf->rip, tf->rflags, read_cr2());
+	kprintf("\n*** FATAL: %s (vector %lu) on cpu %u, error code %#lx\n", name, tf->vector,
+	        cpu_index(), tf->error);
+	kprintf("RIP %04lx:%016lx RFLAGS %016lx CR2 %016lx\n", tf->cs, tf->rip, tf->rflags,
+	        read_cr2());
 	kprintf("RSP %04lx:%016lx CR3 %016lx\n", tf->ss, tf->rsp, read_cr3());
-	kprintf("RAX %016lx RBX %016lx RCX %016lx RDX %016lx\n", tf->rax, tf->rbx, tf->rcx, tf->rdx);
+	kprintf("RAX %016lx RBX %016lx RCX %016lx RDX %016lx\n", tf->rax, tf->rbx, tf->rcx,
+	        tf->rdx);
 	kprintf("RSI %016lx RDI %016lx RBP %016lx R8  %016lx\n", tf->rsi, tf->rdi, tf->rbp, tf->r8);
 	kprintf("R9  %016lx R10 %016lx R11 %016lx R12 %016lx\n", tf->r9, tf->r10, tf->r11, tf->r12);
 	kprintf("R13 %016lx R14 %016lx R15 %016lx\n", tf->r13, tf->r14, tf->r15);
@@ -176,7 +198,8 @@ static struct thread *save_user(const struct trap_frame *tf)
 /* Vectors handled without the big kernel lock: they touch only this CPU. */
 static bool lockless(uint8_t v)
 {
-	return v == VEC_TLB || v == VEC_IPI_HALT || v == VEC_IPI_CALL || v == VEC_SPURIOUS || v == VEC_NMI;
+	return v == VEC_TLB || v == VEC_IPI_HALT || v == VEC_IPI_CALL || v == VEC_SPURIOUS ||
+	       v == VEC_NMI;
 }
 
 /* A trap from ring 3: faults go to the thread's handler; then schedule. */

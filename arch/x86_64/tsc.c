@@ -16,7 +16,7 @@ void pit_delay_us(uint32_t us)
 	while (ticks) {
 		uint16_t n = ticks > 0xffff ? 0xffff : (uint16_t)ticks;
 		outb(0x61, (inb(0x61) & ~0x02) | 0x01); /* gate on, speaker off */
-		outb(0x43, 0xb0); /* channel 2, lo/hi, mode 0 */
+		outb(0x43, 0xb0);                       /* channel 2, lo/hi, mode 0 */
 		outb(0x42, n & 0xff);
 		outb(0x42, n >> 8);
 		for (uint32_t spin = 0; !(inb(0x61) & 0x20) && spin < 100000000; spin++)
@@ -25,7 +25,8 @@ void pit_delay_us(uint32_t us)
 	}
 }
 
-/* One 2 ms window (200,000 ticks of a 100 MHz HPET: 5 ppm resolution); the TSC is read between two HPET reads to bound the skew. */
+/* One 2 ms window (200,000 ticks of a 100 MHz HPET: 5 ppm resolution); the TSC is read between two
+ * HPET reads to bound the skew. */
 static uint64_t calibrate_hpet_once(void)
 {
 	uint64_t t0 = rdtsc(), h0 = hpet_read_ns(), h1;
@@ -71,10 +72,9 @@ void tsc_calibrate(void)
 {
 	bool via_hpet = hpet_available();
 
-
 	tsc_hz = via_hpet ? calibrate_hpet() : calibrate_pit();
-	pr_info("tsc: %lu.%03lu MHz (calibrated against the %s)", tsc_hz / 1000000, (tsc_hz / 1000) % 1000,
-		via_hpet ? "HPET" : "PIT");
+	pr_info("tsc: %lu.%03lu MHz (calibrated against the %s)", tsc_hz / 1000000,
+	        (tsc_hz / 1000) % 1000, via_hpet ? "HPET" : "PIT");
 }
 
 uint64_t time_ns(void)
@@ -114,6 +114,6 @@ void tsc_refine(void)
 	t1 = rdtsc();
 	uint64_t hz = (t1 - cal_tsc0) * 1000000000ul / (h1 - cal_hpet0);
 	pr_info("tsc: refined to %lu.%03lu MHz over %lu ms", hz / 1000000, (hz / 1000) % 1000,
-		(h1 - cal_hpet0) / 1000000);
+	        (h1 - cal_hpet0) / 1000000);
 	tsc_hz = hz;
 }

@@ -17,10 +17,9 @@
 extern char __text_start[], __text_end[], __rodata_start[], __rodata_end[];
 extern char __data_start[], __data_end[], __kernel_start[], boot_stack_guard[];
 
-
 paddr_t kernel_pml4;
 static struct spinlock vm_lock = SPINLOCK_INIT("vm");
-static vaddr_t mmio_next = MMIO_BASE; /* [L vm_lock] */
+static vaddr_t mmio_next = MMIO_BASE;     /* [L vm_lock] */
 static vaddr_t kstack_next = KSTACK_BASE; /* [L vm_lock] */
 
 static void *hhdm_p2v(paddr_t pa, void *ctx)
@@ -44,7 +43,8 @@ static void table_free(paddr_t pa, void *ctx)
 	pmm_free_pages(pa, 1);
 }
 
-static const struct pt_env kenv = { hhdm_p2v, table_alloc, table_free, NULL, NULL }; /* the kernel trusts its own tables */
+static const struct pt_env kenv = {hhdm_p2v, table_alloc, table_free, NULL,
+                                   NULL}; /* the kernel trusts its own tables */
 
 static void kmap(vaddr_t va, paddr_t pa, size_t size, uint64_t flags)
 {
@@ -91,8 +91,8 @@ void vm_init(void)
 	map_direct(0, 0x100000); /* the BIOS areas, listed in the map or not */
 	for (uint32_t i = 0; i < pmm_nmap; i++)
 		map_direct(pmm_map[i].base, pmm_map[i].len);
-	map_image(__kernel_start, __text_end, 0); /* boot code + text: RX */
-	map_image(__rodata_start, __rodata_end, PTE_NX); /* R */
+	map_image(__kernel_start, __text_end, 0);            /* boot code + text: RX */
+	map_image(__rodata_start, __rodata_end, PTE_NX);     /* R */
 	map_image(__data_start, __data_end, PTE_W | PTE_NX); /* RW */
 	/* Pre-create the top-level slots of the shared windows so that later
 	 * additions are visible through every copy of the top level. */
@@ -105,7 +105,8 @@ void vm_init(void)
 			top[i] = t | PTE_P | PTE_W;
 		}
 	}
-	pr_info("vm: kernel W^X, HHDM at %#lx, boot stack guard at %p", (uint64_t)HHDM_BASE, boot_stack_guard);
+	pr_info("vm: kernel W^X, HHDM at %#lx, boot stack guard at %p", (uint64_t)HHDM_BASE,
+	        boot_stack_guard);
 	fbcon_remap();
 	write_cr3(kernel_pml4);
 }

@@ -33,36 +33,58 @@
 
 /* Register offsets (section 10.4). */
 enum {
-	R_CAP = 0x08, R_ECAP = 0x10, R_GCMD = 0x18, R_GSTS = 0x1c, R_RTADDR = 0x20, R_CCMD = 0x28,
-	R_FSTS = 0x34, R_FECTL = 0x38, R_FEDATA = 0x3c, R_FEADDR = 0x40, R_FEUADDR = 0x44,
+	R_CAP = 0x08,
+	R_ECAP = 0x10,
+	R_GCMD = 0x18,
+	R_GSTS = 0x1c,
+	R_RTADDR = 0x20,
+	R_CCMD = 0x28,
+	R_FSTS = 0x34,
+	R_FECTL = 0x38,
+	R_FEDATA = 0x3c,
+	R_FEADDR = 0x40,
+	R_FEUADDR = 0x44,
 };
-#define GCMD_TE (1u << 31)
-#define GCMD_SRTP (1u << 30)
-#define GSTS_KEEP 0x96ffffffu /* one-shot bits cleared when a command is written back (10.4.4) */
-#define CCMD_ICC (1ull << 63)
-#define CCMD_GLOBAL (1ull << 61)
-#define IOTLB_IVT (1ull << 63)
+#define GCMD_TE      (1u << 31)
+#define GCMD_SRTP    (1u << 30)
+#define GSTS_KEEP    0x96ffffffu /* one-shot bits cleared when a command is written back (10.4.4) */
+#define CCMD_ICC     (1ull << 63)
+#define CCMD_GLOBAL  (1ull << 61)
+#define IOTLB_IVT    (1ull << 63)
 #define IOTLB_GLOBAL (1ull << 60)
 #define IOTLB_DOMAIN (2ull << 60)
-#define IOTLB_DRAIN (3ull << 48) /* drain reads and writes */
-#define SL_R 1ull
-#define SL_W 2ull
-#define MAX_TABLES 512 /* second-level tables per domain: DMA spread over up to ~1 GiB */
+#define IOTLB_DRAIN  (3ull << 48) /* drain reads and writes */
+#define SL_R         1ull
+#define SL_W         2ull
+#define MAX_TABLES   512 /* second-level tables per domain: DMA spread over up to ~1 GiB */
 
-static volatile uint8_t *regs; /* [I] */
-static bool on; /* [I] translation enabled */
-static bool coherent; /* [I] the unit snoops table writes (ECAP.C) */
-static bool three_level; /* [I] 39-bit unit */
+static volatile uint8_t *regs;                /* [I] */
+static bool on;                               /* [I] translation enabled */
+static bool coherent;                         /* [I] the unit snoops table writes (ECAP.C) */
+static bool three_level;                      /* [I] 39-bit unit */
 static uint32_t iotlb_reg, fault_reg, nfault; /* [I] */
-static uint64_t *root_table; /* [BKL] 256 root entries of 16 bytes */
-static paddr_t dom_root[PCI_MAX_DEVS]; /* [BKL] 4-level second-level table per domain (function index + 1) */
+static uint64_t *root_table;                  /* [BKL] 256 root entries of 16 bytes */
+static paddr_t
+    dom_root[PCI_MAX_DEVS]; /* [BKL] 4-level second-level table per domain (function index + 1) */
 static uint32_t dom_tables[PCI_MAX_DEVS]; /* [BKL] */
-static uint64_t faults; /* [BKL] */
+static uint64_t faults;                   /* [BKL] */
 
-static uint32_t rd32(uint32_t off) { return *(volatile uint32_t *)(regs + off); }
-static uint64_t rd64(uint32_t off) { return *(volatile uint64_t *)(regs + off); }
-static void wr32(uint32_t off, uint32_t v) { *(volatile uint32_t *)(regs + off) = v; }
-static void wr64(uint32_t off, uint64_t v) { *(volatile uint64_t *)(regs + off) = v; }
+static uint32_t rd32(uint32_t off)
+{
+	return *(volatile uint32_t *)(regs + off);
+}
+static uint64_t rd64(uint32_t off)
+{
+	return *(volatile uint64_t *)(regs + off);
+}
+static void wr32(uint32_t off, uint32_t v)
+{
+	*(volatile uint32_t *)(regs + off) = v;
+}
+static void wr64(uint32_t off, uint64_t v)
+{
+	*(volatile uint64_t *)(regs + off) = v;
+}
 
 /* Make a table write visible to a unit that does not snoop the CPU caches. */
 static void flush_line(const volatile void *p)
@@ -105,7 +127,8 @@ static void invalidate_context(void)
 
 static void invalidate_iotlb(uint16_t did)
 {
-	wr64(iotlb_reg + 8, IOTLB_IVT | IOTLB_DRAIN | (did ? IOTLB_DOMAIN | (uint64_t)did << 32 : IOTLB_GLOBAL));
+	wr64(iotlb_reg + 8,
+	     IOTLB_IVT | IOTLB_DRAIN | (did ? IOTLB_DOMAIN | (uint64_t)did << 32 : IOTLB_GLOBAL));
 	if (!wait64_clear(iotlb_reg + 8, IOTLB_IVT))
 		pr_err("iommu: IOTLB invalidation did not complete");
 }
@@ -122,8 +145,9 @@ static void fault_irq(struct trap_frame *tf)
 		if (!(hi >> 63))
 			break;
 		uint16_t sid = (uint16_t)hi;
-		pr_warn("iommu: DMA fault: device %02x:%02x.%x %s %#lx, reason %#lx; blocked", sid >> 8, (sid >> 3) & 31,
-			sid & 7, (hi >> 62) & 1 ? "read of" : "write to", (unsigned long)(lo & ~0xfffull), (unsigned long)((hi >> 32) & 0xff));
+		pr_warn("iommu: DMA fault: device %02x:%02x.%x %s %#lx, reason %#lx; blocked",
+		        sid >> 8, (sid >> 3) & 31, sid & 7, (hi >> 62) & 1 ? "read of" : "write to",
+		        (unsigned long)(lo & ~0xfffull), (unsigned long)((hi >> 32) & 0xff));
 		faults++;
 		wr32(rec + 12, 1u << 31); /* clear F */
 	}
@@ -166,7 +190,9 @@ bool iommu_init(void)
 	uint64_t cap = rd64(R_CAP), ecap = rd64(R_ECAP);
 	uint32_t sagaw = (cap >> 8) & 0x1f;
 	if (!(sagaw & 6)) {
-		pr_warn("iommu: VT-d unit at %#lx offers no 39- or 48-bit tables (SAGAW %#x); not used", u->base, sagaw);
+		pr_warn(
+		    "iommu: VT-d unit at %#lx offers no 39- or 48-bit tables (SAGAW %#x); not used",
+		    u->base, sagaw);
 		return false;
 	}
 	three_level = !(sagaw & 4);
@@ -201,7 +227,7 @@ bool iommu_init(void)
 	}
 	on = true;
 	pr_info("iommu: VT-d at %#lx: DMA remapping on, %u-bit tables, %u fault records%s", u->base,
-		three_level ? 39 : 48, nfault, coherent ? "" : ", tables flushed");
+	        three_level ? 39 : 48, nfault, coherent ? "" : ", tables flushed");
 	return true;
 }
 
@@ -232,7 +258,8 @@ int iommu_attach(uint32_t idx, uint8_t bus, uint8_t devfn)
 		re[0] = ct | 1;
 		flush_line(re);
 	}
-	/* The domain's tables: a 4-level root and, for a 39-bit unit, the PDPT the context entry names. */
+	/* The domain's tables: a 4-level root and, for a 39-bit unit, the PDPT the context entry
+	 * names. */
 	paddr_t root = table_alloc(3, &dom_tables[idx]);
 	if (!root)
 		return -1;
@@ -246,7 +273,8 @@ int iommu_attach(uint32_t idx, uint8_t bus, uint8_t devfn)
 	dom_root[idx] = root;
 	uint64_t *ce = (uint64_t *)phys_to_virt(re[0] & ~0xfffull) + devfn * 2;
 	ce[1] = (three_level ? 1u : 2u) | (uint64_t)(idx + 1) << 8; /* address width, domain id */
-	ce[0] = asr | 1; /* translation type 0: untranslated requests through the second-level tables */
+	ce[0] =
+	    asr | 1; /* translation type 0: untranslated requests through the second-level tables */
 	flush_line(ce);
 	invalidate_context();
 	return 0;
@@ -258,9 +286,10 @@ int iommu_map(uint32_t idx, uint64_t iova, paddr_t pa, uint64_t size, bool write
 		return 0;
 	if (idx >= PCI_MAX_DEVS || !dom_root[idx] || (three_level && iova + size > (1ull << 39)))
 		return -1;
-	struct pt_env env = { hhdm, table_alloc, NULL, &dom_tables[idx], NULL };
+	struct pt_env env = {hhdm, table_alloc, NULL, &dom_tables[idx], NULL};
 	for (uint64_t off = 0; off < size; off += PAGE_SIZE) {
-		if (pt_map(&env, dom_root[idx], iova + off, pa + off, PAGE_SIZE, write ? SL_W : 0) != PT_OK) {
+		if (pt_map(&env, dom_root[idx], iova + off, pa + off, PAGE_SIZE,
+		           write ? SL_W : 0) != PT_OK) {
 			iommu_unmap(idx, iova, off);
 			return -1;
 		}
@@ -279,7 +308,7 @@ void iommu_unmap(uint32_t idx, uint64_t iova, uint64_t size)
 {
 	if (!on || idx >= PCI_MAX_DEVS || !dom_root[idx])
 		return;
-	struct pt_env env = { hhdm, table_alloc, NULL, &dom_tables[idx], NULL };
+	struct pt_env env = {hhdm, table_alloc, NULL, &dom_tables[idx], NULL};
 	for (uint64_t off = 0; off < size; off += PAGE_SIZE) {
 		uint64_t *t;
 		int err;

@@ -61,15 +61,14 @@ static uint64_t host_wall_ms(void *ctx)
 
 	(void)ctx;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000) ^
-	       (uint64_t)getpid() << 20;
+	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000) ^ (uint64_t)getpid()
+	                                                                           << 20;
 }
 
 void host_log(void *ctx, const char *what, const char *detail, long long v)
 {
 	(void)ctx;
-	fprintf(stderr, "hallows-broker: %s%s%s %lld\n", what, *detail ? " " : "",
-		detail, v);
+	fprintf(stderr, "hallows-broker: %s%s%s %lld\n", what, *detail ? " " : "", detail, v);
 }
 
 /* Whole blocks at blk, retried after short transfers and EINTR. */
@@ -82,7 +81,7 @@ static int dev_io(struct host_dev *d, uint64_t blk, void *buf, uint32_t count, b
 	while (done < n) {
 		off_t off = (off_t)(blk * STORE_BLOCK + done);
 		ssize_t r = write ? pwrite(d->fd, (char *)buf + done, n - done, off)
-				  : pread(d->fd, (char *)buf + done, n - done, off);
+		                  : pread(d->fd, (char *)buf + done, n - done, off);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
@@ -199,7 +198,7 @@ int host_dev_open(struct host_dev *d, const char *path, uint64_t create_size)
 			return -1;
 		}
 		fprintf(stderr, "hallows-broker: created %s (%llu bytes)\n", path,
-			(unsigned long long)create_size);
+		        (unsigned long long)create_size);
 		close(d->fd);
 		return host_dev_open(d, path, create_size);
 	}
@@ -219,10 +218,15 @@ int host_dev_open(struct host_dev *d, const char *path, uint64_t create_size)
 void host_fill_store_platform(struct store_platform *pl, struct host_dev *d)
 {
 	*pl = (struct store_platform){
-		.ctx = d, .dev_blocks = d->blocks, .read = dev_read,
-		.write = dev_write, .flush = dev_flush,
-		.flush_start = d->done_fd >= 0 ? dev_flush_start : NULL,
-		.alloc = host_alloc,
-		.free = host_free, .now_ms = host_wall_ms, .log = host_log,
+	    .ctx = d,
+	    .dev_blocks = d->blocks,
+	    .read = dev_read,
+	    .write = dev_write,
+	    .flush = dev_flush,
+	    .flush_start = d->done_fd >= 0 ? dev_flush_start : NULL,
+	    .alloc = host_alloc,
+	    .free = host_free,
+	    .now_ms = host_wall_ms,
+	    .log = host_log,
 	};
 }

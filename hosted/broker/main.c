@@ -25,8 +25,8 @@ struct opts {
 static int usage(void)
 {
 	fprintf(stderr, "usage: hallows-broker --listen HOST:PORT --data PATH "
-			"[--advertise HOST:PORT] [--partitions N] [--size BYTES] "
-			"[--flush-ms N] [--group-delay-ms N] [--no-auto-create]\n");
+	                "[--advertise HOST:PORT] [--partitions N] [--size BYTES] "
+	                "[--flush-ms N] [--group-delay-ms N] [--no-auto-create]\n");
 	return 2;
 }
 
@@ -50,8 +50,7 @@ static int split_hostport(const char *s, char *host, size_t hl, int *port)
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
-	*o = (struct opts){ .parts = 4, .flush_ms = 1000, .group_ms = 500,
-			    .size = DEFAULT_SIZE };
+	*o = (struct opts){.parts = 4, .flush_ms = 1000, .group_ms = 500, .size = DEFAULT_SIZE};
 	for (int i = 1; i < argc; i += 2) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(a, "--no-auto-create")) {
@@ -86,8 +85,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 /* Bound, listening, non-blocking socket; *port gets the actual port. */
 static int listen_on(const char *host, int *port)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV }, *ai;
+	struct addrinfo hints = {.ai_family = AF_UNSPEC,
+	                         .ai_socktype = SOCK_STREAM,
+	                         .ai_flags = AI_PASSIVE | AI_NUMERICSERV},
+	                *ai;
 	char ps[8];
 	int fd, one = 1;
 	struct sockaddr_storage ss;
@@ -107,7 +108,7 @@ static int listen_on(const char *host, int *port)
 	/* getsockname() filled ss */
 	/* NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult) */
 	*port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
-					      : ((struct sockaddr_in6 *)&ss)->sin6_port);
+	                                      : ((struct sockaddr_in6 *)&ss)->sin6_port);
 	return fd;
 }
 
@@ -122,8 +123,7 @@ int main(int argc, char **argv)
 	char lhost[256], ahost[256];
 	int lport, aport, lfd, rc;
 
-	if (parse_opts(argc, argv, &o) ||
-	    split_hostport(o.listen, lhost, sizeof(lhost), &lport))
+	if (parse_opts(argc, argv, &o) || split_hostport(o.listen, lhost, sizeof(lhost), &lport))
 		return usage();
 	if (host_dev_open(&dev, o.data, o.size))
 		return 1;
@@ -145,16 +145,21 @@ int main(int argc, char **argv)
 	if (o.advertise && split_hostport(o.advertise, ahost, sizeof(ahost), &aport))
 		return usage();
 	struct broker_config cfg = {
-		.adv_host = ahost, .adv_port = aport, .node_id = 1,
-		.default_parts = o.parts, .flush_ms = o.flush_ms,
-		.flush_bytes = 16u << 20, .group_initial_ms = o.group_ms,
-		.max_request = 64u << 20, .no_auto_create = o.no_auto_create,
+	    .adv_host = ahost,
+	    .adv_port = aport,
+	    .node_id = 1,
+	    .default_parts = o.parts,
+	    .flush_ms = o.flush_ms,
+	    .flush_bytes = 16u << 20,
+	    .group_initial_ms = o.group_ms,
+	    .max_request = 64u << 20,
+	    .no_auto_create = o.no_auto_create,
 	};
 	host_fill_broker_platform(&bpl);
 	if (!(b = broker_create(&bpl, &cfg, st)))
 		return 1;
-	printf("hallows-broker: listening on %s:%d advertised %s:%d data %s%s\n",
-	       lhost, lport, ahost, aport, o.data, dev.direct ? " (O_DIRECT)" : "");
+	printf("hallows-broker: listening on %s:%d advertised %s:%d data %s%s\n", lhost, lport,
+	       ahost, aport, o.data, dev.direct ? " (O_DIRECT)" : "");
 	fflush(stdout);
 	rc = host_serve(lfd, b, &dev);
 	host_flusher_stop();

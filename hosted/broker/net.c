@@ -52,7 +52,7 @@ static void try_send(struct hconn *h)
 			v[n].iov_base = (char *)h->iov[i].base + skip;
 			v[n].iov_len = h->iov[i].len - skip;
 		}
-		struct msghdr m = { .msg_iov = v, .msg_iovlen = (size_t)n };
+		struct msghdr m = {.msg_iov = v, .msg_iovlen = (size_t)n};
 		ssize_t r = sendmsg(h->fd, &m, MSG_NOSIGNAL);
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -63,8 +63,7 @@ static void try_send(struct hconn *h)
 			return;
 		}
 		size_t left = (size_t)r;
-		while (h->iov_i < h->niov &&
-		       left >= h->iov[h->iov_i].len - h->iov_off) {
+		while (h->iov_i < h->niov && left >= h->iov[h->iov_i].len - h->iov_off) {
 			left -= h->iov[h->iov_i].len - h->iov_off;
 			h->iov_i++;
 			h->iov_off = 0;
@@ -75,8 +74,8 @@ static void try_send(struct hconn *h)
 	}
 	bool want_out = h->sending && !h->done;
 	if (want_out != h->out_armed) {
-		struct epoll_event ev = { .events = EPOLLIN | (want_out ? EPOLLOUT : 0),
-					  .data.ptr = h };
+		struct epoll_event ev = {.events = EPOLLIN | (want_out ? EPOLLOUT : 0),
+		                         .data.ptr = h};
 		epoll_ctl(epfd, EPOLL_CTL_MOD, h->fd, &ev);
 		h->out_armed = want_out;
 	}
@@ -106,9 +105,13 @@ static void t_close(void *ctx, void *conn)
 void host_fill_broker_platform(struct broker_platform *pl)
 {
 	*pl = (struct broker_platform){
-		.alloc = host_alloc, .free = host_free, .now_ms = host_now_ms,
-		.log = host_log, .send = t_send, .close = t_close,
-		.wall_ms = host_epoch_ms,
+	    .alloc = host_alloc,
+	    .free = host_free,
+	    .now_ms = host_now_ms,
+	    .log = host_log,
+	    .send = t_send,
+	    .close = t_close,
+	    .wall_ms = host_epoch_ms,
 	};
 }
 
@@ -154,7 +157,7 @@ static void on_accept(struct broker *b, int lfd)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		h->fd = fd;
 		conns[slot] = h;
-		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = h };
+		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = h};
 		epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
 	}
 }
@@ -213,8 +216,8 @@ static int flush_marker; /* epoll tag of the flusher's eventfd */
 
 int host_serve(int lfd, struct broker *b, struct host_dev *d)
 {
-	struct epoll_event evs[64], ev = { .events = EPOLLIN, .data.ptr = NULL };
-	struct epoll_event fev = { .events = EPOLLIN, .data.ptr = &flush_marker };
+	struct epoll_event evs[64], ev = {.events = EPOLLIN, .data.ptr = NULL};
+	struct epoll_event fev = {.events = EPOLLIN, .data.ptr = &flush_marker};
 	bool ok;
 
 	signal(SIGPIPE, SIG_IGN);

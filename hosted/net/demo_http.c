@@ -12,20 +12,20 @@
 #include "demo.h"
 
 #define REQ_MAX 4096
-#define CHUNK 32768u
+#define CHUNK   32768u
 #define PAT_LEN (251u * 262u) /* >= CHUNK + 251 */
 
 static uint8_t pattern[PAT_LEN];
 
 static const char index_page[] =
-	"<!doctype html>\n<html><head><title>Floo</title></head>\n"
-	"<body><h1>Floo</h1><p>Served by the Floo TCP/IP stack.</p></body></html>\n";
+    "<!doctype html>\n<html><head><title>Floo</title></head>\n"
+    "<body><h1>Floo</h1><p>Served by the Floo TCP/IP stack.</p></body></html>\n";
 
 struct http_conn {
 	char req[REQ_MAX];
 	uint32_t req_len;
 	char hdr[256];
-	const uint8_t *body_static; /* index page */
+	const uint8_t *body_static;   /* index page */
 	uint64_t body_left, body_off; /* pattern body */
 	bool busy, close_after, peer_fin;
 };
@@ -61,8 +61,7 @@ static void pump(struct floo_tcp *c, struct http_conn *h)
 }
 
 /* Start the response for one parsed request head. */
-static void respond(struct floo_tcp *c, struct http_conn *h, const char *head,
-		    uint32_t n)
+static void respond(struct floo_tcp *c, struct http_conn *h, const char *head, uint32_t n)
 {
 	char path[128] = "";
 	const char *status = "200 OK", *ctype = "application/octet-stream";
@@ -79,8 +78,7 @@ static void respond(struct floo_tcp *c, struct http_conn *h, const char *head,
 		len = sizeof(index_page) - 1;
 		ctype = "text/html";
 	} else if (!strncmp(path, "/bytes/", 7) && isdigit((unsigned char)path[7]) &&
-		   (len = strtoull(path + 7, &end, 10), *end == 0) &&
-		   len <= (1ull << 40)) {
+	           (len = strtoull(path + 7, &end, 10), *end == 0) && len <= (1ull << 40)) {
 		h->body_left = len;
 	} else {
 		status = "404 Not Found";
@@ -90,10 +88,9 @@ static void respond(struct floo_tcp *c, struct http_conn *h, const char *head,
 	    (strstr(head, "HTTP/1.0") && !header_has(head, n, "Connection:", "keep-alive")))
 		h->close_after = true;
 	snprintf(h->hdr, sizeof(h->hdr),
-		 "HTTP/1.1 %s\r\nServer: floo-demo\r\nContent-Type: %s\r\n"
-		 "Content-Length: %llu\r\nConnection: %s\r\n\r\n",
-		 status, ctype, (unsigned long long)len,
-		 h->close_after ? "close" : "keep-alive");
+	         "HTTP/1.1 %s\r\nServer: floo-demo\r\nContent-Type: %s\r\n"
+	         "Content-Length: %llu\r\nConnection: %s\r\n\r\n",
+	         status, ctype, (unsigned long long)len, h->close_after ? "close" : "keep-alive");
 	h->busy = true;
 	(void)floo_tcp_send(c, h->hdr, (uint32_t)strlen(h->hdr), NULL);
 	if (h->body_static)

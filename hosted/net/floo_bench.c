@@ -82,8 +82,8 @@ static int run_rr(const char *host, double secs, int size)
 		lat[n++] = (now_s() - t) * 1e6;
 	}
 	qsort(lat, n, sizeof(double), cmp_double);
-	printf("rate=%.0f p50=%.1f p99=%.1f count=%zu\n", n / (now_s() - t0),
-	       lat[n / 2], lat[(size_t)(n * 0.99)], n);
+	printf("rate=%.0f p50=%.1f p99=%.1f count=%zu\n", n / (now_s() - t0), lat[n / 2],
+	       lat[(size_t)(n * 0.99)], n);
 	free(lat);
 	close(s);
 	return 0;
@@ -102,7 +102,8 @@ static int run_bulk(const char *host, long long bytes)
 	long long got = 0, body = -1;
 	ssize_t r;
 
-	snprintf(req, sizeof(req), "GET /bytes/%lld HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n", bytes);
+	snprintf(req, sizeof(req),
+	         "GET /bytes/%lld HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n", bytes);
 	if (write(s, req, strlen(req)) < 0)
 		return 1;
 	while ((r = read(s, buf, sizeof(buf))) > 0) {
@@ -159,7 +160,8 @@ static void serve_http(int c)
 	for (size_t i = 0; i < sizeof(pat); i++)
 		pat[i] = (unsigned char)(i % 251);
 	sscanf(req, "GET /bytes/%lld", &n);
-	snprintf(hdr, sizeof(hdr), "HTTP/1.1 200 OK\r\nContent-Length: %lld\r\nConnection: close\r\n\r\n", n);
+	snprintf(hdr, sizeof(hdr),
+	         "HTTP/1.1 200 OK\r\nContent-Length: %lld\r\nConnection: close\r\n\r\n", n);
 	if (write(c, hdr, strlen(hdr)) < 0)
 		return;
 	while (off < n) {

@@ -26,8 +26,8 @@ static void on_signal(int sig)
 }
 
 /* UDP echo: reply with the same payload. */
-static void udp_echo(struct floo_stack *st, void *arg, uint32_t src,
-		     uint16_t sport, uint16_t dport, const uint8_t *d, uint32_t n)
+static void udp_echo(struct floo_stack *st, void *arg, uint32_t src, uint16_t sport, uint16_t dport,
+                     const uint8_t *d, uint32_t n)
 {
 	(void)arg;
 	(void)floo_udp_send(st, dport, src, sport, d, n);
@@ -171,8 +171,8 @@ static int parse_args(int argc, char **argv, struct demo_args *a)
 		} else if (!strcmp(o, "--msl")) {
 			a->msl_ms = (uint32_t)strtoul(argv[++i], NULL, 10);
 		} else if (!strcmp(o, "--impair")) {
-			if (sscanf(argv[++i], "%u,%u,%u", &a->imp.loss_pct,
-				   &a->imp.dup_pct, &a->imp.reorder_pct) != 3)
+			if (sscanf(argv[++i], "%u,%u,%u", &a->imp.loss_pct, &a->imp.dup_pct,
+			           &a->imp.reorder_pct) != 3)
 				return -1;
 		} else {
 			return -1;
@@ -186,28 +186,24 @@ static void print_stats(struct floo_stack *st, struct hosted_net *h)
 	const struct floo_stats *s = floo_stats(st);
 
 	fprintf(stderr,
-		"floo-demo: loss probes %llu rack losses %llu d-sacks %llu "
-		"undos %llu vnet refused %llu\n",
-		(unsigned long long)s->tcp_loss_probes,
-		(unsigned long long)s->tcp_rack_lost,
-		(unsigned long long)s->tcp_dsacks, (unsigned long long)s->tcp_undos,
-		(unsigned long long)s->drop_vnet);
+	        "floo-demo: loss probes %llu rack losses %llu d-sacks %llu "
+	        "undos %llu vnet refused %llu\n",
+	        (unsigned long long)s->tcp_loss_probes, (unsigned long long)s->tcp_rack_lost,
+	        (unsigned long long)s->tcp_dsacks, (unsigned long long)s->tcp_undos,
+	        (unsigned long long)s->drop_vnet);
 	fprintf(stderr,
-		"floo-demo: rx %llu tx %llu drops eth %llu arp %llu ip %llu "
-		"tcp %llu tcp_csum %llu nobuf %llu; retrans %llu fast %llu "
-		"timeouts %llu; impair drop %llu dup %llu reorder %llu; "
-		"conns %u; free pbufs %u of %u\n",
-		(unsigned long long)s->rx_frames, (unsigned long long)s->tx_frames,
-		(unsigned long long)s->drop_eth, (unsigned long long)s->drop_arp,
-		(unsigned long long)s->drop_ip, (unsigned long long)s->drop_tcp,
-		(unsigned long long)s->drop_tcp_csum,
-		(unsigned long long)s->drop_nobuf,
-		(unsigned long long)s->tcp_retransmits,
-		(unsigned long long)s->tcp_fast_retrans,
-		(unsigned long long)s->tcp_timeouts,
-		(unsigned long long)h->imp_dropped, (unsigned long long)h->imp_duped,
-		(unsigned long long)h->imp_reordered, floo_tcp_count(st),
-		floo_pbuf_free_count(st), floo_config_pbufs(st));
+	        "floo-demo: rx %llu tx %llu drops eth %llu arp %llu ip %llu "
+	        "tcp %llu tcp_csum %llu nobuf %llu; retrans %llu fast %llu "
+	        "timeouts %llu; impair drop %llu dup %llu reorder %llu; "
+	        "conns %u; free pbufs %u of %u\n",
+	        (unsigned long long)s->rx_frames, (unsigned long long)s->tx_frames,
+	        (unsigned long long)s->drop_eth, (unsigned long long)s->drop_arp,
+	        (unsigned long long)s->drop_ip, (unsigned long long)s->drop_tcp,
+	        (unsigned long long)s->drop_tcp_csum, (unsigned long long)s->drop_nobuf,
+	        (unsigned long long)s->tcp_retransmits, (unsigned long long)s->tcp_fast_retrans,
+	        (unsigned long long)s->tcp_timeouts, (unsigned long long)h->imp_dropped,
+	        (unsigned long long)h->imp_duped, (unsigned long long)h->imp_reordered,
+	        floo_tcp_count(st), floo_pbuf_free_count(st), floo_config_pbufs(st));
 }
 
 /* Register the services; returns 0 or -1. */
@@ -249,8 +245,8 @@ int main(int argc, char **argv)
 
 	if (parse_args(argc, argv, &a)) {
 		fprintf(stderr, "usage: floo-demo --tap IFNAME (--addr A.B.C.D/LEN "
-				"[--gw A.B.C.D] | --dhcp) [--impair LOSS,DUP,REORDER] "
-				"[--msl MS] [--no-offload] [-v]\n");
+		                "[--gw A.B.C.D] | --dhcp) [--impair LOSS,DUP,REORDER] "
+		                "[--msl MS] [--no-offload] [-v]\n");
 		return 2;
 	}
 	h.log_level = a.verbose >= 2 ? FLOO_LOG_DEBUG : a.verbose ? FLOO_LOG_INFO : FLOO_LOG_ERR;
@@ -286,7 +282,7 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	fprintf(stderr, "floo-demo: up on %s (%zu KiB of stack memory, checksum offload %s)\n",
-		a.tap, sz / 1024, h.vnet ? "on" : "off");
+	        a.tap, sz / 1024, h.vnet ? "on" : "off");
 	run(st, &h);
 	print_stats(st, &h);
 	free(mem);

@@ -12,7 +12,7 @@ struct hosted_impair {
 
 struct hosted_net {
 	int fd;
-	bool vnet; /* frames carry a virtio-net header: checksum offload */
+	bool vnet;     /* frames carry a virtio-net header: checksum offload */
 	int log_level; /* FLOO_LOG_* threshold */
 	struct hosted_impair imp;
 	uint64_t rng;

@@ -33,8 +33,8 @@ static bool chance(struct hosted_net *h, uint32_t pct)
 
 /* Apply the injector to a received frame; returns frames to deliver
  * (0..2) in out[] (ownership passes). */
-static unsigned impair_rx(struct hosted_net *h, struct floo_stack *st,
-			  struct floo_pbuf *pb, struct floo_pbuf **out)
+static unsigned impair_rx(struct hosted_net *h, struct floo_stack *st, struct floo_pbuf *pb,
+                          struct floo_pbuf **out)
 {
 	unsigned n = 0;
 
@@ -73,7 +73,7 @@ static ssize_t tap_read(struct hosted_net *h, struct floo_pbuf *pb)
 {
 	uint8_t *vh = h->rx_vh;
 	struct iovec iov[2] = {{vh, FLOO_VNET_HDR_LEN},
-			       {pb->data, FLOO_PBUF_SIZE - FLOO_PBUF_HEADROOM}};
+	                       {pb->data, FLOO_PBUF_SIZE - FLOO_PBUF_HEADROOM}};
 	ssize_t r;
 
 	if (!h->vnet) {
@@ -88,8 +88,7 @@ static ssize_t tap_read(struct hosted_net *h, struct floo_pbuf *pb)
 	return r;
 }
 
-static unsigned tap_rx(void *ctx, struct floo_stack *st, struct floo_pbuf **out,
-		       unsigned max)
+static unsigned tap_rx(void *ctx, struct floo_stack *st, struct floo_pbuf **out, unsigned max)
 {
 	struct hosted_net *h = ctx;
 	unsigned n = 0;
@@ -161,9 +160,10 @@ static void hold_tx(struct hosted_net *h, const struct floo_txframe *f)
 /* Send the frame held back for reordering. */
 static void release_held(struct hosted_net *h)
 {
-	struct floo_txframe f = {.niov = 1, .csum_partial = h->held_tx_csum,
-				 .csum_start = h->held_cs_start,
-				 .csum_offset = h->held_cs_off};
+	struct floo_txframe f = {.niov = 1,
+	                         .csum_partial = h->held_tx_csum,
+	                         .csum_start = h->held_cs_start,
+	                         .csum_offset = h->held_cs_off};
 
 	if (!h->held_tx_len)
 		return;

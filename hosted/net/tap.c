@@ -12,8 +12,7 @@
 #include "hosted_net.h"
 
 /* Floo's header layout is the kernel's (virtio 1.x, 5.1.6). */
-_Static_assert(sizeof(struct virtio_net_hdr) == FLOO_VNET_HDR_LEN,
-	       "virtio-net header size");
+_Static_assert(sizeof(struct virtio_net_hdr) == FLOO_VNET_HDR_LEN, "virtio-net header size");
 
 /* With a virtio-net header on every frame the kernel takes frames whose
  * TCP/UDP checksum we left partial, and hands us frames with partial or
@@ -22,8 +21,7 @@ static bool tap_offload(int fd)
 {
 	int sz = (int)FLOO_VNET_HDR_LEN;
 
-	return ioctl(fd, TUNSETVNETHDRSZ, &sz) == 0 &&
-	       ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM) == 0;
+	return ioctl(fd, TUNSETVNETHDRSZ, &sz) == 0 && ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM) == 0;
 }
 
 /* Open /dev/net/tun and attach to name with flags; fd or -1. */
@@ -37,8 +35,7 @@ static int tap_attach(const char *name, short flags)
 	memset(&ifr, 0, sizeof(ifr));
 	ifr.ifr_flags = flags;
 	strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
-	if (ioctl(fd, TUNSETIFF, &ifr) < 0 ||
-	    ((flags & IFF_VNET_HDR) && !tap_offload(fd))) {
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0 || ((flags & IFF_VNET_HDR) && !tap_offload(fd))) {
 		int e = errno;
 
 		close(fd);

@@ -16,11 +16,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ACPI_MAX_CPUS	 64
+#define ACPI_MAX_CPUS    64
 #define ACPI_MAX_IOAPICS 8
-#define ACPI_MAX_ISOS	 24
-#define ACPI_MAX_MCFG	 4
-#define ACPI_MAX_DRHD	 4
+#define ACPI_MAX_ISOS    24
+#define ACPI_MAX_MCFG    4
+#define ACPI_MAX_DRHD    4
 
 /* Generic Address Structure (ACPI 6.x, 5.2.3.2). */
 struct acpi_gas {
@@ -66,12 +66,12 @@ struct acpi_drhd {
 
 struct acpi_info {
 	uint64_t rsdp_phys;
-	uint8_t revision; /* RSDP revision: 0 = RSDT only, 2+ = XSDT */
+	uint8_t revision;    /* RSDP revision: 0 = RSDT only, 2+ = XSDT */
 	uint32_t bad_tables; /* tables rejected (checksum, length, layout) */
 
 	bool has_madt;
 	uint64_t lapic_phys;
-	bool has_8259; /* MADT flags bit 0 (PCAT_COMPAT) */
+	bool has_8259;  /* MADT flags bit 0 (PCAT_COMPAT) */
 	uint32_t ncpus; /* enabled (or online-capable) processors */
 	struct acpi_cpu cpus[ACPI_MAX_CPUS];
 	uint32_t nioapics;
@@ -87,10 +87,10 @@ struct acpi_info {
 	uint32_t pm1a_cnt; /* I/O port of PM1a control block (0 = none) */
 	uint32_t pm1b_cnt;
 	uint16_t iapc_boot_arch; /* bit 1: 8042 present */
-	bool reset_supported; /* FADT flags bit 10 and a usable reset_reg */
+	bool reset_supported;    /* FADT flags bit 10 and a usable reset_reg */
 	struct acpi_gas reset_reg;
 	uint8_t reset_value;
-	bool has_s5; /* \_S5 found in the DSDT */
+	bool has_s5;              /* \_S5 found in the DSDT */
 	uint8_t s5_typa, s5_typb; /* SLP_TYPa/b values for soft-off */
 
 	bool has_hpet;
@@ -136,6 +136,7 @@ uint64_t acpi_find_rsdp_bios(const struct acpi_env *env);
  * see bad_tables), or -1 if the RSDP itself or its root table is unusable,
  * in which case *out holds only rsdp_phys and bad_tables.
  */
-int acpi_parse(uint64_t rsdp_phys, const struct acpi_env *env, struct acpi_info *out) __attribute__((warn_unused_result));
+int acpi_parse(uint64_t rsdp_phys, const struct acpi_env *env, struct acpi_info *out)
+    __attribute__((warn_unused_result));
 
 #endif

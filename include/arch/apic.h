@@ -7,7 +7,7 @@
 void pic_disable(void);
 
 void lapic_init(uint64_t phys); /* BSP: choose mode, map registers */
-void lapic_init_cpu(void); /* every CPU: enable, spurious vector */
+void lapic_init_cpu(void);      /* every CPU: enable, spurious vector */
 uint32_t lapic_id(void);
 void lapic_eoi(void);
 bool lapic_is_x2apic(void);
@@ -15,7 +15,8 @@ bool lapic_is_x2apic(void);
 void lapic_send_ipi(uint32_t apic_id, uint8_t vector);
 void lapic_send_init(uint32_t apic_id);
 void lapic_send_sipi(uint32_t apic_id, uint8_t page);
-/* The one-shot timer is arch_timer_oneshot_ns() (arch/arch.h): TSC-deadline where available, else the APIC count mode. */
+/* The one-shot timer is arch_timer_oneshot_ns() (arch/arch.h): TSC-deadline where available, else
+ * the APIC count mode. */
 bool lapic_timer_uses_deadline(void);
 
 void ioapic_init(void);

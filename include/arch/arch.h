@@ -78,12 +78,13 @@ static __always_inline void arch_fpu_switch(struct thread *from, struct thread *
 {
 	if (cpu_feat.xsave)
 		__asm__ volatile("xsave64 %0\n\txrstor64 %1"
-				 : "+m"(*from->xsave)
-				 : "m"(*to->xsave), "a"(~0u), "d"(~0u)
-				 : "memory");
+		                 : "+m"(*from->xsave)
+		                 : "m"(*to->xsave), "a"(~0u), "d"(~0u)
+		                 : "memory");
 }
 
-/* Threads have FPU state of their own to save and restore (XSAVE); else they share none and the two below are not called. */
+/* Threads have FPU state of their own to save and restore (XSAVE); else they share none and the two
+ * below are not called. */
 static __always_inline bool arch_fpu_kept(void)
 {
 	return cpu_feat.xsave;
@@ -121,9 +122,11 @@ static inline void arch_send_resched(const struct cpu *c)
  * its translations under a PCID. BKL held (arch/x86_64/tlb.c).
  */
 void arch_tlb_shootdown(struct aspace *as, bool destroy);
-extern struct aspace *volatile arch_tlb_dying; /* [BKL] the address space a shootdown destroys, or NULL */
+extern struct aspace
+    *volatile arch_tlb_dying; /* [BKL] the address space a shootdown destroys, or NULL */
 
-/* Answer a shootdown addressed to this CPU: drop cached translations; leave an address space that is going away. */
+/* Answer a shootdown addressed to this CPU: drop cached translations; leave an address space that
+ * is going away. */
 static __always_inline void arch_tlb_ack(void)
 {
 	struct cpu *c = this_cpu();
@@ -155,8 +158,10 @@ static __always_inline void arch_tlb_poll(void)
 bool arch_irq_route(uint32_t irq, const struct cpu *c) __must_check;
 /* Mask or unmask line irq (arch/x86_64/ioapic.c). */
 void arch_irq_mask(uint32_t irq, bool masked);
-/* The message address and data that make a device's MSI or MSI-X write arrive as vector on CPU c (fixed, edge). */
-static inline void arch_msi_message(const struct cpu *c, uint32_t vector, uint32_t *addr, uint32_t *data)
+/* The message address and data that make a device's MSI or MSI-X write arrive as vector on CPU c
+ * (fixed, edge). */
+static inline void arch_msi_message(const struct cpu *c, uint32_t vector, uint32_t *addr,
+                                    uint32_t *data)
 {
 	*addr = 0xfee00000u | c->apic_id << 12;
 	*data = vector;

@@ -8,7 +8,8 @@
 void serial_init(void);
 /* Choose the screen from the boot info; PVH/BIOS without one gets VGA text at 0xb8000. */
 void fbcon_init(const struct boot_fb *fb);
-/* Move to an uncached MMIO mapping in the final kernel tables (called by vm_init before it switches). */
+/* Move to an uncached MMIO mapping in the final kernel tables (called by vm_init before it
+ * switches). */
 void fbcon_remap(void);
 
 #endif

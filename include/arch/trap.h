@@ -8,9 +8,9 @@
 /* Layout pushed by entry.S; offsets in bytes are used by the assembly. */
 struct trap_frame {
 	uint64_t r15, r14, r13, r12, r11, r10, r9, r8; /* 0 .. 56 */
-	uint64_t rbp, rdi, rsi, rdx, rcx, rbx, rax; /* 64 .. 112 */
-	uint64_t vector, error; /* 120, 128 */
-	uint64_t rip, cs, rflags, rsp, ss; /* 136 .. 168: pushed by the CPU */
+	uint64_t rbp, rdi, rsi, rdx, rcx, rbx, rax;    /* 64 .. 112 */
+	uint64_t vector, error;                        /* 120, 128 */
+	uint64_t rip, cs, rflags, rsp, ss;             /* 136 .. 168: pushed by the CPU */
 };
 _Static_assert(sizeof(struct trap_frame) == 176, "entry.S frame layout");
 #endif
@@ -19,20 +19,20 @@ _Static_assert(sizeof(struct trap_frame) == 176, "entry.S frame layout");
 #define SEG_KDATA 0x10
 #define SEG_UDATA 0x18
 #define SEG_UCODE 0x20
-#define SEG_TSS	  0x28
+#define SEG_TSS   0x28
 
-#define VEC_NMI 2
-#define VEC_DF	8
-#define VEC_PF	14
-#define VEC_MC	18
-#define VEC_IRQ_BASE 32 /* IOAPIC GSIs start here */
+#define VEC_NMI         2
+#define VEC_DF          8
+#define VEC_PF          14
+#define VEC_MC          18
+#define VEC_IRQ_BASE    32   /* IOAPIC GSIs start here */
 #define VEC_IOMMU_FAULT 0xee /* VT-d fault events (arch/x86_64/vtd.c) */
-#define VEC_TIMER    0xf0
-#define VEC_IPI_CALL 0xf1
-#define VEC_IPI_HALT 0xf2
-#define VEC_TLB      0xf3
-#define VEC_RESCHED  0xf4
-#define VEC_SPURIOUS 0xff
+#define VEC_TIMER       0xf0
+#define VEC_IPI_CALL    0xf1
+#define VEC_IPI_HALT    0xf2
+#define VEC_TLB         0xf3
+#define VEC_RESCHED     0xf4
+#define VEC_SPURIOUS    0xff
 
 #ifndef __ASSEMBLER__
 typedef void (*irq_handler_t)(struct trap_frame *tf);

@@ -4,10 +4,11 @@
 
 #include <kernel/object.h>
 
-#define USER_TOP 0x0000800000000000ull /* first address above the user half */
-#define USER_MAP_TOP HL_USER_MAP_TOP /* mappings end below; see user_range() */
+#define USER_TOP     0x0000800000000000ull /* first address above the user half */
+#define USER_MAP_TOP HL_USER_MAP_TOP       /* mappings end below; see user_range() */
 
-/* Once, after the frame allocator and the direct map: the per-page page-table records (8 bytes a page). */
+/* Once, after the frame allocator and the direct map: the per-page page-table records (8 bytes a
+ * page). */
 void aspace_hooks_init(void);
 void aspace_init(struct aspace *as);
 /*
@@ -23,8 +24,10 @@ void frame_cap_destroy(struct cap *cap);
 void aspace_destroy(struct aspace *as, const struct cap *cap);
 /* Make every CPU that may cache translations of as drop them (TLB shootdown). */
 void aspace_flush_all(struct aspace *as);
-/* Kernel-internal mapping for the root task at boot (no capabilities); its tables are recorded as hooked in as. */
-int aspace_map_boot(struct aspace *as, uint64_t va, paddr_t pa, uint64_t pte_flags, paddr_t (*alloc)(void)) __must_check;
+/* Kernel-internal mapping for the root task at boot (no capabilities); its tables are recorded as
+ * hooked in as. */
+int aspace_map_boot(struct aspace *as, uint64_t va, paddr_t pa, uint64_t pte_flags,
+                    paddr_t (*alloc)(void)) __must_check;
 
 /* A table made by aspace_map_boot goes back to the kernel: forget its record. */
 void aspace_forget_boot_table(paddr_t pa);

@@ -18,7 +18,8 @@ void bkl_lock_slow(void);
 void bkl_unlock_bad(void);
 bool bkl_held(void);
 
-/* Take the lock (interrupts must be off). Spins, answering TLB shootdowns, while another CPU holds it. */
+/* Take the lock (interrupts must be off). Spins, answering TLB shootdowns, while another CPU holds
+ * it. */
 static __always_inline void bkl_lock(void)
 {
 	if (__atomic_exchange_n(&bkl_word, 1, __ATOMIC_ACQUIRE))
@@ -34,7 +35,8 @@ static __always_inline void bkl_unlock(void)
 	__atomic_store_n(&bkl_word, 0, __ATOMIC_RELEASE);
 }
 
-/* Release a lock taken earlier on this same path (the fastpaths of syscall_dispatch): no owner check. */
+/* Release a lock taken earlier on this same path (the fastpaths of syscall_dispatch): no owner
+ * check. */
 static __always_inline void bkl_unlock_own(void)
 {
 	bkl_owner = -1;

@@ -53,17 +53,18 @@ struct boot_info {
 	uint32_t nmods;
 	struct boot_module mods[BOOT_MAX_MODS];
 	struct boot_fb fb;
-	uint64_t rsdp_phys; /* 0 = not given by the loader */
-	bool efi; /* booted through UEFI firmware */
+	uint64_t rsdp_phys;           /* 0 = not given by the loader */
+	bool efi;                     /* booted through UEFI firmware */
 	uint64_t info_phys, info_len; /* the loader's own structure, to reserve */
-	uint32_t warnings; /* entries dropped or malformed */
+	uint32_t warnings;            /* entries dropped or malformed */
 };
 
 /* Returns a pointer to len readable bytes at physical phys, or NULL. */
 typedef const void *(*boot_map_fn)(uint64_t phys, size_t len);
 
 /* Fill *bi from the loader structure at info_phys. Returns 0, or -1 if unusable. */
-int bootinfo_parse(uint32_t kind, uint64_t info_phys, boot_map_fn map, struct boot_info *bi) __must_check;
+int bootinfo_parse(uint32_t kind, uint64_t info_phys, boot_map_fn map,
+                   struct boot_info *bi) __must_check;
 
 /* The value of "key=" on the command line copied to buf, or false if absent. */
 bool bootinfo_cmdline_get(const struct boot_info *bi, const char *key, char *buf, size_t n);

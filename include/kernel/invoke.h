@@ -15,10 +15,10 @@
 struct invocation {
 	struct thread *caller;
 	struct cspace *cspace; /* the caller's capability space */
-	struct slot *target; /* the invoked capability */
+	struct slot *target;   /* the invoked capability */
 	uint64_t arg[6];
 	uint64_t res[4]; /* results, returned in message words 0..3 */
-	bool restart; /* set by a preempted long operation: re-run the system call */
+	bool restart;    /* set by a preempted long operation: re-run the system call */
 };
 
 struct method {
@@ -39,7 +39,8 @@ extern const unsigned kernel_nmethods;
 int invoke_method(struct invocation *inv, uint64_t label, uint64_t len) __must_check;
 
 /* Helpers for decoders: look up an argument capability in the caller's cspace. */
-static inline int inv_cap(struct invocation *inv, int arg, uint8_t type, uint8_t rights, struct slot **out)
+static inline int inv_cap(struct invocation *inv, int arg, uint8_t type, uint8_t rights,
+                          struct slot **out)
 {
 	return cap_lookup(inv->cspace, inv->arg[arg], type, rights, out);
 }

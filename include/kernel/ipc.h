@@ -11,7 +11,8 @@
 
 /* Send or call on the endpoint capability ep by t (t is the caller, current); returns an hl_err. */
 int ipc_send(struct thread *t, struct slot *ep, bool call, bool block) __must_check;
-/* Receive on ep: take a waiting sender, or block. Returns HL_OK or an hl_err; results are in t's registers. */
+/* Receive on ep: take a waiting sender, or block. Returns HL_OK or an hl_err; results are in t's
+ * registers. */
 int ipc_recv(struct thread *t, struct slot *ep) __must_check;
 /*
  * Reply to the thread that called t: its message goes to the caller, which
@@ -25,7 +26,8 @@ void ipc_wake(struct thread *c, struct thread *t);
 bool ipc_fault_send(struct thread *t) __must_check;
 /* Take t out of any IPC wait (suspend, destroy). */
 void ipc_cancel(struct thread *t);
-/* Wake every thread queued on ep (HL_ERR_DELETED; a fault sender re-runs its fault); ep is being destroyed. */
+/* Wake every thread queued on ep (HL_ERR_DELETED; a fault sender re-runs its fault); ep is being
+ * destroyed. */
 void ipc_endpoint_destroy(struct endpoint *ep);
 
 /* Signal n with the capability's badge (an unbadged capability signals bit 0). */

@@ -12,8 +12,8 @@
 #include <kernel/object.h>
 
 #define IRQ_ISA_COUNT 24
-#define IRQ_MSI_FIRST 32 /* vector 64 */
-#define IRQ_COUNT 206 /* vectors up to 0xed; 0xee and above are the kernel's own */
+#define IRQ_MSI_FIRST 32  /* vector 64 */
+#define IRQ_COUNT     206 /* vectors up to 0xed; 0xee and above are the kernel's own */
 
 /* A free message-signalled IRQ, claimed (its handler registered), or -1 when none is left. */
 int irq_msi_alloc(void);

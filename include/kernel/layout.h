@@ -32,8 +32,8 @@
 #define KERNEL_VBASE 0xffffffff80000000
 #define KERNEL_PBASE 0x200000
 
-#define KSTACK_SIZE  (16 * 1024)	/* per kernel stack, plus one guard page */
-#define IST_SIZE     (8 * 1024)
+#define KSTACK_SIZE (16 * 1024) /* per kernel stack, plus one guard page */
+#define IST_SIZE    (8 * 1024)
 
 #ifndef __ASSEMBLER__
 #include <kernel/types.h>

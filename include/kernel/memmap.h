@@ -13,7 +13,7 @@
  * out-of-order and dropped entries so the caller can warn.
  */
 uint32_t memmap_normalize(const struct boot_mmap_entry *in, uint32_t n, struct boot_mmap_entry *out,
-			  uint32_t max, uint32_t *anomalies) __must_check;
+                          uint32_t max, uint32_t *anomalies) __must_check;
 
 const char *memmap_type_name(uint32_t type);
 

@@ -11,25 +11,25 @@
 
 struct endpoint {
 	struct thread *head, *tail; /* [BKL] queued senders or receivers */
-	uint8_t receivers; /* [BKL] 1: the queue holds receivers, 0: senders */
+	uint8_t receivers;          /* [BKL] 1: the queue holds receivers, 0: senders */
 };
 
 struct notification {
-	uint64_t word; /* [BKL] pending signal bits (badges ORed) */
+	uint64_t word;              /* [BKL] pending signal bits (badges ORed) */
 	struct thread *head, *tail; /* [BKL] waiters */
-	struct thread *bound; /* [BKL] thread bound with bind_notification */
-	int32_t irq; /* [BKL] IRQ delivering here, or -1 */
+	struct thread *bound;       /* [BKL] thread bound with bind_notification */
+	int32_t irq;                /* [BKL] IRQ delivering here, or -1 */
 };
 
 /* Two pages: the top-level table, then bookkeeping (8 KiB object). */
 struct aspace {
 	uint64_t pml4[512]; /* [BKL] the top-level table itself (page aligned) */
-	uint64_t magic; /* [I] ASPACE_MAGIC while alive */
-	uint64_t id; /* [I] unique; mappings remember it to detect a reused object */
-	paddr_t root; /* [I] physical address of pml4 */
-	uint64_t cr3; /* [I] what CR3 holds for it: root | PCID (0 without PCID) */
+	uint64_t magic;     /* [I] ASPACE_MAGIC while alive */
+	uint64_t id;        /* [I] unique; mappings remember it to detect a reused object */
+	paddr_t root;       /* [I] physical address of pml4 */
+	uint64_t cr3;       /* [I] what CR3 holds for it: root | PCID (0 without PCID) */
 };
-#define ASPACE_MAGIC 0x61737061636521ull
+#define ASPACE_MAGIC    0x61737061636521ull
 #define ASPACE_OBJ_BITS 13
 
 /* Object size (log2 bytes) for retype; -1 if type/size_bits are invalid. */

@@ -8,33 +8,34 @@
 #include <arch/cpu.h>
 #include <kernel/types.h>
 
-#define MAX_CPUS 64
+#define MAX_CPUS   64
 #define PCID_COUNT 256 /* PCIDs in use: 0 for the kernel tables, 1-255 shared by address spaces */
 
 struct thread;
 struct aspace;
 
 struct cpu {
-	struct cpu *self; /* [I] 0: gs:0 */
-	uint32_t index; /* [I] 8: dense CPU number, 0 = BSP */
-	uint32_t apic_id; /* [I] 12 */
-	uint64_t kstack_top; /* [I] 16 */
+	struct cpu *self;       /* [I] 0: gs:0 */
+	uint32_t index;         /* [I] 8: dense CPU number, 0 = BSP */
+	uint32_t apic_id;       /* [I] 12 */
+	uint64_t kstack_top;    /* [I] 16 */
 	struct thread *current; /* [c] 24: the thread whose registers user mode holds */
-	uint64_t scratch; /* [c] 32: syscall entry scratch */
-	uint64_t nsyscalls; /* [c] 40: system calls entered on this CPU */
-	volatile bool online; /* [a] set once the CPU runs kernel code */
-	uint32_t irq_depth; /* [c] */
-	void *tss; /* [I] */
+	uint64_t scratch;       /* [c] 32: syscall entry scratch */
+	uint64_t nsyscalls;     /* [c] 40: system calls entered on this CPU */
+	volatile bool online;   /* [a] set once the CPU runs kernel code */
+	uint32_t irq_depth;     /* [c] */
+	void *tss;              /* [I] */
 	/* Cross-CPU call mailbox, see smp_call(). */
 	void (*volatile call_fn)(void *arg); /* [a] */
-	void *volatile call_arg; /* [a] */
-	volatile uint32_t call_done; /* [a] */
-	volatile uint64_t ipi_count; /* [a] IPIs handled */
-	volatile uint64_t timer_ticks; /* [a] LAPIC timer interrupts */
-	struct aspace *loaded_aspace; /* [c] address space in CR3 (NULL = kernel only) */
-	volatile uint32_t flush_req; /* [a] TLB shootdown requested, cleared when done */
-	volatile bool need_resched; /* [a] */
-	/* [BKL] pcid_owner[p]: id of the address space whose translations PCID p may hold here (0: none). */
+	void *volatile call_arg;             /* [a] */
+	volatile uint32_t call_done;         /* [a] */
+	volatile uint64_t ipi_count;         /* [a] IPIs handled */
+	volatile uint64_t timer_ticks;       /* [a] LAPIC timer interrupts */
+	struct aspace *loaded_aspace;        /* [c] address space in CR3 (NULL = kernel only) */
+	volatile uint32_t flush_req;         /* [a] TLB shootdown requested, cleared when done */
+	volatile bool need_resched;          /* [a] */
+	/* [BKL] pcid_owner[p]: id of the address space whose translations PCID p may hold here (0:
+	 * none). */
 	uint64_t pcid_owner[PCID_COUNT];
 };
 

@@ -15,12 +15,14 @@
 
 #define SLICE_NS 2000000 /* round-robin slice between equal priorities */
 
-/* A queued thread runs on no CPU (on_cpu 0): a CPU queues the thread it leaves only after letting go of it. */
+/* A queued thread runs on no CPU (on_cpu 0): a CPU queues the thread it leaves only after letting
+ * go of it. */
 struct runq {
 	struct thread *head[256], *tail[256]; /* per priority, linked through qnext/qprev */
-	uint64_t bitmap[4]; /* priorities with a queued thread */
+	uint64_t bitmap[4];                   /* priorities with a queued thread */
 	uint32_t count;
-	uint16_t top1; /* highest priority with a queued thread, plus one (0: none); kept by rq_push/rq_remove */
+	uint16_t top1; /* highest priority with a queued thread, plus one (0: none); kept by
+	                  rq_push/rq_remove */
 	/*
 	 * The timer below is due within a slice of when it was armed and no
 	 * thread waits for replenishment; false once it fires, or once a thread
@@ -29,18 +31,19 @@ struct runq {
 	 * ring 3, so it still serves. In count's padding.
 	 */
 	bool slice_armed;
-	uint64_t timer_deadline; /* TSC the one-shot timer is armed for, 0 = none */
+	uint64_t timer_deadline;  /* TSC the one-shot timer is armed for, 0 = none */
 	struct thread *throttled; /* out of budget, waiting for replenishment (qnext list) */
 };
 
 extern struct runq rqs[MAX_CPUS]; /* indexed by CPU */
-extern uint64_t slice_tsc; /* [I] SLICE_NS in TSC ticks */
+extern uint64_t slice_tsc;        /* [I] SLICE_NS in TSC ticks */
 
 /* Arm this CPU's timer for the slice, budget or replenishment t (running next) needs, if any. */
 void sched_arm_timer(struct cpu *c, struct thread *t);
 __noreturn void arch_return_to_user(struct thread *t);
 
-/* Highest priority with a queued thread, -1 if none, from the bitmap (rq_remove keeps top1 with it). */
+/* Highest priority with a queued thread, -1 if none, from the bitmap (rq_remove keeps top1 with
+ * it). */
 static __always_inline int rq_scan_top(const struct runq *q)
 {
 	for (int w = 3; w >= 0; w--)
@@ -68,8 +71,8 @@ static __always_inline bool rq_none_above(const struct runq *q, uint8_t p)
  * that cannot arise. rival: a thread of to's priority is known to be
  * queued here (false: look).
  */
-static __always_inline __noreturn void fast_switch(struct cpu *c, struct runq *q, struct thread *from, struct thread *to,
-						   bool rival)
+static __always_inline __noreturn void
+fast_switch(struct cpu *c, struct runq *q, struct thread *from, struct thread *to, bool rival)
 {
 	c->current = to;
 	c->need_resched = false;
@@ -80,7 +83,8 @@ static __always_inline __noreturn void fast_switch(struct cpu *c, struct runq *q
 	if (to->aspace_slot.cap.type == HL_OBJ_ASPACE) {
 		struct aspace *as = (struct aspace *)to->aspace_slot.cap.obj;
 		if (!as)
-			__builtin_unreachable(); /* a capability to an object always has the object */
+			__builtin_unreachable(); /* a capability to an object always has the object
+			                          */
 		arch_aspace_load(c, as);
 	} else {
 		arch_aspace_load(c, NULL);

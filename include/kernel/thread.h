@@ -15,11 +15,12 @@
 
 /* Saved user registers; offsets are used by arch/x86_64/syscall.S. */
 struct user_regs {
-	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp; /* 0 .. 48 */
+	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp;    /* 0 .. 48 */
 	uint64_t r8, r9, r10, r11, r12, r13, r14, r15; /* 56 .. 112 */
-	uint64_t rip, rsp, rflags, fs_base; /* 120 .. 144 */
+	uint64_t rip, rsp, rflags, fs_base;            /* 120 .. 144 */
 };
-#define UREGS_AT(f, off) _Static_assert(offsetof(struct user_regs, f) == (off), "syscall.S: user_regs." #f)
+#define UREGS_AT(f, off)                                                                           \
+	_Static_assert(offsetof(struct user_regs, f) == (off), "syscall.S: user_regs." #f)
 UREGS_AT(rax, R_RAX);
 UREGS_AT(rbx, R_RBX);
 UREGS_AT(rcx, R_RCX);
@@ -42,52 +43,57 @@ UREGS_AT(fs_base, R_FS_BASE);
 #undef UREGS_AT
 
 enum thread_state {
-	TS_INACTIVE = 0, /* never resumed, or suspended */
-	TS_RUNNABLE, /* in a run queue or running */
-	TS_BLOCKED_SEND, /* queued on an endpoint to send (or call) */
-	TS_BLOCKED_RECV, /* queued on an endpoint to receive */
+	TS_INACTIVE = 0,  /* never resumed, or suspended */
+	TS_RUNNABLE,      /* in a run queue or running */
+	TS_BLOCKED_SEND,  /* queued on an endpoint to send (or call) */
+	TS_BLOCKED_RECV,  /* queued on an endpoint to receive */
 	TS_BLOCKED_REPLY, /* called and waits for the reply */
-	TS_BLOCKED_NTFN, /* waits on a notification */
-	TS_FAULTED, /* stopped after a fault nobody handles */
+	TS_BLOCKED_NTFN,  /* waits on a notification */
+	TS_FAULTED,       /* stopped after a fault nobody handles */
 };
 
 struct endpoint;
 struct notification;
 
 struct thread {
-	struct user_regs regs; /* [BKL] 0: see syscall.S */
-	uint8_t full_restore; /* [BKL] 152: return with iretq (all registers), not sysret */
-	uint8_t state; /* [BKL] enum thread_state */
-	uint8_t priority; /* [BKL] 0 (lowest) .. 255 */
-	uint8_t is_call; /* [BKL] blocked sender used call */
-	uint32_t cpu; /* [BKL] CPU it runs on */
+	struct user_regs regs;        /* [BKL] 0: see syscall.S */
+	uint8_t full_restore;         /* [BKL] 152: return with iretq (all registers), not sysret */
+	uint8_t state;                /* [BKL] enum thread_state */
+	uint8_t priority;             /* [BKL] 0 (lowest) .. 255 */
+	uint8_t is_call;              /* [BKL] blocked sender used call */
+	uint32_t cpu;                 /* [BKL] CPU it runs on */
 	struct thread *qnext, *qprev; /* [BKL] run-queue or endpoint/notification queue links */
-	void *queue; /* [BKL] endpoint or notification it is queued on */
-	struct thread *reply_to; /* [BKL] caller waiting for this thread's reply */
-	struct thread *replier; /* [BKL] while blocked in call: who will reply */
-	uint64_t badge; /* [BKL] badge of the capability it sends through */
-	uint64_t msginfo; /* [BKL] pending message info while queued to send */
-	struct slot cspace_slot, aspace_slot, ipc_slot, fault_slot, ntfn_slot; /* [BKL] copies it holds */
-	struct hl_ipc_buffer *ipcbuf; /* [BKL] kernel view of its IPC buffer, or NULL */
-	uint64_t budget_ns, period_ns; /* [BKL] 0 = unlimited */
+	void *queue;                  /* [BKL] endpoint or notification it is queued on */
+	struct thread *reply_to;      /* [BKL] caller waiting for this thread's reply */
+	struct thread *replier;       /* [BKL] while blocked in call: who will reply */
+	uint64_t badge;               /* [BKL] badge of the capability it sends through */
+	uint64_t msginfo;             /* [BKL] pending message info while queued to send */
+	struct slot cspace_slot, aspace_slot, ipc_slot, fault_slot,
+	    ntfn_slot;                          /* [BKL] copies it holds */
+	struct hl_ipc_buffer *ipcbuf;           /* [BKL] kernel view of its IPC buffer, or NULL */
+	uint64_t budget_ns, period_ns;          /* [BKL] 0 = unlimited */
 	uint64_t budget_left_ns, replenish_tsc; /* [BKL] */
-	uint64_t run_start_tsc; /* [BKL] when it last started running */
+	uint64_t run_start_tsc;                 /* [BKL] when it last started running */
 	uint64_t fault[4]; /* [BKL] vector, error, address, rip of the last fault */
-	uint32_t magic; /* [I] */
-	uint32_t on_cpu; /* [BKL] 1 + index of the CPU running it (its current), 0 = none */
-	uint32_t in_fault; /* [BKL] blocked in a fault call: fault[] is its message, its registers stay */
-	uint8_t throttled; /* [BKL] out of budget: on the throttled list of a CPU until replenished */
+	uint32_t magic;    /* [I] */
+	uint32_t on_cpu;   /* [BKL] 1 + index of the CPU running it (its current), 0 = none */
+	uint32_t in_fault; /* [BKL] blocked in a fault call: fault[] is its message, its registers
+	                      stay */
+	uint8_t
+	    throttled; /* [BKL] out of budget: on the throttled list of a CPU until replenished */
 	uint8_t xsave[] __aligned(64); /* FPU/SSE/AVX state (XSAVE area) */
 };
 _Static_assert(offsetof(struct thread, regs) == 0, "syscall.S: the registers open struct thread");
-_Static_assert(offsetof(struct thread, full_restore) == T_FULL_RESTORE, "syscall.S: thread.full_restore");
+_Static_assert(offsetof(struct thread, full_restore) == T_FULL_RESTORE,
+               "syscall.S: thread.full_restore");
 
-#define THREAD_MAGIC 0x74687264 /* "thrd" */
-#define THREAD_OBJ_BITS 13 /* 8 KiB: registers, bookkeeping and the XSAVE area */
+#define THREAD_MAGIC    0x74687264 /* "thrd" */
+#define THREAD_OBJ_BITS 13         /* 8 KiB: registers, bookkeeping and the XSAVE area */
 
 static inline struct cspace *thread_cspace(struct thread *t)
 {
-	return t->cspace_slot.cap.type == HL_OBJ_CSPACE ? (struct cspace *)t->cspace_slot.cap.obj : NULL;
+	return t->cspace_slot.cap.type == HL_OBJ_CSPACE ? (struct cspace *)t->cspace_slot.cap.obj
+	                                                : NULL;
 }
 
 /* Its IPC buffer; NULL once the frame capability it holds is gone (revoked with its memory). */
@@ -111,7 +117,7 @@ void sched_timer_tick(void);
 /* Pick the next thread for this CPU (NULL = idle) and make it current. */
 struct thread *sched_pick(void);
 __noreturn void sched_exit_to_user(void); /* run the current thread, or idle */
-void sched_switch_to(struct thread *t); /* direct hand-off (IPC fastpath) */
+void sched_switch_to(struct thread *t);   /* direct hand-off (IPC fastpath) */
 void sched_remove(struct thread *t);
 void sched_migrate(struct thread *t, uint32_t cpu);
 void sched_kick(struct thread *t);

@@ -8,24 +8,24 @@
 #define KERNEL_THREAD_LAYOUT_H
 
 /* struct user_regs, at offset 0 of struct thread */
-#define R_RAX	 0
-#define R_RBX	 8
-#define R_RCX	 16
-#define R_RDX	 24
-#define R_RSI	 32
-#define R_RDI	 40
-#define R_RBP	 48
-#define R_R8	 56
-#define R_R9	 64
-#define R_R10	 72
-#define R_R11	 80
-#define R_R12	 88
-#define R_R13	 96
-#define R_R14	 104
-#define R_R15	 112
-#define R_RIP	 120
-#define R_RSP	 128
-#define R_RFLAGS 136
+#define R_RAX     0
+#define R_RBX     8
+#define R_RCX     16
+#define R_RDX     24
+#define R_RSI     32
+#define R_RDI     40
+#define R_RBP     48
+#define R_R8      56
+#define R_R9      64
+#define R_R10     72
+#define R_R11     80
+#define R_R12     88
+#define R_R13     96
+#define R_R14     104
+#define R_R15     112
+#define R_RIP     120
+#define R_RSP     128
+#define R_RFLAGS  136
 #define R_FS_BASE 144
 /* struct thread */
 #define T_FULL_RESTORE 152

@@ -11,14 +11,14 @@
 #include <stdint.h>
 
 #define ELF_MAX_SEGMENTS 16
-#define ELF_PF_X 1
-#define ELF_PF_W 2
-#define ELF_PF_R 4
+#define ELF_PF_X         1
+#define ELF_PF_W         2
+#define ELF_PF_R         4
 
 struct elf_segment {
-	uint64_t vaddr, memsz; /* where it goes; memsz >= filesz, the rest is zeroed */
+	uint64_t vaddr, memsz;   /* where it goes; memsz >= filesz, the rest is zeroed */
 	uint64_t offset, filesz; /* its bytes in the file */
-	uint32_t flags; /* ELF_PF_* */
+	uint32_t flags;          /* ELF_PF_* */
 };
 
 struct elf_image {
@@ -29,8 +29,8 @@ struct elf_image {
 
 enum elf_err {
 	ELF_OK = 0,
-	ELF_ETRUNC = -1, /* file shorter than a header or segment says */
-	ELF_EFORMAT = -2, /* not ELF64 little-endian x86-64 executable */
+	ELF_ETRUNC = -1,   /* file shorter than a header or segment says */
+	ELF_EFORMAT = -2,  /* not ELF64 little-endian x86-64 executable */
 	ELF_ESEGMENT = -3, /* a segment is malformed, overlaps another, or leaves the user range */
 	ELF_ETOOMANY = -4,
 };
@@ -40,7 +40,8 @@ enum elf_err {
  * non-overlapping, have filesz <= memsz, and the entry point must be inside
  * an executable segment.
  */
-int elf_parse(const uint8_t *buf, size_t len, uint64_t user_top, struct elf_image *img) __attribute__((warn_unused_result));
+int elf_parse(const uint8_t *buf, size_t len, uint64_t user_top, struct elf_image *img)
+    __attribute__((warn_unused_result));
 const char *elf_strerror(int err);
 
 #endif

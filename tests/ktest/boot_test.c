@@ -11,7 +11,8 @@ KTEST(boot, info_normalized)
 	KEXPECT(t, boot_info.nmmap > 0 && pmm_nmap > 0);
 	KEXPECT(t, pmm_total_usable() > 1000, "only %lu usable frames", pmm_total_usable());
 	for (uint32_t i = 1; i < pmm_nmap; i++)
-		KEXPECT(t, pmm_map[i].base >= pmm_map[i - 1].base + pmm_map[i - 1].len, "map not sorted/disjoint");
+		KEXPECT(t, pmm_map[i].base >= pmm_map[i - 1].base + pmm_map[i - 1].len,
+		        "map not sorted/disjoint");
 }
 
 KTEST(boot, cmdline_parsing)

@@ -46,9 +46,11 @@ KTEST(memory, pmm_never_hands_out_kernel_or_modules)
 		if (!got[n])
 			break;
 		KEXPECT(t, got[n] >= 0x100000, "low memory handed out: %#lx", got[n]);
-		KEXPECT(t, got[n] < kstart || got[n] >= kend, "kernel frame handed out: %#lx", got[n]);
+		KEXPECT(t, got[n] < kstart || got[n] >= kend, "kernel frame handed out: %#lx",
+		        got[n]);
 		for (uint32_t m = 0; m < boot_info.nmods; m++)
-			KEXPECT(t, got[n] + PAGE_SIZE <= boot_info.mods[m].start || got[n] >= boot_info.mods[m].end);
+			KEXPECT(t, got[n] + PAGE_SIZE <= boot_info.mods[m].start ||
+			               got[n] >= boot_info.mods[m].end);
 	}
 	while (n--)
 		pmm_free_pages(got[n], 1);
@@ -98,8 +100,10 @@ KTEST(memory, page_table_map_protect_unmap)
 	*(volatile uint64_t *)va = 0x1234;
 	KEXPECT(t, *(uint64_t *)phys_to_virt(pa) == 0x1234, "alias does not see the write");
 	KEXPECT(t, pt_protect(e, kernel_pml4, va, PTE_NX) == PT_OK);
-	KEXPECT(t, pt_lookup(e, kernel_pml4, va + 8, &got, &fl, &sz) && got == pa + 8 && !(fl & PTE_W));
-	KEXPECT(t, pt_unmap(e, kernel_pml4, va, &sz, &got) == PT_OK && got == pa && sz == PAGE_SIZE);
+	KEXPECT(t, pt_lookup(e, kernel_pml4, va + 8, &got, &fl, &sz) && got == pa + 8 &&
+	               !(fl & PTE_W));
+	KEXPECT(t,
+	        pt_unmap(e, kernel_pml4, va, &sz, &got) == PT_OK && got == pa && sz == PAGE_SIZE);
 	invlpg(va);
 	KEXPECT(t, !pt_lookup(e, kernel_pml4, va, NULL, NULL, NULL));
 	KEXPECT(t, pt_unmap(e, kernel_pml4, va, NULL, NULL) == PT_ENOENT);
@@ -116,17 +120,18 @@ KTEST(memory, page_table_huge_page)
 	if (!KCHECK(t, pa))
 		return;
 	KEXPECT(t, pt_map(e, kernel_pml4, va, pa, HUGE_SIZE, PTE_W | PTE_NX) == PT_OK);
-	KEXPECT(t, pt_lookup(e, kernel_pml4, va + 0x12345, &got, NULL, &sz) && got == pa + 0x12345 &&
-			   sz == HUGE_SIZE);
+	KEXPECT(t, pt_lookup(e, kernel_pml4, va + 0x12345, &got, NULL, &sz) &&
+	               got == pa + 0x12345 && sz == HUGE_SIZE);
 	KEXPECT(t, pt_map(e, kernel_pml4, va + PAGE_SIZE, pa, PAGE_SIZE, 0) == PT_EEXIST);
-	KEXPECT(t, pt_unmap(e, kernel_pml4, va, &sz, &got) == PT_OK && sz == HUGE_SIZE && got == pa);
+	KEXPECT(t,
+	        pt_unmap(e, kernel_pml4, va, &sz, &got) == PT_OK && sz == HUGE_SIZE && got == pa);
 	invlpg(va);
 	pmm_free_pages(pa, 512);
 }
 
 static bool kmalloc_cycle(struct ktest_ctx *t)
 {
-	static const size_t sizes[] = { 1, 16, 17, 100, 2048, 2049, 10000 };
+	static const size_t sizes[] = {1, 16, 17, 100, 2048, 2049, 10000};
 	void *p[ARRAY_SIZE(sizes)];
 	uint64_t live = kmalloc_live();
 
@@ -137,7 +142,8 @@ static bool kmalloc_cycle(struct ktest_ctx *t)
 		KEXPECT(t, ((uintptr_t)p[i] & 15) == 0);
 		for (size_t k = 0; k < sizes[i]; k++)
 			if (((uint8_t *)p[i])[k]) {
-				ktest_fail(t, __FILE__, __LINE__, "zeroed memory", "size %zu", sizes[i]);
+				ktest_fail(t, __FILE__, __LINE__, "zeroed memory", "size %zu",
+				           sizes[i]);
 				break;
 			}
 		memset(p[i], 0xee, sizes[i]);

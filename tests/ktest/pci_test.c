@@ -40,9 +40,11 @@ KTEST(pci, bars_are_sane)
 			const struct pci_bar *bar = &d->bar[b];
 			if (!bar->size)
 				continue;
-			KEXPECT(t, (bar->size & (bar->size - 1)) == 0, "%02x:%02x.%x BAR%d size %#lx", d->bus,
-				d->dev, d->fn, b, bar->size);
-			KEXPECT(t, bar->base % bar->size == 0 || bar->base == 0, "BAR%d misaligned", b);
+			KEXPECT(t, (bar->size & (bar->size - 1)) == 0,
+			        "%02x:%02x.%x BAR%d size %#lx", d->bus, d->dev, d->fn, b,
+			        bar->size);
+			KEXPECT(t, bar->base % bar->size == 0 || bar->base == 0, "BAR%d misaligned",
+			        b);
 		}
 	}
 }
@@ -82,7 +84,8 @@ KTEST(pci, bar_map_reads_device)
 	KEXPECT(t, *last == ~0x5aa5c33cu, "read %#x", *last);
 	*last = saved;
 
-	if (d->vendor == 0x1234 && d->device == 0x1111 && !d->bar[2].io && d->bar[2].size >= 0x1000) {
+	if (d->vendor == 0x1234 && d->device == 0x1111 && !d->bar[2].io &&
+	    d->bar[2].size >= 0x1000) {
 		volatile uint16_t *regs = pci_bar_map(d, 2);
 		if (!KCHECK(t, regs != NULL))
 			return;

@@ -20,7 +20,7 @@
 #include <lib/string.h>
 
 #define TEST_VA 0x40000000ull
-#define POOL 16
+#define POOL    16
 
 /* Page tables and frames of one case, freed together at its end. */
 static paddr_t pool[POOL];
@@ -61,7 +61,8 @@ static void free_aspace(struct aspace *as)
 static void free_pool(void)
 {
 	while (pooled) {
-		aspace_forget_boot_table(pool[--pooled]); /* tables and frames alike: none is hooked any more */
+		aspace_forget_boot_table(
+		    pool[--pooled]); /* tables and frames alike: none is hooked any more */
 		pmm_free_pages(pool[pooled], 1);
 	}
 }
@@ -91,7 +92,7 @@ static void *table_ptr(paddr_t pa, void *ctx)
 /* Point TEST_VA in as at pa instead, without any TLB flush (tables stay: no free). */
 static bool remap(struct aspace *as, paddr_t pa)
 {
-	static const struct pt_env walk = { table_ptr, NULL, NULL, NULL, NULL };
+	static const struct pt_env walk = {table_ptr, NULL, NULL, NULL, NULL};
 
 	return pt_unmap(&walk, as->root, TEST_VA, NULL, NULL) == PT_OK && map(as, pa);
 }
@@ -133,7 +134,8 @@ KTEST(pcid, enabled_when_the_cpu_has_it)
 	free_aspace(b);
 }
 
-/* The bug PCID invites: a shootdown while as is loaded nowhere must still reach the CPUs that keep its PCID. */
+/* The bug PCID invites: a shootdown while as is loaded nowhere must still reach the CPUs that keep
+ * its PCID. */
 KTEST(pcid, unmap_is_seen_after_switching_away_and_back)
 {
 	struct cpu *c = this_cpu();
@@ -145,16 +147,20 @@ KTEST(pcid, unmap_is_seen_after_switching_away_and_back)
 		KEXPECT(t, read_through(b) == 0x3333);
 		KEXPECT(t, remap(a, f2)); /* as aspace.unmap and map do, then: */
 		aspace_flush_all(a);
-		/* Whether this CPU would have kept the old entry is its choice; that the kernel stops relying on it is not. */
+		/* Whether this CPU would have kept the old entry is its choice; that the kernel
+		 * stops relying on it is not. */
 		if (cpu_feat.pcid)
-			KEXPECT(t, c->pcid_owner[a->cr3 & 0xfff] != a->id, "the shootdown left a's PCID trusted here");
-		KEXPECT(t, read_through(a) == 0x2222, "a stale translation of the old frame was used");
+			KEXPECT(t, c->pcid_owner[a->cr3 & 0xfff] != a->id,
+			        "the shootdown left a's PCID trusted here");
+		KEXPECT(t, read_through(a) == 0x2222,
+		        "a stale translation of the old frame was used");
 		KEXPECT(t, read_through(b) == 0x3333);
 	}
 	end_case(c, saved, a, b);
 }
 
-/* Address spaces whose ids differ by a multiple of 255 share a PCID: the owner table must tell them apart. */
+/* Address spaces whose ids differ by a multiple of 255 share a PCID: the owner table must tell them
+ * apart. */
 KTEST(pcid, address_spaces_sharing_a_pcid_never_share_translations)
 {
 	struct cpu *c = this_cpu();
@@ -162,7 +168,8 @@ KTEST(pcid, address_spaces_sharing_a_pcid_never_share_translations)
 	paddr_t f1 = frame_of(0xaaaa), f2 = frame_of(0xbbbb);
 
 	if (KCHECK(t, a && b && f1 && f2)) {
-		if (cpu_feat.pcid) /* re-initialize b until it gets a's PCID (nothing is mapped in it yet) */
+		if (cpu_feat.pcid) /* re-initialize b until it gets a's PCID (nothing is mapped in
+		                      it yet) */
 			while ((b->cr3 & 0xfff) != (a->cr3 & 0xfff))
 				aspace_init(b);
 		KEXPECT(t, (b->cr3 & 0xfff) == (a->cr3 & 0xfff) && a->id != b->id);
@@ -198,11 +205,13 @@ KTEST(pcid, switching_back_keeps_translations)
 		KEXPECT(t, c->pcid_owner[pa] == a->id && (read_cr3() & 0xfff) == pa);
 		KEXPECT(t, read_through(b) == 0x3333);
 		KEXPECT(t, c->pcid_owner[pa] == a->id, "loading b made this CPU forget a");
-		/* Change a's entry without the flush the kernel would do: what comes back is what the TLB kept. */
+		/* Change a's entry without the flush the kernel would do: what comes back is what
+		 * the TLB kept. */
 		KEXPECT(t, remap(a, f2));
 		uint64_t v = read_through(a);
 		KEXPECT(t, v == 0x1111 || v == 0x2222);
-		kprintf("    # pcid: translations kept across a switch: %s\n", v == 0x1111 ? "yes" : "no");
+		kprintf("    # pcid: translations kept across a switch: %s\n",
+		        v == 0x1111 ? "yes" : "no");
 		aspace_flush_all(a); /* a is loaded here: flushes now */
 		KEXPECT(t, read_through(a) == 0x2222);
 	}

@@ -33,10 +33,12 @@ KTEST(smp, every_cpu_runs_function_by_ipi)
 	for (uint32_t i = 0; i < MAX_CPUS; i++)
 		seen_apic[i] = 0;
 	uint32_t ran = smp_call_all(report_in, NULL);
-	KEXPECT(t, ran == ncpus_online && hits == ncpus_online, "ran %u hits %u of %u", ran, hits, ncpus_online);
+	KEXPECT(t, ran == ncpus_online && hits == ncpus_online, "ran %u hits %u of %u", ran, hits,
+	        ncpus_online);
 	for (uint32_t i = 0; i < ncpus_online; i++)
-		KEXPECT(t, seen_apic[i] == cpus[i].apic_id + 1, "cpu %u reported APIC %u, expected %u", i,
-			seen_apic[i] - 1, cpus[i].apic_id);
+		KEXPECT(t, seen_apic[i] == cpus[i].apic_id + 1,
+		        "cpu %u reported APIC %u, expected %u", i, seen_apic[i] - 1,
+		        cpus[i].apic_id);
 }
 
 KTEST(smp, call_to_offline_cpu_fails)
@@ -62,7 +64,8 @@ KTEST(smp, spinlock_counts_exactly)
 {
 	shared_counter = 0;
 	uint32_t ran = smp_call_all(bump_many, NULL);
-	KEXPECT(t, shared_counter == 1000ul * ran, "counter %lu, expected %lu", shared_counter, 1000ul * ran);
+	KEXPECT(t, shared_counter == 1000ul * ran, "counter %lu, expected %lu", shared_counter,
+	        1000ul * ran);
 	KEXPECT(t, !spin_held(&shared_lock));
 }
 
@@ -79,17 +82,20 @@ KTEST(smp, trampoline_gdt_needs_no_accessed_bit_write)
 
 	KEXPECT(t, n == 4, "%zu descriptors", n);
 	for (size_t i = 1; i < n; i++)
-		KEXPECT(t, (tramp_gdt[i] >> 40 & 0x81) == 0x81, "descriptor %zu: %#lx (present and accessed wanted)", i,
-			tramp_gdt[i]);
+		KEXPECT(t, (tramp_gdt[i] >> 40 & 0x81) == 0x81,
+		        "descriptor %zu: %#lx (present and accessed wanted)", i, tramp_gdt[i]);
 }
 
-/* The bug Bochs found: the BSP read its id through x2APIC MSRs before the APIC was in x2APIC mode (#GP). */
+/* The bug Bochs found: the BSP read its id through x2APIC MSRs before the APIC was in x2APIC mode
+ * (#GP). */
 KTEST(smp, x2apic_mode_is_on_before_ids_are_read)
 {
 	if (!lapic_is_x2apic()) {
 		KSKIP(t, "xAPIC mode");
 		return;
 	}
-	KEXPECT(t, rdmsr(MSR_APIC_BASE) & (1ull << 10), "IA32_APIC_BASE %#lx", rdmsr(MSR_APIC_BASE));
-	KEXPECT(t, lapic_id() == this_cpu()->apic_id, "read %u, recorded %u", lapic_id(), this_cpu()->apic_id);
+	KEXPECT(t, rdmsr(MSR_APIC_BASE) & (1ull << 10), "IA32_APIC_BASE %#lx",
+	        rdmsr(MSR_APIC_BASE));
+	KEXPECT(t, lapic_id() == this_cpu()->apic_id, "read %u, recorded %u", lapic_id(),
+	        this_cpu()->apic_id);
 }

@@ -40,7 +40,8 @@ KTEST(timers, tsc_and_hpet_agree_within_1pct)
 	}
 	for (int i = 0; i < 3; i++)
 		agree += clocks_agree(&hns, &tns);
-	KEXPECT(t, agree >= 2, "agreed in %d of 3 windows; last: hpet %lu ns vs tsc %lu ns", agree, hns, tns);
+	KEXPECT(t, agree >= 2, "agreed in %d of 3 windows; last: hpet %lu ns vs tsc %lu ns", agree,
+	        hns, tns);
 }
 
 KTEST(timers, udelay_advances_time)

@@ -83,7 +83,8 @@ KTEST(traps, interrupts_still_work_after_faults)
 	KEXPECT(t, read_rflags() & (1u << 9), "IF lost after a caught fault");
 }
 
-/* The bug Bochs found: stac and clac are #UD without SMAP; the helpers must leave RFLAGS.AC alone there. */
+/* The bug Bochs found: stac and clac are #UD without SMAP; the helpers must leave RFLAGS.AC alone
+ * there. */
 KTEST(traps, user_access_helpers_without_smap_do_nothing)
 {
 	bool smap = cpu_feat.smap;

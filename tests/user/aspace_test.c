@@ -5,7 +5,7 @@
  */
 #include "utest.h"
 
-#define FRESH_VA 0x500000000000ull /* a PML4 slot nothing else uses */
+#define FRESH_VA  0x500000000000ull /* a PML4 slot nothing else uses */
 #define KERNEL_VA 0xffff800000000000ull
 
 enum { ST_SEND = 2 };
@@ -26,7 +26,8 @@ static hl_cptr_t copy_of(hl_cptr_t cap, uint32_t rights)
 	return hl_cspace_copy(HL_SLOT_CSPACE, s, cap, rights) == HL_OK ? s : 0;
 }
 
-/* Page tables for va in address space as, from the suite memory (levels already there are skipped). */
+/* Page tables for va in address space as, from the suite memory (levels already there are skipped).
+ */
 static void tables_for(struct utest_ctx *t, hl_cptr_t as, uint64_t va)
 {
 	for (int level = 3; level >= 1; level--) {
@@ -42,7 +43,8 @@ UTEST(aspace_errors, map_without_table)
 {
 	hl_cptr_t f = ut_alloc(t, HL_OBJ_FRAME, 12);
 
-	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, f, FRESH_VA + (2ull << 39), HL_R_READ), HL_ERR_NO_TABLE);
+	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, f, FRESH_VA + (2ull << 39), HL_R_READ),
+	            HL_ERR_NO_TABLE);
 }
 
 UTEST(aspace_errors, map_frame_already_mapped)
@@ -52,7 +54,8 @@ UTEST(aspace_errors, map_frame_already_mapped)
 
 	if (!UCHECK(t, p))
 		return;
-	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, f, (uint64_t)p + 4096, HL_R_READ), HL_ERR_ALREADY_MAPPED);
+	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, f, (uint64_t)p + 4096, HL_R_READ),
+	            HL_ERR_ALREADY_MAPPED);
 }
 
 UTEST(aspace_errors, map_address_occupied)
@@ -62,7 +65,8 @@ UTEST(aspace_errors, map_address_occupied)
 
 	if (!UCHECK(t, p))
 		return;
-	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, g, (uint64_t)p, HL_R_READ), HL_ERR_ALREADY_MAPPED);
+	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, g, (uint64_t)p, HL_R_READ),
+	            HL_ERR_ALREADY_MAPPED);
 }
 
 UTEST(aspace_errors, map_bad_addresses_and_rights)
@@ -73,15 +77,22 @@ UTEST(aspace_errors, map_bad_addresses_and_rights)
 
 	if (!UCHECK(t, p))
 		return;
-	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, g, hole + 8, HL_R_READ), HL_ERR_INVALID_ARG); /* misaligned */
+	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, g, hole + 8, HL_R_READ),
+	            HL_ERR_INVALID_ARG); /* misaligned */
 	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, g, KERNEL_VA, HL_R_READ), HL_ERR_INVALID_ARG);
-	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, g, 0x800000000000ull, HL_R_READ), HL_ERR_INVALID_ARG); /* non-canonical */
-	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, g, 0, HL_R_READ), HL_ERR_INVALID_ARG); /* page 0 */
-	/* the last page below the kernel half: a syscall ending there would return to a non-canonical address */
-	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, g, HL_USER_MAP_TOP, HL_R_READ), HL_ERR_INVALID_ARG);
-	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, g, 0x7ffffffff000ull, HL_R_READ | HL_R_EXEC), HL_ERR_INVALID_ARG);
+	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, g, 0x800000000000ull, HL_R_READ),
+	            HL_ERR_INVALID_ARG); /* non-canonical */
+	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, g, 0, HL_R_READ),
+	            HL_ERR_INVALID_ARG); /* page 0 */
+	/* the last page below the kernel half: a syscall ending there would return to a
+	 * non-canonical address */
+	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, g, HL_USER_MAP_TOP, HL_R_READ),
+	            HL_ERR_INVALID_ARG);
+	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, g, 0x7ffffffff000ull, HL_R_READ | HL_R_EXEC),
+	            HL_ERR_INVALID_ARG);
 	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, g, hole, HL_R_GRANT), HL_ERR_INVALID_ARG);
-	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, g, hole, 0x10 | HL_R_READ), HL_ERR_INVALID_ARG);
+	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, g, hole, 0x10 | HL_R_READ),
+	            HL_ERR_INVALID_ARG);
 	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, g, hole, HL_R_READ), HL_OK);
 }
 
@@ -92,8 +103,11 @@ UTEST(aspace_errors, map_write_with_read_only_copy)
 
 	if (!UCHECK(t, p && ro))
 		return;
-	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, ro, (uint64_t)p + 4096, HL_R_READ | HL_R_WRITE), HL_ERR_NO_RIGHTS);
-	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, ro, (uint64_t)p + 4096, HL_R_READ | HL_R_EXEC), HL_ERR_NO_RIGHTS);
+	UEXPECT_ERR(t,
+	            hl_aspace_map(HL_SLOT_ASPACE, ro, (uint64_t)p + 4096, HL_R_READ | HL_R_WRITE),
+	            HL_ERR_NO_RIGHTS);
+	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, ro, (uint64_t)p + 4096, HL_R_READ | HL_R_EXEC),
+	            HL_ERR_NO_RIGHTS);
 	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, ro, (uint64_t)p + 4096, HL_R_READ), HL_OK);
 }
 
@@ -104,10 +118,14 @@ UTEST(aspace_errors, map_cap_errors)
 
 	if (!UCHECK(t, p))
 		return;
-	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, ep, (uint64_t)p + 4096, HL_R_READ), HL_ERR_WRONG_TYPE);
-	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, ut_slot(), (uint64_t)p + 4096, HL_R_READ), HL_ERR_INVALID_CAP);
-	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_DEBUG, f, (uint64_t)p + 4096, HL_R_READ), HL_ERR_ILLEGAL_OP); /* not an aspace */
-	UEXPECT_ERR(t, hl_aspace_map(ut_slot(), f, (uint64_t)p + 4096, HL_R_READ), HL_ERR_INVALID_CAP);
+	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, ep, (uint64_t)p + 4096, HL_R_READ),
+	            HL_ERR_WRONG_TYPE);
+	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, ut_slot(), (uint64_t)p + 4096, HL_R_READ),
+	            HL_ERR_INVALID_CAP);
+	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_DEBUG, f, (uint64_t)p + 4096, HL_R_READ),
+	            HL_ERR_ILLEGAL_OP); /* not an aspace */
+	UEXPECT_ERR(t, hl_aspace_map(ut_slot(), f, (uint64_t)p + 4096, HL_R_READ),
+	            HL_ERR_INVALID_CAP);
 }
 
 /* ---- unmap, protect ---- */
@@ -144,12 +162,14 @@ UTEST(aspace_errors, protect_errors)
 	UEXPECT_ERR(t, hl_aspace_protect(HL_SLOT_ASPACE, f, HL_R_READ), HL_ERR_NOT_MAPPED);
 	UEXPECT_ERR(t, hl_aspace_protect(other, g, HL_R_READ), HL_ERR_NOT_MAPPED);
 	UEXPECT_ERR(t, hl_aspace_protect(HL_SLOT_ASPACE, g, 0x10), HL_ERR_INVALID_ARG);
-	UEXPECT_ERR(t, hl_aspace_protect(HL_SLOT_ASPACE, HL_SLOT_DEBUG, HL_R_READ), HL_ERR_WRONG_TYPE);
+	UEXPECT_ERR(t, hl_aspace_protect(HL_SLOT_ASPACE, HL_SLOT_DEBUG, HL_R_READ),
+	            HL_ERR_WRONG_TYPE);
 	UEXPECT_ERR(t, hl_aspace_protect(HL_SLOT_ASPACE, ut_slot(), HL_R_READ), HL_ERR_INVALID_CAP);
 	/* A read-only copy cannot be made writable. */
 	hl_cptr_t ro = copy_of(g, HL_R_READ);
 	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, ro, (uint64_t)p + 4096, HL_R_READ), HL_OK);
-	UEXPECT_ERR(t, hl_aspace_protect(HL_SLOT_ASPACE, ro, HL_R_READ | HL_R_WRITE), HL_ERR_NO_RIGHTS);
+	UEXPECT_ERR(t, hl_aspace_protect(HL_SLOT_ASPACE, ro, HL_R_READ | HL_R_WRITE),
+	            HL_ERR_NO_RIGHTS);
 }
 
 /* ---- map_table ---- */
@@ -157,7 +177,8 @@ UTEST(aspace_errors, protect_errors)
 UTEST(aspace_errors, map_table_errors)
 {
 	hl_cptr_t pt = ut_alloc(t, HL_OBJ_PAGE_TABLE, 12), f = ut_alloc(t, HL_OBJ_FRAME, 12);
-	hl_cptr_t pd = ut_alloc(t, HL_OBJ_PAGE_TABLE, 12), pdpt = ut_alloc(t, HL_OBJ_PAGE_TABLE, 12);
+	hl_cptr_t pd = ut_alloc(t, HL_OBJ_PAGE_TABLE, 12),
+	          pdpt = ut_alloc(t, HL_OBJ_PAGE_TABLE, 12);
 
 	UEXPECT_ERR(t, hl_aspace_map_table(HL_SLOT_ASPACE, pt, FRESH_VA, 0), HL_ERR_INVALID_ARG);
 	UEXPECT_ERR(t, hl_aspace_map_table(HL_SLOT_ASPACE, pt, FRESH_VA, 4), HL_ERR_INVALID_ARG);
@@ -165,10 +186,13 @@ UTEST(aspace_errors, map_table_errors)
 	UEXPECT_ERR(t, hl_aspace_map_table(HL_SLOT_ASPACE, pt, FRESH_VA, 1), HL_ERR_NO_TABLE);
 	UEXPECT_ERR(t, hl_aspace_map_table(HL_SLOT_ASPACE, pt, FRESH_VA, 2), HL_ERR_NO_TABLE);
 	UEXPECT_ERR(t, hl_aspace_map_table(HL_SLOT_ASPACE, f, FRESH_VA, 3), HL_ERR_WRONG_TYPE);
-	UEXPECT_ERR(t, hl_aspace_map_table(HL_SLOT_ASPACE, ut_slot(), FRESH_VA, 3), HL_ERR_INVALID_CAP);
+	UEXPECT_ERR(t, hl_aspace_map_table(HL_SLOT_ASPACE, ut_slot(), FRESH_VA, 3),
+	            HL_ERR_INVALID_CAP);
 	UEXPECT_ERR(t, hl_aspace_map_table(HL_SLOT_ASPACE, pdpt, FRESH_VA, 3), HL_OK);
-	UEXPECT_ERR(t, hl_aspace_map_table(HL_SLOT_ASPACE, pdpt, FRESH_VA + (1ull << 39), 3), HL_ERR_ALREADY_MAPPED);
-	UEXPECT_ERR(t, hl_aspace_map_table(HL_SLOT_ASPACE, pt, FRESH_VA, 3), HL_ERR_ALREADY_MAPPED); /* entry taken */
+	UEXPECT_ERR(t, hl_aspace_map_table(HL_SLOT_ASPACE, pdpt, FRESH_VA + (1ull << 39), 3),
+	            HL_ERR_ALREADY_MAPPED);
+	UEXPECT_ERR(t, hl_aspace_map_table(HL_SLOT_ASPACE, pt, FRESH_VA, 3),
+	            HL_ERR_ALREADY_MAPPED); /* entry taken */
 	UEXPECT_ERR(t, hl_aspace_map_table(HL_SLOT_ASPACE, pd, FRESH_VA, 2), HL_OK);
 	UEXPECT_ERR(t, hl_aspace_map_table(HL_SLOT_ASPACE, pt, FRESH_VA, 1), HL_OK);
 	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, f, FRESH_VA, HL_R_READ | HL_R_WRITE), HL_OK);
@@ -199,8 +223,8 @@ UTEST(aspace, frame_paddr_inside_suite_memory)
 
 	UEXPECT_ERR(t, hl_frame_paddr(f, &pa), HL_OK);
 	UEXPECT_ERR(t, hl_memory_info(t->mem, &mpa, &bits, NULL, NULL), HL_OK);
-	UEXPECT(t, pa % 4096 == 0 && pa >= mpa && pa + 4096 <= mpa + (1ull << bits), "frame %#lx memory %#lx/%lu", pa,
-		mpa, bits);
+	UEXPECT(t, pa % 4096 == 0 && pa >= mpa && pa + 4096 <= mpa + (1ull << bits),
+	        "frame %#lx memory %#lx/%lu", pa, mpa, bits);
 	hl_word_t pa2 = 0;
 	UEXPECT_ERR(t, hl_frame_paddr(copy_of(f, HL_R_READ), &pa2), HL_OK);
 	UEXPECT(t, pa2 == pa, "copy %#lx original %#lx", pa2, pa);
@@ -224,13 +248,14 @@ static void poke(void *arg)
 	k->done = 1;
 }
 
-/* Run poke on a thread with a fault endpoint; return the fault address, or ~0 if it did not fault. */
+/* Run poke on a thread with a fault endpoint; return the fault address, or ~0 if it did not fault.
+ */
 static hl_word_t poke_fault(struct utest_ctx *t, volatile uint64_t *p, int write)
 {
-	struct poker k = { p, write, 0 };
+	struct poker k = {p, write, 0};
 	hl_cptr_t ep = ut_alloc(t, HL_OBJ_ENDPOINT, 0), tcb = ut_thread_new(t, poke, &k, 100);
 	hl_word_t info = 0;
-	struct hl_msg m = { { 0 } };
+	struct hl_msg m = {{0}};
 
 	if (!UCHECK(t, ep && tcb) || hl_thread_set_fault_ep(tcb, ep) || hl_thread_resume(tcb))
 		return ~0ull;
@@ -240,7 +265,9 @@ static hl_word_t poke_fault(struct utest_ctx *t, volatile uint64_t *p, int write
 		return ~0ull;
 	hl_syscall(HL_SYS_RECV, ep, &info, &m, NULL);
 	hl_thread_suspend(tcb);
-	return HL_MSG_LABEL(info) == HL_LABEL_FAULT && m.w[HL_FAULT_VECTOR] == 14 ? m.w[HL_FAULT_ADDR] : ~0ull - 1;
+	return HL_MSG_LABEL(info) == HL_LABEL_FAULT && m.w[HL_FAULT_VECTOR] == 14
+	           ? m.w[HL_FAULT_ADDR]
+	           : ~0ull - 1;
 }
 
 UTEST(aspace, protect_read_only_then_write_faults)
@@ -276,7 +303,8 @@ UTEST(aspace, unmap_and_delete_remove_the_mapping)
 	UEXPECT(t, poke_fault(t, q, 0) == (hl_word_t)q, "read after delete did not fault");
 	UEXPECT_ERR(t, hl_aspace_unmap(HL_SLOT_ASPACE, f), HL_OK);
 	UEXPECT(t, poke_fault(t, p, 0) == (hl_word_t)p, "read after unmap did not fault");
-	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, f, (uint64_t)p, HL_R_READ), HL_OK); /* the address is free again */
+	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, f, (uint64_t)p, HL_R_READ),
+	            HL_OK); /* the address is free again */
 }
 
 /*
@@ -285,9 +313,10 @@ UTEST(aspace, unmap_and_delete_remove_the_mapping)
  */
 UTEST(aspace, child_space_counts_in_shared_frame)
 {
-	static const uint8_t blob[] = { 0x48, 0xb8, 0x00, 0x10, 0x40, 0, 0, 0, 0, 0, /* movabs $0x401000, %rax */
-					0xf0, 0x48, 0xff, 0x00, /* lock incq (%rax) */
-					0xeb, 0xfa }; /* jmp back to the lock incq */
+	static const uint8_t blob[] = {0x48, 0xb8, 0x00, 0x10, 0x40,
+	                               0,    0,    0,    0,    0, /* movabs $0x401000, %rax */
+	                               0xf0, 0x48, 0xff, 0x00,    /* lock incq (%rax) */
+	                               0xeb, 0xfa};               /* jmp back to the lock incq */
 	hl_cptr_t as = ut_alloc(t, HL_OBJ_ASPACE, 0), code, data;
 	uint8_t *cp = ut_page(t, &code);
 	volatile uint64_t *dp = ut_page(t, &data);
@@ -298,8 +327,14 @@ UTEST(aspace, child_space_counts_in_shared_frame)
 	for (unsigned i = 0; i < sizeof(blob); i++)
 		cp[i] = blob[i];
 	tables_for(t, as, 0x400000);
-	UEXPECT_ERR(t, hl_aspace_map(as, copy_of(code, HL_R_READ | HL_R_EXEC), 0x400000, HL_R_READ | HL_R_EXEC), HL_OK);
-	UEXPECT_ERR(t, hl_aspace_map(as, copy_of(data, HL_R_READ | HL_R_WRITE), 0x401000, HL_R_READ | HL_R_WRITE), HL_OK);
+	UEXPECT_ERR(t,
+	            hl_aspace_map(as, copy_of(code, HL_R_READ | HL_R_EXEC), 0x400000,
+	                          HL_R_READ | HL_R_EXEC),
+	            HL_OK);
+	UEXPECT_ERR(t,
+	            hl_aspace_map(as, copy_of(data, HL_R_READ | HL_R_WRITE), 0x401000,
+	                          HL_R_READ | HL_R_WRITE),
+	            HL_OK);
 	UEXPECT_ERR(t, hl_thread_configure(tcb, HL_SLOT_CSPACE, as, 0, 0), HL_OK);
 	UEXPECT_ERR(t, hl_thread_write_regs(tcb, 0x400000, 0x403000, 0, 0), HL_OK);
 	UEXPECT_ERR(t, hl_thread_set_priority(tcb, 100), HL_OK);
@@ -325,9 +360,11 @@ UTEST(aspace_big, map_2mib_frame)
 	if (!UCHECK(t, big && pdpt && pd))
 		return;
 	UEXPECT_ERR(t, hl_aspace_map_table(HL_SLOT_ASPACE, pdpt, va, 3), HL_OK);
-	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, big, va, HL_R_READ | HL_R_WRITE), HL_ERR_NO_TABLE);
+	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, big, va, HL_R_READ | HL_R_WRITE),
+	            HL_ERR_NO_TABLE);
 	UEXPECT_ERR(t, hl_aspace_map_table(HL_SLOT_ASPACE, pd, va, 2), HL_OK);
-	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, big, va + 4096, HL_R_READ | HL_R_WRITE), HL_ERR_INVALID_ARG);
+	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, big, va + 4096, HL_R_READ | HL_R_WRITE),
+	            HL_ERR_INVALID_ARG);
 	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, big, va, HL_R_READ | HL_R_WRITE), HL_OK);
 	volatile uint64_t *p = (volatile uint64_t *)va;
 	p[0] = 1;

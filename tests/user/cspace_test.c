@@ -14,12 +14,14 @@ UTEST(cspace_errors, copy_into_occupied_slot)
 {
 	hl_cptr_t ep = ut_alloc(t, HL_OBJ_ENDPOINT, 0);
 
-	UEXPECT_ERR(t, hl_cspace_copy(HL_SLOT_CSPACE, HL_SLOT_DEBUG, ep, HL_R_ALL), HL_ERR_SLOT_OCCUPIED);
+	UEXPECT_ERR(t, hl_cspace_copy(HL_SLOT_CSPACE, HL_SLOT_DEBUG, ep, HL_R_ALL),
+	            HL_ERR_SLOT_OCCUPIED);
 }
 
 UTEST(cspace_errors, copy_from_empty_slot)
 {
-	UEXPECT_ERR(t, hl_cspace_copy(HL_SLOT_CSPACE, ut_slot(), ut_slot(), HL_R_ALL), HL_ERR_INVALID_CAP);
+	UEXPECT_ERR(t, hl_cspace_copy(HL_SLOT_CSPACE, ut_slot(), ut_slot(), HL_R_ALL),
+	            HL_ERR_INVALID_CAP);
 }
 
 UTEST(cspace_errors, copy_bad_rights)
@@ -31,19 +33,21 @@ UTEST(cspace_errors, copy_bad_rights)
 
 UTEST(cspace_errors, copy_memory_is_illegal)
 {
-	UEXPECT_ERR(t, hl_cspace_copy(HL_SLOT_CSPACE, ut_slot(), t->mem, HL_R_ALL), HL_ERR_ILLEGAL_OP);
+	UEXPECT_ERR(t, hl_cspace_copy(HL_SLOT_CSPACE, ut_slot(), t->mem, HL_R_ALL),
+	            HL_ERR_ILLEGAL_OP);
 }
 
 UTEST(cspace_errors, invoke_non_cspace)
 {
-	UEXPECT_ERR(t, hl_cspace_copy(HL_SLOT_DEBUG, ut_slot(), HL_SLOT_DEBUG, HL_R_ALL), HL_ERR_ILLEGAL_OP);
+	UEXPECT_ERR(t, hl_cspace_copy(HL_SLOT_DEBUG, ut_slot(), HL_SLOT_DEBUG, HL_R_ALL),
+	            HL_ERR_ILLEGAL_OP);
 }
 
 UTEST(cspace, mint_badge_reaches_receiver)
 {
 	hl_cptr_t n = ut_alloc(t, HL_OBJ_NOTIFICATION, 0), m = ut_slot();
 	hl_word_t info = 0, badge = 0;
-	struct hl_msg msg = { { 0 } };
+	struct hl_msg msg = {{0}};
 
 	UEXPECT_ERR(t, hl_cspace_mint(HL_SLOT_CSPACE, m, n, HL_R_WRITE, 0x40), HL_OK);
 	UEXPECT_ERR(t, hl_syscall(HL_SYS_SEND, m, &info, &msg, NULL), HL_OK);
@@ -56,21 +60,23 @@ UTEST(cspace_errors, mint_twice_is_illegal)
 	hl_cptr_t n = ut_alloc(t, HL_OBJ_NOTIFICATION, 0), m = ut_slot();
 
 	UEXPECT_ERR(t, hl_cspace_mint(HL_SLOT_CSPACE, m, n, HL_R_ALL, 1), HL_OK);
-	UEXPECT_ERR(t, hl_cspace_mint(HL_SLOT_CSPACE, ut_slot(), m, HL_R_ALL, 2), HL_ERR_ILLEGAL_OP);
+	UEXPECT_ERR(t, hl_cspace_mint(HL_SLOT_CSPACE, ut_slot(), m, HL_R_ALL, 2),
+	            HL_ERR_ILLEGAL_OP);
 }
 
 UTEST(cspace_errors, mint_frame_is_wrong_type)
 {
 	hl_cptr_t f = ut_alloc(t, HL_OBJ_FRAME, 12);
 
-	UEXPECT_ERR(t, hl_cspace_mint(HL_SLOT_CSPACE, ut_slot(), f, HL_R_ALL, 1), HL_ERR_WRONG_TYPE);
+	UEXPECT_ERR(t, hl_cspace_mint(HL_SLOT_CSPACE, ut_slot(), f, HL_R_ALL, 1),
+	            HL_ERR_WRONG_TYPE);
 }
 
 UTEST(cspace, reduced_rights_are_enforced)
 {
 	hl_cptr_t n = ut_alloc(t, HL_OBJ_NOTIFICATION, 0), ro = ut_slot();
 	hl_word_t info = 0;
-	struct hl_msg msg = { { 0 } };
+	struct hl_msg msg = {{0}};
 
 	UEXPECT_ERR(t, hl_cspace_copy(HL_SLOT_CSPACE, ro, n, HL_R_READ), HL_OK);
 	UEXPECT_ERR(t, hl_syscall(HL_SYS_SEND, ro, &info, &msg, NULL), HL_ERR_NO_RIGHTS);
@@ -80,7 +86,7 @@ UTEST(cspace, move_keeps_the_capability)
 {
 	hl_cptr_t n = ut_alloc(t, HL_OBJ_NOTIFICATION, 0), dst = ut_slot();
 	hl_word_t info = 0;
-	struct hl_msg msg = { { 0 } };
+	struct hl_msg msg = {{0}};
 
 	UEXPECT_ERR(t, hl_cspace_move(HL_SLOT_CSPACE, dst, n), HL_OK);
 	UEXPECT_ERR(t, hl_syscall(HL_SYS_SEND, n, &info, &msg, NULL), HL_ERR_INVALID_CAP);
@@ -91,7 +97,7 @@ UTEST(cspace, revoke_deletes_derived)
 {
 	hl_cptr_t n = ut_alloc(t, HL_OBJ_NOTIFICATION, 0), c1 = ut_slot(), c2 = ut_slot();
 	hl_word_t info = 0;
-	struct hl_msg msg = { { 0 } };
+	struct hl_msg msg = {{0}};
 
 	hl_cspace_copy(HL_SLOT_CSPACE, c1, n, HL_R_ALL);
 	hl_cspace_copy(HL_SLOT_CSPACE, c2, c1, HL_R_ALL);
@@ -121,7 +127,7 @@ UTEST(cspace, revoke_many_is_preemptible)
 	UEXPECT_ERR(t, hl_cspace_revoke(HL_SLOT_CSPACE, n), HL_OK);
 	UEXPECT_ERR(t, hl_cspace_delete(HL_SLOT_CSPACE, first), HL_OK);
 	hl_word_t info = 0;
-	struct hl_msg msg = { { 0 } };
+	struct hl_msg msg = {{0}};
 	UEXPECT_ERR(t, hl_syscall(HL_SYS_SEND, first + 299, &info, &msg, NULL), HL_ERR_INVALID_CAP);
 }
 
@@ -140,12 +146,14 @@ UTEST(cspace, deleting_a_long_chain_of_cspaces)
 		return;
 	for (; links < 4000; links++) { /* the new cspace takes the chain so far into its slot 0 */
 		if (hl_memory_retype(t->mem, HL_OBJ_CSPACE, 1, 1, tmp) != HL_OK ||
-		    hl_cspace_move(tmp, 0, cur) != HL_OK || hl_cspace_move(HL_SLOT_CSPACE, cur, tmp) != HL_OK)
+		    hl_cspace_move(tmp, 0, cur) != HL_OK ||
+		    hl_cspace_move(HL_SLOT_CSPACE, cur, tmp) != HL_OK)
 			break;
 	}
 	UEXPECT(t, links == 4000, "chain of %d links only", links);
 	UEXPECT_ERR(t, hl_cspace_delete(HL_SLOT_CSPACE, cur), HL_OK);
-	UEXPECT_ERR(t, hl_cspace_copy(HL_SLOT_CSPACE, tmp, cur, HL_R_ALL), HL_ERR_INVALID_CAP); /* gone */
+	UEXPECT_ERR(t, hl_cspace_copy(HL_SLOT_CSPACE, tmp, cur, HL_R_ALL),
+	            HL_ERR_INVALID_CAP); /* gone */
 }
 
 /*
@@ -170,10 +178,11 @@ UTEST(cspace, sibling_copies_keep_the_object_alive)
 	UEXPECT_ERR(t, hl_cspace_delete(HL_SLOT_CSPACE, a), HL_OK);
 	hl_memory_info(t->mem, NULL, NULL, NULL, &live2);
 	hl_word_t info = 0;
-	struct hl_msg m = { { 0 } };
-	UEXPECT_ERR(t, hl_syscall(HL_SYS_NBSEND, b, &info, &m, NULL), HL_OK); /* nobody waits: dropped, but valid */
+	struct hl_msg m = {{0}};
+	UEXPECT_ERR(t, hl_syscall(HL_SYS_NBSEND, b, &info, &m, NULL),
+	            HL_OK); /* nobody waits: dropped, but valid */
 	UEXPECT_ERR(t, hl_cspace_delete(HL_SLOT_CSPACE, b), HL_OK);
 	hl_memory_info(t->mem, NULL, NULL, NULL, &live3);
-	UEXPECT(t, live1 == live0 && live2 == live0 && live3 == live0 - 1, "live objects %lu %lu %lu %lu", live0, live1,
-		live2, live3);
+	UEXPECT(t, live1 == live0 && live2 == live0 && live3 == live0 - 1,
+	        "live objects %lu %lu %lu %lu", live0, live1, live2, live3);
 }

@@ -6,7 +6,7 @@
  */
 #include "utest.h"
 
-#define COM1 0x3f8
+#define COM1     0x3f8
 #define COM1_IRQ 4
 
 /* A capability to count ports from base, in a fresh slot (0 on failure). */
@@ -47,29 +47,39 @@ static hl_cptr_t copy_of(hl_cptr_t cap, uint32_t rights)
 /* Bug fixed: base + count wrapped around, so (1, 2^64 - 1) issued a capability to every port. */
 UTEST(ioport, issue_out_of_range)
 {
-	UEXPECT_ERR(t, hl_ioport_control_issue(HL_SLOT_IOPORT_CONTROL, 0xffff, 2, ut_slot()), HL_ERR_RANGE);
-	UEXPECT_ERR(t, hl_ioport_control_issue(HL_SLOT_IOPORT_CONTROL, 0x10000, 1, ut_slot()), HL_ERR_RANGE);
-	UEXPECT_ERR(t, hl_ioport_control_issue(HL_SLOT_IOPORT_CONTROL, 0x80, 0, ut_slot()), HL_ERR_RANGE);
-	UEXPECT_ERR(t, hl_ioport_control_issue(HL_SLOT_IOPORT_CONTROL, 1, ~0ull, ut_slot()), HL_ERR_RANGE); /* wraps */
-	UEXPECT_ERR(t, hl_ioport_control_issue(HL_SLOT_IOPORT_CONTROL, 0xffff, 1, ut_slot()), HL_OK);
-	UEXPECT_ERR(t, hl_ioport_control_issue(HL_SLOT_IOPORT_CONTROL, 0, 0x10000, ut_slot()), HL_OK);
+	UEXPECT_ERR(t, hl_ioport_control_issue(HL_SLOT_IOPORT_CONTROL, 0xffff, 2, ut_slot()),
+	            HL_ERR_RANGE);
+	UEXPECT_ERR(t, hl_ioport_control_issue(HL_SLOT_IOPORT_CONTROL, 0x10000, 1, ut_slot()),
+	            HL_ERR_RANGE);
+	UEXPECT_ERR(t, hl_ioport_control_issue(HL_SLOT_IOPORT_CONTROL, 0x80, 0, ut_slot()),
+	            HL_ERR_RANGE);
+	UEXPECT_ERR(t, hl_ioport_control_issue(HL_SLOT_IOPORT_CONTROL, 1, ~0ull, ut_slot()),
+	            HL_ERR_RANGE); /* wraps */
+	UEXPECT_ERR(t, hl_ioport_control_issue(HL_SLOT_IOPORT_CONTROL, 0xffff, 1, ut_slot()),
+	            HL_OK);
+	UEXPECT_ERR(t, hl_ioport_control_issue(HL_SLOT_IOPORT_CONTROL, 0, 0x10000, ut_slot()),
+	            HL_OK);
 }
 
 UTEST(ioport, issue_into_occupied_slot)
 {
-	UEXPECT_ERR(t, hl_ioport_control_issue(HL_SLOT_IOPORT_CONTROL, 0x80, 1, HL_SLOT_DEBUG), HL_ERR_SLOT_OCCUPIED);
+	UEXPECT_ERR(t, hl_ioport_control_issue(HL_SLOT_IOPORT_CONTROL, 0x80, 1, HL_SLOT_DEBUG),
+	            HL_ERR_SLOT_OCCUPIED);
 }
 
 UTEST(ioport, issue_into_invalid_slot)
 {
-	UEXPECT_ERR(t, hl_ioport_control_issue(HL_SLOT_IOPORT_CONTROL, 0x80, 1, 1u << 20), HL_ERR_INVALID_CAP);
+	UEXPECT_ERR(t, hl_ioport_control_issue(HL_SLOT_IOPORT_CONTROL, 0x80, 1, 1u << 20),
+	            HL_ERR_INVALID_CAP);
 }
 
 UTEST(ioport, issue_needs_ioport_control)
 {
-	UEXPECT_ERR(t, hl_ioport_control_issue(HL_SLOT_DEBUG, 0x80, 1, ut_slot()), HL_ERR_ILLEGAL_OP);
+	UEXPECT_ERR(t, hl_ioport_control_issue(HL_SLOT_DEBUG, 0x80, 1, ut_slot()),
+	            HL_ERR_ILLEGAL_OP);
 	UEXPECT_ERR(t, hl_ioport_control_issue(ut_slot(), 0x80, 1, ut_slot()), HL_ERR_INVALID_CAP);
-	UEXPECT_ERR(t, hl_cspace_copy(HL_SLOT_CSPACE, ut_slot(), HL_SLOT_IOPORT_CONTROL, HL_R_ALL), HL_ERR_ILLEGAL_OP);
+	UEXPECT_ERR(t, hl_cspace_copy(HL_SLOT_CSPACE, ut_slot(), HL_SLOT_IOPORT_CONTROL, HL_R_ALL),
+	            HL_ERR_ILLEGAL_OP);
 }
 
 /* ---- in / out ---- */
@@ -84,7 +94,8 @@ UTEST(ioport, in_out_outside_the_range)
 		return;
 	UEXPECT_ERR(t, hl_ioport_in(p, COM1 + 4, 1, &v), HL_ERR_RANGE);
 	UEXPECT_ERR(t, hl_ioport_in(p, COM1 + 6, 1, &v), HL_ERR_RANGE);
-	UEXPECT_ERR(t, hl_ioport_in(p, COM1 + 5, 2, &v), HL_ERR_RANGE); /* the second byte is outside */
+	UEXPECT_ERR(t, hl_ioport_in(p, COM1 + 5, 2, &v),
+	            HL_ERR_RANGE); /* the second byte is outside */
 	UEXPECT_ERR(t, hl_ioport_in(p, ~0ull - 1, 4, &v), HL_ERR_RANGE);
 	UEXPECT_ERR(t, hl_ioport_out(p, 0x80, 1, 0), HL_ERR_RANGE);
 	UEXPECT_ERR(t, hl_ioport_out(p, COM1 + 4, 4, 0), HL_ERR_RANGE);
@@ -128,7 +139,8 @@ UTEST(ioport, read_com1_line_status)
 	UEXPECT(t, v != 0xff && (v & 0x20), "LSR %#lx", v);
 }
 
-/* The scratch register keeps what is written: out and in reach the device, in every width the range allows. */
+/* The scratch register keeps what is written: out and in reach the device, in every width the range
+ * allows. */
 UTEST(ioport, com1_scratch_register_roundtrip)
 {
 	hl_cptr_t p = ports(COM1 + 7, 1);
@@ -163,15 +175,18 @@ UTEST(irq, get_twice_is_illegal)
 
 UTEST(irq, get_slot_errors)
 {
-	UEXPECT_ERR(t, hl_irq_control_get(HL_SLOT_IRQ_CONTROL, 9, HL_SLOT_DEBUG), HL_ERR_SLOT_OCCUPIED);
+	UEXPECT_ERR(t, hl_irq_control_get(HL_SLOT_IRQ_CONTROL, 9, HL_SLOT_DEBUG),
+	            HL_ERR_SLOT_OCCUPIED);
 	UEXPECT_ERR(t, hl_irq_control_get(HL_SLOT_IRQ_CONTROL, 9, 1u << 20), HL_ERR_INVALID_CAP);
 	UEXPECT_ERR(t, hl_irq_control_get(HL_SLOT_DEBUG, 9, ut_slot()), HL_ERR_ILLEGAL_OP);
-	UEXPECT_ERR(t, hl_irq_control_get(HL_SLOT_IRQ_CONTROL, 9, ut_slot()), HL_OK); /* the failures claimed nothing */
+	UEXPECT_ERR(t, hl_irq_control_get(HL_SLOT_IRQ_CONTROL, 9, ut_slot()),
+	            HL_OK); /* the failures claimed nothing */
 }
 
 UTEST(irq, set_notification_errors)
 {
-	hl_cptr_t h = ut_slot(), n = ut_alloc(t, HL_OBJ_NOTIFICATION, 0), ro = copy_of(n, HL_R_READ);
+	hl_cptr_t h = ut_slot(), n = ut_alloc(t, HL_OBJ_NOTIFICATION, 0),
+	          ro = copy_of(n, HL_R_READ);
 
 	UEXPECT_ERR(t, hl_irq_control_get(HL_SLOT_IRQ_CONTROL, 10, h), HL_OK);
 	UEXPECT_ERR(t, hl_irq_handler_set_notification(h, ut_slot()), HL_ERR_INVALID_CAP);
@@ -198,7 +213,7 @@ static hl_word_t poll_bits(hl_cptr_t n)
 {
 	for (int i = 0; i < 2000; i++) {
 		hl_word_t info = 0, bits = 0;
-		struct hl_msg m = { { 0 } };
+		struct hl_msg m = {{0}};
 		if (hl_syscall(HL_SYS_POLL, n, &info, &m, &bits) == HL_OK)
 			return bits;
 		hl_yield();
@@ -218,7 +233,8 @@ UTEST(irq, com1_interrupt_signals_notification)
 	hl_cptr_t h = ut_slot(), n = ut_alloc(t, HL_OBJ_NOTIFICATION, 0), p = ports(COM1, 8);
 	hl_word_t iir = 0;
 
-	if (!UCHECK(t, p) || !UCHECK(t, hl_irq_control_get(HL_SLOT_IRQ_CONTROL, COM1_IRQ, h) == HL_OK))
+	if (!UCHECK(t, p) ||
+	    !UCHECK(t, hl_irq_control_get(HL_SLOT_IRQ_CONTROL, COM1_IRQ, h) == HL_OK))
 		return;
 	UEXPECT_ERR(t, hl_irq_handler_set_notification(h, n), HL_OK);
 	hl_ioport_out(p, COM1 + 4, 1, 0x0b); /* MCR: DTR, RTS, OUT2 */

@@ -21,9 +21,9 @@ struct probe {
 /* Every system call that names a capability, on every slot but 1 and a few beyond the cspace. */
 static void probe_slots(void *arg)
 {
-	static const long nrs[] = { HL_SYS_CALL, HL_SYS_SEND, HL_SYS_NBSEND, HL_SYS_RECV, HL_SYS_POLL, HL_SYS_REPLY_RECV,
-				    HL_SYS_DEBUG_PUTS };
-	static const hl_cptr_t far[] = { 16, 17, 100, 4095, 1u << 20, ~0ull };
+	static const long nrs[] = {HL_SYS_CALL, HL_SYS_SEND,       HL_SYS_NBSEND,    HL_SYS_RECV,
+	                           HL_SYS_POLL, HL_SYS_REPLY_RECV, HL_SYS_DEBUG_PUTS};
+	static const hl_cptr_t far[] = {16, 17, 100, 4095, 1u << 20, ~0ull};
 	struct probe *p = arg;
 
 	p->bad_slot = ~0ull;
@@ -33,16 +33,17 @@ static void probe_slots(void *arg)
 			continue;
 		for (unsigned i = 0; i < sizeof(nrs) / sizeof(nrs[0]); i++) {
 			hl_word_t info = HL_MSGINFO(1, 1, 0);
-			struct hl_msg m = { { 0 } };
+			struct hl_msg m = {{0}};
 			long err = hl_syscall(nrs[i], slot, &info, &m, NULL);
 			p->checked++;
 			if (err != HL_ERR_INVALID_CAP && p->bad_slot == ~0ull)
-				p->bad_slot = slot, p->bad_nr = (uint64_t)nrs[i], p->bad_err = (uint64_t)err;
+				p->bad_slot = slot, p->bad_nr = (uint64_t)nrs[i],
+				p->bad_err = (uint64_t)err;
 		}
 	}
 	/* Report through the one capability it has, then try port I/O (faults: no IOPL). */
 	hl_word_t info = HL_MSGINFO(7, 1, 0);
-	struct hl_msg m = { { p->checked } };
+	struct hl_msg m = {{p->checked}};
 	hl_syscall(HL_SYS_CALL, 1, &info, &m, NULL);
 	__asm__ volatile("outb %%al, %%dx" : : "a"(0), "d"(0x80));
 	__asm__ volatile("inb %%dx, %%al" : : "d"(0x3fd) : "rax");
@@ -58,7 +59,7 @@ struct msg {
 static struct msg receive(hl_cptr_t ep)
 {
 	hl_word_t info = 0;
-	struct hl_msg m = { { 0 } };
+	struct hl_msg m = {{0}};
 	struct msg r;
 
 	r.err = hl_syscall(HL_SYS_RECV, ep, &info, &m, NULL);
@@ -78,7 +79,7 @@ static hl_cptr_t small_cspace(struct utest_ctx *t, hl_cptr_t ep)
 
 UTEST(isolation, own_cspace_sees_only_its_slots)
 {
-	struct probe p = { 0, 0, 0, 0 };
+	struct probe p = {0, 0, 0, 0};
 	hl_cptr_t ep = ut_alloc(t, HL_OBJ_ENDPOINT, 0), cs = small_cspace(t, ep);
 	hl_cptr_t tcb = ut_thread_new(t, probe_slots, &p, 50);
 
@@ -89,30 +90,36 @@ UTEST(isolation, own_cspace_sees_only_its_slots)
 	UEXPECT_ERR(t, hl_thread_set_fault_ep(tcb, ep), HL_OK);
 	UEXPECT_ERR(t, hl_thread_resume(tcb), HL_OK);
 	struct msg r = receive(ep); /* the lower-priority thread runs while we wait */
-	UEXPECT(t, r.err == HL_OK && r.label == 7, "err %ld label %#lx (fault vector %lu at %#lx?)", r.err, r.label, r.w0,
-		r.w3);
+	UEXPECT(t, r.err == HL_OK && r.label == 7, "err %ld label %#lx (fault vector %lu at %#lx?)",
+	        r.err, r.label, r.w0, r.w3);
 	UEXPECT(t, r.w0 == 7 * 21 && p.checked == r.w0, "checked %lu", r.w0);
-	UEXPECT(t, p.bad_slot == ~0ull, "slot %lu syscall %lu returned %lu", p.bad_slot, p.bad_nr, p.bad_err);
+	UEXPECT(t, p.bad_slot == ~0ull, "slot %lu syscall %lu returned %lu", p.bad_slot, p.bad_nr,
+	        p.bad_err);
 	hl_word_t info = 0;
-	struct hl_msg m = { { 0 } };
+	struct hl_msg m = {{0}};
 	hl_syscall(HL_SYS_REPLY, 0, &info, &m, NULL);
 	r = receive(ep);
-	UEXPECT(t, r.label == HL_LABEL_FAULT && r.w0 == V_GP, "label %#lx vector %lu (outb must fault)", r.label, r.w0);
+	UEXPECT(t, r.label == HL_LABEL_FAULT && r.w0 == V_GP,
+	        "label %#lx vector %lu (outb must fault)", r.label, r.w0);
 	/* Skip the outb: the inb faults as well. */
 	hl_word_t rip = 0, rsp = 0;
 	hl_thread_read_regs(tcb, &rip, &rsp, NULL, NULL);
-	UEXPECT_ERR(t, hl_thread_write_regs(tcb, rip + 1, rsp, 0, 0), HL_OK); /* outb %al,%dx is one byte */
+	UEXPECT_ERR(t, hl_thread_write_regs(tcb, rip + 1, rsp, 0, 0),
+	            HL_OK); /* outb %al,%dx is one byte */
 	hl_syscall(HL_SYS_REPLY, 0, &info, &m, NULL);
 	r = receive(ep);
-	UEXPECT(t, r.label == HL_LABEL_FAULT && r.w0 == V_GP && r.w3 > rip && *(const uint8_t *)r.w3 == 0xec,
-		"label %#lx vector %lu rip %#lx (must be the inb after %#lx)", r.label, r.w0, r.w3, rip);
+	UEXPECT(t,
+	        r.label == HL_LABEL_FAULT && r.w0 == V_GP && r.w3 > rip &&
+	            *(const uint8_t *)r.w3 == 0xec,
+	        "label %#lx vector %lu rip %#lx (must be the inb after %#lx)", r.label, r.w0, r.w3,
+	        rip);
 	UEXPECT_ERR(t, hl_thread_suspend(tcb), HL_OK);
 }
 
 /* The thread holds its own copy of its cspace: deleting ours changes nothing for it. */
 UTEST(isolation, thread_keeps_its_cspace_after_our_delete)
 {
-	struct probe p = { 0, 0, 0, 0 };
+	struct probe p = {0, 0, 0, 0};
 	hl_cptr_t ep = ut_alloc(t, HL_OBJ_ENDPOINT, 0), cs = small_cspace(t, ep);
 	hl_cptr_t tcb = ut_thread_new(t, probe_slots, &p, 50);
 
@@ -120,10 +127,12 @@ UTEST(isolation, thread_keeps_its_cspace_after_our_delete)
 		return;
 	UEXPECT_ERR(t, hl_thread_configure(tcb, cs, HL_SLOT_ASPACE, 0, 0), HL_OK);
 	UEXPECT_ERR(t, hl_thread_set_fault_ep(tcb, ep), HL_OK);
-	UEXPECT_ERR(t, hl_cspace_delete(HL_SLOT_CSPACE, cs), HL_OK); /* the thread still holds a copy */
+	UEXPECT_ERR(t, hl_cspace_delete(HL_SLOT_CSPACE, cs),
+	            HL_OK); /* the thread still holds a copy */
 	UEXPECT_ERR(t, hl_thread_resume(tcb), HL_OK);
 	struct msg r = receive(ep);
-	UEXPECT(t, r.err == HL_OK && r.label == 7 && p.bad_slot == ~0ull, "label %#lx bad slot %lu", r.label, p.bad_slot);
+	UEXPECT(t, r.err == HL_OK && r.label == 7 && p.bad_slot == ~0ull, "label %#lx bad slot %lu",
+	        r.label, p.bad_slot);
 	UEXPECT_ERR(t, hl_thread_suspend(tcb), HL_OK);
 }
 
@@ -134,8 +143,9 @@ UTEST(isolation, thread_keeps_its_cspace_after_our_delete)
  */
 static hl_cptr_t child_thread(struct utest_ctx *t, hl_cptr_t ep, hl_word_t rdi)
 {
-	static const uint8_t blob[] = { 0x48, 0x8b, 0x07, 0x0f, 0x0b };
-	hl_cptr_t as = ut_alloc(t, HL_OBJ_ASPACE, 0), cs = small_cspace(t, ep), code, data, c1 = ut_slot(), c2 = ut_slot();
+	static const uint8_t blob[] = {0x48, 0x8b, 0x07, 0x0f, 0x0b};
+	hl_cptr_t as = ut_alloc(t, HL_OBJ_ASPACE, 0), cs = small_cspace(t, ep), code, data,
+	          c1 = ut_slot(), c2 = ut_slot();
 	uint8_t *cp = ut_page(t, &code);
 	hl_cptr_t tcb = ut_alloc(t, HL_OBJ_THREAD, 0);
 
@@ -144,13 +154,15 @@ static hl_cptr_t child_thread(struct utest_ctx *t, hl_cptr_t ep, hl_word_t rdi)
 	for (unsigned i = 0; i < sizeof(blob); i++)
 		cp[i] = blob[i];
 	for (int level = 3; level >= 1; level--)
-		hl_aspace_map_table(as, ut_alloc(t, HL_OBJ_PAGE_TABLE, 12), CHILD_CODE, (hl_word_t)level);
+		hl_aspace_map_table(as, ut_alloc(t, HL_OBJ_PAGE_TABLE, 12), CHILD_CODE,
+		                    (hl_word_t)level);
 	hl_cspace_copy(HL_SLOT_CSPACE, c1, code, HL_R_READ | HL_R_EXEC);
 	hl_cspace_copy(HL_SLOT_CSPACE, c2, data, HL_R_READ);
-	if (hl_aspace_map(as, c1, CHILD_CODE, HL_R_READ | HL_R_EXEC) || hl_aspace_map(as, c2, CHILD_DATA, HL_R_READ) ||
+	if (hl_aspace_map(as, c1, CHILD_CODE, HL_R_READ | HL_R_EXEC) ||
+	    hl_aspace_map(as, c2, CHILD_DATA, HL_R_READ) ||
 	    hl_thread_configure(tcb, cs, as, 0, 0) || hl_thread_set_fault_ep(tcb, ep) ||
-	    hl_thread_write_regs(tcb, CHILD_CODE, CHILD_DATA + 4096, rdi, 0) || hl_thread_set_priority(tcb, 50) ||
-	    hl_thread_resume(tcb))
+	    hl_thread_write_regs(tcb, CHILD_CODE, CHILD_DATA + 4096, rdi, 0) ||
+	    hl_thread_set_priority(tcb, 50) || hl_thread_resume(tcb))
 		return 0;
 	return tcb;
 }
@@ -165,16 +177,20 @@ UTEST(isolation, own_aspace_cannot_reach_runner_memory)
 	if (!UCHECK(t, ok))
 		return;
 	struct msg r = receive(ep);
-	UEXPECT(t, r.label == HL_LABEL_FAULT && r.w0 == V_UD && r.w3 == CHILD_CODE + 3, "vector %lu rip %#lx", r.w0, r.w3);
+	UEXPECT(t, r.label == HL_LABEL_FAULT && r.w0 == V_UD && r.w3 == CHILD_CODE + 3,
+	        "vector %lu rip %#lx", r.w0, r.w3);
 	hl_thread_suspend(ok);
-	hl_word_t targets[] = { (hl_word_t)&runner_data, (hl_word_t)hl_ipcbuf(), HL_BOOTINFO_VADDR, HL_ROOT_STACK_TOP - 8 };
+	hl_word_t targets[] = {(hl_word_t)&runner_data, (hl_word_t)hl_ipcbuf(), HL_BOOTINFO_VADDR,
+	                       HL_ROOT_STACK_TOP - 8};
 	for (unsigned i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
 		hl_cptr_t bad = child_thread(t, ep, targets[i]);
 		if (!UCHECK(t, bad))
 			return;
 		r = receive(ep);
-		UEXPECT(t, r.label == HL_LABEL_FAULT && r.w0 == V_PF && r.w2 == targets[i] && r.w3 == CHILD_CODE,
-			"target %#lx: vector %lu addr %#lx rip %#lx", targets[i], r.w0, r.w2, r.w3);
+		UEXPECT(t,
+		        r.label == HL_LABEL_FAULT && r.w0 == V_PF && r.w2 == targets[i] &&
+		            r.w3 == CHILD_CODE,
+		        "target %#lx: vector %lu addr %#lx rip %#lx", targets[i], r.w0, r.w2, r.w3);
 		hl_thread_suspend(bad);
 	}
 	UEXPECT(t, runner_data == 0x5a5a);

@@ -14,10 +14,10 @@
  */
 #include "utest.h"
 
-#define VA_A 0x510000000000ull /* PML4 slots no other suite uses: one per case, */
+#define VA_A    0x510000000000ull              /* PML4 slots no other suite uses: one per case, */
 #define SLOT(k) (VA_A + ((uint64_t)(k) << 39)) /* as a suite's tables stay until it ends */
-#define GIB (1ull << 30)
-#define MIB2 (1ull << 21)
+#define GIB     (1ull << 30)
+#define MIB2    (1ull << 21)
 
 enum { ST_INACTIVE = 0 };
 
@@ -50,7 +50,8 @@ static hl_cptr_t copy_of(hl_cptr_t cap)
  */
 UTEST(isolation_faults, page_table_hooked_twice_through_a_copy)
 {
-	hl_cptr_t pdpt = ut_alloc(t, HL_OBJ_PAGE_TABLE, 12), pd = ut_alloc(t, HL_OBJ_PAGE_TABLE, 12);
+	hl_cptr_t pdpt = ut_alloc(t, HL_OBJ_PAGE_TABLE, 12),
+	          pd = ut_alloc(t, HL_OBJ_PAGE_TABLE, 12);
 	hl_cptr_t p = ut_alloc(t, HL_OBJ_PAGE_TABLE, 12), x = ut_alloc(t, HL_OBJ_FRAME, 12);
 	hl_cptr_t p2 = copy_of(p);
 	uint64_t b = VA_A + GIB;
@@ -60,13 +61,17 @@ UTEST(isolation_faults, page_table_hooked_twice_through_a_copy)
 	UEXPECT_ERR(t, hl_aspace_map_table(HL_SLOT_ASPACE, pdpt, VA_A, 3), HL_OK);
 	UEXPECT_ERR(t, hl_aspace_map_table(HL_SLOT_ASPACE, pd, VA_A, 2), HL_OK);
 	UEXPECT_ERR(t, hl_aspace_map_table(HL_SLOT_ASPACE, p, VA_A, 1), HL_OK);
-	UEXPECT_ERR(t, hl_aspace_map_table(HL_SLOT_ASPACE, p2, b, 2), HL_ERR_ALREADY_MAPPED); /* the fault */
-	UEXPECT_ERR(t, hl_aspace_map_table(HL_SLOT_ASPACE, p2, VA_A + MIB2, 1), HL_ERR_ALREADY_MAPPED);
-	UEXPECT_ERR(t, hl_aspace_map_table(HL_SLOT_ASPACE, p2, VA_A + 2 * (1ull << 39), 3), HL_ERR_ALREADY_MAPPED);
+	UEXPECT_ERR(t, hl_aspace_map_table(HL_SLOT_ASPACE, p2, b, 2),
+	            HL_ERR_ALREADY_MAPPED); /* the fault */
+	UEXPECT_ERR(t, hl_aspace_map_table(HL_SLOT_ASPACE, p2, VA_A + MIB2, 1),
+	            HL_ERR_ALREADY_MAPPED);
+	UEXPECT_ERR(t, hl_aspace_map_table(HL_SLOT_ASPACE, p2, VA_A + 2 * (1ull << 39), 3),
+	            HL_ERR_ALREADY_MAPPED);
 	hl_cptr_t p3 = copy_of(p2); /* a copy of a copy, and one moved to another slot */
 	hl_cptr_t moved = ut_slot();
 	UEXPECT_ERR(t, hl_cspace_move(HL_SLOT_CSPACE, moved, p3), HL_OK);
-	UEXPECT_ERR(t, hl_aspace_map_table(HL_SLOT_ASPACE, moved, VA_A + MIB2, 1), HL_ERR_ALREADY_MAPPED);
+	UEXPECT_ERR(t, hl_aspace_map_table(HL_SLOT_ASPACE, moved, VA_A + MIB2, 1),
+	            HL_ERR_ALREADY_MAPPED);
 	/* X maps at A through P: its page stays a frame, never a table of B. */
 	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, x, VA_A, HL_R_READ | HL_R_WRITE), HL_OK);
 	volatile uint64_t *xp = (volatile uint64_t *)VA_A;
@@ -82,7 +87,8 @@ UTEST(isolation_faults, page_table_hooked_twice_through_a_copy)
  */
 UTEST(isolation_faults, a_table_unhooked_through_one_capability_comes_back_empty)
 {
-	hl_cptr_t pdpt = ut_alloc(t, HL_OBJ_PAGE_TABLE, 12), pd = ut_alloc(t, HL_OBJ_PAGE_TABLE, 12);
+	hl_cptr_t pdpt = ut_alloc(t, HL_OBJ_PAGE_TABLE, 12),
+	          pd = ut_alloc(t, HL_OBJ_PAGE_TABLE, 12);
 	hl_cptr_t p = ut_alloc(t, HL_OBJ_PAGE_TABLE, 12), x = ut_alloc(t, HL_OBJ_FRAME, 12);
 	hl_cptr_t y = ut_alloc(t, HL_OBJ_FRAME, 12);
 	hl_cptr_t p2 = copy_of(p);
@@ -95,14 +101,16 @@ UTEST(isolation_faults, a_table_unhooked_through_one_capability_comes_back_empty
 	UEXPECT_ERR(t, hl_aspace_map_table(HL_SLOT_ASPACE, p, va, 1), HL_OK);
 	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, x, va, HL_R_READ | HL_R_WRITE), HL_OK);
 	*(volatile uint64_t *)va = 77;
-	UEXPECT_ERR(t, hl_cspace_delete(HL_SLOT_CSPACE, p), HL_OK); /* unhooks P; P2 keeps the object */
+	UEXPECT_ERR(t, hl_cspace_delete(HL_SLOT_CSPACE, p),
+	            HL_OK); /* unhooks P; P2 keeps the object */
 	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, y, va, HL_R_READ), HL_ERR_NO_TABLE);
 	UEXPECT_ERR(t, hl_aspace_map_table(HL_SLOT_ASPACE, p2, b, 1), HL_OK);
 	/* X's old entry would sit at index 0: the place is free, so Y maps there. */
 	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, y, b, HL_R_READ), HL_OK);
 	UEXPECT(t, *(volatile uint64_t *)b == 0, "the frame mapped is y (zeroed), not x");
 	/* X still records its old mapping; unmapping it finds nothing there and forgets it. */
-	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, x, b + 4096, HL_R_READ), HL_ERR_ALREADY_MAPPED);
+	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, x, b + 4096, HL_R_READ),
+	            HL_ERR_ALREADY_MAPPED);
 	UEXPECT_ERR(t, hl_aspace_unmap(HL_SLOT_ASPACE, x), HL_OK);
 	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, x, b + 4096, HL_R_READ), HL_OK);
 	UEXPECT(t, *(volatile uint64_t *)(b + 4096) == 77);
@@ -128,7 +136,8 @@ UTEST(isolation_faults, page_table_hooked_at_two_levels_in_a_fresh_aspace)
 	UEXPECT_ERR(t, hl_aspace_map_table(as, c, 0, 1), HL_ERR_ALREADY_MAPPED); /* the fault */
 	UEXPECT_ERR(t, hl_aspace_map(as, f, 0x1000, HL_R_READ | HL_R_WRITE), HL_ERR_NO_TABLE);
 	/* The rest of the sequence, through the program's own mapping of F: harmless now. */
-	hl_cptr_t pdpt = ut_alloc(t, HL_OBJ_PAGE_TABLE, 12), pd = ut_alloc(t, HL_OBJ_PAGE_TABLE, 12);
+	hl_cptr_t pdpt = ut_alloc(t, HL_OBJ_PAGE_TABLE, 12),
+	          pd = ut_alloc(t, HL_OBJ_PAGE_TABLE, 12);
 	hl_cptr_t pt = ut_alloc(t, HL_OBJ_PAGE_TABLE, 12);
 	uint64_t own = SLOT(8);
 	UEXPECT_ERR(t, hl_aspace_map_table(HL_SLOT_ASPACE, pdpt, own, 3), HL_OK);
@@ -164,15 +173,17 @@ static void spin(void *arg)
  */
 UTEST(isolation_faults, zero_budget_on_a_throttled_thread)
 {
-	static struct spinner s; /* not on the stack: a thread that is late to stop must not write into the next case */
+	static struct spinner s; /* not on the stack: a thread that is late to stop must not write
+	                            into the next case */
 
-	s = (struct spinner){ 0, 0, ut_rdtsc() + ms_to_tsc(5000) };
+	s = (struct spinner){0, 0, ut_rdtsc() + ms_to_tsc(5000)};
 	hl_cptr_t tcb = ut_thread_new(t, spin, &s, 100);
 
 	if (!UCHECK(t, tcb))
 		return;
 	hl_thread_set_affinity(tcb, 0);
-	UEXPECT_ERR(t, hl_thread_set_budget(tcb, 2000, 1000000), HL_OK); /* then throttled for about a second */
+	UEXPECT_ERR(t, hl_thread_set_budget(tcb, 2000, 1000000),
+	            HL_OK); /* then throttled for about a second */
 	UEXPECT_ERR(t, hl_thread_resume(tcb), HL_OK);
 	bool throttled = false;
 	for (uint64_t end = ut_rdtsc() + ms_to_tsc(500); !throttled && ut_rdtsc() < end;) {
@@ -190,7 +201,8 @@ UTEST(isolation_faults, zero_budget_on_a_throttled_thread)
 	hl_thread_suspend(tcb);
 }
 
-/* Adds up the TSC time it runs: steps shorter than gap are running, longer ones are time taken from it. */
+/* Adds up the TSC time it runs: steps shorter than gap are running, longer ones are time taken from
+ * it. */
 struct runtime {
 	volatile uint64_t ran;
 	volatile int stop;
@@ -232,7 +244,7 @@ UTEST(isolation_faults, budget_reaches_a_thread_running_on_another_cpu)
 {
 	static struct runtime r; /* not on the stack: see zero_budget_on_a_throttled_thread */
 
-	r = (struct runtime){ 0, 0, rt_self.bi->tsc_hz / 50000 }; /* 20 us */
+	r = (struct runtime){0, 0, rt_self.bi->tsc_hz / 50000}; /* 20 us */
 
 	if (rt_self.bi->ncpus < 2)
 		return; /* needs a second CPU */
@@ -246,8 +258,10 @@ UTEST(isolation_faults, budget_reaches_a_thread_running_on_another_cpu)
 	uint64_t free_pct = share_pct(&r, 100);
 	UEXPECT_ERR(t, hl_thread_set_budget(tcb, 1000, 100000), HL_OK); /* the fault */
 	uint64_t budget_pct = share_pct(&r, 300);
-	UEXPECT(t, budget_pct < 10, "ran %lu%% unbudgeted, %lu%% with 1 ms in 100 ms", free_pct, budget_pct);
-	rt_printf("        # spinner: ran %lu%% of the time unbudgeted, %lu%% with a 1%% budget\n", free_pct, budget_pct);
+	UEXPECT(t, budget_pct < 10, "ran %lu%% unbudgeted, %lu%% with 1 ms in 100 ms", free_pct,
+	        budget_pct);
+	rt_printf("        # spinner: ran %lu%% of the time unbudgeted, %lu%% with a 1%% budget\n",
+	          free_pct, budget_pct);
 	r.stop = 1;
 	hl_thread_suspend(tcb);
 }
@@ -270,18 +284,25 @@ UTEST(isolation_faults, frame_unmapped_after_65536_address_spaces)
 	if (!UCHECK(t, mem))
 		return;
 	for (int round = 0; round < 4096; round++) {
-		long e1 = hl_memory_retype(mem, HL_OBJ_ASPACE, 13, 16, first), e2 = hl_cspace_revoke(HL_SLOT_CSPACE, mem);
-		if (!UCHECK(t, e1 == HL_OK && e2 == HL_OK, "round %d: retype %ld, revoke %ld", round, e1, e2))
+		long e1 = hl_memory_retype(mem, HL_OBJ_ASPACE, 13, 16, first),
+		     e2 = hl_cspace_revoke(HL_SLOT_CSPACE, mem);
+		if (!UCHECK(t, e1 == HL_OK && e2 == HL_OK, "round %d: retype %ld, revoke %ld",
+		            round, e1, e2))
 			return;
 	}
-	hl_cptr_t as = ut_alloc(t, HL_OBJ_ASPACE, 13), f = ut_alloc(t, HL_OBJ_FRAME, 12), g = ut_alloc(t, HL_OBJ_FRAME, 12);
+	hl_cptr_t as = ut_alloc(t, HL_OBJ_ASPACE, 13), f = ut_alloc(t, HL_OBJ_FRAME, 12),
+	          g = ut_alloc(t, HL_OBJ_FRAME, 12);
 	if (!UCHECK(t, as && f && g))
 		return;
 	for (int level = 3; level >= 1; level--)
-		UEXPECT_ERR(t, hl_aspace_map_table(as, ut_alloc(t, HL_OBJ_PAGE_TABLE, 12), 0x400000, (hl_word_t)level), HL_OK);
+		UEXPECT_ERR(t,
+		            hl_aspace_map_table(as, ut_alloc(t, HL_OBJ_PAGE_TABLE, 12), 0x400000,
+		                                (hl_word_t)level),
+		            HL_OK);
 	UEXPECT_ERR(t, hl_aspace_map(as, f, 0x400000, HL_R_READ | HL_R_WRITE), HL_OK);
 	UEXPECT_ERR(t, hl_cspace_delete(HL_SLOT_CSPACE, f), HL_OK);
-	UEXPECT_ERR(t, hl_aspace_map(as, g, 0x400000, HL_R_READ), HL_OK); /* the place is free again */
+	UEXPECT_ERR(t, hl_aspace_map(as, g, 0x400000, HL_R_READ),
+	            HL_OK); /* the place is free again */
 }
 
 struct self_budget {
@@ -313,7 +334,7 @@ UTEST(isolation_faults, budgeted_thread_cannot_lift_its_own_budget)
 {
 	static struct self_budget b; /* not on the stack: see zero_budget_on_a_throttled_thread */
 
-	b = (struct self_budget){ 0, 99, 99, 99, 99, 0 };
+	b = (struct self_budget){0, 99, 99, 99, 99, 0};
 	hl_cptr_t tcb = ut_thread_new(t, try_own_budget, &b, 100);
 
 	if (!UCHECK(t, tcb))

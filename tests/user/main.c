@@ -15,7 +15,8 @@ extern const struct utest __utest_start[], __utest_end[];
 static hl_cptr_t suite_parent; /* boot memory capability suites are carved from */
 static hl_cptr_t suite_mem_slot;
 
-void ut_fail(struct utest_ctx *t, const char *file, int line, const char *cond, const char *fmt, ...)
+void ut_fail(struct utest_ctx *t, const char *file, int line, const char *cond, const char *fmt,
+             ...)
 {
 	char buf[200];
 	va_list ap;
@@ -79,7 +80,8 @@ static void ut_entry(struct ut_boot *b)
 		hl_thread_suspend(b->tcb);
 }
 
-hl_cptr_t ut_thread(struct utest_ctx *t, void (*fn)(void *), void *arg, uint8_t prio, struct hl_ipc_buffer **ipc)
+hl_cptr_t ut_thread(struct utest_ctx *t, void (*fn)(void *), void *arg, uint8_t prio,
+                    struct hl_ipc_buffer **ipc)
 {
 	hl_cptr_t ipcf;
 	uint8_t *stack = ut_page(t, NULL);
@@ -87,17 +89,22 @@ hl_cptr_t ut_thread(struct utest_ctx *t, void (*fn)(void *), void *arg, uint8_t 
 	hl_cptr_t tcb = ut_alloc(t, HL_OBJ_THREAD, 0);
 
 	if (!stack || !buf || !tcb) {
-		rt_printf("        # ut_thread: out of memory (stack %p ipc %p tcb %lu)\n", stack, (void *)buf, tcb);
+		rt_printf("        # ut_thread: out of memory (stack %p ipc %p tcb %lu)\n", stack,
+		          (void *)buf, tcb);
 		return 0;
 	}
 	struct ut_boot *b = (struct ut_boot *)(stack + 4096) - 1;
 	b->fn = fn, b->arg = arg, b->tcb = tcb;
 	long e1 = hl_thread_configure(tcb, HL_SLOT_CSPACE, HL_SLOT_ASPACE, ipcf, (hl_word_t)buf);
-	long e2 = e1 ? 0 : hl_thread_write_regs(tcb, (hl_word_t)ut_entry, ((uint64_t)b & ~15ull) - 8, (hl_word_t)b, 0);
+	long e2 = e1 ? 0
+	             : hl_thread_write_regs(tcb, (hl_word_t)ut_entry, ((uint64_t)b & ~15ull) - 8,
+	                                    (hl_word_t)b, 0);
 	long e3 = e1 || e2 ? 0 : hl_thread_set_priority(tcb, prio);
 	long e4 = e1 || e2 || e3 ? 0 : hl_thread_resume(tcb);
 	if (e1 || e2 || e3 || e4) {
-		rt_printf("        # ut_thread: configure %ld write_regs %ld set_priority %ld resume %ld\n", e1, e2, e3, e4);
+		rt_printf("        # ut_thread: configure %ld write_regs %ld set_priority %ld "
+		          "resume %ld\n",
+		          e1, e2, e3, e4);
 		return 0;
 	}
 	if (ipc)
@@ -110,7 +117,8 @@ static hl_cptr_t suite_memory(void)
 {
 	if (!suite_mem_slot)
 		suite_mem_slot = rt_slot();
-	if (hl_memory_retype(suite_parent, HL_OBJ_MEMORY, SUITE_MEM_BITS, 1, suite_mem_slot) != HL_OK)
+	if (hl_memory_retype(suite_parent, HL_OBJ_MEMORY, SUITE_MEM_BITS, 1, suite_mem_slot) !=
+	    HL_OK)
 		return 0;
 	return suite_mem_slot;
 }
@@ -129,20 +137,23 @@ static unsigned run_suite(const char *suite, unsigned num)
 	for (const struct utest *u = __utest_start; u < __utest_end; u++) {
 		if (strcmp(u->suite, suite))
 			continue;
-		struct utest_ctx t = { u->suite, u->name, 0, mem };
+		struct utest_ctx t = {u->suite, u->name, 0, mem};
 		u->fn(&t);
 		rt_printf("    %s %u %s\n", t.failures ? "not ok" : "ok", ++i, u->name);
 		failed += t.failures != 0;
 	}
-	/* Empty the slots the suite used, then revoke its memory: every object made from it must go. */
-	for (hl_cptr_t s = rt_self.next_slot; s-- > first_slot;) /* newest first: threads before their stacks */
+	/* Empty the slots the suite used, then revoke its memory: every object made from it must
+	 * go. */
+	for (hl_cptr_t s = rt_self.next_slot;
+	     s-- > first_slot;) /* newest first: threads before their stacks */
 		hl_cspace_delete(HL_SLOT_CSPACE, s);
 	rt_self.next_slot = first_slot;
 	hl_cspace_revoke(HL_SLOT_CSPACE, suite_parent);
 	hl_memory_info(suite_parent, NULL, NULL, &free1, &live1);
 	bool clean = free1 == free0 + 0 && live1 == live0;
 	if (!clean)
-		rt_printf("        # leak: free %lu -> %lu bytes, live objects %lu -> %lu\n", free0, free1, live0, live1);
+		rt_printf("        # leak: free %lu -> %lu bytes, live objects %lu -> %lu\n", free0,
+		          free1, live0, live1);
 	rt_printf("    %s %u no_leaks\n", clean ? "ok" : "not ok", ++i);
 	failed += !clean;
 	rt_printf("%s %u %s\n", failed ? "not ok" : "ok", num, suite);
@@ -197,7 +208,8 @@ hl_cptr_t ut_thread_new(struct utest_ctx *t, void (*fn)(void *), void *arg, uint
 	struct ut_boot *b = (struct ut_boot *)(stack + 4096) - 1;
 	b->fn = fn, b->arg = arg, b->tcb = tcb;
 	if (hl_thread_configure(tcb, HL_SLOT_CSPACE, HL_SLOT_ASPACE, ipcf, (hl_word_t)buf) ||
-	    hl_thread_write_regs(tcb, (hl_word_t)ut_entry, ((uint64_t)b & ~15ull) - 8, (hl_word_t)b, 0) ||
+	    hl_thread_write_regs(tcb, (hl_word_t)ut_entry, ((uint64_t)b & ~15ull) - 8, (hl_word_t)b,
+	                         0) ||
 	    hl_thread_set_priority(tcb, prio))
 		return 0;
 	return tcb;

@@ -4,9 +4,11 @@
 UTEST(memory, retype_every_type)
 {
 	static const uint32_t types[][2] = {
-		{ HL_OBJ_FRAME, 12 }, { HL_OBJ_ASPACE, 0 }, { HL_OBJ_PAGE_TABLE, 0 }, { HL_OBJ_THREAD, 0 },
-		{ HL_OBJ_ENDPOINT, 0 }, { HL_OBJ_NOTIFICATION, 0 }, { HL_OBJ_CSPACE, 4 }, { HL_OBJ_MEMORY, 16 },
-		{ HL_OBJ_FRAME, 21 }, /* last: it takes the upper half of the suite's 4 MiB */
+	    {HL_OBJ_FRAME, 12},     {HL_OBJ_ASPACE, 0},
+	    {HL_OBJ_PAGE_TABLE, 0}, {HL_OBJ_THREAD, 0},
+	    {HL_OBJ_ENDPOINT, 0},   {HL_OBJ_NOTIFICATION, 0},
+	    {HL_OBJ_CSPACE, 4},     {HL_OBJ_MEMORY, 16},
+	    {HL_OBJ_FRAME, 21}, /* last: it takes the upper half of the suite's 4 MiB */
 	};
 	for (unsigned i = 0; i < sizeof(types) / sizeof(types[0]); i++)
 		UEXPECT(t, ut_alloc(t, types[i][0], types[i][1]) != 0, "type %u", types[i][0]);
@@ -46,30 +48,38 @@ UTEST(memory, retype_bad_arguments)
 
 UTEST(memory, retype_into_occupied_slot)
 {
-	UEXPECT_ERR(t, hl_memory_retype(t->mem, HL_OBJ_ENDPOINT, 0, 1, HL_SLOT_DEBUG), HL_ERR_SLOT_OCCUPIED);
+	UEXPECT_ERR(t, hl_memory_retype(t->mem, HL_OBJ_ENDPOINT, 0, 1, HL_SLOT_DEBUG),
+	            HL_ERR_SLOT_OCCUPIED);
 }
 
 UTEST(memory, retype_wrong_type_and_empty)
 {
-	UEXPECT_ERR(t, hl_memory_retype(HL_SLOT_DEBUG, HL_OBJ_FRAME, 12, 1, ut_slot()), HL_ERR_ILLEGAL_OP);
-	UEXPECT_ERR(t, hl_memory_retype(ut_slot(), HL_OBJ_FRAME, 12, 1, ut_slot()), HL_ERR_INVALID_CAP);
+	UEXPECT_ERR(t, hl_memory_retype(HL_SLOT_DEBUG, HL_OBJ_FRAME, 12, 1, ut_slot()),
+	            HL_ERR_ILLEGAL_OP);
+	UEXPECT_ERR(t, hl_memory_retype(ut_slot(), HL_OBJ_FRAME, 12, 1, ut_slot()),
+	            HL_ERR_INVALID_CAP);
 }
 
-/* Device memory (a memory BAR, through a PCI device capability) makes frames and smaller memory only. */
+/* Device memory (a memory BAR, through a PCI device capability) makes frames and smaller memory
+ * only. */
 UTEST(memory, device_memory_only_frames)
 {
 	const struct hl_bootinfo *bi = rt_self.bi;
 
 	for (uint32_t i = 0; i < bi->npci; i++) {
 		hl_cptr_t d = ut_slot();
-		if (bi->pci[i].class == 0x06 || hl_pci_control_issue(HL_SLOT_PCI_CONTROL, i, d) != HL_OK)
+		if (bi->pci[i].class == 0x06 ||
+		    hl_pci_control_issue(HL_SLOT_PCI_CONTROL, i, d) != HL_OK)
 			continue;
 		for (hl_word_t b = 0; b < 6; b++) {
 			hl_cptr_t mem = ut_slot();
-			if (hl_pci_device_map_bar(d, b, mem) != HL_OK || hl_memory_info(mem, NULL, NULL, NULL, NULL) != HL_OK)
+			if (hl_pci_device_map_bar(d, b, mem) != HL_OK ||
+			    hl_memory_info(mem, NULL, NULL, NULL, NULL) != HL_OK)
 				continue;
-			UEXPECT_ERR(t, hl_memory_retype(mem, HL_OBJ_ENDPOINT, 0, 1, ut_slot()), HL_ERR_INVALID_ARG);
-			UEXPECT_ERR(t, hl_memory_retype(mem, HL_OBJ_PAGE_TABLE, 12, 1, ut_slot()), HL_ERR_INVALID_ARG);
+			UEXPECT_ERR(t, hl_memory_retype(mem, HL_OBJ_ENDPOINT, 0, 1, ut_slot()),
+			            HL_ERR_INVALID_ARG);
+			UEXPECT_ERR(t, hl_memory_retype(mem, HL_OBJ_PAGE_TABLE, 12, 1, ut_slot()),
+			            HL_ERR_INVALID_ARG);
 			return;
 		}
 	}
@@ -90,7 +100,8 @@ UTEST(memory, info_reports_free_and_resets_after_revoke)
 	hl_word_t paddr = 0, bits = 0, free = 0;
 
 	UEXPECT_ERR(t, hl_memory_info(m, &paddr, &bits, &free, NULL), HL_OK);
-	UEXPECT(t, bits == 16 && free == 65536 && paddr % 65536 == 0, "bits %lu free %lu", bits, free);
+	UEXPECT(t, bits == 16 && free == 65536 && paddr % 65536 == 0, "bits %lu free %lu", bits,
+	        free);
 	hl_memory_retype(m, HL_OBJ_FRAME, 12, 1, s);
 	hl_memory_info(m, NULL, NULL, &free, NULL);
 	UEXPECT(t, free == 65536 - 4096, "free %lu", free);

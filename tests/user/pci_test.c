@@ -10,15 +10,26 @@
  */
 #include "utest.h"
 
-#define EDU_VENDOR 0x1234
-#define EDU_DEVICE 0x11e8
-#define EDU_VA 0x520000000000ull /* a PML4 slot no other suite uses */
-#define EDU_DMA_BUF 0x40000 /* the device's own 4 KiB buffer */
+#define EDU_VENDOR    0x1234
+#define EDU_DEVICE    0x11e8
+#define EDU_VA        0x520000000000ull /* a PML4 slot no other suite uses */
+#define EDU_DMA_BUF   0x40000           /* the device's own 4 KiB buffer */
 #define EDU_DMA_WORDS 512
 #define EDU_DMA_LIMIT (1ull << 28) /* edu's default DMA mask: addresses above are clamped */
 
-enum { E_ID = 0x00, E_LIVE = 0x04, E_FACT = 0x08, E_STATUS = 0x20, E_IRQ_STATUS = 0x24, E_IRQ_RAISE = 0x60,
-       E_IRQ_ACK = 0x64, E_DMA_SRC = 0x80, E_DMA_DST = 0x88, E_DMA_COUNT = 0x90, E_DMA_CMD = 0x98 };
+enum {
+	E_ID = 0x00,
+	E_LIVE = 0x04,
+	E_FACT = 0x08,
+	E_STATUS = 0x20,
+	E_IRQ_STATUS = 0x24,
+	E_IRQ_RAISE = 0x60,
+	E_IRQ_ACK = 0x64,
+	E_DMA_SRC = 0x80,
+	E_DMA_DST = 0x88,
+	E_DMA_COUNT = 0x90,
+	E_DMA_CMD = 0x98
+};
 
 static uint64_t ms_to_tsc(uint64_t ms)
 {
@@ -53,7 +64,9 @@ static hl_cptr_t issue(int idx)
 {
 	hl_cptr_t s = ut_slot();
 
-	return idx >= 0 && hl_pci_control_issue(HL_SLOT_PCI_CONTROL, (hl_word_t)idx, s) == HL_OK ? s : 0;
+	return idx >= 0 && hl_pci_control_issue(HL_SLOT_PCI_CONTROL, (hl_word_t)idx, s) == HL_OK
+	           ? s
+	           : 0;
 }
 
 UTEST(pci_errors, issue_errors)
@@ -63,14 +76,18 @@ UTEST(pci_errors, issue_errors)
 
 	UEXPECT(t, bi->npci > 0, "no PCI functions described");
 	UEXPECT_ERR(t, hl_pci_control_issue(HL_SLOT_PCI_CONTROL, bi->npci, s), HL_ERR_RANGE);
-	UEXPECT_ERR(t, hl_pci_control_issue(HL_SLOT_PCI_CONTROL, 0, HL_SLOT_CSPACE), HL_ERR_SLOT_OCCUPIED);
+	UEXPECT_ERR(t, hl_pci_control_issue(HL_SLOT_PCI_CONTROL, 0, HL_SLOT_CSPACE),
+	            HL_ERR_SLOT_OCCUPIED);
 	UEXPECT_ERR(t, hl_pci_control_issue(HL_SLOT_PCI_CONTROL, 0, 1u << 20), HL_ERR_INVALID_CAP);
-	UEXPECT_ERR(t, hl_pci_control_issue(HL_SLOT_DEBUG, 0, s), HL_ERR_ILLEGAL_OP); /* not the control capability */
+	UEXPECT_ERR(t, hl_pci_control_issue(HL_SLOT_DEBUG, 0, s),
+	            HL_ERR_ILLEGAL_OP);         /* not the control capability */
 	for (uint32_t i = 0; i < bi->npci; i++) /* q35's host bridge and LPC bridge: the kernel's */
 		if (bi->pci[i].class == 0x06)
-			UEXPECT_ERR(t, hl_pci_control_issue(HL_SLOT_PCI_CONTROL, i, s), HL_ERR_ILLEGAL_OP);
+			UEXPECT_ERR(t, hl_pci_control_issue(HL_SLOT_PCI_CONTROL, i, s),
+			            HL_ERR_ILLEGAL_OP);
 	/* The control capability itself cannot be copied. */
-	UEXPECT_ERR(t, hl_cspace_copy(HL_SLOT_CSPACE, s, HL_SLOT_PCI_CONTROL, HL_R_ALL), HL_ERR_ILLEGAL_OP);
+	UEXPECT_ERR(t, hl_cspace_copy(HL_SLOT_CSPACE, s, HL_SLOT_PCI_CONTROL, HL_R_ALL),
+	            HL_ERR_ILLEGAL_OP);
 }
 
 UTEST(pci, info_matches_the_boot_info)
@@ -85,7 +102,8 @@ UTEST(pci, info_matches_the_boot_info)
 		if (!UCHECK(t, d, "function %u", i))
 			continue;
 		UEXPECT_ERR(t, hl_pci_device_info(d, &id, &cls, &bdf, &msi), HL_OK);
-		UEXPECT(t, id == (bi->pci[i].vendor | (hl_word_t)bi->pci[i].device << 16), "id %#lx", id);
+		UEXPECT(t, id == (bi->pci[i].vendor | (hl_word_t)bi->pci[i].device << 16),
+		        "id %#lx", id);
 		UEXPECT(t, cls >> 16 == bi->pci[i].class && bdf == bi->pci[i].bdf);
 		UEXPECT_ERR(t, hl_pci_device_config_read(d, 0, 2, &vend), HL_OK);
 		UEXPECT(t, vend == bi->pci[i].vendor);
@@ -117,19 +135,24 @@ UTEST(pci_errors, config_access_errors)
 	UEXPECT_ERR(t, hl_pci_device_config_write(d, 0x24, 4, 0), HL_ERR_NO_RIGHTS); /* BAR 5 */
 	UEXPECT_ERR(t, hl_pci_device_config_write(d, 0x30, 4, 0), HL_ERR_NO_RIGHTS); /* ROM */
 	UEXPECT_ERR(t, hl_pci_device_config_write(d, 0x00, 2, 0), HL_ERR_NO_RIGHTS); /* vendor */
-	UEXPECT_ERR(t, hl_pci_device_config_write(d, 0x05, 1, 0), HL_ERR_NO_RIGHTS); /* half a command register */
-	bool ecam = hl_pci_device_config_read(d, 0x100, 4, &v) == HL_OK; /* Bochs has no ECAM: 256 bytes */
-	UEXPECT_ERR(t, hl_pci_device_config_write(d, 0x100, 4, 0), ecam ? HL_ERR_NO_RIGHTS : HL_ERR_RANGE); /* extended space */
+	UEXPECT_ERR(t, hl_pci_device_config_write(d, 0x05, 1, 0),
+	            HL_ERR_NO_RIGHTS); /* half a command register */
+	bool ecam =
+	    hl_pci_device_config_read(d, 0x100, 4, &v) == HL_OK; /* Bochs has no ECAM: 256 bytes */
+	UEXPECT_ERR(t, hl_pci_device_config_write(d, 0x100, 4, 0),
+	            ecam ? HL_ERR_NO_RIGHTS : HL_ERR_RANGE); /* extended space */
 	UEXPECT_ERR(t, hl_pci_device_config_write(d, 0x10, 3, 0), HL_ERR_INVALID_ARG);
 	UEXPECT_ERR(t, hl_pci_device_bar(d, 6, NULL, NULL, NULL), HL_ERR_RANGE);
 	UEXPECT_ERR(t, hl_pci_device_map_bar(d, 6, ut_slot()), HL_ERR_RANGE);
 	UEXPECT_ERR(t, hl_pci_device_map_bar(d, 0, HL_SLOT_CSPACE), HL_ERR_SLOT_OCCUPIED);
 	hl_word_t msi = 0;
 	hl_pci_device_info(d, NULL, NULL, NULL, &msi);
-	UEXPECT_ERR(t, hl_pci_device_msi(d, 0, 1u << 20, ut_slot()), msi ? HL_ERR_RANGE : HL_ERR_ILLEGAL_OP); /* no such CPU */
+	UEXPECT_ERR(t, hl_pci_device_msi(d, 0, 1u << 20, ut_slot()),
+	            msi ? HL_ERR_RANGE : HL_ERR_ILLEGAL_OP); /* no such CPU */
 }
 
-/* The command register keeps the bits the holder may not change (e.g. SERR#), whatever it writes. */
+/* The command register keeps the bits the holder may not change (e.g. SERR#), whatever it writes.
+ */
 UTEST(pci, command_register_is_masked)
 {
 	hl_cptr_t d = any_device();
@@ -138,9 +161,11 @@ UTEST(pci, command_register_is_masked)
 	if (!UCHECK(t, d))
 		return;
 	hl_pci_device_config_read(d, 4, 2, &before);
-	UEXPECT_ERR(t, hl_pci_device_config_write(d, 4, 2, before ^ 0x0100), HL_OK); /* flip SERR# enable */
+	UEXPECT_ERR(t, hl_pci_device_config_write(d, 4, 2, before ^ 0x0100),
+	            HL_OK); /* flip SERR# enable */
 	hl_pci_device_config_read(d, 4, 2, &after);
-	UEXPECT(t, (after & 0x0100) == (before & 0x0100), "SERR# changed: %#lx -> %#lx", before, after);
+	UEXPECT(t, (after & 0x0100) == (before & 0x0100), "SERR# changed: %#lx -> %#lx", before,
+	        after);
 	UEXPECT_ERR(t, hl_pci_device_config_write(d, 4, 2, before), HL_OK);
 }
 
@@ -149,7 +174,8 @@ struct edu {
 	volatile uint32_t *regs;
 };
 
-/* The edu device mapped near EDU_VA, a page of its own each time (its BAR 0 is 1 MiB: the first page is all the registers). */
+/* The edu device mapped near EDU_VA, a page of its own each time (its BAR 0 is 1 MiB: the first
+ * page is all the registers). */
 static bool edu_open(struct utest_ctx *t, struct edu *e)
 {
 	static uint64_t opened;
@@ -180,12 +206,14 @@ UTEST(pci, edu_registers_through_a_mapped_bar)
 	e.regs[E_LIVE / 4] = 0x12345678;
 	UEXPECT(t, e.regs[E_LIVE / 4] == ~0x12345678u);
 	e.regs[E_FACT / 4] = 10;
-	for (uint64_t end = ut_rdtsc() + ms_to_tsc(1000); (e.regs[E_STATUS / 4] & 1) && ut_rdtsc() < end;)
+	for (uint64_t end = ut_rdtsc() + ms_to_tsc(1000);
+	     (e.regs[E_STATUS / 4] & 1) && ut_rdtsc() < end;)
 		;
 	UEXPECT(t, e.regs[E_FACT / 4] == 3628800, "10! = %u", e.regs[E_FACT / 4]);
 	hl_word_t base = 0, size = 0, flags = 0;
 	UEXPECT_ERR(t, hl_pci_device_bar(e.dev, 0, &base, &size, &flags), HL_OK);
-	UEXPECT(t, size == 1u << 20 && !(flags & HL_BAR_IO), "BAR 0: %#lx bytes, flags %lu", size, flags);
+	UEXPECT(t, size == 1u << 20 && !(flags & HL_BAR_IO), "BAR 0: %#lx bytes, flags %lu", size,
+	        flags);
 }
 
 /* Wait up to ms for a signal on n; returns its bits, 0 on timeout. */
@@ -193,7 +221,7 @@ static hl_word_t wait_signal(hl_cptr_t n, uint64_t ms)
 {
 	for (uint64_t end = ut_rdtsc() + ms_to_tsc(ms); ut_rdtsc() < end;) {
 		hl_word_t info = 0;
-		struct hl_msg m = { { 0 } };
+		struct hl_msg m = {{0}};
 		hl_word_t badge = 0;
 		if (hl_syscall(HL_SYS_POLL, n, &info, &m, &badge) == HL_OK)
 			return badge ? badge : 1;
@@ -212,9 +240,11 @@ UTEST(pci, edu_msi_arrives_as_a_signal)
 	hl_word_t msi = 0;
 	hl_pci_device_info(e.dev, NULL, NULL, NULL, &msi);
 	UEXPECT(t, (msi & 0xffff) == 1, "edu offers MSI: %#lx", msi);
-	UEXPECT_ERR(t, hl_pci_device_msi(e.dev, 1, 0, ut_slot()), HL_ERR_RANGE); /* MSI: vector 0 only */
+	UEXPECT_ERR(t, hl_pci_device_msi(e.dev, 1, 0, ut_slot()),
+	            HL_ERR_RANGE); /* MSI: vector 0 only */
 	UEXPECT_ERR(t, hl_pci_device_msi(e.dev, 0, 0, irq), HL_OK);
-	UEXPECT_ERR(t, hl_pci_device_msi(e.dev, 0, 0, ut_slot()), HL_ERR_ILLEGAL_OP); /* one handler per vector */
+	UEXPECT_ERR(t, hl_pci_device_msi(e.dev, 0, 0, ut_slot()),
+	            HL_ERR_ILLEGAL_OP); /* one handler per vector */
 	UEXPECT_ERR(t, hl_irq_handler_set_notification(irq, n), HL_OK);
 	hl_word_t cmd = 0; /* a message is a memory write of the device's: bus mastering on */
 	hl_pci_device_config_read(e.dev, 4, 2, &cmd);
@@ -262,7 +292,8 @@ static bool edu_dma(struct edu *e, uint64_t src, uint64_t dst, uint32_t len, uin
 	return false;
 }
 
-/* The owner's DMA memory, both ways through the device's buffer, with bus mastering turned on through the capability. */
+/* The owner's DMA memory, both ways through the device's buffer, with bus mastering turned on
+ * through the capability. */
 UTEST(pci, edu_dma_into_own_memory)
 {
 	struct edu e;
@@ -281,11 +312,14 @@ UTEST(pci, edu_dma_into_own_memory)
 	UEXPECT_ERR(t, hl_pci_device_dma_map(e.dev, dout), HL_OK);
 	hl_pci_device_config_read(e.dev, 4, 2, &cmd);
 	UEXPECT_ERR(t, hl_pci_device_config_write(e.dev, 4, 2, cmd | 0x4), HL_OK);
-	/* Not the whole 4 KiB buffer: QEMU 7.2's edu refuses a transfer that ends at its last byte (and stops). */
+	/* Not the whole 4 KiB buffer: QEMU 7.2's edu refuses a transfer that ends at its last byte
+	 * (and stops). */
 	for (int i = 0; i < EDU_DMA_WORDS; i++)
 		((volatile uint32_t *)in)[i] = 0x9e000000u + (uint32_t)i;
-	UEXPECT(t, edu_dma(&e, pa_in, EDU_DMA_BUF, EDU_DMA_WORDS * 4, 0), "RAM -> edu did not finish");
-	UEXPECT(t, edu_dma(&e, EDU_DMA_BUF, pa_out, EDU_DMA_WORDS * 4, 2), "edu -> RAM did not finish");
+	UEXPECT(t, edu_dma(&e, pa_in, EDU_DMA_BUF, EDU_DMA_WORDS * 4, 0),
+	        "RAM -> edu did not finish");
+	UEXPECT(t, edu_dma(&e, EDU_DMA_BUF, pa_out, EDU_DMA_WORDS * 4, 2),
+	        "edu -> RAM did not finish");
 	int bad = 0;
 	for (int i = 0; i < EDU_DMA_WORDS; i++)
 		bad += ((volatile uint32_t *)out)[i] != 0x9e000000u + (uint32_t)i;
@@ -305,14 +339,18 @@ UTEST(pci_errors, dma_map_errors)
 	hl_cptr_t c = copy_of(f);
 	UEXPECT_ERR(t, hl_pci_device_dma_map(d, n), HL_ERR_WRONG_TYPE);
 	UEXPECT_ERR(t, hl_pci_device_dma_map(d, ut_slot()), HL_ERR_INVALID_CAP);
-	UEXPECT_ERR(t, hl_pci_device_dma_map(d, f), HL_ERR_ALREADY_MAPPED); /* mapped for the CPU: use a copy */
+	UEXPECT_ERR(t, hl_pci_device_dma_map(d, f),
+	            HL_ERR_ALREADY_MAPPED); /* mapped for the CPU: use a copy */
 	UEXPECT_ERR(t, hl_pci_device_dma_unmap(d, c), HL_ERR_NOT_MAPPED);
 	UEXPECT_ERR(t, hl_pci_device_dma_map(d, c), HL_OK);
 	UEXPECT_ERR(t, hl_pci_device_dma_map(d, c), HL_ERR_ALREADY_MAPPED);
-	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, c, (uint64_t)p + 4096, HL_R_READ), HL_ERR_ALREADY_MAPPED);
-	UEXPECT_ERR(t, hl_aspace_unmap(HL_SLOT_ASPACE, c), HL_ERR_INVALID_ARG); /* not a CPU mapping */
+	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, c, (uint64_t)p + 4096, HL_R_READ),
+	            HL_ERR_ALREADY_MAPPED);
+	UEXPECT_ERR(t, hl_aspace_unmap(HL_SLOT_ASPACE, c),
+	            HL_ERR_INVALID_ARG); /* not a CPU mapping */
 	UEXPECT_ERR(t, hl_aspace_protect(HL_SLOT_ASPACE, c, HL_R_READ), HL_ERR_NOT_MAPPED);
-	UEXPECT_ERR(t, hl_cspace_delete(HL_SLOT_CSPACE, c), HL_OK); /* deleting the capability unmaps it */
+	UEXPECT_ERR(t, hl_cspace_delete(HL_SLOT_CSPACE, c),
+	            HL_OK); /* deleting the capability unmaps it */
 	(void)e;
 }
 
@@ -358,12 +396,14 @@ UTEST(pci, edu_dma_outside_its_domain_is_blocked)
 		int changed = 0;
 		for (int i = 0; i < EDU_DMA_WORDS; i++)
 			changed += w[i] != 0x5a5a0000u + (uint32_t)i;
-		UEXPECT(t, changed == 0, "round %d: %d words written by a blocked DMA", round, changed);
+		UEXPECT(t, changed == 0, "round %d: %d words written by a blocked DMA", round,
+		        changed);
 	}
 	hl_pci_device_config_write(e.dev, 4, 2, cmd);
 }
 
-/* e1000e keeps its MSI-X table in BAR 3: no page of it becomes a frame, the rest of the BAR does. */
+/* e1000e keeps its MSI-X table in BAR 3: no page of it becomes a frame, the rest of the BAR does.
+ */
 UTEST(pci, msix_table_never_becomes_a_frame)
 {
 	hl_cptr_t d = issue(find_pci(0x8086, 0x10d3));
@@ -386,7 +426,8 @@ UTEST(pci, msix_table_never_becomes_a_frame)
 	}
 	if (!UCHECK(t, id == 0x11, "no MSI-X capability found"))
 		return;
-	UEXPECT_ERR(t, hl_pci_device_config_write(d, off + 2, 2, 0x8000), HL_ERR_NO_RIGHTS); /* MSI-X control */
+	UEXPECT_ERR(t, hl_pci_device_config_write(d, off + 2, 2, 0x8000),
+	            HL_ERR_NO_RIGHTS); /* MSI-X control */
 	hl_word_t pba = 0;
 	hl_pci_device_config_read(d, off + 4, 4, &table);
 	hl_pci_device_config_read(d, off + 8, 4, &pba);
@@ -394,18 +435,25 @@ UTEST(pci, msix_table_never_becomes_a_frame)
 	UEXPECT_ERR(t, hl_pci_device_bar(d, table & 7, &base, &size, NULL), HL_OK);
 	UEXPECT_ERR(t, hl_pci_device_map_bar(d, table & 7, mem), HL_OK);
 	uint64_t page = (table & ~7ull) / 4096, pages = size / 4096;
-	/* Step over the pages before the table with 4 KiB memory capabilities, then ask for the table's page as a frame. */
+	/* Step over the pages before the table with 4 KiB memory capabilities, then ask for the
+	 * table's page as a frame. */
 	hl_cptr_t first = ut_slot();
 	for (uint64_t i = 1; i < pages && i < 64; i++)
 		ut_slot();
-	UEXPECT_ERR(t, hl_memory_retype(mem, HL_OBJ_MEMORY, 12, pages < 64 ? pages : 64, first), HL_OK);
-	UEXPECT_ERR(t, hl_memory_retype(first + page, HL_OBJ_FRAME, 12, 1, ut_slot()), HL_ERR_NO_RIGHTS);
+	UEXPECT_ERR(t, hl_memory_retype(mem, HL_OBJ_MEMORY, 12, pages < 64 ? pages : 64, first),
+	            HL_OK);
+	UEXPECT_ERR(t, hl_memory_retype(first + page, HL_OBJ_FRAME, 12, 1, ut_slot()),
+	            HL_ERR_NO_RIGHTS);
 	if ((pba & 7) == (table & 7)) /* the PBA in the same BAR: its page is protected too */
-		UEXPECT_ERR(t, hl_memory_retype(first + (pba & ~7ull) / 4096, HL_OBJ_FRAME, 12, 1, ut_slot()),
-			    HL_ERR_NO_RIGHTS);
-	for (uint64_t q = 0; q < pages && q < 64; q++) /* and any other page of the BAR is an ordinary device frame */
+		UEXPECT_ERR(
+		    t,
+		    hl_memory_retype(first + (pba & ~7ull) / 4096, HL_OBJ_FRAME, 12, 1, ut_slot()),
+		    HL_ERR_NO_RIGHTS);
+	for (uint64_t q = 0; q < pages && q < 64;
+	     q++) /* and any other page of the BAR is an ordinary device frame */
 		if (q != page && !((pba & 7) == (table & 7) && q == (pba & ~7ull) / 4096)) {
-			UEXPECT_ERR(t, hl_memory_retype(first + q, HL_OBJ_FRAME, 12, 1, ut_slot()), HL_OK);
+			UEXPECT_ERR(t, hl_memory_retype(first + q, HL_OBJ_FRAME, 12, 1, ut_slot()),
+			            HL_OK);
 			break;
 		}
 	/* An MSI-X vector programmed by the kernel instead. */

@@ -1,4 +1,5 @@
-/* Ring-3 suite "rt": the runtime's allocator (pages from the runner's own memory, which outlives suites). */
+/* Ring-3 suite "rt": the runtime's allocator (pages from the runner's own memory, which outlives
+ * suites). */
 #include "utest.h"
 #include <lib/string.h>
 

@@ -21,13 +21,23 @@
 #ifndef UT_STRESS_CALLS
 #define UT_STRESS_CALLS 1000000 /* total over all CPUs */
 #endif
-#define CHILD_BITS 6 /* 64 slots; slots up to 72 are tried (out of range) */
-#define MAX_STRESS 8
-#define LIMIT_MS 90000 /* the whole run must finish within this */
-#define WATCH_PERIOD_US 1000 /* the watchdog looks once a period... */
-#define WATCH_BUDGET_US 100 /* ...and may run this long in it */
+#define CHILD_BITS      6 /* 64 slots; slots up to 72 are tried (out of range) */
+#define MAX_STRESS      8
+#define LIMIT_MS        90000 /* the whole run must finish within this */
+#define WATCH_PERIOD_US 1000  /* the watchdog looks once a period... */
+#define WATCH_BUDGET_US 100   /* ...and may run this long in it */
 
-enum { C_SELF = 1, C_EP = 2, C_NTFN = 5, C_AS = 7, C_FRAME = 8, C_VICTIM = 11, C_MEM = 13, C_PT = 14, C_COUNT = 16 };
+enum {
+	C_SELF = 1,
+	C_EP = 2,
+	C_NTFN = 5,
+	C_AS = 7,
+	C_FRAME = 8,
+	C_VICTIM = 11,
+	C_MEM = 13,
+	C_PT = 14,
+	C_COUNT = 16
+};
 
 struct stressor {
 	uint64_t seed;
@@ -88,10 +98,11 @@ static void stress_loop(void *arg)
 		hl_cptr_t slot = (r >> 8) & 1 ? (r >> 9) % 73 : rand_word(&x);
 		hl_word_t label = (r >> 16) & 1 ? (r >> 17) % 16 : rand_word(&x);
 		hl_word_t info = HL_MSGINFO(label, (r >> 24) & 0x7f, (r >> 31) & 3);
-		struct hl_msg m = { { rand_word(&x), rand_word(&x), rand_word(&x), rand_word(&x) } };
+		struct hl_msg m = {{rand_word(&x), rand_word(&x), rand_word(&x), rand_word(&x)}};
 
 		if (nr == HL_SYS_DEBUG_PUTS)
-			nr = HL_SYS_NULL; /* slot numbers could name nothing printable; keep the log readable */
+			nr = HL_SYS_NULL; /* slot numbers could name nothing printable; keep the log
+			                     readable */
 		ipc->mr[4] = rand_word(&x), ipc->mr[5] = rand_word(&x);
 		ipc->send_cap = (r >> 40) % 73;
 		ipc->recv_slot = (r >> 48) % 70;
@@ -100,10 +111,12 @@ static void stress_loop(void *arg)
 	}
 	s->finished = 1;
 	for (;;)
-		__asm__ volatile("pause"); /* until the watchdog suspends it; no system calls that slow the others */
+		__asm__ volatile("pause"); /* until the watchdog suspends it; no system calls that
+		                              slow the others */
 }
 
-/* Victims spin without system calls at priority 0: they run only on a CPU with nothing else to do. */
+/* Victims spin without system calls at priority 0: they run only on a CPU with nothing else to do.
+ */
 static void victim_loop(void *arg)
 {
 	(void)arg;
@@ -143,7 +156,8 @@ static void pump(void *arg)
 static void watchdog(void *arg)
 {
 	struct stress *st = arg;
-	uint64_t period = rt_self.bi->tsc_hz / 1000 * WATCH_PERIOD_US / 1000, end = ut_rdtsc() + rt_self.bi->tsc_hz / 1000 * LIMIT_MS;
+	uint64_t period = rt_self.bi->tsc_hz / 1000 * WATCH_PERIOD_US / 1000,
+	         end = ut_rdtsc() + rt_self.bi->tsc_hz / 1000 * LIMIT_MS;
 
 	for (;;) {
 		unsigned finished = 0;
@@ -159,7 +173,8 @@ static void watchdog(void *arg)
 			st->timed_out = finished != st->n;
 			break;
 		}
-		/* Spin to the end of this period: the budget throttles us, the CPU-0 stressor runs. */
+		/* Spin to the end of this period: the budget throttles us, the CPU-0 stressor runs.
+		 */
 		for (uint64_t until = ut_rdtsc() + period; ut_rdtsc() < until;)
 			__asm__ volatile("pause");
 	}
@@ -167,7 +182,7 @@ static void watchdog(void *arg)
 		hl_thread_suspend(st->victims[i]);
 	st->all_done = 1; /* the pumps return */
 	hl_word_t info = 0;
-	struct hl_msg m = { { 0 } };
+	struct hl_msg m = {{0}};
 	hl_syscall(HL_SYS_SEND, st->done_ntfn, &info, &m, NULL);
 }
 
@@ -177,22 +192,26 @@ static bool populate(struct utest_ctx *t, hl_cptr_t cs)
 	bool ok = hl_cspace_copy(cs, C_SELF, cs, HL_R_ALL) == HL_OK;
 
 	for (int i = 0; i < 3; i++)
-		ok &= hl_cspace_copy(cs, C_EP + i, ut_alloc(t, HL_OBJ_ENDPOINT, 0), HL_R_ALL) == HL_OK;
+		ok &= hl_cspace_copy(cs, C_EP + i, ut_alloc(t, HL_OBJ_ENDPOINT, 0), HL_R_ALL) ==
+		      HL_OK;
 	for (int i = 0; i < 2; i++)
-		ok &= hl_cspace_copy(cs, C_NTFN + i, ut_alloc(t, HL_OBJ_NOTIFICATION, 0), HL_R_ALL) == HL_OK;
+		ok &= hl_cspace_copy(cs, C_NTFN + i, ut_alloc(t, HL_OBJ_NOTIFICATION, 0),
+		                     HL_R_ALL) == HL_OK;
 	ok &= hl_cspace_copy(cs, C_AS, ut_alloc(t, HL_OBJ_ASPACE, 0), HL_R_ALL) == HL_OK;
 	for (int i = 0; i < 3; i++)
-		ok &= hl_cspace_copy(cs, C_FRAME + i, ut_alloc(t, HL_OBJ_FRAME, 12), HL_R_ALL) == HL_OK;
+		ok &= hl_cspace_copy(cs, C_FRAME + i, ut_alloc(t, HL_OBJ_FRAME, 12), HL_R_ALL) ==
+		      HL_OK;
 	hl_cptr_t mem = ut_alloc(t, HL_OBJ_MEMORY, 16);
 	ok &= mem && hl_cspace_move(cs, C_MEM, mem) == HL_OK;
 	for (int i = 0; i < 2; i++)
-		ok &= hl_cspace_copy(cs, C_PT + i, ut_alloc(t, HL_OBJ_PAGE_TABLE, 12), HL_R_ALL) == HL_OK;
+		ok &= hl_cspace_copy(cs, C_PT + i, ut_alloc(t, HL_OBJ_PAGE_TABLE, 12), HL_R_ALL) ==
+		      HL_OK;
 	return ok;
 }
 
 /* A thread on the runner's address space whose capability space is cs. */
-static hl_cptr_t child_thread(struct utest_ctx *t, hl_cptr_t cs, void (*fn)(void *), void *arg, uint32_t cpu,
-			      uint8_t prio)
+static hl_cptr_t child_thread(struct utest_ctx *t, hl_cptr_t cs, void (*fn)(void *), void *arg,
+                              uint32_t cpu, uint8_t prio)
 {
 	hl_cptr_t tcb = ut_thread_new(t, fn, arg, prio);
 	hl_word_t rip = 0, rsp = 0;
@@ -200,10 +219,12 @@ static hl_cptr_t child_thread(struct utest_ctx *t, hl_cptr_t cs, void (*fn)(void
 	if (!tcb)
 		return 0;
 	hl_thread_read_regs(tcb, &rip, &rsp, NULL, NULL);
-	/* Its own cspace, and a fresh IPC buffer (configure replaces the one ut_thread_new gave it). */
+	/* Its own cspace, and a fresh IPC buffer (configure replaces the one ut_thread_new gave
+	 * it). */
 	hl_cptr_t ipcf = 0;
 	struct hl_ipc_buffer *ipc = ut_page(t, &ipcf);
-	if (!ipc || hl_thread_configure(tcb, cs, HL_SLOT_ASPACE, ipcf, (hl_word_t)ipc) || hl_thread_set_affinity(tcb, cpu))
+	if (!ipc || hl_thread_configure(tcb, cs, HL_SLOT_ASPACE, ipcf, (hl_word_t)ipc) ||
+	    hl_thread_set_affinity(tcb, cpu))
 		return 0;
 	return tcb;
 }
@@ -220,35 +241,40 @@ UTEST(stress, random_syscalls_on_every_cpu)
 	st.done_ntfn = ut_alloc(t, HL_OBJ_NOTIFICATION, 0);
 	for (int i = 0; i < 2; i++) {
 		st.victims[i] = child_thread(t, cs, victim_loop, NULL, 0, 0);
-		if (!UCHECK(t, st.victims[i]) || !UCHECK(t, hl_cspace_copy(cs, C_VICTIM + i, st.victims[i], HL_R_ALL) == HL_OK))
+		if (!UCHECK(t, st.victims[i]) ||
+		    !UCHECK(t, hl_cspace_copy(cs, C_VICTIM + i, st.victims[i], HL_R_ALL) == HL_OK))
 			return;
 		hl_thread_resume(st.victims[i]);
 	}
 	for (uint32_t i = 0; i < ncpus; i++) {
-		st.s[i] = (struct stressor){ 0x9e3779b97f4a7c15ull * (i + 1), UT_STRESS_CALLS / ncpus, 0, 0, 0 };
+		st.s[i] = (struct stressor){0x9e3779b97f4a7c15ull * (i + 1),
+		                            UT_STRESS_CALLS / ncpus, 0, 0, 0};
 		st.s[i].tcb = child_thread(t, cs, stress_loop, &st.s[i], i, 50);
-		st.pumps[i] = (struct pump){ &st, i };
+		st.pumps[i] = (struct pump){&st, i};
 		hl_cptr_t p = ut_thread_new(t, pump, &st.pumps[i], 1);
-		if (!UCHECK(t, st.s[i].tcb && p, "stressor %u", i) || !UCHECK(t, hl_thread_set_affinity(p, i) == HL_OK))
+		if (!UCHECK(t, st.s[i].tcb && p, "stressor %u", i) ||
+		    !UCHECK(t, hl_thread_set_affinity(p, i) == HL_OK))
 			return;
 		hl_thread_resume(p);
 	}
 	hl_cptr_t wd = ut_thread_new(t, watchdog, &st, 60);
-	if (!UCHECK(t, wd) || !UCHECK(t, hl_thread_set_budget(wd, WATCH_BUDGET_US, WATCH_PERIOD_US) == HL_OK))
+	if (!UCHECK(t, wd) ||
+	    !UCHECK(t, hl_thread_set_budget(wd, WATCH_BUDGET_US, WATCH_PERIOD_US) == HL_OK))
 		return;
 	uint64_t t0 = ut_rdtsc();
 	for (uint32_t i = 0; i < ncpus; i++)
 		hl_thread_resume(st.s[i].tcb);
 	hl_thread_resume(wd);
 	hl_word_t info = 0;
-	struct hl_msg m = { { 0 } };
+	struct hl_msg m = {{0}};
 	UEXPECT_ERR(t, hl_syscall(HL_SYS_RECV, st.done_ntfn, &info, &m, NULL), HL_OK);
 	uint64_t ms = (ut_rdtsc() - t0) / (rt_self.bi->tsc_hz / 1000), total = 0;
 	for (uint32_t i = 0; i < ncpus; i++)
 		total += st.s[i].done;
 	UEXPECT(t, !st.timed_out, "only %lu of %u calls in %lu ms", total, UT_STRESS_CALLS, ms);
-	rt_printf("        # %lu random system calls on %u cpus in %lu ms (%lu per second), %lu kicks\n", total, ncpus,
-		  ms, ms ? total * 1000 / ms : 0, st.kicks);
+	rt_printf(
+	    "        # %lu random system calls on %u cpus in %lu ms (%lu per second), %lu kicks\n",
+	    total, ncpus, ms, ms ? total * 1000 / ms : 0, st.kicks);
 	/* The kernel still works: a notification round trip. */
 	hl_syscall(HL_SYS_SEND, st.done_ntfn, &info, &m, NULL);
 	UEXPECT_ERR(t, hl_syscall(HL_SYS_POLL, st.done_ntfn, &info, &m, NULL), HL_OK);

@@ -25,7 +25,7 @@ static hl_word_t state_of(hl_cptr_t tcb)
 static long wait_ntfn(hl_cptr_t n)
 {
 	hl_word_t info = 0;
-	struct hl_msg m = { { 0 } };
+	struct hl_msg m = {{0}};
 
 	return hl_syscall(HL_SYS_RECV, n, &info, &m, NULL);
 }
@@ -33,7 +33,7 @@ static long wait_ntfn(hl_cptr_t n)
 static void signal_ntfn(hl_cptr_t n)
 {
 	hl_word_t info = 0;
-	struct hl_msg m = { { 0 } };
+	struct hl_msg m = {{0}};
 
 	hl_syscall(HL_SYS_SEND, n, &info, &m, NULL);
 }
@@ -53,29 +53,34 @@ UTEST(thread_errors, configure_cspace_invalid_cap)
 {
 	hl_cptr_t tcb = ut_alloc(t, HL_OBJ_THREAD, 0);
 
-	UEXPECT_ERR(t, hl_thread_configure(tcb, ut_slot(), HL_SLOT_ASPACE, 0, 0), HL_ERR_INVALID_CAP);
-	UEXPECT_ERR(t, hl_thread_configure(tcb, 1u << 20, HL_SLOT_ASPACE, 0, 0), HL_ERR_INVALID_CAP);
+	UEXPECT_ERR(t, hl_thread_configure(tcb, ut_slot(), HL_SLOT_ASPACE, 0, 0),
+	            HL_ERR_INVALID_CAP);
+	UEXPECT_ERR(t, hl_thread_configure(tcb, 1u << 20, HL_SLOT_ASPACE, 0, 0),
+	            HL_ERR_INVALID_CAP);
 }
 
 UTEST(thread_errors, configure_cspace_wrong_type)
 {
 	hl_cptr_t tcb = ut_alloc(t, HL_OBJ_THREAD, 0);
 
-	UEXPECT_ERR(t, hl_thread_configure(tcb, HL_SLOT_ASPACE, HL_SLOT_ASPACE, 0, 0), HL_ERR_WRONG_TYPE);
+	UEXPECT_ERR(t, hl_thread_configure(tcb, HL_SLOT_ASPACE, HL_SLOT_ASPACE, 0, 0),
+	            HL_ERR_WRONG_TYPE);
 }
 
 UTEST(thread_errors, configure_aspace_invalid_cap)
 {
 	hl_cptr_t tcb = ut_alloc(t, HL_OBJ_THREAD, 0);
 
-	UEXPECT_ERR(t, hl_thread_configure(tcb, HL_SLOT_CSPACE, ut_slot(), 0, 0), HL_ERR_INVALID_CAP);
+	UEXPECT_ERR(t, hl_thread_configure(tcb, HL_SLOT_CSPACE, ut_slot(), 0, 0),
+	            HL_ERR_INVALID_CAP);
 }
 
 UTEST(thread_errors, configure_aspace_wrong_type)
 {
 	hl_cptr_t tcb = ut_alloc(t, HL_OBJ_THREAD, 0);
 
-	UEXPECT_ERR(t, hl_thread_configure(tcb, HL_SLOT_CSPACE, HL_SLOT_CSPACE, 0, 0), HL_ERR_WRONG_TYPE);
+	UEXPECT_ERR(t, hl_thread_configure(tcb, HL_SLOT_CSPACE, HL_SLOT_CSPACE, 0, 0),
+	            HL_ERR_WRONG_TYPE);
 }
 
 /* The cspace and aspace arguments need no rights; the IPC frame needs read and write. */
@@ -84,18 +89,27 @@ UTEST(thread_errors, configure_ipc_frame_errors)
 	hl_cptr_t tcb = ut_alloc(t, HL_OBJ_THREAD, 0);
 	uint64_t va = 0x7f0000000000ull;
 
-	UEXPECT_ERR(t, hl_thread_configure(tcb, HL_SLOT_CSPACE, HL_SLOT_ASPACE, ut_slot(), va), HL_ERR_INVALID_CAP);
-	UEXPECT_ERR(t, hl_thread_configure(tcb, HL_SLOT_CSPACE, HL_SLOT_ASPACE, HL_SLOT_DEBUG, va), HL_ERR_WRONG_TYPE);
-	UEXPECT_ERR(t, hl_thread_configure(tcb, HL_SLOT_CSPACE, HL_SLOT_ASPACE, ro_frame(t), va), HL_ERR_NO_RIGHTS);
+	UEXPECT_ERR(t, hl_thread_configure(tcb, HL_SLOT_CSPACE, HL_SLOT_ASPACE, ut_slot(), va),
+	            HL_ERR_INVALID_CAP);
+	UEXPECT_ERR(t, hl_thread_configure(tcb, HL_SLOT_CSPACE, HL_SLOT_ASPACE, HL_SLOT_DEBUG, va),
+	            HL_ERR_WRONG_TYPE);
+	UEXPECT_ERR(t, hl_thread_configure(tcb, HL_SLOT_CSPACE, HL_SLOT_ASPACE, ro_frame(t), va),
+	            HL_ERR_NO_RIGHTS);
 }
 
 UTEST(thread_errors, configure_ipc_misaligned_or_kernel_vaddr)
 {
 	hl_cptr_t tcb = ut_alloc(t, HL_OBJ_THREAD, 0), f = ut_alloc(t, HL_OBJ_FRAME, 12);
 
-	UEXPECT_ERR(t, hl_thread_configure(tcb, HL_SLOT_CSPACE, HL_SLOT_ASPACE, f, 0x7f0000000008ull), HL_ERR_INVALID_ARG);
-	UEXPECT_ERR(t, hl_thread_configure(tcb, HL_SLOT_CSPACE, HL_SLOT_ASPACE, f, 0xffff800000000000ull), HL_ERR_INVALID_ARG);
-	UEXPECT_ERR(t, hl_thread_configure(tcb, HL_SLOT_CSPACE, HL_SLOT_ASPACE, f, 0x7f0000000000ull), HL_OK);
+	UEXPECT_ERR(t,
+	            hl_thread_configure(tcb, HL_SLOT_CSPACE, HL_SLOT_ASPACE, f, 0x7f0000000008ull),
+	            HL_ERR_INVALID_ARG);
+	UEXPECT_ERR(
+	    t, hl_thread_configure(tcb, HL_SLOT_CSPACE, HL_SLOT_ASPACE, f, 0xffff800000000000ull),
+	    HL_ERR_INVALID_ARG);
+	UEXPECT_ERR(t,
+	            hl_thread_configure(tcb, HL_SLOT_CSPACE, HL_SLOT_ASPACE, f, 0x7f0000000000ull),
+	            HL_OK);
 }
 
 /* Its own suite: the 2 MiB frame takes the upper half of the suite memory. */
@@ -105,12 +119,15 @@ UTEST(thread_big_frame, configure_ipc_2mib_frame_is_invalid)
 
 	if (!UCHECK(t, big))
 		return;
-	UEXPECT_ERR(t, hl_thread_configure(tcb, HL_SLOT_CSPACE, HL_SLOT_ASPACE, big, 0x7f0000000000ull), HL_ERR_INVALID_ARG);
+	UEXPECT_ERR(
+	    t, hl_thread_configure(tcb, HL_SLOT_CSPACE, HL_SLOT_ASPACE, big, 0x7f0000000000ull),
+	    HL_ERR_INVALID_ARG);
 }
 
 UTEST(thread_errors, configure_self_is_illegal)
 {
-	UEXPECT_ERR(t, hl_thread_configure(HL_SLOT_THREAD, HL_SLOT_CSPACE, HL_SLOT_ASPACE, 0, 0), HL_ERR_ILLEGAL_OP);
+	UEXPECT_ERR(t, hl_thread_configure(HL_SLOT_THREAD, HL_SLOT_CSPACE, HL_SLOT_ASPACE, 0, 0),
+	            HL_ERR_ILLEGAL_OP);
 }
 
 UTEST(thread_errors, invoke_thread_method_on_non_thread)
@@ -123,16 +140,20 @@ UTEST(thread_errors, invoke_thread_method_on_non_thread)
 
 UTEST(thread_errors, write_regs_self_is_illegal)
 {
-	UEXPECT_ERR(t, hl_thread_write_regs(HL_SLOT_THREAD, 0x400000, 0x500000, 0, 0), HL_ERR_ILLEGAL_OP);
+	UEXPECT_ERR(t, hl_thread_write_regs(HL_SLOT_THREAD, 0x400000, 0x500000, 0, 0),
+	            HL_ERR_ILLEGAL_OP);
 }
 
 UTEST(thread_errors, write_regs_kernel_addresses)
 {
 	hl_cptr_t tcb = ut_alloc(t, HL_OBJ_THREAD, 0);
 
-	UEXPECT_ERR(t, hl_thread_write_regs(tcb, 0xffffffff80000000ull, 0x500000, 0, 0), HL_ERR_INVALID_ARG);
-	UEXPECT_ERR(t, hl_thread_write_regs(tcb, 0x400000, 0xffff800000001000ull, 0, 0), HL_ERR_INVALID_ARG);
-	UEXPECT_ERR(t, hl_thread_write_regs(tcb, 0x800000000000ull, 0x500000, 0, 0), HL_ERR_INVALID_ARG);
+	UEXPECT_ERR(t, hl_thread_write_regs(tcb, 0xffffffff80000000ull, 0x500000, 0, 0),
+	            HL_ERR_INVALID_ARG);
+	UEXPECT_ERR(t, hl_thread_write_regs(tcb, 0x400000, 0xffff800000001000ull, 0, 0),
+	            HL_ERR_INVALID_ARG);
+	UEXPECT_ERR(t, hl_thread_write_regs(tcb, 0x800000000000ull, 0x500000, 0, 0),
+	            HL_ERR_INVALID_ARG);
 }
 
 UTEST(thread, read_regs_returns_written_values)
@@ -143,7 +164,8 @@ UTEST(thread, read_regs_returns_written_values)
 	UEXPECT_ERR(t, hl_thread_write_regs(tcb, 0x401234, 0x7ff0, 1, 2), HL_OK);
 	UEXPECT_ERR(t, hl_thread_read_regs(tcb, &rip, &rsp, &fl, &st), HL_OK);
 	UEXPECT(t, rip == 0x401234 && rsp == 0x7ff0, "rip %#lx rsp %#lx", rip, rsp);
-	UEXPECT(t, (fl & 0x200) && st == ST_INACTIVE, "rflags %#lx (IF must be on) state %lu", fl, st);
+	UEXPECT(t, (fl & 0x200) && st == ST_INACTIVE, "rflags %#lx (IF must be on) state %lu", fl,
+	        st);
 }
 
 struct blocker {
@@ -156,8 +178,8 @@ static void block_on(void *arg)
 {
 	struct blocker *b = arg;
 	hl_word_t info = HL_MSGINFO(1, 0, 0);
-	struct hl_msg m = { { 0 } };
-	static const long nr[] = { 0, HL_SYS_SEND, HL_SYS_RECV, HL_SYS_CALL, HL_SYS_RECV };
+	struct hl_msg m = {{0}};
+	static const long nr[] = {0, HL_SYS_SEND, HL_SYS_RECV, HL_SYS_CALL, HL_SYS_RECV};
 
 	if (b->mode)
 		hl_syscall(nr[b->mode], b->obj, &info, &m, NULL);
@@ -167,10 +189,10 @@ static void block_on(void *arg)
 /* read_regs reports each state a thread can be in. */
 UTEST(thread, read_regs_states)
 {
-	struct blocker b[5] = { { 0, 0, 0 } };
-	static const int want[] = { ST_RUNNABLE, ST_SEND, ST_RECV, ST_REPLY, ST_NTFN };
+	struct blocker b[5] = {{0, 0, 0}};
+	static const int want[] = {ST_RUNNABLE, ST_SEND, ST_RECV, ST_REPLY, ST_NTFN};
 	hl_word_t info = 0;
-	struct hl_msg m = { { 0 } };
+	struct hl_msg m = {{0}};
 
 	for (int i = 1; i < 5; i++) {
 		b[i].obj = ut_alloc(t, i == 4 ? HL_OBJ_NOTIFICATION : HL_OBJ_ENDPOINT, 0);
@@ -179,15 +201,18 @@ UTEST(thread, read_regs_states)
 		if (!UCHECK(t, tcb))
 			return;
 		for (int k = 0; k < 100 && state_of(tcb) == ST_RUNNABLE; k++)
-			hl_yield(); /* it runs and blocks (a slice may end first under a loaded host) */
-		if (i == 3) /* take the call: now the caller waits for the reply */
+			hl_yield(); /* it runs and blocks (a slice may end first under a loaded
+			               host) */
+		if (i == 3)         /* take the call: now the caller waits for the reply */
 			UEXPECT_ERR(t, hl_syscall(HL_SYS_RECV, b[i].obj, &info, &m, NULL), HL_OK);
-		UEXPECT(t, state_of(tcb) == (hl_word_t)want[i], "mode %d state %lu", i, state_of(tcb));
+		UEXPECT(t, state_of(tcb) == (hl_word_t)want[i], "mode %d state %lu", i,
+		        state_of(tcb));
 		UEXPECT(t, !b[i].done, "mode %d did not block", i);
 	}
 	info = 0;
 	UEXPECT_ERR(t, hl_syscall(HL_SYS_REPLY, 0, &info, &m, NULL), HL_OK);
-	hl_cptr_t low = ut_thread(t, block_on, &b[0], 10, NULL); /* never runs while we do not block */
+	hl_cptr_t low =
+	    ut_thread(t, block_on, &b[0], 10, NULL); /* never runs while we do not block */
 	UEXPECT(t, state_of(low) == ST_RUNNABLE, "state %lu", state_of(low));
 	UEXPECT_ERR(t, hl_thread_suspend(low), HL_OK);
 	UEXPECT(t, state_of(low) == ST_INACTIVE, "state %lu", state_of(low));
@@ -244,7 +269,7 @@ static void spin(void *arg)
 
 UTEST(thread, suspend_stops_a_spinning_thread)
 {
-	struct spinner s = { 0, 0, ut_rdtsc() + ms_to_tsc(3000), 0 };
+	struct spinner s = {0, 0, ut_rdtsc() + ms_to_tsc(3000), 0};
 	hl_cptr_t tcb = ut_thread(t, spin, &s, 100, NULL);
 
 	if (!UCHECK(t, tcb))
@@ -268,7 +293,7 @@ UTEST(thread, suspend_stops_a_spinning_thread)
  */
 UTEST(thread, suspend_stops_a_thread_on_another_cpu)
 {
-	struct spinner s = { 0, 0, ut_rdtsc() + ms_to_tsc(3000), 0 };
+	struct spinner s = {0, 0, ut_rdtsc() + ms_to_tsc(3000), 0};
 
 	if (rt_self.bi->ncpus < 2)
 		return; /* one CPU: covered by suspend_stops_a_spinning_thread */
@@ -281,9 +306,11 @@ UTEST(thread, suspend_stops_a_thread_on_another_cpu)
 		;
 	UEXPECT(t, s.count > 0, "spinner never ran on cpu 1");
 	UEXPECT_ERR(t, hl_thread_suspend(tcb), HL_OK);
-	/* The other CPU stops it when the IPI lands (QEMU may run that vCPU late): wait for 5 quiet ms, at most 1 s. */
+	/* The other CPU stops it when the IPI lands (QEMU may run that vCPU late): wait for 5 quiet
+	 * ms, at most 1 s. */
 	uint64_t c0 = s.count, quiet = ut_rdtsc();
-	for (uint64_t end = ut_rdtsc() + ms_to_tsc(1000); ut_rdtsc() < end && ut_rdtsc() - quiet < ms_to_tsc(5);)
+	for (uint64_t end = ut_rdtsc() + ms_to_tsc(1000);
+	     ut_rdtsc() < end && ut_rdtsc() - quiet < ms_to_tsc(5);)
 		if (s.count != c0)
 			c0 = s.count, quiet = ut_rdtsc();
 	uint64_t c1 = s.count;
@@ -313,7 +340,7 @@ UTEST(thread_errors, set_priority_above_255)
 }
 
 struct prio_pair {
-	hl_cptr_t done; /* notification the high thread signals when its spin ends */
+	hl_cptr_t done;    /* notification the high thread signals when its spin ends */
 	hl_cptr_t low_ran; /* notification the low thread signals when it runs */
 	uint64_t spin_tsc;
 	volatile uint64_t low_at, low_seen_by_high;
@@ -340,7 +367,8 @@ static void prio_low(void *arg)
 /* On one CPU a lower-priority thread does not run while a higher one spins, then it does. */
 UTEST(thread_sched, lower_priority_waits_for_higher)
 {
-	struct prio_pair p = { ut_alloc(t, HL_OBJ_NOTIFICATION, 0), ut_alloc(t, HL_OBJ_NOTIFICATION, 0), ms_to_tsc(20), 0, 1 };
+	struct prio_pair p = {ut_alloc(t, HL_OBJ_NOTIFICATION, 0),
+	                      ut_alloc(t, HL_OBJ_NOTIFICATION, 0), ms_to_tsc(20), 0, 1};
 	hl_cptr_t lo = ut_thread_new(t, prio_low, &p, 80), hi = ut_thread_new(t, prio_high, &p, 90);
 
 	if (!UCHECK(t, lo && hi))
@@ -361,18 +389,23 @@ UTEST(thread_errors, set_budget_invalid)
 {
 	hl_cptr_t tcb = ut_alloc(t, HL_OBJ_THREAD, 0);
 
-	UEXPECT_ERR(t, hl_thread_set_budget(tcb, 1000, 0), HL_ERR_INVALID_ARG); /* budget without period */
-	UEXPECT_ERR(t, hl_thread_set_budget(tcb, 0, 1000), HL_ERR_INVALID_ARG); /* period without budget */
-	UEXPECT_ERR(t, hl_thread_set_budget(tcb, 2000, 1000), HL_ERR_INVALID_ARG); /* budget > period */
+	UEXPECT_ERR(t, hl_thread_set_budget(tcb, 1000, 0),
+	            HL_ERR_INVALID_ARG); /* budget without period */
+	UEXPECT_ERR(t, hl_thread_set_budget(tcb, 0, 1000),
+	            HL_ERR_INVALID_ARG); /* period without budget */
+	UEXPECT_ERR(t, hl_thread_set_budget(tcb, 2000, 1000),
+	            HL_ERR_INVALID_ARG);                                     /* budget > period */
 	UEXPECT_ERR(t, hl_thread_set_budget(tcb, 3, 4), HL_ERR_INVALID_ARG); /* period below 5 us */
-	UEXPECT_ERR(t, hl_thread_set_budget(tcb, 1000, 10000001), HL_ERR_INVALID_ARG); /* period above 10 s */
+	UEXPECT_ERR(t, hl_thread_set_budget(tcb, 1000, 10000001),
+	            HL_ERR_INVALID_ARG); /* period above 10 s */
 	UEXPECT_ERR(t, hl_thread_set_budget(tcb, 5, 5), HL_OK);
 	UEXPECT_ERR(t, hl_thread_set_budget(tcb, 0, 0), HL_OK); /* back to unlimited */
 }
 
 struct share {
 	hl_cptr_t done;
-	uint64_t end, enough; /* wall-clock limit; running time of the unbudgeted thread that suffices */
+	uint64_t end,
+	    enough; /* wall-clock limit; running time of the unbudgeted thread that suffices */
 	volatile uint64_t ran[2]; /* TSC ticks each thread saw itself running */
 	volatile int stop;
 };
@@ -420,8 +453,13 @@ static void count_free(void *arg)
 UTEST(thread_sched, budget_limits_the_share)
 {
 	uint64_t start = ut_rdtsc();
-	struct share s = { ut_alloc(t, HL_OBJ_NOTIFICATION, 0), ut_rdtsc() + ms_to_tsc(3000), ms_to_tsc(50), { 0, 0 }, 0 };
-	hl_cptr_t b = ut_thread_new(t, count_budgeted, &s, 90), f = ut_thread_new(t, count_free, &s, 90);
+	struct share s = {ut_alloc(t, HL_OBJ_NOTIFICATION, 0),
+	                  ut_rdtsc() + ms_to_tsc(3000),
+	                  ms_to_tsc(50),
+	                  {0, 0},
+	                  0};
+	hl_cptr_t b = ut_thread_new(t, count_budgeted, &s, 90),
+	          f = ut_thread_new(t, count_free, &s, 90);
 
 	if (!UCHECK(t, b && f))
 		return;
@@ -434,10 +472,12 @@ UTEST(thread_sched, budget_limits_the_share)
 	s.stop = 1;
 	uint64_t cb = s.ran[0], cf = s.ran[1], wall = ut_rdtsc() - start;
 	UEXPECT(t, cb > 0 && cf > 0, "budgeted %lu free %lu", cb, cf);
-	/* Against the wall clock: the host may take time from QEMU, never gives the budgeted thread more. */
+	/* Against the wall clock: the host may take time from QEMU, never gives the budgeted thread
+	 * more. */
 	UEXPECT(t, cb * 100 < wall * 30, "budgeted thread got %lu%% of the CPU", cb * 100 / wall);
-	rt_printf("        # budgeted thread ran %lu us, unbudgeted %lu us in %lu us\n", cb / (rt_self.bi->tsc_hz / 1000000),
-		  cf / (rt_self.bi->tsc_hz / 1000000), wall / (rt_self.bi->tsc_hz / 1000000));
+	rt_printf("        # budgeted thread ran %lu us, unbudgeted %lu us in %lu us\n",
+	          cb / (rt_self.bi->tsc_hz / 1000000), cf / (rt_self.bi->tsc_hz / 1000000),
+	          wall / (rt_self.bi->tsc_hz / 1000000));
 	hl_thread_suspend(b);
 }
 
@@ -455,7 +495,7 @@ UTEST(thread_errors, set_affinity_beyond_cpus)
 /* A low-priority thread on CPU 1 runs while the runner spins on its own CPU. */
 UTEST(thread_sched, affinity_runs_on_the_other_cpu)
 {
-	struct spinner s = { 0, 0, ut_rdtsc() + ms_to_tsc(2000), 0xffffffff };
+	struct spinner s = {0, 0, ut_rdtsc() + ms_to_tsc(2000), 0xffffffff};
 	uint32_t a, b, c, d;
 
 	if (rt_self.bi->ncpus < 2)
@@ -489,7 +529,8 @@ UTEST(thread_errors, bind_notification_bound_elsewhere)
 
 UTEST(thread_errors, bind_notification_cap_errors)
 {
-	hl_cptr_t a = ut_alloc(t, HL_OBJ_THREAD, 0), n = ut_alloc(t, HL_OBJ_NOTIFICATION, 0), wo = ut_slot();
+	hl_cptr_t a = ut_alloc(t, HL_OBJ_THREAD, 0), n = ut_alloc(t, HL_OBJ_NOTIFICATION, 0),
+	          wo = ut_slot();
 
 	hl_cspace_copy(HL_SLOT_CSPACE, wo, n, HL_R_WRITE);
 	UEXPECT_ERR(t, hl_thread_bind_notification(a, ut_slot()), HL_ERR_INVALID_CAP);
@@ -499,7 +540,8 @@ UTEST(thread_errors, bind_notification_cap_errors)
 
 UTEST(thread_errors, set_fault_ep_errors)
 {
-	hl_cptr_t a = ut_alloc(t, HL_OBJ_THREAD, 0), ep = ut_alloc(t, HL_OBJ_ENDPOINT, 0), ro = ut_slot();
+	hl_cptr_t a = ut_alloc(t, HL_OBJ_THREAD, 0), ep = ut_alloc(t, HL_OBJ_ENDPOINT, 0),
+	          ro = ut_slot();
 
 	hl_cspace_copy(HL_SLOT_CSPACE, ro, ep, HL_R_READ);
 	UEXPECT_ERR(t, hl_thread_set_fault_ep(a, ut_slot()), HL_ERR_INVALID_CAP);
@@ -523,23 +565,26 @@ static void churn_once(struct churn *c)
 		hl_thread_suspend(c->tcb);
 }
 
-/* 100 threads made from one small memory capability, run and deleted: the memory comes back each time. */
+/* 100 threads made from one small memory capability, run and deleted: the memory comes back each
+ * time. */
 UTEST(thread, create_run_delete_100)
 {
 	hl_cptr_t sub = ut_alloc(t, HL_OBJ_MEMORY, 14), ipcf, slot = ut_slot();
 	uint8_t *stack = ut_page(t, NULL);
 	struct hl_ipc_buffer *buf = ut_page(t, &ipcf);
-	struct churn c = { slot, 0 };
+	struct churn c = {slot, 0};
 	hl_word_t free = 0, live0 = 0, live1 = 0;
 
 	if (!UCHECK(t, sub && stack && buf))
 		return;
 	hl_memory_info(sub, NULL, NULL, NULL, &live0);
 	for (int i = 0; i < 100; i++) {
-		if (!UCHECK(t, hl_memory_retype(sub, HL_OBJ_THREAD, 0, 1, slot) == HL_OK, "iteration %d", i))
+		if (!UCHECK(t, hl_memory_retype(sub, HL_OBJ_THREAD, 0, 1, slot) == HL_OK,
+		            "iteration %d", i))
 			return;
 		hl_thread_configure(slot, HL_SLOT_CSPACE, HL_SLOT_ASPACE, ipcf, (hl_word_t)buf);
-		hl_thread_write_regs(slot, (hl_word_t)churn_once, (hl_word_t)(stack + 4096 - 8), (hl_word_t)&c, 0);
+		hl_thread_write_regs(slot, (hl_word_t)churn_once, (hl_word_t)(stack + 4096 - 8),
+		                     (hl_word_t)&c, 0);
 		hl_thread_resume(slot);
 		for (int k = 0; k < 100 && c.runs == i; k++)
 			hl_yield();
@@ -547,7 +592,8 @@ UTEST(thread, create_run_delete_100)
 	}
 	hl_memory_info(sub, NULL, NULL, &free, &live1);
 	UEXPECT(t, c.runs == 100, "runs %d", c.runs);
-	UEXPECT(t, free == 16384 && live1 == live0, "free %lu, live %lu -> %lu", free, live0, live1);
+	UEXPECT(t, free == 16384 && live1 == live0, "free %lu, live %lu -> %lu", free, live0,
+	        live1);
 }
 
 /*
@@ -557,7 +603,7 @@ UTEST(thread, create_run_delete_100)
  */
 UTEST(thread_sched, resume_after_suspend_while_throttled)
 {
-	struct spinner s = { 0, 0, ut_rdtsc() + ms_to_tsc(3000), 0 };
+	struct spinner s = {0, 0, ut_rdtsc() + ms_to_tsc(3000), 0};
 	hl_cptr_t tcb = ut_thread_new(t, spin, &s, 100);
 
 	if (!UCHECK(t, tcb))
@@ -565,8 +611,9 @@ UTEST(thread_sched, resume_after_suspend_while_throttled)
 	hl_thread_set_affinity(tcb, 0);
 	UEXPECT_ERR(t, hl_thread_set_budget(tcb, 1000, 50000), HL_OK);
 	UEXPECT_ERR(t, hl_thread_resume(tcb), HL_OK);
-	/* It runs 1 ms, then waits for its next period. Bounded in time, not in yields: on a loaded host
-	 * its first millisecond can pass before it runs an instruction (the TSC counts host time). */
+	/* It runs 1 ms, then waits for its next period. Bounded in time, not in yields: on a loaded
+	 * host its first millisecond can pass before it runs an instruction (the TSC counts host
+	 * time). */
 	for (uint64_t end = ut_rdtsc() + ms_to_tsc(1000); !s.count && ut_rdtsc() < end;)
 		hl_yield();
 	UEXPECT(t, s.count > 0, "never ran");
@@ -584,7 +631,7 @@ static void recv_once(void *arg)
 {
 	volatile long *box = arg;
 	hl_word_t info = 0;
-	struct hl_msg m = { { 0 } };
+	struct hl_msg m = {{0}};
 
 	box[0] = hl_syscall(HL_SYS_RECV, (hl_cptr_t)box[1], &info, &m, NULL);
 }
@@ -596,16 +643,20 @@ static void recv_once(void *arg)
  */
 UTEST(thread, revoked_ipc_buffer_is_not_written)
 {
-	hl_cptr_t m = ut_alloc(t, HL_OBJ_MEMORY, 14), f = ut_slot(), g = ut_slot(), ep = ut_alloc(t, HL_OBJ_ENDPOINT, 0);
-	volatile long box[2] = { -1, (long)ep };
+	hl_cptr_t m = ut_alloc(t, HL_OBJ_MEMORY, 14), f = ut_slot(), g = ut_slot(),
+	          ep = ut_alloc(t, HL_OBJ_ENDPOINT, 0);
+	volatile long box[2] = {-1, (long)ep};
 	hl_word_t pf = 0, pg = 1;
 	volatile uint64_t *view = ut_page(t, NULL);
 	hl_cptr_t tcb = ut_thread_new(t, recv_once, (void *)box, 100);
 
-	if (!UCHECK(t, m && view && tcb) || !UCHECK(t, hl_memory_retype(m, HL_OBJ_FRAME, 12, 1, f) == HL_OK))
+	if (!UCHECK(t, m && view && tcb) ||
+	    !UCHECK(t, hl_memory_retype(m, HL_OBJ_FRAME, 12, 1, f) == HL_OK))
 		return;
 	hl_frame_paddr(f, &pf);
-	UEXPECT_ERR(t, hl_thread_configure(tcb, HL_SLOT_CSPACE, HL_SLOT_ASPACE, f, 0x7f0000000000ull), HL_OK);
+	UEXPECT_ERR(t,
+	            hl_thread_configure(tcb, HL_SLOT_CSPACE, HL_SLOT_ASPACE, f, 0x7f0000000000ull),
+	            HL_OK);
 	UEXPECT_ERR(t, hl_thread_resume(tcb), HL_OK);
 	for (int i = 0; i < 100 && state_of(tcb) != ST_RECV; i++)
 		hl_yield();
@@ -619,12 +670,13 @@ UTEST(thread, revoked_ipc_buffer_is_not_written)
 	volatile uint64_t *gv = (volatile uint64_t *)((uint64_t)view + 4096);
 	hl_ipcbuf()->mr[4] = 0xaaaa, hl_ipcbuf()->mr[5] = 0xbbbb;
 	hl_word_t info = HL_MSGINFO(1, 6, 0);
-	struct hl_msg msg = { { 1, 2, 3, 4 } };
+	struct hl_msg msg = {{1, 2, 3, 4}};
 	UEXPECT_ERR(t, hl_syscall(HL_SYS_SEND, ep, &info, &msg, NULL), HL_OK);
 	for (int i = 0; i < 100 && box[0] == -1; i++)
 		hl_yield();
 	UEXPECT(t, box[0] == HL_OK, "receiver got %ld", box[0]);
-	UEXPECT(t, gv[4] == 0 && gv[5] == 0, "the kernel wrote %#lx %#lx into reused memory", gv[4], gv[5]);
+	UEXPECT(t, gv[4] == 0 && gv[5] == 0, "the kernel wrote %#lx %#lx into reused memory", gv[4],
+	        gv[5]);
 }
 
 struct mover {
@@ -633,7 +685,8 @@ struct mover {
 	bool yield; /* yield at every step (the yield fastpath) instead of a null call */
 };
 
-/* Counts in a register across system calls; a thread run twice at once (or resumed from stale registers) goes back. */
+/* Counts in a register across system calls; a thread run twice at once (or resumed from stale
+ * registers) goes back. */
 static void count_in_register(void *arg)
 {
 	struct mover *m = arg;
@@ -659,7 +712,7 @@ static void count_in_register(void *arg)
  */
 UTEST(thread_sched, migrating_a_running_thread)
 {
-	struct mover mv = { 0, 0, 0, 0, false };
+	struct mover mv = {0, 0, 0, 0, false};
 
 	if (rt_self.bi->ncpus < 3)
 		return; /* needs two CPUs besides the runner's */
@@ -670,14 +723,17 @@ UTEST(thread_sched, migrating_a_running_thread)
 	hl_thread_resume(tcb);
 	for (int i = 0; i < 300; i++) {
 		uint64_t c = mv.count;
-		for (uint64_t end = ut_rdtsc() + ms_to_tsc(20); mv.count < c + 20 && ut_rdtsc() < end;)
+		for (uint64_t end = ut_rdtsc() + ms_to_tsc(20);
+		     mv.count < c + 20 && ut_rdtsc() < end;)
 			;
 		UEXPECT_ERR(t, hl_thread_set_affinity(tcb, 1 + (i & 1)), HL_OK);
 	}
 	mv.stop = 1;
-	for (uint64_t end = ut_rdtsc() + ms_to_tsc(100); ut_rdtsc() < end && state_of(tcb) != ST_INACTIVE;)
+	for (uint64_t end = ut_rdtsc() + ms_to_tsc(100);
+	     ut_rdtsc() < end && state_of(tcb) != ST_INACTIVE;)
 		;
-	UEXPECT(t, mv.regress == 0, "the count went back %lu times (count %lu)", mv.regress, mv.count);
+	UEXPECT(t, mv.regress == 0, "the count went back %lu times (count %lu)", mv.regress,
+	        mv.count);
 	hl_thread_suspend(tcb);
 }
 
@@ -698,7 +754,7 @@ static void yield_forever(void *arg)
  */
 UTEST(thread_sched, migrating_a_yielding_thread)
 {
-	struct mover mv = { 0, 0, 0, 0, true };
+	struct mover mv = {0, 0, 0, 0, true};
 	volatile int stop = 0;
 
 	if (rt_self.bi->ncpus < 3)
@@ -716,7 +772,8 @@ UTEST(thread_sched, migrating_a_yielding_thread)
 	hl_thread_resume(tcb);
 	for (int i = 0; i < 2000; i++) {
 		uint64_t c = mv.count;
-		for (uint64_t end = ut_rdtsc() + ms_to_tsc(5); mv.count < c + 2 && ut_rdtsc() < end;)
+		for (uint64_t end = ut_rdtsc() + ms_to_tsc(5);
+		     mv.count < c + 2 && ut_rdtsc() < end;)
 			;
 		UEXPECT_ERR(t, hl_thread_set_affinity(tcb, 1 + (i & 1)), HL_OK);
 	}
@@ -724,10 +781,12 @@ UTEST(thread_sched, migrating_a_yielding_thread)
 	for (uint64_t end = ut_rdtsc() + ms_to_tsc(200); mv.count < c + 20 && ut_rdtsc() < end;)
 		;
 	UEXPECT(t, mv.count >= c + 20, "the counter stopped at %lu", mv.count);
-	UEXPECT(t, mv.regress == 0, "the count went back %lu times (count %lu)", mv.regress, mv.count);
+	UEXPECT(t, mv.regress == 0, "the count went back %lu times (count %lu)", mv.regress,
+	        mv.count);
 	mv.stop = 1;
 	stop = 1;
-	for (uint64_t end = ut_rdtsc() + ms_to_tsc(100); ut_rdtsc() < end && state_of(tcb) != ST_INACTIVE;)
+	for (uint64_t end = ut_rdtsc() + ms_to_tsc(100);
+	     ut_rdtsc() < end && state_of(tcb) != ST_INACTIVE;)
 		;
 	hl_thread_suspend(tcb);
 	hl_thread_suspend(p1);
@@ -758,7 +817,8 @@ static void keep_xmm0(void *arg)
  */
 UTEST(thread_sched, fpu_state_survives_an_idle_cpu)
 {
-	struct fpu_box b = { ut_alloc(t, HL_OBJ_NOTIFICATION, 0), ut_alloc(t, HL_OBJ_NOTIFICATION, 0), 0 };
+	struct fpu_box b = {ut_alloc(t, HL_OBJ_NOTIFICATION, 0),
+	                    ut_alloc(t, HL_OBJ_NOTIFICATION, 0), 0};
 
 	if (rt_self.bi->ncpus < 2)
 		return; /* the runner never lets its CPU idle while a test waits */
@@ -767,7 +827,8 @@ UTEST(thread_sched, fpu_state_survives_an_idle_cpu)
 		return;
 	hl_thread_set_affinity(tcb, 1);
 	hl_thread_resume(tcb);
-	for (uint64_t end = ut_rdtsc() + ms_to_tsc(1000); state_of(tcb) != ST_NTFN && ut_rdtsc() < end;)
+	for (uint64_t end = ut_rdtsc() + ms_to_tsc(1000);
+	     state_of(tcb) != ST_NTFN && ut_rdtsc() < end;)
 		;
 	UEXPECT(t, state_of(tcb) == ST_NTFN, "state %lu", state_of(tcb));
 	signal_ntfn(b.wake);
@@ -782,7 +843,7 @@ UTEST(thread_sched, fpu_state_survives_an_idle_cpu)
  */
 UTEST(thread_sched, suspend_after_moving_a_throttled_thread)
 {
-	struct spinner s = { 0, 0, ut_rdtsc() + ms_to_tsc(3000), 0 };
+	struct spinner s = {0, 0, ut_rdtsc() + ms_to_tsc(3000), 0};
 
 	if (rt_self.bi->ncpus < 2)
 		return; /* needs a second CPU to move to */
@@ -792,8 +853,9 @@ UTEST(thread_sched, suspend_after_moving_a_throttled_thread)
 	hl_thread_set_affinity(tcb, 0);
 	UEXPECT_ERR(t, hl_thread_set_budget(tcb, 1000, 100000), HL_OK);
 	UEXPECT_ERR(t, hl_thread_resume(tcb), HL_OK);
-	/* It runs 1 ms, then waits for its next period. Bounded in time, not in yields: on a loaded host
-	 * its first millisecond can pass before it runs an instruction (the TSC counts host time). */
+	/* It runs 1 ms, then waits for its next period. Bounded in time, not in yields: on a loaded
+	 * host its first millisecond can pass before it runs an instruction (the TSC counts host
+	 * time). */
 	for (uint64_t end = ut_rdtsc() + ms_to_tsc(1000); !s.count && ut_rdtsc() < end;)
 		hl_yield();
 	UEXPECT(t, s.count > 0, "never ran");
@@ -813,12 +875,13 @@ UTEST(thread_sched, suspend_after_moving_a_throttled_thread)
  */
 UTEST(thread_sched, lowering_priority_of_a_remote_thread_yields_its_cpu)
 {
-	struct spinner s = { 0, 0, ut_rdtsc() + ms_to_tsc(3000), 0 };
+	struct spinner s = {0, 0, ut_rdtsc() + ms_to_tsc(3000), 0};
 	volatile int flag = 0;
 
 	if (rt_self.bi->ncpus < 2)
 		return; /* needs a second CPU */
-	hl_cptr_t a = ut_thread_new(t, spin, &s, 100), b = ut_thread_new(t, set_flag, (void *)&flag, 90);
+	hl_cptr_t a = ut_thread_new(t, spin, &s, 100),
+	          b = ut_thread_new(t, set_flag, (void *)&flag, 90);
 	if (!UCHECK(t, a && b))
 		return;
 	hl_thread_set_affinity(a, 1);
@@ -848,7 +911,7 @@ static void order_server(void *arg) /* priority 50 */
 {
 	struct reply_order *o = arg;
 	hl_word_t info = 0, badge;
-	struct hl_msg m = { { 0 } };
+	struct hl_msg m = {{0}};
 
 	hl_syscall(HL_SYS_RECV, o->ep, &info, &m, &badge);
 	signal_ntfn(o->wake_mid); /* the middle thread is now queued behind us */
@@ -870,7 +933,7 @@ static void order_caller(void *arg) /* priority 40 */
 {
 	struct reply_order *o = arg;
 	hl_word_t info = HL_MSGINFO(0, 1, 0);
-	struct hl_msg m = { { 7 } };
+	struct hl_msg m = {{7}};
 
 	hl_syscall(HL_SYS_CALL, o->ep, &info, &m, NULL);
 	o->mid_ran_first = o->mid_ran;
@@ -886,15 +949,20 @@ static void order_caller(void *arg) /* priority 40 */
  */
 UTEST(thread_sched, reply_runs_a_queued_higher_thread_before_a_lower_caller)
 {
-	struct reply_order o = { ut_alloc(t, HL_OBJ_ENDPOINT, 0), ut_alloc(t, HL_OBJ_NOTIFICATION, 0),
-				 ut_alloc(t, HL_OBJ_NOTIFICATION, 0), 0, 0, 0 };
+	struct reply_order o = {ut_alloc(t, HL_OBJ_ENDPOINT, 0),
+	                        ut_alloc(t, HL_OBJ_NOTIFICATION, 0),
+	                        ut_alloc(t, HL_OBJ_NOTIFICATION, 0),
+	                        0,
+	                        0,
+	                        0};
 	const uint32_t cpu = 1; /* away from the runner, which spins */
 
 	if (rt_self.bi->ncpus < 2)
 		return;
 	if (!UCHECK(t, o.ep && o.wake_mid && o.never))
 		return;
-	hl_cptr_t s = ut_thread_new(t, order_server, &o, 50), mid = ut_thread_new(t, order_middle, &o, 45);
+	hl_cptr_t s = ut_thread_new(t, order_server, &o, 50),
+	          mid = ut_thread_new(t, order_middle, &o, 45);
 	hl_cptr_t c = ut_thread_new(t, order_caller, &o, 40);
 	if (!UCHECK(t, s && mid && c))
 		return;
@@ -903,13 +971,14 @@ UTEST(thread_sched, reply_runs_a_queued_higher_thread_before_a_lower_caller)
 	hl_thread_set_affinity(c, cpu);
 	hl_thread_resume(s);
 	hl_thread_resume(mid);
-	for (uint64_t end = ut_rdtsc() + ms_to_tsc(100); ut_rdtsc() < end && (state_of(s) != ST_RECV || state_of(mid) != ST_NTFN);)
+	for (uint64_t end = ut_rdtsc() + ms_to_tsc(100);
+	     ut_rdtsc() < end && (state_of(s) != ST_RECV || state_of(mid) != ST_NTFN);)
 		hl_yield();
 	hl_thread_resume(c);
 	for (uint64_t end = ut_rdtsc() + ms_to_tsc(200); ut_rdtsc() < end && !o.done;)
 		hl_yield();
-	UEXPECT(t, o.done && o.mid_ran_first, "done %d, the middle thread ran before the caller: %d", o.done,
-		o.mid_ran_first);
+	UEXPECT(t, o.done && o.mid_ran_first,
+	        "done %d, the middle thread ran before the caller: %d", o.done, o.mid_ran_first);
 	hl_thread_suspend(s);
 	hl_thread_suspend(mid);
 	hl_thread_suspend(c);

@@ -25,22 +25,26 @@ struct utest {
 	void (*fn)(struct utest_ctx *t);
 };
 
-#define UTEST(suite, name)                                                                          \
+#define UTEST(suite, name)                                                                         \
 	static void ut_##suite##_##name(struct utest_ctx *t);                                      \
-	static const struct utest ut_desc_##suite##_##name __attribute__((section(".utest"), used, aligned(8))) = { \
-		#suite, #name, ut_##suite##_##name};                                                \
+	static const struct utest ut_desc_##suite##_##name                                         \
+	    __attribute__((section(".utest"), used, aligned(8))) = {#suite, #name,                 \
+	                                                            ut_##suite##_##name};          \
 	static void ut_##suite##_##name(struct utest_ctx *t)
 
-void ut_fail(struct utest_ctx *t, const char *file, int line, const char *cond, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
-#define UEXPECT(t, cond, ...) ((cond) ? (void)0 : ut_fail((t), __FILE__, __LINE__, #cond, "" __VA_ARGS__))
-#define UCHECK(t, cond, ...) ((cond) ? 1 : (ut_fail((t), __FILE__, __LINE__, #cond, "" __VA_ARGS__), 0))
+void ut_fail(struct utest_ctx *t, const char *file, int line, const char *cond, const char *fmt,
+             ...) __attribute__((format(printf, 5, 6)));
+#define UEXPECT(t, cond, ...)                                                                      \
+	((cond) ? (void)0 : ut_fail((t), __FILE__, __LINE__, #cond, "" __VA_ARGS__))
+#define UCHECK(t, cond, ...)                                                                       \
+	((cond) ? 1 : (ut_fail((t), __FILE__, __LINE__, #cond, "" __VA_ARGS__), 0))
 /* An error-code expectation that prints both values. */
-#define UEXPECT_ERR(t, expr, want)                                                                  \
-	do {                                                                                        \
-		long ut_e = (expr);                                                                  \
-		if (ut_e != (want))                                                                  \
-			ut_fail((t), __FILE__, __LINE__, #expr, "returned %ld, expected %ld", ut_e, (long)(want)); \
+#define UEXPECT_ERR(t, expr, want)                                                                 \
+	do {                                                                                       \
+		long ut_e = (expr);                                                                \
+		if (ut_e != (want))                                                                \
+			ut_fail((t), __FILE__, __LINE__, #expr, "returned %ld, expected %ld",      \
+			        ut_e, (long)(want));                                               \
 	} while (0)
 
 /* One object of the given type from the suite's memory, in a fresh slot (0 on failure). */
@@ -50,7 +54,8 @@ hl_cptr_t ut_slot(void);
 /* Map a fresh page from the suite's memory into the own address space; returns its address. */
 void *ut_page(struct utest_ctx *t, hl_cptr_t *frame_out);
 /* Start fn(arg) in a new thread of the own address space at the given priority. */
-hl_cptr_t ut_thread(struct utest_ctx *t, void (*fn)(void *), void *arg, uint8_t prio, struct hl_ipc_buffer **ipc);
+hl_cptr_t ut_thread(struct utest_ctx *t, void (*fn)(void *), void *arg, uint8_t prio,
+                    struct hl_ipc_buffer **ipc);
 
 static inline uint64_t ut_rdtsc(void)
 {

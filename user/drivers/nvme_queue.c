@@ -221,7 +221,8 @@ int nvme_prp_build(const uint64_t *pages, uint32_t offset, uint32_t len, uint64_
 	uint64_t npages = ((uint64_t)offset + len + NVME_PAGE - 1) / NVME_PAGE;
 	if (npages > (uint64_t)list_pages * (NVME_PRPS_PER_PAGE - 1) + 1)
 		return BLKDEV_E_INVAL;
-	for (uint64_t p = 0; p < npages; p++) /* 4.3: every entry but the first names a whole page */
+	for (uint64_t p = 0; p < npages;
+	     p++) /* 4.3: every entry but the first names a whole page */
 		if (pages[p] & (NVME_PAGE - 1))
 			return BLKDEV_E_INVAL;
 	*prp1 = pages[0] + offset;

@@ -208,6 +208,8 @@ uint32_t init_program_cpu(uint64_t mask, uint32_t j)
 
 	for (uint64_t m = mask; m; m &= m - 1)
 		n++;
+	if (!n)
+		return 0; /* no CPU in the mask (the parser refuses one): CPU 0 */
 	for (j %= n;; mask &= mask - 1, j--)
 		if (!j)
 			return (uint32_t)__builtin_ctzll(mask);

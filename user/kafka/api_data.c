@@ -9,8 +9,7 @@
 
 /* Validate one records blob of concatenated v2 batches. Returns a Kafka
  * error code; on success *count is the number of offsets the blob takes. */
-int batch_check(const uint8_t *p, uint32_t len, uint32_t *count,
-		int64_t *max_ts)
+int batch_check(const uint8_t *p, uint32_t len, uint32_t *count, int64_t *max_ts)
 {
 	uint32_t off = 0;
 
@@ -60,8 +59,7 @@ static int16_t batch_max_ok(const uint8_t *p, uint32_t len, int32_t max)
  * does. Returns the time set. */
 static int64_t stamp_append_time(struct broker *b, uint8_t *p, uint32_t len)
 {
-	int64_t now = (int64_t)(b->pl.wall_ms ? b->pl.wall_ms(b->pl.ctx) :
-						b->pl.now_ms(b->pl.ctx));
+	int64_t now = (int64_t)(b->pl.wall_ms ? b->pl.wall_ms(b->pl.ctx) : b->pl.now_ms(b->pl.ctx));
 
 	for (uint32_t off = 0; off < len; off += k_be32(p + off + 8) + 12) {
 		uint8_t *h = p + off;
@@ -77,8 +75,8 @@ static int64_t stamp_append_time(struct broker *b, uint8_t *p, uint32_t len)
 
 /* Append every batch of a checked blob; returns a Kafka error code and
  * the base offset of the first batch. */
-static int16_t produce_append(struct broker *b, struct store_part *p,
-			      uint8_t *rec, uint32_t len, int64_t *base)
+static int16_t produce_append(struct broker *b, struct store_part *p, uint8_t *rec, uint32_t len,
+                              int64_t *base)
 {
 	uint32_t off = 0;
 
@@ -107,8 +105,8 @@ static int16_t produce_append(struct broker *b, struct store_part *p,
  * carries a producer id: such a blob must be exactly one batch (as Kafka
  * requires for magic 2); a retry of one of the producer's last batches
  * is answered with the original base offset and not stored again. */
-static int16_t produce_idem(struct broker *b, struct store_part *p, uint32_t t,
-			    uint32_t k, struct kbytes *rec, int64_t *base)
+static int16_t produce_idem(struct broker *b, struct store_part *p, uint32_t t, uint32_t k,
+                            struct kbytes *rec, int64_t *base)
 {
 	int64_t dup;
 	int16_t err;
@@ -148,8 +146,7 @@ static bool produce_decode(struct kr r)
 }
 
 /* One partition of a produce: checks, append, response entry. */
-static bool produce_part(struct broker *b, struct kresp *r, struct kreq *q,
-			 int tid, int16_t acks)
+static bool produce_part(struct broker *b, struct kresp *r, struct kreq *q, int tid, int16_t acks)
 {
 	int32_t idx = kr_i32(&q->r);
 	struct kbytes rec;
@@ -168,7 +165,7 @@ static bool produce_part(struct broker *b, struct kresp *r, struct kreq *q,
 	else if (rec.len <= 0)
 		err = KERR_CORRUPT;
 	else if (!(err = (int16_t)batch_check(rec.p, (uint32_t)rec.len, &count, &ts)) &&
-		 !(err = batch_max_ok(rec.p, (uint32_t)rec.len, b->tconf[tid].max_msg))) {
+	         !(err = batch_max_ok(rec.p, (uint32_t)rec.len, b->tconf[tid].max_msg))) {
 		if (b->tconf[tid].append_time)
 			append_time = stamp_append_time(b, rec.p, (uint32_t)rec.len);
 		err = produce_idem(b, p, (uint32_t)tid, (uint32_t)idx, &rec, &base);
@@ -236,8 +233,7 @@ int api_produce(struct broker *b, struct kconn *c, struct kreq *q)
 }
 
 /* Offset answer for one ListOffsets partition. */
-static void list_one(struct broker *b, struct kresp *r, int tid, int32_t idx,
-		     int64_t ts)
+static void list_one(struct broker *b, struct kresp *r, int tid, int32_t idx, int64_t ts)
 {
 	struct store_part *p = NULL;
 	int64_t off = -1;

@@ -32,17 +32,16 @@ static void fetch_head(struct kr *r, int16_t ver, struct fetch_hdr *h)
  * partition of this response carried data (!any) may the first batch
  * exceed it, so that a consumer always makes progress. Returns a Kafka
  * error code for device failures. */
-static int16_t fetch_read(struct broker *b, struct kresp *r, struct store_part *p,
-			  uint64_t off, int32_t budget, int32_t part_max, bool any,
-			  struct store_read *rd)
+static int16_t fetch_read(struct broker *b, struct kresp *r, struct store_part *p, uint64_t off,
+                          int32_t budget, int32_t part_max, bool any, struct store_read *rd)
 {
 	int32_t lim = part_max < budget ? part_max : budget;
 	int err;
 
 	rd->n = 0;
 	rd->buf = NULL;
-	if (off >= store_part_hwm(p) || (lim <= 0 && any) ||
-	    r->nbufs >= KRESP_MAX_BUFS || r->w.next + STORE_READ_MAX > KW_MAX_EXT)
+	if (off >= store_part_hwm(p) || (lim <= 0 && any) || r->nbufs >= KRESP_MAX_BUFS ||
+	    r->w.next + STORE_READ_MAX > KW_MAX_EXT)
 		return KERR_NONE;
 	err = store_read_fit(b->st, p, off, lim > 0 ? (uint32_t)lim : 0, !any, rd);
 	if (err == STORE_OK)
@@ -52,8 +51,7 @@ static int16_t fetch_read(struct broker *b, struct kresp *r, struct store_part *
 }
 
 /* Reference the batches of rd from the response; it owns the buffer now. */
-static void fetch_attach(struct kresp *r, struct store_read *rd, int32_t *budget,
-			 bool *any)
+static void fetch_attach(struct kresp *r, struct store_read *rd, int32_t *budget, bool *any)
 {
 	uint32_t total = 0;
 
@@ -69,15 +67,14 @@ static void fetch_attach(struct kresp *r, struct store_read *rd, int32_t *budget
 }
 
 /* One partition entry; returns true when it has data or an error. */
-static bool fetch_part(struct broker *b, struct kresp *r, int16_t ver,
-		       int tid, int32_t idx, int64_t off, int32_t part_max,
-		       int32_t *budget, bool *any)
+static bool fetch_part(struct broker *b, struct kresp *r, int16_t ver, int tid, int32_t idx,
+                       int64_t off, int32_t part_max, int32_t *budget, bool *any)
 {
-	struct store_part *p = tid >= 0 ?
-		store_part_get(b->st, (uint32_t)tid, (uint32_t)idx) : NULL;
+	struct store_part *p =
+	    tid >= 0 ? store_part_get(b->st, (uint32_t)tid, (uint32_t)idx) : NULL;
 	int16_t err = KERR_NONE;
 	int64_t hwm = -1, start = -1;
-	struct store_read rd = { 0 };
+	struct store_read rd = {0};
 
 	if (!p)
 		err = (int16_t)(tid < 0 ? -tid : KERR_UNKNOWN_TP);
@@ -109,8 +106,8 @@ static bool fetch_part(struct broker *b, struct kresp *r, int16_t ver,
 
 /* Walk the topics; with r == NULL only report whether anything is ready.
  * Returns -1 when malformed, else 1 (ready) or 0. */
-static int fetch_topics(struct broker *b, struct kr *q, int16_t ver,
-			struct kresp *r, int32_t budget)
+static int fetch_topics(struct broker *b, struct kr *q, int16_t ver, struct kresp *r,
+                        int32_t budget)
 {
 	int32_t nt = kr_array(q, 6, false);
 	struct kstr name;
@@ -136,8 +133,7 @@ static int fetch_topics(struct broker *b, struct kr *q, int16_t ver,
 			int32_t pmax = kr_i32(q);
 			if (q->bad)
 				break;
-			ready |= fetch_part(b, r, ver, tid, idx, off, pmax,
-					    &budget, &any);
+			ready |= fetch_part(b, r, ver, tid, idx, off, pmax, &budget, &any);
 		}
 	}
 	return q->bad ? -1 : ready;
@@ -156,8 +152,7 @@ static void reread(struct kr *q, const uint8_t *raw, uint32_t n)
 }
 
 /* Fill the queued slot r with the full response body and release it. */
-static void fetch_respond(struct broker *b, struct kresp *r, struct kr q,
-			  int16_t ver)
+static void fetch_respond(struct broker *b, struct kresp *r, struct kr q, int16_t ver)
 {
 	struct fetch_hdr h;
 
@@ -198,8 +193,7 @@ int api_fetch(struct broker *b, struct kconn *c, struct kreq *q)
 	r->req_len = q->raw_len;
 	r->ver = q->ver;
 	r->deadline = b->pl.now_ms(b->pl.ctx) +
-		      (uint32_t)(h.max_wait < FETCH_MAX_WAIT_MS ? h.max_wait :
-								   FETCH_MAX_WAIT_MS);
+	              (uint32_t)(h.max_wait < FETCH_MAX_WAIT_MS ? h.max_wait : FETCH_MAX_WAIT_MS);
 	r->park_next = b->parked;
 	b->parked = r;
 	return 0;

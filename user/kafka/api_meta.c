@@ -14,8 +14,7 @@ bool topic_name_valid(const struct kstr *name)
 	for (int32_t i = 0; i < name->len; i++) {
 		char ch = name->p[i];
 		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		      (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' ||
-		      ch == '-'))
+		      (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-'))
 			return false;
 	}
 	return true;
@@ -99,7 +98,7 @@ done:
 
 /* One topic entry of a Metadata response. */
 static void meta_topic(struct broker *b, struct kresp *r, int16_t ver, int id,
-		       const struct kstr *name)
+                       const struct kstr *name)
 {
 	uint32_t parts = id >= 0 ? store_topic_parts(b->st, (uint32_t)id) : 0;
 
@@ -162,8 +161,7 @@ int api_metadata(struct broker *b, struct kconn *c, struct kreq *q)
 			uint32_t len;
 			name.p = store_topic_name(b->st, i, &len);
 			name.len = (int32_t)len;
-			if (!store_topic_parts(b->st, i) ||
-			    topic_is_internal(name.p, len))
+			if (!store_topic_parts(b->st, i) || topic_is_internal(name.p, len))
 				continue; /* free slot, or ours */
 			meta_topic(b, r, q->ver, (int)i, &name);
 			shown++;
@@ -174,8 +172,7 @@ int api_metadata(struct broker *b, struct kconn *c, struct kreq *q)
 		(void)kr_i32(&scan);
 		for (int32_t i = 0; i < n; i++) {
 			kr_str(&scan, &name);
-			meta_topic(b, r, q->ver, topic_lookup(b, &name, create),
-				   &name);
+			meta_topic(b, r, q->ver, topic_lookup(b, &name, create), &name);
 		}
 	}
 	resp_finish(r);

@@ -14,36 +14,36 @@ struct api_ent {
  * librdkafka compresses (it checks Produce v0 support), but v0-2 requests
  * are answered UNSUPPORTED_VERSION: only RecordBatch v2 is stored. */
 static const struct api_ent api_table[] = {
-	{ API_PRODUCE, 0, 7, api_produce },
-	{ API_FETCH, 4, 11, api_fetch },
-	{ API_LIST_OFFSETS, 1, 2, api_list_offsets },
-	{ API_METADATA, 0, 4, api_metadata },
-	{ API_OFFSET_COMMIT, 2, 7, api_offset_commit },
-	{ API_OFFSET_FETCH, 1, 5, api_offset_fetch },
-	{ API_FIND_COORD, 0, 2, api_find_coord },
-	{ API_JOIN, 0, 5, api_join },
-	{ API_HEARTBEAT, 0, 3, api_heartbeat },
-	{ API_LEAVE, 0, 1, api_leave },
-	{ API_SYNC, 0, 3, api_sync },
-	{ API_VERSIONS, 0, 3, api_versions },
-	/* Admin APIs: each up to its last non-flexible version, which covers
-	 * what librdkafka 2.0.2 sends (its maxima: DescribeGroups 4,
-	 * CreateTopics 4, DeleteTopics 1, DeleteRecords 1, DescribeConfigs 1,
-	 * AlterConfigs 0, CreatePartitions 0, DeleteGroups 1, OffsetDelete 0;
-	 * ListGroups 3-4 are flexible, so 2 here). */
-	{ API_DESCRIBE_GROUPS, 0, 4, api_describe_groups },
-	{ API_LIST_GROUPS, 0, 2, api_list_groups },
-	{ API_CREATE_TOPICS, 0, 4, api_create_topics },
-	{ API_DELETE_TOPICS, 0, 3, api_delete_topics },
-	{ API_DELETE_RECORDS, 0, 1, api_delete_records },
-	{ API_DESCRIBE_CONFIGS, 0, 1, api_describe_configs },
-	{ API_ALTER_CONFIGS, 0, 1, api_alter_configs },
-	{ API_CREATE_PARTITIONS, 0, 1, api_create_partitions },
-	{ API_DELETE_GROUPS, 0, 1, api_delete_groups },
-	{ API_INCR_ALTER_CONFIGS, 0, 0, api_incr_alter_configs },
-	{ API_OFFSET_DELETE, 0, 0, api_offset_delete },
-	/* idempotent producer; v2+ are flexible (librdkafka 2.0.2 max 4) */
-	{ API_INIT_PID, 0, 1, api_init_producer_id },
+    {API_PRODUCE, 0, 7, api_produce},
+    {API_FETCH, 4, 11, api_fetch},
+    {API_LIST_OFFSETS, 1, 2, api_list_offsets},
+    {API_METADATA, 0, 4, api_metadata},
+    {API_OFFSET_COMMIT, 2, 7, api_offset_commit},
+    {API_OFFSET_FETCH, 1, 5, api_offset_fetch},
+    {API_FIND_COORD, 0, 2, api_find_coord},
+    {API_JOIN, 0, 5, api_join},
+    {API_HEARTBEAT, 0, 3, api_heartbeat},
+    {API_LEAVE, 0, 1, api_leave},
+    {API_SYNC, 0, 3, api_sync},
+    {API_VERSIONS, 0, 3, api_versions},
+    /* Admin APIs: each up to its last non-flexible version, which covers
+     * what librdkafka 2.0.2 sends (its maxima: DescribeGroups 4,
+     * CreateTopics 4, DeleteTopics 1, DeleteRecords 1, DescribeConfigs 1,
+     * AlterConfigs 0, CreatePartitions 0, DeleteGroups 1, OffsetDelete 0;
+     * ListGroups 3-4 are flexible, so 2 here). */
+    {API_DESCRIBE_GROUPS, 0, 4, api_describe_groups},
+    {API_LIST_GROUPS, 0, 2, api_list_groups},
+    {API_CREATE_TOPICS, 0, 4, api_create_topics},
+    {API_DELETE_TOPICS, 0, 3, api_delete_topics},
+    {API_DELETE_RECORDS, 0, 1, api_delete_records},
+    {API_DESCRIBE_CONFIGS, 0, 1, api_describe_configs},
+    {API_ALTER_CONFIGS, 0, 1, api_alter_configs},
+    {API_CREATE_PARTITIONS, 0, 1, api_create_partitions},
+    {API_DELETE_GROUPS, 0, 1, api_delete_groups},
+    {API_INCR_ALTER_CONFIGS, 0, 0, api_incr_alter_configs},
+    {API_OFFSET_DELETE, 0, 0, api_offset_delete},
+    /* idempotent producer; v2+ are flexible (librdkafka 2.0.2 max 4) */
+    {API_INIT_PID, 0, 1, api_init_producer_id},
 };
 
 #define API_COUNT (sizeof(api_table) / sizeof(api_table[0]))
@@ -79,8 +79,8 @@ void b_log(struct broker *b, const char *what, const char *d, long long v)
 		b->pl.log(b->pl.ctx, what, d, v);
 }
 
-struct broker *broker_create(const struct broker_platform *pl,
-			     const struct broker_config *cfg, struct store *st)
+struct broker *broker_create(const struct broker_platform *pl, const struct broker_config *cfg,
+                             struct store *st)
 {
 	struct broker *b = pl->alloc(pl->ctx, sizeof(*b));
 	size_t hl = strlen(cfg->adv_host);
@@ -92,15 +92,14 @@ struct broker *broker_create(const struct broker_platform *pl,
 	}
 	memset(b, 0, sizeof(*b));
 	b->pl = *pl;
-	b->al = (struct kalloc){ pl->ctx, pl->alloc, pl->free };
+	b->al = (struct kalloc){pl->ctx, pl->alloc, pl->free};
 	b->cfg = *cfg;
 	memcpy(b->adv_host, cfg->adv_host, hl + 1);
 	b->cfg.adv_host = b->adv_host;
 	b->st = st;
 	b->last_flush_ms = pl->now_ms(pl->ctx);
 	if (offsets_load(b) || prod_rebuild(b)) {
-		b_log(b, "broker: cannot replay the metadata log or the producer state",
-		      "", 0);
+		b_log(b, "broker: cannot replay the metadata log or the producer state", "", 0);
 		group_destroy_all(b);
 		prod_free(b);
 		b_free(b, b->tconf);
@@ -219,13 +218,13 @@ static bool resp_iov(struct broker *b, struct kresp *r, uint32_t *n)
 		return false;
 	for (uint32_t i = 0; i < w->next; i++) {
 		if (w->ext[i].at > at)
-			r->iov[k++] = (struct kiov){ w->buf + at, w->ext[i].at - at };
+			r->iov[k++] = (struct kiov){w->buf + at, w->ext[i].at - at};
 		at = w->ext[i].at;
 		if (w->ext[i].len)
-			r->iov[k++] = (struct kiov){ w->ext[i].p, w->ext[i].len };
+			r->iov[k++] = (struct kiov){w->ext[i].p, w->ext[i].len};
 	}
 	if (w->len > at)
-		r->iov[k++] = (struct kiov){ w->buf + at, w->len - at };
+		r->iov[k++] = (struct kiov){w->buf + at, w->len - at};
 	*n = k;
 	return true;
 }
@@ -282,10 +281,9 @@ static int reply_unsupported(struct broker *b, struct kconn *c, struct kreq *q)
 }
 
 /* Parse the request header and run the handler for one frame. */
-static int handle_frame(struct broker *b, struct kconn *c, uint8_t *p,
-			uint32_t n)
+static int handle_frame(struct broker *b, struct kconn *c, uint8_t *p, uint32_t n)
 {
-	struct kreq q = { .raw = p, .raw_len = n };
+	struct kreq q = {.raw = p, .raw_len = n};
 	struct kstr client;
 
 	kr_init(&q.r, p, n);
@@ -308,8 +306,7 @@ static int handle_frame(struct broker *b, struct kconn *c, uint8_t *p,
 	return reply_unsupported(b, c, &q);
 }
 
-size_t broker_conn_input(struct broker *b, struct kconn *c, uint8_t *data,
-			 size_t len)
+size_t broker_conn_input(struct broker *b, struct kconn *c, uint8_t *data, size_t len)
 {
 	size_t off = 0;
 
@@ -363,8 +360,7 @@ static void release_written(struct broker *b)
  * waits for one (those clients see no acknowledgement and retry). */
 static void fail_waiters(struct broker *b)
 {
-	b_log(b, "broker: device flush failed, dropping waiting connections", "",
-	      b->wait_flush);
+	b_log(b, "broker: device flush failed, dropping waiting connections", "", b->wait_flush);
 	for (struct kconn *c = b->conns; c; c = c->next)
 		for (struct kresp *r = c->head; r; r = r->next)
 			if (r->state == R_WAIT_FLUSH && !c->closing) {
@@ -389,7 +385,7 @@ static void commit(struct broker *b, uint64_t now)
 		return;
 	dirty = store_unflushed_bytes(b->st);
 	if (!b->wait_flush && !(dirty && (now - b->last_flush_ms >= b->cfg.flush_ms ||
-					  dirty >= b->cfg.flush_bytes))) {
+	                                  dirty >= b->cfg.flush_bytes))) {
 		if (!dirty)
 			b->last_flush_ms = now;
 		return;

@@ -36,27 +36,26 @@ struct broker_config {
 	const char *adv_host; /* advertised in Metadata and FindCoordinator */
 	int32_t adv_port;
 	int32_t node_id;
-	uint32_t default_parts;     /* auto-created topics */
-	uint32_t flush_ms;          /* max age of unflushed data */
-	uint64_t flush_bytes;       /* max unflushed bytes */
-	uint32_t group_initial_ms;  /* delay before the first rebalance */
-	uint32_t max_request;       /* largest request frame accepted */
-	bool no_auto_create;        /* Metadata never creates topics */
+	uint32_t default_parts;    /* auto-created topics */
+	uint32_t flush_ms;         /* max age of unflushed data */
+	uint64_t flush_bytes;      /* max unflushed bytes */
+	uint32_t group_initial_ms; /* delay before the first rebalance */
+	uint32_t max_request;      /* largest request frame accepted */
+	bool no_auto_create;       /* Metadata never creates topics */
 };
 
 struct broker;
 struct kconn;
 
-struct broker *broker_create(const struct broker_platform *pl,
-			     const struct broker_config *cfg, struct store *st);
+struct broker *broker_create(const struct broker_platform *pl, const struct broker_config *cfg,
+                             struct store *st);
 void broker_destroy(struct broker *b);
 struct kconn *broker_conn_open(struct broker *b, void *handle);
 /* Consume complete request frames from data; returns bytes consumed. The
  * bytes may be modified in place (produce rewrites BaseOffset). Input is
  * left unconsumed while too many responses are queued: the transport
  * offers the rest again after sends complete (every loop turn). */
-size_t broker_conn_input(struct broker *b, struct kconn *c, uint8_t *data,
-			 size_t len);
+size_t broker_conn_input(struct broker *b, struct kconn *c, uint8_t *data, size_t len);
 void broker_send_done(struct broker *b, struct kconn *c);
 void broker_conn_closed(struct broker *b, struct kconn *c);
 /* Commit point, called once per event-loop turn: hand data to the device,

@@ -7,45 +7,83 @@
 #include "kcodec.h"
 
 enum {
-	API_PRODUCE = 0, API_FETCH = 1, API_LIST_OFFSETS = 2, API_METADATA = 3,
-	API_OFFSET_COMMIT = 8, API_OFFSET_FETCH = 9, API_FIND_COORD = 10,
-	API_JOIN = 11, API_HEARTBEAT = 12, API_LEAVE = 13, API_SYNC = 14,
-	API_VERSIONS = 18, API_DESCRIBE_GROUPS = 15, API_LIST_GROUPS = 16,
-	API_CREATE_TOPICS = 19, API_DELETE_TOPICS = 20, API_DELETE_RECORDS = 21,
-	API_DESCRIBE_CONFIGS = 32, API_ALTER_CONFIGS = 33,
-	API_CREATE_PARTITIONS = 37, API_DELETE_GROUPS = 42,
-	API_INCR_ALTER_CONFIGS = 44, API_OFFSET_DELETE = 47, API_INIT_PID = 22,
+	API_PRODUCE = 0,
+	API_FETCH = 1,
+	API_LIST_OFFSETS = 2,
+	API_METADATA = 3,
+	API_OFFSET_COMMIT = 8,
+	API_OFFSET_FETCH = 9,
+	API_FIND_COORD = 10,
+	API_JOIN = 11,
+	API_HEARTBEAT = 12,
+	API_LEAVE = 13,
+	API_SYNC = 14,
+	API_VERSIONS = 18,
+	API_DESCRIBE_GROUPS = 15,
+	API_LIST_GROUPS = 16,
+	API_CREATE_TOPICS = 19,
+	API_DELETE_TOPICS = 20,
+	API_DELETE_RECORDS = 21,
+	API_DESCRIBE_CONFIGS = 32,
+	API_ALTER_CONFIGS = 33,
+	API_CREATE_PARTITIONS = 37,
+	API_DELETE_GROUPS = 42,
+	API_INCR_ALTER_CONFIGS = 44,
+	API_OFFSET_DELETE = 47,
+	API_INIT_PID = 22,
 };
 
 enum {
-	KERR_NONE = 0, KERR_UNKNOWN = -1, KERR_OFFSET_RANGE = 1,
-	KERR_CORRUPT = 2, KERR_UNKNOWN_TP = 3, KERR_TOO_LARGE = 10,
+	KERR_NONE = 0,
+	KERR_UNKNOWN = -1,
+	KERR_OFFSET_RANGE = 1,
+	KERR_CORRUPT = 2,
+	KERR_UNKNOWN_TP = 3,
+	KERR_TOO_LARGE = 10,
 	KERR_META_TOO_LARGE = 12,
-	KERR_COORD_NA = 15, KERR_NOT_COORD = 16, KERR_INVALID_TOPIC = 17,
-	KERR_INVALID_ACKS = 21, KERR_ILLEGAL_GEN = 22,
-	KERR_INCONSISTENT_PROTO = 23, KERR_UNKNOWN_MEMBER = 25,
-	KERR_INVALID_SESSION = 26, KERR_REBALANCING = 27,
-	KERR_UNSUPPORTED_VERSION = 35, KERR_INVALID_REQUEST = 42,
-	KERR_STORAGE = 56, KERR_GROUP_ID = 24, KERR_TOPIC_EXISTS = 36,
-	KERR_INVALID_PARTITIONS = 37, KERR_INVALID_REPLICATION = 38,
-	KERR_INVALID_ASSIGNMENT = 39, KERR_INVALID_CONFIG = 40,
-	KERR_NON_EMPTY_GROUP = 68, KERR_GROUP_NOT_FOUND = 69,
-	KERR_GROUP_SUBSCRIBED = 86, KERR_OUT_OF_ORDER = 45,
-	KERR_INVALID_EPOCH = 47, KERR_UNKNOWN_PRODUCER = 59,
+	KERR_COORD_NA = 15,
+	KERR_NOT_COORD = 16,
+	KERR_INVALID_TOPIC = 17,
+	KERR_INVALID_ACKS = 21,
+	KERR_ILLEGAL_GEN = 22,
+	KERR_INCONSISTENT_PROTO = 23,
+	KERR_UNKNOWN_MEMBER = 25,
+	KERR_INVALID_SESSION = 26,
+	KERR_REBALANCING = 27,
+	KERR_UNSUPPORTED_VERSION = 35,
+	KERR_INVALID_REQUEST = 42,
+	KERR_STORAGE = 56,
+	KERR_GROUP_ID = 24,
+	KERR_TOPIC_EXISTS = 36,
+	KERR_INVALID_PARTITIONS = 37,
+	KERR_INVALID_REPLICATION = 38,
+	KERR_INVALID_ASSIGNMENT = 39,
+	KERR_INVALID_CONFIG = 40,
+	KERR_NON_EMPTY_GROUP = 68,
+	KERR_GROUP_NOT_FOUND = 69,
+	KERR_GROUP_SUBSCRIBED = 86,
+	KERR_OUT_OF_ORDER = 45,
+	KERR_INVALID_EPOCH = 47,
+	KERR_UNKNOWN_PRODUCER = 59,
 	KERR_INVALID_RECORD = 87,
 };
 
 /* Per-topic configs (topic_config.c): Kafka's defaults unless the TC_
  * bit is in set. Only these five are accepted (others: INVALID_CONFIG). */
-enum { TC_RETENTION_MS = 1, TC_RETENTION_BYTES = 2, TC_CLEANUP = 4,
-       TC_MAX_MSG = 8, TC_TS_TYPE = 16 };
+enum {
+	TC_RETENTION_MS = 1,
+	TC_RETENTION_BYTES = 2,
+	TC_CLEANUP = 4,
+	TC_MAX_MSG = 8,
+	TC_TS_TYPE = 16
+};
 enum { CLEANUP_DELETE = 1, CLEANUP_COMPACT = 2 };
 
 struct tconf {
 	int64_t retention_ms, retention_bytes;
 	int32_t max_msg;
-	uint8_t cleanup; /* CLEANUP_ bits */
-	uint8_t set;     /* TC_ bits set explicitly for the topic */
+	uint8_t cleanup;     /* CLEANUP_ bits */
+	uint8_t set;         /* TC_ bits set explicitly for the topic */
 	uint8_t append_time; /* message.timestamp.type=LogAppendTime */
 };
 
@@ -92,8 +130,8 @@ struct kreq {
 	int16_t key, ver;
 	int32_t corr;
 	struct kstr client; /* client id from the header */
-	struct kr r;     /* body */
-	uint8_t *raw;    /* whole frame after the size field */
+	struct kr r;        /* body */
+	uint8_t *raw;       /* whole frame after the size field */
 	uint32_t raw_len;
 };
 
@@ -109,13 +147,13 @@ struct broker {
 	struct kresp *parked; /* long-poll fetches */
 	struct kgroup *groups;
 	uint64_t last_flush_ms;
-	uint32_t wait_flush;  /* responses waiting for the next flush */
-	uint32_t wait_write;  /* responses waiting for the next write-out */
+	uint32_t wait_flush;             /* responses waiting for the next flush */
+	uint32_t wait_write;             /* responses waiting for the next write-out */
 	struct store_part *offsets_part; /* committed-offsets log */
-	bool data_arrived;    /* new data since the parked fetches looked */
-	struct tconf *tconf;  /* STORE_MAX_TOPICS entries, by topic id */
-	uint64_t *replay_new; /* while replaying: last "topic created" record */
-	struct pstate *pstates; /* idempotent producers (producer.c) */
+	bool data_arrived;               /* new data since the parked fetches looked */
+	struct tconf *tconf;             /* STORE_MAX_TOPICS entries, by topic id */
+	uint64_t *replay_new;            /* while replaying: last "topic created" record */
+	struct pstate *pstates;          /* idempotent producers (producer.c) */
 	uint32_t pcap, pcount;
 	int64_t next_pid, pid_end; /* ids below pid_end are logged as used */
 	uint64_t last_retention;   /* last retention check (now_ms) */
@@ -145,8 +183,7 @@ bool api_version_ok(int16_t key, int16_t ver);
 /* api_data.c */
 int api_produce(struct broker *b, struct kconn *c, struct kreq *q);
 int api_list_offsets(struct broker *b, struct kconn *c, struct kreq *q);
-int batch_check(const uint8_t *p, uint32_t len, uint32_t *count,
-		int64_t *max_ts);
+int batch_check(const uint8_t *p, uint32_t len, uint32_t *count, int64_t *max_ts);
 
 /* api_fetch.c */
 int api_fetch(struct broker *b, struct kconn *c, struct kreq *q);
@@ -168,8 +205,8 @@ static inline int32_t kr_admin_array(struct kr *r, uint32_t min_elem)
 
 /* topic_config.c */
 void tconf_default(struct tconf *c);
-int16_t tconf_set(struct tconf *c, const struct kstr *name,
-		  const struct kstr *val, const char **msg);
+int16_t tconf_set(struct tconf *c, const struct kstr *name, const struct kstr *val,
+                  const char **msg);
 void tconf_encode(struct kw *w, const struct tconf *c);
 void tconf_decode(struct kr *r, struct tconf *c);
 int api_describe_configs(struct broker *b, struct kconn *c, struct kreq *q);
@@ -182,16 +219,16 @@ int api_delete_topics(struct broker *b, struct kconn *c, struct kreq *q);
 int api_create_partitions(struct broker *b, struct kconn *c, struct kreq *q);
 int api_delete_records(struct broker *b, struct kconn *c, struct kreq *q);
 int topic_create(struct broker *b, const struct kstr *name, uint32_t parts,
-		 const struct tconf *conf);
+                 const struct tconf *conf);
 
 /* meta_log.c: the broker's own records in __hallows_offsets (commits,
  * topic creations and configs, log starts, deleted offsets and groups) */
-#define META_TOPIC_NEW 0x48544e31   /* "HTN1" topic id, tconf */
-#define META_TOPIC_CONF 0x48544331  /* "HTC1" topic id, tconf */
-#define META_LOG_START 0x48445231   /* "HDR1" topic id, part, start */
-#define META_OFFS_DEL 0x484f5831    /* "HOX1" group, [topic id, part] */
-#define META_GROUP_DEL 0x48475831   /* "HGX1" group */
-#define META_PID_BLOCK 0x48504931   /* "HPI1" end of a producer id block */
+#define META_TOPIC_NEW  0x48544e31 /* "HTN1" topic id, tconf */
+#define META_TOPIC_CONF 0x48544331 /* "HTC1" topic id, tconf */
+#define META_LOG_START  0x48445231 /* "HDR1" topic id, part, start */
+#define META_OFFS_DEL   0x484f5831 /* "HOX1" group, [topic id, part] */
+#define META_GROUP_DEL  0x48475831 /* "HGX1" group */
+#define META_PID_BLOCK  0x48504931 /* "HPI1" end of a producer id block */
 bool meta_append(struct broker *b, struct kw *w);
 int meta_sync(struct broker *b);
 void resp_wait_flush(struct broker *b, struct kresp *r);
@@ -206,10 +243,8 @@ void retention_poll(struct broker *b, uint64_t now);
 struct pstate;
 int api_init_producer_id(struct broker *b, struct kconn *c, struct kreq *q);
 bool batch_is_idempotent(const uint8_t *h);
-int16_t prod_check(struct broker *b, uint32_t t, uint32_t p, const uint8_t *h,
-		   int64_t *dup);
-void prod_update(struct broker *b, uint32_t t, uint32_t p, const uint8_t *h,
-		 int64_t base);
+int16_t prod_check(struct broker *b, uint32_t t, uint32_t p, const uint8_t *h, int64_t *dup);
+void prod_update(struct broker *b, uint32_t t, uint32_t p, const uint8_t *h, int64_t base);
 void prod_drop_topic(struct broker *b, uint32_t t);
 void prod_free(struct broker *b);
 int prod_rebuild(struct broker *b);
@@ -221,8 +256,7 @@ int api_describe_groups(struct broker *b, struct kconn *c, struct kreq *q);
 int api_delete_groups(struct broker *b, struct kconn *c, struct kreq *q);
 int api_offset_delete(struct broker *b, struct kconn *c, struct kreq *q);
 void group_drop_topic(struct broker *b, uint32_t topic);
-void group_meta_apply(struct broker *b, int32_t magic, struct kr *r,
-		      uint64_t rec_off);
+void group_meta_apply(struct broker *b, int32_t magic, struct kr *r, uint64_t rec_off);
 int api_find_coord(struct broker *b, struct kconn *c, struct kreq *q);
 int api_join(struct broker *b, struct kconn *c, struct kreq *q);
 int api_sync(struct broker *b, struct kconn *c, struct kreq *q);
@@ -232,8 +266,7 @@ int api_offset_commit(struct broker *b, struct kconn *c, struct kreq *q);
 int api_offset_fetch(struct broker *b, struct kconn *c, struct kreq *q);
 void group_poll(struct broker *b);
 int offsets_load(struct broker *b);
-void offlog_apply(struct broker *b, const uint8_t *p, uint32_t len,
-		  uint64_t rec_off);
+void offlog_apply(struct broker *b, const uint8_t *p, uint32_t len, uint64_t rec_off);
 
 /* Internal topic holding the committed-offsets log; clients never see it. */
 #define OFFSETS_TOPIC "__hallows_offsets"

@@ -47,8 +47,8 @@ int group_check_member(struct kgroup *g, const struct kstr *mid, int32_t gen)
 }
 
 /* Finish a parked join with an error (member gone, replaced, bad round). */
-void group_join_error(struct broker *b, struct kresp *r, int16_t ver,
-		       int16_t err, const struct kmember *m)
+void group_join_error(struct broker *b, struct kresp *r, int16_t ver, int16_t err,
+                      const struct kmember *m)
 {
 	if (!r)
 		return;
@@ -138,8 +138,8 @@ static const struct kproto *pick_protocol(const struct kgroup *g)
 			bool has = false;
 			for (uint32_t j = 0; j < g->m[i]->nprotos; j++)
 				has |= g->m[i]->protos[j].nlen == l->protos[k].nlen &&
-				       !memcmp(g->m[i]->protos[j].name,
-					       l->protos[k].name, l->protos[k].nlen);
+				       !memcmp(g->m[i]->protos[j].name, l->protos[k].name,
+				               l->protos[k].nlen);
 			all = has;
 		}
 		if (all)
@@ -149,12 +149,10 @@ static const struct kproto *pick_protocol(const struct kgroup *g)
 }
 
 /* The member's metadata for the chosen protocol. */
-static const struct kproto *member_proto(const struct kmember *m,
-					 const struct kgroup *g)
+static const struct kproto *member_proto(const struct kmember *m, const struct kgroup *g)
 {
 	for (uint32_t j = 0; j < m->nprotos; j++)
-		if (m->protos[j].nlen == g->plen &&
-		    !memcmp(m->protos[j].name, g->proto, g->plen))
+		if (m->protos[j].nlen == g->plen && !memcmp(m->protos[j].name, g->proto, g->plen))
 			return &m->protos[j];
 	return &m->protos[0];
 }

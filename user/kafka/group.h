@@ -4,8 +4,8 @@
 #include "broker_int.h"
 
 #define KG_MAX_MEMBERS 64u
-#define KG_MAX_PROTOS 4u
-#define KG_NAME 64u
+#define KG_MAX_PROTOS  4u
+#define KG_NAME        64u
 
 struct kproto {
 	char name[KG_NAME];
@@ -65,8 +65,8 @@ struct kgroup *group_find(struct broker *b, const struct kstr *id, bool create);
 int group_member(const struct kgroup *g, const struct kstr *id);
 void group_remove(struct broker *b, struct kgroup *g, uint32_t i, int16_t err);
 void group_rebalance(struct broker *b, struct kgroup *g, uint64_t now);
-void group_join_error(struct broker *b, struct kresp *r, int16_t ver,
-		      int16_t err, const struct kmember *m);
+void group_join_error(struct broker *b, struct kresp *r, int16_t ver, int16_t err,
+                      const struct kmember *m);
 void group_sync_reply(struct broker *b, struct kmember *m, int16_t err);
 int group_check_member(struct kgroup *g, const struct kstr *mid, int32_t gen);
 void group_offs_free(struct broker *b, struct kgroup *g);

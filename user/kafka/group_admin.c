@@ -11,8 +11,10 @@
 #define GROUP_OPS ((1 << 3) | (1 << 6) | (1 << 8))
 
 static const char *const state_name[] = {
-	[G_EMPTY] = "Empty", [G_PREPARING] = "PreparingRebalance",
-	[G_COMPLETING] = "CompletingRebalance", [G_STABLE] = "Stable",
+    [G_EMPTY] = "Empty",
+    [G_PREPARING] = "PreparingRebalance",
+    [G_COMPLETING] = "CompletingRebalance",
+    [G_STABLE] = "Stable",
 };
 
 int api_list_groups(struct broker *b, struct kconn *c, struct kreq *q)
@@ -41,8 +43,7 @@ int api_list_groups(struct broker *b, struct kconn *c, struct kreq *q)
 static const struct kproto *chosen(const struct kgroup *g, const struct kmember *m)
 {
 	for (uint32_t k = 0; k < m->nprotos; k++)
-		if (m->protos[k].nlen == g->plen &&
-		    !memcmp(m->protos[k].name, g->proto, g->plen))
+		if (m->protos[k].nlen == g->plen && !memcmp(m->protos[k].name, g->proto, g->plen))
 			return &m->protos[k];
 	return NULL;
 }
@@ -50,8 +51,8 @@ static const struct kproto *chosen(const struct kgroup *g, const struct kmember 
 /* One DescribeGroups entry. As Kafka does, member metadata and
  * assignments are shown only while the group is Stable; an unknown
  * group is reported as "Dead" with no error. */
-static void describe_group(struct broker *b, struct kresp *r, int16_t ver,
-			   const struct kstr *id, bool ops)
+static void describe_group(struct broker *b, struct kresp *r, int16_t ver, const struct kstr *id,
+                           bool ops)
 {
 	struct kgroup *g = group_find(b, id, false);
 	bool stable = g && g->state == G_STABLE;
@@ -73,8 +74,7 @@ static void describe_group(struct broker *b, struct kresp *r, int16_t ver,
 		kw_str(&r->w, m->client, (int32_t)m->clen);
 		kw_str(&r->w, "", 0); /* the transport does not name peers */
 		kw_bytes(&r->w, p ? p->meta : NULL, p ? (int32_t)p->mlen : 0);
-		kw_bytes(&r->w, stable ? m->assign : NULL,
-			 stable ? (int32_t)m->alen : 0);
+		kw_bytes(&r->w, stable ? m->assign : NULL, stable ? (int32_t)m->alen : 0);
 	}
 	if (ver >= 3)
 		kw_i32(&r->w, ops ? GROUP_OPS : INT32_MIN);
@@ -190,8 +190,7 @@ static bool group_subscribed(const struct kgroup *g, const struct kstr *topic)
 			return true;
 		for (int32_t k = 0; k < n; k++) {
 			kr_str(&r, &s);
-			if (r.bad || (s.len == topic->len &&
-				      !memcmp(s.p, topic->p, (size_t)s.len)))
+			if (r.bad || (s.len == topic->len && !memcmp(s.p, topic->p, (size_t)s.len)))
 				return true;
 		}
 	}
@@ -212,8 +211,8 @@ static bool offs_remove(struct broker *b, struct kgroup *g, uint32_t t, uint32_t
 
 /* One topic of an OffsetDelete: remove, log and answer each partition;
  * returns how many offsets were removed. */
-static int32_t od_topic(struct broker *b, struct kr *q, struct kresp *r,
-			struct kgroup *g, struct kw *log)
+static int32_t od_topic(struct broker *b, struct kr *q, struct kresp *r, struct kgroup *g,
+                        struct kw *log)
 {
 	struct kstr name;
 	int32_t removed = 0;
@@ -226,9 +225,11 @@ static int32_t od_topic(struct broker *b, struct kr *q, struct kresp *r,
 	kw_i32(&r->w, np);
 	for (int32_t k = 0; k < np; k++) {
 		int32_t idx = kr_i32(q);
-		int16_t err = tid < 0 ? (int16_t)-tid :
-			      !store_part_get(b->st, (uint32_t)tid, (uint32_t)idx) ?
-			      KERR_UNKNOWN_TP : sub ? KERR_GROUP_SUBSCRIBED : 0;
+		int16_t err = tid < 0 ? (int16_t)-tid
+		              : !store_part_get(b->st, (uint32_t)tid, (uint32_t)idx)
+		                  ? KERR_UNKNOWN_TP
+		              : sub ? KERR_GROUP_SUBSCRIBED
+		                    : 0;
 		if (!err && offs_remove(b, g, (uint32_t)tid, (uint32_t)idx)) {
 			kw_i32(log, tid);
 			kw_i32(log, idx);
@@ -308,8 +309,7 @@ void group_drop_topic(struct broker *b, uint32_t topic)
 }
 
 /* Replay of META_GROUP_DEL and META_OFFS_DEL records. */
-void group_meta_apply(struct broker *b, int32_t magic, struct kr *r,
-		      uint64_t rec_off)
+void group_meta_apply(struct broker *b, int32_t magic, struct kr *r, uint64_t rec_off)
 {
 	struct kstr gid;
 	struct kgroup *g;

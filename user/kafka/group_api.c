@@ -13,8 +13,7 @@ struct join_req {
 };
 
 /* Reply with just [throttle (if ver >= tv)] error_code. */
-static int reply_err(struct broker *b, struct kconn *c, struct kreq *q,
-		     int16_t tv, int16_t err)
+static int reply_err(struct broker *b, struct kconn *c, struct kreq *q, int16_t tv, int16_t err)
 {
 	struct kresp *r = resp_new(b, c, q->corr);
 
@@ -70,8 +69,8 @@ static bool join_decode(struct kreq *q, struct join_req *j)
 	for (int32_t i = 0; i < n && !q->r.bad; i++) {
 		kr_str(&q->r, &name);
 		kr_bytes(&q->r, &meta);
-		if (j->nprotos < KG_MAX_PROTOS && name.len > 0 &&
-		    name.len < (int32_t)KG_NAME && meta.len >= 0) {
+		if (j->nprotos < KG_MAX_PROTOS && name.len > 0 && name.len < (int32_t)KG_NAME &&
+		    meta.len >= 0) {
 			j->pname[j->nprotos] = name;
 			j->pmeta[j->nprotos++] = meta;
 		}
@@ -80,8 +79,7 @@ static bool join_decode(struct kreq *q, struct join_req *j)
 }
 
 /* Copy the offered protocols into the member (replacing old ones). */
-static bool member_set_protos(struct broker *b, struct kmember *m,
-			      const struct join_req *j)
+static bool member_set_protos(struct broker *b, struct kmember *m, const struct join_req *j)
 {
 	for (uint32_t k = 0; k < m->nprotos; k++)
 		b_free(b, m->protos[k].meta);
@@ -134,8 +132,7 @@ static struct kmember *member_new(struct broker *b, struct kgroup *g)
 }
 
 /* Validation of a join against the group; returns a Kafka error. */
-static int16_t join_check(struct kgroup *g, const struct join_req *j,
-			  struct kmember **m)
+static int16_t join_check(struct kgroup *g, const struct join_req *j, struct kmember **m)
 {
 	int i;
 
@@ -143,8 +140,7 @@ static int16_t join_check(struct kgroup *g, const struct join_req *j,
 		return KERR_INVALID_SESSION;
 	if (!j->nprotos || j->ptype.len <= 0 || j->ptype.len >= (int32_t)KG_NAME)
 		return KERR_INCONSISTENT_PROTO;
-	if (g->n && (g->ptlen != (uint32_t)j->ptype.len ||
-		     memcmp(g->ptype, j->ptype.p, g->ptlen)))
+	if (g->n && (g->ptlen != (uint32_t)j->ptype.len || memcmp(g->ptype, j->ptype.p, g->ptlen)))
 		return KERR_INCONSISTENT_PROTO;
 	*m = NULL;
 	if (j->member.len > 0) {

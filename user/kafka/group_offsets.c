@@ -9,8 +9,8 @@
 #define KG_MAX_OFFS 65536u
 
 /* Slot for (topic, part) in g, created when missing; NULL when full. */
-static struct koff *off_slot(struct broker *b, struct kgroup *g, uint32_t t,
-			     uint32_t p, bool create)
+static struct koff *off_slot(struct broker *b, struct kgroup *g, uint32_t t, uint32_t p,
+                             bool create)
 {
 	for (uint32_t i = 0; i < g->noffs; i++)
 		if (g->offs[i].topic == t && g->offs[i].part == p)
@@ -28,14 +28,13 @@ static struct koff *off_slot(struct broker *b, struct kgroup *g, uint32_t t,
 		g->offs = n;
 		g->offs_cap = nc;
 	}
-	g->offs[g->noffs] = (struct koff){ t, p, -1, NULL, 0 };
+	g->offs[g->noffs] = (struct koff){t, p, -1, NULL, 0};
 	return &g->offs[g->noffs++];
 }
 
 /* Store offset and a copy of the commit metadata in o; false (o left as
  * it was) when memory for the metadata is missing. */
-static bool off_set(struct broker *b, struct koff *o, int64_t off,
-		    const struct kstr *meta)
+static bool off_set(struct broker *b, struct koff *o, int64_t off, const struct kstr *meta)
 {
 	char *m = NULL;
 	uint32_t n = meta->len > 0 ? (uint32_t)meta->len : 0;
@@ -85,8 +84,7 @@ static bool commit_decode(struct kr r, int16_t ver)
  * accepted; otherwise the member and generation must be current. As in
  * Kafka, members may still commit for the old generation while the group
  * prepares a rebalance (eager revoke commits), not while it completes. */
-static int16_t commit_check(struct kgroup *g, const struct kstr *mid,
-			    int32_t gen)
+static int16_t commit_check(struct kgroup *g, const struct kstr *mid, int32_t gen)
 {
 	int16_t err;
 
@@ -103,7 +101,7 @@ static int16_t commit_check(struct kgroup *g, const struct kstr *mid,
  * STRING. "HOC1" records (no metadata) from earlier versions are still
  * replayed. */
 #define OFFLOG_MAGIC_V1 0x484f4331
-#define OFFLOG_MAGIC 0x484f4332
+#define OFFLOG_MAGIC    0x484f4332
 
 /* Start a commit log record for group g in w. */
 static void offlog_begin(struct broker *b, struct kw *w, const struct kgroup *g)
@@ -122,8 +120,8 @@ static bool offlog_end(struct broker *b, struct kw *w, int32_t n)
 
 	kw_patch32(w, 6 + (uint32_t)k_be16(w->buf + 4), n);
 	if (n && p && !w->oom) {
-		ok = store_append(b->st, p, w->buf, w->len, 1,
-				  (int64_t)b->pl.now_ms(b->pl.ctx)) == STORE_OK;
+		ok = store_append(b->st, p, w->buf, w->len, 1, (int64_t)b->pl.now_ms(b->pl.ctx)) ==
+		     STORE_OK;
 		if (!ok)
 			b_log(b, "group: could not log offset commit", "", n);
 	}
@@ -132,8 +130,8 @@ static bool offlog_end(struct broker *b, struct kw *w, int32_t n)
 }
 
 /* One partition of a commit: validate, apply, log, answer. */
-static int32_t commit_part(struct broker *b, struct kreq *q, struct kresp *r,
-			   struct kgroup *g, int tid, int16_t gerr, struct kw *log)
+static int32_t commit_part(struct broker *b, struct kreq *q, struct kresp *r, struct kgroup *g,
+                           int tid, int16_t gerr, struct kw *log)
 {
 	struct kstr meta;
 	int32_t idx = kr_i32(&q->r);
@@ -149,7 +147,7 @@ static int32_t commit_part(struct broker *b, struct kreq *q, struct kresp *r,
 	if (!err && meta.len > (int32_t)KG_META_MAX)
 		err = KERR_META_TOO_LARGE;
 	if (!err && (!(o = off_slot(b, g, (uint32_t)tid, (uint32_t)idx, true)) ||
-		     !off_set(b, o, off, &meta))) {
+	             !off_set(b, o, off, &meta))) {
 		o = NULL;
 		err = KERR_COORD_NA;
 	}
@@ -217,18 +215,17 @@ int api_offset_commit(struct broker *b, struct kconn *c, struct kreq *q)
 
 /* Apply one commit log record (replay); malformed records, and entries
  * for a topic id created again later in the log, are skipped. */
-void offlog_apply(struct broker *b, const uint8_t *p, uint32_t len,
-		  uint64_t rec_off)
+void offlog_apply(struct broker *b, const uint8_t *p, uint32_t len, uint64_t rec_off)
 {
 	struct kr r;
-	struct kstr gid, meta = { NULL, 0 };
+	struct kstr gid, meta = {NULL, 0};
 	struct kgroup *g;
 	int32_t magic;
 
 	kr_init(&r, p, len);
 	magic = kr_i32(&r);
-	if ((magic != OFFLOG_MAGIC && magic != OFFLOG_MAGIC_V1) ||
-	    !kr_str(&r, &gid) || !(g = group_find(b, &gid, true)))
+	if ((magic != OFFLOG_MAGIC && magic != OFFLOG_MAGIC_V1) || !kr_str(&r, &gid) ||
+	    !(g = group_find(b, &gid, true)))
 		return;
 	int32_t n = kr_array(&r, magic == OFFLOG_MAGIC ? 18 : 16, false);
 	for (int32_t i = 0; i < n && !r.bad; i++) {
@@ -246,8 +243,8 @@ void offlog_apply(struct broker *b, const uint8_t *p, uint32_t len,
 }
 
 /* One OffsetFetch partition entry (o NULL: nothing committed). */
-static void ofetch_part(struct kresp *r, int16_t ver, const struct koff *o,
-			int32_t idx, int16_t err)
+static void ofetch_part(struct kresp *r, int16_t ver, const struct koff *o, int32_t idx,
+                        int16_t err)
 {
 	kw_i32(&r->w, idx);
 	kw_i64(&r->w, o ? o->off : -1);
@@ -258,8 +255,7 @@ static void ofetch_part(struct kresp *r, int16_t ver, const struct koff *o,
 }
 
 /* All committed offsets of g (topics = null), grouped by topic. */
-static void ofetch_all(struct broker *b, struct kresp *r, struct kgroup *g,
-		       int16_t ver)
+static void ofetch_all(struct broker *b, struct kresp *r, struct kgroup *g, int16_t ver)
 {
 	uint32_t nt = 0, ntop = store_topic_count(b->st), len;
 	uint32_t at = r->w.len;
@@ -277,8 +273,7 @@ static void ofetch_all(struct broker *b, struct kresp *r, struct kgroup *g,
 		kw_i32(&r->w, (int32_t)np);
 		for (uint32_t i = 0; i < g->noffs; i++)
 			if (g->offs[i].topic == t)
-				ofetch_part(r, ver, &g->offs[i],
-					    (int32_t)g->offs[i].part, 0);
+				ofetch_part(r, ver, &g->offs[i], (int32_t)g->offs[i].part, 0);
 		(void)npat;
 		nt++;
 	}
@@ -319,8 +314,9 @@ int api_offset_fetch(struct broker *b, struct kconn *c, struct kreq *q)
 		kw_i32(&r->w, np);
 		for (int32_t k = 0; k < np; k++) {
 			int32_t idx = kr_i32(&q->r);
-			struct koff *o = g && tid >= 0 ?
-				off_slot(b, g, (uint32_t)tid, (uint32_t)idx, false) : NULL;
+			struct koff *o = g && tid >= 0
+			                     ? off_slot(b, g, (uint32_t)tid, (uint32_t)idx, false)
+			                     : NULL;
 			ofetch_part(r, q->ver, o, idx, tid < 0 ? (int16_t)-tid : 0);
 		}
 	}

@@ -248,7 +248,7 @@ bool kw_ext(struct kw *w, const void *p, uint32_t n)
 			return false;
 		}
 	}
-	w->ext[w->next++] = (struct kext){ w->len, n, p };
+	w->ext[w->next++] = (struct kext){w->len, n, p};
 	w->ext_bytes += n;
 	return true;
 }

@@ -80,8 +80,7 @@ uint64_t kw_total(const struct kw *w);
 
 static inline uint32_t k_be32(const uint8_t *p)
 {
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 static inline uint16_t k_be16(const uint8_t *p)

@@ -25,7 +25,7 @@ bool meta_append(struct broker *b, struct kw *w)
 
 	if (!w->oom && b->offsets_part)
 		ok = store_append(b->st, b->offsets_part, w->buf, w->len, 1,
-				  (int64_t)b->pl.now_ms(b->pl.ctx)) == STORE_OK;
+		                  (int64_t)b->pl.now_ms(b->pl.ctx)) == STORE_OK;
 	if (!ok)
 		b_log(b, "broker: could not append to the metadata log", "", w->len);
 	kw_free(w);
@@ -55,8 +55,7 @@ bool meta_stale(const struct broker *b, int32_t topic, uint64_t rec_off)
 }
 
 /* Replay one record at log offset off (pass 2). */
-static void meta_apply(struct broker *b, const uint8_t *p, uint32_t len,
-		       uint64_t off)
+static void meta_apply(struct broker *b, const uint8_t *p, uint32_t len, uint64_t off)
 {
 	struct kr r;
 	int32_t magic, t, k;
@@ -69,16 +68,16 @@ static void meta_apply(struct broker *b, const uint8_t *p, uint32_t len,
 	case META_TOPIC_CONF:
 		t = kr_i32(&r);
 		tconf_decode(&r, &c);
-		if (!r.bad && t >= 0 && t < (int32_t)STORE_MAX_TOPICS &&
-		    !meta_stale(b, t, off))
+		if (!r.bad && t >= 0 && t < (int32_t)STORE_MAX_TOPICS && !meta_stale(b, t, off))
 			b->tconf[t] = c;
 		break;
 	case META_LOG_START: {
 		t = kr_i32(&r);
 		k = kr_i32(&r);
 		int64_t start = kr_i64(&r);
-		struct store_part *sp = t >= 0 && !r.bad && !meta_stale(b, t, off) ?
-			store_part_get(b->st, (uint32_t)t, (uint32_t)k) : NULL;
+		struct store_part *sp = t >= 0 && !r.bad && !meta_stale(b, t, off)
+		                            ? store_part_get(b->st, (uint32_t)t, (uint32_t)k)
+		                            : NULL;
 		if (sp && start > (int64_t)store_part_hwm(sp))
 			start = (int64_t)store_part_hwm(sp);
 		if (sp && start > (int64_t)store_part_start(sp) &&
@@ -116,7 +115,7 @@ static int meta_pass(struct broker *b, int pass)
 			if (pass == 2)
 				meta_apply(b, p, rd.len[i], off);
 			else if (rd.len[i] >= 8 && k_be32(p) == META_TOPIC_NEW &&
-				 k_be32(p + 4) < STORE_MAX_TOPICS)
+			         k_be32(p + 4) < STORE_MAX_TOPICS)
 				b->replay_new[k_be32(p + 4)] = off + 1;
 		}
 		off = rd.next_offset;
@@ -128,7 +127,7 @@ static int meta_pass(struct broker *b, int pass)
 /* Open (creating if needed) the metadata log and replay it. */
 int offsets_load(struct broker *b)
 {
-	struct kstr name = { OFFSETS_TOPIC, (int32_t)sizeof(OFFSETS_TOPIC) - 1 };
+	struct kstr name = {OFFSETS_TOPIC, (int32_t)sizeof(OFFSETS_TOPIC) - 1};
 	int id = store_topic_find(b->st, name.p, (uint32_t)name.len);
 	int err;
 
@@ -201,8 +200,7 @@ void meta_compact(struct broker *b)
 
 	if (n < META_COMPACT_SEGS || n < b->meta_segs_left + 2)
 		return;
-	if (!meta_snapshot(b) || meta_sync(b) ||
-	    store_part_set_start(b->st, lp, at)) {
+	if (!meta_snapshot(b) || meta_sync(b) || store_part_set_start(b->st, lp, at)) {
 		b_log(b, "broker: metadata log snapshot failed", "", (long long)at);
 		return;
 	}

@@ -10,8 +10,8 @@
 #include "broker_int.h"
 
 #define PROD_BATCHES 5u
-#define PID_BLOCK 1000
-#define PROD_MAX (1u << 20) /* producer states kept (all partitions) */
+#define PID_BLOCK    1000
+#define PROD_MAX     (1u << 20) /* producer states kept (all partitions) */
 
 struct pbatch {
 	int32_t first, last;
@@ -37,8 +37,7 @@ static uint32_t ps_hash(uint32_t t, uint32_t p, int64_t pid)
 
 /* The state slot of (t, p, pid): its entry, or the free slot where it
  * would go (NULL when the table is absent). */
-static struct pstate *ps_slot(const struct broker *b, uint32_t t, uint32_t p,
-			      int64_t pid)
+static struct pstate *ps_slot(const struct broker *b, uint32_t t, uint32_t p, int64_t pid)
 {
 	uint32_t mask = b->pcap - 1;
 
@@ -82,7 +81,7 @@ static struct pstate *ps_get(struct broker *b, uint32_t t, uint32_t p, int64_t p
 		return NULL;
 	s = ps_slot(b, t, p, pid);
 	if (!s->used) {
-		*s = (struct pstate){ .pid = pid, .topic = t, .part = p, .used = true };
+		*s = (struct pstate){.pid = pid, .topic = t, .part = p, .used = true};
 		b->pcount++;
 	}
 	return s;
@@ -107,8 +106,7 @@ bool batch_is_idempotent(const uint8_t *h)
 /* Kafka's sequence rules (ProducerStateManager) for batch header h of
  * partition (t, p). Returns an error code; a batch equal to one of the
  * last PROD_BATCHES is a retry: *dup gets its original base offset. */
-int16_t prod_check(struct broker *b, uint32_t t, uint32_t p, const uint8_t *h,
-		   int64_t *dup)
+int16_t prod_check(struct broker *b, uint32_t t, uint32_t p, const uint8_t *h, int64_t *dup)
 {
 	int64_t pid = (int64_t)k_be64(h + 43);
 	int16_t epoch = (int16_t)k_be16(h + 51);
@@ -138,8 +136,7 @@ int16_t prod_check(struct broker *b, uint32_t t, uint32_t p, const uint8_t *h,
 }
 
 /* Record an appended idempotent batch (header h, stored at base). */
-void prod_update(struct broker *b, uint32_t t, uint32_t p, const uint8_t *h,
-		 int64_t base)
+void prod_update(struct broker *b, uint32_t t, uint32_t p, const uint8_t *h, int64_t base)
 {
 	int64_t pid = (int64_t)k_be64(h + 43);
 	int16_t epoch = (int16_t)k_be16(h + 51);
@@ -156,7 +153,7 @@ void prod_update(struct broker *b, uint32_t t, uint32_t p, const uint8_t *h,
 		s->epoch = epoch;
 		s->n = s->head = 0;
 	}
-	s->b[s->head] = (struct pbatch){ seq, seq_add(seq, (int32_t)k_be32(h + 23)), base };
+	s->b[s->head] = (struct pbatch){seq, seq_add(seq, (int32_t)k_be32(h + 23)), base};
 	s->head = (uint8_t)((s->head + 1) % PROD_BATCHES);
 	if (s->n < PROD_BATCHES)
 		s->n++;
@@ -195,7 +192,7 @@ int prod_rebuild(struct broker *b)
 				for (uint32_t i = 0; i < rd.n; i++)
 					if (rd.len[i] >= 61 && batch_is_idempotent(rd.ptr[i]))
 						prod_update(b, t, k, rd.ptr[i],
-							    (int64_t)k_be64(rd.ptr[i]));
+						            (int64_t)k_be64(rd.ptr[i]));
 				off = rd.next_offset;
 				store_read_release(b->st, &rd);
 			}

@@ -10,19 +10,17 @@
 #define RETENTION_CHECK_MS 1000
 
 /* Apply the retention of conf c to partition p; returns segments dropped. */
-static uint32_t retain_part(struct broker *b, struct store_part *p,
-			    const struct tconf *c, int64_t wall)
+static uint32_t retain_part(struct broker *b, struct store_part *p, const struct tconf *c,
+                            int64_t wall)
 {
 	uint64_t bytes;
 	int64_t max_ts;
 	uint32_t dropped = 0;
 
 	while (store_part_oldest(b->st, p, &bytes, &max_ts)) {
-		bool by_time = c->retention_ms >= 0 && wall >= 0 &&
-			       wall - max_ts > c->retention_ms;
+		bool by_time = c->retention_ms >= 0 && wall >= 0 && wall - max_ts > c->retention_ms;
 		bool by_size = c->retention_bytes >= 0 &&
-			       store_part_bytes(b->st, p) - bytes >=
-				       (uint64_t)c->retention_bytes;
+		               store_part_bytes(b->st, p) - bytes >= (uint64_t)c->retention_bytes;
 		if (!by_time && !by_size)
 			break;
 		if (store_part_drop_oldest(b->st, p))

@@ -12,7 +12,7 @@
  * also marks every older record about this id as stale (a deleted
  * topic's offsets and configs). Returns the id or a negated error. */
 int topic_create(struct broker *b, const struct kstr *name, uint32_t parts,
-		 const struct tconf *conf)
+                 const struct tconf *conf)
 {
 	int id = store_topic_next_id(b->st);
 	struct kw w;
@@ -96,8 +96,8 @@ static int16_t ct_assign(struct broker *b, struct ct_topic *t, const char **msg)
 }
 
 /* All checks for one new topic, in Kafka's order; fills *conf. */
-static int16_t ct_check(struct broker *b, struct ct_topic *t, bool dup,
-			struct tconf *conf, const char **msg)
+static int16_t ct_check(struct broker *b, struct ct_topic *t, bool dup, struct tconf *conf,
+                        const char **msg)
 {
 	struct kr r = t->configs;
 	int16_t err;
@@ -106,8 +106,7 @@ static int16_t ct_check(struct broker *b, struct ct_topic *t, bool dup,
 		*msg = "topic listed more than once";
 		return KERR_INVALID_REQUEST;
 	}
-	if (!topic_name_valid(&t->name) ||
-	    topic_is_internal(t->name.p, (uint32_t)t->name.len)) {
+	if (!topic_name_valid(&t->name) || topic_is_internal(t->name.p, (uint32_t)t->name.len)) {
 		*msg = "topic names are 1-249 of [a-zA-Z0-9._-], not . or ..";
 		return KERR_INVALID_TOPIC;
 	}
@@ -227,9 +226,8 @@ int api_delete_topics(struct broker *b, struct kconn *c, struct kreq *q)
 }
 
 /* Checks for one CreatePartitions entry (assignments at *a, na of them). */
-static int16_t cp_check(struct broker *b, const struct kstr *name, int32_t count,
-			int32_t na, struct kr a, bool dup, int *tid,
-			const char **msg)
+static int16_t cp_check(struct broker *b, const struct kstr *name, int32_t count, int32_t na,
+                        struct kr a, bool dup, int *tid, const char **msg)
 {
 	uint32_t cur;
 
@@ -239,13 +237,12 @@ static int16_t cp_check(struct broker *b, const struct kstr *name, int32_t count
 	}
 	if ((*tid = topic_lookup(b, name, false)) < 0) {
 		*msg = "unknown topic";
-		return (int16_t)-*tid;
+		return (int16_t) - *tid;
 	}
 	cur = store_topic_parts(b->st, (uint32_t)*tid);
 	if (count <= (int32_t)cur || count > (int32_t)STORE_MAX_PARTS) {
-		*msg = count <= (int32_t)cur ?
-			"the count must exceed the current partition count" :
-			"at most 1024 partitions";
+		*msg = count <= (int32_t)cur ? "the count must exceed the current partition count"
+		                             : "at most 1024 partitions";
 		return KERR_INVALID_PARTITIONS;
 	}
 	if (na >= 0 && na != count - (int32_t)cur) {
@@ -266,8 +263,7 @@ static int16_t cp_check(struct broker *b, const struct kstr *name, int32_t count
 }
 
 /* Read one CreatePartitions entry; a is left at its assignments. */
-static void cp_read(struct kr *r, struct kstr *name, int32_t *count,
-		    int32_t *na, struct kr *a)
+static void cp_read(struct kr *r, struct kstr *name, int32_t *count, int32_t *na, struct kr *a)
 {
 	kr_str(r, name);
 	*count = kr_i32(r);
@@ -312,8 +308,7 @@ int api_create_partitions(struct broker *b, struct kconn *c, struct kreq *q)
 			      !memcmp(o.p, name.p, (size_t)name.len);
 		}
 		int16_t err = cp_check(b, &name, count, na, a, dup, &tid, &msg);
-		if (!err && !only &&
-		    store_topic_add_parts(b->st, (uint32_t)tid, (uint32_t)count)) {
+		if (!err && !only && store_topic_add_parts(b->st, (uint32_t)tid, (uint32_t)count)) {
 			err = KERR_STORAGE;
 			msg = "could not write the topic table";
 		}
@@ -328,11 +323,10 @@ int api_create_partitions(struct broker *b, struct kconn *c, struct kreq *q)
 
 /* One DeleteRecords partition: move the log start, log it; returns
  * true when a record was logged. */
-static bool dr_part(struct broker *b, struct kresp *r, int tid, int32_t idx,
-		    int64_t off)
+static bool dr_part(struct broker *b, struct kresp *r, int tid, int32_t idx, int64_t off)
 {
-	struct store_part *p = tid >= 0 ?
-		store_part_get(b->st, (uint32_t)tid, (uint32_t)idx) : NULL;
+	struct store_part *p =
+	    tid >= 0 ? store_part_get(b->st, (uint32_t)tid, (uint32_t)idx) : NULL;
 	int16_t err = KERR_NONE;
 	int64_t low = -1;
 	bool logged = false;
@@ -350,8 +344,7 @@ static bool dr_part(struct broker *b, struct kresp *r, int tid, int32_t idx,
 		kw_i32(&w, tid);
 		kw_i32(&w, idx);
 		kw_i64(&w, off);
-		if (!meta_append(b, &w) ||
-		    store_part_set_start(b->st, p, (uint64_t)off))
+		if (!meta_append(b, &w) || store_part_set_start(b->st, p, (uint64_t)off))
 			err = KERR_STORAGE;
 		else
 			logged = true;

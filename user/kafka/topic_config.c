@@ -6,16 +6,16 @@
 
 #include "broker_int.h"
 
-#define RES_TOPIC 2
-#define RES_BROKER 4
-#define SRC_DYNAMIC_TOPIC 1
-#define SRC_STATIC_BROKER 4
-#define SRC_DEFAULT 5
+#define RES_TOPIC            2
+#define RES_BROKER           4
+#define SRC_DYNAMIC_TOPIC    1
+#define SRC_STATIC_BROKER    4
+#define SRC_DEFAULT          5
 #define DEFAULT_RETENTION_MS 604800000ll /* 7 days, Kafka's default */
-#define OP_SET 0
-#define OP_DELETE 1
-#define OP_APPEND 2
-#define OP_SUBTRACT 3
+#define OP_SET               0
+#define OP_DELETE            1
+#define OP_APPEND            2
+#define OP_SUBTRACT          3
 
 void tconf_default(struct tconf *c)
 {
@@ -66,7 +66,7 @@ static bool parse_cleanup(const struct kstr *s, uint8_t *out)
 		int32_t j = i;
 		while (j < s->len && s->p[j] != ',')
 			j++;
-		struct kstr item = { s->p + i, j - i };
+		struct kstr item = {s->p + i, j - i};
 		while (item.len && item.p[0] == ' ') {
 			item.p++;
 			item.len--;
@@ -86,8 +86,8 @@ static bool parse_cleanup(const struct kstr *s, uint8_t *out)
 
 /* Validate one name=value and apply it to c; returns a Kafka error code
  * (INVALID_CONFIG with *msg for unknown names and bad values). */
-int16_t tconf_set(struct tconf *c, const struct kstr *name,
-		  const struct kstr *val, const char **msg)
+int16_t tconf_set(struct tconf *c, const struct kstr *name, const struct kstr *val,
+                  const char **msg)
 {
 	int64_t v = 0;
 	uint8_t pol;
@@ -141,8 +141,7 @@ int16_t tconf_set(struct tconf *c, const struct kstr *name,
 }
 
 /* Back to the default (IncrementalAlterConfigs DELETE). */
-static int16_t tconf_unset(struct tconf *c, const struct kstr *name,
-			   const char **msg)
+static int16_t tconf_unset(struct tconf *c, const struct kstr *name, const char **msg)
 {
 	struct tconf d;
 
@@ -223,9 +222,8 @@ static bool key_wanted(struct kr keys, int32_t nkeys, const char *key)
 }
 
 /* One config entry of a DescribeConfigs response. */
-static void desc_entry(struct kw *w, int16_t ver, const char *name,
-		       const char *val, int32_t vlen, bool ro, int8_t src,
-		       bool syn)
+static void desc_entry(struct kw *w, int16_t ver, const char *name, const char *val, int32_t vlen,
+                       bool ro, int8_t src, bool syn)
 {
 	kw_str(w, name, (int32_t)strlen(name));
 	kw_str(w, val, vlen);
@@ -246,50 +244,47 @@ static void desc_entry(struct kw *w, int16_t ver, const char *name,
 }
 
 /* The five topic configs of c, filtered by the requested keys. */
-static uint32_t desc_topic(struct kw *w, int16_t ver, const struct tconf *c,
-			   struct kr keys, int32_t nkeys, bool syn)
+static uint32_t desc_topic(struct kw *w, int16_t ver, const struct tconf *c, struct kr keys,
+                           int32_t nkeys, bool syn)
 {
-	static const char *const pol[] = { "", "delete", "compact",
-					   "compact,delete" };
+	static const char *const pol[] = {"", "delete", "compact", "compact,delete"};
 	char buf[24];
 	uint32_t n = 0;
 
-#define TC_ENTRY(key, bit, text, len)                                          \
-	if (key_wanted(keys, nkeys, key)) {                                  \
-		desc_entry(w, ver, key, text, len, false,                    \
-			   c->set & (bit) ? SRC_DYNAMIC_TOPIC : SRC_DEFAULT, syn); \
-		n++;                                                         \
+#define TC_ENTRY(key, bit, text, len)                                                              \
+	if (key_wanted(keys, nkeys, key)) {                                                        \
+		desc_entry(w, ver, key, text, len, false,                                          \
+		           c->set &(bit) ? SRC_DYNAMIC_TOPIC : SRC_DEFAULT, syn);                  \
+		n++;                                                                               \
 	}
 	TC_ENTRY("cleanup.policy", TC_CLEANUP, pol[c->cleanup & 3],
-		 (int32_t)strlen(pol[c->cleanup & 3]))
+	         (int32_t)strlen(pol[c->cleanup & 3]))
 	TC_ENTRY("max.message.bytes", TC_MAX_MSG, buf, fmt_i64(buf, c->max_msg))
 	TC_ENTRY("message.timestamp.type", TC_TS_TYPE,
-		 c->append_time ? "LogAppendTime" : "CreateTime",
-		 c->append_time ? 13 : 10)
-	TC_ENTRY("retention.bytes", TC_RETENTION_BYTES, buf,
-		 fmt_i64(buf, c->retention_bytes))
+	         c->append_time ? "LogAppendTime" : "CreateTime", c->append_time ? 13 : 10)
+	TC_ENTRY("retention.bytes", TC_RETENTION_BYTES, buf, fmt_i64(buf, c->retention_bytes))
 	TC_ENTRY("retention.ms", TC_RETENTION_MS, buf, fmt_i64(buf, c->retention_ms))
 #undef TC_ENTRY
 	return n;
 }
 
 /* The broker's static configs (read-only). */
-static uint32_t desc_broker(struct broker *b, struct kw *w, int16_t ver,
-			    struct kr keys, int32_t nkeys, bool syn)
+static uint32_t desc_broker(struct broker *b, struct kw *w, int16_t ver, struct kr keys,
+                            int32_t nkeys, bool syn)
 {
 	char buf[300];
 	uint32_t n = 0;
 	int32_t len;
 
-#define BC_ENTRY(key, text, l)                                                 \
-	if (key_wanted(keys, nkeys, key)) {                                  \
-		desc_entry(w, ver, key, text, l, true, SRC_STATIC_BROKER, syn); \
-		n++;                                                         \
+#define BC_ENTRY(key, text, l)                                                                     \
+	if (key_wanted(keys, nkeys, key)) {                                                        \
+		desc_entry(w, ver, key, text, l, true, SRC_STATIC_BROKER, syn);                    \
+		n++;                                                                               \
 	}
 	BC_ENTRY("broker.id", buf, fmt_i64(buf, b->cfg.node_id))
 	BC_ENTRY("num.partitions", buf, fmt_i64(buf, b->cfg.default_parts))
 	BC_ENTRY("auto.create.topics.enable", b->cfg.no_auto_create ? "false" : "true",
-		 b->cfg.no_auto_create ? 5 : 4)
+	         b->cfg.no_auto_create ? 5 : 4)
 	BC_ENTRY("message.max.bytes", buf, fmt_i64(buf, STORE_MAX_PAYLOAD))
 	BC_ENTRY("offset.metadata.max.bytes", buf, fmt_i64(buf, 4096))
 	BC_ENTRY("default.replication.factor", "1", 1)
@@ -313,8 +308,8 @@ static bool is_this_broker(const struct broker *b, const struct kstr *name)
 }
 
 /* One resource of a DescribeConfigs request and its response entry. */
-static void describe_one(struct broker *b, struct kresp *r, struct kr *q,
-			 int16_t ver, bool syn_default)
+static void describe_one(struct broker *b, struct kresp *r, struct kr *q, int16_t ver,
+                         bool syn_default)
 {
 	int8_t type = kr_i8(q);
 	struct kstr name, s;
@@ -337,8 +332,7 @@ static void describe_one(struct broker *b, struct kresp *r, struct kr *q,
 		}
 	} else if (type != RES_BROKER || !is_this_broker(b, &name)) {
 		err = KERR_INVALID_REQUEST;
-		msg = type == RES_BROKER ? "not this broker's id" :
-					   "resource type not supported";
+		msg = type == RES_BROKER ? "not this broker's id" : "resource type not supported";
 	}
 	kw_i16(&r->w, err);
 	kw_str(&r->w, msg, msg ? (int32_t)strlen(msg) : -1);
@@ -348,9 +342,9 @@ static void describe_one(struct broker *b, struct kresp *r, struct kr *q,
 	kw_i32(&r->w, 0);
 	if (err)
 		return;
-	uint32_t n = type == RES_TOPIC ?
-		desc_topic(&r->w, ver, &b->tconf[tid], keys, nkeys, syn_default) :
-		desc_broker(b, &r->w, ver, keys, nkeys, syn_default);
+	uint32_t n = type == RES_TOPIC
+	                 ? desc_topic(&r->w, ver, &b->tconf[tid], keys, nkeys, syn_default)
+	                 : desc_broker(b, &r->w, ver, keys, nkeys, syn_default);
 	kw_patch32(&r->w, at, (int32_t)n);
 }
 
@@ -426,8 +420,8 @@ static bool alter_decode(struct kr r, bool incr)
 }
 
 /* Apply one incremental operation to c. */
-static int16_t incr_op(struct tconf *c, int8_t op, const struct kstr *name,
-		       const struct kstr *val, const char **msg)
+static int16_t incr_op(struct tconf *c, int8_t op, const struct kstr *name, const struct kstr *val,
+                       const char **msg)
 {
 	uint8_t pol;
 
@@ -436,17 +430,16 @@ static int16_t incr_op(struct tconf *c, int8_t op, const struct kstr *name,
 	if (op == OP_DELETE)
 		return tconf_unset(c, name, msg);
 	if ((op != OP_APPEND && op != OP_SUBTRACT) || !kstr_is(name, "cleanup.policy")) {
-		*msg = op == OP_APPEND || op == OP_SUBTRACT ?
-			"APPEND/SUBTRACT apply only to list configs (cleanup.policy)" :
-			"unknown config operation";
+		*msg = op == OP_APPEND || op == OP_SUBTRACT
+		           ? "APPEND/SUBTRACT apply only to list configs (cleanup.policy)"
+		           : "unknown config operation";
 		return KERR_INVALID_CONFIG;
 	}
 	if (val->len < 0 || !parse_cleanup(val, &pol)) {
 		*msg = "cleanup.policy must list delete and/or compact";
 		return KERR_INVALID_CONFIG;
 	}
-	pol = op == OP_APPEND ? (uint8_t)(c->cleanup | pol) :
-				(uint8_t)(c->cleanup & ~pol);
+	pol = op == OP_APPEND ? (uint8_t)(c->cleanup | pol) : (uint8_t)(c->cleanup & ~pol);
 	if (!pol) {
 		*msg = "cleanup.policy cannot become empty";
 		return KERR_INVALID_CONFIG;
@@ -458,19 +451,20 @@ static int16_t incr_op(struct tconf *c, int8_t op, const struct kstr *name,
 
 /* Validate one resource's changes into *out (nothing is applied here). */
 static int16_t alter_one(struct broker *b, struct kr *q, bool incr, int8_t type,
-			 const struct kstr *name, int *tid, struct tconf *out,
-			 const char **msg)
+                         const struct kstr *name, int *tid, struct tconf *out, const char **msg)
 {
 	int32_t k = kr_array(q, incr ? 5 : 4, false);
 	int16_t err = KERR_NONE;
 
 	*tid = -1;
+	tconf_default(
+	    out); /* the entries are still parsed (and checked) when the resource is refused */
 	if (type != RES_TOPIC) {
 		err = KERR_INVALID_REQUEST;
-		*msg = type == RES_BROKER ? "broker configs are static (command line)" :
-					    "resource type not supported";
+		*msg = type == RES_BROKER ? "broker configs are static (command line)"
+		                          : "resource type not supported";
 	} else if ((*tid = topic_lookup(b, name, false)) < 0) {
-		err = (int16_t)-*tid;
+		err = (int16_t) - *tid;
 		*msg = "unknown topic";
 	} else if (incr) {
 		*out = b->tconf[*tid];
@@ -485,8 +479,8 @@ static int16_t alter_one(struct broker *b, struct kr *q, bool incr, int8_t type,
 			op = kr_i8(q);
 		kr_str(q, &val);
 		if (!err)
-			err = incr ? incr_op(out, op, &key, &val, msg) :
-				     tconf_set(out, &key, &val, msg);
+			err = incr ? incr_op(out, op, &key, &val, msg)
+			           : tconf_set(out, &key, &val, msg);
 	}
 	return err;
 }

@@ -7,16 +7,16 @@
  */
 #include "floo_internal.h"
 
-#define ARP_LEN 28
-#define ARP_TTL_NS (60ull * 1000000000ull)
+#define ARP_LEN      28
+#define ARP_TTL_NS   (60ull * 1000000000ull)
 #define ARP_RETRY_NS (1000000000ull)
-#define ARP_TRIES 3
+#define ARP_TRIES    3
 
 static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
 /* Emit one ARP packet. */
-static void arp_send(struct floo_stack *st, uint16_t op, const uint8_t *eth_dst,
-		     const uint8_t *tha, uint32_t tpa)
+static void arp_send(struct floo_stack *st, uint16_t op, const uint8_t *eth_dst, const uint8_t *tha,
+                     uint32_t tpa)
 {
 	uint8_t *f;
 	struct floo_txframe *tx = floo_tx_frame(st, &f);
@@ -61,8 +61,7 @@ static struct arp_entry *arp_slot(struct floo_stack *st)
 
 /* Record ip -> mac. Updates an existing entry always; creates one only
  * when create is set (we are the target), per RFC 826's merge rule. */
-void arp_learn(struct floo_stack *st, uint32_t ip, const uint8_t *mac,
-	       bool create)
+void arp_learn(struct floo_stack *st, uint32_t ip, const uint8_t *mac, bool create)
 {
 	struct arp_entry *e = arp_find(st, ip);
 	bool was_pending = e && e->state == 1;
@@ -108,8 +107,8 @@ void arp_input(struct floo_stack *st, struct floo_pbuf *pb)
 	uint32_t spa, tpa;
 	uint16_t op;
 
-	if (pb->len < ARP_LEN || get_be16(a) != 1 || get_be16(a + 2) != ETH_P_IP ||
-	    a[4] != 6 || a[5] != 4) {
+	if (pb->len < ARP_LEN || get_be16(a) != 1 || get_be16(a + 2) != ETH_P_IP || a[4] != 6 ||
+	    a[5] != 4) {
 		floo_drop(st, &st->stats.drop_arp, "arp_malformed", pb);
 		return;
 	}

@@ -6,8 +6,8 @@
 #include "floo_internal.h"
 
 #define DHCP_FIXED 236
-#define DHCP_MAX 576
-#define SEC 1000000000ull
+#define DHCP_MAX   576
+#define SEC        1000000000ull
 
 enum { D_OFF, D_SELECTING, D_REQUESTING, D_BOUND, D_RENEWING, D_REBINDING };
 
@@ -67,9 +67,8 @@ static void dhcp_send(struct floo_stack *st, uint8_t type)
 	}
 	*o++ = 55, *o++ = 3, *o++ = 1, *o++ = 3, *o++ = 51;
 	*o++ = 255;
-	(void)udp_send_from(st, ciaddr ? st->ip : 0, 68,
-			    unicast ? d->server : 0xffffffffu, 67, m,
-			    (uint32_t)(o - m) < 300 ? 300 : (uint32_t)(o - m));
+	(void)udp_send_from(st, ciaddr ? st->ip : 0, 68, unicast ? d->server : 0xffffffffu, 67, m,
+	                    (uint32_t)(o - m) < 300 ? 300 : (uint32_t)(o - m));
 	d->tries++;
 	d->retry_ns = st->now_ns + (SEC << (d->tries < 5 ? d->tries : 5));
 }
@@ -145,9 +144,8 @@ void dhcp_input(struct floo_stack *st, const uint8_t *p, uint32_t len)
 	struct dhcp_state *d = st->dhcp;
 	struct dhcp_msg m = {0};
 
-	if (d->state == D_OFF || len < DHCP_FIXED + 4 || p[0] != 2 ||
-	    get_be32(p + 4) != d->xid || floo_memcmp(p + 28, st->mac, 6) ||
-	    get_be32(p + DHCP_FIXED) != 0x63825363 ||
+	if (d->state == D_OFF || len < DHCP_FIXED + 4 || p[0] != 2 || get_be32(p + 4) != d->xid ||
+	    floo_memcmp(p + 28, st->mac, 6) || get_be32(p + DHCP_FIXED) != 0x63825363 ||
 	    !dhcp_parse(p + DHCP_FIXED + 4, len - DHCP_FIXED - 4, &m)) {
 		floo_drop(st, &st->stats.drop_udp, "dhcp_ignored", NULL);
 		return;

@@ -29,8 +29,7 @@ void eth_input(struct floo_stack *st, struct floo_pbuf *pb)
 }
 
 /* Write the 14-byte header for an outbound frame. */
-void eth_header(struct floo_stack *st, uint8_t *frame, const uint8_t *dst,
-		uint16_t type)
+void eth_header(struct floo_stack *st, uint8_t *frame, const uint8_t *dst, uint16_t type)
 {
 	floo_memcpy(frame, dst, 6);
 	floo_memcpy(frame + 6, st->mac, 6);

@@ -9,23 +9,23 @@
 
 #include "floo/floo.h"
 
-#define FLOO_ARP_N 64
-#define FLOO_UDP_N 16
-#define FLOO_LISTEN_N 16
-#define FLOO_TX_BATCH 64
-#define FLOO_TX_SLOT 2048u
-#define FLOO_RX_BATCH 32
-#define FLOO_SOCK_N 8
-#define FLOO_SOCK_BUF 16384u
+#define FLOO_ARP_N      64
+#define FLOO_UDP_N      16
+#define FLOO_LISTEN_N   16
+#define FLOO_TX_BATCH   64
+#define FLOO_TX_SLOT    2048u
+#define FLOO_RX_BATCH   32
+#define FLOO_SOCK_N     8
+#define FLOO_SOCK_BUF   16384u
 #define FLOO_FRAG_BYTES 65536u
-#define FLOO_MTU 1500u
+#define FLOO_MTU        1500u
 
-#define ETH_HLEN 14
-#define ETH_P_IP 0x0800
-#define ETH_P_ARP 0x0806
+#define ETH_HLEN      14
+#define ETH_P_IP      0x0800
+#define ETH_P_ARP     0x0806
 #define IP_PROTO_ICMP 1
-#define IP_PROTO_TCP 6
-#define IP_PROTO_UDP 17
+#define IP_PROTO_TCP  6
+#define IP_PROTO_UDP  17
 
 /* ---- byte order and checksums (util.c) ---- */
 static inline uint16_t get_be16(const uint8_t *p)
@@ -34,8 +34,7 @@ static inline uint16_t get_be16(const uint8_t *p)
 }
 static inline uint32_t get_be32(const uint8_t *p)
 {
-	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
-	       ((uint32_t)p[2] << 8) | p[3];
+	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
 }
 static inline void put_be16(uint8_t *p, uint16_t v)
 {
@@ -56,10 +55,8 @@ static inline void put_be32(uint8_t *p, uint32_t v)
 /* Partial one's complement sum (not folded) of len bytes. */
 uint32_t floo_csum_add(uint32_t sum, const void *data, uint32_t len);
 uint16_t floo_csum_fold(uint32_t sum);
-uint32_t floo_csum_add_at(uint32_t sum, const void *data, uint32_t len,
-			  uint32_t pos);
-uint32_t floo_csum_pseudo(uint32_t src, uint32_t dst, uint8_t proto,
-			  uint32_t len);
+uint32_t floo_csum_add_at(uint32_t sum, const void *data, uint32_t len, uint32_t pos);
+uint32_t floo_csum_pseudo(uint32_t src, uint32_t dst, uint8_t proto, uint32_t len);
 
 /* Sequence-number comparisons modulo 2^32. */
 static inline bool seq_lt(uint32_t a, uint32_t b)
@@ -134,15 +131,15 @@ struct floo_stack {
 	uint16_t ip_id;
 
 	/* TCP */
-	struct floo_tcp *tcp;	   /* cfg.n_tcp slots */
-	uint32_t *tcp_hash;	   /* bucket heads, index+1 */
+	struct floo_tcp *tcp; /* cfg.n_tcp slots */
+	uint32_t *tcp_hash;   /* bucket heads, index+1 */
 	uint32_t tcp_hash_mask;
 	struct floo_tcp *tcp_free;
 	uint32_t tcp_used;
 	struct floo_tcp *tcp_dirty; /* connections with output pending */
 	uint32_t iss_secret;
 	uint16_t eph_next;
-	uint64_t tcp_tick_ns;	   /* next timer scan */
+	uint64_t tcp_tick_ns;      /* next timer scan */
 	uint32_t challenge_tokens; /* RFC 5961 rate limit */
 	uint64_t challenge_refill_ns;
 	uint32_t icmp_tokens;
@@ -154,8 +151,7 @@ struct floo_stack {
 
 /* logging/drops (stack.c) */
 void floo_log(struct floo_stack *st, int level, const char *ev, uint64_t v);
-void floo_drop(struct floo_stack *st, uint64_t *counter, const char *why,
-	       struct floo_pbuf *pb);
+void floo_drop(struct floo_stack *st, uint64_t *counter, const char *why, struct floo_pbuf *pb);
 
 /* transmit (stack.c): reserve a frame whose iov[0] is an arena slot of
  * FLOO_TX_SLOT bytes; returns NULL when the batch cannot be flushed. */
@@ -165,23 +161,21 @@ void floo_tx_flush(struct floo_stack *st);
 /* link layer */
 void eth_input(struct floo_stack *st, struct floo_pbuf *pb);
 const uint8_t *eth_next_hop(struct floo_stack *st, uint32_t dst_ip);
-void eth_header(struct floo_stack *st, uint8_t *frame, const uint8_t *dst,
-		uint16_t type);
+void eth_header(struct floo_stack *st, uint8_t *frame, const uint8_t *dst, uint16_t type);
 
 void arp_input(struct floo_stack *st, struct floo_pbuf *pb);
 const uint8_t *arp_lookup(struct floo_stack *st, uint32_t ip);
-void arp_learn(struct floo_stack *st, uint32_t ip, const uint8_t *mac,
-	       bool create);
+void arp_learn(struct floo_stack *st, uint32_t ip, const uint8_t *mac, bool create);
 void arp_timer(struct floo_stack *st);
 
 /* IPv4 */
 void ipv4_input(struct floo_stack *st, struct floo_pbuf *pb);
 /* Write a 20-byte IPv4 header at hdr; returns header length. */
-uint32_t ipv4_header(struct floo_stack *st, uint8_t *hdr, uint32_t src,
-		     uint32_t dst, uint8_t proto, uint32_t payload_len);
+uint32_t ipv4_header(struct floo_stack *st, uint8_t *hdr, uint32_t src, uint32_t dst, uint8_t proto,
+                     uint32_t payload_len);
 /* Deliver a parsed IPv4 payload to its protocol. ip points at the header. */
-void ipv4_deliver(struct floo_stack *st, struct floo_pbuf *pb,
-		  const uint8_t *ip, uint8_t *payload, uint32_t len);
+void ipv4_deliver(struct floo_stack *st, struct floo_pbuf *pb, const uint8_t *ip, uint8_t *payload,
+                  uint32_t len);
 bool ipv4_is_local(struct floo_stack *st, uint32_t dst);
 bool ipv4_is_bcast(struct floo_stack *st, uint32_t dst);
 
@@ -189,27 +183,23 @@ void ip_frag_init(struct floo_stack *st, void *mem);
 size_t ip_frag_mem_size(const struct floo_config *cfg);
 /* Take a fragment; returns the reassembled length (datagram written to
  * st->frag_out, header included) or 0 when incomplete/invalid. */
-uint32_t ip_frag_input(struct floo_stack *st, const uint8_t *ip,
-		       uint32_t hlen, uint32_t total);
+uint32_t ip_frag_input(struct floo_stack *st, const uint8_t *ip, uint32_t hlen, uint32_t total);
 void ip_frag_timer(struct floo_stack *st);
 
-void icmp_input(struct floo_stack *st, const uint8_t *ip, uint8_t *icmp,
-		uint32_t len);
+void icmp_input(struct floo_stack *st, const uint8_t *ip, uint8_t *icmp, uint32_t len);
 /* Send a destination-unreachable / time-exceeded about datagram ip. */
-void icmp_send_error(struct floo_stack *st, uint8_t type, uint8_t code,
-		     const uint8_t *ip, uint32_t ip_len);
+void icmp_send_error(struct floo_stack *st, uint8_t type, uint8_t code, const uint8_t *ip,
+                     uint32_t ip_len);
 
-void udp_input(struct floo_stack *st, const uint8_t *ip, uint8_t *udp,
-	       uint32_t len, bool csum_ok);
-int udp_send_from(struct floo_stack *st, uint32_t src_ip, uint16_t src_port,
-		  uint32_t dst_ip, uint16_t dst_port, const void *data,
-		  uint32_t len);
+void udp_input(struct floo_stack *st, const uint8_t *ip, uint8_t *udp, uint32_t len, bool csum_ok);
+int udp_send_from(struct floo_stack *st, uint32_t src_ip, uint16_t src_port, uint32_t dst_ip,
+                  uint16_t dst_port, const void *data, uint32_t len);
 
 /* TCP (tcp*.c) */
 size_t tcp_mem_size(const struct floo_config *cfg);
 void tcp_init(struct floo_stack *st, void *mem);
-void tcp_input(struct floo_stack *st, struct floo_pbuf *pb, const uint8_t *ip,
-	       uint8_t *tcp, uint32_t len);
+void tcp_input(struct floo_stack *st, struct floo_pbuf *pb, const uint8_t *ip, uint8_t *tcp,
+               uint32_t len);
 void tcp_timer(struct floo_stack *st);
 void tcp_flush_dirty(struct floo_stack *st);
 /* Next hop ip just resolved: resend SYNs that could not leave. */

@@ -7,7 +7,7 @@
  */
 #include "floo_internal.h"
 
-#define FRAG_UNITS (FLOO_FRAG_BYTES / 8)
+#define FRAG_UNITS   (FLOO_FRAG_BYTES / 8)
 #define FRAG_LIFE_NS (30ull * 1000000000ull)
 
 struct ip_frag_slot {
@@ -26,8 +26,7 @@ struct ip_frag_slot {
 
 size_t ip_frag_mem_size(const struct floo_config *cfg)
 {
-	size_t s = (size_t)cfg->n_frag * sizeof(struct ip_frag_slot) +
-		   FLOO_FRAG_BYTES + 64;
+	size_t s = (size_t)cfg->n_frag * sizeof(struct ip_frag_slot) + FLOO_FRAG_BYTES + 64;
 
 	return (s + 63) & ~(size_t)63;
 }
@@ -35,8 +34,7 @@ size_t ip_frag_mem_size(const struct floo_config *cfg)
 void ip_frag_init(struct floo_stack *st, void *mem)
 {
 	st->frag = mem;
-	st->frag_out = (uint8_t *)mem + (size_t)st->cfg.n_frag *
-						 sizeof(struct ip_frag_slot);
+	st->frag_out = (uint8_t *)mem + (size_t)st->cfg.n_frag * sizeof(struct ip_frag_slot);
 	for (uint32_t i = 0; i < st->cfg.n_frag; i++)
 		st->frag[i].used = 0;
 }
@@ -55,11 +53,9 @@ static struct ip_frag_slot *frag_slot(struct floo_stack *st, const uint8_t *ip)
 
 	for (uint32_t i = 0; i < st->cfg.n_frag; i++) {
 		s = &st->frag[i];
-		if (s->used && s->src == src && s->dst == dst && s->id == id &&
-		    s->proto == ip[9])
+		if (s->used && s->src == src && s->dst == dst && s->id == id && s->proto == ip[9])
 			return s;
-		if (!old || !s->used ||
-		    (old->used && s->deadline_ns < old->deadline_ns))
+		if (!old || !s->used || (old->used && s->deadline_ns < old->deadline_ns))
 			old = s;
 	}
 	s = old;
@@ -80,8 +76,7 @@ static struct ip_frag_slot *frag_slot(struct floo_stack *st, const uint8_t *ip)
 
 /* Place [off, off+len) into the slot. Returns -1 to discard the datagram,
  * 0 if the piece was an exact duplicate, 1 if stored. */
-static int frag_place(struct ip_frag_slot *s, const uint8_t *p, uint32_t off,
-		      uint32_t len)
+static int frag_place(struct ip_frag_slot *s, const uint8_t *p, uint32_t off, uint32_t len)
 {
 	uint32_t u0 = off / 8, u1 = (off + len + 7) / 8, set = 0;
 
@@ -126,8 +121,7 @@ static uint32_t frag_finish(struct floo_stack *st, struct ip_frag_slot *s)
 }
 
 /* Accept one fragment (header already validated). */
-uint32_t ip_frag_input(struct floo_stack *st, const uint8_t *ip, uint32_t hlen,
-		       uint32_t total)
+uint32_t ip_frag_input(struct floo_stack *st, const uint8_t *ip, uint32_t hlen, uint32_t total)
 {
 	uint16_t fw = get_be16(ip + 6);
 	uint32_t off = (uint32_t)(fw & 0x1fff) * 8, len = total - hlen;
@@ -141,8 +135,7 @@ uint32_t ip_frag_input(struct floo_stack *st, const uint8_t *ip, uint32_t hlen,
 	}
 	s = frag_slot(st, ip);
 	if (!more) {
-		if ((s->total && s->total != off + len) ||
-		    (s->total == 0 && off + len == 0))
+		if ((s->total && s->total != off + len) || (s->total == 0 && off + len == 0))
 			goto discard;
 		s->total = off + len;
 	}

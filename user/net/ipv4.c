@@ -5,9 +5,9 @@
  */
 #include "floo_internal.h"
 
-#define IP_TTL 64
-#define IP_DF 0x4000
-#define IP_MF 0x2000
+#define IP_TTL     64
+#define IP_DF      0x4000
+#define IP_MF      0x2000
 #define IP_OFFMASK 0x1fff
 
 bool ipv4_is_bcast(struct floo_stack *st, uint32_t dst)
@@ -27,8 +27,7 @@ static bool src_invalid(struct floo_stack *st, uint32_t src)
 {
 	uint32_t top = src >> 24;
 
-	return top >= 224 || top == 127 || (top == 0 && src != 0) ||
-	       ipv4_is_bcast(st, src);
+	return top >= 224 || top == 127 || (top == 0 && src != 0) || ipv4_is_bcast(st, src);
 }
 
 /* Header sanity: version, lengths, checksum, addresses. Returns the header
@@ -112,8 +111,8 @@ void ipv4_input(struct floo_stack *st, struct floo_pbuf *pb)
 
 /* Dispatch by protocol. pb (may be NULL for reassembled UDP/ICMP) is
  * consumed. */
-void ipv4_deliver(struct floo_stack *st, struct floo_pbuf *pb,
-		  const uint8_t *ip, uint8_t *payload, uint32_t len)
+void ipv4_deliver(struct floo_stack *st, struct floo_pbuf *pb, const uint8_t *ip, uint8_t *payload,
+                  uint32_t len)
 {
 	bool csum_ok = pb && (pb->flags & FLOO_PB_CSUM_OK);
 
@@ -138,8 +137,8 @@ void ipv4_deliver(struct floo_stack *st, struct floo_pbuf *pb,
 }
 
 /* Write an IPv4 header (no options, DF set) and return its length. */
-uint32_t ipv4_header(struct floo_stack *st, uint8_t *h, uint32_t src,
-		     uint32_t dst, uint8_t proto, uint32_t payload_len)
+uint32_t ipv4_header(struct floo_stack *st, uint8_t *h, uint32_t src, uint32_t dst, uint8_t proto,
+                     uint32_t payload_len)
 {
 	h[0] = 0x45;
 	h[1] = 0;

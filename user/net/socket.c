@@ -120,8 +120,7 @@ static void listen_cb(struct floo_tcp *c, void *user, const struct floo_tcp_even
 }
 
 /* Poll until done(s) or timeout; returns done(s). */
-static bool wait_for(struct floo_sock *s, bool (*done)(struct floo_sock *),
-		     uint32_t timeout_ms)
+static bool wait_for(struct floo_sock *s, bool (*done)(struct floo_sock *), uint32_t timeout_ms)
 {
 	struct floo_stack *st = s->st;
 	uint64_t end = st->plat.now_ns(st->plat.ctx) + timeout_ms * 1000000ull;
@@ -139,8 +138,8 @@ static bool is_connected_or_dead(struct floo_sock *s)
 	return s->connected || s->dead;
 }
 
-struct floo_sock *floo_sock_connect(struct floo_stack *st, uint32_t ip,
-				    uint16_t port, uint32_t timeout_ms)
+struct floo_sock *floo_sock_connect(struct floo_stack *st, uint32_t ip, uint16_t port,
+                                    uint32_t timeout_ms)
 {
 	struct floo_sock *s = sock_alloc(st);
 
@@ -189,13 +188,11 @@ struct floo_sock *floo_sock_accept(struct floo_sock *ls, uint32_t timeout_ms)
 
 static bool has_room(struct floo_sock *s)
 {
-	return s->dead || (s->s_len < FLOO_SOCK_BUF && s->c &&
-			   floo_tcp_send_slots(s->c) > 0);
+	return s->dead || (s->s_len < FLOO_SOCK_BUF && s->c && floo_tcp_send_slots(s->c) > 0);
 }
 
 /* Copy into the ring and queue references; returns bytes queued. */
-int floo_sock_send(struct floo_sock *s, const void *buf, uint32_t len,
-		   uint32_t timeout_ms)
+int floo_sock_send(struct floo_sock *s, const void *buf, uint32_t len, uint32_t timeout_ms)
 {
 	const uint8_t *p = buf;
 	uint32_t done = 0;
@@ -227,8 +224,7 @@ static bool readable(struct floo_sock *s)
 	return s->rx_head || s->peer_fin || s->dead;
 }
 
-int floo_sock_recv(struct floo_sock *s, void *buf, uint32_t len,
-		   uint32_t timeout_ms)
+int floo_sock_recv(struct floo_sock *s, void *buf, uint32_t len, uint32_t timeout_ms)
 {
 	uint8_t *out = buf;
 	uint32_t got = 0;

@@ -9,7 +9,7 @@
 #include "floo_internal.h"
 
 #define ALIGN64(x) (((x) + 63u) & ~(size_t)63u)
-#define TICK_NS 10000000ull /* timer scan every 10 ms */
+#define TICK_NS    10000000ull /* timer scan every 10 ms */
 
 /* Defaults sized for a few thousand connections on a hosted demo. */
 void floo_config_default(struct floo_config *cfg)
@@ -51,11 +51,9 @@ size_t floo_mem_size(const struct floo_config *in)
 	struct floo_config c;
 
 	config_fill(&c, in);
-	return ALIGN64(sizeof(struct floo_stack)) +
-	       ALIGN64(c.n_pbufs * sizeof(struct floo_pbuf)) +
-	       (size_t)c.n_pbufs * FLOO_PBUF_SIZE +
-	       (size_t)FLOO_TX_BATCH * FLOO_TX_SLOT + ip_frag_mem_size(&c) +
-	       ALIGN64(tcp_mem_size(&c)) + ALIGN64(dhcp_mem_size()) +
+	return ALIGN64(sizeof(struct floo_stack)) + ALIGN64(c.n_pbufs * sizeof(struct floo_pbuf)) +
+	       (size_t)c.n_pbufs * FLOO_PBUF_SIZE + (size_t)FLOO_TX_BATCH * FLOO_TX_SLOT +
+	       ip_frag_mem_size(&c) + ALIGN64(tcp_mem_size(&c)) + ALIGN64(dhcp_mem_size()) +
 	       ALIGN64(sock_mem_size());
 }
 
@@ -82,16 +80,14 @@ static uint8_t *pool_init(struct floo_stack *st, uint8_t *p)
 
 /* Build a stack in mem. Returns NULL if size is too small or the platform
  * lacks a mandatory operation. */
-struct floo_stack *floo_stack_init(void *mem, size_t size,
-				   const struct floo_config *cfg,
-				   const struct floo_platform *plat,
-				   const uint8_t mac[6])
+struct floo_stack *floo_stack_init(void *mem, size_t size, const struct floo_config *cfg,
+                                   const struct floo_platform *plat, const uint8_t mac[6])
 {
 	struct floo_stack *st = mem;
 	uint8_t *p = mem;
 
-	if (!mem || size < floo_mem_size(cfg) || !plat->rx_burst ||
-	    !plat->tx_burst || !plat->now_ns || !plat->random32)
+	if (!mem || size < floo_mem_size(cfg) || !plat->rx_burst || !plat->tx_burst ||
+	    !plat->now_ns || !plat->random32)
 		return NULL;
 	floo_memset(st, 0, sizeof(*st));
 	config_fill(&st->cfg, cfg);
@@ -115,8 +111,7 @@ struct floo_stack *floo_stack_init(void *mem, size_t size,
 	return st;
 }
 
-void floo_set_ipv4(struct floo_stack *st, uint32_t addr, uint32_t mask,
-		   uint32_t gw)
+void floo_set_ipv4(struct floo_stack *st, uint32_t addr, uint32_t mask, uint32_t gw)
 {
 	st->ip = addr;
 	st->mask = mask;
@@ -142,8 +137,7 @@ void floo_log(struct floo_stack *st, int level, const char *ev, uint64_t v)
 }
 
 /* Count, log at debug level and free a dropped packet (pb may be NULL). */
-void floo_drop(struct floo_stack *st, uint64_t *counter, const char *why,
-	       struct floo_pbuf *pb)
+void floo_drop(struct floo_stack *st, uint64_t *counter, const char *why, struct floo_pbuf *pb)
 {
 	(*counter)++;
 	floo_log(st, FLOO_LOG_DEBUG, why, pb ? pb->len : 0);

@@ -48,11 +48,10 @@ void tcp_init(struct floo_stack *st, void *mem)
 }
 
 /* Mix a 4-tuple into a hash (murmur3 finaliser; not cryptographic). */
-static uint32_t tuple_hash(uint32_t secret, uint32_t lip, uint16_t lport,
-			   uint32_t rip, uint16_t rport)
+static uint32_t tuple_hash(uint32_t secret, uint32_t lip, uint16_t lport, uint32_t rip,
+                           uint16_t rport)
 {
-	uint32_t h = secret ^ lip ^ (rip * 0x9e3779b1u) ^
-		     (((uint32_t)lport << 16) | rport);
+	uint32_t h = secret ^ lip ^ (rip * 0x9e3779b1u) ^ (((uint32_t)lport << 16) | rport);
 
 	h ^= h >> 16;
 	h *= 0x85ebca6bu;
@@ -62,17 +61,15 @@ static uint32_t tuple_hash(uint32_t secret, uint32_t lip, uint16_t lport,
 	return h;
 }
 
-struct floo_tcp *tcp_lookup(struct floo_stack *st, uint32_t lip, uint16_t lport,
-			    uint32_t rip, uint16_t rport)
+struct floo_tcp *tcp_lookup(struct floo_stack *st, uint32_t lip, uint16_t lport, uint32_t rip,
+                            uint16_t rport)
 {
-	uint32_t b = tuple_hash(st->iss_secret, lip, lport, rip, rport) &
-		     st->tcp_hash_mask;
+	uint32_t b = tuple_hash(st->iss_secret, lip, lport, rip, rport) & st->tcp_hash_mask;
 
 	for (uint32_t i = st->tcp_hash[b]; i; i = st->tcp[i - 1].hnext) {
 		struct floo_tcp *c = &st->tcp[i - 1];
 
-		if (c->lport == lport && c->rport == rport && c->rip == rip &&
-		    c->lip == lip)
+		if (c->lport == lport && c->rport == rport && c->rip == rip && c->lip == lip)
 			return c;
 	}
 	return NULL;
@@ -81,8 +78,8 @@ struct floo_tcp *tcp_lookup(struct floo_stack *st, uint32_t lip, uint16_t lport,
 void tcp_hash_insert(struct floo_tcp *c)
 {
 	struct floo_stack *st = c->st;
-	uint32_t b = tuple_hash(st->iss_secret, c->lip, c->lport, c->rip,
-				c->rport) & st->tcp_hash_mask;
+	uint32_t b =
+	    tuple_hash(st->iss_secret, c->lip, c->lport, c->rip, c->rport) & st->tcp_hash_mask;
 
 	c->hnext = st->tcp_hash[b];
 	st->tcp_hash[b] = c->idx + 1;
@@ -91,8 +88,8 @@ void tcp_hash_insert(struct floo_tcp *c)
 static void hash_remove(struct floo_tcp *c)
 {
 	struct floo_stack *st = c->st;
-	uint32_t b = tuple_hash(st->iss_secret, c->lip, c->lport, c->rip,
-				c->rport) & st->tcp_hash_mask;
+	uint32_t b =
+	    tuple_hash(st->iss_secret, c->lip, c->lport, c->rip, c->rport) & st->tcp_hash_mask;
 	uint32_t *pp = &st->tcp_hash[b];
 
 	while (*pp) {
@@ -112,8 +109,7 @@ static struct floo_tcp *tcp_oldest_tw(struct floo_stack *st)
 	for (uint32_t i = 0; i < st->cfg.n_tcp; i++) {
 		struct floo_tcp *c = &st->tcp[i];
 
-		if (c->state == TCP_TIME_WAIT &&
-		    (!best || c->t_2msl < best->t_2msl))
+		if (c->state == TCP_TIME_WAIT && (!best || c->t_2msl < best->t_2msl))
 			best = c;
 	}
 	return best;
@@ -152,19 +148,18 @@ struct floo_tcp *tcp_alloc(struct floo_stack *st)
 
 /* RFC 6528 style: a clock component (4 us ticks) plus a keyed hash of the
  * tuple, so sequence spaces of successive incarnations move forward. */
-uint32_t tcp_new_iss(struct floo_stack *st, uint32_t lip, uint16_t lport,
-		     uint32_t rip, uint16_t rport)
+uint32_t tcp_new_iss(struct floo_stack *st, uint32_t lip, uint16_t lport, uint32_t rip,
+                     uint16_t rport)
 {
 	return (uint32_t)(st->now_ns / 4000) +
 	       tuple_hash(st->iss_secret ^ 0x5bd1e995u, lip, lport, rip, rport);
 }
 
 /* Deliver an event unless the application is gone. */
-void tcp_event(struct floo_tcp *c, enum floo_tcp_event_type t,
-	       struct floo_pbuf *pb, void *cookie, int err)
+void tcp_event(struct floo_tcp *c, enum floo_tcp_event_type t, struct floo_pbuf *pb, void *cookie,
+               int err)
 {
-	struct floo_tcp_event ev = {.type = t, .pb = pb, .cookie = cookie,
-				    .err = err};
+	struct floo_tcp_event ev = {.type = t, .pb = pb, .cookie = cookie, .err = err};
 
 	if (!(c->flags & TF_APP_GONE) && c->cb) {
 		c->cb(c, c->user, &ev);

@@ -11,17 +11,17 @@
 
 #include "floo_internal.h"
 
-#define FLOO_TCP_OOO_MAX 256
-#define TCP_HLEN 20
-#define TCP_MSS_DEFAULT 536
-#define TCP_MSS_LOCAL (FLOO_MTU - 40)
-#define TCP_RTO_INIT_MS 1000
-#define TCP_RTO_MAX_MS 60000
-#define TCP_SYN_RETRIES 6
-#define TCP_DATA_RETRIES 12
-#define TCP_DELACK_MS 40
+#define FLOO_TCP_OOO_MAX   256
+#define TCP_HLEN           20
+#define TCP_MSS_DEFAULT    536
+#define TCP_MSS_LOCAL      (FLOO_MTU - 40)
+#define TCP_RTO_INIT_MS    1000
+#define TCP_RTO_MAX_MS     60000
+#define TCP_SYN_RETRIES    6
+#define TCP_DATA_RETRIES   12
+#define TCP_DELACK_MS      40
 #define TCP_PERSIST_MIN_MS 200
-#define TCP_PAWS_WINDOW 1 /* peer timestamp ticks PAWS tolerates */
+#define TCP_PAWS_WINDOW    1 /* peer timestamp ticks PAWS tolerates */
 
 #define TH_FIN 0x01
 #define TH_SYN 0x02
@@ -45,23 +45,23 @@ enum tcp_state {
 };
 
 /* connection flags */
-#define TF_ACKNOW 0x0001     /* send an ACK at the next output */
+#define TF_ACKNOW     0x0001 /* send an ACK at the next output */
 #define TF_FIN_QUEUED 0x0002 /* application closed: FIN after the data */
-#define TF_APP_GONE 0x0004   /* CLOSED delivered; no more events */
-#define TF_WS 0x0008	     /* window scaling negotiated */
-#define TF_TS 0x0010	     /* timestamps negotiated */
-#define TF_KEEP 0x0020	     /* keep-alive enabled */
-#define TF_DIRTY 0x0040	     /* on the dirty list */
-#define TF_RTT 0x0080	     /* timing rtt_seq (Karn) */
-#define TF_RECOVERY 0x0100   /* NewReno fast recovery */
-#define TF_PASSIVE 0x0200    /* created by a listener */
-#define TF_WNDUPD 0x0400     /* window opened: advertise it */
-#define TF_SACK 0x0800	     /* SACK permitted both ways (RFC 2018) */
+#define TF_APP_GONE   0x0004 /* CLOSED delivered; no more events */
+#define TF_WS         0x0008 /* window scaling negotiated */
+#define TF_TS         0x0010 /* timestamps negotiated */
+#define TF_KEEP       0x0020 /* keep-alive enabled */
+#define TF_DIRTY      0x0040 /* on the dirty list */
+#define TF_RTT        0x0080 /* timing rtt_seq (Karn) */
+#define TF_RECOVERY   0x0100 /* NewReno fast recovery */
+#define TF_PASSIVE    0x0200 /* created by a listener */
+#define TF_WNDUPD     0x0400 /* window opened: advertise it */
+#define TF_SACK       0x0800 /* SACK permitted both ways (RFC 2018) */
 #define TF_SACK_OFFER 0x1000 /* the peer's SYN offered SACK (passive) */
 
-#define TCP_SACK_BLOCKS 4 /* in one option: 4, or 3 beside timestamps */
-#define TCP_SB_MAX 16	  /* SACKed ranges the sender remembers */
-#define TCP_DUPTHRESH 3	  /* RFC 6675 DupThresh */
+#define TCP_SACK_BLOCKS 4  /* in one option: 4, or 3 beside timestamps */
+#define TCP_SB_MAX      16 /* SACKed ranges the sender remembers */
+#define TCP_DUPTHRESH   3  /* RFC 6675 DupThresh */
 
 /* A range of sequence space [start, end). */
 struct tcp_range {
@@ -73,10 +73,10 @@ struct tcp_txrec {
 	uint32_t start, end, ts_us;
 	uint32_t ord; /* transmission order in steps of TX_ORD_STEP, | flags */
 };
-#define TX_RXT 1u	/* ord flag: a retransmission */
+#define TX_RXT       1u /* ord flag: a retransmission */
 #define TX_DELIVERED 2u /* ord flag: its delivery was taken by RACK */
-#define TX_ORD_STEP 4u
-#define TCP_TXLOG 32 /* transmissions remembered, oldest dropped first */
+#define TX_ORD_STEP  4u
+#define TCP_TXLOG    32 /* transmissions remembered, oldest dropped first */
 
 /* One application buffer queued by reference. */
 struct tcp_sref {
@@ -87,19 +87,19 @@ struct tcp_sref {
 
 struct floo_tcp {
 	struct floo_stack *st; /* [I] */
-	uint32_t idx;	       /* [I] slot index */
-	uint16_t gen;	       /* bumped at each free: stale pbuf owners */
+	uint32_t idx;          /* [I] slot index */
+	uint16_t gen;          /* bumped at each free: stale pbuf owners */
 	uint16_t flags;
 	uint8_t state;
 	uint8_t snd_wscale, rcv_wscale;
-	uint8_t rxtshift;   /* RTO back-offs so far */
+	uint8_t rxtshift; /* RTO back-offs so far */
 	uint8_t dupacks;
 	uint8_t keep_probes;
-	uint8_t listener;   /* index of the parent listener (passive) */
-	uint8_t acks_owed;  /* full segments received since our last ACK */
-	uint32_t lip, rip;  /* host order */
+	uint8_t listener;  /* index of the parent listener (passive) */
+	uint8_t acks_owed; /* full segments received since our last ACK */
+	uint32_t lip, rip; /* host order */
 	uint16_t lport, rport;
-	uint32_t hnext;	    /* hash chain: index+1 */
+	uint32_t hnext; /* hash chain: index+1 */
 	struct floo_tcp *dirty_next;
 	floo_tcp_cb cb;
 	void *user;
@@ -109,14 +109,14 @@ struct floo_tcp {
 	uint32_t snd_wnd, snd_wl1, snd_wl2, max_snd_wnd;
 	uint32_t snd_buf_seq; /* sequence number of sndq's first byte */
 	uint32_t sndq_bytes;
-	uint16_t mss;	      /* payload bytes per segment we send */
+	uint16_t mss; /* payload bytes per segment we send */
 	uint16_t sndq_head, sndq_n;
 	struct tcp_sref *sndq; /* [I] cfg.tcp_sndq entries, a ring */
 
 	/* receive side */
 	uint32_t irs, rcv_nxt, rcv_adv;
 	uint32_t rcv_held, rcv_held_pb; /* delivered, not yet released */
-	struct floo_pbuf *ooo;		/* out of order, sorted by seq */
+	struct floo_pbuf *ooo;          /* out of order, sorted by seq */
 	uint32_t ooo_n;
 
 	/* RFC 7323 */
@@ -132,7 +132,7 @@ struct floo_tcp {
 	/* RFC 2018 receiver: blocks to report, most recent first */
 	struct tcp_range rsack[TCP_SACK_BLOCKS];
 	uint8_t rsack_n;
-	bool has_dsack;		/* RFC 2883: report dsack first, once */
+	bool has_dsack; /* RFC 2883: report dsack first, once */
 	struct tcp_range dsack;
 	/* RFC 6675 sender: scoreboard of SACKed ranges above SND.UNA,
 	 * sorted and disjoint; HighRxt; SACK duplicate ACKs */
@@ -148,8 +148,8 @@ struct floo_tcp {
 	bool rack_valid, rack_reord, rack_min_set;
 	uint8_t txlog_head, txlog_n;
 	uint32_t rack_ts_us, rack_ord, rack_rtt_us, rack_min_rtt_us;
-	uint32_t tx_ord; /* next transmission's order */
-	uint32_t rack_fack; /* RACK.fack: highest end delivered */
+	uint32_t tx_ord;               /* next transmission's order */
+	uint32_t rack_fack;            /* RACK.fack: highest end delivered */
 	uint8_t reo_mult, reo_persist; /* RACK.reo_wnd_mult, _persist */
 	/* Undo of a reduction that D-SACKs prove spurious (RFC 3708): the
 	 * window before it and the retransmissions not yet reported as
@@ -165,14 +165,14 @@ struct floo_tcp {
 };
 
 /* tcp.c */
-struct floo_tcp *tcp_lookup(struct floo_stack *st, uint32_t lip, uint16_t lport,
-			    uint32_t rip, uint16_t rport);
+struct floo_tcp *tcp_lookup(struct floo_stack *st, uint32_t lip, uint16_t lport, uint32_t rip,
+                            uint16_t rport);
 struct floo_tcp *tcp_alloc(struct floo_stack *st);
 void tcp_hash_insert(struct floo_tcp *c);
-uint32_t tcp_new_iss(struct floo_stack *st, uint32_t lip, uint16_t lport,
-		     uint32_t rip, uint16_t rport);
-void tcp_event(struct floo_tcp *c, enum floo_tcp_event_type t,
-	       struct floo_pbuf *pb, void *cookie, int err);
+uint32_t tcp_new_iss(struct floo_stack *st, uint32_t lip, uint16_t lport, uint32_t rip,
+                     uint16_t rport);
+void tcp_event(struct floo_tcp *c, enum floo_tcp_event_type t, struct floo_pbuf *pb, void *cookie,
+               int err);
 /* Tear down: return references, notify CLOSED(err), free the slot. */
 void tcp_destroy(struct floo_tcp *c, int err);
 /* Drop acknowledged bytes from the reference queue (SENT events). */
@@ -190,8 +190,8 @@ uint32_t tcp_retransmit_one(struct floo_tcp *c, uint32_t seq);
 /* Resend [seq, seq+len), len <= MSS; returns the payload bytes sent. */
 uint32_t tcp_retransmit(struct floo_tcp *c, uint32_t seq, uint32_t len);
 /* Reset in reply to a segment that has no connection. */
-void tcp_send_rst_reply(struct floo_stack *st, const uint8_t *ip,
-			const uint8_t *th, uint32_t seglen);
+void tcp_send_rst_reply(struct floo_stack *st, const uint8_t *ip, const uint8_t *th,
+                        uint32_t seglen);
 uint32_t tcp_rcv_space(const struct floo_tcp *c);
 uint32_t tcp_fin_seq(const struct floo_tcp *c);
 bool tcp_fin_sent(const struct floo_tcp *c);
@@ -227,7 +227,7 @@ bool tcp_send_new_one(struct floo_tcp *c);
 
 /* tcp_rack.c: RFC 8985 tail loss probes (and time-based loss detection) */
 #define TCP_WCDELACK_MS 200 /* worst-case delayed ACK (RFC 8985 7.2) */
-#define TCP_PTO_MIN_MS 10   /* the timer tick: no probe sooner */
+#define TCP_PTO_MIN_MS  10  /* the timer tick: no probe sooner */
 void tcp_tlp_arm(struct floo_tcp *c);
 /* A cumulative ACK to ack arrived: end a probe episode it covers. */
 void tcp_tlp_ack(struct floo_tcp *c, uint32_t ack);
@@ -238,8 +238,7 @@ void tcp_txlog_add(struct floo_tcp *c, uint32_t seq, uint32_t len);
 /* RFC 8985 6.2 steps 1-3 for an ACK that moved SND.UNA from old_una
  * and carried the SACK blocks in s. */
 struct tcp_seg;
-void tcp_rack_update(struct floo_tcp *c, uint32_t old_una,
-		     const struct tcp_seg *s);
+void tcp_rack_update(struct floo_tcp *c, uint32_t old_una, const struct tcp_seg *s);
 /* RFC 8985 6.2 step 5: is anything lost now? Arms the reordering timer
  * for segments that will be lost if no ACK comes first. */
 bool tcp_rack_detect(struct floo_tcp *c);
@@ -251,8 +250,7 @@ uint32_t tcp_rack_pipe(struct floo_tcp *c);
 /* NextSeg() rule 1 (lost: RFC 6675 IsLost above HighRxt, or RACK,
  * including lost retransmissions) or, with any, rule 3 (first hole below
  * the highest SACK not yet retransmitted); len <= MSS. */
-bool tcp_rack_next_hole(struct floo_tcp *c, bool any, uint32_t *seq,
-			uint32_t *len);
+bool tcp_rack_next_hole(struct floo_tcp *c, bool any, uint32_t *seq, uint32_t *len);
 
 /* tcp_sack.c: RFC 2018 options and the RFC 6675 scoreboard */
 struct tcp_seg;

@@ -1,8 +1,7 @@
 /* TCP event interface: the calls an application makes. */
 #include "tcp.h"
 
-int floo_tcp_listen(struct floo_stack *st, uint16_t port, floo_tcp_cb cb,
-		    void *user)
+int floo_tcp_listen(struct floo_stack *st, uint16_t port, floo_tcp_cb cb, void *user)
 {
 	struct tcp_listener *freel = NULL;
 
@@ -33,8 +32,7 @@ void floo_tcp_listen_close(struct floo_stack *st, uint16_t port)
 		for (uint32_t j = 0; j < st->cfg.n_tcp; j++) {
 			struct floo_tcp *c = &st->tcp[j];
 
-			if (c->state == TCP_SYN_RCVD && (c->flags & TF_PASSIVE) &&
-			    c->listener == i)
+			if (c->state == TCP_SYN_RCVD && (c->flags & TF_PASSIVE) && c->listener == i)
 				floo_tcp_abort(c);
 		}
 		l->cb = NULL;
@@ -56,8 +54,8 @@ static uint16_t eph_port(struct floo_stack *st, uint32_t dip, uint16_t dport)
 }
 
 /* Active open: SYN_SENT now, CONNECTED or CLOSED(err) later. */
-struct floo_tcp *floo_tcp_connect(struct floo_stack *st, uint32_t dst_ip,
-				  uint16_t dst_port, floo_tcp_cb cb, void *user)
+struct floo_tcp *floo_tcp_connect(struct floo_stack *st, uint32_t dst_ip, uint16_t dst_port,
+                                  floo_tcp_cb cb, void *user)
 {
 	struct floo_tcp *c;
 	uint16_t lport;
@@ -98,8 +96,7 @@ static bool can_send(const struct floo_tcp *c)
 	       c->state == TCP_SYN_SENT || c->state == TCP_SYN_RCVD;
 }
 
-int floo_tcp_send(struct floo_tcp *c, const void *data, uint32_t len,
-		  void *cookie)
+int floo_tcp_send(struct floo_tcp *c, const void *data, uint32_t len, void *cookie)
 {
 	struct tcp_sref *r;
 
@@ -195,8 +192,7 @@ void floo_tcp_keepalive(struct floo_tcp *c, bool on)
 {
 	if (on) {
 		c->flags |= TF_KEEP;
-		c->t_keep = c->st->now_ns +
-			    (uint64_t)c->st->cfg.tcp_keep_idle_ms * 1000000u;
+		c->t_keep = c->st->now_ns + (uint64_t)c->st->cfg.tcp_keep_idle_ms * 1000000u;
 	} else {
 		c->flags &= (uint16_t)~TF_KEEP;
 		c->t_keep = 0;
@@ -215,10 +211,9 @@ int floo_tcp_state(const struct floo_tcp *c)
 
 const char *floo_tcp_state_name(int s)
 {
-	static const char *const names[] = {
-		"CLOSED",     "LISTEN",	    "SYN_SENT",	  "SYN_RCVD",
-		"ESTABLISHED", "FIN_WAIT_1", "FIN_WAIT_2", "CLOSE_WAIT",
-		"CLOSING",    "LAST_ACK",   "TIME_WAIT"};
+	static const char *const names[] = {"CLOSED",      "LISTEN",     "SYN_SENT",   "SYN_RCVD",
+	                                    "ESTABLISHED", "FIN_WAIT_1", "FIN_WAIT_2", "CLOSE_WAIT",
+	                                    "CLOSING",     "LAST_ACK",   "TIME_WAIT"};
 
 	return s >= 0 && s <= TCP_TIME_WAIT ? names[s] : "?";
 }

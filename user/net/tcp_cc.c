@@ -43,8 +43,7 @@ void tcp_cc_ack(struct floo_tcp *c, uint32_t acked)
 			 * the window is ssthresh (as RFC 6937 ends). */
 			uint32_t fl = c->snd_max - ack;
 
-			c->cwnd = c->ssthresh < fl + c->mss ? c->ssthresh
-							    : fl + c->mss;
+			c->cwnd = c->ssthresh < fl + c->mss ? c->ssthresh : fl + c->mss;
 			if (c->flags & TF_SACK)
 				c->cwnd = c->ssthresh;
 			c->flags &= (uint16_t)~TF_RECOVERY;
@@ -149,8 +148,8 @@ void tcp_cc_sack(struct floo_tcp *c, uint32_t sacked)
 		c->sack_dupacks++;
 	if (c->snd_una == c->snd_max || !seq_geq(c->snd_una, c->recover))
 		return;
-	if (rack || (!c->rack_reord && (c->sack_dupacks >= dup_thresh(c) ||
-					tcp_sb_is_lost(c, c->snd_una)))) {
+	if (rack || (!c->rack_reord &&
+	             (c->sack_dupacks >= dup_thresh(c) || tcp_sb_is_lost(c, c->snd_una)))) {
 		if (rack)
 			c->st->stats.tcp_rack_lost++;
 		enter_recovery(c);

@@ -51,12 +51,10 @@ static bool seq_acceptable(struct floo_tcp *c, struct tcp_seg *s)
 		return true;
 	}
 	if (slen == 0)
-		return seq_geq(s->seq, c->rcv_nxt) &&
-		       seq_lt(s->seq, c->rcv_nxt + wnd);
-	return (seq_geq(s->seq, c->rcv_nxt) &&
-		seq_lt(s->seq, c->rcv_nxt + wnd)) ||
+		return seq_geq(s->seq, c->rcv_nxt) && seq_lt(s->seq, c->rcv_nxt + wnd);
+	return (seq_geq(s->seq, c->rcv_nxt) && seq_lt(s->seq, c->rcv_nxt + wnd)) ||
 	       (seq_geq(s->seq + slen - 1, c->rcv_nxt) &&
-		seq_lt(s->seq + slen - 1, c->rcv_nxt + wnd));
+	        seq_lt(s->seq + slen - 1, c->rcv_nxt + wnd));
 }
 
 /* RFC 5961 3.2: exact-match RST resets, in-window RST is challenged. */
@@ -70,8 +68,7 @@ static void rst_input(struct floo_tcp *c, const struct tcp_seg *s)
 		tcp_destroy(c, 0);
 		return;
 	}
-	tcp_destroy(c, c->state == TCP_SYN_RCVD ? FLOO_ECONNREFUSED
-						: FLOO_ECONNRESET);
+	tcp_destroy(c, c->state == TCP_SYN_RCVD ? FLOO_ECONNREFUSED : FLOO_ECONNRESET);
 }
 
 /* Our FIN has been acknowledged: advance the closing states. Returns
@@ -83,8 +80,7 @@ static bool fin_acked(struct floo_tcp *c)
 		tcp_set_state(c, TCP_FIN_WAIT_2);
 		/* Nobody will read a half-closed orphan forever (Linux's
 		 * tcp_fin_timeout idea): bound FIN_WAIT_2 by 2*MSL. */
-		c->t_2msl = c->st->now_ns +
-			    2ull * c->st->cfg.tcp_msl_ms * 1000000u;
+		c->t_2msl = c->st->now_ns + 2ull * c->st->cfg.tcp_msl_ms * 1000000u;
 		return true;
 	case TCP_CLOSING:
 		tcp_enter_time_wait(c);
@@ -140,8 +136,7 @@ static void window_update(struct floo_tcp *c, const struct tcp_seg *s)
 {
 	uint32_t w;
 
-	if (!(seq_lt(c->snd_wl1, s->seq) ||
-	      (c->snd_wl1 == s->seq && seq_leq(c->snd_wl2, s->ack))))
+	if (!(seq_lt(c->snd_wl1, s->seq) || (c->snd_wl1 == s->seq && seq_leq(c->snd_wl2, s->ack))))
 		return;
 	w = s->wnd << c->snd_wscale;
 	if (w && !c->snd_wnd) {
@@ -167,15 +162,13 @@ static bool establish(struct floo_tcp *c, const struct tcp_seg *s)
 		tcp_rtt_sample(c, c->st->now_ms - c->rtt_start_ms);
 		c->flags &= (uint16_t)~TF_RTT;
 	}
-	tcp_set_state(c, (c->flags & TF_FIN_QUEUED) ? TCP_FIN_WAIT_1
-						     : TCP_ESTABLISHED);
+	tcp_set_state(c, (c->flags & TF_FIN_QUEUED) ? TCP_FIN_WAIT_1 : TCP_ESTABLISHED);
 	c->snd_wnd = s->wnd << c->snd_wscale;
 	c->snd_wl1 = s->seq;
 	c->snd_wl2 = s->ack;
 	c->st->stats.tcp_accepts++;
-	tcp_event(c, (c->flags & TF_PASSIVE) ? FLOO_TCP_ACCEPTED
-					     : FLOO_TCP_CONNECTED,
-		  NULL, NULL, 0);
+	tcp_event(c, (c->flags & TF_PASSIVE) ? FLOO_TCP_ACCEPTED : FLOO_TCP_CONNECTED, NULL, NULL,
+	          0);
 	return c->gen == gen && c->state != TCP_CLOSED;
 }
 
@@ -194,16 +187,15 @@ static bool ack_input(struct floo_tcp *c, struct tcp_seg *s)
 		if (!establish(c, s))
 			return false;
 	}
-	if (seq_gt(s->ack, c->snd_max) ||
-	    seq_lt(s->ack, c->snd_una - c->max_snd_wnd)) {
+	if (seq_gt(s->ack, c->snd_max) || seq_lt(s->ack, c->snd_una - c->max_snd_wnd)) {
 		challenge_ack(c); /* RFC 5961 5.2 */
 		return false;
 	}
 	/* RFC 5681's duplicate ACK also requires an unchanged window; Linux
 	 * receivers grow their window while the application reads, which
 	 * would hide most duplicates, so the window is not compared. */
-	dup = s->ack == c->snd_una && s->len == 0 &&
-	      !(s->flags & (TH_SYN | TH_FIN)) && c->snd_max != c->snd_una;
+	dup = s->ack == c->snd_una && s->len == 0 && !(s->flags & (TH_SYN | TH_FIN)) &&
+	      c->snd_max != c->snd_una;
 	sacked = tcp_sb_update(c, s); /* before SND.UNA moves past blocks */
 	if (seq_gt(s->ack, c->snd_una) && !new_ack(c, s))
 		return false;
@@ -241,8 +233,8 @@ void tcp_segment(struct floo_tcp *c, struct floo_pbuf *pb, struct tcp_seg *s)
 {
 	struct floo_stack *st = c->st;
 
-	if (c->state == TCP_SYN_RCVD && (s->flags & TH_SYN) &&
-	    !(s->flags & TH_ACK) && s->seq == c->irs) {
+	if (c->state == TCP_SYN_RCVD && (s->flags & TH_SYN) && !(s->flags & TH_ACK) &&
+	    s->seq == c->irs) {
 		c->snd_nxt = c->iss; /* duplicate SYN: resend SYN-ACK */
 		tcp_mark_dirty(c);
 		goto drop;
@@ -256,7 +248,7 @@ void tcp_segment(struct floo_tcp *c, struct floo_pbuf *pb, struct tcp_seg *s)
 	}
 	if (!seq_acceptable(c, s)) {
 		floo_log(st, FLOO_LOG_DEBUG, "tcp_unacceptable_seq_minus_rcv_nxt",
-			 s->seq - c->rcv_nxt);
+		         s->seq - c->rcv_nxt);
 		st->stats.tcp_dup_segs++;
 		if (s->len && seq_leq(s->seq + s->len, c->rcv_nxt))
 			tcp_sack_dup(c, s->seq, s->seq + s->len); /* old copy */

@@ -59,7 +59,7 @@ void tcp_syn_options(struct floo_tcp *c, const struct tcp_seg *s)
 		mss = TCP_MSS_LOCAL;
 	if (mss < 64)
 		mss = 64; /* a tiny MSS is a resource attack; clamp */
-	c->flags &= (uint16_t)~(TF_WS | TF_TS | TF_SACK);
+	c->flags &= (uint16_t) ~(TF_WS | TF_TS | TF_SACK);
 	if (s->sack_ok) /* we offer it on every SYN and echo it on SYN-ACKs */
 		c->flags |= TF_SACK;
 	c->snd_wscale = c->rcv_wscale = 0;
@@ -77,9 +77,8 @@ void tcp_syn_options(struct floo_tcp *c, const struct tcp_seg *s)
 }
 
 /* A SYN for a listening port: create a SYN_RCVD child. */
-static void listen_input(struct floo_stack *st, struct tcp_listener *l,
-			 const uint8_t *ip, const uint8_t *th,
-			 const struct tcp_seg *s)
+static void listen_input(struct floo_stack *st, struct tcp_listener *l, const uint8_t *ip,
+                         const uint8_t *th, const struct tcp_seg *s)
 {
 	struct floo_tcp *c;
 
@@ -111,11 +110,10 @@ static void listen_input(struct floo_stack *st, struct tcp_listener *l,
 }
 
 /* SYN_SENT: our SYN is out; expect SYN-ACK (or SYN: simultaneous open). */
-static void syn_sent_input(struct floo_tcp *c, const uint8_t *ip,
-			   const uint8_t *th, struct tcp_seg *s)
+static void syn_sent_input(struct floo_tcp *c, const uint8_t *ip, const uint8_t *th,
+                           struct tcp_seg *s)
 {
-	bool ack_ok = (s->flags & TH_ACK) && seq_gt(s->ack, c->iss) &&
-		      seq_leq(s->ack, c->snd_max);
+	bool ack_ok = (s->flags & TH_ACK) && seq_gt(s->ack, c->iss) && seq_leq(s->ack, c->snd_max);
 
 	if ((s->flags & TH_ACK) && !ack_ok) {
 		tcp_send_rst_reply(c->st, ip, th, s->len);
@@ -131,7 +129,7 @@ static void syn_sent_input(struct floo_tcp *c, const uint8_t *ip,
 	c->irs = s->seq;
 	c->rcv_nxt = c->rcv_adv = s->seq + 1;
 	tcp_syn_options(c, s);
-	tcp_cc_init(c); /* the MSS is known only now */
+	tcp_cc_init(c);                       /* the MSS is known only now */
 	c->snd_wnd = c->max_snd_wnd = s->wnd; /* never scaled in a SYN */
 	c->snd_wl1 = s->seq;
 	c->snd_wl2 = s->ack;
@@ -155,18 +153,16 @@ static void syn_sent_input(struct floo_tcp *c, const uint8_t *ip,
 }
 
 /* Header length, checksum and options; false to drop. */
-static bool tcp_parse(struct floo_stack *st, struct floo_pbuf *pb,
-		      const uint8_t *ip, uint8_t *th, uint32_t len,
-		      struct tcp_seg *s)
+static bool tcp_parse(struct floo_stack *st, struct floo_pbuf *pb, const uint8_t *ip, uint8_t *th,
+                      uint32_t len, struct tcp_seg *s)
 {
 	uint32_t hl;
 
-	if (len < TCP_HLEN || (hl = (uint32_t)(th[12] >> 4) * 4) < TCP_HLEN ||
-	    hl > len)
+	if (len < TCP_HLEN || (hl = (uint32_t)(th[12] >> 4) * 4) < TCP_HLEN || hl > len)
 		return false;
 	if (!(pb->flags & FLOO_PB_CSUM_OK)) {
-		uint32_t sum = floo_csum_pseudo(get_be32(ip + 12), get_be32(ip + 16),
-						IP_PROTO_TCP, len);
+		uint32_t sum =
+		    floo_csum_pseudo(get_be32(ip + 12), get_be32(ip + 16), IP_PROTO_TCP, len);
 
 		if (floo_csum_fold(floo_csum_add(sum, th, len)) != 0) {
 			st->stats.drop_tcp_csum++;
@@ -193,8 +189,8 @@ static struct tcp_listener *find_listener(struct floo_stack *st, uint16_t port)
 
 /* Entry from IPv4: validate, find the connection, run the state machine.
  * pb (holding the whole datagram) is consumed. */
-void tcp_input(struct floo_stack *st, struct floo_pbuf *pb, const uint8_t *ip,
-	       uint8_t *th, uint32_t len)
+void tcp_input(struct floo_stack *st, struct floo_pbuf *pb, const uint8_t *ip, uint8_t *th,
+               uint32_t len)
 {
 	struct tcp_seg s;
 	struct floo_tcp *c;
@@ -208,8 +204,7 @@ void tcp_input(struct floo_stack *st, struct floo_pbuf *pb, const uint8_t *ip,
 	c = tcp_lookup(st, dst, get_be16(th + 2), get_be32(ip + 12), get_be16(th));
 	l = find_listener(st, get_be16(th + 2));
 	if (c && c->state == TCP_TIME_WAIT && l &&
-	    (s.flags & (TH_SYN | TH_ACK | TH_RST)) == TH_SYN &&
-	    seq_gt(s.seq, c->rcv_nxt)) {
+	    (s.flags & (TH_SYN | TH_ACK | TH_RST)) == TH_SYN && seq_gt(s.seq, c->rcv_nxt)) {
 		/* New incarnation from TIME_WAIT (RFC 9293 3.6.1 / RFC 6191). */
 		tcp_destroy(c, 0);
 		c = NULL;
@@ -220,9 +215,7 @@ void tcp_input(struct floo_stack *st, struct floo_pbuf *pb, const uint8_t *ip,
 			floo_pbuf_free(st, pb);
 			return;
 		}
-		tcp_send_rst_reply(st, ip, th,
-				   s.len + !!(s.flags & TH_SYN) +
-					   !!(s.flags & TH_FIN));
+		tcp_send_rst_reply(st, ip, th, s.len + !!(s.flags & TH_SYN) + !!(s.flags & TH_FIN));
 		floo_drop(st, &st->stats.drop_tcp, "tcp_no_conn", pb);
 		return;
 	}

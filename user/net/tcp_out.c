@@ -35,8 +35,8 @@ static uint32_t put_header(uint8_t *t, const struct seg_out *s)
 
 /* Finish a frame: IP header, TCP header, checksum (or offload request).
  * iov[1..] already hold payload pieces of plen bytes. */
-static bool seg_send(struct floo_stack *st, struct floo_txframe *tx,
-		     uint8_t *f, const struct seg_out *s, uint32_t plen)
+static bool seg_send(struct floo_stack *st, struct floo_txframe *tx, uint8_t *f,
+                     const struct seg_out *s, uint32_t plen)
 {
 	uint8_t *t = f + ETH_HLEN + 20;
 	uint32_t hl = put_header(t, s), sum, pos;
@@ -140,8 +140,7 @@ static bool can_tso(const struct floo_tcp *c)
 
 /* Gather [seq, seq+len) from the reference queue into tx->iov[1..].
  * Returns the bytes gathered (less than len when iovs run out). */
-static uint32_t gather(struct floo_tcp *c, struct floo_txframe *tx,
-		       uint32_t seq, uint32_t len)
+static uint32_t gather(struct floo_tcp *c, struct floo_txframe *tx, uint32_t seq, uint32_t len)
 {
 	uint32_t off = seq - c->snd_buf_seq, got = 0;
 
@@ -169,13 +168,15 @@ static uint32_t gather(struct floo_tcp *c, struct floo_txframe *tx,
 
 /* Send one segment of this connection; returns payload bytes sent, or
  * -1 if nothing could go out (next hop unresolved). */
-static int32_t emit(struct floo_tcp *c, uint32_t seq, uint32_t len,
-		    uint8_t flags)
+static int32_t emit(struct floo_tcp *c, uint32_t seq, uint32_t len, uint8_t flags)
 {
 	struct floo_stack *st = c->st;
-	struct seg_out s = {.lip = c->lip, .rip = c->rip, .seq = seq,
-			    .lport = c->lport, .rport = c->rport,
-			    .flags = flags};
+	struct seg_out s = {.lip = c->lip,
+	                    .rip = c->rip,
+	                    .seq = seq,
+	                    .lport = c->lport,
+	                    .rport = c->rport,
+	                    .flags = flags};
 	struct floo_txframe *tx;
 	const uint8_t *mac = eth_next_hop(st, c->rip);
 	uint32_t seg_max = c->mss, want = len;
@@ -196,8 +197,7 @@ static int32_t emit(struct floo_tcp *c, uint32_t seq, uint32_t len,
 		s.optlen = 12;
 	}
 	if ((flags & (TH_ACK | TH_SYN | TH_RST)) == TH_ACK) {
-		sack_len = tcp_sack_option(c, s.opt + s.optlen,
-					   sizeof(s.opt) - s.optlen);
+		sack_len = tcp_sack_option(c, s.opt + s.optlen, sizeof(s.opt) - s.optlen);
 		s.optlen = (uint8_t)(s.optlen + sack_len);
 		seg_max -= sack_len; /* the frame must still fit the MTU */
 	}
@@ -212,13 +212,13 @@ static int32_t emit(struct floo_tcp *c, uint32_t seq, uint32_t len,
 	 * A TSO NIC keeps FIN on its last segment, so a stale FIN here ends
 	 * the stream early at the peer. */
 	if (len < want)
-		s.flags &= (uint8_t)~(TH_FIN | TH_PSH);
+		s.flags &= (uint8_t) ~(TH_FIN | TH_PSH);
 	if (len > seg_max)
 		tx->tso_mss = (uint16_t)seg_max; /* only with FLOO_CAP_TX_TSO */
 	if (flags & TH_ACK) {
 		s.ack = c->rcv_nxt;
 		c->last_ack_sent = c->rcv_nxt;
-		c->flags &= (uint16_t)~(TF_ACKNOW | TF_WNDUPD);
+		c->flags &= (uint16_t) ~(TF_ACKNOW | TF_WNDUPD);
 		c->acks_owed = 0;
 		c->t_delack = 0;
 	}
@@ -247,8 +247,7 @@ bool tcp_fin_sent(const struct floo_tcp *c)
  * RTT timing on new data (Karn), keep the retransmit timer running. */
 static void sent_range(struct floo_tcp *c, uint32_t n)
 {
-	if (c->snd_nxt == c->snd_max && !(c->flags & TF_RTT) &&
-	    !(c->flags & TF_TS)) {
+	if (c->snd_nxt == c->snd_max && !(c->flags & TF_RTT) && !(c->flags & TF_TS)) {
 		c->flags |= TF_RTT;
 		c->rtt_seq = c->snd_nxt;
 		c->rtt_start_ms = c->st->now_ms;
@@ -287,8 +286,7 @@ static uint32_t skip_sacked(struct floo_tcp *c, uint32_t end)
 /* The next data segment allowed by the windows; false when none. In SACK
  * recovery the caller has checked cwnd against pipe: only the peer's
  * window and one MSS limit it. */
-static bool next_segment(struct floo_tcp *c, uint32_t *len, uint8_t *flags,
-			 bool recovery)
+static bool next_segment(struct floo_tcp *c, uint32_t *len, uint8_t *flags, bool recovery)
 {
 	uint32_t end = tcp_fin_seq(c), win, flight, avail, n, maxseg, gap, dups;
 
@@ -433,10 +431,9 @@ void tcp_output(struct floo_tcp *c)
 	 * duplicate and ignores the acknowledgment in it. */
 	if (c->flags & (TF_ACKNOW | TF_WNDUPD))
 		(void)emit(c, c->snd_max, 0, TH_ACK);
-	if (seq_lt(c->snd_nxt, tcp_fin_seq(c)) && c->snd_wnd == 0 &&
-	    c->snd_una == c->snd_nxt && !c->t_persist) {
-		uint32_t ms = c->rto_ms < TCP_PERSIST_MIN_MS ? TCP_PERSIST_MIN_MS
-							     : c->rto_ms;
+	if (seq_lt(c->snd_nxt, tcp_fin_seq(c)) && c->snd_wnd == 0 && c->snd_una == c->snd_nxt &&
+	    !c->t_persist) {
+		uint32_t ms = c->rto_ms < TCP_PERSIST_MIN_MS ? TCP_PERSIST_MIN_MS : c->rto_ms;
 
 		c->t_rexmt = 0;
 		c->t_persist = c->st->now_ns + (uint64_t)ms * 1000000u;
@@ -500,11 +497,13 @@ void tcp_flush_dirty(struct floo_stack *st)
 }
 
 /* RST for a segment without a connection (RFC 9293 3.10.7.1). */
-void tcp_send_rst_reply(struct floo_stack *st, const uint8_t *ip,
-			const uint8_t *th, uint32_t seglen)
+void tcp_send_rst_reply(struct floo_stack *st, const uint8_t *ip, const uint8_t *th,
+                        uint32_t seglen)
 {
-	struct seg_out s = {.lip = get_be32(ip + 16), .rip = get_be32(ip + 12),
-			    .lport = get_be16(th + 2), .rport = get_be16(th)};
+	struct seg_out s = {.lip = get_be32(ip + 16),
+	                    .rip = get_be32(ip + 12),
+	                    .lport = get_be16(th + 2),
+	                    .rport = get_be16(th)};
 	struct floo_txframe *tx;
 	const uint8_t *mac;
 	uint8_t *f;
@@ -533,8 +532,7 @@ void tcp_arp_resolved(struct floo_stack *st, uint32_t ip)
 	for (uint32_t i = 0; i < st->cfg.n_tcp; i++) {
 		struct floo_tcp *c = &st->tcp[i];
 
-		if ((c->state == TCP_SYN_SENT || c->state == TCP_SYN_RCVD) &&
-		    c->rxtshift == 0 &&
+		if ((c->state == TCP_SYN_SENT || c->state == TCP_SYN_RCVD) && c->rxtshift == 0 &&
 		    (c->rip == ip || st->gw == ip)) {
 			c->snd_nxt = c->iss;
 			tcp_mark_dirty(c);

@@ -89,8 +89,8 @@ static uint32_t next_rec_start(struct floo_tcp *c, uint32_t x, uint32_t lim)
 /* Step 2: was this ACK (echoing tsecr, if any) for an earlier copy of
  * retransmission r? Its timestamp echo is older than r, or it came
  * sooner than min_RTT after r. */
-static bool for_original(const struct floo_tcp *c, const struct tcp_txrec *r,
-			 uint32_t rtt, const struct tcp_seg *s)
+static bool for_original(const struct floo_tcp *c, const struct tcp_txrec *r, uint32_t rtt,
+                         const struct tcp_seg *s)
 {
 	uint32_t sent_ms = c->st->now_ms - rtt / 1000u;
 
@@ -118,8 +118,8 @@ static bool superseded(struct floo_tcp *c, unsigned i)
 
 /* Does r overlap what this ACK delivered: [old_una, SND.UNA) or one of
  * its SACK blocks? */
-static bool delivered_by(const struct floo_tcp *c, const struct tcp_txrec *r,
-			 uint32_t old_una, const struct tcp_seg *s)
+static bool delivered_by(const struct floo_tcp *c, const struct tcp_txrec *r, uint32_t old_una,
+                         const struct tcp_seg *s)
 {
 	if (seq_lt(r->start, c->snd_una) && seq_gt(r->end, old_una))
 		return true;
@@ -183,8 +183,8 @@ uint32_t tcp_rack_reo_wnd_us(const struct floo_tcp *c)
 
 /* Is transmission r lost by step 5? Else *wait (if any) learns how long
  * until it would be. */
-static bool rack_lost(const struct floo_tcp *c, const struct tcp_txrec *r,
-		      uint32_t reo, int32_t *wait)
+static bool rack_lost(const struct floo_tcp *c, const struct tcp_txrec *r, uint32_t reo,
+                      int32_t *wait)
 {
 	int32_t rem;
 
@@ -207,8 +207,8 @@ struct piece {
 	bool lost, below_hi, final;
 };
 
-static bool next_piece(struct floo_tcp *c, uint32_t *cur, uint32_t reo,
-		       int32_t *wait, struct piece *p)
+static bool next_piece(struct floo_tcp *c, uint32_t *cur, uint32_t reo, int32_t *wait,
+                       struct piece *p)
 {
 	const struct tcp_txrec *r;
 	uint32_t e, hole_end = c->snd_max;
@@ -228,16 +228,15 @@ static bool next_piece(struct floo_tcp *c, uint32_t *cur, uint32_t reo,
 	}
 	r = latest(c, *cur);
 	p->start = *cur;
-	p->end = r ? (seq_lt(r->end, hole_end) ? r->end : hole_end)
-		   : next_rec_start(c, *cur, hole_end);
+	p->end =
+	    r ? (seq_lt(r->end, hole_end) ? r->end : hole_end) : next_rec_start(c, *cur, hole_end);
 	p->below_hi = (c->flags & TF_RECOVERY) && seq_lt(*cur, c->high_rxt);
 	if (p->below_hi && seq_gt(p->end, c->high_rxt))
 		p->end = c->high_rxt;
 	rl = rack_lost(c, r, reo, wait);
 	/* Once the path is seen to reorder, only time decides (RACK), as
 	 * Linux does: counting SACKed segments misreads overtaken ones. */
-	p->lost = rl || (!p->below_hi && !p->final && !c->rack_reord &&
-			 tcp_sb_is_lost(c, *cur));
+	p->lost = rl || (!p->below_hi && !p->final && !c->rack_reord && tcp_sb_is_lost(c, *cur));
 	*cur = p->end;
 	return true;
 }
@@ -253,8 +252,7 @@ uint32_t tcp_rack_pipe(struct floo_tcp *c)
 	return pipe;
 }
 
-bool tcp_rack_next_hole(struct floo_tcp *c, bool any, uint32_t *seq,
-			uint32_t *len)
+bool tcp_rack_next_hole(struct floo_tcp *c, bool any, uint32_t *seq, uint32_t *len)
 {
 	uint32_t cur = c->snd_una, reo = tcp_rack_reo_wnd_us(c);
 	bool have3 = false;
@@ -329,8 +327,7 @@ void tcp_tlp_arm(struct floo_tcp *c)
 
 	c->t_tlp = 0;
 	if (!(c->flags & TF_SACK) || (c->flags & TF_RECOVERY) || !c->srtt8 ||
-	    c->snd_una == c->snd_max || c->tlp_end || c->rxtshift ||
-	    c->state < TCP_ESTABLISHED)
+	    c->snd_una == c->snd_max || c->tlp_end || c->rxtshift || c->state < TCP_ESTABLISHED)
 		return;
 	at = c->st->now_ns + (uint64_t)tcp_pto_ms(c) * 1000000ull;
 	if (c->t_rexmt && c->t_rexmt < at)
@@ -366,8 +363,7 @@ void tcp_tlp_fire(struct floo_tcp *c)
 	uint32_t fin = tcp_fin_sent(c) ? 1u : 0u, len, n;
 
 	c->t_tlp = 0;
-	if (c->snd_una == c->snd_max || (c->flags & TF_RECOVERY) ||
-	    c->snd_nxt != c->snd_max)
+	if (c->snd_una == c->snd_max || (c->flags & TF_RECOVERY) || c->snd_nxt != c->snd_max)
 		return;
 	c->st->stats.tcp_loss_probes++;
 	c->tlp_rxt = false;

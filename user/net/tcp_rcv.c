@@ -52,8 +52,7 @@ static bool trim_front(struct floo_tcp *c, struct floo_pbuf *pb)
 {
 	uint32_t end = pb->seq + pb->len;
 
-	if (seq_lt(end, c->rcv_nxt) ||
-	    (end == c->rcv_nxt && !(pb->flags & FLOO_PB_FIN)))
+	if (seq_lt(end, c->rcv_nxt) || (end == c->rcv_nxt && !(pb->flags & FLOO_PB_FIN)))
 		return false;
 	if (seq_lt(pb->seq, c->rcv_nxt)) {
 		uint32_t d = c->rcv_nxt - pb->seq;
@@ -117,10 +116,9 @@ static void ooo_insert(struct floo_tcp *c, struct floo_pbuf *pb)
 		}
 		pp = &q->next;
 	}
-	if (c->ooo_n >= FLOO_TCP_OOO_MAX ||
-	    c->rcv_held_pb + c->ooo_n >= c->st->cfg.tcp_rcv_pbufs) {
+	if (c->ooo_n >= FLOO_TCP_OOO_MAX || c->rcv_held_pb + c->ooo_n >= c->st->cfg.tcp_rcv_pbufs) {
 		floo_log(c->st, FLOO_LOG_DEBUG, "tcp_ooo_full_seq_minus_rcv_nxt",
-			 pb->seq - c->rcv_nxt);
+		         pb->seq - c->rcv_nxt);
 		floo_drop(c->st, &c->st->stats.drop_tcp, "tcp_ooo_full", pb);
 		return;
 	}

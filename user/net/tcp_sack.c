@@ -52,8 +52,7 @@ static bool ooo_run(const struct floo_tcp *c, uint32_t seq, struct tcp_range *r)
 }
 
 /* memmove for ranges (the library links only memcpy/memset/memcmp). */
-static void range_move(struct tcp_range *dst, const struct tcp_range *src,
-		       unsigned n)
+static void range_move(struct tcp_range *dst, const struct tcp_range *src, unsigned n)
 {
 	if (dst < src)
 		for (unsigned i = 0; i < n; i++)
@@ -201,8 +200,7 @@ uint32_t tcp_sb_update(struct floo_tcp *c, const struct tcp_seg *s)
 	for (uint8_t i = 0; i < s->nsack; i++) {
 		struct tcp_range b = s->sack[i];
 
-		if (!seq_lt(b.start, b.end) || seq_leq(b.end, s->ack) ||
-		    seq_gt(b.end, c->snd_max))
+		if (!seq_lt(b.start, b.end) || seq_leq(b.end, s->ack) || seq_gt(b.end, c->snd_max))
 			continue;
 		if (seq_lt(b.start, s->ack))
 			b.start = s->ack;

@@ -6,7 +6,7 @@
  */
 #include "tcp.h"
 
-#define MS(x) ((uint64_t)(x) * 1000000ull)
+#define MS(x) ((uint64_t)(x)*1000000ull)
 
 /* RFC 6298 2.2/2.3 with srtt8 = 8*SRTT and rttvar4 = 4*RTTVAR. */
 void tcp_rtt_sample(struct floo_tcp *c, uint32_t r)

@@ -1,13 +1,12 @@
 /* UDP (RFC 768): bound ports with callbacks; sends copy into one frame. */
 #include "floo_internal.h"
 
-#define UDP_HLEN 8
+#define UDP_HLEN         8
 #define DHCP_CLIENT_PORT 68
 
 /* Validate length and checksum, then hand the payload to the bound port,
  * or answer port unreachable. */
-void udp_input(struct floo_stack *st, const uint8_t *ip, uint8_t *u,
-	       uint32_t len, bool csum_ok)
+void udp_input(struct floo_stack *st, const uint8_t *ip, uint8_t *u, uint32_t len, bool csum_ok)
 {
 	uint32_t src = get_be32(ip + 12), dst = get_be32(ip + 16);
 	uint16_t ulen, dport;
@@ -33,8 +32,7 @@ void udp_input(struct floo_stack *st, const uint8_t *ip, uint8_t *u,
 		struct udp_bind *b = &st->udp[i];
 
 		if (b->cb && b->port == dport) {
-			b->cb(st, b->arg, src, get_be16(u), dport, u + UDP_HLEN,
-			      ulen - UDP_HLEN);
+			b->cb(st, b->arg, src, get_be16(u), dport, u + UDP_HLEN, ulen - UDP_HLEN);
 			return;
 		}
 	}
@@ -42,8 +40,7 @@ void udp_input(struct floo_stack *st, const uint8_t *ip, uint8_t *u,
 	floo_drop(st, &st->stats.drop_udp, "udp_no_port", NULL);
 }
 
-int floo_udp_bind(struct floo_stack *st, uint16_t port, floo_udp_cb cb,
-		  void *arg)
+int floo_udp_bind(struct floo_stack *st, uint16_t port, floo_udp_cb cb, void *arg)
 {
 	struct udp_bind *freeb = NULL;
 
@@ -71,9 +68,8 @@ void floo_udp_unbind(struct floo_stack *st, uint16_t port)
 }
 
 /* Build one UDP datagram from src_ip (0 allowed for DHCP). */
-int udp_send_from(struct floo_stack *st, uint32_t src_ip, uint16_t src_port,
-		  uint32_t dst_ip, uint16_t dst_port, const void *data,
-		  uint32_t len)
+int udp_send_from(struct floo_stack *st, uint32_t src_ip, uint16_t src_port, uint32_t dst_ip,
+                  uint16_t dst_port, const void *data, uint32_t len)
 {
 	uint8_t *f, *u;
 	struct floo_txframe *tx;
@@ -86,8 +82,7 @@ int udp_send_from(struct floo_stack *st, uint32_t src_ip, uint16_t src_port,
 		return FLOO_EAGAIN;
 	tx = floo_tx_frame(st, &f);
 	eth_header(st, f, mac, ETH_P_IP);
-	hl = ipv4_header(st, f + ETH_HLEN, src_ip, dst_ip, IP_PROTO_UDP,
-			 UDP_HLEN + len);
+	hl = ipv4_header(st, f + ETH_HLEN, src_ip, dst_ip, IP_PROTO_UDP, UDP_HLEN + len);
 	u = f + ETH_HLEN + hl;
 	put_be16(u, src_port);
 	put_be16(u + 2, dst_port);
@@ -101,8 +96,8 @@ int udp_send_from(struct floo_stack *st, uint32_t src_ip, uint16_t src_port,
 	return 0;
 }
 
-int floo_udp_send(struct floo_stack *st, uint16_t src_port, uint32_t dst_ip,
-		  uint16_t dst_port, const void *data, uint32_t len)
+int floo_udp_send(struct floo_stack *st, uint16_t src_port, uint32_t dst_ip, uint16_t dst_port,
+                  const void *data, uint32_t len)
 {
 	if (!st->ip)
 		return FLOO_ENOTCONN;

@@ -30,11 +30,9 @@ uint16_t floo_csum_fold(uint32_t sum)
 }
 
 /* Sum of the TCP/UDP pseudo header (addresses in host order). */
-uint32_t floo_csum_pseudo(uint32_t src, uint32_t dst, uint8_t proto,
-			  uint32_t len)
+uint32_t floo_csum_pseudo(uint32_t src, uint32_t dst, uint8_t proto, uint32_t len)
 {
-	uint64_t s = (src >> 16) + (src & 0xffff) + (dst >> 16) +
-		     (dst & 0xffff) + proto + len;
+	uint64_t s = (src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) + proto + len;
 
 	while (s >> 32)
 		s = (s & 0xffffffffu) + (s >> 32);
@@ -43,8 +41,7 @@ uint32_t floo_csum_pseudo(uint32_t src, uint32_t dst, uint8_t proto,
 
 /* Add a piece that starts at byte offset pos of the summed data: pieces
  * starting at odd offsets contribute byte-swapped. */
-uint32_t floo_csum_add_at(uint32_t sum, const void *data, uint32_t len,
-			  uint32_t pos)
+uint32_t floo_csum_add_at(uint32_t sum, const void *data, uint32_t len, uint32_t pos)
 {
 	uint32_t s = floo_csum_add(0, data, len);
 

@@ -55,8 +55,7 @@ void floo_vnet_tx(const struct floo_txframe *f, struct floo_vnet_hdr *h)
 	}
 }
 
-int floo_vnet_rx(struct floo_stack *st, const uint8_t hdr[FLOO_VNET_HDR_LEN],
-		 struct floo_pbuf *pb)
+int floo_vnet_rx(struct floo_stack *st, const uint8_t hdr[FLOO_VNET_HDR_LEN], struct floo_pbuf *pb)
 {
 	struct floo_vnet_hdr h;
 

@@ -9,14 +9,14 @@
 #include <lib/string.h>
 
 #define NCLASSES 8
-#define HDR	 16
-#define MAGIC	 0x6d616c6cu
-#define BIG	 0x80000000u
+#define HDR      16
+#define MAGIC    0x6d616c6cu
+#define BIG      0x80000000u
 
 struct hdr {
 	uint32_t magic;
 	uint32_t cls; /* small: class index; large: BIG | number of pages */
-	void *next; /* free-list link while free */
+	void *next;   /* free-list link while free */
 };
 _Static_assert(sizeof(struct hdr) == HDR, "header size");
 

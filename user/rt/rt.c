@@ -16,7 +16,8 @@ int rt_vprintf(const char *fmt, va_list ap)
 	if (n > (int)sizeof(buf) - 1)
 		n = sizeof(buf) - 1;
 	for (int off = 0; off < n; off += 256)
-		hl_debug_puts(HL_SLOT_DEBUG, buf + off, (unsigned long)(n - off > 256 ? 256 : n - off));
+		hl_debug_puts(HL_SLOT_DEBUG, buf + off,
+		              (unsigned long)(n - off > 256 ? 256 : n - off));
 	return n;
 }
 
@@ -103,8 +104,10 @@ void *rt_map_pages(size_t n)
 		if (!f)
 			return NULL;
 		long err = hl_aspace_map(HL_SLOT_ASPACE, f, va + i * 4096, HL_R_READ | HL_R_WRITE);
-		if (err == HL_ERR_NO_TABLE && rt_ensure_tables(HL_SLOT_ASPACE, va + i * 4096) == HL_OK)
-			err = hl_aspace_map(HL_SLOT_ASPACE, f, va + i * 4096, HL_R_READ | HL_R_WRITE);
+		if (err == HL_ERR_NO_TABLE &&
+		    rt_ensure_tables(HL_SLOT_ASPACE, va + i * 4096) == HL_OK)
+			err =
+			    hl_aspace_map(HL_SLOT_ASPACE, f, va + i * 4096, HL_R_READ | HL_R_WRITE);
 		if (err)
 			return NULL;
 	}
@@ -155,7 +158,7 @@ long rt_thread_start(struct rt_thread *t, void (*fn)(void *), void *arg, uint8_t
 static void ring_signal(void *peer)
 {
 	hl_word_t info = 0;
-	struct hl_msg m = { { 0 } };
+	struct hl_msg m = {{0}};
 
 	hl_syscall(HL_SYS_SEND, (hl_cptr_t)(uintptr_t)peer, &info, &m, NULL);
 }
@@ -163,14 +166,15 @@ static void ring_signal(void *peer)
 static void ring_wait(void *own)
 {
 	hl_word_t info = 0, bits;
-	struct hl_msg m = { { 0 } };
+	struct hl_msg m = {{0}};
 
 	hl_syscall(HL_SYS_RECV, (hl_cptr_t)(uintptr_t)own, &info, &m, &bits);
 }
 
 struct hl_ring_ops rt_ring_ops(hl_cptr_t own, hl_cptr_t peer)
 {
-	return (struct hl_ring_ops){ ring_signal, ring_wait, (void *)(uintptr_t)peer, (void *)(uintptr_t)own };
+	return (struct hl_ring_ops){ring_signal, ring_wait, (void *)(uintptr_t)peer,
+	                            (void *)(uintptr_t)own};
 }
 
 /* The i-th NUL-terminated string of the info page (argv first, then config), or NULL. */
@@ -210,8 +214,8 @@ int rt_channel(const char *name, struct hl_ring *r)
 		if (strncmp(c->name, name, sizeof(c->name)))
 			continue;
 		struct hl_ring_ops ops = rt_ring_ops(c->own_ntfn, c->peer_ntfn);
-		return hl_ring_attach(r, (void *)c->ring_vaddr, c->ring_bytes, c->entries, c->entry_size,
-				      c->is_producer, &ops, false);
+		return hl_ring_attach(r, (void *)c->ring_vaddr, c->ring_bytes, c->entries,
+		                      c->entry_size, c->is_producer, &ops, false);
 	}
 	return HL_RING_ERR_ARG;
 }
@@ -221,7 +225,8 @@ __attribute__((noreturn)) void rt_start(const struct hl_bootinfo *bi, const stru
 {
 	rt_self.bi = bi;
 	if (pi == (const struct hl_partinfo *)HL_PARTINFO_VADDR && pi->magic == HL_PARTINFO_MAGIC &&
-	    pi->strings_bytes <= sizeof(pi->strings) && (!pi->strings_bytes || !pi->strings[pi->strings_bytes - 1]))
+	    pi->strings_bytes <= sizeof(pi->strings) &&
+	    (!pi->strings_bytes || !pi->strings[pi->strings_bytes - 1]))
 		rt_self.pi = pi;
 	rt_self.next_slot = bi->first_free_slot;
 	rt_self.heap_next = HEAP_BASE;

@@ -130,8 +130,7 @@ static int store_format(struct store *s)
 		sb = 2048;
 	s->seg_blocks = (uint32_t)sb;
 	s->nsegs = (uint32_t)(avail / sb);
-	s->store_id = s->pl.now_ms(s->pl.ctx) ^ (s->pl.dev_blocks << 40) ^
-		      0x9e3779b97f4a7c15ull;
+	s->store_id = s->pl.now_ms(s->pl.ctx) ^ (s->pl.dev_blocks << 40) ^ 0x9e3779b97f4a7c15ull;
 	s->ntopics = 0;
 	s->gen = 0;
 	st_log(s, "store: formatting, segments", "", s->nsegs);
@@ -160,8 +159,7 @@ static int store_load_sb(struct store *s, uint32_t flags)
 	return sb_decode(s);
 }
 
-int store_open(const struct store_platform *plat, uint32_t flags,
-	       struct store **out)
+int store_open(const struct store_platform *plat, uint32_t flags, struct store **out)
 {
 	struct store *s = plat->alloc(plat->ctx, sizeof(*s));
 	int err = STORE_ENOMEM;
@@ -184,8 +182,7 @@ int store_open(const struct store_platform *plat, uint32_t flags,
 	for (uint32_t i = 0; i < s->ntopics; i++) {
 		if (!s->topics[i].nparts)
 			continue; /* free slot */
-		s->topics[i].parts = st_alloc(s, s->topics[i].nparts *
-						      sizeof(struct store_part));
+		s->topics[i].parts = st_alloc(s, s->topics[i].nparts * sizeof(struct store_part));
 		if (!s->topics[i].parts)
 			goto fail;
 		for (uint32_t k = 0; k < s->topics[i].nparts; k++) {
@@ -275,8 +272,7 @@ int store_topic_next_id(const struct store *s)
 }
 
 /* Add a topic and persist the topic table before it can receive data. */
-int store_topic_create(struct store *s, const char *name, uint32_t len,
-		       uint32_t parts)
+int store_topic_create(struct store *s, const char *name, uint32_t len, uint32_t parts)
 {
 	struct store_topic *t;
 	int id = store_topic_next_id(s);

@@ -7,12 +7,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_BLOCK 4096u
-#define STORE_MAX_PAYLOAD (1u << 20)      /* largest batch accepted */
-#define STORE_MAX_TOPICS 511u
-#define STORE_MAX_PARTS 1024u             /* partitions per topic */
-#define STORE_NAME_MAX 249u
-#define STORE_READ_MAX 256u               /* batches returned per read */
+#define STORE_BLOCK       4096u
+#define STORE_MAX_PAYLOAD (1u << 20) /* largest batch accepted */
+#define STORE_MAX_TOPICS  511u
+#define STORE_MAX_PARTS   1024u /* partitions per topic */
+#define STORE_NAME_MAX    249u
+#define STORE_READ_MAX    256u /* batches returned per read */
 
 /* Platform interface: everything the store needs from its host. Block
  * numbers and counts are in STORE_BLOCK units; buffers passed to read and
@@ -65,8 +65,8 @@ struct store_stats {
 	uint64_t recovered_batches, truncated_bytes;
 };
 
-int store_open(const struct store_platform *plat, uint32_t flags,
-	       struct store **out) __attribute__((warn_unused_result));
+int store_open(const struct store_platform *plat, uint32_t flags, struct store **out)
+    __attribute__((warn_unused_result));
 void store_close(struct store *s);
 void store_get_stats(const struct store *s, struct store_stats *st);
 
@@ -77,32 +77,31 @@ uint32_t store_topic_count(const struct store *s);
 const char *store_topic_name(const struct store *s, uint32_t id, uint32_t *len);
 uint32_t store_topic_parts(const struct store *s, uint32_t id);
 int store_topic_find(const struct store *s, const char *name, uint32_t len);
-int store_topic_create(struct store *s, const char *name, uint32_t len,
-		       uint32_t parts) __attribute__((warn_unused_result));
+int store_topic_create(struct store *s, const char *name, uint32_t len, uint32_t parts)
+    __attribute__((warn_unused_result));
 int store_topic_next_id(const struct store *s);
 /* Delete a topic and return its segments to the free pool; crash-safe
  * (an interrupted deletion is completed by the next store_open). */
-int store_topic_delete(struct store *s, uint32_t id)
-	__attribute__((warn_unused_result));
+int store_topic_delete(struct store *s, uint32_t id) __attribute__((warn_unused_result));
 /* Grow a topic to count partitions (invalidates its store_part pointers). */
 int store_topic_add_parts(struct store *s, uint32_t id, uint32_t count)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 struct store_part *store_part_get(struct store *s, uint32_t topic, uint32_t part);
 /* Move the log start to off (start <= off <= hwm): offsets below it are
  * no longer readable and whole segments below it are reclaimed. Not
  * persisted by the store beyond segment boundaries: the caller records
  * it and re-applies it after open. */
 int store_part_set_start(struct store *s, struct store_part *p, uint64_t off)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 /* Retention helpers: bytes of frames p holds; its oldest segment (never
  * the active one: false when p has only that) with the frame bytes and
  * the newest batch timestamp in it; and dropping that segment (the log
  * start moves to the next segment's base). */
 uint64_t store_part_bytes(const struct store *s, const struct store_part *p);
-bool store_part_oldest(const struct store *s, const struct store_part *p,
-		       uint64_t *bytes, int64_t *max_ts);
+bool store_part_oldest(const struct store *s, const struct store_part *p, uint64_t *bytes,
+                       int64_t *max_ts);
 int store_part_drop_oldest(struct store *s, struct store_part *p)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 /* A pinned partition never loses segments to reuse when the device is
  * full (the broker's metadata log); its owner trims it itself. */
 void store_part_pin(struct store_part *p);
@@ -118,19 +117,16 @@ uint64_t store_part_hwm(const struct store_part *p);
 
 /* Append one opaque payload holding count offsets starting at
  * store_part_end(p). The payload is copied into the tail buffer. */
-int store_append(struct store *s, struct store_part *p, const void *payload,
-		 uint32_t len, uint32_t count, int64_t max_ts)
-	__attribute__((warn_unused_result));
+int store_append(struct store *s, struct store_part *p, const void *payload, uint32_t len,
+                 uint32_t count, int64_t max_ts) __attribute__((warn_unused_result));
 /* Whole payloads from the one containing offset, up to max_bytes (at least
  * one). STORE_ERANGE when offset is outside [start, hwm]. */
-int store_read(struct store *s, struct store_part *p, uint64_t offset,
-	       uint32_t max_bytes, struct store_read *out)
-	__attribute__((warn_unused_result));
+int store_read(struct store *s, struct store_part *p, uint64_t offset, uint32_t max_bytes,
+               struct store_read *out) __attribute__((warn_unused_result));
 /* Like store_read, but when !min_one nothing is returned unless the first
  * payload fits in max_bytes. */
-int store_read_fit(struct store *s, struct store_part *p, uint64_t offset,
-		   uint32_t max_bytes, bool min_one, struct store_read *out)
-	__attribute__((warn_unused_result));
+int store_read_fit(struct store *s, struct store_part *p, uint64_t offset, uint32_t max_bytes,
+                   bool min_one, struct store_read *out) __attribute__((warn_unused_result));
 void store_read_release(struct store *s, struct store_read *r);
 /* Base offset of the first payload whose max_ts >= ts, or -1. */
 int64_t store_offset_for_time(const struct store_part *p, int64_t ts);

@@ -117,8 +117,8 @@ uint64_t store_part_bytes(const struct store *s, const struct store_part *p)
 	return n;
 }
 
-bool store_part_oldest(const struct store *s, const struct store_part *p,
-		       uint64_t *bytes, int64_t *max_ts)
+bool store_part_oldest(const struct store *s, const struct store_part *p, uint64_t *bytes,
+                       int64_t *max_ts)
 {
 	uint32_t slot;
 

@@ -3,17 +3,17 @@
 #define STORE_INT_H
 #include "store.h"
 
-#define SB_BLOCKS 32u                 /* one superblock copy: 128 KiB */
-#define SB_BYTES (SB_BLOCKS * STORE_BLOCK)
-#define SEG_BASE_BLK (2u * SB_BLOCKS) /* first segment block */
-#define SB_MAGIC 0x31304c5757534c48ull  /* "HLSWWL01" little-endian */
-#define SEG_MAGIC 0x3130474553574c48ull /* "HLWSEG01" */
-#define FRAME_MAGIC 0x46574c48u         /* "HLWF" */
-#define FRAME_HDR 40u
-#define SB_TOPIC_OFF 256u
-#define SB_TOPIC_SIZE 256u
+#define SB_BLOCKS       32u /* one superblock copy: 128 KiB */
+#define SB_BYTES        (SB_BLOCKS * STORE_BLOCK)
+#define SEG_BASE_BLK    (2u * SB_BLOCKS)      /* first segment block */
+#define SB_MAGIC        0x31304c5757534c48ull /* "HLSWWL01" little-endian */
+#define SEG_MAGIC       0x3130474553574c48ull /* "HLWSEG01" */
+#define FRAME_MAGIC     0x46574c48u           /* "HLWF" */
+#define FRAME_HDR       40u
+#define SB_TOPIC_OFF    256u
+#define SB_TOPIC_SIZE   256u
 #define SEG_HDR_CRC_LEN 64u
-#define TAIL_CAP (256u * 1024u)
+#define TAIL_CAP        (256u * 1024u)
 
 /* One in-memory index entry per stored frame. */
 struct store_idx {
@@ -40,7 +40,7 @@ struct store_part {
 	uint32_t tail_base; /* block-aligned byte position in active segment */
 	uint32_t tail_used;
 	bool dirty;
-	bool pinned;        /* never reclaimed when the device is full */
+	bool pinned; /* never reclaimed when the device is full */
 	struct store_idx *idx;
 	uint32_t nidx, idx_cap;
 };
@@ -103,12 +103,12 @@ void *st_alloc(struct store *s, size_t n);
 void st_free(struct store *s, void *p);
 void st_log(struct store *s, const char *what, const char *d, long long v);
 int st_part_push_seg(struct store *s, struct store_part *p, uint32_t slot);
-int st_idx_push(struct store *s, struct store_part *p, uint64_t base,
-		int64_t ts, uint32_t seg, uint32_t pos);
+int st_idx_push(struct store *s, struct store_part *p, uint64_t base, int64_t ts, uint32_t seg,
+                uint32_t pos);
 int st_write_out(struct store *s, struct store_part *p);
 int store_recover(struct store *s);
-void st_encode_frame_hdr(uint8_t *h, uint32_t len, uint64_t base, int64_t ts,
-			 uint32_t count, uint64_t seq);
+void st_encode_frame_hdr(uint8_t *h, uint32_t len, uint64_t base, int64_t ts, uint32_t count,
+                         uint64_t seq);
 int st_write_seg_hdr(struct store *s, uint32_t slot);
 int st_sb_write(struct store *s);
 struct store_part *st_part_any(struct store *s, uint32_t topic, uint32_t part);

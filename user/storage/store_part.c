@@ -6,8 +6,7 @@
 #include "store_int.h"
 
 /* Grow a u32 or struct array through the platform allocator. */
-static void *st_grow(struct store *s, void *old, uint32_t n, uint32_t *cap,
-		     size_t elem)
+static void *st_grow(struct store *s, void *old, uint32_t n, uint32_t *cap, size_t elem)
 {
 	uint32_t nc = *cap ? *cap * 2 : 16;
 	void *p = st_alloc(s, (size_t)nc * elem);
@@ -33,22 +32,21 @@ int st_part_push_seg(struct store *s, struct store_part *p, uint32_t slot)
 	return STORE_OK;
 }
 
-int st_idx_push(struct store *s, struct store_part *p, uint64_t base,
-		int64_t ts, uint32_t seg, uint32_t pos)
+int st_idx_push(struct store *s, struct store_part *p, uint64_t base, int64_t ts, uint32_t seg,
+                uint32_t pos)
 {
 	if (p->nidx == p->idx_cap) {
-		struct store_idx *n = st_grow(s, p->idx, p->nidx, &p->idx_cap,
-					      sizeof(*n));
+		struct store_idx *n = st_grow(s, p->idx, p->nidx, &p->idx_cap, sizeof(*n));
 		if (!n)
 			return STORE_ENOMEM;
 		p->idx = n;
 	}
-	p->idx[p->nidx++] = (struct store_idx){ base, ts, seg, pos };
+	p->idx[p->nidx++] = (struct store_idx){base, ts, seg, pos};
 	return STORE_OK;
 }
 
-void st_encode_frame_hdr(uint8_t *h, uint32_t len, uint64_t base, int64_t ts,
-			 uint32_t count, uint64_t seq)
+void st_encode_frame_hdr(uint8_t *h, uint32_t len, uint64_t base, int64_t ts, uint32_t count,
+                         uint64_t seq)
 {
 	st_put32(h, FRAME_MAGIC);
 	st_put32(h + 4, len);
@@ -141,9 +139,8 @@ static int seg_roll(struct store *s, struct store_part *p)
 	slot = seg_pick(s);
 	if (slot < 0)
 		return STORE_ENOSPC;
-	s->segs[slot] = (struct store_seg){ true, p->topic, p->part,
-					    s->next_seq++, p->end_off,
-					    STORE_BLOCK, 0 };
+	s->segs[slot] =
+	    (struct store_seg){true, p->topic, p->part, s->next_seq++, p->end_off, STORE_BLOCK, 0};
 	/* The header is made durable before any frame goes into the segment:
 	 * a reused segment must never show its previous owner's header next
 	 * to the new owner's frames after a crash (that would cut the old
@@ -176,8 +173,7 @@ int st_write_out(struct store *s, struct store_part *p)
 	slot = p->segs[p->nsegs - 1];
 	nblk = (p->tail_used + STORE_BLOCK - 1) / STORE_BLOCK;
 	memset(p->tail + p->tail_used, 0, nblk * STORE_BLOCK - p->tail_used);
-	if (s->pl.write(s->pl.ctx, seg_blk(s, slot) + p->tail_base / STORE_BLOCK,
-			p->tail, nblk))
+	if (s->pl.write(s->pl.ctx, seg_blk(s, slot) + p->tail_base / STORE_BLOCK, p->tail, nblk))
 		return STORE_EIO;
 	s->unflushed += (uint64_t)nblk * STORE_BLOCK;
 	full = p->tail_used / STORE_BLOCK * STORE_BLOCK;
@@ -194,7 +190,7 @@ int st_write_out(struct store *s, struct store_part *p)
 /* Frames larger than the free tail space go out at once from a scratch
  * buffer holding the current partial block followed by the frame. */
 static int append_big(struct store *s, struct store_part *p, const uint8_t *hdr,
-		      const void *payload, uint32_t len)
+                      const void *payload, uint32_t len)
 {
 	uint32_t total = p->tail_used + FRAME_HDR + len;
 	uint32_t nblk = (total + STORE_BLOCK - 1) / STORE_BLOCK;
@@ -207,8 +203,8 @@ static int append_big(struct store *s, struct store_part *p, const uint8_t *hdr,
 	memcpy(b, p->tail, p->tail_used);
 	memcpy(b + p->tail_used, hdr, FRAME_HDR);
 	memcpy(b + p->tail_used + FRAME_HDR, payload, len);
-	if (s->pl.write(s->pl.ctx, seg_blk(s, p->segs[p->nsegs - 1]) +
-				       p->tail_base / STORE_BLOCK, b, nblk))
+	if (s->pl.write(s->pl.ctx, seg_blk(s, p->segs[p->nsegs - 1]) + p->tail_base / STORE_BLOCK,
+	                b, nblk))
 		err = STORE_EIO;
 	if (!err) {
 		s->unflushed += (uint64_t)nblk * STORE_BLOCK;
@@ -220,8 +216,8 @@ static int append_big(struct store *s, struct store_part *p, const uint8_t *hdr,
 	return err;
 }
 
-int store_append(struct store *s, struct store_part *p, const void *payload,
-		 uint32_t len, uint32_t count, int64_t max_ts)
+int store_append(struct store *s, struct store_part *p, const void *payload, uint32_t len,
+                 uint32_t count, int64_t max_ts)
 {
 	uint32_t slot, pos, seg_bytes = s->seg_blocks * STORE_BLOCK;
 	uint8_t hdr[FRAME_HDR];
@@ -232,8 +228,7 @@ int store_append(struct store *s, struct store_part *p, const void *payload,
 		return STORE_EINVAL;
 	if (!p->tail && !(p->tail = st_alloc(s, TAIL_CAP)))
 		return STORE_ENOMEM;
-	if (!p->nsegs || s->segs[p->segs[p->nsegs - 1]].end_pos + FRAME_HDR +
-				 len > seg_bytes)
+	if (!p->nsegs || s->segs[p->segs[p->nsegs - 1]].end_pos + FRAME_HDR + len > seg_bytes)
 		if ((err = seg_roll(s, p)))
 			return err;
 	slot = p->segs[p->nsegs - 1];
@@ -245,8 +240,7 @@ int store_append(struct store *s, struct store_part *p, const void *payload,
 	st_put32(hdr + 32, p->last_crc);
 	if ((err = st_idx_push(s, p, p->end_off, max_ts, slot, pos)))
 		return err;
-	if (p->tail_used + FRAME_HDR + len > TAIL_CAP - STORE_BLOCK &&
-	    (err = st_write_out(s, p)))
+	if (p->tail_used + FRAME_HDR + len > TAIL_CAP - STORE_BLOCK && (err = st_write_out(s, p)))
 		goto undo;
 	if (p->tail_used + FRAME_HDR + len <= TAIL_CAP - STORE_BLOCK) {
 		memcpy(p->tail + p->tail_used, hdr, FRAME_HDR);

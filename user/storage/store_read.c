@@ -44,8 +44,7 @@ static uint32_t idx_find(const struct store_part *p, uint64_t off)
 }
 
 /* End byte position of frame i inside its segment. */
-static uint32_t frame_end(const struct store *s, const struct store_part *p,
-			  uint32_t i)
+static uint32_t frame_end(const struct store *s, const struct store_part *p, uint32_t i)
 {
 	if (i + 1 < p->nidx && p->idx[i + 1].seg == p->idx[i].seg)
 		return p->idx[i + 1].pos;
@@ -60,8 +59,8 @@ static uint64_t frame_next(const struct store_part *p, uint32_t i)
 
 /* Read whole frames [first, last] of one segment with one device read and
  * point the caller at their payloads inside the block buffer. */
-static int read_frames(struct store *s, const struct store_part *p,
-		       uint32_t first, uint32_t last, struct store_read *out)
+static int read_frames(struct store *s, const struct store_part *p, uint32_t first, uint32_t last,
+                       struct store_read *out)
 {
 	uint32_t start = p->idx[first].pos, end = frame_end(s, p, last);
 	uint32_t b0 = start / STORE_BLOCK;
@@ -94,14 +93,14 @@ static int read_frames(struct store *s, const struct store_part *p,
 	return STORE_OK;
 }
 
-int store_read(struct store *s, struct store_part *p, uint64_t offset,
-	       uint32_t max_bytes, struct store_read *out)
+int store_read(struct store *s, struct store_part *p, uint64_t offset, uint32_t max_bytes,
+               struct store_read *out)
 {
 	return store_read_fit(s, p, offset, max_bytes, true, out);
 }
 
-int store_read_fit(struct store *s, struct store_part *p, uint64_t offset,
-		   uint32_t max_bytes, bool min_one, struct store_read *out)
+int store_read_fit(struct store *s, struct store_part *p, uint64_t offset, uint32_t max_bytes,
+                   bool min_one, struct store_read *out)
 {
 	uint32_t first, last, bytes;
 
@@ -118,10 +117,8 @@ int store_read_fit(struct store *s, struct store_part *p, uint64_t offset,
 	if (!min_one && bytes > max_bytes)
 		return STORE_OK;
 	while (last + 1 < p->nidx && last + 1 - first < STORE_READ_MAX &&
-	       p->idx[last + 1].seg == p->idx[first].seg &&
-	       p->idx[last + 1].base < p->hwm) {
-		uint32_t fl = frame_end(s, p, last + 1) - p->idx[last + 1].pos -
-			      FRAME_HDR;
+	       p->idx[last + 1].seg == p->idx[first].seg && p->idx[last + 1].base < p->hwm) {
+		uint32_t fl = frame_end(s, p, last + 1) - p->idx[last + 1].pos - FRAME_HDR;
 		if (bytes + fl > max_bytes)
 			break;
 		bytes += fl;

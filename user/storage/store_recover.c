@@ -15,8 +15,7 @@ struct scan {
 };
 
 /* Make segment bytes [pos, pos+n) available in the window. */
-static const uint8_t *scan_get(struct store *s, struct scan *sc, uint32_t pos,
-			       uint32_t n)
+static const uint8_t *scan_get(struct store *s, struct scan *sc, uint32_t pos, uint32_t n)
 {
 	if ((uint64_t)pos + n > sc->seg_bytes)
 		return NULL;
@@ -25,9 +24,8 @@ static const uint8_t *scan_get(struct store *s, struct scan *sc, uint32_t pos,
 		sc->wlen = sc->seg_bytes - sc->wstart;
 		if (sc->wlen > SCAN_BUF)
 			sc->wlen = SCAN_BUF;
-		if (s->pl.read(s->pl.ctx, seg_blk(s, sc->slot) +
-					       sc->wstart / STORE_BLOCK,
-			       sc->buf, sc->wlen / STORE_BLOCK))
+		if (s->pl.read(s->pl.ctx, seg_blk(s, sc->slot) + sc->wstart / STORE_BLOCK, sc->buf,
+		               sc->wlen / STORE_BLOCK))
 			return NULL;
 		if (pos + n > sc->wstart + sc->wlen)
 			return NULL;
@@ -51,17 +49,21 @@ static void seg_load_hdr(struct store *s, uint32_t slot)
 	    store_crc32c(0, b, SEG_HDR_CRC_LEN) != crc ||
 	    !st_part_any(s, st_get32(b + 12), st_get32(b + 16)))
 		return;
-	*g = (struct store_seg){ true, st_get32(b + 12), st_get32(b + 16),
-				 st_get64(b + 24), st_get64(b + 32),
-				 STORE_BLOCK, crc };
+	*g = (struct store_seg){true,
+	                        st_get32(b + 12),
+	                        st_get32(b + 16),
+	                        st_get64(b + 24),
+	                        st_get64(b + 32),
+	                        STORE_BLOCK,
+	                        crc};
 	if (g->seq >= s->next_seq)
 		s->next_seq = g->seq + 1;
 }
 
 /* Check the frame at pos; returns its total size or 0 when it is not the
  * valid continuation of the chain (torn, corrupt, stale or end). */
-static uint32_t frame_check(struct store *s, struct scan *sc,
-			    struct store_part *p, uint32_t pos, uint32_t *crc)
+static uint32_t frame_check(struct store *s, struct scan *sc, struct store_part *p, uint32_t pos,
+                            uint32_t *crc)
 {
 	const uint8_t *h = scan_get(s, sc, pos, FRAME_HDR);
 	uint32_t len, c;
@@ -70,8 +72,7 @@ static uint32_t frame_check(struct store *s, struct scan *sc,
 		return 0;
 	len = st_get32(h + 4);
 	if (len == 0 || len > STORE_MAX_PAYLOAD || st_get64(h + 8) != p->end_off ||
-	    st_get32(h + 24) == 0 ||
-	    st_get32(h + 28) != (uint32_t)s->segs[sc->slot].seq)
+	    st_get32(h + 24) == 0 || st_get32(h + 28) != (uint32_t)s->segs[sc->slot].seq)
 		return 0;
 	h = scan_get(s, sc, pos, FRAME_HDR + len);
 	if (!h)
@@ -86,8 +87,7 @@ static uint32_t frame_check(struct store *s, struct scan *sc,
 
 /* Scan one segment of p from its first frame; false if it stopped on
  * something other than clean zeroes (a cut tail). */
-static int scan_seg(struct store *s, struct scan *sc, struct store_part *p,
-		    bool *cut)
+static int scan_seg(struct store *s, struct scan *sc, struct store_part *p, bool *cut)
 {
 	uint32_t pos = STORE_BLOCK, n, crc = 0;
 	const uint8_t *h;
@@ -97,8 +97,7 @@ static int scan_seg(struct store *s, struct scan *sc, struct store_part *p,
 	p->last_crc = s->segs[sc->slot].seed;
 	while ((n = frame_check(s, sc, p, pos, &crc))) {
 		h = scan_get(s, sc, pos, FRAME_HDR);
-		err = st_idx_push(s, p, p->end_off, (int64_t)st_get64(h + 16),
-				  sc->slot, pos);
+		err = st_idx_push(s, p, p->end_off, (int64_t)st_get64(h + 16), sc->slot, pos);
 		if (err)
 			return err;
 		p->end_off += st_get32(h + 24);
@@ -116,8 +115,8 @@ static int scan_seg(struct store *s, struct scan *sc, struct store_part *p,
 static void sort_segs(struct store *s, struct store_part *p)
 {
 	for (uint32_t i = 1; i < p->nsegs; i++)
-		for (uint32_t j = i; j > 0 && s->segs[p->segs[j - 1]].seq >
-						      s->segs[p->segs[j]].seq; j--) {
+		for (uint32_t j = i; j > 0 && s->segs[p->segs[j - 1]].seq > s->segs[p->segs[j]].seq;
+		     j--) {
 			uint32_t t = p->segs[j];
 			p->segs[j] = p->segs[j - 1];
 			p->segs[j - 1] = t;
@@ -133,8 +132,7 @@ static int drop_segs(struct store *s, struct store_part *p, uint32_t from)
 		if (s->pl.write(s->pl.ctx, seg_blk(s, p->segs[i]), s->sb, 1))
 			return STORE_EIO;
 		s->segs[p->segs[i]].used = false;
-		st_log(s, "store: dropped unchained segment of partition", "",
-		       (long long)p->part);
+		st_log(s, "store: dropped unchained segment of partition", "", (long long)p->part);
 	}
 	p->nsegs = from;
 	return s->pl.flush(s->pl.ctx) ? STORE_EIO : STORE_OK;
@@ -188,14 +186,14 @@ static int recover_part(struct store *s, struct scan *sc, struct store_part *p)
 
 int store_recover(struct store *s)
 {
-	struct scan sc = { .seg_bytes = s->seg_blocks * STORE_BLOCK };
+	struct scan sc = {.seg_bytes = s->seg_blocks * STORE_BLOCK};
 	int err = STORE_OK;
 
 	for (uint32_t i = 0; i < s->nsegs; i++) {
 		seg_load_hdr(s, i);
 		if (s->segs[i].used &&
-		    (err = st_part_push_seg(s, st_part_any(s, s->segs[i].topic,
-							      s->segs[i].part), i)))
+		    (err =
+		         st_part_push_seg(s, st_part_any(s, s->segs[i].topic, s->segs[i].part), i)))
 			return err;
 	}
 	sc.buf = s->pl.alloc(s->pl.ctx, SCAN_BUF); /* no need to zero */

@@ -22,53 +22,56 @@ typedef uint64_t hl_cptr_t; /* a slot index in the caller's capability space */
 typedef uint64_t hl_word_t;
 
 enum hl_sys {
-	HL_SYS_NULL = 0, /* does nothing; the cheapest round trip into ring 0 */
-	HL_SYS_CALL = 1, /* invoke a kernel object, or IPC call on an endpoint */
-	HL_SYS_SEND = 2, /* IPC send (blocking) or notification signal */
-	HL_SYS_NBSEND = 3, /* IPC send that never blocks (dropped if no receiver) */
-	HL_SYS_RECV = 4, /* IPC receive on an endpoint, or notification wait */
-	HL_SYS_REPLY = 5, /* reply to the last caller */
+	HL_SYS_NULL = 0,       /* does nothing; the cheapest round trip into ring 0 */
+	HL_SYS_CALL = 1,       /* invoke a kernel object, or IPC call on an endpoint */
+	HL_SYS_SEND = 2,       /* IPC send (blocking) or notification signal */
+	HL_SYS_NBSEND = 3,     /* IPC send that never blocks (dropped if no receiver) */
+	HL_SYS_RECV = 4,       /* IPC receive on an endpoint, or notification wait */
+	HL_SYS_REPLY = 5,      /* reply to the last caller */
 	HL_SYS_REPLY_RECV = 6, /* reply, then receive on the endpoint in rdi */
-	HL_SYS_YIELD = 7, /* give up the rest of this turn */
-	HL_SYS_POLL = 8, /* notification poll (never blocks) */
-	HL_SYS_DEBUG_PUTS = 9, /* debug builds: print rsi bytes at rdx (needs the debug capability in rdi) */
+	HL_SYS_YIELD = 7,      /* give up the rest of this turn */
+	HL_SYS_POLL = 8,       /* notification poll (never blocks) */
+	HL_SYS_DEBUG_PUTS =
+	    9, /* debug builds: print rsi bytes at rdx (needs the debug capability in rdi) */
 	HL_SYS_COUNT
 };
 
 /* One error enum for the whole ABI. */
 enum hl_err {
 	HL_OK = 0,
-	HL_ERR_INVALID_CAP = 1, /* empty slot, or out of range */
-	HL_ERR_WRONG_TYPE = 2, /* capability of another object type than the method needs */
-	HL_ERR_NO_RIGHTS = 3, /* capability lacks a right the operation needs */
-	HL_ERR_INVALID_ARG = 4, /* an argument is out of range or misaligned */
+	HL_ERR_INVALID_CAP = 1,   /* empty slot, or out of range */
+	HL_ERR_WRONG_TYPE = 2,    /* capability of another object type than the method needs */
+	HL_ERR_NO_RIGHTS = 3,     /* capability lacks a right the operation needs */
+	HL_ERR_INVALID_ARG = 4,   /* an argument is out of range or misaligned */
 	HL_ERR_SLOT_OCCUPIED = 5, /* destination slot is not empty */
-	HL_ERR_NO_MEMORY = 6, /* the memory capability has too little room */
-	/* 7 is unused: HL_ERR_REVOKE_FIRST was never returned (delete and revoke always succeed); not reused. */
+	HL_ERR_NO_MEMORY = 6,     /* the memory capability has too little room */
+	/* 7 is unused: HL_ERR_REVOKE_FIRST was never returned (delete and revoke always succeed);
+	   not reused. */
 	HL_ERR_ALREADY_MAPPED = 8, /* frame or address already mapped */
-	HL_ERR_NOT_MAPPED = 9, /* nothing mapped there */
-	HL_ERR_NO_TABLE = 10, /* a page table on the way is missing */
-	HL_ERR_ILLEGAL_OP = 11, /* unknown method or system call */
-	HL_ERR_NO_REPLY = 12, /* nothing to reply to */
-	HL_ERR_WOULD_BLOCK = 13, /* non-blocking operation found nothing */
-	HL_ERR_DELETED = 14, /* the object went away while waiting */
-	HL_ERR_RANGE = 15, /* port, IRQ or CPU not covered by the capability or present */
+	HL_ERR_NOT_MAPPED = 9,     /* nothing mapped there */
+	HL_ERR_NO_TABLE = 10,      /* a page table on the way is missing */
+	HL_ERR_ILLEGAL_OP = 11,    /* unknown method or system call */
+	HL_ERR_NO_REPLY = 12,      /* nothing to reply to */
+	HL_ERR_WOULD_BLOCK = 13,   /* non-blocking operation found nothing */
+	HL_ERR_DELETED = 14,       /* the object went away while waiting */
+	HL_ERR_RANGE = 15,         /* port, IRQ or CPU not covered by the capability or present */
 	HL_ERR_COUNT
 };
 
 /* Message info word: label in bits 63..16, length (words) in 6..0, caps in 8..7. */
-#define HL_MSGINFO(label, len, caps) (((uint64_t)(label) << 16) | ((uint64_t)(caps) << 7) | (uint64_t)(len))
-#define HL_MSG_LABEL(info)	     ((info) >> 16)
-#define HL_MSG_LEN(info)	     ((info)&0x7f)
-#define HL_MSG_CAPS(info)	     (((info) >> 7) & 3)
-#define HL_MSG_MAX		     64 /* message words: 4 in registers, the rest in the IPC buffer */
+#define HL_MSGINFO(label, len, caps)                                                               \
+	(((uint64_t)(label) << 16) | ((uint64_t)(caps) << 7) | (uint64_t)(len))
+#define HL_MSG_LABEL(info) ((info) >> 16)
+#define HL_MSG_LEN(info)   ((info)&0x7f)
+#define HL_MSG_CAPS(info)  (((info) >> 7) & 3)
+#define HL_MSG_MAX         64 /* message words: 4 in registers, the rest in the IPC buffer */
 
 /* Object types (for retype). */
 enum hl_obj {
 	HL_OBJ_NONE = 0,
-	HL_OBJ_MEMORY = 1, /* untyped memory: retype it into objects */
-	HL_OBJ_FRAME = 2, /* 4 KiB or 2 MiB page */
-	HL_OBJ_ASPACE = 3, /* address space (top-level page table) */
+	HL_OBJ_MEMORY = 1,     /* untyped memory: retype it into objects */
+	HL_OBJ_FRAME = 2,      /* 4 KiB or 2 MiB page */
+	HL_OBJ_ASPACE = 3,     /* address space (top-level page table) */
 	HL_OBJ_PAGE_TABLE = 4, /* one page-table page of any level below the top */
 	HL_OBJ_THREAD = 5,
 	HL_OBJ_ENDPOINT = 6,
@@ -78,10 +81,10 @@ enum hl_obj {
 	HL_OBJ_IRQ_HANDLER = 10,
 	HL_OBJ_IOPORT_CONTROL = 11,
 	HL_OBJ_IOPORT = 12,
-	HL_OBJ_DEBUG = 13, /* debug console (debug builds) */
-	HL_OBJ_REPLY = 14, /* internal: one-shot reply right */
+	HL_OBJ_DEBUG = 13,       /* debug console (debug builds) */
+	HL_OBJ_REPLY = 14,       /* internal: one-shot reply right */
 	HL_OBJ_PCI_CONTROL = 15, /* authority over every PCI function (root task) */
-	HL_OBJ_PCI_DEVICE = 16, /* one PCI function: config space, BARs, MSI/MSI-X, reset */
+	HL_OBJ_PCI_DEVICE = 16,  /* one PCI function: config space, BARs, MSI/MSI-X, reset */
 	HL_OBJ_COUNT
 };
 
@@ -113,16 +116,20 @@ enum hl_fault_mr { HL_FAULT_VECTOR = 0, HL_FAULT_ERROR = 1, HL_FAULT_ADDR = 2, H
 /* Per-thread IPC buffer (one page, mapped by the thread's owner). */
 struct hl_ipc_buffer {
 	hl_word_t mr[HL_MSG_MAX]; /* message words; 0..3 mirror the registers */
-	hl_cptr_t send_cap; /* capability to transfer (when HL_MSG_CAPS = 1) */
-	hl_cptr_t recv_slot; /* where a received capability goes (0 = refuse) */
-	hl_word_t recv_badge; /* badge of the capability received */
+	hl_cptr_t send_cap;       /* capability to transfer (when HL_MSG_CAPS = 1) */
+	hl_cptr_t recv_slot;      /* where a received capability goes (0 = refuse) */
+	hl_word_t recv_badge;     /* badge of the capability received */
 	hl_word_t tls; /* the buffer's own address (written by the kernel; FS base points here) */
 };
 /* Ring 3 and the kernel both address these fields: the layout is ABI. */
-_Static_assert(__builtin_offsetof(struct hl_ipc_buffer, send_cap) == 8 * HL_MSG_MAX, "hl_ipc_buffer layout");
-_Static_assert(__builtin_offsetof(struct hl_ipc_buffer, recv_slot) == 8 * HL_MSG_MAX + 8, "hl_ipc_buffer layout");
-_Static_assert(__builtin_offsetof(struct hl_ipc_buffer, recv_badge) == 8 * HL_MSG_MAX + 16, "hl_ipc_buffer layout");
-_Static_assert(__builtin_offsetof(struct hl_ipc_buffer, tls) == 8 * HL_MSG_MAX + 24, "hl_ipc_buffer layout");
+_Static_assert(__builtin_offsetof(struct hl_ipc_buffer, send_cap) == 8 * HL_MSG_MAX,
+               "hl_ipc_buffer layout");
+_Static_assert(__builtin_offsetof(struct hl_ipc_buffer, recv_slot) == 8 * HL_MSG_MAX + 8,
+               "hl_ipc_buffer layout");
+_Static_assert(__builtin_offsetof(struct hl_ipc_buffer, recv_badge) == 8 * HL_MSG_MAX + 16,
+               "hl_ipc_buffer layout");
+_Static_assert(__builtin_offsetof(struct hl_ipc_buffer, tls) == 8 * HL_MSG_MAX + 24,
+               "hl_ipc_buffer layout");
 _Static_assert(sizeof(struct hl_ipc_buffer) <= 4096, "the IPC buffer is one page");
 
 /* A memory capability described in the boot info. */
@@ -144,11 +151,12 @@ struct hl_bootinfo_pci {
 };
 
 /* pci_device.bar flags. */
-#define HL_BAR_IO	1u /* I/O ports: map_bar gives an I/O-port capability */
-#define HL_BAR_64	2u
+#define HL_BAR_IO       1u /* I/O ports: map_bar gives an I/O-port capability */
+#define HL_BAR_64       2u
 #define HL_BAR_PREFETCH 4u
 
-#define HL_BOOTINFO_F_IOMMU 1u /* device DMA is confined to what pci_device.dma_map gave each function */
+#define HL_BOOTINFO_F_IOMMU                                                                        \
+	1u /* device DMA is confined to what pci_device.dma_map gave each function */
 
 #define HL_BOOTINFO_MAX_MEM 200
 #define HL_BOOTINFO_MAX_PCI 64
@@ -156,7 +164,7 @@ struct hl_bootinfo_pci {
 struct hl_bootinfo {
 	uint64_t magic; /* HL_BOOTINFO_MAGIC */
 	uint32_t ncpus;
-	uint32_t cspace_bits; /* root cspace has 2^cspace_bits slots */
+	uint32_t cspace_bits;     /* root cspace has 2^cspace_bits slots */
 	uint32_t first_free_slot; /* first empty slot after the initial capabilities */
 	uint32_t nmem;
 	uint64_t initrd_vaddr, initrd_size; /* the boot module, mapped read-only */
@@ -169,12 +177,13 @@ _Static_assert(sizeof(struct hl_bootinfo_pci) == 12, "hl_bootinfo_pci layout");
 _Static_assert(__builtin_offsetof(struct hl_bootinfo, initrd_vaddr) == 24, "hl_bootinfo layout");
 _Static_assert(__builtin_offsetof(struct hl_bootinfo, mem) == 48, "hl_bootinfo layout");
 _Static_assert(sizeof(struct hl_bootinfo) <= 4096, "the boot info is one read-only page");
-/* User mappings lie in [4 KiB, HL_USER_MAP_TOP): neither page 0 nor the last page of the lower half. */
-#define HL_USER_MAP_TOP	  0x7ffffffff000ull
+/* User mappings lie in [4 KiB, HL_USER_MAP_TOP): neither page 0 nor the last page of the lower
+ * half. */
+#define HL_USER_MAP_TOP   0x7ffffffff000ull
 #define HL_BOOTINFO_MAGIC 0x48616c6c6f777321ull /* "Hallows!" */
 #define HL_BOOTINFO_VADDR 0x10000000ull
-#define HL_INITRD_VADDR	  0x20000000ull
+#define HL_INITRD_VADDR   0x20000000ull
 #define HL_ROOT_STACK_TOP 0x7fff00000000ull
-#define HL_ROOT_IPCBUF	  0x7fff00001000ull
+#define HL_ROOT_IPCBUF    0x7fff00001000ull
 
 #endif

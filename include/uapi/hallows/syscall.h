@@ -27,7 +27,8 @@ static inline struct hl_ipc_buffer *hl_ipcbuf(void)
 	return p;
 }
 
-static inline long hl_syscall(long nr, hl_cptr_t cap, hl_word_t *info, struct hl_msg *m, hl_word_t *badge)
+static inline long hl_syscall(long nr, hl_cptr_t cap, hl_word_t *info, struct hl_msg *m,
+                              hl_word_t *badge)
 {
 	register hl_word_t r10 __asm__("r10") = m->w[1];
 	register hl_word_t r8 __asm__("r8") = m->w[2];
@@ -36,9 +37,9 @@ static inline long hl_syscall(long nr, hl_cptr_t cap, hl_word_t *info, struct hl
 	long rax = nr;
 
 	__asm__ volatile("syscall"
-			 : "+a"(rax), "+D"(rdi), "+S"(rsi), "+d"(rdx), "+r"(r10), "+r"(r8), "+r"(r9)
-			 :
-			 : "rcx", "r11", "memory");
+	                 : "+a"(rax), "+D"(rdi), "+S"(rsi), "+d"(rdx), "+r"(r10), "+r"(r8), "+r"(r9)
+	                 :
+	                 : "rcx", "r11", "memory");
 	m->w[0] = rdx, m->w[1] = r10, m->w[2] = r8, m->w[3] = r9;
 	*info = rsi;
 	if (badge)
@@ -60,7 +61,10 @@ static inline long hl_null(void)
 {
 	long rax = HL_SYS_NULL;
 
-	__asm__ volatile("syscall" : "+a"(rax) : : "rcx", "r11", "rdi", "rsi", "rdx", "r10", "r8", "r9", "memory");
+	__asm__ volatile("syscall"
+	                 : "+a"(rax)
+	                 :
+	                 : "rcx", "r11", "rdi", "rsi", "rdx", "r10", "r8", "r9", "memory");
 	return rax;
 }
 
@@ -68,7 +72,10 @@ static inline long hl_yield(void)
 {
 	long rax = HL_SYS_YIELD;
 
-	__asm__ volatile("syscall" : "+a"(rax) : : "rcx", "r11", "rdi", "rsi", "rdx", "r10", "r8", "r9", "memory");
+	__asm__ volatile("syscall"
+	                 : "+a"(rax)
+	                 :
+	                 : "rcx", "r11", "rdi", "rsi", "rdx", "r10", "r8", "r9", "memory");
 	return rax;
 }
 
@@ -80,9 +87,10 @@ static inline long hl_debug_puts(hl_cptr_t debug_cap, const char *s, unsigned lo
 	register hl_word_t r9 __asm__("r9");
 
 	__asm__ volatile("syscall"
-			 : "+a"(rax), "+D"(debug_cap), "+S"(n), "+d"(s), "=r"(r10), "=r"(r8), "=r"(r9)
-			 :
-			 : "rcx", "r11", "memory");
+	                 : "+a"(rax), "+D"(debug_cap), "+S"(n), "+d"(s), "=r"(r10), "=r"(r8),
+	                   "=r"(r9)
+	                 :
+	                 : "rcx", "r11", "memory");
 	return rax;
 }
 

@@ -32,7 +32,7 @@ static void f_close(void *ctx, void *conn)
 	closed = 1;
 }
 
-static const struct kalloc al = { NULL, fz_alloc, fz_free };
+static const struct kalloc al = {NULL, fz_alloc, fz_free};
 
 static void send_req(struct broker *b, struct kconn *c, struct kw *w)
 {
@@ -57,8 +57,7 @@ static void hdr(struct kw *w, int16_t key, int16_t ver, int32_t corr)
 }
 
 /* Produce v7 acks=1 of one batch to t/0, then Fetch v11 from offset 0. */
-static void roundtrip(struct broker *b, struct kconn *c, const uint8_t *batch,
-		      uint32_t len)
+static void roundtrip(struct broker *b, struct kconn *c, const uint8_t *batch, uint32_t len)
 {
 	struct kw w;
 
@@ -129,9 +128,9 @@ static void check(const uint8_t *batch, uint32_t len)
 		kr_bytes(&r, &rec);
 		if (r.bad || r.off != r.n)
 			abort();
-		if (perr == 0 && (rec.len != (int32_t)len ||
-				  memcmp(rec.p + 16, batch + 16, len - 16) ||
-				  memcmp(rec.p + 8, batch + 8, 4) || k_be64(rec.p) != 0))
+		if (perr == 0 &&
+		    (rec.len != (int32_t)len || memcmp(rec.p + 16, batch + 16, len - 16) ||
+		     memcmp(rec.p + 8, batch + 8, 4) || k_be64(rec.p) != 0))
 			abort();
 		if (perr != 0 && rec.len != 0)
 			abort();
@@ -143,10 +142,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct fdev dev;
 	static uint8_t *blank;
 	struct store_platform spl = fd_platform(&dev);
-	struct broker_platform bpl = { NULL, fz_alloc, fz_free, fz_now, fz_log,
-				       f_send, f_close, fz_now };
-	struct broker_config cfg = { "127.0.0.1", 9092, 1, 1, 1000, 1u << 24,
-				     100, 8u << 20, false };
+	struct broker_platform bpl = {NULL,   fz_alloc, fz_free, fz_now,
+	                              fz_log, f_send,   f_close, fz_now};
+	struct broker_config cfg = {"127.0.0.1", 9092, 1, 1, 1000, 1u << 24, 100, 8u << 20, false};
 	uint32_t len = size < 61 ? 61 : (uint32_t)(size > 300000 ? 300000 : size);
 	uint8_t *batch = calloc(1, len);
 	struct store *st;

@@ -10,13 +10,13 @@ static uint8_t *template_img;
 /* Build the reference image once. */
 static void build_template(void)
 {
-	struct fdev d = { 0 };
+	struct fdev d = {0};
 	struct store_platform pl = fd_platform(&d);
 	struct store *s;
 	uint8_t buf[3000];
 
-	if (store_open(&pl, STORE_FORMAT_BLANK, &s) ||
-	    store_topic_create(s, "a", 1, 2) != 0 || store_topic_create(s, "b", 1, 1) != 1)
+	if (store_open(&pl, STORE_FORMAT_BLANK, &s) || store_topic_create(s, "a", 1, 2) != 0 ||
+	    store_topic_create(s, "b", 1, 1) != 1)
 		abort();
 	for (uint32_t i = 0; i < 600; i++) {
 		uint32_t len = 1 + i * 37 % sizeof(buf);
@@ -74,7 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		i += len;
 	}
 	if (store_open(&pl, 0, &s) == STORE_OK) {
-		uint8_t x[100] = { 1 };
+		uint8_t x[100] = {1};
 		read_all(s);
 		struct store_part *p = store_part_get(s, 0, 0);
 		if (p && store_append(s, p, x, sizeof(x), 1, 0) == STORE_OK &&

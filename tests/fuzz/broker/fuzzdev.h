@@ -102,11 +102,15 @@ static void fz_log(void *ctx, const char *w, const char *d, long long v)
 
 static struct store_platform fd_platform(struct fdev *d)
 {
-	return (struct store_platform){ .ctx = d, .dev_blocks = FD_BLOCKS,
-					.read = fd_read, .write = fd_write,
-					.flush = fd_flush, .alloc = fz_alloc,
-					.free = fz_free, .now_ms = fz_now,
-					.log = fz_log };
+	return (struct store_platform){.ctx = d,
+	                               .dev_blocks = FD_BLOCKS,
+	                               .read = fd_read,
+	                               .write = fd_write,
+	                               .flush = fd_flush,
+	                               .alloc = fz_alloc,
+	                               .free = fz_free,
+	                               .now_ms = fz_now,
+	                               .log = fz_log};
 }
 
 #endif

@@ -25,8 +25,8 @@ static const void *fuzz_map(uint64_t phys, size_t len)
 static int covered(const struct boot_mmap_entry *in, uint32_t n, uint64_t a, uint32_t type)
 {
 	for (uint32_t i = 0; i < n && i < BOOT_MAX_MMAP; i++)
-		if (in[i].type == type && in[i].len && in[i].base + in[i].len > in[i].base && a >= in[i].base &&
-		    a - in[i].base < in[i].len)
+		if (in[i].type == type && in[i].len && in[i].base + in[i].len > in[i].base &&
+		    a >= in[i].base && a - in[i].base < in[i].len)
 			return 1;
 	return 0;
 }
@@ -35,7 +35,7 @@ static int covered(const struct boot_mmap_entry *in, uint32_t n, uint64_t a, uin
 static void bad_entry(const char *why, const struct boot_mmap_entry *e)
 {
 	fprintf(stderr, "memmap invariant broken: %s: base %#llx len %#llx type %u\n", why,
-		(unsigned long long)e->base, (unsigned long long)e->len, e->type);
+	        (unsigned long long)e->base, (unsigned long long)e->len, e->type);
 	abort();
 }
 
@@ -56,7 +56,8 @@ static void check_normalize(const struct boot_mmap_entry *in, uint32_t n, uint32
 			bad_entry("empty or wrapping", e);
 		if (e->type == MEM_USABLE && ((e->base | e->len) & (PAGE_SIZE - 1)))
 			bad_entry("usable not page-aligned", e);
-		if (!covered(in, n, e->base, e->type) || !covered(in, n, e->base + e->len - 1, e->type))
+		if (!covered(in, n, e->base, e->type) ||
+		    !covered(in, n, e->base + e->len - 1, e->type))
 			bad_entry("not covered by an input entry of its type", e);
 		if (i && out[i - 1].base + out[i - 1].len > e->base)
 			bad_entry("overlaps or out of order", e);
@@ -76,13 +77,15 @@ static void check_info(const struct boot_info *bi)
 		abort();
 	for (uint32_t i = 0; i < bi->nmods; i++)
 		if (bi->mods[i].end < bi->mods[i].start ||
-		    strnlen(bi->mods[i].cmdline, sizeof(bi->mods[i].cmdline)) == sizeof(bi->mods[i].cmdline))
+		    strnlen(bi->mods[i].cmdline, sizeof(bi->mods[i].cmdline)) ==
+		        sizeof(bi->mods[i].cmdline))
 			abort();
 	for (uint32_t i = 0; i < bi->nmmap; i++)
 		if (bi->mmap[i].type < MEM_USABLE || bi->mmap[i].type > MEM_BAD)
 			abort();
 	(void)bootinfo_cmdline_has(bi, "quiet");
-	if (bootinfo_cmdline_get(bi, "console", val, sizeof(val)) && strnlen(val, sizeof(val)) == sizeof(val))
+	if (bootinfo_cmdline_get(bi, "console", val, sizeof(val)) &&
+	    strnlen(val, sizeof(val)) == sizeof(val))
 		abort();
 	check_normalize(bi->mmap, bi->nmmap, BOOT_MAX_MMAP);
 }

@@ -20,7 +20,8 @@ static int walk(const uint8_t *data, size_t size, uint32_t *count, struct cpio_e
 		if (st != CPIO_OK && st != CPIO_END)
 			return st;
 		const uint8_t *name = (const uint8_t *)e.name;
-		if (name < data || e.name_len >= size || name + e.name_len >= data + size || name[e.name_len] != 0)
+		if (name < data || e.name_len >= size || name + e.name_len >= data + size ||
+		    name[e.name_len] != 0)
 			abort();
 		if (e.data < data || e.size > size || e.data + e.size > data + size)
 			abort();
@@ -37,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint32_t n = 0, walked;
-	struct cpio_entry first = { 0 }, e;
+	struct cpio_entry first = {0}, e;
 	int st = cpio_validate(data, size, &n);
 	int wst = walk(data, size, &walked, &first);
 
@@ -48,7 +49,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(name, first.name, first.name_len);
 		name[first.name_len] = 0;
 		/* The first entry is the first match for its own name. */
-		if (cpio_find(data, size, name, &e) != CPIO_OK || e.data != first.data || e.size != first.size)
+		if (cpio_find(data, size, name, &e) != CPIO_OK || e.data != first.data ||
+		    e.size != first.size)
 			abort();
 	}
 	(void)cpio_find(data, size, "init", &e);

@@ -42,8 +42,9 @@ static void check_against_headers(const uint8_t *data, const struct elf_image *i
 		if (k >= img->nsegs)
 			abort();
 		const struct elf_segment *s = &img->segs[k++];
-		if (s->flags != rd(ph + 4, 4) || s->offset != rd(ph + 8, 8) || s->vaddr != rd(ph + 16, 8) ||
-		    s->filesz != rd(ph + 32, 8) || s->memsz != rd(ph + 40, 8))
+		if (s->flags != rd(ph + 4, 4) || s->offset != rd(ph + 8, 8) ||
+		    s->vaddr != rd(ph + 16, 8) || s->filesz != rd(ph + 32, 8) ||
+		    s->memsz != rd(ph + 40, 8))
 			abort();
 	}
 	if (k != img->nsegs)
@@ -66,7 +67,8 @@ static void check_image(const uint8_t *data, size_t size, uint64_t top, const st
 			    o->vaddr >> 12 <= (s->vaddr + s->memsz - 1) >> 12)
 				abort();
 		}
-		if ((s->flags & ELF_PF_X) && img->entry >= s->vaddr && img->entry - s->vaddr < s->memsz)
+		if ((s->flags & ELF_PF_X) && img->entry >= s->vaddr &&
+		    img->entry - s->vaddr < s->memsz)
 			in_x = 1;
 	}
 	if (!in_x || img->entry != rd(data + 24, 8))
@@ -77,14 +79,14 @@ static void check_image(const uint8_t *data, size_t size, uint64_t top, const st
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const uint64_t tops[] = { 1ull << 32, 0x800000000000ull, ~0ull };
+	static const uint64_t tops[] = {1ull << 32, 0x800000000000ull, ~0ull};
 	int ok_before = 0;
 
 	for (size_t t = 0; t < sizeof(tops) / sizeof(tops[0]); t++) {
 		struct elf_image img;
 		int err = elf_parse(data, size, tops[t], &img);
-		if (err != ELF_OK && err != ELF_ETRUNC && err != ELF_EFORMAT && err != ELF_ESEGMENT &&
-		    err != ELF_ETOOMANY)
+		if (err != ELF_OK && err != ELF_ETRUNC && err != ELF_EFORMAT &&
+		    err != ELF_ESEGMENT && err != ELF_ETOOMANY)
 			abort();
 		if (!elf_strerror(err))
 			abort();

@@ -29,7 +29,10 @@ static void cpio_seeds(const char *dir)
 	struct img im;
 
 	img_init(&im, buf, sizeof(buf));
-	cpio_put(&im, "init", 0100755, "\x7f" "ELF", 4);
+	cpio_put(&im, "init", 0100755,
+	         "\x7f"
+	         "ELF",
+	         4);
 	cpio_put_trailer(&im);
 	save(dir, "cpio", "one_file", &im);
 
@@ -45,9 +48,9 @@ static void cpio_seeds(const char *dir)
 	save(dir, "cpio", "no_trailer", &im);
 }
 
-static const uint64_t qemu_map[][3] = { { 0, 0x9fc00, 1 }, { 0x9fc00, 0x400, 2 }, { 0xf0000, 0x10000, 2 },
-					{ 0x100000, 0x7fee0000, 1 }, { 0x7ffe0000, 0x20000, 3 },
-					{ 0xfffc0000, 0x40000, 2 } };
+static const uint64_t qemu_map[][3] = {{0, 0x9fc00, 1},          {0x9fc00, 0x400, 2},
+                                       {0xf0000, 0x10000, 2},    {0x100000, 0x7fee0000, 1},
+                                       {0x7ffe0000, 0x20000, 3}, {0xfffc0000, 0x40000, 2}};
 
 static void bootinfo_seeds(const char *dir)
 {
@@ -74,7 +77,8 @@ static void bootinfo_seeds(const char *dir)
 	mb2_finish(&im);
 	save(dir, "bootinfo", "mb2_ega", &im);
 
-	const struct pvh_module mods[] = { { 0x400000, 0x20000, "initrd.cpio" }, { 0x500000, 0x100, NULL } };
+	const struct pvh_module mods[] = {{0x400000, 0x20000, "initrd.cpio"},
+	                                  {0x500000, 0x100, NULL}};
 	img_init(&im, buf, sizeof(buf));
 	pvh_build(&im, 0, 1, "console=ttyS0", mods, 2, qemu_map, 6, 0xf5a40);
 	save(dir, "bootinfo", "pvh_full", &im);
@@ -102,18 +106,20 @@ static void bootinfo_seeds(const char *dir)
 static void elf_seeds(const char *dir)
 {
 	static const struct elf_seg three[] = {
-		{ 1, RX, 0x400000, 0x234, 0x234 }, { 1, 4, 0x401000, 0x30, 0x30 }, { 1, RW, 0x402010, 0x40, 0x3000 },
+	    {1, RX, 0x400000, 0x234, 0x234},
+	    {1, 4, 0x401000, 0x30, 0x30},
+	    {1, RW, 0x402010, 0x40, 0x3000},
 	};
 	static const struct elf_seg with_others[] = {
-		{ 6, 4, 0x400040, 0x38, 0x38 }, /* PT_PHDR */
-		{ 1, RX, 0x400000, 0x80, 0x80 },
-		{ 4, 4, 0x400100, 0x10, 0x10 }, /* PT_NOTE */
-		{ 1, RW, 0x600000, 0, 0 }, /* empty PT_LOAD */
-		{ 0x6474e551, RW, 0, 0, 0 }, /* PT_GNU_STACK */
+	    {6, 4, 0x400040, 0x38, 0x38},                                /* PT_PHDR */
+	    {1, RX, 0x400000, 0x80, 0x80}, {4, 4, 0x400100, 0x10, 0x10}, /* PT_NOTE */
+	    {1, RW, 0x600000, 0, 0},                                     /* empty PT_LOAD */
+	    {0x6474e551, RW, 0, 0, 0},                                   /* PT_GNU_STACK */
 	};
 	/* Two segments sharing the last page below 2^64 (overlap check wrap, fixed). */
 	static const struct elf_seg near_top[] = {
-		{ 1, RX, 0xffffffffffffe000ull, 0x10, 0x1800 }, { 1, RW, 0xfffffffffffff900ull, 0, 0x100 },
+	    {1, RX, 0xffffffffffffe000ull, 0x10, 0x1800},
+	    {1, RW, 0xfffffffffffff900ull, 0, 0x100},
 	};
 	struct elf_seg many[16];
 	struct img im;
@@ -125,7 +131,7 @@ static void elf_seeds(const char *dir)
 	elf_build(&im, 0x400000, with_others, 5, NULL);
 	save(dir, "elf", "non_load_headers", &im);
 	for (size_t i = 0; i < 16; i++)
-		many[i] = (struct elf_seg){ 1, i % 2 ? RW : RX, 0x10000 + i * 0x1000, 4, 0x800 };
+		many[i] = (struct elf_seg){1, i % 2 ? RW : RX, 0x10000 + i * 0x1000, 4, 0x800};
 	img_init(&im, buf, sizeof(buf));
 	elf_build(&im, 0x10000, many, 16, NULL);
 	save(dir, "elf", "sixteen_segments", &im);

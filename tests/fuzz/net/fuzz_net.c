@@ -21,16 +21,16 @@
 #include "tcp.h"
 #include "floo/floo_vnet.h"
 
-#define P_ETH 0
-#define P_ARP 1
+#define P_ETH  0
+#define P_ARP  1
 #define P_IPV4 2
 #define P_ICMP 3
-#define P_UDP 4
-#define P_TCP 5
+#define P_UDP  4
+#define P_TCP  5
 #define P_DHCP 6
 #define P_VNET 7 /* a virtio-net header, then a TCP segment as for P_TCP */
 
-#define MY_IP 0x0a000001u
+#define MY_IP   0x0a000001u
 #define PEER_IP 0x0a000009u
 
 static uint64_t now_ns = 1000000000ull;
@@ -41,8 +41,7 @@ static struct floo_pbuf *rxq[32];
 static uint32_t last_tcp_next; /* seq after the stack's last TCP segment */
 static unsigned rxn;
 
-static unsigned f_rx(void *ctx, struct floo_stack *st, struct floo_pbuf **out,
-		     unsigned max)
+static unsigned f_rx(void *ctx, struct floo_stack *st, struct floo_pbuf **out, unsigned max)
 {
 	unsigned n = rxn < max ? rxn : max;
 
@@ -62,8 +61,7 @@ static void note_tcp(const struct floo_txframe *f, uint32_t len)
 	if (f->iov[0].len < 54 || b[23] != 6)
 		return;
 	thl = (uint32_t)(t[12] >> 4) * 4;
-	last_tcp_next = get_be32(t + 4) + (len - 34 - thl) + !!(t[13] & 2) +
-			!!(t[13] & 1);
+	last_tcp_next = get_be32(t + 4) + (len - 34 - thl) + !!(t[13] & 2) + !!(t[13] & 1);
 }
 
 static unsigned f_tx(void *ctx, const struct floo_txframe *f, unsigned n)
@@ -108,8 +106,8 @@ static void app(struct floo_tcp *c, void *user, const struct floo_tcp_event *ev)
 	}
 }
 
-static void udp_app(struct floo_stack *st, void *arg, uint32_t src, uint16_t sp,
-		    uint16_t dp, const uint8_t *d, uint32_t n)
+static void udp_app(struct floo_stack *st, void *arg, uint32_t src, uint16_t sp, uint16_t dp,
+                    const uint8_t *d, uint32_t n)
 {
 	(void)arg;
 	(void)floo_udp_send(st, dp, src, sp, d, n);
@@ -117,10 +115,9 @@ static void udp_app(struct floo_stack *st, void *arg, uint32_t src, uint16_t sp,
 
 static struct floo_stack *make_stack(void **mem)
 {
-	struct floo_config cfg = {.n_pbufs = 64, .n_tcp = 8, .n_frag = 1,
-				  .tcp_rcv_pbufs = 16};
-	struct floo_platform p = {.rx_burst = f_rx, .tx_burst = f_tx,
-				  .now_ns = f_now, .random32 = f_rand};
+	struct floo_config cfg = {.n_pbufs = 64, .n_tcp = 8, .n_frag = 1, .tcp_rcv_pbufs = 16};
+	struct floo_platform p = {
+	    .rx_burst = f_rx, .tx_burst = f_tx, .now_ns = f_now, .random32 = f_rand};
 	size_t sz = floo_mem_size(&cfg);
 	struct floo_stack *st;
 
@@ -147,9 +144,9 @@ static struct floo_stack *make_stack(void **mem)
 static uint32_t wrap(uint8_t *f, const uint8_t *p, uint32_t n, uint8_t flags)
 {
 	uint32_t o = 14, l4 = 0, sum;
-	uint8_t proto = FUZZ_PROTO == P_ICMP			   ? 1
-			: FUZZ_PROTO == P_TCP || FUZZ_PROTO == P_VNET ? 6
-								   : 17;
+	uint8_t proto = FUZZ_PROTO == P_ICMP                          ? 1
+	                : FUZZ_PROTO == P_TCP || FUZZ_PROTO == P_VNET ? 6
+	                                                              : 17;
 
 	memcpy(f, my_mac, 6);
 	memcpy(f + 6, peer_mac, 6);
@@ -199,8 +196,8 @@ static uint32_t wrap(uint8_t *f, const uint8_t *p, uint32_t n, uint8_t flags)
 	memcpy(f + o, p, n);
 	if ((flags & 8) && proto == 6 && n >= 20)
 		put_be32(f + l4 + 8, last_tcp_next);
-	if ((flags & 2) && ((proto == 6 && n >= 20) || (proto == 17 && n >= 8) ||
-			    (proto == 1 && n >= 4))) {
+	if ((flags & 2) &&
+	    ((proto == 6 && n >= 20) || (proto == 17 && n >= 8) || (proto == 1 && n >= 4))) {
 		uint32_t off = proto == 6 ? 16 : proto == 17 ? 6 : 2;
 
 		put_be16(f + l4 + off, 0);
@@ -253,7 +250,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 			memcpy(vh, data + i, n < sizeof(vh) ? n : sizeof(vh));
 			pb->len = wrap(pb->data, data + i + (n < sizeof(vh) ? n : sizeof(vh)),
-				       n < sizeof(vh) ? 0 : n - (uint32_t)sizeof(vh), flags);
+			               n < sizeof(vh) ? 0 : n - (uint32_t)sizeof(vh), flags);
 			if (floo_vnet_rx(st, vh, pb) == 0)
 				rxq[rxn++] = pb;
 		} else {
@@ -265,8 +262,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fprintf(stderr, "rec n=%u free=%u held=%u", n, floo_pbuf_free_count(st), held(st));
 		for (uint32_t c = 0; c < st->cfg.n_tcp; c++)
 			if (st->tcp[c].state)
-				fprintf(stderr, " [%u st=%d held_pb=%u ooo=%u]", c, st->tcp[c].state,
-					st->tcp[c].rcv_held_pb, st->tcp[c].ooo_n);
+				fprintf(stderr, " [%u st=%d held_pb=%u ooo=%u]", c,
+				        st->tcp[c].state, st->tcp[c].rcv_held_pb, st->tcp[c].ooo_n);
 		fprintf(stderr, "\n");
 #endif
 		i += n;

@@ -26,7 +26,7 @@ static void dump_log(void *ctx, const char *fmt, ...)
 /* Read the whole file into memory; exits on error. */
 static struct img_mem load(const char *path)
 {
-	struct img_mem m = { NULL, 0, 0 };
+	struct img_mem m = {NULL, 0, 0};
 	FILE *f = fopen(path, "rb");
 	long n;
 
@@ -48,8 +48,8 @@ static struct img_mem load(const char *path)
 static void print_info(const struct acpi_info *o)
 {
 	printf("revision %u\nbad_tables %u\n", o->revision, o->bad_tables);
-	printf("lapic 0x%llx\npcat %d\nncpus %u\n", (unsigned long long)o->lapic_phys,
-	       o->has_8259, o->ncpus);
+	printf("lapic 0x%llx\npcat %d\nncpus %u\n", (unsigned long long)o->lapic_phys, o->has_8259,
+	       o->ncpus);
 	for (uint32_t i = 0; i < o->ncpus; i++)
 		printf("cpu%u %u\n", i, o->cpus[i].apic_id);
 	printf("nioapics %u\n", o->nioapics);
@@ -78,7 +78,7 @@ int main(int argc, char **argv)
 {
 	static struct acpi_info info;
 	struct img_mem m;
-	struct acpi_env env = { img_map, dump_log, NULL };
+	struct acpi_env env = {img_map, dump_log, NULL};
 	uint64_t rsdp;
 
 	if (argc != 2) {

@@ -428,7 +428,8 @@ static bool case_mcfg_overflow(void)
 	return true;
 }
 
-/* A DMAR with two DRHD units (one INCLUDE_PCI_ALL), an RMRR, a bad unit, and a structure whose length runs past the table. */
+/* A DMAR with two DRHD units (one INCLUDE_PCI_ALL), an RMRR, a bad unit, and a structure whose
+ * length runs past the table. */
 static bool case_dmar_units(void)
 {
 	uint64_t d = G + IMG_SPARE;
@@ -436,19 +437,22 @@ static bool case_dmar_units(void)
 	img_build_good(&M, G, 0);
 	img_hdr(&M, d, "DMAR", 48 + 24 + 16 + 32 + 16, 1);
 	img_put8(&M, d + 36, 38); /* host address width 39 bits */
-	img_put16(&M, d + 48, 0), img_put16(&M, d + 50, 24); /* DRHD with one device scope (ignored) */
+	img_put16(&M, d + 48, 0),
+	    img_put16(&M, d + 50, 24); /* DRHD with one device scope (ignored) */
 	img_put8(&M, d + 52, 0), img_put16(&M, d + 54, 0), img_put64(&M, d + 56, 0xFED91000u);
 	img_put16(&M, d + 72, 0), img_put16(&M, d + 74, 16); /* DRHD, INCLUDE_PCI_ALL */
 	img_put8(&M, d + 76, 1), img_put16(&M, d + 78, 0), img_put64(&M, d + 80, 0xFED90000u);
 	img_put16(&M, d + 88, 1), img_put16(&M, d + 90, 32); /* RMRR: skipped */
-	img_put16(&M, d + 120, 0), img_put16(&M, d + 122, 16); /* DRHD with an unaligned base: refused */
+	img_put16(&M, d + 120, 0),
+	    img_put16(&M, d + 122, 16); /* DRHD with an unaligned base: refused */
 	img_put64(&M, d + 128, 0xFED90800u);
 	img_fix(&M, d);
 	uint64_t e[2] = {d, G + IMG_MCFG};
 	set_rsdt(e, 2);
 	CHECK(parse() == 0 && info.has_dmar && info.dmar_haw == 39 && info.bad_tables == 0);
 	CHECK(info.ndrhd == 2 && info.drhd[0].base == 0xFED91000u && !info.drhd[0].include_all);
-	CHECK(info.drhd[1].base == 0xFED90000u && info.drhd[1].include_all && info.drhd[1].segment == 0);
+	CHECK(info.drhd[1].base == 0xFED90000u && info.drhd[1].include_all &&
+	      info.drhd[1].segment == 0);
 	img_put16(&M, d + 74, 200); /* runs past the table: the walk ends there */
 	img_fix(&M, d);
 	CHECK(parse() == 0 && info.has_dmar && info.ndrhd == 1);

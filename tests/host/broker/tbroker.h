@@ -5,16 +5,13 @@
 #include "tharness.h"
 #include "../../../user/kafka/broker_int.h"
 
-
 static __attribute__((unused)) const uint8_t example_batch[81] = {
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x45, 0, 0, 0, 0, 2,
-	0x96, 0xb7, 0xad, 0xf3, 0, 0, 0, 0, 0, 0,
-	0, 0, 0x01, 0xa2, 0x01, 0x4f, 0xae, 0x8a,
-	0, 0, 0x01, 0xa2, 0x01, 0x4f, 0xae, 0x8a,
-	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-	0xff, 0xff, 0xff, 0xff, 0, 0, 0, 1,
-	0x26, 0, 0, 0, 0x04, 'k', '1', 0x0a, 'h', 'e', 'l', 'l', 'o',
-	0x02, 0x04, 'h', '1', 0x04, 'v', '1',
+    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0x45, 0,    0,
+    0,    0,    2,    0x96, 0xb7, 0xad, 0xf3, 0,    0,    0,    0,    0,    0,    0,
+    0,    0x01, 0xa2, 0x01, 0x4f, 0xae, 0x8a, 0,    0,    0x01, 0xa2, 0x01, 0x4f, 0xae,
+    0x8a, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0,    0,    0,    1,    0x26, 0,    0,    0,    0x04, 'k',  '1',  0x0a, 'h',
+    'e',  'l',  'l',  'o',  0x02, 0x04, 'h',  '1',  0x04, 'v',  '1',
 };
 
 struct fconn {
@@ -24,7 +21,7 @@ struct fconn {
 	bool pending, closed;
 };
 
-static __attribute__((unused)) const struct kalloc al = { NULL, t_alloc, t_free };
+static __attribute__((unused)) const struct kalloc al = {NULL, t_alloc, t_free};
 
 static __attribute__((unused)) int f_send(void *ctx, void *conn, const struct kiov *iov, uint32_t n)
 {
@@ -70,10 +67,9 @@ static __attribute__((unused)) struct env *env_new(void)
 {
 	struct env *e = calloc(1, sizeof(*e));
 	struct store_platform spl;
-	struct broker_platform bpl = { NULL, t_alloc, t_free, t_now, t_log,
-				       f_send, f_close, t_now };
-	struct broker_config cfg = { "127.0.0.1", 9092, 1, 4, 1000, 1u << 24,
-				     300, 1u << 20, env_no_auto };
+	struct broker_platform bpl = {NULL, t_alloc, t_free, t_now, t_log, f_send, f_close, t_now};
+	struct broker_config cfg = {"127.0.0.1", 9092, 1,        4,          1000,
+	                            1u << 24,    300,  1u << 20, env_no_auto};
 
 	e->d = md_new(16u << 20);
 	spl = md_platform(e->d);
@@ -92,10 +88,9 @@ static __attribute__((unused)) struct env *env_new(void)
 static __attribute__((unused)) void env_restart(struct env *e)
 {
 	struct store_platform spl = md_platform(e->d);
-	struct broker_platform bpl = { NULL, t_alloc, t_free, t_now, t_log,
-				       f_send, f_close, t_now };
-	struct broker_config cfg = { "127.0.0.1", 9092, 1, 4, 1000, 1u << 24,
-				     300, 1u << 20, env_no_auto };
+	struct broker_platform bpl = {NULL, t_alloc, t_free, t_now, t_log, f_send, f_close, t_now};
+	struct broker_config cfg = {"127.0.0.1", 9092, 1,        4,          1000,
+	                            1u << 24,    300,  1u << 20, env_no_auto};
 
 	broker_destroy(e->b);
 	store_close(e->st);
@@ -169,8 +164,8 @@ static __attribute__((unused)) bool resp_next(struct env *e, int i, int32_t corr
 	return true;
 }
 
-static __attribute__((unused)) void metadata_req(struct env *e, int i, int32_t corr, const char *topic,
-			 bool create)
+static __attribute__((unused)) void metadata_req(struct env *e, int i, int32_t corr,
+                                                 const char *topic, bool create)
 {
 	struct kw w;
 
@@ -183,7 +178,7 @@ static __attribute__((unused)) void metadata_req(struct env *e, int i, int32_t c
 
 /* Produce one copy of the example batch (optionally damaged). */
 static __attribute__((unused)) void produce_req(struct env *e, int i, int32_t corr, int16_t acks,
-			const char *topic, int32_t part, int flip)
+                                                const char *topic, int32_t part, int flip)
 {
 	struct kw w;
 	uint8_t b[81];
@@ -220,7 +215,7 @@ static __attribute__((unused)) void produce_resp(struct kr *r, int16_t *err, int
 }
 
 static __attribute__((unused)) void fetch_req(struct env *e, int i, int32_t corr, const char *topic,
-		      int64_t off, int32_t wait)
+                                              int64_t off, int32_t wait)
 {
 	struct kw w;
 
@@ -249,7 +244,7 @@ static __attribute__((unused)) void fetch_req(struct env *e, int i, int32_t corr
 static __attribute__((unused)) struct kbytes fetch_resp(struct kr *r, int16_t *err, int64_t *hwm)
 {
 	struct kstr s;
-	struct kbytes rec = { NULL, -1 };
+	struct kbytes rec = {NULL, -1};
 
 	CHECK(kr_i32(r) == 0 && kr_i16(r) == 0 && kr_i32(r) == 0);
 	CHECK(kr_i32(r) == 1);

@@ -27,8 +27,8 @@ static bool str_is(const struct kstr *s, const char *lit)
 }
 
 /* One CreateTopics topic with up to two configs and no assignments. */
-static void ct_topic(struct kw *w, const char *name, int32_t parts, int16_t rf,
-		     const char *k1, const char *v1, const char *k2, const char *v2)
+static void ct_topic(struct kw *w, const char *name, int32_t parts, int16_t rf, const char *k1,
+                     const char *v1, const char *k2, const char *v2)
 {
 	put_s(w, name);
 	kw_i32(w, parts);
@@ -63,8 +63,8 @@ static void ct_errors(struct kr *r, int16_t ver, int32_t n, int16_t *errs)
 }
 
 /* One topic, one partition-less create (v4) answered with its error. */
-static int16_t create_one(struct env *e, int32_t corr, const char *name,
-			  int32_t parts, const char *k, const char *v)
+static int16_t create_one(struct env *e, int32_t corr, const char *name, int32_t parts,
+                          const char *k, const char *v)
 {
 	struct kw w;
 	struct kr r;
@@ -89,10 +89,20 @@ static void t_create_topics(void)
 	int16_t errs[16];
 	char longname[251];
 	static const int16_t want[14] = {
-		0, KERR_INVALID_TOPIC, KERR_INVALID_TOPIC, KERR_INVALID_REPLICATION,
-		KERR_INVALID_PARTITIONS, KERR_INVALID_CONFIG, KERR_INVALID_CONFIG,
-		0, 0, KERR_INVALID_ASSIGNMENT, KERR_INVALID_REQUEST,
-		KERR_INVALID_REQUEST, KERR_INVALID_REPLICATION, KERR_INVALID_CONFIG,
+	    0,
+	    KERR_INVALID_TOPIC,
+	    KERR_INVALID_TOPIC,
+	    KERR_INVALID_REPLICATION,
+	    KERR_INVALID_PARTITIONS,
+	    KERR_INVALID_CONFIG,
+	    KERR_INVALID_CONFIG,
+	    0,
+	    0,
+	    KERR_INVALID_ASSIGNMENT,
+	    KERR_INVALID_REQUEST,
+	    KERR_INVALID_REQUEST,
+	    KERR_INVALID_REPLICATION,
+	    KERR_INVALID_CONFIG,
 	};
 
 	memset(longname, 'x', 250);
@@ -148,7 +158,7 @@ static void t_create_topics(void)
 	kw_i32(&w, 1000);
 	req_send(e, 0, &w);
 	CHECK(answer(e, 2, &r));
-	static const uint8_t v0[] = { 0, 0, 0, 1, 0, 2, 'c', 't', 0, KERR_TOPIC_EXISTS };
+	static const uint8_t v0[] = {0, 0, 0, 1, 0, 2, 'c', 't', 0, KERR_TOPIC_EXISTS};
 	CHECK(r.n - r.off == sizeof(v0) && !memcmp(r.p + r.off, v0, sizeof(v0)));
 	/* validate_only: checked, answered, not created */
 	req_begin(&w, API_CREATE_TOPICS, 1, 3);
@@ -176,8 +186,8 @@ static void t_create_topics(void)
 
 /* OffsetFetch v5 of one partition of topic for group; returns the offset
  * (-100 when the partition entry carries an error). */
-static int64_t committed(struct env *e, int32_t corr, const char *group,
-			 const char *topic, int32_t part)
+static int64_t committed(struct env *e, int32_t corr, const char *group, const char *topic,
+                         int32_t part)
 {
 	struct kw w;
 	struct kr r;
@@ -202,8 +212,8 @@ static int64_t committed(struct env *e, int32_t corr, const char *group,
 }
 
 /* Standalone OffsetCommit v7 of (topic, part) = off for group. */
-static int16_t commit(struct env *e, int32_t corr, const char *group,
-		      const char *topic, int32_t part, int64_t off)
+static int16_t commit(struct env *e, int32_t corr, const char *group, const char *topic,
+                      int32_t part, int64_t off)
 {
 	struct kw w;
 	struct kr r;
@@ -231,8 +241,8 @@ static int16_t commit(struct env *e, int32_t corr, const char *group,
 }
 
 /* DeleteTopics v1 of names; fills errs. */
-static void delete_topics(struct env *e, int32_t corr, int32_t n,
-			  const char *const *names, int16_t *errs)
+static void delete_topics(struct env *e, int32_t corr, int32_t n, const char *const *names,
+                          int16_t *errs)
 {
 	struct kw w;
 	struct kr r;
@@ -285,7 +295,7 @@ static void t_delete_topics(void)
 	int16_t errs[3], err;
 	int64_t hwm;
 	struct store_stats st0, st1;
-	static const char *const names[3] = { "dt", "nope", "bad name!" };
+	static const char *const names[3] = {"dt", "nope", "bad name!"};
 
 	metadata_req(e, 0, 1, "dt", true);
 	produce_req(e, 0, 2, 1, "dt", 0, 0);
@@ -317,8 +327,7 @@ static void t_delete_topics(void)
 
 /* CreatePartitions v1 entry. na < 0: null assignments; else na
  * assignments, each [node]. */
-static void cp_entry(struct kw *w, const char *name, int32_t count, int32_t na,
-		     int32_t node)
+static void cp_entry(struct kw *w, const char *name, int32_t count, int32_t na, int32_t node)
 {
 	put_s(w, name);
 	kw_i32(w, count);
@@ -402,7 +411,8 @@ static void t_create_partitions(void)
 	req_send(e, 0, &w);
 	CHECK(answer(e, 6, &r));
 	cp_errors(&r, 1, errs);
-	CHECK(errs[0] == 0 && store_topic_parts(e->st, 0 + (uint32_t)store_topic_find(e->st, "cp", 2)) == 5);
+	CHECK(errs[0] == 0 &&
+	      store_topic_parts(e->st, 0 + (uint32_t)store_topic_find(e->st, "cp", 2)) == 5);
 	req_begin(&w, API_CREATE_PARTITIONS, 0, 7);
 	kw_i32(&w, 1);
 	cp_entry(&w, "cp", 7, 2, 1);
@@ -423,8 +433,8 @@ static void t_create_partitions(void)
 
 /* DescribeConfigs v1 of one resource; returns the reader positioned at
  * the config count (after error, message, type, name). */
-static int16_t describe(struct env *e, int32_t corr, int16_t ver, int8_t type,
-			const char *name, const char *key, struct kr *r)
+static int16_t describe(struct env *e, int32_t corr, int16_t ver, int8_t type, const char *name,
+                        const char *key, struct kr *r)
 {
 	struct kw w;
 	struct kstr s;
@@ -455,8 +465,8 @@ static int16_t describe(struct env *e, int32_t corr, int16_t ver, int8_t type,
 }
 
 /* Value and source of key in a v1 topic description (all keys). */
-static bool topic_config(struct env *e, int32_t corr, const char *topic,
-			 const char *key, const char *val, int8_t src)
+static bool topic_config(struct env *e, int32_t corr, const char *topic, const char *key,
+                         const char *val, int8_t src)
 {
 	struct kr r;
 	struct kstr k, v;
@@ -481,9 +491,8 @@ static bool topic_config(struct env *e, int32_t corr, const char *topic,
 
 /* (Incremental)AlterConfigs of one topic resource with one or two
  * entries; op < 0: AlterConfigs v0 (no operation byte). */
-static int16_t alter(struct env *e, int32_t corr, int8_t type, const char *name,
-		     int8_t op1, const char *k1, const char *v1, int8_t op2,
-		     const char *k2, const char *v2)
+static int16_t alter(struct env *e, int32_t corr, int8_t type, const char *name, int8_t op1,
+                     const char *k1, const char *v1, int8_t op2, const char *k2, const char *v2)
 {
 	struct kw w;
 	struct kr r;
@@ -560,19 +569,16 @@ static void t_configs(void)
 	CHECK(topic_config(e, 16, "cf", "retention.bytes", "100", 1));
 	CHECK(alter(e, 17, 4, "1", -1, "num.partitions", "3", 0, NULL, NULL) ==
 	      KERR_INVALID_REQUEST);
-	CHECK(alter(e, 18, 2, "nope", -1, "retention.ms", "1", 0, NULL, NULL) ==
-	      KERR_UNKNOWN_TP);
+	CHECK(alter(e, 18, 2, "nope", -1, "retention.ms", "1", 0, NULL, NULL) == KERR_UNKNOWN_TP);
 	/* incremental: APPEND to a list, DELETE back to the default */
-	CHECK(alter(e, 19, 2, "cf", 2, "cleanup.policy", "compact", 1,
-		    "retention.bytes", NULL) == 0);
+	CHECK(alter(e, 19, 2, "cf", 2, "cleanup.policy", "compact", 1, "retention.bytes", NULL) ==
+	      0);
 	CHECK(topic_config(e, 20, "cf", "cleanup.policy", "compact,delete", 1));
 	CHECK(topic_config(e, 21, "cf", "retention.bytes", "-1", 5));
-	CHECK(alter(e, 22, 2, "cf", 2, "retention.ms", "5", -1, NULL, NULL) ==
+	CHECK(alter(e, 22, 2, "cf", 2, "retention.ms", "5", -1, NULL, NULL) == KERR_INVALID_CONFIG);
+	CHECK(alter(e, 23, 2, "cf", 3, "cleanup.policy", "compact,delete", -1, NULL, NULL) ==
 	      KERR_INVALID_CONFIG);
-	CHECK(alter(e, 23, 2, "cf", 3, "cleanup.policy", "compact,delete", -1,
-		    NULL, NULL) == KERR_INVALID_CONFIG);
-	CHECK(alter(e, 24, 2, "cf", 7, "retention.ms", "5", -1, NULL, NULL) ==
-	      KERR_INVALID_CONFIG);
+	CHECK(alter(e, 24, 2, "cf", 7, "retention.ms", "5", -1, NULL, NULL) == KERR_INVALID_CONFIG);
 	CHECK(alter(e, 25, 2, "cf", 0, "max.message.bytes", "50", -1, NULL, NULL) == 0);
 	produce_req(e, 0, 26, 1, "cf", 0, 0);
 	CHECK(answer(e, 26, &r));
@@ -586,9 +592,8 @@ static void t_configs(void)
 }
 
 /* DeleteRecords v1 of (part, offset) pairs of one topic. */
-static void delete_records(struct env *e, int32_t corr, const char *topic,
-			   int32_t n, const int32_t *parts, const int64_t *offs,
-			   int64_t *low, int16_t *errs)
+static void delete_records(struct env *e, int32_t corr, const char *topic, int32_t n,
+                           const int32_t *parts, const int64_t *offs, int64_t *low, int16_t *errs)
 {
 	struct kw w;
 	struct kr r;
@@ -622,8 +627,8 @@ static void t_delete_records(void)
 	struct kr r;
 	int64_t low[3], hwm;
 	int16_t errs[3], err;
-	const int32_t parts[3] = { 0, 1, 9 };
-	const int64_t offs[3] = { 2, -1, 0 };
+	const int32_t parts[3] = {0, 1, 9};
+	const int64_t offs[3] = {2, -1, 0};
 
 	metadata_req(e, 0, 1, "dr", true);
 	for (int32_t c = 2; c < 5; c++)
@@ -637,7 +642,7 @@ static void t_delete_records(void)
 	CHECK(errs[0] == 0 && low[0] == 2);
 	CHECK(errs[1] == 0 && low[1] == 0);
 	CHECK(errs[2] == KERR_UNKNOWN_TP && low[2] == -1);
-	const int64_t past[1] = { 9 };
+	const int64_t past[1] = {9};
 	delete_records(e, 6, "dr", 1, parts, past, low, errs);
 	CHECK(errs[0] == KERR_OFFSET_RANGE && low[0] == -1);
 	delete_records(e, 7, "nope", 1, parts, offs, low, errs);
@@ -672,7 +677,7 @@ static void stable_group(struct env *e, int32_t corr, char *mid)
 	kw_i32(&w, 1);
 	put_s(&w, "range");
 	/* consumer subscription v0: topics ["t"], no user data */
-	static const uint8_t sub[] = { 0, 0, 0, 0, 0, 1, 0, 1, 't', 0xff, 0xff, 0xff, 0xff };
+	static const uint8_t sub[] = {0, 0, 0, 0, 0, 1, 0, 1, 't', 0xff, 0xff, 0xff, 0xff};
 	kw_bytes(&w, sub, sizeof(sub));
 	req_send(e, 0, &w);
 	pump(e);
@@ -757,7 +762,7 @@ static void t_group_admin(void)
 	kr_bytes(&r, &by);
 	CHECK(by.len == 8 && !memcmp(by.p, "ASSIGN-A", 8));
 	CHECK(kr_i32(&r) == INT32_MIN);
-	const char *const st[2] = { "Empty", "Dead" };
+	const char *const st[2] = {"Empty", "Dead"};
 	for (int i = 0; i < 2; i++) {
 		CHECK(kr_i16(&r) == 0);
 		kr_str(&r, &s);
@@ -816,8 +821,7 @@ static void t_group_admin(void)
 	req_send(e, 0, &w);
 	CHECK(answer(e, 14, &r));
 	CHECK(kr_i32(&r) == 0 && kr_i32(&r) == 4);
-	const int16_t gerr[4] = { KERR_NON_EMPTY_GROUP, 0, KERR_GROUP_NOT_FOUND,
-				  KERR_GROUP_ID };
+	const int16_t gerr[4] = {KERR_NON_EMPTY_GROUP, 0, KERR_GROUP_NOT_FOUND, KERR_GROUP_ID};
 	for (int i = 0; i < 4; i++) {
 		kr_str(&r, &s);
 		CHECK(kr_i16(&r) == gerr[i]);
@@ -858,7 +862,8 @@ static void t_no_auto_create(void)
 
 static uint32_t put_varint(uint8_t *p, int64_t v)
 {
-	uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+	uint64_t z = ((uint64_t)v << 1) ^
+	             (v < 0 ? ~0ull : 0); /* zigzag, without shifting a negative value */
 	uint32_t n = 0;
 
 	while (z >= 0x80) {
@@ -901,8 +906,7 @@ static uint32_t big_batch(uint8_t *b, uint32_t vlen, int64_t ts)
 }
 
 /* Produce count 300 KB batches with timestamp ts to partition 0 of topic. */
-static void produce_big(struct env *e, int32_t *corr, const char *topic,
-			int count, int64_t ts)
+static void produce_big(struct env *e, int32_t *corr, const char *topic, int count, int64_t ts)
 {
 	static uint8_t b[310000];
 	struct kw w;
@@ -994,9 +998,8 @@ static void t_retention_ms(void)
 
 /* Standalone commit of partitions 0..n-1 of topic for group: offset
  * base + k, metadata of mlen bytes of letter. */
-static void commit_many(struct env *e, int32_t corr, const char *group,
-			const char *topic, int32_t n, int64_t base, char letter,
-			int32_t mlen)
+static void commit_many(struct env *e, int32_t corr, const char *group, const char *topic,
+                        int32_t n, int64_t base, char letter, int32_t mlen)
 {
 	static char meta[4096];
 	struct kw w;
@@ -1032,8 +1035,8 @@ static void t_meta_log_compaction(void)
 	struct kr r;
 	int64_t pid, low[1];
 	int16_t err, errs[1];
-	const int32_t parts[1] = { 0 };
-	const int64_t offs[1] = { 2 };
+	const int32_t parts[1] = {0};
+	const int64_t offs[1] = {2};
 
 	CHECK(create_one(e, 1, "cfg", 1, "retention.ms", "1234567") == 0);
 	CHECK(create_one(e, 2, "big", 128, NULL, NULL) == 0);
@@ -1053,7 +1056,7 @@ static void t_meta_log_compaction(void)
 	struct store_part *lp = e->b->offsets_part;
 	for (int32_t round = 0; round < 12; round++)
 		commit_many(e, 10 + round, "g1", "big", 128, round * 1000, (char)('a' + round),
-			    4000);
+		            4000);
 	/* then enough of another group that g1's records are all in
 	 * segments the compaction drops: only the snapshot keeps them */
 	for (int32_t round = 0; round < 8; round++)
@@ -1106,8 +1109,7 @@ static void t_log_append_time(void)
 	int16_t err;
 	int64_t hwm;
 
-	CHECK(create_one(e, 1, "bad", 1, "message.timestamp.type", "Foo") ==
-	      KERR_INVALID_CONFIG);
+	CHECK(create_one(e, 1, "bad", 1, "message.timestamp.type", "Foo") == KERR_INVALID_CONFIG);
 	CHECK(create_one(e, 2, "lat", 1, "message.timestamp.type", "LogAppendTime") == 0);
 	CHECK(topic_config(e, 3, "lat", "message.timestamp.type", "LogAppendTime", 1));
 	CHECK(create_one(e, 9, "t", 1, NULL, NULL) == 0); /* CreateTime */
@@ -1172,10 +1174,11 @@ static void t_create_topic_io_failure(void)
 static void t_malformed_admin(void)
 {
 	struct env *e = env_new();
-	static const int16_t keys[] = { API_CREATE_TOPICS, API_DELETE_TOPICS,
-		API_CREATE_PARTITIONS, API_DESCRIBE_CONFIGS, API_ALTER_CONFIGS,
-		API_INCR_ALTER_CONFIGS, API_DELETE_RECORDS, API_LIST_GROUPS,
-		API_DESCRIBE_GROUPS, API_DELETE_GROUPS, API_OFFSET_DELETE };
+	static const int16_t keys[] = {
+	    API_CREATE_TOPICS,    API_DELETE_TOPICS, API_CREATE_PARTITIONS,
+	    API_DESCRIBE_CONFIGS, API_ALTER_CONFIGS, API_INCR_ALTER_CONFIGS,
+	    API_DELETE_RECORDS,   API_LIST_GROUPS,   API_DESCRIBE_GROUPS,
+	    API_DELETE_GROUPS,    API_OFFSET_DELETE};
 	struct kw w;
 	struct kr r;
 
@@ -1216,16 +1219,14 @@ static void t_malformed_admin(void)
 int main(void)
 {
 	t_run("admin_create_topics_every_error_and_v0_layout", t_create_topics);
-	t_run("admin_delete_topics_reclaims_and_recreated_topic_is_empty",
-	      t_delete_topics);
+	t_run("admin_delete_topics_reclaims_and_recreated_topic_is_empty", t_delete_topics);
 	t_run("admin_create_partitions", t_create_partitions);
 	t_run("admin_describe_alter_incremental_configs_persist", t_configs);
 	t_run("admin_delete_records_moves_log_start_durably", t_delete_records);
 	t_run("admin_list_describe_delete_groups_offset_delete", t_group_admin);
 	t_run("admin_no_auto_create_option", t_no_auto_create);
 	t_run("admin_log_append_time_topic_option", t_log_append_time);
-	t_run("admin_create_topic_io_failure_leaves_no_topic",
-	      t_create_topic_io_failure);
+	t_run("admin_create_topic_io_failure_leaves_no_topic", t_create_topic_io_failure);
 	t_run("retention_bytes_drops_whole_old_segments", t_retention_bytes);
 	t_run("retention_ms_drops_expired_segments", t_retention_ms);
 	t_run("meta_log_compacts_and_restart_keeps_state", t_meta_log_compaction);

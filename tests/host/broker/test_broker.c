@@ -9,7 +9,7 @@ static void t_api_versions(void)
 	struct kr r;
 
 	req_begin(&w, API_VERSIONS, 3, 1);
-	kw_uvarint(&w, 0);          /* header tags */
+	kw_uvarint(&w, 0); /* header tags */
 	kw_uvarint(&w, 4);
 	kw_raw(&w, "abc", 3);
 	kw_uvarint(&w, 2);
@@ -158,7 +158,7 @@ static void t_fetch_error_sends_empty_record_set(void)
 /* Fetch v11 of partitions 0..np-1 of "t" from offset 0 (parts listed in
  * the order given by order[]), with the given limits. */
 static void fetch_multi_req(struct env *e, int i, int32_t corr, int32_t resp_max,
-			    const int32_t *order, const int32_t *part_max, int32_t np)
+                            const int32_t *order, const int32_t *part_max, int32_t np)
 {
 	struct kw w;
 
@@ -219,9 +219,9 @@ static void t_fetch_response_max_bytes(void)
 	struct env *e = env_new();
 	struct kr r;
 	int32_t lens[3];
-	const int32_t order[3] = { 0, 1, 2 }, rev[3] = { 2, 1, 0 };
-	const int32_t big[3] = { 1 << 20, 1 << 20, 1 << 20 };
-	const int32_t tiny[3] = { 10, 10, 10 };
+	const int32_t order[3] = {0, 1, 2}, rev[3] = {2, 1, 0};
+	const int32_t big[3] = {1 << 20, 1 << 20, 1 << 20};
+	const int32_t tiny[3] = {10, 10, 10};
 
 	metadata_req(e, 0, 1, "t", true);
 	for (int32_t k = 0; k < 3; k++) {
@@ -304,13 +304,13 @@ static void t_produce_rejects_bad_batches(void)
 	int64_t base;
 
 	metadata_req(e, 0, 1, "t", true);
-	produce_req(e, 0, 2, 1, "t", 0, 40);  /* CRC mismatch */
-	produce_req(e, 0, 3, 1, "t", 0, 16);  /* magic 3 */
-	produce_req(e, 0, 4, 1, "t", 9, 0);   /* no partition 9 */
-	produce_req(e, 0, 5, 1, "zz", 0, 0);  /* unknown topic */
+	produce_req(e, 0, 2, 1, "t", 0, 40); /* CRC mismatch */
+	produce_req(e, 0, 3, 1, "t", 0, 16); /* magic 3 */
+	produce_req(e, 0, 4, 1, "t", 9, 0);  /* no partition 9 */
+	produce_req(e, 0, 5, 1, "zz", 0, 0); /* unknown topic */
 	pump(e);
 	CHECK(resp_next(e, 0, 1, &r));
-	int16_t want[] = { KERR_CORRUPT, KERR_CORRUPT, KERR_UNKNOWN_TP, KERR_UNKNOWN_TP };
+	int16_t want[] = {KERR_CORRUPT, KERR_CORRUPT, KERR_UNKNOWN_TP, KERR_UNKNOWN_TP};
 	for (int32_t c = 2; c <= 5; c++) {
 		CHECK(resp_next(e, 0, c, &r));
 		produce_resp(&r, &err, &base);
@@ -371,7 +371,7 @@ static void t_list_offsets(void)
 	kw_i32(&w, 1);
 	kw_str(&w, "t", 1);
 	kw_i32(&w, 3);
-	int64_t ts[3] = { -2, -1, 0x1a2014fae8a };
+	int64_t ts[3] = {-2, -1, 0x1a2014fae8a};
 	for (int i = 0; i < 3; i++) {
 		kw_i32(&w, 1);
 		kw_i64(&w, ts[i]);
@@ -383,7 +383,7 @@ static void t_list_offsets(void)
 	CHECK(kr_i32(&r) == 0 && kr_i32(&r) == 1);
 	kr_str(&r, &s);
 	CHECK(kr_i32(&r) == 3);
-	int64_t want[3] = { 0, 2, 0 };
+	int64_t want[3] = {0, 2, 0};
 	for (int i = 0; i < 3; i++) {
 		CHECK(kr_i32(&r) == 1 && kr_i16(&r) == 0);
 		(void)kr_i64(&r);
@@ -398,7 +398,7 @@ static void t_bad_input_closes(void)
 {
 	struct env *e = env_new();
 	struct kw w;
-	uint8_t huge[8] = { 0x7f, 0, 0, 0, 0, 0, 0, 0 };
+	uint8_t huge[8] = {0x7f, 0, 0, 0, 0, 0, 0, 0};
 
 	metadata_req(e, 0, 1, "t", true);
 	pump(e);
@@ -420,8 +420,8 @@ static void t_bad_input_closes(void)
 	env_free(e);
 }
 
-static void group_req(struct kw *w, int16_t key, int16_t ver, int32_t corr,
-		      int32_t gen, const char *member)
+static void group_req(struct kw *w, int16_t key, int16_t ver, int32_t corr, int32_t gen,
+                      const char *member)
 {
 	req_begin(w, key, ver, corr);
 	kw_str(w, "grp", 3);
@@ -450,8 +450,7 @@ static void join_req(struct env *e, int i, int32_t corr, const char *member)
 }
 
 /* Join response: returns generation; copies member id and leader flag. */
-static int32_t join_resp(struct env *e, int i, int32_t corr, char *mid,
-			 bool *leader)
+static int32_t join_resp(struct env *e, int i, int32_t corr, char *mid, bool *leader)
 {
 	struct kr r;
 	struct kstr proto, lead, me;
@@ -724,8 +723,8 @@ static void t_offsets_persist(void)
 }
 
 /* OffsetCommit v7 of one partition of "t" with the given metadata. */
-static void commit_meta_req(struct env *e, int i, int32_t corr, int32_t part,
-			    int64_t off, const char *meta, int32_t mlen)
+static void commit_meta_req(struct env *e, int i, int32_t corr, int32_t part, int64_t off,
+                            const char *meta, int32_t mlen)
 {
 	struct kw w;
 
@@ -741,8 +740,8 @@ static void commit_meta_req(struct env *e, int i, int32_t corr, int32_t part,
 }
 
 /* OffsetFetch v5 of partitions 0..2 of "t"; checks offsets and metadata. */
-static void check_committed_meta(struct env *e, int32_t corr,
-				 const int64_t *offs, const char *const *meta)
+static void check_committed_meta(struct env *e, int32_t corr, const int64_t *offs,
+                                 const char *const *meta)
 {
 	struct kw w;
 	struct kr r;
@@ -781,9 +780,9 @@ static void t_offset_commit_keeps_metadata(void)
 	struct env *e = env_new();
 	struct kr r;
 	static char big[4097];
-	const int64_t offs1[3] = { 5, 6, -1 }, offs2[3] = { 5, 9, -1 };
-	const char *const meta1[3] = { "first", "node-a:gen-1", "" };
-	const char *const meta2[3] = { "first", "", "" };
+	const int64_t offs1[3] = {5, 6, -1}, offs2[3] = {5, 9, -1};
+	const char *const meta1[3] = {"first", "node-a:gen-1", ""};
+	const char *const meta2[3] = {"first", "", ""};
 
 	memset(big, 'm', sizeof(big));
 	metadata_req(e, 0, 1, "t", true);
@@ -791,8 +790,7 @@ static void t_offset_commit_keeps_metadata(void)
 	commit_meta_req(e, 0, 3, 1, 6, "node-a:gen-1", 12);
 	commit_meta_req(e, 0, 4, 2, 8, big, 4097);
 	pump(e);
-	CHECK(resp_next(e, 0, 1, &r) && resp_next(e, 0, 2, &r) &&
-	      resp_next(e, 0, 3, &r));
+	CHECK(resp_next(e, 0, 1, &r) && resp_next(e, 0, 2, &r) && resp_next(e, 0, 3, &r));
 	CHECK(resp_next(e, 0, 4, &r));
 	struct kstr s;
 	CHECK(kr_i32(&r) == 0 && kr_i32(&r) == 1);
@@ -888,10 +886,8 @@ int main(void)
 	t_run("broker_unsupported_api_gets_error_35", t_unsupported_api);
 	t_run("broker_metadata_autocreate_rules", t_metadata_autocreate);
 	t_run("broker_produce_fetch_roundtrip", t_produce_fetch_roundtrip);
-	t_run("broker_fetch_error_sends_empty_record_set",
-	      t_fetch_error_sends_empty_record_set);
-	t_run("broker_fetch_response_max_bytes_and_first_batch_rule",
-	      t_fetch_response_max_bytes);
+	t_run("broker_fetch_error_sends_empty_record_set", t_fetch_error_sends_empty_record_set);
+	t_run("broker_fetch_response_max_bytes_and_first_batch_rule", t_fetch_response_max_bytes);
 	t_run("broker_acks_levels", t_acks_levels);
 	t_run("broker_produce_rejects_bad_batches", t_produce_rejects_bad_batches);
 	t_run("broker_fetch_long_poll_in_order", t_fetch_long_poll);

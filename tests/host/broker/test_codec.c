@@ -6,17 +6,15 @@
 
 /* The kcat batch from the protocol notes (§6.3), BaseOffset 0. */
 static const uint8_t example_batch[81] = {
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x45, 0, 0, 0, 0, 2,
-	0x96, 0xb7, 0xad, 0xf3, 0, 0, 0, 0, 0, 0,
-	0, 0, 0x01, 0xa2, 0x01, 0x4f, 0xae, 0x8a,
-	0, 0, 0x01, 0xa2, 0x01, 0x4f, 0xae, 0x8a,
-	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-	0xff, 0xff, 0xff, 0xff, 0, 0, 0, 1,
-	0x26, 0, 0, 0, 0x04, 'k', '1', 0x0a, 'h', 'e', 'l', 'l', 'o',
-	0x02, 0x04, 'h', '1', 0x04, 'v', '1',
+    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0x45, 0,    0,
+    0,    0,    2,    0x96, 0xb7, 0xad, 0xf3, 0,    0,    0,    0,    0,    0,    0,
+    0,    0x01, 0xa2, 0x01, 0x4f, 0xae, 0x8a, 0,    0,    0x01, 0xa2, 0x01, 0x4f, 0xae,
+    0x8a, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0,    0,    0,    1,    0x26, 0,    0,    0,    0x04, 'k',  '1',  0x0a, 'h',
+    'e',  'l',  'l',  'o',  0x02, 0x04, 'h',  '1',  0x04, 'v',  '1',
 };
 
-static const struct kalloc al = { NULL, t_alloc, t_free };
+static const struct kalloc al = {NULL, t_alloc, t_free};
 
 static void t_crc32c(void)
 {
@@ -28,10 +26,10 @@ static void t_crc32c(void)
 
 static void t_reader_bounds(void)
 {
-	const uint8_t s1[] = { 0, 5, 'a', 'b' }; /* string claims 5, has 2 */
-	const uint8_t arr[] = { 0x7f, 0xff, 0xff, 0xff, 0 };
-	const uint8_t var[] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0x01 };
-	const uint8_t neg[] = { 0xff, 0xfe };
+	const uint8_t s1[] = {0, 5, 'a', 'b'}; /* string claims 5, has 2 */
+	const uint8_t arr[] = {0x7f, 0xff, 0xff, 0xff, 0};
+	const uint8_t var[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
+	const uint8_t neg[] = {0xff, 0xfe};
 	struct kr r;
 	struct kstr s;
 	struct kbytes b;
@@ -43,18 +41,18 @@ static void t_reader_bounds(void)
 	CHECK(kr_array(&r, 1, false) == 0 && r.bad);
 	kr_init(&r, arr, 4);
 	(void)kr_i32(&r);
-	kr_init(&r, (const uint8_t[]){ 0xff, 0xff, 0xff, 0xff }, 4);
+	kr_init(&r, (const uint8_t[]){0xff, 0xff, 0xff, 0xff}, 4);
 	CHECK(kr_array(&r, 1, true) == -1 && !r.bad);
-	kr_init(&r, (const uint8_t[]){ 0xff, 0xff, 0xff, 0xff }, 4);
+	kr_init(&r, (const uint8_t[]){0xff, 0xff, 0xff, 0xff}, 4);
 	CHECK(kr_array(&r, 1, false) == 0 && r.bad);
 	kr_init(&r, var, sizeof(var));
 	(void)kr_uvarint(&r);
 	CHECK(r.bad);
 	kr_init(&r, neg, sizeof(neg));
 	CHECK(!kr_str(&r, &s));
-	kr_init(&r, (const uint8_t[]){ 0xff, 0xff, 0xff, 0xff }, 4);
+	kr_init(&r, (const uint8_t[]){0xff, 0xff, 0xff, 0xff}, 4);
 	CHECK(kr_bytes(&r, &b) && b.len == -1);
-	kr_init(&r, (const uint8_t[]){ 0x03, 'h', 'i', 0x00 }, 4);
+	kr_init(&r, (const uint8_t[]){0x03, 'h', 'i', 0x00}, 4);
 	CHECK(kr_cstr(&r, &s) && s.len == 2 && !memcmp(s.p, "hi", 2));
 	kr_skip_tags(&r);
 	CHECK(!r.bad && r.off == 4);
@@ -114,12 +112,12 @@ static void t_batch_check(void)
 
 static void t_topic_names(void)
 {
-	struct kstr ok = { "a.B_c-9", 7 }, dot = { ".", 1 }, dd = { "..", 2 };
-	struct kstr slash = { "a/b", 3 }, empty = { "", 0 }, null = { NULL, -1 };
+	struct kstr ok = {"a.B_c-9", 7}, dot = {".", 1}, dd = {"..", 2};
+	struct kstr slash = {"a/b", 3}, empty = {"", 0}, null = {NULL, -1};
 	char longn[260];
 
 	memset(longn, 'x', sizeof(longn));
-	struct kstr l249 = { longn, 249 }, l250 = { longn, 250 };
+	struct kstr l249 = {longn, 249}, l250 = {longn, 250};
 	CHECK(topic_name_valid(&ok) && topic_name_valid(&l249));
 	CHECK(!topic_name_valid(&dot) && !topic_name_valid(&dd));
 	CHECK(!topic_name_valid(&slash) && !topic_name_valid(&empty));

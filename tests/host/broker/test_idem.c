@@ -28,8 +28,8 @@ static void idem_batch(uint8_t *b, int64_t pid, int16_t epoch, int32_t seq)
 
 /* Produce v7 acks=-1 of copies batches (one blob) to "t" partition 0;
  * returns the error, *base the base offset. */
-static int16_t produce_idem(struct env *e, int32_t corr, int64_t pid,
-			    int16_t epoch, int32_t seq, int copies, int64_t *base)
+static int16_t produce_idem(struct env *e, int32_t corr, int64_t pid, int16_t epoch, int32_t seq,
+                            int copies, int64_t *base)
 {
 	uint8_t b[81 * 2];
 	struct kw w;
@@ -54,8 +54,8 @@ static int16_t produce_idem(struct env *e, int32_t corr, int64_t pid,
 }
 
 /* InitProducerId v0/v1; returns the error, *pid and *epoch. */
-static int16_t init_pid(struct env *e, int32_t corr, int16_t ver,
-			const char *txn, int64_t *pid, int16_t *epoch)
+static int16_t init_pid(struct env *e, int32_t corr, int16_t ver, const char *txn, int64_t *pid,
+                        int16_t *epoch)
 {
 	struct kw w;
 	struct kr r;
@@ -88,11 +88,11 @@ static void t_init_producer_id(void)
 	kw_i32(&w, 60000);
 	req_send(e, 0, &w);
 	CHECK(answer(e, 1, &r));
-	static const uint8_t v0[16] = { 0 };
+	static const uint8_t v0[16] = {0};
 	CHECK(r.n - r.off == 16 && !memcmp(r.p + r.off, v0, 16));
 	CHECK(init_pid(e, 2, 1, NULL, &pid, &epoch) == 0 && pid == 1 && epoch == 0);
-	CHECK(init_pid(e, 3, 1, "txn-1", &pid, &epoch) == KERR_INVALID_REQUEST &&
-	      pid == -1 && epoch == -1);
+	CHECK(init_pid(e, 3, 1, "txn-1", &pid, &epoch) == KERR_INVALID_REQUEST && pid == -1 &&
+	      epoch == -1);
 	/* ids are never handed out twice, also across a restart */
 	env_restart(e);
 	CHECK(init_pid(e, 4, 1, NULL, &pid, &epoch) == 0 && pid >= 2);
@@ -146,7 +146,7 @@ static void t_idempotent_window(void)
 {
 	struct env *e = env_new();
 	struct kr r;
-	int64_t pid, base;
+	int64_t pid = -1, base;
 	int16_t epoch;
 
 	metadata_req(e, 0, 1, "t", true);

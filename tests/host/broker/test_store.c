@@ -27,8 +27,8 @@ static struct store *open_ok(struct memdev *d, uint32_t flags)
 
 /* Append n payloads of varying length (1 offset each except every 3rd,
  * which takes 5), returning the end offset. */
-static uint64_t append_n(struct store *s, struct store_part *p, uint32_t part,
-			 uint32_t n, uint32_t maxlen)
+static uint64_t append_n(struct store *s, struct store_part *p, uint32_t part, uint32_t n,
+                         uint32_t maxlen)
 {
 	static uint8_t buf[1u << 20];
 
@@ -143,8 +143,7 @@ static void t_crash_torn_writes(void)
 }
 
 /* Byte position of the frame holding offset `off` (first match). */
-static uint8_t *find_payload(struct memdev *d, struct store *s,
-			     struct store_part *p, uint64_t off)
+static uint8_t *find_payload(struct memdev *d, struct store *s, struct store_part *p, uint64_t off)
 {
 	struct store_read rd;
 	uint8_t *hit = NULL;
@@ -330,7 +329,7 @@ static void t_hwm_follows_writes(void)
 {
 	struct memdev *d = md_new(32 * MB);
 	struct store *s = open_ok(d, STORE_FORMAT_BLANK);
-	uint8_t x[10] = { 0 };
+	uint8_t x[10] = {0};
 
 	CHECK(store_topic_create(s, "t", 1, 1) == 0);
 	struct store_part *p = store_part_get(s, 0, 0);
@@ -395,13 +394,13 @@ static void t_random_crash_stress(void)
 		uint32_t seed = 0x9e3779b9u * (round + 1);
 		struct memdev *d = md_new(12 * MB);
 		struct store *s = open_ok(d, STORE_FORMAT_BLANK);
-		uint64_t durable[3] = { 0, 0, 0 };
+		uint64_t durable[3] = {0, 0, 0};
 		CHECK(store_topic_create(s, "t", 1, 3) == 0);
 		for (int op = 0; op < 120; op++) {
 			seed = seed * 1103515245u + 12345u;
 			uint32_t k = (seed >> 16) % 3, what = (seed >> 20) % 10;
 			append_n(s, store_part_get(s, 0, k), k, 1 + (seed >> 8) % 4,
-				 (seed >> 24) % 2 ? 900 : 90000);
+			         (seed >> 24) % 2 ? 900 : 90000);
 			if (what < 4)
 				CHECK(store_write_pending(s) == 0);
 			if (what == 0) {
@@ -604,8 +603,7 @@ int main(void)
 	t_run("store_big_payload_and_time_lookup", t_big_payload_and_time);
 	t_run("store_hwm_follows_writes", t_hwm_follows_writes);
 	t_run("store_topic_delete_reclaims_segments", t_topic_delete_reclaims);
-	t_run("store_topic_delete_crash_at_every_step",
-	      t_topic_delete_crash_at_every_step);
+	t_run("store_topic_delete_crash_at_every_step", t_topic_delete_crash_at_every_step);
 	t_run("store_topic_add_partitions", t_topic_add_parts);
 	t_run("store_part_set_start_reclaims_prefix", t_part_set_start);
 	return 0;

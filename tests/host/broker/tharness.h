@@ -11,13 +11,12 @@
 
 static int t_failed_checks;
 
-#define CHECK(cond)                                                          \
-	do {                                                                 \
-		if (!(cond)) {                                               \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, \
-				__LINE__, #cond);                            \
-			t_failed_checks++;                                   \
-		}                                                            \
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);   \
+			t_failed_checks++;                                                         \
+		}                                                                                  \
 	} while (0)
 
 /* Run one test function and print its TAP line. */
@@ -59,7 +58,8 @@ static __attribute__((unused)) int md_read(void *ctx, uint64_t blk, void *buf, u
 	return 0;
 }
 
-static __attribute__((unused)) int md_write(void *ctx, uint64_t blk, const void *buf, uint32_t count)
+static __attribute__((unused)) int md_write(void *ctx, uint64_t blk, const void *buf,
+                                            uint32_t count)
 {
 	struct memdev *d = ctx;
 	size_t n = (size_t)count * STORE_BLOCK;
@@ -116,8 +116,7 @@ static __attribute__((unused)) void md_crash(struct memdev *d, uint32_t keep, ui
 
 /* Crash that keeps every unflushed write except those to blocks with
  * (blk - base) % mod == 0: models the device reordering writes. */
-static __attribute__((unused)) void md_crash_skip(struct memdev *d, uint64_t base,
-						   uint64_t mod)
+static __attribute__((unused)) void md_crash_skip(struct memdev *d, uint64_t base, uint64_t mod)
 {
 	for (uint32_t i = 0; i < d->nlog; i++) {
 		if (d->log[i].blk >= base && (d->log[i].blk - base) % mod == 0)
@@ -192,7 +191,8 @@ static __attribute__((unused)) uint64_t t_now(void *ctx)
 	return t_clock;
 }
 
-static __attribute__((unused)) void t_log(void *ctx, const char *what, const char *detail, long long v)
+static __attribute__((unused)) void t_log(void *ctx, const char *what, const char *detail,
+                                          long long v)
 {
 	(void)ctx;
 	fprintf(stderr, "  log: %s %s %lld\n", what, detail, v);
@@ -201,9 +201,15 @@ static __attribute__((unused)) void t_log(void *ctx, const char *what, const cha
 static __attribute__((unused)) struct store_platform md_platform(struct memdev *d)
 {
 	return (struct store_platform){
-		.ctx = d, .dev_blocks = d->blocks, .read = md_read,
-		.write = md_write, .flush = md_flush, .alloc = t_alloc,
-		.free = t_free, .now_ms = t_now, .log = t_log,
+	    .ctx = d,
+	    .dev_blocks = d->blocks,
+	    .read = md_read,
+	    .write = md_write,
+	    .flush = md_flush,
+	    .alloc = t_alloc,
+	    .free = t_free,
+	    .now_ms = t_now,
+	    .log = t_log,
 	};
 }
 

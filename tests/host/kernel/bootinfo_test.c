@@ -55,8 +55,9 @@ static void check_entry(uint32_t i, uint64_t base, uint64_t len, uint32_t type)
 	CHECK_EQ(bi.mmap[i].type, type);
 }
 
-static const uint64_t qemu_map[][3] = { { 0, 0x9fc00, 1 }, { 0x9fc00, 0x400, 2 }, { 0xf0000, 0x10000, 2 },
-					{ 0x100000, 0x7fee0000, 1 }, { 0x7ffe0000, 0x20000, 3 }, { 0xfffc0000, 0x40000, 9 } };
+static const uint64_t qemu_map[][3] = {{0, 0x9fc00, 1},          {0x9fc00, 0x400, 2},
+                                       {0xf0000, 0x10000, 2},    {0x100000, 0x7fee0000, 1},
+                                       {0x7ffe0000, 0x20000, 3}, {0xfffc0000, 0x40000, 9}};
 
 static void bootinfo_mb2_full_image(void)
 {
@@ -97,7 +98,8 @@ static void bootinfo_mb2_full_image(void)
 	CHECK_EQ(bi.fb.width, 1024);
 	CHECK_EQ(bi.fb.height, 768);
 	CHECK_EQ(bi.fb.bpp, 32);
-	CHECK(bi.fb.red_pos == 16 && bi.fb.red_size == 8 && bi.fb.green_pos == 8 && bi.fb.blue_pos == 0);
+	CHECK(bi.fb.red_pos == 16 && bi.fb.red_size == 8 && bi.fb.green_pos == 8 &&
+	      bi.fb.blue_pos == 0);
 	CHECK_EQ(bi.rsdp_phys, INFO_PHYS + rsdp_at + 8);
 	CHECK(bi.efi);
 	CHECK_EQ(bi.info_phys, INFO_PHYS);
@@ -312,7 +314,7 @@ static void bootinfo_mb2_unknown_tags_skipped(void)
 
 	img_init(&im, scratch, sizeof(scratch));
 	mb2_begin(&im);
-	mb2_tag(&im, 4, "\x80\x02\0\0\0\0\0\0", 8); /* basic meminfo: not used */
+	mb2_tag(&im, 4, "\x80\x02\0\0\0\0\0\0", 8);      /* basic meminfo: not used */
 	mb2_tag(&im, 5, "\0\0\0\0\0\0\0\0\0\0\0\0", 12); /* boot device */
 	mb2_tag(&im, 99, "abcdefghijk", 11);
 	mb2_tag(&im, 0x7fffffff, NULL, 0);
@@ -372,7 +374,8 @@ static void bootinfo_mb2_unterminated_cmdline_stays_in_tag(void)
 	CHECK_STR(bi.cmdline, "abc");
 }
 
-/* Bug (same cause): a module tag of exactly 16 bytes has no string, but strlcpy reads at its end. */
+/* Bug (same cause): a module tag of exactly 16 bytes has no string, but strlcpy reads at its end.
+ */
 static void bootinfo_mb2_module_tag_without_string_stays_in_tag(void)
 {
 	struct img im;
@@ -409,7 +412,8 @@ static void bootinfo_mb2_mmap_entry_size_overflow_stays_in_tag(void)
 
 static void bootinfo_pvh_full_image(void)
 {
-	const struct pvh_module mods[] = { { 0x400000, 0x20000, "initrd.cpio root" }, { 0x500000, 0x100, NULL } };
+	const struct pvh_module mods[] = {{0x400000, 0x20000, "initrd.cpio root"},
+	                                  {0x500000, 0x100, NULL}};
 	struct img im;
 
 	img_init(&im, scratch, sizeof(scratch));
@@ -473,7 +477,7 @@ static void bootinfo_pvh_limits_and_bad_pointers(void)
 		map[i][2] = 1;
 	}
 	for (int i = 0; i < BOOT_MAX_MODS + 3; i++)
-		mods[i] = (struct pvh_module){ 0x1000000ull * (i + 1), 0x1000, "mod" };
+		mods[i] = (struct pvh_module){0x1000000ull * (i + 1), 0x1000, "mod"};
 	mods[0].size = UINT64_MAX; /* start + size wraps: refused */
 	img_init(&im, scratch, sizeof(scratch));
 	pvh_build(&im, INFO_PHYS, 1, NULL, mods, BOOT_MAX_MODS + 3, map, BOOT_MAX_MMAP + 5, 0);
@@ -512,26 +516,32 @@ static void bootinfo_pvh_cmdline_unterminated(void)
 }
 
 static const struct kt_case cases[] = {
-	KT(bootinfo_mb2_full_image),
-	KT(bootinfo_mb2_fb_ega_text),
-	KT(bootinfo_mb2_rsdp_new_preferred),
-	KT(bootinfo_mb2_total_size_bounds),
-	KT(bootinfo_mb2_tag_size_below_8_stops),
-	KT(bootinfo_mb2_tag_past_end_stops),
-	KT(bootinfo_mb2_mmap_entry_size),
-	KT(bootinfo_mb2_too_many_mmap_entries_capped),
-	KT(bootinfo_mb2_too_many_modules_capped),
-	KT(bootinfo_mb2_unknown_tags_skipped),
-	KT(bootinfo_mb2_long_cmdline_truncated),
-	KT(bootinfo_mb2_end_tag_stops),
-	KT(bootinfo_pvh_full_image),
-	KT(bootinfo_pvh_bad_magic),
-	KT(bootinfo_pvh_version0_has_no_memmap),
-	KT(bootinfo_pvh_limits_and_bad_pointers),
-	KT(bootinfo_pvh_cmdline_unterminated),
-	KT(bootinfo_mb2_unterminated_cmdline_stays_in_tag), /* regression: strlcpy() strlen()s the tag string past the tag end (arch/x86_64/bootinfo.c mb2_tag) */
-	KT(bootinfo_mb2_module_tag_without_string_stays_in_tag), /* regression: strlcpy() reads past a 16-byte module tag (arch/x86_64/bootinfo.c mb2_tag) */
-	KT(bootinfo_mb2_mmap_entry_size_overflow_stays_in_tag), /* regression: off + entry_size wraps in 32 bits, entry read past the tag (arch/x86_64/bootinfo.c mb2_tag) */
+    KT(bootinfo_mb2_full_image),
+    KT(bootinfo_mb2_fb_ega_text),
+    KT(bootinfo_mb2_rsdp_new_preferred),
+    KT(bootinfo_mb2_total_size_bounds),
+    KT(bootinfo_mb2_tag_size_below_8_stops),
+    KT(bootinfo_mb2_tag_past_end_stops),
+    KT(bootinfo_mb2_mmap_entry_size),
+    KT(bootinfo_mb2_too_many_mmap_entries_capped),
+    KT(bootinfo_mb2_too_many_modules_capped),
+    KT(bootinfo_mb2_unknown_tags_skipped),
+    KT(bootinfo_mb2_long_cmdline_truncated),
+    KT(bootinfo_mb2_end_tag_stops),
+    KT(bootinfo_pvh_full_image),
+    KT(bootinfo_pvh_bad_magic),
+    KT(bootinfo_pvh_version0_has_no_memmap),
+    KT(bootinfo_pvh_limits_and_bad_pointers),
+    KT(bootinfo_pvh_cmdline_unterminated),
+    KT(bootinfo_mb2_unterminated_cmdline_stays_in_tag), /* regression: strlcpy() strlen()s the tag
+                                                           string past the tag end
+                                                           (arch/x86_64/bootinfo.c mb2_tag) */
+    KT(bootinfo_mb2_module_tag_without_string_stays_in_tag), /* regression: strlcpy() reads past a
+                                                                16-byte module tag
+                                                                (arch/x86_64/bootinfo.c mb2_tag) */
+    KT(bootinfo_mb2_mmap_entry_size_overflow_stays_in_tag), /* regression: off + entry_size wraps in
+                                                               32 bits, entry read past the tag
+                                                               (arch/x86_64/bootinfo.c mb2_tag) */
 };
 
 int main(int argc, char **argv)

@@ -74,9 +74,10 @@ static void bootinfo_cmdline_get_key_after_bare_word(void)
 }
 
 static const struct kt_case cases[] = {
-	KT(bootinfo_cmdline_has_words),
-	KT(bootinfo_cmdline_get_values),
-	KT(bootinfo_cmdline_get_key_after_bare_word), /* regression: cmdline_get stops at the first match even if it is the bare word (arch/x86_64/bootinfo.c) */
+    KT(bootinfo_cmdline_has_words), KT(bootinfo_cmdline_get_values),
+    KT(bootinfo_cmdline_get_key_after_bare_word), /* regression: cmdline_get stops at the first
+                                                     match even if it is the bare word
+                                                     (arch/x86_64/bootinfo.c) */
 };
 
 int main(int argc, char **argv)

@@ -21,14 +21,17 @@ struct file {
 
 /* Names of 1..4 and 12 characters cover every header+name padding case. */
 static const struct file files[] = {
-	{ "init", "\x7f" "ELF....binary", 13 },
-	{ "etc/boot.conf", "# boot config\nsmp=on\n", 21 },
-	{ "empty", "", 0 },
-	{ "a", "1", 1 },
-	{ "ab", "22", 2 },
-	{ "abc", "333", 3 },
-	{ "abcd", "4444", 4 },
-	{ "dir/nested/file", "hello, world", 12 },
+    {"init",
+     "\x7f"
+     "ELF....binary",
+     13},
+    {"etc/boot.conf", "# boot config\nsmp=on\n", 21},
+    {"empty", "", 0},
+    {"a", "1", 1},
+    {"ab", "22", 2},
+    {"abc", "333", 3},
+    {"abcd", "4444", 4},
+    {"dir/nested/file", "hello, world", 12},
 };
 #define NFILES ARRAY_SIZE(files)
 
@@ -44,7 +47,8 @@ static void build(struct img *im, bool trailer)
 	size_t at = im->len;
 	if (trailer)
 		cpio_put_trailer(im);
-	data_end[NFILES] = ALIGN_UP(at + 110 + 11, 4); /* an empty entry's data starts after the name padding */
+	data_end[NFILES] =
+	    ALIGN_UP(at + 110 + 11, 4); /* an empty entry's data starts after the name padding */
 }
 
 static uint8_t *heap_copy(const struct img *im, size_t len)
@@ -73,7 +77,8 @@ static void cpio_valid_archive(void)
 		CHECK_EQ(e.size, files[i].size);
 		CHECK(!memcmp(e.data, files[i].data, e.size));
 		CHECK_EQ(e.mode, 0100644);
-		CHECK_EQ((uintptr_t)e.data % 4, (uintptr_t)a % 4); /* data is 4-aligned in the archive */
+		CHECK_EQ((uintptr_t)e.data % 4,
+		         (uintptr_t)a % 4); /* data is 4-aligned in the archive */
 		CHECK_EQ(off % 4, 0);
 	}
 	CHECK_EQ(cpio_next(a, im.len, &off, &e), CPIO_END);
@@ -134,7 +139,7 @@ static void cpio_bad_magic(void)
 
 static void cpio_bad_hex_field(void)
 {
-	static const char bad[] = { 'g', 'G', ' ', '-', 'x', '\0', (char)0xff };
+	static const char bad[] = {'g', 'G', ' ', '-', 'x', '\0', (char)0xff};
 	struct img im;
 	uint32_t n;
 
@@ -243,16 +248,16 @@ static void cpio_strerror_all(void)
 }
 
 static const struct kt_case cases[] = {
-	KT(cpio_valid_archive),
-	KT(cpio_find_files),
-	KT(cpio_newc_crc_magic_and_hex_case),
-	KT(cpio_bad_magic),
-	KT(cpio_bad_hex_field),
-	KT(cpio_bad_namesize),
-	KT(cpio_missing_trailer_truncated),
-	KT(cpio_truncated_at_every_offset),
-	KT(cpio_huge_sizes_no_overflow),
-	KT(cpio_strerror_all),
+    KT(cpio_valid_archive),
+    KT(cpio_find_files),
+    KT(cpio_newc_crc_magic_and_hex_case),
+    KT(cpio_bad_magic),
+    KT(cpio_bad_hex_field),
+    KT(cpio_bad_namesize),
+    KT(cpio_missing_trailer_truncated),
+    KT(cpio_truncated_at_every_offset),
+    KT(cpio_huge_sizes_no_overflow),
+    KT(cpio_strerror_all),
 };
 
 int main(int argc, char **argv)

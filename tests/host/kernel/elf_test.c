@@ -11,18 +11,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TOP 0x800000000000ull /* USER_TOP of both callers */
-#define RX  (ELF_PF_R | ELF_PF_X)
-#define RW  (ELF_PF_R | ELF_PF_W)
+#define TOP     0x800000000000ull /* USER_TOP of both callers */
+#define RX      (ELF_PF_R | ELF_PF_X)
+#define RW      (ELF_PF_R | ELF_PF_W)
 #define PT_LOAD 1
 
 static uint8_t scratch[1 << 16];
 
 /* A typical static executable: text, read-only data, data + bss. */
 static const struct elf_seg three[] = {
-	{ PT_LOAD, RX, 0x400000, 0x1234, 0x1234 },
-	{ PT_LOAD, ELF_PF_R, 0x402000, 0x300, 0x300 },
-	{ PT_LOAD, RW, 0x403010, 0x100, 0x3000 },
+    {PT_LOAD, RX, 0x400000, 0x1234, 0x1234},
+    {PT_LOAD, ELF_PF_R, 0x402000, 0x300, 0x300},
+    {PT_LOAD, RW, 0x403010, 0x100, 0x3000},
 };
 
 static int parse_len(const struct img *im, size_t len, uint64_t top, struct elf_image *out)
@@ -41,7 +41,8 @@ static int parse(const struct img *im, struct elf_image *out)
 	return parse_len(im, im->len, TOP, out);
 }
 
-static void build(struct img *im, uint64_t entry, const struct elf_seg *segs, size_t n, uint64_t *offsets)
+static void build(struct img *im, uint64_t entry, const struct elf_seg *segs, size_t n,
+                  uint64_t *offsets)
 {
 	img_init(im, scratch, sizeof(scratch));
 	elf_build(im, entry, segs, n, offsets);
@@ -56,7 +57,8 @@ static void expect(int line, uint64_t entry, const struct elf_seg *segs, size_t 
 	build(&im, entry, segs, n, NULL);
 	int r = parse(&im, &out);
 	if (r != err)
-		kt_fail(__FILE__, line, "elf_parse: %d (%s), want %d (%s)", r, elf_strerror(r), err, elf_strerror(err));
+		kt_fail(__FILE__, line, "elf_parse: %d (%s), want %d (%s)", r, elf_strerror(r), err,
+		        elf_strerror(err));
 }
 #define EXPECT(entry, segs, err) expect(__LINE__, entry, segs, ARRAY_SIZE(segs), err)
 
@@ -85,8 +87,8 @@ static void elf_valid_three_segments(void)
 static void elf_valid_two_segments_entry_edges(void)
 {
 	static const struct elf_seg two[] = {
-		{ PT_LOAD, RW, 0x1000, 0x10, 0x10 },
-		{ PT_LOAD, ELF_PF_X, 0x7fffffffe000, 0x20, 0x2000 },
+	    {PT_LOAD, RW, 0x1000, 0x10, 0x10},
+	    {PT_LOAD, ELF_PF_X, 0x7fffffffe000, 0x20, 0x2000},
 	};
 	struct img im;
 	struct elf_image out;
@@ -115,24 +117,28 @@ static void expect_format(int line, size_t at, int width, uint64_t v)
 		img_set16(&im, at, (uint16_t)v);
 	int r = parse(&im, &out);
 	if (r != ELF_EFORMAT)
-		kt_fail(__FILE__, line, "byte %zu = %#llx: %d, want ELF_EFORMAT", at, (unsigned long long)v, r);
+		kt_fail(__FILE__, line, "byte %zu = %#llx: %d, want ELF_EFORMAT", at,
+		        (unsigned long long)v, r);
 	CHECK_EQ(out.nsegs, 0);
 }
 
 static void elf_bad_header_fields(void)
 {
 	for (size_t i = 0; i < 4; i++)
-		expect_format(__LINE__, i, 1, (uint8_t)("\x7f" "ELF"[i] ^ 0x20));
+		expect_format(__LINE__, i, 1,
+		              (uint8_t)("\x7f"
+		                        "ELF"[i] ^
+		                        0x20));
 	expect_format(__LINE__, ELF_OFF_CLASS, 1, 1); /* ELFCLASS32 */
 	expect_format(__LINE__, ELF_OFF_CLASS, 1, 0);
 	expect_format(__LINE__, ELF_OFF_CLASS, 1, 3);
 	expect_format(__LINE__, ELF_OFF_DATA, 1, 2); /* big-endian */
 	expect_format(__LINE__, ELF_OFF_DATA, 1, 0);
-	expect_format(__LINE__, ELF_OFF_TYPE, 2, 3); /* ET_DYN */
-	expect_format(__LINE__, ELF_OFF_TYPE, 2, 1); /* ET_REL */
-	expect_format(__LINE__, ELF_OFF_TYPE, 2, 4); /* ET_CORE */
+	expect_format(__LINE__, ELF_OFF_TYPE, 2, 3);      /* ET_DYN */
+	expect_format(__LINE__, ELF_OFF_TYPE, 2, 1);      /* ET_REL */
+	expect_format(__LINE__, ELF_OFF_TYPE, 2, 4);      /* ET_CORE */
 	expect_format(__LINE__, ELF_OFF_TYPE, 2, 0x0200); /* ET_EXEC big-endian */
-	expect_format(__LINE__, ELF_OFF_MACHINE, 2, 3); /* EM_386 */
+	expect_format(__LINE__, ELF_OFF_MACHINE, 2, 3);   /* EM_386 */
 	expect_format(__LINE__, ELF_OFF_MACHINE, 2, 183); /* EM_AARCH64 */
 	expect_format(__LINE__, ELF_OFF_MACHINE, 2, 0x3e00);
 	expect_format(__LINE__, ELF_OFF_PHENTSIZE, 2, 32); /* ELF32's */
@@ -150,7 +156,8 @@ static void check_trunc_range(size_t from, size_t to)
 	for (size_t len = from; len < to; len++) {
 		int r = parse_len(&im, len, TOP, &out);
 		if (r != ELF_ETRUNC)
-			kt_fail(__FILE__, __LINE__, "length %zu of %zu: %d, want ELF_ETRUNC", len, im.len, r);
+			kt_fail(__FILE__, __LINE__, "length %zu of %zu: %d, want ELF_ETRUNC", len,
+			        im.len, r);
 	}
 	CHECK_EQ(parse_len(&im, im.len, TOP, &out), ELF_OK);
 }
@@ -178,7 +185,7 @@ static void elf_huge_offsets_no_overflow(void)
 {
 	struct img im;
 	struct elf_image out;
-	static const uint64_t phoffs[] = { 0xffffffffffffffffull, 0xfffffffffffffff0ull, 1ull << 63 };
+	static const uint64_t phoffs[] = {0xffffffffffffffffull, 0xfffffffffffffff0ull, 1ull << 63};
 
 	for (size_t i = 0; i < ARRAY_SIZE(phoffs); i++) {
 		build(&im, 0x400100, three, 3, NULL);
@@ -205,8 +212,8 @@ static void elf_huge_offsets_no_overflow(void)
 
 static void elf_filesz_above_memsz(void)
 {
-	const struct elf_seg s[] = { { PT_LOAD, RX, 0x400000, 0x101, 0x100 } };
-	const struct elf_seg eq[] = { { PT_LOAD, RX, 0x400000, 0x100, 0x100 } };
+	const struct elf_seg s[] = {{PT_LOAD, RX, 0x400000, 0x101, 0x100}};
+	const struct elf_seg eq[] = {{PT_LOAD, RX, 0x400000, 0x100, 0x100}};
 
 	EXPECT(0x400000, s, ELF_ESEGMENT);
 	EXPECT(0x400000, eq, ELF_OK);
@@ -214,10 +221,10 @@ static void elf_filesz_above_memsz(void)
 
 static void elf_segment_below_4096(void)
 {
-	const struct elf_seg at0[] = { { PT_LOAD, RX, 0, 0x10, 0x10 } };
-	const struct elf_seg at4095[] = { { PT_LOAD, RX, 0xfff, 0x10, 0x10 } };
-	const struct elf_seg at4096[] = { { PT_LOAD, RX, 0x1000, 0x10, 0x10 } };
-	const struct elf_seg second[] = { three[0], { PT_LOAD, RW, 0x800, 0x10, 0x10 } };
+	const struct elf_seg at0[] = {{PT_LOAD, RX, 0, 0x10, 0x10}};
+	const struct elf_seg at4095[] = {{PT_LOAD, RX, 0xfff, 0x10, 0x10}};
+	const struct elf_seg at4096[] = {{PT_LOAD, RX, 0x1000, 0x10, 0x10}};
+	const struct elf_seg second[] = {three[0], {PT_LOAD, RW, 0x800, 0x10, 0x10}};
 
 	EXPECT(0x10, at0, ELF_ESEGMENT);
 	EXPECT(0x1000, at4095, ELF_ESEGMENT);
@@ -227,10 +234,10 @@ static void elf_segment_below_4096(void)
 
 static void elf_segment_beyond_user_top(void)
 {
-	const struct elf_seg at_top[] = { three[0], { PT_LOAD, RW, TOP, 0, 0x10 } };
-	const struct elf_seg past[] = { three[0], { PT_LOAD, RW, TOP - 0x1000, 0, 0x1001 } };
-	const struct elf_seg high[] = { three[0], { PT_LOAD, RW, 0xffff800000000000ull, 0, 0x1000 } };
-	const struct elf_seg ends_at_top[] = { three[0], { PT_LOAD, RW, TOP - 0x1000, 0, 0x1000 } };
+	const struct elf_seg at_top[] = {three[0], {PT_LOAD, RW, TOP, 0, 0x10}};
+	const struct elf_seg past[] = {three[0], {PT_LOAD, RW, TOP - 0x1000, 0, 0x1001}};
+	const struct elf_seg high[] = {three[0], {PT_LOAD, RW, 0xffff800000000000ull, 0, 0x1000}};
+	const struct elf_seg ends_at_top[] = {three[0], {PT_LOAD, RW, TOP - 0x1000, 0, 0x1000}};
 	struct img im;
 	struct elf_image out;
 
@@ -247,9 +254,9 @@ static void elf_segment_beyond_user_top(void)
 
 static void elf_memsz_wraps(void)
 {
-	const struct elf_seg w1[] = { three[0], { PT_LOAD, RW, 0x600000, 0, 0xffffffffffffffffull } };
-	const struct elf_seg w2[] = { three[0], { PT_LOAD, RW, 0x600000, 0, 0ull - 0x600000 } };
-	const struct elf_seg w3[] = { three[0], { PT_LOAD, RW, 0x600000, 0, 0ull - 0x5ff000 } };
+	const struct elf_seg w1[] = {three[0], {PT_LOAD, RW, 0x600000, 0, 0xffffffffffffffffull}};
+	const struct elf_seg w2[] = {three[0], {PT_LOAD, RW, 0x600000, 0, 0ull - 0x600000}};
+	const struct elf_seg w3[] = {three[0], {PT_LOAD, RW, 0x600000, 0, 0ull - 0x5ff000}};
 
 	EXPECT(0x400000, w1, ELF_ESEGMENT);
 	EXPECT(0x400000, w2, ELF_ESEGMENT);
@@ -258,14 +265,22 @@ static void elf_memsz_wraps(void)
 
 static void elf_overlap_page_granularity(void)
 {
-	const struct elf_seg same_page[] = { { PT_LOAD, RX, 0x400000, 0x10, 0x800 }, { PT_LOAD, RW, 0x400900, 0, 0x10 } };
-	const struct elf_seg touching[] = { { PT_LOAD, RX, 0x400000, 0x10, 0x800 }, { PT_LOAD, RW, 0x401000, 0, 0x10 } };
-	const struct elf_seg ends_in[] = { { PT_LOAD, RX, 0x402000, 0x10, 0x10 }, { PT_LOAD, RW, 0x400000, 0, 0x2001 } };
-	const struct elf_seg ends_before[] = { { PT_LOAD, RX, 0x402000, 0x10, 0x10 }, { PT_LOAD, RW, 0x400000, 0, 0x2000 } };
-	const struct elf_seg inside[] = { { PT_LOAD, RX, 0x400000, 0x10, 0x10000 }, { PT_LOAD, RW, 0x405000, 0, 0x10 } };
-	const struct elf_seg contains[] = { { PT_LOAD, RX, 0x405000, 0x10, 0x10 }, { PT_LOAD, RW, 0x400000, 0, 0x10000 } };
-	const struct elf_seg same[] = { { PT_LOAD, RX, 0x400000, 0x10, 0x10 }, { PT_LOAD, RX, 0x400000, 0x10, 0x10 } };
-	const struct elf_seg third[] = { three[0], three[1], three[2], { PT_LOAD, RW, 0x401ff0, 0, 0x10 } };
+	const struct elf_seg same_page[] = {{PT_LOAD, RX, 0x400000, 0x10, 0x800},
+	                                    {PT_LOAD, RW, 0x400900, 0, 0x10}};
+	const struct elf_seg touching[] = {{PT_LOAD, RX, 0x400000, 0x10, 0x800},
+	                                   {PT_LOAD, RW, 0x401000, 0, 0x10}};
+	const struct elf_seg ends_in[] = {{PT_LOAD, RX, 0x402000, 0x10, 0x10},
+	                                  {PT_LOAD, RW, 0x400000, 0, 0x2001}};
+	const struct elf_seg ends_before[] = {{PT_LOAD, RX, 0x402000, 0x10, 0x10},
+	                                      {PT_LOAD, RW, 0x400000, 0, 0x2000}};
+	const struct elf_seg inside[] = {{PT_LOAD, RX, 0x400000, 0x10, 0x10000},
+	                                 {PT_LOAD, RW, 0x405000, 0, 0x10}};
+	const struct elf_seg contains[] = {{PT_LOAD, RX, 0x405000, 0x10, 0x10},
+	                                   {PT_LOAD, RW, 0x400000, 0, 0x10000}};
+	const struct elf_seg same[] = {{PT_LOAD, RX, 0x400000, 0x10, 0x10},
+	                               {PT_LOAD, RX, 0x400000, 0x10, 0x10}};
+	const struct elf_seg third[] = {
+	    three[0], three[1], three[2], {PT_LOAD, RW, 0x401ff0, 0, 0x10}};
 
 	EXPECT(0x400000, same_page, ELF_ESEGMENT);
 	EXPECT(0x400000, touching, ELF_OK);
@@ -279,8 +294,8 @@ static void elf_overlap_page_granularity(void)
 
 static void elf_entry_outside_executable_segment(void)
 {
-	const struct elf_seg no_x[] = { { PT_LOAD, RW, 0x400000, 0x10, 0x10 } };
-	const struct elf_seg none[] = { { 4, ELF_PF_R, 0x400000, 0x10, 0x10 } };
+	const struct elf_seg no_x[] = {{PT_LOAD, RW, 0x400000, 0x10, 0x10}};
+	const struct elf_seg none[] = {{4, ELF_PF_R, 0x400000, 0x10, 0x10}};
 
 	EXPECT(0x403010, three, ELF_ESEGMENT); /* in the data segment */
 	EXPECT(0x402000, three, ELF_ESEGMENT); /* in the rodata segment */
@@ -300,7 +315,7 @@ static void elf_too_many_segments(void)
 	struct elf_image out;
 
 	for (size_t i = 0; i < ARRAY_SIZE(s); i++)
-		s[i] = (struct elf_seg){ PT_LOAD, RX, 0x400000 + i * 0x1000, 0x8, 0x1000 };
+		s[i] = (struct elf_seg){PT_LOAD, RX, 0x400000 + i * 0x1000, 0x8, 0x1000};
 	build(&im, 0x400000, s, ELF_MAX_SEGMENTS, NULL);
 	CHECK_EQ(parse(&im, &out), ELF_OK);
 	CHECK_EQ(out.nsegs, ELF_MAX_SEGMENTS);
@@ -309,19 +324,21 @@ static void elf_too_many_segments(void)
 	CHECK_EQ(parse(&im, &out), ELF_ETOOMANY);
 }
 
-/* PT_NULL, PT_DYNAMIC, PT_INTERP, PT_NOTE, PT_PHDR, PT_TLS, GNU_STACK with values a PT_LOAD may not have. */
+/* PT_NULL, PT_DYNAMIC, PT_INTERP, PT_NOTE, PT_PHDR, PT_TLS, GNU_STACK with values a PT_LOAD may not
+ * have. */
 static void elf_non_load_headers_ignored(void)
 {
-	static const uint32_t types[] = { 0, 2, 3, 4, 6, 7, 0x6474e551, 0x6474e552, 0xffffffff };
+	static const uint32_t types[] = {0, 2, 3, 4, 6, 7, 0x6474e551, 0x6474e552, 0xffffffff};
 	struct elf_seg s[ARRAY_SIZE(types) + ELF_MAX_SEGMENTS];
 	struct img im;
 	struct elf_image out;
 	size_t n = 0;
 
 	for (size_t i = 0; i < ARRAY_SIZE(types); i++) {
-		s[n++] = (struct elf_seg){ types[i], RX, 0, 0x20, 0x10 }; /* below 4096 and filesz > memsz */
+		s[n++] = (struct elf_seg){types[i], RX, 0, 0x20,
+		                          0x10}; /* below 4096 and filesz > memsz */
 		if (i < ELF_MAX_SEGMENTS)
-			s[n++] = (struct elf_seg){ PT_LOAD, RX, 0x400000 + i * 0x1000, 0x8, 0x10 };
+			s[n++] = (struct elf_seg){PT_LOAD, RX, 0x400000 + i * 0x1000, 0x8, 0x10};
 	}
 	build(&im, 0x400000, s, n, NULL);
 	img_set64(&im, ELF_PH(0) + ELF_PH_OFFSET, 0xffffffffffff0000ull); /* past the end */
@@ -339,10 +356,10 @@ static void elf_zero_memsz_segments_ignored(void)
 	struct elf_image out;
 
 	for (size_t i = 0; i < ELF_MAX_SEGMENTS; i++)
-		s[i] = (struct elf_seg){ PT_LOAD, RX, 0x400000 + i * 0x1000, 0x8, 0x1000 };
-	s[ELF_MAX_SEGMENTS] = (struct elf_seg){ PT_LOAD, RW, 0, 0, 0 };
-	s[ELF_MAX_SEGMENTS + 1] = (struct elf_seg){ PT_LOAD, RW, 0x400000, 0, 0 };
-	s[ELF_MAX_SEGMENTS + 2] = (struct elf_seg){ PT_LOAD, RW, TOP + 0x1000, 0, 0 };
+		s[i] = (struct elf_seg){PT_LOAD, RX, 0x400000 + i * 0x1000, 0x8, 0x1000};
+	s[ELF_MAX_SEGMENTS] = (struct elf_seg){PT_LOAD, RW, 0, 0, 0};
+	s[ELF_MAX_SEGMENTS + 1] = (struct elf_seg){PT_LOAD, RW, 0x400000, 0, 0};
+	s[ELF_MAX_SEGMENTS + 2] = (struct elf_seg){PT_LOAD, RW, TOP + 0x1000, 0, 0};
 	build(&im, 0x400000, s, ARRAY_SIZE(s), NULL);
 	CHECK_EQ(parse(&im, &out), ELF_OK);
 	CHECK_EQ(out.nsegs, ELF_MAX_SEGMENTS);
@@ -358,12 +375,12 @@ static void elf_zero_memsz_segments_ignored(void)
 static void elf_overlap_check_wraps_near_top(void)
 {
 	const struct elf_seg s[] = {
-		{ PT_LOAD, RX, 0xffffffffffffe000ull, 0x10, 0x1800 },
-		{ PT_LOAD, RW, 0xfffffffffffff900ull, 0, 0x100 },
+	    {PT_LOAD, RX, 0xffffffffffffe000ull, 0x10, 0x1800},
+	    {PT_LOAD, RW, 0xfffffffffffff900ull, 0, 0x100},
 	};
 	const struct elf_seg apart[] = {
-		{ PT_LOAD, RX, 0xffffffffffffe000ull, 0x10, 0x1000 },
-		{ PT_LOAD, RW, 0xfffffffffffff900ull, 0, 0x100 },
+	    {PT_LOAD, RX, 0xffffffffffffe000ull, 0x10, 0x1000},
+	    {PT_LOAD, RW, 0xfffffffffffff900ull, 0, 0x100},
 	};
 	struct img im;
 	struct elf_image out;
@@ -385,24 +402,24 @@ static void elf_strerror_all(void)
 }
 
 static const struct kt_case cases[] = {
-	KT(elf_valid_three_segments),
-	KT(elf_valid_two_segments_entry_edges),
-	KT(elf_bad_header_fields),
-	KT(elf_header_truncated_at_every_length),
-	KT(elf_phdrs_truncated_at_every_length),
-	KT(elf_segment_data_truncated_at_every_length),
-	KT(elf_huge_offsets_no_overflow),
-	KT(elf_filesz_above_memsz),
-	KT(elf_segment_below_4096),
-	KT(elf_segment_beyond_user_top),
-	KT(elf_memsz_wraps),
-	KT(elf_overlap_page_granularity),
-	KT(elf_entry_outside_executable_segment),
-	KT(elf_too_many_segments),
-	KT(elf_non_load_headers_ignored),
-	KT(elf_zero_memsz_segments_ignored),
-	KT(elf_overlap_check_wraps_near_top),
-	KT(elf_strerror_all),
+    KT(elf_valid_three_segments),
+    KT(elf_valid_two_segments_entry_edges),
+    KT(elf_bad_header_fields),
+    KT(elf_header_truncated_at_every_length),
+    KT(elf_phdrs_truncated_at_every_length),
+    KT(elf_segment_data_truncated_at_every_length),
+    KT(elf_huge_offsets_no_overflow),
+    KT(elf_filesz_above_memsz),
+    KT(elf_segment_below_4096),
+    KT(elf_segment_beyond_user_top),
+    KT(elf_memsz_wraps),
+    KT(elf_overlap_page_granularity),
+    KT(elf_entry_outside_executable_segment),
+    KT(elf_too_many_segments),
+    KT(elf_non_load_headers_ignored),
+    KT(elf_zero_memsz_segments_ignored),
+    KT(elf_overlap_check_wraps_near_top),
+    KT(elf_strerror_all),
 };
 
 int main(int argc, char **argv)

@@ -13,7 +13,7 @@
 
 /* lib/fmt.h's declarations under the names lib/fmt.c is compiled with here. */
 #define vsnprintf hl_vsnprintf
-#define snprintf hl_snprintf
+#define snprintf  hl_snprintf
 #include <lib/fmt.h>
 #undef vsnprintf
 #undef snprintf
@@ -23,7 +23,8 @@ static char kbuf[512], lbuf[512];
 static void same_check(const char *file, int line, const char *what, int kret, int lret)
 {
 	if (kret != lret || strcmp(kbuf, lbuf))
-		kt_fail(file, line, "%s: kernel \"%s\" (%d), libc \"%s\" (%d)", what, kbuf, kret, lbuf, lret);
+		kt_fail(file, line, "%s: kernel \"%s\" (%d), libc \"%s\" (%d)", what, kbuf, kret,
+		        lbuf, lret);
 }
 
 /* Format with both and compare text and return value. */
@@ -38,9 +39,9 @@ static void same_check(const char *file, int line, const char *what, int kret, i
 #define KERNEL_IS(want, ...)                                                                       \
 	do {                                                                                       \
 		int kr_ = hl_snprintf(kbuf, sizeof(kbuf), __VA_ARGS__);                            \
-		if (strcmp(kbuf, want) || kr_ != (int)strlen(want))                               \
-			kt_fail(__FILE__, __LINE__, "%s: kernel \"%s\" (%d), want \"%s\"", #__VA_ARGS__, \
-				kbuf, kr_, want);                                                  \
+		if (strcmp(kbuf, want) || kr_ != (int)strlen(want))                                \
+			kt_fail(__FILE__, __LINE__, "%s: kernel \"%s\" (%d), want \"%s\"",         \
+			        #__VA_ARGS__, kbuf, kr_, want);                                    \
 	} while (0)
 
 static void fmt_plain_text_and_percent(void)
@@ -54,7 +55,7 @@ static void fmt_plain_text_and_percent(void)
 
 static void fmt_signed_decimal(void)
 {
-	static const int v[] = { 0, 1, -1, 42, -42, 9, 10, INT_MAX, INT_MIN, 1000000, -999999 };
+	static const int v[] = {0, 1, -1, 42, -42, 9, 10, INT_MAX, INT_MIN, 1000000, -999999};
 
 	for (size_t i = 0; i < ARRAY_SIZE(v); i++) {
 		SAME("%d", v[i]);
@@ -69,7 +70,7 @@ static void fmt_signed_decimal(void)
 
 static void fmt_unsigned_hex_octal(void)
 {
-	static const unsigned v[] = { 0, 1, 7, 8, 15, 16, 255, 0xdeadbeef, UINT_MAX, 01234567 };
+	static const unsigned v[] = {0, 1, 7, 8, 15, 16, 255, 0xdeadbeef, UINT_MAX, 01234567};
 
 	for (size_t i = 0; i < ARRAY_SIZE(v); i++) {
 		SAME("%u %x %X %o", v[i], v[i], v[i], v[i]);
@@ -92,13 +93,14 @@ static void fmt_length_modifiers(void)
 {
 	SAME("%ld %lu %lx", -5L, 5UL, 0xffffffffffUL);
 	SAME("%lld %llu %llx", LLONG_MIN, ULLONG_MAX, ULLONG_MAX);
-	SAME("%lld|%20lld|%-20lld|%020lld", (long long)INT64_MIN, (long long)INT64_MIN, (long long)INT64_MIN,
-	     (long long)INT64_MIN);
+	SAME("%lld|%20lld|%-20lld|%020lld", (long long)INT64_MIN, (long long)INT64_MIN,
+	     (long long)INT64_MIN, (long long)INT64_MIN);
 	SAME("%lld %lld", LLONG_MAX, -1LL);
 	SAME("%zu %zx %zd", (size_t)SIZE_MAX, (size_t)0x1000, (ssize_t)-3);
 	SAME("%hd %hu %hx", (short)-2, (unsigned short)65535, (unsigned short)0x8000);
 	SAME("%hhd %hhu %hhx", (signed char)-128, (unsigned char)255, (unsigned char)0x7f);
-	/* An int argument wider than the modifier is truncated like libc does (clang warns: on purpose). */
+	/* An int argument wider than the modifier is truncated like libc does (clang warns: on
+	 * purpose). */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat"
 	SAME("%hd %hu %hhd %hhu %hhx", 70000, 70000, 300, 300, -1);
@@ -181,16 +183,25 @@ static void fmt_vsnprintf_and_odd_formats(void)
 /* Random integer conversions with random flags and widths, against libc. */
 static void fmt_random_against_libc(void)
 {
-	static const char *const conv[] = { "d", "i", "u", "x", "X", "o", "ld", "lu", "lx", "lld", "llu", "llX",
-					    "hd", "hu", "hhd", "hhu", "hhx", "zu", "zx" };
+	static const char *const conv[] = {"d",   "i",   "u",   "x",   "X",   "o",  "ld",
+	                                   "lu",  "lx",  "lld", "llu", "llX", "hd", "hu",
+	                                   "hhd", "hhu", "hhx", "zu",  "zx"};
 	char f[32];
 
 	for (int it = 0; it < 20000 && !kt_failed(); it++) {
 		const char *c = conv[kt_below(ARRAY_SIZE(conv))];
 		unsigned flag = (unsigned)kt_below(3), width = (unsigned)kt_below(24);
-		snprintf(f, sizeof(f), "<%%%s%.0u%s>", flag == 1 ? "-" : flag == 2 ? "0" : "", width, c);
+		snprintf(f, sizeof(f), "<%%%s%.0u%s>",
+		         flag == 1   ? "-"
+		         : flag == 2 ? "0"
+		                     : "",
+		         width, c);
 		if (!width)
-			snprintf(f, sizeof(f), "<%%%s%s>", flag == 1 ? "-" : flag == 2 ? "0" : "", c);
+			snprintf(f, sizeof(f), "<%%%s%s>",
+			         flag == 1   ? "-"
+			         : flag == 2 ? "0"
+			                     : "",
+			         c);
 		uint64_t v = kt_rand() >> kt_below(64);
 		bool wide = c[0] == 'l' || c[0] == 'z';
 		int kr, lr;
@@ -215,7 +226,7 @@ static void fmt_random_against_libc(void)
  */
 static void fmt_precision_bounds_string_read(void)
 {
-	char unterminated[4] = { 'w', 'x', 'y', 'z' };
+	char unterminated[4] = {'w', 'x', 'y', 'z'};
 
 	SAME("%.4s|%.3s", unterminated, unterminated);
 }
@@ -234,19 +245,21 @@ static void fmt_char_width(void)
 }
 
 static const struct kt_case cases[] = {
-	KT(fmt_plain_text_and_percent),
-	KT(fmt_signed_decimal),
-	KT(fmt_unsigned_hex_octal),
-	KT(fmt_alt_hex_zero_prints_0x0),
-	KT(fmt_length_modifiers),
-	KT(fmt_strings_and_precision),
-	KT(fmt_pointer),
-	KT(fmt_truncation),
-	KT(fmt_vsnprintf_and_odd_formats),
-	KT(fmt_random_against_libc),
-	KT(fmt_precision_bounds_string_read), /* regression: %.Ns reads byte N of the string (lib/fmt.c put_str) */
-	KT(fmt_alt_hex_width_pads_before_prefix), /* regression: "%#8x" puts 0x before the padding (lib/fmt.c) */
-	KT(fmt_char_width), /* regression: %c ignores width and '-' (lib/fmt.c) */
+    KT(fmt_plain_text_and_percent),
+    KT(fmt_signed_decimal),
+    KT(fmt_unsigned_hex_octal),
+    KT(fmt_alt_hex_zero_prints_0x0),
+    KT(fmt_length_modifiers),
+    KT(fmt_strings_and_precision),
+    KT(fmt_pointer),
+    KT(fmt_truncation),
+    KT(fmt_vsnprintf_and_odd_formats),
+    KT(fmt_random_against_libc),
+    KT(fmt_precision_bounds_string_read), /* regression: %.Ns reads byte N of the string (lib/fmt.c
+                                             put_str) */
+    KT(fmt_alt_hex_width_pads_before_prefix), /* regression: "%#8x" puts 0x before the padding
+                                                 (lib/fmt.c) */
+    KT(fmt_char_width),                       /* regression: %c ignores width and '-' (lib/fmt.c) */
 };
 
 int main(int argc, char **argv)

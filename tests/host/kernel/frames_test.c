@@ -173,7 +173,7 @@ static void frames_double_free_changes_nothing(void)
 	CHECK(frames_free(&fm, f, 10));
 	uint64_t before[ARRAY_SIZE(bits)], nfree = fm.nfree;
 	memcpy(before, bits, sizeof(bits));
-	CHECK(!frames_free(&fm, f, 10)); /* whole range already free */
+	CHECK(!frames_free(&fm, f, 10));     /* whole range already free */
 	CHECK(!frames_free(&fm, g + 5, 10)); /* partly free: g+10.. were never allocated */
 	CHECK(!frames_free(&fm, f + 5, 10)); /* straddles the freed range and g */
 	CHECK(!memcmp(before, bits, sizeof(bits)));
@@ -227,7 +227,9 @@ static void frames_hint_run_straddling_hint(void)
 static void frames_random_against_shadow(void)
 {
 	static uint8_t shadow[NF];
-	static struct { uint64_t first, count; } live[4096];
+	static struct {
+		uint64_t first, count;
+	} live[4096];
 	unsigned nlive = 0;
 	uint64_t f;
 
@@ -284,20 +286,21 @@ static void frames_random_finds_existing_run(void)
 }
 
 static const struct kt_case cases[] = {
-	KT(frames_init_all_used),
-	KT(frames_release_reserve_ranges),
-	KT(frames_ranges_clipped_at_end),
-	KT(frames_alloc_single),
-	KT(frames_alloc_alignment),
-	KT(frames_alloc_skips_used_frames),
-	KT(frames_exhaustion_returns_false),
-	KT(frames_double_free_changes_nothing),
-	KT(frames_free_out_of_range),
-	KT(frames_hint_wraps_around),
-	KT(frames_hint_run_straddling_hint),
-	KT(frames_random_against_shadow),
-	KT(frames_random_finds_existing_run),
-	KT(frames_range_count_overflow_clipped), /* regression: release/reserve_range loop bound first+count wraps (kernel/frames.c) */
+    KT(frames_init_all_used),
+    KT(frames_release_reserve_ranges),
+    KT(frames_ranges_clipped_at_end),
+    KT(frames_alloc_single),
+    KT(frames_alloc_alignment),
+    KT(frames_alloc_skips_used_frames),
+    KT(frames_exhaustion_returns_false),
+    KT(frames_double_free_changes_nothing),
+    KT(frames_free_out_of_range),
+    KT(frames_hint_wraps_around),
+    KT(frames_hint_run_straddling_hint),
+    KT(frames_random_against_shadow),
+    KT(frames_random_finds_existing_run),
+    KT(frames_range_count_overflow_clipped), /* regression: release/reserve_range loop bound
+                                                first+count wraps (kernel/frames.c) */
 };
 
 int main(int argc, char **argv)

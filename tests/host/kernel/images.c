@@ -16,7 +16,8 @@ void img_init(struct img *im, uint8_t *buf, size_t cap)
 void img_put(struct img *im, const void *p, size_t n)
 {
 	if (n > im->cap - im->len) {
-		fprintf(stderr, "images: builder overflow (%zu + %zu > %zu)\n", im->len, n, im->cap);
+		fprintf(stderr, "images: builder overflow (%zu + %zu > %zu)\n", im->len, n,
+		        im->cap);
 		abort();
 	}
 	if (n)
@@ -31,7 +32,7 @@ void img_u8(struct img *im, uint8_t v)
 
 void img_u16(struct img *im, uint16_t v)
 {
-	uint8_t b[2] = { (uint8_t)v, (uint8_t)(v >> 8) };
+	uint8_t b[2] = {(uint8_t)v, (uint8_t)(v >> 8)};
 	img_put(im, b, 2);
 }
 
@@ -118,7 +119,7 @@ size_t mb2_mmap_tag(struct img *im, const uint64_t (*entries)[3], size_t n)
 	img_u32(im, 6);
 	img_u32(im, (uint32_t)(16 + 24 * n));
 	img_u32(im, 24); /* entry_size */
-	img_u32(im, 0); /* entry_version */
+	img_u32(im, 0);  /* entry_version */
 	for (size_t i = 0; i < n; i++) {
 		img_u64(im, entries[i][0]);
 		img_u64(im, entries[i][1]);
@@ -129,8 +130,8 @@ size_t mb2_mmap_tag(struct img *im, const uint64_t (*entries)[3], size_t n)
 }
 
 /* The framebuffer tag's common part (32 bytes with GRUB's 16-bit reserved field). */
-static size_t mb2_fb_common(struct img *im, uint32_t size, uint64_t addr, uint32_t pitch, uint32_t w, uint32_t h,
-			    uint8_t bpp, uint8_t type)
+static size_t mb2_fb_common(struct img *im, uint32_t size, uint64_t addr, uint32_t pitch,
+                            uint32_t w, uint32_t h, uint8_t bpp, uint8_t type)
 {
 	size_t at;
 
@@ -148,10 +149,11 @@ static size_t mb2_fb_common(struct img *im, uint32_t size, uint64_t addr, uint32
 	return at;
 }
 
-size_t mb2_fb_rgb_tag(struct img *im, uint64_t addr, uint32_t pitch, uint32_t w, uint32_t h, uint8_t bpp)
+size_t mb2_fb_rgb_tag(struct img *im, uint64_t addr, uint32_t pitch, uint32_t w, uint32_t h,
+                      uint8_t bpp)
 {
 	size_t at = mb2_fb_common(im, 38, addr, pitch, w, h, bpp, 1);
-	const uint8_t rgb[6] = { 16, 8, 8, 8, 0, 8 }; /* red pos/size, green, blue */
+	const uint8_t rgb[6] = {16, 8, 8, 8, 0, 8}; /* red pos/size, green, blue */
 
 	img_put(im, rgb, 6);
 	return at;
@@ -179,10 +181,11 @@ static uint64_t pvh_str(struct img *im, uint64_t at, const char *s)
 	return pa;
 }
 
-void pvh_build(struct img *im, uint64_t at, uint32_t version, const char *cmdline, const struct pvh_module *mods,
-	       uint32_t nmods, const uint64_t (*mmap)[3], uint32_t nmmap, uint64_t rsdp)
+void pvh_build(struct img *im, uint64_t at, uint32_t version, const char *cmdline,
+               const struct pvh_module *mods, uint32_t nmods, const uint64_t (*mmap)[3],
+               uint32_t nmmap, uint64_t rsdp)
 {
-	uint64_t mods_pa, mmap_pa, cmd_pa, mod_cmd[64] = { 0 };
+	uint64_t mods_pa, mmap_pa, cmd_pa, mod_cmd[64] = {0};
 
 	if (nmods > 64)
 		abort();
@@ -223,7 +226,7 @@ void pvh_build(struct img *im, uint64_t at, uint32_t version, const char *cmdlin
 /* One newc header: 6-byte magic and 13 8-digit hex fields. */
 static void cpio_header(struct img *im, uint32_t mode, uint32_t size, uint32_t namesize)
 {
-	const uint32_t f[13] = { 1, mode, 0, 0, 1, 0, size, 0, 0, 0, 0, namesize, 0 };
+	const uint32_t f[13] = {1, mode, 0, 0, 1, 0, size, 0, 0, 0, 0, namesize, 0};
 	char h[8 + 1];
 
 	img_put(im, "070701", 6);
@@ -252,25 +255,27 @@ void cpio_put_trailer(struct img *im)
 /* ELF64 header (System V gABI): e_ident, then type, machine, version, entry, phoff, ... */
 static void elf_header(struct img *im, uint64_t entry, uint16_t phnum)
 {
-	static const uint8_t ident[16] = { 0x7f, 'E', 'L', 'F', 2 /* 64-bit */, 1 /* LE */, 1 /* version */ };
+	static const uint8_t ident[16] = {0x7f,           'E',        'L', 'F',
+	                                  2 /* 64-bit */, 1 /* LE */, 1 /* version */};
 
 	img_put(im, ident, sizeof(ident));
-	img_u16(im, 2); /* ET_EXEC */
+	img_u16(im, 2);  /* ET_EXEC */
 	img_u16(im, 62); /* EM_X86_64 */
 	img_u32(im, 1);
 	img_u64(im, entry);
 	img_u64(im, 64); /* phoff */
-	img_u64(im, 0); /* shoff */
-	img_u32(im, 0); /* flags */
+	img_u64(im, 0);  /* shoff */
+	img_u32(im, 0);  /* flags */
 	img_u16(im, 64); /* ehsize */
 	img_u16(im, ELF_PH_SIZE);
 	img_u16(im, phnum);
 	img_u16(im, 64); /* shentsize */
-	img_u16(im, 0); /* shnum */
-	img_u16(im, 0); /* shstrndx */
+	img_u16(im, 0);  /* shnum */
+	img_u16(im, 0);  /* shstrndx */
 }
 
-void elf_build(struct img *im, uint64_t entry, const struct elf_seg *segs, size_t n, uint64_t *offsets)
+void elf_build(struct img *im, uint64_t entry, const struct elf_seg *segs, size_t n,
+               uint64_t *offsets)
 {
 	size_t off = ELF_PH(n);
 

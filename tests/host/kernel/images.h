@@ -34,7 +34,8 @@ size_t mb2_string_tag(struct img *im, uint32_t type, const char *s);
 size_t mb2_module_tag(struct img *im, uint32_t start, uint32_t end, const char *cmdline);
 /* entries: n triples of (base, len, type). */
 size_t mb2_mmap_tag(struct img *im, const uint64_t (*entries)[3], size_t n);
-size_t mb2_fb_rgb_tag(struct img *im, uint64_t addr, uint32_t pitch, uint32_t w, uint32_t h, uint8_t bpp);
+size_t mb2_fb_rgb_tag(struct img *im, uint64_t addr, uint32_t pitch, uint32_t w, uint32_t h,
+                      uint8_t bpp);
 size_t mb2_fb_text_tag(struct img *im, uint64_t addr, uint32_t w, uint32_t h);
 void mb2_finish(struct img *im);
 
@@ -47,8 +48,9 @@ struct pvh_module {
 	uint64_t paddr, size;
 	const char *cmdline; /* NULL = no cmdline */
 };
-void pvh_build(struct img *im, uint64_t at, uint32_t version, const char *cmdline, const struct pvh_module *mods,
-	       uint32_t nmods, const uint64_t (*mmap)[3], uint32_t nmmap, uint64_t rsdp);
+void pvh_build(struct img *im, uint64_t at, uint32_t version, const char *cmdline,
+               const struct pvh_module *mods, uint32_t nmods, const uint64_t (*mmap)[3],
+               uint32_t nmmap, uint64_t rsdp);
 
 /*
  * ELF64 x86-64 executable (ET_EXEC, little-endian) in an empty im: the 64-byte header,
@@ -61,22 +63,23 @@ struct elf_seg {
 	uint32_t type, flags;
 	uint64_t vaddr, filesz, memsz;
 };
-#define ELF_OFF_CLASS	  4
-#define ELF_OFF_DATA	  5
-#define ELF_OFF_TYPE	  16
-#define ELF_OFF_MACHINE	  18
-#define ELF_OFF_ENTRY	  24
-#define ELF_OFF_PHOFF	  32
+#define ELF_OFF_CLASS     4
+#define ELF_OFF_DATA      5
+#define ELF_OFF_TYPE      16
+#define ELF_OFF_MACHINE   18
+#define ELF_OFF_ENTRY     24
+#define ELF_OFF_PHOFF     32
 #define ELF_OFF_PHENTSIZE 54
-#define ELF_OFF_PHNUM	  56
-#define ELF_PH_SIZE	  56
+#define ELF_OFF_PHNUM     56
+#define ELF_PH_SIZE       56
 /* Offsets inside program header i. */
-#define ELF_PH(i)	 (64 + (size_t)(i) * ELF_PH_SIZE)
-#define ELF_PH_OFFSET	 8
-#define ELF_PH_VADDR	 16
-#define ELF_PH_FILESZ	 32
-#define ELF_PH_MEMSZ	 40
-void elf_build(struct img *im, uint64_t entry, const struct elf_seg *segs, size_t n, uint64_t *offsets);
+#define ELF_PH(i)     (64 + (size_t)(i)*ELF_PH_SIZE)
+#define ELF_PH_OFFSET 8
+#define ELF_PH_VADDR  16
+#define ELF_PH_FILESZ 32
+#define ELF_PH_MEMSZ  40
+void elf_build(struct img *im, uint64_t entry, const struct elf_seg *segs, size_t n,
+               uint64_t *offsets);
 
 /* cpio newc: one entry (data may be NULL when size is 0) and the trailer. */
 void cpio_put(struct img *im, const char *name, uint32_t mode, const void *data, uint32_t size);

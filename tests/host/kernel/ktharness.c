@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #define KT_CASE_SECONDS 10 /* a hung case is killed by SIGALRM */
-#define KT_MAX_DIAG	20 /* diagnostics printed per case, to keep the log readable */
+#define KT_MAX_DIAG     20 /* diagnostics printed per case, to keep the log readable */
 
 static unsigned kt_nfail;
 static uint64_t kt_state;
@@ -91,7 +91,8 @@ static bool kt_run_case(const struct kt_case *c)
 		printf("ok - khost.%s\n", c->name);
 	} else {
 		if (WIFSIGNALED(st))
-			printf("# killed by signal %d (%s)\n", WTERMSIG(st), strsignal(WTERMSIG(st)));
+			printf("# killed by signal %d (%s)\n", WTERMSIG(st),
+			       strsignal(WTERMSIG(st)));
 		else if (WEXITSTATUS(st) != 1)
 			printf("# exit status %d (sanitizer report on stderr?)\n", WEXITSTATUS(st));
 		printf("not ok - khost.%s\n", c->name);
@@ -109,7 +110,8 @@ int kt_main(const struct kt_case *cases, size_t n, int argc, char **argv)
 					kt_nfail = 0;
 					kt_seed(cases[i].name);
 					cases[i].fn();
-					printf("%s - khost.%s\n", kt_nfail ? "not ok" : "ok", cases[i].name);
+					printf("%s - khost.%s\n", kt_nfail ? "not ok" : "ok",
+					       cases[i].name);
 				}
 		return 0;
 	}

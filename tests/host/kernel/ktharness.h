@@ -19,30 +19,35 @@ struct kt_case {
 };
 
 /* A case; one that reproduces a fixed bug is named after the bug, with a "regression:" comment. */
-#define KT(fn) { #fn, fn }
+#define KT(fn)                                                                                     \
+	{                                                                                          \
+#fn, fn                                                                            \
+	}
 
-void kt_fail(const char *file, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void kt_fail(const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
-#define CHECK(c)                                                      \
-	do {                                                          \
-		if (!(c))                                             \
-			kt_fail(__FILE__, __LINE__, "check failed: %s", #c); \
+#define CHECK(c)                                                                                   \
+	do {                                                                                       \
+		if (!(c))                                                                          \
+			kt_fail(__FILE__, __LINE__, "check failed: %s", #c);                       \
 	} while (0)
 
 /* Compare two unsigned 64-bit values and print both on mismatch. */
-#define CHECK_EQ(a, b)                                                                           \
-	do {                                                                                     \
-		uint64_t kt_a_ = (uint64_t)(a), kt_b_ = (uint64_t)(b);                           \
-		if (kt_a_ != kt_b_)                                                              \
-			kt_fail(__FILE__, __LINE__, "%s == %s: %#llx != %#llx", #a, #b,         \
-				(unsigned long long)kt_a_, (unsigned long long)kt_b_);          \
+#define CHECK_EQ(a, b)                                                                             \
+	do {                                                                                       \
+		uint64_t kt_a_ = (uint64_t)(a), kt_b_ = (uint64_t)(b);                             \
+		if (kt_a_ != kt_b_)                                                                \
+			kt_fail(__FILE__, __LINE__, "%s == %s: %#llx != %#llx", #a, #b,            \
+			        (unsigned long long)kt_a_, (unsigned long long)kt_b_);             \
 	} while (0)
 
-#define CHECK_STR(a, b)                                                                         \
-	do {                                                                                    \
-		const char *kt_a_ = (a), *kt_b_ = (b);                                          \
-		if (strcmp(kt_a_, kt_b_) != 0)                                                  \
-			kt_fail(__FILE__, __LINE__, "%s == %s: \"%s\" != \"%s\"", #a, #b, kt_a_, kt_b_); \
+#define CHECK_STR(a, b)                                                                            \
+	do {                                                                                       \
+		const char *kt_a_ = (a), *kt_b_ = (b);                                             \
+		if (strcmp(kt_a_, kt_b_) != 0)                                                     \
+			kt_fail(__FILE__, __LINE__, "%s == %s: \"%s\" != \"%s\"", #a, #b, kt_a_,   \
+			        kt_b_);                                                            \
 	} while (0)
 
 /* True once any check of the current case failed (to stop long loops early). */

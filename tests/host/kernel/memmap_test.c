@@ -4,16 +4,20 @@
 #include <kernel/memmap.h>
 #include <string.h>
 
-#define E(b, l, t) { (b), (l), (t) }
+#define E(b, l, t)                                                                                 \
+	{                                                                                          \
+		(b), (l), (t)                                                                      \
+	}
 
-static uint32_t norm(const struct boot_mmap_entry *in, uint32_t n, struct boot_mmap_entry *out, uint32_t *anom)
+static uint32_t norm(const struct boot_mmap_entry *in, uint32_t n, struct boot_mmap_entry *out,
+                     uint32_t *anom)
 {
 	return memmap_normalize(in, n, out, BOOT_MAX_MMAP, anom);
 }
 
 /* Compare the output with the expected entries, printing the first mismatch. */
-static void check_map(const struct boot_mmap_entry *got, uint32_t ngot, const struct boot_mmap_entry *want,
-		      uint32_t nwant)
+static void check_map(const struct boot_mmap_entry *got, uint32_t ngot,
+                      const struct boot_mmap_entry *want, uint32_t nwant)
 {
 	CHECK_EQ(ngot, nwant);
 	for (uint32_t i = 0; i < ngot && i < nwant; i++) {
@@ -50,9 +54,9 @@ static void memmap_empty_input(void)
 
 static void memmap_clean_map_unchanged(void)
 {
-	const struct boot_mmap_entry in[] = { E(0, 0x9f000, MEM_USABLE), E(0xf0000, 0x10000, MEM_RESERVED),
-					      E(0x100000, 0x7ee0000, MEM_USABLE),
-					      E(0x7fe0000, 0x20000, MEM_ACPI_RECLAIM) };
+	const struct boot_mmap_entry in[] = {
+	    E(0, 0x9f000, MEM_USABLE), E(0xf0000, 0x10000, MEM_RESERVED),
+	    E(0x100000, 0x7ee0000, MEM_USABLE), E(0x7fe0000, 0x20000, MEM_ACPI_RECLAIM)};
 	struct boot_mmap_entry out[8];
 	uint32_t an;
 	uint32_t n = norm(in, 4, out, &an);
@@ -63,10 +67,12 @@ static void memmap_clean_map_unchanged(void)
 
 static void memmap_unsorted_input_sorted(void)
 {
-	const struct boot_mmap_entry in[] = { E(0x200000, 0x1000, MEM_RESERVED), E(0x0, 0x1000, MEM_USABLE),
-					      E(0x100000, 0x2000, MEM_USABLE) };
-	const struct boot_mmap_entry want[] = { E(0x0, 0x1000, MEM_USABLE), E(0x100000, 0x2000, MEM_USABLE),
-						E(0x200000, 0x1000, MEM_RESERVED) };
+	const struct boot_mmap_entry in[] = {E(0x200000, 0x1000, MEM_RESERVED),
+	                                     E(0x0, 0x1000, MEM_USABLE),
+	                                     E(0x100000, 0x2000, MEM_USABLE)};
+	const struct boot_mmap_entry want[] = {E(0x0, 0x1000, MEM_USABLE),
+	                                       E(0x100000, 0x2000, MEM_USABLE),
+	                                       E(0x200000, 0x1000, MEM_RESERVED)};
 	struct boot_mmap_entry out[8];
 	uint32_t an;
 	uint32_t n = norm(in, 3, out, &an);
@@ -77,11 +83,13 @@ static void memmap_unsorted_input_sorted(void)
 
 static void memmap_adjacent_same_type_merged(void)
 {
-	const struct boot_mmap_entry in[] = { E(0x1000, 0x1000, MEM_USABLE), E(0x2000, 0x3000, MEM_USABLE),
-					      E(0x5000, 0x1000, MEM_RESERVED), E(0x6000, 0x1000, MEM_RESERVED),
-					      E(0x7000, 0x1000, MEM_USABLE) };
-	const struct boot_mmap_entry want[] = { E(0x1000, 0x4000, MEM_USABLE), E(0x5000, 0x2000, MEM_RESERVED),
-						E(0x7000, 0x1000, MEM_USABLE) };
+	const struct boot_mmap_entry in[] = {
+	    E(0x1000, 0x1000, MEM_USABLE), E(0x2000, 0x3000, MEM_USABLE),
+	    E(0x5000, 0x1000, MEM_RESERVED), E(0x6000, 0x1000, MEM_RESERVED),
+	    E(0x7000, 0x1000, MEM_USABLE)};
+	const struct boot_mmap_entry want[] = {E(0x1000, 0x4000, MEM_USABLE),
+	                                       E(0x5000, 0x2000, MEM_RESERVED),
+	                                       E(0x7000, 0x1000, MEM_USABLE)};
 	struct boot_mmap_entry out[8];
 	uint32_t an;
 	uint32_t n = norm(in, 5, out, &an);
@@ -93,17 +101,19 @@ static void memmap_adjacent_same_type_merged(void)
 /* Every ordered pair of types overlapping: the higher rank must win. */
 static void memmap_overlap_stronger_type_wins(void)
 {
-	static const uint32_t by_rank[] = { MEM_USABLE, MEM_ACPI_RECLAIM, MEM_ACPI_NVS, MEM_RESERVED, MEM_BAD };
+	static const uint32_t by_rank[] = {MEM_USABLE, MEM_ACPI_RECLAIM, MEM_ACPI_NVS, MEM_RESERVED,
+	                                   MEM_BAD};
 
 	for (int a = 0; a < 5; a++)
 		for (int b = 0; b < 5; b++) {
-			const struct boot_mmap_entry in[] = { E(0x0, 0x4000, by_rank[a]),
-							      E(0x2000, 0x4000, by_rank[b]) };
+			const struct boot_mmap_entry in[] = {E(0x0, 0x4000, by_rank[a]),
+			                                     E(0x2000, 0x4000, by_rank[b])};
 			struct boot_mmap_entry out[8];
 			uint32_t an, n = norm(in, 2, out, &an);
 			uint32_t mid = by_rank[a > b ? a : b];
-			struct boot_mmap_entry want[3] = { E(0, 0x2000, by_rank[a]), E(0x2000, 0x2000, mid),
-							   E(0x4000, 0x2000, by_rank[b]) };
+			struct boot_mmap_entry want[3] = {E(0, 0x2000, by_rank[a]),
+			                                  E(0x2000, 0x2000, mid),
+			                                  E(0x4000, 0x2000, by_rank[b])};
 			uint32_t nw = 3;
 			/* Equal neighbours merge. */
 			if (a == b) {
@@ -125,9 +135,11 @@ static void memmap_overlap_stronger_type_wins(void)
 
 static void memmap_contained_reserved_splits_usable(void)
 {
-	const struct boot_mmap_entry in[] = { E(0x0, 0x10000, MEM_USABLE), E(0x4000, 0x2000, MEM_ACPI_NVS) };
-	const struct boot_mmap_entry want[] = { E(0x0, 0x4000, MEM_USABLE), E(0x4000, 0x2000, MEM_ACPI_NVS),
-						E(0x6000, 0xa000, MEM_USABLE) };
+	const struct boot_mmap_entry in[] = {E(0x0, 0x10000, MEM_USABLE),
+	                                     E(0x4000, 0x2000, MEM_ACPI_NVS)};
+	const struct boot_mmap_entry want[] = {E(0x0, 0x4000, MEM_USABLE),
+	                                       E(0x4000, 0x2000, MEM_ACPI_NVS),
+	                                       E(0x6000, 0xa000, MEM_USABLE)};
 	struct boot_mmap_entry out[8];
 	uint32_t an, n = norm(in, 2, out, &an);
 
@@ -137,10 +149,10 @@ static void memmap_contained_reserved_splits_usable(void)
 
 static void memmap_zero_length_and_wrapping_ignored(void)
 {
-	const struct boot_mmap_entry in[] = { E(0x1000, 0, MEM_BAD), E(0x1000, 0x2000, MEM_USABLE),
-					      E(0xfffffffffffff000ull, 0x2000, MEM_BAD),
-					      E(0x2000, UINT64_MAX, MEM_RESERVED) };
-	const struct boot_mmap_entry want[] = { E(0x1000, 0x2000, MEM_USABLE) };
+	const struct boot_mmap_entry in[] = {E(0x1000, 0, MEM_BAD), E(0x1000, 0x2000, MEM_USABLE),
+	                                     E(0xfffffffffffff000ull, 0x2000, MEM_BAD),
+	                                     E(0x2000, UINT64_MAX, MEM_RESERVED)};
+	const struct boot_mmap_entry want[] = {E(0x1000, 0x2000, MEM_USABLE)};
 	struct boot_mmap_entry out[8];
 	uint32_t an, n = norm(in, 4, out, &an);
 
@@ -150,10 +162,13 @@ static void memmap_zero_length_and_wrapping_ignored(void)
 
 static void memmap_tiny_usable_dropped(void)
 {
-	/* 0x800 bytes; 0x1800 bytes straddling pages; exactly one page unaligned = less than one page. */
-	const struct boot_mmap_entry in[] = { E(0x1000, 0x800, MEM_USABLE), E(0x10800, 0x1000, MEM_USABLE),
-					      E(0x20800, 0x1800, MEM_USABLE), E(0x30000, 0x1000, MEM_RESERVED) };
-	const struct boot_mmap_entry want[] = { E(0x21000, 0x1000, MEM_USABLE), E(0x30000, 0x1000, MEM_RESERVED) };
+	/* 0x800 bytes; 0x1800 bytes straddling pages; exactly one page unaligned = less than one
+	 * page. */
+	const struct boot_mmap_entry in[] = {
+	    E(0x1000, 0x800, MEM_USABLE), E(0x10800, 0x1000, MEM_USABLE),
+	    E(0x20800, 0x1800, MEM_USABLE), E(0x30000, 0x1000, MEM_RESERVED)};
+	const struct boot_mmap_entry want[] = {E(0x21000, 0x1000, MEM_USABLE),
+	                                       E(0x30000, 0x1000, MEM_RESERVED)};
 	struct boot_mmap_entry out[8];
 	uint32_t an, n = norm(in, 4, out, &an);
 
@@ -163,10 +178,12 @@ static void memmap_tiny_usable_dropped(void)
 
 static void memmap_usable_edges_aligned_inward(void)
 {
-	const struct boot_mmap_entry in[] = { E(0x100123, 0x5000, MEM_USABLE), E(0x0, 0x800, MEM_ACPI_RECLAIM),
-					      E(0x800, 0x3000, MEM_USABLE) };
-	const struct boot_mmap_entry want[] = { E(0x0, 0x800, MEM_ACPI_RECLAIM), E(0x1000, 0x2000, MEM_USABLE),
-						E(0x101000, 0x4000, MEM_USABLE) };
+	const struct boot_mmap_entry in[] = {E(0x100123, 0x5000, MEM_USABLE),
+	                                     E(0x0, 0x800, MEM_ACPI_RECLAIM),
+	                                     E(0x800, 0x3000, MEM_USABLE)};
+	const struct boot_mmap_entry want[] = {E(0x0, 0x800, MEM_ACPI_RECLAIM),
+	                                       E(0x1000, 0x2000, MEM_USABLE),
+	                                       E(0x101000, 0x4000, MEM_USABLE)};
 	struct boot_mmap_entry out[8];
 	uint32_t an, n = norm(in, 3, out, &an);
 
@@ -179,10 +196,13 @@ static void memmap_anomalies_counted(void)
 {
 	struct boot_mmap_entry out[8];
 	uint32_t an;
-	const struct boot_mmap_entry clean[] = { E(0, 0x1000, MEM_USABLE), E(0x1000, 0x1000, MEM_RESERVED) };
-	const struct boot_mmap_entry zero[] = { E(0, 0x1000, MEM_USABLE), E(0x5000, 0, MEM_USABLE) };
-	const struct boot_mmap_entry overlap[] = { E(0, 0x2000, MEM_USABLE), E(0x1000, 0x2000, MEM_USABLE) };
-	const struct boot_mmap_entry order[] = { E(0x1000, 0x1000, MEM_USABLE), E(0, 0x1000, MEM_RESERVED) };
+	const struct boot_mmap_entry clean[] = {E(0, 0x1000, MEM_USABLE),
+	                                        E(0x1000, 0x1000, MEM_RESERVED)};
+	const struct boot_mmap_entry zero[] = {E(0, 0x1000, MEM_USABLE), E(0x5000, 0, MEM_USABLE)};
+	const struct boot_mmap_entry overlap[] = {E(0, 0x2000, MEM_USABLE),
+	                                          E(0x1000, 0x2000, MEM_USABLE)};
+	const struct boot_mmap_entry order[] = {E(0x1000, 0x1000, MEM_USABLE),
+	                                        E(0, 0x1000, MEM_RESERVED)};
 
 	(void)norm(clean, 2, out, &an);
 	CHECK_EQ(an, 0);
@@ -201,13 +221,14 @@ static void memmap_output_capacity_limit(void)
 	uint32_t an;
 
 	for (int i = 0; i < 10; i++)
-		in[i] = (struct boot_mmap_entry)E(0x10000ull * i, 0x1000, i % 2 ? MEM_RESERVED : MEM_USABLE);
+		in[i] = (struct boot_mmap_entry)E(0x10000ull * i, 0x1000,
+		                                  i % 2 ? MEM_RESERVED : MEM_USABLE);
 	memset(out, 0xa5, sizeof(out));
 	uint32_t n = memmap_normalize(in, 10, out, 4, &an);
 	CHECK_EQ(n, 4);
 	for (uint32_t i = 0; i < 4; i++)
 		CHECK_EQ(out[i].base, in[i].base);
-	CHECK(an >= 1); /* the dropped tail is reported */
+	CHECK(an >= 1);              /* the dropped tail is reported */
 	for (int i = 4; i < 10; i++) /* never written past max */
 		CHECK_EQ(out[i].base, 0xa5a5a5a5a5a5a5a5ull);
 	CHECK_EQ(memmap_normalize(in, 10, out, 0, &an), 0);
@@ -230,19 +251,16 @@ static void memmap_input_beyond_max_counted(void)
 /* A map as SeaBIOS reports it to QEMU -m 2G (plus the 64-bit hole reservation). */
 static void memmap_qemu_e820(void)
 {
-	const struct boot_mmap_entry in[] = { E(0x0, 0x9fc00, MEM_USABLE), E(0x9fc00, 0x400, MEM_RESERVED),
-					      E(0xf0000, 0x10000, MEM_RESERVED), E(0x100000, 0x7fee0000, MEM_USABLE),
-					      E(0x7ffe0000, 0x20000, MEM_RESERVED),
-					      E(0xfeffc000, 0x4000, MEM_RESERVED),
-					      E(0xfffc0000, 0x40000, MEM_RESERVED),
-					      E(0xfd00000000ull, 0x300000000ull, MEM_RESERVED) };
-	const struct boot_mmap_entry want[] = { E(0x0, 0x9f000, MEM_USABLE), E(0x9fc00, 0x400, MEM_RESERVED),
-						E(0xf0000, 0x10000, MEM_RESERVED),
-						E(0x100000, 0x7fee0000, MEM_USABLE),
-						E(0x7ffe0000, 0x20000, MEM_RESERVED),
-						E(0xfeffc000, 0x4000, MEM_RESERVED),
-						E(0xfffc0000, 0x40000, MEM_RESERVED),
-						E(0xfd00000000ull, 0x300000000ull, MEM_RESERVED) };
+	const struct boot_mmap_entry in[] = {
+	    E(0x0, 0x9fc00, MEM_USABLE),          E(0x9fc00, 0x400, MEM_RESERVED),
+	    E(0xf0000, 0x10000, MEM_RESERVED),    E(0x100000, 0x7fee0000, MEM_USABLE),
+	    E(0x7ffe0000, 0x20000, MEM_RESERVED), E(0xfeffc000, 0x4000, MEM_RESERVED),
+	    E(0xfffc0000, 0x40000, MEM_RESERVED), E(0xfd00000000ull, 0x300000000ull, MEM_RESERVED)};
+	const struct boot_mmap_entry want[] = {
+	    E(0x0, 0x9f000, MEM_USABLE),          E(0x9fc00, 0x400, MEM_RESERVED),
+	    E(0xf0000, 0x10000, MEM_RESERVED),    E(0x100000, 0x7fee0000, MEM_USABLE),
+	    E(0x7ffe0000, 0x20000, MEM_RESERVED), E(0xfeffc000, 0x4000, MEM_RESERVED),
+	    E(0xfffc0000, 0x40000, MEM_RESERVED), E(0xfd00000000ull, 0x300000000ull, MEM_RESERVED)};
 	struct boot_mmap_entry out[16];
 	uint32_t an, n = norm(in, 8, out, &an);
 
@@ -266,29 +284,30 @@ static void memmap_type_names(void)
  */
 static void memmap_usable_in_last_page_not_widened(void)
 {
-	const struct boot_mmap_entry in[] = { E(0xfffffffffffff800ull, 0x700, MEM_USABLE) };
+	const struct boot_mmap_entry in[] = {E(0xfffffffffffff800ull, 0x700, MEM_USABLE)};
 	struct boot_mmap_entry out[4];
 	uint32_t an, n = norm(in, 1, out, &an);
 
 	CHECK_EQ(n, 0);
 	for (uint32_t i = 0; i < n; i++)
-		kt_fail(__FILE__, __LINE__, "got entry %#llx+%#llx type %u", (unsigned long long)out[i].base,
-			(unsigned long long)out[i].len, out[i].type);
+		kt_fail(__FILE__, __LINE__, "got entry %#llx+%#llx type %u",
+		        (unsigned long long)out[i].base, (unsigned long long)out[i].len,
+		        out[i].type);
 }
 
 #define ORACLE_UNITS 256 /* address range of the random test, in 256-byte units (16 pages) */
-#define UNIT	     256
+#define UNIT         256
 
 static int oracle_rank(uint32_t t)
 {
-	static const int r[] = { -1, 0, 3, 1, 2, 4 };
+	static const int r[] = {-1, 0, 3, 1, 2, 4};
 	return t <= MEM_BAD ? r[t] : 3;
 }
 
 /* Build the expected map from a per-unit "strongest type" array, as the spec says. */
 static uint32_t oracle(const struct boot_mmap_entry *in, uint32_t n, struct boot_mmap_entry *want)
 {
-	uint32_t ty[ORACLE_UNITS] = { 0 }, nw = 0;
+	uint32_t ty[ORACLE_UNITS] = {0}, nw = 0;
 
 	for (uint32_t i = 0; i < n; i++)
 		for (uint64_t u = in[i].base / UNIT; u < (in[i].base + in[i].len) / UNIT; u++)
@@ -324,7 +343,8 @@ static void memmap_random_against_oracle(void)
 				b &= ~15ull;
 				l &= ~15ull;
 			}
-			in[i] = (struct boot_mmap_entry)E(b * UNIT, l * UNIT, 1 + (uint32_t)kt_below(6));
+			in[i] = (struct boot_mmap_entry)E(b * UNIT, l * UNIT,
+			                                  1 + (uint32_t)kt_below(6));
 			clean = clean && l != 0;
 		}
 		uint32_t ng = norm(in, n, out, &an), nw = oracle(in, n, want);
@@ -334,27 +354,29 @@ static void memmap_random_against_oracle(void)
 		if (!clean)
 			CHECK(an >= 1);
 		if (kt_failed())
-			kt_fail(__FILE__, __LINE__, "failing random map: iteration %d, %u entries", iter, n);
+			kt_fail(__FILE__, __LINE__, "failing random map: iteration %d, %u entries",
+			        iter, n);
 	}
 }
 
 static const struct kt_case cases[] = {
-	KT(memmap_empty_input),
-	KT(memmap_clean_map_unchanged),
-	KT(memmap_unsorted_input_sorted),
-	KT(memmap_adjacent_same_type_merged),
-	KT(memmap_overlap_stronger_type_wins),
-	KT(memmap_contained_reserved_splits_usable),
-	KT(memmap_zero_length_and_wrapping_ignored),
-	KT(memmap_tiny_usable_dropped),
-	KT(memmap_usable_edges_aligned_inward),
-	KT(memmap_anomalies_counted),
-	KT(memmap_output_capacity_limit),
-	KT(memmap_input_beyond_max_counted),
-	KT(memmap_qemu_e820),
-	KT(memmap_type_names),
-	KT(memmap_random_against_oracle),
-	KT(memmap_usable_in_last_page_not_widened), /* regression: ALIGN_UP of a usable base in the last page wraps to 0 (kernel/memmap.c) */
+    KT(memmap_empty_input),
+    KT(memmap_clean_map_unchanged),
+    KT(memmap_unsorted_input_sorted),
+    KT(memmap_adjacent_same_type_merged),
+    KT(memmap_overlap_stronger_type_wins),
+    KT(memmap_contained_reserved_splits_usable),
+    KT(memmap_zero_length_and_wrapping_ignored),
+    KT(memmap_tiny_usable_dropped),
+    KT(memmap_usable_edges_aligned_inward),
+    KT(memmap_anomalies_counted),
+    KT(memmap_output_capacity_limit),
+    KT(memmap_input_beyond_max_counted),
+    KT(memmap_qemu_e820),
+    KT(memmap_type_names),
+    KT(memmap_random_against_oracle),
+    KT(memmap_usable_in_last_page_not_widened), /* regression: ALIGN_UP of a usable base in the last
+                                                   page wraps to 0 (kernel/memmap.c) */
 };
 
 int main(int argc, char **argv)

@@ -28,7 +28,8 @@ static void *fake_p2v(paddr_t pa, void *ctx)
 
 	/* A table pointer outside the pool is a walker bug: stop right here. */
 	if (pa < POOL_PHYS || i >= POOL_PAGES || pa % PAGE_SIZE || !p->used[i]) {
-		kt_fail(__FILE__, __LINE__, "p2v of bad table address %#llx", (unsigned long long)pa);
+		kt_fail(__FILE__, __LINE__, "p2v of bad table address %#llx",
+		        (unsigned long long)pa);
 		abort();
 	}
 	return p->mem + i * PAGE_SIZE;
@@ -61,13 +62,14 @@ static void fake_free(paddr_t pa, void *ctx)
 
 	for (int i = 0; i < 512; i++)
 		if (t[i] & PTE_P)
-			kt_fail(__FILE__, __LINE__, "freed table %#llx still has entry %d", (unsigned long long)pa, i);
+			kt_fail(__FILE__, __LINE__, "freed table %#llx still has entry %d",
+			        (unsigned long long)pa, i);
 	memset(t, 0xdb, PAGE_SIZE); /* a use after free shows up as garbage entries */
 	p->used[(pa - POOL_PHYS) / PAGE_SIZE] = false;
 	p->in_use--;
 }
 
-static const struct pt_env env = { fake_p2v, fake_alloc, fake_free, &pool, NULL };
+static const struct pt_env env = {fake_p2v, fake_alloc, fake_free, &pool, NULL};
 
 /* Vouches only for pool pages that fake_alloc handed out as tables of that level. */
 static bool fake_table_ok(paddr_t pa, int level, void *ctx)
@@ -78,7 +80,7 @@ static bool fake_table_ok(paddr_t pa, int level, void *ctx)
 	return pa >= POOL_PHYS && i < POOL_PAGES && p->used[i] && p->level[i] == level;
 }
 
-static const struct pt_env checked_env = { fake_p2v, fake_alloc, fake_free, &pool, fake_table_ok };
+static const struct pt_env checked_env = {fake_p2v, fake_alloc, fake_free, &pool, fake_table_ok};
 static paddr_t root;
 
 /* Fresh pool with an empty top-level table. */
@@ -121,7 +123,7 @@ static void paging_map_lookup_4k(void)
 	check_maps(0x400abc, 0x12345abc, PAGE_SIZE, PTE_P | PTE_W);
 	CHECK(!pt_lookup(&env, root, 0x401000, NULL, NULL, NULL));
 	CHECK(!pt_lookup(&env, root, 0x3ff000, NULL, NULL, NULL));
-	CHECK_EQ(pool.in_use, 4); /* root + PDPT + PD + PT */
+	CHECK_EQ(pool.in_use, 4);                                 /* root + PDPT + PD + PT */
 	CHECK(pt_lookup(&env, root, 0x400fff, NULL, NULL, NULL)); /* NULL outputs allowed */
 	teardown();
 }
@@ -139,8 +141,10 @@ static void paging_map_lookup_2m(void)
 
 static void paging_flags_preserved(void)
 {
-	static const uint64_t sets[] = { 0, PTE_W, PTE_NX, PTE_U, PTE_PCD, PTE_PWT | PTE_PCD, PTE_G,
-					 PTE_W | PTE_U | PTE_NX | PTE_PCD };
+	static const uint64_t sets[] = {0,       PTE_W,
+	                                PTE_NX,  PTE_U,
+	                                PTE_PCD, PTE_PWT | PTE_PCD,
+	                                PTE_G,   PTE_W | PTE_U | PTE_NX | PTE_PCD};
 
 	setup();
 	for (unsigned i = 0; i < ARRAY_SIZE(sets); i++) {
@@ -207,11 +211,13 @@ static void paging_enomem_consistent(void)
 	for (int fail = 0; fail < 3; fail++) {
 		setup();
 		pool.fail_after = fail;
-		CHECK_EQ(pt_map(&env, root, 0xffff800000403000ull, 0x7000, PAGE_SIZE, PTE_W), PT_ENOMEM);
+		CHECK_EQ(pt_map(&env, root, 0xffff800000403000ull, 0x7000, PAGE_SIZE, PTE_W),
+		         PT_ENOMEM);
 		CHECK(!pt_lookup(&env, root, 0xffff800000403000ull, NULL, NULL, NULL));
 		CHECK_EQ(pool.in_use, 1 + (unsigned)fail); /* the tables made so far stay, empty */
 		pool.fail_after = -1;
-		CHECK_EQ(pt_map(&env, root, 0xffff800000403000ull, 0x7000, PAGE_SIZE, PTE_W), PT_OK);
+		CHECK_EQ(pt_map(&env, root, 0xffff800000403000ull, 0x7000, PAGE_SIZE, PTE_W),
+		         PT_OK);
 		CHECK_EQ(pool.in_use, 4); /* the partial tables were reused */
 		check_maps(0xffff800000403000ull, 0x7000, PAGE_SIZE, PTE_P | PTE_W);
 		size_t sz;
@@ -367,7 +373,8 @@ static void paging_1g_page_respected(void)
 static void paging_random_against_shadow(void)
 {
 	enum { SLOTS = 8, PER = 512 }; /* 8 x 2 MiB = 16 MiB window around the 512 GiB line */
-	static uint64_t shadow[SLOTS][PER]; /* 0 = unmapped, else pa|1; a 2 MiB page: [0] only, pa|3 */
+	static uint64_t shadow[SLOTS]
+	                      [PER]; /* 0 = unmapped, else pa|1; a 2 MiB page: [0] only, pa|3 */
 	const vaddr_t base = 0x7fffc00000ull;
 
 	setup();
@@ -380,9 +387,11 @@ static void paging_random_against_shadow(void)
 		vaddr_t va = base + s * HUGE_SIZE + p * PAGE_SIZE; /* unmap: any address inside */
 		paddr_t pa = huge ? kt_below(64) * HUGE_SIZE : kt_below(1 << 20) * PAGE_SIZE;
 		if (kt_below(2)) {
-			int want = (huge ? slot_used : (slot_huge || shadow[s][p])) ? PT_EEXIST : PT_OK;
-			CHECK_EQ(pt_map(&env, root, huge ? ALIGN_DOWN(va, HUGE_SIZE) : va, pa, huge ? HUGE_SIZE : PAGE_SIZE, PTE_W),
-				 want);
+			int want =
+			    (huge ? slot_used : (slot_huge || shadow[s][p])) ? PT_EEXIST : PT_OK;
+			CHECK_EQ(pt_map(&env, root, huge ? ALIGN_DOWN(va, HUGE_SIZE) : va, pa,
+			                huge ? HUGE_SIZE : PAGE_SIZE, PTE_W),
+			         want);
 			if (want == PT_OK)
 				shadow[s][huge ? 0 : p] = pa | 1 | (huge ? 2 : 0);
 		} else {
@@ -402,7 +411,8 @@ static void paging_random_against_shadow(void)
 		for (unsigned p = 0; p < PER; p++) {
 			paddr_t pa;
 			vaddr_t va = base + s * HUGE_SIZE + p * PAGE_SIZE;
-			uint64_t e = (shadow[s][0] & 2) ? shadow[s][0] + p * PAGE_SIZE : shadow[s][p];
+			uint64_t e =
+			    (shadow[s][0] & 2) ? shadow[s][0] + p * PAGE_SIZE : shadow[s][p];
 			CHECK_EQ(pt_lookup(&env, root, va, &pa, NULL, NULL), e != 0);
 			if (e)
 				CHECK_EQ(pa, e & ~3ull);
@@ -443,9 +453,11 @@ static void paging_walk_never_follows_an_unvouched_entry(void)
 	/* A real table, but of another level (a PT hooked in as a PDPT): refused too. */
 	pml4[1] = pt | PTE_P | PTE_W | PTE_U;
 	CHECK(!pt_lookup(&checked_env, root, 0x8000400000ull, &pa, NULL, NULL));
-	CHECK(pt_table(&checked_env, root, 0x8000400000ull, 1, &err) == NULL && err == PT_EBADTABLE);
+	CHECK(pt_table(&checked_env, root, 0x8000400000ull, 1, &err) == NULL &&
+	      err == PT_EBADTABLE);
 	/* The vouched path still works, and pt_table finds its tables. */
-	CHECK(pt_table(&checked_env, root, 0x400000, 0, &err) == fake_p2v(pt, &pool) && err == PT_OK);
+	CHECK(pt_table(&checked_env, root, 0x400000, 0, &err) == fake_p2v(pt, &pool) &&
+	      err == PT_OK);
 	CHECK(pt_table(&checked_env, root, 0x400000, 3, &err) == pml4);
 	CHECK(pt_table(&checked_env, root, 0x400000, 4, &err) == NULL && err == PT_EINVAL);
 	CHECK(pt_table(&checked_env, root, 0x800000, 0, &err) == NULL && err == PT_ENOENT);
@@ -453,22 +465,24 @@ static void paging_walk_never_follows_an_unvouched_entry(void)
 }
 
 static const struct kt_case cases[] = {
-	KT(paging_map_lookup_4k),
-	KT(paging_map_lookup_2m),
-	KT(paging_flags_preserved),
-	KT(paging_eexist_double_map),
-	KT(paging_eexist_4k_under_2m),
-	KT(paging_einval),
-	KT(paging_enomem_consistent),
-	KT(paging_unmap_returns_size_and_frees_tables),
-	KT(paging_unmap_2m_reports_size_and_frame),
-	KT(paging_unmap_2m_frees_empty_tables), /* regression: prune() stops at the zeroed 2 MiB leaf and never frees the empty PD/PDPT (arch/x86_64/paging.c) */
-	KT(paging_protect_changes_flags),
-	KT(paging_lookup_unmapped),
-	KT(paging_kernel_and_low_half),
-	KT(paging_1g_page_respected),
-	KT(paging_random_against_shadow),
-	KT(paging_walk_never_follows_an_unvouched_entry),
+    KT(paging_map_lookup_4k),
+    KT(paging_map_lookup_2m),
+    KT(paging_flags_preserved),
+    KT(paging_eexist_double_map),
+    KT(paging_eexist_4k_under_2m),
+    KT(paging_einval),
+    KT(paging_enomem_consistent),
+    KT(paging_unmap_returns_size_and_frees_tables),
+    KT(paging_unmap_2m_reports_size_and_frame),
+    KT(paging_unmap_2m_frees_empty_tables), /* regression: prune() stops at the zeroed 2 MiB leaf
+                                               and never frees the empty PD/PDPT
+                                               (arch/x86_64/paging.c) */
+    KT(paging_protect_changes_flags),
+    KT(paging_lookup_unmapped),
+    KT(paging_kernel_and_low_half),
+    KT(paging_1g_page_respected),
+    KT(paging_random_against_shadow),
+    KT(paging_walk_never_follows_an_unvouched_entry),
 };
 
 int main(int argc, char **argv)

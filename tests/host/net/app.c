@@ -84,8 +84,7 @@ void app_cb(struct floo_tcp *c, void *user, const struct floo_tcp_event *ev)
 	}
 }
 
-bool frame_tcp(const uint8_t *f, uint32_t len, uint32_t *seq, uint32_t *plen,
-	       uint8_t *flags)
+bool frame_tcp(const uint8_t *f, uint32_t len, uint32_t *seq, uint32_t *plen, uint8_t *flags)
 {
 	const uint8_t *ip = f + 14, *t;
 	uint32_t ihl, tot, thl;

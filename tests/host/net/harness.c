@@ -28,8 +28,7 @@ void q_push(struct fqueue *q, const uint8_t *f, uint32_t len)
 	q->n++;
 }
 
-static unsigned fake_rx(void *ctx, struct floo_stack *st, struct floo_pbuf **out,
-			unsigned max)
+static unsigned fake_rx(void *ctx, struct floo_stack *st, struct floo_pbuf **out, unsigned max)
 {
 	struct node *n = ctx;
 	unsigned k = 0;
@@ -70,8 +69,8 @@ static void wire(struct node *n, uint8_t *buf, uint32_t len)
 /* What a TSO NIC does: cut the payload into mss pieces, each with the
  * headers copied, lengths, sequence numbers and checksums fixed, and
  * FIN/PSH only on the last. */
-static void nic_segment(struct node *n, const uint8_t *buf, uint32_t len,
-			uint32_t hdr_len, uint16_t mss)
+static void nic_segment(struct node *n, const uint8_t *buf, uint32_t len, uint32_t hdr_len,
+                        uint16_t mss)
 {
 	const uint8_t *ip = buf + 14;
 	uint32_t ihl = (uint32_t)(ip[0] & 15) * 4, thl = hdr_len - 14 - ihl;
@@ -89,7 +88,7 @@ static void nic_segment(struct node *n, const uint8_t *buf, uint32_t len,
 		put_be16(sip + 10, floo_csum_fold(floo_csum_add(0, sip, ihl)));
 		put_be32(t + 4, seq0 + off);
 		if (off + k < plen)
-			t[13] &= (uint8_t)~(TH_FIN | TH_PSH);
+			t[13] &= (uint8_t) ~(TH_FIN | TH_PSH);
 		put_be16(t + 16, 0);
 		sum = floo_csum_pseudo(get_be32(sip + 12), get_be32(sip + 16), 6, thl + k);
 		put_be16(t + 16, floo_csum_fold(floo_csum_add(sum, t, thl + k)));
@@ -102,8 +101,8 @@ static void nic_segment(struct node *n, const uint8_t *buf, uint32_t len,
  * 5.1.6.2): it sees only the encoded header bytes, not the stack's txframe,
  * so the tests cover the same translation the TAP and virtio-net drivers
  * use. Any header a device must refuse is a stack bug: abort. */
-static void vdev_tx(struct node *n, const uint8_t raw[FLOO_VNET_HDR_LEN],
-		    uint8_t *buf, uint32_t len)
+static void vdev_tx(struct node *n, const uint8_t raw[FLOO_VNET_HDR_LEN], uint8_t *buf,
+                    uint32_t len)
 {
 	struct floo_vnet_hdr h;
 
@@ -114,8 +113,8 @@ static void vdev_tx(struct node *n, const uint8_t raw[FLOO_VNET_HDR_LEN],
 
 		hl += (uint32_t)(ip[hl - 14 + 12] >> 4) * 4;
 		if (!(n->caps & FLOO_CAP_TX_TSO) || h.gso_type != FLOO_VNET_GSO_TCPV4 ||
-		    !(h.flags & FLOO_VNET_F_NEEDS_CSUM) || !h.gso_size ||
-		    h.gso_size > 1460 || h.hdr_len != hl || len <= hl + h.gso_size)
+		    !(h.flags & FLOO_VNET_F_NEEDS_CSUM) || !h.gso_size || h.gso_size > 1460 ||
+		    h.hdr_len != hl || len <= hl + h.gso_size)
 			abort(); /* never offered, or a header a device refuses */
 		nic_segment(n, buf, len, h.hdr_len, h.gso_size);
 		return;
@@ -263,8 +262,7 @@ void inject(struct node *n, const uint8_t *f, uint32_t len)
 	floo_poll(n->st);
 }
 
-void inject_vnet(struct node *n, const struct floo_vnet_hdr *h,
-		 const uint8_t *f, uint32_t len)
+void inject_vnet(struct node *n, const struct floo_vnet_hdr *h, const uint8_t *f, uint32_t len)
 {
 	struct fqueue *q = &n->rxq;
 
@@ -294,8 +292,8 @@ void drain(struct node *n)
 	n->txq.n = 0;
 }
 
-static uint32_t put_eth_ip(uint8_t *f, const uint8_t *dmac, uint32_t src,
-			   uint32_t dst, uint8_t proto, uint32_t plen)
+static uint32_t put_eth_ip(uint8_t *f, const uint8_t *dmac, uint32_t src, uint32_t dst,
+                           uint8_t proto, uint32_t plen)
 {
 	uint8_t *h = f + 14;
 
@@ -314,8 +312,8 @@ static uint32_t put_eth_ip(uint8_t *f, const uint8_t *dmac, uint32_t src,
 	return 34;
 }
 
-uint32_t build_ip(uint8_t *f, const uint8_t *dmac, uint32_t src, uint32_t dst,
-		  uint8_t proto, const uint8_t *payload, uint32_t plen)
+uint32_t build_ip(uint8_t *f, const uint8_t *dmac, uint32_t src, uint32_t dst, uint8_t proto,
+                  const uint8_t *payload, uint32_t plen)
 {
 	uint32_t o = put_eth_ip(f, dmac, src, dst, proto, plen);
 
@@ -323,8 +321,8 @@ uint32_t build_ip(uint8_t *f, const uint8_t *dmac, uint32_t src, uint32_t dst,
 	return o + plen;
 }
 
-uint32_t build_udp(uint8_t *f, const uint8_t *dmac, uint32_t src, uint32_t dst,
-		   uint16_t sport, uint16_t dport, const uint8_t *d, uint32_t n)
+uint32_t build_udp(uint8_t *f, const uint8_t *dmac, uint32_t src, uint32_t dst, uint16_t sport,
+                   uint16_t dport, const uint8_t *d, uint32_t n)
 {
 	uint32_t o = put_eth_ip(f, dmac, src, dst, 17, 8 + n), s;
 	uint8_t *u = f + o;
@@ -339,10 +337,9 @@ uint32_t build_udp(uint8_t *f, const uint8_t *dmac, uint32_t src, uint32_t dst,
 	return o + 8 + n;
 }
 
-uint32_t build_tcp(uint8_t *f, const uint8_t *dmac, uint32_t src, uint32_t dst,
-		   uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
-		   uint8_t flags, uint16_t win, const uint8_t *opt, uint8_t optlen,
-		   const uint8_t *data, uint32_t dlen)
+uint32_t build_tcp(uint8_t *f, const uint8_t *dmac, uint32_t src, uint32_t dst, uint16_t sport,
+                   uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags, uint16_t win,
+                   const uint8_t *opt, uint8_t optlen, const uint8_t *data, uint32_t dlen)
 {
 	uint32_t hl = 20u + optlen, o, s;
 	uint8_t *t;

@@ -35,16 +35,16 @@ typedef bool (*frame_filter)(struct node *from, uint8_t *f, uint32_t len);
 struct node {
 	struct floo_stack *st;
 	void *mem;
-	struct node *peer;	 /* frames go to peer->rxq, or to txq if NULL */
+	struct node *peer; /* frames go to peer->rxq, or to txq if NULL */
 	struct fqueue rxq, txq;
 	frame_filter filter;
-	uint32_t rnd;		 /* random32 returns rnd++ */
-	uint32_t sent;		 /* frames transmitted */
-	uint32_t offloaded;	 /* frames whose checksum the fake NIC did */
-	uint32_t tso_frames;	 /* large frames the fake NIC segmented */
+	uint32_t rnd;        /* random32 returns rnd++ */
+	uint32_t sent;       /* frames transmitted */
+	uint32_t offloaded;  /* frames whose checksum the fake NIC did */
+	uint32_t tso_frames; /* large frames the fake NIC segmented */
 	uint32_t caps;
 	uint8_t mac[6];
-	bool pump_peer;		 /* rx_burst polls the peer first (sockets) */
+	bool pump_peer; /* rx_burst polls the peer first (sockets) */
 	bool in_pump;
 };
 
@@ -63,25 +63,23 @@ void q_push(struct fqueue *q, const uint8_t *f, uint32_t len);
 void inject(struct node *n, const uint8_t *f, uint32_t len);
 /* The same, with a virtio-net header, through floo_vnet_rx() as a TAP or
  * virtio-net platform receives it. */
-void inject_vnet(struct node *n, const struct floo_vnet_hdr *h,
-		 const uint8_t *f, uint32_t len);
+void inject_vnet(struct node *n, const struct floo_vnet_hdr *h, const uint8_t *f, uint32_t len);
 /* Pop the oldest captured frame of n (unlinked node); 0 if none. */
 uint32_t take(struct node *n, uint8_t *buf);
 void drain(struct node *n);
 
 /* Frame builders (return length). ip_hdr: proto, payload length. */
-uint32_t build_ip(uint8_t *f, const uint8_t *dmac, uint32_t src, uint32_t dst,
-		  uint8_t proto, const uint8_t *payload, uint32_t plen);
-uint32_t build_tcp(uint8_t *f, const uint8_t *dmac, uint32_t src, uint32_t dst,
-		   uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
-		   uint8_t flags, uint16_t win, const uint8_t *opt, uint8_t optlen,
-		   const uint8_t *data, uint32_t dlen);
-uint32_t build_udp(uint8_t *f, const uint8_t *dmac, uint32_t src, uint32_t dst,
-		   uint16_t sport, uint16_t dport, const uint8_t *d, uint32_t n);
+uint32_t build_ip(uint8_t *f, const uint8_t *dmac, uint32_t src, uint32_t dst, uint8_t proto,
+                  const uint8_t *payload, uint32_t plen);
+uint32_t build_tcp(uint8_t *f, const uint8_t *dmac, uint32_t src, uint32_t dst, uint16_t sport,
+                   uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags, uint16_t win,
+                   const uint8_t *opt, uint8_t optlen, const uint8_t *data, uint32_t dlen);
+uint32_t build_udp(uint8_t *f, const uint8_t *dmac, uint32_t src, uint32_t dst, uint16_t sport,
+                   uint16_t dport, const uint8_t *d, uint32_t n);
 
 #define IP(a, b, c, d) (((uint32_t)(a) << 24) | ((b) << 16) | ((c) << 8) | (d))
-#define IP_A IP(10, 0, 0, 1)
-#define IP_B IP(10, 0, 0, 2)
+#define IP_A           IP(10, 0, 0, 1)
+#define IP_B           IP(10, 0, 0, 2)
 
 /* tests */
 struct test_case {
@@ -92,26 +90,24 @@ void test_register(const char *name, void (*fn)(void));
 extern int t_failed;
 extern char t_why[256];
 
-#define TEST(name)                                                        \
-	static void test_##name(void);                                    \
-	__attribute__((constructor)) static void reg_##name(void)         \
-	{                                                                 \
-		test_register(#name, test_##name);                        \
-	}                                                                 \
+#define TEST(name)                                                                                 \
+	static void test_##name(void);                                                             \
+	__attribute__((constructor)) static void reg_##name(void)                                  \
+	{                                                                                          \
+		test_register(#name, test_##name);                                                 \
+	}                                                                                          \
 	static void test_##name(void)
 
-#define CHECK(c)                                                          \
-	do {                                                              \
-		if (!(c) && !t_failed) {                                  \
-			t_failed = 1;                                     \
-			snprintf(t_why, sizeof(t_why), "%s:%d: %s",       \
-				 __FILE__, __LINE__, #c);                 \
-		}                                                         \
+#define CHECK(c)                                                                                   \
+	do {                                                                                       \
+		if (!(c) && !t_failed) {                                                           \
+			t_failed = 1;                                                              \
+			snprintf(t_why, sizeof(t_why), "%s:%d: %s", __FILE__, __LINE__, #c);       \
+		}                                                                                  \
 	} while (0)
 
 /* Every test ends by checking that all buffers went home. */
 #define CHECK_NO_LEAK(n) CHECK(floo_pbuf_free_count((n)->st) == (n)->st->cfg.n_pbufs)
-
 
 /* A recording TCP application for the tests. */
 struct app {
@@ -128,12 +124,11 @@ void app_fini(struct app *a);
 void app_cb(struct floo_tcp *c, void *user, const struct floo_tcp_event *ev);
 void app_release_all(struct app *a);
 /* Is this frame a TCP segment with payload? Offsets into f. */
-bool frame_tcp(const uint8_t *f, uint32_t len, uint32_t *seq, uint32_t *plen,
-	       uint8_t *flags);
+bool frame_tcp(const uint8_t *f, uint32_t len, uint32_t *seq, uint32_t *plen, uint8_t *flags);
 
 /* A raw peer (raw.c): PEER:PPORT talks to IP_A:80 with hand-made
  * segments; raw_cfg (NULL: defaults) sizes the node raw_open makes. */
-#define PEER IP(10, 0, 0, 9)
+#define PEER  IP(10, 0, 0, 9)
 #define PPORT 40000
 /* A raw peer: our sequence numbers and what the stack told us. */
 struct raw {
@@ -144,11 +139,10 @@ struct raw {
 };
 extern const uint8_t peer_mac[6];
 extern const struct floo_config *raw_cfg;
-void raw_send(struct raw *r, uint32_t seq, uint8_t flags, const void *data,
-	      uint32_t len);
+void raw_send(struct raw *r, uint32_t seq, uint8_t flags, const void *data, uint32_t len);
 /* Parse the next captured segment; false if none. */
-bool raw_take(struct raw *r, uint32_t *seq, uint32_t *ack, uint8_t *fl,
-	      uint32_t *plen, uint16_t *win);
+bool raw_take(struct raw *r, uint32_t *seq, uint32_t *ack, uint8_t *fl, uint32_t *plen,
+              uint16_t *win);
 /* Handshake with optional SYN options; leaves an ESTABLISHED connection. */
 bool raw_open(struct raw *r, const uint8_t *opt, uint8_t optlen);
 void raw_close(struct raw *r);

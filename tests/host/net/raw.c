@@ -4,18 +4,17 @@
 
 const uint8_t peer_mac[6] = {2, 0, 0, 0, 0, 9};
 
-void raw_send(struct raw *r, uint32_t seq, uint8_t flags, const void *data,
-	      uint32_t len)
+void raw_send(struct raw *r, uint32_t seq, uint8_t flags, const void *data, uint32_t len)
 {
-	uint32_t n = build_tcp(r->f, r->n->mac, PEER, IP_A, PPORT, 80, seq, r->rcv,
-			       flags, 65535, NULL, 0, data, len);
+	uint32_t n = build_tcp(r->f, r->n->mac, PEER, IP_A, PPORT, 80, seq, r->rcv, flags, 65535,
+	                       NULL, 0, data, len);
 
 	inject(r->n, r->f, n);
 }
 
 /* Parse the next captured segment; false if none. */
-bool raw_take(struct raw *r, uint32_t *seq, uint32_t *ack, uint8_t *fl,
-	      uint32_t *plen, uint16_t *win)
+bool raw_take(struct raw *r, uint32_t *seq, uint32_t *ack, uint8_t *fl, uint32_t *plen,
+              uint16_t *win)
 {
 	uint32_t len = take(r->n, r->f);
 	const uint8_t *t = r->f + 34;
@@ -44,8 +43,8 @@ bool raw_open(struct raw *r, const uint8_t *opt, uint8_t optlen)
 	arp_learn(r->n->st, PEER, peer_mac, true);
 	floo_tcp_listen(r->n->st, 80, app_cb, &r->sa);
 	r->snd = 1000;
-	n = build_tcp(r->f, r->n->mac, PEER, IP_A, PPORT, 80, r->snd, 0, TH_SYN,
-		      65535, opt, optlen, NULL, 0);
+	n = build_tcp(r->f, r->n->mac, PEER, IP_A, PPORT, 80, r->snd, 0, TH_SYN, 65535, opt, optlen,
+	              NULL, 0);
 	inject(r->n, r->f, n);
 	if (!raw_take(r, &seq, &ack, &fl, &plen, &win) || fl != (TH_SYN | TH_ACK) ||
 	    ack != r->snd + 1)

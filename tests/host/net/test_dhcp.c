@@ -42,8 +42,7 @@ static int client_msg(struct node *n, uint32_t *xid, uint32_t *req_ip)
 }
 
 /* Send a BOOTREPLY of type t offering yiaddr. */
-static void server_reply(struct node *n, uint32_t xid, uint8_t t, uint32_t yiaddr,
-			 uint32_t lease)
+static void server_reply(struct node *n, uint32_t xid, uint8_t t, uint32_t yiaddr, uint32_t lease)
 {
 	uint8_t m[300] = {0}, f[2048], *o = m + 240;
 
@@ -70,7 +69,7 @@ TEST(dhcp_discover_offer_request_ack_and_renew)
 
 	floo_dhcp_start(n->st);
 	floo_tx_flush(n->st);
-	CHECK(client_msg(n, &xid, &req) == 1); /* DISCOVER */
+	CHECK(client_msg(n, &xid, &req) == 1);              /* DISCOVER */
 	server_reply(n, xid + 1, 2, IP(10, 0, 0, 50), 100); /* wrong xid */
 	CHECK(n->txq.n == 0);
 	server_reply(n, xid, 2, IP(10, 0, 0, 50), 100); /* OFFER */

@@ -220,8 +220,8 @@ TEST(ip_options_accepted_and_padding_trimmed)
 }
 
 /* Send fragment [off, off+len) of a UDP datagram with id. */
-static void frag(struct node *n, const uint8_t *dgram, uint32_t off,
-		 uint32_t len, bool more, uint16_t id)
+static void frag(struct node *n, const uint8_t *dgram, uint32_t off, uint32_t len, bool more,
+                 uint16_t id)
 {
 	uint8_t f[2048];
 	uint8_t *h = f + 14;
@@ -237,8 +237,8 @@ static void frag(struct node *n, const uint8_t *dgram, uint32_t off,
 static uint32_t udp_got;
 static uint8_t udp_buf[4096];
 
-static void udp_sink(struct floo_stack *st, void *arg, uint32_t src,
-		     uint16_t sport, uint16_t dport, const uint8_t *d, uint32_t n)
+static void udp_sink(struct floo_stack *st, void *arg, uint32_t src, uint16_t sport, uint16_t dport,
+                     const uint8_t *d, uint32_t n)
 {
 	(void)st, (void)arg, (void)src, (void)sport, (void)dport;
 	udp_got = n;

@@ -5,15 +5,14 @@
 #include "harness.h"
 #include "tcp_seg.h"
 
-#define M 1000u	     /* MSS of the hand-made connections */
-#define B0 100000u   /* their SND.UNA */
+#define M  1000u   /* MSS of the hand-made connections */
+#define B0 100000u /* their SND.UNA */
 
 /* ---- option parsing ---- */
 
 TEST(sack_option_parse_valid_malformed_and_permitted)
 {
-	const uint8_t two[] = {1, 1, 5, 18, 0, 0, 0, 10, 0, 0, 0, 20,
-			       0, 0, 0, 30, 0, 0, 0, 40};
+	const uint8_t two[] = {1, 1, 5, 18, 0, 0, 0, 10, 0, 0, 0, 20, 0, 0, 0, 30, 0, 0, 0, 40};
 	const uint8_t odd[] = {5, 11, 0, 0, 0, 10, 0, 0, 0, 20, 0};
 	const uint8_t empty[] = {5, 2};
 	const uint8_t five[] = {5, 42};
@@ -57,8 +56,7 @@ static bool has_sack_permitted(const uint8_t *f)
 	struct tcp_seg s;
 
 	memset(&s, 0, sizeof(s));
-	return tcp_parse_options(t + 20, (uint32_t)(t[12] >> 4) * 4 - 20, &s) &&
-	       s.sack_ok;
+	return tcp_parse_options(t + 20, (uint32_t)(t[12] >> 4) * 4 - 20, &s) && s.sack_ok;
 }
 
 TEST(sack_permitted_negotiated_only_when_offered)
@@ -166,8 +164,8 @@ TEST(sack_blocks_limited_to_the_option_space)
 	/* Without timestamps four blocks fit in 40 bytes ... */
 	CHECK(blocks_are(&r, 4, (uint32_t[]){1000, 1100, 800, 900, 600, 700, 400, 500}));
 	/* ... beside them (12 bytes) three, with NOP, NOP, kind, length. */
-	CHECK(tcp_sack_option(r.sa.c, o, 28) == 28 && o[0] == 1 && o[1] == 1 &&
-	      o[2] == 5 && o[3] == 26);
+	CHECK(tcp_sack_option(r.sa.c, o, 28) == 28 && o[0] == 1 && o[1] == 1 && o[2] == 5 &&
+	      o[3] == 26);
 	CHECK(get_be32(o + 4) == r.snd + 1000 && get_be32(o + 24) == r.snd + 700);
 	CHECK(tcp_sack_option(r.sa.c, o, 11) == 0); /* not even one block */
 	raw_close(&r);
@@ -192,8 +190,7 @@ static struct floo_tcp *fake_conn(struct node *n)
 }
 
 /* Feed an ACK at B0 + ack*M carrying blocks (in MSS units). */
-static uint32_t sb_ack(struct floo_tcp *c, uint32_t ack, unsigned n,
-		       const uint32_t *blk)
+static uint32_t sb_ack(struct floo_tcp *c, uint32_t ack, unsigned n, const uint32_t *blk)
 {
 	struct tcp_seg s;
 
@@ -226,7 +223,7 @@ TEST(sack_scoreboard_merges_clips_and_prunes)
 	CHECK(sb_ack(c, 0, 1, (uint32_t[]){5, 6}) == M);
 	CHECK(sb_ack(c, 0, 1, (uint32_t[]){2, 3}) == M);
 	CHECK(sb_is(c, 2, (uint32_t[]){2, 3, 5, 6}));
-	CHECK(sb_ack(c, 0, 1, (uint32_t[]){5, 6}) == 0); /* nothing new */
+	CHECK(sb_ack(c, 0, 1, (uint32_t[]){5, 6}) == 0);     /* nothing new */
 	CHECK(sb_ack(c, 0, 1, (uint32_t[]){3, 5}) == 2 * M); /* bridges both */
 	CHECK(sb_is(c, 1, (uint32_t[]){2, 6}));
 	CHECK(sb_ack(c, 0, 1, (uint32_t[]){8, 25}) == 0); /* beyond SND.MAX */
@@ -263,7 +260,7 @@ TEST(sack_is_lost_by_dupthresh_segments_or_bytes)
 	(void)sb_ack(c, 0, 1, (uint32_t[]){3, 4});
 	CHECK(!tcp_sb_is_lost(c, B0)); /* two segments: 2 * SMSS, not more */
 	(void)sb_ack(c, 0, 1, (uint32_t[]){5, 6});
-	CHECK(tcp_sb_is_lost(c, B0));	       /* three SACKed segments above */
+	CHECK(tcp_sb_is_lost(c, B0));          /* three SACKed segments above */
 	CHECK(!tcp_sb_is_lost(c, B0 + 2 * M)); /* only two above 2 */
 	/* Bytes rule: one SACKed range of more than 2 * SMSS above. */
 	c->sb_n = 0;
@@ -310,7 +307,7 @@ TEST(sack_counting_rule_off_once_the_path_reorders)
 	c->snd_max = B0 + 10 * M;
 	(void)sb_ack(c, 0, 3, (uint32_t[]){3, 4, 5, 6, 7, 8});
 	CHECK(tcp_rack_next_hole(c, false, &seq, &len)); /* IsLost(0) */
-	c->rack_reord = true; /* overtaken segments look lost by count */
+	c->rack_reord = true;                            /* overtaken segments look lost by count */
 	CHECK(!tcp_rack_next_hole(c, false, &seq, &len));
 	CHECK(tcp_rack_pipe(c) == 7 * M); /* nothing counted lost */
 	free(c);
@@ -364,7 +361,7 @@ TEST(rack_marks_lost_after_rtt_and_reordering_window)
 	CHECK(tcp_rack_detect(c)); /* at 14 ms: 0 and 1 (1 + 12.5 <= 14) */
 	CHECK(tcp_rack_next_hole(c, false, &seq, &len) && seq == B0);
 	at_ms(c, 12);
-	CHECK(!tcp_rack_detect(c)); /* at 12 ms nothing yet ... */
+	CHECK(!tcp_rack_detect(c));                 /* at 12 ms nothing yet ... */
 	CHECK(c->t_rack == c->st->now_ns + 500000); /* ... segment 0 at 12.5 */
 	at_ms(c, 13);
 	CHECK(tcp_rack_detect(c));
@@ -412,7 +409,7 @@ TEST(rack_finds_a_lost_retransmission)
 	tcp_txlog_add(c, B0, M);
 	c->high_rxt = B0 + M;
 	CHECK(!tcp_rack_next_hole(c, false, &seq, &len)); /* in flight again */
-	CHECK(tcp_rack_pipe(c) == 2 * M);		   /* it and segment 5 */
+	CHECK(tcp_rack_pipe(c) == 2 * M);                 /* it and segment 5 */
 	at_ms(c, 21); /* segment 6, sent after the retransmission ... */
 	tcp_txlog_add(c, B0 + 6 * M, M);
 	c->snd_max += M;
@@ -510,8 +507,7 @@ static void drops(uint32_t first, uint32_t last, uint32_t every, bool retx)
 }
 
 /* A connected pair (SACK on both sides), B receiving. */
-static void sack_pair(struct node **a, struct node **b, struct app *ca,
-		      struct app *sa)
+static void sack_pair(struct node **a, struct node **b, struct app *ca, struct app *sa)
 {
 	*a = node_new(NULL, IP_A, 1);
 	*b = node_new(NULL, IP_B, 2);
@@ -523,8 +519,8 @@ static void sack_pair(struct node **a, struct node **b, struct app *ca,
 	run_ms(*a, *b, 20);
 }
 
-static void send_and_run(struct node *a, struct node *b, struct app *ca,
-			 const uint8_t *data, uint32_t len, uint32_t ms)
+static void send_and_run(struct node *a, struct node *b, struct app *ca, const uint8_t *data,
+                         uint32_t len, uint32_t ms)
 {
 	floo_tcp_send(ca->c, data, len, NULL);
 	run_step(a, b, ms, 500);
@@ -547,7 +543,7 @@ TEST(tcp_sack_recovers_many_losses_in_one_window_without_rto)
 	sack_pair(&a, &b, &ca, &sa);
 	CHECK(ca.c && (ca.c->flags & TF_SACK));
 	send_and_run(a, b, &ca, pattern, 200000, 100); /* open cwnd */
-	drops(10, 30, 3, false); /* 7 losses in one window */
+	drops(10, 30, 3, false);                       /* 7 losses in one window */
 	a->filter = drop_some;
 	send_and_run(a, b, &ca, pattern + 200000, 60000, 150);
 	CHECK(sa.rx_len == 260000 && !memcmp(sa.rx, pattern, 260000));
@@ -598,13 +594,14 @@ TEST(tcp_tail_loss_recovered_by_probe_without_rto)
 	a->filter = drop_some;
 	send_and_run(a, b, &ca, pattern + 100000, 5 * ca.c->mss, 150);
 	if (getenv("DBG"))
-		fprintf(stderr, "rx %u probes %llu rack %llu fast %llu to %llu valid %d min %u reord %d\n", sa.rx_len,
-			(unsigned long long)floo_stats(a->st)->tcp_loss_probes,
-			(unsigned long long)floo_stats(a->st)->tcp_rack_lost,
-			(unsigned long long)floo_stats(a->st)->tcp_fast_retrans,
-			(unsigned long long)floo_stats(a->st)->tcp_timeouts, ca.c->rack_valid, ca.c->rack_min_rtt_us, ca.c->rack_reord);
-	CHECK(sa.rx_len == 100000 + 5u * ca.c->mss &&
-	      !memcmp(sa.rx, pattern, sa.rx_len));
+		fprintf(stderr,
+		        "rx %u probes %llu rack %llu fast %llu to %llu valid %d min %u reord %d\n",
+		        sa.rx_len, (unsigned long long)floo_stats(a->st)->tcp_loss_probes,
+		        (unsigned long long)floo_stats(a->st)->tcp_rack_lost,
+		        (unsigned long long)floo_stats(a->st)->tcp_fast_retrans,
+		        (unsigned long long)floo_stats(a->st)->tcp_timeouts, ca.c->rack_valid,
+		        ca.c->rack_min_rtt_us, ca.c->rack_reord);
+	CHECK(sa.rx_len == 100000 + 5u * ca.c->mss && !memcmp(sa.rx, pattern, sa.rx_len));
 	CHECK(floo_stats(a->st)->tcp_loss_probes >= 1);
 	CHECK(floo_stats(a->st)->tcp_timeouts == 0);
 	CHECK_NO_LEAK(b);
@@ -630,8 +627,7 @@ TEST(dsack_reported_for_an_old_duplicate_then_dropped)
 	drain(r.n);
 	raw_send(&r, r.snd + 100, TH_ACK, d, 100); /* all below RCV.NXT */
 	CHECK(raw_take(&r, &seq, &ack, &fl, &plen, &win) && ack == r.snd + 300);
-	CHECK(taken_blocks(&r, b) == 1 && b[0].start == r.snd + 100 &&
-	      b[0].end == r.snd + 200);
+	CHECK(taken_blocks(&r, b) == 1 && b[0].start == r.snd + 100 && b[0].end == r.snd + 200);
 	run_ms(r.n, NULL, 50); /* reported once: the next ACK has none */
 	raw_send(&r, r.snd + 300, TH_ACK, d, 100);
 	run_ms(r.n, NULL, 50);

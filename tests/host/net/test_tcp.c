@@ -208,7 +208,13 @@ TEST(tcp_rto_exponential_backoff_then_timeout)
 	p.a->filter = drop_all_data;
 	floo_tcp_send(p.ca.c, src, 1000, NULL);
 	run_step(p.a, p.b, 600000, 2000);
-	if (getenv("DBG")) { fprintf(stderr, "ntx %u closed %d err %d state %d\n", n_tx_times, p.ca.closed, p.ca.close_err, p.ca.c->state); for (unsigned i = 0; i < n_tx_times; i++) fprintf(stderr, " %llu", (unsigned long long)(tx_times[i] / 1000000)); fprintf(stderr, "\n"); }
+	if (getenv("DBG")) {
+		fprintf(stderr, "ntx %u closed %d err %d state %d\n", n_tx_times, p.ca.closed,
+		        p.ca.close_err, p.ca.c->state);
+		for (unsigned i = 0; i < n_tx_times; i++)
+			fprintf(stderr, " %llu", (unsigned long long)(tx_times[i] / 1000000));
+		fprintf(stderr, "\n");
+	}
 	CHECK(p.ca.closed == 1 && p.ca.close_err == FLOO_ETIMEDOUT);
 	/* first send, one tail loss probe (RFC 8985), 12 retransmissions */
 	CHECK(n_tx_times == 14 && floo_stats(p.a->st)->tcp_loss_probes == 1);
@@ -303,8 +309,7 @@ TEST(tcp_zero_window_probe_and_reopen)
 
 TEST(tcp_window_scaling_and_timestamps_negotiated)
 {
-	struct floo_config cfg = {.tcp_rcv_buf = 262144, .tcp_rcv_pbufs = 256,
-				  .n_pbufs = 1024};
+	struct floo_config cfg = {.tcp_rcv_buf = 262144, .tcp_rcv_pbufs = 256, .n_pbufs = 1024};
 	struct pair p;
 
 	pair_up(&p, &cfg);
@@ -328,8 +333,8 @@ static bool drop_b_to_a(struct node *from, uint8_t *f, uint32_t len)
 
 TEST(tcp_keepalive_detects_dead_peer)
 {
-	struct floo_config cfg = {.tcp_keep_idle_ms = 1000, .tcp_keep_intvl_ms = 500,
-				  .tcp_keep_cnt = 3};
+	struct floo_config cfg = {
+	    .tcp_keep_idle_ms = 1000, .tcp_keep_intvl_ms = 500, .tcp_keep_cnt = 3};
 	struct pair p;
 
 	pair_up(&p, &cfg);
@@ -366,7 +371,8 @@ TEST(tcp_zero_copy_echo_by_reference)
 	p.sa.echo = true;
 	push(&p, 200000, 5000, 2000);
 	run_ms(p.a, p.b, 50);
-	if (getenv("DBG")) fprintf(stderr, "echo rx %u sa rx %u\n", p.ca.rx_len, p.sa.rx_len);
+	if (getenv("DBG"))
+		fprintf(stderr, "echo rx %u sa rx %u\n", p.ca.rx_len, p.sa.rx_len);
 	CHECK(p.ca.rx_len == 200000 && !memcmp(p.ca.rx, src, 200000));
 	floo_tcp_close(p.ca.c);
 	p.sa.close_on_fin = true;
@@ -504,12 +510,15 @@ TEST(tcp_echo_under_loss_duplication_reordering_both_ways)
 	for (int i = 0; i < 120 && !p.sa.closed; i++)
 		run_step(p.a, p.b, 1000, 500);
 	if (getenv("DBG"))
-		fprintf(stderr, "rx %u closed %d/%d state %d/%d; A fast %llu to %llu; B fast %llu to %llu t=%llu ms\n", p.ca.rx_len,
-			p.ca.closed, p.sa.closed, p.ca.c->state, p.sa.c->state,
-			(unsigned long long)floo_stats(p.a->st)->tcp_fast_retrans,
-			(unsigned long long)floo_stats(p.a->st)->tcp_timeouts,
-			(unsigned long long)floo_stats(p.b->st)->tcp_fast_retrans,
-			(unsigned long long)floo_stats(p.b->st)->tcp_timeouts, (unsigned long long)((t_now_ns - t0) / 1000000));
+		fprintf(stderr,
+		        "rx %u closed %d/%d state %d/%d; A fast %llu to %llu; B fast %llu to %llu "
+		        "t=%llu ms\n",
+		        p.ca.rx_len, p.ca.closed, p.sa.closed, p.ca.c->state, p.sa.c->state,
+		        (unsigned long long)floo_stats(p.a->st)->tcp_fast_retrans,
+		        (unsigned long long)floo_stats(p.a->st)->tcp_timeouts,
+		        (unsigned long long)floo_stats(p.b->st)->tcp_fast_retrans,
+		        (unsigned long long)floo_stats(p.b->st)->tcp_timeouts,
+		        (unsigned long long)((t_now_ns - t0) / 1000000));
 	CHECK(p.sa.closed == 1 && p.ca.closed == 1);
 	CHECK_NO_LEAK(p.b);
 	pair_down(&p);
@@ -560,7 +569,8 @@ TEST(sock_blocking_server_accept_recv_send)
 	CHECK(s != NULL);
 	if (s) {
 		floo_tcp_send(cb.c, src, 3000, NULL);
-		while (got < 3000 && (r = floo_sock_recv(s, buf + got, 3000 - (uint32_t)got, 1000)) > 0)
+		while (got < 3000 &&
+		       (r = floo_sock_recv(s, buf + got, 3000 - (uint32_t)got, 1000)) > 0)
 			got += r;
 		CHECK(got == 3000 && !memcmp(buf, src, 3000));
 		CHECK(floo_sock_send(s, "reply", 5, 1000) == 5);
@@ -595,9 +605,10 @@ TEST(tcp_early_retransmit_small_flight)
 	run_ms(p.a, p.b, 100); /* far less than the 200 ms minimum RTO */
 	if (getenv("DBG"))
 		fprintf(stderr, "rx %u fast %llu to %llu ooo %llu count %u mss %u\n", p.sa.rx_len,
-			(unsigned long long)floo_stats(p.a->st)->tcp_fast_retrans,
-			(unsigned long long)floo_stats(p.a->st)->tcp_timeouts,
-			(unsigned long long)floo_stats(p.b->st)->tcp_ooo_segs, f_count, p.ca.c->mss);
+		        (unsigned long long)floo_stats(p.a->st)->tcp_fast_retrans,
+		        (unsigned long long)floo_stats(p.a->st)->tcp_timeouts,
+		        (unsigned long long)floo_stats(p.b->st)->tcp_ooo_segs, f_count,
+		        p.ca.c->mss);
 	CHECK(p.sa.rx_len == 3u * p.ca.c->mss && !memcmp(p.sa.rx, src, p.sa.rx_len));
 	CHECK(floo_stats(p.a->st)->tcp_fast_retrans == 1);
 	CHECK(floo_stats(p.a->st)->tcp_timeouts == 0);

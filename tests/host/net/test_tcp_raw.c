@@ -15,13 +15,13 @@ TEST(tcp_overlapping_and_out_of_order_segments)
 	CHECK(raw_open(&r, NULL, 0));
 	raw_send(&r, r.snd + 300, TH_ACK, d + 300, 100); /* ooo */
 	CHECK(raw_take(&r, &seq, &ack, &fl, &plen, &win) && ack == r.snd);
-	raw_send(&r, r.snd + 50, TH_ACK, d + 50, 100);	 /* ooo, overlaps next */
+	raw_send(&r, r.snd + 50, TH_ACK, d + 50, 100);   /* ooo, overlaps next */
 	raw_send(&r, r.snd + 250, TH_ACK, d + 250, 100); /* overlaps both ooo */
 	CHECK(r.sa.rx_len == 0);
-	raw_send(&r, r.snd, TH_ACK, d, 100);		 /* fills the front */
+	raw_send(&r, r.snd, TH_ACK, d, 100);             /* fills the front */
 	raw_send(&r, r.snd + 150, TH_ACK, d + 150, 100); /* exactly the gap */
 	CHECK(r.sa.rx_len == 400 && !memcmp(r.sa.rx, d, 400));
-	raw_send(&r, r.snd, TH_ACK, d, 400);		 /* full duplicate */
+	raw_send(&r, r.snd, TH_ACK, d, 400);            /* full duplicate */
 	raw_send(&r, r.snd + 390, TH_ACK, d + 390, 10); /* old tail */
 	CHECK(r.sa.rx_len == 400);
 	drain(r.n);
@@ -39,8 +39,8 @@ TEST(tcp_malformed_headers_dropped_without_reply)
 
 	CHECK(raw_open(&r, NULL, 0));
 	drain(r.n);
-	n = build_tcp(r.f, r.n->mac, PEER, IP_A, PPORT, 80, r.snd, r.rcv, TH_ACK,
-		      100, NULL, 0, (const uint8_t *)"abcd", 4);
+	n = build_tcp(r.f, r.n->mac, PEER, IP_A, PPORT, 80, r.snd, r.rcv, TH_ACK, 100, NULL, 0,
+	              (const uint8_t *)"abcd", 4);
 	r.f[34 + 12] = 0x40; /* data offset 4 words */
 	inject(r.n, r.f, n);
 	r.f[34 + 12] = 0xf0; /* data offset beyond the segment */
@@ -48,11 +48,11 @@ TEST(tcp_malformed_headers_dropped_without_reply)
 	r.f[34 + 12] = 0x50;
 	r.f[n - 1] ^= 0x55; /* checksum now wrong */
 	inject(r.n, r.f, n);
-	n = build_tcp(r.f, r.n->mac, PEER, IP_A, PPORT, 80, r.snd, r.rcv, TH_ACK,
-		      100, (const uint8_t[]){2, 9, 0, 0}, 4, NULL, 0); /* bad option length */
+	n = build_tcp(r.f, r.n->mac, PEER, IP_A, PPORT, 80, r.snd, r.rcv, TH_ACK, 100,
+	              (const uint8_t[]){2, 9, 0, 0}, 4, NULL, 0); /* bad option length */
 	inject(r.n, r.f, n);
-	n = build_tcp(r.f, r.n->mac, PEER, IP_A, PPORT, 80, r.snd, r.rcv, TH_ACK,
-		      100, (const uint8_t[]){8, 3, 0, 0}, 4, NULL, 0); /* TS length 3 */
+	n = build_tcp(r.f, r.n->mac, PEER, IP_A, PPORT, 80, r.snd, r.rcv, TH_ACK, 100,
+	              (const uint8_t[]){8, 3, 0, 0}, 4, NULL, 0); /* TS length 3 */
 	inject(r.n, r.f, n);
 	CHECK(floo_stats(r.n->st)->drop_tcp == 5);
 	CHECK(floo_stats(r.n->st)->drop_tcp_csum == 1);
@@ -153,8 +153,8 @@ TEST(tcp_rst_for_closed_port_and_backlog_limit)
 	CHECK(take(n, f) == 0); /* never RST a RST */
 	floo_tcp_listen(n->st, 80, app_cb, &sa);
 	for (uint16_t p = 0; p < 10; p++) {
-		len = build_tcp(f, n->mac, PEER, IP_A, (uint16_t)(PPORT + p), 80, 1, 0,
-				TH_SYN, 1000, NULL, 0, NULL, 0);
+		len = build_tcp(f, n->mac, PEER, IP_A, (uint16_t)(PPORT + p), 80, 1, 0, TH_SYN,
+		                1000, NULL, 0, NULL, 0);
 		inject(n, f, len);
 	}
 	CHECK(floo_tcp_count(n->st) == 4);
@@ -175,13 +175,13 @@ TEST(tcp_paws_drops_old_timestamp)
 	CHECK(r.sa.c->flags & TF_TS);
 	drain(r.n);
 	put_be32(ts + 4, 0x2000);
-	n = build_tcp(r.f, r.n->mac, PEER, IP_A, PPORT, 80, r.snd, r.rcv, TH_ACK,
-		      1000, ts, 12, (const uint8_t *)"new", 3);
+	n = build_tcp(r.f, r.n->mac, PEER, IP_A, PPORT, 80, r.snd, r.rcv, TH_ACK, 1000, ts, 12,
+	              (const uint8_t *)"new", 3);
 	inject(r.n, r.f, n);
 	CHECK(r.sa.rx_len == 3);
 	put_be32(ts + 4, 0x1000); /* older than ts_recent */
-	n = build_tcp(r.f, r.n->mac, PEER, IP_A, PPORT, 80, r.snd + 3, r.rcv, TH_ACK,
-		      1000, ts, 12, (const uint8_t *)"old", 3);
+	n = build_tcp(r.f, r.n->mac, PEER, IP_A, PPORT, 80, r.snd + 3, r.rcv, TH_ACK, 1000, ts, 12,
+	              (const uint8_t *)"old", 3);
 	inject(r.n, r.f, n);
 	CHECK(r.sa.rx_len == 3 && floo_stats(r.n->st)->tcp_dup_segs == 1);
 	raw_close(&r);
@@ -262,8 +262,8 @@ static void ts_send(struct raw *r, uint32_t off, uint32_t tsval)
 
 	put_be32(o + 4, tsval);
 	put_be32(o + 8, 0);
-	n = build_tcp(r->f, r->n->mac, PEER, IP_A, PPORT, 80, r->snd + off, r->rcv,
-		      TH_ACK, 65535, o, 12, d, 100);
+	n = build_tcp(r->f, r->n->mac, PEER, IP_A, PPORT, 80, r->snd + off, r->rcv, TH_ACK, 65535,
+	              o, 12, d, 100);
 	inject(r->n, r->f, n);
 }
 
@@ -278,7 +278,6 @@ TEST(tcp_paws_tolerates_one_tick_of_reordering)
 	ts_send(&r, 300, 199); /* one tick older: still taken */
 	CHECK(floo_stats(r.n->st)->tcp_ooo_segs == 1);
 	ts_send(&r, 500, 198); /* two ticks: PAWS drops it */
-	CHECK(floo_stats(r.n->st)->tcp_ooo_segs == 1 &&
-	      floo_stats(r.n->st)->tcp_dup_segs == 1);
+	CHECK(floo_stats(r.n->st)->tcp_ooo_segs == 1 && floo_stats(r.n->st)->tcp_dup_segs == 1);
 	raw_close(&r);
 }

@@ -5,9 +5,13 @@
 
 TEST(vnet_header_layout_is_little_endian_at_spec_offsets)
 {
-	struct floo_vnet_hdr h = {.flags = 1, .gso_type = 1, .hdr_len = 0x0102,
-				  .gso_size = 0x0304, .csum_start = 0x0506,
-				  .csum_offset = 0x0708}, back;
+	struct floo_vnet_hdr h = {.flags = 1,
+	                          .gso_type = 1,
+	                          .hdr_len = 0x0102,
+	                          .gso_size = 0x0304,
+	                          .csum_start = 0x0506,
+	                          .csum_offset = 0x0708},
+	                     back;
 	const uint8_t want[FLOO_VNET_HDR_LEN] = {1, 1, 2, 1, 4, 3, 6, 5, 8, 7};
 	uint8_t raw[FLOO_VNET_HDR_LEN];
 
@@ -25,14 +29,14 @@ TEST(vnet_tx_header_for_plain_checksum_and_tso_frames)
 	f.iov[0].len = 66;
 	f.iov[1].len = 4000;
 	floo_vnet_tx(&f, &h);
-	CHECK(!h.flags && h.gso_type == FLOO_VNET_GSO_NONE && !h.gso_size &&
-	      !h.hdr_len && !h.csum_start && !h.csum_offset);
+	CHECK(!h.flags && h.gso_type == FLOO_VNET_GSO_NONE && !h.gso_size && !h.hdr_len &&
+	      !h.csum_start && !h.csum_offset);
 	f.csum_partial = true;
 	f.csum_start = 34;
 	f.csum_offset = 16;
 	floo_vnet_tx(&f, &h);
-	CHECK(h.flags == FLOO_VNET_F_NEEDS_CSUM && h.csum_start == 34 &&
-	      h.csum_offset == 16 && h.gso_type == FLOO_VNET_GSO_NONE);
+	CHECK(h.flags == FLOO_VNET_F_NEEDS_CSUM && h.csum_start == 34 && h.csum_offset == 16 &&
+	      h.gso_type == FLOO_VNET_GSO_NONE);
 	f.tso_mss = 1448;
 	floo_vnet_tx(&f, &h);
 	CHECK(h.flags == FLOO_VNET_F_NEEDS_CSUM && h.gso_type == FLOO_VNET_GSO_TCPV4 &&
@@ -52,8 +56,8 @@ static struct node *syn_target(struct app *a)
 
 static uint32_t syn(uint8_t *f, const struct node *n, uint16_t sport, bool bad)
 {
-	uint32_t len = build_tcp(f, n->mac, PEER, IP_A, sport, 80, 1000, 0, TH_SYN,
-				 65535, NULL, 0, NULL, 0);
+	uint32_t len =
+	    build_tcp(f, n->mac, PEER, IP_A, sport, 80, 1000, 0, TH_SYN, 65535, NULL, 0, NULL, 0);
 
 	if (bad)
 		f[34 + 16] ^= 0x5a;
@@ -101,8 +105,8 @@ TEST(vnet_rx_needs_csum_partial_sum_accepted)
 {
 	struct app a;
 	struct node *n = syn_target(&a);
-	struct floo_vnet_hdr nc = {.flags = FLOO_VNET_F_NEEDS_CSUM,
-				   .csum_start = 34, .csum_offset = 16};
+	struct floo_vnet_hdr nc = {
+	    .flags = FLOO_VNET_F_NEEDS_CSUM, .csum_start = 34, .csum_offset = 16};
 	uint8_t f[2048];
 	uint32_t len = syn(f, n, 40001, false);
 
@@ -119,14 +123,17 @@ TEST(vnet_rx_refuses_gso_frames_and_checksum_fields_outside_the_frame)
 	struct app a;
 	struct node *n = syn_target(&a);
 	struct floo_vnet_hdr gso = {.flags = FLOO_VNET_F_NEEDS_CSUM,
-				    .gso_type = FLOO_VNET_GSO_TCPV4, .gso_size = 1448,
-				    .hdr_len = 54, .csum_start = 34, .csum_offset = 16};
-	struct floo_vnet_hdr past = {.flags = FLOO_VNET_F_NEEDS_CSUM,
-				     .csum_start = 34, .csum_offset = 20};
-	struct floo_vnet_hdr early = {.flags = FLOO_VNET_F_NEEDS_CSUM,
-				      .csum_start = 20, .csum_offset = 16};
-	struct floo_vnet_hdr wrap = {.flags = FLOO_VNET_F_NEEDS_CSUM,
-				     .csum_start = 0xffff, .csum_offset = 0xffff};
+	                            .gso_type = FLOO_VNET_GSO_TCPV4,
+	                            .gso_size = 1448,
+	                            .hdr_len = 54,
+	                            .csum_start = 34,
+	                            .csum_offset = 16};
+	struct floo_vnet_hdr past = {
+	    .flags = FLOO_VNET_F_NEEDS_CSUM, .csum_start = 34, .csum_offset = 20};
+	struct floo_vnet_hdr early = {
+	    .flags = FLOO_VNET_F_NEEDS_CSUM, .csum_start = 20, .csum_offset = 16};
+	struct floo_vnet_hdr wrap = {
+	    .flags = FLOO_VNET_F_NEEDS_CSUM, .csum_start = 0xffff, .csum_offset = 0xffff};
 	uint8_t f[2048];
 	uint32_t len;
 

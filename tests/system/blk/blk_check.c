@@ -39,8 +39,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	uint64_t *buf = malloc(bs), lba = 0, bad = 0, first_bad = 0;
-	size_t got;
-	while (buf && (got = fread(buf, 1, bs, f)) == bs) {
+	while (buf && fread(buf, 1, bs, f) == bs) {
 		bool zero = lba >= zfirst && lba - zfirst < zcount, ok = true;
 		for (uint64_t i = 0; i < bs / 8; i++)
 			ok &= buf[i] == (zero ? 0 : blk_pattern(seed, lba, i));

@@ -88,11 +88,12 @@ static int produce(char **a, int n)
 			buf[k] = (char)('a' + (k % 7));
 		char key[32];
 		int kl = snprintf(key, sizeof(key), "k%ld", i);
-		while (rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(a[3]), RD_KAFKA_V_KEY(key, (size_t)kl),
-					 RD_KAFKA_V_VALUE(buf, (size_t)(size > len ? size : len)),
-					 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-					 RD_KAFKA_V_OPAQUE((void *)(intptr_t)i), RD_KAFKA_V_END) ==
-		       RD_KAFKA_RESP_ERR__QUEUE_FULL)
+		while (rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(a[3]),
+		                         RD_KAFKA_V_KEY(key, (size_t)kl),
+		                         RD_KAFKA_V_VALUE(buf, (size_t)(size > len ? size : len)),
+		                         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+		                         RD_KAFKA_V_OPAQUE((void *)(intptr_t)i),
+		                         RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
 			rd_kafka_poll(rk, 10);
 		rd_kafka_poll(rk, 0);
 		if (!count && failed)
@@ -132,8 +133,7 @@ static int consume(char **a, int n)
 	set(c, "enable.auto.commit", "false");
 	rd_kafka_t *rk = make(RD_KAFKA_CONSUMER, c);
 	rd_kafka_topic_t *t = rd_kafka_topic_new(rk, a[3], NULL);
-	if (rd_kafka_metadata(rk, 0, t, &md, 10000) || md->topic_cnt != 1 ||
-	    md->topics[0].err) {
+	if (rd_kafka_metadata(rk, 0, t, &md, 10000) || md->topic_cnt != 1 || md->topics[0].err) {
 		fprintf(stderr, "metadata failed\n");
 		return 1;
 	}
@@ -164,7 +164,7 @@ static int consume(char **a, int n)
 }
 
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-			 rd_kafka_topic_partition_list_t *parts, void *opaque)
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
 	(void)opaque;
 	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {

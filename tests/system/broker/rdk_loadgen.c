@@ -36,7 +36,7 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *o)
 }
 
 static rd_kafka_t *producer(const char *broker, const char *acks, const char *linger,
-			    const char *mode)
+                            const char *mode)
 {
 	const char *idem = !strcmp(mode, "idempotent") ? "true" : "false";
 	const char *inflight = mode[0] ? "5" : "1000000";
@@ -64,8 +64,8 @@ static rd_kafka_t *producer(const char *broker, const char *acks, const char *li
 static void send_one(rd_kafka_t *rk, const char *topic, char *buf, long size)
 {
 	while (rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_VALUE(buf, (size_t)size),
-				 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END) ==
-	       RD_KAFKA_RESP_ERR__QUEUE_FULL)
+	                         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+	                         RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
 		rd_kafka_poll(rk, 1);
 }
 
@@ -93,8 +93,8 @@ static int produce(char **a)
 	}
 	rd_kafka_flush(rk, 120000);
 	double dt = last_dr - t0;
-	printf("records=%ld errors=%ld seconds=%.3f rps=%.0f mbps=%.2f\n", done_ok, done_err,
-	       dt, done_ok / dt, done_ok * (double)size / dt / 1e6);
+	printf("records=%ld errors=%ld seconds=%.3f rps=%.0f mbps=%.2f\n", done_ok, done_err, dt,
+	       done_ok / dt, done_ok * (double)size / dt / 1e6);
 	rd_kafka_destroy(rk);
 	free(buf);
 	return done_err ? 1 : 0;
@@ -128,8 +128,8 @@ static int latency(char **a)
 		lat[i] = (last_dr - t0) * 1e6;
 	}
 	qsort(lat, (size_t)n, sizeof(double), cmp_d);
-	printf("records=%ld errors=%ld p50_us=%.0f p99_us=%.0f\n", done_ok, done_err,
-	       lat[n / 2], lat[n * 99 / 100]);
+	printf("records=%ld errors=%ld p50_us=%.0f p99_us=%.0f\n", done_ok, done_err, lat[n / 2],
+	       lat[n * 99 / 100]);
 	rd_kafka_destroy(rk);
 	free(lat);
 	free(buf);
@@ -166,7 +166,8 @@ static int consume(char **a)
 		rd_kafka_message_destroy(m);
 	}
 	double dt = now_s() - t0;
-	printf("records=%ld seconds=%.3f rps=%.0f mbps=%.2f\n", got, dt, got / dt, bytes / dt / 1e6);
+	printf("records=%ld seconds=%.3f rps=%.0f mbps=%.2f\n", got, dt, got / dt,
+	       bytes / dt / 1e6);
 	rd_kafka_topic_partition_list_destroy(l);
 	rd_kafka_metadata_destroy(md);
 	rd_kafka_topic_destroy(t);

@@ -26,7 +26,7 @@ uint32_t probe_entry_tsc[2];
 static uint8_t probe_stack[4096] __attribute__((aligned(16)));
 uint8_t *const probe_stack_top = probe_stack + sizeof(probe_stack);
 
-extern char probe_entry[]; /* the assembly below */
+extern char probe_entry[];                          /* the assembly below */
 static void probe_main(void) __attribute__((used)); /* called from it */
 
 /* First instruction: rdtsc. Then a stack, then C. */

@@ -83,6 +83,8 @@ void bt_largest_requests(struct blkdev *d)
 		if (p == 0)
 			va = v;
 	}
+	if (!va)
+		return; /* need is at least 1: never here */
 	static struct slot big;
 	big.va = va;
 	for (int k = 0; k < 2 && !err; k++) {

@@ -114,7 +114,8 @@ int bt_run_io(struct run *r, unsigned depth)
 			if (s->done)
 				finish(r, s);
 			if (!s->busy && more && !r->err && (more = next_request(r, s))) {
-				unsigned q = r->queue >= 0 ? (unsigned)r->queue : i % d->nqueues;
+				unsigned q = r->queue >= 0 ? (unsigned)r->queue
+				                           : i % (d->nqueues ? d->nqueues : 1u);
 				int err = blkdev_submit(d, q, &s->req);
 				if (err)
 					return err;

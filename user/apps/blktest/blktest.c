@@ -38,7 +38,8 @@ static bool dma_chunk(void)
 
 	if (!f || !dma || hl_frame_paddr(f, &chunk_pa) != HL_OK)
 		return false;
-	for (int level = 3; level >= 2; level--) { /* a page directory, but no page table: the frame is one entry */
+	for (int level = 3; level >= 2;
+	     level--) { /* a page directory, but no page table: the frame is one entry */
 		hl_cptr_t t = rt_alloc(HL_OBJ_PAGE_TABLE, 12);
 		if (!t || hl_aspace_map_table(HL_SLOT_ASPACE, t, va, (hl_word_t)level) != HL_OK)
 			hl_cspace_delete(HL_SLOT_CSPACE, t);

@@ -30,8 +30,8 @@ static void receive_numbers(void)
 		hl_ring_release(&r, (uint32_t)k);
 		next += (uint64_t)k;
 	}
-	rt_printf("hello: received %lu messages on channel hog-to-hello, %s (slept %lu times)\n", next,
-		  bad ? "SOME OUT OF ORDER" : "all in order", r.sleeps);
+	rt_printf("hello: received %lu messages on channel hog-to-hello, %s (slept %lu times)\n",
+	          next, bad ? "SOME OUT OF ORDER" : "all in order", r.sleeps);
 }
 
 int main(struct rt *rt)
@@ -43,13 +43,16 @@ int main(struct rt *rt)
 
 	if (page)
 		page[0] = 42;
-	rt_printf("hello: running in ring 3 with %u memory capability, %lu KiB; own endpoint %s, own page %s, "
-		  "root's capabilities %s\n",
-		  bi->nmem, bi->nmem ? (1ul << bi->mem[0].size_bits) >> 10 : 0, ep ? "made" : "FAILED",
-		  page && page[0] == 42 ? "mapped" : "FAILED", foreign == HL_ERR_INVALID_CAP ? "unreachable" : "REACHABLE");
+	rt_printf("hello: running in ring 3 with %u memory capability, %lu KiB; own endpoint %s, "
+	          "own page %s, "
+	          "root's capabilities %s\n",
+	          bi->nmem, bi->nmem ? (1ul << bi->mem[0].size_bits) >> 10 : 0,
+	          ep ? "made" : "FAILED", page && page[0] == 42 ? "mapped" : "FAILED",
+	          foreign == HL_ERR_INVALID_CAP ? "unreachable" : "REACHABLE");
 	if (rt_arg(0))
-		rt_printf("hello: argv[0] %s, argv[1] %s, config greeting=%s\n", rt_arg(0), rt_arg(1) ? rt_arg(1) : "(none)",
-			  rt_config("greeting") ? rt_config("greeting") : "(none)");
+		rt_printf("hello: argv[0] %s, argv[1] %s, config greeting=%s\n", rt_arg(0),
+		          rt_arg(1) ? rt_arg(1) : "(none)",
+		          rt_config("greeting") ? rt_config("greeting") : "(none)");
 	receive_numbers();
 	return 0;
 }

@@ -29,12 +29,14 @@ static void send_numbers(void)
 		}
 		for (long i = 0; i < k && next + (uint64_t)i < HOG_MESSAGES; i++)
 			*(uint64_t *)hl_ring_entry(&r, (uint32_t)i) = next + (uint64_t)i;
-		uint32_t n = (uint32_t)(HOG_MESSAGES - next < (uint64_t)k ? HOG_MESSAGES - next : (uint64_t)k);
+		uint32_t n = (uint32_t)(HOG_MESSAGES - next < (uint64_t)k ? HOG_MESSAGES - next
+		                                                          : (uint64_t)k);
 		hl_ring_publish(&r, n);
 		next += n;
 	}
-	rt_printf("hog: sent %lu messages on channel hog-to-hello (slept %lu times, signalled %lu times)\n", next,
-		  r.sleeps, r.signals);
+	rt_printf("hog: sent %lu messages on channel hog-to-hello (slept %lu times, signalled %lu "
+	          "times)\n",
+	          next, r.sleeps, r.signals);
 }
 
 int main(struct rt *rt)
@@ -48,8 +50,9 @@ int main(struct rt *rt)
 		err = s ? hl_memory_retype(m->slot, HL_OBJ_FRAME, 12, 1, s) : HL_ERR_INVALID_CAP;
 		made += err == HL_OK;
 	}
-	rt_printf("hog: made %u frames from %lu KiB, then error %ld (%s)\n", made, (1ul << m->size_bits) >> 10, err,
-		  err == HL_ERR_NO_MEMORY ? "out of memory, cleanly" : "UNEXPECTED");
+	rt_printf("hog: made %u frames from %lu KiB, then error %ld (%s)\n", made,
+	          (1ul << m->size_bits) >> 10, err,
+	          err == HL_ERR_NO_MEMORY ? "out of memory, cleanly" : "UNEXPECTED");
 	send_numbers();
 	return 0;
 }

@@ -49,7 +49,8 @@ static void bench_null(void)
 			hl_null();
 		v[r] = rdtsc() - t0;
 	}
-	bench_report("syscall.hallows.null_instructions", (median(v, ROUNDS) - median(e, ROUNDS)) / ITERS);
+	bench_report("syscall.hallows.null_instructions",
+	             (median(v, ROUNDS) - median(e, ROUNDS)) / ITERS);
 }
 
 /* ---- threads in other address spaces ---- */
@@ -67,7 +68,8 @@ extern char __executable_start[], _end[];
 hl_cptr_t bench_spawn(void (*fn)(void *), uint8_t prio, uint32_t cpu, hl_cptr_t shared_frame)
 {
 	hl_cptr_t as = rt_alloc(HL_OBJ_ASPACE, 0), tcb = rt_alloc(HL_OBJ_THREAD, 0);
-	uint64_t lo = (uint64_t)__executable_start & ~4095ull, hi = ((uint64_t)_end + 4095) & ~4095ull;
+	uint64_t lo = (uint64_t)__executable_start & ~4095ull,
+	         hi = ((uint64_t)_end + 4095) & ~4095ull;
 	uint64_t tmp = rt_self.heap_next;
 
 	rt_self.heap_next += 2 * 4096;
@@ -80,15 +82,17 @@ hl_cptr_t bench_spawn(void (*fn)(void *), uint8_t prio, uint32_t cpu, hl_cptr_t 
 		if (rt_map_frame(as, f, va, HL_R_READ | HL_R_WRITE | HL_R_EXEC))
 			return 0;
 	}
-	hl_cptr_t stack = rt_alloc(HL_OBJ_FRAME, 12), ipc = rt_alloc(HL_OBJ_FRAME, 12), sh = rt_slot();
+	hl_cptr_t stack = rt_alloc(HL_OBJ_FRAME, 12), ipc = rt_alloc(HL_OBJ_FRAME, 12),
+	          sh = rt_slot();
 	hl_cspace_copy(HL_SLOT_CSPACE, sh, shared_frame, HL_R_ALL);
 	if (rt_map_frame(as, stack, 0x600000000ull, HL_R_READ | HL_R_WRITE) ||
 	    rt_map_frame(as, ipc, 0x600002000ull, HL_R_READ | HL_R_WRITE) ||
 	    rt_map_frame(as, sh, SHARED_VA, HL_R_READ | HL_R_WRITE))
 		return 0;
 	if (hl_thread_configure(tcb, HL_SLOT_CSPACE, as, ipc, 0x600002000ull) ||
-	    hl_thread_write_regs(tcb, (hl_word_t)fn, 0x600001000ull - 8, 0, 0) || hl_thread_set_priority(tcb, prio) ||
-	    hl_thread_set_affinity(tcb, cpu) || hl_thread_resume(tcb))
+	    hl_thread_write_regs(tcb, (hl_word_t)fn, 0x600001000ull - 8, 0, 0) ||
+	    hl_thread_set_priority(tcb, prio) || hl_thread_set_affinity(tcb, cpu) ||
+	    hl_thread_resume(tcb))
 		return 0;
 	return tcb;
 }
@@ -96,7 +100,7 @@ hl_cptr_t bench_spawn(void (*fn)(void *), uint8_t prio, uint32_t cpu, hl_cptr_t 
 static void echo_server(void *arg)
 {
 	hl_word_t info = 0, badge;
-	struct hl_msg m = { { 0 } };
+	struct hl_msg m = {{0}};
 
 	(void)arg;
 	hl_syscall(HL_SYS_RECV, ep, &info, &m, &badge);
@@ -115,7 +119,7 @@ static uint64_t ipc_rounds(void)
 		uint64_t t0 = rdtsc();
 		for (int i = 0; i < ITERS; i++) {
 			hl_word_t info = HL_MSGINFO(0, 1, 0);
-			struct hl_msg m = { { (hl_word_t)i } };
+			struct hl_msg m = {{(hl_word_t)i}};
 			hl_syscall(HL_SYS_CALL, ep, &info, &m, NULL);
 		}
 		v[r] = rdtsc() - t0;
@@ -127,7 +131,7 @@ static uint64_t ipc_rounds(void)
 static void ntfn_waiter(void *arg)
 {
 	hl_word_t info = 0, bits;
-	struct hl_msg m = { { 0 } };
+	struct hl_msg m = {{0}};
 
 	(void)arg;
 	for (;;) {
@@ -140,7 +144,7 @@ static void bench_notify(void)
 {
 	uint64_t v[ROUNDS];
 	hl_word_t info = 0;
-	struct hl_msg m = { { 0 } };
+	struct hl_msg m = {{0}};
 
 	for (int r = 0; r < ROUNDS; r++) {
 		uint64_t sum = 0;
@@ -174,7 +178,8 @@ static void bench_yield(void)
 		v[r] = rdtsc() - t0;
 	}
 	/* Each iteration is two switches: to the other thread and back. */
-	bench_report("sched.hallows.yield_switch_instructions", (median(v, ROUNDS) - median(e, ROUNDS)) / ITERS / 2);
+	bench_report("sched.hallows.yield_switch_instructions",
+	             (median(v, ROUNDS) - median(e, ROUNDS)) / ITERS / 2);
 }
 
 /* Create (retype, configure, set registers, resume) and destroy (delete) a thread. */
@@ -188,7 +193,8 @@ static void bench_thread_create(hl_cptr_t mem)
 		uint64_t t0 = rdtsc();
 		for (int i = 0; i < ITERS / 10; i++) {
 			hl_memory_retype(mem, HL_OBJ_THREAD, 0, 1, slot);
-			hl_thread_configure(slot, HL_SLOT_CSPACE, HL_SLOT_ASPACE, ipc, 0x700000000ull);
+			hl_thread_configure(slot, HL_SLOT_CSPACE, HL_SLOT_ASPACE, ipc,
+			                    0x700000000ull);
 			hl_thread_write_regs(slot, (hl_word_t)yielder, 0x700001000ull, 0, 0);
 			hl_thread_set_priority(slot, 1);
 			hl_thread_resume(slot);

@@ -11,55 +11,52 @@
 
 #include "floo_platform.h"
 
-#define FLOO_PBUF_SIZE 2048u /* bytes per packet buffer */
+#define FLOO_PBUF_SIZE     2048u /* bytes per packet buffer */
 #define FLOO_PBUF_HEADROOM 64u
 
 /* A packet buffer. Received TCP data is handed to the application in the
  * very buffer it arrived in: data/len describe the payload. */
 struct floo_pbuf {
 	struct floo_pbuf *next; /* queue link, owned by whoever holds it */
-	uint8_t *data;		/* first valid byte */
-	uint32_t len;		/* valid bytes */
-	uint32_t seq;		/* TCP: sequence number of data[0] */
-	uint16_t flags;		/* FLOO_PB_* */
-	uint16_t owner_gen;	/* TCP receive accounting, see tcp.c */
-	uint32_t owner;		/* TCP connection index + 1, or 0 */
-	uint8_t *base;		/* start of the buffer */
+	uint8_t *data;          /* first valid byte */
+	uint32_t len;           /* valid bytes */
+	uint32_t seq;           /* TCP: sequence number of data[0] */
+	uint16_t flags;         /* FLOO_PB_* */
+	uint16_t owner_gen;     /* TCP receive accounting, see tcp.c */
+	uint32_t owner;         /* TCP connection index + 1, or 0 */
+	uint8_t *base;          /* start of the buffer */
 };
 
-#define FLOO_PB_FIN 0x1u     /* TCP: a FIN follows this segment's data */
-#define FLOO_PB_CSUM_OK 0x2u /* NIC verified the L4 checksum */
-#define FLOO_PB_INPOOL 0x8000u /* internal: buffer is free */
+#define FLOO_PB_FIN     0x1u    /* TCP: a FIN follows this segment's data */
+#define FLOO_PB_CSUM_OK 0x2u    /* NIC verified the L4 checksum */
+#define FLOO_PB_INPOOL  0x8000u /* internal: buffer is free */
 
 #define FLOO_TCP_SNDQ_MAX 1024u
 
 /* Sizing of the stack; zero fields take defaults (floo_config_default). */
 struct floo_config {
-	uint32_t n_pbufs;	 /* packet buffers in the pool */
-	uint32_t n_tcp;		 /* TCP connection slots */
-	uint32_t tcp_rcv_buf;	 /* receive window per connection, bytes */
-	uint32_t tcp_rcv_pbufs;	 /* max buffers held per connection */
-	uint32_t tcp_msl_ms;	 /* maximum segment lifetime (TIME_WAIT=2*MSL) */
+	uint32_t n_pbufs;        /* packet buffers in the pool */
+	uint32_t n_tcp;          /* TCP connection slots */
+	uint32_t tcp_rcv_buf;    /* receive window per connection, bytes */
+	uint32_t tcp_rcv_pbufs;  /* max buffers held per connection */
+	uint32_t tcp_msl_ms;     /* maximum segment lifetime (TIME_WAIT=2*MSL) */
 	uint32_t tcp_rto_min_ms; /* lower bound of the RTO */
 	uint32_t tcp_keep_idle_ms;
 	uint32_t tcp_keep_intvl_ms;
 	uint32_t tcp_keep_cnt;
-	uint32_t tcp_backlog;	 /* half-open connections per listener */
-	uint32_t n_frag;	 /* IPv4 reassembly slots (64 KiB each) */
-	uint32_t tcp_sndq;	 /* send references per connection (<= 1024) */
+	uint32_t tcp_backlog; /* half-open connections per listener */
+	uint32_t n_frag;      /* IPv4 reassembly slots (64 KiB each) */
+	uint32_t tcp_sndq;    /* send references per connection (<= 1024) */
 };
 
 void floo_config_default(struct floo_config *cfg);
 size_t floo_mem_size(const struct floo_config *cfg);
 
 /* Create a stack in mem (floo_mem_size bytes, 64-byte aligned). */
-struct floo_stack *floo_stack_init(void *mem, size_t size,
-				   const struct floo_config *cfg,
-				   const struct floo_platform *plat,
-				   const uint8_t mac[6]);
+struct floo_stack *floo_stack_init(void *mem, size_t size, const struct floo_config *cfg,
+                                   const struct floo_platform *plat, const uint8_t mac[6]);
 /* Static IPv4 configuration; addresses in host byte order. gw may be 0. */
-void floo_set_ipv4(struct floo_stack *st, uint32_t addr, uint32_t mask,
-		   uint32_t gw);
+void floo_set_ipv4(struct floo_stack *st, uint32_t addr, uint32_t mask, uint32_t gw);
 uint32_t floo_get_ipv4(const struct floo_stack *st);
 /* Receive a batch, process it, run timers, flush transmits.
  * Returns the number of frames received. */
@@ -95,15 +92,13 @@ void floo_arp_announce(struct floo_stack *st); /* gratuitous ARP */
 /* ---- UDP ---- */
 /* data/len: payload; src addresses in host order. The buffer is only
  * valid during the call. */
-typedef void (*floo_udp_cb)(struct floo_stack *st, void *arg, uint32_t src_ip,
-			    uint16_t src_port, uint16_t dst_port,
-			    const uint8_t *data, uint32_t len);
-int floo_udp_bind(struct floo_stack *st, uint16_t port, floo_udp_cb cb,
-		  void *arg);
+typedef void (*floo_udp_cb)(struct floo_stack *st, void *arg, uint32_t src_ip, uint16_t src_port,
+                            uint16_t dst_port, const uint8_t *data, uint32_t len);
+int floo_udp_bind(struct floo_stack *st, uint16_t port, floo_udp_cb cb, void *arg);
 void floo_udp_unbind(struct floo_stack *st, uint16_t port);
 /* Copies data into a frame; returns 0 or a negative FLOO_E*. */
-int floo_udp_send(struct floo_stack *st, uint16_t src_port, uint32_t dst_ip,
-		  uint16_t dst_port, const void *data, uint32_t len);
+int floo_udp_send(struct floo_stack *st, uint16_t src_port, uint32_t dst_ip, uint16_t dst_port,
+                  const void *data, uint32_t len);
 
 /* ---- TCP, event interface ---- */
 struct floo_tcp;
@@ -111,8 +106,8 @@ struct floo_tcp;
 enum floo_tcp_event_type {
 	FLOO_TCP_ACCEPTED,  /* passive open completed (listener's callback) */
 	FLOO_TCP_CONNECTED, /* active open completed */
-	FLOO_TCP_DATA,	    /* pbuf holds in-order data; release it later */
-	FLOO_TCP_SENT,	    /* a send reference is no longer needed */
+	FLOO_TCP_DATA,      /* pbuf holds in-order data; release it later */
+	FLOO_TCP_SENT,      /* a send reference is no longer needed */
 	FLOO_TCP_PEER_FIN,  /* peer closed its side; no more DATA */
 	FLOO_TCP_CLOSED,    /* last event; err is 0 or FLOO_E* */
 };
@@ -120,34 +115,31 @@ enum floo_tcp_event_type {
 struct floo_tcp_event {
 	enum floo_tcp_event_type type;
 	struct floo_pbuf *pb; /* DATA */
-	void *cookie;	      /* SENT */
-	int err;	      /* CLOSED */
+	void *cookie;         /* SENT */
+	int err;              /* CLOSED */
 };
 
-typedef void (*floo_tcp_cb)(struct floo_tcp *c, void *user,
-			    const struct floo_tcp_event *ev);
+typedef void (*floo_tcp_cb)(struct floo_tcp *c, void *user, const struct floo_tcp_event *ev);
 
-#define FLOO_EAGAIN (-11)
-#define FLOO_EINVAL (-22)
-#define FLOO_ENOMEM (-12)
-#define FLOO_ENOTCONN (-107)
-#define FLOO_ECONNRESET (-104)
-#define FLOO_ETIMEDOUT (-110)
+#define FLOO_EAGAIN       (-11)
+#define FLOO_EINVAL       (-22)
+#define FLOO_ENOMEM       (-12)
+#define FLOO_ENOTCONN     (-107)
+#define FLOO_ECONNRESET   (-104)
+#define FLOO_ETIMEDOUT    (-110)
 #define FLOO_ECONNREFUSED (-111)
-#define FLOO_EADDRINUSE (-98)
+#define FLOO_EADDRINUSE   (-98)
 
-int floo_tcp_listen(struct floo_stack *st, uint16_t port, floo_tcp_cb cb,
-		    void *user);
+int floo_tcp_listen(struct floo_stack *st, uint16_t port, floo_tcp_cb cb, void *user);
 /* Stop listening; half-open connections of the port are reset. */
 void floo_tcp_listen_close(struct floo_stack *st, uint16_t port);
-struct floo_tcp *floo_tcp_connect(struct floo_stack *st, uint32_t dst_ip,
-				  uint16_t dst_port, floo_tcp_cb cb, void *user);
+struct floo_tcp *floo_tcp_connect(struct floo_stack *st, uint32_t dst_ip, uint16_t dst_port,
+                                  floo_tcp_cb cb, void *user);
 void floo_tcp_set_user(struct floo_tcp *c, floo_tcp_cb cb, void *user);
 /* Queue len bytes at data by reference; SENT(cookie) fires once the peer
  * acknowledged them (or the connection died). FLOO_EAGAIN when the
  * reference queue is full. */
-int floo_tcp_send(struct floo_tcp *c, const void *data, uint32_t len,
-		  void *cookie);
+int floo_tcp_send(struct floo_tcp *c, const void *data, uint32_t len, void *cookie);
 /* Free slots in the reference queue, and bytes queued but not acked. */
 unsigned floo_tcp_send_slots(const struct floo_tcp *c);
 uint32_t floo_tcp_unacked(const struct floo_tcp *c);
@@ -173,15 +165,13 @@ bool floo_dhcp_bound(const struct floo_stack *st);
  * For simple single-threaded programs: each call runs floo_poll() until it
  * can complete or timeout_ms passes. */
 struct floo_sock;
-struct floo_sock *floo_sock_connect(struct floo_stack *st, uint32_t ip,
-				    uint16_t port, uint32_t timeout_ms);
+struct floo_sock *floo_sock_connect(struct floo_stack *st, uint32_t ip, uint16_t port,
+                                    uint32_t timeout_ms);
 struct floo_sock *floo_sock_listen(struct floo_stack *st, uint16_t port);
 struct floo_sock *floo_sock_accept(struct floo_sock *ls, uint32_t timeout_ms);
 /* Copying send/recv; recv returns 0 at end of stream, <0 FLOO_E*. */
-int floo_sock_send(struct floo_sock *s, const void *buf, uint32_t len,
-		   uint32_t timeout_ms);
-int floo_sock_recv(struct floo_sock *s, void *buf, uint32_t len,
-		   uint32_t timeout_ms);
+int floo_sock_send(struct floo_sock *s, const void *buf, uint32_t len, uint32_t timeout_ms);
+int floo_sock_recv(struct floo_sock *s, void *buf, uint32_t len, uint32_t timeout_ms);
 void floo_sock_close(struct floo_sock *s);
 
 #endif

@@ -49,7 +49,7 @@ struct floo_txframe {
 
 #define FLOO_CAP_TX_CSUM_L4 0x1u /* NIC completes TCP/UDP checksums */
 #define FLOO_CAP_RX_CSUM_OK 0x2u /* NIC verified checksums (pbuf flag) */
-#define FLOO_CAP_TX_TSO 0x4u	 /* NIC segments TCP (needs TX_CSUM_L4) */
+#define FLOO_CAP_TX_TSO     0x4u /* NIC segments TCP (needs TX_CSUM_L4) */
 
 enum floo_log_level { FLOO_LOG_ERR, FLOO_LOG_INFO, FLOO_LOG_DEBUG };
 
@@ -58,8 +58,8 @@ struct floo_platform {
 	void *ctx;
 	uint32_t caps;
 	/* Receive up to max frames into out[]; returns how many. */
-	unsigned (*rx_burst)(void *ctx, struct floo_stack *st,
-			     struct floo_pbuf **out, unsigned max);
+	unsigned (*rx_burst)(void *ctx, struct floo_stack *st, struct floo_pbuf **out,
+	                     unsigned max);
 	/* Transmit n frames; returns how many were accepted (rest dropped). */
 	unsigned (*tx_burst)(void *ctx, const struct floo_txframe *f, unsigned n);
 	/* Monotonic clock in nanoseconds. */

@@ -28,11 +28,11 @@
 #define FLOO_VNET_F_NEEDS_CSUM 0x1u
 #define FLOO_VNET_F_DATA_VALID 0x2u
 
-#define FLOO_VNET_GSO_NONE 0u
+#define FLOO_VNET_GSO_NONE  0u
 #define FLOO_VNET_GSO_TCPV4 1u
-#define FLOO_VNET_GSO_UDP 3u
+#define FLOO_VNET_GSO_UDP   3u
 #define FLOO_VNET_GSO_TCPV6 4u
-#define FLOO_VNET_GSO_ECN 0x80u
+#define FLOO_VNET_GSO_ECN   0x80u
 
 struct floo_vnet_hdr {
 	uint8_t flags;
@@ -51,7 +51,6 @@ void floo_vnet_tx(const struct floo_txframe *f, struct floo_vnet_hdr *h);
  * Returns 0, pb->flags gaining FLOO_PB_CSUM_OK when the device says the
  * checksum is valid or was never computed (a frame made on this host);
  * or FLOO_EINVAL, with pb freed and counted in drop_vnet. */
-int floo_vnet_rx(struct floo_stack *st, const uint8_t hdr[FLOO_VNET_HDR_LEN],
-		 struct floo_pbuf *pb);
+int floo_vnet_rx(struct floo_stack *st, const uint8_t hdr[FLOO_VNET_HDR_LEN], struct floo_pbuf *pb);
 
 #endif

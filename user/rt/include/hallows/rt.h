@@ -15,8 +15,8 @@
 struct rt {
 	const struct hl_bootinfo *bi;
 	const struct hl_partinfo *pi; /* NULL unless started from a manifest partition */
-	hl_cptr_t next_slot; /* next free slot in the own cspace */
-	uint32_t mem_index; /* memory capability objects are carved from */
+	hl_cptr_t next_slot;          /* next free slot in the own cspace */
+	uint32_t mem_index;           /* memory capability objects are carved from */
 	uint64_t heap_next, heap_end; /* virtual range for rt_map_pages */
 };
 
@@ -32,7 +32,8 @@ __attribute__((noreturn)) void rt_exit(int code);
 hl_cptr_t rt_slot(void);
 /* Retype one object from the boot memory capabilities into a fresh slot; 0 on failure. */
 hl_cptr_t rt_alloc(uint32_t type, uint32_t size_bits);
-/* Map n fresh zeroed pages (with page tables as needed) into the own address space; NULL on failure. */
+/* Map n fresh zeroed pages (with page tables as needed) into the own address space; NULL on
+ * failure. */
 void *rt_map_pages(size_t n);
 /* Map frame at va in address space as, retyping page tables as needed. */
 long rt_map_frame(hl_cptr_t as, hl_cptr_t frame, uint64_t va, uint32_t rights);
@@ -60,7 +61,8 @@ const char *rt_arg(uint32_t i);
 const char *rt_config(const char *key);
 /* Attach r to this partition's end of the manifest channel `name`: HL_RING_OK or an hl_ring_err. */
 int rt_channel(const char *name, struct hl_ring *r);
-/* Ring ops that wait on notification `own` and signal notification `peer` (slots of the own cspace). */
+/* Ring ops that wait on notification `own` and signal notification `peer` (slots of the own
+ * cspace). */
 struct hl_ring_ops rt_ring_ops(hl_cptr_t own, hl_cptr_t peer);
 
 #endif
