@@ -10,14 +10,6 @@
 
 enum { ST_SEND = 2 };
 
-static hl_word_t state_of(hl_cptr_t tcb)
-{
-	hl_word_t st = 99;
-
-	hl_thread_read_regs(tcb, NULL, NULL, NULL, &st);
-	return st;
-}
-
 /* A copy of cap with the given rights, in a fresh slot. */
 static hl_cptr_t copy_of(hl_cptr_t cap, uint32_t rights)
 {
@@ -259,9 +251,9 @@ static hl_word_t poke_fault(struct utest_ctx *t, volatile uint64_t *p, int write
 
 	if (!UCHECK(t, ep && tcb) || hl_thread_set_fault_ep(tcb, ep) || hl_thread_resume(tcb))
 		return ~0ull;
-	for (int i = 0; i < 200 && state_of(tcb) != ST_SEND && !k.done; i++)
+	for (int i = 0; i < 200 && ut_state_of(tcb) != ST_SEND && !k.done; i++)
 		hl_yield();
-	if (k.done || state_of(tcb) != ST_SEND)
+	if (k.done || ut_state_of(tcb) != ST_SEND)
 		return ~0ull;
 	hl_syscall(HL_SYS_RECV, ep, &info, &m, NULL);
 	hl_thread_suspend(tcb);

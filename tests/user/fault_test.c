@@ -70,14 +70,6 @@ static void never_called(void *arg)
 	(void)arg;
 }
 
-static hl_word_t state_of(hl_cptr_t tcb)
-{
-	hl_word_t st = 99;
-
-	hl_thread_read_regs(tcb, NULL, NULL, NULL, &st);
-	return st;
-}
-
 /*
  * A thread that starts at the assembly stub rip with rdi = arg, on its own
  * stack, with fault endpoint ep (0: none); resumed. Returns the TCB.
@@ -114,10 +106,10 @@ static struct fault_msg receive(hl_cptr_t ep)
 /* Let the thread run until it waits on its fault endpoint (bounded), then take the fault. */
 static struct fault_msg take_fault(struct utest_ctx *t, hl_cptr_t tcb, hl_cptr_t ep)
 {
-	for (int i = 0; i < 200 && state_of(tcb) != ST_SEND; i++)
+	for (int i = 0; i < 200 && ut_state_of(tcb) != ST_SEND; i++)
 		hl_yield();
-	if (!UCHECK(t, state_of(tcb) == ST_SEND, "thread state %lu: no fault queued",
-	            state_of(tcb))) {
+	if (!UCHECK(t, ut_state_of(tcb) == ST_SEND, "thread state %lu: no fault queued",
+	            ut_state_of(tcb))) {
 		struct fault_msg none = {-1, 0, 0, 0, 0, 0};
 		return none;
 	}
@@ -146,9 +138,9 @@ static struct fault_msg fault_and_stop(struct utest_ctx *t, const char *stub, hl
 	        f.label);
 	UEXPECT(t, f.vec == vec && f.rip == (hl_word_t)rip,
 	        "vector %lu (want %lu) rip %#lx (want %p)", f.vec, vec, f.rip, (const void *)rip);
-	UEXPECT(t, state_of(tcb) == ST_REPLY, "state %lu", state_of(tcb));
+	UEXPECT(t, ut_state_of(tcb) == ST_REPLY, "state %lu", ut_state_of(tcb));
 	UEXPECT_ERR(t, hl_thread_suspend(tcb), HL_OK);
-	UEXPECT(t, state_of(tcb) == ST_INACTIVE);
+	UEXPECT(t, ut_state_of(tcb) == ST_INACTIVE);
 	return f;
 }
 
@@ -338,15 +330,15 @@ UTEST(fault, no_handler_stops_the_thread)
 
 	if (!UCHECK(t, tcb))
 		return;
-	for (int i = 0; i < 200 && state_of(tcb) != ST_FAULTED; i++)
+	for (int i = 0; i < 200 && ut_state_of(tcb) != ST_FAULTED; i++)
 		hl_yield();
-	UEXPECT(t, state_of(tcb) == ST_FAULTED, "state %lu", state_of(tcb));
+	UEXPECT(t, ut_state_of(tcb) == ST_FAULTED, "state %lu", ut_state_of(tcb));
 	hl_thread_read_regs(tcb, &rip, NULL, NULL, NULL);
 	UEXPECT(t, rip == (hl_word_t)ft_ud, "rip %#lx", rip);
 	/* Resumed, it runs the same instruction and stops again. */
 	UEXPECT_ERR(t, hl_thread_resume(tcb), HL_OK);
-	for (int i = 0; i < 200 && state_of(tcb) != ST_FAULTED; i++)
+	for (int i = 0; i < 200 && ut_state_of(tcb) != ST_FAULTED; i++)
 		hl_yield();
-	UEXPECT(t, state_of(tcb) == ST_FAULTED, "state %lu", state_of(tcb));
+	UEXPECT(t, ut_state_of(tcb) == ST_FAULTED, "state %lu", ut_state_of(tcb));
 	UEXPECT_ERR(t, hl_cspace_delete(HL_SLOT_CSPACE, tcb), HL_OK);
 }

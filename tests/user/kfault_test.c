@@ -21,19 +21,6 @@
 
 enum { ST_INACTIVE = 0 };
 
-static uint64_t ms_to_tsc(uint64_t ms)
-{
-	return rt_self.bi->tsc_hz / 1000 * ms;
-}
-
-static hl_word_t state_of(hl_cptr_t tcb)
-{
-	hl_word_t st = 99;
-
-	hl_thread_read_regs(tcb, NULL, NULL, NULL, &st);
-	return st;
-}
-
 /* A copy of cap in a fresh slot (0 on failure). */
 static hl_cptr_t copy_of(hl_cptr_t cap)
 {
@@ -176,7 +163,7 @@ UTEST(isolation_faults, zero_budget_on_a_throttled_thread)
 	static struct spinner s; /* not on the stack: a thread that is late to stop must not write
 	                            into the next case */
 
-	s = (struct spinner){0, 0, ut_rdtsc() + ms_to_tsc(5000)};
+	s = (struct spinner){0, 0, ut_rdtsc() + ut_ms_to_tsc(5000)};
 	hl_cptr_t tcb = ut_thread_new(t, spin, &s, 100);
 
 	if (!UCHECK(t, tcb))
@@ -186,15 +173,15 @@ UTEST(isolation_faults, zero_budget_on_a_throttled_thread)
 	            HL_OK); /* then throttled for about a second */
 	UEXPECT_ERR(t, hl_thread_resume(tcb), HL_OK);
 	bool throttled = false;
-	for (uint64_t end = ut_rdtsc() + ms_to_tsc(500); !throttled && ut_rdtsc() < end;) {
+	for (uint64_t end = ut_rdtsc() + ut_ms_to_tsc(500); !throttled && ut_rdtsc() < end;) {
 		hl_yield();
-		throttled = state_of(tcb) == ST_INACTIVE; /* resumed, not suspended: throttled */
+		throttled = ut_state_of(tcb) == ST_INACTIVE; /* resumed, not suspended: throttled */
 	}
 	UEXPECT(t, throttled, "the thread was never seen throttled (count %lu)", s.count);
 	UEXPECT_ERR(t, hl_thread_set_budget(tcb, 0, 0), HL_OK); /* the fault */
-	UEXPECT(t, state_of(tcb) != ST_INACTIVE, "still throttled after the budget was lifted");
+	UEXPECT(t, ut_state_of(tcb) != ST_INACTIVE, "still throttled after the budget was lifted");
 	uint64_t c1 = s.count;
-	for (uint64_t end = ut_rdtsc() + ms_to_tsc(200); ut_rdtsc() < end;)
+	for (uint64_t end = ut_rdtsc() + ut_ms_to_tsc(200); ut_rdtsc() < end;)
 		hl_yield(); /* the timer fires and replenishes meanwhile: the kernel must go on */
 	UEXPECT(t, s.count > c1, "the thread no longer runs");
 	s.stop = 1;
@@ -227,7 +214,7 @@ static uint64_t share_pct(struct runtime *r, uint64_t ms)
 {
 	uint64_t r0 = r->ran, t0 = ut_rdtsc();
 
-	while (ut_rdtsc() - t0 < ms_to_tsc(ms))
+	while (ut_rdtsc() - t0 < ut_ms_to_tsc(ms))
 		;
 	return (r->ran - r0) * 100 / (ut_rdtsc() - t0);
 }
@@ -253,7 +240,7 @@ UTEST(isolation_faults, budget_reaches_a_thread_running_on_another_cpu)
 		return;
 	hl_thread_set_affinity(tcb, 1);
 	UEXPECT_ERR(t, hl_thread_resume(tcb), HL_OK);
-	for (uint64_t end = ut_rdtsc() + ms_to_tsc(500); !r.ran && ut_rdtsc() < end;)
+	for (uint64_t end = ut_rdtsc() + ut_ms_to_tsc(500); !r.ran && ut_rdtsc() < end;)
 		;
 	uint64_t free_pct = share_pct(&r, 100);
 	UEXPECT_ERR(t, hl_thread_set_budget(tcb, 1000, 100000), HL_OK); /* the fault */
@@ -342,7 +329,7 @@ UTEST(isolation_faults, budgeted_thread_cannot_lift_its_own_budget)
 	b.self = copy_of(tcb);
 	UEXPECT_ERR(t, hl_thread_set_budget(tcb, 1000, 10000), HL_OK); /* 10% */
 	UEXPECT_ERR(t, hl_thread_resume(tcb), HL_OK);
-	for (uint64_t end = ut_rdtsc() + ms_to_tsc(1000); !b.done && ut_rdtsc() < end;)
+	for (uint64_t end = ut_rdtsc() + ut_ms_to_tsc(1000); !b.done && ut_rdtsc() < end;)
 		hl_yield();
 	UEXPECT(t, b.done, "the thread did not finish");
 	UEXPECT_ERR(t, b.lift, HL_ERR_NO_RIGHTS);

@@ -31,11 +31,6 @@ enum {
 	E_DMA_CMD = 0x98
 };
 
-static uint64_t ms_to_tsc(uint64_t ms)
-{
-	return rt_self.bi->tsc_hz / 1000 * ms;
-}
-
 /* Index (as pci_control.issue takes it) of the n-th function with vendor:device, or -1. */
 static int find_pci(uint16_t vendor, uint16_t device)
 {
@@ -206,7 +201,7 @@ UTEST(pci, edu_registers_through_a_mapped_bar)
 	e.regs[E_LIVE / 4] = 0x12345678;
 	UEXPECT(t, e.regs[E_LIVE / 4] == ~0x12345678u);
 	e.regs[E_FACT / 4] = 10;
-	for (uint64_t end = ut_rdtsc() + ms_to_tsc(1000);
+	for (uint64_t end = ut_rdtsc() + ut_ms_to_tsc(1000);
 	     (e.regs[E_STATUS / 4] & 1) && ut_rdtsc() < end;)
 		;
 	UEXPECT(t, e.regs[E_FACT / 4] == 3628800, "10! = %u", e.regs[E_FACT / 4]);
@@ -219,7 +214,7 @@ UTEST(pci, edu_registers_through_a_mapped_bar)
 /* Wait up to ms for a signal on n; returns its bits, 0 on timeout. */
 static hl_word_t wait_signal(hl_cptr_t n, uint64_t ms)
 {
-	for (uint64_t end = ut_rdtsc() + ms_to_tsc(ms); ut_rdtsc() < end;) {
+	for (uint64_t end = ut_rdtsc() + ut_ms_to_tsc(ms); ut_rdtsc() < end;) {
 		hl_word_t info = 0;
 		struct hl_msg m = {{0}};
 		hl_word_t badge = 0;
@@ -286,7 +281,7 @@ static bool edu_dma(struct edu *e, uint64_t src, uint64_t dst, uint32_t len, uin
 	e->regs[E_DMA_DST / 4] = (uint32_t)dst, e->regs[E_DMA_DST / 4 + 1] = (uint32_t)(dst >> 32);
 	e->regs[E_DMA_COUNT / 4] = len;
 	e->regs[E_DMA_CMD / 4] = cmd | 1;
-	for (uint64_t end = ut_rdtsc() + ms_to_tsc(1000); ut_rdtsc() < end;)
+	for (uint64_t end = ut_rdtsc() + ut_ms_to_tsc(1000); ut_rdtsc() < end;)
 		if (!(e->regs[E_DMA_CMD / 4] & 1))
 			return true;
 	return false;

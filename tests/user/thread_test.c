@@ -8,19 +8,6 @@
 /* Thread states as read_regs reports them (kernel/thread.h). */
 enum { ST_INACTIVE, ST_RUNNABLE, ST_SEND, ST_RECV, ST_REPLY, ST_NTFN, ST_FAULTED };
 
-static uint64_t ms_to_tsc(uint64_t ms)
-{
-	return rt_self.bi->tsc_hz / 1000 * ms;
-}
-
-static hl_word_t state_of(hl_cptr_t tcb)
-{
-	hl_word_t st = 99;
-
-	hl_thread_read_regs(tcb, NULL, NULL, NULL, &st);
-	return st;
-}
-
 /* Block on notification n (the waker is a bounded thread). */
 static long wait_ntfn(hl_cptr_t n)
 {
@@ -200,22 +187,22 @@ UTEST(thread, read_regs_states)
 		hl_cptr_t tcb = ut_thread(t, block_on, &b[i], 100, NULL);
 		if (!UCHECK(t, tcb))
 			return;
-		for (int k = 0; k < 100 && state_of(tcb) == ST_RUNNABLE; k++)
+		for (int k = 0; k < 100 && ut_state_of(tcb) == ST_RUNNABLE; k++)
 			hl_yield(); /* it runs and blocks (a slice may end first under a loaded
 			               host) */
 		if (i == 3)         /* take the call: now the caller waits for the reply */
 			UEXPECT_ERR(t, hl_syscall(HL_SYS_RECV, b[i].obj, &info, &m, NULL), HL_OK);
-		UEXPECT(t, state_of(tcb) == (hl_word_t)want[i], "mode %d state %lu", i,
-		        state_of(tcb));
+		UEXPECT(t, ut_state_of(tcb) == (hl_word_t)want[i], "mode %d state %lu", i,
+		        ut_state_of(tcb));
 		UEXPECT(t, !b[i].done, "mode %d did not block", i);
 	}
 	info = 0;
 	UEXPECT_ERR(t, hl_syscall(HL_SYS_REPLY, 0, &info, &m, NULL), HL_OK);
 	hl_cptr_t low =
 	    ut_thread(t, block_on, &b[0], 10, NULL); /* never runs while we do not block */
-	UEXPECT(t, state_of(low) == ST_RUNNABLE, "state %lu", state_of(low));
+	UEXPECT(t, ut_state_of(low) == ST_RUNNABLE, "state %lu", ut_state_of(low));
 	UEXPECT_ERR(t, hl_thread_suspend(low), HL_OK);
-	UEXPECT(t, state_of(low) == ST_INACTIVE, "state %lu", state_of(low));
+	UEXPECT(t, ut_state_of(low) == ST_INACTIVE, "state %lu", ut_state_of(low));
 }
 
 /* ---- resume, suspend ---- */
@@ -269,7 +256,7 @@ static void spin(void *arg)
 
 UTEST(thread, suspend_stops_a_spinning_thread)
 {
-	struct spinner s = {0, 0, ut_rdtsc() + ms_to_tsc(3000), 0};
+	struct spinner s = {0, 0, ut_rdtsc() + ut_ms_to_tsc(3000), 0};
 	hl_cptr_t tcb = ut_thread(t, spin, &s, 100, NULL);
 
 	if (!UCHECK(t, tcb))
@@ -282,7 +269,7 @@ UTEST(thread, suspend_stops_a_spinning_thread)
 	for (int i = 0; i < 5; i++)
 		hl_yield();
 	UEXPECT(t, s.count == c1, "count moved %lu -> %lu after suspend", c1, s.count);
-	UEXPECT(t, state_of(tcb) == ST_INACTIVE);
+	UEXPECT(t, ut_state_of(tcb) == ST_INACTIVE);
 	s.stop = 1;
 }
 
@@ -293,7 +280,7 @@ UTEST(thread, suspend_stops_a_spinning_thread)
  */
 UTEST(thread, suspend_stops_a_thread_on_another_cpu)
 {
-	struct spinner s = {0, 0, ut_rdtsc() + ms_to_tsc(3000), 0};
+	struct spinner s = {0, 0, ut_rdtsc() + ut_ms_to_tsc(3000), 0};
 
 	if (rt_self.bi->ncpus < 2)
 		return; /* one CPU: covered by suspend_stops_a_spinning_thread */
@@ -302,19 +289,19 @@ UTEST(thread, suspend_stops_a_thread_on_another_cpu)
 		return;
 	UEXPECT_ERR(t, hl_thread_set_affinity(tcb, 1), HL_OK);
 	UEXPECT_ERR(t, hl_thread_resume(tcb), HL_OK);
-	for (uint64_t end = ut_rdtsc() + ms_to_tsc(1000); !s.count && ut_rdtsc() < end;)
+	for (uint64_t end = ut_rdtsc() + ut_ms_to_tsc(1000); !s.count && ut_rdtsc() < end;)
 		;
 	UEXPECT(t, s.count > 0, "spinner never ran on cpu 1");
 	UEXPECT_ERR(t, hl_thread_suspend(tcb), HL_OK);
 	/* The other CPU stops it when the IPI lands (QEMU may run that vCPU late): wait for 5 quiet
 	 * ms, at most 1 s. */
 	uint64_t c0 = s.count, quiet = ut_rdtsc();
-	for (uint64_t end = ut_rdtsc() + ms_to_tsc(1000);
-	     ut_rdtsc() < end && ut_rdtsc() - quiet < ms_to_tsc(5);)
+	for (uint64_t end = ut_rdtsc() + ut_ms_to_tsc(1000);
+	     ut_rdtsc() < end && ut_rdtsc() - quiet < ut_ms_to_tsc(5);)
 		if (s.count != c0)
 			c0 = s.count, quiet = ut_rdtsc();
 	uint64_t c1 = s.count;
-	for (uint64_t end = ut_rdtsc() + ms_to_tsc(30); ut_rdtsc() < end;)
+	for (uint64_t end = ut_rdtsc() + ut_ms_to_tsc(30); ut_rdtsc() < end;)
 		;
 	UEXPECT(t, s.count == c1, "count moved %lu -> %lu after suspend", c1, s.count);
 	s.stop = 1;
@@ -368,7 +355,7 @@ static void prio_low(void *arg)
 UTEST(thread_sched, lower_priority_waits_for_higher)
 {
 	struct prio_pair p = {ut_alloc(t, HL_OBJ_NOTIFICATION, 0),
-	                      ut_alloc(t, HL_OBJ_NOTIFICATION, 0), ms_to_tsc(20), 0, 1};
+	                      ut_alloc(t, HL_OBJ_NOTIFICATION, 0), ut_ms_to_tsc(20), 0, 1};
 	hl_cptr_t lo = ut_thread_new(t, prio_low, &p, 80), hi = ut_thread_new(t, prio_high, &p, 90);
 
 	if (!UCHECK(t, lo && hi))
@@ -454,8 +441,8 @@ UTEST(thread_sched, budget_limits_the_share)
 {
 	uint64_t start = ut_rdtsc();
 	struct share s = {ut_alloc(t, HL_OBJ_NOTIFICATION, 0),
-	                  ut_rdtsc() + ms_to_tsc(3000),
-	                  ms_to_tsc(50),
+	                  ut_rdtsc() + ut_ms_to_tsc(3000),
+	                  ut_ms_to_tsc(50),
 	                  {0, 0},
 	                  0};
 	hl_cptr_t b = ut_thread_new(t, count_budgeted, &s, 90),
@@ -495,7 +482,7 @@ UTEST(thread_errors, set_affinity_beyond_cpus)
 /* A low-priority thread on CPU 1 runs while the runner spins on its own CPU. */
 UTEST(thread_sched, affinity_runs_on_the_other_cpu)
 {
-	struct spinner s = {0, 0, ut_rdtsc() + ms_to_tsc(2000), 0xffffffff};
+	struct spinner s = {0, 0, ut_rdtsc() + ut_ms_to_tsc(2000), 0xffffffff};
 	uint32_t a, b, c, d;
 
 	if (rt_self.bi->ncpus < 2)
@@ -505,7 +492,7 @@ UTEST(thread_sched, affinity_runs_on_the_other_cpu)
 		return;
 	UEXPECT_ERR(t, hl_thread_set_affinity(tcb, 1), HL_OK);
 	UEXPECT_ERR(t, hl_thread_resume(tcb), HL_OK);
-	for (uint64_t end = ut_rdtsc() + ms_to_tsc(1000); s.count < 1000 && ut_rdtsc() < end;)
+	for (uint64_t end = ut_rdtsc() + ut_ms_to_tsc(1000); s.count < 1000 && ut_rdtsc() < end;)
 		;
 	s.stop = 1;
 	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
@@ -603,7 +590,7 @@ UTEST(thread, create_run_delete_100)
  */
 UTEST(thread_sched, resume_after_suspend_while_throttled)
 {
-	struct spinner s = {0, 0, ut_rdtsc() + ms_to_tsc(3000), 0};
+	struct spinner s = {0, 0, ut_rdtsc() + ut_ms_to_tsc(3000), 0};
 	hl_cptr_t tcb = ut_thread_new(t, spin, &s, 100);
 
 	if (!UCHECK(t, tcb))
@@ -614,13 +601,13 @@ UTEST(thread_sched, resume_after_suspend_while_throttled)
 	/* It runs 1 ms, then waits for its next period. Bounded in time, not in yields: on a loaded
 	 * host its first millisecond can pass before it runs an instruction (the TSC counts host
 	 * time). */
-	for (uint64_t end = ut_rdtsc() + ms_to_tsc(1000); !s.count && ut_rdtsc() < end;)
+	for (uint64_t end = ut_rdtsc() + ut_ms_to_tsc(1000); !s.count && ut_rdtsc() < end;)
 		hl_yield();
 	UEXPECT(t, s.count > 0, "never ran");
 	UEXPECT_ERR(t, hl_thread_suspend(tcb), HL_OK);
 	uint64_t c1 = s.count;
 	UEXPECT_ERR(t, hl_thread_resume(tcb), HL_OK);
-	for (uint64_t end = ut_rdtsc() + ms_to_tsc(500); s.count == c1 && ut_rdtsc() < end;)
+	for (uint64_t end = ut_rdtsc() + ut_ms_to_tsc(500); s.count == c1 && ut_rdtsc() < end;)
 		hl_yield();
 	UEXPECT(t, s.count != c1, "resumed thread never ran again");
 	s.stop = 1;
@@ -658,9 +645,9 @@ UTEST(thread, revoked_ipc_buffer_is_not_written)
 	            hl_thread_configure(tcb, HL_SLOT_CSPACE, HL_SLOT_ASPACE, f, 0x7f0000000000ull),
 	            HL_OK);
 	UEXPECT_ERR(t, hl_thread_resume(tcb), HL_OK);
-	for (int i = 0; i < 100 && state_of(tcb) != ST_RECV; i++)
+	for (int i = 0; i < 100 && ut_state_of(tcb) != ST_RECV; i++)
 		hl_yield();
-	UEXPECT(t, state_of(tcb) == ST_RECV, "state %lu", state_of(tcb));
+	UEXPECT(t, ut_state_of(tcb) == ST_RECV, "state %lu", ut_state_of(tcb));
 	/* The memory goes back (with the thread's copy of the frame) and becomes a frame we map. */
 	UEXPECT_ERR(t, hl_cspace_revoke(HL_SLOT_CSPACE, m), HL_OK);
 	UEXPECT_ERR(t, hl_memory_retype(m, HL_OBJ_FRAME, 12, 1, g), HL_OK);
@@ -723,14 +710,14 @@ UTEST(thread_sched, migrating_a_running_thread)
 	hl_thread_resume(tcb);
 	for (int i = 0; i < 300; i++) {
 		uint64_t c = mv.count;
-		for (uint64_t end = ut_rdtsc() + ms_to_tsc(20);
+		for (uint64_t end = ut_rdtsc() + ut_ms_to_tsc(20);
 		     mv.count < c + 20 && ut_rdtsc() < end;)
 			;
 		UEXPECT_ERR(t, hl_thread_set_affinity(tcb, 1 + (i & 1)), HL_OK);
 	}
 	mv.stop = 1;
-	for (uint64_t end = ut_rdtsc() + ms_to_tsc(100);
-	     ut_rdtsc() < end && state_of(tcb) != ST_INACTIVE;)
+	for (uint64_t end = ut_rdtsc() + ut_ms_to_tsc(100);
+	     ut_rdtsc() < end && ut_state_of(tcb) != ST_INACTIVE;)
 		;
 	UEXPECT(t, mv.regress == 0, "the count went back %lu times (count %lu)", mv.regress,
 	        mv.count);
@@ -772,21 +759,21 @@ UTEST(thread_sched, migrating_a_yielding_thread)
 	hl_thread_resume(tcb);
 	for (int i = 0; i < 2000; i++) {
 		uint64_t c = mv.count;
-		for (uint64_t end = ut_rdtsc() + ms_to_tsc(5);
+		for (uint64_t end = ut_rdtsc() + ut_ms_to_tsc(5);
 		     mv.count < c + 2 && ut_rdtsc() < end;)
 			;
 		UEXPECT_ERR(t, hl_thread_set_affinity(tcb, 1 + (i & 1)), HL_OK);
 	}
 	uint64_t c = mv.count;
-	for (uint64_t end = ut_rdtsc() + ms_to_tsc(200); mv.count < c + 20 && ut_rdtsc() < end;)
+	for (uint64_t end = ut_rdtsc() + ut_ms_to_tsc(200); mv.count < c + 20 && ut_rdtsc() < end;)
 		;
 	UEXPECT(t, mv.count >= c + 20, "the counter stopped at %lu", mv.count);
 	UEXPECT(t, mv.regress == 0, "the count went back %lu times (count %lu)", mv.regress,
 	        mv.count);
 	mv.stop = 1;
 	stop = 1;
-	for (uint64_t end = ut_rdtsc() + ms_to_tsc(100);
-	     ut_rdtsc() < end && state_of(tcb) != ST_INACTIVE;)
+	for (uint64_t end = ut_rdtsc() + ut_ms_to_tsc(100);
+	     ut_rdtsc() < end && ut_state_of(tcb) != ST_INACTIVE;)
 		;
 	hl_thread_suspend(tcb);
 	hl_thread_suspend(p1);
@@ -827,10 +814,10 @@ UTEST(thread_sched, fpu_state_survives_an_idle_cpu)
 		return;
 	hl_thread_set_affinity(tcb, 1);
 	hl_thread_resume(tcb);
-	for (uint64_t end = ut_rdtsc() + ms_to_tsc(1000);
-	     state_of(tcb) != ST_NTFN && ut_rdtsc() < end;)
+	for (uint64_t end = ut_rdtsc() + ut_ms_to_tsc(1000);
+	     ut_state_of(tcb) != ST_NTFN && ut_rdtsc() < end;)
 		;
-	UEXPECT(t, state_of(tcb) == ST_NTFN, "state %lu", state_of(tcb));
+	UEXPECT(t, ut_state_of(tcb) == ST_NTFN, "state %lu", ut_state_of(tcb));
 	signal_ntfn(b.wake);
 	UEXPECT_ERR(t, wait_ntfn(b.done), HL_OK);
 	UEXPECT(t, b.got == 0x1234567887654321ull, "xmm0 %#lx after the wakeup", b.got);
@@ -843,7 +830,7 @@ UTEST(thread_sched, fpu_state_survives_an_idle_cpu)
  */
 UTEST(thread_sched, suspend_after_moving_a_throttled_thread)
 {
-	struct spinner s = {0, 0, ut_rdtsc() + ms_to_tsc(3000), 0};
+	struct spinner s = {0, 0, ut_rdtsc() + ut_ms_to_tsc(3000), 0};
 
 	if (rt_self.bi->ncpus < 2)
 		return; /* needs a second CPU to move to */
@@ -856,13 +843,13 @@ UTEST(thread_sched, suspend_after_moving_a_throttled_thread)
 	/* It runs 1 ms, then waits for its next period. Bounded in time, not in yields: on a loaded
 	 * host its first millisecond can pass before it runs an instruction (the TSC counts host
 	 * time). */
-	for (uint64_t end = ut_rdtsc() + ms_to_tsc(1000); !s.count && ut_rdtsc() < end;)
+	for (uint64_t end = ut_rdtsc() + ut_ms_to_tsc(1000); !s.count && ut_rdtsc() < end;)
 		hl_yield();
 	UEXPECT(t, s.count > 0, "never ran");
 	UEXPECT_ERR(t, hl_thread_set_affinity(tcb, 1), HL_OK);
 	UEXPECT_ERR(t, hl_thread_suspend(tcb), HL_OK);
 	uint64_t c1 = s.count;
-	for (uint64_t end = ut_rdtsc() + ms_to_tsc(300); ut_rdtsc() < end;)
+	for (uint64_t end = ut_rdtsc() + ut_ms_to_tsc(300); ut_rdtsc() < end;)
 		; /* three periods */
 	UEXPECT(t, s.count == c1, "suspended thread ran: %lu -> %lu", c1, s.count);
 	s.stop = 1;
@@ -875,7 +862,7 @@ UTEST(thread_sched, suspend_after_moving_a_throttled_thread)
  */
 UTEST(thread_sched, lowering_priority_of_a_remote_thread_yields_its_cpu)
 {
-	struct spinner s = {0, 0, ut_rdtsc() + ms_to_tsc(3000), 0};
+	struct spinner s = {0, 0, ut_rdtsc() + ut_ms_to_tsc(3000), 0};
 	volatile int flag = 0;
 
 	if (rt_self.bi->ncpus < 2)
@@ -887,14 +874,14 @@ UTEST(thread_sched, lowering_priority_of_a_remote_thread_yields_its_cpu)
 	hl_thread_set_affinity(a, 1);
 	hl_thread_set_affinity(b, 1);
 	hl_thread_resume(a);
-	for (uint64_t end = ut_rdtsc() + ms_to_tsc(1000); !s.count && ut_rdtsc() < end;)
+	for (uint64_t end = ut_rdtsc() + ut_ms_to_tsc(1000); !s.count && ut_rdtsc() < end;)
 		;
 	hl_thread_resume(b);
-	for (uint64_t end = ut_rdtsc() + ms_to_tsc(20); ut_rdtsc() < end;)
+	for (uint64_t end = ut_rdtsc() + ut_ms_to_tsc(20); ut_rdtsc() < end;)
 		;
 	UEXPECT(t, !flag, "the lower-priority thread ran");
 	UEXPECT_ERR(t, hl_thread_set_priority(a, 50), HL_OK);
-	for (uint64_t end = ut_rdtsc() + ms_to_tsc(500); !flag && ut_rdtsc() < end;)
+	for (uint64_t end = ut_rdtsc() + ut_ms_to_tsc(500); !flag && ut_rdtsc() < end;)
 		;
 	UEXPECT(t, flag, "priority 90 did not run after the spinner dropped to 50");
 	s.stop = 1;
@@ -971,11 +958,11 @@ UTEST(thread_sched, reply_runs_a_queued_higher_thread_before_a_lower_caller)
 	hl_thread_set_affinity(c, cpu);
 	hl_thread_resume(s);
 	hl_thread_resume(mid);
-	for (uint64_t end = ut_rdtsc() + ms_to_tsc(100);
-	     ut_rdtsc() < end && (state_of(s) != ST_RECV || state_of(mid) != ST_NTFN);)
+	for (uint64_t end = ut_rdtsc() + ut_ms_to_tsc(100);
+	     ut_rdtsc() < end && (ut_state_of(s) != ST_RECV || ut_state_of(mid) != ST_NTFN);)
 		hl_yield();
 	hl_thread_resume(c);
-	for (uint64_t end = ut_rdtsc() + ms_to_tsc(200); ut_rdtsc() < end && !o.done;)
+	for (uint64_t end = ut_rdtsc() + ut_ms_to_tsc(200); ut_rdtsc() < end && !o.done;)
 		hl_yield();
 	UEXPECT(t, o.done && o.mid_ran_first,
 	        "done %d, the middle thread ran before the caller: %d", o.done, o.mid_ran_first);

@@ -64,6 +64,22 @@ static inline uint64_t ut_rdtsc(void)
 	return (uint64_t)hi << 32 | lo;
 }
 
+/* TSC ticks in ms milliseconds. */
+static inline uint64_t ut_ms_to_tsc(uint64_t ms)
+{
+	return rt_self.bi->tsc_hz / 1000 * ms;
+}
+
+/* A thread's state as thread.read_regs reports it (kernel/thread.h's order), 99 if it cannot be
+ * read. */
+static inline hl_word_t ut_state_of(hl_cptr_t tcb)
+{
+	hl_word_t st = 99;
+
+	hl_thread_read_regs(tcb, NULL, NULL, NULL, &st);
+	return st;
+}
+
 /* A thread like ut_thread's, configured but not resumed (0 on failure). */
 hl_cptr_t ut_thread_new(struct utest_ctx *t, void (*fn)(void *), void *arg, uint8_t prio);
 

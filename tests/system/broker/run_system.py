@@ -192,12 +192,12 @@ def t_idempotent_kill9(_b):
                             stderr=subprocess.STDOUT, text=True)
     try:
         # kill once a third is acknowledged, while batches are in flight
-        line = ""
-        while prod.poll() is None:
-            line = prod.stdout.readline()
+        seen = []
+        for line in prod.stdout:  # to the end of its output, not just while it runs
+            seen.append(line)
             if line.startswith("progress") and int(line.split()[2]) >= total // 3:
                 break
-        assert prod.poll() is None, f"producer ended before the kill: {line!r}"
+        assert prod.poll() is None, f"producer ended before the kill: {''.join(seen[-5:])!r}"
         nb.kill9()
         nb.start(port=port)
         out, _ = prod.communicate(timeout=180)
