@@ -13,8 +13,11 @@
 
 DRV_UOBJ := $(B)/user
 DRV_INC := -Iuser/drivers/include
-DRV_SRCS := user/drivers/virtq.c user/drivers/virtio_pci.c user/drivers/virtio_net.c user/drivers/drv_env.c
-NETECHO_SRCS := user/apps/netecho/netecho.c user/apps/netecho/responder.c
+DRV_SRCS := user/drivers/virtq.c user/drivers/virtio_pci.c user/drivers/virtio_net.c user/drivers/virtio_net_dev.c \
+	user/drivers/virtio_net_hdr.c \
+	user/drivers/drv_env.c
+NETECHO_SRCS := user/apps/netecho/netecho.c user/apps/netecho/responder.c user/apps/netecho/bench.c \
+	user/apps/netecho/tso.c
 DRV_HDRS := $(wildcard user/drivers/*.h user/drivers/include/drivers/*.h user/apps/netecho/*.h)
 DRV_UOBJS := $(patsubst %.c,$(DRV_UOBJ)/%.o,$(DRV_SRCS) $(NETECHO_SRCS))
 
@@ -25,10 +28,15 @@ $(DRV_UOBJ)/netecho: $$(RT_OBJS) $(DRV_UOBJS) $(DRV_UOBJ)/lib/cpio.o user/rt/use
 	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
 
 # One boot module per configuration: netecho as the root task, and its etc/netecho.conf.
-NETECHO_MODES := polled irq fault
+NETECHO_MODES := polled irq vtd fault fault-id tso mq bench
 NETECHO_CONF_polled := ip 198.18.0.2\nmode polled\ncsum soft\n
 NETECHO_CONF_irq := ip 198.18.0.2\nmode irq\ncsum offload\n
+NETECHO_CONF_vtd := ip 198.18.0.2\nmode irq\ncsum soft\n
 NETECHO_CONF_fault := ip 198.18.0.2\nmode irq\ncsum soft\nfault-after 5\n
+NETECHO_CONF_fault-id := ip 198.18.0.2\nmode polled\ncsum soft\nfault-after 5\nfault-kind id\n
+NETECHO_CONF_tso := ip 198.18.0.2\nmode polled\ncsum offload\ntso-peer 198.18.0.1\ntso-port 5001\ntso-bytes 4000\n
+NETECHO_CONF_mq := ip 198.18.0.2\nmode irq\ncsum soft\n
+NETECHO_CONF_bench := mode polled\nbench 1000\n
 NETECHO_INITRDS := $(NETECHO_MODES:%=$(B)/initrd-netecho-%.cpio)
 $(B)/initrd-netecho-%.cpio: $(DRV_UOBJ)/netecho mk/drivers.mk
 	@rm -rf $(B)/initrd-netecho-$*-root && mkdir -p $(B)/initrd-netecho-$*-root/etc
@@ -52,7 +60,8 @@ ALL_TARGETS += $(DRV_CLANG_STAMP)
 DRV_HOST_B := $(B)/drivers
 DRV_UNIT_BIN := $(DRV_HOST_B)/drivers-unit
 DRV_UNIT_SRCS := tests/host/drivers/main.c tests/host/drivers/virtq_test.c tests/host/drivers/responder_test.c \
-	user/drivers/virtq.c user/apps/netecho/responder.c
+	tests/host/drivers/virtio_net_hdr_test.c user/drivers/virtq.c user/drivers/virtio_net_hdr.c \
+	user/apps/netecho/responder.c
 $(DRV_UNIT_BIN): $(DRV_UNIT_SRCS) $(DRV_HDRS) tests/host/drivers/dtest.h
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) $(DRV_INC) -Iuser/drivers -Iuser/apps/netecho $(DRV_UNIT_SRCS) -o $@
@@ -71,3 +80,46 @@ TEST_GROUPS += drivers-net
 test-drivers-net: $(B)/hallows.elf $(NETECHO_INITRDS)
 	@mkdir -p $(RESULTS)
 	@bash tests/system/drivers/net.sh $(RESULTS)/drivers-net.tap
+
+# ---- fuzzing: what a device or the network writes ----
+DRV_FUZZ_TARGETS := responder virtq vnet_hdr
+DRV_FUZZ_SRCS_responder := tests/fuzz/drivers/fuzz_responder.c user/apps/netecho/responder.c
+DRV_FUZZ_SRCS_virtq := tests/fuzz/drivers/fuzz_virtq.c user/drivers/virtq.c
+DRV_FUZZ_SRCS_vnet_hdr := tests/fuzz/drivers/fuzz_vnet_hdr.c user/drivers/virtio_net_hdr.c
+DRV_FUZZ_BINS := $(DRV_FUZZ_TARGETS:%=$(DRV_HOST_B)/fuzz/fuzz-%)
+DRV_FUZZ_TEST_SECONDS ?= 5
+
+$(DRV_HOST_B)/fuzz/fuzz-%: $$(DRV_FUZZ_SRCS_$$*) $(DRV_HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DRV_INC) -Iuser/drivers -Iuser/apps/netecho $(DRV_FUZZ_SRCS_$*) -o $@
+
+# Each target from its committed seeds (new inputs go to a work corpus under build/).
+define drv_fuzz_run
+	@mkdir -p $(RESULTS) $(DRV_HOST_B)/fuzz/work
+	@: > $(2)
+	@for t in $(DRV_FUZZ_TARGETS); do \
+		w=$(DRV_HOST_B)/fuzz/work/$$t; mkdir -p $$w; \
+		if $(DRV_HOST_B)/fuzz/fuzz-$$t -max_total_time=$(1) -rss_limit_mb=1024 \
+			-artifact_prefix=$(DRV_HOST_B)/fuzz/crash-$$t- $$w tests/fuzz/drivers/corpus/$$t \
+			> $(DRV_HOST_B)/fuzz/$$t.log 2>&1; then \
+			echo "ok - drivers-fuzz: $$t ($(1) s, $$(grep -o 'Done [0-9]* runs' $(DRV_HOST_B)/fuzz/$$t.log | tail -1))" >> $(2); \
+		else \
+			echo "not ok - drivers-fuzz: $$t (see $(DRV_HOST_B)/fuzz/$$t.log)" >> $(2); \
+		fi; \
+	done
+	@cat $(2)
+endef
+
+TEST_GROUPS += drivers-fuzz
+FUZZ_STEPS += drivers
+.PHONY: test-drivers-fuzz fuzz-drivers
+test-drivers-fuzz: $(DRV_FUZZ_BINS)
+	$(call drv_fuzz_run,$(DRV_FUZZ_TEST_SECONDS),$(RESULTS)/drivers-fuzz.tap)
+fuzz-drivers: $(DRV_FUZZ_BINS)
+	$(call drv_fuzz_run,$(FUZZ_SECONDS),$(DRV_HOST_B)/fuzz/fuzz-drivers.tap)
+
+# ---- benchmark: driver instructions per packet under TCG -icount shift=0 ----
+BENCH_STEPS += drivers-net
+.PHONY: bench-drivers-net
+bench-drivers-net: $(B)/hallows.elf $(B)/initrd-netecho-bench.cpio
+	python3 tools/bench_drivers_net.py --kernel $(B)/hallows.elf --initrd $(B)/initrd-netecho-bench.cpio --out $(BENCH_OUT)

@@ -6,6 +6,7 @@
 #   check.clang-tidy        clang-tidy (.clang-tidy, kernel/ and arch/ add their own)
 #   check.prototypes        no non-static prototype in a .c file (tools/check_protos.py)
 #   check.arch_interface    kernel/ reaches the machine only through include/arch (tools/check_arch.sh)
+#   check.readmes_list_every_kernel_file   kernel/README.md and arch/README.md name each file
 # and two cases showing that the last two checkers catch what they look for.
 # The compile flags of every file come from $B/compile_commands.json
 # (tools/compdb.py, made by `make check` before this runs).
@@ -54,6 +55,17 @@ result check.prototypes "$logdir/protos.log" $?
 
 bash tools/check_arch.sh > "$logdir/arch.log" 2>&1
 result check.arch_interface "$logdir/arch.log" $?
+
+# The folder READMEs name every file of the kernel's folders.
+for d in kernel arch/x86_64; do
+	readme=${d%%/*}/README.md
+	for f in "$d"/*; do
+		case $f in */README.md | */.clang-tidy) continue ;; esac
+		grep -q "\`${f##*/}\`" "$readme" || echo "$readme does not name ${f##*/}"
+	done
+done > "$logdir/readmes.log"
+[ ! -s "$logdir/readmes.log" ]
+result check.readmes_list_every_kernel_file "$logdir/readmes.log" $?
 
 # The checkers must bite: a prototype written in a .c file (file and block
 # scope), and an APIC call plus inline assembly in a kernel file.

@@ -4,7 +4,7 @@ checkers from the compiler command lines `make -n -B` prints.
 
     make -n -B TARGETS | tools/compdb.py DIR > compile_commands.json
 
-Each C file gets the flags of the command that compiles it (commands that
+Each C file gets the flags of a command that compiles it (commands that
 compile and link several files at once give each of them their flags);
 -o, dependency-file and linker-only arguments are dropped. A file that no
 command compiles is not listed: the checkers borrow the flags of its
@@ -52,8 +52,10 @@ def main():
         for f in files:
             if f.startswith(("build/", "/")):  # generated sources
                 continue
-            seen.setdefault(f, ["clang"] + flags + ["-c", f])
-    db = [{"directory": root, "file": f, "arguments": args} for f, args in sorted(seen.items())]
+            seen.setdefault(f, []).append(["clang"] + flags + ["-c", f])
+    # A file built by several rules (freestanding and hosted, fuzz) gets the
+    # smallest of its commands: the same one whatever order make printed them in.
+    db = [{"directory": root, "file": f, "arguments": min(cmds)} for f, cmds in sorted(seen.items())]
     json.dump(db, sys.stdout, indent=1)
     sys.stdout.write("\n")
 

@@ -104,7 +104,8 @@ static int listen_on(const char *host, int *port)
 		return -1;
 	}
 	freeaddrinfo(ai);
-	/* getsockname() filled ss. NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult,clang-analyzer-core.CallAndMessage) */
+	/* getsockname() filled ss */
+	/* NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult) */
 	*port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
 					      : ((struct sockaddr_in6 *)&ss)->sin6_port);
 	return fd;

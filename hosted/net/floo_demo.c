@@ -186,6 +186,13 @@ static void print_stats(struct floo_stack *st, struct hosted_net *h)
 	const struct floo_stats *s = floo_stats(st);
 
 	fprintf(stderr,
+		"floo-demo: loss probes %llu rack losses %llu d-sacks %llu "
+		"undos %llu vnet refused %llu\n",
+		(unsigned long long)s->tcp_loss_probes,
+		(unsigned long long)s->tcp_rack_lost,
+		(unsigned long long)s->tcp_dsacks, (unsigned long long)s->tcp_undos,
+		(unsigned long long)s->drop_vnet);
+	fprintf(stderr,
 		"floo-demo: rx %llu tx %llu drops eth %llu arp %llu ip %llu "
 		"tcp %llu tcp_csum %llu nobuf %llu; retrans %llu fast %llu "
 		"timeouts %llu; impair drop %llu dup %llu reorder %llu; "
@@ -258,6 +265,13 @@ int main(int argc, char **argv)
 	floo_config_default(&cfg);
 	if (a.msl_ms)
 		cfg.tcp_msl_ms = a.msl_ms;
+	/* A 256 KiB window (window scaling): a lossy path with SACK keeps
+	 * a lot out of order while holes are repaired. */
+	cfg.tcp_rcv_buf = 262144;
+	cfg.tcp_rcv_pbufs = 256;
+	/* The echo sends one reference per received buffer: 256 of them
+	 * keep 370 KB in flight (16 would cap it at 23 KB per RTT). */
+	cfg.tcp_sndq = 256;
 	sz = floo_mem_size(&cfg);
 	mem = aligned_alloc(64, (sz + 63) & ~(size_t)63);
 	st = mem ? floo_stack_init(mem, sz, &cfg, &plat, mac) : NULL;

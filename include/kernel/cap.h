@@ -8,7 +8,7 @@
  * slot deletes all its descendants; deleting the last capability to an
  * object destroys the object.
  *
- * Locking: everything here runs under the big kernel lock (kernel/smp.h).
+ * Locking: everything here runs under the big kernel lock (include/kernel/bkl.h).
  */
 #ifndef KERNEL_CAP_H
 #define KERNEL_CAP_H

@@ -2,7 +2,8 @@
  * The kernel's virtual memory map (x86-64, 4-level paging, 48-bit).
  *
  *   0x0000000000000000 +-----------------------------+
- *                      | user space (later issues)   |
+ *                      | user space (ring 3), up to  |
+ *                      | HL_USER_MAP_TOP             |
  *   0x00007fffffffffff +-----------------------------+
  *                      | non-canonical hole          |
  *   0xffff800000000000 +-----------------------------+ HHDM_BASE

@@ -18,17 +18,20 @@ static uint64_t drv_va_take(uint64_t bytes)
 	return va;
 }
 
-long drv_dma_page(void **va, uint64_t *paddr)
+long drv_dma_page(hl_cptr_t dev, void **va, uint64_t *paddr)
 {
-	hl_cptr_t f = rt_alloc(HL_OBJ_FRAME, 12);
+	hl_cptr_t f = rt_alloc(HL_OBJ_FRAME, 12), dma = rt_slot();
 	hl_word_t pa = 0;
 	long err;
 
-	if (!f)
+	if (!f || !dma)
 		return HL_ERR_NO_MEMORY;
 	uint64_t at = drv_va_take(DRV_PAGE);
+	/* One mapping per frame capability: the CPU's on f, the device's on a copy. */
 	if ((err = rt_map_frame(HL_SLOT_ASPACE, f, at, HL_R_READ | HL_R_WRITE)) ||
-	    (err = hl_frame_paddr(f, &pa)))
+	    (err = hl_frame_paddr(f, &pa)) ||
+	    (err = hl_cspace_copy(HL_SLOT_CSPACE, dma, f, HL_R_READ | HL_R_WRITE)) ||
+	    (err = hl_pci_device_dma_map(dev, dma)))
 		return err;
 	*va = (void *)at;
 	*paddr = pa;

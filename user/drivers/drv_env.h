@@ -14,11 +14,14 @@
 #define DRV_PAGE 4096u
 
 /*
- * One 4 KiB page of DMA memory (a fresh, zeroed RAM frame) mapped
- * write-back. Two pages are never assumed contiguous: each has its own
- * paddr. Returns 0 or HL_ERR_*.
+ * One 4 KiB page of DMA memory for the PCI function dev: a fresh, zeroed
+ * RAM frame mapped write-back for the CPU and, through a copy of its
+ * frame capability, for dev's DMA (pci_device.dma_map: required with an
+ * IOMMU, recorded without). Two pages are never assumed contiguous: each
+ * has its own paddr, which is also the device's address (identity I/O
+ * addresses, docs/devices.md). Returns 0 or HL_ERR_*.
  */
-long drv_dma_page(void **va, uint64_t *paddr) __attribute__((warn_unused_result));
+long drv_dma_page(hl_cptr_t dev, void **va, uint64_t *paddr) __attribute__((warn_unused_result));
 
 /* A device's BARs as the driver maps them (one per BAR, pages made into frames on demand). */
 struct drv_bar {

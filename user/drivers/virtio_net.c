@@ -1,190 +1,54 @@
 /*
- * virtio-net driver (virtio 1.2 §5.1): one receive and one transmit split
- * virtqueue, each ring part in a 4 KiB DMA page of its own (so nothing
- * relies on two frames being contiguous). Receive buffers are the caller's,
- * posted one descriptor each; the 12-byte virtio_net_hdr lands at their
- * start, so a received frame begins at off = 12. Transmit chains are
- * [header][caller's segments...], the header from a driver page indexed by
- * the chain's head descriptor.
+ * virtio-net driver (virtio 1.2 §5.1), the data path: the netdev
+ * operations on one queue pair. Receive buffers are the caller's, posted
+ * one descriptor each; the 12-byte virtio_net_hdr lands at their start, so
+ * a received frame begins at off = 12. Transmit chains are [header]
+ * [caller's segments...], the header from the pair's header page at the
+ * chain's head descriptor index. Each ring part is a 4 KiB DMA page of its
+ * own (nothing relies on two frames being contiguous).
  *
- * Everything the device writes is checked (virtq.c for the used ring; here
- * the header's num_buffers and lengths); a violation resets the device and
- * returns NETDEV_ERR_DEVICE, after which rx_poll/tx_reclaim hand back every
- * buffer still posted, flagged NETDEV_BUF_DROPPED, and start() brings it up again.
+ * Everything the device writes is checked (virtq.c for the used rings,
+ * virtio_net_hdr.c for receive headers); a violation stops the device's
+ * DMA and returns NETDEV_ERR_DEVICE, after which rx_poll/tx_reclaim of
+ * every pair hand back the buffers still posted, flagged
+ * NETDEV_BUF_DROPPED, and start() (virtio_net_dev.c) brings the device up
+ * again.
  */
-#include "virtio_net.h"
-#include "virtio_pci.h"
-#include <lib/string.h>
+#include "virtio_net_int.h"
 
-#define VNET_QSIZE     256 /* at most; the device may offer fewer */
-#define VNET_MAX_SEGS  8   /* caller's buffers per transmitted frame */
-#define VNET_HDR       ((uint16_t)sizeof(struct virtio_net_hdr))
-#define VNET_FRAME_MAX 1514 /* Ethernet header + 1500 (no VLAN, no TSO) */
-#define VNET_HDR_SLOT  16   /* bytes per transmit header in the header page */
-#define VNET_MSIX_RX   0
-#define VNET_MSIX_TX   1
-
-enum vnet_state { VNET_STOPPED, VNET_RUNNING, VNET_FAULTED };
-
-struct vnet_queue {
-	struct virtq q;
-	void *pages[3]; /* desc, avail, used */
-	uint64_t pa[3];
-};
-
-struct virtio_net {
-	struct netdev nd;
-	struct virtio_pci vp;
-	uint16_t bdf;
-	enum vnet_state state;
-	enum netdev_mode mode;
-	struct vnet_queue rx, tx;
-	uint8_t *tx_hdr; /* VNET_HDR_SLOT bytes per descriptor index */
-	uint64_t tx_hdr_pa;
-	struct netdev_buf *tx_bufs[VNET_QSIZE][VNET_MAX_SEGS]; /* by chain head */
-	uint8_t tx_nbufs[VNET_QSIZE];
-	uint16_t rx_more; /* buffers still to come of the frame being received */
-	hl_cptr_t irq[2];
-};
-
-static const uint64_t vnet_wanted = 1ull << VIRTIO_NET_F_CSUM | 1ull << VIRTIO_NET_F_GUEST_CSUM |
-                                    1ull << VIRTIO_NET_F_MAC | 1ull << VIRTIO_NET_F_STATUS |
-                                    1ull << VIRTIO_NET_F_MRG_RXBUF | 1ull << VIRTIO_F_VERSION_1;
-
-static struct virtio_net *vnet(struct netdev *nd)
+/*
+ * rx_poll and tx_reclaim after a fault: NETDEV_ERR_DEVICE once per pair
+ * (unless the call that saw the fault reported it), then the buffers still
+ * lent, dropped.
+ */
+static bool vnet_report_fault(struct vnet_pair *p)
 {
-	return nd->priv;
+	bool report = p->dev->state == VNET_FAULTED && p->fault_unreported;
+
+	p->fault_unreported = false;
+	return report;
 }
 
-bool virtio_net_matches(uint16_t vendor, uint16_t device)
+/* The fault seen after n buffers were taken: hand those back now and report the fault next time. */
+static int vnet_fault_after(struct vnet_pair *p, int n, const char *what)
 {
-	return vendor == VIRTIO_PCI_VENDOR &&
-	       (device == VIRTIO_PCI_DEVICE_NET || device == VIRTIO_PCI_DEVICE_NET_TRANS);
+	virtio_net_fault(p->dev, what);
+	p->fault_unreported = n > 0;
+	return n > 0 ? n : NETDEV_ERR_DEVICE;
 }
 
-/* The device broke a rule: say what, reset it (no more DMA), and keep the buffers for draining. */
-static int vnet_fault(struct virtio_net *vn, const char *what)
+static int vnet_not_running(struct vnet_pair *p)
 {
-	vn->nd.errors++;
-	rt_printf("virtio-net: %02x:%02x.%x: device fault: %s; device reset\n", vn->bdf >> 8,
-	          (vn->bdf >> 3) & 31, vn->bdf & 7, what);
-	virtio_pci_reset(&vn->vp);
-	vn->state = VNET_FAULTED;
-	return NETDEV_ERR_DEVICE;
-}
-
-static int vnet_queue_pages(struct vnet_queue *vq)
-{
-	for (int i = 0; i < 3; i++)
-		if (!vq->pages[i] && drv_dma_page(&vq->pages[i], &vq->pa[i]))
-			return NETDEV_ERR_NOMEM;
-	return NETDEV_OK;
-}
-
-/* Set up queue index (0 rx, 1 tx) on fresh rings and hand it to the device. */
-static int vnet_queue_setup(struct virtio_net *vn, struct vnet_queue *vq, uint16_t index,
-                            uint16_t msix)
-{
-	uint16_t max = virtio_pci_queue_max(&vn->vp, index), size = VNET_QSIZE;
-
-	if (max == 0)
-		return NETDEV_ERR_NODEV;
-	while (size > max)
-		size /= 2;
-	if (vnet_queue_pages(vq))
-		return NETDEV_ERR_NOMEM;
-	for (int i = 0; i < 3; i++)
-		memset(vq->pages[i], 0, DRV_PAGE);
-	if (virtq_init(&vq->q, index, size, vq->pages[0], vq->pa[0], vq->pages[1], vq->pa[1],
-	               vq->pages[2], vq->pa[2]))
-		return NETDEV_ERR_NODEV; /* a size that is no power of two */
-	if (vn->mode == NETDEV_POLLED)
-		virtq_irq_off(&vq->q);
-	return virtio_pci_queue_enable(&vn->vp, &vq->q, msix) ? NETDEV_ERR_NODEV : NETDEV_OK;
-}
-
-/* Interrupt mode: one MSI-X entry per queue, both signalling nd.notify (made once, kept across
- * restarts). */
-static int vnet_irq_setup(struct virtio_net *vn)
-{
-	if (vn->irq[0])
-		return NETDEV_OK;
-	if (vn->vp.msix_entries < 2)
-		return NETDEV_ERR_NODEV;
-	vn->nd.notify = rt_alloc(HL_OBJ_NOTIFICATION, 0);
-	if (!vn->nd.notify)
-		return NETDEV_ERR_NOMEM;
-	for (int i = 0; i < 2; i++) {
-		hl_cptr_t s = rt_slot();
-		if (!s || hl_pci_device_msi(vn->vp.dev, (hl_word_t)i, 0, s) ||
-		    hl_irq_handler_set_notification(s, vn->nd.notify))
-			return NETDEV_ERR_NODEV;
-		vn->irq[i] = s;
-	}
-	return NETDEV_OK;
-}
-
-/* §3.1.1 device initialization, then §5.1.5: queues, DRIVER_OK. */
-static int vnet_start(struct netdev *nd, enum netdev_mode mode)
-{
-	struct virtio_net *vn = vnet(nd);
-	hl_word_t cmd = 0;
-	int err;
-
-	if (mode != NETDEV_POLLED && mode != NETDEV_IRQ)
-		return NETDEV_ERR_INVALID;
-	if (vn->state == VNET_RUNNING || vn->rx.q.inflight || vn->tx.q.inflight)
-		return NETDEV_ERR_STATE; /* running, or buffers not yet handed back after a fault */
-	vn->mode = mode;
-	if (!virtio_pci_reset(&vn->vp))
-		return NETDEV_ERR_NODEV;
-	virtio_pci_set_status(&vn->vp, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-	if (virtio_pci_negotiate(&vn->vp, vnet_wanted))
-		goto fail;
-	if (mode == NETDEV_IRQ && (err = vnet_irq_setup(vn)))
-		goto fail_err;
-	uint16_t none = VIRTIO_MSI_NO_VECTOR;
-	if ((err = vnet_queue_setup(vn, &vn->rx, 0, mode == NETDEV_IRQ ? VNET_MSIX_RX : none)) ||
-	    (err = vnet_queue_setup(vn, &vn->tx, 1, mode == NETDEV_IRQ ? VNET_MSIX_TX : none)))
-		goto fail_err;
-	hl_pci_device_config_read(vn->vp.dev, 4, 2,
-	                          &cmd); /* memory space and bus mastering: DMA and MSI-X */
-	if (hl_pci_device_config_write(vn->vp.dev, 4, 2, cmd | 0x6))
-		goto fail;
-	vn->rx_more = 0;
-	vn->nd.info.rx_slots = vn->rx.q.size;
-	vn->nd.info.tx_slots = vn->tx.q.size;
-	vn->nd.info.offloads =
-	    (virtio_pci_has(&vn->vp, VIRTIO_NET_F_CSUM) ? NETDEV_OFF_TX_CSUM : 0) |
-	    (virtio_pci_has(&vn->vp, VIRTIO_NET_F_GUEST_CSUM) ? NETDEV_OFF_RX_CSUM : 0) |
-	    (virtio_pci_has(&vn->vp, VIRTIO_NET_F_MRG_RXBUF) ? NETDEV_OFF_MRG_RX : 0);
-	virtio_pci_set_status(&vn->vp, VIRTIO_STATUS_DRIVER_OK);
-	vn->state = VNET_RUNNING;
-	return NETDEV_OK;
-fail:
-	err = NETDEV_ERR_NODEV;
-fail_err:
-	virtio_pci_set_status(&vn->vp, VIRTIO_STATUS_FAILED);
-	vn->state = VNET_STOPPED;
-	return err;
-}
-
-static void vnet_stop(struct netdev *nd)
-{
-	struct virtio_net *vn = vnet(nd);
-
-	virtio_pci_reset(&vn->vp);
-	if (vn->state == VNET_RUNNING)
-		vn->state = VNET_STOPPED;
+	return p->dev->state == VNET_FAULTED ? NETDEV_ERR_DEVICE : NETDEV_ERR_STATE;
 }
 
 static int vnet_rx_post(struct netdev *nd, struct netdev_buf **bufs, int n)
 {
-	struct virtio_net *vn = vnet(nd);
+	struct vnet_pair *p = vpair(nd);
 	int i;
 
-	if (vn->state != VNET_RUNNING)
-		return vn->state == VNET_FAULTED ? NETDEV_ERR_DEVICE : NETDEV_ERR_STATE;
+	if (p->dev->state != VNET_RUNNING || p->index >= p->dev->npairs)
+		return vnet_not_running(p);
 	for (i = 0; i < n; i++) {
 		if (bufs[i]->cap < nd->info.rx_buf_min || bufs[i]->cap > 0xffff) {
 			if (i == 0)
@@ -193,11 +57,11 @@ static int vnet_rx_post(struct netdev *nd, struct netdev_buf **bufs, int n)
 		}
 		struct virtq_seg s = {
 		    .paddr = bufs[i]->paddr, .len = bufs[i]->cap, .device_writes = true};
-		if (virtq_add(&vn->rx.q, &s, 1, bufs[i]))
+		if (virtq_add(&p->rx.q, &s, 1, bufs[i]))
 			break;
 	}
-	if (virtq_publish(&vn->rx.q))
-		virtio_pci_notify(&vn->vp, &vn->rx.q);
+	if (virtq_publish(&p->rx.q))
+		virtio_pci_notify(&p->dev->vp, &p->rx.q);
 	return i;
 }
 
@@ -215,232 +79,167 @@ static int vnet_drain(struct vnet_queue *vq, struct netdev_buf **out, int max)
 	return (int)n;
 }
 
-/* Fill b from a used receive buffer of len bytes; false if the header is nonsense. */
-static bool vnet_rx_one(struct virtio_net *vn, struct netdev_buf *b, uint32_t len)
-{
-	b->flags = 0, b->csum_start = 0, b->csum_offset = 0;
-	if (vn->rx_more) { /* a continuation buffer of a merged frame: no header */
-		b->off = 0, b->len = (uint16_t)len;
-		vn->rx_more--;
-	} else {
-		const volatile struct virtio_net_hdr *h =
-		    (const volatile struct virtio_net_hdr *)b->data;
-		uint16_t nbuf =
-		    virtio_pci_has(&vn->vp, VIRTIO_NET_F_MRG_RXBUF) ? h->num_buffers : 1;
-		uint8_t hf = h->flags;
-		if (len < VNET_HDR || nbuf == 0 || nbuf > vn->rx.q.size)
-			return false;
-		b->off = VNET_HDR, b->len = (uint16_t)(len - VNET_HDR);
-		vn->rx_more = (uint16_t)(nbuf - 1);
-		if (hf & VIRTIO_NET_HDR_F_DATA_VALID)
-			b->flags |= NETDEV_BUF_CSUM_VALID;
-		if (hf & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
-			b->flags |= NETDEV_BUF_CSUM_NONE;
-			b->csum_start = h->csum_start, b->csum_offset = h->csum_offset;
-		}
-	}
-	if (vn->rx_more)
-		b->flags |= NETDEV_BUF_MORE;
-	return true;
-}
-
 static int vnet_rx_poll(struct netdev *nd, struct netdev_buf **out, int max)
 {
-	struct virtio_net *vn = vnet(nd);
+	struct vnet_pair *p = vpair(nd);
+	struct virtio_net *vn = p->dev;
 	int n = 0;
 
-	if (vn->state == VNET_FAULTED || vn->state == VNET_STOPPED)
-		return vnet_drain(&vn->rx, out, max);
+	if (vnet_report_fault(p))
+		return NETDEV_ERR_DEVICE;
+	if (vn->state != VNET_RUNNING || p->index >= vn->npairs)
+		return vnet_drain(&p->rx, out, max);
 	if (vn->mode == NETDEV_IRQ) /* polling now: no interrupts until irq_arm */
-		virtq_irq_off(&vn->rx.q);
+		virtq_irq_off(&p->rx.q);
 	while (n < max) {
 		void *c;
 		uint32_t len;
-		int got = virtq_get(&vn->rx.q, &c, &len);
+		int got = virtq_get(&p->rx.q, &c, &len);
 		if (got < 0)
-			return vnet_fault(vn, virtq_fault_str(vn->rx.q.fault));
+			return vnet_fault_after(p, n, virtq_fault_str(p->rx.q.fault));
 		if (got == 0)
 			break;
 		out[n] = c;
-		if (!vnet_rx_one(vn, out[n], len)) {
-			out[n]->flags = NETDEV_BUF_DROPPED, out[n]->len = 0;
-			vnet_fault(vn, "receive header: length or num_buffers out of range");
-			return n + 1; /* this one back too; the rest through draining */
+		if (!virtio_net_rx_fill(out[n], len,
+		                        virtio_pci_has(&vn->vp, VIRTIO_NET_F_MRG_RXBUF),
+		                        p->rx.q.size, &p->rx_more)) {
+			out[n]->flags = NETDEV_BUF_DROPPED, out[n]->len = 0; /* back too, unused */
+			return vnet_fault_after(
+			    p, n + 1,
+			    "receive header: length, num_buffers or checksum offsets out of range");
 		}
 		n++;
 	}
 	return n;
 }
 
-/* The frame starting at bufs[0]: its buffer count (<= n), or an error. */
-static int vnet_tx_frame_len(struct netdev_buf **bufs, int n, uint32_t *bytes)
-{
-	int k = 0;
-
-	*bytes = 0;
-	do {
-		if (k == n || k == VNET_MAX_SEGS || bufs[k]->len == 0)
-			return NETDEV_ERR_INVALID;
-		*bytes += bufs[k]->len;
-	} while (bufs[k++]->flags & NETDEV_BUF_MORE);
-	return *bytes > VNET_FRAME_MAX || (bufs[0]->flags & NETDEV_BUF_TSO4) ? NETDEV_ERR_INVALID
-	                                                                     : k;
-}
-
 /* Queue one frame of k buffers; false if the ring is full. */
-static bool vnet_tx_one(struct virtio_net *vn, struct netdev_buf **bufs, int k)
+static bool vnet_tx_one(struct vnet_pair *p, struct netdev_buf **bufs, int k)
 {
 	struct virtq_seg s[1 + VNET_MAX_SEGS];
-	uint16_t head = virtq_next_head(&vn->tx.q);
-	struct virtio_net_hdr *h = (struct virtio_net_hdr *)(vn->tx_hdr + head * VNET_HDR_SLOT);
+	uint16_t head = virtq_next_head(&p->tx.q);
+	struct virtio_net_hdr *h = (struct virtio_net_hdr *)(p->tx_hdr + head * VNET_HDR_SLOT);
 
-	memset(h, 0, sizeof(*h));
-	if ((bufs[0]->flags & NETDEV_BUF_CSUM) && virtio_pci_has(&vn->vp, VIRTIO_NET_F_CSUM)) {
-		h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
-		h->csum_start = bufs[0]->csum_start, h->csum_offset = bufs[0]->csum_offset;
-	}
-	s[0] = (struct virtq_seg){.paddr = vn->tx_hdr_pa + head * VNET_HDR_SLOT, .len = VNET_HDR};
+	virtio_net_tx_hdr(h, bufs[0]);
+	s[0] = (struct virtq_seg){.paddr = p->tx_hdr_pa + head * VNET_HDR_SLOT, .len = VNET_HDR};
 	for (int i = 0; i < k; i++)
 		s[1 + i] =
 		    (struct virtq_seg){.paddr = bufs[i]->paddr + bufs[i]->off, .len = bufs[i]->len};
-	if (virtq_add(&vn->tx.q, s, (unsigned)(1 + k), &vn->tx_nbufs[head]))
+	if (virtq_add(&p->tx.q, s, (unsigned)(1 + k), &p->tx_nbufs[head]))
 		return false;
 	for (int i = 0; i < k; i++)
-		vn->tx_bufs[head][i] = bufs[i];
-	vn->tx_nbufs[head] = (uint8_t)k;
+		p->tx_bufs[head][i] = bufs[i];
+	p->tx_nbufs[head] = (uint8_t)k;
 	return true;
 }
 
 static int vnet_tx(struct netdev *nd, struct netdev_buf **bufs, int n)
 {
-	struct virtio_net *vn = vnet(nd);
+	struct vnet_pair *p = vpair(nd);
 	int done = 0;
 
-	if (vn->state != VNET_RUNNING)
-		return vn->state == VNET_FAULTED ? NETDEV_ERR_DEVICE : NETDEV_ERR_STATE;
+	if (p->dev->state != VNET_RUNNING || p->index >= p->dev->npairs)
+		return vnet_not_running(p);
 	while (done < n) {
-		uint32_t bytes;
-		int k = vnet_tx_frame_len(bufs + done, n - done, &bytes);
+		int k =
+		    virtio_net_tx_frame(bufs + done, n - done, VNET_MAX_SEGS, nd->info.offloads);
 		if (k < 0) {
 			if (done == 0)
 				return k;
 			break;
 		}
-		if (!vnet_tx_one(vn, bufs + done, k))
+		if (!vnet_tx_one(p, bufs + done, k))
 			break;
 		done += k;
 	}
-	if (virtq_publish(&vn->tx.q))
-		virtio_pci_notify(&vn->vp, &vn->tx.q);
+	if (virtq_publish(&p->tx.q))
+		virtio_pci_notify(&p->dev->vp, &p->tx.q);
 	return done;
 }
 
 /* Copy the buffers of the transmit chain whose cookie is c into out; returns how many. */
-static int vnet_tx_done(struct virtio_net *vn, void *c, struct netdev_buf **out, uint16_t flags)
+static int vnet_tx_done(struct vnet_pair *p, void *c, struct netdev_buf **out, uint16_t flags)
 {
-	size_t head = (size_t)((uint8_t *)c - vn->tx_nbufs);
-	int k = vn->tx_nbufs[head];
+	size_t head = (size_t)((uint8_t *)c - p->tx_nbufs);
+	int k = p->tx_nbufs[head];
 
 	for (int i = 0; i < k; i++) {
-		out[i] = vn->tx_bufs[head][i];
+		out[i] = p->tx_bufs[head][i];
 		out[i]->flags |= flags;
 	}
-	vn->tx_nbufs[head] = 0;
+	p->tx_nbufs[head] = 0;
 	return k;
 }
 
 static int vnet_tx_reclaim(struct netdev *nd, struct netdev_buf **out, int max)
 {
-	struct virtio_net *vn = vnet(nd);
+	struct vnet_pair *p = vpair(nd);
 	int n = 0;
 
 	if (max < VNET_MAX_SEGS)
 		return NETDEV_ERR_INVALID;
-	if (vn->state != VNET_RUNNING) { /* chains in flight at the reset come back dropped */
-		void *c[VNET_QSIZE];
-		unsigned got = virtq_drain(&vn->tx.q, c, (unsigned)(max / VNET_MAX_SEGS));
+	if (vnet_report_fault(p))
+		return NETDEV_ERR_DEVICE;
+	if (p->dev->state != VNET_RUNNING || p->index >= p->dev->npairs) {
+		void *c[VNET_QSIZE]; /* chains in flight at the reset come back dropped */
+		unsigned got = virtq_drain(&p->tx.q, c, (unsigned)(max / VNET_MAX_SEGS));
 		for (unsigned i = 0; i < got; i++)
-			n += vnet_tx_done(vn, c[i], out + n, NETDEV_BUF_DROPPED);
+			n += vnet_tx_done(p, c[i], out + n, NETDEV_BUF_DROPPED);
 		return n;
 	}
-	if (vn->mode == NETDEV_IRQ)
-		virtq_irq_off(&vn->tx.q);
+	if (p->dev->mode == NETDEV_IRQ)
+		virtq_irq_off(&p->tx.q);
 	while (n + VNET_MAX_SEGS <= max) {
 		void *c;
 		uint32_t len;
-		int got = virtq_get(&vn->tx.q, &c, &len);
+		int got = virtq_get(&p->tx.q, &c, &len);
 		if (got < 0)
-			return vnet_fault(vn, virtq_fault_str(vn->tx.q.fault));
+			return vnet_fault_after(p, n, virtq_fault_str(p->tx.q.fault));
 		if (got == 0)
 			break;
-		n += vnet_tx_done(vn, c, out + n, 0);
+		n += vnet_tx_done(p, c, out + n, 0);
 	}
 	return n;
 }
 
-static bool vnet_link_up(struct netdev *nd)
-{
-	struct virtio_net *vn = vnet(nd);
-
-	if (!virtio_pci_has(&vn->vp, VIRTIO_NET_F_STATUS))
-		return true; /* §5.1.4: without STATUS the link is assumed up */
-	return virtio_pci_config16(&vn->vp, VIRTIO_NET_CFG_STATUS) & VIRTIO_NET_S_LINK_UP;
-}
-
 static bool vnet_irq_arm(struct netdev *nd)
 {
-	struct virtio_net *vn = vnet(nd);
-	bool rx = virtq_irq_on(&vn->rx.q), tx = virtq_irq_on(&vn->tx.q);
+	struct vnet_pair *p = vpair(nd);
 
-	return rx || tx || vn->state != VNET_RUNNING;
+	if (p->dev->state != VNET_RUNNING || p->index >= p->dev->npairs)
+		return true;
+	bool rx = virtq_irq_on(&p->rx.q), tx = virtq_irq_on(&p->tx.q);
+	return rx || tx;
 }
 
-void virtio_net_inject_fault(struct netdev *nd)
+bool virtio_net_inject_fault(struct netdev *nd, enum virtio_net_fault kind)
 {
-	struct virtq *q = &vnet(nd)->rx.q;
+	struct virtq *q = &vpair(nd)->rx.q;
 
-	q->used->idx = (uint16_t)(q->last_used + q->size + 1);
+	if (kind == VIRTIO_NET_FAULT_USED_IDX) {
+		q->used->idx = (uint16_t)(q->last_used + q->size + 1);
+		return true;
+	}
+	if (virtq_used_pending(q) < 2)
+		return false;
+	q->used->ring[(uint16_t)(q->last_used + 1) & (q->size - 1)].id = 0xffff;
+	return true;
 }
 
-static const struct netdev_ops virtio_net_ops = {
-    .start = vnet_start,
-    .stop = vnet_stop,
+const struct netdev_ops virtio_net_ops = {
+    .start = virtio_net_start,
+    .stop = virtio_net_stop,
     .rx_post = vnet_rx_post,
     .rx_poll = vnet_rx_poll,
     .tx = vnet_tx,
     .tx_reclaim = vnet_tx_reclaim,
-    .link_up = vnet_link_up,
+    .link_up = virtio_net_link_up,
     .irq_arm = vnet_irq_arm,
 };
 
-struct netdev *virtio_net_open(hl_cptr_t dev, uint16_t bdf, int *err)
+struct netdev *virtio_net_pair(struct netdev *nd, unsigned i)
 {
-	struct virtio_net *vn = rt_calloc(1, sizeof(*vn));
-	void *hdr;
+	struct virtio_net *vn = vpair(nd)->dev;
 
-	*err = NETDEV_ERR_NOMEM;
-	if (!vn || drv_dma_page(&hdr, &vn->tx_hdr_pa))
-		return NULL;
-	vn->tx_hdr = hdr;
-	vn->bdf = bdf;
-	*err = NETDEV_ERR_NODEV;
-	if (virtio_pci_open(&vn->vp, dev) || !vn->vp.devcfg || !virtio_pci_reset(&vn->vp))
-		return NULL;
-	/* The features decide what the config holds: negotiate once to read it, start() does it
-	 * again. */
-	virtio_pci_set_status(&vn->vp, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-	if (virtio_pci_negotiate(&vn->vp, vnet_wanted))
-		return NULL;
-	vn->nd.ops = &virtio_net_ops;
-	vn->nd.priv = vn;
-	vn->nd.info.model = "virtio-net (virtio 1.x modern PCI)";
-	if (virtio_pci_has(&vn->vp, VIRTIO_NET_F_MAC))
-		virtio_pci_config(&vn->vp, VIRTIO_NET_CFG_MAC, vn->nd.info.mac, 6);
-	vn->nd.info.mtu = 1500;
-	vn->nd.info.rx_buf_min = VNET_HDR + VNET_FRAME_MAX;
-	vn->nd.info.max_tx_segs = VNET_MAX_SEGS;
-	vn->nd.info.queue_pairs = 1;
-	virtio_pci_reset(&vn->vp);
-	*err = NETDEV_OK;
-	return &vn->nd;
+	return i < vn->npairs ? &vn->pair[i].nd : NULL; /* also after a fault: to drain */
 }

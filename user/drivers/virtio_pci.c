@@ -83,7 +83,11 @@ long virtio_pci_open(struct virtio_pci *vp, hl_cptr_t dev)
 		case VIRTIO_PCI_CAP_COMMON_CFG:
 			err = vp->common ? 0 : map_struct(vp, at, &vp->common, &clen);
 			break;
-		case VIRTIO_PCI_CAP_NOTIFY_CFG:
+		case VIRTIO_PCI_CAP_NOTIFY_CFG: /* 20 bytes: the multiplier follows */
+			if (cfg(vp, at + VIRTIO_PCI_CAP_OFF_LEN, 1) < 20) {
+				err = 0;
+				break;
+			}
 			err = vp->notify ? 0 : map_struct(vp, at, &vp->notify, &vp->notify_len);
 			if (!err)
 				vp->notify_mult = cfg(vp, at + VIRTIO_PCI_CAP_OFF_NOTIFY_MULT, 4);

@@ -25,6 +25,7 @@ void floo_config_default(struct floo_config *cfg)
 	cfg->tcp_keep_cnt = 9;
 	cfg->tcp_backlog = 512;
 	cfg->n_frag = 4;
+	cfg->tcp_sndq = 16;
 }
 
 /* Replace zero fields by defaults. */
@@ -40,6 +41,8 @@ static void config_fill(struct floo_config *out, const struct floo_config *in)
 	for (size_t i = 0; i < sizeof(*out) / 4; i++)
 		if (!o[i])
 			o[i] = dv[i];
+	if (out->tcp_sndq > FLOO_TCP_SNDQ_MAX)
+		out->tcp_sndq = FLOO_TCP_SNDQ_MAX;
 }
 
 /* Bytes of memory floo_stack_init() needs for cfg. */

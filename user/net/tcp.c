@@ -17,6 +17,7 @@ static uint32_t hash_buckets(const struct floo_config *cfg)
 size_t tcp_mem_size(const struct floo_config *cfg)
 {
 	return (size_t)cfg->n_tcp * sizeof(struct floo_tcp) +
+	       (size_t)cfg->n_tcp * cfg->tcp_sndq * sizeof(struct tcp_sref) +
 	       (size_t)hash_buckets(cfg) * sizeof(uint32_t);
 }
 
@@ -24,8 +25,11 @@ void tcp_init(struct floo_stack *st, void *mem)
 {
 	uint32_t nb = hash_buckets(&st->cfg);
 
+	struct tcp_sref *refs;
+
 	st->tcp = mem;
-	st->tcp_hash = (uint32_t *)(st->tcp + st->cfg.n_tcp);
+	refs = (struct tcp_sref *)(st->tcp + st->cfg.n_tcp);
+	st->tcp_hash = (uint32_t *)(refs + (size_t)st->cfg.n_tcp * st->cfg.tcp_sndq);
 	st->tcp_hash_mask = nb - 1;
 	floo_memset(st->tcp_hash, 0, nb * sizeof(uint32_t));
 	st->tcp_free = NULL;
@@ -35,6 +39,7 @@ void tcp_init(struct floo_stack *st, void *mem)
 		floo_memset(c, 0, sizeof(*c));
 		c->st = st;
 		c->idx = i;
+		c->sndq = refs + (size_t)i * st->cfg.tcp_sndq;
 		c->dirty_next = st->tcp_free; /* free list reuses this link */
 		st->tcp_free = c;
 	}
@@ -118,6 +123,7 @@ static struct floo_tcp *tcp_oldest_tw(struct floo_stack *st)
 struct floo_tcp *tcp_alloc(struct floo_stack *st)
 {
 	struct floo_tcp *c = st->tcp_free;
+	struct tcp_sref *refs;
 	uint32_t idx;
 	uint16_t gen;
 
@@ -132,10 +138,12 @@ struct floo_tcp *tcp_alloc(struct floo_stack *st)
 	st->tcp_free = c->dirty_next;
 	idx = c->idx;
 	gen = c->gen;
+	refs = c->sndq;
 	floo_memset(c, 0, sizeof(*c));
 	c->st = st;
 	c->idx = idx;
 	c->gen = gen;
+	c->sndq = refs;
 	c->rto_ms = TCP_RTO_INIT_MS;
 	c->last_rx_ns = st->now_ns;
 	st->tcp_used++;
@@ -181,7 +189,7 @@ void tcp_sndq_ack(struct floo_tcp *c, uint32_t bytes)
 		c->snd_buf_seq += n;
 		if (r->len)
 			break;
-		c->sndq_head = (uint8_t)((c->sndq_head + 1) % FLOO_TCP_SNDQ);
+		c->sndq_head = (uint16_t)((c->sndq_head + 1) % c->st->cfg.tcp_sndq);
 		c->sndq_n--;
 		tcp_event(c, FLOO_TCP_SENT, NULL, r->cookie, 0);
 	}
@@ -222,7 +230,7 @@ void tcp_destroy(struct floo_tcp *c, int err)
 	while (c->sndq_n) {
 		struct tcp_sref *r = &c->sndq[c->sndq_head];
 
-		c->sndq_head = (uint8_t)((c->sndq_head + 1) % FLOO_TCP_SNDQ);
+		c->sndq_head = (uint16_t)((c->sndq_head + 1) % c->st->cfg.tcp_sndq);
 		c->sndq_n--;
 		tcp_event(c, FLOO_TCP_SENT, NULL, r->cookie, err ? err : 0);
 	}

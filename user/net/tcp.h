@@ -1,9 +1,9 @@
 /*
  * TCP connection control block and the functions the tcp*.c files share.
  *
- * Fixed memory per connection: sizeof(struct floo_tcp) (about 600 bytes:
- * FLOO_TCP_SNDQ send references, no send buffer: the application's memory
- * is referenced) plus, at most, cfg.tcp_rcv_pbufs received buffers held
+ * Fixed memory per connection: sizeof(struct floo_tcp) and cfg.tcp_sndq
+ * send references (no send buffer: the application's memory is
+ * referenced) plus, at most, cfg.tcp_rcv_pbufs received buffers held
  * for the application and FLOO_TCP_OOO_MAX out-of-order buffers.
  */
 #ifndef FLOO_TCP_H
@@ -11,8 +11,7 @@
 
 #include "floo_internal.h"
 
-#define FLOO_TCP_SNDQ 16
-#define FLOO_TCP_OOO_MAX 32
+#define FLOO_TCP_OOO_MAX 256
 #define TCP_HLEN 20
 #define TCP_MSS_DEFAULT 536
 #define TCP_MSS_LOCAL (FLOO_MTU - 40)
@@ -22,6 +21,7 @@
 #define TCP_DATA_RETRIES 12
 #define TCP_DELACK_MS 40
 #define TCP_PERSIST_MIN_MS 200
+#define TCP_PAWS_WINDOW 1 /* peer timestamp ticks PAWS tolerates */
 
 #define TH_FIN 0x01
 #define TH_SYN 0x02
@@ -71,8 +71,11 @@ struct tcp_range {
 /* One transmission of [start, end) at ts_us (RACK's segment record). */
 struct tcp_txrec {
 	uint32_t start, end, ts_us;
-	uint32_t ord; /* transmission order * 2, + 1 for a retransmission */
+	uint32_t ord; /* transmission order in steps of TX_ORD_STEP, | flags */
 };
+#define TX_RXT 1u	/* ord flag: a retransmission */
+#define TX_DELIVERED 2u /* ord flag: its delivery was taken by RACK */
+#define TX_ORD_STEP 4u
 #define TCP_TXLOG 32 /* transmissions remembered, oldest dropped first */
 
 /* One application buffer queued by reference. */
@@ -107,8 +110,8 @@ struct floo_tcp {
 	uint32_t snd_buf_seq; /* sequence number of sndq's first byte */
 	uint32_t sndq_bytes;
 	uint16_t mss;	      /* payload bytes per segment we send */
-	uint8_t sndq_head, sndq_n;
-	struct tcp_sref sndq[FLOO_TCP_SNDQ];
+	uint16_t sndq_head, sndq_n;
+	struct tcp_sref *sndq; /* [I] cfg.tcp_sndq entries, a ring */
 
 	/* receive side */
 	uint32_t irs, rcv_nxt, rcv_adv;
@@ -129,6 +132,8 @@ struct floo_tcp {
 	/* RFC 2018 receiver: blocks to report, most recent first */
 	struct tcp_range rsack[TCP_SACK_BLOCKS];
 	uint8_t rsack_n;
+	bool has_dsack;		/* RFC 2883: report dsack first, once */
+	struct tcp_range dsack;
 	/* RFC 6675 sender: scoreboard of SACKed ranges above SND.UNA,
 	 * sorted and disjoint; HighRxt; SACK duplicate ACKs */
 	uint8_t sb_n, sack_dupacks;
@@ -140,10 +145,18 @@ struct floo_tcp {
 	/* RFC 8985 6: RACK.xmit_ts/end_seq/rtt/min_RTT, reordering seen,
 	 * and the transmissions of data not yet cumulatively acknowledged
 	 * (a ring in time order, SACK connections only) */
-	bool rack_valid, rack_reord;
+	bool rack_valid, rack_reord, rack_min_set;
 	uint8_t txlog_head, txlog_n;
 	uint32_t rack_ts_us, rack_ord, rack_rtt_us, rack_min_rtt_us;
-	uint32_t tx_ord; /* next transmission's order (steps of 2) */
+	uint32_t tx_ord; /* next transmission's order */
+	uint32_t rack_fack; /* RACK.fack: highest end delivered */
+	uint8_t reo_mult, reo_persist; /* RACK.reo_wnd_mult, _persist */
+	/* Undo of a reduction that D-SACKs prove spurious (RFC 3708): the
+	 * window before it and the retransmissions not yet reported as
+	 * duplicates */
+	bool undo_ok;
+	uint16_t undo_rxt;
+	uint32_t undo_cwnd, undo_ssthresh;
 	struct tcp_txrec txlog[TCP_TXLOG];
 
 	/* timers: absolute ns deadlines, 0 = off */
@@ -199,6 +212,12 @@ void tcp_cc_dupack(struct floo_tcp *c);
 void tcp_cc_sack(struct floo_tcp *c, uint32_t sacked);
 /* Losses detected (RACK timer): enter recovery or send what is lost. */
 void tcp_cc_loss(struct floo_tcp *c);
+/* Save the window before a loss response, for tcp_cc_dsack to undo. */
+void tcp_cc_save_undo(struct floo_tcp *c);
+/* A retransmission left (counted for the undo). */
+void tcp_cc_rxt_sent(struct floo_tcp *c);
+/* The peer reported a duplicate (D-SACK, RFC 2883). */
+void tcp_cc_dsack(struct floo_tcp *c);
 void tcp_cc_timeout(struct floo_tcp *c);
 uint32_t tcp_flight(const struct floo_tcp *c);
 
@@ -241,8 +260,11 @@ struct tcp_seg;
 void tcp_sack_parse(struct tcp_seg *s, const uint8_t *o, uint32_t len);
 /* The receiver queued out-of-order data [seq, end): report it first. */
 void tcp_sack_rcv_note(struct floo_tcp *c, uint32_t seq, uint32_t end);
+/* A duplicate [seq, end) arrived: the next ACK reports it (RFC 2883). */
+void tcp_sack_dup(struct floo_tcp *c, uint32_t seq, uint32_t end);
 /* Write the SACK option for an ACK into o (room bytes); returns length. */
 uint8_t tcp_sack_option(struct floo_tcp *c, uint8_t *o, uint32_t room);
+bool tcp_sack_is_dsack(const struct tcp_seg *s);
 /* Merge the blocks of an acceptable ACK; returns bytes newly SACKed. */
 uint32_t tcp_sb_update(struct floo_tcp *c, const struct tcp_seg *s);
 /* Forget ranges at or below SND.UNA. */

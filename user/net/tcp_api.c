@@ -107,9 +107,9 @@ int floo_tcp_send(struct floo_tcp *c, const void *data, uint32_t len,
 		return FLOO_ENOTCONN;
 	if (!len || len > 0x40000000u)
 		return FLOO_EINVAL;
-	if (c->sndq_n == FLOO_TCP_SNDQ)
+	if (c->sndq_n == c->st->cfg.tcp_sndq)
 		return FLOO_EAGAIN;
-	r = &c->sndq[(c->sndq_head + c->sndq_n) % FLOO_TCP_SNDQ];
+	r = &c->sndq[(c->sndq_head + c->sndq_n) % c->st->cfg.tcp_sndq];
 	r->p = data;
 	r->len = len;
 	r->cookie = cookie;
@@ -121,7 +121,7 @@ int floo_tcp_send(struct floo_tcp *c, const void *data, uint32_t len,
 
 unsigned floo_tcp_send_slots(const struct floo_tcp *c)
 {
-	return can_send(c) ? FLOO_TCP_SNDQ - c->sndq_n : 0;
+	return can_send(c) ? c->st->cfg.tcp_sndq - c->sndq_n : 0;
 }
 
 uint32_t floo_tcp_unacked(const struct floo_tcp *c)

@@ -38,11 +38,15 @@ void tcp_cc_ack(struct floo_tcp *c, uint32_t acked)
 
 	if (c->flags & TF_RECOVERY) {
 		if (seq_geq(ack, c->recover)) {
-			/* Full ACK: leave recovery (RFC 6582 3.2 step 3). */
+			/* Full ACK: leave recovery (RFC 6582 3.2 step 3). With
+			 * SACK, pipe paced the recovery and no burst is owed:
+			 * the window is ssthresh (as RFC 6937 ends). */
 			uint32_t fl = c->snd_max - ack;
 
 			c->cwnd = c->ssthresh < fl + c->mss ? c->ssthresh
 							    : fl + c->mss;
+			if (c->flags & TF_SACK)
+				c->cwnd = c->ssthresh;
 			c->flags &= (uint16_t)~TF_RECOVERY;
 			c->dupacks = c->sack_dupacks = 0;
 		} else if (!(c->flags & TF_SACK)) {
@@ -81,6 +85,11 @@ static unsigned dup_thresh(const struct floo_tcp *c)
  * (retransmit, inflate by the three duplicates). */
 static void enter_recovery(struct floo_tcp *c)
 {
+	tcp_cc_save_undo(c);
+	/* RFC 8985 6.2 step 4: the widened reordering window lasts 16
+	 * recoveries without a D-SACK. */
+	if (c->reo_persist && !--c->reo_persist)
+		c->reo_mult = 1;
 	c->ssthresh = half_flight(c);
 	c->recover = c->snd_max;
 	c->flags |= TF_RECOVERY;
@@ -115,8 +124,8 @@ void tcp_cc_dupack(struct floo_tcp *c)
 		tcp_mark_dirty(c); /* limited transmit */
 		return;
 	}
-	if (c->dupacks > thresh)
-		return;
+	if (c->dupacks > thresh || (c->flags & TF_SACK && c->rack_reord))
+		return; /* with SACK on a reordering path RACK decides */
 	/* recover holds SND.MAX at the last loss event: RFC 6582's "ACK
 	 * covers more than recover" is snd_una >= it here. */
 	if (!seq_geq(c->snd_una, c->recover))
@@ -140,8 +149,8 @@ void tcp_cc_sack(struct floo_tcp *c, uint32_t sacked)
 		c->sack_dupacks++;
 	if (c->snd_una == c->snd_max || !seq_geq(c->snd_una, c->recover))
 		return;
-	if (c->sack_dupacks >= dup_thresh(c) || tcp_sb_is_lost(c, c->snd_una) ||
-	    rack) {
+	if (rack || (!c->rack_reord && (c->sack_dupacks >= dup_thresh(c) ||
+					tcp_sb_is_lost(c, c->snd_una)))) {
 		if (rack)
 			c->st->stats.tcp_rack_lost++;
 		enter_recovery(c);
@@ -156,9 +165,47 @@ void tcp_cc_loss(struct floo_tcp *c)
 		enter_recovery(c);
 }
 
+void tcp_cc_save_undo(struct floo_tcp *c)
+{
+	c->undo_cwnd = c->cwnd;
+	c->undo_ssthresh = c->ssthresh;
+	c->undo_rxt = 0;
+	c->undo_ok = true;
+}
+
+void tcp_cc_rxt_sent(struct floo_tcp *c)
+{
+	if (c->undo_ok && c->undo_rxt < UINT16_MAX)
+		c->undo_rxt++;
+}
+
+/* RFC 3708: once every retransmission of the episode came back as a
+ * duplicate, the originals had arrived: the loss response was spurious
+ * and the window before it is restored (as Linux's D-SACK undo). Each
+ * D-SACK also widens RACK's reordering window (RFC 8985 6.2 step 4). */
+void tcp_cc_dsack(struct floo_tcp *c)
+{
+	c->st->stats.tcp_dsacks++;
+	if (c->reo_mult < 16)
+		c->reo_mult = (uint8_t)(c->reo_mult ? c->reo_mult + 1 : 2);
+	c->reo_persist = 16;
+	if (c->tlp_end && c->tlp_rxt)
+		c->tlp_rxt = false; /* the probe was the duplicate: no loss */
+	if (!c->undo_ok || !c->undo_rxt || --c->undo_rxt)
+		return;
+	if (c->cwnd < c->undo_cwnd)
+		c->cwnd = c->undo_cwnd;
+	if (c->ssthresh < c->undo_ssthresh)
+		c->ssthresh = c->undo_ssthresh;
+	c->undo_ok = false;
+	c->st->stats.tcp_undos++;
+	tcp_mark_dirty(c);
+}
+
 /* RTO: loss window of one segment (RFC 5681 3.1 eq. 4). */
 void tcp_cc_timeout(struct floo_tcp *c)
 {
+	c->undo_ok = false;
 	c->ssthresh = half_flight(c);
 	c->cwnd = c->mss;
 	c->bytes_acked = 0;

@@ -221,12 +221,16 @@ static bool ack_input(struct floo_tcp *c, struct tcp_seg *s)
 	return true;
 }
 
-/* PAWS (RFC 7323 5.3) and ts_recent update. False to drop. */
+/* PAWS (RFC 7323 5.3) and ts_recent update. False to drop. A segment
+ * TCP_PAWS_WINDOW ticks older than TS.Recent still passes (as Linux):
+ * on a reordering path a hole's retransmission, sent later, can arrive
+ * before new data sent just before it, and raise TS.Recent past it;
+ * PAWS guards against sequence wrap, which is far older than that. */
 static bool paws_ok(struct floo_tcp *c, const struct tcp_seg *s)
 {
 	if (!(c->flags & TF_TS) || !s->has_ts || (s->flags & TH_RST))
 		return true;
-	if (seq_lt(s->tsval, c->ts_recent))
+	if (seq_lt(s->tsval + TCP_PAWS_WINDOW, c->ts_recent))
 		return false;
 	if (seq_leq(s->seq, c->last_ack_sent))
 		c->ts_recent = s->tsval;
@@ -254,6 +258,8 @@ void tcp_segment(struct floo_tcp *c, struct floo_pbuf *pb, struct tcp_seg *s)
 		floo_log(st, FLOO_LOG_DEBUG, "tcp_unacceptable_seq_minus_rcv_nxt",
 			 s->seq - c->rcv_nxt);
 		st->stats.tcp_dup_segs++;
+		if (s->len && seq_leq(s->seq + s->len, c->rcv_nxt))
+			tcp_sack_dup(c, s->seq, s->seq + s->len); /* old copy */
 		if (!(s->flags & TH_RST))
 			ack_now(c);
 		goto drop;

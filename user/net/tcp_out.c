@@ -146,7 +146,7 @@ static uint32_t gather(struct floo_tcp *c, struct floo_txframe *tx,
 	uint32_t off = seq - c->snd_buf_seq, got = 0;
 
 	for (unsigned i = 0; i < c->sndq_n && got < len; i++) {
-		const struct tcp_sref *r = &c->sndq[(c->sndq_head + i) % FLOO_TCP_SNDQ];
+		const struct tcp_sref *r = &c->sndq[(c->sndq_head + i) % c->st->cfg.tcp_sndq];
 		uint32_t n;
 
 		if (off >= r->len) {
@@ -463,6 +463,8 @@ uint32_t tcp_retransmit(struct floo_tcp *c, uint32_t seq, uint32_t len)
 		return 0;
 	c->st->stats.tcp_fast_retrans++;
 	n = emit(c, seq, len, fl);
+	if (n > 0 || (fl & TH_FIN))
+		tcp_cc_rxt_sent(c);
 	return n < 0 ? 0 : (uint32_t)n;
 }
 

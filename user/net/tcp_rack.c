@@ -7,8 +7,8 @@
  * retransmissions and losses among few segments are found without an RTO.
  * Transmissions are kept in txlog, a ring in time order (TCP_TXLOG of
  * them; an octet whose transmission fell off the ring is never judged
- * lost by RACK, only by RFC 6675 or the RTO). Floo reads no D-SACKs, so
- * the reordering window does not grow with them (RACK.reo_wnd_mult is 1).
+ * lost by RACK, only by RFC 6675 or the RTO). Each D-SACK widens the
+ * reordering window by min_RTT/4 for the next 16 recoveries.
  *
  * TLP (section 7): when the last segments of a flight are lost no ACK
  * ever comes, and an RTO (200 ms at least) would be the only way out. A
@@ -32,7 +32,7 @@ static bool sent_after(uint32_t ord1, uint32_t ord2)
 
 static bool is_rxt(const struct tcp_txrec *r)
 {
-	return r->ord & 1;
+	return r->ord & TX_RXT;
 }
 
 static struct tcp_txrec *txrec(struct floo_tcp *c, unsigned i)
@@ -58,8 +58,8 @@ void tcp_txlog_add(struct floo_tcp *c, uint32_t seq, uint32_t len)
 	r->start = seq;
 	r->end = seq + len;
 	r->ts_us = now_us(c);
-	r->ord = c->tx_ord + (seq_lt(seq, c->snd_max) ? 1u : 0u);
-	c->tx_ord += 2;
+	r->ord = c->tx_ord + (seq_lt(seq, c->snd_max) ? TX_RXT : 0u);
+	c->tx_ord += TX_ORD_STEP;
 }
 
 /* The latest transmission of octet x; NULL when none is remembered. */
@@ -86,26 +86,77 @@ static uint32_t next_rec_start(struct floo_tcp *c, uint32_t x, uint32_t lim)
 	return lim;
 }
 
-/* Steps 1-3 for the transmissions inside the delivered range [a, b). */
-static void rack_take(struct floo_tcp *c, uint32_t a, uint32_t b, uint32_t fack)
+/* Step 2: was this ACK (echoing tsecr, if any) for an earlier copy of
+ * retransmission r? Its timestamp echo is older than r, or it came
+ * sooner than min_RTT after r. */
+static bool for_original(const struct floo_tcp *c, const struct tcp_txrec *r,
+			 uint32_t rtt, const struct tcp_seg *s)
+{
+	uint32_t sent_ms = c->st->now_ms - rtt / 1000u;
+
+	if (!is_rxt(r))
+		return false;
+	if ((c->flags & TF_TS) && s->has_ts && (int32_t)(s->tsecr - sent_ms) < 0)
+		return true;
+	return c->rack_min_set && rtt < c->rack_min_rtt_us;
+}
+
+/* Was transmission i of [start, end) resent later (in part)? Then its
+ * segment's xmit_ts is the later one's, not its own. */
+static bool superseded(struct floo_tcp *c, unsigned i)
+{
+	const struct tcp_txrec *r = txrec(c, i);
+
+	for (unsigned j = i + 1; j < c->txlog_n; j++) {
+		const struct tcp_txrec *q = txrec(c, j);
+
+		if (seq_lt(q->start, r->end) && seq_gt(q->end, r->start))
+			return true;
+	}
+	return false;
+}
+
+/* Does r overlap what this ACK delivered: [old_una, SND.UNA) or one of
+ * its SACK blocks? */
+static bool delivered_by(const struct floo_tcp *c, const struct tcp_txrec *r,
+			 uint32_t old_una, const struct tcp_seg *s)
+{
+	if (seq_lt(r->start, c->snd_una) && seq_gt(r->end, old_una))
+		return true;
+	for (uint8_t i = 0; i < s->nsack; i++)
+		if (seq_lt(r->start, s->sack[i].end) && seq_gt(r->end, s->sack[i].start))
+			return true;
+	return false;
+}
+
+/* Steps 1-3 over the transmissions this ACK newly delivered, oldest
+ * first (originals go in sequence order): RACK.rtt and min_RTT, the
+ * most recently sent delivered one, and RACK.fack with the reordering
+ * it reveals. Each transmission counts once (TX_DELIVERED). */
+void tcp_rack_update(struct floo_tcp *c, uint32_t old_una, const struct tcp_seg *s)
 {
 	uint32_t now = now_us(c);
 
+	if (!(c->flags & TF_SACK))
+		return;
 	for (unsigned i = 0; i < c->txlog_n; i++) {
-		const struct tcp_txrec *r = txrec(c, i);
+		struct tcp_txrec *r = txrec(c, i);
 		uint32_t rtt = now - r->ts_us;
 
-		if (!seq_lt(r->start, b) || !seq_gt(r->end, a))
+		if ((r->ord & TX_DELIVERED) || !delivered_by(c, r, old_una, s))
 			continue;
-		/* Step 2: an ACK sooner than min_RTT after a retransmission was
-		 * for the original. */
-		if (is_rxt(r) && rtt < c->rack_min_rtt_us)
+		r->ord |= TX_DELIVERED;
+		if (superseded(c, i) || for_original(c, r, rtt, s))
 			continue;
-		if (!c->rack_min_rtt_us || rtt < c->rack_min_rtt_us)
-			c->rack_min_rtt_us = rtt ? rtt : 1;
-		/* Step 3: an original delivered below the highest SACK was
-		 * overtaken: the path reorders. */
-		if (!is_rxt(r) && seq_lt(r->end, fack))
+		if (!c->rack_min_set || rtt < c->rack_min_rtt_us) {
+			c->rack_min_rtt_us = rtt;
+			c->rack_min_set = true;
+		}
+		/* Step 3: an original delivered below what was already
+		 * delivered was overtaken: the path reorders. */
+		if (!c->rack_valid || seq_gt(r->end, c->rack_fack))
+			c->rack_fack = r->end;
+		else if (!is_rxt(r) && seq_lt(r->end, c->rack_fack))
 			c->rack_reord = true;
 		if (!c->rack_valid || sent_after(r->ord, c->rack_ord)) {
 			c->rack_valid = true;
@@ -116,25 +167,13 @@ static void rack_take(struct floo_tcp *c, uint32_t a, uint32_t b, uint32_t fack)
 	}
 }
 
-void tcp_rack_update(struct floo_tcp *c, uint32_t old_una, const struct tcp_seg *s)
-{
-	uint32_t fack = c->sb_n ? c->sb[c->sb_n - 1].end : c->snd_una;
-
-	if (!(c->flags & TF_SACK))
-		return;
-	if (seq_gt(c->snd_una, old_una))
-		rack_take(c, old_una, c->snd_una, fack);
-	for (uint8_t i = 0; i < s->nsack; i++)
-		if (seq_lt(s->sack[i].start, s->sack[i].end))
-			rack_take(c, s->sack[i].start, s->sack[i].end, fack);
-}
-
 /* Step 4: no window while nothing reorders and loss is already certain
  * (recovery, or DupThresh segments SACKed); else min_RTT / 4, at most
  * SRTT. */
 uint32_t tcp_rack_reo_wnd_us(const struct floo_tcp *c)
 {
-	uint32_t w = c->rack_min_rtt_us / 4, srtt_us = c->srtt8 / 8 * 1000u;
+	uint32_t w = c->rack_min_rtt_us / 4 * (c->reo_mult ? c->reo_mult : 1);
+	uint32_t srtt_us = c->srtt8 / 8 * 1000u;
 
 	if (!c->rack_reord &&
 	    ((c->flags & TF_RECOVERY) || c->rxtshift || tcp_sb_is_lost(c, c->snd_una)))
@@ -195,7 +234,10 @@ static bool next_piece(struct floo_tcp *c, uint32_t *cur, uint32_t reo,
 	if (p->below_hi && seq_gt(p->end, c->high_rxt))
 		p->end = c->high_rxt;
 	rl = rack_lost(c, r, reo, wait);
-	p->lost = rl || (!p->below_hi && !p->final && tcp_sb_is_lost(c, *cur));
+	/* Once the path is seen to reorder, only time decides (RACK), as
+	 * Linux does: counting SACKed segments misreads overtaken ones. */
+	p->lost = rl || (!p->below_hi && !p->final && !c->rack_reord &&
+			 tcp_sb_is_lost(c, *cur));
 	*cur = p->end;
 	return true;
 }
@@ -246,6 +288,11 @@ bool tcp_rack_detect(struct floo_tcp *c)
 	c->t_rack = 0;
 	if (!(c->flags & TF_SACK) || !c->rack_valid)
 		return false;
+	/* Nothing SACKed and the RACK segment an original: everything sent
+	 * before it is an original of lower sequence, already acknowledged
+	 * (the common, loss-free case costs no scan). */
+	if (!c->sb_n && !(c->rack_ord & TX_RXT) && !(c->flags & TF_RECOVERY))
+		return false;
 	while (!lost && next_piece(c, &cur, reo, &wait, &p))
 		lost = p.lost;
 	if (!lost && wait > 0)
@@ -292,15 +339,18 @@ void tcp_tlp_arm(struct floo_tcp *c)
 }
 
 /* RFC 8985 7.4: the episode ends when the probe is acknowledged. A probe
- * that was a retransmission and got acknowledged repaired a loss unless a
- * D-SACK says the original arrived; Floo reads no D-SACKs, so it always
- * takes the loss and halves the window, as fast recovery would. */
+ * that was a retransmission repaired a loss unless a D-SACK said the
+ * original arrived (tcp_cc_dsack clears tlp_rxt): then the window is
+ * halved, as fast recovery would. */
 void tcp_tlp_ack(struct floo_tcp *c, uint32_t ack)
 {
 	if (c->tlp_end && seq_geq(ack, c->tlp_end)) {
 		if (c->tlp_rxt && !(c->flags & TF_RECOVERY)) {
-			uint32_t h = (c->snd_max - c->snd_una + (ack - c->snd_una)) / 2;
+			uint32_t h;
 
+			tcp_cc_save_undo(c);
+			c->undo_rxt = 1; /* the probe */
+			h = (c->snd_max - c->snd_una) / 2;
 			c->ssthresh = h > 2u * c->mss ? h : 2u * c->mss;
 			c->cwnd = c->ssthresh;
 		}

@@ -111,6 +111,7 @@ static void ooo_insert(struct floo_tcp *c, struct floo_pbuf *pb)
 
 		if (seq_geq(q->seq + q->len, pb->seq + pb->len) &&
 		    (q->flags & FLOO_PB_FIN) >= (pb->flags & FLOO_PB_FIN)) {
+			tcp_sack_dup(c, pb->seq, pb->seq + pb->len);
 			floo_pbuf_free(c->st, pb);
 			return;
 		}
@@ -175,6 +176,7 @@ void tcp_data(struct floo_tcp *c, struct floo_pbuf *pb, struct tcp_seg *s)
 	}
 	if (!trim_front(c, pb)) {
 		c->st->stats.tcp_dup_segs++;
+		tcp_sack_dup(c, pb->seq, pb->seq + pb->len);
 		c->flags |= TF_ACKNOW;
 		tcp_mark_dirty(c);
 		floo_pbuf_free(c->st, pb);

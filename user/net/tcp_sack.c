@@ -104,24 +104,41 @@ static void rsack_refresh(struct floo_tcp *c)
 	c->rsack_n = n;
 }
 
+void tcp_sack_dup(struct floo_tcp *c, uint32_t seq, uint32_t end)
+{
+	if (!(c->flags & TF_SACK) || !seq_lt(seq, end))
+		return;
+	c->dsack.start = seq;
+	c->dsack.end = end;
+	c->has_dsack = true;
+}
+
+/* The option: a D-SACK block first when a duplicate just arrived (RFC
+ * 2883 4: the block holding it, if queued above RCV.NXT, comes next, as
+ * the first reported block already is), then the reported blocks. */
 uint8_t tcp_sack_option(struct floo_tcp *c, uint8_t *o, uint32_t room)
 {
-	uint32_t n;
+	struct tcp_range b[TCP_SACK_BLOCKS + 1];
+	uint32_t n = 0, max = room >= 4 ? (room - 4) / 8 : 0;
 
-	if (!(c->flags & TF_SACK) || !c->rsack_n)
+	if (!(c->flags & TF_SACK) || (!c->rsack_n && !c->has_dsack))
 		return 0;
 	rsack_refresh(c);
-	n = room >= 4 ? (room - 4) / 8 : 0; /* NOP, NOP, kind, length */
-	if (n > c->rsack_n)
-		n = c->rsack_n;
+	if (c->has_dsack)
+		b[n++] = c->dsack;
+	c->has_dsack = false;
+	for (uint8_t i = 0; i < c->rsack_n; i++)
+		b[n++] = c->rsack[i];
+	if (n > max)
+		n = max;
 	if (!n)
 		return 0;
 	o[0] = o[1] = 1;
 	o[2] = 5;
 	o[3] = (uint8_t)(2 + 8 * n);
 	for (uint32_t i = 0; i < n; i++) {
-		put_be32(o + 4 + 8 * i, c->rsack[i].start);
-		put_be32(o + 8 + 8 * i, c->rsack[i].end);
+		put_be32(o + 4 + 8 * i, b[i].start);
+		put_be32(o + 8 + 8 * i, b[i].end);
 	}
 	return (uint8_t)(4 + 8 * n);
 }
@@ -159,6 +176,18 @@ static uint32_t sb_insert(struct floo_tcp *c, struct tcp_range b)
 	return b.end - b.start - covered;
 }
 
+/* RFC 2883 4: the first block is a D-SACK when it lies at or below the
+ * cumulative ACK, or inside the second block. */
+bool tcp_sack_is_dsack(const struct tcp_seg *s)
+{
+	const struct tcp_range *a = &s->sack[0], *b = &s->sack[1];
+
+	if (!s->nsack || !seq_lt(a->start, a->end))
+		return false;
+	return seq_leq(a->end, s->ack) ||
+	       (s->nsack > 1 && seq_geq(a->start, b->start) && seq_leq(a->end, b->end));
+}
+
 /* Blocks are believed only inside (ACK, SND.MAX]: older ones (D-SACKs,
  * RFC 2883) and ones beyond what we sent carry nothing to act on. */
 uint32_t tcp_sb_update(struct floo_tcp *c, const struct tcp_seg *s)
@@ -167,6 +196,8 @@ uint32_t tcp_sb_update(struct floo_tcp *c, const struct tcp_seg *s)
 
 	if (!(c->flags & TF_SACK))
 		return 0;
+	if (tcp_sack_is_dsack(s))
+		tcp_cc_dsack(c);
 	for (uint8_t i = 0; i < s->nsack; i++) {
 		struct tcp_range b = s->sack[i];
 

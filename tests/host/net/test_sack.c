@@ -141,8 +141,8 @@ TEST(sack_receiver_blocks_follow_rfc2018_rules)
 	CHECK(blocks_are(&r, 3, (uint32_t[]){200, 400, 800, 900, 500, 600}));
 	ooo_send(&r, 400); /* 200..600 now one run */
 	CHECK(blocks_are(&r, 2, (uint32_t[]){200, 600, 800, 900}));
-	ooo_send(&r, 500); /* a duplicate still names its block first */
-	CHECK(blocks_are(&r, 2, (uint32_t[]){200, 600, 800, 900}));
+	ooo_send(&r, 500); /* a duplicate: D-SACK first (RFC 2883), then its run */
+	CHECK(blocks_are(&r, 3, (uint32_t[]){500, 600, 200, 600, 800, 900}));
 	ooo_send(&r, 0); /* fills the front: reported blocks go in order */
 	CHECK(r.sa.rx_len == 100);
 	ooo_send(&r, 100);
@@ -297,6 +297,22 @@ TEST(sack_pipe_and_next_segment_rules)
 	CHECK(tcp_rack_next_hole(c, true, &seq, &len) && seq == B0 + 4 * M && len == M);
 	c->high_rxt = B0 + 7 * M;
 	CHECK(!tcp_rack_next_hole(c, true, &seq, &len));
+	free(c);
+	node_free(n);
+}
+
+TEST(sack_counting_rule_off_once_the_path_reorders)
+{
+	struct node *n = node_new(NULL, IP_A, 1);
+	struct floo_tcp *c = fake_conn(n);
+	uint32_t seq, len;
+
+	c->snd_max = B0 + 10 * M;
+	(void)sb_ack(c, 0, 3, (uint32_t[]){3, 4, 5, 6, 7, 8});
+	CHECK(tcp_rack_next_hole(c, false, &seq, &len)); /* IsLost(0) */
+	c->rack_reord = true; /* overtaken segments look lost by count */
+	CHECK(!tcp_rack_next_hole(c, false, &seq, &len));
+	CHECK(tcp_rack_pipe(c) == 7 * M); /* nothing counted lost */
 	free(c);
 	node_free(n);
 }
@@ -537,8 +553,10 @@ TEST(tcp_sack_recovers_many_losses_in_one_window_without_rto)
 	CHECK(sa.rx_len == 260000 && !memcmp(sa.rx, pattern, 260000));
 	CHECK(d_seen_n == 7);
 	CHECK(floo_stats(a->st)->tcp_timeouts == 0);
-	/* Only what was lost went again (no go-back-N, no spurious). */
-	CHECK(floo_stats(a->st)->tcp_fast_retrans == 7);
+	/* Only what was lost went again (no go-back-N), besides a loss
+	 * probe when the receiver delays its last ACK past the PTO. */
+	CHECK(floo_stats(a->st)->tcp_fast_retrans >= 7 &&
+	      floo_stats(a->st)->tcp_fast_retrans <= 7 + floo_stats(a->st)->tcp_loss_probes);
 	CHECK_NO_LEAK(b);
 	app_fini(&ca);
 	app_fini(&sa);
@@ -579,6 +597,12 @@ TEST(tcp_tail_loss_recovered_by_probe_without_rto)
 	drops(4, 5, 0, false); /* the last two of five: no ACK would come */
 	a->filter = drop_some;
 	send_and_run(a, b, &ca, pattern + 100000, 5 * ca.c->mss, 150);
+	if (getenv("DBG"))
+		fprintf(stderr, "rx %u probes %llu rack %llu fast %llu to %llu valid %d min %u reord %d\n", sa.rx_len,
+			(unsigned long long)floo_stats(a->st)->tcp_loss_probes,
+			(unsigned long long)floo_stats(a->st)->tcp_rack_lost,
+			(unsigned long long)floo_stats(a->st)->tcp_fast_retrans,
+			(unsigned long long)floo_stats(a->st)->tcp_timeouts, ca.c->rack_valid, ca.c->rack_min_rtt_us, ca.c->rack_reord);
 	CHECK(sa.rx_len == 100000 + 5u * ca.c->mss &&
 	      !memcmp(sa.rx, pattern, sa.rx_len));
 	CHECK(floo_stats(a->st)->tcp_loss_probes >= 1);
@@ -588,4 +612,112 @@ TEST(tcp_tail_loss_recovered_by_probe_without_rto)
 	app_fini(&sa);
 	node_free(a);
 	node_free(b);
+}
+
+/* ---- D-SACK (RFC 2883) and the undo it allows (RFC 3708) ---- */
+
+TEST(dsack_reported_for_an_old_duplicate_then_dropped)
+{
+	struct raw r;
+	static uint8_t d[300];
+	struct tcp_range b[TCP_SACK_BLOCKS];
+	uint32_t seq, ack, plen;
+	uint16_t win;
+	uint8_t fl;
+
+	CHECK(raw_open(&r, syn_sack, sizeof(syn_sack)));
+	raw_send(&r, r.snd, TH_ACK, d, 300);
+	drain(r.n);
+	raw_send(&r, r.snd + 100, TH_ACK, d, 100); /* all below RCV.NXT */
+	CHECK(raw_take(&r, &seq, &ack, &fl, &plen, &win) && ack == r.snd + 300);
+	CHECK(taken_blocks(&r, b) == 1 && b[0].start == r.snd + 100 &&
+	      b[0].end == r.snd + 200);
+	run_ms(r.n, NULL, 50); /* reported once: the next ACK has none */
+	raw_send(&r, r.snd + 300, TH_ACK, d, 100);
+	run_ms(r.n, NULL, 50);
+	while (raw_take(&r, &seq, &ack, &fl, &plen, &win))
+		CHECK(taken_blocks(&r, b) == 0);
+	raw_close(&r);
+}
+
+TEST(dsack_recognised_below_the_ack_or_inside_the_second_block)
+{
+	struct tcp_seg s;
+
+	memset(&s, 0, sizeof(s));
+	s.ack = 5000;
+	s.nsack = 1;
+	s.sack[0] = (struct tcp_range){3000, 4000};
+	CHECK(tcp_sack_is_dsack(&s));
+	s.sack[0] = (struct tcp_range){6000, 7000};
+	CHECK(!tcp_sack_is_dsack(&s));
+	s.nsack = 2;
+	s.sack[1] = (struct tcp_range){5500, 8000};
+	CHECK(tcp_sack_is_dsack(&s)); /* an out-of-order duplicate */
+	s.sack[1] = (struct tcp_range){9000, 9500};
+	CHECK(!tcp_sack_is_dsack(&s));
+}
+
+TEST(dsack_for_every_retransmission_undoes_the_reduction)
+{
+	struct node *n = node_new(NULL, IP_A, 1);
+	struct floo_tcp *c = fake_conn(n);
+	uint32_t mult;
+
+	c->cwnd = 20 * M;
+	c->ssthresh = 30 * M;
+	tcp_cc_save_undo(c);
+	c->cwnd = c->ssthresh = 10 * M; /* the loss response */
+	tcp_cc_rxt_sent(c);
+	tcp_cc_rxt_sent(c);
+	mult = c->reo_mult;
+	tcp_cc_dsack(c);
+	CHECK(c->cwnd == 10 * M && c->reo_mult > mult); /* one of two */
+	tcp_cc_dsack(c);
+	CHECK(c->cwnd == 20 * M && c->ssthresh == 30 * M);
+	CHECK(floo_stats(n->st)->tcp_undos == 1);
+	/* After an RTO nothing is undone. */
+	tcp_cc_save_undo(c);
+	tcp_cc_rxt_sent(c);
+	tcp_cc_timeout(c);
+	tcp_cc_dsack(c);
+	CHECK(c->cwnd == M && floo_stats(n->st)->tcp_undos == 1);
+	free(c);
+	node_free(n);
+}
+
+TEST(rack_ignores_an_ack_for_the_original_of_a_retransmission)
+{
+	struct node *n = node_new(NULL, IP_A, 1);
+	struct floo_tcp *c = fake_conn(n);
+	struct tcp_seg s;
+
+	sent_one_per_ms(c, 4);
+	at_ms(c, 50); /* segment 0 resent at 50 ms */
+	tcp_txlog_add(c, B0, M);
+	at_ms(c, 60);
+	c->st->now_ms = (uint32_t)(c->st->now_ns / 1000000u);
+	memset(&s, 0, sizeof(s));
+	s.ack = B0 + M; /* delivers segment 0 ... */
+	c->snd_una = B0 + M;
+	s.has_ts = true;
+	s.tsecr = c->st->now_ms - 60; /* ... but echoes the original's time */
+	c->rack_min_rtt_us = 5000;
+	c->rack_min_set = true;
+	tcp_rack_update(c, B0, &s);
+	/* No sample: not from the retransmission (the ACK was for the
+	 * original), not from the original (resent: superseded). */
+	CHECK(!c->rack_valid);
+	/* Segment 1 resent at 70 ms; the ACK at 80 ms echoes that copy. */
+	at_ms(c, 70);
+	tcp_txlog_add(c, B0 + M, M);
+	at_ms(c, 80);
+	c->st->now_ms = (uint32_t)(c->st->now_ns / 1000000u);
+	s.ack = B0 + 2 * M;
+	c->snd_una = B0 + 2 * M;
+	s.tsecr = c->st->now_ms - 10;
+	tcp_rack_update(c, B0 + M, &s);
+	CHECK(c->rack_valid && c->rack_rtt_us == 10000);
+	free(c);
+	node_free(n);
 }

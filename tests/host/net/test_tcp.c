@@ -680,3 +680,26 @@ TEST(tcp_fin_on_segment_cut_short_by_gather_list)
 {
 	fin_after_many_refs(0, 100); /* 16 refs of 100 bytes: one MSS needs 15 */
 }
+
+TEST(tcp_send_reference_queue_sized_by_config)
+{
+	struct floo_config cfg = {.tcp_sndq = 40};
+	struct pair p;
+	unsigned n = 0;
+
+	pair_up(&p, &cfg);
+	CHECK(floo_tcp_send_slots(p.ca.c) == 40);
+	while (floo_tcp_send(p.ca.c, src + n * 100, 100, NULL) == 0)
+		n++;
+	CHECK(n == 40 && floo_tcp_send_slots(p.ca.c) == 0);
+	run_ms(p.a, p.b, 50);
+	CHECK(p.sa.rx_len == 4000 && !memcmp(p.sa.rx, src, 4000));
+	CHECK(p.ca.sent == 40 && floo_tcp_send_slots(p.ca.c) == 40);
+	pair_down(&p);
+	cfg.tcp_sndq = 100000; /* clamped */
+	CHECK(floo_mem_size(&cfg) ==
+	      floo_mem_size(&(struct floo_config){.tcp_sndq = FLOO_TCP_SNDQ_MAX}));
+	pair_up(&p, NULL);
+	CHECK(floo_tcp_send_slots(p.ca.c) == 16); /* the default */
+	pair_down(&p);
+}

@@ -33,6 +33,11 @@ cleanup() {
 	[ -n "${NET_IMPAIR_DEBUG:-}" ] && ip netns exec "$nc" nstat -az 2>/dev/null |
 		grep -E 'Timeouts|Retrans|SACK|Loss|Recovery|TLP|OFO|Reorder' | grep -v ' 0 ' >&2
 	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	# floo-bench server forks a child per connection: end whatever is
+	# still running inside the namespaces before they go.
+	for n in "$nc" "$nsv"; do
+		ip netns pids "$n" 2>/dev/null | xargs -r kill -TERM 2>/dev/null
+	done
 	ip netns del "$nc" 2>/dev/null
 	ip netns del "$nsv" 2>/dev/null
 	cat "$log"/*.log >&2 2>/dev/null

@@ -23,16 +23,41 @@ struct blktest bt = {.dma_next = DMA_VA, .seed = 1};
 
 /* ---- the driver's environment on Hallows ---- */
 
-void *bt_dma_page(void *ctx, uint64_t *pa)
+/*
+ * DMA pages are carved from 2 MiB frames, each mapped here (one 2 MiB
+ * mapping) and, through a copy of its capability, for the controller's
+ * DMA (docs/devices.md): two capabilities per 512 pages, where 4 KiB frames
+ * would need two per page and outrun the root task's 4,096 slots.
+ */
+static uint64_t chunk_va, chunk_pa, chunk_used = 512;
+
+static bool dma_chunk(void)
 {
-	hl_cptr_t f = rt_alloc(HL_OBJ_FRAME, 12);
+	hl_cptr_t f = rt_alloc(HL_OBJ_FRAME, 21), dma = rt_slot();
 	uint64_t va = bt.dma_next;
 
-	if (!f || hl_frame_paddr(f, pa) != HL_OK ||
-	    rt_map_frame(HL_SLOT_ASPACE, f, va, HL_R_READ | HL_R_WRITE))
+	if (!f || !dma || hl_frame_paddr(f, &chunk_pa) != HL_OK)
+		return false;
+	for (int level = 3; level >= 2; level--) { /* a page directory, but no page table: the frame is one entry */
+		hl_cptr_t t = rt_alloc(HL_OBJ_PAGE_TABLE, 12);
+		if (!t || hl_aspace_map_table(HL_SLOT_ASPACE, t, va, (hl_word_t)level) != HL_OK)
+			hl_cspace_delete(HL_SLOT_CSPACE, t);
+	}
+	if (hl_aspace_map(HL_SLOT_ASPACE, f, va, HL_R_READ | HL_R_WRITE) != HL_OK ||
+	    hl_cspace_copy(HL_SLOT_CSPACE, dma, f, HL_R_READ | HL_R_WRITE) != HL_OK ||
+	    hl_pci_device_dma_map(bt.dev, dma) != HL_OK)
+		return false;
+	chunk_va = va, chunk_used = 0;
+	bt.dma_next += 2ull << 20;
+	return true;
+}
+
+void *bt_dma_page(void *ctx, uint64_t *pa)
+{
+	if (chunk_used == 512 && !dma_chunk())
 		return 0;
-	bt.dma_next += 4096;
-	return (void *)va;
+	*pa = chunk_pa + chunk_used * 4096;
+	return (void *)(chunk_va + chunk_used++ * 4096);
 }
 
 uint64_t bt_now_us(void *ctx)

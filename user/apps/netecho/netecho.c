@@ -7,8 +7,15 @@
  *   mode polled|irq        netdev mode
  *   csum soft|offload      ICMP reply checksums by the CPU or the device
  *   fault-after N          test: after N echo replies, corrupt the receive
- *                          ring's used index as a broken device would, and
- *                          recover (every buffer back, restart, repost)
+ *                          ring as a broken device would, and recover
+ *                          (every buffer back, restart, repost)
+ *   fault-kind idx|id      what to corrupt: the used index (default), or
+ *                          the id of the second of several used entries
+ *   tso-peer A.B.C.D       test: connect to a listener there (tso-port,
+ *   tso-port P             default 5001) and send tso-bytes (at most 4096)
+ *   tso-bytes N            in one TSO frame, then answer as usual
+ *   bench N                benchmark: N frames through a looped-back
+ *                          device, driver instructions per packet (bench.c)
  *
  * Each reply is made in the buffer the request arrived in and sent from it
  * (no copy); once sent, the buffer is posted for receiving again.
@@ -20,7 +27,9 @@
 
 #include "../../drivers/drv_env.h"
 #include "../../drivers/virtio_net.h"
+#include "bench.h"
 #include "responder.h"
+#include "tso.h"
 
 #define NBUFS        256 /* 2 KiB each, two per DMA page */
 #define BUF_BYTES    2048
@@ -32,9 +41,24 @@ struct config {
 	enum netdev_mode mode;
 	bool csum_offload;
 	uint32_t fault_after;
+	enum virtio_net_fault fault_kind;
+	uint32_t bench;
+	struct tso_job tso;
 };
 
 static struct netdev_buf bufs[NBUFS];
+
+/* Up to 6 decimal digits. */
+static bool config_number(const char *v, uint32_t vn, uint32_t *out)
+{
+	*out = 0;
+	for (uint32_t i = 0; i < vn; i++) {
+		if (v[i] < '0' || v[i] > '9')
+			return false;
+		*out = *out * 10 + (uint32_t)(v[i] - '0');
+	}
+	return vn > 0 && vn <= 6;
+}
 
 /* One "key value" line of the configuration; false if not understood. */
 static bool config_line(struct config *c, const char *s, uint32_t n)
@@ -55,15 +79,25 @@ static bool config_line(struct config *c, const char *s, uint32_t n)
 		c->csum_offload = vn == 7 && !strncmp(v, "offload", 7);
 		return c->csum_offload || (vn == 4 && !strncmp(v, "soft", 4));
 	}
-	if (k == 11 && !strncmp(s, "fault-after", 11) && vn > 0 && vn < 6) {
-		c->fault_after = 0;
-		for (uint32_t i = 0; i < vn; i++) {
-			if (v[i] < '0' || v[i] > '9')
-				return false;
-			c->fault_after = c->fault_after * 10 + (uint32_t)(v[i] - '0');
-		}
-		return true;
+	if (k == 11 && !strncmp(s, "fault-after", 11))
+		return config_number(v, vn, &c->fault_after);
+	if (k == 10 && !strncmp(s, "fault-kind", 10) && vn > 0) {
+		c->fault_kind = vn == 2 && !strncmp(v, "id", 2) ? VIRTIO_NET_FAULT_SECOND_ID
+		                                                : VIRTIO_NET_FAULT_USED_IDX;
+		return (vn == 2 && !strncmp(v, "id", 2)) || (vn == 3 && !strncmp(v, "idx", 3));
 	}
+	if (k == 8 && !strncmp(s, "tso-peer", 8))
+		return responder_parse_ip(v, vn, c->tso.peer);
+	if (k == 8 && !strncmp(s, "tso-port", 8)) {
+		uint32_t port;
+		bool ok = config_number(v, vn, &port) && port > 0 && port < 65536;
+		c->tso.port = (uint16_t)port;
+		return ok;
+	}
+	if (k == 9 && !strncmp(s, "tso-bytes", 9))
+		return config_number(v, vn, &c->tso.bytes);
+	if (k == 5 && !strncmp(s, "bench", 5))
+		return config_number(v, vn, &c->bench);
 	return n == 0 || s[0] == '#';
 }
 
@@ -72,7 +106,7 @@ static bool config_read(const struct hl_bootinfo *bi, struct config *c)
 	struct cpio_entry e;
 	int line = 1;
 
-	*c = (struct config){.ip = {198, 18, 0, 2}, .mode = NETDEV_POLLED};
+	*c = (struct config){.ip = {198, 18, 0, 2}, .mode = NETDEV_POLLED, .tso.port = 5001};
 	if (cpio_find((const uint8_t *)bi->initrd_vaddr, bi->initrd_size, "etc/netecho.conf", &e) !=
 	    CPIO_OK)
 		return true; /* the defaults */
@@ -105,12 +139,12 @@ static hl_cptr_t find_nic(const struct hl_bootinfo *bi, uint16_t *bdf)
 	return 0;
 }
 
-static bool bufs_init(void)
+static bool bufs_init(hl_cptr_t dev)
 {
 	for (int i = 0; i < NBUFS; i += 2) {
 		void *va;
 		uint64_t pa;
-		if (drv_dma_page(&va, &pa))
+		if (drv_dma_page(dev, &va, &pa))
 			return false;
 		for (int j = 0; j < 2; j++)
 			bufs[i + j] = (struct netdev_buf){.data = (uint8_t *)va + j * BUF_BYTES,
@@ -120,41 +154,80 @@ static bool bufs_init(void)
 	return true;
 }
 
-static void print_device(struct netdev *nd, uint16_t bdf, const struct config *c)
-{
-	const uint8_t *m = nd->info.mac;
-	uint32_t o = nd->info.offloads;
+/* The device's queue pairs (virtio_net_pair), and what each received. */
+static struct netdev *pairs[VIRTIO_NET_MAX_PAIRS];
+static int npairs;
+static uint64_t pair_rx[VIRTIO_NET_MAX_PAIRS];
 
-	rt_printf(
-	    "virtio-net: %02x:%02x.%x %s, mac %02x:%02x:%02x:%02x:%02x:%02x, link %s, %u queue "
-	    "pair "
-	    "(rx %u, tx %u), mode %s, offloads%s%s%s%s\n",
-	    bdf >> 8, (bdf >> 3) & 31, bdf & 7, nd->info.model, m[0], m[1], m[2], m[3], m[4], m[5],
-	    nd->ops->link_up(nd) ? "up" : "down", nd->info.queue_pairs, nd->info.rx_slots,
-	    nd->info.tx_slots, c->mode == NETDEV_IRQ ? "interrupt (MSI-X per queue)" : "polled",
-	    o & NETDEV_OFF_TX_CSUM ? " tx-csum" : "", o & NETDEV_OFF_RX_CSUM ? " rx-csum" : "",
-	    o & NETDEV_OFF_MRG_RX ? " mrg-rxbuf" : "", o ? "" : " none");
+/* Buffers a failed rx_post left with us (the device faulted meanwhile); counted back by recover().
+ */
+static int held;
+
+/* Replies that found the transmit ring full (each retried until it had room, see send_all). */
+static uint64_t tx_full;
+
+/* Lend buffers for receiving again; those the driver refuses stay with us (held). */
+static int relend(struct netdev *nd, struct netdev_buf **b, int n)
+{
+	for (int i = 0; i < n; i++)
+		b[i]->flags = 0, b[i]->off = 0, b[i]->len = 0;
+	int posted = n ? nd->ops->rx_post(nd, b, n) : 0;
+	if (posted < n) {
+		held += n - (posted > 0 ? posted : 0);
+		if (posted >= 0)
+			rt_printf("netecho: the receive ring took %d of %d buffers\n", posted, n);
+	}
+	return posted;
 }
 
-/* Answer what arrived; replies go out from the buffers they came in. Returns the buffers handled.
+/*
+ * tx all n frames (one buffer each); while the ring is full, take sent
+ * buffers back (lending them for receiving) and try again, for up to about
+ * a second. Returns how many were sent, or an error.
  */
-static int serve(struct netdev *nd, struct responder *r)
+static int send_all(struct netdev *nd, struct netdev_buf **out, int n)
+{
+	int sent = nd->ops->tx(nd, out, n);
+	uint64_t end = drv_rdtsc() + drv_ms_to_tsc(1000);
+
+	while (sent >= 0 && sent < n && drv_rdtsc() < end) {
+		struct netdev_buf *done[BATCH];
+		tx_full++;
+		int k = nd->ops->tx_reclaim(nd, done, BATCH);
+		if (k < 0)
+			return k;
+		if (relend(nd, done, k) == NETDEV_ERR_DEVICE)
+			return NETDEV_ERR_DEVICE;
+		int more = nd->ops->tx(nd, out + sent, n - sent);
+		if (more < 0)
+			return more;
+		sent += more;
+	}
+	return sent;
+}
+
+/*
+ * Answer what arrived; replies go out from the buffers they came in, and
+ * every buffer sent or not answered is lent for receiving again. Returns
+ * the buffers handled, or NETDEV_ERR_DEVICE.
+ */
+static int serve(struct netdev *nd, int q, struct responder *r)
 {
 	static bool in_frame; /* the last buffer seen said NETDEV_BUF_MORE */
-	struct netdev_buf *in[BATCH], *out[BATCH], *back[BATCH];
+	struct netdev_buf *in[BATCH], *out[BATCH], *back[2 * BATCH];
 	int nin = nd->ops->rx_poll(nd, in, BATCH), nout = 0, nback = 0;
 
 	if (nin < 0)
 		return nin;
+	pair_rx[q] += (uint64_t)nin;
 	for (int i = 0; i < nin; i++) {
 		struct netdev_buf *b = in[i];
 		uint16_t len;
 		struct responder_csum cs;
+		/* Part of a merged frame: too big for ARP or for a ping of at most 1500 bytes. */
 		bool whole = !in_frame && !(b->flags & (NETDEV_BUF_MORE | NETDEV_BUF_DROPPED));
-		in_frame =
-		    b->flags &
-		    NETDEV_BUF_MORE; /* a merged frame: too big for ARP or this ping; dropped */
 		bool trusted = b->flags & (NETDEV_BUF_CSUM_VALID | NETDEV_BUF_CSUM_NONE);
+		in_frame = b->flags & NETDEV_BUF_MORE;
 		if (whole &&
 		    responder_reply(r, b->data + b->off, b->len, trusted, &len, &cs) != RESP_DROP) {
 			b->len = len;
@@ -162,54 +235,85 @@ static int serve(struct netdev *nd, struct responder *r)
 			b->csum_start = cs.start, b->csum_offset = cs.offset;
 			out[nout++] = b;
 		} else {
-			if (!whole)
-				r->dropped++;
+			r->dropped += !whole;
 			back[nback++] = b;
 		}
 	}
-	int sent = nout ? nd->ops->tx(nd, out, nout) : 0;
+	int sent = nout ? send_all(nd, out, nout) : 0;
 	for (int i = sent < 0 ? 0 : sent; i < nout; i++)
-		back[nback++] = out[i]; /* ring full: not answered */
+		back[nback++] =
+		    out[i]; /* the ring stayed full, or the device faulted: not answered */
 	int done = nd->ops->tx_reclaim(nd, out, BATCH);
-	for (int i = 0; i < done && nback < BATCH; i++)
+	for (int i = 0; i < done; i++)
 		back[nback++] = out[i];
-	for (int i = 0; i < nback; i++)
-		back[i]->flags = 0, back[i]->off = 0, back[i]->len = 0;
-	if (nback && nd->ops->rx_post(nd, back, nback) < nback)
-		rt_printf("netecho: could not repost every buffer\n");
+	int posted = relend(nd, back, nback);
+	if (sent == NETDEV_ERR_DEVICE || done == NETDEV_ERR_DEVICE || posted == NETDEV_ERR_DEVICE)
+		return NETDEV_ERR_DEVICE;
 	return nin + (done > 0 ? done : 0);
 }
 
-/* Post the first n buffers of the pool for receiving; returns how many the driver took. */
-static int post_pool(struct netdev *nd)
+/* Lend the first half of the pool for receiving, split between the pairs; returns how many were
+ * taken. */
+static int post_pool(void)
 {
 	struct netdev_buf *p[NBUFS / 2];
-	int n = nd->info.rx_slots < NBUFS / 2 ? nd->info.rx_slots : NBUFS / 2;
+	int per = NBUFS / 2 / npairs, total = 0;
 
-	for (int i = 0; i < n; i++) {
-		bufs[i].off = 0, bufs[i].len = 0, bufs[i].flags = 0;
-		p[i] = &bufs[i];
+	for (int q = 0; q < npairs; q++) {
+		int n = pairs[q]->info.rx_slots < per ? pairs[q]->info.rx_slots : per;
+		for (int i = 0; i < n; i++) {
+			struct netdev_buf *b = &bufs[q * per + i];
+			b->off = 0, b->len = 0, b->flags = 0;
+			p[i] = b;
+		}
+		int got = pairs[q]->ops->rx_post(pairs[q], p, n);
+		if (got < 0)
+			return got;
+		total += got;
 	}
-	return nd->ops->rx_post(nd, p, n);
+	return total;
 }
 
-/* After NETDEV_ERR_DEVICE (the driver has reset the device): take every buffer back, restart,
- * repost. */
-static int recover(struct netdev *nd, enum netdev_mode mode, int posted)
+/* Every buffer a pair still holds after a fault (its one NETDEV_ERR_DEVICE report skipped). */
+static int drain_pair(struct netdev *nd)
 {
 	struct netdev_buf *b[BATCH];
-	int back = 0, n;
+	int back = 0, n, reports = 0;
 
-	while ((n = nd->ops->rx_poll(nd, b, BATCH)) > 0)
-		back += n;
-	while ((n = nd->ops->tx_reclaim(nd, b, BATCH)) > 0)
-		back += n;
-	int err = nd->ops->start(nd, mode);
-	int again = err ? err : post_pool(nd);
+	while ((n = nd->ops->rx_poll(nd, b, BATCH)) > 0 ||
+	       (n == NETDEV_ERR_DEVICE && reports++ < 1))
+		back += n > 0 ? n : 0;
+	while ((n = nd->ops->tx_reclaim(nd, b, BATCH)) > 0 ||
+	       (n == NETDEV_ERR_DEVICE && reports++ < 2))
+		back += n > 0 ? n : 0;
+	return back;
+}
+
+/* After NETDEV_ERR_DEVICE (the driver has stopped the device): take every buffer back, restart,
+ * repost. */
+static int recover(enum netdev_mode mode, int posted)
+{
+	int back = held; /* those serve() could not lend again */
+
+	held = 0;
+	for (int q = 0; q < npairs; q++)
+		back += drain_pair(pairs[q]);
+	int err = pairs[0]->ops->start(pairs[0], mode);
+	int again = err ? err : post_pool();
 	rt_printf("netecho: device fault %lu: %d of %d buffers back, restart %s, %d receive "
 	          "buffers posted\n",
-	          nd->errors, back, posted, err ? "FAILED" : "ok", again);
+	          pairs[0]->errors, back, posted, err ? "FAILED" : "ok", again);
 	return err ? err : again;
+}
+
+/* Interrupt mode: arm every pair; true if any already has work (then poll rather than wait). */
+static bool arm_all(void)
+{
+	bool pending = false;
+
+	for (int q = 0; q < npairs; q++)
+		pending |= pairs[q]->ops->irq_arm(pairs[q]);
+	return pending;
 }
 
 int main(struct rt *rt)
@@ -228,12 +332,16 @@ int main(struct rt *rt)
 		          dev ? "open failed" : "none found", err);
 		return 1;
 	}
-	if (!bufs_init() || (err = nd->ops->start(nd, c.mode))) {
+	if (!bufs_init(dev) || (err = nd->ops->start(nd, c.mode))) {
 		rt_printf("netecho: start failed: %d\n", err);
 		return 1;
 	}
-	print_device(nd, bdf, &c);
-	int posted = post_pool(nd);
+	for (npairs = 0; npairs < VIRTIO_NET_MAX_PAIRS &&
+	                 (pairs[npairs] = virtio_net_pair(nd, (unsigned)npairs));)
+		npairs++;
+	int posted = post_pool();
+	if (c.bench)
+		return netbench_run(nd, bufs + NBUFS / 2, NBUFS / 2, c.bench) ? 1 : 0;
 	memcpy(r.mac, nd->info.mac, 6);
 	memcpy(r.ip, c.ip, 4);
 	r.csum_offload = c.csum_offload && (nd->info.offloads & NETDEV_OFF_TX_CSUM);
@@ -241,13 +349,19 @@ int main(struct rt *rt)
 	          "checksums %s\n",
 	          r.ip[0], r.ip[1], r.ip[2], r.ip[3], posted,
 	          r.csum_offload ? "by the device" : "by the CPU");
+	if (c.tso.bytes && tso_send(nd, &r, bufs + NBUFS / 2, NBUFS / 2, &c.tso))
+		rt_printf("netecho: tso: FAILED\n");
 	uint64_t next_report = drv_rdtsc() + drv_ms_to_tsc(REPORT_EVERY), reported = 0, wakeups = 0;
 	for (;;) {
 		if (c.fault_after && r.echo >= c.fault_after && nd->errors == 0)
 			virtio_net_inject_fault(
-			    nd); /* again until seen: the device may rewrite the index first */
-		int n = serve(nd, &r);
-		if (n == NETDEV_ERR_DEVICE && (n = recover(nd, c.mode, posted)) >= 0)
+			    nd, c.fault_kind); /* until seen: the device may rewrite the index */
+		int n = 0;
+		for (int q = 0; q < npairs && n >= 0; q++) {
+			int k = serve(pairs[q], q, &r);
+			n = k < 0 ? k : n + k;
+		}
+		if (n == NETDEV_ERR_DEVICE && (n = recover(c.mode, posted)) >= 0)
 			continue;
 		if (n < 0) {
 			rt_printf("netecho: driver error %d; stopping\n", n);
@@ -255,11 +369,14 @@ int main(struct rt *rt)
 		}
 		if (drv_rdtsc() > next_report && r.arp + r.echo + r.dropped != reported) {
 			reported = r.arp + r.echo + r.dropped;
-			rt_printf("netecho: arp %lu, echo %lu, dropped %lu, wakeups %lu\n", r.arp,
-			          r.echo, r.dropped, wakeups);
+			rt_printf("netecho: arp %lu, echo %lu, dropped %lu, received per pair %lu "
+			          "%lu %lu "
+			          "%lu, tx ring full %lu, wakeups %lu\n",
+			          r.arp, r.echo, r.dropped, pair_rx[0], pair_rx[1], pair_rx[2],
+			          pair_rx[3], tx_full, wakeups);
 			next_report = drv_rdtsc() + drv_ms_to_tsc(REPORT_EVERY);
 		}
-		if (n == 0 && c.mode == NETDEV_IRQ && !nd->ops->irq_arm(nd)) {
+		if (n == 0 && c.mode == NETDEV_IRQ && !arm_all()) {
 			hl_word_t info = 0, badge = 0;
 			struct hl_msg m = {{0}};
 			hl_syscall(HL_SYS_RECV, nd->notify, &info, &m, &badge);

@@ -33,15 +33,21 @@ enum netdev_err {
 	NETDEV_ERR_STATE = -6, /* not started, or started twice */
 };
 
-/* netdev_buf.flags */
-#define NETDEV_BUF_MORE       0x1u /* the frame continues in the next buffer */
-#define NETDEV_BUF_CSUM       0x2u /* tx: device computes the L4 checksum (csum_start/csum_offset) */
-#define NETDEV_BUF_CSUM_VALID 0x4u /* rx: the device checked the L4 checksum */
-#define NETDEV_BUF_CSUM_NONE                                                                       \
-	0x8u /* rx: checksum left partial (csum_start/csum_offset), as from a local sender */
-#define NETDEV_BUF_TSO4 0x10u /* tx: segment a large TCPv4 frame at gso_size (offload TSO4 only)   \
-	                       */
-#define NETDEV_BUF_DROPPED 0x20u /* returned unused: the device was reset */
+/*
+ * netdev_buf.flags
+ *   MORE        the frame continues in the next buffer
+ *   CSUM        tx: the device computes the L4 checksum (csum_start, csum_offset)
+ *   CSUM_VALID  rx: the device checked the L4 checksum
+ *   CSUM_NONE   rx: the checksum is left partial (csum_start, csum_offset), as from a local sender
+ *   TSO4        tx: the device cuts a large TCPv4 frame into gso_size segments (NETDEV_OFF_TSO4)
+ *   DROPPED     returned unused: the device was reset
+ */
+#define NETDEV_BUF_MORE       0x1u
+#define NETDEV_BUF_CSUM       0x2u
+#define NETDEV_BUF_CSUM_VALID 0x4u
+#define NETDEV_BUF_CSUM_NONE  0x8u
+#define NETDEV_BUF_TSO4       0x10u
+#define NETDEV_BUF_DROPPED    0x20u
 
 /*
  * One DMA buffer. The caller fills data, paddr, cap (and for transmit off,

@@ -31,6 +31,8 @@ struct floo_pbuf {
 #define FLOO_PB_CSUM_OK 0x2u /* NIC verified the L4 checksum */
 #define FLOO_PB_INPOOL 0x8000u /* internal: buffer is free */
 
+#define FLOO_TCP_SNDQ_MAX 1024u
+
 /* Sizing of the stack; zero fields take defaults (floo_config_default). */
 struct floo_config {
 	uint32_t n_pbufs;	 /* packet buffers in the pool */
@@ -44,6 +46,7 @@ struct floo_config {
 	uint32_t tcp_keep_cnt;
 	uint32_t tcp_backlog;	 /* half-open connections per listener */
 	uint32_t n_frag;	 /* IPv4 reassembly slots (64 KiB each) */
+	uint32_t tcp_sndq;	 /* send references per connection (<= 1024) */
 };
 
 void floo_config_default(struct floo_config *cfg);
@@ -82,7 +85,7 @@ struct floo_stats {
 	uint64_t tcp_timeouts, tcp_challenge_acks, tcp_ooo_segs, tcp_dup_segs;
 	uint64_t tcp_zwp_sent, tcp_keepalives, tcp_conn_drops;
 	uint64_t drop_vnet; /* received virtio-net headers refused */
-	uint64_t tcp_loss_probes, tcp_rack_lost;
+	uint64_t tcp_loss_probes, tcp_rack_lost, tcp_dsacks, tcp_undos;
 };
 const struct floo_stats *floo_stats(const struct floo_stack *st);
 

@@ -1,0 +1,154 @@
+/*
+ * Driver path length per packet. Under TCG with -icount shift=0 the guest
+ * TSC advances one tick per instruction, so a TSC delta around a driver
+ * call is the instructions it executed (docs/benchmarks.md). Only calls
+ * that moved a packet are counted; the spinning in between is not.
+ *
+ *   sent:      tx(1 frame)  + tx_reclaim(that frame), and per frame of a
+ *              tx(32 frames) + the tx_reclaim calls that took them back
+ *   received:  rx_poll(1)   + rx_post(the buffer again); how many frames
+ *              wait at each poll depends on host timing, so receiving is
+ *              measured one frame per call only (deterministic)
+ */
+#include "bench.h"
+#include "../../drivers/drv_env.h"
+#include <lib/string.h>
+
+#define WARMUP       64
+#define FRAME        60
+#define BATCH        32
+#define SPIN_LIMIT   100000000ull /* instructions to wait for a frame before giving up */
+#define ETHERTYPE_HI 0x88         /* 0x88b5: IEEE local experimental */
+#define ETHERTYPE_LO 0xb5
+
+struct tally {
+	uint64_t tx, rx, frames;
+};
+
+static void frame_fill(struct netdev_buf *b, const uint8_t mac[6], uint32_t seq)
+{
+	memset(b->data, 0xff, 6);
+	memcpy(b->data + 6, mac, 6);
+	b->data[12] = ETHERTYPE_HI, b->data[13] = ETHERTYPE_LO;
+	memset(b->data + 14, 0, FRAME - 14);
+	memcpy(b->data + 14, &seq, 4);
+	b->off = 0, b->len = FRAME, b->flags = 0;
+}
+
+/* Receive one frame (counting only the call that got it) and lend the buffer again; the frame's
+ * seq, or -1. */
+static int64_t rx_one(struct netdev *nd, struct tally *t, uint64_t ovh)
+{
+	struct netdev_buf *in[1];
+	uint64_t end = drv_rdtsc() + SPIN_LIMIT;
+
+	for (;;) {
+		uint64_t t0 = drv_rdtsc();
+		int n = nd->ops->rx_poll(nd, in, 1);
+		uint64_t t1 = drv_rdtsc();
+		if (n < 0 || t1 > end)
+			return -1;
+		if (n == 1) {
+			uint32_t seq;
+			bool ours =
+			    in[0]->len == FRAME && in[0]->data[in[0]->off + 12] == ETHERTYPE_HI;
+			memcpy(&seq, in[0]->data + in[0]->off + 14, 4);
+			in[0]->off = 0, in[0]->len = 0, in[0]->flags = 0;
+			uint64_t t2 = drv_rdtsc();
+			int p = nd->ops->rx_post(nd, in, 1);
+			uint64_t t3 = drv_rdtsc();
+			t->rx += (t1 - t0 - ovh) + (t3 - t2 - ovh);
+			if (p != 1)
+				return -1;
+			return ours ? seq : (int64_t)0xffffffffff; /* someone else's frame: not
+			                                              ours, keep going */
+		}
+	}
+}
+
+/* Reclaim exactly n sent buffers (counting only calls that returned some). */
+static bool reclaim(struct netdev *nd, int n, struct tally *t, uint64_t ovh)
+{
+	struct netdev_buf *out[2 * BATCH];
+	uint64_t end = drv_rdtsc() + SPIN_LIMIT;
+
+	while (n > 0) {
+		uint64_t t0 = drv_rdtsc();
+		int got = nd->ops->tx_reclaim(nd, out, 2 * BATCH);
+		uint64_t t1 = drv_rdtsc();
+		if (got < 0 || t1 > end)
+			return false;
+		if (got > 0)
+			t->tx += t1 - t0 - ovh;
+		n -= got;
+	}
+	return true;
+}
+
+/* Send k frames in one tx call, receive them back, reclaim them. */
+static bool round_trip(struct netdev *nd, struct netdev_buf *tx, int k, uint32_t seq,
+                       struct tally *t, uint64_t ovh)
+{
+	struct netdev_buf *b[BATCH];
+
+	for (int i = 0; i < k; i++) {
+		frame_fill(&tx[i], nd->info.mac, seq + (uint32_t)i);
+		b[i] = &tx[i];
+	}
+	uint64_t t0 = drv_rdtsc();
+	int sent = nd->ops->tx(nd, b, k);
+	uint64_t t1 = drv_rdtsc();
+	if (sent != k)
+		return false;
+	t->tx += t1 - t0 - ovh;
+	for (int got = 0; got < k;) {
+		int64_t s = rx_one(nd, t, ovh);
+		if (s < 0)
+			return false;
+		if (s == seq + (uint32_t)got)
+			got++;
+		else if (s != (int64_t)0xffffffffff)
+			return false; /* lost or reordered on the loop */
+	}
+	t->frames += (uint64_t)k;
+	return reclaim(nd, k, t, ovh);
+}
+
+/* Sent per packet for a tx call of `batch` frames; received per packet (always polled one at a
+ * time). */
+static void report(const struct tally *t, int batch, bool rx)
+{
+	rt_printf("BENCH netdrv.hallows.virtio_tx_batch%d_instructions %lu instructions "
+	          "packets=%lu frame=%d\n",
+	          batch, t->tx / t->frames, t->frames, FRAME);
+	if (rx)
+		rt_printf("BENCH netdrv.hallows.virtio_rx_instructions %lu instructions "
+		          "packets=%lu frame=%d rx_batch=1\n",
+		          t->rx / t->frames, t->frames, FRAME);
+}
+
+int netbench_run(struct netdev *nd, struct netdev_buf *tx, int ntx, uint32_t iters)
+{
+	uint64_t a = drv_rdtsc(), b = drv_rdtsc(), ovh = b - a; /* the measuring itself */
+	struct tally one = {0}, many = {0}, warm = {0};
+	uint32_t seq = 1;
+
+	if (ntx < BATCH || iters == 0)
+		return -1;
+	for (int i = 0; i < WARMUP; i++, seq++)
+		if (!round_trip(nd, tx, 1, seq, &warm, ovh))
+			goto lost;
+	for (uint32_t i = 0; i < iters; i++, seq++)
+		if (!round_trip(nd, tx, 1, seq, &one, ovh))
+			goto lost;
+	for (uint32_t i = 0; i < (iters + BATCH - 1) / BATCH; i++, seq += BATCH)
+		if (!round_trip(nd, tx, BATCH, seq, &many, ovh))
+			goto lost;
+	report(&one, 1, true);
+	report(&many, BATCH, false);
+	rt_printf("BENCH-DONE\n");
+	return 0;
+lost:
+	rt_printf("netecho: bench: frame %u did not come back (is the device looped back?)\n", seq);
+	return -1;
+}

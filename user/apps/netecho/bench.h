@@ -1,0 +1,16 @@
+/* netecho's benchmark mode: driver path length per packet (see docs/drivers.md, Benchmark). */
+#ifndef NETECHO_BENCH_H
+#define NETECHO_BENCH_H
+
+#include <drivers/netdev.h>
+
+/*
+ * With the device looped back (QEMU -netdev socket to itself): send and
+ * receive iters frames one at a time, then batches of 32, and print BENCH
+ * lines with the instructions (TSC ticks under -icount shift=0) spent in
+ * the driver per packet. tx[0..ntx) are free buffers (ntx >= 32).
+ * Returns 0, or -1 if a frame did not come back.
+ */
+int netbench_run(struct netdev *nd, struct netdev_buf *tx, int ntx, uint32_t iters);
+
+#endif
