@@ -22,11 +22,10 @@
 #define CHILD_MAX_BITS 5   /* child cspaces have at most 32 slots */
 #define MTH            24  /* thread objects alive at once */
 #define MOBJ           600 /* objects alive at once */
-#define HELD           5 /* slots a thread holds: cspace, aspace, IPC buffer, fault endpoint, notification \
-	                  */
-#define POOL_CHILD (1u << WCS_BITS)
-#define POOL_HELD  (POOL_CHILD + (MCS - 1) * (1u << CHILD_MAX_BITS))
-#define POOL       (POOL_HELD + MTH * HELD)
+#define HELD           5   /* slots a thread holds (HELD_* below) */
+#define POOL_CHILD     (1u << WCS_BITS)
+#define POOL_HELD      (POOL_CHILD + (MCS - 1) * (1u << CHILD_MAX_BITS))
+#define POOL           (POOL_HELD + MTH * HELD)
 
 /*
  * Fixed slots of the driver's cspace, put there by the controller; the
