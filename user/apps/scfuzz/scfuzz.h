@@ -114,6 +114,10 @@ struct driver_arg {
 };
 void driver_main(struct driver_arg *a);
 void victim_entry(uint64_t mode, uint64_t arg);
+/* victim.c: frames the driver mapped writable into the shared address space, and values for writers
+ * to put there. */
+extern volatile uint64_t fz_wr_va[64], fz_wr_val[16];
+extern volatile uint32_t fz_nwr, fz_nval;
 extern const char *const op_names[32];
 
 static inline uint64_t fz_next(uint64_t *x)
