@@ -33,7 +33,7 @@ KFUZZ_CALLS4 ?= 40000
 KRUN = python3 tools/qemu_run.py --tap $(RESULTS)/kfuzz.tap --expect '^\# scfuzz: [0-9]+ calls'
 
 TEST_GROUPS += kfuzz
-.PHONY: test-kfuzz fuzz-kernel
+.PHONY: test-kfuzz fuzz-kernel kfuzz-run
 test-kfuzz: $(KERNEL) $(SCFUZZ)
 	@mkdir -p $(RESULTS)
 	$(call kfuzz_initrd,smp2,seed=$(KFUZZ_SEED2) calls=$(KFUZZ_CALLS2))

@@ -13,9 +13,6 @@
  */
 #include "scfuzz.h"
 
-extern volatile uint64_t fz_wr_va[64], fz_wr_val[16];
-extern volatile uint32_t fz_nwr, fz_nval;
-
 enum op {
 	OP_RETYPE,
 	OP_COPY,

@@ -22,12 +22,10 @@
 #define CHILD_MAX_BITS 5   /* child cspaces have at most 32 slots */
 #define MTH            24  /* thread objects alive at once */
 #define MOBJ           600 /* objects alive at once */
-#define HELD                                                                                       \
-	5 /* slots a thread holds: cspace, aspace, IPC buffer, fault endpoint, notification        \
-	   */
-#define POOL_CHILD (1u << WCS_BITS)
-#define POOL_HELD  (POOL_CHILD + (MCS - 1) * (1u << CHILD_MAX_BITS))
-#define POOL       (POOL_HELD + MTH * HELD)
+#define HELD           5   /* slots a thread holds (HELD_* below) */
+#define POOL_CHILD     (1u << WCS_BITS)
+#define POOL_HELD      (POOL_CHILD + (MCS - 1) * (1u << CHILD_MAX_BITS))
+#define POOL           (POOL_HELD + MTH * HELD)
 
 /*
  * Fixed slots of the driver's cspace, put there by the controller; the
@@ -116,6 +114,10 @@ struct driver_arg {
 };
 void driver_main(struct driver_arg *a);
 void victim_entry(uint64_t mode, uint64_t arg);
+/* victim.c: frames the driver mapped writable into the shared address space, and values for writers
+ * to put there. */
+extern volatile uint64_t fz_wr_va[64], fz_wr_val[16];
+extern volatile uint32_t fz_nwr, fz_nval;
 extern const char *const op_names[32];
 
 static inline uint64_t fz_next(uint64_t *x)
