@@ -193,7 +193,13 @@ struct table_walk {
 	uint32_t nseen;
 };
 
-static void check_table_entry(const struct aspace *as, struct table_walk *w, uint64_t e, int level)
+/*
+ * e is the entry at index idx of the table at physical address where (the
+ * place is printed too: an entry no kernel path writes points at whoever
+ * wrote it, by its offset in that page).
+ */
+static void check_table_entry(const struct aspace *as, struct table_walk *w, uint64_t e, int level,
+                              paddr_t where, uint32_t idx)
 {
 	paddr_t pa = e & PTE_ADDR;
 
@@ -201,9 +207,9 @@ static void check_table_entry(const struct aspace *as, struct table_walk *w, uin
 	    "address space %p: a level-%d entry %#lx points outside RAM", (const void *)as, level,
 	    e);
 	INV(aspace_table_owned(as, pa, level),
-	    "address space %p: entry %#lx points to a page the address space did not hook as a "
-	    "level-%d table",
-	    (const void *)as, e, level);
+	    "address space %p: entry %#lx (index %u of the table at %#lx) points to a page the "
+	    "address space did not hook as a level-%d table",
+	    (const void *)as, e, idx, where, level);
 	for (uint32_t i = 0; i < w->nseen; i++)
 		INV(w->seen[i] != pa,
 		    "address space %p: page-table page %#lx is hooked at two places",
@@ -227,17 +233,17 @@ void inv_check_aspace(const struct aspace *as)
 			continue;
 		INV(!(e4 & PTE_PS), "address space %p: a large-page bit in top-level entry %u",
 		    (const void *)as, i4);
-		check_table_entry(as, &w, e4, 3);
+		check_table_entry(as, &w, e4, 3, as->root, i4);
 		const uint64_t *pdpt = phys_to_virt(e4 & PTE_ADDR);
 		for (uint32_t i3 = 0; i3 < 512; i3++) {
 			uint64_t e3 = pdpt[i3];
 			if (!(e3 & PTE_P) || (e3 & PTE_PS))
 				continue;
-			check_table_entry(as, &w, e3, 2);
+			check_table_entry(as, &w, e3, 2, e4 & PTE_ADDR, i3);
 			const uint64_t *pd = phys_to_virt(e3 & PTE_ADDR);
 			for (uint32_t i2 = 0; i2 < 512; i2++)
 				if ((pd[i2] & PTE_P) && !(pd[i2] & PTE_PS))
-					check_table_entry(as, &w, pd[i2], 1);
+					check_table_entry(as, &w, pd[i2], 1, e3 & PTE_ADDR, i2);
 		}
 	}
 }
