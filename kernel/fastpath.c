@@ -152,6 +152,14 @@ __noreturn void syscall_dispatch(struct thread *t)
 {
 	bkl_lock();
 	/*
+	 * t is where syscall_entry saved the registers, read before the lock:
+	 * another CPU holding it may have destroyed t since (it then made a
+	 * stand-in this CPU's current and may already have reused t's memory).
+	 * The call is lost with the thread; nothing of t may be touched.
+	 */
+	if (this_cpu()->current != t)
+		sched_exit_to_user();
+	/*
 	 * Not for a thread moved to another CPU while it ran (its old CPU hands
 	 * it over on the general path): the fastpaths queue and switch on this
 	 * CPU only. Nor for the stand-in of a destroyed thread (its cpu is

@@ -276,6 +276,8 @@ void inv_check_syscall(struct thread *t, const struct slot *target)
 static void inv_syscall_dispatch(struct thread *t)
 {
 	bkl_lock();
+	if (this_cpu()->current != t) /* destroyed while this CPU waited: see syscall_dispatch */
+		sched_exit_to_user();
 	inv_check_syscall(t, cspace_slot(thread_cspace(t), t->regs.rdi));
 	bkl_unlock();
 	syscall_dispatch(t);

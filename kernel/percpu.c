@@ -9,6 +9,7 @@ _Static_assert(offsetof(struct cpu, kstack_top) == 16, "asm uses gs:16");
 _Static_assert(offsetof(struct cpu, current) == 24, "asm uses gs:24");
 _Static_assert(offsetof(struct cpu, scratch) == 32, "asm uses gs:32");
 _Static_assert(offsetof(struct cpu, nsyscalls) == 40, "asm uses gs:40");
+_Static_assert(offsetof(struct cpu, in_user) == 48, "asm uses gs:48");
 
 struct cpu cpus[MAX_CPUS];
 uint32_t ncpus_online;

@@ -355,8 +355,9 @@ static __noreturn void run(struct cpu *c, struct thread *next)
 	struct runq *q = &rqs[c->index];
 	if (q->count || q->throttled || next->budget_ns)
 		sched_arm_timer(c, next);
-	bkl_unlock();
-	arch_return_to_user(next);
+	if (bkl_owner != (int32_t)c->index)
+		bkl_unlock_bad();
+	arch_return_to_user(next); /* drops the lock after its last read of next */
 }
 
 void sched_switch_to(struct thread *t)

@@ -87,6 +87,8 @@ __noreturn void syscall_slow(struct thread *t)
 	uint64_t nr = t->regs.rax;
 	int err = HL_OK;
 
+	if (t->magic != THREAD_MAGIC)
+		sched_exit_to_user(); /* a destroyed thread's stand-in (kernel/thread.c): no call */
 	if (nr != HL_SYS_YIELD && nr != HL_SYS_REPLY && nr < HL_SYS_COUNT) {
 		err = cap_lookup(cs, t->regs.rdi, HL_OBJ_NONE, 0, &s);
 		if (err) {

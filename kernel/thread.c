@@ -33,6 +33,26 @@ void thread_init_object(struct thread *t)
 /* Per-CPU placeholders for a destroyed thread still on a CPU (never scheduled). */
 static struct thread stand_in[MAX_CPUS];
 
+/*
+ * c's current thread was just replaced by a stand-in: wait until c can no
+ * longer store into the old one. While c->in_user is 1, c runs (or is about
+ * to run) that thread in ring 3, and its next system call saves registers
+ * into the memory it read from current before this change: once the memory
+ * is reused, that would write ring-3 values into another object
+ * (isolation_faults found it: an endpoint's queue head of 1). The resched
+ * IPI brings c into the kernel, which clears in_user before it waits for
+ * the lock this CPU holds, so the wait is short and cannot deadlock.
+ */
+static void wait_off_thread(struct cpu *c)
+{
+	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* current's store before in_user's load */
+	if (!c->in_user)
+		return;
+	arch_send_resched(c);
+	while (c->in_user)
+		cpu_relax();
+}
+
 /* Stop a thread wherever it is: run queue, IPC queue, reply wait. */
 static void thread_stop(struct thread *t, enum thread_state st)
 {
@@ -67,7 +87,7 @@ void thread_destroy(struct thread *t)
 		cpus[i].current = &stand_in[i];
 		cpus[i].need_resched = true;
 		if (&cpus[i] != this_cpu())
-			arch_send_resched(&cpus[i]);
+			wait_off_thread(&cpus[i]);
 	}
 }
 

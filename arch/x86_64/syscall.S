@@ -17,7 +17,12 @@
  * void arch_return_to_user(struct thread *t): restore t's registers and
  * enter ring 3: with sysretq when t entered through syscall (RCX and R11
  * are then lost, as the ABI allows), otherwise with iretq restoring every
- * register. sysretq needs a canonical RIP: a saved RIP is always below
+ * register. Called with the big kernel lock held; it sets gs:48 (in_user)
+ * and releases the lock only after its last read of t: another CPU that
+ * takes the lock may destroy t and reuse its memory at once
+ * (kernel/thread.c, thread_destroy, waits for in_user to fall back to 0
+ * before it lets that happen). x86 never moves a store before an earlier
+ * load, so the plain stores below are a release. sysretq needs a canonical RIP: a saved RIP is always below
  * USER_TOP (thread_write_regs checks, the CPU gives canonical ones) and the
  * return address of a syscall is canonical because the page under USER_TOP
  * is never mapped (kernel/aspace.c, user_range()). Interrupts are enabled by the restored
@@ -40,6 +45,13 @@
 	movq R_R13(%rax), %r13
 	movq R_R14(%rax), %r14
 	movq R_R15(%rax), %r15
+.endm
+
+/* Leaving for ring 3 with every read of the thread done (see arch_return_to_user). */
+.macro leave_kernel
+	movl $1, %gs:48
+	movl $-1, bkl_owner(%rip)
+	movl $0, bkl_word(%rip)
 .endm
 
 	.text
@@ -74,6 +86,7 @@ syscall_entry:
 	movq %rcx, R_RAX(%rax)
 	movb $0, T_FULL_RESTORE(%rax)
 	incq %gs:40
+	movl $0, %gs:48			/* in_user: done with the thread's memory until the lock */
 	movq %gs:16, %rsp
 	xorl %ebp, %ebp
 	movq %rax, %rdi
@@ -90,6 +103,7 @@ arch_return_to_user:
 	restore_common
 	movq R_RSP(%rax), %rsp
 	movq R_RAX(%rax), %rax
+	leave_kernel
 	swapgs
 	sysretq
 
@@ -104,5 +118,6 @@ arch_return_to_user:
 	movq R_RCX(%rax), %rcx
 	movq R_R11(%rax), %r11
 	movq R_RAX(%rax), %rax
+	leave_kernel
 	swapgs
 	iretq

@@ -205,6 +205,7 @@ static bool lockless(uint8_t v)
 /* A trap from ring 3: faults go to the thread's handler; then schedule. */
 static __noreturn void user_trap(struct trap_frame *tf, uint8_t v)
 {
+	this_cpu()->in_user = 0; /* the registers are in tf, not in the thread (see struct cpu) */
 	bkl_lock();
 	struct thread *t = save_user(tf);
 	if (v < 32) {

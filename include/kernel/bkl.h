@@ -1,6 +1,7 @@
 /*
  * The big kernel lock. Every kernel entry from ring 3 (and the idle loop
- * when it finds work) takes it; leaving to ring 3 or going idle drops it.
+ * when it finds work) takes it; leaving to ring 3 (in arch_return_to_user, after the last read of the
+ * thread) or going idle drops it.
  * Ring 0 runs with interrupts off, so the lock is short-held and the
  * kernel needs no finer locking (seL4's choice for SMP). While a CPU waits
  * for the lock it still answers TLB shootdowns.
@@ -35,12 +36,5 @@ static __always_inline void bkl_unlock(void)
 	__atomic_store_n(&bkl_word, 0, __ATOMIC_RELEASE);
 }
 
-/* Release a lock taken earlier on this same path (the fastpaths of syscall_dispatch): no owner
- * check. */
-static __always_inline void bkl_unlock_own(void)
-{
-	bkl_owner = -1;
-	__atomic_store_n(&bkl_word, 0, __ATOMIC_RELEASE);
-}
 
 #endif

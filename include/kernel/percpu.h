@@ -22,6 +22,14 @@ struct cpu {
 	struct thread *current; /* [c] 24: the thread whose registers user mode holds */
 	uint64_t scratch;       /* [c] 32: syscall entry scratch */
 	uint64_t nsyscalls;     /* [c] 40: system calls entered on this CPU */
+	/*
+	 * [a] 48: 1 from the last read of current's registers on the way out to
+	 * ring 3 (arch_return_to_user) until the next kernel entry from ring 3
+	 * has saved them (syscall_entry) or entered the trap path (user_trap).
+	 * While it is 1 this CPU may still store into current's memory, so
+	 * thread_destroy waits for 0 before the thread's memory can be reused.
+	 */
+	volatile uint32_t in_user;
 	volatile bool online;   /* [a] set once the CPU runs kernel code */
 	uint32_t irq_depth;     /* [c] */
 	void *tss;              /* [I] */

@@ -40,6 +40,8 @@ extern uint64_t slice_tsc;        /* [I] SLICE_NS in TSC ticks */
 
 /* Arm this CPU's timer for the slice, budget or replenishment t (running next) needs, if any. */
 void sched_arm_timer(struct cpu *c, struct thread *t);
+/* Restore t's registers, release the big kernel lock (held on entry) after the last read of t,
+ * enter ring 3 (arch/x86_64/syscall.S). */
 __noreturn void arch_return_to_user(struct thread *t);
 
 /* Highest priority with a queued thread, -1 if none, from the bitmap (rq_remove keeps top1 with
@@ -95,8 +97,7 @@ fast_switch(struct cpu *c, struct runq *q, struct thread *from, struct thread *t
 	 */
 	if (rival || q->head[to->priority] ? !q->slice_armed : q->throttled != NULL)
 		sched_arm_timer(c, to);
-	bkl_unlock_own();
-	arch_return_to_user(to);
+	arch_return_to_user(to); /* drops the lock after its last read of to */
 }
 
 #endif

@@ -339,3 +339,76 @@ UTEST(isolation_faults, budgeted_thread_cannot_lift_its_own_budget)
 	UEXPECT_ERR(t, hl_thread_set_budget(tcb, 0, 0), HL_OK); /* the unlimited runner may */
 	hl_thread_suspend(tcb);
 }
+
+static volatile uint64_t victim_turns;
+
+/* Enters the kernel as often as it can: each entry saves its registers into its thread. */
+static void victim(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		victim_turns++;
+		hl_yield();
+	}
+}
+
+static void victim_entry(void)
+{
+	victim(NULL);
+}
+
+/*
+ * Found by the syscall fuzzer on 4 CPUs (an endpoint's queue head of 1, a
+ * page-table entry of 1): syscall_entry saves the registers into the
+ * current thread before it takes the kernel lock. A thread destroyed by
+ * another CPU meanwhile (its memory reused at once, the lock being unfair)
+ * was then used as a thread anyway: the system call's result landed in
+ * whatever object the memory had become. Each round destroys a thread that
+ * runs system calls on CPU 1, makes its 8 KiB into notifications at once,
+ * and checks that none of them has a signal.
+ */
+UTEST(isolation_faults, thread_destroyed_on_another_cpu_writes_nothing_into_reused_memory)
+{
+	static uint8_t stack[4096] __attribute__((aligned(16)));
+	hl_cptr_t ipcf, mem = ut_alloc(t, HL_OBJ_MEMORY, 13);
+	struct hl_ipc_buffer *buf = ut_page(t, &ipcf);
+	hl_cptr_t first = ut_slot(); /* then first + 1 .. first + nntfn - 1 */
+	const unsigned nntfn = 8; /* the registers lie in the first 256 bytes of a thread */
+	int bad = 0, rounds = 0;
+
+	if (rt_self.bi->ncpus < 2)
+		return; /* needs a second CPU */
+	for (unsigned i = 1; i < nntfn; i++)
+		ut_slot();
+	if (!UCHECK(t, mem && buf))
+		return;
+	for (; rounds < 300 && !bad; rounds++) {
+		UEXPECT_ERR(t, hl_memory_retype(mem, HL_OBJ_THREAD, 0, 1, first), HL_OK);
+		uint64_t seen = victim_turns;
+		if (hl_thread_configure(first, HL_SLOT_CSPACE, HL_SLOT_ASPACE, ipcf, (hl_word_t)buf) ||
+		    hl_thread_write_regs(first, (hl_word_t)victim_entry,
+		                         (hl_word_t)(stack + sizeof(stack) - 8), 0, 0) ||
+		    hl_thread_set_priority(first, 100) || hl_thread_set_affinity(first, 1) ||
+		    hl_thread_resume(first)) {
+			UEXPECT(t, false, "round %d: the thread was not started", rounds);
+			return;
+		}
+		for (uint64_t end = ut_rdtsc() + ut_ms_to_tsc(1000);
+		     victim_turns < seen + 2 && ut_rdtsc() < end;)
+			;
+		UEXPECT_ERR(t, hl_cspace_revoke(HL_SLOT_CSPACE, mem), HL_OK);
+		UEXPECT_ERR(t, hl_memory_retype(mem, HL_OBJ_NOTIFICATION, 0, nntfn, first), HL_OK);
+		for (unsigned i = 0; i < nntfn; i++) {
+			hl_word_t info = 0, word = 0;
+			struct hl_msg msg = {{0}};
+			long e = hl_syscall(HL_SYS_POLL, first + i, &info, &msg, &word);
+			if (e != HL_ERR_WOULD_BLOCK) {
+				UEXPECT(t, false, "round %d: notification %u of the reused memory: %ld, %#lx",
+				        rounds, i, e, (unsigned long)word);
+				bad = 1;
+			}
+		}
+		UEXPECT_ERR(t, hl_cspace_revoke(HL_SLOT_CSPACE, mem), HL_OK);
+	}
+	rt_printf("        # %d rounds\n", rounds);
+}
