@@ -61,6 +61,7 @@ test-user: $(KERNEL) $(INITRD_TEST) $(INITRD)
 		--expect '^init: partition broken \(etc/manifest:22\) not started: see the errors above' \
 		--expect '^init: partition ghost not started: program ghost is not in the boot module' \
 		--expect '^init: started hello \(priority 50, cpu 1, 512 KiB\)' \
+		--expect '^init: started hog \(priority 40, cpu 0, ' \
 		--expect '^init: partition hello running: 1 program, 512 KiB, 1 channel end' \
 		--expect '^hello: running in ring 3 with 1 memory capability, 512 KiB; own endpoint made, own page mapped, root.s capabilities unreachable' \
 		--expect '^hello: argv\[0\] hello, argv\[1\] --wave, config greeting=hello from the manifest' \
