@@ -70,8 +70,12 @@ test-user: $(KERNEL) $(INITRD_TEST) $(INITRD)
 		--expect '^hello: received 10000 messages on channel hog-to-hello, all in order' \
 		--reject 'partition (broken|ghost) running' --reject 'started hello \(priority 50, cpu 0' --reject 'W thread'
 	-python3 tools/qemu_run.py --tap $(RESULTS)/user.tap --name root-task-takes-apart-partial-partitions --smp 2 \
-		--initrd $(INITRD_MANIFEST) --append "" --want hang --timeout 8 \
-		--expect '^init: partition big not started: the arguments and config of program hog exceed 3008 bytes$$' \
+		--initrd $(INITRD_MANIFEST) --append "" --want hang --timeout 8 $(UTEST_DEVICES) \
+		--expect '^init: partition big not started: the arguments and config of program hog exceed 2872 bytes$$' \
+		--expect '^init: partition greedy not started: etc/manifest:[0-9]+: device pci 1234:11e8 count 1: 0 of 1 found \(or all taken by partitions before it\)$$' \
+		--expect '^init: partition missing not started: etc/manifest:[0-9]+: device class 0c:03:00 \(2 bytes matched\) count 2: 0 of 2 found' \
+		--expect '^init: partition ok: device 00:0[0-9a-f].0 \(1234:11e8, class 00:ff:00\) from etc/manifest:[0-9]+$$' \
+		--expect '^hello: device 00:0[0-9a-f].0 1234:11e8, config space reads 1234:11e8 \(ok\)$$' \
 		--expect '^init: partition big taken apart: nothing of it runs' \
 		--expect '^init: partition peer not started: its channel big-to-peer is not set up' \
 		--expect '^init: partition peer taken apart: nothing of it runs' \

@@ -124,13 +124,69 @@ static const char *device_text(const struct manifest_device *d, char *buf, size_
 	return buf;
 }
 
+/* Function f matches device line d (bridges never: their config space routes for every device). */
+static bool device_matches(const struct manifest_device *d, const struct hl_bootinfo_pci *f)
+{
+	if (f->class == 6)
+		return false;
+	if (d->kind == MANIFEST_DEV_ID)
+		return f->vendor == d->vendor && f->device == d->device;
+	if (d->kind == MANIFEST_DEV_CLASS)
+		return f->class == d->class_code && (d->class_bytes < 2 || f->subclass == d->subclass) &&
+		       (d->class_bytes < 3 || f->progif == d->prog_if);
+	return f->bdf == (uint16_t)(d->bus << 8 | d->dev << 3 | d->fn);
+}
+
+/*
+ * In manifest order, each device line takes the first `count` functions it
+ * matches that no earlier line (of any partition) took. A line left short
+ * refuses its partition, whose functions stay unassigned.
+ */
+void init_assign_devices(struct init *in)
+{
+	const struct hl_bootinfo *bi = in->rt->bi;
+	bool taken[HL_BOOTINFO_MAX_PCI] = {false};
+	uint32_t npci = bi->npci < HL_BOOTINFO_MAX_PCI ? bi->npci : HL_BOOTINFO_MAX_PCI;
+	char buf[80];
+
+	for (uint32_t i = 0; i < in->m.npartitions; i++) {
+		struct init_partition *ip = &in->pt[i];
+		struct manifest_partition *p = ip->mp;
+		bool mine[HL_BOOTINFO_MAX_PCI] = {false};
+		for (const struct manifest_device *d = p->devices; d && p->is_valid; d = d->next) {
+			uint32_t found = 0;
+			for (uint32_t f = 0; f < npci && found < d->count; f++) {
+				if (taken[f] || mine[f] || !device_matches(d, &bi->pci[f]))
+					continue;
+				if (ip->ndev == HL_PARTINFO_MAX_DEVICES) {
+					init_refuse(in, p, "more than %u devices", HL_PARTINFO_MAX_DEVICES);
+					break;
+				}
+				mine[f] = true;
+				ip->dev_line[ip->ndev] = (uint16_t)d->line;
+				ip->dev_index[ip->ndev++] = (uint8_t)f;
+				found++;
+			}
+			if (p->is_valid && found < d->count)
+				init_refuse(in, p, "%s:%u: device %s: %u of %u found%s", INIT_MANIFEST,
+				            d->line, device_text(d, buf, sizeof(buf)), found, d->count,
+				            found ? "" : " (or all taken by partitions before it)");
+		}
+		if (!p->is_valid) {
+			ip->ndev = 0;
+			continue;
+		}
+		for (uint32_t f = 0; f < npci; f++)
+			taken[f] |= mine[f];
+	}
+}
+
 /* Resume every thread of a built, valid partition and say so. */
 static void run(struct init *in, uint32_t i)
 {
 	struct init_partition *ip = &in->pt[i];
 	struct manifest_partition *p = ip->mp;
 	uint32_t nch = 0;
-	char buf[80];
 
 	uint32_t j = 0;
 	for (const struct manifest_program *g = p->programs; g; g = g->next, j++) {
@@ -150,10 +206,13 @@ static void run(struct init *in, uint32_t i)
 	    p->name, p->nprograms, p->nprograms == 1 ? "" : "s", p->mem_kib, nch,
 	    nch == 1 ? "" : "s",
 	    p->restart == MANIFEST_RESTART_RESTART ? "restart (not acted on yet)" : "stop");
-	for (const struct manifest_device *d = p->devices; d; d = d->next)
-		rt_printf(
-		    "init: partition %s: device %s not assigned: no PCI device capabilities yet\n",
-		    p->name, device_text(d, buf, sizeof(buf)));
+	for (uint32_t d = 0; d < ip->ndev; d++) {
+		const struct hl_bootinfo_pci *f = &in->rt->bi->pci[ip->dev_index[d]];
+		rt_printf("init: partition %s: device %02x:%02x.%x (%04x:%04x, class %02x:%02x:%02x) "
+		          "from %s:%u\n",
+		          p->name, f->bdf >> 8, (f->bdf >> 3) & 31, f->bdf & 7, f->vendor, f->device,
+		          f->class, f->subclass, f->progif, INIT_MANIFEST, ip->dev_line[d]);
+	}
 }
 
 int main(struct rt *rt)
@@ -177,6 +236,7 @@ int main(struct rt *rt)
 	for (uint32_t i = 0; i < in.m.npartitions; i++)
 		if (in.pt[i].mp->is_valid)
 			init_check_programs(&in, i);
+	init_assign_devices(&in);
 	init_make_channels(&in);
 	for (uint32_t i = 0; i < in.m.npartitions; i++)
 		if (in.pt[i].mp->is_valid)

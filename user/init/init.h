@@ -29,6 +29,12 @@ struct init_partition {
 	hl_cptr_t *threads;             /* one per program */
 	uint32_t share_bits;            /* each program's memory: 2^share_bits bytes */
 	bool is_built;
+	/* Its PCI functions: indices into the boot info's pci[], the manifest line each matched, and
+	 * (once built) the root slot of the capability issued for it. */
+	uint32_t ndev;
+	uint8_t dev_index[HL_PARTINFO_MAX_DEVICES];
+	uint16_t dev_line[HL_PARTINFO_MAX_DEVICES];
+	hl_cptr_t dev_slot[HL_PARTINFO_MAX_DEVICES];
 };
 
 struct init {
@@ -51,6 +57,9 @@ bool init_build_partition(struct init *in, uint32_t i);
 void init_unbuild_partition(struct init *in, uint32_t i);
 /* The CPU of program j of a partition allowed on `mask`: the j-th CPU of the mask, wrapping. */
 uint32_t init_program_cpu(uint64_t mask, uint32_t j);
+/* Give every valid partition the PCI functions its device lines match (init.c); a partition
+ * whose lines cannot all be met is refused. */
+void init_assign_devices(struct init *in);
 /* Check that partition i's programs exist and are executables, before anything is made. */
 bool init_check_programs(struct init *in, uint32_t i);
 

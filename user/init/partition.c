@@ -10,6 +10,7 @@
  *   6                   the debug console
  *   8                   its memory capability
  *   9 + 2e, 10 + 2e     channel end e: own notification (wait), peer's (signal)
+ *   9 + 2c + d          device d (c channel ends): a copy of its pci_device capability
  *
  * Everything made for a partition comes from consecutive root slots
  * [first_slot, end_slot), so a partition that cannot be finished is taken
@@ -201,6 +202,59 @@ static bool give_channels(hl_cptr_t cs, hl_cptr_t as, const struct hl_partinfo *
 	return true;
 }
 
+static const struct init_partition *part_of(const struct init *in,
+                                            const struct manifest_partition *p)
+{
+	uint32_t i = 0;
+
+	while (in->pt[i].mp != p)
+		i++;
+	return &in->pt[i];
+}
+
+/* Copies of the partition's device capabilities, at the slots the info page names. */
+static bool give_devices(const struct init_partition *ip, hl_cptr_t cs,
+                         const struct hl_partinfo *pi)
+{
+	for (uint32_t d = 0; d < pi->ndevices; d++)
+		if (hl_cspace_copy(cs, pi->dev[d].slot, ip->dev_slot[d], HL_R_ALL))
+			return false;
+	return true;
+}
+
+/* Issue the partition's PCI functions into root slots and describe them in pi (after its channel
+ * ends). */
+static bool issue_devices(struct init *in, struct init_partition *ip, struct hl_partinfo *pi)
+{
+	const struct hl_bootinfo *bi = in->rt->bi;
+
+	pi->ndevices = ip->ndev;
+	for (uint32_t d = 0; d < ip->ndev; d++) {
+		const struct hl_bootinfo_pci *f = &bi->pci[ip->dev_index[d]];
+		hl_cptr_t s = rt_slot();
+		long err = s ? hl_pci_control_issue(HL_SLOT_PCI_CONTROL, ip->dev_index[d], s)
+		             : HL_ERR_NO_MEMORY;
+		if (err) {
+			init_refuse(in, ip->mp, "device %02x:%02x.%x: not issued (error %ld)",
+			            f->bdf >> 8, (f->bdf >> 3) & 31, f->bdf & 7, err);
+			return false;
+		}
+		ip->dev_slot[d] = s;
+		pi->dev[d] = (struct hl_device_end){
+		    .slot = PROG_CHAN_SLOT + 2 * pi->nchannels + d,
+		    .vendor = f->vendor,
+		    .device = f->device,
+		    .class_code = f->class,
+		    .subclass = f->subclass,
+		    .prog_if = f->progif,
+		    .revision = f->revision,
+		    .bdf = f->bdf,
+		    .manifest_line = ip->dev_line[d],
+		};
+	}
+	return true;
+}
+
 /* The CPU of program j: the j-th set bit of the mask, wrapping around. */
 uint32_t init_program_cpu(uint64_t mask, uint32_t j)
 {
@@ -244,7 +298,8 @@ static bool build_program(struct init *in, struct manifest_partition *p,
 	struct hl_bootinfo bi = {.magic = HL_BOOTINFO_MAGIC,
 	                         .ncpus = rbi->ncpus,
 	                         .cspace_bits = PROG_CSPACE_BITS,
-	                         .first_free_slot = PROG_CHAN_SLOT + 2 * pi->nchannels,
+	                         .first_free_slot =
+	                             PROG_CHAN_SLOT + 2 * pi->nchannels + pi->ndevices,
 	                         .nmem = 1,
 	                         .tsc_hz = rbi->tsc_hz};
 	hl_word_t paddr = 0;
@@ -265,7 +320,8 @@ static bool build_program(struct init *in, struct manifest_partition *p,
 	    hl_cspace_copy(cs, HL_SLOT_CSPACE, cs, HL_R_ALL) ||
 	    hl_cspace_copy(cs, HL_SLOT_ASPACE, as, HL_R_ALL) ||
 	    hl_cspace_copy(cs, HL_SLOT_DEBUG, HL_SLOT_DEBUG, HL_R_ALL) ||
-	    hl_cspace_move(cs, PROG_MEM_SLOT, mem) || !give_channels(cs, as, pi, ends))
+	    hl_cspace_move(cs, PROG_MEM_SLOT, mem) || !give_channels(cs, as, pi, ends) ||
+	    !give_devices(part_of(in, p), cs, pi))
 		return init_refuse(in, p, "cannot fill the capability space of program %s",
 		                   g->argv[0]),
 		       false;
@@ -311,13 +367,16 @@ bool init_build_partition(struct init *in, uint32_t i)
 		return init_refuse(in, p, "out of memory"), false;
 	ip->first_slot = rt_self.next_slot;
 	ip->share_bits = mem_bits - k;
-	for (const struct manifest_program *g = p->programs; g; g = g->next, j++)
-		if (!build_program(in, p, g, j, mem_bits - k, &pi, ends, &ip->threads[j])) {
-			ip->end_slot = rt_self.next_slot;
-			ip->is_built = true;
-			init_unbuild_partition(in, i);
-			return false;
-		}
+	bool ok = issue_devices(in, ip, &pi);
+	for (const struct manifest_program *g = p->programs; g && ok; g = g->next, j++)
+		if (!build_program(in, p, g, j, mem_bits - k, &pi, ends, &ip->threads[j]))
+			ok = false;
+	if (!ok) {
+		ip->end_slot = rt_self.next_slot;
+		ip->is_built = true;
+		init_unbuild_partition(in, i);
+		return false;
+	}
 	ip->end_slot = rt_self.next_slot;
 	ip->is_built = true;
 	return true;

@@ -220,6 +220,36 @@ int rt_channel(const char *name, struct hl_ring *r)
 	return HL_RING_ERR_ARG;
 }
 
+bool rt_pci_function(uint32_t i, struct hl_bootinfo_pci *info)
+{
+	const struct hl_partinfo *pi = rt_self.pi;
+
+	if (pi) {
+		if (i >= pi->ndevices || i >= HL_PARTINFO_MAX_DEVICES)
+			return false;
+		const struct hl_device_end *d = &pi->dev[i];
+		*info = (struct hl_bootinfo_pci){d->vendor,   d->device,  d->class_code, d->subclass,
+		                                 d->prog_if,  d->revision, d->bdf,       0};
+		return true;
+	}
+	if (i >= rt_self.bi->npci || i >= HL_BOOTINFO_MAX_PCI)
+		return false;
+	*info = rt_self.bi->pci[i];
+	return true;
+}
+
+hl_cptr_t rt_pci_open(uint32_t i)
+{
+	const struct hl_partinfo *pi = rt_self.pi;
+
+	if (pi)
+		return i < pi->ndevices && i < HL_PARTINFO_MAX_DEVICES ? pi->dev[i].slot : 0;
+	hl_cptr_t s = rt_slot();
+	if (!s || i >= rt_self.bi->npci || hl_pci_control_issue(HL_SLOT_PCI_CONTROL, i, s))
+		return 0;
+	return s;
+}
+
 /* %rsi is the partition info page's address when the root task started us from the manifest. */
 __attribute__((noreturn)) void rt_start(const struct hl_bootinfo *bi, const struct hl_partinfo *pi)
 {

@@ -2,12 +2,14 @@
  * The partition info page: what the root task hands each program it starts
  * from the system manifest (docs/manifest.md, docs/abi.md). One read-only
  * page at HL_PARTINFO_VADDR: the partition's name, the program's argv, the
- * partition's config (key=value) and its channel ends. Fixed-width types
- * only; offsets are from the start of the page.
+ * partition's config (key=value), its channel ends and its PCI devices.
+ * Fixed-width types only; offsets are from the start of the page.
  *
  *   0     magic, name, counts                         64 bytes
  *   64    ch[HL_PARTINFO_MAX_CHANNELS]                 16 x 64 bytes
- *   1088  strings: argv[0] NUL argv[1] NUL ... then "key=value" NUL per config entry
+ *   1088  ndevices, pad                               8 bytes
+ *   1096  dev[HL_PARTINFO_MAX_DEVICES]                 8 x 16 bytes
+ *   1224  strings: argv[0] NUL argv[1] NUL ... then "key=value" NUL per config entry
  *   4096
  */
 #ifndef HALLOWS_PARTINFO_H
@@ -19,6 +21,7 @@
 #define HL_PARTINFO_MAGIC        0x6f666e6974726150ull /* "Partinfo" */
 #define HL_PARTINFO_VADDR        0x10001000ull         /* the page after the boot info */
 #define HL_PARTINFO_MAX_CHANNELS 16
+#define HL_PARTINFO_MAX_DEVICES  8
 #define HL_CHANNEL_VADDR                                                                           \
 	0x40000000ull /* channel i's ring at HL_CHANNEL_VADDR + i * HL_CHANNEL_STRIDE */
 #define HL_CHANNEL_STRIDE 0x200000ull /* 1 MiB of ring at most, then unmapped space */
@@ -36,6 +39,20 @@ struct hl_channel_end {
 };
 _Static_assert(sizeof(struct hl_channel_end) == 64, "partinfo ABI");
 
+/* One PCI function the partition owns (its `device` lines in the manifest). */
+struct hl_device_end {
+	uint32_t slot;          /* 0: the pci_device capability (docs/devices.md) */
+	uint16_t vendor;        /* 4 */
+	uint16_t device;        /* 6 */
+	uint8_t class_code;     /* 8 */
+	uint8_t subclass;       /* 9 */
+	uint8_t prog_if;        /* 10 */
+	uint8_t revision;       /* 11 */
+	uint16_t bdf;           /* 12: bus << 8 | device << 3 | function */
+	uint16_t manifest_line; /* 14: the `device` line it matched */
+};
+_Static_assert(sizeof(struct hl_device_end) == 16, "partinfo ABI");
+
 struct hl_partinfo {
 	uint64_t magic;         /* 0: HL_PARTINFO_MAGIC */
 	char name[32];          /* 8: the partition's name */
@@ -45,11 +62,15 @@ struct hl_partinfo {
 	uint32_t nconfig;       /* 52 */
 	uint32_t nchannels;     /* 56 */
 	uint32_t strings_bytes; /* 60: bytes used in strings[] */
-	struct hl_channel_end ch[HL_PARTINFO_MAX_CHANNELS];      /* 64 */
-	char strings[4096 - 64 - 64 * HL_PARTINFO_MAX_CHANNELS]; /* 1088 */
+	struct hl_channel_end ch[HL_PARTINFO_MAX_CHANNELS]; /* 64 */
+	uint32_t ndevices;                                  /* 1088 */
+	uint32_t pad0;
+	struct hl_device_end dev[HL_PARTINFO_MAX_DEVICES]; /* 1096 */
+	char strings[4096 - 1224];                         /* 1224 */
 };
 _Static_assert(offsetof(struct hl_partinfo, ch) == 64, "partinfo ABI");
-_Static_assert(offsetof(struct hl_partinfo, strings) == 1088, "partinfo ABI");
+_Static_assert(offsetof(struct hl_partinfo, dev) == 1096, "partinfo ABI");
+_Static_assert(offsetof(struct hl_partinfo, strings) == 1224, "partinfo ABI");
 _Static_assert(sizeof(struct hl_partinfo) == 4096, "partinfo ABI");
 
 #endif

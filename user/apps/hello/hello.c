@@ -34,6 +34,21 @@ static void receive_numbers(void)
 	          next, bad ? "SOME OUT OF ORDER" : "all in order", r.sleeps);
 }
 
+/* The PCI functions the manifest gave this partition, each read through its capability. */
+static void report_devices(void)
+{
+	struct hl_bootinfo_pci f;
+
+	for (uint32_t i = 0; rt_self.pi && rt_pci_function(i, &f); i++) {
+		hl_word_t id = 0;
+		long err = hl_pci_device_config_read(rt_pci_open(i), 0, 4, &id);
+		rt_printf("hello: device %02x:%02x.%x %04x:%04x, config space reads %04lx:%04lx (%s)\n",
+		          f.bdf >> 8, (f.bdf >> 3) & 31, f.bdf & 7, f.vendor, f.device,
+		          (unsigned long)(id & 0xffff), (unsigned long)(id >> 16),
+		          err ? "FAILED" : "ok");
+	}
+}
+
 int main(struct rt *rt)
 {
 	const struct hl_bootinfo *bi = rt->bi;
@@ -53,6 +68,7 @@ int main(struct rt *rt)
 		rt_printf("hello: argv[0] %s, argv[1] %s, config greeting=%s\n", rt_arg(0),
 		          rt_arg(1) ? rt_arg(1) : "(none)",
 		          rt_config("greeting") ? rt_config("greeting") : "(none)");
+	report_devices();
 	receive_numbers();
 	return 0;
 }

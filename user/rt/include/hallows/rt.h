@@ -61,6 +61,17 @@ const char *rt_arg(uint32_t i);
 const char *rt_config(const char *key);
 /* Attach r to this partition's end of the manifest channel `name`: HL_RING_OK or an hl_ring_err. */
 int rt_channel(const char *name, struct hl_ring *r);
+
+/*
+ * The PCI functions this program may drive (docs/devices.md): in a manifest
+ * partition, the devices its `device` lines gave it (partition info page);
+ * in the root task, every function of the boot info's pci[]. Fills *info
+ * for the i-th; false beyond the last. rt_pci_open(i) returns its
+ * pci_device capability (the root task issues one into a fresh slot on
+ * each call), 0 on failure.
+ */
+bool rt_pci_function(uint32_t i, struct hl_bootinfo_pci *info);
+hl_cptr_t rt_pci_open(uint32_t i);
 /* Ring ops that wait on notification `own` and signal notification `peer` (slots of the own
  * cspace). */
 struct hl_ring_ops rt_ring_ops(hl_cptr_t own, hl_cptr_t peer);
