@@ -57,8 +57,8 @@ test-user: $(KERNEL) $(INITRD_TEST) $(INITRD)
 		--expect 'iommu: DMA fault: device 00:..\.0 write to 0x' --timeout 120
 	-python3 tools/qemu_run.py --tap $(RESULTS)/user.tap --name root-task-starts-manifest --smp 2 --initrd $(INITRD) \
 		--append "" --want hang --timeout 8 --expect '^init: root task running in ring 3: 2 cpus' \
-		--expect '^init: etc/manifest:24: memory 100K: must be a power of two of at least 64K$$' \
-		--expect '^init: partition broken \(etc/manifest:22\) not started: see the errors above' \
+		--expect '^init: etc/manifest:23: memory 100K: must be a power of two of at least 64K$$' \
+		--expect '^init: partition broken \(etc/manifest:21\) not started: see the errors above' \
 		--expect '^init: partition ghost not started: program ghost is not in the boot module' \
 		--expect '^init: started hello \(priority 50, cpu 1, 512 KiB\)' \
 		--expect '^init: started hog \(priority 40, cpu 0, ' \
