@@ -19,8 +19,10 @@ $(UOBJ)/%.o: %.S
 	@mkdir -p $(dir $@)
 	$(UCC) -D__ASSEMBLER__ -Iinclude -c $< -o $@
 
-$(UOBJ)/init: $(RT_OBJS) $(UOBJ)/user/init/init.o $(UOBJ)/user/init/partition.o $(UOBJ)/lib/cpio.o $(UOBJ)/lib/elf.o \
+$(UOBJ)/init: $(RT_OBJS) $(UOBJ)/user/init/init.o $(UOBJ)/user/init/partition.o $(UOBJ)/user/init/supervise.o $(UOBJ)/lib/cpio.o $(UOBJ)/lib/elf.o \
 		$(UOBJ)/lib/manifest.o $(UOBJ)/lib/manifest_keys.o user/rt/user.ld
+	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
+$(UOBJ)/dmacrash: $(RT_OBJS) $(UOBJ)/user/apps/dmacrash/dmacrash.o $(UOBJ)/lib/string.o user/rt/user.ld
 	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
 $(UOBJ)/hello: $(RT_OBJS) $(UOBJ)/user/apps/hello/hello.o user/rt/user.ld
 	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
@@ -83,6 +85,18 @@ test-user: $(KERNEL) $(INITRD_TEST) $(INITRD)
 		--expect '^hello: running in ring 3 with 1 memory capability, 128 KiB' \
 		--reject 'partition (big|peer) running' --reject 'started hello \(priority 50, cpu 0' \
 		--reject 'capability, 256 KiB' --reject '^hog:' --reject 'W thread'
+	-python3 tools/qemu_run.py --tap $(RESULTS)/user.tap --name root-task-restarts-a-crashed-partition --smp 2 \
+		--initrd $(INITRD_RESTART) --append "" --want hang --timeout 10 $(UTEST_DEVICES) \
+		--expect '^dmacrash: DMA into page 0x[0-9a-f]+ started; crashing before it lands$$' \
+		--expect '^init: partition crashy crashed: program dmacrash, fault vector 14 error 0x6 addr 0x0 at rip 0x' \
+		--expect '^init: partition crashy: restart 1$$' \
+		--expect '^dmacrash: restart 1: page 0x[0-9a-f]+ \(the DMA.s target\) untouched 400 ms later$$' \
+		--expect '^init: partition crashy: restart 2$$' \
+		--expect '^dmacrash: restart 2: page 0x[0-9a-f]+ \(the DMA.s target\) untouched 400 ms later$$' \
+		--expect '^dmacrash: done after 2 restarts$$' \
+		--expect '^init: partition stopper stopped \(on-crash stop\); its memory and devices are free$$' \
+		--expect '^hello: argv\[0\] hello, argv\[1\] \(none\), config greeting=still here$$' \
+		--reject 'CHANGED|not checked|restart 3|W thread'
 	@# The runner itself: a run meant to hang whose expected line never comes must fail.
 	-python3 tools/qemu_run.py --name qemu-run-hang-still-checks-expect --smp 1 \
 		--initrd $(INITRD) --append "" --want hang --timeout 4 --expect '^this line never appears$$' \
@@ -100,6 +114,13 @@ $(INITRD_MANIFEST): $(UOBJ)/init $(UOBJ)/hello $(UOBJ)/hog tests/user/manifest-p
 	cp $(UOBJ)/init $(UOBJ)/hello $(UOBJ)/hog $(B)/initrd-manifest-root/
 	cd $(B)/initrd-manifest-root && find * | LC_ALL=C sort | cpio -o -H newc --quiet > ../initrd-manifest-test.cpio
 test-user: $(INITRD_MANIFEST)
+INITRD_RESTART := $(B)/initrd-restart-test.cpio
+$(INITRD_RESTART): $(UOBJ)/init $(UOBJ)/hello $(UOBJ)/dmacrash tests/user/manifest-restart
+	@rm -rf $(B)/initrd-restart-root && mkdir -p $(B)/initrd-restart-root/etc
+	cp tests/user/manifest-restart $(B)/initrd-restart-root/etc/manifest
+	cp $(UOBJ)/init $(UOBJ)/hello $(UOBJ)/dmacrash $(B)/initrd-restart-root/
+	cd $(B)/initrd-restart-root && find * | LC_ALL=C sort | cpio -o -H newc --quiet > ../initrd-restart-test.cpio
+test-user: $(INITRD_RESTART)
 
 # ---- kernel micro-benchmarks (root task of the bench boot module) ----
 INITRD_KBENCH := $(B)/initrd-kbench.cpio

@@ -182,7 +182,7 @@ void init_assign_devices(struct init *in)
 }
 
 /* Resume every thread of a built, valid partition and say so. */
-static void run(struct init *in, uint32_t i)
+void init_run(struct init *in, uint32_t i)
 {
 	struct init_partition *ip = &in->pt[i];
 	struct manifest_partition *p = ip->mp;
@@ -205,7 +205,7 @@ static void run(struct init *in, uint32_t i)
 	    "init: partition %s running: %u program%s, %lu KiB, %u channel end%s, on crash: %s\n",
 	    p->name, p->nprograms, p->nprograms == 1 ? "" : "s", p->mem_kib, nch,
 	    nch == 1 ? "" : "s",
-	    p->restart == MANIFEST_RESTART_RESTART ? "restart (not acted on yet)" : "stop");
+	    p->restart == MANIFEST_RESTART_RESTART ? "restart" : "stop");
 	for (uint32_t d = 0; d < ip->ndev; d++) {
 		const struct hl_bootinfo_pci *f = &in->rt->bi->pci[ip->dev_index[d]];
 		rt_printf("init: partition %s: device %02x:%02x.%x (%04x:%04x, class %02x:%02x:%02x) "
@@ -233,6 +233,11 @@ int main(struct rt *rt)
 	}
 	if (!read_manifest(&in, &file))
 		return 0;
+	in.fault_ep = rt_alloc(HL_OBJ_ENDPOINT, 0);
+	if (!in.fault_ep || !init_scratch_ready()) {
+		rt_printf("init: out of memory before the first partition; nothing started\n");
+		return 0;
+	}
 	for (uint32_t i = 0; i < in.m.npartitions; i++)
 		if (in.pt[i].mp->is_valid)
 			init_check_programs(&in, i);
@@ -245,9 +250,12 @@ int main(struct rt *rt)
 	 * runs. */
 	for (uint32_t i = 0; i < in.m.npartitions; i++)
 		if (in.pt[i].is_built && !in.pt[i].mp->is_valid)
-			init_unbuild_partition(&in, i);
+			init_unbuild_partition(&in, i, false);
+	bool any = false;
 	for (uint32_t i = 0; i < in.m.npartitions; i++)
 		if (in.pt[i].is_built)
-			run(&in, i);
+			init_run(&in, i), any = true;
+	if (any)
+		init_supervise(&in);
 	return 0;
 }

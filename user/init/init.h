@@ -29,6 +29,10 @@ struct init_partition {
 	hl_cptr_t *threads;             /* one per program */
 	uint32_t share_bits;            /* each program's memory: 2^share_bits bytes */
 	bool is_built;
+	/* Everything made for it (kernel objects, pages, memory shares) is carved from this memory
+	 * capability, kept across restarts: revoking it takes every byte back. */
+	hl_cptr_t region;
+	uint32_t restarts; /* times restarted after a crash */
 	/* Its PCI functions: indices into the boot info's pci[], the manifest line each matched, and
 	 * (once built) the root slot of the capability issued for it. */
 	uint32_t ndev;
@@ -42,19 +46,30 @@ struct init {
 	struct manifest m;
 	struct init_channel *ch;   /* one per manifest channel, in order */
 	struct init_partition *pt; /* one per manifest partition, in order */
+	hl_cptr_t fault_ep;        /* every partition thread's faults arrive here (supervise.c) */
 };
+
+#define INIT_MAX_RESTARTS 8 /* a partition that crashes more often is left stopped */
 
 /* Refuse partition p (not started) with a message; its channels and their other ends follow
  * (init.c). */
 void init_refuse(struct init *in, struct manifest_partition *p, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* The root task's page tables at its scratch mapping, made from its own memory (partition.c). */
+bool init_scratch_ready(void);
 /* Make the frames and notifications of every valid channel (partition.c). */
 void init_make_channels(struct init *in);
 /* Build partition i (all its programs, not yet running); false after it reported why not. */
 bool init_build_partition(struct init *in, uint32_t i);
-/* Delete everything built for partition i (nothing of it runs). */
-void init_unbuild_partition(struct init *in, uint32_t i);
+/* Delete everything built for partition i (nothing of it runs); its region is emptied, and kept
+ * only for a restart. */
+void init_unbuild_partition(struct init *in, uint32_t i, bool keep_region);
+/* Resume every thread of built partition i and say so (init.c). */
+void init_run(struct init *in, uint32_t i);
+/* Wait for faults of partition threads and apply each partition's on-crash policy; never returns
+ * (supervise.c). */
+__attribute__((noreturn)) void init_supervise(struct init *in);
 /* The CPU of program j of a partition allowed on `mask`: the j-th CPU of the mask, wrapping. */
 uint32_t init_program_cpu(uint64_t mask, uint32_t j);
 /* Give every valid partition the PCI functions its device lines match (init.c); a partition

@@ -14,7 +14,11 @@
  *
  * Everything made for a partition comes from consecutive root slots
  * [first_slot, end_slot), so a partition that cannot be finished is taken
- * apart by revoking and deleting those slots, newest first.
+ * apart by revoking and deleting those slots, newest first. The memory of
+ * all of it (kernel objects, pages, memory shares) is carved from the
+ * partition's own region, a memory capability the root task keeps: a
+ * partition stopped after a crash gives back every byte when the region is
+ * revoked, and is rebuilt in the same memory.
  */
 #include "init.h"
 
@@ -27,6 +31,11 @@
 #define PROG_MEM_SLOT    HL_SLOT_FIRST_FREE_FIXED
 #define PROG_CHAN_SLOT   (PROG_MEM_SLOT + 1)
 #define SCRATCH_VA       0x180000000ull
+
+bool init_scratch_ready(void)
+{
+	return rt_ensure_tables(HL_SLOT_ASPACE, SCRATCH_VA) == HL_OK;
+}
 
 /* A fresh frame with its contents written through a temporary mapping in our own space. */
 static hl_cptr_t filled_frame(const void *src, size_t len)
@@ -327,7 +336,14 @@ static bool build_program(struct init *in, struct manifest_partition *p,
 		       false;
 
 	uint32_t cpu = init_program_cpu(p->cpus, j);
+	const struct init_partition *ip = part_of(in, p);
+	hl_cptr_t fault = rt_slot();
+	hl_word_t badge = (hl_word_t)ip->restarts << 16 | (hl_word_t)(ip - in->pt + 1) << 8 | j;
 	long r;
+	if (!fault || (r = hl_cspace_mint(HL_SLOT_CSPACE, fault, in->fault_ep, HL_R_WRITE, badge)) ||
+	    (r = hl_thread_set_fault_ep(tcb, fault)))
+		return init_refuse(in, p, "cannot give program %s its fault endpoint", g->argv[0]),
+		       false;
 	if ((r = hl_thread_configure(tcb, cs, as, ipc, HL_ROOT_IPCBUF)) ||
 	    (r = hl_thread_write_regs(tcb, img.entry, HL_ROOT_STACK_TOP - 8, HL_BOOTINFO_VADDR,
 	                              HL_PARTINFO_VADDR)) ||
@@ -339,6 +355,39 @@ static bool build_program(struct init *in, struct manifest_partition *p,
 		       false;
 	*thread = tcb;
 	return true;
+}
+
+/* Bytes of objects and pages a program needs beside its memory share (a generous estimate). */
+static uint64_t program_overhead(const struct elf_image *img)
+{
+	uint64_t pages = PROG_STACK_PAGES + 4 + 16; /* stack, info pages and IPC buffer, tables */
+
+	for (uint32_t i = 0; i < img->nsegs; i++)
+		pages += (img->segs[i].memsz + 8191) / 4096;
+	return pages * 4096 + 3 * 8192; /* its cspace, address space and thread */
+}
+
+/* The partition's region: its memory shares (mem_bits) plus what its programs need around them. */
+static bool make_region(struct init *in, struct init_partition *ip, uint32_t mem_bits,
+                        uint32_t share_bits)
+{
+	struct manifest_partition *p = ip->mp;
+	uint64_t need = (1ull << mem_bits) + (1ull << share_bits); /* + alignment of the first share */
+	struct cpio_entry e;
+	struct elf_image img;
+	uint32_t bits = 12;
+
+	for (const struct manifest_program *g = p->programs; g; g = g->next) {
+		if (!find_program(in, p, g->argv[0], &e, &img))
+			return false;
+		need += program_overhead(&img);
+	}
+	while ((1ull << bits) < need)
+		bits++;
+	ip->region = rt_alloc(HL_OBJ_MEMORY, bits);
+	if (!ip->region)
+		init_refuse(in, p, "no memory for its %lu KiB region", (1ul << bits) >> 10);
+	return ip->region != 0;
 }
 
 bool init_build_partition(struct init *in, uint32_t i)
@@ -357,24 +406,29 @@ bool init_build_partition(struct init *in, uint32_t i)
 		return init_refuse(in, p, "%luK split among %u programs leaves less than 64K each",
 		                   p->mem_kib, p->nprograms),
 		       false;
+	if (!ip->region && !make_region(in, ip, mem_bits, mem_bits - k))
+		return false;
 	memset(&pi, 0, sizeof(pi));
-	pi.magic = HL_PARTINFO_MAGIC, pi.nprograms = p->nprograms;
+	pi.magic = HL_PARTINFO_MAGIC, pi.nprograms = p->nprograms, pi.restarts = ip->restarts;
 	strlcpy(pi.name, p->name, sizeof(pi.name));
 	if (!channel_ends(in, p, &pi, ends))
 		return false;
-	ip->threads = rt_calloc(p->nprograms, sizeof(*ip->threads));
+	if (!ip->threads)
+		ip->threads = rt_calloc(p->nprograms, sizeof(*ip->threads));
 	if (!ip->threads)
 		return init_refuse(in, p, "out of memory"), false;
 	ip->first_slot = rt_self.next_slot;
 	ip->share_bits = mem_bits - k;
 	bool ok = issue_devices(in, ip, &pi);
+	rt_self.alloc_from = ip->region;
 	for (const struct manifest_program *g = p->programs; g && ok; g = g->next, j++)
 		if (!build_program(in, p, g, j, mem_bits - k, &pi, ends, &ip->threads[j]))
 			ok = false;
+	rt_self.alloc_from = 0;
 	if (!ok) {
 		ip->end_slot = rt_self.next_slot;
 		ip->is_built = true;
-		init_unbuild_partition(in, i);
+		init_unbuild_partition(in, i, false);
 		return false;
 	}
 	ip->end_slot = rt_self.next_slot;
@@ -382,7 +436,7 @@ bool init_build_partition(struct init *in, uint32_t i)
 	return true;
 }
 
-void init_unbuild_partition(struct init *in, uint32_t i)
+void init_unbuild_partition(struct init *in, uint32_t i, bool keep_region)
 {
 	struct init_partition *ip = &in->pt[i];
 
@@ -390,6 +444,13 @@ void init_unbuild_partition(struct init *in, uint32_t i)
 		hl_cspace_revoke(HL_SLOT_CSPACE,
 		                 s); /* the copies inside its cspaces, and the mappings */
 		hl_cspace_delete(HL_SLOT_CSPACE, s);
+	}
+	if (ip->region) {
+		hl_cspace_revoke(HL_SLOT_CSPACE, ip->region); /* whatever is left; the watermark resets */
+		if (!keep_region) {
+			hl_cspace_delete(HL_SLOT_CSPACE, ip->region);
+			ip->region = 0;
+		}
 	}
 	ip->is_built = false;
 	rt_printf("init: partition %s taken apart: nothing of it runs\n", ip->mp->name);

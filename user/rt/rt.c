@@ -51,6 +51,8 @@ hl_cptr_t rt_alloc(uint32_t type, uint32_t size_bits)
 
 	if (!s)
 		return 0;
+	if (rt_self.alloc_from)
+		return hl_memory_retype(rt_self.alloc_from, type, size_bits, 1, s) == HL_OK ? s : 0;
 	for (; rt_self.mem_index < rt_self.bi->nmem; rt_self.mem_index++) {
 		const struct hl_bootinfo_mem *m = &rt_self.bi->mem[rt_self.mem_index];
 		if (m->is_device)

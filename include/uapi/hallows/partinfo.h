@@ -7,7 +7,7 @@
  *
  *   0     magic, name, counts                         64 bytes
  *   64    ch[HL_PARTINFO_MAX_CHANNELS]                 16 x 64 bytes
- *   1088  ndevices, pad                               8 bytes
+ *   1088  ndevices, restarts                          8 bytes
  *   1096  dev[HL_PARTINFO_MAX_DEVICES]                 8 x 16 bytes
  *   1224  strings: argv[0] NUL argv[1] NUL ... then "key=value" NUL per config entry
  *   4096
@@ -64,7 +64,7 @@ struct hl_partinfo {
 	uint32_t strings_bytes; /* 60: bytes used in strings[] */
 	struct hl_channel_end ch[HL_PARTINFO_MAX_CHANNELS]; /* 64 */
 	uint32_t ndevices;                                  /* 1088 */
-	uint32_t pad0;
+	uint32_t restarts; /* 1092: times the root task restarted the partition (0: first start) */
 	struct hl_device_end dev[HL_PARTINFO_MAX_DEVICES]; /* 1096 */
 	char strings[4096 - 1224];                         /* 1224 */
 };
