@@ -124,7 +124,8 @@ test-user: $(INITRD_RESTART)
 
 # ---- kernel micro-benchmarks (root task of the bench boot module) ----
 INITRD_KBENCH := $(B)/initrd-kbench.cpio
-$(UOBJ)/kbench: $(RT_OBJS) $(UOBJ)/user/apps/kbench/kbench.o $(UOBJ)/user/apps/kbench/ring_bench.o user/rt/user.ld
+$(UOBJ)/kbench: $(RT_OBJS) $(UOBJ)/user/apps/kbench/kbench.o $(UOBJ)/user/apps/kbench/ring_bench.o \
+		$(UOBJ)/user/apps/kbench/msi_bench.o user/rt/user.ld
 	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
 # The system-call fuzzer (its runs: mk/kfuzz.mk).
 $(UOBJ)/scfuzz: $(RT_OBJS) $(SCFUZZ_SRCS:%.c=$(UOBJ)/%.o) $(UOBJ)/lib/cpio.o user/rt/user.ld

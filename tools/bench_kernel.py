@@ -48,7 +48,7 @@ def main():
     a = ap.parse_args()
 
     cfg = qemu.QemuConfig(kernel=a.kernel, initrd=a.initrd, append="test-exit", icount=True, smp=a.smp,
-                          cpu="max")
+                          cpu="max", extra_args=("-device", "edu"))  # edu: the MSI delivery figure
     run = qemu.run_qemu(cfg, timeout=300, stop_re=r"^BENCH-DONE")
     recs = []
     config = dict(cfg.describe(), program="user/apps/kbench")

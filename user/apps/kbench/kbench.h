@@ -18,5 +18,7 @@ void bench_report(const char *name, uint64_t value);
  * shared_frame at SHARED_VA. */
 hl_cptr_t bench_spawn(void (*fn)(void *), uint8_t prio, uint32_t cpu, hl_cptr_t shared_frame);
 void bench_ring(uint32_t ncpus);
+/* MSI from QEMU's edu device to a waiting ring-3 thread (msi_bench.c); skipped without edu. */
+void bench_msi(hl_cptr_t shared_frame, uint32_t rounds, uint32_t iters);
 
 #endif
