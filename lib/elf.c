@@ -1,24 +1,16 @@
 /* ELF64 parsing with bounds checks; no allocation, bounded loops. */
+#include <lib/bytes.h>
 #include <lib/elf.h>
-
-static uint64_t rd(const uint8_t *p, int n)
-{
-	uint64_t v = 0;
-
-	for (int i = n - 1; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
 
 static int check_header(const uint8_t *b, size_t len)
 {
 	if (len < 64)
 		return ELF_ETRUNC;
 	if (b[0] != 0x7f || b[1] != 'E' || b[2] != 'L' || b[3] != 'F' || b[4] != 2 /* 64-bit */ ||
-	    b[5] != 1 /* little endian */ || rd(b + 16, 2) != 2 /* ET_EXEC */ ||
-	    rd(b + 18, 2) != 62 /* x86-64 */)
+	    b[5] != 1 /* little endian */ || get_le16(b + 16) != 2 /* ET_EXEC */ ||
+	    get_le16(b + 18) != 62 /* x86-64 */)
 		return ELF_EFORMAT;
-	if (rd(b + 54, 2) != 56) /* program header entry size */
+	if (get_le16(b + 54) != 56) /* program header entry size */
 		return ELF_EFORMAT;
 	return ELF_OK;
 }
@@ -26,11 +18,11 @@ static int check_header(const uint8_t *b, size_t len)
 static int add_segment(struct elf_image *img, const uint8_t *ph, size_t len, uint64_t user_top)
 {
 	struct elf_segment s = {
-	    .flags = (uint32_t)rd(ph + 4, 4),
-	    .offset = rd(ph + 8, 8),
-	    .vaddr = rd(ph + 16, 8),
-	    .filesz = rd(ph + 32, 8),
-	    .memsz = rd(ph + 40, 8),
+	    .flags = (uint32_t)get_le32(ph + 4),
+	    .offset = get_le64(ph + 8),
+	    .vaddr = get_le64(ph + 16),
+	    .filesz = get_le64(ph + 32),
+	    .memsz = get_le64(ph + 40),
 	};
 	if (s.filesz > s.memsz || s.offset > len || s.filesz > len - s.offset)
 		return s.filesz > s.memsz ? ELF_ESEGMENT : ELF_ETRUNC;
@@ -63,13 +55,13 @@ int elf_parse(const uint8_t *buf, size_t len, uint64_t user_top, struct elf_imag
 	img->nsegs = 0;
 	if (err)
 		return err;
-	img->entry = rd(buf + 24, 8);
-	uint64_t phoff = rd(buf + 32, 8), phnum = rd(buf + 56, 2);
+	img->entry = get_le64(buf + 24);
+	uint64_t phoff = get_le64(buf + 32), phnum = get_le16(buf + 56);
 	if (phoff > len || phnum * 56 > len - phoff)
 		return ELF_ETRUNC;
 	for (uint64_t i = 0; i < phnum; i++) {
 		const uint8_t *ph = buf + phoff + i * 56;
-		if (rd(ph, 4) != 1) /* PT_LOAD only */
+		if (get_le32(ph) != 1) /* PT_LOAD only */
 			continue;
 		err = add_segment(img, ph, len, user_top);
 		if (err)

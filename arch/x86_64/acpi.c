@@ -10,6 +10,7 @@
  * access. Pure freestanding C: no libc, no allocation, no recursion, every
  * loop bounded by a validated length or a constant.
  */
+#include <lib/bytes.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -55,21 +56,6 @@ struct acpi_ctx {
 	uint32_t iso_drop;
 };
 
-static uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | (uint16_t)p[1] << 8);
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-	return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
-}
-
 static bool bytes_eq(const uint8_t *p, const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -110,7 +96,7 @@ static void gas_read(struct acpi_gas *g, const uint8_t *p)
 	g->bit_width = p[1];
 	g->bit_offset = p[2];
 	g->access_size = p[3];
-	g->address = rd64(p + 4);
+	g->address = get_le64(p + 4);
 }
 
 /*
@@ -132,7 +118,7 @@ static const uint8_t *rsdp_check(const struct acpi_env *env, uint64_t phys)
 		why = "bad checksum";
 	else if (p[15] >= 2) {
 		const uint8_t *x = map_range(env, phys, ACPI_RSDP_V2_LEN);
-		uint32_t len = x != NULL ? rd32(x + 20) : 0;
+		uint32_t len = x != NULL ? get_le32(x + 20) : 0;
 
 		if (x == NULL)
 			why = "v2 part not mappable";
@@ -175,7 +161,7 @@ uint64_t acpi_find_rsdp_bios(const struct acpi_env *env)
 		return 0;
 	w = map_range(env, ACPI_EBDA_PTR, 2);
 	if (w != NULL) {
-		uint64_t ebda = (uint64_t)rd16(w) << 4;
+		uint64_t ebda = (uint64_t)get_le16(w) << 4;
 
 		/* An EBDA lives between the BDA and the 640 KiB hole, or nowhere. */
 		if (ebda > 0x400 && ebda < 0xA0000) {
@@ -202,7 +188,7 @@ static const uint8_t *table_load(struct acpi_ctx *c, uint64_t phys, const char *
 	const uint8_t *h = phys != 0 ? map_range(c->env, phys, ACPI_HDR_LEN) : NULL;
 	const uint8_t *t = NULL;
 	const char *why = NULL;
-	uint32_t len = h != NULL ? rd32(h + 4) : 0;
+	uint32_t len = h != NULL ? get_le32(h + 4) : 0;
 	char name[5];
 
 	if (phys == 0)
@@ -265,8 +251,8 @@ static void madt_add_ioapic(struct acpi_ctx *c, const uint8_t *e)
 		return;
 	}
 	o->ioapics[o->nioapics].id = e[2];
-	o->ioapics[o->nioapics].phys = rd32(e + 4);
-	o->ioapics[o->nioapics].gsi_base = rd32(e + 8);
+	o->ioapics[o->nioapics].phys = get_le32(e + 4);
+	o->ioapics[o->nioapics].gsi_base = get_le32(e + 8);
 	o->nioapics++;
 }
 
@@ -279,8 +265,8 @@ static void madt_add_iso(struct acpi_ctx *c, const uint8_t *e)
 		return;
 	}
 	o->isos[o->nisos].bus_irq = e[3];
-	o->isos[o->nisos].gsi = rd32(e + 4);
-	o->isos[o->nisos].flags = rd16(e + 8);
+	o->isos[o->nisos].gsi = get_le32(e + 4);
+	o->isos[o->nisos].flags = get_le16(e + 8);
 	o->nisos++;
 }
 
@@ -296,7 +282,7 @@ static bool madt_entry(struct acpi_ctx *c, const uint8_t *e, uint8_t elen)
 	case 0: /* processor local APIC */
 		if (elen < 8)
 			return false;
-		if (rd32(e + 4) & 3u)
+		if (get_le32(e + 4) & 3u)
 			madt_add_cpu(c, e[3], e[2], false);
 		return true;
 	case 1: /* I/O APIC */
@@ -312,13 +298,13 @@ static bool madt_entry(struct acpi_ctx *c, const uint8_t *e, uint8_t elen)
 	case 5: /* local APIC address override */
 		if (elen < 12)
 			return false;
-		c->out->lapic_phys = rd64(e + 4);
+		c->out->lapic_phys = get_le64(e + 4);
 		return true;
 	case 9: /* processor local x2APIC */
 		if (elen < 16)
 			return false;
-		if (rd32(e + 8) & 3u)
-			madt_add_cpu(c, rd32(e + 4), rd32(e + 12), true);
+		if (get_le32(e + 8) & 3u)
+			madt_add_cpu(c, get_le32(e + 4), get_le32(e + 12), true);
 		return true;
 	default:
 		return true;
@@ -341,8 +327,8 @@ static void madt_parse(struct acpi_ctx *c, const uint8_t *t, uint32_t len)
 		return;
 	}
 	o->has_madt = true;
-	o->lapic_phys = rd32(t + 36);
-	o->has_8259 = (rd32(t + 40) & 1u) != 0;
+	o->lapic_phys = get_le32(t + 36);
+	o->has_8259 = (get_le32(t + 40) & 1u) != 0;
 	/* Bounded: off grows by at least 2 per step and len <= 1 MiB. */
 	while (off < len) {
 		uint8_t elen = len - off >= 2 ? t[off + 1] : 0;
@@ -392,21 +378,21 @@ static void fadt_parse(struct acpi_ctx *c, const uint8_t *t, uint32_t len)
 		return;
 	}
 	o->has_fadt = true;
-	c->dsdt32 = rd32(t + 40);
+	c->dsdt32 = get_le32(t + 40);
 	o->dsdt_phys = c->dsdt32;
-	if (len >= ACPI_FADT_XDSDT_END && rd64(t + 140) != 0)
-		o->dsdt_phys = rd64(t + 140);
-	o->sci_irq = rd16(t + 46);
-	o->smi_cmd = rd32(t + 48);
+	if (len >= ACPI_FADT_XDSDT_END && get_le64(t + 140) != 0)
+		o->dsdt_phys = get_le64(t + 140);
+	o->sci_irq = get_le16(t + 46);
+	o->smi_cmd = get_le32(t + 48);
 	o->acpi_enable = t[52];
-	o->pm1a_cnt = rd32(t + 64);
-	o->pm1b_cnt = rd32(t + 68);
+	o->pm1a_cnt = get_le32(t + 64);
+	o->pm1b_cnt = get_le32(t + 68);
 	if (o->pm1a_cnt == 0)
 		o->pm1a_cnt = fadt_x_port(t, len, 172);
 	if (o->pm1b_cnt == 0)
 		o->pm1b_cnt = fadt_x_port(t, len, 184);
-	o->iapc_boot_arch = rd16(t + 109);
-	flags = rd32(t + 112);
+	o->iapc_boot_arch = get_le16(t + 109);
+	flags = get_le32(t + 112);
 	if ((flags & ACPI_FADT_RESET_SUP) && len >= ACPI_FADT_RESET_END) {
 		gas_read(&o->reset_reg, t + 116);
 		o->reset_value = t[128];
@@ -454,7 +440,7 @@ static void mcfg_parse(struct acpi_ctx *c, const uint8_t *t, uint32_t len)
 		const uint8_t *e = t + ACPI_MCFG_HDR_LEN + i * ACPI_MCFG_ENTRY_LEN;
 		struct acpi_mcfg *m;
 
-		if (rd64(e) == 0 || e[10] > e[11]) {
+		if (get_le64(e) == 0 || e[10] > e[11]) {
 			acpi_log(c->env, "acpi: MCFG entry %u invalid, ignored\n", i);
 			continue;
 		}
@@ -463,8 +449,8 @@ static void mcfg_parse(struct acpi_ctx *c, const uint8_t *t, uint32_t len)
 			continue;
 		}
 		m = &o->mcfg[o->nmcfg];
-		m->base = rd64(e);
-		m->segment = rd16(e + 8);
+		m->base = get_le64(e);
+		m->segment = get_le16(e + 8);
 		m->bus_start = e[10];
 		m->bus_end = e[11];
 		o->nmcfg++;
@@ -482,7 +468,7 @@ static void dmar_drhd(struct acpi_ctx *c, const uint8_t *e, uint16_t elen)
 {
 	struct acpi_info *o = c->out;
 
-	if (elen < ACPI_DMAR_DRHD_LEN || rd64(e + 8) == 0 || (rd64(e + 8) & 0xfff)) {
+	if (elen < ACPI_DMAR_DRHD_LEN || get_le64(e + 8) == 0 || (get_le64(e + 8) & 0xfff)) {
 		acpi_log(c->env, "acpi: DMAR DRHD invalid, ignored\n");
 		return;
 	}
@@ -491,7 +477,7 @@ static void dmar_drhd(struct acpi_ctx *c, const uint8_t *e, uint16_t elen)
 		         (unsigned)ACPI_MAX_DRHD);
 		return;
 	}
-	o->drhd[o->ndrhd++] = (struct acpi_drhd){rd64(e + 8), rd16(e + 6), e[4] & 1};
+	o->drhd[o->ndrhd++] = (struct acpi_drhd){get_le64(e + 8), get_le16(e + 6), e[4] & 1};
 }
 
 /* The remapping structures: each starts with type and length; a length that runs past the table
@@ -505,7 +491,7 @@ static void dmar_parse(struct acpi_ctx *c, const uint8_t *t, uint32_t len)
 	c->out->has_dmar = true;
 	c->out->dmar_haw = (uint8_t)(t[36] + 1);
 	for (uint32_t off = ACPI_DMAR_HDR_LEN; off + 4 <= len;) {
-		uint16_t type = rd16(t + off), elen = rd16(t + off + 2);
+		uint16_t type = get_le16(t + off), elen = get_le16(t + off + 2);
 		if (elen < 4 || elen > len - off) {
 			acpi_log(c->env, "acpi: DMAR structure at %u has length %u, walk ended\n",
 			         off, elen);
@@ -594,7 +580,7 @@ static void root_walk(struct acpi_ctx *c, const uint8_t *root, uint32_t len, uin
 	for (uint32_t i = 0; i < n; i++) {
 		const uint8_t *e = root + ACPI_HDR_LEN + i * esz;
 
-		table_parse(c, esz == 8 ? rd64(e) : rd32(e));
+		table_parse(c, esz == 8 ? get_le64(e) : get_le32(e));
 	}
 }
 
@@ -614,12 +600,12 @@ int acpi_parse(uint64_t rsdp_phys, const struct acpi_env *env, struct acpi_info 
 		out->bad_tables++;
 		return -1;
 	}
-	xsdt = rsdp[15] >= 2 ? rd64(rsdp + 24) : 0;
+	xsdt = rsdp[15] >= 2 ? get_le64(rsdp + 24) : 0;
 	if (xsdt != 0)
 		root = table_load(&c, xsdt, "XSDT", &root_len);
-	if (root == NULL && rd32(rsdp + 16) != 0) {
+	if (root == NULL && get_le32(rsdp + 16) != 0) {
 		esz = 4;
-		root = table_load(&c, rd32(rsdp + 16), "RSDT", &root_len);
+		root = table_load(&c, get_le32(rsdp + 16), "RSDT", &root_len);
 	}
 	if (root == NULL) {
 		acpi_log(env, "acpi: no usable XSDT or RSDT\n");

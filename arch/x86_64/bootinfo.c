@@ -2,6 +2,7 @@
  * PVH start_info and Multiboot2 info -> struct boot_info.
  * Pure parsing through a map callback, so host tests can feed it images.
  */
+#include <lib/bytes.h>
 #include <kernel/bootinfo.h>
 #include <lib/string.h>
 
@@ -17,16 +18,6 @@
 #define MB2_TAG_RSDP_NEW 15
 #define MB2_TAG_EFI_BS   18
 #define MB2_MAX_SIZE     (1u << 20)
-
-static uint32_t rd32(const uint8_t *p)
-{
-	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-	return rd32(p) | (uint64_t)rd32(p + 4) << 32;
-}
 
 /* Copy a NUL-terminated string of at most max bytes from physical memory. */
 static void copy_pstr(boot_map_fn map, uint64_t phys, char *dst, size_t n)
@@ -83,11 +74,11 @@ static int parse_pvh(uint64_t info, boot_map_fn map, struct boot_info *bi)
 {
 	const uint8_t *si = map(info, 56);
 
-	if (!si || rd32(si) != PVH_MAGIC)
+	if (!si || get_le32(si) != PVH_MAGIC)
 		return -1;
-	uint32_t version = rd32(si + 4), nmods = rd32(si + 12);
-	uint64_t modlist = rd64(si + 16), cmdline = rd64(si + 24);
-	bi->rsdp_phys = rd64(si + 32);
+	uint32_t version = get_le32(si + 4), nmods = get_le32(si + 12);
+	uint64_t modlist = get_le64(si + 16), cmdline = get_le64(si + 24);
+	bi->rsdp_phys = get_le64(si + 32);
 	bi->info_phys = info;
 	bi->info_len = 56;
 	strlcpy(bi->loader, "PVH", sizeof(bi->loader));
@@ -99,19 +90,19 @@ static int parse_pvh(uint64_t info, boot_map_fn map, struct boot_info *bi)
 			break;
 		}
 		char cmd[64];
-		copy_pstr(map, rd64(m + 16), cmd, sizeof(cmd));
-		add_module(bi, rd64(m), rd64(m) + rd64(m + 8), cmd);
+		copy_pstr(map, get_le64(m + 16), cmd, sizeof(cmd));
+		add_module(bi, get_le64(m), get_le64(m) + get_le64(m + 8), cmd);
 	}
 	if (version >= 1) {
-		uint64_t mm = rd64(si + 40);
-		uint32_t n = rd32(si + 48);
+		uint64_t mm = get_le64(si + 40);
+		uint32_t n = get_le32(si + 48);
 		for (uint32_t i = 0; i < n && i < 4 * BOOT_MAX_MMAP; i++) {
 			const uint8_t *e = map(mm + 24ull * i, 24);
 			if (!e) {
 				bi->warnings++;
 				break;
 			}
-			add_mmap(bi, rd64(e), rd64(e + 8), rd32(e + 16));
+			add_mmap(bi, get_le64(e), get_le64(e + 8), get_le32(e + 16));
 		}
 	}
 	return 0;
@@ -122,10 +113,10 @@ static void mb2_fb(const uint8_t *t, uint32_t size, struct boot_info *bi)
 	if (size < 31)
 		return;
 	struct boot_fb *fb = &bi->fb;
-	fb->phys = rd64(t + 8);
-	fb->pitch = rd32(t + 16);
-	fb->width = rd32(t + 20);
-	fb->height = rd32(t + 24);
+	fb->phys = get_le64(t + 8);
+	fb->pitch = get_le32(t + 16);
+	fb->width = get_le32(t + 20);
+	fb->height = get_le32(t + 24);
 	fb->bpp = t[28];
 	if (t[29] == 2) {
 		fb->kind = FB_EGA_TEXT;
@@ -154,17 +145,18 @@ static void mb2_tag(const uint8_t *t, uint32_t type, uint32_t size, uint64_t phy
 		if (size >= 16) {
 			char cmd[64];
 			copy_bounded(cmd, sizeof(cmd), t + 16, size - 16);
-			add_module(bi, rd32(t + 8), rd32(t + 12), cmd);
+			add_module(bi, get_le32(t + 8), get_le32(t + 12), cmd);
 		}
 		break;
 	case MB2_TAG_MMAP: {
-		uint32_t esz = size >= 16 ? rd32(t + 8) : 0;
+		uint32_t esz = size >= 16 ? get_le32(t + 8) : 0;
 		if (esz < 24) {
 			bi->warnings++;
 			break;
 		}
 		for (uint32_t off = 16; esz <= size - off; off += esz)
-			add_mmap(bi, rd64(t + off), rd64(t + off + 8), rd32(t + off + 16));
+			add_mmap(bi, get_le64(t + off), get_le64(t + off + 8),
+			         get_le32(t + off + 16));
 		break;
 	}
 	case MB2_TAG_FB:
@@ -189,7 +181,7 @@ static int parse_mb2(uint64_t info, boot_map_fn map, struct boot_info *bi)
 
 	if (!hdr)
 		return -1;
-	uint32_t total = rd32(hdr);
+	uint32_t total = get_le32(hdr);
 	if (total < 16 || total > MB2_MAX_SIZE)
 		return -1;
 	const uint8_t *mbi = map(info, total);
@@ -198,7 +190,7 @@ static int parse_mb2(uint64_t info, boot_map_fn map, struct boot_info *bi)
 	bi->info_phys = info;
 	bi->info_len = total;
 	for (uint32_t off = 8; off + 8 <= total;) {
-		uint32_t type = rd32(mbi + off), size = rd32(mbi + off + 4);
+		uint32_t type = get_le32(mbi + off), size = get_le32(mbi + off + 4);
 		if (type == MB2_TAG_END)
 			break;
 		if (size < 8 || size > total - off) {
