@@ -13,7 +13,7 @@
 
 DRV_UOBJ := $(B)/user
 DRV_INC := -Iuser/drivers/include
-DRV_SRCS := user/drivers/virtq.c user/drivers/virtio_pci.c user/drivers/virtio_net.c user/drivers/virtio_net_dev.c \
+DRV_SRCS := user/drivers/e1000.c user/drivers/e1000_ring.c user/drivers/virtq.c user/drivers/virtio_pci.c user/drivers/virtio_net.c user/drivers/virtio_net_dev.c \
 	user/drivers/virtio_net_hdr.c \
 	user/drivers/drv_env.c
 NETECHO_SRCS := user/apps/netecho/netecho.c user/apps/netecho/responder.c user/apps/netecho/bench.c \
@@ -123,3 +123,11 @@ BENCH_STEPS += drivers-net
 .PHONY: bench-drivers-net
 bench-drivers-net: $(B)/hallows.elf $(B)/initrd-netecho-bench.cpio
 	python3 tools/bench_drivers_net.py --kernel $(B)/hallows.elf --initrd $(B)/initrd-netecho-bench.cpio --out $(BENCH_OUT)
+
+# ---- system test: the same responder on QEMU's e1000 and e1000e (tests/system/drivers/e1000.sh) ----
+TEST_GROUPS += drivers-e1000
+.PHONY: test-drivers-e1000
+test-drivers-e1000: $(B)/hallows.elf $(B)/initrd-netecho-polled.cpio $(B)/initrd-netecho-irq.cpio \
+		$(B)/initrd-netecho-vtd.cpio $(B)/initrd-netecho-fault.cpio
+	@mkdir -p $(RESULTS)
+	@bash tests/system/drivers/e1000.sh $(RESULTS)/drivers-e1000.tap

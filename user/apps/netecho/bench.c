@@ -116,18 +116,19 @@ static bool round_trip(struct netdev *nd, struct netdev_buf *tx, int k, uint32_t
 
 /* Sent per packet for a tx call of `batch` frames; received per packet (always polled one at a
  * time). */
-static void report(const struct tally *t, int batch, bool rx)
+static void report(const char *dev, const struct tally *t, int batch, bool rx)
 {
-	rt_printf("BENCH netdrv.hallows.virtio_tx_batch%d_instructions %lu instructions "
+	rt_printf("BENCH netdrv.hallows.%s_tx_batch%d_instructions %lu instructions "
 	          "packets=%lu frame=%d\n",
-	          batch, t->tx / t->frames, t->frames, FRAME);
+	          dev, batch, t->tx / t->frames, t->frames, FRAME);
 	if (rx)
-		rt_printf("BENCH netdrv.hallows.virtio_rx_instructions %lu instructions "
+		rt_printf("BENCH netdrv.hallows.%s_rx_instructions %lu instructions "
 		          "packets=%lu frame=%d rx_batch=1\n",
-		          t->rx / t->frames, t->frames, FRAME);
+		          dev, t->rx / t->frames, t->frames, FRAME);
 }
 
-int netbench_run(struct netdev *nd, struct netdev_buf *tx, int ntx, uint32_t iters)
+int netbench_run(struct netdev *nd, const char *dev, struct netdev_buf *tx, int ntx,
+                 uint32_t iters)
 {
 	uint64_t a = drv_rdtsc(), b = drv_rdtsc(), ovh = b - a; /* the measuring itself */
 	struct tally one = {0}, many = {0}, warm = {0};
@@ -144,8 +145,8 @@ int netbench_run(struct netdev *nd, struct netdev_buf *tx, int ntx, uint32_t ite
 	for (uint32_t i = 0; i < (iters + BATCH - 1) / BATCH; i++, seq += BATCH)
 		if (!round_trip(nd, tx, BATCH, seq, &many, ovh))
 			goto lost;
-	report(&one, 1, true);
-	report(&many, BATCH, false);
+	report(dev, &one, 1, true);
+	report(dev, &many, BATCH, false);
 	rt_printf("BENCH-DONE\n");
 	return 0;
 lost:
