@@ -61,7 +61,7 @@ DRV_HOST_B := $(B)/drivers
 DRV_UNIT_BIN := $(DRV_HOST_B)/drivers-unit
 DRV_UNIT_SRCS := tests/host/drivers/main.c tests/host/drivers/virtq_test.c tests/host/drivers/responder_test.c \
 	tests/host/drivers/virtio_net_hdr_test.c user/drivers/virtq.c user/drivers/virtio_net_hdr.c \
-	user/apps/netecho/responder.c
+	user/apps/netecho/responder.c tests/host/drivers/e1000_ring_test.c user/drivers/e1000_ring.c
 $(DRV_UNIT_BIN): $(DRV_UNIT_SRCS) $(DRV_HDRS) tests/host/drivers/dtest.h
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) $(DRV_INC) -Iuser/drivers -Iuser/apps/netecho $(DRV_UNIT_SRCS) -o $@
