@@ -4,8 +4,9 @@
 #   build/user/netecho              the responder (root task of its boot module)
 #   build/initrd-netecho-*.cpio     netecho + etc/netecho.conf, one per mode
 #   test-drivers-unit               virtqueue logic and the responder on Linux (ASan+UBSan)
-#   test-drivers-fuzz               libFuzzer: device-written used rings, received frames
+#   test-drivers-fuzz               libFuzzer: device-written used rings and e1000 descriptors, received frames
 #   test-drivers-net                QEMU virtio-net <-> Linux over a TAP device in a namespace
+#   test-drivers-e1000              the same with QEMU's e1000 and e1000e
 #
 # This fragment is read before kernel.mk and user.mk (mk/*.mk in name
 # order), so prerequisites naming their variables use second expansion.
@@ -82,10 +83,11 @@ test-drivers-net: $(B)/hallows.elf $(NETECHO_INITRDS)
 	@bash tests/system/drivers/net.sh $(RESULTS)/drivers-net.tap
 
 # ---- fuzzing: what a device or the network writes ----
-DRV_FUZZ_TARGETS := responder virtq vnet_hdr
+DRV_FUZZ_TARGETS := responder virtq vnet_hdr e1000_ring
 DRV_FUZZ_SRCS_responder := tests/fuzz/drivers/fuzz_responder.c user/apps/netecho/responder.c
 DRV_FUZZ_SRCS_virtq := tests/fuzz/drivers/fuzz_virtq.c user/drivers/virtq.c
 DRV_FUZZ_SRCS_vnet_hdr := tests/fuzz/drivers/fuzz_vnet_hdr.c user/drivers/virtio_net_hdr.c
+DRV_FUZZ_SRCS_e1000_ring := tests/fuzz/drivers/fuzz_e1000_ring.c user/drivers/e1000_ring.c
 DRV_FUZZ_BINS := $(DRV_FUZZ_TARGETS:%=$(DRV_HOST_B)/fuzz/fuzz-%)
 DRV_FUZZ_TEST_SECONDS ?= 5
 

@@ -138,8 +138,8 @@ int e1000_rx_drain(struct e1000_rx_ring *r, struct netdev_buf **out, int max)
 		b->off = 0, b->len = 0, b->flags = NETDEV_BUF_DROPPED;
 		out[n++] = b;
 	}
-	if (!r->inflight)
-		r->desc[r->tail].status = 0; /* a stray DD the device left there */
+	if (!r->inflight && r->desc)
+		r->desc[r->tail].status = 0; /* a stray DD the device left there (none before init) */
 	return n;
 }
 
@@ -272,7 +272,7 @@ int e1000_tx_drain(struct e1000_tx_ring *r, struct netdev_buf **out, int max)
 			out[n++] = b;
 		}
 	}
-	if (!r->inflight) {
+	if (!r->inflight && r->desc) {
 		r->desc[r->tail].upper = 0;
 		r->ctx_valid = false;
 	}
