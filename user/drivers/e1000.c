@@ -212,10 +212,12 @@ static int e1000_start(struct netdev *nd, enum netdev_mode mode)
 
 	if (mode != NETDEV_POLLED && mode != NETDEV_IRQ)
 		return NETDEV_ERR_INVALID;
-	if (mode == NETDEV_IRQ && !e->has_irq) { /* INTx only: the kernel routes no INTx to ring 3 */
-		rt_printf("%s: %02x:%02x.%x: interrupt mode needs MSI or MSI-X, the function has INTx "
-		          "only: use polled mode\n",
-		          e1000_short(e), e->bdf >> 8, (e->bdf >> 3) & 31, e->bdf & 7);
+	if (mode == NETDEV_IRQ &&
+	    !e->has_irq) { /* INTx only: the kernel routes no INTx to ring 3 */
+		rt_printf(
+		    "%s: %02x:%02x.%x: interrupt mode needs MSI or MSI-X, the function has INTx "
+		    "only: use polled mode\n",
+		    e1000_short(e), e->bdf >> 8, (e->bdf >> 3) & 31, e->bdf & 7);
 		return NETDEV_ERR_INVALID;
 	}
 	if (e->state == E1000_RUNNING || e->rx.inflight || e->tx.inflight)
@@ -231,8 +233,8 @@ static int e1000_start(struct netdev *nd, enum netdev_mode mode)
 	wr32(e, E1000_CTRL,
 	     (rd32(e, E1000_CTRL) | E1000_CTRL_SLU | E1000_CTRL_ASDE) &
 	         ~(E1000_CTRL_LRST | E1000_CTRL_PHY_RST | E1000_CTRL_ILOS | E1000_CTRL_VME));
-	wr32(e, E1000_RAL0, (uint32_t)m[0] | (uint32_t)m[1] << 8 | (uint32_t)m[2] << 16 |
-	                        (uint32_t)m[3] << 24);
+	wr32(e, E1000_RAL0,
+	     (uint32_t)m[0] | (uint32_t)m[1] << 8 | (uint32_t)m[2] << 16 | (uint32_t)m[3] << 24);
 	wr32(e, E1000_RAH0, (uint32_t)m[4] | (uint32_t)m[5] << 8 | E1000_RAH_AV);
 	for (uint32_t i = 0; i < 128; i++)
 		wr32(e, E1000_MTA + 4 * i, 0);
@@ -247,9 +249,10 @@ static int e1000_start(struct netdev *nd, enum netdev_mode mode)
 			return err;
 		e->ims = E1000_INT_TXDW | E1000_INT_LSC | E1000_INT_RXT0;
 		if (e->model->device == E1000_DEV_82574L) {
-			wr32(e, E1000_IVAR, E1000_IVAR_ENTRY(0) << E1000_IVAR_RXQ0_SHIFT |
-			                        E1000_IVAR_ENTRY(0) << E1000_IVAR_TXQ0_SHIFT |
-			                        E1000_IVAR_ENTRY(0) << E1000_IVAR_OTHER_SHIFT);
+			wr32(e, E1000_IVAR,
+			     E1000_IVAR_ENTRY(0) << E1000_IVAR_RXQ0_SHIFT |
+			         E1000_IVAR_ENTRY(0) << E1000_IVAR_TXQ0_SHIFT |
+			         E1000_IVAR_ENTRY(0) << E1000_IVAR_OTHER_SHIFT);
 			e->ims |= E1000_INT_RXQ0 | E1000_INT_TXQ0 | E1000_INT_OTHER;
 		}
 		wr32(e, E1000_ITR, 0);

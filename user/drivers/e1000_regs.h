@@ -68,20 +68,20 @@
 #define E1000_INT_OTHER (1u << 24)
 
 /* 82574 IVAR: a 4-bit entry per cause, vector in bits 0-2, valid in bit 3. */
-#define E1000_IVAR_ENTRY(vec) (0x8u | ((vec) & 7u))
-#define E1000_IVAR_RXQ0_SHIFT 0
-#define E1000_IVAR_TXQ0_SHIFT 8
+#define E1000_IVAR_ENTRY(vec)  (0x8u | ((vec)&7u))
+#define E1000_IVAR_RXQ0_SHIFT  0
+#define E1000_IVAR_TXQ0_SHIFT  8
 #define E1000_IVAR_OTHER_SHIFT 16
 
-#define E1000_RCTL_EN      (1u << 1)
-#define E1000_RCTL_BAM     (1u << 15)
-#define E1000_RCTL_SECRC   (1u << 26)
-#define E1000_RCTL_BSIZE   2048u /* BSIZE 00, BSEX 0 */
+#define E1000_RCTL_EN    (1u << 1)
+#define E1000_RCTL_BAM   (1u << 15)
+#define E1000_RCTL_SECRC (1u << 26)
+#define E1000_RCTL_BSIZE 2048u /* BSIZE 00, BSEX 0 */
 
-#define E1000_TCTL_EN   (1u << 1)
-#define E1000_TCTL_PSP  (1u << 3)
-#define E1000_TCTL_CT   (0x0fu << 4)
-#define E1000_TCTL_COLD (0x3fu << 12)
+#define E1000_TCTL_EN     (1u << 1)
+#define E1000_TCTL_PSP    (1u << 3)
+#define E1000_TCTL_CT     (0x0fu << 4)
+#define E1000_TCTL_COLD   (0x3fu << 12)
 #define E1000_TIPG_COPPER (10u | 8u << 10 | 6u << 20)
 
 #define E1000_RXCSUM_IPOFLD (1u << 8)
@@ -105,31 +105,32 @@ struct e1000_rx_desc {
 #define E1000_RXD_TCPCS 0x20u /* TCP/UDP checksum computed */
 #define E1000_RXD_IPCS  0x40u /* IPv4 header checksum computed */
 /* errors */
-#define E1000_RXE_CE    0x01u
-#define E1000_RXE_SE    0x02u
-#define E1000_RXE_SEQ   0x04u
-#define E1000_RXE_CXE   0x10u
-#define E1000_RXE_TCPE  0x20u
-#define E1000_RXE_IPE   0x40u
-#define E1000_RXE_RXE   0x80u
-#define E1000_RXE_FRAME (E1000_RXE_CE | E1000_RXE_SE | E1000_RXE_SEQ | E1000_RXE_CXE | E1000_RXE_RXE)
+#define E1000_RXE_CE   0x01u
+#define E1000_RXE_SE   0x02u
+#define E1000_RXE_SEQ  0x04u
+#define E1000_RXE_CXE  0x10u
+#define E1000_RXE_TCPE 0x20u
+#define E1000_RXE_IPE  0x40u
+#define E1000_RXE_RXE  0x80u
+#define E1000_RXE_FRAME                                                                            \
+	(E1000_RXE_CE | E1000_RXE_SE | E1000_RXE_SEQ | E1000_RXE_CXE | E1000_RXE_RXE)
 
 /*
  * Transmit descriptors (8254x §3.3.3-3.3.7): 16 bytes, the same slot holds
  * a TCP/IP context descriptor or an extended data descriptor.
  */
 struct e1000_tx_desc {
-	uint64_t addr; /* data: buffer; context: ipcss ipcso ipcse(16) tucss tucso tucse(16) */
+	uint64_t addr;  /* data: buffer; context: ipcss ipcso ipcse(16) tucss tucso tucse(16) */
 	uint32_t lower; /* data: length(20) dtyp(4) dcmd(8); context: paylen(20) dtyp(4) tucmd(8) */
 	uint32_t upper; /* data: sta(4) rsv(4) popts(8) special(16); context: sta hdrlen mss */
 };
 
-#define E1000_TXD_DTYP_D   (1u << 20) /* extended data descriptor (context: 0) */
-#define E1000_TXD_CMD_EOP  (1u << 24)
-#define E1000_TXD_CMD_IFCS (1u << 25)
-#define E1000_TXD_CMD_RS   (1u << 27)
-#define E1000_TXD_CMD_DEXT (1u << 29)
-#define E1000_TXD_STA_DD   0x1u
+#define E1000_TXD_DTYP_D     (1u << 20) /* extended data descriptor (context: 0) */
+#define E1000_TXD_CMD_EOP    (1u << 24)
+#define E1000_TXD_CMD_IFCS   (1u << 25)
+#define E1000_TXD_CMD_RS     (1u << 27)
+#define E1000_TXD_CMD_DEXT   (1u << 29)
+#define E1000_TXD_STA_DD     0x1u
 #define E1000_TXD_POPTS_TXSM (0x2u << 8) /* insert the TCP/UDP checksum from the context */
 
 /* Context descriptor fields (in addr). */

@@ -93,7 +93,9 @@ int e1000_rx_get(struct e1000_rx_ring *r, struct netdev_buf **out)
 		uint8_t status = d->status;
 		if (!(status & E1000_RXD_DD))
 			return 0;
-		__asm__ volatile("" ::: "memory"); /* the other fields after DD (x86 keeps load order) */
+		__asm__ volatile(
+		    "" ::
+		        : "memory"); /* the other fields after DD (x86 keeps load order) */
 		uint16_t len = d->length;
 		uint8_t errors = d->errors;
 		struct netdev_buf *b = r->buf[r->next];
@@ -105,7 +107,8 @@ int e1000_rx_get(struct e1000_rx_ring *r, struct netdev_buf **out)
 		r->buf[r->next] = NULL;
 		r->next = (uint16_t)((r->next + 1) & (r->size - 1));
 		r->inflight--;
-		if (errors & E1000_RXE_FRAME) { /* a damaged frame: the buffer goes back to the device */
+		if (errors &
+		    E1000_RXE_FRAME) { /* a damaged frame: the buffer goes back to the device */
 			r->bad_frames++;
 			e1000_rx_add(r, b); /* a slot was just freed */
 			continue;
@@ -139,7 +142,8 @@ int e1000_rx_drain(struct e1000_rx_ring *r, struct netdev_buf **out, int max)
 		out[n++] = b;
 	}
 	if (!r->inflight && r->desc)
-		r->desc[r->tail].status = 0; /* a stray DD the device left there (none before init) */
+		r->desc[r->tail].status =
+		    0; /* a stray DD the device left there (none before init) */
 	return n;
 }
 
@@ -212,7 +216,8 @@ bool e1000_tx_add(struct e1000_tx_ring *r, struct netdev_buf *const *bufs, int k
 	if (e1000_tx_need(r, bufs, k, hw_csum) > r->size - 1 - r->inflight)
 		return false;
 	if (tx_ctx_change(r, b, hw_csum)) {
-		uint8_t css = (uint8_t)b->csum_start, cso = (uint8_t)(b->csum_start + b->csum_offset);
+		uint8_t css = (uint8_t)b->csum_start,
+		        cso = (uint8_t)(b->csum_start + b->csum_offset);
 		/* TUCSE 0: to the end of the packet; no IP header checksum, no segmentation. */
 		tx_put(r, E1000_TXC_TUCSS(css) | E1000_TXC_TUCSO(cso),
 		       E1000_TXD_CMD_DEXT | E1000_TXD_CMD_RS, 0, NULL);

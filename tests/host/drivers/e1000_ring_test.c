@@ -84,10 +84,12 @@ static void dev_transmit(void)
 				if (sum) {
 					uint32_t s = 0;
 					for (uint32_t i = dev.css; i < flen; i++)
-						s += (uint32_t)frame[i] << ((i - dev.css) & 1 ? 0 : 8);
+						s += (uint32_t)frame[i]
+						     << ((i - dev.css) & 1 ? 0 : 8);
 					while (s >> 16)
 						s = (s & 0xffff) + (s >> 16);
-					frame[dev.cso] = (uint8_t)(~s >> 8), frame[dev.cso + 1] = (uint8_t)~s;
+					frame[dev.cso] = (uint8_t)(~s >> 8),
+					frame[dev.cso + 1] = (uint8_t)~s;
 				}
 				memcpy(dev.out[dev.nout], frame, flen);
 				dev.out_len[dev.nout++] = (uint16_t)flen;
@@ -158,7 +160,8 @@ DT(e1000_rx_damaged_frame_reposted)
 	dev_receive(60, 1, 0, E1000_RXE_CE);
 	dev_receive(70, 2, 0, 0);
 	DCHECK(e1000_rx_get(&rx, &b) == 1 && b == &bufs[1] && b->len == 70);
-	DCHECK(rx.bad_frames == 1 && rx.inflight == 1 && rx.buf[(rx.tail + RSIZE - 1) % RSIZE] == &bufs[0],
+	DCHECK(rx.bad_frames == 1 && rx.inflight == 1 &&
+	           rx.buf[(rx.tail + RSIZE - 1) % RSIZE] == &bufs[0],
 	       "the damaged frame's buffer is posted again");
 	dev_receive(80, 3, 0, 0);
 	DCHECK(e1000_rx_get(&rx, &b) == 1 && b == &bufs[0] && b->len == 80);
@@ -252,10 +255,12 @@ DT(e1000_tx_frames_and_reclaim)
 	dev_transmit();
 	DCHECK(dev.nout == 2 && dev.out_len[0] == 60 && dev.out_len[1] == 14 + 96 + 1400);
 	DCHECK(!memcmp(dev.out[0], pool[0], 60));
-	DCHECK(!memcmp(dev.out[1] + 14, pool[2] + 4, 96) && !memcmp(dev.out[1] + 110, pool[3], 1400));
+	DCHECK(!memcmp(dev.out[1] + 14, pool[2] + 4, 96) &&
+	       !memcmp(dev.out[1] + 110, pool[3], 1400));
 	DCHECK(e1000_tx_pending(&tx));
 	for (int i = 0; i < 4; i++)
-		DCHECK(e1000_tx_get(&tx, &out) == 1 && out == &bufs[i], "buffer %d back in order", i);
+		DCHECK(e1000_tx_get(&tx, &out) == 1 && out == &bufs[i], "buffer %d back in order",
+		       i);
 	DCHECK(e1000_tx_get(&tx, &out) == 0 && tx.inflight == 0);
 }
 
@@ -319,7 +324,8 @@ DT(e1000_tx_checksum_context)
 	DCHECK(tx.inflight == 6);
 	dev_transmit();
 	DCHECK(dev.nout == 4);
-	DCHECK(sum_ok(dev.out[0], 34, 200) && sum_ok(dev.out[1], 34, 300) && sum_ok(dev.out[2], 20, 100));
+	DCHECK(sum_ok(dev.out[0], 34, 200) && sum_ok(dev.out[1], 34, 300) &&
+	       sum_ok(dev.out[2], 20, 100));
 	DCHECK(dev.out[3][50] == 0 && dev.out[3][51] == 0, "not summed by the device");
 	int back = 0;
 	while (e1000_tx_get(&tx, &out) == 1)
@@ -355,7 +361,8 @@ DT(e1000_tx_frame_checks)
 	f[0] = tcp_frame(0, 1000);
 	f[0]->csum_start = 250, f[0]->csum_offset = 6;
 	DCHECK(e1000_tx_frame(f, 1, true) == NETDEV_ERR_INVALID, "field past byte 255");
-	f[0]->flags = NETDEV_BUF_TSO4 | NETDEV_BUF_CSUM, f[0]->csum_start = 34, f[0]->csum_offset = 16;
+	f[0]->flags = NETDEV_BUF_TSO4 | NETDEV_BUF_CSUM, f[0]->csum_start = 34,
+	f[0]->csum_offset = 16;
 	DCHECK(e1000_tx_frame(f, 1, true) == NETDEV_ERR_INVALID, "no TSO");
 }
 
@@ -390,7 +397,8 @@ DT(e1000_soft_csum_across_segments)
 	f[0]->flags |= NETDEV_BUF_MORE, f[1]->flags = NETDEV_BUF_MORE;
 	pool[1][9] = pool[1][10] = 0; /* the field (50-51) in the second buffer, seed 0 */
 	e1000_soft_csum(f, 3);
-	memcpy(whole, pool[0], 41), memcpy(whole + 41, pool[1], 77), memcpy(whole + 118, pool[2], 200);
+	memcpy(whole, pool[0], 41), memcpy(whole + 41, pool[1], 77),
+	    memcpy(whole + 118, pool[2], 200);
 	DCHECK(sum_ok(whole, 34, 318));
 	f[0] = tcp_frame(0, 51); /* the field split between two buffers */
 	f[1] = frame(1, 100, 5);

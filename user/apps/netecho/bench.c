@@ -14,10 +14,10 @@
 #include "../../drivers/drv_env.h"
 #include <lib/string.h>
 
-#define WARMUP       64
-#define FRAME        60
-#define BATCH        32
-#define SPIN_LIMIT   100000000ull /* instructions to wait for a frame before giving up */
+#define WARMUP     64
+#define FRAME      60
+#define BATCH      32
+#define SPIN_LIMIT 100000000ull /* instructions to wait for a frame before giving up */
 /*
  * The first frame may wait longer: QEMU's e1000 model holds received
  * frames back for 1 s of virtual time after RCTL is written (1e9
@@ -26,7 +26,7 @@
 #define FIRST_SPIN_LIMIT 3000000000ull
 
 static uint64_t spin_limit = FIRST_SPIN_LIMIT;
-#define ETHERTYPE_HI 0x88         /* 0x88b5: IEEE local experimental */
+#define ETHERTYPE_HI 0x88 /* 0x88b5: IEEE local experimental */
 #define ETHERTYPE_LO 0xb5
 
 struct tally {
@@ -68,7 +68,7 @@ static int64_t rx_one(struct netdev *nd, struct tally *t, uint64_t ovh)
 			t->rx += (t1 - t0 - ovh) + (t3 - t2 - ovh);
 			if (p != 1)
 				return -1;
-			spin_limit = SPIN_LIMIT; /* frames flow */
+			spin_limit = SPIN_LIMIT;                   /* frames flow */
 			return ours ? seq : (int64_t)0xffffffffff; /* someone else's frame: not
 			                                              ours, keep going */
 		}
@@ -136,8 +136,7 @@ static void report(const char *dev, const struct tally *t, int batch, bool rx)
 		          dev, t->rx / t->frames, t->frames, FRAME);
 }
 
-int netbench_run(struct netdev *nd, const char *dev, struct netdev_buf *tx, int ntx,
-                 uint32_t iters)
+int netbench_run(struct netdev *nd, const char *dev, struct netdev_buf *tx, int ntx, uint32_t iters)
 {
 	uint64_t a = drv_rdtsc(), b = drv_rdtsc(), ovh = b - a; /* the measuring itself */
 	struct tally one = {0}, many = {0}, warm = {0};

@@ -384,12 +384,15 @@ int main(struct rt *rt)
 		return 1;
 	}
 	for (npairs = 0; npairs < VIRTIO_NET_MAX_PAIRS &&
-	                 (pairs[npairs] = drv->pair ? drv->pair(nd, (unsigned)npairs)
-	                                            : npairs == 0 ? nd : NULL);)
+	                 (pairs[npairs] = drv->pair     ? drv->pair(nd, (unsigned)npairs)
+	                                  : npairs == 0 ? nd
+	                                                : NULL);)
 		npairs++;
 	int posted = post_pool();
 	if (c.bench)
-		return netbench_run(nd, bench_name(drv, nd), bufs + NBUFS / 2, NBUFS / 2, c.bench) ? 1 : 0;
+		return netbench_run(nd, bench_name(drv, nd), bufs + NBUFS / 2, NBUFS / 2, c.bench)
+		           ? 1
+		           : 0;
 	memcpy(r.mac, nd->info.mac, 6);
 	memcpy(r.ip, c.ip, 4);
 	r.csum_offload = c.csum_offload && (nd->info.offloads & NETDEV_OFF_TX_CSUM);
