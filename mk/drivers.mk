@@ -130,6 +130,6 @@ bench-drivers-net: $(B)/hallows.elf $(B)/initrd-netecho-bench.cpio
 TEST_GROUPS += drivers-e1000
 .PHONY: test-drivers-e1000
 test-drivers-e1000: $(B)/hallows.elf $(B)/initrd-netecho-polled.cpio $(B)/initrd-netecho-irq.cpio \
-		$(B)/initrd-netecho-vtd.cpio $(B)/initrd-netecho-fault.cpio
+		$(B)/initrd-netecho-vtd.cpio $(B)/initrd-netecho-fault.cpio $(B)/initrd-netecho-fault-id.cpio
 	@mkdir -p $(RESULTS)
 	@bash tests/system/drivers/e1000.sh $(RESULTS)/drivers-e1000.tap

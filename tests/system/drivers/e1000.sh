@@ -4,7 +4,8 @@
 # network namespace, netlib.sh) with QEMU's -device e1000 / e1000e. Writes
 # TAP lines to $1.
 #
-#   e1000  polled; interrupt mode refused (the function has INTx only)
+#   e1000  polled; interrupt mode refused (the function has INTx only); a
+#          fault run (a receive length beyond the buffer)
 #   e1000e polled, interrupt (MSI-X), interrupt behind VT-d, and a fault run
 #          (descriptor done on a receive slot never posted)
 set -u
@@ -15,6 +16,14 @@ source "$here/netlib.sh"
 reported() { # MODE PCI-DEVICE-ID MODEL WORD
 	grep "^$drv: " "$log/${tag:-$group}-$1.log" | tee /dev/stderr |
 		grep -q "^$drv: 00:0[0-9a-f].0 8086:$2 $3, mac [0-9a-f:]\{17\}, link up, 1 queue pair (rx 255, tx 255), mode $4"
+}
+
+# A fault run's console: what the driver reported, and every buffer back after the restart.
+fault_reported() { # MODE WHAT
+	grep -E "^($drv|netecho): .*device fault" "$log/${tag:-$group}-$1.log" | tee /dev/stderr |
+		grep -q "device fault: $2; device reset" &&
+		grep -q '^netecho: device fault 1: \([0-9]*\) of \1 buffers back, restart ok, \1 receive buffers posted' \
+			"$log/${tag:-$group}-$1.log"
 }
 
 # The usual answers: ARP, every size up to the largest frame, rings wrapping, fragments ignored.
@@ -43,6 +52,22 @@ stop_qemu
 start_qemu irq
 check "e1000 irq: interrupt mode refused with NETDEV_ERR_INVALID (INTx only)" \
 	grep -q '^netecho: start failed: -2$' "$log/${tag:-$group}-irq.log"
+stop_qemu
+
+# A length beyond the buffer in a completed receive descriptor (polled; bursts
+# of pings so that a descriptor waits, done, when netecho corrupts it).
+in_ns ip neigh flush dev "$tap"
+if start_qemu fault-id; then
+	for _ in $(seq 30); do
+		in_ns ping -n -q -l 8 -c 8 -W 1 198.18.0.2 > /dev/null 2>&1
+		grep -q 'device fault:' "$log/${tag:-$group}-fault-id.log" && break
+	done
+	check "e1000 fault-length: bad length reported, device reset, every buffer back, restarted" \
+		fault_reported fault-id "receive length 0 or beyond the buffer"
+	check "e1000 fault-length: the responder answers again after the restart (1472 bytes)" ping_all 5 1472
+else
+	notok "e1000 fault-length: netecho starts on the e1000"
+fi
 stop_qemu
 
 # ---- e1000e ----
@@ -95,16 +120,11 @@ qemu_pre=()
 # done on the receive slot after the last posted one, as a broken device
 # might; the driver must report it, reset the device and hand back every
 # buffer, and after a restart the responder answers again.
-fault_reported() {
-	grep -E '^(e1000e|netecho): .*device fault' "$log/${tag:-$group}-fault.log" | tee /dev/stderr |
-		grep -q "device fault: receive descriptor done on a slot never posted; device reset" &&
-		grep -q '^netecho: device fault 1: \([0-9]*\) of \1 buffers back, restart ok, \1 receive buffers posted' \
-			"$log/${tag:-$group}-fault.log"
-}
 in_ns ip neigh flush dev "$tap"
 if start_qemu fault; then
 	in_ns ping -n -c 8 -i 0.3 -W 1 198.18.0.2 > "$log/ping-fault" 2>&1
-	check "e1000e fault: stray descriptor done reported, device reset, every buffer back, restarted" fault_reported
+	check "e1000e fault: stray descriptor done reported, device reset, every buffer back, restarted" \
+		fault_reported fault "receive descriptor done on a slot never posted"
 	check "e1000e fault: the responder answers again after the restart (1472 bytes)" ping_all 5 1472
 	check "e1000e fault: exactly one fault" bash -c "[ \$(grep -c 'device fault:' '$log/${tag:-$group}-fault.log') = 1 ]"
 else
