@@ -344,8 +344,6 @@ static int e1000_tx(struct netdev *nd, struct netdev_buf **bufs, int n)
 		          e1000_csum_l4_hw(f, k);
 		if (e1000_tx_need(&e->tx, f, k, hw) > e->tx.size - 1 - e->tx.inflight)
 			break;
-		if (!hw)
-			e1000_soft_csum(f, k);
 		e1000_tx_add(&e->tx, f, k, hw);
 		done += k;
 	}

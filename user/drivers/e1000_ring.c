@@ -158,6 +158,7 @@ bool e1000_tx_init(struct e1000_tx_ring *r, volatile struct e1000_tx_desc *desc,
 	for (uint16_t i = 0; i < size; i++) {
 		desc[i].addr = 0, desc[i].lower = 0, desc[i].upper = 0;
 		r->buf[i] = NULL;
+		r->field_at[i] = 0;
 	}
 	return true;
 }
@@ -223,6 +224,14 @@ bool e1000_tx_add(struct e1000_tx_ring *r, struct netdev_buf *const *bufs, int k
 		       E1000_TXD_CMD_DEXT | E1000_TXD_CMD_RS, 0, NULL);
 		r->ctx_valid = true, r->ctx_css = css, r->ctx_cso = cso;
 	}
+	if (!hw_csum && (b->flags & NETDEV_BUF_CSUM)) {
+		uint32_t field = (uint32_t)b->csum_start + b->csum_offset;
+		const uint8_t *p = b->data + b->off + field;
+		bool first = field + 2 <= b->len;
+		r->seed[r->tail] = first ? (uint16_t)(p[0] << 8 | p[1]) : 0;
+		r->field_at[r->tail] = first ? (uint16_t)(field + 1) : 0;
+		e1000_soft_csum(bufs, k);
+	}
 	for (int i = 0; i < k; i++) {
 		uint32_t cmd = E1000_TXD_CMD_DEXT | E1000_TXD_DTYP_D | E1000_TXD_CMD_IFCS |
 		               E1000_TXD_CMD_RS | (i == k - 1 ? E1000_TXD_CMD_EOP : 0);
@@ -230,6 +239,24 @@ bool e1000_tx_add(struct e1000_tx_ring *r, struct netdev_buf *const *bufs, int k
 		       csum ? E1000_TXD_POPTS_TXSM : 0, bufs[i]);
 	}
 	return true;
+}
+
+/* Retire the oldest transmit slot: its buffer (NULL for a context), the seed put back. */
+static struct netdev_buf *tx_retire(struct e1000_tx_ring *r)
+{
+	uint16_t i = r->next;
+	struct netdev_buf *b = r->buf[i];
+
+	if (b && r->field_at[i]) {
+		uint8_t *p = b->data + b->off + r->field_at[i] - 1;
+		p[0] = (uint8_t)(r->seed[i] >> 8), p[1] = (uint8_t)r->seed[i];
+	}
+	r->field_at[i] = 0;
+	r->desc[i].upper = 0;
+	r->buf[i] = NULL;
+	r->next = (uint16_t)((i + 1) & (r->size - 1));
+	r->inflight--;
+	return b;
 }
 
 int e1000_tx_get(struct e1000_tx_ring *r, struct netdev_buf **out)
@@ -241,14 +268,9 @@ int e1000_tx_get(struct e1000_tx_ring *r, struct netdev_buf **out)
 		}
 		if (r->inflight == 0)
 			return 0;
-		volatile struct e1000_tx_desc *d = &r->desc[r->next];
-		if (!(d->upper & E1000_TXD_STA_DD))
+		if (!(r->desc[r->next].upper & E1000_TXD_STA_DD))
 			return 0;
-		struct netdev_buf *b = r->buf[r->next];
-		d->upper = 0;
-		r->buf[r->next] = NULL;
-		r->next = (uint16_t)((r->next + 1) & (r->size - 1));
-		r->inflight--;
+		struct netdev_buf *b = tx_retire(r);
 		if (b) {
 			*out = b;
 			return 1;
@@ -267,11 +289,7 @@ int e1000_tx_drain(struct e1000_tx_ring *r, struct netdev_buf **out, int max)
 	int n = 0;
 
 	while (n < max && r->inflight) {
-		struct netdev_buf *b = r->buf[r->next];
-		r->desc[r->next].upper = 0;
-		r->buf[r->next] = NULL;
-		r->next = (uint16_t)((r->next + 1) & (r->size - 1));
-		r->inflight--;
+		struct netdev_buf *b = tx_retire(r);
 		if (b) {
 			b->flags |= NETDEV_BUF_DROPPED;
 			out[n++] = b;

@@ -46,6 +46,9 @@ struct e1000_tx_ring {
 	bool ctx_valid; /* the context last given to the device (css, cso) */
 	uint8_t ctx_css, ctx_cso;
 	struct netdev_buf *buf[E1000_RING_MAX]; /* NULL for context descriptors */
+	/* Frames summed by the CPU: the seed to put back at field_at - 1 of the buffer at this
+	 * slot. */
+	uint16_t seed[E1000_RING_MAX], field_at[E1000_RING_MAX];
 };
 
 /* Fresh rings on zeroed descriptor memory; false if size is no power of two in range. */
@@ -87,7 +90,13 @@ int e1000_tx_frame(struct netdev_buf *const *bufs, int n, bool tx_csum);
 int e1000_tx_need(const struct e1000_tx_ring *r, struct netdev_buf *const *bufs, int k,
                   bool hw_csum);
 
-/* Queue a checked frame of k buffers; false if the ring has no room. */
+/*
+ * Queue a checked frame of k buffers; false if the ring has no room. A
+ * checksum request the device is not to do (!hw_csum) is done here by the
+ * CPU (e1000_soft_csum); the field's seed is put back when the buffer is
+ * returned (when the field lies in the first buffer), so the caller finds
+ * its frame as it left it, as with the device's offload.
+ */
 bool e1000_tx_add(struct e1000_tx_ring *r, struct netdev_buf *const *bufs, int k, bool hw_csum);
 
 /* The next sent buffer into *out: 1, 0, or -1 (r->fault). Context descriptors are skipped. */

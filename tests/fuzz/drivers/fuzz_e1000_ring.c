@@ -90,10 +90,7 @@ static void queue_frame(uint8_t a, uint8_t b, uint8_t c)
 	}
 	if (b & 1)
 		f[0]->flags |= NETDEV_BUF_CSUM, f[0]->csum_start = c, f[0]->csum_offset = b >> 4;
-	int ok = e1000_tx_frame(f, k, true) == k;
-	if (ok && (b & 2))
-		e1000_soft_csum(f, k);
-	if (!ok || !e1000_tx_add(&tx, f, k, (b & 2) == 0))
+	if (e1000_tx_frame(f, k, true) != k || !e1000_tx_add(&tx, f, k, (b & 2) == 0))
 		for (int i = 0; i < k; i++)
 			lent[idx[i]] = false;
 }

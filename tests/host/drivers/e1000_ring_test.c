@@ -319,18 +319,29 @@ DT(e1000_tx_checksum_context)
 	f[0]->flags = NETDEV_BUF_CSUM, f[0]->csum_start = 20, f[0]->csum_offset = 4;
 	f[0]->data[24] = f[0]->data[25] = 0; /* the seed: 0 here, so the sum verifies to 0xffff */
 	DCHECK(e1000_tx_need(&tx, f, 1, true) == 2 && e1000_tx_add(&tx, f, 1, true));
-	f[0] = tcp_frame(3, 100); /* without offload: no context, no TXSM */
+	f[0] = tcp_frame(3, 100);                     /* summed by the CPU: no context, no TXSM */
+	f[0]->data[50] = 0x12, f[0]->data[51] = 0x34; /* a seed */
 	DCHECK(e1000_tx_need(&tx, f, 1, false) == 1 && e1000_tx_add(&tx, f, 1, false));
+	DCHECK(dev.txd[5].upper == 0, "no TXSM");
 	DCHECK(tx.inflight == 6);
 	dev_transmit();
 	DCHECK(dev.nout == 4);
 	DCHECK(sum_ok(dev.out[0], 34, 200) && sum_ok(dev.out[1], 34, 300) &&
 	       sum_ok(dev.out[2], 20, 100));
-	DCHECK(dev.out[3][50] == 0 && dev.out[3][51] == 0, "not summed by the device");
+	DCHECK(dev.out[3][50] != 0x12 || dev.out[3][51] != 0x34, "the CPU's sum went out");
+	dev.out[3][50] = 0x12, dev.out[3][51] = 0x34; /* check it against the seed: */
+	uint32_t sum = 0;
+	for (int i = 34; i < 100; i++)
+		sum += (uint32_t)dev.out[3][i] << ((i - 34) & 1 ? 0 : 8);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	DCHECK(pool[3][50] == (uint8_t)(~sum >> 8) && pool[3][51] == (uint8_t)~sum,
+	       "sent frame carries ~sum(seeded)");
 	int back = 0;
 	while (e1000_tx_get(&tx, &out) == 1)
 		back++;
 	DCHECK(back == 4 && tx.inflight == 0, "context descriptors are not buffers");
+	DCHECK(pool[3][50] == 0x12 && pool[3][51] == 0x34, "the seed is back once the buffer is");
 }
 
 DT(e1000_tx_frame_checks)
