@@ -212,12 +212,11 @@ static int e1000_start(struct netdev *nd, enum netdev_mode mode)
 
 	if (mode != NETDEV_POLLED && mode != NETDEV_IRQ)
 		return NETDEV_ERR_INVALID;
-	if (mode == NETDEV_IRQ &&
-	    !e->has_irq) { /* INTx only: the kernel routes no INTx to ring 3 */
-		rt_printf(
-		    "%s: %02x:%02x.%x: interrupt mode needs MSI or MSI-X, the function has INTx "
-		    "only: use polled mode\n",
-		    e1000_short(e), e->bdf >> 8, (e->bdf >> 3) & 31, e->bdf & 7);
+	/* INTx only (the 82540EM): the kernel routes no PCI INTx line to ring 3. */
+	if (mode == NETDEV_IRQ && !e->has_irq) {
+		rt_printf("%s: %02x:%02x.%x: interrupt mode needs MSI or MSI-X, the function has "
+		          "INTx only: use polled mode\n",
+		          e1000_short(e), e->bdf >> 8, (e->bdf >> 3) & 31, e->bdf & 7);
 		return NETDEV_ERR_INVALID;
 	}
 	if (e->state == E1000_RUNNING || e->rx.inflight || e->tx.inflight)
