@@ -79,13 +79,20 @@ arp_resolved() { # MODE
 	in_ns ip neigh show 198.18.0.2 dev "$tap" | tee /dev/stderr | grep -q "lladdr $mac " && [ -n "$mac" ]
 }
 
-# ping -c COUNT with payload SIZE: every reply back, with the size asked for.
+# ping -c COUNT with payload SIZE: every reply back (at least COUNT), with the size asked for.
 ping_all() { # COUNT SIZE [ping args...]
 	local count=$1 size=$2; shift 2
 	# -w: wait for every reply until the deadline (QEMU may be slow on a loaded host), then count
 	in_ns ping -n -c "$count" -s "$size" -w $((count / 20 + 20)) "$@" 198.18.0.2 > "$log/ping" 2>&1
 	cat "$log/ping"
-	grep -q " $count received, 0% packet loss" "$log/ping" &&
+	# With -w, ping keeps sending while replies are late (a loaded host) and stops at COUNT
+	# replies: the requests it sent beyond them may be those still in flight then (at most
+	# "pipe"), not more.
+	local got sent pipe
+	got=$(sed -n 's/.* \([0-9]*\) received,.*/\1/p' "$log/ping")
+	sent=$(sed -n 's/^\([0-9]*\) packets transmitted,.*/\1/p' "$log/ping")
+	pipe=$(sed -n 's/.*, pipe \([0-9]*\)$/\1/p' "$log/ping")
+	[ -n "$got" ] && [ "$got" -ge "$count" ] && [ $((sent - got)) -le "${pipe:-0}" ] &&
 		[ "$(grep -c "^$((size + 8)) bytes from 198.18.0.2: icmp_seq=" "$log/ping")" -ge 1 -o "$count" -gt 50 ]
 }
 
