@@ -4,8 +4,9 @@
 #   build/user/netecho              the responder (root task of its boot module)
 #   build/initrd-netecho-*.cpio     netecho + etc/netecho.conf, one per mode
 #   test-drivers-unit               virtqueue logic and the responder on Linux (ASan+UBSan)
-#   test-drivers-fuzz               libFuzzer: device-written used rings, received frames
+#   test-drivers-fuzz               libFuzzer: device-written used rings and e1000 descriptors, received frames
 #   test-drivers-net                QEMU virtio-net <-> Linux over a TAP device in a namespace
+#   test-drivers-e1000              the same with QEMU's e1000 and e1000e
 #
 # This fragment is read before kernel.mk and user.mk (mk/*.mk in name
 # order), so prerequisites naming their variables use second expansion.
@@ -13,7 +14,7 @@
 
 DRV_UOBJ := $(B)/user
 DRV_INC := -Iuser/drivers/include
-DRV_SRCS := user/drivers/virtq.c user/drivers/virtio_pci.c user/drivers/virtio_net.c user/drivers/virtio_net_dev.c \
+DRV_SRCS := user/drivers/e1000.c user/drivers/e1000_ring.c user/drivers/virtq.c user/drivers/virtio_pci.c user/drivers/virtio_net.c user/drivers/virtio_net_dev.c \
 	user/drivers/virtio_net_hdr.c \
 	user/drivers/drv_env.c
 NETECHO_SRCS := user/apps/netecho/netecho.c user/apps/netecho/responder.c user/apps/netecho/bench.c \
@@ -61,7 +62,7 @@ DRV_HOST_B := $(B)/drivers
 DRV_UNIT_BIN := $(DRV_HOST_B)/drivers-unit
 DRV_UNIT_SRCS := tests/host/drivers/main.c tests/host/drivers/virtq_test.c tests/host/drivers/responder_test.c \
 	tests/host/drivers/virtio_net_hdr_test.c user/drivers/virtq.c user/drivers/virtio_net_hdr.c \
-	user/apps/netecho/responder.c
+	user/apps/netecho/responder.c tests/host/drivers/e1000_ring_test.c user/drivers/e1000_ring.c
 $(DRV_UNIT_BIN): $(DRV_UNIT_SRCS) $(DRV_HDRS) tests/host/drivers/dtest.h
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) $(DRV_INC) -Iuser/drivers -Iuser/apps/netecho $(DRV_UNIT_SRCS) -o $@
@@ -82,10 +83,11 @@ test-drivers-net: $(B)/hallows.elf $(NETECHO_INITRDS)
 	@bash tests/system/drivers/net.sh $(RESULTS)/drivers-net.tap
 
 # ---- fuzzing: what a device or the network writes ----
-DRV_FUZZ_TARGETS := responder virtq vnet_hdr
+DRV_FUZZ_TARGETS := responder virtq vnet_hdr e1000_ring
 DRV_FUZZ_SRCS_responder := tests/fuzz/drivers/fuzz_responder.c user/apps/netecho/responder.c
 DRV_FUZZ_SRCS_virtq := tests/fuzz/drivers/fuzz_virtq.c user/drivers/virtq.c
 DRV_FUZZ_SRCS_vnet_hdr := tests/fuzz/drivers/fuzz_vnet_hdr.c user/drivers/virtio_net_hdr.c
+DRV_FUZZ_SRCS_e1000_ring := tests/fuzz/drivers/fuzz_e1000_ring.c user/drivers/e1000_ring.c
 DRV_FUZZ_BINS := $(DRV_FUZZ_TARGETS:%=$(DRV_HOST_B)/fuzz/fuzz-%)
 DRV_FUZZ_TEST_SECONDS ?= 5
 
@@ -123,3 +125,11 @@ BENCH_STEPS += drivers-net
 .PHONY: bench-drivers-net
 bench-drivers-net: $(B)/hallows.elf $(B)/initrd-netecho-bench.cpio
 	python3 tools/bench_drivers_net.py --kernel $(B)/hallows.elf --initrd $(B)/initrd-netecho-bench.cpio --out $(BENCH_OUT)
+
+# ---- system test: the same responder on QEMU's e1000 and e1000e (tests/system/drivers/e1000.sh) ----
+TEST_GROUPS += drivers-e1000
+.PHONY: test-drivers-e1000
+test-drivers-e1000: $(B)/hallows.elf $(B)/initrd-netecho-polled.cpio $(B)/initrd-netecho-irq.cpio \
+		$(B)/initrd-netecho-vtd.cpio $(B)/initrd-netecho-fault.cpio $(B)/initrd-netecho-fault-id.cpio
+	@mkdir -p $(RESULTS)
+	@bash tests/system/drivers/e1000.sh $(RESULTS)/drivers-e1000.tap

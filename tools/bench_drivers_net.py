@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""Ring-3 virtio-net driver path length: instructions per sent and per received packet.
+"""Ring-3 NIC driver path length: instructions per sent and per received packet.
 
 Boots netecho in benchmark mode (etc/netecho.conf "bench N", see
 user/apps/netecho/bench.c) under TCG with -icount shift=0,sleep=off in the
-standard benchmark configuration (tools/bench/qemu.py), with a
-virtio-net-pci device whose backend is a UDP socket on 127.0.0.1 sending
-to itself, so every frame the driver sends comes back to it. Records the
-guest's BENCH lines. The Linux-guest counterpart (a raw-socket program in
+standard benchmark configuration (tools/bench/qemu.py), once per NIC
+(--nic: virtio-net-pci, e1000, e1000e; netecho picks the driver by PCI
+ID), each with its backend a UDP socket on 127.0.0.1 sending to itself,
+so every frame the driver sends comes back to it. Records the guest's
+BENCH lines (netdrv.hallows.<virtio|e1000|e1000e>_...). The Linux-guest counterpart (a raw-socket program in
 the Linux guest's initramfs) is not written yet: no ratio.
 """
 import argparse
@@ -30,22 +31,28 @@ def main():
     ap.add_argument("--kernel", default="build/hallows.elf")
     ap.add_argument("--initrd", default="build/initrd-netecho-bench.cpio")
     ap.add_argument("--out", default="build/bench/results.jsonl")
+    ap.add_argument("--nic", action="append", help="QEMU NIC model (repeat; default: all three)")
     a = ap.parse_args()
 
+    for nic in a.nic or ["virtio-net-pci", "e1000", "e1000e"]:
+        bench_nic(a, nic)
+
+
+def bench_nic(a, nic):
     port = free_udp_port()
     loop = f"127.0.0.1:{port}"
     cfg = qemu.QemuConfig(kernel=a.kernel, initrd=a.initrd, append="", icount=True, smp=1, cpu="max",
                           extra_args=["-netdev", f"socket,id=n0,udp={loop},localaddr={loop}",
-                                      "-device", "virtio-net-pci,netdev=n0"])
+                                      "-device", f"{nic},netdev=n0"])
     run = qemu.run_qemu(cfg, timeout=300, stop_re=r"^(BENCH-DONE|netecho: bench:)")
     config = dict(cfg.describe(), program="user/apps/netecho (bench mode)",
-                  device="virtio-net-pci, -netdev socket looped back on 127.0.0.1",
+                  device=f"{nic}, -netdev socket looped back on 127.0.0.1",
                   counted="driver calls only: tx + tx_reclaim per sent, rx_poll + rx_post per received")
     recs = []
     for b in results.parse_bench_lines([t for _, t in run.lines]):
         recs.append(results.make_result(b["name"], b["value"], b["unit"], cfg.mode(), dict(config, **b.get("extra", {}))))
     if not recs or not run.search(r"^BENCH-DONE"):
-        sys.exit("bench_drivers_net: netecho did not finish:\n" + "\n".join(t for _, t in run.lines[-20:]))
+        sys.exit(f"bench_drivers_net: netecho did not finish on {nic}:\n" + "\n".join(t for _, t in run.lines[-20:]))
     results.append_results(a.out, recs)
     for r in recs:
         print(f"{r['name']} {r['value']} {r['unit']}")

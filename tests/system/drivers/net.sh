@@ -8,100 +8,14 @@
 #   Linux (netns, 198.18.0.1 on TAP) <== TAP ==> QEMU virtio-net <==> netecho (198.18.0.2)
 #
 # Everything created here (namespace, TAP, QEMU) is removed by the EXIT trap.
-set -u
-out=${1:-/dev/stdout}
+group=drivers-net nic=virtio-net-pci drv=virtio-net
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../../.." && pwd)
-ns="hvnet$$"
-tap="hvtap$$"
-tap=${tap:0:15}
-log=$(mktemp -d /tmp/drivers-net.XXXXXX)
-keep=${DRIVERS_NET_LOGS:-$root/build/results/logs}
-qemu_pgid=
-qemu_pre=() # QEMU arguments before the NIC (the IOMMU)
-: > "$out"
-
-tap_line() { echo "$1" >> "$out"; echo "$1"; }
-ok() { tap_line "ok - drivers-net: $1"; }
-notok() { tap_line "not ok - drivers-net: $1"; }
-check() { # check NAME CMD...
-	local name=$1; shift
-	if "$@" > "$log/last" 2>&1; then ok "$name"; else notok "$name"; sed 's/^/#   /' "$log/last" | tail -8; fi
-}
-in_ns() { ip netns exec "$ns" "$@"; }
-
-stop_qemu() {
-	[ -n "$qemu_pgid" ] || return 0
-	kill -TERM -- "-$qemu_pgid" 2>/dev/null # the process group started below: qemu_run and its QEMU
-	wait "$qemu_pgid" 2>/dev/null
-	qemu_pgid=
-}
-cleanup() {
-	stop_qemu
-	ip netns del "$ns" 2>/dev/null
-	mkdir -p "$keep" && cp "$log"/*.log "$keep"/ 2>/dev/null
-	rm -rf "$log"
-}
-trap cleanup EXIT
-
-if ! ip netns add "$ns" 2>"$log/err"; then
-	tap_line "ok - drivers-net: all # SKIP cannot create network namespaces ($(head -1 "$log/err"))"
-	exit 0
-fi
-if ! in_ns ip tuntap add dev "$tap" mode tap 2>"$log/err"; then
-	tap_line "ok - drivers-net: all # SKIP cannot create a TAP device ($(head -1 "$log/err"))"
-	exit 0
-fi
-in_ns ip link set lo up
-in_ns ip addr add 198.18.0.1/24 dev "$tap"
-in_ns ip link set "$tap" up
-
-# Boot netecho's boot module for MODE in QEMU, inside the namespace, in a process group of its own.
-start_qemu() { # MODE [DEVICE-OPTIONS] [NETDEV-OPTIONS]
-	setsid ip netns exec "$ns" python3 "$root/tools/qemu_run.py" --name "drivers-net-$1" "${qemu_pre[@]}" \
-		--kernel "$root/build/hallows.elf" --initrd "$root/build/initrd-netecho-$1.cpio" --append "" \
-		--smp 1 --want hang --timeout 300 --log "$log/drivers-net-$1.serial.log" --echo \
-		--qemu-arg=-netdev --qemu-arg="tap,id=n0,ifname=$tap,script=no,downscript=no${3:-}" \
-		--qemu-arg=-device --qemu-arg="virtio-net-pci,netdev=n0${2:-}" > "$log/drivers-net-$1.log" 2>&1 & # the console, lines as printed
-	qemu_pgid=$!
-	for _ in $(seq 1200); do # 120 s: TCG on a loaded host
-		grep -q '^netecho: answering' "$log/drivers-net-$1.log" 2>/dev/null && return 0
-		grep -q '^netecho: \(no usable\|start failed\)' "$log/drivers-net-$1.log" 2>/dev/null && return 1
-		sleep 0.1
-	done
-	return 1
-}
-
-# The MAC netecho reported, as Linux must have resolved it.
-arp_resolved() { # MODE
-	local mac
-	mac=$(sed -n 's/^virtio-net: .*, mac \([0-9a-f:]*\), .*/\1/p' "$log/drivers-net-$1.log" | head -1)
-	in_ns ip neigh show 198.18.0.2 dev "$tap" | tee /dev/stderr | grep -q "lladdr $mac " && [ -n "$mac" ]
-}
-
-# ping -c COUNT with payload SIZE: every reply back, with the size asked for.
-ping_all() { # COUNT SIZE [ping args...]
-	local count=$1 size=$2; shift 2
-	# -w: wait for every reply until the deadline (QEMU may be slow on a loaded host), then count
-	in_ns ping -n -c "$count" -s "$size" -w $((count / 20 + 20)) "$@" 198.18.0.2 > "$log/ping" 2>&1
-	cat "$log/ping"
-	grep -q " $count received, 0% packet loss" "$log/ping" &&
-		[ "$(grep -c "^$((size + 8)) bytes from 198.18.0.2: icmp_seq=" "$log/ping")" -ge 1 -o "$count" -gt 50 ]
-}
+source "$here/netlib.sh"
 
 # The device report at start (issue 13 item 7).
 reported() { # MODE WORD PCI-DEVICE-ID
 	grep "^virtio-net: " "$log/drivers-net-$1.log" | tee /dev/stderr |
 		grep -q "^virtio-net: 00:0[0-9a-f].0 1af4:$3 virtio-net (virtio 1.x modern PCI), mac [0-9a-f:]\{17\}, link up, 1 queue pair (rx 256, tx 256 each), mode $2"
-}
-
-# Nothing answered for a fragment (no reassembly here), and the responder still answers afterwards.
-fragments_dropped() {
-	! in_ns ping -n -c 1 -s 3000 -W 2 198.18.0.2 && ping_all 2 56
-}
-
-no_fault() { # MODE
-	! grep -E 'device fault|driver error|receive ring took|PANIC|FATAL' "$log/drivers-net-$1.log"
 }
 
 # Polled mode on the transitional device (1af4:1000, modern capabilities beside

@@ -11,6 +11,8 @@
  * the driver per packet. tx[0..ntx) are free buffers (ntx >= 32).
  * Returns 0, or -1 if a frame did not come back.
  */
-int netbench_run(struct netdev *nd, struct netdev_buf *tx, int ntx, uint32_t iters);
+/* dev names the device in the BENCH lines ("virtio", "e1000", "e1000e"). */
+int netbench_run(struct netdev *nd, const char *dev, struct netdev_buf *tx, int ntx,
+                 uint32_t iters);
 
 #endif

@@ -1,7 +1,8 @@
 /*
- * netecho: a root task that drives the first virtio-net function through
- * the netdev interface and answers ARP and ping for one IPv4 address. The
- * boot module's etc/netecho.conf says how:
+ * netecho: a root task that drives the first network function it has a
+ * driver for (virtio-net, e1000, e1000e: the table `drivers`, probed by PCI
+ * ID in enumeration order) through the netdev interface and answers ARP and
+ * ping for one IPv4 address. The boot module's etc/netecho.conf says how:
  *
  *   ip 198.18.0.2          the address to answer for
  *   mode polled|irq        netdev mode
@@ -11,6 +12,8 @@
  *                          (every buffer back, restart, repost)
  *   fault-kind idx|id      what to corrupt: the used index (default), or
  *                          the id of the second of several used entries
+ *                          (e1000: descriptor done on a slot never posted,
+ *                          or a length beyond the buffer)
  *   tso-peer A.B.C.D       test: connect to a listener there (tso-port,
  *   tso-port P             default 5001) and send tso-bytes (at most 4096)
  *   tso-bytes N            in one TSO frame, then answer as usual
@@ -26,6 +29,7 @@
 #include <lib/string.h>
 
 #include "../../drivers/drv_env.h"
+#include "../../drivers/e1000.h"
 #include "../../drivers/virtio_net.h"
 #include "bench.h"
 #include "responder.h"
@@ -41,7 +45,7 @@ struct config {
 	enum netdev_mode mode;
 	bool csum_offload;
 	uint32_t fault_after;
-	enum virtio_net_fault fault_kind;
+	bool fault_second; /* fault-kind id */
 	uint32_t bench;
 	struct tso_job tso;
 };
@@ -82,8 +86,7 @@ static bool config_line(struct config *c, const char *s, uint32_t n)
 	if (k == 11 && !strncmp(s, "fault-after", 11))
 		return config_number(v, vn, &c->fault_after);
 	if (k == 10 && !strncmp(s, "fault-kind", 10) && vn > 0) {
-		c->fault_kind = vn == 2 && !strncmp(v, "id", 2) ? VIRTIO_NET_FAULT_SECOND_ID
-		                                                : VIRTIO_NET_FAULT_USED_IDX;
+		c->fault_second = vn == 2 && !strncmp(v, "id", 2);
 		return (vn == 2 && !strncmp(v, "id", 2)) || (vn == 3 && !strncmp(v, "idx", 3));
 	}
 	if (k == 8 && !strncmp(s, "tso-peer", 8))
@@ -124,19 +127,62 @@ static bool config_read(const struct hl_bootinfo *bi, struct config *c)
 	return true;
 }
 
-/* The first virtio-net function's capability, or 0. */
-static hl_cptr_t find_nic(const struct hl_bootinfo *bi, uint16_t *bdf)
+/* A NIC driver netecho can use: how to recognise, open and (in tests) break its device. */
+struct nic_driver {
+	const char *bench_name; /* for BENCH lines; NULL: the model's first word */
+	bool (*matches)(uint16_t vendor, uint16_t device);
+	struct netdev *(*open)(hl_cptr_t dev, uint16_t bdf, int *err);
+	struct netdev *(*pair)(struct netdev *nd, unsigned i); /* NULL: one queue pair */
+	bool (*inject)(struct netdev *nd, bool second);        /* fault-after */
+};
+
+static bool virtio_inject(struct netdev *nd, bool second)
+{
+	return virtio_net_inject_fault(nd, second ? VIRTIO_NET_FAULT_SECOND_ID
+	                                          : VIRTIO_NET_FAULT_USED_IDX);
+}
+
+static bool e1000_inject(struct netdev *nd, bool second)
+{
+	return e1000_inject_fault(nd, second ? E1000_INJECT_LENGTH : E1000_INJECT_STRAY);
+}
+
+static const struct nic_driver drivers[] = {
+    {"virtio", virtio_net_matches, virtio_net_open, virtio_net_pair, virtio_inject},
+    {NULL, e1000_matches, e1000_open, NULL, e1000_inject},
+};
+
+/* The first function some driver handles: its capability and driver, or 0. */
+static hl_cptr_t find_nic(const struct hl_bootinfo *bi, uint16_t *bdf,
+                          const struct nic_driver **drv)
 {
 	for (uint32_t i = 0; i < bi->npci; i++) {
-		if (!virtio_net_matches(bi->pci[i].vendor, bi->pci[i].device))
-			continue;
-		hl_cptr_t s = rt_slot();
-		if (s && hl_pci_control_issue(HL_SLOT_PCI_CONTROL, i, s) == HL_OK) {
-			*bdf = bi->pci[i].bdf;
-			return s;
+		for (unsigned d = 0; d < sizeof(drivers) / sizeof(drivers[0]); d++) {
+			if (!drivers[d].matches(bi->pci[i].vendor, bi->pci[i].device))
+				continue;
+			hl_cptr_t s = rt_slot();
+			if (s && hl_pci_control_issue(HL_SLOT_PCI_CONTROL, i, s) == HL_OK) {
+				*bdf = bi->pci[i].bdf;
+				*drv = &drivers[d];
+				return s;
+			}
 		}
 	}
 	return 0;
+}
+
+/* The BENCH name of the device: the driver's, or the model's first word ("e1000e"). */
+static const char *bench_name(const struct nic_driver *drv, const struct netdev *nd)
+{
+	static char name[16];
+	size_t n = 0;
+
+	if (drv->bench_name)
+		return drv->bench_name;
+	while (n + 1 < sizeof(name) && nd->info.model[n] && nd->info.model[n] != ' ')
+		name[n] = nd->info.model[n], n++;
+	name[n] = 0;
+	return name;
 }
 
 static bool bufs_init(hl_cptr_t dev)
@@ -154,7 +200,7 @@ static bool bufs_init(hl_cptr_t dev)
 	return true;
 }
 
-/* The device's queue pairs (virtio_net_pair), and what each received. */
+/* The device's queue pairs (nic_driver.pair), and what each received. */
 static struct netdev *pairs[VIRTIO_NET_MAX_PAIRS];
 static int npairs;
 static uint64_t pair_rx[VIRTIO_NET_MAX_PAIRS];
@@ -325,10 +371,11 @@ int main(struct rt *rt)
 
 	if (!config_read(rt->bi, &c))
 		return 1;
-	hl_cptr_t dev = find_nic(rt->bi, &bdf);
-	struct netdev *nd = dev ? virtio_net_open(dev, bdf, &err) : NULL;
+	const struct nic_driver *drv = NULL;
+	hl_cptr_t dev = find_nic(rt->bi, &bdf, &drv);
+	struct netdev *nd = dev ? drv->open(dev, bdf, &err) : NULL;
 	if (!nd) {
-		rt_printf("netecho: no usable virtio-net device (%s, error %d)\n",
+		rt_printf("netecho: no usable network device (%s, error %d)\n",
 		          dev ? "open failed" : "none found", err);
 		return 1;
 	}
@@ -337,11 +384,15 @@ int main(struct rt *rt)
 		return 1;
 	}
 	for (npairs = 0; npairs < VIRTIO_NET_MAX_PAIRS &&
-	                 (pairs[npairs] = virtio_net_pair(nd, (unsigned)npairs));)
+	                 (pairs[npairs] = drv->pair     ? drv->pair(nd, (unsigned)npairs)
+	                                  : npairs == 0 ? nd
+	                                                : NULL);)
 		npairs++;
 	int posted = post_pool();
 	if (c.bench)
-		return netbench_run(nd, bufs + NBUFS / 2, NBUFS / 2, c.bench) ? 1 : 0;
+		return netbench_run(nd, bench_name(drv, nd), bufs + NBUFS / 2, NBUFS / 2, c.bench)
+		           ? 1
+		           : 0;
 	memcpy(r.mac, nd->info.mac, 6);
 	memcpy(r.ip, c.ip, 4);
 	r.csum_offload = c.csum_offload && (nd->info.offloads & NETDEV_OFF_TX_CSUM);
@@ -354,8 +405,7 @@ int main(struct rt *rt)
 	uint64_t next_report = drv_rdtsc() + drv_ms_to_tsc(REPORT_EVERY), reported = 0, wakeups = 0;
 	for (;;) {
 		if (c.fault_after && r.echo >= c.fault_after && nd->errors == 0)
-			virtio_net_inject_fault(
-			    nd, c.fault_kind); /* until seen: the device may rewrite the index */
+			drv->inject(nd, c.fault_second); /* until seen: the device may rewrite it */
 		int n = 0;
 		for (int q = 0; q < npairs && n >= 0; q++) {
 			int k = serve(pairs[q], q, &r);
