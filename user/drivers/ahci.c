@@ -170,7 +170,8 @@ static unsigned fail_all(struct ahci_port *p, int status)
 
 int ahci_port_recover(struct ahci_port *p, const char *why)
 {
-	bool stopped = port_stop(p, true);
+	bool stopped = port_stop(p, false); /* FIS receive stays on: the device's first D2H FIS after
+	                                       the COMRESET (its signature and status) must land */
 	bool ready = port_comreset(p);
 	unsigned failed = fail_all(p, BLKDEV_E_ABORTED);
 

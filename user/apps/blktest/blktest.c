@@ -183,11 +183,14 @@ static size_t map_registers(unsigned bar, volatile void **regs)
 	    hl_pci_device_map_bar(bt.dev, bar, mem))
 		return 0;
 	uint64_t pages = size / 4096 < 16 ? size / 4096 : 16;
-	hl_cptr_t first = rt_slot();
-	for (uint64_t i = 1; i < pages; i++)
-		rt_slot();
-	if (hl_memory_retype(mem, HL_OBJ_MEMORY, 12, pages, first))
-		return 0;
+	hl_cptr_t first = mem;
+	if (pages > 1) { /* a one-page BAR (AHCI's ABAR) is its own piece */
+		first = rt_slot();
+		for (uint64_t i = 1; i < pages; i++)
+			rt_slot();
+		if (hl_memory_retype(mem, HL_OBJ_MEMORY, 12, pages, first))
+			return 0;
+	}
 	uint64_t va = DMA_VA - 0x100000000ull, n = 0;
 	for (; n < pages; n++) {
 		hl_cptr_t f = rt_slot();
