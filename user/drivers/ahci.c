@@ -184,60 +184,78 @@ int ahci_port_recover(struct ahci_port *p, const char *why)
 	return BLKDEV_OK;
 }
 
+/* Put slot s back at the front of the pending queue, as a non-queued command. */
+static void requeue(struct ahci_port *p, unsigned s, unsigned at)
+{
+	struct ahci_cmd *c = &p->cmd[s];
+
+	p->issued_ncq &= ~(1u << s), p->issued_nonq &= ~(1u << s);
+	c->ncq = false, c->state = AHCI_PENDING;
+	(void)prepare(p, s, c->req); /* it was valid: the same table, non-queued */
+	memmove(p->fifo + at + 1, p->fifo + at, p->nfifo - at);
+	p->fifo[at] = (uint8_t)s;
+	p->nfifo++;
+}
+
+static const char *op_name(const struct blkdev_req *r)
+{
+	return r->op == BLKDEV_WRITE ? "write" : r->op == BLKDEV_READ ? "read" : "flush";
+}
+
 /*
- * A task-file error (§6.2.2.1): stop the port, clear the error, reset the
- * link if the device is still busy, start again. A non-queued command is
- * alone in flight, so it is the one that failed. After an NCQ error the
- * device has aborted every queued command and which tag failed is not
- * known here: each is issued again without NCQ (reads and writes can be
- * repeated), one at a time, and gets its own status. Returns the requests
- * completed (failed) here.
+ * A task-file error (§6.2.2.1): stop the port, clear the error, start
+ * again. A non-queued command is alone in flight, so it is the one that
+ * failed if the status register says ERR or DF; without either the
+ * report names no failure and the command is issued again (at most
+ * AHCI_MAX_RETRIES times). After an NCQ error the device has aborted every
+ * queued command and which tag failed is not known here (no READ LOG EXT
+ * page 10h): the port is reset (COMRESET, which also ends whatever the
+ * device still had in progress) and each is issued again without NCQ
+ * (reads and writes can be repeated), one at a time, getting its own
+ * status. Returns the requests completed (failed) here.
  */
 static int task_file_error(struct ahci_port *p)
 {
 	uint32_t tfd = rd(p->regs, AHCI_PX_TFD);
+	bool failed_status = tfd & (ATA_STS_ERR | ATA_STS_DF);
 	unsigned failed = 0, retried = 0;
 
 	p->errors++;
 	port_stop(p, false);
 	wr(p->regs, AHCI_PX_SERR, ~0u);
 	wr(p->regs, AHCI_PX_IS, ~0u);
-	if ((rd(p->regs, AHCI_PX_TFD) & (ATA_STS_BSY | ATA_STS_DRQ)) && !port_comreset(p)) {
-		ahci_port_recover(p, "device busy after a task-file error");
+	if ((p->issued_ncq || (rd(p->regs, AHCI_PX_TFD) & (ATA_STS_BSY | ATA_STS_DRQ))) &&
+	    !port_comreset(p)) {
+		ahci_port_recover(p, "device not ready after a task-file error");
 		return 0;
 	}
 	for (unsigned s = 0; s < p->nslots; s++) {
 		uint32_t bit = 1u << s;
-		if (p->issued_nonq & bit) {
-			struct blkdev_req *r = p->cmd[s].req;
-			LOG(p->hba, "ahci: port %u: task-file error, status 0x%02x error 0x%02x, on %s "
-			            "of %u blocks at %lu\n",
-			    p->no, tfd & 0xff, (tfd >> 8) & 0xff,
-			    r->op == BLKDEV_WRITE  ? "write"
-			    : r->op == BLKDEV_READ ? "read"
-			                           : "flush",
-			    r->nblocks, (unsigned long)r->lba);
-			complete(p, s, BLKDEV_E_IO);
-			failed++;
+		struct ahci_cmd *c = &p->cmd[s];
+		if (!(p->issued_nonq & bit))
+			continue;
+		if (!failed_status && c->retries < AHCI_MAX_RETRIES) {
+			c->retries++;
+			requeue(p, s, 0);
+			retried++;
+			continue;
 		}
+		LOG(p->hba, "ahci: port %u: task-file error, status 0x%02x error 0x%02x, on %s of %u "
+		            "blocks at %lu\n",
+		    p->no, tfd & 0xff, (tfd >> 8) & 0xff, op_name(c->req), c->req->nblocks,
+		    (unsigned long)c->req->lba);
+		complete(p, s, BLKDEV_E_IO);
+		failed++;
 	}
 	if (p->issued_ncq) {
-		uint8_t again[AHCI_SLOTS];
 		unsigned n = 0;
 		for (unsigned s = 0; s < p->nslots; s++)
-			if (p->issued_ncq & (1u << s)) {
-				struct ahci_cmd *c = &p->cmd[s];
-				c->ncq = false, c->state = AHCI_PENDING;
-				(void)prepare(p, s, c->req); /* it was valid: the same table, non-queued */
-				again[n++] = (uint8_t)s;
-			}
-		p->issued_ncq = 0;
-		memmove(p->fifo + n, p->fifo, p->nfifo);
-		memcpy(p->fifo, again, n);
-		p->nfifo += n, retried = n;
-		LOG(p->hba, "ahci: port %u: NCQ error, status 0x%02x error 0x%02x; %u queued commands "
-		            "issued again one at a time\n",
-		    p->no, tfd & 0xff, (tfd >> 8) & 0xff, retried);
+			if (p->issued_ncq & (1u << s))
+				requeue(p, s, n++);
+		retried += n;
+		LOG(p->hba, "ahci: port %u: NCQ error, status 0x%02x error 0x%02x; port reset, %u "
+		            "queued commands issued again one at a time\n",
+		    p->no, tfd & 0xff, (tfd >> 8) & 0xff, n);
 	}
 	port_go(p);
 	return (int)failed;
@@ -468,7 +486,7 @@ static int ahci_submit(struct blkdev *d, unsigned q, struct blkdev_req *r)
 	c->ncq = p->ncq && (r->op == BLKDEV_READ || r->op == BLKDEV_WRITE);
 	if ((err = prepare(p, s, r)))
 		return err;
-	c->req = r, c->state = AHCI_PENDING;
+	c->req = r, c->state = AHCI_PENDING, c->retries = 0;
 	p->fifo[p->nfifo++] = (uint8_t)s;
 	p->inflight++;
 	kick(p);

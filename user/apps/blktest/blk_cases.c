@@ -89,7 +89,7 @@ void bt_largest_requests(struct blkdev *d)
 	big.va = va;
 	for (int k = 0; k < 2 && !err; k++) {
 		uint64_t lba = k ? d->nblocks - n : (d->nblocks - n) / 3;
-		uint32_t off = k ? bs : 0;
+		uint32_t off = k ? 512 : 0; /* mid-page, also for 4 KiB blocks */
 		big.req.lba = lba, big.req.nblocks = n, big.req.offset = off;
 		bt_fill(&big, bs,
 		        bt.seed); /* the pattern again: written through the list, read back */

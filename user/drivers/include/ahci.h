@@ -64,7 +64,9 @@ struct ahci_cmd {
 	uint64_t tbl_pa;
 	uint8_t state; /* enum ahci_cmd_state */
 	bool ncq;      /* issued (or to be) as an NCQ command */
+	uint8_t retries; /* issued again after an error report that named no failure */
 };
+#define AHCI_MAX_RETRIES 3
 
 struct ahci_hba;
 
