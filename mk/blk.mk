@@ -73,7 +73,7 @@ $(BLK_UNIT_BIN): $(BLK_UNIT_SRCS) $(BLK_DRV_SRCS) $(BLK_HDRS) $(wildcard tests/h
 	$(HOST_CC) $(HOST_CFLAGS) -Wno-unused-parameter $(HOST_SAN) $(BLK_INC) $(BLK_UNIT_SRCS) $(BLK_DRV_SRCS) -o $@
 
 # ---- fuzzing: completion entries and Identify data are bytes the device writes ----
-BLK_FUZZ_TARGETS := nvme_cqe nvme_identify
+BLK_FUZZ_TARGETS := nvme_cqe nvme_identify ahci vblk
 BLK_FUZZ_BINS := $(BLK_FUZZ_TARGETS:%=$(BLK_B)/fuzz/fuzz-%)
 BLK_FUZZ_TEST_SECONDS ?= 4
 $(BLK_B)/fuzz/fuzz-nvme_cqe: tests/fuzz/drivers/nvme_cqe_fuzz.c $(BLK_DRV_SRCS) $(BLK_HDRS)
@@ -83,6 +83,12 @@ $(BLK_B)/fuzz/fuzz-nvme_identify: tests/fuzz/drivers/nvme_identify_fuzz.c tests/
 		tests/host/drivers/nvme_fake.h $(BLK_DRV_SRCS) $(BLK_HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(BLK_INC) -Itests/host/drivers $< tests/host/drivers/nvme_fake.c $(BLK_DRV_SRCS) -o $@
+$(BLK_B)/fuzz/fuzz-ahci: tests/fuzz/drivers/ahci_fuzz.c user/drivers/ahci_parse.c $(BLK_HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(BLK_INC) $< user/drivers/ahci_parse.c -o $@
+$(BLK_B)/fuzz/fuzz-vblk: tests/fuzz/drivers/vblk_fuzz.c user/drivers/virtio_blk_queue.c user/drivers/virtq.c $(BLK_HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(BLK_INC) $< user/drivers/virtio_blk_queue.c user/drivers/virtq.c -o $@
 # Each target for $(1) seconds from an empty corpus under build/; TAP lines to $(2).
 define blk_fuzz_run
 	@mkdir -p $(BLK_B)/fuzz/work
