@@ -1,12 +1,15 @@
-# Block drivers (user/drivers: the blkdev interface and NVMe), the ring-3
-# test program blktest and its tests. See docs/drivers.md, "Block".
+# Block drivers (user/drivers: the blkdev interface, NVMe, AHCI, virtio-blk),
+# the ring-3 test program blktest and its tests. See docs/drivers.md, "Block".
 #
-#   test-blk-unit      host unit tests of the NVMe driver (ASan+UBSan) and a
-#                      short run of each fuzz target (completions, Identify data)
+#   test-blk-unit      host unit tests of the block drivers (ASan+UBSan) and a
+#                      short run of each fuzz target (NVMe completions and
+#                      Identify data, AHCI IDENTIFY and completion masks,
+#                      virtio-blk used rings and status bytes)
 #   fuzz-blk           the fuzz targets for FUZZ_SECONDS each
-#   bench-blk          instructions per 4 KiB read at queue depth 1 and 32
-#   test-drivers-blk   blktest under QEMU on an emulated NVMe disk, polled and
-#                      interrupt mode, image checked from the host, kill -9 after a flush
+#   bench-blk          instructions per 4 KiB read at queue depth 1 and 32, per driver
+#   test-drivers-blk   blktest under QEMU on emulated NVMe, AHCI and virtio-blk
+#                      disks, polled and interrupt mode, VT-d, image checked
+#                      from the host, kill -9 after a flush
 
 BLK_INC := -Iuser/drivers -Iuser/drivers/include
 # Platform-free driver code (host-tested) and the parts that call Hallows
