@@ -5,7 +5,6 @@
  */
 #include "ahci.h"
 
-
 #define LOG(h, ...) (h)->env->log((h)->env->ctx, __VA_ARGS__)
 
 #define AHCI_STOP_US     500000  /* PxCMD.CR / FR to clear (§10.1.2: 500 ms) */
@@ -13,8 +12,7 @@
 #define AHCI_LINK_US     100000  /* PxSSTS.DET to reach 3 after COMRESET */
 #define AHCI_READY_US    2000000 /* BSY and DRQ to clear after COMRESET */
 #define AHCI_IDENTIFY_US 2000000
-#define AHCI_PX_IE_USED                                                                            \
-	(AHCI_PX_IS_DONE | AHCI_PX_IS_TFES | AHCI_PX_IS_FATAL)
+#define AHCI_PX_IE_USED  (AHCI_PX_IS_DONE | AHCI_PX_IS_TFES | AHCI_PX_IS_FATAL)
 
 static inline uint32_t rd(volatile uint8_t *base, uint32_t off)
 {
@@ -149,6 +147,8 @@ static void complete(struct ahci_port *p, unsigned s, int status)
 	p->issued_ncq &= ~(1u << s), p->issued_nonq &= ~(1u << s);
 	c->req = 0, c->state = AHCI_FREE;
 	p->inflight--;
+	if (!r)
+		return; /* never: a slot in use has its request */
 	r->status = status;
 	if (r->done)
 		r->done(r);
@@ -170,8 +170,9 @@ static unsigned fail_all(struct ahci_port *p, int status)
 
 int ahci_port_recover(struct ahci_port *p, const char *why)
 {
-	bool stopped = port_stop(p, false); /* FIS receive stays on: the device's first D2H FIS after
-	                                       the COMRESET (its signature and status) must land */
+	bool stopped =
+	    port_stop(p, false); /* FIS receive stays on: the device's first D2H FIS after
+	                            the COMRESET (its signature and status) must land */
 	bool ready = port_comreset(p);
 	unsigned failed = fail_all(p, BLKDEV_E_ABORTED);
 
@@ -218,7 +219,7 @@ static int task_file_error(struct ahci_port *p)
 {
 	uint32_t tfd = rd(p->regs, AHCI_PX_TFD);
 	bool failed_status = tfd & (ATA_STS_ERR | ATA_STS_DF);
-	unsigned failed = 0, retried = 0;
+	unsigned failed = 0;
 
 	p->errors++;
 	port_stop(p, false);
@@ -237,11 +238,11 @@ static int task_file_error(struct ahci_port *p)
 		if (!failed_status && c->retries < AHCI_MAX_RETRIES) {
 			c->retries++;
 			requeue(p, s, 0);
-			retried++;
 			continue;
 		}
-		LOG(p->hba, "ahci: port %u: task-file error, status 0x%02x error 0x%02x, on %s of %u "
-		            "blocks at %lu\n",
+		LOG(p->hba,
+		    "ahci: port %u: task-file error, status 0x%02x error 0x%02x, on %s of %u "
+		    "blocks at %lu\n",
 		    p->no, tfd & 0xff, (tfd >> 8) & 0xff, op_name(c->req), c->req->nblocks,
 		    (unsigned long)c->req->lba);
 		complete(p, s, BLKDEV_E_IO);
@@ -252,9 +253,9 @@ static int task_file_error(struct ahci_port *p)
 		for (unsigned s = 0; s < p->nslots; s++)
 			if (p->issued_ncq & (1u << s))
 				requeue(p, s, n++);
-		retried += n;
-		LOG(p->hba, "ahci: port %u: NCQ error, status 0x%02x error 0x%02x; port reset, %u "
-		            "queued commands issued again one at a time\n",
+		LOG(p->hba,
+		    "ahci: port %u: NCQ error, status 0x%02x error 0x%02x; port reset, %u "
+		    "queued commands issued again one at a time\n",
 		    p->no, tfd & 0xff, (tfd >> 8) & 0xff, n);
 	}
 	port_go(p);
@@ -268,7 +269,8 @@ static int reap(struct ahci_port *p, unsigned max)
 	const char *bad;
 
 	if (is) {
-		wr(p->regs, AHCI_PX_IS, is); /* before reading PxCI: a later completion raises it again */
+		wr(p->regs, AHCI_PX_IS,
+		   is); /* before reading PxCI: a later completion raises it again */
 		if (p->hba->mode == BLKDEV_INTERRUPT)
 			wr(p->hba->regs, AHCI_IS, 1u << p->no);
 	}
@@ -311,8 +313,8 @@ static int identify(struct ahci_port *p)
 	uint32_t tfd = rd(p->regs, AHCI_PX_TFD), is = rd(p->regs, AHCI_PX_IS);
 	if ((rd(p->regs, AHCI_PX_CI) & 1) || (is & (AHCI_PX_IS_TFES | AHCI_PX_IS_FATAL)) ||
 	    (tfd & ATA_STS_ERR)) {
-		LOG(h, "ahci: port %u: IDENTIFY DEVICE failed (status 0x%02x error 0x%02x)\n", p->no,
-		    tfd & 0xff, (tfd >> 8) & 0xff);
+		LOG(h, "ahci: port %u: IDENTIFY DEVICE failed (status 0x%02x error 0x%02x)\n",
+		    p->no, tfd & 0xff, (tfd >> 8) & 0xff);
 		port_stop(p, false);
 		return BLKDEV_E_IO;
 	}
@@ -354,7 +356,8 @@ static int port_init(struct ahci_hba *h, struct ahci_port *p, unsigned no)
 	wr(p->regs, AHCI_PX_SERR, ~0u);
 	wr(p->regs, AHCI_PX_IS, ~0u);
 	if (h->cap & AHCI_CAP_SSS)
-		wr(p->regs, AHCI_PX_CMD, rd(p->regs, AHCI_PX_CMD) | AHCI_PX_CMD_SUD | AHCI_PX_CMD_POD);
+		wr(p->regs, AHCI_PX_CMD,
+		   rd(p->regs, AHCI_PX_CMD) | AHCI_PX_CMD_SUD | AHCI_PX_CMD_POD);
 	if (!port_comreset(p))
 		return 0; /* nothing attached, or it never became ready */
 	uint32_t sig = rd(p->regs, AHCI_PX_SIG);
@@ -383,7 +386,8 @@ static int port_init(struct ahci_hba *h, struct ahci_port *p, unsigned no)
 		p->nslots = p->id.qdepth;
 	struct blkdev *d = &p->dev;
 	d->ops = &ahci_blkdev_ops, d->priv = p;
-	d->name[0] = 's', d->name[1] = 'd', d->name[2] = (char)('a' + (h->nports % 26)), d->name[3] = 0;
+	d->name[0] = 's', d->name[1] = 'd', d->name[2] = (char)('a' + (h->nports % 26)),
+	d->name[3] = 0;
 	d->nblocks = p->id.sectors, d->block_size = p->id.sector_size;
 	uint32_t by_prdt = (AHCI_PRDT_MAX - 1) * BLKDEV_PAGE / d->block_size;
 	uint32_t by_cmd = p->id.lba48 ? 65535 : 256;
@@ -397,8 +401,13 @@ static int port_init(struct ahci_hba *h, struct ahci_port *p, unsigned no)
 	    "%s, %u slots, write cache %s, flush%s, up to %u blocks per request, mode %s\n",
 	    no, d->name, p->id.model, p->id.serial, p->id.firmware, (unsigned long)d->nblocks,
 	    d->block_size, (unsigned long)(d->nblocks * d->block_size >> 20),
-	    p->ncq ? "NCQ" : p->id.lba48 ? "no NCQ: DMA EXT" : "no NCQ: DMA (28-bit)", p->nslots,
-	    p->id.wcache ? "on" : "off", p->id.flush_ext ? " cache ext" : p->id.flush ? " cache" : " none",
+	    p->ncq        ? "NCQ"
+	    : p->id.lba48 ? "no NCQ: DMA EXT"
+	                  : "no NCQ: DMA (28-bit)",
+	    p->nslots, p->id.wcache ? "on" : "off",
+	    p->id.flush_ext ? " cache ext"
+	    : p->id.flush   ? " cache"
+	                    : " none",
 	    d->max_blocks, h->mode == BLKDEV_INTERRUPT ? "interrupt (MSI)" : "polled");
 	return 1;
 }
@@ -425,8 +434,8 @@ int ahci_start(struct ahci_hba *h, volatile void *regs, size_t regs_len,
 	}
 	if (!(h->scratch = env->dma_page(env->ctx, &h->scratch_pa)))
 		return BLKDEV_E_NOMEM;
-	LOG(h, "ahci: AHCI %x.%x, %u ports (implemented %08x), %u command slots%s%s\n",
-	    h->vs >> 16, (h->vs >> 8) & 0xff, AHCI_CAP_NP(h->cap), h->pi, AHCI_CAP_NCS(h->cap),
+	LOG(h, "ahci: AHCI %x.%x, %u ports (implemented %08x), %u command slots%s%s\n", h->vs >> 16,
+	    (h->vs >> 8) & 0xff, AHCI_CAP_NP(h->cap), h->pi, AHCI_CAP_NCS(h->cap),
 	    h->cap & AHCI_CAP_SNCQ ? ", NCQ" : "", h->cap & AHCI_CAP_S64A ? ", 64-bit DMA" : "");
 	if (mode == BLKDEV_INTERRUPT) {
 		int err = env->irq_bind(env->ctx, 0, 0);
@@ -445,7 +454,8 @@ int ahci_start(struct ahci_hba *h, volatile void *regs, size_t regs_len,
 		if (r == 1)
 			h->nports++;
 		else
-			__builtin_memset(p, 0, sizeof(*p)); /* its pages are lost: a few per empty port */
+			__builtin_memset(p, 0,
+			                 sizeof(*p)); /* its pages are lost: a few per empty port */
 	}
 	if (mode == BLKDEV_INTERRUPT) {
 		wr(h->regs, AHCI_IS, ~0u);

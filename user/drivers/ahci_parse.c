@@ -45,7 +45,8 @@ const char *ahci_parse_identify(const uint16_t w[256], struct ahci_identify *id)
 	id->wcache = c1 != 0xffff && (c1 & (1u << 5)) && e1 != 0xffff && (e1 & (1u << 5));
 	if (id->lba48) {
 		id->sectors = (uint64_t)w[ATA_ID_LBA48] | (uint64_t)w[ATA_ID_LBA48 + 1] << 16 |
-		              (uint64_t)w[ATA_ID_LBA48 + 2] << 32 | (uint64_t)w[ATA_ID_LBA48 + 3] << 48;
+		              (uint64_t)w[ATA_ID_LBA48 + 2] << 32 |
+		              (uint64_t)w[ATA_ID_LBA48 + 3] << 48;
 		if (id->sectors >> 48)
 			return "48-bit capacity above 2^48 sectors";
 	} else {
@@ -58,7 +59,8 @@ const char *ahci_parse_identify(const uint16_t w[256], struct ahci_identify *id)
 	id->sector_size = 512;
 	uint16_t ss = w[ATA_ID_SECTOR_SIZE];
 	if ((ss & 0xc000) == 0x4000 && (ss & (1u << 12))) {
-		uint32_t words = (uint32_t)w[ATA_ID_LOGICAL_SZ] | (uint32_t)w[ATA_ID_LOGICAL_SZ + 1] << 16;
+		uint32_t words = (uint32_t)w[ATA_ID_LOGICAL_SZ] | (uint32_t)w[ATA_ID_LOGICAL_SZ + 1]
+		                                                      << 16;
 		if (words < 256 || words > 2048 || (words & (words - 1)))
 			return "logical sector size not a power of two in 512..4096 bytes";
 		id->sector_size = words * 2;
@@ -117,7 +119,8 @@ void ahci_fis_build(uint8_t fis[20], uint8_t op, bool ncq, bool lba48, bool flus
 		fis[12] = (uint8_t)nblocks; /* 256 is 0 */
 		return;
 	}
-	fis[8] = (uint8_t)(lba >> 24), fis[9] = (uint8_t)(lba >> 32), fis[10] = (uint8_t)(lba >> 40);
+	fis[8] = (uint8_t)(lba >> 24), fis[9] = (uint8_t)(lba >> 32),
+	fis[10] = (uint8_t)(lba >> 40);
 }
 
 unsigned ahci_prdt_build(volatile struct ahci_prd *prdt, unsigned max, const uint64_t *pages,

@@ -13,59 +13,59 @@
 #define AHCI_IS         0x08
 #define AHCI_PI         0x0c
 #define AHCI_VS         0x10
-#define AHCI_CAP_NP(c)  (((c) & 31u) + 1)         /* ports */
-#define AHCI_CAP_NCS(c) ((((c) >> 8) & 31u) + 1)  /* command slots per port */
-#define AHCI_CAP_SSS    (1u << 27)                /* staggered spin-up */
-#define AHCI_CAP_SNCQ   (1u << 30)                /* native command queuing */
-#define AHCI_CAP_S64A   (1u << 31)                /* 64-bit addressing */
-#define AHCI_GHC_HR     (1u << 0)                 /* HBA reset */
-#define AHCI_GHC_IE     (1u << 1)                 /* interrupt enable */
-#define AHCI_GHC_AE     (1u << 31)                /* AHCI enable */
+#define AHCI_CAP_NP(c)  (((c)&31u) + 1)          /* ports */
+#define AHCI_CAP_NCS(c) ((((c) >> 8) & 31u) + 1) /* command slots per port */
+#define AHCI_CAP_SSS    (1u << 27)               /* staggered spin-up */
+#define AHCI_CAP_SNCQ   (1u << 30)               /* native command queuing */
+#define AHCI_CAP_S64A   (1u << 31)               /* 64-bit addressing */
+#define AHCI_GHC_HR     (1u << 0)                /* HBA reset */
+#define AHCI_GHC_IE     (1u << 1)                /* interrupt enable */
+#define AHCI_GHC_AE     (1u << 31)               /* AHCI enable */
 
 /* AHCI §3.3 Port registers at 0x100 + port * 0x80 */
-#define AHCI_PORT(n)   (0x100u + (n) * 0x80u)
-#define AHCI_PX_CLB    0x00
-#define AHCI_PX_CLBU   0x04
-#define AHCI_PX_FB     0x08
-#define AHCI_PX_FBU    0x0c
-#define AHCI_PX_IS     0x10
-#define AHCI_PX_IE     0x14
-#define AHCI_PX_CMD    0x18
-#define AHCI_PX_TFD    0x20
-#define AHCI_PX_SIG    0x24
-#define AHCI_PX_SSTS   0x28
-#define AHCI_PX_SCTL   0x2c
-#define AHCI_PX_SERR   0x30
-#define AHCI_PX_SACT   0x34
-#define AHCI_PX_CI     0x38
-#define AHCI_PX_CMD_ST  (1u << 0)
-#define AHCI_PX_CMD_SUD (1u << 1)
-#define AHCI_PX_CMD_POD (1u << 2)
-#define AHCI_PX_CMD_FRE (1u << 4)
-#define AHCI_PX_CMD_FR  (1u << 14)
-#define AHCI_PX_CMD_CR  (1u << 15)
+#define AHCI_PORT(n)       (0x100u + (n)*0x80u)
+#define AHCI_PX_CLB        0x00
+#define AHCI_PX_CLBU       0x04
+#define AHCI_PX_FB         0x08
+#define AHCI_PX_FBU        0x0c
+#define AHCI_PX_IS         0x10
+#define AHCI_PX_IE         0x14
+#define AHCI_PX_CMD        0x18
+#define AHCI_PX_TFD        0x20
+#define AHCI_PX_SIG        0x24
+#define AHCI_PX_SSTS       0x28
+#define AHCI_PX_SCTL       0x2c
+#define AHCI_PX_SERR       0x30
+#define AHCI_PX_SACT       0x34
+#define AHCI_PX_CI         0x38
+#define AHCI_PX_CMD_ST     (1u << 0)
+#define AHCI_PX_CMD_SUD    (1u << 1)
+#define AHCI_PX_CMD_POD    (1u << 2)
+#define AHCI_PX_CMD_FRE    (1u << 4)
+#define AHCI_PX_CMD_FR     (1u << 14)
+#define AHCI_PX_CMD_CR     (1u << 15)
 #define AHCI_PX_CMD_CCS(c) (((c) >> 8) & 31u)
 /* §3.3.5 PxIS bits */
-#define AHCI_PX_IS_DHRS (1u << 0)  /* D2H register FIS */
-#define AHCI_PX_IS_PSS  (1u << 1)  /* PIO setup FIS */
-#define AHCI_PX_IS_DSS  (1u << 2)  /* DMA setup FIS */
-#define AHCI_PX_IS_SDBS (1u << 3)  /* set device bits FIS (NCQ completions) */
-#define AHCI_PX_IS_DPS  (1u << 5)  /* descriptor processed */
-#define AHCI_PX_IS_IFS  (1u << 27) /* interface fatal error */
-#define AHCI_PX_IS_HBDS (1u << 28) /* host bus data error */
-#define AHCI_PX_IS_HBFS (1u << 29) /* host bus fatal error */
-#define AHCI_PX_IS_TFES (1u << 30) /* task file error */
+#define AHCI_PX_IS_DHRS  (1u << 0)  /* D2H register FIS */
+#define AHCI_PX_IS_PSS   (1u << 1)  /* PIO setup FIS */
+#define AHCI_PX_IS_DSS   (1u << 2)  /* DMA setup FIS */
+#define AHCI_PX_IS_SDBS  (1u << 3)  /* set device bits FIS (NCQ completions) */
+#define AHCI_PX_IS_DPS   (1u << 5)  /* descriptor processed */
+#define AHCI_PX_IS_IFS   (1u << 27) /* interface fatal error */
+#define AHCI_PX_IS_HBDS  (1u << 28) /* host bus data error */
+#define AHCI_PX_IS_HBFS  (1u << 29) /* host bus fatal error */
+#define AHCI_PX_IS_TFES  (1u << 30) /* task file error */
 #define AHCI_PX_IS_FATAL (AHCI_PX_IS_IFS | AHCI_PX_IS_HBDS | AHCI_PX_IS_HBFS)
-#define AHCI_PX_IS_DONE (AHCI_PX_IS_DHRS | AHCI_PX_IS_PSS | AHCI_PX_IS_DSS | AHCI_PX_IS_SDBS)
+#define AHCI_PX_IS_DONE  (AHCI_PX_IS_DHRS | AHCI_PX_IS_PSS | AHCI_PX_IS_DSS | AHCI_PX_IS_SDBS)
 /* §3.3.8 PxTFD: the ATA status (bits 7:0) and error (15:8) registers */
-#define ATA_STS_ERR 0x01
-#define ATA_STS_DRQ 0x08
-#define ATA_STS_DF  0x20
-#define ATA_STS_BSY 0x80
+#define ATA_STS_ERR  0x01
+#define ATA_STS_DRQ  0x08
+#define ATA_STS_DF   0x20
+#define ATA_STS_BSY  0x80
 #define ATA_ERR_ABRT 0x04
 #define ATA_ERR_IDNF 0x10
 /* §3.3.10 PxSSTS.DET, §3.3.11 PxSCTL.DET */
-#define AHCI_SSTS_DET(s)    ((s) & 15u)
+#define AHCI_SSTS_DET(s)    ((s)&15u)
 #define AHCI_SSTS_DET_PHY   3 /* device present, phy communication established */
 #define AHCI_SCTL_DET_RESET 1 /* COMRESET */
 #define AHCI_SIG_ATA        0x00000101u
@@ -86,9 +86,9 @@ _Static_assert(sizeof(struct ahci_cmd_hdr) == 32, "AHCI command header (§4.2.2)
 /* §4.2.3 Command table: CFIS at 0, ATAPI command at 0x40, PRDT from 0x80 (16 bytes an entry) */
 #define AHCI_TBL_PRDT 0x80
 struct ahci_prd {
-	uint64_t dba;  /* data base address, word aligned */
+	uint64_t dba; /* data base address, word aligned */
 	uint32_t reserved;
-	uint32_t dbc;  /* byte count - 1 (bit 0 set: even counts only), bit 31 interrupt */
+	uint32_t dbc; /* byte count - 1 (bit 0 set: even counts only), bit 31 interrupt */
 };
 _Static_assert(sizeof(struct ahci_prd) == 16, "AHCI PRD entry (§4.2.3.3)");
 
@@ -100,16 +100,16 @@ _Static_assert(sizeof(struct ahci_prd) == 16, "AHCI PRD entry (§4.2.3.3)");
 #define FIS_H2D_C    0x80 /* the FIS carries a command */
 
 /* ACS-3 commands */
-#define ATA_CMD_READ_DMA          0xc8
-#define ATA_CMD_WRITE_DMA         0xca
-#define ATA_CMD_READ_DMA_EXT      0x25
-#define ATA_CMD_WRITE_DMA_EXT     0x35
-#define ATA_CMD_READ_FPDMA        0x60
-#define ATA_CMD_WRITE_FPDMA       0x61
-#define ATA_CMD_FLUSH_CACHE       0xe7
-#define ATA_CMD_FLUSH_CACHE_EXT   0xea
-#define ATA_CMD_IDENTIFY          0xec
-#define ATA_DEV_LBA               0x40
+#define ATA_CMD_READ_DMA        0xc8
+#define ATA_CMD_WRITE_DMA       0xca
+#define ATA_CMD_READ_DMA_EXT    0x25
+#define ATA_CMD_WRITE_DMA_EXT   0x35
+#define ATA_CMD_READ_FPDMA      0x60
+#define ATA_CMD_WRITE_FPDMA     0x61
+#define ATA_CMD_FLUSH_CACHE     0xe7
+#define ATA_CMD_FLUSH_CACHE_EXT 0xea
+#define ATA_CMD_IDENTIFY        0xec
+#define ATA_DEV_LBA             0x40
 
 /* ACS-3 §7.12.7 IDENTIFY DEVICE data: word indices */
 #define ATA_ID_CONFIG      0   /* bit 15 clear: ATA device */

@@ -51,8 +51,8 @@ static int queue_setup(struct virtio_blk *vb, unsigned i)
 	while (size > max)
 		size /= 2;
 	for (int p = 0; p < 3; p++) {
-		if (!vb->ring[i][p] && !(vb->ring[i][p] = vb->env->dma_page(vb->env->ctx,
-		                                                             &vb->ring_pa[i][p])))
+		if (!vb->ring[i][p] &&
+		    !(vb->ring[i][p] = vb->env->dma_page(vb->env->ctx, &vb->ring_pa[i][p])))
 			return BLKDEV_E_NOMEM;
 		memset(vb->ring[i][p], 0, BLKDEV_PAGE);
 	}
@@ -170,7 +170,8 @@ int virtio_blk_start(struct virtio_blk *vb, hl_cptr_t dev, uint16_t bdf,
 	           (vb->geo.flush ? BLKDEV_HAS_VOLATILE_CACHE : 0);
 	d->mode = (uint8_t)mode;
 	LOG(vb,
-	    "virtio-blk: %02x:%02x.%x 1af4:%04x virtio-blk (virtio 1.x modern PCI), %lu blocks of %u "
+	    "virtio-blk: %02x:%02x.%x 1af4:%04x virtio-blk (virtio 1.x modern PCI), %lu blocks of "
+	    "%u "
 	    "bytes (%lu MiB)%s, up to %u blocks per request, %u queue%s of %u requests (%s), "
 	    "mode %s%s%s\n",
 	    bdf >> 8, (bdf >> 3) & 31, bdf & 7, vb->device_id, (unsigned long)d->nblocks,

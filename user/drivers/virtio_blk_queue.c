@@ -82,7 +82,8 @@ static unsigned build(struct vblk_queue *vq, struct vblk_slot *s, const struct b
 		h->type = VIRTIO_BLK_T_FLUSH, h->sector = 0;
 		break;
 	case BLKDEV_WRITE_ZEROES: {
-		volatile struct virtio_blk_wz *z = (volatile struct virtio_blk_wz *)(s->va + VBLK_SLOT_WZ);
+		volatile struct virtio_blk_wz *z =
+		    (volatile struct virtio_blk_wz *)(s->va + VBLK_SLOT_WZ);
 		h->type = VIRTIO_BLK_T_WRITE_ZEROES, h->sector = 0;
 		z->sector = r->lba * (vq->block_size / 512);
 		z->num_sectors = r->nblocks * (vq->block_size / 512);
@@ -125,8 +126,8 @@ int vblk_q_submit(struct vblk_queue *vq, struct blkdev_req *r)
 	if (!n)
 		return BLKDEV_E_INVAL;
 	if (vq->indirect) {
-		if (virtq_indirect_fill((volatile struct virtq_desc *)s->va, VBLK_MAX_SEGS + 2, segs, n,
-		                        &wlen))
+		if (virtq_indirect_fill((volatile struct virtq_desc *)s->va, VBLK_MAX_SEGS + 2,
+		                        segs, n, &wlen))
 			return BLKDEV_E_INVAL;
 		err = virtq_add_indirect(&vq->q, s->pa, n, wlen, s);
 	} else {
@@ -188,19 +189,22 @@ int vblk_q_reap(struct vblk_queue *vq, unsigned max)
 		if (got < 0)
 			return broken(vq, virtq_fault_str(vq->q.fault));
 		struct vblk_slot *s = cookie;
-		/* virtq hands back only cookies it was given, but check: a slot of ours, in flight */
+		/* virtq hands back only cookies it was given, but check: a slot of ours, in flight
+		 */
 		if (s < vq->slot || s >= vq->slot + vq->depth || !s->req)
 			return broken(vq, "completion for a request not in flight");
 		uint8_t st = s->va[VBLK_SLOT_STATUS]; /* read once */
 		int err = vblk_status_to_err(st, s->req->op);
 		if (err > 0) {
-			static const char hex[] = "0123456789abcdef";
-			const char *m = "status byte not OK, IOERR or UNSUPP: 0x";
-			unsigned i = 0;
-			for (; m[i] && i < sizeof(vq->fault_buf) - 3; i++)
-				vq->fault_buf[i] = m[i];
-			vq->fault_buf[i++] = hex[st >> 4], vq->fault_buf[i++] = hex[st & 15];
-			vq->fault_buf[i] = 0;
+			static const char hex[] = "0123456789abcdef",
+			                  msg[] = "status byte not OK, IOERR or UNSUPP: 0x";
+			_Static_assert(sizeof(msg) + 2 <= sizeof(vq->fault_buf),
+			               "the message fits");
+			for (unsigned i = 0; i < sizeof(msg) - 1; i++)
+				vq->fault_buf[i] = msg[i];
+			vq->fault_buf[sizeof(msg) - 1] = hex[st >> 4];
+			vq->fault_buf[sizeof(msg)] = hex[st & 15];
+			vq->fault_buf[sizeof(msg) + 1] = 0;
 			complete(vq, s, BLKDEV_E_DEVICE);
 			return broken(vq, vq->fault_buf);
 		}

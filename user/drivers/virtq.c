@@ -86,15 +86,16 @@ int virtq_add(struct virtq *q, const struct virtq_seg *segs, unsigned n, void *c
 	return VIRTQ_OK;
 }
 
-int virtq_indirect_fill(volatile struct virtq_desc *table, unsigned max, const struct virtq_seg *segs,
-                        unsigned n, uint32_t *wlen)
+int virtq_indirect_fill(volatile struct virtq_desc *table, unsigned max,
+                        const struct virtq_seg *segs, unsigned n, uint32_t *wlen)
 {
 	uint32_t w = 0;
 
 	if (n == 0 || n > max)
 		return VIRTQ_ERR_INVALID;
 	for (unsigned i = 0; i < n; i++) {
-		if (segs[i].len == 0 || (i > 0 && segs[i - 1].device_writes && !segs[i].device_writes))
+		if (segs[i].len == 0 ||
+		    (i > 0 && segs[i - 1].device_writes && !segs[i].device_writes))
 			return VIRTQ_ERR_INVALID;
 		w += segs[i].device_writes ? segs[i].len : 0;
 	}

@@ -101,8 +101,9 @@ int virtq_add(struct virtq *q, const struct virtq_seg *segs, unsigned n, void *c
 int virtq_add_indirect(struct virtq *q, uint64_t table_pa, unsigned ndesc, uint32_t wlen,
                        void *cookie) __attribute__((warn_unused_result));
 /* Write segs as an indirect table (at most max entries); the device-writable bytes in *wlen. */
-int virtq_indirect_fill(volatile struct virtq_desc *table, unsigned max, const struct virtq_seg *segs,
-                        unsigned n, uint32_t *wlen) __attribute__((warn_unused_result));
+int virtq_indirect_fill(volatile struct virtq_desc *table, unsigned max,
+                        const struct virtq_seg *segs, unsigned n, uint32_t *wlen)
+    __attribute__((warn_unused_result));
 
 /* The descriptor the next virtq_add will use as its chain's head (a key for per-chain driver data).
  */

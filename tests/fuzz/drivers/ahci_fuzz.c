@@ -34,7 +34,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (id.sector_size < 512 || id.sector_size > 4096 ||
 		    (id.sector_size & (id.sector_size - 1)))
 			abort();
-		if (id.qdepth < 1 || id.qdepth > 32 || (id.ncq && !id.lba48) || (id.flush_ext && !id.lba48))
+		if (id.qdepth < 1 || id.qdepth > 32 || (id.ncq && !id.lba48) ||
+		    (id.flush_ext && !id.lba48))
 			abort();
 		check_string(id.model, sizeof(id.model));
 		check_string(id.serial, sizeof(id.serial));

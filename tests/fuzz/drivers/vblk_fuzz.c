@@ -46,7 +46,8 @@ static void config(const uint8_t *data, size_t size)
 	if (vblk_parse_config(&c, data[0] & 1, data[1] % 9, &g))
 		return;
 	if (g.nblocks == 0 || g.block_size < 512 || g.block_size > 4096 || g.max_segs == 0 ||
-	    g.max_segs > VBLK_MAX_SEGS || g.nqueues == 0 || (data[1] % 9 && g.nqueues > data[1] % 9))
+	    g.max_segs > VBLK_MAX_SEGS || g.nqueues == 0 ||
+	    (data[1] % 9 && g.nqueues > data[1] % 9))
 		abort();
 }
 
@@ -79,8 +80,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		pos += 3;
 		for (unsigned i = 0; i < nsub && nreq < 64; i++) {
 			struct freq *f = &req[nreq];
-			f->r = (struct blkdev_req){.op = (uint8_t)(i % 4), .lba = i, .nblocks = 1 + i % 9,
-			                           .pages = pages, .offset = (i % 8) * 512, .done = done,
+			f->r = (struct blkdev_req){.op = (uint8_t)(i % 4),
+			                           .lba = i,
+			                           .nblocks = 1 + i % 9,
+			                           .pages = pages,
+			                           .offset = (i % 8) * 512,
+			                           .done = done,
 			                           .user = f};
 			if (vblk_q_submit(&vq, &f->r))
 				break;

@@ -33,14 +33,17 @@ static void good_identify(uint16_t w[256], uint64_t sectors)
 	for (int i = 0; i < 4; i++)
 		w[ATA_ID_FIRMWARE + i] = 0x2020;
 	for (int i = 0; model[i]; i++)
-		w[ATA_ID_MODEL + i / 2] = (uint16_t)(i % 2 ? (w[ATA_ID_MODEL + i / 2] & 0xff00) | (uint8_t)model[i]
-		                                           : (w[ATA_ID_MODEL + i / 2] & 0xff) | (uint8_t)model[i] << 8);
+		w[ATA_ID_MODEL + i / 2] =
+		    (uint16_t)(i % 2 ? (w[ATA_ID_MODEL + i / 2] & 0xff00) | (uint8_t)model[i]
+		                     : (w[ATA_ID_MODEL + i / 2] & 0xff) | (uint8_t)model[i] << 8);
 	for (int i = 0; serial[i]; i++)
-		w[ATA_ID_SERIAL + i / 2] = (uint16_t)(i % 2 ? (w[ATA_ID_SERIAL + i / 2] & 0xff00) | (uint8_t)serial[i]
-		                                            : (w[ATA_ID_SERIAL + i / 2] & 0xff) | (uint8_t)serial[i] << 8);
+		w[ATA_ID_SERIAL + i / 2] =
+		    (uint16_t)(i % 2 ? (w[ATA_ID_SERIAL + i / 2] & 0xff00) | (uint8_t)serial[i]
+		                     : (w[ATA_ID_SERIAL + i / 2] & 0xff) | (uint8_t)serial[i] << 8);
 	for (int i = 0; fw[i]; i++)
-		w[ATA_ID_FIRMWARE + i / 2] = (uint16_t)(i % 2 ? (w[ATA_ID_FIRMWARE + i / 2] & 0xff00) | (uint8_t)fw[i]
-		                                              : (w[ATA_ID_FIRMWARE + i / 2] & 0xff) | (uint8_t)fw[i] << 8);
+		w[ATA_ID_FIRMWARE + i / 2] =
+		    (uint16_t)(i % 2 ? (w[ATA_ID_FIRMWARE + i / 2] & 0xff00) | (uint8_t)fw[i]
+		                     : (w[ATA_ID_FIRMWARE + i / 2] & 0xff) | (uint8_t)fw[i] << 8);
 }
 
 /* Set the integrity word so the 512 bytes sum to 0 (ACS-3 §7.12.7.88). */
@@ -61,10 +64,12 @@ NT_CASE(ahci_identify_of_a_sata_disk)
 
 	good_identify(w, 16384);
 	NT_EXPECT(!ahci_parse_identify(w, &id));
-	NT_EXPECT(id.sectors == 16384 && id.sector_size == 512 && id.lba48 && id.ncq && id.qdepth == 32);
+	NT_EXPECT(id.sectors == 16384 && id.sector_size == 512 && id.lba48 && id.ncq &&
+	          id.qdepth == 32);
 	NT_EXPECT(id.flush_ext && id.flush && id.wcache);
 	NT_EXPECT(!strcmp(id.model, "HALLOWS TEST DISK") && !strcmp(id.serial, "SN0001") &&
-	          !strcmp(id.firmware, "1.0"), "'%s' '%s' '%s'", id.model, id.serial, id.firmware);
+	              !strcmp(id.firmware, "1.0"),
+	          "'%s' '%s' '%s'", id.model, id.serial, id.firmware);
 	checksum(w);
 	NT_EXPECT(!ahci_parse_identify(w, &id), "a right checksum is accepted");
 	w[ATA_ID_QDEPTH] = 3;
@@ -117,13 +122,16 @@ NT_CASE(ahci_identify_nonsense_is_refused)
 	for (unsigned i = 0; i < 5; i++) {
 		good_identify(w, 16384);
 		w[ATA_ID_SECTOR_SIZE] = 0x4000 | 1u << 12;
-		w[ATA_ID_LOGICAL_SZ] = (uint16_t)sizes[i], w[ATA_ID_LOGICAL_SZ + 1] = (uint16_t)(sizes[i] >> 16);
-		NT_EXPECT(ahci_parse_identify(w, &id) != NULL, "logical sector of %u words", sizes[i]);
+		w[ATA_ID_LOGICAL_SZ] = (uint16_t)sizes[i],
+		w[ATA_ID_LOGICAL_SZ + 1] = (uint16_t)(sizes[i] >> 16);
+		NT_EXPECT(ahci_parse_identify(w, &id) != NULL, "logical sector of %u words",
+		          sizes[i]);
 	}
 	good_identify(w, 16384);
 	w[ATA_ID_MODEL] = 0x0107, w[ATA_ID_SERIAL] = 0xff41;
 	NT_EXPECT(!ahci_parse_identify(w, &id) && id.model[0] == '?' && id.model[1] == '?' &&
-	          id.serial[0] == '?' && id.serial[1] == 'A', "unprintable bytes replaced");
+	              id.serial[0] == '?' && id.serial[1] == 'A',
+	          "unprintable bytes replaced");
 }
 
 NT_CASE(ahci_completion_masks)
@@ -137,7 +145,8 @@ NT_CASE(ahci_completion_masks)
 	NT_EXPECT(!ahci_completed(0, 0x10, 0, 0, &done) && done == 0x10);
 	NT_EXPECT(!ahci_completed(0, 0, 0, 0, &done) && done == 0);
 	NT_EXPECT(ahci_completed(0x01, 0, 0x02, 0, &done) && done == 0, "CI bit of a free slot");
-	NT_EXPECT(ahci_completed(0x01, 0, 0, 0x80000000u, &done) && done == 0, "SACT tag not in flight");
+	NT_EXPECT(ahci_completed(0x01, 0, 0, 0x80000000u, &done) && done == 0,
+	          "SACT tag not in flight");
 	NT_EXPECT(ahci_completed(0, 0x01, 0, 0x01, &done), "SACT on a non-queued slot");
 	NT_EXPECT(ahci_completed(0x01, 0x01, 0, 0, &done), "a slot both queued and not");
 }
@@ -150,7 +159,8 @@ NT_CASE(ahci_fis_layouts)
 	NT_EXPECT(f[0] == 0x27 && f[1] == 0x80 && f[2] == ATA_CMD_READ_FPDMA);
 	NT_EXPECT(f[3] == 0x02 && f[11] == 0x01, "count in FEATURE");
 	NT_EXPECT(f[12] == 17 << 3, "tag in COUNT 7:3");
-	NT_EXPECT(f[4] == 0x9a && f[5] == 0x78 && f[6] == 0x56 && f[8] == 0x34 && f[9] == 0x12 && f[10] == 0);
+	NT_EXPECT(f[4] == 0x9a && f[5] == 0x78 && f[6] == 0x56 && f[8] == 0x34 && f[9] == 0x12 &&
+	          f[10] == 0);
 	NT_EXPECT(f[7] == ATA_DEV_LBA);
 	ahci_fis_build(f, BLKDEV_WRITE, true, true, true, 5, 8, 31);
 	NT_EXPECT(f[2] == ATA_CMD_WRITE_FPDMA && f[12] == 31 << 3 && f[3] == 8);
@@ -159,7 +169,8 @@ NT_CASE(ahci_fis_layouts)
 	          f[8] == 1 && f[7] == ATA_DEV_LBA);
 	ahci_fis_build(f, BLKDEV_READ, false, false, false, 0x0abcdef1ull, 256, 0);
 	NT_EXPECT(f[2] == ATA_CMD_READ_DMA && f[12] == 0 && f[7] == (ATA_DEV_LBA | 0x0a) &&
-	          f[6] == 0xbc && f[8] == 0, "28-bit: LBA 27:24 in DEVICE, 256 as 0");
+	              f[6] == 0xbc && f[8] == 0,
+	          "28-bit: LBA 27:24 in DEVICE, 256 as 0");
 	ahci_fis_build(f, BLKDEV_FLUSH, false, true, true, 77, 9, 3);
 	NT_EXPECT(f[2] == ATA_CMD_FLUSH_CACHE_EXT && f[4] == 0 && f[12] == 0);
 	ahci_fis_build(f, BLKDEV_FLUSH, false, false, false, 0, 0, 0);
@@ -176,7 +187,8 @@ NT_CASE(ahci_prd_tables)
 	NT_EXPECT(ahci_prdt_build(t, AHCI_PRDT_MAX, pages, 0, 512) == 1 && t[0].dba == pages[0] &&
 	          t[0].dbc == 511);
 	NT_EXPECT(ahci_prdt_build(t, AHCI_PRDT_MAX, pages, 3584, 4096) == 2);
-	NT_EXPECT(t[0].dba == pages[0] + 3584 && t[0].dbc == 511 && t[1].dba == pages[1] && t[1].dbc == 3583);
+	NT_EXPECT(t[0].dba == pages[0] + 3584 && t[0].dbc == 511 && t[1].dba == pages[1] &&
+	          t[1].dbc == 3583);
 	unsigned full = AHCI_PRDT_MAX * 4096;
 	NT_EXPECT(ahci_prdt_build(t, AHCI_PRDT_MAX, pages, 0, full) == AHCI_PRDT_MAX);
 	NT_EXPECT(ahci_prdt_build(t, AHCI_PRDT_MAX, pages, 512, full) == 0, "one entry too many");

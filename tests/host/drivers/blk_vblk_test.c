@@ -19,8 +19,8 @@ struct vfake {
 	struct vblk_queue vq;
 	void *ring[3];
 	uint8_t disk[DISK_B];
-	uint16_t seen; /* avail entries consumed */
-	uint16_t used; /* used entries written */
+	uint16_t seen;        /* avail entries consumed */
+	uint16_t used;        /* used entries written */
 	uint8_t force_status; /* 0xff: the right one */
 	uint32_t last_type;
 };
@@ -86,7 +86,7 @@ static bool vf_serve_one(struct vfake *f, unsigned which)
 	if (d->flags & VIRTQ_DESC_F_INDIRECT)
 		base = (volatile struct virtq_desc *)(uintptr_t)d->addr, at = 0;
 	/* walk: header, data..., status */
-	volatile struct virtq_desc *e[VBLK_MAX_SEGS + 2];
+	volatile struct virtq_desc *e[VBLK_MAX_SEGS + 2] = {0};
 	while (k < VBLK_MAX_SEGS + 2) {
 		volatile struct virtq_desc *x = &base[at];
 		e[k++] = x;
@@ -94,6 +94,8 @@ static bool vf_serve_one(struct vfake *f, unsigned which)
 			break;
 		at = x->next;
 	}
+	if (k < 2)
+		return false; /* not a request: header and status at least */
 	struct virtio_blk_req_hdr *h = (void *)(uintptr_t)e[0]->addr;
 	f->last_type = h->type;
 	uint64_t off = h->sector * 512;
@@ -143,7 +145,8 @@ static void on_done(struct blkdev_req *r)
 
 static struct blkdev_req rq(uint8_t op, uint64_t lba, uint32_t n, uint32_t off)
 {
-	return (struct blkdev_req){.op = op, .lba = lba, .nblocks = n, .pages = bufpages, .offset = off, .done = on_done};
+	return (struct blkdev_req){
+	    .op = op, .lba = lba, .nblocks = n, .pages = bufpages, .offset = off, .done = on_done};
 }
 
 NT_CASE(vblk_write_then_read_through_indirect_tables)
@@ -155,7 +158,8 @@ NT_CASE(vblk_write_then_read_through_indirect_tables)
 	uint8_t *p0 = (uint8_t *)(uintptr_t)bufpages[0], *p1 = (uint8_t *)(uintptr_t)bufpages[1];
 	for (unsigned i = 0; i < 4096; i++)
 		p0[i] = (uint8_t)(i * 7), p1[i] = (uint8_t)(i * 13);
-	struct blkdev_req w = rq(BLKDEV_WRITE, 3, 9, 3584); /* 512 bytes in page 0, 4096 in page 1 */
+	struct blkdev_req w =
+	    rq(BLKDEV_WRITE, 3, 9, 3584); /* 512 bytes in page 0, 4096 in page 1 */
 	ndone = 0;
 	NT_EXPECT(vblk_q_submit(&f.vq, &w) == 0);
 	NT_EXPECT(vblk_q_inflight(&f.vq) == 1);
@@ -213,11 +217,13 @@ NT_CASE(vblk_flush_write_zeroes_and_device_status)
 	NT_EXPECT(f.disk[10 * 512] == 0 && f.disk[14 * 512 - 1] == 0 && f.disk[14 * 512] == 0xab &&
 	          f.disk[10 * 512 - 1] == 0xab);
 	NT_EXPECT(vblk_q_submit(&f.vq, &fl) == 0 && vf_serve_one(&f, 0));
-	NT_EXPECT(f.last_type == VIRTIO_BLK_T_FLUSH && vblk_q_reap(&f.vq, 8) == 1 && fl.status == 0);
+	NT_EXPECT(f.last_type == VIRTIO_BLK_T_FLUSH && vblk_q_reap(&f.vq, 8) == 1 &&
+	          fl.status == 0);
 	f.force_status = VIRTIO_BLK_S_IOERR;
 	struct blkdev_req r = rq(BLKDEV_READ, 0, 1, 0);
 	NT_EXPECT(vblk_q_submit(&f.vq, &r) == 0 && vf_serve_one(&f, 0));
-	NT_EXPECT(vblk_q_reap(&f.vq, 8) == 1 && r.status == BLKDEV_E_IO, "an I/O error is the request's");
+	NT_EXPECT(vblk_q_reap(&f.vq, 8) == 1 && r.status == BLKDEV_E_IO,
+	          "an I/O error is the request's");
 	f.force_status = VIRTIO_BLK_S_UNSUPP;
 	NT_EXPECT(vblk_q_submit(&f.vq, &fl) == 0 && vf_serve_one(&f, 0));
 	NT_EXPECT(vblk_q_reap(&f.vq, 8) == 1 && fl.status == BLKDEV_E_UNSUPPORTED);
@@ -252,10 +258,10 @@ NT_CASE(vblk_bad_used_entries_break_the_queue)
 		uint32_t id, len;
 		uint16_t extra_idx;
 	} bad[] = {
-	    {QSIZE + 3, 1, 0},  /* id outside the table */
-	    {5, 1, 0},          /* a descriptor not in flight */
-	    {0, 4096 * 9, 0},   /* longer than the chain's writable bytes */
-	    {0, 1, 5},          /* used index jumped past what is in flight */
+	    {QSIZE + 3, 1, 0}, /* id outside the table */
+	    {5, 1, 0},         /* a descriptor not in flight */
+	    {0, 4096 * 9, 0},  /* longer than the chain's writable bytes */
+	    {0, 1, 5},         /* used index jumped past what is in flight */
 	};
 
 	buf_init();
@@ -269,7 +275,8 @@ NT_CASE(vblk_bad_used_entries_break_the_queue)
 		f.vq.q.used->idx = f.used;
 		NT_EXPECT(vblk_q_reap(&f.vq, 8) == BLKDEV_E_DEVICE, "case %u", i);
 		NT_EXPECT(f.vq.fault != NULL && ndone == 0, "case %u", i);
-		NT_EXPECT(vblk_q_fail_all(&f.vq, BLKDEV_E_ABORTED) == 1 && r.status == BLKDEV_E_ABORTED);
+		NT_EXPECT(vblk_q_fail_all(&f.vq, BLKDEV_E_ABORTED) == 1 &&
+		          r.status == BLKDEV_E_ABORTED);
 		vf_free(&f);
 	}
 }
@@ -298,14 +305,20 @@ NT_CASE(vblk_config_checks)
 	uint64_t all = 1ull << VIRTIO_BLK_F_BLK_SIZE | 1ull << VIRTIO_BLK_F_SEG_MAX |
 	               1ull << VIRTIO_BLK_F_SIZE_MAX | 1ull << VIRTIO_BLK_F_MQ |
 	               1ull << VIRTIO_BLK_F_FLUSH | 1ull << VIRTIO_BLK_F_WRITE_ZEROES;
-	struct vblk_config c = {.features = all, .capacity = 16384, .size_max = 1u << 20,
-	                        .seg_max = 254, .blk_size = 4096, .num_queues = 4,
-	                        .max_wz_sectors = 1u << 20, .max_wz_seg = 1};
+	struct vblk_config c = {.features = all,
+	                        .capacity = 16384,
+	                        .size_max = 1u << 20,
+	                        .seg_max = 254,
+	                        .blk_size = 4096,
+	                        .num_queues = 4,
+	                        .max_wz_sectors = 1u << 20,
+	                        .max_wz_seg = 1};
 
 	NT_EXPECT(!vblk_parse_config(&c, true, 2, &g));
 	NT_EXPECT(g.nblocks == 2048 && g.block_size == 4096 && g.max_segs == VBLK_MAX_SEGS &&
 	          g.nqueues == 2 && g.flush && g.write_zeroes);
-	NT_EXPECT(!vblk_parse_config(&c, false, 8, &g) && g.max_segs == VBLK_DIRECT_SEGS && g.nqueues == 4);
+	NT_EXPECT(!vblk_parse_config(&c, false, 8, &g) && g.max_segs == VBLK_DIRECT_SEGS &&
+	          g.nqueues == 4);
 	struct vblk_config b = c;
 	b.blk_size = 1000;
 	NT_EXPECT(vblk_parse_config(&b, true, 2, &g), "block size not a power of two");
@@ -328,8 +341,10 @@ NT_CASE(vblk_config_checks)
 	          !g.flush && !g.write_zeroes && g.nblocks == 16384);
 	b = c, b.max_wz_sectors = 0;
 	NT_EXPECT(!vblk_parse_config(&b, true, 2, &g) && !g.write_zeroes);
-	NT_EXPECT(vblk_status_to_err(0, BLKDEV_READ) == 0 && vblk_status_to_err(1, BLKDEV_READ) == BLKDEV_E_IO &&
+	NT_EXPECT(vblk_status_to_err(0, BLKDEV_READ) == 0 &&
+	          vblk_status_to_err(1, BLKDEV_READ) == BLKDEV_E_IO &&
 	          vblk_status_to_err(2, BLKDEV_READ) == BLKDEV_E_IO &&
 	          vblk_status_to_err(2, BLKDEV_FLUSH) == BLKDEV_E_UNSUPPORTED &&
-	          vblk_status_to_err(3, BLKDEV_READ) > 0 && vblk_status_to_err(0xff, BLKDEV_WRITE) > 0);
+	          vblk_status_to_err(3, BLKDEV_READ) > 0 &&
+	          vblk_status_to_err(0xff, BLKDEV_WRITE) > 0);
 }

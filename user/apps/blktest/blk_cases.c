@@ -332,11 +332,13 @@ void bt_device_errors(struct blkdev *d)
 		if (!s->busy || !s->done)
 			wrong++;
 		else if (beyond ? s->req.status == BLKDEV_E_IO
-		                : s->req.status == BLKDEV_OK && !bt_compare(s, d->block_size, false, &bad))
+		                : s->req.status == BLKDEV_OK &&
+		                      !bt_compare(s, d->block_size, false, &bad))
 			right++;
 		else
-			wrong++, rt_printf("        # request %u (lba %lu): %s\n", i,
-			                   (unsigned long)s->req.lba, blkdev_strerror(s->req.status));
+			wrong++,
+			    rt_printf("        # request %u (lba %lu): %s\n", i,
+			              (unsigned long)s->req.lba, blkdev_strerror(s->req.status));
 		s->busy = s->done = false;
 	}
 	int after = bt_one(d, BLKDEV_READ, 0, 1, 0);
@@ -424,7 +426,8 @@ void bt_bench(struct blkdev *d)
 	uint64_t qd1 = bench_reads(d, 1, &errors), qd32 = bench_reads(d, QD, &errors);
 
 	if (errors) {
-		rt_printf("BENCH-ERROR %s reads failed: %lu errors\n", bt.drv, (unsigned long)errors);
+		rt_printf("BENCH-ERROR %s reads failed: %lu errors\n", bt.drv,
+		          (unsigned long)errors);
 		return;
 	}
 	rt_printf("BENCH %s.hallows.read_4k_qd1_instructions %lu instructions\n", bt.drv,

@@ -106,7 +106,8 @@ static void env_log(void *ctx, const char *fmt, ...)
 	va_end(ap);
 }
 
-static const struct blkdev_env env = {0, bt_dma_page, bt_now_us, env_irq_bind, env_irq_wait, env_log};
+static const struct blkdev_env env = {0,      bt_dma_page, bt_now_us, env_irq_bind, env_irq_wait,
+                                      env_log};
 
 /* ---- reporting (KTAP, one suite) ---- */
 
@@ -239,7 +240,8 @@ static bool open_device(uint16_t *bdf)
 			if (hl_pci_control_issue(HL_SLOT_PCI_CONTROL, i, bt.dev))
 				return false;
 			rt_printf("blktest: %s %04x:%04x at %02x:%02x.%u\n", kind_name[bt.kind],
-			          p->vendor, p->device, p->bdf >> 8, (p->bdf >> 3) & 31, p->bdf & 7);
+			          p->vendor, p->device, p->bdf >> 8, (p->bdf >> 3) & 31,
+			          p->bdf & 7);
 			hl_pci_device_config_read(bt.dev, 4, 2, &cmd);
 			return hl_pci_device_config_write(bt.dev, 4, 2, cmd | 0x6) ==
 			       HL_OK; /* memory space, bus master */
@@ -415,7 +417,8 @@ int main(struct rt *rt)
 		goto done;
 	}
 	bt_whole_device(d, "");
-	for (unsigned i = 1; i < ndisks; i++) { /* every other namespace or disk, its own block size */
+	for (unsigned i = 1; i < ndisks;
+	     i++) { /* every other namespace or disk, its own block size */
 		char suffix[32];
 		snprintf(suffix, sizeof(suffix), "_%s", disks[i]->name);
 		bt_whole_device(disks[i], suffix);

@@ -76,9 +76,9 @@ void bt_check(bool ok, const char *name, const char *fmt, ...)
 uint64_t bt_rnd(uint64_t *state);
 
 /* blktest.c: the driver in use, whichever it is */
-unsigned bt_resets(void);                    /* resets the driver did so far */
+unsigned bt_resets(void);                          /* resets the driver did so far */
 int bt_recover(struct blkdev *d, const char *why); /* reset the device under d */
-bool bt_all_posted(struct blkdev *d);        /* the device finished every request in flight */
+bool bt_all_posted(struct blkdev *d);              /* the device finished every request in flight */
 
 /* blk_io.c: slots, the pattern, runs of requests */
 void bt_req_done(struct blkdev_req *r);

@@ -62,8 +62,8 @@ struct ahci_cmd {
 	struct blkdev_req *req;
 	volatile uint8_t *tbl; /* command table: one DMA page */
 	uint64_t tbl_pa;
-	uint8_t state; /* enum ahci_cmd_state */
-	bool ncq;      /* issued (or to be) as an NCQ command */
+	uint8_t state;   /* enum ahci_cmd_state */
+	bool ncq;        /* issued (or to be) as an NCQ command */
 	uint8_t retries; /* issued again after an error report that named no failure */
 };
 #define AHCI_MAX_RETRIES 3
@@ -72,16 +72,17 @@ struct ahci_hba;
 
 /* Lock legend as in nvme.h: [I] set at start; [q] the disk's one user thread; [R] a reset too. */
 struct ahci_port {
-	struct blkdev dev;     /* [I] */
-	struct ahci_hba *hba;  /* [I] */
-	unsigned no;           /* [I] port number */
+	struct blkdev dev;      /* [I] */
+	struct ahci_hba *hba;   /* [I] */
+	unsigned no;            /* [I] port number */
 	volatile uint8_t *regs; /* [I] */
-	volatile struct ahci_cmd_hdr *clist; /* [I] command list at 0 of its page, received FIS at 1 KiB */
-	uint64_t clist_pa;     /* [I] */
+	volatile struct ahci_cmd_hdr
+	    *clist;              /* [I] command list at 0 of its page, received FIS at 1 KiB */
+	uint64_t clist_pa;       /* [I] */
 	struct ahci_identify id; /* [I] */
-	bool ncq;              /* [I] NCQ in use */
-	unsigned nslots;       /* [I] */
-	struct ahci_cmd cmd[AHCI_SLOTS]; /* [q][R] */
+	bool ncq;                /* [I] NCQ in use */
+	unsigned nslots;         /* [I] */
+	struct ahci_cmd cmd[AHCI_SLOTS];  /* [q][R] */
 	uint32_t issued_ncq, issued_nonq; /* [q][R] slots given to the HBA */
 	uint8_t fifo[AHCI_SLOTS];         /* [q][R] pending slots in submission order */
 	unsigned nfifo;                   /* [q][R] */
@@ -90,14 +91,14 @@ struct ahci_port {
 };
 
 struct ahci_hba {
-	const struct blkdev_env *env; /* [I] */
-	volatile uint8_t *regs;       /* [I] ABAR */
-	uint32_t cap, pi, vs;         /* [I] */
-	uint8_t mode;                 /* [I] enum blkdev_mode */
+	const struct blkdev_env *env;          /* [I] */
+	volatile uint8_t *regs;                /* [I] ABAR */
+	uint32_t cap, pi, vs;                  /* [I] */
+	uint8_t mode;                          /* [I] enum blkdev_mode */
 	struct ahci_port port[AHCI_MAX_DISKS]; /* [I] */
-	unsigned nports;              /* [I] ports with a disk */
-	void *scratch;                /* [I] one page for IDENTIFY data */
-	uint64_t scratch_pa;          /* [I] */
+	unsigned nports;                       /* [I] ports with a disk */
+	void *scratch;                         /* [I] one page for IDENTIFY data */
+	uint64_t scratch_pa;                   /* [I] */
 };
 
 /*

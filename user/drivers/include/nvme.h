@@ -85,14 +85,14 @@ struct nvme_ns {
 /* [I] set by nvme_start, then only read; [R] changed by a reset (nvme_recover, nvme_stop). */
 struct nvme_ctrl {
 	const struct blkdev_env *env; /* [I] */
-	volatile uint8_t *regs;     /* [I] BAR 0 */
-	size_t regs_len;            /* [I] bytes mapped */
-	uint64_t cap;               /* [I] */
-	uint32_t db_stride;         /* [I] bytes */
-	uint32_t ready_timeout_ms;  /* [I] CAP.TO */
-	uint8_t mode;               /* [I] enum blkdev_mode */
-	unsigned want_queues;       /* [I] */
-	struct nvme_qpair admin;    /* [R] used only by start and reset */
+	volatile uint8_t *regs;       /* [I] BAR 0 */
+	size_t regs_len;              /* [I] bytes mapped */
+	uint64_t cap;                 /* [I] */
+	uint32_t db_stride;           /* [I] bytes */
+	uint32_t ready_timeout_ms;    /* [I] CAP.TO */
+	uint8_t mode;                 /* [I] enum blkdev_mode */
+	unsigned want_queues;         /* [I] */
+	struct nvme_qpair admin;      /* [R] used only by start and reset */
 	struct nvme_qpair io[NVME_MAX_IOQ];
 	unsigned nio;      /* [R] I/O pairs in use (0: the controller is dead) */
 	uint32_t max_xfer; /* [I] bytes per command */
