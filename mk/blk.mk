@@ -71,9 +71,9 @@ ALL_TARGETS += $(B)/user/blktest $(BLK_CLANG_STAMP)
 # ---- host unit tests: queue logic and the controller layer against fake controllers ----
 BLK_UNIT_SRCS := $(wildcard tests/host/drivers/nvme_*.c tests/host/drivers/blk_*.c)
 BLK_UNIT_BIN := $(BLK_B)/blk-unit
-$(BLK_UNIT_BIN): $(BLK_UNIT_SRCS) $(BLK_DRV_SRCS) $(BLK_HDRS) $(wildcard tests/host/drivers/nvme_*.h)
+$(BLK_UNIT_BIN): $(BLK_UNIT_SRCS) $(BLK_DRV_SRCS) $(BLK_HDRS) $(wildcard tests/host/drivers/nvme_*.h tests/host/drivers/blk_*.h)
 	@mkdir -p $(dir $@)
-	$(HOST_CC) $(HOST_CFLAGS) -Wno-unused-parameter $(HOST_SAN) $(BLK_INC) $(BLK_UNIT_SRCS) $(BLK_DRV_SRCS) -o $@
+	$(HOST_CC) $(HOST_CFLAGS) -Wno-unused-parameter $(HOST_SAN) -DAHCI_MMIO_HOOKS $(BLK_INC) $(BLK_UNIT_SRCS) $(BLK_DRV_SRCS) -o $@
 
 # ---- fuzzing: completion entries and Identify data are bytes the device writes ----
 BLK_FUZZ_TARGETS := nvme_cqe nvme_identify ahci vblk

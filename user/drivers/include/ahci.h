@@ -118,4 +118,10 @@ int ahci_port_recover(struct ahci_port *p, const char *why);
 
 extern const struct blkdev_ops ahci_blkdev_ops;
 
+#ifdef AHCI_MMIO_HOOKS
+/* Host tests only: every register access goes here (W1C and W1S registers need a model). */
+uint32_t ahci_mmio_rd(volatile uint8_t *base, uint32_t off);
+void ahci_mmio_wr(volatile uint8_t *base, uint32_t off, uint32_t v);
+#endif
+
 #endif
