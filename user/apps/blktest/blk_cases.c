@@ -299,7 +299,8 @@ void bt_readonly_disk(struct blkdev *d)
  * Errors the device reports, one per request, with good requests beside
  * them: the disk is made to look 64 blocks longer than it is, so reads
  * past the real end pass blkdev_check and the device refuses them (LBA out
- * of range, IDNF, IOERR). Each such read completes with BLKDEV_E_IO, each
+ * of range, IDNF, IOERR). Each such read completes with BLKDEV_E_IO (NVMe:
+ * BLKDEV_E_RANGE, from the device's LBA Out of Range status), each
  * good one with its data; no reset, and the device works afterwards.
  */
 void bt_device_errors(struct blkdev *d)
@@ -331,7 +332,8 @@ void bt_device_errors(struct blkdev *d)
 		bool beyond = s->req.lba >= real;
 		if (!s->busy || !s->done)
 			wrong++;
-		else if (beyond ? s->req.status == BLKDEV_E_IO
+		else if (beyond ? s->req.status == BLKDEV_E_IO ||
+		                      s->req.status == BLKDEV_E_RANGE /* NVMe: LBA out of range */
 		                : s->req.status == BLKDEV_OK &&
 		                      !bt_compare(s, d->block_size, false, &bad))
 			right++;
