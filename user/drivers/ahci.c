@@ -340,8 +340,6 @@ static bool dma_ok(const struct ahci_hba *h, uint64_t pa)
 /* Set port no up; 1 with a disk ready, 0 with none there, or a negative error. */
 static int port_init(struct ahci_hba *h, struct ahci_port *p, unsigned no)
 {
-	int err;
-
 	p->hba = h, p->no = no;
 	p->regs = h->regs + AHCI_PORT(no);
 	if (!port_stop(p, true)) {
@@ -385,7 +383,7 @@ static int port_init(struct ahci_hba *h, struct ahci_port *p, unsigned no)
 		return BLKDEV_E_UNSUPPORTED;
 	wr(p->regs, AHCI_PX_IE, 0);
 	wr(p->regs, AHCI_PX_CMD, rd(p->regs, AHCI_PX_CMD) | AHCI_PX_CMD_ST);
-	if ((err = identify(p)))
+	if (identify(p))
 		return 0; /* said why; the port is left alone */
 	p->ncq = (h->cap & AHCI_CAP_SNCQ) && p->id.ncq;
 	if (p->ncq && p->id.qdepth < p->nslots)
