@@ -149,7 +149,7 @@ static void complete(struct ahci_port *p, unsigned s, int status)
 	struct ahci_cmd *c = &p->cmd[s];
 	struct blkdev_req *r = c->req;
 
-	p->issued_ncq &= ~(1u << s), p->issued_nonq &= ~(1u << s);
+	p->issued_ncq &= ~(1u << s), p->issued_nonq &= ~(1u << s), p->busy &= ~(1u << s);
 	c->req = 0, c->state = AHCI_FREE;
 	p->inflight--;
 	if (!r)
@@ -290,12 +290,8 @@ static int reap(struct ahci_port *p, unsigned max)
 		ahci_port_recover(p, bad);
 		return BLKDEV_E_DEVICE;
 	}
-	for (unsigned s = 0; mask && s < p->nslots && (unsigned)done < max; s++)
-		if (mask & (1u << s)) {
-			mask &= ~(1u << s);
-			complete(p, s, BLKDEV_OK);
-			done++;
-		}
+	for (; mask && (unsigned)done < max; mask &= mask - 1, done++)
+		complete(p, (unsigned)__builtin_ctz(mask), BLKDEV_OK);
 	kick(p);
 	return done;
 }
@@ -362,8 +358,14 @@ static int port_init(struct ahci_hba *h, struct ahci_port *p, unsigned no)
 	if (h->cap & AHCI_CAP_SSS)
 		wr(p->regs, AHCI_PX_CMD,
 		   rd(p->regs, AHCI_PX_CMD) | AHCI_PX_CMD_SUD | AHCI_PX_CMD_POD);
-	if (!port_comreset(p))
+	if (!port_comreset(p)) {
+		if (AHCI_SSTS_DET(rd(p->regs, AHCI_PX_SSTS)) == AHCI_SSTS_DET_PHY)
+			LOG(h,
+			    "ahci: port %u: link up but the device stays busy (status 0x%02x); "
+			    "skipped\n",
+			    no, rd(p->regs, AHCI_PX_TFD) & 0xff);
 		return 0; /* nothing attached, or it never became ready */
+	}
 	uint32_t sig = rd(p->regs, AHCI_PX_SIG);
 	if (sig != AHCI_SIG_ATA) {
 		LOG(h, "ahci: port %u: signature %08x, not an ATA disk; skipped\n", no, sig);
@@ -486,21 +488,22 @@ static int ahci_submit(struct blkdev *d, unsigned q, struct blkdev_req *r)
 {
 	struct ahci_port *p = d->priv;
 	int err;
-	unsigned s = 0;
+	unsigned s;
 
 	if (q != 0)
 		return BLKDEV_E_INVAL;
 	if ((err = blkdev_check(d, r)))
 		return err;
-	while (s < p->nslots && p->cmd[s].state != AHCI_FREE)
-		s++;
-	if (s == p->nslots)
+	uint32_t all = p->nslots == 32 ? ~0u : (1u << p->nslots) - 1;
+	if (!(all & ~p->busy))
 		return BLKDEV_E_BUSY;
+	s = (unsigned)__builtin_ctz(all & ~p->busy);
 	struct ahci_cmd *c = &p->cmd[s];
 	c->ncq = p->ncq && (r->op == BLKDEV_READ || r->op == BLKDEV_WRITE);
 	if ((err = prepare(p, s, r)))
 		return err;
 	c->req = r, c->state = AHCI_PENDING, c->retries = 0;
+	p->busy |= 1u << s;
 	p->fifo[p->nfifo++] = (uint8_t)s;
 	p->inflight++;
 	kick(p);

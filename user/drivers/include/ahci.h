@@ -84,6 +84,7 @@ struct ahci_port {
 	unsigned nslots;         /* [I] */
 	struct ahci_cmd cmd[AHCI_SLOTS];  /* [q][R] */
 	uint32_t issued_ncq, issued_nonq; /* [q][R] slots given to the HBA */
+	uint32_t busy;                    /* [q][R] slots not AHCI_FREE */
 	uint8_t fifo[AHCI_SLOTS];         /* [q][R] pending slots in submission order */
 	unsigned nfifo;                   /* [q][R] */
 	unsigned inflight;                /* [q][R] pending + issued */
