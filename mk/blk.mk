@@ -1,15 +1,22 @@
-# Block drivers (user/drivers: the blkdev interface and NVMe), the ring-3
-# test program blktest and its tests. See docs/drivers.md, "Block".
+# Block drivers (user/drivers: the blkdev interface, NVMe, AHCI, virtio-blk),
+# the ring-3 test program blktest and its tests. See docs/drivers.md, "Block".
 #
-#   test-blk-unit      host unit tests of the NVMe driver (ASan+UBSan) and a
-#                      short run of each fuzz target (completions, Identify data)
+#   test-blk-unit      host unit tests of the block drivers (ASan+UBSan) and a
+#                      short run of each fuzz target (NVMe completions and
+#                      Identify data, AHCI IDENTIFY and completion masks,
+#                      virtio-blk used rings and status bytes)
 #   fuzz-blk           the fuzz targets for FUZZ_SECONDS each
-#   bench-blk          instructions per 4 KiB read at queue depth 1 and 32
-#   test-drivers-blk   blktest under QEMU on an emulated NVMe disk, polled and
-#                      interrupt mode, image checked from the host, kill -9 after a flush
+#   bench-blk          instructions per 4 KiB read at queue depth 1 and 32, per driver
+#   test-drivers-blk   blktest under QEMU on emulated NVMe, AHCI and virtio-blk
+#                      disks, polled and interrupt mode, VT-d, image checked
+#                      from the host, kill -9 after a flush
 
 BLK_INC := -Iuser/drivers -Iuser/drivers/include
-BLK_DRV_SRCS := user/drivers/blkdev.c user/drivers/nvme_queue.c user/drivers/nvme.c
+# Platform-free driver code (host-tested) and the parts that call Hallows
+# directly (virtio_pci.c, drv_env.c: shared with virtio-net, mk/drivers.mk).
+BLK_DRV_SRCS := user/drivers/blkdev.c user/drivers/nvme_queue.c user/drivers/nvme.c \
+	user/drivers/ahci_parse.c user/drivers/ahci.c user/drivers/virtio_blk_queue.c user/drivers/virtq.c
+BLK_DRV_RT_SRCS := user/drivers/virtio_blk.c user/drivers/virtio_pci.c user/drivers/drv_env.c
 BLK_HDRS := $(wildcard user/drivers/*.h user/drivers/include/*.h user/apps/blktest/*.h)
 BLK_B := $(B)/blk
 
@@ -18,7 +25,7 @@ BLK_B := $(B)/blk
 # prerequisites are expanded: the runtime objects are named here.
 BLK_RT_OBJS := $(addprefix $(B)/user/,user/rt/crt0.o user/rt/rt.o user/rt/malloc.o user/rt/ring.o lib/string.o lib/fmt.o lib/cpio.o)
 BLKTEST_SRCS := $(addprefix user/apps/blktest/,blktest.c blk_io.c blk_cases.c)
-BLKTEST_OBJS := $(patsubst %.c,$(B)/user/%.o,$(BLK_DRV_SRCS) $(BLKTEST_SRCS))
+BLKTEST_OBJS := $(patsubst %.c,$(B)/user/%.o,$(BLK_DRV_SRCS) $(BLK_DRV_RT_SRCS) $(BLKTEST_SRCS))
 $(B)/user/user/drivers/%.o $(B)/user/user/apps/blktest/%.o: UCFLAGS += $(BLK_INC) -Iuser/apps/blktest
 $(BLKTEST_OBJS): $(BLK_HDRS)
 
@@ -27,10 +34,10 @@ $(B)/user/blktest: $(BLK_RT_OBJS) $(BLKTEST_OBJS) user/rt/user.ld
 
 # Both compilers must accept the driver and blktest warning-free (the ring-3 build uses gcc).
 BLK_CLANG_STAMP := $(BLK_B)/clang.stamp
-$(BLK_CLANG_STAMP): $(BLK_DRV_SRCS) $(BLKTEST_SRCS) $(BLK_HDRS) $(B)/gen/include/hallows/methods.h
+$(BLK_CLANG_STAMP): $(BLK_DRV_SRCS) $(BLK_DRV_RT_SRCS) $(BLKTEST_SRCS) $(BLK_HDRS) $(B)/gen/include/hallows/methods.h
 	@mkdir -p $(dir $@)
 	@for f in $(BLK_DRV_SRCS); do clang -std=c11 -ffreestanding -Wall -Wextra -Werror $(BLK_INC) -fsyntax-only $$f || exit 1; done
-	@for f in $(BLKTEST_SRCS); do clang -std=c11 -ffreestanding -Wall -Wextra -Werror -Wno-unused-parameter \
+	@for f in $(BLK_DRV_RT_SRCS) $(BLKTEST_SRCS); do clang -std=c11 -ffreestanding -Wall -Wextra -Werror -Wno-unused-parameter \
 		-Iinclude -Iinclude/uapi -Iuser/rt/include -I$(B)/gen/include $(BLK_INC) -Iuser/apps/blktest -fsyntax-only $$f || exit 1; done
 	@touch $@
 
@@ -64,12 +71,12 @@ ALL_TARGETS += $(B)/user/blktest $(BLK_CLANG_STAMP)
 # ---- host unit tests: queue logic and the controller layer against fake controllers ----
 BLK_UNIT_SRCS := $(wildcard tests/host/drivers/nvme_*.c tests/host/drivers/blk_*.c)
 BLK_UNIT_BIN := $(BLK_B)/blk-unit
-$(BLK_UNIT_BIN): $(BLK_UNIT_SRCS) $(BLK_DRV_SRCS) $(BLK_HDRS) $(wildcard tests/host/drivers/nvme_*.h)
+$(BLK_UNIT_BIN): $(BLK_UNIT_SRCS) $(BLK_DRV_SRCS) $(BLK_HDRS) $(wildcard tests/host/drivers/nvme_*.h tests/host/drivers/blk_*.h)
 	@mkdir -p $(dir $@)
-	$(HOST_CC) $(HOST_CFLAGS) -Wno-unused-parameter $(HOST_SAN) $(BLK_INC) $(BLK_UNIT_SRCS) $(BLK_DRV_SRCS) -o $@
+	$(HOST_CC) $(HOST_CFLAGS) -Wno-unused-parameter $(HOST_SAN) -DAHCI_MMIO_HOOKS $(BLK_INC) $(BLK_UNIT_SRCS) $(BLK_DRV_SRCS) -o $@
 
 # ---- fuzzing: completion entries and Identify data are bytes the device writes ----
-BLK_FUZZ_TARGETS := nvme_cqe nvme_identify
+BLK_FUZZ_TARGETS := nvme_cqe nvme_identify ahci vblk
 BLK_FUZZ_BINS := $(BLK_FUZZ_TARGETS:%=$(BLK_B)/fuzz/fuzz-%)
 BLK_FUZZ_TEST_SECONDS ?= 4
 $(BLK_B)/fuzz/fuzz-nvme_cqe: tests/fuzz/drivers/nvme_cqe_fuzz.c $(BLK_DRV_SRCS) $(BLK_HDRS)
@@ -79,6 +86,12 @@ $(BLK_B)/fuzz/fuzz-nvme_identify: tests/fuzz/drivers/nvme_identify_fuzz.c tests/
 		tests/host/drivers/nvme_fake.h $(BLK_DRV_SRCS) $(BLK_HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(BLK_INC) -Itests/host/drivers $< tests/host/drivers/nvme_fake.c $(BLK_DRV_SRCS) -o $@
+$(BLK_B)/fuzz/fuzz-ahci: tests/fuzz/drivers/ahci_fuzz.c user/drivers/ahci_parse.c $(BLK_HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(BLK_INC) $< user/drivers/ahci_parse.c -o $@
+$(BLK_B)/fuzz/fuzz-vblk: tests/fuzz/drivers/vblk_fuzz.c user/drivers/virtio_blk_queue.c user/drivers/virtq.c $(BLK_HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(BLK_INC) $< user/drivers/virtio_blk_queue.c user/drivers/virtq.c -o $@
 # Each target for $(1) seconds from an empty corpus under build/; TAP lines to $(2).
 define blk_fuzz_run
 	@mkdir -p $(BLK_B)/fuzz/work

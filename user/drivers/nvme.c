@@ -367,7 +367,7 @@ static void report(struct nvme_ctrl *c)
 }
 
 int nvme_start(struct nvme_ctrl *c, volatile void *regs, size_t regs_len,
-               const struct nvme_env *env, unsigned want_queues, enum blkdev_mode mode)
+               const struct blkdev_env *env, unsigned want_queues, enum blkdev_mode mode)
 {
 	int err;
 

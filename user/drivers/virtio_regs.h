@@ -13,6 +13,8 @@
 #define VIRTIO_PCI_DEVICE_NET 0x1041
 #define VIRTIO_PCI_DEVICE_NET_TRANS                                                                \
 	0x1000 /* transitional: valid only with the modern capabilities */
+#define VIRTIO_PCI_DEVICE_BLK       0x1042
+#define VIRTIO_PCI_DEVICE_BLK_TRANS 0x1001 /* transitional: likewise */
 
 /* §4.1.4 Virtio Structure PCI Capabilities (vendor-specific capability 0x09). */
 #define VIRTIO_PCI_CAP_ID         0x09
@@ -70,8 +72,9 @@ struct virtq_desc {
 	uint16_t flags;
 	uint16_t next;
 };
-#define VIRTQ_DESC_F_NEXT  1
-#define VIRTQ_DESC_F_WRITE 2
+#define VIRTQ_DESC_F_NEXT     1
+#define VIRTQ_DESC_F_WRITE    2
+#define VIRTQ_DESC_F_INDIRECT 4 /* §2.7.5.3: addr/len name a table of descriptors */
 
 /* §2.7.6 The Virtqueue Available Ring */
 struct virtq_avail {
@@ -130,5 +133,46 @@ _Static_assert(sizeof(struct virtio_net_hdr) == 12, "virtio_net_hdr layout (§5.
 #define VIRTIO_NET_HDR_F_DATA_VALID 2
 #define VIRTIO_NET_HDR_GSO_NONE     0
 #define VIRTIO_NET_HDR_GSO_TCPV4    1
+
+/* §5.2.3 Block device feature bits */
+#define VIRTIO_BLK_F_SIZE_MAX     1
+#define VIRTIO_BLK_F_SEG_MAX      2
+#define VIRTIO_BLK_F_RO           5
+#define VIRTIO_BLK_F_BLK_SIZE     6
+#define VIRTIO_BLK_F_FLUSH        9
+#define VIRTIO_BLK_F_MQ           12
+#define VIRTIO_BLK_F_WRITE_ZEROES 14
+
+/* §5.2.4 Block device configuration layout (byte offsets) */
+#define VIRTIO_BLK_CFG_CAPACITY  0  /* le64, in 512-byte sectors */
+#define VIRTIO_BLK_CFG_SIZE_MAX  8  /* le32 */
+#define VIRTIO_BLK_CFG_SEG_MAX   12 /* le32 */
+#define VIRTIO_BLK_CFG_BLK_SIZE  20 /* le32 */
+#define VIRTIO_BLK_CFG_WRITEBACK 32 /* u8 */
+#define VIRTIO_BLK_CFG_NUMQ      34 /* le16 */
+#define VIRTIO_BLK_CFG_MAX_WZ    48 /* le32 max_write_zeroes_sectors */
+#define VIRTIO_BLK_CFG_MAX_WZSEG 52 /* le32 */
+#define VIRTIO_BLK_CFG_SIZE      60
+
+/* §5.2.6 Device Operation: the request header, the write-zeroes range and the status byte */
+struct virtio_blk_req_hdr {
+	uint32_t type;
+	uint32_t reserved;
+	uint64_t sector; /* always 512-byte units */
+};
+struct virtio_blk_wz {
+	uint64_t sector;
+	uint32_t num_sectors;
+	uint32_t flags;
+};
+_Static_assert(sizeof(struct virtio_blk_req_hdr) == 16, "virtio_blk_req header (§5.2.6)");
+_Static_assert(sizeof(struct virtio_blk_wz) == 16, "virtio_blk_discard_write_zeroes (§5.2.6)");
+#define VIRTIO_BLK_T_IN           0
+#define VIRTIO_BLK_T_OUT          1
+#define VIRTIO_BLK_T_FLUSH        4
+#define VIRTIO_BLK_T_WRITE_ZEROES 13
+#define VIRTIO_BLK_S_OK           0
+#define VIRTIO_BLK_S_IOERR        1
+#define VIRTIO_BLK_S_UNSUPP       2
 
 #endif

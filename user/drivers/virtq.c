@@ -86,6 +86,56 @@ int virtq_add(struct virtq *q, const struct virtq_seg *segs, unsigned n, void *c
 	return VIRTQ_OK;
 }
 
+int virtq_indirect_fill(volatile struct virtq_desc *table, unsigned max,
+                        const struct virtq_seg *segs, unsigned n, uint32_t *wlen)
+{
+	uint32_t w = 0;
+
+	if (n == 0 || n > max)
+		return VIRTQ_ERR_INVALID;
+	for (unsigned i = 0; i < n; i++) {
+		if (segs[i].len == 0 ||
+		    (i > 0 && segs[i - 1].device_writes && !segs[i].device_writes))
+			return VIRTQ_ERR_INVALID;
+		w += segs[i].device_writes ? segs[i].len : 0;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		table[i].addr = segs[i].paddr;
+		table[i].len = segs[i].len;
+		table[i].flags = (uint16_t)((segs[i].device_writes ? VIRTQ_DESC_F_WRITE : 0) |
+		                            (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0));
+		table[i].next = i + 1 < n ? (uint16_t)(i + 1) : 0;
+	}
+	*wlen = w;
+	return VIRTQ_OK;
+}
+
+int virtq_add_indirect(struct virtq *q, uint64_t table_pa, unsigned ndesc, uint32_t wlen,
+                       void *cookie)
+{
+	if (q->fault)
+		return VIRTQ_ERR_BROKEN;
+	if (ndesc == 0 || ndesc > 0xffffu / 16)
+		return VIRTQ_ERR_INVALID;
+	if (q->nfree == 0)
+		return VIRTQ_ERR_FULL;
+	uint16_t head = q->free_head;
+	q->free_head = q->slot[head].next;
+	q->desc[head].addr = table_pa;
+	q->desc[head].len = (uint32_t)ndesc * 16u;
+	q->desc[head].flags = VIRTQ_DESC_F_INDIRECT;
+	q->desc[head].next = 0;
+	q->nfree--;
+	q->slot[head].cookie = cookie;
+	q->slot[head].wlen = wlen;
+	q->slot[head].ndesc = 1;
+	q->avail->ring[q->avail_idx & (q->size - 1)] = head;
+	q->avail_idx++;
+	q->pending++;
+	q->inflight++;
+	return VIRTQ_OK;
+}
+
 bool virtq_publish(struct virtq *q)
 {
 	if (!q->pending)

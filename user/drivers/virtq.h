@@ -91,6 +91,20 @@ int virtq_init(struct virtq *q, uint16_t index, uint16_t size, void *desc, uint6
 int virtq_add(struct virtq *q, const struct virtq_seg *segs, unsigned n, void *cookie)
     __attribute__((warn_unused_result));
 
+/*
+ * Add one chain as a single descriptor naming an indirect table (§2.7.5.3,
+ * VIRTIO_F_INDIRECT_DESC) at table_pa that holds ndesc descriptors, wlen
+ * of whose bytes the device may write (the used length is checked against
+ * it). The table is filled with virtq_indirect_fill and must stay the
+ * caller's, unchanged, until the chain comes back.
+ */
+int virtq_add_indirect(struct virtq *q, uint64_t table_pa, unsigned ndesc, uint32_t wlen,
+                       void *cookie) __attribute__((warn_unused_result));
+/* Write segs as an indirect table (at most max entries); the device-writable bytes in *wlen. */
+int virtq_indirect_fill(volatile struct virtq_desc *table, unsigned max,
+                        const struct virtq_seg *segs, unsigned n, uint32_t *wlen)
+    __attribute__((warn_unused_result));
+
 /* The descriptor the next virtq_add will use as its chain's head (a key for per-chain driver data).
  */
 static inline uint16_t virtq_next_head(const struct virtq *q)

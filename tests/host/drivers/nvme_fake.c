@@ -252,7 +252,7 @@ static void env_log(void *ctx, const char *fmt, ...)
 	va_end(ap);
 }
 
-const struct nvme_env nf_env = {0, env_dma_page, env_now, env_irq_bind, env_irq_wait, env_log};
+const struct blkdev_env nf_env = {0, env_dma_page, env_now, env_irq_bind, env_irq_wait, env_log};
 
 struct nvme_ctrl *nf_new(unsigned grant)
 {

@@ -38,7 +38,7 @@ struct nvme_fake {
 	unsigned stride; /* doorbell stride in bytes: 4 << CAP.DSTRD */
 };
 extern struct nvme_fake *nf;
-extern const struct nvme_env nf_env;
+extern const struct blkdev_env nf_env;
 
 uint32_t nf_r32(unsigned off);
 void nf_w32(unsigned off, uint32_t v);

@@ -375,3 +375,55 @@ DT(virtq_interrupt_suppression)
 	DCHECK(virtq_used_pending(&f->q) == 1);
 	fake_free(f);
 }
+
+/* Indirect descriptors (§2.7.5.3, used by virtio-blk): one ring entry per chain, the table the
+ * caller's. */
+DT(virtq_indirect_chain_takes_one_descriptor)
+{
+	struct fake *f = fake_new(4);
+	static struct virtq_desc table[8];
+	struct virtq_seg segs[3] = {{0x5000, 16, false}, {0x6000, 4096, true}, {0x7000, 1, true}};
+	uint32_t wlen = 0;
+	void *c = 0;
+	uint32_t len = 0;
+
+	DCHECK(virtq_indirect_fill(table, 8, segs, 3, &wlen) == VIRTQ_OK && wlen == 4097);
+	DCHECK(table[0].addr == 0x5000 && table[0].flags == VIRTQ_DESC_F_NEXT &&
+	       table[0].next == 1);
+	DCHECK(table[1].flags == (VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE) && table[1].next == 2);
+	DCHECK(table[2].flags == VIRTQ_DESC_F_WRITE && table[2].len == 1);
+	for (int i = 0; i < 4; i++)
+		DCHECK(virtq_add_indirect(&f->q, 0x9000, 3, wlen, (void *)(uintptr_t)(i + 1)) ==
+		       VIRTQ_OK);
+	DCHECK(virtq_add_indirect(&f->q, 0x9000, 3, wlen, 0) == VIRTQ_ERR_FULL,
+	       "4 chains in a ring of 4");
+	virtq_publish(&f->q);
+	uint16_t head = f->q.avail->ring[0];
+	DCHECK(f->q.desc[head].flags == VIRTQ_DESC_F_INDIRECT && f->q.desc[head].len == 48 &&
+	       f->q.desc[head].addr == 0x9000);
+	dev_put(f, head, 4097);
+	DCHECK(virtq_get(&f->q, &c, &len) == 1 && c == (void *)1 && len == 4097);
+	DCHECK(virtq_add_indirect(&f->q, 0x9000, 3, wlen, 0) == VIRTQ_OK,
+	       "the freed entry is reused");
+	dev_put(f, f->q.avail->ring[1], 4098); /* more than the table's writable bytes */
+	DCHECK(virtq_get(&f->q, &c, &len) == VIRTQ_ERR_BROKEN && f->q.fault == VIRTQ_FAULT_BAD_LEN);
+	fake_free(f);
+}
+
+DT(virtq_indirect_table_refuses_bad_chains)
+{
+	static struct virtq_desc table[4];
+	struct virtq_seg rw[2] = {{0x1000, 8, true},
+	                          {0x2000, 8, false}}; /* writable before readable */
+	struct virtq_seg z[1] = {{0x1000, 0, false}};
+	struct virtq_seg many[5] = {{1, 1, 0}, {2, 1, 0}, {3, 1, 0}, {4, 1, 0}, {5, 1, 0}};
+	uint32_t w;
+	struct fake *f = fake_new(4);
+
+	DCHECK(virtq_indirect_fill(table, 4, rw, 2, &w) == VIRTQ_ERR_INVALID);
+	DCHECK(virtq_indirect_fill(table, 4, z, 1, &w) == VIRTQ_ERR_INVALID);
+	DCHECK(virtq_indirect_fill(table, 4, many, 5, &w) == VIRTQ_ERR_INVALID);
+	DCHECK(virtq_indirect_fill(table, 4, many, 0, &w) == VIRTQ_ERR_INVALID);
+	DCHECK(virtq_add_indirect(&f->q, 0x9000, 0, 0, 0) == VIRTQ_ERR_INVALID);
+	fake_free(f);
+}

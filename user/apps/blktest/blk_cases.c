@@ -89,7 +89,7 @@ void bt_largest_requests(struct blkdev *d)
 	big.va = va;
 	for (int k = 0; k < 2 && !err; k++) {
 		uint64_t lba = k ? d->nblocks - n : (d->nblocks - n) / 3;
-		uint32_t off = k ? bs : 0;
+		uint32_t off = k ? 512 : 0; /* mid-page, also for 4 KiB blocks */
 		big.req.lba = lba, big.req.nblocks = n, big.req.offset = off;
 		bt_fill(&big, bs,
 		        bt.seed); /* the pattern again: written through the list, read back */
@@ -101,8 +101,10 @@ void bt_largest_requests(struct blkdev *d)
 			err = BLKDEV_E_IO,
 			rt_printf("        # block %lu differs\n", (unsigned long)bad);
 	}
-	bt_check(!err, "largest_request_uses_a_prp_list", "%u blocks (%u pages): %s", n, need,
-	         blkdev_strerror(err));
+	bt_check(!err,
+	         bt.kind == BT_NVME ? "largest_request_uses_a_prp_list"
+	                            : "largest_request_from_a_page_boundary_and_mid_page",
+	         "%u blocks (%u pages): %s", n, need, blkdev_strerror(err));
 }
 
 void bt_bad_requests(struct blkdev *d)
@@ -217,24 +219,6 @@ void bt_write_zeroes(struct blkdev *d)
 		          (unsigned long)(lba + n - 1));
 }
 
-/* Whether the device has written a completion entry for every request in flight on every queue. */
-static bool all_posted(const struct nvme_ctrl *c)
-{
-	for (unsigned q = 0; q < c->nio; q++) {
-		const struct nvme_qpair *qp = &c->io[q];
-		unsigned posted = 0;
-		for (unsigned i = qp->cq_head, ph = qp->phase; posted < qp->inflight; posted++) {
-			if (NVME_CQE_PHASE(qp->cq[i].status) != ph)
-				break;
-			if (++i == qp->depth)
-				i = 0, ph ^= 1;
-		}
-		if (posted < qp->inflight)
-			return false;
-	}
-	return true;
-}
-
 /*
  * A controller reset with QD requests in flight (the path a device that
  * writes nonsense takes): each request completes exactly once, either
@@ -243,7 +227,6 @@ static bool all_posted(const struct nvme_ctrl *c)
  */
 void bt_reset_in_flight(struct blkdev *d)
 {
-	struct nvme_ctrl *c = &bt.ctrl;
 	unsigned submitted = 0, ok = 0, aborted = 0, other = 0;
 	uint32_t n = d->max_blocks < 64 ? d->max_blocks : 64;
 	uint64_t rng = bt.seed + 77;
@@ -263,11 +246,11 @@ void bt_reset_in_flight(struct blkdev *d)
 	 * namespaces) when its controller is disabled with I/O still in its
 	 * block layer. The requests stay in flight for the driver.
 	 */
-	for (uint64_t end = bt_now_us(0) + 2000000; bt_now_us(0) < end && !all_posted(c);)
+	for (uint64_t end = bt_now_us(0) + 2000000; bt_now_us(0) < end && !bt_all_posted(d);)
 		;
-	unsigned resets = c->resets;
+	unsigned resets = bt_resets();
 	bt.planned_resets++;
-	int err = nvme_recover(c, "blktest: reset with requests in flight");
+	int err = bt_recover(d, "blktest: reset with requests in flight");
 	for (unsigned i = 0; i < QD; i++) {
 		struct slot *s = &bt.slot[i];
 		if (!s->busy)
@@ -283,7 +266,7 @@ void bt_reset_in_flight(struct blkdev *d)
 	struct run r = {.d = d, .op = BLKDEV_READ, .random = 100, .maxn = 64, .queue = -1};
 	int after = err ? err : bt_run_io(&r, QD);
 	bt_check(!err && submitted == QD && !other && ok + aborted == QD && !inflight &&
-	             c->resets == resets + 1 && !after && !r.mismatched,
+	             bt_resets() == resets + 1 && !after && !r.mismatched,
 	         "reset_with_requests_in_flight",
 	         "%s; %u submitted, %u ok, %u aborted, %u wrong, %u left; after: %s",
 	         blkdev_strerror(err), submitted, ok, aborted, other, inflight,
@@ -307,9 +290,64 @@ void bt_readonly_disk(struct blkdev *d)
 	uint32_t n = d->nblocks < 8 ? (uint32_t)d->nblocks : 8;
 	memset(s->va, 0xee, n * d->block_size);
 	err = bt_one(d, BLKDEV_READ, d->nblocks - n, n, 0);
-	bt_check(!err && !bt_compare(s, d->block_size, true, &bad) && bt.ctrl.resets == 0,
+	bt_check(!err && !bt_compare(s, d->block_size, true, &bad) && bt_resets() == 0,
 	         "reads_work_beside_device_errors", "%s, %u resets", blkdev_strerror(err),
-	         bt.ctrl.resets);
+	         bt_resets());
+}
+
+/*
+ * Errors the device reports, one per request, with good requests beside
+ * them: the disk is made to look 64 blocks longer than it is, so reads
+ * past the real end pass blkdev_check and the device refuses them (LBA out
+ * of range, IDNF, IOERR). Each such read completes with BLKDEV_E_IO (NVMe:
+ * BLKDEV_E_RANGE, from the device's LBA Out of Range status), each
+ * good one with its data; no reset, and the device works afterwards.
+ */
+void bt_device_errors(struct blkdev *d)
+{
+	uint64_t real = d->nblocks, rng = bt.seed + 99;
+	unsigned resets = bt_resets(), right = 0, wrong = 0, n = 8;
+	uint32_t len = d->nblocks < 8 ? 1 : 8;
+
+	d->nblocks = real + 64;
+	for (unsigned i = 0; i < n; i++) {
+		struct slot *s = &bt.slot[i];
+		s->busy = s->done = false;
+		s->req.op = BLKDEV_READ, s->req.offset = 0, s->req.nblocks = len;
+		s->req.lba = i % 3 == 1 ? real + 8 * (i % 4) : bt_rnd(&rng) % (real - len + 1);
+		if (blkdev_submit(d, 0, &s->req) == BLKDEV_OK)
+			s->busy = true;
+	}
+	int err = BLKDEV_OK;
+	for (unsigned busy = n; busy && err >= 0;) {
+		err = blkdev_wait(d, 0, WAIT_US);
+		busy = 0;
+		for (unsigned i = 0; i < n; i++)
+			busy += bt.slot[i].busy && !bt.slot[i].done;
+	}
+	d->nblocks = real;
+	for (unsigned i = 0; i < n; i++) {
+		struct slot *s = &bt.slot[i];
+		uint64_t bad = 0;
+		bool beyond = s->req.lba >= real;
+		if (!s->busy || !s->done)
+			wrong++;
+		else if (beyond ? s->req.status == BLKDEV_E_IO ||
+		                      s->req.status == BLKDEV_E_RANGE /* NVMe: LBA out of range */
+		                : s->req.status == BLKDEV_OK &&
+		                      !bt_compare(s, d->block_size, false, &bad))
+			right++;
+		else
+			wrong++,
+			    rt_printf("        # request %u (lba %lu): %s\n", i,
+			              (unsigned long)s->req.lba, blkdev_strerror(s->req.status));
+		s->busy = s->done = false;
+	}
+	int after = bt_one(d, BLKDEV_READ, 0, 1, 0);
+	bt_check(err >= 0 && !wrong && right == n && !after && bt_resets() == resets,
+	         "device_errors_reported_per_request",
+	         "%s; %u right, %u wrong, after: %s, %u resets", blkdev_strerror(err), right, wrong,
+	         blkdev_strerror(after), bt_resets() - resets);
 }
 
 void bt_flush(struct blkdev *d)
@@ -390,12 +428,13 @@ void bt_bench(struct blkdev *d)
 	uint64_t qd1 = bench_reads(d, 1, &errors), qd32 = bench_reads(d, QD, &errors);
 
 	if (errors) {
-		rt_printf("BENCH-ERROR nvme reads failed: %lu errors\n", (unsigned long)errors);
+		rt_printf("BENCH-ERROR %s reads failed: %lu errors\n", bt.drv,
+		          (unsigned long)errors);
 		return;
 	}
-	rt_printf("BENCH nvme.hallows.read_4k_qd1_instructions %lu instructions\n",
+	rt_printf("BENCH %s.hallows.read_4k_qd1_instructions %lu instructions\n", bt.drv,
 	          (unsigned long)qd1);
-	rt_printf("BENCH nvme.hallows.read_4k_qd32_instructions %lu instructions\n",
+	rt_printf("BENCH %s.hallows.read_4k_qd32_instructions %lu instructions\n", bt.drv,
 	          (unsigned long)qd32);
 	rt_printf("BENCH-DONE\n");
 }

@@ -1,7 +1,8 @@
 /*
- * blktest: the root task of its own boot module. Finds the NVMe function
- * in the boot info's pci[] table, maps its registers, starts the NVMe
- * driver in the mode blktest.conf names, and writes a pattern (a function
+ * blktest: the root task of its own boot module. Finds a disk controller
+ * in the boot info's pci[] table (an NVMe controller first, then a
+ * virtio-blk function, then an AHCI HBA with a disk), maps its registers,
+ * starts its driver in the mode blktest.conf names, and writes a pattern (a function
  * of the seed and the block number: blk_pattern.h) across the whole
  * device with many requests in flight, reads it back, checks the edges,
  * random blocks, the largest request and the errors, and flushes. The
@@ -105,7 +106,8 @@ static void env_log(void *ctx, const char *fmt, ...)
 	va_end(ap);
 }
 
-static const struct nvme_env env = {0, bt_dma_page, bt_now_us, env_irq_bind, env_irq_wait, env_log};
+static const struct blkdev_env env = {0,      bt_dma_page, bt_now_us, env_irq_bind, env_irq_wait,
+                                      env_log};
 
 /* ---- reporting (KTAP, one suite) ---- */
 
@@ -173,20 +175,23 @@ static void read_conf(void)
  * and those pages never become frames (docs/devices.md); the mapping ends
  * at the first page refused. Returns the mapped length (0 on failure).
  */
-static size_t map_registers(volatile void **regs)
+static size_t map_registers(unsigned bar, volatile void **regs)
 {
 	hl_word_t base = 0, size = 0, flags = 0;
 	hl_cptr_t mem = rt_slot();
 
-	if (hl_pci_device_bar(bt.dev, 0, &base, &size, &flags) || (flags & HL_BAR_IO) ||
-	    hl_pci_device_map_bar(bt.dev, 0, mem))
+	if (hl_pci_device_bar(bt.dev, bar, &base, &size, &flags) || (flags & HL_BAR_IO) ||
+	    hl_pci_device_map_bar(bt.dev, bar, mem))
 		return 0;
 	uint64_t pages = size / 4096 < 16 ? size / 4096 : 16;
-	hl_cptr_t first = rt_slot();
-	for (uint64_t i = 1; i < pages; i++)
-		rt_slot();
-	if (hl_memory_retype(mem, HL_OBJ_MEMORY, 12, pages, first))
-		return 0;
+	hl_cptr_t first = mem;
+	if (pages > 1) { /* a one-page BAR (AHCI's ABAR) is its own piece */
+		first = rt_slot();
+		for (uint64_t i = 1; i < pages; i++)
+			rt_slot();
+		if (hl_memory_retype(mem, HL_OBJ_MEMORY, 12, pages, first))
+			return 0;
+	}
 	uint64_t va = DMA_VA - 0x100000000ull, n = 0;
 	for (; n < pages; n++) {
 		hl_cptr_t f = rt_slot();
@@ -198,26 +203,165 @@ static size_t map_registers(volatile void **regs)
 	return n * 4096;
 }
 
-static bool open_device(void)
+static bool is_kind(const struct hl_bootinfo_pci *p, enum bt_kind k)
+{
+	switch (k) {
+	case BT_NVME:
+		return p->class == 0x01 && p->subclass == 0x08 && p->progif == 0x02;
+	case BT_VIRTIO_BLK:
+		return virtio_blk_matches(p->vendor, p->device);
+	case BT_AHCI:
+		return p->class == 0x01 && p->subclass == 0x06 && p->progif == 0x01;
+	}
+	return false;
+}
+
+static const char *const kind_name[] = {"NVMe controller", "AHCI HBA", "virtio-blk device"};
+static const char *const kind_drv[] = {"nvme", "ahci", "virtio_blk"};
+
+/*
+ * The first function of the first kind present, in the order NVMe,
+ * virtio-blk, AHCI (q35 always has its own AHCI HBA at 00:1f.2, with or
+ * without a disk, so it comes last).
+ */
+static bool open_device(uint16_t *bdf)
 {
 	const struct hl_bootinfo *bi = rt_self.bi;
+	static const enum bt_kind order[] = {BT_NVME, BT_VIRTIO_BLK, BT_AHCI};
 	hl_word_t cmd = 0;
 
-	for (uint32_t i = 0; i < bi->npci; i++) {
-		const struct hl_bootinfo_pci *p = &bi->pci[i];
-		if (p->class == 0x01 && p->subclass == 0x08 && p->progif == 0x02) {
+	for (unsigned k = 0; k < 3; k++)
+		for (uint32_t i = 0; i < bi->npci; i++) {
+			const struct hl_bootinfo_pci *p = &bi->pci[i];
+			if (!is_kind(p, order[k]))
+				continue;
+			bt.kind = order[k], bt.drv = kind_drv[order[k]], *bdf = p->bdf;
 			bt.dev = rt_slot();
 			if (hl_pci_control_issue(HL_SLOT_PCI_CONTROL, i, bt.dev))
 				return false;
-			rt_printf("blktest: NVMe controller %04x:%04x at %02x:%02x.%u\n", p->vendor,
-			          p->device, p->bdf >> 8, (p->bdf >> 3) & 31, p->bdf & 7);
+			rt_printf("blktest: %s %04x:%04x at %02x:%02x.%u\n", kind_name[bt.kind],
+			          p->vendor, p->device, p->bdf >> 8, (p->bdf >> 3) & 31,
+			          p->bdf & 7);
 			hl_pci_device_config_read(bt.dev, 4, 2, &cmd);
 			return hl_pci_device_config_write(bt.dev, 4, 2, cmd | 0x6) ==
 			       HL_OK; /* memory space, bus master */
 		}
-	}
-	rt_printf("blktest: no NVMe controller in the PCI table\n");
+	rt_printf("blktest: no disk controller in the PCI table\n");
 	return false;
+}
+
+/* ---- the driver in use ---- */
+
+unsigned bt_resets(void)
+{
+	unsigned n = 0;
+
+	switch (bt.kind) {
+	case BT_NVME:
+		return bt.ctrl.resets;
+	case BT_VIRTIO_BLK:
+		return bt.vblk.resets;
+	case BT_AHCI:
+		for (unsigned i = 0; i < bt.ahci.nports; i++)
+			n += bt.ahci.port[i].resets;
+	}
+	return n;
+}
+
+int bt_recover(struct blkdev *d, const char *why)
+{
+	switch (bt.kind) {
+	case BT_NVME:
+		return nvme_recover(&bt.ctrl, why);
+	case BT_VIRTIO_BLK:
+		return virtio_blk_recover(&bt.vblk, why);
+	case BT_AHCI:
+		return ahci_port_recover(d->priv, why);
+	}
+	return BLKDEV_E_INVAL;
+}
+
+/* Whether the device has finished every request in flight (peeking, not reaping). */
+bool bt_all_posted(struct blkdev *d)
+{
+	switch (bt.kind) {
+	case BT_NVME:
+		for (unsigned q = 0; q < bt.ctrl.nio; q++) {
+			const struct nvme_qpair *qp = &bt.ctrl.io[q];
+			unsigned posted = 0;
+			for (unsigned i = qp->cq_head, ph = qp->phase; posted < qp->inflight;
+			     posted++) {
+				if (NVME_CQE_PHASE(qp->cq[i].status) != ph)
+					break;
+				if (++i == qp->depth)
+					i = 0, ph ^= 1;
+			}
+			if (posted < qp->inflight)
+				return false;
+		}
+		return true;
+	case BT_VIRTIO_BLK:
+		for (unsigned q = 0; q < bt.vblk.nq; q++)
+			if (virtq_used_pending(&bt.vblk.q[q].q) != bt.vblk.q[q].q.inflight)
+				return false;
+		return true;
+	case BT_AHCI: {
+		struct ahci_port *p = d->priv;
+		volatile uint32_t *ci = (volatile uint32_t *)(p->regs + AHCI_PX_CI);
+		volatile uint32_t *sact = (volatile uint32_t *)(p->regs + AHCI_PX_SACT);
+		return p->nfifo == 0 && (*ci | *sact) == 0;
+	}
+	}
+	return true;
+}
+
+/* Start the driver; the disks in disks[] (at most max), their count in *n. */
+static int start_driver(uint16_t bdf, unsigned want, struct blkdev **disks, unsigned max,
+                        unsigned *n)
+{
+	enum blkdev_mode mode = bt.irq ? BLKDEV_INTERRUPT : BLKDEV_POLLED;
+	volatile void *regs = 0;
+	size_t len;
+	int err;
+
+	*n = 0;
+	switch (bt.kind) {
+	case BT_NVME:
+		if (!(len = map_registers(0, &regs)))
+			return BLKDEV_E_DEVICE;
+		if ((err = nvme_start(&bt.ctrl, regs, len, &env, want, mode)))
+			return err;
+		for (unsigned i = 0; i < bt.ctrl.nns && *n < max; i++)
+			disks[(*n)++] = &bt.ctrl.ns[i].dev;
+		return BLKDEV_OK;
+	case BT_AHCI:
+		if (!(len = map_registers(5, &regs)))
+			return BLKDEV_E_DEVICE;
+		if ((err = ahci_start(&bt.ahci, regs, len, &env, mode)))
+			return err;
+		for (unsigned i = 0; i < bt.ahci.nports && *n < max; i++)
+			disks[(*n)++] = &bt.ahci.port[i].dev;
+		return BLKDEV_OK;
+	case BT_VIRTIO_BLK:
+		if ((err = virtio_blk_start(&bt.vblk, bt.dev, bdf, &env, want, mode)))
+			return err;
+		disks[(*n)++] = &bt.vblk.dev;
+		return BLKDEV_OK;
+	}
+	return BLKDEV_E_INVAL;
+}
+
+static int stop_driver(void)
+{
+	switch (bt.kind) {
+	case BT_NVME:
+		return nvme_stop(&bt.ctrl);
+	case BT_AHCI:
+		return ahci_stop(&bt.ahci);
+	case BT_VIRTIO_BLK:
+		return virtio_blk_stop(&bt.vblk);
+	}
+	return BLKDEV_E_INVAL;
 }
 
 static void exit_qemu(unsigned code)
@@ -230,33 +374,38 @@ static void exit_qemu(unsigned code)
 
 int main(struct rt *rt)
 {
-	volatile void *regs = 0;
-	size_t len;
+	struct blkdev *disks[8];
+	unsigned ndisks = 0;
+	uint16_t bdf = 0;
 
 	read_conf();
 	bt.rng = bt.seed * 2654435761u + 88172645463325252ull;
 	rt_printf("blktest: mode %s, seed %lu%s\n", bt.irq ? "irq" : "poll", (unsigned long)bt.seed,
 	          bt.kill ? ", waits to be killed after the flush" : "");
-	if (!open_device() || !(len = map_registers(&regs)) || !bt_alloc_slots()) {
+	if (!open_device(&bdf) || !bt_alloc_slots()) {
 		rt_printf("blktest: could not reach the device\n");
 		exit_qemu(1);
 		return 1;
 	}
-	/* One pair per CPU; with interrupts, no more than MSI-X entries after the admin queue's. */
+	/*
+	 * One queue per CPU; with interrupts, no more than the MSI-X entries
+	 * (NVMe: after the admin queue's). AHCI has one queue per disk and MSI.
+	 */
 	hl_word_t msi = 0;
 	hl_pci_device_info(bt.dev, NULL, NULL, NULL, &msi);
-	unsigned want = rt->bi->ncpus;
-	if (bt.irq && msi >> 16 < want + 1)
-		want = msi >> 16 > 1 ? (unsigned)(msi >> 16) - 1 : 0;
-	int err = want ? nvme_start(&bt.ctrl, regs, len, &env, want,
-	                            bt.irq ? BLKDEV_INTERRUPT : BLKDEV_POLLED)
-	               : BLKDEV_E_UNSUPPORTED;
-	if (err || bt.ctrl.nns == 0) {
-		rt_printf("blktest: the driver did not start: %s\n", blkdev_strerror(err));
+	unsigned want = rt->bi->ncpus, spare = bt.kind == BT_NVME ? 1 : 0;
+	if (bt.irq && bt.kind != BT_AHCI && msi >> 16 < want + spare)
+		want = msi >> 16 > spare ? (unsigned)(msi >> 16) - spare : 0;
+	if (bt.irq && bt.kind == BT_AHCI && !(msi & 1))
+		want = 0;
+	int err = want ? start_driver(bdf, want, disks, 8, &ndisks) : BLKDEV_E_UNSUPPORTED;
+	if (err || ndisks == 0) {
+		rt_printf("blktest: the driver did not start: %s\n",
+		          err ? blkdev_strerror(err) : "no disk");
 		exit_qemu(1);
 		return 1;
 	}
-	struct blkdev *d = &bt.ctrl.ns[0].dev;
+	struct blkdev *d = disks[0];
 	if (bt.bench) {
 		bt_bench(d);
 		exit_qemu(0);
@@ -268,11 +417,11 @@ int main(struct rt *rt)
 		goto done;
 	}
 	bt_whole_device(d, "");
-	for (unsigned i = 1; i < bt.ctrl.nns;
-	     i++) { /* every other active namespace, its own block size */
+	for (unsigned i = 1; i < ndisks;
+	     i++) { /* every other namespace or disk, its own block size */
 		char suffix[32];
-		snprintf(suffix, sizeof(suffix), "_%s", bt.ctrl.ns[i].dev.name);
-		bt_whole_device(&bt.ctrl.ns[i].dev, suffix);
+		snprintf(suffix, sizeof(suffix), "_%s", disks[i]->name);
+		bt_whole_device(disks[i], suffix);
 	}
 	if (bt.kill) {
 		bt_flush(d);
@@ -284,20 +433,21 @@ int main(struct rt *rt)
 	bt_queues_on_two_cpus(d);
 	bt_reset_in_flight(d);
 	bt_bad_requests(d);
+	bt_device_errors(d);
 	bt_write_zeroes(d);
 	bt_flush(d);
 	if (bt.irq)
 		bt_check(bt.irq_wakeups > 0, "completions_came_by_interrupt",
-		         "no wait ended by an MSI-X interrupt");
+		         "no wait ended by an interrupt");
 	rt_printf("        # %lu waits ended by an interrupt\n", (unsigned long)bt.irq_wakeups);
 done:
-	err = nvme_stop(&bt.ctrl);
+	err = stop_driver();
 	bt_check(!err, "controller_shuts_down", "%s", blkdev_strerror(err));
 	rt_printf("    1..%u\n%s 1 blk\n", bt.ncase, bt.failed ? "not ok" : "ok");
 	/* One reset is the test's own (reset_with_requests_in_flight); any other means the device
 	 * misbehaved. */
 	rt_printf("# blktest: %u cases, %u failed, %u unexpected controller resets\n", bt.ncase,
-	          bt.failed, bt.ctrl.resets - bt.planned_resets);
+	          bt.failed, bt_resets() - bt.planned_resets);
 	exit_qemu(bt.failed ? 1 : 0);
 	return 0;
 }

@@ -8,7 +8,9 @@
 
 #include <hallows/rt.h>
 
+#include "ahci.h"
 #include "nvme.h"
+#include "virtio_blk.h"
 
 #define DMA_VA     0x600000000000ull /* DMA pages: rings, PRP lists, data buffers */
 #define QD         32                /* requests in flight */
@@ -23,8 +25,12 @@ struct slot {
 };
 
 /* The program's state: one instance, bt (blktest.c). */
+enum bt_kind { BT_NVME, BT_AHCI, BT_VIRTIO_BLK };
+
 struct blktest {
 	hl_cptr_t dev;
+	enum bt_kind kind;
+	const char *drv; /* "nvme", "ahci", "virtio_blk": the prefix of the benchmark names */
 	hl_cptr_t ntfn[NVME_MAX_IOQ + 1];
 	uint64_t dma_next;
 	uint64_t seed;
@@ -33,6 +39,8 @@ struct blktest {
 	uint64_t irq_wakeups;    /* interrupt mode: waits ended by an interrupt */
 	unsigned planned_resets; /* controller resets the cases asked for */
 	struct nvme_ctrl ctrl;
+	struct ahci_hba ahci;
+	struct virtio_blk vblk;
 	struct slot slot[QD];
 	uint64_t rng;
 };
@@ -67,6 +75,11 @@ void bt_check(bool ok, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 uint64_t bt_rnd(uint64_t *state);
 
+/* blktest.c: the driver in use, whichever it is */
+unsigned bt_resets(void);                          /* resets the driver did so far */
+int bt_recover(struct blkdev *d, const char *why); /* reset the device under d */
+bool bt_all_posted(struct blkdev *d);              /* the device finished every request in flight */
+
 /* blk_io.c: slots, the pattern, runs of requests */
 void bt_req_done(struct blkdev_req *r);
 bool bt_alloc_slots(void);
@@ -87,6 +100,7 @@ void bt_reset_in_flight(struct blkdev *d);
 void bt_write_zeroes(struct blkdev *d);
 void bt_flush(struct blkdev *d);
 void bt_readonly_disk(struct blkdev *d);
+void bt_device_errors(struct blkdev *d);
 void bt_bench(struct blkdev *d);
 
 #endif

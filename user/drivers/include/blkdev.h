@@ -100,6 +100,26 @@ struct blkdev {
 	uint8_t mode;         /* enum blkdev_mode */
 };
 
+/*
+ * What a block driver needs from its partition, shared by every block
+ * driver so one implementation (user/apps/blktest, the log store) serves
+ * them all and host tests can fake it.
+ */
+struct blkdev_env {
+	void *ctx;
+	/* One zeroed 4 KiB page for DMA: its address here, its physical address in *pa; NULL when
+	 * out of memory. */
+	void *(*dma_page)(void *ctx, uint64_t *pa);
+	uint64_t (*now_us)(void *ctx);
+	/* Route MSI-X table entry `vector` (or MSI, vector 0) to `cpu` (interrupt mode only); 0 or
+	 * a negative error. */
+	int (*irq_bind)(void *ctx, unsigned vector, unsigned cpu);
+	/* Block until `vector` fired since the last wait (or timeout_us passed: BLKDEV_E_TIMEOUT);
+	 * 0 when it fired. */
+	int (*irq_wait)(void *ctx, unsigned vector, uint64_t timeout_us);
+	void (*log)(void *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+};
+
 static inline int blkdev_submit(struct blkdev *d, unsigned q, struct blkdev_req *r)
 {
 	return d->ops->submit(d, q, r);

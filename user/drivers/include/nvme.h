@@ -3,7 +3,7 @@
  * library a partition links in; it drives one controller through its
  * mapped BAR 0 and exposes each active namespace as a struct blkdev.
  * What it needs from its partition (DMA pages, time, interrupts, the
- * console) comes through struct nvme_env, so host tests can fake it.
+ * console) comes through struct blkdev_env (blkdev.h), so host tests can fake it.
  */
 #ifndef NVME_H
 #define NVME_H
@@ -17,21 +17,6 @@
 #define NVME_MAX_NS         8
 #define NVME_PRP_LIST_PAGES 2 /* per command: 2 * 511 + 1 entries, ~4 MiB */
 #define NVME_MAX_XFER_PAGES (NVME_PRP_LIST_PAGES * (NVME_PRPS_PER_PAGE - 1) + 1)
-
-struct nvme_env {
-	void *ctx;
-	/* One zeroed 4 KiB page for DMA: its address here, its physical address in *pa; NULL when
-	 * out of memory. */
-	void *(*dma_page)(void *ctx, uint64_t *pa);
-	uint64_t (*now_us)(void *ctx);
-	/* Route MSI-X table entry `vector` to `cpu` (interrupt mode only); 0 or a negative error.
-	 */
-	int (*irq_bind)(void *ctx, unsigned vector, unsigned cpu);
-	/* Block until `vector` fired since the last wait (or timeout_us passed: BLKDEV_E_TIMEOUT);
-	 * 0 when it fired. */
-	int (*irq_wait)(void *ctx, unsigned vector, uint64_t timeout_us);
-	void (*log)(void *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-};
 
 /* One command identifier's state; cid = index | gen << 8, so a stale or replayed id never matches.
  */
@@ -99,15 +84,15 @@ struct nvme_ns {
 
 /* [I] set by nvme_start, then only read; [R] changed by a reset (nvme_recover, nvme_stop). */
 struct nvme_ctrl {
-	const struct nvme_env *env; /* [I] */
-	volatile uint8_t *regs;     /* [I] BAR 0 */
-	size_t regs_len;            /* [I] bytes mapped */
-	uint64_t cap;               /* [I] */
-	uint32_t db_stride;         /* [I] bytes */
-	uint32_t ready_timeout_ms;  /* [I] CAP.TO */
-	uint8_t mode;               /* [I] enum blkdev_mode */
-	unsigned want_queues;       /* [I] */
-	struct nvme_qpair admin;    /* [R] used only by start and reset */
+	const struct blkdev_env *env; /* [I] */
+	volatile uint8_t *regs;       /* [I] BAR 0 */
+	size_t regs_len;              /* [I] bytes mapped */
+	uint64_t cap;                 /* [I] */
+	uint32_t db_stride;           /* [I] bytes */
+	uint32_t ready_timeout_ms;    /* [I] CAP.TO */
+	uint8_t mode;                 /* [I] enum blkdev_mode */
+	unsigned want_queues;         /* [I] */
+	struct nvme_qpair admin;      /* [R] used only by start and reset */
 	struct nvme_qpair io[NVME_MAX_IOQ];
 	unsigned nio;      /* [R] I/O pairs in use (0: the controller is dead) */
 	uint32_t max_xfer; /* [I] bytes per command */
@@ -129,7 +114,7 @@ struct nvme_ctrl {
  * print the device. 0 or a negative enum blkdev_err.
  */
 int nvme_start(struct nvme_ctrl *c, volatile void *regs, size_t regs_len,
-               const struct nvme_env *env, unsigned want_queues, enum blkdev_mode mode)
+               const struct blkdev_env *env, unsigned want_queues, enum blkdev_mode mode)
     __attribute__((warn_unused_result));
 /* Normal shutdown (CC.SHN), then disable; in-flight requests fail with BLKDEV_E_ABORTED. */
 int nvme_stop(struct nvme_ctrl *c);
