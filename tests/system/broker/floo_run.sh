@@ -43,12 +43,14 @@ stop_broker() { # exit status of the broker (sanitizers report through it)
 cleanup() {
 	[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
 	ip netns del "$ns" 2>/dev/null
-	rm -rf "$work"
+	[ -n "${BFL_KEEP:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
 
 start_broker() { # extra args
-	in_ns env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 "$broker" --tap "$tap" \
+	# not through in_ns: a function sent to the background is a subshell,
+	# and $! must be the broker for kill and wait
+	ip netns exec "$ns" env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 "$broker" --tap "$tap" \
 		--addr "$addr/24" --data "$work/data.img" --size $((256 << 20)) \
 		--group-delay-ms 300 --partitions 3 "$@" >> "$work/broker.out" 2>> "$work/broker.log" &
 	pid=$!
@@ -148,7 +150,7 @@ t_garbage() { # malformed frames are refused and the broker keeps serving
 import socket, struct, sys
 for payload in [b"\xff\xff\xff\xff" + b"x" * 64, struct.pack(">i", 12) + b"\x00\x12\x00\x63" + b"\x00" * 8,
                 struct.pack(">i", 100) + b"short", b"GET / HTTP/1.1\r\n\r\n"]:
-    s = socket.create_connection((sys.argv[1], 9092), timeout=5)
+    s = socket.create_connection((sys.argv[1], 9092), timeout=1)
     s.sendall(payload)
     try:
         s.recv(100)
@@ -160,9 +162,9 @@ EOF
 }
 
 t_many_conns() { # 50 clients at once, each listing metadata
-	local i
-	for i in $(seq 50); do kc -L > "$work/many.$i" 2>&1 & done
-	wait
+	local i pids=()
+	for i in $(seq 50); do kc -L > "$work/many.$i" 2>&1 & pids+=($!); done
+	wait "${pids[@]}"
 	for i in $(seq 50); do grep -q "broker 1 at $bk" "$work/many.$i" || return 1; done
 }
 
