@@ -4,8 +4,11 @@
 #   build/hosted/hallows-broker-floo  the broker on Floo over a TAP device
 #   test-brokerfl-floo                kcat (and librdkafka) against it in a
 #                                     private network namespace
+#   test-brokerfl-unit                the store over a fake block device
+#                                     (ASan+UBSan), freestanding checks
 #
-# user/kafka/floo/broker_floo.c is freestanding: it must build with gcc and
+# user/kafka/floo/broker_floo.c and user/storage/blk/store_blk.c are
+# freestanding: it must build with gcc and
 # clang -ffreestanding and reference only Floo, the broker and mem*.
 
 BFL_B := $(B)/brokerfl
@@ -42,6 +45,41 @@ $(BFL_B)/freestanding.stamp: $(BFL_TRANSPORT) $(BFL_HDRS) hosted/broker/floo/mai
 	 if [ -n "$$bad" ]; then echo "broker_floo.c references: $$bad"; exit 1; fi
 	@clang -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(BFL_INC) -fsyntax-only hosted/broker/floo/main.c
 	@touch $@
+
+# ---- the log store over the block-driver interface ----
+BFL_SBLK := user/storage/blk/store_blk.c
+BFL_SBLK_HDRS := user/storage/blk/store_blk.h user/drivers/include/blkdev.h $(BROKER_HDRS)
+BFL_SBLK_TEST := $(BFL_B)/test_store_blk
+$(BFL_SBLK_TEST): tests/host/storage/test_store_blk.c tests/host/broker/tharness.h $(BFL_SBLK) \
+		$(BFL_SBLK_HDRS) user/drivers/blkdev.c $(BROKER_LIB_SRCS)
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) -Iuser/drivers/include -o $@ $< $(BFL_SBLK) \
+		user/drivers/blkdev.c $(filter user/storage/%,$(BROKER_LIB_SRCS))
+
+$(BFL_B)/sblk-freestanding.stamp: $(BFL_SBLK) $(BFL_SBLK_HDRS) tests/host/storage/test_store_blk.c
+	@mkdir -p $(BFL_B)
+	@for cc in gcc clang; do $$cc -std=c11 -Wall -Wextra -Werror -O2 -ffreestanding \
+		-fno-stack-protector -Iuser/drivers/include -c $(BFL_SBLK) -o $(BFL_B)/sblk-$$cc.o || exit 1; done
+	@bad=$$(nm -u $(BFL_B)/sblk-gcc.o $(BFL_B)/sblk-clang.o | awk 'NF==2{print $$2}' | sort -u | \
+		grep -vxE 'memcpy|memmove|memset|blkdev_strerror'); \
+	 if [ -n "$$bad" ]; then echo "store_blk.c references: $$bad"; exit 1; fi
+	@clang -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iuser/drivers/include -fsyntax-only tests/host/storage/test_store_blk.c
+	@touch $@
+
+TEST_GROUPS += brokerfl-unit
+.PHONY: test-brokerfl-unit
+test-brokerfl-unit: $(BFL_SBLK_TEST)
+	@mkdir -p $(RESULTS)
+	@: > $(RESULTS)/brokerfl-unit.tap
+	@for s in $(BFL_B)/freestanding.stamp $(BFL_B)/sblk-freestanding.stamp; do \
+		if $(MAKE) --no-print-directory $$s > $(BFL_B)/$$(basename $$s).log 2>&1; then \
+			echo "ok - brokerfl-unit: $$(basename $$s .stamp) (gcc and clang -ffreestanding, symbols)"; \
+		else echo "not ok - brokerfl-unit: $$(basename $$s .stamp) (see $(BFL_B)/$$(basename $$s).log)"; fi \
+		>> $(RESULTS)/brokerfl-unit.tap; done
+	@timeout 120 $(BFL_SBLK_TEST) >> $(RESULTS)/brokerfl-unit.tap 2> $(BFL_B)/test_store_blk.log || \
+		echo "not ok - brokerfl-unit: test_store_blk exited non-zero (see $(BFL_B)/test_store_blk.log)" \
+		>> $(RESULTS)/brokerfl-unit.tap
+	@cat $(RESULTS)/brokerfl-unit.tap
 
 ALL_TARGETS += $(BFL_BIN)
 TEST_GROUPS += brokerfl-floo
