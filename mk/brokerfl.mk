@@ -89,3 +89,35 @@ test-brokerfl-floo: $(BFL_SAN_BIN) $(BFL_B)/freestanding.stamp $(BROKER_B)/rdk_c
 	@mkdir -p $(RESULTS)
 	@timeout 300 bash tests/system/broker/floo_run.sh $(BFL_SAN_BIN) $(BROKER_B) $(RESULTS)/brokerfl-floo.tap \
 		|| echo "not ok - brokerfl-floo: runner failed" >> $(RESULTS)/brokerfl-floo.tap
+
+# ---- storetest: the store on QEMU's NVMe disk (a ring-3 root task) ----
+STORETEST_SRCS := user/apps/storetest/storetest.c user/storage/blk/store_blk.c \
+	$(filter user/storage/%,$(BROKER_LIB_SRCS))
+STORETEST_OBJS := $(patsubst %.c,$(B)/user/%.o,$(BLK_DRV_SRCS) $(STORETEST_SRCS))
+$(B)/user/user/apps/storetest/%.o $(B)/user/user/storage/%.o $(B)/user/user/storage/blk/%.o: \
+	UCFLAGS += $(BLK_INC)
+$(STORETEST_OBJS): $(BLK_HDRS) $(BFL_SBLK_HDRS)
+
+$(B)/user/storetest: $(BLK_RT_OBJS) $(STORETEST_OBJS) user/rt/user.ld
+	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
+
+# One boot module per phase, padded to whole pages (see mk/blk.mk).
+define bfl_initrd
+$(BFL_B)/initrd-store$(1).cpio: $(B)/user/storetest
+	@rm -rf $(BFL_B)/root-$(1) && mkdir -p $(BFL_B)/root-$(1)
+	cp $$< $(BFL_B)/root-$(1)/init
+	printf '%s\n' 'phase=$(1) records=$(2)' > $(BFL_B)/root-$(1)/storetest.conf
+	cd $(BFL_B)/root-$(1) && find * | LC_ALL=C sort | cpio -o -H newc --quiet > ../initrd-store$(1).cpio
+	truncate -s %4096 $$@
+endef
+$(eval $(call bfl_initrd,1,1000))
+$(eval $(call bfl_initrd,2,1000))
+
+ALL_TARGETS += $(B)/user/storetest
+TEST_GROUPS += brokerfl-store
+.PHONY: test-brokerfl-store
+test-brokerfl-store: $(B)/hallows.elf $(BFL_B)/initrd-store1.cpio $(BFL_B)/initrd-store2.cpio
+	@mkdir -p $(RESULTS)
+	@: > $(RESULTS)/brokerfl-store.tap
+	@timeout 600 python3 tests/system/storage/run_storetest.py --kernel $(B)/hallows.elf --dir $(BFL_B) \
+		--tap $(RESULTS)/brokerfl-store.tap || echo "not ok - brokerfl-store: runner failed" >> $(RESULTS)/brokerfl-store.tap
