@@ -108,15 +108,16 @@ static int parse_opts(int argc, char **argv, struct fopts *o)
 /* Sleep until a frame arrives, the flusher finishes or the next timer. */
 static void idle_wait(struct hosted_net *h, struct host_dev *d, uint64_t timeout_ns)
 {
-	struct pollfd p[2] = {{.fd = h->fd, .events = POLLIN}, {.fd = d->done_fd, .events = POLLIN}};
+	struct pollfd p[2] = {{.fd = h->fd, .events = POLLIN},
+	                      {.fd = d->done_fd, .events = POLLIN}};
 
 	(void)poll(p, d->done_fd >= 0 ? 2 : 1, (int)((timeout_ns + 999999) / 1000000));
 }
 
 /* Poll without sleeping while traffic flows and for 200 us after it
  * stops; then sleep until the next frame, flush completion or timer. */
-static void serve(struct floo_stack *st, struct hosted_net *h, struct host_dev *d,
-                  struct broker *b, struct bfloo *t)
+static void serve(struct floo_stack *st, struct hosted_net *h, struct host_dev *d, struct broker *b,
+                  struct bfloo *t)
 {
 	uint64_t last = hosted_now_ns();
 	bool ok;
@@ -200,9 +201,10 @@ int main(int argc, char **argv)
 	void *mem = NULL;
 
 	if (parse_opts(argc, argv, &o)) {
-		fprintf(stderr, "usage: hallows-broker-floo --tap IFNAME --addr A.B.C.D/LEN --data PATH "
-		                "[--port N] [--advertise HOST:PORT] [--size BYTES] [--partitions N] "
-		                "[--flush-ms N] [--group-delay-ms N] [--no-offload] [-v]\n");
+		fprintf(stderr,
+		        "usage: hallows-broker-floo --tap IFNAME --addr A.B.C.D/LEN --data PATH "
+		        "[--port N] [--advertise HOST:PORT] [--size BYTES] [--partitions N] "
+		        "[--flush-ms N] [--group-delay-ms N] [--no-offload] [-v]\n");
 		return 2;
 	}
 	if (!(st = stack_up(&o, &h, &plat, &mem)))

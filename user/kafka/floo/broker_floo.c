@@ -337,10 +337,10 @@ struct bfloo *bfloo_create(struct floo_stack *st, struct broker *b,
 		t->cfg.max_input = IN_MIN;
 	if (!t->cfg.max_conns)
 		goto fail;
-	t->conns = t_alloc(t, (size_t)t->cfg.max_conns * sizeof(*t->conns));
+	t->conns = t_alloc(t, (size_t)t->cfg.max_conns * sizeof(struct fconn *));
 	if (!t->conns)
 		goto fail;
-	memset(t->conns, 0, (size_t)t->cfg.max_conns * sizeof(*t->conns));
+	memset(t->conns, 0, (size_t)t->cfg.max_conns * sizeof(struct fconn *));
 	if (floo_tcp_listen(st, cfg->port, listen_cb, t))
 		goto fail_conns;
 	return t;
