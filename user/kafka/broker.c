@@ -199,8 +199,12 @@ void resp_free(struct broker *b, struct kresp *r)
 		b->wait_flush--;
 	if (r->state == R_WAIT_WRITE && b->wait_write)
 		b->wait_write--;
-	for (uint32_t i = 0; i < r->nbufs; i++)
-		b_free(b, r->bufs[i]);
+	/* Store read buffers go back to the store's allocator, which need not
+	 * be the broker's (on Hallows it is the disk's DMA arena). */
+	for (uint32_t i = 0; i < r->nbufs; i++) {
+		struct store_read rd = {.buf = r->bufs[i]};
+		store_read_release(b->st, &rd);
+	}
 	kw_free(&r->w);
 	b_free(b, r->req_copy);
 	b_free(b, r->iov);
