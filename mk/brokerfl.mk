@@ -128,3 +128,10 @@ test-brokerfl-store: $(B)/hallows.elf $(BFL_B)/initrd-store1.cpio $(BFL_B)/initr
 	@: > $(RESULTS)/brokerfl-store.tap
 	@timeout 600 python3 tests/system/storage/run_storetest.py --kernel $(B)/hallows.elf --dir $(BFL_B) \
 		--tap $(RESULTS)/brokerfl-store.tap || echo "not ok - brokerfl-store: runner failed" >> $(RESULTS)/brokerfl-store.tap
+
+# ---- throughput over Floo (make bench) ----
+BENCH_STEPS += brokerfl
+.PHONY: bench-brokerfl
+bench-brokerfl: $(BFL_BIN)
+	@mkdir -p $(dir $(BENCH_OUT))
+	@timeout 300 bash tests/system/broker/floo_bench.sh $(BFL_BIN) $(BENCH_OUT)
