@@ -5,7 +5,8 @@
  *
  *   hallows-broker-floo --tap IFNAME --addr A.B.C.D/LEN --data PATH
  *       [--port N] [--advertise HOST:PORT] [--size BYTES] [--partitions N]
- *       [--flush-ms N] [--group-delay-ms N] [--no-offload] [--appliance] [-v]
+ *       [--flush-ms N] [--group-delay-ms N] [--max-input BYTES] [--no-offload]
+ *       [--appliance] [-v]
  *
  * Prints "listening on A.B.C.D:PORT" when up; on SIGTERM the transport
  * and Floo counters, then exits 0. --appliance runs the Hallows
@@ -31,7 +32,7 @@
 
 struct fopts {
 	const char *tap, *data, *advertise;
-	uint32_t addr, mask, parts, flush_ms, group_ms;
+	uint32_t addr, mask, parts, flush_ms, group_ms, max_input;
 	uint16_t port;
 	uint64_t size;
 	bool no_offload, appliance;
@@ -105,11 +106,15 @@ static int parse_opts(int argc, char **argv, struct fopts *o)
 			o->flush_ms = (uint32_t)strtoul(v, NULL, 10);
 		else if (!strcmp(a, "--group-delay-ms"))
 			o->group_ms = (uint32_t)strtoul(v, NULL, 10);
+		else if (!strcmp(a, "--max-input"))
+			o->max_input = (uint32_t)strtoul(v, NULL, 10);
 		else
 			return -1;
 	}
+	if (!o->max_input)
+		o->max_input = 80u << 20;
 	if (!o->tap || !o->addr || !o->data || !o->port || o->parts < 1 ||
-	    o->parts > STORE_MAX_PARTS)
+	    o->parts > STORE_MAX_PARTS || o->max_input < 65536)
 		return -1;
 	return 0;
 }
@@ -151,16 +156,17 @@ static void print_stats(struct floo_stack *st, const struct bfloo_stats *s)
 {
 	const struct floo_stats *fs = floo_stats(st);
 
-	fprintf(stderr,
-	        "hallows-broker-floo: conns accepted %llu refused %llu closed %llu aborted %llu; "
-	        "rx %llu bytes (copied %llu, held pbufs %llu); tx %llu bytes by reference in "
-	        "%llu refs (slot waits %llu); tcp retrans %llu\n",
-	        (unsigned long long)s->accepted, (unsigned long long)s->refused,
-	        (unsigned long long)s->closed, (unsigned long long)s->aborted,
-	        (unsigned long long)s->rx_bytes, (unsigned long long)s->rx_copied,
-	        (unsigned long long)s->rx_held, (unsigned long long)s->tx_bytes,
-	        (unsigned long long)s->tx_refs, (unsigned long long)s->tx_slot_waits,
-	        (unsigned long long)fs->tcp_retransmits);
+	fprintf(
+	    stderr,
+	    "hallows-broker-floo: conns accepted %llu refused %llu closed %llu aborted %llu; "
+	    "rx %llu bytes (copied %llu, held pbufs %llu); tx %llu bytes by reference in "
+	    "%llu refs (slot waits %llu, sent before the previous ACK %llu); tcp retrans %llu\n",
+	    (unsigned long long)s->accepted, (unsigned long long)s->refused,
+	    (unsigned long long)s->closed, (unsigned long long)s->aborted,
+	    (unsigned long long)s->rx_bytes, (unsigned long long)s->rx_copied,
+	    (unsigned long long)s->rx_held, (unsigned long long)s->tx_bytes,
+	    (unsigned long long)s->tx_refs, (unsigned long long)s->tx_slot_waits,
+	    (unsigned long long)s->tx_early, (unsigned long long)fs->tcp_retransmits);
 	fprintf(stderr, "hallows-broker-floo: free pbufs %u of %u\n", floo_pbuf_free_count(st),
 	        floo_config_pbufs(st));
 }
@@ -301,7 +307,8 @@ int main(int argc, char **argv)
 		fprintf(stderr,
 		        "usage: hallows-broker-floo --tap IFNAME --addr A.B.C.D/LEN --data PATH "
 		        "[--port N] [--advertise HOST:PORT] [--size BYTES] [--partitions N] "
-		        "[--flush-ms N] [--group-delay-ms N] [--no-offload] [-v]\n");
+		        "[--flush-ms N] [--group-delay-ms N] [--max-input BYTES] [--no-offload] "
+		        "[--appliance] [-v]\n");
 		return 2;
 	}
 	signal(SIGINT, on_signal);
@@ -335,13 +342,14 @@ int main(int argc, char **argv)
 	    .flush_ms = o.flush_ms,
 	    .flush_bytes = 16u << 20,
 	    .group_initial_ms = o.group_ms,
-	    .max_request = 64u << 20,
+	    /* a request must fit the transport's input buffer with its size */
+	    .max_request = o.max_input - 4 < (64u << 20) ? o.max_input - 4 : 64u << 20,
 	};
 	host_fill_broker_platform(&bpl); /* epoll send/close replaced below */
 	bfloo_fill_platform(&bpl);
 	if (!(b = broker_create(&bpl, &cfg, store)))
 		return 1;
-	struct bfloo_config tcfg = {.port = o.port, .max_conns = 1000, .max_input = 80u << 20};
+	struct bfloo_config tcfg = {.port = o.port, .max_conns = 1000, .max_input = o.max_input};
 	if (!(t = bfloo_create(st, b, &bpl, &tcfg))) {
 		fprintf(stderr, "hallows-broker-floo: cannot listen on port %u\n", o.port);
 		return 1;
