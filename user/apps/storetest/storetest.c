@@ -104,7 +104,7 @@ static void env_log(void *ctx, const char *fmt, ...)
 	va_end(ap);
 }
 
-static const struct nvme_env nvme_env = {0, env_dma_page, env_now_us, 0, 0, env_log};
+static const struct blkdev_env nvme_env = {0, env_dma_page, env_now_us, 0, 0, env_log};
 
 /* Arena chunks are consecutive in virtual memory, each its own frame. */
 static uint64_t arena_pa(void *ctx, const void *va)
