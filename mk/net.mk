@@ -11,8 +11,9 @@ NET_SRCS := $(addprefix user/net/,util.c pbuf.c stack.c eth.c arp.c ipv4.c \
 	ip_frag.c icmp.c udp.c tcp.c tcp_api.c tcp_input.c tcp_in.c tcp_rcv.c \
 	tcp_out.c tcp_timer.c tcp_cc.c tcp_sack.c tcp_rack.c dhcp.c socket.c vnet.c)
 NET_HDRS := $(wildcard user/net/*.h user/net/include/floo/*.h)
-# The HTTP/1.1 server both floo-demo and webd use (freestanding, like Floo).
-HTTP_SRCS := user/net/http/http_parse.c user/net/http/http_server.c
+# The HTTP/1.1 server and the echo/discard services both floo-demo and webd
+# use (freestanding, like Floo).
+HTTP_SRCS := user/net/http/http_parse.c user/net/http/http_server.c user/net/services/services.c
 NET_INC := -Iuser/net/include -Iuser/net
 NET_B := $(B)/net
 # The library itself is freestanding C11.
