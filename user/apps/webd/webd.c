@@ -18,7 +18,7 @@
 #include "../../net/hallows/floo_hallows.h"
 #include "files.h"
 
-#define REPORT_MS   5000
+#define REPORT_MS    2000
 #define BUSY_POLL_NS 200000ull /* keep polling this long after the last frame */
 
 /*
