@@ -48,8 +48,8 @@ bool webd_file_name(const char *root, const char *path, uint32_t len, char *out,
 		if (c == '%') {
 			int hi = i + 2 < len ? hexval(path[i + 1]) : -1;
 			int lo = i + 2 < len ? hexval(path[i + 2]) : -1;
-			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0) || (hi == 2 && lo == 15))
-				return false; /* malformed, NUL, or an escaped '/' */
+			if (hi < 0 || lo < 0 || (hi == 2 && lo == 15))
+				return false; /* malformed, or an escaped '/' (control bytes: below) */
 			c = (char)(hi * 16 + lo);
 			i += 2;
 		} else if (c == '/' && i > 0) {
@@ -57,7 +57,7 @@ bool webd_file_name(const char *root, const char *path, uint32_t len, char *out,
 				return false;
 			seg = n + 1;
 		}
-		if (c == '\\' || !put(out, cap, &n, c))
+		if (c == '\\' || (unsigned char)c < 0x20 || c == 0x7f || !put(out, cap, &n, c))
 			return false;
 	}
 	if (n == seg) { /* ends in '/': the directory's index */

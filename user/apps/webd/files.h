@@ -16,8 +16,9 @@
  * The boot-module name of request path path[0..len) under directory root:
  * percent-escapes decoded, "index.html" added to a path ending in '/'.
  * False (answered 404) for a path that does not start with '/', has a
- * "." or ".." segment, an empty segment, a bad or NUL escape, a
- * backslash, or does not fit out (cap bytes).
+ * "." or ".." segment, an empty segment, a bad escape or one of '/',
+ * a control byte (escaped or not), a backslash, or does not fit out
+ * (cap bytes).
  */
 bool webd_file_name(const char *root, const char *path, uint32_t len, char *out, size_t cap);
 
