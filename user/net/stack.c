@@ -52,9 +52,9 @@ size_t floo_mem_size(const struct floo_config *in)
 
 	config_fill(&c, in);
 	return ALIGN64(sizeof(struct floo_stack)) + ALIGN64(c.n_pbufs * sizeof(struct floo_pbuf)) +
-	       FLOO_PBUF_SIZE + (size_t)c.n_pbufs * FLOO_PBUF_SIZE + (size_t)FLOO_TX_BATCH * FLOO_TX_SLOT +
-	       ip_frag_mem_size(&c) + ALIGN64(tcp_mem_size(&c)) + ALIGN64(dhcp_mem_size()) +
-	       ALIGN64(sock_mem_size());
+	       FLOO_PBUF_SIZE + (size_t)c.n_pbufs * FLOO_PBUF_SIZE +
+	       (size_t)FLOO_TX_BATCH * FLOO_TX_SLOT + ip_frag_mem_size(&c) +
+	       ALIGN64(tcp_mem_size(&c)) + ALIGN64(dhcp_mem_size()) + ALIGN64(sock_mem_size());
 }
 
 /*

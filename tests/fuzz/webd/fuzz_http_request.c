@@ -21,7 +21,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (q.head_len == 0 || q.head_len > size || q.head_len > max + 8)
 			abort();
 		if (q.method != HTTP_OTHER &&
-		    (!q.path || q.path < buf || q.path + q.path_len > buf + size || q.path[0] != '/'))
+		    (!q.path || q.path < buf || q.path + q.path_len > buf + size ||
+		     q.path[0] != '/'))
 			abort();
 	}
 	uint64_t n;

@@ -43,7 +43,8 @@ TEST(pbufs_never_cross_a_page)
 		for (uint32_t i = 0; st && i < n; i++) {
 			struct floo_pbuf *pb = floo_pbuf_alloc(st);
 			size_t off = (size_t)(pb->base - mem);
-			CHECK(off % FLOO_PBUF_SIZE == 0 && off / 4096 == (off + FLOO_PBUF_SIZE - 1) / 4096);
+			CHECK(off % FLOO_PBUF_SIZE == 0 &&
+			      off / 4096 == (off + FLOO_PBUF_SIZE - 1) / 4096);
 			CHECK(off + FLOO_PBUF_SIZE <= sz);
 		}
 		free(mem);

@@ -15,7 +15,7 @@ static int failed, cases_failed, cases;
 	do {                                                                                       \
 		if (!(cond)) {                                                                     \
 			failed++;                                                                  \
-			printf("#   %s:%d: %s\n", __FILE__, __LINE__, #cond);                    \
+			printf("#   %s:%d: %s\n", __FILE__, __LINE__, #cond);                      \
 		}                                                                                  \
 	} while (0)
 
@@ -33,13 +33,21 @@ static void parse_good_requests(void)
 	CHECK(q.minor == 1 && !q.close && !q.has_body && q.head_len == 39);
 	CHECK(parse("HEAD / HTTP/1.0\n\n", &q) == HTTP_PARSE_OK); /* bare LF, 1.0 closes */
 	CHECK(q.method == HTTP_HEAD && q.close);
-	CHECK(parse("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", &q) == HTTP_PARSE_OK && !q.close);
-	CHECK(parse("GET / HTTP/1.1\r\nhost: h\r\nConnection: foo, close\r\n\r\n", &q) == HTTP_PARSE_OK && q.close);
-	CHECK(parse("POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n", &q) == HTTP_PARSE_OK);
+	CHECK(parse("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", &q) == HTTP_PARSE_OK &&
+	      !q.close);
+	CHECK(parse("GET / HTTP/1.1\r\nhost: h\r\nConnection: foo, close\r\n\r\n", &q) ==
+	          HTTP_PARSE_OK &&
+	      q.close);
+	CHECK(parse("POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n", &q) ==
+	      HTTP_PARSE_OK);
 	CHECK(q.method == HTTP_OTHER && q.has_body);
-	CHECK(parse("GET / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n", &q) == HTTP_PARSE_OK && q.has_body);
-	CHECK(parse("OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n", &q) == HTTP_PARSE_OK && q.method == HTTP_OTHER);
-	CHECK(parse("\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n", &q) == HTTP_PARSE_OK && q.head_len == 29);
+	CHECK(parse("GET / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n", &q) ==
+	          HTTP_PARSE_OK &&
+	      q.has_body);
+	CHECK(parse("OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n", &q) == HTTP_PARSE_OK &&
+	      q.method == HTTP_OTHER);
+	CHECK(parse("\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n", &q) == HTTP_PARSE_OK &&
+	      q.head_len == 29);
 	/* Pipelined: only the first head is taken. */
 	CHECK(parse("GET /1 HTTP/1.1\r\nHost: h\r\n\r\nGET /2 HTTP/1.1\r\n", &q) == HTTP_PARSE_OK);
 	CHECK(q.head_len == 28 && q.path[1] == '1');

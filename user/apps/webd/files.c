@@ -49,7 +49,8 @@ bool webd_file_name(const char *root, const char *path, uint32_t len, char *out,
 			int hi = i + 2 < len ? hexval(path[i + 1]) : -1;
 			int lo = i + 2 < len ? hexval(path[i + 2]) : -1;
 			if (hi < 0 || lo < 0 || (hi == 2 && lo == 15))
-				return false; /* malformed, or an escaped '/' (control bytes: below) */
+				return false; /* malformed, or an escaped '/' (control bytes: below)
+				               */
 			c = (char)(hi * 16 + lo);
 			i += 2;
 		} else if (c == '/' && i > 0) {
@@ -92,13 +93,20 @@ const char *webd_content_type(const char *name)
 	static const struct {
 		const char *ext, *type;
 	} types[] = {
-	    {".html", "text/html; charset=utf-8"}, {".htm", "text/html; charset=utf-8"},
-	    {".txt", "text/plain; charset=utf-8"}, {".css", "text/css"},
-	    {".js", "text/javascript"},            {".json", "application/json"},
-	    {".png", "image/png"},                 {".jpg", "image/jpeg"},
-	    {".jpeg", "image/jpeg"},               {".gif", "image/gif"},
-	    {".svg", "image/svg+xml"},             {".ico", "image/x-icon"},
-	    {".wasm", "application/wasm"},         {".pdf", "application/pdf"},
+	    {".html", "text/html; charset=utf-8"},
+	    {".htm", "text/html; charset=utf-8"},
+	    {".txt", "text/plain; charset=utf-8"},
+	    {".css", "text/css"},
+	    {".js", "text/javascript"},
+	    {".json", "application/json"},
+	    {".png", "image/png"},
+	    {".jpg", "image/jpeg"},
+	    {".jpeg", "image/jpeg"},
+	    {".gif", "image/gif"},
+	    {".svg", "image/svg+xml"},
+	    {".ico", "image/x-icon"},
+	    {".wasm", "application/wasm"},
+	    {".pdf", "application/pdf"},
 	};
 	size_t n = 0;
 
@@ -148,7 +156,8 @@ static bool ipv4(const char *s, size_t n, uint32_t *out)
 		size_t e = at;
 		while (e < n && s[e] != '.')
 			e++;
-		if (!number(s + at, e - at, 0, 255, &part) || (k < 3 && e >= n) || (k == 3 && e != n))
+		if (!number(s + at, e - at, 0, 255, &part) || (k < 3 && e >= n) ||
+		    (k == 3 && e != n))
 			return false;
 		a = a << 8 | part;
 		at = e + 1;
@@ -210,7 +219,7 @@ static bool config_line(struct webd_config *c, const char *s, size_t n)
 		return true;
 	}
 	if (word_eq(s, k, "log")) {
-		c->log_level = word_eq(v, vn, "debug") ? FLOO_LOG_DEBUG
+		c->log_level = word_eq(v, vn, "debug")  ? FLOO_LOG_DEBUG
 		               : word_eq(v, vn, "info") ? FLOO_LOG_INFO
 		                                        : FLOO_LOG_ERR;
 		return word_eq(v, vn, "debug") || word_eq(v, vn, "info") || word_eq(v, vn, "err");

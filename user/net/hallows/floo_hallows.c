@@ -12,13 +12,13 @@
 
 #include "../../drivers/drv_env.h"
 
-#define FH_VA_BASE   0x560000000000ull /* a PML4 slot of its own (drivers use 0x5400...) */
-#define FH_BURST     64
-#define FH_TX_BUF    2048u
-#define PIT_HZ       1193182u
-#define PIT_IRQ      0
-#define IDLE_MAX_NS  50000000ull /* the PIT counts 16 bits: at most 54.9 ms */
-#define IDLE_MIN_NS  100000ull   /* a timer this close: poll rather than sleep */
+#define FH_VA_BASE  0x560000000000ull /* a PML4 slot of its own (drivers use 0x5400...) */
+#define FH_BURST    64
+#define FH_TX_BUF   2048u
+#define PIT_HZ      1193182u
+#define PIT_IRQ     0
+#define IDLE_MAX_NS 50000000ull /* the PIT counts 16 bits: at most 54.9 ms */
+#define IDLE_MIN_NS 100000ull   /* a timer this close: poll rather than sleep */
 
 uint64_t floo_hallows_now_ns(const struct floo_hallows *h)
 {
@@ -139,7 +139,8 @@ static unsigned fh_rx_burst(void *ctx, struct floo_stack *st, struct floo_pbuf *
 	for (int i = 0; i < n; i++) {
 		struct netdev_buf *b = got[i];
 		struct floo_pbuf *pb = b->user;
-		bool whole = !h->rx_in_frame && !(b->flags & (NETDEV_BUF_MORE | NETDEV_BUF_DROPPED));
+		bool whole =
+		    !h->rx_in_frame && !(b->flags & (NETDEV_BUF_MORE | NETDEV_BUF_DROPPED));
 
 		h->rx_in_frame = b->flags & NETDEV_BUF_MORE;
 		h->rx_free[h->rx_nfree++] = b;
@@ -179,7 +180,8 @@ static bool fh_tx_copy(struct floo_hallows *h, const struct floo_txframe *f, str
 	return len > 0;
 }
 
-/* Hand q[0..n) to the NIC; those it does not take go back to the free list. Returns how many went. */
+/* Hand q[0..n) to the NIC; those it does not take go back to the free list. Returns how many went.
+ */
 static unsigned fh_tx_flush(struct floo_hallows *h, struct netdev_buf **q, int n)
 {
 	int sent = n ? fh_check(h, h->nd->ops->tx(h->nd, q, n)) : 0;
@@ -303,7 +305,8 @@ void floo_hallows_idle(struct floo_hallows *h)
 	}
 }
 
-/* After NETDEV_ERR_DEVICE: take every buffer back, restart the device, lend receive buffers again. */
+/* After NETDEV_ERR_DEVICE: take every buffer back, restart the device, lend receive buffers again.
+ */
 static void fh_recover(struct floo_hallows *h)
 {
 	struct netdev_buf *b[FH_BURST];
@@ -351,7 +354,8 @@ int floo_hallows_init(struct floo_hallows *h, struct netdev *nd, hl_cptr_t dev,
 
 	*h = (struct floo_hallows){.nd = nd, .dev = dev, .mode = mode, .log_level = log_level};
 	h->tsc0 = drv_rdtsc();
-	h->ns_mult = (1000000000ull << 32) / (rt_self.bi->tsc_hz ? rt_self.bi->tsc_hz : 1000000000ull);
+	h->ns_mult =
+	    (1000000000ull << 32) / (rt_self.bi->tsc_hz ? rt_self.bi->tsc_hz : 1000000000ull);
 	h->rng = h->tsc0 ^ ((uint64_t)nd->info.mac[5] << 40) ^ 0x9e3779b97f4a7c15ull;
 	for (int i = 0; i < FLOO_HALLOWS_RX_BUFS; i++)
 		h->rx_free[h->rx_nfree++] = &h->rxb[i];

@@ -40,7 +40,7 @@ struct floo_hallows {
 	struct floo_stack *st;
 	uint8_t *mem; /* Floo's region: DMA pages, contiguous virtual addresses */
 	size_t mem_size;
-	uint64_t *paddr; /* physical address of each page of mem */
+	uint64_t *paddr;        /* physical address of each page of mem */
 	uint64_t tsc0, ns_mult; /* now_ns = (tsc - tsc0) * ns_mult >> 32 */
 	int log_level;
 	/* the state of the data path */
@@ -67,7 +67,8 @@ int floo_hallows_init(struct floo_hallows *h, struct netdev *nd, hl_cptr_t dev,
                       enum netdev_mode mode, const struct floo_config *cfg, int log_level)
     __attribute__((warn_unused_result));
 
-/* One round: recover from a device fault if one was seen, then floo_poll. Returns frames received. */
+/* One round: recover from a device fault if one was seen, then floo_poll. Returns frames received.
+ */
 unsigned floo_hallows_poll(struct floo_hallows *h);
 
 /*

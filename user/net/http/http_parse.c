@@ -13,8 +13,21 @@ static bool is_tchar(char c)
 	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
 		return true;
 	switch (c) {
-	case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-	case '-': case '.': case '^': case '_': case '`': case '|': case '~':
+	case '!':
+	case '#':
+	case '$':
+	case '%':
+	case '&':
+	case '\'':
+	case '*':
+	case '+':
+	case '-':
+	case '.':
+	case '^':
+	case '_':
+	case '`':
+	case '|':
+	case '~':
 		return true;
 	default:
 		return false;
@@ -135,8 +148,7 @@ static bool content_length(const char *v, uint32_t n, bool *nonzero)
 }
 
 /* One "name: value" field line; *host set by Host. */
-static bool field_line(const char *s, uint32_t n, struct http_request *req, bool *keep,
-                       bool *host)
+static bool field_line(const char *s, uint32_t n, struct http_request *req, bool *keep, bool *host)
 {
 	uint32_t c = 0, v, e = n;
 

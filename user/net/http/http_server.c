@@ -53,13 +53,20 @@ static void put_u64(struct out *o, uint64_t v)
 static const char *reason(uint16_t status)
 {
 	switch (status) {
-	case 200: return "200 OK";
-	case 400: return "400 Bad Request";
-	case 404: return "404 Not Found";
-	case 405: return "405 Method Not Allowed";
-	case 431: return "431 Request Header Fields Too Large";
-	case 505: return "505 HTTP Version Not Supported";
-	default: return "500 Internal Server Error";
+	case 200:
+		return "200 OK";
+	case 400:
+		return "400 Bad Request";
+	case 404:
+		return "404 Not Found";
+	case 405:
+		return "405 Method Not Allowed";
+	case 431:
+		return "431 Request Header Fields Too Large";
+	case 505:
+		return "505 HTTP Version Not Supported";
+	default:
+		return "500 Internal Server Error";
 	}
 }
 
@@ -78,7 +85,8 @@ static uint32_t format_head(struct http_conn *h, uint16_t status, const char *ct
 	put_u64(&o, len);
 	if (status == 405)
 		put(&o, "\r\nAllow: GET, HEAD");
-	put(&o, h->close_after ? "\r\nConnection: close\r\n\r\n" : "\r\nConnection: keep-alive\r\n\r\n");
+	put(&o, h->close_after ? "\r\nConnection: close\r\n\r\n"
+	                       : "\r\nConnection: keep-alive\r\n\r\n");
 	return o.n;
 }
 

@@ -76,8 +76,8 @@ struct http_server {
 	struct floo_stack *st;
 	http_route_fn route;
 	void *user;
-	const char *name;                 /* the Server: header */
-	void *(*alloc)(size_t n);         /* zeroed memory for one connection, or NULL */
+	const char *name;         /* the Server: header */
+	void *(*alloc)(size_t n); /* zeroed memory for one connection, or NULL */
 	void (*free)(void *p);
 	void (*log)(const char *event, uint64_t v); /* rejections (debug level); may be NULL */
 	struct http_stats stats;
