@@ -6,6 +6,7 @@
 #   build/user/webd                 the program (root task of its boot module)
 #   build/initrd-webd.cpio          webd + etc/webd.conf + www/ (make run)
 #   build/initrd-webd-test.cpio     the same + a generated binary file (tests)
+#   build/initrd-webd-dhcp.cpio     the same with address dhcp, mode polled (tests)
 #   make run                        boot webd; curl http://127.0.0.1:8080/ (WEBD_PORT)
 #   make run-demo                   the manifest demo (mk/kernel.mk)
 #   test-webd-unit                  paths, content types, config, HTTP parser (ASan+UBSan)
@@ -41,6 +42,11 @@ $(INITRD_WEBD): $(UOBJ)/webd user/apps/webd/webd.conf $(WEBD_WWW)
 # A 300 KB binary file of every byte value (seeded: the test recomputes it).
 $(INITRD_WEBD_TEST): $(UOBJ)/webd user/apps/webd/webd.conf $(WEBD_WWW) tests/system/webd/blob.py
 	$(call webd_initrd,$@,$(B)/initrd-webd-test-root,python3 tests/system/webd/blob.py > $(B)/initrd-webd-test-root/www/blob.bin)
+
+# The second boot of test-webd: an address by DHCP (slirp's server), polled mode.
+INITRD_WEBD_DHCP := $(B)/initrd-webd-dhcp.cpio
+$(INITRD_WEBD_DHCP): $(UOBJ)/webd user/apps/webd/webd.conf $(WEBD_WWW)
+	$(call webd_initrd,$@,$(B)/initrd-webd-dhcp-root,sed -i -e 's/^address .*/address dhcp/' -e 's/^mode .*/mode polled/' $(B)/initrd-webd-dhcp-root/etc/webd.conf)
 
 ALL_TARGETS += $(UOBJ)/webd $(INITRD_WEBD)
 
@@ -79,7 +85,7 @@ test-webd-unit: $(WEBD_UNIT_BIN) $(WEBD_CLANG_STAMP)
 	@grep -c '^ok' $(RESULTS)/webd-unit.tap | sed 's/^/webd-unit passed: /'
 	@grep '^not ok' $(RESULTS)/webd-unit.tap || true
 
-test-webd: $(KERNEL) $(INITRD_WEBD_TEST)
+test-webd: $(KERNEL) $(INITRD_WEBD_TEST) $(INITRD_WEBD_DHCP)
 	@mkdir -p $(RESULTS)
 	@bash tests/system/webd/run.sh $(RESULTS)/webd.tap
 

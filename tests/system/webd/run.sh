@@ -3,7 +3,8 @@
 # host over forwarded loopback ports with curl and python3 (client.py):
 # static files byte for byte, HEAD, 404, keep-alive over one connection,
 # /bytes/1000000, pipelining, malformed requests, echo, discard; then the
-# counter line webd prints (zero bytes copied on receive). Writes TAP lines to $1.
+# counter line webd prints (zero bytes copied on receive). Then a second boot
+# that takes its address by DHCP and polls. Writes TAP lines to $1.
 #
 #   curl/python3 -> 127.0.0.1:P -> QEMU slirp -> virtio-net -> webd (10.0.2.15:80, 7, 9)
 #
@@ -119,4 +120,16 @@ counters_ok() {
 }
 check "counters: 0 bytes copied on receive, rejections counted" counters_ok
 check "no panic, no device fault" bash -c "! grep -E 'PANIC|FATAL|device fault|W thread' '$log/webd.log'"
+stop_qemu
+
+# Second boot: the address from slirp's DHCP server, polled mode (never sleeps).
+if start_qemu webd-dhcp "$root/build/initrd-webd-dhcp.cpio"; then
+	check "DHCP: webd leases 10.0.2.15 and reports ready (polled mode)" \
+		grep -q '^webd: ready on 10.0.2.15: .*(polled mode)' "$log/webd-dhcp.log"
+	check "DHCP, polled: GET / and /bytes/1000000" bash -c "same() { curl -sS --max-time 30 -o '$log/b' \"\$1\" && cmp '$log/b' \"\$2\"; }
+		same $url/ '$www/index.html' && python3 -c 'import sys; sys.stdout.buffer.write(bytes(i % 251 for i in range(1000000)))' > '$log/p' &&
+		same $url/bytes/1000000 '$log/p'"
+else
+	notok "DHCP: webd leases 10.0.2.15 and reports ready (polled mode)"
+fi
 stop_qemu
