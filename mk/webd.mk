@@ -12,6 +12,7 @@
 #   test-webd-unit                  paths, content types, config, HTTP parser (ASan+UBSan)
 #   test-webd                       QEMU user-mode networking, driven by curl and python3
 #   fuzz-webd                       libFuzzer: HTTP request heads, request paths
+#   bench-webd                      HTTP requests/s, /bytes/N throughput: webd vs hosted floo-demo
 
 WEBD_SRCS := user/apps/webd/webd.c user/apps/webd/files.c user/net/hallows/floo_hallows.c \
 	$(NET_SRCS) $(HTTP_SRCS)
@@ -68,6 +69,16 @@ WEBD_NET := -netdev user,id=n0,hostfwd=tcp:127.0.0.1:$(WEBD_PORT)-:80 -device vi
 run: deps $(KERNEL) $(INITRD_WEBD)
 	@echo "webd: when it prints 'webd: ready', try: curl http://127.0.0.1:$(WEBD_PORT)/   (leave with Ctrl-a x)"
 	$(QEMU) $(QEMU_RUN_FLAGS) -kernel $(KERNEL) -initrd $(INITRD_WEBD) -append "$(CMDLINE)" $(WEBD_NET)
+
+# ---- benchmark: HTTP requests/s and /bytes/N throughput, webd under TCG beside hosted floo-demo ----
+# A boot module whose webd sits at 198.18.0.2 on the TAP tools/bench_webd.py makes.
+INITRD_WEBD_BENCH := $(B)/initrd-webd-bench.cpio
+$(INITRD_WEBD_BENCH): $(UOBJ)/webd user/apps/webd/webd.conf $(WEBD_WWW)
+	$(call webd_initrd,$@,$(B)/initrd-webd-bench-root,sed -i -e 's|^address .*|address 198.18.0.2/24|' -e '/^gateway/d' $(B)/initrd-webd-bench-root/etc/webd.conf)
+BENCH_STEPS += webd
+.PHONY: bench-webd
+bench-webd: $(KERNEL) $(INITRD_WEBD_BENCH) $(B)/hosted/floo-demo $(B)/hosted/floo-bench
+	python3 tools/bench_webd.py --kernel $(KERNEL) --initrd $(INITRD_WEBD_BENCH) --out $(BENCH_OUT)
 
 # ---- host unit tests (ASan+UBSan): files.c and the HTTP parser ----
 WEBD_HOST_B := $(B)/webd
