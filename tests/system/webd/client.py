@@ -7,7 +7,7 @@ import socket
 import sys
 import time
 
-HOST = "127.0.0.1"
+HOST = os.environ.get("WEBD_HOST", "127.0.0.1")
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -153,8 +153,45 @@ def check_discard(http, echo, discard):
     print("discard: 1000000 bytes, clean close: ok")
 
 
+def check_many(http, *_, n=1000):
+    """n connections open at once, each with a request sent; every one answered in full."""
+    import selectors
+    sel = selectors.DefaultSelector()
+    socks, got = [], {}
+    for i in range(n):
+        s = socket.create_connection((HOST, http), timeout=30)
+        socks.append(s)
+    req = b"GET /hello.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    for i, s in enumerate(socks):
+        s.sendall(req)
+        s.setblocking(False)
+        sel.register(s, selectors.EVENT_READ, i)
+        got[i] = b""
+    open_ = set(range(n))
+    deadline = time.time() + 60
+    while open_ and time.time() < deadline:
+        for key, _ in sel.select(timeout=1):
+            i = key.data
+            try:
+                chunk = key.fileobj.recv(65536)
+            except (BlockingIOError, ConnectionResetError):
+                chunk = b"" if i in open_ else None
+            if chunk is None:
+                continue
+            if not chunk:
+                sel.unregister(key.fileobj)
+                open_.discard(i)
+            else:
+                got[i] += chunk
+    for s in socks:
+        s.close()
+    good = sum(1 for v in got.values() if v.startswith(b"HTTP/1.1 200 OK") and v.endswith(b"Hello from Hallows.\n"))
+    expect(good == n, "%d of %d connections answered in full (%d still open)" % (good, n, len(open_)))
+    print("%d concurrent connections, every one answered: ok" % n)
+
+
 if __name__ == "__main__":
     checks = {"pipelined": check_pipelined, "malformed": check_malformed,
-              "echo": check_echo, "discard": check_discard}
+              "echo": check_echo, "discard": check_discard, "many": check_many}
     ports = [int(p) for p in sys.argv[2:5]]
     checks[sys.argv[1]](*ports)

@@ -141,6 +141,7 @@ static void webd_report(void)
 {
 	const struct http_stats *s = &http.stats;
 	const struct floo_hallows_stats *f = &fh.stats;
+	const struct floo_stats *fs = floo_stats(fh.st);
 
 	rt_printf("webd: http conns %lu requests %lu ok %lu 404 %lu 400 %lu 405 %lu 431 %lu 505 "
 	          "%lu; echo %lu B, discard %lu B\n",
@@ -150,6 +151,10 @@ static void webd_report(void)
 	          "faults %lu, wakeups %lu (timer %lu)\n",
 	          f->rx_frames, f->tx_frames, f->rx_copied_bytes, f->tx_copied_bytes, f->tx_dropped,
 	          f->faults, f->wakeups, f->timer_wakeups);
+	rt_printf("webd: floo tcp connections %u, accepts %lu, resets sent %lu, drops tcp %lu "
+	          "no-buffer %lu, free pbufs %u, out of memory %lu\n",
+	          floo_tcp_count(fh.st), fs->tcp_accepts, fs->tcp_resets_sent, fs->drop_tcp,
+	          fs->drop_nobuf, floo_pbuf_free_count(fh.st), s->no_memory + svc.no_memory);
 }
 
 /* Poll while there is work (and briefly after), sleep when idle, report now and then. */
@@ -199,9 +204,9 @@ int main(struct rt *rt)
 		rt_printf("webd: %s open failed: %d\n", res.drv->name, err);
 		return 1;
 	}
-	/* Sized for an appliance in 64 MiB: 1024 packet buffers (2 MiB), 512 connections. */
+	/* 1024 packet buffers (2 MiB), 1100 connections (1,000 clients at once, issue 14). */
 	fc.n_pbufs = 1024;
-	fc.n_tcp = 512;
+	fc.n_tcp = 1100;
 	fc.tcp_sndq = 64;
 	fc.tcp_msl_ms = 10000;
 	err = floo_hallows_init(&fh, nd, res.nic, cfg.mode == WEBD_IRQ ? NETDEV_IRQ : NETDEV_POLLED,

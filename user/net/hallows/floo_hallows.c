@@ -2,8 +2,8 @@
  * Floo's platform on Hallows over a netdev (see floo_hallows.h). One
  * thread, one queue pair (pair 0 of the device).
  *
- *   Floo region (DMA pages, FH_VA_BASE):   stack | pbuf meta | pbufs ... | arena | tcp ...
- *                                                              ^ lent to the NIC's receive ring
+ *   Floo region (FH_VA_BASE):   stack | pbuf meta | pbufs ... | arena | tcp ...
+ *                                                 ^ DMA pages, lent to the NIC's receive ring
  *   bounce buffers (drv_dma_page, 2 per page) -> the NIC's transmit ring
  */
 #include "floo_hallows.h"
@@ -34,34 +34,73 @@ static uint64_t fh_paddr(const struct floo_hallows *h, const uint8_t *p)
 }
 
 /*
- * Floo's region: pages fresh from the partition's memory, each mapped for
- * the CPU at consecutive addresses and for the NIC's DMA (as drv_dma_page
- * does one page at a time). Returns 0 or HL_ERR_*.
+ * Floo's region: pages fresh from the partition's memory, mapped for the
+ * CPU at consecutive addresses. Only the pages of the packet-buffer pool
+ * are also mapped for the NIC (fh_dma_pool, once Floo has laid the region
+ * out): each DMA mapping costs a second capability slot, and the root
+ * task has 4096. Returns 0 or HL_ERR_*.
  */
-static long fh_dma_region(struct floo_hallows *h, size_t bytes)
+static long fh_region(struct floo_hallows *h, size_t bytes)
 {
 	size_t pages = (bytes + DRV_PAGE - 1) / DRV_PAGE;
 	long err;
 
 	h->paddr = rt_calloc(pages, sizeof(*h->paddr));
-	if (!h->paddr)
+	h->frame = rt_calloc(pages, sizeof(*h->frame));
+	if (!h->paddr || !h->frame)
 		return HL_ERR_NO_MEMORY;
 	h->mem = (uint8_t *)FH_VA_BASE;
 	h->mem_size = pages * DRV_PAGE;
 	for (size_t i = 0; i < pages; i++) {
-		hl_cptr_t f = rt_alloc(HL_OBJ_FRAME, 12), dma = rt_slot();
-		hl_word_t pa = 0;
-		if (!f || !dma)
+		hl_cptr_t f = rt_alloc(HL_OBJ_FRAME, 12);
+		if (!f)
 			return HL_ERR_NO_MEMORY;
 		if ((err = rt_map_frame(HL_SLOT_ASPACE, f, FH_VA_BASE + i * DRV_PAGE,
-		                        HL_R_READ | HL_R_WRITE)) ||
-		    (err = hl_frame_paddr(f, &pa)) ||
-		    (err = hl_cspace_copy(HL_SLOT_CSPACE, dma, f, HL_R_READ | HL_R_WRITE)) ||
-		    (err = hl_pci_device_dma_map(h->dev, dma)))
+		                        HL_R_READ | HL_R_WRITE)))
 			return err;
-		h->paddr[i] = pa;
+		h->frame[i] = f;
 	}
 	return HL_OK;
+}
+
+/* Map page i of the region for the NIC's DMA (as drv_dma_page does) and learn its address. */
+static long fh_dma_page(struct floo_hallows *h, size_t i)
+{
+	hl_cptr_t dma = rt_slot();
+	hl_word_t pa = 0;
+	long err;
+
+	if (!dma)
+		return HL_ERR_NO_MEMORY;
+	if ((err = hl_frame_paddr(h->frame[i], &pa)) ||
+	    (err = hl_cspace_copy(HL_SLOT_CSPACE, dma, h->frame[i], HL_R_READ | HL_R_WRITE)) ||
+	    (err = hl_pci_device_dma_map(h->dev, dma)))
+		return err;
+	h->paddr[i] = pa;
+	return HL_OK;
+}
+
+/* Every page holding a packet buffer, mapped for DMA: the whole pool is taken, mapped, given back.
+ */
+static long fh_dma_pool(struct floo_hallows *h)
+{
+	struct floo_pbuf *all = NULL, *pb;
+	long err = HL_OK;
+
+	while ((pb = floo_pbuf_alloc(h->st))) {
+		size_t first = (size_t)(pb->base - h->mem) / DRV_PAGE;
+		size_t last = (size_t)(pb->base + FLOO_PBUF_SIZE - 1 - h->mem) / DRV_PAGE;
+		for (size_t i = first; i <= last && !err; i++)
+			if (!h->paddr[i])
+				err = fh_dma_page(h, i);
+		pb->next = all;
+		all = pb;
+	}
+	while ((pb = all)) {
+		all = pb->next;
+		floo_pbuf_free(h->st, pb);
+	}
+	return err;
 }
 
 /* The transmit bounce buffers, two per DMA page. Returns 0 or HL_ERR_*. */
@@ -359,8 +398,7 @@ int floo_hallows_init(struct floo_hallows *h, struct netdev *nd, hl_cptr_t dev,
 	h->rng = h->tsc0 ^ ((uint64_t)nd->info.mac[5] << 40) ^ 0x9e3779b97f4a7c15ull;
 	for (int i = 0; i < FLOO_HALLOWS_RX_BUFS; i++)
 		h->rx_free[h->rx_nfree++] = &h->rxb[i];
-	if ((err = fh_dma_region(h, size)) || (err = fh_tx_bufs(h)) ||
-	    (err = nd->ops->start(nd, mode)))
+	if ((err = fh_region(h, size)) || (err = fh_tx_bufs(h)) || (err = nd->ops->start(nd, mode)))
 		return (int)err;
 	/* The offloads are those start negotiated. */
 	if (nd->info.offloads & NETDEV_OFF_TX_CSUM)
@@ -370,6 +408,8 @@ int floo_hallows_init(struct floo_hallows *h, struct netdev *nd, hl_cptr_t dev,
 	h->st = floo_stack_init(h->mem, h->mem_size, cfg, &plat, nd->info.mac);
 	if (!h->st)
 		return NETDEV_ERR_INVALID;
+	if ((err = fh_dma_pool(h)))
+		return (int)err;
 	fh_timer_init(h);
 	fh_rx_refill(h);
 	return 0;
