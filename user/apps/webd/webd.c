@@ -215,8 +215,9 @@ int main(struct rt *rt)
 		rt_printf("webd: start failed: %d\n", err);
 		return 1;
 	}
-	rt_printf("webd: %s up, %lu KiB of DMA memory for Floo, checksum offload %s\n",
-	          res.drv->name, fh.mem_size / 1024,
+	rt_printf("webd: %s up, %lu KiB for Floo (%u KiB of packet buffers the NIC writes into), "
+	          "checksum offload %s\n",
+	          res.drv->name, fh.mem_size / 1024, fc.n_pbufs * FLOO_PBUF_SIZE / 1024,
 	          (nd->info.offloads & NETDEV_OFF_TX_CSUM) ? "on" : "off");
 	if (cfg.dhcp) {
 		floo_dhcp_start(fh.st);
