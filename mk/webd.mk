@@ -7,6 +7,7 @@
 #   build/initrd-webd.cpio          webd + etc/webd.conf + www/ (make run)
 #   build/initrd-webd-test.cpio     the same + a generated binary file (tests)
 #   build/initrd-webd-dhcp.cpio     the same with address dhcp, mode polled (tests)
+#   build/initrd-webd-bench.cpio    the same at 198.18.0.2/24 (TAP tests, bench)
 #   make run                        boot webd; curl http://127.0.0.1:8080/ (WEBD_PORT)
 #   make run-demo                   the manifest demo (mk/kernel.mk)
 #   test-webd-unit                  paths, content types, config, HTTP parser (ASan+UBSan)
@@ -48,6 +49,10 @@ $(INITRD_WEBD_TEST): $(UOBJ)/webd user/apps/webd/webd.conf $(WEBD_WWW) tests/sys
 INITRD_WEBD_DHCP := $(B)/initrd-webd-dhcp.cpio
 $(INITRD_WEBD_DHCP): $(UOBJ)/webd user/apps/webd/webd.conf $(WEBD_WWW)
 	$(call webd_initrd,$@,$(B)/initrd-webd-dhcp-root,sed -i -e 's/^address .*/address dhcp/' -e 's/^mode .*/mode polled/' $(B)/initrd-webd-dhcp-root/etc/webd.conf)
+# webd at 198.18.0.2 on a TAP in a namespace: test-webd's third boot and bench-webd.
+INITRD_WEBD_BENCH := $(B)/initrd-webd-bench.cpio
+$(INITRD_WEBD_BENCH): $(UOBJ)/webd user/apps/webd/webd.conf $(WEBD_WWW)
+	$(call webd_initrd,$@,$(B)/initrd-webd-bench-root,sed -i -e 's|^address .*|address 198.18.0.2/24|' -e '/^gateway/d' $(B)/initrd-webd-bench-root/etc/webd.conf)
 
 ALL_TARGETS += $(UOBJ)/webd $(INITRD_WEBD)
 
@@ -71,10 +76,6 @@ run: deps $(KERNEL) $(INITRD_WEBD)
 	$(QEMU) $(QEMU_RUN_FLAGS) -kernel $(KERNEL) -initrd $(INITRD_WEBD) -append "$(CMDLINE)" $(WEBD_NET)
 
 # ---- benchmark: HTTP requests/s and /bytes/N throughput, webd under TCG beside hosted floo-demo ----
-# A boot module whose webd sits at 198.18.0.2 on the TAP tools/bench_webd.py makes.
-INITRD_WEBD_BENCH := $(B)/initrd-webd-bench.cpio
-$(INITRD_WEBD_BENCH): $(UOBJ)/webd user/apps/webd/webd.conf $(WEBD_WWW)
-	$(call webd_initrd,$@,$(B)/initrd-webd-bench-root,sed -i -e 's|^address .*|address 198.18.0.2/24|' -e '/^gateway/d' $(B)/initrd-webd-bench-root/etc/webd.conf)
 BENCH_STEPS += webd
 .PHONY: bench-webd
 bench-webd: $(KERNEL) $(INITRD_WEBD_BENCH) $(B)/hosted/floo-demo $(B)/hosted/floo-bench
@@ -96,7 +97,7 @@ test-webd-unit: $(WEBD_UNIT_BIN) $(WEBD_CLANG_STAMP)
 	@grep -c '^ok' $(RESULTS)/webd-unit.tap | sed 's/^/webd-unit passed: /'
 	@grep '^not ok' $(RESULTS)/webd-unit.tap || true
 
-test-webd: $(KERNEL) $(INITRD_WEBD_TEST) $(INITRD_WEBD_DHCP)
+test-webd: $(KERNEL) $(INITRD_WEBD_TEST) $(INITRD_WEBD_DHCP) $(INITRD_WEBD_BENCH)
 	@mkdir -p $(RESULTS)
 	@bash tests/system/webd/run.sh $(RESULTS)/webd.tap
 

@@ -6,7 +6,8 @@
 # counter line webd prints (zero bytes copied on receive). Then a second boot
 # that takes its address by DHCP and polls, and a third on a TAP device in a
 # private namespace (checksum offload on; needs root, else skipped):
-# /bytes/10000000 and 1,000 concurrent connections. Writes TAP lines to $1.
+# /bytes/10000000, 1,000 concurrent connections, malformed frames from the
+# wire. Writes TAP lines to $1.
 #
 #   curl/python3 -> 127.0.0.1:P -> QEMU slirp -> virtio-net -> webd (10.0.2.15:80, 7, 9)
 #
@@ -179,6 +180,15 @@ check "tap: GET / byte for byte" bash -c "ip netns exec $ns curl -sS --max-time 
 check "tap: 1,000 concurrent connections, each answered in full" bash -c "ulimit -n 4096 &&
 	ip netns exec $ns env WEBD_HOST=198.18.0.2 python3 '$here/client.py' many 80 7 9"
 check "tap: TCP echo 200 KB intact" ip netns exec "$ns" env WEBD_HOST=198.18.0.2 python3 "$here/client.py" echo 80 7 9
+sed -n 's/^virtio-net: .*, mac \([0-9a-f:]*\), .*/\1/p' "$log/webd-tap.log" | head -1 > "$log/mac"
+check "tap: 3,000 malformed frames (random, cut short, lying lengths) sent at webd" \
+	ip netns exec "$ns" python3 "$here/client.py" garbage "$tap" "$log/mac"
+check "tap: still serving after the malformed frames (GET /, echo)" bash -c "
+	ip netns exec $ns curl -sS --max-time 20 http://198.18.0.2/ | cmp - '$www/index.html' &&
+	ip netns exec $ns env WEBD_HOST=198.18.0.2 python3 '$here/client.py' echo 80 7 9"
 check "tap: no panic, no device fault, no connection refused for memory" bash -c "! grep -E 'PANIC|FATAL|device fault|W thread' '$log/webd-tap.log' &&
-	sleep 2.5 && grep '^webd: floo' '$log/webd-tap.log' | tail -1 | grep -q 'out of memory 0'"
+	sleep 2.5 && grep '^webd: floo' '$log/webd-tap.log' | tail -1 | grep -q 'out of memory 0;'"
+check "tap: the malformed frames were seen and dropped (drops counted in eth, ip, tcp)" bash -c "
+	grep '^webd: floo' '$log/webd-tap.log' | tail -1 | tee /dev/stderr |
+	grep -q 'drops eth [1-9][0-9]* arp [0-9]* ip [1-9][0-9]* (csum [0-9]*) tcp [1-9]'"
 stop_qemu

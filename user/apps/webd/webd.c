@@ -151,10 +151,13 @@ static void webd_report(void)
 	          "faults %lu, wakeups %lu (timer %lu)\n",
 	          f->rx_frames, f->tx_frames, f->rx_copied_bytes, f->tx_copied_bytes, f->tx_dropped,
 	          f->faults, f->wakeups, f->timer_wakeups);
-	rt_printf("webd: floo tcp connections %u, accepts %lu, resets sent %lu, drops tcp %lu "
-	          "no-buffer %lu, free pbufs %u, out of memory %lu\n",
-	          floo_tcp_count(fh.st), fs->tcp_accepts, fs->tcp_resets_sent, fs->drop_tcp,
-	          fs->drop_nobuf, floo_pbuf_free_count(fh.st), s->no_memory + svc.no_memory);
+	rt_printf("webd: floo tcp connections %u, accepts %lu, resets sent %lu, free pbufs %u, out "
+	          "of memory %lu; drops eth %lu arp %lu ip %lu (csum %lu) tcp %lu (csum %lu) udp "
+	          "%lu no-buffer %lu\n",
+	          floo_tcp_count(fh.st), fs->tcp_accepts, fs->tcp_resets_sent,
+	          floo_pbuf_free_count(fh.st), s->no_memory + svc.no_memory, fs->drop_eth,
+	          fs->drop_arp, fs->drop_ip, fs->drop_ip_csum, fs->drop_tcp, fs->drop_tcp_csum,
+	          fs->drop_udp + fs->drop_udp_csum, fs->drop_nobuf);
 }
 
 /* Poll while there is work (and briefly after), sleep when idle, report now and then. */
