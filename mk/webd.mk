@@ -6,7 +6,7 @@
 #   build/user/webd                 the program (root task of its boot module)
 #   build/initrd-webd.cpio          webd + etc/webd.conf + www/ (make run)
 #   build/initrd-webd-test.cpio     the same + a generated binary file (tests)
-#   build/initrd-webd-dhcp.cpio     the same with address dhcp, mode polled (tests)
+#   build/initrd-webd-dhcp.cpio     the same with address dhcp, mode polled, a fault (tests)
 #   build/initrd-webd-bench.cpio    the same at 198.18.0.2/24 (TAP tests, bench)
 #   make run                        boot webd; curl http://127.0.0.1:8080/ (WEBD_PORT)
 #   make run-demo                   the manifest demo (mk/kernel.mk)
@@ -45,10 +45,11 @@ $(INITRD_WEBD): $(UOBJ)/webd user/apps/webd/webd.conf $(WEBD_WWW)
 $(INITRD_WEBD_TEST): $(UOBJ)/webd user/apps/webd/webd.conf $(WEBD_WWW) tests/system/webd/blob.py
 	$(call webd_initrd,$@,$(B)/initrd-webd-test-root,python3 tests/system/webd/blob.py > $(B)/initrd-webd-test-root/www/blob.bin)
 
-# The second boot of test-webd: an address by DHCP (slirp's server), polled mode.
+# The second boot of test-webd: an address by DHCP (slirp's server), polled mode, and a
+# device fault injected after 200 received frames (the driver resets, webd recovers).
 INITRD_WEBD_DHCP := $(B)/initrd-webd-dhcp.cpio
 $(INITRD_WEBD_DHCP): $(UOBJ)/webd user/apps/webd/webd.conf $(WEBD_WWW)
-	$(call webd_initrd,$@,$(B)/initrd-webd-dhcp-root,sed -i -e 's/^address .*/address dhcp/' -e 's/^mode .*/mode polled/' $(B)/initrd-webd-dhcp-root/etc/webd.conf)
+	$(call webd_initrd,$@,$(B)/initrd-webd-dhcp-root,sed -i -e 's/^address .*/address dhcp/' -e 's/^mode .*/mode polled/' $(B)/initrd-webd-dhcp-root/etc/webd.conf; echo 'test-fault-after 200' >> $(B)/initrd-webd-dhcp-root/etc/webd.conf)
 # webd at 198.18.0.2 on a TAP in a namespace: test-webd's third boot and bench-webd.
 INITRD_WEBD_BENCH := $(B)/initrd-webd-bench.cpio
 $(INITRD_WEBD_BENCH): $(UOBJ)/webd user/apps/webd/webd.conf $(WEBD_WWW)

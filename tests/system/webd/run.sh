@@ -148,6 +148,12 @@ if start_qemu webd-dhcp "$root/build/initrd-webd-dhcp.cpio"; then
 	check "DHCP, polled: GET / and /bytes/1000000" bash -c "same() { curl -sS --max-time 30 -o '$log/b' \"\$1\" && cmp '$log/b' \"\$2\"; }
 		same $url/ '$www/index.html' && python3 -c 'import sys; sys.stdout.buffer.write(bytes(i % 251 for i in range(1000000)))' > '$log/p' &&
 		same $url/bytes/1000000 '$log/p'"
+	# test-fault-after 200: the driver found the receive ring broken, reset the device, and
+	# webd took every buffer back and restarted it; it serves on.
+	check "device fault: reported once, every buffer back, restarted, serving again" bash -c "
+		grep -q '^floo: device fault 1: 256 receive and 256 transmit buffers back, restart ok' '$log/webd-dhcp.log' &&
+		! grep -q '^floo: device fault 2' '$log/webd-dhcp.log' &&
+		curl -sS --max-time 30 $url/hello.txt | grep -q 'Hello from Hallows'"
 else
 	notok "DHCP: webd leases 10.0.2.15 and reports ready (polled mode)"
 fi

@@ -30,10 +30,16 @@ struct webd_nic {
 	const char *name;
 	bool (*matches)(uint16_t vendor, uint16_t device);
 	struct netdev *(*open)(hl_cptr_t dev, uint16_t bdf, int *err);
+	bool (*inject_fault)(struct netdev *nd); /* tests (test-fault-after); may be NULL */
 };
 
+static bool virtio_net_fault_idx(struct netdev *nd)
+{
+	return virtio_net_inject_fault(nd, VIRTIO_NET_FAULT_USED_IDX);
+}
+
 static const struct webd_nic nics[] = {
-    {"virtio-net", virtio_net_matches, virtio_net_open},
+    {"virtio-net", virtio_net_matches, virtio_net_open, virtio_net_fault_idx},
 };
 
 /* What the partition is given: its NIC and its configuration text. */
@@ -76,6 +82,7 @@ static bool webd_resources(const struct rt *rt, struct webd_resources *r)
 }
 
 static struct webd_config cfg;
+static const struct webd_nic *drv;
 static struct floo_hallows fh;
 static struct http_server http;
 static struct floo_svc svc;
@@ -168,6 +175,11 @@ static void webd_run(void)
 
 	for (;;) {
 		uint64_t now = floo_hallows_now_ns(&fh);
+		/* Test: corrupt the receive ring as a broken device would, until the driver sees
+		 * it. */
+		if (cfg.fault_after && fh.stats.rx_frames >= cfg.fault_after && !fh.stats.faults &&
+		    !fh.fault && drv->inject_fault)
+			(void)drv->inject_fault(fh.nd);
 		if (floo_hallows_poll(&fh)) {
 			last = now;
 			continue;
@@ -202,6 +214,7 @@ int main(struct rt *rt)
 		rt_printf("webd: etc/webd.conf:%d: not understood\n", line);
 		return 1;
 	}
+	drv = res.drv;
 	struct netdev *nd = res.drv->open(res.nic, res.bdf, &err);
 	if (!nd) {
 		rt_printf("webd: %s open failed: %d\n", res.drv->name, err);

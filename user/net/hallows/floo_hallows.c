@@ -298,7 +298,9 @@ static void fh_timer_init(struct floo_hallows *h)
 {
 	hl_cptr_t ports = rt_slot(), irq = rt_slot();
 
-	if (h->mode != NETDEV_IRQ || !ports || !irq ||
+	if (h->mode != NETDEV_IRQ)
+		return; /* polled: never sleeps */
+	if (!ports || !irq ||
 	    hl_ioport_control_issue(HL_SLOT_IOPORT_CONTROL, 0x40, 4, ports) != HL_OK ||
 	    hl_irq_control_get(HL_SLOT_IRQ_CONTROL, PIT_IRQ, irq) != HL_OK ||
 	    hl_irq_handler_set_notification(irq, h->nd->notify) != HL_OK ||
