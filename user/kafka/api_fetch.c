@@ -1,4 +1,4 @@
-/* Fetch v4-v11 with long-poll: a fetch that finds no new data parks its
+/* Fetch v4-v12 with long-poll: a fetch that finds no new data parks its
  * (already queued) response slot until data arrives or max_wait passes.
  * Record bytes are referenced from the store's read buffers, not copied. */
 #include <string.h>
@@ -57,7 +57,7 @@ static void fetch_attach(struct kresp *r, struct store_read *rd, int32_t *budget
 
 	for (uint32_t i = 0; i < rd->n; i++)
 		total += rd->len[i];
-	kw_i32(&r->w, (int32_t)total);
+	kw_len(&r->w, (int32_t)total);
 	for (uint32_t i = 0; i < rd->n; i++)
 		kw_ext(&r->w, rd->ptr[i], rd->len[i]);
 	if (rd->buf)
@@ -94,13 +94,14 @@ static bool fetch_part(struct broker *b, struct kresp *r, int16_t ver, int tid, 
 	kw_i64(&r->w, hwm); /* last stable offset: no transactions */
 	if (ver >= 5)
 		kw_i64(&r->w, start);
-	kw_i32(&r->w, 0); /* aborted transactions */
+	kw_array(&r->w, 0); /* aborted transactions */
 	if (ver >= 11)
 		kw_i32(&r->w, -1);
 	if (err)
-		kw_i32(&r->w, 0); /* empty record set, as Kafka sends */
+		kw_len(&r->w, 0); /* empty record set, as Kafka sends */
 	else
 		fetch_attach(r, &rd, budget, any);
+	kw_tags(&r->w);
 	return err || off != hwm;
 }
 
@@ -109,38 +110,45 @@ static bool fetch_part(struct broker *b, struct kresp *r, int16_t ver, int tid, 
 static int fetch_topics(struct broker *b, struct kr *q, int16_t ver, struct kresp *r,
                         int32_t budget)
 {
-	int32_t nt = kr_array(q, 6, false);
+	int32_t nt = kr_array(q, q->flex ? 3 : 6, false);
 	struct kstr name;
 	bool ready = false, any = false;
 
 	if (r)
-		kw_i32(&r->w, nt);
+		kw_array(&r->w, nt);
 	for (int32_t t = 0; t < nt && !q->bad; t++) {
 		kr_str(q, &name);
 		int tid = topic_lookup(b, &name, false);
-		int32_t np = kr_array(q, 16 + (ver >= 5 ? 8 : 0) + (ver >= 9 ? 4 : 0), false);
+		int32_t np = kr_array(
+		    q, 16 + (ver >= 5 ? 8 : 0) + (ver >= 9 ? 4 : 0) + (ver >= 12 ? 5 : 0), false);
 		if (r) {
 			kw_str(&r->w, name.p, name.len);
-			kw_i32(&r->w, np);
+			kw_array(&r->w, np);
 		}
 		for (int32_t k = 0; k < np && !q->bad; k++) {
 			int32_t idx = kr_i32(q);
 			if (ver >= 9)
 				(void)kr_i32(q);
 			int64_t off = kr_i64(q);
+			if (ver >= 12)
+				(void)kr_i32(q); /* last fetched epoch */
 			if (ver >= 5)
 				(void)kr_i64(q);
 			int32_t pmax = kr_i32(q);
+			kr_tags(q);
 			if (q->bad)
 				break;
 			ready |= fetch_part(b, r, ver, tid, idx, off, pmax, &budget, &any);
 		}
+		kr_tags(q);
+		if (r)
+			kw_tags(&r->w);
 	}
 	return q->bad ? -1 : ready;
 }
 
 /* Skip the request header of a saved frame; leaves the reader at the body. */
-static void reread(struct kr *q, const uint8_t *raw, uint32_t n)
+static void reread(struct kr *q, const uint8_t *raw, uint32_t n, int16_t ver)
 {
 	struct kstr s;
 
@@ -149,6 +157,10 @@ static void reread(struct kr *q, const uint8_t *raw, uint32_t n)
 	(void)kr_i16(q);
 	(void)kr_i32(q);
 	kr_str(q, &s);
+	if (api_flexible(API_FETCH, ver)) {
+		kr_skip_tags(q);
+		q->flex = true;
+	}
 }
 
 /* Fill the queued slot r with the full response body and release it. */
@@ -163,6 +175,7 @@ static void fetch_respond(struct broker *b, struct kresp *r, struct kr q, int16_
 		kw_i32(&r->w, 0);
 	}
 	(void)fetch_topics(b, &q, ver, r, h.max_bytes > 0 ? h.max_bytes : 0);
+	kw_tags(&r->w);
 	resp_finish(r);
 	resp_ready(b, r);
 }
@@ -211,7 +224,7 @@ void fetch_poll(struct broker *b, bool force_all)
 		struct kresp *r = *pp;
 		struct kr q, body;
 		struct fetch_hdr h;
-		reread(&q, r->req_copy, r->req_len);
+		reread(&q, r->req_copy, r->req_len, r->ver);
 		body = q;
 		fetch_head(&q, r->ver, &h);
 		if (!force_all && now < r->deadline &&

@@ -66,6 +66,8 @@ enum {
 	KERR_INVALID_EPOCH = 47,
 	KERR_UNKNOWN_PRODUCER = 59,
 	KERR_INVALID_RECORD = 87,
+	KERR_UNKNOWN_TOPIC_ID = 100,
+	KERR_FENCED_INSTANCE = 82,
 };
 
 /* Per-topic configs (topic_config.c): Kafka's defaults unless the TC_
@@ -118,6 +120,7 @@ struct kconn {
 	void *handle;
 	struct kresp *head, *tail;
 	bool sending, closing;
+	bool req_flex; /* the request being handled is a flexible version */
 	uint32_t nq; /* responses queued (bounded: see KCONN_MAX_QUEUE) */
 	struct kconn *next, *prev;
 };
@@ -158,6 +161,7 @@ struct broker {
 	int64_t next_pid, pid_end; /* ids below pid_end are logged as used */
 	uint64_t last_retention;   /* last retention check (now_ms) */
 	uint32_t meta_segs_left;   /* metadata log segments after compaction */
+	uint64_t rng;              /* member-id UUIDs (broker_random) */
 };
 
 /* broker.c */
@@ -169,7 +173,11 @@ void resp_finish(struct kresp *r);
 void resp_free(struct broker *b, struct kresp *r);
 void resp_ready(struct broker *b, struct kresp *r);
 void conn_kick(struct broker *b, struct kconn *c);
+/* 64 pseudo-random bits (splitmix64 seeded from the clocks): unique ids,
+ * not secrets. */
+uint64_t broker_random(struct broker *b);
 
+bool api_flexible(int16_t key, int16_t ver);
 uint32_t api_table_get(uint32_t i, int16_t *key, int16_t *min, int16_t *max);
 
 /* api_meta.c */
