@@ -142,6 +142,7 @@ void broker_destroy(struct broker *b)
 		broker_conn_closed(b, b->conns);
 	group_destroy_all(b);
 	prod_free(b);
+	fetch_sessions_free(b);
 	b_free(b, b->tconf);
 	b->pl.free(b->pl.ctx, b);
 }
@@ -233,6 +234,7 @@ void resp_free(struct broker *b, struct kresp *r)
 		b_free(b, r->bufs[i]);
 	kw_free(&r->w);
 	b_free(b, r->req_copy);
+	b_free(b, r->fents);
 	b_free(b, r->iov);
 	b_free(b, r);
 }

@@ -68,6 +68,8 @@ enum {
 	KERR_INVALID_RECORD = 87,
 	KERR_UNKNOWN_TOPIC_ID = 100,
 	KERR_FENCED_INSTANCE = 82,
+	KERR_FETCH_SESSION_NOT_FOUND = 70,
+	KERR_INVALID_FETCH_EPOCH = 71,
 };
 
 /* Per-topic configs (topic_config.c): Kafka's defaults unless the TC_
@@ -113,6 +115,11 @@ struct kresp {
 	uint64_t deadline;
 	struct kresp *park_next;
 	struct kiov *iov;
+	struct fent *fents; /* parked fetch: its partitions (api_fetch.c) */
+	uint32_t nfents;
+	int32_t sess_id; /* fetch session answered (0: none) */
+	int32_t fmax;    /* the fetch's response max_bytes */
+	bool sess_incr;  /* incremental answer: changed partitions only */
 };
 
 struct kconn {
@@ -139,6 +146,24 @@ struct kreq {
 };
 
 struct kgroup;
+struct fsess;
+
+/* One partition of a fetch: from the request or from a fetch session
+ * (KIP-227). tid < 0: the negated error of an unknown or invalid topic,
+ * whose name is kept (name points into the request copy). */
+struct fent {
+	int32_t tid, idx;
+	int64_t off;
+	int32_t pmax;
+	const char *name;
+	int32_t nlen;
+	int32_t slot; /* index in its session, -1 when none */
+};
+
+/* Fetch sessions kept at most (Kafka's max.incremental.fetch.session.
+ * cache.slots default) and partitions per session. */
+#define FSESS_MAX       1000u
+#define FSESS_MAX_PARTS 4096u
 
 struct broker {
 	struct broker_platform pl;
@@ -162,6 +187,9 @@ struct broker {
 	uint64_t last_retention;   /* last retention check (now_ms) */
 	uint32_t meta_segs_left;   /* metadata log segments after compaction */
 	uint64_t rng;              /* member-id UUIDs (broker_random) */
+	struct fsess *fsess;       /* FSESS_MAX fetch sessions (api_fetch.c) */
+	uint32_t fsess_used;
+	int32_t fsess_next_id;
 };
 
 /* broker.c */
@@ -196,6 +224,7 @@ int batch_check(const uint8_t *p, uint32_t len, uint32_t *count, int64_t *max_ts
 /* api_fetch.c */
 int api_fetch(struct broker *b, struct kconn *c, struct kreq *q);
 void fetch_poll(struct broker *b, bool force_all);
+void fetch_sessions_free(struct broker *b);
 
 /* Admin requests may list at most this many topics, resources or groups
  * (clients send a handful); more is treated as malformed, which bounds the

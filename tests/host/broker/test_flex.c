@@ -619,6 +619,166 @@ static void t_offsets_v8_v7_layout(void)
 	env_free(e);
 }
 
+/* Fetch v12 with session fields: partitions (idx, offset) of "t1" and
+ * forgotten partitions of "t1". */
+static void fetch_sess(struct env *e, int32_t corr, int32_t sid, int32_t epoch, int np,
+                       const int32_t *parts, const int64_t *offs, int nforget,
+                       const int32_t *forget)
+{
+	struct kw w;
+
+	freq_begin(&w, API_FETCH, 12, corr);
+	kw_i32(&w, -1);
+	kw_i32(&w, 0); /* max wait 0: answer at once */
+	kw_i32(&w, 1);
+	kw_i32(&w, 1 << 20);
+	kw_i8(&w, 0);
+	kw_i32(&w, sid);
+	kw_i32(&w, epoch);
+	kw_array(&w, np ? 1 : 0);
+	if (np) {
+		kw_str(&w, "t1", 2);
+		kw_array(&w, np);
+		for (int i = 0; i < np; i++) {
+			kw_i32(&w, parts[i]);
+			kw_i32(&w, -1);
+			kw_i64(&w, offs[i]);
+			kw_i32(&w, -1);
+			kw_i64(&w, -1);
+			kw_i32(&w, 1 << 20);
+			kw_tags(&w);
+		}
+		kw_tags(&w);
+	}
+	kw_array(&w, nforget ? 1 : 0);
+	if (nforget) {
+		kw_str(&w, "t1", 2);
+		kw_array(&w, nforget);
+		for (int i = 0; i < nforget; i++)
+			kw_i32(&w, forget[i]);
+		kw_tags(&w);
+	}
+	kw_str(&w, "", 0);
+	kw_tags(&w);
+	req_send(e, 0, &w);
+}
+
+struct fanswer {
+	int16_t err;
+	int32_t sid;
+	int n;              /* partitions answered */
+	int32_t idx[8];     /* their indexes */
+	int64_t hwm[8];
+	int32_t reclen[8];
+};
+
+static bool fetch_answer(struct env *e, int32_t corr, struct fanswer *f)
+{
+	struct kr r;
+	struct kstr s;
+	struct kbytes rec;
+
+	memset(f, 0, sizeof(*f));
+	if (!fresp_next(e, 0, corr, &r))
+		return false;
+	CHECK(kr_i32(&r) == 0);
+	f->err = kr_i16(&r);
+	f->sid = kr_i32(&r);
+	int32_t nt = kr_array(&r, 1, false);
+	for (int32_t t = 0; t < nt; t++) {
+		kr_str(&r, &s);
+		CHECK(s.len == 2 && !memcmp(s.p, "t1", 2));
+		int32_t np = kr_array(&r, 1, false);
+		for (int32_t k = 0; k < np && f->n < 8; k++, f->n++) {
+			f->idx[f->n] = kr_i32(&r);
+			CHECK(kr_i16(&r) == 0);
+			f->hwm[f->n] = kr_i64(&r);
+			(void)kr_i64(&r);
+			(void)kr_i64(&r);
+			CHECK(kr_array(&r, 1, true) == 0 && kr_i32(&r) == -1);
+			kr_bytes(&r, &rec);
+			f->reclen[f->n] = rec.len;
+			kr_tags(&r);
+		}
+		kr_tags(&r);
+	}
+	kr_tags(&r);
+	CHECK(!r.bad && r.off == r.n);
+	return true;
+}
+
+/* KIP-227: a full fetch opens a session; incremental fetches name only
+ * changed partitions and are answered with only those whose data, high
+ * watermark or log start changed; wrong epochs and unknown ids get 71
+ * and 70; forgotten partitions leave; epoch -1 closes the session. */
+static void t_fetch_sessions(void)
+{
+	struct env *e = env_new();
+	struct kr r;
+	struct fanswer f;
+	uint8_t b[256];
+	uint32_t n = make_batch(b, 3, 1000, 10);
+	const int32_t p01[2] = {0, 1}, p1[1] = {1};
+	const int64_t o00[2] = {0, 0}, o3[1] = {3};
+
+	metadata_req(e, 0, 1, "t1", true);
+	pump(e);
+	CHECK(resp_next(e, 0, 1, &r));
+	produce_v9(e, 2, b, n); /* partition 0: offsets 0..2 */
+	CHECK(fresp_next(e, 0, 2, &r));
+	fetch_sess(e, 3, 0, 0, 2, p01, o00, 0, NULL);
+	CHECK(fetch_answer(e, 3, &f));
+	CHECK(f.err == 0 && f.sid > 0 && f.n == 2 && f.idx[0] == 0 && f.idx[1] == 1);
+	CHECK(f.hwm[0] == 3 && f.reclen[0] == (int32_t)n && f.hwm[1] == 0 && f.reclen[1] == 0);
+	int32_t sid = f.sid;
+	/* the client consumed partition 0 up to 3: nothing changed */
+	fetch_sess(e, 4, sid, 1, 1, p01, o3, 0, NULL);
+	CHECK(fetch_answer(e, 4, &f));
+	CHECK(f.err == 0 && f.sid == sid && f.n == 0);
+	/* new data in partition 1 only: an empty incremental fetch sees it */
+	{
+		struct kw w;
+		freq_begin(&w, API_PRODUCE, 9, 5);
+		kw_str(&w, NULL, -1);
+		kw_i16(&w, 1);
+		kw_i32(&w, 30000);
+		kw_array(&w, 1);
+		kw_str(&w, "t1", 2);
+		kw_array(&w, 1);
+		kw_i32(&w, 1);
+		kw_bytes(&w, b, (int32_t)n);
+		kw_tags(&w);
+		kw_tags(&w);
+		kw_tags(&w);
+		req_send(e, 0, &w);
+		CHECK(fresp_next(e, 0, 5, &r));
+	}
+	fetch_sess(e, 6, sid, 2, 0, NULL, NULL, 0, NULL);
+	CHECK(fetch_answer(e, 6, &f));
+	CHECK(f.n == 1 && f.idx[0] == 1 && f.hwm[0] == 3 && f.reclen[0] == (int32_t)n);
+	fetch_sess(e, 7, sid, 2, 0, NULL, NULL, 0, NULL); /* epoch reused */
+	CHECK(fetch_answer(e, 7, &f));
+	CHECK(f.err == KERR_INVALID_FETCH_EPOCH && f.n == 0);
+	fetch_sess(e, 8, sid + 1, 1, 0, NULL, NULL, 0, NULL);
+	CHECK(fetch_answer(e, 8, &f));
+	CHECK(f.err == KERR_FETCH_SESSION_NOT_FOUND);
+	/* partition 1 forgotten: no longer answered although it has data */
+	fetch_sess(e, 9, sid, 3, 0, NULL, NULL, 1, p1);
+	CHECK(fetch_answer(e, 9, &f));
+	CHECK(f.err == 0 && f.n == 0);
+	fetch_sess(e, 10, sid, 4, 0, NULL, NULL, 0, NULL);
+	CHECK(fetch_answer(e, 10, &f));
+	CHECK(f.err == 0 && f.n == 0);
+	/* close it: a sessionless full answer, then the id is unknown */
+	fetch_sess(e, 11, sid, -1, 1, p1, o00, 0, NULL);
+	CHECK(fetch_answer(e, 11, &f));
+	CHECK(f.err == 0 && f.sid == 0 && f.n == 1 && f.reclen[0] == (int32_t)n);
+	fetch_sess(e, 12, sid, 5, 0, NULL, NULL, 0, NULL);
+	CHECK(fetch_answer(e, 12, &f));
+	CHECK(f.err == KERR_FETCH_SESSION_NOT_FOUND);
+	env_free(e);
+}
+
 int main(void)
 {
 	t_run("flex_metadata_v12_v9_byte_layout", t_metadata_v12_layout);
@@ -628,5 +788,6 @@ int main(void)
 	t_run("flex_request_header_tags_skipped_bad_compact_closes", t_header_tags_skipped);
 	t_run("group_v9_member_ids_and_static_membership", t_static_membership);
 	t_run("flex_offset_commit_v8_fetch_v7_byte_layout", t_offsets_v8_v7_layout);
+	t_run("fetch_sessions_kip227_incremental_epochs_forget_close", t_fetch_sessions);
 	return t_failed_checks ? 1 : 0;
 }
