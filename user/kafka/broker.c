@@ -48,8 +48,10 @@ static const struct api_ent api_table[] = {
     {API_DELETE_GROUPS, 0, 1, 2, api_delete_groups},
     {API_INCR_ALTER_CONFIGS, 0, 0, 1, api_incr_alter_configs},
     {API_OFFSET_DELETE, 0, 0, NOFLEX, api_offset_delete},
-    /* idempotent producer; v2+ are flexible (librdkafka 2.0.2 max 4) */
-    {API_INIT_PID, 0, 1, 2, api_init_producer_id},
+    /* idempotent producer; v2+ are flexible (librdkafka 2.0.2 max 4). A
+     * v3+ request naming its old id and epoch (KIP-360) gets a fresh id:
+     * its sequences restart at 0 either way. */
+    {API_INIT_PID, 0, 4, 2, api_init_producer_id},
 };
 
 #define API_COUNT (sizeof(api_table) / sizeof(api_table[0]))

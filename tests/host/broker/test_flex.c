@@ -779,6 +779,34 @@ static void t_fetch_sessions(void)
 	env_free(e);
 }
 
+/* InitProducerId v4 (flexible, KIP-360 fields): the whole answer. */
+static void t_init_producer_id_v4_layout(void)
+{
+	struct env *e = env_new();
+	struct kw w;
+	struct kr r;
+
+	freq_begin(&w, API_INIT_PID, 4, 1);
+	kw_str(&w, NULL, -1);
+	kw_i32(&w, 60000);
+	kw_i64(&w, -1);
+	kw_i16(&w, -1);
+	kw_tags(&w);
+	req_send(e, 0, &w);
+	CHECK(fresp_next(e, 0, 1, &r));
+	CHECK(rest_is(&r, "00000000 0000 0000000000000000 0000 00"));
+	freq_begin(&w, API_INIT_PID, 4, 2); /* a restarted producer: a new id */
+	kw_str(&w, NULL, -1);
+	kw_i32(&w, 60000);
+	kw_i64(&w, 0);
+	kw_i16(&w, 0);
+	kw_tags(&w);
+	req_send(e, 0, &w);
+	CHECK(fresp_next(e, 0, 2, &r));
+	CHECK(rest_is(&r, "00000000 0000 0000000000000001 0000 00"));
+	env_free(e);
+}
+
 int main(void)
 {
 	t_run("flex_metadata_v12_v9_byte_layout", t_metadata_v12_layout);
@@ -788,6 +816,7 @@ int main(void)
 	t_run("flex_request_header_tags_skipped_bad_compact_closes", t_header_tags_skipped);
 	t_run("group_v9_member_ids_and_static_membership", t_static_membership);
 	t_run("flex_offset_commit_v8_fetch_v7_byte_layout", t_offsets_v8_v7_layout);
+	t_run("flex_init_producer_id_v4_byte_layout", t_init_producer_id_v4_layout);
 	t_run("fetch_sessions_kip227_incremental_epochs_forget_close", t_fetch_sessions);
 	return t_failed_checks ? 1 : 0;
 }
