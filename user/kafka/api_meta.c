@@ -235,3 +235,31 @@ int api_metadata(struct broker *b, struct kconn *c, struct kreq *q)
 	resp_ready(b, r);
 	return 0;
 }
+
+/* DescribeCluster v0 (flexible only): this node as the cluster and its
+ * controller; authorized operations are never computed. */
+int api_describe_cluster(struct broker *b, struct kconn *c, struct kreq *q)
+{
+	struct kresp *r;
+
+	(void)kr_i8(&q->r); /* include cluster authorized operations */
+	kr_tags(&q->r);
+	if (q->r.bad || q->r.off != q->r.n || !(r = resp_new(b, c, q->corr)))
+		return -1;
+	kw_i32(&r->w, 0);
+	kw_i16(&r->w, KERR_NONE);
+	kw_str(&r->w, NULL, -1);
+	kw_str(&r->w, "hallows", 7);
+	kw_i32(&r->w, b->cfg.node_id);
+	kw_array(&r->w, 1);
+	kw_i32(&r->w, b->cfg.node_id);
+	kw_str(&r->w, b->adv_host, (int32_t)strlen(b->adv_host));
+	kw_i32(&r->w, b->cfg.adv_port);
+	kw_str(&r->w, NULL, -1);
+	kw_tags(&r->w);
+	kw_i32(&r->w, INT32_MIN);
+	kw_tags(&r->w);
+	resp_finish(r);
+	resp_ready(b, r);
+	return 0;
+}

@@ -37,17 +37,18 @@ static const struct api_ent api_table[] = {
      * CreateTopics 4, DeleteTopics 1, DeleteRecords 1, DescribeConfigs 1,
      * AlterConfigs 0, CreatePartitions 0, DeleteGroups 1, OffsetDelete 0;
      * ListGroups 3-4 are flexible, so 2 here). */
-    {API_DESCRIBE_GROUPS, 0, 4, 5, api_describe_groups},
-    {API_LIST_GROUPS, 0, 2, 3, api_list_groups},
+    {API_DESCRIBE_GROUPS, 0, 5, 5, api_describe_groups},
+    {API_LIST_GROUPS, 0, 4, 3, api_list_groups},
     {API_CREATE_TOPICS, 0, 4, 5, api_create_topics},
     {API_DELETE_TOPICS, 0, 3, 4, api_delete_topics},
     {API_DELETE_RECORDS, 0, 1, 2, api_delete_records},
     {API_DESCRIBE_CONFIGS, 0, 1, 4, api_describe_configs},
     {API_ALTER_CONFIGS, 0, 1, 2, api_alter_configs},
     {API_CREATE_PARTITIONS, 0, 1, 2, api_create_partitions},
-    {API_DELETE_GROUPS, 0, 1, 2, api_delete_groups},
+    {API_DELETE_GROUPS, 0, 2, 2, api_delete_groups},
     {API_INCR_ALTER_CONFIGS, 0, 0, 1, api_incr_alter_configs},
     {API_OFFSET_DELETE, 0, 0, NOFLEX, api_offset_delete},
+    {API_DESCRIBE_CLUSTER, 0, 0, 0, api_describe_cluster},
     /* idempotent producer; v2+ are flexible (librdkafka 2.0.2 max 4). A
      * v3+ request naming its old id and epoch (KIP-360) gets a fresh id:
      * its sequences restart at 0 either way. */

@@ -31,6 +31,7 @@ enum {
 	API_INCR_ALTER_CONFIGS = 44,
 	API_OFFSET_DELETE = 47,
 	API_INIT_PID = 22,
+	API_DESCRIBE_CLUSTER = 60,
 };
 
 enum {
@@ -211,6 +212,7 @@ uint32_t api_table_get(uint32_t i, int16_t *key, int16_t *min, int16_t *max);
 /* api_meta.c */
 int api_versions(struct broker *b, struct kconn *c, struct kreq *q);
 int api_metadata(struct broker *b, struct kconn *c, struct kreq *q);
+int api_describe_cluster(struct broker *b, struct kconn *c, struct kreq *q);
 int topic_lookup(struct broker *b, const struct kstr *name, bool create);
 bool topic_name_valid(const struct kstr *name);
 bool topic_is_internal(const char *name, uint32_t len);

@@ -30,7 +30,7 @@ static void t_api_versions(void)
 		ct04 |= k == API_CREATE_TOPICS && mn == 0 && mx == 4;
 		dc01 |= k == API_DESCRIBE_CONFIGS && mn == 0 && mx == 1;
 	}
-	CHECK(produce09 && fetch12 && meta12 && ct04 && dc01 && n == 24);
+	CHECK(produce09 && fetch12 && meta12 && ct04 && dc01 && n == 25);
 	CHECK(kr_i32(&r) == 0);
 	kr_skip_tags(&r);
 	CHECK(!r.bad && r.off == r.n);

@@ -807,6 +807,72 @@ static void t_init_producer_id_v4_layout(void)
 	env_free(e);
 }
 
+/* DescribeCluster v0, ListGroups v4 (state filter), DescribeGroups v5
+ * (static member's instance id), DeleteGroups v2: whole answers. */
+static void t_admin_flex_layout(void)
+{
+	struct env *e = env_new();
+	struct joined a;
+	struct kw w;
+	struct kr r;
+
+	freq_begin(&w, API_DESCRIBE_CLUSTER, 0, 1);
+	kw_i8(&w, 0);
+	kw_tags(&w);
+	req_send(e, 0, &w);
+	CHECK(fresp_next(e, 0, 1, &r));
+	CHECK(rest_is(&r, "00000000 0000 00 08 68616c6c6f7773 00000001"
+	                  "02 " BROKER_HEX " 00 00 80000000 00"));
+	join_v9(e, 1, 2, "", "inst-a");
+	pump(e);
+	t_clock += 400;
+	CHECK(join_resp(e, 1, 2, &a) && a.err == 0);
+	freq_begin(&w, API_LIST_GROUPS, 4, 3);
+	kw_array(&w, 1);
+	kw_str(&w, "CompletingRebalance", 19);
+	kw_tags(&w);
+	req_send(e, 0, &w);
+	CHECK(fresp_next(e, 0, 3, &r));
+	CHECK(rest_is(&r, "00000000 0000 02 02 67 09 636f6e73756d6572"
+	                  "14 436f6d706c6574696e67526562616c616e6365 00 00"));
+	freq_begin(&w, API_LIST_GROUPS, 4, 4);
+	kw_array(&w, 1);
+	kw_str(&w, "Empty", 5);
+	kw_tags(&w);
+	req_send(e, 0, &w);
+	CHECK(fresp_next(e, 0, 4, &r));
+	CHECK(rest_is(&r, "00000000 0000 01 00"));
+	freq_begin(&w, API_DESCRIBE_GROUPS, 5, 5);
+	kw_array(&w, 1);
+	kw_str(&w, "g", 1);
+	kw_i8(&w, 0);
+	kw_tags(&w);
+	req_send(e, 0, &w);
+	CHECK(fresp_next(e, 0, 5, &r));
+	/* the member id is random: it is spliced into the expected bytes */
+	char want[512];
+	uint8_t idb[64];
+	memcpy(idb, a.member, 41);
+	char hexid[90];
+	for (int i = 0; i < 41; i++)
+		snprintf(hexid + 2 * i, 3, "%02x", idb[i]);
+	snprintf(want, sizeof(want),
+	         "00000000 02 0000 02 67 14 436f6d706c6574696e67526562616c616e6365"
+	         "09 636f6e73756d6572 06 72616e6765 02 2a %s 07 696e73742d61 05 74657374 01 01 01 00"
+	         "80000000 00 00",
+	         hexid);
+	CHECK(rest_is(&r, want));
+	freq_begin(&w, API_DELETE_GROUPS, 2, 6);
+	kw_array(&w, 2);
+	kw_str(&w, "g", 1);
+	kw_str(&w, "none", 4);
+	kw_tags(&w);
+	req_send(e, 0, &w);
+	CHECK(fresp_next(e, 0, 6, &r));
+	CHECK(rest_is(&r, "00000000 03 02 67 0044 00 05 6e6f6e65 0045 00 00"));
+	env_free(e);
+}
+
 int main(void)
 {
 	t_run("flex_metadata_v12_v9_byte_layout", t_metadata_v12_layout);
@@ -817,6 +883,7 @@ int main(void)
 	t_run("group_v9_member_ids_and_static_membership", t_static_membership);
 	t_run("flex_offset_commit_v8_fetch_v7_byte_layout", t_offsets_v8_v7_layout);
 	t_run("flex_init_producer_id_v4_byte_layout", t_init_producer_id_v4_layout);
+	t_run("flex_describe_cluster_list_describe_delete_groups_layout", t_admin_flex_layout);
 	t_run("fetch_sessions_kip227_incremental_epochs_forget_close", t_fetch_sessions);
 	return t_failed_checks ? 1 : 0;
 }
