@@ -32,21 +32,21 @@ static const struct api_ent api_table[] = {
     {API_LEAVE, 0, 5, 4, api_leave},
     {API_SYNC, 0, 5, 4, api_sync},
     {API_VERSIONS, 0, 3, 3, api_versions},
-    /* Admin APIs: each up to its last non-flexible version, which covers
-     * what librdkafka 2.0.2 sends (its maxima: DescribeGroups 4,
-     * CreateTopics 4, DeleteTopics 1, DeleteRecords 1, DescribeConfigs 1,
-     * AlterConfigs 0, CreatePartitions 0, DeleteGroups 1, OffsetDelete 0;
-     * ListGroups 3-4 are flexible, so 2 here). */
+    /* Admin APIs, flexible versions included (librdkafka 2.0.2's maxima:
+     * DescribeGroups 4, CreateTopics 4, DeleteTopics 1, DeleteRecords 1,
+     * DescribeConfigs 1, AlterConfigs 0, CreatePartitions 0, DeleteGroups
+     * 1, OffsetDelete 0, ListGroups 4). DeleteTopics stops at 5 and
+     * CreateTopics at 7: later versions address topics by id. */
     {API_DESCRIBE_GROUPS, 0, 5, 5, api_describe_groups},
     {API_LIST_GROUPS, 0, 4, 3, api_list_groups},
-    {API_CREATE_TOPICS, 0, 4, 5, api_create_topics},
-    {API_DELETE_TOPICS, 0, 3, 4, api_delete_topics},
-    {API_DELETE_RECORDS, 0, 1, 2, api_delete_records},
-    {API_DESCRIBE_CONFIGS, 0, 1, 4, api_describe_configs},
-    {API_ALTER_CONFIGS, 0, 1, 2, api_alter_configs},
-    {API_CREATE_PARTITIONS, 0, 1, 2, api_create_partitions},
+    {API_CREATE_TOPICS, 0, 7, 5, api_create_topics},
+    {API_DELETE_TOPICS, 0, 5, 4, api_delete_topics},
+    {API_DELETE_RECORDS, 0, 2, 2, api_delete_records},
+    {API_DESCRIBE_CONFIGS, 0, 4, 4, api_describe_configs},
+    {API_ALTER_CONFIGS, 0, 2, 2, api_alter_configs},
+    {API_CREATE_PARTITIONS, 0, 3, 2, api_create_partitions},
     {API_DELETE_GROUPS, 0, 2, 2, api_delete_groups},
-    {API_INCR_ALTER_CONFIGS, 0, 0, 1, api_incr_alter_configs},
+    {API_INCR_ALTER_CONFIGS, 0, 1, 1, api_incr_alter_configs},
     {API_OFFSET_DELETE, 0, 0, NOFLEX, api_offset_delete},
     {API_DESCRIBE_CLUSTER, 0, 0, 0, api_describe_cluster},
     /* idempotent producer; v2+ are flexible (librdkafka 2.0.2 max 4). A

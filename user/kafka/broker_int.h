@@ -248,6 +248,7 @@ int16_t tconf_set(struct tconf *c, const struct kstr *name, const struct kstr *v
                   const char **msg);
 void tconf_encode(struct kw *w, const struct tconf *c);
 void tconf_decode(struct kr *r, struct tconf *c);
+void tconf_list(struct broker *b, struct kw *w, const struct tconf *c);
 int api_describe_configs(struct broker *b, struct kconn *c, struct kreq *q);
 int api_alter_configs(struct broker *b, struct kconn *c, struct kreq *q);
 int api_incr_alter_configs(struct broker *b, struct kconn *c, struct kreq *q);

@@ -20,17 +20,17 @@ static void t_api_versions(void)
 	CHECK(resp_next(e, 0, 1, &r));
 	CHECK(kr_i16(&r) == 0);
 	uint32_t n = kr_uvarint(&r) - 1;
-	bool produce09 = false, fetch12 = false, meta12 = false, ct04 = false, dc01 = false;
+	bool produce09 = false, fetch12 = false, meta12 = false, ct07 = false, dc04 = false;
 	for (uint32_t i = 0; i < n; i++) {
 		int16_t k = kr_i16(&r), mn = kr_i16(&r), mx = kr_i16(&r);
 		kr_skip_tags(&r);
 		produce09 |= k == 0 && mn == 0 && mx == 9;
 		fetch12 |= k == 1 && mn == 4 && mx == 12;
 		meta12 |= k == API_METADATA && mn == 0 && mx == 12;
-		ct04 |= k == API_CREATE_TOPICS && mn == 0 && mx == 4;
-		dc01 |= k == API_DESCRIBE_CONFIGS && mn == 0 && mx == 1;
+		ct07 |= k == API_CREATE_TOPICS && mn == 0 && mx == 7;
+		dc04 |= k == API_DESCRIBE_CONFIGS && mn == 0 && mx == 4;
 	}
-	CHECK(produce09 && fetch12 && meta12 && ct04 && dc01 && n == 25);
+	CHECK(produce09 && fetch12 && meta12 && ct07 && dc04 && n == 25);
 	CHECK(kr_i32(&r) == 0);
 	kr_skip_tags(&r);
 	CHECK(!r.bad && r.off == r.n);

@@ -873,6 +873,162 @@ static void t_admin_flex_layout(void)
 	env_free(e);
 }
 
+/* Append the compact-string hex of str to out. */
+static void cstr_hex(char *out, size_t cap, const char *str)
+{
+	size_t k = strlen(out);
+
+	k += (size_t)snprintf(out + k, cap - k, " %02x ", (unsigned)strlen(str) + 1);
+	for (const char *p = str; *p; p++)
+		k += (size_t)snprintf(out + k, cap - k, "%02x", (unsigned char)*p);
+}
+
+/* One CreateTopics v5+ config entry: name, value, read-only false,
+ * source, not sensitive, tags. */
+static void cfg_hex(char *out, size_t cap, const char *name, const char *val, int src)
+{
+	size_t k;
+
+	cstr_hex(out, cap, name);
+	cstr_hex(out, cap, val);
+	k = strlen(out);
+	snprintf(out + k, cap - k, " 00 %02x 00 00", src);
+}
+
+/* CreateTopics v7 (configs and counts in the answer), DescribeConfigs v4,
+ * IncrementalAlterConfigs v1, AlterConfigs v2, CreatePartitions v3,
+ * DeleteRecords v2 and DeleteTopics v5: whole answers. */
+static void t_topic_admin_flex_layout(void)
+{
+	struct env *e = env_new();
+	struct kw w;
+	struct kr r;
+	char want[2048] = "", maxmsg[24];
+
+	freq_begin(&w, API_CREATE_TOPICS, 7, 1);
+	kw_array(&w, 2);
+	kw_str(&w, "ct", 2);
+	kw_i32(&w, 2);
+	kw_i16(&w, 1);
+	kw_array(&w, 0);
+	kw_array(&w, 1);
+	kw_str(&w, "retention.ms", 12);
+	kw_str(&w, "1000", 4);
+	kw_tags(&w);
+	kw_tags(&w);
+	kw_str(&w, "bad!", 4);
+	kw_i32(&w, 1);
+	kw_i16(&w, 1);
+	kw_array(&w, 0);
+	kw_array(&w, 0);
+	kw_tags(&w);
+	kw_i32(&w, 1000);
+	kw_i8(&w, 0);
+	kw_tags(&w);
+	req_send(e, 0, &w);
+	CHECK(fresp_next(e, 0, 1, &r));
+	snprintf(maxmsg, sizeof(maxmsg), "%u", (unsigned)STORE_MAX_PAYLOAD);
+	strcat(want, "00000000 03 03 6374 00000000000000000000000000000000 0000 00 00000002 0001 06");
+	cfg_hex(want, sizeof(want), "cleanup.policy", "delete", 5);
+	cfg_hex(want, sizeof(want), "max.message.bytes", maxmsg, 5);
+	cfg_hex(want, sizeof(want), "message.timestamp.type", "CreateTime", 5);
+	cfg_hex(want, sizeof(want), "retention.bytes", "-1", 5);
+	cfg_hex(want, sizeof(want), "retention.ms", "1000", 1);
+	strcat(want, " 00 05 62616421 00000000000000000000000000000000 0011");
+	cstr_hex(want, sizeof(want), "topic names are 1-249 of [a-zA-Z0-9._-], not . or ..");
+	strcat(want, " ffffffff ffff 00 00 00");
+	CHECK(rest_is(&r, want));
+	/* DescribeConfigs v4: one key, synonyms and documentation asked */
+	freq_begin(&w, API_DESCRIBE_CONFIGS, 4, 2);
+	kw_array(&w, 1);
+	kw_i8(&w, 2);
+	kw_str(&w, "ct", 2);
+	kw_array(&w, 1);
+	kw_str(&w, "retention.ms", 12);
+	kw_tags(&w);
+	kw_i8(&w, 1);
+	kw_i8(&w, 1);
+	kw_tags(&w);
+	req_send(e, 0, &w);
+	CHECK(fresp_next(e, 0, 2, &r));
+	CHECK(rest_is(&r, "00000000 02 0000 00 02 03 6374 02"
+	                  "0d 726574656e74696f6e2e6d73 05 31303030 00 01 00" /* name value ro src sens */
+	                  "02 0d 726574656e74696f6e2e6d73 05 31303030 01 00" /* one synonym */
+	                  "05 00 00"                                         /* LONG, no doc, tags */
+	                  "00 00"));
+	/* IncrementalAlterConfigs v1 (DELETE), then AlterConfigs v2 */
+	freq_begin(&w, API_INCR_ALTER_CONFIGS, 1, 3);
+	kw_array(&w, 1);
+	kw_i8(&w, 2);
+	kw_str(&w, "ct", 2);
+	kw_array(&w, 1);
+	kw_str(&w, "retention.ms", 12);
+	kw_i8(&w, 1);
+	kw_str(&w, NULL, -1);
+	kw_tags(&w);
+	kw_tags(&w);
+	kw_i8(&w, 0);
+	kw_tags(&w);
+	req_send(e, 0, &w);
+	CHECK(fresp_next(e, 0, 3, &r));
+	CHECK(rest_is(&r, "00000000 02 0000 00 02 03 6374 00 00"));
+	CHECK(e->b->tconf[store_topic_find(e->st, "ct", 2)].retention_ms != 1000);
+	freq_begin(&w, API_ALTER_CONFIGS, 2, 4);
+	kw_array(&w, 1);
+	kw_i8(&w, 2);
+	kw_str(&w, "ct", 2);
+	kw_array(&w, 1);
+	kw_str(&w, "retention.ms", 12);
+	kw_str(&w, "x", 1);
+	kw_tags(&w);
+	kw_tags(&w);
+	kw_i8(&w, 0);
+	kw_tags(&w);
+	req_send(e, 0, &w);
+	CHECK(fresp_next(e, 0, 4, &r));
+	CHECK(kr_i32(&r) == 0 && kr_array(&r, 1, false) == 1 && kr_i16(&r) == KERR_INVALID_CONFIG);
+	/* CreatePartitions v3 to 3 partitions */
+	freq_begin(&w, API_CREATE_PARTITIONS, 3, 5);
+	kw_array(&w, 1);
+	kw_str(&w, "ct", 2);
+	kw_i32(&w, 3);
+	kw_array(&w, -1);
+	kw_tags(&w);
+	kw_i32(&w, 1000);
+	kw_i8(&w, 0);
+	kw_tags(&w);
+	req_send(e, 0, &w);
+	CHECK(fresp_next(e, 0, 5, &r));
+	CHECK(rest_is(&r, "00000000 02 03 6374 0000 00 00 00"));
+	CHECK(store_topic_parts(e->st, (uint32_t)store_topic_find(e->st, "ct", 2)) == 3);
+	/* DeleteRecords v2 on an empty partition: low watermark 0 */
+	freq_begin(&w, API_DELETE_RECORDS, 2, 6);
+	kw_array(&w, 1);
+	kw_str(&w, "ct", 2);
+	kw_array(&w, 1);
+	kw_i32(&w, 2);
+	kw_i64(&w, -1);
+	kw_tags(&w);
+	kw_tags(&w);
+	kw_i32(&w, 1000);
+	kw_tags(&w);
+	req_send(e, 0, &w);
+	CHECK(fresp_next(e, 0, 6, &r));
+	CHECK(rest_is(&r, "00000000 02 03 6374 02 00000002 0000000000000000 0000 00 00 00"));
+	/* DeleteTopics v5 */
+	freq_begin(&w, API_DELETE_TOPICS, 5, 7);
+	kw_array(&w, 2);
+	kw_str(&w, "ct", 2);
+	kw_str(&w, "nope", 4);
+	kw_i32(&w, 1000);
+	kw_tags(&w);
+	req_send(e, 0, &w);
+	CHECK(fresp_next(e, 0, 7, &r));
+	CHECK(rest_is(&r, "00000000 03 03 6374 0000 00 00 05 6e6f7065 0003 00 00 00"));
+	CHECK(store_topic_find(e->st, "ct", 2) < 0);
+	env_free(e);
+}
+
 int main(void)
 {
 	t_run("flex_metadata_v12_v9_byte_layout", t_metadata_v12_layout);
@@ -884,6 +1040,8 @@ int main(void)
 	t_run("flex_offset_commit_v8_fetch_v7_byte_layout", t_offsets_v8_v7_layout);
 	t_run("flex_init_producer_id_v4_byte_layout", t_init_producer_id_v4_layout);
 	t_run("flex_describe_cluster_list_describe_delete_groups_layout", t_admin_flex_layout);
+	t_run("flex_topic_admin_create_configs_partitions_records_delete_layout",
+	      t_topic_admin_flex_layout);
 	t_run("fetch_sessions_kip227_incremental_epochs_forget_close", t_fetch_sessions);
 	return t_failed_checks ? 1 : 0;
 }
