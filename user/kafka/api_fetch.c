@@ -397,8 +397,8 @@ static struct fent *sess_entries(struct broker *b, struct fsess *s, struct fent 
 	if (!(e = b_alloc(b, (s->n + bad + 1) * sizeof(*e))))
 		return NULL;
 	for (uint32_t i = 0; i < s->n; i++)
-		e[k++] = (struct fent){s->p[i].tid, s->p[i].idx, s->p[i].off, s->p[i].pmax, NULL, 0,
-		                       (int32_t)i};
+		e[k++] = (struct fent){s->p[i].tid, s->p[i].idx, s->p[i].off, s->p[i].pmax,
+		                       NULL,        0,           (int32_t)i};
 	for (uint32_t i = 0; i < nreq; i++)
 		if (req[i].tid < 0)
 			e[k++] = req[i];
@@ -489,7 +489,8 @@ int api_fetch(struct broker *b, struct kconn *c, struct kreq *q)
 	r->req_len = q->raw_len;
 	for (uint32_t i = 0; i < r->nfents; i++)
 		if (r->fents[i].name)
-			r->fents[i].name = (const char *)r->req_copy + (r->fents[i].name - (const char *)q->raw);
+			r->fents[i].name =
+			    (const char *)r->req_copy + (r->fents[i].name - (const char *)q->raw);
 	r->deadline = b->pl.now_ms(b->pl.ctx) +
 	              (uint32_t)(h.max_wait < FETCH_MAX_WAIT_MS ? h.max_wait : FETCH_MAX_WAIT_MS);
 	r->park_next = b->parked;

@@ -222,7 +222,8 @@ int api_metadata(struct broker *b, struct kconn *c, struct kreq *q)
 		for (int32_t i = 0; i < n; i++) {
 			meta_req_topic(&scan, q->ver, &name, &by_id);
 			if (by_id || name.len < 0)
-				meta_topic(b, r, q->ver, by_id ? -KERR_UNKNOWN_TOPIC_ID : -KERR_INVALID_TOPIC,
+				meta_topic(b, r, q->ver,
+				           by_id ? -KERR_UNKNOWN_TOPIC_ID : -KERR_INVALID_TOPIC,
 				           &name);
 			else
 				meta_topic(b, r, q->ver, topic_lookup(b, &name, create), &name);

@@ -129,7 +129,7 @@ struct kconn {
 	struct kresp *head, *tail;
 	bool sending, closing;
 	bool req_flex; /* the request being handled is a flexible version */
-	uint32_t nq; /* responses queued (bounded: see KCONN_MAX_QUEUE) */
+	uint32_t nq;   /* responses queued (bounded: see KCONN_MAX_QUEUE) */
 	struct kconn *next, *prev;
 };
 

@@ -236,7 +236,8 @@ static bool static_same(const struct kgroup *g, const struct kmember *m, const s
 				    !memcmp(j->pname[i].p, g->proto, g->plen))
 					return j->pmeta[i].len == (int32_t)m->protos[k].mlen &&
 					       (!j->pmeta[i].len ||
-					        !memcmp(j->pmeta[i].p, m->protos[k].meta, m->protos[k].mlen));
+					        !memcmp(j->pmeta[i].p, m->protos[k].meta,
+					                m->protos[k].mlen));
 	return false;
 }
 
@@ -267,7 +268,8 @@ int api_join(struct broker *b, struct kconn *c, struct kreq *q)
 		if (m->join)
 			group_join_error(b, m->join, m->join_ver, KERR_FENCED_INSTANCE, m);
 		group_sync_reply(b, g, m, KERR_FENCED_INSTANCE);
-		quiet = g->state == G_STABLE && g->leader >= 0 && g->m[g->leader] != m && static_same(g, m, &j);
+		quiet = g->state == G_STABLE && g->leader >= 0 && g->m[g->leader] != m &&
+		        static_same(g, m, &j);
 		member_set_id(b, m, &q->client);
 		b_log(b, "group: static member rejoined, rebalance", "", !quiet);
 	}
@@ -391,6 +393,8 @@ int api_sync(struct broker *b, struct kconn *c, struct kreq *q)
 	err = (int16_t)group_check_member(g, &mid, gen);
 	if (g && group_check_instance(g, &mid, &inst))
 		err = KERR_FENCED_INSTANCE;
+	if (!g) /* group_check_member said UNKNOWN_MEMBER */
+		return sync_err(b, c, q, err);
 	if (!err && g->state == G_PREPARING)
 		err = KERR_REBALANCING;
 	if (!err && (!proto_matches(&ptype, g->ptype, g->ptlen) ||

@@ -262,7 +262,7 @@ static uint32_t desc_topic(struct kw *w, int16_t ver, const struct tconf *c, str
 	char buf[24];
 	uint32_t n = 0;
 
-#define TC_ENTRY(key, bit, type, text, len)                                                              \
+#define TC_ENTRY(key, bit, type, text, len)                                                        \
 	if (key_wanted(keys, nkeys, key)) {                                                        \
 		desc_entry(w, ver, key, text, len, false,                                          \
 		           c->set &(bit) ? SRC_DYNAMIC_TOPIC : SRC_DEFAULT, syn, type);            \

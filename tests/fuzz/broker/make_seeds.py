@@ -187,3 +187,18 @@ write("request", "flex_group", join9 +
              carr(1) + i32(0) + struct.pack(">qi", 5, -1) + cs(b"m") + T + T + T) +
       fframe(9, 7, 6, cs(b"g") + carr(1) + cs(b"t") + carr(1) + i32(0) + T + b"\x01" + T) +
       fframe(13, 5, 7, cs(b"g") + carr(1) + cs(b"") + cs(b"i1") + cs(b"bye") + T + T))
+write("request", "flex_admin",
+      fframe(19, 7, 1, carr(1) + cs(b"ct") + i32(2) + struct.pack(">h", 1) + carr(0) + carr(1) +
+             cs(b"retention.ms") + cs(b"1000") + T + T + i32(1000) + b"\x00" + T) +
+      fframe(32, 4, 2, carr(1) + b"\x02" + cs(b"ct") + carr(-1) + T + b"\x01\x01" + T) +
+      fframe(44, 1, 3, carr(1) + b"\x02" + cs(b"ct") + carr(1) + cs(b"cleanup.policy") + b"\x02" +
+             cs(b"compact") + T + T + b"\x00" + T) +
+      fframe(33, 2, 4, carr(1) + b"\x02" + cs(b"ct") + carr(1) + cs(b"retention.bytes") +
+             cs(b"100") + T + T + b"\x00" + T) +
+      fframe(37, 3, 5, carr(1) + cs(b"ct") + i32(4) + carr(-1) + T + i32(1000) + b"\x00" + T) +
+      fframe(21, 2, 6, carr(1) + cs(b"ct") + carr(1) + i32(0) + struct.pack(">q", -1) + T + T +
+             i32(1000) + T) +
+      fframe(16, 4, 7, carr(1) + cs(b"Stable") + T) + fframe(60, 0, 8, b"\x00" + T) +
+      fframe(15, 5, 9, carr(1) + cs(b"g") + b"\x00" + T) +
+      fframe(42, 2, 10, carr(1) + cs(b"g") + T) +
+      fframe(20, 5, 11, carr(1) + cs(b"ct") + i32(1000) + T))

@@ -37,7 +37,9 @@ static uint32_t hex(const char *s, uint8_t *out)
 	int half = -1;
 
 	for (; *s; s++) {
-		int v = *s >= '0' && *s <= '9' ? *s - '0' : *s >= 'a' && *s <= 'f' ? *s - 'a' + 10 : -1;
+		int v = *s >= '0' && *s <= '9'   ? *s - '0'
+		        : *s >= 'a' && *s <= 'f' ? *s - 'a' + 10
+		                                 : -1;
 		if (v < 0)
 			continue;
 		if (half < 0)
@@ -93,15 +95,15 @@ static void t_metadata_v12_layout(void)
 		         "0000 0000000%d 00000001 00000000 02 00000001 02 00000001 01 00", k);
 	char want[2048];
 	snprintf(want, sizeof(want),
-	         "00000000"                      /* throttle_time_ms */
-	         "02 " BROKER_HEX " 00 00"       /* brokers: 1, rack null, tags */
-	         "08 68616c6c6f7773"             /* cluster_id "hallows" */
-	         "00000001"                      /* controller_id */
-	         "02 0000 03 7431"               /* topics: 1; error 0; name "t1" */
+	         "00000000"                         /* throttle_time_ms */
+	         "02 " BROKER_HEX " 00 00"          /* brokers: 1, rack null, tags */
+	         "08 68616c6c6f7773"                /* cluster_id "hallows" */
+	         "00000001"                         /* controller_id */
+	         "02 0000 03 7431"                  /* topics: 1; error 0; name "t1" */
 	         "00000000000000000000000000000000" /* topic_id */
-	         "00 05 %s %s %s %s"             /* is_internal; 4 partitions */
-	         "80000000 00"                   /* topic_authorized_operations; tags */
-	         "00",                           /* response tags */
+	         "00 05 %s %s %s %s"                /* is_internal; 4 partitions */
+	         "80000000 00"                      /* topic_authorized_operations; tags */
+	         "00",                              /* response tags */
 	         part[0], part[1], part[2], part[3]);
 	CHECK(rest_is(&r, want));
 	/* v9: no topic id; v10+ lookup by id alone is UNKNOWN_TOPIC_ID */
@@ -147,11 +149,11 @@ static uint32_t make_batch(uint8_t *b, int n, int64_t first, int step)
 	for (int i = 0; i < n; i++) {
 		uint8_t rec[16];
 		uint32_t k = 0;
-		rec[k++] = 0;                          /* attributes */
-		rec[k++] = (uint8_t)(2 * (step * i));  /* timestamp delta (zig-zag, < 64) */
-		rec[k++] = (uint8_t)(2 * i);           /* offset delta */
-		rec[k++] = 0x01;                       /* key length -1 */
-		rec[k++] = 0x02;                       /* value length 1 */
+		rec[k++] = 0;                         /* attributes */
+		rec[k++] = (uint8_t)(2 * (step * i)); /* timestamp delta (zig-zag, < 64) */
+		rec[k++] = (uint8_t)(2 * i);          /* offset delta */
+		rec[k++] = 0x01;                      /* key length -1 */
+		rec[k++] = 0x02;                      /* value length 1 */
 		rec[k++] = 'x';
 		rec[k++] = 0; /* headers */
 		b[at++] = (uint8_t)(2 * k);
@@ -207,9 +209,9 @@ static void t_produce_v9_fetch_v12_layout(void)
 	produce_v9(e, 2, b, n);
 	CHECK(fresp_next(e, 0, 2, &r));
 	CHECK(rest_is(&r, "02 03 7431 02 00000000 0000 0000000000000000" /* base offset 0 */
-	                  "ffffffffffffffff 0000000000000000"           /* append time, log start */
-	                  "01 00 00"                                     /* record errors, message */
-	                  "00 00000000 00"));                            /* throttle */
+	                  "ffffffffffffffff 0000000000000000" /* append time, log start */
+	                  "01 00 00"                          /* record errors, message */
+	                  "00 00000000 00"));                 /* throttle */
 	freq_begin(&w, API_FETCH, 12, 3);
 	kw_i32(&w, -1);
 	kw_i32(&w, 0);
@@ -236,10 +238,10 @@ static void t_produce_v9_fetch_v12_layout(void)
 	CHECK(fresp_next(e, 0, 3, &r));
 	char want[1024];
 	int k = snprintf(want, sizeof(want),
-	                 "00000000 0000 00000000"    /* throttle, error, session id */
+	                 "00000000 0000 00000000"      /* throttle, error, session id */
 	                 "02 03 7431 02 00000000 0000" /* topic t1, partition 0 */
 	                 "0000000000000003 0000000000000003 0000000000000000" /* hwm lso start */
-	                 "01 ffffffff %02x",         /* aborted: empty; replica; records */
+	                 "01 ffffffff %02x", /* aborted: empty; replica; records */
 	                 n + 1);
 	for (uint32_t i = 0; i < n; i++)
 		k += snprintf(want + k, sizeof(want) - (size_t)k, "%02x", i < 8 ? 0 : b[i]);
@@ -419,6 +421,8 @@ static bool join_resp(struct env *e, int i, int32_t corr, struct joined *j)
 	struct kstr s;
 	struct kbytes m;
 
+	memset(j, 0, sizeof(*j));
+	j->err = -100;
 	if (!fresp_next(e, i, corr, &r))
 		return false;
 	CHECK(kr_i32(&r) == 0);
@@ -666,8 +670,8 @@ static void fetch_sess(struct env *e, int32_t corr, int32_t sid, int32_t epoch, 
 struct fanswer {
 	int16_t err;
 	int32_t sid;
-	int n;              /* partitions answered */
-	int32_t idx[8];     /* their indexes */
+	int n;          /* partitions answered */
+	int32_t idx[8]; /* their indexes */
 	int64_t hwm[8];
 	int32_t reclen[8];
 };
@@ -856,11 +860,12 @@ static void t_admin_flex_layout(void)
 	char hexid[90];
 	for (int i = 0; i < 41; i++)
 		snprintf(hexid + 2 * i, 3, "%02x", idb[i]);
-	snprintf(want, sizeof(want),
-	         "00000000 02 0000 02 67 14 436f6d706c6574696e67526562616c616e6365"
-	         "09 636f6e73756d6572 06 72616e6765 02 2a %s 07 696e73742d61 05 74657374 01 01 01 00"
-	         "80000000 00 00",
-	         hexid);
+	snprintf(
+	    want, sizeof(want),
+	    "00000000 02 0000 02 67 14 436f6d706c6574696e67526562616c616e6365"
+	    "09 636f6e73756d6572 06 72616e6765 02 2a %s 07 696e73742d61 05 74657374 01 01 01 00"
+	    "80000000 00 00",
+	    hexid);
 	CHECK(rest_is(&r, want));
 	freq_begin(&w, API_DELETE_GROUPS, 2, 6);
 	kw_array(&w, 2);
@@ -871,6 +876,14 @@ static void t_admin_flex_layout(void)
 	CHECK(fresp_next(e, 0, 6, &r));
 	CHECK(rest_is(&r, "00000000 03 02 67 0044 00 05 6e6f6e65 0045 00 00"));
 	env_free(e);
+}
+
+/* Append text to out (bounded). */
+static void app(char *out, size_t cap, const char *text)
+{
+	size_t k = strlen(out);
+
+	snprintf(out + k, cap - k, "%s", text);
 }
 
 /* Append the compact-string hex of str to out. */
@@ -928,15 +941,16 @@ static void t_topic_admin_flex_layout(void)
 	req_send(e, 0, &w);
 	CHECK(fresp_next(e, 0, 1, &r));
 	snprintf(maxmsg, sizeof(maxmsg), "%u", (unsigned)STORE_MAX_PAYLOAD);
-	strcat(want, "00000000 03 03 6374 00000000000000000000000000000000 0000 00 00000002 0001 06");
+	app(want, sizeof(want),
+	    "00000000 03 03 6374 00000000000000000000000000000000 0000 00 00000002 0001 06");
 	cfg_hex(want, sizeof(want), "cleanup.policy", "delete", 5);
 	cfg_hex(want, sizeof(want), "max.message.bytes", maxmsg, 5);
 	cfg_hex(want, sizeof(want), "message.timestamp.type", "CreateTime", 5);
 	cfg_hex(want, sizeof(want), "retention.bytes", "-1", 5);
 	cfg_hex(want, sizeof(want), "retention.ms", "1000", 1);
-	strcat(want, " 00 05 62616421 00000000000000000000000000000000 0011");
+	app(want, sizeof(want), " 00 05 62616421 00000000000000000000000000000000 0011");
 	cstr_hex(want, sizeof(want), "topic names are 1-249 of [a-zA-Z0-9._-], not . or ..");
-	strcat(want, " ffffffff ffff 00 00 00");
+	app(want, sizeof(want), " ffffffff ffff 00 00 00");
 	CHECK(rest_is(&r, want));
 	/* DescribeConfigs v4: one key, synonyms and documentation asked */
 	freq_begin(&w, API_DESCRIBE_CONFIGS, 4, 2);
@@ -951,11 +965,12 @@ static void t_topic_admin_flex_layout(void)
 	kw_tags(&w);
 	req_send(e, 0, &w);
 	CHECK(fresp_next(e, 0, 2, &r));
-	CHECK(rest_is(&r, "00000000 02 0000 00 02 03 6374 02"
-	                  "0d 726574656e74696f6e2e6d73 05 31303030 00 01 00" /* name value ro src sens */
-	                  "02 0d 726574656e74696f6e2e6d73 05 31303030 01 00" /* one synonym */
-	                  "05 00 00"                                         /* LONG, no doc, tags */
-	                  "00 00"));
+	CHECK(rest_is(
+	    &r, "00000000 02 0000 00 02 03 6374 02"
+	        "0d 726574656e74696f6e2e6d73 05 31303030 00 01 00" /* name value ro src sens */
+	        "02 0d 726574656e74696f6e2e6d73 05 31303030 01 00" /* one synonym */
+	        "05 00 00"                                         /* LONG, no doc, tags */
+	        "00 00"));
 	/* IncrementalAlterConfigs v1 (DELETE), then AlterConfigs v2 */
 	freq_begin(&w, API_INCR_ALTER_CONFIGS, 1, 3);
 	kw_array(&w, 1);
