@@ -76,7 +76,7 @@ static int32_t fetch_decode(struct broker *b, struct kr *q, int16_t ver, struct 
 		}
 		kr_tags(q);
 	}
-	return q->bad || n > (int32_t)FSESS_MAX_PARTS ? -1 : n;
+	return q->bad ? -1 : n;
 }
 
 /* ForgottenTopicsData (v7+): with s, its partitions leave the session. */
@@ -170,7 +170,18 @@ static int32_t sess_put(struct broker *b, struct fsess *s, const struct fent *e)
 			s->p = np;
 			s->cap = nc;
 		}
-		s->p[s->n++] = (struct fsess_part){e->tid, e->idx, 0, 0, -2, -2};
+		/* after the topic's last partition, so topics stay together */
+		uint32_t at = s->n;
+		for (uint32_t k = s->n; k-- > 0;)
+			if (s->p[k].tid == e->tid) {
+				at = k + 1;
+				break;
+			}
+		if (at < s->n)
+			memmove(&s->p[at + 1], &s->p[at], (s->n - at) * sizeof(*s->p));
+		s->p[at] = (struct fsess_part){e->tid, e->idx, 0, 0, -2, -2};
+		s->n++;
+		i = at;
 	}
 	s->p[i].off = e->off;
 	s->p[i].pmax = e->pmax;
@@ -309,7 +320,7 @@ static void fetch_part(struct broker *b, struct kresp *r, const struct fent *e,
 	}
 }
 
-/* Entries i and j name the same topic. */
+/* Entries a and c name the same topic. */
 static bool same_topic(const struct fent *a, const struct fent *c)
 {
 	if (a->tid >= 0 || c->tid >= 0)
@@ -317,14 +328,25 @@ static bool same_topic(const struct fent *a, const struct fent *c)
 	return a->nlen == c->nlen && (a->nlen <= 0 || !memcmp(a->name, c->name, (size_t)a->nlen));
 }
 
-/* Fill the queued slot r with the full response body and release it:
- * the included partitions grouped by topic in their first order. */
+/* Next entry from i on that the answer carries (slot -2: left out of an
+ * incremental answer), or n. */
+static uint32_t next_in(const struct fent *e, uint32_t n, uint32_t i)
+{
+	while (i < n && e[i].slot == -2)
+		i++;
+	return i;
+}
+
+/* Fill the queued slot r with the full response body and release it.
+ * Entries come grouped by topic (the request's order, or the session's,
+ * which keeps each topic's partitions together): each run of one topic
+ * is one topic entry, so the answer is built in linear time. */
 static void fetch_respond(struct broker *b, struct kresp *r)
 {
 	struct fsess *s = sess_find(b, r->sess_id);
 	int32_t budget = r->fmax > 0 ? r->fmax : 0, nt = 0;
 	bool any = false;
-	uint32_t n = r->nfents;
+	uint32_t n = r->nfents, i, j;
 	struct fent *e = r->fents;
 
 	kw_i32(&r->w, 0);
@@ -332,37 +354,26 @@ static void fetch_respond(struct broker *b, struct kresp *r)
 		kw_i16(&r->w, 0);
 		kw_i32(&r->w, s ? r->sess_id : 0);
 	}
-	/* slot -2 marks entries left out of an incremental answer */
-	for (uint32_t i = 0; i < n; i++)
+	for (i = 0; i < n; i++)
 		if (r->sess_incr && !fent_changed(b, &e[i], sess_part(s, &e[i])))
 			e[i].slot = -2;
-	for (uint32_t i = 0; i < n; i++) {
-		bool first = e[i].slot != -2;
-		for (uint32_t j = 0; j < i && first; j++)
-			first = e[j].slot == -2 || !same_topic(&e[i], &e[j]);
-		nt += first;
-	}
+	for (i = next_in(e, n, 0); i < n; i = j, nt++)
+		for (j = next_in(e, n, i + 1); j < n && same_topic(&e[i], &e[j]);)
+			j = next_in(e, n, j + 1);
 	kw_array(&r->w, nt);
-	for (uint32_t i = 0; i < n; i++) {
-		bool first = e[i].slot != -2;
-		uint32_t np = 0, len;
-		const char *name;
-		for (uint32_t j = 0; j < i && first; j++)
-			first = e[j].slot == -2 || !same_topic(&e[i], &e[j]);
-		if (!first)
-			continue;
-		for (uint32_t j = i; j < n; j++)
-			np += e[j].slot != -2 && same_topic(&e[i], &e[j]);
+	for (i = next_in(e, n, 0); i < n; i = j) {
+		uint32_t np = 1, len;
+		for (j = next_in(e, n, i + 1); j < n && same_topic(&e[i], &e[j]); np++)
+			j = next_in(e, n, j + 1);
 		if (e[i].tid >= 0) {
-			name = store_topic_name(b->st, (uint32_t)e[i].tid, &len);
+			const char *name = store_topic_name(b->st, (uint32_t)e[i].tid, &len);
 			kw_str(&r->w, name, (int32_t)len);
 		} else {
 			kw_str(&r->w, e[i].name, e[i].nlen);
 		}
 		kw_array(&r->w, (int32_t)np);
-		for (uint32_t j = i; j < n; j++)
-			if (e[j].slot != -2 && same_topic(&e[i], &e[j]))
-				fetch_part(b, r, &e[j], sess_part(s, &e[j]), &budget, &any);
+		for (uint32_t k = i; k < j; k = next_in(e, n, k + 1))
+			fetch_part(b, r, &e[k], sess_part(s, &e[k]), &budget, &any);
 		kw_tags(&r->w);
 	}
 	kw_tags(&r->w);
@@ -422,8 +433,13 @@ static int16_t fetch_session(struct broker *b, struct kresp *r, const struct fet
 		if (h->epoch == -1 || !(s = sess_new(b, now)))
 			return KERR_NONE;
 		for (uint32_t i = 0; i < r->nfents; i++)
-			if (r->fents[i].tid >= 0)
-				r->fents[i].slot = sess_put(b, s, &r->fents[i]);
+			if (r->fents[i].tid >= 0 &&
+			    (r->fents[i].slot = sess_put(b, s, &r->fents[i])) < 0) {
+				sess_close(b, s); /* too many partitions: answered without */
+				for (uint32_t k = 0; k < r->nfents; k++)
+					r->fents[k].slot = -1;
+				return KERR_NONE;
+			}
 		s->epoch = 1;
 		r->sess_id = s->id;
 		return KERR_NONE;

@@ -74,6 +74,18 @@ uint32_t kr_uvarint(struct kr *r)
 	return 0;
 }
 
+/* Compact length: unsigned varint N + 1 (0 = null, -1 here). */
+static int32_t kr_clen(struct kr *r)
+{
+	uint32_t u = kr_uvarint(r);
+
+	if (u > 0x7fffffffu) {
+		r->bad = true;
+		return 0;
+	}
+	return (int32_t)u - 1;
+}
+
 bool kr_str(struct kr *r, struct kstr *s)
 {
 	if (r->flex)
@@ -106,12 +118,9 @@ bool kr_bytes(struct kr *r, struct kbytes *b)
 {
 	int32_t n;
 
-	if (r->flex) {
-		uint32_t u = kr_uvarint(r);
-		if (u > 0x7fffffffu)
-			r->bad = true;
-		n = (int32_t)u - 1;
-	} else
+	if (r->flex)
+		n = kr_clen(r);
+	else
 		n = kr_i32(r);
 
 	b->len = n;
@@ -153,12 +162,9 @@ int32_t kr_array(struct kr *r, uint32_t min_elem, bool nullable)
 {
 	int32_t n;
 
-	if (r->flex) {
-		uint32_t u = kr_uvarint(r);
-		if (u > 0x7fffffffu)
-			r->bad = true;
-		n = (int32_t)u - 1;
-	} else
+	if (r->flex)
+		n = kr_clen(r);
+	else
 		n = kr_i32(r);
 
 	if (r->bad)

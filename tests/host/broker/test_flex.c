@@ -70,6 +70,43 @@ static bool rest_is(const struct kr *r, const char *spec)
 
 #define BROKER_HEX "00000001 0a 3132372e302e302e31 00002384" /* node 1, 127.0.0.1:9092 */
 
+/* Compact forms: null string/array/bytes, multi-byte lengths, lengths
+ * beyond int32 or the frame. */
+static void t_compact_codec(void)
+{
+	struct kr r;
+	struct kw w;
+	struct kstr st;
+	struct kbytes by;
+
+	kr_init(&r, (const uint8_t[]){0x00, 0x00, 0x00, 0x03, 'h', 'i'}, 6);
+	r.flex = true;
+	CHECK(kr_str(&r, &st) && st.len == -1 && !st.p);
+	CHECK(kr_array(&r, 1, true) == -1 && !r.bad);
+	CHECK(kr_bytes(&r, &by) && by.len == -1);
+	CHECK(kr_str(&r, &st) && st.len == 2 && !memcmp(st.p, "hi", 2) && r.off == r.n);
+	kr_init(&r, (const uint8_t[]){0x00}, 1);
+	r.flex = true;
+	CHECK(kr_array(&r, 1, false) == 0 && r.bad); /* null where not nullable */
+	kr_init(&r, (const uint8_t[]){0xff, 0xff, 0xff, 0xff, 0x0f}, 5);
+	r.flex = true;
+	(void)kr_bytes(&r, &by);
+	CHECK(r.bad); /* length 2^32 - 2 */
+	kr_init(&r, (const uint8_t[]){0xad, 0x02, 'x'}, 3);
+	r.flex = true;
+	CHECK(kr_array(&r, 1, false) == 0 && r.bad); /* 300 entries in 1 byte */
+	kw_init(&w, &al);
+	w.flex = true;
+	kw_str(&w, NULL, -1);
+	kw_array(&w, -1);
+	kw_array(&w, 300);
+	kw_bytes(&w, "ab", 2);
+	kw_tags(&w);
+	static const uint8_t want[8] = {0x00, 0x00, 0xad, 0x02, 0x03, 'a', 'b', 0x00};
+	CHECK(w.len == 8 && !memcmp(w.buf, want, 8));
+	kw_free(&w);
+}
+
 /* Metadata v12 (flexible; topic ids; nullable topic names in the
  * request): auto-creation of "t1" (4 partitions) and the whole answer. */
 static void t_metadata_v12_layout(void)
@@ -521,7 +558,7 @@ static int16_t heartbeat_v4(struct env *e, int32_t corr, int32_t gen, const char
 static void t_static_membership(void)
 {
 	struct env *e = env_new();
-	struct joined a, b, b2;
+	struct joined a = {0}, b = {0}, b2 = {0};
 	struct kr r;
 	struct kbytes asg;
 	struct kstr s;
@@ -816,7 +853,7 @@ static void t_init_producer_id_v4_layout(void)
 static void t_admin_flex_layout(void)
 {
 	struct env *e = env_new();
-	struct joined a;
+	struct joined a = {0};
 	struct kw w;
 	struct kr r;
 
@@ -1046,6 +1083,7 @@ static void t_topic_admin_flex_layout(void)
 
 int main(void)
 {
+	t_run("flex_compact_strings_arrays_bytes_codec", t_compact_codec);
 	t_run("flex_metadata_v12_v9_byte_layout", t_metadata_v12_layout);
 	t_run("flex_produce_v9_fetch_v12_byte_layout", t_produce_v9_fetch_v12_layout);
 	t_run("list_offsets_v7_by_timestamp_at_record_precision", t_list_offsets_record_precision);
