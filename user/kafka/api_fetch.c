@@ -202,6 +202,20 @@ static struct fsess_part *sess_part(struct fsess *s, const struct fent *e)
 	return NULL;
 }
 
+/* A deleted (or recreated) topic leaves every fetch session: its id may
+ * name another topic later. */
+void fetch_drop_topic(struct broker *b, uint32_t tid)
+{
+	for (uint32_t i = 0; b->fsess && i < FSESS_MAX; i++) {
+		struct fsess *s = &b->fsess[i];
+		uint32_t k = 0;
+		for (uint32_t j = 0; j < s->n; j++)
+			if (s->p[j].tid != (int32_t)tid)
+				s->p[k++] = s->p[j];
+		s->n = k;
+	}
+}
+
 void fetch_sessions_free(struct broker *b)
 {
 	for (uint32_t i = 0; b->fsess && i < FSESS_MAX; i++)

@@ -227,6 +227,7 @@ int batch_check(const uint8_t *p, uint32_t len, uint32_t *count, int64_t *max_ts
 int api_fetch(struct broker *b, struct kconn *c, struct kreq *q);
 void fetch_poll(struct broker *b, bool force_all);
 void fetch_sessions_free(struct broker *b);
+void fetch_drop_topic(struct broker *b, uint32_t tid);
 
 /* Admin requests may list at most this many topics, resources or groups
  * (clients send a handful); more is treated as malformed, which bounds the

@@ -35,6 +35,7 @@ int topic_create(struct broker *b, const struct kstr *name, uint32_t parts,
 	b->tconf[id] = *conf;
 	group_drop_topic(b, (uint32_t)id);
 	prod_drop_topic(b, (uint32_t)id);
+	fetch_drop_topic(b, (uint32_t)id);
 	b_log(b, "broker: created topic, partitions", "", parts);
 	return id;
 }
@@ -236,6 +237,7 @@ int api_delete_topics(struct broker *b, struct kconn *c, struct kreq *q)
 		if (!err) {
 			group_drop_topic(b, (uint32_t)tid);
 			prod_drop_topic(b, (uint32_t)tid);
+			fetch_drop_topic(b, (uint32_t)tid);
 			tconf_default(&b->tconf[tid]);
 			b->data_arrived = true; /* parked fetches see it gone */
 		}

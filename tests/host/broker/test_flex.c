@@ -817,6 +817,24 @@ static void t_fetch_sessions(void)
 	fetch_sess(e, 12, sid, 5, 0, NULL, NULL, 0, NULL);
 	CHECK(fetch_answer(e, 12, &f));
 	CHECK(f.err == KERR_FETCH_SESSION_NOT_FOUND);
+	/* a deleted topic leaves the sessions (its id may be reused) */
+	fetch_sess(e, 13, 0, 0, 2, p01, o00, 0, NULL);
+	CHECK(fetch_answer(e, 13, &f));
+	CHECK(f.n == 2 && f.sid > 0);
+	sid = f.sid;
+	{
+		struct kw w;
+		freq_begin(&w, API_DELETE_TOPICS, 5, 14);
+		kw_array(&w, 1);
+		kw_str(&w, "t1", 2);
+		kw_i32(&w, 1000);
+		kw_tags(&w);
+		req_send(e, 0, &w);
+		CHECK(fresp_next(e, 0, 14, &r));
+	}
+	fetch_sess(e, 15, sid, 1, 0, NULL, NULL, 0, NULL);
+	CHECK(fetch_answer(e, 15, &f));
+	CHECK(f.err == 0 && f.sid == sid && f.n == 0);
 	env_free(e);
 }
 
