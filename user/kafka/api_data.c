@@ -130,18 +130,21 @@ static int16_t produce_idem(struct broker *b, struct store_part *p, uint32_t t, 
 /* Decode-only pass over the topic data; false when malformed. */
 static bool produce_decode(struct kr r)
 {
-	int32_t nt = kr_array(&r, 6, false);
+	int32_t nt = kr_array(&r, r.flex ? 3 : 6, false);
 	struct kstr s;
 	struct kbytes rec;
 
 	for (int32_t t = 0; t < nt && !r.bad; t++) {
 		kr_str(&r, &s);
-		int32_t np = kr_array(&r, 8, false);
+		int32_t np = kr_array(&r, r.flex ? 5 : 8, false);
 		for (int32_t k = 0; k < np && !r.bad; k++) {
 			(void)kr_i32(&r);
 			kr_bytes(&r, &rec);
+			kr_tags(&r);
 		}
+		kr_tags(&r);
 	}
+	kr_tags(&r);
 	return !r.bad && r.off == r.n;
 }
 
@@ -156,6 +159,7 @@ static bool produce_part(struct broker *b, struct kresp *r, struct kreq *q, int 
 	int16_t err;
 
 	kr_bytes(&q->r, &rec);
+	kr_tags(&q->r);
 	if (tid < 0)
 		err = (int16_t)-tid;
 	else if (!(p = store_part_get(b->st, (uint32_t)tid, (uint32_t)idx)))
@@ -181,11 +185,16 @@ static bool produce_part(struct broker *b, struct kresp *r, struct kreq *q, int 
 		kw_i64(&r->w, err ? -1 : append_time); /* log_append_time */
 		if (q->ver >= 5)
 			kw_i64(&r->w, p ? (int64_t)store_part_start(p) : -1);
+		if (q->ver >= 8) {
+			kw_array(&r->w, 0);      /* record errors */
+			kw_str(&r->w, NULL, -1); /* error message */
+		}
+		kw_tags(&r->w);
 	}
 	return err == KERR_NONE;
 }
 
-/* Produce v3-v7. acks=0 sends nothing back; acks=-1 answers only after
+/* Produce v3-v9. acks=0 sends nothing back; acks=-1 answers only after
  * the next device flush has completed (see docs/broker.md). */
 int api_produce(struct broker *b, struct kconn *c, struct kreq *q)
 {
@@ -201,23 +210,27 @@ int api_produce(struct broker *b, struct kconn *c, struct kreq *q)
 		return -1;
 	if (acks != 0 && !(r = resp_new(b, c, q->corr)))
 		return -1;
-	int32_t nt = kr_array(&q->r, 6, false);
+	int32_t nt = kr_array(&q->r, q->r.flex ? 3 : 6, false);
 	if (r)
-		kw_i32(&r->w, nt);
+		kw_array(&r->w, nt);
 	for (int32_t t = 0; t < nt; t++) {
 		kr_str(&q->r, &name);
 		int tid = topic_lookup(b, &name, false);
-		int32_t np = kr_array(&q->r, 8, false);
+		int32_t np = kr_array(&q->r, q->r.flex ? 5 : 8, false);
 		if (r) {
 			kw_str(&r->w, name.p, name.len);
-			kw_i32(&r->w, np);
+			kw_array(&r->w, np);
 		}
 		for (int32_t k = 0; k < np; k++)
 			stored |= produce_part(b, r, q, tid, acks);
+		kr_tags(&q->r);
+		if (r)
+			kw_tags(&r->w);
 	}
 	if (!r)
 		return 0;
 	kw_i32(&r->w, 0);
+	kw_tags(&r->w);
 	resp_finish(r);
 	if (acks == -1 && stored) {
 		r->state = R_WAIT_FLUSH;
@@ -232,11 +245,107 @@ int api_produce(struct broker *b, struct kconn *c, struct kreq *q)
 	return 0;
 }
 
-/* Offset answer for one ListOffsets partition. */
-static void list_one(struct broker *b, struct kresp *r, int tid, int32_t idx, int64_t ts)
+/* Signed (zig-zag) varint of a record, at most 10 bytes, within [*at, n);
+ * false when truncated or too long. */
+static bool rec_varint(const uint8_t *p, uint32_t n, uint32_t *at, int64_t *v)
+{
+	uint64_t u = 0;
+
+	for (int shift = 0; shift < 70; shift += 7) {
+		if (*at >= n)
+			return false;
+		uint8_t c = p[(*at)++];
+		u |= (uint64_t)(c & 0x7f) << shift;
+		if (!(c & 0x80)) {
+			*v = (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* In the stored batch h (total bytes), the first record whose timestamp
+ * reaches ts (ts < 0: the one with the largest timestamp). Uncompressed
+ * batches are searched record by record; in a compressed one, or a
+ * LogAppendTime one, every record is taken to have the batch's
+ * MaxTimestamp (Kafka would decompress; docs/broker.md). */
+static int64_t batch_find_ts(const uint8_t *h, uint32_t total, int64_t ts, int64_t *rts)
+{
+	int64_t base = (int64_t)k_be64(h), first = (int64_t)k_be64(h + 27);
+	int64_t max = (int64_t)k_be64(h + 35), best = -1;
+	uint32_t nrec = k_be32(h + 57), at = BATCH_HDR;
+
+	*rts = max;
+	if ((h[22] & 7) || (h[22] & 0x08))
+		return ts < 0 ? base + (int64_t)k_be32(h + 23) : base;
+	for (uint32_t i = 0; i < nrec; i++) {
+		int64_t len, tsd, od;
+		uint32_t start;
+		if (!rec_varint(h, total, &at, &len) || len < 0 || len > total - at)
+			break;
+		start = at;
+		at++; /* attributes */
+		if (!rec_varint(h, total, &at, &tsd) || !rec_varint(h, total, &at, &od))
+			break;
+		if (ts >= 0 && first + tsd >= ts) {
+			*rts = first + tsd;
+			return base + od;
+		}
+		if (ts < 0 && first + tsd == max && best < 0)
+			best = base + od;
+		at = start + (uint32_t)len;
+	}
+	return best >= 0 ? best : base;
+}
+
+/* Offset (and timestamp) for ListOffsets by time: the store finds the
+ * first batch whose MaxTimestamp reaches ts, the record is found inside
+ * it. The partition's high watermark when none; -1 on a read failure. */
+static int64_t list_in_batch(struct broker *b, struct store_part *p, int64_t base, int64_t ts,
+                             int64_t *rts)
+{
+	struct store_read rd;
+	int64_t off = base;
+
+	if (store_read(b->st, p, (uint64_t)base, 1, &rd) != STORE_OK)
+		return -1;
+	if (rd.n && rd.len[0] >= BATCH_HDR && rd.ptr[0][16] == 2)
+		off = batch_find_ts(rd.ptr[0], rd.len[0], ts, rts);
+	store_read_release(b->st, &rd);
+	if (off < (int64_t)store_part_start(p))
+		off = (int64_t)store_part_start(p);
+	return off;
+}
+
+static int64_t list_by_time(struct broker *b, struct store_part *p, int64_t ts, int64_t *rts)
+{
+	int64_t base = store_offset_for_time(p, ts);
+
+	*rts = -1;
+	if (base < 0)
+		return (int64_t)store_part_hwm(p);
+	return list_in_batch(b, p, base, ts, rts);
+}
+
+static int64_t list_max_ts(struct broker *b, struct store_part *p, int64_t *rts)
+{
+	int64_t base = store_offset_max_time(p, rts);
+
+	if (base < 0) {
+		*rts = -1;
+		return -1;
+	}
+	return list_in_batch(b, p, base, -1, rts);
+}
+
+/* Offset answer for one ListOffsets partition: -2 earliest, -1 latest,
+ * -3 (v7+) the record with the largest timestamp, else the first record
+ * whose timestamp reaches ts (store_offset_for_time). */
+static void list_one(struct broker *b, struct kresp *r, int16_t ver, int tid, int32_t idx,
+                     int64_t ts)
 {
 	struct store_part *p = NULL;
-	int64_t off = -1;
+	int64_t off = -1, rts = -1;
 	int16_t err = KERR_NONE;
 
 	if (tid < 0)
@@ -247,16 +356,24 @@ static void list_one(struct broker *b, struct kresp *r, int tid, int32_t idx, in
 		off = (int64_t)store_part_start(p);
 	else if (ts == -1)
 		off = (int64_t)store_part_hwm(p);
-	else
-		off = store_offset_for_time(p, ts);
+	else if (ts == -3 && ver >= 7)
+		off = list_max_ts(b, p, &rts);
+	else if (ts < 0)
+		err = KERR_INVALID_REQUEST;
+	else if ((off = list_by_time(b, p, ts, &rts)) < 0)
+		err = KERR_STORAGE;
+	else if (off == (int64_t)store_part_hwm(p))
+		off = -1, rts = -1; /* no record reaches ts: Kafka answers -1 */
 	kw_i32(&r->w, idx);
 	kw_i16(&r->w, err);
-	kw_i64(&r->w, -1);
-	kw_i64(&r->w, off);
+	kw_i64(&r->w, err ? -1 : rts);
+	kw_i64(&r->w, err ? -1 : off);
+	if (ver >= 4)
+		kw_i32(&r->w, off >= 0 ? 0 : -1); /* leader epoch */
+	kw_tags(&r->w);
 }
 
-/* ListOffsets v1-v2: -2 earliest, -1 latest, else first batch whose max
- * timestamp reaches ts (batch granularity). */
+/* ListOffsets v1-v7. */
 int api_list_offsets(struct broker *b, struct kconn *c, struct kreq *q)
 {
 	struct kstr name;
@@ -269,21 +386,30 @@ int api_list_offsets(struct broker *b, struct kconn *c, struct kreq *q)
 		(void)kr_i8(&q->r);
 		kw_i32(&r->w, 0);
 	}
-	int32_t nt = kr_array(&q->r, 6, false);
-	kw_i32(&r->w, nt);
+	int32_t nt = kr_array(&q->r, q->r.flex ? 3 : 6, false);
+	kw_array(&r->w, nt);
 	for (int32_t t = 0; t < nt && !q->r.bad; t++) {
 		kr_str(&q->r, &name);
 		int tid = topic_lookup(b, &name, false);
 		int32_t np = kr_array(&q->r, 12, false);
 		kw_str(&r->w, name.p, name.len);
-		kw_i32(&r->w, np);
+		kw_array(&r->w, np);
 		for (int32_t k = 0; k < np && !q->r.bad; k++) {
 			int32_t idx = kr_i32(&q->r);
-			list_one(b, r, tid, idx, kr_i64(&q->r));
+			if (q->ver >= 4)
+				(void)kr_i32(&q->r); /* current leader epoch */
+			int64_t ts = kr_i64(&q->r);
+			kr_tags(&q->r);
+			if (!q->r.bad)
+				list_one(b, r, q->ver, tid, idx, ts);
 		}
+		kr_tags(&q->r);
+		kw_tags(&r->w);
 	}
+	kr_tags(&q->r);
 	if (q->r.bad)
 		return -1;
+	kw_tags(&r->w);
 	resp_finish(r);
 	resp_ready(b, r);
 	return 0;

@@ -96,7 +96,10 @@ done:
 	return 0;
 }
 
-/* One topic entry of a Metadata response. */
+static const uint8_t zero_uuid[16];
+
+/* One topic entry of a Metadata response (v0-v12). Topic ids (v10+) are
+ * the zero UUID: the store names topics, it has no ids (docs/broker.md). */
 static void meta_topic(struct broker *b, struct kresp *r, int16_t ver, int id,
                        const struct kstr *name)
 {
@@ -104,18 +107,28 @@ static void meta_topic(struct broker *b, struct kresp *r, int16_t ver, int id,
 
 	kw_i16(&r->w, (int16_t)(id >= 0 ? 0 : -id));
 	kw_str(&r->w, name->p, name->len);
+	if (ver >= 10)
+		kw_uuid(&r->w, zero_uuid);
 	if (ver >= 1)
 		kw_i8(&r->w, 0);
-	kw_i32(&r->w, (int32_t)parts);
+	kw_array(&r->w, (int32_t)parts);
 	for (uint32_t k = 0; k < parts; k++) {
 		kw_i16(&r->w, 0);
 		kw_i32(&r->w, (int32_t)k);
 		kw_i32(&r->w, b->cfg.node_id);
-		kw_i32(&r->w, 1);
+		if (ver >= 7)
+			kw_i32(&r->w, 0); /* leader epoch: one node, never changes */
+		kw_array(&r->w, 1);
 		kw_i32(&r->w, b->cfg.node_id);
-		kw_i32(&r->w, 1);
+		kw_array(&r->w, 1);
 		kw_i32(&r->w, b->cfg.node_id);
+		if (ver >= 5)
+			kw_array(&r->w, 0); /* offline replicas */
+		kw_tags(&r->w);
 	}
+	if (ver >= 8)
+		kw_i32(&r->w, INT32_MIN); /* authorized operations not asked */
+	kw_tags(&r->w);
 }
 
 /* Brokers, cluster id and controller: always this one node. */
@@ -123,58 +136,130 @@ static void meta_header(struct broker *b, struct kresp *r, int16_t ver)
 {
 	if (ver >= 3)
 		kw_i32(&r->w, 0);
-	kw_i32(&r->w, 1);
+	kw_array(&r->w, 1);
 	kw_i32(&r->w, b->cfg.node_id);
 	kw_str(&r->w, b->adv_host, (int32_t)strlen(b->adv_host));
 	kw_i32(&r->w, b->cfg.adv_port);
 	if (ver >= 1)
 		kw_str(&r->w, NULL, -1);
+	kw_tags(&r->w);
 	if (ver >= 2)
 		kw_str(&r->w, "hallows", 7);
 	if (ver >= 1)
 		kw_i32(&r->w, b->cfg.node_id);
 }
 
-/* Metadata v0-v4; auto-creates requested topics when allowed (always for
- * v0-v3, the request flag for v4). */
-int api_metadata(struct broker *b, struct kconn *c, struct kreq *q)
+/* One requested topic: v10+ carry a topic id before the (then nullable)
+ * name. A lookup by id alone cannot succeed (no ids, see meta_topic). */
+static void meta_req_topic(struct kr *r, int16_t ver, struct kstr *name, bool *by_id)
 {
-	struct kr scan = q->r;
-	int32_t n = kr_array(&q->r, 2, q->ver >= 1);
-	struct kstr name;
-	bool create = true;
-	struct kresp *r;
+	uint8_t id[16];
 
-	for (int32_t i = 0; i < n; i++)
-		kr_str(&q->r, &name);
-	if (q->ver >= 4)
-		create = kr_i8(&q->r) != 0;
-	if (q->r.bad)
-		return -1;
-	if (!(r = resp_new(b, c, q->corr)))
-		return -1;
-	meta_header(b, r, q->ver);
-	if (n < 0 || (n == 0 && q->ver == 0)) {
-		uint32_t t = store_topic_count(b->st), at = r->w.len, shown = 0;
-		kw_i32(&r->w, 0);
+	*by_id = false;
+	if (ver >= 10) {
+		kr_uuid(r, id);
+		for (int i = 0; i < 16; i++)
+			*by_id |= id[i] != 0;
+	}
+	kr_str(r, name);
+	kr_tags(r);
+	if (name->len >= 0)
+		*by_id = false;
+}
+
+/* Every visible topic (request without a topic list). */
+static void meta_all(struct broker *b, struct kresp *r, int16_t ver)
+{
+	uint32_t t = store_topic_count(b->st), shown = 0;
+	struct kstr name;
+
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass)
+			kw_array(&r->w, (int32_t)shown);
 		for (uint32_t i = 0; i < t; i++) {
 			uint32_t len;
 			name.p = store_topic_name(b->st, i, &len);
 			name.len = (int32_t)len;
 			if (!store_topic_parts(b->st, i) || topic_is_internal(name.p, len))
 				continue; /* free slot, or ours */
-			meta_topic(b, r, q->ver, (int)i, &name);
-			shown++;
-		}
-		kw_patch32(&r->w, at, (int32_t)shown);
-	} else {
-		kw_i32(&r->w, n);
-		(void)kr_i32(&scan);
-		for (int32_t i = 0; i < n; i++) {
-			kr_str(&scan, &name);
-			meta_topic(b, r, q->ver, topic_lookup(b, &name, create), &name);
+			if (pass)
+				meta_topic(b, r, ver, (int)i, &name);
+			else
+				shown++;
 		}
 	}
+}
+
+/* Metadata v0-v12; auto-creates requested topics when allowed (always for
+ * v0-v3, the request flag from v4). */
+int api_metadata(struct broker *b, struct kconn *c, struct kreq *q)
+{
+	struct kr scan;
+	int32_t n = kr_array(&q->r, q->ver >= 10 ? 18 : 2, q->ver >= 1);
+	struct kstr name;
+	bool create = true, by_id;
+	struct kresp *r;
+
+	scan = q->r;
+	for (int32_t i = 0; i < n && !q->r.bad; i++)
+		meta_req_topic(&q->r, q->ver, &name, &by_id);
+	if (q->ver >= 4)
+		create = kr_i8(&q->r) != 0;
+	if (q->ver >= 8 && q->ver <= 10)
+		(void)kr_i8(&q->r); /* include cluster authorized operations */
+	if (q->ver >= 8)
+		(void)kr_i8(&q->r); /* include topic authorized operations */
+	kr_tags(&q->r);
+	if (q->r.bad)
+		return -1;
+	if (!(r = resp_new(b, c, q->corr)))
+		return -1;
+	meta_header(b, r, q->ver);
+	if (n < 0 || (n == 0 && q->ver == 0)) {
+		meta_all(b, r, q->ver);
+	} else {
+		kw_array(&r->w, n);
+		for (int32_t i = 0; i < n; i++) {
+			meta_req_topic(&scan, q->ver, &name, &by_id);
+			if (by_id || name.len < 0)
+				meta_topic(b, r, q->ver,
+				           by_id ? -KERR_UNKNOWN_TOPIC_ID : -KERR_INVALID_TOPIC,
+				           &name);
+			else
+				meta_topic(b, r, q->ver, topic_lookup(b, &name, create), &name);
+		}
+	}
+	if (q->ver >= 8 && q->ver <= 10)
+		kw_i32(&r->w, INT32_MIN); /* cluster authorized operations */
+	kw_tags(&r->w);
+	resp_finish(r);
+	resp_ready(b, r);
+	return 0;
+}
+
+/* DescribeCluster v0 (flexible only): this node as the cluster and its
+ * controller; authorized operations are never computed. */
+int api_describe_cluster(struct broker *b, struct kconn *c, struct kreq *q)
+{
+	struct kresp *r;
+
+	(void)kr_i8(&q->r); /* include cluster authorized operations */
+	kr_tags(&q->r);
+	if (q->r.bad || q->r.off != q->r.n || !(r = resp_new(b, c, q->corr)))
+		return -1;
+	kw_i32(&r->w, 0);
+	kw_i16(&r->w, KERR_NONE);
+	kw_str(&r->w, NULL, -1);
+	kw_str(&r->w, "hallows", 7);
+	kw_i32(&r->w, b->cfg.node_id);
+	kw_array(&r->w, 1);
+	kw_i32(&r->w, b->cfg.node_id);
+	kw_str(&r->w, b->adv_host, (int32_t)strlen(b->adv_host));
+	kw_i32(&r->w, b->cfg.adv_port);
+	kw_str(&r->w, NULL, -1);
+	kw_tags(&r->w);
+	kw_i32(&r->w, INT32_MIN);
+	kw_tags(&r->w);
 	resp_finish(r);
 	resp_ready(b, r);
 	return 0;

@@ -6,49 +6,67 @@
 
 struct api_ent {
 	int16_t key, min, max;
+	int16_t flex; /* first flexible version (KIP-482), 0x7fff = none */
 	int (*fn)(struct broker *, struct kconn *, struct kreq *);
 };
 
-/* Versions follow the "profile R" of the protocol notes: the highest
- * non-flexible versions librdkafka 2.0.2 uses. Produce advertises min 0 so
- * librdkafka compresses (it checks Produce v0 support), but v0-2 requests
- * are answered UNSUPPORTED_VERSION: only RecordBatch v2 is stored. */
+#define NOFLEX 0x7fff
+
+/* Versions: up to what current Kafka clients prefer, flexible versions
+ * included (docs/broker.md, "Protocol versions"). Produce advertises min 0
+ * so librdkafka 2.0.2 compresses (it checks Produce v0 support), but v0-2
+ * requests are answered UNSUPPORTED_VERSION: only RecordBatch v2 is
+ * stored. The flexible column is the first flexible version of each
+ * API's schema; requests from it on use request header v2 and get
+ * response header v1 (ApiVersions excepted, handled on its own). */
 static const struct api_ent api_table[] = {
-    {API_PRODUCE, 0, 7, api_produce},
-    {API_FETCH, 4, 11, api_fetch},
-    {API_LIST_OFFSETS, 1, 2, api_list_offsets},
-    {API_METADATA, 0, 4, api_metadata},
-    {API_OFFSET_COMMIT, 2, 7, api_offset_commit},
-    {API_OFFSET_FETCH, 1, 5, api_offset_fetch},
-    {API_FIND_COORD, 0, 2, api_find_coord},
-    {API_JOIN, 0, 5, api_join},
-    {API_HEARTBEAT, 0, 3, api_heartbeat},
-    {API_LEAVE, 0, 1, api_leave},
-    {API_SYNC, 0, 3, api_sync},
-    {API_VERSIONS, 0, 3, api_versions},
-    /* Admin APIs: each up to its last non-flexible version, which covers
-     * what librdkafka 2.0.2 sends (its maxima: DescribeGroups 4,
-     * CreateTopics 4, DeleteTopics 1, DeleteRecords 1, DescribeConfigs 1,
-     * AlterConfigs 0, CreatePartitions 0, DeleteGroups 1, OffsetDelete 0;
-     * ListGroups 3-4 are flexible, so 2 here). */
-    {API_DESCRIBE_GROUPS, 0, 4, api_describe_groups},
-    {API_LIST_GROUPS, 0, 2, api_list_groups},
-    {API_CREATE_TOPICS, 0, 4, api_create_topics},
-    {API_DELETE_TOPICS, 0, 3, api_delete_topics},
-    {API_DELETE_RECORDS, 0, 1, api_delete_records},
-    {API_DESCRIBE_CONFIGS, 0, 1, api_describe_configs},
-    {API_ALTER_CONFIGS, 0, 1, api_alter_configs},
-    {API_CREATE_PARTITIONS, 0, 1, api_create_partitions},
-    {API_DELETE_GROUPS, 0, 1, api_delete_groups},
-    {API_INCR_ALTER_CONFIGS, 0, 0, api_incr_alter_configs},
-    {API_OFFSET_DELETE, 0, 0, api_offset_delete},
-    /* idempotent producer; v2+ are flexible (librdkafka 2.0.2 max 4) */
-    {API_INIT_PID, 0, 1, api_init_producer_id},
+    {API_PRODUCE, 0, 9, 9, api_produce},
+    {API_FETCH, 4, 12, 12, api_fetch},
+    {API_LIST_OFFSETS, 1, 7, 6, api_list_offsets},
+    {API_METADATA, 0, 12, 9, api_metadata},
+    {API_OFFSET_COMMIT, 2, 8, 8, api_offset_commit},
+    {API_OFFSET_FETCH, 1, 7, 6, api_offset_fetch},
+    {API_FIND_COORD, 0, 4, 3, api_find_coord},
+    {API_JOIN, 0, 9, 6, api_join},
+    {API_HEARTBEAT, 0, 4, 4, api_heartbeat},
+    {API_LEAVE, 0, 5, 4, api_leave},
+    {API_SYNC, 0, 5, 4, api_sync},
+    {API_VERSIONS, 0, 3, 3, api_versions},
+    /* Admin APIs, flexible versions included (librdkafka 2.0.2's maxima:
+     * DescribeGroups 4, CreateTopics 4, DeleteTopics 1, DeleteRecords 1,
+     * DescribeConfigs 1, AlterConfigs 0, CreatePartitions 0, DeleteGroups
+     * 1, OffsetDelete 0, ListGroups 4). DeleteTopics stops at 5 and
+     * CreateTopics at 7: later versions address topics by id. */
+    {API_DESCRIBE_GROUPS, 0, 5, 5, api_describe_groups},
+    {API_LIST_GROUPS, 0, 4, 3, api_list_groups},
+    {API_CREATE_TOPICS, 0, 7, 5, api_create_topics},
+    {API_DELETE_TOPICS, 0, 5, 4, api_delete_topics},
+    {API_DELETE_RECORDS, 0, 2, 2, api_delete_records},
+    {API_DESCRIBE_CONFIGS, 0, 4, 4, api_describe_configs},
+    {API_ALTER_CONFIGS, 0, 2, 2, api_alter_configs},
+    {API_CREATE_PARTITIONS, 0, 3, 2, api_create_partitions},
+    {API_DELETE_GROUPS, 0, 2, 2, api_delete_groups},
+    {API_INCR_ALTER_CONFIGS, 0, 1, 1, api_incr_alter_configs},
+    {API_OFFSET_DELETE, 0, 0, NOFLEX, api_offset_delete},
+    {API_DESCRIBE_CLUSTER, 0, 0, 0, api_describe_cluster},
+    /* idempotent producer; v2+ are flexible (librdkafka 2.0.2 max 4). A
+     * v3+ request naming its old id and epoch (KIP-360) gets a fresh id:
+     * its sequences restart at 0 either way. */
+    {API_INIT_PID, 0, 4, 2, api_init_producer_id},
 };
 
 #define API_COUNT (sizeof(api_table) / sizeof(api_table[0]))
 
 /* Number of advertised APIs and entry i of the table (for ApiVersions). */
+/* True when version ver of API key is flexible. */
+bool api_flexible(int16_t key, int16_t ver)
+{
+	for (uint32_t i = 0; i < API_COUNT; i++)
+		if (api_table[i].key == key)
+			return ver >= api_table[i].flex;
+	return false;
+}
+
 uint32_t api_table_get(uint32_t i, int16_t *key, int16_t *min, int16_t *max)
 {
 	if (i >= API_COUNT)
@@ -71,6 +89,15 @@ void b_free(struct broker *b, void *p)
 {
 	if (p)
 		b->pl.free(b->pl.ctx, p);
+}
+
+uint64_t broker_random(struct broker *b)
+{
+	uint64_t z = (b->rng += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
 }
 
 void b_log(struct broker *b, const char *what, const char *d, long long v)
@@ -98,6 +125,8 @@ struct broker *broker_create(const struct broker_platform *pl, const struct brok
 	b->cfg.adv_host = b->adv_host;
 	b->st = st;
 	b->last_flush_ms = pl->now_ms(pl->ctx);
+	b->rng = b->last_flush_ms ^ (uint64_t)(uintptr_t)b ^
+	         (pl->wall_ms ? pl->wall_ms(pl->ctx) << 20 : 0);
 	if (offsets_load(b) || prod_rebuild(b)) {
 		b_log(b, "broker: cannot replay the metadata log or the producer state", "", 0);
 		group_destroy_all(b);
@@ -116,6 +145,7 @@ void broker_destroy(struct broker *b)
 		broker_conn_closed(b, b->conns);
 	group_destroy_all(b);
 	prod_free(b);
+	fetch_sessions_free(b);
 	b_free(b, b->tconf);
 	b->pl.free(b->pl.ctx, b);
 }
@@ -169,6 +199,10 @@ struct kresp *resp_new(struct broker *b, struct kconn *c, int32_t corr)
 	kw_init(&r->w, &b->al);
 	kw_i32(&r->w, 0);
 	kw_i32(&r->w, corr);
+	if (c->req_flex) { /* response header v1: its (empty) tag buffer */
+		r->w.flex = true;
+		kw_tags(&r->w);
+	}
 	if (c->tail)
 		c->tail->next = r;
 	else
@@ -212,6 +246,7 @@ void resp_free(struct broker *b, struct kresp *r)
 	}
 	kw_free(&r->w);
 	b_free(b, r->req_copy);
+	b_free(b, r->fents);
 	b_free(b, r->iov);
 	b_free(b, r);
 }
@@ -335,12 +370,22 @@ static int handle_frame(struct broker *b, struct kconn *c, uint8_t *p, uint32_t 
 	if (q.key == API_VERSIONS)
 		return api_versions(b, c, &q);
 	for (uint32_t i = 0; i < API_COUNT; i++) {
+		int rc;
 		if (api_table[i].key != q.key)
 			continue;
 		if (q.ver < api_table[i].min || q.ver > api_table[i].max ||
 		    (q.key == API_PRODUCE && q.ver < 3))
 			break;
-		return api_table[i].fn(b, c, &q);
+		if (q.ver >= api_table[i].flex) { /* request header v2 */
+			kr_skip_tags(&q.r);
+			if (q.r.bad)
+				return -1;
+			q.r.flex = true;
+		}
+		c->req_flex = q.r.flex;
+		rc = api_table[i].fn(b, c, &q);
+		c->req_flex = false;
+		return rc;
 	}
 	return reply_unsupported(b, c, &q);
 }

@@ -31,6 +31,7 @@ enum {
 	API_INCR_ALTER_CONFIGS = 44,
 	API_OFFSET_DELETE = 47,
 	API_INIT_PID = 22,
+	API_DESCRIBE_CLUSTER = 60,
 };
 
 enum {
@@ -66,6 +67,10 @@ enum {
 	KERR_INVALID_EPOCH = 47,
 	KERR_UNKNOWN_PRODUCER = 59,
 	KERR_INVALID_RECORD = 87,
+	KERR_UNKNOWN_TOPIC_ID = 100,
+	KERR_FENCED_INSTANCE = 82,
+	KERR_FETCH_SESSION_NOT_FOUND = 70,
+	KERR_INVALID_FETCH_EPOCH = 71,
 };
 
 /* Per-topic configs (topic_config.c): Kafka's defaults unless the TC_
@@ -111,6 +116,11 @@ struct kresp {
 	uint64_t deadline;
 	struct kresp *park_next;
 	struct kiov *iov;
+	struct fent *fents; /* parked fetch: its partitions (api_fetch.c) */
+	uint32_t nfents;
+	int32_t sess_id; /* fetch session answered (0: none) */
+	int32_t fmax;    /* the fetch's response max_bytes */
+	bool sess_incr;  /* incremental answer: changed partitions only */
 };
 
 struct kconn {
@@ -118,7 +128,8 @@ struct kconn {
 	void *handle;
 	struct kresp *head, *tail;
 	bool sending, closing;
-	uint32_t nq; /* responses queued (bounded: see KCONN_MAX_QUEUE) */
+	bool req_flex; /* the request being handled is a flexible version */
+	uint32_t nq;   /* responses queued (bounded: see KCONN_MAX_QUEUE) */
 	/* Sent responses whose memory the transport still references
 	 * (broker_send_hold), linked through next; bounded by the transport. */
 	struct kresp *held;
@@ -139,6 +150,24 @@ struct kreq {
 };
 
 struct kgroup;
+struct fsess;
+
+/* One partition of a fetch: from the request or from a fetch session
+ * (KIP-227). tid < 0: the negated error of an unknown or invalid topic,
+ * whose name is kept (name points into the request copy). */
+struct fent {
+	int32_t tid, idx;
+	int64_t off;
+	int32_t pmax;
+	const char *name;
+	int32_t nlen;
+	int32_t slot; /* index in its session, -1 when none */
+};
+
+/* Fetch sessions kept at most (Kafka's max.incremental.fetch.session.
+ * cache.slots default) and partitions per session. */
+#define FSESS_MAX       1000u
+#define FSESS_MAX_PARTS 4096u
 
 struct broker {
 	struct broker_platform pl;
@@ -161,6 +190,10 @@ struct broker {
 	int64_t next_pid, pid_end; /* ids below pid_end are logged as used */
 	uint64_t last_retention;   /* last retention check (now_ms) */
 	uint32_t meta_segs_left;   /* metadata log segments after compaction */
+	uint64_t rng;              /* member-id UUIDs (broker_random) */
+	struct fsess *fsess;       /* FSESS_MAX fetch sessions (api_fetch.c) */
+	uint32_t fsess_used;
+	int32_t fsess_next_id;
 };
 
 /* broker.c */
@@ -172,12 +205,17 @@ void resp_finish(struct kresp *r);
 void resp_free(struct broker *b, struct kresp *r);
 void resp_ready(struct broker *b, struct kresp *r);
 void conn_kick(struct broker *b, struct kconn *c);
+/* 64 pseudo-random bits (splitmix64 seeded from the clocks): unique ids,
+ * not secrets. */
+uint64_t broker_random(struct broker *b);
 
+bool api_flexible(int16_t key, int16_t ver);
 uint32_t api_table_get(uint32_t i, int16_t *key, int16_t *min, int16_t *max);
 
 /* api_meta.c */
 int api_versions(struct broker *b, struct kconn *c, struct kreq *q);
 int api_metadata(struct broker *b, struct kconn *c, struct kreq *q);
+int api_describe_cluster(struct broker *b, struct kconn *c, struct kreq *q);
 int topic_lookup(struct broker *b, const struct kstr *name, bool create);
 bool topic_name_valid(const struct kstr *name);
 bool topic_is_internal(const char *name, uint32_t len);
@@ -191,6 +229,8 @@ int batch_check(const uint8_t *p, uint32_t len, uint32_t *count, int64_t *max_ts
 /* api_fetch.c */
 int api_fetch(struct broker *b, struct kconn *c, struct kreq *q);
 void fetch_poll(struct broker *b, bool force_all);
+void fetch_sessions_free(struct broker *b);
+void fetch_drop_topic(struct broker *b, uint32_t tid);
 
 /* Admin requests may list at most this many topics, resources or groups
  * (clients send a handful); more is treated as malformed, which bounds the
@@ -212,6 +252,7 @@ int16_t tconf_set(struct tconf *c, const struct kstr *name, const struct kstr *v
                   const char **msg);
 void tconf_encode(struct kw *w, const struct tconf *c);
 void tconf_decode(struct kr *r, struct tconf *c);
+void tconf_list(struct broker *b, struct kw *w, const struct tconf *c);
 int api_describe_configs(struct broker *b, struct kconn *c, struct kreq *q);
 int api_alter_configs(struct broker *b, struct kconn *c, struct kreq *q);
 int api_incr_alter_configs(struct broker *b, struct kconn *c, struct kreq *q);

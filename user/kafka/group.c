@@ -36,6 +36,29 @@ int group_member(const struct kgroup *g, const struct kstr *id)
 	return -1;
 }
 
+int group_instance(const struct kgroup *g, const struct kstr *inst)
+{
+	if (!g || inst->len <= 0)
+		return -1;
+	for (uint32_t i = 0; i < g->n; i++)
+		if (g->m[i]->ilen == (uint32_t)inst->len &&
+		    !memcmp(g->m[i]->inst, inst->p, g->m[i]->ilen))
+			return (int)i;
+	return -1;
+}
+
+int16_t group_check_instance(const struct kgroup *g, const struct kstr *mid,
+                             const struct kstr *inst)
+{
+	int i = group_instance(g, inst);
+
+	if (i < 0)
+		return KERR_NONE;
+	if (g->m[i]->idlen != (uint32_t)mid->len || memcmp(g->m[i]->id, mid->p, g->m[i]->idlen))
+		return KERR_FENCED_INSTANCE;
+	return KERR_NONE;
+}
+
 /* Common generation/member check for Heartbeat, SyncGroup, OffsetCommit. */
 int group_check_member(struct kgroup *g, const struct kstr *mid, int32_t gen)
 {
@@ -57,16 +80,23 @@ void group_join_error(struct broker *b, struct kresp *r, int16_t ver, int16_t er
 		kw_i32(&r->w, 0);
 	kw_i16(&r->w, err);
 	kw_i32(&r->w, -1);
+	if (ver >= 7) {
+		kw_str(&r->w, NULL, -1); /* protocol type */
+		kw_str(&r->w, NULL, -1); /* protocol name */
+	} else
+		kw_str(&r->w, "", 0);
 	kw_str(&r->w, "", 0);
-	kw_str(&r->w, "", 0);
+	if (ver >= 9)
+		kw_i8(&r->w, 0); /* skip assignment */
 	kw_str(&r->w, m ? m->id : "", m ? (int32_t)m->idlen : 0);
-	kw_i32(&r->w, 0);
+	kw_array(&r->w, 0);
+	kw_tags(&r->w);
 	resp_finish(r);
 	resp_ready(b, r);
 }
 
 /* Finish a parked SyncGroup with an assignment (or an error). */
-void group_sync_reply(struct broker *b, struct kmember *m, int16_t err)
+void group_sync_reply(struct broker *b, const struct kgroup *g, struct kmember *m, int16_t err)
 {
 	struct kresp *r = m->sync;
 
@@ -77,7 +107,12 @@ void group_sync_reply(struct broker *b, struct kmember *m, int16_t err)
 	if (m->sync_ver >= 1)
 		kw_i32(&r->w, 0);
 	kw_i16(&r->w, err);
+	if (m->sync_ver >= 5) {
+		kw_str(&r->w, err ? NULL : g->ptype, err ? -1 : (int32_t)g->ptlen);
+		kw_str(&r->w, err ? NULL : g->proto, err ? -1 : (int32_t)g->plen);
+	}
 	kw_bytes(&r->w, m->assign, err ? 0 : (int32_t)m->alen);
+	kw_tags(&r->w);
 	resp_finish(r);
 	resp_ready(b, r);
 }
@@ -99,7 +134,7 @@ void group_remove(struct broker *b, struct kgroup *g, uint32_t i, int16_t err)
 		m->join->owner = NULL;
 		group_join_error(b, m->join, m->join_ver, err, m);
 	}
-	group_sync_reply(b, m, err);
+	group_sync_reply(b, g, m, err);
 	member_free(b, m);
 	g->m[i] = g->m[--g->n];
 	if (g->leader == (int32_t)i)
@@ -117,7 +152,7 @@ void group_rebalance(struct broker *b, struct kgroup *g, uint64_t now)
 	if (g->state == G_PREPARING)
 		return;
 	for (uint32_t i = 0; i < g->n; i++) {
-		group_sync_reply(b, g->m[i], KERR_REBALANCING);
+		group_sync_reply(b, g, g->m[i], KERR_REBALANCING);
 		if ((uint32_t)g->m[i]->rebalance_ms > wait)
 			wait = (uint32_t)g->m[i]->rebalance_ms;
 		g->m[i]->rejoined = false;
@@ -157,8 +192,17 @@ static const struct kproto *member_proto(const struct kmember *m, const struct k
 	return &m->protos[0];
 }
 
-/* JoinGroup response for member i of a completed round. */
-static void join_reply(struct broker *b, struct kgroup *g, uint32_t i)
+int group_member_ptr(const struct kgroup *g, const struct kmember *m)
+{
+	for (uint32_t i = 0; i < g->n; i++)
+		if (g->m[i] == m)
+			return (int)i;
+	return -1;
+}
+
+/* JoinGroup response for member i of a completed round (or a static
+ * member's rejoin without one). */
+void group_join_reply(struct broker *b, struct kgroup *g, uint32_t i)
 {
 	struct kmember *m = g->m[i], *l = g->m[g->leader];
 	struct kresp *r = m->join;
@@ -170,17 +214,24 @@ static void join_reply(struct broker *b, struct kgroup *g, uint32_t i)
 		kw_i32(&r->w, 0);
 	kw_i16(&r->w, 0);
 	kw_i32(&r->w, g->gen);
+	if (m->join_ver >= 7)
+		kw_str(&r->w, g->ptype, (int32_t)g->ptlen);
 	kw_str(&r->w, g->proto, (int32_t)g->plen);
 	kw_str(&r->w, l->id, (int32_t)l->idlen);
+	if (m->join_ver >= 9)
+		kw_i8(&r->w, 0); /* skip assignment: the leader assigns */
 	kw_str(&r->w, m->id, (int32_t)m->idlen);
-	kw_i32(&r->w, leader ? (int32_t)g->n : 0);
+	kw_array(&r->w, leader ? (int32_t)g->n : 0);
 	for (uint32_t k = 0; leader && k < g->n; k++) {
 		const struct kproto *p = member_proto(g->m[k], g);
-		kw_str(&r->w, g->m[k]->id, (int32_t)g->m[k]->idlen);
+		const struct kmember *o = g->m[k];
+		kw_str(&r->w, o->id, (int32_t)o->idlen);
 		if (m->join_ver >= 5)
-			kw_str(&r->w, NULL, -1);
+			kw_str(&r->w, o->ilen ? o->inst : NULL, o->ilen ? (int32_t)o->ilen : -1);
 		kw_bytes(&r->w, p->meta, (int32_t)p->mlen);
+		kw_tags(&r->w);
 	}
+	kw_tags(&r->w);
 	resp_finish(r);
 	resp_ready(b, r);
 }
@@ -218,7 +269,7 @@ static void group_complete(struct broker *b, struct kgroup *g, uint64_t now)
 		g->m[i]->assign = NULL;
 		g->m[i]->alen = 0;
 		if (g->m[i]->join)
-			join_reply(b, g, i);
+			group_join_reply(b, g, i);
 	}
 	b_log(b, "group: rebalance complete, generation", "", g->gen);
 }

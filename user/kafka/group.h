@@ -13,9 +13,15 @@ struct kproto {
 	uint8_t *meta;
 };
 
+/* Member ids are "<client.id>-<uuid>" as Kafka makes them (the client
+ * id cut to KG_NAME bytes). */
+#define KG_ID_MAX (KG_NAME + 1 + 36)
+
 struct kmember {
-	char id[KG_NAME + 32];
+	char id[KG_ID_MAX];
 	uint32_t idlen;
+	char inst[KG_NAME]; /* group.instance.id of a static member (KIP-345) */
+	uint32_t ilen;      /* 0: dynamic member */
 	int32_t session_ms, rebalance_ms;
 	uint64_t last_seen;
 	struct kproto protos[KG_MAX_PROTOS];
@@ -67,8 +73,16 @@ void group_remove(struct broker *b, struct kgroup *g, uint32_t i, int16_t err);
 void group_rebalance(struct broker *b, struct kgroup *g, uint64_t now);
 void group_join_error(struct broker *b, struct kresp *r, int16_t ver, int16_t err,
                       const struct kmember *m);
-void group_sync_reply(struct broker *b, struct kmember *m, int16_t err);
+void group_sync_reply(struct broker *b, const struct kgroup *g, struct kmember *m, int16_t err);
 int group_check_member(struct kgroup *g, const struct kstr *mid, int32_t gen);
+/* Static membership: the member holding instance id inst, or -1; and the
+ * fencing check of a request naming both (FENCED_INSTANCE_ID when inst
+ * belongs to another member id). */
+int group_member_ptr(const struct kgroup *g, const struct kmember *m);
+void group_join_reply(struct broker *b, struct kgroup *g, uint32_t i);
+int group_instance(const struct kgroup *g, const struct kstr *inst);
+int16_t group_check_instance(const struct kgroup *g, const struct kstr *mid,
+                             const struct kstr *inst);
 void group_offs_free(struct broker *b, struct kgroup *g);
 
 #endif

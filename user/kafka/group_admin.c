@@ -1,5 +1,5 @@
-/* Group administration: ListGroups v0-2, DescribeGroups v0-4,
- * DeleteGroups v0-1 and OffsetDelete v0. Deletions are logged in the
+/* Group administration: ListGroups v0-4, DescribeGroups v0-5,
+ * DeleteGroups v0-2 and OffsetDelete v0. Deletions are logged in the
  * metadata log (META_GROUP_DEL, META_OFFS_DEL) and answered once durable,
  * like commits. */
 #include <string.h>
@@ -17,23 +17,59 @@ static const char *const state_name[] = {
     [G_STABLE] = "Stable",
 };
 
+/* v4 states filter: true when g's state is listed (or no filter). */
+static bool state_wanted(const struct kgroup *g, struct kr f, int32_t nf)
+{
+	struct kstr s;
+	const char *st = state_name[g->state];
+
+	if (nf <= 0)
+		return true;
+	for (int32_t i = 0; i < nf; i++) {
+		kr_str(&f, &s);
+		if (s.len == (int32_t)strlen(st) && !memcmp(s.p, st, (size_t)s.len))
+			return true;
+	}
+	return false;
+}
+
+/* ListGroups v0-v4 (v3+ flexible, v4 filters by state and shows it). */
 int api_list_groups(struct broker *b, struct kconn *c, struct kreq *q)
 {
 	struct kresp *r;
-	uint32_t at, n = 0;
+	struct kr filt = q->r;
+	struct kstr s;
+	uint32_t n = 0;
+	int32_t nf = 0;
 
-	if (q->r.off != q->r.n || !(r = resp_new(b, c, q->corr)))
+	if (q->ver >= 4) {
+		nf = kr_admin_array(&q->r, 1);
+		filt = q->r;
+		for (int32_t i = 0; i < nf; i++)
+			kr_str(&q->r, &s);
+	}
+	kr_tags(&q->r);
+	/* librdkafka 2.0.2 sends ListGroups v4 with one stray 0x00 after the
+	 * body's tag buffer (seen on the wire); Kafka ignores trailing bytes,
+	 * so in flexible versions they are tolerated here. */
+	if (q->r.bad || (!q->r.flex && q->r.off != q->r.n) || !(r = resp_new(b, c, q->corr)))
 		return -1;
 	if (q->ver >= 1)
 		kw_i32(&r->w, 0);
 	kw_i16(&r->w, KERR_NONE);
-	at = r->w.len;
-	kw_i32(&r->w, 0);
-	for (struct kgroup *g = b->groups; g; g = g->next, n++) {
+	for (struct kgroup *g = b->groups; g; g = g->next)
+		n += state_wanted(g, filt, nf);
+	kw_array(&r->w, (int32_t)n);
+	for (struct kgroup *g = b->groups; g; g = g->next) {
+		if (!state_wanted(g, filt, nf))
+			continue;
 		kw_str(&r->w, g->id, (int32_t)g->idlen);
 		kw_str(&r->w, g->ptype, (int32_t)g->ptlen);
+		if (q->ver >= 4)
+			kw_str(&r->w, state_name[g->state], (int32_t)strlen(state_name[g->state]));
+		kw_tags(&r->w);
 	}
-	kw_patch32(&r->w, at, (int32_t)n);
+	kw_tags(&r->w);
 	resp_finish(r);
 	resp_ready(b, r);
 	return 0;
@@ -64,20 +100,22 @@ static void describe_group(struct broker *b, struct kresp *r, int16_t ver, const
 	kw_str(&r->w, g ? g->ptype : "", g ? (int32_t)g->ptlen : 0);
 	kw_str(&r->w, g && g->state != G_EMPTY ? g->proto : "",
 	       g && g->state != G_EMPTY ? (int32_t)g->plen : 0);
-	kw_i32(&r->w, g ? (int32_t)g->n : 0);
+	kw_array(&r->w, g ? (int32_t)g->n : 0);
 	for (uint32_t i = 0; g && i < g->n; i++) {
 		const struct kmember *m = g->m[i];
 		const struct kproto *p = stable ? chosen(g, m) : NULL;
 		kw_str(&r->w, m->id, (int32_t)m->idlen);
 		if (ver >= 4)
-			kw_str(&r->w, NULL, -1);
+			kw_str(&r->w, m->ilen ? m->inst : NULL, m->ilen ? (int32_t)m->ilen : -1);
 		kw_str(&r->w, m->client, (int32_t)m->clen);
 		kw_str(&r->w, "", 0); /* the transport does not name peers */
 		kw_bytes(&r->w, p ? p->meta : NULL, p ? (int32_t)p->mlen : 0);
 		kw_bytes(&r->w, stable ? m->assign : NULL, stable ? (int32_t)m->alen : 0);
+		kw_tags(&r->w);
 	}
 	if (ver >= 3)
 		kw_i32(&r->w, ops ? GROUP_OPS : INT32_MIN);
+	kw_tags(&r->w);
 }
 
 int api_describe_groups(struct broker *b, struct kconn *c, struct kreq *q)
@@ -85,23 +123,25 @@ int api_describe_groups(struct broker *b, struct kconn *c, struct kreq *q)
 	struct kr scan = q->r;
 	struct kstr id;
 	struct kresp *r;
-	int32_t n = kr_admin_array(&scan, 2);
+	int32_t n = kr_admin_array(&scan, scan.flex ? 1 : 2);
 	bool ops = false;
 
 	for (int32_t i = 0; i < n && !scan.bad; i++)
 		kr_str(&scan, &id);
 	if (q->ver >= 3)
 		ops = kr_i8(&scan) != 0;
+	kr_tags(&scan);
 	if (scan.bad || scan.off != scan.n || !(r = resp_new(b, c, q->corr)))
 		return -1;
 	if (q->ver >= 1)
 		kw_i32(&r->w, 0);
-	n = kr_array(&q->r, 2, false);
-	kw_i32(&r->w, n);
+	n = kr_array(&q->r, 1, false);
+	kw_array(&r->w, n);
 	for (int32_t i = 0; i < n; i++) {
 		kr_str(&q->r, &id);
 		describe_group(b, r, q->ver, &id, ops);
 	}
+	kw_tags(&r->w);
 	resp_finish(r);
 	resp_ready(b, r);
 	return 0;
@@ -135,16 +175,17 @@ int api_delete_groups(struct broker *b, struct kconn *c, struct kreq *q)
 	struct kr scan = q->r;
 	struct kstr id;
 	struct kresp *r;
-	int32_t n = kr_admin_array(&scan, 2);
+	int32_t n = kr_admin_array(&scan, scan.flex ? 1 : 2);
 	bool logged = false;
 
 	for (int32_t i = 0; i < n && !scan.bad; i++)
 		kr_str(&scan, &id);
+	kr_tags(&scan);
 	if (scan.bad || scan.off != scan.n || !(r = resp_new(b, c, q->corr)))
 		return -1;
 	kw_i32(&r->w, 0);
-	n = kr_array(&q->r, 2, false);
-	kw_i32(&r->w, n);
+	n = kr_array(&q->r, 1, false);
+	kw_array(&r->w, n);
 	for (int32_t i = 0; i < n; i++) {
 		kr_str(&q->r, &id);
 		struct kgroup *g = group_find(b, &id, false);
@@ -163,7 +204,9 @@ int api_delete_groups(struct broker *b, struct kconn *c, struct kreq *q)
 		}
 		kw_str(&r->w, id.p, id.len);
 		kw_i16(&r->w, err);
+		kw_tags(&r->w);
 	}
+	kw_tags(&r->w);
 	resp_finish(r);
 	if (logged)
 		resp_wait_flush(b, r);

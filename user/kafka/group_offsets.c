@@ -1,4 +1,4 @@
-/* OffsetCommit v2-v7 and OffsetFetch v1-v5. Committed offsets live in
+/* OffsetCommit v2-v8 and OffsetFetch v1-v7. Committed offsets live in
  * memory per group and are logged to the internal partition
  * __hallows_offsets (one record per commit request), replayed at start;
  * a commit is answered once its record is durable. */
@@ -63,7 +63,7 @@ void group_offs_free(struct broker *b, struct kgroup *g)
 /* Decode-only walk over the commit's topics; false when malformed. */
 static bool commit_decode(struct kr r, int16_t ver)
 {
-	int32_t nt = kr_array(&r, 6, false);
+	int32_t nt = kr_array(&r, r.flex ? 3 : 6, false);
 	struct kstr s;
 
 	for (int32_t t = 0; t < nt && !r.bad; t++) {
@@ -75,8 +75,11 @@ static bool commit_decode(struct kr r, int16_t ver)
 			if (ver >= 6)
 				(void)kr_i32(&r);
 			kr_str(&r, &s);
+			kr_tags(&r);
 		}
+		kr_tags(&r);
 	}
+	kr_tags(&r);
 	return !r.bad;
 }
 
@@ -142,6 +145,7 @@ static int32_t commit_part(struct broker *b, struct kreq *q, struct kresp *r, st
 	if (q->ver >= 6)
 		(void)kr_i32(&q->r);
 	kr_str(&q->r, &meta);
+	kr_tags(&q->r);
 	if (!err && (tid < 0 || !store_part_get(b->st, (uint32_t)tid, (uint32_t)idx)))
 		err = KERR_UNKNOWN_TP;
 	if (!err && meta.len > (int32_t)KG_META_MAX)
@@ -159,12 +163,13 @@ static int32_t commit_part(struct broker *b, struct kreq *q, struct kresp *r, st
 	}
 	kw_i32(&r->w, idx);
 	kw_i16(&r->w, err);
+	kw_tags(&r->w);
 	return o ? 1 : 0;
 }
 
 int api_offset_commit(struct broker *b, struct kconn *c, struct kreq *q)
 {
-	struct kstr gid, mid, inst, name;
+	struct kstr gid, mid, inst = {NULL, -1}, name;
 	struct kgroup *g;
 	struct kresp *r;
 	struct kw log;
@@ -182,23 +187,28 @@ int api_offset_commit(struct broker *b, struct kconn *c, struct kreq *q)
 		return -1;
 	g = group_find(b, &gid, gen == -1 && mid.len <= 0);
 	gerr = commit_check(g, &mid, gen);
+	if (g && group_check_instance(g, &mid, &inst))
+		gerr = KERR_FENCED_INSTANCE;
 	if (q->ver >= 3)
 		kw_i32(&r->w, 0);
 	if (g)
 		offlog_begin(b, &log, g);
 	else
 		kw_init(&log, &b->al);
-	int32_t nt = kr_array(&q->r, 6, false);
-	kw_i32(&r->w, nt);
+	int32_t nt = kr_array(&q->r, q->r.flex ? 3 : 6, false);
+	kw_array(&r->w, nt);
 	for (int32_t t = 0; t < nt; t++) {
 		kr_str(&q->r, &name);
 		int tid = topic_lookup(b, &name, false);
 		int32_t np = kr_array(&q->r, 14, false);
 		kw_str(&r->w, name.p, name.len);
-		kw_i32(&r->w, np);
+		kw_array(&r->w, np);
 		for (int32_t k = 0; k < np; k++)
 			logged += commit_part(b, q, r, g, tid, gerr, &log);
+		kr_tags(&q->r);
+		kw_tags(&r->w);
 	}
+	kw_tags(&r->w);
 	resp_finish(r);
 	if (g && offlog_end(b, &log, logged)) {
 		/* answered once the commit record is durable, like acks=-1 */
@@ -252,32 +262,35 @@ static void ofetch_part(struct kresp *r, int16_t ver, const struct koff *o, int3
 		kw_i32(&r->w, -1);
 	kw_str(&r->w, o ? o->meta : "", o ? (int32_t)o->meta_len : 0);
 	kw_i16(&r->w, err);
+	kw_tags(&r->w);
 }
 
 /* All committed offsets of g (topics = null), grouped by topic. */
 static void ofetch_all(struct broker *b, struct kresp *r, struct kgroup *g, int16_t ver)
 {
 	uint32_t nt = 0, ntop = store_topic_count(b->st), len;
-	uint32_t at = r->w.len;
 
-	kw_i32(&r->w, 0);
+	for (uint32_t t = 0; g && t < ntop; t++)
+		for (uint32_t i = 0; i < g->noffs; i++)
+			if (g->offs[i].topic == t) {
+				nt++;
+				break;
+			}
+	kw_array(&r->w, (int32_t)nt);
 	for (uint32_t t = 0; g && t < ntop; t++) {
-		uint32_t np = 0, npat;
+		uint32_t np = 0;
 		for (uint32_t i = 0; i < g->noffs; i++)
 			np += g->offs[i].topic == t;
 		if (!np)
 			continue;
 		const char *name = store_topic_name(b->st, t, &len);
 		kw_str(&r->w, name, (int32_t)len);
-		npat = r->w.len;
-		kw_i32(&r->w, (int32_t)np);
+		kw_array(&r->w, (int32_t)np);
 		for (uint32_t i = 0; i < g->noffs; i++)
 			if (g->offs[i].topic == t)
 				ofetch_part(r, ver, &g->offs[i], (int32_t)g->offs[i].part, 0);
-		(void)npat;
-		nt++;
+		kw_tags(&r->w);
 	}
-	kw_patch32(&r->w, at, (int32_t)nt);
 }
 
 int api_offset_fetch(struct broker *b, struct kconn *c, struct kreq *q)
@@ -289,29 +302,33 @@ int api_offset_fetch(struct broker *b, struct kconn *c, struct kreq *q)
 
 	kr_str(&q->r, &gid);
 	scan = q->r;
-	int32_t nt = kr_array(&scan, 6, q->ver >= 2);
+	int32_t nt = kr_array(&scan, scan.flex ? 3 : 6, q->ver >= 2);
 	for (int32_t t = 0; t < nt && !scan.bad; t++) {
 		kr_str(&scan, &name);
 		int32_t np = kr_array(&scan, 4, false);
 		for (int32_t k = 0; k < np; k++)
 			(void)kr_i32(&scan);
+		kr_tags(&scan);
 	}
+	if (q->ver >= 7)
+		(void)kr_i8(&scan); /* require stable: nothing is ever pending */
+	kr_tags(&scan);
 	if (q->r.bad || scan.bad || !(r = resp_new(b, c, q->corr)))
 		return -1;
 	g = group_find(b, &gid, false);
 	if (q->ver >= 3)
 		kw_i32(&r->w, 0);
-	nt = kr_array(&q->r, 6, q->ver >= 2);
+	nt = kr_array(&q->r, q->r.flex ? 3 : 6, q->ver >= 2);
 	if (nt < 0)
 		ofetch_all(b, r, g, q->ver);
 	else
-		kw_i32(&r->w, nt);
+		kw_array(&r->w, nt);
 	for (int32_t t = 0; t < nt; t++) {
 		kr_str(&q->r, &name);
 		int tid = topic_lookup(b, &name, false);
 		int32_t np = kr_array(&q->r, 4, false);
 		kw_str(&r->w, name.p, name.len);
-		kw_i32(&r->w, np);
+		kw_array(&r->w, np);
 		for (int32_t k = 0; k < np; k++) {
 			int32_t idx = kr_i32(&q->r);
 			struct koff *o = g && tid >= 0
@@ -319,9 +336,12 @@ int api_offset_fetch(struct broker *b, struct kconn *c, struct kreq *q)
 			                     : NULL;
 			ofetch_part(r, q->ver, o, idx, tid < 0 ? (int16_t)-tid : 0);
 		}
+		kr_tags(&q->r);
+		kw_tags(&r->w);
 	}
 	if (q->ver >= 2)
 		kw_i16(&r->w, 0);
+	kw_tags(&r->w);
 	resp_finish(r);
 	resp_ready(b, r);
 	return 0;

@@ -1,5 +1,6 @@
-/* Kafka primitive types (big-endian ints, int16/int32-prefixed strings and
- * bytes, unsigned varints for the one flexible request we read). */
+/* Kafka primitive types: big-endian ints, int16/int32-prefixed strings and
+ * bytes, and for flexible versions (KIP-482) the compact forms (unsigned
+ * varint length + 1) and tag buffers. */
 #include <string.h>
 
 #include "kcodec.h"
@@ -10,6 +11,7 @@ void kr_init(struct kr *r, const uint8_t *p, uint32_t n)
 	r->n = n;
 	r->off = 0;
 	r->bad = false;
+	r->flex = false;
 }
 
 /* Pointer to the next n bytes, or NULL (and bad) when they are missing. */
@@ -72,8 +74,22 @@ uint32_t kr_uvarint(struct kr *r)
 	return 0;
 }
 
+/* Compact length: unsigned varint N + 1 (0 = null, -1 here). */
+static int32_t kr_clen(struct kr *r)
+{
+	uint32_t u = kr_uvarint(r);
+
+	if (u > 0x7fffffffu) {
+		r->bad = true;
+		return 0;
+	}
+	return (int32_t)u - 1;
+}
+
 bool kr_str(struct kr *r, struct kstr *s)
 {
+	if (r->flex)
+		return kr_cstr(r, s);
 	int16_t n = kr_i16(r);
 
 	s->len = n;
@@ -100,7 +116,12 @@ bool kr_cstr(struct kr *r, struct kstr *s)
 
 bool kr_bytes(struct kr *r, struct kbytes *b)
 {
-	int32_t n = kr_i32(r);
+	int32_t n;
+
+	if (r->flex)
+		n = kr_clen(r);
+	else
+		n = kr_i32(r);
 
 	b->len = n;
 	b->p = NULL;
@@ -121,9 +142,30 @@ void kr_skip_tags(struct kr *r)
 	}
 }
 
+void kr_tags(struct kr *r)
+{
+	if (r->flex)
+		kr_skip_tags(r);
+}
+
+void kr_uuid(struct kr *r, uint8_t out[16])
+{
+	const uint8_t *p = kr_take(r, 16);
+
+	if (p)
+		memcpy(out, p, 16);
+	else
+		memset(out, 0, 16);
+}
+
 int32_t kr_array(struct kr *r, uint32_t min_elem, bool nullable)
 {
-	int32_t n = kr_i32(r);
+	int32_t n;
+
+	if (r->flex)
+		n = kr_clen(r);
+	else
+		n = kr_i32(r);
 
 	if (r->bad)
 		return 0;
@@ -225,16 +267,43 @@ void kw_raw(struct kw *w, const void *p, uint32_t n)
 
 void kw_str(struct kw *w, const char *p, int32_t len)
 {
-	kw_i16(w, (int16_t)len);
+	if (w->flex)
+		kw_uvarint(w, (uint32_t)(len + 1));
+	else
+		kw_i16(w, (int16_t)len);
 	if (len > 0)
 		kw_raw(w, p, (uint32_t)len);
 }
 
+void kw_len(struct kw *w, int32_t n)
+{
+	if (w->flex)
+		kw_uvarint(w, (uint32_t)n + 1);
+	else
+		kw_i32(w, n);
+}
+
 void kw_bytes(struct kw *w, const void *p, int32_t len)
 {
-	kw_i32(w, len);
+	kw_len(w, len);
 	if (len > 0)
 		kw_raw(w, p, (uint32_t)len);
+}
+
+void kw_array(struct kw *w, int32_t n)
+{
+	kw_len(w, n);
+}
+
+void kw_tags(struct kw *w)
+{
+	if (w->flex)
+		kw_i8(w, 0);
+}
+
+void kw_uuid(struct kw *w, const uint8_t id[16])
+{
+	kw_raw(w, id, 16);
 }
 
 bool kw_ext(struct kw *w, const void *p, uint32_t n)

@@ -12,6 +12,7 @@ struct kr {
 	const uint8_t *p;
 	uint32_t n, off;
 	bool bad;
+	bool flex; /* flexible version: compact strings, arrays, bytes */
 };
 
 struct kstr {
@@ -30,10 +31,16 @@ int16_t kr_i16(struct kr *r);
 int32_t kr_i32(struct kr *r);
 int64_t kr_i64(struct kr *r);
 uint32_t kr_uvarint(struct kr *r);
+/* In a flexible reader (flex set) kr_str, kr_bytes and kr_array read
+ * the compact forms (unsigned varint length + 1, 0 = null). */
 bool kr_str(struct kr *r, struct kstr *s);     /* STRING or NULLABLE_STRING */
 bool kr_cstr(struct kr *r, struct kstr *s);    /* COMPACT_(NULLABLE_)STRING */
 bool kr_bytes(struct kr *r, struct kbytes *b); /* (NULLABLE_)BYTES */
 void kr_skip_tags(struct kr *r);
+/* Tag buffer of a structure: skipped in a flexible reader, else nothing. */
+void kr_tags(struct kr *r);
+/* 16-byte UUID (topic ids); read and discarded by the broker. */
+void kr_uuid(struct kr *r, uint8_t out[16]);
 /* Array count; -1 (null) allowed only if nullable. Counts that cannot fit
  * in the remaining bytes (min_elem each) mark the reader bad. */
 int32_t kr_array(struct kr *r, uint32_t min_elem, bool nullable);
@@ -61,6 +68,7 @@ struct kw {
 	struct kext *ext;
 	uint32_t next;
 	uint64_t ext_bytes;
+	bool flex; /* flexible version: compact strings, arrays, bytes */
 };
 
 void kw_init(struct kw *w, const struct kalloc *al);
@@ -71,8 +79,16 @@ void kw_i32(struct kw *w, int32_t v);
 void kw_i64(struct kw *w, int64_t v);
 void kw_uvarint(struct kw *w, uint32_t v);
 void kw_raw(struct kw *w, const void *p, uint32_t n);
+/* kw_str, kw_bytes and kw_array write the compact forms when w->flex. */
 void kw_str(struct kw *w, const char *p, int32_t len); /* len -1 = null */
 void kw_bytes(struct kw *w, const void *p, int32_t len);
+void kw_array(struct kw *w, int32_t n); /* count, -1 = null */
+/* Length prefix of n bytes that follow (BYTES/RECORDS): int32 or compact. */
+void kw_len(struct kw *w, int32_t n);
+/* Empty tag buffer when w->flex (librdkafka 2.0.2 misparses non-empty
+ * ones, see the protocol notes), else nothing. */
+void kw_tags(struct kw *w);
+void kw_uuid(struct kw *w, const uint8_t id[16]);
 /* Reference n external bytes at the current position (not copied). */
 bool kw_ext(struct kw *w, const void *p, uint32_t n);
 void kw_patch32(struct kw *w, uint32_t at, int32_t v);

@@ -1,4 +1,4 @@
-/* Idempotent producer: InitProducerId v0-1 hands out producer ids (in
+/* Idempotent producer: InitProducerId v0-4 hands out producer ids (in
  * blocks logged to the metadata log, so ids are never reused across
  * restarts), and Produce checks each idempotent batch's sequence against
  * the per-(partition, producer) state: the last PROD_BATCHES batches,
@@ -224,7 +224,7 @@ static int64_t pid_alloc(struct broker *b)
 	return b->next_pid++;
 }
 
-/* InitProducerId v0-1: a fresh producer id with epoch 0 for an idempotent
+/* InitProducerId v0-4: a fresh producer id with epoch 0 for an idempotent
  * producer. Transactional ids are refused (no transactions yet). */
 int api_init_producer_id(struct broker *b, struct kconn *c, struct kreq *q)
 {
@@ -235,6 +235,11 @@ int api_init_producer_id(struct broker *b, struct kconn *c, struct kreq *q)
 
 	kr_str(&q->r, &txn);
 	(void)kr_i32(&q->r);
+	if (q->ver >= 3) { /* KIP-360: the caller's id and epoch, to bump */
+		(void)kr_i64(&q->r);
+		(void)kr_i16(&q->r);
+	}
+	kr_tags(&q->r);
 	if (q->r.bad || q->r.off != q->r.n || !(r = resp_new(b, c, q->corr)))
 		return -1;
 	if (txn.len >= 0)
@@ -245,6 +250,7 @@ int api_init_producer_id(struct broker *b, struct kconn *c, struct kreq *q)
 	kw_i16(&r->w, err);
 	kw_i64(&r->w, err ? -1 : pid);
 	kw_i16(&r->w, err ? -1 : 0);
+	kw_tags(&r->w);
 	resp_finish(r);
 	resp_ready(b, r);
 	return 0;

@@ -1,5 +1,6 @@
-/* Topic administration: CreateTopics v0-4, DeleteTopics v0-3,
- * CreatePartitions v0-1 and DeleteRecords v0-1, plus the topic creation
+/* Topic administration: CreateTopics v0-7, DeleteTopics v0-5,
+ * CreatePartitions v0-3 and DeleteRecords v0-2 (flexible from v5, v4, v2
+ * and v2), plus the topic creation
  * that Metadata's auto-creation shares. Every request is decoded whole
  * before anything changes; each topic then succeeds or fails alone. */
 #include <string.h>
@@ -34,9 +35,12 @@ int topic_create(struct broker *b, const struct kstr *name, uint32_t parts,
 	b->tconf[id] = *conf;
 	group_drop_topic(b, (uint32_t)id);
 	prod_drop_topic(b, (uint32_t)id);
+	fetch_drop_topic(b, (uint32_t)id);
 	b_log(b, "broker: created topic, partitions", "", parts);
 	return id;
 }
+
+static const uint8_t no_uuid[16];
 
 /* CreateTopics topic entry, decoded. */
 struct ct_topic {
@@ -55,20 +59,23 @@ static void ct_read(struct kr *r, struct ct_topic *t)
 	kr_str(r, &t->name);
 	t->parts = kr_i32(r);
 	t->rf = kr_i16(r);
-	t->nassign = kr_array(r, 8, false);
+	t->nassign = kr_array(r, r->flex ? 6 : 8, false);
 	t->assign = *r;
 	for (int32_t i = 0; i < t->nassign && !r->bad; i++) {
 		(void)kr_i32(r);
 		int32_t nb = kr_array(r, 4, false);
 		for (int32_t k = 0; k < nb; k++)
 			(void)kr_i32(r);
+		kr_tags(r);
 	}
-	t->nconfigs = kr_array(r, 4, false);
+	t->nconfigs = kr_array(r, r->flex ? 3 : 4, false);
 	t->configs = *r;
 	for (int32_t i = 0; i < t->nconfigs && !r->bad; i++) {
 		kr_str(r, &s);
 		kr_str(r, &s);
+		kr_tags(r);
 	}
+	kr_tags(r);
 }
 
 /* Explicit assignments: partitions 0..n-1 in order, each on this node
@@ -86,6 +93,7 @@ static int16_t ct_assign(struct broker *b, struct ct_topic *t, const char **msg)
 		int32_t node = nb == 1 ? kr_i32(&r) : -1;
 		for (int32_t k = 1; k < nb; k++)
 			(void)kr_i32(&r);
+		kr_tags(&r);
 		if (idx != i || nb != 1 || node != b->cfg.node_id) {
 			*msg = "each partition must be assigned to this broker only";
 			return KERR_INVALID_ASSIGNMENT;
@@ -131,6 +139,7 @@ static int16_t ct_check(struct broker *b, struct ct_topic *t, bool dup, struct t
 		struct kstr k, v;
 		kr_str(&r, &k);
 		kr_str(&r, &v);
+		kr_tags(&r);
 		if ((err = tconf_set(conf, &k, &v, msg)))
 			return err;
 	}
@@ -142,7 +151,7 @@ int api_create_topics(struct broker *b, struct kconn *c, struct kreq *q)
 	struct kr all, scan = q->r;
 	struct kresp *r;
 	struct ct_topic t;
-	int32_t n = kr_admin_array(&scan, 16);
+	int32_t n = kr_admin_array(&scan, scan.flex ? 10 : 16);
 	bool only = false;
 
 	all = scan;
@@ -151,11 +160,12 @@ int api_create_topics(struct broker *b, struct kconn *c, struct kreq *q)
 	(void)kr_i32(&scan);
 	if (q->ver >= 1)
 		only = kr_i8(&scan) != 0;
+	kr_tags(&scan);
 	if (scan.bad || scan.off != scan.n || !(r = resp_new(b, c, q->corr)))
 		return -1;
 	if (q->ver >= 2)
 		kw_i32(&r->w, 0);
-	kw_i32(&r->w, n);
+	kw_array(&r->w, n);
 	scan = all;
 	for (int32_t i = 0; i < n; i++) {
 		struct tconf conf;
@@ -178,10 +188,22 @@ int api_create_topics(struct broker *b, struct kconn *c, struct kreq *q)
 			}
 		}
 		kw_str(&r->w, t.name.p, t.name.len);
+		if (q->ver >= 7)
+			kw_uuid(&r->w, no_uuid); /* topic ids: none (docs/broker.md) */
 		kw_i16(&r->w, err);
 		if (q->ver >= 1)
 			kw_str(&r->w, msg, msg ? (int32_t)strlen(msg) : -1);
+		if (q->ver >= 5) {
+			kw_i32(&r->w, err ? -1 : t.parts);
+			kw_i16(&r->w, (int16_t)(err ? -1 : 1));
+			if (err)
+				kw_array(&r->w, -1);
+			else
+				tconf_list(b, &r->w, &conf);
+		}
+		kw_tags(&r->w);
 	}
+	kw_tags(&r->w);
 	resp_finish(r);
 	resp_ready(b, r);
 	return 0;
@@ -192,17 +214,18 @@ int api_delete_topics(struct broker *b, struct kconn *c, struct kreq *q)
 	struct kr scan = q->r;
 	struct kstr name;
 	struct kresp *r;
-	int32_t n = kr_admin_array(&scan, 2);
+	int32_t n = kr_admin_array(&scan, scan.flex ? 1 : 2);
 
 	for (int32_t i = 0; i < n && !scan.bad; i++)
 		kr_str(&scan, &name);
 	(void)kr_i32(&scan);
+	kr_tags(&scan);
 	if (scan.bad || scan.off != scan.n || !(r = resp_new(b, c, q->corr)))
 		return -1;
 	if (q->ver >= 1)
 		kw_i32(&r->w, 0);
-	n = kr_array(&q->r, 2, false);
-	kw_i32(&r->w, n);
+	n = kr_array(&q->r, 1, false);
+	kw_array(&r->w, n);
 	for (int32_t i = 0; i < n; i++) {
 		kr_str(&q->r, &name);
 		int tid = topic_lookup(b, &name, false);
@@ -214,12 +237,17 @@ int api_delete_topics(struct broker *b, struct kconn *c, struct kreq *q)
 		if (!err) {
 			group_drop_topic(b, (uint32_t)tid);
 			prod_drop_topic(b, (uint32_t)tid);
+			fetch_drop_topic(b, (uint32_t)tid);
 			tconf_default(&b->tconf[tid]);
 			b->data_arrived = true; /* parked fetches see it gone */
 		}
 		kw_str(&r->w, name.p, name.len);
 		kw_i16(&r->w, err);
+		if (q->ver >= 5)
+			kw_str(&r->w, NULL, -1);
+		kw_tags(&r->w);
 	}
+	kw_tags(&r->w);
 	resp_finish(r);
 	resp_ready(b, r);
 	return 0;
@@ -254,6 +282,7 @@ static int16_t cp_check(struct broker *b, const struct kstr *name, int32_t count
 		int32_t node = nb == 1 ? kr_i32(&a) : -1;
 		for (int32_t k = 1; k < nb; k++)
 			(void)kr_i32(&a);
+		kr_tags(&a);
 		if (nb != 1 || node != b->cfg.node_id) {
 			*msg = "each partition must be assigned to this broker only";
 			return KERR_INVALID_ASSIGNMENT;
@@ -267,13 +296,15 @@ static void cp_read(struct kr *r, struct kstr *name, int32_t *count, int32_t *na
 {
 	kr_str(r, name);
 	*count = kr_i32(r);
-	*na = kr_array(r, 4, true);
+	*na = kr_array(r, r->flex ? 1 : 4, true);
 	*a = *r;
 	for (int32_t i = 0; i < *na && !r->bad; i++) {
 		int32_t nb = kr_array(r, 4, false);
 		for (int32_t k = 0; k < nb; k++)
 			(void)kr_i32(r);
+		kr_tags(r);
 	}
+	kr_tags(r);
 }
 
 int api_create_partitions(struct broker *b, struct kconn *c, struct kreq *q)
@@ -281,7 +312,7 @@ int api_create_partitions(struct broker *b, struct kconn *c, struct kreq *q)
 	struct kr all, scan = q->r, a;
 	struct kstr name;
 	struct kresp *r;
-	int32_t n = kr_admin_array(&scan, 10), count, na;
+	int32_t n = kr_admin_array(&scan, scan.flex ? 7 : 10), count, na;
 	bool only;
 
 	all = scan;
@@ -289,10 +320,11 @@ int api_create_partitions(struct broker *b, struct kconn *c, struct kreq *q)
 		cp_read(&scan, &name, &count, &na, &a);
 	(void)kr_i32(&scan);
 	only = kr_i8(&scan) != 0;
+	kr_tags(&scan);
 	if (scan.bad || scan.off != scan.n || !(r = resp_new(b, c, q->corr)))
 		return -1;
 	kw_i32(&r->w, 0);
-	kw_i32(&r->w, n);
+	kw_array(&r->w, n);
 	scan = all;
 	for (int32_t i = 0; i < n; i++) {
 		const char *msg = NULL;
@@ -315,7 +347,9 @@ int api_create_partitions(struct broker *b, struct kconn *c, struct kreq *q)
 		kw_str(&r->w, name.p, name.len);
 		kw_i16(&r->w, err);
 		kw_str(&r->w, msg, msg ? (int32_t)strlen(msg) : -1);
+		kw_tags(&r->w);
 	}
+	kw_tags(&r->w);
 	resp_finish(r);
 	resp_ready(b, r);
 	return 0;
@@ -354,6 +388,7 @@ static bool dr_part(struct broker *b, struct kresp *r, int tid, int32_t idx, int
 	kw_i32(&r->w, idx);
 	kw_i64(&r->w, low);
 	kw_i16(&r->w, err);
+	kw_tags(&r->w);
 	return logged;
 }
 
@@ -362,7 +397,7 @@ int api_delete_records(struct broker *b, struct kconn *c, struct kreq *q)
 	struct kr scan = q->r;
 	struct kstr name;
 	struct kresp *r;
-	int32_t n = kr_admin_array(&scan, 6);
+	int32_t n = kr_admin_array(&scan, scan.flex ? 3 : 6);
 	bool logged = false;
 
 	for (int32_t i = 0; i < n && !scan.bad; i++) {
@@ -371,25 +406,33 @@ int api_delete_records(struct broker *b, struct kconn *c, struct kreq *q)
 		for (int32_t k = 0; k < np; k++) {
 			(void)kr_i32(&scan);
 			(void)kr_i64(&scan);
+			kr_tags(&scan);
 		}
+		kr_tags(&scan);
 	}
 	(void)kr_i32(&scan);
+	kr_tags(&scan);
 	if (scan.bad || scan.off != scan.n || !(r = resp_new(b, c, q->corr)))
 		return -1;
 	kw_i32(&r->w, 0);
-	n = kr_array(&q->r, 6, false);
-	kw_i32(&r->w, n);
+	n = kr_array(&q->r, 3, false);
+	kw_array(&r->w, n);
 	for (int32_t i = 0; i < n; i++) {
 		kr_str(&q->r, &name);
 		int tid = topic_lookup(b, &name, false);
 		int32_t np = kr_array(&q->r, 12, false);
 		kw_str(&r->w, name.p, name.len);
-		kw_i32(&r->w, np);
+		kw_array(&r->w, np);
 		for (int32_t k = 0; k < np; k++) {
 			int32_t idx = kr_i32(&q->r);
-			logged |= dr_part(b, r, tid, idx, kr_i64(&q->r));
+			int64_t off = kr_i64(&q->r);
+			kr_tags(&q->r);
+			logged |= dr_part(b, r, tid, idx, off);
 		}
+		kr_tags(&q->r);
+		kw_tags(&r->w);
 	}
+	kw_tags(&r->w);
 	resp_finish(r);
 	if (logged)
 		resp_wait_flush(b, r);

@@ -221,9 +221,14 @@ static bool key_wanted(struct kr keys, int32_t nkeys, const char *key)
 	return false;
 }
 
-/* One config entry of a DescribeConfigs response. */
+/* Kafka ConfigType codes (DescribeConfigs v3+). */
+enum { CT_BOOLEAN = 1, CT_STRING = 2, CT_INT = 3, CT_LONG = 5, CT_LIST = 7 };
+
+/* One config entry of a DescribeConfigs response (ver >= 0) or of a
+ * CreateTopics v5+ response (ver < 0: name, value, read-only, source,
+ * sensitive). */
 static void desc_entry(struct kw *w, int16_t ver, const char *name, const char *val, int32_t vlen,
-                       bool ro, int8_t src, bool syn)
+                       bool ro, int8_t src, bool syn, int8_t type)
 {
 	kw_str(w, name, (int32_t)strlen(name));
 	kw_str(w, val, vlen);
@@ -234,13 +239,19 @@ static void desc_entry(struct kw *w, int16_t ver, const char *name, const char *
 		kw_i8(w, src);
 	kw_i8(w, 0); /* sensitive */
 	if (ver >= 1) {
-		kw_i32(w, syn ? 1 : 0);
+		kw_array(w, syn ? 1 : 0);
 		if (syn) {
 			kw_str(w, name, (int32_t)strlen(name));
 			kw_str(w, val, vlen);
 			kw_i8(w, src);
+			kw_tags(w);
 		}
 	}
+	if (ver >= 3) {
+		kw_i8(w, type);
+		kw_str(w, NULL, -1); /* documentation */
+	}
+	kw_tags(w);
 }
 
 /* The five topic configs of c, filtered by the requested keys. */
@@ -251,19 +262,20 @@ static uint32_t desc_topic(struct kw *w, int16_t ver, const struct tconf *c, str
 	char buf[24];
 	uint32_t n = 0;
 
-#define TC_ENTRY(key, bit, text, len)                                                              \
+#define TC_ENTRY(key, bit, type, text, len)                                                        \
 	if (key_wanted(keys, nkeys, key)) {                                                        \
 		desc_entry(w, ver, key, text, len, false,                                          \
-		           c->set &(bit) ? SRC_DYNAMIC_TOPIC : SRC_DEFAULT, syn);                  \
+		           c->set &(bit) ? SRC_DYNAMIC_TOPIC : SRC_DEFAULT, syn, type);            \
 		n++;                                                                               \
 	}
-	TC_ENTRY("cleanup.policy", TC_CLEANUP, pol[c->cleanup & 3],
+	TC_ENTRY("cleanup.policy", TC_CLEANUP, CT_LIST, pol[c->cleanup & 3],
 	         (int32_t)strlen(pol[c->cleanup & 3]))
-	TC_ENTRY("max.message.bytes", TC_MAX_MSG, buf, fmt_i64(buf, c->max_msg))
-	TC_ENTRY("message.timestamp.type", TC_TS_TYPE,
+	TC_ENTRY("max.message.bytes", TC_MAX_MSG, CT_INT, buf, fmt_i64(buf, c->max_msg))
+	TC_ENTRY("message.timestamp.type", TC_TS_TYPE, CT_STRING,
 	         c->append_time ? "LogAppendTime" : "CreateTime", c->append_time ? 13 : 10)
-	TC_ENTRY("retention.bytes", TC_RETENTION_BYTES, buf, fmt_i64(buf, c->retention_bytes))
-	TC_ENTRY("retention.ms", TC_RETENTION_MS, buf, fmt_i64(buf, c->retention_ms))
+	TC_ENTRY("retention.bytes", TC_RETENTION_BYTES, CT_LONG, buf,
+	         fmt_i64(buf, c->retention_bytes))
+	TC_ENTRY("retention.ms", TC_RETENTION_MS, CT_LONG, buf, fmt_i64(buf, c->retention_ms))
 #undef TC_ENTRY
 	return n;
 }
@@ -276,24 +288,24 @@ static uint32_t desc_broker(struct broker *b, struct kw *w, int16_t ver, struct 
 	uint32_t n = 0;
 	int32_t len;
 
-#define BC_ENTRY(key, text, l)                                                                     \
+#define BC_ENTRY(key, type, text, l)                                                               \
 	if (key_wanted(keys, nkeys, key)) {                                                        \
-		desc_entry(w, ver, key, text, l, true, SRC_STATIC_BROKER, syn);                    \
+		desc_entry(w, ver, key, text, l, true, SRC_STATIC_BROKER, syn, type);              \
 		n++;                                                                               \
 	}
-	BC_ENTRY("broker.id", buf, fmt_i64(buf, b->cfg.node_id))
-	BC_ENTRY("num.partitions", buf, fmt_i64(buf, b->cfg.default_parts))
-	BC_ENTRY("auto.create.topics.enable", b->cfg.no_auto_create ? "false" : "true",
+	BC_ENTRY("broker.id", CT_INT, buf, fmt_i64(buf, b->cfg.node_id))
+	BC_ENTRY("num.partitions", CT_INT, buf, fmt_i64(buf, b->cfg.default_parts))
+	BC_ENTRY("auto.create.topics.enable", CT_BOOLEAN, b->cfg.no_auto_create ? "false" : "true",
 	         b->cfg.no_auto_create ? 5 : 4)
-	BC_ENTRY("message.max.bytes", buf, fmt_i64(buf, STORE_MAX_PAYLOAD))
-	BC_ENTRY("offset.metadata.max.bytes", buf, fmt_i64(buf, 4096))
-	BC_ENTRY("default.replication.factor", "1", 1)
+	BC_ENTRY("message.max.bytes", CT_INT, buf, fmt_i64(buf, STORE_MAX_PAYLOAD))
+	BC_ENTRY("offset.metadata.max.bytes", CT_INT, buf, fmt_i64(buf, 4096))
+	BC_ENTRY("default.replication.factor", CT_INT, "1", 1)
 	len = (int32_t)strlen(b->adv_host);
 	memcpy(buf, "PLAINTEXT://", 12);
 	memcpy(buf + 12, b->adv_host, (size_t)len);
 	buf[12 + len] = ':';
 	len = 13 + len + fmt_i64(buf + 13 + len, b->cfg.adv_port);
-	BC_ENTRY("advertised.listeners", buf, len)
+	BC_ENTRY("advertised.listeners", CT_STRING, buf, len)
 #undef BC_ENTRY
 	return n;
 }
@@ -315,15 +327,15 @@ static void describe_one(struct broker *b, struct kresp *r, struct kr *q, int16_
 	struct kstr name, s;
 	int32_t nkeys, tid = -1;
 	struct kr keys;
-	uint32_t at;
 	int16_t err = KERR_NONE;
 	const char *msg = NULL;
 
 	kr_str(q, &name);
-	nkeys = kr_array(q, 2, true);
+	nkeys = kr_array(q, 1, true);
 	keys = *q;
 	for (int32_t i = 0; i < nkeys; i++)
 		kr_str(q, &s);
+	kr_tags(q);
 	if (type == RES_TOPIC) {
 		tid = topic_lookup(b, &name, false);
 		if (tid < 0) {
@@ -338,31 +350,60 @@ static void describe_one(struct broker *b, struct kresp *r, struct kr *q, int16_
 	kw_str(&r->w, msg, msg ? (int32_t)strlen(msg) : -1);
 	kw_i8(&r->w, type);
 	kw_str(&r->w, name.p, name.len);
-	at = r->w.len;
-	kw_i32(&r->w, 0);
-	if (err)
+	if (err) {
+		kw_array(&r->w, 0);
+		kw_tags(&r->w);
 		return;
+	}
+	/* entries go to a scratch writer first: the array count leads */
+	struct kw tmp;
+	kw_init(&tmp, &b->al);
+	tmp.flex = r->w.flex;
 	uint32_t n = type == RES_TOPIC
-	                 ? desc_topic(&r->w, ver, &b->tconf[tid], keys, nkeys, syn_default)
-	                 : desc_broker(b, &r->w, ver, keys, nkeys, syn_default);
-	kw_patch32(&r->w, at, (int32_t)n);
+	                 ? desc_topic(&tmp, ver, &b->tconf[tid], keys, nkeys, syn_default)
+	                 : desc_broker(b, &tmp, ver, keys, nkeys, syn_default);
+	kw_array(&r->w, (int32_t)n);
+	kw_raw(&r->w, tmp.buf, tmp.len);
+	r->w.oom |= tmp.oom;
+	kw_free(&tmp);
+	kw_tags(&r->w);
+}
+
+/* CreateTopics v5+: the new topic's configs (name, value, read-only,
+ * source, sensitive). */
+void tconf_list(struct broker *b, struct kw *w, const struct tconf *c)
+{
+	struct kw tmp;
+	struct kr none = {0};
+
+	kw_init(&tmp, &b->al);
+	tmp.flex = w->flex;
+	uint32_t n = desc_topic(&tmp, -1, c, none, -1, false);
+	kw_array(w, (int32_t)n);
+	kw_raw(w, tmp.buf, tmp.len);
+	w->oom |= tmp.oom;
+	kw_free(&tmp);
 }
 
 /* Decode-only walk of DescribeConfigs; false when malformed. */
 static bool describe_decode(struct kr r, int16_t ver)
 {
 	struct kstr s;
-	int32_t n = kr_admin_array(&r, 7);
+	int32_t n = kr_admin_array(&r, r.flex ? 3 : 7);
 
 	for (int32_t i = 0; i < n && !r.bad; i++) {
 		(void)kr_i8(&r);
 		kr_str(&r, &s);
-		int32_t k = kr_array(&r, 2, true);
+		int32_t k = kr_array(&r, 1, true);
 		for (int32_t j = 0; j < k && !r.bad; j++)
 			kr_str(&r, &s);
+		kr_tags(&r);
 	}
 	if (ver >= 1)
 		(void)kr_i8(&r);
+	if (ver >= 3)
+		(void)kr_i8(&r); /* include documentation: none is kept */
+	kr_tags(&r);
 	return !r.bad && r.off == r.n;
 }
 
@@ -375,47 +416,53 @@ int api_describe_configs(struct broker *b, struct kconn *c, struct kreq *q)
 
 	if (!describe_decode(q->r, q->ver))
 		return -1;
-	n = kr_array(&scan, 7, false);
+	n = kr_array(&scan, 3, false);
 	for (int32_t i = 0; i < n; i++) {
 		struct kstr s;
 		(void)kr_i8(&scan);
 		kr_str(&scan, &s);
-		int32_t k = kr_array(&scan, 2, true);
+		int32_t k = kr_array(&scan, 1, true);
 		for (int32_t j = 0; j < k; j++)
 			kr_str(&scan, &s);
+		kr_tags(&scan);
 	}
 	if (q->ver >= 1)
 		syn = kr_i8(&scan) != 0;
 	if (!(r = resp_new(b, c, q->corr)))
 		return -1;
 	kw_i32(&r->w, 0);
-	n = kr_array(&q->r, 7, false);
-	kw_i32(&r->w, n);
+	n = kr_array(&q->r, 3, false);
+	kw_array(&r->w, n);
 	for (int32_t i = 0; i < n; i++)
 		describe_one(b, r, &q->r, q->ver, syn);
+	kw_tags(&r->w);
 	resp_finish(r);
 	resp_ready(b, r);
 	return 0;
 }
 
-/* Decode-only walk of (Incremental)AlterConfigs; false when malformed. */
-static bool alter_decode(struct kr r, bool incr)
+/* Decode-only walk of (Incremental)AlterConfigs; false when malformed.
+ * *only is the validate_only flag. */
+static bool alter_decode(struct kr r, bool incr, bool *only)
 {
 	struct kstr s;
-	int32_t n = kr_admin_array(&r, 7);
+	int32_t n = kr_admin_array(&r, r.flex ? 3 : 7);
 
 	for (int32_t i = 0; i < n && !r.bad; i++) {
 		(void)kr_i8(&r);
 		kr_str(&r, &s);
-		int32_t k = kr_array(&r, incr ? 5 : 4, false);
+		int32_t k = kr_array(&r, r.flex ? 2 : incr ? 5 : 4, false);
 		for (int32_t j = 0; j < k && !r.bad; j++) {
 			kr_str(&r, &s);
 			if (incr)
 				(void)kr_i8(&r);
 			kr_str(&r, &s);
+			kr_tags(&r);
 		}
+		kr_tags(&r);
 	}
-	(void)kr_i8(&r);
+	*only = kr_i8(&r) != 0;
+	kr_tags(&r);
 	return !r.bad && r.off == r.n;
 }
 
@@ -453,7 +500,7 @@ static int16_t incr_op(struct tconf *c, int8_t op, const struct kstr *name, cons
 static int16_t alter_one(struct broker *b, struct kr *q, bool incr, int8_t type,
                          const struct kstr *name, int *tid, struct tconf *out, const char **msg)
 {
-	int32_t k = kr_array(q, incr ? 5 : 4, false);
+	int32_t k = kr_array(q, q->flex ? 2 : incr ? 5 : 4, false);
 	int16_t err = KERR_NONE;
 
 	*tid = -1;
@@ -478,10 +525,12 @@ static int16_t alter_one(struct broker *b, struct kr *q, bool incr, int8_t type,
 		if (incr)
 			op = kr_i8(q);
 		kr_str(q, &val);
+		kr_tags(q);
 		if (!err)
 			err = incr ? incr_op(out, op, &key, &val, msg)
 			           : tconf_set(out, &key, &val, msg);
 	}
+	kr_tags(q);
 	return err;
 }
 
@@ -490,20 +539,17 @@ static int16_t alter_one(struct broker *b, struct kr *q, bool incr, int8_t type,
  * validate_only), logged and answered once the log record is durable. */
 static int alter(struct broker *b, struct kconn *c, struct kreq *q, bool incr)
 {
-	struct kr scan = q->r;
 	struct kresp *r;
 	bool only, logged = false;
 	int32_t n;
 
-	if (!alter_decode(q->r, incr))
+	if (!alter_decode(q->r, incr, &only))
 		return -1;
-	scan.off = scan.n - 1;
-	only = kr_i8(&scan) != 0;
 	if (!(r = resp_new(b, c, q->corr)))
 		return -1;
 	kw_i32(&r->w, 0);
-	n = kr_array(&q->r, 7, false);
-	kw_i32(&r->w, n);
+	n = kr_array(&q->r, 3, false);
+	kw_array(&r->w, n);
 	for (int32_t i = 0; i < n; i++) {
 		int8_t type = kr_i8(&q->r);
 		struct kstr name;
@@ -530,7 +576,9 @@ static int alter(struct broker *b, struct kconn *c, struct kreq *q, bool incr)
 		kw_str(&r->w, msg, msg ? (int32_t)strlen(msg) : -1);
 		kw_i8(&r->w, type);
 		kw_str(&r->w, name.p, name.len);
+		kw_tags(&r->w);
 	}
+	kw_tags(&r->w);
 	resp_finish(r);
 	if (logged)
 		resp_wait_flush(b, r);

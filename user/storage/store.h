@@ -130,6 +130,9 @@ int store_read_fit(struct store *s, struct store_part *p, uint64_t offset, uint3
 void store_read_release(struct store *s, struct store_read *r);
 /* Base offset of the first payload whose max_ts >= ts, or -1. */
 int64_t store_offset_for_time(const struct store_part *p, int64_t ts);
+/* Base offset of the readable payload with the largest max_ts (the first
+ * of equals) and that max_ts in *ts, or -1 when p holds none. */
+int64_t store_offset_max_time(const struct store_part *p, int64_t *ts);
 
 /* Hand appended data to the device (no barrier), then make everything
  * handed over durable. Flushes are numbered as they start; flush_gen is

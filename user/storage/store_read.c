@@ -143,6 +143,21 @@ int64_t store_offset_for_time(const struct store_part *p, int64_t ts)
 	return -1;
 }
 
+int64_t store_offset_max_time(const struct store_part *p, int64_t *ts)
+{
+	int64_t best = -1;
+
+	*ts = -1;
+	for (uint32_t i = 0; i < p->nidx; i++)
+		if (p->idx[i].base < p->hwm &&
+		    (i + 1 == p->nidx || p->idx[i + 1].base > p->start_off) &&
+		    (best < 0 || p->idx[i].max_ts > *ts)) {
+			best = (int64_t)p->idx[i].base;
+			*ts = p->idx[i].max_ts;
+		}
+	return best;
+}
+
 int store_write_pending(struct store *s)
 {
 	int err = STORE_OK;

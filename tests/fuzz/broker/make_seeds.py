@@ -128,3 +128,77 @@ write("recovery", "superblock_flip", struct.pack("<HHB", 0, 300, 1) + b"\x55")
 write("recovery", "seg_header", struct.pack("<HHB", 64, 12, 4) + b"\x01\x00\x00\x00")
 write("recovery", "frame_data", struct.pack("<HHB", 65, 100, 8) + b"\xde\xad\xbe\xef" * 2 +
       struct.pack("<HHB", 577, 0, 4) + b"HLWF")
+
+
+# Flexible versions (request header v2, compact types, tag buffers).
+def uv(n):
+    out = b""
+    while n >= 0x80:
+        out += bytes([(n & 0x7F) | 0x80])
+        n >>= 7
+    return out + bytes([n])
+
+
+def cs(x):
+    return b"\x00" if x is None else uv(len(x) + 1) + x
+
+
+def carr(n):
+    return uv(n + 1)
+
+
+T = b"\x00"  # empty tag buffer
+
+
+def fframe(key, ver, corr, body):
+    b = struct.pack(">hhi", key, ver, corr) + s(b"rdkafka") + T + body
+    return struct.pack(">i", len(b)) + b
+
+
+def fetch12(corr, sid, epoch, parts, forget=()):
+    body = i32(-1, 0, 1, 52428800) + b"\x00" + i32(sid, epoch) + carr(1 if parts else 0)
+    if parts:
+        body += cs(b"t") + carr(len(parts))
+        for p, off in parts:
+            body += i32(p, -1) + struct.pack(">qiqi", off, -1, -1, 1048576) + T
+        body += T
+    body += carr(1 if forget else 0)
+    if forget:
+        body += cs(b"t") + carr(len(forget)) + i32(*forget) + T
+    return fframe(1, 12, corr, body + cs(b"") + T)
+
+
+meta12 = fframe(3, 12, 1, carr(1) + b"\x00" * 16 + cs(b"t") + T + b"\x01\x00" + T)
+produce9 = fframe(0, 9, 2, cs(None) + struct.pack(">hi", 1, 30000) + carr(1) + cs(b"t") +
+                  carr(1) + i32(0) + uv(len(BATCH) + 1) + BATCH + T + T + T)
+list7 = fframe(2, 7, 3, i32(-1) + b"\x00" + carr(1) + cs(b"t") + carr(2) +
+               i32(0, -1) + struct.pack(">q", 1000) + T + i32(0, -1) + struct.pack(">q", -3) + T +
+               T + T)
+write("request", "flex_data", meta12 + produce9 + list7 + fetch12(4, 0, 0, [(0, 0), (1, 0)]) +
+      fetch12(5, 1, 1, [(0, 1)]) + fetch12(6, 1, 2, [], [1]) + fetch12(7, 1, -1, [(0, 0)]))
+join9 = fframe(11, 9, 1, cs(b"g") + i32(6000, 10000) + cs(b"") + cs(b"i1") + cs(b"consumer") +
+               carr(1) + cs(b"range") + uv(5) + b"META" + T + cs(None) + T)
+write("request", "flex_group", join9 +
+      fframe(10, 4, 2, b"\x00" + carr(2) + cs(b"g") + cs(b"h") + T) +
+      fframe(12, 4, 3, cs(b"g") + i32(1) + cs(b"rdkafka-x") + cs(b"i1") + T) +
+      fframe(14, 5, 4, cs(b"g") + i32(1) + cs(b"rdkafka-x") + cs(b"i1") + cs(b"consumer") +
+             cs(b"range") + carr(1) + cs(b"rdkafka-x") + uv(3) + b"AA" + T + T) +
+      fframe(8, 8, 5, cs(b"g") + i32(1) + cs(b"rdkafka-x") + cs(b"i1") + carr(1) + cs(b"t") +
+             carr(1) + i32(0) + struct.pack(">qi", 5, -1) + cs(b"m") + T + T + T) +
+      fframe(9, 7, 6, cs(b"g") + carr(1) + cs(b"t") + carr(1) + i32(0) + T + b"\x01" + T) +
+      fframe(13, 5, 7, cs(b"g") + carr(1) + cs(b"") + cs(b"i1") + cs(b"bye") + T + T))
+write("request", "flex_admin",
+      fframe(19, 7, 1, carr(1) + cs(b"ct") + i32(2) + struct.pack(">h", 1) + carr(0) + carr(1) +
+             cs(b"retention.ms") + cs(b"1000") + T + T + i32(1000) + b"\x00" + T) +
+      fframe(32, 4, 2, carr(1) + b"\x02" + cs(b"ct") + carr(-1) + T + b"\x01\x01" + T) +
+      fframe(44, 1, 3, carr(1) + b"\x02" + cs(b"ct") + carr(1) + cs(b"cleanup.policy") + b"\x02" +
+             cs(b"compact") + T + T + b"\x00" + T) +
+      fframe(33, 2, 4, carr(1) + b"\x02" + cs(b"ct") + carr(1) + cs(b"retention.bytes") +
+             cs(b"100") + T + T + b"\x00" + T) +
+      fframe(37, 3, 5, carr(1) + cs(b"ct") + i32(4) + carr(-1) + T + i32(1000) + b"\x00" + T) +
+      fframe(21, 2, 6, carr(1) + cs(b"ct") + carr(1) + i32(0) + struct.pack(">q", -1) + T + T +
+             i32(1000) + T) +
+      fframe(16, 4, 7, carr(1) + cs(b"Stable") + T) + fframe(60, 0, 8, b"\x00" + T) +
+      fframe(15, 5, 9, carr(1) + cs(b"g") + b"\x00" + T) +
+      fframe(42, 2, 10, carr(1) + cs(b"g") + T) +
+      fframe(20, 5, 11, carr(1) + cs(b"ct") + i32(1000) + T))

@@ -20,16 +20,17 @@ static void t_api_versions(void)
 	CHECK(resp_next(e, 0, 1, &r));
 	CHECK(kr_i16(&r) == 0);
 	uint32_t n = kr_uvarint(&r) - 1;
-	bool produce07 = false, fetch11 = false, ct04 = false, dc01 = false;
+	bool produce09 = false, fetch12 = false, meta12 = false, ct07 = false, dc04 = false;
 	for (uint32_t i = 0; i < n; i++) {
 		int16_t k = kr_i16(&r), mn = kr_i16(&r), mx = kr_i16(&r);
 		kr_skip_tags(&r);
-		produce07 |= k == 0 && mn == 0 && mx == 7;
-		fetch11 |= k == 1 && mn == 4 && mx == 11;
-		ct04 |= k == API_CREATE_TOPICS && mn == 0 && mx == 4;
-		dc01 |= k == API_DESCRIBE_CONFIGS && mn == 0 && mx == 1;
+		produce09 |= k == 0 && mn == 0 && mx == 9;
+		fetch12 |= k == 1 && mn == 4 && mx == 12;
+		meta12 |= k == API_METADATA && mn == 0 && mx == 12;
+		ct07 |= k == API_CREATE_TOPICS && mn == 0 && mx == 7;
+		dc04 |= k == API_DESCRIBE_CONFIGS && mn == 0 && mx == 4;
 	}
-	CHECK(produce07 && fetch11 && ct04 && dc01 && n == 24);
+	CHECK(produce09 && fetch12 && meta12 && ct07 && dc04 && n == 25);
 	CHECK(kr_i32(&r) == 0);
 	kr_skip_tags(&r);
 	CHECK(!r.bad && r.off == r.n);
@@ -50,7 +51,7 @@ static void t_unsupported_api(void)
 
 	req_begin(&w, 17, 0, 5); /* SaslHandshake: not offered */
 	req_send(e, 0, &w);
-	req_begin(&w, API_FETCH, 12, 6); /* flexible version: not offered */
+	req_begin(&w, API_FETCH, 13, 6); /* topic ids: not offered */
 	req_send(e, 0, &w);
 	req_begin(&w, API_PRODUCE, 2, 7); /* legacy message sets */
 	req_send(e, 0, &w);

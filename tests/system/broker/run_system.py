@@ -360,6 +360,20 @@ def t_kcat_group(b):
     assert out2.strip() == "", out2[:200]
 
 
+def t_flexible_versions_negotiated(b):
+    """librdkafka 2.0.2 (Debian's) picks the flexible versions it knows
+    (InitProducerId v4, OffsetFetch v7) from our ApiVersions, and the
+    exchanges succeed: an idempotent produce and a group consume."""
+    p = run(["kcat", "-b", b.addr, "-P", "-t", "flexv", "-X", "enable.idempotence=true",
+             "-d", "protocol"], inp="".join(f"f{i}\n" for i in range(10)), timeout=30)
+    assert "Sent InitProducerIdRequest (v4" in p.stderr, p.stderr[-400:]
+    assert "Received InitProducerIdResponse (v4" in p.stderr, p.stderr[-400:]
+    p = run(["kcat", "-b", b.addr, "-G", "flexv-grp", "-X", "auto.offset.reset=earliest",
+             "-e", "-q", "-d", "protocol", "flexv"], timeout=60)
+    assert sorted(p.stdout.split()) == sorted(f"f{i}" for i in range(10)), p.stdout[:200]
+    assert "Received OffsetFetchResponse (v7" in p.stderr, p.stderr[-400:]
+
+
 def t_bad_input(b):
     run(["kcat", "-b", b.addr, "-P", "-t", "safe"], inp="".join(f"s{i}\n" for i in range(20)),
         timeout=30)
@@ -499,6 +513,7 @@ TESTS += [(f"rdkafka_roundtrip_acks{a}_{c}".replace("acks-1", "acks_all"), make_
           for a in (0, 1, -1) for c in CODECS]
 TESTS += [
     ("kcat_group_consume_and_commit", t_kcat_group),
+    ("rdkafka_negotiates_flexible_versions", t_flexible_versions_negotiated),
     ("rdkafka_group_two_members_rebalance", t_group_rebalance),
     ("rdkafka_group_member_kill9_session_expiry", t_group_member_killed),
     ("bad_input_keeps_broker_and_data", t_bad_input),
