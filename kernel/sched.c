@@ -274,6 +274,7 @@ void sched_arm_timer(struct cpu *c, struct thread *t)
 			return;
 		q->timer_deadline = rdtsc() + slice_tsc;
 		q->slice_armed = true;
+		q->upcall_deadline = 0;
 		arch_timer_oneshot_ns(SLICE_NS);
 		return;
 	}
@@ -297,7 +298,50 @@ void sched_arm_timer(struct cpu *c, struct thread *t)
 	}
 	q->timer_deadline = deadline;
 	q->slice_armed = ns <= SLICE_NS && !q->throttled;
+	q->upcall_deadline = 0;
 	arch_timer_oneshot_ns(ns);
+}
+
+/* ---- preemption upcalls (kernel/upcall.c) ---- */
+
+/* An expiry this close counts as due: the count-mode LAPIC timer can fire a little early. */
+static uint64_t upcall_slack_tsc;
+
+/* t, which has upcalls, leaves this CPU: keep what is left of its quantum. */
+static void upcall_leave(struct thread *t, uint64_t now)
+{
+	t->upcall_left_tsc = t->upcall_deadline_tsc > now ? t->upcall_deadline_tsc - now : 0;
+}
+
+/*
+ * t (with upcalls) is about to return to ring 3 on this CPU; was_current:
+ * it was already running here. Deliver its upcall if its quantum is used
+ * up and start a new one. False when t faulted instead.
+ */
+static bool upcall_enter(struct thread *t, bool was_current, uint64_t now)
+{
+	uint64_t left = was_current
+	                    ? (t->upcall_deadline_tsc > now ? t->upcall_deadline_tsc - now : 0)
+	                    : t->upcall_left_tsc;
+
+	if (left <= upcall_slack_tsc) {
+		if (!upcall_deliver(t, now - (was_current ? 0 : left)))
+			return false;
+		left = t->upcall_q_tsc;
+	}
+	t->upcall_deadline_tsc = now + left;
+	return true;
+}
+
+/* Arm the one-shot timer for t's upcall unless it is armed or the scheduler's timer comes first. */
+static void upcall_arm(struct runq *q, struct thread *t, uint64_t now)
+{
+	uint64_t d = t->upcall_deadline_tsc;
+
+	if (q->upcall_deadline == d || (q->timer_deadline > now && q->timer_deadline <= d))
+		return; /* that timer's interrupt leads back here through run() */
+	q->upcall_deadline = d;
+	arch_timer_oneshot_ns(d > now ? tsc_to_ns(d - now) : 0);
 }
 
 void sched_timer_tick(void)
@@ -337,9 +381,14 @@ struct thread *sched_pick(void)
 static __noreturn void run(struct cpu *c, struct thread *next)
 {
 	struct thread *prev = c->current;
+	uint64_t now = 0;
 
 	c->current = next;
 	next->on_cpu = c->index + 1;
+	if ((prev && prev->upcall_ns) || next->upcall_ns)
+		now = rdtsc();
+	if (prev && prev != next && prev->magic == THREAD_MAGIC && prev->upcall_ns)
+		upcall_leave(prev, now);
 	if (prev != next) {
 		if (prev && prev->on_cpu == c->index + 1)
 			handoff(c, prev);
@@ -351,10 +400,14 @@ static __noreturn void run(struct cpu *c, struct thread *next)
 		if (next->budget_ns)
 			next->run_start_tsc = rdtsc(); /* charged from now */
 	}
+	if (next->upcall_ns && !upcall_enter(next, prev == next, now))
+		sched_exit_to_user(); /* it faulted instead: pick again, as after a fault */
 	/* The timer matters only with competition for the CPU or a budget. */
 	struct runq *q = &rqs[c->index];
 	if (q->count || q->throttled || next->budget_ns)
 		sched_arm_timer(c, next);
+	if (next->upcall_ns)
+		upcall_arm(q, next, now);
 	bkl_unlock();
 	arch_return_to_user(next);
 }
@@ -382,6 +435,8 @@ __noreturn void sched_exit_to_user(void)
 		if (next)
 			run(c, next);
 		struct thread *prev = c->current;
+		if (prev && prev->magic == THREAD_MAGIC && prev->upcall_ns)
+			upcall_leave(prev, rdtsc());
 		fpu_switch(prev,
 		           NULL); /* it may run here again after the idle time: keep its state */
 		c->current = NULL;
@@ -402,8 +457,22 @@ static void resched_ipi(struct trap_frame *tf)
 
 static void timer_irq(struct trap_frame *tf)
 {
+	struct runq *q = &rqs[cpu_index()];
+
 	(void)tf;
 	this_cpu()->timer_ticks++;
+	if (q->upcall_deadline) {
+		/* Armed for an upcall expiry: the scheduler's deadline, if any, may still be ahead.
+		 */
+		uint64_t now = rdtsc();
+		q->upcall_deadline = 0;
+		if (!q->timer_deadline)
+			return; /* run() delivers the upcall */
+		if (now + upcall_slack_tsc < q->timer_deadline) {
+			arch_timer_oneshot_ns(tsc_to_ns(q->timer_deadline - now));
+			return;
+		}
+	}
 	rqs[cpu_index()].timer_deadline = 0;
 	rqs[cpu_index()].slice_armed = false;
 	sched_timer_tick();
@@ -413,6 +482,7 @@ static void timer_irq(struct trap_frame *tf)
 void sched_init(void)
 {
 	slice_tsc = ns_to_tsc(SLICE_NS);
+	upcall_slack_tsc = ns_to_tsc(200);
 }
 
 void sched_init_cpu(void)

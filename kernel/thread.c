@@ -49,6 +49,7 @@ void thread_destroy(struct thread *t)
 	cap_delete(&t->ipc_slot);
 	cap_delete(&t->fault_slot);
 	cap_delete(&t->ntfn_slot);
+	upcall_clear(t);
 	t->ipcbuf = NULL;
 	t->magic = 0;
 	/*

@@ -33,6 +33,12 @@ struct runq {
 	bool slice_armed;
 	uint64_t timer_deadline;  /* TSC the one-shot timer is armed for, 0 = none */
 	struct thread *throttled; /* out of budget, waiting for replenishment (qnext list) */
+	/*
+	 * TSC of an upcall expiry the one-shot timer is armed for, when that is
+	 * before timer_deadline (0 = none). Cleared whenever the timer fires
+	 * or is re-armed for timer_deadline.
+	 */
+	uint64_t upcall_deadline;
 };
 
 extern struct runq rqs[MAX_CPUS]; /* indexed by CPU */

@@ -81,6 +81,13 @@ struct thread {
 	                      stay */
 	uint8_t
 	    throttled; /* [BKL] out of budget: on the throttled list of a CPU until replenished */
+	/* Preemption upcalls (kernel/upcall.c); upcall_ns 0 = none. */
+	struct slot upcall_slot;            /* [BKL] copy of the area's frame capability */
+	struct hl_upcall_area *upcall_area; /* [BKL] kernel view of the area */
+	uint64_t upcall_va, upcall_handler; /* [BKL] user addresses of the area and the handler */
+	uint64_t upcall_ns, upcall_q_tsc;   /* [BKL] the quantum */
+	uint64_t upcall_left_tsc;      /* [BKL] quantum left while off a CPU (0: due at once) */
+	uint64_t upcall_deadline_tsc;  /* [BKL] expiry while on a CPU */
 	uint8_t xsave[] __aligned(64); /* FPU/SSE/AVX state (XSAVE area) */
 };
 _Static_assert(offsetof(struct thread, regs) == 0, "syscall.S: the registers open struct thread");
@@ -101,6 +108,16 @@ static inline struct hl_ipc_buffer *thread_ipcbuf(const struct thread *t)
 {
 	return t->ipc_slot.cap.type == HL_OBJ_FRAME ? t->ipcbuf : NULL;
 }
+
+/* The upcall area, or NULL when none is set or its frame capability is gone. */
+static inline struct hl_upcall_area *thread_upcall_area(const struct thread *t)
+{
+	return t->upcall_ns && t->upcall_slot.cap.type == HL_OBJ_FRAME ? t->upcall_area : NULL;
+}
+
+/* kernel/upcall.c: deliver t's upcall as it returns to ring 3 (false: t faulted instead). */
+bool upcall_deliver(struct thread *t, uint64_t expiry);
+void upcall_clear(struct thread *t); /* upcalls off, the area's frame let go */
 
 /* kernel/thread.c */
 void thread_init_object(struct thread *t);
