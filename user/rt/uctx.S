@@ -14,6 +14,13 @@
  *
  * void uctx_fpu_save(void *fxsave_image)  -- fxsave64 of the current state.
  *
+ * int uctx_save(struct uctx *c)  -- like setjmp: returns 0; returns 1 again
+ *   when uctx_resume(c) runs later (only the callee-saved registers, rsp,
+ *   rflags and the x87/SSE state are kept, as the ABI allows).
+ *
+ * __noreturn void uctx_run_on(void *stack_top, void (*fn)(void *), void *arg)
+ *   calls fn(arg) on another stack.
+ *
  * uctx_start: where uctx_make() starts a context: calls %rsi(%rdi), then
  *   %rbx (the exit function, which must not return).
  *
@@ -79,6 +86,33 @@ uctx_resume:
 uctx_fpu_save:
 	fxsave64 (%rdi)
 	ret
+
+	.global uctx_save
+uctx_save:
+	movq %rbx, UCTX_RBX(%rdi)
+	movq %rbp, UCTX_RBP(%rdi)
+	movq %r12, UCTX_R8+32(%rdi)
+	movq %r13, UCTX_R8+40(%rdi)
+	movq %r14, UCTX_R8+48(%rdi)
+	movq %r15, UCTX_R15(%rdi)
+	leaq 8(%rsp), %rax
+	movq %rax, UCTX_RSP(%rdi)
+	movq (%rsp), %rax
+	movq %rax, UCTX_RIP(%rdi)
+	movq $1, UCTX_RAX(%rdi)
+	pushfq
+	popq %rax
+	movq %rax, UCTX_RFLAGS(%rdi)
+	fxsave64 UCTX_FPU(%rdi)
+	xorl %eax, %eax
+	ret
+
+	.global uctx_run_on
+uctx_run_on:
+	movq %rdi, %rsp
+	movq %rdx, %rdi
+	call *%rsi
+	ud2
 
 	.global uctx_start
 uctx_start:

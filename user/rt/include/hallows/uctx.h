@@ -41,6 +41,10 @@ _Static_assert(__builtin_offsetof(struct rt_upcall_page, cur) == 200, "uctx.S: u
 
 __attribute__((noreturn)) void uctx_resume(const struct uctx *c, volatile uint32_t *unmask);
 void uctx_fpu_save(void *fxsave_image);
+/* Like setjmp: 0 now, 1 when c is resumed (callee-saved registers, rsp, flags, x87/SSE kept). */
+__attribute__((returns_twice)) int uctx_save(struct uctx *c);
+/* Call fn(arg) on the stack ending at stack_top (16-byte aligned); fn must not return. */
+__attribute__((noreturn)) void uctx_run_on(void *stack_top, void (*fn)(void *), void *arg);
 void rt_upcall_entry(void); /* entry points in uctx.S, not called from C */
 void uctx_start(void);
 
