@@ -325,7 +325,7 @@ static bool upcall_enter(struct thread *t, bool was_current, uint64_t now)
 	                    : t->upcall_left_tsc;
 
 	if (left <= upcall_slack_tsc) {
-		if (!upcall_deliver(t, now - (was_current ? 0 : left)))
+		if (!upcall_deliver(t, was_current ? t->upcall_deadline_tsc : now))
 			return false;
 		left = t->upcall_q_tsc;
 	}
