@@ -22,6 +22,15 @@ from bench import qemu, results  # noqa: E402
 SLOWDOWN_TARGETS = (10, 20, 50)
 
 
+# Hallows' upcall path beside Linux's timer_create signal (tools/linux-guest/init/lg_signal.c).
+PAIRS = [
+    ("upcall.hallows.delivery_instructions", "upcall.linux.signal_delivery_instructions",
+     "upcall.hallows.delivery_vs_linux_signal_ratio"),
+    ("upcall.hallows.resume_instructions", "upcall.linux.sigreturn_instructions",
+     "upcall.hallows.resume_vs_linux_sigreturn_ratio"),
+]
+
+
 def name_of(p):
     return "fcfs" if p["policy"] == "fcfs" else f"ps{p['quantum_us']}us"
 
@@ -75,6 +84,18 @@ def main():
             recs.append(results.make_result(f"tail.hallows.{k}_load_at_slowdown{target}_pct",
                                             best_load(points, k, target), "pct", cfg.mode(),
                                             dict(config, target=f"p99 slowdown <= {target}")))
+    known = {}
+    if os.path.exists(a.out):
+        for line in open(a.out):
+            r = json.loads(line)
+            known[r["name"]] = r["value"]
+    known.update({r["name"]: r["value"] for r in recs})
+    for h, l, name in PAIRS:
+        if known.get(h) and known.get(l):
+            recs.append(results.make_result(name, round(known[h] / known[l], 4), "ratio",
+                                            "tcg-icount", {"hallows": h, "linux": l}))
+        else:
+            print(f"bench_tail: no {l} in {a.out}; ratio {name} skipped (make bench-linux-micro)")
     results.append_results(a.out, recs)
     print(f"{'config':>8} {'load%':>5} {'p50 us':>8} {'p99 us':>8} {'p99.9 us':>9} "
           f"{'p99 sd':>7} {'p99.9 sd':>8} {'upcalls':>8}")
