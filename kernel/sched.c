@@ -425,6 +425,24 @@ void sched_switch_to(struct thread *t)
 	run(c, t);
 }
 
+/*
+ * Hand-off (HL_LABEL_HANDOFF): cur, running on this CPU, has just made w
+ * runnable. If w belongs to this CPU, runs nowhere and has cur's priority,
+ * w runs at once and cur waits at the front of its queue, so it runs next;
+ * otherwise nothing changes and this returns. A higher w preempts cur
+ * anyway; a lower one does not jump a runnable higher thread.
+ */
+void sched_handoff(struct thread *cur, struct thread *w)
+{
+	struct cpu *c = this_cpu();
+
+	if (c->current != cur || cur->cpu != c->index || cur->state != TS_RUNNABLE ||
+	    w->cpu != c->index || w->on_cpu || w->state != TS_RUNNABLE ||
+	    w->priority != cur->priority || !w->queue)
+		return;
+	sched_switch_to(w);
+}
+
 /* Leave the kernel: run the chosen thread, or idle until one is runnable. */
 __noreturn void sched_exit_to_user(void)
 {

@@ -135,6 +135,8 @@ void sched_timer_tick(void);
 struct thread *sched_pick(void);
 __noreturn void sched_exit_to_user(void); /* run the current thread, or idle */
 void sched_switch_to(struct thread *t);   /* direct hand-off (IPC fastpath) */
+/* cur (running here) just woke w: run w now if it is this CPU's and of cur's priority; cur next. */
+void sched_handoff(struct thread *cur, struct thread *w);
 void sched_remove(struct thread *t);
 void sched_migrate(struct thread *t, uint32_t cpu);
 void sched_kick(struct thread *t);

@@ -321,12 +321,17 @@ UTEST(upcall, minimum_quantum_makes_progress)
 	spin_until(t, &s, HL_UPCALL_MIN_NS, 2000, &s.delivered, 10, &e);
 }
 
-/* Poll notification n (nothing pending) until end; the syscall instruction lies in here. */
-static __attribute__((noinline)) uint64_t poll_loop(hl_cptr_t n, uint64_t end)
+/*
+ * Poll notification n (nothing pending) until s has seen an upcall after a
+ * syscall and at least 3 in all, or until end; the syscall instruction
+ * lies in here.
+ */
+static __attribute__((noinline)) uint64_t poll_loop(hl_cptr_t n, uint64_t end,
+                                                    const volatile struct up_state *s)
 {
 	uint64_t bad = 0;
 
-	while (ut_rdtsc() < end) {
+	while (ut_rdtsc() < end && (s->delivered < 3 || !s->after_syscall)) {
 		long r;
 		hl_word_t cap = n, info = 0;
 		__asm__ volatile("syscall"
@@ -356,7 +361,7 @@ UTEST(upcall, expiry_in_a_system_call_is_delivered_as_it_returns)
 	if (s.hi < s.lo)
 		s.hi = s.lo + 4096;
 	UEXPECT_ERR(t, up_attach(&e, &s, 50000), HL_OK);
-	uint64_t bad = poll_loop(n, ut_rdtsc() + us_tsc(5000));
+	uint64_t bad = poll_loop(n, ut_rdtsc() + ut_ms_to_tsc(2000), &s);
 	up_detach();
 	UEXPECT(t, bad == 0, "%lu polls returned something else", bad);
 	UEXPECT(t, s.delivered >= 3, "only %lu upcalls", s.delivered);

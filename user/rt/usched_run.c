@@ -78,7 +78,7 @@ long usched_run(struct usched *s, hl_cptr_t tcb, hl_cptr_t frame, struct rt_upca
 	R.s = s, R.page = page, R.stack_top = (void *)((uintptr_t)stack_top & ~(uintptr_t)15);
 	R.tcb = tcb, R.idle = idle, R.arg = arg, R.upcalls = quantum_ns != 0;
 	if (uctx_save(&R.exit_ctx))
-		return 0; /* back from schedule(): idle() returned false */
+		return 0;   /* back from schedule(): idle() returned false */
 	page->a.masked = 1; /* the scheduler runs masked */
 	page->cur = NULL;
 	if (R.upcalls) {

@@ -109,6 +109,14 @@ enum hl_root_slot {
 	HL_SLOT_FIRST_FREE_FIXED = 9 /* memory capabilities follow; see struct hl_bootinfo */
 };
 
+/*
+ * Hand-off (docs/scheduling.md): HL_SYS_SEND on a notification with this
+ * label in the message info runs the thread the signal wakes at once, when
+ * it belongs to the sender's CPU and has the sender's priority; the sender
+ * runs next, before other threads of its priority.
+ */
+#define HL_LABEL_HANDOFF 0x4f4e
+
 /* Fault message sent to a thread's fault endpoint (label HL_LABEL_FAULT). */
 #define HL_LABEL_FAULT 0xfa17
 enum hl_fault_mr { HL_FAULT_VECTOR = 0, HL_FAULT_ERROR = 1, HL_FAULT_ADDR = 2, HL_FAULT_RIP = 3 };

@@ -75,7 +75,8 @@ static void ps_alone_runs_on(void)
 	CHECK_EQ(s.completions, 1);
 }
 
-/* Random operations: every task is in exactly one place (queue, cur, done), queued counts the queue. */
+/* Random operations: every task is in exactly one place (queue, cur, done), queued counts the
+ * queue. */
 static void random_operations_lose_nothing(void)
 {
 	enum { N = 64 };
@@ -181,10 +182,10 @@ static void ps_frees_short_tasks_stuck_behind_a_long_one(void)
 		fcfs_worst = fcfs[i] - arrive[i] > fcfs_worst ? fcfs[i] - arrive[i] : fcfs_worst;
 		ps_worst = ps[i] - arrive[i] > ps_worst ? ps[i] - arrive[i] : ps_worst;
 	}
-	CHECK(fcfs_worst >= 490000); /* every short one waits for the long one */
-	CHECK(ps_worst <= 11000);    /* at most about two quanta */
-	CHECK_EQ(fcfs[0], 500000);  /* FCFS: the long one first, undisturbed */
-	CHECK_EQ(ps[0], 505000);    /* PS: it ends last, when all the work is done */
+	CHECK(fcfs_worst >= 490000);   /* every short one waits for the long one */
+	CHECK(ps_worst <= 11000);      /* at most about two quanta */
+	CHECK_EQ(fcfs[0], 500000);     /* FCFS: the long one first, undisturbed */
+	CHECK_EQ(ps[0], 505000);       /* PS: it ends last, when all the work is done */
 	CHECK_EQ(fcfs[N - 1], 505000); /* the same work, reordered: both end at the same time */
 }
 

@@ -15,8 +15,8 @@
  * instructions out of the measured time (under -icount every vCPU's
  * instructions advance the one virtual clock) and does not depend on
  * QEMU's round-robin vCPU scheduling, which lets a second vCPU run only
- * every 100 ms of virtual time while the first spins without interrupts. Work is counted in instructions (a two-instruction
- * loop), which under QEMU's -icount shift=0 are nanoseconds.
+ * every 100 ms of virtual time while the first spins without interrupts. Work is counted in
+ * instructions (a two-instruction loop), which under QEMU's -icount shift=0 are nanoseconds.
  *
  * Output: "TAIL {json}" per load point, "BENCH" lines for the upcall path,
  * then BENCH-DONE (read by tools/bench_tail.py).
@@ -56,8 +56,8 @@ static hl_cptr_t ntfn_gen, ntfn_srv, ntfn_go, ntfn_done;
 static uint64_t tsc_per_us;
 
 static struct slot *slots, *free_slots;
-static uint64_t *lat_ns;   /* per request id */
-static uint32_t *work_of;  /* per request id */
+static uint64_t *lat_ns;  /* per request id */
+static uint32_t *work_of; /* per request id */
 static uint32_t admitted, completed;
 static struct rt_upcall_page *page; /* the server's upcall page */
 
@@ -264,14 +264,14 @@ static bool run_point(const char *policy, uint64_t q_ns, uint32_t load_pct)
 		if (work_of[i] == SHORT_NS)
 			sd[WARMUP + ns_++] = lat_ns[i];
 	pcts(sd, WARMUP + ns_, short_lat);
-	rt_printf("TAIL {\"policy\": \"%s\", \"quantum_us\": %lu, \"load_pct\": %u, \"requests\": %u, "
-	          "\"p50_ns\": %lu, \"p99_ns\": %lu, \"p999_ns\": %lu, \"p50_slowdown_x100\": %lu, "
-	          "\"p99_slowdown_x100\": %lu, \"p999_slowdown_x100\": %lu, \"short_p99_ns\": %lu, "
-	          "\"preemptions\": %lu, \"upcalls\": %lu, \"masked_expiries\": %lu, "
-	          "\"virtual_ns\": %lu}\n",
-	          policy, q_ns / 1000, load_pct, NREQ - WARMUP, lat[0], lat[1], lat[2], slow[0],
-	          slow[1], slow[2], short_lat[1], sched.preemptions, page->a.count, page->a.missed,
-	          wall);
+	rt_printf(
+	    "TAIL {\"policy\": \"%s\", \"quantum_us\": %lu, \"load_pct\": %u, \"requests\": %u, "
+	    "\"p50_ns\": %lu, \"p99_ns\": %lu, \"p999_ns\": %lu, \"p50_slowdown_x100\": %lu, "
+	    "\"p99_slowdown_x100\": %lu, \"p999_slowdown_x100\": %lu, \"short_p99_ns\": %lu, "
+	    "\"preemptions\": %lu, \"upcalls\": %lu, \"masked_expiries\": %lu, "
+	    "\"virtual_ns\": %lu}\n",
+	    policy, q_ns / 1000, load_pct, NREQ - WARMUP, lat[0], lat[1], lat[2], slow[0], slow[1],
+	    slow[2], short_lat[1], sched.preemptions, page->a.count, page->a.missed, wall);
 	page->a.count = page->a.missed = 0;
 	return true;
 }
@@ -360,8 +360,7 @@ int main(struct rt *rt)
 		rt_printf("BENCH-ERROR tail: needs two CPUs (the generator runs on CPU 1)\n");
 		rt_exit(1);
 	}
-	if (rt_thread_start(&gen, generator, NULL, 100) ||
-	    hl_thread_set_affinity(gen.tcb, 1)) {
+	if (rt_thread_start(&gen, generator, NULL, 100) || hl_thread_set_affinity(gen.tcb, 1)) {
 		rt_printf("BENCH-ERROR tail: cannot start the generator\n");
 		rt_exit(1);
 	}

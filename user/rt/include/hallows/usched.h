@@ -25,10 +25,10 @@ struct usched_task {
 	struct usched_task *next; /* run-queue link */
 	void (*fn)(void *arg);    /* the work; returning ends the task */
 	void *arg;
-	void *stack_top;          /* its stack (ring 3 only) */
-	bool started;             /* ctx holds a context to resume */
-	uint32_t preempted;       /* times an upcall took the CPU from it */
-	struct uctx ctx;          /* where it stopped (ring 3 only) */
+	void *stack_top;    /* its stack (ring 3 only) */
+	bool started;       /* ctx holds a context to resume */
+	uint32_t preempted; /* times an upcall took the CPU from it */
+	struct uctx ctx;    /* where it stopped (ring 3 only) */
 };
 
 struct usched {
@@ -44,7 +44,8 @@ void usched_init(struct usched *s, enum usched_policy policy);
 void usched_submit(struct usched *s, struct usched_task *t);
 /* Nothing runs: the head of the queue becomes cur (NULL if the queue is empty). */
 struct usched_task *usched_pick(struct usched *s);
-/* An upcall interrupted cur: per the policy, cur runs on or yields to the head. Returns the new cur. */
+/* An upcall interrupted cur: per the policy, cur runs on or yields to the head. Returns the new
+ * cur. */
 struct usched_task *usched_preempted(struct usched *s);
 /* cur finished: nothing runs until usched_pick. Returns the finished task. */
 struct usched_task *usched_done(struct usched *s);
