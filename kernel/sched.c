@@ -339,7 +339,7 @@ static void upcall_arm(struct runq *q, struct thread *t, uint64_t now)
 	uint64_t d = t->upcall_deadline_tsc;
 
 	if (q->upcall_deadline == d || (q->timer_deadline > now && q->timer_deadline <= d))
-		return; /* that timer's interrupt leads back here through run() */
+		return; /* that timer's interrupt leads back here through switch_in() */
 	q->upcall_deadline = d;
 	arch_timer_oneshot_ns(d > now ? tsc_to_ns(d - now) : 0);
 }
@@ -377,8 +377,12 @@ struct thread *sched_pick(void)
 	return next;
 }
 
-/* Switch this CPU to next and leave the kernel into it. */
-static __noreturn void run(struct cpu *c, struct thread *next)
+/*
+ * Make next current on this CPU (FPU, TLS, address space) and deliver its
+ * preemption upcall if one is due. False when that delivery failed: next
+ * has faulted instead and this CPU must pick again (sched_exit_to_user()).
+ */
+static bool switch_in(struct cpu *c, struct thread *next)
 {
 	struct thread *prev = c->current;
 	uint64_t now = 0;
@@ -400,14 +404,18 @@ static __noreturn void run(struct cpu *c, struct thread *next)
 		if (next->budget_ns)
 			next->run_start_tsc = rdtsc(); /* charged from now */
 	}
-	if (next->upcall_ns && !upcall_enter(next, prev == next, now))
-		sched_exit_to_user(); /* it faulted instead: pick again, as after a fault */
-	/* The timer matters only with competition for the CPU or a budget. */
+	return !next->upcall_ns || upcall_enter(next, prev == next, now);
+}
+
+/* Leave the kernel into next, current on this CPU since switch_in(). */
+static __noreturn void leave(struct cpu *c, struct thread *next)
+{
+	/* The timer matters only with competition for the CPU, a budget or an upcall. */
 	struct runq *q = &rqs[c->index];
 	if (q->count || q->throttled || next->budget_ns)
 		sched_arm_timer(c, next);
 	if (next->upcall_ns)
-		upcall_arm(q, next, now);
+		upcall_arm(q, next, rdtsc());
 	bkl_unlock();
 	arch_return_to_user(next);
 }
@@ -422,7 +430,9 @@ void sched_switch_to(struct thread *t)
 	if (t->queue)
 		rq_remove(&rqs[t->cpu], t);
 	c->need_resched = false;
-	run(c, t);
+	if (switch_in(c, t))
+		leave(c, t);
+	sched_exit_to_user(); /* t faulted delivering its upcall: pick again */
 }
 
 /*
@@ -450,8 +460,10 @@ __noreturn void sched_exit_to_user(void)
 
 	for (;;) {
 		struct thread *next = sched_pick();
+		if (next && switch_in(c, next))
+			leave(c, next);
 		if (next)
-			run(c, next);
+			continue; /* it faulted delivering its upcall: pick again */
 		struct thread *prev = c->current;
 		if (prev && prev->magic == THREAD_MAGIC && prev->upcall_ns)
 			upcall_leave(prev, rdtsc());
@@ -485,7 +497,7 @@ static void timer_irq(struct trap_frame *tf)
 		uint64_t now = rdtsc();
 		q->upcall_deadline = 0;
 		if (!q->timer_deadline)
-			return; /* run() delivers the upcall */
+			return; /* switch_in() delivers the upcall */
 		if (now + upcall_slack_tsc < q->timer_deadline) {
 			arch_timer_oneshot_ns(tsc_to_ns(q->timer_deadline - now));
 			return;

@@ -7,7 +7,7 @@
  *
  * The quantum counts the thread's time on a CPU (kernel/sched.c keeps
  * what is left when it leaves one); it is checked on every return to ring
- * 3 through the scheduler's run(), so an expiry in the kernel (during a
+ * 3 through the scheduler's switch_in(), so an expiry in the kernel (during a
  * system call) is delivered as the call returns, with its results in the
  * saved registers. Everything here runs under the big kernel lock.
  */

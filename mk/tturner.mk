@@ -30,6 +30,7 @@ $(INITRD_TAIL): $(B)/user/tailbench
 	cp $< $(B)/initrd-tail-root/init
 	cd $(B)/initrd-tail-root && find * | LC_ALL=C sort | cpio -o -H newc --quiet > ../initrd-tail.cpio
 BENCH_STEPS += tail
+ALL_TARGETS += $(B)/user/tailbench
 .PHONY: bench-tail
 bench-tail: $(KERNEL) $(INITRD_TAIL)
 	python3 tools/bench_tail.py --kernel $(KERNEL) --initrd $(INITRD_TAIL) --out $(BENCH_OUT) \

@@ -73,7 +73,7 @@ static __always_inline bool rq_none_above(const struct runq *q, uint8_t p)
 /*
  * Leave the kernel from the running thread from (a live thread, blocked or
  * queued) into to (runnable, unqueued, on no CPU, without a budget) on
- * this CPU (c, its run queue q): the scheduler's run() without the cases
+ * this CPU (c, its run queue q): the scheduler's switch_in() and leave() without the cases
  * that cannot arise. rival: a thread of to's priority is known to be
  * queued here (false: look).
  */

@@ -87,8 +87,10 @@ static double ln(double x)
 	while (x < 0.5)
 		x *= 2, e--;
 	double y = (x - 1) / (x + 1), y2 = y * y, term = y, sum = 0;
-	for (int k = 1; k < 40; k += 2, term *= y2)
+	for (int k = 1; k < 40; k += 2) {
 		sum += term / k;
+		term *= y2;
+	}
 	return 2 * sum + e * 0.69314718055994530942;
 }
 
