@@ -97,6 +97,10 @@ int decode_thread_configure(struct invocation *inv)
 		return err;
 	if (ipc && (ipc->cap.size_bits != 12 || (ipc_va & (PAGE_SIZE - 1)) || ipc_va >= USER_TOP))
 		return HL_ERR_INVALID_ARG;
+	/* The kernel writes the buffer through its map of RAM: device memory is not in it (a device
+	 * frame here was a kernel page fault). */
+	if (ipc && (ipc->cap.flags & CAP_F_DEVICE))
+		return HL_ERR_INVALID_ARG;
 	if (t == inv->caller)
 		return HL_ERR_ILLEGAL_OP; /* a running thread keeps its spaces */
 	hold_copy(&t->cspace_slot, cs);

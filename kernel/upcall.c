@@ -87,7 +87,9 @@ int decode_thread_set_upcall(struct invocation *inv)
 	int err = inv_cap(inv, 0, HL_OBJ_FRAME, HL_R_READ | HL_R_WRITE, &frame);
 	if (err)
 		return err;
-	if (frame->cap.size_bits != 12 || (va & (PAGE_SIZE - 1)))
+	/* Written through the kernel's map of RAM: no device memory (not in that map). */
+	if (frame->cap.size_bits != 12 || (va & (PAGE_SIZE - 1)) ||
+	    (frame->cap.flags & CAP_F_DEVICE))
 		return HL_ERR_INVALID_ARG;
 	err = check_user_page(t, va, PTE_P | PTE_U | PTE_W, false, &pa);
 	if (!err && (pa & ~(PAGE_SIZE - 1)) != frame->cap.obj)
