@@ -32,8 +32,7 @@ static __always_inline struct endpoint *ep_of(struct thread *t, hl_cptr_t cptr, 
 
 static __always_inline bool simple_message(const struct thread *t)
 {
-	return HL_MSG_LEN(t->regs.rsi) <= 4 && HL_MSG_CAPS(t->regs.rsi) == 0 && !t->budget_ns &&
-	       !t->upcall_ns;
+	return HL_MSG_LEN(t->regs.rsi) <= 4 && HL_MSG_CAPS(t->regs.rsi) == 0 && !t->no_fastpath;
 }
 
 static __always_inline void copy_message(const struct thread *src, struct thread *dst,
@@ -59,7 +58,7 @@ static __always_inline void fastpath_call(struct thread *t)
 	struct thread *r = ep->head;
 	/* A thread blocked in IPC runs on no CPU: its CPU let go of it in the kernel entry in which
 	 * it blocked. */
-	if (r->cpu != t->cpu || r->priority < t->priority || r->budget_ns || r->upcall_ns)
+	if (r->cpu != t->cpu || r->priority < t->priority || r->no_fastpath)
 		return;
 	/* Committed: the same effect as ipc_send(call) + deliver + switch. */
 	ep->head = r->qnext;
@@ -90,7 +89,7 @@ static __always_inline void fastpath_reply_recv(struct thread *t)
 	/* c below t's priority: a queued thread between them must run first (the general path
 	 * picks). */
 	if (c->state != TS_BLOCKED_REPLY || c->replier != t || c->cpu != t->cpu ||
-	    c->priority < t->priority || c->budget_ns || c->upcall_ns || c->in_fault)
+	    c->priority < t->priority || c->no_fastpath || c->in_fault)
 		return;
 	if (t->ntfn_slot.cap.type == HL_OBJ_NOTIFICATION &&
 	    ((struct notification *)t->ntfn_slot.cap.obj)->word)
@@ -125,8 +124,8 @@ static __always_inline void fastpath_yield(struct thread *t)
 	struct runq *q = &rqs[c->index];
 	struct thread *next = q->head[t->priority];
 
-	if (!next || t->budget_ns || next->budget_ns || t->upcall_ns || next->upcall_ns ||
-	    c->need_resched || !rq_none_above(q, t->priority))
+	if (!next || t->no_fastpath || next->no_fastpath || c->need_resched ||
+	    !rq_none_above(q, t->priority))
 		return;
 	t->regs.rax = HL_OK;
 	/* next leaves the head of the queue, t joins its tail: the count and the bitmap stay. */

@@ -38,6 +38,7 @@ void upcall_clear(struct thread *t)
 	t->upcall_ns = t->upcall_q_tsc = 0;
 	t->upcall_left_tsc = t->upcall_deadline_tsc = 0;
 	t->upcall_va = t->upcall_handler = 0;
+	thread_update_fastpath(t);
 }
 
 /*
@@ -110,6 +111,7 @@ int decode_thread_set_upcall(struct invocation *inv)
 	    MAX(q / 1000 * (tsc_hz / 1000000) + q % 1000 * (tsc_hz / 1000000) / 1000, 1ull);
 	t->upcall_left_tsc = t->upcall_q_tsc;
 	t->upcall_deadline_tsc = rdtsc() + t->upcall_q_tsc;
+	thread_update_fastpath(t);
 	sched_kick(t); /* a CPU running t picks again, and arms its timer for the quantum */
 	return HL_OK;
 }

@@ -81,6 +81,7 @@ struct thread {
 	                      stay */
 	uint8_t
 	    throttled; /* [BKL] out of budget: on the throttled list of a CPU until replenished */
+	uint8_t no_fastpath; /* [BKL] has a budget or upcalls: switches take the general path */
 	/* Preemption upcalls (kernel/upcall.c); upcall_ns 0 = none. */
 	struct slot upcall_slot;            /* [BKL] copy of the area's frame capability */
 	struct hl_upcall_area *upcall_area; /* [BKL] kernel view of the area */
@@ -107,6 +108,12 @@ static inline struct cspace *thread_cspace(struct thread *t)
 static inline struct hl_ipc_buffer *thread_ipcbuf(const struct thread *t)
 {
 	return t->ipc_slot.cap.type == HL_OBJ_FRAME ? t->ipcbuf : NULL;
+}
+
+/* Keep no_fastpath (one test on the fastpaths) in step with the budget and the upcalls. */
+static inline void thread_update_fastpath(struct thread *t)
+{
+	t->no_fastpath = t->budget_ns || t->upcall_ns;
 }
 
 /* The upcall area, or NULL when none is set or its frame capability is gone. */
