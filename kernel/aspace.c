@@ -96,6 +96,13 @@ static struct pt_env uenv(struct aspace *as)
 	return (struct pt_env){hhdm, no_alloc, NULL, as, table_ok};
 }
 
+bool aspace_lookup(struct aspace *as, vaddr_t va, paddr_t *pa, uint64_t *flags)
+{
+	struct pt_env env = uenv(as);
+
+	return pt_lookup(&env, as->root, va, pa, flags, NULL);
+}
+
 void aspace_init(struct aspace *as)
 {
 	memcpy(&as->pml4[256], (uint64_t *)phys_to_virt(kernel_pml4) + 256, 256 * sizeof(uint64_t));

@@ -2,7 +2,7 @@
  * System-call entry from ring 3 (syscall_dispatch) and its fastpaths:
  *  - call and reply-and-receive when the partner already waits on this
  *    CPU, the message fits in registers, no capability moves and no budget
- *    is involved;
+ *    or preemption upcall (kernel/upcall.c) is involved;
  *  - yield to the next thread of the same priority on this CPU.
  * They do the same work as the general paths (kernel/ipc.c, kernel/sched.c)
  * and must stay equivalent to them, in a straight line: match, copy four
@@ -32,7 +32,7 @@ static __always_inline struct endpoint *ep_of(struct thread *t, hl_cptr_t cptr, 
 
 static __always_inline bool simple_message(const struct thread *t)
 {
-	return HL_MSG_LEN(t->regs.rsi) <= 4 && HL_MSG_CAPS(t->regs.rsi) == 0 && !t->budget_ns;
+	return HL_MSG_LEN(t->regs.rsi) <= 4 && HL_MSG_CAPS(t->regs.rsi) == 0 && !t->no_fastpath;
 }
 
 static __always_inline void copy_message(const struct thread *src, struct thread *dst,
@@ -58,7 +58,7 @@ static __always_inline void fastpath_call(struct thread *t)
 	struct thread *r = ep->head;
 	/* A thread blocked in IPC runs on no CPU: its CPU let go of it in the kernel entry in which
 	 * it blocked. */
-	if (r->cpu != t->cpu || r->priority < t->priority || r->budget_ns)
+	if (r->cpu != t->cpu || r->priority < t->priority || r->no_fastpath)
 		return;
 	/* Committed: the same effect as ipc_send(call) + deliver + switch. */
 	ep->head = r->qnext;
@@ -89,7 +89,7 @@ static __always_inline void fastpath_reply_recv(struct thread *t)
 	/* c below t's priority: a queued thread between them must run first (the general path
 	 * picks). */
 	if (c->state != TS_BLOCKED_REPLY || c->replier != t || c->cpu != t->cpu ||
-	    c->priority < t->priority || c->budget_ns || c->in_fault)
+	    c->priority < t->priority || c->no_fastpath || c->in_fault)
 		return;
 	if (t->ntfn_slot.cap.type == HL_OBJ_NOTIFICATION &&
 	    ((struct notification *)t->ntfn_slot.cap.obj)->word)
@@ -124,7 +124,7 @@ static __always_inline void fastpath_yield(struct thread *t)
 	struct runq *q = &rqs[c->index];
 	struct thread *next = q->head[t->priority];
 
-	if (!next || t->budget_ns || next->budget_ns || c->need_resched ||
+	if (!next || t->no_fastpath || next->no_fastpath || c->need_resched ||
 	    !rq_none_above(q, t->priority))
 		return;
 	t->regs.rax = HL_OK;

@@ -258,8 +258,9 @@ static void ntfn_deliver(struct thread *t, uint64_t word)
 	t->regs.rsi = HL_MSGINFO(0, 0, 0);
 }
 
-/* Signal n with the capability's badge (an unbadged capability signals bit 0). */
-void ntfn_signal(struct notification *n, uint64_t badge)
+/* Signal n with the capability's badge (an unbadged capability signals bit 0); returns the thread
+ * woken, if any. */
+struct thread *ntfn_signal(struct notification *n, uint64_t badge)
 {
 	uint64_t bits = badge ? badge : 1;
 
@@ -269,7 +270,7 @@ void ntfn_signal(struct notification *n, uint64_t badge)
 		ntfn_deliver(t, n->word | bits);
 		n->word = 0;
 		sched_make_runnable(t);
-		return;
+		return t;
 	}
 	n->word |= bits;
 	struct thread *b = n->bound;
@@ -279,7 +280,9 @@ void ntfn_signal(struct notification *n, uint64_t badge)
 		ntfn_deliver(b, n->word);
 		n->word = 0;
 		sched_make_runnable(b);
+		return b;
 	}
+	return NULL;
 }
 
 int ntfn_wait(struct thread *t, struct slot *s, bool block)

@@ -107,9 +107,12 @@ __noreturn void syscall_slow(struct thread *t)
 	case HL_SYS_NBSEND:
 		if (s->cap.type == HL_OBJ_ENDPOINT)
 			set_err(t, ipc_send(t, s, false, nr == HL_SYS_SEND));
-		else if (s->cap.type == HL_OBJ_NOTIFICATION && (s->cap.rights & HL_R_WRITE))
-			ntfn_signal((void *)s->cap.obj, s->cap.badge), t->regs.rax = HL_OK;
-		else
+		else if (s->cap.type == HL_OBJ_NOTIFICATION && (s->cap.rights & HL_R_WRITE)) {
+			struct thread *w = ntfn_signal((void *)s->cap.obj, s->cap.badge);
+			t->regs.rax = HL_OK;
+			if (w && HL_MSG_LABEL(t->regs.rsi) == HL_LABEL_HANDOFF)
+				sched_handoff(t, w); /* returns only if it does not apply */
+		} else
 			t->regs.rax = s->cap.type == HL_OBJ_NOTIFICATION ? HL_ERR_NO_RIGHTS
 			                                                 : HL_ERR_WRONG_TYPE;
 		break;

@@ -69,6 +69,7 @@ void thread_destroy(struct thread *t)
 	cap_delete(&t->ipc_slot);
 	cap_delete(&t->fault_slot);
 	cap_delete(&t->ntfn_slot);
+	upcall_clear(t);
 	t->ipcbuf = NULL;
 	t->magic = 0;
 	/*
@@ -115,6 +116,10 @@ int decode_thread_configure(struct invocation *inv)
 	if (err)
 		return err;
 	if (ipc && (ipc->cap.size_bits != 12 || (ipc_va & (PAGE_SIZE - 1)) || ipc_va >= USER_TOP))
+		return HL_ERR_INVALID_ARG;
+	/* The kernel writes the buffer through its map of RAM: device memory is not in it (a device
+	 * frame here was a kernel page fault). */
+	if (ipc && (ipc->cap.flags & CAP_F_DEVICE))
 		return HL_ERR_INVALID_ARG;
 	if (t == inv->caller)
 		return HL_ERR_ILLEGAL_OP; /* a running thread keeps its spaces */

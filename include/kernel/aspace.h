@@ -11,6 +11,9 @@
  * page). */
 void aspace_hooks_init(void);
 void aspace_init(struct aspace *as);
+/* Translate a user address of as through the tables it owns: false when unmapped (flags: the
+ * PTE's). */
+bool aspace_lookup(struct aspace *as, vaddr_t va, paddr_t *pa, uint64_t *flags);
 /*
  * pa is a page table that as has hooked in at level (3 = PDPT, 2 = PD,
  * 1 = PT), through aspace.map_table or the root task's boot mappings.

@@ -31,7 +31,8 @@ void ipc_cancel(struct thread *t);
 void ipc_endpoint_destroy(struct endpoint *ep);
 
 /* Signal n with the capability's badge (an unbadged capability signals bit 0). */
-void ntfn_signal(struct notification *n, uint64_t badge);
+struct thread *ntfn_signal(struct notification *n,
+                           uint64_t badge); /* the thread it woke, or NULL */
 /* Wait on (block) or poll the notification capability s by t; returns an hl_err. */
 int ntfn_wait(struct thread *t, struct slot *s, bool block) __must_check;
 /* Unbind the notification bound to t, if any (t is being destroyed). */

@@ -33,6 +33,12 @@ struct runq {
 	bool slice_armed;
 	uint64_t timer_deadline;  /* TSC the one-shot timer is armed for, 0 = none */
 	struct thread *throttled; /* out of budget, waiting for replenishment (qnext list) */
+	/*
+	 * TSC of an upcall expiry the one-shot timer is armed for, when that is
+	 * before timer_deadline (0 = none). Cleared whenever the timer fires
+	 * or is re-armed for timer_deadline.
+	 */
+	uint64_t upcall_deadline;
 };
 
 extern struct runq rqs[MAX_CPUS]; /* indexed by CPU */
@@ -69,7 +75,7 @@ static __always_inline bool rq_none_above(const struct runq *q, uint8_t p)
 /*
  * Leave the kernel from the running thread from (a live thread, blocked or
  * queued) into to (runnable, unqueued, on no CPU, without a budget) on
- * this CPU (c, its run queue q): the scheduler's run() without the cases
+ * this CPU (c, its run queue q): the scheduler's switch_in() and leave() without the cases
  * that cannot arise. rival: a thread of to's priority is known to be
  * queued here (false: look).
  */

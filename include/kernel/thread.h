@@ -81,6 +81,14 @@ struct thread {
 	                      stay */
 	uint8_t
 	    throttled; /* [BKL] out of budget: on the throttled list of a CPU until replenished */
+	uint8_t no_fastpath; /* [BKL] has a budget or upcalls: switches take the general path */
+	/* Preemption upcalls (kernel/upcall.c); upcall_ns 0 = none. */
+	struct slot upcall_slot;            /* [BKL] copy of the area's frame capability */
+	struct hl_upcall_area *upcall_area; /* [BKL] kernel view of the area */
+	uint64_t upcall_va, upcall_handler; /* [BKL] user addresses of the area and the handler */
+	uint64_t upcall_ns, upcall_q_tsc;   /* [BKL] the quantum */
+	uint64_t upcall_left_tsc;      /* [BKL] quantum left while off a CPU (0: due at once) */
+	uint64_t upcall_deadline_tsc;  /* [BKL] expiry while on a CPU */
 	uint8_t xsave[] __aligned(64); /* FPU/SSE/AVX state (XSAVE area) */
 };
 _Static_assert(offsetof(struct thread, regs) == 0, "syscall.S: the registers open struct thread");
@@ -102,6 +110,22 @@ static inline struct hl_ipc_buffer *thread_ipcbuf(const struct thread *t)
 	return t->ipc_slot.cap.type == HL_OBJ_FRAME ? t->ipcbuf : NULL;
 }
 
+/* Keep no_fastpath (one test on the fastpaths) in step with the budget and the upcalls. */
+static inline void thread_update_fastpath(struct thread *t)
+{
+	t->no_fastpath = t->budget_ns || t->upcall_ns;
+}
+
+/* The upcall area, or NULL when none is set or its frame capability is gone. */
+static inline struct hl_upcall_area *thread_upcall_area(const struct thread *t)
+{
+	return t->upcall_ns && t->upcall_slot.cap.type == HL_OBJ_FRAME ? t->upcall_area : NULL;
+}
+
+/* kernel/upcall.c: deliver t's upcall as it returns to ring 3 (false: t faulted instead). */
+bool upcall_deliver(struct thread *t, uint64_t expiry);
+void upcall_clear(struct thread *t); /* upcalls off, the area's frame let go */
+
 /* kernel/thread.c */
 void thread_init_object(struct thread *t);
 void thread_destroy(struct thread *t);
@@ -118,6 +142,8 @@ void sched_timer_tick(void);
 struct thread *sched_pick(void);
 __noreturn void sched_exit_to_user(void); /* run the current thread, or idle */
 void sched_switch_to(struct thread *t);   /* direct hand-off (IPC fastpath) */
+/* cur (running here) just woke w: run w now if it is this CPU's and of cur's priority; cur next. */
+void sched_handoff(struct thread *cur, struct thread *w);
 void sched_remove(struct thread *t);
 void sched_migrate(struct thread *t, uint32_t cpu);
 void sched_kick(struct thread *t);

@@ -9,6 +9,7 @@
  * table that must never become a frame.
  */
 #include "utest.h"
+#include <hallows/uctx.h>
 
 #define EDU_VENDOR    0x1234
 #define EDU_DEVICE    0x11e8
@@ -189,6 +190,36 @@ static bool edu_open(struct utest_ctx *t, struct edu *e)
 		return false;
 	e->regs = (volatile uint32_t *)va;
 	return true;
+}
+
+/*
+ * A frame of device memory (here the edu device's BAR 0) is no IPC buffer
+ * and no upcall area: the kernel writes both through its map of RAM.
+ * Bug fixed: thread.configure accepted it and wrote the buffer's tls word
+ * through that map.
+ */
+UTEST(pci, device_frame_is_no_ipc_buffer_or_upcall_area)
+{
+	hl_cptr_t mem = ut_slot(), frame = ut_slot();
+	hl_cptr_t dev = issue(find_pci(EDU_VENDOR, EDU_DEVICE));
+	uint64_t va = EDU_VA + 0x100000;
+
+	if (!dev) {
+		rt_printf("        # no edu device (-device edu): skipped\n");
+		return;
+	}
+	if (!UCHECK(t, hl_pci_device_map_bar(dev, 0, mem) == HL_OK) ||
+	    !UCHECK(t, hl_memory_retype(mem, HL_OBJ_FRAME, 12, 1, frame) == HL_OK) ||
+	    !UCHECK(t, rt_ensure_tables(HL_SLOT_ASPACE, va) == HL_OK) ||
+	    !UCHECK(t, hl_aspace_map(HL_SLOT_ASPACE, frame, va, HL_R_READ | HL_R_WRITE) == HL_OK))
+		return;
+	hl_cptr_t tcb = ut_alloc(t, HL_OBJ_THREAD, 0);
+	UEXPECT_ERR(t, hl_thread_configure(tcb, HL_SLOT_CSPACE, HL_SLOT_ASPACE, frame, va),
+	            HL_ERR_INVALID_ARG);
+	UEXPECT_ERR(
+	    t, hl_thread_set_upcall(HL_SLOT_THREAD, frame, va, (hl_word_t)rt_upcall_entry, 100000),
+	    HL_ERR_INVALID_ARG);
+	hl_aspace_unmap(HL_SLOT_ASPACE, frame);
 }
 
 UTEST(pci, edu_registers_through_a_mapped_bar)

@@ -115,11 +115,11 @@ def bench_micro(out):
     """Micro-benchmarks; returns the records written."""
     recs = []
     g = linux_ready(lg.guest_config(
-        init_args=["loop", "getpid", "futex", "yield", "yield_alone", "pipe"],
+        init_args=["loop", "getpid", "futex", "yield", "yield_alone", "pipe", "signal"],
         icount=True))
     recs += g.records({"kernel_release": kernel_release()})
-    if len(recs) != 5:
-        raise BenchError(f"expected 5 icount figures, got {len(recs)}")
+    if len(recs) != 7:
+        raise BenchError(f"expected 7 icount figures, got {len(recs)}")
     g = linux_ready(lg.guest_config(init_args=["pipe_xcpu_ns"], icount=False, smp=2))
     recs += g.records({"kernel_release": kernel_release(),
                        "note": "wall clock: QEMU 7.2 TCG cannot boot -smp 2 "

@@ -165,6 +165,15 @@ static void ring_signal(void *peer)
 	hl_syscall(HL_SYS_SEND, (hl_cptr_t)(uintptr_t)peer, &info, &m, NULL);
 }
 
+/* Signal with hand-off: a peer of this CPU and priority that sleeps on the ring runs at once. */
+static void ring_signal_handoff(void *peer)
+{
+	hl_word_t info = HL_MSGINFO(HL_LABEL_HANDOFF, 0, 0);
+	struct hl_msg m = {{0}};
+
+	hl_syscall(HL_SYS_SEND, (hl_cptr_t)(uintptr_t)peer, &info, &m, NULL);
+}
+
 static void ring_wait(void *own)
 {
 	hl_word_t info = 0, bits;
@@ -176,6 +185,12 @@ static void ring_wait(void *own)
 struct hl_ring_ops rt_ring_ops(hl_cptr_t own, hl_cptr_t peer)
 {
 	return (struct hl_ring_ops){ring_signal, ring_wait, (void *)(uintptr_t)peer,
+	                            (void *)(uintptr_t)own};
+}
+
+struct hl_ring_ops rt_ring_ops_handoff(hl_cptr_t own, hl_cptr_t peer)
+{
+	return (struct hl_ring_ops){ring_signal_handoff, ring_wait, (void *)(uintptr_t)peer,
 	                            (void *)(uintptr_t)own};
 }
 

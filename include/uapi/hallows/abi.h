@@ -109,6 +109,14 @@ enum hl_root_slot {
 	HL_SLOT_FIRST_FREE_FIXED = 9 /* memory capabilities follow; see struct hl_bootinfo */
 };
 
+/*
+ * Hand-off (docs/scheduling.md): HL_SYS_SEND on a notification with this
+ * label in the message info runs the thread the signal wakes at once, when
+ * it belongs to the sender's CPU and has the sender's priority; the sender
+ * runs next, before other threads of its priority.
+ */
+#define HL_LABEL_HANDOFF 0x4f4e
+
 /* Fault message sent to a thread's fault endpoint (label HL_LABEL_FAULT). */
 #define HL_LABEL_FAULT 0xfa17
 enum hl_fault_mr { HL_FAULT_VECTOR = 0, HL_FAULT_ERROR = 1, HL_FAULT_ADDR = 2, HL_FAULT_RIP = 3 };
@@ -131,6 +139,39 @@ _Static_assert(__builtin_offsetof(struct hl_ipc_buffer, recv_badge) == 8 * HL_MS
 _Static_assert(__builtin_offsetof(struct hl_ipc_buffer, tls) == 8 * HL_MSG_MAX + 24,
                "hl_ipc_buffer layout");
 _Static_assert(sizeof(struct hl_ipc_buffer) <= 4096, "the IPC buffer is one page");
+
+/*
+ * Preemption upcalls (thread.set_upcall, docs/scheduling.md): one page the
+ * thread maps read-write and names with its frame capability. When the
+ * thread has run for its quantum, the kernel writes the interrupted user
+ * registers here (in struct hl_upcall_area's order), sets `masked`, and
+ * resumes the thread at its handler with rsp = handler_sp and rdi = the
+ * area's address. FPU/SSE/AVX state is not saved: the handler receives it
+ * live in the registers and saves what it will touch. While `masked` is
+ * nonzero an expiry is not delivered: the kernel counts it in `missed`,
+ * sets `pending` and tries again one quantum later.
+ */
+struct hl_upcall_area {
+	hl_word_t rax, rbx, rcx, rdx, rsi, rdi, rbp;    /* 0 .. 48   [K] interrupted context */
+	hl_word_t r8, r9, r10, r11, r12, r13, r14, r15; /* 56 .. 112 [K] */
+	hl_word_t rip, rsp, rflags;                     /* 120 .. 136 [K] */
+	hl_word_t handler_sp;                           /* 144 [U] stack the handler starts on */
+	hl_word_t count;                                /* 152 [K] upcalls delivered */
+	hl_word_t missed;                               /* 160 [K] expiries found masked */
+	hl_word_t expiry_tsc; /* 168 [K] TSC at which the delivered quantum ran out */
+	uint32_t masked;      /* 176 [K sets, U clears] no delivery while nonzero */
+	uint32_t pending;     /* 180 [K sets, U clears] an expiry came while masked */
+};
+#define HL_UPCALL_MIN_NS 5000ull       /* shortest quantum */
+#define HL_UPCALL_MAX_NS 1000000000ull /* longest quantum (1 s) */
+/* Fault vector reported when an upcall cannot be delivered (its area's frame capability is gone,
+ * or handler_sp is not a user address). */
+#define HL_FAULT_UPCALL 0x100
+_Static_assert(__builtin_offsetof(struct hl_upcall_area, rip) == 120, "hl_upcall_area layout");
+_Static_assert(__builtin_offsetof(struct hl_upcall_area, handler_sp) == 144,
+               "hl_upcall_area layout");
+_Static_assert(__builtin_offsetof(struct hl_upcall_area, masked) == 176, "hl_upcall_area layout");
+_Static_assert(sizeof(struct hl_upcall_area) == 184, "hl_upcall_area layout");
 
 /* A memory capability described in the boot info. */
 struct hl_bootinfo_mem {

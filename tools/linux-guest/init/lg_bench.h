@@ -45,5 +45,6 @@ int lg_bench_yield_alone(long iters);
 int lg_bench_pipe(long iters);
 int lg_bench_pipe_xcpu(long iters);
 int lg_bench_pipe_xcpu_ns(long iters);
+int lg_bench_signal(long iters); /* lg_signal.c */
 
 #endif

@@ -29,6 +29,7 @@ static const struct lg_bench lg_benches[] = {
     {"pipe", 20000, lg_bench_pipe},
     {"pipe_xcpu", 10000, lg_bench_pipe_xcpu},
     {"pipe_xcpu_ns", 2000, lg_bench_pipe_xcpu_ns},
+    {"signal", 200, lg_bench_signal},
 };
 
 void lg_report(const char *name, double value, long iters, const char *extra)

@@ -76,5 +76,8 @@ hl_cptr_t rt_pci_open(uint32_t i);
 /* Ring ops that wait on notification `own` and signal notification `peer` (slots of the own
  * cspace). */
 struct hl_ring_ops rt_ring_ops(hl_cptr_t own, hl_cptr_t peer);
+/* The same, signalling with hand-off (HL_LABEL_HANDOFF, docs/scheduling.md): a woken peer of this
+ * CPU and priority runs at once, this end right after it. */
+struct hl_ring_ops rt_ring_ops_handoff(hl_cptr_t own, hl_cptr_t peer);
 
 #endif
