@@ -53,3 +53,12 @@ test-linux: $(KERNEL) $(LX_INITRD)
 		--reject 'W thread' --reject 'SECRET-THROUGH-HALLOWS' --reject 'SIGSEGV'
 	-python3 tools/linux_diff.py --log $(RESULTS)/logs/linux-personality.log \
 		--root $(LX_ROOT) --run $(LX_RUN) --tap $(RESULTS)/linux.tap
+
+# One Linux system call (getpid), in instructions under -icount shift=0: the
+# personality on Hallows beside the Linux guest (tools/bench_linux_personality.py).
+BENCH_STEPS += linux-personality
+.PHONY: bench-linux-personality
+bench-linux-personality: $(KERNEL) $(LINUX_VMLINUX) $(LX_DIR)/bin/bench_getpid
+	$(MAKE) --no-print-directory LX_RUN=tests/linux/run-bench $(LX_DIR)/initrd-run-bench.cpio
+	python3 tools/bench_linux_personality.py --kernel $(KERNEL) --initrd $(LX_DIR)/initrd-run-bench.cpio \
+		--binary $(LX_DIR)/bin/bench_getpid --out $(BENCH_OUT)
