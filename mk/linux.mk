@@ -62,3 +62,40 @@ bench-linux-personality: $(KERNEL) $(LINUX_VMLINUX) $(LX_DIR)/bin/bench_getpid
 	$(MAKE) --no-print-directory LX_RUN=tests/linux/run-bench $(LX_DIR)/initrd-run-bench.cpio
 	python3 tools/bench_linux_personality.py --kernel $(KERNEL) --initrd $(LX_DIR)/initrd-run-bench.cpio \
 		--binary $(LX_DIR)/bin/bench_getpid --out $(BENCH_OUT)
+
+# ---- host tests (ASan + UBSan) and the fuzzer of the server's parsers ----
+#   make test-linux-host    tests/host/linux        -> $(RESULTS)/linux-host.tap
+#   make test-linux-fuzz    the fuzzer for 5 s      -> $(RESULTS)/linux-fuzz.tap
+#   make fuzz-linux         the fuzzer for FUZZ_SECONDS
+LX_HOST_SRCS := user/linux/exec.c user/linux/mm.c user/linux/fs.c lib/cpio.c tests/host/linux/lx_host.c
+LX_HOST_HDRS := user/linux/lx.h tests/host/linux/lx_host.h include/lib/cpio.h
+TEST_GROUPS += linux-host linux-fuzz
+FUZZ_STEPS += linux
+.PHONY: test-linux-host test-linux-fuzz fuzz-linux
+
+$(LX_DIR)/host/lx_test: tests/host/linux/lx_test.c tests/host/kernel/ktharness.c $(LX_HOST_SRCS) \
+		$(LX_HOST_HDRS) tests/host/kernel/ktharness.h
+	@mkdir -p $(@D)
+	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) -Itests/host/kernel -o $@ $(filter %.c,$^)
+
+$(LX_DIR)/host/lx_fuzz: tests/fuzz/linux/lx_fuzz.c $(LX_HOST_SRCS) $(LX_HOST_HDRS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Wall -Wextra -Werror -o $@ $(filter %.c,$^)
+
+test-linux-host: $(LX_DIR)/host/lx_test
+	@mkdir -p $(RESULTS)
+	@bash tests/host/kernel/run.sh $(RESULTS)/linux-host.tap $(LX_DIR)/host/logs $<
+
+# Seeds: the musl test programs and the test boot module (built, not committed).
+fuzz-linux: $(LX_DIR)/host/lx_fuzz $(LX_TESTS) $(LX_INITRD)
+	@mkdir -p $(LX_DIR)/fuzz-corpus $(LX_DIR)/fuzz-artifacts
+	@cp $(LX_TESTS) $(LX_INITRD) $(LX_DIR)/fuzz-corpus/
+	./$(LX_DIR)/host/lx_fuzz -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+		-max_len=65536 -artifact_prefix=$(LX_DIR)/fuzz-artifacts/ $(LX_DIR)/fuzz-corpus \
+		> $(LX_DIR)/fuzz.log 2>&1; rc=$$?; \
+	grep -E '^#[0-9]+[[:space:]]+DONE|ERROR|SUMMARY' $(LX_DIR)/fuzz.log | tail -n 3; exit $$rc
+
+test-linux-fuzz:
+	@mkdir -p $(RESULTS)
+	@if $(MAKE) --no-print-directory fuzz-linux FUZZ_SECONDS=5; then echo "ok - linux_fuzz_5s"; \
+	else echo "not ok - linux_fuzz_5s (see $(LX_DIR)/fuzz.log)"; fi > $(RESULTS)/linux-fuzz.tap

@@ -9,26 +9,24 @@ which goes to --out as JSON lines (tools/bench/results.py).
 """
 import argparse
 import os
-import re
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "linux-guest"))
 sys.path.insert(0, os.path.dirname(__file__))
 import run as lg  # noqa: E402
-from bench import results  # noqa: E402
+from bench import qemu, results  # noqa: E402
 
 
-def hallows(kernel, initrd, log):
-    subprocess.run([sys.executable, "tools/qemu_run.py", "--name", "linux-personality-bench",
-                    "--kernel", kernel, "--initrd", initrd, "--smp", "1", "--icount",
-                    "--append", "test-exit", "--timeout", "180", "--log", log], check=False)
-    text = open(log, errors="replace").read() if os.path.exists(log) else ""
-    recs = []
-    for m in re.finditer(r"BENCH (lxabi\.hallows\.\S+) (\d+) (\S+)", text):
-        recs.append(results.make_result(m.group(1), int(m.group(2)), m.group(3), "tcg-icount",
-                                        {"smp": 1, "server": "root task, same CPU"}))
-    return recs
+def hallows(kernel, initrd):
+    """The personality's figure, in the kernel benchmarks' QEMU configuration (machine pc)."""
+    cfg = qemu.QemuConfig(kernel=kernel, initrd=initrd, append="test-exit", icount=True, smp=1,
+                          cpu="max")
+    run = qemu.run_qemu(cfg, timeout=300, stop_re=r"^linux: all [0-9]+ commands done")
+    config = dict(cfg.describe(), program="tests/linux/bench_getpid.c under user/linux")
+    return [results.make_result(b["name"], b["value"], b["unit"], cfg.mode(), config)
+            for b in results.parse_bench_lines([t for _, t in run.lines])
+            if ".hallows." in b["name"]]
 
 
 def main():
@@ -39,7 +37,7 @@ def main():
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     os.makedirs("build/linux/bench", exist_ok=True)
-    recs = hallows(a.kernel, a.initrd, "build/linux/bench/hallows.log")
+    recs = hallows(a.kernel, a.initrd)
     guest_initrd = "build/linux/bench/guest-initrd.cpio"
     subprocess.run([sys.executable, "tools/linux-guest/mkinitramfs.py", "--init", a.binary,
                     "--out", guest_initrd], check=True)

@@ -5,7 +5,8 @@
  * and its faults arrive here as calls on one endpoint (docs/linux.md).
  *
  * Linux address space of a process (all below LX_TOP, mirrored in the
- * server's own space at LX_WINDOW + address for copy-in and copy-out):
+ * server's own space at LX_WINDOW + address for copy-in and copy-out, see
+ * lx_plat_page):
  *
  *   LX_TOP   0x200000000000  +------------------------+
  *                            | guard page             |
@@ -30,9 +31,10 @@
 #define LX_STACK_SIZE (8ull << 20)
 #define LX_STACK_TOP  (LX_TOP - LX_PAGE)
 #define LX_MMAP_TOP   (LX_STACK_TOP - LX_STACK_SIZE - LX_PAGE)
-#define LX_PIE_BASE   0x555555000000ull
+#define LX_PIE_BASE   0x155555554000ull
 #define LX_MAX_REGIONS 128
 #define LX_MAX_FDS     64
+#define LX_MAX_PAGES   8192 /* pages a process can have mapped, at most */
 
 /* Linux error numbers (asm-generic/errno-base.h) the personality returns. */
 enum {
@@ -123,6 +125,10 @@ int lx_plat_map(uint64_t va, uint32_t prot);
 int lx_plat_protect(uint64_t va, uint32_t prot); /* a page lx_plat_map mapped */
 void lx_plat_unmap(uint64_t va);
 int lx_plat_is_mapped(uint64_t va);
+/* Iterate over every mapped page: true and *va while there is one after *cursor (from 0). */
+bool lx_plat_next_mapped(uint32_t *cursor, uint64_t *va);
+/* The server's view of the (mapped) page holding va: its first byte. */
+void *lx_plat_page(uint64_t va);
 void lx_plat_console(const char *s, size_t n);
 uint64_t lx_plat_nanotime(void);
 void lx_plat_random(void *buf, size_t n);

@@ -136,6 +136,22 @@ int lx_plat_map(uint64_t va, uint32_t prot)
 	return 0;
 }
 
+void *lx_plat_page(uint64_t va)
+{
+	return (void *)(LX_WINDOW + (va & ~(LX_PAGE - 1)));
+}
+
+bool lx_plat_next_mapped(uint32_t *cursor, uint64_t *va)
+{
+	for (; *cursor < PAGE_HASH; (*cursor)++) {
+		if (plat.pages[*cursor].vpn) {
+			*va = plat.pages[(*cursor)++].vpn * LX_PAGE;
+			return true;
+		}
+	}
+	return false;
+}
+
 int lx_plat_is_mapped(uint64_t va)
 {
 	return page_slot(va, false) != NULL;

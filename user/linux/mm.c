@@ -4,7 +4,7 @@
  * the process and the server. Every address a process passes is checked
  * against this record before the server touches it (EFAULT otherwise);
  * the frames themselves come from the platform (main.c), which mirrors
- * each page at LX_WINDOW + address in the server's own space.
+ * each page in the server's own space (lx_plat_page).
  */
 #include "lx.h"
 
@@ -23,11 +23,33 @@ struct lx_region *lx_region_at(struct lx_proc *p, uint64_t va)
 	return NULL;
 }
 
-static void drop_pages(uint64_t start, uint64_t end)
+/*
+ * Unmap (prot < 0) or re-protect every mapped page of [start, end): page by
+ * page for a small range, through the list of mapped pages for a large one
+ * (munmap(0, 1 << 45) must not walk 2^33 pages).
+ */
+static int each_mapped(uint64_t start, uint64_t end, int64_t prot)
 {
-	for (uint64_t va = start; va < end; va += LX_PAGE)
-		if (lx_plat_is_mapped(va))
-			lx_plat_unmap(va);
+	static uint64_t found[LX_MAX_PAGES];
+	uint32_t n = 0, cursor = 0;
+	uint64_t va;
+
+	if ((end - start) / LX_PAGE <= LX_MAX_PAGES) {
+		for (va = start; va < end; va += LX_PAGE)
+			if (lx_plat_is_mapped(va))
+				found[n++] = va;
+	} else {
+		while (n < LX_MAX_PAGES && lx_plat_next_mapped(&cursor, &va))
+			if (va >= start && va < end)
+				found[n++] = va;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		if (prot < 0)
+			lx_plat_unmap(found[i]);
+		else if (lx_plat_protect(found[i], (uint32_t)prot))
+			return -LX_ENOMEM;
+	}
+	return 0;
 }
 
 /* Cut r to [start, end) of itself, keeping its file view in step. */
@@ -92,9 +114,7 @@ int lx_unmap(struct lx_proc *p, uint64_t start, uint64_t end)
 {
 	int err = forget(p, start, end);
 
-	if (!err)
-		drop_pages(start, end);
-	return err;
+	return err ? err : each_mapped(start, end, -1);
 }
 
 int lx_map(struct lx_proc *p, uint64_t start, uint64_t end, uint32_t prot, const uint8_t *file,
@@ -129,10 +149,7 @@ int lx_protect(struct lx_proc *p, uint64_t start, uint64_t end, uint32_t prot)
 	int err = forget(p, start, end);
 	for (uint32_t i = 0; !err && i < n; i++)
 		err = insert(p, &pieces[i]);
-	for (uint64_t va = start; !err && va < end; va += LX_PAGE)
-		if (lx_plat_is_mapped(va) && lx_plat_protect(va, prot))
-			err = -LX_ENOMEM;
-	return err;
+	return err ? err : each_mapped(start, end, prot);
 }
 
 uint64_t lx_find_gap(struct lx_proc *p, uint64_t len)
@@ -171,7 +188,7 @@ int lx_page_in(struct lx_proc *p, uint64_t va, uint32_t need)
 	uint64_t off = pg - r->start;
 	if (r->file && off < r->file_len) {
 		uint64_t n = r->file_len - off < LX_PAGE ? r->file_len - off : LX_PAGE;
-		memcpy((void *)(LX_WINDOW + pg), r->file + off, n);
+		memcpy(lx_plat_page(pg), r->file + off, n);
 	}
 	return 0;
 }
@@ -191,12 +208,28 @@ int lx_check(struct lx_proc *p, uint64_t va, uint64_t len, uint32_t need)
 	return 0;
 }
 
+/* Copy len bytes between the process at va and buf, page by page, after lx_check. */
+static void copy_pages(uint64_t va, void *buf, uint64_t len, bool out)
+{
+	uint8_t *b = buf;
+
+	while (len) {
+		uint64_t in_page = LX_PAGE - (va & (LX_PAGE - 1)), n = len < in_page ? len : in_page;
+		uint8_t *pg = (uint8_t *)lx_plat_page(va) + (va & (LX_PAGE - 1));
+		if (out)
+			memcpy(pg, b, n);
+		else
+			memcpy(b, pg, n);
+		va += n, b += n, len -= n;
+	}
+}
+
 int lx_copy_in(struct lx_proc *p, void *dst, uint64_t src, uint64_t len)
 {
 	int err = lx_check(p, src, len, LX_PROT_READ);
 
-	if (!err && len)
-		memcpy(dst, (const void *)(LX_WINDOW + src), len);
+	if (!err)
+		copy_pages(src, dst, len, false);
 	return err;
 }
 
@@ -204,8 +237,8 @@ int lx_copy_out(struct lx_proc *p, uint64_t dst, const void *src, uint64_t len)
 {
 	int err = lx_check(p, dst, len, LX_PROT_WRITE);
 
-	if (!err && len)
-		memcpy((void *)(LX_WINDOW + dst), src, len);
+	if (!err)
+		copy_pages(dst, (void *)(uintptr_t)src, len, true);
 	return err;
 }
 
@@ -214,7 +247,7 @@ long lx_copy_str(struct lx_proc *p, char *dst, uint64_t src, uint64_t max)
 	for (uint64_t i = 0; i < max; i++) {
 		if (lx_check(p, src + i, 1, LX_PROT_READ))
 			return -LX_EFAULT;
-		dst[i] = *(const char *)(LX_WINDOW + src + i);
+		dst[i] = *((const char *)lx_plat_page(src + i) + ((src + i) & (LX_PAGE - 1)));
 		if (!dst[i])
 			return (long)i;
 	}
