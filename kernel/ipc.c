@@ -231,8 +231,9 @@ bool ipc_fault_send(struct thread *t)
 void ipc_linux_send(struct thread *t)
 {
 	if (t->fault_slot.cap.type != HL_OBJ_ENDPOINT) {
-		pr_warn("thread %p: Linux system call %lu at rip %#lx with no fault endpoint; stopped",
-		        (void *)t, t->regs.rax, t->regs.rip);
+		pr_warn(
+		    "thread %p: Linux system call %lu at rip %#lx with no fault endpoint; stopped",
+		    (void *)t, t->regs.rax, t->regs.rip);
 		sched_block(t, TS_FAULTED);
 		return;
 	}

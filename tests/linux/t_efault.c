@@ -5,7 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BAD ((long)0x10)         /* page 0: never mapped */
+#define BAD    ((long)0x10) /* page 0: never mapped */
 #define KERNEL ((long)0xffff800000001000ull)
 
 static void show(const char *what, long r)
@@ -17,7 +17,9 @@ static void show(const char *what, long r)
 int main(void)
 {
 	char ok[16] = "fine\n";
-	struct iovec_like { long base, len; } iov[2] = {{(long)ok, 5}, {BAD, 5}};
+	struct iovec_like {
+		long base, len;
+	} iov[2] = {{(long)ok, 5}, {BAD, 5}};
 
 	show("write bad buffer", syscall(SYS_write, 1, BAD, 5));
 	show("write kernel buffer", syscall(SYS_write, 1, KERNEL, 5));

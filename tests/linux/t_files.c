@@ -13,7 +13,7 @@
 	do {                                                                                       \
 		errno = 0;                                                                         \
 		long r_ = (long)(expr);                                                            \
-		printf("%s: %ld errno %d\n", label, r_, r_ < 0 ? errno : 0);                        \
+		printf("%s: %ld errno %d\n", label, r_, r_ < 0 ? errno : 0);                       \
 	} while (0)
 
 static int cmp(const void *a, const void *b)
@@ -43,7 +43,8 @@ int main(void)
 	printf("close: %d\n", close(fd));
 	SHOW("close again", close(fd));
 	SHOW("open missing", open("/etc/missing", O_RDONLY));
-	SHOW("open dir as file with O_DIRECTORY on file", open("/etc/hello.txt", O_RDONLY | O_DIRECTORY));
+	SHOW("open dir as file with O_DIRECTORY on file",
+	     open("/etc/hello.txt", O_RDONLY | O_DIRECTORY));
 	r = stat("/etc", &st);
 	printf("stat /etc: %d dir %d\n", r, S_ISDIR(st.st_mode));
 	SHOW("stat missing", stat("/nope/x", &st));

@@ -23,8 +23,10 @@ int main(void)
 	/* HL_SYS_NULL (0): Linux read of a closed descriptor. */
 	printf("nr 0 (read fd 99): %ld\n", raw(0, 99, 0, 0, 0, 0, 0));
 	/* HL_SYS_DEBUG_PUTS (9) on slot 6: Linux mmap(6, 34, prot = a pointer, flags 0) */
-	printf("nr 9 (debug_puts regs): %ld\n", raw(9, 6, sizeof(secret) - 1, (long)secret, 0, -1, 0));
-	/* HL_SYS_CALL (1) on slot 1 (its thread) with a message info: Linux write(1, 0x50000, ...) */
+	printf("nr 9 (debug_puts regs): %ld\n",
+	       raw(9, 6, sizeof(secret) - 1, (long)secret, 0, -1, 0));
+	/* HL_SYS_CALL (1) on slot 1 (its thread) with a message info: Linux write(1, 0x50000, ...)
+	 */
 	printf("nr 1 (call regs): %ld\n", raw(1, 1, 0x50000, 4, 0, 0, 0));
 	/* HL_SYS_RECV (4) on slot 3: Linux stat((char *)3, ...) */
 	printf("nr 4 (recv regs): %ld\n", raw(4, 3, 0, 0, 0, 0, 0));

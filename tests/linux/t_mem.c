@@ -12,7 +12,7 @@
 	do {                                                                                       \
 		errno = 0;                                                                         \
 		long r_ = (long)(expr);                                                            \
-		printf("%s: %ld errno %d\n", label, r_, r_ < 0 ? errno : 0);                        \
+		printf("%s: %ld errno %d\n", label, r_, r_ < 0 ? errno : 0);                       \
 	} while (0)
 
 static long raw(long nr, long a, long b, long c, long d, long e, long f)
@@ -45,7 +45,8 @@ int main(void)
 	char *h = NULL;
 	for (int i = 0; i < 64; i++) { /* malloc through brk and mmap */
 		char *x = malloc(4096 * (i + 1));
-		if (!x) return 1;
+		if (!x)
+			return 1;
 		memset(x, i, 4096 * (i + 1));
 		free(h);
 		h = x;

@@ -70,14 +70,17 @@ UTEST(linux_abi, syscall_arrives_with_registers_and_reply_sets_rax)
 	if (!UCHECK(t, tcb) || !UCHECK(t, wait_state(tcb, ST_SEND), "state %lu", ut_state_of(tcb)))
 		return;
 	UEXPECT_ERR(t, hl_syscall(HL_SYS_RECV, ep, &info, &m, NULL), HL_OK);
-	UEXPECT(t, HL_MSG_LABEL(info) == HL_LABEL_LINUX_SYSCALL && HL_MSG_LEN(info) == HL_LINUX_WORDS,
+	UEXPECT(t,
+	        HL_MSG_LABEL(info) == HL_LABEL_LINUX_SYSCALL && HL_MSG_LEN(info) == HL_LINUX_WORDS,
 	        "info %#lx", info);
-	UEXPECT(t, m.w[HL_LINUX_NR] == 0 && m.w[HL_LINUX_A0] == 0x11 && m.w[HL_LINUX_A1] == 0x22 &&
-	               m.w[HL_LINUX_A2] == 0x33,
+	UEXPECT(t,
+	        m.w[HL_LINUX_NR] == 0 && m.w[HL_LINUX_A0] == 0x11 && m.w[HL_LINUX_A1] == 0x22 &&
+	            m.w[HL_LINUX_A2] == 0x33,
 	        "words %#lx %#lx %#lx %#lx", m.w[0], m.w[1], m.w[2], m.w[3]);
-	UEXPECT(t, ib->mr[HL_LINUX_A3] == 0x44 && ib->mr[HL_LINUX_A4] == 0x55 &&
-	               ib->mr[HL_LINUX_A5] == 0x66 && ib->mr[HL_LINUX_RIP] == (hl_word_t)lx_after0 &&
-	               ib->mr[HL_LINUX_RSP] != 0,
+	UEXPECT(t,
+	        ib->mr[HL_LINUX_A3] == 0x44 && ib->mr[HL_LINUX_A4] == 0x55 &&
+	            ib->mr[HL_LINUX_A5] == 0x66 && ib->mr[HL_LINUX_RIP] == (hl_word_t)lx_after0 &&
+	            ib->mr[HL_LINUX_RSP] != 0,
 	        "words 4.. %#lx %#lx %#lx rip %#lx", ib->mr[4], ib->mr[5], ib->mr[6], ib->mr[7]);
 	UEXPECT(t, ut_state_of(tcb) == ST_REPLY, "state %lu", ut_state_of(tcb));
 	for (int call = 0; call < 3; call++) {

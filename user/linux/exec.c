@@ -22,9 +22,25 @@
 #define PT_PHDR    6
 #define MAX_ARGS   64
 
-enum { AT_NULL = 0, AT_PHDR = 3, AT_PHENT = 4, AT_PHNUM = 5, AT_PAGESZ = 6, AT_BASE = 7,
-       AT_FLAGS = 8, AT_ENTRY = 9, AT_UID = 11, AT_EUID = 12, AT_GID = 13, AT_EGID = 14,
-       AT_HWCAP = 16, AT_CLKTCK = 17, AT_SECURE = 23, AT_RANDOM = 25, AT_EXECFN = 31 };
+enum {
+	AT_NULL = 0,
+	AT_PHDR = 3,
+	AT_PHENT = 4,
+	AT_PHNUM = 5,
+	AT_PAGESZ = 6,
+	AT_BASE = 7,
+	AT_FLAGS = 8,
+	AT_ENTRY = 9,
+	AT_UID = 11,
+	AT_EUID = 12,
+	AT_GID = 13,
+	AT_EGID = 14,
+	AT_HWCAP = 16,
+	AT_CLKTCK = 17,
+	AT_SECURE = 23,
+	AT_RANDOM = 25,
+	AT_EXECFN = 31
+};
 
 static uint64_t rd(const uint8_t *p, int n)
 {
@@ -82,7 +98,8 @@ int lx_elf_load(struct lx_proc *p, const uint8_t *file, uint64_t len, struct lx_
 
 	if (err)
 		return err;
-	uint64_t phoff = rd(file + 32, 8), phnum = rd(file + 56, 2), entry = rd(file + 24, 8) + bias;
+	uint64_t phoff = rd(file + 32, 8), phnum = rd(file + 56, 2),
+	         entry = rd(file + 24, 8) + bias;
 	uint64_t phdr = 0;
 	for (uint64_t i = 0; i < phnum; i++) {
 		const uint8_t *ph = file + phoff + i * 56;
@@ -93,7 +110,8 @@ int lx_elf_load(struct lx_proc *p, const uint8_t *file, uint64_t len, struct lx_
 			phdr = rd(ph + 16, 8) + bias;
 		if (type == PT_LOAD && (err = load_segment(p, file, len, ph, bias)))
 			return err;
-		/* Without PT_PHDR: the headers are visible where the first segment maps offset 0. */
+		/* Without PT_PHDR: the headers are visible where the first segment maps offset 0.
+		 */
 		if (type == PT_LOAD && !phdr && rd(ph + 8, 8) <= phoff &&
 		    phoff + phnum * 56 <= rd(ph + 8, 8) + rd(ph + 32, 8))
 			phdr = rd(ph + 16, 8) + bias + (phoff - rd(ph + 8, 8));
@@ -138,12 +156,23 @@ int lx_build_stack(struct lx_proc *p, const struct lx_elf_info *info, const char
 	if (err)
 		return err;
 	uint64_t aux[][2] = {
-	    {AT_PHDR, info->phdr},   {AT_PHENT, 56},       {AT_PHNUM, info->phnum},
-	    {AT_PAGESZ, LX_PAGE},    {AT_BASE, 0},         {AT_FLAGS, 0},
-	    {AT_ENTRY, info->entry}, {AT_UID, 0},          {AT_EUID, 0},
-	    {AT_GID, 0},             {AT_EGID, 0},         {AT_HWCAP, 0},
-	    {AT_CLKTCK, 100},        {AT_SECURE, 0},       {AT_RANDOM, at_random},
-	    {AT_EXECFN, argp[0]},    {AT_NULL, 0},
+	    {AT_PHDR, info->phdr},
+	    {AT_PHENT, 56},
+	    {AT_PHNUM, info->phnum},
+	    {AT_PAGESZ, LX_PAGE},
+	    {AT_BASE, 0},
+	    {AT_FLAGS, 0},
+	    {AT_ENTRY, info->entry},
+	    {AT_UID, 0},
+	    {AT_EUID, 0},
+	    {AT_GID, 0},
+	    {AT_EGID, 0},
+	    {AT_HWCAP, 0},
+	    {AT_CLKTCK, 100},
+	    {AT_SECURE, 0},
+	    {AT_RANDOM, at_random},
+	    {AT_EXECFN, argp[0]},
+	    {AT_NULL, 0},
 	};
 	uint64_t words = 1 + argc + 1 + envc + 1 + 2 * (sizeof(aux) / sizeof(aux[0]));
 	sp = (sp - words * 8) & ~15ull; /* rsp is 16-byte aligned at the entry point */

@@ -25,13 +25,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define LX_PAGE       4096ull
-#define LX_TOP        0x200000000000ull
-#define LX_WINDOW     0x400000000000ull /* server VA of Linux VA 0 */
-#define LX_STACK_SIZE (8ull << 20)
-#define LX_STACK_TOP  (LX_TOP - LX_PAGE)
-#define LX_MMAP_TOP   (LX_STACK_TOP - LX_STACK_SIZE - LX_PAGE)
-#define LX_PIE_BASE   0x155555554000ull
+#define LX_PAGE        4096ull
+#define LX_TOP         0x200000000000ull
+#define LX_WINDOW      0x400000000000ull /* server VA of Linux VA 0 */
+#define LX_STACK_SIZE  (8ull << 20)
+#define LX_STACK_TOP   (LX_TOP - LX_PAGE)
+#define LX_MMAP_TOP    (LX_STACK_TOP - LX_STACK_SIZE - LX_PAGE)
+#define LX_PIE_BASE    0x155555554000ull
 #define LX_MAX_REGIONS 128
 #define LX_MAX_FDS     64
 #define LX_MAX_PAGES   8192 /* pages a process can have mapped, at most */
@@ -62,9 +62,9 @@ enum {
 /* One mapping of a process: [start, end), page-aligned, with its backing. */
 struct lx_region {
 	uint64_t start, end;
-	uint32_t prot;         /* LX_PROT_* */
-	const uint8_t *file;   /* file bytes shown from start (NULL: zero-filled) */
-	uint64_t file_len;     /* bytes of file visible from start; the rest reads as zero */
+	uint32_t prot;       /* LX_PROT_* */
+	const uint8_t *file; /* file bytes shown from start (NULL: zero-filled) */
+	uint64_t file_len;   /* bytes of file visible from start; the rest reads as zero */
 };
 #define LX_PROT_READ  1u
 #define LX_PROT_WRITE 2u

@@ -24,7 +24,7 @@
 #define MAX_WORDS  32
 
 struct page {
-	uint64_t vpn; /* 0: free */
+	uint64_t vpn;         /* 0: free */
 	uint16_t frame, copy; /* slots: mapped in the process, and in the server's window */
 };
 
@@ -126,8 +126,7 @@ int lx_plat_map(uint64_t va, uint32_t prot)
 		return -LX_ENOMEM;
 	struct page *pg = page_slot(va, true);
 	hl_cptr_t f = pool_alloc(HL_OBJ_FRAME, 12), c = f ? slot_take() : 0;
-	if (!c ||
-	    hl_cspace_copy(HL_SLOT_CSPACE, c, f, HL_R_READ | HL_R_WRITE) ||
+	if (!c || hl_cspace_copy(HL_SLOT_CSPACE, c, f, HL_R_READ | HL_R_WRITE) ||
 	    map_in(HL_SLOT_ASPACE, c, LX_WINDOW + va, HL_R_READ | HL_R_WRITE) ||
 	    map_in(plat.aspace, f, va, hl_rights(prot)))
 		return -LX_ENOMEM; /* what was made goes with the pool when the process ends */
@@ -231,8 +230,8 @@ uint64_t lx_plat_get_fs(void)
 static int make_process(struct lx_proc *p, uint64_t entry, uint64_t sp)
 {
 	plat.thread = pool_alloc(HL_OBJ_THREAD, 0);
-	if (!plat.thread || hl_cspace_mint(HL_SLOT_CSPACE, plat.fault_cap, plat.ep, HL_R_WRITE,
-	                                   p->pid))
+	if (!plat.thread ||
+	    hl_cspace_mint(HL_SLOT_CSPACE, plat.fault_cap, plat.ep, HL_R_WRITE, p->pid))
 		return -LX_ENOMEM;
 	if (hl_thread_configure(plat.thread, plat.cspace, plat.aspace, 0, 0) ||
 	    hl_thread_set_fault_ep(plat.thread, plat.fault_cap) ||
@@ -266,8 +265,8 @@ static bool handle_fault(struct lx_proc *p, const struct hl_msg *m)
 		          m->w[HL_FAULT_VECTOR], err, addr, m->w[HL_FAULT_RIP]);
 	if (m->w[HL_FAULT_VECTOR] == 14 && !(err & 1) && lx_page_in(p, addr, need) == 0)
 		return true;
-	rt_printf("linux: pid %u: fault vector %lu error %#lx at %#lx (rip %#lx): SIGSEGV\n", p->pid,
-	          m->w[HL_FAULT_VECTOR], err, addr, m->w[HL_FAULT_RIP]);
+	rt_printf("linux: pid %u: fault vector %lu error %#lx at %#lx (rip %#lx): SIGSEGV\n",
+	          p->pid, m->w[HL_FAULT_VECTOR], err, addr, m->w[HL_FAULT_RIP]);
 	p->exited = 1, p->exit_code = 128 + 11;
 	return false;
 }
@@ -290,8 +289,8 @@ static int serve(struct lx_proc *p)
 			uint64_t nr = m.w[0];
 			m.w[0] = (hl_word_t)lx_syscall(p, nr, a);
 			if (plat.trace)
-				rt_printf("linux: [%u] %lu(%#lx, %#lx, %#lx, %#lx) = %ld\n", p->pid, nr,
-				          a[0], a[1], a[2], a[3], (long)m.w[0]);
+				rt_printf("linux: [%u] %lu(%#lx, %#lx, %#lx, %#lx) = %ld\n", p->pid,
+				          nr, a[0], a[1], a[2], a[3], (long)m.w[0]);
 		} else if (HL_MSG_LABEL(info) == HL_LABEL_FAULT) {
 			reply = handle_fault(p, &m);
 		}

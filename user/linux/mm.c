@@ -214,7 +214,8 @@ static void copy_pages(uint64_t va, void *buf, uint64_t len, bool out)
 	uint8_t *b = buf;
 
 	while (len) {
-		uint64_t in_page = LX_PAGE - (va & (LX_PAGE - 1)), n = len < in_page ? len : in_page;
+		uint64_t in_page = LX_PAGE - (va & (LX_PAGE - 1)),
+		         n = len < in_page ? len : in_page;
 		uint8_t *pg = (uint8_t *)lx_plat_page(va) + (va & (LX_PAGE - 1));
 		if (out)
 			memcpy(pg, b, n);

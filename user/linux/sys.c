@@ -9,32 +9,66 @@
 #include <hallows/rt.h>
 #include <lib/string.h>
 
-#define MAX_NR    512
-#define CHUNK     4096
-#define O_ACCMODE 3u
-#define O_CREAT   0100u
-#define O_DIRECTORY 0200000u
-#define AT_FDCWD  (-100)
+#define MAX_NR        512
+#define CHUNK         4096
+#define O_ACCMODE     3u
+#define O_CREAT       0100u
+#define O_DIRECTORY   0200000u
+#define AT_FDCWD      (-100)
 #define AT_EMPTY_PATH 0x1000u
-#define S_IFMT    0170000u
-#define S_IFDIR   0040000u
-#define S_IFCHR   0020000u
+#define S_IFMT        0170000u
+#define S_IFDIR       0040000u
+#define S_IFCHR       0020000u
 #define MAP_SHARED    0x01u
 #define MAP_PRIVATE   0x02u
 #define MAP_FIXED     0x10u
 #define MAP_ANONYMOUS 0x20u
 
 enum {
-	NR_read = 0, NR_write = 1, NR_open = 2, NR_close = 3, NR_stat = 4, NR_fstat = 5,
-	NR_lstat = 6, NR_lseek = 8, NR_mmap = 9, NR_mprotect = 10, NR_munmap = 11, NR_brk = 12,
-	NR_rt_sigaction = 13, NR_rt_sigprocmask = 14, NR_ioctl = 16, NR_pread64 = 17,
-	NR_readv = 19, NR_writev = 20, NR_access = 21, NR_sched_yield = 24, NR_madvise = 28,
-	NR_getpid = 39, NR_exit = 60, NR_uname = 63, NR_fcntl = 72, NR_getcwd = 79,
-	NR_gettimeofday = 96, NR_getuid = 102, NR_getgid = 104, NR_geteuid = 107,
-	NR_getegid = 108, NR_getppid = 110, NR_getpgrp = 111, NR_arch_prctl = 158,
-	NR_gettid = 186, NR_time = 201, NR_getdents64 = 217, NR_set_tid_address = 218,
-	NR_clock_gettime = 228, NR_exit_group = 231, NR_openat = 257, NR_newfstatat = 262,
-	NR_faccessat = 269, NR_getrandom = 318,
+	NR_read = 0,
+	NR_write = 1,
+	NR_open = 2,
+	NR_close = 3,
+	NR_stat = 4,
+	NR_fstat = 5,
+	NR_lstat = 6,
+	NR_lseek = 8,
+	NR_mmap = 9,
+	NR_mprotect = 10,
+	NR_munmap = 11,
+	NR_brk = 12,
+	NR_rt_sigaction = 13,
+	NR_rt_sigprocmask = 14,
+	NR_ioctl = 16,
+	NR_pread64 = 17,
+	NR_readv = 19,
+	NR_writev = 20,
+	NR_access = 21,
+	NR_sched_yield = 24,
+	NR_madvise = 28,
+	NR_getpid = 39,
+	NR_exit = 60,
+	NR_uname = 63,
+	NR_fcntl = 72,
+	NR_getcwd = 79,
+	NR_gettimeofday = 96,
+	NR_getuid = 102,
+	NR_getgid = 104,
+	NR_geteuid = 107,
+	NR_getegid = 108,
+	NR_getppid = 110,
+	NR_getpgrp = 111,
+	NR_arch_prctl = 158,
+	NR_gettid = 186,
+	NR_time = 201,
+	NR_getdents64 = 217,
+	NR_set_tid_address = 218,
+	NR_clock_gettime = 228,
+	NR_exit_group = 231,
+	NR_openat = 257,
+	NR_newfstatat = 262,
+	NR_faccessat = 269,
+	NR_getrandom = 318,
 };
 
 static uint32_t unknown[MAX_NR + 1]; /* [MAX_NR]: every number >= MAX_NR */
@@ -188,13 +222,13 @@ static int put_stat(struct lx_proc *p, uint64_t ubuf, const struct lx_file *f)
 {
 	uint64_t st[18] = {0};
 
-	st[0] = 1;                           /* st_dev */
-	st[1] = f ? f->ino : 1;              /* st_ino */
-	st[2] = 1;                           /* st_nlink */
+	st[0] = 1;                            /* st_dev */
+	st[1] = f ? f->ino : 1;               /* st_ino */
+	st[2] = 1;                            /* st_nlink */
 	st[3] = f ? f->mode : S_IFCHR | 0620; /* st_mode; st_uid = 0 */
-	st[5] = f ? 0 : (5u << 8 | 1);       /* st_rdev: the console is 5:1 */
-	st[6] = f ? f->size : 0;             /* st_size */
-	st[7] = 4096;                        /* st_blksize */
+	st[5] = f ? 0 : (5u << 8 | 1);        /* st_rdev: the console is 5:1 */
+	st[6] = f ? f->size : 0;              /* st_size */
+	st[7] = 4096;                         /* st_blksize */
 	st[8] = f ? (f->size + 511) / 512 : 0;
 	return lx_copy_out(p, ubuf, st, sizeof(st));
 }
@@ -226,8 +260,10 @@ static int64_t do_lseek(struct lx_proc *p, uint64_t fd, int64_t off, uint64_t wh
 		return -LX_EBADF;
 	if (f->kind == LX_FD_CONSOLE)
 		return -LX_ESPIPE;
-	int64_t base = whence == 0 ? 0 : whence == 1 ? (int64_t)f->pos
-	                             : whence == 2 ? (int64_t)f->file->size : -1;
+	int64_t base = whence == 0   ? 0
+	               : whence == 1 ? (int64_t)f->pos
+	               : whence == 2 ? (int64_t)f->file->size
+	                             : -1;
 	if (base < 0 || whence > 2)
 		return -LX_EINVAL;
 	if ((off < 0 && -off > base) || (f->kind == LX_FD_DIR && base + off != 0))
@@ -249,7 +285,8 @@ static int64_t do_getdents(struct lx_proc *p, uint64_t fd, uint64_t buf, uint64_
 		return -LX_ENOTDIR;
 	for (;;) {
 		const char *name = f->pos == 0 ? "." : "..";
-		const struct lx_file *c = f->pos < 2 ? f->file : lx_fs_child(f->file, (uint32_t)f->pos - 2, &name);
+		const struct lx_file *c =
+		    f->pos < 2 ? f->file : lx_fs_child(f->file, (uint32_t)f->pos - 2, &name);
 		if (!c)
 			break;
 		size_t nl = strlen(name), reclen = (19 + nl + 1 + 7) & ~(size_t)7;
@@ -336,15 +373,17 @@ static int64_t do_munmap_protect(struct lx_proc *p, uint64_t addr, uint64_t len,
 		return -LX_EINVAL;
 	if (!n)
 		return 0;
-	return prot < 0 ? lx_unmap(p, addr, addr + n) : lx_protect(p, addr, addr + n, (uint32_t)prot);
+	return prot < 0 ? lx_unmap(p, addr, addr + n)
+	                : lx_protect(p, addr, addr + n, (uint32_t)prot);
 }
 
 /* ---- process and identity ---- */
 
 static int64_t do_uname(struct lx_proc *p, uint64_t buf)
 {
-	static const char *const field[6] = {"Linux",  "hallows", "6.1.0-hallows",
-	                                     "#1 Hallows Linux personality", "x86_64", "(none)"};
+	static const char *const field[6] = {"Linux",         "hallows",
+	                                     "6.1.0-hallows", "#1 Hallows Linux personality",
+	                                     "x86_64",        "(none)"};
 	char u[6 * 65];
 
 	memset(u, 0, sizeof(u));
@@ -440,15 +479,17 @@ int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 		return do_fstatat(p, AT_FDCWD, a[0], a[1], 0);
 	case NR_fstat: {
 		struct lx_fd *f = fd_get(p, a[0]);
-		return !f ? -LX_EBADF : put_stat(p, a[1], f->kind == LX_FD_CONSOLE ? NULL : f->file);
+		return !f ? -LX_EBADF
+		          : put_stat(p, a[1], f->kind == LX_FD_CONSOLE ? NULL : f->file);
 	}
 	case NR_newfstatat:
 		return do_fstatat(p, (int64_t)(int32_t)a[0], a[1], a[2], a[3]);
 	case NR_access:
 	case NR_faccessat: {
 		char path[512];
-		int err = nr == NR_access ? get_path(p, AT_FDCWD, a[0], path, sizeof(path))
-		                          : get_path(p, (int64_t)(int32_t)a[0], a[1], path, sizeof(path));
+		int err = nr == NR_access
+		              ? get_path(p, AT_FDCWD, a[0], path, sizeof(path))
+		              : get_path(p, (int64_t)(int32_t)a[0], a[1], path, sizeof(path));
 		uint64_t mode = nr == NR_access ? a[1] : a[2];
 		if (err)
 			return err;
@@ -463,7 +504,8 @@ int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 	case NR_ioctl:
 		return do_ioctl(p, a[0]);
 	case NR_fcntl:
-		return fd_get(p, a[0]) ? (a[1] == 3 /* F_GETFL */ ? (int64_t)p->fd[a[0]].flags : 0) : -LX_EBADF;
+		return fd_get(p, a[0]) ? (a[1] == 3 /* F_GETFL */ ? (int64_t)p->fd[a[0]].flags : 0)
+		                       : -LX_EBADF;
 	case NR_getcwd:
 		if (a[1] < 2)
 			return -LX_ERANGE;

@@ -22,7 +22,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* Touch every page of every region: demand paging reads the file's bytes. */
 		for (uint32_t i = 0; i < proc.nreg && i < 8; i++) {
 			uint8_t b;
-			for (uint64_t va = proc.reg[i].start; va < proc.reg[i].end && va < proc.reg[i].start + 64 * LX_PAGE;
+			for (uint64_t va = proc.reg[i].start;
+			     va < proc.reg[i].end && va < proc.reg[i].start + 64 * LX_PAGE;
 			     va += LX_PAGE)
 				(void)lx_copy_in(&proc, &b, va, 1);
 		}

@@ -26,7 +26,10 @@ static void put(uint8_t *p, uint64_t v, int n)
 static size_t make_elf(uint8_t *b, int type)
 {
 	memset(b, 0, 0x2000);
-	memcpy(b, "\x7f" "ELF", 4);
+	memcpy(b,
+	       "\x7f"
+	       "ELF",
+	       4);
 	b[4] = 2, b[5] = 1, b[6] = 1;
 	put(b + 16, (uint64_t)type, 2);
 	put(b + 18, 62, 2);
@@ -127,14 +130,14 @@ static void elf_rejects_broken_files(void)
 		int off, n;
 		uint64_t v;
 	} bad[] = {
-	    {0, 1, 0},                 /* magic */
-	    {18, 2, 3},                /* i386 */
-	    {16, 2, 1},                /* ET_REL */
-	    {54, 2, 32},               /* phentsize */
-	    {56, 2, 200},              /* too many headers for the file */
-	    {64, 4, 3},                /* PT_INTERP: dynamically linked */
-	    {64 + 56 + 32, 8, 0x3000}, /* filesz > memsz */
-	    {64 + 56 + 8, 8, 0x1ff0},  /* file bytes past the end */
+	    {0, 1, 0},                   /* magic */
+	    {18, 2, 3},                  /* i386 */
+	    {16, 2, 1},                  /* ET_REL */
+	    {54, 2, 32},                 /* phentsize */
+	    {56, 2, 200},                /* too many headers for the file */
+	    {64, 4, 3},                  /* PT_INTERP: dynamically linked */
+	    {64 + 56 + 32, 8, 0x3000},   /* filesz > memsz */
+	    {64 + 56 + 8, 8, 0x1ff0},    /* file bytes past the end */
 	    {64 + 56 + 16, 8, 0x400000}, /* overlaps the text */
 	    {64 + 56 + 16, 8, 0x401008}, /* vaddr and offset disagree modulo the page */
 	    {64 + 56 + 16, 8, LX_TOP},   /* outside the process's range */
@@ -161,12 +164,12 @@ static void copies_check_every_page(void)
 	CHECK_EQ(lx_map(p, 0x10000, 0x12000, LX_PROT_READ | LX_PROT_WRITE, NULL, 0), 0);
 	CHECK_EQ(lx_map(p, 0x12000, 0x13000, LX_PROT_READ, NULL, 0), 0);
 	memset(buf, 'x', sizeof(buf));
-	CHECK_EQ(lx_copy_out(p, 0x10ff0, buf, 0x20), 0); /* across a page boundary */
+	CHECK_EQ(lx_copy_out(p, 0x10ff0, buf, 0x20), 0);          /* across a page boundary */
 	CHECK_EQ(lx_copy_out(p, 0x11ff0, buf, 0x20), -LX_EFAULT); /* into read-only */
 	CHECK_EQ(lx_copy_in(p, buf, 0x11ff0, 0x20), 0);
 	CHECK_EQ(lx_copy_in(p, buf, 0x12ff0, 0x20), -LX_EFAULT); /* past the end */
 	CHECK_EQ(lx_copy_in(p, buf, 0xfff0, 0x20), -LX_EFAULT);  /* before the start */
-	CHECK_EQ(lx_copy_in(p, buf, ~0ull - 8, 16), -LX_EFAULT);  /* wraps */
+	CHECK_EQ(lx_copy_in(p, buf, ~0ull - 8, 16), -LX_EFAULT); /* wraps */
 	CHECK_EQ(lx_copy_in(p, buf, 0x10000, 0), 0);
 	CHECK_EQ(lx_copy_str(p, buf, 0x12ff8, 100), 0); /* fresh memory reads as zeros */
 	CHECK_EQ(lx_map(p, 0x30000, 0x31000, LX_PROT_READ | LX_PROT_WRITE, NULL, 0), 0);
