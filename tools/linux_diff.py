@@ -77,7 +77,8 @@ def main():
             lines.append("ok - %s # SKIP no chroot on this host" % name)
             continue
         r = subprocess.run(pre + cmd.split(), capture_output=False, stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, env=env, timeout=30)
+                           stderr=subprocess.STDOUT, env=env, timeout=30,
+                           cwd=os.path.abspath(a.root))  # cwd "/" inside the chroot
         host = r.stdout.decode("utf-8", "replace")
         if host == body and r.returncode == code:
             lines.append("ok - %s" % name)

@@ -50,7 +50,7 @@ int main(void)
 	SHOW("stat missing", stat("/nope/x", &st));
 	int d = open("/etc", O_RDONLY | O_DIRECTORY);
 	SHOW("read a directory", read(d, buf, 10));
-	char *names[64];
+	char *names[64] = {0};
 	int nn = 0;
 	char dbuf[2048];
 	long got;

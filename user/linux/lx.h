@@ -81,6 +81,7 @@ struct lx_file {
 
 struct lx_fd {
 	uint8_t used, kind; /* LX_FD_* */
+	uint8_t cloexec;    /* FD_CLOEXEC */
 	uint32_t flags;     /* open flags (O_ACCMODE, O_APPEND...) */
 	const struct lx_file *file;
 	uint64_t pos;

@@ -342,7 +342,8 @@ static int run(char *line, uint32_t pid)
 	if (!err)
 		err = make_process(&proc, info.entry, sp);
 	for (int fd = 0; fd < 3; fd++)
-		proc.fd[fd] = (struct lx_fd){1, LX_FD_CONSOLE, fd ? 1u : 0u, NULL, 0};
+		proc.fd[fd] =
+		    (struct lx_fd){.used = 1, .kind = LX_FD_CONSOLE, .flags = fd ? 1u : 0u};
 	return err ? err : serve(&proc);
 }
 

@@ -14,6 +14,7 @@
 #define O_ACCMODE     3u
 #define O_CREAT       0100u
 #define O_DIRECTORY   0200000u
+#define O_CLOEXEC     02000000u
 #define AT_FDCWD      (-100)
 #define AT_EMPTY_PATH 0x1000u
 #define S_IFMT        0170000u
@@ -69,6 +70,9 @@ enum {
 	NR_newfstatat = 262,
 	NR_faccessat = 269,
 	NR_getrandom = 318,
+	NR_dup = 32,
+	NR_dup2 = 33,
+	NR_dup3 = 292,
 };
 
 static uint32_t unknown[MAX_NR + 1]; /* [MAX_NR]: every number >= MAX_NR */
@@ -211,7 +215,11 @@ static int64_t do_openat(struct lx_proc *p, int64_t dirfd, uint64_t upath, uint6
 	for (uint32_t fd = 0; fd < LX_MAX_FDS; fd++) {
 		if (p->fd[fd].used)
 			continue;
-		p->fd[fd] = (struct lx_fd){1, dir ? LX_FD_DIR : LX_FD_FILE, (uint32_t)flags, f, 0};
+		p->fd[fd] = (struct lx_fd){.used = 1,
+		                           .kind = dir ? LX_FD_DIR : LX_FD_FILE,
+		                           .cloexec = (flags & O_CLOEXEC) != 0,
+		                           .flags = (uint32_t)flags,
+		                           .file = f};
 		return fd;
 	}
 	return -LX_EMFILE;
@@ -308,6 +316,55 @@ static int64_t do_getdents(struct lx_proc *p, uint64_t fd, uint64_t buf, uint64_
 		f->pos++;
 	}
 	return (int64_t)used;
+}
+
+/*
+ * dup, dup2, dup3, F_DUPFD: a copy of descriptor fd at exactly `to`
+ * (closing what was there) or at the lowest free one >= to. The copy shares
+ * nothing with the original yet (no open file descriptions: offsets are
+ * per descriptor until fork needs them shared).
+ */
+static int64_t dup_to(struct lx_proc *p, uint64_t fd, uint64_t to, bool exact, uint32_t flags)
+{
+	struct lx_fd *f = fd_get(p, fd);
+
+	if (!f)
+		return -LX_EBADF;
+	if (to >= LX_MAX_FDS)
+		return exact ? -LX_EBADF : -LX_EINVAL;
+	uint64_t n = to;
+	while (!exact && n < LX_MAX_FDS && p->fd[n].used)
+		n++;
+	if (n == LX_MAX_FDS)
+		return -LX_EMFILE;
+	p->fd[n] = *f;
+	p->fd[n].cloexec = (flags & O_CLOEXEC) != 0;
+	return (int64_t)n;
+}
+
+static int64_t do_fcntl(struct lx_proc *p, uint64_t fd, uint64_t cmd, uint64_t arg)
+{
+	struct lx_fd *f = fd_get(p, fd);
+
+	if (!f)
+		return -LX_EBADF;
+	switch (cmd) {
+	case 0:    /* F_DUPFD */
+	case 1030: /* F_DUPFD_CLOEXEC */
+		return dup_to(p, fd, arg, false, cmd == 1030 ? O_CLOEXEC : 0);
+	case 1: /* F_GETFD */
+		return f->cloexec;
+	case 2: /* F_SETFD */
+		f->cloexec = arg & 1;
+		return 0;
+	case 3: /* F_GETFL */
+		return f->flags;
+	case 4: /* F_SETFL: only O_APPEND and O_NONBLOCK may change; neither matters here */
+		f->flags = (f->flags & ~(02000u | 04000u)) | (uint32_t)(arg & (02000u | 04000u));
+		return 0;
+	default:
+		return -LX_EINVAL;
+	}
 }
 
 /* ---- memory ---- */
@@ -504,8 +561,16 @@ int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 	case NR_ioctl:
 		return do_ioctl(p, a[0]);
 	case NR_fcntl:
-		return fd_get(p, a[0]) ? (a[1] == 3 /* F_GETFL */ ? (int64_t)p->fd[a[0]].flags : 0)
-		                       : -LX_EBADF;
+		return do_fcntl(p, a[0], a[1], a[2]);
+	case NR_dup:
+		return dup_to(p, a[0], 0, false, 0);
+	case NR_dup2:
+		return a[0] == a[1] ? (fd_get(p, a[0]) ? (int64_t)a[0] : -LX_EBADF)
+		                    : dup_to(p, a[0], a[1], true, 0);
+	case NR_dup3:
+		if (a[0] == a[1] || (a[2] & ~O_CLOEXEC))
+			return -LX_EINVAL;
+		return dup_to(p, a[0], a[1], true, (uint32_t)a[2]);
 	case NR_getcwd:
 		if (a[1] < 2)
 			return -LX_ERANGE;
