@@ -22,7 +22,7 @@ def commands(run_file):
     out = []
     for line in open(run_file):
         line = line.rstrip("\n")
-        if line and not line.startswith("#") and line != "@exit":
+        if line and not line.startswith("#") and not line.startswith("@"):  # directives
             out.append(line)
     return out
 
@@ -67,12 +67,15 @@ def main():
     env = {"PATH": "/bin", "HOME": "/", "TERM": "dumb"}
     lines, failed = [], 0
     for i, cmd in enumerate(cmds, 1):
-        name = "linux.diff.%d-%s" % (i, re.sub(r"[^A-Za-z0-9_.-]+", "-", cmd.strip("/"))[:40])
+        name = "linux.diff.%d-%s" % (i, re.sub(r"[^A-Za-z0-9_.-]+", "-", cmd.strip("!/"))[:40])
         if i not in got:
             lines.append("not ok - %s (no output framed in the log)" % name)
             failed += 1
             continue
         shown, body, code = got[i]
+        if cmd.startswith("!"):  # Hallows only: framed and finished is all it must be
+            lines.append("ok - %s # exit %d, not compared with Linux" % (name, code))
+            continue
         if pre is None:
             lines.append("ok - %s # SKIP no chroot on this host" % name)
             continue

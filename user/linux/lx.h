@@ -160,7 +160,7 @@ const struct lx_file *lx_fs_child(const struct lx_file *dir, uint32_t idx, const
 /* ---- system calls (sys.c) ---- */
 /* Serve call nr with args a[6]; returns the Linux result (or -errno). */
 int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6]);
-/* Report the unknown calls seen so far (number and count). */
-void lx_report_unknown(void);
+/* Print the unknown calls seen so far (number and count); then forget them if reset. */
+void lx_report_unknown(bool reset);
 
 #endif

@@ -77,7 +77,7 @@ enum {
 
 static uint32_t unknown[MAX_NR + 1]; /* [MAX_NR]: every number >= MAX_NR */
 
-void lx_report_unknown(void)
+void lx_report_unknown(bool reset)
 {
 	bool any = false;
 
@@ -90,6 +90,8 @@ void lx_report_unknown(void)
 		rt_printf(i == MAX_NR ? " >=%u x%u" : " %u x%u", i, unknown[i]);
 	}
 	rt_printf(any ? "\n" : "linux: unknown system calls: none\n");
+	if (reset)
+		memset(unknown, 0, sizeof(unknown));
 }
 
 static uint64_t page_up(uint64_t x)
