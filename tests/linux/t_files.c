@@ -48,6 +48,8 @@ int main(void)
 	r = stat("/etc", &st);
 	printf("stat /etc: %d dir %d\n", r, S_ISDIR(st.st_mode));
 	SHOW("stat missing", stat("/nope/x", &st));
+	SHOW("readlink of a regular file", readlink("/etc/hello.txt", buf, sizeof(buf)));
+	SHOW("readlink of a missing file", readlink("/etc/none", buf, sizeof(buf)));
 	int d = open("/etc", O_RDONLY | O_DIRECTORY);
 	SHOW("read a directory", read(d, buf, 10));
 	char *names[64] = {0};

@@ -96,6 +96,8 @@ struct lx_proc {
 	uint64_t tid_address;
 	uint64_t sigactions[65][4]; /* bookkeeping only: handler, flags, restorer, mask */
 	uint64_t sigmask;
+	uint64_t robust_list;
+	uint64_t rlim[16][2]; /* soft and hard limit per RLIMIT_*, as prlimit64 last set them */
 	struct lx_fd fd[LX_MAX_FDS];
 	int exited, exit_code; /* exit code, or 128 + signal */
 };

@@ -73,6 +73,11 @@ enum {
 	NR_dup = 32,
 	NR_dup2 = 33,
 	NR_dup3 = 292,
+	NR_sendfile = 40,
+	NR_readlink = 89,
+	NR_readlinkat = 267,
+	NR_set_robust_list = 273,
+	NR_prlimit64 = 302,
 };
 
 static uint32_t unknown[MAX_NR + 1]; /* [MAX_NR]: every number >= MAX_NR */
@@ -369,6 +374,70 @@ static int64_t do_fcntl(struct lx_proc *p, uint64_t fd, uint64_t cmd, uint64_t a
 	}
 }
 
+/* sendfile from a file to the console (what busybox cat tries first). */
+static int64_t do_sendfile(struct lx_proc *p, const uint64_t a[6])
+{
+	struct lx_fd *out = fd_get(p, a[0]), *in = fd_get(p, a[1]);
+	uint64_t pos, len = a[3];
+
+	if (!out || !in || (out->flags & O_ACCMODE) == 0)
+		return -LX_EBADF;
+	if (in->kind != LX_FD_FILE || out->kind != LX_FD_CONSOLE)
+		return -LX_EINVAL;
+	if (a[2] && lx_copy_in(p, &pos, a[2], 8))
+		return -LX_EFAULT;
+	pos = a[2] ? pos : in->pos;
+	uint64_t n = pos < in->file->size ? in->file->size - pos : 0;
+	n = n < len ? n : len;
+	if (n)
+		lx_plat_console((const char *)in->file->data + pos, n);
+	pos += n;
+	if (a[2] ? lx_copy_out(p, a[2], &pos, 8) != 0 : (in->pos = pos, false))
+		return -LX_EFAULT;
+	return (int64_t)n;
+}
+
+/* readlink: this file system has no symbolic links, so a name that exists is not one. */
+static int64_t do_readlink(struct lx_proc *p, int64_t dirfd, uint64_t upath, int64_t size)
+{
+	char path[512];
+	int err = get_path(p, dirfd, upath, path, sizeof(path));
+
+	if (err)
+		return err;
+	if (size <= 0)
+		return -LX_EINVAL;
+	return lx_fs_lookup(path) ? -LX_EINVAL : -LX_ENOENT;
+}
+
+/* prlimit64 on the process itself: every limit starts unlimited but the stack's and files'. */
+static int64_t do_prlimit(struct lx_proc *p, const uint64_t a[6])
+{
+	uint64_t lim[2];
+
+	if (a[0] && a[0] != p->pid)
+		return -3; /* ESRCH: one process only */
+	if (a[1] >= 16)
+		return -LX_EINVAL;
+	if (!p->rlim[3][0]) { /* first use: RLIMIT_STACK and RLIMIT_NOFILE, the rest infinite */
+		for (int i = 0; i < 16; i++)
+			p->rlim[i][0] = p->rlim[i][1] = ~0ull;
+		p->rlim[3][0] = LX_STACK_SIZE;
+		p->rlim[7][0] = p->rlim[7][1] = LX_MAX_FDS;
+	}
+	if (a[2] && lx_copy_in(p, lim, a[2], sizeof(lim)))
+		return -LX_EFAULT;
+	if (a[2] && lim[0] > lim[1])
+		return -LX_EINVAL;
+	if (a[2] && lim[1] > p->rlim[a[1]][1])
+		return -LX_EPERM; /* raising a hard limit */
+	if (a[3] && lx_copy_out(p, a[3], p->rlim[a[1]], sizeof(lim)))
+		return -LX_EFAULT;
+	if (a[2])
+		memcpy(p->rlim[a[1]], lim, sizeof(lim));
+	return 0;
+}
+
 /* ---- memory ---- */
 
 static int64_t do_brk(struct lx_proc *p, uint64_t want)
@@ -564,6 +633,19 @@ int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 		return do_ioctl(p, a[0]);
 	case NR_fcntl:
 		return do_fcntl(p, a[0], a[1], a[2]);
+	case NR_sendfile:
+		return do_sendfile(p, a);
+	case NR_readlink:
+		return do_readlink(p, AT_FDCWD, a[0], (int64_t)a[2]);
+	case NR_readlinkat:
+		return do_readlink(p, (int64_t)(int32_t)a[0], a[1], (int64_t)a[3]);
+	case NR_set_robust_list:
+		if (a[1] != 24)
+			return -LX_EINVAL;
+		p->robust_list = a[0];
+		return 0;
+	case NR_prlimit64:
+		return do_prlimit(p, a);
 	case NR_dup:
 		return dup_to(p, a[0], 0, false, 0);
 	case NR_dup2:
