@@ -478,8 +478,8 @@ static int64_t do_mmap(struct lx_proc *p, const uint64_t a[6])
 	if (!(flags & MAP_FIXED)) {
 		bool hint_ok = addr && !(addr & (LX_PAGE - 1)) && addr < LX_MMAP_TOP &&
 		               len <= LX_MMAP_TOP - addr;
-		for (uint64_t va = addr; hint_ok && va < addr + len; va += LX_PAGE)
-			hint_ok = !lx_region_at(p, va);
+		for (uint32_t i = 0; hint_ok && i < p->nreg; i++) /* by region: len may be huge */
+			hint_ok = p->reg[i].end <= addr || p->reg[i].start >= addr + len;
 		addr = hint_ok ? addr : lx_find_gap(p, len);
 		if (!addr)
 			return -LX_ENOMEM;
