@@ -10,6 +10,7 @@
  * before changing any state.
  */
 #include <kernel/bkl.h>
+#include <kernel/ipc.h>
 #include <kernel/object.h>
 #include <kernel/percpu.h>
 #include <kernel/runq.h>
@@ -89,7 +90,7 @@ static __always_inline void fastpath_reply_recv(struct thread *t)
 	/* c below t's priority: a queued thread between them must run first (the general path
 	 * picks). */
 	if (c->state != TS_BLOCKED_REPLY || c->replier != t || c->cpu != t->cpu ||
-	    c->priority < t->priority || c->no_fastpath || c->in_fault)
+	    c->priority < t->priority || c->no_fastpath || c->in_fault == IN_FAULT_HW)
 		return;
 	if (t->ntfn_slot.cap.type == HL_OBJ_NOTIFICATION &&
 	    ((struct notification *)t->ntfn_slot.cap.obj)->word)
@@ -97,7 +98,10 @@ static __always_inline void fastpath_reply_recv(struct thread *t)
 	/* Committed: reply to c, queue t as a receiver, run c. */
 	t->reply_to = NULL;
 	c->replier = NULL;
-	copy_message(t, c, 0);
+	if (c->in_fault == IN_FAULT_LINUX)
+		c->regs.rax = t->regs.rdx, c->in_fault = IN_FAULT_NONE; /* as ipc_reply() */
+	else
+		copy_message(t, c, 0);
 	c->state = TS_RUNNABLE;
 	t->state = TS_BLOCKED_RECV;
 	ep->receivers = 1;
@@ -148,6 +152,48 @@ static __always_inline void fastpath_yield(struct thread *t)
 	fast_switch(c, q, t, next, true); /* t now waits at next's priority */
 }
 
+/*
+ * A Linux thread's `syscall` when the server waits on its fault endpoint on
+ * this CPU: the same effect as ipc_linux_send() + deliver + switch, like
+ * fastpath_call with the message taken from the caller's registers.
+ */
+static __always_inline void fastpath_linux(struct thread *t)
+{
+	const struct cap *fc = &t->fault_slot.cap;
+
+	if (fc->type != HL_OBJ_ENDPOINT || t->no_fastpath)
+		return;
+	struct endpoint *ep = (struct endpoint *)fc->obj;
+	struct thread *r = ep->head;
+	if (!ep->receivers || !r || r->cpu != t->cpu || r->priority < t->priority || r->no_fastpath)
+		return;
+	/* Committed. */
+	ep->head = r->qnext;
+	if (ep->head)
+		ep->head->qprev = NULL;
+	else
+		ep->tail = NULL;
+	r->qnext = r->qprev = NULL;
+	r->queue = NULL;
+	t->in_fault = IN_FAULT_LINUX;
+	ipc_linux_message(t, r, fc->badge);
+	r->reply_to = t;
+	t->replier = r;
+	t->state = TS_BLOCKED_REPLY;
+	r->state = TS_RUNNABLE;
+	struct cpu *cpu = this_cpu();
+	fast_switch(cpu, &rqs[cpu->index], t, r, false);
+}
+
+/* Every system call of a Linux thread goes to its server: it can invoke no capability. */
+static __noreturn void linux_syscall(struct thread *t)
+{
+	if (t->cpu == cpu_index())
+		fastpath_linux(t); /* returns only when it does not apply */
+	ipc_linux_send(t);
+	sched_exit_to_user();
+}
+
 __noreturn void syscall_dispatch(struct thread *t)
 {
 	bkl_lock();
@@ -159,6 +205,8 @@ __noreturn void syscall_dispatch(struct thread *t)
 	 */
 	if (this_cpu()->current != t)
 		sched_exit_to_user();
+	if (t->linux_abi)
+		linux_syscall(t);
 	/*
 	 * Not for a thread moved to another CPU while it ran (its old CPU hands
 	 * it over on the general path): the fastpaths queue and switch on this

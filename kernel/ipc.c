@@ -11,6 +11,7 @@
 #include <kernel/invoke.h>
 #include <kernel/ipc.h>
 #include <kernel/irq.h>
+#include <kernel/klog.h>
 #include <kernel/object.h>
 #include <kernel/percpu.h>
 #include <lib/string.h>
@@ -69,6 +70,10 @@ static void transfer(struct thread *src, struct thread *dst, uint64_t info, uint
 {
 	uint64_t len = HL_MSG_LEN(info);
 
+	if (src->in_fault == IN_FAULT_LINUX) {
+		ipc_linux_message(src, dst, badge);
+		return;
+	}
 	if (len > HL_MSG_MAX)
 		len = HL_MSG_MAX;
 	if (len > 4 && (!thread_ipcbuf(src) || !thread_ipcbuf(dst)))
@@ -173,6 +178,8 @@ struct thread *ipc_reply(struct thread *t, int *err)
 	if (c->state != TS_BLOCKED_REPLY || c->replier != t)
 		return NULL; /* the caller went away meanwhile */
 	c->replier = NULL;
+	if (c->in_fault == IN_FAULT_LINUX) /* word 0 is the Linux result */
+		c->regs.rax = t->regs.rdx;
 	if (c->in_fault) /* a fault reply resumes the thread as it was */
 		c->in_fault = 0;
 	else
@@ -192,14 +199,13 @@ void ipc_wake(struct thread *c, struct thread *t)
 	sched_make_runnable(c);
 }
 
-/* Send t's fault to its fault endpoint as a call. False if nobody can take it now or later. */
-bool ipc_fault_send(struct thread *t)
+/* Call t's fault endpoint with a message of kind IN_FAULT_HW or IN_FAULT_LINUX. */
+static void fault_call(struct thread *t, uint32_t kind, uint64_t info)
 {
 	struct slot *ep = &t->fault_slot;
-
-	uint64_t info = HL_MSGINFO(HL_LABEL_FAULT, 4, 0);
 	struct endpoint *e = (struct endpoint *)ep->cap.obj;
-	t->in_fault = 1; /* the message words come from t->fault[], whenever it is taken */
+
+	t->in_fault = kind; /* the message words come from t->fault[] or its registers */
 	if (e->receivers && e->head) {
 		struct thread *r = e->head;
 		q_remove(&e->head, &e->tail, r);
@@ -213,7 +219,25 @@ bool ipc_fault_send(struct thread *t)
 		sched_block(t, TS_BLOCKED_SEND);
 		q_push(&e->head, &e->tail, t, e);
 	}
+}
+
+/* Send t's fault to its fault endpoint as a call. False if nobody can take it now or later. */
+bool ipc_fault_send(struct thread *t)
+{
+	fault_call(t, IN_FAULT_HW, HL_MSGINFO(HL_LABEL_FAULT, 4, 0));
 	return true;
+}
+
+void ipc_linux_send(struct thread *t)
+{
+	if (t->fault_slot.cap.type != HL_OBJ_ENDPOINT) {
+		pr_warn(
+		    "thread %p: Linux system call %lu at rip %#lx with no fault endpoint; stopped",
+		    (void *)t, t->regs.rax, t->regs.rip);
+		sched_block(t, TS_FAULTED);
+		return;
+	}
+	fault_call(t, IN_FAULT_LINUX, HL_MSGINFO(HL_LABEL_LINUX_SYSCALL, HL_LINUX_WORDS, 0));
 }
 
 /* Take t out of any IPC wait (suspend, destroy). */
@@ -233,6 +257,10 @@ void ipc_cancel(struct thread *t)
 		t->reply_to->replier =
 		    NULL; /* its caller stays blocked until suspended or deleted */
 	t->reply_to = NULL;
+	if (t->in_fault == IN_FAULT_LINUX && t->state == TS_BLOCKED_REPLY)
+		t->regs.rax = (uint64_t)-4; /* taken but never answered: -EINTR */
+	else if (t->in_fault == IN_FAULT_LINUX)
+		t->regs.rip -= 2; /* never taken: make the call again when resumed */
 	t->in_fault = 0;
 }
 
@@ -241,6 +269,8 @@ void ipc_endpoint_destroy(struct endpoint *ep)
 	while (ep->head) {
 		struct thread *t = ep->head;
 		q_remove(&ep->head, &ep->tail, t);
+		if (t->in_fault == IN_FAULT_LINUX)
+			t->regs.rip -= 2; /* the syscall instruction again: stopped, no endpoint */
 		if (t->in_fault)
 			t->in_fault = 0; /* it runs the faulting instruction again */
 		else

@@ -282,3 +282,35 @@ void thread_fault(struct thread *t, uint64_t vector, uint64_t error, uint64_t ad
 	        (void *)t, vector, error, addr, t->regs.rip);
 	thread_stop(t, TS_FAULTED);
 }
+
+/*
+ * Mark t as a Linux thread (enabled = 1) or not (0): from then on every
+ * `syscall` it makes, whatever rax holds, is sent to its fault endpoint
+ * as a Linux call (kernel/fastpath.c), never taken as a Hallows call.
+ */
+int decode_thread_set_linux(struct invocation *inv)
+{
+	struct thread *t = (struct thread *)inv->target->cap.obj;
+
+	if (inv->arg[0] > 1)
+		return HL_ERR_INVALID_ARG;
+	t->linux_abi = (uint8_t)inv->arg[0];
+	return HL_OK;
+}
+
+/*
+ * Set t's FS base (Linux arch_prctl(ARCH_SET_FS)). It is loaded whenever t
+ * is switched to, so a server sets it while t waits for its reply; for the
+ * calling thread it is loaded at once.
+ */
+int decode_thread_set_fs_base(struct invocation *inv)
+{
+	struct thread *t = (struct thread *)inv->target->cap.obj;
+
+	if (inv->arg[0] >= USER_TOP)
+		return HL_ERR_INVALID_ARG; /* a non-canonical base would fault in wrmsr */
+	t->regs.fs_base = inv->arg[0];
+	if (t == this_cpu()->current)
+		arch_tls_load(t);
+	return HL_OK;
+}

@@ -3,7 +3,8 @@
  *
  * syscall_entry: LSTAR target. The CPU has put the user RIP in %rcx and
  * RFLAGS in %r11, cleared IF (FMASK), and left %rsp as the user's.
- *   HL_SYS_NULL is answered here: count it in gs:40 and return.
+ *   HL_SYS_NULL is answered here: count it in gs:40 and return, except
+ *   for a thread with linux_abi set (rax = 0 is Linux's read).
  *   Otherwise every user register is saved into the current thread
  *   (struct user_regs at offset 0 of struct thread, gs:24), the per-CPU
  *   kernel stack (gs:16) is loaded, and
@@ -61,11 +62,17 @@ syscall_entry:
 	testq %rax, %rax
 	jnz 1f
 	swapgs				/* HL_SYS_NULL: a real entry, counted */
+	movq %gs:24, %rax		/* ... unless the thread is a Linux one (0 = read) */
+	cmpb $0, T_LINUX_ABI(%rax)
+	jne 3f
+	xorl %eax, %eax
 	incq %gs:40
 	swapgs
 	sysretq
+3:	xorl %eax, %eax
+	jmp 4f
 1:	swapgs
-	movq %rax, %gs:32
+4:	movq %rax, %gs:32
 	movq %gs:24, %rax
 	movq %rbx, R_RBX(%rax)
 	movq %rdx, R_RDX(%rax)

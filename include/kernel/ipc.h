@@ -24,6 +24,37 @@ struct thread *ipc_reply(struct thread *t, int *err) __must_check;
 void ipc_wake(struct thread *c, struct thread *t);
 /* Send t's fault to its fault endpoint as a call. False if nobody can take it now or later. */
 bool ipc_fault_send(struct thread *t) __must_check;
+/*
+ * Send the Linux system call in t's registers to its fault endpoint as a
+ * call (t->linux_abi is set); with no fault endpoint t is stopped.
+ */
+void ipc_linux_send(struct thread *t);
+
+/*
+ * The message of a Linux call by src, into the receiver dst's registers
+ * and IPC buffer (HL_LABEL_LINUX_SYSCALL, words in enum hl_linux_mr).
+ * Shared by the general path and the fastpath so they cannot differ.
+ */
+static __always_inline void ipc_linux_message(const struct thread *src, struct thread *dst,
+                                              uint64_t badge)
+{
+	struct hl_ipc_buffer *b = thread_ipcbuf(dst);
+
+	dst->regs.rax = HL_OK;
+	dst->regs.rdi = badge;
+	dst->regs.rdx = src->regs.rax;
+	dst->regs.r10 = src->regs.rdi;
+	dst->regs.r8 = src->regs.rsi;
+	dst->regs.r9 = src->regs.rdx;
+	if (b) {
+		b->mr[HL_LINUX_A3] = src->regs.r10;
+		b->mr[HL_LINUX_A4] = src->regs.r8;
+		b->mr[HL_LINUX_A5] = src->regs.r9;
+		b->mr[HL_LINUX_RIP] = src->regs.rip;
+		b->mr[HL_LINUX_RSP] = src->regs.rsp;
+	}
+	dst->regs.rsi = HL_MSGINFO(HL_LABEL_LINUX_SYSCALL, b ? HL_LINUX_WORDS : 4, 0);
+}
 /* Take t out of any IPC wait (suspend, destroy). */
 void ipc_cancel(struct thread *t);
 /* Wake every thread queued on ep (HL_ERR_DELETED; a fault sender re-runs its fault); ep is being

@@ -77,10 +77,12 @@ struct thread {
 	uint64_t fault[4]; /* [BKL] vector, error, address, rip of the last fault */
 	uint32_t magic;    /* [I] */
 	uint32_t on_cpu;   /* [BKL] 1 + index of the CPU running it (its current), 0 = none */
-	uint32_t in_fault; /* [BKL] blocked in a fault call: fault[] is its message, its registers
-	                      stay */
+	uint32_t in_fault; /* [BKL] IN_FAULT_*: blocked in a fault call (fault[] is its message) or
+	                      a Linux call (its registers are); its registers stay */
 	uint8_t
 	    throttled; /* [BKL] out of budget: on the throttled list of a CPU until replenished */
+	uint8_t linux_abi; /* [BKL] syscall.S: every `syscall` is a Linux call to its fault
+	                      endpoint (thread.set_linux); read without the BKL on entry */
 	uint8_t no_fastpath; /* [BKL] has a budget or upcalls: switches take the general path */
 	/* Preemption upcalls (kernel/upcall.c); upcall_ns 0 = none. */
 	struct slot upcall_slot;            /* [BKL] copy of the area's frame capability */
@@ -94,6 +96,10 @@ struct thread {
 _Static_assert(offsetof(struct thread, regs) == 0, "syscall.S: the registers open struct thread");
 _Static_assert(offsetof(struct thread, full_restore) == T_FULL_RESTORE,
                "syscall.S: thread.full_restore");
+_Static_assert(offsetof(struct thread, linux_abi) == T_LINUX_ABI, "syscall.S: thread.linux_abi");
+
+/* What a thread blocked in a call to its fault endpoint sent (thread.in_fault). */
+enum { IN_FAULT_NONE = 0, IN_FAULT_HW = 1, IN_FAULT_LINUX = 2 };
 
 #define THREAD_MAGIC    0x74687264 /* "thrd" */
 #define THREAD_OBJ_BITS 13         /* 8 KiB: registers, bookkeeping and the XSAVE area */

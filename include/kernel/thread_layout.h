@@ -29,5 +29,6 @@
 #define R_FS_BASE 144
 /* struct thread */
 #define T_FULL_RESTORE 152
+#define T_LINUX_ABI    669
 
 #endif

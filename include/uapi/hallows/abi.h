@@ -121,6 +121,29 @@ enum hl_root_slot {
 #define HL_LABEL_FAULT 0xfa17
 enum hl_fault_mr { HL_FAULT_VECTOR = 0, HL_FAULT_ERROR = 1, HL_FAULT_ADDR = 2, HL_FAULT_RIP = 3 };
 
+/*
+ * A Linux system call (the `syscall` instruction of a thread marked with
+ * thread.set_linux) sent to the thread's fault endpoint as a call (label
+ * HL_LABEL_LINUX_SYSCALL). Words 0-3 arrive in registers, 4-8 in the
+ * receiver's IPC buffer (only words 0-3 when it has none). The reply's
+ * word 0 becomes the thread's rax (the Linux result, -errno on failure);
+ * its other registers stay as they were, except rcx = rip and r11 =
+ * rflags, as after a Linux system call.
+ */
+#define HL_LABEL_LINUX_SYSCALL 0x1195
+enum hl_linux_mr {
+	HL_LINUX_NR = 0, /* rax */
+	HL_LINUX_A0 = 1, /* rdi */
+	HL_LINUX_A1 = 2, /* rsi */
+	HL_LINUX_A2 = 3, /* rdx */
+	HL_LINUX_A3 = 4, /* r10 */
+	HL_LINUX_A4 = 5, /* r8 */
+	HL_LINUX_A5 = 6, /* r9 */
+	HL_LINUX_RIP = 7,
+	HL_LINUX_RSP = 8,
+	HL_LINUX_WORDS = 9
+};
+
 /* Per-thread IPC buffer (one page, mapped by the thread's owner). */
 struct hl_ipc_buffer {
 	hl_word_t mr[HL_MSG_MAX]; /* message words; 0..3 mirror the registers */

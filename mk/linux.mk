@@ -1,0 +1,102 @@
+# The Linux personality (user/linux, docs/linux.md): a server that runs
+# static x86-64 Linux binaries, its test programs (tests/linux, built with
+# musl-gcc -static) and the differential test against the host.
+#
+#   make linux-run         boot the personality by hand (LINUX_RUN=file of commands)
+#   make test-linux        ring-3 and differential tests -> build/results/linux.tap
+
+.SECONDEXPANSION:
+LX_SRCS := user/linux/main.c user/linux/sys.c user/linux/mm.c user/linux/exec.c user/linux/fs.c
+LX_DIR := $(B)/linux
+LX_TESTS := $(patsubst tests/linux/%.c,$(LX_DIR)/bin/%,$(sort $(wildcard tests/linux/*.c)))
+LX_CC ?= musl-gcc
+LX_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -static -Wall -Wextra -Werror -fno-stack-protector
+
+$(B)/user/linux: $$(RT_OBJS) $(LX_SRCS:%.c=$(B)/user/%.o) $(B)/user/lib/cpio.o user/rt/user.ld
+	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
+
+$(LX_DIR)/bin/%: tests/linux/%.c
+	@mkdir -p $(@D)
+	$(LX_CC) $(LX_CFLAGS) -o $@ $<
+
+# The boot module: the server as init, the test programs and busybox under
+# bin/, the files of tests/linux/root, and the command list etc/linux-run.
+LX_RUN ?= tests/linux/run-tests
+LX_NAME := $(notdir $(LX_RUN))
+LX_ROOT := $(LX_DIR)/root-$(LX_NAME)
+LX_INITRD := $(LX_DIR)/initrd-$(LX_NAME).cpio
+$(LX_INITRD): $(B)/user/linux $(LX_TESTS) $(LX_RUN) $(shell find tests/linux/root -type f) /bin/busybox
+	@rm -rf $(LX_ROOT) && mkdir -p $(LX_ROOT)/bin $(LX_ROOT)/etc
+	cp -r tests/linux/root/. $(LX_ROOT)/
+	cp $(B)/user/linux $(LX_ROOT)/init
+	cp $(LX_TESTS) /bin/busybox $(LX_ROOT)/bin/
+	cp $(LX_RUN) $(LX_ROOT)/etc/linux-run
+	cd $(LX_ROOT) && find * | LC_ALL=C sort | cpio -o -H newc --quiet > $(abspath $@)
+
+ALL_TARGETS += $(B)/user/linux $(LX_TESTS)
+
+.PHONY: linux-run test-linux
+# By hand: `make linux-run [LINUX_RUN=file-of-commands]` (default tests/linux/run-demo).
+LINUX_RUN ?= tests/linux/run-demo
+linux-run: $(KERNEL)
+	$(MAKE) --no-print-directory LX_RUN=$(LINUX_RUN) $(LX_DIR)/initrd-$(notdir $(LINUX_RUN)).cpio
+	$(QEMU) $(QEMU_RUN_FLAGS) -kernel $(KERNEL) -initrd $(LX_DIR)/initrd-$(notdir $(LINUX_RUN)).cpio \
+		-append "$(CMDLINE)"
+
+TEST_GROUPS += linux
+test-linux: $(KERNEL) $(LX_INITRD)
+	@mkdir -p $(RESULTS)
+	-python3 tools/qemu_run.py --tap $(RESULTS)/linux.tap --name linux-personality --smp 1 \
+		--initrd $(LX_INITRD) --append "test-exit" --timeout 90 \
+		--expect '^linux: all [0-9]+ commands done' \
+		--expect '^linux: unknown system calls \(ENOSYS\): 400 x1 511 x1 >=512 x2$$' \
+		--expect '^scfuzz: [0-9]+ calls made, [0-9]+ failed, the process survived$$' \
+		--reject 'W thread' --reject 'SECRET-THROUGH-HALLOWS' --reject 'SIGSEGV'
+	-python3 tools/linux_diff.py --log $(RESULTS)/logs/linux-personality.log \
+		--root $(LX_ROOT) --run $(LX_RUN) --tap $(RESULTS)/linux.tap
+
+# One Linux system call (getpid), in instructions under -icount shift=0: the
+# personality on Hallows beside the Linux guest (tools/bench_linux_personality.py).
+BENCH_STEPS += linux-personality
+.PHONY: bench-linux-personality
+bench-linux-personality: $(KERNEL) $(LINUX_VMLINUX) $(LX_DIR)/bin/bench_getpid
+	$(MAKE) --no-print-directory LX_RUN=tests/linux/run-bench $(LX_DIR)/initrd-run-bench.cpio
+	python3 tools/bench_linux_personality.py --kernel $(KERNEL) --initrd $(LX_DIR)/initrd-run-bench.cpio \
+		--binary $(LX_DIR)/bin/bench_getpid --out $(BENCH_OUT)
+
+# ---- host tests (ASan + UBSan) and the fuzzer of the server's parsers ----
+#   make test-linux-host    tests/host/linux        -> $(RESULTS)/linux-host.tap
+#   make test-linux-fuzz    the fuzzer for 5 s      -> $(RESULTS)/linux-fuzz.tap
+#   make fuzz-linux         the fuzzer for FUZZ_SECONDS
+LX_HOST_SRCS := user/linux/exec.c user/linux/mm.c user/linux/fs.c lib/cpio.c tests/host/linux/lx_host.c
+LX_HOST_HDRS := user/linux/lx.h tests/host/linux/lx_host.h include/lib/cpio.h
+TEST_GROUPS += linux-host linux-fuzz
+FUZZ_STEPS += linux
+.PHONY: test-linux-host test-linux-fuzz fuzz-linux
+
+$(LX_DIR)/host/lx_test: tests/host/linux/lx_test.c tests/host/kernel/ktharness.c $(LX_HOST_SRCS) \
+		$(LX_HOST_HDRS) tests/host/kernel/ktharness.h
+	@mkdir -p $(@D)
+	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) -Itests/host/kernel -o $@ $(filter %.c,$^)
+
+$(LX_DIR)/host/lx_fuzz: tests/fuzz/linux/lx_fuzz.c $(LX_HOST_SRCS) $(LX_HOST_HDRS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Wall -Wextra -Werror -o $@ $(filter %.c,$^)
+
+test-linux-host: $(LX_DIR)/host/lx_test
+	@mkdir -p $(RESULTS)
+	@bash tests/host/kernel/run.sh $(RESULTS)/linux-host.tap $(LX_DIR)/host/logs $<
+
+# Seeds: the musl test programs and the test boot module (built, not committed).
+fuzz-linux: $(LX_DIR)/host/lx_fuzz $(LX_TESTS) $(LX_INITRD)
+	@mkdir -p $(LX_DIR)/fuzz-corpus $(LX_DIR)/fuzz-artifacts
+	@cp $(LX_TESTS) $(LX_INITRD) $(LX_DIR)/fuzz-corpus/
+	./$(LX_DIR)/host/lx_fuzz -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+		-max_len=65536 -artifact_prefix=$(LX_DIR)/fuzz-artifacts/ $(LX_DIR)/fuzz-corpus \
+		> $(LX_DIR)/fuzz.log 2>&1; rc=$$?; \
+	grep -E '^#[0-9]+[[:space:]]+DONE|ERROR|SUMMARY' $(LX_DIR)/fuzz.log | tail -n 3; exit $$rc
+
+test-linux-fuzz:
+	@mkdir -p $(RESULTS)
+	@if $(MAKE) --no-print-directory fuzz-linux FUZZ_SECONDS=5; then echo "ok - linux_fuzz_5s"; \
+	else echo "not ok - linux_fuzz_5s (see $(LX_DIR)/fuzz.log)"; fi > $(RESULTS)/linux-fuzz.tap

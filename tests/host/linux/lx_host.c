@@ -1,0 +1,139 @@
+/*
+ * The Linux personality's platform (user/linux/lx.h, "the platform the
+ * server runs on") for host tests and the fuzzer: pages are calloc'd
+ * blocks found through a small open hash, nothing else is real.
+ */
+#include "lx_host.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define HOST_PAGES 8192u
+
+static struct {
+	uint64_t vpn; /* page number + 1; 0: free */
+	uint32_t prot;
+	void *mem;
+} pages[HOST_PAGES];
+static uint32_t npages;
+
+uint32_t lx_host_pages(void)
+{
+	return npages;
+}
+
+static uint32_t find(uint64_t va, bool insert)
+{
+	uint64_t key = va / LX_PAGE + 1;
+	uint32_t h = (uint32_t)(key * 0x9e3779b97f4a7c15ull >> 40) % HOST_PAGES;
+
+	for (uint32_t i = 0; i < HOST_PAGES; i++, h = (h + 1) % HOST_PAGES) {
+		if (pages[h].vpn == key)
+			return h;
+		if (!pages[h].vpn)
+			return insert ? h : HOST_PAGES; /* the end of its cluster */
+	}
+	return HOST_PAGES;
+}
+
+int lx_plat_map(uint64_t va, uint32_t prot)
+{
+	uint32_t h = npages < HOST_PAGES / 2 ? find(va, true) : HOST_PAGES;
+
+	if (h == HOST_PAGES || pages[h].vpn)
+		return -LX_ENOMEM;
+	pages[h].mem = calloc(1, LX_PAGE);
+	if (!pages[h].mem)
+		return -LX_ENOMEM;
+	pages[h].vpn = va / LX_PAGE + 1, pages[h].prot = prot;
+	npages++;
+	return 0;
+}
+
+int lx_plat_protect(uint64_t va, uint32_t prot)
+{
+	uint32_t h = find(va, false);
+
+	if (h != HOST_PAGES)
+		pages[h].prot = prot;
+	return 0;
+}
+
+void lx_plat_unmap(uint64_t va)
+{
+	uint32_t h = find(va, false);
+
+	if (h == HOST_PAGES)
+		return;
+	free(pages[h].mem);
+	pages[h].vpn = 0, pages[h].mem = NULL;
+	npages--;
+	/* Re-insert the cluster after the hole so lookups still find it. */
+	for (uint32_t i = (h + 1) % HOST_PAGES; pages[i].vpn; i = (i + 1) % HOST_PAGES) {
+		uint64_t key = pages[i].vpn;
+		void *mem = pages[i].mem;
+		uint32_t prot = pages[i].prot;
+		pages[i].vpn = 0;
+		uint32_t j = find((key - 1) * LX_PAGE, true);
+		pages[j].vpn = key, pages[j].mem = mem, pages[j].prot = prot;
+	}
+}
+
+bool lx_plat_next_mapped(uint32_t *cursor, uint64_t *va)
+{
+	for (; *cursor < HOST_PAGES; (*cursor)++) {
+		if (pages[*cursor].vpn) {
+			*va = (pages[(*cursor)++].vpn - 1) * LX_PAGE;
+			return true;
+		}
+	}
+	return false;
+}
+
+int lx_plat_is_mapped(uint64_t va)
+{
+	return find(va, false) != HOST_PAGES;
+}
+
+void *lx_plat_page(uint64_t va)
+{
+	uint32_t h = find(va, false);
+
+	return h == HOST_PAGES ? NULL : pages[h].mem;
+}
+
+void lx_plat_console(const char *s, size_t n)
+{
+	(void)s, (void)n;
+}
+
+uint64_t lx_plat_nanotime(void)
+{
+	return 1000;
+}
+
+void lx_plat_random(void *buf, size_t n)
+{
+	memset(buf, 0x5a, n);
+}
+
+static uint64_t fs_base;
+
+int lx_plat_set_fs(uint64_t base)
+{
+	fs_base = base;
+	return 0;
+}
+
+uint64_t lx_plat_get_fs(void)
+{
+	return fs_base;
+}
+
+void lx_host_reset(void)
+{
+	for (uint32_t i = 0; i < HOST_PAGES; i++)
+		free(pages[i].mem);
+	memset(pages, 0, sizeof(pages));
+	npages = 0;
+}

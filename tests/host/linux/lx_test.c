@@ -1,0 +1,291 @@
+/*
+ * Host tests of the Linux personality's untrusted-input and bookkeeping
+ * code (user/linux: exec.c ELF loading and the initial stack, mm.c
+ * regions and checked copies, fs.c the cpio file system), on the host
+ * platform of lx_host.c, under ASan + UBSan.
+ */
+#include "../kernel/ktharness.h"
+#include "lx_host.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define ENOEXEC 8
+
+static void put(uint8_t *p, uint64_t v, int n)
+{
+	for (int i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/*
+ * A small ELF: text (R-X) at 0x400000 from offset 0 (headers included),
+ * data (RW-) at 0x401000 from offset 0x1000 with 0x10 file bytes and
+ * 0x2000 in memory. type 2 = ET_EXEC, 3 = ET_DYN.
+ */
+static size_t make_elf(uint8_t *b, int type)
+{
+	memset(b, 0, 0x2000);
+	memcpy(b,
+	       "\x7f"
+	       "ELF",
+	       4);
+	b[4] = 2, b[5] = 1, b[6] = 1;
+	put(b + 16, (uint64_t)type, 2);
+	put(b + 18, 62, 2);
+	put(b + 24, 0x400100, 8); /* entry */
+	put(b + 32, 64, 8);       /* phoff */
+	put(b + 54, 56, 2), put(b + 56, 2, 2);
+	uint8_t *ph = b + 64;
+	put(ph, 1, 4), put(ph + 4, 5, 4), put(ph + 8, 0, 8), put(ph + 16, 0x400000, 8);
+	put(ph + 32, 0x200, 8), put(ph + 40, 0x200, 8);
+	ph += 56;
+	put(ph, 1, 4), put(ph + 4, 6, 4), put(ph + 8, 0x1000, 8), put(ph + 16, 0x401000, 8);
+	put(ph + 32, 0x10, 8), put(ph + 40, 0x2000, 8);
+	memset(b + 0x100, 0x90, 16);
+	memset(b + 0x1000, 0xab, 0x10);
+	return 0x1010;
+}
+
+static struct lx_proc proc;
+
+static struct lx_proc *fresh(void)
+{
+	lx_host_reset();
+	memset(&proc, 0, sizeof(proc));
+	return &proc;
+}
+
+static void elf_exec_loads_segments_and_builds_the_stack(void)
+{
+	static uint8_t f[0x2000];
+	struct lx_proc *p = fresh();
+	struct lx_elf_info info;
+	size_t len = make_elf(f, 2);
+
+	CHECK_EQ(lx_elf_load(p, f, len, &info), 0);
+	CHECK_EQ(info.entry, 0x400100);
+	CHECK_EQ(info.phdr, 0x400040); /* headers inside the first segment */
+	CHECK_EQ(info.phnum, 2);
+	CHECK_EQ(p->brk_start, 0x403000);
+	uint8_t v[16];
+	CHECK_EQ(lx_copy_in(p, v, 0x401000, 16), 0);
+	CHECK(v[0] == 0xab && v[15] == 0xab);
+	CHECK_EQ(lx_copy_in(p, v, 0x401010, 16), 0); /* past the file bytes: zero */
+	CHECK(v[0] == 0 && v[15] == 0);
+	CHECK_EQ(lx_copy_out(p, 0x400100, v, 1), -LX_EFAULT); /* text is not writable */
+
+	const char *argv[] = {"prog", "arg1", NULL}, *envp[] = {"X=1", NULL};
+	uint64_t sp = 0, w[40]; /* argc .. AT_NULL: exactly 40 words here */
+	CHECK_EQ(lx_build_stack(p, &info, argv, envp, &sp), 0);
+	CHECK_EQ(sp & 15, 0);
+	CHECK_EQ(lx_copy_in(p, w, sp, sizeof(w)), 0);
+	CHECK_EQ(w[0], 2); /* argc, argv[0..1], NULL, envp[0], NULL, auxv */
+	char s[16];
+	CHECK_EQ(lx_copy_str(p, s, w[1], sizeof(s)), 4);
+	CHECK_STR(s, "prog");
+	CHECK_EQ(lx_copy_str(p, s, w[2], sizeof(s)), 4);
+	CHECK_STR(s, "arg1");
+	CHECK_EQ(w[3], 0);
+	CHECK_EQ(lx_copy_str(p, s, w[4], sizeof(s)), 3);
+	CHECK_STR(s, "X=1");
+	CHECK_EQ(w[5], 0);
+	uint64_t pagesz = 0, entry = 0, random = 0, phdr = 0;
+	for (int i = 6; i + 1 < 40 && w[i]; i += 2) {
+		pagesz = w[i] == 6 ? w[i + 1] : pagesz;
+		entry = w[i] == 9 ? w[i + 1] : entry;
+		random = w[i] == 25 ? w[i + 1] : random;
+		phdr = w[i] == 3 ? w[i + 1] : phdr;
+	}
+	CHECK_EQ(pagesz, 4096);
+	CHECK_EQ(entry, 0x400100);
+	CHECK_EQ(phdr, 0x400040);
+	CHECK(random > sp && random < LX_STACK_TOP);
+	CHECK_EQ(lx_copy_in(p, v, random, 16), 0);
+	lx_host_reset();
+}
+
+static void elf_static_pie_is_loaded_at_the_pie_base(void)
+{
+	static uint8_t f[0x2000];
+	struct lx_proc *p = fresh();
+	struct lx_elf_info info;
+	size_t len = make_elf(f, 3);
+
+	put(f + 24, 0x100, 8); /* a static-pie is linked at 0 */
+	put(f + 64 + 16, 0, 8);
+	put(f + 64 + 56 + 16, 0x1000, 8);
+	CHECK_EQ(lx_elf_load(p, f, len, &info), 0);
+	CHECK_EQ(info.entry, LX_PIE_BASE + 0x100);
+	CHECK(lx_region_at(p, LX_PIE_BASE + 0x1000) != NULL);
+	lx_host_reset();
+}
+
+/* Each broken header or segment: -ENOEXEC, nothing of it mapped. */
+static void elf_rejects_broken_files(void)
+{
+	static uint8_t f[0x2000];
+	struct lx_elf_info info;
+	struct {
+		int off, n;
+		uint64_t v;
+	} bad[] = {
+	    {0, 1, 0},                   /* magic */
+	    {18, 2, 3},                  /* i386 */
+	    {16, 2, 1},                  /* ET_REL */
+	    {54, 2, 32},                 /* phentsize */
+	    {56, 2, 200},                /* too many headers for the file */
+	    {64, 4, 3},                  /* PT_INTERP: dynamically linked */
+	    {64 + 56 + 32, 8, 0x3000},   /* filesz > memsz */
+	    {64 + 56 + 8, 8, 0x1ff0},    /* file bytes past the end */
+	    {64 + 56 + 16, 8, 0x400000}, /* overlaps the text */
+	    {64 + 56 + 16, 8, 0x401008}, /* vaddr and offset disagree modulo the page */
+	    {64 + 56 + 16, 8, LX_TOP},   /* outside the process's range */
+	    {24, 8, 0x401000},           /* entry not executable */
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct lx_proc *p = fresh();
+		size_t len = make_elf(f, 2);
+		put(f + bad[i].off, bad[i].v, bad[i].n);
+		int err = lx_elf_load(p, f, len, &info);
+		if (err != -ENOEXEC)
+			kt_fail(__FILE__, __LINE__, "case %zu: %d, want -ENOEXEC", i, err);
+	}
+	struct lx_proc *p = fresh();
+	CHECK_EQ(lx_elf_load(p, f, 63, &info), -ENOEXEC); /* shorter than a header */
+	lx_host_reset();
+}
+
+static void copies_check_every_page(void)
+{
+	struct lx_proc *p = fresh();
+	char buf[8192];
+
+	CHECK_EQ(lx_map(p, 0x10000, 0x12000, LX_PROT_READ | LX_PROT_WRITE, NULL, 0), 0);
+	CHECK_EQ(lx_map(p, 0x12000, 0x13000, LX_PROT_READ, NULL, 0), 0);
+	memset(buf, 'x', sizeof(buf));
+	CHECK_EQ(lx_copy_out(p, 0x10ff0, buf, 0x20), 0);          /* across a page boundary */
+	CHECK_EQ(lx_copy_out(p, 0x11ff0, buf, 0x20), -LX_EFAULT); /* into read-only */
+	CHECK_EQ(lx_copy_in(p, buf, 0x11ff0, 0x20), 0);
+	CHECK_EQ(lx_copy_in(p, buf, 0x12ff0, 0x20), -LX_EFAULT); /* past the end */
+	CHECK_EQ(lx_copy_in(p, buf, 0xfff0, 0x20), -LX_EFAULT);  /* before the start */
+	CHECK_EQ(lx_copy_in(p, buf, ~0ull - 8, 16), -LX_EFAULT); /* wraps */
+	CHECK_EQ(lx_copy_in(p, buf, 0x10000, 0), 0);
+	CHECK_EQ(lx_copy_str(p, buf, 0x12ff8, 100), 0); /* fresh memory reads as zeros */
+	CHECK_EQ(lx_map(p, 0x30000, 0x31000, LX_PROT_READ | LX_PROT_WRITE, NULL, 0), 0);
+	CHECK_EQ(lx_copy_out(p, 0x30000, buf, 4096), 0);
+	CHECK_EQ(lx_copy_str(p, buf, 0x30ff8, 100), -LX_EFAULT); /* no NUL before the end */
+	CHECK_EQ(lx_copy_str(p, buf, 0x10ff0, 8), -LX_ENAMETOOLONG);
+	CHECK_EQ(lx_map(p, 0x20000, 0x21000, 0, NULL, 0), 0); /* PROT_NONE */
+	CHECK_EQ(lx_copy_in(p, buf, 0x20000, 1), -LX_EFAULT);
+	CHECK_EQ(lx_map(p, 0x20001, 0x21000, 0, NULL, 0), -LX_EINVAL);
+	lx_host_reset();
+}
+
+static void munmap_and_mprotect_split_regions_and_keep_contents(void)
+{
+	struct lx_proc *p = fresh();
+	char v = 0;
+
+	CHECK_EQ(lx_map(p, 0x100000, 0x104000, LX_PROT_READ | LX_PROT_WRITE, NULL, 0), 0);
+	for (uint64_t a = 0x100000; a < 0x104000; a += 0x1000) {
+		char c = (char)(a >> 12);
+		CHECK_EQ(lx_copy_out(p, a, &c, 1), 0);
+	}
+	CHECK_EQ(lx_protect(p, 0x101000, 0x102000, LX_PROT_READ), 0);
+	CHECK_EQ(p->nreg, 3);
+	CHECK_EQ(lx_copy_in(p, &v, 0x101000, 1), 0);
+	CHECK_EQ(v, 1); /* (char)0x101 */
+	CHECK_EQ(lx_copy_out(p, 0x101000, &v, 1), -LX_EFAULT);
+	CHECK_EQ(lx_unmap(p, 0x102000, 0x103000), 0);
+	CHECK_EQ(p->nreg, 3);
+	CHECK_EQ(lx_copy_in(p, &v, 0x102000, 1), -LX_EFAULT);
+	CHECK_EQ(lx_copy_in(p, &v, 0x103000, 1), 0);
+	CHECK_EQ(v, 3);
+	CHECK_EQ(lx_protect(p, 0x102000, 0x103000, LX_PROT_READ), -LX_ENOMEM); /* a hole */
+	CHECK_EQ(lx_unmap(p, 0, LX_TOP), 0);
+	CHECK_EQ(p->nreg, 0);
+	CHECK_EQ(lx_host_pages(), 0);
+	lx_host_reset();
+}
+
+static void mmap_gap_is_below_the_stack_and_free(void)
+{
+	struct lx_proc *p = fresh();
+
+	p->brk_start = p->brk = 0x500000;
+	uint64_t a = lx_find_gap(p, 0x3000);
+	CHECK_EQ(a, LX_MMAP_TOP - 0x3000);
+	CHECK_EQ(lx_map(p, a, a + 0x3000, LX_PROT_READ, NULL, 0), 0);
+	uint64_t b = lx_find_gap(p, 0x1000);
+	CHECK_EQ(b, a - 0x1000);
+	CHECK_EQ(lx_map(p, b, b + 0x1000, LX_PROT_READ, NULL, 0), 0);
+	CHECK_EQ(lx_unmap(p, a, a + 0x1000), 0); /* a hole too small for 2 pages */
+	CHECK_EQ(lx_find_gap(p, 0x2000), b - 0x2000);
+	CHECK_EQ(lx_find_gap(p, LX_TOP), 0);
+	lx_host_reset();
+}
+
+/* A newc entry into b at *off. */
+static void cpio_add(uint8_t *b, size_t *off, const char *name, uint32_t mode, const char *data)
+{
+	size_t nl = strlen(name) + 1, dl = data ? strlen(data) : 0;
+	char h[160];
+
+	snprintf(h, sizeof(h), "070701%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x", 1u,
+	         mode, 0u, 0u, 1u, 0u, (unsigned)dl, 0u, 0u, 0u, 0u, (unsigned)nl, 0u);
+	memcpy(b + *off, h, 110);
+	memcpy(b + *off + 110, name, nl);
+	*off = (*off + 110 + nl + 3) & ~(size_t)3;
+	if (dl)
+		memcpy(b + *off, data, dl);
+	*off = (*off + dl + 3) & ~(size_t)3;
+}
+
+static void fs_resolves_paths_and_lists_directories(void)
+{
+	static uint8_t a[4096];
+	size_t n = 0;
+	const char *name = NULL;
+
+	memset(a, 0, sizeof(a));
+	cpio_add(a, &n, ".", 040755, NULL);
+	cpio_add(a, &n, "bin", 040755, NULL);
+	cpio_add(a, &n, "bin/sh", 0100755, "#!");
+	cpio_add(a, &n, "./etc", 040755, NULL);
+	cpio_add(a, &n, "etc/hosts", 0100644, "127.0.0.1 localhost\n");
+	cpio_add(a, &n, "TRAILER!!!", 0, NULL);
+	CHECK_EQ(lx_fs_init(a, n), 0);
+	const struct lx_file *f = lx_fs_lookup("/etc/hosts");
+	CHECK(f && f->size == 20);
+	CHECK(lx_fs_lookup("etc/./hosts") == f);
+	CHECK(lx_fs_lookup("//etc/../etc/hosts") == f);
+	CHECK(lx_fs_lookup("/../../etc/hosts") == f);
+	CHECK(lx_fs_lookup("/etc/missing") == NULL);
+	const struct lx_file *root = lx_fs_lookup("/");
+	CHECK(root && (root->mode & 0170000) == 040000);
+	CHECK(lx_fs_child(root, 0, &name) && !strcmp(name, "bin"));
+	CHECK(lx_fs_child(root, 1, &name) && !strcmp(name, "etc"));
+	CHECK(lx_fs_child(root, 2, &name) == NULL);
+	const struct lx_file *etc = lx_fs_lookup("/etc/");
+	CHECK(etc && lx_fs_child(etc, 0, &name) == f && !strcmp(name, "hosts"));
+	char longp[600];
+	memset(longp, 'a', sizeof(longp) - 1);
+	longp[sizeof(longp) - 1] = 0;
+	CHECK(lx_fs_lookup(longp) == NULL);
+	CHECK_EQ(lx_fs_init(a, n - 20), -LX_EIO); /* truncated: no trailer */
+}
+
+int main(int argc, char **argv)
+{
+	static const struct kt_case cases[] = {
+	    KT(elf_exec_loads_segments_and_builds_the_stack),
+	    KT(elf_static_pie_is_loaded_at_the_pie_base),
+	    KT(elf_rejects_broken_files),
+	    KT(copies_check_every_page),
+	    KT(munmap_and_mprotect_split_regions_and_keep_contents),
+	    KT(mmap_gap_is_below_the_stack_and_free),
+	    KT(fs_resolves_paths_and_lists_directories),
+	};
+	return kt_main(cases, sizeof(cases) / sizeof(cases[0]), argc, argv);
+}

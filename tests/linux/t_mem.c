@@ -1,0 +1,57 @@
+/* brk, mmap, munmap and mprotect: results that match Linux's (addresses are not printed). */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define SHOW(label, expr)                                                                          \
+	do {                                                                                       \
+		errno = 0;                                                                         \
+		long r_ = (long)(expr);                                                            \
+		printf("%s: %ld errno %d\n", label, r_, r_ < 0 ? errno : 0);                       \
+	} while (0)
+
+static long raw(long nr, long a, long b, long c, long d, long e, long f)
+{
+	return syscall(nr, a, b, c, d, e, f);
+}
+
+int main(void)
+{
+	uintptr_t b0 = (uintptr_t)raw(SYS_brk, 0, 0, 0, 0, 0, 0);
+	uintptr_t b1 = (uintptr_t)raw(SYS_brk, (long)(b0 + 100000), 0, 0, 0, 0, 0);
+	printf("brk grows: %d\n", b1 == b0 + 100000);
+	memset((void *)b0, 0x5a, 100000);
+	printf("heap written: %d\n", ((unsigned char *)b0)[99999] == 0x5a);
+	uintptr_t b2 = (uintptr_t)raw(SYS_brk, (long)b0, 0, 0, 0, 0, 0);
+	printf("brk shrinks: %d\n", b2 == b0);
+
+	char *m = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	printf("mmap 1 MiB: %d, zeroed: %d\n", m != MAP_FAILED, m[4096 * 100] == 0);
+	for (int i = 0; i < 1 << 20; i += 4096)
+		m[i] = (char)i;
+	printf("written: %d\n", m[4096 * 7] == (char)(4096 * 7));
+	printf("munmap half: %d\n", munmap(m + (1 << 19), 1 << 19));
+	printf("mprotect read-only: %d\n", mprotect(m, 4096, PROT_READ));
+	printf("still readable: %d\n", m[0] == 0);
+	SHOW("mmap len 0", (long)mmap(NULL, 0, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+	SHOW("mmap no type", (long)mmap(NULL, 4096, PROT_READ, MAP_ANONYMOUS, -1, 0));
+	SHOW("munmap unaligned", munmap(m + 1, 4096));
+	SHOW("mmap bad fd", (long)mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, 77, 0));
+	char *h = NULL;
+	for (int i = 0; i < 64; i++) { /* malloc through brk and mmap */
+		char *x = malloc(4096 * (i + 1));
+		if (!x)
+			return 1;
+		memset(x, i, 4096 * (i + 1));
+		free(h);
+		h = x;
+	}
+	printf("malloc churn: ok\n");
+	free(h);
+	return 0;
+}

@@ -1,0 +1,128 @@
+/*
+ * Ring-3 suite "linux_abi": a thread marked with thread.set_linux sends
+ * every `syscall` instruction to its fault endpoint as a call labelled
+ * HL_LABEL_LINUX_SYSCALL (words: rax, rdi, rsi, rdx, r10, r8, r9, rip,
+ * rsp); the reply's word 0 becomes its rax. Whatever rax holds, the call is
+ * never a Hallows call: not HL_SYS_NULL (rax = 0, answered in the entry
+ * code for other threads), not the debug console, not an invocation.
+ */
+#include "utest.h"
+
+enum { ST_INACTIVE = 0, ST_SEND = 2, ST_REPLY = 4, ST_FAULTED = 6 };
+
+/*
+ * lx_stub(rdi = pointer to 3 result words): three syscalls with the
+ * registers of HL_SYS_NULL, HL_SYS_DEBUG_PUTS on the debug slot and
+ * HL_SYS_CALL on the own thread slot; stores each rax, then ud2.
+ */
+__asm__(".pushsection .text\n"
+        ".globl lx_stub, lx_after0, lx_done\n"
+        "lx_stub: movq %rdi, %rbx\n"
+        " xorl %eax, %eax\n movq $0x11, %rdi\n movq $0x22, %rsi\n movq $0x33, %rdx\n"
+        " movq $0x44, %r10\n movq $0x55, %r8\n movq $0x66, %r9\n"
+        " syscall\n"
+        "lx_after0: movq %rax, (%rbx)\n"
+        " movq $9, %rax\n movq $6, %rdi\n movq $5, %rsi\n leaq lx_secret(%rip), %rdx\n"
+        " syscall\n movq %rax, 8(%rbx)\n"
+        " movq $1, %rax\n movq $1, %rdi\n movq $0x50000, %rsi\n"
+        " syscall\n movq %rax, 16(%rbx)\n"
+        "lx_done: ud2\n"
+        "lx_secret: .ascii \"LEAK!\"\n"
+        ".popsection\n");
+extern const char lx_stub[], lx_after0[], lx_done[];
+
+static void never_called(void *arg)
+{
+	(void)arg;
+}
+
+/* A Linux-marked thread at lx_stub(results) with fault endpoint ep (0: none), resumed. */
+static hl_cptr_t start_linux(struct utest_ctx *t, uint64_t *results, hl_cptr_t ep)
+{
+	hl_cptr_t tcb = ut_thread_new(t, never_called, NULL, 100);
+	hl_word_t rsp = 0;
+
+	if (!tcb)
+		return 0;
+	hl_thread_read_regs(tcb, NULL, &rsp, NULL, NULL);
+	if (hl_thread_write_regs(tcb, (hl_word_t)lx_stub, rsp, (hl_word_t)results, 0) ||
+	    (ep && hl_thread_set_fault_ep(tcb, ep)) || hl_thread_set_linux(tcb, 1) ||
+	    hl_thread_resume(tcb))
+		return 0;
+	return tcb;
+}
+
+static bool wait_state(hl_cptr_t tcb, hl_word_t st)
+{
+	for (int i = 0; i < 200 && ut_state_of(tcb) != st; i++)
+		hl_yield();
+	return ut_state_of(tcb) == st;
+}
+
+UTEST(linux_abi, syscall_arrives_with_registers_and_reply_sets_rax)
+{
+	static uint64_t res[3];
+	hl_cptr_t ep = ut_alloc(t, HL_OBJ_ENDPOINT, 0), tcb = ep ? start_linux(t, res, ep) : 0;
+	hl_word_t info = 0;
+	struct hl_msg m = {{0}};
+	struct hl_ipc_buffer *ib = hl_ipcbuf();
+
+	if (!UCHECK(t, tcb) || !UCHECK(t, wait_state(tcb, ST_SEND), "state %lu", ut_state_of(tcb)))
+		return;
+	UEXPECT_ERR(t, hl_syscall(HL_SYS_RECV, ep, &info, &m, NULL), HL_OK);
+	UEXPECT(t,
+	        HL_MSG_LABEL(info) == HL_LABEL_LINUX_SYSCALL && HL_MSG_LEN(info) == HL_LINUX_WORDS,
+	        "info %#lx", info);
+	UEXPECT(t,
+	        m.w[HL_LINUX_NR] == 0 && m.w[HL_LINUX_A0] == 0x11 && m.w[HL_LINUX_A1] == 0x22 &&
+	            m.w[HL_LINUX_A2] == 0x33,
+	        "words %#lx %#lx %#lx %#lx", m.w[0], m.w[1], m.w[2], m.w[3]);
+	UEXPECT(t,
+	        ib->mr[HL_LINUX_A3] == 0x44 && ib->mr[HL_LINUX_A4] == 0x55 &&
+	            ib->mr[HL_LINUX_A5] == 0x66 && ib->mr[HL_LINUX_RIP] == (hl_word_t)lx_after0 &&
+	            ib->mr[HL_LINUX_RSP] != 0,
+	        "words 4.. %#lx %#lx %#lx rip %#lx", ib->mr[4], ib->mr[5], ib->mr[6], ib->mr[7]);
+	UEXPECT(t, ut_state_of(tcb) == ST_REPLY, "state %lu", ut_state_of(tcb));
+	for (int call = 0; call < 3; call++) {
+		m.w[0] = 0x7770 + (hl_word_t)call;
+		info = HL_MSGINFO(0, 1, 0);
+		/* Reply and take the next call (the debug-console and invocation registers). */
+		UEXPECT_ERR(t, hl_syscall(HL_SYS_REPLY_RECV, ep, &info, &m, NULL), HL_OK);
+		hl_word_t want = call == 0 ? 9 : 1;
+		if (call < 2)
+			UEXPECT(t, HL_MSG_LABEL(info) == HL_LABEL_LINUX_SYSCALL && m.w[0] == want,
+			        "call %d: label %#lx nr %lu", call, HL_MSG_LABEL(info), m.w[0]);
+	}
+	/* The third reply resumed it into ud2: an ordinary fault message. */
+	UEXPECT(t, HL_MSG_LABEL(info) == HL_LABEL_FAULT && m.w[HL_FAULT_RIP] == (hl_word_t)lx_done,
+	        "label %#lx rip %#lx", HL_MSG_LABEL(info), m.w[HL_FAULT_RIP]);
+	UEXPECT(t, res[0] == 0x7770 && res[1] == 0x7771 && res[2] == 0x7772,
+	        "rax after the calls: %#lx %#lx %#lx", res[0], res[1], res[2]);
+	UEXPECT_ERR(t, hl_thread_suspend(tcb), HL_OK);
+}
+
+UTEST(linux_abi, no_fault_endpoint_stops_the_thread)
+{
+	static uint64_t res[3] = {0xdead, 0xdead, 0xdead};
+	hl_cptr_t tcb = start_linux(t, res, 0);
+
+	if (!UCHECK(t, tcb))
+		return;
+	UEXPECT(t, wait_state(tcb, ST_FAULTED), "state %lu", ut_state_of(tcb));
+	UEXPECT(t, res[0] == 0xdead, "the call returned %#lx", res[0]);
+	UEXPECT_ERR(t, hl_thread_suspend(tcb), HL_OK);
+}
+
+UTEST(linux_abi, set_linux_and_set_fs_base_check_arguments)
+{
+	hl_cptr_t tcb = ut_thread_new(t, never_called, NULL, 100);
+
+	if (!UCHECK(t, tcb))
+		return;
+	UEXPECT_ERR(t, hl_thread_set_linux(tcb, 2), HL_ERR_INVALID_ARG);
+	UEXPECT_ERR(t, hl_thread_set_linux(tcb, 0), HL_OK);
+	UEXPECT_ERR(t, hl_thread_set_fs_base(tcb, 0x800000000000ull), HL_ERR_INVALID_ARG);
+	UEXPECT_ERR(t, hl_thread_set_fs_base(tcb, ~0ull), HL_ERR_INVALID_ARG);
+	UEXPECT_ERR(t, hl_thread_set_fs_base(tcb, 0x7000000000ull), HL_OK);
+	UEXPECT_ERR(t, hl_thread_set_linux(HL_SLOT_CSPACE, 1), HL_ERR_ILLEGAL_OP);
+}

@@ -1,0 +1,727 @@
+/*
+ * The Linux system calls this slice serves, with Linux's error codes. Every
+ * pointer argument goes through lx_copy_in/lx_copy_out (EFAULT when it
+ * leaves the process's mappings); unknown numbers give ENOSYS and are
+ * counted per number (lx_report_unknown).
+ */
+#include "lx.h"
+
+#include <hallows/rt.h>
+#include <lib/string.h>
+
+#define MAX_NR        512
+#define CHUNK         4096
+#define O_ACCMODE     3u
+#define O_CREAT       0100u
+#define O_DIRECTORY   0200000u
+#define O_CLOEXEC     02000000u
+#define AT_FDCWD      (-100)
+#define AT_EMPTY_PATH 0x1000u
+#define S_IFMT        0170000u
+#define S_IFDIR       0040000u
+#define S_IFCHR       0020000u
+#define MAP_SHARED    0x01u
+#define MAP_PRIVATE   0x02u
+#define MAP_FIXED     0x10u
+#define MAP_ANONYMOUS 0x20u
+
+enum {
+	NR_read = 0,
+	NR_write = 1,
+	NR_open = 2,
+	NR_close = 3,
+	NR_stat = 4,
+	NR_fstat = 5,
+	NR_lstat = 6,
+	NR_lseek = 8,
+	NR_mmap = 9,
+	NR_mprotect = 10,
+	NR_munmap = 11,
+	NR_brk = 12,
+	NR_rt_sigaction = 13,
+	NR_rt_sigprocmask = 14,
+	NR_ioctl = 16,
+	NR_pread64 = 17,
+	NR_readv = 19,
+	NR_writev = 20,
+	NR_access = 21,
+	NR_sched_yield = 24,
+	NR_madvise = 28,
+	NR_getpid = 39,
+	NR_exit = 60,
+	NR_uname = 63,
+	NR_fcntl = 72,
+	NR_getcwd = 79,
+	NR_gettimeofday = 96,
+	NR_getuid = 102,
+	NR_getgid = 104,
+	NR_geteuid = 107,
+	NR_getegid = 108,
+	NR_getppid = 110,
+	NR_getpgrp = 111,
+	NR_arch_prctl = 158,
+	NR_gettid = 186,
+	NR_time = 201,
+	NR_getdents64 = 217,
+	NR_set_tid_address = 218,
+	NR_clock_gettime = 228,
+	NR_exit_group = 231,
+	NR_openat = 257,
+	NR_newfstatat = 262,
+	NR_faccessat = 269,
+	NR_getrandom = 318,
+	NR_dup = 32,
+	NR_dup2 = 33,
+	NR_dup3 = 292,
+	NR_sendfile = 40,
+	NR_readlink = 89,
+	NR_readlinkat = 267,
+	NR_set_robust_list = 273,
+	NR_prlimit64 = 302,
+};
+
+static uint32_t unknown[MAX_NR + 1]; /* [MAX_NR]: every number >= MAX_NR */
+
+void lx_report_unknown(bool reset)
+{
+	bool any = false;
+
+	for (uint32_t i = 0; i <= MAX_NR; i++) {
+		if (!unknown[i])
+			continue;
+		if (!any)
+			rt_printf("linux: unknown system calls (ENOSYS):");
+		any = true;
+		rt_printf(i == MAX_NR ? " >=%u x%u" : " %u x%u", i, unknown[i]);
+	}
+	rt_printf(any ? "\n" : "linux: unknown system calls: none\n");
+	if (reset)
+		memset(unknown, 0, sizeof(unknown));
+}
+
+static uint64_t page_up(uint64_t x)
+{
+	return (x + LX_PAGE - 1) & ~(LX_PAGE - 1);
+}
+
+static struct lx_fd *fd_get(struct lx_proc *p, uint64_t fd)
+{
+	return fd < LX_MAX_FDS && p->fd[fd].used ? &p->fd[fd] : NULL;
+}
+
+/* ---- console and file I/O ---- */
+
+static int64_t do_write(struct lx_proc *p, uint64_t fd, uint64_t buf, uint64_t len)
+{
+	struct lx_fd *f = fd_get(p, fd);
+	static char tmp[CHUNK];
+
+	if (!f || (f->flags & O_ACCMODE) == 0)
+		return -LX_EBADF;
+	if (f->kind != LX_FD_CONSOLE)
+		return -LX_EBADF;
+	for (uint64_t done = 0; done < len;) {
+		uint64_t n = len - done < CHUNK ? len - done : CHUNK;
+		if (lx_copy_in(p, tmp, buf + done, n))
+			return done ? (int64_t)done : -LX_EFAULT;
+		lx_plat_console(tmp, n);
+		done += n;
+	}
+	return (int64_t)len;
+}
+
+static int64_t do_read(struct lx_proc *p, uint64_t fd, uint64_t buf, uint64_t len, int64_t at)
+{
+	struct lx_fd *f = fd_get(p, fd);
+
+	if (!f || (f->flags & O_ACCMODE) == 1)
+		return -LX_EBADF;
+	if (f->kind == LX_FD_DIR)
+		return -LX_EISDIR;
+	if (f->kind == LX_FD_CONSOLE)
+		return at >= 0 ? -LX_ESPIPE : 0; /* no console input yet: end of file */
+	uint64_t pos = at >= 0 ? (uint64_t)at : f->pos;
+	uint64_t n = pos < f->file->size ? f->file->size - pos : 0;
+	if (n > len)
+		n = len;
+	if (lx_copy_out(p, buf, f->file->data + pos, n))
+		return -LX_EFAULT;
+	if (at < 0)
+		f->pos += n;
+	return (int64_t)n;
+}
+
+/* readv and writev: iovcnt iovecs {base, len} at iov. */
+static int64_t do_iov(struct lx_proc *p, uint64_t fd, uint64_t iov, uint64_t cnt, bool wr)
+{
+	int64_t total = 0;
+
+	if (cnt > 1024)
+		return -LX_EINVAL;
+	for (uint64_t i = 0; wr && i < cnt; i++) { /* Linux: a bad buffer anywhere fails it all */
+		uint64_t v[2];
+		if (lx_copy_in(p, v, iov + i * 16, 16) || lx_check(p, v[0], v[1], LX_PROT_READ))
+			return -LX_EFAULT;
+	}
+	for (uint64_t i = 0; i < cnt; i++) {
+		uint64_t v[2];
+		if (lx_copy_in(p, v, iov + i * 16, 16))
+			return total ? total : -LX_EFAULT;
+		if (!v[1])
+			continue;
+		int64_t r = wr ? do_write(p, fd, v[0], v[1]) : do_read(p, fd, v[0], v[1], -1);
+		if (r < 0)
+			return total ? total : r;
+		total += r;
+		if ((uint64_t)r < v[1])
+			break;
+	}
+	return total;
+}
+
+/* The path at upath, relative to dirfd, as an absolute path into out (PATH_MAX 256 here). */
+static int get_path(struct lx_proc *p, int64_t dirfd, uint64_t upath, char *out, size_t cap)
+{
+	char rel[256];
+	long n = lx_copy_str(p, rel, upath, sizeof(rel));
+
+	if (n < 0)
+		return (int)n;
+	if (rel[0] == '/' || dirfd == AT_FDCWD) {
+		strlcpy(out, rel, cap);
+		return 0;
+	}
+	struct lx_fd *d = fd_get(p, (uint64_t)dirfd);
+	if (!d)
+		return -LX_EBADF;
+	if (d->kind != LX_FD_DIR)
+		return -LX_ENOTDIR;
+	size_t dl = strlcpy(out, d->file->path, cap);
+	if (dl + 1 + (size_t)n + 1 > cap)
+		return -LX_ENAMETOOLONG;
+	out[dl] = '/';
+	memcpy(out + dl + 1, rel, (size_t)n + 1);
+	return 0;
+}
+
+static int64_t do_openat(struct lx_proc *p, int64_t dirfd, uint64_t upath, uint64_t flags)
+{
+	char path[512];
+	int err = get_path(p, dirfd, upath, path, sizeof(path));
+
+	if (err)
+		return err;
+	const struct lx_file *f = lx_fs_lookup(path);
+	if (!f)
+		return flags & O_CREAT ? -LX_EROFS : -LX_ENOENT;
+	bool dir = (f->mode & S_IFMT) == S_IFDIR;
+	if ((flags & O_DIRECTORY) && !dir)
+		return -LX_ENOTDIR;
+	if ((flags & O_ACCMODE) != 0)
+		return dir ? -LX_EISDIR : -LX_EROFS;
+	for (uint32_t fd = 0; fd < LX_MAX_FDS; fd++) {
+		if (p->fd[fd].used)
+			continue;
+		p->fd[fd] = (struct lx_fd){.used = 1,
+		                           .kind = dir ? LX_FD_DIR : LX_FD_FILE,
+		                           .cloexec = (flags & O_CLOEXEC) != 0,
+		                           .flags = (uint32_t)flags,
+		                           .file = f};
+		return fd;
+	}
+	return -LX_EMFILE;
+}
+
+/* struct stat of x86-64 Linux: 144 bytes. */
+static int put_stat(struct lx_proc *p, uint64_t ubuf, const struct lx_file *f)
+{
+	uint64_t st[18] = {0};
+
+	st[0] = 1;                            /* st_dev */
+	st[1] = f ? f->ino : 1;               /* st_ino */
+	st[2] = 1;                            /* st_nlink */
+	st[3] = f ? f->mode : S_IFCHR | 0620; /* st_mode; st_uid = 0 */
+	st[5] = f ? 0 : (5u << 8 | 1);        /* st_rdev: the console is 5:1 */
+	st[6] = f ? f->size : 0;              /* st_size */
+	st[7] = 4096;                         /* st_blksize */
+	st[8] = f ? (f->size + 511) / 512 : 0;
+	return lx_copy_out(p, ubuf, st, sizeof(st));
+}
+
+static int64_t do_fstatat(struct lx_proc *p, int64_t dirfd, uint64_t upath, uint64_t buf,
+                          uint64_t flags)
+{
+	char path[512];
+	char first;
+
+	if (flags & AT_EMPTY_PATH && !lx_copy_in(p, &first, upath, 1) && !first) {
+		struct lx_fd *f = fd_get(p, (uint64_t)dirfd);
+		if (!f)
+			return -LX_EBADF;
+		return put_stat(p, buf, f->kind == LX_FD_CONSOLE ? NULL : f->file);
+	}
+	int err = get_path(p, dirfd, upath, path, sizeof(path));
+	if (err)
+		return err;
+	const struct lx_file *f = lx_fs_lookup(path);
+	return f ? put_stat(p, buf, f) : -LX_ENOENT;
+}
+
+static int64_t do_lseek(struct lx_proc *p, uint64_t fd, int64_t off, uint64_t whence)
+{
+	struct lx_fd *f = fd_get(p, fd);
+
+	if (!f)
+		return -LX_EBADF;
+	if (f->kind == LX_FD_CONSOLE)
+		return -LX_ESPIPE;
+	int64_t base = whence == 0   ? 0
+	               : whence == 1 ? (int64_t)f->pos
+	               : whence == 2 ? (int64_t)f->file->size
+	                             : -1;
+	if (base < 0 || whence > 2)
+		return -LX_EINVAL;
+	if ((off < 0 && -off > base) || (f->kind == LX_FD_DIR && base + off != 0))
+		return -LX_EINVAL;
+	f->pos = (uint64_t)(base + off);
+	return (int64_t)f->pos;
+}
+
+/* getdents64: "." and ".." first, then the directory's entries; pos counts entries. */
+static int64_t do_getdents(struct lx_proc *p, uint64_t fd, uint64_t buf, uint64_t len)
+{
+	struct lx_fd *f = fd_get(p, fd);
+	uint64_t used = 0;
+	uint8_t rec[280];
+
+	if (!f)
+		return -LX_EBADF;
+	if (f->kind != LX_FD_DIR)
+		return -LX_ENOTDIR;
+	for (;;) {
+		const char *name = f->pos == 0 ? "." : "..";
+		const struct lx_file *c =
+		    f->pos < 2 ? f->file : lx_fs_child(f->file, (uint32_t)f->pos - 2, &name);
+		if (!c)
+			break;
+		size_t nl = strlen(name), reclen = (19 + nl + 1 + 7) & ~(size_t)7;
+		if (used + reclen > len) {
+			if (!used)
+				return -LX_EINVAL; /* the buffer cannot hold one entry */
+			break;
+		}
+		memset(rec, 0, reclen);
+		uint64_t ino = c->ino, off = f->pos + 1;
+		memcpy(rec, &ino, 8);
+		memcpy(rec + 8, &off, 8);
+		rec[16] = (uint8_t)reclen, rec[17] = (uint8_t)(reclen >> 8);
+		rec[18] = (uint8_t)(((c->mode & S_IFMT) >> 12)); /* DT_* is S_IFMT >> 12 */
+		memcpy(rec + 19, name, nl);
+		if (lx_copy_out(p, buf + used, rec, reclen))
+			return -LX_EFAULT;
+		used += reclen;
+		f->pos++;
+	}
+	return (int64_t)used;
+}
+
+/*
+ * dup, dup2, dup3, F_DUPFD: a copy of descriptor fd at exactly `to`
+ * (closing what was there) or at the lowest free one >= to. The copy shares
+ * nothing with the original yet (no open file descriptions: offsets are
+ * per descriptor until fork needs them shared).
+ */
+static int64_t dup_to(struct lx_proc *p, uint64_t fd, uint64_t to, bool exact, uint32_t flags)
+{
+	struct lx_fd *f = fd_get(p, fd);
+
+	if (!f)
+		return -LX_EBADF;
+	if (to >= LX_MAX_FDS)
+		return exact ? -LX_EBADF : -LX_EINVAL;
+	uint64_t n = to;
+	while (!exact && n < LX_MAX_FDS && p->fd[n].used)
+		n++;
+	if (n == LX_MAX_FDS)
+		return -LX_EMFILE;
+	p->fd[n] = *f;
+	p->fd[n].cloexec = (flags & O_CLOEXEC) != 0;
+	return (int64_t)n;
+}
+
+static int64_t do_fcntl(struct lx_proc *p, uint64_t fd, uint64_t cmd, uint64_t arg)
+{
+	struct lx_fd *f = fd_get(p, fd);
+
+	if (!f)
+		return -LX_EBADF;
+	switch (cmd) {
+	case 0:    /* F_DUPFD */
+	case 1030: /* F_DUPFD_CLOEXEC */
+		return dup_to(p, fd, arg, false, cmd == 1030 ? O_CLOEXEC : 0);
+	case 1: /* F_GETFD */
+		return f->cloexec;
+	case 2: /* F_SETFD */
+		f->cloexec = arg & 1;
+		return 0;
+	case 3: /* F_GETFL */
+		return f->flags;
+	case 4: /* F_SETFL: only O_APPEND and O_NONBLOCK may change; neither matters here */
+		f->flags = (f->flags & ~(02000u | 04000u)) | (uint32_t)(arg & (02000u | 04000u));
+		return 0;
+	default:
+		return -LX_EINVAL;
+	}
+}
+
+/* sendfile from a file to the console (what busybox cat tries first). */
+static int64_t do_sendfile(struct lx_proc *p, const uint64_t a[6])
+{
+	struct lx_fd *out = fd_get(p, a[0]), *in = fd_get(p, a[1]);
+	uint64_t pos, len = a[3];
+
+	if (!out || !in || (out->flags & O_ACCMODE) == 0)
+		return -LX_EBADF;
+	if (in->kind != LX_FD_FILE || out->kind != LX_FD_CONSOLE)
+		return -LX_EINVAL;
+	if (a[2] && lx_copy_in(p, &pos, a[2], 8))
+		return -LX_EFAULT;
+	pos = a[2] ? pos : in->pos;
+	uint64_t n = pos < in->file->size ? in->file->size - pos : 0;
+	n = n < len ? n : len;
+	if (n)
+		lx_plat_console((const char *)in->file->data + pos, n);
+	pos += n;
+	if (a[2] ? lx_copy_out(p, a[2], &pos, 8) != 0 : (in->pos = pos, false))
+		return -LX_EFAULT;
+	return (int64_t)n;
+}
+
+/* readlink: this file system has no symbolic links, so a name that exists is not one. */
+static int64_t do_readlink(struct lx_proc *p, int64_t dirfd, uint64_t upath, int64_t size)
+{
+	char path[512];
+	int err = get_path(p, dirfd, upath, path, sizeof(path));
+
+	if (err)
+		return err;
+	if (size <= 0)
+		return -LX_EINVAL;
+	return lx_fs_lookup(path) ? -LX_EINVAL : -LX_ENOENT;
+}
+
+/* prlimit64 on the process itself: every limit starts unlimited but the stack's and files'. */
+static int64_t do_prlimit(struct lx_proc *p, const uint64_t a[6])
+{
+	uint64_t lim[2];
+
+	if (a[0] && a[0] != p->pid)
+		return -3; /* ESRCH: one process only */
+	if (a[1] >= 16)
+		return -LX_EINVAL;
+	if (!p->rlim[3][0]) { /* first use: RLIMIT_STACK and RLIMIT_NOFILE, the rest infinite */
+		for (int i = 0; i < 16; i++)
+			p->rlim[i][0] = p->rlim[i][1] = ~0ull;
+		p->rlim[3][0] = LX_STACK_SIZE;
+		p->rlim[7][0] = p->rlim[7][1] = LX_MAX_FDS;
+	}
+	if (a[2] && lx_copy_in(p, lim, a[2], sizeof(lim)))
+		return -LX_EFAULT;
+	if (a[2] && lim[0] > lim[1])
+		return -LX_EINVAL;
+	if (a[2] && lim[1] > p->rlim[a[1]][1])
+		return -LX_EPERM; /* raising a hard limit */
+	if (a[3] && lx_copy_out(p, a[3], p->rlim[a[1]], sizeof(lim)))
+		return -LX_EFAULT;
+	if (a[2])
+		memcpy(p->rlim[a[1]], lim, sizeof(lim));
+	return 0;
+}
+
+/* ---- memory ---- */
+
+static int64_t do_brk(struct lx_proc *p, uint64_t want)
+{
+	uint64_t old = page_up(p->brk), new = page_up(want);
+
+	if (want < p->brk_start || want > p->brk_start + (1ull << 32))
+		return (int64_t)p->brk;
+	if (new > old && lx_map(p, old, new, LX_PROT_READ | LX_PROT_WRITE, NULL, 0))
+		return (int64_t)p->brk;
+	if (new < old && lx_unmap(p, new, old))
+		return (int64_t)p->brk;
+	p->brk = want;
+	return (int64_t)want;
+}
+
+static int64_t do_mmap(struct lx_proc *p, const uint64_t a[6])
+{
+	uint64_t addr = a[0], len = page_up(a[1]), prot = a[2], flags = a[3], off = a[5];
+	const uint8_t *data = NULL;
+	uint64_t dlen = 0;
+
+	struct lx_fd *f = flags & MAP_ANONYMOUS ? NULL : fd_get(p, a[4]);
+
+	if (!(flags & MAP_ANONYMOUS) && !f)
+		return -LX_EBADF; /* Linux looks the descriptor up first */
+	if (!a[1] || len < a[1] || (addr & (LX_PAGE - 1) && flags & MAP_FIXED) ||
+	    (off & (LX_PAGE - 1)) || prot > 7 || !(flags & (MAP_SHARED | MAP_PRIVATE)))
+		return -LX_EINVAL;
+	if (f) {
+		if (f->kind != LX_FD_FILE)
+			return -19; /* ENODEV */
+		if ((flags & MAP_SHARED) && (prot & LX_PROT_WRITE))
+			return -LX_EACCES; /* opened read-only */
+		data = off < f->file->size ? f->file->data + off : NULL;
+		dlen = off < f->file->size ? f->file->size - off : 0;
+	}
+	if (!(flags & MAP_FIXED)) {
+		bool hint_ok = addr && !(addr & (LX_PAGE - 1)) && addr < LX_MMAP_TOP &&
+		               len <= LX_MMAP_TOP - addr;
+		for (uint32_t i = 0; hint_ok && i < p->nreg; i++) /* by region: len may be huge */
+			hint_ok = p->reg[i].end <= addr || p->reg[i].start >= addr + len;
+		addr = hint_ok ? addr : lx_find_gap(p, len);
+		if (!addr)
+			return -LX_ENOMEM;
+	}
+	if (addr >= LX_TOP || len > LX_TOP - addr)
+		return -LX_ENOMEM;
+	int err = lx_map(p, addr, addr + len, (uint32_t)prot, data, dlen);
+	return err ? err : (int64_t)addr;
+}
+
+static int64_t do_munmap_protect(struct lx_proc *p, uint64_t addr, uint64_t len, int64_t prot)
+{
+	uint64_t n = page_up(len);
+
+	if ((addr & (LX_PAGE - 1)) || (prot < 0 && !len) || n < len || addr >= LX_TOP ||
+	    n > LX_TOP - addr)
+		return prot < 0 || addr & (LX_PAGE - 1) ? -LX_EINVAL : -LX_ENOMEM;
+	if (prot > 7)
+		return -LX_EINVAL;
+	if (!n)
+		return 0;
+	return prot < 0 ? lx_unmap(p, addr, addr + n)
+	                : lx_protect(p, addr, addr + n, (uint32_t)prot);
+}
+
+/* ---- process and identity ---- */
+
+static int64_t do_uname(struct lx_proc *p, uint64_t buf)
+{
+	static const char *const field[6] = {"Linux",         "hallows",
+	                                     "6.1.0-hallows", "#1 Hallows Linux personality",
+	                                     "x86_64",        "(none)"};
+	char u[6 * 65];
+
+	memset(u, 0, sizeof(u));
+	for (int i = 0; i < 6; i++)
+		strlcpy(u + i * 65, field[i], 65);
+	return lx_copy_out(p, buf, u, sizeof(u));
+}
+
+static int64_t do_clock(struct lx_proc *p, uint64_t clk, uint64_t buf)
+{
+	/* No wall clock yet: CLOCK_REALTIME counts from 2026-01-01 00:00:00 UTC at boot. */
+	uint64_t ns = lx_plat_nanotime(), ts[2];
+
+	if (clk > 11 || clk == 10)
+		return -LX_EINVAL;
+	if (clk == 0 || clk == 8 /* REALTIME_ALARM */ || clk == 11 /* TAI */)
+		ns += 1767225600ull * 1000000000ull;
+	ts[0] = ns / 1000000000ull, ts[1] = ns % 1000000000ull;
+	return lx_copy_out(p, buf, ts, sizeof(ts));
+}
+
+static int64_t do_sigaction(struct lx_proc *p, const uint64_t a[6])
+{
+	uint64_t sig = a[0], act[4];
+
+	if (a[3] != 8 || sig < 1 || sig > 64 || ((sig == 9 || sig == 19) && a[1]))
+		return -LX_EINVAL;
+	if (a[1] && lx_copy_in(p, act, a[1], sizeof(act)))
+		return -LX_EFAULT;
+	if (a[2] && lx_copy_out(p, a[2], p->sigactions[sig], sizeof(act)))
+		return -LX_EFAULT;
+	if (a[1])
+		memcpy(p->sigactions[sig], act, sizeof(act));
+	return 0;
+}
+
+static int64_t do_sigprocmask(struct lx_proc *p, const uint64_t a[6])
+{
+	uint64_t set = 0, old = p->sigmask;
+
+	if (a[3] != 8 || (a[1] && a[0] > 2))
+		return -LX_EINVAL;
+	if (a[1] && lx_copy_in(p, &set, a[1], 8))
+		return -LX_EFAULT;
+	if (a[2] && lx_copy_out(p, a[2], &old, 8))
+		return -LX_EFAULT;
+	set &= ~((1ull << 8) | (1ull << 18)); /* SIGKILL and SIGSTOP cannot be blocked */
+	if (a[1])
+		p->sigmask = a[0] == 0 ? old | set : a[0] == 1 ? old & ~set : set;
+	return 0;
+}
+
+static int64_t do_arch_prctl(struct lx_proc *p, uint64_t code, uint64_t addr)
+{
+	uint64_t fs = lx_plat_get_fs();
+
+	if (code == 0x1002) /* ARCH_SET_FS */
+		return addr >= LX_TOP ? -LX_EPERM : lx_plat_set_fs(addr);
+	if (code == 0x1003) /* ARCH_GET_FS */
+		return lx_copy_out(p, addr, &fs, 8);
+	return -LX_EINVAL;
+}
+
+static int64_t do_ioctl(struct lx_proc *p, uint64_t fd)
+{
+	/* The console is not a terminal yet (no line discipline): TCGETS, TIOCGWINSZ... say so. */
+	return fd_get(p, fd) ? -LX_ENOTTY : -LX_EBADF;
+}
+
+int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
+{
+	switch (nr) {
+	case NR_read:
+		return do_read(p, a[0], a[1], a[2], -1);
+	case NR_pread64:
+		return (int64_t)a[3] < 0 ? -LX_EINVAL : do_read(p, a[0], a[1], a[2], (int64_t)a[3]);
+	case NR_write:
+		return do_write(p, a[0], a[1], a[2]);
+	case NR_readv:
+	case NR_writev:
+		return do_iov(p, a[0], a[1], a[2], nr == NR_writev);
+	case NR_open:
+		return do_openat(p, AT_FDCWD, a[0], a[1]);
+	case NR_openat:
+		return do_openat(p, (int64_t)(int32_t)a[0], a[1], a[2]);
+	case NR_close:
+		if (!fd_get(p, a[0]))
+			return -LX_EBADF;
+		p->fd[a[0]].used = 0;
+		return 0;
+	case NR_stat:
+	case NR_lstat:
+		return do_fstatat(p, AT_FDCWD, a[0], a[1], 0);
+	case NR_fstat: {
+		struct lx_fd *f = fd_get(p, a[0]);
+		return !f ? -LX_EBADF
+		          : put_stat(p, a[1], f->kind == LX_FD_CONSOLE ? NULL : f->file);
+	}
+	case NR_newfstatat:
+		return do_fstatat(p, (int64_t)(int32_t)a[0], a[1], a[2], a[3]);
+	case NR_access:
+	case NR_faccessat: {
+		char path[512];
+		int err = nr == NR_access
+		              ? get_path(p, AT_FDCWD, a[0], path, sizeof(path))
+		              : get_path(p, (int64_t)(int32_t)a[0], a[1], path, sizeof(path));
+		uint64_t mode = nr == NR_access ? a[1] : a[2];
+		if (err)
+			return err;
+		if (mode > 7)
+			return -LX_EINVAL;
+		return !lx_fs_lookup(path) ? -LX_ENOENT : mode & 2 ? -LX_EROFS : 0;
+	}
+	case NR_lseek:
+		return do_lseek(p, a[0], (int64_t)a[1], a[2]);
+	case NR_getdents64:
+		return do_getdents(p, a[0], a[1], a[2]);
+	case NR_ioctl:
+		return do_ioctl(p, a[0]);
+	case NR_fcntl:
+		return do_fcntl(p, a[0], a[1], a[2]);
+	case NR_sendfile:
+		return do_sendfile(p, a);
+	case NR_readlink:
+		return do_readlink(p, AT_FDCWD, a[0], (int64_t)a[2]);
+	case NR_readlinkat:
+		return do_readlink(p, (int64_t)(int32_t)a[0], a[1], (int64_t)a[3]);
+	case NR_set_robust_list:
+		if (a[1] != 24)
+			return -LX_EINVAL;
+		p->robust_list = a[0];
+		return 0;
+	case NR_prlimit64:
+		return do_prlimit(p, a);
+	case NR_dup:
+		return dup_to(p, a[0], 0, false, 0);
+	case NR_dup2:
+		return a[0] == a[1] ? (fd_get(p, a[0]) ? (int64_t)a[0] : -LX_EBADF)
+		                    : dup_to(p, a[0], a[1], true, 0);
+	case NR_dup3:
+		if (a[0] == a[1] || (a[2] & ~O_CLOEXEC))
+			return -LX_EINVAL;
+		return dup_to(p, a[0], a[1], true, (uint32_t)a[2]);
+	case NR_getcwd:
+		if (a[1] < 2)
+			return -LX_ERANGE;
+		return lx_copy_out(p, a[0], "/", 2) ? -LX_EFAULT : 2;
+	case NR_brk:
+		return do_brk(p, a[0]);
+	case NR_mmap:
+		return do_mmap(p, a);
+	case NR_munmap:
+		return do_munmap_protect(p, a[0], a[1], -1);
+	case NR_mprotect:
+		return do_munmap_protect(p, a[0], a[1], (int64_t)a[2]);
+	case NR_madvise:
+		return 0; /* advice only */
+	case NR_rt_sigaction:
+		return do_sigaction(p, a);
+	case NR_rt_sigprocmask:
+		return do_sigprocmask(p, a);
+	case NR_arch_prctl:
+		return do_arch_prctl(p, a[0], a[1]);
+	case NR_set_tid_address:
+		p->tid_address = a[0];
+		return p->pid;
+	case NR_exit:
+	case NR_exit_group:
+		p->exited = 1, p->exit_code = (int)(a[0] & 0xff);
+		return 0;
+	case NR_getpid:
+	case NR_gettid:
+		return p->pid;
+	case NR_getppid:
+		return 1;
+	case NR_getpgrp:
+		return p->pid;
+	case NR_getuid:
+	case NR_getgid:
+	case NR_geteuid:
+	case NR_getegid:
+		return 0;
+	case NR_uname:
+		return do_uname(p, a[0]);
+	case NR_clock_gettime:
+		return do_clock(p, a[0], a[1]);
+	case NR_gettimeofday: {
+		uint64_t tv[2];
+		if (!a[0])
+			return 0;
+		int err = do_clock(p, 0, a[0]);
+		if (err || lx_copy_in(p, tv, a[0], 16))
+			return err ? err : -LX_EFAULT;
+		tv[1] /= 1000;
+		return lx_copy_out(p, a[0], tv, 16);
+	}
+	case NR_time: {
+		uint64_t t = lx_plat_nanotime() / 1000000000ull + 1767225600ull;
+		return a[0] && lx_copy_out(p, a[0], &t, 8) ? -LX_EFAULT : (int64_t)t;
+	}
+	case NR_sched_yield:
+		return 0;
+	case NR_getrandom: {
+		uint8_t buf[256];
+		uint64_t n = a[1] < sizeof(buf) ? a[1] : sizeof(buf);
+		lx_plat_random(buf, n);
+		return lx_copy_out(p, a[0], buf, n) ? -LX_EFAULT : (int64_t)n;
+	}
+	default:
+		unknown[nr < MAX_NR ? nr : MAX_NR]++;
+		return -LX_ENOSYS;
+	}
+}
