@@ -9,7 +9,8 @@
 volatile uint32_t bkl_word, bkl_waiters;
 volatile int32_t bkl_owner = -1, bkl_last = -1;
 
-/* How long the last holder lets waiters go first (a waiter's vCPU may be descheduled by its host). */
+/* How long the last holder lets waiters go first (a waiter's vCPU may be descheduled by its host).
+ */
 #define BKL_POLITE_SPINS 4096
 
 /*

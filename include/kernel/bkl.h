@@ -49,5 +49,4 @@ static __always_inline void bkl_unlock(void)
 	__atomic_store_n(&bkl_word, 0, __ATOMIC_RELEASE);
 }
 
-
 #endif

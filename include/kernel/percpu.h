@@ -30,9 +30,9 @@ struct cpu {
 	 * thread_destroy waits for 0 before the thread's memory can be reused.
 	 */
 	volatile uint32_t in_user;
-	volatile bool online;   /* [a] set once the CPU runs kernel code */
-	uint32_t irq_depth;     /* [c] */
-	void *tss;              /* [I] */
+	volatile bool online; /* [a] set once the CPU runs kernel code */
+	uint32_t irq_depth;   /* [c] */
+	void *tss;            /* [I] */
 	/* Cross-CPU call mailbox, see smp_call(). */
 	void (*volatile call_fn)(void *arg); /* [a] */
 	void *volatile call_arg;             /* [a] */

@@ -81,8 +81,8 @@ struct thread {
 	                      a Linux call (its registers are); its registers stay */
 	uint8_t
 	    throttled; /* [BKL] out of budget: on the throttled list of a CPU until replenished */
-	uint8_t linux_abi; /* [BKL] syscall.S: every `syscall` is a Linux call to its fault
-	                      endpoint (thread.set_linux); read without the BKL on entry */
+	uint8_t linux_abi;   /* [BKL] syscall.S: every `syscall` is a Linux call to its fault
+	                        endpoint (thread.set_linux); read without the BKL on entry */
 	uint8_t no_fastpath; /* [BKL] has a budget or upcalls: switches take the general path */
 	/* Preemption upcalls (kernel/upcall.c); upcall_ns 0 = none. */
 	struct slot upcall_slot;            /* [BKL] copy of the area's frame capability */

@@ -338,7 +338,11 @@ UTEST(notification, ping_pong_between_two_idle_cpus)
 	if (rt_self.bi->ncpus < 3)
 		return; /* the runner needs a CPU of its own */
 	p = (struct pingpong){ut_alloc(t, HL_OBJ_NOTIFICATION, 0),
-	                      ut_alloc(t, HL_OBJ_NOTIFICATION, 0), 2000, 0, 0, 0};
+	                      ut_alloc(t, HL_OBJ_NOTIFICATION, 0),
+	                      2000,
+	                      0,
+	                      0,
+	                      0};
 	hl_cptr_t a = ut_thread_new(t, ping_side, &p, 100),
 	          b = ut_thread_new(t, pong_side, &p, 100);
 	if (!UCHECK(t, a && b && p.ping && p.pong))
@@ -375,9 +379,9 @@ UTEST(notification, ping_pong_with_every_cpu_idle)
 
 	if (rt_self.bi->ncpus < 2)
 		return; /* needs a second CPU */
-	p = (struct pingpong){ut_alloc(t, HL_OBJ_NOTIFICATION, 0),
-	                      ut_alloc(t, HL_OBJ_NOTIFICATION, 0), 5000, 0, 0,
-	                      ut_alloc(t, HL_OBJ_NOTIFICATION, 0)};
+	p = (struct pingpong){
+	    ut_alloc(t, HL_OBJ_NOTIFICATION, 0), ut_alloc(t, HL_OBJ_NOTIFICATION, 0), 5000, 0, 0,
+	    ut_alloc(t, HL_OBJ_NOTIFICATION, 0)};
 	hl_cptr_t a = ut_thread_new(t, ping_side, &p, 100),
 	          b = ut_thread_new(t, pong_side, &p, 100);
 	if (!UCHECK(t, a && b && p.ping && p.pong && p.finished))

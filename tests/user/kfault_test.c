@@ -373,7 +373,7 @@ UTEST(isolation_faults, thread_destroyed_on_another_cpu_writes_nothing_into_reus
 	hl_cptr_t ipcf, mem = ut_alloc(t, HL_OBJ_MEMORY, 13);
 	struct hl_ipc_buffer *buf = ut_page(t, &ipcf);
 	hl_cptr_t first = ut_slot(); /* then first + 1 .. first + nntfn - 1 */
-	const unsigned nntfn = 8; /* the registers lie in the first 256 bytes of a thread */
+	const unsigned nntfn = 8;    /* the registers lie in the first 256 bytes of a thread */
 	int bad = 0, rounds = 0;
 
 	if (rt_self.bi->ncpus < 2)
@@ -385,7 +385,8 @@ UTEST(isolation_faults, thread_destroyed_on_another_cpu_writes_nothing_into_reus
 	for (; rounds < 300 && !bad; rounds++) {
 		UEXPECT_ERR(t, hl_memory_retype(mem, HL_OBJ_THREAD, 0, 1, first), HL_OK);
 		uint64_t seen = victim_turns;
-		if (hl_thread_configure(first, HL_SLOT_CSPACE, HL_SLOT_ASPACE, ipcf, (hl_word_t)buf) ||
+		if (hl_thread_configure(first, HL_SLOT_CSPACE, HL_SLOT_ASPACE, ipcf,
+		                        (hl_word_t)buf) ||
 		    hl_thread_write_regs(first, (hl_word_t)victim_entry,
 		                         (hl_word_t)(stack + sizeof(stack) - 8), 0, 0) ||
 		    hl_thread_set_priority(first, 100) || hl_thread_set_affinity(first, 1) ||
@@ -403,7 +404,8 @@ UTEST(isolation_faults, thread_destroyed_on_another_cpu_writes_nothing_into_reus
 			struct hl_msg msg = {{0}};
 			long e = hl_syscall(HL_SYS_POLL, first + i, &info, &msg, &word);
 			if (e != HL_ERR_WOULD_BLOCK) {
-				UEXPECT(t, false, "round %d: notification %u of the reused memory: %ld, %#lx",
+				UEXPECT(t, false,
+				        "round %d: notification %u of the reused memory: %ld, %#lx",
 				        rounds, i, e, (unsigned long)word);
 				bad = 1;
 			}

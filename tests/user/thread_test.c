@@ -765,8 +765,8 @@ UTEST(thread_sched, migrating_a_yielding_thread)
 		UEXPECT_ERR(t, hl_thread_set_affinity(tcb, 1 + (i & 1)), HL_OK);
 	}
 	uint64_t c = mv.count;
-	/* Still counting: 20 more steps within 2 s (a lost thread never makes them; with checkinv on
-	 * a loaded host, 20 steps took up to 200 ms). */
+	/* Still counting: 20 more steps within 2 s (a lost thread never makes them; with checkinv
+	 * on a loaded host, 20 steps took up to 200 ms). */
 	for (uint64_t end = ut_rdtsc() + ut_ms_to_tsc(2000); mv.count < c + 20 && ut_rdtsc() < end;)
 		;
 	UEXPECT(t, mv.count >= c + 20, "the counter stopped at %lu (state %lu)", mv.count,

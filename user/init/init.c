@@ -132,7 +132,8 @@ static bool device_matches(const struct manifest_device *d, const struct hl_boot
 	if (d->kind == MANIFEST_DEV_ID)
 		return f->vendor == d->vendor && f->device == d->device;
 	if (d->kind == MANIFEST_DEV_CLASS)
-		return f->class == d->class_code && (d->class_bytes < 2 || f->subclass == d->subclass) &&
+		return f->class == d->class_code &&
+		       (d->class_bytes < 2 || f->subclass == d->subclass) &&
 		       (d->class_bytes < 3 || f->progif == d->prog_if);
 	return f->bdf == (uint16_t)(d->bus << 8 | d->dev << 3 | d->fn);
 }
@@ -159,7 +160,8 @@ void init_assign_devices(struct init *in)
 				if (taken[f] || mine[f] || !device_matches(d, &bi->pci[f]))
 					continue;
 				if (ip->ndev == HL_PARTINFO_MAX_DEVICES) {
-					init_refuse(in, p, "more than %u devices", HL_PARTINFO_MAX_DEVICES);
+					init_refuse(in, p, "more than %u devices",
+					            HL_PARTINFO_MAX_DEVICES);
 					break;
 				}
 				mine[f] = true;
@@ -168,8 +170,9 @@ void init_assign_devices(struct init *in)
 				found++;
 			}
 			if (p->is_valid && found < d->count)
-				init_refuse(in, p, "%s:%u: device %s: %u of %u found%s", INIT_MANIFEST,
-				            d->line, device_text(d, buf, sizeof(buf)), found, d->count,
+				init_refuse(in, p, "%s:%u: device %s: %u of %u found%s",
+				            INIT_MANIFEST, d->line,
+				            device_text(d, buf, sizeof(buf)), found, d->count,
 				            found ? "" : " (or all taken by partitions before it)");
 		}
 		if (!p->is_valid) {
@@ -204,14 +207,14 @@ void init_run(struct init *in, uint32_t i)
 	rt_printf(
 	    "init: partition %s running: %u program%s, %lu KiB, %u channel end%s, on crash: %s\n",
 	    p->name, p->nprograms, p->nprograms == 1 ? "" : "s", p->mem_kib, nch,
-	    nch == 1 ? "" : "s",
-	    p->restart == MANIFEST_RESTART_RESTART ? "restart" : "stop");
+	    nch == 1 ? "" : "s", p->restart == MANIFEST_RESTART_RESTART ? "restart" : "stop");
 	for (uint32_t d = 0; d < ip->ndev; d++) {
 		const struct hl_bootinfo_pci *f = &in->rt->bi->pci[ip->dev_index[d]];
-		rt_printf("init: partition %s: device %02x:%02x.%x (%04x:%04x, class %02x:%02x:%02x) "
-		          "from %s:%u\n",
-		          p->name, f->bdf >> 8, (f->bdf >> 3) & 31, f->bdf & 7, f->vendor, f->device,
-		          f->class, f->subclass, f->progif, INIT_MANIFEST, ip->dev_line[d]);
+		rt_printf(
+		    "init: partition %s: device %02x:%02x.%x (%04x:%04x, class %02x:%02x:%02x) "
+		    "from %s:%u\n",
+		    p->name, f->bdf >> 8, (f->bdf >> 3) & 31, f->bdf & 7, f->vendor, f->device,
+		    f->class, f->subclass, f->progif, INIT_MANIFEST, ip->dev_line[d]);
 	}
 }
 

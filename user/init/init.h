@@ -33,8 +33,8 @@ struct init_partition {
 	 * capability, kept across restarts: revoking it takes every byte back. */
 	hl_cptr_t region;
 	uint32_t restarts; /* times restarted after a crash */
-	/* Its PCI functions: indices into the boot info's pci[], the manifest line each matched, and
-	 * (once built) the root slot of the capability issued for it. */
+	/* Its PCI functions: indices into the boot info's pci[], the manifest line each matched,
+	 * and (once built) the root slot of the capability issued for it. */
 	uint32_t ndev;
 	uint8_t dev_index[HL_PARTINFO_MAX_DEVICES];
 	uint16_t dev_line[HL_PARTINFO_MAX_DEVICES];

@@ -340,9 +340,13 @@ static bool build_program(struct init *in, struct manifest_partition *p,
 	hl_cptr_t fault = rt_slot();
 	hl_word_t badge = (hl_word_t)ip->restarts << 16 | (hl_word_t)(ip - in->pt + 1) << 8 | j;
 	long r;
-	if (!fault || (r = hl_cspace_mint(HL_SLOT_CSPACE, fault, in->fault_ep, HL_R_WRITE, badge)) ||
-	    (r = hl_thread_set_fault_ep(tcb, fault)))
-		return init_refuse(in, p, "cannot give program %s its fault endpoint", g->argv[0]),
+	r = fault ? hl_cspace_mint(HL_SLOT_CSPACE, fault, in->fault_ep, HL_R_WRITE, badge)
+	          : HL_ERR_NO_MEMORY;
+	if (!r)
+		r = hl_thread_set_fault_ep(tcb, fault);
+	if (r)
+		return init_refuse(in, p, "cannot give program %s its fault endpoint (error %ld)",
+		                   g->argv[0], r),
 		       false;
 	if ((r = hl_thread_configure(tcb, cs, as, ipc, HL_ROOT_IPCBUF)) ||
 	    (r = hl_thread_write_regs(tcb, img.entry, HL_ROOT_STACK_TOP - 8, HL_BOOTINFO_VADDR,
@@ -372,7 +376,8 @@ static bool make_region(struct init *in, struct init_partition *ip, uint32_t mem
                         uint32_t share_bits)
 {
 	struct manifest_partition *p = ip->mp;
-	uint64_t need = (1ull << mem_bits) + (1ull << share_bits); /* + alignment of the first share */
+	uint64_t need =
+	    (1ull << mem_bits) + (1ull << share_bits); /* + alignment of the first share */
 	struct cpio_entry e;
 	struct elf_image img;
 	uint32_t bits = 12;
@@ -446,7 +451,8 @@ void init_unbuild_partition(struct init *in, uint32_t i, bool keep_region)
 		hl_cspace_delete(HL_SLOT_CSPACE, s);
 	}
 	if (ip->region) {
-		hl_cspace_revoke(HL_SLOT_CSPACE, ip->region); /* whatever is left; the watermark resets */
+		hl_cspace_revoke(HL_SLOT_CSPACE,
+		                 ip->region); /* whatever is left; the watermark resets */
 		if (!keep_region) {
 			hl_cspace_delete(HL_SLOT_CSPACE, ip->region);
 			ip->region = 0;

@@ -15,7 +15,7 @@
 
 #define BADGE_RESTARTS(b) ((uint32_t)((b) >> 16))
 #define BADGE_PART(b)     ((uint32_t)(((b) >> 8) & 0xff))
-#define BADGE_PROG(b)     ((uint32_t)((b) & 0xff))
+#define BADGE_PROG(b)     ((uint32_t)((b)&0xff))
 
 /* No DMA from the partition's devices may land once its memory goes back: reset, then no bus
  * mastering. */
@@ -67,7 +67,8 @@ static void on_fault(struct init *in, hl_word_t badge, const struct hl_msg *m)
 	if (p->restart != MANIFEST_RESTART_RESTART || ip->restarts >= INIT_MAX_RESTARTS) {
 		rt_printf("init: partition %s stopped (%s); its memory and devices are free\n",
 		          p->name,
-		          p->restart == MANIFEST_RESTART_RESTART ? "restarted too often" : "on-crash stop");
+		          p->restart == MANIFEST_RESTART_RESTART ? "restarted too often"
+		                                                 : "on-crash stop");
 		return;
 	}
 	ip->restarts++;

@@ -245,8 +245,9 @@ bool rt_pci_function(uint32_t i, struct hl_bootinfo_pci *info)
 		if (i >= pi->ndevices || i >= HL_PARTINFO_MAX_DEVICES)
 			return false;
 		const struct hl_device_end *d = &pi->dev[i];
-		*info = (struct hl_bootinfo_pci){d->vendor,   d->device,  d->class_code, d->subclass,
-		                                 d->prog_if,  d->revision, d->bdf,       0};
+		*info =
+		    (struct hl_bootinfo_pci){d->vendor,  d->device,   d->class_code, d->subclass,
+		                             d->prog_if, d->revision, d->bdf,        0};
 		return true;
 	}
 	if (i >= rt_self.bi->npci || i >= HL_BOOTINFO_MAX_PCI)

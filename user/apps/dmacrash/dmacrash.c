@@ -22,7 +22,8 @@
 #define EDU_VA      0x500000000ull
 #define PAGE_VA     0x500100000ull /* two pages: the DMA's source, then its target */
 #define EDU_DMA_BUF 0x40000
-#define EDU_WORDS   512 /* not the whole buffer: QEMU 7.2's edu refuses a transfer to its last byte */
+#define EDU_WORDS   512 /* not the whole buffer: QEMU 7.2's edu refuses a transfer to its last byte \
+	                 */
 
 enum { E_DMA_SRC = 0x80, E_DMA_DST = 0x88, E_DMA_COUNT = 0x90, E_DMA_CMD = 0x98 };
 
@@ -62,7 +63,8 @@ static volatile uint32_t *dma_page(hl_cptr_t dev, int i, hl_word_t *pa)
 	uint64_t va = PAGE_VA + (uint64_t)i * 4096;
 
 	if (!f || !copy || rt_map_frame(HL_SLOT_ASPACE, f, va, HL_R_READ | HL_R_WRITE) ||
-	    hl_frame_paddr(f, pa) || hl_cspace_copy(HL_SLOT_CSPACE, copy, f, HL_R_READ | HL_R_WRITE) ||
+	    hl_frame_paddr(f, pa) ||
+	    hl_cspace_copy(HL_SLOT_CSPACE, copy, f, HL_R_READ | HL_R_WRITE) ||
 	    hl_pci_device_dma_map(dev, copy))
 		return NULL;
 	return (volatile uint32_t *)va;
@@ -130,7 +132,8 @@ int main(struct rt *rt)
 	rt_printf("dmacrash: start %u (restarts %u of %u)\n", restarts + 1, restarts, until);
 	if (open_edu(&dev)) {
 		hl_word_t src_pa = 0, dst_pa = 0, cmd = 0;
-		volatile uint32_t *src = dma_page(dev, 0, &src_pa), *dst = dma_page(dev, 1, &dst_pa);
+		volatile uint32_t *src = dma_page(dev, 0, &src_pa),
+		                  *dst = dma_page(dev, 1, &dst_pa);
 		if (!src || !dst) {
 			rt_printf("dmacrash: no DMA pages\n");
 			return 1;
@@ -149,6 +152,6 @@ int main(struct rt *rt)
 		rt_printf("dmacrash: done after %u restarts\n", restarts);
 		return 0;
 	}
-	*(volatile uint32_t *)0 = 1;
+	__asm__ volatile("movl $1, 0" ::: "memory"); /* the crash: a write to address 0 */
 	return 1;
 }

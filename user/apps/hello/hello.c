@@ -42,10 +42,10 @@ static void report_devices(void)
 	for (uint32_t i = 0; rt_self.pi && rt_pci_function(i, &f); i++) {
 		hl_word_t id = 0;
 		long err = hl_pci_device_config_read(rt_pci_open(i), 0, 4, &id);
-		rt_printf("hello: device %02x:%02x.%x %04x:%04x, config space reads %04lx:%04lx (%s)\n",
-		          f.bdf >> 8, (f.bdf >> 3) & 31, f.bdf & 7, f.vendor, f.device,
-		          (unsigned long)(id & 0xffff), (unsigned long)(id >> 16),
-		          err ? "FAILED" : "ok");
+		rt_printf(
+		    "hello: device %02x:%02x.%x %04x:%04x, config space reads %04lx:%04lx (%s)\n",
+		    f.bdf >> 8, (f.bdf >> 3) & 31, f.bdf & 7, f.vendor, f.device,
+		    (unsigned long)(id & 0xffff), (unsigned long)(id >> 16), err ? "FAILED" : "ok");
 	}
 }
 

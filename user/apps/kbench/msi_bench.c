@@ -39,12 +39,14 @@ static volatile uint32_t *edu_msi(void)
 		hl_word_t cmd = 0;
 		long e1 = dev ? hl_pci_device_map_bar(dev, 0, bar) : -1;
 		long e2 = e1 ? 0 : hl_memory_retype(bar, HL_OBJ_FRAME, 12, 1, frame);
-		long e3 = e1 || e2 ? 0 : rt_map_frame(HL_SLOT_ASPACE, frame, EDU_VA, HL_R_READ | HL_R_WRITE);
+		long e3 = e1 || e2
+		              ? 0
+		              : rt_map_frame(HL_SLOT_ASPACE, frame, EDU_VA, HL_R_READ | HL_R_WRITE);
 		long e4 = e1 || e2 || e3 ? 0 : hl_pci_device_msi(dev, 0, 0, irq);
 		long e5 = e1 || e2 || e3 || e4 ? 0 : hl_irq_handler_set_notification(irq, msi_ntfn);
 		if (e1 || e2 || e3 || e4 || e5) {
-			rt_printf("kbench: edu: map_bar %ld retype %ld map %ld msi %ld bind %ld\n", e1, e2,
-			          e3, e4, e5);
+			rt_printf("kbench: edu: map_bar %ld retype %ld map %ld msi %ld bind %ld\n",
+			          e1, e2, e3, e4, e5);
 			return NULL;
 		}
 		hl_pci_device_config_read(dev, 4, 2, &cmd);
@@ -57,8 +59,10 @@ static volatile uint32_t *edu_msi(void)
 void bench_msi(hl_cptr_t shared_frame, uint32_t rounds, uint32_t iters)
 {
 	volatile uint32_t *edu;
-	uint64_t v[16];
+	uint64_t v[16] = {0};
 
+	if (rounds == 0 || iters == 0)
+		return;
 	msi_ntfn = rt_alloc(HL_OBJ_NOTIFICATION, 0);
 	stamp = (volatile uint64_t *)SHARED_VA;
 	if (!msi_ntfn || !(edu = edu_msi())) {
@@ -82,7 +86,8 @@ void bench_msi(hl_cptr_t shared_frame, uint32_t rounds, uint32_t iters)
 			uint64_t t0 = bench_rdtsc();
 			edu[E_IRQ_RAISE / 4] = 1;
 			while (!stamp[2])
-				hl_yield(); /* the interrupt is taken at once; this is only a safety net */
+				hl_yield(); /* the interrupt is taken at once; this is only a safety
+				               net */
 			sum += stamp[2] - t0;
 			edu[E_IRQ_ACK / 4] = 1;
 		}

@@ -17,7 +17,7 @@ struct rt {
 	const struct hl_partinfo *pi; /* NULL unless started from a manifest partition */
 	hl_cptr_t next_slot;          /* next free slot in the own cspace */
 	uint32_t mem_index;           /* memory capability objects are carved from */
-	hl_cptr_t alloc_from;         /* nonzero: rt_alloc carves from this memory capability only */
+	hl_cptr_t alloc_from; /* nonzero: rt_alloc carves from this memory capability only */
 	uint64_t heap_next, heap_end; /* virtual range for rt_map_pages */
 };
 
