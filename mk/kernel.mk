@@ -100,8 +100,9 @@ QEMU := qemu-system-x86_64
 QEMU_RUN_FLAGS := -machine q35 -accel tcg -cpu max -smp 4 -m 512M -serial mon:stdio \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04 -no-reboot $(if $(DISPLAY),,-display none)
 
-.PHONY: run run-iso debug
-run: deps $(KERNEL) $(INITRD)
+# `make run` boots the web appliance (mk/webd.mk); the manifest demo is `make run-demo`.
+.PHONY: run-demo run-iso debug
+run-demo: deps $(KERNEL) $(INITRD)
 	$(QEMU) $(QEMU_RUN_FLAGS) -kernel $(KERNEL) -initrd $(INITRD) -append "$(CMDLINE)"
 
 run-iso: deps $(ISO)

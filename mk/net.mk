@@ -11,6 +11,9 @@ NET_SRCS := $(addprefix user/net/,util.c pbuf.c stack.c eth.c arp.c ipv4.c \
 	ip_frag.c icmp.c udp.c tcp.c tcp_api.c tcp_input.c tcp_in.c tcp_rcv.c \
 	tcp_out.c tcp_timer.c tcp_cc.c tcp_sack.c tcp_rack.c dhcp.c socket.c vnet.c)
 NET_HDRS := $(wildcard user/net/*.h user/net/include/floo/*.h)
+# The HTTP/1.1 server and the echo/discard services both floo-demo and webd
+# use (freestanding, like Floo).
+HTTP_SRCS := user/net/http/http_parse.c user/net/http/http_server.c user/net/services/services.c
 NET_INC := -Iuser/net/include -Iuser/net
 NET_B := $(B)/net
 # The library itself is freestanding C11.
@@ -30,14 +33,14 @@ $(NET_LIB): $(NET_OBJS)
 
 # Both compilers must accept the library warning-free.
 NET_CLANG_STAMP := $(NET_B)/clang.stamp
-$(NET_CLANG_STAMP): $(NET_SRCS) $(NET_HDRS) $(wildcard hosted/net/*.c hosted/net/*.h)
+$(NET_CLANG_STAMP): $(NET_SRCS) $(HTTP_SRCS) $(NET_HDRS) $(wildcard hosted/net/*.c hosted/net/*.h)
 	@mkdir -p $(dir $@)
-	@for f in $(NET_SRCS); do clang $(NET_LIB_CFLAGS) -fsyntax-only $$f || exit 1; done
+	@for f in $(NET_SRCS) $(HTTP_SRCS); do clang $(NET_LIB_CFLAGS) -fsyntax-only $$f || exit 1; done
 	@clang $(NET_HOSTED_CFLAGS) -fsyntax-only hosted/net/*.c
 	@touch $@
 
 NET_HOSTED_SRCS := hosted/net/tap.c hosted/net/platform.c
-NET_DEMO_SRCS := hosted/net/floo_demo.c hosted/net/demo_http.c
+NET_DEMO_SRCS := hosted/net/floo_demo.c hosted/net/demo_http.c $(HTTP_SRCS)
 NET_HOSTED_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -g $(NET_INC) -Ihosted/net
 
 $(B)/hosted/floo-demo: $(NET_LIB) $(NET_HOSTED_SRCS) $(NET_DEMO_SRCS) $(wildcard hosted/net/*.h) $(NET_CLANG_STAMP)

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "demo.h"
+#include "floo/floo_services.h"
 #include "hosted_net.h"
 
 static volatile sig_atomic_t stop;
@@ -31,89 +32,6 @@ static void udp_echo(struct floo_stack *st, void *arg, uint32_t src, uint16_t sp
 {
 	(void)arg;
 	(void)floo_udp_send(st, dport, src, sport, d, n);
-}
-
-/* Per-connection echo state: buffers waiting for a send slot. */
-struct echo_conn {
-	struct floo_pbuf *wait_head, *wait_tail;
-	bool fin;
-};
-
-static void echo_drain(struct floo_tcp *c, struct echo_conn *e)
-{
-	while (e->wait_head && floo_tcp_send_slots(c) > 0) {
-		struct floo_pbuf *pb = e->wait_head;
-
-		e->wait_head = pb->next;
-		if (!e->wait_head)
-			e->wait_tail = NULL;
-		if (floo_tcp_send(c, pb->data, pb->len, pb) < 0) {
-			floo_tcp_release(floo_tcp_stack(c), pb);
-			floo_tcp_abort(c);
-			return;
-		}
-	}
-	if (e->fin && !e->wait_head)
-		floo_tcp_close(c);
-}
-
-/* TCP echo: each DATA buffer is queued back by reference and handed back
- * to the stack once acknowledged. */
-static void echo_cb(struct floo_tcp *c, void *user, const struct floo_tcp_event *ev)
-{
-	struct echo_conn *e = user;
-	struct floo_stack *st = floo_tcp_stack(c);
-
-	switch (ev->type) {
-	case FLOO_TCP_ACCEPTED:
-		e = calloc(1, sizeof(*e));
-		if (!e) {
-			floo_tcp_abort(c);
-			return;
-		}
-		floo_tcp_set_user(c, echo_cb, e);
-		break;
-	case FLOO_TCP_DATA:
-		ev->pb->next = NULL;
-		if (e->wait_tail)
-			e->wait_tail->next = ev->pb;
-		else
-			e->wait_head = ev->pb;
-		e->wait_tail = ev->pb;
-		echo_drain(c, e);
-		break;
-	case FLOO_TCP_SENT:
-		floo_tcp_release(st, ev->cookie);
-		echo_drain(c, e);
-		break;
-	case FLOO_TCP_PEER_FIN:
-		e->fin = true;
-		echo_drain(c, e);
-		break;
-	case FLOO_TCP_CLOSED:
-		if (!e)
-			break;
-		while (e->wait_head) {
-			struct floo_pbuf *pb = e->wait_head;
-
-			e->wait_head = pb->next;
-			floo_tcp_release(st, pb);
-		}
-		free(e);
-		break;
-	default:
-		break;
-	}
-}
-
-/* TCP discard: release everything at once. */
-static void discard_cb(struct floo_tcp *c, void *user, const struct floo_tcp_event *ev)
-{
-	(void)user;
-	if (ev->type == FLOO_TCP_DATA)
-		floo_tcp_release(floo_tcp_stack(c), ev->pb);
-	else if (ev->type == FLOO_TCP_PEER_FIN)
-		floo_tcp_close(c);
 }
 
 struct demo_args {
@@ -206,11 +124,18 @@ static void print_stats(struct floo_stack *st, struct hosted_net *h)
 	        floo_tcp_count(st), floo_pbuf_free_count(st), floo_config_pbufs(st));
 }
 
+static void *svc_alloc(size_t n)
+{
+	return calloc(1, n);
+}
+
+static struct floo_svc svc = {.alloc = svc_alloc, .free = free};
+
 /* Register the services; returns 0 or -1. */
 static int start_services(struct floo_stack *st)
 {
-	if (floo_udp_bind(st, 7, udp_echo, NULL) || floo_tcp_listen(st, 7, echo_cb, NULL) ||
-	    floo_tcp_listen(st, 9, discard_cb, NULL) || demo_http_start(st, 80))
+	if (floo_udp_bind(st, 7, udp_echo, NULL) || floo_svc_echo_start(st, &svc, 7) ||
+	    floo_svc_discard_start(st, &svc, 9) || demo_http_start(st, 80))
 		return -1;
 	return 0;
 }

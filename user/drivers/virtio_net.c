@@ -118,8 +118,11 @@ static bool vnet_tx_one(struct vnet_pair *p, struct netdev_buf **bufs, int k)
 {
 	struct virtq_seg s[1 + VNET_MAX_SEGS];
 	uint16_t head = virtq_next_head(&p->tx.q);
-	struct virtio_net_hdr *h = (struct virtio_net_hdr *)(p->tx_hdr + head * VNET_HDR_SLOT);
 
+	/* A full ring has no free head: its index would put the header past the header page. */
+	if (p->tx.q.nfree < 1 + k)
+		return false;
+	struct virtio_net_hdr *h = (struct virtio_net_hdr *)(p->tx_hdr + head * VNET_HDR_SLOT);
 	virtio_net_tx_hdr(h, bufs[0]);
 	s[0] = (struct virtq_seg){.paddr = p->tx_hdr_pa + head * VNET_HDR_SLOT, .len = VNET_HDR};
 	for (int i = 0; i < k; i++)

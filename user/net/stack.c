@@ -2,7 +2,7 @@
  * Stack object: memory layout, the polling loop and the transmit batch.
  *
  * Memory region (each part 64-byte aligned):
- *   struct floo_stack | pbuf metadata | pbuf buffers (FLOO_PBUF_SIZE each)
+ *   struct floo_stack | pbuf metadata | pad | pbuf buffers (FLOO_PBUF_SIZE each)
  *   | tx arena (FLOO_TX_BATCH x FLOO_TX_SLOT) | reassembly slots
  *   | TCP connections + hash | DHCP state | socket table
  */
@@ -52,18 +52,26 @@ size_t floo_mem_size(const struct floo_config *in)
 
 	config_fill(&c, in);
 	return ALIGN64(sizeof(struct floo_stack)) + ALIGN64(c.n_pbufs * sizeof(struct floo_pbuf)) +
-	       (size_t)c.n_pbufs * FLOO_PBUF_SIZE + (size_t)FLOO_TX_BATCH * FLOO_TX_SLOT +
-	       ip_frag_mem_size(&c) + ALIGN64(tcp_mem_size(&c)) + ALIGN64(dhcp_mem_size()) +
-	       ALIGN64(sock_mem_size());
+	       FLOO_PBUF_SIZE + (size_t)c.n_pbufs * FLOO_PBUF_SIZE +
+	       (size_t)FLOO_TX_BATCH * FLOO_TX_SLOT + ip_frag_mem_size(&c) +
+	       ALIGN64(tcp_mem_size(&c)) + ALIGN64(dhcp_mem_size()) + ALIGN64(sock_mem_size());
 }
 
-/* Carve the pbuf pool out of mem; returns the first byte after it. */
+/*
+ * Carve the pbuf pool out of mem; returns the first byte after it. The
+ * buffers start a multiple of FLOO_PBUF_SIZE from the region's start, so in
+ * a page-aligned region no buffer crosses a page: a platform whose pages
+ * are DMA memory lends pbufs to its NIC as receive buffers (user/net/hallows).
+ */
 static uint8_t *pool_init(struct floo_stack *st, uint8_t *p)
 {
 	uint32_t n = st->cfg.n_pbufs;
+	size_t off;
 
 	st->pb_meta = (struct floo_pbuf *)p;
 	p += ALIGN64(n * sizeof(struct floo_pbuf));
+	off = (size_t)(p - (uint8_t *)st);
+	p += (FLOO_PBUF_SIZE - off % FLOO_PBUF_SIZE) % FLOO_PBUF_SIZE;
 	st->pb_mem = p;
 	p += (size_t)n * FLOO_PBUF_SIZE;
 	st->pb_free = NULL;

@@ -26,6 +26,32 @@ TEST(csum_pieces_at_odd_offsets)
 	CHECK(whole == floo_csum_fold(parts));
 }
 
+/* A platform whose region is DMA pages lends pbufs to its NIC (user/net/hallows): none may
+ * cross a 4 KiB page, whatever the sizes in front of the pool; the region stays big enough. */
+TEST(pbufs_never_cross_a_page)
+{
+	for (uint32_t n = 1; n <= 129; n += 32) {
+		struct floo_config c = {.n_pbufs = n, .n_tcp = 3, .n_frag = 1};
+		struct floo_platform p = {.rx_burst = NULL};
+		struct node *ref = node_new(&c, IP_A, 1); /* a working platform to copy */
+		size_t sz = floo_mem_size(&c);
+		uint8_t *mem = aligned_alloc(4096, (sz + 4095) & ~(size_t)4095);
+
+		p = ref->st->plat;
+		struct floo_stack *st = floo_stack_init(mem, sz, &c, &p, ref->mac);
+		CHECK(st != NULL);
+		for (uint32_t i = 0; st && i < n; i++) {
+			struct floo_pbuf *pb = floo_pbuf_alloc(st);
+			size_t off = (size_t)(pb->base - mem);
+			CHECK(off % FLOO_PBUF_SIZE == 0 &&
+			      off / 4096 == (off + FLOO_PBUF_SIZE - 1) / 4096);
+			CHECK(off + FLOO_PBUF_SIZE <= sz);
+		}
+		free(mem);
+		node_free(ref);
+	}
+}
+
 TEST(seq_compare_wraparound)
 {
 	CHECK(seq_lt(0xfffffff0u, 0x10u));

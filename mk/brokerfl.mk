@@ -1,0 +1,123 @@
+# The broker's Hallows-facing platform pieces (docs/broker.md, "Transport
+# over Floo"; docs/log-format.md, "Store over a block device"):
+#
+#   build/hosted/hallows-broker-floo  the broker on Floo over a TAP device
+#   test-brokerfl-floo                kcat (and librdkafka) against it in a
+#                                     private network namespace
+#   test-brokerfl-unit                the store over a fake block device
+#                                     (ASan+UBSan), freestanding checks
+#
+# user/kafka/floo/broker_floo.c and user/storage/blk/store_blk.c are
+# freestanding: it must build with gcc and
+# clang -ffreestanding and reference only Floo, the broker and mem*.
+
+BFL_B := $(B)/brokerfl
+BFL_TRANSPORT := user/kafka/floo/broker_floo.c
+# mk/net.mk is read after this file: its variables are used at recipe
+# time only (recursive =); prerequisites name the files directly.
+BFL_HDRS := user/kafka/floo/broker_floo.h $(BROKER_HDRS) $(wildcard user/net/*.h \
+	user/net/include/floo/*.h hosted/net/*.h)
+BFL_HOST_SRCS := hosted/broker/floo/main.c hosted/broker/dev.c hosted/broker/net.c \
+	hosted/net/tap.c hosted/net/platform.c
+BFL_ALL_SRCS = $(BFL_TRANSPORT) $(BFL_HOST_SRCS) $(BROKER_LIB_SRCS) $(NET_SRCS)
+BFL_DEPS := $(BFL_TRANSPORT) $(BFL_HOST_SRCS) $(BROKER_LIB_SRCS) $(wildcard user/net/*.c)
+BFL_INC = $(NET_INC) -Ihosted/net
+
+BFL_BIN := $(B)/hosted/hallows-broker-floo
+BFL_SAN_BIN := $(BFL_B)/hallows-broker-floo-san
+
+$(BFL_BIN): $(BFL_DEPS) $(BFL_HDRS) mk/brokerfl.mk $(BFL_B)/freestanding.stamp
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(filter-out -O1,$(HOST_CFLAGS)) -O2 $(BFL_INC) -o $@ $(BFL_ALL_SRCS) -pthread
+
+$(BFL_SAN_BIN): $(BFL_DEPS) $(BFL_HDRS) mk/brokerfl.mk
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) $(BFL_INC) -o $@ $(BFL_ALL_SRCS) -pthread
+
+# Freestanding with both compilers; undefined symbols limited to Floo's
+# API, the broker's and the mem* primitives; hosted main clang-clean.
+$(BFL_B)/freestanding.stamp: $(BFL_TRANSPORT) $(BFL_HDRS) hosted/broker/floo/main.c mk/brokerfl.mk
+	@mkdir -p $(BFL_B)
+	@for cc in gcc clang; do $$cc -std=c11 -Wall -Wextra -Werror -O2 -ffreestanding \
+		-fno-stack-protector $(NET_INC) -c $(BFL_TRANSPORT) -o $(BFL_B)/bfloo-$$cc.o || exit 1; done
+	@bad=$$(nm -u $(BFL_B)/bfloo-gcc.o $(BFL_B)/bfloo-clang.o | awk 'NF==2{print $$2}' | sort -u | \
+		grep -vE '^(floo_|broker_)' | grep -vxE 'memcpy|memmove|memset'); \
+	 if [ -n "$$bad" ]; then echo "broker_floo.c references: $$bad"; exit 1; fi
+	@clang -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(BFL_INC) -fsyntax-only hosted/broker/floo/main.c
+	@touch $@
+
+# ---- the log store over the block-driver interface ----
+BFL_SBLK := user/storage/blk/store_blk.c
+BFL_SBLK_HDRS := user/storage/blk/store_blk.h user/drivers/include/blkdev.h $(BROKER_HDRS)
+BFL_SBLK_TEST := $(BFL_B)/test_store_blk
+$(BFL_SBLK_TEST): tests/host/storage/test_store_blk.c tests/host/broker/tharness.h $(BFL_SBLK) \
+		$(BFL_SBLK_HDRS) user/drivers/blkdev.c $(BROKER_LIB_SRCS)
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) -Iuser/drivers/include -o $@ $< $(BFL_SBLK) \
+		user/drivers/blkdev.c $(filter user/storage/%,$(BROKER_LIB_SRCS))
+
+$(BFL_B)/sblk-freestanding.stamp: $(BFL_SBLK) $(BFL_SBLK_HDRS) tests/host/storage/test_store_blk.c
+	@mkdir -p $(BFL_B)
+	@for cc in gcc clang; do $$cc -std=c11 -Wall -Wextra -Werror -O2 -ffreestanding \
+		-fno-stack-protector -Iuser/drivers/include -c $(BFL_SBLK) -o $(BFL_B)/sblk-$$cc.o || exit 1; done
+	@bad=$$(nm -u $(BFL_B)/sblk-gcc.o $(BFL_B)/sblk-clang.o | awk 'NF==2{print $$2}' | sort -u | \
+		grep -vxE 'memcpy|memmove|memset|blkdev_strerror'); \
+	 if [ -n "$$bad" ]; then echo "store_blk.c references: $$bad"; exit 1; fi
+	@clang -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iuser/drivers/include -fsyntax-only tests/host/storage/test_store_blk.c
+	@touch $@
+
+TEST_GROUPS += brokerfl-unit
+.PHONY: test-brokerfl-unit
+test-brokerfl-unit: $(BFL_SBLK_TEST)
+	@mkdir -p $(RESULTS)
+	@: > $(RESULTS)/brokerfl-unit.tap
+	@for s in $(BFL_B)/freestanding.stamp $(BFL_B)/sblk-freestanding.stamp; do \
+		if $(MAKE) --no-print-directory $$s > $(BFL_B)/$$(basename $$s).log 2>&1; then \
+			echo "ok - brokerfl-unit: $$(basename $$s .stamp) (gcc and clang -ffreestanding, symbols)"; \
+		else echo "not ok - brokerfl-unit: $$(basename $$s .stamp) (see $(BFL_B)/$$(basename $$s).log)"; fi \
+		>> $(RESULTS)/brokerfl-unit.tap; done
+	@timeout 120 $(BFL_SBLK_TEST) >> $(RESULTS)/brokerfl-unit.tap 2> $(BFL_B)/test_store_blk.log || \
+		echo "not ok - brokerfl-unit: test_store_blk exited non-zero (see $(BFL_B)/test_store_blk.log)" \
+		>> $(RESULTS)/brokerfl-unit.tap
+	@cat $(RESULTS)/brokerfl-unit.tap
+
+ALL_TARGETS += $(BFL_BIN)
+TEST_GROUPS += brokerfl-floo
+
+.PHONY: test-brokerfl-floo
+test-brokerfl-floo: $(BFL_SAN_BIN) $(BFL_B)/freestanding.stamp $(BROKER_B)/rdk_client
+	@mkdir -p $(RESULTS)
+	@timeout 300 bash tests/system/broker/floo_run.sh $(BFL_SAN_BIN) $(BROKER_B) $(RESULTS)/brokerfl-floo.tap \
+		|| echo "not ok - brokerfl-floo: runner failed" >> $(RESULTS)/brokerfl-floo.tap
+
+# ---- storetest: the store on QEMU's NVMe disk (a ring-3 root task) ----
+STORETEST_SRCS := user/apps/storetest/storetest.c user/storage/blk/store_blk.c \
+	$(filter user/storage/%,$(BROKER_LIB_SRCS))
+STORETEST_OBJS := $(patsubst %.c,$(B)/user/%.o,$(BLK_DRV_SRCS) $(STORETEST_SRCS))
+$(B)/user/user/apps/storetest/%.o $(B)/user/user/storage/%.o $(B)/user/user/storage/blk/%.o: \
+	UCFLAGS += $(BLK_INC)
+$(STORETEST_OBJS): $(BLK_HDRS) $(BFL_SBLK_HDRS)
+
+$(B)/user/storetest: $(BLK_RT_OBJS) $(STORETEST_OBJS) user/rt/user.ld
+	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
+
+# One boot module per phase, padded to whole pages (see mk/blk.mk).
+define bfl_initrd
+$(BFL_B)/initrd-store$(1).cpio: $(B)/user/storetest
+	@rm -rf $(BFL_B)/root-$(1) && mkdir -p $(BFL_B)/root-$(1)
+	cp $$< $(BFL_B)/root-$(1)/init
+	printf '%s\n' 'phase=$(1) records=$(2)' > $(BFL_B)/root-$(1)/storetest.conf
+	cd $(BFL_B)/root-$(1) && find * | LC_ALL=C sort | cpio -o -H newc --quiet > ../initrd-store$(1).cpio
+	truncate -s %4096 $$@
+endef
+$(eval $(call bfl_initrd,1,1000))
+$(eval $(call bfl_initrd,2,1000))
+
+ALL_TARGETS += $(B)/user/storetest
+TEST_GROUPS += brokerfl-store
+.PHONY: test-brokerfl-store
+test-brokerfl-store: $(B)/hallows.elf $(BFL_B)/initrd-store1.cpio $(BFL_B)/initrd-store2.cpio
+	@mkdir -p $(RESULTS)
+	@: > $(RESULTS)/brokerfl-store.tap
+	@timeout 600 python3 tests/system/storage/run_storetest.py --kernel $(B)/hallows.elf --dir $(BFL_B) \
+		--tap $(RESULTS)/brokerfl-store.tap || echo "not ok - brokerfl-store: runner failed" >> $(RESULTS)/brokerfl-store.tap

@@ -1,0 +1,133 @@
+# The web appliance (user/apps/webd): virtio-net driver + Floo (user/net, on
+# its Hallows platform user/net/hallows) + the HTTP/1.1 server and the
+# echo/discard services, one ring-3 program; `make run` boots it.
+# See docs/net.md "webd".
+#
+#   build/user/webd                 the program (root task of its boot module)
+#   build/initrd-webd.cpio          webd + etc/webd.conf + www/ (make run)
+#   build/initrd-webd-test.cpio     the same + a generated binary file (tests)
+#   build/initrd-webd-dhcp.cpio     the same with address dhcp, mode polled (tests)
+#   make run                        boot webd; curl http://127.0.0.1:8080/ (WEBD_PORT)
+#   make run-demo                   the manifest demo (mk/kernel.mk)
+#   test-webd-unit                  paths, content types, config, HTTP parser (ASan+UBSan)
+#   test-webd                       QEMU user-mode networking, driven by curl and python3
+#   fuzz-webd                       libFuzzer: HTTP request heads, request paths
+#   bench-webd                      HTTP requests/s, /bytes/N throughput: webd vs hosted floo-demo
+
+WEBD_SRCS := user/apps/webd/webd.c user/apps/webd/files.c user/net/hallows/floo_hallows.c \
+	$(NET_SRCS) $(HTTP_SRCS)
+WEBD_UOBJS := $(patsubst %.c,$(UOBJ)/%.o,$(WEBD_SRCS))
+WEBD_DRV_UOBJS := $(patsubst %.c,$(UOBJ)/%.o,$(DRV_SRCS))
+WEBD_HDRS := $(wildcard user/apps/webd/*.h user/net/hallows/*.h) $(NET_HDRS) $(DRV_HDRS)
+
+$(WEBD_UOBJS): UCFLAGS += $(NET_INC) $(DRV_INC)
+$(WEBD_UOBJS): $(WEBD_HDRS)
+
+$(UOBJ)/webd: $(RT_OBJS) $(WEBD_UOBJS) $(WEBD_DRV_UOBJS) $(UOBJ)/lib/cpio.o user/rt/user.ld
+	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
+
+WEBD_WWW := $(shell find user/apps/webd/www -type f)
+INITRD_WEBD := $(B)/initrd-webd.cpio
+INITRD_WEBD_TEST := $(B)/initrd-webd-test.cpio
+# $(1) the cpio, $(2) its staging directory, $(3) extra commands in it
+define webd_initrd
+	@rm -rf $(2) && mkdir -p $(2)/etc
+	cp $(UOBJ)/webd $(2)/init
+	cp user/apps/webd/webd.conf $(2)/etc/webd.conf
+	cp -r user/apps/webd/www $(2)/www
+	$(3)
+	cd $(2) && find * | LC_ALL=C sort | cpio -o -H newc --quiet > $(abspath $(1))
+endef
+$(INITRD_WEBD): $(UOBJ)/webd user/apps/webd/webd.conf $(WEBD_WWW)
+	$(call webd_initrd,$@,$(B)/initrd-webd-root,)
+# A 300 KB binary file of every byte value (seeded: the test recomputes it).
+$(INITRD_WEBD_TEST): $(UOBJ)/webd user/apps/webd/webd.conf $(WEBD_WWW) tests/system/webd/blob.py
+	$(call webd_initrd,$@,$(B)/initrd-webd-test-root,python3 tests/system/webd/blob.py > $(B)/initrd-webd-test-root/www/blob.bin)
+
+# The second boot of test-webd: an address by DHCP (slirp's server), polled mode.
+INITRD_WEBD_DHCP := $(B)/initrd-webd-dhcp.cpio
+$(INITRD_WEBD_DHCP): $(UOBJ)/webd user/apps/webd/webd.conf $(WEBD_WWW)
+	$(call webd_initrd,$@,$(B)/initrd-webd-dhcp-root,sed -i -e 's/^address .*/address dhcp/' -e 's/^mode .*/mode polled/' $(B)/initrd-webd-dhcp-root/etc/webd.conf)
+
+ALL_TARGETS += $(UOBJ)/webd $(INITRD_WEBD)
+
+# Both compilers accept webd's own files (ring-3 flags; Floo's are checked by mk/net.mk).
+WEBD_CLANG_STAMP := $(B)/webd/clang.stamp
+$(WEBD_CLANG_STAMP): user/apps/webd/webd.c user/apps/webd/files.c user/net/hallows/floo_hallows.c \
+		$(WEBD_HDRS) $(B)/gen/include/hallows/methods.h
+	@mkdir -p $(dir $@)
+	@for f in $(filter %.c,$^); do \
+		clang -std=c11 -ffreestanding -Wall -Wextra -Werror -Wno-unused-parameter -Iinclude -Iinclude/uapi \
+			-Iuser/rt/include -I$(B)/gen/include $(NET_INC) $(DRV_INC) -fsyntax-only $$f || exit 1; done
+	@touch $@
+ALL_TARGETS += $(WEBD_CLANG_STAMP)
+
+# ---- make run: webd behind QEMU user-mode networking, host 127.0.0.1:WEBD_PORT -> guest :80 ----
+WEBD_PORT ?= 8080
+WEBD_NET := -netdev user,id=n0,hostfwd=tcp:127.0.0.1:$(WEBD_PORT)-:80 -device virtio-net-pci,netdev=n0
+.PHONY: run
+run: deps $(KERNEL) $(INITRD_WEBD)
+	@echo "webd: when it prints 'webd: ready', try: curl http://127.0.0.1:$(WEBD_PORT)/   (leave with Ctrl-a x)"
+	$(QEMU) $(QEMU_RUN_FLAGS) -kernel $(KERNEL) -initrd $(INITRD_WEBD) -append "$(CMDLINE)" $(WEBD_NET)
+
+# ---- benchmark: HTTP requests/s and /bytes/N throughput, webd under TCG beside hosted floo-demo ----
+# A boot module whose webd sits at 198.18.0.2 on the TAP tools/bench_webd.py makes.
+INITRD_WEBD_BENCH := $(B)/initrd-webd-bench.cpio
+$(INITRD_WEBD_BENCH): $(UOBJ)/webd user/apps/webd/webd.conf $(WEBD_WWW)
+	$(call webd_initrd,$@,$(B)/initrd-webd-bench-root,sed -i -e 's|^address .*|address 198.18.0.2/24|' -e '/^gateway/d' $(B)/initrd-webd-bench-root/etc/webd.conf)
+BENCH_STEPS += webd
+.PHONY: bench-webd
+bench-webd: $(KERNEL) $(INITRD_WEBD_BENCH) $(B)/hosted/floo-demo $(B)/hosted/floo-bench
+	python3 tools/bench_webd.py --kernel $(KERNEL) --initrd $(INITRD_WEBD_BENCH) --out $(BENCH_OUT)
+
+# ---- host unit tests (ASan+UBSan): files.c and the HTTP parser ----
+WEBD_HOST_B := $(B)/webd
+WEBD_UNIT_BIN := $(WEBD_HOST_B)/webd-unit
+WEBD_UNIT_SRCS := tests/host/webd/webd_test.c user/apps/webd/files.c user/net/http/http_parse.c
+$(WEBD_UNIT_BIN): $(WEBD_UNIT_SRCS) $(WEBD_HDRS)
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) $(NET_INC) -Iuser/apps/webd $(WEBD_UNIT_SRCS) -o $@
+
+TEST_GROUPS += webd-unit webd
+.PHONY: test-webd-unit test-webd
+test-webd-unit: $(WEBD_UNIT_BIN) $(WEBD_CLANG_STAMP)
+	@mkdir -p $(RESULTS)
+	@$(WEBD_UNIT_BIN) > $(RESULTS)/webd-unit.tap || echo "not ok - webd-unit: runner exited non-zero" >> $(RESULTS)/webd-unit.tap
+	@grep -c '^ok' $(RESULTS)/webd-unit.tap | sed 's/^/webd-unit passed: /'
+	@grep '^not ok' $(RESULTS)/webd-unit.tap || true
+
+test-webd: $(KERNEL) $(INITRD_WEBD_TEST) $(INITRD_WEBD_DHCP)
+	@mkdir -p $(RESULTS)
+	@bash tests/system/webd/run.sh $(RESULTS)/webd.tap
+
+# ---- fuzzing: request heads and request paths come from the network ----
+WEBD_FUZZ_TARGETS := http_request webd_path
+WEBD_FUZZ_BINS := $(WEBD_FUZZ_TARGETS:%=$(WEBD_HOST_B)/fuzz/fuzz-%)
+WEBD_FUZZ_TEST_SECONDS ?= 3
+$(WEBD_HOST_B)/fuzz/fuzz-%: tests/fuzz/webd/fuzz_%.c user/apps/webd/files.c user/net/http/http_parse.c $(WEBD_HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(NET_INC) -Iuser/apps/webd $< user/apps/webd/files.c user/net/http/http_parse.c -o $@
+
+define webd_fuzz_run
+	@mkdir -p $(RESULTS) $(WEBD_HOST_B)/fuzz/work
+	@: > $(2)
+	@for t in $(WEBD_FUZZ_TARGETS); do \
+		w=$(WEBD_HOST_B)/fuzz/work/$$t; mkdir -p $$w; \
+		if $(WEBD_HOST_B)/fuzz/fuzz-$$t -max_total_time=$(1) -rss_limit_mb=1024 \
+			-artifact_prefix=$(WEBD_HOST_B)/fuzz/crash-$$t- $$w tests/fuzz/webd/corpus/$$t \
+			> $(WEBD_HOST_B)/fuzz/$$t.log 2>&1; then \
+			echo "ok - webd-fuzz: $$t ($(1) s, $$(grep -o 'Done [0-9]* runs' $(WEBD_HOST_B)/fuzz/$$t.log | tail -1))" >> $(2); \
+		else \
+			echo "not ok - webd-fuzz: $$t (see $(WEBD_HOST_B)/fuzz/$$t.log)" >> $(2); \
+		fi; \
+	done
+	@cat $(2)
+endef
+
+TEST_GROUPS += webd-fuzz
+FUZZ_STEPS += webd
+.PHONY: test-webd-fuzz fuzz-webd
+test-webd-fuzz: $(WEBD_FUZZ_BINS)
+	$(call webd_fuzz_run,$(WEBD_FUZZ_TEST_SECONDS),$(RESULTS)/webd-fuzz.tap)
+fuzz-webd: $(WEBD_FUZZ_BINS)
+	$(call webd_fuzz_run,$(FUZZ_SECONDS),$(WEBD_HOST_B)/fuzz/fuzz-webd.tap)

@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# webd (user/apps/webd) in QEMU behind user-mode networking, driven from the
+# host over forwarded loopback ports with curl and python3 (client.py):
+# static files byte for byte, HEAD, 404, keep-alive over one connection,
+# /bytes/1000000, pipelining, malformed requests, echo, discard; then the
+# counter line webd prints (zero bytes copied on receive). Then a second boot
+# that takes its address by DHCP and polls. Writes TAP lines to $1.
+#
+#   curl/python3 -> 127.0.0.1:P -> QEMU slirp -> virtio-net -> webd (10.0.2.15:80, 7, 9)
+#
+# No root needed (no TAP, no namespace). QEMU is stopped by the EXIT trap.
+set -u
+out=${1:-/dev/stdout}
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../../.." && pwd)
+log=$(mktemp -d /tmp/webd-test.XXXXXX)
+keep=${WEBD_LOGS:-$root/build/results/logs}
+www=$root/user/apps/webd/www
+qemu_pgid=
+: > "$out"
+
+tap_line() { echo "$1" >> "$out"; echo "$1"; }
+ok() { tap_line "ok - webd: $1"; }
+notok() { tap_line "not ok - webd: $1"; }
+check() { # check NAME CMD...
+	local name=$1; shift
+	if "$@" > "$log/last" 2>&1; then ok "$name"; else notok "$name"; sed 's/^/#   /' "$log/last" | tail -8; fi
+}
+stop_qemu() {
+	[ -n "$qemu_pgid" ] || return 0
+	kill -TERM -- "-$qemu_pgid" 2>/dev/null
+	wait "$qemu_pgid" 2>/dev/null
+	qemu_pgid=
+}
+cleanup() {
+	stop_qemu
+	mkdir -p "$keep" && cp "$log"/*.log "$keep"/ 2>/dev/null
+	rm -rf "$log"
+}
+trap cleanup EXIT
+
+# Three free loopback ports (bound and released: a small race with other programs).
+read -r http echo discard < <(python3 -c '
+import socket
+ss = [socket.socket() for _ in range(3)]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(*[s.getsockname()[1] for s in ss])')
+
+# Boot INITRD with the forwards; NAME names the logs. Returns once webd is ready.
+start_qemu() { # NAME INITRD
+	setsid python3 "$root/tools/qemu_run.py" --name "$1" --kernel "$root/build/hallows.elf" \
+		--initrd "$2" --append "" --smp 1 --want hang --timeout 300 \
+		--log "$log/$1.serial.log" --echo \
+		--qemu-arg=-netdev --qemu-arg="user,id=n0,hostfwd=tcp:127.0.0.1:$http-:80,hostfwd=tcp:127.0.0.1:$echo-:7,hostfwd=tcp:127.0.0.1:$discard-:9" \
+		--qemu-arg=-device --qemu-arg="virtio-net-pci,netdev=n0" > "$log/$1.log" 2>&1 &
+	qemu_pgid=$!
+	for _ in $(seq 1200); do # 120 s: TCG on a loaded host
+		grep -q '^webd: ready on ' "$log/$1.log" 2>/dev/null && return 0
+		grep -q '^webd: .*\(failed\|not understood\|no network\)' "$log/$1.log" 2>/dev/null && break
+		sleep 0.1
+	done
+	tail -5 "$log/$1.log"
+	return 1
+}
+
+url=http://127.0.0.1:$http
+if ! start_qemu webd "$root/build/initrd-webd-test.cpio"; then
+	notok "webd boots and reports ready"
+	exit 0
+fi
+ok "webd boots and reports ready"
+
+same_bytes() { # URL FILE
+	curl -sS --max-time 30 -o "$log/body" "$1" && cmp "$log/body" "$2"
+}
+check "GET / is www/index.html byte for byte" same_bytes "$url/" "$www/index.html"
+python3 "$here/blob.py" > "$log/blob.bin"
+check "GET /blob.bin (300 KB, every byte value) byte for byte" same_bytes "$url/blob.bin" "$log/blob.bin"
+check "GET /docs/ is the directory's index.html" same_bytes "$url/docs/" "$www/docs/index.html"
+check "content types: text/html, text/css, text/plain, application/octet-stream" bash -c "
+	curl -sS -w '%{content_type}\n' -o /dev/null $url/ -o /dev/null $url/style.css -o /dev/null $url/hello.txt -o /dev/null $url/blob.bin | tee /dev/stderr |
+	tr '\n' ' ' | grep -qx 'text/html; charset=utf-8 text/css text/plain; charset=utf-8 application/octet-stream '"
+head_ok() {
+	curl -sS --max-time 10 -I "$url/blob.bin" > "$log/head" || return 1
+	cat "$log/head"
+	grep -q '^HTTP/1.1 200 OK' "$log/head" && grep -q '^Content-Length: 300000' "$log/head" &&
+		[ "$(curl -sS --max-time 10 -X HEAD -o "$log/hbody" -w '%{size_download}' "$url/blob.bin" 2>/dev/null)" = 0 ]
+}
+check "HEAD: the GET's headers, no body" head_ok
+check "404 for a missing file, a '..' segment and an escaped '/'" bash -c "
+	for p in /missing.html /docs/../hello.txt /docs%2Findex.html /%2e%2e/init; do
+		c=\$(curl -sS --path-as-is -o /dev/null -w '%{http_code}' $url\$p); echo \"\$p \$c\"; [ \"\$c\" = 404 ] || exit 1; done"
+keepalive_ok() {
+	curl -sS -v --max-time 20 -o /dev/null -o /dev/null "$url/hello.txt" "$url/bytes/5000" 2> "$log/ka" || return 1
+	grep -E 'Re-using|HTTP/1.1 200|left intact' "$log/ka"
+	[ "$(grep -c '^< HTTP/1.1 200 OK' "$log/ka")" = 2 ] && grep -q 'Re-using existing connection' "$log/ka"
+}
+check "keep-alive: two requests on one connection (curl with two URLs)" keepalive_ok
+big_ok() {
+	curl -sS --max-time 60 "$url/bytes/1000000" -o "$log/big" || return 1
+	[ "$(stat -c %s "$log/big")" = 1000000 ] &&
+		[ "$(sha256sum < "$log/big")" = "$(python3 -c 'import sys; sys.stdout.buffer.write(bytes(i % 251 for i in range(1000000)))' | sha256sum)" ]
+}
+check "GET /bytes/1000000: length and every byte" big_ok
+check "pipelined GET, HEAD, 404 on one connection, answered in order" python3 "$here/client.py" pipelined $http $echo $discard
+check "malformed requests: 400/405/431/505 and close, then still serving" python3 "$here/client.py" malformed $http $echo $discard
+check "TCP echo (7): 200 KB back intact" python3 "$here/client.py" echo $http $echo $discard
+check "TCP discard (9): 1 MB taken, clean close" python3 "$here/client.py" discard $http $echo $discard
+# Eight downloads at once fill virtio-net's transmit ring: the driver once wrote a
+# header past its header page when the ring was full (the thread faulted).
+parallel_ok() {
+	local i pids=()
+	for i in 1 2 3 4 5 6 7 8; do
+		curl -sS --max-time 60 -o "$log/par$i" "$url/bytes/3000000" & pids+=($!)
+	done
+	for i in "${pids[@]}"; do wait "$i" || return 1; done
+	for i in 1 2 3 4 5 6 7 8; do [ "$(stat -c %s "$log/par$i")" = 3000000 ] || return 1; done
+	cmp "$log/par8" <(python3 -c 'import sys; sys.stdout.buffer.write(bytes(i % 251 for i in range(3000000)))')
+}
+check "8 concurrent /bytes/3000000 downloads complete (transmit ring full)" parallel_ok
+check "still serving GET / after everything" same_bytes "$url/" "$www/index.html"
+
+# The counter lines (every 2 s while frames arrive): receive copies nothing, rejections counted.
+counters_ok() {
+	for _ in $(seq 100); do
+		grep -q 'webd: frames rx' "$log/webd.log" && grep -q 'webd: http .* 400 [1-9]' "$log/webd.log" && break
+		sleep 0.1
+	done
+	grep '^webd: \(http\|frames\)' "$log/webd.log" | tail -2
+	grep '^webd: frames rx' "$log/webd.log" | tail -1 | grep -q 'bytes copied rx 0 tx [1-9]' &&
+		grep '^webd: http' "$log/webd.log" | tail -1 | grep -q ' 400 [1-9][0-9]* 405 [1-9][0-9]* 431 [1-9][0-9]* 505 [1-9]'
+}
+check "counters: 0 bytes copied on receive, rejections counted" counters_ok
+check "no panic, no device fault" bash -c "! grep -E 'PANIC|FATAL|device fault|W thread' '$log/webd.log'"
+stop_qemu
+
+# Second boot: the address from slirp's DHCP server, polled mode (never sleeps).
+if start_qemu webd-dhcp "$root/build/initrd-webd-dhcp.cpio"; then
+	check "DHCP: webd leases 10.0.2.15 and reports ready (polled mode)" \
+		grep -q '^webd: ready on 10.0.2.15: .*(polled mode)' "$log/webd-dhcp.log"
+	check "DHCP, polled: GET / and /bytes/1000000" bash -c "same() { curl -sS --max-time 30 -o '$log/b' \"\$1\" && cmp '$log/b' \"\$2\"; }
+		same $url/ '$www/index.html' && python3 -c 'import sys; sys.stdout.buffer.write(bytes(i % 251 for i in range(1000000)))' > '$log/p' &&
+		same $url/bytes/1000000 '$log/p'"
+else
+	notok "DHCP: webd leases 10.0.2.15 and reports ready (polled mode)"
+fi
+stop_qemu

@@ -1,0 +1,224 @@
+/*
+ * webd: the web appliance. Driver, Floo and the services in one address
+ * space (the root task of its boot module today): HTTP/1.1 on the
+ * configured port serving the files under the boot module's www/ and
+ * /bytes/N, TCP echo (7) and discard (9). Configuration: etc/webd.conf
+ * (files.h, docs/net.md "webd"). Prints "webd: ready ..." once it has an
+ * address, then a counter line every few seconds while traffic changes it.
+ */
+#include <drivers/netdev.h>
+#include <floo/floo_http.h>
+#include <floo/floo_services.h>
+#include <hallows/rt.h>
+#include <lib/cpio.h>
+#include <lib/string.h>
+
+#include "../../drivers/drv_env.h"
+#include "../../drivers/virtio_net.h"
+#include "../../net/hallows/floo_hallows.h"
+#include "files.h"
+
+#define REPORT_MS    2000
+#define BUSY_POLL_NS 200000ull /* keep polling this long after the last frame */
+
+/*
+ * The NIC drivers webd can run on: the first PCI function one of them
+ * matches is used. e1000/e1000e go here, one line each, when user/drivers
+ * has them.
+ */
+struct webd_nic {
+	const char *name;
+	bool (*matches)(uint16_t vendor, uint16_t device);
+	struct netdev *(*open)(hl_cptr_t dev, uint16_t bdf, int *err);
+};
+
+static const struct webd_nic nics[] = {
+    {"virtio-net", virtio_net_matches, virtio_net_open},
+};
+
+/* What the partition is given: its NIC and its configuration text. */
+struct webd_resources {
+	const struct webd_nic *drv;
+	hl_cptr_t nic; /* pci_device capability */
+	uint16_t bdf;
+	const char *conf; /* NULL: defaults */
+	size_t conf_len;
+};
+
+/*
+ * Today the root task takes the first NIC a driver matches from the
+ * boot info's PCI table and reads etc/webd.conf from the boot module.
+ * When the manifest assigns devices and configuration to partitions,
+ * only this function changes. False if there is no NIC.
+ */
+static bool webd_resources(const struct rt *rt, struct webd_resources *r)
+{
+	const struct hl_bootinfo *bi = rt->bi;
+	struct cpio_entry e;
+
+	*r = (struct webd_resources){0};
+	if (cpio_find((const uint8_t *)bi->initrd_vaddr, bi->initrd_size, "etc/webd.conf", &e) ==
+	    CPIO_OK) {
+		r->conf = (const char *)e.data;
+		r->conf_len = e.size;
+	}
+	for (uint32_t i = 0; i < bi->npci && i < HL_BOOTINFO_MAX_PCI; i++)
+		for (size_t d = 0; d < sizeof(nics) / sizeof(nics[0]); d++) {
+			if (!nics[d].matches(bi->pci[i].vendor, bi->pci[i].device))
+				continue;
+			hl_cptr_t s = rt_slot();
+			if (s && hl_pci_control_issue(HL_SLOT_PCI_CONTROL, i, s) == HL_OK) {
+				r->drv = &nics[d], r->nic = s, r->bdf = bi->pci[i].bdf;
+				return true;
+			}
+		}
+	return false;
+}
+
+static struct webd_config cfg;
+static struct floo_hallows fh;
+static struct http_server http;
+static struct floo_svc svc;
+
+static void *webd_alloc(size_t n)
+{
+	return rt_calloc(1, n);
+}
+
+/* GET/HEAD: /bytes/N, or a file of the boot module under cfg.root. */
+static void webd_route(void *user, const struct http_request *q, struct http_response *r)
+{
+	char name[WEBD_NAME_MAX];
+	struct cpio_entry e;
+
+	(void)user;
+	if (http_bytes_path(q->path, q->path_len, &r->len)) {
+		r->status = 200;
+		r->pattern = true;
+		return;
+	}
+	if (!webd_file_name(cfg.root, q->path, q->path_len, name, sizeof(name)) ||
+	    cpio_find((const uint8_t *)rt_self.bi->initrd_vaddr, rt_self.bi->initrd_size, name,
+	              &e) != CPIO_OK)
+		return; /* 404 */
+	r->status = 200;
+	r->body = e.data;
+	r->len = e.size;
+	r->content_type = webd_content_type(name);
+}
+
+static void webd_http_log(const char *event, uint64_t v)
+{
+	if (cfg.log_level >= FLOO_LOG_DEBUG)
+		rt_printf("webd: %s %lu\n", event, v);
+}
+
+static int webd_services(struct floo_stack *st)
+{
+	http = (struct http_server){.st = st,
+	                            .route = webd_route,
+	                            .name = "hallows-webd",
+	                            .alloc = webd_alloc,
+	                            .free = rt_free,
+	                            .log = webd_http_log};
+	svc = (struct floo_svc){.alloc = webd_alloc, .free = rt_free};
+	int err = http_server_start(&http, cfg.http_port);
+	if (!err)
+		err = floo_svc_echo_start(st, &svc, cfg.echo_port);
+	if (!err)
+		err = floo_svc_discard_start(st, &svc, cfg.discard_port);
+	return err;
+}
+
+static void webd_ready(uint32_t a)
+{
+	rt_printf("webd: ready on %u.%u.%u.%u: http %u, echo %u, discard %u (%s mode)\n", a >> 24,
+	          (a >> 16) & 255, (a >> 8) & 255, a & 255, cfg.http_port, cfg.echo_port,
+	          cfg.discard_port, cfg.mode == WEBD_IRQ ? "interrupt" : "polled");
+}
+
+static void webd_report(void)
+{
+	const struct http_stats *s = &http.stats;
+	const struct floo_hallows_stats *f = &fh.stats;
+
+	rt_printf("webd: http conns %lu requests %lu ok %lu 404 %lu 400 %lu 405 %lu 431 %lu 505 "
+	          "%lu; echo %lu B, discard %lu B\n",
+	          s->conns, s->requests, s->ok, s->not_found, s->bad_request, s->not_allowed,
+	          s->too_large, s->bad_version, svc.echo_bytes, svc.discard_bytes);
+	rt_printf("webd: frames rx %lu tx %lu, bytes copied rx %lu tx %lu, tx dropped %lu, "
+	          "faults %lu, wakeups %lu (timer %lu)\n",
+	          f->rx_frames, f->tx_frames, f->rx_copied_bytes, f->tx_copied_bytes, f->tx_dropped,
+	          f->faults, f->wakeups, f->timer_wakeups);
+}
+
+/* Poll while there is work (and briefly after), sleep when idle, report now and then. */
+static void webd_run(void)
+{
+	uint64_t last = floo_hallows_now_ns(&fh), next_report = last, seen = 0;
+	bool ready = !cfg.dhcp;
+
+	for (;;) {
+		uint64_t now = floo_hallows_now_ns(&fh);
+		if (floo_hallows_poll(&fh)) {
+			last = now;
+			continue;
+		}
+		if (!ready && floo_dhcp_bound(fh.st)) {
+			ready = true;
+			webd_ready(floo_get_ipv4(fh.st));
+		}
+		if (now >= next_report) {
+			next_report = now + REPORT_MS * 1000000ull;
+			if (fh.stats.rx_frames != seen) {
+				seen = fh.stats.rx_frames;
+				webd_report();
+			}
+		}
+		if (now - last > BUSY_POLL_NS)
+			floo_hallows_idle(&fh);
+	}
+}
+
+int main(struct rt *rt)
+{
+	struct webd_resources res;
+	struct floo_config fc = {0};
+	int err = 0, line;
+
+	if (!webd_resources(rt, &res)) {
+		rt_printf("webd: no network device a driver of ours handles\n");
+		return 1;
+	}
+	if ((line = webd_config_parse(res.conf, res.conf ? res.conf_len : 0, &cfg))) {
+		rt_printf("webd: etc/webd.conf:%d: not understood\n", line);
+		return 1;
+	}
+	struct netdev *nd = res.drv->open(res.nic, res.bdf, &err);
+	if (!nd) {
+		rt_printf("webd: %s open failed: %d\n", res.drv->name, err);
+		return 1;
+	}
+	/* Sized for an appliance in 64 MiB: 1024 packet buffers (2 MiB), 512 connections. */
+	fc.n_pbufs = 1024;
+	fc.n_tcp = 512;
+	fc.tcp_sndq = 64;
+	fc.tcp_msl_ms = 10000;
+	err = floo_hallows_init(&fh, nd, res.nic, cfg.mode == WEBD_IRQ ? NETDEV_IRQ : NETDEV_POLLED,
+	                        &fc, cfg.log_level);
+	if (err || webd_services(fh.st)) {
+		rt_printf("webd: start failed: %d\n", err);
+		return 1;
+	}
+	rt_printf("webd: %s up, %lu KiB of DMA memory for Floo, checksum offload %s\n",
+	          res.drv->name, fh.mem_size / 1024,
+	          (nd->info.offloads & NETDEV_OFF_TX_CSUM) ? "on" : "off");
+	if (cfg.dhcp) {
+		floo_dhcp_start(fh.st);
+	} else {
+		floo_set_ipv4(fh.st, cfg.addr, cfg.mask, cfg.gw);
+		webd_ready(cfg.addr);
+	}
+	webd_run();
+	return 0;
+}

@@ -1,0 +1,67 @@
+/*
+ * The broker's transport over Floo (docs/broker.md, "Transport over
+ * Floo"). Freestanding: it knows only the broker core (broker.h) and
+ * Floo's event API (floo.h), so the same file serves the hosted build
+ * (Floo over a TAP device) and the Hallows appliance (Floo over a NIC
+ * driver).
+ *
+ * Receive: each FLOO_TCP_DATA buffer is copied into its connection's
+ * input buffer (a Kafka request spans packets; the broker parses and
+ * rewrites contiguous frames) and handed back to Floo at once; when the
+ * input buffer is full the packet buffers are held, Floo's receive window
+ * closes and the client is slowed down (backpressure).
+ * Send: the broker's iovec is queued with floo_tcp_send() by reference,
+ * piece by piece as reference slots free up; nothing is copied.
+ * broker_send_done() follows once Floo reports every piece acknowledged.
+ *
+ * Loop (single-threaded, run to completion):
+ *     for (;;) { floo_poll(st); bfloo_service(t); sleep if idle; }
+ * bfloo_service() calls broker_poll(); the broker is only ever called
+ * from bfloo_service() and from the accept callback, never from inside
+ * the broker's own send() or close().
+ */
+#ifndef BROKER_FLOO_H
+#define BROKER_FLOO_H
+
+#include <floo/floo.h>
+
+#include "../broker.h"
+
+struct bfloo_config {
+	uint16_t port;      /* Kafka listener, 9092 by convention */
+	uint32_t max_conns; /* connections at once; more are reset */
+	uint32_t max_input; /* bytes buffered per connection (> broker max_request) */
+};
+
+/* Counters for tests and benchmarks. Responses are never copied by the
+ * transport (tx_bytes all go to Floo by reference); rx_copied counts the
+ * request bytes copied out of packet buffers. */
+struct bfloo_stats {
+	uint64_t accepted, refused, closed, aborted;
+	uint64_t rx_bytes;      /* request bytes received */
+	uint64_t rx_copied;     /* request bytes copied from packet buffers */
+	uint64_t tx_bytes;      /* response bytes handed to Floo */
+	uint64_t tx_refs;       /* floo_tcp_send references queued */
+	uint64_t tx_slot_waits; /* times a response waited for reference slots */
+	uint64_t rx_held;       /* packet buffers held back (input buffer full) */
+	uint64_t rx_oom;        /* connections dropped: input buffer not growable */
+};
+
+struct bfloo;
+
+/* Set send and close in pl (the rest is the caller's); call before
+ * broker_create(pl, ...). */
+void bfloo_fill_platform(struct broker_platform *pl);
+/* Listen on cfg->port of st for broker b; memory from pl->alloc.
+ * Returns NULL when out of memory or the port is taken. */
+struct bfloo *bfloo_create(struct floo_stack *st, struct broker *b,
+                           const struct broker_platform *pl, const struct bfloo_config *cfg);
+/* Feed input, complete sends, close connections, run broker_poll(). */
+void bfloo_service(struct bfloo *t);
+/* Abort every connection and stop listening (call floo_poll() after, so
+ * the resets go out). */
+void bfloo_destroy(struct bfloo *t);
+const struct bfloo_stats *bfloo_stats(const struct bfloo *t);
+uint32_t bfloo_conn_count(const struct bfloo *t);
+
+#endif

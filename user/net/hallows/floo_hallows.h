@@ -1,0 +1,83 @@
+/*
+ * Floo on Hallows: struct floo_platform over a NIC driver's netdev
+ * operations (user/drivers/include/drivers/netdev.h), with clock, memory
+ * and an idle timer from the partition's own capabilities. See
+ * docs/net.md "Floo on Hallows".
+ *
+ * Receive is zero-copy: Floo's whole memory region is DMA memory, and its
+ * packet buffers are lent to the NIC as receive buffers; a received frame
+ * goes up the stack in the buffer the device wrote. Transmit copies each
+ * frame into a DMA bounce buffer (the platform contract lets Floo reuse its
+ * header arena once tx_burst returns); the bytes copied are counted.
+ *
+ * Run to completion: floo_hallows_poll() in a loop; floo_hallows_idle()
+ * when a poll found nothing, which (interrupt mode) arms the NIC and waits
+ * on its notification, woken by the next frame or by a one-shot PIT timer
+ * set to Floo's next timer.
+ */
+#ifndef FLOO_HALLOWS_H
+#define FLOO_HALLOWS_H
+
+#include <drivers/netdev.h>
+#include <floo/floo.h>
+#include <hallows/rt.h>
+
+#define FLOO_HALLOWS_TX_BUFS 256 /* bounce buffers, 2 KiB each */
+#define FLOO_HALLOWS_RX_BUFS 256 /* most pbufs lent to the NIC at once */
+
+struct floo_hallows_stats {
+	uint64_t rx_frames, rx_multi_dropped, rx_nopbuf;
+	uint64_t tx_frames, tx_copied_bytes, tx_dropped, tx_ring_full;
+	uint64_t rx_copied_bytes; /* stays 0: receive hands the DMA buffer itself to Floo */
+	uint64_t faults, wakeups, timer_wakeups;
+};
+
+struct floo_hallows {
+	/* [I] set by floo_hallows_init */
+	struct netdev *nd;
+	hl_cptr_t dev; /* the NIC's pci_device capability (DMA mappings) */
+	enum netdev_mode mode;
+	struct floo_stack *st;
+	uint8_t *mem; /* Floo's region: DMA pages, contiguous virtual addresses */
+	size_t mem_size;
+	uint64_t *paddr;        /* physical address of each page of mem */
+	uint64_t tsc0, ns_mult; /* now_ns = (tsc - tsc0) * ns_mult >> 32 */
+	int log_level;
+	/* the state of the data path */
+	uint64_t rng;
+	struct netdev_buf rxb[FLOO_HALLOWS_RX_BUFS];
+	struct netdev_buf *rx_free[FLOO_HALLOWS_RX_BUFS];
+	int rx_nfree;
+	bool rx_in_frame; /* the last buffer received said NETDEV_BUF_MORE */
+	struct netdev_buf txb[FLOO_HALLOWS_TX_BUFS];
+	struct netdev_buf *tx_free[FLOO_HALLOWS_TX_BUFS];
+	int tx_nfree;
+	bool fault; /* the driver reported NETDEV_ERR_DEVICE: recover before the next poll */
+	/* the idle timer (PIT channel 0 on IRQ 0), when it could be had */
+	hl_cptr_t pit_ports, pit_irq;
+	struct floo_hallows_stats stats;
+};
+
+/*
+ * Bring nd (already opened, not started) up in mode, make Floo's region of
+ * DMA memory for cfg, start the stack with nd's MAC and lend the NIC its
+ * receive buffers. Returns 0 or a negative HL_ERR_* / NETDEV_ERR_*.
+ */
+int floo_hallows_init(struct floo_hallows *h, struct netdev *nd, hl_cptr_t dev,
+                      enum netdev_mode mode, const struct floo_config *cfg, int log_level)
+    __attribute__((warn_unused_result));
+
+/* One round: recover from a device fault if one was seen, then floo_poll. Returns frames received.
+ */
+unsigned floo_hallows_poll(struct floo_hallows *h);
+
+/*
+ * Nothing to do: in interrupt mode arm the NIC and wait on its
+ * notification (or the idle timer, set to Floo's next timer); polled, or
+ * without a timer, give up the CPU's turn and return.
+ */
+void floo_hallows_idle(struct floo_hallows *h);
+
+uint64_t floo_hallows_now_ns(const struct floo_hallows *h);
+
+#endif
