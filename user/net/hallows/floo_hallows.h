@@ -24,12 +24,30 @@
 
 #define FLOO_HALLOWS_TX_BUFS 256 /* bounce buffers, 2 KiB each */
 #define FLOO_HALLOWS_RX_BUFS 256 /* most pbufs lent to the NIC at once */
+#define FLOO_HALLOWS_TX_REFS 512 /* descriptors for bytes sent by reference */
+#define FLOO_HALLOWS_REGIONS 4
+
+/*
+ * Memory the NIC may read by reference (floo_hallows_add_region): mapped
+ * for the NIC's DMA by its owner, physically contiguous in runs of contig
+ * bytes (a power of two, from base), pa(ctx, va) the device address of a
+ * byte. Send data Floo references from such a region goes to the NIC by
+ * physical address instead of through a bounce buffer.
+ */
+struct floo_hallows_region {
+	const uint8_t *base;
+	size_t size, contig;
+	uint64_t (*pa)(void *ctx, const void *va);
+	void *ctx;
+};
 
 struct floo_hallows_stats {
 	uint64_t rx_frames, rx_multi_dropped, rx_nopbuf;
 	uint64_t tx_frames, tx_copied_bytes, tx_dropped, tx_ring_full;
 	uint64_t rx_copied_bytes; /* stays 0: receive hands the DMA buffer itself to Floo */
 	uint64_t faults, wakeups, timer_wakeups;
+	uint64_t tx_region_ref;    /* bytes of registered regions sent by reference */
+	uint64_t tx_region_copied; /* bytes of registered regions copied (fallback; in tx_copied_bytes) */
 };
 
 struct floo_hallows {
@@ -52,6 +70,11 @@ struct floo_hallows {
 	struct netdev_buf txb[FLOO_HALLOWS_TX_BUFS];
 	struct netdev_buf *tx_free[FLOO_HALLOWS_TX_BUFS];
 	int tx_nfree;
+	struct netdev_buf txr[FLOO_HALLOWS_TX_REFS]; /* by-reference pieces */
+	struct netdev_buf *txr_free[FLOO_HALLOWS_TX_REFS];
+	int txr_nfree;
+	struct floo_hallows_region region[FLOO_HALLOWS_REGIONS];
+	int nregions;
 	bool fault; /* the driver reported NETDEV_ERR_DEVICE: recover before the next poll */
 	/* the idle timer (PIT channel 0 on IRQ 0), when it could be had */
 	hl_cptr_t pit_ports, pit_irq;
@@ -66,6 +89,14 @@ struct floo_hallows {
 int floo_hallows_init(struct floo_hallows *h, struct netdev *nd, hl_cptr_t dev,
                       enum netdev_mode mode, const struct floo_config *cfg, int log_level)
     __attribute__((warn_unused_result));
+
+/*
+ * Send Floo's references into r by physical address from now on (r is
+ * copied). The bytes must stay unchanged until Floo reports the send
+ * acknowledged (FLOO_TCP_SENT), as for any send by reference. Returns 0 or
+ * NETDEV_ERR_INVALID (bad region, or no room for another).
+ */
+int floo_hallows_add_region(struct floo_hallows *h, const struct floo_hallows_region *r);
 
 /* One round: recover from a device fault if one was seen, then floo_poll. Returns frames received.
  */

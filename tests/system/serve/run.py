@@ -1,0 +1,220 @@
+#!/usr/bin/env python3
+"""The configuration `make run` boots (user/init/serve.manifest): webd and
+brokerd as manifest partitions, each with its own virtio-net on QEMU
+user-mode networking, brokerd's log store on an NVMe disk image. Driven
+from the host over forwarded loopback ports (free ones, not 8080/9092):
+
+  boot 1   kcat -L (the advertised address is the forwarded one), produce
+           N records with acks=all, consume them back byte for byte, curl a
+           page; brokerd's counter line: fetch payload sent by reference,
+           zero bytes of it copied by the CPU
+  kill -9  QEMU, then boot 2 on the same disk image: the store is
+           recovered, the same N records are consumed again byte for byte
+
+Writes TAP lines ("ok - serve: ...") to --tap.
+"""
+import argparse
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+N = 300
+TOPIC = "serve-test"
+
+
+class Tap:
+    def __init__(self, path):
+        self.f = open(path, "w")
+        self.failed = 0
+
+    def line(self, ok, name, why=""):
+        s = ("ok" if ok else "not ok") + " - serve: " + name
+        self.f.write(s + "\n")
+        self.f.flush()
+        print(s)
+        if not ok:
+            self.failed += 1
+            for w in why.splitlines()[-10:]:
+                print("#   " + w)
+        return ok
+
+
+def free_ports(n):
+    ss = [socket.socket() for _ in range(n)]
+    for s in ss:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in ss]
+    for s in ss:
+        s.close()
+    return ports
+
+
+def make_initrd(work, kport):
+    """build/serve/root with the manifest advertising 127.0.0.1:kport."""
+    root = os.path.join(work, "root")
+    shutil.copytree(os.path.join(ROOT, "build/serve/root"), root)
+    man = os.path.join(root, "etc/manifest")
+    text = open(man).read()
+    text = text.replace("config advertise=127.0.0.1:9092", "config advertise=127.0.0.1:%d" % kport)
+    text = text.replace("config flush-ms=1000", "")
+    open(man, "w").write(text)
+    out = os.path.join(work, "initrd.cpio")
+    names = subprocess.run("cd %s && find * | LC_ALL=C sort" % root, shell=True, check=True,
+                           capture_output=True).stdout
+    with open(out, "wb") as f:
+        subprocess.run(["cpio", "-o", "-H", "newc", "--quiet"], cwd=root, input=names, stdout=f,
+                       check=True)
+    size = os.path.getsize(out)
+    with open(out, "ab") as f:
+        f.write(b"\0" * ((-size) % 4096))
+    return out
+
+
+class Qemu:
+    def __init__(self, kernel, initrd, disk, hport, kport, log):
+        self.log = log
+        args = ["qemu-system-x86_64", "-machine", "q35", "-accel", "tcg", "-cpu", "max", "-smp", "4",
+                "-m", "2G", "-display", "none", "-no-reboot", "-serial", "file:" + log,
+                "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+                "-kernel", kernel, "-initrd", initrd, "-append", "",
+                "-netdev", "user,id=web,hostfwd=tcp:127.0.0.1:%d-:80" % hport,
+                "-device", "virtio-net-pci,netdev=web,addr=0x4",
+                "-netdev", "user,id=kafka,hostfwd=tcp:127.0.0.1:%d-:9092" % kport,
+                "-device", "virtio-net-pci,netdev=kafka,addr=0x5",
+                "-drive", "file=%s,if=none,id=disk,format=raw" % disk,
+                "-device", "nvme,drive=disk,serial=hallows-log,addr=0x6"]
+        self.p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                  stderr=open(log + ".stderr", "w"), start_new_session=True)
+
+    def text(self):
+        try:
+            return open(self.log, errors="replace").read()
+        except OSError:
+            return ""
+
+    def wait_for(self, pattern, timeout):
+        end = time.time() + timeout
+        while time.time() < end:
+            if re.search(pattern, self.text(), re.M):
+                return True
+            if self.p.poll() is not None:
+                return False
+            time.sleep(0.2)
+        return False
+
+    def kill(self):
+        if self.p.poll() is None:
+            os.killpg(self.p.pid, signal.SIGKILL)
+        self.p.wait()
+
+
+def records():
+    rng = random.Random(14)
+    alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:;,!?"
+    out = []
+    for i in range(N):
+        n = rng.choice([1, 10, 100, 1000, 3000]) + rng.randrange(50)
+        out.append(("%05d:" % i) + "".join(rng.choice(alphabet) for _ in range(n)))
+    return out
+
+
+def kcat(args, inp=None, timeout=60):
+    return subprocess.run(["kcat"] + args, input=inp, capture_output=True, timeout=timeout)
+
+
+def consume(kport):
+    r = kcat(["-b", "127.0.0.1:%d" % kport, "-C", "-t", TOPIC, "-p", "0", "-o", "beginning",
+              "-e", "-c", str(N), "-q", "-f", "%s\\n"], timeout=90)
+    return r, r.stdout.decode(errors="replace").split("\n")[:-1]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tap", required=True)
+    ap.add_argument("--kernel", default=os.path.join(ROOT, "build/hallows.elf"))
+    ap.add_argument("--logs", default=os.path.join(ROOT, "build/results/logs"))
+    a = ap.parse_args()
+    tap = Tap(a.tap)
+    work = tempfile.mkdtemp(prefix="serve-test.")
+    hport, kport = free_ports(2)
+    initrd = make_initrd(work, kport)
+    disk = os.path.join(work, "disk.img")
+    with open(disk, "wb") as f:
+        f.truncate(128 << 20)
+    want = records()
+    q = None
+    t0 = time.time()
+    try:
+        # ---- boot 1: a blank disk ----
+        q = Qemu(a.kernel, initrd, disk, hport, kport, os.path.join(work, "boot1.log"))
+        up = q.wait_for(r"^brokerd: ready on ", 120) and q.wait_for(r"^webd: ready on ", 30)
+        if not tap.line(up, "boot1_both_partitions_ready", q.text()):
+            return 1
+        tap.line("brokerd: store: formatting" in q.text(), "boot1_blank_disk_formatted", q.text())
+        r = kcat(["-b", "127.0.0.1:%d" % kport, "-L"])
+        meta = r.stdout.decode(errors="replace")
+        tap.line(r.returncode == 0 and "broker 1 at 127.0.0.1:%d" % kport in meta,
+                 "kcat_metadata_advertises_the_forwarded_port", meta + r.stderr.decode())
+        r = kcat(["-b", "127.0.0.1:%d" % kport, "-P", "-t", TOPIC, "-p", "0",
+                  "-X", "request.required.acks=-1", "-X", "topic.message.timeout.ms=60000"],
+                 inp=("\n".join(want) + "\n").encode(), timeout=90)
+        tap.line(r.returncode == 0, "kcat_produce_%d_records_acks_all" % N, r.stderr.decode())
+        r, got = consume(kport)
+        tap.line(got == want, "kcat_consume_%d_records_byte_exact" % N,
+                 "got %d records, %d equal; %s" % (len(got), sum(x == y for x, y in zip(got, want)),
+                                                   r.stderr.decode()))
+        page = subprocess.run(["curl", "-s", "-m", "20", "http://127.0.0.1:%d/" % hport],
+                              capture_output=True).stdout
+        index = open(os.path.join(ROOT, "user/apps/webd/www/index.html"), "rb").read()
+        tap.line(page == index, "curl_index_page_byte_exact", "%d bytes" % len(page))
+        # brokerd reports its counters every 2 s while they change
+        line = re.compile(r"^brokerd: fetch payload sent by reference (\d+) B, copied by the CPU (\d+) B",
+                          re.M)
+        m = None
+        for _ in range(50):
+            ms = line.findall(q.text())
+            m = ms[-1] if ms else None
+            if m and int(m[0]) > 0:
+                break
+            time.sleep(0.2)
+        payload = sum(len(x) for x in want)
+        ok = m is not None and int(m[0]) >= payload and int(m[1]) == 0
+        tap.line(ok, "fetch_payload_by_reference_zero_bytes_copied_by_cpu",
+                 "counter line %s; payload %d" % (m, payload))
+        if m:
+            print("# serve: fetch payload sent by reference %s B, copied by the CPU %s B" % m)
+        # ---- kill -9, boot 2 on the same disk ----
+        q.kill()
+        q = Qemu(a.kernel, initrd, disk, hport, kport, os.path.join(work, "boot2.log"))
+        up = q.wait_for(r"^brokerd: ready on ", 120)
+        tap.line(up and "formatting" not in q.text() and
+                 re.search(r"^brokerd: store on nvme0n1: [1-9]\d* topics", q.text(), re.M) is not None,
+                 "boot2_store_recovered_not_formatted", q.text())
+        r, got = consume(kport)
+        tap.line(got == want, "boot2_consume_%d_records_byte_exact_after_kill9" % N,
+                 "got %d records; %s" % (len(got), r.stderr.decode()))
+        bad = re.findall(r"^(?:.*\bfault\b.*|.*panic.*|init: partition \S+ (?:not started|taken apart).*|init: partition \S+: restart.*)$", q.text(), re.M)
+        tap.line(not bad, "no_faults_or_restarts", "\n".join(bad))
+    finally:
+        if q:
+            q.kill()
+        os.makedirs(a.logs, exist_ok=True)
+        for n in ("boot1.log", "boot2.log"):
+            p = os.path.join(work, n)
+            if os.path.exists(p):
+                shutil.copy(p, os.path.join(a.logs, "serve-" + n))
+        shutil.rmtree(work, ignore_errors=True)
+        print("# serve: %.1f s" % (time.time() - t0))
+    return 1 if tap.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
