@@ -305,9 +305,13 @@ static bool net_up(void)
 		rt_printf("brokerd: Floo did not start: %d\n", err);
 		return false;
 	}
-	struct floo_hallows_region r = {
-	    .base = (const uint8_t *)ARENA_VA, .size = g.chunks * CHUNK, .contig = CHUNK, .pa = arena_pa};
-	if (!g.cfg.copy_fetch && floo_hallows_add_region(&g.fh, &r))
+	/* zero-copy=off: the arena's bytes are copied like any others, and counted */
+	struct floo_hallows_region r = {.base = (const uint8_t *)ARENA_VA,
+	                                .size = g.chunks * CHUNK,
+	                                .contig = CHUNK,
+	                                .pa = arena_pa,
+	                                .copy = g.cfg.copy_fetch};
+	if (floo_hallows_add_region(&g.fh, &r))
 		rt_printf("brokerd: the arena is not transmitted by reference\n");
 	return true;
 }

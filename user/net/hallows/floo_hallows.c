@@ -257,14 +257,14 @@ static int fh_tx_build(struct floo_hallows *h, const struct floo_txframe *f,
                        struct netdev_buf **seg, int max)
 {
 	struct netdev_buf *cur = NULL;
-	uint64_t copied = 0, ref = 0;
+	uint64_t copied = 0, ref = 0, rcopied = 0;
 	int k = 0;
 
 	for (unsigned i = 0; i < f->niov; i++) {
 		const uint8_t *p = f->iov[i].base;
 		uint32_t len = f->iov[i].len;
 		const struct floo_hallows_region *r = i > 0 && len ? fh_region(h, p, len) : NULL;
-		while (r && len) {
+		while (r && !r->copy && len) {
 			size_t piece = r->contig - (size_t)(p - r->base) % r->contig;
 			if (piece > len)
 				piece = len;
@@ -291,6 +291,7 @@ static int fh_tx_build(struct floo_hallows *h, const struct floo_txframe *f,
 		memcpy(cur->data + cur->len, p, len);
 		cur->len = (uint16_t)(cur->len + len);
 		copied += len;
+		rcopied += r ? len : 0;
 	}
 	if (!k)
 		return 0;
@@ -299,6 +300,7 @@ static int fh_tx_build(struct floo_hallows *h, const struct floo_txframe *f,
 	fh_tx_csum(seg[0], f);
 	h->stats.tx_copied_bytes += copied;
 	h->stats.tx_region_ref += ref;
+	h->stats.tx_region_copied += rcopied;
 	return k;
 undo:
 	while (k > 0)

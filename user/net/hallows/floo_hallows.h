@@ -32,13 +32,15 @@
  * for the NIC's DMA by its owner, physically contiguous in runs of contig
  * bytes (a power of two, from base), pa(ctx, va) the device address of a
  * byte. Send data Floo references from such a region goes to the NIC by
- * physical address instead of through a bounce buffer.
+ * physical address instead of through a bounce buffer; the bytes sent each
+ * way are counted (tx_region_ref, tx_region_copied).
  */
 struct floo_hallows_region {
 	const uint8_t *base;
 	size_t size, contig;
 	uint64_t (*pa)(void *ctx, const void *va);
 	void *ctx;
+	bool copy; /* copy its bytes all the same, counted in tx_region_copied (for comparison) */
 };
 
 struct floo_hallows_stats {
