@@ -6,7 +6,8 @@
 #   build/user/webd                 the program (root task of its boot module)
 #   build/initrd-webd.cpio          webd + etc/webd.conf + www/ (make run)
 #   build/initrd-webd-test.cpio     the same + a generated binary file (tests)
-#   build/initrd-webd-dhcp.cpio     the same with address dhcp, mode polled (tests)
+#   build/initrd-webd-dhcp.cpio     the same with address dhcp, mode polled, a fault (tests)
+#   build/initrd-webd-bench.cpio    the same at 198.18.0.2/24 (TAP tests, bench)
 #   make run-webd                   boot webd alone as the root task; curl http://127.0.0.1:8080/
 #                                   (`make run` boots webd and brokerd as partitions: mk/serve.mk)
 #   make run-demo                   the manifest demo (mk/kernel.mk)
@@ -45,10 +46,15 @@ $(INITRD_WEBD): $(UOBJ)/webd user/apps/webd/webd.conf $(WEBD_WWW)
 $(INITRD_WEBD_TEST): $(UOBJ)/webd user/apps/webd/webd.conf $(WEBD_WWW) tests/system/webd/blob.py
 	$(call webd_initrd,$@,$(B)/initrd-webd-test-root,python3 tests/system/webd/blob.py > $(B)/initrd-webd-test-root/www/blob.bin)
 
-# The second boot of test-webd: an address by DHCP (slirp's server), polled mode.
+# The second boot of test-webd: an address by DHCP (slirp's server), polled mode, and a
+# device fault injected after 200 received frames (the driver resets, webd recovers).
 INITRD_WEBD_DHCP := $(B)/initrd-webd-dhcp.cpio
 $(INITRD_WEBD_DHCP): $(UOBJ)/webd user/apps/webd/webd.conf $(WEBD_WWW)
-	$(call webd_initrd,$@,$(B)/initrd-webd-dhcp-root,sed -i -e 's/^address .*/address dhcp/' -e 's/^mode .*/mode polled/' $(B)/initrd-webd-dhcp-root/etc/webd.conf)
+	$(call webd_initrd,$@,$(B)/initrd-webd-dhcp-root,sed -i -e 's/^address .*/address dhcp/' -e 's/^mode .*/mode polled/' $(B)/initrd-webd-dhcp-root/etc/webd.conf; echo 'test-fault-after 200' >> $(B)/initrd-webd-dhcp-root/etc/webd.conf)
+# webd at 198.18.0.2 on a TAP in a namespace: test-webd's third boot and bench-webd.
+INITRD_WEBD_BENCH := $(B)/initrd-webd-bench.cpio
+$(INITRD_WEBD_BENCH): $(UOBJ)/webd user/apps/webd/webd.conf $(WEBD_WWW)
+	$(call webd_initrd,$@,$(B)/initrd-webd-bench-root,sed -i -e 's|^address .*|address 198.18.0.2/24|' -e '/^gateway/d' $(B)/initrd-webd-bench-root/etc/webd.conf)
 
 ALL_TARGETS += $(UOBJ)/webd $(INITRD_WEBD)
 
@@ -72,10 +78,6 @@ run-webd: deps $(KERNEL) $(INITRD_WEBD)
 	$(QEMU) $(QEMU_RUN_FLAGS) -kernel $(KERNEL) -initrd $(INITRD_WEBD) -append "$(CMDLINE)" $(WEBD_NET)
 
 # ---- benchmark: HTTP requests/s and /bytes/N throughput, webd under TCG beside hosted floo-demo ----
-# A boot module whose webd sits at 198.18.0.2 on the TAP tools/bench_webd.py makes.
-INITRD_WEBD_BENCH := $(B)/initrd-webd-bench.cpio
-$(INITRD_WEBD_BENCH): $(UOBJ)/webd user/apps/webd/webd.conf $(WEBD_WWW)
-	$(call webd_initrd,$@,$(B)/initrd-webd-bench-root,sed -i -e 's|^address .*|address 198.18.0.2/24|' -e '/^gateway/d' $(B)/initrd-webd-bench-root/etc/webd.conf)
 BENCH_STEPS += webd
 .PHONY: bench-webd
 bench-webd: $(KERNEL) $(INITRD_WEBD_BENCH) $(B)/hosted/floo-demo $(B)/hosted/floo-bench
@@ -97,7 +99,7 @@ test-webd-unit: $(WEBD_UNIT_BIN) $(WEBD_CLANG_STAMP)
 	@grep -c '^ok' $(RESULTS)/webd-unit.tap | sed 's/^/webd-unit passed: /'
 	@grep '^not ok' $(RESULTS)/webd-unit.tap || true
 
-test-webd: $(KERNEL) $(INITRD_WEBD_TEST) $(INITRD_WEBD_DHCP)
+test-webd: $(KERNEL) $(INITRD_WEBD_TEST) $(INITRD_WEBD_DHCP) $(INITRD_WEBD_BENCH)
 	@mkdir -p $(RESULTS)
 	@bash tests/system/webd/run.sh $(RESULTS)/webd.tap
 

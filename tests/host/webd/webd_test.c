@@ -197,6 +197,8 @@ static void config(void)
 	CHECK(conf("root ../etc\n", &c) == 1);
 	CHECK(conf("root a/b\n", &c) == 1);
 	CHECK(conf("log loud\n", &c) == 1);
+	CHECK(conf("test-fault-after 50\n", &c) == 0 && c.fault_after == 50);
+	CHECK(conf("test-fault-after 0\n", &c) == 1);
 }
 
 static void run(const char *name, void (*fn)(void))

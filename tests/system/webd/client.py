@@ -7,7 +7,7 @@ import socket
 import sys
 import time
 
-HOST = "127.0.0.1"
+HOST = os.environ.get("WEBD_HOST", "127.0.0.1")
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -153,8 +153,108 @@ def check_discard(http, echo, discard):
     print("discard: 1000000 bytes, clean close: ok")
 
 
+def check_many(http, *_, n=1000):
+    """n connections open at once, each with a request sent; every one answered in full."""
+    import selectors
+    sel = selectors.DefaultSelector()
+    socks, got = [], {}
+    for i in range(n):
+        s = socket.create_connection((HOST, http), timeout=30)
+        socks.append(s)
+    req = b"GET /hello.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    for i, s in enumerate(socks):
+        s.sendall(req)
+        s.setblocking(False)
+        sel.register(s, selectors.EVENT_READ, i)
+        got[i] = b""
+    open_ = set(range(n))
+    deadline = time.time() + 60
+    while open_ and time.time() < deadline:
+        for key, _ in sel.select(timeout=1):
+            i = key.data
+            try:
+                chunk = key.fileobj.recv(65536)
+            except (BlockingIOError, ConnectionResetError):
+                chunk = b"" if i in open_ else None
+            if chunk is None:
+                continue
+            if not chunk:
+                sel.unregister(key.fileobj)
+                open_.discard(i)
+            else:
+                got[i] += chunk
+    for s in socks:
+        s.close()
+    good = sum(1 for v in got.values() if v.startswith(b"HTTP/1.1 200 OK") and v.endswith(b"Hello from Hallows.\n"))
+    expect(good == n, "%d of %d connections answered in full (%d still open)" % (good, n, len(open_)))
+    print("%d concurrent connections, every one answered: ok" % n)
+
+
+def csum(data):
+    """RFC 1071 Internet checksum, as two bytes."""
+    if len(data) % 2:
+        data += b"\x00"
+    t = sum(int.from_bytes(data[i:i + 2], "big") for i in range(0, len(data), 2))
+    while t >> 16:
+        t = (t & 0xffff) + (t >> 16)
+    return (~t & 0xffff).to_bytes(2, "big")
+
+
+def check_garbage(iface, mac_file, *_):
+    """Raw frames at webd from the TAP (AF_PACKET): random bytes, and IPv4/TCP/UDP/ARP
+    headers cut short or with lying lengths, to webd's MAC. Only sends; run.sh checks webd
+    still serves afterwards."""
+    import random
+    rng = random.Random(14)
+    dst = bytes.fromhex(open(mac_file).read().strip().replace(":", ""))
+    src = bytes.fromhex("02aabbccdd01")
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind((iface, 0))
+    ip_src, ip_dst = socket.inet_aton("198.18.0.1"), socket.inet_aton("198.18.0.2")
+    sent = 0
+    for i in range(3000):
+        kind = i % 6
+        if kind == 0:  # random bytes after an Ethernet header of any type
+            body = bytes(rng.getrandbits(8) for _ in range(rng.randrange(0, 1500)))
+            f = dst + src + bytes([rng.getrandbits(8), rng.getrandbits(8)]) + body
+        elif kind == 1:  # IPv4 header cut short
+            f = dst + src + b"\x08\x00" + bytes([0x45, 0]) + bytes(rng.getrandbits(8) for _ in range(rng.randrange(0, 19)))
+        elif kind in (2, 3):  # IPv4 with lying lengths, TCP or UDP inside, random rest
+            tot = rng.choice([0, 19, 20, 40, 1500, 65535])
+            ihl = rng.choice([0x45, 0x4f, 0x44, 0x46])
+            hdr = bytes([ihl, 0]) + tot.to_bytes(2, "big") + b"\x00\x01\x40\x00\x40" + \
+                bytes([6 if kind == 2 else 17]) + b"\x00\x00" + ip_src + ip_dst
+            body = bytes(rng.getrandbits(8) for _ in range(rng.randrange(0, 60)))
+            f = dst + src + b"\x08\x00" + hdr + body
+        elif kind == 4:  # TCP to port 80, valid checksums, random flags, offset, options, data
+            tcp = bytearray(rng.getrandbits(16).to_bytes(2, "big") + (80).to_bytes(2, "big") +
+                            bytes(rng.getrandbits(8) for _ in range(8)) +
+                            bytes([rng.getrandbits(8), rng.getrandbits(8)]) +
+                            bytes(rng.getrandbits(8) for _ in range(4)) +
+                            bytes(rng.getrandbits(8) for _ in range(rng.randrange(0, 40))))
+            tcp[16:18] = b"\x00\x00"
+            tcp[16:18] = csum(ip_src + ip_dst + b"\x00\x06" + len(tcp).to_bytes(2, "big") + bytes(tcp))
+            tot = 20 + len(tcp)
+            hdr = bytearray(bytes([0x45, 0]) + tot.to_bytes(2, "big") + b"\x00\x01\x40\x00\x40\x06\x00\x00" + ip_src + ip_dst)
+            hdr[10:12] = csum(bytes(hdr))
+            f = dst + src + b"\x08\x00" + bytes(hdr) + bytes(tcp)
+        else:  # ARP cut short or with odd lengths
+            f = dst + src + b"\x08\x06" + bytes(rng.getrandbits(8) for _ in range(rng.randrange(0, 40)))
+        if len(f) < 14:
+            continue
+        s.send(f[:1514])
+        sent += 1
+        if i % 200 == 0:
+            time.sleep(0.01)  # let the guest drain its ring now and then
+    s.close()
+    print("sent %d malformed frames" % sent)
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "garbage":
+        check_garbage(sys.argv[2], sys.argv[3])
+        sys.exit(0)
     checks = {"pipelined": check_pipelined, "malformed": check_malformed,
-              "echo": check_echo, "discard": check_discard}
+              "echo": check_echo, "discard": check_discard, "many": check_many}
     ports = [int(p) for p in sys.argv[2:5]]
     checks[sys.argv[1]](*ports)

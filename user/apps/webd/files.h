@@ -33,7 +33,8 @@ struct webd_config {
 	uint16_t http_port, echo_port, discard_port;
 	enum webd_mode mode;
 	char root[64];
-	int log_level; /* FLOO_LOG_* */
+	int log_level;        /* FLOO_LOG_* */
+	uint32_t fault_after; /* tests: break the NIC's receive ring after this many frames */
 };
 
 /*

@@ -30,10 +30,16 @@ struct webd_nic {
 	const char *name;
 	bool (*matches)(uint16_t vendor, uint16_t device);
 	struct netdev *(*open)(hl_cptr_t dev, uint16_t bdf, int *err);
+	bool (*inject_fault)(struct netdev *nd); /* tests (test-fault-after); may be NULL */
 };
 
+static bool virtio_net_fault_idx(struct netdev *nd)
+{
+	return virtio_net_inject_fault(nd, VIRTIO_NET_FAULT_USED_IDX);
+}
+
 static const struct webd_nic nics[] = {
-    {"virtio-net", virtio_net_matches, virtio_net_open},
+    {"virtio-net", virtio_net_matches, virtio_net_open, virtio_net_fault_idx},
 };
 
 /* What the partition is given: its NIC and its configuration text. */
@@ -120,6 +126,7 @@ static bool webd_resources(const struct rt *rt, struct webd_resources *r)
 }
 
 static struct webd_config cfg;
+static const struct webd_nic *drv;
 static struct floo_hallows fh;
 static struct http_server http;
 static struct floo_svc svc;
@@ -184,6 +191,7 @@ static void webd_report(void)
 {
 	const struct http_stats *s = &http.stats;
 	const struct floo_hallows_stats *f = &fh.stats;
+	const struct floo_stats *fs = floo_stats(fh.st);
 
 	rt_printf("webd: http conns %lu requests %lu ok %lu 404 %lu 400 %lu 405 %lu 431 %lu 505 "
 	          "%lu; echo %lu B, discard %lu B\n",
@@ -193,6 +201,13 @@ static void webd_report(void)
 	          "faults %lu, wakeups %lu (timer %lu)\n",
 	          f->rx_frames, f->tx_frames, f->rx_copied_bytes, f->tx_copied_bytes, f->tx_dropped,
 	          f->faults, f->wakeups, f->timer_wakeups);
+	rt_printf("webd: floo tcp connections %u, accepts %lu, resets sent %lu, free pbufs %u, out "
+	          "of memory %lu; drops eth %lu arp %lu ip %lu (csum %lu) tcp %lu (csum %lu) udp "
+	          "%lu no-buffer %lu\n",
+	          floo_tcp_count(fh.st), fs->tcp_accepts, fs->tcp_resets_sent,
+	          floo_pbuf_free_count(fh.st), s->no_memory + svc.no_memory, fs->drop_eth,
+	          fs->drop_arp, fs->drop_ip, fs->drop_ip_csum, fs->drop_tcp, fs->drop_tcp_csum,
+	          fs->drop_udp + fs->drop_udp_csum, fs->drop_nobuf);
 }
 
 /* Poll while there is work (and briefly after), sleep when idle, report now and then. */
@@ -203,6 +218,11 @@ static void webd_run(void)
 
 	for (;;) {
 		uint64_t now = floo_hallows_now_ns(&fh);
+		/* Test: corrupt the receive ring as a broken device would, until the driver sees
+		 * it. */
+		if (cfg.fault_after && fh.stats.rx_frames >= cfg.fault_after && !fh.stats.faults &&
+		    !fh.fault && drv->inject_fault)
+			(void)drv->inject_fault(fh.nd);
 		if (floo_hallows_poll(&fh)) {
 			last = now;
 			continue;
@@ -237,14 +257,15 @@ int main(struct rt *rt)
 		rt_printf("webd: etc/webd.conf:%d: not understood\n", line);
 		return 1;
 	}
+	drv = res.drv;
 	struct netdev *nd = res.drv->open(res.nic, res.bdf, &err);
 	if (!nd) {
 		rt_printf("webd: %s open failed: %d\n", res.drv->name, err);
 		return 1;
 	}
-	/* Sized for an appliance in 64 MiB: 1024 packet buffers (2 MiB), 512 connections. */
+	/* 1024 packet buffers (2 MiB), 1100 connections (1,000 clients at once, issue 14). */
 	fc.n_pbufs = 1024;
-	fc.n_tcp = 512;
+	fc.n_tcp = 1100;
 	fc.tcp_sndq = 64;
 	fc.tcp_msl_ms = 10000;
 	err = floo_hallows_init(&fh, nd, res.nic, cfg.mode == WEBD_IRQ ? NETDEV_IRQ : NETDEV_POLLED,
@@ -253,8 +274,9 @@ int main(struct rt *rt)
 		rt_printf("webd: start failed: %d\n", err);
 		return 1;
 	}
-	rt_printf("webd: %s up, %lu KiB of DMA memory for Floo, checksum offload %s\n",
-	          res.drv->name, fh.mem_size / 1024,
+	rt_printf("webd: %s up, %lu KiB for Floo (%u KiB of packet buffers the NIC writes into), "
+	          "checksum offload %s\n",
+	          res.drv->name, fh.mem_size / 1024, fc.n_pbufs * FLOO_PBUF_SIZE / 1024,
 	          (nd->info.offloads & NETDEV_OFF_TX_CSUM) ? "on" : "off");
 	if (cfg.dhcp) {
 		floo_dhcp_start(fh.st);

@@ -2,8 +2,8 @@
  * Floo's platform on Hallows over a netdev (see floo_hallows.h). One
  * thread, one queue pair (pair 0 of the device).
  *
- *   Floo region (DMA pages, FH_VA_BASE):   stack | pbuf meta | pbufs ... | arena | tcp ...
- *                                                              ^ lent to the NIC's receive ring
+ *   Floo region (FH_VA_BASE):   stack | pbuf meta | pbufs ... | arena | tcp ...
+ *                                                 ^ DMA pages, lent to the NIC's receive ring
  *   bounce buffers (drv_dma_page, 2 per page) -> the NIC's transmit ring
  */
 #include "floo_hallows.h"
@@ -409,7 +409,9 @@ static void fh_timer_init(struct floo_hallows *h)
 {
 	hl_cptr_t ports = rt_slot(), irq = rt_slot();
 
-	if (h->mode != NETDEV_IRQ || !ports || !irq ||
+	if (h->mode != NETDEV_IRQ)
+		return; /* polled: never sleeps */
+	if (!ports || !irq ||
 	    hl_ioport_control_issue(HL_SLOT_IOPORT_CONTROL, 0x40, 4, ports) != HL_OK ||
 	    hl_irq_control_get(HL_SLOT_IRQ_CONTROL, PIT_IRQ, irq) != HL_OK ||
 	    hl_irq_handler_set_notification(irq, h->nd->notify) != HL_OK ||

@@ -4,11 +4,14 @@
  * and an idle timer from the partition's own capabilities. See
  * docs/net.md "Floo on Hallows".
  *
- * Receive is zero-copy: Floo's whole memory region is DMA memory, and its
- * packet buffers are lent to the NIC as receive buffers; a received frame
- * goes up the stack in the buffer the device wrote. Transmit copies each
- * frame into a DMA bounce buffer (the platform contract lets Floo reuse its
- * header arena once tx_burst returns); the bytes copied are counted.
+ * Receive is zero-copy: Floo's region is DMA memory (2 MiB frames, a few
+ * capability slots), and its packet buffers are lent to the NIC as receive
+ * buffers; a received frame goes up the stack in the buffer the device
+ * wrote. Transmit copies the headers (Floo's arena, reused once tx_burst
+ * returns) and any send data outside registered regions into DMA bounce
+ * buffers; send data inside a region registered with
+ * floo_hallows_add_region goes to the NIC by reference. Bytes copied and
+ * referenced are counted.
  *
  * Run to completion: floo_hallows_poll() in a loop; floo_hallows_idle()
  * when a poll found nothing, which (interrupt mode) arms the NIC and waits
@@ -58,9 +61,9 @@ struct floo_hallows {
 	hl_cptr_t dev; /* the NIC's pci_device capability (DMA mappings) */
 	enum netdev_mode mode;
 	struct floo_stack *st;
-	uint8_t *mem; /* Floo's region: DMA pages, contiguous virtual addresses */
+	uint8_t *mem; /* Floo's region: contiguous virtual addresses */
 	size_t mem_size;
-	uint64_t *paddr;        /* physical address of each page of mem */
+	uint64_t *paddr;  /* each pbuf page's physical address (DMA-mapped); 0 for the others */
 	uint64_t tsc0, ns_mult; /* now_ns = (tsc - tsc0) * ns_mult >> 32 */
 	int log_level;
 	/* the state of the data path */

@@ -14,9 +14,15 @@
 
 static uint8_t pattern[PAT_LEN];
 
+/*
+ * One connection. A request that arrives whole in one packet buffer is
+ * parsed where it lies; only a head split over buffers (or several
+ * pipelined heads) is gathered in req, HTTP_REQ_MAX bytes taken from the
+ * owner while needed: an idle connection costs a few hundred bytes.
+ */
 struct http_conn {
 	struct http_server *srv;
-	char req[HTTP_REQ_MAX];
+	char *req; /* NULL, or HTTP_REQ_MAX bytes holding req_len */
 	uint32_t req_len;
 	char hdr[HDR_MAX];
 	const uint8_t *body; /* static body still to queue, or NULL */
@@ -157,6 +163,15 @@ static void answer(struct floo_tcp *c, struct http_conn *h, const struct http_re
 	send_response(c, h, r.status, &r, q->method == HTTP_HEAD);
 }
 
+/* The gathering buffer is empty: give it back. */
+static void req_drop(struct http_conn *h)
+{
+	if (h->req)
+		h->srv->free(h->req);
+	h->req = NULL;
+	h->req_len = 0;
+}
+
 /* Parse and answer the next complete request in the buffer, if idle. */
 static void next_request(struct floo_tcp *c, struct http_conn *h)
 {
@@ -165,11 +180,18 @@ static void next_request(struct floo_tcp *c, struct http_conn *h)
 
 	if (h->busy)
 		return;
+	if (!h->req) {
+		if (h->peer_fin)
+			floo_tcp_close(c);
+		return;
+	}
 	switch (http_parse_request(h->req, h->req_len, HTTP_REQ_MAX, &q)) {
 	case HTTP_PARSE_OK:
-		answer(c, h, &q);
+		answer(c, h, &q); /* the response refers to nothing in req */
 		__builtin_memmove(h->req, h->req + q.head_len, h->req_len - q.head_len);
 		h->req_len -= q.head_len;
+		if (!h->req_len)
+			req_drop(h);
 		return;
 	case HTTP_PARSE_MORE:
 		if (h->peer_fin)
@@ -185,7 +207,7 @@ static void next_request(struct floo_tcp *c, struct http_conn *h)
 		reject(c, h, 400, &srv->stats.bad_request, "http_bad_request");
 		break;
 	}
-	h->req_len = 0;
+	req_drop(h);
 }
 
 /* After every acknowledged piece: continue the body, or finish and take the next request. */
@@ -202,19 +224,41 @@ static void on_sent(struct floo_tcp *c, struct http_conn *h)
 	next_request(c, h);
 }
 
-/* Append received bytes; what does not fit is dropped (the head is then too large anyway). */
-static void on_data(struct floo_tcp *c, struct http_conn *h, struct floo_pbuf *pb)
+/*
+ * Received bytes: one whole request in the buffer is answered from it;
+ * anything else is appended to req (what does not fit is dropped: the head
+ * is then too large anyway). Returns false if the connection was aborted
+ * (h is gone).
+ */
+static bool on_data(struct floo_tcp *c, struct http_conn *h, struct floo_pbuf *pb)
 {
+	struct floo_stack *st = floo_tcp_stack(c);
+	struct http_request q;
 	uint32_t n = pb->len;
 
+	if (!h->busy && !h->req && !h->close_after &&
+	    http_parse_request((const char *)pb->data, n, HTTP_REQ_MAX, &q) == HTTP_PARSE_OK &&
+	    q.head_len == n) {
+		answer(c, h, &q);
+		floo_tcp_release(st, pb);
+		return true;
+	}
 	if (h->close_after) /* answered for the last time: ignore the rest */
 		n = 0;
+	if (n && !h->req && !(h->req = h->srv->alloc(HTTP_REQ_MAX))) {
+		h->srv->stats.no_memory++;
+		floo_tcp_release(st, pb);
+		floo_tcp_abort(c); /* its CLOSED event frees h */
+		return false;
+	}
 	if (n > HTTP_REQ_MAX - h->req_len)
 		n = HTTP_REQ_MAX - h->req_len;
-	__builtin_memcpy(h->req + h->req_len, pb->data, n);
+	if (n)
+		__builtin_memcpy(h->req + h->req_len, pb->data, n);
 	h->req_len += n;
-	floo_tcp_release(floo_tcp_stack(c), pb);
+	floo_tcp_release(st, pb);
 	next_request(c, h);
+	return true;
 }
 
 static void http_cb(struct floo_tcp *c, void *user, const struct floo_tcp_event *ev)
@@ -240,7 +284,7 @@ static void http_cb(struct floo_tcp *c, void *user, const struct floo_tcp_event 
 			floo_tcp_release(floo_tcp_stack(c), ev->pb);
 			break;
 		}
-		on_data(c, h, ev->pb);
+		(void)on_data(c, h, ev->pb);
 		break;
 	case FLOO_TCP_SENT:
 		if (h)
@@ -253,8 +297,10 @@ static void http_cb(struct floo_tcp *c, void *user, const struct floo_tcp_event 
 		next_request(c, h);
 		break;
 	case FLOO_TCP_CLOSED:
-		if (h)
+		if (h) {
+			req_drop(h);
 			h->srv->free(h);
+		}
 		break;
 	default:
 		break;
