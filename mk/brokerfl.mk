@@ -7,21 +7,23 @@
 #   test-brokerfl-unit                the store over a fake block device
 #                                     (ASan+UBSan), freestanding checks
 #
-# user/kafka/floo/broker_floo.c and user/storage/blk/store_blk.c are
-# freestanding: it must build with gcc and
-# clang -ffreestanding and reference only Floo, the broker and mem*.
+# user/kafka/floo/broker_floo.c, broker_appl.c and user/storage/blk/store_blk.c
+# are freestanding: they must build with gcc and clang -ffreestanding and
+# reference only Floo, the broker, the store, blkdev and mem*.
 
 BFL_B := $(B)/brokerfl
-BFL_TRANSPORT := user/kafka/floo/broker_floo.c
+BFL_TRANSPORT := user/kafka/floo/broker_floo.c user/kafka/floo/broker_appl.c
 # mk/net.mk is read after this file: its variables are used at recipe
 # time only (recursive =); prerequisites name the files directly.
-BFL_HDRS := user/kafka/floo/broker_floo.h $(BROKER_HDRS) $(wildcard user/net/*.h \
+BFL_HDRS := user/kafka/floo/broker_floo.h user/kafka/floo/broker_appl.h user/storage/blk/store_blk.h \
+	user/drivers/include/blkdev.h hosted/broker/floo/fileblk.h $(BROKER_HDRS) $(wildcard user/net/*.h \
 	user/net/include/floo/*.h hosted/net/*.h)
-BFL_HOST_SRCS := hosted/broker/floo/main.c hosted/broker/dev.c hosted/broker/net.c \
-	hosted/net/tap.c hosted/net/platform.c
+BFL_HOST_SRCS := hosted/broker/floo/main.c hosted/broker/floo/fileblk.c hosted/broker/dev.c \
+	hosted/broker/net.c hosted/net/tap.c hosted/net/platform.c user/storage/blk/store_blk.c \
+	user/drivers/blkdev.c
 BFL_ALL_SRCS = $(BFL_TRANSPORT) $(BFL_HOST_SRCS) $(BROKER_LIB_SRCS) $(NET_SRCS)
 BFL_DEPS := $(BFL_TRANSPORT) $(BFL_HOST_SRCS) $(BROKER_LIB_SRCS) $(wildcard user/net/*.c)
-BFL_INC = $(NET_INC) -Ihosted/net
+BFL_INC = $(NET_INC) -Ihosted/net -Iuser/drivers/include
 
 BFL_BIN := $(B)/hosted/hallows-broker-floo
 BFL_SAN_BIN := $(BFL_B)/hallows-broker-floo-san
@@ -36,14 +38,19 @@ $(BFL_SAN_BIN): $(BFL_DEPS) $(BFL_HDRS) mk/brokerfl.mk
 
 # Freestanding with both compilers; undefined symbols limited to Floo's
 # API, the broker's and the mem* primitives; hosted main clang-clean.
-$(BFL_B)/freestanding.stamp: $(BFL_TRANSPORT) $(BFL_HDRS) hosted/broker/floo/main.c mk/brokerfl.mk
+$(BFL_B)/freestanding.stamp: $(BFL_TRANSPORT) $(BFL_HDRS) hosted/broker/floo/main.c hosted/broker/floo/fileblk.c mk/brokerfl.mk
 	@mkdir -p $(BFL_B)
-	@for cc in gcc clang; do $$cc -std=c11 -Wall -Wextra -Werror -O2 -ffreestanding \
-		-fno-stack-protector $(NET_INC) -c $(BFL_TRANSPORT) -o $(BFL_B)/bfloo-$$cc.o || exit 1; done
-	@bad=$$(nm -u $(BFL_B)/bfloo-gcc.o $(BFL_B)/bfloo-clang.o | awk 'NF==2{print $$2}' | sort -u | \
+	@for cc in gcc clang; do for f in $(BFL_TRANSPORT); do $$cc -std=c11 -Wall -Wextra -Werror -O2 \
+		-ffreestanding -fno-stack-protector $(NET_INC) -Iuser/drivers/include -c $$f \
+		-o $(BFL_B)/$$(basename $$f .c)-$$cc.o || exit 1; done; done
+	@bad=$$(nm -u $(BFL_B)/broker_floo-*.o | awk 'NF==2{print $$2}' | sort -u | \
 		grep -vE '^(floo_|broker_)' | grep -vxE 'memcpy|memmove|memset'); \
 	 if [ -n "$$bad" ]; then echo "broker_floo.c references: $$bad"; exit 1; fi
-	@clang -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(BFL_INC) -fsyntax-only hosted/broker/floo/main.c
+	@bad=$$(nm -u $(BFL_B)/broker_appl-*.o | awk 'NF==2{print $$2}' | sort -u | \
+		grep -vE '^(floo_|broker_|bfloo_|store_|blkdev_)' | grep -vxE 'memcpy|memmove|memset'); \
+	 if [ -n "$$bad" ]; then echo "broker_appl.c references: $$bad"; exit 1; fi
+	@for f in hosted/broker/floo/main.c hosted/broker/floo/fileblk.c; do \
+		clang -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(BFL_INC) -fsyntax-only $$f || exit 1; done
 	@touch $@
 
 # ---- the log store over the block-driver interface ----
@@ -121,3 +128,10 @@ test-brokerfl-store: $(B)/hallows.elf $(BFL_B)/initrd-store1.cpio $(BFL_B)/initr
 	@: > $(RESULTS)/brokerfl-store.tap
 	@timeout 600 python3 tests/system/storage/run_storetest.py --kernel $(B)/hallows.elf --dir $(BFL_B) \
 		--tap $(RESULTS)/brokerfl-store.tap || echo "not ok - brokerfl-store: runner failed" >> $(RESULTS)/brokerfl-store.tap
+
+# ---- throughput over Floo (make bench) ----
+BENCH_STEPS += brokerfl
+.PHONY: bench-brokerfl
+bench-brokerfl: $(BFL_BIN)
+	@mkdir -p $(dir $(BENCH_OUT))
+	@timeout 300 bash tests/system/broker/floo_bench.sh $(BFL_BIN) $(BENCH_OUT)

@@ -142,6 +142,11 @@ void broker_conn_closed(struct broker *b, struct kconn *c)
 		c->head = r->next;
 		resp_free(b, r);
 	}
+	while (c->held) {
+		struct kresp *r = c->held;
+		c->held = r->next;
+		resp_free(b, r);
+	}
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -199,8 +204,12 @@ void resp_free(struct broker *b, struct kresp *r)
 		b->wait_flush--;
 	if (r->state == R_WAIT_WRITE && b->wait_write)
 		b->wait_write--;
-	for (uint32_t i = 0; i < r->nbufs; i++)
-		b_free(b, r->bufs[i]);
+	/* Store read buffers go back to the store's allocator, which need not
+	 * be the broker's (on Hallows it is the disk's DMA arena). */
+	for (uint32_t i = 0; i < r->nbufs; i++) {
+		struct store_read rd = {.buf = r->bufs[i]};
+		store_read_release(b->st, &rd);
+	}
 	kw_free(&r->w);
 	b_free(b, r->req_copy);
 	b_free(b, r->iov);
@@ -263,6 +272,36 @@ void broker_send_done(struct broker *b, struct kconn *c)
 	c->nq--;
 	resp_free(b, r);
 	conn_kick(b, c);
+}
+
+/* The head response is handed over whole but its memory stays referenced
+ * (a transport that retransmits from it until acknowledged): it leaves the
+ * queue, the next one may start, and broker_send_release() frees it. */
+void *broker_send_hold(struct broker *b, struct kconn *c)
+{
+	struct kresp *r = c->head;
+
+	c->sending = false;
+	if (!r)
+		return NULL;
+	c->head = r->next;
+	if (!c->head)
+		c->tail = NULL;
+	c->nq--;
+	r->next = c->held;
+	c->held = r;
+	conn_kick(b, c);
+	return r;
+}
+
+void broker_send_release(struct broker *b, struct kconn *c, void *token)
+{
+	for (struct kresp **pp = &c->held; *pp; pp = &(*pp)->next)
+		if (*pp == token) {
+			*pp = (*pp)->next;
+			resp_free(b, token);
+			return;
+		}
 }
 
 /* Answer an unknown API or unsupported version: correlation id followed by

@@ -57,6 +57,13 @@ struct kconn *broker_conn_open(struct broker *b, void *handle);
  * offers the rest again after sends complete (every loop turn). */
 size_t broker_conn_input(struct broker *b, struct kconn *c, uint8_t *data, size_t len);
 void broker_send_done(struct broker *b, struct kconn *c);
+/* For transports that reference the iovec until the peer acknowledges it
+ * (Floo): the send in flight is complete as far as the connection goes
+ * (the next response may be sent) but its memory must stay valid; it is
+ * freed by broker_send_release(token) or when the connection closes.
+ * Returns the token. send() may be called from inside broker_send_hold. */
+void *broker_send_hold(struct broker *b, struct kconn *c);
+void broker_send_release(struct broker *b, struct kconn *c, void *token);
 void broker_conn_closed(struct broker *b, struct kconn *c);
 /* Commit point, called once per event-loop turn: hand data to the device,
  * flush per policy, run timers, wake parked requests, start sends. */

@@ -119,6 +119,9 @@ struct kconn {
 	struct kresp *head, *tail;
 	bool sending, closing;
 	uint32_t nq; /* responses queued (bounded: see KCONN_MAX_QUEUE) */
+	/* Sent responses whose memory the transport still references
+	 * (broker_send_hold), linked through next; bounded by the transport. */
+	struct kresp *held;
 	struct kconn *next, *prev;
 };
 

@@ -5,10 +5,14 @@
  *
  *   hallows-broker-floo --tap IFNAME --addr A.B.C.D/LEN --data PATH
  *       [--port N] [--advertise HOST:PORT] [--size BYTES] [--partitions N]
- *       [--flush-ms N] [--group-delay-ms N] [--no-offload] [-v]
+ *       [--flush-ms N] [--group-delay-ms N] [--max-input BYTES] [--no-offload]
+ *       [--appliance] [-v]
  *
  * Prints "listening on A.B.C.D:PORT" when up; on SIGTERM the transport
- * and Floo counters, then exits 0.
+ * and Floo counters, then exits 0. --appliance runs the Hallows
+ * appliance's own loop (user/kafka/floo/broker_appl.c) with the store on
+ * the block-driver interface over the file (fileblk.c) instead of this
+ * program's loop and file backend; it also prints the store's counters.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -18,18 +22,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../../user/kafka/floo/broker_appl.h"
 #include "../../../user/kafka/floo/broker_floo.h"
 #include "../../net/hosted_net.h"
 #include "../hosted.h"
+#include "fileblk.h"
 
 #define DEFAULT_SIZE (1ull << 30)
 
 struct fopts {
 	const char *tap, *data, *advertise;
-	uint32_t addr, mask, parts, flush_ms, group_ms;
+	uint32_t addr, mask, parts, flush_ms, group_ms, max_input;
 	uint16_t port;
 	uint64_t size;
-	bool no_offload;
+	bool no_offload, appliance;
 	int verbose;
 };
 
@@ -70,6 +76,10 @@ static int parse_opts(int argc, char **argv, struct fopts *o)
 			o->no_offload = true;
 			continue;
 		}
+		if (!strcmp(a, "--appliance")) {
+			o->appliance = true;
+			continue;
+		}
 		if (!strcmp(a, "-v")) {
 			o->verbose++;
 			continue;
@@ -96,11 +106,15 @@ static int parse_opts(int argc, char **argv, struct fopts *o)
 			o->flush_ms = (uint32_t)strtoul(v, NULL, 10);
 		else if (!strcmp(a, "--group-delay-ms"))
 			o->group_ms = (uint32_t)strtoul(v, NULL, 10);
+		else if (!strcmp(a, "--max-input"))
+			o->max_input = (uint32_t)strtoul(v, NULL, 10);
 		else
 			return -1;
 	}
+	if (!o->max_input)
+		o->max_input = 80u << 20;
 	if (!o->tap || !o->addr || !o->data || !o->port || o->parts < 1 ||
-	    o->parts > STORE_MAX_PARTS)
+	    o->parts > STORE_MAX_PARTS || o->max_input < 65536)
 		return -1;
 	return 0;
 }
@@ -108,15 +122,16 @@ static int parse_opts(int argc, char **argv, struct fopts *o)
 /* Sleep until a frame arrives, the flusher finishes or the next timer. */
 static void idle_wait(struct hosted_net *h, struct host_dev *d, uint64_t timeout_ns)
 {
-	struct pollfd p[2] = {{.fd = h->fd, .events = POLLIN}, {.fd = d->done_fd, .events = POLLIN}};
+	struct pollfd p[2] = {{.fd = h->fd, .events = POLLIN},
+	                      {.fd = d->done_fd, .events = POLLIN}};
 
 	(void)poll(p, d->done_fd >= 0 ? 2 : 1, (int)((timeout_ns + 999999) / 1000000));
 }
 
 /* Poll without sleeping while traffic flows and for 200 us after it
  * stops; then sleep until the next frame, flush completion or timer. */
-static void serve(struct floo_stack *st, struct hosted_net *h, struct host_dev *d,
-                  struct broker *b, struct bfloo *t)
+static void serve(struct floo_stack *st, struct hosted_net *h, struct host_dev *d, struct broker *b,
+                  struct bfloo *t)
 {
 	uint64_t last = hosted_now_ns();
 	bool ok;
@@ -141,18 +156,43 @@ static void print_stats(struct floo_stack *st, const struct bfloo_stats *s)
 {
 	const struct floo_stats *fs = floo_stats(st);
 
-	fprintf(stderr,
-	        "hallows-broker-floo: conns accepted %llu refused %llu closed %llu aborted %llu; "
-	        "rx %llu bytes (copied %llu, held pbufs %llu); tx %llu bytes by reference in "
-	        "%llu refs (slot waits %llu); tcp retrans %llu\n",
-	        (unsigned long long)s->accepted, (unsigned long long)s->refused,
-	        (unsigned long long)s->closed, (unsigned long long)s->aborted,
-	        (unsigned long long)s->rx_bytes, (unsigned long long)s->rx_copied,
-	        (unsigned long long)s->rx_held, (unsigned long long)s->tx_bytes,
-	        (unsigned long long)s->tx_refs, (unsigned long long)s->tx_slot_waits,
-	        (unsigned long long)fs->tcp_retransmits);
+	fprintf(
+	    stderr,
+	    "hallows-broker-floo: conns accepted %llu refused %llu closed %llu aborted %llu; "
+	    "rx %llu bytes (copied %llu, held pbufs %llu); tx %llu bytes by reference in "
+	    "%llu refs (slot waits %llu, sent before the previous ACK %llu); tcp retrans %llu\n",
+	    (unsigned long long)s->accepted, (unsigned long long)s->refused,
+	    (unsigned long long)s->closed, (unsigned long long)s->aborted,
+	    (unsigned long long)s->rx_bytes, (unsigned long long)s->rx_copied,
+	    (unsigned long long)s->rx_held, (unsigned long long)s->tx_bytes,
+	    (unsigned long long)s->tx_refs, (unsigned long long)s->tx_slot_waits,
+	    (unsigned long long)s->tx_early, (unsigned long long)fs->tcp_retransmits);
 	fprintf(stderr, "hallows-broker-floo: free pbufs %u of %u\n", floo_pbuf_free_count(st),
 	        floo_config_pbufs(st));
+}
+
+static int tap_up(struct fopts *o, struct hosted_net *h, struct floo_platform *plat, uint8_t mac[6])
+{
+	h->log_level = o->verbose >= 2 ? FLOO_LOG_DEBUG : o->verbose ? FLOO_LOG_INFO : FLOO_LOG_ERR;
+	h->vnet = !o->no_offload;
+	if ((h->fd = hosted_tap_open(o->tap, mac, &h->vnet)) < 0) {
+		fprintf(stderr, "hallows-broker-floo: tap %s: %s\n", o->tap, strerror(errno));
+		return -1;
+	}
+	hosted_platform(h, plat);
+	return 0;
+}
+
+/* The appliance's counters: transport, store, Floo's pool. */
+static void print_stats_appl(const struct bappl_stats *s)
+{
+	fprintf(stderr,
+	        "hallows-broker-floo: tx %llu bytes by reference; store read %llu bytes by DMA, "
+	        "%llu copied by the CPU; %llu requests, at most %u in flight\n",
+	        (unsigned long long)s->net.tx_bytes, (unsigned long long)s->disk.read_bytes,
+	        (unsigned long long)s->disk.bounce_read_bytes, (unsigned long long)s->disk.requests,
+	        s->disk.max_inflight);
+	fprintf(stderr, "hallows-broker-floo: free pbufs %u of %u\n", s->free_pbufs, s->pbufs);
 }
 
 static struct floo_stack *stack_up(struct fopts *o, struct hosted_net *h,
@@ -162,13 +202,8 @@ static struct floo_stack *stack_up(struct fopts *o, struct hosted_net *h,
 	uint8_t mac[6];
 	size_t sz;
 
-	h->log_level = o->verbose >= 2 ? FLOO_LOG_DEBUG : o->verbose ? FLOO_LOG_INFO : FLOO_LOG_ERR;
-	h->vnet = !o->no_offload;
-	if ((h->fd = hosted_tap_open(o->tap, mac, &h->vnet)) < 0) {
-		fprintf(stderr, "hallows-broker-floo: tap %s: %s\n", o->tap, strerror(errno));
+	if (tap_up(o, h, plat, mac))
 		return NULL;
-	}
-	hosted_platform(h, plat);
 	floo_config_default(&cfg);
 	cfg.n_tcp = 1024;
 	cfg.tcp_rcv_buf = 262144;
@@ -181,6 +216,75 @@ static struct floo_stack *stack_up(struct fopts *o, struct hosted_net *h,
 	if (st)
 		floo_set_ipv4(st, o->addr, o->mask, 0);
 	return st;
+}
+
+/* ---- --appliance: the Hallows appliance loop over a file-backed blkdev ---- */
+
+#define ARENA_BYTES (64u << 20)
+
+static struct hosted_net *appl_net;
+
+static uint64_t appl_pa(void *ctx, const void *va)
+{
+	(void)ctx;
+	return (uint64_t)(uintptr_t)va;
+}
+
+static void appl_idle(void *ctx, uint64_t timeout_ns)
+{
+	(void)ctx;
+	hosted_wait(appl_net, timeout_ns);
+}
+
+static bool appl_should_stop(void *ctx)
+{
+	(void)ctx;
+	return stop_flag != 0;
+}
+
+static int run_appliance(struct fopts *o)
+{
+	struct hosted_net h = {0};
+	struct floo_platform plat;
+	struct fileblk disk;
+	struct bappl_stats s;
+	uint8_t mac[6];
+	uint8_t *arena = aligned_alloc(4096, ARENA_BYTES);
+	int rc;
+
+	if (!arena || tap_up(o, &h, &plat, mac) || fileblk_open(&disk, o->data, o->size)) {
+		perror("hallows-broker-floo: appliance setup");
+		return 1;
+	}
+	appl_net = &h;
+	struct store_blk_env senv = {.arena = arena,
+	                             .arena_size = ARENA_BYTES,
+	                             .pa = appl_pa,
+	                             .now_ms = host_now_ms,
+	                             .log = host_log};
+	struct bappl_env env = {.alloc = host_alloc,
+	                        .free = host_free,
+	                        .now_ms = host_now_ms,
+	                        .wall_ms = host_epoch_ms,
+	                        .log = host_log,
+	                        .idle = appl_idle,
+	                        .should_stop = appl_should_stop};
+	struct bappl_config cfg = {.addr = o->addr,
+	                           .mask = o->mask,
+	                           .port = o->port,
+	                           .partitions = o->parts,
+	                           .flush_ms = o->flush_ms,
+	                           .group_initial_ms = o->group_ms,
+	                           .max_conns = 1000};
+	struct in_addr ia = {.s_addr = htonl(o->addr)};
+	printf("hallows-broker-floo: listening on %s:%u (appliance loop, store on blkdev)\n",
+	       inet_ntoa(ia), o->port);
+	fflush(stdout);
+	rc = bappl_run(&cfg, &env, &plat, mac, &disk.dev, 0, &senv, &s);
+	print_stats_appl(&s);
+	close(disk.fd);
+	free(arena);
+	return rc ? 1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -200,11 +304,17 @@ int main(int argc, char **argv)
 	void *mem = NULL;
 
 	if (parse_opts(argc, argv, &o)) {
-		fprintf(stderr, "usage: hallows-broker-floo --tap IFNAME --addr A.B.C.D/LEN --data PATH "
-		                "[--port N] [--advertise HOST:PORT] [--size BYTES] [--partitions N] "
-		                "[--flush-ms N] [--group-delay-ms N] [--no-offload] [-v]\n");
+		fprintf(stderr,
+		        "usage: hallows-broker-floo --tap IFNAME --addr A.B.C.D/LEN --data PATH "
+		        "[--port N] [--advertise HOST:PORT] [--size BYTES] [--partitions N] "
+		        "[--flush-ms N] [--group-delay-ms N] [--max-input BYTES] [--no-offload] "
+		        "[--appliance] [-v]\n");
 		return 2;
 	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	if (o.appliance)
+		return run_appliance(&o);
 	if (!(st = stack_up(&o, &h, &plat, &mem)))
 		return 1;
 	if (host_dev_open(&dev, o.data, o.size) || host_flusher_start(&dev))
@@ -232,19 +342,18 @@ int main(int argc, char **argv)
 	    .flush_ms = o.flush_ms,
 	    .flush_bytes = 16u << 20,
 	    .group_initial_ms = o.group_ms,
-	    .max_request = 64u << 20,
+	    /* a request must fit the transport's input buffer with its size */
+	    .max_request = o.max_input - 4 < (64u << 20) ? o.max_input - 4 : 64u << 20,
 	};
 	host_fill_broker_platform(&bpl); /* epoll send/close replaced below */
 	bfloo_fill_platform(&bpl);
 	if (!(b = broker_create(&bpl, &cfg, store)))
 		return 1;
-	struct bfloo_config tcfg = {.port = o.port, .max_conns = 1000, .max_input = 80u << 20};
+	struct bfloo_config tcfg = {.port = o.port, .max_conns = 1000, .max_input = o.max_input};
 	if (!(t = bfloo_create(st, b, &bpl, &tcfg))) {
 		fprintf(stderr, "hallows-broker-floo: cannot listen on port %u\n", o.port);
 		return 1;
 	}
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
 	printf("hallows-broker-floo: listening on %s:%u advertised %s:%d (checksum offload %s)\n",
 	       inet_ntoa(ia), o.port, ahost, aport, h.vnet ? "on" : "off");
 	fflush(stdout);

@@ -653,6 +653,39 @@ static void t_pipeline_backpressure(void)
 	env_free(e);
 }
 
+/* broker_send_hold (Floo's transport): the next response goes out while
+ * the previous ones are still referenced; their memory lives until
+ * broker_send_release or the connection closes (ASan checks both). */
+static void t_send_hold_and_release(void)
+{
+	struct env *e = env_new();
+	struct kw w;
+	void *tok[3];
+	struct kr r;
+
+	for (int32_t i = 0; i < 3; i++) {
+		req_begin(&w, API_VERSIONS, 0, i);
+		req_send(e, 0, &w);
+	}
+	broker_poll(e->b);
+	for (int i = 0; i < 3; i++) { /* each hold starts the next send at once */
+		CHECK(e->c[0].pending);
+		e->c[0].pending = false;
+		tok[i] = broker_send_hold(e->b, e->c[0].kc);
+		CHECK(tok[i] != NULL);
+	}
+	CHECK(!e->c[0].pending && e->c[0].kc->nq == 0 && e->c[0].kc->held);
+	for (int32_t i = 0; i < 3; i++)
+		CHECK(resp_next(e, 0, i, &r) && kr_i16(&r) == 0);
+	broker_send_release(e->b, e->c[0].kc, tok[1]); /* any order */
+	broker_send_release(e->b, e->c[0].kc, tok[0]);
+	broker_send_release(e->b, e->c[0].kc, tok[0]); /* unknown token: ignored */
+	CHECK(e->c[0].kc->held == tok[2]);
+	broker_conn_closed(e->b, e->c[0].kc); /* frees the one still held */
+	e->c[0].kc = NULL;
+	env_free(e);
+}
+
 /* Committed offsets are durable: a standalone commit is answered only
  * after a flush and is served again after a restart; the internal log
  * topic itself is invisible to clients. */
@@ -886,6 +919,7 @@ int main(void)
 	t_run("broker_unsupported_api_gets_error_35", t_unsupported_api);
 	t_run("broker_metadata_autocreate_rules", t_metadata_autocreate);
 	t_run("broker_produce_fetch_roundtrip", t_produce_fetch_roundtrip);
+	t_run("broker_send_hold_and_release", t_send_hold_and_release);
 	t_run("broker_fetch_error_sends_empty_record_set", t_fetch_error_sends_empty_record_set);
 	t_run("broker_fetch_response_max_bytes_and_first_batch_rule", t_fetch_response_max_bytes);
 	t_run("broker_acks_levels", t_acks_levels);

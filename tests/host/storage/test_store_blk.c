@@ -74,7 +74,7 @@ static int fd_poll(struct blkdev *d, unsigned q, unsigned max)
 	(void)q;
 	while (f->nq && n < max) {
 		struct blkdev_req *r = f->q[0];
-		memmove(f->q, f->q + 1, (f->nq - 1) * sizeof(f->q[0]));
+		memmove(f->q, f->q + 1, (f->nq - 1) * sizeof(struct blkdev_req *));
 		f->nq--;
 		fd_do(f, r);
 		if (r->done)
@@ -147,11 +147,8 @@ static uint8_t *arena;
 static struct store_blk *sb_new(struct fakedev *f)
 {
 	struct store_blk *sb = calloc(1, sizeof(*sb));
-	struct store_blk_env env = {.arena = arena,
-	                            .arena_size = ARENA,
-	                            .pa = env_pa,
-	                            .now_ms = env_ms,
-	                            .log = env_log};
+	struct store_blk_env env = {
+	    .arena = arena, .arena_size = ARENA, .pa = env_pa, .now_ms = env_ms, .log = env_log};
 
 	CHECK(store_blk_init(sb, &f->dev, 0, &env) == 0);
 	return sb;
@@ -310,9 +307,9 @@ static void t_init_refuses_bad_geometry(void)
 int main(void)
 {
 	arena = aligned_alloc(4096, ARENA);
-	t_run("store_blk_roundtrip_512b_blocks_recovery_zero_copy_reads",
-	      t_roundtrip_512b_blocks);
-	t_run("store_blk_outside_arena_is_bounced_and_counted", t_outside_arena_is_bounced_and_counted);
+	t_run("store_blk_roundtrip_512b_blocks_recovery_zero_copy_reads", t_roundtrip_512b_blocks);
+	t_run("store_blk_outside_arena_is_bounced_and_counted",
+	      t_outside_arena_is_bounced_and_counted);
 	t_run("store_blk_errors_and_async_flush", t_errors_and_async_flush);
 	t_run("store_blk_init_refuses_bad_geometry", t_init_refuses_bad_geometry);
 	free(arena);

@@ -281,8 +281,8 @@ static int append(struct store *st, uint32_t from, uint32_t to)
 {
 	for (uint32_t i = from; i < to; i++)
 		for (uint32_t p = 0; p < PARTS; p++) {
-			int err = store_append(st, store_part_get(st, 0, p), recbuf, rec(p, i, recbuf),
-			                       1, (int64_t)i);
+			int err = store_append(st, store_part_get(st, 0, p), recbuf,
+			                       rec(p, i, recbuf), 1, (int64_t)i);
 			if (err)
 				return err;
 		}
@@ -325,8 +325,7 @@ static void phase1(struct store *st)
 	          "at most %u in flight; %lu flushes; arena peak %u of %u pages\n",
 	          (unsigned long)g.sb.stats.read_bytes, (unsigned long)g.sb.stats.bounce_read_bytes,
 	          (unsigned long)g.sb.stats.requests, g.sb.stats.max_inflight,
-	          (unsigned long)g.sb.stats.flushes, g.sb.stats.arena_peak,
-	          g.sb.stats.arena_pages);
+	          (unsigned long)g.sb.stats.flushes, g.sb.stats.arena_peak, g.sb.stats.arena_pages);
 	rt_printf("storetest: flushed %lu records\n", (unsigned long)g.records);
 	/* Unflushed appends until the host kills QEMU: a torn tail to recover. */
 	for (uint32_t i = (uint32_t)g.records; i < g.records + 400; i++)
@@ -359,7 +358,8 @@ static void phase2(struct store *st)
 	uint32_t next = (uint32_t)total[0];
 	struct store_part *p0 = store_part_get(st, 0, 0);
 	check(store_append(st, p0, recbuf, rec(0, next, recbuf), 1, next) == 0 &&
-	          store_write_pending(st) == 0 && store_flush(st) == 0 && verify(st, 0, &total[0]) == next + 1,
+	          store_write_pending(st) == 0 && store_flush(st) == 0 &&
+	          verify(st, 0, &total[0]) == next + 1,
 	      "append_after_recovery");
 }
 

@@ -5,6 +5,15 @@
 
 #define IN_MIN    65536u
 #define IN_SHRINK (4u << 20) /* shrink a buffer this large once it is nearly empty */
+#define INFLIGHT  32u        /* responses per connection sent but not yet acknowledged */
+
+/* A response handed to Floo: references still out, and whether the broker
+ * has moved on (broker_send_hold) and waits for broker_send_release. */
+struct fresp {
+	void *token;
+	uint32_t refs;
+	bool held;
+};
 
 /* One client connection. Lock legend: single-threaded, everything [L] the
  * loop's; fields marked [cb] are also written by Floo callbacks, which run
@@ -17,10 +26,11 @@ struct fconn {
 	uint8_t *in; /* [cb] request bytes not yet consumed by the broker */
 	uint32_t in_len, in_cap;
 	struct floo_pbuf *held, *held_tail; /* [cb] DATA buffers waiting for room */
-	const struct kiov *iov;             /* the response being sent */
+	const struct kiov *iov;             /* the response being queued */
 	uint32_t niov, iov_i;
 	size_t iov_off;
-	uint32_t refs; /* [cb] references Floo still holds */
+	struct fresp q[INFLIGHT]; /* [cb] oldest first; the last is the one being queued */
+	uint32_t qhead, qn;
 	bool sending, want_close, closing;
 	bool peer_fin, closed; /* [cb] */
 };
@@ -135,8 +145,14 @@ static void conn_cb(struct floo_tcp *c, void *user, const struct floo_tcp_event 
 		if (f->held || !absorb(f, ev->pb))
 			hold(f, ev->pb);
 		break;
-	case FLOO_TCP_SENT:
-		f->refs--;
+	case FLOO_TCP_SENT: /* acknowledged in order: the oldest with references */
+		for (uint32_t i = 0; i < f->qn; i++) {
+			struct fresp *r = &f->q[(f->qhead + i) % INFLIGHT];
+			if (r->refs) {
+				r->refs--;
+				break;
+			}
+		}
 		break;
 	case FLOO_TCP_PEER_FIN:
 		f->peer_fin = true;
@@ -144,7 +160,8 @@ static void conn_cb(struct floo_tcp *c, void *user, const struct floo_tcp_event 
 	case FLOO_TCP_CLOSED:
 		f->c = NULL;
 		f->closed = true;
-		f->refs = 0; /* every reference was returned before CLOSED */
+		for (uint32_t i = 0; i < INFLIGHT; i++)
+			f->q[i].refs = 0; /* every reference was returned before CLOSED */
 		release_held(f);
 		break;
 	default:
@@ -204,7 +221,7 @@ static void push(struct fconn *f)
 				f->want_close = true;
 				return;
 			}
-			f->refs++;
+			f->q[(f->qhead + f->qn - 1) % INFLIGHT].refs++;
 			t->stats.tx_refs++;
 			t->stats.tx_bytes += piece;
 		}
@@ -221,8 +238,9 @@ static int t_send(void *ctx, void *conn, const struct kiov *iov, uint32_t n)
 	struct fconn *f = conn;
 
 	(void)ctx;
-	if (!f->c || f->want_close)
+	if (!f->c || f->want_close || f->qn == INFLIGHT)
 		return -1;
+	f->q[(f->qhead + f->qn++) % INFLIGHT] = (struct fresp){0};
 	f->iov = iov, f->niov = n, f->iov_i = 0, f->iov_off = 0;
 	f->sending = true;
 	push(f);
@@ -263,13 +281,35 @@ static void feed(struct fconn *f)
 	}
 }
 
-/* Report a finished response (every piece acknowledged) to the broker,
- * which may start the next one. */
+/* Give acknowledged responses back to the broker, and let it go on to the
+ * next response as soon as the current one is queued whole: its memory
+ * stays held (broker_send_hold) until Floo no longer references it, so
+ * pipelined requests are not paced by the client's delayed ACKs. */
 static void complete(struct fconn *f)
 {
-	while (f->sending && !f->want_close && f->c && f->iov_i == f->niov && !f->refs) {
+	struct broker *b = f->t->b;
+
+	for (;;) {
+		while (f->qn && f->q[f->qhead].held && !f->q[f->qhead].refs) {
+			void *token = f->q[f->qhead].token;
+			f->qhead = (f->qhead + 1) % INFLIGHT, f->qn--;
+			broker_send_release(b, f->kc, token);
+		}
+		if (!f->sending || f->want_close || !f->c || f->iov_i < f->niov)
+			return;
+		struct fresp *cur = &f->q[(f->qhead + f->qn - 1) % INFLIGHT];
+		if (!cur->refs) { /* acknowledged already, or nothing to send */
+			f->qn--;
+			f->sending = false;
+			broker_send_done(b, f->kc);
+			continue;
+		}
+		if (f->qn == INFLIGHT)
+			return; /* wait for acknowledgments */
+		cur->held = true;
 		f->sending = false;
-		broker_send_done(f->t->b, f->kc);
+		f->t->stats.tx_early++;
+		cur->token = broker_send_hold(b, f->kc); /* may queue the next: t_send */
 	}
 }
 
@@ -337,10 +377,10 @@ struct bfloo *bfloo_create(struct floo_stack *st, struct broker *b,
 		t->cfg.max_input = IN_MIN;
 	if (!t->cfg.max_conns)
 		goto fail;
-	t->conns = t_alloc(t, (size_t)t->cfg.max_conns * sizeof(*t->conns));
+	t->conns = t_alloc(t, (size_t)t->cfg.max_conns * sizeof(struct fconn *));
 	if (!t->conns)
 		goto fail;
-	memset(t->conns, 0, (size_t)t->cfg.max_conns * sizeof(*t->conns));
+	memset(t->conns, 0, (size_t)t->cfg.max_conns * sizeof(struct fconn *));
 	if (floo_tcp_listen(st, cfg->port, listen_cb, t))
 		goto fail_conns;
 	return t;

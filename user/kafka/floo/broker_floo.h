@@ -11,8 +11,10 @@
  * input buffer is full the packet buffers are held, Floo's receive window
  * closes and the client is slowed down (backpressure).
  * Send: the broker's iovec is queued with floo_tcp_send() by reference,
- * piece by piece as reference slots free up; nothing is copied.
- * broker_send_done() follows once Floo reports every piece acknowledged.
+ * piece by piece as reference slots free up; nothing is copied. Once a
+ * response is queued whole the broker may send the next one
+ * (broker_send_hold), up to 32 per connection unacknowledged; each is
+ * released (broker_send_release) when Floo reports every piece acknowledged.
  *
  * Loop (single-threaded, run to completion):
  *     for (;;) { floo_poll(st); bfloo_service(t); sleep if idle; }
@@ -30,7 +32,9 @@
 struct bfloo_config {
 	uint16_t port;      /* Kafka listener, 9092 by convention */
 	uint32_t max_conns; /* connections at once; more are reset */
-	uint32_t max_input; /* bytes buffered per connection (> broker max_request) */
+	/* Bytes buffered per connection: at least the broker's max_request + 4
+	 * (a request must fit whole with its size field), 64 KiB at least. */
+	uint32_t max_input;
 };
 
 /* Counters for tests and benchmarks. Responses are never copied by the
@@ -43,6 +47,7 @@ struct bfloo_stats {
 	uint64_t tx_bytes;      /* response bytes handed to Floo */
 	uint64_t tx_refs;       /* floo_tcp_send references queued */
 	uint64_t tx_slot_waits; /* times a response waited for reference slots */
+	uint64_t tx_early;      /* responses followed by the next before their ACK */
 	uint64_t rx_held;       /* packet buffers held back (input buffer full) */
 	uint64_t rx_oom;        /* connections dropped: input buffer not growable */
 };

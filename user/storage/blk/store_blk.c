@@ -19,7 +19,8 @@ bool store_blk_in_arena(const struct store_blk *sb, const void *p, size_t len)
 {
 	uintptr_t a = (uintptr_t)p, lo = (uintptr_t)sb->data;
 
-	return a >= lo && len <= (size_t)sb->npages * PAGE && a - lo <= (size_t)sb->npages * PAGE - len;
+	return a >= lo && len <= (size_t)sb->npages * PAGE &&
+	       a - lo <= (size_t)sb->npages * PAGE - len;
 }
 
 /* Length of the free run at i, at most want pages. */
@@ -214,8 +215,8 @@ static int rw(struct store_blk *sb, bool write, uint64_t blk, uint8_t *buf, uint
 		return -1;
 	sb->first_err = 0;
 	for (uint64_t off = 0; off < total && !err && !sb->first_err; off += chunk) {
-		uint32_t n = (uint32_t)((total - off < chunk ? total - off : chunk) /
-		                        sb->dev->block_size);
+		uint32_t n =
+		    (uint32_t)((total - off < chunk ? total - off : chunk) / sb->dev->block_size);
 		uint64_t at = lba + off / sb->dev->block_size;
 		err = direct ? submit(sb, write ? BLKDEV_WRITE : BLKDEV_READ, at, n, buf + off)
 		             : bounced(sb, write, at, n, buf + off);
@@ -336,8 +337,8 @@ int store_blk_init(struct store_blk *sb, struct blkdev *dev, unsigned queue,
 		return BLKDEV_E_INVAL;
 	sb->dev = dev, sb->queue = queue, sb->env = *env;
 	sb->blk_ratio = STORE_BLOCK / bs;
-	sb->req_blocks = STORE_BLK_REQ_BYTES / bs < dev->max_blocks ? STORE_BLK_REQ_BYTES / bs
-	                                                            : dev->max_blocks;
+	sb->req_blocks =
+	    STORE_BLK_REQ_BYTES / bs < dev->max_blocks ? STORE_BLK_REQ_BYTES / bs : dev->max_blocks;
 	sb->req_blocks -= sb->req_blocks % sb->blk_ratio; /* whole store blocks per request */
 	total = (uint32_t)(env->arena_size / PAGE);
 	meta_pages = (total + PAGE / 4 - 1) / (PAGE / 4);

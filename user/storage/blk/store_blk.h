@@ -46,14 +46,14 @@ struct store_blk_env {
 };
 
 struct store_blk_stats {
-	uint64_t reads, writes, flushes;   /* store calls */
-	uint64_t requests;                 /* blkdev requests submitted */
-	uint64_t read_bytes, write_bytes;  /* moved by the device's DMA */
-	uint64_t bounce_read_bytes;        /* read payload copied by the CPU */
-	uint64_t bounce_write_bytes;       /* written bytes copied by the CPU */
-	uint32_t max_inflight;             /* most requests in flight at once */
-	uint64_t errors;                   /* requests that failed */
-	uint32_t arena_pages, arena_used;  /* pages; arena_used now */
+	uint64_t reads, writes, flushes;  /* store calls */
+	uint64_t requests;                /* blkdev requests submitted */
+	uint64_t read_bytes, write_bytes; /* moved by the device's DMA */
+	uint64_t bounce_read_bytes;       /* read payload copied by the CPU */
+	uint64_t bounce_write_bytes;      /* written bytes copied by the CPU */
+	uint32_t max_inflight;            /* most requests in flight at once */
+	uint64_t errors;                  /* requests that failed */
+	uint32_t arena_pages, arena_used; /* pages; arena_used now */
 	uint32_t arena_peak;
 };
 
