@@ -52,8 +52,8 @@ static void the_make_run_manifest_lines(void)
 	            &c) == 0);
 	CHECK(!c.dhcp && c.addr == 0x0a00020f && c.mask == 0xffffff00 && c.gw == 0x0a000202);
 	CHECK(!strcmp(c.adv_host, "127.0.0.1") && c.adv_port == 9092);
-	CHECK(parse("  # comment\n\n mode = polled \nformat=force\nzero-copy=off\nlog=debug\r\n", &c) ==
-	      0);
+	CHECK(parse("  # comment\n\n mode = polled \nformat=force\nzero-copy=off\nlog=debug\r\n",
+	            &c) == 0);
 	CHECK(c.polled && c.format && c.copy_fetch && c.log_level == 2);
 	CHECK(parse("address=dhcp\nadvertise=kafka.example:19092\nflush-ms=5\n", &c) == 0);
 	CHECK(c.dhcp && !strcmp(c.adv_host, "kafka.example") && c.adv_port == 19092 &&
@@ -85,8 +85,9 @@ static void bad_values_refused_with_their_line(void)
 	CHECK(parse("advertise=:9092\n", &c) == 1);
 	CHECK(parse("advertise=a b:9092\n", &c) == 1);
 	CHECK(parse("advertise=h:0\n", &c) == 1);
-	CHECK(parse("advertise=0123456789012345678901234567890123456789012345678901234567890123:1\n",
-	            &c) == 1); /* 64 bytes: no room for the NUL */
+	CHECK(
+	    parse("advertise=0123456789012345678901234567890123456789012345678901234567890123:1\n",
+	          &c) == 1); /* 64 bytes: no room for the NUL */
 	CHECK(parse("mode=fast\n", &c) == 1);
 	CHECK(parse("log=verbose\n", &c) == 1);
 	CHECK(parse("colour=blue\n", &c) == 1);

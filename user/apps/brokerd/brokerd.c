@@ -147,7 +147,8 @@ static long arena_make(uint32_t chunks)
 			return HL_ERR_NO_MEMORY;
 		for (int level = 3; level >= 2; level--) { /* a 2 MiB entry: no page table */
 			hl_cptr_t t = rt_alloc(HL_OBJ_PAGE_TABLE, 12);
-			if (!t || hl_aspace_map_table(HL_SLOT_ASPACE, t, va, (hl_word_t)level) != HL_OK)
+			if (!t ||
+			    hl_aspace_map_table(HL_SLOT_ASPACE, t, va, (hl_word_t)level) != HL_OK)
 				hl_cspace_delete(HL_SLOT_CSPACE, t);
 		}
 		if ((err = hl_frame_paddr(f, &g.arena_pa[g.chunks])) ||
@@ -192,8 +193,9 @@ static bool read_config(void)
 
 	brokerd_config_default(&g.cfg);
 	if (!pi) {
-		if (bi->initrd_size && cpio_find((const uint8_t *)bi->initrd_vaddr, bi->initrd_size,
-		                                 "etc/brokerd.conf", &e) == CPIO_OK &&
+		if (bi->initrd_size &&
+		    cpio_find((const uint8_t *)bi->initrd_vaddr, bi->initrd_size,
+		              "etc/brokerd.conf", &e) == CPIO_OK &&
 		    (line = brokerd_config_parse((const char *)e.data, e.size, &g.cfg))) {
 			rt_printf("brokerd: etc/brokerd.conf:%d: not understood\n", line);
 			return false;
@@ -204,7 +206,7 @@ static bool read_config(void)
 	const char *s = pi->strings;
 	for (uint32_t i = 0; i < pi->argc + pi->nconfig; i++) {
 		size_t n = strlen(s);
-		if (i >= pi->argc && (line = brokerd_config_parse(s, n, &g.cfg))) {
+		if (i >= pi->argc && brokerd_config_parse(s, n, &g.cfg)) {
 			rt_printf("brokerd: config %s: not understood\n", s);
 			return false;
 		}
@@ -320,8 +322,7 @@ static char adv_host[BROKERD_HOST_MAX];
 
 static void print_ip(char *out, size_t cap, uint32_t a)
 {
-	(void)snprintf(out, cap, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255,
-	                  a & 255);
+	(void)snprintf(out, cap, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
 }
 
 static bool broker_up(uint32_t addr)
@@ -377,14 +378,16 @@ static void report(void)
 	          "written %lu B, %lu flushes\n",
 	          t->accepted, t->rx_bytes, t->tx_bytes, g.sb.stats.read_bytes,
 	          g.sb.stats.write_bytes, g.sb.stats.flushes);
-	rt_printf("brokerd: fetch payload sent by reference %lu B, copied by the CPU %lu B "
-	          "(disk bounce %lu, NIC copy %lu); frames rx %lu tx %lu, header bytes copied %lu\n",
-	          f->tx_region_ref, fetch_copied(), g.sb.stats.bounce_read_bytes, f->tx_region_copied,
-	          f->rx_frames, f->tx_frames, f->tx_copied_bytes - f->tx_region_copied);
-	rt_printf("brokerd: pbufs free %u of %u, rx no pbuf %lu, tx dropped %lu, ring full %lu, rx held "
-	          "%lu, faults %lu\n",
-	          floo_pbuf_free_count(g.fh.st), floo_config_pbufs(g.fh.st), f->rx_nopbuf,
-	          f->tx_dropped, f->tx_ring_full, t->rx_held, f->faults);
+	rt_printf(
+	    "brokerd: fetch payload sent by reference %lu B, copied by the CPU %lu B "
+	    "(disk bounce %lu, NIC copy %lu); frames rx %lu tx %lu, header bytes copied %lu\n",
+	    f->tx_region_ref, fetch_copied(), g.sb.stats.bounce_read_bytes, f->tx_region_copied,
+	    f->rx_frames, f->tx_frames, f->tx_copied_bytes - f->tx_region_copied);
+	rt_printf(
+	    "brokerd: pbufs free %u of %u, rx no pbuf %lu, tx dropped %lu, ring full %lu, rx held "
+	    "%lu, faults %lu\n",
+	    floo_pbuf_free_count(g.fh.st), floo_config_pbufs(g.fh.st), f->rx_nopbuf, f->tx_dropped,
+	    f->tx_ring_full, t->rx_held, f->faults);
 }
 
 static void run(void)

@@ -15,8 +15,8 @@
 
 struct brokerd_config {
 	bool dhcp;
-	uint32_t addr, mask, gw; /* host byte order */
-	uint16_t port;           /* Kafka listener */
+	uint32_t addr, mask, gw;         /* host byte order */
+	uint16_t port;                   /* Kafka listener */
 	char adv_host[BROKERD_HOST_MAX]; /* empty: the own address */
 	uint16_t adv_port;               /* 0: port */
 	uint32_t partitions;             /* per auto-created topic */

@@ -64,7 +64,8 @@ static long fh_dma_region(struct floo_hallows *h, size_t bytes)
 			return HL_ERR_NO_MEMORY;
 		for (int level = 3; level >= 2; level--) { /* a 2 MiB entry: no page table below */
 			hl_cptr_t t = rt_alloc(HL_OBJ_PAGE_TABLE, 12);
-			if (!t || hl_aspace_map_table(HL_SLOT_ASPACE, t, va, (hl_word_t)level) != HL_OK)
+			if (!t ||
+			    hl_aspace_map_table(HL_SLOT_ASPACE, t, va, (hl_word_t)level) != HL_OK)
 				hl_cspace_delete(HL_SLOT_CSPACE, t);
 		}
 		if ((err = hl_aspace_map(HL_SLOT_ASPACE, f, va, HL_R_READ | HL_R_WRITE)) ||

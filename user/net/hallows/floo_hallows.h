@@ -52,7 +52,8 @@ struct floo_hallows_stats {
 	uint64_t rx_copied_bytes; /* stays 0: receive hands the DMA buffer itself to Floo */
 	uint64_t faults, wakeups, timer_wakeups;
 	uint64_t tx_region_ref;    /* bytes of registered regions sent by reference */
-	uint64_t tx_region_copied; /* bytes of registered regions copied (fallback; in tx_copied_bytes) */
+	uint64_t tx_region_copied; /* bytes of registered regions copied (fallback; in
+	                              tx_copied_bytes) */
 };
 
 struct floo_hallows {
@@ -63,7 +64,7 @@ struct floo_hallows {
 	struct floo_stack *st;
 	uint8_t *mem; /* Floo's region: contiguous virtual addresses */
 	size_t mem_size;
-	uint64_t *paddr;  /* each pbuf page's physical address (DMA-mapped); 0 for the others */
+	uint64_t *paddr; /* each pbuf page's physical address (DMA-mapped); 0 for the others */
 	uint64_t tsc0, ns_mult; /* now_ns = (tsc - tsc0) * ns_mult >> 32 */
 	int log_level;
 	/* the state of the data path */
