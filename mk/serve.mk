@@ -135,3 +135,11 @@ test-serve: $(KERNEL) $(INITRD_SERVE) $(BROKER_B)/rdk_client
 	@mkdir -p $(RESULTS)
 	@timeout 300 python3 tests/system/serve/run.py --kernel $(KERNEL) --tap $(RESULTS)/serve.tap --rdk $(BROKER_B)/rdk_client \
 		|| echo "not ok - serve: runner exited non-zero" >> $(RESULTS)/serve.tap
+
+# ---- benchmark: brokerd under TCG beside the hosted broker, same load generator ----
+BENCH_STEPS += serve
+.PHONY: bench-serve
+bench-serve: $(KERNEL) $(INITRD_SERVE) $(BROKER_BIN) $(BROKER_B)/rdk_loadgen
+	@mkdir -p $(dir $(BENCH_OUT))
+	python3 tests/system/serve/bench.py --kernel $(KERNEL) --hosted $(BROKER_BIN) \
+		--loadgen $(BROKER_B)/rdk_loadgen --out $(BENCH_OUT)
