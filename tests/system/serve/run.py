@@ -158,6 +158,12 @@ def counters(q, want_ref, want_copied):
     return m
 
 
+def bad_lines(q):
+    """Faults, panics, partitions refused or restarted (a crash the supervisor hid)."""
+    return re.findall(r"^(?:.*\bfault\b.*|.*panic.*|init: partition \S+ (?:not started|taken apart"
+                      r"|crashed).*|init: partition \S+: restart.*)$", q.text(), re.M)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--tap", required=True)
@@ -199,6 +205,25 @@ def main():
                               capture_output=True).stdout
         index = open(os.path.join(ROOT, "user/apps/webd/www/index.html"), "rb").read()
         tap.line(page == index, "curl_index_page_byte_exact", "%d bytes" % len(page))
+        # bad input: frames the broker must refuse without stopping
+        junk = [b"\x7f\xff\xff\xff" + b"x" * 64,                      # a 2 GiB frame length
+                b"\x00\x00\x00\x20" + bytes(range(32)),               # a frame of garbage
+                b"\x00\x00\x10\x00" + b"\x00\x03" + b"\x00" * 10,      # truncated, then closed
+                bytes(random.Random(7).randrange(256) for _ in range(4096))]
+        for j in junk:
+            try:
+                with socket.create_connection(("127.0.0.1", kport), timeout=5) as c:
+                    c.sendall(j)
+                    c.settimeout(2)
+                    try:
+                        c.recv(4096)
+                    except OSError:
+                        pass
+            except OSError:
+                pass
+        r = kcat(["-b", "127.0.0.1:%d" % kport, "-L"])
+        tap.line(r.returncode == 0 and "broker 1 at" in r.stdout.decode(errors="replace"),
+                 "still_serving_after_malformed_kafka_frames", r.stderr.decode(errors="replace"))
         # brokerd reports its counters every 2 s while they change
         payload = sum(len(x) for x in want)
         m = counters(q, payload, 0)
@@ -222,6 +247,7 @@ def main():
                      "%d distinct of %d; %s" % (len(got_rdk), M, r.stderr.decode(errors="replace")))
         else:
             tap.line(True, "librdkafka # SKIP %s not built" % a.rdk)
+        tap.line(not bad_lines(q), "boot1_no_faults_or_restarts", "\n".join(bad_lines(q)))
         # ---- kill -9, boot 2 on the same disk ----
         q.kill()
         q = Qemu(a.kernel, initrd_copy, disk, hport, kport, os.path.join(work, "boot2.log"))
@@ -235,8 +261,7 @@ def main():
         m = counters(q, 0, payload)
         tap.line(m is not None and m[1] >= payload and m[0] == 0,
                  "zero_copy_off_the_counter_shows_the_payload_copied", "counter line %s" % (m,))
-        bad = re.findall(r"^(?:.*\bfault\b.*|.*panic.*|init: partition \S+ (?:not started|taken apart).*|init: partition \S+: restart.*)$", q.text(), re.M)
-        tap.line(not bad, "no_faults_or_restarts", "\n".join(bad))
+        tap.line(not bad_lines(q), "boot2_no_faults_or_restarts", "\n".join(bad_lines(q)))
     finally:
         if q:
             q.kill()
