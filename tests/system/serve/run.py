@@ -11,7 +11,8 @@ from the host over forwarded loopback ports (free ones, not 8080/9092):
            the librdkafka test program (tests/system/broker/rdk_client.c):
            M records of 1000 B over every partition, acks=all, lz4, all
            consumed back
-  kill -9  QEMU, then boot 2 on the same disk image with zero-copy=off:
+  kill -9  QEMU, then boot 2 on the same disk image with zero-copy=off
+           and the broker's address from slirp's DHCP server:
            the store is recovered, the same N records are consumed again
            byte for byte, and the counter now shows the payload copied (so
            the zero it showed before is measured, not assumed)
@@ -63,15 +64,20 @@ def free_ports(n):
     return ports
 
 
-def make_initrd(work, kport, extra="", name="initrd.cpio"):
-    """build/serve/root with the manifest advertising 127.0.0.1:kport and
-    extra config lines for the broker partition."""
+def make_initrd(work, kport, extra="", name="initrd.cpio", dhcp=False):
+    """build/serve/root with the manifest advertising 127.0.0.1:kport,
+    extra config lines for the broker partition, and with dhcp the
+    broker's address taken by DHCP (slirp's server)."""
     root = os.path.join(work, "root-" + name)
     shutil.copytree(os.path.join(ROOT, "build/serve/root"), root)
     man = os.path.join(root, "etc/manifest")
     text = open(man).read()
     text = text.replace("config advertise=127.0.0.1:9092", "config advertise=127.0.0.1:%d" % kport)
     text = text.replace("    config partitions=4\n", "    config partitions=4\n" + extra)
+    if dhcp:
+        broker = text.index("partition broker")
+        text = text[:broker] + text[broker:].replace("config address=10.0.2.15/24",
+                                                     "config address=dhcp", 1)
     open(man, "w").write(text)
     out = os.path.join(work, name)
     names = subprocess.run("cd %s && find * | LC_ALL=C sort" % root, shell=True, check=True,
@@ -175,7 +181,8 @@ def main():
     work = tempfile.mkdtemp(prefix="serve-test.")
     hport, kport = free_ports(2)
     initrd = make_initrd(work, kport)
-    initrd_copy = make_initrd(work, kport, "    config zero-copy=off\n", "initrd-copy.cpio")
+    initrd_copy = make_initrd(work, kport, "    config zero-copy=off\n", "initrd-copy.cpio",
+                              dhcp=True)
     disk = os.path.join(work, "disk.img")
     with open(disk, "wb") as f:
         f.truncate(128 << 20)
@@ -252,6 +259,9 @@ def main():
         q.kill()
         q = Qemu(a.kernel, initrd_copy, disk, hport, kport, os.path.join(work, "boot2.log"))
         up = q.wait_for(r"^brokerd: ready on ", 120)
+        tap.line(up and "floo: dhcp_bound" in q.text() and
+                 re.search(r"^brokerd: ready on 10\.0\.2\.15:9092 ", q.text(), re.M) is not None,
+                 "boot2_broker_address_by_dhcp", q.text()[-1500:])
         tap.line(up and "formatting" not in q.text() and
                  re.search(r"^brokerd: store on nvme0n1: [1-9]\d* topics", q.text(), re.M) is not None,
                  "boot2_store_recovered_not_formatted", q.text())
