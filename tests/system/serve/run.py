@@ -254,6 +254,20 @@ def main():
                      "%d distinct of %d; %s" % (len(got_rdk), M, r.stderr.decode(errors="replace")))
         else:
             tap.line(True, "librdkafka # SKIP %s not built" % a.rdk)
+        # idle: with no connection and nothing timed, both sleep on their NIC (no timer in a
+        # partition); a metadata request after a pause shows brokerd's sleeps in its report
+        time.sleep(1.5)
+        kcat(["-b", "127.0.0.1:%d" % kport, "-L"])
+        subprocess.run(["curl", "-s", "-m", "10", "-o", "/dev/null", "http://127.0.0.1:%d/" % hport])
+        sleeps = {}
+        for _ in range(40):
+            for who in ("brokerd", "webd"):
+                v = re.findall(r"^%s: .*idle sleeps (\d+)\)" % who, q.text(), re.M)
+                sleeps[who] = int(v[-1]) if v else 0
+            if min(sleeps.values()) > 0:
+                break
+            time.sleep(0.25)
+        tap.line(min(sleeps.values()) > 0, "idle_partitions_sleep_on_their_nic", "%s" % sleeps)
         tap.line(not bad_lines(q), "boot1_no_faults_or_restarts", "\n".join(bad_lines(q)))
         # ---- kill -9, boot 2 on the same disk ----
         q.kill()

@@ -385,9 +385,22 @@ static void report(void)
 	    f->rx_frames, f->tx_frames, f->tx_copied_bytes - f->tx_region_copied);
 	rt_printf(
 	    "brokerd: pbufs free %u of %u, rx no pbuf %lu, tx dropped %lu, ring full %lu, rx held "
-	    "%lu, faults %lu\n",
+	    "%lu, faults %lu, wakeups %lu (idle sleeps %lu)\n",
 	    floo_pbuf_free_count(g.fh.st), floo_config_pbufs(g.fh.st), f->rx_nopbuf, f->tx_dropped,
-	    f->tx_ring_full, t->rx_held, f->faults);
+	    f->tx_ring_full, t->rx_held, f->faults, f->wakeups, f->deep_sleeps);
+}
+
+/*
+ * The broker's next timed work for the idle wait. With no connection, no
+ * unflushed data and no flush in flight nothing it does is urgent:
+ * FLOO_HALLOWS_NO_TIMER (a group's session timeouts then run at the next
+ * frame). While DHCP binds, the caller passes a bound instead.
+ */
+static uint64_t app_timeout_ns(void)
+{
+	if (bfloo_conn_count(g.t) == 0 && store_unflushed_bytes(g.st) == 0 && !g.sb.flush_busy)
+		return FLOO_HALLOWS_NO_TIMER;
+	return (uint64_t)broker_next_timeout_ms(g.b) * 1000000ull;
 }
 
 static void run(void)
@@ -423,8 +436,16 @@ static void run(void)
 			last = now;
 			continue;
 		}
-		if (now - last > BUSY_POLL_NS && !g.sb.flush_busy)
-			floo_hallows_idle(&g.fh);
+		if (now - last <= BUSY_POLL_NS || g.sb.flush_busy)
+			continue;
+		uint64_t app = up ? app_timeout_ns() : 50000000ull;
+		uint64_t mark = g.fh.stats.rx_frames + g.sb.stats.flushes;
+		if (app == FLOO_HALLOWS_NO_TIMER && mark != seen) {
+			seen = mark; /* the counters as they are when it may sleep until the next
+			                frame */
+			report();
+		}
+		floo_hallows_idle_for(&g.fh, app);
 	}
 }
 

@@ -437,25 +437,47 @@ static void fh_timer_arm(struct floo_hallows *h, uint64_t ns)
 
 void floo_hallows_idle(struct floo_hallows *h)
 {
+	floo_hallows_idle_for(h, IDLE_MAX_NS);
+}
+
+/* Sleep on the NIC's notification (and the PIT's, when armed); false if work came first. */
+static bool fh_sleep(struct floo_hallows *h)
+{
+	hl_word_t info = 0, badge = 0;
+	struct hl_msg m = {{0}};
+
+	if (h->nd->ops->irq_arm(h->nd))
+		return false; /* work arrived meanwhile */
+	hl_syscall(HL_SYS_RECV, h->nd->notify, &info, &m, &badge);
+	h->stats.wakeups++;
+	if (h->pit_irq && (badge & (1ull << PIT_IRQ))) {
+		h->stats.timer_wakeups++;
+		(void)hl_irq_handler_ack(h->pit_irq);
+	}
+	return true;
+}
+
+void floo_hallows_idle_for(struct floo_hallows *h, uint64_t app_ns)
+{
 	hl_word_t info = 0, badge = 0;
 	struct hl_msg m = {{0}};
 
 	if (!h->pit_irq) {
+		/* No timer: sleep only when nothing is timed (no TCP connection, nothing of the
+		 * application's), until a frame comes; else give up the CPU's turn. */
+		if (h->mode == NETDEV_IRQ && app_ns == FLOO_HALLOWS_NO_TIMER &&
+		    floo_tcp_count(h->st) == 0 && fh_sleep(h)) {
+			h->stats.deep_sleeps++;
+			return;
+		}
 		hl_syscall(HL_SYS_YIELD, 0, &info, &m, &badge);
 		return;
 	}
-	uint64_t ns = floo_next_timer_ns(h->st, IDLE_MAX_NS);
+	uint64_t ns = floo_next_timer_ns(h->st, app_ns < IDLE_MAX_NS ? app_ns : IDLE_MAX_NS);
 	if (ns < IDLE_MIN_NS)
 		return;
 	fh_timer_arm(h, ns);
-	if (h->nd->ops->irq_arm(h->nd))
-		return; /* work arrived meanwhile */
-	hl_syscall(HL_SYS_RECV, h->nd->notify, &info, &m, &badge);
-	h->stats.wakeups++;
-	if (badge & (1ull << PIT_IRQ)) {
-		h->stats.timer_wakeups++;
-		(void)hl_irq_handler_ack(h->pit_irq);
-	}
+	(void)fh_sleep(h);
 }
 
 /* After NETDEV_ERR_DEVICE: take every buffer back, restart the device, lend receive buffers again.

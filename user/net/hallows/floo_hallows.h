@@ -51,7 +51,8 @@ struct floo_hallows_stats {
 	uint64_t tx_frames, tx_copied_bytes, tx_dropped, tx_ring_full;
 	uint64_t rx_copied_bytes; /* stays 0: receive hands the DMA buffer itself to Floo */
 	uint64_t faults, wakeups, timer_wakeups;
-	uint64_t tx_region_ref;    /* bytes of registered regions sent by reference */
+	uint64_t deep_sleeps;   /* sleeps without a timer (nothing timed: until the next frame) */
+	uint64_t tx_region_ref; /* bytes of registered regions sent by reference */
 	uint64_t tx_region_copied; /* bytes of registered regions copied (fallback; in
 	                              tx_copied_bytes) */
 };
@@ -114,6 +115,18 @@ unsigned floo_hallows_poll(struct floo_hallows *h);
  * without a timer, give up the CPU's turn and return.
  */
 void floo_hallows_idle(struct floo_hallows *h);
+
+/*
+ * The same for an application with timers of its own: app_ns until its
+ * next one, FLOO_HALLOWS_NO_TIMER if it has none. With the idle timer the
+ * sleep ends at the earlier of Floo's and the application's timers.
+ * Without it (a partition: the PIT is the root task's), interrupt mode
+ * sleeps until the next frame only when neither has anything timed: no
+ * TCP connection in Floo and FLOO_HALLOWS_NO_TIMER (counted in
+ * deep_sleeps); otherwise it yields.
+ */
+#define FLOO_HALLOWS_NO_TIMER UINT64_MAX
+void floo_hallows_idle_for(struct floo_hallows *h, uint64_t app_ns);
 
 uint64_t floo_hallows_now_ns(const struct floo_hallows *h);
 
