@@ -2,7 +2,7 @@
 # virtio-net + Floo on its Hallows platform + the broker's transport over
 # Floo + the broker + the log store over NVMe, one ring-3 program) and the
 # web appliance webd, each a manifest partition (user/init/serve.manifest).
-# See docs/broker.md "brokerd" and docs/serve.md.
+# See docs/serve.md.
 #
 #   build/user/brokerd              the broker appliance (a manifest partition, or a root task)
 #   build/serve/webd                webd with its files linked in (a partition sees no boot module)

@@ -3,7 +3,7 @@
  * links the NIC driver (virtio-net), Floo on its Hallows platform, the
  * broker's transport over Floo, the broker, the log store and its
  * platform over the block-driver interface with the NVMe driver. See
- * docs/broker.md "brokerd".
+ * docs/serve.md "brokerd".
  *
  * Devices: the PCI functions rt_pci_function() lists (its partition's
  * `device` lines; as the root task, every function): the first NIC a
@@ -19,7 +19,8 @@
  * payload bytes of the fetch path are counted and reported.
  *
  * Loop: poll Floo, collect the store's flush, serve the broker; after a
- * short busy poll, sleep on the NIC's interrupt (floo_hallows_idle).
+ * short busy poll, idle (floo_hallows_idle_for: sleep on the NIC's
+ * interrupt when nothing is timed, docs/serve.md "Idle in a partition").
  */
 #include <drivers/netdev.h>
 #include <hallows/rt.h>
@@ -77,8 +78,9 @@ static void *heap_alloc(void *ctx, size_t n)
 	return rt_malloc(n);
 }
 
-/* The broker frees the store's read buffers with the rest of a response
- * (its platform's free): those live in the arena and go back to it. */
+/* A pointer into the store's arena goes back to the arena: a guard (the
+ * broker returns store read buffers through store_read_release, but a
+ * buffer freed here by mistake must not reach rt_free). */
 static void heap_free(void *ctx, void *p)
 {
 	(void)ctx;

@@ -1,4 +1,4 @@
-/* brokerd's configuration keys (config.h; docs/broker.md "brokerd"). */
+/* brokerd's configuration keys (config.h; docs/serve.md "brokerd"). */
 #include "config.h"
 
 void brokerd_config_default(struct brokerd_config *c)

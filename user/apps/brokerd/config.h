@@ -2,7 +2,7 @@
  * brokerd's configuration: the manifest's `config KEY=VALUE` lines of its
  * partition (or, as a root task, the lines of etc/brokerd.conf). Pure (no
  * system calls): host-tested (tests/host/brokerd). Keys and defaults are
- * listed in docs/broker.md "brokerd".
+ * listed in docs/serve.md "brokerd".
  */
 #ifndef BROKERD_CONFIG_H
 #define BROKERD_CONFIG_H
