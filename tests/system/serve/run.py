@@ -10,7 +10,8 @@ from the host over forwarded loopback ports (free ones, not 8080/9092):
            zero bytes of it copied by the CPU
            the librdkafka test program (tests/system/broker/rdk_client.c):
            M records of 1000 B over every partition, acks=all, lz4, all
-           consumed back
+           consumed back; a consumer group (kcat -G) reads each once, then
+           nothing when started again (offsets committed)
   kill -9  QEMU, then boot 2 on the same disk image with zero-copy=off
            and the broker's address from slirp's DHCP server:
            the store is recovered, the same N records are consumed again
@@ -252,6 +253,17 @@ def main():
             tap.line(got_rdk == {"serve-%d" % i for i in range(M)},
                      "librdkafka_consume_%d_records_every_partition" % M,
                      "%d distinct of %d; %s" % (len(got_rdk), M, r.stderr.decode(errors="replace")))
+            # a consumer group (kcat -G): every record once, then nothing (offsets committed)
+            grp = ["-b", "127.0.0.1:%d" % kport, "-G", "serve-group", "-X",
+                   "auto.offset.reset=earliest", "-e", "-q", "-f", "%s\n", "rdk"]
+            r = kcat(grp, timeout=90)
+            first = set(x.split("-")[0] + "-" + x.split("-")[1]
+                        for x in r.stdout.decode(errors="replace").split() if x.count("-") >= 2)
+            r2 = kcat(grp, timeout=90)
+            tap.line(first == {"serve-%d" % i for i in range(M)} and not r2.stdout.strip(),
+                     "kcat_consumer_group_reads_every_record_once_then_resumes_at_its_offsets",
+                     "%d distinct first, %d bytes second; %s" % (len(first), len(r2.stdout),
+                                                                 r.stderr.decode(errors="replace")))
         else:
             tap.line(True, "librdkafka # SKIP %s not built" % a.rdk)
         # idle: with no connection and nothing timed, both sleep on their NIC (no timer in a
