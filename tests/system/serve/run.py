@@ -12,7 +12,9 @@ from the host over forwarded loopback ports (free ones, not 8080/9092):
            M records of 1000 B over every partition, acks=all, lz4, all
            consumed back; a consumer group (kcat -G) reads each once, then
            nothing when started again (offsets committed)
-  kill -9  QEMU, then boot 2 on the same disk image with zero-copy=off
+  kill -9  QEMU during an acks=all produce (the librdkafka program records
+           every acknowledged record), then boot 2 on the same disk image:
+           every acknowledged record is served; with zero-copy=off
            and the broker's address from slirp's DHCP server:
            the store is recovered, the same N records are consumed again
            byte for byte, and the counter now shows the payload copied (so
@@ -281,8 +283,25 @@ def main():
             time.sleep(0.25)
         tap.line(min(sleeps.values()) > 0, "idle_partitions_sleep_on_their_nic", "%s" % sleeps)
         tap.line(not bad_lines(q), "boot1_no_faults_or_restarts", "\n".join(bad_lines(q)))
-        # ---- kill -9, boot 2 on the same disk ----
+        # ---- kill -9 during an acks=all produce, boot 2 on the same disk ----
+        acked_file = os.path.join(work, "acked")
+        crash = None
+        if os.path.exists(a.rdk):
+            crash = subprocess.Popen([a.rdk, "produce", "127.0.0.1:%d" % kport, "crash", "0", "200",
+                                      "-1", "none", "crash", acked_file],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for _ in range(100):
+                if os.path.exists(acked_file) and sum(1 for _ in open(acked_file)) >= 300:
+                    break
+                time.sleep(0.1)
         q.kill()
+        print("# serve: %.1f s: QEMU killed" % (time.time() - t0))
+        if crash:
+            try:
+                crash.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                crash.kill()
+        print("# serve: %.1f s: producer gone" % (time.time() - t0))
         q = Qemu(a.kernel, initrd_copy, disk, hport, kport, os.path.join(work, "boot2.log"))
         up = q.wait_for(r"^brokerd: ready on ", 120)
         tap.line(up and "floo: dhcp_bound" in q.text() and
@@ -294,6 +313,19 @@ def main():
         r, got = consume(kport)
         tap.line(got == want, "boot2_consume_%d_records_byte_exact_after_kill9" % N,
                  "got %d records; %s" % (len(got), r.stderr.decode()))
+        print("# serve: %.1f s: boot 2 ready" % (time.time() - t0))
+        if crash:
+            acked = set(open(acked_file).read().split()) if os.path.exists(acked_file) else set()
+            r = subprocess.run([a.rdk, "consume", "127.0.0.1:%d" % kport, "crash", "60"],
+                               capture_output=True, timeout=120)
+            served = set(x[len("crash-"):] for x in r.stdout.decode(errors="replace").split()
+                         if x.startswith("crash-"))
+            tap.line(len(acked) >= 100 and acked <= served,
+                     "kill9_during_acks_all_produce_every_acknowledged_record_served",
+                     "%d acknowledged, %d served, %d missing" % (len(acked), len(served),
+                                                                 len(acked - served)))
+            print("# serve: kill -9 during produce: %d acknowledged, %d served after recovery"
+                  % (len(acked), len(served)))
         m = counters(q, 0, payload)
         tap.line(m is not None and m[1] >= payload and m[0] == 0,
                  "zero_copy_off_the_counter_shows_the_payload_copied", "counter line %s" % (m,))
