@@ -8,7 +8,8 @@
 #   build/initrd-webd-test.cpio     the same + a generated binary file (tests)
 #   build/initrd-webd-dhcp.cpio     the same with address dhcp, mode polled, a fault (tests)
 #   build/initrd-webd-bench.cpio    the same at 198.18.0.2/24 (TAP tests, bench)
-#   make run                        boot webd; curl http://127.0.0.1:8080/ (WEBD_PORT)
+#   make run-webd                   boot webd alone as the root task; curl http://127.0.0.1:8080/
+#                                   (`make run` boots webd and brokerd as partitions: mk/serve.mk)
 #   make run-demo                   the manifest demo (mk/kernel.mk)
 #   test-webd-unit                  paths, content types, config, HTTP parser (ASan+UBSan)
 #   test-webd                       QEMU user-mode networking, driven by curl and python3
@@ -68,11 +69,11 @@ $(WEBD_CLANG_STAMP): user/apps/webd/webd.c user/apps/webd/files.c user/net/hallo
 	@touch $@
 ALL_TARGETS += $(WEBD_CLANG_STAMP)
 
-# ---- make run: webd behind QEMU user-mode networking, host 127.0.0.1:WEBD_PORT -> guest :80 ----
+# ---- make run-webd: webd alone behind QEMU user-mode networking, host 127.0.0.1:WEBD_PORT -> guest :80 ----
 WEBD_PORT ?= 8080
 WEBD_NET := -netdev user,id=n0,hostfwd=tcp:127.0.0.1:$(WEBD_PORT)-:80 -device virtio-net-pci,netdev=n0
-.PHONY: run
-run: deps $(KERNEL) $(INITRD_WEBD)
+.PHONY: run-webd
+run-webd: deps $(KERNEL) $(INITRD_WEBD)
 	@echo "webd: when it prints 'webd: ready', try: curl http://127.0.0.1:$(WEBD_PORT)/   (leave with Ctrl-a x)"
 	$(QEMU) $(QEMU_RUN_FLAGS) -kernel $(KERNEL) -initrd $(INITRD_WEBD) -append "$(CMDLINE)" $(WEBD_NET)
 

@@ -26,7 +26,9 @@
 #include <lib/elf.h>
 #include <lib/string.h>
 
-#define PROG_CSPACE_BITS 8
+/* 4096 slots: a ring-3 driver takes slots for its DMA pages (webd, brokerd need
+ * a few thousand); the kernel allows at most 12 bits. */
+#define PROG_CSPACE_BITS 12
 #define PROG_STACK_PAGES 8
 #define PROG_MEM_SLOT    HL_SLOT_FIRST_FREE_FIXED
 #define PROG_CHAN_SLOT   (PROG_MEM_SLOT + 1)
@@ -368,7 +370,8 @@ static uint64_t program_overhead(const struct elf_image *img)
 
 	for (uint32_t i = 0; i < img->nsegs; i++)
 		pages += (img->segs[i].memsz + 8191) / 4096;
-	return pages * 4096 + 3 * 8192; /* its cspace, address space and thread */
+	/* its cspace (72-byte slots, rounded up to a power of two), address space and thread */
+	return pages * 4096 + (128ull << PROG_CSPACE_BITS) + 2 * 8192;
 }
 
 /* The partition's region: its memory shares (mem_bits) plus what its programs need around them. */

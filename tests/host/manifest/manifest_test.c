@@ -189,6 +189,32 @@ static void run_manifest_refuses_only_broken(void)
 	CHECK(m.channels && m.channels->is_valid);
 }
 
+/* user/init/serve.manifest, the one `make run` boots (mk/serve.mk): both appliances valid
+ * in QEMU's 2 GiB and 4 CPUs, with the devices and the configuration brokerd and webd read. */
+static void serve_manifest_is_valid(void)
+{
+	static const struct manifest_limits qemu_run = {2 * 1024 * 1024, 4, 200};
+	size_t len;
+	char *text = read_file("user/init/serve.manifest", &len);
+
+	CHECK(text);
+	if (!text)
+		return;
+	CHECK_EQ(parse_n(text, len, &qemu_run), MANIFEST_OK);
+	const struct manifest_partition *web = part(0), *broker = part(1);
+	CHECK(web && broker && web->is_valid && broker->is_valid);
+	if (!web || !broker)
+		return;
+	CHECK_STR(web->programs->argv[0], "webd");
+	CHECK_STR(broker->programs->argv[0], "brokerd");
+	CHECK(web->devices && web->devices->kind == MANIFEST_DEV_BDF && web->devices->dev == 4 &&
+	      !web->devices->next);
+	CHECK(broker->devices && broker->devices->next && !broker->devices->next->next);
+	CHECK_STR(manifest_config_get(broker, "advertise"), "127.0.0.1:9092");
+	CHECK_STR(manifest_config_get(web, "http-port"), "80");
+	CHECK_EQ(broker->restart, MANIFEST_RESTART_RESTART);
+}
+
 static void defaults(void)
 {
 	CHECK_EQ(parse("partition a\n program a\n", &no_limits), MANIFEST_OK);
@@ -649,6 +675,7 @@ int main(int argc, char **argv)
 	static const struct kt_case cases[] = {
 	    KT(doc_example_parses_exactly),
 	    KT(run_manifest_refuses_only_broken),
+	    KT(serve_manifest_is_valid),
 	    KT(defaults),
 	    KT(every_construct),
 	    KT(section_errors),

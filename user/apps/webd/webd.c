@@ -52,29 +52,73 @@ struct webd_resources {
 };
 
 /*
- * Today the root task takes the first NIC a driver matches from the
- * boot info's PCI table and reads etc/webd.conf from the boot module.
- * When the manifest assigns devices and configuration to partitions,
- * only this function changes. False if there is no NIC.
+ * The files served: the boot module when there is one (webd as the root
+ * task), else the archive linked into the program (webd as a manifest
+ * partition, which sees no boot module; mk/serve.mk links it in).
+ */
+extern const uint8_t webd_archive[] __attribute__((weak));
+extern const uint8_t webd_archive_end[] __attribute__((weak));
+static const uint8_t *files;
+static size_t files_size;
+
+/* A partition's `config KEY=VALUE` lines as webd.conf text ("KEY VALUE" lines). */
+static char part_conf[sizeof(((struct hl_partinfo *)0)->strings) + 64];
+
+static size_t part_config(const struct hl_partinfo *pi)
+{
+	const char *s = pi->strings;
+	size_t n = 0;
+
+	for (uint32_t i = 0; i < pi->argc + pi->nconfig; i++) {
+		size_t len = strlen(s);
+		if (i >= pi->argc && n + len + 1 <= sizeof(part_conf)) {
+			bool key = true; /* the first '=' ends the key */
+			for (size_t k = 0; k < len; k++) {
+				part_conf[n + k] = key && s[k] == '=' ? ' ' : s[k];
+				key &= s[k] != '=';
+			}
+			n += len;
+			part_conf[n++] = '\n';
+		}
+		s += len + 1;
+	}
+	return n;
+}
+
+/*
+ * The NIC: the first PCI function of ours (rt_pci_function: the
+ * partition's devices, or as the root task every function) a driver
+ * matches. Configuration: the partition's config lines, else etc/webd.conf
+ * of the files. False if there is no NIC.
  */
 static bool webd_resources(const struct rt *rt, struct webd_resources *r)
 {
 	const struct hl_bootinfo *bi = rt->bi;
+	struct hl_bootinfo_pci p;
 	struct cpio_entry e;
 
 	*r = (struct webd_resources){0};
-	if (cpio_find((const uint8_t *)bi->initrd_vaddr, bi->initrd_size, "etc/webd.conf", &e) ==
-	    CPIO_OK) {
+	files = (const uint8_t *)bi->initrd_vaddr;
+	files_size = bi->initrd_size;
+	uintptr_t a0 = (uintptr_t)webd_archive, a1 = (uintptr_t)webd_archive_end;
+	if (!files_size && a0 && a1 > a0) {
+		files = webd_archive;
+		files_size = a1 - a0;
+	}
+	if (rt->pi && rt->pi->nconfig) {
+		r->conf = part_conf;
+		r->conf_len = part_config(rt->pi);
+	} else if (files_size && cpio_find(files, files_size, "etc/webd.conf", &e) == CPIO_OK) {
 		r->conf = (const char *)e.data;
 		r->conf_len = e.size;
 	}
-	for (uint32_t i = 0; i < bi->npci && i < HL_BOOTINFO_MAX_PCI; i++)
+	for (uint32_t i = 0; rt_pci_function(i, &p); i++)
 		for (size_t d = 0; d < sizeof(nics) / sizeof(nics[0]); d++) {
-			if (!nics[d].matches(bi->pci[i].vendor, bi->pci[i].device))
+			if (!nics[d].matches(p.vendor, p.device))
 				continue;
-			hl_cptr_t s = rt_slot();
-			if (s && hl_pci_control_issue(HL_SLOT_PCI_CONTROL, i, s) == HL_OK) {
-				r->drv = &nics[d], r->nic = s, r->bdf = bi->pci[i].bdf;
+			hl_cptr_t s = rt_pci_open(i);
+			if (s) {
+				r->drv = &nics[d], r->nic = s, r->bdf = p.bdf;
 				return true;
 			}
 		}
@@ -105,8 +149,7 @@ static void webd_route(void *user, const struct http_request *q, struct http_res
 		return;
 	}
 	if (!webd_file_name(cfg.root, q->path, q->path_len, name, sizeof(name)) ||
-	    cpio_find((const uint8_t *)rt_self.bi->initrd_vaddr, rt_self.bi->initrd_size, name,
-	              &e) != CPIO_OK)
+	    cpio_find(files, files_size, name, &e) != CPIO_OK)
 		return; /* 404 */
 	r->status = 200;
 	r->body = e.data;
@@ -155,9 +198,9 @@ static void webd_report(void)
 	          s->conns, s->requests, s->ok, s->not_found, s->bad_request, s->not_allowed,
 	          s->too_large, s->bad_version, svc.echo_bytes, svc.discard_bytes);
 	rt_printf("webd: frames rx %lu tx %lu, bytes copied rx %lu tx %lu, tx dropped %lu, "
-	          "faults %lu, wakeups %lu (timer %lu)\n",
+	          "faults %lu, wakeups %lu (timer %lu, idle sleeps %lu)\n",
 	          f->rx_frames, f->tx_frames, f->rx_copied_bytes, f->tx_copied_bytes, f->tx_dropped,
-	          f->faults, f->wakeups, f->timer_wakeups);
+	          f->faults, f->wakeups, f->timer_wakeups, f->deep_sleeps);
 	rt_printf("webd: floo tcp connections %u, accepts %lu, resets sent %lu, free pbufs %u, out "
 	          "of memory %lu; drops eth %lu arp %lu ip %lu (csum %lu) tcp %lu (csum %lu) udp "
 	          "%lu no-buffer %lu\n",
@@ -195,8 +238,9 @@ static void webd_run(void)
 				webd_report();
 			}
 		}
+		/* webd has no timers of its own; while DHCP is still binding, Floo's are needed */
 		if (now - last > BUSY_POLL_NS)
-			floo_hallows_idle(&fh);
+			floo_hallows_idle_for(&fh, ready ? FLOO_HALLOWS_NO_TIMER : 50000000ull);
 	}
 }
 

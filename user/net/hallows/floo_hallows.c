@@ -34,73 +34,50 @@ static uint64_t fh_paddr(const struct floo_hallows *h, const uint8_t *p)
 }
 
 /*
- * Floo's region: pages fresh from the partition's memory, mapped for the
- * CPU at consecutive addresses. Only the pages of the packet-buffer pool
- * are also mapped for the NIC (fh_dma_pool, once Floo has laid the region
- * out): each DMA mapping costs a second capability slot, and the root
- * task has 4096. Returns 0 or HL_ERR_*.
+ * Floo's region: 2 MiB frames fresh from the partition's memory (one
+ * capability each, so a partition's few slots suffice), mapped for the
+ * CPU at consecutive addresses and for the NIC's DMA. Returns 0 or HL_ERR_*.
  */
-static long fh_region(struct floo_hallows *h, size_t bytes)
+#define FH_CHUNK (2ull << 20)
+static long fh_dma_region(struct floo_hallows *h, size_t bytes)
 {
-	size_t pages = (bytes + DRV_PAGE - 1) / DRV_PAGE;
+	size_t chunks = (bytes + FH_CHUNK - 1) / FH_CHUNK, per = FH_CHUNK / DRV_PAGE;
 	long err;
 
-	h->paddr = rt_calloc(pages, sizeof(*h->paddr));
-	h->frame = rt_calloc(pages, sizeof(*h->frame));
-	if (!h->paddr || !h->frame)
+	h->paddr = rt_calloc(chunks * per, sizeof(*h->paddr));
+	if (!h->paddr)
 		return HL_ERR_NO_MEMORY;
 	h->mem = (uint8_t *)FH_VA_BASE;
-	h->mem_size = pages * DRV_PAGE;
-	for (size_t i = 0; i < pages; i++) {
-		hl_cptr_t f = rt_alloc(HL_OBJ_FRAME, 12);
-		if (!f)
-			return HL_ERR_NO_MEMORY;
-		if ((err = rt_map_frame(HL_SLOT_ASPACE, f, FH_VA_BASE + i * DRV_PAGE,
-		                        HL_R_READ | HL_R_WRITE)))
-			return err;
-		h->frame[i] = f;
-	}
-	return HL_OK;
-}
-
-/* Map page i of the region for the NIC's DMA (as drv_dma_page does) and learn its address. */
-static long fh_dma_page(struct floo_hallows *h, size_t i)
-{
-	hl_cptr_t dma = rt_slot();
-	hl_word_t pa = 0;
-	long err;
-
-	if (!dma)
+	h->mem_size = chunks * FH_CHUNK;
+	hl_cptr_t *frames = rt_calloc(chunks, sizeof(*frames));
+	if (!frames)
 		return HL_ERR_NO_MEMORY;
-	if ((err = hl_frame_paddr(h->frame[i], &pa)) ||
-	    (err = hl_cspace_copy(HL_SLOT_CSPACE, dma, h->frame[i], HL_R_READ | HL_R_WRITE)) ||
-	    (err = hl_pci_device_dma_map(h->dev, dma)))
-		return err;
-	h->paddr[i] = pa;
+	/* every frame before any table: a 4 KiB object between two would cost 2 MiB of alignment */
+	for (size_t i = 0; i < chunks; i++)
+		if (!(frames[i] = rt_alloc(HL_OBJ_FRAME, 21)))
+			return HL_ERR_NO_MEMORY;
+	for (size_t i = 0; i < chunks; i++) {
+		uint64_t va = FH_VA_BASE + i * FH_CHUNK;
+		hl_cptr_t f = frames[i], dma = rt_slot();
+		hl_word_t pa = 0;
+		if (!dma)
+			return HL_ERR_NO_MEMORY;
+		for (int level = 3; level >= 2; level--) { /* a 2 MiB entry: no page table below */
+			hl_cptr_t t = rt_alloc(HL_OBJ_PAGE_TABLE, 12);
+			if (!t ||
+			    hl_aspace_map_table(HL_SLOT_ASPACE, t, va, (hl_word_t)level) != HL_OK)
+				hl_cspace_delete(HL_SLOT_CSPACE, t);
+		}
+		if ((err = hl_aspace_map(HL_SLOT_ASPACE, f, va, HL_R_READ | HL_R_WRITE)) ||
+		    (err = hl_frame_paddr(f, &pa)) ||
+		    (err = hl_cspace_copy(HL_SLOT_CSPACE, dma, f, HL_R_READ | HL_R_WRITE)) ||
+		    (err = hl_pci_device_dma_map(h->dev, dma)))
+			return err;
+		for (size_t p = 0; p < per; p++)
+			h->paddr[i * per + p] = pa + p * DRV_PAGE;
+	}
+	rt_free(frames);
 	return HL_OK;
-}
-
-/* Every page holding a packet buffer, mapped for DMA: the whole pool is taken, mapped, given back.
- */
-static long fh_dma_pool(struct floo_hallows *h)
-{
-	struct floo_pbuf *all = NULL, *pb;
-	long err = HL_OK;
-
-	while ((pb = floo_pbuf_alloc(h->st))) {
-		size_t first = (size_t)(pb->base - h->mem) / DRV_PAGE;
-		size_t last = (size_t)(pb->base + FLOO_PBUF_SIZE - 1 - h->mem) / DRV_PAGE;
-		for (size_t i = first; i <= last && !err; i++)
-			if (!h->paddr[i])
-				err = fh_dma_page(h, i);
-		pb->next = all;
-		all = pb;
-	}
-	while ((pb = all)) {
-		all = pb->next;
-		floo_pbuf_free(h->st, pb);
-	}
-	return err;
 }
 
 /* The transmit bounce buffers, two per DMA page. Returns 0 or HL_ERR_*. */
@@ -156,7 +133,16 @@ static void fh_rx_refill(struct floo_hallows *h)
 	}
 }
 
-/* Sent bounce buffers back to the free list. */
+/* A transmit buffer back to its free list (bounce buffer or by-reference piece). */
+static void fh_tx_put(struct floo_hallows *h, struct netdev_buf *b)
+{
+	if (b >= h->txr && b < h->txr + FLOO_HALLOWS_TX_REFS)
+		h->txr_free[h->txr_nfree++] = b;
+	else
+		h->tx_free[h->tx_nfree++] = b;
+}
+
+/* Sent buffers back to the free lists. */
 static void fh_tx_reclaim(struct floo_hallows *h)
 {
 	struct netdev_buf *done[FH_BURST];
@@ -164,7 +150,7 @@ static void fh_tx_reclaim(struct floo_hallows *h)
 
 	while ((n = fh_check(h, h->nd->ops->tx_reclaim(h->nd, done, FH_BURST))) > 0)
 		for (int i = 0; i < n; i++)
-			h->tx_free[h->tx_nfree++] = done[i];
+			fh_tx_put(h, done[i]);
 }
 
 /* floo_platform.rx_burst: the NIC's filled buffers are the pbufs Floo gets. */
@@ -199,70 +185,196 @@ static unsigned fh_rx_burst(void *ctx, struct floo_stack *st, struct floo_pbuf *
 	return k;
 }
 
-/* Copy frame f into bounce buffer b; false if it does not fit. */
-static bool fh_tx_copy(struct floo_hallows *h, const struct floo_txframe *f, struct netdev_buf *b)
+/* The registered region holding [p, p + len), or NULL. */
+static const struct floo_hallows_region *fh_region(const struct floo_hallows *h, const void *p,
+                                                   uint32_t len)
 {
-	uint32_t len = 0;
-
-	for (unsigned i = 0; i < f->niov; i++) {
-		if (f->iov[i].len > FH_TX_BUF - len)
-			return false;
-		memcpy(b->data + len, f->iov[i].base, f->iov[i].len);
-		len += f->iov[i].len;
+	for (int i = 0; i < h->nregions; i++) {
+		const struct floo_hallows_region *r = &h->region[i];
+		const uint8_t *q = p;
+		if (q >= r->base && len <= r->size && (size_t)(q - r->base) <= r->size - len)
+			return r;
 	}
-	b->off = 0;
-	b->len = (uint16_t)len;
-	b->flags = f->csum_partial ? NETDEV_BUF_CSUM : 0;
-	b->csum_start = f->csum_start;
-	b->csum_offset = f->csum_offset;
-	h->stats.tx_copied_bytes += len;
-	return len > 0;
+	return NULL;
 }
 
-/* Hand q[0..n) to the NIC; those it does not take go back to the free list. Returns how many went.
+static void fh_tx_csum(struct netdev_buf *b, const struct floo_txframe *f)
+{
+	b->flags |= f->csum_partial ? NETDEV_BUF_CSUM : 0;
+	b->csum_start = f->csum_start;
+	b->csum_offset = f->csum_offset;
+}
+
+/* A free bounce buffer, emptied; NULL if none. */
+static struct netdev_buf *fh_bounce(struct floo_hallows *h)
+{
+	if (!h->tx_nfree)
+		return NULL;
+	struct netdev_buf *b = h->tx_free[--h->tx_nfree];
+	b->off = b->len = b->flags = 0;
+	return b;
+}
+
+/* Copy frame f into one bounce buffer: seg[0]. Returns 1, or 0 if it does not fit or none is free.
  */
+static int fh_tx_copy(struct floo_hallows *h, const struct floo_txframe *f, struct netdev_buf **seg)
+{
+	struct netdev_buf *b = fh_bounce(h);
+	uint32_t len = 0;
+	uint64_t region = 0;
+
+	if (!b)
+		return 0;
+	for (unsigned i = 0; i < f->niov; i++) {
+		if (f->iov[i].len > FH_TX_BUF - len) {
+			fh_tx_put(h, b);
+			return 0;
+		}
+		memcpy(b->data + len, f->iov[i].base, f->iov[i].len);
+		len += f->iov[i].len;
+		if (i > 0 && fh_region(h, f->iov[i].base, f->iov[i].len))
+			region += f->iov[i].len;
+	}
+	if (!len) {
+		fh_tx_put(h, b);
+		return 0;
+	}
+	b->len = (uint16_t)len;
+	fh_tx_csum(b, f);
+	h->stats.tx_copied_bytes += len;
+	h->stats.tx_region_copied += region;
+	seg[0] = b;
+	return 1;
+}
+
+/*
+ * Frame f as up to max buffers in seg[]: bytes of registered regions by
+ * reference (cut where physical contiguity ends), everything else (the
+ * headers in Floo's arena, small pieces) copied into bounce buffers.
+ * Returns the buffer count, or 0 if it needs more buffers than max or
+ * than are free (nothing taken then).
+ */
+static int fh_tx_build(struct floo_hallows *h, const struct floo_txframe *f,
+                       struct netdev_buf **seg, int max)
+{
+	struct netdev_buf *cur = NULL;
+	uint64_t copied = 0, ref = 0, rcopied = 0;
+	int k = 0;
+
+	for (unsigned i = 0; i < f->niov; i++) {
+		const uint8_t *p = f->iov[i].base;
+		uint32_t len = f->iov[i].len;
+		const struct floo_hallows_region *r = i > 0 && len ? fh_region(h, p, len) : NULL;
+		while (r && !r->copy && len) {
+			size_t piece = r->contig - (size_t)(p - r->base) % r->contig;
+			if (piece > len)
+				piece = len;
+			if (k == max || !h->txr_nfree)
+				goto undo;
+			struct netdev_buf *b = h->txr_free[--h->txr_nfree];
+			*b = (struct netdev_buf){.data = (uint8_t *)(uintptr_t)p,
+			                         .paddr = r->pa(r->ctx, p),
+			                         .cap = (uint32_t)piece,
+			                         .len = (uint16_t)piece};
+			seg[k++] = b;
+			cur = NULL;
+			p += piece;
+			len -= (uint32_t)piece;
+			ref += piece;
+		}
+		if (!len)
+			continue;
+		if (!cur || len > FH_TX_BUF - cur->len) {
+			if (len > FH_TX_BUF || k == max || !(cur = fh_bounce(h)))
+				goto undo;
+			seg[k++] = cur;
+		}
+		memcpy(cur->data + cur->len, p, len);
+		cur->len = (uint16_t)(cur->len + len);
+		copied += len;
+		rcopied += r ? len : 0;
+	}
+	if (!k)
+		return 0;
+	for (int j = 0; j < k; j++)
+		seg[j]->flags = j + 1 < k ? NETDEV_BUF_MORE : 0;
+	fh_tx_csum(seg[0], f);
+	h->stats.tx_copied_bytes += copied;
+	h->stats.tx_region_ref += ref;
+	h->stats.tx_region_copied += rcopied;
+	return k;
+undo:
+	while (k > 0)
+		fh_tx_put(h, seg[--k]);
+	return 0;
+}
+
+/* Hand q[0..n) (whole frames) to the NIC; buffers it does not take go back to the free lists.
+ * Returns how many frames went. */
 static unsigned fh_tx_flush(struct floo_hallows *h, struct netdev_buf **q, int n)
 {
 	int sent = n ? fh_check(h, h->nd->ops->tx(h->nd, q, n)) : 0;
+	unsigned frames = 0, lost = 0;
 
-	for (int i = sent; i < n; i++)
-		h->tx_free[h->tx_nfree++] = q[i];
-	h->stats.tx_frames += (uint64_t)sent;
-	h->stats.tx_dropped += (uint64_t)(n - sent);
-	h->stats.tx_ring_full += sent < n;
-	return (unsigned)sent;
+	for (int i = 0; i < n; i++) {
+		bool end = !(q[i]->flags & NETDEV_BUF_MORE);
+		if (i < sent) {
+			frames += end;
+			continue;
+		}
+		lost += end;
+		fh_tx_put(h, q[i]);
+	}
+	h->stats.tx_frames += frames;
+	h->stats.tx_dropped += lost;
+	h->stats.tx_ring_full += lost > 0;
+	return frames;
 }
 
-/* floo_platform.tx_burst: each frame copied into a bounce buffer, then queued. */
+/*
+ * floo_platform.tx_burst: each frame built from bounce buffers and
+ * by-reference pieces (or copied whole when it cannot be), then queued.
+ */
 static unsigned fh_tx_burst(void *ctx, const struct floo_txframe *f, unsigned n)
 {
 	struct floo_hallows *h = ctx;
 	struct netdev_buf *q[FH_BURST];
+	int max = h->nd->info.max_tx_segs ? h->nd->info.max_tx_segs : 1;
 	unsigned sent = 0;
 	int k = 0;
 
+	if (max > FH_BURST)
+		max = FH_BURST;
 	fh_tx_reclaim(h);
 	for (unsigned i = 0; i < n; i++) {
-		if (!h->tx_nfree) {
+		if (k + max > FH_BURST)
+			sent += fh_tx_flush(h, q, k), k = 0;
+		int got = fh_tx_build(h, &f[i], q + k, max);
+		if (!got)
+			got = fh_tx_copy(h, &f[i], q + k);
+		if (!got && k) { /* out of buffers: send what is queued, take back what is done */
 			sent += fh_tx_flush(h, q, k), k = 0;
 			fh_tx_reclaim(h);
+			if (!(got = fh_tx_build(h, &f[i], q, max)))
+				got = fh_tx_copy(h, &f[i], q);
 		}
-		if (!h->tx_nfree) {
-			h->stats.tx_dropped += n - i;
-			h->stats.tx_ring_full++;
-			break;
-		}
-		struct netdev_buf *b = h->tx_free[--h->tx_nfree];
-		if (!fh_tx_copy(h, &f[i], b)) {
-			h->tx_free[h->tx_nfree++] = b;
+		if (!got) {
 			h->stats.tx_dropped++;
+			h->stats.tx_ring_full += !h->tx_nfree;
 			continue;
 		}
-		q[k++] = b;
-		if (k == FH_BURST)
-			sent += fh_tx_flush(h, q, k), k = 0;
+		k += got;
 	}
 	return sent + fh_tx_flush(h, q, k);
+}
+
+int floo_hallows_add_region(struct floo_hallows *h, const struct floo_hallows_region *r)
+{
+	if (h->nregions == FLOO_HALLOWS_REGIONS || !r->base || !r->size || !r->pa || !r->contig ||
+	    (r->contig & (r->contig - 1)) || (uintptr_t)r->base % r->contig)
+		return NETDEV_ERR_INVALID;
+	h->region[h->nregions++] = *r;
+	return 0;
 }
 
 static uint64_t fh_now(void *ctx)
@@ -325,25 +437,47 @@ static void fh_timer_arm(struct floo_hallows *h, uint64_t ns)
 
 void floo_hallows_idle(struct floo_hallows *h)
 {
+	floo_hallows_idle_for(h, IDLE_MAX_NS);
+}
+
+/* Sleep on the NIC's notification (and the PIT's, when armed); false if work came first. */
+static bool fh_sleep(struct floo_hallows *h)
+{
+	hl_word_t info = 0, badge = 0;
+	struct hl_msg m = {{0}};
+
+	if (h->nd->ops->irq_arm(h->nd))
+		return false; /* work arrived meanwhile */
+	hl_syscall(HL_SYS_RECV, h->nd->notify, &info, &m, &badge);
+	h->stats.wakeups++;
+	if (h->pit_irq && (badge & (1ull << PIT_IRQ))) {
+		h->stats.timer_wakeups++;
+		(void)hl_irq_handler_ack(h->pit_irq);
+	}
+	return true;
+}
+
+void floo_hallows_idle_for(struct floo_hallows *h, uint64_t app_ns)
+{
 	hl_word_t info = 0, badge = 0;
 	struct hl_msg m = {{0}};
 
 	if (!h->pit_irq) {
+		/* No timer: sleep only when nothing is timed (no TCP connection, nothing of the
+		 * application's), until a frame comes; else give up the CPU's turn. */
+		if (h->mode == NETDEV_IRQ && app_ns == FLOO_HALLOWS_NO_TIMER &&
+		    floo_tcp_count(h->st) == 0 && fh_sleep(h)) {
+			h->stats.deep_sleeps++;
+			return;
+		}
 		hl_syscall(HL_SYS_YIELD, 0, &info, &m, &badge);
 		return;
 	}
-	uint64_t ns = floo_next_timer_ns(h->st, IDLE_MAX_NS);
+	uint64_t ns = floo_next_timer_ns(h->st, app_ns < IDLE_MAX_NS ? app_ns : IDLE_MAX_NS);
 	if (ns < IDLE_MIN_NS)
 		return;
 	fh_timer_arm(h, ns);
-	if (h->nd->ops->irq_arm(h->nd))
-		return; /* work arrived meanwhile */
-	hl_syscall(HL_SYS_RECV, h->nd->notify, &info, &m, &badge);
-	h->stats.wakeups++;
-	if (badge & (1ull << PIT_IRQ)) {
-		h->stats.timer_wakeups++;
-		(void)hl_irq_handler_ack(h->pit_irq);
-	}
+	(void)fh_sleep(h);
 }
 
 /* After NETDEV_ERR_DEVICE: take every buffer back, restart the device, lend receive buffers again.
@@ -363,7 +497,7 @@ static void fh_recover(struct floo_hallows *h)
 	while ((n = h->nd->ops->tx_reclaim(h->nd, b, FH_BURST)) > 0 ||
 	       (n == NETDEV_ERR_DEVICE && reports++ < 2))
 		for (int i = 0; i < n; i++)
-			h->tx_free[h->tx_nfree++] = b[i];
+			fh_tx_put(h, b[i]);
 	int err = h->nd->ops->start(h->nd, h->mode);
 	rt_printf("floo: device fault %lu: %d receive and %d transmit buffers back, restart %s\n",
 	          h->stats.faults, h->rx_nfree, h->tx_nfree, err ? "FAILED" : "ok");
@@ -400,7 +534,10 @@ int floo_hallows_init(struct floo_hallows *h, struct netdev *nd, hl_cptr_t dev,
 	h->rng = h->tsc0 ^ ((uint64_t)nd->info.mac[5] << 40) ^ 0x9e3779b97f4a7c15ull;
 	for (int i = 0; i < FLOO_HALLOWS_RX_BUFS; i++)
 		h->rx_free[h->rx_nfree++] = &h->rxb[i];
-	if ((err = fh_region(h, size)) || (err = fh_tx_bufs(h)) || (err = nd->ops->start(nd, mode)))
+	for (int i = 0; i < FLOO_HALLOWS_TX_REFS; i++)
+		h->txr_free[h->txr_nfree++] = &h->txr[i];
+	if ((err = fh_dma_region(h, size)) || (err = fh_tx_bufs(h)) ||
+	    (err = nd->ops->start(nd, mode)))
 		return (int)err;
 	/* The offloads are those start negotiated. */
 	if (nd->info.offloads & NETDEV_OFF_TX_CSUM)
@@ -410,8 +547,6 @@ int floo_hallows_init(struct floo_hallows *h, struct netdev *nd, hl_cptr_t dev,
 	h->st = floo_stack_init(h->mem, h->mem_size, cfg, &plat, nd->info.mac);
 	if (!h->st)
 		return NETDEV_ERR_INVALID;
-	if ((err = fh_dma_pool(h)))
-		return (int)err;
 	fh_timer_init(h);
 	fh_rx_refill(h);
 	return 0;

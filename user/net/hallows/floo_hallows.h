@@ -4,12 +4,14 @@
  * and an idle timer from the partition's own capabilities. See
  * docs/net.md "Floo on Hallows".
  *
- * Receive is zero-copy: the pages of Floo's packet-buffer pool are DMA
- * memory, and its packet buffers are lent to the NIC as receive buffers; a
- * received frame goes up the stack in the buffer the device wrote (only
- * the pool's pages are mapped for the device). Transmit copies each
- * frame into a DMA bounce buffer (the platform contract lets Floo reuse its
- * header arena once tx_burst returns); the bytes copied are counted.
+ * Receive is zero-copy: Floo's region is DMA memory (2 MiB frames, a few
+ * capability slots), and its packet buffers are lent to the NIC as receive
+ * buffers; a received frame goes up the stack in the buffer the device
+ * wrote. Transmit copies the headers (Floo's arena, reused once tx_burst
+ * returns) and any send data outside registered regions into DMA bounce
+ * buffers; send data inside a region registered with
+ * floo_hallows_add_region goes to the NIC by reference. Bytes copied and
+ * referenced are counted.
  *
  * Run to completion: floo_hallows_poll() in a loop; floo_hallows_idle()
  * when a poll found nothing, which (interrupt mode) arms the NIC and waits
@@ -25,12 +27,34 @@
 
 #define FLOO_HALLOWS_TX_BUFS 256 /* bounce buffers, 2 KiB each */
 #define FLOO_HALLOWS_RX_BUFS 256 /* most pbufs lent to the NIC at once */
+#define FLOO_HALLOWS_TX_REFS 512 /* descriptors for bytes sent by reference */
+#define FLOO_HALLOWS_REGIONS 4
+
+/*
+ * Memory the NIC may read by reference (floo_hallows_add_region): mapped
+ * for the NIC's DMA by its owner, physically contiguous in runs of contig
+ * bytes (a power of two, from base), pa(ctx, va) the device address of a
+ * byte. Send data Floo references from such a region goes to the NIC by
+ * physical address instead of through a bounce buffer; the bytes sent each
+ * way are counted (tx_region_ref, tx_region_copied).
+ */
+struct floo_hallows_region {
+	const uint8_t *base;
+	size_t size, contig;
+	uint64_t (*pa)(void *ctx, const void *va);
+	void *ctx;
+	bool copy; /* copy its bytes all the same, counted in tx_region_copied (for comparison) */
+};
 
 struct floo_hallows_stats {
 	uint64_t rx_frames, rx_multi_dropped, rx_nopbuf;
 	uint64_t tx_frames, tx_copied_bytes, tx_dropped, tx_ring_full;
 	uint64_t rx_copied_bytes; /* stays 0: receive hands the DMA buffer itself to Floo */
 	uint64_t faults, wakeups, timer_wakeups;
+	uint64_t deep_sleeps;   /* sleeps without a timer (nothing timed: until the next frame) */
+	uint64_t tx_region_ref; /* bytes of registered regions sent by reference */
+	uint64_t tx_region_copied; /* bytes of registered regions copied (fallback; in
+	                              tx_copied_bytes) */
 };
 
 struct floo_hallows {
@@ -41,8 +65,7 @@ struct floo_hallows {
 	struct floo_stack *st;
 	uint8_t *mem; /* Floo's region: contiguous virtual addresses */
 	size_t mem_size;
-	hl_cptr_t *frame; /* each page's frame capability */
-	uint64_t *paddr;  /* each pbuf page's physical address (DMA-mapped); 0 for the others */
+	uint64_t *paddr; /* each pbuf page's physical address (DMA-mapped); 0 for the others */
 	uint64_t tsc0, ns_mult; /* now_ns = (tsc - tsc0) * ns_mult >> 32 */
 	int log_level;
 	/* the state of the data path */
@@ -54,6 +77,11 @@ struct floo_hallows {
 	struct netdev_buf txb[FLOO_HALLOWS_TX_BUFS];
 	struct netdev_buf *tx_free[FLOO_HALLOWS_TX_BUFS];
 	int tx_nfree;
+	struct netdev_buf txr[FLOO_HALLOWS_TX_REFS]; /* by-reference pieces */
+	struct netdev_buf *txr_free[FLOO_HALLOWS_TX_REFS];
+	int txr_nfree;
+	struct floo_hallows_region region[FLOO_HALLOWS_REGIONS];
+	int nregions;
 	bool fault; /* the driver reported NETDEV_ERR_DEVICE: recover before the next poll */
 	/* the idle timer (PIT channel 0 on IRQ 0), when it could be had */
 	hl_cptr_t pit_ports, pit_irq;
@@ -69,6 +97,14 @@ int floo_hallows_init(struct floo_hallows *h, struct netdev *nd, hl_cptr_t dev,
                       enum netdev_mode mode, const struct floo_config *cfg, int log_level)
     __attribute__((warn_unused_result));
 
+/*
+ * Send Floo's references into r by physical address from now on (r is
+ * copied). The bytes must stay unchanged until Floo reports the send
+ * acknowledged (FLOO_TCP_SENT), as for any send by reference. Returns 0 or
+ * NETDEV_ERR_INVALID (bad region, or no room for another).
+ */
+int floo_hallows_add_region(struct floo_hallows *h, const struct floo_hallows_region *r);
+
 /* One round: recover from a device fault if one was seen, then floo_poll. Returns frames received.
  */
 unsigned floo_hallows_poll(struct floo_hallows *h);
@@ -79,6 +115,18 @@ unsigned floo_hallows_poll(struct floo_hallows *h);
  * without a timer, give up the CPU's turn and return.
  */
 void floo_hallows_idle(struct floo_hallows *h);
+
+/*
+ * The same for an application with timers of its own: app_ns until its
+ * next one, FLOO_HALLOWS_NO_TIMER if it has none. With the idle timer the
+ * sleep ends at the earlier of Floo's and the application's timers.
+ * Without it (a partition: the PIT is the root task's), interrupt mode
+ * sleeps until the next frame only when neither has anything timed: no
+ * TCP connection in Floo and FLOO_HALLOWS_NO_TIMER (counted in
+ * deep_sleeps); otherwise it yields.
+ */
+#define FLOO_HALLOWS_NO_TIMER UINT64_MAX
+void floo_hallows_idle_for(struct floo_hallows *h, uint64_t app_ns);
 
 uint64_t floo_hallows_now_ns(const struct floo_hallows *h);
 

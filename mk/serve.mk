@@ -1,0 +1,145 @@
+# Hallows serves (issue 14): the broker appliance brokerd (user/apps/brokerd:
+# virtio-net + Floo on its Hallows platform + the broker's transport over
+# Floo + the broker + the log store over NVMe, one ring-3 program) and the
+# web appliance webd, each a manifest partition (user/init/serve.manifest).
+# See docs/serve.md.
+#
+#   build/user/brokerd              the broker appliance (a manifest partition, or a root task)
+#   build/serve/webd                webd with its files linked in (a partition sees no boot module)
+#   build/initrd-serve.cpio         init + etc/manifest (serve.manifest) + webd + brokerd
+#   make run                        boot both: curl http://127.0.0.1:8080/, kcat -b 127.0.0.1:9092
+#                                   (WEBD_PORT, KAFKA_PORT move them; the disk build/serve-disk.img is kept)
+#   test-serve-unit                 brokerd's configuration keys (ASan+UBSan)
+#   test-serve                      boot it, kcat and curl from the host, kill -9, boot again
+#   fuzz-serve                      libFuzzer: brokerd's configuration text
+#   bench-serve                     produce/consume through brokerd under TCG beside the hosted broker
+#
+# This fragment is read before net.mk, user.mk and webd.mk: their variables
+# appear in prerequisites through second expansion ($$) or in recipes only.
+
+BROKERD_SRCS := user/apps/brokerd/brokerd.c user/apps/brokerd/config.c \
+	user/net/hallows/floo_hallows.c user/kafka/floo/broker_floo.c user/storage/blk/store_blk.c \
+	$(NET_SRCS) $(BROKER_LIB_SRCS) $(DRV_SRCS) $(BLK_DRV_SRCS)
+BROKERD_UOBJS := $(patsubst %.c,$(B)/user/%.o,$(sort $(BROKERD_SRCS)))
+BROKERD_HDRS := $(wildcard user/apps/brokerd/*.h user/net/hallows/*.h user/kafka/floo/*.h \
+	user/storage/blk/*.h) $(NET_HDRS) $(DRV_HDRS) $(BLK_HDRS) $(BROKER_HDRS)
+
+$(BROKERD_UOBJS): UCFLAGS += $(NET_INC) $(DRV_INC) $(BLK_INC)
+$(BROKERD_UOBJS): $(BROKERD_HDRS)
+
+$(B)/user/brokerd: $(BLK_RT_OBJS) $(BROKERD_UOBJS) user/rt/user.ld
+	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
+
+ALL_TARGETS += $(B)/user/brokerd
+
+# ---- webd as a manifest partition: its files linked in (a partition sees no boot module) ----
+SERVE_B := $(B)/serve
+$(SERVE_B)/webd-archive.cpio: $$(B)/user/webd user/apps/webd/webd.conf $$(WEBD_WWW)
+	@rm -rf $(SERVE_B)/webd-files && mkdir -p $(SERVE_B)/webd-files/etc
+	cp user/apps/webd/webd.conf $(SERVE_B)/webd-files/etc/webd.conf
+	cp -r user/apps/webd/www $(SERVE_B)/webd-files/www
+	cd $(SERVE_B)/webd-files && find * | LC_ALL=C sort | cpio -o -H newc --quiet > $(abspath $@)
+$(SERVE_B)/webd-archive.o: $(SERVE_B)/webd-archive.cpio
+	printf '\t.section .rodata\n\t.balign 16\n\t.globl webd_archive, webd_archive_end\nwebd_archive:\n\t.incbin "%s"\nwebd_archive_end:\n\t.section .note.GNU-stack,"",@progbits\n' \
+		$(abspath $<) > $(SERVE_B)/webd-archive.S
+	$(UCC) -c $(SERVE_B)/webd-archive.S -o $@
+$(SERVE_B)/webd: $$(RT_OBJS) $$(WEBD_UOBJS) $$(WEBD_DRV_UOBJS) $$(B)/user/lib/cpio.o $(SERVE_B)/webd-archive.o user/rt/user.ld
+	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
+
+# ---- the boot module of `make run`: the root task, the manifest, both appliances ----
+INITRD_SERVE := $(B)/initrd-serve.cpio
+$(INITRD_SERVE): $$(B)/user/init $(SERVE_B)/webd $(B)/user/brokerd user/init/serve.manifest
+	@rm -rf $(SERVE_B)/root && mkdir -p $(SERVE_B)/root/etc
+	cp user/init/serve.manifest $(SERVE_B)/root/etc/manifest
+	cp $(B)/user/init $(SERVE_B)/root/init
+	cp $(SERVE_B)/webd $(B)/user/brokerd $(SERVE_B)/root/
+	cd $(SERVE_B)/root && find * | LC_ALL=C sort | cpio -o -H newc --quiet > $(abspath $@)
+	truncate -s %4096 $@
+ALL_TARGETS += $(INITRD_SERVE)
+
+# QEMU's devices for it: the web NIC at 00:04.0, the broker's NIC at 00:05.0 and
+# NVMe disk at 00:06.0 (the addresses serve.manifest names). $(1) web port,
+# $(2) Kafka port, $(3) disk image.
+serve_devices = -netdev user,id=web,hostfwd=tcp:127.0.0.1:$(1)-:80 -device virtio-net-pci,netdev=web,addr=0x4 \
+	-netdev user,id=kafka,hostfwd=tcp:127.0.0.1:$(2)-:9092 -device virtio-net-pci,netdev=kafka,addr=0x5 \
+	-drive file=$(3),if=none,id=disk,format=raw -device nvme,drive=disk,serial=hallows-log,addr=0x6
+
+# The broker's disk: made on first run, kept after (rm it for a blank store).
+SERVE_DISK := $(B)/serve-disk.img
+SERVE_DISK_SIZE ?= 512M
+$(SERVE_DISK):
+	@mkdir -p $(dir $@)
+	truncate -s $(SERVE_DISK_SIZE) $@
+
+# ---- make run: webd and brokerd as partitions, QEMU user-mode networking ----
+KAFKA_PORT ?= 9092
+SERVE_QEMU_FLAGS = $(subst -m 512M,-m 2G,$(QEMU_RUN_FLAGS))
+.PHONY: run
+run: deps $(KERNEL) $(INITRD_SERVE) $(SERVE_DISK)
+	@rm -rf $(SERVE_B)/run-root && cp -r $(SERVE_B)/root $(SERVE_B)/run-root
+	@sed -i 's/advertise=127.0.0.1:9092/advertise=127.0.0.1:$(KAFKA_PORT)/' $(SERVE_B)/run-root/etc/manifest
+	@cd $(SERVE_B)/run-root && find * | LC_ALL=C sort | cpio -o -H newc --quiet > ../initrd-run.cpio
+	@truncate -s %4096 $(SERVE_B)/initrd-run.cpio
+	@echo "Hallows serves: when 'webd: ready' and 'brokerd: ready' show, from another terminal:"
+	@echo "  curl http://127.0.0.1:$(WEBD_PORT)/"
+	@echo "  kcat -b 127.0.0.1:$(KAFKA_PORT) -L"
+	@echo "  echo hello | kcat -b 127.0.0.1:$(KAFKA_PORT) -P -t demo"
+	@echo "  kcat -b 127.0.0.1:$(KAFKA_PORT) -C -t demo -e"
+	@echo "The broker's disk is $(SERVE_DISK) (kept across runs). Leave QEMU with Ctrl-a x."
+	$(QEMU) $(SERVE_QEMU_FLAGS) -kernel $(KERNEL) -initrd $(SERVE_B)/initrd-run.cpio -append "$(CMDLINE)" \
+		$(call serve_devices,$(WEBD_PORT),$(KAFKA_PORT),$(SERVE_DISK))
+
+# ---- tests ----
+SERVE_UNIT_BIN := $(SERVE_B)/serve-unit
+$(SERVE_UNIT_BIN): tests/host/brokerd/config_test.c user/apps/brokerd/config.c user/apps/brokerd/config.h
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) tests/host/brokerd/config_test.c user/apps/brokerd/config.c -o $@
+
+SERVE_FUZZ_BIN := $(SERVE_B)/fuzz/fuzz-config
+$(SERVE_FUZZ_BIN): tests/fuzz/brokerd/fuzz_config.c user/apps/brokerd/config.c user/apps/brokerd/config.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) tests/fuzz/brokerd/fuzz_config.c user/apps/brokerd/config.c -o $@
+SERVE_FUZZ_TEST_SECONDS ?= 3
+define serve_fuzz_run
+	@mkdir -p $(RESULTS) $(SERVE_B)/fuzz/work
+	@if $(SERVE_FUZZ_BIN) -max_total_time=$(1) -rss_limit_mb=1024 -artifact_prefix=$(SERVE_B)/fuzz/crash- \
+		$(SERVE_B)/fuzz/work tests/fuzz/brokerd/corpus > $(SERVE_B)/fuzz/config.log 2>&1; then \
+		echo "ok - serve-fuzz: brokerd config ($(1) s, $$(grep -o 'Done [0-9]* runs' $(SERVE_B)/fuzz/config.log | tail -1))"; \
+	else echo "not ok - serve-fuzz: brokerd config (see $(SERVE_B)/fuzz/config.log)"; fi > $(2)
+	@cat $(2)
+endef
+
+# Both compilers accept brokerd's own files (ring-3 flags).
+SERVE_CLANG_STAMP := $(SERVE_B)/clang.stamp
+$(SERVE_CLANG_STAMP): user/apps/brokerd/brokerd.c user/apps/brokerd/config.c $(BROKERD_HDRS) \
+		$(B)/gen/include/hallows/methods.h
+	@mkdir -p $(dir $@)
+	@for f in $(filter %.c,$^); do \
+		clang -std=c11 -ffreestanding -Wall -Wextra -Werror -Wno-unused-parameter -Iinclude -Iinclude/uapi \
+			-Iuser/rt/include -I$(B)/gen/include $(NET_INC) $(DRV_INC) $(BLK_INC) -fsyntax-only $$f || exit 1; done
+	@touch $@
+ALL_TARGETS += $(SERVE_CLANG_STAMP)
+
+TEST_GROUPS += serve-unit serve-fuzz serve
+FUZZ_STEPS += serve
+.PHONY: test-serve-unit test-serve-fuzz test-serve fuzz-serve
+test-serve-unit: $(SERVE_UNIT_BIN) $(SERVE_CLANG_STAMP)
+	@mkdir -p $(RESULTS)
+	@$(SERVE_UNIT_BIN) > $(RESULTS)/serve-unit.tap || echo "not ok - serve-unit: runner exited non-zero" >> $(RESULTS)/serve-unit.tap
+	@cat $(RESULTS)/serve-unit.tap
+test-serve-fuzz: $(SERVE_FUZZ_BIN)
+	$(call serve_fuzz_run,$(SERVE_FUZZ_TEST_SECONDS),$(RESULTS)/serve-fuzz.tap)
+fuzz-serve: $(SERVE_FUZZ_BIN)
+	$(call serve_fuzz_run,$(FUZZ_SECONDS),$(SERVE_B)/fuzz/fuzz-serve.tap)
+test-serve: $(KERNEL) $(INITRD_SERVE) $(BROKER_B)/rdk_client
+	@mkdir -p $(RESULTS)
+	@timeout 300 python3 tests/system/serve/run.py --kernel $(KERNEL) --tap $(RESULTS)/serve.tap --rdk $(BROKER_B)/rdk_client \
+		|| echo "not ok - serve: runner exited non-zero" >> $(RESULTS)/serve.tap
+
+# ---- benchmark: brokerd under TCG beside the hosted broker, same load generator ----
+BENCH_STEPS += serve
+.PHONY: bench-serve
+bench-serve: $(KERNEL) $(INITRD_SERVE) $(BROKER_BIN) $(BROKER_B)/rdk_loadgen
+	@mkdir -p $(dir $(BENCH_OUT))
+	python3 tests/system/serve/bench.py --kernel $(KERNEL) --hosted $(BROKER_BIN) \
+		--loadgen $(BROKER_B)/rdk_loadgen --out $(BENCH_OUT)

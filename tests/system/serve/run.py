@@ -1,0 +1,347 @@
+#!/usr/bin/env python3
+"""The configuration `make run` boots (user/init/serve.manifest): webd and
+brokerd as manifest partitions, each with its own virtio-net on QEMU
+user-mode networking, brokerd's log store on an NVMe disk image. Driven
+from the host over forwarded loopback ports (free ones, not 8080/9092):
+
+  boot 1   kcat -L (the advertised address is the forwarded one), produce
+           N records with acks=all, consume them back byte for byte, curl a
+           page; brokerd's counter line: fetch payload sent by reference,
+           zero bytes of it copied by the CPU
+           the librdkafka test program (tests/system/broker/rdk_client.c):
+           M records of 1000 B over every partition, acks=all, lz4, all
+           consumed back; a consumer group (kcat -G) reads each once, then
+           nothing when started again (offsets committed)
+  kill -9  QEMU during an acks=all produce (the librdkafka program records
+           every acknowledged record), then boot 2 on the same disk image:
+           every acknowledged record is served; with zero-copy=off
+           and the broker's address from slirp's DHCP server:
+           the store is recovered, the same N records are consumed again
+           byte for byte, and the counter now shows the payload copied (so
+           the zero it showed before is measured, not assumed)
+
+Writes TAP lines ("ok - serve: ...") to --tap.
+"""
+import argparse
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+N = 300
+M = 500
+TOPIC = "serve-test"
+
+
+class Tap:
+    def __init__(self, path):
+        self.f = open(path, "w")
+        self.failed = 0
+
+    def line(self, ok, name, why=""):
+        s = ("ok" if ok else "not ok") + " - serve: " + name
+        self.f.write(s + "\n")
+        self.f.flush()
+        print(s)
+        if not ok:
+            self.failed += 1
+            for w in why.splitlines()[-10:]:
+                print("#   " + w)
+        return ok
+
+
+def free_ports(n):
+    ss = [socket.socket() for _ in range(n)]
+    for s in ss:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in ss]
+    for s in ss:
+        s.close()
+    return ports
+
+
+def make_initrd(work, kport, extra="", name="initrd.cpio", dhcp=False):
+    """build/serve/root with the manifest advertising 127.0.0.1:kport,
+    extra config lines for the broker partition, and with dhcp the
+    broker's address taken by DHCP (slirp's server)."""
+    root = os.path.join(work, "root-" + name)
+    shutil.copytree(os.path.join(ROOT, "build/serve/root"), root)
+    man = os.path.join(root, "etc/manifest")
+    text = open(man).read()
+    text = text.replace("config advertise=127.0.0.1:9092", "config advertise=127.0.0.1:%d" % kport)
+    text = text.replace("    config partitions=4\n", "    config partitions=4\n" + extra)
+    if dhcp:
+        broker = text.index("partition broker")
+        text = text[:broker] + text[broker:].replace("config address=10.0.2.15/24",
+                                                     "config address=dhcp", 1)
+    open(man, "w").write(text)
+    out = os.path.join(work, name)
+    names = subprocess.run("cd %s && find * | LC_ALL=C sort" % root, shell=True, check=True,
+                           capture_output=True).stdout
+    with open(out, "wb") as f:
+        subprocess.run(["cpio", "-o", "-H", "newc", "--quiet"], cwd=root, input=names, stdout=f,
+                       check=True)
+    size = os.path.getsize(out)
+    with open(out, "ab") as f:
+        f.write(b"\0" * ((-size) % 4096))
+    return out
+
+
+class Qemu:
+    def __init__(self, kernel, initrd, disk, hport, kport, log):
+        self.log = log
+        args = ["qemu-system-x86_64", "-machine", "q35", "-accel", "tcg", "-cpu", "max", "-smp", "4",
+                "-m", "2G", "-display", "none", "-no-reboot", "-serial", "file:" + log,
+                "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+                "-kernel", kernel, "-initrd", initrd, "-append", "",
+                "-netdev", "user,id=web,hostfwd=tcp:127.0.0.1:%d-:80" % hport,
+                "-device", "virtio-net-pci,netdev=web,addr=0x4",
+                "-netdev", "user,id=kafka,hostfwd=tcp:127.0.0.1:%d-:9092" % kport,
+                "-device", "virtio-net-pci,netdev=kafka,addr=0x5",
+                "-drive", "file=%s,if=none,id=disk,format=raw" % disk,
+                "-device", "nvme,drive=disk,serial=hallows-log,addr=0x6"]
+        self.p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                  stderr=open(log + ".stderr", "w"), start_new_session=True)
+
+    def text(self):
+        try:
+            return open(self.log, errors="replace").read()
+        except OSError:
+            return ""
+
+    def wait_for(self, pattern, timeout):
+        end = time.time() + timeout
+        while time.time() < end:
+            if re.search(pattern, self.text(), re.M):
+                return True
+            if self.p.poll() is not None:
+                return False
+            time.sleep(0.2)
+        return False
+
+    def kill(self):
+        if self.p.poll() is None:
+            os.killpg(self.p.pid, signal.SIGKILL)
+        self.p.wait()
+
+
+def records():
+    rng = random.Random(14)
+    alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:;,!?"
+    out = []
+    for i in range(N):
+        n = rng.choice([1, 10, 100, 1000, 3000]) + rng.randrange(50)
+        out.append(("%05d:" % i) + "".join(rng.choice(alphabet) for _ in range(n)))
+    return out
+
+
+def kcat(args, inp=None, timeout=60):
+    return subprocess.run(["kcat"] + args, input=inp, capture_output=True, timeout=timeout)
+
+
+def consume(kport):
+    r = kcat(["-b", "127.0.0.1:%d" % kport, "-C", "-t", TOPIC, "-p", "0", "-o", "beginning",
+              "-e", "-c", str(N), "-q", "-f", "%s\\n"], timeout=90)
+    return r, r.stdout.decode(errors="replace").split("\n")[:-1]
+
+
+COUNTER = re.compile(r"^brokerd: fetch payload sent by reference (\d+) B, copied by the CPU (\d+) B", re.M)
+
+
+def counters(q, want_ref, want_copied):
+    """The last counter line brokerd printed once it shows want_ref or want_copied bytes."""
+    m = None
+    for _ in range(60):
+        ms = COUNTER.findall(q.text())
+        m = (int(ms[-1][0]), int(ms[-1][1])) if ms else None
+        if m and (m[0] >= want_ref and m[1] >= want_copied):
+            break
+        time.sleep(0.2)
+    return m
+
+
+def bad_lines(q):
+    """Faults, panics, partitions refused or restarted (a crash the supervisor hid)."""
+    return re.findall(r"^(?:.*\bfault\b.*|.*panic.*|init: partition \S+ (?:not started|taken apart"
+                      r"|crashed).*|init: partition \S+: restart.*)$", q.text(), re.M)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tap", required=True)
+    ap.add_argument("--kernel", default=os.path.join(ROOT, "build/hallows.elf"))
+    ap.add_argument("--logs", default=os.path.join(ROOT, "build/results/logs"))
+    ap.add_argument("--rdk", default=os.path.join(ROOT, "build/broker/rdk_client"))
+    a = ap.parse_args()
+    tap = Tap(a.tap)
+    work = tempfile.mkdtemp(prefix="serve-test.")
+    hport, kport = free_ports(2)
+    initrd = make_initrd(work, kport)
+    initrd_copy = make_initrd(work, kport, "    config zero-copy=off\n", "initrd-copy.cpio",
+                              dhcp=True)
+    disk = os.path.join(work, "disk.img")
+    with open(disk, "wb") as f:
+        f.truncate(128 << 20)
+    want = records()
+    q = None
+    t0 = time.time()
+    try:
+        # ---- boot 1: a blank disk ----
+        q = Qemu(a.kernel, initrd, disk, hport, kport, os.path.join(work, "boot1.log"))
+        up = q.wait_for(r"^brokerd: ready on ", 120) and q.wait_for(r"^webd: ready on ", 30)
+        if not tap.line(up, "boot1_both_partitions_ready", q.text()):
+            return 1
+        tap.line("brokerd: store: formatting" in q.text(), "boot1_blank_disk_formatted", q.text())
+        r = kcat(["-b", "127.0.0.1:%d" % kport, "-L"])
+        meta = r.stdout.decode(errors="replace")
+        tap.line(r.returncode == 0 and "broker 1 at 127.0.0.1:%d" % kport in meta,
+                 "kcat_metadata_advertises_the_forwarded_port", meta + r.stderr.decode())
+        r = kcat(["-b", "127.0.0.1:%d" % kport, "-P", "-t", TOPIC, "-p", "0",
+                  "-X", "request.required.acks=-1", "-X", "topic.message.timeout.ms=60000"],
+                 inp=("\n".join(want) + "\n").encode(), timeout=90)
+        tap.line(r.returncode == 0, "kcat_produce_%d_records_acks_all" % N, r.stderr.decode())
+        r, got = consume(kport)
+        tap.line(got == want, "kcat_consume_%d_records_byte_exact" % N,
+                 "got %d records, %d equal; %s" % (len(got), sum(x == y for x, y in zip(got, want)),
+                                                   r.stderr.decode()))
+        page = subprocess.run(["curl", "-s", "-m", "20", "http://127.0.0.1:%d/" % hport],
+                              capture_output=True).stdout
+        index = open(os.path.join(ROOT, "user/apps/webd/www/index.html"), "rb").read()
+        tap.line(page == index, "curl_index_page_byte_exact", "%d bytes" % len(page))
+        # bad input: frames the broker must refuse without stopping
+        junk = [b"\x7f\xff\xff\xff" + b"x" * 64,                      # a 2 GiB frame length
+                b"\x00\x00\x00\x20" + bytes(range(32)),               # a frame of garbage
+                b"\x00\x00\x10\x00" + b"\x00\x03" + b"\x00" * 10,      # truncated, then closed
+                bytes(random.Random(7).randrange(256) for _ in range(4096))]
+        for j in junk:
+            try:
+                with socket.create_connection(("127.0.0.1", kport), timeout=5) as c:
+                    c.sendall(j)
+                    c.settimeout(2)
+                    try:
+                        c.recv(4096)
+                    except OSError:
+                        pass
+            except OSError:
+                pass
+        r = kcat(["-b", "127.0.0.1:%d" % kport, "-L"])
+        tap.line(r.returncode == 0 and "broker 1 at" in r.stdout.decode(errors="replace"),
+                 "still_serving_after_malformed_kafka_frames", r.stderr.decode(errors="replace"))
+        # brokerd reports its counters every 2 s while they change
+        payload = sum(len(x) for x in want)
+        m = counters(q, payload, 0)
+        tap.line(m is not None and m[0] >= payload and m[1] == 0,
+                 "fetch_payload_by_reference_zero_bytes_copied_by_cpu",
+                 "counter line %s; payload %d" % (m, payload))
+        if m:
+            print("# serve: fetch payload sent by reference %d B, copied by the CPU %d B" % m)
+        if os.path.exists(a.rdk):
+            r = subprocess.run([a.rdk, "produce", "127.0.0.1:%d" % kport, "rdk", str(M), "1000", "-1",
+                                "lz4", "serve"], capture_output=True, timeout=120)
+            out = r.stdout.decode(errors="replace")
+            tap.line(r.returncode == 0 and "delivered %d failed 0" % M in out,
+                     "librdkafka_produce_%d_records_lz4_acks_all_every_partition" % M,
+                     out + r.stderr.decode(errors="replace"))
+            r = subprocess.run([a.rdk, "consume", "127.0.0.1:%d" % kport, "rdk", "60"],
+                               capture_output=True, timeout=120)
+            got_rdk = set(r.stdout.decode(errors="replace").split())
+            tap.line(got_rdk == {"serve-%d" % i for i in range(M)},
+                     "librdkafka_consume_%d_records_every_partition" % M,
+                     "%d distinct of %d; %s" % (len(got_rdk), M, r.stderr.decode(errors="replace")))
+            # a consumer group (kcat -G): every record once, then nothing (offsets committed)
+            grp = ["-b", "127.0.0.1:%d" % kport, "-G", "serve-group", "-X",
+                   "auto.offset.reset=earliest", "-e", "-q", "-f", "%s\n", "rdk"]
+            r = kcat(grp, timeout=90)
+            first = set(x.split("-")[0] + "-" + x.split("-")[1]
+                        for x in r.stdout.decode(errors="replace").split() if x.count("-") >= 2)
+            r2 = kcat(grp, timeout=90)
+            tap.line(first == {"serve-%d" % i for i in range(M)} and not r2.stdout.strip(),
+                     "kcat_consumer_group_reads_every_record_once_then_resumes_at_its_offsets",
+                     "%d distinct first, %d bytes second; %s" % (len(first), len(r2.stdout),
+                                                                 r.stderr.decode(errors="replace")))
+        else:
+            tap.line(True, "librdkafka # SKIP %s not built" % a.rdk)
+        # idle: with no connection and nothing timed, both sleep on their NIC (no timer in a
+        # partition); a metadata request after a pause shows brokerd's sleeps in its report
+        time.sleep(1.5)
+        kcat(["-b", "127.0.0.1:%d" % kport, "-L"])
+        subprocess.run(["curl", "-s", "-m", "10", "-o", "/dev/null", "http://127.0.0.1:%d/" % hport])
+        sleeps = {}
+        for _ in range(40):
+            for who in ("brokerd", "webd"):
+                v = re.findall(r"^%s: .*idle sleeps (\d+)\)" % who, q.text(), re.M)
+                sleeps[who] = int(v[-1]) if v else 0
+            if min(sleeps.values()) > 0:
+                break
+            time.sleep(0.25)
+        tap.line(min(sleeps.values()) > 0, "idle_partitions_sleep_on_their_nic", "%s" % sleeps)
+        tap.line(not bad_lines(q), "boot1_no_faults_or_restarts", "\n".join(bad_lines(q)))
+        # ---- kill -9 during an acks=all produce, boot 2 on the same disk ----
+        acked_file = os.path.join(work, "acked")
+        crash = None
+        if os.path.exists(a.rdk):
+            crash = subprocess.Popen([a.rdk, "produce", "127.0.0.1:%d" % kport, "crash", "0", "200",
+                                      "-1", "none", "crash", acked_file],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for _ in range(100):
+                if os.path.exists(acked_file) and sum(1 for _ in open(acked_file)) >= 300:
+                    break
+                time.sleep(0.1)
+        q.kill()
+        print("# serve: %.1f s: QEMU killed" % (time.time() - t0))
+        if crash:
+            try:
+                crash.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                crash.kill()
+        print("# serve: %.1f s: producer gone" % (time.time() - t0))
+        q = Qemu(a.kernel, initrd_copy, disk, hport, kport, os.path.join(work, "boot2.log"))
+        up = q.wait_for(r"^brokerd: ready on ", 120)
+        tap.line(up and "floo: dhcp_bound" in q.text() and
+                 re.search(r"^brokerd: ready on 10\.0\.2\.15:9092 ", q.text(), re.M) is not None,
+                 "boot2_broker_address_by_dhcp", q.text()[-1500:])
+        tap.line(up and "formatting" not in q.text() and
+                 re.search(r"^brokerd: store on nvme0n1: [1-9]\d* topics", q.text(), re.M) is not None,
+                 "boot2_store_recovered_not_formatted", q.text())
+        r, got = consume(kport)
+        tap.line(got == want, "boot2_consume_%d_records_byte_exact_after_kill9" % N,
+                 "got %d records; %s" % (len(got), r.stderr.decode()))
+        print("# serve: %.1f s: boot 2 ready" % (time.time() - t0))
+        if crash:
+            acked = set(open(acked_file).read().split()) if os.path.exists(acked_file) else set()
+            r = subprocess.run([a.rdk, "consume", "127.0.0.1:%d" % kport, "crash", "60"],
+                               capture_output=True, timeout=120)
+            served = set(x[len("crash-"):] for x in r.stdout.decode(errors="replace").split()
+                         if x.startswith("crash-"))
+            tap.line(len(acked) >= 100 and acked <= served,
+                     "kill9_during_acks_all_produce_every_acknowledged_record_served",
+                     "%d acknowledged, %d served, %d missing" % (len(acked), len(served),
+                                                                 len(acked - served)))
+            print("# serve: kill -9 during produce: %d acknowledged, %d served after recovery"
+                  % (len(acked), len(served)))
+        m = counters(q, 0, payload)
+        tap.line(m is not None and m[1] >= payload and m[0] == 0,
+                 "zero_copy_off_the_counter_shows_the_payload_copied", "counter line %s" % (m,))
+        tap.line(not bad_lines(q), "boot2_no_faults_or_restarts", "\n".join(bad_lines(q)))
+    finally:
+        if q:
+            q.kill()
+        os.makedirs(a.logs, exist_ok=True)
+        for n in ("boot1.log", "boot2.log"):
+            p = os.path.join(work, n)
+            if os.path.exists(p):
+                shutil.copy(p, os.path.join(a.logs, "serve-" + n))
+        shutil.rmtree(work, ignore_errors=True)
+        print("# serve: %.1f s" % (time.time() - t0))
+    return 1 if tap.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

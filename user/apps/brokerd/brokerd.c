@@ -1,0 +1,474 @@
+/*
+ * brokerd: the broker appliance. One Hallows program (library OS) that
+ * links the NIC driver (virtio-net), Floo on its Hallows platform, the
+ * broker's transport over Floo, the broker, the log store and its
+ * platform over the block-driver interface with the NVMe driver. See
+ * docs/serve.md "brokerd".
+ *
+ * Devices: the PCI functions rt_pci_function() lists (its partition's
+ * `device` lines; as the root task, every function): the first NIC a
+ * driver of ours handles and the first NVMe controller. Configuration:
+ * the partition's `config` lines (as the root task: etc/brokerd.conf).
+ * The disk is formatted when blank (or with format=force) and recovered
+ * otherwise, so a restart keeps the data.
+ *
+ * Zero-copy fetch: the store's buffers come from one DMA arena mapped for
+ * both devices; the NVMe controller reads stored batches into it, the
+ * broker references them in its response and Floo's platform hands them
+ * to the NIC by physical address (floo_hallows_add_region). The CPU-copied
+ * payload bytes of the fetch path are counted and reported.
+ *
+ * Loop: poll Floo, collect the store's flush, serve the broker; after a
+ * short busy poll, idle (floo_hallows_idle_for: sleep on the NIC's
+ * interrupt when nothing is timed, docs/serve.md "Idle in a partition").
+ */
+#include <drivers/netdev.h>
+#include <hallows/rt.h>
+#include <lib/cpio.h>
+#include <lib/fmt.h>
+#include <lib/string.h>
+
+#include "../../drivers/drv_env.h"
+#include "../../drivers/virtio_net.h"
+#include "../../kafka/floo/broker_floo.h"
+#include "../../net/hallows/floo_hallows.h"
+#include "../../storage/blk/store_blk.h"
+#include "config.h"
+#include "nvme.h"
+
+#define ARENA_VA     0x600000000000ull /* the store's DMA arena, 2 MiB chunks */
+#define CHUNK        (2ull << 20)
+#define MAX_CHUNKS   512u
+#define NVME_VA      0x5f0000000000ull /* NVMe registers */
+#define REPORT_MS    2000
+#define BUSY_POLL_NS 200000ull
+
+static struct {
+	struct brokerd_config cfg;
+	hl_cptr_t nic, nvme;
+	uint16_t nic_bdf;
+	uint64_t arena_pa[MAX_CHUNKS];
+	uint32_t chunks;
+	struct nvme_ctrl ctrl;
+	struct store_blk sb;
+	struct floo_hallows fh;
+	struct store *st;
+	struct broker *b;
+	struct bfloo *t;
+	uint64_t tsc_per_ms;
+} g;
+
+/* ---- time, memory, logging for the store and the broker ---- */
+
+static uint64_t now_ms(void *ctx)
+{
+	(void)ctx;
+	return drv_rdtsc() / g.tsc_per_ms;
+}
+
+static uint64_t now_us(void *ctx)
+{
+	(void)ctx;
+	return drv_rdtsc() / (g.tsc_per_ms / 1000 ? g.tsc_per_ms / 1000 : 1);
+}
+
+static void *heap_alloc(void *ctx, size_t n)
+{
+	(void)ctx;
+	return rt_malloc(n);
+}
+
+/* A pointer into the store's arena goes back to the arena: a guard (the
+ * broker returns store read buffers through store_read_release, but a
+ * buffer freed here by mistake must not reach rt_free). */
+static void heap_free(void *ctx, void *p)
+{
+	(void)ctx;
+	if (p && store_blk_in_arena(&g.sb, p, 1))
+		store_blk_free(&g.sb, p);
+	else
+		rt_free(p);
+}
+
+static void core_log(void *ctx, const char *what, const char *detail, long long v)
+{
+	(void)ctx;
+	if (g.cfg.log_level >= 1)
+		rt_printf("brokerd: %s %s %lld\n", what, detail, v);
+}
+
+static void nvme_log(void *ctx, const char *fmt, ...)
+{
+	va_list ap;
+
+	(void)ctx;
+	va_start(ap, fmt);
+	rt_vprintf(fmt, ap);
+	va_end(ap);
+}
+
+/* The NVMe driver's own pages (queues, PRP lists, identify data). */
+static void *nvme_dma_page(void *ctx, uint64_t *pa)
+{
+	void *va = NULL;
+
+	(void)ctx;
+	return drv_dma_page(g.nvme, &va, pa) ? NULL : va;
+}
+
+static const struct nvme_env nvme_env = {
+    .dma_page = nvme_dma_page, .now_us = now_us, .log = nvme_log};
+
+static uint64_t arena_pa(void *ctx, const void *va)
+{
+	uint64_t off = (uint64_t)(uintptr_t)va - ARENA_VA;
+
+	(void)ctx;
+	return g.arena_pa[off / CHUNK] + off % CHUNK;
+}
+
+/*
+ * The arena: 2 MiB frames at consecutive addresses, each mapped for the
+ * CPU and for both devices' DMA (the disk writes it, the NIC reads it).
+ */
+static long arena_make(uint32_t chunks)
+{
+	static hl_cptr_t frames[MAX_CHUNKS];
+
+	if (chunks > MAX_CHUNKS)
+		return HL_ERR_INVALID_ARG;
+	/* every frame before any table: a 4 KiB object between two would cost 2 MiB of alignment */
+	for (uint32_t i = 0; i < chunks; i++)
+		if (!(frames[i] = rt_alloc(HL_OBJ_FRAME, 21)))
+			return HL_ERR_NO_MEMORY;
+	for (g.chunks = 0; g.chunks < chunks; g.chunks++) {
+		uint64_t va = ARENA_VA + g.chunks * CHUNK;
+		hl_cptr_t f = frames[g.chunks], d1 = rt_slot(), d2 = rt_slot();
+		long err;
+		if (!d1 || !d2)
+			return HL_ERR_NO_MEMORY;
+		for (int level = 3; level >= 2; level--) { /* a 2 MiB entry: no page table */
+			hl_cptr_t t = rt_alloc(HL_OBJ_PAGE_TABLE, 12);
+			if (!t ||
+			    hl_aspace_map_table(HL_SLOT_ASPACE, t, va, (hl_word_t)level) != HL_OK)
+				hl_cspace_delete(HL_SLOT_CSPACE, t);
+		}
+		if ((err = hl_frame_paddr(f, &g.arena_pa[g.chunks])) ||
+		    (err = hl_aspace_map(HL_SLOT_ASPACE, f, va, HL_R_READ | HL_R_WRITE)) ||
+		    (err = hl_cspace_copy(HL_SLOT_CSPACE, d1, f, HL_R_READ | HL_R_WRITE)) ||
+		    (err = hl_pci_device_dma_map(g.nvme, d1)) ||
+		    (err = hl_cspace_copy(HL_SLOT_CSPACE, d2, f, HL_R_READ)) ||
+		    (err = hl_pci_device_dma_map(g.nic, d2)))
+			return err;
+	}
+	return HL_OK;
+}
+
+/* ---- devices and configuration ---- */
+
+static bool find_devices(void)
+{
+	struct hl_bootinfo_pci p;
+
+	for (uint32_t i = 0; rt_pci_function(i, &p); i++) {
+		if (!g.nic && virtio_net_matches(p.vendor, p.device)) {
+			g.nic = rt_pci_open(i);
+			g.nic_bdf = p.bdf;
+		} else if (!g.nvme && p.class == 0x01 && p.subclass == 0x08 && p.progif == 0x02) {
+			g.nvme = rt_pci_open(i);
+		}
+	}
+	if (!g.nic)
+		rt_printf("brokerd: no network device a driver of ours handles\n");
+	if (!g.nvme)
+		rt_printf("brokerd: no NVMe controller\n");
+	return g.nic && g.nvme;
+}
+
+/* Partition config entries, or etc/brokerd.conf of the boot module (root task). */
+static bool read_config(void)
+{
+	const struct hl_partinfo *pi = rt_self.pi;
+	const struct hl_bootinfo *bi = rt_self.bi;
+	struct cpio_entry e;
+	int line;
+
+	brokerd_config_default(&g.cfg);
+	if (!pi) {
+		if (bi->initrd_size &&
+		    cpio_find((const uint8_t *)bi->initrd_vaddr, bi->initrd_size,
+		              "etc/brokerd.conf", &e) == CPIO_OK &&
+		    (line = brokerd_config_parse((const char *)e.data, e.size, &g.cfg))) {
+			rt_printf("brokerd: etc/brokerd.conf:%d: not understood\n", line);
+			return false;
+		}
+		return true;
+	}
+	/* key=value strings after argv in the info page */
+	const char *s = pi->strings;
+	for (uint32_t i = 0; i < pi->argc + pi->nconfig; i++) {
+		size_t n = strlen(s);
+		if (i >= pi->argc && brokerd_config_parse(s, n, &g.cfg)) {
+			rt_printf("brokerd: config %s: not understood\n", s);
+			return false;
+		}
+		s += n + 1;
+	}
+	return true;
+}
+
+/* BAR 0's register pages as 4 KiB frames (stops at the first page that is
+ * not one, such as an MSI-X table). Returns bytes mapped. */
+static size_t nvme_registers(volatile void **regs)
+{
+	hl_word_t base = 0, size = 0, flags = 0, cmd = 0;
+	hl_cptr_t mem = rt_slot(), first;
+	uint64_t pages, n = 0;
+
+	if (hl_pci_device_config_read(g.nvme, 4, 2, &cmd) ||
+	    hl_pci_device_config_write(g.nvme, 4, 2, cmd | 0x6) ||
+	    hl_pci_device_bar(g.nvme, 0, &base, &size, &flags) || (flags & HL_BAR_IO) ||
+	    hl_pci_device_map_bar(g.nvme, 0, mem))
+		return 0;
+	pages = size / 4096 < 16 ? size / 4096 : 16;
+	first = rt_slot();
+	for (uint64_t i = 1; i < pages; i++)
+		rt_slot();
+	if (hl_memory_retype(mem, HL_OBJ_MEMORY, 12, pages, first))
+		return 0;
+	for (; n < pages; n++) {
+		hl_cptr_t f = rt_slot();
+		if (hl_memory_retype(first + n, HL_OBJ_FRAME, 12, 1, f) ||
+		    rt_map_frame(HL_SLOT_ASPACE, f, NVME_VA + n * 4096, HL_R_READ | HL_R_WRITE))
+			break;
+	}
+	*regs = (volatile void *)NVME_VA;
+	return n * 4096;
+}
+
+/* The disk: driver up (polled), the store's platform, the store opened. */
+static bool disk_up(void)
+{
+	volatile void *regs = NULL;
+	struct store_platform pl;
+	size_t len;
+	int err;
+
+	if (!(len = nvme_registers(&regs))) {
+		rt_printf("brokerd: cannot map the NVMe registers\n");
+		return false;
+	}
+	if ((err = nvme_start(&g.ctrl, regs, len, &nvme_env, 1, BLKDEV_POLLED)) || !g.ctrl.nns) {
+		rt_printf("brokerd: NVMe did not start: %s\n",
+		          err ? blkdev_strerror(err) : "no namespace");
+		return false;
+	}
+	struct store_blk_env env = {.arena = (uint8_t *)ARENA_VA,
+	                            .arena_size = (size_t)g.chunks * CHUNK,
+	                            .pa = arena_pa,
+	                            .now_ms = now_ms,
+	                            .log = core_log};
+	if ((err = store_blk_init(&g.sb, &g.ctrl.ns[0].dev, 0, &env))) {
+		rt_printf("brokerd: store_blk_init: %s\n", blkdev_strerror(err));
+		return false;
+	}
+	store_blk_fill_platform(&g.sb, &pl);
+	err = store_open(&pl, g.cfg.format ? STORE_FORMAT_FORCE : STORE_FORMAT_BLANK, &g.st);
+	if (err) {
+		rt_printf("brokerd: cannot open the store on %s (%d): not a blank disk nor ours?\n",
+		          g.ctrl.ns[0].dev.name, err);
+		return false;
+	}
+	rt_printf("brokerd: store on %s: %u topics, %lu MiB arena\n", g.ctrl.ns[0].dev.name,
+	          store_topic_count(g.st), (unsigned long)(g.chunks * CHUNK >> 20));
+	return true;
+}
+
+/* ---- the network and the broker ---- */
+
+static bool net_up(void)
+{
+	struct floo_config fc = {0};
+	int err = 0;
+	struct netdev *nd = virtio_net_open(g.nic, g.nic_bdf, &err);
+
+	if (!nd) {
+		rt_printf("brokerd: virtio-net open failed: %d\n", err);
+		return false;
+	}
+	floo_config_default(&fc);
+	fc.n_pbufs = 2048;
+	fc.n_tcp = 256;
+	fc.tcp_rcv_buf = 262144;
+	fc.tcp_rcv_pbufs = 256;
+	fc.tcp_sndq = 256; /* a fetch response is one reference per batch */
+	fc.tcp_msl_ms = 10000;
+	err = floo_hallows_init(&g.fh, nd, g.nic, g.cfg.polled ? NETDEV_POLLED : NETDEV_IRQ, &fc,
+	                        g.cfg.log_level);
+	if (err) {
+		rt_printf("brokerd: Floo did not start: %d\n", err);
+		return false;
+	}
+	/* zero-copy=off: the arena's bytes are copied like any others, and counted */
+	struct floo_hallows_region r = {.base = (const uint8_t *)ARENA_VA,
+	                                .size = g.chunks * CHUNK,
+	                                .contig = CHUNK,
+	                                .pa = arena_pa,
+	                                .copy = g.cfg.copy_fetch};
+	if (floo_hallows_add_region(&g.fh, &r))
+		rt_printf("brokerd: the arena is not transmitted by reference\n");
+	return true;
+}
+
+static char adv_host[BROKERD_HOST_MAX];
+
+static void print_ip(char *out, size_t cap, uint32_t a)
+{
+	(void)snprintf(out, cap, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
+}
+
+static bool broker_up(uint32_t addr)
+{
+	static struct broker_platform bpl;
+	struct broker_config bc = {
+	    .adv_host = adv_host,
+	    .adv_port = g.cfg.adv_port ? g.cfg.adv_port : g.cfg.port,
+	    .node_id = 1,
+	    .default_parts = g.cfg.partitions,
+	    .flush_ms = g.cfg.flush_ms,
+	    .flush_bytes = 4u << 20,
+	    .group_initial_ms = 500,
+	    .max_request = 4u << 20,
+	};
+
+	if (g.cfg.adv_host[0])
+		memcpy(adv_host, g.cfg.adv_host, sizeof(adv_host));
+	else
+		print_ip(adv_host, sizeof(adv_host), addr);
+	bpl = (struct broker_platform){
+	    .alloc = heap_alloc, .free = heap_free, .now_ms = now_ms, .log = core_log};
+	bfloo_fill_platform(&bpl);
+	if (!(g.b = broker_create(&bpl, &bc, g.st))) {
+		rt_printf("brokerd: broker_create failed\n");
+		return false;
+	}
+	struct bfloo_config tc = {.port = g.cfg.port, .max_conns = 200, .max_input = 5u << 20};
+	if (!(g.t = bfloo_create(g.fh.st, g.b, &bpl, &tc))) {
+		rt_printf("brokerd: cannot listen on port %u\n", g.cfg.port);
+		return false;
+	}
+	char ip[20];
+	print_ip(ip, sizeof(ip), addr);
+	rt_printf("brokerd: ready on %s:%u advertised %s:%d (%s mode)\n", ip, g.cfg.port, adv_host,
+	          bc.adv_port, g.cfg.polled ? "polled" : "interrupt");
+	return true;
+}
+
+/* Payload bytes of the fetch path the CPU copied: disk reads bounced, arena bytes copied for the
+ * NIC. */
+static uint64_t fetch_copied(void)
+{
+	return g.sb.stats.bounce_read_bytes + g.fh.stats.tx_region_copied;
+}
+
+static void report(void)
+{
+	const struct bfloo_stats *t = bfloo_stats(g.t);
+	const struct floo_hallows_stats *f = &g.fh.stats;
+
+	rt_printf("brokerd: conns %lu, requests in %lu B, responses out %lu B; disk read %lu B "
+	          "written %lu B, %lu flushes\n",
+	          t->accepted, t->rx_bytes, t->tx_bytes, g.sb.stats.read_bytes,
+	          g.sb.stats.write_bytes, g.sb.stats.flushes);
+	rt_printf(
+	    "brokerd: fetch payload sent by reference %lu B, copied by the CPU %lu B "
+	    "(disk bounce %lu, NIC copy %lu); frames rx %lu tx %lu, header bytes copied %lu\n",
+	    f->tx_region_ref, fetch_copied(), g.sb.stats.bounce_read_bytes, f->tx_region_copied,
+	    f->rx_frames, f->tx_frames, f->tx_copied_bytes - f->tx_region_copied);
+	rt_printf(
+	    "brokerd: pbufs free %u of %u, rx no pbuf %lu, tx dropped %lu, ring full %lu, rx held "
+	    "%lu, faults %lu, wakeups %lu (idle sleeps %lu)\n",
+	    floo_pbuf_free_count(g.fh.st), floo_config_pbufs(g.fh.st), f->rx_nopbuf, f->tx_dropped,
+	    f->tx_ring_full, t->rx_held, f->faults, f->wakeups, f->deep_sleeps);
+}
+
+/*
+ * The broker's next timed work for the idle wait. With no connection, no
+ * unflushed data and no flush in flight nothing it does is urgent:
+ * FLOO_HALLOWS_NO_TIMER (a group's session timeouts then run at the next
+ * frame). While DHCP binds, the caller passes a bound instead.
+ */
+static uint64_t app_timeout_ns(void)
+{
+	if (bfloo_conn_count(g.t) == 0 && store_unflushed_bytes(g.st) == 0 && !g.sb.flush_busy)
+		return FLOO_HALLOWS_NO_TIMER;
+	return (uint64_t)broker_next_timeout_ms(g.b) * 1000000ull;
+}
+
+static void run(void)
+{
+	uint64_t last = floo_hallows_now_ns(&g.fh), next_report = last, seen = ~0ull;
+	bool up = false;
+
+	if (!g.cfg.dhcp)
+		up = broker_up(g.cfg.addr);
+	for (;;) {
+		uint64_t now = floo_hallows_now_ns(&g.fh);
+		unsigned n = floo_hallows_poll(&g.fh);
+		bool ok;
+		if (!up && g.cfg.dhcp && floo_dhcp_bound(g.fh.st)) {
+			up = broker_up(floo_get_ipv4(g.fh.st));
+			if (!up)
+				return;
+		}
+		if (up) {
+			if (store_blk_flush_result(&g.sb, &ok))
+				broker_flush_done(g.b, ok), n++;
+			bfloo_service(g.t);
+		}
+		if (up && now >= next_report) {
+			next_report = now + REPORT_MS * 1000000ull;
+			uint64_t mark = g.fh.stats.rx_frames + g.sb.stats.flushes;
+			if (mark != seen) {
+				seen = mark;
+				report();
+			}
+		}
+		if (n) {
+			last = now;
+			continue;
+		}
+		if (now - last <= BUSY_POLL_NS || g.sb.flush_busy)
+			continue;
+		uint64_t app = up ? app_timeout_ns() : 50000000ull;
+		uint64_t mark = g.fh.stats.rx_frames + g.sb.stats.flushes;
+		if (app == FLOO_HALLOWS_NO_TIMER && mark != seen) {
+			seen = mark; /* the counters as they are when it may sleep until the next
+			                frame */
+			report();
+		}
+		floo_hallows_idle_for(&g.fh, app);
+	}
+}
+
+int main(struct rt *rt)
+{
+	g.tsc_per_ms = rt->bi->tsc_hz / 1000 ? rt->bi->tsc_hz / 1000 : 1000000;
+	if (!read_config() || !find_devices())
+		return 1;
+	rt_printf("brokerd: %s, restart %u\n", rt->pi ? rt->pi->name : "root task",
+	          rt->pi ? rt->pi->restarts : 0);
+	long err = arena_make(g.cfg.arena_mib / 2);
+	if (err) {
+		rt_printf("brokerd: no DMA arena of %u MiB: %ld\n", g.cfg.arena_mib, err);
+		return 1;
+	}
+	if (!disk_up() || !net_up())
+		return 1;
+	if (g.cfg.dhcp)
+		floo_dhcp_start(g.fh.st);
+	else
+		floo_set_ipv4(g.fh.st, g.cfg.addr, g.cfg.mask, g.cfg.gw);
+	run();
+	return 1;
+}
