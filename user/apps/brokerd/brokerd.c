@@ -116,7 +116,7 @@ static void *nvme_dma_page(void *ctx, uint64_t *pa)
 	return drv_dma_page(g.nvme, &va, pa) ? NULL : va;
 }
 
-static const struct nvme_env nvme_env = {
+static const struct blkdev_env nvme_env = {
     .dma_page = nvme_dma_page, .now_us = now_us, .log = nvme_log};
 
 static uint64_t arena_pa(void *ctx, const void *va)
