@@ -199,6 +199,8 @@ static void config(void)
 	CHECK(conf("log loud\n", &c) == 1);
 	CHECK(conf("test-fault-after 50\n", &c) == 0 && c.fault_after == 50);
 	CHECK(conf("test-fault-after 0\n", &c) == 1);
+	CHECK(conf("test-crash-after 3\n", &c) == 0 && c.crash_after == 3);
+	CHECK(conf("test-crash-after 0\n", &c) == 1);
 }
 
 static void run(const char *name, void (*fn)(void))

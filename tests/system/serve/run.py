@@ -67,16 +67,19 @@ def free_ports(n):
     return ports
 
 
-def make_initrd(work, kport, extra="", name="initrd.cpio", dhcp=False):
+def make_initrd(work, kport, extra="", name="initrd.cpio", dhcp=False, extra_web=""):
     """build/serve/root with the manifest advertising 127.0.0.1:kport,
-    extra config lines for the broker partition, and with dhcp the
-    broker's address taken by DHCP (slirp's server)."""
+    extra config lines for the broker partition (and extra_web for the web
+    partition), and with dhcp the broker's address taken by DHCP (slirp's
+    server)."""
     root = os.path.join(work, "root-" + name)
     shutil.copytree(os.path.join(ROOT, "build/serve/root"), root)
     man = os.path.join(root, "etc/manifest")
     text = open(man).read()
     text = text.replace("config advertise=127.0.0.1:9092", "config advertise=127.0.0.1:%d" % kport)
     text = text.replace("    config partitions=4\n", "    config partitions=4\n" + extra)
+    web = text.index("partition web")
+    text = text[:web] + text[web:].replace("    on-crash restart\n", "    on-crash restart\n" + extra_web, 1)
     if dhcp:
         broker = text.index("partition broker")
         text = text[:broker] + text[broker:].replace("config address=10.0.2.15/24",
@@ -185,7 +188,7 @@ def main():
     hport, kport = free_ports(2)
     initrd = make_initrd(work, kport)
     initrd_copy = make_initrd(work, kport, "    config zero-copy=off\n", "initrd-copy.cpio",
-                              dhcp=True)
+                              dhcp=True, extra_web="    config test-crash-after=3\n")
     disk = os.path.join(work, "disk.img")
     with open(disk, "wb") as f:
         f.truncate(128 << 20)
@@ -330,6 +333,25 @@ def main():
         tap.line(m is not None and m[1] >= payload and m[0] == 0,
                  "zero_copy_off_the_counter_shows_the_payload_copied", "counter line %s" % (m,))
         tap.line(not bad_lines(q), "boot2_no_faults_or_restarts", "\n".join(bad_lines(q)))
+        # ---- the web partition crashes at its 3rd request (test-crash-after, first start
+        # only): the root task stops it, resets its NIC and restarts it (issue 13's driver-fault
+        # test); the broker partition serves on ----
+        for _ in range(3):
+            subprocess.run(["curl", "-s", "-m", "10", "-o", "/dev/null",
+                            "http://127.0.0.1:%d/" % hport])
+        crashed = q.wait_for(r"^init: partition web crashed: program webd, fault vector 14 ", 30)
+        back = crashed and q.wait_for(r"^init: partition web: restart 1$", 30)
+        end = time.time() + 60
+        while back and q.text().count("webd: ready on ") < 2 and time.time() < end:
+            time.sleep(0.2)
+        page = subprocess.run(["curl", "-s", "-m", "20", "http://127.0.0.1:%d/" % hport],
+                              capture_output=True).stdout
+        tap.line(crashed and back and page == index,
+                 "web_partition_crash_restarted_and_its_nic_serves_again",
+                 "crashed %s, restarted %s, %d bytes" % (crashed, back, len(page)))
+        r, got = consume(kport)
+        tap.line(got == want, "broker_partition_serves_on_while_web_restarts",
+                 "got %d records" % len(got))
     finally:
         if q:
             q.kill()

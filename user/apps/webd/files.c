@@ -226,6 +226,8 @@ static bool config_line(struct webd_config *c, const char *s, size_t n)
 	}
 	if (word_eq(s, k, "test-fault-after"))
 		return number(v, vn, 1, 99999, &c->fault_after);
+	if (word_eq(s, k, "test-crash-after"))
+		return number(v, vn, 1, 99999, &c->crash_after);
 	if (word_eq(s, k, "root") && vn > 0 && vn < sizeof(c->root)) {
 		for (size_t i = 0; i < vn; i++)
 			if (v[i] == '/' || v[i] == ' ' || v[i] == '.' || v[i] == 0)

@@ -35,6 +35,8 @@ struct webd_config {
 	char root[64];
 	int log_level;        /* FLOO_LOG_* */
 	uint32_t fault_after; /* tests: break the NIC's receive ring after this many frames */
+	uint32_t
+	    crash_after; /* tests: crash (a CPU fault) at this HTTP request, on a first start */
 };
 
 /*

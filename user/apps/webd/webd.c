@@ -136,6 +136,8 @@ static void *webd_alloc(size_t n)
 	return rt_calloc(1, n);
 }
 
+static uint32_t requests; /* HTTP requests routed */
+
 /* GET/HEAD: /bytes/N, or a file of the boot module under cfg.root. */
 static void webd_route(void *user, const struct http_request *q, struct http_response *r)
 {
@@ -143,6 +145,13 @@ static void webd_route(void *user, const struct http_request *q, struct http_res
 	struct cpio_entry e;
 
 	(void)user;
+	/* The partition-restart test (tests/system/serve): a real fault, on the first start only.
+	 */
+	if (cfg.crash_after && ++requests == cfg.crash_after && rt_self.pi &&
+	    !rt_self.pi->restarts) {
+		rt_printf("webd: request %u: crashing (test-crash-after)\n", requests);
+		__asm__ volatile("movl $1, 0" ::: "memory");
+	}
 	if (http_bytes_path(q->path, q->path_len, &r->len)) {
 		r->status = 200;
 		r->pattern = true;
