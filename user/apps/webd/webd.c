@@ -14,6 +14,7 @@
 #include <lib/string.h>
 
 #include "../../drivers/drv_env.h"
+#include "../../drivers/e1000.h"
 #include "../../drivers/virtio_net.h"
 #include "../../net/hallows/floo_hallows.h"
 #include "files.h"
@@ -23,14 +24,15 @@
 
 /*
  * The NIC drivers webd can run on: the first PCI function one of them
- * matches is used. e1000/e1000e go here, one line each, when user/drivers
- * has them.
+ * matches is used. polled_only: the device has no interrupt a partition can
+ * hold (the 82540EM has INTx only: docs/drivers.md), so webd polls.
  */
 struct webd_nic {
 	const char *name;
 	bool (*matches)(uint16_t vendor, uint16_t device);
 	struct netdev *(*open)(hl_cptr_t dev, uint16_t bdf, int *err);
 	bool (*inject_fault)(struct netdev *nd); /* tests (test-fault-after); may be NULL */
+	bool polled_only;
 };
 
 static bool virtio_net_fault_idx(struct netdev *nd)
@@ -38,8 +40,25 @@ static bool virtio_net_fault_idx(struct netdev *nd)
 	return virtio_net_inject_fault(nd, VIRTIO_NET_FAULT_USED_IDX);
 }
 
+static bool e1000_fault_stray(struct netdev *nd)
+{
+	return e1000_inject_fault(nd, E1000_INJECT_STRAY);
+}
+
+static bool is_82540em(uint16_t vendor, uint16_t device)
+{
+	return e1000_matches(vendor, device) && device == 0x100e;
+}
+
+static bool is_82574l(uint16_t vendor, uint16_t device)
+{
+	return e1000_matches(vendor, device) && device != 0x100e;
+}
+
 static const struct webd_nic nics[] = {
-    {"virtio-net", virtio_net_matches, virtio_net_open, virtio_net_fault_idx},
+    {"virtio-net", virtio_net_matches, virtio_net_open, virtio_net_fault_idx, false},
+    {"e1000e", is_82574l, e1000_open, e1000_fault_stray, false},
+    {"e1000", is_82540em, e1000_open, e1000_fault_stray, true},
 };
 
 /* What the partition is given: its NIC and its configuration text. */
@@ -278,6 +297,11 @@ int main(struct rt *rt)
 	fc.n_tcp = 1100;
 	fc.tcp_sndq = 64;
 	fc.tcp_msl_ms = 10000;
+	if (res.drv->polled_only && cfg.mode == WEBD_IRQ) {
+		rt_printf("webd: %s has no interrupt for a partition: polled mode\n",
+		          res.drv->name);
+		cfg.mode = WEBD_POLLED;
+	}
 	err = floo_hallows_init(&fh, nd, res.nic, cfg.mode == WEBD_IRQ ? NETDEV_IRQ : NETDEV_POLLED,
 	                        &fc, cfg.log_level);
 	if (err || webd_services(fh.st)) {
