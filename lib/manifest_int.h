@@ -25,6 +25,7 @@ enum once_key {
 	K_PRIORITY,
 	K_BUDGET,
 	K_RESTART,
+	K_CONTROL,
 	K_FROM,
 	K_TO,
 	K_ENTRIES,

@@ -229,6 +229,13 @@ static void key_on_crash(struct parser *p, const struct word *w, size_t n)
 		               manifest_shown(w[1], buf));
 }
 
+/* "control": the partition may stop and restart partitions (docs/manifest.md, "On request") */
+static void key_control(struct parser *p, const struct word *w, size_t n)
+{
+	if (manifest_nwords(p, n, 1, "control") && manifest_once(p, K_CONTROL, w[0]))
+		p->part->control = true;
+}
+
 /* The match part of a device line into *d; false after an error. */
 static bool device_match(struct parser *p, struct word kind, struct word v,
                          struct manifest_device *d)
@@ -392,6 +399,8 @@ void manifest_partition_key(struct parser *p, const struct word *w, size_t n)
 		key_budget(p, w, n);
 	else if (manifest_is_word(w[0], "on-crash"))
 		key_on_crash(p, w, n);
+	else if (manifest_is_word(w[0], "control"))
+		key_control(p, w, n);
 	else if (manifest_is_word(w[0], "device"))
 		key_device(p, w, n);
 	else if (manifest_is_word(w[0], "config"))

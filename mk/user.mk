@@ -22,7 +22,9 @@ $(UOBJ)/%.o: %.S
 $(UOBJ)/init: $(RT_OBJS) $(UOBJ)/user/init/init.o $(UOBJ)/user/init/partition.o $(UOBJ)/user/init/supervise.o $(UOBJ)/lib/cpio.o $(UOBJ)/lib/elf.o \
 		$(UOBJ)/lib/manifest.o $(UOBJ)/lib/manifest_keys.o user/rt/user.ld
 	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
-$(UOBJ)/dmacrash: $(RT_OBJS) $(UOBJ)/user/apps/dmacrash/dmacrash.o $(UOBJ)/lib/string.o user/rt/user.ld
+$(UOBJ)/dmacrash: $(RT_OBJS) $(UOBJ)/user/apps/dmacrash/dmacrash.o user/rt/user.ld
+	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
+$(UOBJ)/partctl: $(RT_OBJS) $(UOBJ)/user/apps/partctl/partctl.o user/rt/user.ld
 	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
 $(UOBJ)/hello: $(RT_OBJS) $(UOBJ)/user/apps/hello/hello.o user/rt/user.ld
 	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
@@ -96,7 +98,12 @@ test-user: $(KERNEL) $(INITRD_TEST) $(INITRD)
 		--expect '^dmacrash: done after 2 restarts$$' \
 		--expect '^init: partition stopper stopped \(on-crash stop\); its memory and devices are free$$' \
 		--expect '^hello: argv\[0\] hello, argv\[1\] \(none\), config greeting=still here$$' \
-		--reject 'CHANGED|not checked|restart 3|W thread'
+		--expect '^init: partition bystander: restart at the request of ctl$$' \
+		--expect '^init: partition bystander: restart 1$$' \
+		--expect '^partctl: restart bystander: done \(0\)$$' \
+		--expect '^partctl: stop nosuch: refused \(4\)$$' \
+		--expect '^partctl: stop bystander: refused \(1\)$$' \
+		--reject 'CHANGED|not checked|restart 3|W thread|stop at the request of rogue'
 	@# The runner itself: a run meant to hang whose expected line never comes must fail.
 	-python3 tools/qemu_run.py --name qemu-run-hang-still-checks-expect --smp 1 \
 		--initrd $(INITRD) --append "" --want hang --timeout 4 --expect '^this line never appears$$' \
@@ -115,10 +122,10 @@ $(INITRD_MANIFEST): $(UOBJ)/init $(UOBJ)/hello $(UOBJ)/hog tests/user/manifest-p
 	cd $(B)/initrd-manifest-root && find * | LC_ALL=C sort | cpio -o -H newc --quiet > ../initrd-manifest-test.cpio
 test-user: $(INITRD_MANIFEST)
 INITRD_RESTART := $(B)/initrd-restart-test.cpio
-$(INITRD_RESTART): $(UOBJ)/init $(UOBJ)/hello $(UOBJ)/dmacrash tests/user/manifest-restart
+$(INITRD_RESTART): $(UOBJ)/init $(UOBJ)/hello $(UOBJ)/dmacrash $(UOBJ)/partctl tests/user/manifest-restart
 	@rm -rf $(B)/initrd-restart-root && mkdir -p $(B)/initrd-restart-root/etc
 	cp tests/user/manifest-restart $(B)/initrd-restart-root/etc/manifest
-	cp $(UOBJ)/init $(UOBJ)/hello $(UOBJ)/dmacrash $(B)/initrd-restart-root/
+	cp $(UOBJ)/init $(UOBJ)/hello $(UOBJ)/dmacrash $(UOBJ)/partctl $(B)/initrd-restart-root/
 	cd $(B)/initrd-restart-root && find * | LC_ALL=C sort | cpio -o -H newc --quiet > ../initrd-restart-test.cpio
 test-user: $(INITRD_RESTART)
 

@@ -76,6 +76,7 @@ struct manifest_partition {
 	uint32_t priority;
 	uint32_t budget_us, period_us; /* both 0: no budget */
 	enum manifest_restart restart;
+	bool control; /* may stop and restart partitions (the root task's control endpoint) */
 	struct manifest_device *devices;
 	struct manifest_config *config;
 	uint32_t nconfig;

@@ -50,6 +50,8 @@ struct init {
 };
 
 #define INIT_MAX_RESTARTS 8 /* a partition that crashes more often is left stopped */
+/* The badge of partition i's control endpoint (fault badges stay below bit 62). */
+#define INIT_CONTROL_BADGE(i) (1ull << 62 | (hl_word_t)(i))
 
 /* Refuse partition p (not started) with a message; its channels and their other ends follow
  * (init.c). */

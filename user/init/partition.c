@@ -10,6 +10,7 @@
  *   6                   the debug console
  *   8                   its memory capability
  *   9 + 2e, 10 + 2e     channel end e: own notification (wait), peer's (signal)
+ *   7                   the root task's control endpoint, with `control` in the manifest
  *   9 + 2c + d          device d (c channel ends): a copy of its pci_device capability
  *
  * Everything made for a partition comes from consecutive root slots
@@ -332,6 +333,8 @@ static bool build_program(struct init *in, struct manifest_partition *p,
 	    hl_cspace_copy(cs, HL_SLOT_ASPACE, as, HL_R_ALL) ||
 	    hl_cspace_copy(cs, HL_SLOT_DEBUG, HL_SLOT_DEBUG, HL_R_ALL) ||
 	    hl_cspace_move(cs, PROG_MEM_SLOT, mem) || !give_channels(cs, as, pi, ends) ||
+	    (p->control && hl_cspace_mint(cs, HL_PARTITION_SLOT_CONTROL, in->fault_ep, HL_R_WRITE,
+	                                  INIT_CONTROL_BADGE(part_of(in, p) - in->pt))) ||
 	    !give_devices(part_of(in, p), cs, pi))
 		return init_refuse(in, p, "cannot fill the capability space of program %s",
 		                   g->argv[0]),

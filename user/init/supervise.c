@@ -10,8 +10,14 @@
  * counts the restarts), at most INIT_MAX_RESTARTS times; `stop` leaves it
  * stopped. Other partitions keep running throughout; a channel peer sees
  * the same ring again after a restart (docs/manifest.md).
+ *
+ * A partition the manifest gives `control` holds a badged copy of the same
+ * endpoint in its slot 7 and may ask, by a call, that a partition be
+ * stopped or restarted the same way (docs/manifest.md, "On request").
  */
 #include "init.h"
+
+#include <lib/string.h>
 
 #define BADGE_RESTARTS(b) ((uint32_t)((b) >> 16))
 #define BADGE_PART(b)     ((uint32_t)(((b) >> 8) & 0xff))
@@ -77,13 +83,65 @@ static void on_fault(struct init *in, hl_word_t badge, const struct hl_msg *m)
 		init_run(in, i);
 }
 
+/* The partition named by words 1-4 of a control request, or NULL. */
+static struct init_partition *named(struct init *in, const struct hl_msg *m)
+{
+	char name[4 * sizeof(hl_word_t) + 1] = {0};
+
+	memcpy(name, &m->w[1], 4 * sizeof(hl_word_t));
+	for (uint32_t i = 0; i < in->m.npartitions; i++)
+		if (!strcmp(in->pt[i].mp->name, name))
+			return &in->pt[i];
+	return NULL;
+}
+
+/* A control request from partition `from`: the result for the reply. */
+static long on_control(struct init *in, uint32_t from, const struct hl_msg *m)
+{
+	struct init_partition *ip = named(in, m);
+	hl_word_t op = m->w[0];
+
+	if (!ip || (op != HL_PARTITION_STOP && op != HL_PARTITION_RESTART))
+		return HL_ERR_INVALID_ARG;
+	uint32_t i = (uint32_t)(ip - in->pt);
+	struct manifest_partition *p = ip->mp;
+	if (!p->is_valid || (op == HL_PARTITION_STOP && !ip->is_built))
+		return HL_ERR_ILLEGAL_OP; /* never started, or already stopped */
+	rt_printf("init: partition %s: %s at the request of %s\n", p->name,
+	          op == HL_PARTITION_STOP ? "stop" : "restart", in->pt[from].mp->name);
+	if (ip->is_built)
+		stop_partition(in, i);
+	if (op == HL_PARTITION_STOP)
+		return HL_OK;
+	ip->restarts++;
+	rt_printf("init: partition %s: restart %u\n", p->name, ip->restarts);
+	if (!init_build_partition(in, i))
+		return HL_ERR_NO_MEMORY;
+	init_run(in, i);
+	return HL_OK;
+}
+
 void init_supervise(struct init *in)
 {
 	for (;;) {
 		hl_word_t info = 0, badge = 0;
 		struct hl_msg m = {{0}};
 		long err = hl_syscall(HL_SYS_RECV, in->fault_ep, &info, &m, &badge);
-		if (err == HL_OK && HL_MSG_LABEL(info) == HL_LABEL_FAULT)
+		if (err != HL_OK)
+			continue;
+		if (HL_MSG_LABEL(info) == HL_LABEL_FAULT && !(badge & INIT_CONTROL_BADGE(0))) {
 			on_fault(in, badge, &m);
+			continue;
+		}
+		uint32_t from = (uint32_t)(badge & 0xffff);
+		if (!(badge & INIT_CONTROL_BADGE(0)) || from >= in->m.npartitions)
+			continue;            /* not a badge of ours */
+		m.w[4] = hl_ipcbuf()->mr[4]; /* the name's last word came in the IPC buffer */
+		long res = HL_MSG_LABEL(info) == HL_LABEL_PARTITION_CONTROL
+		               ? on_control(in, from, &m)
+		               : HL_ERR_INVALID_ARG;
+		struct hl_msg r = {{(hl_word_t)res}};
+		info = HL_MSGINFO(0, 1, 0);
+		hl_syscall(HL_SYS_REPLY, 0, &info, &r, NULL); /* gone if it stopped itself */
 	}
 }

@@ -268,6 +268,20 @@ hl_cptr_t rt_pci_open(uint32_t i)
 	return s;
 }
 
+long rt_partition_control(enum hl_partition_op op, const char *name)
+{
+	struct hl_msg m = {{(hl_word_t)op}};
+	char *words = (char *)&m.w[1];
+	size_t n = strlen(name);
+
+	if (n >= 4 * sizeof(hl_word_t))
+		return HL_ERR_INVALID_ARG;
+	memcpy(words, name, n); /* NUL-padded: m is zeroed */
+	long err =
+	    hl_invoke(HL_PARTITION_SLOT_CONTROL, HL_MSGINFO(HL_LABEL_PARTITION_CONTROL, 5, 0), &m);
+	return err ? err : (long)m.w[0];
+}
+
 /* %rsi is the partition info page's address when the root task started us from the manifest. */
 __attribute__((noreturn)) void rt_start(const struct hl_bootinfo *bi, const struct hl_partinfo *pi)
 {

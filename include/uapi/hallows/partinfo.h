@@ -22,6 +22,17 @@
 #define HL_PARTINFO_VADDR        0x10001000ull         /* the page after the boot info */
 #define HL_PARTINFO_MAX_CHANNELS 16
 #define HL_PARTINFO_MAX_DEVICES  8
+
+/*
+ * Slot 7 of a partition's programs holds the root task's control endpoint
+ * when the manifest gives the partition `control` (docs/manifest.md, "On
+ * request"). A call with label HL_LABEL_PARTITION_CONTROL, word 0 an
+ * hl_partition_op and words 1-4 the target partition's name (NUL-padded),
+ * stops or restarts that partition; the reply's word 0 is HL_OK or HL_ERR_*.
+ */
+#define HL_PARTITION_SLOT_CONTROL  7
+#define HL_LABEL_PARTITION_CONTROL 0xc071
+enum hl_partition_op { HL_PARTITION_STOP = 1, HL_PARTITION_RESTART = 2 };
 #define HL_CHANNEL_VADDR                                                                           \
 	0x40000000ull /* channel i's ring at HL_CHANNEL_VADDR + i * HL_CHANNEL_STRIDE */
 #define HL_CHANNEL_STRIDE 0x200000ull /* 1 MiB of ring at most, then unmapped space */

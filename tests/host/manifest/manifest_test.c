@@ -227,6 +227,7 @@ static void defaults(void)
 	CHECK_EQ(p->priority, 50);
 	CHECK_EQ(p->budget_us | p->period_us, 0);
 	CHECK_EQ(p->restart, MANIFEST_RESTART_STOP);
+	CHECK(!p->control);
 	CHECK(!p->devices && !p->config);
 	CHECK_EQ(
 	    parse("partition a\n program a\npartition b\n program b\nchannel c\n from a\n to b\n",
@@ -289,6 +290,8 @@ static void every_construct(void)
 	CHECK_EQ(part(0)->restart, MANIFEST_RESTART_RESTART);
 	CHECK_EQ(part(0)->mem_kib, 64);
 	CHECK_EQ(part(0)->cpus, 2);
+	CHECK_EQ(parse("partition a\n program a\n control\n", &no_limits), MANIFEST_OK);
+	CHECK(part(0)->control);
 	/* No newline at the end; the last line still counts. */
 	CHECK_EQ(parse("partition a\n program a\n memory 4M", &no_limits), MANIFEST_OK);
 	CHECK_EQ(part(0)->mem_kib, 4096);
@@ -416,6 +419,8 @@ static void partition_key_errors(void)
 	K(" on-crash", "3: expected 'on-crash restart|stop'\n");
 	K(" on-crash reboot", "3: on-crash 'reboot': expected restart or stop\n");
 	K(" on-crash stop\n on-crash stop", "4: on-crash given twice (first at line 3)\n");
+	K(" control yes", "3: expected 'control'\n");
+	K(" control\n control", "4: control given twice (first at line 3)\n");
 	K(" config", "3: expected 'config KEY=VALUE'\n");
 	K(" config key", "3: expected 'config KEY=VALUE'\n");
 	K(" config =v", "3: config key '': use 1 to 31 of a-z 0-9 - _ . starting with a letter\n");

@@ -72,6 +72,12 @@ int rt_channel(const char *name, struct hl_ring *r);
  * each call), 0 on failure.
  */
 bool rt_pci_function(uint32_t i, struct hl_bootinfo_pci *info);
+/*
+ * Stop or restart partition `name` (HL_PARTITION_STOP / _RESTART) through the root task's
+ * control endpoint; only a partition the manifest gives `control` holds it. HL_OK, or HL_ERR_*
+ * (HL_ERR_INVALID_CAP: no control endpoint; HL_ERR_INVALID_ARG: no such partition).
+ */
+long rt_partition_control(enum hl_partition_op op, const char *name);
 hl_cptr_t rt_pci_open(uint32_t i);
 /* Ring ops that wait on notification `own` and signal notification `peer` (slots of the own
  * cspace). */
