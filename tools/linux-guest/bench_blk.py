@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""Linux-guest block benchmarks for `make bench-linux-blk` (docs/benchmarks.md).
+
+  bench_blk.py --initrd build/linux-guest/initrd-blk.cpio --out build/bench/results.jsonl
+      nvme.linux.read_4k_qd{1,32}_instructions
+      virtio_blk.linux.read_4k_qd{1,32}_instructions
+      <drv>.hallows.read_4k_qd<N>_vs_linux_ratio   (Hallows / Linux)
+
+The same QEMU disk as tests/system/blk/bench.py (the Hallows figures): an
+8 MiB sparse raw image, -device nvme / virtio-blk-pci,disable-legacy=on,
+-cpu max, -machine pc -m 512M -smp 1, -icount shift=0,sleep=off. The guest
+/init (lg_blk.c) loads the driver modules, does 64 warm-up reads then 2,000
+random 4 KiB O_DIRECT reads (QD1: pread; QD32: Linux AIO) and prints the
+TSC delta less the idle time per read. Each device is booted RUNS times and
+the median recorded (timer interrupts that land in the interval move a run
+by a few percent); every run's value is in the record's config.
+The ratios use the newest Hallows figure of the same name in --out (from
+`make bench-blk`); a missing one is reported and its ratio skipped.
+"""
+import argparse
+import dataclasses
+import json
+import os
+import statistics
+import sys
+
+import run as lg
+
+from bench import results
+
+RUNS = 3
+DEVICES = {  # name prefix -> (QEMU device, /init benchmarks)
+    "nvme": (["-device", "nvme,serial=hallows0,drive=d0"], ["nvme_qd1", "nvme_qd32"]),
+    "virtio_blk": (["-device", "virtio-blk-pci,drive=d0,disable-legacy=on"], ["vblk_qd1", "vblk_qd32"]),
+}
+
+
+def run_device(initrd, image, dev, benches, timeout):
+    """RUNS boots; returns ({name: [values]}, {name: extra of the first run}, cfg)."""
+    values, extras, cfg = {}, {}, None
+    for _ in range(RUNS):
+        with open(image, "wb") as f:
+            f.truncate(8 << 20)
+        cfg = lg.guest_config(initrd, benches,
+                              extra_args=["-drive", f"file={image},if=none,id=d0,format=raw"] + dev)
+        cfg = dataclasses.replace(cfg, cpu="max")
+        g = lg.run_guest(cfg, timeout=timeout)
+        if g.errors:
+            raise RuntimeError("; ".join(g.errors))
+        for b in g.benches:
+            values.setdefault(b["name"], []).append(b["value"])
+            extras.setdefault(b["name"], b["extra"])
+    return values, extras, cfg
+
+
+def latest(path):
+    known = {}
+    if os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                try:
+                    r = json.loads(line)
+                except ValueError:
+                    continue
+                known[r.get("name")] = r.get("value")
+    return known
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="Linux-guest block benchmarks")
+    ap.add_argument("--initrd", default=os.path.join(lg.REPO, "build", "linux-guest", "initrd-blk.cpio"))
+    ap.add_argument("--image", default=os.path.join(lg.REPO, "build", "linux-guest", "bench-blk.img"))
+    ap.add_argument("--out", default=os.path.join(lg.REPO, "build", "bench", "results.jsonl"))
+    ap.add_argument("--timeout", type=float, default=300.0)
+    ap.add_argument("--device", action="append", choices=sorted(DEVICES),
+                    help="only these devices (default: all)")
+    a = ap.parse_args(argv)
+    os.makedirs(os.path.dirname(os.path.abspath(a.image)), exist_ok=True)
+    recs, failed = [], []
+    for drv in a.device or list(DEVICES):
+        dev, benches = DEVICES[drv]
+        try:
+            values, extras, cfg = run_device(a.initrd, a.image, dev, benches, a.timeout)
+        except RuntimeError as e:
+            failed.append(f"{drv}: {e}")
+            continue
+        if len(values) != len(benches) or any(len(v) != RUNS for v in values.values()):
+            failed.append(f"{drv}: expected {len(benches)} figures x {RUNS} runs, got {values}")
+            continue
+        for name, vals in sorted(values.items()):
+            conf = cfg.describe()
+            conf.update(extras[name])
+            conf.update(runs=vals, statistic=f"median of {RUNS} boots", program="tools/linux-guest/init/lg_blk.c",
+                        counted="TSC delta less kernel idle+iowait time (/proc/timer_list)")
+            recs.append(results.make_result(name, statistics.median(vals), "instructions", cfg.mode(), conf))
+    known = latest(a.out)
+    for r in list(recs):
+        hname = r["name"].replace(".linux.", ".hallows.")
+        if hname not in known or not r["value"]:
+            print(f"bench_blk: no {hname} in {a.out}; ratio skipped (run make bench-blk)")
+            continue
+        ratio_name = hname.replace("_instructions", "_vs_linux_ratio")
+        recs.append(results.make_result(ratio_name, round(known[hname] / r["value"], 4), "ratio", "tcg-icount",
+                                        {"hallows": hname, "linux": r["name"], "goal": "<= 0.2 (5x fewer)"}))
+    results.append_results(a.out, recs)
+    for r in recs:
+        print(f"{r['name']} {r['value']} {r['unit']}")
+    for f in failed:
+        print(f"bench_blk: {f}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
