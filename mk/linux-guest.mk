@@ -4,7 +4,7 @@
 #   make test-linux-harness   quick harness tests -> build/results/linux-harness.tap
 #   make bench-linux-boot     boot figures     -> $(BENCH_OUT)
 #   make bench-linux-micro    micro-benchmarks -> $(BENCH_OUT)
-#   make bench-linux-blk      NVMe / virtio-blk 4 KiB reads at QD1 and QD32,
+#   make bench-linux-blk      NVMe / AHCI / virtio-blk 4 KiB reads at QD1 and QD32,
 #                             plus the Hallows/Linux ratios -> $(BENCH_OUT)
 #   make fuzz-linux-parsers   mutation-fuzz the Python parsers for $(FUZZ_SECONDS) s
 
@@ -35,7 +35,9 @@ LINUX_MODDIR := /lib/modules/$(LINUX_KVER)/kernel
 LINUX_BLK_MODS := crypto/crct10dif_common lib/crc-t10dif lib/crc64 lib/crc64-rocksoft \
 	block/t10-pi drivers/nvme/host/nvme-core drivers/nvme/host/nvme \
 	drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_pci_legacy_dev \
-	drivers/virtio/virtio_pci_modern_dev drivers/virtio/virtio_pci drivers/block/virtio_blk
+	drivers/virtio/virtio_pci_modern_dev drivers/virtio/virtio_pci drivers/block/virtio_blk \
+	drivers/scsi/scsi_common drivers/scsi/scsi_mod drivers/scsi/sd_mod drivers/ata/libata \
+	drivers/ata/libahci drivers/ata/ahci
 LINUX_INITRD_BLK := $(LINUX_DIR)/initrd-blk.cpio
 
 ALL_TARGETS += $(LINUX_VMLINUX) $(LINUX_INITRD) $(LINUX_PROBE)

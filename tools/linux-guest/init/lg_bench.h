@@ -45,10 +45,12 @@ int lg_bench_yield_alone(long iters);
 int lg_bench_pipe(long iters);
 int lg_bench_pipe_xcpu(long iters);
 int lg_bench_pipe_xcpu_ns(long iters);
-int lg_bench_signal(long iters); /* lg_signal.c */
+int lg_bench_signal(long iters);   /* lg_signal.c */
 int lg_bench_nvme_qd1(long iters); /* lg_blk.c */
 int lg_bench_nvme_qd32(long iters);
 int lg_bench_vblk_qd1(long iters);
 int lg_bench_vblk_qd32(long iters);
+int lg_bench_ahci_qd1(long iters);
+int lg_bench_ahci_qd32(long iters);
 
 #endif

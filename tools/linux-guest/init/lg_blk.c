@@ -94,28 +94,29 @@ static int load_modules(const char *name)
 	while ((e = readdir(d)) != NULL) {
 		if (e->d_name[0] == '.')
 			continue;
-		if (n == 64) {
-			closedir(d);
-			errno = E2BIG;
-			return lg_fail(name, "too many modules");
-		}
-		names[n] = strdup(e->d_name);
-		if (!names[n]) {
-			closedir(d);
-			return lg_fail(name, "strdup");
+		if (n == 64 || !(names[n] = strdup(e->d_name))) {
+			if (n == 64)
+				errno = E2BIG;
+			rc = lg_fail(name, "module list");
+			break;
 		}
 		n++;
 	}
 	closedir(d);
 	qsort(names, (size_t)n, sizeof(names[0]), cmp_names);
 	for (int i = 0; i < n; i++) {
+		if (rc != 0) {
+			free(names[i]);
+			continue;
+		}
 		char path[300];
 		int fd;
 
 		snprintf(path, sizeof(path), "/modules/%s", names[i]);
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0 || (syscall(SYS_finit_module, fd, "", 0) != 0 && errno != EEXIST)) {
-			printf("BENCH-ERROR %s finit_module %s: %s\n", name, names[i], strerror(errno));
+			printf("BENCH-ERROR %s finit_module %s: %s\n", name, names[i],
+			       strerror(errno));
 			rc = -1;
 		}
 		if (fd >= 0)
@@ -253,7 +254,7 @@ static int mark(struct lg_blk_mark *m)
 static uint64_t next_block(uint64_t *state, uint64_t nblocks)
 {
 	*state = *state * 6364136223846793005ull + 1442695040888963407ull;
-	return (*state >> 33) % nblocks;
+	return nblocks ? (*state >> 33) % nblocks : 0;
 }
 
 static int report(const char *name, const struct lg_blk_mark *a, const struct lg_blk_mark *b,
@@ -268,9 +269,12 @@ static int report(const char *name, const struct lg_blk_mark *a, const struct lg
 		errno = ERANGE;
 		return lg_fail(name, "idle accounting exceeds the interval");
 	}
-	snprintf(extra, sizeof(extra), "qd=%d io_bytes=%u tsc_per_io=%.1f idle_ns_per_io=%.1f tsc_per_ns=%.4f timer_irqs_per_io=%.3f idle_ns_total=%llu",
-	         qd, LG_BLK_IO, (double)tsc / (double)iters, (double)idle / (double)iters, ticks_per_ns,
-	         (double)(b->timers - a->timers) / (double)iters, (unsigned long long)idle);
+	snprintf(extra, sizeof(extra),
+	         "qd=%d io_bytes=%u tsc_per_io=%.1f idle_ns_per_io=%.1f tsc_per_ns=%.4f "
+	         "timer_irqs_per_io=%.3f idle_ns_total=%llu",
+	         qd, LG_BLK_IO, (double)tsc / (double)iters, (double)idle / (double)iters,
+	         ticks_per_ns, (double)(b->timers - a->timers) / (double)iters,
+	         (unsigned long long)idle);
 	lg_report(name, ((double)tsc - idle_ticks) / (double)iters, iters, extra);
 	return 0;
 }
@@ -287,25 +291,31 @@ static int disk_blocks(const char *name, int fd, uint64_t *nblocks)
 
 static int blk_qd1(const char *name, const char *dev, long iters)
 {
-	struct lg_blk_mark a, b;
+	struct lg_blk_mark a = {0}, b;
 	uint64_t nblocks = 0, rng = 1;
 	void *buf;
 	int fd;
 
 	if (load_modules(name) != 0 || (fd = open_disk(name, dev)) < 0)
 		return -1;
-	if (disk_blocks(name, fd, &nblocks) != 0 || posix_memalign(&buf, LG_BLK_IO, LG_BLK_IO) != 0) {
+	if (disk_blocks(name, fd, &nblocks) != 0 ||
+	    posix_memalign(&buf, LG_BLK_IO, LG_BLK_IO) != 0) {
 		close(fd);
 		return lg_fail(name, "setup");
 	}
+	/* 64 warm-up reads, then the measured ones. */
 	for (long i = 0; i < 64 + iters; i++) {
-		if (i == 64 && mark(&a) != 0)
-			break;
 		off_t off = (off_t)(next_block(&rng, nblocks) * LG_BLK_IO);
+
 		if (pread(fd, buf, LG_BLK_IO, off) != (ssize_t)LG_BLK_IO) {
 			free(buf);
 			close(fd);
 			return lg_fail(name, "pread");
+		}
+		if (i == 63 && mark(&a) != 0) {
+			free(buf);
+			close(fd);
+			return lg_fail(name, "/proc/timer_list");
 		}
 	}
 	int rc = mark(&b) == 0 ? report(name, &a, &b, iters, 1) : lg_fail(name, "/proc/timer_list");
@@ -354,7 +364,8 @@ static int aio_run(const char *name, unsigned long ctx, int fd, char *bufs, uint
 			}
 			done++;
 			if (submitted < total) {
-				if (aio_one(ctx, &cbs[slot], fd, bufs + slot * LG_BLK_IO, rng, nblocks, slot) != 0)
+				if (aio_one(ctx, &cbs[slot], fd, bufs + slot * LG_BLK_IO, rng,
+				            nblocks, slot) != 0)
 					return lg_fail(name, "io_submit");
 				submitted++;
 			}
@@ -412,4 +423,14 @@ int lg_bench_vblk_qd1(long iters)
 int lg_bench_vblk_qd32(long iters)
 {
 	return blk_aio("virtio_blk.linux.read_4k_qd32_instructions", "vda", iters, LG_BLK_QD);
+}
+
+int lg_bench_ahci_qd1(long iters)
+{
+	return blk_qd1("ahci.linux.read_4k_qd1_instructions", "sda", iters);
+}
+
+int lg_bench_ahci_qd32(long iters)
+{
+	return blk_aio("ahci.linux.read_4k_qd32_instructions", "sda", iters, LG_BLK_QD);
 }

@@ -34,6 +34,8 @@ static const struct lg_bench lg_benches[] = {
     {"nvme_qd32", 2000, lg_bench_nvme_qd32},
     {"vblk_qd1", 2000, lg_bench_vblk_qd1},
     {"vblk_qd32", 2000, lg_bench_vblk_qd32},
+    {"ahci_qd1", 2000, lg_bench_ahci_qd1},
+    {"ahci_qd32", 2000, lg_bench_ahci_qd32},
 };
 
 void lg_report(const char *name, double value, long iters, const char *extra)
