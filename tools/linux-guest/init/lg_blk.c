@@ -73,8 +73,8 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* finit_module every /modules/<file> in name order; 0 or -1. */
-static int load_modules(const char *name)
+/* Mount /proc and /sys, finit_module every /modules/<file> in name order; 0 or -1. */
+int lg_blk_prepare(const char *name)
 {
 	char *names[64];
 	int n = 0, rc = 0;
@@ -236,11 +236,7 @@ static uint64_t timer_irqs(void)
 	return sum;
 }
 
-struct lg_blk_mark {
-	uint64_t tsc, mono, idle, timers;
-};
-
-static int mark(struct lg_blk_mark *m)
+int lg_blk_take_mark(struct lg_blk_mark *m)
 {
 	if (idle_ns(&m->idle) != 0)
 		return -1;
@@ -255,6 +251,14 @@ static uint64_t next_block(uint64_t *state, uint64_t nblocks)
 {
 	*state = *state * 6364136223846793005ull + 1442695040888963407ull;
 	return nblocks ? (*state >> 33) % nblocks : 0;
+}
+
+double lg_blk_busy(const struct lg_blk_mark *a, const struct lg_blk_mark *b)
+{
+	uint64_t tsc = b->tsc - a->tsc, mono = b->mono - a->mono, idle = b->idle - a->idle;
+	double idle_ticks = mono ? (double)idle * (double)tsc / (double)mono : 0.0;
+
+	return mono == 0 || idle_ticks > (double)tsc ? -1.0 : (double)tsc - idle_ticks;
 }
 
 static int report(const char *name, const struct lg_blk_mark *a, const struct lg_blk_mark *b,
@@ -296,7 +300,7 @@ static int blk_qd1(const char *name, const char *dev, long iters)
 	void *buf;
 	int fd;
 
-	if (load_modules(name) != 0 || (fd = open_disk(name, dev)) < 0)
+	if (lg_blk_prepare(name) != 0 || (fd = open_disk(name, dev)) < 0)
 		return -1;
 	if (disk_blocks(name, fd, &nblocks) != 0 ||
 	    posix_memalign(&buf, LG_BLK_IO, LG_BLK_IO) != 0) {
@@ -312,13 +316,14 @@ static int blk_qd1(const char *name, const char *dev, long iters)
 			close(fd);
 			return lg_fail(name, "pread");
 		}
-		if (i == 63 && mark(&a) != 0) {
+		if (i == 63 && lg_blk_take_mark(&a) != 0) {
 			free(buf);
 			close(fd);
 			return lg_fail(name, "/proc/timer_list");
 		}
 	}
-	int rc = mark(&b) == 0 ? report(name, &a, &b, iters, 1) : lg_fail(name, "/proc/timer_list");
+	int rc = lg_blk_take_mark(&b) == 0 ? report(name, &a, &b, iters, 1)
+	                                   : lg_fail(name, "/proc/timer_list");
 	free(buf);
 	close(fd);
 	return rc;
@@ -382,7 +387,7 @@ static int blk_aio(const char *name, const char *dev, long iters, int qd)
 	void *bufs;
 	int fd, rc = -1;
 
-	if (load_modules(name) != 0 || (fd = open_disk(name, dev)) < 0)
+	if (lg_blk_prepare(name) != 0 || (fd = open_disk(name, dev)) < 0)
 		return -1;
 	if (disk_blocks(name, fd, &nblocks) != 0 ||
 	    posix_memalign(&bufs, LG_BLK_IO, (size_t)LG_BLK_QD * LG_BLK_IO) != 0) {
@@ -392,11 +397,11 @@ static int blk_aio(const char *name, const char *dev, long iters, int qd)
 	if (syscall(SYS_io_setup, (long)LG_BLK_QD, &ctx) != 0) {
 		rc = lg_fail(name, "io_setup");
 	} else if (aio_run(name, ctx, fd, bufs, &rng, nblocks, 64, qd) == 0) {
-		if (mark(&a) != 0)
+		if (lg_blk_take_mark(&a) != 0)
 			rc = lg_fail(name, "/proc/timer_list");
 		else if (aio_run(name, ctx, fd, bufs, &rng, nblocks, iters, qd) == 0)
-			rc = mark(&b) == 0 ? report(name, &a, &b, iters, qd)
-			                   : lg_fail(name, "/proc/timer_list");
+			rc = lg_blk_take_mark(&b) == 0 ? report(name, &a, &b, iters, qd)
+			                               : lg_fail(name, "/proc/timer_list");
 	}
 	if (ctx)
 		syscall(SYS_io_destroy, ctx);

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Linux-guest block benchmarks for `make bench-linux-blk` (docs/benchmarks.md).
+"""Linux-guest driver benchmarks for `make bench-linux-drivers` (docs/benchmarks.md).
 
-  bench_blk.py --initrd build/linux-guest/initrd-blk.cpio --out build/bench/results.jsonl
+  bench_drivers.py --initrd build/linux-guest/initrd-blk.cpio --out build/bench/results.jsonl
       nvme.linux.read_4k_qd{1,32}_instructions
       ahci.linux.read_4k_qd{1,32}_instructions
       virtio_blk.linux.read_4k_qd{1,32}_instructions
+      netdrv.linux.virtio_{tx,rx}_instructions   (60-byte frames, AF_PACKET, lg_net.c)
       <drv>.hallows.read_4k_qd<N>_vs_linux_ratio   (Hallows / Linux)
 
 The same QEMU disk as tests/system/blk/bench.py (the Hallows figures): an
@@ -18,12 +19,15 @@ only ever add instructions (more of them when the host is loaded and the
 I/O takes longer in host time), so the minimum is the least disturbed run;
 every run's value is in the record's config.
 The ratios use the newest Hallows figure of the same name in --out (from
-`make bench-blk`); a missing one is reported and its ratio skipped.
+`make bench-blk`, `make bench-drivers-net`); a missing one is reported and
+its ratio skipped. virtio-net: -netdev socket looped back to itself on
+127.0.0.1, as tools/bench_drivers_net.py.
 """
 import argparse
 import dataclasses
 import json
 import os
+import socket
 import sys
 
 import run as lg
@@ -31,10 +35,31 @@ import run as lg
 from bench import results
 
 RUNS = 3
-DEVICES = {  # name prefix -> (QEMU device, /init benchmarks)
+
+
+def free_udp_port():
+    """A UDP port on loopback that nothing uses now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def vnet_args():
+    """virtio-net with a -netdev socket looped back to itself (tools/bench_drivers_net.py)."""
+    loop = f"127.0.0.1:{free_udp_port()}"
+    return ["-netdev", f"socket,id=n0,udp={loop},localaddr={loop}", "-device", "virtio-net-pci,netdev=n0"]
+
+
+# Linux figure -> Hallows figure of the same path, where the names differ.
+HALLOWS_OF = {
+    "netdrv.linux.virtio_tx_instructions": "netdrv.hallows.virtio_tx_batch1_instructions",
+    "netdrv.linux.virtio_rx_instructions": "netdrv.hallows.virtio_rx_instructions",
+}
+DEVICES = {  # name prefix -> (QEMU device args, /init benchmarks); a callable for fresh args per boot
     "nvme": (["-device", "nvme,serial=hallows0,drive=d0"], ["nvme_qd1", "nvme_qd32"]),
     "ahci": (["-device", "ich9-ahci,id=ahci", "-device", "ide-hd,drive=d0,bus=ahci.0"], ["ahci_qd1", "ahci_qd32"]),
     "virtio_blk": (["-device", "virtio-blk-pci,drive=d0,disable-legacy=on"], ["vblk_qd1", "vblk_qd32"]),
+    "virtio_net": (vnet_args, ["vnet"]),
 }
 
 
@@ -44,8 +69,11 @@ def run_device(initrd, image, dev, benches, timeout):
     for _ in range(RUNS):
         with open(image, "wb") as f:
             f.truncate(8 << 20)
-        cfg = lg.guest_config(initrd, benches,
-                              extra_args=["-drive", f"file={image},if=none,id=d0,format=raw"] + dev)
+        if callable(dev):
+            extra = dev()
+        else:
+            extra = ["-drive", f"file={image},if=none,id=d0,format=raw"] + dev
+        cfg = lg.guest_config(initrd, benches, extra_args=extra)
         cfg = dataclasses.replace(cfg, cpu="max")
         g = lg.run_guest(cfg, timeout=timeout)
         if g.errors:
@@ -70,7 +98,7 @@ def latest(path):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description="Linux-guest block benchmarks")
+    ap = argparse.ArgumentParser(description="Linux-guest driver benchmarks")
     ap.add_argument("--initrd", default=os.path.join(lg.REPO, "build", "linux-guest", "initrd-blk.cpio"))
     ap.add_argument("--image", default=os.path.join(lg.REPO, "build", "linux-guest", "bench-blk.img"))
     ap.add_argument("--out", default=os.path.join(lg.REPO, "build", "bench", "results.jsonl"))
@@ -87,7 +115,7 @@ def main(argv=None):
         except RuntimeError as e:
             failed.append(f"{drv}: {e}")
             continue
-        if len(values) != len(benches) or any(len(v) != RUNS for v in values.values()):
+        if len(values) != (2 if drv == "virtio_net" else len(benches)) or any(len(v) != RUNS for v in values.values()):
             failed.append(f"{drv}: expected {len(benches)} figures x {RUNS} runs, got {values}")
             continue
         for name, vals in sorted(values.items()):
@@ -98,9 +126,9 @@ def main(argv=None):
             recs.append(results.make_result(name, min(vals), "instructions", cfg.mode(), conf))
     known = latest(a.out)
     for r in list(recs):
-        hname = r["name"].replace(".linux.", ".hallows.")
+        hname = HALLOWS_OF.get(r["name"], r["name"].replace(".linux.", ".hallows."))
         if hname not in known or not r["value"]:
-            print(f"bench_blk: no {hname} in {a.out}; ratio skipped (run make bench-blk)")
+            print(f"bench_drivers: no {hname} in {a.out}; ratio skipped (run make bench-blk and bench-drivers-net)")
             continue
         ratio_name = hname.replace("_instructions", "_vs_linux_ratio")
         recs.append(results.make_result(ratio_name, round(known[hname] / r["value"], 4), "ratio", "tcg-icount",
@@ -109,7 +137,7 @@ def main(argv=None):
     for r in recs:
         print(f"{r['name']} {r['value']} {r['unit']}")
     for f in failed:
-        print(f"bench_blk: {f}", file=sys.stderr)
+        print(f"bench_drivers: {f}", file=sys.stderr)
     return 1 if failed else 0
 
 
