@@ -4,12 +4,12 @@
  * bench) to a QEMU -netdev socket looped back to itself, so each frame
  * comes back; beside netdrv.hallows.virtio_{tx_batch1,rx}_instructions.
  *
- * Per sent packet: the TSC across sendto() (socket, qdisc, virtio_net
- * start_xmit, the lazy reclaim of earlier buffers). Per received packet:
- * the TSC across the whole send-then-receive iteration less the idle time
- * (kernel accounting, as lg_blk.c) less the send: interrupt, NAPI poll,
- * packet socket delivery, wake-up and recv(). Both are full system paths,
- * application to application; the Hallows figures count driver calls only.
+ * Per packet sent and received back: the TSC across the whole
+ * send-then-receive round less the idle time (kernel accounting, as
+ * lg_blk.c): sendto (socket, qdisc, start_xmit, lazy reclaim), interrupt,
+ * NAPI poll, packet-socket delivery, wake-up and recv(). A full system
+ * path, application to application; the Hallows figures count driver
+ * calls only (compared with their tx + rx sum).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -28,8 +28,7 @@
 
 int lg_bench_vnet(long iters)
 {
-	static const char *name = "netdrv.linux.virtio_tx_instructions";
-	static const char *rxname = "netdrv.linux.virtio_rx_instructions";
+	static const char *name = "netdrv.linux.virtio_tx_rx_instructions";
 	struct sockaddr_ll sll;
 	struct ifreq ifr;
 	unsigned char frame[LG_NET_FRAME], in[2048];
@@ -105,8 +104,11 @@ int lg_bench_vnet(long iters)
 	double busy = lg_blk_busy(&a, &b);
 	if (busy < 0)
 		return lg_fail(name, "idle accounting");
-	snprintf(extra, sizeof(extra), "frame=%d", LG_NET_FRAME);
-	lg_report(name, (double)tx / (double)iters, iters, extra);
-	lg_report(rxname, (busy - (double)tx) / (double)iters, iters, extra);
+	/* The sendto window sometimes holds the frame's own return (interrupt,
+	 * NAPI, delivery) and sometimes not, depending on host timing: only the
+	 * sum is stable, so that is the figure; the sendto share is informative. */
+	snprintf(extra, sizeof(extra), "frame=%d sendto_tsc_per_packet=%.1f", LG_NET_FRAME,
+	         (double)tx / (double)iters);
+	lg_report(name, busy / (double)iters, iters, extra);
 	return 0;
 }
