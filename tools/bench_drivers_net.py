@@ -7,8 +7,9 @@ standard benchmark configuration (tools/bench/qemu.py), once per NIC
 (--nic: virtio-net-pci, e1000, e1000e; netecho picks the driver by PCI
 ID), each with its backend a UDP socket on 127.0.0.1 sending to itself,
 so every frame the driver sends comes back to it. Records the guest's
-BENCH lines (netdrv.hallows.<virtio|e1000|e1000e>_...). The Linux-guest counterpart (a raw-socket program in
-the Linux guest's initramfs) is not written yet: no ratio.
+BENCH lines (netdrv.hallows.<virtio|e1000|e1000e>_...). The Linux-guest counterpart for virtio-net
+(a raw-socket program in the Linux guest's initramfs) and the ratios are
+tools/linux-guest/bench_drivers.py (`make bench-linux-drivers`).
 """
 import argparse
 import os

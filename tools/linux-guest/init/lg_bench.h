@@ -45,6 +45,24 @@ int lg_bench_yield_alone(long iters);
 int lg_bench_pipe(long iters);
 int lg_bench_pipe_xcpu(long iters);
 int lg_bench_pipe_xcpu_ns(long iters);
-int lg_bench_signal(long iters); /* lg_signal.c */
+int lg_bench_signal(long iters);   /* lg_signal.c */
+int lg_bench_nvme_qd1(long iters); /* lg_blk.c */
+int lg_bench_nvme_qd32(long iters);
+int lg_bench_vblk_qd1(long iters);
+int lg_bench_vblk_qd32(long iters);
+int lg_bench_ahci_qd1(long iters);
+int lg_bench_ahci_qd32(long iters);
+int lg_bench_vnet(long iters); /* lg_net.c */
+
+/* lg_blk.c helpers, also used by lg_net.c. */
+struct lg_blk_mark {
+	uint64_t tsc, mono, idle, timers;
+};
+/* Mount /proc and /sys, load /modules/<*> (once); 0 or -1 after BENCH-ERROR. */
+int lg_blk_prepare(const char *name);
+/* TSC, CLOCK_MONOTONIC, kernel idle time and timer interrupts now; 0 or -1. */
+int lg_blk_take_mark(struct lg_blk_mark *m);
+/* TSC ticks from a to b less the idle time; -1 if inconsistent. */
+double lg_blk_busy(const struct lg_blk_mark *a, const struct lg_blk_mark *b);
 
 #endif

@@ -30,6 +30,13 @@ static const struct lg_bench lg_benches[] = {
     {"pipe_xcpu", 10000, lg_bench_pipe_xcpu},
     {"pipe_xcpu_ns", 2000, lg_bench_pipe_xcpu_ns},
     {"signal", 200, lg_bench_signal},
+    {"nvme_qd1", 2000, lg_bench_nvme_qd1},
+    {"nvme_qd32", 2000, lg_bench_nvme_qd32},
+    {"vblk_qd1", 2000, lg_bench_vblk_qd1},
+    {"vblk_qd32", 2000, lg_bench_vblk_qd32},
+    {"ahci_qd1", 2000, lg_bench_ahci_qd1},
+    {"ahci_qd32", 2000, lg_bench_ahci_qd32},
+    {"vnet", 2000, lg_bench_vnet},
 };
 
 void lg_report(const char *name, double value, long iters, const char *extra)
