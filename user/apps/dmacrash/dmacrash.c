@@ -22,8 +22,8 @@
 #define EDU_VA      0x500000000ull
 #define PAGE_VA     0x500100000ull /* two pages: the DMA's source, then its target */
 #define EDU_DMA_BUF 0x40000
-#define EDU_WORDS   512 /* not the whole buffer: QEMU 7.2's edu refuses a transfer to its last byte \
-	                 */
+/* Not the whole buffer: QEMU 7.2's edu refuses a transfer that ends at its last byte. */
+#define EDU_WORDS 512
 
 enum { E_DMA_SRC = 0x80, E_DMA_DST = 0x88, E_DMA_COUNT = 0x90, E_DMA_CMD = 0x98 };
 
