@@ -21,8 +21,22 @@ DROP_WITH_ARG = {"-o", "-MF", "-MT", "-MQ"}
 DROP = {"-MMD", "-MP", "-MD", "-c", "-static", "-nostdlib", "-no-pie", "-pie"}
 
 
-def commands(lines):
+def joined(lines):
+    """Recipe lines as make runs them: a line ending in a backslash goes on with the next."""
+    held = ""
     for line in lines:
+        line = line.rstrip("\n")
+        if line.endswith("\\"):
+            held += line[:-1] + " "
+            continue
+        yield held + line
+        held = ""
+    if held:
+        yield held
+
+
+def commands(lines):
+    for line in joined(lines):
         try:
             words = shlex.split(line)
         except ValueError:
