@@ -75,9 +75,6 @@ static void run_order(struct utest_ctx *t, bool handoff, const char *want)
 	hl_cptr_t c = ut_thread_new(t, ho_c, &h, 100);
 	if (!UCHECK(t, a && c))
 		return;
-	/* A fresh slice first: the round-robin timer ending ours between the two resumes let a run
-	 * before c was queued ("abc" once on a loaded host). */
-	hl_yield();
 	hl_thread_resume(a); /* queued: a, then c */
 	hl_thread_resume(c);
 	hl_syscall(HL_SYS_RECV, h.done, &info, &m,
