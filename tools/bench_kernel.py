@@ -28,6 +28,11 @@ PAIRS = [  # hallows figure, linux figure, ratio name
      "notify.hallows.wake_vs_linux_futex_roundtrip_ratio"),
     ("sched.hallows.yield_switch_instructions", "sched.linux.yield_switch_instructions",
      "sched.hallows.yield_switch_vs_linux_ratio"),
+] + [  # ring messages beside a pipe and an eventfd hand-off (tools/linux-guest/init/lg_ring.c)
+    (f"ring.hallows.msg_{mode}_same_cpu_instructions",
+     f"ring.linux.{kind}_msg_{mode}_same_cpu_instructions",
+     f"ring.hallows.msg_{mode}_same_cpu_vs_linux_{kind}_ratio")
+    for mode in ("unbatched", "batched") for kind in ("pipe", "eventfd")
 ]
 
 

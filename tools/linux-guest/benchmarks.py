@@ -9,7 +9,10 @@
   benchmarks.py micro --out build/bench/results.jsonl
       syscall.linux.getpid_instructions, ipc.linux.pipe_roundtrip_instructions,
       ipc.linux.futex_roundtrip_instructions, sched.linux.yield_switch_instructions,
-      sched.linux.yield_noswitch_instructions (icount, -smp 1) and ipc.linux.pipe_roundtrip_xcpu_ns (plain TCG, -smp 2)
+      sched.linux.yield_noswitch_instructions, upcall.linux.*,
+      ring.linux.{pipe,eventfd}_msg_{unbatched,batched}_same_cpu_instructions (icount, -smp 1)
+      and ipc.linux.pipe_roundtrip_xcpu_ns,
+      ring.linux.{pipe,eventfd}_msg_{unbatched,batched}_xcpu_ns (plain TCG, -smp 2)
 """
 import argparse
 import dataclasses
@@ -115,12 +118,12 @@ def bench_micro(out):
     """Micro-benchmarks; returns the records written."""
     recs = []
     g = linux_ready(lg.guest_config(
-        init_args=["loop", "getpid", "futex", "yield", "yield_alone", "pipe", "signal"],
+        init_args=["loop", "getpid", "futex", "yield", "yield_alone", "pipe", "signal", "ring"],
         icount=True))
     recs += g.records({"kernel_release": kernel_release()})
-    if len(recs) != 7:
-        raise BenchError(f"expected 7 icount figures, got {len(recs)}")
-    g = linux_ready(lg.guest_config(init_args=["pipe_xcpu_ns"], icount=False, smp=2))
+    if len(recs) != 11:
+        raise BenchError(f"expected 11 icount figures, got {len(recs)}")
+    g = linux_ready(lg.guest_config(init_args=["pipe_xcpu_ns", "ring_xcpu_ns"], icount=False, smp=2))
     recs += g.records({"kernel_release": kernel_release(),
                        "note": "wall clock: QEMU 7.2 TCG cannot boot -smp 2 "
                                "Linux under -icount"})
