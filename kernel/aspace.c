@@ -127,7 +127,12 @@ static bool alive(const struct cap *c)
 	return as && as->magic == ASPACE_MAGIC && as->id == c->badge;
 }
 
-static uint64_t pte_flags(uint32_t rights, bool device)
+/*
+ * PTE flags for a user mapping: device memory uncached (PAT entry 3) or,
+ * asked with HL_MAP_WC, write-combining (entry 4, programmed at boot on
+ * every CPU: cpu_enable_protections).
+ */
+uint64_t aspace_pte_flags(uint32_t rights, bool device, bool wc)
 {
 	uint64_t f = PTE_U;
 
@@ -135,7 +140,9 @@ static uint64_t pte_flags(uint32_t rights, bool device)
 		f |= PTE_W;
 	if (!(rights & HL_R_EXEC))
 		f |= PTE_NX;
-	if (device)
+	if (device && wc)
+		f |= PTE_PAT;
+	else if (device)
 		f |= PTE_PCD | PTE_PWT;
 	return f;
 }
@@ -155,7 +162,8 @@ int decode_aspace_map(struct invocation *inv)
 {
 	struct aspace *as = (struct aspace *)inv->target->cap.obj;
 	struct slot *f;
-	uint64_t va = inv->arg[1], rights = inv->arg[2];
+	uint64_t va = inv->arg[1], rights = inv->arg[2] & ~(uint64_t)HL_MAP_WC;
+	bool wc = inv->arg[2] & HL_MAP_WC, device;
 	int err = inv_cap(inv, 0, HL_OBJ_FRAME, 0, &f);
 
 	if (err)
@@ -166,12 +174,14 @@ int decode_aspace_map(struct invocation *inv)
 	if ((va & (size - 1)) || !user_range(va, size) ||
 	    (rights & ~(uint64_t)(HL_R_READ | HL_R_WRITE | HL_R_EXEC)))
 		return HL_ERR_INVALID_ARG;
+	device = f->cap.flags & CAP_F_DEVICE;
+	if (wc && (!device || !cpu_feat.pat))
+		return HL_ERR_INVALID_ARG; /* write-combining is for device memory */
 	if ((rights & f->cap.rights) != rights)
 		return HL_ERR_NO_RIGHTS;
 	/* With a non-allocating walk, a missing table fails before any change. */
 	struct pt_env env = uenv(as);
-	err = pt_map(&env, as->root, va, f->cap.obj, size,
-	             pte_flags((uint32_t)rights, f->cap.flags & CAP_F_DEVICE));
+	err = pt_map(&env, as->root, va, f->cap.obj, size, aspace_pte_flags((uint32_t)rights, device, wc));
 	if (err == PT_ENOMEM)
 		return HL_ERR_NO_TABLE;
 	if (err == PT_EEXIST)
@@ -181,7 +191,7 @@ int decode_aspace_map(struct invocation *inv)
 		       as->id, va);
 	if (err)
 		return HL_ERR_INVALID_ARG;
-	f->cap.data = va | 1;
+	f->cap.data = va | FRAME_MAPPED | (wc ? FRAME_WC : 0);
 	f->cap.data2 = (uint64_t)as;
 	f->cap.badge = as->id;
 	return HL_OK;
@@ -243,7 +253,8 @@ int decode_aspace_protect(struct invocation *inv)
 	struct pt_env env = uenv(as);
 	uint64_t va = f->cap.data & 0x0000fffffffff000ull;
 	if (pt_protect(&env, as->root, va,
-	               pte_flags((uint32_t)rights, f->cap.flags & CAP_F_DEVICE)))
+	               aspace_pte_flags((uint32_t)rights, f->cap.flags & CAP_F_DEVICE,
+	                                f->cap.data & FRAME_WC)))
 		return HL_ERR_NOT_MAPPED;
 	aspace_flush_all(as);
 	return HL_OK;

@@ -16,6 +16,7 @@ void cpu_features_init(void)
 	cpu_feat.pcid = r[2] & (1u << 17);
 	cpu_feat.xsave = r[2] & (1u << 26);
 	cpu_feat.pge = r[3] & (1u << 13);
+	cpu_feat.pat = r[3] & (1u << 16);
 	if (cpu_feat.max_leaf >= 7) {
 		cpuid(7, 0, r);
 		cpu_feat.smep = r[1] & (1u << 7);
@@ -35,7 +36,8 @@ void cpu_features_init(void)
 	}
 }
 
-/* Per CPU: WP, NXE, PGE, SSE state, and SMEP/SMAP/UMIP/PCID when present. */
+/* Per CPU: WP, NXE, PGE, SSE state, the PAT with its write-combining entry, and
+ * SMEP/SMAP/UMIP/PCID when present. */
 void cpu_enable_protections(void)
 {
 	uint64_t cr4 = read_cr4() | CR4_OSFXSR | CR4_OSXMMEXCPT;
@@ -54,6 +56,11 @@ void cpu_enable_protections(void)
 	write_cr0(read_cr0() | CR0_WP);
 	if (cpu_feat.nx)
 		wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_NXE);
+	if (cpu_feat.pat) {
+		/* No mapping uses PAT entry 4 yet (the kernel never sets the PAT bit), so the change
+		 * needs no cache or TLB flush. */
+		wrmsr(MSR_PAT, PAT_HALLOWS);
+	}
 	if (cpu_feat.xsave) {
 		/* XSAVE for x87, SSE and AVX (and AVX-512 when present): what threads may use. */
 		uint32_t r[4];

@@ -71,6 +71,21 @@ uint64_t *pt_table(const struct pt_env *e, paddr_t root, vaddr_t va, int level, 
 	return walk(e, root, va, level, false, err);
 }
 
+/*
+ * The flag bits of a leaf entry at level: the caller's flags without PS
+ * (a 4 KiB request never becomes a large page), PS for a large page, and
+ * PTE_PAT moved to the PAT bit of the level.
+ */
+static uint64_t leaf_bits(uint64_t flags, int level)
+{
+	bool pat = flags & PTE_PAT;
+
+	flags &= PTE_FLAGS & ~(PTE_PS | PTE_PAT);
+	if (level == 0)
+		return flags | PTE_P | (pat ? PTE_PAT_4K : 0);
+	return flags | PTE_P | PTE_PS | (pat ? PTE_PAT_LARGE : 0);
+}
+
 int pt_map(const struct pt_env *e, paddr_t root, vaddr_t va, paddr_t pa, size_t size,
            uint64_t flags)
 {
@@ -86,8 +101,7 @@ int pt_map(const struct pt_env *e, paddr_t root, vaddr_t va, paddr_t pa, size_t 
 	uint64_t *pte = &t[idx(va, level)];
 	if (*pte & PTE_P)
 		return PT_EEXIST;
-	flags &= PTE_FLAGS & ~PTE_PS;
-	*pte = pa | flags | PTE_P | (level ? PTE_PS : 0);
+	*pte = pa | leaf_bits(flags, level);
 	return PT_OK;
 }
 
@@ -174,8 +188,7 @@ int pt_protect(const struct pt_env *e, paddr_t root, vaddr_t va, uint64_t flags)
 
 	if (!pte)
 		return PT_ENOENT;
-	flags &= PTE_FLAGS & ~PTE_PS;
-	*pte = (*pte & PTE_ADDR) | flags | PTE_P | (level ? PTE_PS : 0);
+	*pte = (*pte & PTE_ADDR & ~(level ? PTE_PAT_LARGE : 0)) | leaf_bits(flags, level);
 	return PT_OK;
 }
 
@@ -191,8 +204,10 @@ bool pt_lookup(const struct pt_env *e, paddr_t root, vaddr_t va, paddr_t *pa, ui
 	uint64_t base = *pte & PTE_ADDR & ~(uint64_t)(sz - 1);
 	if (pa)
 		*pa = base + (va & (sz - 1));
-	if (flags)
-		*flags = *pte & PTE_FLAGS;
+	if (flags) {
+		uint64_t pat = *pte & (level == 0 ? PTE_PAT_4K : PTE_PAT_LARGE);
+		*flags = (*pte & PTE_FLAGS & ~(level == 0 ? PTE_PAT_4K : 0)) | (pat ? PTE_PAT : 0);
+	}
 	if (size)
 		*size = sz;
 	return true;

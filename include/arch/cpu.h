@@ -13,6 +13,15 @@
 #define MSR_KERNEL_GS_BASE 0xc0000102
 #define MSR_APIC_BASE      0x1b
 #define MSR_TSC_DEADLINE   0x6e0
+#define MSR_PAT            0x277
+/*
+ * The PAT every CPU is given: the reset value (WB, WT, UC-, UC, twice)
+ * with entry 4 (PAT bit set, PCD and PWT clear) made write-combining, so
+ * PTEs without the PAT bit keep their meaning.
+ */
+#define PAT_HALLOWS  0x0007040100070406ull
+#define PAT_ENTRY_WC 4
+#define PAT_TYPE_WC  1
 
 #define CR0_WP         (1ul << 16)
 #define CR4_PAE        (1ul << 5)
@@ -167,7 +176,7 @@ static inline uint32_t gs_cpu_index(void)
 
 /* CPUID feature bits the kernel cares about, filled by cpu_features_init(). */
 struct cpu_features {
-	bool nx, pge, smep, smap, umip, x2apic, tsc_deadline, invariant_tsc, pcid, xsave, pdpe1gb;
+	bool nx, pge, smep, smap, umip, x2apic, tsc_deadline, invariant_tsc, pcid, xsave, pdpe1gb, pat;
 	uint32_t max_leaf;
 };
 extern struct cpu_features cpu_feat;

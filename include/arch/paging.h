@@ -18,6 +18,15 @@
 #define PTE_PS    (1ull << 7)
 #define PTE_G     (1ull << 8)
 #define PTE_NX    (1ull << 63)
+/*
+ * The PAT bit (memory type = PAT entry PAT*4 + PCD*2 + PWT) sits at bit 7
+ * of a 4 KiB entry and bit 12 of a large one. pt_map, pt_protect and
+ * pt_lookup take and report it as PTE_PAT, a bit the hardware ignores,
+ * and store it where the level wants it.
+ */
+#define PTE_PAT       (1ull << 58)
+#define PTE_PAT_4K    (1ull << 7)
+#define PTE_PAT_LARGE (1ull << 12)
 #define PTE_ADDR  0x000ffffffffff000ull
 #define PTE_FLAGS (~PTE_ADDR)
 

@@ -11,6 +11,9 @@
  * page). */
 void aspace_hooks_init(void);
 void aspace_init(struct aspace *as);
+/* PTE flags of a user mapping with these rights: device memory uncached, or write-combining with
+ * wc (PTE_PAT: PAT entry 4); wc is ignored for RAM. */
+uint64_t aspace_pte_flags(uint32_t rights, bool device, bool wc);
 /* Translate a user address of as through the tables it owns: false when unmapped (flags: the
  * PTE's). */
 bool aspace_lookup(struct aspace *as, vaddr_t va, paddr_t *pa, uint64_t *flags);

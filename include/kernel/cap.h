@@ -35,6 +35,7 @@ struct cap {
 /* Frame capability's data word: the address it is mapped at, and these. */
 #define FRAME_MAPPED   1ull /* mapped (in data2's address space, or for DMA) */
 #define FRAME_DMA      2ull /* for the DMA of PCI function data2 (kernel/pcidev.c) */
+#define FRAME_WC       4ull /* mapped write-combining (HL_MAP_WC, device memory only) */
 #define CAP_F_ORIGINAL 2    /* the capability made when the object was created */
 #define CAP_F_BINDING                                                                              \
 	4 /* notification: the copy its bound thread holds; the binding ends with it */

@@ -242,6 +242,59 @@ UTEST(pci, edu_registers_through_a_mapped_bar)
 	        flags);
 }
 
+/*
+ * HL_MAP_WC: a frame of device memory (edu's BAR 0) maps write-combining
+ * and still reaches the device (a write, fenced, then read back; the PTE's
+ * type is checked by ktest pat.wc_device_mapping_has_the_wc_type_...);
+ * aspace.protect keeps the mapping working.
+ */
+UTEST(pci, device_frame_maps_write_combining)
+{
+	hl_cptr_t mem = ut_slot(), frame = ut_slot();
+	hl_cptr_t dev = issue(find_pci(EDU_VENDOR, EDU_DEVICE));
+	uint64_t va = EDU_VA + 0x180000;
+
+	if (!dev) {
+		rt_printf("        # no edu device (-device edu): skipped\n");
+		return;
+	}
+	if (!UCHECK(t, hl_pci_device_map_bar(dev, 0, mem) == HL_OK) ||
+	    !UCHECK(t, hl_memory_retype(mem, HL_OBJ_FRAME, 12, 1, frame) == HL_OK) ||
+	    !UCHECK(t, rt_ensure_tables(HL_SLOT_ASPACE, va) == HL_OK))
+		return;
+	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, frame, va, HL_R_READ | HL_R_WRITE | HL_MAP_WC),
+	            HL_OK);
+	volatile uint32_t *regs = (volatile uint32_t *)va;
+	UEXPECT(t, regs[E_ID / 4] == 0x010000ed, "id %#x", regs[E_ID / 4]);
+	regs[E_LIVE / 4] = 0x0f0f1234;
+	__asm__ volatile("sfence" ::: "memory");
+	UEXPECT(t, regs[E_LIVE / 4] == ~0x0f0f1234u, "liveness %#x", regs[E_LIVE / 4]);
+	UEXPECT_ERR(t, hl_aspace_protect(HL_SLOT_ASPACE, frame, HL_R_READ | HL_R_WRITE), HL_OK);
+	regs[E_LIVE / 4] = 0x1234;
+	__asm__ volatile("sfence" ::: "memory");
+	UEXPECT(t, regs[E_LIVE / 4] == ~0x1234u, "liveness after protect %#x", regs[E_LIVE / 4]);
+	UEXPECT_ERR(t, hl_aspace_unmap(HL_SLOT_ASPACE, frame), HL_OK);
+}
+
+/* Write-combining is for device memory: a RAM frame asked for it is refused, and so is an unknown
+ * mapping flag. */
+UTEST(pci_errors, write_combining_refused_for_ram)
+{
+	hl_cptr_t f;
+	void *p = ut_page(t, &f);
+	uint64_t va = EDU_VA + 0x181000;
+
+	if (!UCHECK(t, p != NULL) || !UCHECK(t, rt_ensure_tables(HL_SLOT_ASPACE, va) == HL_OK))
+		return;
+	hl_cptr_t c = copy_of(f);
+	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, c, va, HL_R_READ | HL_R_WRITE | HL_MAP_WC),
+	            HL_ERR_INVALID_ARG);
+	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, c, va, HL_R_READ | (HL_MAP_WC << 1)),
+	            HL_ERR_INVALID_ARG);
+	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, c, va, HL_R_READ), HL_OK); /* plain: fine */
+	UEXPECT_ERR(t, hl_aspace_unmap(HL_SLOT_ASPACE, c), HL_OK);
+}
+
 /* Wait up to ms for a signal on n; returns its bits, 0 on timeout. */
 static hl_word_t wait_signal(hl_cptr_t n, uint64_t ms)
 {

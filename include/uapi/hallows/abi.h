@@ -94,6 +94,12 @@ enum hl_obj {
 #define HL_R_EXEC  4u /* frames: execute */
 #define HL_R_GRANT 8u /* endpoints: transfer capabilities */
 #define HL_R_ALL   15u
+/*
+ * aspace.map: with the rights, map a device frame write-combining (PAT
+ * entry 4) instead of uncached. Refused with HL_ERR_INVALID_ARG on a RAM
+ * frame (docs/devices.md); aspace.protect keeps the mapping's type.
+ */
+#define HL_MAP_WC 0x100u
 
 /* Well-known slots of the root task's capability space. */
 enum hl_root_slot {

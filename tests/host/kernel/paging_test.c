@@ -311,6 +311,38 @@ static void paging_protect_changes_flags(void)
 	teardown();
 }
 
+/* PTE_PAT lands on bit 7 of a 4 KiB entry and bit 12 of a large one, survives protect, and is
+ * never taken for an address or a large-page bit. */
+static void paging_pat_bit_per_level(void)
+{
+	int err;
+
+	setup();
+	CHECK_EQ(pt_map(&env, root, 0x400000, 0x9000, PAGE_SIZE, PTE_W | PTE_PAT), PT_OK);
+	uint64_t *pt = pt_table(&env, root, 0x400000, 0, &err);
+	CHECK(pt != NULL);
+	CHECK_EQ(pt[0] & (PTE_PAT_4K | PTE_PAT_LARGE | PTE_PAT | PTE_ADDR), PTE_PAT_4K | 0x9000);
+	check_maps(0x400000, 0x9000, PAGE_SIZE, PTE_P | PTE_W | PTE_PAT);
+	CHECK_EQ(pt_protect(&env, root, 0x400000, PTE_PAT | PTE_NX), PT_OK);
+	check_maps(0x400000, 0x9000, PAGE_SIZE, PTE_P | PTE_NX | PTE_PAT);
+	CHECK_EQ(pt_protect(&env, root, 0x400000, PTE_W), PT_OK);
+	CHECK_EQ(pt[0] & (PTE_PAT_4K | PTE_PAT), 0);
+	CHECK_EQ(pt_map(&env, root, 0xa00000, 0x1e00000, HUGE_SIZE, PTE_PAT | PTE_PCD), PT_OK);
+	uint64_t *pd = pt_table(&env, root, 0xa00000, 1, &err);
+	CHECK(pd != NULL);
+	CHECK_EQ(pd[5] & ~(PTE_A | PTE_D),
+	         0x1e00000 | PTE_PAT_LARGE | PTE_PS | PTE_PCD | PTE_P); /* PAT is not address */
+	check_maps(0xa01234, 0x1e01234, HUGE_SIZE, PTE_P | PTE_PS | PTE_PCD | PTE_PAT);
+	CHECK_EQ(pt_protect(&env, root, 0xa00000, PTE_W), PT_OK);
+	check_maps(0xa00000, 0x1e00000, HUGE_SIZE, PTE_P | PTE_PS | PTE_W);
+	size_t sz;
+	paddr_t pa;
+	CHECK_EQ(pt_protect(&env, root, 0xa00000, PTE_PAT), PT_OK);
+	CHECK_EQ(pt_unmap(&env, root, 0xa00000, &sz, &pa), PT_OK);
+	CHECK_EQ(pa, 0x1e00000);
+	teardown();
+}
+
 static void paging_lookup_unmapped(void)
 {
 	paddr_t pa = 77;
@@ -478,6 +510,7 @@ static const struct kt_case cases[] = {
                                                and never frees the empty PD/PDPT
                                                (arch/x86_64/paging.c) */
     KT(paging_protect_changes_flags),
+    KT(paging_pat_bit_per_level),
     KT(paging_lookup_unmapped),
     KT(paging_kernel_and_low_half),
     KT(paging_1g_page_respected),
