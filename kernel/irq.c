@@ -118,9 +118,10 @@ void irq_handler_destroy(struct cap *c)
 
 	if (irq >= IRQ_COUNT)
 		return;
-	if (irqs[irq].msi)
+	if (irqs[irq].msi) {
 		pcidev_msi_release(irqs[irq].dev, irqs[irq].entry);
-	else
+		arch_msi_free(irq_vector((int)irq));
+	} else
 		arch_irq_mask(irq, true);
 	irqs[irq] = (struct irq_state){0};
 }

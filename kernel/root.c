@@ -129,6 +129,8 @@ static void describe_pci(void)
 	}
 	if (iommu_enabled())
 		bootinfo->flags |= HL_BOOTINFO_F_IOMMU;
+	if (iommu_ir_enabled())
+		bootinfo->flags |= HL_BOOTINFO_F_INTREMAP;
 	else if (pci_count())
 		pr_warn("pci: no IOMMU in use: the DMA of a device handed to a partition can reach "
 		        "all memory");

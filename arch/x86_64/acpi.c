@@ -463,7 +463,32 @@ static void mcfg_parse(struct acpi_ctx *c, const uint8_t *t, uint32_t len)
 #define ACPI_DMAR_HDR_LEN  48u /* header, host address width, flags, reserved */
 #define ACPI_DMAR_DRHD_LEN 16u /* a DRHD without device scopes */
 
-/* One DRHD structure (its device scopes are not needed: units in use here cover all devices). */
+/*
+ * The device scopes of a DRHD (VT-d 3.0 section 8.3.1): only IOAPICs (type
+ * 3) are kept, with their source id, for interrupt remapping; the units in
+ * use cover all PCI devices, so PCI scopes are not needed. A path of more
+ * than one hop (an IOAPIC behind a bridge) would need the bridge's
+ * secondary bus: not taken. A scope whose length is short or runs past the
+ * structure ends the walk.
+ */
+static void dmar_scopes(struct acpi_ctx *c, const uint8_t *e, uint16_t elen)
+{
+	struct acpi_info *o = c->out;
+
+	for (uint32_t off = ACPI_DMAR_DRHD_LEN; off + 6 <= elen;) {
+		const uint8_t *s = e + off;
+		if (s[1] < 6 || s[1] > elen - off) {
+			acpi_log(c->env, "acpi: DMAR device scope of length %u, scopes ended\n", s[1]);
+			return;
+		}
+		if (s[0] == 3 && s[1] == 8 && o->nioapic_sids < ACPI_MAX_IOAPICS)
+			o->ioapic_sid[o->nioapic_sids++] =
+			    (struct acpi_ioapic_sid){s[4], (uint16_t)(s[5] << 8 | (s[6] & 31) << 3 | (s[7] & 7))};
+		off += s[1];
+	}
+}
+
+/* One DRHD structure and its IOAPIC scopes. */
 static void dmar_drhd(struct acpi_ctx *c, const uint8_t *e, uint16_t elen)
 {
 	struct acpi_info *o = c->out;
@@ -478,6 +503,7 @@ static void dmar_drhd(struct acpi_ctx *c, const uint8_t *e, uint16_t elen)
 		return;
 	}
 	o->drhd[o->ndrhd++] = (struct acpi_drhd){get_le64(e + 8), get_le16(e + 6), e[4] & 1};
+	dmar_scopes(c, e, elen);
 }
 
 /* The remapping structures: each starts with type and length; a length that runs past the table

@@ -1,13 +1,16 @@
 /* IOAPICs from the MADT: redirection entries for ISA IRQs and GSIs. */
 #include <arch/apic.h>
 #include <arch/arch.h>
+#include <arch/iommu.h>
 #include <arch/platform.h>
+#include <arch/trap.h>
 #include <kernel/klog.h>
 #include <kernel/vm.h>
 
 struct ioapic {
 	volatile uint32_t *regs;  /* [I] index at 0, data at 0x10 */
 	uint32_t gsi_base, count; /* [I] */
+	uint8_t id;               /* [I] MADT id: names the IOAPIC's source id for remapping */
 };
 
 static struct ioapic ioapics[ACPI_MAX_IOAPICS];
@@ -33,6 +36,7 @@ void ioapic_init(void)
 		if (!io->regs)
 			continue;
 		io->gsi_base = acpi.ioapics[i].gsi_base;
+		io->id = acpi.ioapics[i].id;
 		io->count = ((io_rd(io, 1) >> 16) & 0xff) + 1;
 		for (uint32_t p = 0; p < io->count; p++) /* everything masked */
 			io_wr(io, 0x10 + 2 * p, 1u << 16);
@@ -42,6 +46,32 @@ void ioapic_init(void)
 	}
 	if (!nioapics)
 		pr_warn("ioapic: none found; external interrupts unavailable");
+}
+
+/*
+ * Write pin's redirection entry: lo holds vector, polarity, trigger and
+ * mask (bits 0-7, 13, 15, 16), apic_id the destination. With VT-d
+ * interrupt remapping on, the entry is written in remappable format
+ * (VT-d 5.1.5.1): it names the remapping entry of its vector, which holds
+ * vector, trigger and destination and accepts the message only from this
+ * IOAPIC's source id; an entry that cannot be set up stays masked. The
+ * only place here that knows about remapping.
+ */
+static void ioapic_write_rte(struct ioapic *io, uint32_t pin, uint32_t lo, uint32_t apic_id)
+{
+	uint32_t hi = apic_id << 24;
+
+	if (iommu_ir_enabled()) {
+		uint32_t vector = lo & 0xff, index = vector - VEC_IRQ_BASE;
+		if (iommu_irte_set(index, (uint8_t)vector, apic_id, lo & (1u << 15),
+		                   iommu_ioapic_sid(io->id)) != 0)
+			lo |= 1u << 16;
+		hi = (index & 0x7fff) << 17 | 1u << 16; /* handle[14:0], remappable format */
+		lo = (lo & 0x1a0ffu) | ((index >> 15) & 1) << 11;
+	}
+	io_wr(io, 0x10 + 2 * pin, 1u << 16); /* masked while the halves disagree */
+	io_wr(io, 0x11 + 2 * pin, hi);
+	io_wr(io, 0x10 + 2 * pin, lo);
 }
 
 bool ioapic_route_isa(uint8_t isa_irq, uint8_t vector, uint32_t apic_id)
@@ -60,9 +90,7 @@ bool ioapic_route_isa(uint8_t isa_irq, uint8_t vector, uint32_t apic_id)
 			lo |= 1u << 13; /* active low */
 		if (((flags >> 2) & 3) == 3)
 			lo |= 1u << 15; /* level triggered */
-		uint32_t pin = gsi - io->gsi_base;
-		io_wr(io, 0x11 + 2 * pin, apic_id << 24);
-		io_wr(io, 0x10 + 2 * pin, lo);
+		ioapic_write_rte(io, gsi - io->gsi_base, lo, apic_id);
 		return true;
 	}
 	return false;

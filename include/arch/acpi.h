@@ -64,6 +64,13 @@ struct acpi_drhd {
 	bool include_all; /* covers every device of its segment not named by another unit */
 };
 
+/* An IOAPIC a DRHD's device scope names (type 3): its MADT id and PCI source id (bus:dev.fn of
+ * the messages it sends, which interrupt remapping validates). */
+struct acpi_ioapic_sid {
+	uint8_t id;
+	uint16_t sid;
+};
+
 struct acpi_info {
 	uint64_t rsdp_phys;
 	uint8_t revision;    /* RSDP revision: 0 = RSDT only, 2+ = XSDT */
@@ -103,6 +110,8 @@ struct acpi_info {
 	uint8_t dmar_haw; /* host address width in bits */
 	uint32_t ndrhd;
 	struct acpi_drhd drhd[ACPI_MAX_DRHD];
+	uint32_t nioapic_sids;
+	struct acpi_ioapic_sid ioapic_sid[ACPI_MAX_IOAPICS];
 };
 
 /*

@@ -158,14 +158,16 @@ static __always_inline void arch_tlb_poll(void)
 bool arch_irq_route(uint32_t irq, const struct cpu *c) __must_check;
 /* Mask or unmask line irq (arch/x86_64/ioapic.c). */
 void arch_irq_mask(uint32_t irq, bool masked);
-/* The message address and data that make a device's MSI or MSI-X write arrive as vector on CPU c
- * (fixed, edge). */
-static inline void arch_msi_message(const struct cpu *c, uint32_t vector, uint32_t *addr,
-                                    uint32_t *data)
-{
-	*addr = 0xfee00000u | c->apic_id << 12;
-	*data = vector;
-}
+/*
+ * The message address and data that make the MSI or MSI-X write of the PCI
+ * function at source id sid (bus << 8 | devfn) arrive as vector on CPU c
+ * (fixed, edge). With VT-d interrupt remapping the message names the
+ * vector's remapping entry, which only sid may use (arch/x86_64/vtd.c).
+ */
+void arch_msi_message(uint16_t sid, const struct cpu *c, uint32_t vector, uint32_t *addr,
+                      uint32_t *data);
+/* The message for vector is off for good: its remapping entry goes (arch/x86_64/vtd.c). */
+void arch_msi_free(uint32_t vector);
 /* This CPU's one-shot timer (vector VEC_TIMER) in ns from now (arch/x86_64/apic.c). */
 void arch_timer_oneshot_ns(uint64_t ns);
 

@@ -20,4 +20,17 @@ int iommu_attach(uint32_t idx, uint8_t bus, uint8_t devfn);
 int iommu_map(uint32_t idx, uint64_t iova, paddr_t pa, uint64_t size, bool write);
 void iommu_unmap(uint32_t idx, uint64_t iova, uint64_t size);
 
+/*
+ * Interrupt remapping (vtd.c): one table entry per vector, index = vector
+ * - VEC_IRQ_BASE. Without it the calls below fail or do nothing and
+ * interrupts are sent in compatibility format.
+ */
+bool iommu_ir_enabled(void);
+/* Point entry index at vector on apic_id (edge, or level), accepted only from source id sid (any
+ * source if sid < 0); 0, or -1 without remapping or out of range. */
+int iommu_irte_set(uint32_t index, uint8_t vector, uint32_t apic_id, bool level, int32_t sid);
+void iommu_irte_clear(uint32_t index);
+/* The source id of the IOAPIC with this MADT id, from the DMAR's device scopes; -1 if unnamed. */
+int32_t iommu_ioapic_sid(uint8_t ioapic_id);
+
 #endif

@@ -227,6 +227,8 @@ struct hl_bootinfo_pci {
 
 #define HL_BOOTINFO_F_IOMMU                                                                        \
 	1u /* device DMA is confined to what pci_device.dma_map gave each function */
+#define HL_BOOTINFO_F_INTREMAP                                                                     \
+	2u /* VT-d interrupt remapping: a device raises only the vectors pci_device.msi gave it */
 
 #define HL_BOOTINFO_MAX_MEM 200
 #define HL_BOOTINFO_MAX_PCI 64

@@ -438,8 +438,10 @@ static bool case_dmar_units(void)
 	img_hdr(&M, d, "DMAR", 48 + 24 + 16 + 32 + 16, 1);
 	img_put8(&M, d + 36, 38); /* host address width 39 bits */
 	img_put16(&M, d + 48, 0),
-	    img_put16(&M, d + 50, 24); /* DRHD with one device scope (ignored) */
+	    img_put16(&M, d + 50, 24); /* DRHD with one device scope: IOAPIC 2 at f0:1f.7 */
 	img_put8(&M, d + 52, 0), img_put16(&M, d + 54, 0), img_put64(&M, d + 56, 0xFED91000u);
+	img_put8(&M, d + 64, 3), img_put8(&M, d + 65, 8), img_put8(&M, d + 68, 2);
+	img_put8(&M, d + 69, 0xf0), img_put8(&M, d + 70, 0x1f), img_put8(&M, d + 71, 7);
 	img_put16(&M, d + 72, 0), img_put16(&M, d + 74, 16); /* DRHD, INCLUDE_PCI_ALL */
 	img_put8(&M, d + 76, 1), img_put16(&M, d + 78, 0), img_put64(&M, d + 80, 0xFED90000u);
 	img_put16(&M, d + 88, 1), img_put16(&M, d + 90, 32); /* RMRR: skipped */
@@ -453,6 +455,14 @@ static bool case_dmar_units(void)
 	CHECK(info.ndrhd == 2 && info.drhd[0].base == 0xFED91000u && !info.drhd[0].include_all);
 	CHECK(info.drhd[1].base == 0xFED90000u && info.drhd[1].include_all &&
 	      info.drhd[1].segment == 0);
+	CHECK(info.nioapic_sids == 1 && info.ioapic_sid[0].id == 2 &&
+	      info.ioapic_sid[0].sid == 0xf0ff);
+	img_put8(&M, d + 65, 9); /* a scope running past its DRHD: not taken, the unit still is */
+	img_fix(&M, d);
+	CHECK(parse() == 0 && info.ndrhd == 2 && info.nioapic_sids == 0);
+	img_put8(&M, d + 65, 8), img_put8(&M, d + 64, 1); /* a PCI endpoint scope: not an IOAPIC */
+	img_fix(&M, d);
+	CHECK(parse() == 0 && info.ndrhd == 2 && info.nioapic_sids == 0);
 	img_put16(&M, d + 74, 200); /* runs past the table: the walk ends there */
 	img_fix(&M, d);
 	CHECK(parse() == 0 && info.has_dmar && info.ndrhd == 1);

@@ -24,11 +24,11 @@ driver by PCI class and id):
   ahci_poll   q35's own AHCI HBA (00:1f.2) with an ide-hd disk, NCQ, polled
   ahci_irq    the same HBA with two disks (ports 0 and 2), MSI: both
               written whole and both images checked
-  ahci_vtd    ahci_irq's program behind intel-iommu (VT-d), one disk
+  ahci_vtd    ahci_irq's program behind intel-iommu (VT-d, interrupt remapping on), one disk
   ahci_kill   flush, SIGKILL, the image holds the new seed
   vblk_poll   virtio-blk-pci (modern only, 1af4:1042), 2 queues, polled
   vblk_irq    the same, MSI-X per queue, 4 KiB logical blocks
-  vblk_vtd    behind intel-iommu with iommu_platform=on
+  vblk_vtd    behind intel-iommu (interrupt remapping on) with iommu_platform=on
   vblk_readonly  readonly=on: VIRTIO_BLK_F_RO, every write fails in the
               device with BLKDEV_E_IO, the image stays zero
   vblk_kill   flush, SIGKILL, the image holds the new seed
@@ -109,8 +109,9 @@ def booted_run(a, name, initrd, img, expect_irq, img2=None, readonly=False, prop
     for x in expect:
         cmd += ["--expect", x]
     if iommu:  # the unit first: QEMU puts the devices after it behind it
-        cmd += ["--qemu-arg=-device", "--qemu-arg=intel-iommu,intremap=off", "--expect", r"iommu: VT-d at .*: DMA remapping on",
-                "--reject", r"iommu: DMA fault"]
+        # intremap=on: the drivers' MSI (AHCI) and MSI-X (virtio-blk) go through interrupt remapping
+        cmd += ["--qemu-arg=-device", "--qemu-arg=intel-iommu,intremap=on", "--expect", r"iommu: VT-d at .*: DMA remapping on",
+                "--expect", r"iommu: interrupt remapping on", "--reject", r"iommu: (DMA|interrupt) fault"]
     for x in drive or drive_args(img, img2, readonly, props):
         cmd.append("--qemu-arg=" + x)  # joined: argparse takes "-drive" for an option otherwise
     subprocess.run(cmd)

@@ -102,14 +102,15 @@ fi
 stop_qemu
 
 # Behind Intel VT-d: every ring and buffer page mapped for the device, or the unit blocks it.
-qemu_pre=(--qemu-arg=-device --qemu-arg=intel-iommu,intremap=off)
+qemu_pre=(--qemu-arg=-device --qemu-arg=intel-iommu,intremap=on) # MSI-X through interrupt remapping
 in_ns ip neigh flush dev "$tap"
 if start_qemu vtd; then
 	check "e1000e vtd: DMA remapping is on" grep -q 'iommu: VT-d at .*DMA remapping on' "$log/${tag:-$group}-vtd.log"
+	check "e1000e vtd: interrupt remapping is on" grep -q 'iommu: interrupt remapping on' "$log/${tag:-$group}-vtd.log"
 	check "e1000e vtd: first ping (ARP, then echo)" ping_all 3 56
 	check "e1000e vtd: 100 pings of 1472 bytes at 2 ms intervals" ping_all 100 1472 -i 0.002 -q -M do
 	check "e1000e vtd: no DMA blocked by the IOMMU, no device fault" \
-		bash -c "! grep -E 'iommu: DMA fault|device fault|driver error' '$log/${tag:-$group}-vtd.log'"
+		bash -c "! grep -E 'iommu: (DMA|interrupt) fault|device fault|driver error' '$log/${tag:-$group}-vtd.log'"
 else
 	notok "e1000e vtd: netecho starts on the e1000e behind VT-d"
 fi

@@ -50,15 +50,16 @@ done
 # DMA goes through the unit): every ring and buffer page must have been
 # mapped for the device (pci_device.dma_map), or the unit blocks the DMA
 # and logs it. Interrupt mode, 1472-byte pings and 200 more at 2 ms.
-qemu_pre=(--qemu-arg=-device --qemu-arg=intel-iommu,intremap=off)
+qemu_pre=(--qemu-arg=-device --qemu-arg=intel-iommu,intremap=on) # MSI-X through interrupt remapping
 in_ns ip neigh flush dev "$tap"
 if start_qemu vtd ",disable-legacy=on,iommu_platform=on"; then
 	check "vtd: DMA remapping is on" grep -q 'iommu: VT-d at .*DMA remapping on' "$log/drivers-net-vtd.log"
+	check "vtd: interrupt remapping is on" grep -q 'iommu: interrupt remapping on' "$log/drivers-net-vtd.log"
 	check "vtd: first ping (ARP, then echo)" ping_all 3 56
 	check "vtd: ping with 1472-byte payload" ping_all 3 1472 -M do
 	check "vtd: 200 pings of 1472 bytes at 2 ms intervals" ping_all 200 1472 -i 0.002 -q
 	check "vtd: no DMA blocked by the IOMMU, no device fault" \
-		bash -c "! grep -E 'iommu: DMA fault|device fault|driver error' '$log/drivers-net-vtd.log'"
+		bash -c "! grep -E 'iommu: (DMA|interrupt) fault|device fault|driver error' '$log/drivers-net-vtd.log'"
 else
 	notok "vtd: netecho starts on the virtio-net device behind VT-d"
 fi
