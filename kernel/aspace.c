@@ -181,7 +181,8 @@ int decode_aspace_map(struct invocation *inv)
 		return HL_ERR_NO_RIGHTS;
 	/* With a non-allocating walk, a missing table fails before any change. */
 	struct pt_env env = uenv(as);
-	err = pt_map(&env, as->root, va, f->cap.obj, size, aspace_pte_flags((uint32_t)rights, device, wc));
+	err = pt_map(&env, as->root, va, f->cap.obj, size,
+	             aspace_pte_flags((uint32_t)rights, device, wc));
 	if (err == PT_ENOMEM)
 		return HL_ERR_NO_TABLE;
 	if (err == PT_EEXIST)

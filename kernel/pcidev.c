@@ -281,7 +281,8 @@ static void program(const struct pci_dev *d, struct pcidev *s, uint64_t entry, c
 	uint32_t addr = 0, data = 0;
 
 	if (on)
-		arch_msi_message((uint16_t)(d->bus << 8 | d->dev << 3 | d->fn), c, vector, &addr, &data);
+		arch_msi_message((uint16_t)(d->bus << 8 | d->dev << 3 | d->fn), c, vector, &addr,
+		                 &data);
 
 	if (s->msix) {
 		volatile uint32_t *e = &s->msix_table[entry * 4];

@@ -478,12 +478,13 @@ static void dmar_scopes(struct acpi_ctx *c, const uint8_t *e, uint16_t elen)
 	for (uint32_t off = ACPI_DMAR_DRHD_LEN; off + 6 <= elen;) {
 		const uint8_t *s = e + off;
 		if (s[1] < 6 || s[1] > elen - off) {
-			acpi_log(c->env, "acpi: DMAR device scope of length %u, scopes ended\n", s[1]);
+			acpi_log(c->env, "acpi: DMAR device scope of length %u, scopes ended\n",
+			         s[1]);
 			return;
 		}
 		if (s[0] == 3 && s[1] == 8 && o->nioapic_sids < ACPI_MAX_IOAPICS)
-			o->ioapic_sid[o->nioapic_sids++] =
-			    (struct acpi_ioapic_sid){s[4], (uint16_t)(s[5] << 8 | (s[6] & 31) << 3 | (s[7] & 7))};
+			o->ioapic_sid[o->nioapic_sids++] = (struct acpi_ioapic_sid){
+			    s[4], (uint16_t)(s[5] << 8 | (s[6] & 31) << 3 | (s[7] & 7))};
 		off += s[1];
 	}
 }

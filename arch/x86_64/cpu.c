@@ -57,8 +57,8 @@ void cpu_enable_protections(void)
 	if (cpu_feat.nx)
 		wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_NXE);
 	if (cpu_feat.pat) {
-		/* No mapping uses PAT entry 4 yet (the kernel never sets the PAT bit), so the change
-		 * needs no cache or TLB flush. */
+		/* No mapping uses PAT entry 4 yet (the kernel never sets the PAT bit), so the
+		 * change needs no cache or TLB flush. */
 		wrmsr(MSR_PAT, PAT_HALLOWS);
 	}
 	if (cpu_feat.xsave) {

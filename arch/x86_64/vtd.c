@@ -71,8 +71,8 @@ enum {
 #define ECAP_QI      (1ull << 1)
 #define ECAP_IR      (1ull << 3)
 #define FSTS_IQE     (1u << 4)
-#define IRT_ENTRIES  256 /* one page; IRTA size field 7: 2^(7+1) entries */
-#define IQ_ENTRIES   256 /* one page of 16-byte descriptors */
+#define IRT_ENTRIES  256         /* one page; IRTA size field 7: 2^(7+1) entries */
+#define IQ_ENTRIES   256         /* one page of 16-byte descriptors */
 #define GSTS_KEEP    0x96ffffffu /* one-shot bits cleared when a command is written back (10.4.4) */
 #define CCMD_ICC     (1ull << 63)
 #define CCMD_GLOBAL  (1ull << 61)
@@ -222,12 +222,14 @@ static void fault_irq(struct trap_frame *tf)
 		if (reason >= 0x20 && reason < 0x30) /* interrupt remapping: FI holds the index */
 			pr_warn("iommu: interrupt fault: device %02x:%02x.%x, remapping entry %lu, "
 			        "reason %#x; blocked",
-			        sid >> 8, (sid >> 3) & 31, sid & 7, (unsigned long)(lo >> 48), reason);
-		else
-			pr_warn("iommu: DMA fault: device %02x:%02x.%x %s %#lx, reason %#x; blocked",
-			        sid >> 8, (sid >> 3) & 31, sid & 7,
-			        (hi >> 62) & 1 ? "read of" : "write to", (unsigned long)(lo & ~0xfffull),
+			        sid >> 8, (sid >> 3) & 31, sid & 7, (unsigned long)(lo >> 48),
 			        reason);
+		else
+			pr_warn(
+			    "iommu: DMA fault: device %02x:%02x.%x %s %#lx, reason %#x; blocked",
+			    sid >> 8, (sid >> 3) & 31, sid & 7,
+			    (hi >> 62) & 1 ? "read of" : "write to",
+			    (unsigned long)(lo & ~0xfffull), reason);
 		faults++;
 		wr32(rec + 12, 1u << 31); /* clear F */
 	}

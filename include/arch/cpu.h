@@ -176,7 +176,8 @@ static inline uint32_t gs_cpu_index(void)
 
 /* CPUID feature bits the kernel cares about, filled by cpu_features_init(). */
 struct cpu_features {
-	bool nx, pge, smep, smap, umip, x2apic, tsc_deadline, invariant_tsc, pcid, xsave, pdpe1gb, pat;
+	bool nx, pge, smep, smap, umip, x2apic, tsc_deadline, invariant_tsc, pcid, xsave, pdpe1gb,
+	    pat;
 	uint32_t max_leaf;
 };
 extern struct cpu_features cpu_feat;

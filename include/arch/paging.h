@@ -8,16 +8,16 @@
 
 #include <kernel/types.h>
 
-#define PTE_P     (1ull << 0)
-#define PTE_W     (1ull << 1)
-#define PTE_U     (1ull << 2)
-#define PTE_PWT   (1ull << 3)
-#define PTE_PCD   (1ull << 4)
-#define PTE_A     (1ull << 5)
-#define PTE_D     (1ull << 6)
-#define PTE_PS    (1ull << 7)
-#define PTE_G     (1ull << 8)
-#define PTE_NX    (1ull << 63)
+#define PTE_P   (1ull << 0)
+#define PTE_W   (1ull << 1)
+#define PTE_U   (1ull << 2)
+#define PTE_PWT (1ull << 3)
+#define PTE_PCD (1ull << 4)
+#define PTE_A   (1ull << 5)
+#define PTE_D   (1ull << 6)
+#define PTE_PS  (1ull << 7)
+#define PTE_G   (1ull << 8)
+#define PTE_NX  (1ull << 63)
 /*
  * The PAT bit (memory type = PAT entry PAT*4 + PCD*2 + PWT) sits at bit 7
  * of a 4 KiB entry and bit 12 of a large one. pt_map, pt_protect and
@@ -27,8 +27,8 @@
 #define PTE_PAT       (1ull << 58)
 #define PTE_PAT_4K    (1ull << 7)
 #define PTE_PAT_LARGE (1ull << 12)
-#define PTE_ADDR  0x000ffffffffff000ull
-#define PTE_FLAGS (~PTE_ADDR)
+#define PTE_ADDR      0x000ffffffffff000ull
+#define PTE_FLAGS     (~PTE_ADDR)
 
 /*
  * Table levels: a table of level L is indexed by bits 12+9L..20+9L of the

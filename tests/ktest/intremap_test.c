@@ -43,7 +43,8 @@ struct edu {
 static bool edu_setup(struct ktest_ctx *t, struct edu *e)
 {
 	if (!iommu_ir_enabled() || !(e->d = pci_find(0x1234, 0x11e8, 0))) {
-		KSKIP(t, "needs interrupt remapping and edu (-device intel-iommu,intremap=on -device edu)");
+		KSKIP(t, "needs interrupt remapping and edu (-device intel-iommu,intremap=on "
+		         "-device edu)");
 		return false;
 	}
 	e->msi = 0;
@@ -126,7 +127,8 @@ KTEST(intremap, message_naming_another_functions_entry_is_dropped)
 	if (!edu_setup(t, &e))
 		return;
 	index = e.vector - VEC_IRQ_BASE;
-	/* The same vector and CPU, but the entry belongs to 01:00.0 (or 00:00.1 if edu is there). */
+	/* The same vector and CPU, but the entry belongs to 01:00.0 (or 00:00.1 if edu is there).
+	 */
 	uint16_t other = e.sid == 0x0100 ? 0x0001 : 0x0100;
 	KEXPECT(t, iommu_irte_set(index, e.vector, cpus[0].apic_id, false, other) == 0, "set");
 	edu_msi(&e, remappable(index), 0);

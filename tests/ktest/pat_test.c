@@ -53,7 +53,8 @@ static void read_pat(void *arg)
 /* The memory type the CPU gives a 4 KiB leaf entry: its PAT entry's type field. */
 static uint32_t memory_type(uint64_t pte)
 {
-	uint32_t i = (pte & PTE_PAT_4K ? 4u : 0u) | (pte & PTE_PCD ? 2u : 0u) | (pte & PTE_PWT ? 1u : 0u);
+	uint32_t i =
+	    (pte & PTE_PAT_4K ? 4u : 0u) | (pte & PTE_PCD ? 2u : 0u) | (pte & PTE_PWT ? 1u : 0u);
 
 	return (uint32_t)(rdmsr(MSR_PAT) >> (8 * i)) & 7;
 }
@@ -116,7 +117,8 @@ KTEST(pat, wc_device_mapping_has_the_wc_type_and_reaches_the_device)
 		        (unsigned long)e);
 		KEXPECT(t, memory_type(e) == PAT_TYPE_WC, "WC entry's type %u", memory_type(e));
 		e = pt[pt_index(TEST_VA + PAGE_SIZE, 0)];
-		KEXPECT(t, memory_type(e) == 0, "uncached entry's type %u (want UC)", memory_type(e));
+		KEXPECT(t, memory_type(e) == 0, "uncached entry's type %u (want UC)",
+		        memory_type(e));
 		e = pt[pt_index(TEST_VA + 2 * PAGE_SIZE, 0)];
 		KEXPECT(t, memory_type(e) == 6, "RAM entry's type %u (want WB: no WC for RAM)",
 		        memory_type(e));

@@ -545,8 +545,9 @@ UTEST(pci, edu_dma_into_the_interrupt_range)
 		stuck += !edu_forge(&e, 0, 0xfee00000u | i << 5 | 1u << 4);
 	hl_word_t own = wait_signal(n_edu, 200), forged = wait_signal(n_nic, 200);
 	UEXPECT(t, stuck == 0, "%d forging DMAs did not finish", stuck);
-	UEXPECT(t, own != 0, "edu's own remapping entry never fired: its DMA did not reach the "
-	                     "interrupt range (run edu with dma_mask=0xffffffff)");
+	UEXPECT(t, own != 0,
+	        "edu's own remapping entry never fired: its DMA did not reach the "
+	        "interrupt range (run edu with dma_mask=0xffffffff)");
 	rt_printf("        # remappable-format forgeries by DMA: e1000e's vector %s (real VT-d "
 	          "checks the source id; QEMU 7.2's DMA carries none)\n",
 	          forged ? "raised" : "not raised");

@@ -45,8 +45,8 @@ int lg_bench_yield_alone(long iters);
 int lg_bench_pipe(long iters);
 int lg_bench_pipe_xcpu(long iters);
 int lg_bench_pipe_xcpu_ns(long iters);
-int lg_bench_signal(long iters);   /* lg_signal.c */
-int lg_bench_ring(long iters);     /* lg_ring.c */
+int lg_bench_signal(long iters); /* lg_signal.c */
+int lg_bench_ring(long iters);   /* lg_ring.c */
 int lg_bench_ring_xcpu_ns(long iters);
 int lg_bench_nvme_qd1(long iters); /* lg_blk.c */
 int lg_bench_nvme_qd32(long iters);

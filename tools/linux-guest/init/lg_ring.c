@@ -184,7 +184,8 @@ static int rg_open(struct rg_chan *c)
 		return -1;
 	if (c->kind == 0)
 		return pipe(c->data);
-	c->sh = mmap(NULL, sizeof(*c->sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	c->sh =
+	    mmap(NULL, sizeof(*c->sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (c->sh == MAP_FAILED)
 		return -1;
 	memset(c->sh, 0, sizeof(*c->sh));
@@ -257,13 +258,15 @@ static int rg_bench(const char *name, int kind, int batch, int child_cpu, long i
 	if (bad)
 		return lg_fail(name, "producer");
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		printf("BENCH-ERROR %s consumer status %d (4: a message out of sequence)\n", name, status);
+		printf("BENCH-ERROR %s consumer status %d (4: a message out of sequence)\n", name,
+		       status);
 		return -1;
 	}
-	snprintf(extra, sizeof(extra), "cpus=%d batch=%d msg_bytes=%d", child_cpu + 1, batch, RG_MSG);
+	snprintf(extra, sizeof(extra), "cpus=%d batch=%d msg_bytes=%d", child_cpu + 1, batch,
+	         RG_MSG);
 	if (wall)
-		printf("BENCH %s %.1f ns iters=%ld %s\n", name, (double)(t1 - t0) / (double)iters, iters,
-		       extra);
+		printf("BENCH %s %.1f ns iters=%ld %s\n", name, (double)(t1 - t0) / (double)iters,
+		       iters, extra);
 	else
 		lg_report(name, (double)(t1 - t0) / (double)iters, iters, extra);
 	fflush(stdout);
@@ -282,7 +285,8 @@ static int rg_all(long iters, int child_cpu, int wall)
 			snprintf(name, sizeof(name), "ring.linux.%s_msg_%s_%s_%s", kinds[k],
 			         b ? "batched" : "unbatched", child_cpu ? "xcpu" : "same_cpu",
 			         wall ? "ns" : "instructions");
-			failed |= rg_bench(name, k, b ? RG_ENTRIES : 1, child_cpu, iters, wall) != 0;
+			failed |=
+			    rg_bench(name, k, b ? RG_ENTRIES : 1, child_cpu, iters, wall) != 0;
 		}
 	return failed ? -1 : 0;
 }
