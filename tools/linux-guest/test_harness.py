@@ -162,7 +162,7 @@ def init_host_sanitized_run_and_bad_arguments():
     clean with small counts, and bad arguments give BENCH-ERROR, not a
     number and not a crash."""
     args = ["loop=1000", "getpid=1000", "futex=200", "yield=200",
-            "yield_alone=200", "pipe=200", "signal=20", "bogus", "getpid=0", "getpid=x",
+            "yield_alone=200", "pipe=200", "signal=20", "ring=300", "bogus", "getpid=0", "getpid=x",
             "pipe=99999999999"]
     p = subprocess.run([os.path.join(BUILD, "init-host-san")] + args,
                        capture_output=True, text=True, timeout=60)
@@ -175,7 +175,11 @@ def init_host_sanitized_run_and_bad_arguments():
                      "sched.linux.yield_noswitch_instructions",
                      "ipc.linux.pipe_roundtrip_instructions",
                      "upcall.linux.signal_delivery_instructions",
-                     "upcall.linux.sigreturn_instructions"], names
+                     "upcall.linux.sigreturn_instructions",
+                     "ring.linux.pipe_msg_unbatched_same_cpu_instructions",
+                     "ring.linux.pipe_msg_batched_same_cpu_instructions",
+                     "ring.linux.eventfd_msg_unbatched_same_cpu_instructions",
+                     "ring.linux.eventfd_msg_batched_same_cpu_instructions"], names
     assert len(results.bench_errors(lines)) == 4, lines
     assert lines[0].startswith("LINUX-GUEST-READY tsc=")
     assert lines[-1].startswith("LINUX-GUEST-DONE failed=4 "), lines[-1]
@@ -186,7 +190,7 @@ def init_host_sanitized_run_and_bad_arguments():
 def guest_code_builds_with_clang():
     flags = ["-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-fsyntax-only"]
     init = [os.path.join(HERE, "init", f) for f in ("lg_init.c", "lg_micro.c", "lg_pipe.c",
-                                                        "lg_signal.c")]
+                                                        "lg_signal.c", "lg_ring.c")]
     subprocess.run(["clang", "-D_GNU_SOURCE"] + flags + init, check=True,
                    capture_output=True)
     subprocess.run(["clang", "-m32", "-ffreestanding", "-fno-pic", "-mgeneral-regs-only"]
