@@ -65,7 +65,7 @@ test-user: $(KERNEL) $(INITRD_TEST) $(INITRD)
 	-python3 tools/qemu_run.py --tap $(RESULTS)/user.tap --name utest-intremap --smp 2 --initrd $(INITRD_TEST) \
 		--qemu-arg=-device --qemu-arg=intel-iommu,intremap=on --qemu-arg=-device --qemu-arg=edu,dma_mask=0xffffffff \
 		--append "test-exit" --expect '^# utest: ' --expect 'iommu: interrupt remapping on: 256 entries' \
-		--expect '^ +ok [0-9]+ edu_dma_into_the_interrupt_range' --timeout 120
+		--expect '^ +ok [0-9]+ edu_dma_into_the_interrupt_range' --timeout 180
 	-python3 tools/qemu_run.py --tap $(RESULTS)/user.tap --name root-task-starts-manifest --smp 2 --initrd $(INITRD) \
 		--append "" --want hang --timeout 8 --expect '^init: root task running in ring 3: 2 cpus' \
 		--expect '^init: etc/manifest:23: memory 100K: must be a power of two of at least 64K$$' \
