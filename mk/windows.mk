@@ -1,0 +1,31 @@
+# Partition windows (issue 16; docs/scheduling.md, "Partition windows").
+#
+#   make test-windows    the ring-3 suite tests/user/windows/ under TCG -icount shift=0, -smp 2
+#                        -> $(RESULTS)/windows.tap (about 20 s)
+#   make bench-windows   the same boot module; its BENCH lines (window-switch cost and jitter,
+#                        instructions) -> $(BENCH_OUT) as windows.hallows.*
+# The errors of sched_control (every code) are the suite window_errors of the ordinary ring-3
+# runner (tests/user/window_errors_test.c, make test-user).
+
+INITRD_WINDOWS := $(B)/initrd-windows.cpio
+$(UOBJ)/wintest: $(RT_OBJS) $(UOBJ)/tests/user/main.o $(UOBJ)/tests/user/windows/window_test.o user/rt/user.ld
+	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
+$(INITRD_WINDOWS): $(UOBJ)/wintest
+	@rm -rf $(B)/initrd-windows-root && mkdir -p $(B)/initrd-windows-root
+	cp $< $(B)/initrd-windows-root/init
+	cd $(B)/initrd-windows-root && find * | LC_ALL=C sort | cpio -o -H newc --quiet > ../initrd-windows.cpio
+ALL_TARGETS += $(UOBJ)/wintest
+
+TEST_GROUPS += windows
+.PHONY: test-windows
+test-windows: $(KERNEL) $(INITRD_WINDOWS)
+	@mkdir -p $(RESULTS)
+	@rm -f $(RESULTS)/windows.tap
+	-python3 tools/qemu_run.py --tap $(RESULTS)/windows.tap --name windows --smp 2 \
+		--qemu-arg=-icount --qemu-arg=shift=0,sleep=off \
+		--initrd $(INITRD_WINDOWS) --append "test-exit" --expect '^# utest: ' --timeout 300
+
+BENCH_STEPS += windows
+.PHONY: bench-windows
+bench-windows: $(KERNEL) $(INITRD_WINDOWS)
+	python3 tools/bench_windows.py --kernel $(KERNEL) --initrd $(INITRD_WINDOWS) --out $(BENCH_OUT)
