@@ -23,7 +23,7 @@ test-windows: $(KERNEL) $(INITRD_WINDOWS)
 	@rm -f $(RESULTS)/windows.tap
 	-python3 tools/qemu_run.py --tap $(RESULTS)/windows.tap --name windows --smp 2 \
 		--qemu-arg=-icount --qemu-arg=shift=0,sleep=off \
-		--initrd $(INITRD_WINDOWS) --append "test-exit" --expect '^# utest: ' --timeout 300
+		--initrd $(INITRD_WINDOWS) --append "test-exit" --expect '^# utest: ' --timeout 120
 
 BENCH_STEPS += windows
 .PHONY: bench-windows
