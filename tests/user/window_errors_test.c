@@ -104,7 +104,7 @@ UTEST(window_errors, rights_and_types)
 	if (!UCHECK(t, w && ro && tcb, "out of memory"))
 		return;
 	two(w);
-	UEXPECT_ERR(t, hl_cspace_mint(HL_SLOT_CSPACE, ro, f, HL_R_WRITE, 0), HL_OK); /* no read */
+	UEXPECT_ERR(t, hl_cspace_copy(HL_SLOT_CSPACE, ro, f, HL_R_WRITE), HL_OK); /* no read */
 	UEXPECT_ERR(t, install(ro, 0), HL_ERR_NO_RIGHTS);
 	/* Only the root task's original: sched_control cannot be copied. */
 	hl_cptr_t cp = ut_slot();

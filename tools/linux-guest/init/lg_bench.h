@@ -46,6 +46,7 @@ int lg_bench_pipe(long iters);
 int lg_bench_pipe_xcpu(long iters);
 int lg_bench_pipe_xcpu_ns(long iters);
 int lg_bench_signal(long iters);   /* lg_signal.c */
+int lg_bench_tail(long iters);     /* lg_tail.c: TAIL lines, no BENCH line */
 int lg_bench_nvme_qd1(long iters); /* lg_blk.c */
 int lg_bench_nvme_qd32(long iters);
 int lg_bench_vblk_qd1(long iters);

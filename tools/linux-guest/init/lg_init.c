@@ -30,6 +30,7 @@ static const struct lg_bench lg_benches[] = {
     {"pipe_xcpu", 10000, lg_bench_pipe_xcpu},
     {"pipe_xcpu_ns", 2000, lg_bench_pipe_xcpu_ns},
     {"signal", 200, lg_bench_signal},
+    {"tail", 10000, lg_bench_tail},
     {"nvme_qd1", 2000, lg_bench_nvme_qd1},
     {"nvme_qd32", 2000, lg_bench_nvme_qd32},
     {"vblk_qd1", 2000, lg_bench_vblk_qd1},
