@@ -4,7 +4,9 @@
   python3 tools/plot_tail.py build/bench/tail.jsonl docs/tail-latency.svg
 
 Two panels against offered load: p99 slowdown and p99.9 latency, both on a
-log scale, one line per configuration (FCFS, preemption every 5/10/25 us).
+log scale, one line per configuration (FCFS, preemption every 5/10/25 us);
+points with "system": "linux" (the Linux-signal servers in the guest,
+tools/linux-guest/init/lg_tail.c) dashed in the same colours.
 Standard library only.
 """
 import json
@@ -92,7 +94,9 @@ def main():
     series = {}
     for p in points:
         series.setdefault(key(p), []).append(p)
-    order = [k for k in COLORS if k in series] + sorted(k for k in series if k not in COLORS)
+    order = [k for k in COLORS if k in series] + [f"linux-{k}" for k in COLORS
+                                                  if f"linux-{k}" in series]
+    order += [k for k in series if k not in order]
     series = {k: series[k] for k in order}
     rows = (len(series) + 3) // 4
     svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{2 * W}" height="{H + 22 + 18 * rows}" '
