@@ -298,7 +298,8 @@ void sched_arm_timer(struct cpu *c, struct thread *t)
 		         d = x->replenish_tsc > now ? tsc_to_ns(x->replenish_tsc - now) : 0;
 		ns = MIN(ns, MAX(d, 1000ull));
 	}
-	ns = MIN(ns, win_ns_left(q, rdtsc())); /* the next window boundary, exactly */
+	if (q->win_on)
+		ns = MIN(ns, win_ns_left(q, rdtsc())); /* the next window boundary, exactly */
 	if (ns == ~0ull)
 		return;
 	/* A timer already due sooner serves as well: re-arming costs MMIO writes. */
@@ -392,7 +393,7 @@ struct thread *sched_pick(void)
 	if (cur_ok)
 		rq_push(q, cur, false);
 	c->need_resched = false;
-	if (top < 0 && !cur_ok && win_lend(c->index))
+	if (top < 0 && !cur_ok && q->win_on && win_lend(c->index))
 		top = rq_top(q); /* the owner has nothing to run: the spare partition may */
 	if (top < 0 && !cur_ok)
 		return NULL;
