@@ -29,7 +29,7 @@
 
 /* One CPU's frame in TSC ticks. [BKL] */
 struct wtable {
-	uint64_t epoch;  /* TSC at which a frame starts (every frame_tsc after it) */
+	uint64_t epoch; /* TSC at which a frame starts (every frame_tsc after it) */
 	uint64_t frame_tsc;
 	uint32_t count;
 	struct {
@@ -80,7 +80,8 @@ static void repartition(struct runq *q)
 	struct thread *out = NULL;
 
 	for (int w = 3; w >= 0; w--)
-		for (uint64_t bits = q->bitmap[w]; bits;) { /* the priorities queued before the walk */
+		for (uint64_t bits = q->bitmap[w];
+		     bits;) { /* the priorities queued before the walk */
 			int b = 63 - __builtin_clzll(bits);
 			bits &= ~(1ull << b);
 			for (struct thread *t = q->head[w * 64 + b], *n; t; t = n) {
@@ -222,7 +223,8 @@ static int check_table(const struct hl_window_table *t)
 			return HL_ERR_INVALID_ARG;
 		if (w->length_ns < HL_WINDOW_MIN_NS || w->offset_ns < end ||
 		    w->offset_ns > t->frame_ns || w->length_ns > t->frame_ns - w->offset_ns)
-			return HL_ERR_RANGE; /* too short, overlapping, unsorted or past the frame */
+			return HL_ERR_RANGE; /* too short, overlapping, unsorted or past the frame
+			                      */
 		end = w->offset_ns + w->length_ns;
 	}
 	return HL_OK;

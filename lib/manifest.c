@@ -219,23 +219,25 @@ static void check_channel(struct parser *p, struct manifest_channel *c)
 			if (lines[i]) /* a bad name, reported at its line */
 				continue;
 			manifest_error_at(p, c->line, "channel %s: '%s PARTITION' missing", c->name,
-			         i ? "to" : "from");
+			                  i ? "to" : "from");
 			c->is_valid = false;
 		} else if (!(ends[i] = manifest_find_partition(p->m, names[i]))) {
-			manifest_error_at(p, lines[i], "channel %s: no partition '%s'", c->name, names[i]);
+			manifest_error_at(p, lines[i], "channel %s: no partition '%s'", c->name,
+			                  names[i]);
 			c->is_valid = false;
 		}
 	}
 	c->from = ends[0], c->to = ends[1];
 	if (ends[0] && ends[0] == ends[1]) {
 		manifest_error_at(p, c->line, "channel %s: both ends are partition %s", c->name,
-		         ends[0]->name);
+		                  ends[0]->name);
 		c->is_valid = false;
 	}
 	if (hl_ring_bytes(c->entries, c->entry_size) > MANIFEST_RING_MAX_BYTES) {
-		manifest_error_at(p, c->line,
-		         "channel %s: %u entries of %u bytes need more than %u bytes of ring",
-		         c->name, c->entries, c->entry_size, MANIFEST_RING_MAX_BYTES);
+		manifest_error_at(
+		    p, c->line,
+		    "channel %s: %u entries of %u bytes need more than %u bytes of ring", c->name,
+		    c->entries, c->entry_size, MANIFEST_RING_MAX_BYTES);
 		c->is_valid = false;
 	}
 }
@@ -292,11 +294,12 @@ static void check_whole(struct parser *p)
 		if (!q->is_valid)
 			continue;
 		if (p->lim->mem_kib && total + q->mem_kib > p->lim->mem_kib) {
-			manifest_error_at(p, q->line,
-			         "partition %s: its %lluK with the partitions before it exceed the "
-			         "%lluK the root task has",
-			         q->name, (unsigned long long)q->mem_kib,
-			         (unsigned long long)p->lim->mem_kib);
+			manifest_error_at(
+			    p, q->line,
+			    "partition %s: its %lluK with the partitions before it exceed the "
+			    "%lluK the root task has",
+			    q->name, (unsigned long long)q->mem_kib,
+			    (unsigned long long)p->lim->mem_kib);
 			q->is_valid = false;
 		} else {
 			total += q->mem_kib;
@@ -318,9 +321,9 @@ static void begin_section(struct parser *p, const struct word *w, size_t n)
 	}
 	bool is_part = manifest_is_word(w[0], "partition");
 	if (!is_part && !manifest_is_word(w[0], "channel")) {
-		manifest_error(p,
-		               "'%s': expected a section: partition NAME, channel NAME or window cpu N",
-		               manifest_shown(w[0], buf));
+		manifest_error(
+		    p, "'%s': expected a section: partition NAME, channel NAME or window cpu N",
+		    manifest_shown(w[0], buf));
 		return;
 	}
 	if (is_part)

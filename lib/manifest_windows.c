@@ -202,12 +202,12 @@ static void check_frame(struct parser *p, struct manifest_window *win)
 			bad(win);
 		}
 		if (prev && prev->offset_us + prev->length_us > s->offset_us) {
-			manifest_error_at(p, s->line,
-			                  "slot %s at %lluus overlaps slot %s at line %u, which runs "
-			                  "until %lluus",
-			                  s->part_name, (unsigned long long)s->offset_us,
-			                  prev->part_name, prev->line,
-			                  (unsigned long long)(prev->offset_us + prev->length_us));
+			manifest_error_at(
+			    p, s->line,
+			    "slot %s at %lluus overlaps slot %s at line %u, which runs "
+			    "until %lluus",
+			    s->part_name, (unsigned long long)s->offset_us, prev->part_name,
+			    prev->line, (unsigned long long)(prev->offset_us + prev->length_us));
 			bad(win);
 		}
 	}
@@ -241,10 +241,11 @@ void manifest_check_windows(struct parser *p)
 				                  q->name, win->cpu, win->line);
 				q->is_valid = false;
 			} else if (!has_time(win, q)) {
-				manifest_error_at(p, q->line,
-				                  "partition %s runs on cpu %u, which has windows (line "
-				                  "%u), but has no slot there",
-				                  q->name, win->cpu, win->line);
+				manifest_error_at(
+				    p, q->line,
+				    "partition %s runs on cpu %u, which has windows (line "
+				    "%u), but has no slot there",
+				    q->name, win->cpu, win->line);
 				q->is_valid = false;
 			}
 		}

@@ -83,8 +83,8 @@ struct thread {
 	    throttled; /* [BKL] out of budget: on the throttled list of a CPU until replenished */
 	uint8_t linux_abi;   /* [BKL] syscall.S: every `syscall` is a Linux call to its fault
 	                        endpoint (thread.set_linux); read without the BKL on entry */
-	uint8_t no_fastpath; /* [BKL] has a budget, upcalls or a partition: switches take the general
-	                        path */
+	uint8_t no_fastpath; /* [BKL] has a budget, upcalls or a partition: switches take the
+	                        general path */
 	uint8_t part;   /* [BKL] partition id for the windows (sched_control.bind), 0 = untagged */
 	uint8_t parked; /* [BKL] runnable but outside its partition's window: on its CPU's parked
 	                   list (kernel/window.c), in no run queue */

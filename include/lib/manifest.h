@@ -102,7 +102,7 @@ struct manifest_channel {
 struct manifest_slot {
 	struct manifest_slot *next;
 	uint32_t line;
-	const char *part_name;          /* as written */
+	const char *part_name;           /* as written */
 	struct manifest_partition *part; /* resolved (NULL when not) */
 	uint64_t offset_us, length_us;
 };
@@ -118,11 +118,11 @@ struct manifest_window {
 	uint32_t line;
 	uint32_t cpu;
 	bool is_valid;
-	uint64_t frame_us;               /* 0 until "frame" is read */
-	uint32_t frame_line;             /* of the "frame" line, 0 = none */
-	struct manifest_slot *slots;     /* sorted by offset once parsed */
+	uint64_t frame_us;           /* 0 until "frame" is read */
+	uint32_t frame_line;         /* of the "frame" line, 0 = none */
+	struct manifest_slot *slots; /* sorted by offset once parsed */
 	uint32_t nslots;
-	const char *spare_name;          /* NULL: idle */
+	const char *spare_name; /* NULL: idle */
 	uint32_t spare_line;
 	struct manifest_partition *spare; /* resolved spare partition, NULL for idle */
 };

@@ -27,8 +27,7 @@ long init_bind_thread(const struct init *in, const struct manifest_partition *p,
 {
 	if (!windowed(in, p))
 		return HL_OK; /* untagged: no window applies, and the IPC fastpaths stay open */
-	return hl_sched_control_bind(HL_SLOT_SCHED_CONTROL, tcb,
-	                             manifest_partition_id(&in->m, p));
+	return hl_sched_control_bind(HL_SLOT_SCHED_CONTROL, tcb, manifest_partition_id(&in->m, p));
 }
 
 /* One CPU's table from its section (valid: sorted, inside the frame, partitions resolved). */
@@ -56,7 +55,8 @@ void init_install_windows(struct init *in)
 		return;
 	if (!frame) {
 		frame = rt_alloc(HL_OBJ_FRAME, 12);
-		if (frame && rt_map_frame(HL_SLOT_ASPACE, frame, TABLE_VA, HL_R_READ | HL_R_WRITE) == HL_OK)
+		if (frame &&
+		    rt_map_frame(HL_SLOT_ASPACE, frame, TABLE_VA, HL_R_READ | HL_R_WRITE) == HL_OK)
 			t = (struct hl_window_table *)TABLE_VA;
 	}
 	if (!t) {
@@ -72,11 +72,12 @@ void init_install_windows(struct init *in)
 		}
 		fill(in, w, t);
 		hl_word_t got = 0;
-		long err = hl_sched_control_set_windows(HL_SLOT_SCHED_CONTROL, w->cpu, frame, epoch,
-		                                        &got);
+		long err =
+		    hl_sched_control_set_windows(HL_SLOT_SCHED_CONTROL, w->cpu, frame, epoch, &got);
 		if (err) {
-			rt_printf("init: windows of cpu %u (%s:%u) refused by the kernel: error %ld\n",
-			          w->cpu, INIT_MANIFEST, w->line, err);
+			rt_printf(
+			    "init: windows of cpu %u (%s:%u) refused by the kernel: error %ld\n",
+			    w->cpu, INIT_MANIFEST, w->line, err);
 			continue;
 		}
 		epoch = got; /* the first CPU's epoch for all */

@@ -13,10 +13,10 @@
 
 #include <stdint.h>
 
-#define HL_WINDOWS_MAX     32                 /* windows in one CPU's frame */
-#define HL_WINDOW_MIN_NS   5000ull            /* shortest window (and gap: none shorter) */
-#define HL_FRAME_MAX_NS    10000000000ull     /* longest major frame: 10 s */
-#define HL_PARTITION_IDS   256                /* partition ids are 1..255; 0 = untagged */
+#define HL_WINDOWS_MAX   32             /* windows in one CPU's frame */
+#define HL_WINDOW_MIN_NS 5000ull        /* shortest window (and gap: none shorter) */
+#define HL_FRAME_MAX_NS  10000000000ull /* longest major frame: 10 s */
+#define HL_PARTITION_IDS 256            /* partition ids are 1..255; 0 = untagged */
 
 struct hl_window {
 	uint64_t offset_ns; /* 0: start within the frame */

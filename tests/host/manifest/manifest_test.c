@@ -766,17 +766,16 @@ static void arena_full_at_a_name_after_a_channel(void)
  * text. */
 static void random_text_never_escapes(void)
 {
-	static const char *pieces[] = {"partition ", "channel ",   "window cpu ", " program ",
-	                               " frame ",    " slot ",     " spare ",    " for ",
-	                               " memory ",   " cpus ",     " priority ", " budget ",
-	                               " period ",   " on-crash ", " device ",   " config ",
-	                               " from ",     " to ",       " entries ",  " entry-size ",
-	                               "pci ",       "class ",     "at ",        "a",
-	                               "b",          "1",          "64K",        "0-1",
-	                               ",",          "=",          ":",          ".",
-	                               "\n",         "\t",         "#",          "\r",
-	                               "ms",         "us",         "8086:100e",  "00:03.0",
-	                               "count 2"};
+	static const char *pieces[] = {
+	    "partition ", "channel ", "window cpu ", " program ",  " frame ",
+	    " slot ",     " spare ",  " for ",       " memory ",   " cpus ",
+	    " priority ", " budget ", " period ",    " on-crash ", " device ",
+	    " config ",   " from ",   " to ",        " entries ",  " entry-size ",
+	    "pci ",       "class ",   "at ",         "a",          "b",
+	    "1",          "64K",      "0-1",         ",",          "=",
+	    ":",          ".",        "\n",          "\t",         "#",
+	    "\r",         "ms",       "us",          "8086:100e",  "00:03.0",
+	    "count 2"};
 	char text[600];
 
 	for (int iter = 0; iter < 3000 && !kt_failed(); iter++) {

@@ -36,11 +36,11 @@
 
 #define WCPU          1
 #define MAXRUNS       2048
-#define GAP_NS        1500   /* a stamp this much after the last: the thread was off the CPU */
-#define SWITCH_MAX_NS 20000  /* a window's first instruction at most this late */
-#define EARLY_NS      300    /* a boundary acted on this early (the timer's slack, rounding) */
-#define OVERRUN_NS    3000   /* a thread's last stamp at most this far past its window */
-#define FRAMES        8      /* frames each case records */
+#define GAP_NS        1500  /* a stamp this much after the last: the thread was off the CPU */
+#define SWITCH_MAX_NS 20000 /* a window's first instruction at most this late */
+#define EARLY_NS      300   /* a boundary acted on this early (the timer's slack, rounding) */
+#define OVERRUN_NS    3000  /* a thread's last stamp at most this far past its window */
+#define FRAMES        8     /* frames each case records */
 #define MAX(a, b)     ((a) > (b) ? (a) : (b))
 #define MIN(a, b)     ((a) < (b) ? (a) : (b))
 
@@ -49,9 +49,9 @@ struct rec {
 	uint8_t part;
 	bool overflow;
 	volatile uint32_t n;
-	uint64_t until;      /* stop at this TSC */
-	uint64_t block_at;   /* spare case: block for good at this TSC (0: never) */
-	hl_cptr_t wait;      /* what event recorders wait on, or block_at blocks on */
+	uint64_t until;    /* stop at this TSC */
+	uint64_t block_at; /* spare case: block for good at this TSC (0: never) */
+	hl_cptr_t wait;    /* what event recorders wait on, or block_at blocks on */
 	uint64_t s[MAXRUNS], e[MAXRUNS];
 };
 
@@ -123,7 +123,8 @@ static void spinner(void *arg)
 			add_run(r, first, last);
 			finished();
 			for (;;)
-				hl_syscall(HL_SYS_RECV, r->wait, &info, &m, NULL); /* nobody signals */
+				hl_syscall(HL_SYS_RECV, r->wait, &info, &m,
+				           NULL); /* nobody signals */
 		}
 	}
 	add_run(r, first, last);
@@ -179,7 +180,8 @@ static void warm_up(struct utest_ctx *t)
 	if (n && th && !hl_thread_set_affinity(th, WCPU) &&
 	    hl_sched_control_set_windows(HL_SLOT_SCHED_CONTROL, WCPU, f, 0, &epoch) == HL_OK &&
 	    !hl_thread_resume(th)) {
-		/* Blocked, not spinning: under -icount a spinning CPU 0 can keep CPU 1 from running. */
+		/* Blocked, not spinning: under -icount a spinning CPU 0 can keep CPU 1 from
+		 * running. */
 		hl_word_t info = 0;
 		struct hl_msg m = {{0}};
 		hl_syscall(HL_SYS_RECV, n, &info, &m, NULL);
@@ -214,7 +216,8 @@ static void add_window(uint64_t off_ns, uint64_t len_ns, uint32_t part)
 	uint32_t i = wc.tab->count++;
 
 	wc.count = wc.tab->count;
-	wc.tab->w[i] = (struct hl_window){.offset_ns = off_ns, .length_ns = len_ns, .partition = part};
+	wc.tab->w[i] =
+	    (struct hl_window){.offset_ns = off_ns, .length_ns = len_ns, .partition = part};
 	wc.ws[i] = ns_tsc(off_ns);
 	wc.we[i] = ns_tsc(off_ns + len_ns);
 }
@@ -260,9 +263,9 @@ static bool run_case(uint32_t want)
 	for (uint32_t i = 0; i < wc.nthreads; i++)
 		hl_thread_suspend(wc.threads[i]);
 	wc.tab->count = 0;
-	UEXPECT_ERR(t, hl_sched_control_set_windows(HL_SLOT_SCHED_CONTROL, WCPU, wc.tab_frame, 0,
-	                                            &epoch),
-	            HL_OK);
+	UEXPECT_ERR(
+	    t, hl_sched_control_set_windows(HL_SLOT_SCHED_CONTROL, WCPU, wc.tab_frame, 0, &epoch),
+	    HL_OK);
 	return true;
 }
 
@@ -302,9 +305,8 @@ static uint64_t allowed_until(uint8_t part, uint64_t x, uint8_t lent_from, uint6
 			if (last)
 				break;
 			uint8_t owner = (uint8_t)wc.tab->w[i].partition;
-			bool mine = owner == part ||
-			            (owner == lent_from && lent_after && x >= lent_after &&
-			             wc.tab->spare == part);
+			bool mine = owner == part || (owner == lent_from && lent_after &&
+			                              x >= lent_after && wc.tab->spare == part);
 			if (mine && x + early >= s && x < e)
 				return e;
 			gap_from = e;
@@ -329,12 +331,13 @@ static uint32_t check_inside(struct rec *r, uint8_t lent_from, uint64_t lent_aft
 		if (until && r->e[j] <= until + over)
 			continue;
 		if (bad++ < 3)
-			ut_fail(wc.t, __FILE__, __LINE__, "inside its windows",
-			        ": %s ran %lu..%lu ns into the frame (frame %lu), window ends %s%lu",
-			        r->name, tsc_ns((r->s[j] - wc.epoch) % wc.frame),
-			        tsc_ns((r->s[j] - wc.epoch) % wc.frame + r->e[j] - r->s[j]),
-			        (r->s[j] - wc.epoch) / wc.frame, until ? "at +" : "(none) ",
-			        until ? tsc_ns(until - r->s[j]) : 0);
+			ut_fail(
+			    wc.t, __FILE__, __LINE__, "inside its windows",
+			    ": %s ran %lu..%lu ns into the frame (frame %lu), window ends %s%lu",
+			    r->name, tsc_ns((r->s[j] - wc.epoch) % wc.frame),
+			    tsc_ns((r->s[j] - wc.epoch) % wc.frame + r->e[j] - r->s[j]),
+			    (r->s[j] - wc.epoch) / wc.frame, until ? "at +" : "(none) ",
+			    until ? tsc_ns(until - r->s[j]) : 0);
 	}
 	return bad;
 }
@@ -429,8 +432,9 @@ UTEST(windows, confined)
 	new_rec(&ra, "a", 1)->until = until;
 	new_rec(&rb, "b", 2)->until = until;
 	new_rec(&rc, "c (no window)", 3)->until = until;
-	if (!UCHECK(t, wthread(spinner, &ra, 40, 1) && wthread(spinner, &rb, 40, 2) &&
-	                   wthread(spinner, &rc, 40, 3),
+	if (!UCHECK(t,
+	            wthread(spinner, &ra, 40, 1) && wthread(spinner, &rb, 40, 2) &&
+	                wthread(spinner, &rc, 40, 3),
 	            "threads"))
 		return;
 	if (!run_case(2))
@@ -462,8 +466,9 @@ UTEST(windows, spare)
 	ra.wait = ut_alloc(t, HL_OBJ_NOTIFICATION, 0);
 	new_rec(&rb, "b", 2)->until = until;
 	new_rec(&rd, "spare", 4)->until = until;
-	if (!UCHECK(t, ra.wait && wthread(spinner, &ra, 40, 1) && wthread(spinner, &rb, 40, 2) &&
-	                   wthread(spinner, &rd, 40, 4),
+	if (!UCHECK(t,
+	            ra.wait && wthread(spinner, &ra, 40, 1) && wthread(spinner, &rb, 40, 2) &&
+	                wthread(spinner, &rd, 40, 4),
 	            "threads"))
 		return;
 	if (!run_case(3))
@@ -555,10 +560,11 @@ UTEST(windows, misbehaving)
 	if (!UCHECK(t, flood_ntfn && flood_ep && fault_ep && faulter_tcb, "objects") ||
 	    !UCHECK(t, hl_thread_set_fault_ep(faulter_tcb, fault_ep) == HL_OK))
 		return;
-	if (!UCHECK(t, wthread(spinner, &ra, 40, 1) && wthread(spinner, &rb, 40, 2) &&
-	                   wthread(waker, &rx, 60, 1) && wthread(waker, &ry, 60, 2) &&
-	                   wthread(c_spin, NULL, 90, 3) && wthread(c_fault_handler, NULL, 90, 3) &&
-	                   wthread(c_flood, NULL, 90, 3),
+	if (!UCHECK(t,
+	            wthread(spinner, &ra, 40, 1) && wthread(spinner, &rb, 40, 2) &&
+	                wthread(waker, &rx, 60, 1) && wthread(waker, &ry, 60, 2) &&
+	                wthread(c_spin, NULL, 90, 3) && wthread(c_fault_handler, NULL, 90, 3) &&
+	                wthread(c_flood, NULL, 90, 3),
 	            "threads"))
 		return;
 	if (!run_case(2))
@@ -567,8 +573,8 @@ UTEST(windows, misbehaving)
 	UEXPECT(t, check_inside(&rb, 0, 0) == 0);
 	UEXPECT(t, check_inside(&rx, 0, 0) == 0);
 	UEXPECT(t, check_inside(&ry, 0, 0) == 0);
-	UEXPECT(t, rx.n >= FRAMES - 1 && ry.n >= FRAMES - 1,
-	        "the flood woke a %u and b %u times", rx.n, ry.n);
+	UEXPECT(t, rx.n >= FRAMES - 1 && ry.n >= FRAMES - 1, "the flood woke a %u and b %u times",
+	        rx.n, ry.n);
 	struct lateness l = {0};
 	struct rec *a[] = {&ra, &rx}, *b[] = {&rb, &ry};
 	window_lateness(0, a, 2, &l);
@@ -647,7 +653,8 @@ UTEST(windows, inside)
 	struct rt_upcall_page *page = ut_page(t, &page_frame);
 	uint8_t *stack = ut_page(t, NULL);
 	hl_cptr_t bud = wthread(spinner, &ra, 50, 1), up = wthread(spinner, &rb, 45, 1);
-	hl_cptr_t server = wthread(ipc_server, NULL, 40, 1), client = wthread(ipc_client, &rs, 40, 1);
+	hl_cptr_t server = wthread(ipc_server, NULL, 40, 1),
+	          client = wthread(ipc_client, &rs, 40, 1);
 	if (!UCHECK(t, ipc_ep && page && stack && bud && up && server && client, "objects"))
 		return;
 	u.r = &ru;

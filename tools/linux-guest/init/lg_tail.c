@@ -54,7 +54,7 @@ struct req {
 struct task {
 	struct req r;
 	int started;
-	uint64_t g[NGREG];               /* saved general registers (ucontext order) */
+	uint64_t g[NGREG];                            /* saved general registers (ucontext order) */
 	uint8_t fx[512] __attribute__((aligned(16))); /* saved FXSAVE image */
 	uint8_t *stack_top;
 	struct task *next; /* run queue or free list */
@@ -84,15 +84,15 @@ __asm__(".text\n"
         ".globl lg_tail_resume\n"
         "lg_tail_resume:\n"
         "	fxrstor64 (%rsi)\n"
-        "	mov %rdx, %r11\n"                /* unmask */
-        "	mov 120(%rdi), %rcx\n"           /* target rsp */
-        "	sub $152, %rcx\n"                /* 128 red zone + rax, rflags, rip */
+        "	mov %rdx, %r11\n"      /* unmask */
+        "	mov 120(%rdi), %rcx\n" /* target rsp */
+        "	sub $152, %rcx\n"      /* 128 red zone + rax, rflags, rip */
         "	mov 104(%rdi), %rax\n"
-        "	mov %rax, 0(%rcx)\n"             /* rax */
+        "	mov %rax, 0(%rcx)\n" /* rax */
         "	mov 136(%rdi), %rax\n"
-        "	mov %rax, 8(%rcx)\n"             /* rflags */
+        "	mov %rax, 8(%rcx)\n" /* rflags */
         "	mov 128(%rdi), %rax\n"
-        "	mov %rax, 16(%rcx)\n"            /* rip */
+        "	mov %rax, 16(%rcx)\n" /* rip */
         "	mov 0(%rdi), %r8\n"
         "	mov 8(%rdi), %r9\n"
         "	mov 16(%rdi), %r10\n"
@@ -106,7 +106,7 @@ __asm__(".text\n"
         "	mov 96(%rdi), %rdx\n"
         "	mov %rcx, %rsp\n"
         "	mov 112(%rdi), %rcx\n"
-        "	push 24(%rdi)\n"                 /* r11, restored after the unmask pointer */
+        "	push 24(%rdi)\n" /* r11, restored after the unmask pointer */
         "	mov 64(%rdi), %rdi\n"
         "	movl $0, (%r11)\n"
         "	pop %r11\n"
@@ -114,7 +114,7 @@ __asm__(".text\n"
         "	popfq\n"
         "	ret $128\n"
         ".globl lg_tail_run_on\n"
-        "lg_tail_run_on:\n"                  /* (stack_top, fn, arg) */
+        "lg_tail_run_on:\n" /* (stack_top, fn, arg) */
         "	mov %rdi, %rsp\n"
         "	mov %rdx, %rdi\n"
         "	and $-16, %rsp\n"

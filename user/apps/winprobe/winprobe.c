@@ -43,7 +43,8 @@ static void probe(const char *name)
 	uint64_t mhz = rt_self.bi->tsc_hz / 1000000;
 	uint64_t frame = num("frame-us", 0) * mhz, slot = num("slot-us", 0) * mhz;
 	uint64_t frames = num("frames", 20), jitter = num("jitter-ns", 20000) * mhz / 1000;
-	uint64_t gap = GAP_NS * mhz / 1000, first = rdtsc(), last = first, stop = first + frames * frame;
+	uint64_t gap = GAP_NS * mhz / 1000, first = rdtsc(), last = first,
+	         stop = first + frames * frame;
 	uint32_t n = 0;
 
 	if (!frame || !slot) {
@@ -77,9 +78,9 @@ static void probe(const char *name)
 	uint32_t windows = 0, cut = 0, outside = 0;
 	uint64_t latest = 0; /* the latest start of a cut stretch into the slot */
 	for (uint32_t i = 1; i < n; i++) {
-		uint64_t base = start[longest_i], d = start[i] >= base
-		                                         ? (start[i] - base) % frame
-		                                         : (frame - (base - start[i]) % frame) % frame;
+		uint64_t base = start[longest_i],
+		         d = start[i] >= base ? (start[i] - base) % frame
+		                              : (frame - (base - start[i]) % frame) % frame;
 		uint64_t ph = (d + jitter) % frame;
 		if (ph + (end[i] - start[i]) > slot + 2 * jitter)
 			outside++;
@@ -101,11 +102,13 @@ static void probe(const char *name)
 	 * window suite (tests/user/windows) checks lateness with CPU 0 idle.
 	 */
 	bool ok = windows + cut >= frames - 2 && !outside && hi - lo <= jitter;
-	rt_printf("winprobe %s: %s: ran in %u windows of %lu frames (%u stretches outside the slot, "
-	          "%u interrupted, the latest %lu us into the slot), longest %lu us of a %lu us slot, window starts spread over %lu "
-	          "ns\n",
-	          name, ok ? "ok" : "FAILED", windows, frames, outside, cut, latest / mhz, longest / mhz,
-	          slot / mhz, windows ? (hi - lo) * 1000 / mhz : 0);
+	rt_printf(
+	    "winprobe %s: %s: ran in %u windows of %lu frames (%u stretches outside the slot, "
+	    "%u interrupted, the latest %lu us into the slot), longest %lu us of a %lu us slot, "
+	    "window starts spread over %lu "
+	    "ns\n",
+	    name, ok ? "ok" : "FAILED", windows, frames, outside, cut, latest / mhz, longest / mhz,
+	    slot / mhz, windows ? (hi - lo) * 1000 / mhz : 0);
 }
 
 int main(struct rt *rt)
