@@ -201,13 +201,14 @@ static void check_frame(struct parser *p, struct manifest_window *win)
 			                  (unsigned long long)win->frame_us);
 			bad(win);
 		}
-		if (prev && prev->offset_us + prev->length_us > s->offset_us) {
+		uint64_t prev_end = prev ? prev->offset_us + prev->length_us : 0;
+		if (prev && prev_end > s->offset_us) {
 			manifest_error_at(
 			    p, s->line,
 			    "slot %s at %lluus overlaps slot %s at line %u, which runs "
 			    "until %lluus",
 			    s->part_name, (unsigned long long)s->offset_us, prev->part_name,
-			    prev->line, (unsigned long long)(prev->offset_us + prev->length_us));
+			    prev->line, (unsigned long long)prev_end);
 			bad(win);
 		}
 	}

@@ -67,12 +67,7 @@ static uint32_t *work_of;
 static uint32_t nextreq, completed, n_req;
 static uint64_t t0, tsc_per_us = 1000, preemptions, ticks, missed;
 static volatile int masked = 1;
-static uint8_t *sched_stack;
-
-/* Defined in the assembly below. */
-void lg_tail_resume(const uint64_t *g, const void *fx, volatile int *unmask)
-    __attribute__((noreturn));
-void lg_tail_run_on(void *stack_top, void (*fn)(void *), void *arg) __attribute__((noreturn));
+static uint8_t *sched_stack, *stacks, *alt_stack; /* kept for the process's life */
 
 /*
  * lg_tail_resume(g, fx, unmask): restore the FXSAVE image, every general
@@ -149,7 +144,8 @@ static double ln(double x)
 static void generate(uint32_t load_pct)
 {
 	uint64_t s = 0x9e3779b97f4a7c15ull ^ load_pct, at = 0;
-	double gap = (double)(299750 / load_pct);
+	uint64_t gap_ns = 299750 / load_pct; /* integer, as tailbench's mean_gap_ns */
+	double gap = (double)gap_ns;
 
 	for (uint32_t i = 0; i < n_req; i++) {
 		double u = (double)((rnd(&s) >> 11) + 1) / 9007199254740993.0;
@@ -379,9 +375,9 @@ int lg_bench_tail(long iters)
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	do
 		clock_gettime(CLOCK_MONOTONIC, &b);
-	while ((b.tv_sec - a.tv_sec) * 1000000000l + (b.tv_nsec - a.tv_nsec) < 2000000);
+	while ((b.tv_sec - a.tv_sec) * 1000000000L + (b.tv_nsec - a.tv_nsec) < 2000000);
 	tsc_per_us = (lg_rdtsc() - ta) * 1000 /
-	             (uint64_t)((b.tv_sec - a.tv_sec) * 1000000000l + (b.tv_nsec - a.tv_nsec));
+	             (uint64_t)((b.tv_sec - a.tv_sec) * 1000000000L + (b.tv_nsec - a.tv_nsec));
 	if (!tsc_per_us)
 		tsc_per_us = 1;
 	reqs = calloc(NREQ, sizeof(*reqs));
@@ -390,8 +386,8 @@ int lg_bench_tail(long iters)
 	scratch = calloc(NREQ, sizeof(*scratch));
 	work_of = calloc(NREQ, sizeof(*work_of));
 	sched_stack = malloc(STACK);
-	uint8_t *stacks = malloc((size_t)NTASK * STACK);
-	alt.ss_sp = malloc(65536);
+	stacks = malloc((size_t)NTASK * STACK);
+	alt.ss_sp = alt_stack = malloc(65536);
 	alt.ss_size = 65536;
 	alt.ss_flags = 0;
 	if (!reqs || !tasks || !lat_ns || !scratch || !work_of || !sched_stack || !stacks ||
