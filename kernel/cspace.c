@@ -25,7 +25,7 @@ static bool copyable(const struct cap *c)
 {
 	return c->type != HL_OBJ_MEMORY && c->type != HL_OBJ_IRQ_CONTROL &&
 	       c->type != HL_OBJ_IOPORT_CONTROL && c->type != HL_OBJ_REPLY &&
-	       c->type != HL_OBJ_PCI_CONTROL;
+	       c->type != HL_OBJ_PCI_CONTROL && c->type != HL_OBJ_SCHED_CONTROL;
 }
 
 /* arg 0: empty destination slot in the target cspace; arg 1: source slot in the caller's. */

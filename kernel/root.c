@@ -197,6 +197,8 @@ bool root_task_start(void)
 	        (struct cap){.type = HL_OBJ_IOPORT_CONTROL, .rights = HL_R_ALL});
 	put_cap(HL_SLOT_DEBUG, (struct cap){.type = HL_OBJ_DEBUG, .rights = HL_R_ALL});
 	put_cap(HL_SLOT_PCI_CONTROL, (struct cap){.type = HL_OBJ_PCI_CONTROL, .rights = HL_R_ALL});
+	put_cap(HL_SLOT_SCHED_CONTROL,
+	        (struct cap){.type = HL_OBJ_SCHED_CONTROL, .rights = HL_R_ALL});
 	cap_insert(&t->cspace_slot, &root_cs->slots[HL_SLOT_CSPACE].cap,
 	           &root_cs->slots[HL_SLOT_CSPACE]);
 	cap_insert(&t->aspace_slot, &root_cs->slots[HL_SLOT_ASPACE].cap,

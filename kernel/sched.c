@@ -42,7 +42,7 @@ static uint64_t tsc_to_ns(uint64_t ticks)
 	return ticks / tsc_hz * 1000000000ull + ticks % tsc_hz * 1000000000ull / tsc_hz;
 }
 
-static void rq_push(struct runq *q, struct thread *t, bool front)
+void rq_push(struct runq *q, struct thread *t, bool front)
 {
 	uint8_t p = t->priority;
 
@@ -65,7 +65,7 @@ static void rq_push(struct runq *q, struct thread *t, bool front)
 	t->queue = q;
 }
 
-static void rq_remove(struct runq *q, struct thread *t)
+void rq_remove(struct runq *q, struct thread *t)
 {
 	uint8_t p = t->priority;
 
@@ -94,9 +94,11 @@ uint32_t sched_runnable_count(uint32_t cpu)
 
 void sched_remove(struct thread *t)
 {
-	if (!t->queue && !t->throttled)
+	if (!t->queue && !t->throttled && !t->parked)
 		return; /* in no queue (this also covers a destroyed thread's stand-in, whose cpu is
 		           ~0) */
+	if (win_unpark(t))
+		return;
 	struct runq *q = &rqs[t->cpu];
 
 	if (t->queue == q) {
@@ -122,7 +124,14 @@ void sched_make_runnable(struct thread *t)
 	if (t->on_cpu)
 		return; /* still on a CPU: it stays, or handoff() queues it when that CPU leaves it
 		         */
-	rq_push(&rqs[t->cpu], t, false);
+	struct runq *q = &rqs[t->cpu];
+	if (!win_allows(q, t)) { /* outside its partition's window */
+		win_park(q, t);
+		if (q->win_lent && t->part == q->win_owner)
+			win_reclaim(t->cpu); /* the spare borrowed its window: back to the owner */
+		return;
+	}
+	rq_push(q, t, false);
 	if (c == this_cpu()) {
 		if (!c->current || t->priority > c->current->priority)
 			c->need_resched = true;
@@ -156,7 +165,7 @@ void sched_block(struct thread *t, enum thread_state st)
  */
 void sched_migrate(struct thread *t, uint32_t cpu)
 {
-	if (t->state == TS_RUNNABLE && t->queue)
+	if (t->state == TS_RUNNABLE && (t->queue || t->parked))
 		sched_remove(t);
 	t->cpu = cpu;
 	if (t->on_cpu)
@@ -172,7 +181,7 @@ static inline void handoff(struct cpu *c, struct thread *prev)
 		return;
 	prev->on_cpu = 0;
 	if (prev->magic == THREAD_MAGIC && prev->state == TS_RUNNABLE && !prev->queue &&
-	    (prev->cpu != c->index || cpus[prev->cpu].current != prev))
+	    !prev->parked && (prev->cpu != c->index || cpus[prev->cpu].current != prev))
 		sched_make_runnable(prev);
 }
 
@@ -269,8 +278,8 @@ void sched_arm_timer(struct cpu *c, struct thread *t)
 	uint64_t ns = ~0ull;
 	struct runq *q = &rqs[c->index];
 
-	if (t && !t->budget_ns &&
-	    !q->throttled) { /* the common case: at most a round-robin slice */
+	if (t && !t->budget_ns && !q->throttled &&
+	    !q->win_on) { /* the common case: at most a round-robin slice */
 		if (!q->head[t->priority] || q->slice_armed)
 			return;
 		q->timer_deadline = rdtsc() + slice_tsc;
@@ -289,6 +298,8 @@ void sched_arm_timer(struct cpu *c, struct thread *t)
 		         d = x->replenish_tsc > now ? tsc_to_ns(x->replenish_tsc - now) : 0;
 		ns = MIN(ns, MAX(d, 1000ull));
 	}
+	if (q->win_on)
+		ns = MIN(ns, win_ns_left(q, rdtsc())); /* the next window boundary, exactly */
 	if (ns == ~0ull)
 		return;
 	/* A timer already due sooner serves as well: re-arming costs MMIO writes. */
@@ -364,7 +375,16 @@ struct thread *sched_pick(void)
 
 	charge(c);
 	replenish(c);
+	if (q->win_on) {
+		uint64_t now = rdtsc();
+		if (win_due(q, now))
+			win_advance(c->index, now);
+	}
 	bool cur_ok = cur && cur->state == TS_RUNNABLE && cur->cpu == c->index;
+	if (cur_ok && !win_allows(q, cur)) {
+		win_park(q, cur); /* its window is over; handoff() leaves it parked */
+		cur_ok = false;
+	}
 	int top = rq_top(q);
 	if (cur_ok && !c->need_resched)
 		return cur;
@@ -373,6 +393,8 @@ struct thread *sched_pick(void)
 	if (cur_ok)
 		rq_push(q, cur, false);
 	c->need_resched = false;
+	if (top < 0 && !cur_ok && q->win_on && win_lend(c->index))
+		top = rq_top(q); /* the owner has nothing to run: the spare partition may */
 	if (top < 0 && !cur_ok)
 		return NULL;
 	struct thread *next = q->head[rq_top(q)];
@@ -419,7 +441,7 @@ static __always_inline __noreturn void leave(struct cpu *c, struct thread *next)
 {
 	/* The timer matters only with competition for the CPU, a budget or an upcall. */
 	struct runq *q = &rqs[c->index];
-	if (q->count || q->throttled || next->budget_ns)
+	if (q->count || q->throttled || next->budget_ns || q->win_on)
 		sched_arm_timer(c, next);
 	if (next->upcall_ns)
 		upcall_arm(q, next, rdtsc());
@@ -433,6 +455,12 @@ void sched_switch_to(struct thread *t)
 	struct cpu *c = this_cpu();
 	struct thread *cur = c->current;
 
+	if (!win_allows(&rqs[c->index], t)) {
+		/* IPC to a thread outside its window: it waits for it (parked), this CPU picks. */
+		if (!t->queue && !t->parked && !t->on_cpu)
+			sched_make_runnable(t);
+		sched_exit_to_user();
+	}
 	if (cur && cur->state == TS_RUNNABLE && cur != t)
 		rq_push(&rqs[c->index], cur, true);
 	if (t->queue)

@@ -61,6 +61,8 @@ void manifest_error(struct parser *p, const char *fmt, ...)
 		p->part->is_valid = false;
 	if (p->chan)
 		p->chan->is_valid = false;
+	if (p->win)
+		p->win->is_valid = false;
 	if (!e)
 		return;
 	e->line = p->line;
@@ -182,7 +184,7 @@ bool manifest_nwords(struct parser *p, size_t n, size_t want, const char *usage)
 	return n == want;
 }
 
-static struct manifest_partition *find_partition(struct manifest *m, const char *name)
+struct manifest_partition *manifest_find_partition(struct manifest *m, const char *name)
 {
 	for (struct manifest_partition *q = m->partitions; q; q = q->next)
 		if (!strcmp(q->name, name))
@@ -191,8 +193,7 @@ static struct manifest_partition *find_partition(struct manifest *m, const char 
 }
 
 /* Report at `line` against nothing in particular (the caller marks what is invalid). */
-__attribute__((format(printf, 3, 4))) static void error_at(struct parser *p, uint32_t line,
-                                                           const char *fmt, ...)
+void manifest_error_at(struct parser *p, uint32_t line, const char *fmt, ...)
 {
 	struct manifest_error *e = manifest_alloc(p, sizeof(*e));
 	va_list ap;
@@ -217,24 +218,26 @@ static void check_channel(struct parser *p, struct manifest_channel *c)
 		if (!names[i]) {
 			if (lines[i]) /* a bad name, reported at its line */
 				continue;
-			error_at(p, c->line, "channel %s: '%s PARTITION' missing", c->name,
-			         i ? "to" : "from");
+			manifest_error_at(p, c->line, "channel %s: '%s PARTITION' missing", c->name,
+			                  i ? "to" : "from");
 			c->is_valid = false;
-		} else if (!(ends[i] = find_partition(p->m, names[i]))) {
-			error_at(p, lines[i], "channel %s: no partition '%s'", c->name, names[i]);
+		} else if (!(ends[i] = manifest_find_partition(p->m, names[i]))) {
+			manifest_error_at(p, lines[i], "channel %s: no partition '%s'", c->name,
+			                  names[i]);
 			c->is_valid = false;
 		}
 	}
 	c->from = ends[0], c->to = ends[1];
 	if (ends[0] && ends[0] == ends[1]) {
-		error_at(p, c->line, "channel %s: both ends are partition %s", c->name,
-		         ends[0]->name);
+		manifest_error_at(p, c->line, "channel %s: both ends are partition %s", c->name,
+		                  ends[0]->name);
 		c->is_valid = false;
 	}
 	if (hl_ring_bytes(c->entries, c->entry_size) > MANIFEST_RING_MAX_BYTES) {
-		error_at(p, c->line,
-		         "channel %s: %u entries of %u bytes need more than %u bytes of ring",
-		         c->name, c->entries, c->entry_size, MANIFEST_RING_MAX_BYTES);
+		manifest_error_at(
+		    p, c->line,
+		    "channel %s: %u entries of %u bytes need more than %u bytes of ring", c->name,
+		    c->entries, c->entry_size, MANIFEST_RING_MAX_BYTES);
 		c->is_valid = false;
 	}
 }
@@ -256,13 +259,13 @@ static void spread_invalid(struct parser *p)
 				if (!q)
 					continue;
 				if (!c->is_valid && q->is_valid) {
-					error_at(
+					manifest_error_at(
 					    p, q->line,
 					    "partition %s not started: its channel %s has an error",
 					    q->name, c->name);
 					q->is_valid = false, changed = true;
 				} else if (c->is_valid && !q->is_valid) {
-					error_at(
+					manifest_error_at(
 					    p, c->line,
 					    "channel %s not set up: partition %s is not started",
 					    c->name, q->name);
@@ -280,21 +283,23 @@ static void check_whole(struct parser *p)
 
 	for (struct manifest_partition *q = p->m->partitions; q; q = q->next)
 		if (!q->nprograms) {
-			error_at(p, q->line, "partition %s has no program", q->name);
+			manifest_error_at(p, q->line, "partition %s has no program", q->name);
 			q->is_valid = false;
 		}
 	for (struct manifest_channel *c = p->m->channels; c; c = c->next)
 		check_channel(p, c);
+	manifest_check_windows(p);
 	spread_invalid(p);
 	for (struct manifest_partition *q = p->m->partitions; q; q = q->next) {
 		if (!q->is_valid)
 			continue;
 		if (p->lim->mem_kib && total + q->mem_kib > p->lim->mem_kib) {
-			error_at(p, q->line,
-			         "partition %s: its %lluK with the partitions before it exceed the "
-			         "%lluK the root task has",
-			         q->name, (unsigned long long)q->mem_kib,
-			         (unsigned long long)p->lim->mem_kib);
+			manifest_error_at(
+			    p, q->line,
+			    "partition %s: its %lluK with the partitions before it exceed the "
+			    "%lluK the root task has",
+			    q->name, (unsigned long long)q->mem_kib,
+			    (unsigned long long)p->lim->mem_kib);
 			q->is_valid = false;
 		} else {
 			total += q->mem_kib;
@@ -308,18 +313,17 @@ static void begin_section(struct parser *p, const struct word *w, size_t n)
 {
 	char buf[48];
 
-	p->part = NULL, p->chan = NULL, p->sec = SEC_SKIP;
+	p->part = NULL, p->chan = NULL, p->win = NULL, p->sec = SEC_SKIP;
 	memset(p->seen, 0, sizeof(p->seen));
 	if (manifest_is_word(w[0], "window")) {
-		manifest_error(
-		    p, "window: time windows are not supported yet; the section is skipped");
+		manifest_start_window(p, w, n);
 		return;
 	}
 	bool is_part = manifest_is_word(w[0], "partition");
 	if (!is_part && !manifest_is_word(w[0], "channel")) {
-		manifest_error(p,
-		               "'%s': expected a section: partition NAME, channel NAME or window",
-		               manifest_shown(w[0], buf));
+		manifest_error(
+		    p, "'%s': expected a section: partition NAME, channel NAME or window cpu N",
+		    manifest_shown(w[0], buf));
 		return;
 	}
 	if (is_part)
@@ -383,6 +387,8 @@ static void one_line(struct parser *p, const char *s, const char *end)
 		manifest_partition_key(p, w, n);
 	else if (p->sec == SEC_CHANNEL)
 		manifest_channel_key(p, w, n);
+	else if (p->sec == SEC_WINDOW)
+		manifest_window_key(p, w, n);
 	else if (p->sec == SEC_NONE)
 		manifest_error(p, "indented line outside any section");
 	/* SEC_SKIP: the section's first line was reported; its body is skipped silently. */
@@ -397,6 +403,7 @@ enum manifest_status manifest_parse(const char *text, size_t len,
 
 	memset(m, 0, sizeof(*m));
 	p.part_tail = &m->partitions, p.chan_tail = &m->channels, p.err_tail = &m->errors;
+	p.win_tail = &m->windows;
 	while (s < end &&
 	       !m->arena_full) { /* a full arena may leave half-made records: stop at once */
 		const char *nl = s;
@@ -409,7 +416,7 @@ enum manifest_status manifest_parse(const char *text, size_t len,
 	}
 	if (m->arena_full)
 		return MANIFEST_ARENA_FULL;
-	p.part = NULL, p.chan = NULL;
+	p.part = NULL, p.chan = NULL, p.win = NULL;
 	check_whole(&p);
 	if (m->arena_full)
 		return MANIFEST_ARENA_FULL;
@@ -422,6 +429,15 @@ const char *manifest_config_get(const struct manifest_partition *p, const char *
 		if (!strcmp(c->key, key))
 			return c->value;
 	return NULL;
+}
+
+uint32_t manifest_partition_id(const struct manifest *m, const struct manifest_partition *p)
+{
+	uint32_t id = 1;
+
+	for (const struct manifest_partition *q = m->partitions; q && q != p; q = q->next)
+		id++;
+	return id;
 }
 
 uint32_t manifest_ring_bytes(const struct manifest_channel *c)

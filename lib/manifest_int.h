@@ -16,7 +16,7 @@ struct word {
 	size_t n;
 };
 
-enum section { SEC_NONE, SEC_PARTITION, SEC_CHANNEL, SEC_SKIP };
+enum section { SEC_NONE, SEC_PARTITION, SEC_CHANNEL, SEC_WINDOW, SEC_SKIP };
 
 /* Keys that may appear once in a section: the line that set each (0 = not yet). */
 enum once_key {
@@ -30,6 +30,8 @@ enum once_key {
 	K_TO,
 	K_ENTRIES,
 	K_ENTRY_SIZE,
+	K_FRAME,
+	K_SPARE,
 	K_COUNT
 };
 
@@ -42,6 +44,8 @@ struct parser {
 	enum section sec;
 	struct manifest_partition *part, **part_tail;
 	struct manifest_channel *chan, **chan_tail;
+	struct manifest_window *win, **win_tail;
+	struct manifest_slot **slot_tail;
 	struct manifest_error **err_tail;
 	uint32_t seen[K_COUNT];
 	struct manifest_program **prog_tail;
@@ -78,5 +82,18 @@ void manifest_start_partition(struct parser *p, const struct word *w, size_t n);
 void manifest_start_channel(struct parser *p, const struct word *w, size_t n);
 void manifest_partition_key(struct parser *p, const struct word *w, size_t n);
 void manifest_channel_key(struct parser *p, const struct word *w, size_t n);
+/* A time: a number and "us" or "ms", at most MANIFEST_PERIOD_MAX_US, in microseconds. */
+bool manifest_duration(struct word w, uint64_t *us);
+
+/* lib/manifest_windows.c: "window cpu N" sections, and their checks across sections. */
+void manifest_start_window(struct parser *p, const struct word *w, size_t n);
+void manifest_window_key(struct parser *p, const struct word *w, size_t n);
+/* Pass 2: slots and spares resolved, sorted, inside the frame, not overlapping, on CPUs their
+ * partitions run on; every partition on a CPU with windows has a slot there. */
+void manifest_check_windows(struct parser *p);
+/* Report at a line without marking anything (the caller marks what is invalid). */
+void manifest_error_at(struct parser *p, uint32_t line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+struct manifest_partition *manifest_find_partition(struct manifest *m, const char *name);
 
 #endif

@@ -172,7 +172,7 @@ static void key_priority(struct parser *p, const struct word *w, size_t n)
 }
 
 /* A time with a unit, "us" or "ms", in microseconds. */
-static bool duration(struct word w, uint64_t *us)
+bool manifest_duration(struct word w, uint64_t *us)
 {
 	if (w.n < 3 || w.s[w.n - 1] != 's' || (w.s[w.n - 2] != 'u' && w.s[w.n - 2] != 'm'))
 		return false;
@@ -197,7 +197,7 @@ static void key_budget(struct parser *p, const struct word *w, size_t n)
 		manifest_error(p, "expected 'budget TIME period TIME (units us or ms)'");
 		return;
 	}
-	if (!duration(w[1], &b) || !duration(w[3], &t)) {
+	if (!manifest_duration(w[1], &b) || !manifest_duration(w[3], &t)) {
 		manifest_error(p, "budget %s period %s: times are a number and us or ms",
 		               manifest_shown(w[1], b1), manifest_shown(w[3], b2));
 		return;

@@ -6,7 +6,7 @@
 #   make fuzz-manifest        the fuzzer for FUZZ_SECONDS
 
 MANIFEST_B := $(B)/manifest
-MANIFEST_SRCS := lib/manifest.c lib/manifest_keys.c
+MANIFEST_SRCS := lib/manifest.c lib/manifest_keys.c lib/manifest_windows.c
 MANIFEST_HDRS := include/lib/manifest.h lib/manifest_int.h include/uapi/hallows/ring.h
 MANIFEST_CORPUS := tests/fuzz/manifest/corpus
 MANIFEST_FUZZ_TIME ?= 5

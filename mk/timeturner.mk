@@ -17,7 +17,8 @@ test-usched-host: $(USCHED_B)/usched_test
 	@bash tests/host/kernel/run.sh $(RESULTS)/usched-host.tap $(USCHED_B)/logs $(USCHED_B)/usched_test
 
 # ---- the tail-latency experiment: Shinjuku's bimodal workload, FCFS vs preemption upcalls ----
-#   make bench-tail   -> $(BENCH_OUT) (tail.hallows.* figures), build/bench/tail.jsonl (every point)
+#   make bench-tail   -> $(BENCH_OUT) (tail.hallows.*, tail.linux.* figures), build/bench/tail.jsonl
+#                     (every point; the Linux-signal servers run in the Linux guest, lg_tail.c)
 #   python3 tools/plot_tail.py build/bench/tail.jsonl docs/tail-latency.svg   redraws the plot
 # mk/user.mk (RT_OBJS, UOBJ) is read after this file: $$(RT_OBJS) expands late (drivers.mk turns on
 # .SECONDEXPANSION for every fragment).
@@ -32,6 +33,6 @@ $(INITRD_TAIL): $(B)/user/tailbench
 BENCH_STEPS += tail
 ALL_TARGETS += $(B)/user/tailbench
 .PHONY: bench-tail
-bench-tail: $(KERNEL) $(INITRD_TAIL)
+bench-tail: $(KERNEL) $(INITRD_TAIL) $(LINUX_VMLINUX) $(LINUX_INITRD)
 	python3 tools/bench_tail.py --kernel $(KERNEL) --initrd $(INITRD_TAIL) --out $(BENCH_OUT) \
-		--points $(B)/bench/tail.jsonl
+		--points $(B)/bench/tail.jsonl --with-linux

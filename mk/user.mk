@@ -19,8 +19,8 @@ $(UOBJ)/%.o: %.S
 	@mkdir -p $(dir $@)
 	$(UCC) -D__ASSEMBLER__ -Iinclude -c $< -o $@
 
-$(UOBJ)/init: $(RT_OBJS) $(UOBJ)/user/init/init.o $(UOBJ)/user/init/partition.o $(UOBJ)/user/init/supervise.o $(UOBJ)/lib/cpio.o $(UOBJ)/lib/elf.o \
-		$(UOBJ)/lib/manifest.o $(UOBJ)/lib/manifest_keys.o user/rt/user.ld
+$(UOBJ)/init: $(RT_OBJS) $(UOBJ)/user/init/init.o $(UOBJ)/user/init/partition.o $(UOBJ)/user/init/supervise.o $(UOBJ)/user/init/windows.o $(UOBJ)/lib/cpio.o $(UOBJ)/lib/elf.o \
+		$(UOBJ)/lib/manifest.o $(UOBJ)/lib/manifest_keys.o $(UOBJ)/lib/manifest_windows.o user/rt/user.ld
 	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
 $(UOBJ)/dmacrash: $(RT_OBJS) $(UOBJ)/user/apps/dmacrash/dmacrash.o user/rt/user.ld
 	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@

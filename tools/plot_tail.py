@@ -4,7 +4,9 @@
   python3 tools/plot_tail.py build/bench/tail.jsonl docs/tail-latency.svg
 
 Two panels against offered load: p99 slowdown and p99.9 latency, both on a
-log scale, one line per configuration (FCFS, preemption every 5/10/25 us).
+log scale, one line per configuration (FCFS, preemption every 5/10/25 us);
+points with "system": "linux" (the Linux-signal servers in the guest,
+tools/linux-guest/init/lg_tail.c) dashed in the same colours.
 Standard library only.
 """
 import json
@@ -18,7 +20,24 @@ W, H, M = 460, 340, 60  # one panel; margin
 
 
 def key(p):
-    return "fcfs" if p["policy"] == "fcfs" else f"ps{p['quantum_us']}us"
+    k = "fcfs" if p["policy"] == "fcfs" else f"ps{p['quantum_us']}us"
+    return k if p.get("system", "hallows") == "hallows" else f"{p['system']}-{k}"
+
+
+def color(k):
+    return COLORS.get(k.split("-", 1)[-1], "#000")
+
+
+def dash(k):
+    return ' stroke-dasharray="5 3"' if "-" in k else ""
+
+
+def label(k):
+    if "-" in k:
+        base = k.split("-", 1)[1]
+        return "Linux " + ("FCFS" if base == "fcfs" else
+                           "SIGALRM every " + base[2:-2] + " us")
+    return LABELS.get(k, k)
 
 
 def panel(x0, title, ylabel, series, field, scale, ymin, ymax, hline=None):
@@ -60,11 +79,11 @@ def panel(x0, title, ylabel, series, field, scale, ymin, ymax, hline=None):
     for k, pts in series.items():
         pts = sorted(pts, key=lambda p: p["load_pct"])
         d = " ".join(f"{X(p['load_pct']):.1f},{Y(p[field] * scale):.1f}" for p in pts)
-        out.append(f'<polyline points="{d}" fill="none" stroke="{COLORS.get(k, "#000")}" '
-                   'stroke-width="2"/>')
+        out.append(f'<polyline points="{d}" fill="none" stroke="{color(k)}" '
+                   f'stroke-width="2"{dash(k)}/>')
         for p in pts:
             out.append(f'<circle cx="{X(p["load_pct"]):.1f}" cy="{Y(p[field] * scale):.1f}" r="2.5" '
-                       f'fill="{COLORS.get(k, "#000")}"/>')
+                       f'fill="{color(k)}"/>')
     out.append("</g>")
     return out
 
@@ -75,9 +94,12 @@ def main():
     series = {}
     for p in points:
         series.setdefault(key(p), []).append(p)
-    order = [k for k in COLORS if k in series] + [k for k in series if k not in COLORS]
+    order = [k for k in COLORS if k in series] + [f"linux-{k}" for k in COLORS
+                                                  if f"linux-{k}" in series]
+    order += [k for k in series if k not in order]
     series = {k: series[k] for k in order}
-    svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{2 * W}" height="{H + 40}" '
+    rows = (len(series) + 3) // 4
+    svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{2 * W}" height="{H + 22 + 18 * rows}" '
            'font-family="sans-serif">', '<rect width="100%" height="100%" fill="white"/>']
     sd = [p["p99_slowdown_x100"] / 100 for p in points] or [1]
     lat = [p["p999_ns"] / 1000 for p in points] or [1]
@@ -86,16 +108,14 @@ def main():
     svg += panel(W, "p99.9 latency", "microseconds", series, "p999_ns", 0.001,
                  10 ** math.floor(math.log10(max(min(lat), 0.1))),
                  10 ** math.ceil(math.log10(max(lat))))
-    y = H + 12
-    x = 70
-    for k in series:
-        svg.append(f'<line x1="{x}" x2="{x + 22}" y1="{y}" y2="{y}" stroke="{COLORS.get(k, "#000")}" '
-                   'stroke-width="3"/>')
-        svg.append(f'<text x="{x + 28}" y="{y + 4}" font-size="12">{LABELS.get(k, k)}</text>')
-        x += 200
+    for i, k in enumerate(series):
+        x, y = 40 + 225 * (i % 4), H + 12 + 18 * (i // 4)
+        svg.append(f'<line x1="{x}" x2="{x + 22}" y1="{y}" y2="{y}" stroke="{color(k)}" '
+                   f'stroke-width="3"{dash(k)}/>')
+        svg.append(f'<text x="{x + 28}" y="{y + 4}" font-size="12">{label(k)}</text>')
     n = points[0]["requests"] if points else 0
-    svg.append(f'<text x="{W}" y="{H + 34}" text-anchor="middle" font-size="10" fill="#555">'
-               f'Hallows, user-level scheduler (user/rt/usched.c); bimodal 99.5% 0.5 us / 0.5% 500 us, '
+    svg.append(f'<text x="{W}" y="{H + 16 + 18 * rows}" text-anchor="middle" font-size="10" fill="#555">'
+               f'Hallows, user-level scheduler (user/rt/usched.c; dashed: Linux 6.1 guest, lg_tail.c); bimodal 99.5% 0.5 us / 0.5% 500 us, '
                f'Poisson arrivals via a Hallows Ring from CPU 1; {n} requests per point; '
                'QEMU TCG -icount shift=0,sleep=off (1 instruction = 1 ns)</text>')
     svg.append("</svg>")

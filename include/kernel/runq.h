@@ -39,10 +39,52 @@ struct runq {
 	 * or is re-armed for timer_deadline.
 	 */
 	uint64_t upcall_deadline;
+	/*
+	 * Partition windows (kernel/window.c). win_on: this CPU has a window
+	 * table; then a thread with a partition tag may be queued or run only
+	 * when its tag is win_active (win_allows()). win_owner: the partition
+	 * the frame gives the present time (a window's owner, or the spare in
+	 * a gap; 0 = nobody); win_active differs from it only while the spare
+	 * partition borrows a window its owner leaves unused (win_lent).
+	 * win_next_tsc: the next window boundary. parked: runnable tagged
+	 * threads of this CPU outside their windows (qnext list).
+	 */
+	uint8_t win_on, win_active, win_owner, win_spare, win_lent;
+	uint64_t win_next_tsc;
+	struct thread *parked;
 };
 
 extern struct runq rqs[MAX_CPUS]; /* indexed by CPU */
 extern uint64_t slice_tsc;        /* [I] SLICE_NS in TSC ticks */
+
+/* t may be queued or run on the CPU of q now (its partition's window, or no windows). */
+static __always_inline bool win_allows(const struct runq *q, const struct thread *t)
+{
+	return !q->win_on || !t->part || t->part == q->win_active;
+}
+
+/* sched.c: queue t (runnable, allowed, in no queue) on q, at the back or the front. */
+void rq_push(struct runq *q, struct thread *t, bool front);
+/* sched.c: take t out of q's run queue. */
+void rq_remove(struct runq *q, struct thread *t);
+/* window.c: t (runnable, in no queue) waits on q's parked list for its window. */
+void win_park(struct runq *q, struct thread *t);
+/* window.c: take t off the parked list of its CPU; false if it was not there. */
+bool win_unpark(struct thread *t);
+/*
+ * window.c: the window boundary of CPU cpu is due (now, TSC): move to the
+ * window the frame gives now, re-sort the queues and ask the CPU to pick.
+ */
+void win_advance(uint32_t cpu, uint64_t now);
+/* window.c: the boundary is due at TSC now (within the timer's slack). */
+bool win_due(const struct runq *q, uint64_t now);
+/* window.c: nothing runnable here in the owner's window: let the spare partition use it (false:
+ * there is none, or it has it already). */
+bool win_lend(uint32_t cpu);
+/* window.c: t of a partition that owns the present window woke while the spare borrowed it. */
+void win_reclaim(uint32_t cpu);
+/* Nanoseconds until this CPU's next window boundary (0: due), for the timer; ~0 without windows. */
+uint64_t win_ns_left(const struct runq *q, uint64_t now);
 
 /* Arm this CPU's timer for the slice, budget or replenishment t (running next) needs, if any. */
 void sched_arm_timer(struct cpu *c, struct thread *t);

@@ -83,7 +83,11 @@ struct thread {
 	    throttled; /* [BKL] out of budget: on the throttled list of a CPU until replenished */
 	uint8_t linux_abi;   /* [BKL] syscall.S: every `syscall` is a Linux call to its fault
 	                        endpoint (thread.set_linux); read without the BKL on entry */
-	uint8_t no_fastpath; /* [BKL] has a budget or upcalls: switches take the general path */
+	uint8_t no_fastpath; /* [BKL] has a budget, upcalls or a partition: switches take the
+	                        general path */
+	uint8_t part;   /* [BKL] partition id for the windows (sched_control.bind), 0 = untagged */
+	uint8_t parked; /* [BKL] runnable but outside its partition's window: on its CPU's parked
+	                   list (kernel/window.c), in no run queue */
 	/* Preemption upcalls (kernel/upcall.c); upcall_ns 0 = none. */
 	struct slot upcall_slot;            /* [BKL] copy of the area's frame capability */
 	struct hl_upcall_area *upcall_area; /* [BKL] kernel view of the area */
@@ -116,10 +120,12 @@ static inline struct hl_ipc_buffer *thread_ipcbuf(const struct thread *t)
 	return t->ipc_slot.cap.type == HL_OBJ_FRAME ? t->ipcbuf : NULL;
 }
 
-/* Keep no_fastpath (one test on the fastpaths) in step with the budget and the upcalls. */
+/* Keep no_fastpath (one test on the fastpaths) in step with the budget, the upcalls and the
+ * partition tag (a fastpath switch to a thread of another partition would run it outside its
+ * window). */
 static inline void thread_update_fastpath(struct thread *t)
 {
-	t->no_fastpath = t->budget_ns || t->upcall_ns;
+	t->no_fastpath = t->budget_ns || t->upcall_ns || t->part;
 }
 
 /* The upcall area, or NULL when none is set or its frame capability is gone. */

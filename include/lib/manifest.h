@@ -31,6 +31,10 @@
 #define MANIFEST_PERIOD_MAX_US  10000000
 #define MANIFEST_RING_MAX_BYTES (1u << 20) /* a channel's ring, header included */
 #define MANIFEST_DEV_COUNT_MAX  32
+#define MANIFEST_WINDOWS_MAX    32       /* slots in one CPU's frame (the kernel's table) */
+#define MANIFEST_SLOT_MIN_US    5        /* shortest slot (the kernel's HL_WINDOW_MIN_NS) */
+#define MANIFEST_FRAME_MAX_US   10000000 /* longest frame: 10 s */
+#define MANIFEST_WINDOW_PARTS   255      /* partitions 1..255 in file order may own slots */
 
 enum manifest_restart { MANIFEST_RESTART_STOP = 0, MANIFEST_RESTART_RESTART = 1 };
 
@@ -94,6 +98,35 @@ struct manifest_channel {
 	uint32_t entry_size; /* bytes, a power of two */
 };
 
+/* "slot PARTITION at OFFSET for LENGTH" in a window section. */
+struct manifest_slot {
+	struct manifest_slot *next;
+	uint32_t line;
+	const char *part_name;           /* as written */
+	struct manifest_partition *part; /* resolved (NULL when not) */
+	uint64_t offset_us, length_us;
+};
+
+/*
+ * "window cpu N": CPU N's major frame and its slots (ARINC 653 windows). A
+ * partition with threads on a CPU that has a window section runs there only
+ * in its slots (or as the spare); the root task installs the table with
+ * sched_control.set_windows.
+ */
+struct manifest_window {
+	struct manifest_window *next;
+	uint32_t line;
+	uint32_t cpu;
+	bool is_valid;
+	uint64_t frame_us;           /* 0 until "frame" is read */
+	uint32_t frame_line;         /* of the "frame" line, 0 = none */
+	struct manifest_slot *slots; /* sorted by offset once parsed */
+	uint32_t nslots;
+	const char *spare_name; /* NULL: idle */
+	uint32_t spare_line;
+	struct manifest_partition *spare; /* resolved spare partition, NULL for idle */
+};
+
 struct manifest_error {
 	struct manifest_error *next;
 	uint32_t line;
@@ -115,8 +148,9 @@ struct manifest_arena {
 struct manifest {
 	struct manifest_partition *partitions; /* in file order */
 	struct manifest_channel *channels;
-	struct manifest_error *errors; /* in line order */
-	uint32_t npartitions, nchannels, nerrors;
+	struct manifest_window *windows; /* in file order, one per CPU at most */
+	struct manifest_error *errors;   /* in line order */
+	uint32_t npartitions, nchannels, nwindows, nerrors;
 	bool arena_full; /* the arena ran out: the manifest is unusable, start nothing */
 };
 
@@ -135,6 +169,9 @@ enum manifest_status manifest_parse(const char *text, size_t len,
 
 /* The value of a partition's config key, or NULL. */
 const char *manifest_config_get(const struct manifest_partition *p, const char *key);
+
+/* A partition's id for the kernel's windows: its place in file order, from 1. */
+uint32_t manifest_partition_id(const struct manifest *m, const struct manifest_partition *p);
 
 /* Bytes of shared memory a channel's ring takes (header and entries, rounded up to pages). */
 uint32_t manifest_ring_bytes(const struct manifest_channel *c);

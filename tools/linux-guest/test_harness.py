@@ -190,7 +190,7 @@ def init_host_sanitized_run_and_bad_arguments():
 def guest_code_builds_with_clang():
     flags = ["-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-fsyntax-only"]
     init = [os.path.join(HERE, "init", f) for f in ("lg_init.c", "lg_micro.c", "lg_pipe.c",
-                                                        "lg_signal.c", "lg_ring.c")]
+                                                        "lg_signal.c", "lg_ring.c", "lg_tail.c")]
     subprocess.run(["clang", "-D_GNU_SOURCE"] + flags + init, check=True,
                    capture_output=True)
     subprocess.run(["clang", "-m32", "-ffreestanding", "-fno-pic", "-mgeneral-regs-only"]

@@ -254,6 +254,7 @@ int main(struct rt *rt)
 	for (uint32_t i = 0; i < in.m.npartitions; i++)
 		if (in.pt[i].is_built && !in.pt[i].mp->is_valid)
 			init_unbuild_partition(&in, i, false);
+	init_install_windows(&in); /* before anything runs: no partition starts outside its time */
 	bool any = false;
 	for (uint32_t i = 0; i < in.m.npartitions; i++)
 		if (in.pt[i].is_built)

@@ -77,6 +77,10 @@ uint32_t init_program_cpu(uint64_t mask, uint32_t j);
 /* Give every valid partition the PCI functions its device lines match (init.c); a partition
  * whose lines cannot all be met is refused. */
 void init_assign_devices(struct init *in);
+/* Tag a thread of partition p for the windows when p runs on a CPU that has some (windows.c). */
+long init_bind_thread(const struct init *in, const struct manifest_partition *p, hl_cptr_t tcb);
+/* Install every valid window section as its CPU's window table, one epoch for all (windows.c). */
+void init_install_windows(struct init *in);
 /* Check that partition i's programs exist and are executables, before anything is made. */
 bool init_check_programs(struct init *in, uint32_t i);
 

@@ -357,7 +357,7 @@ static bool build_program(struct init *in, struct manifest_partition *p,
 	    (r = hl_thread_write_regs(tcb, img.entry, HL_ROOT_STACK_TOP - 8, HL_BOOTINFO_VADDR,
 	                              HL_PARTINFO_VADDR)) ||
 	    (r = hl_thread_set_priority(tcb, p->priority)) ||
-	    (r = hl_thread_set_affinity(tcb, cpu)) ||
+	    (r = hl_thread_set_affinity(tcb, cpu)) || (r = init_bind_thread(in, p, tcb)) ||
 	    (p->period_us && (r = hl_thread_set_budget(tcb, p->budget_us, p->period_us))))
 		return init_refuse(in, p, "cannot set up the thread of program %s (error %ld)",
 		                   g->argv[0], r),

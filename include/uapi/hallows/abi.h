@@ -81,10 +81,11 @@ enum hl_obj {
 	HL_OBJ_IRQ_HANDLER = 10,
 	HL_OBJ_IOPORT_CONTROL = 11,
 	HL_OBJ_IOPORT = 12,
-	HL_OBJ_DEBUG = 13,       /* debug console (debug builds) */
-	HL_OBJ_REPLY = 14,       /* internal: one-shot reply right */
-	HL_OBJ_PCI_CONTROL = 15, /* authority over every PCI function (root task) */
-	HL_OBJ_PCI_DEVICE = 16,  /* one PCI function: config space, BARs, MSI/MSI-X, reset */
+	HL_OBJ_DEBUG = 13,         /* debug console (debug builds) */
+	HL_OBJ_REPLY = 14,         /* internal: one-shot reply right */
+	HL_OBJ_PCI_CONTROL = 15,   /* authority over every PCI function (root task) */
+	HL_OBJ_PCI_DEVICE = 16,    /* one PCI function: config space, BARs, MSI/MSI-X, reset */
+	HL_OBJ_SCHED_CONTROL = 17, /* partition windows and thread tags (root task; window.h) */
 	HL_OBJ_COUNT
 };
 
@@ -112,7 +113,8 @@ enum hl_root_slot {
 	HL_SLOT_DEBUG = 6,
 	HL_SLOT_BOOTINFO_FRAME = 7,
 	HL_SLOT_PCI_CONTROL = 8,
-	HL_SLOT_FIRST_FREE_FIXED = 9 /* memory capabilities follow; see struct hl_bootinfo */
+	HL_SLOT_SCHED_CONTROL = 9,
+	HL_SLOT_FIRST_FREE_FIXED = 10 /* memory capabilities follow; see struct hl_bootinfo */
 };
 
 /*

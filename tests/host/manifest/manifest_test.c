@@ -215,6 +215,129 @@ static void serve_manifest_is_valid(void)
 	CHECK_EQ(broker->restart, MANIFEST_RESTART_RESTART);
 }
 
+static const struct manifest_window *win(unsigned i)
+{
+	const struct manifest_window *w = m.windows;
+
+	while (w && i--)
+		w = w->next;
+	return w;
+}
+
+/* Time windows: the parsed frame, slots sorted by offset, the spare, partition ids. */
+static void windows_parse(void)
+{
+	CHECK_EQ(parse("partition a\n program a\n cpus 0-1\npartition b\n program b\n cpus 1\n"
+	               "partition bg\n program c\n cpus 1\n"
+	               "window cpu 1\n frame 10ms\n slot b at 5ms for 2ms\n"
+	               " slot a at 0us for 5ms\n spare bg\n"
+	               "window cpu 0\n frame 1ms\n slot a at 100us for 900us\n",
+	               &qemu2),
+	         MANIFEST_OK);
+	CHECK_STR(errbuf, "");
+	const struct manifest_window *w = win(0);
+	CHECK(w && w->is_valid && w->cpu == 1 && w->frame_us == 10000 && w->nslots == 2);
+	if (!w)
+		return;
+	CHECK(w->slots && w->slots->part == part(0) && w->slots->offset_us == 0 &&
+	      w->slots->length_us == 5000);
+	CHECK(w->slots->next && w->slots->next->part == part(1) &&
+	      w->slots->next->offset_us == 5000 && w->slots->next->length_us == 2000);
+	CHECK(w->spare == part(2));
+	CHECK_EQ(manifest_partition_id(&m, part(2)), 3);
+	w = win(1);
+	CHECK(w && w->cpu == 0 && w->frame_us == 1000 && !w->spare && w->nslots == 1);
+	CHECK_EQ(m.nwindows, 2);
+	/* spare idle, back-to-back slots, a slot ending at the frame's end. */
+	EXPECT_ERRORS("partition a\n program a\nwindow cpu 0\n frame 10us\n slot a at 0us for "
+	              "5us\n slot a at 5us for 5us\n spare idle\n",
+	              "");
+	CHECK(!win(0)->spare && win(0)->nslots == 2);
+}
+
+/* Every window error, with its line; a partition on a CPU whose windows are broken does not
+ * start, nor one without time there. */
+static void window_errors(void)
+{
+	static const char *ab = "partition a\n program a\npartition b\n program b\n";
+	char text[1024];
+#define W(body) (snprintf(text, sizeof(text), "%s%s", ab, body), text)
+	EXPECT_ERRORS(W("window cpu 0\n frame 10ms\n slot a at 0us for 6ms\n slot b at 5ms for "
+	                "2ms\n"),
+	              "8: slot b at 5000us overlaps slot a at line 7, which runs until 6000us\n"
+	              "1: partition a not started: the windows of cpu 0 (line 5) have an error\n"
+	              "3: partition b not started: the windows of cpu 0 (line 5) have an error\n");
+	EXPECT_ERRORS(W("window cpu 0\n frame 10ms\n slot a at 0us for 5ms\n slot b at 9ms for "
+	                "2ms\n"),
+	              "8: slot b at 9000us for 2000us ends at 11000us, past the frame of 10000us\n"
+	              "1: partition a not started: the windows of cpu 0 (line 5) have an error\n"
+	              "3: partition b not started: the windows of cpu 0 (line 5) have an error\n");
+	CHECK(!part(0)->is_valid && !part(1)->is_valid && !win(0)->is_valid);
+	EXPECT_ERRORS(W("window cpu 0\n slot a at 0us for 5ms\n slot b at 5ms for 5ms\n"),
+	              "5: window cpu 0: 'frame TIME' missing\n"
+	              "1: partition a not started: the windows of cpu 0 (line 5) have an error\n"
+	              "3: partition b not started: the windows of cpu 0 (line 5) have an error\n");
+	EXPECT_ERRORS(W("window cpu 0\n frame 1ms\n slot a at 0us for 500us\n"),
+	              "3: partition b runs on cpu 0, which has windows (line 5), but has no slot "
+	              "there\n");
+	CHECK(part(0)->is_valid && !part(1)->is_valid);
+	EXPECT_ERRORS(W("window cpu 0\n frame 1ms\n slot a at 0us for 500us\n spare b\n"), "");
+	EXPECT_ERRORS(W("window cpu 0\n frame 1ms\n slot a at 0us for 500us\n slot c at 500us "
+	                "for 1us\n slot c at 600us for 5us\n spare ghost\n spare b\n"),
+	              "8: slot for 1us: at least 5us\n"
+	              "11: spare given twice (first at line 10)\n"
+	              "9: window cpu 0: no partition 'c'\n"
+	              "10: window cpu 0: no partition 'ghost'\n"
+	              "1: partition a not started: the windows of cpu 0 (line 5) have an error\n"
+	              "3: partition b not started: the windows of cpu 0 (line 5) have an error\n");
+	EXPECT_ERRORS("partition a\n program a\n cpus 1\nwindow cpu 0\n frame 1ms\n slot a at "
+	              "0us for 5us\n",
+	              "6: window cpu 0: partition a does not run on cpu 0\n");
+	CHECK(part(0)->is_valid); /* it runs on cpu 1 only: the broken cpu 0 is not its */
+	EXPECT_ERRORS_LIM(W("window cpu 2\n frame 1ms\n"), &qemu2, "5: cpu 2: out of range 0..1\n");
+	EXPECT_ERRORS(W("window cpu 64\n"), "5: cpu 64: out of range 0..63\n");
+	EXPECT_ERRORS(W("window cpu 0\n frame 1ms\n frame 2ms\n slot a at 0us for 1ms\n spare "
+	                "b\n"),
+	              "7: frame given twice (first at line 6)\n"
+	              "1: partition a not started: the windows of cpu 0 (line 5) have an error\n"
+	              "3: partition b not started: the windows of cpu 0 (line 5) have an error\n");
+	EXPECT_ERRORS(W("window cpu 0\n frame 4us\n"),
+	              "6: frame 4us: a number and us or ms, 5us..10s\n"
+	              "1: partition a not started: the windows of cpu 0 (line 5) have an error\n"
+	              "3: partition b not started: the windows of cpu 0 (line 5) have an error\n");
+	EXPECT_ERRORS(W("window cpu 0\n frame 11000ms\n"),
+	              "6: frame 11000ms: a number and us or ms, 5us..10s\n"
+	              "1: partition a not started: the windows of cpu 0 (line 5) have an error\n"
+	              "3: partition b not started: the windows of cpu 0 (line 5) have an error\n");
+	EXPECT_ERRORS(W("window cpu 0\n frame 1ms\n slot a for 5us at 0us\n slot a at 1 for "
+	                "5us\n slot A at 0us for 5us\n slot a at 0us\n spare\n hold on\n"),
+	              "7: expected 'slot PARTITION at TIME for TIME (units us or ms)'\n"
+	              "8: slot at 1 for 5us: times are a number and us or ms\n"
+	              "9: partition name 'A': use 1 to 31 lower-case letters, digits, '-' or '_', "
+	              "starting with a letter\n"
+	              "10: expected 'slot PARTITION at TIME for TIME (units us or ms)'\n"
+	              "11: expected 'spare PARTITION|idle'\n"
+	              "12: unknown key 'hold' in window cpu 0\n"
+	              "1: partition a not started: the windows of cpu 0 (line 5) have an error\n"
+	              "3: partition b not started: the windows of cpu 0 (line 5) have an error\n");
+	EXPECT_ERRORS(W("window cpu 0\n frame 1ms\n slot a at 0us for 1ms\nwindow cpu 0\n frame "
+	                "1ms\n slot b at 0us for 1ms\n"),
+	              "8: window cpu 0 already defined at line 5\n"
+	              "3: partition b runs on cpu 0, which has windows (line 5), but has no slot "
+	              "there\n"
+	              "1: partition a not started: the windows of cpu 0 (line 8) have an error\n");
+	/* Too many slots. */
+	size_t off = (size_t)snprintf(text, sizeof(text), "%swindow cpu 0\n frame 10ms\n", ab);
+	for (int i = 0; i <= MANIFEST_WINDOWS_MAX; i++)
+		off += (size_t)snprintf(text + off, sizeof(text) - off, " slot a at %dus for 5us\n",
+		                        i * 5);
+	EXPECT_ERRORS(text,
+	              "39: more than 32 slots in one frame\n"
+	              "1: partition a not started: the windows of cpu 0 (line 5) have an error\n"
+	              "3: partition b not started: the windows of cpu 0 (line 5) have an error\n");
+#undef W
+}
+
 static void defaults(void)
 {
 	CHECK_EQ(parse("partition a\n program a\n", &no_limits), MANIFEST_OK);
@@ -250,8 +373,7 @@ static void every_construct(void)
 	        "window 1\n  anything at all\n",
 	        &no_limits),
 	    MANIFEST_HAS_ERRORS);
-	CHECK_STR(errbuf,
-	          "19: window: time windows are not supported yet; the section is skipped\n");
+	CHECK_STR(errbuf, "19: expected 'window cpu N'\n");
 	const struct manifest_partition *p = part(0);
 	CHECK(p && p->is_valid);
 	if (!p)
@@ -302,7 +424,7 @@ static void section_errors(void)
 	EXPECT_ERRORS("  program a\n", "1: indented line outside any section\n");
 	EXPECT_ERRORS(
 	    "partitions a\n",
-	    "1: 'partitions': expected a section: partition NAME, channel NAME or window\n");
+	    "1: 'partitions': expected a section: partition NAME, channel NAME or window cpu N\n");
 	EXPECT_ERRORS("partition\n", "1: expected 'partition NAME'\n");
 	EXPECT_ERRORS("partition a b\n", "1: expected 'partition NAME'\n");
 	EXPECT_ERRORS("channel\n", "1: expected 'channel NAME'\n");
@@ -329,10 +451,10 @@ static void section_errors(void)
 	              "1: partition a not started: its channel c has an error\n"
 	              "3: partition b not started: its channel c has an error\n"
 	              "5: channel c not set up: partition a is not started\n");
-	EXPECT_ERRORS("window\n",
-	              "1: window: time windows are not supported yet; the section is skipped\n");
+	EXPECT_ERRORS("window\n", "1: expected 'window cpu N'\n");
+	/* A bad window line: its body is skipped (as a bad partition line's is). */
 	EXPECT_ERRORS("partition a\n program a\nwindow major 10ms\n priority 3\n",
-	              "3: window: time windows are not supported yet; the section is skipped\n");
+	              "3: expected 'window cpu N'\n");
 	CHECK(part(0)->is_valid && part(0)->priority == 50);
 	EXPECT_ERRORS("partition a\n", "1: partition a has no program\n");
 	EXPECT_ERRORS("partition a\n program a\n\x01\n",
@@ -644,16 +766,16 @@ static void arena_full_at_a_name_after_a_channel(void)
  * text. */
 static void random_text_never_escapes(void)
 {
-	static const char *pieces[] = {"partition ", "channel ",   "window ",    " program ",
-	                               " memory ",   " cpus ",     " priority ", " budget ",
-	                               " period ",   " on-crash ", " device ",   " config ",
-	                               " from ",     " to ",       " entries ",  " entry-size ",
-	                               "pci ",       "class ",     "at ",        "a",
-	                               "b",          "1",          "64K",        "0-1",
-	                               ",",          "=",          ":",          ".",
-	                               "\n",         "\t",         "#",          "\r",
-	                               "ms",         "us",         "8086:100e",  "00:03.0",
-	                               "count 2"};
+	static const char *pieces[] = {
+	    "partition ", "channel ", "window cpu ", " program ",  " frame ",
+	    " slot ",     " spare ",  " for ",       " memory ",   " cpus ",
+	    " priority ", " budget ", " period ",    " on-crash ", " device ",
+	    " config ",   " from ",   " to ",        " entries ",  " entry-size ",
+	    "pci ",       "class ",   "at ",         "a",          "b",
+	    "1",          "64K",      "0-1",         ",",          "=",
+	    ":",          ".",        "\n",          "\t",         "#",
+	    "\r",         "ms",       "us",          "8086:100e",  "00:03.0",
+	    "count 2"};
 	char text[600];
 
 	for (int iter = 0; iter < 3000 && !kt_failed(); iter++) {
@@ -682,6 +804,8 @@ int main(int argc, char **argv)
 	    KT(run_manifest_refuses_only_broken),
 	    KT(serve_manifest_is_valid),
 	    KT(defaults),
+	    KT(windows_parse),
+	    KT(window_errors),
 	    KT(every_construct),
 	    KT(section_errors),
 	    KT(partition_key_errors),

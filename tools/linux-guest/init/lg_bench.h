@@ -48,6 +48,12 @@ int lg_bench_pipe_xcpu_ns(long iters);
 int lg_bench_signal(long iters); /* lg_signal.c */
 int lg_bench_ring(long iters);   /* lg_ring.c */
 int lg_bench_ring_xcpu_ns(long iters);
+int lg_bench_tail(long iters);   /* lg_tail.c: TAIL lines, no BENCH line */
+/* lg_tail.c's assembly: resume a context saved from a signal's ucontext (general registers in
+ * gregset_t order, an FXSAVE image), clearing *unmask last; run fn(arg) on a fresh stack. */
+void lg_tail_resume(const uint64_t *g, const void *fx, volatile int *unmask)
+    __attribute__((noreturn));
+void lg_tail_run_on(void *stack_top, void (*fn)(void *), void *arg) __attribute__((noreturn));
 int lg_bench_nvme_qd1(long iters); /* lg_blk.c */
 int lg_bench_nvme_qd32(long iters);
 int lg_bench_vblk_qd1(long iters);

@@ -32,6 +32,7 @@ static const struct lg_bench lg_benches[] = {
     {"signal", 200, lg_bench_signal},
     {"ring", 20000, lg_bench_ring},
     {"ring_xcpu_ns", 20000, lg_bench_ring_xcpu_ns},
+    {"tail", 10000, lg_bench_tail},
     {"nvme_qd1", 2000, lg_bench_nvme_qd1},
     {"nvme_qd32", 2000, lg_bench_nvme_qd32},
     {"vblk_qd1", 2000, lg_bench_vblk_qd1},
