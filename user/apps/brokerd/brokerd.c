@@ -379,9 +379,9 @@ static void report(void)
 	const struct bfloo_stats *t = bfloo_stats(g.t);
 	const struct floo_hallows_stats *f = &g.fh.stats;
 
-	rt_printf("brokerd: conns %lu, requests in %lu B, responses out %lu B; disk read %lu B "
-	          "written %lu B, %lu flushes\n",
-	          t->accepted, t->rx_bytes, t->tx_bytes, g.sb.stats.read_bytes,
+	rt_printf("brokerd: conns %lu, requests in %lu B (moved %lu B), responses out %lu B; disk "
+	          "read %lu B written %lu B, %lu flushes\n",
+	          t->accepted, t->rx_bytes, t->rx_moved, t->tx_bytes, g.sb.stats.read_bytes,
 	          g.sb.stats.write_bytes, g.sb.stats.flushes);
 	rt_printf(
 	    "brokerd: fetch payload sent by reference %lu B, copied by the CPU %lu B "
