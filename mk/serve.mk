@@ -19,6 +19,7 @@
 
 BROKERD_SRCS := user/apps/brokerd/brokerd.c user/apps/brokerd/config.c \
 	user/net/hallows/floo_hallows.c user/kafka/floo/broker_floo.c user/storage/blk/store_blk.c \
+	user/drivers/virtio_blk.c \
 	$(NET_SRCS) $(BROKER_LIB_SRCS) $(DRV_SRCS) $(BLK_DRV_SRCS)
 BROKERD_UOBJS := $(patsubst %.c,$(B)/user/%.o,$(sort $(BROKERD_SRCS)))
 BROKERD_HDRS := $(wildcard user/apps/brokerd/*.h user/net/hallows/*.h user/kafka/floo/*.h \

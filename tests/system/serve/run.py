@@ -290,7 +290,7 @@ def main():
         # produced); only what follows a consumed request may move
         mv = re.findall(r"^brokerd: conns \d+, requests in (\d+) B \(moved (\d+) B\)", q.text(), re.M)
         rx, moved = (int(mv[-1][0]), int(mv[-1][1])) if mv else (0, -1)
-        tap.line(rx > 500 * 1000 and 0 <= moved <= rx // 4,
+        tap.line(rx > 100000 and 0 <= moved <= rx // 4,
                  "bfloo_input_not_copied_onto_itself_per_segment",
                  "requests in %d B, moved %d B" % (rx, moved))
         tap.line(not bad_lines(q), "boot1_no_faults_or_restarts", "\n".join(bad_lines(q)))
