@@ -11,7 +11,8 @@ from the host over forwarded loopback ports (free ones, not 8080/9092):
            the librdkafka test program (tests/system/broker/rdk_client.c):
            M records of 1000 B over every partition, acks=all, lz4, all
            consumed back; a consumer group (kcat -G) reads each once, then
-           nothing when started again (offsets committed)
+           nothing when started again (offsets committed); a group of two
+           members splits the partitions and reads each record once
   kill -9  QEMU during an acks=all produce (the librdkafka program records
            every acknowledged record), then boot 2 on the same disk image:
            every acknowledged record is served; with zero-copy=off
@@ -345,6 +346,31 @@ def main():
                      "kcat_consumer_group_reads_every_record_once_then_resumes_at_its_offsets",
                      "%d distinct first, %d bytes second; %s" % (len(first), len(r2.stdout),
                                                                  r.stderr.decode(errors="replace")))
+            # a group of two members started together (the broker's 500 ms initial join delay
+            # puts both in the first generation): the partitions split between them, every
+            # record read by exactly one
+            grp2 = ["kcat", "-b", "127.0.0.1:%d" % kport, "-G", "serve-group2", "-X",
+                    "auto.offset.reset=earliest", "-e", "-q", "-f", "%p %s\n", "rdk"]
+            ps = [subprocess.Popen(grp2, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                  for _ in range(2)]
+            outs = []
+            for p in ps:
+                try:
+                    o, e = p.communicate(timeout=90)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    o, e = p.communicate()
+                outs.append(o.decode(errors="replace").split("\n"))
+            mem = [["-".join(ln.split()[1].split("-")[:2]) for ln in o
+                    if len(ln.split()) == 2 and ln.split()[1].count("-") >= 2] for o in outs]
+            parts = [set(ln.split()[0] for ln in o if len(ln.split()) == 2) for o in outs]
+            every = set(mem[0]) | set(mem[1])
+            tap.line(every == {"serve-%d" % i for i in range(M)} and all(mem) and
+                     len(mem[0]) + len(mem[1]) == M and not parts[0] & parts[1],
+                     "kcat_consumer_group_of_two_members_splits_the_partitions",
+                     "member records %d and %d, distinct %d of %d, partitions %s and %s" % (
+                         len(mem[0]), len(mem[1]), len(every), M, sorted(parts[0]),
+                         sorted(parts[1])))
         else:
             tap.line(True, "librdkafka # SKIP %s not built" % a.rdk)
         # idle: with no connection and nothing timed, both sleep on their NIC (no timer in a
