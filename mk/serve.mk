@@ -132,9 +132,9 @@ test-serve-fuzz: $(SERVE_FUZZ_BIN)
 	$(call serve_fuzz_run,$(SERVE_FUZZ_TEST_SECONDS),$(RESULTS)/serve-fuzz.tap)
 fuzz-serve: $(SERVE_FUZZ_BIN)
 	$(call serve_fuzz_run,$(FUZZ_SECONDS),$(SERVE_B)/fuzz/fuzz-serve.tap)
-test-serve: $(KERNEL) $(INITRD_SERVE) $(BROKER_B)/rdk_client
+test-serve: $(KERNEL) $(INITRD_SERVE) $(BROKER_B)/rdk_client $(B)/serve/initrd-brokerd-bench.cpio
 	@mkdir -p $(RESULTS)
-	@timeout 300 python3 tests/system/serve/run.py --kernel $(KERNEL) --tap $(RESULTS)/serve.tap --rdk $(BROKER_B)/rdk_client \
+	@timeout 600 python3 tests/system/serve/run.py --kernel $(KERNEL) --tap $(RESULTS)/serve.tap --rdk $(BROKER_B)/rdk_client \
 		|| echo "not ok - serve: runner exited non-zero" >> $(RESULTS)/serve.tap
 
 # ---- benchmark: brokerd under TCG beside the hosted broker, same load generator ----
