@@ -61,7 +61,7 @@ static int cpu_has_sse42(void)
 }
 
 __attribute__((target("sse4.2"))) static uint32_t crc_sse42(uint32_t crc, const uint8_t *p,
-                                                             size_t n)
+                                                            size_t n)
 {
 	uint64_t c = ~crc;
 

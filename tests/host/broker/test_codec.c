@@ -38,12 +38,14 @@ static void t_crc32c_hw_matches_tables(void)
 	for (size_t off = 0; off < 9; off++)
 		for (size_t n = 0; n + off <= 520; n++) {
 			uint32_t seed = (uint32_t)n * 2654435761u;
-			if (store_crc32c(seed, buf + off, n) != store_crc32c_sw(seed, buf + off, n)) {
+			if (store_crc32c(seed, buf + off, n) !=
+			    store_crc32c_sw(seed, buf + off, n)) {
 				CHECK(!"crc32c: hardware and tables differ");
 				return;
 			}
 		}
-	CHECK(store_crc32c(store_crc32c(0, buf, 13), buf + 13, 400) == store_crc32c_sw(0, buf, 413));
+	CHECK(store_crc32c(store_crc32c(0, buf, 13), buf + 13, 400) ==
+	      store_crc32c_sw(0, buf, 413));
 }
 
 static void t_reader_bounds(void)

@@ -36,8 +36,8 @@ static void string_memcpy_every_length_and_alignment(void)
 				memcpy(want + doff, a + so, n);
 				void *r = hl_memcpy(b + doff, a + so, n);
 				if (r != b + doff || memcmp(b, want, sizeof(b))) {
-					kt_fail(__FILE__, __LINE__, "memcpy n %zu src+%zu dst+%zu", n, so,
-					        doff);
+					kt_fail(__FILE__, __LINE__, "memcpy n %zu src+%zu dst+%zu",
+					        n, so, doff);
 					return;
 				}
 			}
@@ -55,8 +55,8 @@ static void string_memset_every_length_and_alignment(void)
 				memset(want + off, vals[v], n);
 				void *r = hl_memset(b + off, vals[v], n);
 				if (r != b + off || memcmp(b, want, sizeof(b))) {
-					kt_fail(__FILE__, __LINE__, "memset %#x n %zu off %zu", vals[v], n,
-					        off);
+					kt_fail(__FILE__, __LINE__, "memset %#x n %zu off %zu",
+					        vals[v], n, off);
 					return;
 				}
 			}
@@ -72,8 +72,8 @@ static void string_memmove_overlapping_both_ways(void)
 				memmove(want + to, want + from, n);
 				void *r = hl_memmove(b + to, b + from, n);
 				if (r != b + to || memcmp(b, want, sizeof(b))) {
-					kt_fail(__FILE__, __LINE__, "memmove n %zu from %zu to %zu", n,
-					        from, to);
+					kt_fail(__FILE__, __LINE__, "memmove n %zu from %zu to %zu",
+					        n, from, to);
 					return;
 				}
 			}

@@ -208,8 +208,8 @@ static bool find_devices(void)
 
 	for (uint32_t i = 0; rt_pci_function(i, &p); i++) {
 		int k = disk_kind(&p);
-		if (!g.nic && (virtio_net_matches(p.vendor, p.device) ||
-		               e1000_matches(p.vendor, p.device))) {
+		if (!g.nic &&
+		    (virtio_net_matches(p.vendor, p.device) || e1000_matches(p.vendor, p.device))) {
 			g.nic = rt_pci_open(i);
 			g.nic_bdf = p.bdf;
 			g.nic_kind = virtio_net_matches(p.vendor, p.device) ? NIC_VIRTIO

@@ -239,7 +239,8 @@ static void webd_report(void)
 	          floo_pbuf_free_count(fh.st), s->no_memory + svc.no_memory, fs->drop_eth,
 	          fs->drop_arp, fs->drop_ip, fs->drop_ip_csum, fs->drop_tcp, fs->drop_tcp_csum,
 	          fs->drop_udp + fs->drop_udp_csum, fs->drop_nobuf);
-	rt_printf("webd: cpu tsc %lu, idle tsc %lu (empty polls and waits)\n", drv_rdtsc(), idle_tsc);
+	rt_printf("webd: cpu tsc %lu, idle tsc %lu (empty polls and waits)\n", drv_rdtsc(),
+	          idle_tsc);
 }
 
 /* Poll while there is work (and briefly after), sleep when idle, report now and then. */
