@@ -343,7 +343,7 @@ def main():
                 if sysname == "hallows" and not a.no_broker:
                     g = Guest(qemu_argv(a.kernel, padded(a.brokerd_initrd, work), "", disk()),
                               os.path.join(logs, "serve-linux-brokerd.log"))
-                    if not g.wait_for(r"^brokerd: ready on ", 240):
+                    if not g.wait_for(r"^brokerd: ready on ", 400):
                         raise RuntimeError("brokerd did not come up")
                     broker_phases("hallows", a.loadgen, HallowsMarks(g, "brokerd"), emit,
                                   dict(common, system="brokerd (root task), Floo, store on NVMe "
@@ -352,14 +352,14 @@ def main():
                 if sysname == "hallows":
                     g = Guest(qemu_argv(a.kernel, padded(a.webd_initrd, work), "", disk()),
                               os.path.join(logs, "serve-linux-webd.log"))
-                    if not g.wait_for(r"^webd: ready on ", 240):
+                    if not g.wait_for(r"^webd: ready on ", 400):
                         raise RuntimeError("webd did not come up")
                     web_phase("hallows", HallowsMarks(g, "webd"), emit,
                               dict(common, system="webd (root task), interrupt mode"), a.seconds)
                 else:
                     g = Guest(qemu_argv(a.vmlinux, a.linux_initrd, LINUX_CMDLINE + " -- serve",
                                         disk()), os.path.join(logs, "serve-linux-linux.log"))
-                    if not g.wait_for(r"^SERVE-READY", 300):
+                    if not g.wait_for(r"^SERVE-READY", 600):
                         raise RuntimeError("the Linux guest did not come up")
                     lm = LinuxMarks(g)
                     kernel = os.path.basename(os.path.realpath(a.vmlinux))
