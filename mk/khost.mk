@@ -12,7 +12,7 @@ KHOST_FUZZ_SRC := tests/fuzz/kernel
 KHOST_HARNESS := $(KHOST_SRC)/ktharness.c
 
 # Each test binary: its test file, the harness, and the kernel sources under test.
-KHOST_TESTS := memmap frames paging bootinfo cmdline cpio fmt elf
+KHOST_TESTS := memmap frames paging bootinfo cmdline cpio fmt elf string
 KHOST_memmap_SRCS := kernel/memmap.c
 KHOST_frames_SRCS := kernel/frames.c
 KHOST_paging_SRCS := arch/x86_64/paging.c
@@ -21,12 +21,15 @@ KHOST_cmdline_SRCS := arch/x86_64/bootinfo.c $(KHOST_SRC)/host_strlcpy.c
 KHOST_cpio_SRCS := lib/cpio.c $(KHOST_SRC)/images.c
 KHOST_fmt_SRCS := lib/fmt.c
 KHOST_elf_SRCS := lib/elf.c $(KHOST_SRC)/images.c
+KHOST_string_SRCS := lib/string.c
 
 KHOST_BINS := $(KHOST_TESTS:%=$(KHOST_DIR)/%_test)
 KHOST_CFLAGS := $(HOST_CFLAGS) $(HOST_SAN) -MMD -MP
 
 # lib/fmt.c defines vsnprintf/snprintf: rename them so libc's stay usable as the reference.
 $(KHOST_DIR)/obj/lib/fmt.o: KHOST_EXTRA := -fno-builtin -Dvsnprintf=hl_vsnprintf -Dsnprintf=hl_snprintf
+# lib/string.c under hl_ names beside libc's (tests/host/kernel/string_test.c).
+$(KHOST_DIR)/obj/lib/string.o: KHOST_EXTRA := -fno-builtin $(foreach f,memcpy memmove memset memcmp strlen strnlen strcmp strncmp strchr strlcpy,-D$(f)=hl_$(f))
 
 $(KHOST_DIR)/obj/%.o: %.c
 	@mkdir -p $(dir $@)

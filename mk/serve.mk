@@ -19,6 +19,7 @@
 
 BROKERD_SRCS := user/apps/brokerd/brokerd.c user/apps/brokerd/config.c \
 	user/net/hallows/floo_hallows.c user/kafka/floo/broker_floo.c user/storage/blk/store_blk.c \
+	user/drivers/virtio_blk.c \
 	$(NET_SRCS) $(BROKER_LIB_SRCS) $(DRV_SRCS) $(BLK_DRV_SRCS)
 BROKERD_UOBJS := $(patsubst %.c,$(B)/user/%.o,$(sort $(BROKERD_SRCS)))
 BROKERD_HDRS := $(wildcard user/apps/brokerd/*.h user/net/hallows/*.h user/kafka/floo/*.h \
@@ -131,9 +132,9 @@ test-serve-fuzz: $(SERVE_FUZZ_BIN)
 	$(call serve_fuzz_run,$(SERVE_FUZZ_TEST_SECONDS),$(RESULTS)/serve-fuzz.tap)
 fuzz-serve: $(SERVE_FUZZ_BIN)
 	$(call serve_fuzz_run,$(FUZZ_SECONDS),$(SERVE_B)/fuzz/fuzz-serve.tap)
-test-serve: $(KERNEL) $(INITRD_SERVE) $(BROKER_B)/rdk_client
+test-serve: $(KERNEL) $(INITRD_SERVE) $(BROKER_B)/rdk_client $(B)/serve/initrd-brokerd-bench.cpio
 	@mkdir -p $(RESULTS)
-	@timeout 300 python3 tests/system/serve/run.py --kernel $(KERNEL) --tap $(RESULTS)/serve.tap --rdk $(BROKER_B)/rdk_client \
+	@timeout 600 python3 tests/system/serve/run.py --kernel $(KERNEL) --tap $(RESULTS)/serve.tap --rdk $(BROKER_B)/rdk_client \
 		|| echo "not ok - serve: runner exited non-zero" >> $(RESULTS)/serve.tap
 
 # ---- benchmark: brokerd under TCG beside the hosted broker, same load generator ----

@@ -22,6 +22,30 @@ static void t_crc32c(void)
 	CHECK(store_crc32c(store_crc32c(0, "1234", 4), "56789", 5) == 0xE3069283u);
 	CHECK(store_crc32c(0, example_batch + 21, 60) == 0x96b7adf3u);
 	CHECK(store_crc32c(0, "", 0) == 0);
+	CHECK(store_crc32c_sw(0, "123456789", 9) == 0xE3069283u);
+}
+
+/* regression: the table CRC was most of the produce path's instructions; the crc32
+ * instruction that replaced it must agree with the tables at every length and offset,
+ * chained or not */
+static void t_crc32c_hw_matches_tables(void)
+{
+	static uint8_t buf[600];
+	uint32_t x = 12345;
+
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)((x = x * 1103515245u + 12345u) >> 16);
+	for (size_t off = 0; off < 9; off++)
+		for (size_t n = 0; n + off <= 520; n++) {
+			uint32_t seed = (uint32_t)n * 2654435761u;
+			if (store_crc32c(seed, buf + off, n) !=
+			    store_crc32c_sw(seed, buf + off, n)) {
+				CHECK(!"crc32c: hardware and tables differ");
+				return;
+			}
+		}
+	CHECK(store_crc32c(store_crc32c(0, buf, 13), buf + 13, 400) ==
+	      store_crc32c_sw(0, buf, 413));
 }
 
 static void t_reader_bounds(void)
@@ -127,6 +151,7 @@ static void t_topic_names(void)
 int main(void)
 {
 	t_run("codec_crc32c_check_values", t_crc32c);
+	t_run("codec_crc32c_hw_matches_tables", t_crc32c_hw_matches_tables);
 	t_run("codec_reader_bounds", t_reader_bounds);
 	t_run("codec_writer_external_refs", t_writer_ext);
 	t_run("codec_batch_check", t_batch_check);

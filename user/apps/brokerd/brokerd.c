@@ -29,33 +29,45 @@
 #include <lib/string.h>
 
 #include "../../drivers/drv_env.h"
+#include "../../drivers/e1000.h"
 #include "../../drivers/virtio_net.h"
 #include "../../kafka/floo/broker_floo.h"
 #include "../../net/hallows/floo_hallows.h"
 #include "../../storage/blk/store_blk.h"
+#include "ahci.h"
 #include "config.h"
 #include "nvme.h"
+#include "virtio_blk.h"
 
 #define ARENA_VA     0x600000000000ull /* the store's DMA arena, 2 MiB chunks */
 #define CHUNK        (2ull << 20)
 #define MAX_CHUNKS   512u
-#define NVME_VA      0x5f0000000000ull /* NVMe registers */
+#define DISK_VA      0x5f0000000000ull /* the disk controller's registers (NVMe, AHCI) */
 #define REPORT_MS    2000
 #define BUSY_POLL_NS 200000ull
 
 static struct {
 	struct brokerd_config cfg;
-	hl_cptr_t nic, nvme;
-	uint16_t nic_bdf;
+	hl_cptr_t nic, disk;
+	uint16_t nic_bdf, disk_bdf;
+	enum { NIC_VIRTIO, NIC_E1000E, NIC_E1000 } nic_kind;
+	enum { DISK_NONE, DISK_NVME, DISK_VBLK, DISK_AHCI } disk_kind;
 	uint64_t arena_pa[MAX_CHUNKS];
 	uint32_t chunks;
 	struct nvme_ctrl ctrl;
+	struct ahci_hba ahci;
+	struct virtio_blk vblk;
+	struct blkdev *bdev; /* the disk the store is on */
 	struct store_blk sb;
 	struct floo_hallows fh;
 	struct store *st;
 	struct broker *b;
 	struct bfloo *t;
 	uint64_t tsc_per_ms;
+	/* TSC spent in loop iterations that found no work (empty polls, idle waits)
+	 * and waiting for the disk's completions: the benchmark subtracts it from the
+	 * TSC delta (docs/serve.md "Beside a Linux guest") */
+	uint64_t idle_tsc;
 } g;
 
 /* ---- time, memory, logging for the store and the broker ---- */
@@ -64,6 +76,12 @@ static uint64_t now_ms(void *ctx)
 {
 	(void)ctx;
 	return drv_rdtsc() / g.tsc_per_ms;
+}
+
+static uint64_t ticks(void *ctx)
+{
+	(void)ctx;
+	return drv_rdtsc();
 }
 
 static uint64_t now_us(void *ctx)
@@ -107,17 +125,17 @@ static void nvme_log(void *ctx, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* The NVMe driver's own pages (queues, PRP lists, identify data). */
-static void *nvme_dma_page(void *ctx, uint64_t *pa)
+/* The disk driver's own pages (queues, PRP lists, command tables, identify data). */
+static void *disk_dma_page(void *ctx, uint64_t *pa)
 {
 	void *va = NULL;
 
 	(void)ctx;
-	return drv_dma_page(g.nvme, &va, pa) ? NULL : va;
+	return drv_dma_page(g.disk, &va, pa) ? NULL : va;
 }
 
-static const struct blkdev_env nvme_env = {
-    .dma_page = nvme_dma_page, .now_us = now_us, .log = nvme_log};
+static const struct blkdev_env disk_env = {
+    .dma_page = disk_dma_page, .now_us = now_us, .log = nvme_log};
 
 static uint64_t arena_pa(void *ctx, const void *va)
 {
@@ -156,7 +174,7 @@ static long arena_make(uint32_t chunks)
 		if ((err = hl_frame_paddr(f, &g.arena_pa[g.chunks])) ||
 		    (err = hl_aspace_map(HL_SLOT_ASPACE, f, va, HL_R_READ | HL_R_WRITE)) ||
 		    (err = hl_cspace_copy(HL_SLOT_CSPACE, d1, f, HL_R_READ | HL_R_WRITE)) ||
-		    (err = hl_pci_device_dma_map(g.nvme, d1)) ||
+		    (err = hl_pci_device_dma_map(g.disk, d1)) ||
 		    (err = hl_cspace_copy(HL_SLOT_CSPACE, d2, f, HL_R_READ)) ||
 		    (err = hl_pci_device_dma_map(g.nic, d2)))
 			return err;
@@ -166,23 +184,50 @@ static long arena_make(uint32_t chunks)
 
 /* ---- devices and configuration ---- */
 
+static int disk_kind(const struct hl_bootinfo_pci *p)
+{
+	if (p->class == 0x01 && p->subclass == 0x08 && p->progif == 0x02)
+		return DISK_NVME;
+	if (virtio_blk_matches(p->vendor, p->device))
+		return DISK_VBLK;
+	if (p->class == 0x01 && p->subclass == 0x06 && p->progif == 0x01)
+		return DISK_AHCI;
+	return DISK_NONE;
+}
+
+/*
+ * The NIC: the first function virtio-net or e1000/e1000e takes. The disk:
+ * the first NVMe controller, else the first virtio-blk device, else the
+ * first AHCI HBA (the block-driver interface of docs/drivers.md; a q35
+ * machine has its own HBA at 00:1f.2, which a root task also sees).
+ */
 static bool find_devices(void)
 {
 	struct hl_bootinfo_pci p;
+	uint32_t disk_at = 0;
 
 	for (uint32_t i = 0; rt_pci_function(i, &p); i++) {
-		if (!g.nic && virtio_net_matches(p.vendor, p.device)) {
+		int k = disk_kind(&p);
+		if (!g.nic &&
+		    (virtio_net_matches(p.vendor, p.device) || e1000_matches(p.vendor, p.device))) {
 			g.nic = rt_pci_open(i);
 			g.nic_bdf = p.bdf;
-		} else if (!g.nvme && p.class == 0x01 && p.subclass == 0x08 && p.progif == 0x02) {
-			g.nvme = rt_pci_open(i);
+			g.nic_kind = virtio_net_matches(p.vendor, p.device) ? NIC_VIRTIO
+			             : p.device == 0x100e                   ? NIC_E1000
+			                                                    : NIC_E1000E;
+		} else if (k != DISK_NONE && (g.disk_kind == DISK_NONE || k < (int)g.disk_kind)) {
+			g.disk_kind = k;
+			g.disk_bdf = p.bdf;
+			disk_at = i;
 		}
 	}
+	if (g.disk_kind != DISK_NONE)
+		g.disk = rt_pci_open(disk_at);
 	if (!g.nic)
 		rt_printf("brokerd: no network device a driver of ours handles\n");
-	if (!g.nvme)
-		rt_printf("brokerd: no NVMe controller\n");
-	return g.nic && g.nvme;
+	if (!g.disk)
+		rt_printf("brokerd: no disk controller (NVMe, virtio-blk or AHCI)\n");
+	return g.nic && g.disk;
 }
 
 /* Partition config entries, or etc/brokerd.conf of the boot module (root task). */
@@ -217,58 +262,88 @@ static bool read_config(void)
 	return true;
 }
 
-/* BAR 0's register pages as 4 KiB frames (stops at the first page that is
+/* A BAR's register pages as 4 KiB frames (stops at the first page that is
  * not one, such as an MSI-X table). Returns bytes mapped. */
-static size_t nvme_registers(volatile void **regs)
+static size_t disk_registers(unsigned bar, volatile void **regs)
 {
 	hl_word_t base = 0, size = 0, flags = 0, cmd = 0;
 	hl_cptr_t mem = rt_slot(), first;
 	uint64_t pages, n = 0;
 
-	if (hl_pci_device_config_read(g.nvme, 4, 2, &cmd) ||
-	    hl_pci_device_config_write(g.nvme, 4, 2, cmd | 0x6) ||
-	    hl_pci_device_bar(g.nvme, 0, &base, &size, &flags) || (flags & HL_BAR_IO) ||
-	    hl_pci_device_map_bar(g.nvme, 0, mem))
+	if (hl_pci_device_config_read(g.disk, 4, 2, &cmd) ||
+	    hl_pci_device_config_write(g.disk, 4, 2, cmd | 0x6) ||
+	    hl_pci_device_bar(g.disk, bar, &base, &size, &flags) || (flags & HL_BAR_IO) ||
+	    hl_pci_device_map_bar(g.disk, bar, mem))
 		return 0;
 	pages = size / 4096 < 16 ? size / 4096 : 16;
-	first = rt_slot();
-	for (uint64_t i = 1; i < pages; i++)
-		rt_slot();
-	if (hl_memory_retype(mem, HL_OBJ_MEMORY, 12, pages, first))
-		return 0;
+	first = mem;
+	if (pages > 1) { /* a one-page BAR (AHCI's ABAR) is its own piece */
+		first = rt_slot();
+		for (uint64_t i = 1; i < pages; i++)
+			rt_slot();
+		if (hl_memory_retype(mem, HL_OBJ_MEMORY, 12, pages, first))
+			return 0;
+	}
 	for (; n < pages; n++) {
 		hl_cptr_t f = rt_slot();
 		if (hl_memory_retype(first + n, HL_OBJ_FRAME, 12, 1, f) ||
-		    rt_map_frame(HL_SLOT_ASPACE, f, NVME_VA + n * 4096, HL_R_READ | HL_R_WRITE))
+		    rt_map_frame(HL_SLOT_ASPACE, f, DISK_VA + n * 4096, HL_R_READ | HL_R_WRITE))
 			break;
 	}
-	*regs = (volatile void *)NVME_VA;
+	*regs = (volatile void *)DISK_VA;
 	return n * 4096;
+}
+
+/* The disk's driver up, polled, one queue: its first namespace, port or device. */
+static bool driver_up(void)
+{
+	static const char *const names[] = {"", "NVMe", "virtio-blk", "AHCI"};
+	volatile void *regs = NULL;
+	size_t len = 0;
+	int err;
+
+	if (g.disk_kind != DISK_VBLK &&
+	    !(len = disk_registers(g.disk_kind == DISK_AHCI ? 5 : 0, &regs))) {
+		rt_printf("brokerd: cannot map the %s registers\n", names[g.disk_kind]);
+		return false;
+	}
+	switch (g.disk_kind) {
+	case DISK_NVME:
+		err = nvme_start(&g.ctrl, regs, len, &disk_env, 1, BLKDEV_POLLED);
+		g.bdev = !err && g.ctrl.nns ? &g.ctrl.ns[0].dev : NULL;
+		break;
+	case DISK_AHCI:
+		err = ahci_start(&g.ahci, regs, len, &disk_env, BLKDEV_POLLED);
+		g.bdev = !err && g.ahci.nports ? &g.ahci.port[0].dev : NULL;
+		break;
+	case DISK_VBLK:
+		err = virtio_blk_start(&g.vblk, g.disk, g.disk_bdf, &disk_env, 1, BLKDEV_POLLED);
+		g.bdev = !err ? &g.vblk.dev : NULL;
+		break;
+	default:
+		err = BLKDEV_E_INVAL;
+	}
+	if (!g.bdev)
+		rt_printf("brokerd: %s did not start: %s\n", names[g.disk_kind],
+		          err ? blkdev_strerror(err) : "no disk");
+	return g.bdev != NULL;
 }
 
 /* The disk: driver up (polled), the store's platform, the store opened. */
 static bool disk_up(void)
 {
-	volatile void *regs = NULL;
 	struct store_platform pl;
-	size_t len;
 	int err;
 
-	if (!(len = nvme_registers(&regs))) {
-		rt_printf("brokerd: cannot map the NVMe registers\n");
+	if (!driver_up())
 		return false;
-	}
-	if ((err = nvme_start(&g.ctrl, regs, len, &nvme_env, 1, BLKDEV_POLLED)) || !g.ctrl.nns) {
-		rt_printf("brokerd: NVMe did not start: %s\n",
-		          err ? blkdev_strerror(err) : "no namespace");
-		return false;
-	}
 	struct store_blk_env env = {.arena = (uint8_t *)ARENA_VA,
 	                            .arena_size = (size_t)g.chunks * CHUNK,
 	                            .pa = arena_pa,
 	                            .now_ms = now_ms,
-	                            .log = core_log};
-	if ((err = store_blk_init(&g.sb, &g.ctrl.ns[0].dev, 0, &env))) {
+	                            .log = core_log,
+	                            .ticks = ticks};
+	if ((err = store_blk_init(&g.sb, g.bdev, 0, &env))) {
 		rt_printf("brokerd: store_blk_init: %s\n", blkdev_strerror(err));
 		return false;
 	}
@@ -276,10 +351,10 @@ static bool disk_up(void)
 	err = store_open(&pl, g.cfg.format ? STORE_FORMAT_FORCE : STORE_FORMAT_BLANK, &g.st);
 	if (err) {
 		rt_printf("brokerd: cannot open the store on %s (%d): not a blank disk nor ours?\n",
-		          g.ctrl.ns[0].dev.name, err);
+		          g.bdev->name, err);
 		return false;
 	}
-	rt_printf("brokerd: store on %s: %u topics, %lu MiB arena\n", g.ctrl.ns[0].dev.name,
+	rt_printf("brokerd: store on %s: %u topics, %lu MiB arena\n", g.bdev->name,
 	          store_topic_count(g.st), (unsigned long)(g.chunks * CHUNK >> 20));
 	return true;
 }
@@ -290,12 +365,21 @@ static bool net_up(void)
 {
 	struct floo_config fc = {0};
 	int err = 0;
-	struct netdev *nd = virtio_net_open(g.nic, g.nic_bdf, &err);
+	static const char *const names[] = {"virtio-net", "e1000e", "e1000"};
+	struct netdev *nd = g.nic_kind == NIC_VIRTIO ? virtio_net_open(g.nic, g.nic_bdf, &err)
+	                                             : e1000_open(g.nic, g.nic_bdf, &err);
 
 	if (!nd) {
-		rt_printf("brokerd: virtio-net open failed: %d\n", err);
+		rt_printf("brokerd: %s open failed: %d\n", names[g.nic_kind], err);
 		return false;
 	}
+	/* the 82540EM has INTx only, which a partition cannot hold (docs/drivers.md) */
+	if (g.nic_kind == NIC_E1000 && !g.cfg.polled) {
+		rt_printf("brokerd: e1000 (82540EM) has no MSI: polled mode\n");
+		g.cfg.polled = true;
+	}
+	rt_printf("brokerd: NIC %s at %02x:%02x.%u\n", names[g.nic_kind], g.nic_bdf >> 8,
+	          (g.nic_bdf >> 3) & 31, g.nic_bdf & 7);
 	floo_config_default(&fc);
 	fc.n_pbufs = 2048;
 	fc.n_tcp = 256;
@@ -376,9 +460,9 @@ static void report(void)
 	const struct bfloo_stats *t = bfloo_stats(g.t);
 	const struct floo_hallows_stats *f = &g.fh.stats;
 
-	rt_printf("brokerd: conns %lu, requests in %lu B, responses out %lu B; disk read %lu B "
-	          "written %lu B, %lu flushes\n",
-	          t->accepted, t->rx_bytes, t->tx_bytes, g.sb.stats.read_bytes,
+	rt_printf("brokerd: conns %lu, requests in %lu B (moved %lu B), responses out %lu B; disk "
+	          "read %lu B written %lu B, %lu flushes\n",
+	          t->accepted, t->rx_bytes, t->rx_moved, t->tx_bytes, g.sb.stats.read_bytes,
 	          g.sb.stats.write_bytes, g.sb.stats.flushes);
 	rt_printf(
 	    "brokerd: fetch payload sent by reference %lu B, copied by the CPU %lu B "
@@ -390,6 +474,17 @@ static void report(void)
 	    "%lu, faults %lu, wakeups %lu (idle sleeps %lu)\n",
 	    floo_pbuf_free_count(g.fh.st), floo_config_pbufs(g.fh.st), f->rx_nopbuf, f->tx_dropped,
 	    f->tx_ring_full, t->rx_held, f->faults, f->wakeups, f->deep_sleeps);
+	rt_printf("brokerd: cpu tsc %lu, idle tsc %lu (empty polls and waits; disk waits %lu)\n",
+	          drv_rdtsc(), g.idle_tsc, g.sb.stats.wait_ticks);
+}
+
+/* What changes when an iteration of the loop did work for a client. */
+static uint64_t work_mark(void)
+{
+	const struct bfloo_stats *t = bfloo_stats(g.t);
+
+	return t->rx_bytes + t->tx_bytes + t->accepted + g.sb.stats.read_bytes +
+	       g.sb.stats.write_bytes + g.sb.stats.flushes;
 }
 
 /*
@@ -413,6 +508,7 @@ static void run(void)
 	if (!g.cfg.dhcp)
 		up = broker_up(g.cfg.addr);
 	for (;;) {
+		uint64_t t0 = drv_rdtsc(), work = up ? work_mark() : 0, w0 = g.sb.stats.wait_ticks;
 		uint64_t now = floo_hallows_now_ns(&g.fh);
 		unsigned n = floo_hallows_poll(&g.fh);
 		bool ok;
@@ -436,18 +532,31 @@ static void run(void)
 		}
 		if (n) {
 			last = now;
+			g.idle_tsc += g.sb.stats.wait_ticks - w0;
 			continue;
 		}
-		if (now - last <= BUSY_POLL_NS || g.sb.flush_busy)
+		if (now - last <= BUSY_POLL_NS || g.sb.flush_busy) {
+			if (up && work_mark() == work)
+				g.idle_tsc += drv_rdtsc() - t0;
+			else
+				g.idle_tsc += g.sb.stats.wait_ticks - w0;
 			continue;
+		}
 		uint64_t app = up ? app_timeout_ns() : 50000000ull;
 		uint64_t mark = g.fh.stats.rx_frames + g.sb.stats.flushes;
 		if (app == FLOO_HALLOWS_NO_TIMER && mark != seen) {
 			seen = mark; /* the counters as they are when it may sleep until the next
 			                frame */
 			report();
+			g.idle_tsc += g.sb.stats.wait_ticks - w0;
+		} else if (!up || work_mark() == work) {
+			g.idle_tsc += drv_rdtsc() - t0;
+		} else {
+			g.idle_tsc += g.sb.stats.wait_ticks - w0;
 		}
+		uint64_t s0 = drv_rdtsc();
 		floo_hallows_idle_for(&g.fh, app);
+		g.idle_tsc += drv_rdtsc() - s0;
 	}
 }
 

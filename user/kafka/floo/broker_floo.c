@@ -269,7 +269,13 @@ static void feed(struct fconn *f)
 	used = broker_conn_input(f->t->b, f->kc, f->in, f->in_len);
 	if (used > f->in_len)
 		used = f->in_len;
-	memmove(f->in, f->in + used, f->in_len - used);
+	/* Only what follows a consumed request moves: with nothing consumed (a request still
+	 * arriving) the whole buffer used to be copied onto itself at every segment, which
+	 * made a large request cost its size times its segment count in copies. */
+	if (used && used < f->in_len) {
+		memmove(f->in, f->in + used, f->in_len - used);
+		f->t->stats.rx_moved += f->in_len - used;
+	}
 	f->in_len -= (uint32_t)used;
 	if (f->in_cap >= IN_SHRINK && f->in_len < IN_MIN / 2) {
 		uint8_t *n = t_alloc(f->t, IN_MIN);

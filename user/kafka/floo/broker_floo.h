@@ -42,8 +42,10 @@ struct bfloo_config {
  * request bytes copied out of packet buffers. */
 struct bfloo_stats {
 	uint64_t accepted, refused, closed, aborted;
-	uint64_t rx_bytes;      /* request bytes received */
-	uint64_t rx_copied;     /* request bytes copied from packet buffers */
+	uint64_t rx_bytes;  /* request bytes received */
+	uint64_t rx_copied; /* request bytes copied from packet buffers */
+	uint64_t
+	    rx_moved; /* request bytes moved to the buffer's front (after a consumed request) */
 	uint64_t tx_bytes;      /* response bytes handed to Floo */
 	uint64_t tx_refs;       /* floo_tcp_send references queued */
 	uint64_t tx_slot_waits; /* times a response waited for reference slots */

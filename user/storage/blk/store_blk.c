@@ -118,7 +118,11 @@ static void flush_done(struct blkdev_req *r)
 /* Wait for at least one completion on the queue; 0 or a negative error. */
 static int wait_some(struct store_blk *sb)
 {
+	uint64_t t0 = sb->env.ticks ? sb->env.ticks(sb->env.ctx) : 0;
 	int n = blkdev_wait(sb->dev, sb->queue, sb->env.wait_us ? sb->env.wait_us : WAIT_US);
+
+	if (sb->env.ticks)
+		sb->stats.wait_ticks += sb->env.ticks(sb->env.ctx) - t0;
 
 	if (n < 0) {
 		sb_log(sb, "store_blk: wait failed", blkdev_strerror(n), n);

@@ -1,0 +1,48 @@
+# Issue 14's benchmark: the appliances beside the same code in a Linux guest
+# (tests/system/serve/bench_linux.py, docs/serve.md "Beside a Linux guest").
+#
+#   build/linux-guest/hallows-broker     the hosted broker (hosted/broker), linked statically
+#   build/linux-guest/initrd-serve.cpio  the benchmark /init (`serve`), the nvme and virtio_net
+#                                        modules, the broker, busybox httpd and webd's www/
+#   build/serve/initrd-brokerd-bench.cpio  brokerd as the root task at 198.18.0.2/24
+#   make bench-serve-linux               both on virtio-net on a TAP in a namespace the bench
+#                                        makes and on QEMU NVMe, -icount shift=0, the same
+#                                        host load generators -> $(BENCH_OUT)
+
+SERVE_LINUX_BROKER := $(LINUX_DIR)/hallows-broker
+SERVE_LINUX_INITRD := $(LINUX_DIR)/initrd-serve.cpio
+SERVE_BROKERD_BENCH_INITRD := $(B)/serve/initrd-brokerd-bench.cpio
+BUSYBOX ?= /bin/busybox
+
+# gcc and glibc, statically: musl's headers lack <linux/fs.h> (BLKGETSIZE64).
+$(SERVE_LINUX_BROKER): $(BROKER_LIB_SRCS) $(BROKER_HOST_SRCS) $(BROKER_HDRS) mk/serve-linux.mk
+	@mkdir -p $(@D)
+	$(HOST_CC) $(filter-out -O1 -g,$(HOST_CFLAGS)) -O2 -static -o $@ $(BROKER_LIB_SRCS) $(BROKER_HOST_SRCS) \
+		-pthread
+
+$(SERVE_LINUX_INITRD): $(LINUX_INIT) $(SERVE_LINUX_BROKER) $(LINUX_SRC)/mkinitramfs.py $(shell find user/apps/webd/www -type f) \
+		$(addprefix $(LINUX_MODDIR)/,$(addsuffix .ko,$(LINUX_BLK_MODS)))
+	@test -x $(BUSYBOX) || { echo "$(BUSYBOX) missing: make deps installs busybox-static"; exit 1; }
+	i=10; args=; for m in $(LINUX_BLK_MODS); do \
+		args="$$args --file /modules/$$i-$$(basename $$m).ko=$(LINUX_MODDIR)/$$m.ko"; i=$$((i+1)); done; \
+	for f in $$(cd user/apps/webd/www && find . -type f | sed 's|^\./||' | LC_ALL=C sort); do \
+		args="$$args --file /www/$$f=user/apps/webd/www/$$f"; done; \
+	python3 $(LINUX_SRC)/mkinitramfs.py --init $(LINUX_INIT) $$args --file /broker=$(SERVE_LINUX_BROKER) \
+		--file /bin/busybox=$(BUSYBOX) --out $@
+
+$(SERVE_BROKERD_BENCH_INITRD): $(B)/user/brokerd mk/serve-linux.mk
+	@rm -rf $(B)/serve/brokerd-bench-root && mkdir -p $(B)/serve/brokerd-bench-root/etc
+	cp $(B)/user/brokerd $(B)/serve/brokerd-bench-root/init
+	printf 'address=198.18.0.2/24\nport=9092\nadvertise=198.18.0.2:9092\npartitions=4\nflush-ms=1000\narena-mib=32\nmode=irq\n' \
+		> $(B)/serve/brokerd-bench-root/etc/brokerd.conf
+	cd $(B)/serve/brokerd-bench-root && find * | LC_ALL=C sort | cpio -o -H newc --quiet > $(abspath $@)
+	truncate -s %4096 $@
+
+BENCH_STEPS += serve-linux
+.PHONY: bench-serve-linux
+bench-serve-linux: $(KERNEL) $(LINUX_VMLINUX) $(SERVE_LINUX_INITRD) $(SERVE_BROKERD_BENCH_INITRD) \
+		$(B)/initrd-webd-bench.cpio $(BROKER_B)/rdk_loadgen
+	@mkdir -p $(dir $(BENCH_OUT))
+	python3 tests/system/serve/bench_linux.py --kernel $(KERNEL) --vmlinux $(LINUX_VMLINUX) \
+		--linux-initrd $(SERVE_LINUX_INITRD) --brokerd-initrd $(SERVE_BROKERD_BENCH_INITRD) \
+		--webd-initrd $(B)/initrd-webd-bench.cpio --loadgen $(BROKER_B)/rdk_loadgen --out $(BENCH_OUT)

@@ -1,0 +1,403 @@
+#!/usr/bin/env python3
+"""make bench-serve-linux: the appliances beside the same code in a Linux guest,
+one run, the same QEMU configuration and the same host clients (issue 14,
+Benchmarks; docs/serve.md "Beside a Linux guest", docs/benchmarks.md).
+
+Both systems boot under
+    qemu-system-x86_64 -accel tcg -icount shift=0 -machine pc -cpu max -m 512M -smp 1
+        -nodefaults ... -netdev tap (a TAP in a namespace this script makes)
+        -device virtio-net-pci -device nvme (a fresh sparse 512 MiB raw image)
+at 198.18.0.2/24; the host side of the TAP is 198.18.0.1 in the namespace and
+every client runs there.
+
+  hallows  brokerd as the root task (build/serve/initrd-brokerd-bench.cpio), then
+           webd as the root task (build/initrd-webd-bench.cpio) in a second boot
+  linux    Debian's kernel with build/linux-guest/initrd-serve.cpio: the hosted
+           broker linked statically on /dev/nvme0n1 (O_DIRECT) and busybox httpd
+           (tools/linux-guest/init/lg_serve.c), one boot for both
+
+Phases (the same for both): a warm-up produce (and one record to each topic
+the phases use, so no phase creates a topic); produce 20,000 x 100 B and
+10,000 x 1 KiB records with rdk_loadgen (acks=1, linger 5 ms, 4 partitions)
+and consume them back; produce latency (one record in flight) with acks=1
+and acks=all; then HTTP: GET /hello.txt (20 B), a new connection per
+request (busybox httpd has no keep-alive), for SECONDS.
+
+Guest instructions per record or request: TSC (one tick per instruction
+under -icount shift=0) across a phase less the time the guest did no work.
+Linux: the kernel's idle accounting (lg_serve.c "mark" on the console).
+Hallows: the TSC brokerd/webd spent in loop iterations that found no work
+(empty polls and idle waits), from their "cpu tsc T, idle tsc I" report
+lines, taken once the appliance has been quiet for a while after the phase.
+-icount without sleep=off: with sleep=off a halted guest's clock jumps to
+its next timer, so its TCP timers would run ahead of the host's clients.
+"""
+import argparse
+import json
+import os
+import platform
+import queue
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+NS, TAP = "hsl%d" % os.getpid(), ("hslt%d" % os.getpid())[:15]
+GUEST, HOST = "198.18.0.2", "198.18.0.1"
+RUNS = [("100b", 100, 20000), ("1kib", 1024, 10000)]
+LAT_RECORDS = 300
+WARMUP = 200
+LINUX_CMDLINE = "console=ttyS0 quiet panic=-1 cryptomgr.notests"
+
+
+def padded(initrd, work):
+    """A copy padded to 4 KiB: Hallows ignored an unpadded boot module at the top
+    of a 512 MiB or 1 GiB machine ("lies outside the memory map")."""
+    out = os.path.join(work, os.path.basename(initrd))
+    shutil.copyfile(initrd, out)
+    with open(out, "ab") as f:
+        f.write(b"\0" * (-os.path.getsize(initrd) % 4096))
+    return out
+
+
+def qemu_argv(kernel, initrd, append, disk):
+    return ["qemu-system-x86_64", "-accel", "tcg", "-icount", "shift=0", "-machine", "pc",
+            "-cpu", "max", "-m", "512M", "-smp", "1", "-nodefaults", "-display", "none",
+            "-serial", "stdio", "-monitor", "none", "-no-reboot",
+            "-rtc", "base=2000-01-01T00:00:00,clock=vm",
+            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+            "-kernel", kernel, "-initrd", initrd, "-append", append,
+            "-netdev", "tap,id=n0,ifname=%s,script=no,downscript=no" % TAP,
+            "-device", "virtio-net-pci,netdev=n0",
+            "-drive", "file=%s,if=none,id=d0,format=raw" % disk,
+            "-device", "nvme,drive=d0,serial=hallows-log"]
+
+
+class Guest:
+    """QEMU in the namespace, serial on a pipe: lines in, commands out."""
+
+    def __init__(self, argv, log):
+        self.p = subprocess.Popen(["ip", "netns", "exec", NS] + argv, stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.lines, self.q, self.log = [], queue.Queue(), open(log, "w")
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for raw in self.p.stdout:
+            line = raw.decode(errors="replace").rstrip("\r\n")
+            self.log.write(line + "\n")
+            self.log.flush()
+            self.lines.append((time.monotonic(), line))
+            self.q.put(line)
+
+    def wait_for(self, pattern, timeout):
+        rx, end = re.compile(pattern), time.monotonic() + timeout
+        while time.monotonic() < end:
+            try:
+                line = self.q.get(timeout=0.2)
+            except queue.Empty:
+                if self.p.poll() is not None:
+                    return None
+                continue
+            m = rx.search(line)
+            if m:
+                return m
+        return None
+
+    def send(self, text):
+        self.p.stdin.write(text.encode())
+        self.p.stdin.flush()
+
+    def kill(self):
+        if self.p.poll() is None:
+            self.p.kill()
+        self.p.wait()
+        self.log.close()
+
+
+class LinuxMarks:
+    """lg_serve.c: "mark" on the console -> MARK tsc mono_ns idle_ns timers."""
+
+    def __init__(self, g):
+        self.g = g
+
+    def settle(self):
+        time.sleep(1.5)  # the broker's 1 s flush
+
+    def take(self):
+        while not self.g.q.empty():
+            self.g.q.get_nowait()
+        self.g.send("mark\n")
+        m = self.g.wait_for(r"^MARK tsc=(\d+) mono_ns=(\d+) idle_ns=(\d+) timers=(\d+)", 30)
+        if not m:
+            raise RuntimeError("no MARK from the Linux guest")
+        return tuple(int(x) for x in m.groups())
+
+    @staticmethod
+    def busy(a, b):
+        tsc, mono, idle = b[0] - a[0], b[1] - a[1], b[2] - a[2]
+        return tsc - (idle * tsc / mono if mono else 0)
+
+
+class HallowsMarks:
+    """brokerd/webd print "cpu tsc T, idle tsc I" with their counters every 2 s
+    while frames arrive and before sleeping; a mark is the last such line once
+    none has come for QUIET seconds."""
+    QUIET = 3.5
+
+    def __init__(self, g, who):
+        self.g, self.rx = g, re.compile(r"^%s: cpu tsc (\d+), idle tsc (\d+)" % who)
+
+    def settle(self):
+        pass
+
+    def take(self):
+        start = time.monotonic()
+        while True:
+            hits = [(t, self.rx.search(l)) for t, l in self.g.lines]
+            hits = [(t, m) for t, m in hits if m]
+            now = time.monotonic()
+            if hits and now - hits[-1][0] >= self.QUIET and now - start >= self.QUIET:
+                return int(hits[-1][1].group(1)), int(hits[-1][1].group(2))
+            if now - start > 60:
+                raise RuntimeError("no quiet cpu line within 60 s")
+            time.sleep(0.2)
+
+    @staticmethod
+    def busy(a, b):
+        return (b[0] - a[0]) - (b[1] - a[1])
+
+
+def in_ns(*cmd, timeout=900):
+    r = subprocess.run(("ip", "netns", "exec", NS) + cmd, capture_output=True, text=True,
+                       timeout=timeout)
+    if r.returncode:
+        raise RuntimeError("%s: %s" % (" ".join(cmd), (r.stderr or r.stdout).strip()[-500:]))
+    return {k: float(v) for k, v in (x.split("=") for x in r.stdout.split())}
+
+
+def broker_phases(sysname, gen, marks, emit, base):
+    addr = GUEST + ":9092"
+    in_ns(gen, "produce", addr, "warmup", str(WARMUP), "100", "1")
+    # every topic the phases use exists before the first mark: creating one (4 partitions
+    # on the store) is not per-record work
+    for topic, size in (("bench-100b", 100), ("bench-1kib", 1024), ("lat-acks1", 100),
+                        ("lat-acksall", 100)):
+        in_ns(gen, "produce", addr, topic, "1", str(size), "1")
+    marks.settle()
+    m0 = marks.take()
+
+    def phase(name, cmd, records, cfg, emit_rate):
+        nonlocal m0
+        r = in_ns(*cmd)
+        marks.settle()
+        m1 = marks.take()
+        busy = marks.busy(m0, m1)
+        m0 = m1
+        emit_rate(r)
+        emit("%s.%s_instructions_per_record" % (sysname, name), busy / records, "instructions",
+             dict(cfg, busy_instructions=int(busy)))
+        return r
+
+    for label, size, n in RUNS:
+        cfg = dict(base, record_bytes=size, records=n, acks=1, linger_ms=5)
+        topic = "bench-%s" % label
+
+        def rates(kind):
+            def f(r):
+                if kind == "consume" and int(r["records"]) != n:
+                    raise RuntimeError("consume got %d of %d" % (r["records"], n))
+                emit("%s.%s_%s_records_per_s" % (sysname, kind, label), r["rps"], "records/s", cfg)
+                emit("%s.%s_%s_MB_per_s" % (sysname, kind, label), r["mbps"], "MB/s", cfg)
+            return f
+        phase("produce_%s" % label, (gen, "produce", addr, topic, str(n), str(size), "1"), n, cfg,
+              rates("produce"))
+        phase("consume_%s" % label, (gen, "consume", addr, topic, str(n)), n, cfg,
+              rates("consume"))
+    for acks, tag in (("1", "acks1"), ("-1", "acksall")):
+        cfg = dict(base, record_bytes=100, records=LAT_RECORDS, acks=tag, in_flight=1)
+
+        def lat(r, tag=tag, cfg=cfg):
+            emit("%s.produce_latency_%s_p50_us" % (sysname, tag), r["p50_us"], "us", cfg)
+            emit("%s.produce_latency_%s_p99_us" % (sysname, tag), r["p99_us"], "us", cfg)
+        phase("produce_latency_%s" % tag, (gen, "latency", addr, "lat-" + tag, str(LAT_RECORDS),
+                                          "100", acks), LAT_RECORDS, cfg, lat)
+
+
+def http_client(host, port, secs, path):
+    """GET path on a new connection per request for secs; prints rate p50 p99 n bytes."""
+    req = ("GET %s HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n" % path).encode()
+    lat, nbytes, end = [], 0, time.monotonic() + secs
+    t_start = time.monotonic()
+    while time.monotonic() < end:
+        t0 = time.monotonic()
+        s = socket.create_connection((host, port), timeout=10)
+        s.sendall(req)
+        buf = b""
+        while True:
+            c = s.recv(65536)
+            if not c:
+                break
+            buf += c
+        s.close()
+        if not buf.startswith(b"HTTP/1.") or b" 200 " not in buf.split(b"\r\n")[0]:
+            sys.exit("http: bad response %r" % buf[:80])
+        nbytes += len(buf)
+        lat.append(time.monotonic() - t0)
+    wall = time.monotonic() - t_start
+    lat.sort()
+    print("rate=%.1f p50=%.1f p99=%.1f n=%d bytes=%d" % (
+        len(lat) / wall, lat[len(lat) // 2] * 1e6, lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1e6,
+        len(lat), nbytes))
+
+
+def web_phase(sysname, marks, emit, base, secs):
+    body = open(os.path.join(ROOT, "user/apps/webd/www/hello.txt"), "rb").read()
+    # the file served is the same on both: check it once
+    r = subprocess.run(["ip", "netns", "exec", NS, "curl", "-s", "-m", "20",
+                        "http://%s/hello.txt" % GUEST], capture_output=True, timeout=60)
+    if r.stdout != body:
+        raise RuntimeError("%s: /hello.txt is %r" % (sysname, r.stdout[:60]))
+    marks.settle()
+    m0 = marks.take()
+    r = in_ns("python3", os.path.abspath(__file__), "--http-client", GUEST, "80", str(secs),
+              "/hello.txt", timeout=secs + 120)
+    marks.settle()
+    m1 = marks.take()
+    cfg = dict(base, path="/hello.txt", body_bytes=len(body), seconds=secs, requests=int(r["n"]),
+               client="python3, a new connection per request (Connection: close)")
+    emit("%s.http_rate_reqps" % sysname, r["rate"], "reqps", cfg)
+    emit("%s.http_p50_us" % sysname, r["p50"], "us", cfg)
+    emit("%s.http_p99_us" % sysname, r["p99"], "us", cfg)
+    emit("%s.http_instructions_per_request" % sysname, marks.busy(m0, m1) / r["n"],
+         "instructions", dict(cfg, busy_instructions=int(marks.busy(m0, m1))))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--http-client", nargs=4, metavar=("HOST", "PORT", "SECS", "PATH"))
+    ap.add_argument("--kernel")
+    ap.add_argument("--vmlinux")
+    ap.add_argument("--linux-initrd")
+    ap.add_argument("--brokerd-initrd")
+    ap.add_argument("--webd-initrd")
+    ap.add_argument("--loadgen")
+    ap.add_argument("--out")
+    ap.add_argument("--seconds", type=float, default=5)
+    ap.add_argument("--only", choices=["hallows", "linux"])
+    ap.add_argument("--no-broker", action="store_true", help="the web comparison only")
+    a = ap.parse_args()
+    if a.http_client:
+        h, p, s, path = a.http_client
+        http_client(h, int(p), float(s), path)
+        return 0
+    if subprocess.run(["ip", "netns", "add", NS], capture_output=True).returncode:
+        print("bench-serve-linux: cannot create network namespaces (needs root); skipped")
+        return 0
+    work = tempfile.mkdtemp(prefix="serve-linux-bench.")
+    logs = os.path.join(ROOT, "build/bench")
+    os.makedirs(logs, exist_ok=True)
+    out = open(a.out, "a")
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True, cwd=ROOT).stdout.strip()
+    qver = subprocess.run(["qemu-system-x86_64", "--version"], capture_output=True,
+                          text=True).stdout.split("\n")[0]
+    recs = []
+
+    def emit(name, value, unit, cfg):
+        mode = "tcg-icount" if unit == "instructions" else "tcg-icount-wall"
+        rec = {"name": "serve." + name, "value": round(value, 2), "unit": unit, "mode": mode,
+               "config": cfg}
+        recs.append(rec)
+        out.write(json.dumps(rec) + "\n")
+        out.flush()
+        print("%-52s %14.1f %s" % (rec["name"], rec["value"], unit))
+
+    common = {"qemu": qver, "qemu_flags": "-accel tcg -icount shift=0 -machine pc -cpu max -m 512M "
+              "-smp 1, virtio-net on a TAP in a netns, QEMU NVMe on a sparse raw image",
+              "client": "librdkafka rdk_loadgen / python3 in the netns", "partitions": 4,
+              "host": platform.node(), "cpus": os.cpu_count(), "commit": commit}
+    g = None
+    ok = True
+    try:
+        for c in (("ip", "tuntap", "add", "dev", TAP, "mode", "tap"), ("ip", "link", "set", "lo", "up"),
+                  ("ip", "addr", "add", HOST + "/24", "dev", TAP), ("ip", "link", "set", TAP, "up")):
+            subprocess.run(("ip", "netns", "exec", NS) + c, check=True, capture_output=True)
+
+        def disk():
+            path = os.path.join(work, "disk.img")
+            if os.path.exists(path):
+                os.unlink(path)
+            with open(path, "wb") as f:
+                f.truncate(512 << 20)
+            return path
+
+        systems = [a.only] if a.only else ["hallows", "linux"]
+        for sysname in systems:
+            try:
+                if sysname == "hallows" and not a.no_broker:
+                    g = Guest(qemu_argv(a.kernel, padded(a.brokerd_initrd, work), "", disk()),
+                              os.path.join(logs, "serve-linux-brokerd.log"))
+                    if not g.wait_for(r"^brokerd: ready on ", 400):
+                        raise RuntimeError("brokerd did not come up")
+                    broker_phases("hallows", a.loadgen, HallowsMarks(g, "brokerd"), emit,
+                                  dict(common, system="brokerd (root task), Floo, store on NVMe "
+                                       "(polled), irq mode"))
+                    g.kill()
+                if sysname == "hallows":
+                    g = Guest(qemu_argv(a.kernel, padded(a.webd_initrd, work), "", disk()),
+                              os.path.join(logs, "serve-linux-webd.log"))
+                    if not g.wait_for(r"^webd: ready on ", 400):
+                        raise RuntimeError("webd did not come up")
+                    web_phase("hallows", HallowsMarks(g, "webd"), emit,
+                              dict(common, system="webd (root task), interrupt mode"), a.seconds)
+                else:
+                    g = Guest(qemu_argv(a.vmlinux, a.linux_initrd, LINUX_CMDLINE + " -- serve",
+                                        disk()), os.path.join(logs, "serve-linux-linux.log"))
+                    if not g.wait_for(r"^SERVE-READY", 600):
+                        raise RuntimeError("the Linux guest did not come up")
+                    lm = LinuxMarks(g)
+                    kernel = os.path.basename(os.path.realpath(a.vmlinux))
+                    if not a.no_broker:
+                        broker_phases("linux", a.loadgen, lm, emit,
+                                      dict(common, system="Debian 6.1 guest, hallows-broker (hosted/, "
+                                           "static) on /dev/nvme0n1 O_DIRECT", kernel=kernel))
+                    web_phase("linux", lm, emit, dict(common, system="Debian 6.1 guest, busybox "
+                                                      "httpd -f", kernel=kernel), a.seconds)
+                    g.send("stop\n")
+                    g.wait_for(r"^SERVE-STOPPED", 30)
+            except (RuntimeError, subprocess.TimeoutExpired) as e:
+                print("bench-serve-linux: %s: %s" % (sysname, e), file=sys.stderr)
+                ok = False
+            finally:
+                if g:
+                    g.kill()
+                    g = None
+        # the ratios the issue asks for: Hallows over Linux (throughput), Linux over Hallows
+        # (instructions)
+        byname = {r["name"]: r["value"] for r in recs}
+        for r in list(recs):
+            n = r["name"]
+            if not n.startswith("serve.hallows."):
+                continue
+            lin = byname.get(n.replace("serve.hallows.", "serve.linux."))
+            if not lin or not r["value"]:
+                continue
+            tail = n[len("serve.hallows."):]
+            emit("ratio.%s_hallows_vs_linux" % tail, r["value"] / lin, "ratio",
+                 {"hallows": r["value"], "linux": lin, "commit": commit})
+    finally:
+        if g:
+            g.kill()
+        subprocess.run(["ip", "netns", "del", NS], capture_output=True)
+        shutil.rmtree(work, ignore_errors=True)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
