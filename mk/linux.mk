@@ -6,7 +6,8 @@
 #   make test-linux        ring-3 and differential tests -> build/results/linux.tap
 
 .SECONDEXPANSION:
-LX_SRCS := user/linux/main.c user/linux/sys.c user/linux/mm.c user/linux/exec.c user/linux/fs.c
+LX_SRCS := user/linux/main.c user/linux/sys.c user/linux/mm.c user/linux/exec.c user/linux/fs.c \
+	user/linux/proc.c
 LX_DIR := $(B)/linux
 LX_TESTS := $(patsubst tests/linux/%.c,$(LX_DIR)/bin/%,$(sort $(wildcard tests/linux/*.c)))
 LX_CC ?= musl-gcc

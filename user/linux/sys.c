@@ -104,20 +104,22 @@ static uint64_t page_up(uint64_t x)
 	return (x + LX_PAGE - 1) & ~(LX_PAGE - 1);
 }
 
-static struct lx_fd *fd_get(struct lx_proc *p, uint64_t fd)
+static struct lx_ofd *fd_get(struct lx_proc *p, uint64_t fd)
 {
-	return fd < LX_MAX_FDS && p->fd[fd].used ? &p->fd[fd] : NULL;
+	return fd < LX_MAX_FDS ? p->fd[fd].o : NULL;
 }
 
 /* ---- console and file I/O ---- */
 
 static int64_t do_write(struct lx_proc *p, uint64_t fd, uint64_t buf, uint64_t len)
 {
-	struct lx_fd *f = fd_get(p, fd);
+	struct lx_ofd *f = fd_get(p, fd);
 	static char tmp[CHUNK];
 
 	if (!f || (f->flags & O_ACCMODE) == 0)
 		return -LX_EBADF;
+	if (f->kind == LX_FD_PIPE_W)
+		return lx_pipe_write(p, f, buf, len);
 	if (f->kind != LX_FD_CONSOLE)
 		return -LX_EBADF;
 	for (uint64_t done = 0; done < len;) {
@@ -132,12 +134,14 @@ static int64_t do_write(struct lx_proc *p, uint64_t fd, uint64_t buf, uint64_t l
 
 static int64_t do_read(struct lx_proc *p, uint64_t fd, uint64_t buf, uint64_t len, int64_t at)
 {
-	struct lx_fd *f = fd_get(p, fd);
+	struct lx_ofd *f = fd_get(p, fd);
 
 	if (!f || (f->flags & O_ACCMODE) == 1)
 		return -LX_EBADF;
 	if (f->kind == LX_FD_DIR)
 		return -LX_EISDIR;
+	if (f->kind == LX_FD_PIPE_R)
+		return at >= 0 ? -LX_ESPIPE : lx_pipe_read(p, f, buf, len);
 	if (f->kind == LX_FD_CONSOLE)
 		return at >= 0 ? -LX_ESPIPE : 0; /* no console input yet: end of file */
 	uint64_t pos = at >= 0 ? (uint64_t)at : f->pos;
@@ -170,8 +174,12 @@ static int64_t do_iov(struct lx_proc *p, uint64_t fd, uint64_t iov, uint64_t cnt
 		if (!v[1])
 			continue;
 		int64_t r = wr ? do_write(p, fd, v[0], v[1]) : do_read(p, fd, v[0], v[1], -1);
+		if (r == LX_RET_BLOCK && total)
+			p->chan = NULL; /* what came so far is the result */
+		if (r == LX_RET_GONE || (r < 0 && !total))
+			return r;
 		if (r < 0)
-			return total ? total : r;
+			return total;
 		total += r;
 		if ((uint64_t)r < v[1])
 			break;
@@ -191,7 +199,7 @@ static int get_path(struct lx_proc *p, int64_t dirfd, uint64_t upath, char *out,
 		strlcpy(out, rel, cap);
 		return 0;
 	}
-	struct lx_fd *d = fd_get(p, (uint64_t)dirfd);
+	struct lx_ofd *d = fd_get(p, (uint64_t)dirfd);
 	if (!d)
 		return -LX_EBADF;
 	if (d->kind != LX_FD_DIR)
@@ -220,22 +228,29 @@ static int64_t do_openat(struct lx_proc *p, int64_t dirfd, uint64_t upath, uint6
 	if ((flags & O_ACCMODE) != 0)
 		return dir ? -LX_EISDIR : -LX_EROFS;
 	for (uint32_t fd = 0; fd < LX_MAX_FDS; fd++) {
-		if (p->fd[fd].used)
+		if (p->fd[fd].o)
 			continue;
-		p->fd[fd] = (struct lx_fd){.used = 1,
-		                           .kind = dir ? LX_FD_DIR : LX_FD_FILE,
-		                           .cloexec = (flags & O_CLOEXEC) != 0,
-		                           .flags = (uint32_t)flags,
-		                           .file = f};
+		struct lx_ofd *o = lx_ofd_new(dir ? LX_FD_DIR : LX_FD_FILE, (uint32_t)flags);
+		if (!o)
+			return -23; /* ENFILE */
+		o->file = f;
+		p->fd[fd] = (struct lx_fd){o, (flags & O_CLOEXEC) != 0};
 		return fd;
 	}
 	return -LX_EMFILE;
 }
 
-/* struct stat of x86-64 Linux: 144 bytes. */
-static int put_stat(struct lx_proc *p, uint64_t ubuf, const struct lx_file *f)
+/* struct stat of x86-64 Linux: 144 bytes; f NULL: the console; pipe: a pipe's end. */
+static int put_stat(struct lx_proc *p, uint64_t ubuf, const struct lx_file *f,
+                    const struct lx_pipe *pipe)
 {
 	uint64_t st[18] = {0};
+
+	if (pipe) {
+		st[0] = 12, st[1] = ((uintptr_t)pipe >> 12) & 0xffff;
+		st[2] = 1, st[3] = 0010600, st[7] = 4096;
+		return lx_copy_out(p, ubuf, st, sizeof(st));
+	}
 
 	st[0] = 1;                            /* st_dev */
 	st[1] = f ? f->ino : 1;               /* st_ino */
@@ -255,25 +270,25 @@ static int64_t do_fstatat(struct lx_proc *p, int64_t dirfd, uint64_t upath, uint
 	char first;
 
 	if (flags & AT_EMPTY_PATH && !lx_copy_in(p, &first, upath, 1) && !first) {
-		struct lx_fd *f = fd_get(p, (uint64_t)dirfd);
+		struct lx_ofd *f = fd_get(p, (uint64_t)dirfd);
 		if (!f)
 			return -LX_EBADF;
-		return put_stat(p, buf, f->kind == LX_FD_CONSOLE ? NULL : f->file);
+		return put_stat(p, buf, f->kind == LX_FD_CONSOLE ? NULL : f->file, f->pipe);
 	}
 	int err = get_path(p, dirfd, upath, path, sizeof(path));
 	if (err)
 		return err;
 	const struct lx_file *f = lx_fs_lookup(path);
-	return f ? put_stat(p, buf, f) : -LX_ENOENT;
+	return f ? put_stat(p, buf, f, NULL) : -LX_ENOENT;
 }
 
 static int64_t do_lseek(struct lx_proc *p, uint64_t fd, int64_t off, uint64_t whence)
 {
-	struct lx_fd *f = fd_get(p, fd);
+	struct lx_ofd *f = fd_get(p, fd);
 
 	if (!f)
 		return -LX_EBADF;
-	if (f->kind == LX_FD_CONSOLE)
+	if (f->kind == LX_FD_CONSOLE || f->pipe)
 		return -LX_ESPIPE;
 	int64_t base = whence == 0   ? 0
 	               : whence == 1 ? (int64_t)f->pos
@@ -290,7 +305,7 @@ static int64_t do_lseek(struct lx_proc *p, uint64_t fd, int64_t off, uint64_t wh
 /* getdents64: "." and ".." first, then the directory's entries; pos counts entries. */
 static int64_t do_getdents(struct lx_proc *p, uint64_t fd, uint64_t buf, uint64_t len)
 {
-	struct lx_fd *f = fd_get(p, fd);
+	struct lx_ofd *f = fd_get(p, fd);
 	uint64_t used = 0;
 	uint8_t rec[280];
 
@@ -327,31 +342,29 @@ static int64_t do_getdents(struct lx_proc *p, uint64_t fd, uint64_t buf, uint64_
 
 /*
  * dup, dup2, dup3, F_DUPFD: a copy of descriptor fd at exactly `to`
- * (closing what was there) or at the lowest free one >= to. The copy shares
- * nothing with the original yet (no open file descriptions: offsets are
- * per descriptor until fork needs them shared).
+ * (closing what was there) or at the lowest free one >= to; both share
+ * the open file description (its offset and flags).
  */
 static int64_t dup_to(struct lx_proc *p, uint64_t fd, uint64_t to, bool exact, uint32_t flags)
 {
-	struct lx_fd *f = fd_get(p, fd);
+	struct lx_ofd *f = fd_get(p, fd);
 
 	if (!f)
 		return -LX_EBADF;
 	if (to >= LX_MAX_FDS)
 		return exact ? -LX_EBADF : -LX_EINVAL;
 	uint64_t n = to;
-	while (!exact && n < LX_MAX_FDS && p->fd[n].used)
+	while (!exact && n < LX_MAX_FDS && p->fd[n].o)
 		n++;
 	if (n == LX_MAX_FDS)
 		return -LX_EMFILE;
-	p->fd[n] = *f;
-	p->fd[n].cloexec = (flags & O_CLOEXEC) != 0;
+	lx_fd_install(p, (uint32_t)n, f, (flags & O_CLOEXEC) != 0);
 	return (int64_t)n;
 }
 
 static int64_t do_fcntl(struct lx_proc *p, uint64_t fd, uint64_t cmd, uint64_t arg)
 {
-	struct lx_fd *f = fd_get(p, fd);
+	struct lx_ofd *f = fd_get(p, fd);
 
 	if (!f)
 		return -LX_EBADF;
@@ -360,13 +373,13 @@ static int64_t do_fcntl(struct lx_proc *p, uint64_t fd, uint64_t cmd, uint64_t a
 	case 1030: /* F_DUPFD_CLOEXEC */
 		return dup_to(p, fd, arg, false, cmd == 1030 ? O_CLOEXEC : 0);
 	case 1: /* F_GETFD */
-		return f->cloexec;
+		return p->fd[fd].cloexec;
 	case 2: /* F_SETFD */
-		f->cloexec = arg & 1;
+		p->fd[fd].cloexec = arg & 1;
 		return 0;
 	case 3: /* F_GETFL */
 		return f->flags;
-	case 4: /* F_SETFL: only O_APPEND and O_NONBLOCK may change; neither matters here */
+	case 4: /* F_SETFL: only O_APPEND and O_NONBLOCK may change */
 		f->flags = (f->flags & ~(02000u | 04000u)) | (uint32_t)(arg & (02000u | 04000u));
 		return 0;
 	default:
@@ -377,7 +390,7 @@ static int64_t do_fcntl(struct lx_proc *p, uint64_t fd, uint64_t cmd, uint64_t a
 /* sendfile from a file to the console (what busybox cat tries first). */
 static int64_t do_sendfile(struct lx_proc *p, const uint64_t a[6])
 {
-	struct lx_fd *out = fd_get(p, a[0]), *in = fd_get(p, a[1]);
+	struct lx_ofd *out = fd_get(p, a[0]), *in = fd_get(p, a[1]);
 	uint64_t pos, len = a[3];
 
 	if (!out || !in || (out->flags & O_ACCMODE) == 0)
@@ -460,7 +473,7 @@ static int64_t do_mmap(struct lx_proc *p, const uint64_t a[6])
 	const uint8_t *data = NULL;
 	uint64_t dlen = 0;
 
-	struct lx_fd *f = flags & MAP_ANONYMOUS ? NULL : fd_get(p, a[4]);
+	struct lx_ofd *f = flags & MAP_ANONYMOUS ? NULL : fd_get(p, a[4]);
 
 	if (!(flags & MAP_ANONYMOUS) && !f)
 		return -LX_EBADF; /* Linux looks the descriptor up first */
@@ -583,6 +596,11 @@ static int64_t do_ioctl(struct lx_proc *p, uint64_t fd)
 
 int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 {
+	bool handled;
+	int64_t r = lx_proc_syscall(p, nr, a, &handled);
+
+	if (handled)
+		return r;
 	switch (nr) {
 	case NR_read:
 		return do_read(p, a[0], a[1], a[2], -1);
@@ -600,15 +618,16 @@ int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 	case NR_close:
 		if (!fd_get(p, a[0]))
 			return -LX_EBADF;
-		p->fd[a[0]].used = 0;
+		lx_ofd_put(p->fd[a[0]].o);
+		p->fd[a[0]].o = NULL;
 		return 0;
 	case NR_stat:
 	case NR_lstat:
 		return do_fstatat(p, AT_FDCWD, a[0], a[1], 0);
 	case NR_fstat: {
-		struct lx_fd *f = fd_get(p, a[0]);
+		struct lx_ofd *f = fd_get(p, a[0]);
 		return !f ? -LX_EBADF
-		          : put_stat(p, a[1], f->kind == LX_FD_CONSOLE ? NULL : f->file);
+		          : put_stat(p, a[1], f->kind == LX_FD_CONSOLE ? NULL : f->file, f->pipe);
 	}
 	case NR_newfstatat:
 		return do_fstatat(p, (int64_t)(int32_t)a[0], a[1], a[2], a[3]);
@@ -678,16 +697,8 @@ int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 	case NR_set_tid_address:
 		p->tid_address = a[0];
 		return p->pid;
-	case NR_exit:
-	case NR_exit_group:
-		p->exited = 1, p->exit_code = (int)(a[0] & 0xff);
-		return 0;
 	case NR_getpid:
 	case NR_gettid:
-		return p->pid;
-	case NR_getppid:
-		return 1;
-	case NR_getpgrp:
 		return p->pid;
 	case NR_getuid:
 	case NR_getgid:

@@ -95,6 +95,12 @@ int lx_plat_is_mapped(uint64_t va)
 	return find(va, false) != HOST_PAGES;
 }
 
+int lx_plat_make_private(uint64_t va, uint32_t prot)
+{
+	(void)va, (void)prot;
+	return 0; /* nothing is shared here */
+}
+
 void *lx_plat_page(uint64_t va)
 {
 	uint32_t h = find(va, false);
