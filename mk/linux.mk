@@ -21,7 +21,8 @@ $(LX_DIR)/bin/%: tests/linux/%.c
 	$(LX_CC) $(LX_CFLAGS) -o $@ $<
 
 # The boot module: the server as init, the test programs and busybox under
-# bin/, the files of tests/linux/root, and the command list etc/linux-run.
+# bin/ with a symbolic link per applet, the files of tests/linux/root, and
+# the command list etc/linux-run.
 LX_RUN ?= tests/linux/run-tests
 LX_NAME := $(notdir $(LX_RUN))
 LX_ROOT := $(LX_DIR)/root-$(LX_NAME)
@@ -31,6 +32,7 @@ $(LX_INITRD): $(B)/user/linux $(LX_TESTS) $(LX_RUN) $(shell find tests/linux/roo
 	cp -r tests/linux/root/. $(LX_ROOT)/
 	cp $(B)/user/linux $(LX_ROOT)/init
 	cp $(LX_TESTS) /bin/busybox $(LX_ROOT)/bin/
+	for a in $$(/bin/busybox --list); do [ -e $(LX_ROOT)/bin/$$a ] || ln -s busybox $(LX_ROOT)/bin/$$a; done
 	cp $(LX_RUN) $(LX_ROOT)/etc/linux-run
 	cd $(LX_ROOT) && find * | LC_ALL=C sort | cpio -o -H newc --quiet > $(abspath $@)
 

@@ -110,7 +110,16 @@ struct lx_ofd {
 	struct lx_pipe *pipe;
 	uint64_t pos;
 };
-enum { LX_FD_CONSOLE = 1, LX_FD_FILE = 2, LX_FD_DIR = 3, LX_FD_PIPE_R = 4, LX_FD_PIPE_W = 5 };
+enum {
+	LX_FD_CONSOLE = 1,
+	LX_FD_FILE = 2,
+	LX_FD_DIR = 3,
+	LX_FD_PIPE_R = 4,
+	LX_FD_PIPE_W = 5,
+	LX_FD_NULL = 6,   /* /dev/null */
+	LX_FD_ZERO = 7,   /* /dev/zero */
+	LX_FD_RANDOM = 8, /* /dev/urandom */
+};
 
 struct lx_fd {
 	struct lx_ofd *o; /* NULL: not open */
@@ -252,8 +261,10 @@ int lx_build_stack(struct lx_proc *p, const struct lx_elf_info *info, const char
 /* ---- file system (fs.c) ---- */
 /* Build the directory tree from a newc cpio archive; 0 or -errno. */
 int lx_fs_init(const uint8_t *cpio, size_t len);
-/* Resolve an absolute or cwd-relative ("/" is the cwd) path. */
+/* Resolve an absolute or cwd-relative ("/" is the cwd) path, following symbolic links. */
 const struct lx_file *lx_fs_lookup(const char *path);
+/* The same, but a symbolic link as the last component is the result (lstat, readlink). */
+const struct lx_file *lx_fs_lookup_link(const char *path);
 /* The idx-th entry of directory dir (NULL past the end). */
 const struct lx_file *lx_fs_child(const struct lx_file *dir, uint32_t idx, const char **name);
 

@@ -17,6 +17,8 @@
 #define O_CLOEXEC     02000000u
 #define AT_FDCWD      (-100)
 #define AT_EMPTY_PATH 0x1000u
+#define AT_SYMLINK_NOFOLLOW 0x100u
+#define S_IFLNK       0120000u
 #define S_IFMT        0170000u
 #define S_IFDIR       0040000u
 #define S_IFCHR       0020000u
@@ -120,6 +122,8 @@ static int64_t do_write(struct lx_proc *p, uint64_t fd, uint64_t buf, uint64_t l
 		return -LX_EBADF;
 	if (f->kind == LX_FD_PIPE_W)
 		return lx_pipe_write(p, f, buf, len);
+	if (f->kind >= LX_FD_NULL) /* /dev/null, /dev/zero, /dev/urandom take everything */
+		return lx_check(p, buf, len, LX_PROT_READ) ? -LX_EFAULT : (int64_t)len;
 	if (f->kind != LX_FD_CONSOLE)
 		return -LX_EBADF;
 	for (uint64_t done = 0; done < len;) {
@@ -144,6 +148,23 @@ static int64_t do_read(struct lx_proc *p, uint64_t fd, uint64_t buf, uint64_t le
 		return at >= 0 ? -LX_ESPIPE : lx_pipe_read(p, f, buf, len);
 	if (f->kind == LX_FD_CONSOLE)
 		return at >= 0 ? -LX_ESPIPE : 0; /* no console input yet: end of file */
+	if (f->kind == LX_FD_NULL)
+		return 0;
+	if (f->kind == LX_FD_ZERO || f->kind == LX_FD_RANDOM) {
+		static uint8_t chunk[CHUNK];
+		uint64_t done = 0;
+		for (len = len > (1u << 20) ? 1u << 20 : len; done < len;) {
+			uint64_t n = len - done < CHUNK ? len - done : CHUNK;
+			if (f->kind == LX_FD_ZERO)
+				memset(chunk, 0, n);
+			else
+				lx_plat_random(chunk, n);
+			if (lx_copy_out(p, buf + done, chunk, n))
+				return done ? (int64_t)done : -LX_EFAULT;
+			done += n;
+		}
+		return (int64_t)done;
+	}
 	uint64_t pos = at >= 0 ? (uint64_t)at : f->pos;
 	uint64_t n = pos < f->file->size ? f->file->size - pos : 0;
 	if (n > len)
@@ -212,6 +233,24 @@ static int get_path(struct lx_proc *p, int64_t dirfd, uint64_t upath, char *out,
 	return 0;
 }
 
+/* What a character device of /dev is: LX_FD_NULL, _ZERO, _RANDOM or _CONSOLE (tty, console). */
+static uint8_t dev_kind(const struct lx_file *f)
+{
+	return !strcmp(f->path, "dev/null")      ? LX_FD_NULL
+	       : !strcmp(f->path, "dev/zero")    ? LX_FD_ZERO
+	       : !strcmp(f->path, "dev/urandom") ? LX_FD_RANDOM
+	                                         : LX_FD_CONSOLE;
+}
+
+static uint64_t dev_rdev(const struct lx_file *f)
+{
+	static const uint64_t rdev[] = {0, 5u << 8 | 1, 0, 0, 0, 0, 1u << 8 | 3, 1u << 8 | 5,
+	                                1u << 8 | 9};
+	if (!strcmp(f->path, "dev/tty"))
+		return 5u << 8;
+	return rdev[dev_kind(f)];
+}
+
 static int64_t do_openat(struct lx_proc *p, int64_t dirfd, uint64_t upath, uint64_t flags)
 {
 	char path[512];
@@ -223,14 +262,22 @@ static int64_t do_openat(struct lx_proc *p, int64_t dirfd, uint64_t upath, uint6
 	if (!f)
 		return flags & O_CREAT ? -LX_EROFS : -LX_ENOENT;
 	bool dir = (f->mode & S_IFMT) == S_IFDIR;
+	uint8_t kind = dir ? LX_FD_DIR : LX_FD_FILE;
+	if ((f->mode & S_IFMT) == S_IFCHR)
+		kind = dev_kind(f);
 	if ((flags & O_DIRECTORY) && !dir)
 		return -LX_ENOTDIR;
-	if ((flags & O_ACCMODE) != 0)
+	if ((flags & O_ACCMODE) != 0 && kind <= LX_FD_DIR)
 		return dir ? -LX_EISDIR : -LX_EROFS;
 	for (uint32_t fd = 0; fd < LX_MAX_FDS; fd++) {
 		if (p->fd[fd].o)
 			continue;
-		struct lx_ofd *o = lx_ofd_new(dir ? LX_FD_DIR : LX_FD_FILE, (uint32_t)flags);
+		struct lx_ofd *o = kind == LX_FD_CONSOLE ? lx_console_ofd()
+		                                         : lx_ofd_new(kind, (uint32_t)flags);
+		if (o == lx_console_ofd()) {
+			lx_fd_install(p, fd, o, (flags & O_CLOEXEC) != 0);
+			return fd;
+		}
 		if (!o)
 			return -23; /* ENFILE */
 		o->file = f;
@@ -260,6 +307,8 @@ static int put_stat(struct lx_proc *p, uint64_t ubuf, const struct lx_file *f,
 	st[6] = f ? f->size : 0;              /* st_size */
 	st[7] = 4096;                         /* st_blksize */
 	st[8] = f ? (f->size + 511) / 512 : 0;
+	if (f && (f->mode & S_IFMT) == S_IFCHR)
+		st[5] = dev_rdev(f);
 	return lx_copy_out(p, ubuf, st, sizeof(st));
 }
 
@@ -278,7 +327,8 @@ static int64_t do_fstatat(struct lx_proc *p, int64_t dirfd, uint64_t upath, uint
 	int err = get_path(p, dirfd, upath, path, sizeof(path));
 	if (err)
 		return err;
-	const struct lx_file *f = lx_fs_lookup(path);
+	const struct lx_file *f =
+	    flags & AT_SYMLINK_NOFOLLOW ? lx_fs_lookup_link(path) : lx_fs_lookup(path);
 	return f ? put_stat(p, buf, f, NULL) : -LX_ENOENT;
 }
 
@@ -410,8 +460,9 @@ static int64_t do_sendfile(struct lx_proc *p, const uint64_t a[6])
 	return (int64_t)n;
 }
 
-/* readlink: this file system has no symbolic links, so a name that exists is not one. */
-static int64_t do_readlink(struct lx_proc *p, int64_t dirfd, uint64_t upath, int64_t size)
+/* readlink: the target of a symbolic link, cut to size bytes (no NUL). */
+static int64_t do_readlink(struct lx_proc *p, int64_t dirfd, uint64_t upath, uint64_t ubuf,
+                           int64_t size)
 {
 	char path[512];
 	int err = get_path(p, dirfd, upath, path, sizeof(path));
@@ -420,7 +471,13 @@ static int64_t do_readlink(struct lx_proc *p, int64_t dirfd, uint64_t upath, int
 		return err;
 	if (size <= 0)
 		return -LX_EINVAL;
-	return lx_fs_lookup(path) ? -LX_EINVAL : -LX_ENOENT;
+	const struct lx_file *f = lx_fs_lookup_link(path);
+	if (!f)
+		return -LX_ENOENT;
+	if ((f->mode & S_IFMT) != S_IFLNK)
+		return -LX_EINVAL;
+	uint64_t n = f->size < (uint64_t)size ? f->size : (uint64_t)size;
+	return lx_copy_out(p, ubuf, f->data, n) ? -LX_EFAULT : (int64_t)n;
 }
 
 /* prlimit64 on the process itself: every limit starts unlimited but the stack's and files'. */
@@ -623,7 +680,7 @@ int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 		return 0;
 	case NR_stat:
 	case NR_lstat:
-		return do_fstatat(p, AT_FDCWD, a[0], a[1], 0);
+		return do_fstatat(p, AT_FDCWD, a[0], a[1], nr == NR_lstat ? AT_SYMLINK_NOFOLLOW : 0);
 	case NR_fstat: {
 		struct lx_ofd *f = fd_get(p, a[0]);
 		return !f ? -LX_EBADF
@@ -655,9 +712,9 @@ int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 	case NR_sendfile:
 		return do_sendfile(p, a);
 	case NR_readlink:
-		return do_readlink(p, AT_FDCWD, a[0], (int64_t)a[2]);
+		return do_readlink(p, AT_FDCWD, a[0], a[1], (int64_t)a[2]);
 	case NR_readlinkat:
-		return do_readlink(p, (int64_t)(int32_t)a[0], a[1], (int64_t)a[3]);
+		return do_readlink(p, (int64_t)(int32_t)a[0], a[1], a[2], (int64_t)a[3]);
 	case NR_set_robust_list:
 		if (a[1] != 24)
 			return -LX_EINVAL;
