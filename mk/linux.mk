@@ -7,7 +7,7 @@
 
 .SECONDEXPANSION:
 LX_SRCS := user/linux/main.c user/linux/sys.c user/linux/mm.c user/linux/exec.c user/linux/fs.c \
-	user/linux/proc.c
+	user/linux/proc.c user/linux/signal.c
 LX_DIR := $(B)/linux
 LX_TESTS := $(patsubst tests/linux/%.c,$(LX_DIR)/bin/%,$(sort $(wildcard tests/linux/*.c)))
 LX_CC ?= musl-gcc
@@ -54,6 +54,8 @@ test-linux: $(KERNEL) $(LX_INITRD)
 		--expect '^linux: all [0-9]+ commands done' \
 		--expect '^linux: unknown system calls \(ENOSYS\): 400 x1 511 x1 >=512 x2$$' \
 		--expect '^scfuzz: [0-9]+ calls made, [0-9]+ failed, the process survived$$' \
+		--expect '^limits: fork bomb stopped by EAGAIN, all [0-9]+ children reaped: 1$$' \
+		--expect '^limits: memory hog killed by signal 9, the next child runs$$' \
 		--reject 'W thread' --reject 'SECRET-THROUGH-HALLOWS' --reject 'SIGSEGV'
 	-python3 tools/linux_diff.py --log $(RESULTS)/logs/linux-personality.log \
 		--root $(LX_ROOT) --run $(LX_RUN) --tap $(RESULTS)/linux.tap

@@ -145,12 +145,19 @@ struct lx_proc {
 	uint32_t fork_pending;  /* step 1 done: LX_NR_FORK2 may come */
 	uint32_t vfork_ret;     /* vfork: the child's pid, returned once it lets the parent go */
 	char exe[256];      /* the file execve ran: /proc/self/exe */
+	char comm[16];      /* prctl(PR_SET_NAME) */
 	struct lx_region reg[LX_MAX_REGIONS];
 	uint32_t nreg;
 	uint64_t brk_start, brk; /* the heap is [brk_start, page_up(brk)) */
 	uint64_t tid_address;
-	uint64_t sigactions[65][4]; /* bookkeeping only: handler, flags, restorer, mask */
-	uint64_t sigmask;
+	uint64_t sigactions[65][4]; /* per signal: handler, flags, restorer, mask */
+	uint64_t sigmask, sigpending, saved_mask; /* bit sig - 1 */
+	uint32_t in_sigsuspend;                   /* saved_mask is the mask after it */
+	uint32_t redirected; /* this call sent the thread elsewhere (fork, execve, sigreturn):
+	                        no signal is taken at its end */
+	uint32_t sigsender;                       /* si_pid of the last signal sent */
+	uint32_t sigchld_pid, sigchld_code;       /* SIGCHLD's siginfo: the child that ended */
+	int sigchld_status;
 	uint64_t robust_list;
 	uint64_t rlim[16][2]; /* soft and hard limit per RLIMIT_*, as prlimit64 last set them */
 	struct lx_fd fd[LX_MAX_FDS];
@@ -198,6 +205,7 @@ uint64_t lx_plat_get_fs(void);
 /* ---- the platform's processes (main.c) ---- */
 /* p becomes the process the lx_plat_* calls above act on. */
 void lx_plat_switch(struct lx_proc *p);
+struct lx_proc *lx_plat_current(void);
 /* A fresh address space and thread for p (which is current); 0 or -LX_ENOMEM. */
 int lx_plat_spawn(struct lx_proc *p);
 /* child gets parent's pages, shared copy-on-write, and a thread like p's; 0 or -errno. */
@@ -215,7 +223,15 @@ void lx_plat_release(struct lx_proc *p);
 int lx_plat_set_fs_of(struct lx_proc *p, uint64_t base);
 
 /* ---- processes, pipes, descriptors (proc.c) ---- */
-enum { LX_TRAMP_RESTART, LX_TRAMP_RESTART_RET, LX_TRAMP_FORK, LX_TRAMP_RESUME, LX_TRAMP_EXEC };
+enum {
+	LX_TRAMP_RESTART,
+	LX_TRAMP_RESTART_RET,
+	LX_TRAMP_FORK,
+	LX_TRAMP_RESUME,
+	LX_TRAMP_EXEC,
+	LX_TRAMP_SIG,
+	LX_TRAMP_SIGRET
+};
 /* Where entry point which of the trampoline page is, from LX_TRAMP. */
 uint64_t lx_tramp_off(int which);
 extern struct lx_proc lx_procs[LX_MAX_PROCS];
@@ -233,6 +249,8 @@ uint32_t lx_proc_count(void);
 int lx_proc_last_status(void);
 /* Wake every process blocked on chan: its call is made again. */
 void lx_wake(const void *chan);
+/* What poll waits on: woken whenever any pipe changes. */
+const void *lx_poll_chan(void);
 int64_t lx_proc_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], bool *handled);
 struct lx_ofd *lx_ofd_new(uint8_t kind, uint32_t flags);
 void lx_ofd_put(struct lx_ofd *o);
@@ -242,6 +260,13 @@ void lx_fd_install(struct lx_proc *p, uint32_t fd, struct lx_ofd *o, bool cloexe
 /* Pipe I/O on an open file description: bytes, -errno or LX_RET_BLOCK. */
 int64_t lx_pipe_read(struct lx_proc *p, struct lx_ofd *o, uint64_t buf, uint64_t len);
 int64_t lx_pipe_write(struct lx_proc *p, struct lx_ofd *o, uint64_t buf, uint64_t len);
+
+/* ---- signals (signal.c) ---- */
+/* Send sig to q (from pid): pending, or its default action, or it interrupts q's wait. */
+void lx_signal_send(struct lx_proc *q, int sig, uint32_t from);
+/* p's call ends with r: enter a handler for a pending signal, or end p; r or LX_RET_GONE. */
+int64_t lx_signal_deliver(struct lx_proc *p, int64_t r, bool interrupted);
+int64_t lx_signal_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], bool *handled);
 
 /* ---- exec (exec.c) ---- */
 /* 0 when file looks like a static ELF executable lx_elf_load can load, else -LX_ENOEXEC. */

@@ -71,6 +71,7 @@ static struct {
 
 static struct space spaces[LX_MAX_PROCS];
 static struct space *cur;
+static struct lx_proc *cur_proc;
 
 /* An empty slot of the server's cspace (freed ones first); 0 when there is none. */
 static hl_cptr_t slot_take(void)
@@ -333,6 +334,12 @@ void lx_plat_unmap_all(void)
 void lx_plat_switch(struct lx_proc *p)
 {
 	cur = &spaces[p->idx];
+	cur_proc = p;
+}
+
+struct lx_proc *lx_plat_current(void)
+{
+	return cur_proc;
 }
 
 int lx_plat_spawn(struct lx_proc *p)
@@ -534,7 +541,12 @@ static void serve(void)
 				                       ib->mr[6]},
 				                      ib->mr[HL_LINUX_RIP],
 				                      ib->mr[HL_LINUX_RSP]};
+				p->redirected = 0;
 				int64_t r = lx_syscall(p, c->nr, c->a);
+				if (p->state != LX_PROC_LIVE) /* a signal ended it meanwhile */
+					r = LX_RET_GONE;
+				else if (r != LX_RET_BLOCK && r != LX_RET_GONE && !p->redirected)
+					r = lx_signal_deliver(p, r, false);
 				if (plat.trace)
 					rt_printf("linux: [%u] %lu(%#lx, %#lx, %#lx, %#lx) = %ld\n",
 					          p->pid, c->nr, c->a[0], c->a[1], c->a[2], c->a[3],

@@ -146,15 +146,66 @@ __asm__(".pushsection .rodata\n"
         "	xor %r14d, %r14d\n"
         "	xor %r15d, %r15d\n"
         "	ret\n"
+        /* A signal handler: rdi = the frame (signal.c), rsi = the handler; rax = the call's
+           result. The registers the server could not see go into the frame's ucontext. */
+        "lx_tramp_sig:\n"
+        "	mov %r8, 48(%rdi)\n"
+        "	mov %r9, 56(%rdi)\n"
+        "	mov %r10, 64(%rdi)\n"
+        "	mov %r11, 72(%rdi)\n"
+        "	mov %r12, 80(%rdi)\n"
+        "	mov %r13, 88(%rdi)\n"
+        "	mov %r14, 96(%rdi)\n"
+        "	mov %r15, 104(%rdi)\n"
+        "	mov %rbp, 128(%rdi)\n"
+        "	mov %rbx, 136(%rdi)\n"
+        "	mov %rdx, 144(%rdi)\n"
+        "	mov %rax, 152(%rdi)\n"
+        "	mov %rcx, 160(%rdi)\n"
+        "	lea 503(%rdi), %rax\n"
+        "	and $-64, %rax\n"
+        "	fxsave64 (%rax)\n"
+        "	mov %rax, 232(%rdi)\n"
+        "	mov %rsi, %r11\n"
+        "	lea 8(%rdi), %rdx\n"
+        "	lea 312(%rdi), %rsi\n"
+        "	movslq 312(%rdi), %rdi\n"
+        "	xor %eax, %eax\n"
+        "	jmp *%r11\n"
+        /* rt_sigreturn: rdi = the ucontext; every register from it. */
+        "lx_tramp_sigret:\n"
+        "	mov 224(%rdi), %rax\n"
+        "	test %rax, %rax\n"
+        "	jz 1f\n"
+        "	fxrstor64 (%rax)\n"
+        "1:	mov 40(%rdi), %r8\n"
+        "	mov 48(%rdi), %r9\n"
+        "	mov 56(%rdi), %r10\n"
+        "	mov 72(%rdi), %r12\n"
+        "	mov 80(%rdi), %r13\n"
+        "	mov 88(%rdi), %r14\n"
+        "	mov 96(%rdi), %r15\n"
+        "	mov 112(%rdi), %rsi\n"
+        "	mov 120(%rdi), %rbp\n"
+        "	mov 128(%rdi), %rbx\n"
+        "	mov 136(%rdi), %rdx\n"
+        "	mov 144(%rdi), %rax\n"
+        "	mov 168(%rdi), %rcx\n"
+        "	mov 160(%rdi), %r11\n"
+        "	mov 104(%rdi), %rdi\n"
+        "	mov %r11, %rsp\n"
+        "	jmp *%rcx\n"
         "lx_tramp_end:\n"
         ".popsection\n");
 extern const uint8_t lx_tramp_start[], lx_tramp_restart[], lx_tramp_restart_ret[],
-    lx_tramp_fork[], lx_tramp_resume[], lx_tramp_exec[], lx_tramp_end[];
+    lx_tramp_fork[], lx_tramp_resume[], lx_tramp_exec[], lx_tramp_sig[], lx_tramp_sigret[],
+    lx_tramp_end[];
 
 uint64_t lx_tramp_off(int which)
 {
 	const uint8_t *at[] = {lx_tramp_restart, lx_tramp_restart_ret, lx_tramp_fork,
-	                       lx_tramp_resume, lx_tramp_exec};
+	                       lx_tramp_resume,  lx_tramp_exec,        lx_tramp_sig,
+	                       lx_tramp_sigret};
 
 	return (uint64_t)(at[which] - lx_tramp_start);
 }
@@ -167,6 +218,7 @@ static uint64_t tramp(int which)
 /* ---- the process table ---- */
 
 struct lx_proc lx_procs[LX_MAX_PROCS];
+static struct lx_pipe pipes[LX_MAX_PIPES];
 static uint32_t next_pid = 101;
 static uint32_t first_pid; /* the command's process: its status is the command's */
 static int last_status;
@@ -193,8 +245,18 @@ int lx_proc_last_status(void)
 	return last_status;
 }
 
+static const char poll_chan;
+
+const void *lx_poll_chan(void)
+{
+	return &poll_chan;
+}
+
 void lx_wake(const void *chan)
 {
+	if (chan != &poll_chan && (const struct lx_pipe *)chan >= pipes &&
+	    (const struct lx_pipe *)chan < pipes + LX_MAX_PIPES)
+		lx_wake(&poll_chan); /* a pipe changed: every poll looks again */
 	for (uint32_t i = 0; i < LX_MAX_PROCS; i++) {
 		struct lx_proc *q = &lx_procs[i];
 		if (q->state == LX_PROC_LIVE && q->chan == chan) {
@@ -226,7 +288,6 @@ static struct lx_proc *proc_new(void)
 
 static struct lx_ofd ofds[LX_MAX_OFDS];
 static struct lx_ofd console = {.refs = 1, .kind = LX_FD_CONSOLE, .flags = 2 /* O_RDWR */};
-static struct lx_pipe pipes[LX_MAX_PIPES];
 
 struct lx_ofd *lx_console_ofd(void)
 {
@@ -354,11 +415,7 @@ int64_t lx_pipe_write(struct lx_proc *p, struct lx_ofd *o, uint64_t buf, uint64_
 	struct lx_pipe *pp = o->pipe;
 
 	if (!pp->readers) {
-		/* SIGPIPE's default action; a handler is not run yet (EPIPE then) */
-		if (p->sigactions[13][0] == 0 && !(p->sigmask & (1ull << 12))) {
-			lx_proc_exit(p, 13); /* SIGPIPE, default action */
-			return LX_RET_GONE;
-		}
+		lx_signal_send(p, 13, p->pid); /* SIGPIPE: by default it ends p */
 		return -LX_EPIPE;
 	}
 	if (!len)
@@ -428,7 +485,11 @@ void lx_proc_exit(struct lx_proc *p, int st)
 		reap(p);
 		return;
 	}
-	lx_wake(par);
+	lx_wake(par); /* a wait4 in progress gets the child before the signal */
+	par->sigchld_pid = p->pid;
+	par->sigchld_code = st & 0x7f ? (st & 0x80 ? 3 : 2) : 1;
+	par->sigchld_status = st & 0x7f ? st & 0x7f : (st >> 8) & 0xff;
+	lx_signal_send(par, 17, p->pid);
 }
 
 /* Which children a wait takes: any (WAIT_ANY), the one with pid id, or those of group id. */
@@ -542,6 +603,7 @@ static int64_t fork_step1(struct lx_proc *p, uint64_t flags, const uint64_t a[6]
 	/* Answer with the return address; the thread goes to the trampoline with its registers. */
 	if (lx_plat_set_regs(p, tramp(LX_TRAMP_FORK), p->call.rsp, p->call.a[0], p->call.a[1]))
 		return -LX_EFAULT;
+	p->redirected = 1;
 	return (int64_t)p->call.rip;
 }
 
@@ -560,6 +622,7 @@ static int64_t fork_step2(struct lx_proc *p, uint64_t frame)
 	memcpy(c, p, sizeof(*c));
 	c->idx = idx, c->pid = pid, c->ppid = p->pid;
 	c->chan = NULL, c->vfork_child = 0, c->vfork_ret = 0;
+	c->sigpending = 0, c->in_sigsuspend = 0;
 	c->tid_address = 0;
 	for (uint32_t fd = 0; fd < LX_MAX_FDS; fd++)
 		if (c->fd[fd].o)
@@ -709,6 +772,7 @@ static int64_t exec_image(struct lx_proc *p, const char *path, const char *const
 		return LX_RET_GONE;
 	}
 	strlcpy(p->exe, exe, sizeof(p->exe));
+	p->redirected = 1;
 	for (int s = 1; s <= 64; s++) /* caught signals go back to their default action */
 		if (p->sigactions[s][0] > 1)
 			memset(p->sigactions[s], 0, sizeof(p->sigactions[s]));
@@ -720,6 +784,7 @@ static int64_t exec_image(struct lx_proc *p, const char *path, const char *const
 	}
 	p->tid_address = 0;
 	p->robust_list = 0;
+	p->in_sigsuspend = 0;
 	vfork_release(p);
 	return 0;
 }

@@ -651,11 +651,58 @@ static int64_t do_ioctl(struct lx_proc *p, uint64_t fd)
 	return fd_get(p, fd) ? -LX_ENOTTY : -LX_EBADF;
 }
 
+/* What poll sees on one descriptor: POLLIN 1, POLLOUT 4, POLLERR 8, POLLHUP 16, POLLNVAL 32. */
+static uint16_t poll_one(struct lx_proc *p, int32_t fd, uint16_t events)
+{
+	struct lx_ofd *f = fd < 0 ? NULL : fd_get(p, (uint64_t)fd);
+
+	if (fd < 0)
+		return 0;
+	if (!f)
+		return 32;
+	uint16_t ready = 1 | 4; /* files, devices, the console (end of file): always ready */
+	if (f->kind == LX_FD_PIPE_R)
+		ready = (f->pipe->len ? 1 : 0) | (f->pipe->writers ? 0 : 16);
+	else if (f->kind == LX_FD_PIPE_W)
+		ready = (f->pipe->readers ? (f->pipe->len < LX_PIPE_SIZE ? 4 : 0) : 8);
+	return ready & (events | 8 | 16);
+}
+
+/*
+ * poll and ppoll. A wait with a timeout of -1 blocks until a pipe changes;
+ * there are no timers yet, so a positive timeout ends at once when nothing
+ * is ready (as if it had run out).
+ */
+static int64_t do_poll(struct lx_proc *p, uint64_t ufds, uint64_t n, int64_t timeout_ms)
+{
+	int64_t ready = 0;
+
+	if (n > LX_MAX_FDS * 4)
+		return -LX_EINVAL;
+	if (lx_check(p, ufds, n * 8, LX_PROT_READ | LX_PROT_WRITE))
+		return -LX_EFAULT;
+	for (uint64_t i = 0; i < n; i++) {
+		int32_t pfd[2]; /* fd; events | revents << 16 */
+		lx_copy_in(p, pfd, ufds + i * 8, 8);
+		uint16_t rev = poll_one(p, pfd[0], (uint16_t)pfd[1]);
+		pfd[1] = (int32_t)((uint32_t)(uint16_t)pfd[1] | (uint32_t)rev << 16);
+		lx_copy_out(p, ufds + i * 8, pfd, 8);
+		ready += rev != 0;
+	}
+	if (ready || timeout_ms >= 0)
+		return ready;
+	p->chan = lx_poll_chan();
+	return LX_RET_BLOCK;
+}
+
 int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 {
 	bool handled;
 	int64_t r = lx_proc_syscall(p, nr, a, &handled);
 
+	if (handled)
+		return r;
+	r = lx_signal_syscall(p, nr, a, &handled);
 	if (handled)
 		return r;
 	switch (nr) {
@@ -782,6 +829,23 @@ int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 	}
 	case NR_sched_yield:
 		return 0;
+	case 7: /* poll */
+		return do_poll(p, a[0], a[1], (int32_t)a[2]);
+	case 271: { /* ppoll: the signal mask argument is not applied yet */
+		uint64_t ts[2];
+		if (a[2] && lx_copy_in(p, ts, a[2], 16))
+			return -LX_EFAULT;
+		return do_poll(p, a[0], a[1], a[2] ? (int64_t)(ts[0] * 1000 + ts[1] / 1000000) : -1);
+	}
+	case 157: /* prctl: PR_SET_NAME and PR_GET_NAME (kept, 16 bytes) */
+		if (a[0] == 15)
+			return lx_copy_str(p, p->comm, a[1], sizeof(p->comm)) < 0 &&
+			               lx_copy_in(p, p->comm, a[1], sizeof(p->comm) - 1)
+			           ? -LX_EFAULT
+			           : 0;
+		if (a[0] == 16)
+			return lx_copy_out(p, a[1], p->comm, sizeof(p->comm)) ? -LX_EFAULT : 0;
+		return -LX_EINVAL;
 	case NR_getrandom: {
 		uint8_t buf[256];
 		uint64_t n = a[1] < sizeof(buf) ? a[1] : sizeof(buf);
