@@ -50,7 +50,7 @@ TEST_GROUPS += linux
 test-linux: $(KERNEL) $(LX_INITRD)
 	@mkdir -p $(RESULTS)
 	-python3 tools/qemu_run.py --tap $(RESULTS)/linux.tap --name linux-personality --smp 1 \
-		--initrd $(LX_INITRD) --append "test-exit" --timeout 90 \
+		--initrd $(LX_INITRD) --append "test-exit" --timeout 300 \
 		--expect '^linux: all [0-9]+ commands done' \
 		--expect '^linux: unknown system calls \(ENOSYS\): 400 x1 511 x1 >=512 x2$$' \
 		--expect '^scfuzz: [0-9]+ calls made, [0-9]+ failed, the process survived$$' \

@@ -94,10 +94,15 @@ def main():
         if pre is None:
             lines.append("ok - %s # SKIP no chroot on this host" % name)
             continue
-        r = subprocess.run(pre + cmd.split(), capture_output=False, stdout=subprocess.PIPE,
-                           stdin=subprocess.DEVNULL,  # the personality's console reads end of file
-                           stderr=subprocess.STDOUT, env=env, timeout=30,
-                           cwd=os.path.abspath(a.root))  # cwd "/" inside the chroot
+        try:
+            r = subprocess.run(pre + cmd.split(), capture_output=False, stdout=subprocess.PIPE,
+                               stdin=subprocess.DEVNULL,  # the console reads end of file
+                               stderr=subprocess.STDOUT, env=env, timeout=30,
+                               cwd=os.path.abspath(a.root))  # cwd "/" inside the chroot
+        except subprocess.TimeoutExpired:
+            failed += 1
+            lines.append("not ok - %s (timed out on Linux)" % name)
+            continue
         host = r.stdout.decode("utf-8", "replace")
         if host == body and r.returncode == code:
             lines.append("ok - %s" % name)
