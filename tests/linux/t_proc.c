@@ -54,7 +54,8 @@ int main(int argc, char **argv)
 	if (c == 0) {
 		data_var = 99;
 		memset(big, 'c', sizeof(big));
-		printf("child: ppid is parent %d, data %d, big %c\n", getppid() == me, data_var, big[5000]);
+		printf("child: ppid is parent %d, data %d, big %c\n", getppid() == me, data_var,
+		       big[5000]);
 		_exit(7);
 	}
 	pid_t w = waitpid(c, &st, 0);

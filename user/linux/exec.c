@@ -16,10 +16,10 @@
 
 #include <lib/string.h>
 
-#define PT_LOAD    1
-#define PT_INTERP  3
-#define PT_PHDR    6
-#define MAX_ARGS   256
+#define PT_LOAD   1
+#define PT_INTERP 3
+#define PT_PHDR   6
+#define MAX_ARGS  256
 
 enum {
 	AT_NULL = 0,

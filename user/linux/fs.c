@@ -58,15 +58,15 @@ int lx_fs_init(const uint8_t *cpio, size_t len)
 	}
 	if (st != CPIO_END)
 		return -LX_EIO;
-	static const char *const dev[] = {"dev", "dev/null", "dev/zero", "dev/urandom", "dev/tty",
-	                                  "dev/console"};
+	static const char *const dev[] = {"dev",         "dev/null", "dev/zero",
+	                                  "dev/urandom", "dev/tty",  "dev/console"};
 	for (uint32_t i = 0; i < sizeof(dev) / sizeof(dev[0]); i++) {
 		if (lx_fs_lookup_link(dev[i]))
 			continue;
 		if (nfiles == MAX_FILES)
 			return -LX_ENOMEM;
-		files[nfiles] = (struct lx_file){dev[i], NULL, 0, i ? S_IFCHR | 0666 : S_IFDIR | 0755,
-		                                 nfiles + 1};
+		files[nfiles] = (struct lx_file){dev[i], NULL, 0,
+		                                 i ? S_IFCHR | 0666 : S_IFDIR | 0755, nfiles + 1};
 		nfiles++;
 	}
 	return 0;
@@ -159,10 +159,10 @@ static const struct lx_file *resolve(const char *path, bool follow)
 		while (dir && cur[dir - 1] != '/')
 			dir--;
 		next[0] = 0;
-		bool ok = f->size < MAX_PATH && (f->size && f->data[0] == '/'
-		                                     ? true
-		                                     : append(next, &len, "/", 1) &&
-		                                           append(next, &len, cur, dir));
+		bool ok = f->size < MAX_PATH &&
+		          (f->size && f->data[0] == '/'
+		               ? true
+		               : append(next, &len, "/", 1) && append(next, &len, cur, dir));
 		ok = ok && append(next, &len, (const char *)f->data, f->size) &&
 		     append(next, &len, cur + i, n - i);
 		if (!ok || !canonical(next, cur))

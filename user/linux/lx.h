@@ -42,7 +42,7 @@
 #define LX_PIPE_BUF    4096u /* writes up to this size are atomic */
 /* The trampoline page (user/linux/proc.c, lx_tramp_*): read-execute code the server maps in
  * every process, at the guard page below the stack (writes there still fault). */
-#define LX_TRAMP       LX_MMAP_TOP
+#define LX_TRAMP LX_MMAP_TOP
 
 /* Linux error numbers (asm-generic/errno-base.h) the personality returns. */
 enum {
@@ -135,28 +135,28 @@ struct lx_call {
 
 struct lx_proc {
 	uint32_t pid, ppid, pgid, sid;
-	uint32_t state;     /* LX_PROC_* */
-	uint32_t idx;       /* index in lx_procs: the platform's per-process state */
-	const void *chan;   /* blocked until lx_wake(chan); NULL: not blocked */
+	uint32_t state;       /* LX_PROC_* */
+	uint32_t idx;         /* index in lx_procs: the platform's per-process state */
+	const void *chan;     /* blocked until lx_wake(chan); NULL: not blocked */
 	uint32_t vfork_child; /* vfork: blocked until this child execs or exits */
-	int wstatus;        /* zombie: the wait status (exit code << 8, or the signal) */
+	int wstatus;          /* zombie: the wait status (exit code << 8, or the signal) */
 	struct lx_call call;
 	uint64_t fork_flags, fork_ctid, fork_ptid, fork_stack, fork_tls; /* between fork's steps */
-	uint32_t fork_pending;  /* step 1 done: LX_NR_FORK2 may come */
-	uint32_t vfork_ret;     /* vfork: the child's pid, returned once it lets the parent go */
-	char exe[256];      /* the file execve ran: /proc/self/exe */
-	char comm[16];      /* prctl(PR_SET_NAME) */
+	uint32_t fork_pending; /* step 1 done: LX_NR_FORK2 may come */
+	uint32_t vfork_ret;    /* vfork: the child's pid, returned once it lets the parent go */
+	char exe[256];         /* the file execve ran: /proc/self/exe */
+	char comm[16];         /* prctl(PR_SET_NAME) */
 	struct lx_region reg[LX_MAX_REGIONS];
 	uint32_t nreg;
 	uint64_t brk_start, brk; /* the heap is [brk_start, page_up(brk)) */
 	uint64_t tid_address;
-	uint64_t sigactions[65][4]; /* per signal: handler, flags, restorer, mask */
+	uint64_t sigactions[65][4];               /* per signal: handler, flags, restorer, mask */
 	uint64_t sigmask, sigpending, saved_mask; /* bit sig - 1 */
 	uint32_t in_sigsuspend;                   /* saved_mask is the mask after it */
 	uint32_t redirected; /* this call sent the thread elsewhere (fork, execve, sigreturn):
 	                        no signal is taken at its end */
-	uint32_t sigsender;                       /* si_pid of the last signal sent */
-	uint32_t sigchld_pid, sigchld_code;       /* SIGCHLD's siginfo: the child that ended */
+	uint32_t sigsender;  /* si_pid of the last signal sent */
+	uint32_t sigchld_pid, sigchld_code; /* SIGCHLD's siginfo: the child that ended */
 	int sigchld_status;
 	uint64_t robust_list;
 	uint64_t rlim[16][2]; /* soft and hard limit per RLIMIT_*, as prlimit64 last set them */

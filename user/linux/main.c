@@ -195,7 +195,8 @@ static uint32_t frame_get(void)
 	if (!f && more_memory())
 		f = alloc_from(plat.pool, HL_OBJ_FRAME, 12);
 	fr = plat.nframes;
-	if (!f || map_in(NULL, HL_SLOT_ASPACE, f, (uint64_t)frame_mem(fr), HL_R_READ | HL_R_WRITE)) {
+	if (!f ||
+	    map_in(NULL, HL_SLOT_ASPACE, f, (uint64_t)frame_mem(fr), HL_R_READ | HL_R_WRITE)) {
 		if (f)
 			slot_free(f);
 		return MAX_FRAMES;
@@ -355,8 +356,8 @@ int lx_plat_spawn(struct lx_proc *p)
 	if (!sp->aspace || !sp->cspace || !sp->thread || !sp->fault_cap ||
 	    hl_cspace_mint(HL_SLOT_CSPACE, sp->fault_cap, plat.ep, HL_R_WRITE, p->pid) ||
 	    hl_thread_configure(sp->thread, sp->cspace, sp->aspace, 0, 0) ||
-	    hl_thread_set_fault_ep(sp->thread, sp->fault_cap) || hl_thread_set_linux(sp->thread, 1) ||
-	    hl_thread_set_priority(sp->thread, 200))
+	    hl_thread_set_fault_ep(sp->thread, sp->fault_cap) ||
+	    hl_thread_set_linux(sp->thread, 1) || hl_thread_set_priority(sp->thread, 200))
 		return -LX_ENOMEM; /* lx_plat_release takes back what was made */
 	return 0;
 }
@@ -373,7 +374,8 @@ int lx_plat_fork(struct lx_proc *parent, struct lx_proc *child)
 		bool cow = pg->cow || (pg->prot & LX_PROT_WRITE);
 		if (cow && !pg->cow) { /* the parent's writes fault from now on */
 			pg->cow = 1;
-			if (hl_aspace_protect(ps->aspace, pg->map, hl_rights(pg->prot & ~LX_PROT_WRITE)))
+			if (hl_aspace_protect(ps->aspace, pg->map,
+			                      hl_rights(pg->prot & ~LX_PROT_WRITE)))
 				err = -LX_ENOMEM;
 		}
 		if (!err)
@@ -480,16 +482,16 @@ static bool handle_fault(struct lx_proc *p, const struct hl_msg *m)
 		rt_printf("linux: [%u] fault %lu error %#lx at %#lx rip %#lx\n", p->pid,
 		          m->w[HL_FAULT_VECTOR], err, addr, m->w[HL_FAULT_RIP]);
 	/* Not present, or a write to a present copy-on-write page. */
-	int e = m->w[HL_FAULT_VECTOR] == 14 && (!(err & 1) || (err & 2))
-	            ? lx_page_in(p, addr, need)
-	            : -LX_EFAULT;
+	int e = m->w[HL_FAULT_VECTOR] == 14 && (!(err & 1) || (err & 2)) ? lx_page_in(p, addr, need)
+	                                                                 : -LX_EFAULT;
 	if (!e)
 		return true;
 	/* The process sees only its status, as on Linux (printed with @trace). */
 	if (plat.trace)
-		rt_printf("linux: pid %u: fault vector %lu error %#lx at %#lx (rip %#lx): signal %d\n",
-		          p->pid, m->w[HL_FAULT_VECTOR], err, addr, m->w[HL_FAULT_RIP],
-		          e == -LX_ENOMEM ? 9 : 11);
+		rt_printf(
+		    "linux: pid %u: fault vector %lu error %#lx at %#lx (rip %#lx): signal %d\n",
+		    p->pid, m->w[HL_FAULT_VECTOR], err, addr, m->w[HL_FAULT_RIP],
+		    e == -LX_ENOMEM ? 9 : 11);
 	lx_proc_exit(p, e == -LX_ENOMEM ? 9 : 11); /* out of memory: SIGKILL, as the OOM killer */
 	return false;
 }
@@ -536,11 +538,11 @@ static void serve(void)
 			lx_plat_switch(p);
 			if (HL_MSG_LABEL(info) == HL_LABEL_LINUX_SYSCALL) {
 				struct lx_call *c = &p->call;
-				*c = (struct lx_call){m.w[0],
-				                      {m.w[1], m.w[2], m.w[3], ib->mr[4], ib->mr[5],
-				                       ib->mr[6]},
-				                      ib->mr[HL_LINUX_RIP],
-				                      ib->mr[HL_LINUX_RSP]};
+				*c = (struct lx_call){
+				    m.w[0],
+				    {m.w[1], m.w[2], m.w[3], ib->mr[4], ib->mr[5], ib->mr[6]},
+				    ib->mr[HL_LINUX_RIP],
+				    ib->mr[HL_LINUX_RSP]};
 				p->redirected = 0;
 				int64_t r = lx_syscall(p, c->nr, c->a);
 				if (p->state != LX_PROC_LIVE) /* a signal ended it meanwhile */
@@ -619,8 +621,8 @@ static bool plat_init(void)
 	hl_word_t pa = 0, bits = 0, free = 0, live = 0;
 	if (plat.pool)
 		hl_memory_info(plat.pool, &pa, &bits, &free, &live);
-	rt_printf("linux: frames from a pool of %lu KiB (%lu KiB free), slots %u-%u\n", (1ul << bits) >> 10,
-	          free >> 10, plat.slot_first, plat.slot_end);
+	rt_printf("linux: frames from a pool of %lu KiB (%lu KiB free), slots %u-%u\n",
+	          (1ul << bits) >> 10, free >> 10, plat.slot_first, plat.slot_end);
 	return plat.ep && plat.pool;
 }
 

@@ -43,12 +43,12 @@
 #define O_CLOEXEC  02000000u
 #define O_DIRECT   040000u
 
-#define WNOHANG   1u
-#define WUNTRACED 2u
-#define WEXITED   4u
+#define WNOHANG    1u
+#define WUNTRACED  2u
+#define WEXITED    4u
 #define WCONTINUED 8u
-#define WNOWAIT   0x01000000u
-#define WALLFLAGS 0xe0000000u /* __WNOTHREAD, __WALL, __WCLONE */
+#define WNOWAIT    0x01000000u
+#define WALLFLAGS  0xe0000000u /* __WNOTHREAD, __WALL, __WCLONE */
 
 enum {
 	NR_pipe = 22,
@@ -197,9 +197,8 @@ __asm__(".pushsection .rodata\n"
         "	jmp *%rcx\n"
         "lx_tramp_end:\n"
         ".popsection\n");
-extern const uint8_t lx_tramp_start[], lx_tramp_restart[], lx_tramp_restart_ret[],
-    lx_tramp_fork[], lx_tramp_resume[], lx_tramp_exec[], lx_tramp_sig[], lx_tramp_sigret[],
-    lx_tramp_end[];
+extern const uint8_t lx_tramp_start[], lx_tramp_restart[], lx_tramp_restart_ret[], lx_tramp_fork[],
+    lx_tramp_resume[], lx_tramp_exec[], lx_tramp_sig[], lx_tramp_sigret[], lx_tramp_end[];
 
 uint64_t lx_tramp_off(int which)
 {
@@ -569,7 +568,8 @@ static int64_t do_waitid(struct lx_proc *p, const uint64_t a[6])
 	uint64_t idtype = a[0], id = (uint32_t)a[1], options = a[3];
 
 	if (idtype > 2 || !(options & (WEXITED)) ||
-	    (options & ~(uint64_t)(WNOHANG | WEXITED | WUNTRACED | WCONTINUED | WNOWAIT | WALLFLAGS)))
+	    (options &
+	     ~(uint64_t)(WNOHANG | WEXITED | WUNTRACED | WCONTINUED | WNOWAIT | WALLFLAGS)))
 		return -LX_EINVAL;
 	if (idtype == 1 && !id)
 		return -LX_EINVAL;
@@ -591,7 +591,8 @@ static int64_t fork_step1(struct lx_proc *p, uint64_t flags, const uint64_t a[6]
 	                    CLONE_CHILD_CLEARTID | CLONE_CHILD_SETTID | 0xff;
 
 	if (flags & ~ok)
-		return -LX_EINVAL; /* threads (CLONE_THREAD, CLONE_SIGHAND, CLONE_FILES...): not yet */
+		return -LX_EINVAL; /* threads (CLONE_THREAD, CLONE_SIGHAND, CLONE_FILES...): not yet
+		                    */
 	if ((flags & CLONE_VM) && !(flags & CLONE_VFORK))
 		return -LX_EINVAL;
 	p->fork_flags = flags;
@@ -667,8 +668,7 @@ static char exec_buf[EXEC_STRINGS];
 static const char *exec_argv[EXEC_ARGS + 4], *exec_envp[EXEC_ARGS + 1];
 
 /* The NULL-terminated string array at uv into out, its strings into exec_buf from *used. */
-static int copy_strv(struct lx_proc *p, uint64_t uv, const char **out, uint32_t max,
-                     uint32_t *used)
+static int copy_strv(struct lx_proc *p, uint64_t uv, const char **out, uint32_t max, uint32_t *used)
 {
 	uint32_t n = 0;
 
@@ -727,7 +727,8 @@ static int64_t exec_image(struct lx_proc *p, const char *path, const char *const
 			while (*s == ' ' || *s == '\t')
 				s++;
 			arg = *s ? s : NULL;
-			for (size_t e = strlen(s); arg && e && (s[e - 1] == ' ' || s[e - 1] == '\t');)
+			for (size_t e = strlen(s);
+			     arg && e && (s[e - 1] == ' ' || s[e - 1] == '\t');)
 				s[--e] = 0;
 		}
 		if (!*interp)
@@ -853,8 +854,8 @@ static int64_t do_setpgid(struct lx_proc *p, uint64_t pid, int64_t pgid)
 	if ((uint64_t)pgid != t->pid) { /* joining a group: it must exist in the session */
 		bool ok = false;
 		for (uint32_t i = 0; !ok && i < LX_MAX_PROCS; i++)
-			ok = lx_procs[i].state == LX_PROC_LIVE && lx_procs[i].pgid == (uint64_t)pgid &&
-			     lx_procs[i].sid == p->sid;
+			ok = lx_procs[i].state == LX_PROC_LIVE &&
+			     lx_procs[i].pgid == (uint64_t)pgid && lx_procs[i].sid == p->sid;
 		if (!ok)
 			return -LX_EPERM;
 	}

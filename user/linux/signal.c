@@ -20,19 +20,19 @@
 #include <hallows/rt.h>
 #include <lib/string.h>
 
-#define SIG_DFL       0
-#define SIG_IGN       1
-#define SA_NODEFER    0x40000000u
-#define SA_RESETHAND  0x80000000u
-#define SA_RESTART    0x10000000u
-#define SIGKILL       9
-#define SIGSTOP       19
-#define SIGCHLD       17
-#define FRAME_BYTES   1100 /* pretcode, ucontext, siginfo, 64-aligned FPU area */
-#define UC            8    /* frame offsets: the ucontext */
-#define GREG(i)       (48 + 8 * (i))
-#define INFO          312
-#define MASK          304
+#define SIG_DFL      0
+#define SIG_IGN      1
+#define SA_NODEFER   0x40000000u
+#define SA_RESETHAND 0x80000000u
+#define SA_RESTART   0x10000000u
+#define SIGKILL      9
+#define SIGSTOP      19
+#define SIGCHLD      17
+#define FRAME_BYTES  1100 /* pretcode, ucontext, siginfo, 64-aligned FPU area */
+#define UC           8    /* frame offsets: the ucontext */
+#define GREG(i)      (48 + 8 * (i))
+#define INFO         312
+#define MASK         304
 enum { R_RDI = 8, R_RSI = 9, R_RAX = 13, R_RSP = 15, R_RIP = 16, R_EFL = 17, R_TRAPNO = 20 };
 
 static uint64_t bit(int sig)
@@ -237,7 +237,8 @@ int64_t lx_signal_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], b
 	case 62: /* kill */
 		return do_kill(p, (int32_t)a[0], (int32_t)a[1], false);
 	case 200: /* tkill */
-		return (int32_t)a[0] <= 0 ? -LX_EINVAL : do_kill(p, (int32_t)a[0], (int32_t)a[1], true);
+		return (int32_t)a[0] <= 0 ? -LX_EINVAL
+		                          : do_kill(p, (int32_t)a[0], (int32_t)a[1], true);
 	case 234: /* tgkill */
 		if ((int32_t)a[0] <= 0 || (int32_t)a[1] <= 0)
 			return -LX_EINVAL;
@@ -250,7 +251,7 @@ int64_t lx_signal_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], b
 			return -LX_EINVAL;
 		return lx_copy_out(p, a[0], &set, a[1]) ? -LX_EFAULT : 0;
 	}
-	case 34: /* pause */
+	case 34:    /* pause */
 	case 130: { /* rt_sigsuspend: wait with a mask until a signal is taken */
 		uint64_t mask = p->sigmask;
 		if (nr == 130 && a[1] != 8)

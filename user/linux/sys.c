@@ -9,23 +9,23 @@
 #include <hallows/rt.h>
 #include <lib/string.h>
 
-#define MAX_NR        512
-#define CHUNK         4096
-#define O_ACCMODE     3u
-#define O_CREAT       0100u
-#define O_DIRECTORY   0200000u
-#define O_CLOEXEC     02000000u
-#define AT_FDCWD      (-100)
-#define AT_EMPTY_PATH 0x1000u
+#define MAX_NR              512
+#define CHUNK               4096
+#define O_ACCMODE           3u
+#define O_CREAT             0100u
+#define O_DIRECTORY         0200000u
+#define O_CLOEXEC           02000000u
+#define AT_FDCWD            (-100)
+#define AT_EMPTY_PATH       0x1000u
 #define AT_SYMLINK_NOFOLLOW 0x100u
-#define S_IFLNK       0120000u
-#define S_IFMT        0170000u
-#define S_IFDIR       0040000u
-#define S_IFCHR       0020000u
-#define MAP_SHARED    0x01u
-#define MAP_PRIVATE   0x02u
-#define MAP_FIXED     0x10u
-#define MAP_ANONYMOUS 0x20u
+#define S_IFLNK             0120000u
+#define S_IFMT              0170000u
+#define S_IFDIR             0040000u
+#define S_IFCHR             0020000u
+#define MAP_SHARED          0x01u
+#define MAP_PRIVATE         0x02u
+#define MAP_FIXED           0x10u
+#define MAP_ANONYMOUS       0x20u
 
 enum {
 	NR_read = 0,
@@ -244,8 +244,8 @@ static uint8_t dev_kind(const struct lx_file *f)
 
 static uint64_t dev_rdev(const struct lx_file *f)
 {
-	static const uint64_t rdev[] = {0, 5u << 8 | 1, 0, 0, 0, 0, 1u << 8 | 3, 1u << 8 | 5,
-	                                1u << 8 | 9};
+	static const uint64_t rdev[] = {0, 5u << 8 | 1, 0,           0,          0,
+	                                0, 1u << 8 | 3, 1u << 8 | 5, 1u << 8 | 9};
 	if (!strcmp(f->path, "dev/tty"))
 		return 5u << 8;
 	return rdev[dev_kind(f)];
@@ -272,8 +272,8 @@ static int64_t do_openat(struct lx_proc *p, int64_t dirfd, uint64_t upath, uint6
 	for (uint32_t fd = 0; fd < LX_MAX_FDS; fd++) {
 		if (p->fd[fd].o)
 			continue;
-		struct lx_ofd *o = kind == LX_FD_CONSOLE ? lx_console_ofd()
-		                                         : lx_ofd_new(kind, (uint32_t)flags);
+		struct lx_ofd *o =
+		    kind == LX_FD_CONSOLE ? lx_console_ofd() : lx_ofd_new(kind, (uint32_t)flags);
 		if (o == lx_console_ofd()) {
 			lx_fd_install(p, fd, o, (flags & O_CLOEXEC) != 0);
 			return fd;
@@ -727,7 +727,8 @@ int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 		return 0;
 	case NR_stat:
 	case NR_lstat:
-		return do_fstatat(p, AT_FDCWD, a[0], a[1], nr == NR_lstat ? AT_SYMLINK_NOFOLLOW : 0);
+		return do_fstatat(p, AT_FDCWD, a[0], a[1],
+		                  nr == NR_lstat ? AT_SYMLINK_NOFOLLOW : 0);
 	case NR_fstat: {
 		struct lx_ofd *f = fd_get(p, a[0]);
 		return !f ? -LX_EBADF
@@ -835,7 +836,8 @@ int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 		uint64_t ts[2];
 		if (a[2] && lx_copy_in(p, ts, a[2], 16))
 			return -LX_EFAULT;
-		return do_poll(p, a[0], a[1], a[2] ? (int64_t)(ts[0] * 1000 + ts[1] / 1000000) : -1);
+		return do_poll(p, a[0], a[1],
+		               a[2] ? (int64_t)(ts[0] * 1000 + ts[1] / 1000000) : -1);
 	}
 	case 157: /* prctl: PR_SET_NAME and PR_GET_NAME (kept, 16 bytes) */
 		if (a[0] == 15)

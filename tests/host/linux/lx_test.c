@@ -287,10 +287,10 @@ static void fs_follows_symbolic_links(void)
 	memset(a, 0, sizeof(a));
 	cpio_add(a, &n, "bin", 040755, NULL);
 	cpio_add(a, &n, "bin/busybox", 0100755, "ELF");
-	cpio_add(a, &n, "bin/ls", 0120777, "busybox");         /* relative */
-	cpio_add(a, &n, "bin/abs", 0120777, "/bin/busybox");   /* absolute */
-	cpio_add(a, &n, "sbin", 0120777, "bin");               /* a directory on the way */
-	cpio_add(a, &n, "bin/up", 0120777, "../bin/./ls");      /* a link to a link */
+	cpio_add(a, &n, "bin/ls", 0120777, "busybox");       /* relative */
+	cpio_add(a, &n, "bin/abs", 0120777, "/bin/busybox"); /* absolute */
+	cpio_add(a, &n, "sbin", 0120777, "bin");             /* a directory on the way */
+	cpio_add(a, &n, "bin/up", 0120777, "../bin/./ls");   /* a link to a link */
 	cpio_add(a, &n, "loop1", 0120777, "loop2");
 	cpio_add(a, &n, "loop2", 0120777, "loop1");
 	cpio_add(a, &n, "dangling", 0120777, "nowhere");
