@@ -60,17 +60,20 @@ enum {
 	LX_EACCES = 13,
 	LX_EFAULT = 14,
 	LX_EEXIST = 17,
+	LX_EXDEV = 18,
 	LX_ENOTDIR = 20,
 	LX_EISDIR = 21,
 	LX_EINVAL = 22,
 	LX_EMFILE = 24,
 	LX_ENOTTY = 25,
+	LX_ENOSPC = 28,
 	LX_ESPIPE = 29,
 	LX_EROFS = 30,
 	LX_EPIPE = 32,
 	LX_ERANGE = 34,
 	LX_ENAMETOOLONG = 36,
 	LX_ENOSYS = 38,
+	LX_ENOTEMPTY = 39,
 };
 
 /* One mapping of a process: [start, end), page-aligned, with its backing. */
@@ -89,8 +92,12 @@ struct lx_file {
 	const char *path; /* absolute, without the leading '/', "" for the root */
 	const uint8_t *data;
 	uint64_t size;
-	uint32_t mode; /* S_IF* | permission bits */
+	uint32_t mode; /* S_IF* | permission bits; 0: a free entry */
 	uint32_t ino;
+	uint8_t *own;   /* written: the server's copy (data == own), else NULL */
+	uint64_t cap;   /* bytes own holds */
+	uint32_t opens; /* open file descriptions on it */
+	bool unlinked;  /* gone from its directory; freed at the last close */
 };
 
 /* A pipe: a ring buffer, and how many open file descriptions read and write it. */
@@ -197,6 +204,9 @@ bool lx_plat_next_mapped(uint32_t *cursor, uint64_t *va);
 /* The server's view of the (mapped) page holding va: its first byte. */
 void *lx_plat_page(uint64_t va);
 void lx_plat_console(const char *s, size_t n);
+/* The server's heap (written files): NULL when it is out. */
+void *lx_plat_alloc(size_t n);
+void lx_plat_free(void *p);
 uint64_t lx_plat_nanotime(void);
 void lx_plat_random(void *buf, size_t n);
 int lx_plat_set_fs(uint64_t base); /* the Linux thread's FS base: 0 or -LX_EPERM */
@@ -292,6 +302,19 @@ const struct lx_file *lx_fs_lookup(const char *path);
 const struct lx_file *lx_fs_lookup_link(const char *path);
 /* The idx-th entry of directory dir (NULL past the end). */
 const struct lx_file *lx_fs_child(const struct lx_file *dir, uint32_t idx, const char **name);
+/*
+ * The writable part: every directory takes new files (as root does on
+ * Linux); written data lives in the server's heap, at most LX_FS_BYTES in
+ * all (ENOSPC). Results are 0 or -errno.
+ */
+#define LX_FS_BYTES (16u << 20)
+int lx_fs_create(const char *path, uint32_t mode, const struct lx_file **out);
+int lx_fs_write(const struct lx_file *f, uint64_t pos, const void *src, uint64_t n);
+int lx_fs_truncate(const struct lx_file *f, uint64_t size);
+int lx_fs_unlink(const char *path, bool dir);
+int lx_fs_rename(const char *from, const char *to);
+void lx_fs_hold(const struct lx_file *f);
+void lx_fs_release(const struct lx_file *f);
 
 /* ---- system calls (sys.c) ---- */
 /* Serve call nr with args a[6]; returns the Linux result (or -errno). */

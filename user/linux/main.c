@@ -354,7 +354,8 @@ int lx_plat_spawn(struct lx_proc *p)
 	sp->thread = space_alloc(sp, HL_OBJ_THREAD, 0);
 	sp->fault_cap = slot_take();
 	if (!sp->aspace || !sp->cspace || !sp->thread || !sp->fault_cap ||
-	    hl_cspace_mint(HL_SLOT_CSPACE, sp->fault_cap, plat.ep, HL_R_WRITE, p->pid) ||
+	    hl_cspace_mint(HL_SLOT_CSPACE, sp->fault_cap, plat.ep, HL_R_WRITE,
+	                   (hl_word_t)p->pid << 8 | (p->idx + 1)) ||
 	    hl_thread_configure(sp->thread, sp->cspace, sp->aspace, 0, 0) ||
 	    hl_thread_set_fault_ep(sp->thread, sp->fault_cap) ||
 	    hl_thread_set_linux(sp->thread, 1) || hl_thread_set_priority(sp->thread, 200))
@@ -434,6 +435,16 @@ void lx_plat_console(const char *s, size_t n)
 		hl_debug_puts(HL_SLOT_DEBUG, s + off, n - off > 256 ? 256 : n - off);
 	if (n)
 		plat.console_nl = s[n - 1] == '\n';
+}
+
+void *lx_plat_alloc(size_t n)
+{
+	return rt_malloc(n);
+}
+
+void lx_plat_free(void *p)
+{
+	rt_free(p);
 }
 
 uint64_t lx_plat_nanotime(void)
@@ -533,7 +544,11 @@ static void serve(void)
 	hl_syscall(HL_SYS_RECV, plat.ep, &info, &m, &badge);
 	for (;;) {
 		bool reply = false;
-		struct lx_proc *p = lx_proc_by_pid((uint32_t)badge);
+		/* The badge: pid << 8 | slot + 1 (a stale one names a slot with another pid). */
+		uint32_t slot = (uint32_t)(badge & 0xff) - 1;
+		struct lx_proc *p = slot < LX_MAX_PROCS && lx_procs[slot].pid == badge >> 8
+		                        ? &lx_procs[slot]
+		                        : NULL;
 		if (p && p->state == LX_PROC_LIVE && !p->chan) {
 			lx_plat_switch(p);
 			if (HL_MSG_LABEL(info) == HL_LABEL_LINUX_SYSCALL) {

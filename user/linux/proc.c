@@ -308,6 +308,8 @@ void lx_ofd_put(struct lx_ofd *o)
 {
 	if (!o || --o->refs || o == &console)
 		return;
+	if (o->file && (o->kind == LX_FD_FILE || o->kind == LX_FD_DIR))
+		lx_fs_release(o->file);
 	struct lx_pipe *pp = o->pipe;
 	if (pp) {
 		if (o->kind == LX_FD_PIPE_R)
@@ -706,6 +708,8 @@ static int64_t exec_image(struct lx_proc *p, const char *path, const char *const
 		return -LX_ENOENT;
 	if ((f->mode & 0170000u) != 0100000u || !(f->mode & 0111))
 		return -LX_EACCES;
+	if (f->own)
+		return -26; /* ETXTBSY: a written file's bytes may move; not run yet */
 	if (f->size > 2 && f->data[0] == '#' && f->data[1] == '!') {
 		char line[128];
 		const char *sargv[EXEC_ARGS + 4];

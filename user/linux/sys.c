@@ -13,6 +13,10 @@
 #define CHUNK               4096
 #define O_ACCMODE           3u
 #define O_CREAT             0100u
+#define O_EXCL              0200u
+#define O_TRUNC             01000u
+#define O_APPEND            02000u
+#define S_IFREG             0100000u
 #define O_DIRECTORY         0200000u
 #define O_CLOEXEC           02000000u
 #define AT_FDCWD            (-100)
@@ -113,6 +117,29 @@ static struct lx_ofd *fd_get(struct lx_proc *p, uint64_t fd)
 
 /* ---- console and file I/O ---- */
 
+/* write and pwrite64 (at >= 0) to a file of the file system. */
+static int64_t file_write(struct lx_proc *p, struct lx_ofd *f, uint64_t buf, uint64_t len,
+                          int64_t at)
+{
+	static char tmp[CHUNK];
+	uint64_t pos = at >= 0 ? (uint64_t)at : f->flags & O_APPEND ? f->file->size : f->pos;
+
+	for (uint64_t done = 0; done < len;) {
+		uint64_t n = len - done < CHUNK ? len - done : CHUNK;
+		int err = lx_copy_in(p, tmp, buf + done, n) ? -LX_EFAULT
+		                                            : lx_fs_write(f->file, pos + done, tmp, n);
+		if (err) {
+			if (at < 0)
+				f->pos = pos + done;
+			return done ? (int64_t)done : err;
+		}
+		done += n;
+	}
+	if (at < 0)
+		f->pos = pos + len;
+	return (int64_t)len;
+}
+
 static int64_t do_write(struct lx_proc *p, uint64_t fd, uint64_t buf, uint64_t len)
 {
 	struct lx_ofd *f = fd_get(p, fd);
@@ -120,6 +147,8 @@ static int64_t do_write(struct lx_proc *p, uint64_t fd, uint64_t buf, uint64_t l
 
 	if (!f || (f->flags & O_ACCMODE) == 0)
 		return -LX_EBADF;
+	if (f->kind == LX_FD_FILE)
+		return file_write(p, f, buf, len, -1);
 	if (f->kind == LX_FD_PIPE_W)
 		return lx_pipe_write(p, f, buf, len);
 	if (f->kind >= LX_FD_NULL) /* /dev/null, /dev/zero, /dev/urandom take everything */
@@ -251,7 +280,10 @@ static uint64_t dev_rdev(const struct lx_file *f)
 	return rdev[dev_kind(f)];
 }
 
-static int64_t do_openat(struct lx_proc *p, int64_t dirfd, uint64_t upath, uint64_t flags)
+static uint32_t umask_bits = 022;
+
+static int64_t do_openat(struct lx_proc *p, int64_t dirfd, uint64_t upath, uint64_t flags,
+                         uint64_t mode)
 {
 	char path[512];
 	int err = get_path(p, dirfd, upath, path, sizeof(path));
@@ -259,16 +291,26 @@ static int64_t do_openat(struct lx_proc *p, int64_t dirfd, uint64_t upath, uint6
 	if (err)
 		return err;
 	const struct lx_file *f = lx_fs_lookup(path);
+	if (f && (flags & O_CREAT) && (flags & O_EXCL))
+		return -LX_EEXIST;
+	if (!f && (flags & O_CREAT)) {
+		err = lx_fs_create(path, S_IFREG | ((uint32_t)mode & 07777 & ~umask_bits), &f);
+		if (err)
+			return err;
+	}
 	if (!f)
-		return flags & O_CREAT ? -LX_EROFS : -LX_ENOENT;
+		return -LX_ENOENT;
 	bool dir = (f->mode & S_IFMT) == S_IFDIR;
 	uint8_t kind = dir ? LX_FD_DIR : LX_FD_FILE;
 	if ((f->mode & S_IFMT) == S_IFCHR)
 		kind = dev_kind(f);
 	if ((flags & O_DIRECTORY) && !dir)
 		return -LX_ENOTDIR;
-	if ((flags & O_ACCMODE) != 0 && kind <= LX_FD_DIR)
-		return dir ? -LX_EISDIR : -LX_EROFS;
+	if ((flags & O_ACCMODE) != 0 && dir)
+		return -LX_EISDIR;
+	if ((flags & O_ACCMODE) != 0 && kind == LX_FD_FILE && (flags & O_TRUNC) &&
+	    (err = lx_fs_truncate(f, 0)))
+		return err;
 	for (uint32_t fd = 0; fd < LX_MAX_FDS; fd++) {
 		if (p->fd[fd].o)
 			continue;
@@ -281,6 +323,7 @@ static int64_t do_openat(struct lx_proc *p, int64_t dirfd, uint64_t upath, uint6
 		if (!o)
 			return -23; /* ENFILE */
 		o->file = f;
+		lx_fs_hold(f);
 		p->fd[fd] = (struct lx_fd){o, (flags & O_CLOEXEC) != 0};
 		return fd;
 	}
@@ -538,8 +581,8 @@ static int64_t do_mmap(struct lx_proc *p, const uint64_t a[6])
 	    (off & (LX_PAGE - 1)) || prot > 7 || !(flags & (MAP_SHARED | MAP_PRIVATE)))
 		return -LX_EINVAL;
 	if (f) {
-		if (f->kind != LX_FD_FILE)
-			return -19; /* ENODEV */
+		if (f->kind != LX_FD_FILE || f->file->own)
+			return -19; /* ENODEV; a written file's bytes may move: not mapped yet */
 		if ((flags & MAP_SHARED) && (prot & LX_PROT_WRITE))
 			return -LX_EACCES; /* opened read-only */
 		data = off < f->file->size ? f->file->data + off : NULL;
@@ -695,6 +738,54 @@ static int64_t do_poll(struct lx_proc *p, uint64_t ufds, uint64_t n, int64_t tim
 	return LX_RET_BLOCK;
 }
 
+/* truncate, mkdir[at], rmdir, unlink[at]: one path, relative to a directory for the *at. */
+static int64_t do_path_op(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
+{
+	char path[512];
+	bool at = nr == 258 || nr == 263;
+	int err = get_path(p, at ? (int32_t)a[0] : AT_FDCWD, at ? a[1] : a[0], path, sizeof(path));
+	const struct lx_file *f;
+
+	if (err)
+		return err;
+	switch (nr) {
+	case 76:
+		if ((int64_t)a[1] < 0)
+			return -LX_EINVAL;
+		f = lx_fs_lookup(path);
+		if (!f)
+			return -LX_ENOENT;
+		return (f->mode & S_IFMT) == S_IFDIR ? -LX_EISDIR : lx_fs_truncate(f, a[1]);
+	case 83:
+	case 258:
+		return lx_fs_create(path, S_IFDIR | ((uint32_t)(at ? a[2] : a[1]) & 07777 & ~umask_bits),
+		                    &f);
+	case 84:
+		return lx_fs_unlink(path, true);
+	case 87:
+		return lx_fs_unlink(path, false);
+	default: /* unlinkat */
+		if (a[2] & ~0x200ull)
+			return -LX_EINVAL;
+		return lx_fs_unlink(path, a[2] & 0x200); /* AT_REMOVEDIR */
+	}
+}
+
+static int64_t do_rename(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
+{
+	char from[512], to[512];
+	bool at = nr != 82;
+	int err = get_path(p, at ? (int32_t)a[0] : AT_FDCWD, at ? a[1] : a[0], from, sizeof(from));
+
+	if (!err)
+		err = get_path(p, at ? (int32_t)a[2] : AT_FDCWD, at ? a[3] : a[1], to, sizeof(to));
+	if (err)
+		return err;
+	if (nr == 316 && a[4])
+		return -LX_EINVAL; /* RENAME_NOREPLACE, _EXCHANGE: not yet */
+	return lx_fs_rename(from, to);
+}
+
 int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 {
 	bool handled;
@@ -716,9 +807,11 @@ int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 	case NR_writev:
 		return do_iov(p, a[0], a[1], a[2], nr == NR_writev);
 	case NR_open:
-		return do_openat(p, AT_FDCWD, a[0], a[1]);
+		return do_openat(p, AT_FDCWD, a[0], a[1], a[2]);
 	case NR_openat:
-		return do_openat(p, (int64_t)(int32_t)a[0], a[1], a[2]);
+		return do_openat(p, (int64_t)(int32_t)a[0], a[1], a[2], a[3]);
+	case 85: /* creat */
+		return do_openat(p, AT_FDCWD, a[0], O_CREAT | O_TRUNC | 1, a[1]);
 	case NR_close:
 		if (!fd_get(p, a[0]))
 			return -LX_EBADF;
@@ -747,7 +840,7 @@ int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 			return err;
 		if (mode > 7)
 			return -LX_EINVAL;
-		return !lx_fs_lookup(path) ? -LX_ENOENT : mode & 2 ? -LX_EROFS : 0;
+		return !lx_fs_lookup(path) ? -LX_ENOENT : 0; /* root may do anything */
 	}
 	case NR_lseek:
 		return do_lseek(p, a[0], (int64_t)a[1], a[2]);
@@ -830,6 +923,48 @@ int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 	}
 	case NR_sched_yield:
 		return 0;
+	case 18: { /* pwrite64 */
+		struct lx_ofd *f = fd_get(p, a[0]);
+		if (!f || (f->flags & O_ACCMODE) == 0)
+			return -LX_EBADF;
+		if (f->kind != LX_FD_FILE)
+			return f->pipe || f->kind == LX_FD_CONSOLE ? -LX_ESPIPE : -LX_EINVAL;
+		return (int64_t)a[3] < 0 ? -LX_EINVAL : file_write(p, f, a[1], a[2], (int64_t)a[3]);
+	}
+	case 74: /* fsync */
+	case 75: /* fdatasync: memory is where the data stays */
+		return fd_get(p, a[0]) ? 0 : -LX_EBADF;
+	case 77: { /* ftruncate */
+		struct lx_ofd *f = fd_get(p, a[0]);
+		if (!f)
+			return -LX_EBADF;
+		if (f->kind != LX_FD_FILE || (f->flags & O_ACCMODE) == 0)
+			return -LX_EINVAL;
+		return (int64_t)a[1] < 0 ? -LX_EINVAL : lx_fs_truncate(f->file, a[1]);
+	}
+	case 76:  /* truncate */
+	case 83:  /* mkdir */
+	case 84:  /* rmdir */
+	case 87:  /* unlink */
+	case 258: /* mkdirat */
+	case 263: /* unlinkat */
+		return do_path_op(p, nr, a);
+	case 82:  /* rename */
+	case 264: /* renameat */
+	case 316: /* renameat2 */
+		return do_rename(p, nr, a);
+	case 95: { /* umask */
+		uint32_t old = umask_bits;
+		umask_bits = (uint32_t)a[0] & 0777;
+		return old;
+	}
+	case 280: { /* utimensat: the file system keeps no times; the file must exist */
+		char path[512];
+		if (!a[1])
+			return fd_get(p, a[0]) ? 0 : -LX_EBADF;
+		int err = get_path(p, (int32_t)a[0], a[1], path, sizeof(path));
+		return err ? err : lx_fs_lookup(path) ? 0 : -LX_ENOENT;
+	}
 	case 7: /* poll */
 		return do_poll(p, a[0], a[1], (int32_t)a[2]);
 	case 271: { /* ppoll: the signal mask argument is not applied yet */

@@ -113,6 +113,16 @@ void lx_plat_console(const char *s, size_t n)
 	(void)s, (void)n;
 }
 
+void *lx_plat_alloc(size_t n)
+{
+	return malloc(n);
+}
+
+void lx_plat_free(void *p)
+{
+	free(p);
+}
+
 uint64_t lx_plat_nanotime(void)
 {
 	return 1000;

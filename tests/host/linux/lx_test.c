@@ -310,6 +310,48 @@ static void fs_follows_symbolic_links(void)
 	CHECK(lx_fs_lookup_link("/dangling") != NULL);
 }
 
+static void fs_writes_renames_and_unlinks(void)
+{
+	static uint8_t a[4096];
+	size_t n = 0;
+	const struct lx_file *f, *d;
+	char buf[8];
+
+	memset(a, 0, sizeof(a));
+	cpio_add(a, &n, "tmp", 040777, NULL);
+	cpio_add(a, &n, "ro", 0100644, "boot");
+	cpio_add(a, &n, "TRAILER!!!", 0, NULL);
+	CHECK_EQ(lx_fs_init(a, n), 0);
+	CHECK_EQ(lx_fs_create("/tmp/x", 0100644, &f), 0);
+	CHECK_EQ(lx_fs_create("/tmp/x", 0100644, &f), -LX_EEXIST);
+	CHECK_EQ(lx_fs_create("/nodir/x", 0100644, &d), -LX_ENOENT);
+	CHECK_EQ(lx_fs_create("/ro/x", 0100644, &d), -LX_ENOTDIR);
+	CHECK_EQ(lx_fs_write(f, 2, "ab", 2), 0); /* a hole of zeros first */
+	CHECK(f->size == 4 && f->data[0] == 0 && f->data[3] == 'b');
+	CHECK_EQ(lx_fs_truncate(f, 1), 0);
+	CHECK(f->size == 1);
+	CHECK_EQ(lx_fs_write(f, 0, "big", LX_FS_BYTES + 1), -27); /* EFBIG */
+	const struct lx_file *ro = lx_fs_lookup("/ro");
+	CHECK_EQ(lx_fs_write(ro, 0, "B", 1), 0); /* a boot file becomes the server's copy */
+	CHECK(ro->own && ro->size == 4 && !memcmp(ro->data, "Boot", 4));
+	CHECK_EQ(lx_fs_create("/tmp/d", 040755, &d), 0);
+	CHECK_EQ(lx_fs_rename("/tmp/x", "/tmp/d/y"), 0);
+	CHECK(lx_fs_lookup("/tmp/x") == NULL && lx_fs_lookup("/tmp/d/y") == f);
+	CHECK_EQ(lx_fs_rename("/tmp/d", "/tmp/e"), 0);
+	CHECK(lx_fs_lookup("/tmp/e/y") == f);
+	CHECK_EQ(lx_fs_rename("/tmp/e", "/tmp/e/z"), -LX_EINVAL);
+	CHECK_EQ(lx_fs_unlink("/tmp/e", true), -LX_ENOTEMPTY);
+	lx_fs_hold(f);
+	CHECK_EQ(lx_fs_unlink("/tmp/e/y", false), 0);
+	CHECK(lx_fs_lookup("/tmp/e/y") == NULL && f->size == 1); /* still readable while open */
+	memcpy(buf, f->data, 1);
+	lx_fs_release(f);
+	CHECK(f->mode == 0); /* freed at the last close */
+	CHECK_EQ(lx_fs_unlink("/tmp/e", true), 0);
+	CHECK_EQ(lx_fs_unlink("/tmp/e", true), -LX_ENOENT);
+	CHECK_EQ(lx_fs_unlink("/", true), -16);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct kt_case cases[] = {
@@ -321,6 +363,7 @@ int main(int argc, char **argv)
 	    KT(mmap_gap_is_below_the_stack_and_free),
 	    KT(fs_resolves_paths_and_lists_directories),
 	    KT(fs_follows_symbolic_links),
+	    KT(fs_writes_renames_and_unlinks),
 	};
 	return kt_main(cases, sizeof(cases) / sizeof(cases[0]), argc, argv);
 }
