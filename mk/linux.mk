@@ -4,6 +4,7 @@
 #
 #   make linux-run         boot the personality by hand (LINUX_RUN=file of commands)
 #   make test-linux        ring-3 and differential tests -> build/results/linux.tap
+#                          (two boots: tests/linux/run-tests, then tests/linux/run-sh)
 
 .SECONDEXPANSION:
 LX_SRCS := user/linux/main.c user/linux/sys.c user/linux/mm.c user/linux/exec.c user/linux/fs.c \
@@ -59,6 +60,12 @@ test-linux: $(KERNEL) $(LX_INITRD)
 		--reject 'W thread' --reject 'SECRET-THROUGH-HALLOWS' --reject 'SIGSEGV'
 	-python3 tools/linux_diff.py --log $(RESULTS)/logs/linux-personality.log \
 		--root $(LX_ROOT) --run $(LX_RUN) --tap $(RESULTS)/linux.tap
+	$(MAKE) --no-print-directory LX_RUN=tests/linux/run-sh $(LX_DIR)/initrd-run-sh.cpio
+	-python3 tools/qemu_run.py --tap $(RESULTS)/linux.tap --name linux-personality-sh --smp 1 \
+		--initrd $(LX_DIR)/initrd-run-sh.cpio --append "test-exit" --timeout 300 \
+		--expect '^linux: all [0-9]+ commands done' --reject 'W thread'
+	-python3 tools/linux_diff.py --log $(RESULTS)/logs/linux-personality-sh.log \
+		--root $(LX_DIR)/root-run-sh --run tests/linux/run-sh --tap $(RESULTS)/linux.tap
 
 # One Linux system call (getpid), in instructions under -icount shift=0: the
 # personality on Hallows beside the Linux guest (tools/bench_linux_personality.py).

@@ -230,13 +230,11 @@ struct lx_proc *lx_proc_by_pid(uint32_t pid)
 	return NULL;
 }
 
+static uint32_t nprocs; /* slots not free: the server asks after every call */
+
 uint32_t lx_proc_count(void)
 {
-	uint32_t n = 0;
-
-	for (uint32_t i = 0; i < LX_MAX_PROCS; i++)
-		n += lx_procs[i].state != LX_PROC_FREE;
-	return n;
+	return nprocs;
 }
 
 int lx_proc_last_status(void)
@@ -278,6 +276,7 @@ static struct lx_proc *proc_new(void)
 			q->pid = next_pid++ > 4000000 ? (next_pid = 101) : next_pid - 1;
 		while (lx_proc_by_pid(q->pid));
 		q->state = LX_PROC_LIVE;
+		nprocs++;
 		return q;
 	}
 	return NULL;
@@ -445,6 +444,7 @@ int64_t lx_pipe_write(struct lx_proc *p, struct lx_ofd *o, uint64_t buf, uint64_
 static void reap(struct lx_proc *q)
 {
 	q->state = LX_PROC_FREE;
+	nprocs--;
 }
 
 /* The vfork parent of p goes on (p has exec'd or ended). */
