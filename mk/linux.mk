@@ -51,7 +51,7 @@ TEST_GROUPS += linux
 test-linux: $(KERNEL) $(LX_INITRD)
 	@mkdir -p $(RESULTS)
 	-python3 tools/qemu_run.py --tap $(RESULTS)/linux.tap --name linux-personality --smp 1 \
-		--initrd $(LX_INITRD) --append "test-exit" --timeout 300 \
+		--initrd $(LX_INITRD) --append "test-exit" --timeout 420 \
 		--expect '^linux: all [0-9]+ commands done' \
 		--expect '^linux: unknown system calls \(ENOSYS\): 400 x1 511 x1 >=512 x2$$' \
 		--expect '^scfuzz: [0-9]+ calls made, [0-9]+ failed, the process survived$$' \
@@ -62,7 +62,7 @@ test-linux: $(KERNEL) $(LX_INITRD)
 		--root $(LX_ROOT) --run $(LX_RUN) --tap $(RESULTS)/linux.tap
 	$(MAKE) --no-print-directory LX_RUN=tests/linux/run-sh $(LX_DIR)/initrd-run-sh.cpio
 	-python3 tools/qemu_run.py --tap $(RESULTS)/linux.tap --name linux-personality-sh --smp 1 \
-		--initrd $(LX_DIR)/initrd-run-sh.cpio --append "test-exit" --timeout 300 \
+		--initrd $(LX_DIR)/initrd-run-sh.cpio --append "test-exit" --timeout 420 \
 		--expect '^linux: all [0-9]+ commands done' --reject 'W thread'
 	-python3 tools/linux_diff.py --log $(RESULTS)/logs/linux-personality-sh.log \
 		--root $(LX_DIR)/root-run-sh --run tests/linux/run-sh --tap $(RESULTS)/linux.tap
