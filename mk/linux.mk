@@ -4,9 +4,11 @@
 #
 #   make linux-run         boot the personality by hand (LINUX_RUN=file of commands)
 #   make test-linux        ring-3 and differential tests -> build/results/linux.tap
+#                          (two boots: tests/linux/run-tests, then tests/linux/run-sh)
 
 .SECONDEXPANSION:
-LX_SRCS := user/linux/main.c user/linux/sys.c user/linux/mm.c user/linux/exec.c user/linux/fs.c
+LX_SRCS := user/linux/main.c user/linux/sys.c user/linux/mm.c user/linux/exec.c user/linux/fs.c \
+	user/linux/proc.c user/linux/signal.c
 LX_DIR := $(B)/linux
 LX_TESTS := $(patsubst tests/linux/%.c,$(LX_DIR)/bin/%,$(sort $(wildcard tests/linux/*.c)))
 LX_CC ?= musl-gcc
@@ -20,7 +22,8 @@ $(LX_DIR)/bin/%: tests/linux/%.c
 	$(LX_CC) $(LX_CFLAGS) -o $@ $<
 
 # The boot module: the server as init, the test programs and busybox under
-# bin/, the files of tests/linux/root, and the command list etc/linux-run.
+# bin/ with a symbolic link per applet, the files of tests/linux/root, and
+# the command list etc/linux-run.
 LX_RUN ?= tests/linux/run-tests
 LX_NAME := $(notdir $(LX_RUN))
 LX_ROOT := $(LX_DIR)/root-$(LX_NAME)
@@ -30,6 +33,7 @@ $(LX_INITRD): $(B)/user/linux $(LX_TESTS) $(LX_RUN) $(shell find tests/linux/roo
 	cp -r tests/linux/root/. $(LX_ROOT)/
 	cp $(B)/user/linux $(LX_ROOT)/init
 	cp $(LX_TESTS) /bin/busybox $(LX_ROOT)/bin/
+	for a in $$(/bin/busybox --list); do [ -e $(LX_ROOT)/bin/$$a ] || ln -s busybox $(LX_ROOT)/bin/$$a; done
 	cp $(LX_RUN) $(LX_ROOT)/etc/linux-run
 	cd $(LX_ROOT) && find * | LC_ALL=C sort | cpio -o -H newc --quiet > $(abspath $@)
 
@@ -47,13 +51,21 @@ TEST_GROUPS += linux
 test-linux: $(KERNEL) $(LX_INITRD)
 	@mkdir -p $(RESULTS)
 	-python3 tools/qemu_run.py --tap $(RESULTS)/linux.tap --name linux-personality --smp 1 \
-		--initrd $(LX_INITRD) --append "test-exit" --timeout 90 \
+		--initrd $(LX_INITRD) --append "test-exit" --timeout 420 \
 		--expect '^linux: all [0-9]+ commands done' \
 		--expect '^linux: unknown system calls \(ENOSYS\): 400 x1 511 x1 >=512 x2$$' \
 		--expect '^scfuzz: [0-9]+ calls made, [0-9]+ failed, the process survived$$' \
+		--expect '^limits: fork bomb stopped by EAGAIN, all [0-9]+ children reaped: 1$$' \
+		--expect '^limits: memory hog killed by signal 9, the next child runs$$' \
 		--reject 'W thread' --reject 'SECRET-THROUGH-HALLOWS' --reject 'SIGSEGV'
 	-python3 tools/linux_diff.py --log $(RESULTS)/logs/linux-personality.log \
 		--root $(LX_ROOT) --run $(LX_RUN) --tap $(RESULTS)/linux.tap
+	$(MAKE) --no-print-directory LX_RUN=tests/linux/run-sh $(LX_DIR)/initrd-run-sh.cpio
+	-python3 tools/qemu_run.py --tap $(RESULTS)/linux.tap --name linux-personality-sh --smp 1 \
+		--initrd $(LX_DIR)/initrd-run-sh.cpio --append "test-exit" --timeout 420 \
+		--expect '^linux: all [0-9]+ commands done' --reject 'W thread'
+	-python3 tools/linux_diff.py --log $(RESULTS)/logs/linux-personality-sh.log \
+		--root $(LX_DIR)/root-run-sh --run tests/linux/run-sh --tap $(RESULTS)/linux.tap
 
 # One Linux system call (getpid), in instructions under -icount shift=0: the
 # personality on Hallows beside the Linux guest (tools/bench_linux_personality.py).

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""Linux system-call round trip, Hallows personality beside the Linux guest.
+"""Linux system calls, Hallows personality beside the Linux guest.
 
 The same static binary (tests/linux/bench_getpid.c) runs under the Linux
 personality on Hallows and as /init of the Linux guest, both under
 -icount shift=0; each prints
-    BENCH lxabi.<hallows|linux>.getpid_instructions <n> instructions
-which goes to --out as JSON lines (tools/bench/results.py).
+    BENCH lxabi.<hallows|linux>.<figure>_instructions <n> instructions
+for getpid, pipe_roundtrip, fork_exit_wait and fork_execve_wait, which go
+to --out as JSON lines (tools/bench/results.py).
 """
+FIGURES = 4
 import argparse
 import os
 import subprocess
@@ -44,7 +46,7 @@ def main():
     g = lg.run_guest(lg.guest_config(initrd=guest_initrd, icount=True, smp=1), timeout=300,
                      ready_re=r"^BENCH", serial_log="build/linux/bench/guest.log")
     recs += g.records({"smp": 1})
-    if g.errors or len(recs) != 2:
+    if g.errors or len(recs) != 2 * FIGURES:
         print("bench-linux-personality: missing figures: %s" % (g.errors or recs), file=sys.stderr)
         return 1
     results.append_results(a.out, recs)

@@ -1,9 +1,12 @@
 /*
- * The cost of one Linux system call, in instructions: rounds of
+ * The cost of Linux system calls, in instructions (rdtsc counts
+ * instructions under QEMU's -icount shift=0): one getpid (rounds of
  * "mov $SYS_getpid, %eax; syscall; dec; jnz" minus the same rounds without
- * the syscall, read with rdtsc, which counts instructions under QEMU's
- * -icount shift=0. The same binary runs on the Hallows personality and
- * as /init of the Linux guest (docs/linux.md, "Measured").
+ * the syscall), a one-byte pipe round trip between two processes,
+ * fork+_exit+wait and fork+execve+wait of this program (which exits at
+ * once when run as "bench_getpid exit"). The same binary runs on the
+ * Hallows personality and as /init of the Linux guest (docs/linux.md,
+ * "Measured"); the least disturbed of several runs counts.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -11,6 +14,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static uint64_t rdtsc(void)
@@ -38,9 +42,64 @@ static uint64_t rounds(long n, int with_syscall)
 	return rdtsc() - t0;
 }
 
-int main(void)
+/* Instructions per pipe round trip: the parent sends a byte, the child sends it back. */
+static uint64_t pipe_roundtrip(long n)
+{
+	int to[2], back[2];
+	char b = 'x';
+
+	if (pipe(to) || pipe(back))
+		return 0;
+	pid_t c = fork();
+	if (c == 0) {
+		for (long i = 0; i < n + 1; i++)
+			if (read(to[0], &b, 1) != 1 || write(back[1], &b, 1) != 1)
+				_exit(1);
+		_exit(0);
+	}
+	write(to[1], &b, 1); /* one round to start with: the child is running */
+	read(back[0], &b, 1);
+	uint64_t t0 = rdtsc();
+	for (long i = 0; i < n; i++) {
+		write(to[1], &b, 1);
+		read(back[0], &b, 1);
+	}
+	uint64_t t = rdtsc() - t0;
+	waitpid(c, NULL, 0);
+	close(to[0]), close(to[1]), close(back[0]), close(back[1]);
+	return t / n;
+}
+
+/* Instructions per fork + child exit (or execve of self) + wait. */
+static uint64_t fork_wait(long n, const char *self)
+{
+	uint64_t t0 = rdtsc();
+
+	for (long i = 0; i < n; i++) {
+		pid_t c = fork();
+		if (c == 0) {
+			if (self) {
+				char *av[] = {(char *)self, "exit", NULL};
+				execve(self, av, NULL);
+			}
+			_exit(0);
+		}
+		waitpid(c, NULL, 0);
+	}
+	return (rdtsc() - t0) / n;
+}
+
+static uint64_t least(uint64_t a, uint64_t b)
+{
+	return a && a < b ? a : b;
+}
+
+int main(int argc, char **argv)
 {
 	const long n = 20000;
+
+	if (argc > 1 && !strcmp(argv[1], "exit"))
+		return 0; /* the program fork+execve runs */
 
 	rounds(200, 1); /* warm up: page in the code, fill caches */
 	uint64_t best = UINT64_MAX;
@@ -51,8 +110,18 @@ int main(void)
 	}
 	struct utsname u;
 	const char *sys = uname(&u) == 0 && strstr(u.release, "hallows") ? "hallows" : "linux";
-	printf("BENCH lxabi.%s.getpid_instructions %lu instructions calls=%ld\n", sys,
-	       (unsigned long)best, n);
+	uint64_t pipe_rt = UINT64_MAX, fork_exit = UINT64_MAX, fork_exec = UINT64_MAX;
+	for (int i = 0; i < 3; i++) {
+		pipe_rt = least(pipe_roundtrip(500), pipe_rt);
+		fork_exit = least(fork_wait(30, NULL), fork_exit);
+		fork_exec = least(fork_wait(10, argv[0]), fork_exec);
+	}
+	printf("BENCH lxabi.%s.getpid_instructions %lu instructions calls=%ld\n"
+	       "BENCH lxabi.%s.pipe_roundtrip_instructions %lu instructions rounds=500\n"
+	       "BENCH lxabi.%s.fork_exit_wait_instructions %lu instructions rounds=30\n"
+	       "BENCH lxabi.%s.fork_execve_wait_instructions %lu instructions rounds=10\n",
+	       sys, (unsigned long)best, n, sys, (unsigned long)pipe_rt, sys,
+	       (unsigned long)fork_exit, sys, (unsigned long)fork_exec);
 	fflush(stdout);
 	if (getpid() == 1)
 		reboot(RB_POWER_OFF); /* as the Linux guest's /init */

@@ -16,11 +16,10 @@
 
 #include <lib/string.h>
 
-#define LX_ENOEXEC 8
-#define PT_LOAD    1
-#define PT_INTERP  3
-#define PT_PHDR    6
-#define MAX_ARGS   64
+#define PT_LOAD   1
+#define PT_INTERP 3
+#define PT_PHDR   6
+#define MAX_ARGS  256
 
 enum {
 	AT_NULL = 0,
@@ -88,6 +87,20 @@ static int load_segment(struct lx_proc *p, const uint8_t *file, uint64_t len, co
 		return err;
 	if (va + memsz > p->brk_start)
 		p->brk_start = p->brk = end;
+	return 0;
+}
+
+int lx_elf_probe(const uint8_t *file, uint64_t len)
+{
+	uint64_t bias;
+	int err = check_header(file, len, &bias);
+
+	if (err)
+		return err;
+	uint64_t phoff = rd(file + 32, 8), phnum = rd(file + 56, 2);
+	for (uint64_t i = 0; i < phnum; i++)
+		if (rd(file + phoff + i * 56, 4) == PT_INTERP)
+			return -LX_ENOEXEC;
 	return 0;
 }
 

@@ -35,28 +35,45 @@
 #define LX_MAX_REGIONS 128
 #define LX_MAX_FDS     64
 #define LX_MAX_PAGES   8192 /* pages a process can have mapped, at most */
+#define LX_MAX_PROCS   32   /* processes alive or zombie at once (fork: EAGAIN beyond) */
+#define LX_MAX_OFDS    256  /* open file descriptions, shared by all processes */
+#define LX_MAX_PIPES   16
+#define LX_PIPE_SIZE   65536u
+#define LX_PIPE_BUF    4096u /* writes up to this size are atomic */
+/* The trampoline page (user/linux/proc.c, lx_tramp_*): read-execute code the server maps in
+ * every process, at the guard page below the stack (writes there still fault). */
+#define LX_TRAMP LX_MMAP_TOP
 
 /* Linux error numbers (asm-generic/errno-base.h) the personality returns. */
 enum {
 	LX_EPERM = 1,
 	LX_ENOENT = 2,
+	LX_ESRCH = 3,
 	LX_EINTR = 4,
 	LX_EIO = 5,
+	LX_E2BIG = 7,
+	LX_ENOEXEC = 8,
 	LX_EBADF = 9,
+	LX_ECHILD = 10,
+	LX_EAGAIN = 11,
 	LX_ENOMEM = 12,
 	LX_EACCES = 13,
 	LX_EFAULT = 14,
 	LX_EEXIST = 17,
+	LX_EXDEV = 18,
 	LX_ENOTDIR = 20,
 	LX_EISDIR = 21,
 	LX_EINVAL = 22,
 	LX_EMFILE = 24,
 	LX_ENOTTY = 25,
+	LX_ENOSPC = 28,
 	LX_ESPIPE = 29,
 	LX_EROFS = 30,
+	LX_EPIPE = 32,
 	LX_ERANGE = 34,
 	LX_ENAMETOOLONG = 36,
 	LX_ENOSYS = 38,
+	LX_ENOTEMPTY = 39,
 };
 
 /* One mapping of a process: [start, end), page-aligned, with its backing. */
@@ -75,31 +92,82 @@ struct lx_file {
 	const char *path; /* absolute, without the leading '/', "" for the root */
 	const uint8_t *data;
 	uint64_t size;
-	uint32_t mode; /* S_IF* | permission bits */
+	uint32_t mode; /* S_IF* | permission bits; 0: a free entry */
 	uint32_t ino;
+	uint8_t *own;   /* written: the server's copy (data == own), else NULL */
+	uint64_t cap;   /* bytes own holds */
+	uint32_t opens; /* open file descriptions on it */
+	bool unlinked;  /* gone from its directory; freed at the last close */
+};
+
+/* A pipe: a ring buffer, and how many open file descriptions read and write it. */
+struct lx_pipe {
+	uint8_t buf[LX_PIPE_SIZE];
+	uint32_t head, len;
+	uint32_t readers, writers;
+	bool used;
+};
+
+/* An open file description: what open/pipe made, shared by dup and fork. */
+struct lx_ofd {
+	uint32_t refs;  /* descriptors pointing here (0: free) */
+	uint8_t kind;   /* LX_FD_* */
+	uint32_t flags; /* open flags (O_ACCMODE, O_APPEND...) */
+	const struct lx_file *file;
+	struct lx_pipe *pipe;
+	uint64_t pos;
+};
+enum {
+	LX_FD_CONSOLE = 1,
+	LX_FD_FILE = 2,
+	LX_FD_DIR = 3,
+	LX_FD_PIPE_R = 4,
+	LX_FD_PIPE_W = 5,
+	LX_FD_NULL = 6,   /* /dev/null */
+	LX_FD_ZERO = 7,   /* /dev/zero */
+	LX_FD_RANDOM = 8, /* /dev/urandom */
 };
 
 struct lx_fd {
-	uint8_t used, kind; /* LX_FD_* */
-	uint8_t cloexec;    /* FD_CLOEXEC */
-	uint32_t flags;     /* open flags (O_ACCMODE, O_APPEND...) */
-	const struct lx_file *file;
-	uint64_t pos;
+	struct lx_ofd *o; /* NULL: not open */
+	uint8_t cloexec;  /* FD_CLOEXEC */
 };
-enum { LX_FD_CONSOLE = 1, LX_FD_FILE = 2, LX_FD_DIR = 3 };
+
+enum { LX_PROC_FREE = 0, LX_PROC_LIVE = 1, LX_PROC_ZOMBIE = 2 };
+
+/* A system call as it arrived (main.c fills it; blocking calls are made again from it). */
+struct lx_call {
+	uint64_t nr, a[6], rip, rsp;
+};
 
 struct lx_proc {
-	uint32_t pid;
+	uint32_t pid, ppid, pgid, sid;
+	uint32_t state;       /* LX_PROC_* */
+	uint32_t idx;         /* index in lx_procs: the platform's per-process state */
+	const void *chan;     /* blocked until lx_wake(chan); NULL: not blocked */
+	uint32_t vfork_child; /* vfork: blocked until this child execs or exits */
+	int wstatus;          /* zombie: the wait status (exit code << 8, or the signal) */
+	struct lx_call call;
+	uint64_t fork_flags, fork_ctid, fork_ptid, fork_stack, fork_tls; /* between fork's steps */
+	uint32_t fork_pending; /* step 1 done: LX_NR_FORK2 may come */
+	uint32_t vfork_ret;    /* vfork: the child's pid, returned once it lets the parent go */
+	char exe[256];         /* the file execve ran: /proc/self/exe */
+	char comm[16];         /* prctl(PR_SET_NAME) */
 	struct lx_region reg[LX_MAX_REGIONS];
 	uint32_t nreg;
 	uint64_t brk_start, brk; /* the heap is [brk_start, page_up(brk)) */
 	uint64_t tid_address;
-	uint64_t sigactions[65][4]; /* bookkeeping only: handler, flags, restorer, mask */
-	uint64_t sigmask;
+	uint64_t sigactions[65][4];               /* per signal: handler, flags, restorer, mask */
+	uint64_t sigmask, sigpending, saved_mask; /* bit sig - 1 */
+	uint32_t in_sigsuspend;                   /* saved_mask is the mask after it */
+	uint32_t redirected; /* this call sent the thread elsewhere (fork, execve, sigreturn):
+	                        no signal is taken at its end */
+	uint32_t sigsender;  /* si_pid of the last signal sent */
+	uint32_t sigchld_pid, sigchld_code; /* SIGCHLD's siginfo: the child that ended */
+	int sigchld_status;
 	uint64_t robust_list;
 	uint64_t rlim[16][2]; /* soft and hard limit per RLIMIT_*, as prlimit64 last set them */
 	struct lx_fd fd[LX_MAX_FDS];
-	int exited, exit_code; /* exit code, or 128 + signal */
 };
 
 /* ---- memory (mm.c) ---- */
@@ -112,7 +180,8 @@ int lx_unmap(struct lx_proc *p, uint64_t start, uint64_t end);
 int lx_protect(struct lx_proc *p, uint64_t start, uint64_t end, uint32_t prot);
 /* A free range of len bytes below LX_MMAP_TOP and above the heap, or 0. */
 uint64_t lx_find_gap(struct lx_proc *p, uint64_t len);
-/* Bring the page at va in (fault or copy): 0, or -LX_EFAULT outside any fitting region. */
+/* Bring the page at va in (fault or copy; a write to a shared copy-on-write page copies it):
+ * 0, or -LX_EFAULT outside any fitting region. */
 int lx_page_in(struct lx_proc *p, uint64_t va, uint32_t need);
 /* Check that [va, va + len) is mapped with need (paging it in): 0 or -LX_EFAULT. */
 int lx_check(struct lx_proc *p, uint64_t va, uint64_t len, uint32_t need);
@@ -128,17 +197,90 @@ int lx_plat_map(uint64_t va, uint32_t prot);
 int lx_plat_protect(uint64_t va, uint32_t prot); /* a page lx_plat_map mapped */
 void lx_plat_unmap(uint64_t va);
 int lx_plat_is_mapped(uint64_t va);
+/* A mapped page the process may write: copy it first when it shares it (copy-on-write). */
+int lx_plat_make_private(uint64_t va, uint32_t prot);
 /* Iterate over every mapped page: true and *va while there is one after *cursor (from 0). */
 bool lx_plat_next_mapped(uint32_t *cursor, uint64_t *va);
 /* The server's view of the (mapped) page holding va: its first byte. */
 void *lx_plat_page(uint64_t va);
 void lx_plat_console(const char *s, size_t n);
+/* The server's heap (written files): NULL when it is out. */
+void *lx_plat_alloc(size_t n);
+void lx_plat_free(void *p);
 uint64_t lx_plat_nanotime(void);
 void lx_plat_random(void *buf, size_t n);
 int lx_plat_set_fs(uint64_t base); /* the Linux thread's FS base: 0 or -LX_EPERM */
 uint64_t lx_plat_get_fs(void);
 
+/* ---- the platform's processes (main.c) ---- */
+/* p becomes the process the lx_plat_* calls above act on. */
+void lx_plat_switch(struct lx_proc *p);
+struct lx_proc *lx_plat_current(void);
+/* A fresh address space and thread for p (which is current); 0 or -LX_ENOMEM. */
+int lx_plat_spawn(struct lx_proc *p);
+/* child gets parent's pages, shared copy-on-write, and a thread like p's; 0 or -errno. */
+int lx_plat_fork(struct lx_proc *parent, struct lx_proc *child);
+/* Set the registers of p's thread (stopped, new, or waiting for its reply): rip, rsp, rdi, rsi. */
+int lx_plat_set_regs(struct lx_proc *p, uint64_t rip, uint64_t rsp, uint64_t rdi, uint64_t rsi);
+void lx_plat_resume(struct lx_proc *p);
+/* Stop p's thread in its current call (it gets no reply). */
+void lx_plat_suspend(struct lx_proc *p);
+/* Every page of the current process goes (execve). */
+void lx_plat_unmap_all(void);
+/* Everything of p goes: pages, thread, spaces. */
+void lx_plat_release(struct lx_proc *p);
+/* p's FS base (the fork child copies it). */
+int lx_plat_set_fs_of(struct lx_proc *p, uint64_t base);
+
+/* ---- processes, pipes, descriptors (proc.c) ---- */
+enum {
+	LX_TRAMP_RESTART,
+	LX_TRAMP_RESTART_RET,
+	LX_TRAMP_FORK,
+	LX_TRAMP_RESUME,
+	LX_TRAMP_EXEC,
+	LX_TRAMP_SIG,
+	LX_TRAMP_SIGRET
+};
+/* Where entry point which of the trampoline page is, from LX_TRAMP. */
+uint64_t lx_tramp_off(int which);
+extern struct lx_proc lx_procs[LX_MAX_PROCS];
+/* Results of lx_syscall that are not a value to reply with. */
+#define LX_RET_BLOCK ((int64_t)-0x7000000000000001ll) /* p->chan set: make the call again later */
+#define LX_RET_GONE  ((int64_t)-0x7000000000000002ll) /* the process has ended: no reply */
+struct lx_proc *lx_proc_by_pid(uint32_t pid);
+/* A new process (argv from the server), child of the server (pid 1); NULL or the process. */
+struct lx_proc *lx_proc_first(const char *path, const char *const *argv, int *err);
+/* End p with wait status st (exit code << 8, or the signal number). */
+void lx_proc_exit(struct lx_proc *p, int st);
+/* Processes alive or zombie. */
+uint32_t lx_proc_count(void);
+/* The wait status of the last process the server itself reaped (a command's first process). */
+int lx_proc_last_status(void);
+/* Wake every process blocked on chan: its call is made again. */
+void lx_wake(const void *chan);
+/* What poll waits on: woken whenever any pipe changes. */
+const void *lx_poll_chan(void);
+int64_t lx_proc_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], bool *handled);
+struct lx_ofd *lx_ofd_new(uint8_t kind, uint32_t flags);
+void lx_ofd_put(struct lx_ofd *o);
+struct lx_ofd *lx_console_ofd(void);
+/* Make descriptor fd of p point at o (taking a reference); closes what was there. */
+void lx_fd_install(struct lx_proc *p, uint32_t fd, struct lx_ofd *o, bool cloexec);
+/* Pipe I/O on an open file description: bytes, -errno or LX_RET_BLOCK. */
+int64_t lx_pipe_read(struct lx_proc *p, struct lx_ofd *o, uint64_t buf, uint64_t len);
+int64_t lx_pipe_write(struct lx_proc *p, struct lx_ofd *o, uint64_t buf, uint64_t len);
+
+/* ---- signals (signal.c) ---- */
+/* Send sig to q (from pid): pending, or its default action, or it interrupts q's wait. */
+void lx_signal_send(struct lx_proc *q, int sig, uint32_t from);
+/* p's call ends with r: enter a handler for a pending signal, or end p; r or LX_RET_GONE. */
+int64_t lx_signal_deliver(struct lx_proc *p, int64_t r, bool interrupted);
+int64_t lx_signal_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], bool *handled);
+
 /* ---- exec (exec.c) ---- */
+/* 0 when file looks like a static ELF executable lx_elf_load can load, else -LX_ENOEXEC. */
+int lx_elf_probe(const uint8_t *file, uint64_t len);
 struct lx_elf_info {
 	uint64_t entry, phdr, phnum, bias;
 };
@@ -154,10 +296,25 @@ int lx_build_stack(struct lx_proc *p, const struct lx_elf_info *info, const char
 /* ---- file system (fs.c) ---- */
 /* Build the directory tree from a newc cpio archive; 0 or -errno. */
 int lx_fs_init(const uint8_t *cpio, size_t len);
-/* Resolve an absolute or cwd-relative ("/" is the cwd) path. */
+/* Resolve an absolute or cwd-relative ("/" is the cwd) path, following symbolic links. */
 const struct lx_file *lx_fs_lookup(const char *path);
+/* The same, but a symbolic link as the last component is the result (lstat, readlink). */
+const struct lx_file *lx_fs_lookup_link(const char *path);
 /* The idx-th entry of directory dir (NULL past the end). */
 const struct lx_file *lx_fs_child(const struct lx_file *dir, uint32_t idx, const char **name);
+/*
+ * The writable part: every directory takes new files (as root does on
+ * Linux); written data lives in the server's heap, at most LX_FS_BYTES in
+ * all (ENOSPC). Results are 0 or -errno.
+ */
+#define LX_FS_BYTES (16u << 20)
+int lx_fs_create(const char *path, uint32_t mode, const struct lx_file **out);
+int lx_fs_write(const struct lx_file *f, uint64_t pos, const void *src, uint64_t n);
+int lx_fs_truncate(const struct lx_file *f, uint64_t size);
+int lx_fs_unlink(const char *path, bool dir);
+int lx_fs_rename(const char *from, const char *to);
+void lx_fs_hold(const struct lx_file *f);
+void lx_fs_release(const struct lx_file *f);
 
 /* ---- system calls (sys.c) ---- */
 /* Serve call nr with args a[6]; returns the Linux result (or -errno). */

@@ -8,9 +8,10 @@
  *   ...the process's output...
  *   @@lx-end <n> exit=<code>[ nonl]
  *
- * Everything a process has (its address space, thread, frames, page
- * tables) is carved from one memory capability, the pool, and goes away
- * with one revoke when it exits: the pool's watermark then starts again.
+ * A command may fork: the processes it makes are served together until
+ * the last one has ended. Each process slot has its own memory capability
+ * for its address space, page tables and thread (one revoke when it ends);
+ * frames come from the server's pool and are shared copy-on-write.
  */
 #include "lx.h"
 
@@ -18,37 +19,66 @@
 #include <lib/cpio.h>
 #include <lib/string.h>
 
-#define SLOT_FIRST 1024u /* slots [SLOT_FIRST, 2^cspace_bits) are the per-process ones */
-#define PAGE_HASH  4096u
-#define MAX_LINE   512
-#define MAX_WORDS  32
+#define PAGE_HASH    4096u  /* per process: at most half of it in use */
+#define MAX_FRAMES   32768u /* frames the server hands out (128 MiB) */
+#define SUBPOOL_BITS 20     /* per process: its page tables, address space, thread */
+#define MAX_OBJS     96
+#define MAX_LINE     512
+#define MAX_WORDS    32
 
+/* A page of a process: which frame, through which capability (a copy of the frame's). */
 struct page {
-	uint64_t vpn;         /* 0: free */
-	uint16_t frame, copy; /* slots: mapped in the process, and in the server's window */
+	uint64_t vpn;   /* 0: free */
+	uint32_t frame; /* index in plat.frames */
+	uint16_t map;   /* the slot of the copy mapped in the process */
+	uint8_t cow;    /* shared with another process: mapped read-only until written */
+	uint8_t prot;
 };
 
-static struct {
-	hl_cptr_t pool, ep, fault_cap, thread, aspace, cspace;
-	uint32_t next_slot;
-	uint16_t free_slots[4096]; /* per-process slots emptied before the process ended */
-	uint32_t nfree;
+/* The platform's side of one process: its objects and its pages. */
+struct space {
+	hl_cptr_t pool, thread, aspace, cspace, fault_cap;
+	uint16_t objs[MAX_OBJS]; /* slots of objects from pool (freed with it) */
+	uint32_t nobjs;
 	struct page pages[PAGE_HASH];
 	uint32_t npages;
 	uint64_t fs_base;
+};
+
+/*
+ * Frames are shared between processes (fork copies nothing until a write):
+ * each has one capability, mapped in the server at LX_WINDOW + index pages,
+ * and a count of the processes' mappings of it. A frame nobody maps goes
+ * to a free list and is zeroed when it is handed out again (the kernel
+ * only reuses pool memory once all of a pool's objects are gone).
+ */
+static struct {
+	hl_cptr_t pool, ep;
+	uint32_t slot_first, next_slot, slot_end;
+	uint16_t free_slots[4096];
+	uint32_t nfree;
+	struct {
+		uint16_t cap, refs;
+	} frames[MAX_FRAMES];
+	uint32_t nframes;
+	uint32_t free_frames[MAX_FRAMES];
+	uint32_t nfree_frames;
+	hl_cptr_t subpools[LX_MAX_PROCS];
 	uint64_t rng;
 	int console_nl; /* the last byte written to the console was a newline */
 	bool trace;     /* "@trace" in etc/linux-run: log every call and fault */
 } plat;
 
-/* An empty per-process slot (freed ones first); 0 when there is none. */
+static struct space spaces[LX_MAX_PROCS];
+static struct space *cur;
+static struct lx_proc *cur_proc;
+
+/* An empty slot of the server's cspace (freed ones first); 0 when there is none. */
 static hl_cptr_t slot_take(void)
 {
 	if (plat.nfree)
 		return plat.free_slots[--plat.nfree];
-	uint32_t end = rt_self.bi->cspace_bits < 12 ? 1u << rt_self.bi->cspace_bits : 4096u;
-
-	return plat.next_slot < end ? plat.next_slot++ : 0;
+	return plat.next_slot < plat.slot_end ? plat.next_slot++ : 0;
 }
 
 static void slot_free(hl_cptr_t s)
@@ -57,30 +87,41 @@ static void slot_free(hl_cptr_t s)
 	plat.free_slots[plat.nfree++] = (uint16_t)s;
 }
 
-/*
- * A fresh object from the pool in a per-process slot; 0 when out of either.
- * (Memory of objects deleted before the process ends is not reused until
- * then: the pool's watermark only goes back when it has no children.)
- */
-static hl_cptr_t pool_alloc(uint32_t type, uint32_t bits)
+/* A fresh object from pool, in a new slot; 0 when out of either. */
+static hl_cptr_t alloc_from(hl_cptr_t pool, uint32_t type, uint32_t bits)
 {
 	hl_cptr_t s = slot_take();
 
-	if (s && hl_memory_retype(plat.pool, type, bits, 1, s) != HL_OK) {
+	if (s && hl_memory_retype(pool, type, bits, 1, s) != HL_OK) {
 		slot_free(s);
 		return 0;
 	}
 	return s;
 }
 
-static long ensure_tables(hl_cptr_t as, uint64_t va)
+/* An object of the process sp (freed with its pool when it ends). */
+static hl_cptr_t space_alloc(struct space *sp, uint32_t type, uint32_t bits)
+{
+	if (sp->nobjs == MAX_OBJS)
+		return 0;
+	hl_cptr_t s = alloc_from(sp->pool, type, bits);
+	if (s)
+		sp->objs[sp->nobjs++] = (uint16_t)s;
+	return s;
+}
+
+/* Page tables for va in as: from sp's pool, or from the server's own pool (sp NULL). */
+static long ensure_tables(struct space *sp, hl_cptr_t as, uint64_t va)
 {
 	for (int level = 3; level >= 1; level--) {
-		hl_cptr_t pt = pool_alloc(HL_OBJ_PAGE_TABLE, 12);
+		hl_cptr_t pt = sp ? space_alloc(sp, HL_OBJ_PAGE_TABLE, 12)
+		                  : alloc_from(plat.pool, HL_OBJ_PAGE_TABLE, 12);
 		if (!pt)
 			return HL_ERR_NO_MEMORY;
 		long err = hl_aspace_map_table(as, pt, va, (hl_word_t)level);
 		if (err == HL_ERR_ALREADY_MAPPED) {
+			if (sp) /* the last object: hand it back */
+				sp->nobjs--;
 			slot_free(pt);
 			continue;
 		}
@@ -90,22 +131,22 @@ static long ensure_tables(hl_cptr_t as, uint64_t va)
 	return HL_OK;
 }
 
-static long map_in(hl_cptr_t as, hl_cptr_t f, uint64_t va, uint32_t rights)
+static long map_in(struct space *sp, hl_cptr_t as, hl_cptr_t f, uint64_t va, uint32_t rights)
 {
 	long err = hl_aspace_map(as, f, va, rights);
 
-	if (err == HL_ERR_NO_TABLE && (err = ensure_tables(as, va)) == HL_OK)
+	if (err == HL_ERR_NO_TABLE && (err = ensure_tables(sp, as, va)) == HL_OK)
 		err = hl_aspace_map(as, f, va, rights);
 	return err;
 }
 
-static struct page *page_slot(uint64_t va, bool insert)
+static struct page *page_slot(struct space *sp, uint64_t va, bool insert)
 {
 	uint64_t vpn = va / LX_PAGE;
 	uint32_t h = (uint32_t)(vpn * 0x9e3779b97f4a7c15ull >> 52) % PAGE_HASH;
 
 	for (uint32_t i = 0; i < PAGE_HASH; i++, h = (h + 1) % PAGE_HASH) {
-		struct page *pg = &plat.pages[h];
+		struct page *pg = &sp->pages[h];
 		if (pg->vpn == vpn)
 			return pg;
 		if (!pg->vpn)
@@ -120,31 +161,138 @@ static uint32_t hl_rights(uint32_t prot)
 	       (prot & LX_PROT_EXEC ? HL_R_EXEC : 0);
 }
 
+static void *frame_mem(uint32_t fr)
+{
+	return (void *)(LX_WINDOW + (uint64_t)fr * LX_PAGE);
+}
+
+/* The pool is used up: the largest memory capability the boot memory still gives. */
+static bool more_memory(void)
+{
+	for (uint32_t bits = 26; bits >= 20; bits--) {
+		hl_cptr_t m = rt_alloc(HL_OBJ_MEMORY, bits);
+		if (m) {
+			plat.pool = m; /* the old one keeps its frames and tables */
+			return true;
+		}
+	}
+	return false;
+}
+
+/* A zeroed frame nobody maps (refs 0); MAX_FRAMES when there is none. */
+static uint32_t frame_get(void)
+{
+	uint32_t fr;
+
+	if (plat.nfree_frames) {
+		fr = plat.free_frames[--plat.nfree_frames];
+		memset(frame_mem(fr), 0, LX_PAGE);
+		return fr;
+	}
+	if (plat.nframes == MAX_FRAMES)
+		return MAX_FRAMES;
+	hl_cptr_t f = alloc_from(plat.pool, HL_OBJ_FRAME, 12);
+	if (!f && more_memory())
+		f = alloc_from(plat.pool, HL_OBJ_FRAME, 12);
+	fr = plat.nframes;
+	if (!f ||
+	    map_in(NULL, HL_SLOT_ASPACE, f, (uint64_t)frame_mem(fr), HL_R_READ | HL_R_WRITE)) {
+		if (f)
+			slot_free(f);
+		return MAX_FRAMES;
+	}
+	plat.frames[plat.nframes++].cap = (uint16_t)f;
+	return fr;
+}
+
+static void frame_put(uint32_t fr)
+{
+	if (--plat.frames[fr].refs == 0)
+		plat.free_frames[plat.nfree_frames++] = fr;
+}
+
+/* Map frame fr at va in sp's space (a new copy of its capability); 0 or -LX_ENOMEM. */
+static int page_add(struct space *sp, uint64_t va, uint32_t fr, uint32_t prot, bool cow)
+{
+	if (sp->npages >= PAGE_HASH / 2)
+		return -LX_ENOMEM;
+	struct page *pg = page_slot(sp, va, true);
+	hl_cptr_t c = slot_take();
+	uint32_t rights = hl_rights(cow ? prot & ~LX_PROT_WRITE : prot);
+	if (!c || hl_cspace_copy(HL_SLOT_CSPACE, c, plat.frames[fr].cap, HL_R_ALL & ~HL_R_GRANT) ||
+	    map_in(sp, sp->aspace, c, va, rights)) {
+		if (c)
+			slot_free(c);
+		return -LX_ENOMEM;
+	}
+	*pg = (struct page){va / LX_PAGE, fr, (uint16_t)c, cow, (uint8_t)prot};
+	plat.frames[fr].refs++;
+	sp->npages++;
+	return 0;
+}
+
+/* Unmap the page pg of sp (the hash keeps no tombstones: the cluster after it moves up). */
+static void page_drop(struct space *sp, struct page *pg)
+{
+	slot_free(pg->map);
+	frame_put(pg->frame);
+	pg->vpn = 0;
+	sp->npages--;
+	uint32_t h = (uint32_t)(pg - sp->pages);
+	for (uint32_t i = (h + 1) % PAGE_HASH; sp->pages[i].vpn; i = (i + 1) % PAGE_HASH) {
+		struct page moved = sp->pages[i];
+		sp->pages[i].vpn = 0;
+		*page_slot(sp, moved.vpn * LX_PAGE, true) = moved;
+	}
+}
+
 int lx_plat_map(uint64_t va, uint32_t prot)
 {
-	if (plat.npages >= PAGE_HASH / 2)
+	uint32_t fr = frame_get();
+
+	if (fr == MAX_FRAMES)
 		return -LX_ENOMEM;
-	struct page *pg = page_slot(va, true);
-	hl_cptr_t f = pool_alloc(HL_OBJ_FRAME, 12), c = f ? slot_take() : 0;
-	if (!c || hl_cspace_copy(HL_SLOT_CSPACE, c, f, HL_R_READ | HL_R_WRITE) ||
-	    map_in(HL_SLOT_ASPACE, c, LX_WINDOW + va, HL_R_READ | HL_R_WRITE) ||
-	    map_in(plat.aspace, f, va, hl_rights(prot)))
-		return -LX_ENOMEM; /* what was made goes with the pool when the process ends */
-	*pg = (struct page){va / LX_PAGE, (uint16_t)f, (uint16_t)c};
-	plat.npages++;
-	return 0;
+	int err = page_add(cur, va, fr, prot, false);
+	if (err)
+		plat.free_frames[plat.nfree_frames++] = fr;
+	return err;
+}
+
+int lx_plat_make_private(uint64_t va, uint32_t prot)
+{
+	struct page *pg = page_slot(cur, va, false);
+
+	if (!pg || !pg->cow)
+		return 0;
+	if (plat.frames[pg->frame].refs == 1) { /* the others have let go of it */
+		pg->cow = 0;
+		return hl_aspace_protect(cur->aspace, pg->map, hl_rights(prot)) ? -LX_ENOMEM : 0;
+	}
+	uint32_t fr = frame_get(), old = pg->frame;
+	if (fr == MAX_FRAMES)
+		return -LX_ENOMEM;
+	memcpy(frame_mem(fr), frame_mem(old), LX_PAGE);
+	plat.frames[old].refs++; /* kept while its mapping is replaced */
+	page_drop(cur, pg);
+	int err = page_add(cur, va, fr, prot, false);
+	frame_put(old);
+	if (err)
+		plat.free_frames[plat.nfree_frames++] = fr;
+	return err;
 }
 
 void *lx_plat_page(uint64_t va)
 {
-	return (void *)(LX_WINDOW + (va & ~(LX_PAGE - 1)));
+	struct page *pg = page_slot(cur, va, false);
+
+	return pg ? frame_mem(pg->frame) : NULL;
 }
 
 bool lx_plat_next_mapped(uint32_t *cursor, uint64_t *va)
 {
 	for (; *cursor < PAGE_HASH; (*cursor)++) {
-		if (plat.pages[*cursor].vpn) {
-			*va = plat.pages[(*cursor)++].vpn * LX_PAGE;
+		if (cur->pages[*cursor].vpn) {
+			*va = cur->pages[(*cursor)++].vpn * LX_PAGE;
 			return true;
 		}
 	}
@@ -153,34 +301,132 @@ bool lx_plat_next_mapped(uint32_t *cursor, uint64_t *va)
 
 int lx_plat_is_mapped(uint64_t va)
 {
-	return page_slot(va, false) != NULL;
+	return page_slot(cur, va, false) != NULL;
 }
 
 int lx_plat_protect(uint64_t va, uint32_t prot)
 {
-	struct page *pg = page_slot(va, false);
-
-	return pg && hl_aspace_protect(plat.aspace, pg->frame, hl_rights(prot)) ? -LX_ENOMEM : 0;
-}
-
-/* Unmap both views; the slots are not reused before the process ends (the hash keeps a
- * tombstone-free table by re-inserting the cluster that follows). */
-void lx_plat_unmap(uint64_t va)
-{
-	struct page *pg = page_slot(va, false);
+	struct page *pg = page_slot(cur, va, false);
 
 	if (!pg)
-		return;
-	slot_free(pg->copy);
-	slot_free(pg->frame);
-	pg->vpn = 0;
-	plat.npages--;
-	uint32_t h = (uint32_t)(pg - plat.pages);
-	for (uint32_t i = (h + 1) % PAGE_HASH; plat.pages[i].vpn; i = (i + 1) % PAGE_HASH) {
-		struct page moved = plat.pages[i];
-		plat.pages[i].vpn = 0;
-		*page_slot(moved.vpn * LX_PAGE, true) = moved;
+		return 0;
+	pg->prot = (uint8_t)prot;
+	return hl_aspace_protect(cur->aspace, pg->map,
+	                         hl_rights(pg->cow ? prot & ~LX_PROT_WRITE : prot))
+	           ? -LX_ENOMEM
+	           : 0;
+}
+
+void lx_plat_unmap(uint64_t va)
+{
+	struct page *pg = page_slot(cur, va, false);
+
+	if (pg)
+		page_drop(cur, pg);
+}
+
+void lx_plat_unmap_all(void)
+{
+	for (uint32_t i = 0; i < PAGE_HASH && cur->npages; i++)
+		while (cur->pages[i].vpn)
+			page_drop(cur, &cur->pages[i]);
+}
+
+void lx_plat_switch(struct lx_proc *p)
+{
+	cur = &spaces[p->idx];
+	cur_proc = p;
+}
+
+struct lx_proc *lx_plat_current(void)
+{
+	return cur_proc;
+}
+
+int lx_plat_spawn(struct lx_proc *p)
+{
+	struct space *sp = &spaces[p->idx];
+
+	memset(sp, 0, sizeof(*sp));
+	sp->pool = plat.subpools[p->idx];
+	sp->aspace = space_alloc(sp, HL_OBJ_ASPACE, 12);
+	sp->cspace = space_alloc(sp, HL_OBJ_CSPACE, 2);
+	sp->thread = space_alloc(sp, HL_OBJ_THREAD, 0);
+	sp->fault_cap = slot_take();
+	if (!sp->aspace || !sp->cspace || !sp->thread || !sp->fault_cap ||
+	    hl_cspace_mint(HL_SLOT_CSPACE, sp->fault_cap, plat.ep, HL_R_WRITE,
+	                   (hl_word_t)p->pid << 8 | (p->idx + 1)) ||
+	    hl_thread_configure(sp->thread, sp->cspace, sp->aspace, 0, 0) ||
+	    hl_thread_set_fault_ep(sp->thread, sp->fault_cap) ||
+	    hl_thread_set_linux(sp->thread, 1) || hl_thread_set_priority(sp->thread, 200))
+		return -LX_ENOMEM; /* lx_plat_release takes back what was made */
+	return 0;
+}
+
+int lx_plat_fork(struct lx_proc *parent, struct lx_proc *child)
+{
+	struct space *ps = &spaces[parent->idx], *cs = &spaces[child->idx];
+	int err = lx_plat_spawn(child);
+
+	for (uint32_t i = 0; !err && i < PAGE_HASH; i++) {
+		struct page *pg = &ps->pages[i];
+		if (!pg->vpn)
+			continue;
+		bool cow = pg->cow || (pg->prot & LX_PROT_WRITE);
+		if (cow && !pg->cow) { /* the parent's writes fault from now on */
+			pg->cow = 1;
+			if (hl_aspace_protect(ps->aspace, pg->map,
+			                      hl_rights(pg->prot & ~LX_PROT_WRITE)))
+				err = -LX_ENOMEM;
+		}
+		if (!err)
+			err = page_add(cs, pg->vpn * LX_PAGE, pg->frame, pg->prot, cow);
 	}
+	if (!err)
+		err = lx_plat_set_fs_of(child, ps->fs_base);
+	return err;
+}
+
+int lx_plat_set_regs(struct lx_proc *p, uint64_t rip, uint64_t rsp, uint64_t rdi, uint64_t rsi)
+{
+	return hl_thread_write_regs(spaces[p->idx].thread, rip, rsp, rdi, rsi) ? -LX_EFAULT : 0;
+}
+
+void lx_plat_resume(struct lx_proc *p)
+{
+	hl_thread_resume(spaces[p->idx].thread);
+}
+
+void lx_plat_suspend(struct lx_proc *p)
+{
+	hl_thread_suspend(spaces[p->idx].thread);
+}
+
+void lx_plat_release(struct lx_proc *p)
+{
+	struct space *sp = &spaces[p->idx], *was = cur;
+
+	if (sp->thread)
+		hl_thread_suspend(sp->thread);
+	cur = sp;
+	lx_plat_unmap_all();
+	cur = was == sp ? NULL : was;
+	hl_cspace_revoke(HL_SLOT_CSPACE, sp->pool); /* its objects go, its room comes back */
+	for (uint32_t i = 0; i < sp->nobjs; i++)
+		slot_free(sp->objs[i]);
+	if (sp->fault_cap)
+		slot_free(sp->fault_cap);
+	sp->nobjs = 0, sp->thread = sp->fault_cap = 0;
+}
+
+int lx_plat_set_fs_of(struct lx_proc *p, uint64_t base)
+{
+	struct space *sp = &spaces[p->idx];
+
+	if (hl_thread_set_fs_base(sp->thread, base))
+		return -LX_EPERM;
+	sp->fs_base = base;
+	return 0;
 }
 
 void lx_plat_console(const char *s, size_t n)
@@ -189,6 +435,16 @@ void lx_plat_console(const char *s, size_t n)
 		hl_debug_puts(HL_SLOT_DEBUG, s + off, n - off > 256 ? 256 : n - off);
 	if (n)
 		plat.console_nl = s[n - 1] == '\n';
+}
+
+void *lx_plat_alloc(size_t n)
+{
+	return rt_malloc(n);
+}
+
+void lx_plat_free(void *p)
+{
+	rt_free(p);
 }
 
 uint64_t lx_plat_nanotime(void)
@@ -215,46 +471,19 @@ void lx_plat_random(void *buf, size_t n)
 
 int lx_plat_set_fs(uint64_t base)
 {
-	if (hl_thread_set_fs_base(plat.thread, base))
+	if (hl_thread_set_fs_base(cur->thread, base))
 		return -LX_EPERM;
-	plat.fs_base = base;
+	cur->fs_base = base;
 	return 0;
 }
 
 uint64_t lx_plat_get_fs(void)
 {
-	return plat.fs_base;
+	return cur->fs_base;
 }
 
-/* The Linux thread and its spaces; the thread waits to be resumed. */
-static int make_process(struct lx_proc *p, uint64_t entry, uint64_t sp)
-{
-	plat.thread = pool_alloc(HL_OBJ_THREAD, 0);
-	if (!plat.thread ||
-	    hl_cspace_mint(HL_SLOT_CSPACE, plat.fault_cap, plat.ep, HL_R_WRITE, p->pid))
-		return -LX_ENOMEM;
-	if (hl_thread_configure(plat.thread, plat.cspace, plat.aspace, 0, 0) ||
-	    hl_thread_set_fault_ep(plat.thread, plat.fault_cap) ||
-	    hl_thread_set_linux(plat.thread, 1) || hl_thread_set_priority(plat.thread, 200) ||
-	    hl_thread_write_regs(plat.thread, entry, sp, 0, 0))
-		return -LX_ENOMEM;
-	plat.fs_base = 0;
-	return 0;
-}
-
-/* The process's memory, thread and spaces all go: one revoke of the pool. */
-static void end_process(void)
-{
-	hl_thread_suspend(plat.thread);
-	hl_cspace_revoke(HL_SLOT_CSPACE, plat.pool);
-	hl_cspace_delete(HL_SLOT_CSPACE, plat.fault_cap);
-	memset(plat.pages, 0, sizeof(plat.pages));
-	plat.npages = 0;
-	plat.next_slot = SLOT_FIRST;
-	plat.nfree = 0;
-}
-
-/* A fault of the process: page it in, or end it with SIGSEGV (its exit status 128 + 11). */
+/* A fault of the process: page in or copy on write, or end it with SIGSEGV (SIGKILL when
+ * memory ran out). */
 static bool handle_fault(struct lx_proc *p, const struct hl_msg *m)
 {
 	uint64_t err = m->w[HL_FAULT_ERROR], addr = m->w[HL_FAULT_ADDR];
@@ -263,39 +492,92 @@ static bool handle_fault(struct lx_proc *p, const struct hl_msg *m)
 	if (plat.trace)
 		rt_printf("linux: [%u] fault %lu error %#lx at %#lx rip %#lx\n", p->pid,
 		          m->w[HL_FAULT_VECTOR], err, addr, m->w[HL_FAULT_RIP]);
-	if (m->w[HL_FAULT_VECTOR] == 14 && !(err & 1) && lx_page_in(p, addr, need) == 0)
+	/* Not present, or a write to a present copy-on-write page. */
+	int e = m->w[HL_FAULT_VECTOR] == 14 && (!(err & 1) || (err & 2)) ? lx_page_in(p, addr, need)
+	                                                                 : -LX_EFAULT;
+	if (!e)
 		return true;
-	rt_printf("linux: pid %u: fault vector %lu error %#lx at %#lx (rip %#lx): SIGSEGV\n",
-	          p->pid, m->w[HL_FAULT_VECTOR], err, addr, m->w[HL_FAULT_RIP]);
-	p->exited = 1, p->exit_code = 128 + 11;
+	/* The process sees only its status, as on Linux (printed with @trace). */
+	if (plat.trace)
+		rt_printf(
+		    "linux: pid %u: fault vector %lu error %#lx at %#lx (rip %#lx): signal %d\n",
+		    p->pid, m->w[HL_FAULT_VECTOR], err, addr, m->w[HL_FAULT_RIP],
+		    e == -LX_ENOMEM ? 9 : 11);
+	lx_proc_exit(p, e == -LX_ENOMEM ? 9 : 11); /* out of memory: SIGKILL, as the OOM killer */
 	return false;
 }
 
-/* Serve the process until it exits; its exit status. */
-static int serve(struct lx_proc *p)
+/*
+ * The call of p cannot finish now (p->chan says what it waits for): stop
+ * its thread without a reply, and point it at the trampoline that makes
+ * the same call again (lx_tramp_restart) once lx_wake resumes it. The
+ * trampoline finds the call's number, return address and stack pointer in
+ * a record under the red zone of p's stack (once: a call made again from
+ * the trampoline that blocks again keeps its record).
+ */
+static void block(struct lx_proc *p)
+{
+	uint64_t rec = p->call.rsp, rip_ret = LX_TRAMP + lx_tramp_off(LX_TRAMP_RESTART_RET);
+
+	lx_plat_suspend(p);
+	if (p->call.rip != rip_ret) {
+		uint64_t r[3] = {p->call.nr, p->call.rip, p->call.rsp};
+		rec = (p->call.rsp - 128 - sizeof(r)) & ~15ull;
+		if (lx_copy_out(p, rec, r, sizeof(r))) {
+			p->chan = NULL;
+			rt_printf("linux: pid %u: no room on its stack to wait: SIGSEGV\n", p->pid);
+			lx_proc_exit(p, 11);
+			return;
+		}
+	}
+	lx_plat_set_regs(p, LX_TRAMP + lx_tramp_off(LX_TRAMP_RESTART), rec, p->call.a[0],
+	                 p->call.a[1]);
+}
+
+/* Serve every process until none is left. */
+static void serve(void)
 {
 	hl_word_t info = 0, badge;
 	struct hl_msg m = {{0}};
 	struct hl_ipc_buffer *ib = hl_ipcbuf();
 
-	hl_thread_resume(plat.thread);
 	hl_syscall(HL_SYS_RECV, plat.ep, &info, &m, &badge);
 	for (;;) {
-		bool reply = true;
-		if (badge != p->pid) {
-			reply = false; /* not ours: a stale caller, left waiting */
-		} else if (HL_MSG_LABEL(info) == HL_LABEL_LINUX_SYSCALL) {
-			uint64_t a[6] = {m.w[1], m.w[2], m.w[3], ib->mr[4], ib->mr[5], ib->mr[6]};
-			uint64_t nr = m.w[0];
-			m.w[0] = (hl_word_t)lx_syscall(p, nr, a);
-			if (plat.trace)
-				rt_printf("linux: [%u] %lu(%#lx, %#lx, %#lx, %#lx) = %ld\n", p->pid,
-				          nr, a[0], a[1], a[2], a[3], (long)m.w[0]);
-		} else if (HL_MSG_LABEL(info) == HL_LABEL_FAULT) {
-			reply = handle_fault(p, &m);
+		bool reply = false;
+		/* The badge: pid << 8 | slot + 1 (a stale one names a slot with another pid). */
+		uint32_t slot = (uint32_t)(badge & 0xff) - 1;
+		struct lx_proc *p = slot < LX_MAX_PROCS && lx_procs[slot].pid == badge >> 8
+		                        ? &lx_procs[slot]
+		                        : NULL;
+		if (p && p->state == LX_PROC_LIVE && !p->chan) {
+			lx_plat_switch(p);
+			if (HL_MSG_LABEL(info) == HL_LABEL_LINUX_SYSCALL) {
+				struct lx_call *c = &p->call;
+				*c = (struct lx_call){
+				    m.w[0],
+				    {m.w[1], m.w[2], m.w[3], ib->mr[4], ib->mr[5], ib->mr[6]},
+				    ib->mr[HL_LINUX_RIP],
+				    ib->mr[HL_LINUX_RSP]};
+				p->redirected = 0;
+				int64_t r = lx_syscall(p, c->nr, c->a);
+				if (p->state != LX_PROC_LIVE) /* a signal ended it meanwhile */
+					r = LX_RET_GONE;
+				else if (r != LX_RET_BLOCK && r != LX_RET_GONE && !p->redirected)
+					r = lx_signal_deliver(p, r, false);
+				if (plat.trace)
+					rt_printf("linux: [%u] %lu(%#lx, %#lx, %#lx, %#lx) = %ld\n",
+					          p->pid, c->nr, c->a[0], c->a[1], c->a[2], c->a[3],
+					          (long)r);
+				if (r == LX_RET_BLOCK)
+					block(p);
+				else if (r != LX_RET_GONE)
+					m.w[0] = (hl_word_t)r, reply = true;
+			} else if (HL_MSG_LABEL(info) == HL_LABEL_FAULT) {
+				reply = handle_fault(p, &m);
+			}
 		}
-		if (p->exited)
-			return p->exit_code;
+		if (!lx_proc_count())
+			return;
 		if (!reply) {
 			hl_syscall(HL_SYS_RECV, plat.ep, &info, &m, &badge);
 			continue;
@@ -305,16 +587,12 @@ static int serve(struct lx_proc *p)
 	}
 }
 
-static struct lx_proc proc;
-
-/* Run one command line; its exit status, or -errno when it could not start. */
-static int run(char *line, uint32_t pid)
+/* Run one command line: its exit status (128 + signal when killed), or -errno. */
+static int run(char *line)
 {
-	const char *argv[MAX_WORDS + 1], *envp[] = {"PATH=/bin", "HOME=/", "TERM=dumb", NULL};
+	const char *argv[MAX_WORDS + 1];
 	uint32_t argc = 0;
-	struct lx_elf_info info;
-	struct cpio_entry e;
-	uint64_t sp;
+	int err = 0;
 
 	if (line[0] == '!')
 		line++; /* a command the differential test leaves out (Hallows only) */
@@ -329,24 +607,11 @@ static int run(char *line, uint32_t pid)
 	argv[argc] = NULL;
 	if (!argc)
 		return -LX_EINVAL;
-	const char *path = argv[0][0] == '/' ? argv[0] + 1 : argv[0];
-	if (cpio_find((const uint8_t *)rt_self.bi->initrd_vaddr, rt_self.bi->initrd_size, path, &e))
-		return -LX_ENOENT;
-	memset(&proc, 0, sizeof(proc));
-	proc.pid = pid;
-	plat.aspace = pool_alloc(HL_OBJ_ASPACE, 12);
-	plat.cspace = pool_alloc(HL_OBJ_CSPACE, 2);
-	int err = plat.aspace && plat.cspace ? 0 : -LX_ENOMEM;
-	if (!err)
-		err = lx_elf_load(&proc, e.data, e.size, &info);
-	if (!err)
-		err = lx_build_stack(&proc, &info, argv, envp, &sp);
-	if (!err)
-		err = make_process(&proc, info.entry, sp);
-	for (int fd = 0; fd < 3; fd++)
-		proc.fd[fd] =
-		    (struct lx_fd){.used = 1, .kind = LX_FD_CONSOLE, .flags = fd ? 1u : 0u};
-	return err ? err : serve(&proc);
+	if (!lx_proc_first(argv[0], argv, &err))
+		return err;
+	serve();
+	int st = lx_proc_last_status();
+	return st & 0x7f ? 128 + (st & 0x7f) : (st >> 8) & 0xff;
 }
 
 static void exit_qemu(unsigned code)
@@ -356,18 +621,33 @@ static void exit_qemu(unsigned code)
 		hl_ioport_out(port, 0xf4, 1, code);
 }
 
+/* The memory: one pool per process slot for its objects, the rest for frames. */
+static bool plat_init(void)
+{
+	plat.ep = rt_alloc(HL_OBJ_ENDPOINT, 0);
+	for (uint32_t i = 0; i < LX_MAX_PROCS; i++)
+		if (!(plat.subpools[i] = rt_alloc(HL_OBJ_MEMORY, SUBPOOL_BITS)))
+			return false;
+	for (uint32_t bits = 28; bits >= 22 && !plat.pool; bits--)
+		plat.pool = rt_alloc(HL_OBJ_MEMORY, bits);
+	/* The rest of the slots are the server's: rt_slot keeps 128 (more_memory, exit_qemu). */
+	plat.slot_first = plat.next_slot = (uint32_t)rt_self.next_slot + 128;
+	plat.slot_end = rt_self.bi->cspace_bits < 12 ? 1u << rt_self.bi->cspace_bits : 4096u;
+	hl_word_t pa = 0, bits = 0, free = 0, live = 0;
+	if (plat.pool)
+		hl_memory_info(plat.pool, &pa, &bits, &free, &live);
+	rt_printf("linux: frames from a pool of %lu KiB (%lu KiB free), slots %u-%u\n",
+	          (1ul << bits) >> 10, free >> 10, plat.slot_first, plat.slot_end);
+	return plat.ep && plat.pool;
+}
+
 int main(struct rt *rt)
 {
 	const uint8_t *cpio = (const uint8_t *)rt->bi->initrd_vaddr;
 	struct cpio_entry e;
 	static char script[8192];
 
-	plat.next_slot = SLOT_FIRST;
-	plat.ep = rt_alloc(HL_OBJ_ENDPOINT, 0);
-	plat.fault_cap = rt_slot();
-	for (uint32_t bits = 28; bits >= 22 && !plat.pool; bits--)
-		plat.pool = rt_alloc(HL_OBJ_MEMORY, bits);
-	if (!plat.ep || !plat.fault_cap || !plat.pool || lx_fs_init(cpio, rt->bi->initrd_size)) {
+	if (!plat_init() || lx_fs_init(cpio, rt->bi->initrd_size)) {
 		rt_printf("linux: cannot start: no memory, or a broken boot module\n");
 		return 1;
 	}
@@ -399,10 +679,9 @@ int main(struct rt *rt)
 		n++;
 		rt_printf("@@lx-begin %u %s\n", n, line);
 		plat.console_nl = 1;
-		int code = run(line, 100 + n);
+		int code = run(line);
 		rt_printf("%s@@lx-end %u exit=%d%s\n", plat.console_nl ? "" : "\n", n, code,
 		          plat.console_nl ? "" : " nonl");
-		end_process();
 	}
 	lx_report_unknown(false);
 	rt_printf("linux: all %u commands done\n", n);

@@ -182,7 +182,7 @@ int lx_page_in(struct lx_proc *p, uint64_t va, uint32_t need)
 	if (!r || (r->prot & need) != need)
 		return -LX_EFAULT;
 	if (lx_plat_is_mapped(pg))
-		return 0;
+		return need & LX_PROT_WRITE ? lx_plat_make_private(pg, r->prot) : 0;
 	if (lx_plat_map(pg, r->prot))
 		return -LX_ENOMEM;
 	uint64_t off = pg - r->start;

@@ -9,21 +9,27 @@
 #include <hallows/rt.h>
 #include <lib/string.h>
 
-#define MAX_NR        512
-#define CHUNK         4096
-#define O_ACCMODE     3u
-#define O_CREAT       0100u
-#define O_DIRECTORY   0200000u
-#define O_CLOEXEC     02000000u
-#define AT_FDCWD      (-100)
-#define AT_EMPTY_PATH 0x1000u
-#define S_IFMT        0170000u
-#define S_IFDIR       0040000u
-#define S_IFCHR       0020000u
-#define MAP_SHARED    0x01u
-#define MAP_PRIVATE   0x02u
-#define MAP_FIXED     0x10u
-#define MAP_ANONYMOUS 0x20u
+#define MAX_NR              512
+#define CHUNK               4096
+#define O_ACCMODE           3u
+#define O_CREAT             0100u
+#define O_EXCL              0200u
+#define O_TRUNC             01000u
+#define O_APPEND            02000u
+#define S_IFREG             0100000u
+#define O_DIRECTORY         0200000u
+#define O_CLOEXEC           02000000u
+#define AT_FDCWD            (-100)
+#define AT_EMPTY_PATH       0x1000u
+#define AT_SYMLINK_NOFOLLOW 0x100u
+#define S_IFLNK             0120000u
+#define S_IFMT              0170000u
+#define S_IFDIR             0040000u
+#define S_IFCHR             0020000u
+#define MAP_SHARED          0x01u
+#define MAP_PRIVATE         0x02u
+#define MAP_FIXED           0x10u
+#define MAP_ANONYMOUS       0x20u
 
 enum {
 	NR_read = 0,
@@ -104,20 +110,49 @@ static uint64_t page_up(uint64_t x)
 	return (x + LX_PAGE - 1) & ~(LX_PAGE - 1);
 }
 
-static struct lx_fd *fd_get(struct lx_proc *p, uint64_t fd)
+static struct lx_ofd *fd_get(struct lx_proc *p, uint64_t fd)
 {
-	return fd < LX_MAX_FDS && p->fd[fd].used ? &p->fd[fd] : NULL;
+	return fd < LX_MAX_FDS ? p->fd[fd].o : NULL;
 }
 
 /* ---- console and file I/O ---- */
 
+/* write and pwrite64 (at >= 0) to a file of the file system. */
+static int64_t file_write(struct lx_proc *p, struct lx_ofd *f, uint64_t buf, uint64_t len,
+                          int64_t at)
+{
+	static char tmp[CHUNK];
+	uint64_t pos = at >= 0 ? (uint64_t)at : f->flags & O_APPEND ? f->file->size : f->pos;
+
+	for (uint64_t done = 0; done < len;) {
+		uint64_t n = len - done < CHUNK ? len - done : CHUNK;
+		int err = lx_copy_in(p, tmp, buf + done, n) ? -LX_EFAULT
+		                                            : lx_fs_write(f->file, pos + done, tmp, n);
+		if (err) {
+			if (at < 0)
+				f->pos = pos + done;
+			return done ? (int64_t)done : err;
+		}
+		done += n;
+	}
+	if (at < 0)
+		f->pos = pos + len;
+	return (int64_t)len;
+}
+
 static int64_t do_write(struct lx_proc *p, uint64_t fd, uint64_t buf, uint64_t len)
 {
-	struct lx_fd *f = fd_get(p, fd);
+	struct lx_ofd *f = fd_get(p, fd);
 	static char tmp[CHUNK];
 
 	if (!f || (f->flags & O_ACCMODE) == 0)
 		return -LX_EBADF;
+	if (f->kind == LX_FD_FILE)
+		return file_write(p, f, buf, len, -1);
+	if (f->kind == LX_FD_PIPE_W)
+		return lx_pipe_write(p, f, buf, len);
+	if (f->kind >= LX_FD_NULL) /* /dev/null, /dev/zero, /dev/urandom take everything */
+		return lx_check(p, buf, len, LX_PROT_READ) ? -LX_EFAULT : (int64_t)len;
 	if (f->kind != LX_FD_CONSOLE)
 		return -LX_EBADF;
 	for (uint64_t done = 0; done < len;) {
@@ -132,14 +167,33 @@ static int64_t do_write(struct lx_proc *p, uint64_t fd, uint64_t buf, uint64_t l
 
 static int64_t do_read(struct lx_proc *p, uint64_t fd, uint64_t buf, uint64_t len, int64_t at)
 {
-	struct lx_fd *f = fd_get(p, fd);
+	struct lx_ofd *f = fd_get(p, fd);
 
 	if (!f || (f->flags & O_ACCMODE) == 1)
 		return -LX_EBADF;
 	if (f->kind == LX_FD_DIR)
 		return -LX_EISDIR;
+	if (f->kind == LX_FD_PIPE_R)
+		return at >= 0 ? -LX_ESPIPE : lx_pipe_read(p, f, buf, len);
 	if (f->kind == LX_FD_CONSOLE)
 		return at >= 0 ? -LX_ESPIPE : 0; /* no console input yet: end of file */
+	if (f->kind == LX_FD_NULL)
+		return 0;
+	if (f->kind == LX_FD_ZERO || f->kind == LX_FD_RANDOM) {
+		static uint8_t chunk[CHUNK];
+		uint64_t done = 0;
+		for (len = len > (1u << 20) ? 1u << 20 : len; done < len;) {
+			uint64_t n = len - done < CHUNK ? len - done : CHUNK;
+			if (f->kind == LX_FD_ZERO)
+				memset(chunk, 0, n);
+			else
+				lx_plat_random(chunk, n);
+			if (lx_copy_out(p, buf + done, chunk, n))
+				return done ? (int64_t)done : -LX_EFAULT;
+			done += n;
+		}
+		return (int64_t)done;
+	}
 	uint64_t pos = at >= 0 ? (uint64_t)at : f->pos;
 	uint64_t n = pos < f->file->size ? f->file->size - pos : 0;
 	if (n > len)
@@ -170,8 +224,12 @@ static int64_t do_iov(struct lx_proc *p, uint64_t fd, uint64_t iov, uint64_t cnt
 		if (!v[1])
 			continue;
 		int64_t r = wr ? do_write(p, fd, v[0], v[1]) : do_read(p, fd, v[0], v[1], -1);
+		if (r == LX_RET_BLOCK && total)
+			p->chan = NULL; /* what came so far is the result */
+		if (r == LX_RET_GONE || (r < 0 && !total))
+			return r;
 		if (r < 0)
-			return total ? total : r;
+			return total;
 		total += r;
 		if ((uint64_t)r < v[1])
 			break;
@@ -191,7 +249,7 @@ static int get_path(struct lx_proc *p, int64_t dirfd, uint64_t upath, char *out,
 		strlcpy(out, rel, cap);
 		return 0;
 	}
-	struct lx_fd *d = fd_get(p, (uint64_t)dirfd);
+	struct lx_ofd *d = fd_get(p, (uint64_t)dirfd);
 	if (!d)
 		return -LX_EBADF;
 	if (d->kind != LX_FD_DIR)
@@ -204,7 +262,28 @@ static int get_path(struct lx_proc *p, int64_t dirfd, uint64_t upath, char *out,
 	return 0;
 }
 
-static int64_t do_openat(struct lx_proc *p, int64_t dirfd, uint64_t upath, uint64_t flags)
+/* What a character device of /dev is: LX_FD_NULL, _ZERO, _RANDOM or _CONSOLE (tty, console). */
+static uint8_t dev_kind(const struct lx_file *f)
+{
+	return !strcmp(f->path, "dev/null")      ? LX_FD_NULL
+	       : !strcmp(f->path, "dev/zero")    ? LX_FD_ZERO
+	       : !strcmp(f->path, "dev/urandom") ? LX_FD_RANDOM
+	                                         : LX_FD_CONSOLE;
+}
+
+static uint64_t dev_rdev(const struct lx_file *f)
+{
+	static const uint64_t rdev[] = {0, 5u << 8 | 1, 0,           0,          0,
+	                                0, 1u << 8 | 3, 1u << 8 | 5, 1u << 8 | 9};
+	if (!strcmp(f->path, "dev/tty"))
+		return 5u << 8;
+	return rdev[dev_kind(f)];
+}
+
+static uint32_t umask_bits = 022;
+
+static int64_t do_openat(struct lx_proc *p, int64_t dirfd, uint64_t upath, uint64_t flags,
+                         uint64_t mode)
 {
 	char path[512];
 	int err = get_path(p, dirfd, upath, path, sizeof(path));
@@ -212,30 +291,56 @@ static int64_t do_openat(struct lx_proc *p, int64_t dirfd, uint64_t upath, uint6
 	if (err)
 		return err;
 	const struct lx_file *f = lx_fs_lookup(path);
+	if (f && (flags & O_CREAT) && (flags & O_EXCL))
+		return -LX_EEXIST;
+	if (!f && (flags & O_CREAT)) {
+		err = lx_fs_create(path, S_IFREG | ((uint32_t)mode & 07777 & ~umask_bits), &f);
+		if (err)
+			return err;
+	}
 	if (!f)
-		return flags & O_CREAT ? -LX_EROFS : -LX_ENOENT;
+		return -LX_ENOENT;
 	bool dir = (f->mode & S_IFMT) == S_IFDIR;
+	uint8_t kind = dir ? LX_FD_DIR : LX_FD_FILE;
+	if ((f->mode & S_IFMT) == S_IFCHR)
+		kind = dev_kind(f);
 	if ((flags & O_DIRECTORY) && !dir)
 		return -LX_ENOTDIR;
-	if ((flags & O_ACCMODE) != 0)
-		return dir ? -LX_EISDIR : -LX_EROFS;
+	if ((flags & O_ACCMODE) != 0 && dir)
+		return -LX_EISDIR;
+	if ((flags & O_ACCMODE) != 0 && kind == LX_FD_FILE && (flags & O_TRUNC) &&
+	    (err = lx_fs_truncate(f, 0)))
+		return err;
 	for (uint32_t fd = 0; fd < LX_MAX_FDS; fd++) {
-		if (p->fd[fd].used)
+		if (p->fd[fd].o)
 			continue;
-		p->fd[fd] = (struct lx_fd){.used = 1,
-		                           .kind = dir ? LX_FD_DIR : LX_FD_FILE,
-		                           .cloexec = (flags & O_CLOEXEC) != 0,
-		                           .flags = (uint32_t)flags,
-		                           .file = f};
+		struct lx_ofd *o =
+		    kind == LX_FD_CONSOLE ? lx_console_ofd() : lx_ofd_new(kind, (uint32_t)flags);
+		if (o == lx_console_ofd()) {
+			lx_fd_install(p, fd, o, (flags & O_CLOEXEC) != 0);
+			return fd;
+		}
+		if (!o)
+			return -23; /* ENFILE */
+		o->file = f;
+		lx_fs_hold(f);
+		p->fd[fd] = (struct lx_fd){o, (flags & O_CLOEXEC) != 0};
 		return fd;
 	}
 	return -LX_EMFILE;
 }
 
-/* struct stat of x86-64 Linux: 144 bytes. */
-static int put_stat(struct lx_proc *p, uint64_t ubuf, const struct lx_file *f)
+/* struct stat of x86-64 Linux: 144 bytes; f NULL: the console; pipe: a pipe's end. */
+static int put_stat(struct lx_proc *p, uint64_t ubuf, const struct lx_file *f,
+                    const struct lx_pipe *pipe)
 {
 	uint64_t st[18] = {0};
+
+	if (pipe) {
+		st[0] = 12, st[1] = ((uintptr_t)pipe >> 12) & 0xffff;
+		st[2] = 1, st[3] = 0010600, st[7] = 4096;
+		return lx_copy_out(p, ubuf, st, sizeof(st));
+	}
 
 	st[0] = 1;                            /* st_dev */
 	st[1] = f ? f->ino : 1;               /* st_ino */
@@ -245,6 +350,8 @@ static int put_stat(struct lx_proc *p, uint64_t ubuf, const struct lx_file *f)
 	st[6] = f ? f->size : 0;              /* st_size */
 	st[7] = 4096;                         /* st_blksize */
 	st[8] = f ? (f->size + 511) / 512 : 0;
+	if (f && (f->mode & S_IFMT) == S_IFCHR)
+		st[5] = dev_rdev(f);
 	return lx_copy_out(p, ubuf, st, sizeof(st));
 }
 
@@ -255,25 +362,26 @@ static int64_t do_fstatat(struct lx_proc *p, int64_t dirfd, uint64_t upath, uint
 	char first;
 
 	if (flags & AT_EMPTY_PATH && !lx_copy_in(p, &first, upath, 1) && !first) {
-		struct lx_fd *f = fd_get(p, (uint64_t)dirfd);
+		struct lx_ofd *f = fd_get(p, (uint64_t)dirfd);
 		if (!f)
 			return -LX_EBADF;
-		return put_stat(p, buf, f->kind == LX_FD_CONSOLE ? NULL : f->file);
+		return put_stat(p, buf, f->kind == LX_FD_CONSOLE ? NULL : f->file, f->pipe);
 	}
 	int err = get_path(p, dirfd, upath, path, sizeof(path));
 	if (err)
 		return err;
-	const struct lx_file *f = lx_fs_lookup(path);
-	return f ? put_stat(p, buf, f) : -LX_ENOENT;
+	const struct lx_file *f =
+	    flags & AT_SYMLINK_NOFOLLOW ? lx_fs_lookup_link(path) : lx_fs_lookup(path);
+	return f ? put_stat(p, buf, f, NULL) : -LX_ENOENT;
 }
 
 static int64_t do_lseek(struct lx_proc *p, uint64_t fd, int64_t off, uint64_t whence)
 {
-	struct lx_fd *f = fd_get(p, fd);
+	struct lx_ofd *f = fd_get(p, fd);
 
 	if (!f)
 		return -LX_EBADF;
-	if (f->kind == LX_FD_CONSOLE)
+	if (f->kind == LX_FD_CONSOLE || f->pipe)
 		return -LX_ESPIPE;
 	int64_t base = whence == 0   ? 0
 	               : whence == 1 ? (int64_t)f->pos
@@ -290,7 +398,7 @@ static int64_t do_lseek(struct lx_proc *p, uint64_t fd, int64_t off, uint64_t wh
 /* getdents64: "." and ".." first, then the directory's entries; pos counts entries. */
 static int64_t do_getdents(struct lx_proc *p, uint64_t fd, uint64_t buf, uint64_t len)
 {
-	struct lx_fd *f = fd_get(p, fd);
+	struct lx_ofd *f = fd_get(p, fd);
 	uint64_t used = 0;
 	uint8_t rec[280];
 
@@ -327,31 +435,29 @@ static int64_t do_getdents(struct lx_proc *p, uint64_t fd, uint64_t buf, uint64_
 
 /*
  * dup, dup2, dup3, F_DUPFD: a copy of descriptor fd at exactly `to`
- * (closing what was there) or at the lowest free one >= to. The copy shares
- * nothing with the original yet (no open file descriptions: offsets are
- * per descriptor until fork needs them shared).
+ * (closing what was there) or at the lowest free one >= to; both share
+ * the open file description (its offset and flags).
  */
 static int64_t dup_to(struct lx_proc *p, uint64_t fd, uint64_t to, bool exact, uint32_t flags)
 {
-	struct lx_fd *f = fd_get(p, fd);
+	struct lx_ofd *f = fd_get(p, fd);
 
 	if (!f)
 		return -LX_EBADF;
 	if (to >= LX_MAX_FDS)
 		return exact ? -LX_EBADF : -LX_EINVAL;
 	uint64_t n = to;
-	while (!exact && n < LX_MAX_FDS && p->fd[n].used)
+	while (!exact && n < LX_MAX_FDS && p->fd[n].o)
 		n++;
 	if (n == LX_MAX_FDS)
 		return -LX_EMFILE;
-	p->fd[n] = *f;
-	p->fd[n].cloexec = (flags & O_CLOEXEC) != 0;
+	lx_fd_install(p, (uint32_t)n, f, (flags & O_CLOEXEC) != 0);
 	return (int64_t)n;
 }
 
 static int64_t do_fcntl(struct lx_proc *p, uint64_t fd, uint64_t cmd, uint64_t arg)
 {
-	struct lx_fd *f = fd_get(p, fd);
+	struct lx_ofd *f = fd_get(p, fd);
 
 	if (!f)
 		return -LX_EBADF;
@@ -360,13 +466,13 @@ static int64_t do_fcntl(struct lx_proc *p, uint64_t fd, uint64_t cmd, uint64_t a
 	case 1030: /* F_DUPFD_CLOEXEC */
 		return dup_to(p, fd, arg, false, cmd == 1030 ? O_CLOEXEC : 0);
 	case 1: /* F_GETFD */
-		return f->cloexec;
+		return p->fd[fd].cloexec;
 	case 2: /* F_SETFD */
-		f->cloexec = arg & 1;
+		p->fd[fd].cloexec = arg & 1;
 		return 0;
 	case 3: /* F_GETFL */
 		return f->flags;
-	case 4: /* F_SETFL: only O_APPEND and O_NONBLOCK may change; neither matters here */
+	case 4: /* F_SETFL: only O_APPEND and O_NONBLOCK may change */
 		f->flags = (f->flags & ~(02000u | 04000u)) | (uint32_t)(arg & (02000u | 04000u));
 		return 0;
 	default:
@@ -377,7 +483,7 @@ static int64_t do_fcntl(struct lx_proc *p, uint64_t fd, uint64_t cmd, uint64_t a
 /* sendfile from a file to the console (what busybox cat tries first). */
 static int64_t do_sendfile(struct lx_proc *p, const uint64_t a[6])
 {
-	struct lx_fd *out = fd_get(p, a[0]), *in = fd_get(p, a[1]);
+	struct lx_ofd *out = fd_get(p, a[0]), *in = fd_get(p, a[1]);
 	uint64_t pos, len = a[3];
 
 	if (!out || !in || (out->flags & O_ACCMODE) == 0)
@@ -397,8 +503,9 @@ static int64_t do_sendfile(struct lx_proc *p, const uint64_t a[6])
 	return (int64_t)n;
 }
 
-/* readlink: this file system has no symbolic links, so a name that exists is not one. */
-static int64_t do_readlink(struct lx_proc *p, int64_t dirfd, uint64_t upath, int64_t size)
+/* readlink: the target of a symbolic link, cut to size bytes (no NUL). */
+static int64_t do_readlink(struct lx_proc *p, int64_t dirfd, uint64_t upath, uint64_t ubuf,
+                           int64_t size)
 {
 	char path[512];
 	int err = get_path(p, dirfd, upath, path, sizeof(path));
@@ -407,7 +514,13 @@ static int64_t do_readlink(struct lx_proc *p, int64_t dirfd, uint64_t upath, int
 		return err;
 	if (size <= 0)
 		return -LX_EINVAL;
-	return lx_fs_lookup(path) ? -LX_EINVAL : -LX_ENOENT;
+	const struct lx_file *f = lx_fs_lookup_link(path);
+	if (!f)
+		return -LX_ENOENT;
+	if ((f->mode & S_IFMT) != S_IFLNK)
+		return -LX_EINVAL;
+	uint64_t n = f->size < (uint64_t)size ? f->size : (uint64_t)size;
+	return lx_copy_out(p, ubuf, f->data, n) ? -LX_EFAULT : (int64_t)n;
 }
 
 /* prlimit64 on the process itself: every limit starts unlimited but the stack's and files'. */
@@ -460,7 +573,7 @@ static int64_t do_mmap(struct lx_proc *p, const uint64_t a[6])
 	const uint8_t *data = NULL;
 	uint64_t dlen = 0;
 
-	struct lx_fd *f = flags & MAP_ANONYMOUS ? NULL : fd_get(p, a[4]);
+	struct lx_ofd *f = flags & MAP_ANONYMOUS ? NULL : fd_get(p, a[4]);
 
 	if (!(flags & MAP_ANONYMOUS) && !f)
 		return -LX_EBADF; /* Linux looks the descriptor up first */
@@ -468,8 +581,8 @@ static int64_t do_mmap(struct lx_proc *p, const uint64_t a[6])
 	    (off & (LX_PAGE - 1)) || prot > 7 || !(flags & (MAP_SHARED | MAP_PRIVATE)))
 		return -LX_EINVAL;
 	if (f) {
-		if (f->kind != LX_FD_FILE)
-			return -19; /* ENODEV */
+		if (f->kind != LX_FD_FILE || f->file->own)
+			return -19; /* ENODEV; a written file's bytes may move: not mapped yet */
 		if ((flags & MAP_SHARED) && (prot & LX_PROT_WRITE))
 			return -LX_EACCES; /* opened read-only */
 		data = off < f->file->size ? f->file->data + off : NULL;
@@ -581,8 +694,108 @@ static int64_t do_ioctl(struct lx_proc *p, uint64_t fd)
 	return fd_get(p, fd) ? -LX_ENOTTY : -LX_EBADF;
 }
 
+/* What poll sees on one descriptor: POLLIN 1, POLLOUT 4, POLLERR 8, POLLHUP 16, POLLNVAL 32. */
+static uint16_t poll_one(struct lx_proc *p, int32_t fd, uint16_t events)
+{
+	struct lx_ofd *f = fd < 0 ? NULL : fd_get(p, (uint64_t)fd);
+
+	if (fd < 0)
+		return 0;
+	if (!f)
+		return 32;
+	uint16_t ready = 1 | 4; /* files, devices, the console (end of file): always ready */
+	if (f->kind == LX_FD_PIPE_R)
+		ready = (f->pipe->len ? 1 : 0) | (f->pipe->writers ? 0 : 16);
+	else if (f->kind == LX_FD_PIPE_W)
+		ready = (f->pipe->readers ? (f->pipe->len < LX_PIPE_SIZE ? 4 : 0) : 8);
+	return ready & (events | 8 | 16);
+}
+
+/*
+ * poll and ppoll. A wait with a timeout of -1 blocks until a pipe changes;
+ * there are no timers yet, so a positive timeout ends at once when nothing
+ * is ready (as if it had run out).
+ */
+static int64_t do_poll(struct lx_proc *p, uint64_t ufds, uint64_t n, int64_t timeout_ms)
+{
+	int64_t ready = 0;
+
+	if (n > LX_MAX_FDS * 4)
+		return -LX_EINVAL;
+	if (lx_check(p, ufds, n * 8, LX_PROT_READ | LX_PROT_WRITE))
+		return -LX_EFAULT;
+	for (uint64_t i = 0; i < n; i++) {
+		int32_t pfd[2]; /* fd; events | revents << 16 */
+		lx_copy_in(p, pfd, ufds + i * 8, 8);
+		uint16_t rev = poll_one(p, pfd[0], (uint16_t)pfd[1]);
+		pfd[1] = (int32_t)((uint32_t)(uint16_t)pfd[1] | (uint32_t)rev << 16);
+		lx_copy_out(p, ufds + i * 8, pfd, 8);
+		ready += rev != 0;
+	}
+	if (ready || timeout_ms >= 0)
+		return ready;
+	p->chan = lx_poll_chan();
+	return LX_RET_BLOCK;
+}
+
+/* truncate, mkdir[at], rmdir, unlink[at]: one path, relative to a directory for the *at. */
+static int64_t do_path_op(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
+{
+	char path[512];
+	bool at = nr == 258 || nr == 263;
+	int err = get_path(p, at ? (int32_t)a[0] : AT_FDCWD, at ? a[1] : a[0], path, sizeof(path));
+	const struct lx_file *f;
+
+	if (err)
+		return err;
+	switch (nr) {
+	case 76:
+		if ((int64_t)a[1] < 0)
+			return -LX_EINVAL;
+		f = lx_fs_lookup(path);
+		if (!f)
+			return -LX_ENOENT;
+		return (f->mode & S_IFMT) == S_IFDIR ? -LX_EISDIR : lx_fs_truncate(f, a[1]);
+	case 83:
+	case 258:
+		return lx_fs_create(path, S_IFDIR | ((uint32_t)(at ? a[2] : a[1]) & 07777 & ~umask_bits),
+		                    &f);
+	case 84:
+		return lx_fs_unlink(path, true);
+	case 87:
+		return lx_fs_unlink(path, false);
+	default: /* unlinkat */
+		if (a[2] & ~0x200ull)
+			return -LX_EINVAL;
+		return lx_fs_unlink(path, a[2] & 0x200); /* AT_REMOVEDIR */
+	}
+}
+
+static int64_t do_rename(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
+{
+	char from[512], to[512];
+	bool at = nr != 82;
+	int err = get_path(p, at ? (int32_t)a[0] : AT_FDCWD, at ? a[1] : a[0], from, sizeof(from));
+
+	if (!err)
+		err = get_path(p, at ? (int32_t)a[2] : AT_FDCWD, at ? a[3] : a[1], to, sizeof(to));
+	if (err)
+		return err;
+	if (nr == 316 && a[4])
+		return -LX_EINVAL; /* RENAME_NOREPLACE, _EXCHANGE: not yet */
+	return lx_fs_rename(from, to);
+}
+
 int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 {
+	bool handled;
+	int64_t r = lx_proc_syscall(p, nr, a, &handled);
+
+	if (handled)
+		return r;
+	r = lx_signal_syscall(p, nr, a, &handled);
+	if (handled)
+		return r;
 	switch (nr) {
 	case NR_read:
 		return do_read(p, a[0], a[1], a[2], -1);
@@ -594,21 +807,25 @@ int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 	case NR_writev:
 		return do_iov(p, a[0], a[1], a[2], nr == NR_writev);
 	case NR_open:
-		return do_openat(p, AT_FDCWD, a[0], a[1]);
+		return do_openat(p, AT_FDCWD, a[0], a[1], a[2]);
 	case NR_openat:
-		return do_openat(p, (int64_t)(int32_t)a[0], a[1], a[2]);
+		return do_openat(p, (int64_t)(int32_t)a[0], a[1], a[2], a[3]);
+	case 85: /* creat */
+		return do_openat(p, AT_FDCWD, a[0], O_CREAT | O_TRUNC | 1, a[1]);
 	case NR_close:
 		if (!fd_get(p, a[0]))
 			return -LX_EBADF;
-		p->fd[a[0]].used = 0;
+		lx_ofd_put(p->fd[a[0]].o);
+		p->fd[a[0]].o = NULL;
 		return 0;
 	case NR_stat:
 	case NR_lstat:
-		return do_fstatat(p, AT_FDCWD, a[0], a[1], 0);
+		return do_fstatat(p, AT_FDCWD, a[0], a[1],
+		                  nr == NR_lstat ? AT_SYMLINK_NOFOLLOW : 0);
 	case NR_fstat: {
-		struct lx_fd *f = fd_get(p, a[0]);
+		struct lx_ofd *f = fd_get(p, a[0]);
 		return !f ? -LX_EBADF
-		          : put_stat(p, a[1], f->kind == LX_FD_CONSOLE ? NULL : f->file);
+		          : put_stat(p, a[1], f->kind == LX_FD_CONSOLE ? NULL : f->file, f->pipe);
 	}
 	case NR_newfstatat:
 		return do_fstatat(p, (int64_t)(int32_t)a[0], a[1], a[2], a[3]);
@@ -623,7 +840,7 @@ int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 			return err;
 		if (mode > 7)
 			return -LX_EINVAL;
-		return !lx_fs_lookup(path) ? -LX_ENOENT : mode & 2 ? -LX_EROFS : 0;
+		return !lx_fs_lookup(path) ? -LX_ENOENT : 0; /* root may do anything */
 	}
 	case NR_lseek:
 		return do_lseek(p, a[0], (int64_t)a[1], a[2]);
@@ -636,9 +853,9 @@ int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 	case NR_sendfile:
 		return do_sendfile(p, a);
 	case NR_readlink:
-		return do_readlink(p, AT_FDCWD, a[0], (int64_t)a[2]);
+		return do_readlink(p, AT_FDCWD, a[0], a[1], (int64_t)a[2]);
 	case NR_readlinkat:
-		return do_readlink(p, (int64_t)(int32_t)a[0], a[1], (int64_t)a[3]);
+		return do_readlink(p, (int64_t)(int32_t)a[0], a[1], a[2], (int64_t)a[3]);
 	case NR_set_robust_list:
 		if (a[1] != 24)
 			return -LX_EINVAL;
@@ -678,16 +895,8 @@ int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 	case NR_set_tid_address:
 		p->tid_address = a[0];
 		return p->pid;
-	case NR_exit:
-	case NR_exit_group:
-		p->exited = 1, p->exit_code = (int)(a[0] & 0xff);
-		return 0;
 	case NR_getpid:
 	case NR_gettid:
-		return p->pid;
-	case NR_getppid:
-		return 1;
-	case NR_getpgrp:
 		return p->pid;
 	case NR_getuid:
 	case NR_getgid:
@@ -714,6 +923,66 @@ int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 	}
 	case NR_sched_yield:
 		return 0;
+	case 18: { /* pwrite64 */
+		struct lx_ofd *f = fd_get(p, a[0]);
+		if (!f || (f->flags & O_ACCMODE) == 0)
+			return -LX_EBADF;
+		if (f->kind != LX_FD_FILE)
+			return f->pipe || f->kind == LX_FD_CONSOLE ? -LX_ESPIPE : -LX_EINVAL;
+		return (int64_t)a[3] < 0 ? -LX_EINVAL : file_write(p, f, a[1], a[2], (int64_t)a[3]);
+	}
+	case 74: /* fsync */
+	case 75: /* fdatasync: memory is where the data stays */
+		return fd_get(p, a[0]) ? 0 : -LX_EBADF;
+	case 77: { /* ftruncate */
+		struct lx_ofd *f = fd_get(p, a[0]);
+		if (!f)
+			return -LX_EBADF;
+		if (f->kind != LX_FD_FILE || (f->flags & O_ACCMODE) == 0)
+			return -LX_EINVAL;
+		return (int64_t)a[1] < 0 ? -LX_EINVAL : lx_fs_truncate(f->file, a[1]);
+	}
+	case 76:  /* truncate */
+	case 83:  /* mkdir */
+	case 84:  /* rmdir */
+	case 87:  /* unlink */
+	case 258: /* mkdirat */
+	case 263: /* unlinkat */
+		return do_path_op(p, nr, a);
+	case 82:  /* rename */
+	case 264: /* renameat */
+	case 316: /* renameat2 */
+		return do_rename(p, nr, a);
+	case 95: { /* umask */
+		uint32_t old = umask_bits;
+		umask_bits = (uint32_t)a[0] & 0777;
+		return old;
+	}
+	case 280: { /* utimensat: the file system keeps no times; the file must exist */
+		char path[512];
+		if (!a[1])
+			return fd_get(p, a[0]) ? 0 : -LX_EBADF;
+		int err = get_path(p, (int32_t)a[0], a[1], path, sizeof(path));
+		return err ? err : lx_fs_lookup(path) ? 0 : -LX_ENOENT;
+	}
+	case 7: /* poll */
+		return do_poll(p, a[0], a[1], (int32_t)a[2]);
+	case 271: { /* ppoll: the signal mask argument is not applied yet */
+		uint64_t ts[2];
+		if (a[2] && lx_copy_in(p, ts, a[2], 16))
+			return -LX_EFAULT;
+		return do_poll(p, a[0], a[1],
+		               a[2] ? (int64_t)(ts[0] * 1000 + ts[1] / 1000000) : -1);
+	}
+	case 157: /* prctl: PR_SET_NAME and PR_GET_NAME (kept, 16 bytes) */
+		if (a[0] == 15)
+			return lx_copy_str(p, p->comm, a[1], sizeof(p->comm)) < 0 &&
+			               lx_copy_in(p, p->comm, a[1], sizeof(p->comm) - 1)
+			           ? -LX_EFAULT
+			           : 0;
+		if (a[0] == 16)
+			return lx_copy_out(p, a[1], p->comm, sizeof(p->comm)) ? -LX_EFAULT : 0;
+		return -LX_EINVAL;
 	case NR_getrandom: {
 		uint8_t buf[256];
 		uint64_t n = a[1] < sizeof(buf) ? a[1] : sizeof(buf);

@@ -95,6 +95,12 @@ int lx_plat_is_mapped(uint64_t va)
 	return find(va, false) != HOST_PAGES;
 }
 
+int lx_plat_make_private(uint64_t va, uint32_t prot)
+{
+	(void)va, (void)prot;
+	return 0; /* nothing is shared here */
+}
+
 void *lx_plat_page(uint64_t va)
 {
 	uint32_t h = find(va, false);
@@ -105,6 +111,16 @@ void *lx_plat_page(uint64_t va)
 void lx_plat_console(const char *s, size_t n)
 {
 	(void)s, (void)n;
+}
+
+void *lx_plat_alloc(size_t n)
+{
+	return malloc(n);
+}
+
+void lx_plat_free(void *p)
+{
+	free(p);
 }
 
 uint64_t lx_plat_nanotime(void)

@@ -266,7 +266,10 @@ static void fs_resolves_paths_and_lists_directories(void)
 	CHECK(root && (root->mode & 0170000) == 040000);
 	CHECK(lx_fs_child(root, 0, &name) && !strcmp(name, "bin"));
 	CHECK(lx_fs_child(root, 1, &name) && !strcmp(name, "etc"));
-	CHECK(lx_fs_child(root, 2, &name) == NULL);
+	CHECK(lx_fs_child(root, 2, &name) && !strcmp(name, "dev")); /* added: no dev/ in it */
+	CHECK(lx_fs_child(root, 3, &name) == NULL);
+	const struct lx_file *null = lx_fs_lookup("/dev/null");
+	CHECK(null && (null->mode & 0170000) == 020000);
 	const struct lx_file *etc = lx_fs_lookup("/etc/");
 	CHECK(etc && lx_fs_child(etc, 0, &name) == f && !strcmp(name, "hosts"));
 	char longp[600];
@@ -274,6 +277,79 @@ static void fs_resolves_paths_and_lists_directories(void)
 	longp[sizeof(longp) - 1] = 0;
 	CHECK(lx_fs_lookup(longp) == NULL);
 	CHECK_EQ(lx_fs_init(a, n - 20), -LX_EIO); /* truncated: no trailer */
+}
+
+static void fs_follows_symbolic_links(void)
+{
+	static uint8_t a[4096];
+	size_t n = 0;
+
+	memset(a, 0, sizeof(a));
+	cpio_add(a, &n, "bin", 040755, NULL);
+	cpio_add(a, &n, "bin/busybox", 0100755, "ELF");
+	cpio_add(a, &n, "bin/ls", 0120777, "busybox");       /* relative */
+	cpio_add(a, &n, "bin/abs", 0120777, "/bin/busybox"); /* absolute */
+	cpio_add(a, &n, "sbin", 0120777, "bin");             /* a directory on the way */
+	cpio_add(a, &n, "bin/up", 0120777, "../bin/./ls");   /* a link to a link */
+	cpio_add(a, &n, "loop1", 0120777, "loop2");
+	cpio_add(a, &n, "loop2", 0120777, "loop1");
+	cpio_add(a, &n, "dangling", 0120777, "nowhere");
+	cpio_add(a, &n, "TRAILER!!!", 0, NULL);
+	CHECK_EQ(lx_fs_init(a, n), 0);
+	const struct lx_file *bb = lx_fs_lookup("/bin/busybox");
+	CHECK(bb && bb->size == 3);
+	CHECK(lx_fs_lookup("/bin/ls") == bb);
+	CHECK(lx_fs_lookup("/bin/abs") == bb);
+	CHECK(lx_fs_lookup("/sbin/ls") == bb);
+	CHECK(lx_fs_lookup("/bin/up") == bb);
+	const struct lx_file *l = lx_fs_lookup_link("/bin/ls");
+	CHECK(l && (l->mode & 0170000) == 0120000 && l->size == 7);
+	CHECK(lx_fs_lookup_link("/sbin/ls") == l); /* links on the way are followed */
+	CHECK(lx_fs_lookup("/loop1") == NULL);     /* too many links */
+	CHECK(lx_fs_lookup("/dangling") == NULL);
+	CHECK(lx_fs_lookup_link("/dangling") != NULL);
+}
+
+static void fs_writes_renames_and_unlinks(void)
+{
+	static uint8_t a[4096];
+	size_t n = 0;
+	const struct lx_file *f, *d;
+	char buf[8];
+
+	memset(a, 0, sizeof(a));
+	cpio_add(a, &n, "tmp", 040777, NULL);
+	cpio_add(a, &n, "ro", 0100644, "boot");
+	cpio_add(a, &n, "TRAILER!!!", 0, NULL);
+	CHECK_EQ(lx_fs_init(a, n), 0);
+	CHECK_EQ(lx_fs_create("/tmp/x", 0100644, &f), 0);
+	CHECK_EQ(lx_fs_create("/tmp/x", 0100644, &f), -LX_EEXIST);
+	CHECK_EQ(lx_fs_create("/nodir/x", 0100644, &d), -LX_ENOENT);
+	CHECK_EQ(lx_fs_create("/ro/x", 0100644, &d), -LX_ENOTDIR);
+	CHECK_EQ(lx_fs_write(f, 2, "ab", 2), 0); /* a hole of zeros first */
+	CHECK(f->size == 4 && f->data[0] == 0 && f->data[3] == 'b');
+	CHECK_EQ(lx_fs_truncate(f, 1), 0);
+	CHECK(f->size == 1);
+	CHECK_EQ(lx_fs_write(f, 0, "big", LX_FS_BYTES + 1), -27); /* EFBIG */
+	const struct lx_file *ro = lx_fs_lookup("/ro");
+	CHECK_EQ(lx_fs_write(ro, 0, "B", 1), 0); /* a boot file becomes the server's copy */
+	CHECK(ro->own && ro->size == 4 && !memcmp(ro->data, "Boot", 4));
+	CHECK_EQ(lx_fs_create("/tmp/d", 040755, &d), 0);
+	CHECK_EQ(lx_fs_rename("/tmp/x", "/tmp/d/y"), 0);
+	CHECK(lx_fs_lookup("/tmp/x") == NULL && lx_fs_lookup("/tmp/d/y") == f);
+	CHECK_EQ(lx_fs_rename("/tmp/d", "/tmp/e"), 0);
+	CHECK(lx_fs_lookup("/tmp/e/y") == f);
+	CHECK_EQ(lx_fs_rename("/tmp/e", "/tmp/e/z"), -LX_EINVAL);
+	CHECK_EQ(lx_fs_unlink("/tmp/e", true), -LX_ENOTEMPTY);
+	lx_fs_hold(f);
+	CHECK_EQ(lx_fs_unlink("/tmp/e/y", false), 0);
+	CHECK(lx_fs_lookup("/tmp/e/y") == NULL && f->size == 1); /* still readable while open */
+	memcpy(buf, f->data, 1);
+	lx_fs_release(f);
+	CHECK(f->mode == 0); /* freed at the last close */
+	CHECK_EQ(lx_fs_unlink("/tmp/e", true), 0);
+	CHECK_EQ(lx_fs_unlink("/tmp/e", true), -LX_ENOENT);
+	CHECK_EQ(lx_fs_unlink("/", true), -16);
 }
 
 int main(int argc, char **argv)
@@ -286,6 +362,8 @@ int main(int argc, char **argv)
 	    KT(munmap_and_mprotect_split_regions_and_keep_contents),
 	    KT(mmap_gap_is_below_the_stack_and_free),
 	    KT(fs_resolves_paths_and_lists_directories),
+	    KT(fs_follows_symbolic_links),
+	    KT(fs_writes_renames_and_unlinks),
 	};
 	return kt_main(cases, sizeof(cases) / sizeof(cases[0]), argc, argv);
 }

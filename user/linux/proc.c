@@ -1,0 +1,928 @@
+/*
+ * Linux processes on the personality: the process table, fork with
+ * copy-on-write (the pages are the platform's, main.c), execve of static
+ * ELF files and `#!` scripts, exit and wait, process groups and sessions,
+ * and the open file descriptions and pipes that processes share.
+ *
+ * A call that must wait (wait4 with no child ended yet, a read of an
+ * empty pipe...) returns LX_RET_BLOCK with p->chan naming what it waits
+ * for; the server stops the thread and lx_wake(chan) later makes the same
+ * call again (the restart trampoline below). So every blocking call here
+ * checks its condition again from the start and has no effect before it
+ * blocks.
+ *
+ * The server sees only a thread's argument registers, so fork takes two
+ * steps through the trampoline page every process has at LX_TRAMP: the
+ * fork call is answered by sending the thread to lx_tramp_fork, which
+ * saves every register (and the FPU/SSE state) in a frame under its stack
+ * and makes the private call LX_NR_FORK2 with that frame; the server then
+ * copies the process, and both parent and child leave through
+ * lx_tramp_resume, which restores the registers from the frame, with the
+ * child's pid or 0 in rax.
+ */
+#include "lx.h"
+
+#include <hallows/rt.h>
+#include <lib/string.h>
+
+#define LX_NR_FORK2 0x48f02 /* the second step of fork: only after the first */
+
+#define CLONE_VM             0x00000100u
+#define CLONE_FS             0x00000200u
+#define CLONE_FILES          0x00000400u
+#define CLONE_SIGHAND        0x00000800u
+#define CLONE_VFORK          0x00004000u
+#define CLONE_PARENT         0x00008000u
+#define CLONE_THREAD         0x00010000u
+#define CLONE_SETTLS         0x00080000u
+#define CLONE_PARENT_SETTID  0x00100000u
+#define CLONE_CHILD_CLEARTID 0x00200000u
+#define CLONE_CHILD_SETTID   0x01000000u
+
+#define O_NONBLOCK 04000u
+#define O_CLOEXEC  02000000u
+#define O_DIRECT   040000u
+
+#define WNOHANG    1u
+#define WUNTRACED  2u
+#define WEXITED    4u
+#define WCONTINUED 8u
+#define WNOWAIT    0x01000000u
+#define WALLFLAGS  0xe0000000u /* __WNOTHREAD, __WALL, __WCLONE */
+
+enum {
+	NR_pipe = 22,
+	NR_clone = 56,
+	NR_fork = 57,
+	NR_vfork = 58,
+	NR_execve = 59,
+	NR_exit = 60,
+	NR_wait4 = 61,
+	NR_setpgid = 109,
+	NR_getppid = 110,
+	NR_getpgrp = 111,
+	NR_setsid = 112,
+	NR_getpgid = 121,
+	NR_getsid = 124,
+	NR_exit_group = 231,
+	NR_waitid = 247,
+	NR_pipe2 = 293,
+};
+
+/* ---- the trampoline page: code every process has, read-execute, at LX_TRAMP ---- */
+__asm__(".pushsection .rodata\n"
+        ".balign 16\n"
+        ".globl lx_tramp_start\n"
+        "lx_tramp_start:\n"
+        /* A call made again: rsp -> {nr, return address, rsp}; the arguments as they were. */
+        "lx_tramp_restart:\n"
+        "	mov (%rsp), %rax\n"
+        "	syscall\n"
+        "lx_tramp_restart_ret:\n"
+        "	mov 8(%rsp), %rcx\n"
+        "	mov 16(%rsp), %rsp\n"
+        "	jmp *%rcx\n"
+        /* fork, step 1 answered: rax = the return address, the rest as at the call. */
+        "lx_tramp_fork:\n"
+        "	lea -128(%rsp), %r11\n" /* the red zone stays as it is */
+        "	and $-64, %r11\n"
+        "	sub $640, %r11\n"
+        "	fxsave64 (%r11)\n"
+        "	mov %rbx, 512(%r11)\n"
+        "	mov %rbp, 520(%r11)\n"
+        "	mov %r12, 528(%r11)\n"
+        "	mov %r13, 536(%r11)\n"
+        "	mov %r14, 544(%r11)\n"
+        "	mov %r15, 552(%r11)\n"
+        "	mov %rdi, 560(%r11)\n"
+        "	mov %rsi, 568(%r11)\n"
+        "	mov %rdx, 576(%r11)\n"
+        "	mov %r10, 584(%r11)\n"
+        "	mov %r8, 592(%r11)\n"
+        "	mov %r9, 600(%r11)\n"
+        "	mov %rax, 608(%r11)\n"
+        "	mov %rsp, 616(%r11)\n"
+        "	mov %r11, %rsp\n"
+        "	mov %r11, %rdi\n"
+        "	mov $0x48f02, %eax\n"
+        "	syscall\n"
+        "	mov %rax, %rsi\n"
+        /* Leave fork: rdi = the frame, rsi = the result (the child starts here). */
+        "lx_tramp_resume:\n"
+        "	fxrstor64 (%rdi)\n"
+        "	mov %rsi, %rax\n"
+        "	mov 512(%rdi), %rbx\n"
+        "	mov 520(%rdi), %rbp\n"
+        "	mov 528(%rdi), %r12\n"
+        "	mov 536(%rdi), %r13\n"
+        "	mov 544(%rdi), %r14\n"
+        "	mov 552(%rdi), %r15\n"
+        "	mov 568(%rdi), %rsi\n"
+        "	mov 576(%rdi), %rdx\n"
+        "	mov 584(%rdi), %r10\n"
+        "	mov 592(%rdi), %r8\n"
+        "	mov 600(%rdi), %r9\n"
+        "	mov 608(%rdi), %rcx\n"
+        "	mov 616(%rdi), %r11\n"
+        "	mov 560(%rdi), %rdi\n"
+        "	mov %r11, %rsp\n"
+        "	jmp *%rcx\n"
+        /* execve done: rdi = the entry point, rsp = the new stack; every register zero. */
+        "lx_tramp_exec:\n"
+        "	push %rdi\n"
+        "	xor %eax, %eax\n"
+        "	xor %ebx, %ebx\n"
+        "	xor %ecx, %ecx\n"
+        "	xor %edx, %edx\n"
+        "	xor %esi, %esi\n"
+        "	xor %edi, %edi\n"
+        "	xor %ebp, %ebp\n"
+        "	xor %r8d, %r8d\n"
+        "	xor %r9d, %r9d\n"
+        "	xor %r10d, %r10d\n"
+        "	xor %r11d, %r11d\n"
+        "	xor %r12d, %r12d\n"
+        "	xor %r13d, %r13d\n"
+        "	xor %r14d, %r14d\n"
+        "	xor %r15d, %r15d\n"
+        "	ret\n"
+        /* A signal handler: rdi = the frame (signal.c), rsi = the handler; rax = the call's
+           result. The registers the server could not see go into the frame's ucontext. */
+        "lx_tramp_sig:\n"
+        "	mov %r8, 48(%rdi)\n"
+        "	mov %r9, 56(%rdi)\n"
+        "	mov %r10, 64(%rdi)\n"
+        "	mov %r11, 72(%rdi)\n"
+        "	mov %r12, 80(%rdi)\n"
+        "	mov %r13, 88(%rdi)\n"
+        "	mov %r14, 96(%rdi)\n"
+        "	mov %r15, 104(%rdi)\n"
+        "	mov %rbp, 128(%rdi)\n"
+        "	mov %rbx, 136(%rdi)\n"
+        "	mov %rdx, 144(%rdi)\n"
+        "	mov %rax, 152(%rdi)\n"
+        "	mov %rcx, 160(%rdi)\n"
+        "	lea 503(%rdi), %rax\n"
+        "	and $-64, %rax\n"
+        "	fxsave64 (%rax)\n"
+        "	mov %rax, 232(%rdi)\n"
+        "	mov %rsi, %r11\n"
+        "	lea 8(%rdi), %rdx\n"
+        "	lea 312(%rdi), %rsi\n"
+        "	movslq 312(%rdi), %rdi\n"
+        "	xor %eax, %eax\n"
+        "	jmp *%r11\n"
+        /* rt_sigreturn: rdi = the ucontext; every register from it. */
+        "lx_tramp_sigret:\n"
+        "	mov 224(%rdi), %rax\n"
+        "	test %rax, %rax\n"
+        "	jz 1f\n"
+        "	fxrstor64 (%rax)\n"
+        "1:	mov 40(%rdi), %r8\n"
+        "	mov 48(%rdi), %r9\n"
+        "	mov 56(%rdi), %r10\n"
+        "	mov 72(%rdi), %r12\n"
+        "	mov 80(%rdi), %r13\n"
+        "	mov 88(%rdi), %r14\n"
+        "	mov 96(%rdi), %r15\n"
+        "	mov 112(%rdi), %rsi\n"
+        "	mov 120(%rdi), %rbp\n"
+        "	mov 128(%rdi), %rbx\n"
+        "	mov 136(%rdi), %rdx\n"
+        "	mov 144(%rdi), %rax\n"
+        "	mov 168(%rdi), %rcx\n"
+        "	mov 160(%rdi), %r11\n"
+        "	mov 104(%rdi), %rdi\n"
+        "	mov %r11, %rsp\n"
+        "	jmp *%rcx\n"
+        "lx_tramp_end:\n"
+        ".popsection\n");
+extern const uint8_t lx_tramp_start[], lx_tramp_restart[], lx_tramp_restart_ret[], lx_tramp_fork[],
+    lx_tramp_resume[], lx_tramp_exec[], lx_tramp_sig[], lx_tramp_sigret[], lx_tramp_end[];
+
+uint64_t lx_tramp_off(int which)
+{
+	const uint8_t *at[] = {lx_tramp_restart, lx_tramp_restart_ret, lx_tramp_fork,
+	                       lx_tramp_resume,  lx_tramp_exec,        lx_tramp_sig,
+	                       lx_tramp_sigret};
+
+	return (uint64_t)(at[which] - lx_tramp_start);
+}
+
+static uint64_t tramp(int which)
+{
+	return LX_TRAMP + lx_tramp_off(which);
+}
+
+/* ---- the process table ---- */
+
+struct lx_proc lx_procs[LX_MAX_PROCS];
+static struct lx_pipe pipes[LX_MAX_PIPES];
+static uint32_t next_pid = 101;
+static uint32_t first_pid; /* the command's process: its status is the command's */
+static int last_status;
+
+struct lx_proc *lx_proc_by_pid(uint32_t pid)
+{
+	for (uint32_t i = 0; i < LX_MAX_PROCS; i++)
+		if (lx_procs[i].state != LX_PROC_FREE && lx_procs[i].pid == pid)
+			return &lx_procs[i];
+	return NULL;
+}
+
+static uint32_t nprocs; /* slots not free: the server asks after every call */
+
+uint32_t lx_proc_count(void)
+{
+	return nprocs;
+}
+
+int lx_proc_last_status(void)
+{
+	return last_status;
+}
+
+static const char poll_chan;
+
+const void *lx_poll_chan(void)
+{
+	return &poll_chan;
+}
+
+void lx_wake(const void *chan)
+{
+	if (chan != &poll_chan && (const struct lx_pipe *)chan >= pipes &&
+	    (const struct lx_pipe *)chan < pipes + LX_MAX_PIPES)
+		lx_wake(&poll_chan); /* a pipe changed: every poll looks again */
+	for (uint32_t i = 0; i < LX_MAX_PROCS; i++) {
+		struct lx_proc *q = &lx_procs[i];
+		if (q->state == LX_PROC_LIVE && q->chan == chan) {
+			q->chan = NULL;
+			lx_plat_resume(q);
+		}
+	}
+}
+
+/* A free slot with a fresh pid; NULL when the table is full. */
+static struct lx_proc *proc_new(void)
+{
+	for (uint32_t i = 0; i < LX_MAX_PROCS; i++) {
+		struct lx_proc *q = &lx_procs[i];
+		if (q->state != LX_PROC_FREE)
+			continue;
+		memset(q, 0, sizeof(*q));
+		q->idx = i;
+		do
+			q->pid = next_pid++ > 4000000 ? (next_pid = 101) : next_pid - 1;
+		while (lx_proc_by_pid(q->pid));
+		q->state = LX_PROC_LIVE;
+		nprocs++;
+		return q;
+	}
+	return NULL;
+}
+
+/* ---- open file descriptions and pipes ---- */
+
+static struct lx_ofd ofds[LX_MAX_OFDS];
+static struct lx_ofd console = {.refs = 1, .kind = LX_FD_CONSOLE, .flags = 2 /* O_RDWR */};
+
+struct lx_ofd *lx_console_ofd(void)
+{
+	return &console;
+}
+
+struct lx_ofd *lx_ofd_new(uint8_t kind, uint32_t flags)
+{
+	for (uint32_t i = 0; i < LX_MAX_OFDS; i++) {
+		if (ofds[i].refs)
+			continue;
+		ofds[i] = (struct lx_ofd){.refs = 1, .kind = kind, .flags = flags};
+		return &ofds[i];
+	}
+	return NULL;
+}
+
+void lx_ofd_put(struct lx_ofd *o)
+{
+	if (!o || --o->refs || o == &console)
+		return;
+	if (o->file && (o->kind == LX_FD_FILE || o->kind == LX_FD_DIR))
+		lx_fs_release(o->file);
+	struct lx_pipe *pp = o->pipe;
+	if (pp) {
+		if (o->kind == LX_FD_PIPE_R)
+			pp->readers--;
+		else
+			pp->writers--;
+		if (!pp->readers && !pp->writers)
+			pp->used = false;
+		lx_wake(pp);
+	}
+}
+
+void lx_fd_install(struct lx_proc *p, uint32_t fd, struct lx_ofd *o, bool cloexec)
+{
+	struct lx_ofd *old = p->fd[fd].o;
+
+	o->refs++;
+	p->fd[fd] = (struct lx_fd){o, cloexec};
+	lx_ofd_put(old);
+}
+
+static int lowest_free_fd(struct lx_proc *p)
+{
+	for (int fd = 0; fd < LX_MAX_FDS; fd++)
+		if (!p->fd[fd].o)
+			return fd;
+	return -1;
+}
+
+static int64_t do_pipe2(struct lx_proc *p, uint64_t ufds, uint64_t flags)
+{
+	struct lx_pipe *pp = NULL;
+	int32_t fds[2];
+
+	if (flags & ~(uint64_t)(O_CLOEXEC | O_NONBLOCK | O_DIRECT))
+		return -LX_EINVAL;
+	if (lx_check(p, ufds, sizeof(fds), LX_PROT_WRITE))
+		return -LX_EFAULT;
+	for (uint32_t i = 0; !pp && i < LX_MAX_PIPES; i++)
+		if (!pipes[i].used)
+			pp = &pipes[i];
+	if (!pp)
+		return -23; /* ENFILE */
+	struct lx_ofd *r = lx_ofd_new(LX_FD_PIPE_R, (uint32_t)(flags & O_NONBLOCK));
+	struct lx_ofd *w = r ? lx_ofd_new(LX_FD_PIPE_W, 1u | (uint32_t)(flags & O_NONBLOCK)) : NULL;
+	if (!w) {
+		if (r)
+			r->refs = 0;
+		return -23;
+	}
+	fds[0] = lowest_free_fd(p);
+	if (fds[0] >= 0)
+		p->fd[fds[0]].o = r; /* held while the second one is found */
+	fds[1] = fds[0] >= 0 ? lowest_free_fd(p) : -1;
+	if (fds[1] < 0) {
+		if (fds[0] >= 0)
+			p->fd[fds[0]].o = NULL;
+		r->refs = w->refs = 0;
+		return -LX_EMFILE;
+	}
+	pp->head = pp->len = 0;
+	pp->readers = pp->writers = 1;
+	pp->used = true;
+	r->pipe = w->pipe = pp;
+	p->fd[fds[0]] = (struct lx_fd){r, (flags & O_CLOEXEC) != 0};
+	p->fd[fds[1]] = (struct lx_fd){w, (flags & O_CLOEXEC) != 0};
+	lx_copy_out(p, ufds, fds, sizeof(fds)); /* checked above */
+	return 0;
+}
+
+int64_t lx_pipe_read(struct lx_proc *p, struct lx_ofd *o, uint64_t buf, uint64_t len)
+{
+	struct lx_pipe *pp = o->pipe;
+
+	if (!len)
+		return 0;
+	if (!pp->len) {
+		if (!pp->writers)
+			return 0; /* end of file */
+		if (o->flags & O_NONBLOCK)
+			return -LX_EAGAIN;
+		p->chan = pp;
+		return LX_RET_BLOCK;
+	}
+	uint64_t n = len < pp->len ? len : pp->len;
+	if (lx_check(p, buf, n, LX_PROT_WRITE))
+		return -LX_EFAULT;
+	uint32_t first = LX_PIPE_SIZE - pp->head < n ? LX_PIPE_SIZE - pp->head : (uint32_t)n;
+	lx_copy_out(p, buf, pp->buf + pp->head, first);
+	lx_copy_out(p, buf + first, pp->buf, n - first);
+	pp->head = (uint32_t)((pp->head + n) % LX_PIPE_SIZE);
+	pp->len -= (uint32_t)n;
+	lx_wake(pp);
+	return (int64_t)n;
+}
+
+/*
+ * A write to a pipe. Up to LX_PIPE_BUF bytes go in at once or wait; a
+ * longer write takes what fits and returns that count (Linux would block
+ * until all of it is in; callers loop on short writes either way).
+ */
+int64_t lx_pipe_write(struct lx_proc *p, struct lx_ofd *o, uint64_t buf, uint64_t len)
+{
+	struct lx_pipe *pp = o->pipe;
+
+	if (!pp->readers) {
+		lx_signal_send(p, 13, p->pid); /* SIGPIPE: by default it ends p */
+		return -LX_EPIPE;
+	}
+	if (!len)
+		return 0;
+	uint32_t room = LX_PIPE_SIZE - pp->len;
+	if (len <= LX_PIPE_BUF ? room < len : !room) {
+		if (o->flags & O_NONBLOCK)
+			return -LX_EAGAIN;
+		p->chan = pp;
+		return LX_RET_BLOCK;
+	}
+	uint64_t n = len < room ? len : room;
+	if (lx_check(p, buf, n, LX_PROT_READ))
+		return -LX_EFAULT;
+	uint32_t tail = (pp->head + pp->len) % LX_PIPE_SIZE;
+	uint32_t first = LX_PIPE_SIZE - tail < n ? LX_PIPE_SIZE - tail : (uint32_t)n;
+	lx_copy_in(p, pp->buf + tail, buf, first);
+	lx_copy_in(p, pp->buf, buf + first, n - first);
+	pp->len += (uint32_t)n;
+	lx_wake(pp);
+	return (int64_t)n;
+}
+
+/* ---- exit and wait ---- */
+
+static void reap(struct lx_proc *q)
+{
+	q->state = LX_PROC_FREE;
+	nprocs--;
+}
+
+/* The vfork parent of p goes on (p has exec'd or ended). */
+static void vfork_release(struct lx_proc *p)
+{
+	struct lx_proc *par = lx_proc_by_pid(p->ppid);
+
+	if (par && par->vfork_child == p->pid) {
+		par->vfork_child = 0;
+		lx_wake(&par->vfork_child);
+	}
+}
+
+void lx_proc_exit(struct lx_proc *p, int st)
+{
+	if (p->state != LX_PROC_LIVE)
+		return;
+	for (uint32_t fd = 0; fd < LX_MAX_FDS; fd++) {
+		lx_ofd_put(p->fd[fd].o);
+		p->fd[fd].o = NULL;
+	}
+	lx_plat_release(p);
+	p->chan = NULL;
+	p->state = LX_PROC_ZOMBIE;
+	p->wstatus = st;
+	vfork_release(p);
+	for (uint32_t i = 0; i < LX_MAX_PROCS; i++) { /* orphans go to pid 1, the server */
+		struct lx_proc *q = &lx_procs[i];
+		if (q->state == LX_PROC_FREE || q->ppid != p->pid || q == p)
+			continue;
+		q->ppid = 1;
+		if (q->state == LX_PROC_ZOMBIE)
+			reap(q);
+	}
+	struct lx_proc *par = lx_proc_by_pid(p->ppid);
+	if (p->ppid == 1 || !par) {
+		if (p->pid == first_pid)
+			last_status = st;
+		reap(p);
+		return;
+	}
+	lx_wake(par); /* a wait4 in progress gets the child before the signal */
+	par->sigchld_pid = p->pid;
+	par->sigchld_code = st & 0x7f ? (st & 0x80 ? 3 : 2) : 1;
+	par->sigchld_status = st & 0x7f ? st & 0x7f : (st >> 8) & 0xff;
+	lx_signal_send(par, 17, p->pid);
+}
+
+/* Which children a wait takes: any (WAIT_ANY), the one with pid id, or those of group id. */
+enum { WAIT_ANY, WAIT_PID, WAIT_PGID };
+
+static bool wait_match(const struct lx_proc *p, const struct lx_proc *q, int how, uint64_t id)
+{
+	if (q->state == LX_PROC_FREE || q->ppid != p->pid)
+		return false;
+	return how == WAIT_ANY || (how == WAIT_PID && q->pid == id) ||
+	       (how == WAIT_PGID && q->pgid == id);
+}
+
+/* wait4 (info 0) and waitid (info: the siginfo to fill): a child that has ended. */
+static int64_t do_wait(struct lx_proc *p, int how, uint64_t id, uint64_t ustatus, uint64_t options,
+                       uint64_t rusage, uint64_t info)
+{
+	struct lx_proc *found = NULL;
+	bool any = false;
+
+	for (uint32_t i = 0; i < LX_MAX_PROCS; i++) {
+		struct lx_proc *q = &lx_procs[i];
+		if (!wait_match(p, q, how, id))
+			continue;
+		any = true;
+		if (q->state == LX_PROC_ZOMBIE && !found)
+			found = q;
+	}
+	if (!any)
+		return -LX_ECHILD;
+	if (!found) {
+		if (options & WNOHANG) {
+			uint8_t zero[128] = {0};
+			return info && lx_copy_out(p, info, zero, sizeof(zero)) ? -LX_EFAULT : 0;
+		}
+		p->chan = p;
+		return LX_RET_BLOCK;
+	}
+	int st = found->wstatus;
+	if (ustatus && lx_copy_out(p, ustatus, &st, 4))
+		return -LX_EFAULT;
+	if (rusage) {
+		uint8_t zero[144] = {0};
+		if (lx_copy_out(p, rusage, zero, sizeof(zero)))
+			return -LX_EFAULT;
+	}
+	if (info) {
+		int32_t si[32] = {0};
+		si[0] = 17;                                       /* SIGCHLD */
+		si[2] = st & 0x7f ? (st & 0x80 ? 3 : 2) : 1;      /* CLD_DUMPED, _KILLED, _EXITED */
+		si[4] = (int32_t)found->pid;                      /* si_pid */
+		si[6] = st & 0x7f ? st & 0x7f : (st >> 8) & 0xff; /* si_status */
+		if (lx_copy_out(p, info, si, sizeof(si)))
+			return -LX_EFAULT;
+	}
+	uint32_t got = found->pid;
+	if (!(options & WNOWAIT))
+		reap(found);
+	return info ? 0 : got;
+}
+
+static int64_t do_wait4(struct lx_proc *p, const uint64_t a[6])
+{
+	int64_t pid = (int32_t)a[0];
+
+	if (a[2] & ~(uint64_t)(WNOHANG | WUNTRACED | WCONTINUED | WALLFLAGS))
+		return -LX_EINVAL;
+	if (pid == INT32_MIN)
+		return -LX_ESRCH;
+	int how = pid == -1 ? WAIT_ANY : pid > 0 ? WAIT_PID : WAIT_PGID;
+	uint64_t id = pid > 0 ? (uint64_t)pid : pid == 0 ? p->pgid : (uint64_t)-pid;
+	return do_wait(p, how, id, a[1], a[2], a[3], 0);
+}
+
+static int64_t do_waitid(struct lx_proc *p, const uint64_t a[6])
+{
+	uint64_t idtype = a[0], id = (uint32_t)a[1], options = a[3];
+
+	if (idtype > 2 || !(options & (WEXITED)) ||
+	    (options &
+	     ~(uint64_t)(WNOHANG | WEXITED | WUNTRACED | WCONTINUED | WNOWAIT | WALLFLAGS)))
+		return -LX_EINVAL;
+	if (idtype == 1 && !id)
+		return -LX_EINVAL;
+	int how = idtype == 0 ? WAIT_ANY : idtype == 1 ? WAIT_PID : WAIT_PGID;
+	if (idtype == 2 && !id)
+		id = p->pgid;
+	if (!a[2]) { /* no siginfo: the same wait, with nowhere to put what it found */
+		int64_t r = do_wait(p, how, id, 0, options, a[4], 0);
+		return r > 0 ? 0 : r;
+	}
+	return do_wait(p, how, id, 0, options, a[4], a[2]);
+}
+
+/* ---- fork ---- */
+
+static int64_t fork_step1(struct lx_proc *p, uint64_t flags, const uint64_t a[6])
+{
+	const uint64_t ok = CLONE_VM | CLONE_VFORK | CLONE_SETTLS | CLONE_PARENT_SETTID |
+	                    CLONE_CHILD_CLEARTID | CLONE_CHILD_SETTID | 0xff;
+
+	if (flags & ~ok)
+		return -LX_EINVAL; /* threads (CLONE_THREAD, CLONE_SIGHAND, CLONE_FILES...): not yet
+		                    */
+	if ((flags & CLONE_VM) && !(flags & CLONE_VFORK))
+		return -LX_EINVAL;
+	p->fork_flags = flags;
+	p->fork_stack = a[1];
+	p->fork_ptid = a[2];
+	p->fork_ctid = a[3];
+	p->fork_tls = a[4];
+	p->fork_pending = 1;
+	/* Answer with the return address; the thread goes to the trampoline with its registers. */
+	if (lx_plat_set_regs(p, tramp(LX_TRAMP_FORK), p->call.rsp, p->call.a[0], p->call.a[1]))
+		return -LX_EFAULT;
+	p->redirected = 1;
+	return (int64_t)p->call.rip;
+}
+
+static int64_t fork_step2(struct lx_proc *p, uint64_t frame)
+{
+	if (p->vfork_ret && !p->vfork_child) { /* a vfork parent, let go by its child */
+		int64_t r = p->vfork_ret;
+		p->vfork_ret = 0;
+		return r;
+	}
+	p->fork_pending = 0;
+	struct lx_proc *c = proc_new();
+	if (!c)
+		return -LX_EAGAIN;
+	uint32_t idx = c->idx, pid = c->pid;
+	memcpy(c, p, sizeof(*c));
+	c->idx = idx, c->pid = pid, c->ppid = p->pid;
+	c->chan = NULL, c->vfork_child = 0, c->vfork_ret = 0;
+	c->sigpending = 0, c->in_sigsuspend = 0;
+	c->tid_address = 0;
+	for (uint32_t fd = 0; fd < LX_MAX_FDS; fd++)
+		if (c->fd[fd].o)
+			c->fd[fd].o->refs++;
+	int err = lx_plat_fork(p, c);
+	uint64_t flags = p->fork_flags;
+	if (!err && (flags & CLONE_SETTLS))
+		err = lx_plat_set_fs_of(c, p->fork_tls);
+	if (!err)
+		err = lx_plat_set_regs(c, tramp(LX_TRAMP_RESUME), frame, frame, 0);
+	lx_plat_switch(c);
+	if (!err && p->fork_stack) /* the child leaves the trampoline on the stack it was given */
+		err = lx_copy_out(c, frame + 616, &p->fork_stack, 8);
+	if (!err && (flags & CLONE_CHILD_SETTID))
+		err = lx_copy_out(c, p->fork_ctid, &pid, 4);
+	if (flags & CLONE_CHILD_CLEARTID)
+		c->tid_address = p->fork_ctid;
+	lx_plat_switch(p);
+	if (!err && (flags & CLONE_PARENT_SETTID))
+		err = lx_copy_out(p, p->fork_ptid, &pid, 4);
+	if (err) {
+		c->ppid = 1; /* gone without a trace: nobody waits for it */
+		lx_proc_exit(c, 9);
+		return err == -LX_EFAULT ? -LX_EFAULT : -LX_ENOMEM;
+	}
+	lx_plat_resume(c);
+	if (flags & CLONE_VFORK) { /* the parent waits until the child execs or ends */
+		p->vfork_child = pid;
+		p->vfork_ret = pid;
+		p->chan = &p->vfork_child;
+		return LX_RET_BLOCK;
+	}
+	return pid;
+}
+
+/* ---- execve ---- */
+
+#define EXEC_STRINGS 65536
+#define EXEC_ARGS    256
+
+static char exec_buf[EXEC_STRINGS];
+static const char *exec_argv[EXEC_ARGS + 4], *exec_envp[EXEC_ARGS + 1];
+
+/* The NULL-terminated string array at uv into out, its strings into exec_buf from *used. */
+static int copy_strv(struct lx_proc *p, uint64_t uv, const char **out, uint32_t max, uint32_t *used)
+{
+	uint32_t n = 0;
+
+	for (; uv; n++) {
+		uint64_t s;
+		if (lx_copy_in(p, &s, uv + n * 8, 8))
+			return -LX_EFAULT;
+		if (!s)
+			break;
+		if (n == max)
+			return -LX_E2BIG;
+		long len = lx_copy_str(p, exec_buf + *used, s, EXEC_STRINGS - *used);
+		if (len < 0)
+			return len == -LX_ENAMETOOLONG ? -LX_E2BIG : (int)len;
+		out[n] = exec_buf + *used;
+		*used += (uint32_t)len + 1;
+	}
+	out[n] = NULL;
+	return 0;
+}
+
+/*
+ * Replace p's image by the file at path with argv and envp (server
+ * memory). Errors before the point of no return come back as -errno with
+ * p as it was; after it (no memory), p ends with SIGKILL and LX_RET_GONE.
+ */
+static int64_t exec_image(struct lx_proc *p, const char *path, const char *const *argv,
+                          const char *const *envp, bool first, int depth)
+{
+	char exe[256];
+
+	strlcpy(exe, !strcmp(path, "/proc/self/exe") && p->exe[0] ? p->exe : path, sizeof(exe));
+	const struct lx_file *f = lx_fs_lookup(exe);
+	if (!f)
+		return -LX_ENOENT;
+	if ((f->mode & 0170000u) != 0100000u || !(f->mode & 0111))
+		return -LX_EACCES;
+	if (f->own)
+		return -26; /* ETXTBSY: a written file's bytes may move; not run yet */
+	if (f->size > 2 && f->data[0] == '#' && f->data[1] == '!') {
+		char line[128];
+		const char *sargv[EXEC_ARGS + 4];
+		uint32_t n = 0, k = 0;
+		if (depth >= 4)
+			return -40; /* ELOOP */
+		while (k + 2 < f->size && k < sizeof(line) - 1 && f->data[k + 2] != '\n')
+			line[k] = (char)f->data[k + 2], k++;
+		line[k] = 0;
+		char *s = line;
+		while (*s == ' ' || *s == '\t')
+			s++;
+		char *interp = s;
+		while (*s && *s != ' ' && *s != '\t')
+			s++;
+		char *arg = NULL;
+		if (*s) {
+			*s++ = 0;
+			while (*s == ' ' || *s == '\t')
+				s++;
+			arg = *s ? s : NULL;
+			for (size_t e = strlen(s);
+			     arg && e && (s[e - 1] == ' ' || s[e - 1] == '\t');)
+				s[--e] = 0;
+		}
+		if (!*interp)
+			return -LX_ENOEXEC;
+		sargv[n++] = interp;
+		if (arg)
+			sargv[n++] = arg;
+		sargv[n++] = path;
+		for (uint32_t i = 1; argv[0] && argv[i]; i++) {
+			if (n >= EXEC_ARGS)
+				return -LX_E2BIG;
+			sargv[n++] = argv[i];
+		}
+		sargv[n] = NULL;
+		return exec_image(p, interp, sargv, envp, first, depth + 1);
+	}
+	int err = lx_elf_probe(f->data, f->size);
+	if (err)
+		return err;
+	/* The point of no return: the old image goes. */
+	lx_plat_unmap_all();
+	p->nreg = 0;
+	p->brk_start = p->brk = 0;
+	struct lx_elf_info info;
+	uint64_t sp;
+	err = lx_elf_load(p, f->data, f->size, &info);
+	if (!err)
+		err = lx_build_stack(p, &info, argv, envp, &sp);
+	if (!err)
+		err = lx_map(p, LX_TRAMP, LX_TRAMP + LX_PAGE, LX_PROT_READ | LX_PROT_EXEC,
+		             lx_tramp_start, (uint64_t)(lx_tramp_end - lx_tramp_start));
+	if (!err)
+		err = first ? lx_plat_set_regs(p, info.entry, sp, 0, 0)
+		            : lx_plat_set_regs(p, tramp(LX_TRAMP_EXEC), sp, info.entry, 0);
+	if (!err)
+		err = lx_plat_set_fs(0);
+	if (err) {
+		rt_printf("linux: pid %u: execve of %s failed after the old image went (%d): "
+		          "SIGKILL\n",
+		          p->pid, exe, err);
+		lx_proc_exit(p, 9);
+		return LX_RET_GONE;
+	}
+	strlcpy(p->exe, exe, sizeof(p->exe));
+	p->redirected = 1;
+	for (int s = 1; s <= 64; s++) /* caught signals go back to their default action */
+		if (p->sigactions[s][0] > 1)
+			memset(p->sigactions[s], 0, sizeof(p->sigactions[s]));
+	for (uint32_t fd = 0; fd < LX_MAX_FDS; fd++) {
+		if (p->fd[fd].o && p->fd[fd].cloexec) {
+			lx_ofd_put(p->fd[fd].o);
+			p->fd[fd].o = NULL;
+		}
+	}
+	p->tid_address = 0;
+	p->robust_list = 0;
+	p->in_sigsuspend = 0;
+	vfork_release(p);
+	return 0;
+}
+
+static int64_t do_execve(struct lx_proc *p, const uint64_t a[6])
+{
+	static char path[256];
+	uint32_t used = 0;
+	long n = lx_copy_str(p, path, a[0], sizeof(path));
+
+	if (n < 0)
+		return n;
+	int err = copy_strv(p, a[1], exec_argv, EXEC_ARGS, &used);
+	if (!err)
+		err = copy_strv(p, a[2], exec_envp, EXEC_ARGS, &used);
+	if (err)
+		return err;
+	if (!exec_argv[0]) { /* Linux gives an empty argv one empty string */
+		exec_argv[0] = "";
+		exec_argv[1] = NULL;
+	}
+	return exec_image(p, path, exec_argv, exec_envp, false, 0);
+}
+
+struct lx_proc *lx_proc_first(const char *path, const char *const *argv, int *err)
+{
+	static const char *const envp[] = {"PATH=/bin", "HOME=/", "TERM=dumb", NULL};
+	struct lx_proc *p = proc_new();
+
+	if (!p) {
+		*err = -LX_EAGAIN;
+		return NULL;
+	}
+	p->ppid = p->pgid = p->sid = 1; /* in the server's group and session: setsid works */
+	first_pid = p->pid;
+	last_status = 0;
+	lx_plat_switch(p);
+	*err = lx_plat_spawn(p);
+	for (int fd = 0; fd < 3; fd++)
+		lx_fd_install(p, (uint32_t)fd, lx_console_ofd(), false);
+	int64_t r = *err ? *err : exec_image(p, path, argv, envp, true, 0);
+	if (r) {
+		*err = r == LX_RET_GONE ? -LX_ENOMEM : (int)r;
+		if (r != LX_RET_GONE)
+			lx_proc_exit(p, 0);
+		return NULL;
+	}
+	lx_plat_resume(p);
+	return p;
+}
+
+/* ---- groups and sessions ---- */
+
+static int64_t do_setpgid(struct lx_proc *p, uint64_t pid, int64_t pgid)
+{
+	struct lx_proc *t = pid ? lx_proc_by_pid((uint32_t)pid) : p;
+
+	if (pgid < 0)
+		return -LX_EINVAL;
+	if (!t || pid > 0xffffffffu || (t != p && t->ppid != p->pid) || t->state != LX_PROC_LIVE)
+		return -LX_ESRCH;
+	if (t->sid != p->sid || t->pid == t->sid)
+		return -LX_EPERM; /* another session, or a session leader */
+	if (!pgid)
+		pgid = t->pid;
+	if ((uint64_t)pgid != t->pid) { /* joining a group: it must exist in the session */
+		bool ok = false;
+		for (uint32_t i = 0; !ok && i < LX_MAX_PROCS; i++)
+			ok = lx_procs[i].state == LX_PROC_LIVE &&
+			     lx_procs[i].pgid == (uint64_t)pgid && lx_procs[i].sid == p->sid;
+		if (!ok)
+			return -LX_EPERM;
+	}
+	t->pgid = (uint32_t)pgid;
+	return 0;
+}
+
+static int64_t do_setsid(struct lx_proc *p)
+{
+	for (uint32_t i = 0; i < LX_MAX_PROCS; i++)
+		if (lx_procs[i].state != LX_PROC_FREE && lx_procs[i].pgid == p->pid)
+			return -LX_EPERM; /* already a group leader */
+	p->sid = p->pgid = p->pid;
+	return p->pid;
+}
+
+int64_t lx_proc_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], bool *handled)
+{
+	*handled = true;
+	switch (nr) {
+	case NR_fork:
+	case NR_vfork: {
+		static const uint64_t none[6] = {0}; /* no stack, no tid pointers, no TLS */
+		return fork_step1(p, nr == NR_fork ? 17 : CLONE_VM | CLONE_VFORK | 17, none);
+	}
+	case NR_clone:
+		return fork_step1(p, a[0], a);
+	case LX_NR_FORK2:
+		if (p->fork_pending || p->vfork_ret)
+			return fork_step2(p, a[0]);
+		*handled = false;
+		return -LX_ENOSYS;
+	case NR_execve:
+		return do_execve(p, a);
+	case NR_exit:
+	case NR_exit_group:
+		lx_proc_exit(p, (int)(a[0] & 0xff) << 8);
+		return LX_RET_GONE;
+	case NR_wait4:
+		return do_wait4(p, a);
+	case NR_waitid:
+		return do_waitid(p, a);
+	case NR_getppid:
+		return p->ppid;
+	case NR_getpgrp:
+		return p->pgid;
+	case NR_getpgid:
+	case NR_getsid: {
+		struct lx_proc *t = a[0] ? lx_proc_by_pid((uint32_t)a[0]) : p;
+		if (!t || a[0] > 0xffffffffu || t->state == LX_PROC_FREE)
+			return -LX_ESRCH;
+		return nr == NR_getpgid ? t->pgid : t->sid;
+	}
+	case NR_setpgid:
+		return do_setpgid(p, a[0], (int64_t)(int32_t)a[1]);
+	case NR_setsid:
+		return do_setsid(p);
+	case NR_pipe:
+		return do_pipe2(p, a[0], 0);
+	case NR_pipe2:
+		return do_pipe2(p, a[0], a[1]);
+	default:
+		*handled = false;
+		return -LX_ENOSYS;
+	}
+}

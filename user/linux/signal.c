@@ -1,0 +1,275 @@
+/*
+ * Signals of the Linux personality: rt_sigaction state (kept in struct
+ * lx_proc), sending (kill, tgkill, SIGCHLD, SIGPIPE), default actions,
+ * and delivery to a handler when a system call ends or when a blocked call
+ * is interrupted (EINTR, or made again after the handler with SA_RESTART).
+ *
+ * The server sees only a thread's argument registers, so a handler is
+ * entered through the trampoline page (proc.c): the server lays out the
+ * frame Linux would (return address = sa_restorer, ucontext, siginfo, FPU
+ * state) below the red zone and fills what it knows (rip, rsp, rdi, rsi,
+ * the old mask, siginfo); lx_tramp_sig stores the other registers and the
+ * FPU state into it and calls the handler; rt_sigreturn sends the thread
+ * to lx_tramp_sigret, which loads every register back from the ucontext.
+ * Signals reach a process only at its system calls (and while it waits in
+ * one): a process that loops without calls gets them at its next call,
+ * except SIGKILL and default actions that end it, which act at once.
+ */
+#include "lx.h"
+
+#include <hallows/rt.h>
+#include <lib/string.h>
+
+#define SIG_DFL      0
+#define SIG_IGN      1
+#define SA_NODEFER   0x40000000u
+#define SA_RESETHAND 0x80000000u
+#define SA_RESTART   0x10000000u
+#define SIGKILL      9
+#define SIGSTOP      19
+#define SIGCHLD      17
+#define FRAME_BYTES  1100 /* pretcode, ucontext, siginfo, 64-aligned FPU area */
+#define UC           8    /* frame offsets: the ucontext */
+#define GREG(i)      (48 + 8 * (i))
+#define INFO         312
+#define MASK         304
+enum { R_RDI = 8, R_RSI = 9, R_RAX = 13, R_RSP = 15, R_RIP = 16, R_EFL = 17, R_TRAPNO = 20 };
+
+static uint64_t bit(int sig)
+{
+	return 1ull << (sig - 1);
+}
+
+/* Signals whose default action is to do nothing (SIGCHLD, SIGCONT, SIGURG, SIGWINCH);
+ * the stop signals too, as there is no job control yet. */
+static bool default_ignored(int sig)
+{
+	return sig == SIGCHLD || sig == 18 || sig == 23 || sig == 28 || sig == 19 || sig == 20 ||
+	       sig == 21 || sig == 22 || sig > 31;
+}
+
+static uint64_t blockable(uint64_t mask)
+{
+	return mask & ~(bit(SIGKILL) | bit(SIGSTOP));
+}
+
+/* The lowest pending signal p would take now, or 0. */
+static int next_signal(const struct lx_proc *p)
+{
+	uint64_t ready = p->sigpending & ~blockable(p->sigmask);
+
+	return ready ? __builtin_ctzll(ready) + 1 : 0;
+}
+
+/* Where the interrupted call returns: its own rip and rsp, or those in its restart record. */
+static int call_site(struct lx_proc *p, uint64_t *rip, uint64_t *rsp)
+{
+	uint64_t rec[3];
+
+	*rip = p->call.rip, *rsp = p->call.rsp;
+	if (p->call.rip != LX_TRAMP + lx_tramp_off(LX_TRAMP_RESTART_RET))
+		return 0;
+	if (lx_copy_in(p, rec, p->call.rsp, sizeof(rec)))
+		return -LX_EFAULT;
+	*rip = rec[1], *rsp = rec[2];
+	return 0;
+}
+
+/*
+ * Enter the handler of sig in p (current): lay out the frame and send the
+ * thread to the trampoline. interrupted: the call was waiting (its thread
+ * is stopped, rax -EINTR); restart it after the handler when SA_RESTART.
+ */
+static int enter_handler(struct lx_proc *p, int sig, bool interrupted)
+{
+	uint64_t *act = p->sigactions[sig], rip, rsp;
+	uint8_t f[INFO + 128];
+
+	if (call_site(p, &rip, &rsp))
+		return -LX_EFAULT;
+	uint64_t frame = ((rsp - 128 - FRAME_BYTES) & ~15ull) - 8; /* (rsp + 8) % 16 == 0 */
+	uint64_t g[23] = {0}, oldmask = p->in_sigsuspend ? p->saved_mask : p->sigmask;
+	memset(f, 0, sizeof(f));
+	memcpy(f, &act[2], 8); /* the return address: sa_restorer */
+	g[R_RDI] = p->call.a[0], g[R_RSI] = p->call.a[1];
+	g[R_RSP] = rsp, g[R_RIP] = rip, g[R_EFL] = 0x202;
+	if (interrupted && (act[1] & SA_RESTART) && !p->in_sigsuspend) {
+		g[R_RIP] = rip - 2; /* the syscall instruction again, with rax = its number */
+		g[R_TRAPNO] = p->call.nr + 1;
+	}
+	memcpy(f + GREG(0), g, sizeof(g));
+	memcpy(f + MASK, &oldmask, 8);
+	int32_t si[4] = {sig, 0, sig == SIGCHLD ? p->sigchld_code : 0, 0};
+	uint32_t who[3] = {sig == SIGCHLD ? p->sigchld_pid : p->sigsender, 0,
+	                   (uint32_t)(sig == SIGCHLD ? p->sigchld_status : 0)};
+	memcpy(f + INFO, si, sizeof(si));
+	memcpy(f + INFO + 16, who, sizeof(who));
+	if (lx_copy_out(p, frame, f, sizeof(f)) || lx_check(p, frame, FRAME_BYTES, LX_PROT_WRITE))
+		return -LX_EFAULT;
+	p->sigmask = blockable(oldmask | act[3] | (act[1] & SA_NODEFER ? 0 : bit(sig)));
+	p->in_sigsuspend = 0;
+	if (act[1] & SA_RESETHAND)
+		memset(act, 0, 4 * sizeof(act[0]));
+	return lx_plat_set_regs(p, LX_TRAMP + lx_tramp_off(LX_TRAMP_SIG), frame, frame, act[0]);
+}
+
+/*
+ * p's call ends with result r (or was interrupted): act on the pending
+ * signals it takes now. r, or LX_RET_GONE when a signal ended p.
+ */
+int64_t lx_signal_deliver(struct lx_proc *p, int64_t r, bool interrupted)
+{
+	int sig;
+
+	while ((sig = next_signal(p))) {
+		uint64_t h = p->sigactions[sig][0];
+		p->sigpending &= ~bit(sig);
+		if (h == SIG_IGN || (h == SIG_DFL && default_ignored(sig)))
+			continue;
+		if (h == SIG_DFL) {
+			lx_proc_exit(p, sig);
+			return LX_RET_GONE;
+		}
+		if (enter_handler(p, sig, interrupted)) {
+			lx_proc_exit(p, 11); /* no room for the frame: SIGSEGV, as Linux does */
+			return LX_RET_GONE;
+		}
+		return r; /* one handler at a time; the rest at the next call */
+	}
+	if (p->in_sigsuspend) { /* nothing to run: the mask before it again */
+		p->sigmask = p->saved_mask;
+		p->in_sigsuspend = 0;
+	}
+	return r;
+}
+
+void lx_signal_send(struct lx_proc *q, int sig, uint32_t from)
+{
+	if (q->state != LX_PROC_LIVE || sig < 1 || sig > 64)
+		return;
+	uint64_t h = q->sigactions[sig][0];
+	if (sig == SIGKILL) {
+		lx_proc_exit(q, SIGKILL);
+		return;
+	}
+	if (h == SIG_IGN || (h == SIG_DFL && default_ignored(sig)))
+		return;
+	q->sigpending |= bit(sig);
+	q->sigsender = from;
+	if (blockable(q->sigmask) & bit(sig))
+		return; /* pending until unblocked */
+	if (h == SIG_DFL) {
+		lx_proc_exit(q, sig);
+		return;
+	}
+	if (q->chan) { /* waiting in a call: interrupt it */
+		struct lx_proc *was = lx_plat_current();
+		q->chan = NULL;
+		lx_plat_switch(q);
+		int64_t r = lx_signal_deliver(q, 0, true);
+		if (was && was->state == LX_PROC_LIVE)
+			lx_plat_switch(was);
+		if (r != LX_RET_GONE)
+			lx_plat_resume(q);
+	}
+}
+
+/* rt_sigreturn: every register back from the ucontext at rsp (after the handler's ret). */
+static int64_t do_sigreturn(struct lx_proc *p)
+{
+	uint64_t uc = p->call.rsp, mask, trapno;
+
+	if (lx_copy_in(p, &mask, uc + MASK - UC, 8) ||
+	    lx_copy_in(p, &trapno, uc + GREG(R_TRAPNO) - UC, 8)) {
+		lx_proc_exit(p, 11);
+		return LX_RET_GONE;
+	}
+	p->sigmask = blockable(mask);
+	if (trapno) { /* SA_RESTART: the call is made again with its number in rax */
+		uint64_t nr = trapno - 1, zero = 0;
+		if (lx_copy_out(p, uc + GREG(R_RAX) - UC, &nr, 8) ||
+		    lx_copy_out(p, uc + GREG(R_TRAPNO) - UC, &zero, 8)) {
+			lx_proc_exit(p, 11);
+			return LX_RET_GONE;
+		}
+	}
+	p->redirected = 1;
+	if (lx_plat_set_regs(p, LX_TRAMP + lx_tramp_off(LX_TRAMP_SIGRET), uc, uc, 0)) {
+		lx_proc_exit(p, 11);
+		return LX_RET_GONE;
+	}
+	return 0; /* rax comes from the ucontext */
+}
+
+static int64_t do_kill(struct lx_proc *p, int64_t pid, int64_t sig, bool one)
+{
+	bool found = false, self = false;
+
+	if (sig < 0 || sig > 64)
+		return -LX_EINVAL;
+	for (uint32_t i = 0; i < LX_MAX_PROCS; i++) {
+		struct lx_proc *q = &lx_procs[i];
+		if (q->state == LX_PROC_FREE)
+			continue;
+		bool hit = (one || pid > 0) ? q->pid == (uint64_t)pid
+		           : pid == 0       ? q->pgid == p->pgid
+		           : pid == -1      ? q != p
+		                            : q->pgid == (uint64_t)-pid;
+		if (!hit)
+			continue;
+		found = true;
+		if (q == p)
+			self = true;
+		else if (sig)
+			lx_signal_send(q, (int)sig, p->pid);
+	}
+	if (self && sig)
+		lx_signal_send(p, (int)sig, p->pid); /* itself last: it may end it */
+	return found ? 0 : -LX_ESRCH;
+}
+
+int64_t lx_signal_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], bool *handled)
+{
+	*handled = true;
+	switch (nr) {
+	case 15: /* rt_sigreturn */
+		return do_sigreturn(p);
+	case 62: /* kill */
+		return do_kill(p, (int32_t)a[0], (int32_t)a[1], false);
+	case 200: /* tkill */
+		return (int32_t)a[0] <= 0 ? -LX_EINVAL
+		                          : do_kill(p, (int32_t)a[0], (int32_t)a[1], true);
+	case 234: /* tgkill */
+		if ((int32_t)a[0] <= 0 || (int32_t)a[1] <= 0)
+			return -LX_EINVAL;
+		if (a[0] != a[1])
+			return -LX_ESRCH; /* one thread per process */
+		return do_kill(p, (int32_t)a[1], (int32_t)a[2], true);
+	case 127: { /* rt_sigpending */
+		uint64_t set = p->sigpending & blockable(p->sigmask);
+		if (a[1] > 8)
+			return -LX_EINVAL;
+		return lx_copy_out(p, a[0], &set, a[1]) ? -LX_EFAULT : 0;
+	}
+	case 34:    /* pause */
+	case 130: { /* rt_sigsuspend: wait with a mask until a signal is taken */
+		uint64_t mask = p->sigmask;
+		if (nr == 130 && a[1] != 8)
+			return -LX_EINVAL;
+		if (nr == 130 && lx_copy_in(p, &mask, a[0], 8))
+			return -LX_EFAULT;
+		if (!p->in_sigsuspend) {
+			p->saved_mask = p->sigmask;
+			p->in_sigsuspend = 1;
+		}
+		p->sigmask = blockable(mask);
+		if (next_signal(p))
+			return -LX_EINTR; /* the delivery after the call runs the handler */
+		p->chan = &p->sigpending;
+		return LX_RET_BLOCK;
+	}
+	default:
+		*handled = false;
+		return -LX_ENOSYS;
+	}
+}
