@@ -27,6 +27,7 @@
 #include <kernel/pcidev.h>
 #include <kernel/percpu.h>
 #include <kernel/pmm.h>
+#include <kernel/snapshot.h>
 #include <kernel/vm.h>
 #include <lib/string.h>
 
@@ -171,7 +172,7 @@ int decode_aspace_map(struct invocation *inv)
 	/* With a non-allocating walk, a missing table fails before any change. */
 	struct pt_env env = uenv(as);
 	err = pt_map(&env, as->root, va, f->cap.obj, size,
-	             pte_flags((uint32_t)rights, f->cap.flags & CAP_F_DEVICE));
+	             snapshot_leaf_flags(as, pte_flags((uint32_t)rights, f->cap.flags & CAP_F_DEVICE)));
 	if (err == PT_ENOMEM)
 		return HL_ERR_NO_TABLE;
 	if (err == PT_EEXIST)
@@ -243,7 +244,7 @@ int decode_aspace_protect(struct invocation *inv)
 	struct pt_env env = uenv(as);
 	uint64_t va = f->cap.data & 0x0000fffffffff000ull;
 	if (pt_protect(&env, as->root, va,
-	               pte_flags((uint32_t)rights, f->cap.flags & CAP_F_DEVICE)))
+	               snapshot_leaf_flags(as, pte_flags((uint32_t)rights, f->cap.flags & CAP_F_DEVICE))))
 		return HL_ERR_NOT_MAPPED;
 	aspace_flush_all(as);
 	return HL_OK;
