@@ -35,7 +35,8 @@
 #define XS_BYTES ((1ul << THREAD_OBJ_BITS) - offsetof(struct thread, xsave))
 #define CTX_XS   256 /* offset of the XSAVE copy in a context */
 _Static_assert(CTX_XS >= sizeof(struct user_regs) && CTX_XS % 64 == 0, "snapshot context layout");
-_Static_assert(CTX_XS + XS_BYTES <= SNAP_CTX_PAGES * PAGE_SIZE, "snapshot context size");
+_Static_assert(CTX_XS + XS_BYTES <= SNAP_CTX_PAGES * PAGE_SIZE && XS_BYTES % 8 == 0,
+               "snapshot context size");
 _Static_assert(sizeof(struct snapshot) <= PAGE_SIZE, "snapshot header is one page");
 
 static uint8_t *ctx_of(struct snapshot *s, uint32_t i)
@@ -142,7 +143,7 @@ static void rec_add(struct snapshot *s, paddr_t live, uint64_t size, uint64_t wh
 	r->live = live | (size == HUGE_SIZE);
 	r->save = s->pool + s->pool_used * PAGE_SIZE;
 	r->where = where;
-	memcpy(phys_to_virt(r->save), phys_to_virt(live), size);
+	copy_words(phys_to_virt(r->save), phys_to_virt(live), size / 8);
 	s->pool_used += size / PAGE_SIZE;
 	s->hash[h] = (uint32_t)++s->nrec;
 }
@@ -349,7 +350,7 @@ static void save_ctx(struct snapshot *s, uint32_t i)
 			r->rax = HL_SYS_RECV; /* the reply went out before the snapshot */
 	}
 	if (arch_fpu_kept())
-		memcpy(ctx_of(s, i) + CTX_XS, t->xsave, XS_BYTES);
+		copy_words(ctx_of(s, i) + CTX_XS, t->xsave, XS_BYTES / 8);
 }
 
 /* Resume the threads flagged in run[] (and clear the flags). */
@@ -463,14 +464,14 @@ int decode_snapshot_restore(struct invocation *inv)
 	(void)was_run;
 	for (uint64_t i = 0; i < s->nrec; i++) {
 		const struct snap_rec *r = &s->rec[i];
-		memcpy(phys_to_virt(r->live & ~1ull), phys_to_virt(r->save),
-		       (r->live & 1) ? HUGE_SIZE : PAGE_SIZE);
+		copy_words(phys_to_virt(r->live & ~1ull), phys_to_virt(r->save),
+		           ((r->live & 1) ? HUGE_SIZE : PAGE_SIZE) / 8);
 	}
 	for (uint32_t i = 0; i < s->nthreads; i++) {
 		struct thread *t = th(s, i);
 		t->regs = *(struct user_regs *)ctx_of(s, i);
 		if (arch_fpu_kept())
-			memcpy(t->xsave, ctx_of(s, i) + CTX_XS, XS_BYTES);
+			copy_words(t->xsave, ctx_of(s, i) + CTX_XS, XS_BYTES / 8);
 		t->full_restore = 1;
 		t->in_fault = IN_FAULT_NONE;
 		uint8_t st = s->th_state[i];

@@ -30,3 +30,18 @@ test-snapshot: $(KERNEL) $(INITRD_SNAPSHOT)
 		--expect '^retrytest: run 4 returned after the rollbacks$$' \
 		--expect '^retrytest: done, 0 failures$$' \
 		--reject 'FAILED'
+
+# ---- benchmarks: the snapbench root task under -icount shift=0 (tools/bench_snapshot.py) ----
+$(B)/user/snapbench: $$(RT_OBJS) $(B)/user/user/apps/snapbench/snapbench.o user/rt/user.ld
+	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
+ALL_TARGETS += $(B)/user/snapbench
+INITRD_SNAPBENCH := $(B)/initrd-snapbench.cpio
+$(INITRD_SNAPBENCH): $(B)/user/snapbench
+	@rm -rf $(B)/initrd-snapbench-root && mkdir -p $(B)/initrd-snapbench-root
+	cp $< $(B)/initrd-snapbench-root/init
+	cd $(B)/initrd-snapbench-root && find * | LC_ALL=C sort | cpio -o -H newc --quiet > ../initrd-snapbench.cpio
+BENCH_STEPS += snapshot
+.PHONY: bench-snapshot
+bench-snapshot: $(KERNEL) $(INITRD_SNAPBENCH)
+	@mkdir -p $(dir $(BENCH_OUT))
+	python3 tools/bench_snapshot.py --kernel $(KERNEL) --initrd $(INITRD_SNAPBENCH) --out $(BENCH_OUT)
