@@ -42,6 +42,6 @@ $(INITRD_SNAPBENCH): $(B)/user/snapbench
 	cd $(B)/initrd-snapbench-root && find * | LC_ALL=C sort | cpio -o -H newc --quiet > ../initrd-snapbench.cpio
 BENCH_STEPS += snapshot
 .PHONY: bench-snapshot
-bench-snapshot: $(KERNEL) $(INITRD_SNAPBENCH)
+bench-snapshot: $(KERNEL) $(INITRD_SNAPBENCH) $(LINUX_VMLINUX) $(LINUX_INITRD)
 	@mkdir -p $(dir $(BENCH_OUT))
 	python3 tools/bench_snapshot.py --kernel $(KERNEL) --initrd $(INITRD_SNAPBENCH) --out $(BENCH_OUT)
