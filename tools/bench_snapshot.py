@@ -20,10 +20,10 @@ import run as lg  # noqa: E402
 
 SIZES = ("64mib", "256mib", "1gib")
 PAIRS = [(f"snapshot.hallows.take_{s}_0pct_instructions", f"fork.linux.fork_{s}_instructions",
-          f"snapshot.hallows.take_{s}_speedup_vs_linux_fork") for s in SIZES]
+          f"snapshot.hallows.take_{s}_speedup_vs_linux_fork_ratio") for s in SIZES]
 PAIRS += [(f"snapshot.hallows.cow_fault_{s}_{p}_per_page_instructions",
            f"fork.linux.cow_fault_{s}_{p}_per_page_instructions",
-           f"snapshot.hallows.cow_fault_{s}_{p}_speedup_vs_linux") for s in SIZES
+           f"snapshot.hallows.cow_fault_{s}_{p}_speedup_vs_linux_ratio") for s in SIZES
           for p in ("1pct", "10pct")]
 
 

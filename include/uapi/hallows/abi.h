@@ -195,8 +195,9 @@ struct hl_upcall_area {
  * (error word HL_ERR_NO_MEMORY, address the faulting one); the page was not written. */
 #define HL_FAULT_SNAPSHOT 0x101
 
-/* Snapshots (docs/snapshots.md): object sizes 2^HL_SNAP_MIN_BITS .. 2^HL_SNAP_MAX_BITS bytes, of
- * which HL_SNAP_META_PAGES(bits) pages hold its records; the rest keep page copies. */
+/* Snapshots (docs/snapshots.md): object sizes 2^HL_SNAP_MIN_BITS .. 2^HL_SNAP_MAX_BITS bytes; the
+ * header, thread contexts and records take 33 pages + 24 bytes a page, the rest keeps page copies
+ * (snapshot.info reports how many are free). */
 #define HL_SNAP_MIN_BITS    18
 #define HL_SNAP_MAX_BITS    40
 #define HL_SNAP_MAX_ASPACES 4

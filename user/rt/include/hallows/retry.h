@@ -25,8 +25,8 @@ enum {
 	RT_GUARD_FAULTED = 1, /* fn faulted (g->fault); the address space is as before the call */
 };
 
-/* Make the snapshot (2^snap_bits bytes of the own memory: the pages a request may write, see
- * HL_SNAP_META_PAGES), the worker and its endpoint. 0 or an hl_err. */
+/* Make the snapshot (2^snap_bits bytes of the own memory, enough for the pages a request may write:
+ * docs/snapshots.md), the worker and its endpoint. 0 or an hl_err. */
 long rt_guard_init(struct rt_guard *g, uint32_t snap_bits);
 /* Run fn(arg) under a fresh snapshot: RT_GUARD_OK, RT_GUARD_FAULTED, or a negative hl_err when
  * the snapshot could not be taken or restored (-HL_ERR_...). */
