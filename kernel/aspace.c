@@ -171,8 +171,8 @@ int decode_aspace_map(struct invocation *inv)
 		return HL_ERR_NO_RIGHTS;
 	/* With a non-allocating walk, a missing table fails before any change. */
 	struct pt_env env = uenv(as);
-	err = pt_map(&env, as->root, va, f->cap.obj, size,
-	             snapshot_leaf_flags(as, pte_flags((uint32_t)rights, f->cap.flags & CAP_F_DEVICE)));
+	uint64_t flags = pte_flags((uint32_t)rights, f->cap.flags & CAP_F_DEVICE);
+	err = pt_map(&env, as->root, va, f->cap.obj, size, snapshot_leaf_flags(as, flags));
 	if (err == PT_ENOMEM)
 		return HL_ERR_NO_TABLE;
 	if (err == PT_EEXIST)
@@ -243,8 +243,8 @@ int decode_aspace_protect(struct invocation *inv)
 	struct aspace *as = (struct aspace *)f->cap.data2;
 	struct pt_env env = uenv(as);
 	uint64_t va = f->cap.data & 0x0000fffffffff000ull;
-	if (pt_protect(&env, as->root, va,
-	               snapshot_leaf_flags(as, pte_flags((uint32_t)rights, f->cap.flags & CAP_F_DEVICE))))
+	uint64_t flags = pte_flags((uint32_t)rights, f->cap.flags & CAP_F_DEVICE);
+	if (pt_protect(&env, as->root, va, snapshot_leaf_flags(as, flags)))
 		return HL_ERR_NOT_MAPPED;
 	aspace_flush_all(as);
 	return HL_OK;

@@ -29,8 +29,9 @@ int object_bits(uint32_t type, uint32_t size_bits)
 	case HL_OBJ_NOTIFICATION:
 		return 6;
 	case HL_OBJ_SNAPSHOT:
-		return size_bits >= HL_SNAP_MIN_BITS && size_bits <= HL_SNAP_MAX_BITS ? (int)size_bits
-		                                                                      : -1;
+		return size_bits >= HL_SNAP_MIN_BITS && size_bits <= HL_SNAP_MAX_BITS
+		           ? (int)size_bits
+		           : -1;
 	case HL_OBJ_CSPACE: {
 		if (size_bits < 1 || size_bits > 12)
 			return -1;

@@ -70,13 +70,13 @@ void snapshot_init(struct snapshot *s, uint32_t bits)
 static struct thread *th(const struct snapshot *s, uint32_t i)
 {
 	return s->th_slot[i].cap.type == HL_OBJ_THREAD ? (struct thread *)s->th_slot[i].cap.obj
-	                                                : NULL;
+	                                               : NULL;
 }
 
 static struct aspace *as_of(const struct snapshot *s, uint32_t i)
 {
 	return s->as_slot[i].cap.type == HL_OBJ_ASPACE ? (struct aspace *)s->as_slot[i].cap.obj
-	                                                : NULL;
+	                                               : NULL;
 }
 
 /* The aspace recorded at take is still that object (not destroyed, its memory not reused). */
@@ -122,7 +122,8 @@ static uint64_t hash_pa(const struct snapshot *s, paddr_t live)
 
 static struct snap_rec *rec_find(struct snapshot *s, paddr_t live)
 {
-	for (uint64_t h = hash_pa(s, live), n = 0; n <= s->hash_mask; h = (h + 1) & s->hash_mask, n++) {
+	for (uint64_t h = hash_pa(s, live), n = 0; n <= s->hash_mask;
+	     h = (h + 1) & s->hash_mask, n++) {
 		uint32_t e = s->hash[h];
 		if (!e)
 			return NULL;
@@ -283,7 +284,8 @@ int decode_snapshot_add(struct invocation *inv)
 	if (t->aspace_slot.cap.type != HL_OBJ_ASPACE)
 		return HL_ERR_INVALID_ARG; /* not configured */
 	if (as_index(s, (struct aspace *)t->aspace_slot.cap.obj) < 0)
-		return HL_ERR_INVALID_ARG; /* its address space is not covered (another partition's) */
+		return HL_ERR_INVALID_ARG; /* its address space is not covered (another partition's)
+		                            */
 	for (uint32_t i = 0; i < s->nthreads; i++)
 		if (th(s, i) == t)
 			return HL_ERR_ALREADY_MAPPED;
@@ -483,7 +485,8 @@ int decode_snapshot_restore(struct invocation *inv)
 	return HL_OK;
 }
 
-/* Forget the records; the address spaces' protection is lifted lazily by their next write faults. */
+/* Forget the records; the address spaces' protection is lifted lazily by their next write faults.
+ */
 static void let_go(struct snapshot *s)
 {
 	if (s->state == HL_SNAP_TAKING)

@@ -19,14 +19,15 @@ struct snap_rec {
 	paddr_t save;   /* its contents at take, in the snapshot's pool */
 	uint64_t where; /* user va | index of the address space; SNAP_REC_IPC | thread index */
 };
-#define SNAP_REC_IPC (1ull << 63) /* an IPC buffer, saved at take (the kernel writes it directly) */
+#define SNAP_REC_IPC (1ull << 63) /* an IPC buffer, saved at take (the kernel writes it directly)  \
+	                           */
 
 struct snapshot {
-	uint64_t magic;  /* [BKL] SNAP_MAGIC while alive */
-	uint32_t state;  /* [BKL] enum hl_snap_state */
-	uint32_t bits;   /* [I] object size, log2 */
+	uint64_t magic; /* [BKL] SNAP_MAGIC while alive */
+	uint32_t state; /* [BKL] enum hl_snap_state */
+	uint32_t bits;  /* [I] object size, log2 */
 	uint32_t nas, nthreads, nexcl;
-	struct slot as_slot[HL_SNAP_MAX_ASPACES];  /* [BKL] copies it holds */
+	struct slot as_slot[HL_SNAP_MAX_ASPACES];   /* [BKL] copies it holds */
 	struct aspace *as_ptr[HL_SNAP_MAX_ASPACES]; /* [BKL] as protected at take (with its id) */
 	uint64_t as_id[HL_SNAP_MAX_ASPACES];
 	struct slot th_slot[HL_SNAP_MAX_THREADS]; /* [BKL] copies it holds */

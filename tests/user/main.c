@@ -120,8 +120,7 @@ static hl_cptr_t suite_memory(const char *suite)
 
 	if (!suite_mem_slot)
 		suite_mem_slot = rt_slot();
-	if (hl_memory_retype(suite_parent, HL_OBJ_MEMORY, bits, 1, suite_mem_slot) !=
-	    HL_OK)
+	if (hl_memory_retype(suite_parent, HL_OBJ_MEMORY, bits, 1, suite_mem_slot) != HL_OK)
 		return 0;
 	return suite_mem_slot;
 }

@@ -126,9 +126,9 @@ static bool child_make(struct utest_ctx *t, struct child *c, unsigned npages, bo
 	                        HL_R_READ | HL_R_WRITE) == HL_OK;
 	for (unsigned i = 0; ok && i < npages; i++) {
 		c->page[i] = ut_page(t, &c->frame[i]);
-		ok = c->page[i] && hl_aspace_map(c->as, copy_of(c->frame[i], HL_R_READ | HL_R_WRITE),
-		                                 DATA_VA + i * 4096ull,
-		                                 HL_R_READ | HL_R_WRITE) == HL_OK;
+		ok = c->page[i] &&
+		     hl_aspace_map(c->as, copy_of(c->frame[i], HL_R_READ | HL_R_WRITE),
+		                   DATA_VA + i * 4096ull, HL_R_READ | HL_R_WRITE) == HL_OK;
 		for (unsigned b = 0; ok && b < 4096; b++)
 			c->page[i][b] = pattern(i * 4096ull + b, seed);
 	}
@@ -136,7 +136,9 @@ static bool child_make(struct utest_ctx *t, struct child *c, unsigned npages, bo
 		hl_cptr_t big = ut_alloc(t, HL_OBJ_FRAME, 21);
 		tables_for(t, HL_SLOT_ASPACE, ROOT_HUGE, 3, 2);
 		tables_for(t, c->as, HUGE_VA, 2, 2);
-		ok = big && hl_aspace_map(HL_SLOT_ASPACE, big, ROOT_HUGE, HL_R_READ | HL_R_WRITE) == HL_OK &&
+		ok = big &&
+		     hl_aspace_map(HL_SLOT_ASPACE, big, ROOT_HUGE, HL_R_READ | HL_R_WRITE) ==
+		         HL_OK &&
 		     hl_aspace_map(c->as, copy_of(big, HL_R_READ | HL_R_WRITE), HUGE_VA,
 		                   HL_R_READ | HL_R_WRITE) == HL_OK;
 		c->huge = (volatile uint8_t *)ROOT_HUGE;
@@ -170,7 +172,8 @@ static bool child_run(struct utest_ctx *t, struct child *c, uint64_t base, uint6
 
 	hl_thread_suspend(c->tcb);
 	c->p->base = base, c->p->count = count, c->p->stride = stride, c->p->value = value;
-	UEXPECT_ERR(t, hl_thread_write_regs(c->tcb, CODE_VA, PARAMS_VA + 4096, PARAMS_VA, 0), HL_OK);
+	UEXPECT_ERR(t, hl_thread_write_regs(c->tcb, CODE_VA, PARAMS_VA + 4096, PARAMS_VA, 0),
+	            HL_OK);
 	UEXPECT_ERR(t, hl_thread_resume(c->tcb), HL_OK);
 	if (c->p->mode == 1)
 		return true; /* it waits for a message first */
@@ -249,7 +252,8 @@ UTEST(snapshot, cost_follows_pages_written)
 		return;
 	UEXPECT_ERR(t, hl_snapshot_info(c.snap, NULL, &used, NULL, &copies), HL_OK);
 	UEXPECT(t, copies == NPAGES / 8 + 1 && used == copies, "copies %lu used %lu", copies, used);
-	UEXPECT(t, c.page[8][100] != pattern(8 * 4096 + 100, 2) && c.page[9][100] == pattern(9 * 4096 + 100, 2));
+	UEXPECT(t, c.page[8][100] != pattern(8 * 4096 + 100, 2) &&
+	               c.page[9][100] == pattern(9 * 4096 + 100, 2));
 	UEXPECT_ERR(t, hl_snapshot_restore(c.snap), HL_OK);
 	UEXPECT(t, pages_hold(&c, NPAGES, 2, &bad), "page %u differs", bad);
 	/* Discard keeps what was written since; a new take starts from there. */
@@ -283,8 +287,8 @@ UTEST(snapshot, excluded_range_is_not_restored)
 	UEXPECT_ERR(t, hl_snapshot_restore(c.snap), HL_OK);
 	UEXPECT(t, pages_hold(&c, 4, 3, &bad), "page %u differs", bad);
 	for (unsigned i = 4; i < 8; i++)
-		UEXPECT(t, *(volatile uint64_t *)c.page[i] == 20 + i, "excluded page %u kept its write",
-		        i);
+		UEXPECT(t, *(volatile uint64_t *)c.page[i] == 20 + i,
+		        "excluded page %u kept its write", i);
 	hl_thread_suspend(c.tcb);
 }
 
@@ -372,7 +376,8 @@ UTEST(snapshot_threads, thread_on_another_cpu)
 	UEXPECT_ERR(t, hl_snapshot_restore(c.snap), HL_OK); /* while it runs there */
 	UEXPECT(t, pages_hold(&c, 16, 6, &bad), "page %u differs", bad);
 	UEXPECT(t, c.p->done == 1, "done %lu", c.p->done);
-	UEXPECT(t, ut_state_of(c.tcb) == ST_RUNNABLE, "runnable, as taken: %lu", ut_state_of(c.tcb));
+	UEXPECT(t, ut_state_of(c.tcb) == ST_RUNNABLE, "runnable, as taken: %lu",
+	        ut_state_of(c.tcb));
 	s0 = c.p->spins;
 	UEXPECT(t, WAIT_FOR(c.p->spins > s0 + 100), "it runs on after restore");
 	hl_thread_suspend(c.tcb);
@@ -400,8 +405,9 @@ UTEST(snapshot_errors, out_of_memory_mid_copy_on_write_faults_and_restores)
 	UEXPECT_ERR(t, hl_thread_write_regs(c.tcb, CODE_VA, PARAMS_VA + 4096, PARAMS_VA, 0), HL_OK);
 	UEXPECT_ERR(t, hl_thread_resume(c.tcb), HL_OK);
 	UEXPECT_ERR(t, hl_syscall(HL_SYS_RECV, ep, &info, &m, &badge), HL_OK);
-	UEXPECT(t, HL_MSG_LABEL(info) == HL_LABEL_FAULT && m.w[HL_FAULT_VECTOR] == HL_FAULT_SNAPSHOT &&
-	               m.w[HL_FAULT_ERROR] == HL_ERR_NO_MEMORY,
+	UEXPECT(t,
+	        HL_MSG_LABEL(info) == HL_LABEL_FAULT && m.w[HL_FAULT_VECTOR] == HL_FAULT_SNAPSHOT &&
+	            m.w[HL_FAULT_ERROR] == HL_ERR_NO_MEMORY,
 	        "label %#lx vector %#lx error %lu", HL_MSG_LABEL(info), m.w[0], m.w[1]);
 	/* The pages before the pool was full were written, the one that faulted was not. */
 	uint64_t first_unwritten = freep;
@@ -428,14 +434,16 @@ UTEST(snapshot_errors, bad_arguments_and_states)
 	UEXPECT_ERR(t, hl_memory_retype(t->mem, HL_OBJ_SNAPSHOT, 41, 1, ut_slot()),
 	            HL_ERR_INVALID_ARG);
 	s2 = ut_alloc(t, HL_OBJ_SNAPSHOT, 18);
-	UEXPECT_ERR(t, hl_snapshot_take(s2), HL_ERR_INVALID_ARG); /* covers nothing */
+	UEXPECT_ERR(t, hl_snapshot_take(s2), HL_ERR_INVALID_ARG);               /* covers nothing */
 	UEXPECT_ERR(t, hl_snapshot_add(s2, HL_SLOT_ASPACE), HL_ERR_ILLEGAL_OP); /* the root task */
 	UEXPECT_ERR(t, hl_snapshot_add(s2, HL_SLOT_THREAD), HL_ERR_INVALID_ARG);
 	UEXPECT_ERR(t, hl_snapshot_add(s2, ep), HL_ERR_WRONG_TYPE);
 	UEXPECT_ERR(t, hl_snapshot_add(s2, ut_slot()), HL_ERR_INVALID_CAP);
-	UEXPECT_ERR(t, hl_snapshot_add(s2, c.tcb), HL_ERR_INVALID_ARG); /* its space is not covered */
+	UEXPECT_ERR(t, hl_snapshot_add(s2, c.tcb),
+	            HL_ERR_INVALID_ARG); /* its space is not covered */
 	UEXPECT_ERR(t, hl_snapshot_add(c.snap, c.as), HL_ERR_ALREADY_MAPPED);
-	UEXPECT_ERR(t, hl_snapshot_add(c.snap, d.tcb), HL_ERR_INVALID_ARG); /* another partition's */
+	UEXPECT_ERR(t, hl_snapshot_add(c.snap, d.tcb),
+	            HL_ERR_INVALID_ARG); /* another partition's */
 	UEXPECT_ERR(t, hl_snapshot_exclude(c.snap, 0x1001, 4096), HL_ERR_INVALID_ARG);
 	UEXPECT_ERR(t, hl_snapshot_exclude(c.snap, 0x1000, 0), HL_ERR_INVALID_ARG);
 	UEXPECT_ERR(t, hl_snapshot_exclude(c.snap, 0x7ffffffff000ull, 8192), HL_ERR_INVALID_ARG);
@@ -450,7 +458,7 @@ UTEST(snapshot_errors, bad_arguments_and_states)
 	UEXPECT_ERR(t, hl_snapshot_take(s2), HL_ERR_ALREADY_MAPPED);
 	UEXPECT_ERR(t, hl_snapshot_discard(c.snap), HL_OK);
 	UEXPECT_ERR(t, hl_snapshot_restore(c.snap), HL_ERR_ILLEGAL_OP); /* discarded */
-	UEXPECT_ERR(t, hl_snapshot_take(s2), HL_OK);                     /* free again */
+	UEXPECT_ERR(t, hl_snapshot_take(s2), HL_OK);                    /* free again */
 	UEXPECT_ERR(t, hl_snapshot_discard(s2), HL_OK);
 	/* A snapshot's own thread cannot take or restore it: there is nothing here to test that
 	 * from (the root task is never covered); the kernel refuses with HL_ERR_ILLEGAL_OP. */

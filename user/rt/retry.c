@@ -2,8 +2,8 @@
 #include <hallows/retry.h>
 #include <hallows/syscall.h>
 
-#define RT_GUARD_DONE 0x6e0d /* the worker's call on its endpoint when fn returned */
-#define MAIN_STACK_PAGES 8   /* user/init/partition.c: the main thread's stack below the top */
+#define RT_GUARD_DONE    0x6e0d /* the worker's call on its endpoint when fn returned */
+#define MAIN_STACK_PAGES 8      /* user/init/partition.c: the main thread's stack below the top */
 
 static void worker_entry(struct rt_guard *g)
 {
@@ -65,7 +65,8 @@ long rt_guard_run(struct rt_guard *g, void (*fn)(void *), void *arg)
 
 	g->fn = fn, g->arg = arg;
 	uint64_t sp = ((uint64_t)g->stack + RT_GUARD_STACK_PAGES * 4096ull - 16) & ~15ull;
-	if ((err = hl_thread_write_regs(g->tcb, (hl_word_t)worker_entry, sp - 8, (hl_word_t)g, 0)) ||
+	if ((err =
+	         hl_thread_write_regs(g->tcb, (hl_word_t)worker_entry, sp - 8, (hl_word_t)g, 0)) ||
 	    (err = hl_snapshot_take(g->snap)))
 		return -err;
 	if ((err = hl_thread_resume(g->tcb))) {

@@ -31,8 +31,8 @@ static int fork_one(const char *size_name, size_t bytes)
 {
 	char name[96];
 	size_t pages = bytes / 4096;
-	volatile uint8_t *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-	                           -1, 0);
+	volatile uint8_t *p =
+	    mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	if (p == MAP_FAILED)
 		return lg_fail("fork", "mmap");
@@ -74,8 +74,9 @@ static int fork_one(const char *size_name, size_t bytes)
 			snprintf(name, sizeof(name), "fork.linux.fork_%s_instructions", size_name);
 			lg_report(name, (double)(t1 - t0), 1, "");
 		} else {
-			snprintf(name, sizeof(name), "fork.linux.cow_fault_%s_%s_per_page_instructions",
-			         size_name, fr[f].name);
+			snprintf(name, sizeof(name),
+			         "fork.linux.cow_fault_%s_%s_per_page_instructions", size_name,
+			         fr[f].name);
 			lg_report(name, (double)per, (long)(pages / fr[f].every), "");
 		}
 	}

@@ -21,7 +21,7 @@ static unsigned failures;
 	do {                                                                                       \
 		if (!(cond)) {                                                                     \
 			failures++;                                                                \
-			rt_printf("retrytest: FAILED: " __VA_ARGS__);                            \
+			rt_printf("retrytest: FAILED: " __VA_ARGS__);                              \
 			rt_printf("\n");                                                           \
 		}                                                                                  \
 	} while (0)
@@ -76,15 +76,17 @@ int main(struct rt *rt)
 	rt_printf("retrytest: run 1 returned: %d words written and kept\n", WORDS);
 
 	r = rt_guard_run(&g, fill_then_crash, (void *)5000);
-	CHECK(r == RT_GUARD_FAULTED && g.fault[HL_FAULT_VECTOR] == 14 && g.fault[HL_FAULT_ADDR] == 8,
+	CHECK(r == RT_GUARD_FAULTED && g.fault[HL_FAULT_VECTOR] == 14 &&
+	          g.fault[HL_FAULT_ADDR] == 8,
 	      "run 2 returned %ld, vector %lu addr %#lx", r, g.fault[0], g.fault[2]);
 	CHECK(data_is(1000), "run 2's writes were not rolled back");
 	void *after = rt_malloc(200);
 	CHECK(after == before, "the heap was not rolled back (%p, before %p)", after, before);
 	rt_free(after);
-	rt_printf("retrytest: run 2 faulted (vector %lu at %#lx) and was rolled back: data and heap "
-	          "as before\n",
-	          g.fault[HL_FAULT_VECTOR], g.fault[HL_FAULT_ADDR]);
+	rt_printf(
+	    "retrytest: run 2 faulted (vector %lu at %#lx) and was rolled back: data and heap "
+	    "as before\n",
+	    g.fault[HL_FAULT_VECTOR], g.fault[HL_FAULT_ADDR]);
 
 	for (unsigned i = 0; i < BIG; i++)
 		big[i * 4096ull] = 0x11;

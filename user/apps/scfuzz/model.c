@@ -105,8 +105,8 @@ int m_new_obj(uint8_t type, uint8_t size_bits)
 		for (int n = 0; n < MSN; n++) {
 			if (m.sn[n].live)
 				continue;
-			m.sn[n] = (struct msnap){true, (int16_t)o, (uint16_t)(POOL_SNAP + n * SNAP_HELD),
-			                         0, 0};
+			m.sn[n] = (struct msnap){true, (int16_t)o,
+			                         (uint16_t)(POOL_SNAP + n * SNAP_HELD), 0, 0};
 			for (int i = 0; i < SNAP_HELD; i++)
 				clear_slot(m.sn[n].held + i);
 			m.o[o].rec = (int16_t)n;

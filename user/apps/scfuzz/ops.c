@@ -46,10 +46,10 @@ enum op {
 _Static_assert(OP_COUNT <= 32, "fuzz_stats per_op");
 
 const char *const op_names[32] = {
-    "retype",  "copy",   "mint",      "move",  "delete",   "revoke", "map_table",
-    "map",     "unmap",  "protect",   "spawn", "priority", "budget", "affinity",
-    "suspend", "resume", "configure", "bind",  "fault_ep", "signal", "poll",
-    "info",    "paddr",  "read_regs", "yield", "invalid", "snapshot"};
+    "retype",  "copy",   "mint",      "move",  "delete",   "revoke",  "map_table",
+    "map",     "unmap",  "protect",   "spawn", "priority", "budget",  "affinity",
+    "suspend", "resume", "configure", "bind",  "fault_ep", "signal",  "poll",
+    "info",    "paddr",  "read_regs", "yield", "invalid",  "snapshot"};
 
 static const uint8_t weight[OP_COUNT] = {
     [OP_RETYPE] = 14, [OP_COPY] = 10,     [OP_MINT] = 3,   [OP_MOVE] = 5,      [OP_DELETE] = 7,
@@ -672,12 +672,14 @@ static void op_snapshot(void)
 	case 1:
 	case 2: {
 		int x = pick(0, T(ASPACE) | T(THREAD), false);
-		if (x >= 0 && rec(OP_SNAPSHOT, hl_snapshot_add((hl_cptr_t)s, (hl_cptr_t)x)) == HL_OK)
+		if (x >= 0 &&
+		    rec(OP_SNAPSHOT, hl_snapshot_add((hl_cptr_t)s, (hl_cptr_t)x)) == HL_OK)
 			m_snap_add(o, pool0(x));
 		break;
 	}
 	case 3:
-		rec(OP_SNAPSHOT, hl_snapshot_exclude((hl_cptr_t)s, grid_va(rnd(3)), 4096ull << rnd(10)));
+		rec(OP_SNAPSHOT,
+		    hl_snapshot_exclude((hl_cptr_t)s, grid_va(rnd(3)), 4096ull << rnd(10)));
 		break;
 	case 4:
 	case 5:

@@ -25,7 +25,7 @@
 #define HELD           5   /* slots a thread holds (HELD_* below) */
 #define POOL_CHILD     (1u << WCS_BITS)
 #define POOL_HELD      (POOL_CHILD + (MCS - 1) * (1u << CHILD_MAX_BITS))
-#define MSN            4   /* snapshot objects alive at once */
+#define MSN            4 /* snapshot objects alive at once */
 #define SNAP_HELD      (HL_SNAP_MAX_ASPACES + HL_SNAP_MAX_THREADS) /* slots a snapshot holds */
 #define POOL_SNAP      (POOL_HELD + MTH * HELD)
 #define POOL           (POOL_SNAP + MSN * SNAP_HELD)

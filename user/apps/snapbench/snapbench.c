@@ -128,7 +128,8 @@ static void map_pages(hl_cptr_t as, uint64_t from, uint64_t pages)
 			n = (uint32_t)to_pt;
 		retype_window(HL_OBJ_FRAME, 12, n);
 		for (uint32_t i = 0; i < n; i++) {
-			long err = hl_aspace_map(as, window + i, va + i * 4096ull, HL_R_READ | HL_R_WRITE);
+			long err =
+			    hl_aspace_map(as, window + i, va + i * 4096ull, HL_R_READ | HL_R_WRITE);
 			if (err)
 				fail("map", err);
 			stow(i);
@@ -241,7 +242,8 @@ int main(struct rt *rt)
 			if (err)
 				fail("take", err);
 			uint64_t cow = n ? child_write(n, fr[f].every) : 0;
-			uint64_t plain = n ? child_write(n, fr[f].every) : 0; /* the same, no faults now */
+			uint64_t plain =
+			    n ? child_write(n, fr[f].every) : 0; /* the same, no faults now */
 			hl_word_t copies = 0;
 			hl_snapshot_info(snap[s], NULL, NULL, NULL, &copies);
 			t0 = rdtsc();
@@ -269,8 +271,8 @@ int main(struct rt *rt)
 				         sizes[s].name, fr[f].name);
 				report(name, (cow - plain) / n);
 			}
-			rt_printf("snapbench: %s %s: %lu pages written, %lu copies\n", sizes[s].name,
-			          fr[f].name, n, copies);
+			rt_printf("snapbench: %s %s: %lu pages written, %lu copies\n",
+			          sizes[s].name, fr[f].name, n, copies);
 		}
 	}
 	rt_printf("BENCH-DONE\n");

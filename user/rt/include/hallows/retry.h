@@ -12,8 +12,8 @@
 #include <hallows/rt.h>
 
 struct rt_guard {
-	hl_cptr_t snap, ep, tcb;       /* the snapshot, the worker's fault endpoint, the worker */
-	uint8_t *stack;                /* the worker's stack (RT_GUARD_STACK_PAGES) */
+	hl_cptr_t snap, ep, tcb; /* the snapshot, the worker's fault endpoint, the worker */
+	uint8_t *stack;          /* the worker's stack (RT_GUARD_STACK_PAGES) */
 	void (*fn)(void *);
 	void *arg;
 	hl_word_t fault[4]; /* the last fault: vector, error code, address, rip (HL_FAULT_*) */
