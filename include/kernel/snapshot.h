@@ -19,8 +19,8 @@ struct snap_rec {
 	paddr_t save;   /* its contents at take, in the snapshot's pool */
 	uint64_t where; /* user va | index of the address space; SNAP_REC_IPC | thread index */
 };
-#define SNAP_REC_IPC (1ull << 63) /* an IPC buffer, saved at take (the kernel writes it directly)  \
-	                           */
+/* A record of an IPC buffer, saved at take (the kernel writes IPC buffers directly). */
+#define SNAP_REC_IPC (1ull << 63)
 
 struct snapshot {
 	uint64_t magic; /* [BKL] SNAP_MAGIC while alive */
