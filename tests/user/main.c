@@ -112,11 +112,11 @@ hl_cptr_t ut_thread(struct utest_ctx *t, void (*fn)(void *), void *arg, uint8_t 
 	return tcb;
 }
 
-/* A fresh memory capability for one suite: 4 MiB, 32 MiB for the snapshot suites (a snapshot object
- * of several MiB beside the pages it covers). */
+/* A fresh memory capability for one suite: 4 MiB, 16 MiB for the snapshot suites (a snapshot object
+ * of 4 MiB beside a 2 MiB page and the pages it covers). */
 static hl_cptr_t suite_memory(const char *suite)
 {
-	uint32_t bits = strncmp(suite, "snapshot", 8) ? SUITE_MEM_BITS : 25;
+	uint32_t bits = strncmp(suite, "snapshot", 8) ? SUITE_MEM_BITS : 24;
 
 	if (!suite_mem_slot)
 		suite_mem_slot = rt_slot();
