@@ -223,7 +223,7 @@ int snapshot_write_fault(struct thread *t, uint64_t va, uint64_t err)
 	}
 	if (level < 0 || level > 1 || !(*e & PTE_SNAP)) {
 		if (fixed)
-			invlpg(va);
+			arch_tlb_flush_page(va);
 		return fixed ? SNAP_FAULT_FIXED : SNAP_FAULT_NONE;
 	}
 	uint64_t size = level ? HUGE_SIZE : PAGE_SIZE;
@@ -238,7 +238,7 @@ int snapshot_write_fault(struct thread *t, uint64_t va, uint64_t err)
 		s->copies++;
 	}
 	*e = (*e & ~PTE_SNAP) | PTE_W;
-	invlpg(va);
+	arch_tlb_flush_page(va);
 	return SNAP_FAULT_FIXED;
 }
 
