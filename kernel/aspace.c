@@ -27,6 +27,7 @@
 #include <kernel/pcidev.h>
 #include <kernel/percpu.h>
 #include <kernel/pmm.h>
+#include <kernel/snapshot.h>
 #include <kernel/vm.h>
 #include <lib/string.h>
 
@@ -182,7 +183,7 @@ int decode_aspace_map(struct invocation *inv)
 	/* With a non-allocating walk, a missing table fails before any change. */
 	struct pt_env env = uenv(as);
 	err = pt_map(&env, as->root, va, f->cap.obj, size,
-	             aspace_pte_flags((uint32_t)rights, device, wc));
+	             snapshot_leaf_flags(as, aspace_pte_flags((uint32_t)rights, device, wc)));
 	if (err == PT_ENOMEM)
 		return HL_ERR_NO_TABLE;
 	if (err == PT_EEXIST)
@@ -253,9 +254,9 @@ int decode_aspace_protect(struct invocation *inv)
 	struct aspace *as = (struct aspace *)f->cap.data2;
 	struct pt_env env = uenv(as);
 	uint64_t va = f->cap.data & 0x0000fffffffff000ull;
-	if (pt_protect(&env, as->root, va,
-	               aspace_pte_flags((uint32_t)rights, f->cap.flags & CAP_F_DEVICE,
-	                                f->cap.data & FRAME_WC)))
+	uint64_t flags = aspace_pte_flags((uint32_t)rights, f->cap.flags & CAP_F_DEVICE,
+	                                  f->cap.data & FRAME_WC);
+	if (pt_protect(&env, as->root, va, snapshot_leaf_flags(as, flags)))
 		return HL_ERR_NOT_MAPPED;
 	aspace_flush_all(as);
 	return HL_OK;

@@ -23,6 +23,7 @@
 #include <kernel/percpu.h>
 #include <kernel/pmm.h>
 #include <kernel/runq.h>
+#include <kernel/snapshot.h>
 #include <kernel/syscall.h>
 
 static void inv_syscall_dispatch(struct thread *t);
@@ -226,6 +227,9 @@ void inv_check_aspace(const struct aspace *as)
 
 	if (!as || as->magic != ASPACE_MAGIC)
 		return;
+	INV(!as->snap || as->snap->magic == SNAP_MAGIC,
+	    "address space %p names a snapshot that is gone (%p)", (const void *)as,
+	    (const void *)as->snap);
 	w.nseen = 0;
 	for (uint32_t i4 = 0; i4 < 256; i4++) { /* the user half */
 		uint64_t e4 = as->pml4[i4];
@@ -269,6 +273,10 @@ void inv_check_syscall(struct thread *t, const struct slot *target)
 			inv_check_aspace((const struct aspace *)t->aspace_slot.cap.obj);
 		if (type == HL_OBJ_ASPACE)
 			inv_check_aspace((const struct aspace *)target->cap.obj);
+		if (type == HL_OBJ_SNAPSHOT) {
+			const char *why = snapshot_check((const struct snapshot *)target->cap.obj);
+			INV(!why, "snapshot %p: %s", (const void *)target->cap.obj, why ? why : "");
+		}
 	}
 }
 

@@ -18,7 +18,7 @@ static bool creatable(uint32_t type, bool device)
 		return type == HL_OBJ_FRAME || type == HL_OBJ_MEMORY;
 	return type == HL_OBJ_MEMORY || type == HL_OBJ_FRAME || type == HL_OBJ_ASPACE ||
 	       type == HL_OBJ_PAGE_TABLE || type == HL_OBJ_THREAD || type == HL_OBJ_ENDPOINT ||
-	       type == HL_OBJ_NOTIFICATION || type == HL_OBJ_CSPACE;
+	       type == HL_OBJ_NOTIFICATION || type == HL_OBJ_CSPACE || type == HL_OBJ_SNAPSHOT;
 }
 
 static uint64_t memory_used(const struct slot *m)

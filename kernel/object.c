@@ -6,6 +6,7 @@
 #include <kernel/layout.h>
 #include <kernel/object.h>
 #include <kernel/pcidev.h>
+#include <kernel/snapshot.h>
 #include <kernel/vm.h>
 #include <lib/string.h>
 
@@ -27,6 +28,10 @@ int object_bits(uint32_t type, uint32_t size_bits)
 	case HL_OBJ_ENDPOINT:
 	case HL_OBJ_NOTIFICATION:
 		return 6;
+	case HL_OBJ_SNAPSHOT:
+		return size_bits >= HL_SNAP_MIN_BITS && size_bits <= HL_SNAP_MAX_BITS
+		           ? (int)size_bits
+		           : -1;
 	case HL_OBJ_CSPACE: {
 		if (size_bits < 1 || size_bits > 12)
 			return -1;
@@ -54,6 +59,9 @@ void object_init(uint32_t type, uint32_t size_bits, void *p)
 		break;
 	case HL_OBJ_ASPACE:
 		aspace_init(p);
+		break;
+	case HL_OBJ_SNAPSHOT:
+		snapshot_init(p, size_bits);
 		break;
 	}
 	live[type]++;
@@ -136,6 +144,9 @@ void cap_cleanup(struct cap *cap, bool final)
 		break;
 	case HL_OBJ_PCI_DEVICE:
 		pcidev_destroy(cap);
+		break;
+	case HL_OBJ_SNAPSHOT:
+		snapshot_destroy((struct snapshot *)cap->obj);
 		break;
 	default:
 		break;

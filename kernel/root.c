@@ -179,6 +179,7 @@ bool root_task_start(void)
 	root_cs->bits = ROOT_CSPACE_BITS;
 	root_as = zalloc_obj(ASPACE_OBJ_BITS);
 	aspace_init(root_as);
+	root_as->no_snapshot = 1;
 	struct thread *t = zalloc_obj(THREAD_OBJ_BITS);
 	thread_init_object(t);
 	load_segments(e.data, &img);

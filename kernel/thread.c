@@ -60,6 +60,11 @@ static void thread_stop(struct thread *t, enum thread_state st)
 	sched_block(t, st);
 }
 
+void thread_halt(struct thread *t)
+{
+	thread_stop(t, TS_INACTIVE);
+}
+
 void thread_destroy(struct thread *t)
 {
 	thread_stop(t, TS_INACTIVE);

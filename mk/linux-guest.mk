@@ -22,7 +22,7 @@ LINUX_INIT_SAN := $(LINUX_DIR)/init-host-san
 LINUX_IMAGE ?= $(lastword $(sort $(wildcard /boot/vmlinuz-*)))
 LINUX_GUEST_CC ?= musl-gcc
 LINUX_GUEST_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -static -Wall -Wextra -Werror
-LINUX_INIT_SRCS := $(addprefix $(LINUX_SRC)/init/,lg_init.c lg_micro.c lg_pipe.c lg_signal.c lg_ring.c lg_tail.c lg_blk.c lg_net.c lg_serve.c)
+LINUX_INIT_SRCS := $(addprefix $(LINUX_SRC)/init/,lg_init.c lg_micro.c lg_pipe.c lg_signal.c lg_ring.c lg_tail.c lg_blk.c lg_net.c lg_serve.c lg_fork.c)
 LINUX_PROBE_CFLAGS := -m32 -std=c11 -O2 -ffreestanding -fno-pic -fno-pie \
 	-fno-stack-protector -mgeneral-regs-only -Wall -Wextra -Werror
 LINUX_PY := $(LINUX_SRC)/extract_vmlinux.py $(LINUX_SRC)/mkinitramfs.py \

@@ -8,6 +8,7 @@
 #include <kernel/percpu.h>
 #include <kernel/power.h>
 #include <kernel/smp.h>
+#include <kernel/snapshot.h>
 #include <kernel/bkl.h>
 #include <kernel/thread.h>
 #include <kernel/vm.h>
@@ -208,7 +209,12 @@ static __noreturn void user_trap(struct trap_frame *tf, uint8_t v)
 	this_cpu()->in_user = 0; /* the registers are in tf, not in the thread (see struct cpu) */
 	bkl_lock();
 	struct thread *t = save_user(tf);
-	if (v < 32) {
+	int snap = v == VEC_PF ? snapshot_write_fault(t, read_cr2(), tf->error) : SNAP_FAULT_NONE;
+	if (snap == SNAP_FAULT_OOM) {
+		thread_fault(t, HL_FAULT_SNAPSHOT, HL_ERR_NO_MEMORY, read_cr2());
+	} else if (snap == SNAP_FAULT_FIXED) {
+		/* a snapshot's copy-on-write: the write runs again */
+	} else if (v < 32) {
 		thread_fault(t, v, tf->error, v == VEC_PF ? read_cr2() : 0);
 	} else {
 		if (handlers[v])

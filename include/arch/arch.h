@@ -141,6 +141,12 @@ static __always_inline void arch_tlb_ack(void)
 	__atomic_store_n(&c->flush_req, 0, __ATOMIC_RELEASE);
 }
 
+/* Drop this CPU's translation of one address (a fault has just relaxed its entries). */
+static __always_inline void arch_tlb_flush_page(vaddr_t va)
+{
+	invlpg(va);
+}
+
 /* While spinning for the BKL: answer a pending shootdown, whose sender holds the lock and waits. */
 static __always_inline void arch_tlb_poll(void)
 {

@@ -23,11 +23,13 @@ struct notification {
 
 /* Two pages: the top-level table, then bookkeeping (8 KiB object). */
 struct aspace {
-	uint64_t pml4[512]; /* [BKL] the top-level table itself (page aligned) */
-	uint64_t magic;     /* [I] ASPACE_MAGIC while alive */
-	uint64_t id;        /* [I] unique; mappings remember it to detect a reused object */
-	paddr_t root;       /* [I] physical address of pml4 */
-	uint64_t cr3;       /* [I] what CR3 holds for it: root | PCID (0 without PCID) */
+	uint64_t pml4[512];    /* [BKL] the top-level table itself (page aligned) */
+	uint64_t magic;        /* [I] ASPACE_MAGIC while alive */
+	uint64_t id;           /* [I] unique; mappings remember it to detect a reused object */
+	paddr_t root;          /* [I] physical address of pml4 */
+	uint64_t cr3;          /* [I] what CR3 holds for it: root | PCID (0 without PCID) */
+	struct snapshot *snap; /* [BKL] the snapshot taken of it (kernel/snapshot.c), or NULL */
+	uint64_t no_snapshot;  /* [I] 1: the root task's (never snapshotted) */
 };
 #define ASPACE_MAGIC    0x61737061636521ull
 #define ASPACE_OBJ_BITS 13

@@ -141,6 +141,8 @@ void upcall_clear(struct thread *t); /* upcalls off, the area's frame let go */
 /* kernel/thread.c */
 void thread_init_object(struct thread *t);
 void thread_destroy(struct thread *t);
+/* Stop t wherever it is (run queue, IPC queue, reply wait), as thread.suspend does. */
+void thread_halt(struct thread *t);
 void thread_fault(struct thread *t, uint64_t vector, uint64_t error, uint64_t addr);
 
 /* kernel/sched.c: run queues, the current thread, time accounting. */

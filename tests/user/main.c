@@ -112,13 +112,15 @@ hl_cptr_t ut_thread(struct utest_ctx *t, void (*fn)(void *), void *arg, uint8_t 
 	return tcb;
 }
 
-/* A fresh 4 MiB memory capability for one suite. */
-static hl_cptr_t suite_memory(void)
+/* A fresh memory capability for one suite: 4 MiB, 16 MiB for the snapshot suites (a snapshot object
+ * of 4 MiB beside a 2 MiB page and the pages it covers). */
+static hl_cptr_t suite_memory(const char *suite)
 {
+	uint32_t bits = strncmp(suite, "snapshot", 8) ? SUITE_MEM_BITS : 24;
+
 	if (!suite_mem_slot)
 		suite_mem_slot = rt_slot();
-	if (hl_memory_retype(suite_parent, HL_OBJ_MEMORY, SUITE_MEM_BITS, 1, suite_mem_slot) !=
-	    HL_OK)
+	if (hl_memory_retype(suite_parent, HL_OBJ_MEMORY, bits, 1, suite_mem_slot) != HL_OK)
 		return 0;
 	return suite_mem_slot;
 }
@@ -132,7 +134,7 @@ static unsigned run_suite(const char *suite, unsigned num)
 		ncases += !strcmp(u->suite, suite);
 	rt_printf("    KTAP version 1\n    # Subtest: %s\n    1..%u\n", suite, ncases + 1);
 	hl_memory_info(suite_parent, NULL, NULL, &free0, &live0);
-	hl_cptr_t mem = suite_memory();
+	hl_cptr_t mem = suite_memory(suite);
 	hl_cptr_t first_slot = rt_self.next_slot;
 	for (const struct utest *u = __utest_start; u < __utest_end; u++) {
 		if (strcmp(u->suite, suite))

@@ -86,6 +86,7 @@ enum hl_obj {
 	HL_OBJ_PCI_CONTROL = 15,   /* authority over every PCI function (root task) */
 	HL_OBJ_PCI_DEVICE = 16,    /* one PCI function: config space, BARs, MSI/MSI-X, reset */
 	HL_OBJ_SCHED_CONTROL = 17, /* partition windows and thread tags (root task; window.h) */
+	HL_OBJ_SNAPSHOT = 18,      /* checkpoint of threads and address spaces (docs/snapshots.md) */
 	HL_OBJ_COUNT
 };
 
@@ -198,6 +199,19 @@ struct hl_upcall_area {
 /* Fault vector reported when an upcall cannot be delivered (its area's frame capability is gone,
  * or handler_sp is not a user address). */
 #define HL_FAULT_UPCALL 0x100
+/* Fault vector reported when a write needs a copy-on-write page and the snapshot's memory is full
+ * (error word HL_ERR_NO_MEMORY, address the faulting one); the page was not written. */
+#define HL_FAULT_SNAPSHOT 0x101
+
+/* Snapshots (docs/snapshots.md): object sizes 2^HL_SNAP_MIN_BITS .. 2^HL_SNAP_MAX_BITS bytes; the
+ * header, thread contexts and records take 33 pages + 24 bytes a page, the rest keeps page copies
+ * (snapshot.info reports how many are free). */
+#define HL_SNAP_MIN_BITS    18
+#define HL_SNAP_MAX_BITS    40
+#define HL_SNAP_MAX_ASPACES 4
+#define HL_SNAP_MAX_THREADS 16
+#define HL_SNAP_MAX_EXCLUDE 8
+enum hl_snap_state { HL_SNAP_IDLE = 0, HL_SNAP_TAKING = 1, HL_SNAP_TAKEN = 2 };
 _Static_assert(__builtin_offsetof(struct hl_upcall_area, rip) == 120, "hl_upcall_area layout");
 _Static_assert(__builtin_offsetof(struct hl_upcall_area, handler_sp) == 144,
                "hl_upcall_area layout");

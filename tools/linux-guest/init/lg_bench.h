@@ -62,6 +62,7 @@ int lg_bench_ahci_qd1(long iters);
 int lg_bench_ahci_qd32(long iters);
 int lg_bench_vnet(long iters);  /* lg_net.c */
 int lg_bench_serve(long iters); /* lg_serve.c: until "stop" on the console */
+int lg_bench_fork(long iters);  /* lg_fork.c: fork and copy-on-write beside Hallows snapshots */
 
 /* lg_blk.c helpers, also used by lg_net.c. */
 struct lg_blk_mark {

@@ -41,6 +41,7 @@ static const struct lg_bench lg_benches[] = {
     {"ahci_qd32", 2000, lg_bench_ahci_qd32},
     {"vnet", 2000, lg_bench_vnet},
     {"serve", 1, lg_bench_serve},
+    {"fork", 1, lg_bench_fork},
 };
 
 void lg_report(const char *name, double value, long iters, const char *extra)

@@ -45,6 +45,9 @@ bool m_can_create(uint8_t type, uint8_t size_bits)
 	} else if (type == HL_OBJ_THREAD) {
 		for (int i = 0; i < MTH; i++)
 			free_rec += !m.th[i].live;
+	} else if (type == HL_OBJ_SNAPSHOT) {
+		for (int i = 0; i < MSN; i++)
+			free_rec += !m.sn[i].live;
 	} else {
 		free_rec = 1;
 	}
@@ -93,6 +96,20 @@ int m_new_obj(uint8_t type, uint8_t size_bits)
 			for (int i = 0; i < HELD; i++)
 				clear_slot(m.th[t].held + i);
 			m.o[o].rec = (int16_t)t;
+			return o;
+		}
+		m.o[o].live = 0;
+		return -1;
+	}
+	if (type == HL_OBJ_SNAPSHOT) {
+		for (int n = 0; n < MSN; n++) {
+			if (m.sn[n].live)
+				continue;
+			m.sn[n] = (struct msnap){true, (int16_t)o,
+			                         (uint16_t)(POOL_SNAP + n * SNAP_HELD), 0, 0};
+			for (int i = 0; i < SNAP_HELD; i++)
+				clear_slot(m.sn[n].held + i);
+			m.o[o].rec = (int16_t)n;
 			return o;
 		}
 		m.o[o].live = 0;
@@ -200,6 +217,18 @@ static void destroy_thread(int o)
 	t->live = false;
 }
 
+/* The kernel's snapshot_destroy: its threads' copies go first, then its address spaces'. */
+static void destroy_snapshot(int o)
+{
+	struct msnap *n = &m.sn[m.o[o].rec];
+
+	for (int k = HL_SNAP_MAX_ASPACES; k < SNAP_HELD; k++)
+		m_delete(n->held + k);
+	for (int k = 0; k < HL_SNAP_MAX_ASPACES; k++)
+		m_delete(n->held + k);
+	n->live = false;
+}
+
 /* What the kernel's cap_cleanup does for a deleted capability (cap: a copy of the slot as it was).
  */
 static void cleanup(const struct mslot *cap, bool final)
@@ -213,6 +242,8 @@ static void cleanup(const struct mslot *cap, bool final)
 		destroy_thread(o);
 	else if (cap->type == HL_OBJ_CSPACE && m.o[o].rec >= 0)
 		destroy_cspace(m.o[o].rec);
+	else if (cap->type == HL_OBJ_SNAPSHOT && m.o[o].rec >= 0)
+		destroy_snapshot(o);
 	m.o[o].live = 0;
 	m.o[o].bound = -1;
 }
@@ -260,4 +291,13 @@ void m_hold(int th_obj, int k, int src)
 	m_delete(dst);
 	if (src >= 0)
 		m_insert(dst, m.s[src].type, m.s[src].obj, m.s[src].rights, m.s[src].badge, src);
+}
+
+void m_snap_add(int sn_obj, int src)
+{
+	struct msnap *n = &m.sn[m.o[sn_obj].rec];
+	int dst = m.s[src].type == HL_OBJ_ASPACE ? n->held + n->nas++
+	                                         : n->held + HL_SNAP_MAX_ASPACES + n->nth++;
+
+	m_insert(dst, m.s[src].type, m.s[src].obj, m.s[src].rights, m.s[src].badge, src);
 }

@@ -40,15 +40,16 @@ enum op {
 	OP_READ_REGS,
 	OP_YIELD,
 	OP_INVALID,
+	OP_SNAPSHOT,
 	OP_COUNT
 };
 _Static_assert(OP_COUNT <= 32, "fuzz_stats per_op");
 
 const char *const op_names[32] = {
-    "retype",  "copy",   "mint",      "move",  "delete",   "revoke", "map_table",
-    "map",     "unmap",  "protect",   "spawn", "priority", "budget", "affinity",
-    "suspend", "resume", "configure", "bind",  "fault_ep", "signal", "poll",
-    "info",    "paddr",  "read_regs", "yield", "invalid"};
+    "retype",  "copy",   "mint",      "move",  "delete",   "revoke",  "map_table",
+    "map",     "unmap",  "protect",   "spawn", "priority", "budget",  "affinity",
+    "suspend", "resume", "configure", "bind",  "fault_ep", "signal",  "poll",
+    "info",    "paddr",  "read_regs", "yield", "invalid",  "snapshot"};
 
 static const uint8_t weight[OP_COUNT] = {
     [OP_RETYPE] = 14, [OP_COPY] = 10,     [OP_MINT] = 3,   [OP_MOVE] = 5,      [OP_DELETE] = 7,
@@ -56,7 +57,7 @@ static const uint8_t weight[OP_COUNT] = {
     [OP_SPAWN] = 3,   [OP_PRIO] = 3,      [OP_BUDGET] = 5, [OP_AFFINITY] = 4,  [OP_SUSPEND] = 2,
     [OP_RESUME] = 3,  [OP_CONFIGURE] = 2, [OP_BIND] = 2,   [OP_FAULT_EP] = 1,  [OP_SIGNAL] = 3,
     [OP_POLL] = 2,    [OP_INFO] = 1,      [OP_PADDR] = 2,  [OP_READ_REGS] = 1, [OP_YIELD] = 1,
-    [OP_INVALID] = 8,
+    [OP_INVALID] = 8, [OP_SNAPSHOT] = 4,
 };
 
 static struct driver_arg *A;
@@ -651,6 +652,50 @@ static void op_invalid(void)
 	}
 }
 
+/*
+ * Snapshots (kernel/snapshot.c): make one, add address spaces and threads
+ * (the driver's own space is the root task's and is refused), exclude a
+ * range, take, restore, discard. Only add changes capabilities: the
+ * snapshot holds a copy, a child of the one added.
+ */
+static void op_snapshot(void)
+{
+	int s = pick(0, T(SNAPSHOT), false);
+
+	if (s < 0 || !rnd(8)) {
+		retype(any_memory(), HL_OBJ_SNAPSHOT, 18, 1);
+		return;
+	}
+	int o = W(s)->obj;
+	switch (rnd(9)) {
+	case 0:
+	case 1:
+	case 2: {
+		int x = pick(0, T(ASPACE) | T(THREAD), false);
+		if (x >= 0 &&
+		    rec(OP_SNAPSHOT, hl_snapshot_add((hl_cptr_t)s, (hl_cptr_t)x)) == HL_OK)
+			m_snap_add(o, pool0(x));
+		break;
+	}
+	case 3:
+		rec(OP_SNAPSHOT,
+		    hl_snapshot_exclude((hl_cptr_t)s, grid_va(rnd(3)), 4096ull << rnd(10)));
+		break;
+	case 4:
+	case 5:
+		rec(OP_SNAPSHOT, hl_snapshot_take((hl_cptr_t)s));
+		break;
+	case 6:
+		rec(OP_SNAPSHOT, hl_snapshot_restore((hl_cptr_t)s));
+		break;
+	case 7:
+		rec(OP_SNAPSHOT, hl_snapshot_discard((hl_cptr_t)s));
+		break;
+	default:
+		rec(OP_SNAPSHOT, hl_snapshot_info((hl_cptr_t)s, NULL, NULL, NULL, NULL));
+	}
+}
+
 static enum op choose(void)
 {
 	static uint32_t total;
@@ -712,6 +757,9 @@ static void step(void)
 		break;
 	case OP_INVALID:
 		op_invalid();
+		break;
+	case OP_SNAPSHOT:
+		op_snapshot();
 		break;
 	default:
 		op_misc(op);

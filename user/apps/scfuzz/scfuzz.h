@@ -25,7 +25,10 @@
 #define HELD           5   /* slots a thread holds (HELD_* below) */
 #define POOL_CHILD     (1u << WCS_BITS)
 #define POOL_HELD      (POOL_CHILD + (MCS - 1) * (1u << CHILD_MAX_BITS))
-#define POOL           (POOL_HELD + MTH * HELD)
+#define MSN            4 /* snapshot objects alive at once */
+#define SNAP_HELD      (HL_SNAP_MAX_ASPACES + HL_SNAP_MAX_THREADS) /* slots a snapshot holds */
+#define POOL_SNAP      (POOL_HELD + MTH * HELD)
+#define POOL           (POOL_SNAP + MSN * SNAP_HELD)
 
 /*
  * Fixed slots of the driver's cspace, put there by the controller; the
@@ -69,11 +72,21 @@ struct mthread {
 	uint16_t held; /* pool index of its first held slot */
 };
 
+/* A snapshot's held slots: its address spaces (0..3), then its threads (4..19), as the kernel
+ * keeps them (kernel/snapshot.c). */
+struct msnap {
+	bool live;
+	int16_t obj;
+	uint16_t held; /* pool index of its first held slot */
+	uint8_t nas, nth;
+};
+
 struct model {
 	struct mslot s[POOL];
 	struct mobj o[MOBJ];
 	struct mcs cs[MCS];
 	struct mthread th[MTH];
+	struct msnap sn[MSN];
 	int16_t dying_head; /* cspaces being destroyed (model cspace indices linked through
 	                       dying_next) */
 	int16_t dying_next[MCS];
@@ -96,6 +109,8 @@ bool m_final(int s);
 /* A thread's held slot k (HELD_*) gets a copy of src (-1: emptied), as thread.configure does. */
 enum { HELD_CSPACE, HELD_ASPACE, HELD_IPC, HELD_FAULT, HELD_NTFN };
 void m_hold(int th_obj, int k, int src);
+/* snapshot.add of src succeeded: the snapshot holds a copy (a child of src). */
+void m_snap_add(int sn_obj, int src);
 
 /* ops.c */
 struct fuzz_stats {
