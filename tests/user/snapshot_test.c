@@ -382,6 +382,49 @@ UTEST(snapshot_threads, thread_on_another_cpu)
 	hl_thread_suspend(c.tcb);
 }
 
+/*
+ * Bug (found in review): two threads writing one page after take. Both fault; the first lifts the
+ * protection, and the second, finding nothing left to lift (or using a stale read-only TLB entry
+ * of its CPU), was handed its write as a real fault: the thread stopped. At -smp 4 the two run on
+ * CPUs 1 and 2, each spinning on its own counter in the same page, through 60 takes.
+ */
+UTEST(snapshot_threads, two_threads_writing_one_page_after_take_never_fault)
+{
+	struct child c;
+	hl_cptr_t tcb2 = ut_alloc(t, HL_OBJ_THREAD, 0);
+
+	if (!UCHECK(t, tcb2) || !child_make(t, &c, 1, false, 19, 8))
+		return;
+	volatile struct params *p2 = (volatile struct params *)((volatile uint8_t *)c.p + 2048);
+	uint32_t ncpus = rt_self.bi->ncpus;
+	if (!UCHECK(t, hl_thread_configure(tcb2, HL_SLOT_CSPACE, c.as, 0, 0) == HL_OK &&
+	                   hl_thread_set_priority(tcb2, 100) == HL_OK &&
+	                   hl_snapshot_add(c.snap, tcb2) == HL_OK,
+	            "second thread"))
+		return;
+	UEXPECT_ERR(t, hl_thread_set_affinity(c.tcb, ncpus > 1 ? 1 : 0), HL_OK);
+	UEXPECT_ERR(t, hl_thread_set_affinity(tcb2, ncpus > 2 ? 2 : 0), HL_OK);
+	UEXPECT_ERR(t, hl_thread_write_regs(c.tcb, CODE_VA, PARAMS_VA + 4096, PARAMS_VA, 0), HL_OK);
+	UEXPECT_ERR(t, hl_thread_write_regs(tcb2, CODE_VA, PARAMS_VA + 4096, PARAMS_VA + 2048, 0),
+	            HL_OK);
+	UEXPECT_ERR(t, hl_thread_resume(c.tcb), HL_OK);
+	UEXPECT_ERR(t, hl_thread_resume(tcb2), HL_OK);
+	for (int round = 0; round < 60; round++) {
+		UEXPECT_ERR(t, hl_snapshot_take(c.snap), HL_OK);
+		uint64_t a = c.p->spins, b = p2->spins;
+		if (!UCHECK(t, WAIT_FOR((c.p->spins > a + 50 && p2->spins > b + 50) ||
+		                        ut_state_of(c.tcb) == ST_FAULTED ||
+		                        ut_state_of(tcb2) == ST_FAULTED),
+		            "round %d: the threads did not run on", round) ||
+		    !UCHECK(t, ut_state_of(c.tcb) != ST_FAULTED && ut_state_of(tcb2) != ST_FAULTED,
+		            "round %d: a write after take was delivered as a fault", round))
+			break;
+		UEXPECT_ERR(t, hl_snapshot_discard(c.snap), HL_OK);
+	}
+	hl_thread_suspend(c.tcb);
+	hl_thread_suspend(tcb2);
+}
+
 /* ---- bad input ---- */
 
 UTEST(snapshot_errors, out_of_memory_mid_copy_on_write_faults_and_restores)
