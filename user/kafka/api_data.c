@@ -32,6 +32,10 @@ int batch_check(const uint8_t *p, uint32_t len, uint32_t *count, int64_t *max_ts
 			return KERR_CORRUPT;
 		if (k_be32(h + 17) != store_crc32c(0, h + 21, total - 21))
 			return KERR_CORRUPT;
+		/* control batches are the broker's own; a transactional batch
+		 * needs a producer id */
+		if ((h[22] & 0x20) || ((h[22] & 0x10) && (int64_t)k_be64(h + 43) < 0))
+			return KERR_INVALID_RECORD;
 		lod = (int32_t)k_be32(h + 23);
 		if (lod < 0 || (uint64_t)*count + (uint32_t)lod + 1 > 0x7fffffffu)
 			return KERR_CORRUPT;
@@ -115,15 +119,17 @@ static int16_t produce_idem(struct broker *b, struct store_part *p, uint32_t t, 
 		return produce_append(b, p, rec->p, (uint32_t)rec->len, base);
 	if (k_be32(rec->p + 8) + 12 != (uint32_t)rec->len)
 		return KERR_INVALID_RECORD;
-	if ((err = prod_check(b, t, k, rec->p, &dup)))
+	if ((err = txn_produce_check(b, t, k, rec->p)) || (err = prod_check(b, t, k, rec->p, &dup)))
 		return err;
 	if (dup >= 0) {
 		*base = dup;
 		b_log(b, "broker: duplicate idempotent batch, original offset", "", dup);
 		return KERR_NONE;
 	}
-	if (!(err = produce_append(b, p, rec->p, (uint32_t)rec->len, base)))
+	if (!(err = produce_append(b, p, rec->p, (uint32_t)rec->len, base))) {
 		prod_update(b, t, k, rec->p, *base);
+		txn_part_batch(b, t, k, rec->p, (uint32_t)rec->len, *base);
+	}
 	return err;
 }
 
