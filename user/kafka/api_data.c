@@ -348,7 +348,7 @@ static int64_t list_max_ts(struct broker *b, struct store_part *p, int64_t *rts)
  * -3 (v7+) the record with the largest timestamp, else the first record
  * whose timestamp reaches ts (store_offset_for_time). */
 static void list_one(struct broker *b, struct kresp *r, int16_t ver, int tid, int32_t idx,
-                     int64_t ts)
+                     int64_t ts, bool committed)
 {
 	struct store_part *p = NULL;
 	int64_t off = -1, rts = -1;
@@ -360,6 +360,8 @@ static void list_one(struct broker *b, struct kresp *r, int16_t ver, int tid, in
 		err = KERR_UNKNOWN_TP;
 	else if (ts == -2)
 		off = (int64_t)store_part_start(p);
+	else if (ts == -1 && committed) /* read_committed: the last stable offset */
+		off = txn_lso(b, (uint32_t)tid, (uint32_t)idx, (int64_t)store_part_hwm(p));
 	else if (ts == -1)
 		off = (int64_t)store_part_hwm(p);
 	else if (ts == -3 && ver >= 7)
@@ -379,17 +381,19 @@ static void list_one(struct broker *b, struct kresp *r, int16_t ver, int tid, in
 	kw_tags(&r->w);
 }
 
-/* ListOffsets v1-v7. */
+/* ListOffsets v1-v7 (v2+ isolation level: latest is the LSO for
+ * read_committed). */
 int api_list_offsets(struct broker *b, struct kconn *c, struct kreq *q)
 {
 	struct kstr name;
 	struct kresp *r = resp_new(b, c, q->corr);
+	bool committed = false;
 
 	if (!r)
 		return -1;
 	(void)kr_i32(&q->r);
 	if (q->ver >= 2) {
-		(void)kr_i8(&q->r);
+		committed = kr_i8(&q->r) == 1;
 		kw_i32(&r->w, 0);
 	}
 	int32_t nt = kr_array(&q->r, q->r.flex ? 3 : 6, false);
@@ -407,7 +411,7 @@ int api_list_offsets(struct broker *b, struct kconn *c, struct kreq *q)
 			int64_t ts = kr_i64(&q->r);
 			kr_tags(&q->r);
 			if (!q->r.bad)
-				list_one(b, r, q->ver, tid, idx, ts);
+				list_one(b, r, q->ver, tid, idx, ts, committed);
 		}
 		kr_tags(&q->r);
 		kw_tags(&r->w);

@@ -303,6 +303,31 @@ static struct fres fetch_iso(struct env *e, int32_t corr, const char *topic, int
 	return f;
 }
 
+/* ListOffsets v2 latest (-1) of t/0 with isolation iso. */
+static int64_t list_latest(struct env *e, int32_t corr, int8_t iso)
+{
+	struct kw w;
+	struct kr r;
+	struct kstr s;
+
+	req_begin(&w, API_LIST_OFFSETS, 2, corr);
+	kw_i32(&w, -1);
+	kw_i8(&w, iso);
+	kw_i32(&w, 1);
+	kw_str(&w, "t", 1);
+	kw_i32(&w, 1);
+	kw_i32(&w, 0);
+	kw_i64(&w, -1);
+	req_send(e, 0, &w);
+	if (!answer(e, corr, &r))
+		return -100;
+	CHECK(kr_i32(&r) == 0 && kr_i32(&r) == 1);
+	kr_str(&r, &s);
+	CHECK(kr_i32(&r) == 1 && kr_i32(&r) == 0 && kr_i16(&r) == 0);
+	(void)kr_i64(&r);
+	return kr_i64(&r);
+}
+
 static void topics(struct env *e)
 {
 	struct kr r;
@@ -505,6 +530,7 @@ static void t_commit_abort_fetch(void)
 	CHECK(f.err == 0 && f.hwm == 1 && f.lso == 0 && f.nbatches == 0);
 	f = fetch_iso(e, 5, "t", 0, 0, 0);
 	CHECK(f.err == 0 && f.hwm == 1 && f.lso == 0 && f.nbatches == 1);
+	CHECK(list_latest(e, 50, 1) == 0 && list_latest(e, 51, 0) == 1);
 	CHECK(end_txn(e, 6, "tx", pid, epoch, false) == 0);
 	CHECK(end_txn(e, 7, "tx", pid, epoch, false) == 0); /* a retry */
 	CHECK(end_txn(e, 8, "tx", pid, epoch, true) == KERR_INVALID_TXN_STATE);
