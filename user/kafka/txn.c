@@ -834,7 +834,14 @@ int api_add_parts_txn(struct broker *b, struct kconn *c, struct kreq *q)
 	}
 	kw_tags(&r->w);
 	resp_finish(r);
-	if (added && txn_log(b, x))
+	if (added && !txn_log(b, x)) {
+		/* not logged: no answer (the client retries on a new connection,
+		 * and the retry logs the partitions again) */
+		c->closing = true;
+		b->pl.close(b->pl.ctx, c->handle);
+		return 0;
+	}
+	if (added)
 		resp_wait_flush(b, r);
 	else
 		resp_ready(b, r);
@@ -877,8 +884,10 @@ int api_add_offs_txn(struct broker *b, struct kconn *c, struct kreq *q)
 		txn_begin(b, x);
 		if (!txn_add_group(b, x, &group))
 			err = KERR_COORD_NA;
+		else if (!txn_log(b, x))
+			err = KERR_STORAGE;
 	}
-	reply_plain(b, r, err, !err && txn_log(b, x));
+	reply_plain(b, r, err, !err);
 	return 0;
 }
 
