@@ -205,9 +205,9 @@ struct broker {
 	struct fsess *fsess;       /* FSESS_MAX fetch sessions (api_fetch.c) */
 	uint32_t fsess_used;
 	int32_t fsess_next_id;
-	struct txn **txns;  /* transaction coordinator state (txn.c) */
+	struct txn **txns; /* transaction coordinator state (txn.c) */
 	uint32_t ntxns, ctxns;
-	struct ptx *ptx;    /* open and aborted transactions per partition */
+	struct ptx *ptx; /* open and aborted transactions per partition */
 	uint32_t nptx, cptx;
 	uint64_t txn_prune_ms;
 };

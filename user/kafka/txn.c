@@ -19,14 +19,14 @@
 #include "../storage/crc32c.h"
 #include "broker_int.h"
 
-#define TXN_MAX         4096u   /* transactional ids kept */
-#define TXN_ID_MAX      1024    /* bytes of a transactional id */
-#define TXN_MAX_PARTS   4096u   /* partitions in one transaction */
-#define TXN_MAX_GROUPS  16u     /* consumer groups in one transaction */
-#define TXN_MAX_OFFS    65536u  /* pending offsets in one transaction */
-#define TXN_MAX_TIMEOUT 900000  /* Kafka's transaction.max.timeout.ms */
+#define TXN_MAX         4096u  /* transactional ids kept */
+#define TXN_ID_MAX      1024   /* bytes of a transactional id */
+#define TXN_MAX_PARTS   4096u  /* partitions in one transaction */
+#define TXN_MAX_GROUPS  16u    /* consumer groups in one transaction */
+#define TXN_MAX_OFFS    65536u /* pending offsets in one transaction */
+#define TXN_MAX_TIMEOUT 900000 /* Kafka's transaction.max.timeout.ms */
 #define PTX_MAX         (1u << 20)
-#define CTRL_BATCH      78u /* control batch: header + one 17-byte record */
+#define CTRL_BATCH      78u  /* control batch: header + one 17-byte record */
 #define TXN_META_MAX    4096 /* commit metadata bytes (as OffsetCommit) */
 
 enum { TX_EMPTY, TX_ONGOING, TX_PREP_COMMIT, TX_PREP_ABORT, TX_DONE_COMMIT, TX_DONE_ABORT };
@@ -437,7 +437,8 @@ void txn_meta_apply(struct broker *b, struct kr *r)
 		int32_t g = kr_i32(r), t = kr_i32(r), p = kr_i32(r);
 		int64_t off = kr_i64(r);
 		kr_str(r, &s);
-		if (g < 0 || (uint32_t)g >= x->ngroups || !txn_add_off(b, x, (uint32_t)g, t, p, off, &s))
+		if (g < 0 || (uint32_t)g >= x->ngroups ||
+		    !txn_add_off(b, x, (uint32_t)g, t, p, off, &s))
 			b_log(b, "txn: cannot replay a pending offset", "", off);
 	}
 }
@@ -501,7 +502,8 @@ static bool txn_markers(struct broker *b, struct txn *x, bool commit)
 			ok = false;
 			continue;
 		}
-		txn_part_batch(b, (uint32_t)x->parts[i].t, (uint32_t)x->parts[i].p, m, CTRL_BATCH, at);
+		txn_part_batch(b, (uint32_t)x->parts[i].t, (uint32_t)x->parts[i].p, m, CTRL_BATCH,
+		               at);
 		b->data_arrived = true;
 		if (++written == 1 && b->pl.fault) {
 			if (store_write_pending(b->st))
@@ -739,7 +741,8 @@ bool txn_init_pid(struct broker *b, struct kresp *r, int16_t ver, const struct k
 		if (!txn_bump(b, x))
 			err = KERR_STORAGE;
 		x->timeout_ms = timeout;
-		if (x->state == TX_ONGOING || x->state == TX_PREP_ABORT || x->state == TX_PREP_COMMIT)
+		if (x->state == TX_ONGOING || x->state == TX_PREP_ABORT ||
+		    x->state == TX_PREP_COMMIT)
 			err = KERR_CONCURRENT_TXNS;
 		else
 			x->state = TX_EMPTY;
@@ -817,7 +820,8 @@ int api_add_parts_txn(struct broker *b, struct kconn *c, struct kreq *q)
 		for (int32_t k = 0; k < np; k++) {
 			int32_t idx = kr_i32(&q->r);
 			int16_t perr = err;
-			bool known = tid >= 0 && store_part_get(b->st, (uint32_t)tid, (uint32_t)idx);
+			bool known =
+			    tid >= 0 && store_part_get(b->st, (uint32_t)tid, (uint32_t)idx);
 			if (!perr && !known)
 				perr = tid < 0 ? (int16_t)-tid : KERR_UNKNOWN_TP;
 			else if (!perr && unknown)
@@ -988,7 +992,8 @@ int api_txn_offset_commit(struct broker *b, struct kconn *c, struct kreq *q)
 				(void)kr_i32(&q->r);
 			kr_str(&q->r, &meta);
 			kr_tags(&q->r);
-			if (!perr && (tid < 0 || !store_part_get(b->st, (uint32_t)tid, (uint32_t)idx)))
+			if (!perr &&
+			    (tid < 0 || !store_part_get(b->st, (uint32_t)tid, (uint32_t)idx)))
 				perr = KERR_UNKNOWN_TP;
 			else if (!perr && meta.len > (int32_t)TXN_META_MAX)
 				perr = KERR_META_TOO_LARGE;

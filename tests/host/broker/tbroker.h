@@ -78,8 +78,8 @@ static __attribute__((unused)) struct env *env_new(void)
 {
 	struct env *e = calloc(1, sizeof(*e));
 	struct store_platform spl;
-	struct broker_platform bpl = {NULL,    t_alloc, t_free, t_now, t_log,
-	                              f_send,  f_close, t_now,  t_fault};
+	struct broker_platform bpl = {NULL,   t_alloc, t_free, t_now,  t_log,
+	                              f_send, f_close, t_now,  t_fault};
 	struct broker_config cfg = {"127.0.0.1", 9092, 1,        4,          1000,
 	                            1u << 24,    300,  1u << 20, env_no_auto};
 
@@ -100,8 +100,8 @@ static __attribute__((unused)) struct env *env_new(void)
 static __attribute__((unused)) void env_restart(struct env *e)
 {
 	struct store_platform spl = md_platform(e->d);
-	struct broker_platform bpl = {NULL,    t_alloc, t_free, t_now, t_log,
-	                              f_send,  f_close, t_now,  t_fault};
+	struct broker_platform bpl = {NULL,   t_alloc, t_free, t_now,  t_log,
+	                              f_send, f_close, t_now,  t_fault};
 	struct broker_config cfg = {"127.0.0.1", 9092, 1,        4,          1000,
 	                            1u << 24,    300,  1u << 20, env_no_auto};
 

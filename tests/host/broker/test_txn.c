@@ -52,8 +52,8 @@ static bool raw_resp_is(struct env *e, int32_t corr, bool flex, const uint8_t *e
 
 /* ---- typed helpers (non-flexible v1/v2 where not said) ---- */
 
-static int16_t init_txn(struct env *e, int32_t corr, const char *id, int32_t timeout,
-                        int64_t *pid, int16_t *epoch)
+static int16_t init_txn(struct env *e, int32_t corr, const char *id, int32_t timeout, int64_t *pid,
+                        int16_t *epoch)
 {
 	struct kw w;
 	struct kr r;
@@ -349,9 +349,9 @@ static void t_layouts(void)
 	/* FindCoordinator v1 key type 1 (transaction): this node */
 	{
 		static const uint8_t req[] = {0, 2, 'i', 'd', 1};
-		static const uint8_t exp[] = {0, 0, 0, 0, 0, 0, 0xff, 0xff, 0,   0,   0, 1,
-		                              0, 9, '1', '2', '7', '.', '0', '.', '0', '.',
-		                              '1', 0, 0, 0x23, 0x84};
+		static const uint8_t exp[] = {0,   0,   0,   0,   0,   0,   0xff, 0xff, 0,
+		                              0,   0,   1,   0,   9,   '1', '2',  '7',  '.',
+		                              '0', '.', '0', '.', '1', 0,   0,    0x23, 0x84};
 		raw_req(e, API_FIND_COORD, 1, ++corr, false, req, sizeof(req));
 		CHECK(raw_resp_is(e, corr, false, exp, sizeof(exp)));
 	}
@@ -372,15 +372,17 @@ static void t_layouts(void)
 	}
 	/* v3/v4: KIP-360 id and epoch; the current ones (0, 1) bump to 2 */
 	for (int16_t v = 3; v <= 4; v++) {
-		uint8_t req[] = {2, 'a', 0, 0, 0xea, 0x60, 0, 0, 0, 0, 0, 0, 0, 0, 0, (uint8_t)(v - 2), 0};
+		uint8_t req[] = {
+		    2, 'a', 0, 0, 0xea, 0x60, 0, 0, 0, 0, 0, 0, 0, 0, 0, (uint8_t)(v - 2), 0};
 		uint8_t exp[] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (uint8_t)(v - 1), 0};
 		raw_req(e, API_INIT_PID, v, ++corr, true, req, sizeof(req));
 		CHECK(raw_resp_is(e, corr, true, exp, sizeof(exp)));
 	}
 	/* v3 naming a stale epoch: PRODUCER_FENCED (90) */
 	{
-		static const uint8_t req[] = {2, 'a', 0, 0, 0xea, 0x60, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
-		static const uint8_t exp[] = {0, 0,    0,    0,    0,    90,   0xff, 0xff, 0xff,
+		static const uint8_t req[] = {2, 'a', 0, 0, 0xea, 0x60, 0, 0, 0,
+		                              0, 0,   0, 0, 0,    0,    0, 0};
+		static const uint8_t exp[] = {0,    0,    0,    0,    0,    90,   0xff, 0xff, 0xff,
 		                              0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0};
 		raw_req(e, API_INIT_PID, 3, ++corr, true, req, sizeof(req));
 		CHECK(raw_resp_is(e, corr, true, exp, sizeof(exp)));
@@ -388,20 +390,20 @@ static void t_layouts(void)
 	/* producer id 0 epoch 3 from here on; AddPartitionsToTxn v0-v2
 	 * (same layout): "a", pid 0, epoch 3, [t: [0]] -> [t: [0, err 0]] */
 	for (int16_t v = 0; v <= 2; v++) {
-		static const uint8_t req[] = {0, 1, 'a', 0, 0, 0, 0, 0, 0, 0, 0, 0, 3,
-		                              0, 0, 0, 1, 0, 1, 't', 0, 0, 0, 1, 0, 0, 0, 0};
-		static const uint8_t exp[] = {0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 't', 0,
-		                              0, 0, 1, 0, 0, 0, 0, 0, 0};
+		static const uint8_t req[] = {0, 1, 'a', 0, 0, 0,   0, 0, 0, 0, 0, 0, 3, 0,
+		                              0, 0, 1,   0, 1, 't', 0, 0, 0, 1, 0, 0, 0, 0};
+		static const uint8_t exp[] = {0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 't',
+		                              0, 0, 0, 1, 0, 0, 0, 0, 0, 0};
 		raw_req(e, API_ADD_PARTS_TXN, v, ++corr, false, req, sizeof(req));
 		CHECK(raw_resp_is(e, corr, false, exp, sizeof(exp)));
 	}
 	/* v3 flexible; an unknown partition fails the request: t/9 gets 3,
 	 * t/1 OPERATION_NOT_ATTEMPTED (55) */
 	{
-		static const uint8_t req[] = {2, 'a', 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 2, 2,
-		                              't', 3, 0, 0, 0, 1, 0, 0, 0, 9, 0, 0};
-		static const uint8_t exp[] = {0, 0, 0, 0, 2, 2, 't', 3, 0, 0, 0, 1, 0, 55, 0,
-		                              0, 0, 0, 9, 0, 3, 0, 0, 0};
+		static const uint8_t req[] = {2, 'a', 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 2,
+		                              2, 't', 3, 0, 0, 0, 1, 0, 0, 0, 9, 0, 0};
+		static const uint8_t exp[] = {0, 0,  0, 0, 2, 2, 't', 3, 0, 0, 0, 1,
+		                              0, 55, 0, 0, 0, 0, 9,   0, 3, 0, 0, 0};
 		raw_req(e, API_ADD_PARTS_TXN, 3, ++corr, true, req, sizeof(req));
 		CHECK(raw_resp_is(e, corr, true, exp, sizeof(exp)));
 	}
@@ -420,32 +422,33 @@ static void t_layouts(void)
 	}
 	/* TxnOffsetCommit v0/v1: "a", "g", pid 0, epoch 3, [src: [0, 5, "m"]] */
 	for (int16_t v = 0; v <= 1; v++) {
-		static const uint8_t req[] = {0, 1, 'a', 0, 1, 'g', 0, 0, 0, 0, 0, 0, 0, 0, 0, 3,
-		                              0, 0, 0, 1, 0, 3, 's', 'r', 'c', 0, 0, 0, 1, 0, 0, 0,
-		                              0, 0, 0, 0, 0, 0, 0, 0, 5, 0, 1, 'm'};
-		static const uint8_t exp[] = {0, 0, 0, 0, 0, 0, 0,    1,    0, 3, 's', 'r',
+		static const uint8_t req[] = {
+		    0,   1,   'a', 0, 1, 'g', 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 1, 0, 3,
+		    's', 'r', 'c', 0, 0, 0,   1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 0, 1, 'm'};
+		static const uint8_t exp[] = {0,   0, 0, 0, 0, 0, 0, 1, 0, 3, 's', 'r',
 		                              'c', 0, 0, 0, 1, 0, 0, 0, 0, 0, 0};
 		raw_req(e, API_TXN_OFFSET_COMMIT, v, ++corr, false, req, sizeof(req));
 		CHECK(raw_resp_is(e, corr, false, exp, sizeof(exp)));
 	}
 	/* v2: committed leader epoch after the offset */
 	{
-		static const uint8_t req[] = {0, 1, 'a', 0, 1, 'g', 0, 0, 0, 0, 0, 0, 0,   0, 0, 3,
-		                              0, 0, 0, 1, 0, 3, 's', 'r', 'c', 0, 0, 0, 1, 0, 0, 0,
-		                              0, 0, 0, 0, 0, 0, 0, 0, 6, 0xff, 0xff, 0xff, 0xff, 0, 1, 'm'};
-		static const uint8_t exp[] = {0, 0, 0, 0, 0, 0, 0,    1,    0, 3, 's', 'r',
+		static const uint8_t req[] = {
+		    0, 1, 'a', 0, 1, 'g', 0,   0,   0,   0,    0,    0,    0,    0, 0, 3,
+		    0, 0, 0,   1, 0, 3,   's', 'r', 'c', 0,    0,    0,    1,    0, 0, 0,
+		    0, 0, 0,   0, 0, 0,   0,   0,   6,   0xff, 0xff, 0xff, 0xff, 0, 1, 'm'};
+		static const uint8_t exp[] = {0,   0, 0, 0, 0, 0, 0, 1, 0, 3, 's', 'r',
 		                              'c', 0, 0, 0, 1, 0, 0, 0, 0, 0, 0};
 		raw_req(e, API_TXN_OFFSET_COMMIT, 2, ++corr, false, req, sizeof(req));
 		CHECK(raw_resp_is(e, corr, false, exp, sizeof(exp)));
 	}
 	/* v3 flexible: generation -1, member "", instance null */
 	{
-		static const uint8_t req[] = {2, 'a', 2, 'g', 0, 0, 0, 0, 0, 0, 0, 0, 0, 3,
-		                              0xff, 0xff, 0xff, 0xff, 1, 0, 2, 4, 's', 'r', 'c', 2,
-		                              0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7, 0xff, 0xff, 0xff,
-		                              0xff, 2, 'm', 0, 0, 0};
+		static const uint8_t req[] = {
+		    2,    'a',  2, 'g', 0, 0, 0,    0,    0,    0,    0, 0,   0, 3, 0xff, 0xff,
+		    0xff, 0xff, 1, 0,   2, 4, 's',  'r',  'c',  2,    0, 0,   0, 0, 0,    0,
+		    0,    0,    0, 0,   0, 7, 0xff, 0xff, 0xff, 0xff, 2, 'm', 0, 0, 0};
 		static const uint8_t exp[] = {0, 0, 0, 0, 2, 4, 's', 'r', 'c', 2,
-		                              0, 0, 0, 0, 0, 0, 0, 0, 0};
+		                              0, 0, 0, 0, 0, 0, 0,   0,   0};
 		raw_req(e, API_TXN_OFFSET_COMMIT, 3, ++corr, true, req, sizeof(req));
 		CHECK(raw_resp_is(e, corr, true, exp, sizeof(exp)));
 	}
@@ -667,7 +670,8 @@ static void snap_fault(void *ctx, const char *point)
 static void env_from_crash(struct env *e)
 {
 	struct store_platform spl = md_platform(e->d);
-	struct broker_platform bpl = {NULL, t_alloc, t_free, t_now, t_log, f_send, f_close, t_now, NULL};
+	struct broker_platform bpl = {NULL,   t_alloc, t_free, t_now, t_log,
+	                              f_send, f_close, t_now,  NULL};
 	struct broker_config cfg = {"127.0.0.1", 9092, 1, 4, 1000, 1u << 24, 300, 1u << 20, false};
 
 	broker_destroy(e->b);

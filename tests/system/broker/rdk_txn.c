@@ -163,7 +163,8 @@ static int mode_fence(const char *topic, const char *txnid, const char *tag)
 	send_n(a, topic, 1, ta);
 	e = rd_kafka_commit_transaction(a, 30000);
 	EXPECT(e, "the fenced producer's commit succeeded");
-	printf("fenced commit: %s (fatal %d)\n", rd_kafka_error_string(e), rd_kafka_error_is_fatal(e));
+	printf("fenced commit: %s (fatal %d)\n", rd_kafka_error_string(e),
+	       rd_kafka_error_is_fatal(e));
 	EXPECT(rd_kafka_error_is_fatal(e) || rd_kafka_error_txn_requires_abort(e),
 	       "fenced commit error neither fatal nor abortable: %s", rd_kafka_error_string(e));
 	rd_kafka_error_destroy(e);
@@ -287,7 +288,8 @@ static int mode_cpt(const char *src, const char *dst, const char *group, const c
 		rd_kafka_topic_partition_list_add(offs, src, i);
 	EXPECT(!rd_kafka_committed(cons, offs, 10000), "committed");
 	for (int i = 0; i < n; i++)
-		EXPECT(offs->elems[i].offset == next[i] || (next[i] < 0 && offs->elems[i].offset < 0),
+		EXPECT(offs->elems[i].offset == next[i] ||
+		           (next[i] < 0 && offs->elems[i].offset < 0),
 		       "partition %d committed %lld, last consumed + 1 = %lld", i,
 		       (long long)offs->elems[i].offset, (long long)next[i]);
 	rd_kafka_topic_partition_list_destroy(offs);
