@@ -232,11 +232,11 @@ static struct txn *txn_new(struct broker *b, const struct kstr *id)
 		return NULL;
 	if (b->ntxns == b->ctxns) {
 		uint32_t nc = b->ctxns ? b->ctxns * 2 : 16;
-		struct txn **n = b_alloc(b, nc * sizeof(*n));
+		struct txn **n = b_alloc(b, nc * sizeof(struct txn *));
 		if (!n)
 			return NULL;
 		if (b->ntxns)
-			memcpy(n, b->txns, b->ntxns * sizeof(*n));
+			memcpy(n, b->txns, b->ntxns * sizeof(struct txn *));
 		b_free(b, b->txns);
 		b->txns = n;
 		b->ctxns = nc;
