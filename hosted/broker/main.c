@@ -1,10 +1,11 @@
 /* hallows-broker: the broker core and log store as a Linux program.
  *   hallows-broker --listen HOST:PORT --data PATH [--advertise HOST:PORT]
  *                  [--partitions N] [--size BYTES] [--flush-ms N]
- *                  [--group-delay-ms N] [--no-auto-create]
+ *                  [--group-delay-ms N] [--no-auto-create] [--crash-at POINT]
  * PATH is a block device or a file; a missing file is created sparse at
  * --size (default 4 GiB) and formatted. */
 #include <netdb.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,7 @@
 #define DEFAULT_SIZE (4ull << 30)
 
 struct opts {
-	const char *listen, *data, *advertise;
+	const char *listen, *data, *advertise, *crash_at;
 	uint32_t parts, flush_ms, group_ms;
 	uint64_t size;
 	bool no_auto_create;
@@ -26,7 +27,8 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: hallows-broker --listen HOST:PORT --data PATH "
 	                "[--advertise HOST:PORT] [--partitions N] [--size BYTES] "
-	                "[--flush-ms N] [--group-delay-ms N] [--no-auto-create]\n");
+	                "[--flush-ms N] [--group-delay-ms N] [--no-auto-create] "
+	                "[--crash-at POINT]\n");
 	return 2;
 }
 
@@ -74,12 +76,29 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			o->flush_ms = (uint32_t)strtoul(v, NULL, 10);
 		else if (!strcmp(a, "--group-delay-ms"))
 			o->group_ms = (uint32_t)strtoul(v, NULL, 10);
+		else if (!strcmp(a, "--crash-at"))
+			o->crash_at = v;
 		else
 			return -1;
 	}
 	if (!o->listen || !o->data || o->parts < 1 || o->parts > STORE_MAX_PARTS)
 		return -1;
 	return 0;
+}
+
+/* Crash tests (--crash-at POINT): the broker kills itself with SIGKILL
+ * when it reaches the named point of a multi-step operation, leaving on
+ * disk exactly what a kill -9 there leaves. */
+static const char *crash_at;
+
+static void crash_fault(void *ctx, const char *point)
+{
+	(void)ctx;
+	if (crash_at && !strcmp(point, crash_at)) {
+		fprintf(stderr, "hallows-broker: --crash-at %s reached, killing myself\n", point);
+		fflush(stderr);
+		raise(SIGKILL);
+	}
 }
 
 /* Bound, listening, non-blocking socket; *port gets the actual port. */
@@ -156,6 +175,9 @@ int main(int argc, char **argv)
 	    .no_auto_create = o.no_auto_create,
 	};
 	host_fill_broker_platform(&bpl);
+	crash_at = o.crash_at;
+	if (crash_at)
+		bpl.fault = crash_fault;
 	if (!(b = broker_create(&bpl, &cfg, st)))
 		return 1;
 	printf("hallows-broker: listening on %s:%d advertised %s:%d data %s%s\n", lhost, lport,

@@ -32,6 +32,10 @@ int batch_check(const uint8_t *p, uint32_t len, uint32_t *count, int64_t *max_ts
 			return KERR_CORRUPT;
 		if (k_be32(h + 17) != store_crc32c(0, h + 21, total - 21))
 			return KERR_CORRUPT;
+		/* control batches are the broker's own; a transactional batch
+		 * needs a producer id */
+		if ((h[22] & 0x20) || ((h[22] & 0x10) && (int64_t)k_be64(h + 43) < 0))
+			return KERR_INVALID_RECORD;
 		lod = (int32_t)k_be32(h + 23);
 		if (lod < 0 || (uint64_t)*count + (uint32_t)lod + 1 > 0x7fffffffu)
 			return KERR_CORRUPT;
@@ -115,15 +119,17 @@ static int16_t produce_idem(struct broker *b, struct store_part *p, uint32_t t, 
 		return produce_append(b, p, rec->p, (uint32_t)rec->len, base);
 	if (k_be32(rec->p + 8) + 12 != (uint32_t)rec->len)
 		return KERR_INVALID_RECORD;
-	if ((err = prod_check(b, t, k, rec->p, &dup)))
+	if ((err = txn_produce_check(b, t, k, rec->p)) || (err = prod_check(b, t, k, rec->p, &dup)))
 		return err;
 	if (dup >= 0) {
 		*base = dup;
 		b_log(b, "broker: duplicate idempotent batch, original offset", "", dup);
 		return KERR_NONE;
 	}
-	if (!(err = produce_append(b, p, rec->p, (uint32_t)rec->len, base)))
+	if (!(err = produce_append(b, p, rec->p, (uint32_t)rec->len, base))) {
 		prod_update(b, t, k, rec->p, *base);
+		txn_part_batch(b, t, k, rec->p, (uint32_t)rec->len, *base);
+	}
 	return err;
 }
 
@@ -342,7 +348,7 @@ static int64_t list_max_ts(struct broker *b, struct store_part *p, int64_t *rts)
  * -3 (v7+) the record with the largest timestamp, else the first record
  * whose timestamp reaches ts (store_offset_for_time). */
 static void list_one(struct broker *b, struct kresp *r, int16_t ver, int tid, int32_t idx,
-                     int64_t ts)
+                     int64_t ts, bool committed)
 {
 	struct store_part *p = NULL;
 	int64_t off = -1, rts = -1;
@@ -354,6 +360,8 @@ static void list_one(struct broker *b, struct kresp *r, int16_t ver, int tid, in
 		err = KERR_UNKNOWN_TP;
 	else if (ts == -2)
 		off = (int64_t)store_part_start(p);
+	else if (ts == -1 && committed) /* read_committed: the last stable offset */
+		off = txn_lso(b, (uint32_t)tid, (uint32_t)idx, (int64_t)store_part_hwm(p));
 	else if (ts == -1)
 		off = (int64_t)store_part_hwm(p);
 	else if (ts == -3 && ver >= 7)
@@ -373,17 +381,19 @@ static void list_one(struct broker *b, struct kresp *r, int16_t ver, int tid, in
 	kw_tags(&r->w);
 }
 
-/* ListOffsets v1-v7. */
+/* ListOffsets v1-v7 (v2+ isolation level: latest is the LSO for
+ * read_committed). */
 int api_list_offsets(struct broker *b, struct kconn *c, struct kreq *q)
 {
 	struct kstr name;
 	struct kresp *r = resp_new(b, c, q->corr);
+	bool committed = false;
 
 	if (!r)
 		return -1;
 	(void)kr_i32(&q->r);
 	if (q->ver >= 2) {
-		(void)kr_i8(&q->r);
+		committed = kr_i8(&q->r) == 1;
 		kw_i32(&r->w, 0);
 	}
 	int32_t nt = kr_array(&q->r, q->r.flex ? 3 : 6, false);
@@ -401,7 +411,7 @@ int api_list_offsets(struct broker *b, struct kconn *c, struct kreq *q)
 			int64_t ts = kr_i64(&q->r);
 			kr_tags(&q->r);
 			if (!q->r.bad)
-				list_one(b, r, q->ver, tid, idx, ts);
+				list_one(b, r, q->ver, tid, idx, ts, committed);
 		}
 		kr_tags(&q->r);
 		kw_tags(&r->w);

@@ -16,6 +16,7 @@ struct fsess_part {
 	int64_t off;
 	int32_t pmax;
 	int64_t hwm, start; /* as last sent; -2: never sent */
+	int64_t lso;
 };
 
 struct fsess {
@@ -29,6 +30,7 @@ struct fsess {
 struct fetch_hdr {
 	int32_t max_wait, min_bytes, max_bytes;
 	int32_t sess_id, epoch;
+	int8_t isolation; /* 1: read_committed */
 };
 
 /* Decode the fixed part of the request up to the topics array. */
@@ -38,7 +40,7 @@ static void fetch_head(struct kr *r, int16_t ver, struct fetch_hdr *h)
 	h->max_wait = kr_i32(r);
 	h->min_bytes = kr_i32(r);
 	h->max_bytes = kr_i32(r);
-	(void)kr_i8(r);
+	h->isolation = kr_i8(r);
 	h->sess_id = 0;
 	h->epoch = -1;
 	if (ver >= 7) {
@@ -179,7 +181,7 @@ static int32_t sess_put(struct broker *b, struct fsess *s, const struct fent *e)
 			}
 		if (at < s->n)
 			memmove(&s->p[at + 1], &s->p[at], (s->n - at) * sizeof(*s->p));
-		s->p[at] = (struct fsess_part){e->tid, e->idx, 0, 0, -2, -2};
+		s->p[at] = (struct fsess_part){e->tid, e->idx, 0, 0, -2, -2, -2};
 		s->n++;
 		i = at;
 	}
@@ -233,19 +235,29 @@ void fetch_sessions_free(struct broker *b)
  * exceed it, so that a consumer always makes progress. Returns a Kafka
  * error code for device failures. */
 static int16_t fetch_read(struct broker *b, struct kresp *r, struct store_part *p, uint64_t off,
-                          int32_t budget, int32_t part_max, bool any, struct store_read *rd)
+                          uint64_t end, int32_t budget, int32_t part_max, bool any,
+                          struct store_read *rd)
 {
 	int32_t lim = part_max < budget ? part_max : budget;
 	int err;
 
 	rd->n = 0;
 	rd->buf = NULL;
-	if (off >= store_part_hwm(p) || (lim <= 0 && any) || r->nbufs >= KRESP_MAX_BUFS ||
+	if (off >= end || (lim <= 0 && any) || r->nbufs >= KRESP_MAX_BUFS ||
 	    r->w.next + STORE_READ_MAX > KW_MAX_EXT)
 		return KERR_NONE;
 	err = store_read_fit(b->st, p, off, lim > 0 ? (uint32_t)lim : 0, !any, rd);
-	if (err == STORE_OK)
+	if (err == STORE_OK) {
+		/* read_committed: only batches below the last stable offset
+		 * (which is always a batch's base offset) */
+		while (rd->n && k_be64(rd->ptr[rd->n - 1]) >= end)
+			rd->n--;
+		if (!rd->n && rd->buf) {
+			store_read_release(b->st, rd);
+			rd->buf = NULL;
+		}
 		return KERR_NONE;
+	}
 	b_log(b, "broker: fetch read failed", "", err);
 	return err == STORE_ERANGE ? KERR_OFFSET_RANGE : KERR_STORAGE;
 }
@@ -266,41 +278,47 @@ static void fetch_attach(struct kresp *r, struct store_read *rd, int32_t *budget
 	*any |= rd->n > 0;
 }
 
-/* State of e's partition: error, high watermark and log start. */
+/* State of e's partition: error, high watermark, last stable offset and
+ * log start. */
 static int16_t fent_state(struct broker *b, const struct fent *e, struct store_part **pp,
-                          int64_t *hwm, int64_t *start)
+                          int64_t *hwm, int64_t *lso, int64_t *start)
 {
 	struct store_part *p =
 	    e->tid >= 0 ? store_part_get(b->st, (uint32_t)e->tid, (uint32_t)e->idx) : NULL;
 
 	*pp = p;
-	*hwm = *start = -1;
+	*hwm = *lso = *start = -1;
 	if (!p)
 		return (int16_t)(e->tid < 0 ? -e->tid : KERR_UNKNOWN_TP);
 	*hwm = (int64_t)store_part_hwm(p);
+	*lso = txn_lso(b, (uint32_t)e->tid, (uint32_t)e->idx, *hwm);
 	*start = (int64_t)store_part_start(p);
 	return e->off < *start || e->off > *hwm ? KERR_OFFSET_RANGE : KERR_NONE;
 }
 
-/* True when e has data or an error to report (the fetch is ready). */
-static bool fent_ready(struct broker *b, const struct fent *e)
+/* True when e has data or an error to report (the fetch is ready); a
+ * read_committed fetch (committed) sees data below the LSO only. */
+static bool fent_ready(struct broker *b, const struct fent *e, bool committed)
 {
 	struct store_part *p;
-	int64_t hwm, start;
+	int64_t hwm, lso, start;
 
-	return fent_state(b, e, &p, &hwm, &start) || e->off != hwm;
+	if (fent_state(b, e, &p, &hwm, &lso, &start))
+		return true;
+	return committed ? e->off < lso : e->off != hwm;
 }
 
 /* Whether an incremental answer carries e: an error, data due, or a high
  * watermark or log start the client has not seen yet. */
-static bool fent_changed(struct broker *b, const struct fent *e, const struct fsess_part *sp)
+static bool fent_changed(struct broker *b, const struct fent *e, const struct fsess_part *sp,
+                         bool committed)
 {
 	struct store_part *p;
-	int64_t hwm, start;
+	int64_t hwm, lso, start;
 
-	if (fent_state(b, e, &p, &hwm, &start) || e->off < hwm || !sp)
+	if (fent_state(b, e, &p, &hwm, &lso, &start) || e->off < (committed ? lso : hwm) || !sp)
 		return true;
-	return sp->hwm != hwm || sp->start != start;
+	return sp->hwm != hwm || sp->lso != lso || sp->start != start;
 }
 
 /* One partition entry of the response. */
@@ -308,19 +326,27 @@ static void fetch_part(struct broker *b, struct kresp *r, const struct fent *e,
                        struct fsess_part *sp, int32_t *budget, bool *any)
 {
 	struct store_part *p;
-	int64_t hwm, start;
-	int16_t err = fent_state(b, e, &p, &hwm, &start);
+	int64_t hwm, lso, start, upto;
+	int16_t err = fent_state(b, e, &p, &hwm, &lso, &start);
 	struct store_read rd = {0};
 
 	if (!err)
-		err = fetch_read(b, r, p, (uint64_t)e->off, *budget, e->pmax, *any, &rd);
+		err = fetch_read(b, r, p, (uint64_t)e->off, (uint64_t)(r->committed ? lso : hwm),
+		                 *budget, e->pmax, *any, &rd);
 	kw_i32(&r->w, e->idx);
 	kw_i16(&r->w, err);
 	kw_i64(&r->w, hwm);
-	kw_i64(&r->w, hwm); /* last stable offset: no transactions */
+	kw_i64(&r->w, lso);
 	if (r->ver >= 5)
 		kw_i64(&r->w, start);
-	kw_array(&r->w, 0); /* aborted transactions */
+	/* aborted transactions overlapping the data sent (read_committed;
+	 * read_uncommitted consumers get none, as from Kafka) */
+	upto = rd.n ? (int64_t)k_be64(rd.ptr[rd.n - 1]) + (int64_t)k_be32(rd.ptr[rd.n - 1] + 23) + 1
+	            : e->off;
+	if (!err && r->committed && rd.n)
+		txn_write_aborted(b, &r->w, (uint32_t)e->tid, (uint32_t)e->idx, e->off, upto);
+	else
+		kw_array(&r->w, 0);
 	if (r->ver >= 11)
 		kw_i32(&r->w, -1);
 	if (err)
@@ -330,6 +356,7 @@ static void fetch_part(struct broker *b, struct kresp *r, const struct fent *e,
 	kw_tags(&r->w);
 	if (sp) {
 		sp->hwm = hwm;
+		sp->lso = lso;
 		sp->start = start;
 	}
 }
@@ -369,7 +396,7 @@ static void fetch_respond(struct broker *b, struct kresp *r)
 		kw_i32(&r->w, s ? r->sess_id : 0);
 	}
 	for (i = 0; i < n; i++)
-		if (r->sess_incr && !fent_changed(b, &e[i], sess_part(s, &e[i])))
+		if (r->sess_incr && !fent_changed(b, &e[i], sess_part(s, &e[i]), r->committed))
 			e[i].slot = -2;
 	for (i = next_in(e, n, 0); i < n; i = j, nt++)
 		for (j = next_in(e, n, i + 1); j < n && same_topic(&e[i], &e[j]);)
@@ -501,13 +528,14 @@ int api_fetch(struct broker *b, struct kconn *c, struct kreq *q)
 		return -1;
 	r->ver = q->ver;
 	r->fmax = h.max_bytes;
+	r->committed = h.isolation == 1;
 	if (!(r->fents = b_alloc(b, ((uint32_t)n + 1) * sizeof(*r->fents))))
 		return -1;
 	r->nfents = (uint32_t)fetch_decode(b, &body, q->ver, r->fents);
 	if (q->ver >= 7 && (err = fetch_session(b, r, &h, &body)))
 		return fetch_error(b, r, err);
 	for (uint32_t i = 0; i < r->nfents && !ready; i++)
-		ready = fent_ready(b, &r->fents[i]);
+		ready = fent_ready(b, &r->fents[i], r->committed);
 	if (ready || h.max_wait <= 0) {
 		fetch_respond(b, r);
 		return 0;
@@ -540,7 +568,7 @@ void fetch_poll(struct broker *b, bool force_all)
 		struct kresp *r = *pp;
 		bool ready = force_all || now >= r->deadline;
 		for (uint32_t i = 0; data && !ready && i < r->nfents; i++)
-			ready = fent_ready(b, &r->fents[i]);
+			ready = fent_ready(b, &r->fents[i], r->committed);
 		if (!ready) {
 			pp = &r->park_next;
 			continue;

@@ -53,6 +53,14 @@ static const struct api_ent api_table[] = {
      * v3+ request naming its old id and epoch (KIP-360) gets a fresh id:
      * its sequences restart at 0 either way. */
     {API_INIT_PID, 0, 4, 2, api_init_producer_id},
+    /* transactions (txn.c); v3 is the first flexible version of each,
+     * later versions batch transactions (broker to broker) or add
+     * KIP-890 errors (librdkafka 2.0.2: AddPartitionsToTxn 0,
+     * AddOffsetsToTxn 0, EndTxn 1, TxnOffsetCommit 3) */
+    {API_ADD_PARTS_TXN, 0, 3, 3, api_add_parts_txn},
+    {API_ADD_OFFS_TXN, 0, 3, 3, api_add_offs_txn},
+    {API_END_TXN, 0, 3, 3, api_end_txn},
+    {API_TXN_OFFSET_COMMIT, 0, 3, 3, api_txn_offset_commit},
 };
 
 #define API_COUNT (sizeof(api_table) / sizeof(api_table[0]))
@@ -131,11 +139,13 @@ struct broker *broker_create(const struct broker_platform *pl, const struct brok
 		b_log(b, "broker: cannot replay the metadata log or the producer state", "", 0);
 		group_destroy_all(b);
 		prod_free(b);
+		txn_free(b);
 		b_free(b, b->tconf);
 		b_free(b, b->replay_new);
 		pl->free(pl->ctx, b);
 		return NULL;
 	}
+	txn_recover(b); /* transactions a crash left half-ended */
 	return b;
 }
 
@@ -145,6 +155,7 @@ void broker_destroy(struct broker *b)
 		broker_conn_closed(b, b->conns);
 	group_destroy_all(b);
 	prod_free(b);
+	txn_free(b);
 	fetch_sessions_free(b);
 	b_free(b, b->tconf);
 	b->pl.free(b->pl.ctx, b);
@@ -498,6 +509,7 @@ void broker_poll(struct broker *b)
 	uint64_t now = b->pl.now_ms(b->pl.ctx);
 
 	group_poll(b);
+	txn_poll(b, now);
 	retention_poll(b, now);
 	commit(b, now);
 	fetch_poll(b, false);

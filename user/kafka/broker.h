@@ -30,6 +30,10 @@ struct broker_platform {
 	/* Wall clock in ms since the Unix epoch (batch timestamps are), for
 	 * time-based retention; NULL: retention.ms is not enforced. */
 	uint64_t (*wall_ms)(void *ctx);
+	/* Optional fault injection for crash tests: called at named points
+	 * of multi-step operations ("txn-prepared", "txn-marker"); a host may
+	 * kill itself there. NULL in production use. */
+	void (*fault)(void *ctx, const char *point);
 };
 
 struct broker_config {

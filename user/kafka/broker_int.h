@@ -32,6 +32,10 @@ enum {
 	API_OFFSET_DELETE = 47,
 	API_INIT_PID = 22,
 	API_DESCRIBE_CLUSTER = 60,
+	API_ADD_PARTS_TXN = 24,
+	API_ADD_OFFS_TXN = 25,
+	API_END_TXN = 26,
+	API_TXN_OFFSET_COMMIT = 28,
 };
 
 enum {
@@ -65,6 +69,12 @@ enum {
 	KERR_GROUP_SUBSCRIBED = 86,
 	KERR_OUT_OF_ORDER = 45,
 	KERR_INVALID_EPOCH = 47,
+	KERR_INVALID_TXN_STATE = 48,
+	KERR_INVALID_PID_MAPPING = 49,
+	KERR_INVALID_TXN_TIMEOUT = 50,
+	KERR_CONCURRENT_TXNS = 51,
+	KERR_NOT_ATTEMPTED = 55,
+	KERR_PRODUCER_FENCED = 90,
 	KERR_UNKNOWN_PRODUCER = 59,
 	KERR_INVALID_RECORD = 87,
 	KERR_UNKNOWN_TOPIC_ID = 100,
@@ -121,6 +131,7 @@ struct kresp {
 	int32_t sess_id; /* fetch session answered (0: none) */
 	int32_t fmax;    /* the fetch's response max_bytes */
 	bool sess_incr;  /* incremental answer: changed partitions only */
+	bool committed;  /* read_committed fetch: data below the LSO only */
 };
 
 struct kconn {
@@ -194,6 +205,11 @@ struct broker {
 	struct fsess *fsess;       /* FSESS_MAX fetch sessions (api_fetch.c) */
 	uint32_t fsess_used;
 	int32_t fsess_next_id;
+	struct txn **txns; /* transaction coordinator state (txn.c) */
+	uint32_t ntxns, ctxns;
+	struct ptx *ptx; /* open and aborted transactions per partition */
+	uint32_t nptx, cptx;
+	uint64_t txn_prune_ms;
 };
 
 /* broker.c */
@@ -273,6 +289,11 @@ int topic_create(struct broker *b, const struct kstr *name, uint32_t parts,
 #define META_OFFS_DEL   0x484f5831 /* "HOX1" group, [topic id, part] */
 #define META_GROUP_DEL  0x48475831 /* "HGX1" group */
 #define META_PID_BLOCK  0x48504931 /* "HPI1" end of a producer id block */
+#define META_TXN        0x48545831 /* "HTX1" a transaction's state (txn.c) */
+/* Offset commit records (group_offsets.c): "HOC2" group, [topic id,
+ * partition, offset, metadata]; "HOC1" (no metadata) still replayed. */
+#define OFFLOG_MAGIC_V1 0x484f4331
+#define OFFLOG_MAGIC    0x484f4332
 bool meta_append(struct broker *b, struct kw *w);
 int meta_sync(struct broker *b);
 void resp_wait_flush(struct broker *b, struct kresp *r);
@@ -293,6 +314,29 @@ void prod_drop_topic(struct broker *b, uint32_t t);
 void prod_free(struct broker *b);
 int prod_rebuild(struct broker *b);
 void prod_apply_block(struct broker *b, int64_t end);
+int64_t prod_pid_alloc(struct broker *b);
+
+/* txn.c */
+struct txn;
+struct ptx;
+bool txn_init_pid(struct broker *b, struct kresp *r, int16_t ver, const struct kstr *id,
+                  int32_t timeout, int64_t pid, int16_t epoch);
+int api_add_parts_txn(struct broker *b, struct kconn *c, struct kreq *q);
+int api_add_offs_txn(struct broker *b, struct kconn *c, struct kreq *q);
+int api_end_txn(struct broker *b, struct kconn *c, struct kreq *q);
+int api_txn_offset_commit(struct broker *b, struct kconn *c, struct kreq *q);
+int16_t txn_produce_check(struct broker *b, uint32_t t, uint32_t p, const uint8_t *h);
+void txn_part_batch(struct broker *b, uint32_t t, uint32_t p, const uint8_t *h, uint32_t len,
+                    int64_t base);
+int64_t txn_lso(const struct broker *b, uint32_t t, uint32_t p, int64_t hwm);
+void txn_write_aborted(const struct broker *b, struct kw *w, uint32_t t, uint32_t p, int64_t from,
+                       int64_t to);
+void txn_meta_apply(struct broker *b, struct kr *r);
+bool txn_snapshot(struct broker *b);
+void txn_poll(struct broker *b, uint64_t now);
+void txn_recover(struct broker *b);
+void txn_drop_topic(struct broker *b, uint32_t t);
+void txn_free(struct broker *b);
 
 /* group.c, group_api.c, group_admin.c */
 int api_list_groups(struct broker *b, struct kconn *c, struct kreq *q);

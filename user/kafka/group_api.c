@@ -28,11 +28,11 @@ static int reply_err(struct broker *b, struct kconn *c, struct kreq *q, int16_t 
 	return 0;
 }
 
-/* One coordinator answer: this node for groups (key type 0); no
- * transaction coordinator yet (COORDINATOR_NOT_AVAILABLE). */
+/* One coordinator answer: this node for groups (key type 0) and
+ * transactional ids (key type 1); other types are invalid. */
 static void coord_entry(struct broker *b, struct kresp *r, int16_t ver, int8_t type)
 {
-	int16_t err = type == 0 ? KERR_NONE : KERR_COORD_NA;
+	int16_t err = type == 0 || type == 1 ? KERR_NONE : KERR_INVALID_REQUEST;
 
 	if (ver < 4) {
 		kw_i16(&r->w, err);

@@ -101,10 +101,8 @@ static int16_t commit_check(struct kgroup *g, const struct kstr *mid, int32_t ge
 
 /* Commit log record: "HOC2", group STRING, count int32, then count
  * entries of topic id int32, partition int32, offset int64, metadata
- * STRING. "HOC1" records (no metadata) from earlier versions are still
- * replayed. */
-#define OFFLOG_MAGIC_V1 0x484f4331
-#define OFFLOG_MAGIC    0x484f4332
+ * STRING (OFFLOG_MAGIC in broker_int.h; transactions write them too).
+ * "HOC1" records (no metadata) from earlier versions are still replayed. */
 
 /* Start a commit log record for group g in w. */
 static void offlog_begin(struct broker *b, struct kw *w, const struct kgroup *g)

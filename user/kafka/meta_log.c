@@ -91,6 +91,9 @@ static void meta_apply(struct broker *b, const uint8_t *p, uint32_t len, uint64_
 			prod_apply_block(b, end);
 		break;
 	}
+	case META_TXN:
+		txn_meta_apply(b, &r);
+		break;
 	case META_OFFS_DEL:
 	case META_GROUP_DEL:
 		group_meta_apply(b, magic, &r, off);
@@ -186,7 +189,7 @@ static bool meta_snapshot(struct broker *b)
 			ok = meta_append(b, &w);
 		}
 	}
-	return ok && offlog_snapshot(b);
+	return ok && offlog_snapshot(b) && txn_snapshot(b);
 }
 
 /* Once the log spans META_COMPACT_SEGS segments, and two more than the

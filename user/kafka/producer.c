@@ -164,6 +164,7 @@ void prod_drop_topic(struct broker *b, uint32_t t)
 {
 	if (b->pcap && !ps_rehash(b, b->pcap, t))
 		b_log(b, "broker: no memory to drop producer state", "", t);
+	txn_drop_topic(b, t);
 }
 
 void prod_free(struct broker *b)
@@ -189,10 +190,15 @@ int prod_rebuild(struct broker *b)
 				struct store_read rd;
 				if (store_read(b->st, p, off, 1u << 20, &rd) || !rd.n)
 					return -1;
-				for (uint32_t i = 0; i < rd.n; i++)
-					if (rd.len[i] >= 61 && batch_is_idempotent(rd.ptr[i]))
-						prod_update(b, t, k, rd.ptr[i],
-						            (int64_t)k_be64(rd.ptr[i]));
+				for (uint32_t i = 0; i < rd.n; i++) {
+					const uint8_t *h = rd.ptr[i];
+					if (rd.len[i] < 61)
+						continue;
+					/* control batches (markers) carry no sequence */
+					if (batch_is_idempotent(h) && !(h[22] & 0x20))
+						prod_update(b, t, k, h, (int64_t)k_be64(h));
+					txn_part_batch(b, t, k, h, rd.len[i], (int64_t)k_be64(h));
+				}
 				off = rd.next_offset;
 				store_read_release(b->st, &rd);
 			}
@@ -209,7 +215,7 @@ void prod_apply_block(struct broker *b, int64_t end)
 }
 
 /* The next producer id; a new block is logged (and flushed) first. */
-static int64_t pid_alloc(struct broker *b)
+int64_t prod_pid_alloc(struct broker *b)
 {
 	struct kw w;
 
@@ -225,26 +231,36 @@ static int64_t pid_alloc(struct broker *b)
 }
 
 /* InitProducerId v0-4: a fresh producer id with epoch 0 for an idempotent
- * producer. Transactional ids are refused (no transactions yet). */
+ * producer; a transactional id goes to the coordinator (txn.c). */
 int api_init_producer_id(struct broker *b, struct kconn *c, struct kreq *q)
 {
 	struct kstr txn;
 	struct kresp *r;
-	int64_t pid = -1;
-	int16_t err = KERR_NONE;
+	int64_t pid = -1, old_pid = -1;
+	int16_t err = KERR_NONE, old_epoch = -1;
+	int32_t timeout;
 
 	kr_str(&q->r, &txn);
-	(void)kr_i32(&q->r);
+	timeout = kr_i32(&q->r);
 	if (q->ver >= 3) { /* KIP-360: the caller's id and epoch, to bump */
-		(void)kr_i64(&q->r);
-		(void)kr_i16(&q->r);
+		old_pid = kr_i64(&q->r);
+		old_epoch = kr_i16(&q->r);
 	}
 	kr_tags(&q->r);
 	if (q->r.bad || q->r.off != q->r.n || !(r = resp_new(b, c, q->corr)))
 		return -1;
-	if (txn.len >= 0)
-		err = KERR_INVALID_REQUEST;
-	else if ((pid = pid_alloc(b)) < 0)
+	if (txn.len >= 0) {
+		kw_i32(&r->w, 0);
+		bool logged = txn_init_pid(b, r, q->ver, &txn, timeout, old_pid, old_epoch);
+		kw_tags(&r->w);
+		resp_finish(r);
+		if (logged)
+			resp_wait_flush(b, r);
+		else
+			resp_ready(b, r);
+		return 0;
+	}
+	if ((pid = prod_pid_alloc(b)) < 0)
 		err = KERR_STORAGE;
 	kw_i32(&r->w, 0);
 	kw_i16(&r->w, err);

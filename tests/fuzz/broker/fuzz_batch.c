@@ -142,8 +142,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct fdev dev;
 	static uint8_t *blank;
 	struct store_platform spl = fd_platform(&dev);
-	struct broker_platform bpl = {NULL,   fz_alloc, fz_free, fz_now,
-	                              fz_log, f_send,   f_close, fz_now};
+	struct broker_platform bpl = {NULL,   fz_alloc, fz_free, fz_now, fz_log,
+	                              f_send, f_close,  fz_now,  NULL};
 	struct broker_config cfg = {"127.0.0.1", 9092, 1, 1, 1000, 1u << 24, 100, 8u << 20, false};
 	uint32_t len = size < 61 ? 61 : (uint32_t)(size > 300000 ? 300000 : size);
 	uint8_t *batch = calloc(1, len);

@@ -202,3 +202,44 @@ write("request", "flex_admin",
       fframe(15, 5, 9, carr(1) + cs(b"g") + b"\x00" + T) +
       fframe(42, 2, 10, carr(1) + cs(b"g") + T) +
       fframe(20, 5, 11, carr(1) + cs(b"ct") + i32(1000) + T))
+
+
+# Transactions: a committed and an aborted transaction, offsets with it,
+# read_committed fetches, in the classic and the flexible versions.
+def txn_batch(pid, epoch, seq):
+    b = bytearray(idem_batch(pid, epoch, seq))
+    b[22] |= 0x10
+    b[17:21] = struct.pack(">I", crc32c(bytes(b[21:])))
+    return bytes(b)
+
+
+def produce_txn(corr, topic, part, pid, epoch, seq):
+    bt = txn_batch(pid, epoch, seq)
+    return frame(0, 7, corr, s(b"tx") + struct.pack(">hi", -1, 30000) +
+                 struct.pack(">i", 1) + s(topic) + struct.pack(">iii", 1, part, len(bt)) + bt)
+
+
+PE = struct.pack(">qh", 0, 0)
+write("request", "transactions",
+      meta(1, b"t") + frame(10, 1, 2, s(b"tx") + b"\x01") +
+      frame(22, 1, 3, s(b"tx") + i32(60000)) +
+      frame(24, 0, 4, s(b"tx") + PE + i32(1) + s(b"t") + i32(2, 0, 1)) +
+      produce_txn(5, b"t", 0, 0, 0, 0) + produce_txn(6, b"t", 1, 0, 0, 0) +
+      fetch(7, b"t", 0, 0) +
+      frame(25, 0, 8, s(b"tx") + PE + s(b"g")) +
+      frame(28, 2, 9, s(b"tx") + s(b"g") + PE + i32(1) + s(b"t") + i32(1, 0) +
+            struct.pack(">qi", 5, -1) + s(b"m")) +
+      frame(26, 1, 10, s(b"tx") + PE + b"\x01") + fetch(11, b"t", 0, 0) +
+      frame(24, 2, 12, s(b"tx") + PE + i32(1) + s(b"t") + i32(1, 0)) +
+      produce_txn(13, b"t", 0, 0, 0, 1) + frame(26, 2, 14, s(b"tx") + PE + b"\x00") +
+      fetch(15, b"t", 0, 0))
+PE1 = struct.pack(">qh", 0, 1)
+write("request", "flex_txn",
+      meta(1, b"t") + fframe(22, 4, 2, cs(b"tx") + i32(60000) + struct.pack(">qh", -1, -1) + T) +
+      fframe(22, 4, 3, cs(b"tx") + i32(60000) + PE + T) +
+      fframe(24, 3, 4, cs(b"tx") + PE1 + carr(1) + cs(b"t") + carr(2) + i32(0, 1) + T + T) +
+      fframe(25, 3, 5, cs(b"tx") + PE1 + cs(b"g") + T) +
+      fframe(28, 3, 6, cs(b"tx") + cs(b"g") + PE1 + i32(-1) + cs(b"") + b"\x00" + carr(1) +
+             cs(b"t") + carr(1) + i32(0) + struct.pack(">qi", 3, -1) + cs(b"m") + T + T + T) +
+      produce_txn(7, b"t", 0, 0, 1, 0) +
+      fframe(26, 3, 8, cs(b"tx") + PE1 + b"\x00" + T) + fetch12(9, 0, -1, [(0, 0)]))

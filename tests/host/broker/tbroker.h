@@ -42,6 +42,17 @@ static __attribute__((unused)) void f_close(void *ctx, void *conn)
 	((struct fconn *)conn)->closed = true;
 }
 
+/* Fault points passed (txn.c calls them during a commit), for tests that
+ * check the commit went through its phases. */
+static __attribute__((unused)) int fault_calls;
+
+static __attribute__((unused)) void t_fault(void *ctx, const char *point)
+{
+	(void)ctx;
+	(void)point;
+	fault_calls++;
+}
+
 struct env {
 	struct memdev *d;
 	struct store *st;
@@ -67,7 +78,8 @@ static __attribute__((unused)) struct env *env_new(void)
 {
 	struct env *e = calloc(1, sizeof(*e));
 	struct store_platform spl;
-	struct broker_platform bpl = {NULL, t_alloc, t_free, t_now, t_log, f_send, f_close, t_now};
+	struct broker_platform bpl = {NULL,   t_alloc, t_free, t_now,  t_log,
+	                              f_send, f_close, t_now,  t_fault};
 	struct broker_config cfg = {"127.0.0.1", 9092, 1,        4,          1000,
 	                            1u << 24,    300,  1u << 20, env_no_auto};
 
@@ -88,7 +100,8 @@ static __attribute__((unused)) struct env *env_new(void)
 static __attribute__((unused)) void env_restart(struct env *e)
 {
 	struct store_platform spl = md_platform(e->d);
-	struct broker_platform bpl = {NULL, t_alloc, t_free, t_now, t_log, f_send, f_close, t_now};
+	struct broker_platform bpl = {NULL,   t_alloc, t_free, t_now,  t_log,
+	                              f_send, f_close, t_now,  t_fault};
 	struct broker_config cfg = {"127.0.0.1", 9092, 1,        4,          1000,
 	                            1u << 24,    300,  1u << 20, env_no_auto};
 

@@ -21,6 +21,7 @@ static void t_api_versions(void)
 	CHECK(kr_i16(&r) == 0);
 	uint32_t n = kr_uvarint(&r) - 1;
 	bool produce09 = false, fetch12 = false, meta12 = false, ct07 = false, dc04 = false;
+	int txn03 = 0; /* AddPartitionsToTxn, AddOffsetsToTxn, EndTxn, TxnOffsetCommit */
 	for (uint32_t i = 0; i < n; i++) {
 		int16_t k = kr_i16(&r), mn = kr_i16(&r), mx = kr_i16(&r);
 		kr_skip_tags(&r);
@@ -29,8 +30,9 @@ static void t_api_versions(void)
 		meta12 |= k == API_METADATA && mn == 0 && mx == 12;
 		ct07 |= k == API_CREATE_TOPICS && mn == 0 && mx == 7;
 		dc04 |= k == API_DESCRIBE_CONFIGS && mn == 0 && mx == 4;
+		txn03 += (k == 24 || k == 25 || k == 26 || k == 28) && mn == 0 && mx == 3;
 	}
-	CHECK(produce09 && fetch12 && meta12 && ct07 && dc04 && n == 25);
+	CHECK(produce09 && fetch12 && meta12 && ct07 && dc04 && txn03 == 4 && n == 29);
 	CHECK(kr_i32(&r) == 0);
 	kr_skip_tags(&r);
 	CHECK(!r.bad && r.off == r.n);

@@ -1,17 +1,23 @@
 /* rdk_loadgen: librdkafka load generator for make bench.
- *   rdk_loadgen produce BROKER TOPIC N SIZE ACKS [idempotent|inflight5]
+ *   rdk_loadgen produce BROKER TOPIC N SIZE ACKS [idempotent|inflight5|transactional]
  *       throughput; idempotent: enable.idempotence=true (needs ACKS -1,
  *       and librdkafka then keeps at most 5 requests in flight);
- *       inflight5: plain, but max.in.flight=5 like an idempotent one
+ *       inflight5: plain, but max.in.flight=5 like an idempotent one;
+ *       transactional: a transactional.id, transactions of TXN_RECORDS
+ *       records each, every one committed
  *   rdk_loadgen consume BROKER TOPIC N             throughput from offset 0
  *   rdk_loadgen latency BROKER TOPIC N SIZE ACKS   one record in flight at
  *       a time (linger.ms=0); delivery-report latency percentiles
  * Prints one line of key=value results. */
 #include <librdkafka/rdkafka.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+#define TXN_RECORDS 10000
 
 static long done_ok, done_err;
 static double last_dr;
@@ -35,10 +41,19 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *o)
 	last_dr = now_s();
 }
 
+static void txn_ok(rd_kafka_error_t *e, const char *what)
+{
+	if (e) {
+		fprintf(stderr, "%s: %s\n", what, rd_kafka_error_string(e));
+		exit(1);
+	}
+}
+
 static rd_kafka_t *producer(const char *broker, const char *acks, const char *linger,
                             const char *mode)
 {
-	const char *idem = !strcmp(mode, "idempotent") ? "true" : "false";
+	bool txn = !strcmp(mode, "transactional");
+	const char *idem = !strcmp(mode, "idempotent") || txn ? "true" : "false";
 	const char *inflight = mode[0] ? "5" : "1000000";
 	char err[256];
 	rd_kafka_conf_t *c = rd_kafka_conf_new();
@@ -52,12 +67,22 @@ static rd_kafka_t *producer(const char *broker, const char *acks, const char *li
 		fprintf(stderr, "conf: %s\n", err);
 		exit(2);
 	}
+	if (txn) {
+		char id[64];
+		snprintf(id, sizeof(id), "loadgen-%ld", (long)getpid());
+		if (rd_kafka_conf_set(c, "transactional.id", id, err, sizeof(err))) {
+			fprintf(stderr, "conf: %s\n", err);
+			exit(2);
+		}
+	}
 	rd_kafka_conf_set_dr_msg_cb(c, dr_cb);
 	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof(err));
 	if (!rk) {
 		fprintf(stderr, "new: %s\n", err);
 		exit(2);
 	}
+	if (txn)
+		txn_ok(rd_kafka_init_transactions(rk, 30000), "init");
 	return rk;
 }
 
@@ -70,9 +95,13 @@ static void send_one(rd_kafka_t *rk, const char *topic, char *buf, long size)
 }
 
 /* Warm up (topic creation, connections) with one delivered record. */
-static void warm(rd_kafka_t *rk, const char *topic, char *buf, long size)
+static void warm(rd_kafka_t *rk, const char *topic, char *buf, long size, bool txn)
 {
+	if (txn)
+		txn_ok(rd_kafka_begin_transaction(rk), "begin");
 	send_one(rk, topic, buf, size);
+	if (txn)
+		txn_ok(rd_kafka_commit_transaction(rk, 30000), "commit");
 	rd_kafka_flush(rk, 30000);
 	done_ok = done_err = 0;
 }
@@ -83,16 +112,21 @@ static int produce(char **a)
 	char *buf = malloc((size_t)size);
 	for (long i = 0; i < size; i++)
 		buf[i] = (char)(i * 131 + 7);
+	bool txn = a[7] && !strcmp(a[7], "transactional");
 	rd_kafka_t *rk = producer(a[2], a[6], "5", a[7] ? a[7] : "");
-	warm(rk, a[3], buf, size);
+	warm(rk, a[3], buf, size, txn);
 	double t0 = now_s();
 	for (long i = 0; i < n; i++) {
+		if (txn && i % TXN_RECORDS == 0)
+			txn_ok(rd_kafka_begin_transaction(rk), "begin");
 		send_one(rk, a[3], buf, size);
 		if ((i & 1023) == 0)
 			rd_kafka_poll(rk, 0);
+		if (txn && (i % TXN_RECORDS == TXN_RECORDS - 1 || i == n - 1))
+			txn_ok(rd_kafka_commit_transaction(rk, 120000), "commit");
 	}
 	rd_kafka_flush(rk, 120000);
-	double dt = last_dr - t0;
+	double dt = (txn ? now_s() : last_dr) - t0;
 	printf("records=%ld errors=%ld seconds=%.3f rps=%.0f mbps=%.2f\n", done_ok, done_err, dt,
 	       done_ok / dt, done_ok * (double)size / dt / 1e6);
 	rd_kafka_destroy(rk);
@@ -118,7 +152,7 @@ static int latency(char **a)
 		return 1;
 	}
 	rd_kafka_t *rk = producer(a[2], a[6], "0", "");
-	warm(rk, a[3], buf, size);
+	warm(rk, a[3], buf, size, false);
 	for (long i = 0; i < n; i++) {
 		long before = done_ok + done_err;
 		double t0 = now_s();

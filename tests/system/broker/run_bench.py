@@ -24,6 +24,10 @@ RUNS = [
     ("100b_idempotent", 100, 500000, "-1", "idempotent"),
     ("1kib_acksall_inflight5", 1024, 200000, "-1", "inflight5"),
     ("1kib_idempotent", 1024, 200000, "-1", "idempotent"),
+    # transactional.id set: transactions of 10000 records, each committed
+    # (AddPartitionsToTxn, markers, EndTxn with its flushes)
+    ("100b_transactional", 100, 500000, "-1", "transactional"),
+    ("1kib_transactional", 1024, 200000, "-1", "transactional"),
 ]
 LAT_RECORDS = 2000
 
@@ -73,7 +77,9 @@ def main():
         for label, rsize, n, acks, mode in RUNS:
             topic = f"bench-{label}"
             cfg = {"record_bytes": rsize, "records": n, "acks": int(acks),
-                   "enable_idempotence": mode == "idempotent",
+                   "enable_idempotence": mode in ("idempotent", "transactional"),
+                   "transactional": mode == "transactional",
+                   "records_per_transaction": 10000 if mode == "transactional" else 0,
                    "max_in_flight": 5 if mode else 1000000}
             cmd = [gen, "produce", addr, topic, str(n), str(rsize), acks]
             r = kv(subprocess.run(cmd + ([mode] if mode else []),

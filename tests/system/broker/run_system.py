@@ -501,6 +501,135 @@ def t_crash_kill9(_b):
         b.stop()
 
 
+def txn(*args, timeout=120, check=True):
+    return run([os.path.join(ARGS.tools, "rdk_txn")] + [str(a) for a in args],
+               timeout=timeout, check=check)
+
+
+def txn_values(addr, topic, committed=True, timeout_s=40):
+    """Values a read_committed (or read_uncommitted) consumer sees, in a
+    Counter keyed by the value's tag (the part before the first '-')."""
+    args = [addr, "consume", topic, timeout_s] + ([] if committed else ["uncommitted"])
+    p = txn(*args, timeout=timeout_s + 30, check=False)
+    assert p.returncode == 0 and "PASS consume" in p.stdout, (p.stdout + p.stderr)[-400:]
+    vals = [v for v in p.stdout.splitlines() if v and not v.startswith("PASS")]
+    tags = {}
+    for v in vals:
+        tags[v.split("-")[0]] = tags.get(v.split("-")[0], 0) + 1
+    return vals, tags
+
+
+def t_txn_commit_abort(b):
+    """librdkafka transactional producer: a committed transaction is seen
+    by a read_committed consumer, an aborted one only by read_uncommitted;
+    every record once."""
+    kr_topic = "txa"
+    with kr.connect(b.port) as s:
+        kr.request(s, 3, 4, 1, struct.pack(">i", 1) + kr.kstr(kr_topic) + b"\x01")
+    assert "PASS commit" in txn(b.addr, "commit", kr_topic, "tx-a", 300, "c").stdout
+    assert "PASS abort" in txn(b.addr, "abort", kr_topic, "tx-a", 200, "a").stdout
+    assert "PASS commit" in txn(b.addr, "commit", kr_topic, "tx-a", 50, "d").stdout
+    vals, tags = txn_values(b.addr, kr_topic)
+    assert tags == {"c": 300, "d": 50} and len(set(vals)) == 350, tags
+    _vals, tags = txn_values(b.addr, kr_topic, committed=False)
+    assert tags == {"c": 300, "a": 200, "d": 50}, tags
+
+
+def t_txn_fencing(b):
+    """A second producer with the same transactional.id fences the first:
+    the first one's commit fails (fatal, fenced), its records are aborted,
+    the second one's are committed."""
+    p = txn(b.addr, "fence", "txf", "tx-f", "f", check=False)
+    assert p.returncode == 0 and "PASS fence" in p.stdout, (p.stdout + p.stderr)[-400:]
+    _vals, tags = txn_values(b.addr, "txf")
+    assert tags == {"f": 10}, tags
+    vals, _tags = txn_values(b.addr, "txf")
+    assert all(v.startswith("f-b-") for v in vals), vals[:5]
+
+
+def t_txn_vanished_client_times_out(b):
+    """A client that exits with its transaction open (transaction.timeout.ms
+    8 s): read_committed consumers stop at the LSO (their end of the
+    partition) before the open transaction, so even the records committed
+    after it stay invisible until the broker aborts it; then they see
+    exactly those."""
+    t0 = time.time()
+    p = txn(b.addr, "hang", "txh", "tx-h", 40, "h", 8000)
+    assert "PASS hang" in p.stdout, p.stdout
+    assert "PASS commit" in txn(b.addr, "commit", "txh", "tx-h2", 30, "k").stdout
+    _vals, tags = txn_values(b.addr, "txh")
+    assert time.time() - t0 < 8 and tags == {}, (tags, time.time() - t0)
+    time.sleep(max(0.0, 9.5 - (time.time() - t0)))
+    _vals, tags = txn_values(b.addr, "txh")
+    assert tags == {"k": 30}, tags
+    _vals, tags = txn_values(b.addr, "txh", committed=False)
+    assert tags == {"h": 40, "k": 30}, tags
+    print(f"  read_committed consumer done {time.time() - t0:.1f}s after the hung client")
+
+
+def t_txn_consume_transform_produce(b):
+    """send_offsets_to_transaction (AddOffsetsToTxn, TxnOffsetCommit): each
+    record of the source is copied once and the group's offsets move with
+    the transactions."""
+    assert "PASS commit" in txn(b.addr, "commit", "cpt-src", "tx-s", 60, "s").stdout
+    p = txn(b.addr, "cpt", "cpt-src", "cpt-dst", "cpt-g", "tx-cpt", check=False)
+    assert p.returncode == 0 and "PASS cpt 60" in p.stdout, (p.stdout + p.stderr)[-400:]
+    vals, tags = txn_values(b.addr, "cpt-dst")
+    assert tags == {"s": 60} and len(set(vals)) == 60, tags
+
+
+def txn_kill_case(name, point):
+    """The broker kills itself (SIGKILL) at a point of a commit over four
+    partitions; restarted, a read_committed consumer sees every record of
+    the transaction exactly once (the PREPARE record was durable), or, cut
+    before it (point "open": kill -9 from outside with the transaction
+    still open), none once its timeout aborts it."""
+    def t(_b):
+        extra = ["--crash-at", point] if point != "open" else []
+        nb = Broker(name, extra=extra).start()
+        port = nb.port
+        topic = "txk-" + point
+        try:
+            with kr.connect(nb.port) as s:
+                kr.request(s, 3, 4, 1, struct.pack(">i", 1) + kr.kstr(topic) + b"\x01")
+            if point == "open":
+                p = txn(nb.addr, "hang", topic, "tx-k", 200, "k", 4000)
+                assert "PASS hang" in p.stdout, p.stdout
+                nb.kill9()
+            else:
+                cl = subprocess.Popen([os.path.join(ARGS.tools, "rdk_txn"), nb.addr, "commit",
+                                       topic, "tx-k", "200", "k", "10000"],
+                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                nb.proc.wait(timeout=60)
+                nb.proc = None
+                assert "reached" in open(os.path.join(ARGS.work, name + ".log")).read()
+            nb.extra = []
+            nb.start(port=port)
+            if point != "open":
+                # the client retries EndTxn against the restarted broker (a
+                # retry of the commit just recovered succeeds) or gives up
+                out, _ = cl.communicate(timeout=90)
+                assert cl.returncode in (0, 3), out[-400:]
+            if point == "open":
+                # after the timeout (4 s from the restart) the broker aborts
+                # it: records committed later become visible, k's never
+                time.sleep(4.5)
+                assert "PASS commit" in txn(nb.addr, "commit", topic, "tx-z", 20, "z").stdout
+            vals, tags = txn_values(nb.addr, topic)
+            want = {"z": 20} if point == "open" else {"k": 200}
+            assert tags == want and len(set(vals)) == len(vals), tags
+            # the same after a clean restart: markers are not written twice
+            nb.stop()
+            nb.start(port=port)
+            vals2, _tags = txn_values(nb.addr, topic)
+            assert sorted(vals2) == sorted(vals)
+            _vals, tags = txn_values(nb.addr, topic, committed=False)
+            assert tags.get("k") == 200, tags
+        finally:
+            nb.stop()
+    return t
+
+
 TESTS = [
     ("kcat_list_shows_broker_and_topics", t_kcat_list),
     ("kcat_produce_consume_roundtrip", t_kcat_roundtrip),
@@ -528,6 +657,15 @@ TESTS += [
     ("rdkafka_idempotent_producer_exactly_once", t_idempotent_producer),
     ("rdkafka_idempotent_producer_broker_kill9_no_duplicates", t_idempotent_kill9),
     ("idempotent_retry_after_kill9_stored_once", t_idempotent_retry_after_crash),
+    ("rdkafka_txn_commit_and_abort_read_committed", t_txn_commit_abort),
+    ("rdkafka_txn_fencing_same_transactional_id", t_txn_fencing),
+    ("rdkafka_txn_vanished_client_times_out_and_aborts", t_txn_vanished_client_times_out),
+    ("rdkafka_txn_consume_transform_produce_offsets", t_txn_consume_transform_produce),
+    ("txn_broker_killed_after_prepare_all_committed",
+     txn_kill_case("txnkill-prep", "txn-prepared")),
+    ("txn_broker_killed_after_first_marker_all_committed",
+     txn_kill_case("txnkill-mark", "txn-marker")),
+    ("txn_broker_killed_with_txn_open_none_visible", txn_kill_case("txnkill-open", "open")),
 ]
 
 
