@@ -46,7 +46,8 @@ ALL_TARGETS += $(UOBJ)/init $(UOBJ)/hello $(UOBJ)/hog
 
 # ---- ring-3 suites: the test boot module's root task runs them ----
 # QEMU's edu test device for the PCI suites (DMA engine, MSI); q35 adds an e1000e (MSI-X) itself.
-UTEST_DEVICES := --qemu-arg=-device --qemu-arg=edu
+# A second edu four slots after the first shares its INTx line on q35 (tests/user/intx_test.c).
+UTEST_DEVICES := --qemu-arg=-device --qemu-arg=edu,addr=0x3 --qemu-arg=-device --qemu-arg=edu,addr=0x7
 TEST_GROUPS += user
 .PHONY: test-user
 test-user: $(KERNEL) $(INITRD_TEST) $(INITRD)

@@ -379,7 +379,14 @@ int main(struct rt *rt)
 		          dev ? "open failed" : "none found", err);
 		return 1;
 	}
-	if (!bufs_init(dev) || (err = nd->ops->start(nd, c.mode))) {
+	err = bufs_init(dev) ? nd->ops->start(nd, c.mode) : NETDEV_ERR_NOMEM;
+	if (err == NETDEV_ERR_INVALID && c.mode == NETDEV_IRQ) {
+		/* The driver said why (no MSI, no routed INTx line): serve polled instead. */
+		rt_printf("netecho: interrupt mode refused (%d); running polled\n", err);
+		c.mode = NETDEV_POLLED;
+		err = nd->ops->start(nd, c.mode);
+	}
+	if (err) {
 		rt_printf("netecho: start failed: %d\n", err);
 		return 1;
 	}
