@@ -425,6 +425,18 @@ static const struct netdev_ops e1000_ops = {
     .irq_arm = e1000_irq_arm,
 };
 
+bool e1000_raise_irq(struct netdev *nd)
+{
+	struct e1000 *e = e1k(nd);
+
+	if (e->state != E1000_RUNNING || e->mode != NETDEV_IRQ)
+		return false;
+	/* Under MSI-X the 82574 signals queue causes (IVAR), not the legacy ones. */
+	wr32(e, E1000_ICS,
+	     E1000_INT_TXDW | (e->model->device == E1000_DEV_82574L ? E1000_INT_TXQ0 : 0));
+	return true;
+}
+
 bool e1000_inject_fault(struct netdev *nd, enum e1000_inject kind)
 {
 	struct e1000 *e = e1k(nd);

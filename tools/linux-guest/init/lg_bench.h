@@ -52,7 +52,9 @@ int lg_bench_vblk_qd1(long iters);
 int lg_bench_vblk_qd32(long iters);
 int lg_bench_ahci_qd1(long iters);
 int lg_bench_ahci_qd32(long iters);
-int lg_bench_vnet(long iters); /* lg_net.c */
+int lg_bench_vnet(long iters);   /* lg_net.c */
+int lg_bench_e1000(long iters);  /* lg_net.c */
+int lg_bench_e1000e(long iters); /* lg_net.c */
 
 /* lg_blk.c helpers, also used by lg_net.c. */
 struct lg_blk_mark {
