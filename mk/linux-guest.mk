@@ -5,7 +5,7 @@
 #   make bench-linux-boot     boot figures     -> $(BENCH_OUT)
 #   make bench-linux-micro    micro-benchmarks -> $(BENCH_OUT)
 #   make bench-linux-drivers  NVMe / AHCI / virtio-blk 4 KiB reads at QD1 and QD32,
-#                             virtio-net per packet sent / received,
+#                             virtio-net, e1000, e1000e per packet sent / received,
 #                             plus the Hallows/Linux ratios -> $(BENCH_OUT)
 #   make fuzz-linux-parsers   mutation-fuzz the Python parsers for $(FUZZ_SECONDS) s
 

@@ -145,7 +145,7 @@ static int lg_bench_net(const char *dev, long iters)
 		return -1;
 	snprintf(extra, sizeof(extra), "frame=%d", LG_NET_FRAME);
 	lg_report(name, both, iters, extra);
-	snprintf(extra, sizeof(extra), "frame=%d dst=02:00:00:00:00:01 (not looped back) enobufs=%ld",
+	snprintf(extra, sizeof(extra), "frame=%d dst=02:00:00:00:00:01 looped_back=no enobufs=%ld",
 	         LG_NET_FRAME, lg_net_full);
 	lg_report(tx_name, tx, iters, extra);
 	snprintf(extra, sizeof(extra), "frame=%d derived=tx_rx-tx", LG_NET_FRAME);
