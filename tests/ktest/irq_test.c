@@ -65,3 +65,31 @@ KTEST(irq, intx_route_q35_or_refused)
 			        d->fn, err);
 	}
 }
+
+/*
+ * q35's own functions at 00:1f.x (LPC, AHCI, SMBus) route through ICH9's
+ * D31IR register in the chipset configuration space; QEMU resets it to
+ * 0x3210 (INTA-INTD to PIRQ A-D, GSI 16-19) and the firmware leaves it.
+ */
+KTEST(irq, intx_route_ich9_device_31)
+{
+	int seen = 0;
+
+	if (pci_get(0)->device != 0x29c0) {
+		KSKIP(t, "not q35");
+		return;
+	}
+	for (uint32_t i = 0; i < pci_count(); i++) {
+		const struct pci_dev *d = pci_get(i);
+		uint8_t pin = pci_cfg_read8(d, 0x3d);
+		const char *why = NULL;
+		uint32_t gsi = 0;
+		if (d->bus != 0 || d->dev != 31 || pin < 1 || pin > 4)
+			continue;
+		int err = arch_pci_intx_gsi(d, pin, &gsi, &why);
+		KEXPECT(t, err == HL_OK && gsi == 15u + pin, "1f.%x pin %u: err %d (%s) gsi %u",
+		        d->fn, pin, err, err ? why : "", gsi);
+		seen++;
+	}
+	KEXPECT(t, seen > 0, "no function with a pin at 00:1f");
+}
