@@ -5,8 +5,9 @@
  * edge-triggered, from kernel/pcidev.c) needs no acknowledgement (ack
  * succeeds and does nothing), and a PCI INTx line (level-triggered, maybe
  * shared by several functions, from pci_device.intx) is masked when it
- * fires until every owner it signalled has acknowledged. I/O-port capabilities cover a port range;
- * in and out are kernel invocations (no I/O bitmap is exposed).
+ * fires until every owner it signalled has acknowledged. I/O-port
+ * capabilities cover a port range; in and out are kernel invocations (no
+ * I/O bitmap is exposed).
  */
 #include <arch/arch.h>
 #include <arch/cpu.h>
