@@ -99,8 +99,8 @@ static int lg_net_one(int fd, struct sockaddr_ll *sll, unsigned char *frame, lon
 }
 
 /* One phase of iters frames after 64 warm-up ones: busy instructions per frame, or < 0. */
-static double lg_net_phase(const char *name, int fd, struct sockaddr_ll *sll,
-                           unsigned char *frame, long iters, int back)
+static double lg_net_phase(const char *name, int fd, struct sockaddr_ll *sll, unsigned char *frame,
+                           long iters, int back)
 {
 	struct lg_blk_mark a, b;
 

@@ -191,7 +191,8 @@ static void irq_waiter(void *arg)
 int netbench_irq(struct netdev *nd, const char *dev, const char *kind,
                  bool (*raise)(struct netdev *nd), uint32_t iters)
 {
-	static struct rt_thread w; /* the root task runs at 200: the waiter too, and we drop to 199 */
+	/* The root task runs at 200: the waiter too, and we drop to 199. */
+	static struct rt_thread w;
 	uint64_t sum = 0, a = drv_rdtsc(), b = drv_rdtsc(), ovh = b - a;
 
 	irq_nd = nd;
@@ -202,8 +203,8 @@ int netbench_irq(struct netdev *nd, const char *dev, const char *kind,
 	}
 	for (uint32_t i = 0; i < WARMUP + iters; i++) {
 		/* QEMU's e1000 and e1000e models hold any interrupt back for at least 128 us after
-		 * the last (the 82540's 7,813 interrupts/s ceiling, whatever ITR says): leave 300 us
-		 * between raises so each is delivered at once and only the path is counted. */
+		 * the last (the 82540's 7,813 interrupts/s ceiling, whatever ITR says): leave 300
+		 * us between raises so each is delivered at once and only the path is counted. */
 		for (uint64_t gap = drv_rdtsc() + drv_ms_to_tsc(1) * 3 / 10; drv_rdtsc() < gap;)
 			;
 		uint64_t end = drv_rdtsc() + SPIN_LIMIT;
