@@ -19,6 +19,9 @@
  *   interrupts     msi: an IRQ handler capability for MSI vector 0 or an
  *                  MSI-X table entry, aimed at a chosen CPU; the kernel
  *                  writes the message address and data.
+ *                  intx: an IRQ handler capability for the function's
+ *                  INTx pin, level-triggered, shared with the other
+ *                  functions wired to the same line (kernel/irq.c).
  *   reset          function-level reset where the device offers it.
  *   DMA            dma_map: a frame the holder has becomes reachable by the
  *                  function's DMA at its own physical address (the
@@ -343,6 +346,47 @@ int decode_pci_device_msi(struct invocation *inv)
 	program(d, s, entry, &cpus[cpu], (uint8_t)irq_vector(irq), true);
 	struct cap c = {.type = HL_OBJ_IRQ_HANDLER, .rights = HL_R_ALL, .aux = (uint32_t)irq};
 	cap_insert(dst, &c, inv->target);
+	return HL_OK;
+}
+
+/*
+ * An IRQ handler capability for the function's INTx pin (config 0x3d),
+ * routed to the IOAPIC input the chipset wires it to (arch_pci_intx_gsi),
+ * level-triggered, first delivered to CPU cpu (a line shared with
+ * functions already holding it keeps its first owner's CPU). A function
+ * whose pin or routing is unknown is refused, and the console says why.
+ */
+int decode_pci_device_intx(struct invocation *inv)
+{
+	uint32_t idx = dev_index(inv->target), gsi = 0;
+	const struct pci_dev *d = pci_get(idx);
+	uint64_t cpu = inv->arg[0];
+	struct slot *dst = cspace_slot(inv->cspace, inv->arg[1]);
+	const char *why = "";
+
+	if (cpu >= ncpus_online)
+		return HL_ERR_RANGE;
+	if (!dst)
+		return HL_ERR_INVALID_CAP;
+	if (dst->cap.type != HL_OBJ_NONE)
+		return HL_ERR_SLOT_OCCUPIED;
+	int err = arch_pci_intx_gsi(d, pci_cfg_read8(d, 0x3d), &gsi, &why);
+	if (err) {
+		pr_info("pci %02x:%02x.%x: no INTx: %s", d->bus, d->dev, d->fn, why);
+		return err;
+	}
+	err = irq_intx_check(idx, gsi);
+	if (err)
+		return err;
+	/* Nothing can fail from here on. */
+	int irq = irq_intx_claim(idx, gsi, &cpus[cpu]);
+	struct cap c = {.type = HL_OBJ_IRQ_HANDLER,
+	                .rights = HL_R_ALL,
+	                .aux = (uint32_t)irq,
+	                .obj = PCIDEV_INTX_OBJ(irq, idx)};
+	cap_insert(dst, &c, inv->target);
+	pr_debug("pci %02x:%02x.%x: INTx%c on GSI %u (irq %d)", d->bus, d->dev, d->fn,
+	         'A' + pci_cfg_read8(d, 0x3d) - 1, gsi, irq);
 	return HL_OK;
 }
 

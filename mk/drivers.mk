@@ -29,7 +29,7 @@ $(DRV_UOBJ)/netecho: $$(RT_OBJS) $(DRV_UOBJS) $(DRV_UOBJ)/lib/cpio.o user/rt/use
 	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
 
 # One boot module per configuration: netecho as the root task, and its etc/netecho.conf.
-NETECHO_MODES := polled irq vtd fault fault-id tso mq bench
+NETECHO_MODES := polled irq vtd fault fault-id tso mq bench bench-irq
 NETECHO_CONF_polled := ip 198.18.0.2\nmode polled\ncsum soft\n
 NETECHO_CONF_irq := ip 198.18.0.2\nmode irq\ncsum offload\n
 NETECHO_CONF_vtd := ip 198.18.0.2\nmode irq\ncsum soft\n
@@ -38,6 +38,7 @@ NETECHO_CONF_fault-id := ip 198.18.0.2\nmode polled\ncsum soft\nfault-after 5\nf
 NETECHO_CONF_tso := ip 198.18.0.2\nmode polled\ncsum offload\ntso-peer 198.18.0.1\ntso-port 5001\ntso-bytes 4000\n
 NETECHO_CONF_mq := ip 198.18.0.2\nmode irq\ncsum soft\n
 NETECHO_CONF_bench := mode polled\nbench 1000\n
+NETECHO_CONF_bench-irq := mode irq\nbench 200\n
 NETECHO_INITRDS := $(NETECHO_MODES:%=$(B)/initrd-netecho-%.cpio)
 $(B)/initrd-netecho-%.cpio: $(DRV_UOBJ)/netecho mk/drivers.mk
 	@rm -rf $(B)/initrd-netecho-$*-root && mkdir -p $(B)/initrd-netecho-$*-root/etc
@@ -123,8 +124,9 @@ fuzz-drivers: $(DRV_FUZZ_BINS)
 # ---- benchmark: driver instructions per packet under TCG -icount shift=0 ----
 BENCH_STEPS += drivers-net
 .PHONY: bench-drivers-net
-bench-drivers-net: $(B)/hallows.elf $(B)/initrd-netecho-bench.cpio
-	python3 tools/bench_drivers_net.py --kernel $(B)/hallows.elf --initrd $(B)/initrd-netecho-bench.cpio --out $(BENCH_OUT)
+bench-drivers-net: $(B)/hallows.elf $(B)/initrd-netecho-bench.cpio $(B)/initrd-netecho-bench-irq.cpio
+	python3 tools/bench_drivers_net.py --kernel $(B)/hallows.elf --initrd $(B)/initrd-netecho-bench.cpio \
+		--irq-initrd $(B)/initrd-netecho-bench-irq.cpio --out $(BENCH_OUT)
 
 # ---- system test: the same responder on QEMU's e1000 and e1000e (tests/system/drivers/e1000.sh) ----
 TEST_GROUPS += drivers-e1000

@@ -18,7 +18,7 @@ KERNEL_ASM := arch/x86_64/boot.S arch/x86_64/entry.S arch/x86_64/syscall.S arch/
 KERNEL_C := \
 	arch/x86_64/acpi.c arch/x86_64/acpi_aml.c arch/x86_64/apic.c arch/x86_64/bootinfo.c \
 	arch/x86_64/cpu.c arch/x86_64/fbcon.c arch/x86_64/hpet.c arch/x86_64/ioapic.c \
-	arch/x86_64/paging.c arch/x86_64/pci.c arch/x86_64/platform.c arch/x86_64/power.c \
+	arch/x86_64/paging.c arch/x86_64/pci.c arch/x86_64/pci_intx.c arch/x86_64/platform.c arch/x86_64/power.c \
 	arch/x86_64/serial.c arch/x86_64/smp.c arch/x86_64/tlb.c arch/x86_64/trap.c arch/x86_64/tsc.c arch/x86_64/vm.c arch/x86_64/vtd.c \
 	kernel/aspace.c kernel/bkl.c kernel/cap.c kernel/cspace.c kernel/fastpath.c kernel/frames.c kernel/initrd.c \
 	kernel/invariants.c kernel/ipc.c kernel/irq.c kernel/klog.c kernel/kmalloc.c kernel/ksyms.c kernel/ktest.c \

@@ -5,7 +5,7 @@
 #   make bench-linux-boot     boot figures     -> $(BENCH_OUT)
 #   make bench-linux-micro    micro-benchmarks -> $(BENCH_OUT)
 #   make bench-linux-drivers  NVMe / AHCI / virtio-blk 4 KiB reads at QD1 and QD32,
-#                             virtio-net per packet sent / received,
+#                             virtio-net, e1000, e1000e per packet sent / received,
 #                             plus the Hallows/Linux ratios -> $(BENCH_OUT)
 #   make fuzz-linux-parsers   mutation-fuzz the Python parsers for $(FUZZ_SECONDS) s
 
@@ -38,7 +38,8 @@ LINUX_BLK_MODS := crypto/crct10dif_common lib/crc-t10dif lib/crc64 lib/crc64-roc
 	drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_pci_legacy_dev \
 	drivers/virtio/virtio_pci_modern_dev drivers/virtio/virtio_pci drivers/block/virtio_blk \
 	drivers/scsi/scsi_common drivers/scsi/scsi_mod drivers/scsi/sd_mod drivers/ata/libata \
-	drivers/ata/libahci drivers/ata/ahci net/core/failover drivers/net/net_failover drivers/net/virtio_net
+	drivers/ata/libahci drivers/ata/ahci net/core/failover drivers/net/net_failover drivers/net/virtio_net \
+	drivers/net/ethernet/intel/e1000/e1000 drivers/net/ethernet/intel/e1000e/e1000e
 LINUX_INITRD_BLK := $(LINUX_DIR)/initrd-blk.cpio
 
 ALL_TARGETS += $(LINUX_VMLINUX) $(LINUX_INITRD) $(LINUX_PROBE)

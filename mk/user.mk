@@ -46,17 +46,20 @@ ALL_TARGETS += $(UOBJ)/init $(UOBJ)/hello $(UOBJ)/hog
 
 # ---- ring-3 suites: the test boot module's root task runs them ----
 # QEMU's edu test device for the PCI suites (DMA engine, MSI); q35 adds an e1000e (MSI-X) itself.
+# The ring-3 suites get a second edu four slots after the first: on q35 it shares the first's
+# INTx line (tests/user/intx_test.c). The manifest runs count edus: they keep one.
 UTEST_DEVICES := --qemu-arg=-device --qemu-arg=edu
+UTEST_SUITE_DEVICES := --qemu-arg=-device --qemu-arg=edu,addr=0x3 --qemu-arg=-device --qemu-arg=edu,addr=0x7
 TEST_GROUPS += user
 .PHONY: test-user
 test-user: $(KERNEL) $(INITRD_TEST) $(INITRD)
 	@mkdir -p $(RESULTS)
 	-python3 tools/qemu_run.py --tap $(RESULTS)/user.tap --name utest-smp1 --smp 1 --initrd $(INITRD_TEST) \
-		$(UTEST_DEVICES) --append "test-exit" --expect '^# utest: ' --timeout 120
+		$(UTEST_SUITE_DEVICES) --append "test-exit" --expect '^# utest: ' --timeout 120
 	-python3 tools/qemu_run.py --tap $(RESULTS)/user.tap --name utest-smp4 --smp 4 --mem 512M \
-		$(UTEST_DEVICES) --initrd $(INITRD_TEST) --append "test-exit" --expect '^# utest: ' --timeout 120
+		$(UTEST_SUITE_DEVICES) --initrd $(INITRD_TEST) --append "test-exit" --expect '^# utest: ' --timeout 120
 	-python3 tools/qemu_run.py --tap $(RESULTS)/user.tap --name utest-iommu --smp 2 --initrd $(INITRD_TEST) \
-		--qemu-arg=-device --qemu-arg=intel-iommu,intremap=off $(UTEST_DEVICES) --append "test-exit" \
+		--qemu-arg=-device --qemu-arg=intel-iommu,intremap=off $(UTEST_SUITE_DEVICES) --append "test-exit" \
 		--expect '^# utest: ' --expect 'iommu: VT-d at .*: DMA remapping on' \
 		--expect 'iommu: DMA fault: device 00:..\.0 write to 0x' \
 		--expect 'iommu: the unit offers no interrupt remapping' --timeout 120

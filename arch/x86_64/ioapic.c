@@ -74,26 +74,57 @@ static void ioapic_write_rte(struct ioapic *io, uint32_t pin, uint32_t lo, uint3
 	io_wr(io, 0x10 + 2 * pin, lo);
 }
 
-bool ioapic_route_isa(uint8_t isa_irq, uint8_t vector, uint32_t apic_id)
+/* The IOAPIC whose inputs include gsi, or NULL. */
+static struct ioapic *ioapic_of(uint32_t gsi)
 {
-	uint32_t gsi = isa_irq, flags = 0;
+	for (uint32_t i = 0; i < nioapics; i++)
+		if (gsi >= ioapics[i].gsi_base && gsi - ioapics[i].gsi_base < ioapics[i].count)
+			return &ioapics[i];
+	return NULL;
+}
 
+/*
+ * The one place a redirection entry is written: GSI gsi arrives as vector on
+ * CPU apic_id, fixed delivery, physical destination, with the trigger mode
+ * and polarity given; masked as asked. False if no IOAPIC has the GSI.
+ * (Interrupt remapping is ioapic_write_rte's business.)
+ */
+bool ioapic_program(uint32_t gsi, uint8_t vector, uint32_t apic_id, bool level, bool active_low,
+                    bool masked)
+{
+	struct ioapic *io = ioapic_of(gsi);
+
+	if (!io)
+		return false;
+	uint32_t lo =
+	    vector | (active_low ? 1u << 13 : 0) | (level ? 1u << 15 : 0) | (masked ? 1u << 16 : 0);
+	ioapic_write_rte(io, gsi - io->gsi_base, lo, apic_id);
+	return true;
+}
+
+bool ioapic_has_gsi(uint32_t gsi)
+{
+	return ioapic_of(gsi) != NULL;
+}
+
+/* The GSI an ISA IRQ arrives on, and its MPS INTI flags (0 = bus default), after overrides. */
+static uint32_t isa_gsi(uint8_t isa_irq, uint32_t *flags)
+{
+	uint32_t gsi = isa_irq;
+
+	*flags = 0;
 	for (uint32_t i = 0; i < acpi.nisos; i++)
 		if (acpi.isos[i].bus_irq == isa_irq)
-			gsi = acpi.isos[i].gsi, flags = acpi.isos[i].flags;
-	for (uint32_t i = 0; i < nioapics; i++) {
-		struct ioapic *io = &ioapics[i];
-		if (gsi < io->gsi_base || gsi >= io->gsi_base + io->count)
-			continue;
-		uint32_t lo = vector;
-		if ((flags & 3) == 3)
-			lo |= 1u << 13; /* active low */
-		if (((flags >> 2) & 3) == 3)
-			lo |= 1u << 15; /* level triggered */
-		ioapic_write_rte(io, gsi - io->gsi_base, lo, apic_id);
-		return true;
-	}
-	return false;
+			gsi = acpi.isos[i].gsi, *flags = acpi.isos[i].flags;
+	return gsi;
+}
+
+bool ioapic_route_isa(uint8_t isa_irq, uint8_t vector, uint32_t apic_id)
+{
+	uint32_t flags, gsi = isa_gsi(isa_irq, &flags);
+
+	return ioapic_program(gsi, vector, apic_id, ((flags >> 2) & 3) == 3, (flags & 3) == 3,
+	                      false);
 }
 
 bool arch_irq_route(uint32_t irq, const struct cpu *c)
@@ -108,20 +139,45 @@ void arch_irq_mask(uint32_t irq, bool masked)
 		ioapic_mask_isa((uint8_t)irq, masked);
 }
 
+/* Mask or unmask GSI gsi's pin (nothing if no IOAPIC has it). */
+void ioapic_mask_gsi(uint32_t gsi, bool masked)
+{
+	struct ioapic *io = ioapic_of(gsi);
+
+	if (!io)
+		return;
+	uint32_t reg = 0x10 + 2 * (gsi - io->gsi_base);
+	uint32_t lo = io_rd(io, reg);
+	io_wr(io, reg, masked ? lo | 1u << 16 : lo & ~(1u << 16));
+}
+
 /* Mask or unmask the pin an ISA IRQ (after overrides) arrives on. */
 void ioapic_mask_isa(uint8_t isa_irq, bool masked)
 {
-	uint32_t gsi = isa_irq;
+	uint32_t flags;
 
-	for (uint32_t i = 0; i < acpi.nisos; i++)
-		if (acpi.isos[i].bus_irq == isa_irq)
-			gsi = acpi.isos[i].gsi;
-	for (uint32_t i = 0; i < nioapics; i++) {
-		struct ioapic *io = &ioapics[i];
-		if (gsi < io->gsi_base || gsi >= io->gsi_base + io->count)
-			continue;
-		uint32_t reg = 0x10 + 2 * (gsi - io->gsi_base);
-		uint32_t lo = io_rd(io, reg);
-		io_wr(io, reg, masked ? lo | 1u << 16 : lo & ~(1u << 16));
-	}
+	ioapic_mask_gsi(isa_gsi(isa_irq, &flags), masked);
+}
+
+uint32_t arch_isa_irq_gsi(uint32_t irq)
+{
+	uint32_t flags;
+
+	return irq <= 0xff ? isa_gsi((uint8_t)irq, &flags) : irq;
+}
+
+bool arch_gsi_route_level(uint32_t gsi, uint32_t vector, const struct cpu *c)
+{
+	/* PCI INTx: level-triggered, active low (PCI Local Bus 2.2.6); masked until bound. */
+	return vector <= 0xff && ioapic_program(gsi, (uint8_t)vector, c->apic_id, true, true, true);
+}
+
+bool arch_gsi_valid(uint32_t gsi)
+{
+	return ioapic_has_gsi(gsi);
+}
+
+void arch_gsi_mask(uint32_t gsi, bool masked)
+{
+	ioapic_mask_gsi(gsi, masked);
 }

@@ -23,6 +23,11 @@ void ioapic_init(void);
 /* Route ISA IRQ (honouring overrides) or a GSI to vector on CPU apic_id. */
 bool ioapic_route_isa(uint8_t isa_irq, uint8_t vector, uint32_t apic_id) __must_check;
 void ioapic_mask_isa(uint8_t isa_irq, bool masked);
+/* Write GSI gsi's redirection entry (the only writer of one; arch/x86_64/ioapic.c). */
+bool ioapic_program(uint32_t gsi, uint8_t vector, uint32_t apic_id, bool level, bool active_low,
+                    bool masked) __must_check;
+bool ioapic_has_gsi(uint32_t gsi);
+void ioapic_mask_gsi(uint32_t gsi, bool masked);
 
 bool hpet_init(uint64_t phys);
 bool hpet_available(void);

@@ -164,6 +164,26 @@ static __always_inline void arch_tlb_poll(void)
 bool arch_irq_route(uint32_t irq, const struct cpu *c) __must_check;
 /* Mask or unmask line irq (arch/x86_64/ioapic.c). */
 void arch_irq_mask(uint32_t irq, bool masked);
+/* The GSI ISA line irq arrives on (after the firmware's overrides). */
+uint32_t arch_isa_irq_gsi(uint32_t irq);
+/* An interrupt controller has input gsi. */
+bool arch_gsi_valid(uint32_t gsi);
+/*
+ * Program GSI gsi as a PCI INTx line (level-triggered, active low) arriving
+ * as vector on CPU c, left masked. False if no interrupt controller has it.
+ */
+bool arch_gsi_route_level(uint32_t gsi, uint32_t vector, const struct cpu *c) __must_check;
+/* Mask or unmask GSI gsi. */
+void arch_gsi_mask(uint32_t gsi, bool masked);
+/*
+ * Which GSI PCI function d's interrupt pin (1-4 = INTA-INTD, from config
+ * 0x3d) reaches (arch/x86_64/pci_intx.c). HL_OK and *gsi, or an HL_ERR_*
+ * and *why (a constant string) when the pin is not valid or the platform's
+ * routing is not known.
+ */
+struct pci_dev;
+int arch_pci_intx_gsi(const struct pci_dev *d, uint32_t pin, uint32_t *gsi,
+                      const char **why) __must_check;
 /*
  * The message address and data that make the MSI or MSI-X write of the PCI
  * function at source id sid (bus << 8 | devfn) arrive as vector on CPU c

@@ -11,6 +11,8 @@
 
 #include <kernel/object.h>
 
+struct cpu;
+
 #define IRQ_ISA_COUNT 24
 #define IRQ_MSI_FIRST 32  /* vector 64 */
 #define IRQ_COUNT     206 /* vectors up to 0xed; 0xee and above are the kernel's own */
@@ -19,6 +21,16 @@
 int irq_msi_alloc(void);
 /* Record which PCI function (pci_get() index) and MSI-X entry (or MSI vector 0) raises irq. */
 void irq_msi_bind(int irq, uint32_t dev, uint32_t entry);
+/*
+ * PCI INTx (kernel/pcidev.c): may function dev (pci_get() index) own an
+ * INTx handler on GSI gsi? HL_OK, or HL_ERR_RANGE (no such GSI),
+ * HL_ERR_ILLEGAL_OP (the function has one already, or the GSI is held as
+ * an ISA line), HL_ERR_NO_MEMORY (no line, owner or vector left).
+ */
+int irq_intx_check(uint32_t dev, uint32_t gsi) __attribute__((warn_unused_result));
+/* After irq_intx_check() said HL_OK: make dev an owner of gsi's line (routed to CPU c the first
+ * time, masked until an owner binds a notification). Returns the IRQ number. Cannot fail. */
+int irq_intx_claim(uint32_t dev, uint32_t gsi, const struct cpu *c);
 /* The CPU vector IRQ irq arrives on. */
 static inline uint32_t irq_vector(int irq)
 {

@@ -5,7 +5,9 @@
       nvme.linux.read_4k_qd{1,32}_instructions
       ahci.linux.read_4k_qd{1,32}_instructions
       virtio_blk.linux.read_4k_qd{1,32}_instructions
-      netdrv.linux.virtio_tx_rx_instructions   (60-byte frame out and back, AF_PACKET, lg_net.c)
+      netdrv.linux.<virtio|e1000|e1000e>_tx_rx_instructions  (60-byte frame out and back, AF_PACKET, lg_net.c)
+      netdrv.linux.<virtio|e1000|e1000e>_tx_instructions     (sent alone: to a MAC the device filters out)
+      netdrv.linux.<virtio|e1000|e1000e>_rx_instructions     (tx_rx - tx)
       <drv>.hallows.read_4k_qd<N>_vs_linux_ratio   (Hallows / Linux)
 
 The same QEMU disk as tests/system/blk/bench.py (the Hallows figures): an
@@ -20,8 +22,8 @@ I/O takes longer in host time), so the minimum is the least disturbed run;
 every run's value is in the record's config.
 The ratios use the newest Hallows figure of the same name in --out (from
 `make bench-blk`, `make bench-drivers-net`); a missing one is reported and
-its ratio skipped. virtio-net: -netdev socket looped back to itself on
-127.0.0.1, as tools/bench_drivers_net.py.
+its ratio skipped. virtio-net, e1000 and e1000e: -netdev socket looped back
+to itself on 127.0.0.1, as tools/bench_drivers_net.py.
 """
 import argparse
 import dataclasses
@@ -44,23 +46,28 @@ def free_udp_port():
         return s.getsockname()[1]
 
 
-def vnet_args():
-    """virtio-net with a -netdev socket looped back to itself (tools/bench_drivers_net.py)."""
-    loop = f"127.0.0.1:{free_udp_port()}"
-    return ["-netdev", f"socket,id=n0,udp={loop},localaddr={loop}", "-device", "virtio-net-pci,netdev=n0"]
+def net_args(model):
+    """A callable: NIC model with a -netdev socket looped back to itself (tools/bench_drivers_net.py)."""
+    def args():
+        loop = f"127.0.0.1:{free_udp_port()}"
+        return ["-netdev", f"socket,id=n0,udp={loop},localaddr={loop}", "-device", f"{model},netdev=n0"]
+    return args
 
 
 # Linux figure -> Hallows figure of the same path, where the names differ.
 # A tuple: the Hallows figures summed (ratio named after the Linux figure).
-HALLOWS_OF = {
-    "netdrv.linux.virtio_tx_rx_instructions": ("netdrv.hallows.virtio_tx_batch1_instructions",
-                                               "netdrv.hallows.virtio_rx_instructions"),
-}
+HALLOWS_OF = {}
+for _dev in ("virtio", "e1000", "e1000e"):
+    HALLOWS_OF[f"netdrv.linux.{_dev}_tx_rx_instructions"] = (f"netdrv.hallows.{_dev}_tx_batch1_instructions",
+                                                             f"netdrv.hallows.{_dev}_rx_instructions")
+    HALLOWS_OF[f"netdrv.linux.{_dev}_tx_instructions"] = (f"netdrv.hallows.{_dev}_tx_batch1_instructions",)
 DEVICES = {  # name prefix -> (QEMU device args, /init benchmarks); a callable for fresh args per boot
     "nvme": (["-device", "nvme,serial=hallows0,drive=d0"], ["nvme_qd1", "nvme_qd32"]),
     "ahci": (["-device", "ich9-ahci,id=ahci", "-device", "ide-hd,drive=d0,bus=ahci.0"], ["ahci_qd1", "ahci_qd32"]),
     "virtio_blk": (["-device", "virtio-blk-pci,drive=d0,disable-legacy=on"], ["vblk_qd1", "vblk_qd32"]),
-    "virtio_net": (vnet_args, ["vnet"]),
+    "virtio_net": (net_args("virtio-net-pci"), ["vnet"]),
+    "e1000": (net_args("e1000"), ["e1000"]),
+    "e1000e": (net_args("e1000e"), ["e1000e"]),
 }
 
 
@@ -116,13 +123,14 @@ def main(argv=None):
         except RuntimeError as e:
             failed.append(f"{drv}: {e}")
             continue
-        if len(values) != len(benches) or any(len(v) != RUNS for v in values.values()):
+        if len(values) < len(benches) or any(len(v) != RUNS for v in values.values()):
             failed.append(f"{drv}: expected {len(benches)} figures x {RUNS} runs, got {values}")
             continue
         for name, vals in sorted(values.items()):
             conf = cfg.describe()
             conf.update(extras[name])
-            conf.update(runs=vals, statistic=f"min of {RUNS} boots", program="tools/linux-guest/init/lg_blk.c",
+            prog = "lg_net.c" if name.startswith("netdrv.") else "lg_blk.c"
+            conf.update(runs=vals, statistic=f"min of {RUNS} boots", program=f"tools/linux-guest/init/{prog}",
                         counted="TSC delta less kernel idle+iowait time (/proc/timer_list)")
             recs.append(results.make_result(name, min(vals), "instructions", cfg.mode(), conf))
     known = latest(a.out)

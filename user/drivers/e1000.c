@@ -5,13 +5,16 @@
  * buffers are the caller's, 2 KiB or more (RCTL.BSIZE 2048, long packets
  * off), the frame at off 0 (the CRC stripped).
  *
- * Interrupts: only where the function offers MSI or MSI-X (the 82574; the
- * kernel prefers MSI-X). Every cause goes to table entry 0 (IVAR), bound
- * to the handle's notification. The causes stay set in ICR while the
- * caller polls, so the device sends no further message; irq_arm clears
- * them and then looks at the rings, so a frame that lands in between is
- * either seen there or raises a new message. QEMU's 82540EM has INTx only,
- * which the kernel does not route to ring 3: polled mode only.
+ * Interrupts: MSI-X or MSI where the function offers them (the 82574; the
+ * kernel prefers MSI-X), every cause to table entry 0 (IVAR); otherwise
+ * the function's INTx pin (the 82540EM), a level-triggered line the
+ * kernel masks when it fires until the driver acknowledges it. Either is
+ * bound to the handle's notification. The causes stay set in ICR while
+ * the caller polls, so the device sends no further message (and an INTx
+ * line stays asserted but masked); irq_arm clears them (the line drops),
+ * acknowledges an INTx line (unmasking it) and then looks at the rings,
+ * so a frame that lands in between is either seen there or interrupts
+ * again.
  *
  * A device that breaks a rule (e1000_ring.h: faults) is stopped at once
  * (receive and transmit disabled, reset, bus mastering off), the call
@@ -51,6 +54,7 @@ struct e1000 {
 	enum netdev_mode mode;
 	bool fault_unreported; /* a fault the caller has not been told of */
 	bool has_irq;          /* MSI or MSI-X offered */
+	bool intx;             /* interrupt mode on the INTx pin (irq needs an ack) */
 	hl_cptr_t irq;
 	uint32_t ims;
 	void *rx_page, *tx_page;
@@ -157,19 +161,46 @@ static bool e1000_link_up(struct netdev *nd)
 	return rd32(e1k(nd), E1000_STATUS) & E1000_STATUS_LU;
 }
 
-/* Interrupt mode: MSI-X entry 0 (or MSI) bound to the handle's notification; made once. */
+/*
+ * Interrupt mode: MSI-X entry 0 (or MSI), else the INTx pin, bound to the
+ * handle's notification; made once. NETDEV_ERR_INVALID when the function
+ * has no message-signalled interrupts and the kernel cannot route its pin.
+ */
 static int e1000_irq_setup(struct e1000 *e)
 {
 	if (!e->nd.notify && !(e->nd.notify = rt_alloc(HL_OBJ_NOTIFICATION, 0)))
 		return NETDEV_ERR_NOMEM;
-	if (!e->irq) {
-		hl_cptr_t s = rt_slot();
-		if (!s || hl_pci_device_msi(e->dev, 0, 0, s) ||
-		    hl_irq_handler_set_notification(s, e->nd.notify))
-			return NETDEV_ERR_NODEV;
-		e->irq = s;
+	if (e->irq)
+		return NETDEV_OK;
+	hl_cptr_t s = rt_slot();
+	if (!s)
+		return NETDEV_ERR_NOMEM;
+	if (!e->has_irq) {
+		long err = hl_pci_device_intx(e->dev, 0, s);
+		if (err) {
+			rt_printf(
+			    "%s: %02x:%02x.%x: interrupt mode needs MSI, MSI-X or a routed INTx "
+			    "line (pci_device.intx: error %ld): use polled mode\n",
+			    e1000_short(e), e->bdf >> 8, (e->bdf >> 3) & 31, e->bdf & 7, err);
+			return NETDEV_ERR_INVALID;
+		}
+		e->intx = true;
+	} else if (hl_pci_device_msi(e->dev, 0, 0, s)) {
+		return NETDEV_ERR_NODEV;
 	}
+	if (hl_irq_handler_set_notification(s, e->nd.notify))
+		return NETDEV_ERR_NODEV;
+	e->irq = s;
 	return NETDEV_OK;
+}
+
+/* INTx: the line is the device's only if INTx-disable (command bit 10) is clear. */
+static void e1000_intx_enable(struct e1000 *e)
+{
+	hl_word_t cmd = 0;
+
+	if (hl_pci_device_config_read(e->dev, 4, 2, &cmd) == HL_OK && (cmd & 0x400))
+		(void)hl_pci_device_config_write(e->dev, 4, 2, cmd & ~(hl_word_t)0x400);
 }
 
 static void e1000_report(struct e1000 *e)
@@ -181,7 +212,9 @@ static void e1000_report(struct e1000 *e)
 	          e1000_short(e), e->bdf >> 8, (e->bdf >> 3) & 31, e->bdf & 7, e->model->device,
 	          e->model->name, m[0], m[1], m[2], m[3], m[4], m[5],
 	          e1000_link_up(&e->nd) ? "up" : "down", e->nd.info.rx_slots, e->nd.info.tx_slots,
-	          e->mode == NETDEV_IRQ ? "interrupt (MSI-X/MSI)" : "polled");
+	          e->mode != NETDEV_IRQ ? "polled"
+	          : e->intx             ? "interrupt (INTx, level-triggered)"
+	                                : "interrupt (MSI-X/MSI)");
 }
 
 static void e1000_rings_on(struct e1000 *e)
@@ -212,13 +245,6 @@ static int e1000_start(struct netdev *nd, enum netdev_mode mode)
 
 	if (mode != NETDEV_POLLED && mode != NETDEV_IRQ)
 		return NETDEV_ERR_INVALID;
-	/* INTx only (the 82540EM): the kernel routes no PCI INTx line to ring 3. */
-	if (mode == NETDEV_IRQ && !e->has_irq) {
-		rt_printf("%s: %02x:%02x.%x: interrupt mode needs MSI or MSI-X, the function has "
-		          "INTx only: use polled mode\n",
-		          e1000_short(e), e->bdf >> 8, (e->bdf >> 3) & 31, e->bdf & 7);
-		return NETDEV_ERR_INVALID;
-	}
 	if (e->state == E1000_RUNNING || e->rx.inflight || e->tx.inflight)
 		return NETDEV_ERR_STATE; /* running, or buffers not yet handed back after a fault */
 	e->mode = mode;
@@ -255,6 +281,8 @@ static int e1000_start(struct netdev *nd, enum netdev_mode mode)
 			e->ims |= E1000_INT_RXQ0 | E1000_INT_TXQ0 | E1000_INT_OTHER;
 		}
 		wr32(e, E1000_ITR, 0);
+		if (e->intx)
+			e1000_intx_enable(e);
 	}
 	e1000_bus_master(e, true);
 	e1000_rings_on(e);
@@ -381,6 +409,8 @@ static bool e1000_irq_arm(struct netdev *nd)
 		return true;
 	wr32(e, E1000_ICR, 0xffffffffu); /* the causes seen: a new one sends a new message */
 	wr32(e, E1000_IMS, e->ims);
+	if (e->intx) /* the line has dropped with the causes: let it through again */
+		(void)hl_irq_handler_ack(e->irq);
 	return e1000_rx_pending(&e->rx) || e1000_tx_pending(&e->tx);
 }
 
@@ -394,6 +424,18 @@ static const struct netdev_ops e1000_ops = {
     .link_up = e1000_link_up,
     .irq_arm = e1000_irq_arm,
 };
+
+bool e1000_raise_irq(struct netdev *nd)
+{
+	struct e1000 *e = e1k(nd);
+
+	if (e->state != E1000_RUNNING || e->mode != NETDEV_IRQ)
+		return false;
+	/* Under MSI-X the 82574 signals queue causes (IVAR), not the legacy ones. */
+	wr32(e, E1000_ICS,
+	     E1000_INT_TXDW | (e->model->device == E1000_DEV_82574L ? E1000_INT_TXQ0 : 0));
+	return true;
+}
 
 bool e1000_inject_fault(struct netdev *nd, enum e1000_inject kind)
 {

@@ -31,5 +31,11 @@ struct netdev *e1000_open(hl_cptr_t dev, uint16_t bdf, int *err);
  */
 enum e1000_inject { E1000_INJECT_STRAY, E1000_INJECT_LENGTH };
 bool e1000_inject_fault(struct netdev *nd, enum e1000_inject kind);
+/*
+ * For the interrupt benchmark: make the device raise its interrupt now, as
+ * a transmit-done cause would (ICS.TXDW; INTx or MSI-X as started). False
+ * unless running in interrupt mode.
+ */
+bool e1000_raise_irq(struct netdev *nd);
 
 #endif

@@ -22,6 +22,7 @@
 #define E1000_EERD    0x0014u
 #define E1000_ICR     0x00c0u
 #define E1000_ITR     0x00c4u
+#define E1000_ICS     0x00c8u /* Interrupt Cause Set: a 1 raises that cause */
 #define E1000_IMS     0x00d0u
 #define E1000_IMC     0x00d8u
 #define E1000_IVAR    0x00e4u /* 82574 only */

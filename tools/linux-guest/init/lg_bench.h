@@ -60,7 +60,9 @@ int lg_bench_vblk_qd1(long iters);
 int lg_bench_vblk_qd32(long iters);
 int lg_bench_ahci_qd1(long iters);
 int lg_bench_ahci_qd32(long iters);
-int lg_bench_vnet(long iters);  /* lg_net.c */
+int lg_bench_vnet(long iters);   /* lg_net.c */
+int lg_bench_e1000(long iters);  /* lg_net.c */
+int lg_bench_e1000e(long iters); /* lg_net.c */
 int lg_bench_serve(long iters); /* lg_serve.c: until "stop" on the console */
 int lg_bench_fork(long iters);  /* lg_fork.c: fork and copy-on-write beside Hallows snapshots */
 

@@ -40,6 +40,8 @@ static const struct lg_bench lg_benches[] = {
     {"ahci_qd1", 2000, lg_bench_ahci_qd1},
     {"ahci_qd32", 2000, lg_bench_ahci_qd32},
     {"vnet", 2000, lg_bench_vnet},
+    {"e1000", 2000, lg_bench_e1000},
+    {"e1000e", 2000, lg_bench_e1000e},
     {"serve", 1, lg_bench_serve},
     {"fork", 1, lg_bench_fork},
 };

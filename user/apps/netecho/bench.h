@@ -15,4 +15,14 @@
 int netbench_run(struct netdev *nd, const char *dev, struct netdev_buf *tx, int ntx,
                  uint32_t iters);
 
+/*
+ * Interrupt mode (nd started with NETDEV_IRQ): iters interrupts raised by
+ * raise() (the device's own cause-set register), each timed from the raise
+ * to the moment a waiting driver thread runs, and the re-arm after it;
+ * BENCH lines netdrv.hallows.<dev>_<kind>_to_thread_instructions and
+ * _rearm_instructions. 0, or -1 if an interrupt never came.
+ */
+int netbench_irq(struct netdev *nd, const char *dev, const char *kind,
+                 bool (*raise)(struct netdev *nd), uint32_t iters);
+
 #endif

@@ -18,7 +18,9 @@
  *   tso-port P             default 5001) and send tso-bytes (at most 4096)
  *   tso-bytes N            in one TSO frame, then answer as usual
  *   bench N                benchmark: N frames through a looped-back
- *                          device, driver instructions per packet (bench.c)
+ *                          device, driver instructions per packet (bench.c);
+ *                          with mode irq (e1000, e1000e): N interrupts from
+ *                          the device to the driver thread instead
  *
  * Each reply is made in the buffer the request arrived in and sent from it
  * (no copy); once sent, the buffer is posted for receiving again.
@@ -134,6 +136,7 @@ struct nic_driver {
 	struct netdev *(*open)(hl_cptr_t dev, uint16_t bdf, int *err);
 	struct netdev *(*pair)(struct netdev *nd, unsigned i); /* NULL: one queue pair */
 	bool (*inject)(struct netdev *nd, bool second);        /* fault-after */
+	bool (*raise)(struct netdev *nd); /* bench in irq mode: the device interrupts now */
 };
 
 static bool virtio_inject(struct netdev *nd, bool second)
@@ -148,8 +151,8 @@ static bool e1000_inject(struct netdev *nd, bool second)
 }
 
 static const struct nic_driver drivers[] = {
-    {"virtio", virtio_net_matches, virtio_net_open, virtio_net_pair, virtio_inject},
-    {NULL, e1000_matches, e1000_open, NULL, e1000_inject},
+    {"virtio", virtio_net_matches, virtio_net_open, virtio_net_pair, virtio_inject, NULL},
+    {NULL, e1000_matches, e1000_open, NULL, e1000_inject, e1000_raise_irq},
 };
 
 /* The first function some driver handles: its capability and driver, or 0. */
@@ -379,7 +382,14 @@ int main(struct rt *rt)
 		          dev ? "open failed" : "none found", err);
 		return 1;
 	}
-	if (!bufs_init(dev) || (err = nd->ops->start(nd, c.mode))) {
+	err = bufs_init(dev) ? nd->ops->start(nd, c.mode) : NETDEV_ERR_NOMEM;
+	if (err == NETDEV_ERR_INVALID && c.mode == NETDEV_IRQ) {
+		/* The driver said why (no MSI, no routed INTx line): serve polled instead. */
+		rt_printf("netecho: interrupt mode refused (%d); running polled\n", err);
+		c.mode = NETDEV_POLLED;
+		err = nd->ops->start(nd, c.mode);
+	}
+	if (err) {
 		rt_printf("netecho: start failed: %d\n", err);
 		return 1;
 	}
@@ -389,6 +399,17 @@ int main(struct rt *rt)
 	                                                : NULL);)
 		npairs++;
 	int posted = post_pool();
+	if (c.bench && c.mode == NETDEV_IRQ) {
+		const char *name = bench_name(drv, nd);
+		if (!drv->raise) {
+			rt_printf("netecho: bench: no interrupt benchmark for %s\n", name);
+			return 1;
+		}
+		return netbench_irq(nd, name, strcmp(name, "e1000") ? "msix" : "intx", drv->raise,
+		                    c.bench)
+		           ? 1
+		           : 0;
+	}
 	if (c.bench)
 		return netbench_run(nd, bench_name(drv, nd), bufs + NBUFS / 2, NBUFS / 2, c.bench)
 		           ? 1

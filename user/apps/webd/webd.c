@@ -24,15 +24,15 @@
 
 /*
  * The NIC drivers webd can run on: the first PCI function one of them
- * matches is used. polled_only: the device has no interrupt a partition can
- * hold (the 82540EM has INTx only: docs/drivers.md), so webd polls.
+ * matches is used. Where the driver refuses interrupt mode (the 82540EM's
+ * INTx line on a chipset whose routing the kernel does not know:
+ * docs/drivers.md), Floo's platform layer polls instead.
  */
 struct webd_nic {
 	const char *name;
 	bool (*matches)(uint16_t vendor, uint16_t device);
 	struct netdev *(*open)(hl_cptr_t dev, uint16_t bdf, int *err);
 	bool (*inject_fault)(struct netdev *nd); /* tests (test-fault-after); may be NULL */
-	bool polled_only;
 };
 
 static bool virtio_net_fault_idx(struct netdev *nd)
@@ -56,9 +56,9 @@ static bool is_82574l(uint16_t vendor, uint16_t device)
 }
 
 static const struct webd_nic nics[] = {
-    {"virtio-net", virtio_net_matches, virtio_net_open, virtio_net_fault_idx, false},
-    {"e1000e", is_82574l, e1000_open, e1000_fault_stray, false},
-    {"e1000", is_82540em, e1000_open, e1000_fault_stray, true},
+    {"virtio-net", virtio_net_matches, virtio_net_open, virtio_net_fault_idx},
+    {"e1000e", is_82574l, e1000_open, e1000_fault_stray},
+    {"e1000", is_82540em, e1000_open, e1000_fault_stray},
 };
 
 /* What the partition is given: its NIC and its configuration text. */
@@ -215,7 +215,7 @@ static void webd_ready(uint32_t a)
 {
 	rt_printf("webd: ready on %u.%u.%u.%u: http %u, echo %u, discard %u (%s mode)\n", a >> 24,
 	          (a >> 16) & 255, (a >> 8) & 255, a & 255, cfg.http_port, cfg.echo_port,
-	          cfg.discard_port, cfg.mode == WEBD_IRQ ? "interrupt" : "polled");
+	          cfg.discard_port, fh.mode == NETDEV_IRQ ? "interrupt" : "polled");
 }
 
 static void webd_report(void)
@@ -305,11 +305,6 @@ int main(struct rt *rt)
 	fc.n_tcp = 1100;
 	fc.tcp_sndq = 64;
 	fc.tcp_msl_ms = 10000;
-	if (res.drv->polled_only && cfg.mode == WEBD_IRQ) {
-		rt_printf("webd: %s has no interrupt for a partition: polled mode\n",
-		          res.drv->name);
-		cfg.mode = WEBD_POLLED;
-	}
 	err = floo_hallows_init(&fh, nd, res.nic, cfg.mode == WEBD_IRQ ? NETDEV_IRQ : NETDEV_POLLED,
 	                        &fc, cfg.log_level);
 	if (err || webd_services(fh.st)) {

@@ -536,8 +536,15 @@ int floo_hallows_init(struct floo_hallows *h, struct netdev *nd, hl_cptr_t dev,
 		h->rx_free[h->rx_nfree++] = &h->rxb[i];
 	for (int i = 0; i < FLOO_HALLOWS_TX_REFS; i++)
 		h->txr_free[h->txr_nfree++] = &h->txr[i];
-	if ((err = fh_dma_region(h, size)) || (err = fh_tx_bufs(h)) ||
-	    (err = nd->ops->start(nd, mode)))
+	if ((err = fh_dma_region(h, size)) || (err = fh_tx_bufs(h)))
+		return (int)err;
+	err = nd->ops->start(nd, mode);
+	if (err == NETDEV_ERR_INVALID && mode == NETDEV_IRQ) {
+		/* No interrupt the partition can hold (the driver said why): poll instead. */
+		h->mode = NETDEV_POLLED;
+		err = nd->ops->start(nd, NETDEV_POLLED);
+	}
+	if (err)
 		return (int)err;
 	/* The offloads are those start negotiated. */
 	if (nd->info.offloads & NETDEV_OFF_TX_CSUM)
