@@ -11,7 +11,7 @@
 #                      disks, polled and interrupt mode, VT-d, image checked
 #                      from the host, kill -9 after a flush
 
-BLK_INC := -Iuser/drivers -Iuser/drivers/include
+BLK_INC := -Iinclude -Iuser/drivers -Iuser/drivers/include
 # Platform-free driver code (host-tested) and the parts that call Hallows
 # directly (virtio_pci.c, drv_env.c: shared with virtio-net, mk/drivers.mk).
 BLK_DRV_SRCS := user/drivers/blkdev.c user/drivers/nvme_queue.c user/drivers/nvme.c \

@@ -66,11 +66,11 @@ $(BFL_SBLK_TEST): tests/host/storage/test_store_blk.c tests/host/broker/tharness
 $(BFL_B)/sblk-freestanding.stamp: $(BFL_SBLK) $(BFL_SBLK_HDRS) tests/host/storage/test_store_blk.c
 	@mkdir -p $(BFL_B)
 	@for cc in gcc clang; do $$cc -std=c11 -Wall -Wextra -Werror -O2 -ffreestanding \
-		-fno-stack-protector -Iuser/drivers/include -c $(BFL_SBLK) -o $(BFL_B)/sblk-$$cc.o || exit 1; done
+		-fno-stack-protector -Iinclude -Iuser/drivers/include -c $(BFL_SBLK) -o $(BFL_B)/sblk-$$cc.o || exit 1; done
 	@bad=$$(nm -u $(BFL_B)/sblk-gcc.o $(BFL_B)/sblk-clang.o | awk 'NF==2{print $$2}' | sort -u | \
 		grep -vxE 'memcpy|memmove|memset|blkdev_strerror'); \
 	 if [ -n "$$bad" ]; then echo "store_blk.c references: $$bad"; exit 1; fi
-	@clang -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iuser/drivers/include -fsyntax-only tests/host/storage/test_store_blk.c
+	@clang -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -Iuser/drivers/include -fsyntax-only tests/host/storage/test_store_blk.c
 	@touch $@
 
 TEST_GROUPS += brokerfl-unit

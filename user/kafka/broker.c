@@ -395,7 +395,7 @@ size_t broker_conn_input(struct broker *b, struct kconn *c, uint8_t *data, size_
 	size_t off = 0;
 
 	while (!c->closing && len - off >= 4 && c->nq < KCONN_MAX_QUEUE) {
-		uint32_t n = k_be32(data + off);
+		uint32_t n = get_be32(data + off);
 		if (n < 8 || n > b->cfg.max_request) {
 			b_log(b, "broker: bad request size, closing", "", (long long)n);
 			goto close;

@@ -121,7 +121,7 @@ static bool offlog_end(struct broker *b, struct kw *w, int32_t n)
 	struct store_part *p = b->offsets_part;
 	bool ok = false;
 
-	kw_patch32(w, 6 + (uint32_t)k_be16(w->buf + 4), n);
+	kw_patch32(w, 6 + (uint32_t)get_be16(w->buf + 4), n);
 	if (n && p && !w->oom) {
 		ok = store_append(b->st, p, w->buf, w->len, 1, (int64_t)b->pl.now_ms(b->pl.ctx)) ==
 		     STORE_OK;

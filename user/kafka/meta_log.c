@@ -114,9 +114,9 @@ static int meta_pass(struct broker *b, int pass)
 			const uint8_t *p = rd.ptr[i];
 			if (pass == 2)
 				meta_apply(b, p, rd.len[i], off);
-			else if (rd.len[i] >= 8 && k_be32(p) == META_TOPIC_NEW &&
-			         k_be32(p + 4) < STORE_MAX_TOPICS)
-				b->replay_new[k_be32(p + 4)] = off + 1;
+			else if (rd.len[i] >= 8 && get_be32(p) == META_TOPIC_NEW &&
+			         get_be32(p + 4) < STORE_MAX_TOPICS)
+				b->replay_new[get_be32(p + 4)] = off + 1;
 		}
 		off = rd.next_offset;
 		store_read_release(b->st, &rd);

@@ -100,7 +100,7 @@ static int32_t seq_add(int32_t seq, int32_t n)
 
 bool batch_is_idempotent(const uint8_t *h)
 {
-	return (int64_t)k_be64(h + 43) >= 0;
+	return (int64_t)get_be64(h + 43) >= 0;
 }
 
 /* Kafka's sequence rules (ProducerStateManager) for batch header h of
@@ -108,10 +108,10 @@ bool batch_is_idempotent(const uint8_t *h)
  * last PROD_BATCHES is a retry: *dup gets its original base offset. */
 int16_t prod_check(struct broker *b, uint32_t t, uint32_t p, const uint8_t *h, int64_t *dup)
 {
-	int64_t pid = (int64_t)k_be64(h + 43);
-	int16_t epoch = (int16_t)k_be16(h + 51);
-	int32_t seq = (int32_t)k_be32(h + 53);
-	int32_t last = seq_add(seq, (int32_t)k_be32(h + 23));
+	int64_t pid = (int64_t)get_be64(h + 43);
+	int16_t epoch = (int16_t)get_be16(h + 51);
+	int32_t seq = (int32_t)get_be32(h + 53);
+	int32_t last = seq_add(seq, (int32_t)get_be32(h + 23));
 	const struct pstate *s = ps_slot(b, t, p, pid);
 
 	*dup = -1;
@@ -138,9 +138,9 @@ int16_t prod_check(struct broker *b, uint32_t t, uint32_t p, const uint8_t *h, i
 /* Record an appended idempotent batch (header h, stored at base). */
 void prod_update(struct broker *b, uint32_t t, uint32_t p, const uint8_t *h, int64_t base)
 {
-	int64_t pid = (int64_t)k_be64(h + 43);
-	int16_t epoch = (int16_t)k_be16(h + 51);
-	int32_t seq = (int32_t)k_be32(h + 53);
+	int64_t pid = (int64_t)get_be64(h + 43);
+	int16_t epoch = (int16_t)get_be16(h + 51);
+	int32_t seq = (int32_t)get_be32(h + 53);
 	struct pstate *s;
 
 	if (pid < 0)
@@ -153,7 +153,7 @@ void prod_update(struct broker *b, uint32_t t, uint32_t p, const uint8_t *h, int
 		s->epoch = epoch;
 		s->n = s->head = 0;
 	}
-	s->b[s->head] = (struct pbatch){seq, seq_add(seq, (int32_t)k_be32(h + 23)), base};
+	s->b[s->head] = (struct pbatch){seq, seq_add(seq, (int32_t)get_be32(h + 23)), base};
 	s->head = (uint8_t)((s->head + 1) % PROD_BATCHES);
 	if (s->n < PROD_BATCHES)
 		s->n++;
@@ -192,7 +192,7 @@ int prod_rebuild(struct broker *b)
 				for (uint32_t i = 0; i < rd.n; i++)
 					if (rd.len[i] >= 61 && batch_is_idempotent(rd.ptr[i]))
 						prod_update(b, t, k, rd.ptr[i],
-						            (int64_t)k_be64(rd.ptr[i]));
+						            (int64_t)get_be64(rd.ptr[i]));
 				off = rd.next_offset;
 				store_read_release(b->st, &rd);
 			}

@@ -157,7 +157,7 @@ static __attribute__((unused)) bool resp_next(struct env *e, int i, int32_t corr
 
 	if (c->out_len - c->out_off < 8)
 		return false;
-	uint32_t n = k_be32(c->out + c->out_off);
+	uint32_t n = get_be32(c->out + c->out_off);
 	kr_init(r, c->out + c->out_off + 4, n);
 	c->out_off += 4 + n;
 	CHECK(kr_i32(r) == corr);

@@ -73,7 +73,7 @@ static void t_writer_ext(void)
 	kw_patch32(&w, 0, (int32_t)(kw_total(&w) - 4));
 	CHECK(w.len == 4 + 2 + 4 + 2 + 2 && kw_total(&w) == w.len + 8u);
 	CHECK(w.ext[0].at == 6 && w.ext[0].len == 8);
-	CHECK(k_be32(w.buf) == kw_total(&w) - 4);
+	CHECK(get_be32(w.buf) == kw_total(&w) - 4);
 	CHECK(w.buf[w.len - 2] == 0xac && w.buf[w.len - 1] == 0x02);
 	for (uint32_t i = 0; i < KW_MAX_EXT - 1; i++)
 		CHECK(kw_ext(&w, ext, 1));
