@@ -9,7 +9,7 @@
 
 /* Validate one records blob of concatenated v2 batches. Returns a Kafka
  * error code; on success *count is the number of offsets the blob takes. */
-int batch_check(const uint8_t *p, uint32_t len, uint32_t *count, int64_t *max_ts)
+int api_batch_check(const uint8_t *p, uint32_t len, uint32_t *count, int64_t *max_ts)
 {
 	uint32_t off = 0;
 
@@ -92,7 +92,7 @@ static int16_t produce_append(struct broker *b, struct store_part *p, uint8_t *r
 		memset(h + 12, 0, 4);
 		err = store_append(b->st, p, h, total, n, (int64_t)get_be64(h + 35));
 		if (err) {
-			b_log(b, "broker: append failed", "", err);
+			broker_log(b, "broker: append failed", "", err);
 			return err == STORE_EINVAL ? KERR_TOO_LARGE : KERR_STORAGE;
 		}
 		off += total;
@@ -111,7 +111,7 @@ static int16_t produce_idem(struct broker *b, struct store_part *p, uint32_t t, 
 	int64_t dup;
 	int16_t err;
 
-	if (!batch_is_idempotent(rec->p))
+	if (!prod_batch_is_idempotent(rec->p))
 		return produce_append(b, p, rec->p, (uint32_t)rec->len, base);
 	if (get_be32(rec->p + 8) + 12 != (uint32_t)rec->len)
 		return KERR_INVALID_RECORD;
@@ -119,7 +119,7 @@ static int16_t produce_idem(struct broker *b, struct store_part *p, uint32_t t, 
 		return err;
 	if (dup >= 0) {
 		*base = dup;
-		b_log(b, "broker: duplicate idempotent batch, original offset", "", dup);
+		broker_log(b, "broker: duplicate idempotent batch, original offset", "", dup);
 		return KERR_NONE;
 	}
 	if (!(err = produce_append(b, p, rec->p, (uint32_t)rec->len, base)))
@@ -168,7 +168,7 @@ static bool produce_part(struct broker *b, struct kresp *r, struct kreq *q, int 
 		err = KERR_INVALID_ACKS;
 	else if (rec.len <= 0)
 		err = KERR_CORRUPT;
-	else if (!(err = (int16_t)batch_check(rec.p, (uint32_t)rec.len, &count, &ts)) &&
+	else if (!(err = (int16_t)api_batch_check(rec.p, (uint32_t)rec.len, &count, &ts)) &&
 	         !(err = batch_max_ok(rec.p, (uint32_t)rec.len, b->tconf[tid].max_msg))) {
 		if (b->tconf[tid].append_time)
 			append_time = stamp_append_time(b, rec.p, (uint32_t)rec.len);
@@ -176,7 +176,7 @@ static bool produce_part(struct broker *b, struct kresp *r, struct kreq *q, int 
 	}
 	if (err) {
 		base = -1;
-		b_log(b, "broker: produce rejected, error", "", err);
+		broker_log(b, "broker: produce rejected, error", "", err);
 	}
 	if (r) {
 		kw_i32(&r->w, idx);
@@ -208,7 +208,7 @@ int api_produce(struct broker *b, struct kconn *c, struct kreq *q)
 	(void)kr_i32(&q->r);
 	if (q->r.bad || !produce_decode(q->r))
 		return -1;
-	if (acks != 0 && !(r = resp_new(b, c, q->corr)))
+	if (acks != 0 && !(r = broker_resp_new(b, c, q->corr)))
 		return -1;
 	int32_t nt = kr_array(&q->r, q->r.flex ? 3 : 6, false);
 	if (r)
@@ -231,7 +231,7 @@ int api_produce(struct broker *b, struct kconn *c, struct kreq *q)
 		return 0;
 	kw_i32(&r->w, 0);
 	kw_tags(&r->w);
-	resp_finish(r);
+	broker_resp_finish(r);
 	if (acks == -1 && stored) {
 		r->state = R_WAIT_FLUSH;
 		r->flush_gen = store_flush_next(b->st);
@@ -240,7 +240,7 @@ int api_produce(struct broker *b, struct kconn *c, struct kreq *q)
 		r->state = R_WAIT_WRITE; /* acks=1: after the write-out */
 		b->wait_write++;
 	} else {
-		resp_ready(b, r);
+		broker_resp_ready(b, r);
 	}
 	return 0;
 }
@@ -377,7 +377,7 @@ static void list_one(struct broker *b, struct kresp *r, int16_t ver, int tid, in
 int api_list_offsets(struct broker *b, struct kconn *c, struct kreq *q)
 {
 	struct kstr name;
-	struct kresp *r = resp_new(b, c, q->corr);
+	struct kresp *r = broker_resp_new(b, c, q->corr);
 
 	if (!r)
 		return -1;
@@ -410,7 +410,7 @@ int api_list_offsets(struct broker *b, struct kconn *c, struct kreq *q)
 	if (q->r.bad)
 		return -1;
 	kw_tags(&r->w);
-	resp_finish(r);
-	resp_ready(b, r);
+	broker_resp_finish(r);
+	broker_resp_ready(b, r);
 	return 0;
 }

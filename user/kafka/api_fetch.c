@@ -111,7 +111,7 @@ static struct fsess *sess_find(struct broker *b, int32_t id)
 
 static void sess_close(struct broker *b, struct fsess *s)
 {
-	b_free(b, s->p);
+	broker_free(b, s->p);
 	memset(s, 0, sizeof(*s));
 	b->fsess_used--;
 }
@@ -123,7 +123,7 @@ static struct fsess *sess_new(struct broker *b, uint64_t now)
 {
 	struct fsess *s = NULL;
 
-	if (!b->fsess && !(b->fsess = b_alloc(b, FSESS_MAX * sizeof(*b->fsess))))
+	if (!b->fsess && !(b->fsess = broker_alloc(b, FSESS_MAX * sizeof(*b->fsess))))
 		return NULL;
 	for (uint32_t i = 0; i < FSESS_MAX && !s; i++)
 		if (!b->fsess[i].id)
@@ -133,7 +133,7 @@ static struct fsess *sess_new(struct broker *b, uint64_t now)
 		for (uint32_t i = 1; i < FSESS_MAX; i++)
 			if (b->fsess[i].used_ms < s->used_ms)
 				s = &b->fsess[i];
-		b_log(b, "broker: fetch session cache full, evicting", "", s->id);
+		broker_log(b, "broker: fetch session cache full, evicting", "", s->id);
 		sess_close(b, s);
 	}
 	if (b->fsess_next_id <= 0)
@@ -161,12 +161,12 @@ static int32_t sess_put(struct broker *b, struct fsess *s, const struct fent *e)
 			return -1;
 		if (s->n == s->cap) {
 			uint32_t nc = s->cap ? 2 * s->cap : 16;
-			struct fsess_part *np = b_alloc(b, nc * sizeof(*np));
+			struct fsess_part *np = broker_alloc(b, nc * sizeof(*np));
 			if (!np)
 				return -1;
 			if (s->n)
 				memcpy(np, s->p, s->n * sizeof(*np));
-			b_free(b, s->p);
+			broker_free(b, s->p);
 			s->p = np;
 			s->cap = nc;
 		}
@@ -204,7 +204,7 @@ static struct fsess_part *sess_part(struct fsess *s, const struct fent *e)
 
 /* A deleted (or recreated) topic leaves every fetch session: its id may
  * name another topic later. */
-void fetch_drop_topic(struct broker *b, uint32_t tid)
+void api_fetch_drop_topic(struct broker *b, uint32_t tid)
 {
 	for (uint32_t i = 0; b->fsess && i < FSESS_MAX; i++) {
 		struct fsess *s = &b->fsess[i];
@@ -216,11 +216,11 @@ void fetch_drop_topic(struct broker *b, uint32_t tid)
 	}
 }
 
-void fetch_sessions_free(struct broker *b)
+void api_fetch_sessions_free(struct broker *b)
 {
 	for (uint32_t i = 0; b->fsess && i < FSESS_MAX; i++)
-		b_free(b, b->fsess[i].p);
-	b_free(b, b->fsess);
+		broker_free(b, b->fsess[i].p);
+	broker_free(b, b->fsess);
 	b->fsess = NULL;
 	b->fsess_used = 0;
 }
@@ -246,7 +246,7 @@ static int16_t fetch_read(struct broker *b, struct kresp *r, struct store_part *
 	err = store_read_fit(b->st, p, off, lim > 0 ? (uint32_t)lim : 0, !any, rd);
 	if (err == STORE_OK)
 		return KERR_NONE;
-	b_log(b, "broker: fetch read failed", "", err);
+	broker_log(b, "broker: fetch read failed", "", err);
 	return err == STORE_ERANGE ? KERR_OFFSET_RANGE : KERR_STORAGE;
 }
 
@@ -391,8 +391,8 @@ static void fetch_respond(struct broker *b, struct kresp *r)
 		kw_tags(&r->w);
 	}
 	kw_tags(&r->w);
-	resp_finish(r);
-	resp_ready(b, r);
+	broker_resp_finish(r);
+	broker_resp_ready(b, r);
 }
 
 /* Answer a fetch with a top-level error (fetch session errors). */
@@ -403,9 +403,9 @@ static int fetch_error(struct broker *b, struct kresp *r, int16_t err)
 	kw_i32(&r->w, 0);
 	kw_array(&r->w, 0);
 	kw_tags(&r->w);
-	resp_finish(r);
-	resp_ready(b, r);
-	b_log(b, "broker: fetch session error", "", err);
+	broker_resp_finish(r);
+	broker_resp_ready(b, r);
+	broker_log(b, "broker: fetch session error", "", err);
 	return 0;
 }
 
@@ -419,7 +419,7 @@ static struct fent *sess_entries(struct broker *b, struct fsess *s, struct fent 
 
 	for (uint32_t i = 0; i < nreq; i++)
 		bad += req[i].tid < 0;
-	if (!(e = b_alloc(b, (s->n + bad + 1) * sizeof(*e))))
+	if (!(e = broker_alloc(b, (s->n + bad + 1) * sizeof(*e))))
 		return NULL;
 	for (uint32_t i = 0; i < s->n; i++)
 		e[k++] = (struct fent){s->p[i].tid, s->p[i].idx, s->p[i].off, s->p[i].pmax,
@@ -470,7 +470,7 @@ static int16_t fetch_session(struct broker *b, struct kresp *r, const struct fet
 	struct fent *e = sess_entries(b, s, r->fents, r->nfents, &n);
 	if (!e)
 		return KERR_UNKNOWN;
-	b_free(b, r->fents);
+	broker_free(b, r->fents);
 	r->fents = e;
 	r->nfents = n;
 	s->epoch = s->epoch == 0x7fffffff ? 1 : s->epoch + 1;
@@ -481,7 +481,7 @@ static int16_t fetch_session(struct broker *b, struct kresp *r, const struct fet
 }
 
 /* Fetch: answer now when data (or an error) is there or max_wait is 0,
- * otherwise park until fetch_poll completes it. */
+ * otherwise park until api_fetch_poll completes it. */
 int api_fetch(struct broker *b, struct kconn *c, struct kreq *q)
 {
 	struct kr scan = q->r, body;
@@ -497,11 +497,11 @@ int api_fetch(struct broker *b, struct kconn *c, struct kreq *q)
 		return -1;
 	if (q->ver >= 7)
 		fetch_forget(b, &scan, NULL);
-	if (scan.bad || !(r = resp_new(b, c, q->corr)))
+	if (scan.bad || !(r = broker_resp_new(b, c, q->corr)))
 		return -1;
 	r->ver = q->ver;
 	r->fmax = h.max_bytes;
-	if (!(r->fents = b_alloc(b, ((uint32_t)n + 1) * sizeof(*r->fents))))
+	if (!(r->fents = broker_alloc(b, ((uint32_t)n + 1) * sizeof(*r->fents))))
 		return -1;
 	r->nfents = (uint32_t)fetch_decode(b, &body, q->ver, r->fents);
 	if (q->ver >= 7 && (err = fetch_session(b, r, &h, &body)))
@@ -513,7 +513,7 @@ int api_fetch(struct broker *b, struct kconn *c, struct kreq *q)
 		return 0;
 	}
 	/* parked: names of unknown topics point into the request; keep it */
-	if (!(r->req_copy = b_alloc(b, q->raw_len)))
+	if (!(r->req_copy = broker_alloc(b, q->raw_len)))
 		return -1;
 	memcpy(r->req_copy, q->raw, q->raw_len);
 	r->req_len = q->raw_len;
@@ -529,7 +529,7 @@ int api_fetch(struct broker *b, struct kconn *c, struct kreq *q)
 }
 
 /* Complete parked fetches whose data arrived or whose wait ran out. */
-void fetch_poll(struct broker *b, bool force_all)
+void api_fetch_poll(struct broker *b, bool force_all)
 {
 	uint64_t now = b->pl.now_ms(b->pl.ctx);
 	struct kresp **pp = &b->parked;

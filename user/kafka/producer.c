@@ -55,7 +55,7 @@ static bool ps_rehash(struct broker *b, uint32_t cap, int64_t drop)
 {
 	struct pstate *old = b->pstates;
 	uint32_t ocap = b->pcap;
-	struct pstate *n = b_alloc(b, cap * sizeof(*n));
+	struct pstate *n = broker_alloc(b, cap * sizeof(*n));
 
 	if (!n)
 		return false;
@@ -67,7 +67,7 @@ static bool ps_rehash(struct broker *b, uint32_t cap, int64_t drop)
 			*ps_slot(b, old[i].topic, old[i].part, old[i].pid) = old[i];
 			b->pcount++;
 		}
-	b_free(b, old);
+	broker_free(b, old);
 	return true;
 }
 
@@ -98,7 +98,7 @@ static int32_t seq_add(int32_t seq, int32_t n)
 	return (int32_t)(((int64_t)seq + n) % ((int64_t)INT32_MAX + 1));
 }
 
-bool batch_is_idempotent(const uint8_t *h)
+bool prod_batch_is_idempotent(const uint8_t *h)
 {
 	return (int64_t)get_be64(h + 43) >= 0;
 }
@@ -146,7 +146,7 @@ void prod_update(struct broker *b, uint32_t t, uint32_t p, const uint8_t *h, int
 	if (pid < 0)
 		return;
 	if (!(s = ps_get(b, t, p, pid))) {
-		b_log(b, "broker: producer state table full", "", b->pcount);
+		broker_log(b, "broker: producer state table full", "", b->pcount);
 		return;
 	}
 	if (epoch != s->epoch || !s->n) {
@@ -163,12 +163,12 @@ void prod_update(struct broker *b, uint32_t t, uint32_t p, const uint8_t *h, int
 void prod_drop_topic(struct broker *b, uint32_t t)
 {
 	if (b->pcap && !ps_rehash(b, b->pcap, t))
-		b_log(b, "broker: no memory to drop producer state", "", t);
+		broker_log(b, "broker: no memory to drop producer state", "", t);
 }
 
 void prod_free(struct broker *b)
 {
-	b_free(b, b->pstates);
+	broker_free(b, b->pstates);
 	b->pstates = NULL;
 	b->pcap = b->pcount = 0;
 }
@@ -190,7 +190,7 @@ int prod_rebuild(struct broker *b)
 				if (store_read(b->st, p, off, 1u << 20, &rd) || !rd.n)
 					return -1;
 				for (uint32_t i = 0; i < rd.n; i++)
-					if (rd.len[i] >= 61 && batch_is_idempotent(rd.ptr[i]))
+					if (rd.len[i] >= 61 && prod_batch_is_idempotent(rd.ptr[i]))
 						prod_update(b, t, k, rd.ptr[i],
 						            (int64_t)get_be64(rd.ptr[i]));
 				off = rd.next_offset;
@@ -240,7 +240,7 @@ int api_init_producer_id(struct broker *b, struct kconn *c, struct kreq *q)
 		(void)kr_i16(&q->r);
 	}
 	kr_tags(&q->r);
-	if (q->r.bad || q->r.off != q->r.n || !(r = resp_new(b, c, q->corr)))
+	if (q->r.bad || q->r.off != q->r.n || !(r = broker_resp_new(b, c, q->corr)))
 		return -1;
 	if (txn.len >= 0)
 		err = KERR_INVALID_REQUEST;
@@ -251,7 +251,7 @@ int api_init_producer_id(struct broker *b, struct kconn *c, struct kreq *q)
 	kw_i64(&r->w, err ? -1 : pid);
 	kw_i16(&r->w, err ? -1 : 0);
 	kw_tags(&r->w);
-	resp_finish(r);
-	resp_ready(b, r);
+	broker_resp_finish(r);
+	broker_resp_ready(b, r);
 	return 0;
 }

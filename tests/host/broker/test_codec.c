@@ -88,26 +88,26 @@ static void t_batch_check(void)
 	int64_t ts;
 
 	memcpy(b, example_batch, 81);
-	CHECK(batch_check(b, 81, &count, &ts) == 0 && count == 1);
+	CHECK(api_batch_check(b, 81, &count, &ts) == 0 && count == 1);
 	CHECK(ts == 0x1a2014fae8a);
 	memcpy(b + 81, example_batch, 81);
-	CHECK(batch_check(b, 162, &count, &ts) == 0 && count == 2);
-	CHECK(batch_check(b, 161, &count, &ts) == KERR_CORRUPT);
-	CHECK(batch_check(b, 60, &count, &ts) == KERR_CORRUPT);
+	CHECK(api_batch_check(b, 162, &count, &ts) == 0 && count == 2);
+	CHECK(api_batch_check(b, 161, &count, &ts) == KERR_CORRUPT);
+	CHECK(api_batch_check(b, 60, &count, &ts) == KERR_CORRUPT);
 	b[70] ^= 1;
-	CHECK(batch_check(b, 81, &count, &ts) == KERR_CORRUPT);
+	CHECK(api_batch_check(b, 81, &count, &ts) == KERR_CORRUPT);
 	b[70] ^= 1;
 	b[16] = 1; /* magic */
-	CHECK(batch_check(b, 81, &count, &ts) == KERR_CORRUPT);
+	CHECK(api_batch_check(b, 81, &count, &ts) == KERR_CORRUPT);
 	b[16] = 2;
 	b[11] = 0x30; /* BatchLength beyond the blob */
-	CHECK(batch_check(b, 81, &count, &ts) == KERR_CORRUPT);
+	CHECK(api_batch_check(b, 81, &count, &ts) == KERR_CORRUPT);
 	b[11] = 0x45;
 	b[0] = 0x55; /* BaseOffset and epoch are outside the CRC */
 	b[13] = 7;
-	CHECK(batch_check(b, 81, &count, &ts) == 0);
+	CHECK(api_batch_check(b, 81, &count, &ts) == 0);
 	b[22] = 5; /* codec 5 does not exist (attributes are CRC-covered) */
-	CHECK(batch_check(b, 81, &count, &ts) == KERR_CORRUPT);
+	CHECK(api_batch_check(b, 81, &count, &ts) == KERR_CORRUPT);
 }
 
 static void t_topic_names(void)
