@@ -1,6 +1,6 @@
 /* Produce (RecordBatch v2 stored verbatim, offsets assigned here) and
  * ListOffsets. Every request is fully decoded before anything changes. */
-#include <string.h>
+#include <lib/string.h>
 
 #include "../storage/crc32c.h"
 #include "broker_int.h"

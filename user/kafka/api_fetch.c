@@ -2,7 +2,7 @@
  * finds no new data parks its (already queued) response slot until data
  * arrives or max_wait passes. Record bytes are referenced from the
  * store's read buffers, not copied. */
-#include <string.h>
+#include <lib/string.h>
 
 #include "broker_int.h"
 

@@ -1,5 +1,5 @@
 /* ApiVersions and Metadata, plus topic lookup with auto-creation. */
-#include <string.h>
+#include <lib/string.h>
 
 #include "broker_int.h"
 

@@ -1,6 +1,6 @@
 /* Broker core: connections, request framing and dispatch, the in-order
  * response queue per connection, and the per-turn commit point. */
-#include <string.h>
+#include <lib/string.h>
 
 #include "broker_int.h"
 

@@ -1,7 +1,7 @@
 /* Group coordinator: membership and the rebalance state machine
  * (Empty -> PreparingRebalance -> CompletingRebalance -> Stable), with
  * JoinGroup and SyncGroup parked until the round completes. */
-#include <string.h>
+#include <lib/string.h>
 
 #include "group.h"
 

@@ -2,7 +2,7 @@
  * DeleteGroups v0-2 and OffsetDelete v0. Deletions are logged in the
  * metadata log (META_GROUP_DEL, META_OFFS_DEL) and answered once durable,
  * like commits. */
-#include <string.h>
+#include <lib/string.h>
 
 #include "group.h"
 

@@ -1,6 +1,6 @@
 /* Group coordinator requests: FindCoordinator, JoinGroup, SyncGroup,
  * Heartbeat and LeaveGroup. Offsets are in group_offsets.c. */
-#include <string.h>
+#include <lib/string.h>
 
 #include "group.h"
 

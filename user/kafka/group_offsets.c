@@ -2,7 +2,7 @@
  * memory per group and are logged to the internal partition
  * __hallows_offsets (one record per commit request), replayed at start;
  * a commit is answered once its record is durable. */
-#include <string.h>
+#include <lib/string.h>
 
 #include "group.h"
 

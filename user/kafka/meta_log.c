@@ -12,7 +12,7 @@
  * the log that contains a complete snapshot gives the same state as the
  * whole log, so the recovered log start (the first segment's base) is
  * always a valid replay start. */
-#include <string.h>
+#include <lib/string.h>
 
 #include "broker_int.h"
 

@@ -5,7 +5,7 @@
  * as Kafka keeps, so a retried batch is acknowledged with its original
  * offset instead of being stored again. The state is rebuilt at start
  * from the stored batch headers. Rules: docs/broker.md, Idempotence. */
-#include <string.h>
+#include <lib/string.h>
 
 #include "broker_int.h"
 

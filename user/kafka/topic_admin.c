@@ -3,7 +3,7 @@
  * and v2), plus the topic creation
  * that Metadata's auto-creation shares. Every request is decoded whole
  * before anything changes; each topic then succeeds or fails alone. */
-#include <string.h>
+#include <lib/string.h>
 
 #include "broker_int.h"
 

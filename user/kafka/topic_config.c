@@ -2,7 +2,7 @@
  * cleanup.policy, max.message.bytes and message.timestamp.type, DescribeConfigs v0-1 (topic and
  * broker resources), AlterConfigs v0-1 and IncrementalAlterConfigs v0 for
  * topics. Changes are logged (META_TOPIC_CONF) and answered once durable. */
-#include <string.h>
+#include <lib/string.h>
 
 #include "broker_int.h"
 

@@ -10,6 +10,7 @@
 #include "floo/floo.h"
 
 #include <lib/bytes.h>
+#include <lib/string.h>
 
 #define FLOO_ARP_N      64
 #define FLOO_UDP_N      16
@@ -30,9 +31,6 @@
 #define IP_PROTO_UDP  17
 
 /* ---- byte order (lib/bytes.h) and checksums (util.c) ---- */
-#define floo_memcpy __builtin_memcpy
-#define floo_memset __builtin_memset
-#define floo_memcmp __builtin_memcmp
 
 /* Partial one's complement sum (not folded) of len bytes. */
 uint32_t floo_csum_add(uint32_t sum, const void *data, uint32_t len);

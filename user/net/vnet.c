@@ -31,7 +31,7 @@ void floo_vnet_decode(const uint8_t in[FLOO_VNET_HDR_LEN], struct floo_vnet_hdr 
  * with FLOO_CAP_TX_CSUM_L4): each segment's sum is the device's work. */
 void floo_vnet_tx(const struct floo_txframe *f, struct floo_vnet_hdr *h)
 {
-	floo_memset(h, 0, sizeof(*h));
+	memset(h, 0, sizeof(*h));
 	if (f->csum_partial) {
 		h->flags = FLOO_VNET_F_NEEDS_CSUM;
 		h->csum_start = f->csum_start;

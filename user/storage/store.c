@@ -1,7 +1,7 @@
 /* Log store: superblock (two copies), topic table, segment table, open,
  * format and close. Partition data paths live in store_part.c and
  * recovery in store_recover.c. */
-#include <string.h>
+#include <lib/string.h>
 
 #include "crc32c.h"
 #include "store_int.h"

@@ -1,6 +1,6 @@
 /* Partition data path: segment allocation, append into the block-aligned
  * tail buffer, writing out, flushing and reading whole frames back. */
-#include <string.h>
+#include <lib/string.h>
 
 #include "crc32c.h"
 #include "store_int.h"

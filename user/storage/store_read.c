@@ -1,5 +1,5 @@
 /* Reading frames back, flushing, and the small partition accessors. */
-#include <string.h>
+#include <lib/string.h>
 
 #include "store_int.h"
 

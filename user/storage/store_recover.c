@@ -1,7 +1,7 @@
 /* Recovery at open: find every segment from its header block, chain each
  * partition's segments by offset, scan frames to the last valid one and
  * cut off a torn or corrupt tail. Rebuilds the in-memory offset index. */
-#include <string.h>
+#include <lib/string.h>
 
 #include "crc32c.h"
 #include "store_int.h"
