@@ -2,7 +2,7 @@
  * ListOffsets. Every request is fully decoded before anything changes. */
 #include <lib/string.h>
 
-#include "../storage/crc32c.h"
+#include "storage/crc32c.h"
 #include "broker_int.h"
 
 #define BATCH_HDR 61u

@@ -4,8 +4,8 @@
  * accepts it, the fetched bytes must equal the produced ones except for
  * BaseOffset and PartitionLeaderEpoch. */
 #include "fuzzdev.h"
-#include "../../../user/kafka/broker_int.h"
-#include "../../../user/storage/crc32c.h"
+#include "kafka/broker_int.h"
+#include "storage/crc32c.h"
 
 static uint8_t out[4u << 20];
 static size_t out_len;

@@ -3,7 +3,7 @@
 #ifndef TBROKER_H
 #define TBROKER_H
 #include "tharness.h"
-#include "../../../user/kafka/broker_int.h"
+#include "kafka/broker_int.h"
 
 static __attribute__((unused)) const uint8_t example_batch[81] = {
     0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0x45, 0,    0,

@@ -5,7 +5,7 @@
  * message schemas for each advertised version; every error code each API
  * can return here is exercised, and state is checked across restarts. */
 #include "tbroker.h"
-#include "../../../user/storage/crc32c.h"
+#include "storage/crc32c.h"
 
 /* Deliver everything and take the response with corr on connection 0. */
 static bool answer(struct env *e, int32_t corr, struct kr *r)

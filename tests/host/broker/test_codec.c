@@ -1,8 +1,8 @@
 /* Codec unit tests: CRC-32C, reader bounds, writer with external
  * references, RecordBatch v2 validation. */
 #include "tharness.h"
-#include "../../../user/kafka/broker_int.h"
-#include "../../../user/storage/crc32c.h"
+#include "kafka/broker_int.h"
+#include "storage/crc32c.h"
 
 /* The kcat batch from the protocol notes (§6.3), BaseOffset 0. */
 static const uint8_t example_batch[81] = {

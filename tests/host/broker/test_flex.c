@@ -6,7 +6,7 @@
  * max timestamp (-3), member ids "<client.id>-<uuid>", static membership
  * (KIP-345), batched FindCoordinator and LeaveGroup. */
 #include "tbroker.h"
-#include "../../../user/storage/crc32c.h"
+#include "storage/crc32c.h"
 
 /* Request header v2: key, version, correlation id, client id (a plain
  * nullable STRING even here), then the header's tag buffer. The writer is

@@ -2,7 +2,7 @@
  * across restarts; sequence checking, retries stored once (also after a
  * restart), gaps, unknown producers, fencing by epoch. */
 #include "tbroker.h"
-#include "../../../user/storage/crc32c.h"
+#include "storage/crc32c.h"
 
 static bool answer(struct env *e, int32_t corr, struct kr *r)
 {

@@ -11,7 +11,7 @@
  *              measured one frame per call only (deterministic)
  */
 #include "bench.h"
-#include "../../drivers/drv_env.h"
+#include "drivers/drv_env.h"
 #include <lib/string.h>
 
 #define WARMUP     64

@@ -6,7 +6,7 @@
  * stack: no retransmission, no window, one connection.
  */
 #include "tso.h"
-#include "../../drivers/drv_env.h"
+#include "drivers/drv_env.h"
 #include <lib/bytes.h>
 #include <lib/string.h>
 
