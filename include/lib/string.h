@@ -29,10 +29,11 @@ char *strchr(const char *s, int c);
 size_t strlcpy(char *dst, const char *src, size_t size);
 
 #if !__STDC_HOSTED__ && !defined(__code_model_kernel__) && !defined(LIB_STRING_IMPL)
-#define memcpy(dst, src, n)  __builtin_memcpy(dst, src, n)
-#define memmove(dst, src, n) __builtin_memmove(dst, src, n)
-#define memset(dst, c, n)    __builtin_memset(dst, c, n)
-#define memcmp(a, b, n)      __builtin_memcmp(a, b, n)
+/* Object-like, so that an argument with commas in braces (a compound literal) is passed whole. */
+#define memcpy  __builtin_memcpy
+#define memmove __builtin_memmove
+#define memset  __builtin_memset
+#define memcmp  __builtin_memcmp
 #endif
 
 #endif
