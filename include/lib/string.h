@@ -17,6 +17,10 @@
 
 #include <stddef.h>
 
+#if __STDC_HOSTED__
+#include <string.h> /* the C library's (sanitizers intercept it); it has no strlcpy */
+size_t strlcpy(char *dst, const char *src, size_t size);
+#else
 void *memcpy(void *dst, const void *src, size_t n);
 void *memmove(void *dst, const void *src, size_t n);
 void *memset(void *dst, int c, size_t n);
@@ -27,6 +31,7 @@ int strcmp(const char *a, const char *b);
 int strncmp(const char *a, const char *b, size_t n);
 char *strchr(const char *s, int c);
 size_t strlcpy(char *dst, const char *src, size_t size);
+#endif
 
 #if !__STDC_HOSTED__ && !defined(__code_model_kernel__) && !defined(LIB_STRING_IMPL)
 /* Object-like, so that an argument with commas in braces (a compound literal) is passed whole. */

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "acpi_images.h"
+#include "../../host/acpi/acpi_images.h"
 
 static uint8_t buf[IMG_END];
 

@@ -3,7 +3,7 @@
  * the input is taken as an ELF file (lx_elf_load, then the initial stack)
  * and as a cpio archive (lx_fs_init, then lookups of the names in it).
  */
-#include "lx_host.h"
+#include "../../host/linux/lx_host.h"
 
 #include <string.h>
 
