@@ -22,12 +22,19 @@ RESULTS := $(B)/results
 BENCH_OUT := $(B)/bench/results.jsonl
 FUZZ_SECONDS ?= 60
 
+# Headers of another folder are reached through include directories, never
+# ../ chains: lib/ and the ABI as <lib/bytes.h>, <hallows/abi.h>; a ring-3
+# library's from the top of user/ as "kafka/broker.h", "storage/store.h",
+# "drivers/drv_env.h" (-iquote: searched for "..." includes only, so
+# user/net and user/linux never hide <net/if.h> or <linux/if_tun.h>).
+LIB_INC := -Iinclude -iquote user
+
 # Host tools: sanitizers on for everything that runs on Linux in tests.
 HOST_CC ?= gcc
 HOST_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-HOST_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O1 -Iinclude -Iinclude/uapi
+HOST_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O1 $(LIB_INC) -Iinclude/uapi
 FUZZ_CC ?= clang
-FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Iinclude/uapi
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined $(LIB_INC) -Iinclude/uapi
 
 TEST_GROUPS :=
 BENCH_STEPS :=

@@ -1,4 +1,5 @@
 /* Freestanding memory and string routines for the kernel and ring 3. */
+#define LIB_STRING_IMPL /* the definitions below, not lib/string.h's builtin mapping */
 #include <lib/string.h>
 #include <stdint.h>
 

@@ -23,10 +23,11 @@ FUZZ_STEPS += acpi
 
 .PHONY: test-acpi-host test-acpi-fuzz fuzz-acpi acpi-seeds
 
-$(ACPI_B)/acpi_test: tests/host/acpi/acpi_test.c $(ACPI_IMG) $(ACPI_IMG_H) $(ACPI_SRCS) $(ACPI_HDRS)
+$(ACPI_B)/acpi_test: tests/host/acpi/acpi_test.c $(ACPI_IMG) $(ACPI_IMG_H) $(ACPI_SRCS) $(ACPI_HDRS) \
+		tests/host/kernel/ktharness.c tests/host/kernel/ktharness.h
 	@mkdir -p $(@D)
-	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) -Iinclude -o $@ tests/host/acpi/acpi_test.c \
-		$(ACPI_IMG) $(ACPI_SRCS)
+	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) -Itests/host/kernel -o $@ tests/host/acpi/acpi_test.c \
+		tests/host/kernel/ktharness.c $(ACPI_IMG) $(ACPI_SRCS)
 
 $(ACPI_B)/acpi_dump: tests/host/acpi/acpi_dump.c $(ACPI_IMG) $(ACPI_IMG_H) $(ACPI_SRCS) $(ACPI_HDRS)
 	@mkdir -p $(@D)
@@ -39,7 +40,7 @@ $(ACPI_B)/acpi_fuzz: tests/fuzz/acpi/acpi_fuzz.c $(ACPI_SRCS) $(ACPI_HDRS)
 
 $(ACPI_B)/acpi_gen_seeds: tests/fuzz/acpi/acpi_gen_seeds.c $(ACPI_IMG) $(ACPI_IMG_H)
 	@mkdir -p $(@D)
-	$(HOST_CC) $(HOST_CFLAGS) -o $@ tests/fuzz/acpi/acpi_gen_seeds.c $(ACPI_IMG)
+	$(HOST_CC) $(HOST_CFLAGS) -Itests/host/acpi -o $@ tests/fuzz/acpi/acpi_gen_seeds.c $(ACPI_IMG)
 
 # One TAP line per compiler: the kernel flags build cleanly and the objects
 # need nothing beyond the mem* routines every freestanding C build must supply.

@@ -11,7 +11,7 @@
 #                      disks, polled and interrupt mode, VT-d, image checked
 #                      from the host, kill -9 after a flush
 
-BLK_INC := -Iuser/drivers -Iuser/drivers/include
+BLK_INC := $(LIB_INC) -Iuser/drivers -Iuser/drivers/include
 # Platform-free driver code (host-tested) and the parts that call Hallows
 # directly (virtio_pci.c, drv_env.c: shared with virtio-net, mk/drivers.mk).
 BLK_DRV_SRCS := user/drivers/blkdev.c user/drivers/nvme_queue.c user/drivers/nvme.c \
@@ -38,7 +38,7 @@ $(BLK_CLANG_STAMP): $(BLK_DRV_SRCS) $(BLK_DRV_RT_SRCS) $(BLKTEST_SRCS) $(BLK_HDR
 	@mkdir -p $(dir $@)
 	@for f in $(BLK_DRV_SRCS); do clang -std=c11 -ffreestanding -Wall -Wextra -Werror $(BLK_INC) -fsyntax-only $$f || exit 1; done
 	@for f in $(BLK_DRV_RT_SRCS) $(BLKTEST_SRCS); do clang -std=c11 -ffreestanding -Wall -Wextra -Werror -Wno-unused-parameter \
-		-Iinclude -Iinclude/uapi -Iuser/rt/include -I$(B)/gen/include $(BLK_INC) -Iuser/apps/blktest -fsyntax-only $$f || exit 1; done
+		$(LIB_INC) -Iinclude/uapi -Iuser/rt/include -I$(B)/gen/include $(BLK_INC) -Iuser/apps/blktest -fsyntax-only $$f || exit 1; done
 	@touch $@
 
 # A boot module per configuration: blktest as the root task plus blktest.conf.

@@ -36,12 +36,12 @@ $(BROKER_B)/freestanding.stamp: $(BROKER_LIB_SRCS) $(BROKER_HOST_SRCS) $(BROKER_
 		$(wildcard tests/host/broker/*.[ch] tests/system/broker/*.c)
 	@rm -rf $(BROKER_B)/fs; mkdir -p $(BROKER_B)/fs
 	@for cc in clang gcc; do for f in $(BROKER_LIB_SRCS); do \
-		$$cc -std=c11 -Wall -Wextra -Werror -O2 -ffreestanding -fno-stack-protector \
+		$$cc -std=c11 -Wall -Wextra -Werror -O2 -ffreestanding -fno-stack-protector $(LIB_INC) \
 		  -c $$f -o $(BROKER_B)/fs/$$cc-$$(basename $$f .c).o || exit 1; done; done
 	@nm -u $(BROKER_B)/fs/clang-*.o $(BROKER_B)/fs/gcc-*.o | awk 'NF==2{print $$2}' | sort -u > $(BROKER_B)/fs/undef.txt
 	@nm --defined-only $(BROKER_B)/fs/gcc-*.o | awk 'NF==3{print $$3}' | sort -u > $(BROKER_B)/fs/def.txt
 	@for f in $(BROKER_HOST_SRCS) tests/host/broker/test_*.c tests/system/broker/rdk_*.c; do \
-		clang -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fsyntax-only $$f || exit 1; done
+		clang -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(LIB_INC) -fsyntax-only $$f || exit 1; done
 	@bad=$$(comm -23 $(BROKER_B)/fs/undef.txt $(BROKER_B)/fs/def.txt | grep -vxE 'memcpy|memmove|memset|memcmp|strlen'); \
 	 if [ -n "$$bad" ]; then echo "freestanding libs reference: $$bad"; exit 1; fi
 	@touch $@

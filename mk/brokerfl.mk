@@ -23,7 +23,7 @@ BFL_HOST_SRCS := hosted/broker/floo/main.c hosted/broker/floo/fileblk.c hosted/b
 	user/drivers/blkdev.c
 BFL_ALL_SRCS = $(BFL_TRANSPORT) $(BFL_HOST_SRCS) $(BROKER_LIB_SRCS) $(NET_SRCS)
 BFL_DEPS := $(BFL_TRANSPORT) $(BFL_HOST_SRCS) $(BROKER_LIB_SRCS) $(wildcard user/net/*.c)
-BFL_INC = $(NET_INC) -Ihosted/net -Iuser/drivers/include
+BFL_INC = $(NET_INC) -Ihosted/net -Ihosted/broker -Iuser/drivers/include
 
 BFL_BIN := $(B)/hosted/hallows-broker-floo
 BFL_SAN_BIN := $(BFL_B)/hallows-broker-floo-san
@@ -60,17 +60,17 @@ BFL_SBLK_TEST := $(BFL_B)/test_store_blk
 $(BFL_SBLK_TEST): tests/host/storage/test_store_blk.c tests/host/broker/tharness.h $(BFL_SBLK) \
 		$(BFL_SBLK_HDRS) user/drivers/blkdev.c $(BROKER_LIB_SRCS)
 	@mkdir -p $(dir $@)
-	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) -Iuser/drivers/include -o $@ $< $(BFL_SBLK) \
+	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) -Itests/host/broker -Iuser/drivers/include -o $@ $< $(BFL_SBLK) \
 		user/drivers/blkdev.c $(filter user/storage/%,$(BROKER_LIB_SRCS))
 
 $(BFL_B)/sblk-freestanding.stamp: $(BFL_SBLK) $(BFL_SBLK_HDRS) tests/host/storage/test_store_blk.c
 	@mkdir -p $(BFL_B)
 	@for cc in gcc clang; do $$cc -std=c11 -Wall -Wextra -Werror -O2 -ffreestanding \
-		-fno-stack-protector -Iuser/drivers/include -c $(BFL_SBLK) -o $(BFL_B)/sblk-$$cc.o || exit 1; done
+		-fno-stack-protector $(LIB_INC) -Iuser/drivers/include -c $(BFL_SBLK) -o $(BFL_B)/sblk-$$cc.o || exit 1; done
 	@bad=$$(nm -u $(BFL_B)/sblk-gcc.o $(BFL_B)/sblk-clang.o | awk 'NF==2{print $$2}' | sort -u | \
 		grep -vxE 'memcpy|memmove|memset|blkdev_strerror'); \
 	 if [ -n "$$bad" ]; then echo "store_blk.c references: $$bad"; exit 1; fi
-	@clang -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iuser/drivers/include -fsyntax-only tests/host/storage/test_store_blk.c
+	@clang -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(LIB_INC) -Itests/host/broker -Iuser/drivers/include -fsyntax-only tests/host/storage/test_store_blk.c
 	@touch $@
 
 TEST_GROUPS += brokerfl-unit

@@ -53,7 +53,7 @@ DRV_CLANG_STAMP := $(B)/drivers/clang.stamp
 $(DRV_CLANG_STAMP): $(DRV_SRCS) $(NETECHO_SRCS) $(DRV_HDRS) $$(B)/gen/include/hallows/methods.h
 	@mkdir -p $(dir $@)
 	@for f in $(DRV_SRCS) $(NETECHO_SRCS); do \
-		clang -std=c11 -ffreestanding -Wall -Wextra -Werror -Wno-unused-parameter -Iinclude -Iinclude/uapi \
+		clang -std=c11 -ffreestanding -Wall -Wextra -Werror -Wno-unused-parameter $(LIB_INC) -Iinclude/uapi \
 			-Iuser/rt/include -I$(B)/gen/include $(DRV_INC) -fsyntax-only $$f || exit 1; done
 	@touch $@
 ALL_TARGETS += $(DRV_CLANG_STAMP)

@@ -93,7 +93,7 @@ $(LX_DIR)/host/lx_test: tests/host/linux/lx_test.c tests/host/kernel/ktharness.c
 
 $(LX_DIR)/host/lx_fuzz: tests/fuzz/linux/lx_fuzz.c $(LX_HOST_SRCS) $(LX_HOST_HDRS)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -Wall -Wextra -Werror -o $@ $(filter %.c,$^)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Wall -Wextra -Werror -Itests/host/linux -o $@ $(filter %.c,$^)
 
 test-linux-host: $(LX_DIR)/host/lx_test
 	@mkdir -p $(RESULTS)

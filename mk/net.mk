@@ -14,7 +14,7 @@ NET_HDRS := $(wildcard user/net/*.h user/net/include/floo/*.h)
 # The HTTP/1.1 server and the echo/discard services both floo-demo and webd
 # use (freestanding, like Floo).
 HTTP_SRCS := user/net/http/http_parse.c user/net/http/http_server.c user/net/services/services.c
-NET_INC := -Iuser/net/include -Iuser/net
+NET_INC := $(LIB_INC) -Iuser/net/include -Iuser/net
 NET_B := $(B)/net
 # The library itself is freestanding C11.
 NET_LIB_CFLAGS := -std=c11 -ffreestanding -Wall -Wextra -Werror -Wshadow \

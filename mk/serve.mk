@@ -116,7 +116,7 @@ $(SERVE_CLANG_STAMP): user/apps/brokerd/brokerd.c user/apps/brokerd/config.c $(B
 		$(B)/gen/include/hallows/methods.h
 	@mkdir -p $(dir $@)
 	@for f in $(filter %.c,$^); do \
-		clang -std=c11 -ffreestanding -Wall -Wextra -Werror -Wno-unused-parameter -Iinclude -Iinclude/uapi \
+		clang -std=c11 -ffreestanding -Wall -Wextra -Werror -Wno-unused-parameter $(LIB_INC) -Iinclude/uapi \
 			-Iuser/rt/include -I$(B)/gen/include $(NET_INC) $(DRV_INC) $(BLK_INC) -fsyntax-only $$f || exit 1; done
 	@touch $@
 ALL_TARGETS += $(SERVE_CLANG_STAMP)

@@ -64,7 +64,7 @@ $(WEBD_CLANG_STAMP): user/apps/webd/webd.c user/apps/webd/files.c user/net/hallo
 		$(WEBD_HDRS) $(B)/gen/include/hallows/methods.h
 	@mkdir -p $(dir $@)
 	@for f in $(filter %.c,$^); do \
-		clang -std=c11 -ffreestanding -Wall -Wextra -Werror -Wno-unused-parameter -Iinclude -Iinclude/uapi \
+		clang -std=c11 -ffreestanding -Wall -Wextra -Werror -Wno-unused-parameter $(LIB_INC) -Iinclude/uapi \
 			-Iuser/rt/include -I$(B)/gen/include $(NET_INC) $(DRV_INC) -fsyntax-only $$f || exit 1; done
 	@touch $@
 ALL_TARGETS += $(WEBD_CLANG_STAMP)

@@ -5,8 +5,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../../user/kafka/broker.h"
-#include "../../user/storage/store.h"
+#include "kafka/broker.h"
+#include "storage/store.h"
 
 struct host_dev {
 	int fd;

@@ -42,7 +42,7 @@ static inline void put_le64(uint8_t *p, uint64_t v)
 
 static inline uint16_t get_be16(const uint8_t *p)
 {
-	return (uint16_t)(p[0] << 8 | p[1]);
+	return (uint16_t)((p[0] << 8) | p[1]);
 }
 
 static inline uint32_t get_be32(const uint8_t *p)
@@ -57,12 +57,16 @@ static inline uint64_t get_be64(const uint8_t *p)
 
 static inline void put_be16(uint8_t *p, uint16_t v)
 {
-	p[0] = (uint8_t)(v >> 8), p[1] = (uint8_t)v;
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
 }
 
 static inline void put_be32(uint8_t *p, uint32_t v)
 {
-	put_be16(p, (uint16_t)(v >> 16)), put_be16(p + 2, (uint16_t)v);
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
 }
 
 static inline void put_be64(uint8_t *p, uint64_t v)

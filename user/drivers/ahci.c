@@ -5,6 +5,8 @@
  */
 #include "ahci.h"
 
+#include <lib/string.h>
+
 #define LOG(h, ...) (h)->env->log((h)->env->ctx, __VA_ARGS__)
 
 #define AHCI_STOP_US     500000  /* PxCMD.CR / FR to clear (§10.1.2: 500 ms) */
@@ -131,7 +133,7 @@ static void kick(struct ahci_port *p)
 		struct ahci_cmd *c = &p->cmd[s];
 		if (c->ncq ? p->issued_nonq != 0 : (p->issued_ncq | p->issued_nonq) != 0)
 			return;
-		__builtin_memmove(p->fifo, p->fifo + 1, --p->nfifo);
+		memmove(p->fifo, p->fifo + 1, --p->nfifo);
 		c->state = AHCI_ISSUED;
 		__atomic_thread_fence(__ATOMIC_RELEASE); /* header and table before the doorbell */
 		if (c->ncq) {
@@ -198,7 +200,7 @@ static void requeue(struct ahci_port *p, unsigned s, unsigned at)
 	p->issued_ncq &= ~(1u << s), p->issued_nonq &= ~(1u << s);
 	c->ncq = false, c->state = AHCI_PENDING;
 	(void)prepare(p, s, c->req); /* it was valid: the same table, non-queued */
-	__builtin_memmove(p->fifo + at + 1, p->fifo + at, p->nfifo - at);
+	memmove(p->fifo + at + 1, p->fifo + at, p->nfifo - at);
 	p->fifo[at] = (uint8_t)s;
 	p->nfifo++;
 }
@@ -302,7 +304,7 @@ static int identify(struct ahci_port *p)
 	struct ahci_hba *h = p->hba;
 	const char *bad;
 
-	__builtin_memset(h->scratch, 0, 512);
+	memset(h->scratch, 0, 512);
 	prepare(p, 0, NULL);
 	wr(p->regs, AHCI_PX_IS, ~0u);
 	wr(p->regs, AHCI_PX_CI, 1);
@@ -421,7 +423,7 @@ static int port_init(struct ahci_hba *h, struct ahci_port *p, unsigned no)
 int ahci_start(struct ahci_hba *h, volatile void *regs, size_t regs_len,
                const struct blkdev_env *env, enum blkdev_mode mode)
 {
-	__builtin_memset(h, 0, sizeof(*h));
+	memset(h, 0, sizeof(*h));
 	h->env = env, h->regs = (volatile uint8_t *)regs, h->mode = (uint8_t)mode;
 	if (regs_len < AHCI_PORT(0))
 		return BLKDEV_E_INVAL;
@@ -460,8 +462,7 @@ int ahci_start(struct ahci_hba *h, volatile void *regs, size_t regs_len,
 		if (r == 1)
 			h->nports++;
 		else
-			__builtin_memset(p, 0,
-			                 sizeof(*p)); /* its pages are lost: a few per empty port */
+			memset(p, 0, sizeof(*p)); /* its pages are lost: a few per empty port */
 	}
 	if (mode == BLKDEV_INTERRUPT) {
 		wr(h->regs, AHCI_IS, ~0u);

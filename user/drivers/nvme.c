@@ -7,6 +7,8 @@
  */
 #include "nvme.h"
 
+#include <lib/bytes.h>
+
 #define ADMIN_TIMEOUT_US 5000000u
 #define LOG(c, ...)      (c)->env->log((c)->env->ctx, __VA_ARGS__)
 
@@ -158,11 +160,6 @@ static void copy_ascii(char *dst, const uint8_t *src, unsigned n)
 	dst[end] = 0;
 }
 
-static uint32_t le32(const uint8_t *p)
-{
-	return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 /* Identify controller (5.15.2.2): names, transfer limit, optional commands, entry sizes. */
 static int identify_controller(struct nvme_ctrl *c)
 {
@@ -181,7 +178,7 @@ static int identify_controller(struct nvme_ctrl *c)
 	c->max_xfer = (pages - 1) * NVME_PAGE;
 	c->oncs = (uint16_t)(d[NVME_IDC_ONCS] | d[NVME_IDC_ONCS + 1] << 8);
 	c->vwc = d[NVME_IDC_VWC] & 1;
-	c->nn = le32(d + NVME_IDC_NN);
+	c->nn = get_le32(d + NVME_IDC_NN);
 	if ((d[NVME_IDC_SQES] & 0xf) > NVME_SQES_LOG2 ||
 	    (d[NVME_IDC_CQES] & 0xf) > NVME_CQES_LOG2) {
 		LOG(c, "nvme: controller needs queue entries larger than 64/16 bytes\n");
@@ -199,11 +196,12 @@ static int identify_namespace(struct nvme_ctrl *c, uint32_t nsid, unsigned k)
 
 	if (err)
 		return err;
-	uint64_t nsze = le32(d + NVME_IDN_NSZE) | (uint64_t)le32(d + NVME_IDN_NSZE + 4) << 32;
+	uint64_t nsze = get_le32(d + NVME_IDN_NSZE) | (uint64_t)get_le32(d + NVME_IDN_NSZE + 4)
+	                                                  << 32;
 	unsigned fmt = d[NVME_IDN_FLBAS] & 0xf;
 	if (nsze == 0 || fmt > d[NVME_IDN_NLBAF])
 		return 1;
-	uint32_t lbaf = le32(d + NVME_IDN_LBAF + 4 * fmt), lbads = (lbaf >> 16) & 0xff;
+	uint32_t lbaf = get_le32(d + NVME_IDN_LBAF + 4 * fmt), lbads = (lbaf >> 16) & 0xff;
 	if (lbaf & 0xffff || lbads < 9 ||
 	    lbads > 12) { /* metadata in line, or blocks beyond a page: not handled */
 		LOG(c,
@@ -243,7 +241,7 @@ static int identify_namespaces(struct nvme_ctrl *c)
 		return err;
 	}
 	for (unsigned i = 0; i < 1024 && n < NVME_MAX_NS && err == 0; i++) {
-		uint32_t id = le32(d + 4 * i);
+		uint32_t id = get_le32(d + 4 * i);
 		if (id == 0)
 			break;
 		if (id > c->nn || (n && id <= ids[n - 1])) {

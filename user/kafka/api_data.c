@@ -1,15 +1,15 @@
 /* Produce (RecordBatch v2 stored verbatim, offsets assigned here) and
  * ListOffsets. Every request is fully decoded before anything changes. */
-#include <string.h>
+#include <lib/string.h>
 
-#include "../storage/crc32c.h"
+#include "storage/crc32c.h"
 #include "broker_int.h"
 
 #define BATCH_HDR 61u
 
 /* Validate one records blob of concatenated v2 batches. Returns a Kafka
  * error code; on success *count is the number of offsets the blob takes. */
-int batch_check(const uint8_t *p, uint32_t len, uint32_t *count, int64_t *max_ts)
+int api_batch_check(const uint8_t *p, uint32_t len, uint32_t *count, int64_t *max_ts)
 {
 	uint32_t off = 0;
 
@@ -23,25 +23,25 @@ int batch_check(const uint8_t *p, uint32_t len, uint32_t *count, int64_t *max_ts
 		int32_t lod;
 		if (rest < BATCH_HDR)
 			return KERR_CORRUPT;
-		total = k_be32(h + 8) + 12;
+		total = get_be32(h + 8) + 12;
 		if (total < BATCH_HDR || total > rest || total - 12 > 0x7fffffffu)
 			return KERR_CORRUPT;
 		if (total > STORE_MAX_PAYLOAD)
 			return KERR_TOO_LARGE;
 		if (h[16] != 2 || (h[22] & 7) > 4)
 			return KERR_CORRUPT;
-		if (k_be32(h + 17) != store_crc32c(0, h + 21, total - 21))
+		if (get_be32(h + 17) != store_crc32c(0, h + 21, total - 21))
 			return KERR_CORRUPT;
 		/* control batches are the broker's own; a transactional batch
 		 * needs a producer id */
-		if ((h[22] & 0x20) || ((h[22] & 0x10) && (int64_t)k_be64(h + 43) < 0))
+		if ((h[22] & 0x20) || ((h[22] & 0x10) && (int64_t)get_be64(h + 43) < 0))
 			return KERR_INVALID_RECORD;
-		lod = (int32_t)k_be32(h + 23);
+		lod = (int32_t)get_be32(h + 23);
 		if (lod < 0 || (uint64_t)*count + (uint32_t)lod + 1 > 0x7fffffffu)
 			return KERR_CORRUPT;
 		*count += (uint32_t)lod + 1;
-		if ((int64_t)k_be64(h + 35) > *max_ts)
-			*max_ts = (int64_t)k_be64(h + 35);
+		if ((int64_t)get_be64(h + 35) > *max_ts)
+			*max_ts = (int64_t)get_be64(h + 35);
 		off += total;
 	}
 	return KERR_NONE;
@@ -51,8 +51,8 @@ int batch_check(const uint8_t *p, uint32_t len, uint32_t *count, int64_t *max_ts
  * topic's max.message.bytes (Kafka counts the whole batch). */
 static int16_t batch_max_ok(const uint8_t *p, uint32_t len, int32_t max)
 {
-	for (uint32_t off = 0; off < len; off += k_be32(p + off + 8) + 12)
-		if (k_be32(p + off + 8) + 12 > (uint32_t)max)
+	for (uint32_t off = 0; off < len; off += get_be32(p + off + 8) + 12)
+		if (get_be32(p + off + 8) + 12 > (uint32_t)max)
 			return KERR_TOO_LARGE;
 	return KERR_NONE;
 }
@@ -65,11 +65,11 @@ static int64_t stamp_append_time(struct broker *b, uint8_t *p, uint32_t len)
 {
 	int64_t now = (int64_t)(b->pl.wall_ms ? b->pl.wall_ms(b->pl.ctx) : b->pl.now_ms(b->pl.ctx));
 
-	for (uint32_t off = 0; off < len; off += k_be32(p + off + 8) + 12) {
+	for (uint32_t off = 0; off < len; off += get_be32(p + off + 8) + 12) {
 		uint8_t *h = p + off;
-		uint32_t total = k_be32(h + 8) + 12, crc;
+		uint32_t total = get_be32(h + 8) + 12, crc;
 		h[22] |= 0x08;
-		k_put_be64(h + 35, (uint64_t)now);
+		put_be64(h + 35, (uint64_t)now);
 		crc = store_crc32c(0, h + 21, total - 21);
 		for (int i = 0; i < 4; i++)
 			h[17 + i] = (uint8_t)(crc >> (24 - 8 * i));
@@ -87,16 +87,16 @@ static int16_t produce_append(struct broker *b, struct store_part *p, uint8_t *r
 	*base = (int64_t)store_part_end(p);
 	while (off < len) {
 		uint8_t *h = rec + off;
-		uint32_t total = k_be32(h + 8) + 12;
-		uint32_t n = k_be32(h + 23) + 1;
+		uint32_t total = get_be32(h + 8) + 12;
+		uint32_t n = get_be32(h + 23) + 1;
 		int err;
 		/* BaseOffset and PartitionLeaderEpoch lie outside the batch
 		 * CRC; the stored bytes are the client's with these set. */
-		k_put_be64(h, store_part_end(p));
+		put_be64(h, store_part_end(p));
 		memset(h + 12, 0, 4);
-		err = store_append(b->st, p, h, total, n, (int64_t)k_be64(h + 35));
+		err = store_append(b->st, p, h, total, n, (int64_t)get_be64(h + 35));
 		if (err) {
-			b_log(b, "broker: append failed", "", err);
+			broker_log(b, "broker: append failed", "", err);
 			return err == STORE_EINVAL ? KERR_TOO_LARGE : KERR_STORAGE;
 		}
 		off += total;
@@ -115,15 +115,15 @@ static int16_t produce_idem(struct broker *b, struct store_part *p, uint32_t t, 
 	int64_t dup;
 	int16_t err;
 
-	if (!batch_is_idempotent(rec->p))
+	if (!prod_batch_is_idempotent(rec->p))
 		return produce_append(b, p, rec->p, (uint32_t)rec->len, base);
-	if (k_be32(rec->p + 8) + 12 != (uint32_t)rec->len)
+	if (get_be32(rec->p + 8) + 12 != (uint32_t)rec->len)
 		return KERR_INVALID_RECORD;
 	if ((err = txn_produce_check(b, t, k, rec->p)) || (err = prod_check(b, t, k, rec->p, &dup)))
 		return err;
 	if (dup >= 0) {
 		*base = dup;
-		b_log(b, "broker: duplicate idempotent batch, original offset", "", dup);
+		broker_log(b, "broker: duplicate idempotent batch, original offset", "", dup);
 		return KERR_NONE;
 	}
 	if (!(err = produce_append(b, p, rec->p, (uint32_t)rec->len, base))) {
@@ -174,7 +174,7 @@ static bool produce_part(struct broker *b, struct kresp *r, struct kreq *q, int 
 		err = KERR_INVALID_ACKS;
 	else if (rec.len <= 0)
 		err = KERR_CORRUPT;
-	else if (!(err = (int16_t)batch_check(rec.p, (uint32_t)rec.len, &count, &ts)) &&
+	else if (!(err = (int16_t)api_batch_check(rec.p, (uint32_t)rec.len, &count, &ts)) &&
 	         !(err = batch_max_ok(rec.p, (uint32_t)rec.len, b->tconf[tid].max_msg))) {
 		if (b->tconf[tid].append_time)
 			append_time = stamp_append_time(b, rec.p, (uint32_t)rec.len);
@@ -182,7 +182,7 @@ static bool produce_part(struct broker *b, struct kresp *r, struct kreq *q, int 
 	}
 	if (err) {
 		base = -1;
-		b_log(b, "broker: produce rejected, error", "", err);
+		broker_log(b, "broker: produce rejected, error", "", err);
 	}
 	if (r) {
 		kw_i32(&r->w, idx);
@@ -214,7 +214,7 @@ int api_produce(struct broker *b, struct kconn *c, struct kreq *q)
 	(void)kr_i32(&q->r);
 	if (q->r.bad || !produce_decode(q->r))
 		return -1;
-	if (acks != 0 && !(r = resp_new(b, c, q->corr)))
+	if (acks != 0 && !(r = broker_resp_new(b, c, q->corr)))
 		return -1;
 	int32_t nt = kr_array(&q->r, q->r.flex ? 3 : 6, false);
 	if (r)
@@ -237,7 +237,7 @@ int api_produce(struct broker *b, struct kconn *c, struct kreq *q)
 		return 0;
 	kw_i32(&r->w, 0);
 	kw_tags(&r->w);
-	resp_finish(r);
+	broker_resp_finish(r);
 	if (acks == -1 && stored) {
 		r->state = R_WAIT_FLUSH;
 		r->flush_gen = store_flush_next(b->st);
@@ -246,7 +246,7 @@ int api_produce(struct broker *b, struct kconn *c, struct kreq *q)
 		r->state = R_WAIT_WRITE; /* acks=1: after the write-out */
 		b->wait_write++;
 	} else {
-		resp_ready(b, r);
+		broker_resp_ready(b, r);
 	}
 	return 0;
 }
@@ -277,13 +277,13 @@ static bool rec_varint(const uint8_t *p, uint32_t n, uint32_t *at, int64_t *v)
  * MaxTimestamp (Kafka would decompress; docs/broker.md). */
 static int64_t batch_find_ts(const uint8_t *h, uint32_t total, int64_t ts, int64_t *rts)
 {
-	int64_t base = (int64_t)k_be64(h), first = (int64_t)k_be64(h + 27);
-	int64_t max = (int64_t)k_be64(h + 35), best = -1;
-	uint32_t nrec = k_be32(h + 57), at = BATCH_HDR;
+	int64_t base = (int64_t)get_be64(h), first = (int64_t)get_be64(h + 27);
+	int64_t max = (int64_t)get_be64(h + 35), best = -1;
+	uint32_t nrec = get_be32(h + 57), at = BATCH_HDR;
 
 	*rts = max;
 	if ((h[22] & 7) || (h[22] & 0x08))
-		return ts < 0 ? base + (int64_t)k_be32(h + 23) : base;
+		return ts < 0 ? base + (int64_t)get_be32(h + 23) : base;
 	for (uint32_t i = 0; i < nrec; i++) {
 		int64_t len, tsd, od;
 		uint32_t start;
@@ -386,7 +386,7 @@ static void list_one(struct broker *b, struct kresp *r, int16_t ver, int tid, in
 int api_list_offsets(struct broker *b, struct kconn *c, struct kreq *q)
 {
 	struct kstr name;
-	struct kresp *r = resp_new(b, c, q->corr);
+	struct kresp *r = broker_resp_new(b, c, q->corr);
 	bool committed = false;
 
 	if (!r)
@@ -420,7 +420,7 @@ int api_list_offsets(struct broker *b, struct kconn *c, struct kreq *q)
 	if (q->r.bad)
 		return -1;
 	kw_tags(&r->w);
-	resp_finish(r);
-	resp_ready(b, r);
+	broker_resp_finish(r);
+	broker_resp_ready(b, r);
 	return 0;
 }

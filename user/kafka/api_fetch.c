@@ -2,7 +2,7 @@
  * finds no new data parks its (already queued) response slot until data
  * arrives or max_wait passes. Record bytes are referenced from the
  * store's read buffers, not copied. */
-#include <string.h>
+#include <lib/string.h>
 
 #include "broker_int.h"
 
@@ -113,7 +113,7 @@ static struct fsess *sess_find(struct broker *b, int32_t id)
 
 static void sess_close(struct broker *b, struct fsess *s)
 {
-	b_free(b, s->p);
+	broker_free(b, s->p);
 	memset(s, 0, sizeof(*s));
 	b->fsess_used--;
 }
@@ -125,7 +125,7 @@ static struct fsess *sess_new(struct broker *b, uint64_t now)
 {
 	struct fsess *s = NULL;
 
-	if (!b->fsess && !(b->fsess = b_alloc(b, FSESS_MAX * sizeof(*b->fsess))))
+	if (!b->fsess && !(b->fsess = broker_alloc(b, FSESS_MAX * sizeof(*b->fsess))))
 		return NULL;
 	for (uint32_t i = 0; i < FSESS_MAX && !s; i++)
 		if (!b->fsess[i].id)
@@ -135,7 +135,7 @@ static struct fsess *sess_new(struct broker *b, uint64_t now)
 		for (uint32_t i = 1; i < FSESS_MAX; i++)
 			if (b->fsess[i].used_ms < s->used_ms)
 				s = &b->fsess[i];
-		b_log(b, "broker: fetch session cache full, evicting", "", s->id);
+		broker_log(b, "broker: fetch session cache full, evicting", "", s->id);
 		sess_close(b, s);
 	}
 	if (b->fsess_next_id <= 0)
@@ -163,12 +163,12 @@ static int32_t sess_put(struct broker *b, struct fsess *s, const struct fent *e)
 			return -1;
 		if (s->n == s->cap) {
 			uint32_t nc = s->cap ? 2 * s->cap : 16;
-			struct fsess_part *np = b_alloc(b, nc * sizeof(*np));
+			struct fsess_part *np = broker_alloc(b, nc * sizeof(*np));
 			if (!np)
 				return -1;
 			if (s->n)
 				memcpy(np, s->p, s->n * sizeof(*np));
-			b_free(b, s->p);
+			broker_free(b, s->p);
 			s->p = np;
 			s->cap = nc;
 		}
@@ -206,7 +206,7 @@ static struct fsess_part *sess_part(struct fsess *s, const struct fent *e)
 
 /* A deleted (or recreated) topic leaves every fetch session: its id may
  * name another topic later. */
-void fetch_drop_topic(struct broker *b, uint32_t tid)
+void api_fetch_drop_topic(struct broker *b, uint32_t tid)
 {
 	for (uint32_t i = 0; b->fsess && i < FSESS_MAX; i++) {
 		struct fsess *s = &b->fsess[i];
@@ -218,11 +218,11 @@ void fetch_drop_topic(struct broker *b, uint32_t tid)
 	}
 }
 
-void fetch_sessions_free(struct broker *b)
+void api_fetch_sessions_free(struct broker *b)
 {
 	for (uint32_t i = 0; b->fsess && i < FSESS_MAX; i++)
-		b_free(b, b->fsess[i].p);
-	b_free(b, b->fsess);
+		broker_free(b, b->fsess[i].p);
+	broker_free(b, b->fsess);
 	b->fsess = NULL;
 	b->fsess_used = 0;
 }
@@ -250,7 +250,7 @@ static int16_t fetch_read(struct broker *b, struct kresp *r, struct store_part *
 	if (err == STORE_OK) {
 		/* read_committed: only batches below the last stable offset
 		 * (which is always a batch's base offset) */
-		while (rd->n && k_be64(rd->ptr[rd->n - 1]) >= end)
+		while (rd->n && get_be64(rd->ptr[rd->n - 1]) >= end)
 			rd->n--;
 		if (!rd->n && rd->buf) {
 			store_read_release(b->st, rd);
@@ -258,7 +258,7 @@ static int16_t fetch_read(struct broker *b, struct kresp *r, struct store_part *
 		}
 		return KERR_NONE;
 	}
-	b_log(b, "broker: fetch read failed", "", err);
+	broker_log(b, "broker: fetch read failed", "", err);
 	return err == STORE_ERANGE ? KERR_OFFSET_RANGE : KERR_STORAGE;
 }
 
@@ -341,7 +341,7 @@ static void fetch_part(struct broker *b, struct kresp *r, const struct fent *e,
 		kw_i64(&r->w, start);
 	/* aborted transactions overlapping the data sent (read_committed;
 	 * read_uncommitted consumers get none, as from Kafka) */
-	upto = rd.n ? (int64_t)k_be64(rd.ptr[rd.n - 1]) + (int64_t)k_be32(rd.ptr[rd.n - 1] + 23) + 1
+	upto = rd.n ? (int64_t)get_be64(rd.ptr[rd.n - 1]) + (int64_t)get_be32(rd.ptr[rd.n - 1] + 23) + 1
 	            : e->off;
 	if (!err && r->committed && rd.n)
 		txn_write_aborted(b, &r->w, (uint32_t)e->tid, (uint32_t)e->idx, e->off, upto);
@@ -418,8 +418,8 @@ static void fetch_respond(struct broker *b, struct kresp *r)
 		kw_tags(&r->w);
 	}
 	kw_tags(&r->w);
-	resp_finish(r);
-	resp_ready(b, r);
+	broker_resp_finish(r);
+	broker_resp_ready(b, r);
 }
 
 /* Answer a fetch with a top-level error (fetch session errors). */
@@ -430,9 +430,9 @@ static int fetch_error(struct broker *b, struct kresp *r, int16_t err)
 	kw_i32(&r->w, 0);
 	kw_array(&r->w, 0);
 	kw_tags(&r->w);
-	resp_finish(r);
-	resp_ready(b, r);
-	b_log(b, "broker: fetch session error", "", err);
+	broker_resp_finish(r);
+	broker_resp_ready(b, r);
+	broker_log(b, "broker: fetch session error", "", err);
 	return 0;
 }
 
@@ -446,7 +446,7 @@ static struct fent *sess_entries(struct broker *b, struct fsess *s, struct fent 
 
 	for (uint32_t i = 0; i < nreq; i++)
 		bad += req[i].tid < 0;
-	if (!(e = b_alloc(b, (s->n + bad + 1) * sizeof(*e))))
+	if (!(e = broker_alloc(b, (s->n + bad + 1) * sizeof(*e))))
 		return NULL;
 	for (uint32_t i = 0; i < s->n; i++)
 		e[k++] = (struct fent){s->p[i].tid, s->p[i].idx, s->p[i].off, s->p[i].pmax,
@@ -497,7 +497,7 @@ static int16_t fetch_session(struct broker *b, struct kresp *r, const struct fet
 	struct fent *e = sess_entries(b, s, r->fents, r->nfents, &n);
 	if (!e)
 		return KERR_UNKNOWN;
-	b_free(b, r->fents);
+	broker_free(b, r->fents);
 	r->fents = e;
 	r->nfents = n;
 	s->epoch = s->epoch == 0x7fffffff ? 1 : s->epoch + 1;
@@ -508,7 +508,7 @@ static int16_t fetch_session(struct broker *b, struct kresp *r, const struct fet
 }
 
 /* Fetch: answer now when data (or an error) is there or max_wait is 0,
- * otherwise park until fetch_poll completes it. */
+ * otherwise park until api_fetch_poll completes it. */
 int api_fetch(struct broker *b, struct kconn *c, struct kreq *q)
 {
 	struct kr scan = q->r, body;
@@ -524,12 +524,12 @@ int api_fetch(struct broker *b, struct kconn *c, struct kreq *q)
 		return -1;
 	if (q->ver >= 7)
 		fetch_forget(b, &scan, NULL);
-	if (scan.bad || !(r = resp_new(b, c, q->corr)))
+	if (scan.bad || !(r = broker_resp_new(b, c, q->corr)))
 		return -1;
 	r->ver = q->ver;
 	r->fmax = h.max_bytes;
 	r->committed = h.isolation == 1;
-	if (!(r->fents = b_alloc(b, ((uint32_t)n + 1) * sizeof(*r->fents))))
+	if (!(r->fents = broker_alloc(b, ((uint32_t)n + 1) * sizeof(*r->fents))))
 		return -1;
 	r->nfents = (uint32_t)fetch_decode(b, &body, q->ver, r->fents);
 	if (q->ver >= 7 && (err = fetch_session(b, r, &h, &body)))
@@ -541,7 +541,7 @@ int api_fetch(struct broker *b, struct kconn *c, struct kreq *q)
 		return 0;
 	}
 	/* parked: names of unknown topics point into the request; keep it */
-	if (!(r->req_copy = b_alloc(b, q->raw_len)))
+	if (!(r->req_copy = broker_alloc(b, q->raw_len)))
 		return -1;
 	memcpy(r->req_copy, q->raw, q->raw_len);
 	r->req_len = q->raw_len;
@@ -557,7 +557,7 @@ int api_fetch(struct broker *b, struct kconn *c, struct kreq *q)
 }
 
 /* Complete parked fetches whose data arrived or whose wait ran out. */
-void fetch_poll(struct broker *b, bool force_all)
+void api_fetch_poll(struct broker *b, bool force_all)
 {
 	uint64_t now = b->pl.now_ms(b->pl.ctx);
 	struct kresp **pp = &b->parked;

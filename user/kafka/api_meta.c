@@ -1,5 +1,5 @@
 /* ApiVersions and Metadata, plus topic lookup with auto-creation. */
-#include <string.h>
+#include <lib/string.h>
 
 #include "broker_int.h"
 
@@ -40,7 +40,7 @@ int topic_lookup(struct broker *b, const struct kstr *name, bool create)
 		return id >= 0 ? id : -KERR_UNKNOWN_TP;
 	if (b->cfg.no_auto_create)
 		return -KERR_UNKNOWN_TP;
-	tconf_default(&conf);
+	topic_conf_default(&conf);
 	id = topic_create(b, name, b->cfg.default_parts, &conf);
 	return id >= 0 ? id : -KERR_UNKNOWN_TP;
 }
@@ -63,7 +63,7 @@ int api_versions(struct broker *b, struct kconn *c, struct kreq *q)
 		if (q->r.bad)
 			err = KERR_INVALID_REQUEST;
 	}
-	if (!(r = resp_new(b, c, q->corr)))
+	if (!(r = broker_resp_new(b, c, q->corr)))
 		return -1;
 	if (q->ver > 3 || q->ver < 0) {
 		kw_i16(&r->w, KERR_UNSUPPORTED_VERSION);
@@ -91,8 +91,8 @@ int api_versions(struct broker *b, struct kconn *c, struct kreq *q)
 	if (q->ver >= 3)
 		kw_uvarint(&r->w, 0);
 done:
-	resp_finish(r);
-	resp_ready(b, r);
+	broker_resp_finish(r);
+	broker_resp_ready(b, r);
 	return 0;
 }
 
@@ -212,7 +212,7 @@ int api_metadata(struct broker *b, struct kconn *c, struct kreq *q)
 	kr_tags(&q->r);
 	if (q->r.bad)
 		return -1;
-	if (!(r = resp_new(b, c, q->corr)))
+	if (!(r = broker_resp_new(b, c, q->corr)))
 		return -1;
 	meta_header(b, r, q->ver);
 	if (n < 0 || (n == 0 && q->ver == 0)) {
@@ -232,8 +232,8 @@ int api_metadata(struct broker *b, struct kconn *c, struct kreq *q)
 	if (q->ver >= 8 && q->ver <= 10)
 		kw_i32(&r->w, INT32_MIN); /* cluster authorized operations */
 	kw_tags(&r->w);
-	resp_finish(r);
-	resp_ready(b, r);
+	broker_resp_finish(r);
+	broker_resp_ready(b, r);
 	return 0;
 }
 
@@ -245,7 +245,7 @@ int api_describe_cluster(struct broker *b, struct kconn *c, struct kreq *q)
 
 	(void)kr_i8(&q->r); /* include cluster authorized operations */
 	kr_tags(&q->r);
-	if (q->r.bad || q->r.off != q->r.n || !(r = resp_new(b, c, q->corr)))
+	if (q->r.bad || q->r.off != q->r.n || !(r = broker_resp_new(b, c, q->corr)))
 		return -1;
 	kw_i32(&r->w, 0);
 	kw_i16(&r->w, KERR_NONE);
@@ -260,7 +260,7 @@ int api_describe_cluster(struct broker *b, struct kconn *c, struct kreq *q)
 	kw_tags(&r->w);
 	kw_i32(&r->w, INT32_MIN);
 	kw_tags(&r->w);
-	resp_finish(r);
-	resp_ready(b, r);
+	broker_resp_finish(r);
+	broker_resp_ready(b, r);
 	return 0;
 }

@@ -1,6 +1,6 @@
 /* Broker core: connections, request framing and dispatch, the in-order
  * response queue per connection, and the per-turn commit point. */
-#include <string.h>
+#include <lib/string.h>
 
 #include "broker_int.h"
 
@@ -85,7 +85,7 @@ uint32_t api_table_get(uint32_t i, int16_t *key, int16_t *min, int16_t *max)
 	return API_COUNT;
 }
 
-void *b_alloc(struct broker *b, size_t n)
+void *broker_alloc(struct broker *b, size_t n)
 {
 	void *p = b->pl.alloc(b->pl.ctx, n);
 	if (p)
@@ -93,7 +93,7 @@ void *b_alloc(struct broker *b, size_t n)
 	return p;
 }
 
-void b_free(struct broker *b, void *p)
+void broker_free(struct broker *b, void *p)
 {
 	if (p)
 		b->pl.free(b->pl.ctx, p);
@@ -108,7 +108,7 @@ uint64_t broker_random(struct broker *b)
 	return z ^ (z >> 31);
 }
 
-void b_log(struct broker *b, const char *what, const char *d, long long v)
+void broker_log(struct broker *b, const char *what, const char *d, long long v)
 {
 	if (b->pl.log)
 		b->pl.log(b->pl.ctx, what, d, v);
@@ -135,13 +135,14 @@ struct broker *broker_create(const struct broker_platform *pl, const struct brok
 	b->last_flush_ms = pl->now_ms(pl->ctx);
 	b->rng = b->last_flush_ms ^ (uint64_t)(uintptr_t)b ^
 	         (pl->wall_ms ? pl->wall_ms(pl->ctx) << 20 : 0);
-	if (offsets_load(b) || prod_rebuild(b)) {
-		b_log(b, "broker: cannot replay the metadata log or the producer state", "", 0);
+	if (meta_offsets_load(b) || prod_rebuild(b)) {
+		broker_log(b, "broker: cannot replay the metadata log or the producer state", "",
+		           0);
 		group_destroy_all(b);
 		prod_free(b);
 		txn_free(b);
-		b_free(b, b->tconf);
-		b_free(b, b->replay_new);
+		broker_free(b, b->tconf);
+		broker_free(b, b->replay_new);
 		pl->free(pl->ctx, b);
 		return NULL;
 	}
@@ -156,14 +157,14 @@ void broker_destroy(struct broker *b)
 	group_destroy_all(b);
 	prod_free(b);
 	txn_free(b);
-	fetch_sessions_free(b);
-	b_free(b, b->tconf);
+	api_fetch_sessions_free(b);
+	broker_free(b, b->tconf);
 	b->pl.free(b->pl.ctx, b);
 }
 
 struct kconn *broker_conn_open(struct broker *b, void *handle)
 {
-	struct kconn *c = b_alloc(b, sizeof(*c));
+	struct kconn *c = broker_alloc(b, sizeof(*c));
 
 	if (!c)
 		return NULL;
@@ -181,12 +182,12 @@ void broker_conn_closed(struct broker *b, struct kconn *c)
 	while (c->head) {
 		struct kresp *r = c->head;
 		c->head = r->next;
-		resp_free(b, r);
+		broker_resp_free(b, r);
 	}
 	while (c->held) {
 		struct kresp *r = c->held;
 		c->held = r->next;
-		resp_free(b, r);
+		broker_resp_free(b, r);
 	}
 	if (c->prev)
 		c->prev->next = c->next;
@@ -194,13 +195,13 @@ void broker_conn_closed(struct broker *b, struct kconn *c)
 		b->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	b_free(b, c);
+	broker_free(b, c);
 }
 
 /* New response at the tail of c's queue, parked until made ready. */
-struct kresp *resp_new(struct broker *b, struct kconn *c, int32_t corr)
+struct kresp *broker_resp_new(struct broker *b, struct kconn *c, int32_t corr)
 {
-	struct kresp *r = b_alloc(b, sizeof(*r));
+	struct kresp *r = broker_alloc(b, sizeof(*r));
 
 	if (!r)
 		return NULL;
@@ -223,20 +224,20 @@ struct kresp *resp_new(struct broker *b, struct kconn *c, int32_t corr)
 	return r;
 }
 
-void resp_finish(struct kresp *r)
+void broker_resp_finish(struct kresp *r)
 {
 	kw_patch32(&r->w, 0, (int32_t)(kw_total(&r->w) - 4));
 }
 
-void resp_ready(struct broker *b, struct kresp *r)
+void broker_resp_ready(struct broker *b, struct kresp *r)
 {
 	r->state = R_READY;
-	conn_kick(b, r->conn);
+	broker_conn_kick(b, r->conn);
 }
 
 /* Release a response and everything it references; unlinks it from the
  * parked-fetch list and clears the group slot that points at it. */
-void resp_free(struct broker *b, struct kresp *r)
+void broker_resp_free(struct broker *b, struct kresp *r)
 {
 	for (struct kresp **pp = &b->parked; *pp; pp = &(*pp)->park_next)
 		if (*pp == r) {
@@ -256,10 +257,10 @@ void resp_free(struct broker *b, struct kresp *r)
 		store_read_release(b->st, &rd);
 	}
 	kw_free(&r->w);
-	b_free(b, r->req_copy);
-	b_free(b, r->fents);
-	b_free(b, r->iov);
-	b_free(b, r);
+	broker_free(b, r->req_copy);
+	broker_free(b, r->fents);
+	broker_free(b, r->iov);
+	broker_free(b, r);
 }
 
 /* Build the iovec for r: own bytes interleaved with referenced ones. */
@@ -268,7 +269,7 @@ static bool resp_iov(struct broker *b, struct kresp *r, uint32_t *n)
 	struct kw *w = &r->w;
 	uint32_t at = 0, k = 0;
 
-	r->iov = b_alloc(b, (2 * w->next + 1) * sizeof(struct kiov));
+	r->iov = broker_alloc(b, (2 * w->next + 1) * sizeof(struct kiov));
 	if (!r->iov)
 		return false;
 	for (uint32_t i = 0; i < w->next; i++) {
@@ -285,7 +286,7 @@ static bool resp_iov(struct broker *b, struct kresp *r, uint32_t *n)
 }
 
 /* Start sending the head response if it is ready and nothing is in flight. */
-void conn_kick(struct broker *b, struct kconn *c)
+void broker_conn_kick(struct broker *b, struct kconn *c)
 {
 	struct kresp *r = c->head;
 	uint32_t n;
@@ -293,7 +294,7 @@ void conn_kick(struct broker *b, struct kconn *c)
 	if (c->sending || c->closing || !r || r->state != R_READY)
 		return;
 	if (r->w.oom || !resp_iov(b, r, &n)) {
-		b_log(b, "broker: out of memory building response", "", r->corr);
+		broker_log(b, "broker: out of memory building response", "", r->corr);
 		c->closing = true;
 		b->pl.close(b->pl.ctx, c->handle);
 		return;
@@ -316,8 +317,8 @@ void broker_send_done(struct broker *b, struct kconn *c)
 	if (!c->head)
 		c->tail = NULL;
 	c->nq--;
-	resp_free(b, r);
-	conn_kick(b, c);
+	broker_resp_free(b, r);
+	broker_conn_kick(b, c);
 }
 
 /* The head response is handed over whole but its memory stays referenced
@@ -336,7 +337,7 @@ void *broker_send_hold(struct broker *b, struct kconn *c)
 	c->nq--;
 	r->next = c->held;
 	c->held = r;
-	conn_kick(b, c);
+	broker_conn_kick(b, c);
 	return r;
 }
 
@@ -345,7 +346,7 @@ void broker_send_release(struct broker *b, struct kconn *c, void *token)
 	for (struct kresp **pp = &c->held; *pp; pp = &(*pp)->next)
 		if (*pp == token) {
 			*pp = (*pp)->next;
-			resp_free(b, token);
+			broker_resp_free(b, token);
 			return;
 		}
 }
@@ -354,14 +355,14 @@ void broker_send_release(struct broker *b, struct kconn *c, void *token)
  * error UNSUPPORTED_VERSION (the shape of an ApiVersions v0 error). */
 static int reply_unsupported(struct broker *b, struct kconn *c, struct kreq *q)
 {
-	struct kresp *r = resp_new(b, c, q->corr);
+	struct kresp *r = broker_resp_new(b, c, q->corr);
 
 	if (!r)
 		return -1;
 	kw_i16(&r->w, KERR_UNSUPPORTED_VERSION);
-	resp_finish(r);
-	resp_ready(b, r);
-	b_log(b, "broker: unsupported api/version", "key", q->key * 1000 + q->ver);
+	broker_resp_finish(r);
+	broker_resp_ready(b, r);
+	broker_log(b, "broker: unsupported api/version", "key", q->key * 1000 + q->ver);
 	return 0;
 }
 
@@ -406,16 +407,16 @@ size_t broker_conn_input(struct broker *b, struct kconn *c, uint8_t *data, size_
 	size_t off = 0;
 
 	while (!c->closing && len - off >= 4 && c->nq < KCONN_MAX_QUEUE) {
-		uint32_t n = k_be32(data + off);
+		uint32_t n = get_be32(data + off);
 		if (n < 8 || n > b->cfg.max_request) {
-			b_log(b, "broker: bad request size, closing", "", (long long)n);
+			broker_log(b, "broker: bad request size, closing", "", (long long)n);
 			goto close;
 		}
 		if (len - off - 4 < n)
 			break;
 		if (handle_frame(b, c, data + off + 4, n)) {
-			b_log(b, "broker: malformed request, closing", "api",
-			      (long long)(int16_t)(data[off + 4] << 8 | data[off + 5]));
+			broker_log(b, "broker: malformed request, closing", "api",
+			           (long long)(int16_t)(data[off + 4] << 8 | data[off + 5]));
 			goto close;
 		}
 		off += 4 + (size_t)n;
@@ -455,7 +456,8 @@ static void release_written(struct broker *b)
  * waits for one (those clients see no acknowledgement and retry). */
 static void fail_waiters(struct broker *b)
 {
-	b_log(b, "broker: device flush failed, dropping waiting connections", "", b->wait_flush);
+	broker_log(b, "broker: device flush failed, dropping waiting connections", "",
+	           b->wait_flush);
 	for (struct kconn *c = b->conns; c; c = c->next)
 		for (struct kresp *r = c->head; r; r = r->next)
 			if (r->state == R_WAIT_FLUSH && !c->closing) {
@@ -473,7 +475,7 @@ static void commit(struct broker *b, uint64_t now)
 	uint64_t dirty;
 
 	if (store_write_pending(b->st))
-		b_log(b, "broker: device write failed", "", 0);
+		broker_log(b, "broker: device write failed", "", 0);
 	else
 		release_written(b);
 	if (store_flush_busy(b->st))
@@ -501,7 +503,7 @@ void broker_flush_done(struct broker *b, bool ok)
 		fail_waiters(b);
 	release_flushed(b);
 	for (struct kconn *c = b->conns; c; c = c->next)
-		conn_kick(b, c);
+		broker_conn_kick(b, c);
 }
 
 void broker_poll(struct broker *b)
@@ -512,9 +514,9 @@ void broker_poll(struct broker *b)
 	txn_poll(b, now);
 	retention_poll(b, now);
 	commit(b, now);
-	fetch_poll(b, false);
+	api_fetch_poll(b, false);
 	for (struct kconn *c = b->conns; c; c = c->next)
-		conn_kick(b, c);
+		broker_conn_kick(b, c);
 }
 
 uint32_t broker_next_timeout_ms(const struct broker *b)

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../storage/store.h"
+#include "storage/store.h"
 
 struct kiov {
 	const void *base;

@@ -213,14 +213,14 @@ struct broker {
 };
 
 /* broker.c */
-void *b_alloc(struct broker *b, size_t n);
-void b_free(struct broker *b, void *p);
-void b_log(struct broker *b, const char *what, const char *d, long long v);
-struct kresp *resp_new(struct broker *b, struct kconn *c, int32_t corr);
-void resp_finish(struct kresp *r);
-void resp_free(struct broker *b, struct kresp *r);
-void resp_ready(struct broker *b, struct kresp *r);
-void conn_kick(struct broker *b, struct kconn *c);
+void *broker_alloc(struct broker *b, size_t n);
+void broker_free(struct broker *b, void *p);
+void broker_log(struct broker *b, const char *what, const char *d, long long v);
+struct kresp *broker_resp_new(struct broker *b, struct kconn *c, int32_t corr);
+void broker_resp_finish(struct kresp *r);
+void broker_resp_free(struct broker *b, struct kresp *r);
+void broker_resp_ready(struct broker *b, struct kresp *r);
+void broker_conn_kick(struct broker *b, struct kconn *c);
 /* 64 pseudo-random bits (splitmix64 seeded from the clocks): unique ids,
  * not secrets. */
 uint64_t broker_random(struct broker *b);
@@ -240,13 +240,13 @@ bool api_version_ok(int16_t key, int16_t ver);
 /* api_data.c */
 int api_produce(struct broker *b, struct kconn *c, struct kreq *q);
 int api_list_offsets(struct broker *b, struct kconn *c, struct kreq *q);
-int batch_check(const uint8_t *p, uint32_t len, uint32_t *count, int64_t *max_ts);
+int api_batch_check(const uint8_t *p, uint32_t len, uint32_t *count, int64_t *max_ts);
 
 /* api_fetch.c */
 int api_fetch(struct broker *b, struct kconn *c, struct kreq *q);
-void fetch_poll(struct broker *b, bool force_all);
-void fetch_sessions_free(struct broker *b);
-void fetch_drop_topic(struct broker *b, uint32_t tid);
+void api_fetch_poll(struct broker *b, bool force_all);
+void api_fetch_sessions_free(struct broker *b);
+void api_fetch_drop_topic(struct broker *b, uint32_t tid);
 
 /* Admin requests may list at most this many topics, resources or groups
  * (clients send a handful); more is treated as malformed, which bounds the
@@ -263,12 +263,12 @@ static inline int32_t kr_admin_array(struct kr *r, uint32_t min_elem)
 }
 
 /* topic_config.c */
-void tconf_default(struct tconf *c);
-int16_t tconf_set(struct tconf *c, const struct kstr *name, const struct kstr *val,
-                  const char **msg);
-void tconf_encode(struct kw *w, const struct tconf *c);
-void tconf_decode(struct kr *r, struct tconf *c);
-void tconf_list(struct broker *b, struct kw *w, const struct tconf *c);
+void topic_conf_default(struct tconf *c);
+int16_t topic_conf_set(struct tconf *c, const struct kstr *name, const struct kstr *val,
+                       const char **msg);
+void topic_conf_encode(struct kw *w, const struct tconf *c);
+void topic_conf_decode(struct kr *r, struct tconf *c);
+void topic_conf_list(struct broker *b, struct kw *w, const struct tconf *c);
 int api_describe_configs(struct broker *b, struct kconn *c, struct kreq *q);
 int api_alter_configs(struct broker *b, struct kconn *c, struct kreq *q);
 int api_incr_alter_configs(struct broker *b, struct kconn *c, struct kreq *q);
@@ -296,10 +296,10 @@ int topic_create(struct broker *b, const struct kstr *name, uint32_t parts,
 #define OFFLOG_MAGIC    0x484f4332
 bool meta_append(struct broker *b, struct kw *w);
 int meta_sync(struct broker *b);
-void resp_wait_flush(struct broker *b, struct kresp *r);
+void broker_resp_wait_flush(struct broker *b, struct kresp *r);
 bool meta_stale(const struct broker *b, int32_t topic, uint64_t rec_off);
 void meta_compact(struct broker *b);
-bool offlog_snapshot(struct broker *b);
+bool group_offlog_snapshot(struct broker *b);
 
 /* retention.c */
 void retention_poll(struct broker *b, uint64_t now);
@@ -307,7 +307,7 @@ void retention_poll(struct broker *b, uint64_t now);
 /* producer.c */
 struct pstate;
 int api_init_producer_id(struct broker *b, struct kconn *c, struct kreq *q);
-bool batch_is_idempotent(const uint8_t *h);
+bool prod_batch_is_idempotent(const uint8_t *h);
 int16_t prod_check(struct broker *b, uint32_t t, uint32_t p, const uint8_t *h, int64_t *dup);
 void prod_update(struct broker *b, uint32_t t, uint32_t p, const uint8_t *h, int64_t base);
 void prod_drop_topic(struct broker *b, uint32_t t);
@@ -353,8 +353,8 @@ int api_leave(struct broker *b, struct kconn *c, struct kreq *q);
 int api_offset_commit(struct broker *b, struct kconn *c, struct kreq *q);
 int api_offset_fetch(struct broker *b, struct kconn *c, struct kreq *q);
 void group_poll(struct broker *b);
-int offsets_load(struct broker *b);
-void offlog_apply(struct broker *b, const uint8_t *p, uint32_t len, uint64_t rec_off);
+int meta_offsets_load(struct broker *b);
+void group_offlog_apply(struct broker *b, const uint8_t *p, uint32_t len, uint64_t rec_off);
 
 /* Internal topic holding the committed-offsets log; clients never see it. */
 #define OFFSETS_TOPIC "__hallows_offsets"

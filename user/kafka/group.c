@@ -1,7 +1,7 @@
 /* Group coordinator: membership and the rebalance state machine
  * (Empty -> PreparingRebalance -> CompletingRebalance -> Stable), with
  * JoinGroup and SyncGroup parked until the round completes. */
-#include <string.h>
+#include <lib/string.h>
 
 #include "group.h"
 
@@ -17,7 +17,7 @@ struct kgroup *group_find(struct broker *b, const struct kstr *id, bool create)
 	for (g = b->groups; g; g = g->next, count++)
 		if (g->idlen == (uint32_t)id->len && !memcmp(g->id, id->p, g->idlen))
 			return g;
-	if (!create || count >= KG_MAX_GROUPS || !(g = b_alloc(b, sizeof(*g))))
+	if (!create || count >= KG_MAX_GROUPS || !(g = broker_alloc(b, sizeof(*g))))
 		return NULL;
 	memcpy(g->id, id->p, (size_t)id->len);
 	g->idlen = (uint32_t)id->len;
@@ -91,8 +91,8 @@ void group_join_error(struct broker *b, struct kresp *r, int16_t ver, int16_t er
 	kw_str(&r->w, m ? m->id : "", m ? (int32_t)m->idlen : 0);
 	kw_array(&r->w, 0);
 	kw_tags(&r->w);
-	resp_finish(r);
-	resp_ready(b, r);
+	broker_resp_finish(r);
+	broker_resp_ready(b, r);
 }
 
 /* Finish a parked SyncGroup with an assignment (or an error). */
@@ -113,16 +113,16 @@ void group_sync_reply(struct broker *b, const struct kgroup *g, struct kmember *
 	}
 	kw_bytes(&r->w, m->assign, err ? 0 : (int32_t)m->alen);
 	kw_tags(&r->w);
-	resp_finish(r);
-	resp_ready(b, r);
+	broker_resp_finish(r);
+	broker_resp_ready(b, r);
 }
 
 static void member_free(struct broker *b, struct kmember *m)
 {
 	for (uint32_t k = 0; k < m->nprotos; k++)
-		b_free(b, m->protos[k].meta);
-	b_free(b, m->assign);
-	b_free(b, m);
+		broker_free(b, m->protos[k].meta);
+	broker_free(b, m->assign);
+	broker_free(b, m);
 }
 
 /* Remove member i, answering whatever it had parked with err. */
@@ -232,8 +232,8 @@ void group_join_reply(struct broker *b, struct kgroup *g, uint32_t i)
 		kw_tags(&r->w);
 	}
 	kw_tags(&r->w);
-	resp_finish(r);
-	resp_ready(b, r);
+	broker_resp_finish(r);
+	broker_resp_ready(b, r);
 }
 
 /* End the join phase: drop members that did not rejoin, bump the
@@ -265,13 +265,13 @@ static void group_complete(struct broker *b, struct kgroup *g, uint64_t now)
 	for (uint32_t i = 0; i < g->n; i++) {
 		g->m[i]->last_seen = now;
 		g->m[i]->rejoined = false;
-		b_free(b, g->m[i]->assign);
+		broker_free(b, g->m[i]->assign);
 		g->m[i]->assign = NULL;
 		g->m[i]->alen = 0;
 		if (g->m[i]->join)
 			group_join_reply(b, g, i);
 	}
-	b_log(b, "group: rebalance complete, generation", "", g->gen);
+	broker_log(b, "group: rebalance complete, generation", "", g->gen);
 }
 
 /* True when every member has rejoined the current round. */
@@ -293,7 +293,7 @@ void group_poll(struct broker *b)
 			struct kmember *m = g->m[i];
 			if (m->join || now - m->last_seen <= (uint64_t)m->session_ms)
 				continue;
-			b_log(b, "group: member session expired", "", (long long)i);
+			broker_log(b, "group: member session expired", "", (long long)i);
 			group_remove(b, g, i, KERR_UNKNOWN_MEMBER);
 			if (g->state != G_PREPARING)
 				group_rebalance(b, g, now);
@@ -324,6 +324,6 @@ void group_destroy_all(struct broker *b)
 		for (uint32_t i = 0; i < g->n; i++)
 			member_free(b, g->m[i]);
 		group_offs_free(b, g);
-		b_free(b, g);
+		broker_free(b, g);
 	}
 }

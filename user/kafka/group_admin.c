@@ -2,7 +2,7 @@
  * DeleteGroups v0-2 and OffsetDelete v0. Deletions are logged in the
  * metadata log (META_GROUP_DEL, META_OFFS_DEL) and answered once durable,
  * like commits. */
-#include <string.h>
+#include <lib/string.h>
 
 #include "group.h"
 
@@ -52,7 +52,7 @@ int api_list_groups(struct broker *b, struct kconn *c, struct kreq *q)
 	/* librdkafka 2.0.2 sends ListGroups v4 with one stray 0x00 after the
 	 * body's tag buffer (seen on the wire); Kafka ignores trailing bytes,
 	 * so in flexible versions they are tolerated here. */
-	if (q->r.bad || (!q->r.flex && q->r.off != q->r.n) || !(r = resp_new(b, c, q->corr)))
+	if (q->r.bad || (!q->r.flex && q->r.off != q->r.n) || !(r = broker_resp_new(b, c, q->corr)))
 		return -1;
 	if (q->ver >= 1)
 		kw_i32(&r->w, 0);
@@ -70,8 +70,8 @@ int api_list_groups(struct broker *b, struct kconn *c, struct kreq *q)
 		kw_tags(&r->w);
 	}
 	kw_tags(&r->w);
-	resp_finish(r);
-	resp_ready(b, r);
+	broker_resp_finish(r);
+	broker_resp_ready(b, r);
 	return 0;
 }
 
@@ -131,7 +131,7 @@ int api_describe_groups(struct broker *b, struct kconn *c, struct kreq *q)
 	if (q->ver >= 3)
 		ops = kr_i8(&scan) != 0;
 	kr_tags(&scan);
-	if (scan.bad || scan.off != scan.n || !(r = resp_new(b, c, q->corr)))
+	if (scan.bad || scan.off != scan.n || !(r = broker_resp_new(b, c, q->corr)))
 		return -1;
 	if (q->ver >= 1)
 		kw_i32(&r->w, 0);
@@ -142,8 +142,8 @@ int api_describe_groups(struct broker *b, struct kconn *c, struct kreq *q)
 		describe_group(b, r, q->ver, &id, ops);
 	}
 	kw_tags(&r->w);
-	resp_finish(r);
-	resp_ready(b, r);
+	broker_resp_finish(r);
+	broker_resp_ready(b, r);
 	return 0;
 }
 
@@ -156,7 +156,7 @@ static void group_delete(struct broker *b, struct kgroup *g)
 			break;
 		}
 	group_offs_free(b, g);
-	b_free(b, g);
+	broker_free(b, g);
 }
 
 /* Log a group deletion; true when it is in the log. */
@@ -181,7 +181,7 @@ int api_delete_groups(struct broker *b, struct kconn *c, struct kreq *q)
 	for (int32_t i = 0; i < n && !scan.bad; i++)
 		kr_str(&scan, &id);
 	kr_tags(&scan);
-	if (scan.bad || scan.off != scan.n || !(r = resp_new(b, c, q->corr)))
+	if (scan.bad || scan.off != scan.n || !(r = broker_resp_new(b, c, q->corr)))
 		return -1;
 	kw_i32(&r->w, 0);
 	n = kr_array(&q->r, 1, false);
@@ -207,11 +207,11 @@ int api_delete_groups(struct broker *b, struct kconn *c, struct kreq *q)
 		kw_tags(&r->w);
 	}
 	kw_tags(&r->w);
-	resp_finish(r);
+	broker_resp_finish(r);
 	if (logged)
-		resp_wait_flush(b, r);
+		broker_resp_wait_flush(b, r);
 	else
-		resp_ready(b, r);
+		broker_resp_ready(b, r);
 	return 0;
 }
 
@@ -245,7 +245,7 @@ static bool offs_remove(struct broker *b, struct kgroup *g, uint32_t t, uint32_t
 {
 	for (uint32_t i = 0; i < g->noffs; i++)
 		if (g->offs[i].topic == t && g->offs[i].part == p) {
-			b_free(b, g->offs[i].meta);
+			broker_free(b, g->offs[i].meta);
 			g->offs[i] = g->offs[--g->noffs];
 			return true;
 		}
@@ -305,7 +305,7 @@ int api_offset_delete(struct broker *b, struct kconn *c, struct kreq *q)
 		for (int32_t k = 0; k < np; k++)
 			(void)kr_i32(&scan);
 	}
-	if (scan.bad || scan.off != scan.n || !(r = resp_new(b, c, q->corr)))
+	if (scan.bad || scan.off != scan.n || !(r = broker_resp_new(b, c, q->corr)))
 		return -1;
 	kr_str(&q->r, &gid);
 	g = group_find(b, &gid, false);
@@ -325,15 +325,15 @@ int api_offset_delete(struct broker *b, struct kconn *c, struct kreq *q)
 	kw_i32(&log, 0);
 	for (int32_t i = 0; i < n; i++)
 		nlog += od_topic(b, &q->r, r, g, &log);
-	resp_finish(r);
+	broker_resp_finish(r);
 	kw_patch32(&log, 6 + (g ? g->idlen : 0), nlog);
 	if (nlog && meta_append(b, &log)) {
-		resp_wait_flush(b, r);
+		broker_resp_wait_flush(b, r);
 		return 0;
 	}
 	if (!nlog)
 		kw_free(&log);
-	resp_ready(b, r);
+	broker_resp_ready(b, r);
 	return 0;
 }
 
@@ -344,7 +344,7 @@ void group_drop_topic(struct broker *b, uint32_t topic)
 	for (struct kgroup *g = b->groups; g; g = g->next)
 		for (uint32_t i = 0; i < g->noffs;)
 			if (g->offs[i].topic == topic) {
-				b_free(b, g->offs[i].meta);
+				broker_free(b, g->offs[i].meta);
 				g->offs[i] = g->offs[--g->noffs];
 			} else {
 				i++;

@@ -1,6 +1,6 @@
 /* Group coordinator requests: FindCoordinator, JoinGroup, SyncGroup,
  * Heartbeat and LeaveGroup. Offsets are in group_offsets.c. */
-#include <string.h>
+#include <lib/string.h>
 
 #include "group.h"
 
@@ -15,7 +15,7 @@ struct join_req {
 /* Reply with just [throttle (if ver >= tv)] error_code [tags]. */
 static int reply_err(struct broker *b, struct kconn *c, struct kreq *q, int16_t tv, int16_t err)
 {
-	struct kresp *r = resp_new(b, c, q->corr);
+	struct kresp *r = broker_resp_new(b, c, q->corr);
 
 	if (!r)
 		return -1;
@@ -23,8 +23,8 @@ static int reply_err(struct broker *b, struct kconn *c, struct kreq *q, int16_t 
 		kw_i32(&r->w, 0);
 	kw_i16(&r->w, err);
 	kw_tags(&r->w);
-	resp_finish(r);
-	resp_ready(b, r);
+	broker_resp_finish(r);
+	broker_resp_ready(b, r);
 	return 0;
 }
 
@@ -69,7 +69,7 @@ int api_find_coord(struct broker *b, struct kconn *c, struct kreq *q)
 			kr_str(&q->r, &key);
 	}
 	kr_tags(&q->r);
-	if (q->r.bad || !(r = resp_new(b, c, q->corr)))
+	if (q->r.bad || !(r = broker_resp_new(b, c, q->corr)))
 		return -1;
 	if (q->ver >= 1)
 		kw_i32(&r->w, 0);
@@ -84,8 +84,8 @@ int api_find_coord(struct broker *b, struct kconn *c, struct kreq *q)
 		}
 	}
 	kw_tags(&r->w);
-	resp_finish(r);
-	resp_ready(b, r);
+	broker_resp_finish(r);
+	broker_resp_ready(b, r);
 	return 0;
 }
 
@@ -125,11 +125,11 @@ static bool join_decode(struct kreq *q, struct join_req *j)
 static bool member_set_protos(struct broker *b, struct kmember *m, const struct join_req *j)
 {
 	for (uint32_t k = 0; k < m->nprotos; k++)
-		b_free(b, m->protos[k].meta);
+		broker_free(b, m->protos[k].meta);
 	m->nprotos = 0;
 	for (uint32_t k = 0; k < j->nprotos; k++) {
 		struct kproto *p = &m->protos[k];
-		p->meta = b_alloc(b, (size_t)j->pmeta[k].len + 1);
+		p->meta = broker_alloc(b, (size_t)j->pmeta[k].len + 1);
 		if (!p->meta)
 			return false;
 		memcpy(p->name, j->pname[k].p, (size_t)j->pname[k].len);
@@ -179,7 +179,7 @@ static struct kmember *member_new(struct broker *b, struct kgroup *g, const stru
 {
 	struct kmember *m;
 
-	if (g->n >= KG_MAX_MEMBERS || !(m = b_alloc(b, sizeof(*m))))
+	if (g->n >= KG_MAX_MEMBERS || !(m = broker_alloc(b, sizeof(*m))))
 		return NULL;
 	member_set_id(b, m, client);
 	if (inst->len > 0) {
@@ -256,7 +256,7 @@ int api_join(struct broker *b, struct kconn *c, struct kreq *q)
 
 	if (!join_decode(q, &j))
 		return -1;
-	if (!(r = resp_new(b, c, q->corr)))
+	if (!(r = broker_resp_new(b, c, q->corr)))
 		return -1;
 	if (!(g = group_find(b, &j.group, true)))
 		err = KERR_GROUP_ID;
@@ -271,7 +271,7 @@ int api_join(struct broker *b, struct kconn *c, struct kreq *q)
 		quiet = g->state == G_STABLE && g->leader >= 0 && g->m[g->leader] != m &&
 		        static_same(g, m, &j);
 		member_set_id(b, m, &q->client);
-		b_log(b, "group: static member rejoined, rebalance", "", !quiet);
+		broker_log(b, "group: static member rejoined, rebalance", "", !quiet);
 	}
 	if (!err && !member_set_protos(b, m, &j))
 		err = KERR_COORD_NA;
@@ -319,8 +319,8 @@ static bool sync_store(struct broker *b, struct kgroup *g, struct kr *r)
 		if (k < 0 || r->bad || a.len < 0)
 			continue;
 		struct kmember *m = g->m[k];
-		b_free(b, m->assign);
-		m->assign = b_alloc(b, (size_t)a.len + 1);
+		broker_free(b, m->assign);
+		m->assign = broker_alloc(b, (size_t)a.len + 1);
 		m->alen = 0;
 		if (m->assign && a.len) {
 			memcpy(m->assign, a.p, (size_t)a.len);
@@ -334,7 +334,7 @@ static bool sync_store(struct broker *b, struct kgroup *g, struct kr *r)
  * empty assignment. */
 static int sync_err(struct broker *b, struct kconn *c, struct kreq *q, int16_t err)
 {
-	struct kresp *r = resp_new(b, c, q->corr);
+	struct kresp *r = broker_resp_new(b, c, q->corr);
 
 	if (!r)
 		return -1;
@@ -347,8 +347,8 @@ static int sync_err(struct broker *b, struct kconn *c, struct kreq *q, int16_t e
 	}
 	kw_bytes(&r->w, NULL, 0);
 	kw_tags(&r->w);
-	resp_finish(r);
-	resp_ready(b, r);
+	broker_resp_finish(r);
+	broker_resp_ready(b, r);
 	return 0;
 }
 
@@ -409,7 +409,7 @@ int api_sync(struct broker *b, struct kconn *c, struct kreq *q)
 			return -1;
 		g->state = G_STABLE;
 	}
-	if (!(r = resp_new(b, c, q->corr)))
+	if (!(r = broker_resp_new(b, c, q->corr)))
 		return -1;
 	if (m->sync) /* duplicate sync: the older one loses */
 		group_sync_reply(b, g, m, KERR_REBALANCING);
@@ -508,7 +508,7 @@ int api_leave(struct broker *b, struct kconn *c, struct kreq *q)
 	g = group_find(b, &gid, false);
 	if (q->ver < 3)
 		return reply_err(b, c, q, 1, leave_one(b, g, &mid, &inst));
-	if (!(r = resp_new(b, c, q->corr)))
+	if (!(r = broker_resp_new(b, c, q->corr)))
 		return -1;
 	kw_i32(&r->w, 0);
 	kw_i16(&r->w, g ? KERR_NONE : KERR_GROUP_NOT_FOUND);
@@ -525,7 +525,7 @@ int api_leave(struct broker *b, struct kconn *c, struct kreq *q)
 		kw_tags(&r->w);
 	}
 	kw_tags(&r->w);
-	resp_finish(r);
-	resp_ready(b, r);
+	broker_resp_finish(r);
+	broker_resp_ready(b, r);
 	return 0;
 }

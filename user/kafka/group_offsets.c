@@ -2,7 +2,7 @@
  * memory per group and are logged to the internal partition
  * __hallows_offsets (one record per commit request), replayed at start;
  * a commit is answered once its record is durable. */
-#include <string.h>
+#include <lib/string.h>
 
 #include "group.h"
 
@@ -19,12 +19,12 @@ static struct koff *off_slot(struct broker *b, struct kgroup *g, uint32_t t, uin
 		return NULL;
 	if (g->noffs == g->offs_cap) {
 		uint32_t nc = g->offs_cap ? g->offs_cap * 2 : 16;
-		struct koff *n = b_alloc(b, nc * sizeof(*n));
+		struct koff *n = broker_alloc(b, nc * sizeof(*n));
 		if (!n)
 			return NULL;
 		if (g->offs)
 			memcpy(n, g->offs, g->noffs * sizeof(*n));
-		b_free(b, g->offs);
+		broker_free(b, g->offs);
 		g->offs = n;
 		g->offs_cap = nc;
 	}
@@ -39,11 +39,11 @@ static bool off_set(struct broker *b, struct koff *o, int64_t off, const struct 
 	char *m = NULL;
 	uint32_t n = meta->len > 0 ? (uint32_t)meta->len : 0;
 
-	if (n && !(m = b_alloc(b, n)))
+	if (n && !(m = broker_alloc(b, n)))
 		return false;
 	if (n)
 		memcpy(m, meta->p, n);
-	b_free(b, o->meta);
+	broker_free(b, o->meta);
 	o->meta = m;
 	o->meta_len = n;
 	o->off = off;
@@ -54,8 +54,8 @@ static bool off_set(struct broker *b, struct koff *o, int64_t off, const struct 
 void group_offs_free(struct broker *b, struct kgroup *g)
 {
 	for (uint32_t i = 0; i < g->noffs; i++)
-		b_free(b, g->offs[i].meta);
-	b_free(b, g->offs);
+		broker_free(b, g->offs[i].meta);
+	broker_free(b, g->offs);
 	g->offs = NULL;
 	g->noffs = g->offs_cap = 0;
 }
@@ -119,12 +119,12 @@ static bool offlog_end(struct broker *b, struct kw *w, int32_t n)
 	struct store_part *p = b->offsets_part;
 	bool ok = false;
 
-	kw_patch32(w, 6 + (uint32_t)k_be16(w->buf + 4), n);
+	kw_patch32(w, 6 + (uint32_t)get_be16(w->buf + 4), n);
 	if (n && p && !w->oom) {
 		ok = store_append(b->st, p, w->buf, w->len, 1, (int64_t)b->pl.now_ms(b->pl.ctx)) ==
 		     STORE_OK;
 		if (!ok)
-			b_log(b, "group: could not log offset commit", "", n);
+			broker_log(b, "group: could not log offset commit", "", n);
 	}
 	kw_free(w);
 	return ok;
@@ -181,7 +181,7 @@ int api_offset_commit(struct broker *b, struct kconn *c, struct kreq *q)
 		kr_str(&q->r, &inst);
 	if (q->ver <= 4)
 		(void)kr_i64(&q->r);
-	if (q->r.bad || !commit_decode(q->r, q->ver) || !(r = resp_new(b, c, q->corr)))
+	if (q->r.bad || !commit_decode(q->r, q->ver) || !(r = broker_resp_new(b, c, q->corr)))
 		return -1;
 	g = group_find(b, &gid, gen == -1 && mid.len <= 0);
 	gerr = commit_check(g, &mid, gen);
@@ -207,7 +207,7 @@ int api_offset_commit(struct broker *b, struct kconn *c, struct kreq *q)
 		kw_tags(&r->w);
 	}
 	kw_tags(&r->w);
-	resp_finish(r);
+	broker_resp_finish(r);
 	if (g && offlog_end(b, &log, logged)) {
 		/* answered once the commit record is durable, like acks=-1 */
 		r->state = R_WAIT_FLUSH;
@@ -217,13 +217,13 @@ int api_offset_commit(struct broker *b, struct kconn *c, struct kreq *q)
 	}
 	if (!g)
 		kw_free(&log);
-	resp_ready(b, r);
+	broker_resp_ready(b, r);
 	return 0;
 }
 
 /* Apply one commit log record (replay); malformed records, and entries
  * for a topic id created again later in the log, are skipped. */
-void offlog_apply(struct broker *b, const uint8_t *p, uint32_t len, uint64_t rec_off)
+void group_offlog_apply(struct broker *b, const uint8_t *p, uint32_t len, uint64_t rec_off)
 {
 	struct kr r;
 	struct kstr gid, meta = {NULL, 0};
@@ -246,7 +246,7 @@ void offlog_apply(struct broker *b, const uint8_t *p, uint32_t len, uint64_t rec
 		    store_part_get(b->st, (uint32_t)t, (uint32_t)k) &&
 		    (o = off_slot(b, g, (uint32_t)t, (uint32_t)k, true)) &&
 		    !off_set(b, o, off, &meta))
-			b_log(b, "group: no memory replaying a commit", "", off);
+			broker_log(b, "group: no memory replaying a commit", "", off);
 	}
 }
 
@@ -311,7 +311,7 @@ int api_offset_fetch(struct broker *b, struct kconn *c, struct kreq *q)
 	if (q->ver >= 7)
 		(void)kr_i8(&scan); /* require stable: nothing is ever pending */
 	kr_tags(&scan);
-	if (q->r.bad || scan.bad || !(r = resp_new(b, c, q->corr)))
+	if (q->r.bad || scan.bad || !(r = broker_resp_new(b, c, q->corr)))
 		return -1;
 	g = group_find(b, &gid, false);
 	if (q->ver >= 3)
@@ -340,14 +340,14 @@ int api_offset_fetch(struct broker *b, struct kconn *c, struct kreq *q)
 	if (q->ver >= 2)
 		kw_i16(&r->w, 0);
 	kw_tags(&r->w);
-	resp_finish(r);
-	resp_ready(b, r);
+	broker_resp_finish(r);
+	broker_resp_ready(b, r);
 	return 0;
 }
 
 /* Restate every committed offset as HOC2 records of at most about
  * 512 KiB each (the metadata log snapshot); false if one was not stored. */
-bool offlog_snapshot(struct broker *b)
+bool group_offlog_snapshot(struct broker *b)
 {
 	for (struct kgroup *g = b->groups; g; g = g->next) {
 		uint32_t i = 0;

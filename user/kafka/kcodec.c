@@ -1,7 +1,7 @@
 /* Kafka primitive types: big-endian ints, int16/int32-prefixed strings and
  * bytes, and for flexible versions (KIP-482) the compact forms (unsigned
  * varint length + 1) and tag buffers. */
-#include <string.h>
+#include <lib/string.h>
 
 #include "kcodec.h"
 

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <lib/bytes.h> /* get_be32() and friends for the wire */
+
 /* Reader: any read past the end sets bad and yields zeroes. */
 struct kr {
 	const uint8_t *p;
@@ -93,29 +95,5 @@ void kw_uuid(struct kw *w, const uint8_t id[16]);
 bool kw_ext(struct kw *w, const void *p, uint32_t n);
 void kw_patch32(struct kw *w, uint32_t at, int32_t v);
 uint64_t kw_total(const struct kw *w);
-
-static inline uint32_t k_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline uint16_t k_be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline void k_put_be64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (56 - 8 * i));
-}
-
-static inline uint64_t k_be64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
 
 #endif

@@ -12,7 +12,7 @@
  * the log that contains a complete snapshot gives the same state as the
  * whole log, so the recovered log start (the first segment's base) is
  * always a valid replay start. */
-#include <string.h>
+#include <lib/string.h>
 
 #include "broker_int.h"
 
@@ -27,7 +27,7 @@ bool meta_append(struct broker *b, struct kw *w)
 		ok = store_append(b->st, b->offsets_part, w->buf, w->len, 1,
 		                  (int64_t)b->pl.now_ms(b->pl.ctx)) == STORE_OK;
 	if (!ok)
-		b_log(b, "broker: could not append to the metadata log", "", w->len);
+		broker_log(b, "broker: could not append to the metadata log", "", w->len);
 	kw_free(w);
 	return ok;
 }
@@ -41,7 +41,7 @@ int meta_sync(struct broker *b)
 }
 
 /* Answer r once a flush started after now has completed. */
-void resp_wait_flush(struct broker *b, struct kresp *r)
+void broker_resp_wait_flush(struct broker *b, struct kresp *r)
 {
 	r->state = R_WAIT_FLUSH;
 	r->flush_gen = store_flush_next(b->st);
@@ -67,7 +67,7 @@ static void meta_apply(struct broker *b, const uint8_t *p, uint32_t len, uint64_
 	case META_TOPIC_NEW:
 	case META_TOPIC_CONF:
 		t = kr_i32(&r);
-		tconf_decode(&r, &c);
+		topic_conf_decode(&r, &c);
 		if (!r.bad && t >= 0 && t < (int32_t)STORE_MAX_TOPICS && !meta_stale(b, t, off))
 			b->tconf[t] = c;
 		break;
@@ -82,7 +82,7 @@ static void meta_apply(struct broker *b, const uint8_t *p, uint32_t len, uint64_
 			start = (int64_t)store_part_hwm(sp);
 		if (sp && start > (int64_t)store_part_start(sp) &&
 		    store_part_set_start(b->st, sp, (uint64_t)start))
-			b_log(b, "broker: could not re-apply a log start", "", start);
+			broker_log(b, "broker: could not re-apply a log start", "", start);
 		break;
 	}
 	case META_PID_BLOCK: {
@@ -99,7 +99,7 @@ static void meta_apply(struct broker *b, const uint8_t *p, uint32_t len, uint64_
 		group_meta_apply(b, magic, &r, off);
 		break;
 	default:
-		offlog_apply(b, p, len, off);
+		group_offlog_apply(b, p, len, off);
 	}
 }
 
@@ -117,9 +117,9 @@ static int meta_pass(struct broker *b, int pass)
 			const uint8_t *p = rd.ptr[i];
 			if (pass == 2)
 				meta_apply(b, p, rd.len[i], off);
-			else if (rd.len[i] >= 8 && k_be32(p) == META_TOPIC_NEW &&
-			         k_be32(p + 4) < STORE_MAX_TOPICS)
-				b->replay_new[k_be32(p + 4)] = off + 1;
+			else if (rd.len[i] >= 8 && get_be32(p) == META_TOPIC_NEW &&
+			         get_be32(p + 4) < STORE_MAX_TOPICS)
+				b->replay_new[get_be32(p + 4)] = off + 1;
 		}
 		off = rd.next_offset;
 		store_read_release(b->st, &rd);
@@ -128,18 +128,18 @@ static int meta_pass(struct broker *b, int pass)
 }
 
 /* Open (creating if needed) the metadata log and replay it. */
-int offsets_load(struct broker *b)
+int meta_offsets_load(struct broker *b)
 {
 	struct kstr name = {OFFSETS_TOPIC, (int32_t)sizeof(OFFSETS_TOPIC) - 1};
 	int id = store_topic_find(b->st, name.p, (uint32_t)name.len);
 	int err;
 
-	b->tconf = b_alloc(b, STORE_MAX_TOPICS * sizeof(*b->tconf));
-	b->replay_new = b_alloc(b, STORE_MAX_TOPICS * sizeof(*b->replay_new));
+	b->tconf = broker_alloc(b, STORE_MAX_TOPICS * sizeof(*b->tconf));
+	b->replay_new = broker_alloc(b, STORE_MAX_TOPICS * sizeof(*b->replay_new));
 	if (!b->tconf || !b->replay_new)
 		return -1;
 	for (uint32_t i = 0; i < STORE_MAX_TOPICS; i++)
-		tconf_default(&b->tconf[i]);
+		topic_conf_default(&b->tconf[i]);
 	if (id < 0)
 		id = store_topic_create(b->st, name.p, (uint32_t)name.len, 1);
 	if (id < 0)
@@ -149,7 +149,7 @@ int offsets_load(struct broker *b)
 	err = meta_pass(b, 1);
 	if (!err)
 		err = meta_pass(b, 2);
-	b_free(b, b->replay_new);
+	broker_free(b, b->replay_new);
 	b->replay_new = NULL;
 	return err;
 }
@@ -175,7 +175,7 @@ static bool meta_snapshot(struct broker *b)
 		kw_init(&w, &b->al);
 		kw_i32(&w, META_TOPIC_CONF);
 		kw_i32(&w, (int32_t)t);
-		tconf_encode(&w, &b->tconf[t]);
+		topic_conf_encode(&w, &b->tconf[t]);
 		ok = meta_append(b, &w);
 		for (uint32_t k = 0; ok && k < store_topic_parts(b->st, t); k++) {
 			struct store_part *p = store_part_get(b->st, t, k);
@@ -189,7 +189,7 @@ static bool meta_snapshot(struct broker *b)
 			ok = meta_append(b, &w);
 		}
 	}
-	return ok && offlog_snapshot(b) && txn_snapshot(b);
+	return ok && group_offlog_snapshot(b) && txn_snapshot(b);
 }
 
 /* Once the log spans META_COMPACT_SEGS segments, and two more than the
@@ -204,9 +204,9 @@ void meta_compact(struct broker *b)
 	if (n < META_COMPACT_SEGS || n < b->meta_segs_left + 2)
 		return;
 	if (!meta_snapshot(b) || meta_sync(b) || store_part_set_start(b->st, lp, at)) {
-		b_log(b, "broker: metadata log snapshot failed", "", (long long)at);
+		broker_log(b, "broker: metadata log snapshot failed", "", (long long)at);
 		return;
 	}
 	b->meta_segs_left = store_part_nsegs(lp);
-	b_log(b, "broker: metadata log compacted, new start", "", (long long)at);
+	broker_log(b, "broker: metadata log compacted, new start", "", (long long)at);
 }

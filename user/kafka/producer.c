@@ -5,7 +5,7 @@
  * as Kafka keeps, so a retried batch is acknowledged with its original
  * offset instead of being stored again. The state is rebuilt at start
  * from the stored batch headers. Rules: docs/broker.md, Idempotence. */
-#include <string.h>
+#include <lib/string.h>
 
 #include "broker_int.h"
 
@@ -55,7 +55,7 @@ static bool ps_rehash(struct broker *b, uint32_t cap, int64_t drop)
 {
 	struct pstate *old = b->pstates;
 	uint32_t ocap = b->pcap;
-	struct pstate *n = b_alloc(b, cap * sizeof(*n));
+	struct pstate *n = broker_alloc(b, cap * sizeof(*n));
 
 	if (!n)
 		return false;
@@ -67,7 +67,7 @@ static bool ps_rehash(struct broker *b, uint32_t cap, int64_t drop)
 			*ps_slot(b, old[i].topic, old[i].part, old[i].pid) = old[i];
 			b->pcount++;
 		}
-	b_free(b, old);
+	broker_free(b, old);
 	return true;
 }
 
@@ -98,9 +98,9 @@ static int32_t seq_add(int32_t seq, int32_t n)
 	return (int32_t)(((int64_t)seq + n) % ((int64_t)INT32_MAX + 1));
 }
 
-bool batch_is_idempotent(const uint8_t *h)
+bool prod_batch_is_idempotent(const uint8_t *h)
 {
-	return (int64_t)k_be64(h + 43) >= 0;
+	return (int64_t)get_be64(h + 43) >= 0;
 }
 
 /* Kafka's sequence rules (ProducerStateManager) for batch header h of
@@ -108,10 +108,10 @@ bool batch_is_idempotent(const uint8_t *h)
  * last PROD_BATCHES is a retry: *dup gets its original base offset. */
 int16_t prod_check(struct broker *b, uint32_t t, uint32_t p, const uint8_t *h, int64_t *dup)
 {
-	int64_t pid = (int64_t)k_be64(h + 43);
-	int16_t epoch = (int16_t)k_be16(h + 51);
-	int32_t seq = (int32_t)k_be32(h + 53);
-	int32_t last = seq_add(seq, (int32_t)k_be32(h + 23));
+	int64_t pid = (int64_t)get_be64(h + 43);
+	int16_t epoch = (int16_t)get_be16(h + 51);
+	int32_t seq = (int32_t)get_be32(h + 53);
+	int32_t last = seq_add(seq, (int32_t)get_be32(h + 23));
 	const struct pstate *s = ps_slot(b, t, p, pid);
 
 	*dup = -1;
@@ -138,22 +138,22 @@ int16_t prod_check(struct broker *b, uint32_t t, uint32_t p, const uint8_t *h, i
 /* Record an appended idempotent batch (header h, stored at base). */
 void prod_update(struct broker *b, uint32_t t, uint32_t p, const uint8_t *h, int64_t base)
 {
-	int64_t pid = (int64_t)k_be64(h + 43);
-	int16_t epoch = (int16_t)k_be16(h + 51);
-	int32_t seq = (int32_t)k_be32(h + 53);
+	int64_t pid = (int64_t)get_be64(h + 43);
+	int16_t epoch = (int16_t)get_be16(h + 51);
+	int32_t seq = (int32_t)get_be32(h + 53);
 	struct pstate *s;
 
 	if (pid < 0)
 		return;
 	if (!(s = ps_get(b, t, p, pid))) {
-		b_log(b, "broker: producer state table full", "", b->pcount);
+		broker_log(b, "broker: producer state table full", "", b->pcount);
 		return;
 	}
 	if (epoch != s->epoch || !s->n) {
 		s->epoch = epoch;
 		s->n = s->head = 0;
 	}
-	s->b[s->head] = (struct pbatch){seq, seq_add(seq, (int32_t)k_be32(h + 23)), base};
+	s->b[s->head] = (struct pbatch){seq, seq_add(seq, (int32_t)get_be32(h + 23)), base};
 	s->head = (uint8_t)((s->head + 1) % PROD_BATCHES);
 	if (s->n < PROD_BATCHES)
 		s->n++;
@@ -163,13 +163,13 @@ void prod_update(struct broker *b, uint32_t t, uint32_t p, const uint8_t *h, int
 void prod_drop_topic(struct broker *b, uint32_t t)
 {
 	if (b->pcap && !ps_rehash(b, b->pcap, t))
-		b_log(b, "broker: no memory to drop producer state", "", t);
+		broker_log(b, "broker: no memory to drop producer state", "", t);
 	txn_drop_topic(b, t);
 }
 
 void prod_free(struct broker *b)
 {
-	b_free(b, b->pstates);
+	broker_free(b, b->pstates);
 	b->pstates = NULL;
 	b->pcap = b->pcount = 0;
 }
@@ -195,9 +195,9 @@ int prod_rebuild(struct broker *b)
 					if (rd.len[i] < 61)
 						continue;
 					/* control batches (markers) carry no sequence */
-					if (batch_is_idempotent(h) && !(h[22] & 0x20))
-						prod_update(b, t, k, h, (int64_t)k_be64(h));
-					txn_part_batch(b, t, k, h, rd.len[i], (int64_t)k_be64(h));
+					if (prod_batch_is_idempotent(h) && !(h[22] & 0x20))
+						prod_update(b, t, k, h, (int64_t)get_be64(h));
+					txn_part_batch(b, t, k, h, rd.len[i], (int64_t)get_be64(h));
 				}
 				off = rd.next_offset;
 				store_read_release(b->st, &rd);
@@ -247,17 +247,17 @@ int api_init_producer_id(struct broker *b, struct kconn *c, struct kreq *q)
 		old_epoch = kr_i16(&q->r);
 	}
 	kr_tags(&q->r);
-	if (q->r.bad || q->r.off != q->r.n || !(r = resp_new(b, c, q->corr)))
+	if (q->r.bad || q->r.off != q->r.n || !(r = broker_resp_new(b, c, q->corr)))
 		return -1;
 	if (txn.len >= 0) {
 		kw_i32(&r->w, 0);
 		bool logged = txn_init_pid(b, r, q->ver, &txn, timeout, old_pid, old_epoch);
 		kw_tags(&r->w);
-		resp_finish(r);
+		broker_resp_finish(r);
 		if (logged)
-			resp_wait_flush(b, r);
+			broker_resp_wait_flush(b, r);
 		else
-			resp_ready(b, r);
+			broker_resp_ready(b, r);
 		return 0;
 	}
 	if ((pid = prod_pid_alloc(b)) < 0)
@@ -267,7 +267,7 @@ int api_init_producer_id(struct broker *b, struct kconn *c, struct kreq *q)
 	kw_i64(&r->w, err ? -1 : pid);
 	kw_i16(&r->w, err ? -1 : 0);
 	kw_tags(&r->w);
-	resp_finish(r);
-	resp_ready(b, r);
+	broker_resp_finish(r);
+	broker_resp_ready(b, r);
 	return 0;
 }

@@ -47,7 +47,7 @@ void retention_poll(struct broker *b, uint64_t now)
 		for (uint32_t k = 0; k < store_topic_parts(b->st, t); k++)
 			dropped += retain_part(b, store_part_get(b->st, t, k), c, wall);
 		if (dropped)
-			b_log(b, "broker: retention dropped segments of topic", "", t);
+			broker_log(b, "broker: retention dropped segments of topic", "", t);
 	}
 	meta_compact(b);
 }

@@ -3,7 +3,7 @@
  * and v2), plus the topic creation
  * that Metadata's auto-creation shares. Every request is decoded whole
  * before anything changes; each topic then succeeds or fails alone. */
-#include <string.h>
+#include <lib/string.h>
 
 #include "broker_int.h"
 
@@ -19,24 +19,24 @@ int topic_create(struct broker *b, const struct kstr *name, uint32_t parts,
 	struct kw w;
 
 	if (id < 0) {
-		b_log(b, "broker: topic table full", "", STORE_MAX_TOPICS);
+		broker_log(b, "broker: topic table full", "", STORE_MAX_TOPICS);
 		return -KERR_INVALID_REQUEST;
 	}
 	kw_init(&w, &b->al);
 	kw_i32(&w, META_TOPIC_NEW);
 	kw_i32(&w, id);
-	tconf_encode(&w, conf);
+	topic_conf_encode(&w, conf);
 	if (!meta_append(b, &w) || meta_sync(b))
 		return -KERR_STORAGE;
 	if (store_topic_create(b->st, name->p, (uint32_t)name->len, parts) != id) {
-		b_log(b, "broker: topic creation failed", "", id);
+		broker_log(b, "broker: topic creation failed", "", id);
 		return -KERR_STORAGE;
 	}
 	b->tconf[id] = *conf;
 	group_drop_topic(b, (uint32_t)id);
 	prod_drop_topic(b, (uint32_t)id);
-	fetch_drop_topic(b, (uint32_t)id);
-	b_log(b, "broker: created topic, partitions", "", parts);
+	api_fetch_drop_topic(b, (uint32_t)id);
+	broker_log(b, "broker: created topic, partitions", "", parts);
 	return id;
 }
 
@@ -134,13 +134,13 @@ static int16_t ct_check(struct broker *b, struct ct_topic *t, bool dup, struct t
 		*msg = "replication factor must be 1 (or -1): this is a single broker";
 		return KERR_INVALID_REPLICATION;
 	}
-	tconf_default(conf);
+	topic_conf_default(conf);
 	for (int32_t i = 0; i < t->nconfigs; i++) {
 		struct kstr k, v;
 		kr_str(&r, &k);
 		kr_str(&r, &v);
 		kr_tags(&r);
-		if ((err = tconf_set(conf, &k, &v, msg)))
+		if ((err = topic_conf_set(conf, &k, &v, msg)))
 			return err;
 	}
 	return KERR_NONE;
@@ -161,7 +161,7 @@ int api_create_topics(struct broker *b, struct kconn *c, struct kreq *q)
 	if (q->ver >= 1)
 		only = kr_i8(&scan) != 0;
 	kr_tags(&scan);
-	if (scan.bad || scan.off != scan.n || !(r = resp_new(b, c, q->corr)))
+	if (scan.bad || scan.off != scan.n || !(r = broker_resp_new(b, c, q->corr)))
 		return -1;
 	if (q->ver >= 2)
 		kw_i32(&r->w, 0);
@@ -199,13 +199,13 @@ int api_create_topics(struct broker *b, struct kconn *c, struct kreq *q)
 			if (err)
 				kw_array(&r->w, -1);
 			else
-				tconf_list(b, &r->w, &conf);
+				topic_conf_list(b, &r->w, &conf);
 		}
 		kw_tags(&r->w);
 	}
 	kw_tags(&r->w);
-	resp_finish(r);
-	resp_ready(b, r);
+	broker_resp_finish(r);
+	broker_resp_ready(b, r);
 	return 0;
 }
 
@@ -220,7 +220,7 @@ int api_delete_topics(struct broker *b, struct kconn *c, struct kreq *q)
 		kr_str(&scan, &name);
 	(void)kr_i32(&scan);
 	kr_tags(&scan);
-	if (scan.bad || scan.off != scan.n || !(r = resp_new(b, c, q->corr)))
+	if (scan.bad || scan.off != scan.n || !(r = broker_resp_new(b, c, q->corr)))
 		return -1;
 	if (q->ver >= 1)
 		kw_i32(&r->w, 0);
@@ -231,14 +231,14 @@ int api_delete_topics(struct broker *b, struct kconn *c, struct kreq *q)
 		int tid = topic_lookup(b, &name, false);
 		int16_t err = tid < 0 ? (int16_t)-tid : KERR_NONE;
 		if (!err && store_topic_delete(b->st, (uint32_t)tid)) {
-			b_log(b, "broker: topic deletion failed", "", tid);
+			broker_log(b, "broker: topic deletion failed", "", tid);
 			err = KERR_STORAGE;
 		}
 		if (!err) {
 			group_drop_topic(b, (uint32_t)tid);
 			prod_drop_topic(b, (uint32_t)tid);
-			fetch_drop_topic(b, (uint32_t)tid);
-			tconf_default(&b->tconf[tid]);
+			api_fetch_drop_topic(b, (uint32_t)tid);
+			topic_conf_default(&b->tconf[tid]);
 			b->data_arrived = true; /* parked fetches see it gone */
 		}
 		kw_str(&r->w, name.p, name.len);
@@ -248,8 +248,8 @@ int api_delete_topics(struct broker *b, struct kconn *c, struct kreq *q)
 		kw_tags(&r->w);
 	}
 	kw_tags(&r->w);
-	resp_finish(r);
-	resp_ready(b, r);
+	broker_resp_finish(r);
+	broker_resp_ready(b, r);
 	return 0;
 }
 
@@ -321,7 +321,7 @@ int api_create_partitions(struct broker *b, struct kconn *c, struct kreq *q)
 	(void)kr_i32(&scan);
 	only = kr_i8(&scan) != 0;
 	kr_tags(&scan);
-	if (scan.bad || scan.off != scan.n || !(r = resp_new(b, c, q->corr)))
+	if (scan.bad || scan.off != scan.n || !(r = broker_resp_new(b, c, q->corr)))
 		return -1;
 	kw_i32(&r->w, 0);
 	kw_array(&r->w, n);
@@ -350,8 +350,8 @@ int api_create_partitions(struct broker *b, struct kconn *c, struct kreq *q)
 		kw_tags(&r->w);
 	}
 	kw_tags(&r->w);
-	resp_finish(r);
-	resp_ready(b, r);
+	broker_resp_finish(r);
+	broker_resp_ready(b, r);
 	return 0;
 }
 
@@ -412,7 +412,7 @@ int api_delete_records(struct broker *b, struct kconn *c, struct kreq *q)
 	}
 	(void)kr_i32(&scan);
 	kr_tags(&scan);
-	if (scan.bad || scan.off != scan.n || !(r = resp_new(b, c, q->corr)))
+	if (scan.bad || scan.off != scan.n || !(r = broker_resp_new(b, c, q->corr)))
 		return -1;
 	kw_i32(&r->w, 0);
 	n = kr_array(&q->r, 3, false);
@@ -433,10 +433,10 @@ int api_delete_records(struct broker *b, struct kconn *c, struct kreq *q)
 		kw_tags(&r->w);
 	}
 	kw_tags(&r->w);
-	resp_finish(r);
+	broker_resp_finish(r);
 	if (logged)
-		resp_wait_flush(b, r);
+		broker_resp_wait_flush(b, r);
 	else
-		resp_ready(b, r);
+		broker_resp_ready(b, r);
 	return 0;
 }

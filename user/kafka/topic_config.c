@@ -2,7 +2,7 @@
  * cleanup.policy, max.message.bytes and message.timestamp.type, DescribeConfigs v0-1 (topic and
  * broker resources), AlterConfigs v0-1 and IncrementalAlterConfigs v0 for
  * topics. Changes are logged (META_TOPIC_CONF) and answered once durable. */
-#include <string.h>
+#include <lib/string.h>
 
 #include "broker_int.h"
 
@@ -17,7 +17,7 @@
 #define OP_APPEND            2
 #define OP_SUBTRACT          3
 
-void tconf_default(struct tconf *c)
+void topic_conf_default(struct tconf *c)
 {
 	c->retention_ms = DEFAULT_RETENTION_MS;
 	c->retention_bytes = -1;
@@ -86,8 +86,8 @@ static bool parse_cleanup(const struct kstr *s, uint8_t *out)
 
 /* Validate one name=value and apply it to c; returns a Kafka error code
  * (INVALID_CONFIG with *msg for unknown names and bad values). */
-int16_t tconf_set(struct tconf *c, const struct kstr *name, const struct kstr *val,
-                  const char **msg)
+int16_t topic_conf_set(struct tconf *c, const struct kstr *name, const struct kstr *val,
+                       const char **msg)
 {
 	int64_t v = 0;
 	uint8_t pol;
@@ -145,7 +145,7 @@ static int16_t tconf_unset(struct tconf *c, const struct kstr *name, const char 
 {
 	struct tconf d;
 
-	tconf_default(&d);
+	topic_conf_default(&d);
 	if (kstr_is(name, "cleanup.policy")) {
 		c->cleanup = d.cleanup;
 		c->set &= (uint8_t)~TC_CLEANUP;
@@ -168,7 +168,7 @@ static int16_t tconf_unset(struct tconf *c, const struct kstr *name, const char 
 	return KERR_NONE;
 }
 
-void tconf_encode(struct kw *w, const struct tconf *c)
+void topic_conf_encode(struct kw *w, const struct tconf *c)
 {
 	kw_i64(w, c->retention_ms);
 	kw_i64(w, c->retention_bytes);
@@ -178,7 +178,7 @@ void tconf_encode(struct kw *w, const struct tconf *c)
 	kw_i8(w, (int8_t)c->append_time);
 }
 
-void tconf_decode(struct kr *r, struct tconf *c)
+void topic_conf_decode(struct kr *r, struct tconf *c)
 {
 	c->retention_ms = kr_i64(r);
 	c->retention_bytes = kr_i64(r);
@@ -371,7 +371,7 @@ static void describe_one(struct broker *b, struct kresp *r, struct kr *q, int16_
 
 /* CreateTopics v5+: the new topic's configs (name, value, read-only,
  * source, sensitive). */
-void tconf_list(struct broker *b, struct kw *w, const struct tconf *c)
+void topic_conf_list(struct broker *b, struct kw *w, const struct tconf *c)
 {
 	struct kw tmp;
 	struct kr none = {0};
@@ -428,7 +428,7 @@ int api_describe_configs(struct broker *b, struct kconn *c, struct kreq *q)
 	}
 	if (q->ver >= 1)
 		syn = kr_i8(&scan) != 0;
-	if (!(r = resp_new(b, c, q->corr)))
+	if (!(r = broker_resp_new(b, c, q->corr)))
 		return -1;
 	kw_i32(&r->w, 0);
 	n = kr_array(&q->r, 3, false);
@@ -436,8 +436,8 @@ int api_describe_configs(struct broker *b, struct kconn *c, struct kreq *q)
 	for (int32_t i = 0; i < n; i++)
 		describe_one(b, r, &q->r, q->ver, syn);
 	kw_tags(&r->w);
-	resp_finish(r);
-	resp_ready(b, r);
+	broker_resp_finish(r);
+	broker_resp_ready(b, r);
 	return 0;
 }
 
@@ -473,7 +473,7 @@ static int16_t incr_op(struct tconf *c, int8_t op, const struct kstr *name, cons
 	uint8_t pol;
 
 	if (op == OP_SET)
-		return tconf_set(c, name, val, msg);
+		return topic_conf_set(c, name, val, msg);
 	if (op == OP_DELETE)
 		return tconf_unset(c, name, msg);
 	if ((op != OP_APPEND && op != OP_SUBTRACT) || !kstr_is(name, "cleanup.policy")) {
@@ -504,7 +504,7 @@ static int16_t alter_one(struct broker *b, struct kr *q, bool incr, int8_t type,
 	int16_t err = KERR_NONE;
 
 	*tid = -1;
-	tconf_default(
+	topic_conf_default(
 	    out); /* the entries are still parsed (and checked) when the resource is refused */
 	if (type != RES_TOPIC) {
 		err = KERR_INVALID_REQUEST;
@@ -516,7 +516,7 @@ static int16_t alter_one(struct broker *b, struct kr *q, bool incr, int8_t type,
 	} else if (incr) {
 		*out = b->tconf[*tid];
 	} else {
-		tconf_default(out); /* AlterConfigs replaces every override */
+		topic_conf_default(out); /* AlterConfigs replaces every override */
 	}
 	for (int32_t j = 0; j < k; j++) {
 		struct kstr key, val;
@@ -528,7 +528,7 @@ static int16_t alter_one(struct broker *b, struct kr *q, bool incr, int8_t type,
 		kr_tags(q);
 		if (!err)
 			err = incr ? incr_op(out, op, &key, &val, msg)
-			           : tconf_set(out, &key, &val, msg);
+			           : topic_conf_set(out, &key, &val, msg);
 	}
 	kr_tags(q);
 	return err;
@@ -545,7 +545,7 @@ static int alter(struct broker *b, struct kconn *c, struct kreq *q, bool incr)
 
 	if (!alter_decode(q->r, incr, &only))
 		return -1;
-	if (!(r = resp_new(b, c, q->corr)))
+	if (!(r = broker_resp_new(b, c, q->corr)))
 		return -1;
 	kw_i32(&r->w, 0);
 	n = kr_array(&q->r, 3, false);
@@ -563,7 +563,7 @@ static int alter(struct broker *b, struct kconn *c, struct kreq *q, bool incr)
 			kw_init(&w, &b->al);
 			kw_i32(&w, META_TOPIC_CONF);
 			kw_i32(&w, tid);
-			tconf_encode(&w, &nc);
+			topic_conf_encode(&w, &nc);
 			if (meta_append(b, &w)) {
 				b->tconf[tid] = nc;
 				logged = true;
@@ -579,11 +579,11 @@ static int alter(struct broker *b, struct kconn *c, struct kreq *q, bool incr)
 		kw_tags(&r->w);
 	}
 	kw_tags(&r->w);
-	resp_finish(r);
+	broker_resp_finish(r);
 	if (logged)
-		resp_wait_flush(b, r);
+		broker_resp_wait_flush(b, r);
 	else
-		resp_ready(b, r);
+		broker_resp_ready(b, r);
 	return 0;
 }
 

@@ -14,9 +14,9 @@
  * half. Partition state (which producers have an open transaction and
  * where it starts, which transactions were aborted) is rebuilt from the
  * stored batches at start. Rules: docs/broker.md, "Transactions". */
-#include <string.h>
+#include <lib/string.h>
 
-#include "../storage/crc32c.h"
+#include "storage/crc32c.h"
 #include "broker_int.h"
 
 #define TXN_MAX         4096u  /* transactional ids kept */
@@ -91,13 +91,13 @@ static bool ptx_add(struct broker *b, const struct ptx *x)
 	if (b->nptx == b->cptx) {
 		uint32_t nc = b->cptx ? b->cptx * 2 : 64;
 		struct ptx *n;
-		if (nc > PTX_MAX || !(n = b_alloc(b, nc * sizeof(*n)))) {
-			b_log(b, "txn: partition transaction table full", "", b->nptx);
+		if (nc > PTX_MAX || !(n = broker_alloc(b, nc * sizeof(*n)))) {
+			broker_log(b, "txn: partition transaction table full", "", b->nptx);
 			return false;
 		}
 		if (b->nptx)
 			memcpy(n, b->ptx, b->nptx * sizeof(*n));
-		b_free(b, b->ptx);
+		broker_free(b, b->ptx);
 		b->ptx = n;
 		b->cptx = nc;
 	}
@@ -116,7 +116,7 @@ static void ptx_del(struct broker *b, struct ptx *x)
 void txn_part_batch(struct broker *b, uint32_t t, uint32_t p, const uint8_t *h, uint32_t len,
                     int64_t base)
 {
-	int64_t pid = (int64_t)k_be64(h + 43);
+	int64_t pid = (int64_t)get_be64(h + 43);
 	struct ptx *x;
 
 	if (!(h[22] & 0x10) || pid < 0)
@@ -133,7 +133,7 @@ void txn_part_batch(struct broker *b, uint32_t t, uint32_t p, const uint8_t *h, 
 	 * after the record's length, attributes, timestamp and offset deltas
 	 * and key length (one byte each for a broker-written marker; a marker
 	 * this broker cannot read is taken for a commit) */
-	if (len >= CTRL_BATCH && h[61 + 4] == 0x08 && k_be16(h + 61 + 7) == 0) {
+	if (len >= CTRL_BATCH && h[61 + 4] == 0x08 && get_be16(h + 61 + 7) == 0) {
 		x->aborted = true;
 		x->last = base;
 		return;
@@ -201,7 +201,7 @@ static struct txn *txn_by_pid(struct broker *b, int64_t pid)
 static void txn_clear_offs(struct broker *b, struct txn *x)
 {
 	for (uint32_t i = 0; i < x->noffs; i++)
-		b_free(b, x->offs[i].meta);
+		broker_free(b, x->offs[i].meta);
 	x->noffs = 0;
 }
 
@@ -210,7 +210,7 @@ static void txn_reset(struct broker *b, struct txn *x)
 {
 	txn_clear_offs(b, x);
 	for (uint32_t i = 0; i < x->ngroups; i++)
-		b_free(b, x->groups[i]);
+		broker_free(b, x->groups[i]);
 	x->ngroups = 0;
 	x->nparts = 0;
 }
@@ -218,10 +218,10 @@ static void txn_reset(struct broker *b, struct txn *x)
 static void txn_destroy(struct broker *b, struct txn *x)
 {
 	txn_reset(b, x);
-	b_free(b, x->offs);
-	b_free(b, x->parts);
-	b_free(b, x->id);
-	b_free(b, x);
+	broker_free(b, x->offs);
+	broker_free(b, x->parts);
+	broker_free(b, x->id);
+	broker_free(b, x);
 }
 
 static struct txn *txn_new(struct broker *b, const struct kstr *id)
@@ -232,17 +232,17 @@ static struct txn *txn_new(struct broker *b, const struct kstr *id)
 		return NULL;
 	if (b->ntxns == b->ctxns) {
 		uint32_t nc = b->ctxns ? b->ctxns * 2 : 16;
-		struct txn **n = b_alloc(b, nc * sizeof(struct txn *));
+		struct txn **n = broker_alloc(b, nc * sizeof(struct txn *));
 		if (!n)
 			return NULL;
 		if (b->ntxns)
 			memcpy(n, b->txns, b->ntxns * sizeof(struct txn *));
-		b_free(b, b->txns);
+		broker_free(b, b->txns);
 		b->txns = n;
 		b->ctxns = nc;
 	}
-	if (!(x = b_alloc(b, sizeof(*x))) || !(x->id = b_alloc(b, (size_t)id->len))) {
-		b_free(b, x);
+	if (!(x = broker_alloc(b, sizeof(*x))) || !(x->id = broker_alloc(b, (size_t)id->len))) {
+		broker_free(b, x);
 		return NULL;
 	}
 	memcpy(x->id, id->p, (size_t)id->len);
@@ -267,11 +267,11 @@ static bool txn_add_part(struct broker *b, struct txn *x, int32_t t, int32_t p)
 	if (x->nparts == x->cparts) {
 		uint32_t nc = x->cparts ? x->cparts * 2 : 8;
 		struct txn_tp *n;
-		if (nc > TXN_MAX_PARTS || !(n = b_alloc(b, nc * sizeof(*n))))
+		if (nc > TXN_MAX_PARTS || !(n = broker_alloc(b, nc * sizeof(*n))))
 			return false;
 		if (x->nparts)
 			memcpy(n, x->parts, x->nparts * sizeof(*n));
-		b_free(b, x->parts);
+		broker_free(b, x->parts);
 		x->parts = n;
 		x->cparts = nc;
 	}
@@ -293,7 +293,7 @@ static bool txn_add_group(struct broker *b, struct txn *x, const struct kstr *g)
 
 	if (txn_group(x, g) >= 0)
 		return true;
-	if (x->ngroups >= TXN_MAX_GROUPS || !(s = b_alloc(b, (size_t)g->len + 1)))
+	if (x->ngroups >= TXN_MAX_GROUPS || !(s = broker_alloc(b, (size_t)g->len + 1)))
 		return false;
 	memcpy(s, g->p, (size_t)g->len);
 	x->groups[x->ngroups] = s;
@@ -315,15 +315,15 @@ static bool txn_add_off(struct broker *b, struct txn *x, uint32_t gi, int32_t t,
 	if (!o && x->noffs == x->coffs) {
 		uint32_t nc = x->coffs ? x->coffs * 2 : 16;
 		struct txn_off *n;
-		if (nc > TXN_MAX_OFFS || !(n = b_alloc(b, nc * sizeof(*n))))
+		if (nc > TXN_MAX_OFFS || !(n = broker_alloc(b, nc * sizeof(*n))))
 			return false;
 		if (x->noffs)
 			memcpy(n, x->offs, x->noffs * sizeof(*n));
-		b_free(b, x->offs);
+		broker_free(b, x->offs);
 		x->offs = n;
 		x->coffs = nc;
 	}
-	if (ml && !(m = b_alloc(b, ml)))
+	if (ml && !(m = broker_alloc(b, ml)))
 		return false;
 	if (ml)
 		memcpy(m, meta->p, ml);
@@ -331,7 +331,7 @@ static bool txn_add_off(struct broker *b, struct txn *x, uint32_t gi, int32_t t,
 		o = &x->offs[x->noffs++];
 		*o = (struct txn_off){gi, t, p, -1, NULL, 0};
 	}
-	b_free(b, o->meta);
+	broker_free(b, o->meta);
 	o->off = off;
 	o->meta = m;
 	o->mlen = ml;
@@ -406,11 +406,11 @@ void txn_meta_apply(struct broker *b, struct kr *r)
 	if (scan.bad || id.len <= 0 || id.len > TXN_ID_MAX || st < TX_EMPTY || st > TX_DONE_ABORT ||
 	    (uint32_t)np > TXN_MAX_PARTS || (uint32_t)ng > TXN_MAX_GROUPS ||
 	    (uint32_t)no > TXN_MAX_OFFS) {
-		b_log(b, "txn: skipping a malformed transaction record", "", 0);
+		broker_log(b, "txn: skipping a malformed transaction record", "", 0);
 		return;
 	}
 	if (!(x = txn_find(b, &id)) && !(x = txn_new(b, &id))) {
-		b_log(b, "txn: no room replaying a transaction", "", 0);
+		broker_log(b, "txn: no room replaying a transaction", "", 0);
 		return;
 	}
 	kr_str(r, &id);
@@ -424,13 +424,13 @@ void txn_meta_apply(struct broker *b, struct kr *r)
 	for (int32_t i = 0; i < np; i++) {
 		int32_t t = kr_i32(r), p = kr_i32(r);
 		if (!txn_add_part(b, x, t, p))
-			b_log(b, "txn: no memory replaying a partition", "", t);
+			broker_log(b, "txn: no memory replaying a partition", "", t);
 	}
 	ng = kr_array(r, 2, false);
 	for (int32_t i = 0; i < ng; i++) {
 		kr_str(r, &s);
 		if (s.len <= 0 || !txn_add_group(b, x, &s))
-			b_log(b, "txn: cannot replay a group", "", i);
+			broker_log(b, "txn: cannot replay a group", "", i);
 	}
 	no = kr_array(r, 22, false);
 	for (int32_t i = 0; i < no; i++) {
@@ -439,7 +439,7 @@ void txn_meta_apply(struct broker *b, struct kr *r)
 		kr_str(r, &s);
 		if (g < 0 || (uint32_t)g >= x->ngroups ||
 		    !txn_add_off(b, x, (uint32_t)g, t, p, off, &s))
-			b_log(b, "txn: cannot replay a pending offset", "", off);
+			broker_log(b, "txn: cannot replay a pending offset", "", off);
 	}
 }
 
@@ -465,9 +465,9 @@ static void marker_build(uint8_t *m, int64_t pid, int16_t epoch, bool commit, in
 	m[11] = CTRL_BATCH - 12;
 	m[16] = 2;
 	m[22] = 0x30;
-	k_put_be64(m + 27, (uint64_t)ts);
-	k_put_be64(m + 35, (uint64_t)ts);
-	k_put_be64(m + 43, (uint64_t)pid);
+	put_be64(m + 27, (uint64_t)ts);
+	put_be64(m + 35, (uint64_t)ts);
+	put_be64(m + 43, (uint64_t)pid);
 	m[51] = (uint8_t)((uint16_t)epoch >> 8);
 	m[52] = (uint8_t)epoch;
 	memset(m + 53, 0xff, 4);
@@ -496,9 +496,9 @@ static bool txn_markers(struct broker *b, struct txn *x, bool commit)
 			continue;
 		int64_t at = (int64_t)store_part_end(sp);
 		marker_build(m, x->pid, x->epoch, commit, ts);
-		k_put_be64(m, (uint64_t)at);
+		put_be64(m, (uint64_t)at);
 		if (store_append(b->st, sp, m, CTRL_BATCH, 1, ts) != STORE_OK) {
-			b_log(b, "txn: could not write a marker", "", x->parts[i].t);
+			broker_log(b, "txn: could not write a marker", "", x->parts[i].t);
 			ok = false;
 			continue;
 		}
@@ -541,7 +541,7 @@ static bool txn_commit_offsets(struct broker *b, struct txn *x)
 			continue;
 		}
 		kw_patch32(&w, 6 + x->glen[g], n);
-		offlog_apply(b, w.buf, w.len, 0);
+		group_offlog_apply(b, w.buf, w.len, 0);
 		ok &= meta_append(b, &w);
 	}
 	return ok;
@@ -560,7 +560,8 @@ static bool txn_finish(struct broker *b, struct txn *x)
 	txn_reset(b, x);
 	if (!txn_log(b, x))
 		return false;
-	b_log(b, commit ? "txn: committed, producer id" : "txn: aborted, producer id", "", x->pid);
+	broker_log(b, commit ? "txn: committed, producer id" : "txn: aborted, producer id", "",
+	           x->pid);
 	return true;
 }
 
@@ -601,7 +602,8 @@ void txn_poll(struct broker *b, uint64_t now)
 		if (x->state == TX_PREP_COMMIT || x->state == TX_PREP_ABORT) {
 			txn_finish(b, x);
 		} else if (x->state == TX_ONGOING && now - x->start_ms >= (uint64_t)x->timeout_ms) {
-			b_log(b, "txn: transaction timed out, aborting; producer id", "", x->pid);
+			broker_log(b, "txn: transaction timed out, aborting; producer id", "",
+			           x->pid);
 			if (txn_bump(b, x))
 				txn_end(b, x, false);
 		}
@@ -625,7 +627,8 @@ void txn_recover(struct broker *b)
 	for (uint32_t i = 0; i < b->ntxns; i++) {
 		struct txn *x = b->txns[i];
 		if (x->state == TX_PREP_COMMIT || x->state == TX_PREP_ABORT) {
-			b_log(b, "txn: completing a prepared transaction, producer id", "", x->pid);
+			broker_log(b, "txn: completing a prepared transaction, producer id", "",
+			           x->pid);
 			txn_finish(b, x);
 		}
 	}
@@ -652,8 +655,8 @@ void txn_free(struct broker *b)
 {
 	for (uint32_t i = 0; i < b->ntxns; i++)
 		txn_destroy(b, b->txns[i]);
-	b_free(b, b->txns);
-	b_free(b, b->ptx);
+	broker_free(b, b->txns);
+	broker_free(b, b->ptx);
 	b->txns = NULL;
 	b->ptx = NULL;
 	b->ntxns = b->ctxns = b->nptx = b->cptx = 0;
@@ -664,8 +667,8 @@ void txn_free(struct broker *b)
  * partition. */
 int16_t txn_produce_check(struct broker *b, uint32_t t, uint32_t p, const uint8_t *h)
 {
-	int64_t pid = (int64_t)k_be64(h + 43);
-	int16_t epoch = (int16_t)k_be16(h + 51);
+	int64_t pid = (int64_t)get_be64(h + 43);
+	int16_t epoch = (int16_t)get_be16(h + 51);
 	struct txn *x;
 
 	if (h[22] & 0x20)
@@ -779,7 +782,7 @@ int api_add_parts_txn(struct broker *b, struct kconn *c, struct kreq *q)
 		kr_tags(&scan);
 	}
 	kr_tags(&scan);
-	if (scan.bad || scan.off != scan.n || !(r = resp_new(b, c, q->corr)))
+	if (scan.bad || scan.off != scan.n || !(r = broker_resp_new(b, c, q->corr)))
 		return -1;
 	x = id.len > 0 ? txn_find(b, &id) : NULL;
 	err = txn_check(x, pid, epoch, fenced_code(q->ver));
@@ -837,7 +840,7 @@ int api_add_parts_txn(struct broker *b, struct kconn *c, struct kreq *q)
 		kw_tags(&r->w);
 	}
 	kw_tags(&r->w);
-	resp_finish(r);
+	broker_resp_finish(r);
 	if (added && !txn_log(b, x)) {
 		/* not logged: no answer (the client retries on a new connection,
 		 * and the retry logs the partitions again) */
@@ -846,9 +849,9 @@ int api_add_parts_txn(struct broker *b, struct kconn *c, struct kreq *q)
 		return 0;
 	}
 	if (added)
-		resp_wait_flush(b, r);
+		broker_resp_wait_flush(b, r);
 	else
-		resp_ready(b, r);
+		broker_resp_ready(b, r);
 	return 0;
 }
 
@@ -858,11 +861,11 @@ static void reply_plain(struct broker *b, struct kresp *r, int16_t err, bool log
 	kw_i32(&r->w, 0);
 	kw_i16(&r->w, err);
 	kw_tags(&r->w);
-	resp_finish(r);
+	broker_resp_finish(r);
 	if (logged)
-		resp_wait_flush(b, r);
+		broker_resp_wait_flush(b, r);
 	else
-		resp_ready(b, r);
+		broker_resp_ready(b, r);
 }
 
 /* AddOffsetsToTxn v0-v3: the group's offsets join the transaction. */
@@ -878,7 +881,7 @@ int api_add_offs_txn(struct broker *b, struct kconn *c, struct kreq *q)
 	int16_t epoch = kr_i16(&q->r);
 	kr_str(&q->r, &group);
 	kr_tags(&q->r);
-	if (q->r.bad || q->r.off != q->r.n || !(r = resp_new(b, c, q->corr)))
+	if (q->r.bad || q->r.off != q->r.n || !(r = broker_resp_new(b, c, q->corr)))
 		return -1;
 	x = id.len > 0 ? txn_find(b, &id) : NULL;
 	err = txn_check(x, pid, epoch, fenced_code(q->ver));
@@ -908,7 +911,7 @@ int api_end_txn(struct broker *b, struct kconn *c, struct kreq *q)
 	int16_t epoch = kr_i16(&q->r);
 	int8_t commit = kr_i8(&q->r);
 	kr_tags(&q->r);
-	if (q->r.bad || q->r.off != q->r.n || !(r = resp_new(b, c, q->corr)))
+	if (q->r.bad || q->r.off != q->r.n || !(r = broker_resp_new(b, c, q->corr)))
 		return -1;
 	x = id.len > 0 ? txn_find(b, &id) : NULL;
 	err = txn_check(x, pid, epoch, fenced_code(q->ver));
@@ -959,7 +962,7 @@ int api_txn_offset_commit(struct broker *b, struct kconn *c, struct kreq *q)
 		kr_tags(&scan);
 	}
 	kr_tags(&scan);
-	if (scan.bad || scan.off != scan.n || !(r = resp_new(b, c, q->corr)))
+	if (scan.bad || scan.off != scan.n || !(r = broker_resp_new(b, c, q->corr)))
 		return -1;
 	kr_str(&q->r, &id);
 	kr_str(&q->r, &group);
@@ -1007,7 +1010,7 @@ int api_txn_offset_commit(struct broker *b, struct kconn *c, struct kreq *q)
 		kw_tags(&r->w);
 	}
 	kw_tags(&r->w);
-	resp_finish(r);
-	resp_ready(b, r);
+	broker_resp_finish(r);
+	broker_resp_ready(b, r);
 	return 0;
 }

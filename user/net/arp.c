@@ -28,11 +28,11 @@ static void arp_send(struct floo_stack *st, uint16_t op, const uint8_t *eth_dst,
 	a[4] = 6;
 	a[5] = 4;
 	put_be16(a + 6, op);
-	floo_memcpy(a + 8, st->mac, 6);
+	memcpy(a + 8, st->mac, 6);
 	put_be32(a + 14, st->ip);
-	floo_memcpy(a + 18, tha, 6);
+	memcpy(a + 18, tha, 6);
 	put_be32(a + 24, tpa);
-	floo_memset(a + ARP_LEN, 0, 60 - ETH_HLEN - ARP_LEN);
+	memset(a + ARP_LEN, 0, 60 - ETH_HLEN - ARP_LEN);
 	tx->iov[0].len = 60; /* minimum frame size without FCS */
 }
 
@@ -72,7 +72,7 @@ void arp_learn(struct floo_stack *st, uint32_t ip, const uint8_t *mac, bool crea
 		e = arp_slot(st);
 	}
 	e->ip = ip;
-	floo_memcpy(e->mac, mac, 6);
+	memcpy(e->mac, mac, 6);
 	e->state = 2;
 	e->tries = 0;
 	e->expires_ns = st->now_ns + ARP_TTL_NS;

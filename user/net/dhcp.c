@@ -33,7 +33,7 @@ size_t dhcp_mem_size(void)
 void dhcp_init(struct floo_stack *st, void *mem)
 {
 	st->dhcp = mem;
-	floo_memset(st->dhcp, 0, sizeof(struct dhcp_state));
+	memset(st->dhcp, 0, sizeof(struct dhcp_state));
 }
 
 bool floo_dhcp_bound(const struct floo_stack *st)
@@ -49,7 +49,7 @@ static void dhcp_send(struct floo_stack *st, uint8_t type)
 	bool unicast = d->state == D_RENEWING;
 	bool ciaddr = d->state == D_RENEWING || d->state == D_REBINDING;
 
-	floo_memset(m, 0, sizeof(m));
+	memset(m, 0, sizeof(m));
 	m[0] = 1;
 	m[1] = 1;
 	m[2] = 6;
@@ -58,7 +58,7 @@ static void dhcp_send(struct floo_stack *st, uint8_t type)
 		put_be16(m + 10, 0x8000); /* broadcast replies please */
 	else
 		put_be32(m + 12, st->ip);
-	floo_memcpy(m + 28, st->mac, 6);
+	memcpy(m + 28, st->mac, 6);
 	put_be32(m + DHCP_FIXED, 0x63825363);
 	*o++ = 53, *o++ = 1, *o++ = type;
 	if (type == 3 && d->state == D_REQUESTING) {
@@ -145,7 +145,7 @@ void dhcp_input(struct floo_stack *st, const uint8_t *p, uint32_t len)
 	struct dhcp_msg m = {0};
 
 	if (d->state == D_OFF || len < DHCP_FIXED + 4 || p[0] != 2 || get_be32(p + 4) != d->xid ||
-	    floo_memcmp(p + 28, st->mac, 6) || get_be32(p + DHCP_FIXED) != 0x63825363 ||
+	    memcmp(p + 28, st->mac, 6) || get_be32(p + DHCP_FIXED) != 0x63825363 ||
 	    !dhcp_parse(p + DHCP_FIXED + 4, len - DHCP_FIXED - 4, &m)) {
 		floo_drop(st, &st->stats.drop_udp, "dhcp_ignored", NULL);
 		return;

@@ -13,7 +13,7 @@ void eth_input(struct floo_stack *st, struct floo_pbuf *pb)
 		floo_drop(st, &st->stats.drop_eth, "eth_short", pb);
 		return;
 	}
-	if (floo_memcmp(h, st->mac, 6) != 0 && floo_memcmp(h, eth_bcast, 6) != 0) {
+	if (memcmp(h, st->mac, 6) != 0 && memcmp(h, eth_bcast, 6) != 0) {
 		floo_drop(st, &st->stats.drop_eth, "eth_not_for_us", pb);
 		return;
 	}
@@ -31,8 +31,8 @@ void eth_input(struct floo_stack *st, struct floo_pbuf *pb)
 /* Write the 14-byte header for an outbound frame. */
 void eth_header(struct floo_stack *st, uint8_t *frame, const uint8_t *dst, uint16_t type)
 {
-	floo_memcpy(frame, dst, 6);
-	floo_memcpy(frame + 6, st->mac, 6);
+	memcpy(frame, dst, 6);
+	memcpy(frame + 6, st->mac, 6);
 	put_be16(frame + 12, type);
 }
 

@@ -9,6 +9,9 @@
 
 #include "floo/floo.h"
 
+#include <lib/bytes.h>
+#include <lib/string.h>
+
 #define FLOO_ARP_N      64
 #define FLOO_UDP_N      16
 #define FLOO_LISTEN_N   16
@@ -27,30 +30,7 @@
 #define IP_PROTO_TCP  6
 #define IP_PROTO_UDP  17
 
-/* ---- byte order and checksums (util.c) ---- */
-static inline uint16_t get_be16(const uint8_t *p)
-{
-	return (uint16_t)((p[0] << 8) | p[1]);
-}
-static inline uint32_t get_be32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-static inline void put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-static inline void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-#define floo_memcpy __builtin_memcpy
-#define floo_memset __builtin_memset
-#define floo_memcmp __builtin_memcmp
+/* ---- byte order (lib/bytes.h) and checksums (util.c) ---- */
 
 /* Partial one's complement sum (not folded) of len bytes. */
 uint32_t floo_csum_add(uint32_t sum, const void *data, uint32_t len);

@@ -33,7 +33,7 @@ static void icmp_send(struct floo_stack *st, uint32_t dst, uint8_t type, uint8_t
 	m[1] = code;
 	put_be16(m + 2, 0);
 	put_be32(m + 4, rest);
-	floo_memcpy(m + 8, body, blen);
+	memcpy(m + 8, body, blen);
 	put_be16(m + 2, floo_csum_fold(floo_csum_add(0, m, 8 + blen)));
 	tx->iov[0].len = ETH_HLEN + hl + 8 + blen;
 }

@@ -62,7 +62,7 @@ static struct ip_frag_slot *frag_slot(struct floo_stack *st, const uint8_t *ip)
 	/* n_frag >= 1 (config_fill). NOLINTNEXTLINE(clang-analyzer-core.NullDereference) */
 	if (s->used)
 		st->stats.drop_frag++;
-	floo_memset(s->bitmap, 0, sizeof(s->bitmap));
+	memset(s->bitmap, 0, sizeof(s->bitmap));
 	s->used = 1;
 	s->have_first = 0;
 	s->total = 0;
@@ -83,10 +83,10 @@ static int frag_place(struct ip_frag_slot *s, const uint8_t *p, uint32_t off, ui
 	for (uint32_t u = u0; u < u1; u++)
 		set += bit_get(s, u);
 	if (set == u1 - u0)
-		return floo_memcmp(s->data + off, p, len) == 0 ? 0 : -1;
+		return memcmp(s->data + off, p, len) == 0 ? 0 : -1;
 	if (set)
 		return -1;
-	floo_memcpy(s->data + off, p, len);
+	memcpy(s->data + off, p, len);
 	for (uint32_t u = u0; u < u1; u++)
 		s->bitmap[u / 64] |= 1ull << (u % 64);
 	return 1;
@@ -110,12 +110,12 @@ static uint32_t frag_finish(struct floo_stack *st, struct ip_frag_slot *s)
 {
 	uint8_t *o = st->frag_out;
 
-	floo_memcpy(o, s->hdr, s->hlen);
+	memcpy(o, s->hdr, s->hlen);
 	put_be16(o + 2, (uint16_t)(s->hlen + s->total));
 	put_be16(o + 6, 0);
 	put_be16(o + 10, 0);
 	put_be16(o + 10, floo_csum_fold(floo_csum_add(0, o, s->hlen)));
-	floo_memcpy(o + s->hlen, s->data, s->total);
+	memcpy(o + s->hlen, s->data, s->total);
 	s->used = 0;
 	return s->hlen + s->total;
 }
@@ -145,7 +145,7 @@ uint32_t ip_frag_input(struct floo_stack *st, const uint8_t *ip, uint32_t hlen, 
 	if (r < 0)
 		goto discard;
 	if (off == 0) {
-		floo_memcpy(s->hdr, ip, hlen);
+		memcpy(s->hdr, ip, hlen);
 		s->hlen = hlen;
 		s->have_first = 1;
 	}
@@ -171,8 +171,8 @@ void ip_frag_timer(struct floo_stack *st)
 			uint8_t tmp[68];
 			uint32_t n = s->hlen + 8;
 
-			floo_memcpy(tmp, s->hdr, s->hlen);
-			floo_memcpy(tmp + s->hlen, s->data, 8);
+			memcpy(tmp, s->hdr, s->hlen);
+			memcpy(tmp + s->hlen, s->data, 8);
 			icmp_send_error(st, 11, 1, tmp, n);
 		}
 	}

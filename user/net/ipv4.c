@@ -75,7 +75,7 @@ static void ipv4_deliver_reassembled(struct floo_stack *st, uint32_t total)
 			floo_drop(st, &st->stats.drop_frag, "frag_tcp_too_big", pb);
 			return;
 		}
-		floo_memcpy(pb->data, ip, total);
+		memcpy(pb->data, ip, total);
 		pb->len = total;
 		ip = pb->data;
 	}

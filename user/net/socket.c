@@ -41,7 +41,7 @@ static struct floo_sock *sock_alloc(struct floo_stack *st)
 		struct floo_sock *s = &st->socks[i];
 
 		if (!s->used) {
-			floo_memset(s, 0, sizeof(*s) - FLOO_SOCK_BUF);
+			memset(s, 0, sizeof(*s) - FLOO_SOCK_BUF);
 			s->used = true;
 			s->st = st;
 			return s;
@@ -210,7 +210,7 @@ int floo_sock_send(struct floo_sock *s, const void *buf, uint32_t len, uint32_t 
 			n = FLOO_SOCK_BUF - tail;
 		if (n > len - done)
 			n = len - done;
-		floo_memcpy(s->sbuf + tail, p + done, n);
+		memcpy(s->sbuf + tail, p + done, n);
 		if (floo_tcp_send(s->c, s->sbuf + tail, n, (void *)(uintptr_t)n) < 0)
 			return done ? (int)done : FLOO_ENOTCONN;
 		s->s_len += n;
@@ -237,7 +237,7 @@ int floo_sock_recv(struct floo_sock *s, void *buf, uint32_t len, uint32_t timeou
 
 		if (n > len - got)
 			n = len - got;
-		floo_memcpy(out + got, pb->data + s->rx_off, n);
+		memcpy(out + got, pb->data + s->rx_off, n);
 		got += n;
 		s->rx_off += n;
 		if (s->rx_off == pb->len) {

@@ -97,10 +97,10 @@ struct floo_stack *floo_stack_init(void *mem, size_t size, const struct floo_con
 	if (!mem || size < floo_mem_size(cfg) || !plat->rx_burst || !plat->tx_burst ||
 	    !plat->now_ns || !plat->random32)
 		return NULL;
-	floo_memset(st, 0, sizeof(*st));
+	memset(st, 0, sizeof(*st));
 	config_fill(&st->cfg, cfg);
 	st->plat = *plat;
-	floo_memcpy(st->mac, mac, 6);
+	memcpy(st->mac, mac, 6);
 	p += ALIGN64(sizeof(*st));
 	p = pool_init(st, p);
 	st->tx_arena = p;
@@ -163,7 +163,7 @@ struct floo_txframe *floo_tx_frame(struct floo_stack *st, uint8_t **buf)
 	f = &st->tx[st->tx_n];
 	*buf = st->tx_arena + (size_t)st->tx_n * FLOO_TX_SLOT;
 	st->tx_n++;
-	floo_memset(f, 0, sizeof(*f));
+	memset(f, 0, sizeof(*f));
 	f->iov[0].base = *buf;
 	f->niov = 1;
 	return f;

@@ -31,12 +31,12 @@ void tcp_init(struct floo_stack *st, void *mem)
 	refs = (struct tcp_sref *)(st->tcp + st->cfg.n_tcp);
 	st->tcp_hash = (uint32_t *)(refs + (size_t)st->cfg.n_tcp * st->cfg.tcp_sndq);
 	st->tcp_hash_mask = nb - 1;
-	floo_memset(st->tcp_hash, 0, nb * sizeof(uint32_t));
+	memset(st->tcp_hash, 0, nb * sizeof(uint32_t));
 	st->tcp_free = NULL;
 	for (uint32_t i = st->cfg.n_tcp; i-- > 0;) {
 		struct floo_tcp *c = &st->tcp[i];
 
-		floo_memset(c, 0, sizeof(*c));
+		memset(c, 0, sizeof(*c));
 		c->st = st;
 		c->idx = i;
 		c->sndq = refs + (size_t)i * st->cfg.tcp_sndq;
@@ -135,7 +135,7 @@ struct floo_tcp *tcp_alloc(struct floo_stack *st)
 	idx = c->idx;
 	gen = c->gen;
 	refs = c->sndq;
-	floo_memset(c, 0, sizeof(*c));
+	memset(c, 0, sizeof(*c));
 	c->st = st;
 	c->idx = idx;
 	c->gen = gen;

@@ -169,7 +169,7 @@ static bool tcp_parse(struct floo_stack *st, struct floo_pbuf *pb, const uint8_t
 			return false;
 		}
 	}
-	floo_memset(s, 0, sizeof(*s));
+	memset(s, 0, sizeof(*s));
 	s->seq = get_be32(th + 4);
 	s->ack = get_be32(th + 8);
 	s->flags = th[13] & 0x3f;

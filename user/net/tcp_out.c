@@ -29,7 +29,7 @@ static uint32_t put_header(uint8_t *t, const struct seg_out *s)
 	put_be16(t + 14, s->win);
 	put_be16(t + 16, 0);
 	put_be16(t + 18, 0);
-	floo_memcpy(t + TCP_HLEN, s->opt, s->optlen);
+	memcpy(t + TCP_HLEN, s->opt, s->optlen);
 	return hl;
 }
 

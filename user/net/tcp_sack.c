@@ -79,7 +79,7 @@ void tcp_sack_rcv_note(struct floo_tcp *c, uint32_t seq, uint32_t end)
 	for (uint8_t i = 0; i < c->rsack_n && n < TCP_SACK_BLOCKS; i++)
 		if (!n || !overlaps(&c->rsack[i], &list[0]))
 			list[n++] = c->rsack[i];
-	floo_memcpy(c->rsack, list, n * sizeof(list[0]));
+	memcpy(c->rsack, list, n * sizeof(list[0]));
 	c->rsack_n = n;
 }
 

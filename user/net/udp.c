@@ -88,7 +88,7 @@ int udp_send_from(struct floo_stack *st, uint32_t src_ip, uint16_t src_port, uin
 	put_be16(u + 2, dst_port);
 	put_be16(u + 4, (uint16_t)(UDP_HLEN + len));
 	put_be16(u + 6, 0);
-	floo_memcpy(u + UDP_HLEN, data, len);
+	memcpy(u + UDP_HLEN, data, len);
 	sum = floo_csum_pseudo(src_ip, dst_ip, IP_PROTO_UDP, UDP_HLEN + len);
 	sum = floo_csum_fold(floo_csum_add(sum, u, UDP_HLEN + len));
 	put_be16(u + 6, sum ? (uint16_t)sum : 0xffff);

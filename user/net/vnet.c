@@ -7,17 +7,6 @@
 #include "floo_internal.h"
 #include "floo/floo_vnet.h"
 
-static void put_le16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static uint16_t get_le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | (p[1] << 8));
-}
-
 void floo_vnet_encode(const struct floo_vnet_hdr *h, uint8_t out[FLOO_VNET_HDR_LEN])
 {
 	out[0] = h->flags;
@@ -42,7 +31,7 @@ void floo_vnet_decode(const uint8_t in[FLOO_VNET_HDR_LEN], struct floo_vnet_hdr 
  * with FLOO_CAP_TX_CSUM_L4): each segment's sum is the device's work. */
 void floo_vnet_tx(const struct floo_txframe *f, struct floo_vnet_hdr *h)
 {
-	floo_memset(h, 0, sizeof(*h));
+	memset(h, 0, sizeof(*h));
 	if (f->csum_partial) {
 		h->flags = FLOO_VNET_F_NEEDS_CSUM;
 		h->csum_start = f->csum_start;

@@ -1,7 +1,7 @@
 /* Log store: superblock (two copies), topic table, segment table, open,
  * format and close. Partition data paths live in store_part.c and
  * recovery in store_recover.c. */
-#include <string.h>
+#include <lib/string.h>
 
 #include "crc32c.h"
 #include "store_int.h"
@@ -32,23 +32,23 @@ static void sb_encode(struct store *s)
 	uint8_t *b = s->sb;
 
 	memset(b, 0, SB_BYTES);
-	st_put64(b, SB_MAGIC);
-	st_put32(b + 8, 1);
-	st_put64(b + 16, s->gen);
-	st_put64(b + 24, s->pl.dev_blocks);
-	st_put32(b + 32, s->seg_blocks);
-	st_put32(b + 36, s->nsegs);
-	st_put32(b + 40, s->ntopics);
-	st_put32(b + 44, SEG_BASE_BLK);
-	st_put64(b + 48, s->store_id);
+	put_le64(b, SB_MAGIC);
+	put_le32(b + 8, 1);
+	put_le64(b + 16, s->gen);
+	put_le64(b + 24, s->pl.dev_blocks);
+	put_le32(b + 32, s->seg_blocks);
+	put_le32(b + 36, s->nsegs);
+	put_le32(b + 40, s->ntopics);
+	put_le32(b + 44, SEG_BASE_BLK);
+	put_le64(b + 48, s->store_id);
 	for (uint32_t i = 0; i < s->ntopics; i++) {
 		uint8_t *e = b + SB_TOPIC_OFF + i * SB_TOPIC_SIZE;
 		e[0] = (uint8_t)s->topics[i].len;
 		memcpy(e + 1, s->topics[i].name, s->topics[i].len);
 		e[250] = s->topics[i].deleting ? 1 : 0;
-		st_put32(e + 252, s->topics[i].nparts);
+		put_le32(e + 252, s->topics[i].nparts);
 	}
-	st_put32(b + 12, store_crc32c(0, b, SB_BYTES));
+	put_le32(b + 12, store_crc32c(0, b, SB_BYTES));
 }
 
 /* Write the next superblock generation to both copies, one after the
@@ -78,12 +78,12 @@ static uint64_t sb_read_copy(struct store *s, uint32_t i, bool *blank)
 	for (uint32_t k = 0; k < STORE_BLOCK; k++)
 		if (b[k])
 			*blank = false;
-	crc = st_get32(b + 12);
-	st_put32(b + 12, 0);
-	if (st_get64(b) != SB_MAGIC || store_crc32c(0, b, SB_BYTES) != crc)
+	crc = get_le32(b + 12);
+	put_le32(b + 12, 0);
+	if (get_le64(b) != SB_MAGIC || store_crc32c(0, b, SB_BYTES) != crc)
 		return 0;
-	st_put32(b + 12, crc);
-	return st_get64(b + 16);
+	put_le32(b + 12, crc);
+	return get_le64(b + 16);
 }
 
 /* Validate geometry and load the topic table from s->sb. */
@@ -91,20 +91,20 @@ static int sb_decode(struct store *s)
 {
 	const uint8_t *b = s->sb;
 
-	s->gen = st_get64(b + 16);
-	s->seg_blocks = st_get32(b + 32);
-	s->nsegs = st_get32(b + 36);
-	s->ntopics = st_get32(b + 40);
-	s->store_id = st_get64(b + 48);
-	if (st_get64(b + 24) > s->pl.dev_blocks || s->seg_blocks < 512 ||
-	    st_get32(b + 44) != SEG_BASE_BLK || s->ntopics > STORE_MAX_TOPICS ||
+	s->gen = get_le64(b + 16);
+	s->seg_blocks = get_le32(b + 32);
+	s->nsegs = get_le32(b + 36);
+	s->ntopics = get_le32(b + 40);
+	s->store_id = get_le64(b + 48);
+	if (get_le64(b + 24) > s->pl.dev_blocks || s->seg_blocks < 512 ||
+	    get_le32(b + 44) != SEG_BASE_BLK || s->ntopics > STORE_MAX_TOPICS ||
 	    SEG_BASE_BLK + (uint64_t)s->nsegs * s->seg_blocks > s->pl.dev_blocks)
 		return STORE_ECORRUPT;
 	for (uint32_t i = 0; i < s->ntopics; i++) {
 		const uint8_t *e = b + SB_TOPIC_OFF + i * SB_TOPIC_SIZE;
 		struct store_topic *t = &s->topics[i];
 		t->len = e[0];
-		t->nparts = st_get32(e + 252);
+		t->nparts = get_le32(e + 252);
 		t->deleting = e[250] == 1;
 		if (t->len == 0 && t->nparts == 0 && e[250] == 0)
 			continue; /* free slot */

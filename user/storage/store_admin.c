@@ -2,7 +2,7 @@
  * go back to the free pool), adding partitions, and moving a partition's
  * log start (DeleteRecords). Deletion is crash-safe in three steps, each
  * durable before the next (docs/log-format.md, Deleting a topic). */
-#include <string.h>
+#include <lib/string.h>
 
 #include "store_int.h"
 

@@ -3,6 +3,8 @@
 #define STORE_INT_H
 #include "store.h"
 
+#include <lib/bytes.h> /* on-disk fields are little-endian: get_le32() and friends */
+
 #define SB_BLOCKS       32u /* one superblock copy: 128 KiB */
 #define SB_BYTES        (SB_BLOCKS * STORE_BLOCK)
 #define SEG_BASE_BLK    (2u * SB_BLOCKS)      /* first segment block */
@@ -67,32 +69,6 @@ struct store {
 	struct store_stats st;
 	bool ready;
 };
-
-/* Little-endian field access for on-disk structures. */
-static inline void st_put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-static inline void st_put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-static inline uint32_t st_get32(const uint8_t *p)
-{
-	uint32_t v = 0;
-	for (int i = 3; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-static inline uint64_t st_get64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
 
 static inline uint64_t seg_blk(const struct store *s, uint32_t slot)
 {

@@ -1,6 +1,6 @@
 /* Partition data path: segment allocation, append into the block-aligned
  * tail buffer, writing out, flushing and reading whole frames back. */
-#include <string.h>
+#include <lib/string.h>
 
 #include "crc32c.h"
 #include "store_int.h"
@@ -48,14 +48,14 @@ int st_idx_push(struct store *s, struct store_part *p, uint64_t base, int64_t ts
 void st_encode_frame_hdr(uint8_t *h, uint32_t len, uint64_t base, int64_t ts, uint32_t count,
                          uint64_t seq)
 {
-	st_put32(h, FRAME_MAGIC);
-	st_put32(h + 4, len);
-	st_put64(h + 8, base);
-	st_put64(h + 16, (uint64_t)ts);
-	st_put32(h + 24, count);
-	st_put32(h + 28, (uint32_t)seq);
-	st_put32(h + 32, 0);
-	st_put32(h + 36, 0);
+	put_le32(h, FRAME_MAGIC);
+	put_le32(h + 4, len);
+	put_le64(h + 8, base);
+	put_le64(h + 16, (uint64_t)ts);
+	put_le32(h + 24, count);
+	put_le32(h + 28, (uint32_t)seq);
+	put_le32(h + 32, 0);
+	put_le32(h + 36, 0);
 }
 
 /* Write the header block of segment slot; sets its CRC chain seed. */
@@ -65,14 +65,14 @@ int st_write_seg_hdr(struct store *s, uint32_t slot)
 	uint8_t *b = s->sb;
 
 	memset(b, 0, STORE_BLOCK);
-	st_put64(b, SEG_MAGIC);
-	st_put32(b + 12, g->topic);
-	st_put32(b + 16, g->part);
-	st_put64(b + 24, g->seq);
-	st_put64(b + 32, g->base);
-	st_put64(b + 40, s->store_id);
+	put_le64(b, SEG_MAGIC);
+	put_le32(b + 12, g->topic);
+	put_le32(b + 16, g->part);
+	put_le64(b + 24, g->seq);
+	put_le64(b + 32, g->base);
+	put_le64(b + 40, s->store_id);
 	g->seed = store_crc32c(0, b, SEG_HDR_CRC_LEN);
-	st_put32(b + 8, g->seed);
+	put_le32(b + 8, g->seed);
 	return s->pl.write(s->pl.ctx, seg_blk(s, slot), b, 1) ? STORE_EIO : 0;
 }
 
@@ -237,7 +237,7 @@ int store_append(struct store *s, struct store_part *p, const void *payload, uin
 	old_crc = p->last_crc;
 	p->last_crc = store_crc32c(p->last_crc, hdr, 32);
 	p->last_crc = store_crc32c(p->last_crc, payload, len);
-	st_put32(hdr + 32, p->last_crc);
+	put_le32(hdr + 32, p->last_crc);
 	if ((err = st_idx_push(s, p, p->end_off, max_ts, slot, pos)))
 		return err;
 	if (p->tail_used + FRAME_HDR + len > TAIL_CAP - STORE_BLOCK && (err = st_write_out(s, p)))

@@ -1,5 +1,5 @@
 /* Reading frames back, flushing, and the small partition accessors. */
-#include <string.h>
+#include <lib/string.h>
 
 #include "store_int.h"
 
@@ -79,8 +79,8 @@ static int read_frames(struct store *s, const struct store_part *p, uint32_t fir
 		uint32_t len = frame_end(s, p, i) - p->idx[i].pos - FRAME_HDR;
 		/* The index came from these bytes; a mismatch means the
 		 * device changed under us. Serve nothing rather than junk. */
-		if (st_get32(h) != FRAME_MAGIC || st_get32(h + 4) != len ||
-		    st_get64(h + 8) != p->idx[i].base) {
+		if (get_le32(h) != FRAME_MAGIC || get_le32(h + 4) != len ||
+		    get_le64(h + 8) != p->idx[i].base) {
 			store_read_release(s, out);
 			st_log(s, "store: frame mismatch on read at offset", "",
 			       (long long)p->idx[i].base);

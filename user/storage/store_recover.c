@@ -1,7 +1,7 @@
 /* Recovery at open: find every segment from its header block, chain each
  * partition's segments by offset, scan frames to the last valid one and
  * cut off a torn or corrupt tail. Rebuilds the in-memory offset index. */
-#include <string.h>
+#include <lib/string.h>
 
 #include "crc32c.h"
 #include "store_int.h"
@@ -43,17 +43,17 @@ static void seg_load_hdr(struct store *s, uint32_t slot)
 	g->used = false;
 	if (s->pl.read(s->pl.ctx, seg_blk(s, slot), b, 1))
 		return;
-	crc = st_get32(b + 8);
-	st_put32(b + 8, 0);
-	if (st_get64(b) != SEG_MAGIC || st_get64(b + 40) != s->store_id ||
+	crc = get_le32(b + 8);
+	put_le32(b + 8, 0);
+	if (get_le64(b) != SEG_MAGIC || get_le64(b + 40) != s->store_id ||
 	    store_crc32c(0, b, SEG_HDR_CRC_LEN) != crc ||
-	    !st_part_any(s, st_get32(b + 12), st_get32(b + 16)))
+	    !st_part_any(s, get_le32(b + 12), get_le32(b + 16)))
 		return;
 	*g = (struct store_seg){true,
-	                        st_get32(b + 12),
-	                        st_get32(b + 16),
-	                        st_get64(b + 24),
-	                        st_get64(b + 32),
+	                        get_le32(b + 12),
+	                        get_le32(b + 16),
+	                        get_le64(b + 24),
+	                        get_le64(b + 32),
 	                        STORE_BLOCK,
 	                        crc};
 	if (g->seq >= s->next_seq)
@@ -68,18 +68,18 @@ static uint32_t frame_check(struct store *s, struct scan *sc, struct store_part 
 	const uint8_t *h = scan_get(s, sc, pos, FRAME_HDR);
 	uint32_t len, c;
 
-	if (!h || st_get32(h) != FRAME_MAGIC)
+	if (!h || get_le32(h) != FRAME_MAGIC)
 		return 0;
-	len = st_get32(h + 4);
-	if (len == 0 || len > STORE_MAX_PAYLOAD || st_get64(h + 8) != p->end_off ||
-	    st_get32(h + 24) == 0 || st_get32(h + 28) != (uint32_t)s->segs[sc->slot].seq)
+	len = get_le32(h + 4);
+	if (len == 0 || len > STORE_MAX_PAYLOAD || get_le64(h + 8) != p->end_off ||
+	    get_le32(h + 24) == 0 || get_le32(h + 28) != (uint32_t)s->segs[sc->slot].seq)
 		return 0;
 	h = scan_get(s, sc, pos, FRAME_HDR + len);
 	if (!h)
 		return 0;
 	c = store_crc32c(p->last_crc, h, 32);
 	c = store_crc32c(c, h + FRAME_HDR, len);
-	if (c != st_get32(h + 32))
+	if (c != get_le32(h + 32))
 		return 0;
 	*crc = c;
 	return FRAME_HDR + len;
@@ -97,17 +97,17 @@ static int scan_seg(struct store *s, struct scan *sc, struct store_part *p, bool
 	p->last_crc = s->segs[sc->slot].seed;
 	while ((n = frame_check(s, sc, p, pos, &crc))) {
 		h = scan_get(s, sc, pos, FRAME_HDR);
-		err = st_idx_push(s, p, p->end_off, (int64_t)st_get64(h + 16), sc->slot, pos);
+		err = st_idx_push(s, p, p->end_off, (int64_t)get_le64(h + 16), sc->slot, pos);
 		if (err)
 			return err;
-		p->end_off += st_get32(h + 24);
+		p->end_off += get_le32(h + 24);
 		p->last_crc = crc;
 		pos += n;
 		s->st.recovered_batches++;
 	}
 	s->segs[sc->slot].end_pos = pos;
 	h = scan_get(s, sc, pos, 4);
-	*cut = h && st_get32(h) != 0;
+	*cut = h && get_le32(h) != 0;
 	return STORE_OK;
 }
 

@@ -22,10 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../../user/kafka/floo/broker_appl.h"
-#include "../../../user/kafka/floo/broker_floo.h"
-#include "../../net/hosted_net.h"
-#include "../hosted.h"
+#include "kafka/floo/broker_appl.h"
+#include "kafka/floo/broker_floo.h"
+#include "hosted_net.h"
+#include "hosted.h"
 #include "fileblk.h"
 
 #define DEFAULT_SIZE (1ull << 30)

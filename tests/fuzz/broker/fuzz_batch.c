@@ -4,8 +4,8 @@
  * accepts it, the fetched bytes must equal the produced ones except for
  * BaseOffset and PartitionLeaderEpoch. */
 #include "fuzzdev.h"
-#include "../../../user/kafka/broker_int.h"
-#include "../../../user/storage/crc32c.h"
+#include "kafka/broker_int.h"
+#include "storage/crc32c.h"
 
 static uint8_t out[4u << 20];
 static size_t out_len;
@@ -109,8 +109,8 @@ static void check(const uint8_t *batch, uint32_t len)
 	for (int i = 0; i < 3; i++) {
 		if (o + 4 > out_len)
 			abort();
-		kr_init(&r, out + o + 4, k_be32(out + o));
-		o += 4 + k_be32(out + o);
+		kr_init(&r, out + o + 4, get_be32(out + o));
+		o += 4 + get_be32(out + o);
 		if (kr_i32(&r) != i + 1)
 			abort();
 		if (i == 1) {
@@ -130,7 +130,7 @@ static void check(const uint8_t *batch, uint32_t len)
 			abort();
 		if (perr == 0 &&
 		    (rec.len != (int32_t)len || memcmp(rec.p + 16, batch + 16, len - 16) ||
-		     memcmp(rec.p + 8, batch + 8, 4) || k_be64(rec.p) != 0))
+		     memcmp(rec.p + 8, batch + 8, 4) || get_be64(rec.p) != 0))
 			abort();
 		if (perr != 0 && rec.len != 0)
 			abort();

@@ -2,7 +2,7 @@
  * a fresh broker (plus the same bytes on a second connection after a
  * valid setup). Nothing may crash, leak or read out of bounds. */
 #include "fuzzdev.h"
-#include "../../../user/kafka/broker.h"
+#include "kafka/broker.h"
 
 struct fz_conn {
 	struct kconn *kc;

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../../user/storage/store.h"
+#include "storage/store.h"
 
 #define FD_BLOCKS (64u + 4u * 512u + 8u) /* smallest store geometry */
 

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../../../user/apps/brokerd/config.h"
+#include "apps/brokerd/config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,7 +1,9 @@
 /*
  * Host unit tests for arch/x86_64/acpi.c: table images are built in a fake
  * physical memory (acpi_images.c) and parsed through a map callback that
- * returns NULL outside it. One TAP line per case: "ok - acpi_<case>".
+ * returns NULL outside it. Cases run under the host harness
+ * (tests/host/kernel/ktharness.h: a fork each, CHECK records and goes on),
+ * one TAP line per case: "ok - acpi.<case>".
  * Set ACPI_TEST_VERBOSE=1 to see the parser's log lines as TAP comments.
  */
 #include <stdarg.h>
@@ -12,6 +14,7 @@
 
 #include "arch/acpi.h"
 #include "acpi_images.h"
+#include "ktharness.h"
 
 #define G   IMG_BASE
 #define MEM (IMG_BASE + 0x10000u) /* fake memory covers phys 0 .. MEM */
@@ -37,14 +40,6 @@ static void test_log(void *ctx, const char *fmt, ...)
 }
 
 static const struct acpi_env env = {img_map, test_log, &M};
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			printf("# %s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond);          \
-			return false;                                                              \
-		}                                                                                  \
-	} while (0)
 
 static int parse(void)
 {
@@ -81,19 +76,18 @@ static bool check_good(uint8_t rev, uint64_t rsdp)
 	CHECK(o->has_hpet && o->hpet_phys == 0xFED00000u);
 	CHECK(o->nmcfg == 1 && o->mcfg[0].base == 0xB0000000u && o->mcfg[0].segment == 0);
 	CHECK(o->mcfg[0].bus_start == 0 && o->mcfg[0].bus_end == 255);
-	return true;
+	return !kt_failed();
 }
 
-static bool case_qemu_v0_rsdt(void)
+static void case_qemu_v0_rsdt(void)
 {
 	img_build_good(&M, G, 0);
 	CHECK(parse() == 0);
 	CHECK(check_good(0, G));
 	CHECK(!info.reset_supported);
-	return true;
 }
 
-static bool case_qemu_v2_xsdt(void)
+static void case_qemu_v2_xsdt(void)
 {
 	img_build_good(&M, G, 2);
 	memset(img_at(&M, G + IMG_RSDT, 0x40), 0, 0x40); /* the XSDT must be the one used */
@@ -101,19 +95,17 @@ static bool case_qemu_v2_xsdt(void)
 	CHECK(check_good(2, G));
 	CHECK(info.reset_supported && info.reset_reg.space_id == 1);
 	CHECK(info.reset_reg.address == 0xCF9 && info.reset_value == 0x0F);
-	return true;
 }
 
-static bool case_v2_zero_xsdt_uses_rsdt(void)
+static void case_v2_zero_xsdt_uses_rsdt(void)
 {
 	img_build_good(&M, G, 2);
 	img_rsdp(&M, G, 2, G + IMG_RSDT, 0);
 	CHECK(parse() == 0);
 	CHECK(check_good(2, G));
-	return true;
 }
 
-static bool case_rsdp_bad_checksum(void)
+static void case_rsdp_bad_checksum(void)
 {
 	img_build_good(&M, G, 0);
 	mem_buf[G + 10] ^= 0x20; /* OEMID byte */
@@ -122,18 +114,16 @@ static bool case_rsdp_bad_checksum(void)
 	img_build_good(&M, G, 0);
 	mem_buf[G] = 'X'; /* signature */
 	CHECK(parse() == -1);
-	return true;
 }
 
-static bool case_rsdp_bad_ext_checksum(void)
+static void case_rsdp_bad_ext_checksum(void)
 {
 	img_build_good(&M, G, 2);
 	mem_buf[G + 33] = 0x55; /* reserved byte: only the extended checksum covers it */
 	CHECK(parse() == -1 && info.bad_tables == 1 && !info.has_fadt);
-	return true;
 }
 
-static bool case_rsdp_bad_ext_length(void)
+static void case_rsdp_bad_ext_length(void)
 {
 	static const uint32_t lens[] = {20, 35, 0x100000u, 0xFFFFFFFFu};
 
@@ -150,20 +140,18 @@ static bool case_rsdp_bad_ext_length(void)
 	}
 	CHECK(acpi_parse(0xFFFFFFFFFFFFFFF0ull, &env, &info) == -1); /* wraps */
 	CHECK(acpi_parse(0x7FF000000000ull, &env, &info) == -1);     /* unmapped */
-	return true;
 }
 
-static bool case_table_bad_checksum(void)
+static void case_table_bad_checksum(void)
 {
 	img_build_good(&M, G, 2);
 	mem_buf[G + IMG_HPET + 44] ^= 1;
 	CHECK(parse() == 0);
 	CHECK(info.bad_tables == 1 && !info.has_hpet);
 	CHECK(info.has_madt && info.ncpus == 3 && info.has_fadt && info.has_s5 && info.nmcfg == 1);
-	return true;
 }
 
-static bool case_table_len_short(void)
+static void case_table_len_short(void)
 {
 	img_build_good(&M, G, 0);
 	img_put32(&M, G + IMG_HPET + 4, 20);
@@ -171,10 +159,9 @@ static bool case_table_len_short(void)
 	img_build_good(&M, G, 0);
 	img_put32(&M, G + IMG_MCFG + 4, 0x7FFFFFFFu); /* over the 1 MiB cap */
 	CHECK(parse() == 0 && info.bad_tables == 1 && info.nmcfg == 0 && info.has_hpet);
-	return true;
 }
 
-static bool case_table_len_past_memory(void)
+static void case_table_len_past_memory(void)
 {
 	uint64_t tail = MEM - 64;
 	uint64_t e[3] = {G + IMG_MADT, tail, MEM - 8};
@@ -184,10 +171,9 @@ static bool case_table_len_past_memory(void)
 	img_put32(&M, tail + 4, 0x1000); /* runs past the end of memory */
 	set_rsdt(e, 3);
 	CHECK(parse() == 0 && info.bad_tables == 2 && info.has_madt && log_count >= 2);
-	return true;
 }
 
-static bool case_root_entry_null_or_unmapped(void)
+static void case_root_entry_null_or_unmapped(void)
 {
 	uint64_t e[4] = {0, G + IMG_MADT, 0xDEAD0000u, G + IMG_HPET};
 
@@ -195,20 +181,18 @@ static bool case_root_entry_null_or_unmapped(void)
 	set_rsdt(e, 4);
 	CHECK(parse() == 0 && info.bad_tables == 2 && info.has_madt && info.has_hpet);
 	CHECK(!info.has_fadt && !info.has_s5);
-	return true;
 }
 
-static bool case_madt_entry_len_zero(void)
+static void case_madt_entry_len_zero(void)
 {
 	img_build_good(&M, G, 0);
 	mem_buf[G + IMG_MADT + 44 + 24 + 1] = 0; /* the x2APIC entry */
 	img_fix(&M, G + IMG_MADT);
 	CHECK(parse() == 0 && info.has_madt && info.bad_tables == 1);
 	CHECK(info.ncpus == 2 && info.nioapics == 0 && info.nisos == 0);
-	return true;
 }
 
-static bool case_madt_entry_past_end(void)
+static void case_madt_entry_past_end(void)
 {
 	uint32_t len = img_madt(&M, G + IMG_MADT);
 
@@ -220,7 +204,6 @@ static bool case_madt_entry_past_end(void)
 	mem_buf[G + IMG_MADT + len - 6 + 1] = 1; /* shorter than an entry header */
 	img_fix(&M, G + IMG_MADT);
 	CHECK(parse() == 0 && info.bad_tables == 1 && info.nioapics == 1);
-	return true;
 }
 
 /* Custom MADT at G+IMG_SPARE from raw entry bytes, listed alone in the RSDT. */
@@ -236,7 +219,7 @@ static void madt_custom(const uint8_t *ents, uint32_t n)
 	set_rsdt(e, 1);
 }
 
-static bool case_madt_short_entry_and_dup(void)
+static void case_madt_short_entry_and_dup(void)
 {
 	static const uint8_t ents[] = {
 	    0,    4,  7, 7,             /* LAPIC entry too short: skipped, counted bad */
@@ -250,10 +233,9 @@ static bool case_madt_short_entry_and_dup(void)
 	CHECK(parse() == 0 && info.has_madt && !info.has_8259 && info.bad_tables == 1);
 	CHECK(info.ncpus == 2 && info.cpus[0].apic_id == 0 && !info.cpus[0].x2apic);
 	CHECK(info.cpus[1].apic_id == 5 && info.cpus[1].uid == 5);
-	return true;
 }
 
-static bool case_madt_caps_and_override(void)
+static void case_madt_caps_and_override(void)
 {
 	static uint8_t ents[70 * 8 + 10 * 12 + 30 * 10 + 12];
 	uint32_t off = 0;
@@ -280,19 +262,17 @@ static bool case_madt_caps_and_override(void)
 	CHECK(info.nioapics == ACPI_MAX_IOAPICS && info.ioapics[7].gsi_base == 168);
 	CHECK(info.nisos == ACPI_MAX_ISOS && info.isos[23].gsi == 24 && info.isos[23].flags == 5);
 	CHECK(info.lapic_phys == 0x1FEE00000ull && strstr(log_last, "dropped") != NULL);
-	return true;
 }
 
-static bool case_madt_too_short(void)
+static void case_madt_too_short(void)
 {
 	img_build_good(&M, G, 0);
 	img_put32(&M, G + IMG_MADT + 4, 40);
 	img_fix(&M, G + IMG_MADT);
 	CHECK(parse() == 0 && !info.has_madt && info.ncpus == 0 && info.bad_tables == 1);
-	return true;
 }
 
-static bool case_fadt_short_no_xdsdt_reset(void)
+static void case_fadt_short_no_xdsdt_reset(void)
 {
 	img_build_good(&M, G, 2);
 	img_fadt(&M, G + IMG_FADT, 244, G + IMG_DSDT, 0xBAD000u);
@@ -306,10 +286,9 @@ static bool case_fadt_short_no_xdsdt_reset(void)
 	img_put32(&M, G + IMG_FADT + 4, 100); /* shorter than ACPI 1.0 */
 	img_fix(&M, G + IMG_FADT);
 	CHECK(parse() == 0 && !info.has_fadt && !info.has_s5 && info.bad_tables == 1);
-	return true;
 }
 
-static bool case_fadt_xdsdt(void)
+static void case_fadt_xdsdt(void)
 {
 	img_build_good(&M, G, 2);
 	img_fadt(&M, G + IMG_FADT, 244, G + IMG_SPARE, G + IMG_DSDT); /* DSDT32 is junk */
@@ -318,10 +297,9 @@ static bool case_fadt_xdsdt(void)
 	img_fadt(&M, G + IMG_FADT, 244, G + IMG_DSDT, 0xDEAD00000000ull); /* X_DSDT bad */
 	CHECK(parse() == 0 && info.dsdt_phys == G + IMG_DSDT && info.has_s5);
 	CHECK(info.bad_tables == 1);
-	return true;
 }
 
-static bool case_fadt_pm1_x_gas_and_reset(void)
+static void case_fadt_pm1_x_gas_and_reset(void)
 {
 	img_build_good(&M, G, 2);
 	img_put32(&M, G + IMG_FADT + 64, 0);
@@ -330,10 +308,9 @@ static bool case_fadt_pm1_x_gas_and_reset(void)
 	img_put64(&M, G + IMG_FADT + 120, 0); /* RESET_REG address 0 */
 	img_fix(&M, G + IMG_FADT);
 	CHECK(parse() == 0 && info.pm1a_cnt == 0x404 && !info.reset_supported);
-	return true;
 }
 
-static bool case_dsdt_no_s5(void)
+static void case_dsdt_no_s5(void)
 {
 	static const uint8_t aml[] = {0x08, '_', 'S', '4', '_', 0x0A, 4, 0x10, 3, '_', 'S', '5'};
 
@@ -347,7 +324,6 @@ static bool case_dsdt_no_s5(void)
 	memcpy(mem_buf + G + IMG_DSDT, "SSDT", 4); /* wrong signature */
 	img_fix(&M, G + IMG_DSDT);
 	CHECK(parse() == 0 && !info.has_s5 && info.bad_tables == 1);
-	return true;
 }
 
 struct s5_case {
@@ -399,17 +375,17 @@ static bool run_s5(const struct s5_case *cases, size_t n)
 	return true;
 }
 
-static bool case_s5_encodings(void)
+static void case_s5_encodings(void)
 {
-	return run_s5(s5_good, sizeof s5_good / sizeof s5_good[0]);
+	CHECK(run_s5(s5_good, sizeof s5_good / sizeof s5_good[0]));
 }
 
-static bool case_s5_truncated_or_malformed(void)
+static void case_s5_truncated_or_malformed(void)
 {
-	return run_s5(s5_bad, sizeof s5_bad / sizeof s5_bad[0]);
+	CHECK(run_s5(s5_bad, sizeof s5_bad / sizeof s5_bad[0]));
 }
 
-static bool case_mcfg_overflow(void)
+static void case_mcfg_overflow(void)
 {
 	img_build_good(&M, G, 0);
 	img_mcfg(&M, G + IMG_SPARE, 7);
@@ -425,12 +401,11 @@ static bool case_mcfg_overflow(void)
 	img_put32(&M, G + IMG_SPARE + 4, 44 + 16 + 5); /* trailing partial entry */
 	img_fix(&M, G + IMG_SPARE);
 	CHECK(parse() == 0 && info.nmcfg == 1 && info.bad_tables == 0);
-	return true;
 }
 
 /* A DMAR with two DRHD units (one INCLUDE_PCI_ALL), an RMRR, a bad unit, and a structure whose
  * length runs past the table. */
-static bool case_dmar_units(void)
+static void case_dmar_units(void)
 {
 	uint64_t d = G + IMG_SPARE;
 
@@ -469,10 +444,9 @@ static bool case_dmar_units(void)
 	img_put32(&M, d + 4, 40); /* shorter than a DMAR header */
 	img_fix(&M, d);
 	CHECK(parse() == 0 && !info.has_dmar && info.bad_tables == 1);
-	return true;
 }
 
-static bool case_xsdt_unmappable(void)
+static void case_xsdt_unmappable(void)
 {
 	img_build_good(&M, G, 2);
 	img_rsdp(&M, G, 2, G + IMG_RSDT, 0xFFFF00000000ull);
@@ -481,10 +455,9 @@ static bool case_xsdt_unmappable(void)
 	CHECK(parse() == -1 && info.bad_tables == 1 && !info.has_madt);
 	img_rsdp(&M, G, 0, G + IMG_MADT, 0); /* root is not an RSDT */
 	CHECK(parse() == -1 && info.bad_tables == 1);
-	return true;
 }
 
-static bool case_duplicates_first_valid_wins(void)
+static void case_duplicates_first_valid_wins(void)
 {
 	img_build_good(&M, G, 0);
 	img_hpet(&M, G + IMG_SPARE, 0xFED10000u);
@@ -496,19 +469,17 @@ static bool case_duplicates_first_valid_wins(void)
 	set_rsdt(e, 6);
 	CHECK(parse() == 0 && info.bad_tables == 1);
 	CHECK(info.hpet_phys == 0xFED20000u && info.nmcfg == 1 && info.ncpus == 3);
-	return true;
 }
 
-static bool case_hpet_not_memory(void)
+static void case_hpet_not_memory(void)
 {
 	img_build_good(&M, G, 0);
 	img_put8(&M, G + IMG_HPET + 40, 1);
 	img_fix(&M, G + IMG_HPET);
 	CHECK(parse() == 0 && !info.has_hpet && info.bad_tables == 1);
-	return true;
 }
 
-static bool case_root_entry_cap(void)
+static void case_root_entry_cap(void)
 {
 	static uint64_t e[300];
 
@@ -519,10 +490,9 @@ static bool case_root_entry_cap(void)
 	img_root(&M, G + IMG_SPARE, "RSDT", e, 300);
 	img_rsdp(&M, G, 0, G + IMG_SPARE, 0);
 	CHECK(parse() == 0 && !info.has_madt && info.bad_tables == 0);
-	return true;
 }
 
-static bool case_env_without_log_or_map(void)
+static void case_env_without_log_or_map(void)
 {
 	struct acpi_env quiet = {img_map, NULL, &M};
 	struct acpi_env nomap = {NULL, NULL, &M};
@@ -532,7 +502,6 @@ static bool case_env_without_log_or_map(void)
 	CHECK(acpi_parse(G, &quiet, &info) == 0 && info.bad_tables == 1 && log_count == 0);
 	CHECK(acpi_parse(G, &nomap, &info) == -1 && acpi_find_rsdp_bios(&nomap) == 0);
 	CHECK(acpi_find_rsdp_bios(NULL) == 0 && acpi_parse(G, NULL, &info) == -1);
-	return true;
 }
 
 /* Copy the good RSDP (pointing at the tables at G) to phys. */
@@ -541,7 +510,7 @@ static void rsdp_to(uint64_t phys, uint8_t rev)
 	img_rsdp(&M, phys, rev, G + IMG_RSDT, rev >= 2 ? G + IMG_XSDT : 0);
 }
 
-static bool case_bios_scan_ebda(void)
+static void case_bios_scan_ebda(void)
 {
 	img_build_good(&M, G, 2);
 	img_put16(&M, 0x40E, 0x9FC0);
@@ -549,10 +518,9 @@ static bool case_bios_scan_ebda(void)
 	rsdp_to(0xE0000, 0); /* also in the BIOS area: the EBDA comes first */
 	CHECK(acpi_find_rsdp_bios(&env) == 0x9FC40);
 	CHECK(acpi_parse(0x9FC40, &env, &info) == 0 && info.revision == 2 && info.has_s5);
-	return true;
 }
 
-static bool case_bios_scan_e0000(void)
+static void case_bios_scan_e0000(void)
 {
 	img_build_good(&M, G, 0);
 	img_put16(&M, 0x40E, 0x9FC0); /* EBDA present but empty */
@@ -568,10 +536,9 @@ static bool case_bios_scan_e0000(void)
 	img_put16(&M, 0x40E, 0); /* no EBDA at all */
 	CHECK(acpi_find_rsdp_bios(&env) == 0xF5A10);
 	CHECK(acpi_parse(0xF5A10, &env, &info) == 0 && check_good(0, 0xF5A10));
-	return true;
 }
 
-static bool case_bios_scan_not_found(void)
+static void case_bios_scan_not_found(void)
 {
 	struct img_mem low = {mem_buf, 0, 0x500}; /* BDA only: BIOS area unmapped */
 	struct acpi_env lowenv = {img_map, test_log, &low};
@@ -584,19 +551,13 @@ static bool case_bios_scan_not_found(void)
 	img_put16(&M, 0x40E, 0xFFFF); /* EBDA pointer into the BIOS area: ignored */
 	CHECK(acpi_find_rsdp_bios(&env) == 0);
 	CHECK(acpi_find_rsdp_bios(&lowenv) == 0 && log_count > 0);
-	return true;
 }
-
-struct test_case {
-	const char *name;
-	bool (*fn)(void);
-};
 
 #define T(n)                                                                                       \
 	{                                                                                          \
 #n, case_##n                                                                       \
 	}
-static const struct test_case cases[] = {
+static const struct kt_case cases[] = {
     T(qemu_v0_rsdt),
     T(qemu_v2_xsdt),
     T(v2_zero_xsdt_uses_rsdt),
@@ -630,23 +591,15 @@ static const struct test_case cases[] = {
     T(bios_scan_not_found),
 };
 
-int main(void)
+int main(int argc, char **argv)
 {
-	unsigned failed = 0;
 	size_t n = sizeof cases / sizeof cases[0];
 
 	verbose = getenv("ACPI_TEST_VERBOSE") != NULL;
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	printf("1..%zu\n", n);
-	for (size_t i = 0; i < n; i++) {
-		memset(mem_buf, 0, sizeof mem_buf);
-		memset(&info, 0xA5, sizeof info); /* acpi_parse must zero it */
-		log_count = 0;
-		log_last[0] = '\0';
-		bool ok = cases[i].fn();
-
-		printf("%sok - acpi_%s\n", ok ? "" : "not ", cases[i].name);
-		failed += !ok;
-	}
-	return failed != 0;
+	memset(&info, 0xA5,
+	       sizeof info); /* acpi_parse must zero it (each case runs in a fork of this) */
+	kt_group = "acpi";
+	if (argc < 2)
+		printf("1..%zu\n", n);
+	return kt_main(cases, n, argc, argv);
 }

@@ -3,7 +3,7 @@
 #ifndef TBROKER_H
 #define TBROKER_H
 #include "tharness.h"
-#include "../../../user/kafka/broker_int.h"
+#include "kafka/broker_int.h"
 
 static __attribute__((unused)) const uint8_t example_batch[81] = {
     0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0x45, 0,    0,
@@ -170,7 +170,7 @@ static __attribute__((unused)) bool resp_next(struct env *e, int i, int32_t corr
 
 	if (c->out_len - c->out_off < 8)
 		return false;
-	uint32_t n = k_be32(c->out + c->out_off);
+	uint32_t n = get_be32(c->out + c->out_off);
 	kr_init(r, c->out + c->out_off + 4, n);
 	c->out_off += 4 + n;
 	CHECK(kr_i32(r) == corr);

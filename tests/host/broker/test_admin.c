@@ -5,7 +5,7 @@
  * message schemas for each advertised version; every error code each API
  * can return here is exercised, and state is checked across restarts. */
 #include "tbroker.h"
-#include "../../../user/storage/crc32c.h"
+#include "storage/crc32c.h"
 
 /* Deliver everything and take the response with corr on connection 0. */
 static bool answer(struct env *e, int32_t corr, struct kr *r)
@@ -895,8 +895,8 @@ static uint32_t big_batch(uint8_t *b, uint32_t vlen, int64_t ts)
 	for (int i = 0; i < 4; i++)
 		b[8 + i] = (uint8_t)((n - 12) >> (24 - 8 * i));
 	b[16] = 2;
-	k_put_be64(b + 27, (uint64_t)ts);
-	k_put_be64(b + 35, (uint64_t)ts);
+	put_be64(b + 27, (uint64_t)ts);
+	put_be64(b + 35, (uint64_t)ts);
 	memset(b + 43, 0xff, 14);
 	b[60] = 1;
 	uint32_t crc = store_crc32c(0, b + 21, n - 21);
@@ -1130,9 +1130,9 @@ static void t_log_append_time(void)
 	struct kbytes rec = fetch_resp(&r, &err, &hwm);
 	CHECK(err == 0 && rec.len == 81);
 	if (rec.len == 81) {
-		CHECK((rec.p[22] & 0x08) && k_be64(rec.p + 35) == t_clock);
-		CHECK(k_be64(rec.p + 27) == k_be64(example_batch + 27));
-		CHECK(k_be32(rec.p + 17) == store_crc32c(0, rec.p + 21, 60));
+		CHECK((rec.p[22] & 0x08) && get_be64(rec.p + 35) == t_clock);
+		CHECK(get_be64(rec.p + 27) == get_be64(example_batch + 27));
+		CHECK(get_be32(rec.p + 17) == store_crc32c(0, rec.p + 21, 60));
 	}
 	CHECK(alter(e, 7, 2, "lat", 1, "message.timestamp.type", NULL, -1, NULL, NULL) == 0);
 	CHECK(topic_config(e, 8, "lat", "message.timestamp.type", "CreateTime", 5));

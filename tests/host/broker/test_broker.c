@@ -120,7 +120,7 @@ static void t_produce_fetch_roundtrip(void)
 	struct kbytes rec = fetch_resp(&r, &err, &hwm);
 	CHECK(err == 0 && hwm == 2 && rec.len == 162);
 	if (rec.len == 162) {
-		CHECK(k_be64(rec.p) == 0 && k_be64(rec.p + 81) == 1);
+		CHECK(get_be64(rec.p) == 0 && get_be64(rec.p + 81) == 1);
 		CHECK(!memcmp(rec.p + 8, example_batch + 8, 73));
 		CHECK(!memcmp(rec.p + 89, example_batch + 8, 73));
 	}

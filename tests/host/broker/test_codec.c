@@ -1,8 +1,8 @@
 /* Codec unit tests: CRC-32C, reader bounds, writer with external
  * references, RecordBatch v2 validation. */
 #include "tharness.h"
-#include "../../../user/kafka/broker_int.h"
-#include "../../../user/storage/crc32c.h"
+#include "kafka/broker_int.h"
+#include "storage/crc32c.h"
 
 /* The kcat batch from the protocol notes (§6.3), BaseOffset 0. */
 static const uint8_t example_batch[81] = {
@@ -97,7 +97,7 @@ static void t_writer_ext(void)
 	kw_patch32(&w, 0, (int32_t)(kw_total(&w) - 4));
 	CHECK(w.len == 4 + 2 + 4 + 2 + 2 && kw_total(&w) == w.len + 8u);
 	CHECK(w.ext[0].at == 6 && w.ext[0].len == 8);
-	CHECK(k_be32(w.buf) == kw_total(&w) - 4);
+	CHECK(get_be32(w.buf) == kw_total(&w) - 4);
 	CHECK(w.buf[w.len - 2] == 0xac && w.buf[w.len - 1] == 0x02);
 	for (uint32_t i = 0; i < KW_MAX_EXT - 1; i++)
 		CHECK(kw_ext(&w, ext, 1));
@@ -112,26 +112,26 @@ static void t_batch_check(void)
 	int64_t ts;
 
 	memcpy(b, example_batch, 81);
-	CHECK(batch_check(b, 81, &count, &ts) == 0 && count == 1);
+	CHECK(api_batch_check(b, 81, &count, &ts) == 0 && count == 1);
 	CHECK(ts == 0x1a2014fae8a);
 	memcpy(b + 81, example_batch, 81);
-	CHECK(batch_check(b, 162, &count, &ts) == 0 && count == 2);
-	CHECK(batch_check(b, 161, &count, &ts) == KERR_CORRUPT);
-	CHECK(batch_check(b, 60, &count, &ts) == KERR_CORRUPT);
+	CHECK(api_batch_check(b, 162, &count, &ts) == 0 && count == 2);
+	CHECK(api_batch_check(b, 161, &count, &ts) == KERR_CORRUPT);
+	CHECK(api_batch_check(b, 60, &count, &ts) == KERR_CORRUPT);
 	b[70] ^= 1;
-	CHECK(batch_check(b, 81, &count, &ts) == KERR_CORRUPT);
+	CHECK(api_batch_check(b, 81, &count, &ts) == KERR_CORRUPT);
 	b[70] ^= 1;
 	b[16] = 1; /* magic */
-	CHECK(batch_check(b, 81, &count, &ts) == KERR_CORRUPT);
+	CHECK(api_batch_check(b, 81, &count, &ts) == KERR_CORRUPT);
 	b[16] = 2;
 	b[11] = 0x30; /* BatchLength beyond the blob */
-	CHECK(batch_check(b, 81, &count, &ts) == KERR_CORRUPT);
+	CHECK(api_batch_check(b, 81, &count, &ts) == KERR_CORRUPT);
 	b[11] = 0x45;
 	b[0] = 0x55; /* BaseOffset and epoch are outside the CRC */
 	b[13] = 7;
-	CHECK(batch_check(b, 81, &count, &ts) == 0);
+	CHECK(api_batch_check(b, 81, &count, &ts) == 0);
 	b[22] = 5; /* codec 5 does not exist (attributes are CRC-covered) */
-	CHECK(batch_check(b, 81, &count, &ts) == KERR_CORRUPT);
+	CHECK(api_batch_check(b, 81, &count, &ts) == KERR_CORRUPT);
 }
 
 static void t_topic_names(void)

@@ -6,7 +6,7 @@
  * max timestamp (-3), member ids "<client.id>-<uuid>", static membership
  * (KIP-345), batched FindCoordinator and LeaveGroup. */
 #include "tbroker.h"
-#include "../../../user/storage/crc32c.h"
+#include "storage/crc32c.h"
 
 /* Request header v2: key, version, correlation id, client id (a plain
  * nullable STRING even here), then the header's tag buffer. The writer is
@@ -197,13 +197,13 @@ static uint32_t make_batch(uint8_t *b, int n, int64_t first, int step)
 		memcpy(b + at, rec, k);
 		at += k;
 	}
-	k_put_be64(b + 0, 0);
+	put_be64(b + 0, 0);
 	for (int i = 0; i < 4; i++)
 		b[8 + i] = (uint8_t)((at - 12) >> (24 - 8 * i));
 	b[16] = 2;
 	b[26] = (uint8_t)(n - 1); /* last offset delta */
-	k_put_be64(b + 27, (uint64_t)first);
-	k_put_be64(b + 35, (uint64_t)(first + (int64_t)step * (n - 1)));
+	put_be64(b + 27, (uint64_t)first);
+	put_be64(b + 35, (uint64_t)(first + (int64_t)step * (n - 1)));
 	memset(b + 43, 0xff, 14); /* producer id, epoch, base sequence: none */
 	b[60] = (uint8_t)n;
 	uint32_t crc = store_crc32c(0, b + 21, at - 21);

@@ -2,7 +2,7 @@
  * across restarts; sequence checking, retries stored once (also after a
  * restart), gaps, unknown producers, fencing by epoch. */
 #include "tbroker.h"
-#include "../../../user/storage/crc32c.h"
+#include "storage/crc32c.h"
 
 static bool answer(struct env *e, int32_t corr, struct kr *r)
 {
@@ -16,7 +16,7 @@ static bool answer(struct env *e, int32_t corr, struct kr *r)
 static void idem_batch(uint8_t *b, int64_t pid, int16_t epoch, int32_t seq)
 {
 	memcpy(b, example_batch, 81);
-	k_put_be64(b + 43, (uint64_t)pid);
+	put_be64(b + 43, (uint64_t)pid);
 	b[51] = (uint8_t)((uint16_t)epoch >> 8);
 	b[52] = (uint8_t)epoch;
 	for (int i = 0; i < 4; i++)

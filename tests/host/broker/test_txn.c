@@ -194,7 +194,7 @@ static int64_t committed(struct env *e, int32_t corr, const char *group, int32_t
 static void txn_batch(uint8_t *b, int64_t pid, int16_t epoch, int32_t seq, bool txn)
 {
 	memcpy(b, example_batch, 81);
-	k_put_be64(b + 43, (uint64_t)pid);
+	put_be64(b + 43, (uint64_t)pid);
 	b[51] = (uint8_t)((uint16_t)epoch >> 8);
 	b[52] = (uint8_t)epoch;
 	for (int i = 0; i < 4; i++)
@@ -297,8 +297,8 @@ static struct fres fetch_iso(struct env *e, int32_t corr, const char *topic, int
 		const uint8_t *h = rec.p + at;
 		f.nbatches++;
 		f.nctrl += (h[22] & 0x20) != 0;
-		f.last_base = (int64_t)k_be64(h);
-		at += (int32_t)k_be32(h + 8) + 12;
+		f.last_base = (int64_t)get_be64(h);
+		at += (int32_t)get_be32(h + 8) + 12;
 	}
 	return f;
 }

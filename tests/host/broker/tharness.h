@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../../user/storage/store.h"
+#include "storage/store.h"
 
 static int t_failed_checks;
 

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../../user/apps/brokerd/config.h"
+#include "apps/brokerd/config.h"
 
 static int failed;
 

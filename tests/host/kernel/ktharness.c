@@ -12,6 +12,7 @@
 #define KT_CASE_SECONDS 10 /* a hung case is killed by SIGALRM */
 #define KT_MAX_DIAG     20 /* diagnostics printed per case, to keep the log readable */
 
+const char *kt_group = "khost";
 static unsigned kt_nfail;
 static uint64_t kt_state;
 
@@ -88,14 +89,14 @@ static bool kt_run_case(const struct kt_case *c)
 	}
 	bool ok = WIFEXITED(st) && WEXITSTATUS(st) == 0;
 	if (ok) {
-		printf("ok - khost.%s\n", c->name);
+		printf("ok - %s.%s\n", kt_group, c->name);
 	} else {
 		if (WIFSIGNALED(st))
 			printf("# killed by signal %d (%s)\n", WTERMSIG(st),
 			       strsignal(WTERMSIG(st)));
 		else if (WEXITSTATUS(st) != 1)
 			printf("# exit status %d (sanitizer report on stderr?)\n", WEXITSTATUS(st));
-		printf("not ok - khost.%s\n", c->name);
+		printf("not ok - %s.%s\n", kt_group, c->name);
 	}
 	fflush(stdout);
 	return ok;
@@ -110,7 +111,7 @@ int kt_main(const struct kt_case *cases, size_t n, int argc, char **argv)
 					kt_nfail = 0;
 					kt_seed(cases[i].name);
 					cases[i].fn();
-					printf("%s - khost.%s\n", kt_nfail ? "not ok" : "ok",
+					printf("%s - %s.%s\n", kt_nfail ? "not ok" : "ok", kt_group,
 					       cases[i].name);
 				}
 		return 0;

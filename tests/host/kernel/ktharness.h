@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 struct kt_case {
-	const char *name; /* printed as khost.<name> */
+	const char *name; /* printed as <kt_group>.<name> */
 	void (*fn)(void);
 };
 
@@ -57,6 +57,9 @@ bool kt_failed(void);
 uint64_t kt_rand(void);
 /* Uniform-ish value in [0, n); n > 0. */
 uint64_t kt_below(uint64_t n);
+
+/* The first part of each TAP name, "<group>.<case>"; "khost" unless a binary sets it. */
+extern const char *kt_group;
 
 /* Run every case (or only those named in argv, without forking); TAP on stdout. */
 int kt_main(const struct kt_case *cases, size_t n, int argc, char **argv);

@@ -2,7 +2,7 @@
 #ifndef LX_HOST_H
 #define LX_HOST_H
 
-#include "../../../user/linux/lx.h"
+#include "linux/lx.h"
 
 /* Free every page (between cases and fuzz inputs). */
 void lx_host_reset(void);

@@ -4,7 +4,7 @@
  * regions and checked copies, fs.c the cpio file system), on the host
  * platform of lx_host.c, under ASan + UBSan.
  */
-#include "../kernel/ktharness.h"
+#include "ktharness.h"
 #include "lx_host.h"
 
 #include <stdio.h>

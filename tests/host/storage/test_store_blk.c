@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../../user/storage/blk/store_blk.h"
-#include "../broker/tharness.h"
+#include "storage/blk/store_blk.h"
+#include "tharness.h"
 
 /* ---- the fake device ---- */
 

@@ -28,12 +28,12 @@
 #include <lib/fmt.h>
 #include <lib/string.h>
 
-#include "../../drivers/drv_env.h"
-#include "../../drivers/e1000.h"
-#include "../../drivers/virtio_net.h"
-#include "../../kafka/floo/broker_floo.h"
-#include "../../net/hallows/floo_hallows.h"
-#include "../../storage/blk/store_blk.h"
+#include "drivers/drv_env.h"
+#include "drivers/e1000.h"
+#include "drivers/virtio_net.h"
+#include "kafka/floo/broker_floo.h"
+#include "net/hallows/floo_hallows.h"
+#include "storage/blk/store_blk.h"
 #include "ahci.h"
 #include "config.h"
 #include "nvme.h"

@@ -18,7 +18,7 @@
  * cause cleared, an INTx line acknowledged), counted apart.
  */
 #include "bench.h"
-#include "../../drivers/drv_env.h"
+#include "drivers/drv_env.h"
 #include <hallows/rt.h>
 #include <lib/string.h>
 

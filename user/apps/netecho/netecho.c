@@ -30,9 +30,9 @@
 #include <lib/cpio.h>
 #include <lib/string.h>
 
-#include "../../drivers/drv_env.h"
-#include "../../drivers/e1000.h"
-#include "../../drivers/virtio_net.h"
+#include "drivers/drv_env.h"
+#include "drivers/e1000.h"
+#include "drivers/virtio_net.h"
 #include "bench.h"
 #include "responder.h"
 #include "tso.h"

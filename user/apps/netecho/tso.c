@@ -6,7 +6,8 @@
  * stack: no retransmission, no window, one connection.
  */
 #include "tso.h"
-#include "../../drivers/drv_env.h"
+#include "drivers/drv_env.h"
+#include <lib/bytes.h>
 #include <lib/string.h>
 
 #define ETH_HLEN   14
@@ -28,28 +29,11 @@ struct tso_ctx {
 	uint32_t peer_seq;
 };
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8), p[1] = (uint8_t)v;
-}
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16)), put16(p + 2, (uint16_t)v);
-}
-static uint16_t be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-static uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)be16(p) << 16 | be16(p + 2);
-}
-
 /* The TCP pseudo-header sum (RFC 793) for len bytes of segment, folded, not complemented. */
 static uint16_t pseudo_sum(const uint8_t src[4], const uint8_t dst[4], uint32_t len)
 {
-	uint32_t s = be16(src) + be16(src + 2) + be16(dst) + be16(dst + 2) + 6 + (len >> 16) +
-	             (len & 0xffff);
+	uint32_t s = get_be16(src) + get_be16(src + 2) + get_be16(dst) + get_be16(dst + 2) + 6 +
+	             (len >> 16) + (len & 0xffff);
 
 	while (s >> 16)
 		s = (s & 0xffff) + (s >> 16);
@@ -63,14 +47,15 @@ static void tcp_headers(struct tso_ctx *x, uint8_t *f, uint8_t flags, uint32_t s
 {
 	uint8_t *ip = f + ETH_HLEN, *th = ip + 20;
 
-	memcpy(f, x->peer_mac, 6), memcpy(f + 6, x->r->mac, 6), put16(f + 12, 0x0800);
+	memcpy(f, x->peer_mac, 6), memcpy(f + 6, x->r->mac, 6), put_be16(f + 12, 0x0800);
 	memset(ip, 0, 40);
-	ip[0] = 0x45, put16(ip + 2, (uint16_t)(40 + payload)), put16(ip + 4, 1),
-	put16(ip + 6, 0x4000);
+	ip[0] = 0x45, put_be16(ip + 2, (uint16_t)(40 + payload)), put_be16(ip + 4, 1),
+	put_be16(ip + 6, 0x4000);
 	ip[8] = 64, ip[9] = 6, memcpy(ip + 12, x->r->ip, 4), memcpy(ip + 16, x->job->peer, 4);
-	put16(ip + 10, responder_cksum(ip, 20));
-	put16(th, LOCAL_PORT), put16(th + 2, x->job->port), put32(th + 4, seq), put32(th + 8, ack);
-	th[12] = 5 << 4, th[13] = flags, put16(th + 14, 65535);
+	put_be16(ip + 10, responder_cksum(ip, 20));
+	put_be16(th, LOCAL_PORT), put_be16(th + 2, x->job->port), put_be32(th + 4, seq),
+	    put_be32(th + 8, ack);
+	th[12] = 5 << 4, th[13] = flags, put_be16(th + 14, 65535);
 }
 
 /* Send pool[0..k) as one frame and wait until the driver gives all of it back. */
@@ -134,7 +119,7 @@ static int wait_for(struct tso_ctx *x, bool (*want)(struct tso_ctx *, const uint
 
 static bool is_arp_reply(struct tso_ctx *x, const uint8_t *f, uint16_t len)
 {
-	if (len < 42 || be16(f + 12) != 0x0806 || be16(f + 20) != 2 ||
+	if (len < 42 || get_be16(f + 12) != 0x0806 || get_be16(f + 20) != 2 ||
 	    memcmp(f + 28, x->job->peer, 4))
 		return false;
 	memcpy(x->peer_mac, f + 22, 6);
@@ -146,13 +131,14 @@ static bool is_arp_reply(struct tso_ctx *x, const uint8_t *f, uint16_t len)
 static bool is_tcp(struct tso_ctx *x, const uint8_t *f, uint16_t len, uint8_t flags, uint32_t ack)
 {
 	const uint8_t *ip = f + ETH_HLEN;
-	if (len < 54 || be16(f + 12) != 0x0800 || ip[9] != 6 || memcmp(ip + 12, x->job->peer, 4))
+	if (len < 54 || get_be16(f + 12) != 0x0800 || ip[9] != 6 ||
+	    memcmp(ip + 12, x->job->peer, 4))
 		return false;
 	const uint8_t *th = ip + (ip[0] & 15) * 4;
-	if ((uint32_t)(th - f) + 20 > len || be16(th) != x->job->port ||
-	    be16(th + 2) != LOCAL_PORT || (th[13] & flags) != flags || be32(th + 8) != ack)
+	if ((uint32_t)(th - f) + 20 > len || get_be16(th) != x->job->port ||
+	    get_be16(th + 2) != LOCAL_PORT || (th[13] & flags) != flags || get_be32(th + 8) != ack)
 		return false;
-	x->peer_seq = be32(th + 4);
+	x->peer_seq = get_be32(th + 4);
 	return true;
 }
 
@@ -171,8 +157,8 @@ static int handshake(struct tso_ctx *x)
 {
 	uint8_t *f = x->pool[0].data;
 
-	memset(f, 0xff, 6), memcpy(f + 6, x->r->mac, 6), put16(f + 12, 0x0806);
-	put16(f + 14, 1), put16(f + 16, 0x0800), f[18] = 6, f[19] = 4, put16(f + 20, 1);
+	memset(f, 0xff, 6), memcpy(f + 6, x->r->mac, 6), put_be16(f + 12, 0x0806);
+	put_be16(f + 14, 1), put_be16(f + 16, 0x0800), f[18] = 6, f[19] = 4, put_be16(f + 20, 1);
 	memcpy(f + 22, x->r->mac, 6), memcpy(f + 28, x->r->ip, 4), memset(f + 32, 0, 6);
 	memcpy(f + 38, x->job->peer, 4);
 	x->pool[0].off = 0, x->pool[0].len = 42, x->pool[0].flags = 0;
@@ -187,7 +173,7 @@ static int handshake(struct tso_ctx *x)
 	    (uint32_t)pseudo_sum(x->r->ip, x->job->peer, 20) + (uint16_t)~responder_cksum(th, 20);
 	while (s >> 16)
 		s = (s & 0xffff) + (s >> 16);
-	put16(th + 16, (uint16_t)~s);
+	put_be16(th + 16, (uint16_t)~s);
 	x->pool[0].len = 54, x->pool[0].flags = 0;
 	if (send_frame(x, 1) || wait_for(x, is_syn_ack)) {
 		rt_printf("netecho: tso: no SYN-ACK from %u.%u.%u.%u:%u\n", x->job->peer[0],
@@ -212,7 +198,7 @@ int tso_send(struct netdev *nd, struct responder *r, struct netdev_buf *pool, in
 		return -1;
 	/* One frame: headers, then the payload in two buffers; the device cuts it at MSS. */
 	tcp_headers(&x, pool[0].data, TCP_ACK | TCP_PSH, ISN + 1, x.peer_seq + 1, n);
-	put16(pool[0].data + ETH_HLEN + 20 + 16, pseudo_sum(r->ip, job->peer, 20 + n));
+	put_be16(pool[0].data + ETH_HLEN + 20 + 16, pseudo_sum(r->ip, job->peer, 20 + n));
 	pool[0].off = 0, pool[0].len = 54,
 	pool[0].flags = NETDEV_BUF_TSO4 | NETDEV_BUF_CSUM | NETDEV_BUF_MORE;
 	pool[0].csum_start = ETH_HLEN + 20, pool[0].csum_offset = 16, pool[0].gso_size = MSS;

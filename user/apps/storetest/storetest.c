@@ -20,7 +20,7 @@
 #include <lib/cpio.h>
 #include <lib/string.h>
 
-#include "../../storage/blk/store_blk.h"
+#include "storage/blk/store_blk.h"
 #include "nvme.h"
 
 #define DMA_VA      0x600000000000ull

@@ -2,6 +2,7 @@
 #include "files.h"
 
 #include <floo/floo_platform.h>
+#include <lib/string.h>
 
 static int hexval(char c)
 {
@@ -232,7 +233,7 @@ static bool config_line(struct webd_config *c, const char *s, size_t n)
 		for (size_t i = 0; i < vn; i++)
 			if (v[i] == '/' || v[i] == ' ' || v[i] == '.' || v[i] == 0)
 				return false; /* one directory at the top of the boot module */
-		__builtin_memcpy(c->root, v, vn);
+		memcpy(c->root, v, vn);
 		c->root[vn] = 0;
 		return true;
 	}

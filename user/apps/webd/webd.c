@@ -13,10 +13,10 @@
 #include <lib/cpio.h>
 #include <lib/string.h>
 
-#include "../../drivers/drv_env.h"
-#include "../../drivers/e1000.h"
-#include "../../drivers/virtio_net.h"
-#include "../../net/hallows/floo_hallows.h"
+#include "drivers/drv_env.h"
+#include "drivers/e1000.h"
+#include "drivers/virtio_net.h"
+#include "net/hallows/floo_hallows.h"
 #include "files.h"
 
 #define REPORT_MS    2000

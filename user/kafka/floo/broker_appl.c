@@ -1,7 +1,7 @@
 /* The broker appliance's main loop (broker_appl.h). */
 #include "broker_appl.h"
 
-#include <string.h>
+#include <lib/string.h>
 
 #define BUSY_POLL_NS 200000u   /* keep polling this long after the last event */
 #define MAX_IDLE_NS  10000000u /* sleep at most this long at a time */

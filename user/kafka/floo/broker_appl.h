@@ -16,7 +16,7 @@
 #ifndef BROKER_APPL_H
 #define BROKER_APPL_H
 
-#include "../../storage/blk/store_blk.h"
+#include "storage/blk/store_blk.h"
 #include "broker_floo.h"
 
 struct bappl_config {

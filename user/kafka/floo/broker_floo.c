@@ -1,7 +1,7 @@
 /* The broker's transport over Floo's TCP event API (broker_floo.h). */
 #include "broker_floo.h"
 
-#include <string.h>
+#include <lib/string.h>
 
 #define IN_MIN    65536u
 #define IN_SHRINK (4u << 20) /* shrink a buffer this large once it is nearly empty */

@@ -27,7 +27,7 @@
 
 #include <floo/floo.h>
 
-#include "../broker.h"
+#include "kafka/broker.h"
 
 struct bfloo_config {
 	uint16_t port;      /* Kafka listener, 9092 by convention */

@@ -10,7 +10,7 @@
 
 #include <lib/string.h>
 
-#include "../../drivers/drv_env.h"
+#include "drivers/drv_env.h"
 
 #define FH_VA_BASE  0x560000000000ull /* a PML4 slot of its own (drivers use 0x5400...) */
 #define FH_BURST    64

@@ -93,7 +93,8 @@ struct floo_hallows {
  * DMA memory for cfg, start the stack with nd's MAC and lend the NIC its
  * receive buffers. Interrupt mode refused by the driver (NETDEV_ERR_INVALID:
  * no MSI and no INTx line the kernel can route) falls back to polled;
- * h->mode says which. Returns 0 or a negative HL_ERR_* / NETDEV_ERR_*.
+ * h->mode says which. Returns 0, a kernel error as it came (a positive
+ * HL_ERR_*) or a negative NETDEV_ERR_* (docs/errors.md).
  */
 int floo_hallows_init(struct floo_hallows *h, struct netdev *nd, hl_cptr_t dev,
                       enum netdev_mode mode, const struct floo_config *cfg, int log_level)

@@ -7,6 +7,8 @@
  */
 #include "floo/floo_http.h"
 
+#include <lib/string.h>
+
 /* RFC 9110 tchar. */
 static bool is_tchar(char c)
 {
@@ -93,14 +95,14 @@ static enum http_parse_result request_line(const char *s, uint32_t n, struct htt
 		m++;
 	if (m == 0 || m >= n || s[m] != ' ')
 		return HTTP_PARSE_BAD;
-	req->method = m == 3 && !__builtin_memcmp(s, "GET", 3)    ? HTTP_GET
-	              : m == 4 && !__builtin_memcmp(s, "HEAD", 4) ? HTTP_HEAD
-	                                                          : HTTP_OTHER;
+	req->method = m == 3 && !memcmp(s, "GET", 3)    ? HTTP_GET
+	              : m == 4 && !memcmp(s, "HEAD", 4) ? HTTP_HEAD
+	                                                : HTTP_OTHER;
 	t = m + 1;
 	te = t;
 	while (te < n && s[te] != ' ')
 		te++;
-	if (te == t || te >= n || n - te != 9 || __builtin_memcmp(s + te + 1, "HTTP/", 5))
+	if (te == t || te >= n || n - te != 9 || memcmp(s + te + 1, "HTTP/", 5))
 		return HTTP_PARSE_BAD;
 	const char *v = s + te + 6;
 	if (v[0] < '0' || v[0] > '9' || v[1] != '.' || v[2] < '0' || v[2] > '9')
@@ -209,7 +211,7 @@ bool http_bytes_path(const char *path, uint32_t len, uint64_t *n)
 {
 	uint64_t v = 0;
 
-	if (len < 8 || len > 7 + 13 || __builtin_memcmp(path, "/bytes/", 7))
+	if (len < 8 || len > 7 + 13 || memcmp(path, "/bytes/", 7))
 		return false;
 	for (uint32_t i = 7; i < len; i++) {
 		if (path[i] < '0' || path[i] > '9')

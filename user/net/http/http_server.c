@@ -8,6 +8,8 @@
  */
 #include "floo/floo_http.h"
 
+#include <lib/string.h>
+
 #define CHUNK   32768u
 #define PAT_LEN (251u * 262u) /* >= CHUNK + 251: any offset mod 251 has CHUNK bytes after it */
 #define HDR_MAX 320u
@@ -188,7 +190,7 @@ static void next_request(struct floo_tcp *c, struct http_conn *h)
 	switch (http_parse_request(h->req, h->req_len, HTTP_REQ_MAX, &q)) {
 	case HTTP_PARSE_OK:
 		answer(c, h, &q); /* the response refers to nothing in req */
-		__builtin_memmove(h->req, h->req + q.head_len, h->req_len - q.head_len);
+		memmove(h->req, h->req + q.head_len, h->req_len - q.head_len);
 		h->req_len -= q.head_len;
 		if (!h->req_len)
 			req_drop(h);
@@ -254,7 +256,7 @@ static bool on_data(struct floo_tcp *c, struct http_conn *h, struct floo_pbuf *p
 	if (n > HTTP_REQ_MAX - h->req_len)
 		n = HTTP_REQ_MAX - h->req_len;
 	if (n)
-		__builtin_memcpy(h->req + h->req_len, pb->data, n);
+		memcpy(h->req + h->req_len, pb->data, n);
 	h->req_len += n;
 	floo_tcp_release(st, pb);
 	next_request(c, h);

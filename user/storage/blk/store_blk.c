@@ -1,7 +1,7 @@
 /* The log store's platform over the block-driver interface (store_blk.h). */
 #include "store_blk.h"
 
-#include <string.h>
+#include <lib/string.h>
 
 #define PAGE      4096u
 #define RUN_INNER 0xffffffffu

@@ -26,7 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../store.h"
+#include "storage/store.h"
 #include "blkdev.h"
 
 #define STORE_BLK_QD        16u
