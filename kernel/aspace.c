@@ -254,8 +254,8 @@ int decode_aspace_protect(struct invocation *inv)
 	struct aspace *as = (struct aspace *)f->cap.data2;
 	struct pt_env env = uenv(as);
 	uint64_t va = f->cap.data & 0x0000fffffffff000ull;
-	uint64_t flags = aspace_pte_flags((uint32_t)rights, f->cap.flags & CAP_F_DEVICE,
-	                                  f->cap.data & FRAME_WC);
+	uint64_t flags =
+	    aspace_pte_flags((uint32_t)rights, f->cap.flags & CAP_F_DEVICE, f->cap.data & FRAME_WC);
 	if (pt_protect(&env, as->root, va, snapshot_leaf_flags(as, flags)))
 		return HL_ERR_NOT_MAPPED;
 	aspace_flush_all(as);

@@ -13,7 +13,7 @@
 
 COMPDB := $(B)/compile_commands.json
 FORMAT_DIRS := kernel arch lib user hosted tests tools include
-COMPDB_GOALS = all $(INITRD_KBENCH) $(addprefix test-,$(filter-out check kernel-clang,$(TEST_GROUPS)))
+COMPDB_GOALS = all $(INITRD_KBENCH) $(ACPI_B)/acpi_test $(addprefix test-,$(filter-out check kernel-clang,$(TEST_GROUPS)))
 
 .PHONY: check format test-check compdb
 compdb:

@@ -397,9 +397,10 @@ UTEST(snapshot_threads, two_threads_writing_one_page_after_take_never_fault)
 		return;
 	volatile struct params *p2 = (volatile struct params *)((volatile uint8_t *)c.p + 2048);
 	uint32_t ncpus = rt_self.bi->ncpus;
-	if (!UCHECK(t, hl_thread_configure(tcb2, HL_SLOT_CSPACE, c.as, 0, 0) == HL_OK &&
-	                   hl_thread_set_priority(tcb2, 100) == HL_OK &&
-	                   hl_snapshot_add(c.snap, tcb2) == HL_OK,
+	if (!UCHECK(t,
+	            hl_thread_configure(tcb2, HL_SLOT_CSPACE, c.as, 0, 0) == HL_OK &&
+	                hl_thread_set_priority(tcb2, 100) == HL_OK &&
+	                hl_snapshot_add(c.snap, tcb2) == HL_OK,
 	            "second thread"))
 		return;
 	UEXPECT_ERR(t, hl_thread_set_affinity(c.tcb, ncpus > 1 ? 1 : 0), HL_OK);
@@ -412,9 +413,10 @@ UTEST(snapshot_threads, two_threads_writing_one_page_after_take_never_fault)
 	for (int round = 0; round < 60; round++) {
 		UEXPECT_ERR(t, hl_snapshot_take(c.snap), HL_OK);
 		uint64_t a = c.p->spins, b = p2->spins;
-		if (!UCHECK(t, WAIT_FOR((c.p->spins > a + 50 && p2->spins > b + 50) ||
-		                        ut_state_of(c.tcb) == ST_FAULTED ||
-		                        ut_state_of(tcb2) == ST_FAULTED),
+		if (!UCHECK(t,
+		            WAIT_FOR((c.p->spins > a + 50 && p2->spins > b + 50) ||
+		                     ut_state_of(c.tcb) == ST_FAULTED ||
+		                     ut_state_of(tcb2) == ST_FAULTED),
 		            "round %d: the threads did not run on", round) ||
 		    !UCHECK(t, ut_state_of(c.tcb) != ST_FAULTED && ut_state_of(tcb2) != ST_FAULTED,
 		            "round %d: a write after take was delivered as a fault", round))

@@ -341,7 +341,8 @@ static void fetch_part(struct broker *b, struct kresp *r, const struct fent *e,
 		kw_i64(&r->w, start);
 	/* aborted transactions overlapping the data sent (read_committed;
 	 * read_uncommitted consumers get none, as from Kafka) */
-	upto = rd.n ? (int64_t)get_be64(rd.ptr[rd.n - 1]) + (int64_t)get_be32(rd.ptr[rd.n - 1] + 23) + 1
+	upto = rd.n ? (int64_t)get_be64(rd.ptr[rd.n - 1]) +
+	                  (int64_t)get_be32(rd.ptr[rd.n - 1] + 23) + 1
 	            : e->off;
 	if (!err && r->committed && rd.n)
 		txn_write_aborted(b, &r->w, (uint32_t)e->tid, (uint32_t)e->idx, e->off, upto);

@@ -70,9 +70,8 @@ int lx_fs_init(const uint8_t *cpio, size_t len)
 			continue;
 		if (nfiles == MAX_FILES)
 			return -LX_ENOMEM;
-		files[nfiles] = (struct lx_file){.path = dev[i],
-		                                 .mode = i ? S_IFCHR | 0666 : S_IFDIR | 0755,
-		                                 .ino = nfiles + 1};
+		files[nfiles] = (struct lx_file){
+		    .path = dev[i], .mode = i ? S_IFCHR | 0666 : S_IFDIR | 0755, .ino = nfiles + 1};
 		nfiles++;
 	}
 	return 0;
@@ -140,7 +139,7 @@ static bool append(char *out, size_t *len, const char *s, size_t n)
  */
 static const struct lx_file *resolve(const char *path, bool follow)
 {
-	char cur[MAX_PATH], next[MAX_PATH * 2];
+	char cur[MAX_PATH] = {0}, next[MAX_PATH * 2];
 
 	if (!canonical(path, cur))
 		return NULL;

@@ -126,8 +126,9 @@ static int64_t file_write(struct lx_proc *p, struct lx_ofd *f, uint64_t buf, uin
 
 	for (uint64_t done = 0; done < len;) {
 		uint64_t n = len - done < CHUNK ? len - done : CHUNK;
-		int err = lx_copy_in(p, tmp, buf + done, n) ? -LX_EFAULT
-		                                            : lx_fs_write(f->file, pos + done, tmp, n);
+		int err = lx_copy_in(p, tmp, buf + done, n)
+		              ? -LX_EFAULT
+		              : lx_fs_write(f->file, pos + done, tmp, n);
 		if (err) {
 			if (at < 0)
 				f->pos = pos + done;
@@ -758,8 +759,8 @@ static int64_t do_path_op(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 		return (f->mode & S_IFMT) == S_IFDIR ? -LX_EISDIR : lx_fs_truncate(f, a[1]);
 	case 83:
 	case 258:
-		return lx_fs_create(path, S_IFDIR | ((uint32_t)(at ? a[2] : a[1]) & 07777 & ~umask_bits),
-		                    &f);
+		return lx_fs_create(
+		    path, S_IFDIR | ((uint32_t)(at ? a[2] : a[1]) & 07777 & ~umask_bits), &f);
 	case 84:
 		return lx_fs_unlink(path, true);
 	case 87:

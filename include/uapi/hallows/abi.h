@@ -86,7 +86,7 @@ enum hl_obj {
 	HL_OBJ_PCI_CONTROL = 15,   /* authority over every PCI function (root task) */
 	HL_OBJ_PCI_DEVICE = 16,    /* one PCI function: config space, BARs, MSI/MSI-X, reset */
 	HL_OBJ_SCHED_CONTROL = 17, /* partition windows and thread tags (root task; window.h) */
-	HL_OBJ_SNAPSHOT = 18,      /* checkpoint of threads and address spaces (docs/snapshots.md) */
+	HL_OBJ_SNAPSHOT = 18, /* checkpoint of threads and address spaces (docs/snapshots.md) */
 	HL_OBJ_COUNT
 };
 

@@ -476,8 +476,8 @@ static void t_layouts(void)
 static void t_bad_input(void)
 {
 	struct env *e = env_new();
-	int64_t pid, base;
-	int16_t epoch;
+	int64_t pid = -1, base = -1;
+	int16_t epoch = -1;
 	uint8_t b[81];
 
 	topics(e);
@@ -519,8 +519,8 @@ static void t_bad_input(void)
 static void t_commit_abort_fetch(void)
 {
 	struct env *e = env_new();
-	int64_t pid, base;
-	int16_t epoch;
+	int64_t pid = -1, base = -1;
+	int16_t epoch = -1;
 	struct fres f;
 
 	topics(e);
@@ -578,8 +578,8 @@ static void t_commit_abort_fetch(void)
 static void t_fencing(void)
 {
 	struct env *e = env_new();
-	int64_t pid, pid2, base;
-	int16_t epoch, epoch2;
+	int64_t pid = -1, pid2 = -1, base = -1;
+	int16_t epoch = -1, epoch2 = -1;
 	struct fres f;
 
 	topics(e);
@@ -605,8 +605,8 @@ static void t_fencing(void)
 static void t_timeout_abort(void)
 {
 	struct env *e = env_new();
-	int64_t pid, base;
-	int16_t epoch;
+	int64_t pid = -1, base = -1;
+	int16_t epoch = -1;
 	struct fres f;
 
 	topics(e);
@@ -630,8 +630,8 @@ static void t_timeout_abort(void)
 static void t_offsets(void)
 {
 	struct env *e = env_new();
-	int64_t pid;
-	int16_t epoch;
+	int64_t pid = -1;
+	int16_t epoch = -1;
 
 	topics(e);
 	CHECK(init_txn(e, 1, "tx", 60000, &pid, &epoch) == 0);
@@ -698,8 +698,8 @@ static void env_from_crash(struct env *e)
 static void crash_case(const char *point)
 {
 	struct env *e = env_new();
-	int64_t pid, base;
-	int16_t epoch;
+	int64_t pid = -1, base = -1;
+	int16_t epoch = -1;
 	struct fres f0, f1;
 
 	crash_dev = e->d;

@@ -4,14 +4,11 @@
  * overlapping moves both ways. lib/string.c is compiled here with its names
  * prefixed hl_ (mk/khost.mk) so both implementations live in one binary.
  */
+#include "hl_string.h"
 #include "ktharness.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-void *hl_memcpy(void *dst, const void *src, size_t n);
-void *hl_memmove(void *dst, const void *src, size_t n);
-void *hl_memset(void *dst, int c, size_t n);
 
 #define SPAN 400
 

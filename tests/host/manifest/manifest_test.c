@@ -241,7 +241,7 @@ static void windows_parse(void)
 		return;
 	CHECK(w->slots && w->slots->part == part(0) && w->slots->offset_us == 0 &&
 	      w->slots->length_us == 5000);
-	CHECK(w->slots->next && w->slots->next->part == part(1) &&
+	CHECK(w->slots && w->slots->next && w->slots->next->part == part(1) &&
 	      w->slots->next->offset_us == 5000 && w->slots->next->length_us == 2000);
 	CHECK(w->spare == part(2));
 	CHECK_EQ(manifest_partition_id(&m, part(2)), 3);

@@ -48,7 +48,7 @@ int lg_bench_pipe_xcpu_ns(long iters);
 int lg_bench_signal(long iters); /* lg_signal.c */
 int lg_bench_ring(long iters);   /* lg_ring.c */
 int lg_bench_ring_xcpu_ns(long iters);
-int lg_bench_tail(long iters);   /* lg_tail.c: TAIL lines, no BENCH line */
+int lg_bench_tail(long iters); /* lg_tail.c: TAIL lines, no BENCH line */
 /* lg_tail.c's assembly: resume a context saved from a signal's ucontext (general registers in
  * gregset_t order, an FXSAVE image), clearing *unmask last; run fn(arg) on a fresh stack. */
 void lg_tail_resume(const uint64_t *g, const void *fx, volatile int *unmask)
@@ -63,8 +63,8 @@ int lg_bench_ahci_qd32(long iters);
 int lg_bench_vnet(long iters);   /* lg_net.c */
 int lg_bench_e1000(long iters);  /* lg_net.c */
 int lg_bench_e1000e(long iters); /* lg_net.c */
-int lg_bench_serve(long iters); /* lg_serve.c: until "stop" on the console */
-int lg_bench_fork(long iters);  /* lg_fork.c: fork and copy-on-write beside Hallows snapshots */
+int lg_bench_serve(long iters);  /* lg_serve.c: until "stop" on the console */
+int lg_bench_fork(long iters);   /* lg_fork.c: fork and copy-on-write beside Hallows snapshots */
 
 /* lg_blk.c helpers, also used by lg_net.c. */
 struct lg_blk_mark {

@@ -151,18 +151,10 @@ static int wait_port(int port)
 
 int lg_bench_serve(long iters)
 {
-	char *broker[] = {"/broker",
-	                  "--listen",
-	                  SERVE_ADDR ":9092",
-	                  "--advertise",
-	                  SERVE_ADDR ":9092",
-	                  "--data",
-	                  "/dev/nvme0n1",
-	                  "--partitions",
-	                  "4",
-	                  "--flush-ms",
-	                  "1000",
-	                  NULL};
+	static char endpoint[] = SERVE_ADDR ":9092";
+	char *broker[] = {"/broker", "--listen",   endpoint,       "--advertise",
+	                  endpoint,  "--data",     "/dev/nvme0n1", "--partitions",
+	                  "4",       "--flush-ms", "1000",         NULL};
 	char *httpd[] = {"/bin/busybox", "httpd", "-f", "-p", "80", "-h", "/www", NULL};
 	char line[64];
 	pid_t pb, ph;
