@@ -114,9 +114,10 @@ test-user: $(KERNEL) $(INITRD_TEST) $(INITRD)
 		--expect '^partctl: stop nosuch: refused \(4\)$$' \
 		--expect '^partctl: stop bystander: refused \(1\)$$' \
 		--reject 'CHANGED|not checked|restart 3|W thread|stop at the request of rogue'
-	@# The runner itself: a run meant to hang whose expected line never comes must fail.
+	@# The runner itself: a run meant to hang whose expected line never comes must fail (--settle
+	@# included: it stops a run early only once every expected line was seen).
 	-python3 tools/qemu_run.py --name qemu-run-hang-still-checks-expect --smp 1 \
-		--initrd $(INITRD) --append "" --want hang --timeout 4 --expect '^this line never appears$$' \
+		--initrd $(INITRD) --append "" --want hang --timeout 4 --settle 1 --expect '^this line never appears$$' \
 		> $(B)/qemu-run-hang-check.out; \
 		if grep -q '^not ok - boot.qemu-run-hang-still-checks-expect (verdict fail: expected output missing' \
 			$(B)/qemu-run-hang-check.out; then echo "ok - qemu_run.want_hang_checks_expect"; \

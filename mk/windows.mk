@@ -45,7 +45,7 @@ ALL_TARGETS += $(UOBJ)/winprobe
 test-windows-manifest: $(KERNEL) $(INITRD_MWINDOWS)
 	-python3 tools/qemu_run.py --tap $(RESULTS)/windows.tap --name root-task-installs-windows --smp 2 \
 		--qemu-arg=-icount --qemu-arg=shift=0,sleep=off --initrd $(INITRD_MWINDOWS) \
-		--append "" --want hang --timeout 90 --reject 'FAILED' \
+		--append "" --want hang --timeout 90 --settle 2 --reject 'FAILED' \
 		--expect '^init: windows on cpu 1: frame 3000us, 4 slots, spare idle$$' \
 		--expect '^init: partition crashy: restart 8$$' \
 		--expect '^winprobe probe-a: ok: ' --expect '^winprobe probe-b: ok: '

@@ -9,7 +9,9 @@ KTAP that the in-kernel tests print, and tells apart:
             code says a test failed (status 3);
   panic   - the kernel printed "*** PANIC" / "*** FATAL" or exited with
             code 3 (status 7);
-  hang    - the time limit passed without an exit (the last line is shown).
+  hang    - the time limit passed without an exit (the last line is shown);
+            with --settle S, a run meant to hang (--want hang) stops S
+            seconds after the last of its --expect lines appeared.
 With --emulator bochs the image (--iso) boots in Bochs on the CPU model
 --bochs-cpu: a second, stricter emulator with PCID and without SMAP. Bochs
 has no isa-debug-exit device, so the run ends at the kernel's line
@@ -156,8 +158,13 @@ def run(a):
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     lines, buf, timed_out = [], b"", False
     marks = {}
+    # --settle: a run meant to hang ends that many seconds after the last of its expected lines.
+    pending = [re.compile(e) for e in a.expect] if a.settle is not None and a.want == "hang" else []
+    settle_end = None
     while True:
         left = a.timeout - (time.monotonic() - start)
+        if settle_end is not None:
+            left = min(left, settle_end - time.monotonic())
         if left <= 0:
             timed_out = True
             p.kill()
@@ -170,7 +177,11 @@ def run(a):
             buf += chunk
             while b"\n" in buf:
                 raw, buf = buf.split(b"\n", 1)
-                take_line(a, raw, start, lines, log, marks)
+                line = take_line(a, raw, start, lines, log, marks)
+                if pending:
+                    pending = [rx for rx in pending if not rx.search(line)]
+                    if not pending:
+                        settle_end = time.monotonic() + a.settle
         elif p.poll() is not None:
             break
     status = p.wait()
@@ -205,6 +216,8 @@ def verdict(a, lines, status, timed_out):
                 return "fail", f"unexpected output: {bad}"
     if timed_out:
         last = lines[-1] if lines else "(no output)"
+        if a.settle is not None and a.want == "hang":
+            return "hang", f"no exit; stopped {a.settle}s after its expected lines; last line: {last}"
         return "hang", f"no exit within {a.timeout}s; last line: {last}"
     if "*** PANIC" in text or "*** FATAL" in text or status == 7:
         first = next((l for l in lines if "*** PANIC" in l or "*** FATAL" in l), "exit status 7")
@@ -235,6 +248,8 @@ def main():
     ap.add_argument("--timeout", type=float, default=60)
     ap.add_argument("--expect", action="append", default=[], help="regex that must appear")
     ap.add_argument("--reject", action="append", default=[], help="regex that must not appear")
+    ap.add_argument("--settle", type=float,
+                    help="with --want hang: stop this many seconds after every --expect line was seen")
     ap.add_argument("--want", choices=["pass", "fail", "panic", "hang"], default="pass",
                     help="the verdict this run must produce (to test failure detection)")
     ap.add_argument("--ok-status", type=int, default=1,
