@@ -10,6 +10,7 @@
 #include <arch/trap.h>
 #include <kernel/aspace.h>
 #include <kernel/bkl.h>
+#include <kernel/ipc.h>
 #include <kernel/klog.h>
 #include <kernel/panic.h>
 #include <kernel/percpu.h>
@@ -272,14 +273,54 @@ void sched_set_budget(struct thread *t, uint64_t budget_ns, uint64_t period_ns)
 
 uint64_t slice_tsc;
 
+/*
+ * A timed wait far ahead is re-armed at least this often: the LAPIC
+ * one-shot cannot hold any distance (ns * ticks per ns overflows, the
+ * count register has 32 bits), and an early interrupt only re-arms.
+ */
+#define TIMEOUT_ARM_MAX_NS 1000000000ull
+
+/*
+ * t (just blocked on a notification by HL_SYS_WAIT) times out at TSC
+ * deadline: queued on the timer queue of its own CPU, whose timer that CPU
+ * arms when it next leaves the kernel (sched_arm_timer); another CPU is
+ * asked to pick again so that it does.
+ */
+void sched_timeout_add(struct thread *t, uint64_t deadline)
+{
+	t->timeout_cpu = t->cpu;
+	timeq_insert(&rqs[t->cpu].timeouts, &t->timeout, deadline);
+	if (t->cpu != cpu_index())
+		arch_send_resched(&cpus[t->cpu]);
+}
+
+void sched_timeout_cancel(struct thread *t)
+{
+	if (t->timeout.queued)
+		timeq_remove(&rqs[t->timeout_cpu].timeouts, &t->timeout);
+}
+
+/* Wake the timed waits of this CPU whose deadline has come (never one early). */
+static void expire_timeouts(struct cpu *c)
+{
+	struct runq *q = &rqs[c->index];
+	struct timeq_node *n;
+
+	if (!q->timeouts.head)
+		return;
+	uint64_t now = rdtsc();
+	while ((n = timeq_pop_due(&q->timeouts, now)))
+		ntfn_timed_out((struct thread *)((char *)n - offsetof(struct thread, timeout)));
+}
+
 /* Arm the one-shot timer for the nearest of: slice end, budget end, replenishment. */
 void sched_arm_timer(struct cpu *c, struct thread *t)
 {
 	uint64_t ns = ~0ull;
 	struct runq *q = &rqs[c->index];
 
-	if (t && !t->budget_ns && !q->throttled &&
-	    !q->win_on) { /* the common case: at most a round-robin slice */
+	if (t && !t->budget_ns && !q->throttled && !q->win_on &&
+	    !q->timeouts.head) { /* the common case: at most a round-robin slice */
 		if (!q->head[t->priority] || q->slice_armed)
 			return;
 		q->timer_deadline = rdtsc() + slice_tsc;
@@ -300,6 +341,10 @@ void sched_arm_timer(struct cpu *c, struct thread *t)
 	}
 	if (q->win_on)
 		ns = MIN(ns, win_ns_left(q, rdtsc())); /* the next window boundary, exactly */
+	if (q->timeouts.head) { /* the earliest timed wait, exactly (no floor: never early) */
+		uint64_t now = rdtsc(), d = timeq_next(&q->timeouts);
+		ns = MIN(ns, d > now ? MIN(tsc_to_ns(d - now), TIMEOUT_ARM_MAX_NS) : 0);
+	}
 	if (ns == ~0ull)
 		return;
 	/* A timer already due sooner serves as well: re-arming costs MMIO writes. */
@@ -375,6 +420,7 @@ struct thread *sched_pick(void)
 
 	charge(c);
 	replenish(c);
+	expire_timeouts(c);
 	if (q->win_on) {
 		uint64_t now = rdtsc();
 		if (win_due(q, now))
@@ -441,7 +487,7 @@ static __always_inline __noreturn void leave(struct cpu *c, struct thread *next)
 {
 	/* The timer matters only with competition for the CPU, a budget or an upcall. */
 	struct runq *q = &rqs[c->index];
-	if (q->count || q->throttled || next->budget_ns || q->win_on)
+	if (q->count || q->throttled || next->budget_ns || q->win_on || q->timeouts.head)
 		sched_arm_timer(c, next);
 	if (next->upcall_ns)
 		upcall_arm(q, next, rdtsc());

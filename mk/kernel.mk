@@ -23,7 +23,7 @@ KERNEL_C := \
 	kernel/aspace.c kernel/bkl.c kernel/cap.c kernel/cspace.c kernel/fastpath.c kernel/frames.c kernel/initrd.c \
 	kernel/invariants.c kernel/ipc.c kernel/irq.c kernel/klog.c kernel/kmalloc.c kernel/ksyms.c kernel/ktest.c \
 	kernel/main.c kernel/memmap.c kernel/memory.c kernel/object.c kernel/panic.c kernel/pcidev.c kernel/percpu.c \
-	kernel/pmm.c kernel/root.c kernel/sched.c kernel/snapshot.c kernel/spinlock.c kernel/syscall.c kernel/thread.c kernel/upcall.c kernel/window.c \
+	kernel/pmm.c kernel/root.c kernel/sched.c kernel/snapshot.c kernel/spinlock.c kernel/syscall.c kernel/thread.c kernel/timeq.c kernel/upcall.c kernel/window.c \
 	lib/cpio.c lib/elf.c lib/fmt.c lib/string.c
 KTEST_C := $(sort $(wildcard tests/ktest/*.c))
 

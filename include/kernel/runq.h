@@ -52,6 +52,9 @@ struct runq {
 	uint8_t win_on, win_active, win_owner, win_spare, win_lent;
 	uint64_t win_next_tsc;
 	struct thread *parked;
+	/* Threads in a timed notification wait on this CPU, earliest deadline first
+	 * (thread.timeout; kernel/timeq.c). */
+	struct timeq timeouts;
 };
 
 extern struct runq rqs[MAX_CPUS]; /* indexed by CPU */

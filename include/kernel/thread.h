@@ -11,6 +11,7 @@
 
 #include <kernel/cap.h>
 #include <kernel/thread_layout.h>
+#include <kernel/timeq.h>
 #include <kernel/types.h>
 
 /* Saved user registers; offsets are used by arch/x86_64/syscall.S. */
@@ -95,6 +96,10 @@ struct thread {
 	uint64_t upcall_ns, upcall_q_tsc;   /* [BKL] the quantum */
 	uint64_t upcall_left_tsc;      /* [BKL] quantum left while off a CPU (0: due at once) */
 	uint64_t upcall_deadline_tsc;  /* [BKL] expiry while on a CPU */
+	/* A timed notification wait (HL_SYS_WAIT): queued on the timer queue of CPU timeout_cpu
+	 * while it waits with a deadline (timeout.queued). */
+	struct timeq_node timeout; /* [BKL] */
+	uint32_t timeout_cpu;      /* [BKL] */
 	uint8_t xsave[] __aligned(64); /* FPU/SSE/AVX state (XSAVE area) */
 };
 _Static_assert(offsetof(struct thread, regs) == 0, "syscall.S: the registers open struct thread");
@@ -164,5 +169,9 @@ void sched_kick(struct thread *t);
 /* New budget and period in ns (0, 0 = unlimited), effective at once on whichever CPU runs t. */
 void sched_set_budget(struct thread *t, uint64_t budget_ns, uint64_t period_ns);
 uint32_t sched_runnable_count(uint32_t cpu);
+/* t (blocked on a notification) times out at TSC deadline on its CPU's timer queue. */
+void sched_timeout_add(struct thread *t, uint64_t deadline);
+/* Take t off its timer queue (nothing if it has no timeout pending). */
+void sched_timeout_cancel(struct thread *t);
 
 #endif
