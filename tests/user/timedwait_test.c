@@ -249,3 +249,28 @@ UTEST(timedwait, revoked_notification_ends_the_wait)
 {
 	stopped_wait(t, 2);
 }
+
+/* user/rt's wrappers: a sleep lasts at least its length; a bounded wait sees a pending signal. */
+UTEST(timedwait, rt_sleep_and_bounded_wait)
+{
+	hl_cptr_t saved = rt_self.alloc_from, n = ut_alloc(t, HL_OBJ_NOTIFICATION, 0);
+	hl_word_t info = 0, word = 0;
+	struct hl_msg m = {{0}};
+
+	if (!UCHECK(t, n))
+		return;
+	rt_self.alloc_from = t->mem; /* its notification goes with the suite's memory */
+	for (uint64_t ns = 1000000; ns <= 4000000; ns *= 2) {
+		uint64_t t0 = rt_tsc();
+		UEXPECT_ERR(t, rt_sleep_ns(ns), HL_OK);
+		UEXPECT(t, rt_tsc() - t0 >= rt_ns_to_tsc(ns), "%lu ns sleep ended early", ns);
+	}
+	rt_self.alloc_from = saved;
+	UEXPECT(t, rt_ns_to_tsc(~0ull) == ~0ull);     /* saturates */
+	UEXPECT(t, rt_deadline_ns(~0ull) < HL_WAIT_FOREVER); /* a deadline, not "none" */
+	UEXPECT(t, rt_ns_to_tsc(1000000000ull) == rt_self.bi->tsc_hz / 1000 * 1000);
+	UEXPECT_ERR(t, rt_wait_ns(n, 0, NULL), HL_ERR_TIMED_OUT);
+	UEXPECT_ERR(t, hl_syscall(HL_SYS_SEND, n, &info, &m, NULL), HL_OK);
+	UEXPECT_ERR(t, rt_wait_ns(n, RT_FOREVER, &word), HL_OK);
+	UEXPECT(t, word == 1);
+}
