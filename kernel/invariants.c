@@ -131,6 +131,8 @@ static void check_timeouts(const struct runq *q, uint32_t cpu)
 	}
 	INV(q->timeouts.tail == prev && n == q->timeouts.count,
 	    "timer queue of cpu %u: tail or count (%u, %u walked) wrong", cpu, q->timeouts.count, n);
+	INV(q->timed == (q->win_on || q->timeouts.head),
+	    "cpu %u: timed %u, but windows %u and %u timed waits", cpu, q->timed, q->win_on, n);
 }
 
 void inv_check_runqueues(void)

@@ -288,19 +288,28 @@ uint64_t slice_tsc;
  */
 void sched_timeout_add(struct thread *t, uint64_t deadline)
 {
+	struct runq *q = &rqs[t->cpu];
+
 	t->timeout_cpu = t->cpu;
-	timeq_insert(&rqs[t->cpu].timeouts, &t->timeout, deadline);
+	timeq_insert(&q->timeouts, &t->timeout, deadline);
+	rq_update_timed(q);
 	if (t->cpu != cpu_index())
 		arch_send_resched(&cpus[t->cpu]);
 }
 
-void sched_timeout_cancel(struct thread *t)
+void sched_timeout_remove(struct thread *t)
 {
-	if (t->timeout.queued)
-		timeq_remove(&rqs[t->timeout_cpu].timeouts, &t->timeout);
+	struct runq *q = &rqs[t->timeout_cpu];
+
+	timeq_remove(&q->timeouts, &t->timeout);
+	rq_update_timed(q);
 }
 
-/* Wake the timed waits of this CPU whose deadline has come (never one early). */
+/*
+ * Wake the timed waits of this CPU whose deadline has come (never one
+ * early), from the timer interrupt: the timer is armed for the earliest
+ * deadline (sched_arm_timer), so no other path needs to look.
+ */
 static void expire_timeouts(struct cpu *c)
 {
 	struct runq *q = &rqs[c->index];
@@ -311,6 +320,7 @@ static void expire_timeouts(struct cpu *c)
 	uint64_t now = rdtsc();
 	while ((n = timeq_pop_due(&q->timeouts, now)))
 		ntfn_timed_out((struct thread *)((char *)n - offsetof(struct thread, timeout)));
+	rq_update_timed(q);
 }
 
 /* Arm the one-shot timer for the nearest of: slice end, budget end, replenishment. */
@@ -319,8 +329,8 @@ void sched_arm_timer(struct cpu *c, struct thread *t)
 	uint64_t ns = ~0ull;
 	struct runq *q = &rqs[c->index];
 
-	if (t && !t->budget_ns && !q->throttled && !q->win_on &&
-	    !q->timeouts.head) { /* the common case: at most a round-robin slice */
+	if (t && !t->budget_ns && !q->throttled &&
+	    !q->timed) { /* the common case: at most a round-robin slice */
 		if (!q->head[t->priority] || q->slice_armed)
 			return;
 		q->timer_deadline = rdtsc() + slice_tsc;
@@ -339,11 +349,13 @@ void sched_arm_timer(struct cpu *c, struct thread *t)
 		         d = x->replenish_tsc > now ? tsc_to_ns(x->replenish_tsc - now) : 0;
 		ns = MIN(ns, MAX(d, 1000ull));
 	}
-	if (q->win_on)
-		ns = MIN(ns, win_ns_left(q, rdtsc())); /* the next window boundary, exactly */
-	if (q->timeouts.head) { /* the earliest timed wait, exactly (no floor: never early) */
-		uint64_t now = rdtsc(), d = timeq_next(&q->timeouts);
-		ns = MIN(ns, d > now ? MIN(tsc_to_ns(d - now), TIMEOUT_ARM_MAX_NS) : 0);
+	if (q->timed) { /* one test for both on an idle CPU's way to hlt */
+		if (q->win_on)
+			ns = MIN(ns, win_ns_left(q, rdtsc())); /* the next window boundary, exactly */
+		if (q->timeouts.head) { /* the earliest timed wait, exactly (no floor: never early) */
+			uint64_t now = rdtsc(), d = timeq_next(&q->timeouts);
+			ns = MIN(ns, d > now ? MIN(tsc_to_ns(d - now), TIMEOUT_ARM_MAX_NS) : 0);
+		}
 	}
 	if (ns == ~0ull)
 		return;
@@ -409,6 +421,7 @@ void sched_timer_tick(void)
 
 	charge(c);
 	replenish(c);
+	expire_timeouts(c);
 	c->need_resched = true;
 }
 
@@ -420,7 +433,6 @@ struct thread *sched_pick(void)
 
 	charge(c);
 	replenish(c);
-	expire_timeouts(c);
 	if (q->win_on) {
 		uint64_t now = rdtsc();
 		if (win_due(q, now))
@@ -487,7 +499,7 @@ static __always_inline __noreturn void leave(struct cpu *c, struct thread *next)
 {
 	/* The timer matters only with competition for the CPU, a budget or an upcall. */
 	struct runq *q = &rqs[c->index];
-	if (q->count || q->throttled || next->budget_ns || q->win_on || q->timeouts.head)
+	if (q->count || q->throttled || next->budget_ns || q->timed)
 		sched_arm_timer(c, next);
 	if (next->upcall_ns)
 		upcall_arm(q, next, rdtsc());

@@ -171,7 +171,13 @@ void sched_set_budget(struct thread *t, uint64_t budget_ns, uint64_t period_ns);
 uint32_t sched_runnable_count(uint32_t cpu);
 /* t (blocked on a notification) times out at TSC deadline on its CPU's timer queue. */
 void sched_timeout_add(struct thread *t, uint64_t deadline);
-/* Take t off its timer queue (nothing if it has no timeout pending). */
-void sched_timeout_cancel(struct thread *t);
+/* Take t (t->timeout.queued) off its timer queue. */
+void sched_timeout_remove(struct thread *t);
+/* Take t off its timer queue if it waits with a deadline (inline: one test on the wake path). */
+static inline void sched_timeout_cancel(struct thread *t)
+{
+	if (t->timeout.queued)
+		sched_timeout_remove(t);
+}
 
 #endif

@@ -9,6 +9,9 @@
  */
 #include "utest.h"
 
+#include <hallows/window.h>
+#include <lib/string.h>
+
 enum { ST_INACTIVE = 0, ST_NTFN = 5 };
 
 static uint64_t ms(uint64_t n)
@@ -273,4 +276,75 @@ UTEST(timedwait, rt_sleep_and_bounded_wait)
 	UEXPECT_ERR(t, hl_syscall(HL_SYS_SEND, n, &info, &m, NULL), HL_OK);
 	UEXPECT_ERR(t, rt_wait_ns(n, RT_FOREVER, &word), HL_OK);
 	UEXPECT(t, word == 1);
+}
+
+/*
+ * A deadline that falls outside the thread's partition window: the thread
+ * wakes (runs) only in its next window. CPU 1 (the last) gets a 20 ms frame
+ * whose first 5 ms belong to partition 1; the thread of partition 1 asks
+ * for a deadline 8 ms into a frame.
+ */
+struct winwait {
+	volatile uint64_t epoch, deadline, woke;
+	volatile long err;
+	volatile int done;
+	hl_cptr_t n, park;
+};
+
+static void winwait_fn(void *arg)
+{
+	struct winwait *w = arg;
+	uint64_t frame = ms(20), now;
+
+	while (!w->epoch)
+		__asm__ volatile("pause");
+	now = ut_rdtsc();
+	uint64_t k = now > w->epoch ? (now - w->epoch) / frame + 1 : 0;
+	w->deadline = w->epoch + k * frame + ms(8);
+	w->err = hl_wait(w->n, w->deadline, NULL);
+	w->woke = ut_rdtsc();
+	w->done = 1;
+	hl_wait(w->park, HL_WAIT_FOREVER, NULL);
+}
+
+UTEST(timedwait, deadline_outside_the_window_wakes_in_the_next_window)
+{
+	static struct winwait w;
+	hl_cptr_t f;
+	struct hl_window_table *tab = ut_page(t, &f);
+	uint32_t cpu = rt_self.bi->ncpus - 1;
+	hl_word_t epoch = 0;
+
+	if (cpu == 0)
+		return; /* the runner would share the CPU with the windows: covered with 2 CPUs */
+	w = (struct winwait){.n = ut_alloc(t, HL_OBJ_NOTIFICATION, 0),
+	                     .park = ut_alloc(t, HL_OBJ_NOTIFICATION, 0)};
+	hl_cptr_t th = ut_thread_new(t, winwait_fn, &w, 100),
+	          quiet = ut_alloc(t, HL_OBJ_NOTIFICATION, 0);
+	if (!UCHECK(t, tab && th && w.n && w.park && quiet))
+		return;
+	memset(tab, 0, sizeof(*tab));
+	tab->frame_ns = 20000000;
+	tab->count = 1;
+	tab->w[0] = (struct hl_window){.offset_ns = 0, .length_ns = 5000000, .partition = 1};
+	UEXPECT_ERR(t, hl_thread_set_affinity(th, cpu), HL_OK);
+	UEXPECT_ERR(t, hl_sched_control_bind(HL_SLOT_SCHED_CONTROL, th, 1), HL_OK);
+	UEXPECT_ERR(t, hl_sched_control_set_windows(HL_SLOT_SCHED_CONTROL, cpu, f, 0, &epoch),
+	            HL_OK);
+	w.epoch = epoch;
+	UEXPECT_ERR(t, hl_thread_resume(th), HL_OK);
+	for (int i = 0; i < 400 && !w.done; i++)
+		nap(t, quiet, ms(5));
+	tab->count = 0; /* windows off again on that CPU */
+	UEXPECT_ERR(t, hl_sched_control_set_windows(HL_SLOT_SCHED_CONTROL, cpu, f, 0, &epoch),
+	            HL_OK);
+	if (!UCHECK(t, w.done, "the waiter never woke"))
+		return;
+	uint64_t into = (w.woke - w.epoch) % ms(20);
+	UEXPECT(t, w.err == HL_ERR_TIMED_OUT, "err %ld", w.err);
+	UEXPECT(t, w.woke >= w.deadline, "woke %lu ticks early", w.deadline - w.woke);
+	UEXPECT(t, into < ms(5) + ms(1), "woke %lu us into the frame, outside its window",
+	        into * 1000 / ms(1));
+	UEXPECT(t, w.woke - w.deadline >= ms(11), "woke %lu us after the deadline: before its window",
+	        (w.woke - w.deadline) * 1000 / ms(1));
 }

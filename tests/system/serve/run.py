@@ -13,6 +13,10 @@ from the host over forwarded loopback ports (free ones, not 8080/9092):
            consumed back; a consumer group (kcat -G) reads each once, then
            nothing when started again (offsets committed); a group of two
            members splits the partitions and reads each record once
+  idle     with no connection both partitions sleep until the next frame;
+           with a silent keep-alive HTTP and Kafka connection open they
+           sleep in the kernel's timed wait until Floo's next timer (timer
+           wakeups counted, no yields, idle calls near the timer rate)
   kill -9  QEMU during an acks=all produce (the librdkafka program records
            every acknowledged record), then boot 2 on the same disk image:
            every acknowledged record is served; with zero-copy=off
@@ -30,6 +34,7 @@ import re
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -319,6 +324,89 @@ def tap_garbage(a, tap, work):
             shutil.copy(os.path.join(work, "boot-tap.log"), os.path.join(a.logs, "serve-boot-tap.log"))
 
 
+IDLE_RE = (r"^%s: .*wakeups (\d+) \(timer (\d+), idle sleeps (\d+)\), idle calls (\d+), "
+           r"yields (\d+)")
+
+
+def idle_counters(q, who):
+    """The last (wakeups, timer, idle sleeps, idle calls, yields) who reported, and how many lines."""
+    v = re.findall(IDLE_RE % who, q.text(), re.M)
+    return (tuple(int(x) for x in v[-1]) if v else None), len(v)
+
+
+def recv_exact(s, n):
+    b = b""
+    while len(b) < n:
+        c = s.recv(n - len(b))
+        if not c:
+            break
+        b += c
+    return b
+
+
+def idle_with_connections(tap, q, hport, kport):
+    """A keep-alive HTTP connection to webd and a Kafka connection to brokerd stay open and
+    silent for a few seconds: both partitions sleep in the kernel's timed wait (HL_SYS_WAIT)
+    until Floo's next timer instead of yielding their CPU. Before the timed wait they yielded at
+    every idle turn while any TCP connection was open (tens of thousands of idle calls a
+    second); now the idle calls stay near Floo's timer scans (every 10 ms), the sleeps end by
+    their deadline (timer wakeups) and nothing yields."""
+    def http_get(hs):
+        hs.sendall(b"GET / HTTP/1.1\r\nHost: hallows\r\n\r\n")
+        head = b""
+        while b"\r\n\r\n" not in head:
+            c = hs.recv(1)
+            if not c:
+                return False
+            head += c
+        m = re.search(rb"[Cc]ontent-[Ll]ength: *(\d+)", head)
+        return m is not None and len(recv_exact(hs, int(m.group(1)))) == int(m.group(1))
+
+    def api_versions(ks, corr):
+        body = struct.pack(">hhih", 18, 0, corr, 4) + b"idle"
+        ks.sendall(struct.pack(">i", len(body)) + body)
+        n = struct.unpack(">i", recv_exact(ks, 4))[0]
+        return len(recv_exact(ks, n)) == n
+
+    def fresh(before, timeout=10):
+        """Counters of both, once each has printed a line more than in before."""
+        end = time.time() + timeout
+        while time.time() < end:
+            now = {w: idle_counters(q, w) for w in ("webd", "brokerd")}
+            if all(now[w][1] > before[w][1] for w in now):
+                return {w: now[w][0] for w in now}, time.time()
+            time.sleep(0.1)
+        return None, time.time()
+
+    try:
+        hs = socket.create_connection(("127.0.0.1", hport), timeout=20)
+        ks = socket.create_connection(("127.0.0.1", kport), timeout=20)
+        before = {w: idle_counters(q, w) for w in ("webd", "brokerd")}
+        ok1 = http_get(hs) and api_versions(ks, 1)
+        c1, t1 = fresh(before)
+        time.sleep(3)  # silent, both connections open
+        before = {w: idle_counters(q, w) for w in ("webd", "brokerd")}
+        ok2 = http_get(hs) and api_versions(ks, 2)
+        c2, t2 = fresh(before)
+        hs.close()
+        ks.close()
+    except (OSError, struct.error) as e:
+        tap.line(False, "idle_with_open_connections_sleeps_not_yields", repr(e))
+        return
+    why, ok = [], ok1 and ok2 and c1 is not None and c2 is not None
+    for w in ("webd", "brokerd"):
+        if not ok:
+            break
+        d = [b - a for a, b in zip(c1[w], c2[w])]
+        rate = d[3] / max(t2 - t1, 0.1)
+        why.append("%s over %.1f s: wakeups %d (timer %d), idle calls %d (%.0f/s), yields %d"
+                   % (w, t2 - t1, d[0], d[1], d[3], rate, d[4]))
+        ok = ok and d[1] >= 10 and d[4] == 0 and rate < 1000
+    tap.line(ok, "idle_with_open_connections_sleeps_not_yields",
+             "; ".join(why) or "requests %s %s, counters %s %s" % (ok1, ok2, c1, c2))
+    print("# serve: " + "; ".join(why))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--tap", required=True)
@@ -439,8 +527,8 @@ def main():
                          sorted(parts[1])))
         else:
             tap.line(True, "librdkafka # SKIP %s not built" % a.rdk)
-        # idle: with no connection and nothing timed, both sleep on their NIC (no timer in a
-        # partition); a metadata request after a pause shows brokerd's sleeps in its report
+        # idle: with no connection and nothing timed, both sleep on their NIC without a deadline;
+        # a metadata request after a pause shows brokerd's sleeps in its report
         time.sleep(1.5)
         kcat(["-b", "127.0.0.1:%d" % kport, "-L"])
         subprocess.run(["curl", "-s", "-m", "10", "-o", "/dev/null", "http://127.0.0.1:%d/" % hport])
@@ -453,6 +541,7 @@ def main():
                 break
             time.sleep(0.25)
         tap.line(min(sleeps.values()) > 0, "idle_partitions_sleep_on_their_nic", "%s" % sleeps)
+        idle_with_connections(tap, q, hport, kport)
         # bug: the transport copied its whole input buffer onto itself at every segment of a
         # request still arriving (bench-serve-linux: 35,000 instructions per 1 KiB record
         # produced); only what follows a consumed request may move
