@@ -17,6 +17,8 @@ from the host over forwarded loopback ports (free ones, not 8080/9092):
            with a silent keep-alive HTTP and Kafka connection open they
            sleep in the kernel's timed wait until Floo's next timer (timer
            wakeups counted, no yields, idle calls near the timer rate)
+  crowd    1,000 concurrent connections to webd, garbage, cut-short and
+           reset connections at both: both still serve
   kill -9  QEMU during an acks=all produce (the librdkafka program records
            every acknowledged record), then boot 2 on the same disk image:
            every acknowledged record is served; with zero-copy=off
@@ -407,6 +409,56 @@ def idle_with_connections(tap, q, hport, kport):
     print("# serve: " + "; ".join(why))
 
 
+def crowd_and_garbage(tap, q, hport, kport, want):
+    """The web appliance inside the `make run` configuration: 1,000 concurrent connections to
+    webd's forwarded port, each answered in full (tests/system/webd/client.py many); then bytes
+    no client should send, at both partitions over TCP (slirp carries no raw frames: frame-level
+    garbage is tap_garbage's and test-webd's): random bytes, requests cut short and reset
+    (SO_LINGER 0), a Kafka frame length of 2 GiB cut off, half-open connections left behind;
+    after which both still serve: the index page byte for byte, metadata, every record."""
+    t = time.time()
+    r = subprocess.run(["bash", "-c", "ulimit -n 4096 && exec python3 %s many %d 0 0" % (
+        os.path.join(ROOT, "tests/system/webd/client.py"), hport)],
+        capture_output=True, timeout=150, env=dict(os.environ, WEBD_HOST="127.0.0.1"))
+    tap.line(r.returncode == 0, "webd_partition_answers_1000_concurrent_connections",
+             (r.stdout + r.stderr).decode(errors="replace")[-800:])
+    rng = random.Random(14)
+    lingering = []
+    for port in (hport, kport):
+        for i in range(60):
+            try:
+                s = socket.create_connection(("127.0.0.1", port), timeout=10)
+                kind = i % 4
+                if kind == 0:
+                    s.sendall(bytes(rng.randrange(256) for _ in range(rng.randrange(1, 3000))))
+                elif kind == 1:
+                    s.sendall(b"GET /index.html HTTP/1.1\r\nHost: x\r\nX-Cut: ab"
+                              if port == hport else b"\x7f\xff\xff\xff\x00\x03")
+                elif kind == 2:
+                    lingering.append(s)  # half-open: never a byte, closed at the end
+                    continue
+                else:
+                    s.sendall(b"\x00" * rng.randrange(1, 40))
+                if i % 3 == 0:  # reset instead of a FIN
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                s.close()
+            except OSError:
+                pass
+    time.sleep(1)
+    page = subprocess.run(["curl", "-s", "-m", "20", "http://127.0.0.1:%d/" % hport],
+                          capture_output=True).stdout
+    index = open(os.path.join(ROOT, "user/apps/webd/www/index.html"), "rb").read()
+    meta = kcat(["-b", "127.0.0.1:%d" % kport, "-L"])
+    r, got = consume(kport)
+    for s in lingering:
+        s.close()
+    tap.line(page == index and meta.returncode == 0 and got == want,
+             "both_partitions_serve_after_a_crowd_and_garbage",
+             "page %d bytes (%s), metadata %d, %d of %d records" % (
+                 len(page), page == index, meta.returncode, len(got), len(want)))
+    print("# serve: crowd and garbage: %.1f s" % (time.time() - t))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--tap", required=True)
@@ -542,6 +594,7 @@ def main():
             time.sleep(0.25)
         tap.line(min(sleeps.values()) > 0, "idle_partitions_sleep_on_their_nic", "%s" % sleeps)
         idle_with_connections(tap, q, hport, kport)
+        crowd_and_garbage(tap, q, hport, kport, want)
         # bug: the transport copied its whole input buffer onto itself at every segment of a
         # request still arriving (bench-serve-linux: 35,000 instructions per 1 KiB record
         # produced); only what follows a consumed request may move
