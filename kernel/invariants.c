@@ -115,8 +115,8 @@ static void check_timeouts(const struct runq *q, uint32_t cpu)
 	for (const struct timeq_node *x = q->timeouts.head; x; prev = x, x = x->next) {
 		const struct thread *t =
 		    (const struct thread *)((const char *)x - offsetof(struct thread, timeout));
-		INV(++n <= q->timeouts.count, "timer queue of cpu %u: longer than its count %u", cpu,
-		    q->timeouts.count);
+		INV(++n <= q->timeouts.count, "timer queue of cpu %u: longer than its count %u",
+		    cpu, q->timeouts.count);
 		INV(x->prev == prev && x->queued, "timer queue of cpu %u: broken links at %p", cpu,
 		    (const void *)t);
 		INV(!prev || prev->when <= x->when, "timer queue of cpu %u: not sorted at %p", cpu,
@@ -130,7 +130,8 @@ static void check_timeouts(const struct runq *q, uint32_t cpu)
 		    (const void *)t, t->timeout_cpu);
 	}
 	INV(q->timeouts.tail == prev && n == q->timeouts.count,
-	    "timer queue of cpu %u: tail or count (%u, %u walked) wrong", cpu, q->timeouts.count, n);
+	    "timer queue of cpu %u: tail or count (%u, %u walked) wrong", cpu, q->timeouts.count,
+	    n);
 	INV(q->timed == (q->win_on || q->timeouts.head),
 	    "cpu %u: timed %u, but windows %u and %u timed waits", cpu, q->timed, q->win_on, n);
 }

@@ -368,8 +368,8 @@ void ntfn_timed_out(struct thread *t)
 {
 	if (t->state != TS_BLOCKED_NTFN)
 		panic("thread %p timed out in state %u", (void *)t, t->state);
-	q_remove(&((struct notification *)t->queue)->head,
-	         &((struct notification *)t->queue)->tail, t);
+	q_remove(&((struct notification *)t->queue)->head, &((struct notification *)t->queue)->tail,
+	         t);
 	t->regs.rax = HL_ERR_TIMED_OUT;
 	t->regs.rdi = 0;
 	sched_make_runnable(t);

@@ -351,8 +351,10 @@ void sched_arm_timer(struct cpu *c, struct thread *t)
 	}
 	if (q->timed) { /* one test for both on an idle CPU's way to hlt */
 		if (q->win_on)
-			ns = MIN(ns, win_ns_left(q, rdtsc())); /* the next window boundary, exactly */
-		if (q->timeouts.head) { /* the earliest timed wait, exactly (no floor: never early) */
+			ns = MIN(ns,
+			         win_ns_left(q, rdtsc())); /* the next window boundary, exactly */
+		if (q->timeouts
+		        .head) { /* the earliest timed wait, exactly (no floor: never early) */
 			uint64_t now = rdtsc(), d = timeq_next(&q->timeouts);
 			ns = MIN(ns, d > now ? MIN(tsc_to_ns(d - now), TIMEOUT_ARM_MAX_NS) : 0);
 		}

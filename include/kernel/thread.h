@@ -94,12 +94,12 @@ struct thread {
 	struct hl_upcall_area *upcall_area; /* [BKL] kernel view of the area */
 	uint64_t upcall_va, upcall_handler; /* [BKL] user addresses of the area and the handler */
 	uint64_t upcall_ns, upcall_q_tsc;   /* [BKL] the quantum */
-	uint64_t upcall_left_tsc;      /* [BKL] quantum left while off a CPU (0: due at once) */
-	uint64_t upcall_deadline_tsc;  /* [BKL] expiry while on a CPU */
+	uint64_t upcall_left_tsc;     /* [BKL] quantum left while off a CPU (0: due at once) */
+	uint64_t upcall_deadline_tsc; /* [BKL] expiry while on a CPU */
 	/* A timed notification wait (HL_SYS_WAIT): queued on the timer queue of CPU timeout_cpu
 	 * while it waits with a deadline (timeout.queued). */
-	struct timeq_node timeout; /* [BKL] */
-	uint32_t timeout_cpu;      /* [BKL] */
+	struct timeq_node timeout;     /* [BKL] */
+	uint32_t timeout_cpu;          /* [BKL] */
 	uint8_t xsave[] __aligned(64); /* FPU/SSE/AVX state (XSAVE area) */
 };
 _Static_assert(offsetof(struct thread, regs) == 0, "syscall.S: the registers open struct thread");

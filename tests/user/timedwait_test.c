@@ -191,11 +191,12 @@ UTEST(timedwait, many_threads_wake_in_deadline_order_on_two_cpus)
 		nap(t, quiet, ms(1));
 	}
 	for (int i = 0; i < NW; i++) {
-		UEXPECT(t, w[i].done && w[i].err == HL_ERR_TIMED_OUT, "thread %d: done %d err %ld", i,
-		        w[i].done, w[i].err);
+		UEXPECT(t, w[i].done && w[i].err == HL_ERR_TIMED_OUT, "thread %d: done %d err %ld",
+		        i, w[i].done, w[i].err);
 		UEXPECT(t, w[i].woke >= w[i].deadline, "thread %d woke %lu ticks early", i,
 		        w[i].deadline - w[i].woke);
-		/* Deadline order among the threads of one CPU; across CPUs, by the TSC they read. */
+		/* Deadline order among the threads of one CPU; across CPUs, by the TSC they read.
+		 */
 		for (int k = 0; k < NW; k++) {
 			if (slot[k] <= slot[i])
 				continue;
@@ -269,7 +270,7 @@ UTEST(timedwait, rt_sleep_and_bounded_wait)
 		UEXPECT(t, rt_tsc() - t0 >= rt_ns_to_tsc(ns), "%lu ns sleep ended early", ns);
 	}
 	rt_self.alloc_from = saved;
-	UEXPECT(t, rt_ns_to_tsc(~0ull) == ~0ull);     /* saturates */
+	UEXPECT(t, rt_ns_to_tsc(~0ull) == ~0ull);            /* saturates */
 	UEXPECT(t, rt_deadline_ns(~0ull) < HL_WAIT_FOREVER); /* a deadline, not "none" */
 	UEXPECT(t, rt_ns_to_tsc(1000000000ull) == rt_self.bi->tsc_hz / 1000 * 1000);
 	UEXPECT_ERR(t, rt_wait_ns(n, 0, NULL), HL_ERR_TIMED_OUT);
@@ -345,6 +346,7 @@ UTEST(timedwait, deadline_outside_the_window_wakes_in_the_next_window)
 	UEXPECT(t, w.woke >= w.deadline, "woke %lu ticks early", w.deadline - w.woke);
 	UEXPECT(t, into < ms(5) + ms(1), "woke %lu us into the frame, outside its window",
 	        into * 1000 / ms(1));
-	UEXPECT(t, w.woke - w.deadline >= ms(11), "woke %lu us after the deadline: before its window",
+	UEXPECT(t, w.woke - w.deadline >= ms(11),
+	        "woke %lu us after the deadline: before its window",
 	        (w.woke - w.deadline) * 1000 / ms(1));
 }

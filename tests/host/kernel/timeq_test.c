@@ -133,8 +133,8 @@ static void timeq_random_against_shadow(void)
 }
 
 static const struct kt_case cases[] = {
-    KT(timeq_empty_has_no_deadline),    KT(timeq_pops_in_deadline_order),
-    KT(timeq_remove_head_middle_tail),  KT(timeq_huge_deadlines_sort_last),
+    KT(timeq_empty_has_no_deadline),   KT(timeq_pops_in_deadline_order),
+    KT(timeq_remove_head_middle_tail), KT(timeq_huge_deadlines_sort_last),
     KT(timeq_random_against_shadow),
 };
 

@@ -47,9 +47,9 @@ enum op {
 _Static_assert(OP_COUNT <= 32, "fuzz_stats per_op");
 
 const char *const op_names[32] = {
-    "retype",  "copy",   "mint",      "move",  "delete",   "revoke",  "map_table",
-    "map",     "unmap",  "protect",   "spawn", "priority", "budget",  "affinity",
-    "suspend", "resume", "configure", "bind",  "fault_ep", "signal",  "poll",
+    "retype",  "copy",   "mint",      "move",  "delete",   "revoke",   "map_table",
+    "map",     "unmap",  "protect",   "spawn", "priority", "budget",   "affinity",
+    "suspend", "resume", "configure", "bind",  "fault_ep", "signal",   "poll",
     "info",    "paddr",  "read_regs", "yield", "invalid",  "snapshot", "wait"};
 
 static const uint8_t weight[OP_COUNT] = {
@@ -645,7 +645,8 @@ static void op_invalid(void)
 	case 8: /* a timed wait on anything but a notification */
 		if (any < 0 || W(any)->type == HL_OBJ_NOTIFICATION)
 			return;
-		want = HL_ERR_WRONG_TYPE, err = hl_wait((hl_cptr_t)any, fz_rdtsc() + rnd(1000), NULL);
+		want = HL_ERR_WRONG_TYPE,
+		err = hl_wait((hl_cptr_t)any, fz_rdtsc() + rnd(1000), NULL);
 		break;
 	default:
 		want =

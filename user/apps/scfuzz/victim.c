@@ -63,7 +63,8 @@ static void ntfn_step(uint64_t *x, hl_cptr_t slot)
 	uint64_t r = fz_next(x), deadline = (uint64_t[]){0, fz_rdtsc() + r % 3000000,
 	                                                 fz_rdtsc() + (r << 20), ~0ull}[r % 4];
 
-	if (nr == HL_SYS_WAIT ? hl_wait(slot, deadline, NULL) : hl_syscall(nr, slot, &info, &msg, NULL))
+	if (nr == HL_SYS_WAIT ? hl_wait(slot, deadline, NULL)
+	                      : hl_syscall(nr, slot, &info, &msg, NULL))
 		pause_for(2000);
 }
 
