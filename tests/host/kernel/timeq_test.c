@@ -2,7 +2,6 @@
 #include "ktharness.h"
 
 #include <kernel/timeq.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define N 64
@@ -94,26 +93,35 @@ static void timeq_huge_deadlines_sort_last(void)
 	CHECK(q.head == NULL && q.tail == NULL);
 }
 
+/* xorshift64: a fixed sequence, so a failure repeats. */
+static uint64_t rnd_state = 14;
+static uint64_t rnd(uint64_t n)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 7;
+	rnd_state ^= rnd_state << 17;
+	return rnd_state % n;
+}
+
 /* Random inserts, removes and pops against a shadow of deadlines. */
 static void timeq_random_against_shadow(void)
 {
-	uint64_t shadow[N];
+	uint64_t shadow[N] = {0};
 	bool in[N] = {false};
 
 	reset();
-	srand(14);
 	for (int step = 0; step < 20000; step++) {
-		unsigned i = (unsigned)rand() % N;
-		int op = rand() % 3;
+		unsigned i = (unsigned)rnd(N);
+		int op = (int)rnd(3);
 		if (op == 0 && !in[i]) {
-			shadow[i] = (uint64_t)(rand() % 1000);
+			shadow[i] = rnd(1000);
 			timeq_insert(&q, &nodes[i], shadow[i]);
 			in[i] = true;
 		} else if (op == 1) {
 			timeq_remove(&q, &nodes[i]);
 			in[i] = false;
 		} else {
-			uint64_t now = (uint64_t)(rand() % 1000), min = ~0ull;
+			uint64_t now = rnd(1000), min = ~0ull;
 			for (unsigned k = 0; k < N; k++)
 				if (in[k] && shadow[k] < min)
 					min = shadow[k];
