@@ -411,7 +411,7 @@ def idle_with_connections(tap, q, hport, kport):
         rate = d[3] / max(t2 - t1, 0.1)
         why.append("%s over %.1f s: wakeups %d (timer %d), idle calls %d (%.0f/s), yields %d"
                    % (w, t2 - t1, d[0], d[1], d[3], rate, d[4]))
-        ok = ok and d[1] >= 10 and d[4] == 0 and rate < 1000
+        ok = ok and d[1] >= 3 and d[4] == 0 and rate < 1000
     tap.line(ok, "idle_with_open_connections_sleeps_not_yields",
              "; ".join(why) or "requests %s %s, counters %s %s" % (ok1, ok2, c1, c2))
     print("# serve: " + "; ".join(why))
