@@ -34,7 +34,8 @@ KERNEL_OBJS := $(KERNEL_ASM:%.S=$(KOBJ)/%.o) $(KERNEL_C:%.c=$(KOBJ)/%.o) $(KTEST
 GEN := $(B)/gen
 ABI_TABLE := include/uapi/hallows/interface.tbl
 GEN_HDRS := $(GEN)/include/hallows/methods.h $(GEN)/include/hallows/labels.h $(GEN)/include/kernel/decode.h
-$(GEN)/kernel/dispatch.c $(GEN_HDRS): $(ABI_TABLE) tools/genabi.py
+# One run writes them all (&:): with -j2 one run per target rewrote dispatch.c while it compiled.
+$(GEN)/kernel/dispatch.c $(GEN_HDRS) &: $(ABI_TABLE) tools/genabi.py
 	python3 tools/genabi.py $(ABI_TABLE) $(GEN)
 $(KOBJ)/gen/dispatch.o: $(GEN)/kernel/dispatch.c
 	@mkdir -p $(dir $@)
