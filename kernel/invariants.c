@@ -102,6 +102,40 @@ static void check_throttled(const struct runq *q, uint32_t cpu)
 	    "cpu %u: slice timer marked armed while threads are throttled", cpu);
 }
 
+/*
+ * The timer queue of a CPU (timed waits, HL_SYS_WAIT): links agree both
+ * ways, deadlines ascend, the count is the length, and every entry is a
+ * live thread of this queue still waiting on a notification.
+ */
+static void check_timeouts(const struct runq *q, uint32_t cpu)
+{
+	const struct timeq_node *prev = NULL;
+	uint32_t n = 0;
+
+	for (const struct timeq_node *x = q->timeouts.head; x; prev = x, x = x->next) {
+		const struct thread *t =
+		    (const struct thread *)((const char *)x - offsetof(struct thread, timeout));
+		INV(++n <= q->timeouts.count, "timer queue of cpu %u: longer than its count %u",
+		    cpu, q->timeouts.count);
+		INV(x->prev == prev && x->queued, "timer queue of cpu %u: broken links at %p", cpu,
+		    (const void *)t);
+		INV(!prev || prev->when <= x->when, "timer queue of cpu %u: not sorted at %p", cpu,
+		    (const void *)t);
+		INV(t->magic == THREAD_MAGIC, "timer queue of cpu %u: %p is not a live thread", cpu,
+		    (const void *)t);
+		INV(t->state == TS_BLOCKED_NTFN && t->queue,
+		    "timer queue of cpu %u: thread %p does not wait on a notification (state %u)",
+		    cpu, (const void *)t, t->state);
+		INV(t->timeout_cpu == cpu, "timer queue of cpu %u: thread %p says cpu %u", cpu,
+		    (const void *)t, t->timeout_cpu);
+	}
+	INV(q->timeouts.tail == prev && n == q->timeouts.count,
+	    "timer queue of cpu %u: tail or count (%u, %u walked) wrong", cpu, q->timeouts.count,
+	    n);
+	INV(q->timed == (q->win_on || q->timeouts.head),
+	    "cpu %u: timed %u, but windows %u and %u timed waits", cpu, q->timed, q->win_on, n);
+}
+
 void inv_check_runqueues(void)
 {
 	for (uint32_t cpu = 0; cpu < ncpus_online; cpu++) {
@@ -127,6 +161,7 @@ void inv_check_runqueues(void)
 		INV(!cur || cur->magic != THREAD_MAGIC || !cur->queue || cur->queue != q,
 		    "cpu %u: its current thread %p is in its run queue", cpu, (const void *)cur);
 		check_throttled(q, cpu);
+		check_timeouts(q, cpu);
 	}
 }
 

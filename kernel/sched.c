@@ -10,6 +10,7 @@
 #include <arch/trap.h>
 #include <kernel/aspace.h>
 #include <kernel/bkl.h>
+#include <kernel/ipc.h>
 #include <kernel/klog.h>
 #include <kernel/panic.h>
 #include <kernel/percpu.h>
@@ -272,6 +273,56 @@ void sched_set_budget(struct thread *t, uint64_t budget_ns, uint64_t period_ns)
 
 uint64_t slice_tsc;
 
+/*
+ * A timed wait far ahead is re-armed at least this often: the LAPIC
+ * one-shot cannot hold any distance (ns * ticks per ns overflows, the
+ * count register has 32 bits), and an early interrupt only re-arms.
+ */
+#define TIMEOUT_ARM_MAX_NS 1000000000ull
+
+/*
+ * t (just blocked on a notification by HL_SYS_WAIT) times out at TSC
+ * deadline: queued on the timer queue of its own CPU, whose timer that CPU
+ * arms when it next leaves the kernel (sched_arm_timer); another CPU is
+ * asked to pick again so that it does.
+ */
+void sched_timeout_add(struct thread *t, uint64_t deadline)
+{
+	struct runq *q = &rqs[t->cpu];
+
+	t->timeout_cpu = t->cpu;
+	timeq_insert(&q->timeouts, &t->timeout, deadline);
+	rq_update_timed(q);
+	if (t->cpu != cpu_index())
+		arch_send_resched(&cpus[t->cpu]);
+}
+
+void sched_timeout_remove(struct thread *t)
+{
+	struct runq *q = &rqs[t->timeout_cpu];
+
+	timeq_remove(&q->timeouts, &t->timeout);
+	rq_update_timed(q);
+}
+
+/*
+ * Wake the timed waits of this CPU whose deadline has come (never one
+ * early), from the timer interrupt: the timer is armed for the earliest
+ * deadline (sched_arm_timer), so no other path needs to look.
+ */
+static void expire_timeouts(struct cpu *c)
+{
+	struct runq *q = &rqs[c->index];
+	struct timeq_node *n;
+
+	if (!q->timeouts.head)
+		return;
+	uint64_t now = rdtsc();
+	while ((n = timeq_pop_due(&q->timeouts, now)))
+		ntfn_timed_out((struct thread *)((char *)n - offsetof(struct thread, timeout)));
+	rq_update_timed(q);
+}
+
 /* Arm the one-shot timer for the nearest of: slice end, budget end, replenishment. */
 void sched_arm_timer(struct cpu *c, struct thread *t)
 {
@@ -279,7 +330,7 @@ void sched_arm_timer(struct cpu *c, struct thread *t)
 	struct runq *q = &rqs[c->index];
 
 	if (t && !t->budget_ns && !q->throttled &&
-	    !q->win_on) { /* the common case: at most a round-robin slice */
+	    !q->timed) { /* the common case: at most a round-robin slice */
 		if (!q->head[t->priority] || q->slice_armed)
 			return;
 		q->timer_deadline = rdtsc() + slice_tsc;
@@ -298,8 +349,16 @@ void sched_arm_timer(struct cpu *c, struct thread *t)
 		         d = x->replenish_tsc > now ? tsc_to_ns(x->replenish_tsc - now) : 0;
 		ns = MIN(ns, MAX(d, 1000ull));
 	}
-	if (q->win_on)
-		ns = MIN(ns, win_ns_left(q, rdtsc())); /* the next window boundary, exactly */
+	if (q->timed) { /* one test for both on an idle CPU's way to hlt */
+		if (q->win_on)
+			ns = MIN(ns,
+			         win_ns_left(q, rdtsc())); /* the next window boundary, exactly */
+		if (q->timeouts
+		        .head) { /* the earliest timed wait, exactly (no floor: never early) */
+			uint64_t now = rdtsc(), d = timeq_next(&q->timeouts);
+			ns = MIN(ns, d > now ? MIN(tsc_to_ns(d - now), TIMEOUT_ARM_MAX_NS) : 0);
+		}
+	}
 	if (ns == ~0ull)
 		return;
 	/* A timer already due sooner serves as well: re-arming costs MMIO writes. */
@@ -364,6 +423,7 @@ void sched_timer_tick(void)
 
 	charge(c);
 	replenish(c);
+	expire_timeouts(c);
 	c->need_resched = true;
 }
 
@@ -441,7 +501,7 @@ static __always_inline __noreturn void leave(struct cpu *c, struct thread *next)
 {
 	/* The timer matters only with competition for the CPU, a budget or an upcall. */
 	struct runq *q = &rqs[c->index];
-	if (q->count || q->throttled || next->budget_ns || q->win_on)
+	if (q->count || q->throttled || next->budget_ns || q->timed)
 		sched_arm_timer(c, next);
 	if (next->upcall_ns)
 		upcall_arm(q, next, rdtsc());

@@ -125,6 +125,12 @@ __noreturn void syscall_slow(struct thread *t)
 		else
 			t->regs.rax = HL_ERR_WRONG_TYPE;
 		break;
+	case HL_SYS_WAIT:
+		if (s->cap.type == HL_OBJ_NOTIFICATION)
+			set_err(t, ntfn_wait_until(t, s, t->regs.rdx));
+		else
+			t->regs.rax = HL_ERR_WRONG_TYPE;
+		break;
 	case HL_SYS_REPLY: {
 		struct thread *c = ipc_reply(t, &err);
 		t->regs.rax = (uint64_t)err;

@@ -268,6 +268,7 @@ int decode_sched_control_set_windows(struct invocation *inv)
 		wt->w[i].part = (uint8_t)tab.w[i].partition;
 	}
 	q->win_on = tab.count != 0;
+	rq_update_timed(q);
 	q->win_spare = (uint8_t)tab.spare;
 	q->win_lent = 0;
 	if (q->win_on) {

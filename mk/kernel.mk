@@ -23,7 +23,7 @@ KERNEL_C := \
 	kernel/aspace.c kernel/bkl.c kernel/cap.c kernel/cspace.c kernel/fastpath.c kernel/frames.c kernel/initrd.c \
 	kernel/invariants.c kernel/ipc.c kernel/irq.c kernel/klog.c kernel/kmalloc.c kernel/ksyms.c kernel/ktest.c \
 	kernel/main.c kernel/memmap.c kernel/memory.c kernel/object.c kernel/panic.c kernel/pcidev.c kernel/percpu.c \
-	kernel/pmm.c kernel/root.c kernel/sched.c kernel/snapshot.c kernel/spinlock.c kernel/syscall.c kernel/thread.c kernel/upcall.c kernel/window.c \
+	kernel/pmm.c kernel/root.c kernel/sched.c kernel/snapshot.c kernel/spinlock.c kernel/syscall.c kernel/thread.c kernel/timeq.c kernel/upcall.c kernel/window.c \
 	lib/cpio.c lib/elf.c lib/fmt.c lib/string.c
 KTEST_C := $(sort $(wildcard tests/ktest/*.c))
 
@@ -34,7 +34,8 @@ KERNEL_OBJS := $(KERNEL_ASM:%.S=$(KOBJ)/%.o) $(KERNEL_C:%.c=$(KOBJ)/%.o) $(KTEST
 GEN := $(B)/gen
 ABI_TABLE := include/uapi/hallows/interface.tbl
 GEN_HDRS := $(GEN)/include/hallows/methods.h $(GEN)/include/hallows/labels.h $(GEN)/include/kernel/decode.h
-$(GEN)/kernel/dispatch.c $(GEN_HDRS): $(ABI_TABLE) tools/genabi.py
+# One run writes them all (&:): with -j2 one run per target rewrote dispatch.c while it compiled.
+$(GEN)/kernel/dispatch.c $(GEN_HDRS) &: $(ABI_TABLE) tools/genabi.py
 	python3 tools/genabi.py $(ABI_TABLE) $(GEN)
 $(KOBJ)/gen/dispatch.o: $(GEN)/kernel/dispatch.c
 	@mkdir -p $(dir $@)

@@ -12,7 +12,7 @@ KHOST_FUZZ_SRC := tests/fuzz/kernel
 KHOST_HARNESS := $(KHOST_SRC)/ktharness.c
 
 # Each test binary: its test file, the harness, and the kernel sources under test.
-KHOST_TESTS := memmap frames paging bootinfo cmdline cpio fmt elf string
+KHOST_TESTS := memmap frames paging bootinfo cmdline cpio fmt elf string timeq
 KHOST_memmap_SRCS := kernel/memmap.c
 KHOST_frames_SRCS := kernel/frames.c
 KHOST_paging_SRCS := arch/x86_64/paging.c
@@ -22,6 +22,7 @@ KHOST_cpio_SRCS := lib/cpio.c $(KHOST_SRC)/images.c
 KHOST_fmt_SRCS := lib/fmt.c
 KHOST_elf_SRCS := lib/elf.c $(KHOST_SRC)/images.c
 KHOST_string_SRCS := lib/string.c
+KHOST_timeq_SRCS := kernel/timeq.c
 
 KHOST_BINS := $(KHOST_TESTS:%=$(KHOST_DIR)/%_test)
 KHOST_CFLAGS := $(HOST_CFLAGS) $(HOST_SAN) -MMD -MP

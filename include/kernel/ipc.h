@@ -66,6 +66,12 @@ struct thread *ntfn_signal(struct notification *n,
                            uint64_t badge); /* the thread it woke, or NULL */
 /* Wait on (block) or poll the notification capability s by t; returns an hl_err. */
 int ntfn_wait(struct thread *t, struct slot *s, bool block) __must_check;
+/* Wait on the notification capability s by t until TSC deadline (HL_SYS_WAIT); returns an
+ * hl_err. */
+int ntfn_wait_until(struct thread *t, struct slot *s, uint64_t deadline) __must_check;
+/* t's timed wait reached its deadline (kernel/sched.c): off the notification, HL_ERR_TIMED_OUT,
+ * runnable. */
+void ntfn_timed_out(struct thread *t);
 /* Unbind the notification bound to t, if any (t is being destroyed). */
 void ntfn_unbind_thread(struct thread *t);
 /* Wake n's waiters (HL_ERR_DELETED), drop its bound thread and IRQ; n is being destroyed. */

@@ -50,12 +50,24 @@ struct runq {
 	 * threads of this CPU outside their windows (qnext list).
 	 */
 	uint8_t win_on, win_active, win_owner, win_spare, win_lent;
+	/* The timer serves windows or timed waits here as well (win_on, or timeouts not empty):
+	 * one test for both on the way out (leave(), sched_arm_timer()); rq_update_timed(). */
+	uint8_t timed;
 	uint64_t win_next_tsc;
 	struct thread *parked;
+	/* Threads in a timed notification wait on this CPU, earliest deadline first
+	 * (thread.timeout; kernel/timeq.c). */
+	struct timeq timeouts;
 };
 
 extern struct runq rqs[MAX_CPUS]; /* indexed by CPU */
 extern uint64_t slice_tsc;        /* [I] SLICE_NS in TSC ticks */
+
+/* Keep q->timed in step with win_on and the timer queue. */
+static __always_inline void rq_update_timed(struct runq *q)
+{
+	q->timed = q->win_on || q->timeouts.head;
+}
 
 /* t may be queued or run on the CPU of q now (its partition's window, or no windows). */
 static __always_inline bool win_allows(const struct runq *q, const struct thread *t)

@@ -11,6 +11,7 @@
 
 #include <kernel/cap.h>
 #include <kernel/thread_layout.h>
+#include <kernel/timeq.h>
 #include <kernel/types.h>
 
 /* Saved user registers; offsets are used by arch/x86_64/syscall.S. */
@@ -93,8 +94,12 @@ struct thread {
 	struct hl_upcall_area *upcall_area; /* [BKL] kernel view of the area */
 	uint64_t upcall_va, upcall_handler; /* [BKL] user addresses of the area and the handler */
 	uint64_t upcall_ns, upcall_q_tsc;   /* [BKL] the quantum */
-	uint64_t upcall_left_tsc;      /* [BKL] quantum left while off a CPU (0: due at once) */
-	uint64_t upcall_deadline_tsc;  /* [BKL] expiry while on a CPU */
+	uint64_t upcall_left_tsc;     /* [BKL] quantum left while off a CPU (0: due at once) */
+	uint64_t upcall_deadline_tsc; /* [BKL] expiry while on a CPU */
+	/* A timed notification wait (HL_SYS_WAIT): queued on the timer queue of CPU timeout_cpu
+	 * while it waits with a deadline (timeout.queued). */
+	struct timeq_node timeout;     /* [BKL] */
+	uint32_t timeout_cpu;          /* [BKL] */
 	uint8_t xsave[] __aligned(64); /* FPU/SSE/AVX state (XSAVE area) */
 };
 _Static_assert(offsetof(struct thread, regs) == 0, "syscall.S: the registers open struct thread");
@@ -164,5 +169,15 @@ void sched_kick(struct thread *t);
 /* New budget and period in ns (0, 0 = unlimited), effective at once on whichever CPU runs t. */
 void sched_set_budget(struct thread *t, uint64_t budget_ns, uint64_t period_ns);
 uint32_t sched_runnable_count(uint32_t cpu);
+/* t (blocked on a notification) times out at TSC deadline on its CPU's timer queue. */
+void sched_timeout_add(struct thread *t, uint64_t deadline);
+/* Take t (t->timeout.queued) off its timer queue. */
+void sched_timeout_remove(struct thread *t);
+/* Take t off its timer queue if it waits with a deadline (inline: one test on the wake path). */
+static inline void sched_timeout_cancel(struct thread *t)
+{
+	if (t->timeout.queued)
+		sched_timeout_remove(t);
+}
 
 #endif

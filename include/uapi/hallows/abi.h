@@ -33,6 +33,7 @@ enum hl_sys {
 	HL_SYS_POLL = 8,       /* notification poll (never blocks) */
 	HL_SYS_DEBUG_PUTS =
 	    9, /* debug builds: print rsi bytes at rdx (needs the debug capability in rdi) */
+	HL_SYS_WAIT = 10, /* notification wait until the TSC deadline in rdx (HL_ERR_TIMED_OUT) */
 	HL_SYS_COUNT
 };
 
@@ -55,6 +56,7 @@ enum hl_err {
 	HL_ERR_WOULD_BLOCK = 13,   /* non-blocking operation found nothing */
 	HL_ERR_DELETED = 14,       /* the object went away while waiting */
 	HL_ERR_RANGE = 15,         /* port, IRQ or CPU not covered by the capability or present */
+	HL_ERR_TIMED_OUT = 16,     /* HL_SYS_WAIT: the deadline came before a signal */
 	HL_ERR_COUNT
 };
 
@@ -125,6 +127,12 @@ enum hl_root_slot {
  * runs next, before other threads of its priority.
  */
 #define HL_LABEL_HANDOFF 0x4f4e
+
+/*
+ * HL_SYS_WAIT's deadline (rdx) is a TSC value (struct hl_bootinfo's tsc_hz
+ * converts); this one means none: the wait is HL_SYS_RECV's.
+ */
+#define HL_WAIT_FOREVER (~0ull)
 
 /* Fault message sent to a thread's fault endpoint (label HL_LABEL_FAULT). */
 #define HL_LABEL_FAULT 0xfa17

@@ -94,4 +94,28 @@ static inline long hl_debug_puts(hl_cptr_t debug_cap, const char *s, unsigned lo
 	return rax;
 }
 
+/*
+ * Wait on the notification ntfn until it is signalled or the TSC reaches
+ * deadline (HL_WAIT_FOREVER: no deadline). HL_OK with the signalled bits in
+ * *word, HL_ERR_TIMED_OUT once the deadline has passed (at once when it
+ * already has and nothing is pending), or another hl_err (docs/abi.md).
+ */
+static inline long hl_wait(hl_cptr_t ntfn, uint64_t deadline, hl_word_t *word)
+{
+	long rax = HL_SYS_WAIT;
+	register hl_word_t r10 __asm__("r10");
+	register hl_word_t r8 __asm__("r8");
+	register hl_word_t r9 __asm__("r9");
+	hl_word_t rsi = 0;
+
+	__asm__ volatile("syscall"
+	                 : "+a"(rax), "+D"(ntfn), "+S"(rsi), "+d"(deadline), "=r"(r10), "=r"(r8),
+	                   "=r"(r9)
+	                 :
+	                 : "rcx", "r11", "memory");
+	if (word)
+		*word = rax == HL_OK ? ntfn : 0;
+	return rax;
+}
+
 #endif

@@ -13,6 +13,15 @@ from the host over forwarded loopback ports (free ones, not 8080/9092):
            consumed back; a consumer group (kcat -G) reads each once, then
            nothing when started again (offsets committed); a group of two
            members splits the partitions and reads each record once
+  idle     with no connection both partitions sleep until the next frame;
+           with a silent keep-alive HTTP and Kafka connection open they
+           sleep in the kernel's timed wait until Floo's next timer (timer
+           wakeups counted, no yields, idle calls near the timer rate)
+  garbage  over the forwarded ports: random bytes, cut-short, reset and
+           half-open connections at both partitions: both still serve
+  tap      the same configuration with both NICs on TAPs in a namespace:
+           1,000 concurrent connections to webd, 3,000 garbage frames at
+           each partition, then both still serve (tap_serve)
   kill -9  QEMU during an acks=all produce (the librdkafka program records
            every acknowledged record), then boot 2 on the same disk image:
            every acknowledged record is served; with zero-copy=off
@@ -30,6 +39,7 @@ import re
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -86,7 +96,12 @@ def make_initrd(work, kport, extra="", name="initrd.cpio", dhcp=False, extra_web
         text = text[:broker] + text[broker:].replace("config address=10.0.2.15/24",
                                                      "config address=dhcp", 1)
     open(man, "w").write(text)
-    out = os.path.join(work, name)
+    return pack_root(root, os.path.join(work, name))
+
+
+def pack_root(root, out):
+    """root as a newc cpio at out, padded to a page (a module outside the memory map is
+    ignored)."""
     names = subprocess.run("cd %s && find * | LC_ALL=C sort" % root, shell=True, check=True,
                            capture_output=True).stdout
     with open(out, "wb") as f:
@@ -319,6 +334,236 @@ def tap_garbage(a, tap, work):
             shutil.copy(os.path.join(work, "boot-tap.log"), os.path.join(a.logs, "serve-boot-tap.log"))
 
 
+IDLE_RE = (r"^%s: .*wakeups (\d+) \(timer (\d+), idle sleeps (\d+)\), idle calls (\d+), "
+           r"yields (\d+)")
+
+
+def idle_counters(q, who):
+    """The last (wakeups, timer, idle sleeps, idle calls, yields) who reported, and how many lines."""
+    v = re.findall(IDLE_RE % who, q.text(), re.M)
+    return (tuple(int(x) for x in v[-1]) if v else None), len(v)
+
+
+def recv_exact(s, n):
+    b = b""
+    while len(b) < n:
+        c = s.recv(n - len(b))
+        if not c:
+            break
+        b += c
+    return b
+
+
+def idle_with_connections(tap, q, hport, kport):
+    """A keep-alive HTTP connection to webd and a Kafka connection to brokerd stay open and
+    silent for a few seconds: both partitions sleep in the kernel's timed wait (HL_SYS_WAIT)
+    until Floo's next timer instead of yielding their CPU. Before the timed wait they yielded at
+    every idle turn while any TCP connection was open (tens of thousands of idle calls a
+    second); now the idle calls stay near Floo's timer scans (every 10 ms), the sleeps end by
+    their deadline (timer wakeups) and nothing yields."""
+    def http_get(hs):
+        hs.sendall(b"GET / HTTP/1.1\r\nHost: hallows\r\n\r\n")
+        head = b""
+        while b"\r\n\r\n" not in head:
+            c = hs.recv(1)
+            if not c:
+                return False
+            head += c
+        m = re.search(rb"[Cc]ontent-[Ll]ength: *(\d+)", head)
+        return m is not None and len(recv_exact(hs, int(m.group(1)))) == int(m.group(1))
+
+    def api_versions(ks, corr):
+        body = struct.pack(">hhih", 18, 0, corr, 4) + b"idle"
+        ks.sendall(struct.pack(">i", len(body)) + body)
+        n = struct.unpack(">i", recv_exact(ks, 4))[0]
+        return len(recv_exact(ks, n)) == n
+
+    def fresh(before, timeout=10):
+        """Counters of both, once each has printed a line more than in before."""
+        end = time.time() + timeout
+        while time.time() < end:
+            now = {w: idle_counters(q, w) for w in ("webd", "brokerd")}
+            if all(now[w][1] > before[w][1] for w in now):
+                return {w: now[w][0] for w in now}, time.time()
+            time.sleep(0.1)
+        return None, time.time()
+
+    try:
+        hs = socket.create_connection(("127.0.0.1", hport), timeout=20)
+        ks = socket.create_connection(("127.0.0.1", kport), timeout=20)
+        before = {w: idle_counters(q, w) for w in ("webd", "brokerd")}
+        ok1 = http_get(hs) and api_versions(ks, 1)
+        c1, t1 = fresh(before)
+        time.sleep(3)  # silent, both connections open
+        before = {w: idle_counters(q, w) for w in ("webd", "brokerd")}
+        ok2 = http_get(hs) and api_versions(ks, 2)
+        c2, t2 = fresh(before)
+        hs.close()
+        ks.close()
+    except (OSError, struct.error) as e:
+        tap.line(False, "idle_with_open_connections_sleeps_not_yields", repr(e))
+        return
+    why, ok = [], ok1 and ok2 and c1 is not None and c2 is not None
+    for w in ("webd", "brokerd"):
+        if not ok:
+            break
+        d = [b - a for a, b in zip(c1[w], c2[w])]
+        rate = d[3] / max(t2 - t1, 0.1)
+        why.append("%s over %.1f s: wakeups %d (timer %d), idle calls %d (%.0f/s), yields %d"
+                   % (w, t2 - t1, d[0], d[1], d[3], rate, d[4]))
+        ok = ok and d[1] >= 3 and d[4] == 0 and rate < 1000
+    tap.line(ok, "idle_with_open_connections_sleeps_not_yields",
+             "; ".join(why) or "requests %s %s, counters %s %s" % (ok1, ok2, c1, c2))
+    print("# serve: " + "; ".join(why))
+
+
+def tcp_garbage(tap, q, hport, kport, want):
+    """Bytes no client should send, at both partitions of the `make run` configuration over
+    their forwarded ports: random bytes, requests cut short and reset (SO_LINGER 0), a Kafka
+    frame length of 2 GiB cut off, half-open connections left behind; after which both still
+    serve: the index page byte for byte, metadata, every record. (Frame-level garbage and the
+    1,000 connections: tap_serve, since slirp accepts about two connections a second and
+    carries no raw frames.)"""
+    t = time.time()
+    rng = random.Random(14)
+    lingering = []
+    for port in (hport, kport):
+        for i in range(8):  # slirp accepts about two connections a second
+            try:
+                s = socket.create_connection(("127.0.0.1", port), timeout=10)
+                kind = i % 4
+                if kind == 0:
+                    s.sendall(bytes(rng.randrange(256) for _ in range(rng.randrange(1, 3000))))
+                elif kind == 1:
+                    s.sendall(b"GET /index.html HTTP/1.1\r\nHost: x\r\nX-Cut: ab"
+                              if port == hport else b"\x7f\xff\xff\xff\x00\x03")
+                elif kind == 2:
+                    lingering.append(s)  # half-open: never a byte, closed at the end
+                    continue
+                else:
+                    s.sendall(b"\x00" * rng.randrange(1, 40))
+                if i % 3 == 0:  # reset instead of a FIN
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                s.close()
+            except OSError:
+                pass
+    time.sleep(1)
+    page = subprocess.run(["curl", "-s", "-m", "20", "http://127.0.0.1:%d/" % hport],
+                          capture_output=True).stdout
+    index = open(os.path.join(ROOT, "user/apps/webd/www/index.html"), "rb").read()
+    meta = kcat(["-b", "127.0.0.1:%d" % kport, "-L"])
+    r, got = consume(kport)
+    for s in lingering:
+        s.close()
+    tap.line(page == index and meta.returncode == 0 and got == want,
+             "both_partitions_serve_after_tcp_garbage",
+             "page %d bytes (%s), metadata %d, %d of %d records" % (
+                 len(page), page == index, meta.returncode, len(got), len(want)))
+    print("# serve: tcp garbage: %.1f s" % (time.time() - t))
+
+
+def tap_serve(a, tap, work):
+    """The `make run` configuration (both partitions, user/init/serve.manifest) with each NIC on
+    a TAP in a namespace made here instead of slirp: webd at 198.18.0.2 (TAP 1), brokerd at
+    198.19.0.2 (TAP 2). 1,000 concurrent connections to webd, each answered in full
+    (tests/system/webd/client.py many); N records produced to brokerd; 3,000 garbage, truncated
+    and lying frames at each partition's MAC (client.py garbage); then webd still serves its
+    index page byte for byte, brokerd every record and its metadata, and nothing faulted or
+    restarted."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import bench_linux as bl
+    ns, t1, t2 = bl.NS + "s", (bl.TAP + "w")[:15], (bl.TAP + "k")[:15]
+    if subprocess.run(["ip", "netns", "add", ns], capture_output=True).returncode:
+        tap.line(True, "tap_serve # SKIP cannot create a network namespace (needs root)")
+        return
+    q, t0 = None, time.time()
+    log = os.path.join(work, "boot-tap-serve.log")
+    try:
+        for c in (("ip", "link", "set", "lo", "up"),
+                  ("ip", "tuntap", "add", "dev", t1, "mode", "tap"),
+                  ("ip", "addr", "add", "198.18.0.1/24", "dev", t1), ("ip", "link", "set", t1, "up"),
+                  ("ip", "tuntap", "add", "dev", t2, "mode", "tap"),
+                  ("ip", "addr", "add", "198.19.0.1/24", "dev", t2), ("ip", "link", "set", t2, "up")):
+            subprocess.run(("ip", "netns", "exec", ns) + c, check=True, capture_output=True)
+        root = os.path.join(work, "root-tap")
+        shutil.copytree(os.path.join(ROOT, "build/serve/root"), root)
+        man = os.path.join(root, "etc/manifest")
+        text = open(man).read().replace("    config gateway=10.0.2.2\n", "")
+        web, broker = text.index("partition web"), text.index("partition broker")
+        assert web < broker
+        text = (text[:broker].replace("address=10.0.2.15/24", "address=198.18.0.2/24") +
+                text[broker:].replace("address=10.0.2.15/24", "address=198.19.0.2/24")
+                .replace("advertise=127.0.0.1:9092", "advertise=198.19.0.2:9092"))
+        open(man, "w").write(text)
+        initrd = pack_root(root, os.path.join(work, "initrd-tap.cpio"))
+        disk = os.path.join(work, "disk-tap-serve.img")
+        with open(disk, "wb") as f:
+            f.truncate(128 << 20)
+        args = ["ip", "netns", "exec", ns, "qemu-system-x86_64", "-machine", "q35", "-accel", "tcg",
+                "-cpu", "max", "-smp", "4", "-m", "2G", "-display", "none", "-no-reboot",
+                "-serial", "file:" + log, "-kernel", a.kernel, "-initrd", initrd, "-append", "",
+                "-netdev", "tap,id=web,ifname=%s,script=no,downscript=no" % t1,
+                "-device", "virtio-net-pci,netdev=web,addr=0x4",
+                "-netdev", "tap,id=kafka,ifname=%s,script=no,downscript=no" % t2,
+                "-device", "virtio-net-pci,netdev=kafka,addr=0x5"] + DISKS["nvme"](disk)
+        q = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=open(log + ".stderr", "w"), start_new_session=True)
+        text = lambda: open(log, errors="replace").read() if os.path.exists(log) else ""
+        end = time.time() + 120
+        while time.time() < end and not (re.search(r"^brokerd: ready on ", text(), re.M) and
+                                         re.search(r"^webd: ready on ", text(), re.M)):
+            time.sleep(0.2)
+        if not tap.line(re.search(r"^webd: ready on 198.18.0.2", text(), re.M) is not None and
+                        re.search(r"^brokerd: ready on 198.19.0.2", text(), re.M) is not None,
+                        "tap_serve_both_partitions_ready_on_taps", text()[-1500:]):
+            return
+        in_ns = ["ip", "netns", "exec", ns]
+        client = os.path.join(ROOT, "tests/system/webd/client.py")
+        r = subprocess.run(in_ns + ["bash", "-c", "ulimit -n 4096 && exec python3 %s many 80 7 9"
+                                    % client], capture_output=True, timeout=150,
+                           env=dict(os.environ, WEBD_HOST="198.18.0.2"))
+        tap.line(r.returncode == 0, "tap_serve_webd_answers_1000_concurrent_connections",
+                 (r.stdout + r.stderr).decode(errors="replace")[-800:])
+        b = "198.19.0.2:9092"
+        want = records()
+        r = subprocess.run(in_ns + ["kcat", "-b", b, "-P", "-t", TOPIC, "-p", "0", "-X",
+                                    "request.required.acks=-1"],
+                           input=("\n".join(want) + "\n").encode(), capture_output=True, timeout=90)
+        tap.line(r.returncode == 0, "tap_serve_produce_%d_records" % N, r.stderr.decode(errors="replace"))
+        macs = dict(re.findall(r"^virtio-net: (00:0[45]\.0) .*?\bmac ([0-9a-f:]{17})", text(), re.M))
+        sent = []
+        for dev, iface in (("00:04.0", t1), ("00:05.0", t2)):
+            macf = os.path.join(work, "mac-" + iface)
+            open(macf, "w").write(macs.get(dev, ""))
+            r = subprocess.run(in_ns + ["python3", client, "garbage", iface, macf],
+                               capture_output=True, timeout=120)
+            sent.append(r.returncode == 0 and dev in macs)
+        tap.line(all(sent), "tap_serve_3000_garbage_frames_at_each_partition", "%s %s" % (macs, sent))
+        page = subprocess.run(in_ns + ["curl", "-s", "-m", "20", "http://198.18.0.2/"],
+                              capture_output=True, timeout=60).stdout
+        index = open(os.path.join(ROOT, "user/apps/webd/www/index.html"), "rb").read()
+        r = subprocess.run(in_ns + ["kcat", "-b", b, "-C", "-t", TOPIC, "-p", "0", "-o", "beginning",
+                                    "-e", "-c", str(N), "-q", "-f", "%s\\n"],
+                           capture_output=True, timeout=90)
+        got = r.stdout.decode(errors="replace").split("\n")[:-1]
+        m = subprocess.run(in_ns + ["kcat", "-b", b, "-L"], capture_output=True, timeout=60)
+        tap.line(page == index and got == want and m.returncode == 0,
+                 "tap_serve_both_partitions_serve_after_crowd_and_garbage",
+                 "page %d bytes (%s); %d of %d records; metadata %d" % (
+                     len(page), page == index, len(got), N, m.returncode))
+        tap.line(not bad_lines(type("T", (), {"text": lambda self: text()})()),
+                 "tap_serve_no_faults_or_restarts", "\n".join(bad_lines(type("T", (), {"text": lambda self: text()})())))
+    finally:
+        if q and q.poll() is None:
+            os.killpg(q.pid, signal.SIGKILL)
+            q.wait()
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+        if os.path.exists(log):
+            os.makedirs(a.logs, exist_ok=True)
+            shutil.copy(log, os.path.join(a.logs, "serve-boot-tap-serve.log"))
+        print("# serve: tap_serve: %.1f s" % (time.time() - t0))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--tap", required=True)
@@ -439,8 +684,8 @@ def main():
                          sorted(parts[1])))
         else:
             tap.line(True, "librdkafka # SKIP %s not built" % a.rdk)
-        # idle: with no connection and nothing timed, both sleep on their NIC (no timer in a
-        # partition); a metadata request after a pause shows brokerd's sleeps in its report
+        # idle: with no connection and nothing timed, both sleep on their NIC without a deadline;
+        # a metadata request after a pause shows brokerd's sleeps in its report
         time.sleep(1.5)
         kcat(["-b", "127.0.0.1:%d" % kport, "-L"])
         subprocess.run(["curl", "-s", "-m", "10", "-o", "/dev/null", "http://127.0.0.1:%d/" % hport])
@@ -453,6 +698,8 @@ def main():
                 break
             time.sleep(0.25)
         tap.line(min(sleeps.values()) > 0, "idle_partitions_sleep_on_their_nic", "%s" % sleeps)
+        idle_with_connections(tap, q, hport, kport)
+        tcp_garbage(tap, q, hport, kport, want)
         # bug: the transport copied its whole input buffer onto itself at every segment of a
         # request still arriving (bench-serve-linux: 35,000 instructions per 1 KiB record
         # produced); only what follows a consumed request may move
@@ -539,6 +786,7 @@ def main():
                        "virtio-blk", ["-1"])
         print("# serve: %.1f s: garbage frames on a TAP" % (time.time() - t0))
         tap_garbage(a, tap, work)
+        tap_serve(a, tap, work)
     finally:
         if q:
             q.kill()

@@ -250,9 +250,51 @@ def check_garbage(iface, mac_file, *_):
     print("sent %d malformed frames" % sent)
 
 
+IDLE_RE = (r"^webd: .*wakeups (\d+) \(timer (\d+), idle sleeps (\d+)\), idle calls (\d+), "
+           r"yields (\d+)")
+
+
+def check_idle(http, log):
+    """A keep-alive connection stays open and silent for 3 s: webd sleeps in the kernel's timed
+    wait until Floo's next timer (10 ms scans) instead of polling or yielding. Its counter lines
+    (printed every 2 s while frames arrive) before and after the silence: the sleeps ended by
+    their deadline, nothing yielded, idle calls stayed under 1,000 a second."""
+    import re
+
+    def last():
+        v = re.findall(IDLE_RE, open(log, errors="replace").read(), re.M)
+        return (tuple(int(x) for x in v[-1]) if v else None), len(v)
+
+    def get_and_report(s):
+        before = last()[1]
+        s.sendall(b"GET / HTTP/1.1\r\nHost: hallows\r\n\r\n")
+        st, hdr, body, _ = response(s, time.time() + 20)
+        expect(st == 200, "GET on the kept-alive connection: %s" % st)
+        for _ in range(100):
+            c, n = last()
+            if n > before:
+                return c, time.time()
+            time.sleep(0.1)
+        expect(False, "no counter line within 10 s")
+
+    s = socket.create_connection((HOST, http), timeout=20)
+    c1, t1 = get_and_report(s)
+    time.sleep(3)
+    c2, t2 = get_and_report(s)
+    s.close()
+    d = [b - a for a, b in zip(c1, c2)]
+    rate = d[3] / max(t2 - t1, 0.1)
+    print("over %.1f s: wakeups %d (timer %d), idle calls %d (%.0f/s), yields %d"
+          % (t2 - t1, d[0], d[1], d[3], rate, d[4]))
+    expect(d[1] >= 3 and d[4] == 0 and rate < 1000, "webd did not sleep until its timers")
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "garbage":
         check_garbage(sys.argv[2], sys.argv[3])
+        sys.exit(0)
+    if sys.argv[1] == "idle":
+        check_idle(int(sys.argv[2]), sys.argv[3])
         sys.exit(0)
     checks = {"pipelined": check_pipelined, "malformed": check_malformed,
               "echo": check_echo, "discard": check_discard, "many": check_many}

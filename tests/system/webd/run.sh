@@ -2,8 +2,9 @@
 # webd (user/apps/webd) in QEMU behind user-mode networking, driven from the
 # host over forwarded loopback ports with curl and python3 (client.py):
 # static files byte for byte, HEAD, 404, keep-alive over one connection,
-# /bytes/1000000, pipelining, malformed requests, echo, discard; then the
-# counter line webd prints (zero bytes copied on receive). Then a second boot
+# /bytes/1000000, pipelining, malformed requests, echo, discard; a silent
+# keep-alive connection during which webd sleeps in the kernel's timed wait;
+# then the counter line webd prints (zero bytes copied on receive). Then a second boot
 # that takes its address by DHCP and polls, and a third on a TAP device in a
 # private namespace (checksum offload on; needs root, else skipped):
 # /bytes/10000000, 1,000 concurrent connections, malformed frames from the
@@ -126,6 +127,8 @@ parallel_ok() {
 }
 check "8 concurrent /bytes/3000000 downloads complete (transmit ring full)" parallel_ok
 check "still serving GET / after everything" same_bytes "$url/" "$www/index.html"
+check "idle keep-alive connection: webd sleeps in the kernel's timed wait (timer wakeups, no yields)" \
+	python3 "$here/client.py" idle $http "$log/webd.log"
 
 # The counter lines (every 2 s while frames arrive): receive copies nothing, rejections counted.
 counters_ok() {

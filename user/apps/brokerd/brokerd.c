@@ -471,9 +471,11 @@ static void report(void)
 	    f->rx_frames, f->tx_frames, f->tx_copied_bytes - f->tx_region_copied);
 	rt_printf(
 	    "brokerd: pbufs free %u of %u, rx no pbuf %lu, tx dropped %lu, ring full %lu, rx held "
-	    "%lu, faults %lu, wakeups %lu (idle sleeps %lu)\n",
+	    "%lu, faults %lu, wakeups %lu (timer %lu, idle sleeps %lu), idle calls %lu, yields "
+	    "%lu\n",
 	    floo_pbuf_free_count(g.fh.st), floo_config_pbufs(g.fh.st), f->rx_nopbuf, f->tx_dropped,
-	    f->tx_ring_full, t->rx_held, f->faults, f->wakeups, f->deep_sleeps);
+	    f->tx_ring_full, t->rx_held, f->faults, f->wakeups, f->timer_wakeups, f->deep_sleeps,
+	    f->idle_calls, f->yields);
 	rt_printf("brokerd: cpu tsc %lu, idle tsc %lu (empty polls and waits; disk waits %lu)\n",
 	          drv_rdtsc(), g.idle_tsc, g.sb.stats.wait_ticks);
 }

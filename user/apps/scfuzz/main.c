@@ -63,13 +63,6 @@ struct args {
 
 static struct driver_arg darg;
 
-static uint64_t rdtsc(void)
-{
-	uint32_t lo, hi;
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return (uint64_t)hi << 32 | lo;
-}
-
 static uint64_t parse_num(const char *s, size_t n)
 {
 	uint64_t v = 0;
@@ -269,9 +262,9 @@ int main(struct rt *rt)
 		exit_qemu(1);
 		return 1;
 	}
-	uint64_t t0 = rdtsc(), tsc_ms = rt->bi->tsc_hz / 1000;
+	uint64_t t0 = fz_rdtsc(), tsc_ms = rt->bi->tsc_hz / 1000;
 	while (sum.calls < a.calls && !faulted) {
-		if (a.secs && (rdtsc() - t0) / tsc_ms >= a.secs * 1000)
+		if (a.secs && (fz_rdtsc() - t0) / tsc_ms >= a.secs * 1000)
 			break;
 		hl_word_t free0 = 0, live0 = 0;
 		hl_memory_info(c.parent, NULL, NULL, &free0, &live0);
@@ -302,9 +295,9 @@ int main(struct rt *rt)
 		sum.hash = mix(sum.hash ^ darg.st.hash);
 		if (rounds % 50 == 0) /* long runs show their progress */
 			rt_printf("# scfuzz: round %u: %lu calls in %lu ms\n", rounds, sum.calls,
-			          (rdtsc() - t0) / tsc_ms);
+			          (fz_rdtsc() - t0) / tsc_ms);
 	}
-	uint64_t ms = (rdtsc() - t0) / tsc_ms;
+	uint64_t ms = (fz_rdtsc() - t0) / tsc_ms;
 	/* The same sizes once more after the last round: they must fit again. */
 	hl_word_t free0 = 0, live0 = 0;
 	hl_memory_info(c.parent, NULL, NULL, &free0, &live0);

@@ -41,15 +41,16 @@ enum op {
 	OP_YIELD,
 	OP_INVALID,
 	OP_SNAPSHOT,
+	OP_WAIT,
 	OP_COUNT
 };
 _Static_assert(OP_COUNT <= 32, "fuzz_stats per_op");
 
 const char *const op_names[32] = {
-    "retype",  "copy",   "mint",      "move",  "delete",   "revoke",  "map_table",
-    "map",     "unmap",  "protect",   "spawn", "priority", "budget",  "affinity",
-    "suspend", "resume", "configure", "bind",  "fault_ep", "signal",  "poll",
-    "info",    "paddr",  "read_regs", "yield", "invalid",  "snapshot"};
+    "retype",  "copy",   "mint",      "move",  "delete",   "revoke",   "map_table",
+    "map",     "unmap",  "protect",   "spawn", "priority", "budget",   "affinity",
+    "suspend", "resume", "configure", "bind",  "fault_ep", "signal",   "poll",
+    "info",    "paddr",  "read_regs", "yield", "invalid",  "snapshot", "wait"};
 
 static const uint8_t weight[OP_COUNT] = {
     [OP_RETYPE] = 14, [OP_COPY] = 10,     [OP_MINT] = 3,   [OP_MOVE] = 5,      [OP_DELETE] = 7,
@@ -57,7 +58,7 @@ static const uint8_t weight[OP_COUNT] = {
     [OP_SPAWN] = 3,   [OP_PRIO] = 3,      [OP_BUDGET] = 5, [OP_AFFINITY] = 4,  [OP_SUSPEND] = 2,
     [OP_RESUME] = 3,  [OP_CONFIGURE] = 2, [OP_BIND] = 2,   [OP_FAULT_EP] = 1,  [OP_SIGNAL] = 3,
     [OP_POLL] = 2,    [OP_INFO] = 1,      [OP_PADDR] = 2,  [OP_READ_REGS] = 1, [OP_YIELD] = 1,
-    [OP_INVALID] = 8, [OP_SNAPSHOT] = 4,
+    [OP_INVALID] = 8, [OP_SNAPSHOT] = 4,  [OP_WAIT] = 2,
 };
 
 static struct driver_arg *A;
@@ -565,6 +566,13 @@ static void op_misc(enum op op)
 		if (s >= 0)
 			rec(op, hl_syscall(HL_SYS_POLL, (hl_cptr_t)s, &info, &msg, NULL));
 		break;
+	case OP_WAIT:
+		/* A timed wait that ends soon: a deadline passed already, or a few microseconds
+		 * ahead (a victim's signal may come first). */
+		s = pick(0, T(NOTIFICATION), false);
+		if (s >= 0)
+			rec(op, hl_wait((hl_cptr_t)s, rnd(2) ? 0 : fz_rdtsc() + rnd(20000), NULL));
+		break;
 	case OP_INFO:
 		s = pick(0, T(MEMORY), false);
 		if (s >= 0)
@@ -589,7 +597,7 @@ static void op_invalid(void)
 	int pt = pick(0, T(PAGE_TABLE), false);
 	long err = -1, want = -1;
 
-	switch (rnd(9)) {
+	switch (rnd(10)) {
 	case 0:
 		want = HL_ERR_INVALID_CAP, err = hl_thread_resume((1u << WCS_BITS) + rnd(1000));
 		break;
@@ -634,6 +642,12 @@ static void op_invalid(void)
 		want = m.s[pool0(0)].type != HL_OBJ_NONE ? HL_ERR_SLOT_OCCUPIED : HL_ERR_WRONG_TYPE;
 		err = hl_cspace_mint(W_SELF, 0, (hl_cptr_t)any, HL_R_ALL, 1);
 		break;
+	case 8: /* a timed wait on anything but a notification */
+		if (any < 0 || W(any)->type == HL_OBJ_NOTIFICATION)
+			return;
+		want = HL_ERR_WRONG_TYPE,
+		err = hl_wait((hl_cptr_t)any, fz_rdtsc() + rnd(1000), NULL);
+		break;
 	default:
 		want =
 		    m.s[pool0(0)].type != HL_OBJ_NONE ? HL_ERR_SLOT_OCCUPIED : HL_ERR_INVALID_ARG;
@@ -667,7 +681,7 @@ static void op_snapshot(void)
 		return;
 	}
 	int o = W(s)->obj;
-	switch (rnd(9)) {
+	switch (rnd(10)) {
 	case 0:
 	case 1:
 	case 2: {

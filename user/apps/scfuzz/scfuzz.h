@@ -143,4 +143,11 @@ static inline uint64_t fz_next(uint64_t *x)
 	return *x * 0x2545f4914f6cdd1dull;
 }
 
+static inline uint64_t fz_rdtsc(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (uint64_t)hi << 32 | lo;
+}
+
 #endif

@@ -58,9 +58,13 @@ static void ntfn_step(uint64_t *x, hl_cptr_t slot)
 {
 	hl_word_t info = 0;
 	struct hl_msg msg = {{0}};
-	long nr = (long[]){HL_SYS_RECV, HL_SYS_SEND, HL_SYS_POLL}[fz_next(x) % 3];
+	long nr = (long[]){HL_SYS_RECV, HL_SYS_SEND, HL_SYS_POLL, HL_SYS_WAIT}[fz_next(x) % 4];
+	/* Timed waits: passed, soon (up to ~1 ms), far, or none. */
+	uint64_t r = fz_next(x), deadline = (uint64_t[]){0, fz_rdtsc() + r % 3000000,
+	                                                 fz_rdtsc() + (r << 20), ~0ull}[r % 4];
 
-	if (hl_syscall(nr, slot, &info, &msg, NULL))
+	if (nr == HL_SYS_WAIT ? hl_wait(slot, deadline, NULL)
+	                      : hl_syscall(nr, slot, &info, &msg, NULL))
 		pause_for(2000);
 }
 

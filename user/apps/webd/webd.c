@@ -228,10 +228,11 @@ static void webd_report(void)
 	          "%lu; echo %lu B, discard %lu B\n",
 	          s->conns, s->requests, s->ok, s->not_found, s->bad_request, s->not_allowed,
 	          s->too_large, s->bad_version, svc.echo_bytes, svc.discard_bytes);
-	rt_printf("webd: frames rx %lu tx %lu, bytes copied rx %lu tx %lu, tx dropped %lu, "
-	          "faults %lu, wakeups %lu (timer %lu, idle sleeps %lu)\n",
-	          f->rx_frames, f->tx_frames, f->rx_copied_bytes, f->tx_copied_bytes, f->tx_dropped,
-	          f->faults, f->wakeups, f->timer_wakeups, f->deep_sleeps);
+	rt_printf(
+	    "webd: frames rx %lu tx %lu, bytes copied rx %lu tx %lu, tx dropped %lu, "
+	    "faults %lu, wakeups %lu (timer %lu, idle sleeps %lu), idle calls %lu, yields %lu\n",
+	    f->rx_frames, f->tx_frames, f->rx_copied_bytes, f->tx_copied_bytes, f->tx_dropped,
+	    f->faults, f->wakeups, f->timer_wakeups, f->deep_sleeps, f->idle_calls, f->yields);
 	rt_printf("webd: floo tcp connections %u, accepts %lu, resets sent %lu, free pbufs %u, out "
 	          "of memory %lu; drops eth %lu arp %lu ip %lu (csum %lu) tcp %lu (csum %lu) udp "
 	          "%lu no-buffer %lu\n",

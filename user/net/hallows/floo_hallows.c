@@ -15,10 +15,7 @@
 #define FH_VA_BASE  0x560000000000ull /* a PML4 slot of its own (drivers use 0x5400...) */
 #define FH_BURST    64
 #define FH_TX_BUF   2048u
-#define PIT_HZ      1193182u
-#define PIT_IRQ     0
-#define IDLE_MAX_NS 50000000ull /* the PIT counts 16 bits: at most 54.9 ms */
-#define IDLE_MIN_NS 100000ull   /* a timer this close: poll rather than sleep */
+#define IDLE_MIN_NS 100000ull /* a timer this close: poll rather than sleep */
 
 uint64_t floo_hallows_now_ns(const struct floo_hallows *h)
 {
@@ -401,83 +398,40 @@ static void fh_log(void *ctx, int level, const char *ev, uint64_t v)
 		rt_printf("floo: %s %lu\n", ev, v);
 }
 
-/*
- * The idle timer: PIT channel 0 (ports 0x40-0x43) one-shot on ISA IRQ 0,
- * signalling the NIC's notification. Without it (another owner, no port
- * or IRQ control) the idle loop yields instead of sleeping.
- */
-static void fh_timer_init(struct floo_hallows *h)
-{
-	hl_cptr_t ports = rt_slot(), irq = rt_slot();
-
-	if (h->mode != NETDEV_IRQ)
-		return; /* polled: never sleeps */
-	if (!ports || !irq ||
-	    hl_ioport_control_issue(HL_SLOT_IOPORT_CONTROL, 0x40, 4, ports) != HL_OK ||
-	    hl_irq_control_get(HL_SLOT_IRQ_CONTROL, PIT_IRQ, irq) != HL_OK ||
-	    hl_irq_handler_set_notification(irq, h->nd->notify) != HL_OK ||
-	    hl_irq_handler_ack(irq) != HL_OK) {
-		rt_printf("floo: no idle timer (PIT on IRQ 0): idle by yielding\n");
-		return;
-	}
-	h->pit_ports = ports;
-	h->pit_irq = irq;
-}
-
-/* One interrupt from the PIT in ns (mode 0: interrupt on terminal count). */
-static void fh_timer_arm(struct floo_hallows *h, uint64_t ns)
-{
-	uint64_t count = ns * PIT_HZ / 1000000000ull;
-
-	count = count < 2 ? 2 : count > 0xffff ? 0xffff : count;
-	(void)hl_ioport_out(h->pit_ports, 0x43, 1, 0x30); /* channel 0, lo/hi byte, mode 0 */
-	(void)hl_ioport_out(h->pit_ports, 0x40, 1, count & 0xff);
-	(void)hl_ioport_out(h->pit_ports, 0x40, 1, count >> 8);
-}
-
 void floo_hallows_idle(struct floo_hallows *h)
 {
-	floo_hallows_idle_for(h, IDLE_MAX_NS);
+	floo_hallows_idle_for(h, FLOO_HALLOWS_NO_TIMER);
 }
 
-/* Sleep on the NIC's notification (and the PIT's, when armed); false if work came first. */
-static bool fh_sleep(struct floo_hallows *h)
-{
-	hl_word_t info = 0, badge = 0;
-	struct hl_msg m = {{0}};
-
-	if (h->nd->ops->irq_arm(h->nd))
-		return false; /* work arrived meanwhile */
-	hl_syscall(HL_SYS_RECV, h->nd->notify, &info, &m, &badge);
-	h->stats.wakeups++;
-	if (h->pit_irq && (badge & (1ull << PIT_IRQ))) {
-		h->stats.timer_wakeups++;
-		(void)hl_irq_handler_ack(h->pit_irq);
-	}
-	return true;
-}
-
+/*
+ * Nothing to do: sleep on the NIC's notification until a frame comes or
+ * the earlier of Floo's next timer and the application's (app_ns from now)
+ * is due: the kernel's timed wait (HL_SYS_WAIT), so a partition needs no
+ * timer device of its own. Nothing timed at all (no TCP connection, no
+ * application timer) sleeps until the next frame. Polled, it yields.
+ */
 void floo_hallows_idle_for(struct floo_hallows *h, uint64_t app_ns)
 {
-	hl_word_t info = 0, badge = 0;
-	struct hl_msg m = {{0}};
-
-	if (!h->pit_irq) {
-		/* No timer: sleep only when nothing is timed (no TCP connection, nothing of the
-		 * application's), until a frame comes; else give up the CPU's turn. */
-		if (h->mode == NETDEV_IRQ && app_ns == FLOO_HALLOWS_NO_TIMER &&
-		    floo_tcp_count(h->st) == 0 && fh_sleep(h)) {
-			h->stats.deep_sleeps++;
-			return;
-		}
-		hl_syscall(HL_SYS_YIELD, 0, &info, &m, &badge);
+	h->stats.idle_calls++;
+	if (h->mode != NETDEV_IRQ) {
+		h->stats.yields++;
+		(void)hl_yield();
 		return;
 	}
-	uint64_t ns = floo_next_timer_ns(h->st, app_ns < IDLE_MAX_NS ? app_ns : IDLE_MAX_NS);
-	if (ns < IDLE_MIN_NS)
-		return;
-	fh_timer_arm(h, ns);
-	(void)fh_sleep(h);
+	bool untimed = app_ns == FLOO_HALLOWS_NO_TIMER && floo_tcp_count(h->st) == 0;
+	uint64_t ns = untimed ? 0 : floo_next_timer_ns(h->st, app_ns);
+	if (!untimed && ns < IDLE_MIN_NS)
+		return; /* due so soon that polling again is cheaper than sleeping */
+	if (h->nd->ops->irq_arm(h->nd))
+		return; /* work arrived meanwhile */
+	/* ns * tsc_hz / 10^9 without overflow for any ns below 2^64 / 2^32 (136 years) */
+	uint64_t deadline = untimed ? HL_WAIT_FOREVER
+	                            : drv_rdtsc() + (ns / 1000000) * h->tsc_per_ms +
+	                                  (ns % 1000000) * h->tsc_per_ms / 1000000;
+	long err = hl_wait(h->nd->notify, deadline, NULL);
+	h->stats.wakeups++;
+	h->stats.timer_wakeups += err == HL_ERR_TIMED_OUT;
+	h->stats.deep_sleeps += untimed;
 }
 
 /* After NETDEV_ERR_DEVICE: take every buffer back, restart the device, lend receive buffers again.
@@ -531,6 +485,7 @@ int floo_hallows_init(struct floo_hallows *h, struct netdev *nd, hl_cptr_t dev,
 	h->tsc0 = drv_rdtsc();
 	h->ns_mult =
 	    (1000000000ull << 32) / (rt_self.bi->tsc_hz ? rt_self.bi->tsc_hz : 1000000000ull);
+	h->tsc_per_ms = rt_self.bi->tsc_hz >= 1000 ? rt_self.bi->tsc_hz / 1000 : 1000000;
 	h->rng = h->tsc0 ^ ((uint64_t)nd->info.mac[5] << 40) ^ 0x9e3779b97f4a7c15ull;
 	for (int i = 0; i < FLOO_HALLOWS_RX_BUFS; i++)
 		h->rx_free[h->rx_nfree++] = &h->rxb[i];
@@ -554,7 +509,6 @@ int floo_hallows_init(struct floo_hallows *h, struct netdev *nd, hl_cptr_t dev,
 	h->st = floo_stack_init(h->mem, h->mem_size, cfg, &plat, nd->info.mac);
 	if (!h->st)
 		return NETDEV_ERR_INVALID;
-	fh_timer_init(h);
 	fh_rx_refill(h);
 	return 0;
 }

@@ -1,7 +1,8 @@
 /*
  * Floo on Hallows: struct floo_platform over a NIC driver's netdev
- * operations (user/drivers/include/drivers/netdev.h), with clock, memory
- * and an idle timer from the partition's own capabilities. See
+ * operations (user/drivers/include/drivers/netdev.h), with clock and
+ * memory from the partition's own capabilities and the kernel's timed
+ * wait (HL_SYS_WAIT) as the idle timer. See
  * docs/net.md "Floo on Hallows".
  *
  * Receive is zero-copy: Floo's region is DMA memory (2 MiB frames, a few
@@ -15,8 +16,7 @@
  *
  * Run to completion: floo_hallows_poll() in a loop; floo_hallows_idle()
  * when a poll found nothing, which (interrupt mode) arms the NIC and waits
- * on its notification, woken by the next frame or by a one-shot PIT timer
- * set to Floo's next timer.
+ * on its notification, woken by the next frame or at Floo's next timer.
  */
 #ifndef FLOO_HALLOWS_H
 #define FLOO_HALLOWS_H
@@ -50,8 +50,10 @@ struct floo_hallows_stats {
 	uint64_t rx_frames, rx_multi_dropped, rx_nopbuf;
 	uint64_t tx_frames, tx_copied_bytes, tx_dropped, tx_ring_full;
 	uint64_t rx_copied_bytes; /* stays 0: receive hands the DMA buffer itself to Floo */
-	uint64_t faults, wakeups, timer_wakeups;
+	uint64_t faults, wakeups, timer_wakeups; /* sleeps ended; of them, by their deadline */
 	uint64_t deep_sleeps;   /* sleeps without a timer (nothing timed: until the next frame) */
+	uint64_t idle_calls;    /* floo_hallows_idle_for calls: sleeps, yields and early returns */
+	uint64_t yields;        /* idle turns given up instead of sleeping (polled mode) */
 	uint64_t tx_region_ref; /* bytes of registered regions sent by reference */
 	uint64_t tx_region_copied; /* bytes of registered regions copied (fallback; in
 	                              tx_copied_bytes) */
@@ -67,6 +69,7 @@ struct floo_hallows {
 	size_t mem_size;
 	uint64_t *paddr; /* each pbuf page's physical address (DMA-mapped); 0 for the others */
 	uint64_t tsc0, ns_mult; /* now_ns = (tsc - tsc0) * ns_mult >> 32 */
+	uint64_t tsc_per_ms;    /* for the idle wait's TSC deadline */
 	int log_level;
 	/* the state of the data path */
 	uint64_t rng;
@@ -83,8 +86,6 @@ struct floo_hallows {
 	struct floo_hallows_region region[FLOO_HALLOWS_REGIONS];
 	int nregions;
 	bool fault; /* the driver reported NETDEV_ERR_DEVICE: recover before the next poll */
-	/* the idle timer (PIT channel 0 on IRQ 0), when it could be had */
-	hl_cptr_t pit_ports, pit_irq;
 	struct floo_hallows_stats stats;
 };
 
@@ -114,19 +115,18 @@ unsigned floo_hallows_poll(struct floo_hallows *h);
 
 /*
  * Nothing to do: in interrupt mode arm the NIC and wait on its
- * notification (or the idle timer, set to Floo's next timer); polled, or
- * without a timer, give up the CPU's turn and return.
+ * notification until a frame comes or Floo's next timer is due (the
+ * kernel's timed wait); polled, give up the CPU's turn and return.
  */
 void floo_hallows_idle(struct floo_hallows *h);
 
 /*
  * The same for an application with timers of its own: app_ns until its
- * next one, FLOO_HALLOWS_NO_TIMER if it has none. With the idle timer the
- * sleep ends at the earlier of Floo's and the application's timers.
- * Without it (a partition: the PIT is the root task's), interrupt mode
- * sleeps until the next frame only when neither has anything timed: no
- * TCP connection in Floo and FLOO_HALLOWS_NO_TIMER (counted in
- * deep_sleeps); otherwise it yields.
+ * next one, FLOO_HALLOWS_NO_TIMER if it has none. The sleep ends at the
+ * earlier of Floo's and the application's timers; with nothing timed (no
+ * TCP connection in Floo and FLOO_HALLOWS_NO_TIMER) it lasts until the
+ * next frame (counted in deep_sleeps). A timer due within 100 us returns
+ * at once (poll again).
  */
 #define FLOO_HALLOWS_NO_TIMER UINT64_MAX
 void floo_hallows_idle_for(struct floo_hallows *h, uint64_t app_ns);

@@ -86,4 +86,19 @@ struct hl_ring_ops rt_ring_ops(hl_cptr_t own, hl_cptr_t peer);
  * CPU and priority runs at once, this end right after it. */
 struct hl_ring_ops rt_ring_ops_handoff(hl_cptr_t own, hl_cptr_t peer);
 
+/*
+ * Timed waits (user/rt/sleep.c; the kernel's HL_SYS_WAIT, docs/abi.md):
+ * the TSC now, ns in TSC ticks (saturating), the TSC deadline ns from now.
+ * rt_wait_ns waits on notification ntfn for at most ns (RT_FOREVER: no
+ * limit): HL_OK with the bits in *word, HL_ERR_TIMED_OUT, or an hl_err.
+ * rt_sleep_ns sleeps ns on a notification of the runtime's own (made on
+ * first use); HL_OK, or HL_ERR_NO_MEMORY when it could not be made.
+ */
+#define RT_FOREVER UINT64_MAX
+uint64_t rt_tsc(void);
+uint64_t rt_ns_to_tsc(uint64_t ns);
+uint64_t rt_deadline_ns(uint64_t ns);
+long rt_wait_ns(hl_cptr_t ntfn, uint64_t ns, hl_word_t *word);
+long rt_sleep_ns(uint64_t ns);
+
 #endif
