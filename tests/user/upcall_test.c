@@ -470,15 +470,15 @@ static uint64_t upcalls_after_a_wake(struct utest_ctx *t, uint32_t on_preempt, u
 	e.page->user = &s;
 	e.page->cur = &s.ctx;
 	hl_cptr_t victim = ut_thread_new(t, pa_victim, NULL, 90);
-	hl_cptr_t waker = ut_thread_new(
-	    t, pa_waker, (void *)(uintptr_t)(ut_rdtsc() + ut_ms_to_tsc(2)), 100);
+	hl_cptr_t waker =
+	    ut_thread_new(t, pa_waker, (void *)(uintptr_t)(ut_rdtsc() + ut_ms_to_tsc(2)), 100);
 	if (!UCHECK(t, victim && waker, "no threads"))
 		return ~0ull;
 	UEXPECT_ERR(t, hl_thread_set_affinity(victim, 0), HL_OK);
 	UEXPECT_ERR(t, hl_thread_set_affinity(waker, 0), HL_OK);
-	UEXPECT_ERR(t, rt_upcall_attach(victim, e.frame, e.page, e.stack + 4096, up_handler,
-	                                1000000000),
-	            HL_OK);
+	UEXPECT_ERR(
+	    t, rt_upcall_attach(victim, e.frame, e.page, e.stack + 4096, up_handler, 1000000000),
+	    HL_OK);
 	e.page->a.on_preempt = on_preempt;
 	UEXPECT_ERR(t, hl_thread_resume(victim), HL_OK);
 	UEXPECT_ERR(t, hl_thread_resume(waker), HL_OK);
@@ -495,8 +495,8 @@ UTEST(upcall, preempted_with_on_preempt_resumes_at_the_handler)
 {
 	uint64_t expiry = 0, n = upcalls_after_a_wake(t, 1, &expiry);
 	UEXPECT(t, n >= 1 && n != ~0ull, "no upcall after a preemption (1 s quantum)");
-	UEXPECT(t, expiry >= pa.woke_tsc, "expiry %lu before the preempting thread ran (%lu)", expiry,
-	        pa.woke_tsc);
+	UEXPECT(t, expiry >= pa.woke_tsc, "expiry %lu before the preempting thread ran (%lu)",
+	        expiry, pa.woke_tsc);
 }
 
 UTEST(upcall, preempted_without_on_preempt_keeps_its_quantum)
