@@ -378,10 +378,15 @@ void sched_arm_timer(struct cpu *c, struct thread *t)
 /* An expiry this close counts as due: the count-mode LAPIC timer can fire a little early. */
 static uint64_t upcall_slack_tsc;
 
-/* t, which has upcalls, leaves this CPU: keep what is left of its quantum. */
+/*
+ * t, which has upcalls, leaves this CPU: keep what is left of its quantum,
+ * none if it was preempted while runnable and asked to hear of it.
+ */
 static __attribute__((noinline, cold)) void upcall_leave(struct thread *t, uint64_t now)
 {
 	t->upcall_left_tsc = t->upcall_deadline_tsc > now ? t->upcall_deadline_tsc - now : 0;
+	if (t->state == TS_RUNNABLE && upcall_on_preempt(t))
+		t->upcall_left_tsc = 0;
 }
 
 /*

@@ -32,7 +32,8 @@ PAIRS = [
 
 
 def name_of(p):
-    return "fcfs" if p["policy"] == "fcfs" else f"ps{p['quantum_us']}us"
+    """fcfs, ps5us, fb5us, ps_arrival5us, fb_arrival5us (the policy, then the quantum)."""
+    return "fcfs" if p["policy"] == "fcfs" else f"{p['policy']}{p['quantum_us']}us"
 
 
 def system_of(p):
@@ -47,7 +48,7 @@ def linux_points(timeout):
     g = lg.run_guest(cfg, timeout=timeout)
     text = g.run.text()
     pts = [json.loads(t.split(" ", 1)[1]) for t in text if t.startswith("TAIL {")]
-    if g.errors or len(pts) != 36:
+    if g.errors or len(pts) != 84:
         sys.exit("bench_tail: the Linux guest's tail run failed: " + "; ".join(g.errors) +
                  "\n" + "\n".join(text[-10:]))
     return cfg, pts

@@ -4,7 +4,8 @@
   python3 tools/plot_tail.py build/bench/tail.jsonl docs/tail-latency.svg
 
 Two panels against offered load: p99 slowdown and p99.9 latency, both on a
-log scale, one line per configuration (FCFS, preemption every 5/10/25 us);
+log scale, one line per configuration (FCFS, preemption every 5/10/25 us, the
+foreground-first policy, preemption at arrival);
 points with "system": "linux" (the Linux-signal servers in the guest,
 tools/linux-guest/init/lg_tail.c) dashed in the same colours.
 Standard library only.
@@ -13,14 +14,18 @@ import json
 import math
 import sys
 
-COLORS = {"fcfs": "#d62728", "ps5us": "#1f77b4", "ps10us": "#2ca02c", "ps25us": "#9467bd"}
+COLORS = {"fcfs": "#d62728", "ps5us": "#1f77b4", "ps10us": "#2ca02c", "ps25us": "#9467bd",
+          "fb5us": "#8c564b", "ps_arrival5us": "#17becf", "fb_arrival5us": "#ff7f0e"}
 LABELS = {"fcfs": "FCFS (no preemption)", "ps5us": "upcall every 5 us",
-          "ps10us": "upcall every 10 us", "ps25us": "upcall every 25 us"}
+          "ps10us": "upcall every 10 us", "ps25us": "upcall every 25 us",
+          "fb5us": "5 us, fresh requests first",
+          "ps_arrival5us": "5 us and at each arrival",
+          "fb_arrival5us": "5 us and at arrival, fresh first"}
 W, H, M = 460, 340, 60  # one panel; margin
 
 
 def key(p):
-    k = "fcfs" if p["policy"] == "fcfs" else f"ps{p['quantum_us']}us"
+    k = "fcfs" if p["policy"] == "fcfs" else f"{p['policy']}{p['quantum_us']}us"
     return k if p.get("system", "hallows") == "hallows" else f"{p['system']}-{k}"
 
 
@@ -35,8 +40,7 @@ def dash(k):
 def label(k):
     if "-" in k:
         base = k.split("-", 1)[1]
-        return "Linux " + ("FCFS" if base == "fcfs" else
-                           "SIGALRM every " + base[2:-2] + " us")
+        return "Linux " + ("FCFS" if base == "fcfs" else "signals: " + LABELS.get(base, base))
     return LABELS.get(k, k)
 
 

@@ -139,6 +139,13 @@ static inline struct hl_upcall_area *thread_upcall_area(const struct thread *t)
 	return t->upcall_ns && t->upcall_slot.cap.type == HL_OBJ_FRAME ? t->upcall_area : NULL;
 }
 
+/* t asked for its upcall when preempted while runnable (the area's on_preempt). */
+static inline bool upcall_on_preempt(const struct thread *t)
+{
+	const struct hl_upcall_area *a = thread_upcall_area(t);
+	return a && *(const volatile uint32_t *)&a->on_preempt;
+}
+
 /* kernel/upcall.c: deliver t's upcall as it returns to ring 3 (false: t faulted instead). */
 bool upcall_deliver(struct thread *t, uint64_t expiry);
 void upcall_clear(struct thread *t); /* upcalls off, the area's frame let go */

@@ -5,7 +5,9 @@
  * upcalls come back to back; an expiry while the handler runs is counted,
  * not nested; an expiry in a system call is delivered as it returns, with
  * its result; the quantum does not run while the thread is blocked; a
- * broken upcall area becomes a fault of that thread only.
+ * thread that asked for it (on_preempt) resumes at its handler after a
+ * higher-priority thread of its CPU preempted it, and only then; a broken
+ * upcall area becomes a fault of that thread only.
  *
  * The runner's own thread takes the upcalls (the cases run in it), and
  * every case turns them off again before it ends.
@@ -406,6 +408,101 @@ UTEST(upcall, quantum_pauses_while_blocked)
 	UEXPECT_ERR(t, err, HL_OK);
 	UEXPECT(t, right_after == 0,
 	        "%lu upcalls as the wait returned: the quantum ran while blocked", right_after);
+}
+
+/* ---- preemption at arrival (the area's on_preempt) ---- */
+
+static struct {
+	volatile uint64_t woke_tsc; /* when the waker ran */
+	volatile uint64_t seen;     /* the victim's upcall count just before it reported */
+	hl_cptr_t wake, done;       /* the waker's notification; the victim's report */
+	struct rt_upcall_page *page;
+} pa;
+
+/* Priority 100 on CPU 0: sleep until arg (a TSC deadline), note when it ran, park. */
+static void pa_waker(void *arg)
+{
+	hl_word_t word = 0;
+
+	hl_wait(pa.wake, (uint64_t)(uintptr_t)arg, &word);
+	pa.woke_tsc = ut_rdtsc();
+	for (;;)
+		hl_wait(pa.wake, HL_WAIT_FOREVER, &word);
+}
+
+/* Priority 90 on CPU 0, with upcalls: spin until the waker has run and 1 ms more, report. */
+static void pa_victim(void *arg)
+{
+	hl_word_t word = 0;
+	struct hl_msg m = {{0}};
+
+	(void)arg;
+	uint64_t end = ut_rdtsc() + ut_ms_to_tsc(200);
+	while (!pa.woke_tsc && ut_rdtsc() < end)
+		__asm__ volatile("pause");
+	for (uint64_t spin = ut_rdtsc() + ut_ms_to_tsc(1); ut_rdtsc() < spin;)
+		__asm__ volatile("pause");
+	pa.seen = pa.page->a.count;
+	hl_syscall(HL_SYS_SEND, pa.done, &word, &m, NULL);
+	for (;;)
+		hl_wait(pa.wake, HL_WAIT_FOREVER, &word);
+}
+
+/*
+ * A thread spins with a 1 s quantum while a higher-priority thread of its
+ * CPU wakes from a timed wait 2 ms later. Returns the spinner's upcalls by
+ * the time it has run 1 ms after that wake (~0ull if the case could not run).
+ */
+static uint64_t upcalls_after_a_wake(struct utest_ctx *t, uint32_t on_preempt, uint64_t *expiry)
+{
+	static struct up_state s;
+	struct up_env e;
+	hl_word_t word = 0;
+
+	s = (struct up_state){0};
+	s.lo = 0, s.hi = ~0ull;
+	pa.woke_tsc = 0, pa.seen = ~0ull;
+	pa.wake = ut_alloc(t, HL_OBJ_NOTIFICATION, 0);
+	pa.done = ut_alloc(t, HL_OBJ_NOTIFICATION, 0);
+	if (!up_env(t, &e))
+		return ~0ull;
+	pa.page = e.page;
+	e.page->user = &s;
+	e.page->cur = &s.ctx;
+	hl_cptr_t victim = ut_thread_new(t, pa_victim, NULL, 90);
+	hl_cptr_t waker =
+	    ut_thread_new(t, pa_waker, (void *)(uintptr_t)(ut_rdtsc() + ut_ms_to_tsc(2)), 100);
+	if (!UCHECK(t, victim && waker, "no threads"))
+		return ~0ull;
+	UEXPECT_ERR(t, hl_thread_set_affinity(victim, 0), HL_OK);
+	UEXPECT_ERR(t, hl_thread_set_affinity(waker, 0), HL_OK);
+	UEXPECT_ERR(
+	    t, rt_upcall_attach(victim, e.frame, e.page, e.stack + 4096, up_handler, 1000000000),
+	    HL_OK);
+	e.page->a.on_preempt = on_preempt;
+	UEXPECT_ERR(t, hl_thread_resume(victim), HL_OK);
+	UEXPECT_ERR(t, hl_thread_resume(waker), HL_OK);
+	UEXPECT_ERR(t, hl_wait(pa.done, ut_rdtsc() + ut_ms_to_tsc(500), &word), HL_OK);
+	*expiry = e.page->a.expiry_tsc;
+	hl_thread_suspend(victim);
+	hl_thread_suspend(waker);
+	UEXPECT(t, pa.woke_tsc != 0, "the higher-priority thread never woke");
+	UEXPECT(t, s.nested == 0, "nested upcalls");
+	return pa.seen;
+}
+
+UTEST(upcall, preempted_with_on_preempt_resumes_at_the_handler)
+{
+	uint64_t expiry = 0, n = upcalls_after_a_wake(t, 1, &expiry);
+	UEXPECT(t, n >= 1 && n != ~0ull, "no upcall after a preemption (1 s quantum)");
+	UEXPECT(t, expiry >= pa.woke_tsc, "expiry %lu before the preempting thread ran (%lu)",
+	        expiry, pa.woke_tsc);
+}
+
+UTEST(upcall, preempted_without_on_preempt_keeps_its_quantum)
+{
+	uint64_t expiry = 0, n = upcalls_after_a_wake(t, 0, &expiry);
+	UEXPECT(t, n == 0, "%lu upcalls without on_preempt (1 s quantum)", n);
 }
 
 /* ---- a broken upcall faults its own thread only ---- */

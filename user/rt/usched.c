@@ -11,26 +11,34 @@ void usched_init(struct usched *s, enum usched_policy policy)
 	*s = (struct usched){.policy = policy};
 }
 
-void usched_submit(struct usched *s, struct usched_task *t)
+static void append(struct usched_task **head, struct usched_task **tail, struct usched_task *t)
 {
 	t->next = NULL;
-	if (s->tail)
-		s->tail->next = t;
+	if (*tail)
+		(*tail)->next = t;
 	else
-		s->head = t;
-	s->tail = t;
+		*head = t;
+	*tail = t;
+}
+
+void usched_submit(struct usched *s, struct usched_task *t)
+{
+	append(&s->head, &s->tail, t);
 	s->queued++;
 }
 
+/* The next task: the main queue's head, else (USCHED_FB) the preempted queue's. */
 static struct usched_task *pop(struct usched *s)
 {
-	struct usched_task *t = s->head;
+	struct usched_task **head = s->head ? &s->head : &s->bg_head;
+	struct usched_task **tail = s->head ? &s->tail : &s->bg_tail;
+	struct usched_task *t = *head;
 
 	if (!t)
 		return NULL;
-	s->head = t->next;
-	if (!s->head)
-		s->tail = NULL;
+	*head = t->next;
+	if (!*head)
+		*tail = NULL;
 	t->next = NULL;
 	s->queued--;
 	return t;
@@ -49,12 +57,17 @@ struct usched_task *usched_preempted(struct usched *s)
 
 	if (!t)
 		return usched_pick(s);
-	if (s->policy == USCHED_FCFS || !s->head)
+	if (s->policy == USCHED_FCFS || !s->queued)
 		return t; /* runs on: FCFS, or nobody waits */
 	t->preempted++;
 	s->preemptions++;
 	s->cur = NULL;
-	usched_submit(s, t);
+	if (s->policy == USCHED_FB) {
+		append(&s->bg_head, &s->bg_tail, t);
+		s->queued++;
+	} else {
+		usched_submit(s, t);
+	}
 	return usched_pick(s);
 }
 

@@ -190,6 +190,12 @@ _Static_assert(sizeof(struct hl_ipc_buffer) <= 4096, "the IPC buffer is one page
  * live in the registers and saves what it will touch. While `masked` is
  * nonzero an expiry is not delivered: the kernel counts it in `missed`,
  * sets `pending` and tries again one quantum later.
+ *
+ * Preemption at arrival: while `on_preempt` is nonzero, a thread that
+ * leaves its CPU still runnable (a higher-priority thread woke there, as
+ * an interrupt's or a request's handler does; or its window or budget
+ * ended) counts its quantum as run out, so it resumes at its handler and
+ * its scheduler sees what arrived meanwhile at once (docs/scheduling.md).
  */
 struct hl_upcall_area {
 	hl_word_t rax, rbx, rcx, rdx, rsi, rdi, rbp;    /* 0 .. 48   [K] interrupted context */
@@ -201,6 +207,8 @@ struct hl_upcall_area {
 	hl_word_t expiry_tsc; /* 168 [K] TSC at which the delivered quantum ran out */
 	uint32_t masked;      /* 176 [K sets, U clears] no delivery while nonzero */
 	uint32_t pending;     /* 180 [K sets, U clears] an expiry came while masked */
+	uint32_t on_preempt;  /* 184 [U] nonzero: preempted while runnable, resume at the handler */
+	uint32_t reserved;    /* 188 */
 };
 #define HL_UPCALL_MIN_NS 5000ull       /* shortest quantum */
 #define HL_UPCALL_MAX_NS 1000000000ull /* longest quantum (1 s) */
@@ -224,7 +232,9 @@ _Static_assert(__builtin_offsetof(struct hl_upcall_area, rip) == 120, "hl_upcall
 _Static_assert(__builtin_offsetof(struct hl_upcall_area, handler_sp) == 144,
                "hl_upcall_area layout");
 _Static_assert(__builtin_offsetof(struct hl_upcall_area, masked) == 176, "hl_upcall_area layout");
-_Static_assert(sizeof(struct hl_upcall_area) == 184, "hl_upcall_area layout");
+_Static_assert(__builtin_offsetof(struct hl_upcall_area, on_preempt) == 184,
+               "hl_upcall_area layout");
+_Static_assert(sizeof(struct hl_upcall_area) == 192, "hl_upcall_area layout");
 
 /* A memory capability described in the boot info. */
 struct hl_bootinfo_mem {

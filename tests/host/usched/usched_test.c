@@ -59,6 +59,33 @@ static void ps_rotates_on_preemption(void)
 	free(t);
 }
 
+static void fb_runs_fresh_tasks_before_preempted_ones(void)
+{
+	struct usched s;
+	struct usched_task *t = tasks(4);
+
+	usched_init(&s, USCHED_FB);
+	usched_submit(&s, &t[0]);
+	usched_submit(&s, &t[1]);
+	CHECK(usched_pick(&s) == &t[0]);
+	CHECK(usched_preempted(&s) == &t[1]); /* t0 to the second queue */
+	usched_submit(&s, &t[2]);             /* arrives after t0 was preempted ... */
+	CHECK(usched_preempted(&s) == &t[2]); /* ... and still runs before it */
+	usched_submit(&s, &t[3]);
+	CHECK(usched_done(&s) == &t[2]);
+	CHECK(usched_pick(&s) == &t[3]);
+	CHECK(usched_done(&s) == &t[3]);
+	CHECK(usched_pick(&s) == &t[0]); /* then the preempted ones, in turn */
+	CHECK(usched_preempted(&s) == &t[1]);
+	CHECK(usched_preempted(&s) == &t[0]);
+	CHECK(usched_done(&s) == &t[0]);
+	CHECK(usched_pick(&s) == &t[1]);
+	CHECK(usched_preempted(&s) == &t[1]); /* alone: runs on */
+	CHECK_EQ(s.queued, 0);
+	CHECK_EQ(s.preemptions, 4);
+	free(t);
+}
+
 static void ps_alone_runs_on(void)
 {
 	struct usched s;
@@ -83,7 +110,7 @@ static void random_operations_lose_nothing(void)
 	struct usched_task *t = tasks(N);
 	int where[N]; /* 0 new, 1 queued or running, 2 done */
 
-	for (int pol = 0; pol < 2; pol++) {
+	for (int pol = 0; pol < 3; pol++) {
 		struct usched s;
 		int submitted = 0;
 		memset(where, 0, sizeof(where));
@@ -114,6 +141,8 @@ static void random_operations_lose_nothing(void)
 			uint32_t n = 0;
 			for (struct usched_task *q = s.head; q && n <= N; q = q->next, n++)
 				CHECK(q != s.cur && where[q - t] == 1);
+			for (struct usched_task *q = s.bg_head; q && n <= N; q = q->next, n++)
+				CHECK(q != s.cur && where[q - t] == 1 && q->preempted > 0);
 			CHECK_EQ(n, s.queued);
 			int live = 0, done = 0;
 			for (int i = 0; i < submitted; i++)
@@ -170,20 +199,24 @@ static void simulate(enum usched_policy pol, uint64_t q, int n, const uint64_t *
 static void ps_frees_short_tasks_stuck_behind_a_long_one(void)
 {
 	enum { N = 11 };
-	uint64_t arrive[N], work[N], fcfs[N], ps[N];
+	uint64_t arrive[N], work[N], fcfs[N], ps[N], fb[N];
 
 	arrive[0] = 0, work[0] = 500000; /* one 500 us request, then ten of 0.5 us */
 	for (int i = 1; i < N; i++)
 		arrive[i] = 1000 * (uint64_t)i, work[i] = 500;
 	simulate(USCHED_FCFS, 5000, N, arrive, work, fcfs);
 	simulate(USCHED_PS, 5000, N, arrive, work, ps);
-	uint64_t fcfs_worst = 0, ps_worst = 0;
+	simulate(USCHED_FB, 5000, N, arrive, work, fb);
+	uint64_t fcfs_worst = 0, ps_worst = 0, fb_worst = 0;
 	for (int i = 1; i < N; i++) {
 		fcfs_worst = fcfs[i] - arrive[i] > fcfs_worst ? fcfs[i] - arrive[i] : fcfs_worst;
 		ps_worst = ps[i] - arrive[i] > ps_worst ? ps[i] - arrive[i] : ps_worst;
+		fb_worst = fb[i] - arrive[i] > fb_worst ? fb[i] - arrive[i] : fb_worst;
 	}
-	CHECK(fcfs_worst >= 490000);   /* every short one waits for the long one */
-	CHECK(ps_worst <= 11000);      /* at most about two quanta */
+	CHECK(fcfs_worst >= 490000); /* every short one waits for the long one */
+	CHECK(ps_worst <= 11000);    /* at most about two quanta */
+	CHECK(fb_worst <= ps_worst); /* a fresh task never waits behind a preempted one */
+	CHECK_EQ(fb[0], 505000);
 	CHECK_EQ(fcfs[0], 500000);     /* FCFS: the long one first, undisturbed */
 	CHECK_EQ(ps[0], 505000);       /* PS: it ends last, when all the work is done */
 	CHECK_EQ(fcfs[N - 1], 505000); /* the same work, reordered: both end at the same time */
@@ -195,6 +228,7 @@ int main(int argc, char **argv)
 	    KT(fcfs_runs_in_arrival_order),
 	    KT(ps_rotates_on_preemption),
 	    KT(ps_alone_runs_on),
+	    KT(fb_runs_fresh_tasks_before_preempted_ones),
 	    KT(random_operations_lose_nothing),
 	    KT(ps_frees_short_tasks_stuck_behind_a_long_one),
 	};

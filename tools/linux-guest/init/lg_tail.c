@@ -166,12 +166,33 @@ static void push(struct task *t)
 	qtail = t;
 }
 
+/* Policy "fb" (user/rt/usched.c's USCHED_FB): preempted tasks wait here, behind fresh ones. */
+static struct task *bg_head, *bg_tail;
+static int fb;
+
 static struct task *pop(void)
 {
-	struct task *t = qhead;
-	if (t && !(qhead = t->next))
-		qtail = NULL;
+	struct task **head = qhead || !fb ? &qhead : &bg_head;
+	struct task **tail = qhead || !fb ? &qtail : &bg_tail;
+	struct task *t = *head;
+	if (t && !(*head = t->next))
+		*tail = NULL;
 	return t;
+}
+
+/* The running task was preempted: the back of the queue, or of the second one for fb. */
+static void requeue(struct task *t)
+{
+	if (!fb) {
+		push(t);
+		return;
+	}
+	t->next = NULL;
+	if (bg_tail)
+		bg_tail->next = t;
+	else
+		bg_head = t;
+	bg_tail = t;
 }
 
 /* Queue every request that has arrived (runs masked). */
@@ -243,11 +264,11 @@ static void on_tick(int sig, siginfo_t *si, void *ucv)
 		return;
 	}
 	admit();
-	if (!qhead)
+	if (!qhead && !bg_head)
 		return; /* alone: it runs on */
 	memcpy(t->g, uc->uc_mcontext.gregs, sizeof(t->g));
 	memcpy(t->fx, uc->uc_mcontext.fpregs, sizeof(t->fx));
-	push(t);
+	requeue(t);
 	struct task *n = pop();
 	cur = n;
 	preemptions++;
@@ -260,6 +281,34 @@ static void on_tick(int sig, siginfo_t *si, void *ucv)
 	}
 	memcpy(uc->uc_mcontext.gregs, n->g, sizeof(n->g));
 	memcpy(uc->uc_mcontext.fpregs, n->fx, sizeof(n->fx));
+}
+
+/*
+ * Preemption at arrival (policy "ps_arrival", as tailbench's): a second
+ * POSIX timer, re-armed for each request's arrival time, delivers SIGRTMIN,
+ * whose handler does what the quantum's does.
+ */
+static timer_t arr_tm;
+static uint32_t arr_next;
+
+static void arm_arrival(void)
+{
+	uint64_t now = lg_rdtsc();
+	while (arr_next < n_req && reqs[arr_next].arrive_tsc + t0 <= now)
+		arr_next++;
+	if (arr_next == n_req)
+		return;
+	uint64_t ns = tsc_to_ns(reqs[arr_next].arrive_tsc + t0 - now);
+	struct itimerspec its = {{0, 0}, {(time_t)(ns / 1000000000), (long)(ns % 1000000000)}};
+	if (!ns)
+		its.it_value.tv_nsec = 1;
+	timer_settime(arr_tm, 0, &its, NULL);
+}
+
+static void on_arrival(int sig, siginfo_t *si, void *ucv)
+{
+	arm_arrival();
+	on_tick(sig, si, ucv);
 }
 
 static void sort(uint64_t *a, uint32_t n)
@@ -296,7 +345,7 @@ static int point(const char *policy, uint64_t q_ns, uint32_t load_pct)
 	free_tasks = NULL;
 	for (int i = NTASK - 1; i >= 0; i--)
 		tasks[i].next = free_tasks, free_tasks = &tasks[i];
-	qhead = qtail = cur = NULL;
+	qhead = qtail = bg_head = bg_tail = cur = NULL;
 	nextreq = completed = 0;
 	preemptions = ticks = missed = 0;
 	masked = 1;
@@ -308,13 +357,27 @@ static int point(const char *policy, uint64_t q_ns, uint32_t load_pct)
 		if (timer_create(CLOCK_MONOTONIC, &ev, &tm) || timer_settime(tm, 0, &its, NULL))
 			return lg_fail("tail.linux", "timer_create");
 	}
+	size_t plen = strlen(policy);
+	int at_arrival = plen > 8 && !strcmp(policy + plen - 8, "_arrival");
+	fb = !strncmp(policy, "fb", 2);
+	if (at_arrival) {
+		struct sigevent aev = ev;
+		aev.sigev_signo = SIGRTMIN;
+		if (timer_create(CLOCK_MONOTONIC, &aev, &arr_tm))
+			return lg_fail("tail.linux", "timer_create");
+	}
 	t0 = lg_rdtsc() + 20 * tsc_per_us;
+	arr_next = 0;
+	if (at_arrival)
+		arm_arrival();
 	uint64_t start = lg_rdtsc();
 	if (!setjmp(point_done))
 		lg_tail_run_on(sched_stack + STACK, sched_loop, NULL);
 	uint64_t wall = tsc_to_ns(lg_rdtsc() - start);
 	if (ps)
 		timer_delete(tm);
+	if (at_arrival)
+		timer_delete(arr_tm);
 	uint64_t lat[3], slow[3], short_lat[3];
 	static uint64_t sd[NREQ];
 	pcts(lat_ns, n_req, lat);
@@ -346,8 +409,9 @@ int lg_bench_tail(long iters)
 	static const struct {
 		const char *policy;
 		uint64_t q_ns;
-	} cfgs[] = {{"fcfs", 0}, {"ps", 5000}, {"ps", 10000}, {"ps", 25000}};
-	static const uint32_t loads[] = {10, 20, 30, 40, 50, 60, 70, 80, 90};
+	} cfgs[] = {{"fcfs", 0},  {"ps", 5000},         {"ps", 10000},       {"ps", 25000},
+	            {"fb", 5000}, {"ps_arrival", 5000}, {"fb_arrival", 5000}};
+	static const uint32_t loads[] = {1, 2, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90};
 	struct sigaction sa;
 	stack_t alt;
 
@@ -399,7 +463,13 @@ int lg_bench_tail(long iters)
 	sa.sa_sigaction = on_tick;
 	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
 	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGRTMIN); /* the two handlers never nest */
 	if (sigaltstack(&alt, NULL) || sigaction(SIGALRM, &sa, NULL))
+		return lg_fail("tail.linux", "sigaction");
+	sa.sa_sigaction = on_arrival;
+	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGALRM);
+	if (sigaction(SIGRTMIN, &sa, NULL))
 		return lg_fail("tail.linux", "sigaction");
 	for (unsigned c = 0; c < sizeof(cfgs) / sizeof(cfgs[0]); c++)
 		for (unsigned l = 0; l < sizeof(loads) / sizeof(loads[0]); l++)

@@ -18,6 +18,19 @@
  * every 100 ms of virtual time while the first spins without interrupts. Work is counted in
  * instructions (a two-instruction loop), which under QEMU's -icount shift=0 are nanoseconds.
  *
+ * Policy "fb" is the user-level scheduler's foreground-first variant of
+ * processor sharing (a preempted request waits behind every request that
+ * has not run yet; user/rt/include/hallows/usched.h).
+ *
+ * Preemption at arrival ("ps_arrival", "fb_arrival"): a third thread, above the
+ * server on CPU 0, sleeps in the kernel's timed wait until each request's
+ * arrival time, as a NIC interrupt's handler would wake when the request
+ * comes in. Its wake preempts the server, whose upcall area asks for
+ * on_preempt: the server resumes at its scheduler, which admits the new
+ * request and (processor sharing) runs it before the preempted one. The
+ * quantum still runs too. The arrival thread reads the same arrival times
+ * the generator put in the ring (the ring itself is the server's).
+ *
  * Output: "TAIL {json}" per load point, "BENCH" lines for the upcall path,
  * then BENCH-DONE (read by tools/bench_tail.py).
  */
@@ -60,6 +73,8 @@ static uint64_t *lat_ns;  /* per request id */
 static uint32_t *work_of; /* per request id */
 static uint32_t admitted, completed;
 static struct rt_upcall_page *page; /* the server's upcall page */
+static uint64_t *arrive_at;         /* per request id: its arrival (the generator writes) */
+static hl_cptr_t ntfn_arrive_go, ntfn_tick;
 
 static inline uint64_t rdtsc(void)
 {
@@ -117,12 +132,30 @@ static void generator(void *unused)
 				double u = (double)((rnd(&s) >> 11) + 1) / 9007199254740993.0;
 				at += (uint64_t)(-ln(u) * gap) * tsc_per_us / 1000;
 				r->arrive_tsc = at;
+				arrive_at[i] = at;
 				r->id = i;
 				r->work_ns = rnd(&s) % 1000 < LONG_PER_K ? LONG_NS : SHORT_NS;
 			}
 			hl_ring_publish(&prod, j);
 		}
 		hl_syscall(HL_SYS_SEND, ntfn_done, &info, &m, NULL);
+	}
+}
+
+/* ---- preemption at arrival (CPU 0, above the server) ---- */
+
+/* Wake at each arrival time of a point (started by ntfn_arrive_go once cmd.t0 is set). */
+static void arrival(void *unused)
+{
+	(void)unused;
+	for (;;) {
+		hl_word_t w = 0;
+		hl_wait(ntfn_arrive_go, HL_WAIT_FOREVER, &w);
+		for (uint32_t i = 0; i < cmd.n; i++) {
+			uint64_t d = cmd.t0 + arrive_at[i];
+			if (d > rdtsc()) /* arrivals already due come with this wake */
+				hl_wait(ntfn_tick, d, &w);
+		}
 	}
 }
 
@@ -245,7 +278,14 @@ static bool run_point(const char *policy, uint64_t q_ns, uint32_t load_pct)
 	hl_syscall(HL_SYS_SEND, ntfn_go, &info, &m, NULL);
 	hl_syscall(HL_SYS_RECV, ntfn_done, &info, &m, NULL); /* CPU 0 idles: the generator runs */
 	cmd.t0 = rdtsc() + 20 * tsc_per_us;
-	usched_init(&sched, strcmp(policy, "fcfs") ? USCHED_PS : USCHED_FCFS);
+	size_t plen = strlen(policy);
+	bool at_arrival = plen > 8 && !strcmp(policy + plen - 8, "_arrival");
+	page->a.on_preempt = at_arrival;
+	if (at_arrival)
+		hl_syscall(HL_SYS_SEND, ntfn_arrive_go, &info, &m, NULL);
+	usched_init(&sched, !strcmp(policy, "fcfs")     ? USCHED_FCFS
+	                    : !strncmp(policy, "fb", 2) ? USCHED_FB
+	                                                : USCHED_PS);
 	uint64_t t_start = rdtsc();
 	long err = usched_run(&sched, HL_SLOT_THREAD, page_frame, page, sched_stack + 4 * 4096,
 	                      q_ns, admit, NULL);
@@ -335,6 +375,7 @@ int main(struct rt *rt)
 	uint8_t *stacks = rt_map_pages(NTASK);
 	lat_ns = rt_map_pages(NREQ * 8 / 4096 + 1);
 	work_of = rt_map_pages(NREQ * 4 / 4096 + 1);
+	arrive_at = rt_map_pages(NREQ * 8 / 4096 + 1);
 	scratch = rt_map_pages(NREQ * 8 / 4096 + 1);
 	sched_stack = rt_map_pages(4);
 	page_frame = rt_alloc(HL_OBJ_FRAME, 12);
@@ -342,8 +383,11 @@ int main(struct rt *rt)
 	ntfn_srv = rt_alloc(HL_OBJ_NOTIFICATION, 0);
 	ntfn_go = rt_alloc(HL_OBJ_NOTIFICATION, 0);
 	ntfn_done = rt_alloc(HL_OBJ_NOTIFICATION, 0);
-	if (!ring_mem || !slots || !stacks || !lat_ns || !work_of || !scratch || !sched_stack ||
-	    !page_frame || !ntfn_gen || !ntfn_srv || !ntfn_go || !ntfn_done) {
+	ntfn_arrive_go = rt_alloc(HL_OBJ_NOTIFICATION, 0);
+	ntfn_tick = rt_alloc(HL_OBJ_NOTIFICATION, 0);
+	if (!arrive_at || !ntfn_arrive_go || !ntfn_tick || !ring_mem || !slots || !stacks ||
+	    !lat_ns || !work_of || !scratch || !sched_stack || !page_frame || !ntfn_gen ||
+	    !ntfn_srv || !ntfn_go || !ntfn_done) {
 		rt_printf("BENCH-ERROR tail: out of memory\n");
 		rt_exit(1);
 	}
@@ -366,12 +410,20 @@ int main(struct rt *rt)
 		rt_printf("BENCH-ERROR tail: cannot start the generator\n");
 		rt_exit(1);
 	}
+	/* The arrival thread at the server's priority, then the server one below it. */
+	struct rt_thread arr;
+	if (rt_thread_start(&arr, arrival, NULL, 200) || hl_thread_set_affinity(arr.tcb, 0) ||
+	    hl_thread_set_priority(HL_SLOT_THREAD, 199)) {
+		rt_printf("BENCH-ERROR tail: cannot start the arrival thread\n");
+		rt_exit(1);
+	}
 	measure_path();
 	static const struct {
 		const char *policy;
 		uint64_t q_ns;
-	} cfgs[] = {{"fcfs", 0}, {"ps", 5000}, {"ps", 10000}, {"ps", 25000}};
-	static const uint32_t loads[] = {10, 20, 30, 40, 50, 60, 70, 80, 90};
+	} cfgs[] = {{"fcfs", 0},  {"ps", 5000},         {"ps", 10000},       {"ps", 25000},
+	            {"fb", 5000}, {"ps_arrival", 5000}, {"fb_arrival", 5000}};
+	static const uint32_t loads[] = {1, 2, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90};
 	for (unsigned c = 0; c < sizeof(cfgs) / sizeof(cfgs[0]); c++)
 		for (unsigned l = 0; l < sizeof(loads) / sizeof(loads[0]); l++)
 			if (!run_point(cfgs[c].policy, cfgs[c].q_ns, loads[l]))

@@ -31,7 +31,6 @@ _Static_assert(__builtin_offsetof(struct uctx, fpu) == 160, "uctx.S: uctx layout
 /* The upcall page: the kernel's area, then the runtime's words. */
 struct rt_upcall_page {
 	struct hl_upcall_area a;                 /* 0: written by the kernel */
-	hl_word_t pad;                           /* 184 */
 	void (*fn)(struct rt_upcall_page *page); /* 192: the handler; must not return */
 	struct uctx *cur;                        /* 200: where the entry saves the FPU state */
 	void *user;                              /* 208: for the handler */

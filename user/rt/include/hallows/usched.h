@@ -10,6 +10,11 @@
  *   USCHED_PS    processor sharing, as Shinjuku approximates it: the
  *                running task goes to the back of the queue and the head
  *                runs, so every task gets one quantum in turn.
+ *   USCHED_FB    foreground first (two-level least attained service): as
+ *                PS, but a preempted task waits in a second queue behind
+ *                every task that has not run yet, so a new short request
+ *                never waits for a long one's quantum; the preempted
+ *                tasks share what is left in turn.
  * Everything here is single-threaded: one kernel thread runs a scheduler.
  */
 #ifndef HALLOWS_USCHED_H
@@ -19,7 +24,7 @@
 #include <stdint.h>
 #include <hallows/uctx.h>
 
-enum usched_policy { USCHED_FCFS = 0, USCHED_PS = 1 };
+enum usched_policy { USCHED_FCFS = 0, USCHED_PS = 1, USCHED_FB = 2 };
 
 struct usched_task {
 	struct usched_task *next; /* run-queue link */
@@ -33,9 +38,10 @@ struct usched_task {
 
 struct usched {
 	enum usched_policy policy;
-	struct usched_task *head, *tail; /* ready, in order */
-	struct usched_task *cur;         /* running, or NULL */
-	uint32_t queued;
+	struct usched_task *head, *tail;       /* ready, in order */
+	struct usched_task *bg_head, *bg_tail; /* USCHED_FB: preempted, in order, after head's */
+	struct usched_task *cur;               /* running, or NULL */
+	uint32_t queued;                       /* in both queues */
 	uint64_t preemptions, completions;
 };
 
