@@ -413,18 +413,20 @@ UTEST(upcall, quantum_pauses_while_blocked)
 /* ---- preemption at arrival (the area's on_preempt) ---- */
 
 static struct {
+	volatile uint64_t running;  /* the victim has started */
 	volatile uint64_t woke_tsc; /* when the waker ran */
 	volatile uint64_t seen;     /* the victim's upcall count just before it reported */
 	hl_cptr_t wake, done;       /* the waker's notification; the victim's report */
 	struct rt_upcall_page *page;
 } pa;
 
-/* Priority 100 on CPU 0: sleep until arg (a TSC deadline), note when it ran, park. */
+/* Priority 100 on CPU 0, started once the victim runs: sleep 2 ms, note when it woke, park. */
 static void pa_waker(void *arg)
 {
 	hl_word_t word = 0;
 
-	hl_wait(pa.wake, (uint64_t)(uintptr_t)arg, &word);
+	(void)arg;
+	hl_wait(pa.wake, ut_rdtsc() + ut_ms_to_tsc(2), &word);
 	pa.woke_tsc = ut_rdtsc();
 	for (;;)
 		hl_wait(pa.wake, HL_WAIT_FOREVER, &word);
@@ -437,6 +439,7 @@ static void pa_victim(void *arg)
 	struct hl_msg m = {{0}};
 
 	(void)arg;
+	pa.running = 1;
 	uint64_t end = ut_rdtsc() + ut_ms_to_tsc(200);
 	while (!pa.woke_tsc && ut_rdtsc() < end)
 		__asm__ volatile("pause");
@@ -461,7 +464,7 @@ static uint64_t upcalls_after_a_wake(struct utest_ctx *t, uint32_t on_preempt, u
 
 	s = (struct up_state){0};
 	s.lo = 0, s.hi = ~0ull;
-	pa.woke_tsc = 0, pa.seen = ~0ull;
+	pa.running = pa.woke_tsc = 0, pa.seen = ~0ull;
 	pa.wake = ut_alloc(t, HL_OBJ_NOTIFICATION, 0);
 	pa.done = ut_alloc(t, HL_OBJ_NOTIFICATION, 0);
 	if (!up_env(t, &e))
@@ -470,8 +473,7 @@ static uint64_t upcalls_after_a_wake(struct utest_ctx *t, uint32_t on_preempt, u
 	e.page->user = &s;
 	e.page->cur = &s.ctx;
 	hl_cptr_t victim = ut_thread_new(t, pa_victim, NULL, 90);
-	hl_cptr_t waker =
-	    ut_thread_new(t, pa_waker, (void *)(uintptr_t)(ut_rdtsc() + ut_ms_to_tsc(2)), 100);
+	hl_cptr_t waker = ut_thread_new(t, pa_waker, NULL, 100);
 	if (!UCHECK(t, victim && waker, "no threads"))
 		return ~0ull;
 	UEXPECT_ERR(t, hl_thread_set_affinity(victim, 0), HL_OK);
@@ -481,6 +483,11 @@ static uint64_t upcalls_after_a_wake(struct utest_ctx *t, uint32_t on_preempt, u
 	    HL_OK);
 	e.page->a.on_preempt = on_preempt;
 	UEXPECT_ERR(t, hl_thread_resume(victim), HL_OK);
+	/* The waker's 2 ms start once the victim runs (on one CPU the runner must sleep for that).
+	 */
+	for (int i = 0; i < 500 && !pa.running; i++)
+		hl_wait(pa.done, ut_rdtsc() + ut_ms_to_tsc(1), &word);
+	UEXPECT(t, pa.running, "the victim never ran");
 	UEXPECT_ERR(t, hl_thread_resume(waker), HL_OK);
 	UEXPECT_ERR(t, hl_wait(pa.done, ut_rdtsc() + ut_ms_to_tsc(500), &word), HL_OK);
 	*expiry = e.page->a.expiry_tsc;
