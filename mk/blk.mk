@@ -71,9 +71,11 @@ ALL_TARGETS += $(B)/user/blktest $(BLK_CLANG_STAMP)
 # ---- host unit tests: queue logic and the controller layer against fake controllers ----
 BLK_UNIT_SRCS := $(wildcard tests/host/drivers/nvme_*.c tests/host/drivers/blk_*.c)
 BLK_UNIT_BIN := $(BLK_B)/blk-unit
-$(BLK_UNIT_BIN): $(BLK_UNIT_SRCS) $(BLK_DRV_SRCS) $(BLK_HDRS) $(wildcard tests/host/drivers/nvme_*.h tests/host/drivers/blk_*.h)
+$(BLK_UNIT_BIN): $(BLK_UNIT_SRCS) $(BLK_DRV_SRCS) $(BLK_HDRS) $(wildcard tests/host/drivers/nvme_*.h tests/host/drivers/blk_*.h) \
+		$(KTH_SRC) $(KTH_HDR)
 	@mkdir -p $(dir $@)
-	$(HOST_CC) $(HOST_CFLAGS) -Wno-unused-parameter $(HOST_SAN) -DAHCI_MMIO_HOOKS $(BLK_INC) $(BLK_UNIT_SRCS) $(BLK_DRV_SRCS) -o $@
+	$(HOST_CC) $(HOST_CFLAGS) -Wno-unused-parameter $(HOST_SAN) -DAHCI_MMIO_HOOKS $(BLK_INC) $(KTH_INC) $(BLK_UNIT_SRCS) \
+		$(BLK_DRV_SRCS) $(KTH_SRC) -o $@
 
 # ---- fuzzing: completion entries and Identify data are bytes the device writes ----
 BLK_FUZZ_TARGETS := nvme_cqe nvme_identify ahci vblk
@@ -121,8 +123,7 @@ TEST_GROUPS += blk-unit drivers-blk
 .PHONY: test-blk-unit test-drivers-blk
 test-blk-unit: $(BLK_UNIT_BIN) $(BLK_CLANG_STAMP) $(BLK_FUZZ_BINS)
 	@mkdir -p $(RESULTS)
-	@: > $(RESULTS)/blk-unit.tap
-	@$(BLK_UNIT_BIN) >> $(RESULTS)/blk-unit.tap || echo "not ok - blk-unit: runner failed" >> $(RESULTS)/blk-unit.tap
+	@bash tests/host/kernel/run.sh $(RESULTS)/blk-unit.tap $(BLK_B)/logs $(BLK_UNIT_BIN) > /dev/null
 	$(call blk_fuzz_run,$(BLK_FUZZ_TEST_SECONDS),$(RESULTS)/blk-unit.tap)
 	@grep -c '^ok' $(RESULTS)/blk-unit.tap | sed 's/^/blk-unit passed: /'
 	@grep '^not ok' $(RESULTS)/blk-unit.tap || true

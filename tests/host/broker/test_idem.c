@@ -161,10 +161,11 @@ static void t_idempotent_window(void)
 	env_free(e);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	t_run("idem_init_producer_id_layout_and_unique_ids", t_init_producer_id);
-	t_run("idem_retry_stored_once_gaps_fencing_restart", t_idempotent_sequences);
-	t_run("idem_last_five_batches_window", t_idempotent_window);
-	return t_failed_checks ? 1 : 0;
+	kt_group = "broker-unit";
+	kt_add("idem_init_producer_id_layout_and_unique_ids", t_init_producer_id);
+	kt_add("idem_retry_stored_once_gaps_fencing_restart", t_idempotent_sequences);
+	kt_add("idem_last_five_batches_window", t_idempotent_window);
+	return kt_main(NULL, 0, argc, argv);
 }

@@ -760,16 +760,17 @@ static void t_crash_before_prepare(void)
 	crash_case(NULL);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	t_run("txn_layouts_every_advertised_version", t_layouts);
-	t_run("txn_bad_input_kafka_errors_nothing_stored", t_bad_input);
-	t_run("txn_commit_abort_markers_lso_aborted_list", t_commit_abort_fetch);
-	t_run("txn_fencing_same_transactional_id", t_fencing);
-	t_run("txn_vanished_producer_times_out_and_aborts", t_timeout_abort);
-	t_run("txn_offsets_committed_with_the_transaction", t_offsets);
-	t_run("txn_crash_after_prepare_recovers_committed", t_crash_prepared);
-	t_run("txn_crash_after_first_marker_recovers_committed", t_crash_marker);
-	t_run("txn_crash_before_prepare_times_out_aborted", t_crash_before_prepare);
-	return t_failed_checks ? 1 : 0;
+	kt_group = "broker-unit";
+	kt_add("txn_layouts_every_advertised_version", t_layouts);
+	kt_add("txn_bad_input_kafka_errors_nothing_stored", t_bad_input);
+	kt_add("txn_commit_abort_markers_lso_aborted_list", t_commit_abort_fetch);
+	kt_add("txn_fencing_same_transactional_id", t_fencing);
+	kt_add("txn_vanished_producer_times_out_and_aborts", t_timeout_abort);
+	kt_add("txn_offsets_committed_with_the_transaction", t_offsets);
+	kt_add("txn_crash_after_prepare_recovers_committed", t_crash_prepared);
+	kt_add("txn_crash_after_first_marker_recovers_committed", t_crash_marker);
+	kt_add("txn_crash_before_prepare_times_out_aborted", t_crash_before_prepare);
+	return kt_main(NULL, 0, argc, argv);
 }
