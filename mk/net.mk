@@ -90,6 +90,8 @@ FUZZ_GROUPS += net
 FUZZ_net := $(NET_FUZZ_TARGETS)
 FUZZ_BIN_net := $(NET_B)/fuzz/fuzz-%
 FUZZ_TEST_SECONDS_net ?= 3
+FUZZ_SEEDGEN_net = python3 tests/fuzz/net/gen_seeds.py $(1)
+FUZZ_SEEDCHECK_net := yes
 
 # ---- benchmarks ----
 $(B)/hosted/floo-bench: hosted/net/floo_bench.c
