@@ -328,7 +328,7 @@ static __attribute__((unused)) int16_t tb_produce(struct env *e, int32_t corr, c
 }
 
 /* InitProducerId v0/v1 for transactional id txn (NULL: none); returns
- * the error, *pid and *epoch. */
+ * the error, *pid and *epoch (-1 and -1 when no response came). */
 static __attribute__((unused)) int16_t tb_init_pid(struct env *e, int32_t corr, int16_t ver,
                                                    const char *txn, int32_t timeout_ms,
                                                    int64_t *pid, int16_t *epoch)
@@ -336,6 +336,8 @@ static __attribute__((unused)) int16_t tb_init_pid(struct env *e, int32_t corr, 
 	struct kw w;
 	struct kr r;
 
+	*pid = -1;
+	*epoch = -1;
 	req_begin(&w, API_INIT_PID, ver, corr);
 	kw_str(&w, txn, txn ? (int32_t)strlen(txn) : -1);
 	kw_i32(&w, timeout_ms);
