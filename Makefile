@@ -13,6 +13,7 @@
 #                      (lines "ok - name", "not ok - name", "ok - name # SKIP why")
 #   BENCH_STEPS += b   with a target bench-b that appends JSON lines to $(BENCH_OUT)
 #   FUZZ_STEPS  += f   with a target fuzz-f (FUZZ_SECONDS long)
+#   FUZZ_GROUPS += g   libFuzzer targets, run by the one rule of mk/fuzz.mk
 #   ALL_TARGETS += files built by `make all`
 
 .DEFAULT_GOAL := all
@@ -33,15 +34,23 @@ LIB_INC := -Iinclude -iquote user
 HOST_CC ?= gcc
 HOST_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 HOST_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O1 $(LIB_INC) -Iinclude/uapi
+# The one host-test harness (TAP, one forked child per case): compile
+# KTH_SRC into the test and add KTH_INC (docs/testing.md).
+KTH_SRC := tests/host/kernel/ktharness.c
+KTH_HDR := tests/host/kernel/ktharness.h
+KTH_INC := -iquote tests/host/kernel
 FUZZ_CC ?= clang
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined $(LIB_INC) -Iinclude/uapi
 
 TEST_GROUPS :=
 BENCH_STEPS :=
 FUZZ_STEPS :=
+FUZZ_GROUPS :=
 ALL_TARGETS :=
 
 include $(sort $(wildcard mk/*.mk))
+# The one fuzz rule (mk/fuzz.mk), once every fragment has declared its fuzzers.
+$(foreach g,$(FUZZ_GROUPS),$(eval $(call fuzz_group,$(g))))
 
 .PHONY: all deps test bench fuzz check clean
 all: deps $(ALL_TARGETS)
@@ -64,7 +73,9 @@ bench: deps
 	@echo "results: $(BENCH_OUT) ($$(wc -l < $(BENCH_OUT)) figures)"
 
 fuzz: deps
-	@for f in $(FUZZ_STEPS); do $(MAKE) --no-print-directory fuzz-$$f FUZZ_SECONDS=$(FUZZ_SECONDS) || exit 1; done
+	@rc=0; for f in $(FUZZ_STEPS); do \
+		$(MAKE) --no-print-directory fuzz-$$f FUZZ_SECONDS=$(FUZZ_SECONDS) || { rc=1; echo "fuzz-$$f failed"; }; \
+	done; exit $$rc
 
 clean:
 	rm -rf $(B)

@@ -5,23 +5,30 @@
 #                         compile check                           -> acpi-host.tap
 #   make test-acpi-fuzz   seed corpus check + ~5 s of fuzzing     -> acpi-fuzz.tap
 #   make fuzz-acpi        fuzz for $(FUZZ_SECONDS) seconds
-#   make acpi-seeds       regenerate tests/fuzz/acpi/corpus from the test images
+#   make fuzz-seeds-acpi  regenerate tests/fuzz/acpi/corpus/acpi from the test images
+#   (the fuzz targets: the one rule of mk/fuzz.mk)
 
 ACPI_B := $(B)/acpi
 ACPI_SRCS := arch/x86_64/acpi.c arch/x86_64/acpi_aml.c
 ACPI_HDRS := include/arch/acpi.h arch/x86_64/acpi_aml.h
 ACPI_IMG := tests/host/acpi/acpi_images.c
 ACPI_IMG_H := tests/host/acpi/acpi_images.h
-ACPI_CORPUS := tests/fuzz/acpi/corpus
-ACPI_FUZZ_TIME ?= 5
 # The flags the kernel uses, to prove the parser stays freestanding.
 ACPI_KFLAGS := -std=c11 -ffreestanding -fno-pic -mno-red-zone -mcmodel=kernel -mno-sse \
 	-mno-sse2 -mno-mmx -mno-80387 -O2 -Wall -Wextra -Werror -Iinclude
 
-TEST_GROUPS += acpi-host acpi-fuzz
-FUZZ_STEPS += acpi
+TEST_GROUPS += acpi-host
+FUZZ_GROUPS += acpi
+FUZZ_acpi := acpi
+FUZZ_BIN_acpi := $(ACPI_B)/acpi_fuzz
+FUZZ_OPTS_acpi_acpi := -max_len=65536
+FUZZ_TEST_SECONDS_acpi ?= 5
+# The committed seeds are what acpi_gen_seeds makes from the unit tests' images.
+FUZZ_SEEDGEN_acpi = mkdir -p $(1)/acpi && $(ACPI_B)/acpi_gen_seeds $(1)/acpi
+FUZZ_SEEDGEN_DEPS_acpi := $(ACPI_B)/acpi_gen_seeds
+FUZZ_SEEDCHECK_acpi := yes
 
-.PHONY: test-acpi-host test-acpi-fuzz fuzz-acpi acpi-seeds
+.PHONY: test-acpi-host
 
 $(ACPI_B)/acpi_test: tests/host/acpi/acpi_test.c $(ACPI_IMG) $(ACPI_IMG_H) $(ACPI_SRCS) $(ACPI_HDRS) \
 		tests/host/kernel/ktharness.c tests/host/kernel/ktharness.h
@@ -76,42 +83,3 @@ test-acpi-host:
 	$(call acpi_kcheck,gcc)
 	$(call acpi_kcheck,clang)
 	@echo "acpi-host: $$(grep -c '^ok' $(RESULTS)/acpi-host.tap) ok, $$(grep -c '^not ok' $(RESULTS)/acpi-host.tap) not ok"
-
-# Regenerate the committed corpus from the unit tests' images.
-acpi-seeds: $(ACPI_B)/acpi_gen_seeds
-	@mkdir -p $(ACPI_CORPUS)
-	./$(ACPI_B)/acpi_gen_seeds $(ACPI_CORPUS)
-
-# The committed corpus must be exactly what the generator makes, then fuzz briefly.
-test-acpi-fuzz:
-	@mkdir -p $(RESULTS) $(ACPI_B); : > $(RESULTS)/acpi-fuzz.tap
-	@rm -rf $(ACPI_B)/seeds; mkdir -p $(ACPI_B)/seeds; \
-	if $(MAKE) --no-print-directory $(ACPI_B)/acpi_gen_seeds > $(ACPI_B)/seeds.log 2>&1 && \
-	   ./$(ACPI_B)/acpi_gen_seeds $(ACPI_B)/seeds >> $(ACPI_B)/seeds.log 2>&1 && \
-	   diff -r $(ACPI_B)/seeds $(ACPI_CORPUS) >> $(ACPI_B)/seeds.log 2>&1; then \
-		echo "ok - acpi_fuzz_seeds_match_test_images"; \
-	else echo "not ok - acpi_fuzz_seeds_match_test_images (see $(ACPI_B)/seeds.log)"; fi \
-		>> $(RESULTS)/acpi-fuzz.tap
-	@$(MAKE) --no-print-directory fuzz-acpi FUZZ_SECONDS=$(ACPI_FUZZ_TIME) \
-		ACPI_FUZZ_TAP=$(RESULTS)/acpi-fuzz.tap
-
-# Fuzz on a scratch corpus in build/ seeded from the committed one. With
-# ACPI_FUZZ_TAP set, record the verdict there (and exit 0) instead of failing.
-fuzz-acpi:
-	@mkdir -p $(ACPI_B)/corpus $(ACPI_B)/artifacts; tap="$(ACPI_FUZZ_TAP)"; \
-	if ! $(MAKE) --no-print-directory $(ACPI_B)/acpi_fuzz > $(ACPI_B)/fuzz-build.log 2>&1; then \
-		cat $(ACPI_B)/fuzz-build.log; \
-		if [ -n "$$tap" ]; then echo "not ok - acpi_fuzz_build" >> "$$tap"; exit 0; fi; \
-		exit 1; \
-	fi; \
-	./$(ACPI_B)/acpi_fuzz -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=1024 \
-		-max_len=65536 -artifact_prefix=$(ACPI_B)/artifacts/ \
-		$(ACPI_B)/corpus $(ACPI_CORPUS) > $(ACPI_B)/fuzz.log 2>&1; rc=$$?; \
-	grep -E '^#[0-9]+[[:space:]]+DONE|ERROR|SUMMARY' $(ACPI_B)/fuzz.log | tail -n 3; \
-	if [ -n "$$tap" ]; then \
-		if [ $$rc = 0 ]; then echo "ok - acpi_fuzz_$(FUZZ_SECONDS)s" >> "$$tap"; \
-		else echo "not ok - acpi_fuzz_$(FUZZ_SECONDS)s (exit $$rc, see $(ACPI_B)/fuzz.log)" \
-			>> "$$tap"; fi; \
-		exit 0; \
-	fi; \
-	exit $$rc

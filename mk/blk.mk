@@ -1,10 +1,10 @@
 # Block drivers (user/drivers: the blkdev interface, NVMe, AHCI, virtio-blk),
 # the ring-3 test program blktest and its tests. See docs/drivers.md, "Block".
 #
-#   test-blk-unit      host unit tests of the block drivers (ASan+UBSan) and a
-#                      short run of each fuzz target (NVMe completions and
+#   test-blk-unit      host unit tests of the block drivers (ASan+UBSan)
+#   test-blk-fuzz      a short run of each fuzz target (NVMe completions and
 #                      Identify data, AHCI IDENTIFY and completion masks,
-#                      virtio-blk used rings and status bytes)
+#                      virtio-blk used rings and status bytes; mk/fuzz.mk)
 #   fuzz-blk           the fuzz targets for FUZZ_SECONDS each
 #   bench-blk          instructions per 4 KiB read at queue depth 1 and 32, per driver
 #   test-drivers-blk   blktest under QEMU on emulated NVMe, AHCI and virtio-blk
@@ -71,14 +71,15 @@ ALL_TARGETS += $(B)/user/blktest $(BLK_CLANG_STAMP)
 # ---- host unit tests: queue logic and the controller layer against fake controllers ----
 BLK_UNIT_SRCS := $(wildcard tests/host/drivers/nvme_*.c tests/host/drivers/blk_*.c)
 BLK_UNIT_BIN := $(BLK_B)/blk-unit
-$(BLK_UNIT_BIN): $(BLK_UNIT_SRCS) $(BLK_DRV_SRCS) $(BLK_HDRS) $(wildcard tests/host/drivers/nvme_*.h tests/host/drivers/blk_*.h)
+$(BLK_UNIT_BIN): $(BLK_UNIT_SRCS) $(BLK_DRV_SRCS) $(BLK_HDRS) $(wildcard tests/host/drivers/nvme_*.h tests/host/drivers/blk_*.h) \
+		$(KTH_SRC) $(KTH_HDR)
 	@mkdir -p $(dir $@)
-	$(HOST_CC) $(HOST_CFLAGS) -Wno-unused-parameter $(HOST_SAN) -DAHCI_MMIO_HOOKS $(BLK_INC) $(BLK_UNIT_SRCS) $(BLK_DRV_SRCS) -o $@
+	$(HOST_CC) $(HOST_CFLAGS) -Wno-unused-parameter $(HOST_SAN) -DAHCI_MMIO_HOOKS $(BLK_INC) $(KTH_INC) $(BLK_UNIT_SRCS) \
+		$(BLK_DRV_SRCS) $(KTH_SRC) -o $@
 
 # ---- fuzzing: completion entries and Identify data are bytes the device writes ----
 BLK_FUZZ_TARGETS := nvme_cqe nvme_identify ahci vblk
 BLK_FUZZ_BINS := $(BLK_FUZZ_TARGETS:%=$(BLK_B)/fuzz/fuzz-%)
-BLK_FUZZ_TEST_SECONDS ?= 4
 $(BLK_B)/fuzz/fuzz-nvme_cqe: tests/fuzz/drivers/nvme_cqe_fuzz.c $(BLK_DRV_SRCS) $(BLK_HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(BLK_INC) $< user/drivers/nvme_queue.c user/drivers/blkdev.c -o $@
@@ -92,22 +93,13 @@ $(BLK_B)/fuzz/fuzz-ahci: tests/fuzz/drivers/ahci_fuzz.c user/drivers/ahci_parse.
 $(BLK_B)/fuzz/fuzz-vblk: tests/fuzz/drivers/vblk_fuzz.c user/drivers/virtio_blk_queue.c user/drivers/virtq.c $(BLK_HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(BLK_INC) $< user/drivers/virtio_blk_queue.c user/drivers/virtq.c -o $@
-# Each target for $(1) seconds from an empty corpus under build/; TAP lines to $(2).
-define blk_fuzz_run
-	@mkdir -p $(BLK_B)/fuzz/work
-	@for t in $(BLK_FUZZ_TARGETS); do mkdir -p $(BLK_B)/fuzz/work/$$t; \
-		if $(BLK_B)/fuzz/fuzz-$$t -max_total_time=$(1) -rss_limit_mb=1024 -artifact_prefix=$(BLK_B)/fuzz/crash-$$t- \
-			$(BLK_B)/fuzz/work/$$t > $(BLK_B)/fuzz/$$t.log 2>&1; then \
-			echo "ok - blk-unit.fuzz_$$t ($(1) s, $$(grep -o 'Done [0-9]* runs' $(BLK_B)/fuzz/$$t.log | tail -1))" >> $(2); \
-		else echo "not ok - blk-unit.fuzz_$$t (see $(BLK_B)/fuzz/$$t.log)" >> $(2); fi; done
-endef
-FUZZ_STEPS += blk
-.PHONY: fuzz-blk
-fuzz-blk: $(BLK_FUZZ_BINS)
-	@mkdir -p $(RESULTS)
-	@: > $(RESULTS)/blk-fuzz.tap
-	$(call blk_fuzz_run,$(FUZZ_SECONDS),$(RESULTS)/blk-fuzz.tap)
-	@cat $(RESULTS)/blk-fuzz.tap
+# Run by the one fuzz rule (mk/fuzz.mk): test-blk-fuzz, fuzz-blk; no
+# committed seeds (each starts from an empty corpus under build/).
+FUZZ_GROUPS += blk
+FUZZ_blk := $(BLK_FUZZ_TARGETS)
+FUZZ_BIN_blk := $(BLK_B)/fuzz/fuzz-%
+FUZZ_DIR_blk := drivers
+FUZZ_TEST_SECONDS_blk ?= 4
 
 # ---- path length per 4 KiB read (docs/benchmarks.md) ----
 BENCH_STEPS += blk
@@ -119,13 +111,9 @@ bench-blk: $(B)/hallows.elf $(BLK_B)/initrd-bench.cpio
 
 TEST_GROUPS += blk-unit drivers-blk
 .PHONY: test-blk-unit test-drivers-blk
-test-blk-unit: $(BLK_UNIT_BIN) $(BLK_CLANG_STAMP) $(BLK_FUZZ_BINS)
+test-blk-unit: $(BLK_UNIT_BIN) $(BLK_CLANG_STAMP)
 	@mkdir -p $(RESULTS)
-	@: > $(RESULTS)/blk-unit.tap
-	@$(BLK_UNIT_BIN) >> $(RESULTS)/blk-unit.tap || echo "not ok - blk-unit: runner failed" >> $(RESULTS)/blk-unit.tap
-	$(call blk_fuzz_run,$(BLK_FUZZ_TEST_SECONDS),$(RESULTS)/blk-unit.tap)
-	@grep -c '^ok' $(RESULTS)/blk-unit.tap | sed 's/^/blk-unit passed: /'
-	@grep '^not ok' $(RESULTS)/blk-unit.tap || true
+	@bash tests/host/kernel/run.sh $(RESULTS)/blk-unit.tap $(BLK_B)/logs $(BLK_UNIT_BIN)
 
 # $(KERNEL) is defined in mk/kernel.mk, read after this file.
 test-drivers-blk: $(B)/hallows.elf $(BLK_INITRDS) $(BLK_B)/blk-check

@@ -15,9 +15,8 @@ BROKER_TOOLS := $(BROKER_B)/rdk_client $(BROKER_B)/rdk_loadgen $(BROKER_B)/rdk_a
 BROKER_FUZZERS := $(BROKER_B)/fuzz_request $(BROKER_B)/fuzz_recovery $(BROKER_B)/fuzz_batch
 
 ALL_TARGETS += $(BROKER_BIN)
-TEST_GROUPS += broker-unit broker-fuzz broker-system
+TEST_GROUPS += broker-unit broker-system
 BENCH_STEPS += broker
-FUZZ_STEPS += broker
 
 # Release build used by the benchmarks and by users.
 $(BROKER_BIN): $(BROKER_LIB_SRCS) $(BROKER_HOST_SRCS) $(BROKER_HDRS) mk/broker.mk
@@ -41,15 +40,15 @@ $(BROKER_B)/freestanding.stamp: $(BROKER_LIB_SRCS) $(BROKER_HOST_SRCS) $(BROKER_
 	@nm -u $(BROKER_B)/fs/clang-*.o $(BROKER_B)/fs/gcc-*.o | awk 'NF==2{print $$2}' | sort -u > $(BROKER_B)/fs/undef.txt
 	@nm --defined-only $(BROKER_B)/fs/gcc-*.o | awk 'NF==3{print $$3}' | sort -u > $(BROKER_B)/fs/def.txt
 	@for f in $(BROKER_HOST_SRCS) tests/host/broker/test_*.c tests/system/broker/rdk_*.c; do \
-		clang -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(LIB_INC) -fsyntax-only $$f || exit 1; done
+		clang -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(LIB_INC) $(KTH_INC) -fsyntax-only $$f || exit 1; done
 	@bad=$$(comm -23 $(BROKER_B)/fs/undef.txt $(BROKER_B)/fs/def.txt | grep -vxE 'memcpy|memmove|memset|memcmp|strlen'); \
 	 if [ -n "$$bad" ]; then echo "freestanding libs reference: $$bad"; exit 1; fi
 	@touch $@
 
 $(BROKER_B)/test_%: tests/host/broker/test_%.c tests/host/broker/tharness.h \
-		tests/host/broker/tbroker.h $(BROKER_LIB_SRCS) $(BROKER_HDRS)
+		tests/host/broker/tbroker.h $(BROKER_LIB_SRCS) $(BROKER_HDRS) $(KTH_SRC) $(KTH_HDR)
 	@mkdir -p $(dir $@)
-	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) -o $@ $< $(BROKER_LIB_SRCS)
+	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) $(KTH_INC) -o $@ $< $(KTH_SRC) $(BROKER_LIB_SRCS)
 
 $(BROKER_B)/fuzz_%: tests/fuzz/broker/fuzz_%.c $(BROKER_LIB_SRCS) $(BROKER_HDRS)
 	@mkdir -p $(dir $@)
@@ -59,29 +58,21 @@ $(BROKER_B)/rdk_%: tests/system/broker/rdk_%.c
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $(filter-out -O1,$(HOST_CFLAGS)) -O2 -o $@ $< -lrdkafka -lpthread -lm
 
-.PHONY: test-broker-unit test-broker-fuzz test-broker-system bench-broker fuzz-broker
+.PHONY: test-broker-unit test-broker-system bench-broker
 
 test-broker-unit: $(BROKER_UNIT_TESTS)
 	@mkdir -p $(RESULTS)
-	@: > $(RESULTS)/broker-unit.tap
+	@KT_CASE_SECONDS=120 KT_TIMEOUT=600 bash tests/host/kernel/run.sh $(RESULTS)/broker-unit.tap $(BROKER_B)/logs $(BROKER_UNIT_TESTS)
 	@if $(MAKE) --no-print-directory $(BROKER_B)/freestanding.stamp >/dev/null 2>&1; then \
 		echo "ok - broker_libs_build_freestanding_and_clang_clean" >> $(RESULTS)/broker-unit.tap; \
 	else echo "not ok - broker_libs_build_freestanding_and_clang_clean" >> $(RESULTS)/broker-unit.tap; fi
-	@for t in $(BROKER_UNIT_TESTS); do \
-		timeout 120 $$t >> $(RESULTS)/broker-unit.tap 2>$(BROKER_B)/$$(basename $$t).log || \
-		echo "not ok - $$(basename $$t) exited non-zero (see $(BROKER_B)/$$(basename $$t).log)" >> $(RESULTS)/broker-unit.tap; \
-	done
-	@grep -c '^ok' $(RESULTS)/broker-unit.tap | sed 's/^/broker-unit passed: /'
 
-test-broker-fuzz: $(BROKER_FUZZERS)
-	@mkdir -p $(RESULTS) $(BROKER_B)/fuzzwork
-	@: > $(RESULTS)/broker-fuzz.tap
-	@for f in $(BROKER_FUZZERS); do n=$$(basename $$f); \
-		rm -rf $(BROKER_B)/fuzzwork/$$n; mkdir -p $(BROKER_B)/fuzzwork/$$n; \
-		if timeout 60 $$f -max_total_time=4 -rss_limit_mb=1024 -artifact_prefix=$(BROKER_B)/fuzzwork/ $(BROKER_B)/fuzzwork/$$n tests/fuzz/broker/$${n#fuzz_} \
-			> $(BROKER_B)/$$n.log 2>&1; then echo "ok - $$n"; \
-		else echo "not ok - $$n (see $(BROKER_B)/$$n.log)"; fi >> $(RESULTS)/broker-fuzz.tap; \
-	done
+# Run by the one fuzz rule (mk/fuzz.mk): test-broker-fuzz, fuzz-broker.
+FUZZ_GROUPS += broker
+FUZZ_broker := $(BROKER_FUZZERS:$(BROKER_B)/fuzz_%=%)
+FUZZ_BIN_broker := $(BROKER_B)/fuzz_%
+FUZZ_SEEDGEN_broker = python3 tests/fuzz/broker/make_seeds.py $(1)
+FUZZ_SEEDCHECK_broker := yes
 
 test-broker-system: $(BROKER_SAN_BIN) $(BROKER_TOOLS)
 	@mkdir -p $(RESULTS)
@@ -94,6 +85,3 @@ bench-broker: $(BROKER_BIN) $(BROKER_TOOLS)
 	python3 tests/system/broker/run_bench.py --broker $(BROKER_BIN) \
 		--tools $(BROKER_B) --work $(BROKER_B)/bench --out $(BENCH_OUT)
 
-fuzz-broker: $(BROKER_FUZZERS)
-	@for f in $(BROKER_FUZZERS); do n=$$(basename $$f); mkdir -p $(BROKER_B)/fuzzwork/$$n; \
-		$$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1024 -artifact_prefix=$(BROKER_B)/fuzzwork/ $(BROKER_B)/fuzzwork/$$n tests/fuzz/broker/$${n#fuzz_} || exit 1; done

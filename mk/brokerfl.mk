@@ -57,11 +57,11 @@ $(BFL_B)/freestanding.stamp: $(BFL_TRANSPORT) $(BFL_HDRS) hosted/broker/floo/mai
 BFL_SBLK := user/storage/blk/store_blk.c
 BFL_SBLK_HDRS := user/storage/blk/store_blk.h user/drivers/include/blkdev.h $(BROKER_HDRS)
 BFL_SBLK_TEST := $(BFL_B)/test_store_blk
-$(BFL_SBLK_TEST): tests/host/storage/test_store_blk.c tests/host/broker/tharness.h $(BFL_SBLK) \
+$(BFL_SBLK_TEST): tests/host/storage/test_store_blk.c tests/host/broker/tharness.h $(KTH_SRC) $(KTH_HDR) $(BFL_SBLK) \
 		$(BFL_SBLK_HDRS) user/drivers/blkdev.c $(BROKER_LIB_SRCS)
 	@mkdir -p $(dir $@)
-	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) -Itests/host/broker -Iuser/drivers/include -o $@ $< $(BFL_SBLK) \
-		user/drivers/blkdev.c $(filter user/storage/%,$(BROKER_LIB_SRCS))
+	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) -Itests/host/broker $(KTH_INC) -Iuser/drivers/include -o $@ $< $(BFL_SBLK) \
+		user/drivers/blkdev.c $(filter user/storage/%,$(BROKER_LIB_SRCS)) $(KTH_SRC)
 
 $(BFL_B)/sblk-freestanding.stamp: $(BFL_SBLK) $(BFL_SBLK_HDRS) tests/host/storage/test_store_blk.c
 	@mkdir -p $(BFL_B)
@@ -70,22 +70,19 @@ $(BFL_B)/sblk-freestanding.stamp: $(BFL_SBLK) $(BFL_SBLK_HDRS) tests/host/storag
 	@bad=$$(nm -u $(BFL_B)/sblk-gcc.o $(BFL_B)/sblk-clang.o | awk 'NF==2{print $$2}' | sort -u | \
 		grep -vxE 'memcpy|memmove|memset|blkdev_strerror'); \
 	 if [ -n "$$bad" ]; then echo "store_blk.c references: $$bad"; exit 1; fi
-	@clang -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(LIB_INC) -Itests/host/broker -Iuser/drivers/include -fsyntax-only tests/host/storage/test_store_blk.c
+	@clang -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(LIB_INC) -Itests/host/broker $(KTH_INC) -Iuser/drivers/include -fsyntax-only tests/host/storage/test_store_blk.c
 	@touch $@
 
 TEST_GROUPS += brokerfl-unit
 .PHONY: test-brokerfl-unit
 test-brokerfl-unit: $(BFL_SBLK_TEST)
 	@mkdir -p $(RESULTS)
-	@: > $(RESULTS)/brokerfl-unit.tap
+	@KT_TIMEOUT=120 bash tests/host/kernel/run.sh $(RESULTS)/brokerfl-unit.tap $(BFL_B)/logs $(BFL_SBLK_TEST) >/dev/null
 	@for s in $(BFL_B)/freestanding.stamp $(BFL_B)/sblk-freestanding.stamp; do \
 		if $(MAKE) --no-print-directory $$s > $(BFL_B)/$$(basename $$s).log 2>&1; then \
 			echo "ok - brokerfl-unit: $$(basename $$s .stamp) (gcc and clang -ffreestanding, symbols)"; \
 		else echo "not ok - brokerfl-unit: $$(basename $$s .stamp) (see $(BFL_B)/$$(basename $$s).log)"; fi \
 		>> $(RESULTS)/brokerfl-unit.tap; done
-	@timeout 120 $(BFL_SBLK_TEST) >> $(RESULTS)/brokerfl-unit.tap 2> $(BFL_B)/test_store_blk.log || \
-		echo "not ok - brokerfl-unit: test_store_blk exited non-zero (see $(BFL_B)/test_store_blk.log)" \
-		>> $(RESULTS)/brokerfl-unit.tap
 	@cat $(RESULTS)/brokerfl-unit.tap
 
 ALL_TARGETS += $(BFL_BIN)

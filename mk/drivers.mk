@@ -64,17 +64,15 @@ DRV_UNIT_BIN := $(DRV_HOST_B)/drivers-unit
 DRV_UNIT_SRCS := tests/host/drivers/main.c tests/host/drivers/virtq_test.c tests/host/drivers/responder_test.c \
 	tests/host/drivers/virtio_net_hdr_test.c user/drivers/virtq.c user/drivers/virtio_net_hdr.c \
 	user/apps/netecho/responder.c tests/host/drivers/e1000_ring_test.c user/drivers/e1000_ring.c
-$(DRV_UNIT_BIN): $(DRV_UNIT_SRCS) $(DRV_HDRS) tests/host/drivers/dtest.h
+$(DRV_UNIT_BIN): $(DRV_UNIT_SRCS) $(DRV_HDRS) $(KTH_SRC) $(KTH_HDR)
 	@mkdir -p $(dir $@)
-	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) $(DRV_INC) -Iuser/drivers -Iuser/apps/netecho $(DRV_UNIT_SRCS) -o $@
+	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) $(DRV_INC) -Iuser/drivers -Iuser/apps/netecho $(KTH_INC) $(DRV_UNIT_SRCS) $(KTH_SRC) -o $@
 
 TEST_GROUPS += drivers-unit
 .PHONY: test-drivers-unit
 test-drivers-unit: $(DRV_UNIT_BIN) $(DRV_CLANG_STAMP)
 	@mkdir -p $(RESULTS)
-	@$(DRV_UNIT_BIN) > $(RESULTS)/drivers-unit.tap || echo "not ok - drivers-unit: runner exited non-zero" >> $(RESULTS)/drivers-unit.tap
-	@grep -c '^ok' $(RESULTS)/drivers-unit.tap | sed 's/^/drivers-unit passed: /'
-	@grep '^not ok' $(RESULTS)/drivers-unit.tap || true
+	@bash tests/host/kernel/run.sh $(RESULTS)/drivers-unit.tap $(DRV_HOST_B)/logs $(DRV_UNIT_BIN)
 
 # ---- system test: netecho in QEMU answers ARP and ping from a namespace ----
 TEST_GROUPS += drivers-net
@@ -90,36 +88,16 @@ DRV_FUZZ_SRCS_virtq := tests/fuzz/drivers/fuzz_virtq.c user/drivers/virtq.c
 DRV_FUZZ_SRCS_vnet_hdr := tests/fuzz/drivers/fuzz_vnet_hdr.c user/drivers/virtio_net_hdr.c
 DRV_FUZZ_SRCS_e1000_ring := tests/fuzz/drivers/fuzz_e1000_ring.c user/drivers/e1000_ring.c
 DRV_FUZZ_BINS := $(DRV_FUZZ_TARGETS:%=$(DRV_HOST_B)/fuzz/fuzz-%)
-DRV_FUZZ_TEST_SECONDS ?= 5
 
 $(DRV_HOST_B)/fuzz/fuzz-%: $$(DRV_FUZZ_SRCS_$$*) $(DRV_HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DRV_INC) -Iuser/drivers -Iuser/apps/netecho $(DRV_FUZZ_SRCS_$*) -o $@
 
-# Each target from its committed seeds (new inputs go to a work corpus under build/).
-define drv_fuzz_run
-	@mkdir -p $(RESULTS) $(DRV_HOST_B)/fuzz/work
-	@: > $(2)
-	@for t in $(DRV_FUZZ_TARGETS); do \
-		w=$(DRV_HOST_B)/fuzz/work/$$t; mkdir -p $$w; \
-		if $(DRV_HOST_B)/fuzz/fuzz-$$t -max_total_time=$(1) -rss_limit_mb=1024 \
-			-artifact_prefix=$(DRV_HOST_B)/fuzz/crash-$$t- $$w tests/fuzz/drivers/corpus/$$t \
-			> $(DRV_HOST_B)/fuzz/$$t.log 2>&1; then \
-			echo "ok - drivers-fuzz: $$t ($(1) s, $$(grep -o 'Done [0-9]* runs' $(DRV_HOST_B)/fuzz/$$t.log | tail -1))" >> $(2); \
-		else \
-			echo "not ok - drivers-fuzz: $$t (see $(DRV_HOST_B)/fuzz/$$t.log)" >> $(2); \
-		fi; \
-	done
-	@cat $(2)
-endef
-
-TEST_GROUPS += drivers-fuzz
-FUZZ_STEPS += drivers
-.PHONY: test-drivers-fuzz fuzz-drivers
-test-drivers-fuzz: $(DRV_FUZZ_BINS)
-	$(call drv_fuzz_run,$(DRV_FUZZ_TEST_SECONDS),$(RESULTS)/drivers-fuzz.tap)
-fuzz-drivers: $(DRV_FUZZ_BINS)
-	$(call drv_fuzz_run,$(FUZZ_SECONDS),$(DRV_HOST_B)/fuzz/fuzz-drivers.tap)
+# Run by the one fuzz rule (mk/fuzz.mk): test-drivers-fuzz, fuzz-drivers.
+FUZZ_GROUPS += drivers
+FUZZ_drivers := $(DRV_FUZZ_TARGETS)
+FUZZ_BIN_drivers := $(DRV_HOST_B)/fuzz/fuzz-%
+FUZZ_TEST_SECONDS_drivers ?= 5
 
 # ---- benchmark: driver instructions per packet under TCG -icount shift=0 ----
 BENCH_STEPS += drivers-net

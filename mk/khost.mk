@@ -3,8 +3,8 @@
 #
 #   make test-khost        unit tests under ASan+UBSan -> $(RESULTS)/khost.tap
 #   make test-khost-fuzz   each fuzzer for 5 s         -> $(RESULTS)/khost-fuzz.tap
-#   make fuzz-khost-cpio fuzz-khost-bootinfo fuzz-khost-elf   (FUZZ_SECONDS long)
-#   make khost-seeds       regenerate the committed seed corpora
+#   make fuzz-khost [FUZZ_ONLY=cpio|bootinfo|elf]   (FUZZ_SECONDS long; mk/fuzz.mk)
+#   make fuzz-seeds-khost  regenerate the committed seed corpora
 
 KHOST_DIR := $(B)/khost
 KHOST_SRC := tests/host/kernel
@@ -45,9 +45,8 @@ $(foreach t,$(KHOST_TESTS),$(eval $(call khost_test_rule,$(t))))
 
 -include $(shell find $(KHOST_DIR)/obj -name '*.d' 2>/dev/null)
 
-.PHONY: test-khost test-khost-fuzz khost-seeds fuzz-khost-cpio fuzz-khost-bootinfo fuzz-khost-elf
-TEST_GROUPS += khost khost-fuzz
-FUZZ_STEPS += khost-cpio khost-bootinfo khost-elf
+.PHONY: test-khost
+TEST_GROUPS += khost
 
 test-khost: $(KHOST_BINS)
 	@mkdir -p $(RESULTS)
@@ -66,45 +65,18 @@ $(KHOST_DIR)/fuzz/$(1)_fuzz: $(KHOST_FUZZ_SRC)/$(1)_fuzz.c $(KHOST_$(1)_FUZZ_SRC
 endef
 $(foreach f,$(KHOST_FUZZERS),$(eval $(call khost_fuzz_rule,$(f))))
 
-# Run one fuzzer: $(1) name, $(2) seconds. New inputs go to build/, never to the committed seeds.
-define khost_fuzz_run
-	@mkdir -p $(KHOST_DIR)/fuzz/corpus-$(1) $(KHOST_DIR)/fuzz/artifacts-$(1)
-	$(KHOST_DIR)/fuzz/$(1)_fuzz -max_total_time=$(2) -timeout=10 -rss_limit_mb=1024 \
-		-artifact_prefix=$(KHOST_DIR)/fuzz/artifacts-$(1)/ \
-		$(KHOST_DIR)/fuzz/corpus-$(1) $(KHOST_FUZZ_SRC)/corpus/$(1)
-endef
-
-test-khost-fuzz: $(KHOST_FUZZERS:%=$(KHOST_DIR)/fuzz/%_fuzz)
-	@mkdir -p $(RESULTS); : > $(RESULTS)/khost-fuzz.tap
-	@for f in $(KHOST_FUZZERS); do \
-		log=$(KHOST_DIR)/fuzz/$$f.log; \
-		if $(MAKE) --no-print-directory khost-fuzz-run-$$f KHOST_FUZZ_TIME=5 > $$log 2>&1; then \
-			echo "ok - khost-fuzz.$$f" >> $(RESULTS)/khost-fuzz.tap; \
-		else \
-			echo "# $$f: crash or sanitizer report, see $$log and $(KHOST_DIR)/fuzz/artifacts-$$f/ (regress_* seeds: known kernel bugs, tests/host/README.md)" \
-				>> $(RESULTS)/khost-fuzz.tap; \
-			echo "not ok - khost-fuzz.$$f" >> $(RESULTS)/khost-fuzz.tap; \
-		fi; \
-	done; cat $(RESULTS)/khost-fuzz.tap
-
-KHOST_FUZZ_TIME ?= 5
-khost-fuzz-run-%: $(KHOST_DIR)/fuzz/%_fuzz
-	$(call khost_fuzz_run,$*,$(KHOST_FUZZ_TIME))
-
-fuzz-khost-cpio: $(KHOST_DIR)/fuzz/cpio_fuzz
-	$(call khost_fuzz_run,cpio,$(FUZZ_SECONDS))
-fuzz-khost-bootinfo: $(KHOST_DIR)/fuzz/bootinfo_fuzz
-	$(call khost_fuzz_run,bootinfo,$(FUZZ_SECONDS))
-fuzz-khost-elf: $(KHOST_DIR)/fuzz/elf_fuzz
-	$(call khost_fuzz_run,elf,$(FUZZ_SECONDS))
+# Run by the one fuzz rule (mk/fuzz.mk); a crash on a regress_* seed is a
+# known bug come back (tests/host/README.md).
+FUZZ_GROUPS += khost
+FUZZ_khost := $(KHOST_FUZZERS)
+FUZZ_BIN_khost := $(KHOST_DIR)/fuzz/%_fuzz
+FUZZ_DIR_khost := kernel
+FUZZ_TEST_SECONDS_khost ?= 5
+FUZZ_SEEDGEN_khost = mkdir -p $(addprefix $(1)/,$(KHOST_FUZZERS)) && $(KHOST_DIR)/mkseeds $(1)
+FUZZ_SEEDGEN_DEPS_khost := $(KHOST_DIR)/mkseeds
+FUZZ_SEEDCHECK_khost := yes
 
 # Seeds are generated from valid images by a small program; the output is committed.
 $(KHOST_DIR)/mkseeds: $(KHOST_FUZZ_SRC)/mkseeds.c $(KHOST_SRC)/images.c $(KHOST_SRC)/images.h
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) -I$(KHOST_SRC) $(KHOST_FUZZ_SRC)/mkseeds.c $(KHOST_SRC)/images.c -o $@
-
-KHOST_SEED_DIRS := cpio bootinfo elf
-khost-seeds: $(KHOST_DIR)/mkseeds
-	rm -rf $(KHOST_SEED_DIRS:%=$(KHOST_FUZZ_SRC)/corpus/%)
-	mkdir -p $(KHOST_SEED_DIRS:%=$(KHOST_FUZZ_SRC)/corpus/%)
-	$(KHOST_DIR)/mkseeds $(KHOST_FUZZ_SRC)/corpus

@@ -82,9 +82,8 @@ bench-linux-personality: $(KERNEL) $(LINUX_VMLINUX) $(LX_DIR)/bin/bench_getpid
 #   make fuzz-linux         the fuzzer for FUZZ_SECONDS
 LX_HOST_SRCS := user/linux/exec.c user/linux/mm.c user/linux/fs.c lib/cpio.c tests/host/linux/lx_host.c
 LX_HOST_HDRS := user/linux/lx.h tests/host/linux/lx_host.h include/lib/cpio.h
-TEST_GROUPS += linux-host linux-fuzz
-FUZZ_STEPS += linux
-.PHONY: test-linux-host test-linux-fuzz fuzz-linux
+TEST_GROUPS += linux-host
+.PHONY: test-linux-host
 
 $(LX_DIR)/host/lx_test: tests/host/linux/lx_test.c tests/host/kernel/ktharness.c $(LX_HOST_SRCS) \
 		$(LX_HOST_HDRS) tests/host/kernel/ktharness.h
@@ -100,15 +99,15 @@ test-linux-host: $(LX_DIR)/host/lx_test
 	@bash tests/host/kernel/run.sh $(RESULTS)/linux-host.tap $(LX_DIR)/host/logs $<
 
 # Seeds: the musl test programs and the test boot module (built, not committed).
-fuzz-linux: $(LX_DIR)/host/lx_fuzz $(LX_TESTS) $(LX_INITRD)
-	@mkdir -p $(LX_DIR)/fuzz-corpus $(LX_DIR)/fuzz-artifacts
-	@cp $(LX_TESTS) $(LX_INITRD) $(LX_DIR)/fuzz-corpus/
-	./$(LX_DIR)/host/lx_fuzz -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
-		-max_len=65536 -artifact_prefix=$(LX_DIR)/fuzz-artifacts/ $(LX_DIR)/fuzz-corpus \
-		> $(LX_DIR)/fuzz.log 2>&1; rc=$$?; \
-	grep -E '^#[0-9]+[[:space:]]+DONE|ERROR|SUMMARY' $(LX_DIR)/fuzz.log | tail -n 3; exit $$rc
+$(LX_DIR)/fuzz-seeds.stamp: $(LX_TESTS) $(LX_INITRD)
+	@rm -rf $(LX_DIR)/fuzz-seeds; mkdir -p $(LX_DIR)/fuzz-seeds
+	@cp $^ $(LX_DIR)/fuzz-seeds/ && touch $@
 
-test-linux-fuzz:
-	@mkdir -p $(RESULTS)
-	@if $(MAKE) --no-print-directory fuzz-linux FUZZ_SECONDS=5; then echo "ok - linux_fuzz_5s"; \
-	else echo "not ok - linux_fuzz_5s (see $(LX_DIR)/fuzz.log)"; fi > $(RESULTS)/linux-fuzz.tap
+# Run by the one fuzz rule (mk/fuzz.mk): test-linux-fuzz, fuzz-linux.
+FUZZ_GROUPS += linux
+FUZZ_linux := lx
+FUZZ_BIN_linux := $(LX_DIR)/host/lx_fuzz
+FUZZ_SEEDS_linux_lx := $(LX_DIR)/fuzz-seeds
+FUZZ_DEPS_linux := $(LX_DIR)/fuzz-seeds.stamp
+FUZZ_OPTS_linux_lx := -max_len=65536
+FUZZ_TEST_SECONDS_linux ?= 5

@@ -8,12 +8,9 @@
 MANIFEST_B := $(B)/manifest
 MANIFEST_SRCS := lib/manifest.c lib/manifest_keys.c lib/manifest_windows.c
 MANIFEST_HDRS := include/lib/manifest.h lib/manifest_int.h include/uapi/hallows/ring.h
-MANIFEST_CORPUS := tests/fuzz/manifest/corpus
-MANIFEST_FUZZ_TIME ?= 5
 
-TEST_GROUPS += manifest-host manifest-fuzz
-FUZZ_STEPS += manifest
-.PHONY: test-manifest-host test-manifest-fuzz fuzz-manifest
+TEST_GROUPS += manifest-host
+.PHONY: test-manifest-host
 
 # lib/string.c is never linked on the host (libc's routines stand in, see tests/host/README.md);
 # libc's snprintf stands in for lib/fmt.c's.
@@ -30,29 +27,9 @@ test-manifest-host: $(MANIFEST_B)/manifest_test
 	@mkdir -p $(RESULTS)
 	@bash tests/host/kernel/run.sh $(RESULTS)/manifest-host.tap $(MANIFEST_B)/logs $(MANIFEST_B)/manifest_test
 
-# Fuzz on a scratch corpus in build/ seeded from the committed one. With
-# MANIFEST_FUZZ_TAP set, record the verdict there (and exit 0) instead of failing.
-fuzz-manifest:
-	@mkdir -p $(MANIFEST_B)/corpus $(MANIFEST_B)/artifacts; tap="$(MANIFEST_FUZZ_TAP)"; \
-	if ! $(MAKE) --no-print-directory $(MANIFEST_B)/manifest_fuzz > $(MANIFEST_B)/fuzz-build.log 2>&1; then \
-		cat $(MANIFEST_B)/fuzz-build.log; \
-		if [ -n "$$tap" ]; then echo "not ok - manifest_fuzz_build" >> "$$tap"; exit 0; fi; \
-		exit 1; \
-	fi; \
-	./$(MANIFEST_B)/manifest_fuzz -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=1024 \
-		-max_len=8192 -dict=tests/fuzz/manifest/manifest.dict -artifact_prefix=$(MANIFEST_B)/artifacts/ \
-		$(MANIFEST_B)/corpus $(MANIFEST_CORPUS) > $(MANIFEST_B)/fuzz.log 2>&1; rc=$$?; \
-	grep -E '^#[0-9]+[[:space:]]+DONE|ERROR|SUMMARY' $(MANIFEST_B)/fuzz.log | tail -n 3; \
-	if [ -n "$$tap" ]; then \
-		if [ $$rc = 0 ]; then echo "ok - manifest_fuzz_$(FUZZ_SECONDS)s" >> "$$tap"; \
-		else echo "not ok - manifest_fuzz_$(FUZZ_SECONDS)s (exit $$rc, see $(MANIFEST_B)/fuzz.log)" \
-			>> "$$tap"; fi; \
-		exit 0; \
-	fi; \
-	exit $$rc
-
-test-manifest-fuzz:
-	@mkdir -p $(RESULTS) $(MANIFEST_B); : > $(RESULTS)/manifest-fuzz.tap
-	@$(MAKE) --no-print-directory fuzz-manifest FUZZ_SECONDS=$(MANIFEST_FUZZ_TIME) \
-		MANIFEST_FUZZ_TAP=$(RESULTS)/manifest-fuzz.tap
-	@cat $(RESULTS)/manifest-fuzz.tap
+# Run by the one fuzz rule (mk/fuzz.mk): test-manifest-fuzz, fuzz-manifest.
+FUZZ_GROUPS += manifest
+FUZZ_manifest := manifest
+FUZZ_BIN_manifest := $(MANIFEST_B)/manifest_fuzz
+FUZZ_OPTS_manifest_manifest := -max_len=8192 -dict=tests/fuzz/manifest/manifest.dict
+FUZZ_TEST_SECONDS_manifest ?= 5

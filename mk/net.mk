@@ -55,17 +55,15 @@ net: $(B)/hosted/floo-demo
 # ---- unit tests (ASan + UBSan), library compiled from source ----
 NET_UNIT_SRCS := $(wildcard tests/host/net/*.c)
 NET_UNIT_BIN := $(NET_B)/net-unit
-$(NET_UNIT_BIN): $(NET_SRCS) $(NET_UNIT_SRCS) $(NET_HDRS) $(wildcard tests/host/net/*.h)
+$(NET_UNIT_BIN): $(NET_SRCS) $(NET_UNIT_SRCS) $(NET_HDRS) $(wildcard tests/host/net/*.h) $(KTH_SRC) $(KTH_HDR)
 	@mkdir -p $(dir $@)
-	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) $(NET_INC) -Itests/host/net $(NET_SRCS) $(NET_UNIT_SRCS) -o $@
+	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) $(NET_INC) -Itests/host/net $(KTH_INC) $(NET_SRCS) $(NET_UNIT_SRCS) $(KTH_SRC) -o $@
 
-TEST_GROUPS += net-unit net-fuzz net-system
-.PHONY: test-net-unit test-net-system test-net-fuzz
+TEST_GROUPS += net-unit net-system
+.PHONY: test-net-unit test-net-system
 test-net-unit: $(NET_UNIT_BIN)
 	@mkdir -p $(RESULTS)
-	@$(NET_UNIT_BIN) $(RESULTS)/net-unit.tap || echo "not ok - net-unit: runner crashed" >> $(RESULTS)/net-unit.tap
-	@grep -c '^ok' $(RESULTS)/net-unit.tap | sed 's/^/net-unit passed: /'
-	@grep '^not ok' $(RESULTS)/net-unit.tap || true
+	@KT_TIMEOUT=120 bash tests/host/kernel/run.sh $(RESULTS)/net-unit.tap $(NET_B)/logs $(NET_UNIT_BIN)
 
 test-net-system: $(B)/hosted/floo-demo $(B)/tools/net-impair
 	@mkdir -p $(RESULTS)
@@ -82,36 +80,18 @@ NET_FUZZ_ID_tcp := 5
 NET_FUZZ_ID_dhcp := 6
 NET_FUZZ_ID_vnet := 7
 NET_FUZZ_BINS := $(addprefix $(NET_B)/fuzz/fuzz-,$(NET_FUZZ_TARGETS))
-NET_FUZZ_TEST_SECONDS ?= 3
 
 $(NET_B)/fuzz/fuzz-%: tests/fuzz/net/fuzz_net.c $(NET_SRCS) $(NET_HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(NET_INC) -DFUZZ_PROTO=$(NET_FUZZ_ID_$*) $< $(NET_SRCS) -o $@
 
-# Run each target briefly from its seeds (work corpus under build/).
-define net_fuzz_run
-	@mkdir -p $(RESULTS) $(NET_B)/fuzz/work
-	@: > $(2)
-	@for t in $(NET_FUZZ_TARGETS); do \
-		w=$(NET_B)/fuzz/work/$$t; mkdir -p $$w; \
-		if $(NET_B)/fuzz/fuzz-$$t -max_total_time=$(1) -rss_limit_mb=1024 \
-			-artifact_prefix=$(NET_B)/fuzz/crash-$$t- $$w tests/fuzz/net/corpus/$$t \
-			> $(NET_B)/fuzz/$$t.log 2>&1; then \
-			echo "ok - net-fuzz: $$t receive path ($(1) s, $$(grep -o 'Done [0-9]* runs' $(NET_B)/fuzz/$$t.log | tail -1))" >> $(2); \
-		else \
-			echo "not ok - net-fuzz: $$t receive path (see $(NET_B)/fuzz/$$t.log)" >> $(2); \
-		fi; \
-	done
-	@cat $(2)
-endef
-
-test-net-fuzz: $(NET_FUZZ_BINS)
-	$(call net_fuzz_run,$(NET_FUZZ_TEST_SECONDS),$(RESULTS)/net-fuzz.tap)
-
-FUZZ_STEPS += net
-.PHONY: fuzz-net
-fuzz-net: $(NET_FUZZ_BINS)
-	$(call net_fuzz_run,$(FUZZ_SECONDS),$(NET_B)/fuzz/fuzz-net.tap)
+# Run by the one fuzz rule (mk/fuzz.mk): test-net-fuzz, fuzz-net.
+FUZZ_GROUPS += net
+FUZZ_net := $(NET_FUZZ_TARGETS)
+FUZZ_BIN_net := $(NET_B)/fuzz/fuzz-%
+FUZZ_TEST_SECONDS_net ?= 3
+FUZZ_SEEDGEN_net = python3 tests/fuzz/net/gen_seeds.py $(1)
+FUZZ_SEEDCHECK_net := yes
 
 # ---- benchmarks ----
 $(B)/hosted/floo-bench: hosted/net/floo_bench.c

@@ -92,23 +92,22 @@ run: deps $(KERNEL) $(INITRD_SERVE) $(SERVE_DISK)
 
 # ---- tests ----
 SERVE_UNIT_BIN := $(SERVE_B)/serve-unit
-$(SERVE_UNIT_BIN): tests/host/brokerd/config_test.c user/apps/brokerd/config.c user/apps/brokerd/config.h
+$(SERVE_UNIT_BIN): tests/host/brokerd/config_test.c user/apps/brokerd/config.c user/apps/brokerd/config.h \
+		$(KTH_SRC) $(KTH_HDR)
 	@mkdir -p $(dir $@)
-	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) tests/host/brokerd/config_test.c user/apps/brokerd/config.c -o $@
+	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) $(KTH_INC) tests/host/brokerd/config_test.c user/apps/brokerd/config.c \
+		$(KTH_SRC) -o $@
 
 SERVE_FUZZ_BIN := $(SERVE_B)/fuzz/fuzz-config
 $(SERVE_FUZZ_BIN): tests/fuzz/brokerd/fuzz_config.c user/apps/brokerd/config.c user/apps/brokerd/config.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) tests/fuzz/brokerd/fuzz_config.c user/apps/brokerd/config.c -o $@
-SERVE_FUZZ_TEST_SECONDS ?= 3
-define serve_fuzz_run
-	@mkdir -p $(RESULTS) $(SERVE_B)/fuzz/work
-	@if $(SERVE_FUZZ_BIN) -max_total_time=$(1) -rss_limit_mb=1024 -artifact_prefix=$(SERVE_B)/fuzz/crash- \
-		$(SERVE_B)/fuzz/work tests/fuzz/brokerd/corpus > $(SERVE_B)/fuzz/config.log 2>&1; then \
-		echo "ok - serve-fuzz: brokerd config ($(1) s, $$(grep -o 'Done [0-9]* runs' $(SERVE_B)/fuzz/config.log | tail -1))"; \
-	else echo "not ok - serve-fuzz: brokerd config (see $(SERVE_B)/fuzz/config.log)"; fi > $(2)
-	@cat $(2)
-endef
+# Run by the one fuzz rule (mk/fuzz.mk): test-serve-fuzz, fuzz-serve.
+FUZZ_GROUPS += serve
+FUZZ_serve := config
+FUZZ_BIN_serve := $(SERVE_FUZZ_BIN)
+FUZZ_DIR_serve := brokerd
+FUZZ_TEST_SECONDS_serve ?= 3
 
 # Both compilers accept brokerd's own files (ring-3 flags).
 SERVE_CLANG_STAMP := $(SERVE_B)/clang.stamp
@@ -121,17 +120,11 @@ $(SERVE_CLANG_STAMP): user/apps/brokerd/brokerd.c user/apps/brokerd/config.c $(B
 	@touch $@
 ALL_TARGETS += $(SERVE_CLANG_STAMP)
 
-TEST_GROUPS += serve-unit serve-fuzz serve
-FUZZ_STEPS += serve
-.PHONY: test-serve-unit test-serve-fuzz test-serve fuzz-serve
+TEST_GROUPS += serve-unit serve
+.PHONY: test-serve-unit test-serve
 test-serve-unit: $(SERVE_UNIT_BIN) $(SERVE_CLANG_STAMP)
 	@mkdir -p $(RESULTS)
-	@$(SERVE_UNIT_BIN) > $(RESULTS)/serve-unit.tap || echo "not ok - serve-unit: runner exited non-zero" >> $(RESULTS)/serve-unit.tap
-	@cat $(RESULTS)/serve-unit.tap
-test-serve-fuzz: $(SERVE_FUZZ_BIN)
-	$(call serve_fuzz_run,$(SERVE_FUZZ_TEST_SECONDS),$(RESULTS)/serve-fuzz.tap)
-fuzz-serve: $(SERVE_FUZZ_BIN)
-	$(call serve_fuzz_run,$(FUZZ_SECONDS),$(SERVE_B)/fuzz/fuzz-serve.tap)
+	@bash tests/host/kernel/run.sh $(RESULTS)/serve-unit.tap $(SERVE_B)/logs $(SERVE_UNIT_BIN)
 test-serve: $(KERNEL) $(INITRD_SERVE) $(BROKER_B)/rdk_client $(B)/serve/initrd-brokerd-bench.cpio
 	@mkdir -p $(RESULTS)
 	@timeout 600 python3 tests/system/serve/run.py --kernel $(KERNEL) --tap $(RESULTS)/serve.tap --rdk $(BROKER_B)/rdk_client \

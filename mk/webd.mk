@@ -87,17 +87,15 @@ bench-webd: $(KERNEL) $(INITRD_WEBD_BENCH) $(B)/hosted/floo-demo $(B)/hosted/flo
 WEBD_HOST_B := $(B)/webd
 WEBD_UNIT_BIN := $(WEBD_HOST_B)/webd-unit
 WEBD_UNIT_SRCS := tests/host/webd/webd_test.c user/apps/webd/files.c user/net/http/http_parse.c
-$(WEBD_UNIT_BIN): $(WEBD_UNIT_SRCS) $(WEBD_HDRS)
+$(WEBD_UNIT_BIN): $(WEBD_UNIT_SRCS) $(WEBD_HDRS) $(KTH_SRC) $(KTH_HDR)
 	@mkdir -p $(dir $@)
-	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) $(NET_INC) -Iuser/apps/webd $(WEBD_UNIT_SRCS) -o $@
+	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) $(NET_INC) -Iuser/apps/webd $(KTH_INC) $(WEBD_UNIT_SRCS) $(KTH_SRC) -o $@
 
 TEST_GROUPS += webd-unit webd
 .PHONY: test-webd-unit test-webd
 test-webd-unit: $(WEBD_UNIT_BIN) $(WEBD_CLANG_STAMP)
 	@mkdir -p $(RESULTS)
-	@$(WEBD_UNIT_BIN) > $(RESULTS)/webd-unit.tap || echo "not ok - webd-unit: runner exited non-zero" >> $(RESULTS)/webd-unit.tap
-	@grep -c '^ok' $(RESULTS)/webd-unit.tap | sed 's/^/webd-unit passed: /'
-	@grep '^not ok' $(RESULTS)/webd-unit.tap || true
+	@bash tests/host/kernel/run.sh $(RESULTS)/webd-unit.tap $(WEBD_HOST_B)/logs $(WEBD_UNIT_BIN)
 
 test-webd: $(KERNEL) $(INITRD_WEBD_TEST) $(INITRD_WEBD_DHCP) $(INITRD_WEBD_BENCH)
 	@mkdir -p $(RESULTS)
@@ -106,31 +104,12 @@ test-webd: $(KERNEL) $(INITRD_WEBD_TEST) $(INITRD_WEBD_DHCP) $(INITRD_WEBD_BENCH
 # ---- fuzzing: request heads and request paths come from the network ----
 WEBD_FUZZ_TARGETS := http_request webd_path
 WEBD_FUZZ_BINS := $(WEBD_FUZZ_TARGETS:%=$(WEBD_HOST_B)/fuzz/fuzz-%)
-WEBD_FUZZ_TEST_SECONDS ?= 3
 $(WEBD_HOST_B)/fuzz/fuzz-%: tests/fuzz/webd/fuzz_%.c user/apps/webd/files.c user/net/http/http_parse.c $(WEBD_HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(NET_INC) -Iuser/apps/webd $< user/apps/webd/files.c user/net/http/http_parse.c -o $@
 
-define webd_fuzz_run
-	@mkdir -p $(RESULTS) $(WEBD_HOST_B)/fuzz/work
-	@: > $(2)
-	@for t in $(WEBD_FUZZ_TARGETS); do \
-		w=$(WEBD_HOST_B)/fuzz/work/$$t; mkdir -p $$w; \
-		if $(WEBD_HOST_B)/fuzz/fuzz-$$t -max_total_time=$(1) -rss_limit_mb=1024 \
-			-artifact_prefix=$(WEBD_HOST_B)/fuzz/crash-$$t- $$w tests/fuzz/webd/corpus/$$t \
-			> $(WEBD_HOST_B)/fuzz/$$t.log 2>&1; then \
-			echo "ok - webd-fuzz: $$t ($(1) s, $$(grep -o 'Done [0-9]* runs' $(WEBD_HOST_B)/fuzz/$$t.log | tail -1))" >> $(2); \
-		else \
-			echo "not ok - webd-fuzz: $$t (see $(WEBD_HOST_B)/fuzz/$$t.log)" >> $(2); \
-		fi; \
-	done
-	@cat $(2)
-endef
-
-TEST_GROUPS += webd-fuzz
-FUZZ_STEPS += webd
-.PHONY: test-webd-fuzz fuzz-webd
-test-webd-fuzz: $(WEBD_FUZZ_BINS)
-	$(call webd_fuzz_run,$(WEBD_FUZZ_TEST_SECONDS),$(RESULTS)/webd-fuzz.tap)
-fuzz-webd: $(WEBD_FUZZ_BINS)
-	$(call webd_fuzz_run,$(FUZZ_SECONDS),$(WEBD_HOST_B)/fuzz/fuzz-webd.tap)
+# Run by the one fuzz rule (mk/fuzz.mk): test-webd-fuzz, fuzz-webd.
+FUZZ_GROUPS += webd
+FUZZ_webd := $(WEBD_FUZZ_TARGETS)
+FUZZ_BIN_webd := $(WEBD_HOST_B)/fuzz/fuzz-%
+FUZZ_TEST_SECONDS_webd ?= 3

@@ -55,21 +55,11 @@ def main():
     cfg = qemu.QemuConfig(kernel=a.kernel, initrd=a.initrd, append="test-exit", icount=True, smp=a.smp,
                           cpu="max", extra_args=("-device", "edu"))  # edu: the MSI delivery figure
     run = qemu.run_qemu(cfg, timeout=300, stop_re=r"^BENCH-DONE")
-    recs = []
-    config = dict(cfg.describe(), program="user/apps/kbench")
-    for b in results.parse_bench_lines([t for _, t in run.lines]):
-        recs.append(results.make_result(b["name"], b["value"], b["unit"], cfg.mode(), config))
-    if not recs or not run.search(r"^BENCH-DONE"):
-        sys.exit("bench_kernel: kbench did not finish:\n" + "\n".join(t for _, t in run.lines[-20:]))
+    recs = results.run_records(run, cfg, "user/apps/kbench", "bench_kernel")
     lines, nfiles = ring0_lines()
     recs.append(results.make_result("size.hallows.ring0_lines", lines, "lines", "host",
                                     {"dirs": "kernel/ arch/x86_64/", "files": nfiles}))
-    known = {}
-    if os.path.exists(a.out):
-        for line in open(a.out):
-            r = json.loads(line)
-            known[r["name"]] = r["value"]
-    known.update({r["name"]: r["value"] for r in recs})
+    known = results.known_values(a.out, recs)
     for h, l, name in PAIRS:
         if h in known and l in known and known[l]:
             recs.append(results.make_result(name, round(known[h] / known[l], 4), "ratio", "tcg-icount",

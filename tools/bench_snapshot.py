@@ -57,18 +57,8 @@ def main():
     for _, t in run.lines:
         if t.startswith("snapbench:") or t.startswith("BENCH-ERROR"):
             print(t)
-    config = dict(cfg.describe(), program="user/apps/snapbench")
-    recs = linux_recs + [results.make_result(b["name"], b["value"], b["unit"], cfg.mode(), config)
-            for b in results.parse_bench_lines([t for _, t in run.lines])]
-    if not recs or not run.search(r"^BENCH-DONE"):
-        sys.exit("bench_snapshot: snapbench did not finish:\n" +
-                 "\n".join(t for _, t in run.lines[-20:]))
-    known = {}
-    if os.path.exists(a.out):
-        for line in open(a.out):
-            r = json.loads(line)
-            known[r["name"]] = r["value"]
-    known.update({r["name"]: r["value"] for r in recs})
+    recs = linux_recs + results.run_records(run, cfg, "user/apps/snapbench", "bench_snapshot")
+    known = results.known_values(a.out, recs)
     for h, l, name in PAIRS:
         if h in known and l in known and known[h]:
             recs.append(results.make_result(name, round(known[l] / known[h], 1), "ratio",

@@ -94,3 +94,30 @@ def parse_bench_lines(lines: Iterable[str]) -> List[dict]:
 def bench_errors(lines: Iterable[str]) -> List[str]:
     """Lines a guest printed to say a benchmark failed (BENCH-ERROR ...)."""
     return [l.strip() for l in lines if l.strip().startswith("BENCH-ERROR")]
+
+
+def run_records(run, cfg, program: str, who: str) -> List[dict]:
+    """The records of a guest run's BENCH lines (run: qemu.run_qemu's result).
+
+    Exits naming `who` and showing the last console lines when the guest
+    printed no figure or no BENCH-DONE.
+    """
+    config = dict(cfg.describe(), program=program)
+    recs = [make_result(b["name"], b["value"], b["unit"], cfg.mode(), config)
+            for b in parse_bench_lines([t for _, t in run.lines])]
+    if not recs or not run.search(r"^BENCH-DONE"):
+        raise SystemExit(f"{who}: {os.path.basename(program)} did not finish:\n" +
+                         "\n".join(t for _, t in run.lines[-20:]))
+    return recs
+
+
+def known_values(path: str, recs: Iterable[dict]) -> dict:
+    """name -> value of the figures in the results file at path, then recs."""
+    known = {}
+    if os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                r = json.loads(line)
+                known[r["name"]] = r["value"]
+    known.update({r["name"]: r["value"] for r in recs})
+    return known

@@ -2,7 +2,7 @@
  * Writes the ACPI fuzz seed corpus: the unit tests' good images (built by
  * tests/host/acpi/acpi_images.c) laid out at IMG_BASE with the RSDP first,
  * which is how acpi_fuzz.c maps its input. Usage: acpi_gen_seeds OUTDIR
- * (the committed corpus is tests/fuzz/acpi/corpus; `make acpi-seeds`).
+ * (the committed corpus is tests/fuzz/acpi/corpus/acpi; `make fuzz-seeds-acpi`).
  */
 #include <stdio.h>
 #include <string.h>

@@ -2,9 +2,12 @@
 """Write the small seed corpora for the broker fuzz targets (committed;
 rerun only when the request shapes change)."""
 import os
+import sys
 import struct
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# The corpus folder: the committed one, or the argument (make's seed check).
+CORPUS = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "corpus")
 BATCH = bytes.fromhex(
     "0000000000000000" "00000045" "00000000" "02" "96b7adf3" "0000" "00000000"
     "000001a2014fae8a" "000001a2014fae8a" "ffffffffffffffff" "ffff" "ffffffff"
@@ -42,8 +45,8 @@ def join(corr, member=b""):
 
 
 def write(d, name, data):
-    os.makedirs(os.path.join(HERE, d), exist_ok=True)
-    with open(os.path.join(HERE, d, name), "wb") as f:
+    os.makedirs(os.path.join(CORPUS, d), exist_ok=True)
+    with open(os.path.join(CORPUS, d, name), "wb") as f:
         f.write(data)
 
 

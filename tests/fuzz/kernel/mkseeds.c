@@ -1,6 +1,6 @@
 /*
  * Writes the seed corpora for the kernel fuzz targets from valid images
- * (run by `make khost-seeds`; the output is committed under corpus/).
+ * (run by `make fuzz-seeds-khost`; the output is committed under corpus/).
  * usage: mkseeds DIR   (writes DIR/cpio, DIR/bootinfo and DIR/elf)
  */
 #include "images.h"

@@ -4,6 +4,7 @@
 Input format (fuzz_net.c): flags byte, then records [u16 len][u8 step][bytes].
 """
 import os
+import sys
 import struct
 
 MY_IP = bytes([10, 0, 0, 1])
@@ -11,6 +12,8 @@ PEER_IP = bytes([10, 0, 0, 9])
 MY_MAC = bytes([2, 0, 0, 0, 0, 1])
 PEER_MAC = bytes([2, 0, 0, 0, 0, 9])
 here = os.path.dirname(os.path.abspath(__file__))
+# The corpus folder: the committed one, or the argument (make's seed check).
+corpus = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "corpus")
 
 
 def csum(b):
@@ -115,7 +118,7 @@ seeds = {
     "dhcp": [b"\x04" + rec(dhcp(2)) + rec(dhcp(5), 1), b"\x04" + rec(dhcp(6))],
 }
 for target, items in seeds.items():
-    d = os.path.join(here, "corpus", target)
+    d = os.path.join(corpus, target)
     os.makedirs(d, exist_ok=True)
     for i, s in enumerate(items):
         with open(os.path.join(d, "seed%d" % i), "wb") as f:

@@ -1,9 +1,10 @@
-/* Broker test environment shared by test_broker.c and test_admin.c: a
- * fake transport, a RAM device, and request/response helpers. */
+/* Broker test environment shared by the broker tests: a fake transport,
+ * a RAM device, and request/response helpers. */
 #ifndef TBROKER_H
 #define TBROKER_H
 #include "tharness.h"
 #include "kafka/broker_int.h"
+#include "storage/crc32c.h"
 
 static __attribute__((unused)) const uint8_t example_batch[81] = {
     0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0x45, 0,    0,
@@ -97,7 +98,8 @@ static __attribute__((unused)) struct env *env_new(void)
 }
 
 /* Stop the broker and store cleanly and start both again on the device. */
-static __attribute__((unused)) void env_restart(struct env *e)
+/* Open the store on e's device and start a broker with three connections. */
+static __attribute__((unused)) void env_open(struct env *e)
 {
 	struct store_platform spl = md_platform(e->d);
 	struct broker_platform bpl = {NULL,   t_alloc, t_free, t_now,  t_log,
@@ -105,8 +107,6 @@ static __attribute__((unused)) void env_restart(struct env *e)
 	struct broker_config cfg = {"127.0.0.1", 9092, 1,        4,          1000,
 	                            1u << 24,    300,  1u << 20, env_no_auto};
 
-	broker_destroy(e->b);
-	store_close(e->st);
 	if (store_open(&spl, 0, &e->st))
 		abort();
 	e->b = broker_create(&bpl, &cfg, e->st);
@@ -114,6 +114,13 @@ static __attribute__((unused)) void env_restart(struct env *e)
 		memset(&e->c[i], 0, sizeof(e->c[i]));
 		e->c[i].kc = broker_conn_open(e->b, &e->c[i]);
 	}
+}
+
+static __attribute__((unused)) void env_restart(struct env *e)
+{
+	broker_destroy(e->b);
+	store_close(e->st);
+	env_open(e);
 }
 
 static __attribute__((unused)) void env_free(struct env *e)
@@ -271,6 +278,78 @@ static __attribute__((unused)) struct kbytes fetch_resp(struct kr *r, int16_t *e
 	kr_bytes(r, &rec);
 	CHECK(!r->bad && r->off == r->n);
 	return rec;
+}
+
+/* Pump the broker a few times and take connection 0's response corr. */
+static __attribute__((unused)) bool tb_answer(struct env *e, int32_t corr, struct kr *r)
+{
+	for (int i = 0; i < 4; i++)
+		pump(e);
+	return resp_next(e, 0, corr, r);
+}
+
+/* The example batch as producer pid/epoch with base sequence seq,
+ * transactional when txn (CRC recomputed, as a client would). */
+static __attribute__((unused)) void tb_batch(uint8_t *b, int64_t pid, int16_t epoch, int32_t seq,
+                                             bool txn)
+{
+	memcpy(b, example_batch, 81);
+	put_be64(b + 43, (uint64_t)pid);
+	put_be16(b + 51, (uint16_t)epoch);
+	put_be32(b + 53, (uint32_t)seq);
+	if (txn)
+		b[22] |= 0x10;
+	put_be32(b + 17, store_crc32c(0, b + 21, 81 - 21));
+}
+
+/* Produce v7 acks=-1 of the n bytes of batches b to topic/part; returns
+ * the error, *base the base offset. */
+static __attribute__((unused)) int16_t tb_produce(struct env *e, int32_t corr, const char *topic,
+                                                  int32_t part, const uint8_t *b, uint32_t n,
+                                                  int64_t *base)
+{
+	struct kw w;
+	struct kr r;
+	int16_t err = -100;
+
+	req_begin(&w, API_PRODUCE, 7, corr);
+	kw_str(&w, NULL, -1);
+	kw_i16(&w, -1);
+	kw_i32(&w, 30000);
+	kw_i32(&w, 1);
+	kw_str(&w, topic, (int32_t)strlen(topic));
+	kw_i32(&w, 1);
+	kw_i32(&w, part);
+	kw_bytes(&w, b, (int32_t)n);
+	req_send(e, 0, &w);
+	if (tb_answer(e, corr, &r))
+		produce_resp(&r, &err, base);
+	return err;
+}
+
+/* InitProducerId v0/v1 for transactional id txn (NULL: none); returns
+ * the error, *pid and *epoch (-1 and -1 when no response came). */
+static __attribute__((unused)) int16_t tb_init_pid(struct env *e, int32_t corr, int16_t ver,
+                                                   const char *txn, int32_t timeout_ms,
+                                                   int64_t *pid, int16_t *epoch)
+{
+	struct kw w;
+	struct kr r;
+
+	*pid = -1;
+	*epoch = -1;
+	req_begin(&w, API_INIT_PID, ver, corr);
+	kw_str(&w, txn, txn ? (int32_t)strlen(txn) : -1);
+	kw_i32(&w, timeout_ms);
+	req_send(e, 0, &w);
+	if (!tb_answer(e, corr, &r))
+		return -100;
+	CHECK(kr_i32(&r) == 0);
+	int16_t err = kr_i16(&r);
+	*pid = kr_i64(&r);
+	*epoch = kr_i16(&r);
+	CHECK(!r.bad && r.off == r.n);
+	return err;
 }
 
 #endif

@@ -1216,20 +1216,21 @@ static void t_malformed_admin(void)
 	env_free(e);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	t_run("admin_create_topics_every_error_and_v0_layout", t_create_topics);
-	t_run("admin_delete_topics_reclaims_and_recreated_topic_is_empty", t_delete_topics);
-	t_run("admin_create_partitions", t_create_partitions);
-	t_run("admin_describe_alter_incremental_configs_persist", t_configs);
-	t_run("admin_delete_records_moves_log_start_durably", t_delete_records);
-	t_run("admin_list_describe_delete_groups_offset_delete", t_group_admin);
-	t_run("admin_no_auto_create_option", t_no_auto_create);
-	t_run("admin_log_append_time_topic_option", t_log_append_time);
-	t_run("admin_create_topic_io_failure_leaves_no_topic", t_create_topic_io_failure);
-	t_run("retention_bytes_drops_whole_old_segments", t_retention_bytes);
-	t_run("retention_ms_drops_expired_segments", t_retention_ms);
-	t_run("meta_log_compacts_and_restart_keeps_state", t_meta_log_compaction);
-	t_run("admin_malformed_requests_close_connection", t_malformed_admin);
-	return t_failed_checks ? 1 : 0;
+	kt_group = "broker-unit";
+	kt_add("admin_create_topics_every_error_and_v0_layout", t_create_topics);
+	kt_add("admin_delete_topics_reclaims_and_recreated_topic_is_empty", t_delete_topics);
+	kt_add("admin_create_partitions", t_create_partitions);
+	kt_add("admin_describe_alter_incremental_configs_persist", t_configs);
+	kt_add("admin_delete_records_moves_log_start_durably", t_delete_records);
+	kt_add("admin_list_describe_delete_groups_offset_delete", t_group_admin);
+	kt_add("admin_no_auto_create_option", t_no_auto_create);
+	kt_add("admin_log_append_time_topic_option", t_log_append_time);
+	kt_add("admin_create_topic_io_failure_leaves_no_topic", t_create_topic_io_failure);
+	kt_add("retention_bytes_drops_whole_old_segments", t_retention_bytes);
+	kt_add("retention_ms_drops_expired_segments", t_retention_ms);
+	kt_add("meta_log_compacts_and_restart_keeps_state", t_meta_log_compaction);
+	kt_add("admin_malformed_requests_close_connection", t_malformed_admin);
+	return kt_main(NULL, 0, argc, argv);
 }

@@ -916,26 +916,27 @@ static void t_async_flush_generations(void)
 	env_free(e);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	t_run("broker_api_versions_v3_and_fallback", t_api_versions);
-	t_run("broker_unsupported_api_gets_error_35", t_unsupported_api);
-	t_run("broker_metadata_autocreate_rules", t_metadata_autocreate);
-	t_run("broker_produce_fetch_roundtrip", t_produce_fetch_roundtrip);
-	t_run("broker_send_hold_and_release", t_send_hold_and_release);
-	t_run("broker_fetch_error_sends_empty_record_set", t_fetch_error_sends_empty_record_set);
-	t_run("broker_fetch_response_max_bytes_and_first_batch_rule", t_fetch_response_max_bytes);
-	t_run("broker_acks_levels", t_acks_levels);
-	t_run("broker_produce_rejects_bad_batches", t_produce_rejects_bad_batches);
-	t_run("broker_fetch_long_poll_in_order", t_fetch_long_poll);
-	t_run("broker_list_offsets", t_list_offsets);
-	t_run("broker_bad_input_closes_connection", t_bad_input_closes);
-	t_run("broker_group_two_members_rebalance", t_group_two_members);
-	t_run("broker_group_session_expiry", t_group_session_expiry);
-	t_run("broker_pipeline_backpressure", t_pipeline_backpressure);
-	t_run("broker_committed_offsets_persist", t_offsets_persist);
-	t_run("broker_offset_commit_keeps_metadata", t_offset_commit_keeps_metadata);
-	t_run("broker_flush_failure_drops_waiters", t_flush_failure_drops_waiters);
-	t_run("broker_async_flush_generations", t_async_flush_generations);
-	return 0;
+	kt_group = "broker-unit";
+	kt_add("broker_api_versions_v3_and_fallback", t_api_versions);
+	kt_add("broker_unsupported_api_gets_error_35", t_unsupported_api);
+	kt_add("broker_metadata_autocreate_rules", t_metadata_autocreate);
+	kt_add("broker_produce_fetch_roundtrip", t_produce_fetch_roundtrip);
+	kt_add("broker_send_hold_and_release", t_send_hold_and_release);
+	kt_add("broker_fetch_error_sends_empty_record_set", t_fetch_error_sends_empty_record_set);
+	kt_add("broker_fetch_response_max_bytes_and_first_batch_rule", t_fetch_response_max_bytes);
+	kt_add("broker_acks_levels", t_acks_levels);
+	kt_add("broker_produce_rejects_bad_batches", t_produce_rejects_bad_batches);
+	kt_add("broker_fetch_long_poll_in_order", t_fetch_long_poll);
+	kt_add("broker_list_offsets", t_list_offsets);
+	kt_add("broker_bad_input_closes_connection", t_bad_input_closes);
+	kt_add("broker_group_two_members_rebalance", t_group_two_members);
+	kt_add("broker_group_session_expiry", t_group_session_expiry);
+	kt_add("broker_pipeline_backpressure", t_pipeline_backpressure);
+	kt_add("broker_committed_offsets_persist", t_offsets_persist);
+	kt_add("broker_offset_commit_keeps_metadata", t_offset_commit_keeps_metadata);
+	kt_add("broker_flush_failure_drops_waiters", t_flush_failure_drops_waiters);
+	kt_add("broker_async_flush_generations", t_async_flush_generations);
+	return kt_main(NULL, 0, argc, argv);
 }

@@ -148,13 +148,14 @@ static void t_topic_names(void)
 	CHECK(!topic_name_valid(&null) && !topic_name_valid(&l250));
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	t_run("codec_crc32c_check_values", t_crc32c);
-	t_run("codec_crc32c_hw_matches_tables", t_crc32c_hw_matches_tables);
-	t_run("codec_reader_bounds", t_reader_bounds);
-	t_run("codec_writer_external_refs", t_writer_ext);
-	t_run("codec_batch_check", t_batch_check);
-	t_run("codec_topic_names", t_topic_names);
-	return 0;
+	kt_group = "broker-unit";
+	kt_add("codec_crc32c_check_values", t_crc32c);
+	kt_add("codec_crc32c_hw_matches_tables", t_crc32c_hw_matches_tables);
+	kt_add("codec_reader_bounds", t_reader_bounds);
+	kt_add("codec_writer_external_refs", t_writer_ext);
+	kt_add("codec_batch_check", t_batch_check);
+	kt_add("codec_topic_names", t_topic_names);
+	return kt_main(NULL, 0, argc, argv);
 }

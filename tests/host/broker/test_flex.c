@@ -1099,20 +1099,21 @@ static void t_topic_admin_flex_layout(void)
 	env_free(e);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	t_run("flex_compact_strings_arrays_bytes_codec", t_compact_codec);
-	t_run("flex_metadata_v12_v9_byte_layout", t_metadata_v12_layout);
-	t_run("flex_produce_v9_fetch_v12_byte_layout", t_produce_v9_fetch_v12_layout);
-	t_run("list_offsets_v7_by_timestamp_at_record_precision", t_list_offsets_record_precision);
-	t_run("flex_find_coordinator_v4_v3_byte_layout", t_find_coordinator_layout);
-	t_run("flex_request_header_tags_skipped_bad_compact_closes", t_header_tags_skipped);
-	t_run("group_v9_member_ids_and_static_membership", t_static_membership);
-	t_run("flex_offset_commit_v8_fetch_v7_byte_layout", t_offsets_v8_v7_layout);
-	t_run("flex_init_producer_id_v4_byte_layout", t_init_producer_id_v4_layout);
-	t_run("flex_describe_cluster_list_describe_delete_groups_layout", t_admin_flex_layout);
-	t_run("flex_topic_admin_create_configs_partitions_records_delete_layout",
-	      t_topic_admin_flex_layout);
-	t_run("fetch_sessions_kip227_incremental_epochs_forget_close", t_fetch_sessions);
-	return t_failed_checks ? 1 : 0;
+	kt_group = "broker-unit";
+	kt_add("flex_compact_strings_arrays_bytes_codec", t_compact_codec);
+	kt_add("flex_metadata_v12_v9_byte_layout", t_metadata_v12_layout);
+	kt_add("flex_produce_v9_fetch_v12_byte_layout", t_produce_v9_fetch_v12_layout);
+	kt_add("list_offsets_v7_by_timestamp_at_record_precision", t_list_offsets_record_precision);
+	kt_add("flex_find_coordinator_v4_v3_byte_layout", t_find_coordinator_layout);
+	kt_add("flex_request_header_tags_skipped_bad_compact_closes", t_header_tags_skipped);
+	kt_add("group_v9_member_ids_and_static_membership", t_static_membership);
+	kt_add("flex_offset_commit_v8_fetch_v7_byte_layout", t_offsets_v8_v7_layout);
+	kt_add("flex_init_producer_id_v4_byte_layout", t_init_producer_id_v4_layout);
+	kt_add("flex_describe_cluster_list_describe_delete_groups_layout", t_admin_flex_layout);
+	kt_add("flex_topic_admin_create_configs_partitions_records_delete_layout",
+	       t_topic_admin_flex_layout);
+	kt_add("fetch_sessions_kip227_incremental_epochs_forget_close", t_fetch_sessions);
+	return kt_main(NULL, 0, argc, argv);
 }

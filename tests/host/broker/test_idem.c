@@ -2,29 +2,6 @@
  * across restarts; sequence checking, retries stored once (also after a
  * restart), gaps, unknown producers, fencing by epoch. */
 #include "tbroker.h"
-#include "storage/crc32c.h"
-
-static bool answer(struct env *e, int32_t corr, struct kr *r)
-{
-	for (int i = 0; i < 4; i++)
-		pump(e);
-	return resp_next(e, 0, corr, r);
-}
-
-/* The example batch as producer pid/epoch with base sequence seq (CRC
- * recomputed, as a client would). */
-static void idem_batch(uint8_t *b, int64_t pid, int16_t epoch, int32_t seq)
-{
-	memcpy(b, example_batch, 81);
-	put_be64(b + 43, (uint64_t)pid);
-	b[51] = (uint8_t)((uint16_t)epoch >> 8);
-	b[52] = (uint8_t)epoch;
-	for (int i = 0; i < 4; i++)
-		b[53 + i] = (uint8_t)((uint32_t)seq >> (24 - 8 * i));
-	uint32_t crc = store_crc32c(0, b + 21, 81 - 21);
-	for (int i = 0; i < 4; i++)
-		b[17 + i] = (uint8_t)(crc >> (24 - 8 * i));
-}
 
 /* Produce v7 acks=-1 of copies batches (one blob) to "t" partition 0;
  * returns the error, *base the base offset. */
@@ -32,46 +9,10 @@ static int16_t produce_idem(struct env *e, int32_t corr, int64_t pid, int16_t ep
                             int copies, int64_t *base)
 {
 	uint8_t b[81 * 2];
-	struct kw w;
-	struct kr r;
-	int16_t err = -100;
 
 	for (int i = 0; i < copies; i++)
-		idem_batch(b + 81 * i, pid, epoch, seq + i);
-	req_begin(&w, API_PRODUCE, 7, corr);
-	kw_str(&w, NULL, -1);
-	kw_i16(&w, -1);
-	kw_i32(&w, 30000);
-	kw_i32(&w, 1);
-	kw_str(&w, "t", 1);
-	kw_i32(&w, 1);
-	kw_i32(&w, 0);
-	kw_bytes(&w, b, 81 * copies);
-	req_send(e, 0, &w);
-	if (answer(e, corr, &r))
-		produce_resp(&r, &err, base);
-	return err;
-}
-
-/* InitProducerId v0/v1; returns the error, *pid and *epoch. */
-static int16_t init_pid(struct env *e, int32_t corr, int16_t ver, const char *txn, int64_t *pid,
-                        int16_t *epoch)
-{
-	struct kw w;
-	struct kr r;
-
-	req_begin(&w, API_INIT_PID, ver, corr);
-	kw_str(&w, txn, txn ? (int32_t)strlen(txn) : -1);
-	kw_i32(&w, 60000);
-	req_send(e, 0, &w);
-	if (!answer(e, corr, &r))
-		return -100;
-	CHECK(kr_i32(&r) == 0);
-	int16_t err = kr_i16(&r);
-	*pid = kr_i64(&r);
-	*epoch = kr_i16(&r);
-	CHECK(!r.bad && r.off == r.n);
-	return err;
+		tb_batch(b + 81 * i, pid, epoch, seq + i, false);
+	return tb_produce(e, corr, "t", 0, b, 81u * (uint32_t)copies, base);
 }
 
 static void t_init_producer_id(void)
@@ -87,16 +28,16 @@ static void t_init_producer_id(void)
 	kw_str(&w, NULL, -1);
 	kw_i32(&w, 60000);
 	req_send(e, 0, &w);
-	CHECK(answer(e, 1, &r));
+	CHECK(tb_answer(e, 1, &r));
 	static const uint8_t v0[16] = {0};
 	CHECK(r.n - r.off == 16 && !memcmp(r.p + r.off, v0, 16));
-	CHECK(init_pid(e, 2, 1, NULL, &pid, &epoch) == 0 && pid == 1 && epoch == 0);
+	CHECK(tb_init_pid(e, 2, 1, NULL, 60000, &pid, &epoch) == 0 && pid == 1 && epoch == 0);
 	/* a transactional id gets an id of the same sequence (txn.c; its
 	 * own tests are in test_txn.c) */
-	CHECK(init_pid(e, 3, 1, "txn-1", &pid, &epoch) == 0 && pid == 2 && epoch == 0);
+	CHECK(tb_init_pid(e, 3, 1, "txn-1", 60000, &pid, &epoch) == 0 && pid == 2 && epoch == 0);
 	/* ids are never handed out twice, also across a restart */
 	env_restart(e);
-	CHECK(init_pid(e, 4, 1, NULL, &pid, &epoch) == 0 && pid >= 3);
+	CHECK(tb_init_pid(e, 4, 1, NULL, 60000, &pid, &epoch) == 0 && pid >= 3);
 	env_free(e);
 }
 
@@ -110,8 +51,8 @@ static void t_idempotent_sequences(void)
 	int16_t epoch;
 
 	metadata_req(e, 0, 1, "t", true);
-	CHECK(answer(e, 1, &r));
-	CHECK(init_pid(e, 2, 1, NULL, &pid, &epoch) == 0);
+	CHECK(tb_answer(e, 1, &r));
+	CHECK(tb_init_pid(e, 2, 1, NULL, 60000, &pid, &epoch) == 0);
 	CHECK(produce_idem(e, 3, pid, 0, 0, 1, &base) == 0 && base == 0);
 	CHECK(produce_idem(e, 4, pid, 0, 0, 1, &base) == 0 && base == 0);
 	CHECK(store_part_end(tpart(e, "t", 0)) == 1);
@@ -136,7 +77,7 @@ static void t_idempotent_sequences(void)
 	CHECK(produce_idem(e, 16, pid, 1, 2, 1, &base) == 0 && base == 4);
 	/* plain batches are not affected */
 	produce_req(e, 0, 17, 1, "t", 0, 0);
-	CHECK(answer(e, 17, &r));
+	CHECK(tb_answer(e, 17, &r));
 	CHECK(store_part_end(tpart(e, "t", 0)) == 6);
 	env_free(e);
 }
@@ -151,8 +92,8 @@ static void t_idempotent_window(void)
 	int16_t epoch;
 
 	metadata_req(e, 0, 1, "t", true);
-	CHECK(answer(e, 1, &r));
-	CHECK(init_pid(e, 2, 1, NULL, &pid, &epoch) == 0);
+	CHECK(tb_answer(e, 1, &r));
+	CHECK(tb_init_pid(e, 2, 1, NULL, 60000, &pid, &epoch) == 0);
 	for (int32_t s = 0; s < 7; s++)
 		CHECK(produce_idem(e, 3 + s, pid, 0, s, 1, &base) == 0 && base == s);
 	CHECK(produce_idem(e, 10, pid, 0, 2, 1, &base) == 0 && base == 2);
@@ -161,10 +102,11 @@ static void t_idempotent_window(void)
 	env_free(e);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	t_run("idem_init_producer_id_layout_and_unique_ids", t_init_producer_id);
-	t_run("idem_retry_stored_once_gaps_fencing_restart", t_idempotent_sequences);
-	t_run("idem_last_five_batches_window", t_idempotent_window);
-	return t_failed_checks ? 1 : 0;
+	kt_group = "broker-unit";
+	kt_add("idem_init_producer_id_layout_and_unique_ids", t_init_producer_id);
+	kt_add("idem_retry_stored_once_gaps_fencing_restart", t_idempotent_sequences);
+	kt_add("idem_last_five_batches_window", t_idempotent_window);
+	return kt_main(NULL, 0, argc, argv);
 }

@@ -588,23 +588,24 @@ static void t_part_set_start(void)
 	md_free(d);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	t_run("store_format_refuses_garbage", t_format_refuses_garbage);
-	t_run("store_roundtrip_and_reopen", t_roundtrip_and_reopen);
-	t_run("store_crash_torn_writes_keep_flushed", t_crash_torn_writes);
-	t_run("store_bit_flip_truncates_at_frame", t_bit_flip_truncates);
-	t_run("store_stale_frames_not_resurrected", t_stale_frames_not_resurrected);
-	t_run("store_superblock_copy_damage", t_superblock_copy_damage);
-	t_run("store_superblock_torn_write", t_superblock_torn_write);
-	t_run("store_segment_reuse", t_segment_reuse);
-	t_run("store_reuse_crash_keeps_old_owner", t_reuse_crash_keeps_old_owner);
-	t_run("store_random_crash_stress", t_random_crash_stress);
-	t_run("store_big_payload_and_time_lookup", t_big_payload_and_time);
-	t_run("store_hwm_follows_writes", t_hwm_follows_writes);
-	t_run("store_topic_delete_reclaims_segments", t_topic_delete_reclaims);
-	t_run("store_topic_delete_crash_at_every_step", t_topic_delete_crash_at_every_step);
-	t_run("store_topic_add_partitions", t_topic_add_parts);
-	t_run("store_part_set_start_reclaims_prefix", t_part_set_start);
-	return 0;
+	kt_group = "broker-unit";
+	kt_add("store_format_refuses_garbage", t_format_refuses_garbage);
+	kt_add("store_roundtrip_and_reopen", t_roundtrip_and_reopen);
+	kt_add("store_crash_torn_writes_keep_flushed", t_crash_torn_writes);
+	kt_add("store_bit_flip_truncates_at_frame", t_bit_flip_truncates);
+	kt_add("store_stale_frames_not_resurrected", t_stale_frames_not_resurrected);
+	kt_add("store_superblock_copy_damage", t_superblock_copy_damage);
+	kt_add("store_superblock_torn_write", t_superblock_torn_write);
+	kt_add("store_segment_reuse", t_segment_reuse);
+	kt_add("store_reuse_crash_keeps_old_owner", t_reuse_crash_keeps_old_owner);
+	kt_add("store_random_crash_stress", t_random_crash_stress);
+	kt_add("store_big_payload_and_time_lookup", t_big_payload_and_time);
+	kt_add("store_hwm_follows_writes", t_hwm_follows_writes);
+	kt_add("store_topic_delete_reclaims_segments", t_topic_delete_reclaims);
+	kt_add("store_topic_delete_crash_at_every_step", t_topic_delete_crash_at_every_step);
+	kt_add("store_topic_add_partitions", t_topic_add_parts);
+	kt_add("store_part_set_start_reclaims_prefix", t_part_set_start);
+	return kt_main(NULL, 0, argc, argv);
 }

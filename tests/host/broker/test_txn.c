@@ -6,14 +6,6 @@
  * with the transaction; recovery of a commit cut by a crash at each of
  * its fault points. */
 #include "tbroker.h"
-#include "../../../user/storage/crc32c.h"
-
-static bool answer(struct env *e, int32_t corr, struct kr *r)
-{
-	for (int i = 0; i < 4; i++)
-		pump(e);
-	return resp_next(e, 0, corr, r);
-}
 
 /* ---- raw requests with hand-written bytes ---- */
 
@@ -36,7 +28,7 @@ static bool raw_resp_is(struct env *e, int32_t corr, bool flex, const uint8_t *e
 {
 	struct kr r;
 
-	if (!answer(e, corr, &r))
+	if (!tb_answer(e, corr, &r))
 		return false;
 	if (flex && kr_i8(&r) != 0)
 		return false;
@@ -51,26 +43,6 @@ static bool raw_resp_is(struct env *e, int32_t corr, bool flex, const uint8_t *e
 }
 
 /* ---- typed helpers (non-flexible v1/v2 where not said) ---- */
-
-static int16_t init_txn(struct env *e, int32_t corr, const char *id, int32_t timeout, int64_t *pid,
-                        int16_t *epoch)
-{
-	struct kw w;
-	struct kr r;
-
-	req_begin(&w, API_INIT_PID, 1, corr);
-	kw_str(&w, id, (int32_t)strlen(id));
-	kw_i32(&w, timeout);
-	req_send(e, 0, &w);
-	if (!answer(e, corr, &r))
-		return -100;
-	CHECK(kr_i32(&r) == 0);
-	int16_t err = kr_i16(&r);
-	*pid = kr_i64(&r);
-	*epoch = kr_i16(&r);
-	CHECK(!r.bad && r.off == r.n);
-	return err;
-}
 
 static int16_t add_part(struct env *e, int32_t corr, const char *id, int64_t pid, int16_t epoch,
                         const char *topic, int32_t part)
@@ -88,7 +60,7 @@ static int16_t add_part(struct env *e, int32_t corr, const char *id, int64_t pid
 	kw_i32(&w, 1);
 	kw_i32(&w, part);
 	req_send(e, 0, &w);
-	if (!answer(e, corr, &r))
+	if (!tb_answer(e, corr, &r))
 		return -100;
 	CHECK(kr_i32(&r) == 0 && kr_i32(&r) == 1);
 	kr_str(&r, &s);
@@ -102,7 +74,7 @@ static int16_t plain_err(struct env *e, int32_t corr)
 {
 	struct kr r;
 
-	if (!answer(e, corr, &r))
+	if (!tb_answer(e, corr, &r))
 		return -100;
 	CHECK(kr_i32(&r) == 0);
 	int16_t err = kr_i16(&r);
@@ -158,7 +130,7 @@ static int16_t txn_commit_off(struct env *e, int32_t corr, const char *id, const
 	kw_i32(&w, -1);
 	kw_str(&w, "m", 1);
 	req_send(e, 0, &w);
-	if (!answer(e, corr, &r))
+	if (!tb_answer(e, corr, &r))
 		return -100;
 	CHECK(kr_i32(&r) == 0 && kr_i32(&r) == 1);
 	kr_str(&r, &s);
@@ -182,7 +154,7 @@ static int64_t committed(struct env *e, int32_t corr, const char *group, int32_t
 	kw_i32(&w, 1);
 	kw_i32(&w, part);
 	req_send(e, 0, &w);
-	if (!answer(e, corr, &r))
+	if (!tb_answer(e, corr, &r))
 		return -100;
 	CHECK(kr_i32(&r) == 1);
 	kr_str(&r, &s);
@@ -190,51 +162,13 @@ static int64_t committed(struct env *e, int32_t corr, const char *group, int32_t
 	return kr_i64(&r);
 }
 
-/* Example batch as a (transactional) batch of pid/epoch, sequence seq. */
-static void txn_batch(uint8_t *b, int64_t pid, int16_t epoch, int32_t seq, bool txn)
-{
-	memcpy(b, example_batch, 81);
-	put_be64(b + 43, (uint64_t)pid);
-	b[51] = (uint8_t)((uint16_t)epoch >> 8);
-	b[52] = (uint8_t)epoch;
-	for (int i = 0; i < 4; i++)
-		b[53 + i] = (uint8_t)((uint32_t)seq >> (24 - 8 * i));
-	if (txn)
-		b[22] |= 0x10;
-	uint32_t crc = store_crc32c(0, b + 21, 81 - 21);
-	for (int i = 0; i < 4; i++)
-		b[17 + i] = (uint8_t)(crc >> (24 - 8 * i));
-}
-
-static int16_t produce_b(struct env *e, int32_t corr, const char *topic, int32_t part,
-                         const uint8_t *b, int64_t *base)
-{
-	struct kw w;
-	struct kr r;
-	int16_t err = -100;
-
-	req_begin(&w, API_PRODUCE, 7, corr);
-	kw_str(&w, NULL, -1);
-	kw_i16(&w, -1);
-	kw_i32(&w, 30000);
-	kw_i32(&w, 1);
-	kw_str(&w, topic, (int32_t)strlen(topic));
-	kw_i32(&w, 1);
-	kw_i32(&w, part);
-	kw_bytes(&w, b, 81);
-	req_send(e, 0, &w);
-	if (answer(e, corr, &r))
-		produce_resp(&r, &err, base);
-	return err;
-}
-
 static int16_t produce_txn(struct env *e, int32_t corr, const char *topic, int32_t part,
                            int64_t pid, int16_t epoch, int32_t seq, int64_t *base)
 {
 	uint8_t b[81];
 
-	txn_batch(b, pid, epoch, seq, true);
-	return produce_b(e, corr, topic, part, b, base);
+	tb_batch(b, pid, epoch, seq, true);
+	return tb_produce(e, corr, topic, part, b, 81, base);
 }
 
 struct fres {
@@ -275,7 +209,7 @@ static struct fres fetch_iso(struct env *e, int32_t corr, const char *topic, int
 	kw_i32(&w, 0);
 	kw_str(&w, "", 0);
 	req_send(e, 0, &w);
-	if (!answer(e, corr, &r))
+	if (!tb_answer(e, corr, &r))
 		return f;
 	CHECK(kr_i32(&r) == 0 && kr_i16(&r) == 0 && kr_i32(&r) == 0);
 	CHECK(kr_i32(&r) == 1);
@@ -319,7 +253,7 @@ static int64_t list_latest(struct env *e, int32_t corr, int8_t iso)
 	kw_i32(&w, 0);
 	kw_i64(&w, -1);
 	req_send(e, 0, &w);
-	if (!answer(e, corr, &r))
+	if (!tb_answer(e, corr, &r))
 		return -100;
 	CHECK(kr_i32(&r) == 0 && kr_i32(&r) == 1);
 	kr_str(&r, &s);
@@ -333,9 +267,9 @@ static void topics(struct env *e)
 	struct kr r;
 
 	metadata_req(e, 0, 900, "t", true);
-	CHECK(answer(e, 900, &r));
+	CHECK(tb_answer(e, 900, &r));
 	metadata_req(e, 0, 901, "src", true);
-	CHECK(answer(e, 901, &r));
+	CHECK(tb_answer(e, 901, &r));
 }
 
 /* ---- layouts ---- */
@@ -481,10 +415,10 @@ static void t_bad_input(void)
 	uint8_t b[81];
 
 	topics(e);
-	CHECK(init_txn(e, 1, "", 60000, &pid, &epoch) == KERR_INVALID_REQUEST);
-	CHECK(init_txn(e, 2, "x", 0, &pid, &epoch) == KERR_INVALID_TXN_TIMEOUT);
-	CHECK(init_txn(e, 3, "x", 900001, &pid, &epoch) == KERR_INVALID_TXN_TIMEOUT);
-	CHECK(init_txn(e, 4, "x", 60000, &pid, &epoch) == 0 && epoch == 0);
+	CHECK(tb_init_pid(e, 1, 1, "", 60000, &pid, &epoch) == KERR_INVALID_REQUEST);
+	CHECK(tb_init_pid(e, 2, 1, "x", 0, &pid, &epoch) == KERR_INVALID_TXN_TIMEOUT);
+	CHECK(tb_init_pid(e, 3, 1, "x", 900001, &pid, &epoch) == KERR_INVALID_TXN_TIMEOUT);
+	CHECK(tb_init_pid(e, 4, 1, "x", 60000, &pid, &epoch) == 0 && epoch == 0);
 	/* unknown transactional id, wrong producer id */
 	CHECK(add_part(e, 5, "nope", pid, epoch, "t", 0) == KERR_INVALID_PID_MAPPING);
 	CHECK(add_part(e, 6, "x", pid + 7, epoch, "t", 0) == KERR_INVALID_PID_MAPPING);
@@ -497,9 +431,9 @@ static void t_bad_input(void)
 	uint32_t crc = store_crc32c(0, b + 21, 81 - 21);
 	for (int i = 0; i < 4; i++)
 		b[17 + i] = (uint8_t)(crc >> (24 - 8 * i));
-	CHECK(produce_b(e, 9, "t", 0, b, &base) == KERR_INVALID_RECORD);
-	txn_batch(b, -1, -1, -1, true);
-	CHECK(produce_b(e, 10, "t", 0, b, &base) == KERR_INVALID_RECORD);
+	CHECK(tb_produce(e, 9, "t", 0, b, 81, &base) == KERR_INVALID_RECORD);
+	tb_batch(b, -1, -1, -1, true);
+	CHECK(tb_produce(e, 10, "t", 0, b, 81, &base) == KERR_INVALID_RECORD);
 	CHECK(store_part_end(tpart(e, "t", 0)) == 0);
 	/* TxnOffsetCommit for a group not added */
 	CHECK(add_part(e, 11, "x", pid, epoch, "t", 0) == 0);
@@ -524,7 +458,7 @@ static void t_commit_abort_fetch(void)
 	struct fres f;
 
 	topics(e);
-	CHECK(init_txn(e, 1, "tx", 60000, &pid, &epoch) == 0);
+	CHECK(tb_init_pid(e, 1, 1, "tx", 60000, &pid, &epoch) == 0);
 	/* an aborted transaction: offsets 0 (data), 1 (abort marker) */
 	CHECK(add_part(e, 2, "tx", pid, epoch, "t", 0) == 0);
 	CHECK(produce_txn(e, 3, "t", 0, pid, epoch, 0, &base) == 0 && base == 0);
@@ -583,10 +517,11 @@ static void t_fencing(void)
 	struct fres f;
 
 	topics(e);
-	CHECK(init_txn(e, 1, "tx", 60000, &pid, &epoch) == 0);
+	CHECK(tb_init_pid(e, 1, 1, "tx", 60000, &pid, &epoch) == 0);
 	CHECK(add_part(e, 2, "tx", pid, epoch, "t", 0) == 0);
 	CHECK(produce_txn(e, 3, "t", 0, pid, epoch, 0, &base) == 0);
-	CHECK(init_txn(e, 4, "tx", 60000, &pid2, &epoch2) == 0 && pid2 == pid && epoch2 > epoch);
+	CHECK(tb_init_pid(e, 4, 1, "tx", 60000, &pid2, &epoch2) == 0 && pid2 == pid &&
+	      epoch2 > epoch);
 	CHECK(produce_txn(e, 5, "t", 0, pid, epoch, 1, &base) == KERR_INVALID_EPOCH);
 	CHECK(add_part(e, 6, "tx", pid, epoch, "t", 1) == KERR_PRODUCER_FENCED);
 	CHECK(end_txn(e, 7, "tx", pid, epoch, true) == KERR_PRODUCER_FENCED);
@@ -610,7 +545,7 @@ static void t_timeout_abort(void)
 	struct fres f;
 
 	topics(e);
-	CHECK(init_txn(e, 1, "tx", 5000, &pid, &epoch) == 0);
+	CHECK(tb_init_pid(e, 1, 1, "tx", 5000, &pid, &epoch) == 0);
 	CHECK(add_part(e, 2, "tx", pid, epoch, "t", 0) == 0);
 	CHECK(produce_txn(e, 3, "t", 0, pid, epoch, 0, &base) == 0);
 	t_clock += 4000;
@@ -634,7 +569,7 @@ static void t_offsets(void)
 	int16_t epoch = -1;
 
 	topics(e);
-	CHECK(init_txn(e, 1, "tx", 60000, &pid, &epoch) == 0);
+	CHECK(tb_init_pid(e, 1, 1, "tx", 60000, &pid, &epoch) == 0);
 	CHECK(add_offs(e, 2, "tx", pid, epoch, "grp") == 0);
 	CHECK(txn_commit_off(e, 3, "tx", "grp", pid, epoch, 1, 40) == 0);
 	CHECK(committed(e, 4, "grp", 1) == -1);
@@ -669,11 +604,6 @@ static void snap_fault(void *ctx, const char *point)
 /* Restart e from the crash image. */
 static void env_from_crash(struct env *e)
 {
-	struct store_platform spl = md_platform(e->d);
-	struct broker_platform bpl = {NULL,   t_alloc, t_free, t_now, t_log,
-	                              f_send, f_close, t_now,  NULL};
-	struct broker_config cfg = {"127.0.0.1", 9092, 1, 4, 1000, 1u << 24, 300, 1u << 20, false};
-
 	broker_destroy(e->b);
 	store_close(e->st);
 	memcpy(e->d->cur, crash_img, e->d->blocks * STORE_BLOCK);
@@ -681,13 +611,7 @@ static void env_from_crash(struct env *e)
 	md_drop_log(e->d);
 	free(crash_img);
 	crash_img = NULL;
-	if (store_open(&spl, 0, &e->st))
-		abort();
-	e->b = broker_create(&bpl, &cfg, e->st);
-	for (int i = 0; i < 3; i++) {
-		memset(&e->c[i], 0, sizeof(e->c[i]));
-		e->c[i].kc = broker_conn_open(e->b, &e->c[i]);
-	}
+	env_open(e);
 }
 
 /* A commit over two partitions (and offsets) cut at point: after the
@@ -705,7 +629,7 @@ static void crash_case(const char *point)
 	crash_dev = e->d;
 	e->b->pl.fault = snap_fault;
 	topics(e);
-	CHECK(init_txn(e, 1, "tx", 10000, &pid, &epoch) == 0);
+	CHECK(tb_init_pid(e, 1, 1, "tx", 10000, &pid, &epoch) == 0);
 	CHECK(add_part(e, 2, "tx", pid, epoch, "t", 0) == 0);
 	CHECK(add_part(e, 3, "tx", pid, epoch, "t", 1) == 0);
 	CHECK(add_offs(e, 4, "tx", pid, epoch, "grp") == 0);
@@ -760,16 +684,17 @@ static void t_crash_before_prepare(void)
 	crash_case(NULL);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	t_run("txn_layouts_every_advertised_version", t_layouts);
-	t_run("txn_bad_input_kafka_errors_nothing_stored", t_bad_input);
-	t_run("txn_commit_abort_markers_lso_aborted_list", t_commit_abort_fetch);
-	t_run("txn_fencing_same_transactional_id", t_fencing);
-	t_run("txn_vanished_producer_times_out_and_aborts", t_timeout_abort);
-	t_run("txn_offsets_committed_with_the_transaction", t_offsets);
-	t_run("txn_crash_after_prepare_recovers_committed", t_crash_prepared);
-	t_run("txn_crash_after_first_marker_recovers_committed", t_crash_marker);
-	t_run("txn_crash_before_prepare_times_out_aborted", t_crash_before_prepare);
-	return t_failed_checks ? 1 : 0;
+	kt_group = "broker-unit";
+	kt_add("txn_layouts_every_advertised_version", t_layouts);
+	kt_add("txn_bad_input_kafka_errors_nothing_stored", t_bad_input);
+	kt_add("txn_commit_abort_markers_lso_aborted_list", t_commit_abort_fetch);
+	kt_add("txn_fencing_same_transactional_id", t_fencing);
+	kt_add("txn_vanished_producer_times_out_and_aborts", t_timeout_abort);
+	kt_add("txn_offsets_committed_with_the_transaction", t_offsets);
+	kt_add("txn_crash_after_prepare_recovers_committed", t_crash_prepared);
+	kt_add("txn_crash_after_first_marker_recovers_committed", t_crash_marker);
+	kt_add("txn_crash_before_prepare_times_out_aborted", t_crash_before_prepare);
+	return kt_main(NULL, 0, argc, argv);
 }

@@ -1,5 +1,5 @@
-/* Tiny TAP harness and a RAM block device with crash/fault injection for
- * the broker-area host tests. */
+/* A RAM block device with crash/fault injection for the broker-area host
+ * tests, which run on the host harness (ktharness.h: CHECK, kt_add). */
 #ifndef THARNESS_H
 #define THARNESS_H
 #include <stdarg.h>
@@ -7,27 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ktharness.h"
 #include "storage/store.h"
-
-static int t_failed_checks;
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);   \
-			t_failed_checks++;                                                         \
-		}                                                                                  \
-	} while (0)
-
-/* Run one test function and print its TAP line. */
-static __attribute__((unused)) void t_run(const char *name, void (*fn)(void))
-{
-	int before = t_failed_checks;
-
-	fn();
-	printf("%s - %s\n", t_failed_checks == before ? "ok" : "not ok", name);
-	fflush(stdout);
-}
 
 /* RAM device. `cur` is what reads see; `dur` is what survived the last
  * flush. Writes since the flush are logged so a crash can keep any prefix

@@ -1,27 +1,11 @@
 /* brokerd's configuration keys (user/apps/brokerd/config.c): defaults,
- * every key, the ranges and malformed values refused. TAP on stdout. */
+ * every key, the ranges and malformed values refused. On the host
+ * harness (ktharness.h), TAP on stdout. */
 #include <stdio.h>
 #include <string.h>
 
 #include "apps/brokerd/config.h"
-
-static int failed;
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);   \
-			failed++;                                                                  \
-		}                                                                                  \
-	} while (0)
-
-static void run(const char *name, void (*fn)(void))
-{
-	int before = failed;
-
-	fn();
-	printf("%s - serve-unit: %s\n", failed == before ? "ok" : "not ok", name);
-}
+#include "ktharness.h"
 
 static bool set(struct brokerd_config *c, const char *k, const char *v)
 {
@@ -107,11 +91,12 @@ static void a_refused_value_leaves_the_key_alone(void)
 	      !strcmp(c.adv_host, "h") && c.adv_port == 1);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	run("defaults", defaults);
-	run("the_make_run_manifest_lines", the_make_run_manifest_lines);
-	run("bad_values_refused_with_their_line", bad_values_refused_with_their_line);
-	run("a_refused_value_leaves_the_key_alone", a_refused_value_leaves_the_key_alone);
-	return failed != 0;
+	kt_group = "serve-unit";
+	kt_add("defaults", defaults);
+	kt_add("the_make_run_manifest_lines", the_make_run_manifest_lines);
+	kt_add("bad_values_refused_with_their_line", bad_values_refused_with_their_line);
+	kt_add("a_refused_value_leaves_the_key_alone", a_refused_value_leaves_the_key_alone);
+	return kt_main(NULL, 0, argc, argv);
 }

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nvme_test.h"
+#include "ktharness.h"
 #include "virtio_blk_queue.h"
 
 #define QSIZE  16
@@ -43,7 +43,7 @@ static void vf_init(struct vfake *f, bool indirect, uint16_t max_segs, uint32_t 
 		f->vq.slot[s].pa = (uint64_t)(uintptr_t)f->vq.slot[s].va;
 	}
 	f->force_status = 0xff;
-	NT_EXPECT(vblk_q_init(&f->vq, 0, QSIZE, f->ring[0], (uintptr_t)f->ring[0], f->ring[1],
+	CHECK_MSG(vblk_q_init(&f->vq, 0, QSIZE, f->ring[0], (uintptr_t)f->ring[0], f->ring[1],
 	                      (uintptr_t)f->ring[1], f->ring[2], (uintptr_t)f->ring[2], VBLK_QD,
 	                      max_segs, bs, indirect) == 0);
 }
@@ -149,7 +149,7 @@ static struct blkdev_req rq(uint8_t op, uint64_t lba, uint32_t n, uint32_t off)
 	    .op = op, .lba = lba, .nblocks = n, .pages = bufpages, .offset = off, .done = on_done};
 }
 
-NT_CASE(vblk_write_then_read_through_indirect_tables)
+KT_CASE(vblk_write_then_read_through_indirect_tables)
 {
 	static struct vfake f;
 
@@ -161,23 +161,23 @@ NT_CASE(vblk_write_then_read_through_indirect_tables)
 	struct blkdev_req w =
 	    rq(BLKDEV_WRITE, 3, 9, 3584); /* 512 bytes in page 0, 4096 in page 1 */
 	ndone = 0;
-	NT_EXPECT(vblk_q_submit(&f.vq, &w) == 0);
-	NT_EXPECT(vblk_q_inflight(&f.vq) == 1);
-	NT_EXPECT(vblk_q_reap(&f.vq, 8) == 0, "nothing served yet");
-	NT_EXPECT(vf_serve_one(&f, 0));
-	NT_EXPECT(f.last_type == VIRTIO_BLK_T_OUT);
-	NT_EXPECT(vblk_q_reap(&f.vq, 8) == 1 && ndone == 1 && w.status == 0);
-	NT_EXPECT(!memcmp(f.disk + 3 * 512, p0 + 3584, 512) && !memcmp(f.disk + 4 * 512, p1, 4096));
+	CHECK_MSG(vblk_q_submit(&f.vq, &w) == 0);
+	CHECK_MSG(vblk_q_inflight(&f.vq) == 1);
+	CHECK_MSG(vblk_q_reap(&f.vq, 8) == 0, "nothing served yet");
+	CHECK_MSG(vf_serve_one(&f, 0));
+	CHECK_MSG(f.last_type == VIRTIO_BLK_T_OUT);
+	CHECK_MSG(vblk_q_reap(&f.vq, 8) == 1 && ndone == 1 && w.status == 0);
+	CHECK_MSG(!memcmp(f.disk + 3 * 512, p0 + 3584, 512) && !memcmp(f.disk + 4 * 512, p1, 4096));
 	memset(p0, 0, 4096), memset(p1, 0, 4096);
 	struct blkdev_req r = rq(BLKDEV_READ, 3, 9, 3584);
-	NT_EXPECT(vblk_q_submit(&f.vq, &r) == 0 && vf_serve_one(&f, 0));
-	NT_EXPECT(vblk_q_reap(&f.vq, 8) == 1 && r.status == 0);
-	NT_EXPECT(!memcmp(f.disk + 3 * 512, p0 + 3584, 512) && !memcmp(f.disk + 4 * 512, p1, 4096));
-	NT_EXPECT(vblk_q_inflight(&f.vq) == 0);
+	CHECK_MSG(vblk_q_submit(&f.vq, &r) == 0 && vf_serve_one(&f, 0));
+	CHECK_MSG(vblk_q_reap(&f.vq, 8) == 1 && r.status == 0);
+	CHECK_MSG(!memcmp(f.disk + 3 * 512, p0 + 3584, 512) && !memcmp(f.disk + 4 * 512, p1, 4096));
+	CHECK_MSG(vblk_q_inflight(&f.vq) == 0);
 	vf_free(&f);
 }
 
-NT_CASE(vblk_direct_chains_and_out_of_order_completion)
+KT_CASE(vblk_direct_chains_and_out_of_order_completion)
 {
 	static struct vfake f;
 	struct blkdev_req r[5];
@@ -187,23 +187,23 @@ NT_CASE(vblk_direct_chains_and_out_of_order_completion)
 	ndone = 0;
 	for (int i = 0; i < 5; i++) {
 		r[i] = rq(BLKDEV_READ, (uint64_t)i, 1, 0);
-		NT_EXPECT(vblk_q_submit(&f.vq, &r[i]) == 0, "request %d", i);
+		CHECK_MSG(vblk_q_submit(&f.vq, &r[i]) == 0, "request %d", i);
 	}
 	/* 5 chains of 3 descriptors in a ring of 16: another of 3 does not fit */
 	struct blkdev_req big = rq(BLKDEV_READ, 0, 2, 512);
-	NT_EXPECT(vblk_q_submit(&f.vq, &big) == BLKDEV_E_BUSY);
+	CHECK_MSG(vblk_q_submit(&f.vq, &big) == BLKDEV_E_BUSY);
 	struct blkdev_req huge = rq(BLKDEV_READ, 0, 17, 0); /* 3 pages: more than max_segs */
-	NT_EXPECT(vblk_q_submit(&f.vq, &huge) == BLKDEV_E_INVAL);
-	NT_EXPECT(vf_serve_one(&f, 2) && vf_serve_one(&f, 0) && vf_serve_one(&f, 1) &&
+	CHECK_MSG(vblk_q_submit(&f.vq, &huge) == BLKDEV_E_INVAL);
+	CHECK_MSG(vf_serve_one(&f, 2) && vf_serve_one(&f, 0) && vf_serve_one(&f, 1) &&
 	          vf_serve_one(&f, 0) && vf_serve_one(&f, 0));
-	NT_EXPECT(vblk_q_reap(&f.vq, 2) == 2 && vblk_q_reap(&f.vq, 8) == 3 && ndone == 5);
-	NT_EXPECT(vblk_q_submit(&f.vq, &big) == 0, "room again");
+	CHECK_MSG(vblk_q_reap(&f.vq, 2) == 2 && vblk_q_reap(&f.vq, 8) == 3 && ndone == 5);
+	CHECK_MSG(vblk_q_submit(&f.vq, &big) == 0, "room again");
 	for (int i = 0; i < 5; i++)
-		NT_EXPECT(r[i].status == 0);
+		CHECK_MSG(r[i].status == 0);
 	vf_free(&f);
 }
 
-NT_CASE(vblk_flush_write_zeroes_and_device_status)
+KT_CASE(vblk_flush_write_zeroes_and_device_status)
 {
 	static struct vfake f;
 
@@ -211,27 +211,27 @@ NT_CASE(vblk_flush_write_zeroes_and_device_status)
 	vf_init(&f, true, 8, 512);
 	memset(f.disk, 0xab, DISK_B);
 	struct blkdev_req z = rq(BLKDEV_WRITE_ZEROES, 10, 4, 0), fl = rq(BLKDEV_FLUSH, 0, 0, 0);
-	NT_EXPECT(vblk_q_submit(&f.vq, &z) == 0 && vf_serve_one(&f, 0));
-	NT_EXPECT(f.last_type == VIRTIO_BLK_T_WRITE_ZEROES);
-	NT_EXPECT(vblk_q_reap(&f.vq, 8) == 1 && z.status == 0);
-	NT_EXPECT(f.disk[10 * 512] == 0 && f.disk[14 * 512 - 1] == 0 && f.disk[14 * 512] == 0xab &&
+	CHECK_MSG(vblk_q_submit(&f.vq, &z) == 0 && vf_serve_one(&f, 0));
+	CHECK_MSG(f.last_type == VIRTIO_BLK_T_WRITE_ZEROES);
+	CHECK_MSG(vblk_q_reap(&f.vq, 8) == 1 && z.status == 0);
+	CHECK_MSG(f.disk[10 * 512] == 0 && f.disk[14 * 512 - 1] == 0 && f.disk[14 * 512] == 0xab &&
 	          f.disk[10 * 512 - 1] == 0xab);
-	NT_EXPECT(vblk_q_submit(&f.vq, &fl) == 0 && vf_serve_one(&f, 0));
-	NT_EXPECT(f.last_type == VIRTIO_BLK_T_FLUSH && vblk_q_reap(&f.vq, 8) == 1 &&
+	CHECK_MSG(vblk_q_submit(&f.vq, &fl) == 0 && vf_serve_one(&f, 0));
+	CHECK_MSG(f.last_type == VIRTIO_BLK_T_FLUSH && vblk_q_reap(&f.vq, 8) == 1 &&
 	          fl.status == 0);
 	f.force_status = VIRTIO_BLK_S_IOERR;
 	struct blkdev_req r = rq(BLKDEV_READ, 0, 1, 0);
-	NT_EXPECT(vblk_q_submit(&f.vq, &r) == 0 && vf_serve_one(&f, 0));
-	NT_EXPECT(vblk_q_reap(&f.vq, 8) == 1 && r.status == BLKDEV_E_IO,
+	CHECK_MSG(vblk_q_submit(&f.vq, &r) == 0 && vf_serve_one(&f, 0));
+	CHECK_MSG(vblk_q_reap(&f.vq, 8) == 1 && r.status == BLKDEV_E_IO,
 	          "an I/O error is the request's");
 	f.force_status = VIRTIO_BLK_S_UNSUPP;
-	NT_EXPECT(vblk_q_submit(&f.vq, &fl) == 0 && vf_serve_one(&f, 0));
-	NT_EXPECT(vblk_q_reap(&f.vq, 8) == 1 && fl.status == BLKDEV_E_UNSUPPORTED);
-	NT_EXPECT(!f.vq.fault, "device errors are not faults");
+	CHECK_MSG(vblk_q_submit(&f.vq, &fl) == 0 && vf_serve_one(&f, 0));
+	CHECK_MSG(vblk_q_reap(&f.vq, 8) == 1 && fl.status == BLKDEV_E_UNSUPPORTED);
+	CHECK_MSG(!f.vq.fault, "device errors are not faults");
 	vf_free(&f);
 }
 
-NT_CASE(vblk_status_byte_out_of_range_breaks_the_queue)
+KT_CASE(vblk_status_byte_out_of_range_breaks_the_queue)
 {
 	static struct vfake f;
 
@@ -239,19 +239,19 @@ NT_CASE(vblk_status_byte_out_of_range_breaks_the_queue)
 	vf_init(&f, true, 8, 512);
 	struct blkdev_req a = rq(BLKDEV_READ, 0, 1, 0), b = rq(BLKDEV_READ, 1, 1, 0);
 	ndone = 0;
-	NT_EXPECT(vblk_q_submit(&f.vq, &a) == 0 && vblk_q_submit(&f.vq, &b) == 0);
+	CHECK_MSG(vblk_q_submit(&f.vq, &a) == 0 && vblk_q_submit(&f.vq, &b) == 0);
 	f.force_status = 7;
-	NT_EXPECT(vf_serve_one(&f, 0));
-	NT_EXPECT(vblk_q_reap(&f.vq, 8) == BLKDEV_E_DEVICE && f.vq.fault);
-	NT_EXPECT(a.status == BLKDEV_E_DEVICE && ndone == 1);
-	NT_EXPECT(vblk_q_submit(&f.vq, &a) == BLKDEV_E_DEVICE, "broken until reset");
-	NT_EXPECT(vblk_q_fail_all(&f.vq, BLKDEV_E_ABORTED) == 1 && b.status == BLKDEV_E_ABORTED);
-	NT_EXPECT(vblk_q_inflight(&f.vq) == 0 && ndone == 2);
+	CHECK_MSG(vf_serve_one(&f, 0));
+	CHECK_MSG(vblk_q_reap(&f.vq, 8) == BLKDEV_E_DEVICE && f.vq.fault);
+	CHECK_MSG(a.status == BLKDEV_E_DEVICE && ndone == 1);
+	CHECK_MSG(vblk_q_submit(&f.vq, &a) == BLKDEV_E_DEVICE, "broken until reset");
+	CHECK_MSG(vblk_q_fail_all(&f.vq, BLKDEV_E_ABORTED) == 1 && b.status == BLKDEV_E_ABORTED);
+	CHECK_MSG(vblk_q_inflight(&f.vq) == 0 && ndone == 2);
 	vf_free(&f);
 }
 
 /* What a broken device writes into the used ring. */
-NT_CASE(vblk_bad_used_entries_break_the_queue)
+KT_CASE(vblk_bad_used_entries_break_the_queue)
 {
 	static struct vfake f;
 	const struct {
@@ -269,19 +269,19 @@ NT_CASE(vblk_bad_used_entries_break_the_queue)
 		vf_init(&f, true, 8, 512);
 		struct blkdev_req r = rq(BLKDEV_READ, 0, 1, 0);
 		ndone = 0;
-		NT_EXPECT(vblk_q_submit(&f.vq, &r) == 0);
+		CHECK_MSG(vblk_q_submit(&f.vq, &r) == 0);
 		vf_push_used(&f, bad[i].id, bad[i].len);
 		f.used = (uint16_t)(f.used + bad[i].extra_idx);
 		f.vq.q.used->idx = f.used;
-		NT_EXPECT(vblk_q_reap(&f.vq, 8) == BLKDEV_E_DEVICE, "case %u", i);
-		NT_EXPECT(f.vq.fault != NULL && ndone == 0, "case %u", i);
-		NT_EXPECT(vblk_q_fail_all(&f.vq, BLKDEV_E_ABORTED) == 1 &&
+		CHECK_MSG(vblk_q_reap(&f.vq, 8) == BLKDEV_E_DEVICE, "case %u", i);
+		CHECK_MSG(f.vq.fault != NULL && ndone == 0, "case %u", i);
+		CHECK_MSG(vblk_q_fail_all(&f.vq, BLKDEV_E_ABORTED) == 1 &&
 		          r.status == BLKDEV_E_ABORTED);
 		vf_free(&f);
 	}
 }
 
-NT_CASE(vblk_queue_full_is_busy)
+KT_CASE(vblk_queue_full_is_busy)
 {
 	static struct vfake f;
 	static struct blkdev_req r[VBLK_QD + 1];
@@ -295,11 +295,11 @@ NT_CASE(vblk_queue_full_is_busy)
 		r[n] = rq(BLKDEV_READ, n, 1, 0);
 		err = vblk_q_submit(&f.vq, &r[n]);
 	}
-	NT_EXPECT(err == BLKDEV_E_BUSY && n == QSIZE + 1 && vblk_q_inflight(&f.vq) == QSIZE);
+	CHECK_MSG(err == BLKDEV_E_BUSY && n == QSIZE + 1 && vblk_q_inflight(&f.vq) == QSIZE);
 	vf_free(&f);
 }
 
-NT_CASE(vblk_config_checks)
+KT_CASE(vblk_config_checks)
 {
 	struct vblk_geometry g;
 	uint64_t all = 1ull << VIRTIO_BLK_F_BLK_SIZE | 1ull << VIRTIO_BLK_F_SEG_MAX |
@@ -314,34 +314,34 @@ NT_CASE(vblk_config_checks)
 	                        .max_wz_sectors = 1u << 20,
 	                        .max_wz_seg = 1};
 
-	NT_EXPECT(!vblk_parse_config(&c, true, 2, &g));
-	NT_EXPECT(g.nblocks == 2048 && g.block_size == 4096 && g.max_segs == VBLK_MAX_SEGS &&
+	CHECK_MSG(!vblk_parse_config(&c, true, 2, &g));
+	CHECK_MSG(g.nblocks == 2048 && g.block_size == 4096 && g.max_segs == VBLK_MAX_SEGS &&
 	          g.nqueues == 2 && g.flush && g.write_zeroes);
-	NT_EXPECT(!vblk_parse_config(&c, false, 8, &g) && g.max_segs == VBLK_DIRECT_SEGS &&
+	CHECK_MSG(!vblk_parse_config(&c, false, 8, &g) && g.max_segs == VBLK_DIRECT_SEGS &&
 	          g.nqueues == 4);
 	struct vblk_config b = c;
 	b.blk_size = 1000;
-	NT_EXPECT(vblk_parse_config(&b, true, 2, &g), "block size not a power of two");
+	CHECK_MSG(vblk_parse_config(&b, true, 2, &g), "block size not a power of two");
 	b.blk_size = 8192;
-	NT_EXPECT(vblk_parse_config(&b, true, 2, &g), "block size above 4096");
+	CHECK_MSG(vblk_parse_config(&b, true, 2, &g), "block size above 4096");
 	b = c, b.capacity = 7;
-	NT_EXPECT(vblk_parse_config(&b, true, 2, &g), "less than one 4 KiB block");
+	CHECK_MSG(vblk_parse_config(&b, true, 2, &g), "less than one 4 KiB block");
 	b = c, b.capacity = ~0ull;
-	NT_EXPECT(vblk_parse_config(&b, true, 2, &g), "capacity overflows bytes");
+	CHECK_MSG(vblk_parse_config(&b, true, 2, &g), "capacity overflows bytes");
 	b = c, b.seg_max = 0;
-	NT_EXPECT(vblk_parse_config(&b, true, 2, &g), "seg_max 0");
+	CHECK_MSG(vblk_parse_config(&b, true, 2, &g), "seg_max 0");
 	b = c, b.seg_max = 3;
-	NT_EXPECT(!vblk_parse_config(&b, true, 2, &g) && g.max_segs == 3);
+	CHECK_MSG(!vblk_parse_config(&b, true, 2, &g) && g.max_segs == 3);
 	b = c, b.size_max = 512;
-	NT_EXPECT(vblk_parse_config(&b, true, 2, &g), "size_max below a page");
+	CHECK_MSG(vblk_parse_config(&b, true, 2, &g), "size_max below a page");
 	b = c, b.num_queues = 0;
-	NT_EXPECT(vblk_parse_config(&b, true, 2, &g), "num_queues 0");
+	CHECK_MSG(vblk_parse_config(&b, true, 2, &g), "num_queues 0");
 	b = c, b.features = 0, b.blk_size = 3; /* fields of features not offered are ignored */
-	NT_EXPECT(!vblk_parse_config(&b, true, 2, &g) && g.block_size == 512 && g.nqueues == 1 &&
+	CHECK_MSG(!vblk_parse_config(&b, true, 2, &g) && g.block_size == 512 && g.nqueues == 1 &&
 	          !g.flush && !g.write_zeroes && g.nblocks == 16384);
 	b = c, b.max_wz_sectors = 0;
-	NT_EXPECT(!vblk_parse_config(&b, true, 2, &g) && !g.write_zeroes);
-	NT_EXPECT(vblk_status_to_err(0, BLKDEV_READ) == 0 &&
+	CHECK_MSG(!vblk_parse_config(&b, true, 2, &g) && !g.write_zeroes);
+	CHECK_MSG(vblk_status_to_err(0, BLKDEV_READ) == 0 &&
 	          vblk_status_to_err(1, BLKDEV_READ) == BLKDEV_E_IO &&
 	          vblk_status_to_err(2, BLKDEV_READ) == BLKDEV_E_IO &&
 	          vblk_status_to_err(2, BLKDEV_FLUSH) == BLKDEV_E_UNSUPPORTED &&

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dtest.h"
+#include "ktharness.h"
 #include "e1000_ring.h"
 
 #define NB      24
@@ -38,8 +38,8 @@ static void setup(void)
 	for (int i = 0; i < NB; i++)
 		bufs[i] = (struct netdev_buf){
 		    .data = pool[i], .paddr = PA_BASE + (uint64_t)i * BUFSZ, .cap = BUFSZ};
-	DCHECK(e1000_rx_init(&rx, dev.rxd, RSIZE, BUFSZ));
-	DCHECK(e1000_tx_init(&tx, dev.txd, RSIZE));
+	CHECK_MSG(e1000_rx_init(&rx, dev.rxd, RSIZE, BUFSZ));
+	CHECK_MSG(e1000_tx_init(&tx, dev.txd, RSIZE));
 }
 
 static uint8_t *dma(uint64_t pa)
@@ -105,37 +105,38 @@ static void dev_transmit(void)
 static void post(int first, int n)
 {
 	for (int i = first; i < first + n; i++)
-		DCHECK(e1000_rx_add(&rx, &bufs[i]), "buffer %d", i);
+		CHECK_MSG(e1000_rx_add(&rx, &bufs[i]), "buffer %d", i);
 }
 
-DT(e1000_rx_in_order_and_wraps)
+KT_CASE(e1000_rx_in_order_and_wraps)
 {
 	struct netdev_buf *b;
 
 	setup();
 	post(0, RSIZE - 1);
-	DCHECK(!e1000_rx_add(&rx, &bufs[RSIZE - 1]), "a ring of 16 holds 15");
-	DCHECK(e1000_rx_get(&rx, &b) == 0 && !e1000_rx_pending(&rx));
+	CHECK_MSG(!e1000_rx_add(&rx, &bufs[RSIZE - 1]), "a ring of 16 holds 15");
+	CHECK_MSG(e1000_rx_get(&rx, &b) == 0 && !e1000_rx_pending(&rx));
 	for (int f = 0; f < 5 * RSIZE; f++) { /* the ring wraps five times */
-		DCHECK(dev_receive((uint16_t)(60 + f), (uint8_t)f, 0, 0));
-		DCHECK(e1000_rx_pending(&rx));
-		DCHECK(e1000_rx_get(&rx, &b) == 1);
-		DCHECK(b == &bufs[f % (RSIZE - 1)], "frame %d in buffer %ld", f, (long)(b - bufs));
-		DCHECK(b->off == 0 && b->len == 60 + f && b->flags == 0);
-		DCHECK(b->data[0] == (uint8_t)f && b->data[59] == (uint8_t)(f + 59));
-		DCHECK(e1000_rx_add(&rx, b));
+		CHECK_MSG(dev_receive((uint16_t)(60 + f), (uint8_t)f, 0, 0));
+		CHECK_MSG(e1000_rx_pending(&rx));
+		CHECK_MSG(e1000_rx_get(&rx, &b) == 1);
+		CHECK_MSG(b == &bufs[f % (RSIZE - 1)], "frame %d in buffer %ld", f,
+		          (long)(b - bufs));
+		CHECK_MSG(b->off == 0 && b->len == 60 + f && b->flags == 0);
+		CHECK_MSG(b->data[0] == (uint8_t)f && b->data[59] == (uint8_t)(f + 59));
+		CHECK_MSG(e1000_rx_add(&rx, b));
 	}
-	DCHECK(rx.inflight == RSIZE - 1 && rx.fault == E1000_FAULT_NONE);
+	CHECK_MSG(rx.inflight == RSIZE - 1 && rx.fault == E1000_FAULT_NONE);
 }
 
-DT(e1000_rx_small_buffer_refused)
+KT_CASE(e1000_rx_small_buffer_refused)
 {
 	setup();
 	bufs[0].cap = BUFSZ - 1;
-	DCHECK(!e1000_rx_add(&rx, &bufs[0]) && rx.inflight == 0);
+	CHECK_MSG(!e1000_rx_add(&rx, &bufs[0]) && rx.inflight == 0);
 }
 
-DT(e1000_rx_checksum_status)
+KT_CASE(e1000_rx_checksum_status)
 {
 	struct netdev_buf *b;
 
@@ -145,13 +146,13 @@ DT(e1000_rx_checksum_status)
 	dev_receive(60, 0, E1000_RXD_TCPCS | E1000_RXD_IPCS, E1000_RXE_TCPE);
 	dev_receive(60, 0, E1000_RXD_IXSM | E1000_RXD_TCPCS, 0);
 	dev_receive(60, 0, E1000_RXD_IPCS, 0); /* not TCP or UDP: nothing said about L4 */
-	DCHECK(e1000_rx_get(&rx, &b) == 1 && b->flags == NETDEV_BUF_CSUM_VALID);
-	DCHECK(e1000_rx_get(&rx, &b) == 1 && b->flags == 0, "bad L4 sum: left to the stack");
-	DCHECK(e1000_rx_get(&rx, &b) == 1 && b->flags == 0, "IXSM: ignore");
-	DCHECK(e1000_rx_get(&rx, &b) == 1 && b->flags == 0);
+	CHECK_MSG(e1000_rx_get(&rx, &b) == 1 && b->flags == NETDEV_BUF_CSUM_VALID);
+	CHECK_MSG(e1000_rx_get(&rx, &b) == 1 && b->flags == 0, "bad L4 sum: left to the stack");
+	CHECK_MSG(e1000_rx_get(&rx, &b) == 1 && b->flags == 0, "IXSM: ignore");
+	CHECK_MSG(e1000_rx_get(&rx, &b) == 1 && b->flags == 0);
 }
 
-DT(e1000_rx_damaged_frame_reposted)
+KT_CASE(e1000_rx_damaged_frame_reposted)
 {
 	struct netdev_buf *b;
 
@@ -159,12 +160,12 @@ DT(e1000_rx_damaged_frame_reposted)
 	post(0, 2);
 	dev_receive(60, 1, 0, E1000_RXE_CE);
 	dev_receive(70, 2, 0, 0);
-	DCHECK(e1000_rx_get(&rx, &b) == 1 && b == &bufs[1] && b->len == 70);
-	DCHECK(rx.bad_frames == 1 && rx.inflight == 1 &&
-	           rx.buf[(rx.tail + RSIZE - 1) % RSIZE] == &bufs[0],
-	       "the damaged frame's buffer is posted again");
+	CHECK_MSG(e1000_rx_get(&rx, &b) == 1 && b == &bufs[1] && b->len == 70);
+	CHECK_MSG(rx.bad_frames == 1 && rx.inflight == 1 &&
+	              rx.buf[(rx.tail + RSIZE - 1) % RSIZE] == &bufs[0],
+	          "the damaged frame's buffer is posted again");
 	dev_receive(80, 3, 0, 0);
-	DCHECK(e1000_rx_get(&rx, &b) == 1 && b == &bufs[0] && b->len == 80);
+	CHECK_MSG(e1000_rx_get(&rx, &b) == 1 && b == &bufs[0] && b->len == 80);
 }
 
 /* Every posted buffer comes back from drain, dropped, and the ring is empty. */
@@ -173,28 +174,28 @@ static void drained(int posted)
 	struct netdev_buf *out[NB];
 	int n = e1000_rx_drain(&rx, out, NB);
 
-	DCHECK(n == posted, "%d of %d back", n, posted);
+	CHECK_MSG(n == posted, "%d of %d back", n, posted);
 	for (int i = 0; i < n; i++)
-		DCHECK(out[i]->flags == NETDEV_BUF_DROPPED && out[i]->len == 0);
-	DCHECK(rx.inflight == 0 && e1000_rx_drain(&rx, out, NB) == 0);
+		CHECK_MSG(out[i]->flags == NETDEV_BUF_DROPPED && out[i]->len == 0);
+	CHECK_MSG(rx.inflight == 0 && e1000_rx_drain(&rx, out, NB) == 0);
 }
 
-DT(e1000_rx_fault_stray_done)
+KT_CASE(e1000_rx_fault_stray_done)
 {
 	struct netdev_buf *b;
 
 	setup();
 	post(0, 4);
 	dev.rxd[rx.tail].status = E1000_RXD_DD | E1000_RXD_EOP; /* a slot never posted */
-	DCHECK(e1000_rx_pending(&rx), "pending: the poll must see it");
-	DCHECK(e1000_rx_get(&rx, &b) == -1 && rx.fault == E1000_FAULT_RX_STRAY);
+	CHECK_MSG(e1000_rx_pending(&rx), "pending: the poll must see it");
+	CHECK_MSG(e1000_rx_get(&rx, &b) == -1 && rx.fault == E1000_FAULT_RX_STRAY);
 	drained(4);
 	setup(); /* on an empty ring too */
 	dev.rxd[0].status = E1000_RXD_DD;
-	DCHECK(e1000_rx_get(&rx, &b) == -1 && rx.fault == E1000_FAULT_RX_STRAY);
+	CHECK_MSG(e1000_rx_get(&rx, &b) == -1 && rx.fault == E1000_FAULT_RX_STRAY);
 }
 
-DT(e1000_rx_fault_lengths)
+KT_CASE(e1000_rx_fault_lengths)
 {
 	struct netdev_buf *b;
 
@@ -202,23 +203,23 @@ DT(e1000_rx_fault_lengths)
 	post(0, 3);
 	dev_receive(60, 0, 0, 0);
 	dev.rxd[0].length = BUFSZ + 1;
-	DCHECK(e1000_rx_get(&rx, &b) == -1 && rx.fault == E1000_FAULT_RX_LENGTH);
+	CHECK_MSG(e1000_rx_get(&rx, &b) == -1 && rx.fault == E1000_FAULT_RX_LENGTH);
 	drained(3);
 	setup();
 	post(0, 3);
 	dev_receive(60, 0, 0, 0);
 	dev.rxd[0].length = 0;
-	DCHECK(e1000_rx_get(&rx, &b) == -1 && rx.fault == E1000_FAULT_RX_LENGTH);
+	CHECK_MSG(e1000_rx_get(&rx, &b) == -1 && rx.fault == E1000_FAULT_RX_LENGTH);
 	drained(3);
 	setup();
 	post(0, 3);
 	dev_receive(60, 0, 0, 0);
 	dev.rxd[0].status = E1000_RXD_DD; /* no EOP */
-	DCHECK(e1000_rx_get(&rx, &b) == -1 && rx.fault == E1000_FAULT_RX_NO_EOP);
+	CHECK_MSG(e1000_rx_get(&rx, &b) == -1 && rx.fault == E1000_FAULT_RX_NO_EOP);
 	drained(3);
 }
 
-DT(e1000_rx_good_frames_before_a_fault_kept)
+KT_CASE(e1000_rx_good_frames_before_a_fault_kept)
 {
 	struct netdev_buf *b;
 
@@ -227,8 +228,8 @@ DT(e1000_rx_good_frames_before_a_fault_kept)
 	dev_receive(60, 0, 0, 0);
 	dev_receive(60, 0, 0, 0);
 	dev.rxd[1].length = 9000;
-	DCHECK(e1000_rx_get(&rx, &b) == 1 && b == &bufs[0]);
-	DCHECK(e1000_rx_get(&rx, &b) == -1);
+	CHECK_MSG(e1000_rx_get(&rx, &b) == 1 && b == &bufs[0]);
+	CHECK_MSG(e1000_rx_get(&rx, &b) == -1);
 	drained(3);
 }
 
@@ -240,31 +241,31 @@ static struct netdev_buf *frame(int i, uint16_t len, uint8_t seed)
 	return &bufs[i];
 }
 
-DT(e1000_tx_frames_and_reclaim)
+KT_CASE(e1000_tx_frames_and_reclaim)
 {
 	struct netdev_buf *f[3], *out;
 
 	setup();
 	f[0] = frame(0, 60, 1);
-	DCHECK(e1000_tx_frame(f, 1, true) == 1 && e1000_tx_add(&tx, f, 1, true));
+	CHECK_MSG(e1000_tx_frame(f, 1, true) == 1 && e1000_tx_add(&tx, f, 1, true));
 	f[0] = frame(1, 14, 10), f[1] = frame(2, 100, 30), f[2] = frame(3, 1400, 50);
 	f[0]->flags = f[1]->flags = NETDEV_BUF_MORE;
 	f[1]->off = 4, f[1]->len = 96; /* a segment not at its buffer's start */
-	DCHECK(e1000_tx_frame(f, 3, true) == 3 && e1000_tx_add(&tx, f, 3, true));
-	DCHECK(!e1000_tx_pending(&tx) && e1000_tx_get(&tx, &out) == 0, "nothing sent yet");
+	CHECK_MSG(e1000_tx_frame(f, 3, true) == 3 && e1000_tx_add(&tx, f, 3, true));
+	CHECK_MSG(!e1000_tx_pending(&tx) && e1000_tx_get(&tx, &out) == 0, "nothing sent yet");
 	dev_transmit();
-	DCHECK(dev.nout == 2 && dev.out_len[0] == 60 && dev.out_len[1] == 14 + 96 + 1400);
-	DCHECK(!memcmp(dev.out[0], pool[0], 60));
-	DCHECK(!memcmp(dev.out[1] + 14, pool[2] + 4, 96) &&
-	       !memcmp(dev.out[1] + 110, pool[3], 1400));
-	DCHECK(e1000_tx_pending(&tx));
+	CHECK_MSG(dev.nout == 2 && dev.out_len[0] == 60 && dev.out_len[1] == 14 + 96 + 1400);
+	CHECK_MSG(!memcmp(dev.out[0], pool[0], 60));
+	CHECK_MSG(!memcmp(dev.out[1] + 14, pool[2] + 4, 96) &&
+	          !memcmp(dev.out[1] + 110, pool[3], 1400));
+	CHECK_MSG(e1000_tx_pending(&tx));
 	for (int i = 0; i < 4; i++)
-		DCHECK(e1000_tx_get(&tx, &out) == 1 && out == &bufs[i], "buffer %d back in order",
-		       i);
-	DCHECK(e1000_tx_get(&tx, &out) == 0 && tx.inflight == 0);
+		CHECK_MSG(e1000_tx_get(&tx, &out) == 1 && out == &bufs[i],
+		          "buffer %d back in order", i);
+	CHECK_MSG(e1000_tx_get(&tx, &out) == 0 && tx.inflight == 0);
 }
 
-DT(e1000_tx_ring_full)
+KT_CASE(e1000_tx_ring_full)
 {
 	struct netdev_buf *f[1], *out;
 	int sent = 0;
@@ -274,12 +275,12 @@ DT(e1000_tx_ring_full)
 		f[0] = frame(i, 60, 0);
 		sent += e1000_tx_add(&tx, f, 1, true);
 	}
-	DCHECK(sent == RSIZE - 1 && tx.inflight == RSIZE - 1, "15 descriptors in a ring of 16");
+	CHECK_MSG(sent == RSIZE - 1 && tx.inflight == RSIZE - 1, "15 descriptors in a ring of 16");
 	dev_transmit();
 	int back = 0;
 	while (e1000_tx_get(&tx, &out) == 1)
 		back++;
-	DCHECK(back == RSIZE - 1);
+	CHECK_MSG(back == RSIZE - 1);
 }
 
 /* A TCP/IPv4 frame of len bytes with its checksum field seeded 0. */
@@ -304,47 +305,48 @@ static bool sum_ok(const uint8_t *p, uint32_t from, uint32_t to)
 	return s == 0xffff;
 }
 
-DT(e1000_tx_checksum_context)
+KT_CASE(e1000_tx_checksum_context)
 {
 	struct netdev_buf *f[1], *out;
 
 	setup();
 	f[0] = tcp_frame(0, 200);
-	DCHECK(e1000_tx_need(&tx, f, 1, true) == 2, "a context descriptor first");
-	DCHECK(e1000_tx_add(&tx, f, 1, true));
+	CHECK_MSG(e1000_tx_need(&tx, f, 1, true) == 2, "a context descriptor first");
+	CHECK_MSG(e1000_tx_add(&tx, f, 1, true));
 	f[0] = tcp_frame(1, 300);
-	DCHECK(e1000_tx_need(&tx, f, 1, true) == 1, "the same context: not again");
-	DCHECK(e1000_tx_add(&tx, f, 1, true));
+	CHECK_MSG(e1000_tx_need(&tx, f, 1, true) == 1, "the same context: not again");
+	CHECK_MSG(e1000_tx_add(&tx, f, 1, true));
 	f[0] = frame(2, 100, 3);
 	f[0]->flags = NETDEV_BUF_CSUM, f[0]->csum_start = 20, f[0]->csum_offset = 4;
 	f[0]->data[24] = f[0]->data[25] = 0; /* the seed: 0 here, so the sum verifies to 0xffff */
-	DCHECK(e1000_tx_need(&tx, f, 1, true) == 2 && e1000_tx_add(&tx, f, 1, true));
+	CHECK_MSG(e1000_tx_need(&tx, f, 1, true) == 2 && e1000_tx_add(&tx, f, 1, true));
 	f[0] = tcp_frame(3, 100);                     /* summed by the CPU: no context, no TXSM */
 	f[0]->data[50] = 0x12, f[0]->data[51] = 0x34; /* a seed */
-	DCHECK(e1000_tx_need(&tx, f, 1, false) == 1 && e1000_tx_add(&tx, f, 1, false));
-	DCHECK(dev.txd[5].upper == 0, "no TXSM");
-	DCHECK(tx.inflight == 6);
+	CHECK_MSG(e1000_tx_need(&tx, f, 1, false) == 1 && e1000_tx_add(&tx, f, 1, false));
+	CHECK_MSG(dev.txd[5].upper == 0, "no TXSM");
+	CHECK_MSG(tx.inflight == 6);
 	dev_transmit();
-	DCHECK(dev.nout == 4);
-	DCHECK(sum_ok(dev.out[0], 34, 200) && sum_ok(dev.out[1], 34, 300) &&
-	       sum_ok(dev.out[2], 20, 100));
-	DCHECK(dev.out[3][50] != 0x12 || dev.out[3][51] != 0x34, "the CPU's sum went out");
+	CHECK_MSG(dev.nout == 4);
+	CHECK_MSG(sum_ok(dev.out[0], 34, 200) && sum_ok(dev.out[1], 34, 300) &&
+	          sum_ok(dev.out[2], 20, 100));
+	CHECK_MSG(dev.out[3][50] != 0x12 || dev.out[3][51] != 0x34, "the CPU's sum went out");
 	dev.out[3][50] = 0x12, dev.out[3][51] = 0x34; /* check it against the seed: */
 	uint32_t sum = 0;
 	for (int i = 34; i < 100; i++)
 		sum += (uint32_t)dev.out[3][i] << ((i - 34) & 1 ? 0 : 8);
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
-	DCHECK(pool[3][50] == (uint8_t)(~sum >> 8) && pool[3][51] == (uint8_t)~sum,
-	       "sent frame carries ~sum(seeded)");
+	CHECK_MSG(pool[3][50] == (uint8_t)(~sum >> 8) && pool[3][51] == (uint8_t)~sum,
+	          "sent frame carries ~sum(seeded)");
 	int back = 0;
 	while (e1000_tx_get(&tx, &out) == 1)
 		back++;
-	DCHECK(back == 4 && tx.inflight == 0, "context descriptors are not buffers");
-	DCHECK(pool[3][50] == 0x12 && pool[3][51] == 0x34, "the seed is back once the buffer is");
+	CHECK_MSG(back == 4 && tx.inflight == 0, "context descriptors are not buffers");
+	CHECK_MSG(pool[3][50] == 0x12 && pool[3][51] == 0x34,
+	          "the seed is back once the buffer is");
 }
 
-DT(e1000_tx_frame_checks)
+KT_CASE(e1000_tx_frame_checks)
 {
 	struct netdev_buf *f[E1000_MAX_SEGS + 1];
 
@@ -353,50 +355,50 @@ DT(e1000_tx_frame_checks)
 		f[i] = frame(i, 100, 0);
 		f[i]->flags = NETDEV_BUF_MORE;
 	}
-	DCHECK(e1000_tx_frame(f, E1000_MAX_SEGS + 1, true) == NETDEV_ERR_INVALID, "9 segments");
+	CHECK_MSG(e1000_tx_frame(f, E1000_MAX_SEGS + 1, true) == NETDEV_ERR_INVALID, "9 segments");
 	f[E1000_MAX_SEGS - 1]->flags = 0;
-	DCHECK(e1000_tx_frame(f, E1000_MAX_SEGS + 1, true) == E1000_MAX_SEGS);
-	DCHECK(e1000_tx_frame(f, 3, true) == NETDEV_ERR_INVALID, "no end within n");
+	CHECK_MSG(e1000_tx_frame(f, E1000_MAX_SEGS + 1, true) == E1000_MAX_SEGS);
+	CHECK_MSG(e1000_tx_frame(f, 3, true) == NETDEV_ERR_INVALID, "no end within n");
 	f[0] = frame(0, 1515, 0);
-	DCHECK(e1000_tx_frame(f, 1, true) == NETDEV_ERR_INVALID, "over 1514 bytes");
+	CHECK_MSG(e1000_tx_frame(f, 1, true) == NETDEV_ERR_INVALID, "over 1514 bytes");
 	f[0] = frame(0, 0, 0);
-	DCHECK(e1000_tx_frame(f, 1, true) == NETDEV_ERR_INVALID, "empty");
+	CHECK_MSG(e1000_tx_frame(f, 1, true) == NETDEV_ERR_INVALID, "empty");
 	f[0] = frame(0, 100, 0);
 	f[0]->off = BUFSZ - 50;
-	DCHECK(e1000_tx_frame(f, 1, true) == NETDEV_ERR_INVALID, "past its buffer");
+	CHECK_MSG(e1000_tx_frame(f, 1, true) == NETDEV_ERR_INVALID, "past its buffer");
 	f[0] = tcp_frame(0, 100);
-	DCHECK(e1000_tx_frame(f, 1, false) == NETDEV_ERR_INVALID, "checksum without offload");
-	DCHECK(e1000_tx_frame(f, 1, true) == 1);
+	CHECK_MSG(e1000_tx_frame(f, 1, false) == NETDEV_ERR_INVALID, "checksum without offload");
+	CHECK_MSG(e1000_tx_frame(f, 1, true) == 1);
 	f[0]->csum_offset = 70;
-	DCHECK(e1000_tx_frame(f, 1, true) == NETDEV_ERR_INVALID, "field past the frame");
+	CHECK_MSG(e1000_tx_frame(f, 1, true) == NETDEV_ERR_INVALID, "field past the frame");
 	f[0] = tcp_frame(0, 1000);
 	f[0]->csum_start = 250, f[0]->csum_offset = 6;
-	DCHECK(e1000_tx_frame(f, 1, true) == NETDEV_ERR_INVALID, "field past byte 255");
+	CHECK_MSG(e1000_tx_frame(f, 1, true) == NETDEV_ERR_INVALID, "field past byte 255");
 	f[0]->flags = NETDEV_BUF_TSO4 | NETDEV_BUF_CSUM, f[0]->csum_start = 34,
 	f[0]->csum_offset = 16;
-	DCHECK(e1000_tx_frame(f, 1, true) == NETDEV_ERR_INVALID, "no TSO");
+	CHECK_MSG(e1000_tx_frame(f, 1, true) == NETDEV_ERR_INVALID, "no TSO");
 }
 
-DT(e1000_tx_fault_stray_done)
+KT_CASE(e1000_tx_fault_stray_done)
 {
 	struct netdev_buf *f[1], *out[NB];
 
 	setup();
 	for (int i = 0; i < 3; i++) {
 		f[0] = frame(i, 60, 0);
-		DCHECK(e1000_tx_add(&tx, f, 1, true));
+		CHECK_MSG(e1000_tx_add(&tx, f, 1, true));
 	}
 	dev.txd[tx.tail].upper = E1000_TXD_STA_DD;
-	DCHECK(e1000_tx_pending(&tx));
-	DCHECK(e1000_tx_get(&tx, &out[0]) == -1 && tx.fault == E1000_FAULT_TX_STRAY);
+	CHECK_MSG(e1000_tx_pending(&tx));
+	CHECK_MSG(e1000_tx_get(&tx, &out[0]) == -1 && tx.fault == E1000_FAULT_TX_STRAY);
 	int n = e1000_tx_drain(&tx, out, NB);
-	DCHECK(n == 3 && tx.inflight == 0);
+	CHECK_MSG(n == 3 && tx.inflight == 0);
 	for (int i = 0; i < n; i++)
-		DCHECK(out[i] == &bufs[i] && (out[i]->flags & NETDEV_BUF_DROPPED));
-	DCHECK(e1000_tx_get(&tx, &out[0]) == 0, "the stray DD cleared by the drain");
+		CHECK_MSG(out[i] == &bufs[i] && (out[i]->flags & NETDEV_BUF_DROPPED));
+	CHECK_MSG(e1000_tx_get(&tx, &out[0]) == 0, "the stray DD cleared by the drain");
 }
 
-DT(e1000_soft_csum_across_segments)
+KT_CASE(e1000_soft_csum_across_segments)
 {
 	struct netdev_buf *f[3];
 	uint8_t whole[400];
@@ -410,37 +412,37 @@ DT(e1000_soft_csum_across_segments)
 	e1000_soft_csum(f, 3);
 	memcpy(whole, pool[0], 41), memcpy(whole + 41, pool[1], 77),
 	    memcpy(whole + 118, pool[2], 200);
-	DCHECK(sum_ok(whole, 34, 318));
+	CHECK_MSG(sum_ok(whole, 34, 318));
 	f[0] = tcp_frame(0, 51); /* the field split between two buffers */
 	f[1] = frame(1, 100, 5);
 	f[0]->flags |= NETDEV_BUF_MORE;
 	pool[1][0] = 0; /* the field's second byte */
 	e1000_soft_csum(f, 2);
 	memcpy(whole, pool[0], 51), memcpy(whole + 51, pool[1], 100);
-	DCHECK(sum_ok(whole, 34, 151));
+	CHECK_MSG(sum_ok(whole, 34, 151));
 }
 
-DT(e1000_csum_l4_hw_recognises_tcp_udp)
+KT_CASE(e1000_csum_l4_hw_recognises_tcp_udp)
 {
 	struct netdev_buf *f[1];
 
 	setup();
 	f[0] = tcp_frame(0, 100);
-	DCHECK(e1000_csum_l4_hw(f, 1), "TCP/IPv4");
+	CHECK_MSG(e1000_csum_l4_hw(f, 1), "TCP/IPv4");
 	f[0]->data[23] = 17, f[0]->csum_offset = 6;
-	DCHECK(e1000_csum_l4_hw(f, 1), "UDP/IPv4");
+	CHECK_MSG(e1000_csum_l4_hw(f, 1), "UDP/IPv4");
 	f[0]->data[23] = 1, f[0]->csum_offset = 2;
-	DCHECK(!e1000_csum_l4_hw(f, 1), "ICMP: summed by the driver");
+	CHECK_MSG(!e1000_csum_l4_hw(f, 1), "ICMP: summed by the driver");
 	f[0]->data[23] = 6, f[0]->csum_offset = 6;
-	DCHECK(!e1000_csum_l4_hw(f, 1), "TCP with another field");
+	CHECK_MSG(!e1000_csum_l4_hw(f, 1), "TCP with another field");
 	f[0]->csum_offset = 16, f[0]->data[14] = 0x46; /* IP options: L4 at 38 */
-	DCHECK(!e1000_csum_l4_hw(f, 1));
+	CHECK_MSG(!e1000_csum_l4_hw(f, 1));
 	f[0]->csum_start = 38;
-	DCHECK(e1000_csum_l4_hw(f, 1));
+	CHECK_MSG(e1000_csum_l4_hw(f, 1));
 	f[0] = frame(0, 100, 0);
 	f[0]->data[12] = 0x86, f[0]->data[13] = 0xdd, f[0]->data[20] = 17;
 	f[0]->flags = NETDEV_BUF_CSUM, f[0]->csum_start = 54, f[0]->csum_offset = 6;
-	DCHECK(e1000_csum_l4_hw(f, 1), "UDP/IPv6");
+	CHECK_MSG(e1000_csum_l4_hw(f, 1), "UDP/IPv6");
 	f[0]->data[13] = 0xde;
-	DCHECK(!e1000_csum_l4_hw(f, 1), "not IP");
+	CHECK_MSG(!e1000_csum_l4_hw(f, 1), "not IP");
 }

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "nvme.h"
-#include "nvme_test.h"
+#include "ktharness.h"
 
 #define MAXP    (NVME_MAX_XFER_PAGES + 2)
 #define LIST_PA 0x7770000000ull
@@ -71,7 +71,7 @@ static int build(uint32_t offset, uint32_t len, unsigned list_pages, uint64_t *p
 
 /* Every 4-byte offset with the lengths that end just before, at and after each page boundary of
  * interest. */
-NT_CASE(prp_every_alignment_at_page_boundaries)
+KT_CASE(prp_every_alignment_at_page_boundaries)
 {
 	static const uint32_t ends[] = {1, 2, 3, 511, 512, 513, 1024};
 	unsigned bad = 0, runs = 0;
@@ -89,15 +89,15 @@ NT_CASE(prp_every_alignment_at_page_boundaries)
 				if (build(off, (uint32_t)len, NVME_PRP_LIST_PAGES, &p1, &p2) ||
 				    !walk_ok(p1, p2, off, (uint32_t)len)) {
 					if (!bad++)
-						NT_EXPECT(0, "offset %u length %ld", off,
+						CHECK_MSG(0, "offset %u length %ld", off,
 						          (long)len);
 				}
 			}
-	NT_EXPECT(bad == 0, "%u of %u wrong", bad, runs);
+	CHECK_MSG(bad == 0, "%u of %u wrong", bad, runs);
 }
 
 /* Every multiple of 512 bytes up to the largest transfer, from a few offsets. */
-NT_CASE(prp_every_size_to_the_largest)
+KT_CASE(prp_every_size_to_the_largest)
 {
 	static const uint32_t offs[] = {0, 4, 512, 2048, 3584, 4092};
 	unsigned bad = 0;
@@ -111,79 +111,79 @@ NT_CASE(prp_every_size_to_the_largest)
 			if (build(offs[o], len, NVME_PRP_LIST_PAGES, &p1, &p2) ||
 			    !walk_ok(p1, p2, offs[o], len)) {
 				if (!bad++)
-					NT_EXPECT(0, "offset %u length %u", offs[o], len);
+					CHECK_MSG(0, "offset %u length %u", offs[o], len);
 			}
 		}
-	NT_EXPECT(bad == 0, "%u wrong", bad);
+	CHECK_MSG(bad == 0, "%u wrong", bad);
 }
 
 /* The chain pointer sits in the last entry of the first list page only when more than one entry is
  * left. */
-NT_CASE(prp_list_chains_only_when_needed)
+KT_CASE(prp_list_chains_only_when_needed)
 {
 	uint64_t p1, p2;
 
 	setup_pages();
 	/* 1 + 512 pages: the first list page holds exactly 512 entries, no chain. */
-	NT_EXPECT(build(0, 513 * NVME_PAGE, 2, &p1, &p2) == 0 &&
+	CHECK_MSG(build(0, 513 * NVME_PAGE, 2, &p1, &p2) == 0 &&
 	          walk_ok(p1, p2, 0, 513 * NVME_PAGE));
-	NT_EXPECT(lists[0][511] == pages[512] && lists[1][0] == 0xeeeeeeeeeeeeeeeeull,
+	CHECK_MSG(lists[0][511] == pages[512] && lists[1][0] == 0xeeeeeeeeeeeeeeeeull,
 	          "no second list page used");
 	/* 1 + 513 pages: the chain. */
-	NT_EXPECT(build(0, 514 * NVME_PAGE, 2, &p1, &p2) == 0 &&
+	CHECK_MSG(build(0, 514 * NVME_PAGE, 2, &p1, &p2) == 0 &&
 	          walk_ok(p1, p2, 0, 514 * NVME_PAGE));
-	NT_EXPECT(lists[0][511] == LIST_PA + NVME_PAGE && lists[0][510] == pages[511] &&
+	CHECK_MSG(lists[0][511] == LIST_PA + NVME_PAGE && lists[0][510] == pages[511] &&
 	          lists[1][0] == pages[512] && lists[1][1] == pages[513]);
 }
 
-NT_CASE(prp_refuses_what_it_cannot_describe)
+KT_CASE(prp_refuses_what_it_cannot_describe)
 {
 	uint64_t p1 = 1, p2 = 2;
 
 	setup_pages();
-	NT_EXPECT(build(0, 0, 2, &p1, &p2) == BLKDEV_E_INVAL);
-	NT_EXPECT(build(2, 512, 2, &p1, &p2) == BLKDEV_E_INVAL);
-	NT_EXPECT(build(NVME_PAGE, 512, 2, &p1, &p2) == BLKDEV_E_INVAL);
+	CHECK_MSG(build(0, 0, 2, &p1, &p2) == BLKDEV_E_INVAL);
+	CHECK_MSG(build(2, 512, 2, &p1, &p2) == BLKDEV_E_INVAL);
+	CHECK_MSG(build(NVME_PAGE, 512, 2, &p1, &p2) == BLKDEV_E_INVAL);
 	/* One list page: 1 + 511 pages fit (the conservative bound), one more does not. */
-	NT_EXPECT(build(0, 512 * NVME_PAGE, 1, &p1, &p2) == 0);
-	NT_EXPECT(build(4, 512 * NVME_PAGE, 1, &p1, &p2) == BLKDEV_E_INVAL);
-	NT_EXPECT(build(0, NVME_MAX_XFER_PAGES * NVME_PAGE, 2, &p1, &p2) == 0);
-	NT_EXPECT(build(0, (NVME_MAX_XFER_PAGES + 1) * NVME_PAGE, 2, &p1, &p2) == BLKDEV_E_INVAL);
-	NT_EXPECT(build(0, 0xfffffffcu, 2, &p1, &p2) == BLKDEV_E_INVAL);
+	CHECK_MSG(build(0, 512 * NVME_PAGE, 1, &p1, &p2) == 0);
+	CHECK_MSG(build(4, 512 * NVME_PAGE, 1, &p1, &p2) == BLKDEV_E_INVAL);
+	CHECK_MSG(build(0, NVME_MAX_XFER_PAGES * NVME_PAGE, 2, &p1, &p2) == 0);
+	CHECK_MSG(build(0, (NVME_MAX_XFER_PAGES + 1) * NVME_PAGE, 2, &p1, &p2) == BLKDEV_E_INVAL);
+	CHECK_MSG(build(0, 0xfffffffcu, 2, &p1, &p2) == BLKDEV_E_INVAL);
 	pages[2] += 8; /* a page address inside a page */
-	NT_EXPECT(build(0, 2 * NVME_PAGE, 2, &p1, &p2) == 0);
-	NT_EXPECT(build(0, 3 * NVME_PAGE, 2, &p1, &p2) == BLKDEV_E_INVAL);
+	CHECK_MSG(build(0, 2 * NVME_PAGE, 2, &p1, &p2) == 0);
+	CHECK_MSG(build(0, 3 * NVME_PAGE, 2, &p1, &p2) == BLKDEV_E_INVAL);
 }
 
-NT_CASE(blkdev_check_ranges_and_lengths)
+KT_CASE(blkdev_check_ranges_and_lengths)
 {
 	struct blkdev d = {.nblocks = 1000, .block_size = 512, .max_blocks = 64, .flags = 0};
 	uint64_t pg[1] = {0x1000};
 	struct blkdev_req r = {.op = BLKDEV_READ, .lba = 0, .nblocks = 1, .pages = pg};
 
-	NT_EXPECT(blkdev_check(&d, &r) == 0);
+	CHECK_MSG(blkdev_check(&d, &r) == 0);
 	r.lba = 999;
-	NT_EXPECT(blkdev_check(&d, &r) == 0);
+	CHECK_MSG(blkdev_check(&d, &r) == 0);
 	r.nblocks = 2;
-	NT_EXPECT(blkdev_check(&d, &r) == BLKDEV_E_RANGE);
+	CHECK_MSG(blkdev_check(&d, &r) == BLKDEV_E_RANGE);
 	r.lba = 1000, r.nblocks = 1;
-	NT_EXPECT(blkdev_check(&d, &r) == BLKDEV_E_RANGE);
+	CHECK_MSG(blkdev_check(&d, &r) == BLKDEV_E_RANGE);
 	r.lba = UINT64_MAX - 1, r.nblocks = 4; /* lba + n wraps */
-	NT_EXPECT(blkdev_check(&d, &r) == BLKDEV_E_RANGE);
+	CHECK_MSG(blkdev_check(&d, &r) == BLKDEV_E_RANGE);
 	r.lba = 0, r.nblocks = 0;
-	NT_EXPECT(blkdev_check(&d, &r) == BLKDEV_E_INVAL);
+	CHECK_MSG(blkdev_check(&d, &r) == BLKDEV_E_INVAL);
 	r.nblocks = 65;
-	NT_EXPECT(blkdev_check(&d, &r) == BLKDEV_E_INVAL);
+	CHECK_MSG(blkdev_check(&d, &r) == BLKDEV_E_INVAL);
 	r.nblocks = 1, r.offset = 6;
-	NT_EXPECT(blkdev_check(&d, &r) == BLKDEV_E_INVAL);
+	CHECK_MSG(blkdev_check(&d, &r) == BLKDEV_E_INVAL);
 	r.offset = 0, r.pages = 0;
-	NT_EXPECT(blkdev_check(&d, &r) == BLKDEV_E_INVAL);
+	CHECK_MSG(blkdev_check(&d, &r) == BLKDEV_E_INVAL);
 	r.op = BLKDEV_WRITE_ZEROES;
-	NT_EXPECT(blkdev_check(&d, &r) == BLKDEV_E_UNSUPPORTED);
+	CHECK_MSG(blkdev_check(&d, &r) == BLKDEV_E_UNSUPPORTED);
 	d.flags = BLKDEV_HAS_WRITE_ZEROES;
-	NT_EXPECT(blkdev_check(&d, &r) == 0); /* no buffer needed */
+	CHECK_MSG(blkdev_check(&d, &r) == 0); /* no buffer needed */
 	r.op = BLKDEV_FLUSH, r.nblocks = 0;
-	NT_EXPECT(blkdev_check(&d, &r) == 0);
+	CHECK_MSG(blkdev_check(&d, &r) == 0);
 	r.op = 7;
-	NT_EXPECT(blkdev_check(&d, &r) == BLKDEV_E_INVAL);
+	CHECK_MSG(blkdev_check(&d, &r) == BLKDEV_E_INVAL);
 }

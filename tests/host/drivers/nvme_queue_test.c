@@ -4,27 +4,12 @@
  * submission ring and writes completion entries as a device would, or as
  * a broken one would. Prints TAP: "ok - blk-unit.<case>".
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nvme.h"
-#include "nvme_test.h"
-
-unsigned nt_failures, nt_case_failed;
-
-void nt_fail(const char *file, int line, const char *cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("# %s:%d: %s ", file, line, cond);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	nt_case_failed++;
-}
+#include "ktharness.h"
 
 /* ---- the fake controller ---- */
 
@@ -94,10 +79,10 @@ static uint16_t submit(struct fake *f, struct treq *t, uint8_t opcode)
 	uint16_t cid = 0xffff;
 
 	t->r.done = treq_done, t->r.user = t, t->r.status = 12345;
-	NT_EXPECT(nvme_qp_get_cmd(&f->qp, &t->r, &cid) == 0);
+	CHECK_MSG(nvme_qp_get_cmd(&f->qp, &t->r, &cid) == 0);
 	struct nvme_sqe e = {.opcode = opcode, .cid = cid, .nsid = 1};
 	int err = nvme_qp_submit(&f->qp, &e);
-	NT_EXPECT(err == 0, "submit: %d", err);
+	CHECK_MSG(err == 0, "submit: %d", err);
 	return cid;
 }
 
@@ -105,7 +90,7 @@ static uint16_t submit(struct fake *f, struct treq *t, uint8_t opcode)
 
 /* Many commands through a ring of 8: the tail doorbell follows the tail and wraps; every entry
  * arrives in order. */
-NT_CASE(sq_tail_and_head_wrap)
+KT_CASE(sq_tail_and_head_wrap)
 {
 	struct fake f;
 	struct treq t[7];
@@ -117,20 +102,20 @@ NT_CASE(sq_tail_and_head_wrap)
 		memset(t, 0, sizeof(t));
 		for (unsigned i = 0; i < n; i++)
 			cid[i] = submit(&f, &t[i], (uint8_t)i);
-		NT_EXPECT(f.sq_db == f.qp.sq_tail, "doorbell %u tail %u", f.sq_db, f.qp.sq_tail);
+		CHECK_MSG(f.sq_db == f.qp.sq_tail, "doorbell %u tail %u", f.sq_db, f.qp.sq_tail);
 		unsigned before = f.nfetched;
 		fake_fetch(&f);
-		NT_EXPECT(f.nfetched == before + n);
+		CHECK_MSG(f.nfetched == before + n);
 		for (unsigned i = 0; i < n; i++) {
-			NT_EXPECT(f.fetched[before + i].cid == cid[i] &&
+			CHECK_MSG(f.fetched[before + i].cid == cid[i] &&
 			          f.fetched[before + i].opcode == i);
 			fake_complete(&f, cid[i], 0);
 		}
 		int got = nvme_qp_reap(&f.qp, 64);
-		NT_EXPECT(got == (int)n, "round %u: reaped %d of %u", round, got, n);
-		NT_EXPECT(f.qp.sq_head == f.head && f.qp.inflight == 0);
+		CHECK_MSG(got == (int)n, "round %u: reaped %d of %u", round, got, n);
+		CHECK_MSG(f.qp.sq_head == f.head && f.qp.inflight == 0);
 		for (unsigned i = 0; i < n; i++)
-			NT_EXPECT(t[i].completions == 1 && t[i].r.status == 0,
+			CHECK_MSG(t[i].completions == 1 && t[i].r.status == 0,
 			          "round %u req %u: %d completions, status %d", round, i,
 			          t[i].completions, t[i].r.status);
 	}
@@ -138,7 +123,7 @@ NT_CASE(sq_tail_and_head_wrap)
 
 /* depth-1 commands at most; and a ring whose head the device has not moved is full even with free
  * ids. */
-NT_CASE(full_queue_is_busy)
+KT_CASE(full_queue_is_busy)
 {
 	struct fake f;
 	struct treq t[8];
@@ -147,21 +132,21 @@ NT_CASE(full_queue_is_busy)
 	fake_init(&f, 8);
 	for (unsigned i = 0; i < 7; i++)
 		c[i] = submit(&f, &t[i], 1);
-	NT_EXPECT(nvme_qp_get_cmd(&f.qp, &t[7].r, &cid) == BLKDEV_E_BUSY);
+	CHECK_MSG(nvme_qp_get_cmd(&f.qp, &t[7].r, &cid) == BLKDEV_E_BUSY);
 	/* The device completes all 7 but reports the head where it was: nothing consumed yet. */
 	for (unsigned i = 0; i < 7; i++)
 		fake_post_raw(&f, c[i], 1, 0, 0, 1);
-	NT_EXPECT(nvme_qp_reap(&f.qp, 64) == 7);
-	NT_EXPECT(nvme_qp_get_cmd(&f.qp, &t[7].r, &cid) == 0);
+	CHECK_MSG(nvme_qp_reap(&f.qp, 64) == 7);
+	CHECK_MSG(nvme_qp_get_cmd(&f.qp, &t[7].r, &cid) == 0);
 	struct nvme_sqe e = {.cid = cid};
-	NT_EXPECT(nvme_qp_submit(&f.qp, &e) == BLKDEV_E_BUSY);
+	CHECK_MSG(nvme_qp_submit(&f.qp, &e) == BLKDEV_E_BUSY);
 	nvme_qp_put_cmd(&f.qp, cid);
-	NT_EXPECT(f.qp.inflight == 0);
+	CHECK_MSG(f.qp.inflight == 0);
 }
 
 /* Three passes round the completion ring: the phase flips at each wrap and the head doorbell
  * follows. */
-NT_CASE(cq_phase_across_wrap)
+KT_CASE(cq_phase_across_wrap)
 {
 	struct fake f;
 	struct treq t;
@@ -171,18 +156,18 @@ NT_CASE(cq_phase_across_wrap)
 		memset(&t, 0, sizeof(t));
 		uint16_t cid = submit(&f, &t, 2);
 		fake_fetch(&f);
-		NT_EXPECT(nvme_qp_reap(&f.qp, 64) ==
+		CHECK_MSG(nvme_qp_reap(&f.qp, 64) ==
 		          0); /* nothing posted yet: old entries are not new */
 		fake_complete(&f, cid, 0);
-		NT_EXPECT(nvme_qp_reap(&f.qp, 64) == 1 && t.completions == 1, "completion %u", i);
-		NT_EXPECT(f.cq_db == f.qp.cq_head && f.qp.cq_head == (i + 1) % 4);
-		NT_EXPECT(f.qp.phase == (uint8_t)(1 ^ ((i + 1) / 4 % 2)), "phase %u after %u",
+		CHECK_MSG(nvme_qp_reap(&f.qp, 64) == 1 && t.completions == 1, "completion %u", i);
+		CHECK_MSG(f.cq_db == f.qp.cq_head && f.qp.cq_head == (i + 1) % 4);
+		CHECK_MSG(f.qp.phase == (uint8_t)(1 ^ ((i + 1) / 4 % 2)), "phase %u after %u",
 		          f.qp.phase, i + 1);
 	}
 }
 
 /* Completions out of order reach the request whose id they carry, with its status. */
-NT_CASE(cid_matching_out_of_order)
+KT_CASE(cid_matching_out_of_order)
 {
 	struct fake f;
 	struct treq t[5];
@@ -196,33 +181,33 @@ NT_CASE(cid_matching_out_of_order)
 	fake_complete(&f, c[3], 0);
 	fake_complete(&f, c[0], NVME_SC_LBA_RANGE);
 	fake_complete(&f, c[4], 0x81);          /* generic: capacity exceeded */
-	NT_EXPECT(nvme_qp_reap(&f.qp, 2) == 2); /* max is honoured */
-	NT_EXPECT(t[3].completions == 1 && t[3].r.status == BLKDEV_OK);
-	NT_EXPECT(t[0].completions == 1 && t[0].r.status == BLKDEV_E_RANGE);
-	NT_EXPECT(t[4].completions == 0);
-	NT_EXPECT(nvme_qp_reap(&f.qp, 64) == 1 && t[4].r.status == BLKDEV_E_IO);
-	NT_EXPECT(t[1].completions == 0 && t[2].completions == 0 && f.qp.inflight == 2);
+	CHECK_MSG(nvme_qp_reap(&f.qp, 2) == 2); /* max is honoured */
+	CHECK_MSG(t[3].completions == 1 && t[3].r.status == BLKDEV_OK);
+	CHECK_MSG(t[0].completions == 1 && t[0].r.status == BLKDEV_E_RANGE);
+	CHECK_MSG(t[4].completions == 0);
+	CHECK_MSG(nvme_qp_reap(&f.qp, 64) == 1 && t[4].r.status == BLKDEV_E_IO);
+	CHECK_MSG(t[1].completions == 0 && t[2].completions == 0 && f.qp.inflight == 2);
 	fake_complete(&f, c[2], 1u << 8 | 0x02); /* command specific type */
 	fake_complete(&f, c[1], 0);
-	NT_EXPECT(nvme_qp_reap(&f.qp, 64) == 2 && t[2].r.status == BLKDEV_E_IO &&
+	CHECK_MSG(nvme_qp_reap(&f.qp, 64) == 2 && t[2].r.status == BLKDEV_E_IO &&
 	          t[1].r.status == BLKDEV_OK);
-	NT_EXPECT(f.qp.inflight == 0 && f.qp.nfree == 15);
+	CHECK_MSG(f.qp.inflight == 0 && f.qp.nfree == 15);
 }
 
 /* Run one bad completion after one good request in flight: the pair breaks, nothing completes
  * wrongly. */
 static void expect_rejected(struct fake *f, struct treq *t, const char *what)
 {
-	NT_EXPECT(nvme_qp_reap(&f->qp, 64) == BLKDEV_E_DEVICE, "%s accepted", what);
-	NT_EXPECT(f->qp.fault != 0, "%s: no fault recorded", what);
-	NT_EXPECT(t->completions == 0, "%s completed a request", what);
-	NT_EXPECT(nvme_qp_reap(&f->qp, 64) == BLKDEV_E_DEVICE, "%s: broken pair reaped again",
+	CHECK_MSG(nvme_qp_reap(&f->qp, 64) == BLKDEV_E_DEVICE, "%s accepted", what);
+	CHECK_MSG(f->qp.fault != 0, "%s: no fault recorded", what);
+	CHECK_MSG(t->completions == 0, "%s completed a request", what);
+	CHECK_MSG(nvme_qp_reap(&f->qp, 64) == BLKDEV_E_DEVICE, "%s: broken pair reaped again",
 	          what);
 	nvme_qp_fail_all(&f->qp, BLKDEV_E_ABORTED);
-	NT_EXPECT(t->completions == 1 && t->r.status == BLKDEV_E_ABORTED && f->qp.inflight == 0);
+	CHECK_MSG(t->completions == 1 && t->r.status == BLKDEV_E_ABORTED && f->qp.inflight == 0);
 }
 
-NT_CASE(unknown_command_id_is_rejected)
+KT_CASE(unknown_command_id_is_rejected)
 {
 	struct fake f;
 	struct treq t = {0};
@@ -240,7 +225,7 @@ NT_CASE(unknown_command_id_is_rejected)
 	expect_rejected(&f, &t, "id beyond the ring");
 }
 
-NT_CASE(duplicate_command_id_is_rejected)
+KT_CASE(duplicate_command_id_is_rejected)
 {
 	struct fake f;
 	struct treq a = {0}, b = {0};
@@ -250,16 +235,16 @@ NT_CASE(duplicate_command_id_is_rejected)
 	fake_fetch(&f);
 	fake_complete(&f, ca, 0);
 	fake_complete(&f, ca, 0);
-	NT_EXPECT(nvme_qp_reap(&f.qp, 64) == BLKDEV_E_DEVICE);
-	NT_EXPECT(a.completions == 1 && b.completions == 0, "a %d b %d", a.completions,
+	CHECK_MSG(nvme_qp_reap(&f.qp, 64) == BLKDEV_E_DEVICE);
+	CHECK_MSG(a.completions == 1 && b.completions == 0, "a %d b %d", a.completions,
 	          b.completions);
 	nvme_qp_fail_all(&f.qp, BLKDEV_E_ABORTED);
-	NT_EXPECT(a.completions == 1 && b.completions == 1 && b.r.status == BLKDEV_E_ABORTED);
+	CHECK_MSG(a.completions == 1 && b.completions == 1 && b.r.status == BLKDEV_E_ABORTED);
 }
 
 /* An id whose slot was reused: the old generation's completion must not complete the new request.
  */
-NT_CASE(stale_command_id_is_rejected)
+KT_CASE(stale_command_id_is_rejected)
 {
 	struct fake f;
 	struct treq a = {0}, b = {0};
@@ -267,16 +252,16 @@ NT_CASE(stale_command_id_is_rejected)
 	uint16_t ca = submit(&f, &a, 2);
 	fake_fetch(&f);
 	fake_complete(&f, ca, 0);
-	NT_EXPECT(nvme_qp_reap(&f.qp, 64) == 1);
+	CHECK_MSG(nvme_qp_reap(&f.qp, 64) == 1);
 	uint16_t cb = submit(&f, &b, 2);
-	NT_EXPECT((cb & 0xff) == (ca & 0xff) && cb != ca,
+	CHECK_MSG((cb & 0xff) == (ca & 0xff) && cb != ca,
 	          "slot reused with a new generation: %#x %#x", ca, cb);
 	fake_fetch(&f);
 	fake_complete(&f, ca, 0);
 	expect_rejected(&f, &b, "stale id");
 }
 
-NT_CASE(sq_head_beyond_the_queue_is_rejected)
+KT_CASE(sq_head_beyond_the_queue_is_rejected)
 {
 	struct fake f;
 	struct treq t = {0};
@@ -294,7 +279,7 @@ NT_CASE(sq_head_beyond_the_queue_is_rejected)
 }
 
 /* A head inside the ring but past the tail would free entries the device has not read. */
-NT_CASE(sq_head_past_the_tail_is_rejected)
+KT_CASE(sq_head_past_the_tail_is_rejected)
 {
 	struct fake f;
 	struct treq t = {0};
@@ -305,7 +290,7 @@ NT_CASE(sq_head_past_the_tail_is_rejected)
 	expect_rejected(&f, &t, "head 5 with tail 1");
 }
 
-NT_CASE(completion_for_another_queue_is_rejected)
+KT_CASE(completion_for_another_queue_is_rejected)
 {
 	struct fake f;
 	struct treq t = {0};
@@ -318,7 +303,7 @@ NT_CASE(completion_for_another_queue_is_rejected)
 
 /* After a wrap, an entry written with the old phase is not new: it completes nothing (the wait
  * times out). */
-NT_CASE(completion_without_a_phase_flip_is_not_taken)
+KT_CASE(completion_without_a_phase_flip_is_not_taken)
 {
 	struct fake f;
 	struct treq t = {0};
@@ -329,20 +314,20 @@ NT_CASE(completion_without_a_phase_flip_is_not_taken)
 		uint16_t cid = submit(&f, &t, 2);
 		fake_fetch(&f);
 		fake_complete(&f, cid, 0);
-		NT_EXPECT(nvme_qp_reap(&f.qp, 64) == 1);
+		CHECK_MSG(nvme_qp_reap(&f.qp, 64) == 1);
 	}
 	memset(&t, 0, sizeof(t));
 	uint16_t cid = submit(&f, &t, 2);
 	fake_fetch(&f);
 	fake_post_raw(&f, cid, 1, f.head, 0, 1); /* phase 1 again: the device did not flip */
-	NT_EXPECT(nvme_qp_reap(&f.qp, 64) == 0 && t.completions == 0 && f.qp.inflight == 1);
-	NT_EXPECT(f.qp.fault == 0);
+	CHECK_MSG(nvme_qp_reap(&f.qp, 64) == 0 && t.completions == 0 && f.qp.inflight == 1);
+	CHECK_MSG(f.qp.fault == 0);
 	nvme_qp_fail_all(&f.qp, BLKDEV_E_TIMEOUT);
-	NT_EXPECT(t.completions == 1 && t.r.status == BLKDEV_E_TIMEOUT);
+	CHECK_MSG(t.completions == 1 && t.r.status == BLKDEV_E_TIMEOUT);
 }
 
 /* A reset empties both rings and every id; the pair then works from entry 0 with phase 1. */
-NT_CASE(clear_after_reset_starts_over)
+KT_CASE(clear_after_reset_starts_over)
 {
 	struct fake f;
 	struct treq t = {0};
@@ -351,7 +336,7 @@ NT_CASE(clear_after_reset_starts_over)
 	submit(&f, &t, 2);
 	fake_fetch(&f);
 	fake_post_raw(&f, 0x77, 1, f.head, 0, 1);
-	NT_EXPECT(nvme_qp_reap(&f.qp, 64) == BLKDEV_E_DEVICE);
+	CHECK_MSG(nvme_qp_reap(&f.qp, 64) == BLKDEV_E_DEVICE);
 	nvme_qp_fail_all(&f.qp, BLKDEV_E_ABORTED);
 	nvme_qp_clear(&f.qp);
 	uint16_t qd = f.depth;
@@ -361,11 +346,12 @@ NT_CASE(clear_after_reset_starts_over)
 	uint16_t cid = submit(&f, &t, 2);
 	fake_fetch(&f);
 	fake_complete(&f, cid, 0);
-	NT_EXPECT(nvme_qp_reap(&f.qp, 64) == 1 && t.completions == 1 && t.r.status == 0);
-	NT_EXPECT(f.qp.nfree == 7 && f.qp.fault == 0);
+	CHECK_MSG(nvme_qp_reap(&f.qp, 64) == 1 && t.completions == 1 && t.r.status == 0);
+	CHECK_MSG(f.qp.nfree == 7 && f.qp.fault == 0);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	return nt_run_all();
+	kt_group = "blk-unit";
+	return kt_main(NULL, 0, argc, argv);
 }

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dtest.h"
+#include "ktharness.h"
 #include "responder.h"
 
 static const uint8_t our_mac[6] = {0x52, 0x54, 0, 0x12, 0x34, 0x56},
@@ -50,34 +50,34 @@ static uint16_t echo_request(uint8_t *f, uint16_t data)
 	return (uint16_t)(14 + 20 + 8 + data);
 }
 
-DT(responder_answers_an_arp_request_for_its_address)
+KT_CASE(responder_answers_an_arp_request_for_its_address)
 {
 	struct responder r = resp();
 	uint8_t f[64];
 	uint16_t len = arp_request(f, our_ip), out = 0;
 	struct responder_csum cs;
 
-	DCHECK(responder_reply(&r, f, len, false, &out, &cs) == RESP_ARP_REPLY && out == 42);
-	DCHECK(!memcmp(f, peer_mac, 6) && !memcmp(f + 6, our_mac, 6), "Ethernet addresses");
-	DCHECK(f[20] == 0 && f[21] == 2, "op reply");
-	DCHECK(!memcmp(f + 22, our_mac, 6) && !memcmp(f + 28, our_ip, 4), "sender = us");
-	DCHECK(!memcmp(f + 32, peer_mac, 6) && !memcmp(f + 38, peer_ip, 4),
-	       "target = the requester");
-	DCHECK(r.arp == 1 && r.dropped == 0);
+	CHECK_MSG(responder_reply(&r, f, len, false, &out, &cs) == RESP_ARP_REPLY && out == 42);
+	CHECK_MSG(!memcmp(f, peer_mac, 6) && !memcmp(f + 6, our_mac, 6), "Ethernet addresses");
+	CHECK_MSG(f[20] == 0 && f[21] == 2, "op reply");
+	CHECK_MSG(!memcmp(f + 22, our_mac, 6) && !memcmp(f + 28, our_ip, 4), "sender = us");
+	CHECK_MSG(!memcmp(f + 32, peer_mac, 6) && !memcmp(f + 38, peer_ip, 4),
+	          "target = the requester");
+	CHECK_MSG(r.arp == 1 && r.dropped == 0);
 }
 
-DT(responder_ignores_arp_for_another_address_or_a_reply)
+KT_CASE(responder_ignores_arp_for_another_address_or_a_reply)
 {
 	struct responder r = resp();
 	uint8_t f[64], other[4] = {198, 18, 0, 3};
 	uint16_t out;
 	struct responder_csum cs;
 
-	DCHECK(responder_reply(&r, f, arp_request(f, other), false, &out, &cs) == RESP_DROP);
+	CHECK_MSG(responder_reply(&r, f, arp_request(f, other), false, &out, &cs) == RESP_DROP);
 	arp_request(f, our_ip);
 	f[21] = 2; /* a reply, not a request */
-	DCHECK(responder_reply(&r, f, 42, false, &out, &cs) == RESP_DROP);
-	DCHECK(r.arp == 0 && r.dropped == 2);
+	CHECK_MSG(responder_reply(&r, f, 42, false, &out, &cs) == RESP_DROP);
+	CHECK_MSG(r.arp == 0 && r.dropped == 2);
 }
 
 static bool valid_echo_reply(const uint8_t *f, uint16_t data)
@@ -93,7 +93,7 @@ static bool valid_echo_reply(const uint8_t *f, uint16_t data)
 	       payload && responder_cksum(icmp, 8u + data) == 0;
 }
 
-DT(responder_answers_echo_at_every_size_up_to_1472)
+KT_CASE(responder_answers_echo_at_every_size_up_to_1472)
 {
 	static const uint16_t sizes[] = {0, 1, 56, 1000, 1471, 1472};
 	uint8_t *f = malloc(1514);
@@ -102,15 +102,15 @@ DT(responder_answers_echo_at_every_size_up_to_1472)
 		struct responder r = resp();
 		uint16_t out = 0, len = echo_request(f, sizes[i]);
 		struct responder_csum cs;
-		DCHECK(responder_reply(&r, f, len, false, &out, &cs) == RESP_ECHO_REPLY &&
-		           out == len,
-		       "size %u", sizes[i]);
-		DCHECK(valid_echo_reply(f, sizes[i]) && !cs.needed, "size %u", sizes[i]);
+		CHECK_MSG(responder_reply(&r, f, len, false, &out, &cs) == RESP_ECHO_REPLY &&
+		              out == len,
+		          "size %u", sizes[i]);
+		CHECK_MSG(valid_echo_reply(f, sizes[i]) && !cs.needed, "size %u", sizes[i]);
 	}
 	free(f);
 }
 
-DT(responder_echo_reply_trims_ethernet_padding)
+KT_CASE(responder_echo_reply_trims_ethernet_padding)
 {
 	struct responder r = resp();
 	uint8_t f[60] = {0};
@@ -118,11 +118,11 @@ DT(responder_echo_reply_trims_ethernet_padding)
 	struct responder_csum cs;
 
 	echo_request(f, 0); /* 42 bytes, padded to 60 on the wire */
-	DCHECK(responder_reply(&r, f, 60, false, &out, &cs) == RESP_ECHO_REPLY && out == 42,
-	       "out %u", out);
+	CHECK_MSG(responder_reply(&r, f, 60, false, &out, &cs) == RESP_ECHO_REPLY && out == 42,
+	          "out %u", out);
 }
 
-DT(responder_leaves_the_icmp_checksum_to_the_device_with_offload)
+KT_CASE(responder_leaves_the_icmp_checksum_to_the_device_with_offload)
 {
 	struct responder r = resp();
 	uint8_t f[200];
@@ -130,15 +130,15 @@ DT(responder_leaves_the_icmp_checksum_to_the_device_with_offload)
 	struct responder_csum cs;
 
 	r.csum_offload = true;
-	DCHECK(responder_reply(&r, f, len, false, &out, &cs) == RESP_ECHO_REPLY);
-	DCHECK(cs.needed && cs.start == 34 && cs.offset == 2 && f[36] == 0 && f[37] == 0);
+	CHECK_MSG(responder_reply(&r, f, len, false, &out, &cs) == RESP_ECHO_REPLY);
+	CHECK_MSG(cs.needed && cs.start == 34 && cs.offset == 2 && f[36] == 0 && f[37] == 0);
 	uint16_t sum =
 	    responder_cksum(f + cs.start, (uint32_t)(out - cs.start)); /* what the device stores */
 	put16(f + cs.start + cs.offset, sum);
-	DCHECK(valid_echo_reply(f, 100));
+	CHECK_MSG(valid_echo_reply(f, 100));
 }
 
-DT(responder_drops_bad_echo_requests)
+KT_CASE(responder_drops_bad_echo_requests)
 {
 	struct responder r = resp();
 	uint8_t f[200];
@@ -146,33 +146,34 @@ DT(responder_drops_bad_echo_requests)
 	struct responder_csum cs;
 
 	len = echo_request(f, 20), f[14 + 10] ^= 1; /* IP header checksum */
-	DCHECK(responder_reply(&r, f, len, false, &out, &cs) == RESP_DROP);
+	CHECK_MSG(responder_reply(&r, f, len, false, &out, &cs) == RESP_DROP);
 	len = echo_request(f, 20), f[42] ^= 1; /* ICMP checksum */
-	DCHECK(responder_reply(&r, f, len, false, &out, &cs) == RESP_DROP);
+	CHECK_MSG(responder_reply(&r, f, len, false, &out, &cs) == RESP_DROP);
 	len = echo_request(f, 20), f[42] ^= 1;
-	DCHECK(responder_reply(&r, f, len, true, &out, &cs) == RESP_ECHO_REPLY,
-	       "checksum trusted: the device checked it");
+	CHECK_MSG(responder_reply(&r, f, len, true, &out, &cs) == RESP_ECHO_REPLY,
+	          "checksum trusted: the device checked it");
 	len = echo_request(f, 20);
-	DCHECK(responder_reply(&r, f, (uint16_t)(len - 1), false, &out, &cs) == RESP_DROP,
-	       "IP length beyond the frame");
+	CHECK_MSG(responder_reply(&r, f, (uint16_t)(len - 1), false, &out, &cs) == RESP_DROP,
+	          "IP length beyond the frame");
 	len = echo_request(f, 20), put16(f + 14 + 6, 0x2000), put16(f + 24, 0),
 	put16(f + 24, responder_cksum(f + 14, 20));
-	DCHECK(responder_reply(&r, f, len, false, &out, &cs) == RESP_DROP, "a first fragment (MF)");
+	CHECK_MSG(responder_reply(&r, f, len, false, &out, &cs) == RESP_DROP,
+	          "a first fragment (MF)");
 	len = echo_request(f, 20), memcpy(f, peer_mac, 6);
-	DCHECK(responder_reply(&r, f, len, false, &out, &cs) == RESP_DROP, "not our MAC");
+	CHECK_MSG(responder_reply(&r, f, len, false, &out, &cs) == RESP_DROP, "not our MAC");
 	len = echo_request(f, 20), f[14] = 0x44;
-	DCHECK(responder_reply(&r, f, len, false, &out, &cs) == RESP_DROP, "IHL 4");
+	CHECK_MSG(responder_reply(&r, f, len, false, &out, &cs) == RESP_DROP, "IHL 4");
 	len = echo_request(f, 20), f[34] = 0, put16(f + 36, 0),
 	put16(f + 36, responder_cksum(f + 34, 28));
-	DCHECK(responder_reply(&r, f, len, false, &out, &cs) == RESP_DROP,
-	       "an echo reply is not answered");
-	DCHECK(r.echo == 1 && r.dropped == 7, "echo %lu dropped %lu", (unsigned long)r.echo,
-	       (unsigned long)r.dropped);
+	CHECK_MSG(responder_reply(&r, f, len, false, &out, &cs) == RESP_DROP,
+	          "an echo reply is not answered");
+	CHECK_MSG(r.echo == 1 && r.dropped == 7, "echo %lu dropped %lu", (unsigned long)r.echo,
+	          (unsigned long)r.dropped);
 }
 
 /* Every truncation of a valid request, in a buffer of exactly that size: ASan sees any read past
  * it. */
-DT(responder_reads_nothing_past_a_truncated_frame)
+KT_CASE(responder_reads_nothing_past_a_truncated_frame)
 {
 	uint8_t full[1514];
 	uint16_t n = echo_request(full, 1472), out;
@@ -183,7 +184,7 @@ DT(responder_reads_nothing_past_a_truncated_frame)
 		uint8_t *f = malloc(len ? len : 1);
 		memcpy(f, full, len);
 		enum responder_verdict v = responder_reply(&r, f, len, false, &out, &cs);
-		DCHECK(v == (len == n ? RESP_ECHO_REPLY : RESP_DROP), "len %u", len);
+		CHECK_MSG(v == (len == n ? RESP_ECHO_REPLY : RESP_DROP), "len %u", len);
 		free(f);
 	}
 	arp_request(full, our_ip);
@@ -191,22 +192,22 @@ DT(responder_reads_nothing_past_a_truncated_frame)
 		struct responder r = resp();
 		uint8_t *f = malloc(len ? len : 1);
 		memcpy(f, full, len);
-		DCHECK(responder_reply(&r, f, len, false, &out, &cs) == RESP_DROP, "arp len %u",
-		       len);
+		CHECK_MSG(responder_reply(&r, f, len, false, &out, &cs) == RESP_DROP, "arp len %u",
+		          len);
 		free(f);
 	}
 }
 
-DT(responder_parse_ip)
+KT_CASE(responder_parse_ip)
 {
 	uint8_t ip[4];
 
-	DCHECK(responder_parse_ip("198.18.0.2", 10, ip) && ip[0] == 198 && ip[3] == 2);
-	DCHECK(!responder_parse_ip("198.18.0", 8, ip));
-	DCHECK(!responder_parse_ip("198.18.0.256", 12, ip));
-	DCHECK(!responder_parse_ip("1.2.3.4.5", 9, ip));
-	DCHECK(!responder_parse_ip("1..3.4", 6, ip));
-	DCHECK(!responder_parse_ip("1.2.3.4x", 8, ip));
-	DCHECK(!responder_parse_ip("", 0, ip));
-	DCHECK(!responder_parse_ip("0001.2.3.4", 10, ip));
+	CHECK_MSG(responder_parse_ip("198.18.0.2", 10, ip) && ip[0] == 198 && ip[3] == 2);
+	CHECK_MSG(!responder_parse_ip("198.18.0", 8, ip));
+	CHECK_MSG(!responder_parse_ip("198.18.0.256", 12, ip));
+	CHECK_MSG(!responder_parse_ip("1.2.3.4.5", 9, ip));
+	CHECK_MSG(!responder_parse_ip("1..3.4", 6, ip));
+	CHECK_MSG(!responder_parse_ip("1.2.3.4x", 8, ip));
+	CHECK_MSG(!responder_parse_ip("", 0, ip));
+	CHECK_MSG(!responder_parse_ip("0001.2.3.4", 10, ip));
 }

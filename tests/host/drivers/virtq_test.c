@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dtest.h"
+#include "ktharness.h"
 #include "virtq.h"
 
 struct fake {
@@ -24,7 +24,7 @@ static struct fake *fake_new(uint16_t size)
 	memset(f->mem, 0xa5, 3 * 4096); /* virtq_init must set what it relies on */
 	int err = virtq_init(&f->q, 0, size, f->mem, 0x10000, f->mem + 4096, 0x11000, f->mem + 8192,
 	                     0x12000);
-	DCHECK(err == VIRTQ_OK, "init %d", err);
+	CHECK_MSG(err == VIRTQ_OK, "init %d", err);
 	return f;
 }
 
@@ -64,21 +64,21 @@ static int add1(struct fake *f, uint32_t len, bool w, void *cookie)
 	return virtq_add(&f->q, &s, 1, cookie);
 }
 
-DT(virtq_init_rejects_bad_sizes)
+KT_CASE(virtq_init_rejects_bad_sizes)
 {
 	struct virtq q;
 	uint8_t *m = aligned_alloc(4096, 3 * 4096);
 
-	DCHECK(virtq_init(&q, 0, 0, m, 0, m + 4096, 0, m + 8192, 0) == VIRTQ_ERR_INVALID);
-	DCHECK(virtq_init(&q, 0, 3, m, 0, m + 4096, 0, m + 8192, 0) == VIRTQ_ERR_INVALID);
-	DCHECK(virtq_init(&q, 0, 512, m, 0, m + 4096, 0, m + 8192, 0) == VIRTQ_ERR_INVALID);
-	DCHECK(virtq_init(&q, 0, 256, m, 0, m + 4096, 0, m + 8192, 0) == VIRTQ_OK);
-	DCHECK(virtq_desc_bytes(256) == 4096 && virtq_used_bytes(256) <= 4096 &&
-	       virtq_avail_bytes(256) <= 4096);
+	CHECK_MSG(virtq_init(&q, 0, 0, m, 0, m + 4096, 0, m + 8192, 0) == VIRTQ_ERR_INVALID);
+	CHECK_MSG(virtq_init(&q, 0, 3, m, 0, m + 4096, 0, m + 8192, 0) == VIRTQ_ERR_INVALID);
+	CHECK_MSG(virtq_init(&q, 0, 512, m, 0, m + 4096, 0, m + 8192, 0) == VIRTQ_ERR_INVALID);
+	CHECK_MSG(virtq_init(&q, 0, 256, m, 0, m + 4096, 0, m + 8192, 0) == VIRTQ_OK);
+	CHECK_MSG(virtq_desc_bytes(256) == 4096 && virtq_used_bytes(256) <= 4096 &&
+	          virtq_avail_bytes(256) <= 4096);
 	free(m);
 }
 
-DT(virtq_chain_is_laid_out_as_the_device_reads_it)
+KT_CASE(virtq_chain_is_laid_out_as_the_device_reads_it)
 {
 	struct fake *f = fake_new(16);
 	struct virtq_seg in[3] = {{0xa000, 12, false}, {0xb000, 100, false}, {0xc000, 2048, true}},
@@ -86,40 +86,40 @@ DT(virtq_chain_is_laid_out_as_the_device_reads_it)
 	unsigned n = 0;
 	int cookie;
 
-	DCHECK(virtq_add(&f->q, in, 3, &cookie) == VIRTQ_OK);
-	DCHECK(dev_take(f, got, &n) == -1, "visible before publish");
-	DCHECK(virtq_publish(&f->q), "a device that did not set NO_NOTIFY is notified");
+	CHECK_MSG(virtq_add(&f->q, in, 3, &cookie) == VIRTQ_OK);
+	CHECK_MSG(dev_take(f, got, &n) == -1, "visible before publish");
+	CHECK_MSG(virtq_publish(&f->q), "a device that did not set NO_NOTIFY is notified");
 	int head = dev_take(f, got, &n);
-	DCHECK(head == 0 && n == 3, "head %d, %u segments", head, n);
+	CHECK_MSG(head == 0 && n == 3, "head %d, %u segments", head, n);
 	for (unsigned i = 0; i < 3 && i < n; i++)
-		DCHECK(got[i].paddr == in[i].paddr && got[i].len == in[i].len &&
-		           got[i].device_writes == in[i].device_writes,
-		       "segment %u", i);
-	DCHECK(f->q.nfree == 13);
+		CHECK_MSG(got[i].paddr == in[i].paddr && got[i].len == in[i].len &&
+		              got[i].device_writes == in[i].device_writes,
+		          "segment %u", i);
+	CHECK_MSG(f->q.nfree == 13);
 	f->q.used->flags = VIRTQ_USED_F_NO_NOTIFY;
-	DCHECK(add1(f, 64, true, &cookie) == VIRTQ_OK);
-	DCHECK(!virtq_publish(&f->q), "the device asked not to be notified");
+	CHECK_MSG(add1(f, 64, true, &cookie) == VIRTQ_OK);
+	CHECK_MSG(!virtq_publish(&f->q), "the device asked not to be notified");
 	fake_free(f);
 }
 
-DT(virtq_add_rejects_bad_chains)
+KT_CASE(virtq_add_rejects_bad_chains)
 {
 	struct fake *f = fake_new(8);
 	struct virtq_seg wr_then_rd[2] = {{0x1000, 10, true}, {0x2000, 10, false}};
 	struct virtq_seg zero = {0x1000, 0, false}, nine[9];
 
-	DCHECK(virtq_add(&f->q, wr_then_rd, 2, NULL) == VIRTQ_ERR_INVALID,
-	       "readable after writable (§2.7.4.2)");
-	DCHECK(virtq_add(&f->q, &zero, 1, NULL) == VIRTQ_ERR_INVALID);
-	DCHECK(virtq_add(&f->q, &zero, 0, NULL) == VIRTQ_ERR_INVALID);
+	CHECK_MSG(virtq_add(&f->q, wr_then_rd, 2, NULL) == VIRTQ_ERR_INVALID,
+	          "readable after writable (§2.7.4.2)");
+	CHECK_MSG(virtq_add(&f->q, &zero, 1, NULL) == VIRTQ_ERR_INVALID);
+	CHECK_MSG(virtq_add(&f->q, &zero, 0, NULL) == VIRTQ_ERR_INVALID);
 	for (int i = 0; i < 9; i++)
 		nine[i] = (struct virtq_seg){0x1000, 4, false};
-	DCHECK(virtq_add(&f->q, nine, 9, NULL) == VIRTQ_ERR_FULL);
-	DCHECK(f->q.nfree == 8 && f->q.inflight == 0, "a refused chain takes nothing");
+	CHECK_MSG(virtq_add(&f->q, nine, 9, NULL) == VIRTQ_ERR_FULL);
+	CHECK_MSG(f->q.nfree == 8 && f->q.inflight == 0, "a refused chain takes nothing");
 	fake_free(f);
 }
 
-DT(virtq_full_then_room_after_completion)
+KT_CASE(virtq_full_then_room_after_completion)
 {
 	struct fake *f = fake_new(4);
 	int c[5];
@@ -127,20 +127,20 @@ DT(virtq_full_then_room_after_completion)
 	unsigned n;
 
 	for (int i = 0; i < 4; i++)
-		DCHECK(add1(f, 100, true, &c[i]) == VIRTQ_OK);
-	DCHECK(add1(f, 100, true, &c[4]) == VIRTQ_ERR_FULL);
+		CHECK_MSG(add1(f, 100, true, &c[i]) == VIRTQ_OK);
+	CHECK_MSG(add1(f, 100, true, &c[4]) == VIRTQ_ERR_FULL);
 	virtq_publish(&f->q);
 	int h = dev_take(f, s, &n);
 	dev_put(f, (uint32_t)h, 60);
 	void *ck;
 	uint32_t len;
-	DCHECK(virtq_get(&f->q, &ck, &len) == 1 && ck == &c[0] && len == 60);
-	DCHECK(virtq_get(&f->q, &ck, &len) == 0, "nothing more used");
-	DCHECK(add1(f, 100, true, &c[4]) == VIRTQ_OK);
+	CHECK_MSG(virtq_get(&f->q, &ck, &len) == 1 && ck == &c[0] && len == 60);
+	CHECK_MSG(virtq_get(&f->q, &ck, &len) == 0, "nothing more used");
+	CHECK_MSG(add1(f, 100, true, &c[4]) == VIRTQ_OK);
 	fake_free(f);
 }
 
-DT(virtq_out_of_order_completion_returns_each_cookie)
+KT_CASE(virtq_out_of_order_completion_returns_each_cookie)
 {
 	struct fake *f = fake_new(16);
 	int c[6], heads[6];
@@ -149,29 +149,29 @@ DT(virtq_out_of_order_completion_returns_each_cookie)
 
 	for (int i = 0; i < 6; i++) {
 		struct virtq_seg two[2] = {{0x1000, 8, false}, {0x2000, 100 + i, true}};
-		DCHECK(virtq_add(&f->q, two, i % 2 ? 2 : 1, &c[i]) == VIRTQ_OK, "chain %d", i);
+		CHECK_MSG(virtq_add(&f->q, two, i % 2 ? 2 : 1, &c[i]) == VIRTQ_OK, "chain %d", i);
 		if (i == 3)
 			virtq_publish(&f->q); /* two batches */
 	}
 	virtq_publish(&f->q);
 	for (int i = 0; i < 6; i++)
 		heads[i] = dev_take(f, s, &n);
-	DCHECK(f->q.nfree == 16 - 9, "9 descriptors in use: nfree %u", f->q.nfree);
+	CHECK_MSG(f->q.nfree == 16 - 9, "9 descriptors in use: nfree %u", f->q.nfree);
 	for (int i = 5; i >= 0; i--)
 		dev_put(f, (uint32_t)heads[i], i % 2 ? 100 + (uint32_t)i : 0);
 	for (int i = 5; i >= 0; i--) {
 		void *ck;
 		uint32_t len;
-		DCHECK(virtq_get(&f->q, &ck, &len) == 1 && ck == &c[i], "chain %d", i);
-		DCHECK(len == (i % 2 ? 100u + (uint32_t)i : 0));
+		CHECK_MSG(virtq_get(&f->q, &ck, &len) == 1 && ck == &c[i], "chain %d", i);
+		CHECK_MSG(len == (i % 2 ? 100u + (uint32_t)i : 0));
 	}
-	DCHECK(f->q.nfree == 16 && f->q.inflight == 0 && !f->q.fault);
+	CHECK_MSG(f->q.nfree == 16 && f->q.inflight == 0 && !f->q.fault);
 	fake_free(f);
 }
 
 /* 70000 chains through a queue of 8: both 16-bit indices wrap past 65535 and the ring positions
  * wrap every 8. */
-DT(virtq_indices_wrap_around_16_bits)
+KT_CASE(virtq_indices_wrap_around_16_bits)
 {
 	struct fake *f = fake_new(8);
 	struct virtq_seg s[16];
@@ -191,10 +191,11 @@ DT(virtq_indices_wrap_around_16_bits)
 			       len != 60u + (uint32_t)k;
 		}
 	}
-	DCHECK(bad == 0, "%d mismatches", bad);
-	DCHECK(f->q.avail->idx == (uint16_t)(3 * 70000) && f->q.used->idx == (uint16_t)(3 * 70000),
-	       "avail %u used %u", f->q.avail->idx, f->q.used->idx);
-	DCHECK(f->q.nfree == 8 && !f->q.fault);
+	CHECK_MSG(bad == 0, "%d mismatches", bad);
+	CHECK_MSG(f->q.avail->idx == (uint16_t)(3 * 70000) &&
+	              f->q.used->idx == (uint16_t)(3 * 70000),
+	          "avail %u used %u", f->q.avail->idx, f->q.used->idx);
+	CHECK_MSG(f->q.nfree == 8 && !f->q.fault);
 	fake_free(f);
 }
 
@@ -216,35 +217,36 @@ static int bad_used(uint16_t size, uint32_t id, uint32_t len, enum virtq_fault *
 	int r = virtq_get(&f->q, &ck, &got);
 	*fault = f->q.fault;
 	if (r < 0) { /* broken stays broken */
-		DCHECK(virtq_get(&f->q, &ck, &got) == VIRTQ_ERR_BROKEN);
-		DCHECK(add1(f, 100, true, &c) == VIRTQ_ERR_BROKEN);
+		CHECK_MSG(virtq_get(&f->q, &ck, &got) == VIRTQ_ERR_BROKEN);
+		CHECK_MSG(add1(f, 100, true, &c) == VIRTQ_ERR_BROKEN);
 	}
 	fake_free(f);
 	return r;
 }
 
-DT(virtq_used_id_outside_the_table_is_a_fault)
+KT_CASE(virtq_used_id_outside_the_table_is_a_fault)
 {
 	enum virtq_fault fault;
 
-	DCHECK(bad_used(8, 8, 10, &fault) == VIRTQ_ERR_BROKEN && fault == VIRTQ_FAULT_BAD_ID);
-	DCHECK(bad_used(8, 0xffffffffu, 10, &fault) == VIRTQ_ERR_BROKEN &&
-	       fault == VIRTQ_FAULT_BAD_ID);
-	DCHECK(bad_used(8, 0x10000, 10, &fault) == VIRTQ_ERR_BROKEN && fault == VIRTQ_FAULT_BAD_ID,
-	       "an id that is 0 in 16 bits");
+	CHECK_MSG(bad_used(8, 8, 10, &fault) == VIRTQ_ERR_BROKEN && fault == VIRTQ_FAULT_BAD_ID);
+	CHECK_MSG(bad_used(8, 0xffffffffu, 10, &fault) == VIRTQ_ERR_BROKEN &&
+	          fault == VIRTQ_FAULT_BAD_ID);
+	CHECK_MSG(bad_used(8, 0x10000, 10, &fault) == VIRTQ_ERR_BROKEN &&
+	              fault == VIRTQ_FAULT_BAD_ID,
+	          "an id that is 0 in 16 bits");
 }
 
-DT(virtq_used_id_not_in_flight_is_a_fault)
+KT_CASE(virtq_used_id_not_in_flight_is_a_fault)
 {
 	enum virtq_fault fault;
 
-	DCHECK(bad_used(8, 5, 10, &fault) == VIRTQ_ERR_BROKEN && fault == VIRTQ_FAULT_NOT_HEAD,
-	       "never posted");
-	DCHECK(bad_used(8, 0, 10, &fault) == 1 && fault == VIRTQ_FAULT_NONE,
-	       "the real head is fine");
+	CHECK_MSG(bad_used(8, 5, 10, &fault) == VIRTQ_ERR_BROKEN && fault == VIRTQ_FAULT_NOT_HEAD,
+	          "never posted");
+	CHECK_MSG(bad_used(8, 0, 10, &fault) == 1 && fault == VIRTQ_FAULT_NONE,
+	          "the real head is fine");
 }
 
-DT(virtq_used_id_returned_twice_is_a_fault)
+KT_CASE(virtq_used_id_returned_twice_is_a_fault)
 {
 	struct fake *f = fake_new(8);
 	struct virtq_seg s[16];
@@ -259,13 +261,13 @@ DT(virtq_used_id_returned_twice_is_a_fault)
 	dev_take(f, s, &n);
 	dev_put(f, (uint32_t)h, 10);
 	dev_put(f, (uint32_t)h, 10);
-	DCHECK(virtq_get(&f->q, &ck, &len) == 1 && ck == &c[0]);
-	DCHECK(virtq_get(&f->q, &ck, &len) == VIRTQ_ERR_BROKEN &&
-	       f->q.fault == VIRTQ_FAULT_NOT_HEAD);
+	CHECK_MSG(virtq_get(&f->q, &ck, &len) == 1 && ck == &c[0]);
+	CHECK_MSG(virtq_get(&f->q, &ck, &len) == VIRTQ_ERR_BROKEN &&
+	          f->q.fault == VIRTQ_FAULT_NOT_HEAD);
 	fake_free(f);
 }
 
-DT(virtq_used_id_inside_a_chain_is_a_fault)
+KT_CASE(virtq_used_id_inside_a_chain_is_a_fault)
 {
 	struct fake *f = fake_new(8);
 	struct virtq_seg three[3] = {{0x1000, 12, false}, {0x2000, 50, true}, {0x3000, 50, true}},
@@ -274,23 +276,24 @@ DT(virtq_used_id_inside_a_chain_is_a_fault)
 	void *ck;
 	uint32_t len;
 
-	DCHECK(virtq_add(&f->q, three, 3, NULL) == VIRTQ_OK);
+	CHECK_MSG(virtq_add(&f->q, three, 3, NULL) == VIRTQ_OK);
 	virtq_publish(&f->q);
 	dev_take(f, s, &n);
 	dev_put(f, 1, 10); /* descriptor 1 is the chain's second */
-	DCHECK(virtq_get(&f->q, &ck, &len) == VIRTQ_ERR_BROKEN &&
-	       f->q.fault == VIRTQ_FAULT_NOT_HEAD);
+	CHECK_MSG(virtq_get(&f->q, &ck, &len) == VIRTQ_ERR_BROKEN &&
+	          f->q.fault == VIRTQ_FAULT_NOT_HEAD);
 	fake_free(f);
 }
 
-DT(virtq_used_len_beyond_the_buffer_is_a_fault)
+KT_CASE(virtq_used_len_beyond_the_buffer_is_a_fault)
 {
 	enum virtq_fault fault;
 
-	DCHECK(bad_used(8, 0, 100, &fault) == 1 && fault == VIRTQ_FAULT_NONE, "exactly the buffer");
-	DCHECK(bad_used(8, 0, 101, &fault) == VIRTQ_ERR_BROKEN && fault == VIRTQ_FAULT_BAD_LEN);
-	DCHECK(bad_used(8, 0, 0xffffffffu, &fault) == VIRTQ_ERR_BROKEN &&
-	       fault == VIRTQ_FAULT_BAD_LEN);
+	CHECK_MSG(bad_used(8, 0, 100, &fault) == 1 && fault == VIRTQ_FAULT_NONE,
+	          "exactly the buffer");
+	CHECK_MSG(bad_used(8, 0, 101, &fault) == VIRTQ_ERR_BROKEN && fault == VIRTQ_FAULT_BAD_LEN);
+	CHECK_MSG(bad_used(8, 0, 0xffffffffu, &fault) == VIRTQ_ERR_BROKEN &&
+	          fault == VIRTQ_FAULT_BAD_LEN);
 	/* A transmit chain has no device-writable bytes: any length is a lie. */
 	struct fake *f = fake_new(8);
 	struct virtq_seg s[16];
@@ -300,12 +303,12 @@ DT(virtq_used_len_beyond_the_buffer_is_a_fault)
 	add1(f, 1500, false, NULL);
 	virtq_publish(&f->q);
 	dev_put(f, (uint32_t)dev_take(f, s, &n), 1);
-	DCHECK(virtq_get(&f->q, &ck, &len) == VIRTQ_ERR_BROKEN &&
-	       f->q.fault == VIRTQ_FAULT_BAD_LEN);
+	CHECK_MSG(virtq_get(&f->q, &ck, &len) == VIRTQ_ERR_BROKEN &&
+	          f->q.fault == VIRTQ_FAULT_BAD_LEN);
 	fake_free(f);
 }
 
-DT(virtq_used_index_jump_is_a_fault)
+KT_CASE(virtq_used_index_jump_is_a_fault)
 {
 	struct fake *f = fake_new(8);
 	struct virtq_seg s[16];
@@ -317,29 +320,29 @@ DT(virtq_used_index_jump_is_a_fault)
 	virtq_publish(&f->q);
 	dev_take(f, s, &n);
 	f->q.used->idx = 9; /* more than the ring, and more than the 2 in flight */
-	DCHECK(virtq_used_pending(&f->q) == 0);
-	DCHECK(virtq_get(&f->q, &ck, &len) == VIRTQ_ERR_BROKEN &&
-	       f->q.fault == VIRTQ_FAULT_IDX_JUMP);
+	CHECK_MSG(virtq_used_pending(&f->q) == 0);
+	CHECK_MSG(virtq_get(&f->q, &ck, &len) == VIRTQ_ERR_BROKEN &&
+	          f->q.fault == VIRTQ_FAULT_IDX_JUMP);
 	fake_free(f);
 
 	f = fake_new(8);
 	add1(f, 100, true, NULL);
 	virtq_publish(&f->q);
 	f->q.used->idx = 2; /* within the ring, but only one chain is in flight */
-	DCHECK(virtq_get(&f->q, &ck, &len) == VIRTQ_ERR_BROKEN &&
-	       f->q.fault == VIRTQ_FAULT_IDX_JUMP);
+	CHECK_MSG(virtq_get(&f->q, &ck, &len) == VIRTQ_ERR_BROKEN &&
+	          f->q.fault == VIRTQ_FAULT_IDX_JUMP);
 	fake_free(f);
 
 	f = fake_new(8);
 	add1(f, 100, true, NULL);
 	virtq_publish(&f->q);
 	f->q.used->idx = 0xffff; /* backwards */
-	DCHECK(virtq_get(&f->q, &ck, &len) == VIRTQ_ERR_BROKEN &&
-	       f->q.fault == VIRTQ_FAULT_IDX_JUMP);
+	CHECK_MSG(virtq_get(&f->q, &ck, &len) == VIRTQ_ERR_BROKEN &&
+	          f->q.fault == VIRTQ_FAULT_IDX_JUMP);
 	fake_free(f);
 }
 
-DT(virtq_drain_returns_every_chain_in_flight)
+KT_CASE(virtq_drain_returns_every_chain_in_flight)
 {
 	struct fake *f = fake_new(8);
 	int c[4];
@@ -347,38 +350,38 @@ DT(virtq_drain_returns_every_chain_in_flight)
 	struct virtq_seg two[2] = {{0x1000, 8, false}, {0x2000, 8, true}};
 
 	for (int i = 0; i < 4; i++)
-		DCHECK(virtq_add(&f->q, two, i == 2 ? 2 : 1, &c[i]) == VIRTQ_OK);
+		CHECK_MSG(virtq_add(&f->q, two, i == 2 ? 2 : 1, &c[i]) == VIRTQ_OK);
 	virtq_publish(&f->q);
 	unsigned n = virtq_drain(&f->q, out, 8);
-	DCHECK(n == 4 && f->q.inflight == 0 && f->q.nfree == 8, "n %u", n);
+	CHECK_MSG(n == 4 && f->q.inflight == 0 && f->q.nfree == 8, "n %u", n);
 	int seen = 0;
 	for (unsigned i = 0; i < n; i++)
 		for (int k = 0; k < 4; k++)
 			seen |= (out[i] == &c[k]) << k;
-	DCHECK(seen == 15);
+	CHECK_MSG(seen == 15);
 	fake_free(f);
 }
 
-DT(virtq_interrupt_suppression)
+KT_CASE(virtq_interrupt_suppression)
 {
 	struct fake *f = fake_new(8);
 	struct virtq_seg s[16];
 	unsigned n;
 
 	virtq_irq_off(&f->q);
-	DCHECK(f->q.avail->flags == VIRTQ_AVAIL_F_NO_INTERRUPT);
-	DCHECK(!virtq_irq_on(&f->q) && f->q.avail->flags == 0, "nothing pending");
+	CHECK_MSG(f->q.avail->flags == VIRTQ_AVAIL_F_NO_INTERRUPT);
+	CHECK_MSG(!virtq_irq_on(&f->q) && f->q.avail->flags == 0, "nothing pending");
 	add1(f, 100, true, NULL);
 	virtq_publish(&f->q);
 	dev_put(f, (uint32_t)dev_take(f, s, &n), 5);
-	DCHECK(virtq_irq_on(&f->q), "a completion already there: do not sleep");
-	DCHECK(virtq_used_pending(&f->q) == 1);
+	CHECK_MSG(virtq_irq_on(&f->q), "a completion already there: do not sleep");
+	CHECK_MSG(virtq_used_pending(&f->q) == 1);
 	fake_free(f);
 }
 
 /* Indirect descriptors (§2.7.5.3, used by virtio-blk): one ring entry per chain, the table the
  * caller's. */
-DT(virtq_indirect_chain_takes_one_descriptor)
+KT_CASE(virtq_indirect_chain_takes_one_descriptor)
 {
 	struct fake *f = fake_new(4);
 	static struct virtq_desc table[8];
@@ -387,30 +390,31 @@ DT(virtq_indirect_chain_takes_one_descriptor)
 	void *c = 0;
 	uint32_t len = 0;
 
-	DCHECK(virtq_indirect_fill(table, 8, segs, 3, &wlen) == VIRTQ_OK && wlen == 4097);
-	DCHECK(table[0].addr == 0x5000 && table[0].flags == VIRTQ_DESC_F_NEXT &&
-	       table[0].next == 1);
-	DCHECK(table[1].flags == (VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE) && table[1].next == 2);
-	DCHECK(table[2].flags == VIRTQ_DESC_F_WRITE && table[2].len == 1);
+	CHECK_MSG(virtq_indirect_fill(table, 8, segs, 3, &wlen) == VIRTQ_OK && wlen == 4097);
+	CHECK_MSG(table[0].addr == 0x5000 && table[0].flags == VIRTQ_DESC_F_NEXT &&
+	          table[0].next == 1);
+	CHECK_MSG(table[1].flags == (VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE) && table[1].next == 2);
+	CHECK_MSG(table[2].flags == VIRTQ_DESC_F_WRITE && table[2].len == 1);
 	for (int i = 0; i < 4; i++)
-		DCHECK(virtq_add_indirect(&f->q, 0x9000, 3, wlen, (void *)(uintptr_t)(i + 1)) ==
-		       VIRTQ_OK);
-	DCHECK(virtq_add_indirect(&f->q, 0x9000, 3, wlen, 0) == VIRTQ_ERR_FULL,
-	       "4 chains in a ring of 4");
+		CHECK_MSG(virtq_add_indirect(&f->q, 0x9000, 3, wlen, (void *)(uintptr_t)(i + 1)) ==
+		          VIRTQ_OK);
+	CHECK_MSG(virtq_add_indirect(&f->q, 0x9000, 3, wlen, 0) == VIRTQ_ERR_FULL,
+	          "4 chains in a ring of 4");
 	virtq_publish(&f->q);
 	uint16_t head = f->q.avail->ring[0];
-	DCHECK(f->q.desc[head].flags == VIRTQ_DESC_F_INDIRECT && f->q.desc[head].len == 48 &&
-	       f->q.desc[head].addr == 0x9000);
+	CHECK_MSG(f->q.desc[head].flags == VIRTQ_DESC_F_INDIRECT && f->q.desc[head].len == 48 &&
+	          f->q.desc[head].addr == 0x9000);
 	dev_put(f, head, 4097);
-	DCHECK(virtq_get(&f->q, &c, &len) == 1 && c == (void *)1 && len == 4097);
-	DCHECK(virtq_add_indirect(&f->q, 0x9000, 3, wlen, 0) == VIRTQ_OK,
-	       "the freed entry is reused");
+	CHECK_MSG(virtq_get(&f->q, &c, &len) == 1 && c == (void *)1 && len == 4097);
+	CHECK_MSG(virtq_add_indirect(&f->q, 0x9000, 3, wlen, 0) == VIRTQ_OK,
+	          "the freed entry is reused");
 	dev_put(f, f->q.avail->ring[1], 4098); /* more than the table's writable bytes */
-	DCHECK(virtq_get(&f->q, &c, &len) == VIRTQ_ERR_BROKEN && f->q.fault == VIRTQ_FAULT_BAD_LEN);
+	CHECK_MSG(virtq_get(&f->q, &c, &len) == VIRTQ_ERR_BROKEN &&
+	          f->q.fault == VIRTQ_FAULT_BAD_LEN);
 	fake_free(f);
 }
 
-DT(virtq_indirect_table_refuses_bad_chains)
+KT_CASE(virtq_indirect_table_refuses_bad_chains)
 {
 	static struct virtq_desc table[4];
 	struct virtq_seg rw[2] = {{0x1000, 8, true},
@@ -420,10 +424,10 @@ DT(virtq_indirect_table_refuses_bad_chains)
 	uint32_t w;
 	struct fake *f = fake_new(4);
 
-	DCHECK(virtq_indirect_fill(table, 4, rw, 2, &w) == VIRTQ_ERR_INVALID);
-	DCHECK(virtq_indirect_fill(table, 4, z, 1, &w) == VIRTQ_ERR_INVALID);
-	DCHECK(virtq_indirect_fill(table, 4, many, 5, &w) == VIRTQ_ERR_INVALID);
-	DCHECK(virtq_indirect_fill(table, 4, many, 0, &w) == VIRTQ_ERR_INVALID);
-	DCHECK(virtq_add_indirect(&f->q, 0x9000, 0, 0, 0) == VIRTQ_ERR_INVALID);
+	CHECK_MSG(virtq_indirect_fill(table, 4, rw, 2, &w) == VIRTQ_ERR_INVALID);
+	CHECK_MSG(virtq_indirect_fill(table, 4, z, 1, &w) == VIRTQ_ERR_INVALID);
+	CHECK_MSG(virtq_indirect_fill(table, 4, many, 5, &w) == VIRTQ_ERR_INVALID);
+	CHECK_MSG(virtq_indirect_fill(table, 4, many, 0, &w) == VIRTQ_ERR_INVALID);
+	CHECK_MSG(virtq_add_indirect(&f->q, 0x9000, 0, 0, 0) == VIRTQ_ERR_INVALID);
 	fake_free(f);
 }

@@ -9,10 +9,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define KT_CASE_SECONDS 10 /* a hung case is killed by SIGALRM */
-#define KT_MAX_DIAG     20 /* diagnostics printed per case, to keep the log readable */
+#define KT_MAX_DIAG  20   /* diagnostics printed per case, to keep the log readable */
+#define KT_MAX_CASES 1024 /* cases of one binary */
 
 const char *kt_group = "khost";
+unsigned kt_case_seconds = 10; /* a hung case is killed by SIGALRM */
+static struct kt_case kt_cases[KT_MAX_CASES];
+static size_t kt_ncases;
 static unsigned kt_nfail;
 static uint64_t kt_state;
 
@@ -28,6 +31,29 @@ void kt_fail(const char *file, int line, const char *fmt, ...)
 	va_end(ap);
 	printf("\n");
 	fflush(stdout);
+}
+
+void kt_fail_why(const char *file, int line, const char *cond, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (kt_nfail++ >= KT_MAX_DIAG)
+		return;
+	printf("# %s:%d: check failed: %s", file, line, cond);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+}
+
+void kt_add(const char *name, void (*fn)(void))
+{
+	if (kt_ncases == KT_MAX_CASES) {
+		fprintf(stderr, "ktharness: more than %d cases\n", KT_MAX_CASES);
+		exit(2);
+	}
+	kt_cases[kt_ncases++] = (struct kt_case){name, fn};
 }
 
 bool kt_failed(void)
@@ -63,7 +89,7 @@ static void kt_run_child(const struct kt_case *c)
 {
 	kt_nfail = 0;
 	kt_seed(c->name);
-	alarm(KT_CASE_SECONDS);
+	alarm(kt_case_seconds);
 	c->fn();
 	fflush(stdout);
 	exit(kt_nfail ? 1 : 0); /* exit(), not _exit(): LeakSanitizer checks here */
@@ -102,21 +128,32 @@ static bool kt_run_case(const struct kt_case *c)
 	return ok;
 }
 
+/* Run the named cases in this process (debugging), or every case forked. */
+static void kt_run_list(const struct kt_case *cases, size_t n, int argc, char **argv)
+{
+	if (argc <= 1) {
+		for (size_t i = 0; i < n; i++)
+			kt_run_case(&cases[i]);
+		return;
+	}
+	for (int a = 1; a < argc; a++)
+		for (size_t i = 0; i < n; i++)
+			if (!strcmp(argv[a], cases[i].name)) {
+				kt_nfail = 0;
+				kt_seed(cases[i].name);
+				cases[i].fn();
+				printf("%s - %s.%s\n", kt_nfail ? "not ok" : "ok", kt_group,
+				       cases[i].name);
+			}
+}
+
 int kt_main(const struct kt_case *cases, size_t n, int argc, char **argv)
 {
-	if (argc > 1) { /* debugging: run the named cases in this process */
-		for (int a = 1; a < argc; a++)
-			for (size_t i = 0; i < n; i++)
-				if (!strcmp(argv[a], cases[i].name)) {
-					kt_nfail = 0;
-					kt_seed(cases[i].name);
-					cases[i].fn();
-					printf("%s - %s.%s\n", kt_nfail ? "not ok" : "ok", kt_group,
-					       cases[i].name);
-				}
-		return 0;
-	}
-	for (size_t i = 0; i < n; i++)
-		kt_run_case(&cases[i]);
+	const char *secs = getenv("KT_CASE_SECONDS");
+
+	if (secs && atoi(secs) > 0)
+		kt_case_seconds = (unsigned)atoi(secs);
+	kt_run_list(cases, n, argc, argv);
+	kt_run_list(kt_cases, kt_ncases, argc, argv);
 	return 0;
 }

@@ -1,20 +1,8 @@
-/* Fake platform and runner for the Floo unit tests. */
+/* Fake platform for the Floo unit tests; the cases run on ktharness. */
 #include "harness.h"
 
 uint64_t t_now_ns = 1000000000ull;
 uint32_t t_next_caps;
-int t_failed;
-char t_why[256];
-
-static struct test_case tests[256];
-static unsigned n_tests;
-
-void test_register(const char *name, void (*fn)(void))
-{
-	if (n_tests < 256)
-		tests[n_tests++] = (struct test_case){name, fn};
-}
-
 void q_push(struct fqueue *q, const uint8_t *f, uint32_t len)
 {
 	struct frame *fr;
@@ -365,26 +353,6 @@ uint32_t build_tcp(uint8_t *f, const uint8_t *dmac, uint32_t src, uint32_t dst, 
 
 int main(int argc, char **argv)
 {
-	FILE *out = argc > 1 ? fopen(argv[1], "w") : stdout;
-	int bad = 0;
-
-	if (!out)
-		return 2;
-	for (unsigned i = 0; i < n_tests; i++) {
-		if (argc > 2 && !strstr(tests[i].name, argv[2]))
-			continue;
-		t_failed = 0;
-		t_why[0] = 0;
-		tests[i].fn();
-		if (t_failed) {
-			bad++;
-			fprintf(out, "not ok - net-unit: %s # %s\n", tests[i].name, t_why);
-		} else {
-			fprintf(out, "ok - net-unit: %s\n", tests[i].name);
-		}
-	}
-	fprintf(stderr, "net-unit: %u tests, %d failed\n", n_tests, bad);
-	if (out != stdout)
-		fclose(out);
-	return 0;
+	kt_group = "net-unit";
+	return kt_main(NULL, 0, argc, argv);
 }

@@ -1,7 +1,8 @@
 /*
  * Host unit-test harness for Floo: a fake platform with a manual clock,
  * frame queues between two stacks (with a per-frame filter to drop,
- * reorder or inspect), raw frame builders and tiny TAP-style test macros.
+ * reorder or inspect), raw frame builders. The cases run on the host harness
+ * (tests/host/kernel/ktharness.h): KT_CASE(name), CHECK.
  */
 #ifndef NET_HARNESS_H
 #define NET_HARNESS_H
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ktharness.h"
 #include "floo_internal.h"
 #include "floo/floo_vnet.h"
 #include "tcp.h"
@@ -80,31 +82,6 @@ uint32_t build_udp(uint8_t *f, const uint8_t *dmac, uint32_t src, uint32_t dst, 
 #define IP(a, b, c, d) (((uint32_t)(a) << 24) | ((b) << 16) | ((c) << 8) | (d))
 #define IP_A           IP(10, 0, 0, 1)
 #define IP_B           IP(10, 0, 0, 2)
-
-/* tests */
-struct test_case {
-	const char *name;
-	void (*fn)(void);
-};
-void test_register(const char *name, void (*fn)(void));
-extern int t_failed;
-extern char t_why[256];
-
-#define TEST(name)                                                                                 \
-	static void test_##name(void);                                                             \
-	__attribute__((constructor)) static void reg_##name(void)                                  \
-	{                                                                                          \
-		test_register(#name, test_##name);                                                 \
-	}                                                                                          \
-	static void test_##name(void)
-
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c) && !t_failed) {                                                           \
-			t_failed = 1;                                                              \
-			snprintf(t_why, sizeof(t_why), "%s:%d: %s", __FILE__, __LINE__, #c);       \
-		}                                                                                  \
-	} while (0)
 
 /* Every test ends by checking that all buffers went home. */
 #define CHECK_NO_LEAK(n) CHECK(floo_pbuf_free_count((n)->st) == (n)->st->cfg.n_pbufs)

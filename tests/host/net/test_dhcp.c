@@ -62,7 +62,7 @@ static void server_reply(struct node *n, uint32_t xid, uint8_t t, uint32_t yiadd
 	inject(n, f, build_udp(f, bcast_mac(), SRV, 0xffffffffu, 67, 68, m, 300));
 }
 
-TEST(dhcp_discover_offer_request_ack_and_renew)
+KT_CASE(dhcp_discover_offer_request_ack_and_renew)
 {
 	struct node *n = node_new(NULL, 0, 1);
 	uint32_t xid = 0, req = 0;
@@ -90,7 +90,7 @@ TEST(dhcp_discover_offer_request_ack_and_renew)
 	node_free(n);
 }
 
-TEST(dhcp_malformed_options_ignored)
+KT_CASE(dhcp_malformed_options_ignored)
 {
 	struct node *n = node_new(NULL, 0, 1);
 	uint8_t m[300] = {0}, f[2048];

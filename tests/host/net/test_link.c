@@ -4,7 +4,7 @@
 
 static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
-TEST(csum_rfc1071_example)
+KT_CASE(csum_rfc1071_example)
 {
 	const uint8_t d[] = {0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7};
 
@@ -12,7 +12,7 @@ TEST(csum_rfc1071_example)
 	CHECK(floo_csum_fold(floo_csum_add(0, d, 8)) == (uint16_t)~0xddf2);
 }
 
-TEST(csum_pieces_at_odd_offsets)
+KT_CASE(csum_pieces_at_odd_offsets)
 {
 	uint8_t d[101];
 	uint32_t whole, parts;
@@ -28,7 +28,7 @@ TEST(csum_pieces_at_odd_offsets)
 
 /* A platform whose region is DMA pages lends pbufs to its NIC (user/net/hallows): none may
  * cross a 4 KiB page, whatever the sizes in front of the pool; the region stays big enough. */
-TEST(pbufs_never_cross_a_page)
+KT_CASE(pbufs_never_cross_a_page)
 {
 	for (uint32_t n = 1; n <= 129; n += 32) {
 		struct floo_config c = {.n_pbufs = n, .n_tcp = 3, .n_frag = 1};
@@ -52,7 +52,7 @@ TEST(pbufs_never_cross_a_page)
 	}
 }
 
-TEST(seq_compare_wraparound)
+KT_CASE(seq_compare_wraparound)
 {
 	CHECK(seq_lt(0xfffffff0u, 0x10u));
 	CHECK(seq_gt(0x10u, 0xfffffff0u));
@@ -61,7 +61,7 @@ TEST(seq_compare_wraparound)
 	CHECK(seq_lt(0x7fffffffu, 0x80000000u));
 }
 
-TEST(eth_short_and_foreign_frames_dropped)
+KT_CASE(eth_short_and_foreign_frames_dropped)
 {
 	struct node *n = node_new(NULL, IP_A, 1);
 	uint8_t f[64] = {0};
@@ -99,7 +99,7 @@ static uint32_t arp_frame(uint8_t *f, uint16_t op, uint32_t spa, uint32_t tpa)
 	return 60;
 }
 
-TEST(arp_request_answered_and_sender_learned)
+KT_CASE(arp_request_answered_and_sender_learned)
 {
 	struct node *n = node_new(NULL, IP_A, 1);
 	uint8_t f[2048];
@@ -119,7 +119,7 @@ TEST(arp_request_answered_and_sender_learned)
 	node_free(n);
 }
 
-TEST(arp_malformed_dropped)
+KT_CASE(arp_malformed_dropped)
 {
 	struct node *n = node_new(NULL, IP_A, 1);
 	uint8_t f[2048];
@@ -136,7 +136,7 @@ TEST(arp_malformed_dropped)
 	node_free(n);
 }
 
-TEST(arp_gratuitous_on_config_and_cache_expiry)
+KT_CASE(arp_gratuitous_on_config_and_cache_expiry)
 {
 	struct node *n = node_new(NULL, 0, 1);
 	uint8_t f[2048];
@@ -173,7 +173,7 @@ static uint32_t ping(struct node *n, uint8_t *f, uint32_t dst, uint32_t plen)
 	return take(n, f);
 }
 
-TEST(icmp_echo_reply)
+KT_CASE(icmp_echo_reply)
 {
 	struct node *n = node_new(NULL, IP_A, 1);
 	uint8_t f[2048];
@@ -192,7 +192,7 @@ TEST(icmp_echo_reply)
 	node_free(n);
 }
 
-TEST(ip_malformed_headers_dropped)
+KT_CASE(ip_malformed_headers_dropped)
 {
 	struct node *n = node_new(NULL, IP_A, 1);
 	uint8_t f[2048], p[8] = {8, 0, 0xf7, 0xff, 0, 0, 0, 0};
@@ -221,7 +221,7 @@ TEST(ip_malformed_headers_dropped)
 	node_free(n);
 }
 
-TEST(ip_options_accepted_and_padding_trimmed)
+KT_CASE(ip_options_accepted_and_padding_trimmed)
 {
 	struct node *n = node_new(NULL, IP_A, 1);
 	uint8_t f[2048], m[16] = {8, 0, 0, 0, 0, 0, 0, 1, 'a', 'b', 'c', 'd'};
@@ -286,7 +286,7 @@ static void make_dgram(uint8_t *d)
 	put_be16(d + 6, floo_csum_fold(floo_csum_add(s, d, 3000)));
 }
 
-TEST(ip_frag_reassembly_out_of_order_and_duplicates)
+KT_CASE(ip_frag_reassembly_out_of_order_and_duplicates)
 {
 	struct node *n = node_new(NULL, IP_A, 1);
 	uint8_t d[3000];
@@ -305,7 +305,7 @@ TEST(ip_frag_reassembly_out_of_order_and_duplicates)
 	node_free(n);
 }
 
-TEST(ip_frag_overlap_discards_datagram)
+KT_CASE(ip_frag_overlap_discards_datagram)
 {
 	struct node *n = node_new(NULL, IP_A, 1);
 	uint8_t d[3000];
@@ -324,7 +324,7 @@ TEST(ip_frag_overlap_discards_datagram)
 	node_free(n);
 }
 
-TEST(ip_frag_timeout_sends_time_exceeded_and_bounds_memory)
+KT_CASE(ip_frag_timeout_sends_time_exceeded_and_bounds_memory)
 {
 	struct node *n = node_new(NULL, IP_A, 1);
 	uint8_t d[3000], f[2048];
@@ -342,7 +342,7 @@ TEST(ip_frag_timeout_sends_time_exceeded_and_bounds_memory)
 	node_free(n);
 }
 
-TEST(udp_delivery_checksum_and_port_unreachable)
+KT_CASE(udp_delivery_checksum_and_port_unreachable)
 {
 	struct node *n = node_new(NULL, IP_A, 1);
 	uint8_t f[2048];
@@ -372,7 +372,7 @@ TEST(udp_delivery_checksum_and_port_unreachable)
 	node_free(n);
 }
 
-TEST(ip_unknown_protocol_unreachable_but_never_for_icmp_errors)
+KT_CASE(ip_unknown_protocol_unreachable_but_never_for_icmp_errors)
 {
 	struct node *n = node_new(NULL, IP_A, 1);
 	uint8_t f[2048], p[16] = {0}, e[36] = {3, 3};
@@ -392,7 +392,7 @@ TEST(ip_unknown_protocol_unreachable_but_never_for_icmp_errors)
 
 /* Reproducer: the ARP request of an unresolved first send was the frame
  * given back instead of the unused one, so resolution never started. */
-TEST(bug_first_send_unresolved_arp_request_lost)
+KT_CASE(bug_first_send_unresolved_arp_request_lost)
 {
 	struct node *a = node_new(NULL, IP_A, 1), *b = node_new(NULL, IP_B, 2);
 

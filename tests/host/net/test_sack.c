@@ -10,7 +10,7 @@
 
 /* ---- option parsing ---- */
 
-TEST(sack_option_parse_valid_malformed_and_permitted)
+KT_CASE(sack_option_parse_valid_malformed_and_permitted)
 {
 	const uint8_t two[] = {1, 1, 5, 18, 0, 0, 0, 10, 0, 0, 0, 20, 0, 0, 0, 30, 0, 0, 0, 40};
 	const uint8_t odd[] = {5, 11, 0, 0, 0, 10, 0, 0, 0, 20, 0};
@@ -59,7 +59,7 @@ static bool has_sack_permitted(const uint8_t *f)
 	return tcp_parse_options(t + 20, (uint32_t)(t[12] >> 4) * 4 - 20, &s) && s.sack_ok;
 }
 
-TEST(sack_permitted_negotiated_only_when_offered)
+KT_CASE(sack_permitted_negotiated_only_when_offered)
 {
 	struct raw r;
 	struct floo_tcp *c;
@@ -74,7 +74,7 @@ TEST(sack_permitted_negotiated_only_when_offered)
 	raw_close(&r);
 }
 
-TEST(sack_syn_ack_echoes_permitted_and_active_open_offers_it)
+KT_CASE(sack_syn_ack_echoes_permitted_and_active_open_offers_it)
 {
 	struct node *n = node_new(NULL, IP_A, 1);
 	struct app a;
@@ -123,7 +123,7 @@ static bool blocks_are(struct raw *r, unsigned n, const uint32_t *want)
 	return true;
 }
 
-TEST(sack_receiver_blocks_follow_rfc2018_rules)
+KT_CASE(sack_receiver_blocks_follow_rfc2018_rules)
 {
 	struct raw r;
 
@@ -152,7 +152,7 @@ TEST(sack_receiver_blocks_follow_rfc2018_rules)
 	raw_close(&r);
 }
 
-TEST(sack_blocks_limited_to_the_option_space)
+KT_CASE(sack_blocks_limited_to_the_option_space)
 {
 	struct raw r;
 	uint8_t o[40];
@@ -215,7 +215,7 @@ static bool sb_is(const struct floo_tcp *c, unsigned n, const uint32_t *want)
 	return true;
 }
 
-TEST(sack_scoreboard_merges_clips_and_prunes)
+KT_CASE(sack_scoreboard_merges_clips_and_prunes)
 {
 	struct node *n = node_new(NULL, IP_A, 1);
 	struct floo_tcp *c = fake_conn(n);
@@ -250,7 +250,7 @@ TEST(sack_scoreboard_merges_clips_and_prunes)
 	node_free(n);
 }
 
-TEST(sack_is_lost_by_dupthresh_segments_or_bytes)
+KT_CASE(sack_is_lost_by_dupthresh_segments_or_bytes)
 {
 	struct node *n = node_new(NULL, IP_A, 1);
 	struct floo_tcp *c = fake_conn(n);
@@ -273,7 +273,7 @@ TEST(sack_is_lost_by_dupthresh_segments_or_bytes)
 /* SetPipe() and NextSeg() of RFC 6675 (no RACK state yet): SND.UNA = 0,
  * SND.MAX = 10, SACKed 3, 5 and 7 (in MSS). Holes 0..3 (three SACKed
  * above: lost), 4 and 6 (not lost), 8..10 (above the highest SACK). */
-TEST(sack_pipe_and_next_segment_rules)
+KT_CASE(sack_pipe_and_next_segment_rules)
 {
 	struct node *n = node_new(NULL, IP_A, 1);
 	struct floo_tcp *c = fake_conn(n);
@@ -298,7 +298,7 @@ TEST(sack_pipe_and_next_segment_rules)
 	node_free(n);
 }
 
-TEST(sack_counting_rule_off_once_the_path_reorders)
+KT_CASE(sack_counting_rule_off_once_the_path_reorders)
 {
 	struct node *n = node_new(NULL, IP_A, 1);
 	struct floo_tcp *c = fake_conn(n);
@@ -346,7 +346,7 @@ static void sack_at(struct floo_tcp *c, uint32_t ms, uint32_t from, uint32_t to)
 	tcp_rack_update(c, c->snd_una, &s);
 }
 
-TEST(rack_marks_lost_after_rtt_and_reordering_window)
+KT_CASE(rack_marks_lost_after_rtt_and_reordering_window)
 {
 	struct node *n = node_new(NULL, IP_A, 1);
 	struct floo_tcp *c = fake_conn(n);
@@ -375,7 +375,7 @@ TEST(rack_marks_lost_after_rtt_and_reordering_window)
 	node_free(n);
 }
 
-TEST(rack_reordering_window_zero_in_recovery_until_reordering_seen)
+KT_CASE(rack_reordering_window_zero_in_recovery_until_reordering_seen)
 {
 	struct node *n = node_new(NULL, IP_A, 1);
 	struct floo_tcp *c = fake_conn(n);
@@ -395,7 +395,7 @@ TEST(rack_reordering_window_zero_in_recovery_until_reordering_seen)
 	node_free(n);
 }
 
-TEST(rack_finds_a_lost_retransmission)
+KT_CASE(rack_finds_a_lost_retransmission)
 {
 	struct node *n = node_new(NULL, IP_A, 1);
 	struct floo_tcp *c = fake_conn(n);
@@ -423,7 +423,7 @@ TEST(rack_finds_a_lost_retransmission)
 
 /* ---- TLP (RFC 8985 7) ---- */
 
-TEST(tlp_probe_timeout_rules)
+KT_CASE(tlp_probe_timeout_rules)
 {
 	struct node *n = node_new(NULL, IP_A, 1);
 	struct floo_tcp *c = fake_conn(n);
@@ -534,7 +534,7 @@ static void fill(void)
 		pattern[i] = (uint8_t)(i * 7 + (i >> 9));
 }
 
-TEST(tcp_sack_recovers_many_losses_in_one_window_without_rto)
+KT_CASE(tcp_sack_recovers_many_losses_in_one_window_without_rto)
 {
 	struct node *a, *b;
 	struct app ca, sa;
@@ -560,7 +560,7 @@ TEST(tcp_sack_recovers_many_losses_in_one_window_without_rto)
 	node_free(b);
 }
 
-TEST(tcp_lost_retransmission_found_by_rack_without_rto)
+KT_CASE(tcp_lost_retransmission_found_by_rack_without_rto)
 {
 	struct node *a, *b;
 	struct app ca, sa;
@@ -582,7 +582,7 @@ TEST(tcp_lost_retransmission_found_by_rack_without_rto)
 	node_free(b);
 }
 
-TEST(tcp_tail_loss_recovered_by_probe_without_rto)
+KT_CASE(tcp_tail_loss_recovered_by_probe_without_rto)
 {
 	struct node *a, *b;
 	struct app ca, sa;
@@ -613,7 +613,7 @@ TEST(tcp_tail_loss_recovered_by_probe_without_rto)
 
 /* ---- D-SACK (RFC 2883) and the undo it allows (RFC 3708) ---- */
 
-TEST(dsack_reported_for_an_old_duplicate_then_dropped)
+KT_CASE(dsack_reported_for_an_old_duplicate_then_dropped)
 {
 	struct raw r;
 	static uint8_t d[300];
@@ -636,7 +636,7 @@ TEST(dsack_reported_for_an_old_duplicate_then_dropped)
 	raw_close(&r);
 }
 
-TEST(dsack_recognised_below_the_ack_or_inside_the_second_block)
+KT_CASE(dsack_recognised_below_the_ack_or_inside_the_second_block)
 {
 	struct tcp_seg s;
 
@@ -654,7 +654,7 @@ TEST(dsack_recognised_below_the_ack_or_inside_the_second_block)
 	CHECK(!tcp_sack_is_dsack(&s));
 }
 
-TEST(dsack_for_every_retransmission_undoes_the_reduction)
+KT_CASE(dsack_for_every_retransmission_undoes_the_reduction)
 {
 	struct node *n = node_new(NULL, IP_A, 1);
 	struct floo_tcp *c = fake_conn(n);
@@ -682,7 +682,7 @@ TEST(dsack_for_every_retransmission_undoes_the_reduction)
 	node_free(n);
 }
 
-TEST(rack_ignores_an_ack_for_the_original_of_a_retransmission)
+KT_CASE(rack_ignores_an_ack_for_the_original_of_a_retransmission)
 {
 	struct node *n = node_new(NULL, IP_A, 1);
 	struct floo_tcp *c = fake_conn(n);

@@ -54,7 +54,7 @@ static void push(struct pair *p, uint32_t len, uint32_t chunk, uint32_t ms)
 	}
 }
 
-TEST(tcp_handshake_transfer_close_time_wait)
+KT_CASE(tcp_handshake_transfer_close_time_wait)
 {
 	struct pair p;
 	struct floo_tcp *ca;
@@ -86,7 +86,7 @@ static void iss_near_wrap(struct floo_tcp *c, uint32_t iss)
 	c->snd_buf_seq = iss + 1;
 }
 
-TEST(tcp_sequence_numbers_wrap_around)
+KT_CASE(tcp_sequence_numbers_wrap_around)
 {
 	struct pair p;
 	struct floo_tcp *c;
@@ -148,7 +148,7 @@ static void lossy_reset(void)
 	f_stash_len = 0;
 }
 
-TEST(tcp_fast_retransmit_single_loss_no_timeout)
+KT_CASE(tcp_fast_retransmit_single_loss_no_timeout)
 {
 	struct pair p;
 
@@ -167,7 +167,7 @@ TEST(tcp_fast_retransmit_single_loss_no_timeout)
 	pair_down(&p);
 }
 
-TEST(tcp_loss_and_reordering_newreno)
+KT_CASE(tcp_loss_and_reordering_newreno)
 {
 	struct pair p;
 
@@ -199,7 +199,7 @@ static bool drop_all_data(struct node *from, uint8_t *f, uint32_t len)
 	return false;
 }
 
-TEST(tcp_rto_exponential_backoff_then_timeout)
+KT_CASE(tcp_rto_exponential_backoff_then_timeout)
 {
 	struct pair p;
 
@@ -232,7 +232,7 @@ TEST(tcp_rto_exponential_backoff_then_timeout)
 	pair_down(&p);
 }
 
-TEST(tcp_connect_refused_and_syn_timeout)
+KT_CASE(tcp_connect_refused_and_syn_timeout)
 {
 	struct node *a = node_new(NULL, IP_A, 1), *b = node_new(NULL, IP_B, 2);
 	struct app ca;
@@ -253,7 +253,7 @@ TEST(tcp_connect_refused_and_syn_timeout)
 	node_free(b);
 }
 
-TEST(tcp_simultaneous_open)
+KT_CASE(tcp_simultaneous_open)
 {
 	struct node *a = node_new(NULL, IP_A, 1), *b = node_new(NULL, IP_B, 2);
 	struct app ca, cb;
@@ -287,7 +287,7 @@ TEST(tcp_simultaneous_open)
 	node_free(b);
 }
 
-TEST(tcp_zero_window_probe_and_reopen)
+KT_CASE(tcp_zero_window_probe_and_reopen)
 {
 	struct floo_config cfg = {.tcp_rcv_buf = 8192, .tcp_rcv_pbufs = 32};
 	struct pair p;
@@ -307,7 +307,7 @@ TEST(tcp_zero_window_probe_and_reopen)
 	pair_down(&p);
 }
 
-TEST(tcp_window_scaling_and_timestamps_negotiated)
+KT_CASE(tcp_window_scaling_and_timestamps_negotiated)
 {
 	struct floo_config cfg = {.tcp_rcv_buf = 262144, .tcp_rcv_pbufs = 256, .n_pbufs = 1024};
 	struct pair p;
@@ -331,7 +331,7 @@ static bool drop_b_to_a(struct node *from, uint8_t *f, uint32_t len)
 	return false;
 }
 
-TEST(tcp_keepalive_detects_dead_peer)
+KT_CASE(tcp_keepalive_detects_dead_peer)
 {
 	struct floo_config cfg = {
 	    .tcp_keep_idle_ms = 1000, .tcp_keep_intvl_ms = 500, .tcp_keep_cnt = 3};
@@ -347,7 +347,7 @@ TEST(tcp_keepalive_detects_dead_peer)
 	pair_down(&p);
 }
 
-TEST(tcp_abort_from_data_callback)
+KT_CASE(tcp_abort_from_data_callback)
 {
 	struct pair p;
 
@@ -363,7 +363,7 @@ TEST(tcp_abort_from_data_callback)
 	pair_down(&p);
 }
 
-TEST(tcp_zero_copy_echo_by_reference)
+KT_CASE(tcp_zero_copy_echo_by_reference)
 {
 	struct pair p;
 
@@ -382,7 +382,7 @@ TEST(tcp_zero_copy_echo_by_reference)
 	pair_down(&p);
 }
 
-TEST(tcp_many_concurrent_connections)
+KT_CASE(tcp_many_concurrent_connections)
 {
 	struct floo_config cfg = {.n_tcp = 1100, .n_pbufs = 4096};
 	struct node *a = node_new(&cfg, IP_A, 1), *b = node_new(&cfg, IP_B, 2);
@@ -414,7 +414,7 @@ TEST(tcp_many_concurrent_connections)
 }
 
 /* Event echo server for the socket test. */
-TEST(sock_blocking_client_against_event_server)
+KT_CASE(sock_blocking_client_against_event_server)
 {
 	struct node *a = node_new(NULL, IP_A, 1), *b = node_new(NULL, IP_B, 2);
 	struct app sa;
@@ -491,7 +491,7 @@ static bool impair(struct node *from, uint8_t *f, uint32_t len)
 	return false;
 }
 
-TEST(tcp_echo_under_loss_duplication_reordering_both_ways)
+KT_CASE(tcp_echo_under_loss_duplication_reordering_both_ways)
 {
 	struct pair p;
 
@@ -524,7 +524,7 @@ TEST(tcp_echo_under_loss_duplication_reordering_both_ways)
 	pair_down(&p);
 }
 
-TEST(tcp_checksum_offload_hook)
+KT_CASE(tcp_checksum_offload_hook)
 {
 	struct pair p;
 
@@ -547,7 +547,7 @@ TEST(tcp_checksum_offload_hook)
 	pair_down(&p);
 }
 
-TEST(sock_blocking_server_accept_recv_send)
+KT_CASE(sock_blocking_server_accept_recv_send)
 {
 	struct node *a = node_new(NULL, IP_A, 1), *b = node_new(NULL, IP_B, 2);
 	struct app cb;
@@ -593,7 +593,7 @@ TEST(sock_blocking_server_accept_recv_send)
 	node_free(b);
 }
 
-TEST(tcp_early_retransmit_small_flight)
+KT_CASE(tcp_early_retransmit_small_flight)
 {
 	struct pair p;
 
@@ -615,7 +615,7 @@ TEST(tcp_early_retransmit_small_flight)
 	pair_down(&p);
 }
 
-TEST(tcp_segmentation_offload)
+KT_CASE(tcp_segmentation_offload)
 {
 	struct pair p;
 
@@ -682,17 +682,17 @@ static void fin_after_many_refs(uint32_t caps, uint32_t ref_len)
 	pair_down(&p);
 }
 
-TEST(tcp_fin_on_tso_frame_cut_short_by_gather_list)
+KT_CASE(tcp_fin_on_tso_frame_cut_short_by_gather_list)
 {
 	fin_after_many_refs(FLOO_CAP_TX_CSUM_L4 | FLOO_CAP_TX_TSO, 1448);
 }
 
-TEST(tcp_fin_on_segment_cut_short_by_gather_list)
+KT_CASE(tcp_fin_on_segment_cut_short_by_gather_list)
 {
 	fin_after_many_refs(0, 100); /* 16 refs of 100 bytes: one MSS needs 15 */
 }
 
-TEST(tcp_send_reference_queue_sized_by_config)
+KT_CASE(tcp_send_reference_queue_sized_by_config)
 {
 	struct floo_config cfg = {.tcp_sndq = 40};
 	struct pair p;

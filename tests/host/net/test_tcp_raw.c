@@ -2,7 +2,7 @@
  * malformed headers, RFC 5961 checks, delayed ACKs, the MSS option. */
 #include "harness.h"
 
-TEST(tcp_overlapping_and_out_of_order_segments)
+KT_CASE(tcp_overlapping_and_out_of_order_segments)
 {
 	struct raw r;
 	uint8_t d[400];
@@ -32,7 +32,7 @@ TEST(tcp_overlapping_and_out_of_order_segments)
 	raw_close(&r);
 }
 
-TEST(tcp_malformed_headers_dropped_without_reply)
+KT_CASE(tcp_malformed_headers_dropped_without_reply)
 {
 	struct raw r;
 	uint32_t n;
@@ -61,7 +61,7 @@ TEST(tcp_malformed_headers_dropped_without_reply)
 	raw_close(&r);
 }
 
-TEST(tcp_rfc5961_rst_syn_and_ack_validation)
+KT_CASE(tcp_rfc5961_rst_syn_and_ack_validation)
 {
 	struct raw r;
 	uint32_t seq = 0, ack = 0, plen = 0;
@@ -89,7 +89,7 @@ TEST(tcp_rfc5961_rst_syn_and_ack_validation)
 	raw_close(&r);
 }
 
-TEST(tcp_delayed_ack_timer_and_every_second_segment)
+KT_CASE(tcp_delayed_ack_timer_and_every_second_segment)
 {
 	struct raw r;
 	uint8_t d[1460] = {0};
@@ -113,7 +113,7 @@ TEST(tcp_delayed_ack_timer_and_every_second_segment)
 	raw_close(&r);
 }
 
-TEST(tcp_mss_option_limits_segments)
+KT_CASE(tcp_mss_option_limits_segments)
 {
 	struct raw r;
 	static uint8_t big[4000];
@@ -134,7 +134,7 @@ TEST(tcp_mss_option_limits_segments)
 	raw_close(&r);
 }
 
-TEST(tcp_rst_for_closed_port_and_backlog_limit)
+KT_CASE(tcp_rst_for_closed_port_and_backlog_limit)
 {
 	struct floo_config cfg = {.tcp_backlog = 4};
 	struct node *n = node_new(&cfg, IP_A, 1);
@@ -165,7 +165,7 @@ TEST(tcp_rst_for_closed_port_and_backlog_limit)
 	node_free(n);
 }
 
-TEST(tcp_paws_drops_old_timestamp)
+KT_CASE(tcp_paws_drops_old_timestamp)
 {
 	struct raw r;
 	uint8_t ts[12] = {1, 1, 8, 10, 0, 0, 0x10, 0, 0, 0, 0, 0};
@@ -187,7 +187,7 @@ TEST(tcp_paws_drops_old_timestamp)
 	raw_close(&r);
 }
 
-TEST(tcp_window_right_edge_trims_and_rejects)
+KT_CASE(tcp_window_right_edge_trims_and_rejects)
 {
 	struct floo_config cfg = {.tcp_rcv_buf = 2000};
 	struct raw r;
@@ -225,7 +225,7 @@ TEST(tcp_window_right_edge_trims_and_rejects)
 /* Reproducer: after an RTO rewound SND.NXT, pure ACKs carried the old
  * sequence number; Linux drops such ACKs as stale, and under loss the
  * connection deadlocked (echo under 5% loss, zero window on both sides). */
-TEST(bug_pure_ack_after_rto_carries_snd_max)
+KT_CASE(bug_pure_ack_after_rto_carries_snd_max)
 {
 	struct raw r;
 	static uint8_t big[3 * 1460];
@@ -267,7 +267,7 @@ static void ts_send(struct raw *r, uint32_t off, uint32_t tsval)
 	inject(r->n, r->f, n);
 }
 
-TEST(tcp_paws_tolerates_one_tick_of_reordering)
+KT_CASE(tcp_paws_tolerates_one_tick_of_reordering)
 {
 	static const uint8_t ts_syn[] = {1, 1, 8, 10, 0, 0, 0, 100, 0, 0, 0, 0};
 	struct raw r;

@@ -3,7 +3,7 @@
  * fake NIC of every offload test goes through the same functions. */
 #include "harness.h"
 
-TEST(vnet_header_layout_is_little_endian_at_spec_offsets)
+KT_CASE(vnet_header_layout_is_little_endian_at_spec_offsets)
 {
 	struct floo_vnet_hdr h = {.flags = 1,
 	                          .gso_type = 1,
@@ -21,7 +21,7 @@ TEST(vnet_header_layout_is_little_endian_at_spec_offsets)
 	CHECK(!memcmp(&h, &back, sizeof(h)));
 }
 
-TEST(vnet_tx_header_for_plain_checksum_and_tso_frames)
+KT_CASE(vnet_tx_header_for_plain_checksum_and_tso_frames)
 {
 	struct floo_txframe f = {.niov = 2};
 	struct floo_vnet_hdr h;
@@ -77,7 +77,7 @@ static bool answered(struct node *n)
 	return synack;
 }
 
-TEST(vnet_rx_data_valid_skips_the_checksum_and_no_header_does_not)
+KT_CASE(vnet_rx_data_valid_skips_the_checksum_and_no_header_does_not)
 {
 	struct app a;
 	struct node *n = syn_target(&a);
@@ -101,7 +101,7 @@ TEST(vnet_rx_data_valid_skips_the_checksum_and_no_header_does_not)
 
 /* Linux sends host-made frames with only the pseudo-header sum in the
  * checksum field and NEEDS_CSUM: the data never crossed a wire. */
-TEST(vnet_rx_needs_csum_partial_sum_accepted)
+KT_CASE(vnet_rx_needs_csum_partial_sum_accepted)
 {
 	struct app a;
 	struct node *n = syn_target(&a);
@@ -118,7 +118,7 @@ TEST(vnet_rx_needs_csum_partial_sum_accepted)
 	node_free(n);
 }
 
-TEST(vnet_rx_refuses_gso_frames_and_checksum_fields_outside_the_frame)
+KT_CASE(vnet_rx_refuses_gso_frames_and_checksum_fields_outside_the_frame)
 {
 	struct app a;
 	struct node *n = syn_target(&a);

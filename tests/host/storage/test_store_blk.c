@@ -304,14 +304,17 @@ static void t_init_refuses_bad_geometry(void)
 	fd_del(f);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	kt_group = "brokerfl-unit";
 	arena = aligned_alloc(4096, ARENA);
-	t_run("store_blk_roundtrip_512b_blocks_recovery_zero_copy_reads", t_roundtrip_512b_blocks);
-	t_run("store_blk_outside_arena_is_bounced_and_counted",
-	      t_outside_arena_is_bounced_and_counted);
-	t_run("store_blk_errors_and_async_flush", t_errors_and_async_flush);
-	t_run("store_blk_init_refuses_bad_geometry", t_init_refuses_bad_geometry);
+	kt_add("store_blk_roundtrip_512b_blocks_recovery_zero_copy_reads", t_roundtrip_512b_blocks);
+	kt_add("store_blk_outside_arena_is_bounced_and_counted",
+	       t_outside_arena_is_bounced_and_counted);
+	kt_add("store_blk_errors_and_async_flush", t_errors_and_async_flush);
+	kt_add("store_blk_init_refuses_bad_geometry", t_init_refuses_bad_geometry);
+	int rc = kt_main(NULL, 0, argc, argv);
+
 	free(arena);
-	return t_failed_checks ? 1 : 0;
+	return rc;
 }

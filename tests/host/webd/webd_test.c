@@ -1,23 +1,14 @@
 /*
  * Host tests (ASan+UBSan) of what webd takes from outside: request heads
  * (user/net/http/http_parse.c), request paths, content types and the
- * configuration (user/apps/webd/files.c). One TAP line per case.
+ * configuration (user/apps/webd/files.c). On the host harness (ktharness.h).
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "files.h"
+#include "ktharness.h"
 #include "floo/floo_http.h"
-
-static int failed, cases_failed, cases;
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			failed++;                                                                  \
-			printf("#   %s:%d: %s\n", __FILE__, __LINE__, #cond);                      \
-		}                                                                                  \
-	} while (0)
 
 static enum http_parse_result parse(const char *s, struct http_request *q)
 {
@@ -203,24 +194,15 @@ static void config(void)
 	CHECK(conf("test-crash-after 0\n", &c) == 1);
 }
 
-static void run(const char *name, void (*fn)(void))
+int main(int argc, char **argv)
 {
-	failed = 0;
-	fn();
-	cases++;
-	cases_failed += failed != 0;
-	printf("%s - webd-unit: %s\n", failed ? "not ok" : "ok", name);
-}
-
-int main(void)
-{
-	run("http_parse_good_requests", parse_good_requests);
-	run("http_parse_bad_requests", parse_bad_requests);
-	run("http_parse_too_large", parse_too_large);
-	run("http_bytes_paths", bytes_paths);
-	run("file_names_refuse_escapes", file_names);
-	run("content_types", content_types);
-	run("config_lines_and_errors", config);
-	printf("# %d cases, %d failed\n", cases, cases_failed);
-	return cases_failed != 0;
+	kt_group = "webd-unit";
+	kt_add("http_parse_good_requests", parse_good_requests);
+	kt_add("http_parse_bad_requests", parse_bad_requests);
+	kt_add("http_parse_too_large", parse_too_large);
+	kt_add("http_bytes_paths", bytes_paths);
+	kt_add("file_names_refuse_escapes", file_names);
+	kt_add("content_types", content_types);
+	kt_add("config_lines_and_errors", config);
+	return kt_main(NULL, 0, argc, argv);
 }
