@@ -224,6 +224,7 @@ static void ps_frees_short_tasks_stuck_behind_a_long_one(void)
 
 int main(int argc, char **argv)
 {
+	kt_group = "usched-host";
 	static const struct kt_case cases[] = {
 	    KT(fcfs_runs_in_arrival_order),
 	    KT(ps_rotates_on_preemption),
