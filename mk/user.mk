@@ -88,6 +88,7 @@ test-user: $(KERNEL) $(INITRD_TEST) $(INITRD)
 		--expect '^init: partition big not started: the arguments and config of program hog exceed 2872 bytes$$' \
 		--expect '^init: partition greedy not started: etc/manifest:[0-9]+: device pci 1234:11e8 count 1: 0 of 1 found \(or all taken by partitions before it\)$$' \
 		--expect '^init: partition missing not started: etc/manifest:[0-9]+: device class 0c:03:00 \(2 bytes matched\) count 2: 0 of 2 found' \
+		--expect '^init: partition nowhere not started: etc/manifest:[0-9]+: device at 00:1f.7: 0 of 1 found \(or all taken by partitions before it\)$$' \
 		--expect '^init: partition ok: device 00:0[0-9a-f].0 \(1234:11e8, class 00:ff:00\) from etc/manifest:[0-9]+$$' \
 		--expect '^hello: device 00:0[0-9a-f].0 1234:11e8, config space reads 1234:11e8 \(ok\)$$' \
 		--expect '^init: partition big taken apart: nothing of it runs' \
@@ -95,8 +96,8 @@ test-user: $(KERNEL) $(INITRD_TEST) $(INITRD)
 		--expect '^init: partition peer taken apart: nothing of it runs' \
 		--expect '^init: partition ok running: 1 program, 128 KiB, 0 channel ends' \
 		--expect '^hello: running in ring 3 with 1 memory capability, 128 KiB' \
-		--reject 'partition (big|peer) running' --reject 'started hello \(priority 50, cpu 0' \
-		--reject 'capability, 256 KiB' --reject '^hog:' --reject 'W thread'
+		--reject 'partition (big|peer|greedy|missing|nowhere) running' \
+		--reject 'started hello \(priority 50, cpu 0' --reject 'capability, 256 KiB' --reject '^hog:' --reject 'W thread'
 	-python3 tools/qemu_run.py --tap $(RESULTS)/user.tap --name root-task-restarts-a-crashed-partition --smp 2 \
 		--initrd $(INITRD_RESTART) --append "" --want hang --timeout 10 $(UTEST_DEVICES) \
 		--expect '^dmacrash: DMA into page 0x[0-9a-f]+ started; crashing before it lands$$' \
