@@ -26,6 +26,35 @@
 
 /* ---- virtio-net ---- */
 
+/*
+ * A started NIC with 4 receive buffers posted goes away: nothing arrives,
+ * the link reads down, stop hands the buffers back dropped, and start
+ * fails with NETDEV_ERR_NODEV, all without a long wait.
+ */
+static void nic_surprise_removal(struct netdev *nd)
+{
+	static uint8_t mem[4][2048];
+	struct netdev_buf b[4], *bp[4], *out[4];
+
+	DCHECK(nd->ops->start(nd, NETDEV_POLLED) == NETDEV_OK);
+	DCHECK(nd->ops->link_up(nd));
+	for (int i = 0; i < 4; i++) {
+		b[i] = (struct netdev_buf){.data = mem[i], .paddr = (uintptr_t)mem[i], .cap = 2048};
+		bp[i] = &b[i];
+	}
+	DCHECK(nd->ops->rx_post(nd, bp, 4) == 4);
+	pf_gone(true);
+	pf->ticks = 0;
+	DCHECK(nd->ops->rx_poll(nd, out, 4) == 0);
+	DCHECK(!nd->ops->link_up(nd), "a gone device's link reads up");
+	nd->ops->stop(nd);
+	int n = nd->ops->rx_poll(nd, out, 4);
+	DCHECK(n == 4 && (out[0]->flags & NETDEV_BUF_DROPPED), "%d buffers back", n);
+	DCHECK(nd->ops->start(nd, NETDEV_POLLED) == NETDEV_ERR_NODEV);
+	DCHECK(pf->ticks < QUICK, "%lu ticks", pf->ticks);
+}
+
+
 DT(virtio_net_absent_function_fails_open)
 {
 	int err = 0;
@@ -51,33 +80,13 @@ DT(virtio_reset_waits_out_a_gone_device)
 
 DT(virtio_net_surprise_removal_mid_run)
 {
-	static uint8_t mem[4][2048];
-	struct netdev_buf b[4], *bp[4], *out[4];
 	int err = 0;
 
 	pf_new_virtio(VIRTIO_PCI_DEVICE_NET, 2);
 	struct netdev *nd = virtio_net_open(DEV, 0x18, &err);
-	if (!nd) {
-		DCHECK(nd != NULL, "open: %d", err);
-		pf_free();
-		return;
-	}
-	DCHECK(nd->ops->start(nd, NETDEV_POLLED) == NETDEV_OK);
-	DCHECK(nd->ops->link_up(nd));
-	for (int i = 0; i < 4; i++) {
-		b[i] = (struct netdev_buf){.data = mem[i], .paddr = (uintptr_t)mem[i], .cap = 2048};
-		bp[i] = &b[i];
-	}
-	DCHECK(nd->ops->rx_post(nd, bp, 4) == 4);
-	pf_gone(true);
-	pf->ticks = 0;
-	DCHECK(nd->ops->rx_poll(nd, out, 4) == 0);
-	DCHECK(!nd->ops->link_up(nd), "a gone device's link reads up");
-	nd->ops->stop(nd);
-	int n = nd->ops->rx_poll(nd, out, 4);
-	DCHECK(n == 4 && (out[0]->flags & NETDEV_BUF_DROPPED), "%d buffers back", n);
-	DCHECK(nd->ops->start(nd, NETDEV_POLLED) == NETDEV_ERR_NODEV);
-	DCHECK(pf->ticks < QUICK, "%lu ticks", pf->ticks);
+	DCHECK(nd != NULL, "open: %d", err);
+	if (nd)
+		nic_surprise_removal(nd);
 	pf_free();
 }
 
@@ -109,9 +118,8 @@ static void env_log(void *ctx, const char *fmt, ...)
 {
 	va_list ap;
 
-	printf("# ");
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	pf_vlog(fmt, ap);
 	va_end(ap);
 }
 
@@ -189,33 +197,14 @@ DT(e1000_all_ones_opened_with_a_random_mac)
 
 DT(e1000_surprise_removal_mid_run)
 {
-	static uint8_t mem[4][2048];
-	struct netdev_buf b[4], *bp[4], *out[4];
 	int err = 0;
 
 	pf_new_e1000();
 	struct netdev *nd = e1000_open(DEV, 0x18, &err);
-	if (!nd) {
-		DCHECK(nd != NULL, "open: %d", err);
-		pf_free();
-		return;
+	DCHECK(nd != NULL, "open: %d", err);
+	if (nd) {
+		DCHECK(nd->info.mac[0] == 0x52 && nd->info.mac[5] == 0x56, "MAC from the EEPROM");
+		nic_surprise_removal(nd);
 	}
-	DCHECK(nd->info.mac[0] == 0x52 && nd->info.mac[5] == 0x56, "MAC from the EEPROM");
-	DCHECK(nd->ops->start(nd, NETDEV_POLLED) == NETDEV_OK);
-	DCHECK(nd->ops->link_up(nd));
-	for (int i = 0; i < 4; i++) {
-		b[i] = (struct netdev_buf){.data = mem[i], .paddr = (uintptr_t)mem[i], .cap = 2048};
-		bp[i] = &b[i];
-	}
-	DCHECK(nd->ops->rx_post(nd, bp, 4) == 4);
-	pf_gone(true);
-	pf->ticks = 0;
-	DCHECK(nd->ops->rx_poll(nd, out, 4) == 0);
-	DCHECK(!nd->ops->link_up(nd), "a gone device's link reads up");
-	nd->ops->stop(nd);
-	int n = nd->ops->rx_poll(nd, out, 4);
-	DCHECK(n == 4 && (out[0]->flags & NETDEV_BUF_DROPPED), "%d buffers back", n);
-	DCHECK(nd->ops->start(nd, NETDEV_POLLED) == NETDEV_ERR_NODEV);
-	DCHECK(pf->ticks < QUICK, "%lu ticks", pf->ticks);
 	pf_free();
 }

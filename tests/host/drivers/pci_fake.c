@@ -162,13 +162,18 @@ long drv_map_bar(hl_cptr_t dev, struct drv_bar bars[6], unsigned bar, uint64_t o
 
 /* ---- hallows/rt.h ---- */
 
+int pf_vlog(const char *fmt, va_list ap)
+{
+	printf("# ");
+	return vprintf(fmt, ap);
+}
+
 int rt_printf(const char *fmt, ...)
 {
 	va_list ap;
 
-	printf("# ");
 	va_start(ap, fmt);
-	int n = vprintf(fmt, ap);
+	int n = pf_vlog(fmt, ap);
 	va_end(ap);
 	return n;
 }

@@ -13,6 +13,7 @@
 #ifndef PCI_FAKE_H
 #define PCI_FAKE_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -45,5 +46,7 @@ void pf_new_e1000(void);
 void pf_gone(bool cfg);
 /* Free the fake and the DMA pages it handed out. */
 void pf_free(void);
+/* A driver's message as a TAP comment ("# " first); returns vprintf's count. */
+int pf_vlog(const char *fmt, va_list ap);
 
 #endif
