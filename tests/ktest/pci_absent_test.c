@@ -13,10 +13,10 @@
 /* One fake function at bus:dev.fn; every other function reads all-ones (or the hardware's). */
 struct fake_fn {
 	uint8_t bus, dev, fn;
-	uint32_t cfg[64];    /* its first 256 bytes */
-	uint32_t wmask[64];  /* bits a write changes (a BAR's address bits) */
-	int32_t reads_left;  /* reads it answers before it is gone (-1: it stays) */
-	bool hw_elsewhere;   /* other functions: the hardware's accessor, not all-ones */
+	uint32_t cfg[64];       /* its first 256 bytes */
+	uint32_t wmask[64];     /* bits a write changes (a BAR's address bits) */
+	int32_t reads_left;     /* reads it answers before it is gone (-1: it stays) */
+	bool hw_elsewhere;      /* other functions: the hardware's accessor, not all-ones */
 	uint32_t reads, writes; /* accesses that reached this function */
 };
 

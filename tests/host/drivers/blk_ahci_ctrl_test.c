@@ -242,7 +242,8 @@ NT_CASE(ahci_gone_device_recovers_on_every_poll)
 	uint64_t t0 = af.now;
 	af.reads = 0;
 	NT_EXPECT(blkdev_poll(d, 0, 8) == BLKDEV_E_DEVICE);
-	NT_EXPECT(ndone == 2 && req[0].status == BLKDEV_E_DEVICE && req[1].status == BLKDEV_E_DEVICE,
+	NT_EXPECT(ndone == 2 && req[0].status == BLKDEV_E_DEVICE &&
+	              req[1].status == BLKDEV_E_DEVICE,
 	          "%d completions, status %d %d", ndone, req[0].status, req[1].status);
 	NT_EXPECT(hba.gone && af.reads <= 4, "%lu register reads", af.reads);
 	af.reads = 0;

@@ -29,7 +29,7 @@ struct ahci_fake {
 	bool gone;            /* surprise removal: reads all-ones, writes lost, nothing runs */
 	/* what happened */
 	unsigned comresets, ncq_cmds, nonq_cmds, flushes, identifies;
-	unsigned long reads; /* register reads by the driver */
+	unsigned long reads;  /* register reads by the driver */
 	uint32_t max_ci_bits; /* most PxCI bits set at once for non-queued commands */
 	uint64_t now;
 	/* port 0 state the driver cannot write directly */

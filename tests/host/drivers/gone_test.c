@@ -54,7 +54,6 @@ static void nic_surprise_removal(struct netdev *nd)
 	DCHECK(pf->ticks < QUICK, "%lu ticks", pf->ticks);
 }
 
-
 DT(virtio_net_absent_function_fails_open)
 {
 	int err = 0;

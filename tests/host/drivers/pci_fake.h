@@ -22,9 +22,9 @@
 struct pci_fake {
 	uint8_t bar[PF_BAR_SIZE] __attribute__((aligned(4096)));
 	uint8_t cfg[256];
-	uint32_t refill; /* bytes of BAR 0 made all-ones again at each tick while gone */
-	bool gone;     /* BAR 0 reads all-ones */
-	bool cfg_gone; /* config space reads all-ones too */
+	uint32_t refill;     /* bytes of BAR 0 made all-ones again at each tick while gone */
+	bool gone;           /* BAR 0 reads all-ones */
+	bool cfg_gone;       /* config space reads all-ones too */
 	void (*model)(void); /* the device's side, run at each tick while present */
 	uint64_t tsc;        /* 1 GHz; each read advances it 10 us */
 	unsigned long ticks;

@@ -21,8 +21,7 @@ void rt_free(void *p);
 
 long hl_pci_device_info(hl_cptr_t obj, hl_word_t *id, hl_word_t *class, hl_word_t *bdf,
                         hl_word_t *msi);
-long hl_pci_device_config_read(hl_cptr_t obj, hl_word_t offset, hl_word_t width,
-                               hl_word_t *value);
+long hl_pci_device_config_read(hl_cptr_t obj, hl_word_t offset, hl_word_t width, hl_word_t *value);
 long hl_pci_device_config_write(hl_cptr_t obj, hl_word_t offset, hl_word_t width, hl_word_t value);
 long hl_pci_device_msi(hl_cptr_t obj, hl_word_t vector, hl_word_t cpu, hl_word_t dst_slot);
 long hl_pci_device_intx(hl_cptr_t obj, hl_word_t cpu, hl_word_t dst_slot);
