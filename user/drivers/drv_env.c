@@ -100,7 +100,7 @@ long drv_map_bar_prefix(hl_cptr_t dev, struct drv_bar bars[6], unsigned bar, uin
 {
 	volatile uint8_t *p;
 	uint64_t n = 0;
-	long err;
+	long err = HL_ERR_RANGE; /* a BAR of no whole page */
 
 	*len = 0;
 	if (bar >= 6 || max < DRV_PAGE)
