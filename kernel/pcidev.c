@@ -49,30 +49,22 @@
 #define CAP_PCIE       0x10
 #define CAP_MSIX       0x11
 
-/* What the kernel learns of a function's capabilities list, once, at first use. */
-struct pcidev {
-	bool probed;
-	uint8_t msi, msix, pcie; /* config offsets of the structures, 0 = absent */
-	uint16_t msix_n;         /* MSI-X table entries */
-	uint8_t msix_bir, pba_bir;
-	uint32_t msix_off, pba_off;
-	volatile uint32_t *msix_table; /* kernel mapping, once an entry is used */
-	uint64_t msi_used; /* MSI-X entries (0-63) or MSI vector 0 with an IRQ handler */
-};
-
 static struct pcidev state[PCI_MAX_DEVS]; /* [BKL] by pci_get() index */
 
-/* Walk the capabilities list (at most 48 entries: a looping list cannot hang the kernel). */
-static struct pcidev *probe(uint32_t idx)
+bool pcidev_gone(const struct pci_dev *d)
 {
-	struct pcidev *s = &state[idx];
-	const struct pci_dev *d = pci_get(idx);
+	return pci_cfg_read16(d, 0) == 0xffff;
+}
 
-	if (s->probed)
-		return s;
-	s->probed = true;
+/*
+ * Walk the capabilities list into s (at most 48 entries: a looping list,
+ * or one read from a function that answers all-ones, cannot hang the
+ * kernel).
+ */
+void pcidev_walk_caps(const struct pci_dev *d, struct pcidev *s)
+{
 	if (!(pci_cfg_read16(d, 6) & 0x10))
-		return s; /* no capabilities list */
+		return; /* no capabilities list */
 	uint8_t off = pci_cfg_read8(d, 0x34) & 0xfc;
 	for (int n = 0; n < 48 && off >= 0x40; n++, off = pci_cfg_read8(d, off + 1) & 0xfc) {
 		uint8_t id = pci_cfg_read8(d, off);
@@ -88,6 +80,22 @@ static struct pcidev *probe(uint32_t idx)
 			s->pba_bir = p & 7, s->pba_off = p & ~7u;
 		}
 	}
+}
+
+/*
+ * The function's capabilities, read once at first use. Not while it reads
+ * all-ones (absent, or still in a reset): what it would report then is
+ * not its own, and it would be kept for good.
+ */
+static struct pcidev *probe(uint32_t idx)
+{
+	struct pcidev *s = &state[idx];
+	const struct pci_dev *d = pci_get(idx);
+
+	if (s->probed || pcidev_gone(d))
+		return s;
+	s->probed = true;
+	pcidev_walk_caps(d, s);
 	return s;
 }
 
@@ -225,10 +233,10 @@ int decode_pci_device_map_bar(struct invocation *inv)
 {
 	const struct pci_dev *d = pci_get(dev_index(inv->target));
 	uint64_t i = inv->arg[0];
-	struct slot *dst = cspace_slot(inv->cspace, inv->arg[1]);
 
-	if (i > 5)
-		return HL_ERR_RANGE;
+	if (i > 5 || pcidev_gone(d))
+		return HL_ERR_RANGE; /* no such BAR, or the function reads all-ones */
+	struct slot *dst = cspace_slot(inv->cspace, inv->arg[1]);
 	if (!dst)
 		return HL_ERR_INVALID_CAP;
 	if (dst->cap.type != HL_OBJ_NONE)
@@ -319,8 +327,10 @@ int decode_pci_device_msi(struct invocation *inv)
 	const struct pci_dev *d = pci_get(idx);
 	struct pcidev *s = probe(idx);
 	uint64_t entry = inv->arg[0], cpu = inv->arg[1];
-	struct slot *dst = cspace_slot(inv->cspace, inv->arg[2]);
 
+	if (pcidev_gone(d))
+		return HL_ERR_RANGE; /* nothing answers: no vector to program */
+	struct slot *dst = cspace_slot(inv->cspace, inv->arg[2]);
 	if (!s->msi && !s->msix)
 		return HL_ERR_ILLEGAL_OP; /* no message-signalled interrupts */
 	if (entry >= (s->msix ? MIN(s->msix_n, 64u) : 1u) || cpu >= ncpus_online)
@@ -361,11 +371,11 @@ int decode_pci_device_intx(struct invocation *inv)
 	uint32_t idx = dev_index(inv->target), gsi = 0;
 	const struct pci_dev *d = pci_get(idx);
 	uint64_t cpu = inv->arg[0];
-	struct slot *dst = cspace_slot(inv->cspace, inv->arg[1]);
 	const char *why = "";
 
-	if (cpu >= ncpus_online)
+	if (cpu >= ncpus_online || pcidev_gone(d))
 		return HL_ERR_RANGE;
+	struct slot *dst = cspace_slot(inv->cspace, inv->arg[1]);
 	if (!dst)
 		return HL_ERR_INVALID_CAP;
 	if (dst->cap.type != HL_OBJ_NONE)
@@ -398,14 +408,16 @@ void pcidev_msi_release(uint32_t idx, uint32_t entry)
 	s->msi_used &= ~(1ull << entry);
 }
 
-/* Function-level reset (PCIe FLR): bus mastering off, then the reset; the caller waits 100 ms
- * before using the function. */
-int decode_pci_device_reset(struct invocation *inv)
+/*
+ * Function-level reset (PCIe FLR): bus mastering off, then the reset; the
+ * caller waits 100 ms before using the function. HL_ERR_RANGE when the
+ * function reads all-ones (absent or gone: no write reaches it),
+ * HL_ERR_ILLEGAL_OP when it offers no FLR.
+ */
+int pcidev_flr(const struct pci_dev *d, const struct pcidev *s)
 {
-	uint32_t idx = dev_index(inv->target);
-	const struct pci_dev *d = pci_get(idx);
-	const struct pcidev *s = probe(idx);
-
+	if (pcidev_gone(d))
+		return HL_ERR_RANGE;
 	if (!s->pcie || !(pci_cfg_read32(d, s->pcie + 4) & (1u << 28)))
 		return HL_ERR_ILLEGAL_OP; /* no FLR */
 	pci_cfg_write16(d, 4, pci_cfg_read16(d, 4) & ~CMD_BUS_MASTER);
@@ -413,11 +425,20 @@ int decode_pci_device_reset(struct invocation *inv)
 	return HL_OK;
 }
 
+int decode_pci_device_reset(struct invocation *inv)
+{
+	uint32_t idx = dev_index(inv->target);
+
+	return pcidev_flr(pci_get(idx), probe(idx));
+}
+
 /* The last capability to a function is gone: it may no longer reach memory. */
 void pcidev_destroy(struct cap *c)
 {
 	const struct pci_dev *d = pci_get(c->aux);
 
+	if (pcidev_gone(d))
+		return; /* a read-modify-write would store all-ones' bits */
 	pci_cfg_write16(d, 4, pci_cfg_read16(d, 4) & ~CMD_BUS_MASTER);
 	pr_debug("pci %02x:%02x.%x: last capability deleted; bus mastering off", d->bus, d->dev,
 	         d->fn);

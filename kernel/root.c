@@ -127,13 +127,15 @@ static void describe_pci(void)
 		                             0};
 		bootinfo->npci = i + 1;
 	}
+	/* Bug fixed: the warning hung off the interrupt-remapping test, so VT-d without
+	 * remapping said no IOMMU was in use (test-user: utest-smp1, utest-iommu). */
 	if (iommu_enabled())
 		bootinfo->flags |= HL_BOOTINFO_F_IOMMU;
-	if (iommu_ir_enabled())
-		bootinfo->flags |= HL_BOOTINFO_F_INTREMAP;
 	else if (pci_count())
 		pr_warn("pci: no IOMMU in use: the DMA of a device handed to a partition can reach "
 		        "all memory");
+	if (iommu_ir_enabled())
+		bootinfo->flags |= HL_BOOTINFO_F_INTREMAP;
 }
 
 static void map_stack_ipc_info(struct thread *t)

@@ -95,7 +95,7 @@ test-brokerfl-floo: $(BFL_SAN_BIN) $(BFL_B)/freestanding.stamp $(BROKER_B)/rdk_c
 		|| echo "not ok - brokerfl-floo: runner failed" >> $(RESULTS)/brokerfl-floo.tap
 
 # ---- storetest: the store on QEMU's NVMe disk (a ring-3 root task) ----
-STORETEST_SRCS := user/apps/storetest/storetest.c user/storage/blk/store_blk.c \
+STORETEST_SRCS := user/apps/storetest/storetest.c user/storage/blk/store_blk.c user/drivers/drv_env.c \
 	$(filter user/storage/%,$(BROKER_LIB_SRCS))
 STORETEST_OBJS := $(patsubst %.c,$(B)/user/%.o,$(BLK_DRV_SRCS) $(STORETEST_SRCS))
 $(B)/user/user/apps/storetest/%.o $(B)/user/user/storage/%.o $(B)/user/user/storage/blk/%.o: \

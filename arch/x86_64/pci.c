@@ -23,7 +23,7 @@ static volatile void *ecam_addr(uint8_t bus, uint8_t dev, uint8_t fn, uint16_t o
 	               (uint64_t)fn << 12 | off);
 }
 
-static uint32_t raw_read32(uint8_t bus, uint8_t dev, uint8_t fn, uint16_t off)
+static uint32_t hw_read32(uint8_t bus, uint8_t dev, uint8_t fn, uint16_t off)
 {
 	volatile uint32_t *p = ecam_addr(bus, dev, fn, off & ~3);
 
@@ -38,7 +38,7 @@ static uint32_t raw_read32(uint8_t bus, uint8_t dev, uint8_t fn, uint16_t off)
 	return v;
 }
 
-static void raw_write32(uint8_t bus, uint8_t dev, uint8_t fn, uint16_t off, uint32_t v)
+static void hw_write32(uint8_t bus, uint8_t dev, uint8_t fn, uint16_t off, uint32_t v)
 {
 	volatile uint32_t *p = ecam_addr(bus, dev, fn, off & ~3);
 
@@ -54,14 +54,25 @@ static void raw_write32(uint8_t bus, uint8_t dev, uint8_t fn, uint16_t off, uint
 	spin_unlock(&port_lock);
 }
 
+static const struct pci_cfg_ops hw_ops = {hw_read32, hw_write32};
+static const struct pci_cfg_ops *cfg = &hw_ops; /* [I] but while a ktest swaps in a fake */
+
+const struct pci_cfg_ops *pci_cfg_swap(const struct pci_cfg_ops *ops)
+{
+	const struct pci_cfg_ops *old = cfg;
+
+	cfg = ops ? ops : &hw_ops;
+	return old;
+}
+
 uint32_t pci_cfg_read32(const struct pci_dev *d, uint16_t off)
 {
-	return raw_read32(d->bus, d->dev, d->fn, off);
+	return cfg->read32(d->bus, d->dev, d->fn, off);
 }
 
 void pci_cfg_write32(const struct pci_dev *d, uint16_t off, uint32_t v)
 {
-	raw_write32(d->bus, d->dev, d->fn, off, v);
+	cfg->write32(d->bus, d->dev, d->fn, off, v);
 }
 
 uint16_t pci_cfg_read16(const struct pci_dev *d, uint16_t off)
@@ -98,6 +109,8 @@ static void size_bars(struct pci_dev *d)
 	for (int i = 0; i < nbars; i++) {
 		uint16_t off = 0x10 + 4 * i;
 		uint32_t orig = pci_cfg_read32(d, off);
+		if (orig == 0xffffffff)
+			continue; /* no device answers: not a BAR (an I/O BAR of 4 at 0xfffffffc) */
 		pci_cfg_write32(d, off, 0xffffffff);
 		uint32_t mask = pci_cfg_read32(d, off);
 		pci_cfg_write32(d, off, orig);
@@ -113,6 +126,10 @@ static void size_bars(struct pci_dev *d)
 		uint64_t base = orig & ~0xfu, m = mask & ~0xfu;
 		if (b->is64 && i + 1 < nbars) {
 			uint32_t hi = pci_cfg_read32(d, off + 4);
+			if (hi == 0xffffffff) {
+				i++; /* its upper half reads all-ones: no base we could map */
+				continue;
+			}
 			pci_cfg_write32(d, off + 4, 0xffffffff);
 			uint32_t mhi = pci_cfg_read32(d, off + 4);
 			pci_cfg_write32(d, off + 4, hi);
@@ -129,14 +146,15 @@ static void size_bars(struct pci_dev *d)
 	pci_cfg_write16(d, 4, cmd);
 }
 
-static void add_fn(uint8_t bus, uint8_t dev, uint8_t fn, uint32_t id)
+/*
+ * Read function bus:dev.fn (id: its first dword) into *d. False when it
+ * stopped answering (its ID reads all-ones after its BARs were sized): a
+ * function that went away mid-scan is not listed, and nothing read from
+ * it is kept.
+ */
+static bool read_fn(struct pci_dev *d, uint8_t bus, uint8_t dev, uint8_t fn, uint32_t id)
 {
-	if (ndevs >= PCI_MAX_DEVS) {
-		pr_warn("pci: more than %d functions; rest ignored", PCI_MAX_DEVS);
-		return;
-	}
-	struct pci_dev *d = &devs[ndevs++];
-	d->bus = bus, d->dev = dev, d->fn = fn;
+	*d = (struct pci_dev){.bus = bus, .dev = dev, .fn = fn};
 	d->vendor = id & 0xffff, d->device = id >> 16;
 	uint32_t cls = pci_cfg_read32(d, 8);
 	d->revision = cls & 0xff, d->progif = cls >> 8, d->subclass = cls >> 16,
@@ -144,38 +162,51 @@ static void add_fn(uint8_t bus, uint8_t dev, uint8_t fn, uint32_t id)
 	d->header = pci_cfg_read8(d, 0x0e);
 	d->irq_line = pci_cfg_read8(d, 0x3c), d->irq_pin = pci_cfg_read8(d, 0x3d);
 	size_bars(d);
+	if (pci_cfg_read32(d, 0) == id)
+		return true;
+	pr_warn("pci: %02x:%02x.%x stopped answering while it was read; not listed", bus, dev, fn);
+	return false;
 }
 
-/* Breadth-first over buses: bridges queue their secondary bus (no recursion). */
-static void enumerate(void)
+/*
+ * Breadth-first over buses from bus 0: bridges queue their secondary bus
+ * (no recursion; each bus at most once). At most max functions go to out;
+ * returns how many did.
+ */
+uint32_t pci_scan(struct pci_dev *out, uint32_t max)
 {
 	uint8_t queue[256];
 	bool seen[256] = {false};
-	uint32_t head = 0, tail = 0;
+	uint32_t head = 0, tail = 0, n = 0;
 
 	queue[tail++] = 0, seen[0] = true;
 	while (head < tail) {
 		uint8_t bus = queue[head++];
 		for (uint8_t dev = 0; dev < 32; dev++) {
 			for (uint8_t fn = 0; fn < 8; fn++) {
-				uint32_t id = raw_read32(bus, dev, fn, 0);
-				if ((id & 0xffff) == 0xffff) {
+				struct pci_dev d;
+				uint32_t id = cfg->read32(bus, dev, fn, 0);
+				if ((id & 0xffff) == 0xffff || !read_fn(&d, bus, dev, fn, id)) {
 					if (fn == 0)
 						break;
 					continue;
 				}
-				add_fn(bus, dev, fn, id);
-				uint8_t hdr = devs[ndevs - 1].header;
-				if ((hdr & 0x7f) == 1) {
-					uint8_t sec = (raw_read32(bus, dev, fn, 0x18) >> 8) & 0xff;
+				if (n == max) {
+					pr_warn("pci: more than %u functions; rest ignored", max);
+					return n;
+				}
+				out[n++] = d;
+				if ((d.header & 0x7f) == 1) {
+					uint8_t sec = (cfg->read32(bus, dev, fn, 0x18) >> 8) & 0xff;
 					if (sec && !seen[sec] && tail < 256)
 						seen[sec] = true, queue[tail++] = sec;
 				}
-				if (fn == 0 && !(hdr & 0x80))
+				if (fn == 0 && !(d.header & 0x80))
 					break;
 			}
 		}
 	}
+	return n;
 }
 
 static const char *class_name(uint8_t c, uint8_t s)
@@ -222,7 +253,7 @@ void pci_init(void)
 		ecam_bus0 = acpi.mcfg[i].bus_start, ecam_bus1 = acpi.mcfg[i].bus_end;
 		break;
 	}
-	enumerate();
+	ndevs = pci_scan(devs, PCI_MAX_DEVS);
 	print_table();
 	if (bootinfo_cmdline_has(&boot_info, "noiommu"))
 		pr_info("iommu: not used (noiommu on the command line)");

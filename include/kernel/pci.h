@@ -34,6 +34,19 @@ void pci_cfg_write16(const struct pci_dev *d, uint16_t off, uint16_t v);
 uint8_t pci_cfg_read8(const struct pci_dev *d, uint16_t off);
 /* A read-modify-write of the dword (config space has no byte stores through ports). */
 void pci_cfg_write8(const struct pci_dev *d, uint16_t off, uint8_t v);
+/*
+ * How config space is reached: ECAM or ports (the hardware's), or a
+ * ktest's fake. A function that is absent, or has gone, reads all-ones.
+ */
+struct pci_cfg_ops {
+	uint32_t (*read32)(uint8_t bus, uint8_t dev, uint8_t fn, uint16_t off);
+	void (*write32)(uint8_t bus, uint8_t dev, uint8_t fn, uint16_t off, uint32_t v);
+};
+/* Use ops (NULL: the hardware's) for every config access; returns the previous ones. For ktests,
+ * while nothing else touches config space. */
+const struct pci_cfg_ops *pci_cfg_swap(const struct pci_cfg_ops *ops);
+/* Walk the buses from bus 0 into out (at most max functions; pci_init keeps the result). */
+uint32_t pci_scan(struct pci_dev *out, uint32_t max);
 /* Map a memory BAR uncached; NULL for I/O or absent BARs. */
 void *pci_bar_map(const struct pci_dev *d, int bar) __must_check;
 bool pci_uses_ecam(void);

@@ -175,6 +175,24 @@ static unsigned fail_all(struct ahci_port *p, int status)
 	return n;
 }
 
+/*
+ * The function stopped answering (a status register read all-ones:
+ * removed, or its bus access lost): everything in flight on every port
+ * fails with BLKDEV_E_DEVICE, and every later call fails the same way
+ * without touching the registers again (a port reset would only wait out
+ * its timeouts). Returns BLKDEV_E_DEVICE.
+ */
+static int hba_gone(struct ahci_hba *h)
+{
+	if (!h->gone) {
+		h->gone = true;
+		LOG(h, "ahci: registers read all ones: the function is gone\n");
+		for (unsigned i = 0; i < h->nports; i++)
+			fail_all(&h->port[i], BLKDEV_E_DEVICE);
+	}
+	return BLKDEV_E_DEVICE;
+}
+
 int ahci_port_recover(struct ahci_port *p, const char *why)
 {
 	bool stopped =
@@ -272,9 +290,13 @@ static int task_file_error(struct ahci_port *p)
 static int reap(struct ahci_port *p, unsigned max)
 {
 	int done = 0;
-	uint32_t is = rd(p->regs, AHCI_PX_IS), mask = 0;
+	uint32_t is, mask = 0;
 	const char *bad;
 
+	if (p->hba->gone)
+		return BLKDEV_E_DEVICE;
+	if ((is = rd(p->regs, AHCI_PX_IS)) == 0xffffffffu)
+		return hba_gone(p->hba); /* reserved bits never read 1 */
 	if (is) {
 		wr(p->regs, AHCI_PX_IS,
 		   is); /* before reading PxCI: a later completion raises it again */
@@ -475,6 +497,8 @@ int ahci_stop(struct ahci_hba *h)
 {
 	int err = BLKDEV_OK;
 
+	if (h->gone)
+		return BLKDEV_E_DEVICE; /* nothing in flight since hba_gone */
 	wr(h->regs, AHCI_GHC, AHCI_GHC_AE);
 	for (unsigned i = 0; i < h->nports; i++) {
 		struct ahci_port *p = &h->port[i];
@@ -495,6 +519,8 @@ static int ahci_submit(struct blkdev *d, unsigned q, struct blkdev_req *r)
 		return BLKDEV_E_INVAL;
 	if ((err = blkdev_check(d, r)))
 		return err;
+	if (p->hba->gone)
+		return BLKDEV_E_DEVICE;
 	uint32_t all = p->nslots == 32 ? ~0u : (1u << p->nslots) - 1;
 	if (!(all & ~p->busy))
 		return BLKDEV_E_BUSY;

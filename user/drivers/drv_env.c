@@ -53,12 +53,15 @@ static long drv_bar_split(hl_cptr_t dev, struct drv_bar *b, unsigned bar)
 		return err;
 	uint32_t pages =
 	    (uint32_t)(size / DRV_PAGE < DRV_BAR_PAGES_MAX ? size / DRV_PAGE : DRV_BAR_PAGES_MAX);
-	hl_cptr_t first = rt_slot();
-	for (uint32_t i = 1; i < pages; i++)
-		if (!rt_slot())
-			return HL_ERR_NO_MEMORY;
-	if ((err = hl_memory_retype(mem, HL_OBJ_MEMORY, 12, pages, first)))
-		return err;
+	hl_cptr_t first = mem;
+	if (pages > 1) { /* a one-page BAR (AHCI's ABAR) is its own piece */
+		first = rt_slot();
+		for (uint32_t i = 1; i < pages; i++)
+			if (!rt_slot())
+				return HL_ERR_NO_MEMORY;
+		if ((err = hl_memory_retype(mem, HL_OBJ_MEMORY, 12, pages, first)))
+			return err;
+	}
 	b->first = first, b->npages = pages, b->size = size;
 	b->va = drv_va_take((uint64_t)pages * DRV_PAGE);
 	return HL_OK;
@@ -89,6 +92,28 @@ long drv_map_bar(hl_cptr_t dev, struct drv_bar bars[6], unsigned bar, uint64_t o
 		b->mapped[p / 64] |= 1ull << (p % 64);
 	}
 	*va = (volatile uint8_t *)(b->va + off);
+	return HL_OK;
+}
+
+long drv_map_bar_prefix(hl_cptr_t dev, struct drv_bar bars[6], unsigned bar, uint64_t max,
+                        volatile uint8_t **va, size_t *len)
+{
+	volatile uint8_t *p;
+	uint64_t n = 0;
+	long err = HL_ERR_RANGE; /* a BAR of no whole page */
+
+	*len = 0;
+	if (bar >= 6 || max < DRV_PAGE)
+		return HL_ERR_INVALID_ARG;
+	if (!bars[bar].first && (err = drv_bar_split(dev, &bars[bar], bar)))
+		return err;
+	while (n < max / DRV_PAGE && n < bars[bar].npages &&
+	       !(err = drv_map_bar(dev, bars, bar, n * DRV_PAGE, DRV_PAGE, &p)))
+		n++;
+	if (n == 0)
+		return err;
+	*va = (volatile uint8_t *)bars[bar].va;
+	*len = n * DRV_PAGE;
 	return HL_OK;
 }
 

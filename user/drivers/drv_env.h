@@ -9,6 +9,7 @@
 
 #include <hallows/rt.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define DRV_PAGE 4096u
@@ -40,6 +41,16 @@ struct drv_bar {
  */
 long drv_map_bar(hl_cptr_t dev, struct drv_bar bars[6], unsigned bar, uint64_t off, uint64_t len,
                  volatile uint8_t **va) __attribute__((warn_unused_result));
+
+/*
+ * Map memory BAR `bar` from its first byte as far as the device capability
+ * allows: page by page up to max bytes (and the driver's window of 1 MiB),
+ * ending before the first page that does not become a frame (an MSI-X
+ * table or PBA: docs/devices.md). Its address in *va, the bytes mapped in
+ * *len. Returns 0, or HL_ERR_* when not even the first page maps.
+ */
+long drv_map_bar_prefix(hl_cptr_t dev, struct drv_bar bars[6], unsigned bar, uint64_t max,
+                        volatile uint8_t **va, size_t *len) __attribute__((warn_unused_result));
 
 uint64_t drv_rdtsc(void);
 uint64_t drv_ms_to_tsc(uint64_t ms);

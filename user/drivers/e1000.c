@@ -156,9 +156,17 @@ static int e1000_not_running(struct e1000 *e)
 	return e->state == E1000_FAULTED ? NETDEV_ERR_DEVICE : NETDEV_ERR_STATE;
 }
 
+/* STATUS reads all-ones: the function is gone (its reserved bits read 0 otherwise). */
+static bool e1000_gone(struct e1000 *e)
+{
+	return rd32(e, E1000_STATUS) == 0xffffffffu;
+}
+
 static bool e1000_link_up(struct netdev *nd)
 {
-	return rd32(e1k(nd), E1000_STATUS) & E1000_STATUS_LU;
+	uint32_t status = rd32(e1k(nd), E1000_STATUS);
+
+	return status != 0xffffffffu && (status & E1000_STATUS_LU);
 }
 
 /*
@@ -249,6 +257,8 @@ static int e1000_start(struct netdev *nd, enum netdev_mode mode)
 		return NETDEV_ERR_STATE; /* running, or buffers not yet handed back after a fault */
 	e->mode = mode;
 	e1000_quiesce(e);
+	if (e1000_gone(e))
+		return NETDEV_ERR_NODEV;
 	uint64_t end = drv_rdtsc() + drv_ms_to_tsc(10);
 	while ((rd32(e, E1000_CTRL) & E1000_CTRL_RST) && drv_rdtsc() < end)
 		;
@@ -522,6 +532,11 @@ struct netdev *e1000_open(hl_cptr_t dev, uint16_t bdf, int *err)
 			e->model = &e1000_models[i];
 	if (!e->model || drv_map_bar(dev, e->bars, 0, 0, E1000_BAR0_SZ, &e->regs))
 		goto fail;
+	if (e1000_gone(e)) { /* pci_device.info names what answered at boot */
+		rt_printf("e1000: %02x:%02x.%x: registers read all-ones: the function is gone\n",
+		          bdf >> 8, (bdf >> 3) & 31, bdf & 7);
+		goto fail;
+	}
 	*err = NETDEV_ERR_NOMEM;
 	if (drv_dma_page(dev, &e->rx_page, &e->rx_pa) || drv_dma_page(dev, &e->tx_page, &e->tx_pa))
 		goto fail; /* pages made stay with the partition: drv_env has no free */

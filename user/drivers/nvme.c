@@ -514,7 +514,9 @@ static int ns_wait(struct blkdev *d, unsigned q, uint64_t timeout_us)
 	if (ns_poll(d, q, NVME_QDEPTH) > 0)
 		return 1;
 	uint32_t csts = rd32(c, NVME_REG_CSTS);
-	nvme_recover(c, csts & NVME_CSTS_CFS ? "controller fatal status" : "no completion in time");
+	nvme_recover(c, csts == 0xffffffffu    ? "registers read all-ones: the function is gone"
+	                : csts & NVME_CSTS_CFS ? "controller fatal status"
+	                                       : "no completion in time");
 	return BLKDEV_E_TIMEOUT;
 }
 

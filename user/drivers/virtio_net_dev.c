@@ -271,6 +271,8 @@ bool virtio_net_link_up(struct netdev *nd)
 {
 	struct virtio_net *vn = vpair(nd)->dev;
 
+	if (virtio_pci_gone(&vn->vp))
+		return false; /* the configuration would read all-ones: "up" */
 	if (!virtio_pci_has(&vn->vp, VIRTIO_NET_F_STATUS))
 		return true; /* §5.1.4: without STATUS the link is assumed up */
 	return virtio_pci_config16(&vn->vp, VIRTIO_NET_CFG_STATUS) & VIRTIO_NET_S_LINK_UP;

@@ -119,12 +119,21 @@ void virtio_pci_set_status(struct virtio_pci *vp, uint8_t bits)
 	wr8(vp->common, VIRTIO_COMMON_STATUS, (uint8_t)(virtio_pci_status(vp) | bits));
 }
 
+bool virtio_pci_gone(struct virtio_pci *vp)
+{
+	return virtio_pci_status(vp) == 0xff;
+}
+
 bool virtio_pci_reset(struct virtio_pci *vp)
 {
 	wr8(vp->common, VIRTIO_COMMON_STATUS, 0);
-	for (uint64_t end = drv_rdtsc() + drv_ms_to_tsc(1000); drv_rdtsc() < end;)
-		if (virtio_pci_status(vp) == 0) /* §4.1.4.3.2: reset done when 0 reads back */
+	for (uint64_t end = drv_rdtsc() + drv_ms_to_tsc(1000); drv_rdtsc() < end;) {
+		uint8_t s = virtio_pci_status(vp);
+		if (s == 0) /* §4.1.4.3.2: reset done when 0 reads back */
 			return true;
+		if (s == 0xff)
+			return false; /* the function is gone: it will not read 0 */
+	}
 	return false;
 }
 

@@ -25,8 +25,11 @@ struct virtio_pci {
  * modern capabilities). */
 long virtio_pci_open(struct virtio_pci *vp, hl_cptr_t dev) __attribute__((warn_unused_result));
 
-/* Reset (status 0, waiting until the device reads back 0, at most ~1 s); false if it never did. */
+/* Reset (status 0, waiting until the device reads back 0, at most ~1 s); false if it never did,
+ * at once if the function is gone. */
 bool virtio_pci_reset(struct virtio_pci *vp);
+/* The device status reads 0xff: the function is gone (removed, or its registers not decoded). */
+bool virtio_pci_gone(struct virtio_pci *vp);
 void virtio_pci_set_status(struct virtio_pci *vp, uint8_t bits); /* ORs bits in */
 uint8_t virtio_pci_status(struct virtio_pci *vp);
 

@@ -223,6 +223,56 @@ KT_CASE(ahci_silent_device_times_out)
 	af_free_pages();
 }
 
+/*
+ * Surprise removal with requests in flight (bug: every later poll found
+ * PxIS all-ones, took it for a fatal error and ran a whole port reset
+ * again, each one waiting out its timeouts). Now the first all-ones PxIS
+ * marks the HBA gone: what is in flight fails with BLKDEV_E_DEVICE, and
+ * every later call fails the same way at once, without a register read.
+ */
+KT_CASE(ahci_gone_device_recovers_on_every_poll)
+{
+	struct blkdev *d = start(true, BLKDEV_POLLED);
+
+	ndone = 0;
+	af.hold = true;
+	CHECK_MSG(blkdev_submit(d, 0, rq(0, BLKDEV_WRITE, 0, 8, 0)) == 0);
+	CHECK_MSG(blkdev_submit(d, 0, rq(1, BLKDEV_READ, 8, 8, 0)) == 0);
+	af.gone = true;
+	uint64_t t0 = af.now;
+	af.reads = 0;
+	CHECK_MSG(blkdev_poll(d, 0, 8) == BLKDEV_E_DEVICE);
+	CHECK_MSG(ndone == 2 && req[0].status == BLKDEV_E_DEVICE &&
+	              req[1].status == BLKDEV_E_DEVICE,
+	          "%d completions, status %d %d", ndone, req[0].status, req[1].status);
+	CHECK_MSG(hba.gone && af.reads <= 4, "%lu register reads", af.reads);
+	af.reads = 0;
+	CHECK_MSG(blkdev_poll(d, 0, 8) == BLKDEV_E_DEVICE);
+	CHECK_MSG(blkdev_wait(d, 0, 1000000) == BLKDEV_E_DEVICE);
+	CHECK_MSG(blkdev_submit(d, 0, rq(2, BLKDEV_READ, 0, 8, 0)) == BLKDEV_E_DEVICE);
+	CHECK_MSG(d->ops->inflight(d, 0) == 0);
+	CHECK_MSG(ahci_stop(&hba) == BLKDEV_E_DEVICE);
+	CHECK_MSG(af.reads == 0 && af.now - t0 < 100, "%lu reads, %lu us", af.reads,
+	          (unsigned long)(af.now - t0));
+	af_free_pages();
+}
+
+/* Gone while a caller waits: the wait ends at its first look with BLKDEV_E_DEVICE, and no port
+ * reset is tried on a function that cannot answer. */
+KT_CASE(ahci_gone_while_waiting_ends_the_wait)
+{
+	struct blkdev *d = start(false, BLKDEV_POLLED);
+
+	ndone = 0;
+	af.hold = true;
+	CHECK_MSG(blkdev_submit(d, 0, rq(0, BLKDEV_READ, 0, 8, 0)) == 0);
+	af.gone = true;
+	CHECK_MSG(blkdev_wait(d, 0, 1000000) == BLKDEV_E_DEVICE && hba.gone);
+	CHECK_MSG(ndone == 1 && req[0].status == BLKDEV_E_DEVICE, "status %d", req[0].status);
+	CHECK_MSG(hba.port[0].resets == 0, "%u port resets", hba.port[0].resets);
+	af_free_pages();
+}
+
 KT_CASE(ahci_start_refuses_broken_hbas_and_disks)
 {
 	af_reset(true);

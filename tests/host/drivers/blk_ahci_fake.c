@@ -65,6 +65,9 @@ uint32_t ahci_mmio_rd(volatile uint8_t *base, uint32_t off)
 {
 	off += (uint32_t)(base - af.abar);
 	base = af.abar;
+	af.reads++;
+	if (af.gone)
+		return 0xffffffffu;
 	if (off == AHCI_PORT(0) + AHCI_PX_IS)
 		af_step();
 	return *(volatile uint32_t *)(base + off);
@@ -73,6 +76,8 @@ uint32_t ahci_mmio_rd(volatile uint8_t *base, uint32_t off)
 void ahci_mmio_wr(volatile uint8_t *base, uint32_t off, uint32_t v)
 {
 	off += (uint32_t)(base - af.abar);
+	if (af.gone)
+		return;
 	if (off == AHCI_GHC) {
 		if (v & AHCI_GHC_HR) {
 			for (unsigned p = 0; p < 2; p++)
@@ -203,6 +208,8 @@ static bool run(unsigned s, bool *queued)
 
 void af_step(void)
 {
+	if (af.gone)
+		return;
 	uint32_t *is = preg(0, AHCI_PX_IS), *ci = preg(0, AHCI_PX_CI),
 	         *sact = preg(0, AHCI_PX_SACT);
 

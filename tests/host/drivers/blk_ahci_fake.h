@@ -26,8 +26,10 @@ struct ahci_fake {
 	uint32_t stray_ci;    /* bits set in PxCI at the next step */
 	uint32_t fatal;       /* PxIS bits raised at the next step */
 	unsigned tfes_no_err; /* so many commands complete with TFES but no ERR */
+	bool gone;            /* surprise removal: reads all-ones, writes lost, nothing runs */
 	/* what happened */
 	unsigned comresets, ncq_cmds, nonq_cmds, flushes, identifies;
+	unsigned long reads;  /* register reads by the driver */
 	uint32_t max_ci_bits; /* most PxCI bits set at once for non-queued commands */
 	uint64_t now;
 	/* port 0 state the driver cannot write directly */

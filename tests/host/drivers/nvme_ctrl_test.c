@@ -208,6 +208,42 @@ KT_CASE(ctrl_missing_device_is_unsupported)
 	nf_free(c);
 }
 
+/*
+ * Surprise removal: the controller stops answering (registers all-ones,
+ * nothing taken from the rings) with a write in flight. The wait ends at
+ * its timeout, the reset finds the function gone at once, the request is
+ * aborted, and the controller is dead (nio 0): every later call fails
+ * with BLKDEV_E_DEVICE without waiting.
+ */
+KT_CASE(ctrl_surprise_removal_mid_run_is_reported)
+{
+	struct nvme_ctrl *c = nf_new(1);
+	struct io io;
+
+	CHECK_MSG(nvme_start(c, nf->regs, sizeof(nf->regs), &nf_env, 1, BLKDEV_POLLED) == 0);
+	struct blkdev *d = &c->ns[0].dev;
+	io_setup(&io);
+	fill(&io, 4096, 0, 4);
+	CHECK_MSG(io_run(d, 0, &io, BLKDEV_WRITE, 8, 8, 0) == 0);
+	nf->gone = true;
+	memset(nf->regs, 0xff, sizeof(nf->regs));
+	uint64_t t0 = nf->clock;
+	int err = io_run(d, 0, &io, BLKDEV_WRITE, 8, 8, 0);
+	CHECK_MSG(err == BLKDEV_E_ABORTED && io.completions == 1, "write: %d, %u completions", err,
+	          io.completions);
+	CHECK_MSG(nf->clock - t0 <= 1000000 + 1000, "gave up after %lu us",
+	          (unsigned long)(nf->clock - t0));
+	CHECK_MSG(c->nio == 0 && d->nqueues == 0, "nio %u", c->nio);
+	t0 = nf->clock;
+	CHECK_MSG(blkdev_submit(d, 0, &io.r) == BLKDEV_E_DEVICE);
+	CHECK_MSG(blkdev_poll(d, 0, 8) == BLKDEV_E_DEVICE);
+	CHECK_MSG(blkdev_wait(d, 0, 1000000) == BLKDEV_E_DEVICE);
+	CHECK_MSG(nvme_stop(c) == BLKDEV_E_DEVICE);
+	CHECK_MSG(nf->clock - t0 <= 1000, "%lu us after the controller died",
+	          (unsigned long)(nf->clock - t0));
+	nf_free(c);
+}
+
 /* Garbage Identify data: non-printing serial bytes, an unordered namespace list, a format beyond
  * NLBAF. */
 KT_CASE(ctrl_garbage_identify_is_bounded)

@@ -167,6 +167,8 @@ static uint16_t io_cmd(const struct nvme_sqe *e)
 /* The controller's side: state changes of CC, then every doorbell. */
 static void fake_step(void)
 {
+	if (nf->gone)
+		return; /* nothing answers, nothing is taken from the rings */
 	uint32_t cc = nf_r32(NVME_REG_CC), csts = nf_r32(NVME_REG_CSTS);
 
 	if ((cc & NVME_CC_EN) && !(csts & NVME_CSTS_RDY) && !nf->never_ready) {

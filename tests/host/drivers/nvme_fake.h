@@ -28,6 +28,7 @@ struct nvme_fake {
 	uint8_t disk[DISK_BLOCKS * 512];
 	unsigned grant; /* I/O queue pairs granted */
 	bool never_ready, fatal, garbage_identify, nvme_1_0;
+	bool gone; /* surprise removal: the model stops; the test fills regs with all-ones */
 	const uint8_t
 	    *identify[3]; /* when set: the Identify data returned for CNS 01h, 02h, 00h (fuzzing) */
 	enum inject inject;

@@ -170,37 +170,21 @@ static void read_conf(void)
 }
 
 /*
- * Map BAR 0's register pages: the BAR's device memory is cut into 4 KiB
- * pieces first, because QEMU keeps the MSI-X table and PBA in the same BAR
- * and those pages never become frames (docs/devices.md); the mapping ends
- * at the first page refused. Returns the mapped length (0 on failure).
+ * Map the register pages of a memory BAR (at most 64 KiB): QEMU keeps the
+ * MSI-X table and PBA in the same BAR and those pages never become frames
+ * (docs/devices.md), so the mapping ends at the first page refused
+ * (drv_map_bar_prefix). Returns the mapped length (0 on failure).
  */
 static size_t map_registers(unsigned bar, volatile void **regs)
 {
-	hl_word_t base = 0, size = 0, flags = 0;
-	hl_cptr_t mem = rt_slot();
+	static struct drv_bar bars[6];
+	volatile uint8_t *va;
+	size_t len;
 
-	if (hl_pci_device_bar(bt.dev, bar, &base, &size, &flags) || (flags & HL_BAR_IO) ||
-	    hl_pci_device_map_bar(bt.dev, bar, mem))
+	if (drv_map_bar_prefix(bt.dev, bars, bar, 16 * 4096, &va, &len))
 		return 0;
-	uint64_t pages = size / 4096 < 16 ? size / 4096 : 16;
-	hl_cptr_t first = mem;
-	if (pages > 1) { /* a one-page BAR (AHCI's ABAR) is its own piece */
-		first = rt_slot();
-		for (uint64_t i = 1; i < pages; i++)
-			rt_slot();
-		if (hl_memory_retype(mem, HL_OBJ_MEMORY, 12, pages, first))
-			return 0;
-	}
-	uint64_t va = DMA_VA - 0x100000000ull, n = 0;
-	for (; n < pages; n++) {
-		hl_cptr_t f = rt_slot();
-		if (hl_memory_retype(first + n, HL_OBJ_FRAME, 12, 1, f) ||
-		    rt_map_frame(HL_SLOT_ASPACE, f, va + n * 4096, HL_R_READ | HL_R_WRITE))
-			break;
-	}
-	*regs = (volatile void *)va;
-	return n * 4096;
+	*regs = va;
+	return len;
 }
 
 static bool is_kind(const struct hl_bootinfo_pci *p, enum bt_kind k)

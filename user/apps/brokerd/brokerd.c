@@ -42,7 +42,6 @@
 #define ARENA_VA     0x600000000000ull /* the store's DMA arena, 2 MiB chunks */
 #define CHUNK        (2ull << 20)
 #define MAX_CHUNKS   512u
-#define DISK_VA      0x5f0000000000ull /* the disk controller's registers (NVMe, AHCI) */
 #define REPORT_MS    2000
 #define BUSY_POLL_NS 200000ull
 
@@ -262,36 +261,21 @@ static bool read_config(void)
 	return true;
 }
 
-/* A BAR's register pages as 4 KiB frames (stops at the first page that is
- * not one, such as an MSI-X table). Returns bytes mapped. */
+/* A BAR's register pages (at most 64 KiB), memory space and bus mastering on; the mapping stops
+ * at the first page that is not a frame, such as an MSI-X table. Returns bytes mapped. */
 static size_t disk_registers(unsigned bar, volatile void **regs)
 {
-	hl_word_t base = 0, size = 0, flags = 0, cmd = 0;
-	hl_cptr_t mem = rt_slot(), first;
-	uint64_t pages, n = 0;
+	static struct drv_bar bars[6];
+	hl_word_t cmd = 0;
+	volatile uint8_t *va;
+	size_t len;
 
 	if (hl_pci_device_config_read(g.disk, 4, 2, &cmd) ||
 	    hl_pci_device_config_write(g.disk, 4, 2, cmd | 0x6) ||
-	    hl_pci_device_bar(g.disk, bar, &base, &size, &flags) || (flags & HL_BAR_IO) ||
-	    hl_pci_device_map_bar(g.disk, bar, mem))
+	    drv_map_bar_prefix(g.disk, bars, bar, 16 * 4096, &va, &len))
 		return 0;
-	pages = size / 4096 < 16 ? size / 4096 : 16;
-	first = mem;
-	if (pages > 1) { /* a one-page BAR (AHCI's ABAR) is its own piece */
-		first = rt_slot();
-		for (uint64_t i = 1; i < pages; i++)
-			rt_slot();
-		if (hl_memory_retype(mem, HL_OBJ_MEMORY, 12, pages, first))
-			return 0;
-	}
-	for (; n < pages; n++) {
-		hl_cptr_t f = rt_slot();
-		if (hl_memory_retype(first + n, HL_OBJ_FRAME, 12, 1, f) ||
-		    rt_map_frame(HL_SLOT_ASPACE, f, DISK_VA + n * 4096, HL_R_READ | HL_R_WRITE))
-			break;
-	}
-	*regs = (volatile void *)DISK_VA;
-	return n * 4096;
+	*regs = va;
+	return len;
 }
 
 /* The disk's driver up, polled, one queue: its first namespace, port or device. */

@@ -21,6 +21,7 @@
 #include <lib/string.h>
 
 #include "storage/blk/store_blk.h"
+#include "drv_env.h"
 #include "nvme.h"
 
 #define DMA_VA      0x600000000000ull
@@ -185,31 +186,18 @@ static bool open_device(void)
 	return false;
 }
 
-/* BAR 0's register pages, cut into 4 KiB frames (the MSI-X pages of the
- * same BAR never become frames: the mapping ends at the first refused). */
+/* BAR 0's register pages (at most 64 KiB; the MSI-X pages of the same BAR never become frames:
+ * the mapping ends at the first refused). Returns the mapped length (0 on failure). */
 static size_t map_registers(volatile void **regs)
 {
-	hl_word_t base = 0, size = 0, flags = 0;
-	hl_cptr_t mem = rt_slot(), first;
-	uint64_t pages, va = DMA_VA - 0x100000000ull, n = 0;
+	static struct drv_bar bars[6];
+	volatile uint8_t *va;
+	size_t len;
 
-	if (hl_pci_device_bar(g.dev, 0, &base, &size, &flags) || (flags & HL_BAR_IO) ||
-	    hl_pci_device_map_bar(g.dev, 0, mem))
+	if (drv_map_bar_prefix(g.dev, bars, 0, 16 * 4096, &va, &len))
 		return 0;
-	pages = size / 4096 < 16 ? size / 4096 : 16;
-	first = rt_slot();
-	for (uint64_t i = 1; i < pages; i++)
-		rt_slot();
-	if (hl_memory_retype(mem, HL_OBJ_MEMORY, 12, pages, first))
-		return 0;
-	for (; n < pages; n++) {
-		hl_cptr_t f = rt_slot();
-		if (hl_memory_retype(first + n, HL_OBJ_FRAME, 12, 1, f) ||
-		    rt_map_frame(HL_SLOT_ASPACE, f, va + n * 4096, HL_R_READ | HL_R_WRITE))
-			break;
-	}
-	*regs = (volatile void *)va;
-	return n * 4096;
+	*regs = va;
+	return len;
 }
 
 /* Driver up and the store's platform over namespace 1, queue 0. */

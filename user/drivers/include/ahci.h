@@ -98,8 +98,9 @@ struct ahci_hba {
 	uint8_t mode;                          /* [I] enum blkdev_mode */
 	struct ahci_port port[AHCI_MAX_DISKS]; /* [I] */
 	unsigned nports;                       /* [I] ports with a disk */
-	void *scratch;                         /* [I] one page for IDENTIFY data */
-	uint64_t scratch_pa;                   /* [I] */
+	bool gone;     /* [q] its registers read all-ones: every call fails (ahci.c, hba_gone) */
+	void *scratch; /* [I] one page for IDENTIFY data */
+	uint64_t scratch_pa; /* [I] */
 };
 
 /*
