@@ -37,7 +37,7 @@ result() {
 clang-format --dry-run --Werror "${cfiles[@]}" "${hfiles[@]}" > "$logdir/format.log" 2>&1
 result check.format "$logdir/format.log" $?
 
-cppcheck --quiet --std=c11 --enable=warning,portability,performance --inline-suppr \
+cppcheck -j 2 --quiet --std=c11 --enable=warning,portability,performance --inline-suppr \
 	--error-exitcode=1 --suppress=missingIncludeSystem --suppress=unmatchedSuppression \
 	--suppressions-list=tools/check/cppcheck-suppressions.txt \
 	--project="$B/compile_commands.json" > "$logdir/cppcheck.log" 2>&1
