@@ -158,6 +158,7 @@ void broker_destroy(struct broker *b)
 	prod_free(b);
 	txn_free(b);
 	api_fetch_sessions_free(b);
+	compact_free(b);
 	broker_free(b, b->tconf);
 	b->pl.free(b->pl.ctx, b);
 }
@@ -524,7 +525,7 @@ uint32_t broker_next_timeout_ms(const struct broker *b)
 	uint64_t now = b->pl.now_ms(b->pl.ctx);
 	uint32_t t = 100;
 
-	if (b->wait_flush && !store_flush_busy(b->st))
+	if ((b->wait_flush && !store_flush_busy(b->st)) || compact_busy(b))
 		return 0;
 	for (const struct kresp *r = b->parked; r; r = r->park_next) {
 		uint64_t d = r->deadline > now ? r->deadline - now : 0;

@@ -84,13 +84,17 @@ enum {
 };
 
 /* Per-topic configs (topic_config.c): Kafka's defaults unless the TC_
- * bit is in set. Only these five are accepted (others: INVALID_CONFIG). */
+ * bit is in set. Only these nine are accepted (others: INVALID_CONFIG). */
 enum {
 	TC_RETENTION_MS = 1,
 	TC_RETENTION_BYTES = 2,
 	TC_CLEANUP = 4,
 	TC_MAX_MSG = 8,
-	TC_TS_TYPE = 16
+	TC_TS_TYPE = 16,
+	TC_DIRTY_RATIO = 32,
+	TC_DELETE_RET = 64,
+	TC_MIN_LAG = 128,
+	TC_SEGMENT_MS = 256
 };
 enum { CLEANUP_DELETE = 1, CLEANUP_COMPACT = 2 };
 
@@ -98,8 +102,12 @@ struct tconf {
 	int64_t retention_ms, retention_bytes;
 	int32_t max_msg;
 	uint8_t cleanup;     /* CLEANUP_ bits */
-	uint8_t set;         /* TC_ bits set explicitly for the topic */
+	uint16_t set;        /* TC_ bits set explicitly for the topic */
 	uint8_t append_time; /* message.timestamp.type=LogAppendTime */
+	/* compaction: min.cleanable.dirty.ratio in millionths,
+	 * delete.retention.ms, min.compaction.lag.ms, segment.ms */
+	uint32_t dirty_ppm;
+	int64_t delete_retention_ms, min_lag_ms, segment_ms;
 };
 
 /* R_WAIT_WRITE: acks=1, released once the data is handed to the device
@@ -210,7 +218,23 @@ struct broker {
 	struct ptx *ptx; /* open and aborted transactions per partition */
 	uint32_t nptx, cptx;
 	uint64_t txn_prune_ms;
+	struct compactor *cmp; /* log compaction (compact.c) */
 };
+
+/* The compaction key map (compact_core.c): open addressing over
+ * 128-bit key hashes, cap a power of two; and the idempotent producers
+ * seen with the base offset of their last batch. */
+#define CMAP_PIDS 1024u
+struct cmap_ent {
+	uint64_t h1, h2; /* h1 == 0: empty */
+	int64_t off;
+};
+struct cmap {
+	struct cmap_ent *e;
+	uint32_t cap, n, npid;
+	int64_t pid[CMAP_PIDS], pid_last[CMAP_PIDS];
+};
+struct compactor;
 
 /* broker.c */
 void *broker_alloc(struct broker *b, size_t n);
@@ -239,6 +263,7 @@ bool api_version_ok(int16_t key, int16_t ver);
 
 /* api_data.c */
 int api_produce(struct broker *b, struct kconn *c, struct kreq *q);
+bool api_rec_varint(const uint8_t *p, uint32_t n, uint32_t *at, int64_t *v);
 int api_list_offsets(struct broker *b, struct kconn *c, struct kreq *q);
 int api_batch_check(const uint8_t *p, uint32_t len, uint32_t *count, int64_t *max_ts);
 
@@ -303,6 +328,17 @@ bool group_offlog_snapshot(struct broker *b);
 
 /* retention.c */
 void retention_poll(struct broker *b, uint64_t now);
+
+/* compact_core.c, compact.c: log compaction */
+void compact_map_reset(struct cmap *m);
+bool compact_map_full(const struct cmap *m);
+int compact_map_batch(struct cmap *m, const uint8_t *h, uint32_t len);
+int compact_filter_batch(const struct cmap *m, const uint8_t *h, uint32_t len, int64_t now,
+                         int64_t delete_retention_ms, uint8_t *out, uint32_t out_cap,
+                         uint32_t *out_len);
+void compact_poll(struct broker *b, uint64_t now);
+bool compact_busy(const struct broker *b);
+void compact_free(struct broker *b);
 
 /* producer.c */
 struct pstate;

@@ -114,7 +114,9 @@ uint64_t store_part_first_base(const struct store *s, const struct store_part *p
  * inside a compacted segment may have gaps. */
 struct store_seg_info {
 	uint64_t base, end, bytes, seq;
-	int64_t max_ts; /* newest batch timestamp, -1 when it has none */
+	int64_t max_ts;   /* newest batch timestamp, -1 when it has none */
+	int64_t first_ts; /* its first batch's timestamp, -1 when none */
+	uint32_t frames;
 	bool compacted, active;
 };
 int store_part_seg_info(const struct store *s, const struct store_part *p, uint32_t i,
@@ -127,6 +129,9 @@ int store_part_seg_info(const struct store *s, const struct store_part *p, uint3
  * commit return STORE_ERANGE (and commit frees the rewrite) when the
  * partition lost or changed those segments meanwhile. */
 struct store_rewrite;
+/* Close p's active segment now when it holds frames (segment.ms): the
+ * next append starts a new one. */
+int store_part_roll(struct store *s, struct store_part *p) __attribute__((warn_unused_result));
 int store_rewrite_begin(struct store *s, struct store_part *p, uint32_t first, uint32_t n,
                         struct store_rewrite **out) __attribute__((warn_unused_result));
 int store_rewrite_add(struct store *s, struct store_rewrite *rw, const void *payload,

@@ -40,10 +40,23 @@ int store_part_seg_info(const struct store *s, const struct store_part *p, uint3
 	out->seq = g->seq;
 	out->compacted = g->compacted;
 	out->active = i + 1 == p->nsegs;
-	out->max_ts = -1;
-	for (uint32_t k = 0; k < p->nidx; k++)
-		if (p->idx[k].seg == p->segs[i] && p->idx[k].max_ts > out->max_ts)
+	out->max_ts = out->first_ts = -1;
+	out->frames = 0;
+	/* the index is in offset order: binary search for the segment */
+	uint32_t lo = 0, hi = p->nidx;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (p->idx[mid].base < g->base)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (uint32_t k = lo; k < p->nidx && p->idx[k].seg == p->segs[i]; k++) {
+		if (!out->frames++)
+			out->first_ts = p->idx[k].max_ts;
+		if (p->idx[k].max_ts > out->max_ts)
 			out->max_ts = p->idx[k].max_ts;
+	}
 	return STORE_OK;
 }
 

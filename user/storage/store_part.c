@@ -183,6 +183,13 @@ static int seg_roll(struct store *s, struct store_part *p)
 	return STORE_OK;
 }
 
+int store_part_roll(struct store *s, struct store_part *p)
+{
+	if (!p->nsegs || s->segs[p->segs[p->nsegs - 1]].end_pos == STORE_BLOCK)
+		return STORE_OK;
+	return seg_roll(s, p);
+}
+
 /* Write the tail buffer's blocks; keep the last partial block in memory so
  * the next append continues it (it is rewritten with identical prefix). */
 int st_write_out(struct store *s, struct store_part *p)
