@@ -29,6 +29,11 @@ struct compactor {
 	uint64_t dirty_end;
 	uint64_t group_end; /* end offset of the segments being rewritten */
 	uint64_t last_check;
+	/* a partition whose pass stopped on a stored batch it cannot parse
+	 * is not tried again until its dirty section grows */
+	uint32_t bad_topic, bad_part;
+	uint64_t bad_end;
+	bool bad;
 	int64_t now; /* wall clock of the pass (tombstone horizons) */
 	struct store_rewrite *rw;
 	struct cmap map;
@@ -123,7 +128,9 @@ static bool pick(struct broker *b, struct compactor *c, int64_t now)
 		for (uint32_t k = c->next_part; k < np; k++) {
 			c->topic = t;
 			c->part = k;
-			if (cleanable(b, c, store_part_get(b->st, t, k), &b->tconf[t], now)) {
+			if (cleanable(b, c, store_part_get(b->st, t, k), &b->tconf[t], now) &&
+			    !(c->bad && c->bad_topic == t && c->bad_part == k &&
+			      c->bad_end == c->dirty_end)) {
 				c->next_topic = t;
 				c->next_part = k + 1;
 				return true;
@@ -155,6 +162,10 @@ static void slice_map(struct broker *b, struct compactor *c, struct store_part *
 			const uint8_t *h = rd.ptr[i];
 			if (compact_map_batch(&c->map, h, rd.len[i])) {
 				store_read_release(b->st, &rd);
+				c->bad = true;
+				c->bad_topic = c->topic;
+				c->bad_part = c->part;
+				c->bad_end = c->dirty_end;
 				pass_end(b, c, "compact: malformed stored batch, topic left as is");
 				return;
 			}

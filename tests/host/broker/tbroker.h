@@ -73,6 +73,7 @@ static __attribute__((unused)) int t_flush_start(void *ctx)
 
 static __attribute__((unused)) bool env_async;
 static __attribute__((unused)) bool env_no_auto; /* --no-auto-create */
+static __attribute__((unused)) uint64_t env_dev_bytes; /* 0: 16 MiB */
 
 static __attribute__((unused)) struct env *env_new(void)
 {
@@ -83,7 +84,7 @@ static __attribute__((unused)) struct env *env_new(void)
 	struct broker_config cfg = {"127.0.0.1", 9092, 1,        4,          1000,
 	                            1u << 24,    300,  1u << 20, env_no_auto};
 
-	e->d = md_new(16u << 20);
+	e->d = md_new(env_dev_bytes ? env_dev_bytes : 16u << 20);
 	spl = md_platform(e->d);
 	if (env_async)
 		spl.flush_start = t_flush_start;
@@ -96,8 +97,8 @@ static __attribute__((unused)) struct env *env_new(void)
 	return e;
 }
 
-/* Stop the broker and store cleanly and start both again on the device. */
-static __attribute__((unused)) void env_restart(struct env *e)
+/* Start store and broker on e's device (after a crash or a stop). */
+static __attribute__((unused)) void env_boot(struct env *e)
 {
 	struct store_platform spl = md_platform(e->d);
 	struct broker_platform bpl = {NULL,   t_alloc, t_free, t_now,  t_log,
@@ -105,8 +106,6 @@ static __attribute__((unused)) void env_restart(struct env *e)
 	struct broker_config cfg = {"127.0.0.1", 9092, 1,        4,          1000,
 	                            1u << 24,    300,  1u << 20, env_no_auto};
 
-	broker_destroy(e->b);
-	store_close(e->st);
 	if (store_open(&spl, 0, &e->st))
 		abort();
 	e->b = broker_create(&bpl, &cfg, e->st);
@@ -114,6 +113,14 @@ static __attribute__((unused)) void env_restart(struct env *e)
 		memset(&e->c[i], 0, sizeof(e->c[i]));
 		e->c[i].kc = broker_conn_open(e->b, &e->c[i]);
 	}
+}
+
+/* Stop the broker and store cleanly and start both again on the device. */
+static __attribute__((unused)) void env_restart(struct env *e)
+{
+	broker_destroy(e->b);
+	store_close(e->st);
+	env_boot(e);
 }
 
 static __attribute__((unused)) void env_free(struct env *e)
