@@ -233,6 +233,8 @@ static void slice_write(struct broker *b, struct compactor *c, struct store_part
 	if (!c->rw) {
 		if (c->cursor >= c->map_end) {
 			c->passes++;
+			broker_log(b, "compact: pass done, bytes read so far", "",
+			           (long long)c->bytes_in);
 			pass_end(b, c, NULL);
 			return;
 		}
