@@ -99,6 +99,21 @@ void broker_free(struct broker *b, void *p)
 		b->pl.free(b->pl.ctx, p);
 }
 
+void *broker_grow(struct broker *b, void *old, uint32_t n, uint32_t *cap, size_t elem,
+                  uint32_t first, uint32_t max)
+{
+	uint32_t nc = *cap ? *cap * 2 : first;
+	void *p;
+
+	if (nc > max || !(p = broker_alloc(b, (size_t)nc * elem)))
+		return NULL;
+	if (n)
+		memcpy(p, old, (size_t)n * elem);
+	broker_free(b, old);
+	*cap = nc;
+	return p;
+}
+
 uint64_t broker_random(struct broker *b)
 {
 	uint64_t z = (b->rng += 0x9e3779b97f4a7c15ull);

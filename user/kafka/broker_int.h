@@ -239,6 +239,11 @@ struct compactor;
 /* broker.c */
 void *broker_alloc(struct broker *b, size_t n);
 void broker_free(struct broker *b, void *p);
+/* A grown copy of the array old holding n of *cap elements of elem bytes
+ * (capacity doubled, first when 0; NULL beyond max or without memory,
+ * old then untouched); old is freed and *cap updated. */
+void *broker_grow(struct broker *b, void *old, uint32_t n, uint32_t *cap, size_t elem,
+                  uint32_t first, uint32_t max);
 void broker_log(struct broker *b, const char *what, const char *d, long long v);
 struct kresp *broker_resp_new(struct broker *b, struct kconn *c, int32_t corr);
 void broker_resp_finish(struct kresp *r);
@@ -257,6 +262,16 @@ int api_versions(struct broker *b, struct kconn *c, struct kreq *q);
 int api_metadata(struct broker *b, struct kconn *c, struct kreq *q);
 int api_describe_cluster(struct broker *b, struct kconn *c, struct kreq *q);
 int topic_lookup(struct broker *b, const struct kstr *name, bool create);
+/* The topics array of a decoded request, answered topic by topic: reads
+ * each topic's name (its id or negated error: tid) and partitions array
+ * from rd and writes the answer's name and partitions array around one
+ * call of part per requested partition, which reads that partition's
+ * fields and writes its answer. min_topic/min_part: the entries' least
+ * encoded sizes. Returns the sum of part's results. */
+typedef int32_t (*api_part_fn)(struct broker *b, struct kr *rd, struct kresp *r, int tid,
+                               void *ctx);
+int32_t api_each_topic_part(struct broker *b, struct kr *rd, struct kresp *r, int32_t min_topic,
+                            int32_t min_part, api_part_fn part, void *ctx);
 bool topic_name_valid(const struct kstr *name);
 bool topic_is_internal(const char *name, uint32_t len);
 bool api_version_ok(int16_t key, int16_t ver);
