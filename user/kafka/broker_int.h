@@ -345,6 +345,8 @@ bool group_offlog_snapshot(struct broker *b);
 void retention_poll(struct broker *b, uint64_t now);
 
 /* compact_core.c, compact.c: log compaction */
+/* A record varint (zig-zag) of v at p (up to 10 bytes); returns its size. */
+uint32_t compact_put_varint(uint8_t *p, int64_t v);
 void compact_map_reset(struct cmap *m);
 bool compact_map_full(const struct cmap *m);
 int compact_map_batch(struct cmap *m, const uint8_t *h, uint32_t len);

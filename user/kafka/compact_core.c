@@ -81,8 +81,7 @@ static void map_put(struct cmap *m, const uint8_t *k, uint32_t n, int64_t off)
 	e->off = off;
 }
 
-/* Unsigned varint encoding of the zig-zag form of v; returns its bytes. */
-static uint32_t put_varint(uint8_t *p, int64_t v)
+uint32_t compact_put_varint(uint8_t *p, int64_t v)
 {
 	uint64_t u = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
 	uint32_t n = 0;
@@ -270,9 +269,9 @@ int compact_filter_batch(const struct cmap *m, const uint8_t *h, uint32_t len, i
 		}
 		/* length, attributes, the new timestamp delta, the rest */
 		uint8_t ts[10];
-		uint32_t tsn = put_varint(ts, first + r.tsd - new_first);
+		uint32_t tsn = compact_put_varint(ts, first + r.tsd - new_first);
 		uint32_t body = 1 + tsn + (r.end - r.ts_end);
-		o += put_varint(out + o, (int64_t)body);
+		o += compact_put_varint(out + o, (int64_t)body);
 		out[o++] = h[r.ts_at - 1];
 		memcpy(out + o, ts, tsn);
 		o += tsn;

@@ -20,19 +20,6 @@ struct rec {
 	int64_t tsd;
 };
 
-static uint32_t put_vi(uint8_t *p, int64_t v)
-{
-	uint64_t u = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
-	uint32_t n = 0;
-
-	while (u >= 0x80) {
-		p[n++] = (uint8_t)(u | 0x80);
-		u >>= 7;
-	}
-	p[n++] = (uint8_t)u;
-	return n;
-}
-
 /* Batch at base with n records at offset deltas 0..n-1 (lod = n-1+extra);
  * returns its length. */
 static uint32_t mk_batch(uint8_t *b, int64_t base, int64_t ts, const struct rec *r, uint32_t n,
@@ -54,20 +41,20 @@ static uint32_t mk_batch(uint8_t *b, int64_t base, int64_t ts, const struct rec 
 		uint8_t body[300000];
 		uint32_t m = 0, kl = r[i].key ? (r[i].klen ? r[i].klen : (uint32_t)strlen(r[i].key)) : 0;
 		body[m++] = 0;
-		m += put_vi(body + m, r[i].tsd);
-		m += put_vi(body + m, i);
-		m += put_vi(body + m, r[i].key ? (int64_t)kl : -1);
+		m += compact_put_varint(body + m, r[i].tsd);
+		m += compact_put_varint(body + m, i);
+		m += compact_put_varint(body + m, r[i].key ? (int64_t)kl : -1);
 		if (r[i].key) {
 			memcpy(body + m, r[i].key, kl);
 			m += kl;
 		}
-		m += put_vi(body + m, r[i].val ? (int64_t)strlen(r[i].val) : -1);
+		m += compact_put_varint(body + m, r[i].val ? (int64_t)strlen(r[i].val) : -1);
 		if (r[i].val) {
 			memcpy(body + m, r[i].val, strlen(r[i].val));
 			m += (uint32_t)strlen(r[i].val);
 		}
 		body[m++] = 0; /* no headers */
-		o += put_vi(b + o, m);
+		o += compact_put_varint(b + o, m);
 		memcpy(b + o, body, m);
 		o += m;
 	}
