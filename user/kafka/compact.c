@@ -27,7 +27,8 @@ struct compactor {
 	uint64_t dirty_lo; /* the dirty section mapped: [dirty_lo, map_end) */
 	uint64_t map_end;  /* end of the last whole segment mapped */
 	uint64_t dirty_end;
-	uint64_t group_end; /* end offset of the segments being rewritten */
+	uint64_t anchor_seq; /* the last dirty segment: the same partition? */
+	uint64_t group_end;  /* end offset of the segments being rewritten */
 	uint64_t last_check;
 	/* a partition whose pass stopped on a stored batch it cannot parse
 	 * is not tried again until its dirty section grows */
@@ -39,7 +40,7 @@ struct compactor {
 	struct cmap map;
 	uint8_t *out;
 	uint64_t bytes_in, bytes_out, passes; /* statistics */
-	uint64_t pass_start, pass_bytes;       /* this pass: start (now_ms), bytes rewritten */
+	uint64_t pass_start, pass_bytes;      /* this pass: start (now_ms), bytes rewritten */
 };
 
 static int64_t wall(struct broker *b)
@@ -63,9 +64,20 @@ static void pass_end(struct broker *b, struct compactor *c, const char *why)
 		broker_log(b, why, "", (long long)c->topic);
 }
 
+/* Is the partition still the one the pass started on (a topic deleted
+ * and another created under its id between slices is not)? */
+static bool anchor_ok(struct broker *b, const struct compactor *c, struct store_part *p)
+{
+	struct store_seg_info si;
+
+	for (uint32_t i = 0; i < store_part_nsegs(p); i++)
+		if (!store_part_seg_info(b->st, p, i, &si) && si.seq == c->anchor_seq)
+			return true;
+	return false;
+}
+
 /* Index of p's segment starting at base, or -1. */
-static int seg_at(struct broker *b, struct store_part *p, uint64_t base,
-                  struct store_seg_info *si)
+static int seg_at(struct broker *b, struct store_part *p, uint64_t base, struct store_seg_info *si)
 {
 	for (uint32_t i = 0; i < store_part_nsegs(p); i++)
 		if (!store_part_seg_info(b->st, p, i, si) && si->base == base)
@@ -97,13 +109,14 @@ static bool cleanable(struct broker *b, struct compactor *c, struct store_part *
 			clean += si.bytes;
 			continue;
 		}
-		if (si.max_ts > now - tc->min_lag_ms)
+		if (tc->min_lag_ms > 0 && si.max_ts > now - tc->min_lag_ms)
 			break; /* min.compaction.lag.ms: too young, and all after it */
 		if (!in_dirty)
 			c->dirty_lo = si.base;
 		in_dirty = true;
 		dirty += si.bytes;
 		c->dirty_end = si.end;
+		c->anchor_seq = si.seq;
 	}
 	if (!in_dirty || !dirty)
 		return false;
@@ -180,7 +193,8 @@ static void slice_map(struct broker *b, struct compactor *c, struct store_part *
 		/* a segment boundary reached: that much is whole */
 		int at = -1;
 		for (uint32_t i = 0; i < store_part_nsegs(p); i++)
-			if (!store_part_seg_info(b->st, p, i, &si) && !si.active && si.end <= c->cursor)
+			if (!store_part_seg_info(b->st, p, i, &si) && !si.active &&
+			    si.end <= c->cursor)
 				at = (int)i;
 		if (at >= 0 && !store_part_seg_info(b->st, p, (uint32_t)at, &si) &&
 		    si.end > c->map_end)
@@ -270,7 +284,8 @@ static void slice_write(struct broker *b, struct compactor *c, struct store_part
 				                        (int64_t)get_be64(c->out + 35));
 			if (err) {
 				store_read_release(b->st, &rd);
-				pass_end(b, c, "compact: rewrite stopped (partition left as is), topic");
+				pass_end(b, c,
+				         "compact: rewrite stopped (partition left as is), topic");
 				return;
 			}
 			c->cursor = base + cnt;
@@ -329,6 +344,10 @@ void compact_poll(struct broker *b, uint64_t now)
 	p = cur_part(b, c);
 	if (!p) {
 		pass_end(b, c, "compact: topic went away during a pass");
+		return;
+	}
+	if ((c->phase == C_MAP || (!c->rw && c->cursor < c->map_end)) && !anchor_ok(b, c, p)) {
+		pass_end(b, c, "compact: partition changed under a pass, topic");
 		return;
 	}
 	if (c->phase == C_MAP) {

@@ -232,16 +232,16 @@ int compact_filter_batch(const struct cmap *m, const uint8_t *h, uint32_t len, i
 	/* Nothing left: the batch goes, unless it is the last one of an
 	 * idempotent producer (its sequence state is rebuilt from the log,
 	 * so an empty batch keeps it, as Kafka does). */
-	if (!kept && ((int64_t)get_be64(h + 43) < 0 ||
-	              pid_superseded(m, (int64_t)get_be64(h + 43), base)))
+	if (!kept &&
+	    ((int64_t)get_be64(h + 43) < 0 || pid_superseded(m, (int64_t)get_be64(h + 43), base)))
 		return KERR_NONE;
 	/* A kept tombstone starts its delete.retention.ms now (KIP-534: the
 	 * batch's base timestamp becomes the horizon, the records' timestamp
 	 * deltas are rewritten against it; each may grow by 10 bytes). */
 	set_h = tombs && horizon < 0 && (uint64_t)len + 10ull * (nrec + 1) <= out_cap;
-	new_first = set_h ? (delete_retention_ms > INT64_MAX - now ? INT64_MAX
-	                                                           : now + delete_retention_ms)
-	                  : first;
+	new_first =
+	    set_h ? (delete_retention_ms > INT64_MAX - now ? INT64_MAX : now + delete_retention_ms)
+	          : first;
 	if (kept == nrec && !set_h) {
 		memcpy(out, h, len); /* unchanged */
 		*out_len = len;

@@ -134,8 +134,8 @@ struct store_rewrite;
 int store_part_roll(struct store *s, struct store_part *p) __attribute__((warn_unused_result));
 int store_rewrite_begin(struct store *s, struct store_part *p, uint32_t first, uint32_t n,
                         struct store_rewrite **out) __attribute__((warn_unused_result));
-int store_rewrite_add(struct store *s, struct store_rewrite *rw, const void *payload,
-                      uint32_t len, uint64_t base, uint32_t count, int64_t max_ts)
+int store_rewrite_add(struct store *s, struct store_rewrite *rw, const void *payload, uint32_t len,
+                      uint64_t base, uint32_t count, int64_t max_ts)
     __attribute__((warn_unused_result));
 int store_rewrite_commit(struct store *s, struct store_rewrite *rw)
     __attribute__((warn_unused_result));

@@ -178,8 +178,8 @@ static int rw_write(struct store *s, struct store_rewrite *rw, bool last)
 	return STORE_OK;
 }
 
-int store_rewrite_add(struct store *s, struct store_rewrite *rw, const void *payload,
-                      uint32_t len, uint64_t base, uint32_t count, int64_t max_ts)
+int store_rewrite_add(struct store *s, struct store_rewrite *rw, const void *payload, uint32_t len,
+                      uint64_t base, uint32_t count, int64_t max_ts)
 {
 	uint8_t hdr[FRAME_HDR];
 	int err;
@@ -244,8 +244,7 @@ static int rw_splice(struct store *s, struct store_rewrite *rw, struct store_par
 			err = STORE_EIO;
 	}
 	p->segs[at] = rw->slot;
-	memmove(p->segs + at + 1, p->segs + at + rw->n,
-	        (p->nsegs - at - rw->n) * sizeof(*p->segs));
+	memmove(p->segs + at + 1, p->segs + at + rw->n, (p->nsegs - at - rw->n) * sizeof(*p->segs));
 	p->nsegs -= (uint32_t)rw->n - 1;
 	return err;
 }

@@ -72,7 +72,7 @@ static __attribute__((unused)) int t_flush_start(void *ctx)
 }
 
 static __attribute__((unused)) bool env_async;
-static __attribute__((unused)) bool env_no_auto; /* --no-auto-create */
+static __attribute__((unused)) bool env_no_auto;       /* --no-auto-create */
 static __attribute__((unused)) uint64_t env_dev_bytes; /* 0: 16 MiB */
 
 static __attribute__((unused)) struct env *env_new(void)

@@ -39,7 +39,8 @@ static uint32_t mk_batch(uint8_t *b, int64_t base, int64_t ts, const struct rec 
 	put_be32(b + 57, n);
 	for (uint32_t i = 0; i < n; i++) {
 		uint8_t body[300000];
-		uint32_t m = 0, kl = r[i].key ? (r[i].klen ? r[i].klen : (uint32_t)strlen(r[i].key)) : 0;
+		uint32_t m = 0,
+		         kl = r[i].key ? (r[i].klen ? r[i].klen : (uint32_t)strlen(r[i].key)) : 0;
 		body[m++] = 0;
 		m += compact_put_varint(body + m, r[i].tsd);
 		m += compact_put_varint(body + m, i);
@@ -199,7 +200,8 @@ static void t_core_empty_and_producer_state(void)
 	/* the producer's last batch stays as an empty batch (sequence state) */
 	CHECK(compact_filter_batch(m, b2, l2, 9, DRT, out, sizeof(out), &ol) == 0 && ol == 61);
 	CHECK(get_be32(out + 57) == 0 && get_be64(out) == 1 && get_be32(out + 23) == 0);
-	CHECK((int64_t)get_be64(out + 43) == 7 && get_be32(out + 17) == store_crc32c(0, out + 21, 40));
+	CHECK((int64_t)get_be64(out + 43) == 7 &&
+	      get_be32(out + 17) == store_crc32c(0, out + 21, 40));
 	map_free(m);
 }
 
@@ -232,7 +234,8 @@ static void t_core_malformed(void)
 		memcpy(bad, b, l);
 		bad[i] ^= 0x10;
 		CHECK(compact_map_batch(m, bad, l) == KERR_CORRUPT);
-		CHECK(compact_filter_batch(m, bad, l, 9, DRT, out, sizeof(out), &ol) == KERR_CORRUPT);
+		CHECK(compact_filter_batch(m, bad, l, 9, DRT, out, sizeof(out), &ol) ==
+		      KERR_CORRUPT);
 	}
 	/* record bytes that do not parse, under a valid CRC */
 	memcpy(bad, b, l);
@@ -428,8 +431,8 @@ static int16_t produce_raw(struct env *e, int32_t corr, const char *topic, const
 /* What a consumer reading from offset 0 sees: the last value per key
  * (empty string: tombstone or never), checking every record's offset
  * grows and the fetches cover [0, hwm). Returns records seen. */
-static uint32_t consume_all(struct env *e, int32_t *corr, const char *topic,
-                            char last[NKEYS][64], uint32_t *tombs)
+static uint32_t consume_all(struct env *e, int32_t *corr, const char *topic, char last[NKEYS][64],
+                            uint32_t *tombs)
 {
 	static struct got g[4096];
 	int64_t off = 0, prev = -1, hwm = 0;
