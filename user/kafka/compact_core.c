@@ -83,7 +83,7 @@ static void map_put(struct cmap *m, const uint8_t *k, uint32_t n, int64_t off)
 
 uint32_t compact_put_varint(uint8_t *p, int64_t v)
 {
-	uint64_t u = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+	uint64_t u = ((uint64_t)v << 1) ^ (v < 0 ? UINT64_MAX : 0);
 	uint32_t n = 0;
 
 	while (u >= 0x80) {

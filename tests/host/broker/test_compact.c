@@ -133,7 +133,7 @@ static void t_core_keeps_latest(void)
 	uint32_t l1 = mk_batch(b1, 100, 5000, r1, 3, -1, 0);
 	uint32_t l2 = mk_batch(b2, 103, 6000, r2, 3, -1, 2); /* lod 4: offsets 103..107 */
 	struct cmap *m = map_new();
-	struct got g[8];
+	struct got g[8] = {{0}};
 	uint32_t ol;
 
 	CHECK(compact_map_batch(m, b1, l1) == 0 && compact_map_batch(m, b2, l2) == 0);
@@ -158,7 +158,7 @@ static void t_core_tombstones(void)
 	uint32_t l1 = mk_batch(b1, 0, 1000, r1, 2, -1, 0);
 	uint32_t l2 = mk_batch(b2, 2, 2000, r2, 1, -1, 0);
 	struct cmap *m = map_new();
-	struct got g[4];
+	struct got g[4] = {{0}};
 	uint32_t ol, ol2;
 
 	CHECK(compact_map_batch(m, b1, l1) == 0 && compact_map_batch(m, b2, l2) == 0);
@@ -462,7 +462,7 @@ static uint32_t consume_all(struct env *e, int32_t *corr, const char *topic, cha
 					continue;
 				int k = atoi(g[i].key + 1);
 				CHECK(k >= 0 && k < NKEYS);
-				strcpy(last[k], g[i].tomb ? "" : g[i].val);
+				snprintf(last[k], 64, "%s", g[i].tomb ? "" : g[i].val);
 				seen++;
 				if (tombs)
 					*tombs += g[i].tomb;
@@ -498,7 +498,7 @@ static uint32_t produce_rounds(struct env *e, int32_t *corr, const char *topic, 
 				snprintf(keys[i + j], 16, "k%d", i + j);
 				snprintf(vals[i + j], 32, "r%d-%d-%d", round, i + j, skip7);
 				r[m++] = (struct rec){keys[i + j], 0, tomb ? NULL : vals[i + j], j};
-				strcpy(want[i + j], tomb ? "" : vals[i + j]);
+				snprintf(want[i + j], 64, "%s", tomb ? "" : vals[i + j]);
 			}
 			uint32_t l = mk_batch(b, 0, (int64_t)t_clock, r, m, -1, 0);
 			CHECK(produce_raw(e, ++*corr, topic, b, l) == 0);
