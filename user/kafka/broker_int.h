@@ -232,6 +232,7 @@ struct cmap_ent {
 struct cmap {
 	struct cmap_ent *e;
 	uint32_t cap, n, npid;
+	bool overflow; /* a key did not fit: the map is full */
 	int64_t pid[CMAP_PIDS], pid_last[CMAP_PIDS];
 };
 struct compactor;

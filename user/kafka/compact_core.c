@@ -41,6 +41,7 @@ void compact_map_reset(struct cmap *m)
 	memset(m->e, 0, (size_t)m->cap * sizeof(*m->e));
 	m->n = 0;
 	m->npid = 0;
+	m->overflow = false;
 }
 
 static struct cmap_ent *map_slot(const struct cmap *m, uint64_t h1, uint64_t h2)
@@ -54,7 +55,7 @@ static struct cmap_ent *map_slot(const struct cmap *m, uint64_t h1, uint64_t h2)
 
 bool compact_map_full(const struct cmap *m)
 {
-	return m->n >= m->cap / 4 * 3 || m->npid == CMAP_PIDS;
+	return m->n >= m->cap / 4 * 3 || m->npid == CMAP_PIDS || m->overflow;
 }
 
 /* Latest offset of key in m, -1 when it is not there. */
@@ -74,6 +75,14 @@ static void map_put(struct cmap *m, const uint8_t *k, uint32_t n, int64_t off)
 	key_hash(k, n, &h1, &h2);
 	struct cmap_ent *e = map_slot(m, h1, h2);
 	if (!e->h1) {
+		/* One batch may hold more keys than the map has room for:
+		 * past 7/8 a new key is not recorded (its older records then
+		 * stay) and the map reads as full, which ends the pass at the
+		 * last segment mapped before. An empty slot always remains. */
+		if (m->n >= m->cap - m->cap / 8) {
+			m->overflow = true;
+			return;
+		}
 		e->h1 = h1;
 		e->h2 = h2;
 		m->n++;

@@ -222,6 +222,30 @@ static void t_core_huge_key(void)
 	map_free(m);
 }
 
+/* A batch with more keys than the map holds: the map reads as full,
+ * keys past its room are not recorded, and their records stay. */
+static void t_core_map_overflow(void)
+{
+	static uint8_t b[8192], out[1u << 20];
+	static char keys[40][16];
+	struct rec r[40];
+	struct cmap *m = map_new();
+	uint32_t ol;
+
+	free(m->e);
+	m->cap = 16;
+	m->e = calloc(m->cap, sizeof(*m->e));
+	for (int i = 0; i < 40; i++) {
+		snprintf(keys[i], sizeof(keys[i]), "k%d", i);
+		r[i] = (struct rec){keys[i], 0, "v", 0};
+	}
+	uint32_t l = mk_batch(b, 0, 1, r, 40, -1, 0);
+	CHECK(compact_map_batch(m, b, l) == 0);
+	CHECK(compact_map_full(m) && m->n == 14);
+	CHECK(compact_filter_batch(m, b, l, 9, DRT, out, sizeof(out), &ol) == 0 && ol == l);
+	map_free(m);
+}
+
 static void t_core_malformed(void)
 {
 	static uint8_t b[4096], bad[4096], out[1u << 20];
@@ -692,6 +716,7 @@ int main(void)
 	t_run("compact_core_tombstones_delete_horizon", t_core_tombstones);
 	t_run("compact_core_empty_result_and_producer_last_batch", t_core_empty_and_producer_state);
 	t_run("compact_core_huge_keys", t_core_huge_key);
+	t_run("compact_core_map_overflow_keeps_records", t_core_map_overflow);
 	t_run("compact_core_malformed_batches_refused", t_core_malformed);
 	t_run("compact_store_rewrite_gaps_and_slot_reuse", t_store_rewrite_gaps_and_reuse);
 	t_run("compact_broker_last_value_per_key_across_restart", t_broker_compacts);
