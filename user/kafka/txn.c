@@ -226,8 +226,8 @@ static struct txn *txn_new(struct broker *b, const struct kstr *id)
 	if (b->ntxns >= TXN_MAX)
 		return NULL;
 	if (b->ntxns == b->ctxns) {
-		struct txn **n =
-		    broker_grow(b, b->txns, b->ntxns, &b->ctxns, sizeof(*n), 16, UINT32_MAX);
+		struct txn **n = broker_grow(b, b->txns, b->ntxns, &b->ctxns, sizeof(struct txn *),
+		                             16, UINT32_MAX);
 		if (!n)
 			return NULL;
 		b->txns = n;
