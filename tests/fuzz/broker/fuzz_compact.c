@@ -17,7 +17,6 @@ static uint8_t out[STORE_MAX_PAYLOAD], out2[STORE_MAX_PAYLOAD];
 static struct cmap_ent ents[4096];
 static struct cmap map = {.e = ents, .cap = 4096};
 
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t bufs[MAXB][65536 + 61];
