@@ -253,7 +253,7 @@ int api_produce(struct broker *b, struct kconn *c, struct kreq *q)
 
 /* Signed (zig-zag) varint of a record, at most 10 bytes, within [*at, n);
  * false when truncated or too long. */
-static bool rec_varint(const uint8_t *p, uint32_t n, uint32_t *at, int64_t *v)
+bool api_rec_varint(const uint8_t *p, uint32_t n, uint32_t *at, int64_t *v)
 {
 	uint64_t u = 0;
 
@@ -287,11 +287,11 @@ static int64_t batch_find_ts(const uint8_t *h, uint32_t total, int64_t ts, int64
 	for (uint32_t i = 0; i < nrec; i++) {
 		int64_t len, tsd, od;
 		uint32_t start;
-		if (!rec_varint(h, total, &at, &len) || len < 0 || len > total - at)
+		if (!api_rec_varint(h, total, &at, &len) || len < 0 || len > total - at)
 			break;
 		start = at;
 		at++; /* attributes */
-		if (!rec_varint(h, total, &at, &tsd) || !rec_varint(h, total, &at, &od))
+		if (!api_rec_varint(h, total, &at, &tsd) || !api_rec_varint(h, total, &at, &od))
 			break;
 		if (ts >= 0 && first + tsd >= ts) {
 			*rts = first + tsd;

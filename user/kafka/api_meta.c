@@ -26,6 +26,27 @@ bool topic_is_internal(const char *name, uint32_t len)
 	return len == sizeof(OFFSETS_TOPIC) - 1 && !memcmp(name, OFFSETS_TOPIC, len);
 }
 
+int32_t api_each_topic_part(struct broker *b, struct kr *rd, struct kresp *r, int32_t min_topic,
+                            int32_t min_part, api_part_fn part, void *ctx)
+{
+	struct kstr name;
+	int32_t nt = kr_array(rd, min_topic, false), sum = 0;
+
+	kw_array(&r->w, nt);
+	for (int32_t t = 0; t < nt; t++) {
+		kr_str(rd, &name);
+		int tid = topic_lookup(b, &name, false);
+		int32_t np = kr_array(rd, min_part, false);
+		kw_str(&r->w, name.p, name.len);
+		kw_array(&r->w, np);
+		for (int32_t k = 0; k < np; k++)
+			sum += part(b, rd, r, tid, ctx);
+		kr_tags(rd);
+		kw_tags(&r->w);
+	}
+	return sum;
+}
+
 /* Topic id, or a negated Kafka error code (never 0 on failure). With
  * create (and auto-creation enabled) a missing topic is created. */
 int topic_lookup(struct broker *b, const struct kstr *name, bool create)

@@ -99,6 +99,21 @@ void broker_free(struct broker *b, void *p)
 		b->pl.free(b->pl.ctx, p);
 }
 
+void *broker_grow(struct broker *b, void *old, uint32_t n, uint32_t *cap, size_t elem,
+                  uint32_t first, uint32_t max)
+{
+	uint32_t nc = *cap ? *cap * 2 : first;
+	void *p;
+
+	if (nc > max || !(p = broker_alloc(b, (size_t)nc * elem)))
+		return NULL;
+	if (n)
+		memcpy(p, old, (size_t)n * elem);
+	broker_free(b, old);
+	*cap = nc;
+	return p;
+}
+
 uint64_t broker_random(struct broker *b)
 {
 	uint64_t z = (b->rng += 0x9e3779b97f4a7c15ull);
@@ -158,6 +173,7 @@ void broker_destroy(struct broker *b)
 	prod_free(b);
 	txn_free(b);
 	api_fetch_sessions_free(b);
+	compact_free(b);
 	broker_free(b, b->tconf);
 	b->pl.free(b->pl.ctx, b);
 }
@@ -524,7 +540,7 @@ uint32_t broker_next_timeout_ms(const struct broker *b)
 	uint64_t now = b->pl.now_ms(b->pl.ctx);
 	uint32_t t = 100;
 
-	if (b->wait_flush && !store_flush_busy(b->st))
+	if ((b->wait_flush && !store_flush_busy(b->st)) || compact_busy(b))
 		return 0;
 	for (const struct kresp *r = b->parked; r; r = r->park_next) {
 		uint64_t d = r->deadline > now ? r->deadline - now : 0;

@@ -84,13 +84,17 @@ enum {
 };
 
 /* Per-topic configs (topic_config.c): Kafka's defaults unless the TC_
- * bit is in set. Only these five are accepted (others: INVALID_CONFIG). */
+ * bit is in set. Only these nine are accepted (others: INVALID_CONFIG). */
 enum {
 	TC_RETENTION_MS = 1,
 	TC_RETENTION_BYTES = 2,
 	TC_CLEANUP = 4,
 	TC_MAX_MSG = 8,
-	TC_TS_TYPE = 16
+	TC_TS_TYPE = 16,
+	TC_DIRTY_RATIO = 32,
+	TC_DELETE_RET = 64,
+	TC_MIN_LAG = 128,
+	TC_SEGMENT_MS = 256
 };
 enum { CLEANUP_DELETE = 1, CLEANUP_COMPACT = 2 };
 
@@ -98,8 +102,12 @@ struct tconf {
 	int64_t retention_ms, retention_bytes;
 	int32_t max_msg;
 	uint8_t cleanup;     /* CLEANUP_ bits */
-	uint8_t set;         /* TC_ bits set explicitly for the topic */
+	uint16_t set;        /* TC_ bits set explicitly for the topic */
 	uint8_t append_time; /* message.timestamp.type=LogAppendTime */
+	/* compaction: min.cleanable.dirty.ratio in millionths,
+	 * delete.retention.ms, min.compaction.lag.ms, segment.ms */
+	uint32_t dirty_ppm;
+	int64_t delete_retention_ms, min_lag_ms, segment_ms;
 };
 
 /* R_WAIT_WRITE: acks=1, released once the data is handed to the device
@@ -210,11 +218,33 @@ struct broker {
 	struct ptx *ptx; /* open and aborted transactions per partition */
 	uint32_t nptx, cptx;
 	uint64_t txn_prune_ms;
+	struct compactor *cmp; /* log compaction (compact.c) */
 };
+
+/* The compaction key map (compact_core.c): open addressing over
+ * 128-bit key hashes, cap a power of two; and the idempotent producers
+ * seen with the base offset of their last batch. */
+#define CMAP_PIDS 1024u
+struct cmap_ent {
+	uint64_t h1, h2; /* h1 == 0: empty */
+	int64_t off;
+};
+struct cmap {
+	struct cmap_ent *e;
+	uint32_t cap, n, npid;
+	bool overflow; /* a key did not fit: the map is full */
+	int64_t pid[CMAP_PIDS], pid_last[CMAP_PIDS];
+};
+struct compactor;
 
 /* broker.c */
 void *broker_alloc(struct broker *b, size_t n);
 void broker_free(struct broker *b, void *p);
+/* A grown copy of the array old holding n of *cap elements of elem bytes
+ * (capacity doubled, first when 0; NULL beyond max or without memory,
+ * old then untouched); old is freed and *cap updated. */
+void *broker_grow(struct broker *b, void *old, uint32_t n, uint32_t *cap, size_t elem,
+                  uint32_t first, uint32_t max);
 void broker_log(struct broker *b, const char *what, const char *d, long long v);
 struct kresp *broker_resp_new(struct broker *b, struct kconn *c, int32_t corr);
 void broker_resp_finish(struct kresp *r);
@@ -233,12 +263,23 @@ int api_versions(struct broker *b, struct kconn *c, struct kreq *q);
 int api_metadata(struct broker *b, struct kconn *c, struct kreq *q);
 int api_describe_cluster(struct broker *b, struct kconn *c, struct kreq *q);
 int topic_lookup(struct broker *b, const struct kstr *name, bool create);
+/* The topics array of a decoded request, answered topic by topic: reads
+ * each topic's name (its id or negated error: tid) and partitions array
+ * from rd and writes the answer's name and partitions array around one
+ * call of part per requested partition, which reads that partition's
+ * fields and writes its answer. min_topic/min_part: the entries' least
+ * encoded sizes. Returns the sum of part's results. */
+typedef int32_t (*api_part_fn)(struct broker *b, struct kr *rd, struct kresp *r, int tid,
+                               void *ctx);
+int32_t api_each_topic_part(struct broker *b, struct kr *rd, struct kresp *r, int32_t min_topic,
+                            int32_t min_part, api_part_fn part, void *ctx);
 bool topic_name_valid(const struct kstr *name);
 bool topic_is_internal(const char *name, uint32_t len);
 bool api_version_ok(int16_t key, int16_t ver);
 
 /* api_data.c */
 int api_produce(struct broker *b, struct kconn *c, struct kreq *q);
+bool api_rec_varint(const uint8_t *p, uint32_t n, uint32_t *at, int64_t *v);
 int api_list_offsets(struct broker *b, struct kconn *c, struct kreq *q);
 int api_batch_check(const uint8_t *p, uint32_t len, uint32_t *count, int64_t *max_ts);
 
@@ -303,6 +344,19 @@ bool group_offlog_snapshot(struct broker *b);
 
 /* retention.c */
 void retention_poll(struct broker *b, uint64_t now);
+
+/* compact_core.c, compact.c: log compaction */
+/* A record varint (zig-zag) of v at p (up to 10 bytes); returns its size. */
+uint32_t compact_put_varint(uint8_t *p, int64_t v);
+void compact_map_reset(struct cmap *m);
+bool compact_map_full(const struct cmap *m);
+int compact_map_batch(struct cmap *m, const uint8_t *h, uint32_t len);
+int compact_filter_batch(const struct cmap *m, const uint8_t *h, uint32_t len, int64_t now,
+                         int64_t delete_retention_ms, uint8_t *out, uint32_t out_cap,
+                         uint32_t *out_len);
+void compact_poll(struct broker *b, uint64_t now);
+bool compact_busy(const struct broker *b);
+void compact_free(struct broker *b);
 
 /* producer.c */
 struct pstate;

@@ -130,20 +130,28 @@ static bool offlog_end(struct broker *b, struct kw *w, int32_t n)
 	return ok;
 }
 
+struct commit_ctx {
+	int16_t ver, gerr;
+	struct kgroup *g;
+	struct kw *log;
+};
+
 /* One partition of a commit: validate, apply, log, answer. */
-static int32_t commit_part(struct broker *b, struct kreq *q, struct kresp *r, struct kgroup *g,
-                           int tid, int16_t gerr, struct kw *log)
+static int32_t commit_part(struct broker *b, struct kr *rd, struct kresp *r, int tid, void *ctx)
 {
+	const struct commit_ctx *cc = ctx;
+	struct kgroup *g = cc->g;
+	struct kw *log = cc->log;
 	struct kstr meta;
-	int32_t idx = kr_i32(&q->r);
-	int64_t off = kr_i64(&q->r);
-	int16_t err = gerr;
+	int32_t idx = kr_i32(rd);
+	int64_t off = kr_i64(rd);
+	int16_t err = cc->gerr;
 	struct koff *o = NULL;
 
-	if (q->ver >= 6)
-		(void)kr_i32(&q->r);
-	kr_str(&q->r, &meta);
-	kr_tags(&q->r);
+	if (cc->ver >= 6)
+		(void)kr_i32(rd);
+	kr_str(rd, &meta);
+	kr_tags(rd);
 	if (!err && (tid < 0 || !store_part_get(b->st, (uint32_t)tid, (uint32_t)idx)))
 		err = KERR_UNKNOWN_TP;
 	if (!err && meta.len > (int32_t)KG_META_MAX)
@@ -167,7 +175,7 @@ static int32_t commit_part(struct broker *b, struct kreq *q, struct kresp *r, st
 
 int api_offset_commit(struct broker *b, struct kconn *c, struct kreq *q)
 {
-	struct kstr gid, mid, inst = {NULL, -1}, name;
+	struct kstr gid, mid, inst = {NULL, -1};
 	struct kgroup *g;
 	struct kresp *r;
 	struct kw log;
@@ -193,19 +201,8 @@ int api_offset_commit(struct broker *b, struct kconn *c, struct kreq *q)
 		offlog_begin(b, &log, g);
 	else
 		kw_init(&log, &b->al);
-	int32_t nt = kr_array(&q->r, q->r.flex ? 3 : 6, false);
-	kw_array(&r->w, nt);
-	for (int32_t t = 0; t < nt; t++) {
-		kr_str(&q->r, &name);
-		int tid = topic_lookup(b, &name, false);
-		int32_t np = kr_array(&q->r, 14, false);
-		kw_str(&r->w, name.p, name.len);
-		kw_array(&r->w, np);
-		for (int32_t k = 0; k < np; k++)
-			logged += commit_part(b, q, r, g, tid, gerr, &log);
-		kr_tags(&q->r);
-		kw_tags(&r->w);
-	}
+	struct commit_ctx cc = {q->ver, gerr, g, &log};
+	logged = api_each_topic_part(b, &q->r, r, q->r.flex ? 3 : 6, 14, commit_part, &cc);
 	kw_tags(&r->w);
 	broker_resp_finish(r);
 	if (g && offlog_end(b, &log, logged)) {

@@ -35,6 +35,7 @@ void retention_poll(struct broker *b, uint64_t now)
 	int64_t wall = b->pl.wall_ms ? (int64_t)b->pl.wall_ms(b->pl.ctx) : -1;
 	uint32_t n = store_topic_count(b->st);
 
+	compact_poll(b, now); /* compaction (compact.c) runs in slices here */
 	if (now - b->last_retention < RETENTION_CHECK_MS)
 		return;
 	b->last_retention = now;

@@ -355,10 +355,14 @@ int api_create_partitions(struct broker *b, struct kconn *c, struct kreq *q)
 	return 0;
 }
 
-/* One DeleteRecords partition: move the log start, log it; returns
- * true when a record was logged. */
-static bool dr_part(struct broker *b, struct kresp *r, int tid, int32_t idx, int64_t off)
+/* One DeleteRecords partition: move the log start, log it; returns 1
+ * when a record was logged. */
+static int32_t dr_part(struct broker *b, struct kr *rd, struct kresp *r, int tid, void *ctx)
 {
+	int32_t idx = kr_i32(rd);
+	int64_t off = kr_i64(rd);
+	(void)ctx;
+	kr_tags(rd);
 	struct store_part *p =
 	    tid >= 0 ? store_part_get(b->st, (uint32_t)tid, (uint32_t)idx) : NULL;
 	int16_t err = KERR_NONE;
@@ -389,7 +393,7 @@ static bool dr_part(struct broker *b, struct kresp *r, int tid, int32_t idx, int
 	kw_i64(&r->w, low);
 	kw_i16(&r->w, err);
 	kw_tags(&r->w);
-	return logged;
+	return logged ? 1 : 0;
 }
 
 int api_delete_records(struct broker *b, struct kconn *c, struct kreq *q)
@@ -415,23 +419,7 @@ int api_delete_records(struct broker *b, struct kconn *c, struct kreq *q)
 	if (scan.bad || scan.off != scan.n || !(r = broker_resp_new(b, c, q->corr)))
 		return -1;
 	kw_i32(&r->w, 0);
-	n = kr_array(&q->r, 3, false);
-	kw_array(&r->w, n);
-	for (int32_t i = 0; i < n; i++) {
-		kr_str(&q->r, &name);
-		int tid = topic_lookup(b, &name, false);
-		int32_t np = kr_array(&q->r, 12, false);
-		kw_str(&r->w, name.p, name.len);
-		kw_array(&r->w, np);
-		for (int32_t k = 0; k < np; k++) {
-			int32_t idx = kr_i32(&q->r);
-			int64_t off = kr_i64(&q->r);
-			kr_tags(&q->r);
-			logged |= dr_part(b, r, tid, idx, off);
-		}
-		kr_tags(&q->r);
-		kw_tags(&r->w);
-	}
+	logged = api_each_topic_part(b, &q->r, r, 3, 12, dr_part, NULL) > 0;
 	kw_tags(&r->w);
 	broker_resp_finish(r);
 	if (logged)

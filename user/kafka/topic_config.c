@@ -1,5 +1,7 @@
 /* Topic configs: validation of retention.ms, retention.bytes,
- * cleanup.policy, max.message.bytes and message.timestamp.type, DescribeConfigs v0-1 (topic and
+ * cleanup.policy, max.message.bytes, message.timestamp.type and the
+ * compaction configs (min.cleanable.dirty.ratio, delete.retention.ms,
+ * min.compaction.lag.ms, segment.ms), DescribeConfigs v0-1 (topic and
  * broker resources), AlterConfigs v0-1 and IncrementalAlterConfigs v0 for
  * topics. Changes are logged (META_TOPIC_CONF) and answered once durable. */
 #include <lib/string.h>
@@ -12,6 +14,8 @@
 #define SRC_STATIC_BROKER    4
 #define SRC_DEFAULT          5
 #define DEFAULT_RETENTION_MS 604800000ll /* 7 days, Kafka's default */
+#define DEFAULT_DELETE_RET   86400000ll  /* delete.retention.ms: 1 day */
+#define DEFAULT_DIRTY_PPM    500000u     /* min.cleanable.dirty.ratio 0.5 */
 #define OP_SET               0
 #define OP_DELETE            1
 #define OP_APPEND            2
@@ -25,6 +29,31 @@ void topic_conf_default(struct tconf *c)
 	c->cleanup = CLEANUP_DELETE;
 	c->set = 0;
 	c->append_time = 0;
+	c->dirty_ppm = DEFAULT_DIRTY_PPM;
+	c->delete_retention_ms = DEFAULT_DELETE_RET;
+	c->min_lag_ms = 0;
+	c->segment_ms = DEFAULT_RETENTION_MS; /* segment.ms: 7 days */
+}
+
+/* A ratio 0..1 as a decimal ("0.5", "1", ".25", "1.0") in millionths. */
+static bool parse_ratio(const struct kstr *s, uint32_t *ppm)
+{
+	uint64_t ip = 0, frac = 0, scale = 1000000;
+	int32_t i = 0;
+	bool digits = false;
+
+	for (; i < s->len && s->p[i] >= '0' && s->p[i] <= '9' && i < 3; i++, digits = true)
+		ip = ip * 10 + (uint64_t)(s->p[i] - '0');
+	if (i < s->len && s->p[i] == '.')
+		for (i++; i < s->len && s->p[i] >= '0' && s->p[i] <= '9'; i++, digits = true)
+			if (scale > 1) {
+				scale /= 10;
+				frac += (uint64_t)(s->p[i] - '0') * scale;
+			}
+	if (!digits || i != s->len || ip > 1 || (ip == 1 && frac))
+		return false;
+	*ppm = (uint32_t)(ip * 1000000 + frac);
+	return true;
 }
 
 static bool kstr_is(const struct kstr *s, const char *lit)
@@ -114,6 +143,34 @@ int16_t topic_conf_set(struct tconf *c, const struct kstr *name, const struct ks
 		c->set |= TC_TS_TYPE;
 		return KERR_NONE;
 	}
+	if (kstr_is(name, "min.cleanable.dirty.ratio")) {
+		if (!parse_ratio(val, &c->dirty_ppm)) {
+			*msg = "min.cleanable.dirty.ratio must be a number from 0 to 1";
+			return KERR_INVALID_CONFIG;
+		}
+		c->set |= TC_DIRTY_RATIO;
+		return KERR_NONE;
+	}
+	if (kstr_is(name, "delete.retention.ms") || kstr_is(name, "min.compaction.lag.ms") ||
+	    kstr_is(name, "segment.ms")) {
+		bool seg = kstr_is(name, "segment.ms");
+		if (!parse_i64(val, &v) || v < seg) {
+			*msg = seg ? "segment.ms must be an integer >= 1"
+			           : "value must be an integer >= 0";
+			return KERR_INVALID_CONFIG;
+		}
+		if (seg) {
+			c->segment_ms = v;
+			c->set |= TC_SEGMENT_MS;
+		} else if (kstr_is(name, "delete.retention.ms")) {
+			c->delete_retention_ms = v;
+			c->set |= TC_DELETE_RET;
+		} else {
+			c->min_lag_ms = v;
+			c->set |= TC_MIN_LAG;
+		}
+		return KERR_NONE;
+	}
 	if (!kstr_is(name, "retention.ms") && !kstr_is(name, "retention.bytes") &&
 	    !kstr_is(name, "max.message.bytes")) {
 		*msg = "unknown topic config";
@@ -146,21 +203,33 @@ static int16_t tconf_unset(struct tconf *c, const struct kstr *name, const char 
 	struct tconf d;
 
 	topic_conf_default(&d);
-	if (kstr_is(name, "cleanup.policy")) {
+	if (kstr_is(name, "min.cleanable.dirty.ratio")) {
+		c->dirty_ppm = d.dirty_ppm;
+		c->set &= (uint16_t)~TC_DIRTY_RATIO;
+	} else if (kstr_is(name, "delete.retention.ms")) {
+		c->delete_retention_ms = d.delete_retention_ms;
+		c->set &= (uint16_t)~TC_DELETE_RET;
+	} else if (kstr_is(name, "min.compaction.lag.ms")) {
+		c->min_lag_ms = d.min_lag_ms;
+		c->set &= (uint16_t)~TC_MIN_LAG;
+	} else if (kstr_is(name, "segment.ms")) {
+		c->segment_ms = d.segment_ms;
+		c->set &= (uint16_t)~TC_SEGMENT_MS;
+	} else if (kstr_is(name, "cleanup.policy")) {
 		c->cleanup = d.cleanup;
-		c->set &= (uint8_t)~TC_CLEANUP;
+		c->set &= (uint16_t)~TC_CLEANUP;
 	} else if (kstr_is(name, "retention.ms")) {
 		c->retention_ms = d.retention_ms;
-		c->set &= (uint8_t)~TC_RETENTION_MS;
+		c->set &= (uint16_t)~TC_RETENTION_MS;
 	} else if (kstr_is(name, "retention.bytes")) {
 		c->retention_bytes = d.retention_bytes;
-		c->set &= (uint8_t)~TC_RETENTION_BYTES;
+		c->set &= (uint16_t)~TC_RETENTION_BYTES;
 	} else if (kstr_is(name, "max.message.bytes")) {
 		c->max_msg = d.max_msg;
-		c->set &= (uint8_t)~TC_MAX_MSG;
+		c->set &= (uint16_t)~TC_MAX_MSG;
 	} else if (kstr_is(name, "message.timestamp.type")) {
 		c->append_time = 0;
-		c->set &= (uint8_t)~TC_TS_TYPE;
+		c->set &= (uint16_t)~TC_TS_TYPE;
 	} else {
 		*msg = "unknown topic config";
 		return KERR_INVALID_CONFIG;
@@ -176,6 +245,12 @@ void topic_conf_encode(struct kw *w, const struct tconf *c)
 	kw_i8(w, (int8_t)c->cleanup);
 	kw_i8(w, (int8_t)c->set);
 	kw_i8(w, (int8_t)c->append_time);
+	/* appended by issue 17 (older records end above) */
+	kw_i8(w, (int8_t)(c->set >> 8));
+	kw_i32(w, (int32_t)c->dirty_ppm);
+	kw_i64(w, c->delete_retention_ms);
+	kw_i64(w, c->min_lag_ms);
+	kw_i64(w, c->segment_ms);
 }
 
 void topic_conf_decode(struct kr *r, struct tconf *c)
@@ -186,6 +261,13 @@ void topic_conf_decode(struct kr *r, struct tconf *c)
 	c->cleanup = (uint8_t)kr_i8(r);
 	c->set = (uint8_t)kr_i8(r);
 	c->append_time = r->off < r->n ? (uint8_t)kr_i8(r) : 0;
+	if (r->off < r->n) {
+		c->set |= (uint16_t)((uint8_t)kr_i8(r) << 8);
+		c->dirty_ppm = (uint32_t)kr_i32(r);
+		c->delete_retention_ms = kr_i64(r);
+		c->min_lag_ms = kr_i64(r);
+		c->segment_ms = kr_i64(r);
+	}
 }
 
 /* Decimal text of v into buf (at least 21 bytes); returns its length. */
@@ -206,6 +288,23 @@ static int32_t fmt_i64(char *buf, int64_t v)
 	return k;
 }
 
+/* A ratio in millionths as Kafka prints a double ("0.5", "1.0"). */
+static int32_t fmt_ratio(char *buf, uint32_t ppm)
+{
+	int32_t n = 0;
+	uint32_t frac = ppm % 1000000;
+
+	buf[n++] = (char)('0' + ppm / 1000000);
+	buf[n++] = '.';
+	if (!frac)
+		buf[n++] = '0';
+	for (uint32_t d = 100000; frac; d /= 10) {
+		buf[n++] = (char)('0' + frac / d);
+		frac %= d;
+	}
+	return n;
+}
+
 /* Is key wanted by a DescribeConfigs resource (keys == NULL: all)? */
 static bool key_wanted(struct kr keys, int32_t nkeys, const char *key)
 {
@@ -222,7 +321,7 @@ static bool key_wanted(struct kr keys, int32_t nkeys, const char *key)
 }
 
 /* Kafka ConfigType codes (DescribeConfigs v3+). */
-enum { CT_BOOLEAN = 1, CT_STRING = 2, CT_INT = 3, CT_LONG = 5, CT_LIST = 7 };
+enum { CT_BOOLEAN = 1, CT_STRING = 2, CT_INT = 3, CT_LONG = 5, CT_DOUBLE = 6, CT_LIST = 7 };
 
 /* One config entry of a DescribeConfigs response (ver >= 0) or of a
  * CreateTopics v5+ response (ver < 0: name, value, read-only, source,
@@ -254,7 +353,7 @@ static void desc_entry(struct kw *w, int16_t ver, const char *name, const char *
 	kw_tags(w);
 }
 
-/* The five topic configs of c, filtered by the requested keys. */
+/* The nine topic configs of c, filtered by the requested keys. */
 static uint32_t desc_topic(struct kw *w, int16_t ver, const struct tconf *c, struct kr keys,
                            int32_t nkeys, bool syn)
 {
@@ -276,6 +375,12 @@ static uint32_t desc_topic(struct kw *w, int16_t ver, const struct tconf *c, str
 	TC_ENTRY("retention.bytes", TC_RETENTION_BYTES, CT_LONG, buf,
 	         fmt_i64(buf, c->retention_bytes))
 	TC_ENTRY("retention.ms", TC_RETENTION_MS, CT_LONG, buf, fmt_i64(buf, c->retention_ms))
+	TC_ENTRY("min.cleanable.dirty.ratio", TC_DIRTY_RATIO, CT_DOUBLE, buf,
+	         fmt_ratio(buf, c->dirty_ppm))
+	TC_ENTRY("delete.retention.ms", TC_DELETE_RET, CT_LONG, buf,
+	         fmt_i64(buf, c->delete_retention_ms))
+	TC_ENTRY("min.compaction.lag.ms", TC_MIN_LAG, CT_LONG, buf, fmt_i64(buf, c->min_lag_ms))
+	TC_ENTRY("segment.ms", TC_SEGMENT_MS, CT_LONG, buf, fmt_i64(buf, c->segment_ms))
 #undef TC_ENTRY
 	return n;
 }

@@ -89,17 +89,12 @@ static struct ptx *ptx_open(struct broker *b, int32_t t, int32_t p, int64_t pid)
 static bool ptx_add(struct broker *b, const struct ptx *x)
 {
 	if (b->nptx == b->cptx) {
-		uint32_t nc = b->cptx ? b->cptx * 2 : 64;
-		struct ptx *n;
-		if (nc > PTX_MAX || !(n = broker_alloc(b, nc * sizeof(*n)))) {
+		struct ptx *n = broker_grow(b, b->ptx, b->nptx, &b->cptx, sizeof(*n), 64, PTX_MAX);
+		if (!n) {
 			broker_log(b, "txn: partition transaction table full", "", b->nptx);
 			return false;
 		}
-		if (b->nptx)
-			memcpy(n, b->ptx, b->nptx * sizeof(*n));
-		broker_free(b, b->ptx);
 		b->ptx = n;
-		b->cptx = nc;
 	}
 	b->ptx[b->nptx++] = *x;
 	return true;
@@ -231,15 +226,11 @@ static struct txn *txn_new(struct broker *b, const struct kstr *id)
 	if (b->ntxns >= TXN_MAX)
 		return NULL;
 	if (b->ntxns == b->ctxns) {
-		uint32_t nc = b->ctxns ? b->ctxns * 2 : 16;
-		struct txn **n = broker_alloc(b, nc * sizeof(struct txn *));
+		struct txn **n = broker_grow(b, b->txns, b->ntxns, &b->ctxns, sizeof(struct txn *),
+		                             16, UINT32_MAX);
 		if (!n)
 			return NULL;
-		if (b->ntxns)
-			memcpy(n, b->txns, b->ntxns * sizeof(struct txn *));
-		broker_free(b, b->txns);
 		b->txns = n;
-		b->ctxns = nc;
 	}
 	if (!(x = broker_alloc(b, sizeof(*x))) || !(x->id = broker_alloc(b, (size_t)id->len))) {
 		broker_free(b, x);
@@ -265,15 +256,11 @@ static bool txn_add_part(struct broker *b, struct txn *x, int32_t t, int32_t p)
 	if (txn_has_part(x, t, p))
 		return true;
 	if (x->nparts == x->cparts) {
-		uint32_t nc = x->cparts ? x->cparts * 2 : 8;
-		struct txn_tp *n;
-		if (nc > TXN_MAX_PARTS || !(n = broker_alloc(b, nc * sizeof(*n))))
+		struct txn_tp *n =
+		    broker_grow(b, x->parts, x->nparts, &x->cparts, sizeof(*n), 8, TXN_MAX_PARTS);
+		if (!n)
 			return false;
-		if (x->nparts)
-			memcpy(n, x->parts, x->nparts * sizeof(*n));
-		broker_free(b, x->parts);
 		x->parts = n;
-		x->cparts = nc;
 	}
 	x->parts[x->nparts++] = (struct txn_tp){t, p};
 	return true;
@@ -313,15 +300,11 @@ static bool txn_add_off(struct broker *b, struct txn *x, uint32_t gi, int32_t t,
 		if (x->offs[i].g == gi && x->offs[i].t == t && x->offs[i].p == p)
 			o = &x->offs[i];
 	if (!o && x->noffs == x->coffs) {
-		uint32_t nc = x->coffs ? x->coffs * 2 : 16;
-		struct txn_off *n;
-		if (nc > TXN_MAX_OFFS || !(n = broker_alloc(b, nc * sizeof(*n))))
+		struct txn_off *n =
+		    broker_grow(b, x->offs, x->noffs, &x->coffs, sizeof(*n), 16, TXN_MAX_OFFS);
+		if (!n)
 			return false;
-		if (x->noffs)
-			memcpy(n, x->offs, x->noffs * sizeof(*n));
-		broker_free(b, x->offs);
 		x->offs = n;
-		x->coffs = nc;
 	}
 	if (ml && !(m = broker_alloc(b, ml)))
 		return false;
@@ -758,6 +741,32 @@ bool txn_init_pid(struct broker *b, struct kresp *r, int16_t ver, const struct k
 	return !err;
 }
 
+struct apt_ctx {
+	struct txn *x;
+	int16_t err;
+	bool unknown; /* some partition of the request is unknown */
+};
+
+/* One AddPartitionsToTxn partition; returns 1 when it was added. */
+static int32_t apt_part(struct broker *b, struct kr *rd, struct kresp *r, int tid, void *ctx)
+{
+	const struct apt_ctx *ac = ctx;
+	int32_t idx = kr_i32(rd);
+	int16_t perr = ac->err;
+	bool known = tid >= 0 && store_part_get(b->st, (uint32_t)tid, (uint32_t)idx);
+
+	if (!perr && !known)
+		perr = tid < 0 ? (int16_t)-tid : KERR_UNKNOWN_TP;
+	else if (!perr && ac->unknown)
+		perr = KERR_NOT_ATTEMPTED;
+	else if (!perr && !txn_add_part(b, ac->x, tid, idx))
+		perr = KERR_COORD_NA;
+	kw_i32(&r->w, idx);
+	kw_i16(&r->w, perr);
+	kw_tags(&r->w);
+	return perr ? 0 : 1;
+}
+
 /* AddPartitionsToTxn v0-v3. */
 int api_add_parts_txn(struct broker *b, struct kconn *c, struct kreq *q)
 {
@@ -809,36 +818,11 @@ int api_add_parts_txn(struct broker *b, struct kconn *c, struct kreq *q)
 	if (!err && !unknown)
 		txn_begin(b, x);
 	kw_i32(&r->w, 0);
-	kw_array(&r->w, nt);
 	kr_str(&q->r, &id);
 	(void)kr_i64(&q->r);
 	(void)kr_i16(&q->r);
-	nt = kr_array(&q->r, q->r.flex ? 3 : 6, false);
-	for (int32_t t = 0; t < nt; t++) {
-		kr_str(&q->r, &name);
-		int tid = topic_lookup(b, &name, false);
-		int32_t np = kr_array(&q->r, 4, false);
-		kw_str(&r->w, name.p, name.len);
-		kw_array(&r->w, np);
-		for (int32_t k = 0; k < np; k++) {
-			int32_t idx = kr_i32(&q->r);
-			int16_t perr = err;
-			bool known =
-			    tid >= 0 && store_part_get(b->st, (uint32_t)tid, (uint32_t)idx);
-			if (!perr && !known)
-				perr = tid < 0 ? (int16_t)-tid : KERR_UNKNOWN_TP;
-			else if (!perr && unknown)
-				perr = KERR_NOT_ATTEMPTED;
-			else if (!perr && !txn_add_part(b, x, tid, idx))
-				perr = KERR_COORD_NA;
-			added |= !perr;
-			kw_i32(&r->w, idx);
-			kw_i16(&r->w, perr);
-			kw_tags(&r->w);
-		}
-		kr_tags(&q->r);
-		kw_tags(&r->w);
-	}
+	struct apt_ctx ac = {x, err, unknown};
+	added = api_each_topic_part(b, &q->r, r, q->r.flex ? 3 : 6, 4, apt_part, &ac) > 0;
 	kw_tags(&r->w);
 	broker_resp_finish(r);
 	if (added && !txn_log(b, x)) {
@@ -927,6 +911,38 @@ int api_end_txn(struct broker *b, struct kconn *c, struct kreq *q)
 	return 0;
 }
 
+struct toc_ctx {
+	struct txn *x;
+	int16_t err;
+	int32_t gi;
+	int16_t ver;
+};
+
+/* One TxnOffsetCommit partition: held by the transaction. */
+static int32_t toc_part(struct broker *b, struct kr *rd, struct kresp *r, int tid, void *ctx)
+{
+	const struct toc_ctx *oc = ctx;
+	struct kstr meta;
+	int32_t idx = kr_i32(rd);
+	int64_t off = kr_i64(rd);
+	int16_t perr = oc->err;
+
+	if (oc->ver >= 2)
+		(void)kr_i32(rd);
+	kr_str(rd, &meta);
+	kr_tags(rd);
+	if (!perr && (tid < 0 || !store_part_get(b->st, (uint32_t)tid, (uint32_t)idx)))
+		perr = KERR_UNKNOWN_TP;
+	else if (!perr && meta.len > (int32_t)TXN_META_MAX)
+		perr = KERR_META_TOO_LARGE;
+	else if (!perr && !txn_add_off(b, oc->x, (uint32_t)oc->gi, tid, idx, off, &meta))
+		perr = KERR_COORD_NA;
+	kw_i32(&r->w, idx);
+	kw_i16(&r->w, perr);
+	kw_tags(&r->w);
+	return 0;
+}
+
 /* TxnOffsetCommit v0-v3: offsets held by the transaction until it
  * commits (an abort drops them). */
 int api_txn_offset_commit(struct broker *b, struct kconn *c, struct kreq *q)
@@ -978,37 +994,8 @@ int api_txn_offset_commit(struct broker *b, struct kconn *c, struct kreq *q)
 	if (!err && (group.len <= 0 || (gi = txn_group(x, &group)) < 0 || x->state != TX_ONGOING))
 		err = KERR_INVALID_TXN_STATE; /* AddOffsetsToTxn first */
 	kw_i32(&r->w, 0);
-	nt = kr_array(&q->r, q->r.flex ? 3 : 6, false);
-	kw_array(&r->w, nt);
-	for (int32_t t = 0; t < nt; t++) {
-		kr_str(&q->r, &s);
-		int tid = topic_lookup(b, &s, false);
-		int32_t np = kr_array(&q->r, 14, false);
-		kw_str(&r->w, s.p, s.len);
-		kw_array(&r->w, np);
-		for (int32_t k = 0; k < np; k++) {
-			struct kstr meta;
-			int32_t idx = kr_i32(&q->r);
-			int64_t off = kr_i64(&q->r);
-			int16_t perr = err;
-			if (q->ver >= 2)
-				(void)kr_i32(&q->r);
-			kr_str(&q->r, &meta);
-			kr_tags(&q->r);
-			if (!perr &&
-			    (tid < 0 || !store_part_get(b->st, (uint32_t)tid, (uint32_t)idx)))
-				perr = KERR_UNKNOWN_TP;
-			else if (!perr && meta.len > (int32_t)TXN_META_MAX)
-				perr = KERR_META_TOO_LARGE;
-			else if (!perr && !txn_add_off(b, x, (uint32_t)gi, tid, idx, off, &meta))
-				perr = KERR_COORD_NA;
-			kw_i32(&r->w, idx);
-			kw_i16(&r->w, perr);
-			kw_tags(&r->w);
-		}
-		kr_tags(&q->r);
-		kw_tags(&r->w);
-	}
+	struct toc_ctx oc = {x, err, gi, q->ver};
+	api_each_topic_part(b, &q->r, r, q->r.flex ? 3 : 6, 14, toc_part, &oc);
 	kw_tags(&r->w);
 	broker_resp_finish(r);
 	broker_resp_ready(b, r);

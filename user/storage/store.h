@@ -109,6 +109,38 @@ uint32_t store_part_nsegs(const struct store_part *p);
 /* Base offset of p's first segment: where recovery puts the log start. */
 uint64_t store_part_first_base(const struct store *s, const struct store_part *p);
 
+/* Compaction (docs/log-format.md, "Compacted segments"). Segment i of p
+ * (0 = oldest) covers offsets [base, end) with bytes of frames; offsets
+ * inside a compacted segment may have gaps. */
+struct store_seg_info {
+	uint64_t base, end, bytes, seq;
+	int64_t max_ts;   /* newest batch timestamp, -1 when it has none */
+	int64_t first_ts; /* its first batch's timestamp, -1 when none */
+	uint32_t frames;
+	bool compacted, active;
+};
+int store_part_seg_info(const struct store *s, const struct store_part *p, uint32_t i,
+                        struct store_seg_info *out);
+/* Replace closed segments [first, first+n) of p by one compacted segment
+ * written to a free slot (STORE_ENOSPC when there is none): add its
+ * frames in offset order (base >= the previous frame's end, inside the
+ * replaced range; STORE_ENOSPC when a segment is full), then commit (the
+ * crash-safe switch) or abort. Other calls may come in between: add and
+ * commit return STORE_ERANGE (and commit frees the rewrite) when the
+ * partition lost or changed those segments meanwhile. */
+struct store_rewrite;
+/* Close p's active segment now when it holds frames (segment.ms): the
+ * next append starts a new one. */
+int store_part_roll(struct store *s, struct store_part *p) __attribute__((warn_unused_result));
+int store_rewrite_begin(struct store *s, struct store_part *p, uint32_t first, uint32_t n,
+                        struct store_rewrite **out) __attribute__((warn_unused_result));
+int store_rewrite_add(struct store *s, struct store_rewrite *rw, const void *payload, uint32_t len,
+                      uint64_t base, uint32_t count, int64_t max_ts)
+    __attribute__((warn_unused_result));
+int store_rewrite_commit(struct store *s, struct store_rewrite *rw)
+    __attribute__((warn_unused_result));
+void store_rewrite_abort(struct store *s, struct store_rewrite *rw);
+
 /* Offsets: [start, hwm) readable; end is the next offset to assign
  * (end >= hwm: appended but not yet handed to the device). */
 uint64_t store_part_start(const struct store_part *p);

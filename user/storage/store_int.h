@@ -15,6 +15,8 @@
 #define SB_TOPIC_OFF    256u
 #define SB_TOPIC_SIZE   256u
 #define SEG_HDR_CRC_LEN 64u
+#define SEG_HDR_CRC2    124u /* compacted segment: CRC of bytes 0..123 here */
+#define SEG_F_COMPACTED 1u   /* header flags (byte 20) */
 #define TAIL_CAP        (256u * 1024u)
 
 /* One in-memory index entry per stored frame. */
@@ -22,7 +24,8 @@ struct store_idx {
 	uint64_t base;
 	int64_t max_ts;
 	uint32_t seg;
-	uint32_t pos; /* byte position of the frame header in the segment */
+	uint32_t pos;   /* byte position of the frame header in the segment */
+	uint32_t count; /* offsets the frame covers */
 };
 
 struct store_seg {
@@ -31,6 +34,12 @@ struct store_seg {
 	uint64_t seq, base;
 	uint32_t end_pos; /* bytes of valid frames incl. header block */
 	uint32_t seed;    /* CRC chain seed = header CRC */
+	/* Order in the partition: key (= seq, or for a compacted segment the
+	 * key of the first segment it replaced); a compacted segment replaces
+	 * every older segment of its partition with a key in [key, key_last]
+	 * and declares its end offset and end position (docs/log-format.md). */
+	uint64_t key, key_last, end_off;
+	bool compacted;
 };
 
 struct store_part {
@@ -80,7 +89,9 @@ void st_free(struct store *s, void *p);
 void st_log(struct store *s, const char *what, const char *d, long long v);
 int st_part_push_seg(struct store *s, struct store_part *p, uint32_t slot);
 int st_idx_push(struct store *s, struct store_part *p, uint64_t base, int64_t ts, uint32_t seg,
-                uint32_t pos);
+                uint32_t pos, uint32_t count);
+void *st_grow(struct store *s, void *old, uint32_t n, uint32_t *cap, size_t elem);
+void st_encode_seg_hdr(const struct store *s, const struct store_seg *g, uint8_t *b);
 int st_write_out(struct store *s, struct store_part *p);
 int store_recover(struct store *s);
 void st_encode_frame_hdr(uint8_t *h, uint32_t len, uint64_t base, int64_t ts, uint32_t count,

@@ -6,7 +6,7 @@
 #include "store_int.h"
 
 /* Grow a u32 or struct array through the platform allocator. */
-static void *st_grow(struct store *s, void *old, uint32_t n, uint32_t *cap, size_t elem)
+void *st_grow(struct store *s, void *old, uint32_t n, uint32_t *cap, size_t elem)
 {
 	uint32_t nc = *cap ? *cap * 2 : 16;
 	void *p = st_alloc(s, (size_t)nc * elem);
@@ -33,7 +33,7 @@ int st_part_push_seg(struct store *s, struct store_part *p, uint32_t slot)
 }
 
 int st_idx_push(struct store *s, struct store_part *p, uint64_t base, int64_t ts, uint32_t seg,
-                uint32_t pos)
+                uint32_t pos, uint32_t count)
 {
 	if (p->nidx == p->idx_cap) {
 		struct store_idx *n = st_grow(s, p->idx, p->nidx, &p->idx_cap, sizeof(*n));
@@ -41,7 +41,7 @@ int st_idx_push(struct store *s, struct store_part *p, uint64_t base, int64_t ts
 			return STORE_ENOMEM;
 		p->idx = n;
 	}
-	p->idx[p->nidx++] = (struct store_idx){base, ts, seg, pos};
+	p->idx[p->nidx++] = (struct store_idx){base, ts, seg, pos, count};
 	return STORE_OK;
 }
 
@@ -58,22 +58,37 @@ void st_encode_frame_hdr(uint8_t *h, uint32_t len, uint64_t base, int64_t ts, ui
 	put_le32(h + 36, 0);
 }
 
-/* Write the header block of segment slot; sets its CRC chain seed. */
-int st_write_seg_hdr(struct store *s, uint32_t slot)
+/* Encode g's header block into b (STORE_BLOCK bytes). The CRC of bytes
+ * 0..63 (the chain seed) is known before a compacted segment's end is;
+ * a compacted segment's extra fields have their own CRC at 124. */
+void st_encode_seg_hdr(const struct store *s, const struct store_seg *g, uint8_t *b)
 {
-	struct store_seg *g = &s->segs[slot];
-	uint8_t *b = s->sb;
-
 	memset(b, 0, STORE_BLOCK);
 	put_le64(b, SEG_MAGIC);
 	put_le32(b + 12, g->topic);
 	put_le32(b + 16, g->part);
+	put_le32(b + 20, g->compacted ? SEG_F_COMPACTED : 0);
 	put_le64(b + 24, g->seq);
 	put_le64(b + 32, g->base);
 	put_le64(b + 40, s->store_id);
-	g->seed = store_crc32c(0, b, SEG_HDR_CRC_LEN);
-	put_le32(b + 8, g->seed);
-	return s->pl.write(s->pl.ctx, seg_blk(s, slot), b, 1) ? STORE_EIO : 0;
+	put_le32(b + 8, store_crc32c(0, b, SEG_HDR_CRC_LEN));
+	if (g->compacted) {
+		put_le64(b + 64, g->key);
+		put_le64(b + 72, g->key_last);
+		put_le64(b + 80, g->end_off);
+		put_le32(b + 88, g->end_pos);
+		put_le32(b + SEG_HDR_CRC2, store_crc32c(0, b, SEG_HDR_CRC2));
+	}
+}
+
+/* Write the header block of segment slot; sets its CRC chain seed. */
+int st_write_seg_hdr(struct store *s, uint32_t slot)
+{
+	struct store_seg *g = &s->segs[slot];
+
+	st_encode_seg_hdr(s, g, s->sb);
+	g->seed = get_le32(s->sb + 8);
+	return s->pl.write(s->pl.ctx, seg_blk(s, slot), s->sb, 1) ? STORE_EIO : 0;
 }
 
 /* Take a segment away from its partition (always that partition's oldest)
@@ -139,8 +154,15 @@ static int seg_roll(struct store *s, struct store_part *p)
 	slot = seg_pick(s);
 	if (slot < 0)
 		return STORE_ENOSPC;
-	s->segs[slot] =
-	    (struct store_seg){true, p->topic, p->part, s->next_seq++, p->end_off, STORE_BLOCK, 0};
+	s->segs[slot] = (struct store_seg){.used = true,
+	                                   .topic = p->topic,
+	                                   .part = p->part,
+	                                   .seq = s->next_seq,
+	                                   .base = p->end_off,
+	                                   .end_pos = STORE_BLOCK,
+	                                   .key = s->next_seq,
+	                                   .key_last = s->next_seq};
+	s->next_seq++;
 	/* The header is made durable before any frame goes into the segment:
 	 * a reused segment must never show its previous owner's header next
 	 * to the new owner's frames after a crash (that would cut the old
@@ -159,6 +181,13 @@ static int seg_roll(struct store *s, struct store_part *p)
 	p->tail_base = STORE_BLOCK;
 	p->tail_used = 0;
 	return STORE_OK;
+}
+
+int store_part_roll(struct store *s, struct store_part *p)
+{
+	if (!p->nsegs || s->segs[p->segs[p->nsegs - 1]].end_pos == STORE_BLOCK)
+		return STORE_OK;
+	return seg_roll(s, p);
 }
 
 /* Write the tail buffer's blocks; keep the last partial block in memory so
@@ -238,7 +267,7 @@ int store_append(struct store *s, struct store_part *p, const void *payload, uin
 	p->last_crc = store_crc32c(p->last_crc, hdr, 32);
 	p->last_crc = store_crc32c(p->last_crc, payload, len);
 	put_le32(hdr + 32, p->last_crc);
-	if ((err = st_idx_push(s, p, p->end_off, max_ts, slot, pos)))
+	if ((err = st_idx_push(s, p, p->end_off, max_ts, slot, pos, count)))
 		return err;
 	if (p->tail_used + FRAME_HDR + len > TAIL_CAP - STORE_BLOCK && (err = st_write_out(s, p)))
 		goto undo;

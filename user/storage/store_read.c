@@ -111,7 +111,14 @@ int store_read_fit(struct store *s, struct store_part *p, uint64_t offset, uint3
 		return STORE_ERANGE;
 	if (offset == p->hwm || !p->nidx)
 		return STORE_OK;
-	first = last = idx_find(p, offset);
+	first = idx_find(p, offset);
+	/* In a compacted log the offset may fall in a gap: the next frame. */
+	if (offset >= p->idx[first].base + p->idx[first].count) {
+		if (first + 1 == p->nidx || p->idx[first + 1].base >= p->hwm)
+			return STORE_OK;
+		first++;
+	}
+	last = first;
 	/* max_bytes counts payload bytes (the Kafka record bytes served) */
 	bytes = frame_end(s, p, first) - p->idx[first].pos - FRAME_HDR;
 	if (!min_one && bytes > max_bytes)

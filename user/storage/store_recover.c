@@ -38,24 +38,44 @@ static void seg_load_hdr(struct store *s, uint32_t slot)
 {
 	uint8_t *b = s->sb;
 	struct store_seg *g = &s->segs[slot];
-	uint32_t crc;
+	uint32_t crc, flags;
 
 	g->used = false;
 	if (s->pl.read(s->pl.ctx, seg_blk(s, slot), b, 1))
 		return;
 	crc = get_le32(b + 8);
 	put_le32(b + 8, 0);
+	flags = get_le32(b + 20);
 	if (get_le64(b) != SEG_MAGIC || get_le64(b + 40) != s->store_id ||
-	    store_crc32c(0, b, SEG_HDR_CRC_LEN) != crc ||
+	    (flags & ~SEG_F_COMPACTED) || store_crc32c(0, b, SEG_HDR_CRC_LEN) != crc ||
 	    !st_part_any(s, get_le32(b + 12), get_le32(b + 16)))
 		return;
-	*g = (struct store_seg){true,
-	                        get_le32(b + 12),
-	                        get_le32(b + 16),
-	                        get_le64(b + 24),
-	                        get_le64(b + 32),
-	                        STORE_BLOCK,
-	                        crc};
+	put_le32(b + 8, crc);
+	if (flags && store_crc32c(0, b, SEG_HDR_CRC2) != get_le32(b + SEG_HDR_CRC2))
+		return;
+	*g = (struct store_seg){.used = true,
+	                        .topic = get_le32(b + 12),
+	                        .part = get_le32(b + 16),
+	                        .seq = get_le64(b + 24),
+	                        .base = get_le64(b + 32),
+	                        .end_pos = STORE_BLOCK,
+	                        .seed = crc,
+	                        .key = get_le64(b + 24),
+	                        .key_last = get_le64(b + 24)};
+	if (flags) {
+		g->compacted = true;
+		g->key = get_le64(b + 64);
+		g->key_last = get_le64(b + 72);
+		g->end_off = get_le64(b + 80);
+		g->end_pos = get_le32(b + 88);
+		/* A compacted segment replaces older segments only, covers a
+		 * non-empty range and declares an end inside itself. */
+		if (g->key > g->key_last || g->key_last >= g->seq || g->end_off < g->base ||
+		    g->end_pos < STORE_BLOCK || g->end_pos > s->seg_blocks * STORE_BLOCK) {
+			g->used = false;
+			return;
+		}
+	}
 	if (g->seq >= s->next_seq)
 		s->next_seq = g->seq + 1;
 }
@@ -65,14 +85,23 @@ static void seg_load_hdr(struct store *s, uint32_t slot)
 static uint32_t frame_check(struct store *s, struct scan *sc, struct store_part *p, uint32_t pos,
                             uint32_t *crc)
 {
+	const struct store_seg *g = &s->segs[sc->slot];
 	const uint8_t *h = scan_get(s, sc, pos, FRAME_HDR);
 	uint32_t len, c;
+	uint64_t base;
 
 	if (!h || get_le32(h) != FRAME_MAGIC)
 		return 0;
 	len = get_le32(h + 4);
-	if (len == 0 || len > STORE_MAX_PAYLOAD || get_le64(h + 8) != p->end_off ||
-	    get_le32(h + 24) == 0 || get_le32(h + 28) != (uint32_t)s->segs[sc->slot].seq)
+	base = get_le64(h + 8);
+	if (len == 0 || len > STORE_MAX_PAYLOAD || get_le32(h + 24) == 0 ||
+	    get_le32(h + 28) != (uint32_t)g->seq)
+		return 0;
+	/* Frames follow each other without gaps, except in a compacted
+	 * segment: there offsets only increase, inside its declared end. */
+	if (g->compacted ? base < p->end_off || base + get_le32(h + 24) > g->end_off ||
+	                       (uint64_t)pos + FRAME_HDR + len > g->end_pos
+	                 : base != p->end_off)
 		return 0;
 	h = scan_get(s, sc, pos, FRAME_HDR + len);
 	if (!h)
@@ -97,13 +126,23 @@ static int scan_seg(struct store *s, struct scan *sc, struct store_part *p, bool
 	p->last_crc = s->segs[sc->slot].seed;
 	while ((n = frame_check(s, sc, p, pos, &crc))) {
 		h = scan_get(s, sc, pos, FRAME_HDR);
-		err = st_idx_push(s, p, p->end_off, (int64_t)get_le64(h + 16), sc->slot, pos);
+		err = st_idx_push(s, p, get_le64(h + 8), (int64_t)get_le64(h + 16), sc->slot, pos,
+		                  get_le32(h + 24));
 		if (err)
 			return err;
-		p->end_off += get_le32(h + 24);
+		p->end_off = get_le64(h + 8) + get_le32(h + 24);
 		p->last_crc = crc;
 		pos += n;
 		s->st.recovered_batches++;
+	}
+	if (s->segs[sc->slot].compacted) {
+		/* Written whole and flushed before its header: anything but
+		 * its declared end is damage. */
+		*cut = pos != s->segs[sc->slot].end_pos;
+		if (!*cut)
+			p->end_off = s->segs[sc->slot].end_off;
+		s->segs[sc->slot].end_pos = pos;
+		return STORE_OK;
 	}
 	s->segs[sc->slot].end_pos = pos;
 	h = scan_get(s, sc, pos, 4);
@@ -111,11 +150,11 @@ static int scan_seg(struct store *s, struct scan *sc, struct store_part *p, bool
 	return STORE_OK;
 }
 
-/* Order p's segments by sequence (allocation order = offset order). */
+/* Order p's segments by key (allocation order = offset order). */
 static void sort_segs(struct store *s, struct store_part *p)
 {
 	for (uint32_t i = 1; i < p->nsegs; i++)
-		for (uint32_t j = i; j > 0 && s->segs[p->segs[j - 1]].seq > s->segs[p->segs[j]].seq;
+		for (uint32_t j = i; j > 0 && s->segs[p->segs[j - 1]].key > s->segs[p->segs[j]].key;
 		     j--) {
 			uint32_t t = p->segs[j];
 			p->segs[j] = p->segs[j - 1];
@@ -155,12 +194,55 @@ static int load_tail(struct store *s, struct scan *sc, struct store_part *p)
 	return STORE_OK;
 }
 
+/* True when a compacted segment of p replaced the segment in slot. */
+static bool superseded(const struct store *s, const struct store_part *p, uint32_t slot)
+{
+	const struct store_seg *g = &s->segs[slot];
+
+	for (uint32_t i = 0; i < p->nsegs; i++) {
+		const struct store_seg *c = &s->segs[p->segs[i]];
+		if (c->compacted && c->seq > g->seq && g->key >= c->key && g->key <= c->key_last)
+			return true;
+	}
+	return false;
+}
+
+/* Forget the segments a compaction switch replaced (its new segment's
+ * header was durable, the old headers may not have been wiped yet). */
+static int drop_superseded(struct store *s, struct store_part *p)
+{
+	uint32_t keep = 0;
+	bool wiped = false;
+
+	/* Decide first (superseded() reads the whole list), then drop. */
+	for (uint32_t i = 0; i < p->nsegs; i++)
+		if (superseded(s, p, p->segs[i]))
+			s->segs[p->segs[i]].used = false;
+	for (uint32_t i = 0; i < p->nsegs; i++) {
+		uint32_t slot = p->segs[i];
+		if (s->segs[slot].used) {
+			p->segs[keep++] = slot;
+			continue;
+		}
+		memset(s->sb, 0, STORE_BLOCK);
+		if (s->pl.write(s->pl.ctx, seg_blk(s, slot), s->sb, 1))
+			return STORE_EIO;
+		st_log(s, "store: dropped segment replaced by compaction, partition", "",
+		       (long long)p->part);
+		wiped = true;
+	}
+	p->nsegs = keep;
+	return wiped && s->pl.flush(s->pl.ctx) ? STORE_EIO : STORE_OK;
+}
+
 /* Rebuild one partition from its segments. */
 static int recover_part(struct store *s, struct scan *sc, struct store_part *p)
 {
 	bool cut = false;
 	int err;
 
+	if ((err = drop_superseded(s, p)))
+		return err;
 	sort_segs(s, p);
 	for (uint32_t i = 0; i < p->nsegs; i++) {
 		struct store_seg *g = &s->segs[p->segs[i]];

@@ -73,7 +73,8 @@ static __attribute__((unused)) int t_flush_start(void *ctx)
 }
 
 static __attribute__((unused)) bool env_async;
-static __attribute__((unused)) bool env_no_auto; /* --no-auto-create */
+static __attribute__((unused)) bool env_no_auto;       /* --no-auto-create */
+static __attribute__((unused)) uint64_t env_dev_bytes; /* 0: 16 MiB */
 
 static __attribute__((unused)) struct env *env_new(void)
 {
@@ -84,7 +85,7 @@ static __attribute__((unused)) struct env *env_new(void)
 	struct broker_config cfg = {"127.0.0.1", 9092, 1,        4,          1000,
 	                            1u << 24,    300,  1u << 20, env_no_auto};
 
-	e->d = md_new(16u << 20);
+	e->d = md_new(env_dev_bytes ? env_dev_bytes : 16u << 20);
 	spl = md_platform(e->d);
 	if (env_async)
 		spl.flush_start = t_flush_start;
@@ -97,8 +98,8 @@ static __attribute__((unused)) struct env *env_new(void)
 	return e;
 }
 
-/* Stop the broker and store cleanly and start both again on the device. */
-/* Open the store on e's device and start a broker with three connections. */
+/* Open the store on e's device and start a broker with three connections (after a crash or a
+ * stop, too). */
 static __attribute__((unused)) void env_open(struct env *e)
 {
 	struct store_platform spl = md_platform(e->d);
@@ -116,6 +117,7 @@ static __attribute__((unused)) void env_open(struct env *e)
 	}
 }
 
+/* Stop the broker and store cleanly and start both again on the device. */
 static __attribute__((unused)) void env_restart(struct env *e)
 {
 	broker_destroy(e->b);

@@ -997,12 +997,16 @@ static void t_topic_admin_flex_layout(void)
 	CHECK(fresp_next(e, 0, 1, &r));
 	snprintf(maxmsg, sizeof(maxmsg), "%u", (unsigned)STORE_MAX_PAYLOAD);
 	app(want, sizeof(want),
-	    "00000000 03 03 6374 00000000000000000000000000000000 0000 00 00000002 0001 06");
+	    "00000000 03 03 6374 00000000000000000000000000000000 0000 00 00000002 0001 0a");
 	cfg_hex(want, sizeof(want), "cleanup.policy", "delete", 5);
 	cfg_hex(want, sizeof(want), "max.message.bytes", maxmsg, 5);
 	cfg_hex(want, sizeof(want), "message.timestamp.type", "CreateTime", 5);
 	cfg_hex(want, sizeof(want), "retention.bytes", "-1", 5);
 	cfg_hex(want, sizeof(want), "retention.ms", "1000", 1);
+	cfg_hex(want, sizeof(want), "min.cleanable.dirty.ratio", "0.5", 5);
+	cfg_hex(want, sizeof(want), "delete.retention.ms", "86400000", 5);
+	cfg_hex(want, sizeof(want), "min.compaction.lag.ms", "0", 5);
+	cfg_hex(want, sizeof(want), "segment.ms", "604800000", 5);
 	app(want, sizeof(want), " 00 05 62616421 00000000000000000000000000000000 0011");
 	cstr_hex(want, sizeof(want), "topic names are 1-249 of [a-zA-Z0-9._-], not . or ..");
 	app(want, sizeof(want), " ffffffff ffff 00 00 00");

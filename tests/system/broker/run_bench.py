@@ -30,10 +30,51 @@ RUNS = [
     ("1kib_transactional", 1024, 200000, "-1", "transactional"),
 ]
 LAT_RECORDS = 2000
+# compaction: keyed records over few keys, segments closed by segment.ms
+CMP_RECORDS, CMP_KEYS, CMP_VALUE = 200000, 1000, 100
 
 
 def kv(line):
     return {k: float(v) for k, v in (x.split("=") for x in line.split())}
+
+
+def compaction(a, addr, emit):
+    """broker.linux.compaction_MB_per_s: bytes of closed segments rewritten
+    by the compactor per second of its passes (key map and rewrite, in
+    slices between event-loop turns), from the broker's pass lines."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import run_system
+    import time
+    port = int(addr.rsplit(":", 1)[1])
+    run_system.create_compacted(port, "bench-compact", {
+        "cleanup.policy": "compact", "segment.ms": "1000", "min.cleanable.dirty.ratio": "0.01"})
+    log = os.path.join(a.work, "broker.log")
+    mark = os.path.getsize(log)
+    val = "v" * CMP_VALUE
+    lines = "".join(f"k{i % CMP_KEYS}:{val}\n" for i in range(CMP_RECORDS))
+    subprocess.run(["kcat", "-b", addr, "-P", "-t", "bench-compact", "-p", "0", "-K", ":"],
+                   input=lines, text=True, timeout=300, check=True)
+    time.sleep(1.5)
+    subprocess.run(["kcat", "-b", addr, "-P", "-t", "bench-compact", "-p", "0", "-K", ":"],
+                   input="k0:end\n", text=True, timeout=60, check=True)
+    nbytes = ms = 0
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        with open(log) as f:
+            f.seek(mark)
+            got = [ln.split()[-1] for ln in f if "compact: pass done" in ln]
+        if len(got) >= 2:
+            nbytes = sum(int(x) for x in got[0::2])
+            ms = sum(int(x) for x in got[1::2])
+            break
+        time.sleep(0.5)
+    if not nbytes:
+        print("compaction bench: no pass finished", file=sys.stderr)
+        return
+    cfg = {"records": CMP_RECORDS, "keys": CMP_KEYS, "value_bytes": CMP_VALUE,
+           "client": "kcat -K (librdkafka)", "partitions": 1, "bytes_rewritten": nbytes,
+           "pass_ms": ms}
+    emit("compaction_MB_per_s", nbytes / 1e6 / max(ms, 1) * 1000, "MB/s", cfg)
 
 
 def main():
@@ -101,6 +142,7 @@ def main():
             tag = "acksall" if acks == "-1" else "acks1"
             emit(f"produce_latency_{tag}_p50_us", r["p50_us"], "us", cfg)
             emit(f"produce_latency_{tag}_p99_us", r["p99_us"], "us", cfg)
+        compaction(a, addr, emit)
     finally:
         b.send_signal(signal.SIGTERM)
         b.wait(timeout=60)

@@ -501,6 +501,116 @@ def t_crash_kill9(_b):
         b.stop()
 
 
+def create_compacted(port, topic, configs):
+    """CreateTopics v4 of a one-partition topic with configs (raw client)."""
+    body = struct.pack(">i", 1) + kr.kstr(topic) + struct.pack(">ihi", 1, 1, 0)
+    body += struct.pack(">i", len(configs))
+    for k, v in configs.items():
+        body += kr.kstr(k) + kr.kstr(v)
+    body += struct.pack(">ib", 10000, 0)
+    with kr.connect(port) as s:
+        r = kr.Reader(kr.request(s, 19, 4, 1, body))
+        r.take(">i")  # throttle
+        assert r.take(">i") == 1
+        r.str()
+        err = r.take(">h")
+        assert err == 0, f"CreateTopics {topic}: error {err}"
+
+
+def compact_produce(addr, topic, rounds, keys, tag):
+    """kcat -K: every key once per round (1.2 s apart, so that segment.ms=1000
+    closes a segment per round); in the last round every 5th key gets a
+    tombstone (-Z: an empty value is sent as null). Returns the expected
+    last value per key (None: deleted)."""
+    want = {}
+    for rnd in range(rounds):
+        lines = []
+        for k in range(keys):
+            tomb = rnd == rounds - 1 and k % 5 == 0
+            val = "" if tomb else f"{tag}{rnd}-{k}-" + "x" * 200
+            lines.append(f"k{k}:{val}")
+            want[f"k{k}"] = None if tomb else val
+        run(["kcat", "-b", addr, "-P", "-t", topic, "-p", "0", "-K", ":", "-Z"],
+            inp="\n".join(lines) + "\n", timeout=30)
+        time.sleep(1.2)
+    return want
+
+
+def compact_consume(addr, topic):
+    """kcat (librdkafka) from offset 0 to the end: (records, last value per
+    key); tombstones read as None. Offsets must only grow."""
+    p = run(["kcat", "-b", addr, "-C", "-t", topic, "-p", "0", "-o", "beginning", "-e", "-q",
+             "-Z", "-f", "%o %k %S %s\n"], timeout=60)
+    assert "ERROR" not in p.stderr and "rror" not in p.stderr, p.stderr[-300:]
+    last, n, prev = {}, 0, -1
+    for ln in p.stdout.splitlines():
+        parts = ln.split(" ", 3)
+        off, key, size = int(parts[0]), parts[1], int(parts[2])
+        assert off > prev, f"offset {off} after {prev}"
+        prev = off
+        last[key] = None if size < 0 else (parts[3] if len(parts) > 3 else "")
+        n += 1
+    return n, last
+
+
+def compacted_view(last):
+    return {k: v for k, v in last.items() if v is not None}
+
+
+def t_compaction_kcat(b):
+    """cleanup.policy=compact: keyed records produced with kcat -K over
+    several closed segments are compacted in the background; kcat
+    consumes the topic from offset 0 without error (offsets with gaps) and
+    sees the last value of every key, also after a restart."""
+    create_compacted(b.port, "cmpk", {"cleanup.policy": "compact", "segment.ms": "1000",
+                                      "min.cleanable.dirty.ratio": "0.01"})
+    want = compact_produce(b.addr, "cmpk", 5, 60, "a")
+    produced = 5 * 60
+    n, last = produced, {}
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        n, last = compact_consume(b.addr, "cmpk")
+        if n <= 2 * 60:
+            break
+        time.sleep(1)
+    assert n <= 2 * 60, f"{n} of {produced} records left: not compacted"
+    assert compacted_view(last) == compacted_view(want), "last values differ"
+    b.stop()
+    b.start()
+    n2, last2 = compact_consume(b.addr, "cmpk")
+    assert n2 == n and compacted_view(last2) == compacted_view(want)
+
+
+def t_compaction_kill9(_b):
+    """The broker is killed (SIGKILL) at moments spread over its compaction
+    of a topic, and restarted on the same file: every key keeps its last
+    value and offsets stay in order."""
+    data = os.path.join(ARGS.work, "ckill.img")
+    if os.path.exists(data):
+        os.remove(data)
+    b = Broker("ckill", data=data)
+    b.start()
+    create_compacted(b.port, "ck", {"cleanup.policy": "compact", "segment.ms": "1000",
+                                    "min.cleanable.dirty.ratio": "0.01"})
+    want = compact_produce(b.addr, "ck", 4, 2000, "b")
+    # the pass starts within 0.2 s of a start (the check interval)
+    for delay in (0.1, 0.2, 0.25, 0.3, 0.4, 0.6):
+        b.kill9()
+        b.start()
+        time.sleep(delay)
+    b.kill9()
+    b.start()
+    n, last = compact_consume(b.addr, "ck")
+    assert compacted_view(last) == compacted_view(want)
+    deadline = time.time() + 30
+    while n > 2 * 2000 and time.time() < deadline:
+        time.sleep(1)
+        n, last = compact_consume(b.addr, "ck")
+    assert n <= 2 * 2000, f"{n} of {4 * 2000} records left: not compacted"
+    assert compacted_view(last) == compacted_view(want)
+    b.stop()
+
+
 def txn(*args, timeout=120, check=True):
     return run([os.path.join(ARGS.tools, "rdk_txn")] + [str(a) for a in args],
                timeout=timeout, check=check)
@@ -666,6 +776,8 @@ TESTS += [
     ("txn_broker_killed_after_first_marker_all_committed",
      txn_kill_case("txnkill-mark", "txn-marker")),
     ("txn_broker_killed_with_txn_open_none_visible", txn_kill_case("txnkill-open", "open")),
+    ("kcat_compacted_topic_last_value_per_key_from_offset_0", t_compaction_kcat),
+    ("compaction_broker_kill9_keeps_last_values", t_compaction_kill9),
 ]
 
 
