@@ -356,6 +356,10 @@ static void save_ctx(struct snapshot *s, uint32_t i)
 		r->rip -= 2;
 		if (r->rax == HL_SYS_REPLY_RECV && t->in_fault == IN_FAULT_NONE)
 			r->rax = HL_SYS_RECV; /* the reply went out before the snapshot */
+		/* A caller waiting for its reply had rax set to the send's result when its call
+		 * was received: the system call to make again is the call. */
+		if (t->state == TS_BLOCKED_REPLY && t->in_fault == IN_FAULT_NONE)
+			r->rax = HL_SYS_CALL;
 	}
 	if (arch_fpu_kept())
 		copy_words(ctx_of(s, i) + CTX_XS, t->xsave, XS_BYTES / 8);

@@ -17,18 +17,40 @@ $(INITRD_SNAPSHOT): $(B)/user/init $(B)/user/retrytest tests/user/manifest-snaps
 	cp $(B)/user/init $(B)/user/retrytest $(B)/initrd-snapshot-root/
 	cd $(B)/initrd-snapshot-root && find * | LC_ALL=C sort | cpio -o -H newc --quiet > ../initrd-snapshot-test.cpio
 
+# crash recovery with input replay: kvstore (under rp_run) and kvclient, two partitions
+$(B)/user/kvstore: $$(RT_OBJS) $(B)/user/user/apps/kvstore/kvstore.o user/rt/user.ld
+	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
+$(B)/user/kvclient: $$(RT_OBJS) $(B)/user/user/apps/kvclient/kvclient.o user/rt/user.ld
+	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
+ALL_TARGETS += $(B)/user/kvstore $(B)/user/kvclient
+
+INITRD_KVREPLAY := $(B)/initrd-kvreplay-test.cpio
+$(INITRD_KVREPLAY): $(B)/user/init $(B)/user/kvstore $(B)/user/kvclient tests/user/manifest-kvreplay
+	@rm -rf $(B)/initrd-kvreplay-root && mkdir -p $(B)/initrd-kvreplay-root/etc
+	cp tests/user/manifest-kvreplay $(B)/initrd-kvreplay-root/etc/manifest
+	cp $(B)/user/init $(B)/user/kvstore $(B)/user/kvclient $(B)/initrd-kvreplay-root/
+	cd $(B)/initrd-kvreplay-root && find * | LC_ALL=C sort | cpio -o -H newc --quiet > ../initrd-kvreplay-test.cpio
+
 TEST_GROUPS += snapshot
 .PHONY: test-snapshot
-test-snapshot: $(KERNEL) $(INITRD_SNAPSHOT)
+test-snapshot: $(KERNEL) $(INITRD_SNAPSHOT) $(INITRD_KVREPLAY)
 	@mkdir -p $(RESULTS)
 	@rm -f $(RESULTS)/snapshot.tap
 	-python3 tools/qemu_run.py --tap $(RESULTS)/snapshot.tap --name retry-rolls-back-a-faulting-request \
-		--smp 2 --initrd $(INITRD_SNAPSHOT) --append "" --want hang --timeout 10 \
+		--smp 2 --initrd $(INITRD_SNAPSHOT) --append "" --want hang --timeout 10 --settle 1 \
 		--expect '^retrytest: run 1 returned: 4096 words written and kept$$' \
 		--expect '^retrytest: run 2 faulted \(vector 14 at 0x8\) and was rolled back: data and heap as before$$' \
 		--expect '^retrytest: run 3 ran out of snapshot memory \(vector 0x101\) and was rolled back$$' \
 		--expect '^retrytest: run 4 returned after the rollbacks$$' \
 		--expect '^retrytest: done, 0 failures$$' \
+		--reject 'FAILED'
+	-python3 tools/qemu_run.py --tap $(RESULTS)/snapshot.tap --name kv-store-recovers-by-replay \
+		--smp 2 --initrd $(INITRD_KVREPLAY) --append "" --want hang --timeout 30 --settle 1 \
+		--expect '^kvstore: seed 18, 6 crashes among 1000 requests, checkpoint every 32$$' \
+		--expect '^rp: crash 6 \(vector 14 at 0x(8|10|18), rip 0x[0-9a-f]+\) at input [0-9]+: restored, replaying [0-9]+ inputs' \
+		--expect '^kvclient: server recovered from 6 crashes, [0-9]+ checkpoints, [1-9][0-9]* inputs replayed, [1-9][0-9]* responses suppressed$$' \
+		--expect '^kvclient: 1257 responses for 1257 requests, 0 duplicates, 0 gaps, 0 failures$$' \
+		--expect '^kvclient: every acknowledged update present, no duplicate, no gap$$' \
 		--reject 'FAILED'
 
 # ---- benchmarks: the snapbench root task under -icount shift=0 (tools/bench_snapshot.py) ----
