@@ -44,13 +44,55 @@ test-snapshot: $(KERNEL) $(INITRD_SNAPSHOT) $(INITRD_KVREPLAY)
 		--expect '^retrytest: run 4 returned after the rollbacks$$' \
 		--expect '^retrytest: done, 0 failures$$' \
 		--reject 'FAILED'
+	@mkdir -p $(B)/replay
 	-python3 tools/qemu_run.py --tap $(RESULTS)/snapshot.tap --name kv-store-recovers-by-replay \
 		--smp 2 --initrd $(INITRD_KVREPLAY) --append "" --want hang --timeout 30 --settle 1 \
+		--log $(B)/replay/kv-run.log --expect '^rec end [0-9a-f]+ [0-9a-f]{16}$$' \
 		--expect '^kvstore: seed 18, 6 crashes among 1000 requests, checkpoint every 32$$' \
 		--expect '^rp: crash 6 \(vector 14 at 0x(8|10|18), rip 0x[0-9a-f]+\) at input [0-9]+: restored, replaying [0-9]+ inputs' \
 		--expect '^kvclient: server recovered from 6 crashes, [0-9]+ checkpoints, [1-9][0-9]* inputs replayed, [1-9][0-9]* responses suppressed$$' \
 		--expect '^kvclient: 1257 responses for 1257 requests, 0 duplicates, 0 gaps, 0 failures$$' \
 		--expect '^kvclient: every acknowledged update present, no duplicate, no gap$$' \
+		--reject 'FAILED'
+	@# the recording that run wrote of its crash 3, replayed to the same fault and registers
+	-python3 tools/replay.py extract $(B)/replay/kv-run.log $(B)/replay/kv-test.rec && \
+		$(MAKE) --no-print-directory replay RECORDING=$(B)/replay/kv-test.rec \
+		REPLAY_TAP=$(RESULTS)/snapshot.tap REPLAY_NAME=replay-reaches-the-recorded-crash
+
+# ---- deterministic replay for debugging (hallows/replay.h): make replay [RECORDING=file] ----
+# A recording is written by a kvstore run with `config record-crash=N` (the test run above);
+# without RECORDING, make replay records crash 3 of that run first ($(B)/replay/kv.rec).
+RECORDING ?= $(B)/replay/kv.rec
+REPLAY_NAME ?= replay
+REPLAY_TAP ?= $(RESULTS)/replay.tap
+$(B)/replay/kv.rec: $(KERNEL) $(INITRD_KVREPLAY)
+	@mkdir -p $(B)/replay
+	python3 tools/qemu_run.py --name kv-record --smp 2 --initrd $(INITRD_KVREPLAY) --append "" \
+		--want hang --timeout 30 --settle 1 --log $(B)/replay/kv-record.log \
+		--expect '^rec end [0-9a-f]+ [0-9a-f]{16}$$'
+	python3 tools/replay.py extract $(B)/replay/kv-record.log $@
+# kvfeed carries the recording (linked in), so it is built for each one.
+.PHONY: replay-always
+$(B)/replay/feed.o: $(RECORDING) replay-always
+	@mkdir -p $(B)/replay
+	printf '.section .rodata\n.globl rec_data\nrec_data:\n.incbin "%s"\n.globl rec_end\nrec_end:\n' \
+		'$(abspath $(RECORDING))' > $(B)/replay/feed.S
+	$(UCC) -c $(B)/replay/feed.S -o $@
+$(B)/replay/kvfeed: $$(RT_OBJS) $(B)/user/user/apps/kvstore/kvfeed.o $(B)/replay/feed.o user/rt/user.ld
+	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
+$(B)/replay/initrd-kvdebug.cpio: $(B)/user/init $(B)/user/kvstore $(B)/replay/kvfeed tests/user/manifest-kvdebug
+	@rm -rf $(B)/replay/initrd-kvdebug-root && mkdir -p $(B)/replay/initrd-kvdebug-root/etc
+	cp tests/user/manifest-kvdebug $(B)/replay/initrd-kvdebug-root/etc/manifest
+	cp $(B)/user/init $(B)/user/kvstore $(B)/replay/kvfeed $(B)/replay/initrd-kvdebug-root/
+	cd $(B)/replay/initrd-kvdebug-root && find * | LC_ALL=C sort | cpio -o -H newc --quiet > ../initrd-kvdebug.cpio
+.PHONY: replay
+replay: $(KERNEL) $(B)/replay/initrd-kvdebug.cpio
+	@mkdir -p $(RESULTS)
+	python3 tools/qemu_run.py --tap $(REPLAY_TAP) --name $(REPLAY_NAME) --smp 2 \
+		--initrd $(B)/replay/initrd-kvdebug.cpio --append "" --want hang --timeout 30 --settle 1 \
+		--expect '^rp: recording of [0-9]+ bytes received$$' \
+		--expect '^rp: replay faulted: vector 14 error 0x[0-9a-f]+ at 0x(8|10|18), rip 0x[0-9a-f]+; fault as in the recording, 19 of 19 registers match$$' \
+		--expect '^kvstore: replay reached the recorded crash \(0\)$$' \
 		--reject 'FAILED'
 
 # ---- benchmarks: the snapbench root task under -icount shift=0 (tools/bench_snapshot.py) ----

@@ -179,8 +179,8 @@ static bool child_run(struct utest_ctx *t, struct child *c, uint64_t base, uint6
 	UEXPECT_ERR(t, hl_thread_write_regs(c->tcb, CODE_VA, PARAMS_VA + 4096, PARAMS_VA, 0),
 	            HL_OK);
 	UEXPECT_ERR(t, hl_thread_resume(c->tcb), HL_OK);
-	if (c->p->mode == 1)
-		return true; /* it waits for a message first */
+	if (c->p->mode == 1 || c->p->mode == 2)
+		return true; /* it waits for a message (or a reply) first */
 	return UCHECK(t, WAIT_FOR(c->p->done == done + 1), "the child did not finish its run");
 }
 
@@ -396,6 +396,28 @@ UTEST(snapshot_threads, blocked_in_reply_wait_calls_again)
 	UEXPECT(t, WAIT_FOR(c.p->done == 1) && c.p->recv_word == 22 && c.p->recv_err == HL_OK,
 	        "word %lu, result %lu", c.p->recv_word, c.p->recv_err);
 	hl_thread_suspend(c.tcb);
+}
+
+/* thread.read_gprs (used by the replay runtime to record a crash): the saved registers of a stopped
+ * thread, four at a time. */
+UTEST(snapshot_threads, read_gprs_of_a_stopped_thread)
+{
+	struct child c;
+	hl_word_t w[4] = {0}, regs[5][4] = {{0}};
+
+	if (!child_make(t, &c, 1, false, 18, 9) || !child_run(t, &c, DATA_VA, 1, 8, 5))
+		return;
+	UEXPECT_ERR(t, hl_thread_suspend(c.tcb), HL_OK);
+	for (hl_word_t g = 0; g < 5; g++)
+		UEXPECT_ERR(t, hl_thread_read_gprs(c.tcb, g, &regs[g][0], &regs[g][1], &regs[g][2],
+		                                   &regs[g][3]),
+		            HL_OK);
+	UEXPECT(t, regs[0][1] == c.p->rbx, "rbx %lu, the child stored %lu", regs[0][1], c.p->rbx);
+	UEXPECT(t, regs[3][0] == PARAMS_VA, "r12 %#lx", regs[3][0]);
+	UEXPECT(t, regs[1][3] == PARAMS_VA + 4096, "rsp %#lx", regs[1][3]);
+	UEXPECT(t, regs[4][0] > CODE_VA && regs[4][0] < CODE_VA + 4096, "rip %#lx", regs[4][0]);
+	UEXPECT(t, regs[4][3] == ST_INACTIVE, "state %lu", regs[4][3]);
+	UEXPECT_ERR(t, hl_thread_read_gprs(c.tcb, 5, &w[0], &w[1], &w[2], &w[3]), HL_ERR_INVALID_ARG);
 }
 
 UTEST(snapshot_threads, thread_on_another_cpu)

@@ -96,6 +96,18 @@ int main(struct rt *rt)
 			          (unsigned long long)at, phase);
 		}
 	}
+	uint32_t record = (uint32_t)number(rt_config("record-crash"), 0);
+	if (record)
+		rp_record(&svc, record);
+	if (rt_arg(2) && !strcmp(rt_arg(2), "--replay")) {
+		/* Deterministic replay for debugging: everything above was as in the recorded run. */
+		rt_printf("kvstore: replaying a recording\n");
+		err = rp_debug_replay_ring(&svc);
+		rt_printf("kvstore: replay %s (%ld)\n",
+		          err ? "FAILED: did not reach the recorded crash" : "reached the recorded crash",
+		          err);
+		return (int)err;
+	}
 	rt_printf("kvstore: serving\n");
 	err = rp_run(&svc, serve, NULL);
 	rt_printf("kvstore: FAILED: recovery stopped: %ld\n", err);

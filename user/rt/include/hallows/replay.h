@@ -19,6 +19,7 @@
 #define RP_DATA_MAX    64 /* bytes of one logged input (a ring entry, a clock reading) */
 #define RP_MAX_INJECT  16 /* injected crashes per run */
 #define RP_LOG_PAGES   16 /* the input log: about 900 entries */
+#define RP_MAX_HEAP    8  /* heap ranges recorded */
 
 enum rp_kind { RP_EV_RING = 1, RP_EV_CLOCK = 2, RP_EV_INJECT = 3 };
 
@@ -51,7 +52,26 @@ struct rp_state {
 	struct rp_crash last;
 	uint32_t log_cap;
 	struct rp_event *log;
+	/* Recording (deterministic replay for debugging): the worker's registers at the checkpoint
+	 * and at the crash (thread.read_gprs groups 0-4), the memory it got from the heap. */
+	uint32_t record_at;      /* write out the recording of this crash (1-based; 0: none) */
+	uint32_t ckpt_out_sent;  /* out_sent, the response ring's index and inject_next when the */
+	uint32_t ckpt_out_mine;  /* checkpoint was taken */
+	uint32_t ckpt_inject_next;
+	uint64_t ckpt_regs[20], crash_regs[20];
+	uint64_t heap[RP_MAX_HEAP][2]; /* [start, end) of the worker's heap pages */
+	uint32_t nheap;
 };
+
+/* A recording (rp_record_write, rp_debug_replay): this header, nevents struct rp_event, then
+ * nranges times {va, len, len bytes}: the covered memory at the checkpoint. */
+struct rp_rec_hdr {
+	uint64_t magic; /* RP_REC_MAGIC */
+	uint64_t ckpt_regs[20], crash_regs[20], fault[4];
+	uint64_t out_sent, out_mine, inject_next; /* at the checkpoint */
+	uint64_t nevents, nranges;
+};
+#define RP_REC_MAGIC 0x3163657270726c68ull /* "hlrprec1" */
 
 struct rp_service {
 	struct rt_guard g;        /* snapshot, worker, its fault endpoint (hallows/retry.h) */
@@ -70,6 +90,18 @@ long rp_inject(struct rp_service *s, uint64_t at, uint32_t phase);
 /* Start serve(arg) in the worker and supervise it: checkpoints, restore and replay after a
  * crash. Returns only on an error it cannot recover from (a negative hl_err). */
 long rp_run(struct rp_service *s, void (*serve)(void *), void *arg);
+
+/* Write a recording of crash number n (1-based) to the console ("rec" lines: tools/replay.py turns
+ * them into a file) when it happens. */
+void rp_record(struct rp_service *s, uint32_t n);
+/* Deterministic replay for debugging: after rp_init (the same program, partition and calls as
+ * the recorded run, so the same addresses and slots), load recording rec (len bytes) into the
+ * worker's memory, run it from the checkpoint's registers fed from the recorded inputs, and
+ * compare where and how it faults with the recorded crash. 0 when they match. */
+long rp_debug_replay(struct rp_service *s, const void *rec, uint64_t len);
+/* The same with the recording read from the input channel: an entry {RP_REC_MAGIC, length}, then
+ * the bytes, an entry at a time (user/apps/kvstore/kvfeed.c sends one). */
+long rp_debug_replay_ring(struct rp_service *s);
 
 /* The worker's side. The next request (copied into buf, at most len bytes): waits for one;
  * returns its length. */
