@@ -43,11 +43,14 @@ test-snapshot: $(KERNEL) $(INITRD_SNAPSHOT) $(INITRD_KVREPLAY)
 		--expect '^retrytest: run 3 ran out of snapshot memory \(vector 0x101\) and was rolled back$$' \
 		--expect '^retrytest: run 4 returned after the rollbacks$$' \
 		--expect '^retrytest: done, 0 failures$$' \
+		--expect '^retrytest: snapshots refused as the manifest declares \(error 11\)$$' \
 		--reject 'FAILED'
 	@mkdir -p $(B)/replay
 	-python3 tools/qemu_run.py --tap $(RESULTS)/snapshot.tap --name kv-store-recovers-by-replay \
 		--smp 2 --initrd $(INITRD_KVREPLAY) --append "" --want hang --timeout 30 --settle 1 \
 		--log $(B)/replay/kv-run.log --expect '^rec end [0-9a-f]+ [0-9a-f]{16}$$' \
+		--expect '^init: partition kvstore: snapshot of 1024 KiB, 2 exclusions \(line 14\)$$' \
+		--expect '^rp: the manifest.s snapshot, channels kv-req and kv-resp excluded by the root task$$' \
 		--expect '^kvstore: seed 18, 6 crashes among 1000 requests, checkpoint every 32$$' \
 		--expect '^rp: crash 6 \(vector 14 at 0x(8|10|18), rip 0x[0-9a-f]+\) at input [0-9]+: restored, replaying [0-9]+ inputs' \
 		--expect '^kvclient: server recovered from 6 crashes, [0-9]+ checkpoints, [1-9][0-9]* inputs replayed, [1-9][0-9]* responses suppressed$$' \

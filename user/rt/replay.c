@@ -191,9 +191,10 @@ static void worker_entry(struct rp_service *s)
 	rt_exit(1);
 }
 
-/* Exclude the ring of channel `name` (mapped in the other partition too) and attach r to it. */
+/* Attach r to channel `name` and exclude its ring (mapped in the other partition too) unless the
+ * root task did. */
 static long attach_excluded(struct rp_service *s, const char *name, struct hl_ring *r,
-                            bool producer)
+                            bool producer, bool exclude)
 {
 	const struct hl_partinfo *pi = rt_self.pi;
 
@@ -203,6 +204,8 @@ static long attach_excluded(struct rp_service *s, const char *name, struct hl_ri
 			continue;
 		if (!c->is_producer != !producer || rt_channel(name, r) != HL_RING_OK)
 			return HL_ERR_INVALID_ARG;
+		if (!exclude)
+			return HL_OK;
 		return hl_snapshot_exclude(s->g.snap, c->ring_vaddr,
 		                           ((uint64_t)c->ring_bytes + 4095) & ~4095ull);
 	}
@@ -215,7 +218,10 @@ long rp_init(struct rp_service *s, uint32_t snap_bits, const char *in, const cha
 	long err;
 
 	memset(s, 0, sizeof(*s));
-	if ((err = rt_guard_init(&s->g, snap_bits)))
+	/* the manifest's snapshot when it declares one (its rings are excluded already), else one
+	 * of our own */
+	bool manifest = (err = rt_guard_init_manifest(&s->g)) != HL_ERR_INVALID_CAP;
+	if (err && (manifest || (err = rt_guard_init(&s->g, snap_bits))))
 		return err;
 	uint8_t *pages = rt_map_pages(1 + RP_LOG_PAGES);
 	if (!pages)
@@ -226,9 +232,12 @@ long rp_init(struct rp_service *s, uint32_t snap_bits, const char *in, const cha
 	s->st->log_cap = RP_LOG_PAGES * 4096 / sizeof(struct rp_event);
 	s->st->interval = interval ? interval : 1;
 	if ((err = hl_snapshot_exclude(s->g.snap, (uint64_t)pages, (1 + RP_LOG_PAGES) * 4096ull)) ||
-	    (err = attach_excluded(s, in, &s->st->in, false)) ||
-	    (err = attach_excluded(s, out, &s->st->out, true)))
+	    (err = attach_excluded(s, in, &s->st->in, false, !manifest)) ||
+	    (err = attach_excluded(s, out, &s->st->out, true, !manifest)))
 		return err;
+	rt_printf("rp: %s snapshot, channels %s and %s excluded%s\n",
+	          manifest ? "the manifest's" : "an own", in, out,
+	          manifest ? " by the root task" : "");
 	s->st->in_next = s->st->in.mine;
 	st = s->st;
 	page_source = rt_page_source;
