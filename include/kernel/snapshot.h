@@ -42,6 +42,8 @@ struct snapshot {
 	uint64_t pool_pages;  /* [I] */
 	uint64_t pool_used;   /* [BKL] pages used */
 	uint64_t copies;      /* [BKL] copy-on-write faults served since take */
+	uint64_t restore_next; /* [BKL] a restore in passes: records copied back so far */
+	uint32_t restoring;    /* [BKL] 1 between the passes of a restore */
 };
 #define SNAP_MAGIC      0x736e617073686f74ull /* "snapshot" */
 #define SNAP_CTX_PAGES  2                     /* a thread's registers and XSAVE area */
