@@ -489,7 +489,8 @@ int decode_snapshot_restore(struct invocation *inv)
 	for (uint64_t budget = RESTORE_CHUNK; s->restore_next < s->nrec && budget;) {
 		const struct snap_rec *r = &s->rec[s->restore_next];
 		if (!first && !rec_in_place(s, r)) {
-			/* unmapped by another thread between two passes: the threads stay stopped */
+			/* unmapped by another thread between two passes: the threads stay stopped
+			 */
 			s->restore_next = 0, s->restoring = 0;
 			return HL_ERR_DELETED;
 		}

@@ -413,7 +413,8 @@ static void key_snapshot(struct parser *p, const struct word *w, size_t n)
 			q->snap_kib = v, q->snap_line = p->line;
 		return;
 	}
-	bool channel = n == 4 && manifest_is_word(w[1], "exclude") && manifest_is_word(w[2], "channel");
+	bool channel =
+	    n == 4 && manifest_is_word(w[1], "exclude") && manifest_is_word(w[2], "channel");
 	bool range = n == 5 && manifest_is_word(w[1], "exclude") && manifest_is_word(w[2], "range");
 	if (!channel && !range) {
 		manifest_error(p, "expected 'snapshot SIZE', 'snapshot refuse', 'snapshot exclude "
@@ -429,7 +430,8 @@ static void key_snapshot(struct parser *p, const struct word *w, size_t n)
 		if (!manifest_check_name(p, "channel", w[3]))
 			return;
 		for (struct manifest_snap_exclude *o = q->snap_excludes; o; o = o->next)
-			if (o->kind == MANIFEST_SNAP_CHANNEL && manifest_is_word(w[3], o->channel_name)) {
+			if (o->kind == MANIFEST_SNAP_CHANNEL &&
+			    manifest_is_word(w[3], o->channel_name)) {
 				manifest_error(p, "channel %s excluded twice (first at line %u)",
 				               o->channel_name, o->line);
 				return;
@@ -439,11 +441,13 @@ static void key_snapshot(struct parser *p, const struct word *w, size_t n)
 		uint32_t hi = 0, lo = 0;
 		bool hex = w[3].n > 2 && w[3].n <= 14 && w[3].s[0] == '0' && w[3].s[1] == 'x';
 		size_t digits = hex ? w[3].n - 2 : 0;
-		if (!hex || (digits > 8 && !manifest_hex(w[3].s + 2, digits - 8, digits - 8, &hi)) ||
+		if (!hex ||
+		    (digits > 8 && !manifest_hex(w[3].s + 2, digits - 8, digits - 8, &hi)) ||
 		    !manifest_hex(w[3].s + 2 + (digits > 8 ? digits - 8 : 0),
 		                  digits > 8 ? 8 : digits, digits > 8 ? 8 : digits, &lo)) {
-			manifest_error(p, "snapshot range address '%s': expected 0x and 1 to 12 hex digits",
-			               manifest_shown(w[3], buf));
+			manifest_error(
+			    p, "snapshot range address '%s': expected 0x and 1 to 12 hex digits",
+			    manifest_shown(w[3], buf));
 			return;
 		}
 		x.vaddr = (uint64_t)hi << 32 | lo;
@@ -474,51 +478,59 @@ void manifest_check_snapshots(struct parser *p)
 	for (struct manifest_partition *q = p->m->partitions; q; q = q->next) {
 		uint32_t line = q->snap_line;
 		if (q->snap_refuse && (q->snap_kib || q->snap_excludes)) {
-			manifest_error_at(p, q->refuse_line,
-			                  "partition %s: 'snapshot refuse' with snapshot declarations "
-			                  "(line %u): choose one",
-			                  q->name, q->snap_line ? q->snap_line : q->snap_excludes->line);
+			manifest_error_at(
+			    p, q->refuse_line,
+			    "partition %s: 'snapshot refuse' with snapshot declarations "
+			    "(line %u): choose one",
+			    q->name, q->snap_line ? q->snap_line : q->snap_excludes->line);
 			q->is_valid = false;
 		}
 		if (!q->snap_kib) {
 			if (q->snap_excludes && !q->snap_refuse) {
-				manifest_error_at(p, q->snap_excludes->line,
-				                  "partition %s: snapshot exclusions without 'snapshot SIZE'",
-				                  q->name);
+				manifest_error_at(
+				    p, q->snap_excludes->line,
+				    "partition %s: snapshot exclusions without 'snapshot SIZE'",
+				    q->name);
 				q->is_valid = false;
 			}
 			continue;
 		}
 		if (q->snap_kib > q->mem_kib / 2) {
-			manifest_error_at(p, line,
-			                  "partition %s: snapshot %lluK is more than half its memory "
-			                  "(%lluK)",
-			                  q->name, (unsigned long long)q->snap_kib,
-			                  (unsigned long long)q->mem_kib);
+			manifest_error_at(
+			    p, line,
+			    "partition %s: snapshot %lluK is more than half its memory "
+			    "(%lluK)",
+			    q->name, (unsigned long long)q->snap_kib,
+			    (unsigned long long)q->mem_kib);
 			q->is_valid = false;
 		}
 		if (q->nprograms > MANIFEST_SNAP_PROGRAMS) {
-			manifest_error_at(p, line,
-			                  "partition %s: a snapshot covers at most %d programs, it has %u",
-			                  q->name, MANIFEST_SNAP_PROGRAMS, q->nprograms);
+			manifest_error_at(
+			    p, line,
+			    "partition %s: a snapshot covers at most %d programs, it has %u",
+			    q->name, MANIFEST_SNAP_PROGRAMS, q->nprograms);
 			q->is_valid = false;
 		}
 		if (q->devices) {
-			manifest_error_at(p, q->devices->line,
-			                  "partition %s: snapshot refused: its devices write memory by "
-			                  "DMA, which a snapshot does not see",
-			                  q->name);
+			manifest_error_at(
+			    p, q->devices->line,
+			    "partition %s: snapshot refused: its devices write memory by "
+			    "DMA, which a snapshot does not see",
+			    q->name);
 			q->is_valid = false;
 		}
 		for (struct manifest_snap_exclude *x = q->snap_excludes; x; x = x->next) {
 			if (x->kind != MANIFEST_SNAP_CHANNEL)
 				continue;
-			for (struct manifest_channel *c = p->m->channels; c && !x->channel; c = c->next)
-				if (!strcmp(c->name, x->channel_name) && (c->from == q || c->to == q))
+			for (struct manifest_channel *c = p->m->channels; c && !x->channel;
+			     c = c->next)
+				if (!strcmp(c->name, x->channel_name) &&
+				    (c->from == q || c->to == q))
 					x->channel = c;
 			if (!x->channel) {
-				manifest_error_at(p, x->line, "partition %s: no channel %s of its own",
-				                  q->name, x->channel_name);
+				manifest_error_at(p, x->line,
+				                  "partition %s: no channel %s of its own", q->name,
+				                  x->channel_name);
 				q->is_valid = false;
 			}
 		}
@@ -530,11 +542,12 @@ void manifest_check_snapshots(struct parser *p)
 			for (struct manifest_snap_exclude *x = q->snap_excludes; x; x = x->next)
 				declared |= x->channel == c;
 			if (!declared) {
-				manifest_error_at(p, line,
-				                  "partition %s: channel %s (line %u) is shared with "
-				                  "partition %s: declare 'snapshot exclude channel %s'",
-				                  q->name, c->name, c->line,
-				                  c->from == q ? c->to_name : c->from_name, c->name);
+				manifest_error_at(
+				    p, line,
+				    "partition %s: channel %s (line %u) is shared with "
+				    "partition %s: declare 'snapshot exclude channel %s'",
+				    q->name, c->name, c->line,
+				    c->from == q ? c->to_name : c->from_name, c->name);
 				q->is_valid = false;
 			}
 		}

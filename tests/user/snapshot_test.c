@@ -409,15 +409,17 @@ UTEST(snapshot_threads, read_gprs_of_a_stopped_thread)
 		return;
 	UEXPECT_ERR(t, hl_thread_suspend(c.tcb), HL_OK);
 	for (hl_word_t g = 0; g < 5; g++)
-		UEXPECT_ERR(t, hl_thread_read_gprs(c.tcb, g, &regs[g][0], &regs[g][1], &regs[g][2],
-		                                   &regs[g][3]),
+		UEXPECT_ERR(t,
+		            hl_thread_read_gprs(c.tcb, g, &regs[g][0], &regs[g][1], &regs[g][2],
+		                                &regs[g][3]),
 		            HL_OK);
 	UEXPECT(t, regs[0][1] == c.p->rbx, "rbx %lu, the child stored %lu", regs[0][1], c.p->rbx);
 	UEXPECT(t, regs[3][0] == PARAMS_VA, "r12 %#lx", regs[3][0]);
 	UEXPECT(t, regs[1][3] == PARAMS_VA + 4096, "rsp %#lx", regs[1][3]);
 	UEXPECT(t, regs[4][0] > CODE_VA && regs[4][0] < CODE_VA + 4096, "rip %#lx", regs[4][0]);
 	UEXPECT(t, regs[4][3] == ST_INACTIVE, "state %lu", regs[4][3]);
-	UEXPECT_ERR(t, hl_thread_read_gprs(c.tcb, 5, &w[0], &w[1], &w[2], &w[3]), HL_ERR_INVALID_ARG);
+	UEXPECT_ERR(t, hl_thread_read_gprs(c.tcb, 5, &w[0], &w[1], &w[2], &w[3]),
+	            HL_ERR_INVALID_ARG);
 }
 
 UTEST(snapshot_threads, thread_on_another_cpu)

@@ -300,7 +300,8 @@ static long apply_snapshot(struct init_partition *ip, hl_cptr_t cs, hl_cptr_t as
 				return err;
 		}
 		rt_printf("init: partition %s: snapshot of %llu KiB, %u exclusions (line %u)\n",
-		          p->name, (unsigned long long)p->snap_kib, p->nsnap_excludes, p->snap_line);
+		          p->name, (unsigned long long)p->snap_kib, p->nsnap_excludes,
+		          p->snap_line);
 	}
 	if ((err = hl_snapshot_add(ip->snap, as)))
 		return err;
@@ -382,8 +383,9 @@ static bool build_program(struct init *in, struct manifest_partition *p,
 
 	long r = apply_snapshot(&in->pt[part_of(in, p) - in->pt], cs, as, pi, j);
 	if (r)
-		return init_refuse(in, p, "cannot apply the snapshot declarations to program %s "
-		                          "(error %ld)",
+		return init_refuse(in, p,
+		                   "cannot apply the snapshot declarations to program %s "
+		                   "(error %ld)",
 		                   g->argv[0], r),
 		       false;
 	uint32_t cpu = init_program_cpu(p->cpus, j);

@@ -32,7 +32,8 @@ static void *recorded_pages(size_t n)
 
 static __attribute__((noreturn)) void diverged(const char *what)
 {
-	rt_printf("rp: FAILED: replay diverged at event %u of %u: %s\n", st->cursor, st->count, what);
+	rt_printf("rp: FAILED: replay diverged at event %u of %u: %s\n", st->cursor, st->count,
+	          what);
 	rt_exit(1);
 }
 
@@ -307,9 +308,12 @@ extern const uint8_t __data_start[], _end[];
 static void record_write(struct rp_service *s, const struct hl_msg *m)
 {
 	struct rp_state *t = s->st;
-	struct rp_rec_hdr h = {.magic = RP_REC_MAGIC, .out_sent = t->ckpt_out_sent,
-	                       .out_mine = t->ckpt_out_mine, .inject_next = t->ckpt_inject_next,
-	                       .nevents = t->count, .nranges = 3 + t->nheap};
+	struct rp_rec_hdr h = {.magic = RP_REC_MAGIC,
+	                       .out_sent = t->ckpt_out_sent,
+	                       .out_mine = t->ckpt_out_mine,
+	                       .inject_next = t->ckpt_inject_next,
+	                       .nevents = t->count,
+	                       .nranges = 3 + t->nheap};
 	struct hexw w = {.sum = 0xcbf29ce484222325ull};
 
 	memcpy(h.ckpt_regs, t->ckpt_regs, sizeof(h.ckpt_regs));
@@ -335,9 +339,9 @@ long rp_inject(struct rp_service *s, uint64_t at, uint32_t phase)
 	struct rp_state *t = s->st;
 
 	if (t->ninject >= RP_MAX_INJECT || !at ||
-	    (t->ninject && (at < t->inject_at[t->ninject - 1] ||
-	                    (at == t->inject_at[t->ninject - 1] &&
-	                     phase <= t->inject_phase[t->ninject - 1]))))
+	    (t->ninject &&
+	     (at < t->inject_at[t->ninject - 1] ||
+	      (at == t->inject_at[t->ninject - 1] && phase <= t->inject_phase[t->ninject - 1]))))
 		return HL_ERR_INVALID_ARG;
 	t->inject_at[t->ninject] = at, t->inject_phase[t->ninject] = phase;
 	t->ninject++;
@@ -361,8 +365,8 @@ static long recover(struct rp_service *s, const struct hl_msg *m)
 
 	t->crashes++;
 	read_gprs(s->g.tcb, t->crash_regs);
-	t->last = (struct rp_crash){m->w[HL_FAULT_VECTOR], m->w[HL_FAULT_ERROR], m->w[HL_FAULT_ADDR],
-	                            m->w[HL_FAULT_RIP], t->inputs_total};
+	t->last = (struct rp_crash){m->w[HL_FAULT_VECTOR], m->w[HL_FAULT_ERROR],
+	                            m->w[HL_FAULT_ADDR], m->w[HL_FAULT_RIP], t->inputs_total};
 	if ((err = hl_thread_suspend(s->g.tcb)))
 		return err;
 	uint32_t inputs = 0;
@@ -401,7 +405,8 @@ long rp_run(struct rp_service *s, void (*serve)(void *), void *arg)
 		if ((err = hl_syscall(HL_SYS_RECV, s->g.ep, &info, &m, &badge)))
 			return -err;
 		if (HL_MSG_LABEL(info) == RP_CHECKPOINT) {
-			if (restored) { /* the restored worker asks again: its snapshot is this one */
+			if (restored) { /* the restored worker asks again: its snapshot is this one
+				         */
 				restored = false;
 			} else {
 				if ((taken && (err = hl_snapshot_discard(s->g.snap))) ||
@@ -421,11 +426,12 @@ long rp_run(struct rp_service *s, void (*serve)(void *), void *arg)
 				return -err;
 			restored = true;
 		} else {
-			rt_printf("rp: FAILED: worker fault before its first checkpoint (vector %llu "
-			          "at %#llx, rip %#llx)\n",
-			          (unsigned long long)m.w[HL_FAULT_VECTOR],
-			          (unsigned long long)m.w[HL_FAULT_ADDR],
-			          (unsigned long long)m.w[HL_FAULT_RIP]);
+			rt_printf(
+			    "rp: FAILED: worker fault before its first checkpoint (vector %llu "
+			    "at %#llx, rip %#llx)\n",
+			    (unsigned long long)m.w[HL_FAULT_VECTOR],
+			    (unsigned long long)m.w[HL_FAULT_ADDR],
+			    (unsigned long long)m.w[HL_FAULT_RIP]);
 			return -HL_ERR_ILLEGAL_OP;
 		}
 	}
@@ -435,9 +441,9 @@ long rp_run(struct rp_service *s, void (*serve)(void *), void *arg)
 
 #define DEBUG_VA 0x600000000000ull /* the replayer's own pages, far from the program's */
 
-static const char *const reg_names[20] = {
-    "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8",      "r9",
-    "r10", "r11", "r12", "r13", "r14", "r15", "rip", "rflags", "fs_base", "state"};
+static const char *const reg_names[20] = {"rax", "rbx", "rcx", "rdx",    "rsi",     "rdi",  "rbp",
+                                          "rsp", "r8",  "r9",  "r10",    "r11",     "r12",  "r13",
+                                          "r14", "r15", "rip", "rflags", "fs_base", "state"};
 
 static void resume_worker(struct uctx *c)
 {
@@ -461,7 +467,8 @@ static long walk_ranges(const uint8_t *p, const uint8_t *end, uint64_t n, int wh
 		    va + len > HL_ROOT_STACK_TOP || va + len < va)
 			return HL_ERR_RANGE;
 		/* heap pages the replayed run has not mapped yet */
-		for (uint64_t off = 0; what == RANGES_MAP && (head[0] & 1) && off < len; off += 4096) {
+		for (uint64_t off = 0; what == RANGES_MAP && (head[0] & 1) && off < len;
+		     off += 4096) {
 			hl_cptr_t f = rt_alloc(HL_OBJ_FRAME, 12);
 			if (!f || rt_map_frame(HL_SLOT_ASPACE, f, va + off, HL_R_READ | HL_R_WRITE))
 				return HL_ERR_NO_MEMORY;
@@ -493,12 +500,14 @@ long rp_debug_replay(struct rp_service *s, const void *rec, uint64_t len)
 	/* the replayer's context and stack for the worker's first instructions */
 	for (int i = 0; i < 4; i++) {
 		hl_cptr_t f = rt_alloc(HL_OBJ_FRAME, 12);
-		if (!f || rt_map_frame(HL_SLOT_ASPACE, f, DEBUG_VA + i * 4096ull, HL_R_READ | HL_R_WRITE))
+		if (!f ||
+		    rt_map_frame(HL_SLOT_ASPACE, f, DEBUG_VA + i * 4096ull, HL_R_READ | HL_R_WRITE))
 			return HL_ERR_NO_MEMORY;
 	}
 	if ((err = walk_ranges(ranges, end, h.nranges, RANGES_MAP)))
 		return err;
-	/* the worker's memory as at the checkpoint (the program's data and this runtime's with it) */
+	/* the worker's memory as at the checkpoint (the program's data and this runtime's with it)
+	 */
 	struct rt self = rt_self;
 	walk_ranges(ranges, end, h.nranges, RANGES_LOAD);
 	if (rt_self.next_slot < self.next_slot)
@@ -522,7 +531,7 @@ long rp_debug_replay(struct rp_service *s, const void *rec, uint64_t len)
 	c->r8 = r[8], c->r9 = r[9], c->r10 = r[10], c->r11 = r[11];
 	c->r12 = r[12], c->r13 = r[13], c->r14 = r[14], c->r15 = r[15];
 	c->rip = r[16] - 2, c->rflags = r[17]; /* on its syscall instruction */
-	uctx_fpu_save(c->fpu); /* no FPU state is live across a call (SysV ABI) */
+	uctx_fpu_save(c->fpu);                 /* no FPU state is live across a call (SysV ABI) */
 	if ((err = hl_thread_write_regs(s->g.tcb, (hl_word_t)resume_worker, DEBUG_VA + 4 * 4096 - 8,
 	                                (hl_word_t)c, 0)) ||
 	    (err = hl_thread_resume(s->g.tcb)))
@@ -556,9 +565,10 @@ long rp_debug_replay(struct rp_service *s, const void *rec, uint64_t len)
 		rt_printf("rp: replay faulted: vector %llu error %#llx at %#llx, rip %#llx; "
 		          "fault %s the recording, %u of 19 registers match\n",
 		          (unsigned long long)m.w[HL_FAULT_VECTOR],
-		          (unsigned long long)m.w[HL_FAULT_ERROR], (unsigned long long)m.w[HL_FAULT_ADDR],
-		          (unsigned long long)m.w[HL_FAULT_RIP], fault_same == 4 ? "as in" : "UNLIKE",
-		          same);
+		          (unsigned long long)m.w[HL_FAULT_ERROR],
+		          (unsigned long long)m.w[HL_FAULT_ADDR],
+		          (unsigned long long)m.w[HL_FAULT_RIP],
+		          fault_same == 4 ? "as in" : "UNLIKE", same);
 		hl_thread_suspend(s->g.tcb);
 		return fault_same == 4 && same == 19 ? HL_OK : HL_ERR_INVALID_ARG;
 	}

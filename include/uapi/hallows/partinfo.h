@@ -30,7 +30,7 @@
  * hl_partition_op and words 1-4 the target partition's name (NUL-padded),
  * stops or restarts that partition; the reply's word 0 is HL_OK or HL_ERR_*.
  */
-#define HL_PARTITION_SLOT_CONTROL  7
+#define HL_PARTITION_SLOT_CONTROL 7
 /*
  * Slot 5 holds a snapshot object when the manifest gives the partition
  * `snapshot SIZE` (docs/manifest.md, "Snapshots"): made by the root task in

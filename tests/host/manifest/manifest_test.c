@@ -723,8 +723,9 @@ static void snapshot_errors(void)
 	} while (0)
 	S(" snapshot", "4: expected 'snapshot SIZE', 'snapshot refuse', 'snapshot exclude channel "
 	               "NAME' or 'snapshot exclude range ADDR SIZE'\n");
-	S(" snapshot 1X", "4: snapshot '1X': expected a number and a unit K, M or G (at most 2^40 of "
-	                  "a unit)\n");
+	S(" snapshot 1X",
+	  "4: snapshot '1X': expected a number and a unit K, M or G (at most 2^40 of "
+	  "a unit)\n");
 	S(" snapshot 3M", "4: snapshot 3M: must be a power of two of at least 256K\n");
 	S(" snapshot 128K", "4: snapshot 128K: must be a power of two of at least 256K\n");
 	S(" snapshot 1M\n snapshot 1M", "5: snapshot given twice (first at line 4)\n");
@@ -766,14 +767,16 @@ static void snapshot_errors(void)
 	              "'snapshot exclude channel ab'\n"
 	              "7: channel ab not set up: partition a is not started\n"
 	              "5: partition b not started: its channel ab has an error\n");
-	EXPECT_ERRORS("partition a\n program a\n memory 4M\n snapshot 1M\n snapshot exclude channel bc\n"
-	              "partition b\n program b\npartition c\n program c\nchannel bc\n from b\n to c\n",
-	              "5: partition a: no channel bc of its own\n");
-	EXPECT_ERRORS("partition a\n program a\n memory 4M\n snapshot 1M\n snapshot exclude channel ab\n"
-	              " snapshot exclude channel ab\npartition b\n program b\nchannel ab\n from a\n to b\n",
-	              "6: channel ab excluded twice (first at line 5)\n"
-	              "9: channel ab not set up: partition a is not started\n"
-	              "7: partition b not started: its channel ab has an error\n");
+	EXPECT_ERRORS(
+	    "partition a\n program a\n memory 4M\n snapshot 1M\n snapshot exclude channel bc\n"
+	    "partition b\n program b\npartition c\n program c\nchannel bc\n from b\n to c\n",
+	    "5: partition a: no channel bc of its own\n");
+	EXPECT_ERRORS(
+	    "partition a\n program a\n memory 4M\n snapshot 1M\n snapshot exclude channel ab\n"
+	    " snapshot exclude channel ab\npartition b\n program b\nchannel ab\n from a\n to b\n",
+	    "6: channel ab excluded twice (first at line 5)\n"
+	    "9: channel ab not set up: partition a is not started\n"
+	    "7: partition b not started: its channel ab has an error\n");
 }
 
 static void limits_checked(void)
@@ -860,17 +863,29 @@ static void arena_full_at_a_name_after_a_channel(void)
  * text. */
 static void random_text_never_escapes(void)
 {
-	static const char *pieces[] = {
-	    "partition ", "channel ", "window cpu ", " program ",  " frame ",
-	    " slot ",     " spare ",  " for ",       " memory ",   " cpus ",
-	    " priority ", " budget ", " period ",    " on-crash ", " device ",
-	    " config ",   " from ",   " to ",        " entries ",  " entry-size ",
-	    "pci ",       "class ",   "at ",         "a",          "b",
-	    "1",          "64K",      "0-1",         ",",          "=",
-	    ":",          ".",        "\n",          "\t",         "#",
-	    "\r",         "ms",       "us",          "8086:100e",  "00:03.0",
-	    "count 2",    " snapshot ", "exclude ",  "refuse",     "channel a",
-	    "range 0x1000 4K"};
+	static const char *pieces[] = {"partition ",  "channel ",
+	                               "window cpu ", " program ",
+	                               " frame ",     " slot ",
+	                               " spare ",     " for ",
+	                               " memory ",    " cpus ",
+	                               " priority ",  " budget ",
+	                               " period ",    " on-crash ",
+	                               " device ",    " config ",
+	                               " from ",      " to ",
+	                               " entries ",   " entry-size ",
+	                               "pci ",        "class ",
+	                               "at ",         "a",
+	                               "b",           "1",
+	                               "64K",         "0-1",
+	                               ",",           "=",
+	                               ":",           ".",
+	                               "\n",          "\t",
+	                               "#",           "\r",
+	                               "ms",          "us",
+	                               "8086:100e",   "00:03.0",
+	                               "count 2",     " snapshot ",
+	                               "exclude ",    "refuse",
+	                               "channel a",   "range 0x1000 4K"};
 	char text[600];
 
 	for (int iter = 0; iter < 3000 && !kt_failed(); iter++) {

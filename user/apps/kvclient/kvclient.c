@@ -55,8 +55,8 @@ static void check(const struct kv_resp *r, uint32_t expect, uint32_t total)
 	struct model *m = &model[q->key % KV_KEYS];
 	CHECK(r->op == q->op, "response %u: op %u, request op %u", r->id, r->op, q->op);
 	if (q->op == KV_PUT) {
-		CHECK(r->found && r->value == q->value, "put %u: acknowledged %llu, sent %llu", r->id,
-		      (unsigned long long)r->value, (unsigned long long)q->value);
+		CHECK(r->found && r->value == q->value, "put %u: acknowledged %llu, sent %llu",
+		      r->id, (unsigned long long)r->value, (unsigned long long)q->value);
 		CHECK(!m->used || r->stamp > m->stamp, "put %u: stamp %llu not after %llu", r->id,
 		      (unsigned long long)r->stamp, (unsigned long long)m->stamp);
 		m->used = 1, m->value = q->value, m->stamp = r->stamp;
@@ -82,7 +82,8 @@ int main(struct rt *rt)
 	uint32_t random = (uint32_t)number(rt_config("requests"), 1000);
 	uint32_t total = random + KV_KEYS + 1;
 
-	if (rt_channel("kv-req", &req) != HL_RING_OK || rt_channel("kv-resp", &resp) != HL_RING_OK ||
+	if (rt_channel("kv-req", &req) != HL_RING_OK ||
+	    rt_channel("kv-resp", &resp) != HL_RING_OK ||
 	    !(reqs = rt_calloc(total, sizeof(*reqs)))) {
 		rt_printf("kvclient: FAILED: no channels or memory\n");
 		return 1;
@@ -126,8 +127,8 @@ int main(struct rt *rt)
 		if (failures > 10)
 			break;
 	}
-	rt_printf("kvclient: %u responses for %u requests, %u duplicates, %u gaps, %u failures\n", got,
-	          total, dups, gaps, failures);
+	rt_printf("kvclient: %u responses for %u requests, %u duplicates, %u gaps, %u failures\n",
+	          got, total, dups, gaps, failures);
 	if (!failures)
 		rt_printf("kvclient: every acknowledged update present, no duplicate, no gap\n");
 	return 0;

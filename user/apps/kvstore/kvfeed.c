@@ -24,7 +24,8 @@ int main(struct rt *rt)
 	uint64_t len = (uint64_t)(rec_end - rec_data), head[2] = {RP_REC_MAGIC, len};
 	(void)rt;
 
-	if (rt_channel("kv-req", &req) != HL_RING_OK || rt_channel("kv-resp", &resp) != HL_RING_OK) {
+	if (rt_channel("kv-req", &req) != HL_RING_OK ||
+	    rt_channel("kv-resp", &resp) != HL_RING_OK) {
 		rt_printf("kvfeed: FAILED: no channels\n");
 		return 1;
 	}
@@ -33,7 +34,8 @@ int main(struct rt *rt)
 	for (uint64_t off = 0; off < len; off += req.entry_size)
 		send_entry(&req, rec_data + off,
 		           (uint32_t)(len - off < req.entry_size ? len - off : req.entry_size));
-	/* The replayed worker answers on kv-resp from where the recorded run was; nothing reads it. */
+	/* The replayed worker answers on kv-resp from where the recorded run was; nothing reads it.
+	 */
 	rt_printf("kvfeed: recording sent\n");
 	return 0;
 }

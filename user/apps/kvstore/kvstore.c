@@ -100,11 +100,13 @@ int main(struct rt *rt)
 	if (record)
 		rp_record(&svc, record);
 	if (rt_arg(2) && !strcmp(rt_arg(2), "--replay")) {
-		/* Deterministic replay for debugging: everything above was as in the recorded run. */
+		/* Deterministic replay for debugging: everything above was as in the recorded run.
+		 */
 		rt_printf("kvstore: replaying a recording\n");
 		err = rp_debug_replay_ring(&svc);
 		rt_printf("kvstore: replay %s (%ld)\n",
-		          err ? "FAILED: did not reach the recorded crash" : "reached the recorded crash",
+		          err ? "FAILED: did not reach the recorded crash"
+		              : "reached the recorded crash",
 		          err);
 		return (int)err;
 	}

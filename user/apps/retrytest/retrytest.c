@@ -65,7 +65,8 @@ int main(struct rt *rt)
 
 	(void)rt;
 	if (rt_arg(1) && !strcmp(rt_arg(1), "--refused")) {
-		/* `snapshot refuse` in the manifest: the kernel refuses to cover this address space */
+		/* `snapshot refuse` in the manifest: the kernel refuses to cover this address space
+		 */
 		err = rt_guard_init(&g, 19);
 		rt_printf("retrytest: %s (error %ld)\n",
 		          err == HL_ERR_ILLEGAL_OP ? "snapshots refused as the manifest declares"

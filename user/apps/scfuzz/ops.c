@@ -515,7 +515,8 @@ static void op_thread(enum op op)
 		if (rnd(2))
 			rec(op, hl_thread_read_regs((hl_cptr_t)th, NULL, NULL, NULL, NULL));
 		else /* groups 0-4, and 5.. refused */
-			rec(op, hl_thread_read_gprs((hl_cptr_t)th, rnd(7), &w[0], &w[1], &w[2], &w[3]));
+			rec(op,
+			    hl_thread_read_gprs((hl_cptr_t)th, rnd(7), &w[0], &w[1], &w[2], &w[3]));
 		break;
 	}
 	case OP_CONFIGURE: {

@@ -16,10 +16,10 @@
 
 #include <hallows/retry.h>
 
-#define RP_DATA_MAX    64 /* bytes of one logged input (a ring entry, a clock reading) */
-#define RP_MAX_INJECT  16 /* injected crashes per run */
-#define RP_LOG_PAGES   16 /* the input log: about 900 entries */
-#define RP_MAX_HEAP    8  /* heap ranges recorded */
+#define RP_DATA_MAX   64 /* bytes of one logged input (a ring entry, a clock reading) */
+#define RP_MAX_INJECT 16 /* injected crashes per run */
+#define RP_LOG_PAGES  16 /* the input log: about 900 entries */
+#define RP_MAX_HEAP   8  /* heap ranges recorded */
 
 enum rp_kind { RP_EV_RING = 1, RP_EV_CLOCK = 2, RP_EV_INJECT = 3 };
 
@@ -36,16 +36,16 @@ struct rp_crash {
 
 /* State outside the snapshot (excluded pages): the log, the ring ends, the counters. */
 struct rp_state {
-	struct hl_ring in, out;   /* the request ring (consumer) and the response ring (producer) */
-	uint32_t replaying;       /* the worker is fed from the log */
-	uint32_t debug;           /* a replay for debugging: an injected crash happens again */
-	uint32_t count, cursor;   /* events in the log since the checkpoint; the next to replay */
-	uint32_t in_next;         /* the input ring's index after the last logged message */
-	uint32_t interval;        /* inputs between checkpoints */
-	uint32_t inputs_since;    /* ring inputs logged since the checkpoint */
-	uint32_t out_sent;        /* responses published so far (since start) */
-	uint64_t inputs_total;    /* ring inputs consumed so far (since start) */
-	uint64_t inject_at[RP_MAX_INJECT]; /* crash at input number (1-based) ... */
+	struct hl_ring in, out; /* the request ring (consumer) and the response ring (producer) */
+	uint32_t replaying;     /* the worker is fed from the log */
+	uint32_t debug;         /* a replay for debugging: an injected crash happens again */
+	uint32_t count, cursor; /* events in the log since the checkpoint; the next to replay */
+	uint32_t in_next;       /* the input ring's index after the last logged message */
+	uint32_t interval;      /* inputs between checkpoints */
+	uint32_t inputs_since;  /* ring inputs logged since the checkpoint */
+	uint32_t out_sent;      /* responses published so far (since start) */
+	uint64_t inputs_total;  /* ring inputs consumed so far (since start) */
+	uint64_t inject_at[RP_MAX_INJECT];    /* crash at input number (1-based) ... */
 	uint32_t inject_phase[RP_MAX_INJECT]; /* ... at this crash point */
 	uint32_t ninject, inject_next;
 	uint64_t checkpoints, crashes, replayed, suppressed;
@@ -54,9 +54,9 @@ struct rp_state {
 	struct rp_event *log;
 	/* Recording (deterministic replay for debugging): the worker's registers at the checkpoint
 	 * and at the crash (thread.read_gprs groups 0-4), the memory it got from the heap. */
-	uint32_t record_at;      /* write out the recording of this crash (1-based; 0: none) */
-	uint32_t ckpt_out_sent;  /* out_sent, the response ring's index and inject_next when the */
-	uint32_t ckpt_out_mine;  /* checkpoint was taken */
+	uint32_t record_at;     /* write out the recording of this crash (1-based; 0: none) */
+	uint32_t ckpt_out_sent; /* out_sent, the response ring's index and inject_next when the */
+	uint32_t ckpt_out_mine; /* checkpoint was taken */
 	uint32_t ckpt_inject_next;
 	uint64_t ckpt_regs[20], crash_regs[20];
 	uint64_t heap[RP_MAX_HEAP][2]; /* [start, end) of the worker's heap pages */
