@@ -296,8 +296,11 @@ static void hex_put(struct hexw *w, const void *p, uint64_t len)
 
 static void hex_range(struct hexw *w, uint64_t va, uint64_t len, bool fresh)
 {
-	uint64_t head[2] = {va | fresh, len};
+	uint64_t where = va | fresh;
+	uint8_t head[16];
 
+	memcpy(head, &where, 8);
+	memcpy(head + 8, &len, 8);
 	hex_put(w, head, sizeof(head));
 	hex_put(w, (const void *)va, len);
 }
