@@ -236,6 +236,18 @@ int decode_aspace_unmap(struct invocation *inv)
 	return HL_OK;
 }
 
+/* From now on no snapshot may add this address space (the manifest's `snapshot refuse`). One
+ * already taken of it is ILLEGAL_OP: refuse before the address space is handed out. */
+int decode_aspace_refuse_snapshots(struct invocation *inv)
+{
+	struct aspace *as = (struct aspace *)inv->target->cap.obj;
+
+	if (as->snap)
+		return HL_ERR_ILLEGAL_OP;
+	as->no_snapshot = 1;
+	return HL_OK;
+}
+
 int decode_aspace_protect(struct invocation *inv)
 {
 	struct slot *f;

@@ -356,6 +356,10 @@ static void save_ctx(struct snapshot *s, uint32_t i)
 		r->rip -= 2;
 		if (r->rax == HL_SYS_REPLY_RECV && t->in_fault == IN_FAULT_NONE)
 			r->rax = HL_SYS_RECV; /* the reply went out before the snapshot */
+		/* A caller waiting for its reply had rax set to the send's result when its call
+		 * was received: the system call to make again is the call. */
+		if (t->state == TS_BLOCKED_REPLY && t->in_fault == IN_FAULT_NONE)
+			r->rax = HL_SYS_CALL;
 	}
 	if (arch_fpu_kept())
 		copy_words(ctx_of(s, i) + CTX_XS, t->xsave, XS_BYTES / 8);
@@ -422,45 +426,57 @@ int decode_snapshot_take(struct invocation *inv)
 	return HL_OK;
 }
 
-/* Every saved page is still where it was saved from (nothing unmapped or revoked since). */
+/* A saved page is still where it was saved from (nothing unmapped or revoked since). */
+static bool rec_in_place(struct snapshot *s, const struct snap_rec *r)
+{
+	paddr_t live = r->live & ~1ull;
+
+	if (r->where & SNAP_REC_IPC) {
+		const struct thread *t = th(s, (uint32_t)(r->where & 0xff));
+		return t && thread_ipcbuf(t) && t->ipc_slot.cap.obj == live;
+	}
+	struct aspace *as = as_of(s, (uint32_t)(r->where & 0xfff));
+	paddr_t pa;
+	uint64_t size = (r->live & 1) ? HUGE_SIZE : PAGE_SIZE;
+	return as && aspace_lookup(as, r->where & ~0xfffull, &pa, NULL) &&
+	       ALIGN_DOWN(pa, size) == live;
+}
+
 static bool records_in_place(struct snapshot *s)
 {
-	for (uint64_t i = 0; i < s->nrec; i++) {
-		const struct snap_rec *r = &s->rec[i];
-		paddr_t live = r->live & ~1ull;
-		if (r->where & SNAP_REC_IPC) {
-			const struct thread *t = th(s, (uint32_t)(r->where & 0xff));
-			if (!t || !thread_ipcbuf(t) || t->ipc_slot.cap.obj != live)
-				return false;
-			continue;
-		}
-		struct aspace *as = as_of(s, (uint32_t)(r->where & 0xfff));
-		paddr_t pa;
-		uint64_t size = (r->live & 1) ? HUGE_SIZE : PAGE_SIZE;
-		if (!as || !aspace_lookup(as, r->where & ~0xfffull, &pa, NULL) ||
-		    ALIGN_DOWN(pa, size) != live)
+	for (uint64_t i = 0; i < s->nrec; i++)
+		if (!rec_in_place(s, &s->rec[i]))
 			return false;
-	}
 	return true;
 }
+
+/*
+ * Restore copies RESTORE_CHUNK pages per pass under the kernel lock, then runs the call again (a
+ * preemption point, as cspace.revoke): the lock is never held for more than about 60,000
+ * instructions of copying (a 2 MiB page, one record, about 260,000). Every pass stops the covered
+ * threads again (one resumed in between must not run on half-restored memory) and checks the
+ * records it copies that the first pass did not check under the same lock.
+ */
+#define RESTORE_CHUNK 64
 
 int decode_snapshot_restore(struct invocation *inv)
 {
 	struct snapshot *s = (struct snapshot *)inv->target->cap.obj;
-	uint8_t was_run[HL_SNAP_MAX_THREADS] = {0};
 	int err = check_held(s, inv->caller);
 
 	if (err)
 		return err;
-	if (s->state != HL_SNAP_TAKEN)
-		return HL_ERR_ILLEGAL_OP; /* never taken, or discarded */
-	if (!records_in_place(s))
+	if (s->state != HL_SNAP_TAKEN) {
+		s->restore_next = 0, s->restoring = 0;
+		return HL_ERR_ILLEGAL_OP; /* never taken, or discarded (also between two passes) */
+	}
+	bool first = !s->restoring;
+	if (first && !records_in_place(s))
 		return HL_ERR_DELETED;
 	/* Stop them all, wherever they are (IPC queues too), then wait until none is on a CPU. */
 	bool busy = false;
 	for (uint32_t i = 0; i < s->nthreads; i++) {
 		struct thread *t = th(s, i);
-		was_run[i] = t->state == TS_RUNNABLE;
 		thread_halt(t);
 		if (t->on_cpu && t->on_cpu != cpu_index() + 1)
 			busy = true;
@@ -469,12 +485,26 @@ int decode_snapshot_restore(struct invocation *inv)
 		inv->restart = true;
 		return HL_OK;
 	}
-	(void)was_run;
-	for (uint64_t i = 0; i < s->nrec; i++) {
-		const struct snap_rec *r = &s->rec[i];
+	s->restoring = 1;
+	for (uint64_t budget = RESTORE_CHUNK; s->restore_next < s->nrec && budget;) {
+		const struct snap_rec *r = &s->rec[s->restore_next];
+		if (!first && !rec_in_place(s, r)) {
+			/* unmapped by another thread between two passes: the threads stay stopped
+			 */
+			s->restore_next = 0, s->restoring = 0;
+			return HL_ERR_DELETED;
+		}
+		uint64_t pages = (r->live & 1) ? HUGE_SIZE / PAGE_SIZE : 1;
 		copy_words(phys_to_virt(r->live & ~1ull), phys_to_virt(r->save),
-		           ((r->live & 1) ? HUGE_SIZE : PAGE_SIZE) / 8);
+		           pages * PAGE_SIZE / 8);
+		budget = budget > pages ? budget - pages : 0;
+		s->restore_next++;
 	}
+	if (s->restore_next < s->nrec) {
+		inv->restart = true; /* a preemption point between chunks */
+		return HL_OK;
+	}
+	s->restore_next = 0, s->restoring = 0;
 	for (uint32_t i = 0; i < s->nthreads; i++) {
 		struct thread *t = th(s, i);
 		t->regs = *(struct user_regs *)ctx_of(s, i);
@@ -504,6 +534,7 @@ static void let_go(struct snapshot *s)
 		s->as_ptr[i] = NULL;
 	}
 	rec_clear(s);
+	s->restore_next = 0, s->restoring = 0;
 	s->state = HL_SNAP_IDLE;
 }
 
@@ -547,6 +578,8 @@ const char *snapshot_check(const struct snapshot *s)
 		return "counts out of range";
 	if (s->pool_used > s->pool_pages || s->nrec > s->pool_used)
 		return "more pages used than the pool holds";
+	if (s->restore_next > s->nrec || (s->restore_next && !s->restoring))
+		return "a restore's cursor past its records";
 	uint64_t used = 0;
 	for (uint64_t i = 0; i < s->nrec; i++) {
 		const struct snap_rec *r = &s->rec[i];

@@ -183,6 +183,26 @@ int decode_thread_read_regs(struct invocation *inv)
 	return HL_OK;
 }
 
+/* Four of the saved general registers (group 0: rax rbx rcx rdx, 1: rsi rdi rbp rsp, 2: r8 r9
+ * r10 r11, 3: r12 r13 r14 r15, 4: rip rflags fs_base state): those of the thread as it last
+ * entered the kernel (exact for a stopped thread: faulted, suspended, blocked). */
+int decode_thread_read_gprs(struct invocation *inv)
+{
+	const struct thread *t = (struct thread *)inv->target->cap.obj;
+	const struct user_regs *r = &t->regs;
+	const uint64_t g[5][4] = {{r->rax, r->rbx, r->rcx, r->rdx},
+	                          {r->rsi, r->rdi, r->rbp, r->rsp},
+	                          {r->r8, r->r9, r->r10, r->r11},
+	                          {r->r12, r->r13, r->r14, r->r15},
+	                          {r->rip, r->rflags, r->fs_base, t->state}};
+
+	if (inv->arg[0] > 4)
+		return HL_ERR_INVALID_ARG;
+	for (int i = 0; i < 4; i++)
+		inv->res[i] = g[inv->arg[0]][i];
+	return HL_OK;
+}
+
 int decode_thread_resume(struct invocation *inv)
 {
 	struct thread *t = (struct thread *)inv->target->cap.obj;

@@ -288,12 +288,13 @@ static void check_whole(struct parser *p)
 		}
 	for (struct manifest_channel *c = p->m->channels; c; c = c->next)
 		check_channel(p, c);
+	manifest_check_snapshots(p);
 	manifest_check_windows(p);
 	spread_invalid(p);
 	for (struct manifest_partition *q = p->m->partitions; q; q = q->next) {
 		if (!q->is_valid)
 			continue;
-		if (p->lim->mem_kib && total + q->mem_kib > p->lim->mem_kib) {
+		if (p->lim->mem_kib && total + q->mem_kib + q->snap_kib > p->lim->mem_kib) {
 			manifest_error_at(
 			    p, q->line,
 			    "partition %s: its %lluK with the partitions before it exceed the "
@@ -302,7 +303,7 @@ static void check_whole(struct parser *p)
 			    (unsigned long long)p->lim->mem_kib);
 			q->is_valid = false;
 		} else {
-			total += q->mem_kib;
+			total += q->mem_kib + q->snap_kib; /* its snapshot is charged to it */
 		}
 	}
 	spread_invalid(p);

@@ -32,6 +32,8 @@ enum once_key {
 	K_ENTRY_SIZE,
 	K_FRAME,
 	K_SPARE,
+	K_SNAPSHOT,
+	K_REFUSE,
 	K_COUNT
 };
 
@@ -82,6 +84,8 @@ void manifest_start_partition(struct parser *p, const struct word *w, size_t n);
 void manifest_start_channel(struct parser *p, const struct word *w, size_t n);
 void manifest_partition_key(struct parser *p, const struct word *w, size_t n);
 void manifest_channel_key(struct parser *p, const struct word *w, size_t n);
+/* Pass 2: snapshot declarations against the partition's channels, devices and programs. */
+void manifest_check_snapshots(struct parser *p);
 /* A time: a number and "us" or "ms", at most MANIFEST_PERIOD_MAX_US, in microseconds. */
 bool manifest_duration(struct word w, uint64_t *us);
 

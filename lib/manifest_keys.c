@@ -86,26 +86,33 @@ static void key_program(struct parser *p, const struct word *w, size_t n)
 	*p->prog_tail = g, p->prog_tail = &g->next, p->part->nprograms++;
 }
 
+/* A size: a number and K, M or G (KiB, MiB, GiB), in KiB; an error naming `what` otherwise. */
+static bool size_kib(struct parser *p, const char *what, struct word w, uint64_t *kib)
+{
+	char buf[48];
+	struct word num = {w.s, w.n ? w.n - 1 : 0};
+	char unit = w.n ? w.s[w.n - 1] : 0;
+	uint64_t shift = unit == 'K' ? 0 : unit == 'M' ? 10 : unit == 'G' ? 20 : 64;
+
+	if (shift == 64 || !manifest_dec(num, kib) || *kib > (1ull << 40)) {
+		manifest_error(
+		    p, "%s '%s': expected a number and a unit K, M or G (at most 2^40 of a unit)",
+		    what, manifest_shown(w, buf));
+		return false;
+	}
+	*kib <<= shift;
+	return true;
+}
+
 /* "memory SIZE": K, M or G (KiB, MiB, GiB); a power of two of at least 64K. */
 static void key_memory(struct parser *p, const struct word *w, size_t n)
 {
 	char buf[48];
-	uint64_t v, shift;
+	uint64_t v;
 
 	if (!manifest_nwords(p, n, 2, "memory SIZE (e.g. 512K, 4M, 1G)") ||
-	    !manifest_once(p, K_MEMORY, w[0]))
+	    !manifest_once(p, K_MEMORY, w[0]) || !size_kib(p, "memory", w[1], &v))
 		return;
-	struct word num = {w[1].s, w[1].n ? w[1].n - 1 : 0};
-	char unit = w[1].n ? w[1].s[w[1].n - 1] : 0;
-	shift = unit == 'K' ? 0 : unit == 'M' ? 10 : unit == 'G' ? 20 : 64;
-	if (shift == 64 || !manifest_dec(num, &v) || v > (1ull << 40)) {
-		manifest_error(
-		    p,
-		    "memory '%s': expected a number and a unit K, M or G (at most 2^40 of a unit)",
-		    manifest_shown(w[1], buf));
-		return;
-	}
-	v <<= shift;
 	if (!manifest_is_pow2(v) || v < MANIFEST_MIN_MEM_KIB)
 		manifest_error(p, "memory %s: must be a power of two of at least %dK",
 		               manifest_shown(w[1], buf), MANIFEST_MIN_MEM_KIB);
@@ -383,6 +390,170 @@ static void key_config(struct parser *p, const struct word *w, size_t n)
 	*p->conf_tail = c, p->conf_tail = &c->next, p->part->nconfig++;
 }
 
+/* "snapshot SIZE" | "snapshot refuse" | "snapshot exclude channel NAME" |
+ * "snapshot exclude range ADDR SIZE" (docs/manifest.md, "Snapshots") */
+static void key_snapshot(struct parser *p, const struct word *w, size_t n)
+{
+	char buf[48];
+	struct manifest_partition *q = p->part;
+	uint64_t v;
+
+	if (n == 2 && manifest_is_word(w[1], "refuse")) {
+		if (manifest_once(p, K_REFUSE, w[1]))
+			q->snap_refuse = true, q->refuse_line = p->line;
+		return;
+	}
+	if (n == 2) {
+		if (!manifest_once(p, K_SNAPSHOT, w[0]) || !size_kib(p, "snapshot", w[1], &v))
+			return;
+		if (!manifest_is_pow2(v) || v < MANIFEST_SNAP_MIN_KIB)
+			manifest_error(p, "snapshot %s: must be a power of two of at least %dK",
+			               manifest_shown(w[1], buf), MANIFEST_SNAP_MIN_KIB);
+		else
+			q->snap_kib = v, q->snap_line = p->line;
+		return;
+	}
+	bool channel =
+	    n == 4 && manifest_is_word(w[1], "exclude") && manifest_is_word(w[2], "channel");
+	bool range = n == 5 && manifest_is_word(w[1], "exclude") && manifest_is_word(w[2], "range");
+	if (!channel && !range) {
+		manifest_error(p, "expected 'snapshot SIZE', 'snapshot refuse', 'snapshot exclude "
+		                  "channel NAME' or 'snapshot exclude range ADDR SIZE'");
+		return;
+	}
+	if (q->nsnap_excludes == MANIFEST_SNAP_EXCLUDES) {
+		manifest_error(p, "more than %d snapshot exclusions", MANIFEST_SNAP_EXCLUDES);
+		return;
+	}
+	struct manifest_snap_exclude x = {.line = p->line};
+	if (channel) {
+		if (!manifest_check_name(p, "channel", w[3]))
+			return;
+		for (struct manifest_snap_exclude *o = q->snap_excludes; o; o = o->next)
+			if (o->kind == MANIFEST_SNAP_CHANNEL &&
+			    manifest_is_word(w[3], o->channel_name)) {
+				manifest_error(p, "channel %s excluded twice (first at line %u)",
+				               o->channel_name, o->line);
+				return;
+			}
+		x.kind = MANIFEST_SNAP_CHANNEL, x.channel_name = manifest_strdup(p, w[3]);
+	} else {
+		uint32_t hi = 0, lo = 0;
+		bool hex = w[3].n > 2 && w[3].n <= 14 && w[3].s[0] == '0' && w[3].s[1] == 'x';
+		size_t digits = hex ? w[3].n - 2 : 0;
+		if (!hex ||
+		    (digits > 8 && !manifest_hex(w[3].s + 2, digits - 8, digits - 8, &hi)) ||
+		    !manifest_hex(w[3].s + 2 + (digits > 8 ? digits - 8 : 0),
+		                  digits > 8 ? 8 : digits, digits > 8 ? 8 : digits, &lo)) {
+			manifest_error(
+			    p, "snapshot range address '%s': expected 0x and 1 to 12 hex digits",
+			    manifest_shown(w[3], buf));
+			return;
+		}
+		x.vaddr = (uint64_t)hi << 32 | lo;
+		if (!size_kib(p, "snapshot range size", w[4], &v))
+			return;
+		x.size = v << 10;
+		if ((x.vaddr & 4095) || (v & 3) || !v || x.vaddr + x.size > (1ull << 47)) {
+			char buf2[48];
+			manifest_error(p, "snapshot range %s %s: must be whole 4K pages below 2^47",
+			               manifest_shown(w[3], buf), manifest_shown(w[4], buf2));
+			return;
+		}
+		x.kind = MANIFEST_SNAP_RANGE;
+	}
+	struct manifest_snap_exclude *e = manifest_alloc(p, sizeof(*e));
+	if (!e)
+		return;
+	*e = x;
+	struct manifest_snap_exclude **tail = &q->snap_excludes;
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = e, q->nsnap_excludes++;
+}
+
+/* Pass 2: what a partition's snapshot declarations mean against the rest of the file. */
+void manifest_check_snapshots(struct parser *p)
+{
+	for (struct manifest_partition *q = p->m->partitions; q; q = q->next) {
+		uint32_t line = q->snap_line;
+		if (q->snap_refuse && (q->snap_kib || q->snap_excludes)) {
+			manifest_error_at(
+			    p, q->refuse_line,
+			    "partition %s: 'snapshot refuse' with snapshot declarations "
+			    "(line %u): choose one",
+			    q->name, q->snap_line ? q->snap_line : q->snap_excludes->line);
+			q->is_valid = false;
+		}
+		if (!q->snap_kib) {
+			if (q->snap_excludes && !q->snap_refuse) {
+				manifest_error_at(
+				    p, q->snap_excludes->line,
+				    "partition %s: snapshot exclusions without 'snapshot SIZE'",
+				    q->name);
+				q->is_valid = false;
+			}
+			continue;
+		}
+		if (q->snap_kib > q->mem_kib / 2) {
+			manifest_error_at(
+			    p, line,
+			    "partition %s: snapshot %lluK is more than half its memory "
+			    "(%lluK)",
+			    q->name, (unsigned long long)q->snap_kib,
+			    (unsigned long long)q->mem_kib);
+			q->is_valid = false;
+		}
+		if (q->nprograms > MANIFEST_SNAP_PROGRAMS) {
+			manifest_error_at(
+			    p, line,
+			    "partition %s: a snapshot covers at most %d programs, it has %u",
+			    q->name, MANIFEST_SNAP_PROGRAMS, q->nprograms);
+			q->is_valid = false;
+		}
+		if (q->devices) {
+			manifest_error_at(
+			    p, q->devices->line,
+			    "partition %s: snapshot refused: its devices write memory by "
+			    "DMA, which a snapshot does not see",
+			    q->name);
+			q->is_valid = false;
+		}
+		for (struct manifest_snap_exclude *x = q->snap_excludes; x; x = x->next) {
+			if (x->kind != MANIFEST_SNAP_CHANNEL)
+				continue;
+			for (struct manifest_channel *c = p->m->channels; c && !x->channel;
+			     c = c->next)
+				if (!strcmp(c->name, x->channel_name) &&
+				    (c->from == q || c->to == q))
+					x->channel = c;
+			if (!x->channel) {
+				manifest_error_at(p, x->line,
+				                  "partition %s: no channel %s of its own", q->name,
+				                  x->channel_name);
+				q->is_valid = false;
+			}
+		}
+		/* every ring it shares must be declared: a restore must not write into it */
+		for (struct manifest_channel *c = p->m->channels; c; c = c->next) {
+			if (c->from != q && c->to != q)
+				continue;
+			bool declared = false;
+			for (struct manifest_snap_exclude *x = q->snap_excludes; x; x = x->next)
+				declared |= x->channel == c;
+			if (!declared) {
+				manifest_error_at(
+				    p, line,
+				    "partition %s: channel %s (line %u) is shared with "
+				    "partition %s: declare 'snapshot exclude channel %s'",
+				    q->name, c->name, c->line,
+				    c->from == q ? c->to_name : c->from_name, c->name);
+				q->is_valid = false;
+			}
+		}
+	}
+}
+
 void manifest_partition_key(struct parser *p, const struct word *w, size_t n)
 {
 	char buf[48];
@@ -405,6 +576,8 @@ void manifest_partition_key(struct parser *p, const struct word *w, size_t n)
 		key_device(p, w, n);
 	else if (manifest_is_word(w[0], "config"))
 		key_config(p, w, n);
+	else if (manifest_is_word(w[0], "snapshot"))
+		key_snapshot(p, w, n);
 	else
 		manifest_error(p, "unknown key '%s' in partition %s", manifest_shown(w[0], buf),
 		               p->part->name);

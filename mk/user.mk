@@ -8,7 +8,7 @@ UCFLAGS := -std=c11 -ffreestanding -fno-pic -fno-pie -fno-stack-protector -fno-o
 	-Wno-format-zero-length $(LIB_INC) -Iinclude/uapi -Iuser/rt/include -I$(B)/gen/include -MMD -MP
 ULDFLAGS := -nostdlib -static -no-pie -Wl,-T,user/rt/user.ld -Wl,-z,max-page-size=0x1000 -Wl,--build-id=none
 
-RT_SRCS := user/rt/crt0.S user/rt/rt.c user/rt/malloc.c user/rt/retry.c user/rt/ring.c user/rt/sleep.c user/rt/upcall.c user/rt/uctx.S user/rt/usched.c user/rt/usched_run.c lib/string.c lib/fmt.c
+RT_SRCS := user/rt/crt0.S user/rt/rt.c user/rt/malloc.c user/rt/replay.c user/rt/retry.c user/rt/ring.c user/rt/sleep.c user/rt/upcall.c user/rt/uctx.S user/rt/usched.c user/rt/usched_run.c lib/string.c lib/fmt.c
 RT_OBJS := $(patsubst %,$(UOBJ)/%.o,$(basename $(RT_SRCS)))
 UTEST_C := $(sort $(wildcard tests/user/*.c))
 

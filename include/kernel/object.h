@@ -29,7 +29,8 @@ struct aspace {
 	paddr_t root;          /* [I] physical address of pml4 */
 	uint64_t cr3;          /* [I] what CR3 holds for it: root | PCID (0 without PCID) */
 	struct snapshot *snap; /* [BKL] the snapshot taken of it (kernel/snapshot.c), or NULL */
-	uint64_t no_snapshot;  /* [I] 1: the root task's (never snapshotted) */
+	uint64_t no_snapshot;  /* [BKL] 1: never snapshotted (the root task's, or refused by
+	                        * aspace.refuse_snapshots); never goes back to 0 */
 };
 #define ASPACE_MAGIC    0x61737061636521ull
 #define ASPACE_OBJ_BITS 13

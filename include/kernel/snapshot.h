@@ -34,14 +34,16 @@ struct snapshot {
 	uint8_t th_run[HL_SNAP_MAX_THREADS];      /* [BKL] runnable when taken: resumed after */
 	uint8_t th_state[HL_SNAP_MAX_THREADS];    /* [BKL] its state when taken */
 	uint64_t excl_lo[HL_SNAP_MAX_EXCLUDE], excl_hi[HL_SNAP_MAX_EXCLUDE]; /* [BKL] never saved */
-	uint32_t *hash;       /* [I] 2 x pages entries: index + 1 into rec, 0 = free */
-	uint64_t hash_mask;   /* [I] */
-	struct snap_rec *rec; /* [I] one per saved page, in the order saved */
-	uint64_t nrec;        /* [BKL] */
-	paddr_t pool;         /* [I] first page for copies */
-	uint64_t pool_pages;  /* [I] */
-	uint64_t pool_used;   /* [BKL] pages used */
-	uint64_t copies;      /* [BKL] copy-on-write faults served since take */
+	uint32_t *hash;        /* [I] 2 x pages entries: index + 1 into rec, 0 = free */
+	uint64_t hash_mask;    /* [I] */
+	struct snap_rec *rec;  /* [I] one per saved page, in the order saved */
+	uint64_t nrec;         /* [BKL] */
+	paddr_t pool;          /* [I] first page for copies */
+	uint64_t pool_pages;   /* [I] */
+	uint64_t pool_used;    /* [BKL] pages used */
+	uint64_t copies;       /* [BKL] copy-on-write faults served since take */
+	uint64_t restore_next; /* [BKL] a restore in passes: records copied back so far */
+	uint32_t restoring;    /* [BKL] 1 between the passes of a restore */
 };
 #define SNAP_MAGIC      0x736e617073686f74ull /* "snapshot" */
 #define SNAP_CTX_PAGES  2                     /* a thread's registers and XSAVE area */

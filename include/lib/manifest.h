@@ -35,6 +35,10 @@
 #define MANIFEST_SLOT_MIN_US    5        /* shortest slot (the kernel's HL_WINDOW_MIN_NS) */
 #define MANIFEST_FRAME_MAX_US   10000000 /* longest frame: 10 s */
 #define MANIFEST_WINDOW_PARTS   255      /* partitions 1..255 in file order may own slots */
+#define MANIFEST_SNAP_MIN_KIB   256      /* the kernel's smallest snapshot object (2^18 bytes) */
+#define MANIFEST_SNAP_EXCLUDES  4 /* declared exclusions (the kernel takes 8; the runtime uses 3)  \
+	                           */
+#define MANIFEST_SNAP_PROGRAMS 4  /* address spaces one snapshot covers */
 
 enum manifest_restart { MANIFEST_RESTART_STOP = 0, MANIFEST_RESTART_RESTART = 1 };
 
@@ -68,6 +72,18 @@ struct manifest_config {
 	const char *key, *value;
 };
 
+enum manifest_snap_kind { MANIFEST_SNAP_CHANNEL = 1, MANIFEST_SNAP_RANGE = 2 };
+
+/* "snapshot exclude channel NAME" / "snapshot exclude range ADDR SIZE" */
+struct manifest_snap_exclude {
+	struct manifest_snap_exclude *next;
+	uint32_t line;
+	enum manifest_snap_kind kind;
+	const char *channel_name;         /* MANIFEST_SNAP_CHANNEL, as written */
+	struct manifest_channel *channel; /* resolved (a channel of this partition) */
+	uint64_t vaddr, size;             /* MANIFEST_SNAP_RANGE: page aligned */
+};
+
 struct manifest_partition {
 	struct manifest_partition *next;
 	uint32_t line; /* of its "partition" line */
@@ -84,6 +100,14 @@ struct manifest_partition {
 	struct manifest_device *devices;
 	struct manifest_config *config;
 	uint32_t nconfig;
+	/* Snapshots (docs/snapshots.md): "snapshot SIZE" makes the root task give the partition a
+	 * snapshot object of snap_kib covering its programs' address spaces, with the declared
+	 * exclusions; "snapshot refuse" forbids snapshots of its address spaces. */
+	uint64_t snap_kib; /* 0: none */
+	uint32_t snap_line, refuse_line;
+	bool snap_refuse;
+	struct manifest_snap_exclude *snap_excludes;
+	uint32_t nsnap_excludes;
 };
 
 struct manifest_channel {

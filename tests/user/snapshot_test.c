@@ -15,6 +15,7 @@
 /*
  * The child's program; rdi = its parameter page (struct params):
  *   mode 1 first receives on the endpoint ep (result and word 0 stored),
+ *   mode 2 first calls it (result and the reply's word 0 stored),
  *   then every run writes count words at base, stride bytes apart, with
  *   value, value + 1, ...; adds value to xmm0 and rbx (stored), counts
  *   done, and spins counting spins.
@@ -23,10 +24,13 @@ __asm__(".pushsection .text\n"
         ".globl snap_blob\n"
         "snap_blob:\n"
         "	mov %rdi, %r12\n"
+        "	mov $4, %eax\n" /* mode 1: HL_SYS_RECV */
         "	cmpq $1, 56(%r12)\n"
+        "	je 5f\n"
+        "	mov $1, %eax\n" /* mode 2: HL_SYS_CALL */
+        "	cmpq $2, 56(%r12)\n"
         "	jne 1f\n"
-        "	mov $4, %eax\n" /* HL_SYS_RECV */
-        "	mov 64(%r12), %rdi\n"
+        "5:	mov 64(%r12), %rdi\n"
         "	xor %esi, %esi\n"
         "	syscall\n"
         "	mov %rax, 72(%r12)\n"
@@ -68,7 +72,7 @@ struct params {
 #define ROOT_HUGE 0x580000000000ull
 #define NPAGES    128
 
-enum { ST_INACTIVE = 0, ST_RUNNABLE = 1, ST_RECV = 3, ST_FAULTED = 6 };
+enum { ST_INACTIVE = 0, ST_RUNNABLE = 1, ST_SEND = 2, ST_RECV = 3, ST_REPLY = 4, ST_FAULTED = 6 };
 
 struct child {
 	hl_cptr_t as, tcb, snap;
@@ -175,8 +179,8 @@ static bool child_run(struct utest_ctx *t, struct child *c, uint64_t base, uint6
 	UEXPECT_ERR(t, hl_thread_write_regs(c->tcb, CODE_VA, PARAMS_VA + 4096, PARAMS_VA, 0),
 	            HL_OK);
 	UEXPECT_ERR(t, hl_thread_resume(c->tcb), HL_OK);
-	if (c->p->mode == 1)
-		return true; /* it waits for a message first */
+	if (c->p->mode == 1 || c->p->mode == 2)
+		return true; /* it waits for a message (or a reply) first */
 	return UCHECK(t, WAIT_FOR(c->p->done == done + 1), "the child did not finish its run");
 }
 
@@ -350,6 +354,72 @@ UTEST(snapshot_threads, blocked_in_ipc_receives_again)
 	UEXPECT(t, WAIT_FOR(c.p->done == 1), "it ran on");
 	UEXPECT(t, c.p->recv_err == HL_ERR_INVALID_CAP, "receive returned %lu", c.p->recv_err);
 	hl_thread_suspend(c.tcb);
+}
+
+/*
+ * Bug (issue 18, crash recovery): a caller waiting for its reply has rax = HL_OK (0) since its call
+ * was received; saved "before the system call" with that rax, the restored thread made system
+ * call 0 (null) instead of its call and ran on as if it had been answered.
+ */
+UTEST(snapshot_threads, blocked_in_reply_wait_calls_again)
+{
+	struct child c;
+	hl_cptr_t ep = ut_alloc(t, HL_OBJ_ENDPOINT, 0);
+	hl_word_t info = 0;
+	struct hl_msg m = {{0}};
+
+	if (!UCHECK(t, ep) || !child_make(t, &c, 1, false, 18, 7))
+		return;
+	c.p->mode = 2, c.p->ep = ep;
+	child_run(t, &c, DATA_VA, 1, 8, 1);
+	UEXPECT(t, WAIT_FOR(ut_state_of(c.tcb) == ST_SEND), "state %lu", ut_state_of(c.tcb));
+	UEXPECT_ERR(t, hl_syscall(HL_SYS_RECV, ep, &info, &m, NULL), HL_OK);
+	UEXPECT(t, ut_state_of(c.tcb) == ST_REPLY, "waits for the reply: %lu", ut_state_of(c.tcb));
+	UEXPECT_ERR(t, hl_snapshot_take(c.snap), HL_OK);
+	m.w[0] = 11;
+	UEXPECT_ERR(t, hl_syscall(HL_SYS_REPLY, 0, &(hl_word_t){HL_MSGINFO(0, 1, 0)}, &m, NULL),
+	            HL_OK);
+	UEXPECT(t, WAIT_FOR(c.p->done == 1) && c.p->recv_word == 11, "word %lu", c.p->recv_word);
+	UEXPECT_ERR(t, hl_snapshot_restore(c.snap), HL_OK);
+	/* Restored to make its call again: it waits for a receiver, and takes the second answer. */
+	UEXPECT(t, WAIT_FOR(ut_state_of(c.tcb) == ST_SEND), "calls again: state %lu, done %lu",
+	        ut_state_of(c.tcb), c.p->done);
+	if (ut_state_of(c.tcb) != ST_SEND) {
+		hl_thread_suspend(c.tcb);
+		return;
+	}
+	UEXPECT(t, c.p->done == 0 && c.p->recv_word == 0);
+	UEXPECT_ERR(t, hl_syscall(HL_SYS_RECV, ep, &info, &m, NULL), HL_OK);
+	m.w[0] = 22;
+	UEXPECT_ERR(t, hl_syscall(HL_SYS_REPLY, 0, &(hl_word_t){HL_MSGINFO(0, 1, 0)}, &m, NULL),
+	            HL_OK);
+	UEXPECT(t, WAIT_FOR(c.p->done == 1) && c.p->recv_word == 22 && c.p->recv_err == HL_OK,
+	        "word %lu, result %lu", c.p->recv_word, c.p->recv_err);
+	hl_thread_suspend(c.tcb);
+}
+
+/* thread.read_gprs (used by the replay runtime to record a crash): the saved registers of a stopped
+ * thread, four at a time. */
+UTEST(snapshot_threads, read_gprs_of_a_stopped_thread)
+{
+	struct child c;
+	hl_word_t w[4] = {0}, regs[5][4] = {{0}};
+
+	if (!child_make(t, &c, 1, false, 18, 9) || !child_run(t, &c, DATA_VA, 1, 8, 5))
+		return;
+	UEXPECT_ERR(t, hl_thread_suspend(c.tcb), HL_OK);
+	for (hl_word_t g = 0; g < 5; g++)
+		UEXPECT_ERR(t,
+		            hl_thread_read_gprs(c.tcb, g, &regs[g][0], &regs[g][1], &regs[g][2],
+		                                &regs[g][3]),
+		            HL_OK);
+	UEXPECT(t, regs[0][1] == c.p->rbx, "rbx %lu, the child stored %lu", regs[0][1], c.p->rbx);
+	UEXPECT(t, regs[3][0] == PARAMS_VA, "r12 %#lx", regs[3][0]);
+	UEXPECT(t, regs[1][3] == PARAMS_VA + 4096, "rsp %#lx", regs[1][3]);
+	UEXPECT(t, regs[4][0] > CODE_VA && regs[4][0] < CODE_VA + 4096, "rip %#lx", regs[4][0]);
+	UEXPECT(t, regs[4][3] == ST_INACTIVE, "state %lu", regs[4][3]);
+	UEXPECT_ERR(t, hl_thread_read_gprs(c.tcb, 5, &w[0], &w[1], &w[2], &w[3]),
+	            HL_ERR_INVALID_ARG);
 }
 
 UTEST(snapshot_threads, thread_on_another_cpu)

@@ -39,6 +39,9 @@ struct init_partition {
 	uint8_t dev_index[HL_PARTINFO_MAX_DEVICES];
 	uint16_t dev_line[HL_PARTINFO_MAX_DEVICES];
 	hl_cptr_t dev_slot[HL_PARTINFO_MAX_DEVICES];
+	/* The snapshot object of its `snapshot SIZE` (in its region; 0: none), made with its first
+	 * program and given to each in HL_PARTITION_SLOT_SNAPSHOT. */
+	hl_cptr_t snap;
 };
 
 struct init {

@@ -10,6 +10,7 @@
  *   6                   the debug console
  *   8                   its memory capability
  *   9 + 2e, 10 + 2e     channel end e: own notification (wait), peer's (signal)
+ *   5                   the partition's snapshot object, with `snapshot SIZE` in the manifest
  *   7                   the root task's control endpoint, with `control` in the manifest
  *   9 + 2c + d          device d (c channel ends): a copy of its pci_device capability
  *
@@ -267,6 +268,46 @@ static bool issue_devices(struct init *in, struct init_partition *ip, struct hl_
 	return true;
 }
 
+/*
+ * The manifest's snapshot declarations for program as (docs/manifest.md, "Snapshots"):
+ * `snapshot refuse` forbids snapshots of its address space; `snapshot SIZE` makes the partition's
+ * snapshot object with the first program (in its region: charged to it), excludes the declared
+ * rings and ranges, covers each program's address space and gives each a copy. HL_OK or HL_ERR_*.
+ */
+static long apply_snapshot(struct init_partition *ip, hl_cptr_t cs, hl_cptr_t as,
+                           const struct hl_partinfo *pi, uint32_t j)
+{
+	const struct manifest_partition *p = ip->mp;
+	long err;
+
+	if (p->snap_refuse)
+		return hl_aspace_refuse_snapshots(as);
+	if (!p->snap_kib)
+		return HL_OK;
+	if (j == 0) {
+		uint32_t bits = 10;
+		while ((1ull << bits) < p->snap_kib * 1024)
+			bits++;
+		if (!(ip->snap = rt_alloc(HL_OBJ_SNAPSHOT, bits)))
+			return HL_ERR_NO_MEMORY;
+		for (const struct manifest_snap_exclude *x = p->snap_excludes; x; x = x->next) {
+			uint64_t va = x->vaddr, size = x->size;
+			for (uint32_t e = 0; x->channel && e < pi->nchannels; e++)
+				if (!strcmp(pi->ch[e].name, x->channel->name))
+					va = pi->ch[e].ring_vaddr,
+					size = ((uint64_t)pi->ch[e].ring_bytes + 4095) & ~4095ull;
+			if ((err = hl_snapshot_exclude(ip->snap, va, size)))
+				return err;
+		}
+		rt_printf("init: partition %s: snapshot of %llu KiB, %u exclusions (line %u)\n",
+		          p->name, (unsigned long long)p->snap_kib, p->nsnap_excludes,
+		          p->snap_line);
+	}
+	if ((err = hl_snapshot_add(ip->snap, as)))
+		return err;
+	return hl_cspace_copy(cs, HL_PARTITION_SLOT_SNAPSHOT, ip->snap, HL_R_ALL);
+}
+
 /* The CPU of program j: the j-th set bit of the mask, wrapping around. */
 uint32_t init_program_cpu(uint64_t mask, uint32_t j)
 {
@@ -340,11 +381,17 @@ static bool build_program(struct init *in, struct manifest_partition *p,
 		                   g->argv[0]),
 		       false;
 
+	long r = apply_snapshot(&in->pt[part_of(in, p) - in->pt], cs, as, pi, j);
+	if (r)
+		return init_refuse(in, p,
+		                   "cannot apply the snapshot declarations to program %s "
+		                   "(error %ld)",
+		                   g->argv[0], r),
+		       false;
 	uint32_t cpu = init_program_cpu(p->cpus, j);
 	const struct init_partition *ip = part_of(in, p);
 	hl_cptr_t fault = rt_slot();
 	hl_word_t badge = (hl_word_t)ip->restarts << 16 | (hl_word_t)(ip - in->pt + 1) << 8 | j;
-	long r;
 	r = fault ? hl_cspace_mint(HL_SLOT_CSPACE, fault, in->fault_ep, HL_R_WRITE, badge)
 	          : HL_ERR_NO_MEMORY;
 	if (!r)
@@ -384,6 +431,7 @@ static bool make_region(struct init *in, struct init_partition *ip, uint32_t mem
 	struct manifest_partition *p = ip->mp;
 	uint64_t need =
 	    (1ull << mem_bits) + (1ull << share_bits); /* + alignment of the first share */
+	need += 2 * p->snap_kib * 1024;                /* its snapshot, aligned to its size */
 	struct cpio_entry e;
 	struct elf_image img;
 	uint32_t bits = 12;

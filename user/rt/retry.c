@@ -29,12 +29,11 @@ static void stack_of_caller(uint64_t *lo, uint64_t *hi)
 	*hi = (sp & ~4095ull) + 4 * 4096ull;
 }
 
-long rt_guard_init(struct rt_guard *g, uint32_t snap_bits)
+static long guard_setup(struct rt_guard *g, bool own_snapshot)
 {
 	uint64_t lo, hi;
 	long err;
 
-	g->snap = rt_alloc(HL_OBJ_SNAPSHOT, snap_bits);
 	g->ep = rt_alloc(HL_OBJ_ENDPOINT, 0);
 	g->tcb = rt_alloc(HL_OBJ_THREAD, 0);
 	g->stack = rt_map_pages(RT_GUARD_STACK_PAGES);
@@ -49,12 +48,28 @@ long rt_guard_init(struct rt_guard *g, uint32_t snap_bits)
 	stack_of_caller(&lo, &hi);
 	if ((err = hl_thread_configure(g->tcb, HL_SLOT_CSPACE, HL_SLOT_ASPACE, ipc, ipc_va)) ||
 	    (err = hl_thread_set_fault_ep(g->tcb, g->ep)) ||
-	    (err = hl_snapshot_add(g->snap, HL_SLOT_ASPACE)) ||
+	    (own_snapshot && (err = hl_snapshot_add(g->snap, HL_SLOT_ASPACE))) ||
 	    (err = hl_snapshot_add(g->snap, g->tcb)) ||
 	    (err = hl_snapshot_exclude(g->snap, lo, hi - lo)) ||
 	    (err = hl_snapshot_exclude(g->snap, (uint64_t)hl_ipcbuf() & ~4095ull, 4096)))
 		return err;
 	return HL_OK;
+}
+
+long rt_guard_init(struct rt_guard *g, uint32_t snap_bits)
+{
+	g->snap = rt_alloc(HL_OBJ_SNAPSHOT, snap_bits);
+	return guard_setup(g, true);
+}
+
+long rt_guard_init_manifest(struct rt_guard *g)
+{
+	hl_word_t state = 0;
+
+	if (hl_snapshot_info(HL_PARTITION_SLOT_SNAPSHOT, &state, NULL, NULL, NULL))
+		return HL_ERR_INVALID_CAP;
+	g->snap = HL_PARTITION_SLOT_SNAPSHOT;
+	return guard_setup(g, false);
 }
 
 long rt_guard_run(struct rt_guard *g, void (*fn)(void *), void *arg)

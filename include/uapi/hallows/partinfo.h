@@ -30,7 +30,15 @@
  * hl_partition_op and words 1-4 the target partition's name (NUL-padded),
  * stops or restarts that partition; the reply's word 0 is HL_OK or HL_ERR_*.
  */
-#define HL_PARTITION_SLOT_CONTROL  7
+#define HL_PARTITION_SLOT_CONTROL 7
+/*
+ * Slot 5 holds a snapshot object when the manifest gives the partition
+ * `snapshot SIZE` (docs/manifest.md, "Snapshots"): made by the root task in
+ * the partition's memory, covering every program's address space, with the
+ * declared channel rings and ranges excluded. The program adds its threads
+ * (and more exclusions) and takes it (hallows/replay.h, hallows/retry.h).
+ */
+#define HL_PARTITION_SLOT_SNAPSHOT 5
 #define HL_LABEL_PARTITION_CONTROL 0xc071
 enum hl_partition_op { HL_PARTITION_STOP = 1, HL_PARTITION_RESTART = 2 };
 #define HL_CHANNEL_VADDR                                                                           \

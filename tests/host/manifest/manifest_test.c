@@ -682,6 +682,103 @@ static void invalid_partition_spreads_through_channels(void)
 	CHECK(!chan(0)->is_valid && !chan(1)->is_valid);
 }
 
+/* Snapshot declarations (docs/manifest.md, "Snapshots"): parsed values. */
+static void snapshots_parse(void)
+{
+	EXPECT_ERRORS("partition kv\n program kv\n memory 8M\n snapshot 1M\n"
+	              " snapshot exclude channel req\n snapshot exclude range 0x7f0000000000 64K\n"
+	              " snapshot exclude channel resp\n"
+	              "partition c\n program c\n snapshot refuse\n"
+	              "channel req\n from c\n to kv\nchannel resp\n from kv\n to c\n",
+	              "");
+	const struct manifest_partition *kv = part(0), *c = part(1);
+	CHECK(kv->snap_kib == 1024 && kv->snap_line == 4 && !kv->snap_refuse);
+	CHECK(kv->nsnap_excludes == 3);
+	const struct manifest_snap_exclude *x = kv->snap_excludes;
+	CHECK(x && x->kind == MANIFEST_SNAP_CHANNEL && x->channel == chan(0) && x->line == 5);
+	x = x ? x->next : NULL;
+	CHECK(x && x->kind == MANIFEST_SNAP_RANGE && x->vaddr == 0x7f0000000000ull &&
+	      x->size == 65536);
+	x = x ? x->next : NULL;
+	CHECK(x && x->kind == MANIFEST_SNAP_CHANNEL && x->channel == chan(1) && !x->next);
+	CHECK(c->snap_refuse && c->refuse_line == 10 && !c->snap_kib && !c->snap_excludes);
+	/* the snapshot counts in the memory total */
+	const struct manifest_limits lim = {4096, 2, 100};
+	EXPECT_ERRORS_LIM("partition a\n program a\n memory 2M\n snapshot 1M\npartition b\n"
+	                  " program b\n memory 2M\n",
+	                  &lim,
+	                  "5: partition b: its 2048K with the partitions before it exceed the "
+	                  "4096K the root task has\n");
+}
+
+static void snapshot_errors(void)
+{
+	const char *h = "partition a\n program a\n memory 4M\n";
+	char buf[512];
+#define S(lines, want)                                                                             \
+	do {                                                                                       \
+		snprintf(buf, sizeof(buf), "%s%s\n", h, lines);                                    \
+		EXPECT_ERRORS(buf, want);                                                          \
+		CHECK(!part(0)->is_valid);                                                         \
+	} while (0)
+	S(" snapshot", "4: expected 'snapshot SIZE', 'snapshot refuse', 'snapshot exclude channel "
+	               "NAME' or 'snapshot exclude range ADDR SIZE'\n");
+	S(" snapshot 1X",
+	  "4: snapshot '1X': expected a number and a unit K, M or G (at most 2^40 of "
+	  "a unit)\n");
+	S(" snapshot 3M", "4: snapshot 3M: must be a power of two of at least 256K\n");
+	S(" snapshot 128K", "4: snapshot 128K: must be a power of two of at least 256K\n");
+	S(" snapshot 1M\n snapshot 1M", "5: snapshot given twice (first at line 4)\n");
+	S(" snapshot refuse\n snapshot refuse", "5: refuse given twice (first at line 4)\n");
+	S(" snapshot 4M", "4: partition a: snapshot 4096K is more than half its memory (4096K)\n");
+	S(" snapshot refuse\n snapshot 1M",
+	  "4: partition a: 'snapshot refuse' with snapshot declarations (line 5): choose one\n");
+	S(" snapshot exclude range 0x1000 64K",
+	  "4: partition a: snapshot exclusions without 'snapshot SIZE'\n");
+	S(" snapshot 1M\n snapshot exclude channel nope",
+	  "5: partition a: no channel nope of its own\n");
+	S(" snapshot 1M\n snapshot exclude channel Bad",
+	  "5: channel name 'Bad': use 1 to 31 lower-case letters, digits, '-' or '_', starting "
+	  "with a letter\n");
+	S(" snapshot 1M\n snapshot exclude range 1000 64K",
+	  "5: snapshot range address '1000': expected 0x and 1 to 12 hex digits\n");
+	S(" snapshot 1M\n snapshot exclude range 0x10g0 64K",
+	  "5: snapshot range address '0x10g0': expected 0x and 1 to 12 hex digits\n");
+	S(" snapshot 1M\n snapshot exclude range 0x1800 64K",
+	  "5: snapshot range 0x1800 64K: must be whole 4K pages below 2^47\n");
+	S(" snapshot 1M\n snapshot exclude range 0x1000 6K",
+	  "5: snapshot range 0x1000 6K: must be whole 4K pages below 2^47\n");
+	S(" snapshot 1M\n snapshot exclude range 0x7ffffffff000 8K",
+	  "5: snapshot range 0x7ffffffff000 8K: must be whole 4K pages below 2^47\n");
+	S(" snapshot 1M\n snapshot exclude range 0x1000 4K\n snapshot exclude range 0x2000 4K\n"
+	  " snapshot exclude range 0x3000 4K\n snapshot exclude range 0x4000 4K\n"
+	  " snapshot exclude range 0x5000 4K",
+	  "9: more than 4 snapshot exclusions\n");
+	S(" snapshot 1M\n device pci 8086:100e",
+	  "5: partition a: snapshot refused: its devices write memory by DMA, which a snapshot "
+	  "does not see\n");
+	S(" snapshot 1M\n program b\n program c\n program d\n program e",
+	  "4: partition a: a snapshot covers at most 4 programs, it has 5\n");
+#undef S
+	/* a shared ring must be declared, and only a channel of its own may be */
+	EXPECT_ERRORS("partition a\n program a\n memory 4M\n snapshot 1M\npartition b\n program b\n"
+	              "channel ab\n from a\n to b\n",
+	              "4: partition a: channel ab (line 7) is shared with partition b: declare "
+	              "'snapshot exclude channel ab'\n"
+	              "7: channel ab not set up: partition a is not started\n"
+	              "5: partition b not started: its channel ab has an error\n");
+	EXPECT_ERRORS(
+	    "partition a\n program a\n memory 4M\n snapshot 1M\n snapshot exclude channel bc\n"
+	    "partition b\n program b\npartition c\n program c\nchannel bc\n from b\n to c\n",
+	    "5: partition a: no channel bc of its own\n");
+	EXPECT_ERRORS(
+	    "partition a\n program a\n memory 4M\n snapshot 1M\n snapshot exclude channel ab\n"
+	    " snapshot exclude channel ab\npartition b\n program b\nchannel ab\n from a\n to b\n",
+	    "6: channel ab excluded twice (first at line 5)\n"
+	    "9: channel ab not set up: partition a is not started\n"
+	    "7: partition b not started: its channel ab has an error\n");
+}
+
 static void limits_checked(void)
 {
 	const struct manifest_limits lim = {4096, 2, 100};
@@ -766,16 +863,29 @@ static void arena_full_at_a_name_after_a_channel(void)
  * text. */
 static void random_text_never_escapes(void)
 {
-	static const char *pieces[] = {
-	    "partition ", "channel ", "window cpu ", " program ",  " frame ",
-	    " slot ",     " spare ",  " for ",       " memory ",   " cpus ",
-	    " priority ", " budget ", " period ",    " on-crash ", " device ",
-	    " config ",   " from ",   " to ",        " entries ",  " entry-size ",
-	    "pci ",       "class ",   "at ",         "a",          "b",
-	    "1",          "64K",      "0-1",         ",",          "=",
-	    ":",          ".",        "\n",          "\t",         "#",
-	    "\r",         "ms",       "us",          "8086:100e",  "00:03.0",
-	    "count 2"};
+	static const char *pieces[] = {"partition ",  "channel ",
+	                               "window cpu ", " program ",
+	                               " frame ",     " slot ",
+	                               " spare ",     " for ",
+	                               " memory ",    " cpus ",
+	                               " priority ",  " budget ",
+	                               " period ",    " on-crash ",
+	                               " device ",    " config ",
+	                               " from ",      " to ",
+	                               " entries ",   " entry-size ",
+	                               "pci ",        "class ",
+	                               "at ",         "a",
+	                               "b",           "1",
+	                               "64K",         "0-1",
+	                               ",",           "=",
+	                               ":",           ".",
+	                               "\n",          "\t",
+	                               "#",           "\r",
+	                               "ms",          "us",
+	                               "8086:100e",   "00:03.0",
+	                               "count 2",     " snapshot ",
+	                               "exclude ",    "refuse",
+	                               "channel a",   "range 0x1000 4K"};
 	char text[600];
 
 	for (int iter = 0; iter < 3000 && !kt_failed(); iter++) {
@@ -812,6 +922,8 @@ int main(int argc, char **argv)
 	    KT(device_errors),
 	    KT(channel_errors),
 	    KT(invalid_partition_spreads_through_channels),
+	    KT(snapshots_parse),
+	    KT(snapshot_errors),
 	    KT(limits_checked),
 	    KT(arena_exhaustion_is_all_or_nothing),
 	    KT(arena_full_at_a_name_after_a_channel),

@@ -511,9 +511,15 @@ static void op_thread(enum op op)
 	case OP_RESUME:
 		rec(op, hl_thread_resume((hl_cptr_t)th));
 		break;
-	case OP_READ_REGS:
-		rec(op, hl_thread_read_regs((hl_cptr_t)th, NULL, NULL, NULL, NULL));
+	case OP_READ_REGS: {
+		hl_word_t w[4];
+		if (rnd(2))
+			rec(op, hl_thread_read_regs((hl_cptr_t)th, NULL, NULL, NULL, NULL));
+		else /* groups 0-4, and 5.. refused */
+			rec(op,
+			    hl_thread_read_gprs((hl_cptr_t)th, rnd(7), &w[0], &w[1], &w[2], &w[3]));
 		break;
+	}
 	case OP_CONFIGURE: {
 		int cs, cs_slot = pick_cs(&cs), ipc = pick(0, T(FRAME), false);
 		if (cs_slot >= 0)
@@ -669,7 +675,8 @@ static void op_invalid(void)
 /*
  * Snapshots (kernel/snapshot.c): make one, add address spaces and threads
  * (the driver's own space is the root task's and is refused), exclude a
- * range, take, restore, discard. Only add changes capabilities: the
+ * range, take, restore, discard; an address space refuses snapshots
+ * (aspace.refuse_snapshots). Only add changes capabilities: the
  * snapshot holds a copy, a child of the one added.
  */
 static void op_snapshot(void)
@@ -682,6 +689,12 @@ static void op_snapshot(void)
 	}
 	int o = W(s)->obj;
 	switch (rnd(10)) {
+	case 8: { /* an address space refusing snapshots from now on (snapshot add: ILLEGAL_OP) */
+		int x = pick(0, T(ASPACE), false);
+		if (x >= 0)
+			rec(OP_SNAPSHOT, hl_aspace_refuse_snapshots((hl_cptr_t)x));
+		break;
+	}
 	case 0:
 	case 1:
 	case 2: {

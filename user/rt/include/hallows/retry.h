@@ -28,6 +28,10 @@ enum {
 /* Make the snapshot (2^snap_bits bytes of the own memory, enough for the pages a request may write:
  * docs/snapshots.md), the worker and its endpoint. 0 or an hl_err. */
 long rt_guard_init(struct rt_guard *g, uint32_t snap_bits);
+/* The same with the snapshot the manifest's `snapshot SIZE` gave the partition (slot
+ * HL_PARTITION_SLOT_SNAPSHOT: it covers the address space and excludes the declared rings);
+ * HL_ERR_INVALID_CAP when there is none. */
+long rt_guard_init_manifest(struct rt_guard *g);
 /* Run fn(arg) under a fresh snapshot: RT_GUARD_OK, RT_GUARD_FAULTED, or a negative hl_err when
  * the snapshot could not be taken or restored (-HL_ERR_...). */
 long rt_guard_run(struct rt_guard *g, void (*fn)(void *), void *arg);
