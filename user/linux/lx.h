@@ -74,6 +74,7 @@ enum {
 	LX_ENAMETOOLONG = 36,
 	LX_ENOSYS = 38,
 	LX_ENOTEMPTY = 39,
+	LX_ETIMEDOUT = 110,
 };
 
 /* One mapping of a process: [start, end), page-aligned, with its backing. */
@@ -141,7 +142,18 @@ struct lx_call {
 };
 
 struct lx_proc {
-	uint32_t pid, ppid, pgid, sid;
+	uint32_t pid, ppid, pgid, sid; /* pid: the thread's id (gettid); the process's for a leader */
+	uint32_t tgid;                 /* getpid: the thread group's leader's pid */
+	/* A thread made by clone(CLONE_THREAD): the leader, whose slot holds what the group
+	 * shares (memory, descriptors, signal actions, cwd...); NULL for a leader. */
+	struct lx_proc *grp;
+	uint32_t nthreads;    /* a leader: threads of the group other than itself */
+	uint32_t thread_gone; /* a leader whose own thread has exited (the others go on) */
+	uint32_t futex_woken; /* a FUTEX_WAKE took this thread's wait: the call returns 0 */
+	uint64_t futex_key, futex_bits;
+	uint64_t wake_at;     /* a timed wait ends at this lx_plat_nanotime (0: none) */
+	uint64_t alarm_at, alarm_every; /* ITIMER_REAL: SIGALRM at alarm_at, then every ... ns */
+	uint64_t start_ns;               /* when the process began (/proc, times) */
 	uint32_t state;       /* LX_PROC_* */
 	uint32_t idx;         /* index in lx_procs: the platform's per-process state */
 	const void *chan;     /* blocked until lx_wake(chan); NULL: not blocked */
@@ -169,6 +181,12 @@ struct lx_proc {
 	uint64_t rlim[16][2]; /* soft and hard limit per RLIMIT_*, as prlimit64 last set them */
 	struct lx_fd fd[LX_MAX_FDS];
 };
+
+/* The process a thread belongs to (its leader's slot), or p itself. */
+static inline struct lx_proc *lx_grp(struct lx_proc *p)
+{
+	return p->grp ? p->grp : p;
+}
 
 /* ---- memory (mm.c) ---- */
 /* The region holding va, or NULL. */
@@ -231,6 +249,9 @@ void lx_plat_unmap_all(void);
 void lx_plat_release(struct lx_proc *p);
 /* p's FS base (the fork child copies it). */
 int lx_plat_set_fs_of(struct lx_proc *p, uint64_t base);
+/* A new thread for t (a clone(CLONE_THREAD) of a thread of group lx_grp(t)), in its group's
+ * address space, stopped; 0 or -LX_ENOMEM. */
+int lx_plat_spawn_thread(struct lx_proc *t);
 
 /* ---- processes, pipes, descriptors (proc.c) ---- */
 enum {
@@ -251,6 +272,9 @@ extern struct lx_proc lx_procs[LX_MAX_PROCS];
 struct lx_proc *lx_proc_by_pid(uint32_t pid);
 /* A new process (argv from the server), child of the server (pid 1); NULL or the process. */
 struct lx_proc *lx_proc_first(const char *path, const char *const *argv, int *err);
+/* A free slot with a fresh id (threads: thread.c), NULL when the table is full; and back. */
+struct lx_proc *lx_proc_new(void);
+void lx_proc_reap(struct lx_proc *q);
 /* End p with wait status st (exit code << 8, or the signal number). */
 void lx_proc_exit(struct lx_proc *p, int st);
 /* Processes alive or zombie. */
@@ -270,6 +294,33 @@ void lx_fd_install(struct lx_proc *p, uint32_t fd, struct lx_ofd *o, bool cloexe
 /* Pipe I/O on an open file description: bytes, -errno or LX_RET_BLOCK. */
 int64_t lx_pipe_read(struct lx_proc *p, struct lx_ofd *o, uint64_t buf, uint64_t len);
 int64_t lx_pipe_write(struct lx_proc *p, struct lx_ofd *o, uint64_t buf, uint64_t len);
+
+/* Whether the call being served was made again by the restart trampoline (after a wait). */
+bool lx_call_restarted(const struct lx_proc *p);
+
+/* ---- threads and futexes (thread.c) ---- */
+/* fork's second step for clone(CLONE_THREAD): the new thread's tid, or -errno. */
+int64_t lx_thread_clone(struct lx_proc *p, uint64_t frame);
+/* exit of one thread (the process ends with its last thread): LX_RET_GONE. */
+int64_t lx_thread_exit(struct lx_proc *p, int st);
+/* Every thread of p's group but keep goes (exit_group, execve, a fatal signal). */
+void lx_thread_kill_others(struct lx_proc *p, struct lx_proc *keep);
+/* Wake up to n futex waiters of p's group on uaddr whose bitset meets bits: how many. */
+uint32_t lx_futex_wake(struct lx_proc *p, uint64_t uaddr, uint32_t n, uint32_t bits);
+int64_t lx_thread_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], bool *handled);
+
+/* ---- time: sleeps, timeouts, interval timers (timer.c) ---- */
+/* Claim the PIT for timed waits (false: none; timed waits then fail with ENOSYS). */
+bool lx_timer_init(void);
+/* The server's wait was ended by its notification (bits): wake whoever's time has come. */
+void lx_timer_fire(uint64_t bits);
+/* p, blocking, also wants to be woken at p->wake_at: arm the timer for it. */
+void lx_timer_arm(void);
+/* A signal ends p's timed wait: nanosleep's remaining time goes out. */
+void lx_timer_interrupted(struct lx_proc *p);
+/* Calls a handler interrupts with EINTR even under SA_RESTART (nanosleep, timed waits). */
+bool lx_timer_no_restart(const struct lx_proc *p);
+int64_t lx_timer_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], bool *handled);
 
 /* ---- signals (signal.c) ---- */
 /* Send sig to q (from pid): pending, or its default action, or it interrupts q's wait. */

@@ -334,7 +334,7 @@ void lx_plat_unmap_all(void)
 
 void lx_plat_switch(struct lx_proc *p)
 {
-	cur = &spaces[p->idx];
+	cur = &spaces[lx_grp(p)->idx]; /* a thread: its process's memory */
 	cur_proc = p;
 }
 
@@ -363,9 +363,28 @@ int lx_plat_spawn(struct lx_proc *p)
 	return 0;
 }
 
+/* The thread of t lives in its own slot's pool; its address space and cspace are its leader's. */
+int lx_plat_spawn_thread(struct lx_proc *t)
+{
+	struct space *sp = &spaces[t->idx], *ls = &spaces[lx_grp(t)->idx];
+
+	memset(sp, 0, sizeof(*sp));
+	sp->pool = plat.subpools[t->idx];
+	sp->thread = space_alloc(sp, HL_OBJ_THREAD, 0);
+	sp->fault_cap = slot_take();
+	if (!sp->thread || !sp->fault_cap ||
+	    hl_cspace_mint(HL_SLOT_CSPACE, sp->fault_cap, plat.ep, HL_R_WRITE,
+	                   (hl_word_t)t->pid << 8 | (t->idx + 1)) ||
+	    hl_thread_configure(sp->thread, ls->cspace, ls->aspace, 0, 0) ||
+	    hl_thread_set_fault_ep(sp->thread, sp->fault_cap) ||
+	    hl_thread_set_linux(sp->thread, 1) || hl_thread_set_priority(sp->thread, 200))
+		return -LX_ENOMEM; /* lx_plat_release takes back what was made */
+	return 0;
+}
+
 int lx_plat_fork(struct lx_proc *parent, struct lx_proc *child)
 {
-	struct space *ps = &spaces[parent->idx], *cs = &spaces[child->idx];
+	struct space *ps = &spaces[lx_grp(parent)->idx], *cs = &spaces[child->idx];
 	int err = lx_plat_spawn(child);
 
 	for (uint32_t i = 0; !err && i < PAGE_HASH; i++) {
@@ -382,8 +401,8 @@ int lx_plat_fork(struct lx_proc *parent, struct lx_proc *child)
 		if (!err)
 			err = page_add(cs, pg->vpn * LX_PAGE, pg->frame, pg->prot, cow);
 	}
-	if (!err)
-		err = lx_plat_set_fs_of(child, ps->fs_base);
+	if (!err) /* the forking thread's TLS */
+		err = lx_plat_set_fs_of(child, spaces[parent->idx].fs_base);
 	return err;
 }
 
@@ -471,15 +490,12 @@ void lx_plat_random(void *buf, size_t n)
 
 int lx_plat_set_fs(uint64_t base)
 {
-	if (hl_thread_set_fs_base(cur->thread, base))
-		return -LX_EPERM;
-	cur->fs_base = base;
-	return 0;
+	return lx_plat_set_fs_of(cur_proc, base); /* the calling thread's */
 }
 
 uint64_t lx_plat_get_fs(void)
 {
-	return cur->fs_base;
+	return spaces[cur_proc->idx].fs_base;
 }
 
 /* A fault of the process: page in or copy on write, or end it with SIGSEGV (SIGKILL when
@@ -549,6 +565,10 @@ static void serve(void)
 		struct lx_proc *p = slot < LX_MAX_PROCS && lx_procs[slot].pid == badge >> 8
 		                        ? &lx_procs[slot]
 		                        : NULL;
+		if (HL_MSG_LABEL(info) == 0) { /* the bound notification: badge holds its bits */
+			lx_timer_fire(badge);
+			p = NULL;
+		}
 		if (p && p->state == LX_PROC_LIVE && !p->chan) {
 			lx_plat_switch(p);
 			if (HL_MSG_LABEL(info) == HL_LABEL_LINUX_SYSCALL) {
@@ -647,7 +667,7 @@ int main(struct rt *rt)
 	struct cpio_entry e;
 	static char script[8192];
 
-	if (!plat_init() || lx_fs_init(cpio, rt->bi->initrd_size)) {
+	if (!plat_init() || lx_fs_init(cpio, rt->bi->initrd_size) || !lx_timer_init()) {
 		rt_printf("linux: cannot start: no memory, or a broken boot module\n");
 		return 1;
 	}

@@ -112,7 +112,7 @@ static uint64_t page_up(uint64_t x)
 
 static struct lx_ofd *fd_get(struct lx_proc *p, uint64_t fd)
 {
-	return fd < LX_MAX_FDS ? p->fd[fd].o : NULL;
+	return fd < LX_MAX_FDS ? lx_grp(p)->fd[fd].o : NULL;
 }
 
 /* ---- console and file I/O ---- */
@@ -313,7 +313,7 @@ static int64_t do_openat(struct lx_proc *p, int64_t dirfd, uint64_t upath, uint6
 	    (err = lx_fs_truncate(f, 0)))
 		return err;
 	for (uint32_t fd = 0; fd < LX_MAX_FDS; fd++) {
-		if (p->fd[fd].o)
+		if (lx_grp(p)->fd[fd].o)
 			continue;
 		struct lx_ofd *o =
 		    kind == LX_FD_CONSOLE ? lx_console_ofd() : lx_ofd_new(kind, (uint32_t)flags);
@@ -325,7 +325,7 @@ static int64_t do_openat(struct lx_proc *p, int64_t dirfd, uint64_t upath, uint6
 			return -23; /* ENFILE */
 		o->file = f;
 		lx_fs_hold(f);
-		p->fd[fd] = (struct lx_fd){o, (flags & O_CLOEXEC) != 0};
+		lx_grp(p)->fd[fd] = (struct lx_fd){o, (flags & O_CLOEXEC) != 0};
 		return fd;
 	}
 	return -LX_EMFILE;
@@ -448,7 +448,7 @@ static int64_t dup_to(struct lx_proc *p, uint64_t fd, uint64_t to, bool exact, u
 	if (to >= LX_MAX_FDS)
 		return exact ? -LX_EBADF : -LX_EINVAL;
 	uint64_t n = to;
-	while (!exact && n < LX_MAX_FDS && p->fd[n].o)
+	while (!exact && n < LX_MAX_FDS && lx_grp(p)->fd[n].o)
 		n++;
 	if (n == LX_MAX_FDS)
 		return -LX_EMFILE;
@@ -467,9 +467,9 @@ static int64_t do_fcntl(struct lx_proc *p, uint64_t fd, uint64_t cmd, uint64_t a
 	case 1030: /* F_DUPFD_CLOEXEC */
 		return dup_to(p, fd, arg, false, cmd == 1030 ? O_CLOEXEC : 0);
 	case 1: /* F_GETFD */
-		return p->fd[fd].cloexec;
+		return lx_grp(p)->fd[fd].cloexec;
 	case 2: /* F_SETFD */
-		p->fd[fd].cloexec = arg & 1;
+		lx_grp(p)->fd[fd].cloexec = arg & 1;
 		return 0;
 	case 3: /* F_GETFL */
 		return f->flags;
@@ -556,6 +556,7 @@ static int64_t do_prlimit(struct lx_proc *p, const uint64_t a[6])
 
 static int64_t do_brk(struct lx_proc *p, uint64_t want)
 {
+	p = lx_grp(p); /* a thread: its process's heap */
 	uint64_t old = page_up(p->brk), new = page_up(want);
 
 	if (want < p->brk_start || want > p->brk_start + (1ull << 32))
@@ -592,8 +593,9 @@ static int64_t do_mmap(struct lx_proc *p, const uint64_t a[6])
 	if (!(flags & MAP_FIXED)) {
 		bool hint_ok = addr && !(addr & (LX_PAGE - 1)) && addr < LX_MMAP_TOP &&
 		               len <= LX_MMAP_TOP - addr;
-		for (uint32_t i = 0; hint_ok && i < p->nreg; i++) /* by region: len may be huge */
-			hint_ok = p->reg[i].end <= addr || p->reg[i].start >= addr + len;
+		const struct lx_proc *m = lx_grp(p);
+		for (uint32_t i = 0; hint_ok && i < m->nreg; i++) /* by region: len may be huge */
+			hint_ok = m->reg[i].end <= addr || m->reg[i].start >= addr + len;
 		addr = hint_ok ? addr : lx_find_gap(p, len);
 		if (!addr)
 			return -LX_ENOMEM;
@@ -655,10 +657,10 @@ static int64_t do_sigaction(struct lx_proc *p, const uint64_t a[6])
 		return -LX_EINVAL;
 	if (a[1] && lx_copy_in(p, act, a[1], sizeof(act)))
 		return -LX_EFAULT;
-	if (a[2] && lx_copy_out(p, a[2], p->sigactions[sig], sizeof(act)))
+	if (a[2] && lx_copy_out(p, a[2], lx_grp(p)->sigactions[sig], sizeof(act)))
 		return -LX_EFAULT;
 	if (a[1])
-		memcpy(p->sigactions[sig], act, sizeof(act));
+		memcpy(lx_grp(p)->sigactions[sig], act, sizeof(act));
 	return 0;
 }
 
@@ -816,8 +818,8 @@ int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 	case NR_close:
 		if (!fd_get(p, a[0]))
 			return -LX_EBADF;
-		lx_ofd_put(p->fd[a[0]].o);
-		p->fd[a[0]].o = NULL;
+		lx_ofd_put(lx_grp(p)->fd[a[0]].o);
+		lx_grp(p)->fd[a[0]].o = NULL;
 		return 0;
 	case NR_stat:
 	case NR_lstat:
@@ -897,6 +899,7 @@ int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 		p->tid_address = a[0];
 		return p->pid;
 	case NR_getpid:
+		return p->tgid;
 	case NR_gettid:
 		return p->pid;
 	case NR_getuid:
@@ -991,6 +994,11 @@ int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 		return lx_copy_out(p, a[0], buf, n) ? -LX_EFAULT : (int64_t)n;
 	}
 	default:
+		r = lx_thread_syscall(p, nr, a, &handled);
+		if (!handled)
+			r = lx_timer_syscall(p, nr, a, &handled);
+		if (handled)
+			return r;
 		unknown[nr < MAX_NR ? nr : MAX_NR]++;
 		return -LX_ENOSYS;
 	}
