@@ -165,6 +165,7 @@ struct lx_proc {
 	uint32_t vfork_ret;    /* vfork: the child's pid, returned once it lets the parent go */
 	char exe[256];         /* the file execve ran: /proc/self/exe */
 	char comm[16];         /* prctl(PR_SET_NAME) */
+	char cwd[256];         /* the working directory, as lx_file.path ("" for the root) */
 	struct lx_region reg[LX_MAX_REGIONS];
 	uint32_t nreg;
 	uint64_t brk_start, brk; /* the heap is [brk_start, page_up(brk)) */
@@ -366,6 +367,11 @@ int lx_fs_unlink(const char *path, bool dir);
 int lx_fs_rename(const char *from, const char *to);
 void lx_fs_hold(const struct lx_file *f);
 void lx_fs_release(const struct lx_file *f);
+
+/* ---- the working directory (dir.c) ---- */
+/* rel (relative) against p's working directory into out: 0 or -LX_ENAMETOOLONG. */
+int lx_cwd_join(struct lx_proc *p, const char *rel, char *out, size_t cap);
+int64_t lx_dir_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], bool *handled);
 
 /* ---- system calls (sys.c) ---- */
 /* Serve call nr with args a[6]; returns the Linux result (or -errno). */

@@ -736,7 +736,13 @@ static int64_t exec_image(struct lx_proc *p, const char *path, const char *const
 {
 	char exe[256];
 
-	strlcpy(exe, !strcmp(path, "/proc/self/exe") && p->exe[0] ? p->exe : path, sizeof(exe));
+	if (path[0] && path[0] != '/') { /* relative: to the working directory */
+		if (lx_cwd_join(p, path, exe, sizeof(exe)))
+			return -LX_ENAMETOOLONG;
+	} else {
+		strlcpy(exe, !strcmp(path, "/proc/self/exe") && p->exe[0] ? p->exe : path,
+		        sizeof(exe));
+	}
 	const struct lx_file *f = lx_fs_lookup(exe);
 	if (!f)
 		return -LX_ENOENT;

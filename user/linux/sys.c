@@ -246,10 +246,14 @@ static int get_path(struct lx_proc *p, int64_t dirfd, uint64_t upath, char *out,
 
 	if (n < 0)
 		return (int)n;
-	if (rel[0] == '/' || dirfd == AT_FDCWD) {
+	if (!n)
+		return -LX_ENOENT; /* "" names nothing (AT_EMPTY_PATH is the caller's) */
+	if (rel[0] == '/') {
 		strlcpy(out, rel, cap);
 		return 0;
 	}
+	if (dirfd == AT_FDCWD)
+		return lx_cwd_join(p, rel, out, cap);
 	struct lx_ofd *d = fd_get(p, (uint64_t)dirfd);
 	if (!d)
 		return -LX_EBADF;
@@ -875,10 +879,6 @@ int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 		if (a[0] == a[1] || (a[2] & ~O_CLOEXEC))
 			return -LX_EINVAL;
 		return dup_to(p, a[0], a[1], true, (uint32_t)a[2]);
-	case NR_getcwd:
-		if (a[1] < 2)
-			return -LX_ERANGE;
-		return lx_copy_out(p, a[0], "/", 2) ? -LX_EFAULT : 2;
 	case NR_brk:
 		return do_brk(p, a[0]);
 	case NR_mmap:
@@ -997,6 +997,8 @@ int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 		r = lx_thread_syscall(p, nr, a, &handled);
 		if (!handled)
 			r = lx_timer_syscall(p, nr, a, &handled);
+		if (!handled)
+			r = lx_dir_syscall(p, nr, a, &handled);
 		if (handled)
 			return r;
 		unknown[nr < MAX_NR ? nr : MAX_NR]++;
