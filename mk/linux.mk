@@ -9,7 +9,7 @@
 .SECONDEXPANSION:
 LX_SRCS := user/linux/main.c user/linux/sys.c user/linux/mm.c user/linux/exec.c user/linux/fs.c \
 	user/linux/proc.c user/linux/signal.c user/linux/thread.c user/linux/timer.c \
-	user/linux/dir.c
+	user/linux/dir.c user/linux/procfs.c
 LX_DIR := $(B)/linux
 LX_TESTS := $(patsubst tests/linux/%.c,$(LX_DIR)/bin/%,$(sort $(wildcard tests/linux/*.c)))
 LX_CC ?= musl-gcc
@@ -58,6 +58,9 @@ test-linux: $(KERNEL) $(LX_INITRD)
 		--expect '^scfuzz: [0-9]+ calls made, [0-9]+ failed, the process survived$$' \
 		--expect '^limits: fork bomb stopped by EAGAIN, all [0-9]+ children reaped: 1$$' \
 		--expect '^limits: memory hog killed by signal 9, the next child runs$$' \
+		--expect '^procfs: all ok$$' --expect '^ +[0-9]+ root +/bin/busybox ps$$' \
+		--expect '^Mem: +[0-9]+ +[0-9]+ +[0-9]+ +0 +0 +[0-9]+$$' \
+		--expect '^ [0-9:]{8} up [0-9]+ min, +0 users, +load average: 0.00, 0.00, 0.00$$' \
 		--reject 'W thread' --reject 'SECRET-THROUGH-HALLOWS' --reject 'SIGSEGV'
 	-python3 tools/linux_diff.py --log $(RESULTS)/logs/linux-personality.log \
 		--root $(LX_ROOT) --run $(LX_RUN) --tap $(RESULTS)/linux.tap

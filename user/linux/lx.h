@@ -127,6 +127,8 @@ enum {
 	LX_FD_NULL = 6,   /* /dev/null */
 	LX_FD_ZERO = 7,   /* /dev/zero */
 	LX_FD_RANDOM = 8, /* /dev/urandom */
+	LX_FD_PROC = 9,     /* a /proc file: a snapshot (procfs.c) */
+	LX_FD_PROCDIR = 10, /* a /proc directory */
 };
 
 struct lx_fd {
@@ -166,6 +168,8 @@ struct lx_proc {
 	char exe[256];         /* the file execve ran: /proc/self/exe */
 	char comm[16];         /* prctl(PR_SET_NAME) */
 	char cwd[256];         /* the working directory, as lx_file.path ("" for the root) */
+	char cmdline[256];     /* argv as execve got it, NUL after each (/proc/<pid>/cmdline) */
+	uint32_t cmdline_len;
 	struct lx_region reg[LX_MAX_REGIONS];
 	uint32_t nreg;
 	uint64_t brk_start, brk; /* the heap is [brk_start, page_up(brk)) */
@@ -372,6 +376,24 @@ void lx_fs_release(const struct lx_file *f);
 /* rel (relative) against p's working directory into out: 0 or -LX_ENAMETOOLONG. */
 int lx_cwd_join(struct lx_proc *p, const char *rel, char *out, size_t cap);
 int64_t lx_dir_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], bool *handled);
+
+/* ---- /proc (procfs.c) ---- */
+/* The /proc file at path (absolute), a snapshot the caller gives back with lx_procfs_put:
+ * 0 and *out, or -errno; 1 when path is not under /proc. */
+int lx_procfs_get(struct lx_proc *p, const char *path, bool follow, const struct lx_file **out);
+bool lx_procfs_is(const struct lx_file *f);
+void lx_procfs_put(const struct lx_file *f);
+/* The idx-th entry of a /proc directory (NULL past the end), as lx_fs_child. */
+const struct lx_file *lx_procfs_child(const struct lx_file *dir, uint32_t idx, const char **name);
+int64_t lx_procfs_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], bool *handled);
+/* Memory of the personality's frames: bytes in all, and free (sysinfo, meminfo). */
+void lx_plat_mem(uint64_t *total, uint64_t *free);
+/* Pages mapped in p's address space (its resident set). */
+uint64_t lx_plat_pages_of(const struct lx_proc *p);
+/* path in canonical form (fs.c: no ".", "..", "//"; no leading '/'): false when too long. */
+bool lx_fs_canonical(const char *path, char *out, size_t cap);
+/* The unknown calls so far as text, "number count" per line: its length. */
+uint64_t lx_unknown_format(char *buf, size_t cap);
 
 /* ---- system calls (sys.c) ---- */
 /* Serve call nr with args a[6]; returns the Linux result (or -errno). */

@@ -448,6 +448,19 @@ int lx_plat_set_fs_of(struct lx_proc *p, uint64_t base)
 	return 0;
 }
 
+void lx_plat_mem(uint64_t *total, uint64_t *free)
+{
+	uint32_t used = plat.nframes - plat.nfree_frames;
+
+	*total = (uint64_t)MAX_FRAMES * LX_PAGE;
+	*free = (uint64_t)(MAX_FRAMES - used) * LX_PAGE;
+}
+
+uint64_t lx_plat_pages_of(const struct lx_proc *p)
+{
+	return p->state == LX_PROC_LIVE ? spaces[p->idx].npages : 0;
+}
+
 void lx_plat_console(const char *s, size_t n)
 {
 	for (size_t off = 0; off < n; off += 256)

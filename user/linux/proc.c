@@ -318,6 +318,8 @@ void lx_ofd_put(struct lx_ofd *o)
 		return;
 	if (o->file && (o->kind == LX_FD_FILE || o->kind == LX_FD_DIR))
 		lx_fs_release(o->file);
+	if (o->kind == LX_FD_PROC || o->kind == LX_FD_PROCDIR)
+		lx_procfs_put(o->file);
 	struct lx_pipe *pp = o->pipe;
 	if (pp) {
 		if (o->kind == LX_FD_PIPE_R)
@@ -821,6 +823,16 @@ static int64_t exec_image(struct lx_proc *p, const char *path, const char *const
 		return LX_RET_GONE;
 	}
 	strlcpy(p->exe, exe, sizeof(p->exe));
+	const char *base = path; /* the name Linux gives it: the file's, as called */
+	for (const char *c = path; *c; c++)
+		base = *c == '/' ? c + 1 : base;
+	strlcpy(p->comm, base, sizeof(p->comm));
+	p->cmdline_len = 0;
+	for (uint32_t i = 0; argv[i] && p->cmdline_len < sizeof(p->cmdline); i++)
+		p->cmdline_len += (uint32_t)strlcpy(p->cmdline + p->cmdline_len, argv[i],
+		                                    sizeof(p->cmdline) - p->cmdline_len) + 1;
+	if (p->cmdline_len > sizeof(p->cmdline))
+		p->cmdline_len = sizeof(p->cmdline);
 	p->redirected = 1;
 	for (int s = 1; s <= 64; s++) /* caught signals go back to their default action */
 		if (p->sigactions[s][0] > 1)

@@ -7,6 +7,7 @@
 #include "lx.h"
 
 #include <hallows/rt.h>
+#include <lib/fmt.h>
 #include <lib/string.h>
 
 #define MAX_NR              512
@@ -105,6 +106,17 @@ void lx_report_unknown(bool reset)
 		memset(unknown, 0, sizeof(unknown));
 }
 
+uint64_t lx_unknown_format(char *buf, size_t cap)
+{
+	uint64_t n = 0;
+
+	for (uint32_t i = 0; i <= MAX_NR && n + 32 < cap; i++)
+		if (unknown[i])
+			n += (uint64_t)snprintf(buf + n, cap - n, i == MAX_NR ? ">=%u %u\n" : "%u %u\n",
+			                        i, unknown[i]);
+	return n;
+}
+
 static uint64_t page_up(uint64_t x)
 {
 	return (x + LX_PAGE - 1) & ~(LX_PAGE - 1);
@@ -172,7 +184,7 @@ static int64_t do_read(struct lx_proc *p, uint64_t fd, uint64_t buf, uint64_t le
 
 	if (!f || (f->flags & O_ACCMODE) == 1)
 		return -LX_EBADF;
-	if (f->kind == LX_FD_DIR)
+	if (f->kind == LX_FD_DIR || f->kind == LX_FD_PROCDIR)
 		return -LX_EISDIR;
 	if (f->kind == LX_FD_PIPE_R)
 		return at >= 0 ? -LX_ESPIPE : lx_pipe_read(p, f, buf, len);
@@ -257,9 +269,10 @@ static int get_path(struct lx_proc *p, int64_t dirfd, uint64_t upath, char *out,
 	struct lx_ofd *d = fd_get(p, (uint64_t)dirfd);
 	if (!d)
 		return -LX_EBADF;
-	if (d->kind != LX_FD_DIR)
+	if (d->kind != LX_FD_DIR && d->kind != LX_FD_PROCDIR)
 		return -LX_ENOTDIR;
-	size_t dl = strlcpy(out, d->file->path, cap);
+	out[0] = '/';
+	size_t dl = strlcpy(out + 1, d->file->path, cap - 1) + 1;
 	if (dl + 1 + (size_t)n + 1 > cap)
 		return -LX_ENAMETOOLONG;
 	out[dl] = '/';
@@ -287,6 +300,45 @@ static uint64_t dev_rdev(const struct lx_file *f)
 
 static uint32_t umask_bits = 022;
 
+/* open of a /proc snapshot f: read-only, on the lowest free descriptor. */
+static int64_t proc_open(struct lx_proc *p, const struct lx_file *f, uint64_t flags)
+{
+	bool dir = (f->mode & S_IFMT) == S_IFDIR;
+	int64_t err = (flags & O_CREAT) && (flags & O_EXCL) ? -LX_EEXIST
+	              : (flags & O_DIRECTORY) && !dir       ? -LX_ENOTDIR
+	              : (flags & O_ACCMODE) && dir          ? -LX_EISDIR
+	              : (flags & O_ACCMODE)                 ? -LX_EACCES
+	                                                    : 0;
+	struct lx_ofd *o = err ? NULL : lx_ofd_new(dir ? LX_FD_PROCDIR : LX_FD_PROC, (uint32_t)flags);
+
+	if (!err && !o)
+		err = -23; /* ENFILE */
+	for (uint32_t fd = 0; !err && fd < LX_MAX_FDS; fd++) {
+		if (lx_grp(p)->fd[fd].o)
+			continue;
+		o->file = f;
+		lx_grp(p)->fd[fd] = (struct lx_fd){o, (flags & O_CLOEXEC) != 0};
+		return fd;
+	}
+	if (o)
+		o->refs = 0;
+	lx_procfs_put(f);
+	return err ? err : -LX_EMFILE;
+}
+
+/* A path's file (following symbolic links but the last if nofollow), /proc's too: put_stat
+ * or the like, then lx_procfs_put. */
+static int lookup_any(struct lx_proc *p, const char *path, bool nofollow,
+                      const struct lx_file **f)
+{
+	int in_proc = lx_procfs_get(p, path, !nofollow, f);
+
+	if (in_proc <= 0)
+		return in_proc;
+	*f = nofollow ? lx_fs_lookup_link(path) : lx_fs_lookup(path);
+	return *f ? 0 : -LX_ENOENT;
+}
+
 static int64_t do_openat(struct lx_proc *p, int64_t dirfd, uint64_t upath, uint64_t flags,
                          uint64_t mode)
 {
@@ -295,7 +347,14 @@ static int64_t do_openat(struct lx_proc *p, int64_t dirfd, uint64_t upath, uint6
 
 	if (err)
 		return err;
-	const struct lx_file *f = lx_fs_lookup(path);
+	const struct lx_file *f;
+	int in_proc = lx_procfs_get(p, path, true, &f);
+	if (in_proc < 0)
+		return in_proc;
+	if (in_proc > 0)
+		f = lx_fs_lookup(path);
+	else if (lx_procfs_is(f))
+		return proc_open(p, f, flags);
 	if (f && (flags & O_CREAT) && (flags & O_EXCL))
 		return -LX_EEXIST;
 	if (!f && (flags & O_CREAT)) {
@@ -375,9 +434,13 @@ static int64_t do_fstatat(struct lx_proc *p, int64_t dirfd, uint64_t upath, uint
 	int err = get_path(p, dirfd, upath, path, sizeof(path));
 	if (err)
 		return err;
-	const struct lx_file *f =
-	    flags & AT_SYMLINK_NOFOLLOW ? lx_fs_lookup_link(path) : lx_fs_lookup(path);
-	return f ? put_stat(p, buf, f, NULL) : -LX_ENOENT;
+	const struct lx_file *f;
+	err = lookup_any(p, path, flags & AT_SYMLINK_NOFOLLOW, &f);
+	if (err)
+		return err;
+	err = put_stat(p, buf, f, NULL);
+	lx_procfs_put(f);
+	return err;
 }
 
 static int64_t do_lseek(struct lx_proc *p, uint64_t fd, int64_t off, uint64_t whence)
@@ -409,12 +472,14 @@ static int64_t do_getdents(struct lx_proc *p, uint64_t fd, uint64_t buf, uint64_
 
 	if (!f)
 		return -LX_EBADF;
-	if (f->kind != LX_FD_DIR)
+	if (f->kind != LX_FD_DIR && f->kind != LX_FD_PROCDIR)
 		return -LX_ENOTDIR;
 	for (;;) {
 		const char *name = f->pos == 0 ? "." : "..";
 		const struct lx_file *c =
-		    f->pos < 2 ? f->file : lx_fs_child(f->file, (uint32_t)f->pos - 2, &name);
+		    f->pos < 2                  ? f->file
+		    : f->kind == LX_FD_PROCDIR ? lx_procfs_child(f->file, (uint32_t)f->pos - 2, &name)
+		                               : lx_fs_child(f->file, (uint32_t)f->pos - 2, &name);
 		if (!c)
 			break;
 		size_t nl = strlen(name), reclen = (19 + nl + 1 + 7) & ~(size_t)7;
@@ -519,13 +584,15 @@ static int64_t do_readlink(struct lx_proc *p, int64_t dirfd, uint64_t upath, uin
 		return err;
 	if (size <= 0)
 		return -LX_EINVAL;
-	const struct lx_file *f = lx_fs_lookup_link(path);
-	if (!f)
-		return -LX_ENOENT;
-	if ((f->mode & S_IFMT) != S_IFLNK)
-		return -LX_EINVAL;
+	const struct lx_file *f;
+	if ((err = lookup_any(p, path, true, &f)))
+		return err;
 	uint64_t n = f->size < (uint64_t)size ? f->size : (uint64_t)size;
-	return lx_copy_out(p, ubuf, f->data, n) ? -LX_EFAULT : (int64_t)n;
+	int64_t r = (f->mode & S_IFMT) != S_IFLNK     ? -LX_EINVAL
+	            : lx_copy_out(p, ubuf, f->data, n) ? -LX_EFAULT
+	                                               : (int64_t)n;
+	lx_procfs_put(f);
+	return r;
 }
 
 /* prlimit64 on the process itself: every limit starts unlimited but the stack's and files'. */
@@ -847,7 +914,11 @@ int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 			return err;
 		if (mode > 7)
 			return -LX_EINVAL;
-		return !lx_fs_lookup(path) ? -LX_ENOENT : 0; /* root may do anything */
+		const struct lx_file *f;
+		if ((err = lookup_any(p, path, false, &f)))
+			return err;
+		lx_procfs_put(f);
+		return 0; /* root may do anything */
 	}
 	case NR_lseek:
 		return do_lseek(p, a[0], (int64_t)a[1], a[2]);
@@ -999,6 +1070,8 @@ int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 			r = lx_timer_syscall(p, nr, a, &handled);
 		if (!handled)
 			r = lx_dir_syscall(p, nr, a, &handled);
+		if (!handled)
+			r = lx_procfs_syscall(p, nr, a, &handled);
 		if (handled)
 			return r;
 		unknown[nr < MAX_NR ? nr : MAX_NR]++;
