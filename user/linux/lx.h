@@ -106,8 +106,11 @@ struct lx_pipe {
 	uint8_t buf[LX_PIPE_SIZE];
 	uint32_t head, len;
 	uint32_t readers, writers;
+	uint64_t stamp; /* lx_change_seq at its last change (epoll's edges and order) */
 	bool used;
 };
+/* Counts changes of pipes (lx_wake) and epoll's reports: an order of events. */
+extern uint64_t lx_change_seq;
 
 /* An open file description: what open/pipe made, shared by dup and fork. */
 struct lx_ofd {
@@ -116,6 +119,7 @@ struct lx_ofd {
 	uint32_t flags; /* open flags (O_ACCMODE, O_APPEND...) */
 	const struct lx_file *file;
 	struct lx_pipe *pipe;
+	struct lx_epoll *ep; /* LX_FD_EPOLL */
 	uint64_t pos;
 };
 enum {
@@ -129,6 +133,7 @@ enum {
 	LX_FD_RANDOM = 8, /* /dev/urandom */
 	LX_FD_PROC = 9,     /* a /proc file: a snapshot (procfs.c) */
 	LX_FD_PROCDIR = 10, /* a /proc directory */
+	LX_FD_EPOLL = 11,   /* an epoll instance (epoll.c) */
 };
 
 struct lx_fd {
@@ -394,6 +399,15 @@ uint64_t lx_plat_pages_of(const struct lx_proc *p);
 bool lx_fs_canonical(const char *path, char *out, size_t cap);
 /* The unknown calls so far as text, "number count" per line: its length. */
 uint64_t lx_unknown_format(char *buf, size_t cap);
+
+/* ---- epoll (epoll.c) ---- */
+/* What poll sees on an open file description: POLLIN 1, POLLOUT 4, POLLERR 8, POLLHUP 16. */
+uint16_t lx_ofd_ready(const struct lx_ofd *f);
+/* Whether an epoll instance has an event to report. */
+bool lx_epoll_ready(const struct lx_ofd *f);
+/* The last close of an epoll instance. */
+void lx_epoll_free(struct lx_ofd *f);
+int64_t lx_epoll_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], bool *handled);
 
 /* ---- system calls (sys.c) ---- */
 /* Serve call nr with args a[6]; returns the Linux result (or -errno). */

@@ -251,11 +251,15 @@ const void *lx_poll_chan(void)
 	return &poll_chan;
 }
 
+uint64_t lx_change_seq;
+
 void lx_wake(const void *chan)
 {
 	if (chan != &poll_chan && (const struct lx_pipe *)chan >= pipes &&
-	    (const struct lx_pipe *)chan < pipes + LX_MAX_PIPES)
+	    (const struct lx_pipe *)chan < pipes + LX_MAX_PIPES) {
+		pipes[(const struct lx_pipe *)chan - pipes].stamp = ++lx_change_seq;
 		lx_wake(&poll_chan); /* a pipe changed: every poll looks again */
+	}
 	for (uint32_t i = 0; i < LX_MAX_PROCS; i++) {
 		struct lx_proc *q = &lx_procs[i];
 		if (q->state == LX_PROC_LIVE && q->chan == chan) {
@@ -320,6 +324,8 @@ void lx_ofd_put(struct lx_ofd *o)
 		lx_fs_release(o->file);
 	if (o->kind == LX_FD_PROC || o->kind == LX_FD_PROCDIR)
 		lx_procfs_put(o->file);
+	if (o->kind == LX_FD_EPOLL)
+		lx_epoll_free(o);
 	struct lx_pipe *pp = o->pipe;
 	if (pp) {
 		if (o->kind == LX_FD_PIPE_R)

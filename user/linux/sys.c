@@ -164,6 +164,8 @@ static int64_t do_write(struct lx_proc *p, uint64_t fd, uint64_t buf, uint64_t l
 		return file_write(p, f, buf, len, -1);
 	if (f->kind == LX_FD_PIPE_W)
 		return lx_pipe_write(p, f, buf, len);
+	if (f->kind == LX_FD_EPOLL)
+		return -LX_EINVAL;
 	if (f->kind >= LX_FD_NULL) /* /dev/null, /dev/zero, /dev/urandom take everything */
 		return lx_check(p, buf, len, LX_PROT_READ) ? -LX_EFAULT : (int64_t)len;
 	if (f->kind != LX_FD_CONSOLE)
@@ -186,6 +188,8 @@ static int64_t do_read(struct lx_proc *p, uint64_t fd, uint64_t buf, uint64_t le
 		return -LX_EBADF;
 	if (f->kind == LX_FD_DIR || f->kind == LX_FD_PROCDIR)
 		return -LX_EISDIR;
+	if (f->kind == LX_FD_EPOLL)
+		return -LX_EINVAL;
 	if (f->kind == LX_FD_PIPE_R)
 		return at >= 0 ? -LX_ESPIPE : lx_pipe_read(p, f, buf, len);
 	if (f->kind == LX_FD_CONSOLE)
@@ -449,7 +453,7 @@ static int64_t do_lseek(struct lx_proc *p, uint64_t fd, int64_t off, uint64_t wh
 
 	if (!f)
 		return -LX_EBADF;
-	if (f->kind == LX_FD_CONSOLE || f->pipe)
+	if (f->kind == LX_FD_CONSOLE || f->pipe || f->kind == LX_FD_EPOLL)
 		return -LX_ESPIPE;
 	int64_t base = whence == 0   ? 0
 	               : whence == 1 ? (int64_t)f->pos
@@ -777,12 +781,18 @@ static uint16_t poll_one(struct lx_proc *p, int32_t fd, uint16_t events)
 		return 0;
 	if (!f)
 		return 32;
-	uint16_t ready = 1 | 4; /* files, devices, the console (end of file): always ready */
+	return lx_ofd_ready(f) & (events | 8 | 16);
+}
+
+uint16_t lx_ofd_ready(const struct lx_ofd *f)
+{
 	if (f->kind == LX_FD_PIPE_R)
-		ready = (f->pipe->len ? 1 : 0) | (f->pipe->writers ? 0 : 16);
-	else if (f->kind == LX_FD_PIPE_W)
-		ready = (f->pipe->readers ? (f->pipe->len < LX_PIPE_SIZE ? 4 : 0) : 8);
-	return ready & (events | 8 | 16);
+		return (f->pipe->len ? 1 : 0) | (f->pipe->writers ? 0 : 16);
+	if (f->kind == LX_FD_PIPE_W)
+		return f->pipe->readers ? (f->pipe->len < LX_PIPE_SIZE ? 4 : 0) : 8;
+	if (f->kind == LX_FD_EPOLL)
+		return lx_epoll_ready(f) ? 1 : 0;
+	return 1 | 4; /* files, devices, the console (end of file): always ready */
 }
 
 /*
@@ -1072,6 +1082,8 @@ int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 			r = lx_dir_syscall(p, nr, a, &handled);
 		if (!handled)
 			r = lx_procfs_syscall(p, nr, a, &handled);
+		if (!handled)
+			r = lx_epoll_syscall(p, nr, a, &handled);
 		if (handled)
 			return r;
 		unknown[nr < MAX_NR ? nr : MAX_NR]++;

@@ -123,6 +123,7 @@ void lx_timer_interrupted(struct lx_proc *p)
 bool lx_timer_no_restart(const struct lx_proc *p)
 {
 	return p->call.nr == NR_nanosleep || p->call.nr == NR_clock_nanosleep ||
+	       p->call.nr == 232 || p->call.nr == 281 || /* epoll_wait, epoll_pwait */
 	       (p->call.nr == 202 && p->call.a[3] && ((p->call.a[1] & 127) == 0 ||
 	                                              (p->call.a[1] & 127) == 9));
 }
