@@ -163,6 +163,7 @@ struct lx_proc {
 	uint64_t start_ns;               /* when the process began (/proc, times) */
 	uint32_t state;       /* LX_PROC_* */
 	uint32_t idx;         /* index in lx_procs: the platform's per-process state */
+	uint32_t mm_idx;      /* the index of the slot whose memory it uses (a thread: its leader's) */
 	const void *chan;     /* blocked until lx_wake(chan); NULL: not blocked */
 	uint32_t vfork_child; /* vfork: blocked until this child execs or exits */
 	int wstatus;          /* zombie: the wait status (exit code << 8, or the signal) */

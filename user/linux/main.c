@@ -334,7 +334,7 @@ void lx_plat_unmap_all(void)
 
 void lx_plat_switch(struct lx_proc *p)
 {
-	cur = &spaces[lx_grp(p)->idx]; /* a thread: its process's memory */
+	cur = &spaces[p->mm_idx]; /* a thread: its process's memory */
 	cur_proc = p;
 }
 
@@ -578,10 +578,6 @@ static void serve(void)
 		struct lx_proc *p = slot < LX_MAX_PROCS && lx_procs[slot].pid == badge >> 8
 		                        ? &lx_procs[slot]
 		                        : NULL;
-		if (HL_MSG_LABEL(info) == 0) { /* the bound notification: badge holds its bits */
-			lx_timer_fire(badge);
-			p = NULL;
-		}
 		if (p && p->state == LX_PROC_LIVE && !p->chan) {
 			lx_plat_switch(p);
 			if (HL_MSG_LABEL(info) == HL_LABEL_LINUX_SYSCALL) {
@@ -608,6 +604,10 @@ static void serve(void)
 			} else if (HL_MSG_LABEL(info) == HL_LABEL_FAULT) {
 				reply = handle_fault(p, &m);
 			}
+		} else if (HL_MSG_LABEL(info) == 0) {
+			/* The bound notification: the badge holds its bits (< 256, so it names no
+			 * live process: pid 0 is never given). */
+			lx_timer_fire(badge);
 		}
 		if (!lx_proc_count())
 			return;

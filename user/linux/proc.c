@@ -277,7 +277,7 @@ static struct lx_proc *proc_new(void)
 		if (q->state != LX_PROC_FREE)
 			continue;
 		memset(q, 0, sizeof(*q));
-		q->idx = i;
+		q->idx = q->mm_idx = i;
 		do
 			q->pid = next_pid++ > 4000000 ? (next_pid = 101) : next_pid - 1;
 		while (lx_proc_by_pid(q->pid));
@@ -663,7 +663,7 @@ static int64_t fork_step2(struct lx_proc *p, uint64_t frame)
 	uint64_t start = c->start_ns;
 	memcpy(c, lx_grp(p), sizeof(*c)); /* a thread forks its process, with its own state: */
 	c->sigmask = p->sigmask, c->call = p->call, c->fork_flags = p->fork_flags;
-	c->idx = idx, c->pid = c->tgid = pid, c->ppid = lx_grp(p)->pid, c->start_ns = start;
+	c->idx = c->mm_idx = idx, c->pid = c->tgid = pid, c->ppid = lx_grp(p)->pid, c->start_ns = start;
 	c->grp = NULL, c->nthreads = 0, c->thread_gone = 0;
 	c->wake_at = c->alarm_at = c->alarm_every = 0, c->futex_woken = 0;
 	c->chan = NULL, c->vfork_child = 0, c->vfork_ret = 0;

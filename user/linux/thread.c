@@ -74,6 +74,7 @@ int64_t lx_thread_clone(struct lx_proc *p, uint64_t frame)
 	uint64_t flags = p->fork_flags, stack = p->fork_stack, tid = t->pid;
 	uint64_t cframe = ((stack - FRAME) & ~63ull); /* the child's copy, under its stack */
 	t->grp = l;
+	t->mm_idx = l->idx;
 	t->tgid = l->pid;
 	t->ppid = l->ppid, t->pgid = l->pgid, t->sid = l->sid;
 	t->sigmask = p->sigmask;
