@@ -77,6 +77,7 @@ int main(void)
 	struct epoll_event out[2];
 	SHOW("wait maxevents 0", epoll_wait(ep, out, 0, 0));
 	SHOW("wait bad events pointer", epoll_wait(ep, (void *)8, 2, 0));
+	SHOW("wait kernel events pointer", epoll_wait(ep, (void *)-64, 2, 5000));
 	SHOW("wait on a pipe", epoll_wait(p[0], out, 2, 0));
 	SHOW("wait closed descriptor", epoll_wait(98, out, 2, 0));
 	SHOW("read an epoll descriptor", read(ep, &c, 1));

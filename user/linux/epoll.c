@@ -186,6 +186,8 @@ static int64_t do_wait(struct lx_proc *p, uint64_t epfd, uint64_t uev, int64_t m
 		return -LX_EBADF;
 	if (e->kind != LX_FD_EPOLL || max <= 0 || max > INT32_MAX / 12)
 		return -LX_EINVAL;
+	if (uev >= LX_TOP || (uint64_t)max * 12 > LX_TOP - uev)
+		return -LX_EFAULT; /* Linux's access_ok: not user memory at all */
 	int64_t n = 0;
 	struct watch *w = e->ep->w;
 	uint32_t ready[MAX_WATCH], nready = 0;
