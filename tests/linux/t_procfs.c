@@ -63,8 +63,8 @@ int main(int argc, char **argv)
 	int spid = 0, sppid = 0;
 	char comm[32] = "", state = 0;
 	sscanf(buf, "%d (%31[^)]) %c %d", &spid, comm, &state, &sppid);
-	check("stat: pid, (comm), state R, ppid", spid == pid && !strcmp(comm, "t_procfs") &&
-	                                              state == 'R' && sppid == getppid());
+	check("stat: pid, (comm), state R, ppid",
+	      spid == pid && !strcmp(comm, "t_procfs") && state == 'R' && sppid == getppid());
 	int fields = 2; /* "pid (comm)", then one per space */
 	for (char *c = strchr(buf, ')'); c && *c; c++)
 		fields += *c == ' ';
@@ -123,8 +123,8 @@ int main(int argc, char **argv)
 	slurp("/proc/hallows/enosys", buf, sizeof(buf));
 	check("hallows/enosys lists call 400", !strncmp(buf, "400 ", 4) || strstr(buf, "\n400 "));
 	struct sysinfo si;
-	check("sysinfo", !sysinfo(&si) && si.totalram >= si.freeram &&
-	                     si.freeram > 0 && si.procs >= 1 && si.mem_unit == 1);
+	check("sysinfo", !sysinfo(&si) && si.totalram >= si.freeram && si.freeram > 0 &&
+	                     si.procs >= 1 && si.mem_unit == 1);
 	errno = 0;
 	check("sysinfo, bad pointer: EFAULT", sysinfo((void *)8) < 0 && errno == EFAULT);
 

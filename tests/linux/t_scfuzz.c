@@ -47,9 +47,9 @@ static int skipped(long nr)
 	 * process_vm_writev, execveat, clone3; pipe and pipe2 (a read of its own empty pipe
 	 * waits forever, on Linux too), pause and rt_sigsuspend (wait forever for a signal),
 	 * alarm and setitimer (SIGALRM's default action ends the process, on Linux too) */
-	static const long no[] = {1,   3,   9,   10,  11,  12,  15,  18,  20,  22,  25,  33,
-	                          34,  37,  38,  56,  57,  58,  59,  60,  62,  101, 130, 169,
-	                          200, 231, 234, 292, 293, 296, 311, 322, 435};
+	static const long no[] = {1,   3,   9,   10,  11,  12,  15,  18,  20,  22,  25,
+	                          33,  34,  37,  38,  56,  57,  58,  59,  60,  62,  101,
+	                          130, 169, 200, 231, 234, 292, 293, 296, 311, 322, 435};
 	for (unsigned i = 0; i < sizeof(no) / sizeof(no[0]); i++)
 		if (no[i] == nr)
 			return 1;

@@ -210,11 +210,13 @@ int main(void)
 	static uint32_t word = 5;
 	struct timespec t20 = {0, 20000000}, bad_ts = {0, 1000000000};
 	SHOW("futex wait, value differs", sys_futex(&word, FUTEX_WAIT, 6, NULL, NULL, 0));
-	SHOW("futex wait private, times out", sys_futex(&word, FUTEX_WAIT_PRIVATE, 5, &t20, NULL, 0));
+	SHOW("futex wait private, times out",
+	     sys_futex(&word, FUTEX_WAIT_PRIVATE, 5, &t20, NULL, 0));
 	SHOW("futex wait, bad address", sys_futex((void *)8, FUTEX_WAIT, 0, NULL, NULL, 0));
 	SHOW("futex wait, misaligned", sys_futex((char *)&word + 1, FUTEX_WAIT, 5, NULL, NULL, 0));
 	SHOW("futex wait, bad timeout", sys_futex(&word, FUTEX_WAIT, 5, &bad_ts, NULL, 0));
-	SHOW("futex wait, timeout pointer bad", sys_futex(&word, FUTEX_WAIT, 5, (void *)8, NULL, 0));
+	SHOW("futex wait, timeout pointer bad",
+	     sys_futex(&word, FUTEX_WAIT, 5, (void *)8, NULL, 0));
 	SHOW("futex wait_bitset, bitset 0", sys_futex(&word, FUTEX_WAIT_BITSET, 5, NULL, NULL, 0));
 	struct timespec past = {0, 1};
 	SHOW("futex wait_bitset, absolute time passed",
@@ -224,8 +226,8 @@ int main(void)
 	now.tv_nsec += 20000000;
 	if (now.tv_nsec >= 1000000000)
 		now.tv_sec++, now.tv_nsec -= 1000000000;
-	SHOW("futex wait_bitset, absolute 20 ms on", sys_futex(&word, FUTEX_WAIT_BITSET_PRIVATE, 5,
-	                                                       &now, NULL, FUTEX_BITSET_MATCH_ANY));
+	SHOW("futex wait_bitset, absolute 20 ms on",
+	     sys_futex(&word, FUTEX_WAIT_BITSET_PRIVATE, 5, &now, NULL, FUTEX_BITSET_MATCH_ANY));
 	SHOW("futex wake, nobody waits", sys_futex(&word, FUTEX_WAKE, 1, NULL, NULL, 0));
 	SHOW("futex wake_bitset, bitset 0", sys_futex(&word, FUTEX_WAKE_BITSET, 1, NULL, NULL, 0));
 	SHOW("futex, unknown operation", sys_futex(&word, 99, 0, NULL, NULL, 0));

@@ -77,7 +77,8 @@ int main(void)
 	printf("clock_nanosleep, bad clock: %d\n", clock_nanosleep(99, 0, &req, NULL));
 	printf("clock_nanosleep, thread cpu clock: %d\n",
 	       clock_nanosleep(CLOCK_THREAD_CPUTIME_ID, 0, &req, NULL));
-	printf("clock_nanosleep, tv_nsec 1e9: %d\n", clock_nanosleep(CLOCK_MONOTONIC, 0, &bad, NULL));
+	printf("clock_nanosleep, tv_nsec 1e9: %d\n",
+	       clock_nanosleep(CLOCK_MONOTONIC, 0, &bad, NULL));
 
 	/* A signal ends a sleep: EINTR, and the time left. */
 	struct sigaction sa;

@@ -16,21 +16,26 @@
 
 #include <lib/string.h>
 
-#define MAX_EPOLLS  16
-#define MAX_WATCH   64
-#define EPOLLIN     0x001u
-#define EPOLLOUT    0x004u
-#define EPOLLERR    0x008u
-#define EPOLLHUP    0x010u
-#define EPOLLRDNORM 0x040u
-#define EPOLLWRNORM 0x100u
+#define MAX_EPOLLS   16
+#define MAX_WATCH    64
+#define EPOLLIN      0x001u
+#define EPOLLOUT     0x004u
+#define EPOLLERR     0x008u
+#define EPOLLHUP     0x010u
+#define EPOLLRDNORM  0x040u
+#define EPOLLWRNORM  0x100u
 #define EPOLLONESHOT (1u << 30)
-#define EPOLLET     (1u << 31)
-#define O_CLOEXEC   02000000u
-#define NS          1000000000ull
+#define EPOLLET      (1u << 31)
+#define O_CLOEXEC    02000000u
+#define NS           1000000000ull
 
-enum { NR_epoll_create = 213, NR_epoll_wait = 232, NR_epoll_ctl = 233, NR_epoll_pwait = 281,
-       NR_epoll_create1 = 291 };
+enum {
+	NR_epoll_create = 213,
+	NR_epoll_wait = 232,
+	NR_epoll_ctl = 233,
+	NR_epoll_pwait = 281,
+	NR_epoll_create1 = 291
+};
 enum { CTL_ADD = 1, CTL_DEL = 2, CTL_MOD = 3 };
 
 struct watch {

@@ -128,9 +128,9 @@ enum {
 	LX_FD_DIR = 3,
 	LX_FD_PIPE_R = 4,
 	LX_FD_PIPE_W = 5,
-	LX_FD_NULL = 6,   /* /dev/null */
-	LX_FD_ZERO = 7,   /* /dev/zero */
-	LX_FD_RANDOM = 8, /* /dev/urandom */
+	LX_FD_NULL = 6,     /* /dev/null */
+	LX_FD_ZERO = 7,     /* /dev/zero */
+	LX_FD_RANDOM = 8,   /* /dev/urandom */
 	LX_FD_PROC = 9,     /* a /proc file: a snapshot (procfs.c) */
 	LX_FD_PROCDIR = 10, /* a /proc directory */
 	LX_FD_EPOLL = 11,   /* an epoll instance (epoll.c) */
@@ -149,8 +149,9 @@ struct lx_call {
 };
 
 struct lx_proc {
-	uint32_t pid, ppid, pgid, sid; /* pid: the thread's id (gettid); the process's for a leader */
-	uint32_t tgid;                 /* getpid: the thread group's leader's pid */
+	uint32_t pid, ppid, pgid,
+	    sid;       /* pid: the thread's id (gettid); the process's for a leader */
+	uint32_t tgid; /* getpid: the thread group's leader's pid */
 	/* A thread made by clone(CLONE_THREAD): the leader, whose slot holds what the group
 	 * shares (memory, descriptors, signal actions, cwd...); NULL for a leader. */
 	struct lx_proc *grp;
@@ -158,13 +159,13 @@ struct lx_proc {
 	uint32_t thread_gone; /* a leader whose own thread has exited (the others go on) */
 	uint32_t futex_woken; /* a FUTEX_WAKE took this thread's wait: the call returns 0 */
 	uint64_t futex_key, futex_bits;
-	uint64_t wake_at;     /* a timed wait ends at this lx_plat_nanotime (0: none) */
+	uint64_t wake_at;               /* a timed wait ends at this lx_plat_nanotime (0: none) */
 	uint64_t alarm_at, alarm_every; /* ITIMER_REAL: SIGALRM at alarm_at, then every ... ns */
-	uint64_t start_ns;               /* when the process began (/proc, times) */
-	uint32_t state;       /* LX_PROC_* */
-	uint32_t idx;         /* index in lx_procs: the platform's per-process state */
-	uint32_t mm_idx;      /* the index of the slot whose memory it uses (a thread: its leader's) */
-	const void *chan;     /* blocked until lx_wake(chan); NULL: not blocked */
+	uint64_t start_ns;              /* when the process began (/proc, times) */
+	uint32_t state;                 /* LX_PROC_* */
+	uint32_t idx;                   /* index in lx_procs: the platform's per-process state */
+	uint32_t mm_idx;  /* the index of the slot whose memory it uses (a thread: its leader's) */
+	const void *chan; /* blocked until lx_wake(chan); NULL: not blocked */
 	uint32_t vfork_child; /* vfork: blocked until this child execs or exits */
 	int wstatus;          /* zombie: the wait status (exit code << 8, or the signal) */
 	struct lx_call call;

@@ -663,7 +663,8 @@ static int64_t fork_step2(struct lx_proc *p, uint64_t frame)
 	uint64_t start = c->start_ns;
 	memcpy(c, lx_grp(p), sizeof(*c)); /* a thread forks its process, with its own state: */
 	c->sigmask = p->sigmask, c->call = p->call, c->fork_flags = p->fork_flags;
-	c->idx = c->mm_idx = idx, c->pid = c->tgid = pid, c->ppid = lx_grp(p)->pid, c->start_ns = start;
+	c->idx = c->mm_idx = idx, c->pid = c->tgid = pid, c->ppid = lx_grp(p)->pid,
+	c->start_ns = start;
 	c->grp = NULL, c->nthreads = 0, c->thread_gone = 0;
 	c->wake_at = c->alarm_at = c->alarm_every = 0, c->futex_woken = 0;
 	c->chan = NULL, c->vfork_child = 0, c->vfork_ret = 0;
@@ -802,7 +803,8 @@ static int64_t exec_image(struct lx_proc *p, const char *path, const char *const
 		return err;
 	if (p->grp)
 		return -LX_EAGAIN; /* execve from a thread other than the first: not yet */
-	if (p->nthreads) /* the other threads go first, as on Linux */
+	/* The other threads go first, as on Linux. */
+	if (p->nthreads)
 		lx_thread_kill_others(p, p);
 	/* The point of no return: the old image goes. */
 	lx_plat_unmap_all();
@@ -834,9 +836,10 @@ static int64_t exec_image(struct lx_proc *p, const char *path, const char *const
 		base = *c == '/' ? c + 1 : base;
 	strlcpy(p->comm, base, sizeof(p->comm));
 	p->cmdline_len = 0;
-	for (uint32_t i = 0; argv[i] && p->cmdline_len < sizeof(p->cmdline); i++)
-		p->cmdline_len += (uint32_t)strlcpy(p->cmdline + p->cmdline_len, argv[i],
-		                                    sizeof(p->cmdline) - p->cmdline_len) + 1;
+	for (uint32_t i = 0; argv[i] && p->cmdline_len < sizeof(p->cmdline); i++) {
+		size_t room = sizeof(p->cmdline) - p->cmdline_len;
+		p->cmdline_len += (uint32_t)strlcpy(p->cmdline + p->cmdline_len, argv[i], room) + 1;
+	}
 	if (p->cmdline_len > sizeof(p->cmdline))
 		p->cmdline_len = sizeof(p->cmdline);
 	p->redirected = 1;

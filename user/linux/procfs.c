@@ -71,8 +71,8 @@ static struct snap *snap_new(const char *path, uint32_t mode, uint32_t ino)
 		s->used = true;
 		strlcpy(s->path, path, sizeof(s->path));
 		s->text[0] = 0;
-		s->f = (struct lx_file){.path = s->path, .data = (const uint8_t *)s->text,
-		                        .mode = mode, .ino = ino};
+		s->f = (struct lx_file){
+		    .path = s->path, .data = (const uint8_t *)s->text, .mode = mode, .ino = ino};
 		return s;
 	}
 	return NULL;
@@ -125,7 +125,9 @@ static void fill_pid_file(struct snap *s, struct lx_proc *q, const char *name)
 		put(s, "%u (%s) %c %u %u %u 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 %u 0 %lu %lu %lu ",
 		    q->pid, comm_of(q), state_of(q), q->ppid, q->pgid, q->sid, threads_of(q),
 		    (unsigned long)start, (unsigned long)vsize_of(q), (unsigned long)rss);
-		put(s, "18446744073709551615 0 0 0 0 0 %lu %lu 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 %d\n",
+		put(s,
+		    "18446744073709551615 0 0 0 0 0 %lu %lu 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 "
+		    "%d\n",
 		    (unsigned long)q->sigpending, (unsigned long)q->sigmask,
 		    q->state == LX_PROC_ZOMBIE ? q->wstatus : 0);
 	} else if (!strcmp(name, "cmdline")) {
@@ -138,9 +140,16 @@ static void fill_pid_file(struct snap *s, struct lx_proc *q, const char *name)
 	} else { /* status */
 		static const char *const st[] = {"R (running)", "S (sleeping)", "Z (zombie)"};
 		char c = state_of(q);
-		put(s, "Name:\t%s\nUmask:\t0022\nState:\t%s\nTgid:\t%u\nNgid:\t0\nPid:\t%u\nPPid:\t%u\n",
-		    comm_of(q), st[c == 'R' ? 0 : c == 'S' ? 1 : 2], q->pid, q->pid, q->ppid);
-		put(s, "TracerPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t%u\n", LX_MAX_FDS);
+		put(s,
+		    "Name:\t%s\nUmask:\t0022\nState:\t%s\nTgid:\t%u\nNgid:\t0\nPid:\t%u\nPPid:\t%"
+		    "u\n",
+		    comm_of(q),
+		    st[c == 'R'   ? 0
+		       : c == 'S' ? 1
+		                  : 2],
+		    q->pid, q->pid, q->ppid);
+		put(s, "TracerPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t%u\n",
+		    LX_MAX_FDS);
 		put(s, "VmSize:\t%8lu kB\nVmRSS:\t%8lu kB\nThreads:\t%u\n",
 		    (unsigned long)(vsize_of(q) >> 10), (unsigned long)(rss * 4), threads_of(q));
 		put(s, "SigPnd:\t%016lx\nSigBlk:\t%016lx\n", (unsigned long)q->sigpending,
@@ -155,8 +164,10 @@ static void fill_meminfo(struct snap *s)
 	lx_plat_mem(&total, &free);
 	put(s, "MemTotal:       %8lu kB\nMemFree:        %8lu kB\nMemAvailable:   %8lu kB\n",
 	    (unsigned long)(total >> 10), (unsigned long)(free >> 10), (unsigned long)(free >> 10));
-	put(s, "Buffers:               0 kB\nCached:                0 kB\nSwapCached:            0 kB\n");
-	put(s, "Shmem:                 0 kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\n");
+	put(s, "Buffers:               0 kB\nCached:                0 kB\nSwapCached:            0 "
+	       "kB\n");
+	put(s, "Shmem:                 0 kB\nSwapTotal:             0 kB\nSwapFree:              0 "
+	       "kB\n");
 }
 
 /* The file at canon ("proc/..."), following "self" (and, if follow, a final symbolic link). */
@@ -185,7 +196,8 @@ static int lookup(struct lx_proc *p, const char *canon, bool follow, const struc
 			fill_meminfo(s);
 		else if (s) {
 			uint64_t t = lx_plat_nanotime() / (NS / 100);
-			put(s, "%lu.%02lu 0.00\n", (unsigned long)(t / 100), (unsigned long)(t % 100));
+			put(s, "%lu.%02lu 0.00\n", (unsigned long)(t / 100),
+			    (unsigned long)(t % 100));
 		}
 	} else if (!strcmp(rest, "hallows")) {
 		s = snap_new(canon, S_IFDIR | 0555, 5);
@@ -208,7 +220,8 @@ static int lookup(struct lx_proc *p, const char *canon, bool follow, const struc
 				return -LX_ENOENT;
 			if (i == 2 && follow) /* exe: the file it runs */
 				return *out = lx_fs_lookup(q->exe), *out ? 0 : -LX_ENOENT;
-			s = snap_new(canon, (i == 2 ? S_IFLNK | 0777 : S_IFREG | 0444), ino + 1 + i);
+			s = snap_new(canon, (i == 2 ? S_IFLNK | 0777 : S_IFREG | 0444),
+			             ino + 1 + i);
 			if (s)
 				fill_pid_file(s, q, pid_files[i]);
 		}
@@ -276,7 +289,10 @@ const struct lx_file *lx_procfs_child(const struct lx_file *dir, uint32_t idx, c
 	child = (struct lx_file){.mode = idx == 2   ? S_IFLNK | 0777
 	                                 : idx == 0 ? S_IFDIR | 0555
 	                                            : S_IFREG | 0444,
-	                         .ino = idx == 0 ? 5 : idx == 1 ? 3 : idx == 2 ? 2 : 4};
+	                         .ino = idx == 0   ? 5
+	                                : idx == 1 ? 3
+	                                : idx == 2 ? 2
+	                                           : 4};
 	return &child;
 }
 

@@ -112,8 +112,8 @@ uint64_t lx_unknown_format(char *buf, size_t cap)
 
 	for (uint32_t i = 0; i <= MAX_NR && n + 32 < cap; i++)
 		if (unknown[i])
-			n += (uint64_t)snprintf(buf + n, cap - n, i == MAX_NR ? ">=%u %u\n" : "%u %u\n",
-			                        i, unknown[i]);
+			n += (uint64_t)snprintf(
+			    buf + n, cap - n, i == MAX_NR ? ">=%u %u\n" : "%u %u\n", i, unknown[i]);
 	return n;
 }
 
@@ -313,7 +313,8 @@ static int64_t proc_open(struct lx_proc *p, const struct lx_file *f, uint64_t fl
 	              : (flags & O_ACCMODE) && dir          ? -LX_EISDIR
 	              : (flags & O_ACCMODE)                 ? -LX_EACCES
 	                                                    : 0;
-	struct lx_ofd *o = err ? NULL : lx_ofd_new(dir ? LX_FD_PROCDIR : LX_FD_PROC, (uint32_t)flags);
+	struct lx_ofd *o =
+	    err ? NULL : lx_ofd_new(dir ? LX_FD_PROCDIR : LX_FD_PROC, (uint32_t)flags);
 
 	if (!err && !o)
 		err = -23; /* ENFILE */
@@ -332,8 +333,7 @@ static int64_t proc_open(struct lx_proc *p, const struct lx_file *f, uint64_t fl
 
 /* A path's file (following symbolic links but the last if nofollow), /proc's too: put_stat
  * or the like, then lx_procfs_put. */
-static int lookup_any(struct lx_proc *p, const char *path, bool nofollow,
-                      const struct lx_file **f)
+static int lookup_any(struct lx_proc *p, const char *path, bool nofollow, const struct lx_file **f)
 {
 	int in_proc = lx_procfs_get(p, path, !nofollow, f);
 
@@ -481,9 +481,10 @@ static int64_t do_getdents(struct lx_proc *p, uint64_t fd, uint64_t buf, uint64_
 	for (;;) {
 		const char *name = f->pos == 0 ? "." : "..";
 		const struct lx_file *c =
-		    f->pos < 2                  ? f->file
-		    : f->kind == LX_FD_PROCDIR ? lx_procfs_child(f->file, (uint32_t)f->pos - 2, &name)
-		                               : lx_fs_child(f->file, (uint32_t)f->pos - 2, &name);
+		    f->pos < 2 ? f->file
+		    : f->kind == LX_FD_PROCDIR
+		        ? lx_procfs_child(f->file, (uint32_t)f->pos - 2, &name)
+		        : lx_fs_child(f->file, (uint32_t)f->pos - 2, &name);
 		if (!c)
 			break;
 		size_t nl = strlen(name), reclen = (19 + nl + 1 + 7) & ~(size_t)7;
@@ -592,7 +593,7 @@ static int64_t do_readlink(struct lx_proc *p, int64_t dirfd, uint64_t upath, uin
 	if ((err = lookup_any(p, path, true, &f)))
 		return err;
 	uint64_t n = f->size < (uint64_t)size ? f->size : (uint64_t)size;
-	int64_t r = (f->mode & S_IFMT) != S_IFLNK     ? -LX_EINVAL
+	int64_t r = (f->mode & S_IFMT) != S_IFLNK      ? -LX_EINVAL
 	            : lx_copy_out(p, ubuf, f->data, n) ? -LX_EFAULT
 	                                               : (int64_t)n;
 	lx_procfs_put(f);

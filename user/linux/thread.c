@@ -86,7 +86,8 @@ int64_t lx_thread_clone(struct lx_proc *p, uint64_t frame)
 	if (!err && lx_copy_out(p, cframe, regs, FRAME))
 		err = -LX_EFAULT;
 	if (!err)
-		err = lx_plat_set_regs(t, LX_TRAMP + lx_tramp_off(LX_TRAMP_RESUME), cframe, cframe, 0);
+		err = lx_plat_set_regs(t, LX_TRAMP + lx_tramp_off(LX_TRAMP_RESUME), cframe, cframe,
+		                       0);
 	if (!err)
 		err = lx_plat_set_fs_of(t, flags & CLONE_SETTLS ? p->fork_tls : lx_plat_get_fs());
 	if (!err && (flags & CLONE_PARENT_SETTID))
@@ -109,7 +110,8 @@ int64_t lx_thread_exit(struct lx_proc *p, int st)
 {
 	struct lx_proc *l = lx_grp(p);
 
-	if (p->tid_address) { /* CLONE_CHILD_CLEARTID, set_tid_address: what pthread_join waits on */
+	if (p->tid_address) { /* CLONE_CHILD_CLEARTID, set_tid_address: what pthread_join waits on
+		               */
 		uint32_t zero = 0;
 		if (!lx_copy_out(p, p->tid_address, &zero, 4))
 			lx_futex_wake(p, p->tid_address, 1, ~0u);
@@ -229,8 +231,8 @@ static int64_t futex_wait(struct lx_proc *p, const uint64_t a[6], uint32_t cmd, 
 	p->wake_at = 0;
 	if (lx_copy_in(p, &val, uaddr, 4))
 		return -LX_EFAULT;
-	uint64_t at = a[3] ? deadline(p, a[3], cmd == FUTEX_WAIT, a[1] & FUTEX_CLOCK_REALTIME, &err)
-	                   : 0;
+	uint64_t at =
+	    a[3] ? deadline(p, a[3], cmd == FUTEX_WAIT, a[1] & FUTEX_CLOCK_REALTIME, &err) : 0;
 	if (err)
 		return err;
 	if (val != (uint32_t)a[2])
@@ -261,8 +263,9 @@ static int64_t do_futex(struct lx_proc *p, const uint64_t a[6])
 	case FUTEX_WAIT_BITSET:
 		return val3 ? futex_wait(p, a, cmd, val3) : -LX_EINVAL;
 	case FUTEX_WAKE:
-		return lx_futex_wake(p, a[0], (uint32_t)a[2] > INT32_MAX ? (uint32_t)INT32_MAX : (uint32_t)a[2],
-		                     ~0u);
+		return lx_futex_wake(
+		    p, a[0], (uint32_t)a[2] > INT32_MAX ? (uint32_t)INT32_MAX : (uint32_t)a[2],
+		    ~0u);
 	case FUTEX_WAKE_BITSET:
 		return val3 ? (int64_t)lx_futex_wake(p, a[0], (uint32_t)a[2], val3) : -LX_EINVAL;
 	case FUTEX_CMP_REQUEUE:

@@ -124,8 +124,8 @@ bool lx_timer_no_restart(const struct lx_proc *p)
 {
 	return p->call.nr == NR_nanosleep || p->call.nr == NR_clock_nanosleep ||
 	       p->call.nr == 232 || p->call.nr == 281 || /* epoll_wait, epoll_pwait */
-	       (p->call.nr == 202 && p->call.a[3] && ((p->call.a[1] & 127) == 0 ||
-	                                              (p->call.a[1] & 127) == 9));
+	       (p->call.nr == 202 && p->call.a[3] &&
+	        ((p->call.a[1] & 127) == 0 || (p->call.a[1] & 127) == 9));
 }
 
 /* nanosleep and clock_nanosleep: the deadline, then the wait until it (restart: the same). */
@@ -194,8 +194,8 @@ static int64_t do_setitimer(struct lx_proc *p, uint64_t which, uint64_t unew, ui
 		return -LX_EINVAL;
 	if (unew && lx_copy_in(p, v, unew, sizeof(v)))
 		return -LX_EFAULT;
-	if (unew && (v[0] < 0 || v[1] < 0 || v[1] >= 1000000 || v[2] < 0 || v[3] < 0 ||
-	             v[3] >= 1000000))
+	if (unew &&
+	    (v[0] < 0 || v[1] < 0 || v[1] >= 1000000 || v[2] < 0 || v[3] < 0 || v[3] >= 1000000))
 		return -LX_EINVAL;
 	if (which != 0)
 		return -LX_EINVAL; /* ITIMER_VIRTUAL, ITIMER_PROF: no CPU time is counted yet */
