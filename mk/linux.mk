@@ -84,7 +84,8 @@ bench-linux-personality: $(KERNEL) $(LINUX_VMLINUX) $(LX_DIR)/bin/bench_getpid
 #   make test-linux-host    tests/host/linux        -> $(RESULTS)/linux-host.tap
 #   make test-linux-fuzz    the fuzzer for 5 s      -> $(RESULTS)/linux-fuzz.tap
 #   make fuzz-linux         the fuzzer for FUZZ_SECONDS
-LX_HOST_SRCS := user/linux/exec.c user/linux/mm.c user/linux/fs.c lib/cpio.c tests/host/linux/lx_host.c
+LX_HOST_SRCS := user/linux/exec.c user/linux/mm.c user/linux/fs.c user/linux/procfs.c lib/cpio.c \
+	tests/host/linux/lx_host.c
 LX_HOST_HDRS := user/linux/lx.h tests/host/linux/lx_host.h include/lib/cpio.h
 TEST_GROUPS += linux-host linux-fuzz
 FUZZ_STEPS += linux

@@ -11,7 +11,6 @@
  */
 #include "lx.h"
 
-#include <hallows/rt.h>
 #include <lib/fmt.h>
 #include <lib/string.h>
 
@@ -69,7 +68,7 @@ static struct snap *snap_new(const char *path, uint32_t mode, uint32_t ino)
 		if (s->used)
 			continue;
 		s->used = true;
-		strlcpy(s->path, path, sizeof(s->path));
+		snprintf(s->path, sizeof(s->path), "%s", path);
 		s->text[0] = 0;
 		s->f = (struct lx_file){
 		    .path = s->path, .data = (const uint8_t *)s->text, .mode = mode, .ino = ino};
@@ -245,7 +244,9 @@ int lx_procfs_get(struct lx_proc *p, const char *path, bool follow, const struct
 
 bool lx_procfs_is(const struct lx_file *f)
 {
-	return f >= &snaps[0].f && f < &snaps[NSNAPS].f;
+	const void *v = f;
+
+	return v >= (const void *)snaps && v < (const void *)(snaps + NSNAPS);
 }
 
 void lx_procfs_put(const struct lx_file *f)
