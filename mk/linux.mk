@@ -18,7 +18,7 @@ LX_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -static -Wall -Wextra -Werror -fno-stack
 $(B)/user/linux: $$(RT_OBJS) $(LX_SRCS:%.c=$(B)/user/%.o) $(B)/user/lib/cpio.o user/rt/user.ld
 	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
 
-$(LX_DIR)/bin/%: tests/linux/%.c
+$(LX_DIR)/bin/%: tests/linux/%.c tests/linux/show.h
 	@mkdir -p $(@D)
 	$(LX_CC) $(LX_CFLAGS) -o $@ $<
 

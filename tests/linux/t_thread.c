@@ -17,12 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SHOW(label, expr)                                                                          \
-	do {                                                                                       \
-		errno = 0;                                                                         \
-		long r_ = (long)(expr);                                                            \
-		printf("%s: %ld errno %d\n", label, r_, r_ < 0 ? errno : 0);                       \
-	} while (0)
+#include "show.h"
 
 /* <linux/futex.h> (musl-gcc has no kernel headers) */
 #define FUTEX_WAIT                0
@@ -148,14 +143,6 @@ static void *forker(void *arg)
 	return (void *)(long)(WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 }
 
-static void status(const char *what, int st)
-{
-	if (WIFEXITED(st))
-		printf("%s: exited %d\n", what, WEXITSTATUS(st));
-	else
-		printf("%s: killed by signal %d\n", what, WTERMSIG(st));
-}
-
 int main(void)
 {
 	pthread_t t[NTHREADS];
@@ -244,7 +231,7 @@ int main(void)
 	}
 	int st;
 	waitpid(c, &st, 0);
-	status("a thread's _exit(3)", st);
+	show_status("a thread's _exit(3)", st);
 
 	/* The main thread's pthread_exit: the process goes on until its last thread ends. */
 	fflush(stdout);
@@ -255,7 +242,7 @@ int main(void)
 		pthread_exit(NULL);
 	}
 	waitpid(c, &st, 0);
-	status("main thread's pthread_exit", st);
+	show_status("main thread's pthread_exit", st);
 
 	/* fork from a thread: a child of the process, with one thread. */
 	pthread_t f;

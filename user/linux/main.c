@@ -343,6 +343,23 @@ struct lx_proc *lx_plat_current(void)
 	return cur_proc;
 }
 
+/* sp's Linux thread for p (its badge: pid << 8 | slot + 1) in cspace and aspace; 0 or
+ * -LX_ENOMEM (lx_plat_release takes back what was made). */
+static int thread_make(struct space *sp, const struct lx_proc *p, hl_cptr_t cspace,
+                       hl_cptr_t aspace)
+{
+	sp->thread = space_alloc(sp, HL_OBJ_THREAD, 0);
+	sp->fault_cap = slot_take();
+	if (!sp->thread || !sp->fault_cap ||
+	    hl_cspace_mint(HL_SLOT_CSPACE, sp->fault_cap, plat.ep, HL_R_WRITE,
+	                   (hl_word_t)p->pid << 8 | (p->idx + 1)) ||
+	    hl_thread_configure(sp->thread, cspace, aspace, 0, 0) ||
+	    hl_thread_set_fault_ep(sp->thread, sp->fault_cap) ||
+	    hl_thread_set_linux(sp->thread, 1) || hl_thread_set_priority(sp->thread, 200))
+		return -LX_ENOMEM;
+	return 0;
+}
+
 int lx_plat_spawn(struct lx_proc *p)
 {
 	struct space *sp = &spaces[p->idx];
@@ -351,16 +368,9 @@ int lx_plat_spawn(struct lx_proc *p)
 	sp->pool = plat.subpools[p->idx];
 	sp->aspace = space_alloc(sp, HL_OBJ_ASPACE, 12);
 	sp->cspace = space_alloc(sp, HL_OBJ_CSPACE, 2);
-	sp->thread = space_alloc(sp, HL_OBJ_THREAD, 0);
-	sp->fault_cap = slot_take();
-	if (!sp->aspace || !sp->cspace || !sp->thread || !sp->fault_cap ||
-	    hl_cspace_mint(HL_SLOT_CSPACE, sp->fault_cap, plat.ep, HL_R_WRITE,
-	                   (hl_word_t)p->pid << 8 | (p->idx + 1)) ||
-	    hl_thread_configure(sp->thread, sp->cspace, sp->aspace, 0, 0) ||
-	    hl_thread_set_fault_ep(sp->thread, sp->fault_cap) ||
-	    hl_thread_set_linux(sp->thread, 1) || hl_thread_set_priority(sp->thread, 200))
+	if (!sp->aspace || !sp->cspace)
 		return -LX_ENOMEM; /* lx_plat_release takes back what was made */
-	return 0;
+	return thread_make(sp, p, sp->cspace, sp->aspace);
 }
 
 /* The thread of t lives in its own slot's pool; its address space and cspace are its leader's. */
@@ -370,16 +380,7 @@ int lx_plat_spawn_thread(struct lx_proc *t)
 
 	memset(sp, 0, sizeof(*sp));
 	sp->pool = plat.subpools[t->idx];
-	sp->thread = space_alloc(sp, HL_OBJ_THREAD, 0);
-	sp->fault_cap = slot_take();
-	if (!sp->thread || !sp->fault_cap ||
-	    hl_cspace_mint(HL_SLOT_CSPACE, sp->fault_cap, plat.ep, HL_R_WRITE,
-	                   (hl_word_t)t->pid << 8 | (t->idx + 1)) ||
-	    hl_thread_configure(sp->thread, ls->cspace, ls->aspace, 0, 0) ||
-	    hl_thread_set_fault_ep(sp->thread, sp->fault_cap) ||
-	    hl_thread_set_linux(sp->thread, 1) || hl_thread_set_priority(sp->thread, 200))
-		return -LX_ENOMEM; /* lx_plat_release takes back what was made */
-	return 0;
+	return thread_make(sp, t, ls->cspace, ls->aspace);
 }
 
 int lx_plat_fork(struct lx_proc *parent, struct lx_proc *child)
