@@ -6,6 +6,7 @@
  * Durations are checked as ranges, so the output is the same on any host.
  */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -95,6 +96,20 @@ int main(void)
 	setitimer(ITIMER_REAL, &it, NULL);
 	t0 = now_ms();
 	SHOW("nanosleep 5 s under SA_RESTART, interrupted", nanosleep(&req, NULL));
+	range("interrupted after 50 ms", now_ms() - t0, 40, 2500);
+
+	/* poll and ppoll wait out their timeouts; a signal ends them with EINTR (SA_RESTART or not)
+	 */
+	t0 = now_ms();
+	SHOW("poll, nothing, 60 ms", poll(NULL, 0, 60));
+	range("poll waited 60 ms", now_ms() - t0, 60, 2000);
+	struct timespec pts = {0, 60000000};
+	t0 = now_ms();
+	SHOW("ppoll, nothing, 60 ms", ppoll(NULL, 0, &pts, NULL));
+	range("ppoll waited 60 ms", now_ms() - t0, 60, 2000);
+	setitimer(ITIMER_REAL, &it, NULL);
+	t0 = now_ms();
+	SHOW("poll 5 s under SA_RESTART, interrupted", poll(NULL, 0, 5000));
 	range("interrupted after 50 ms", now_ms() - t0, 40, 2500);
 
 	/* An interval timer: SIGALRM every 20 ms, taken in sigsuspend. */

@@ -27,7 +27,6 @@
 #define EPOLLONESHOT (1u << 30)
 #define EPOLLET      (1u << 31)
 #define O_CLOEXEC    02000000u
-#define NS           1000000000ull
 
 enum {
 	NR_epoll_create = 213,
@@ -185,7 +184,6 @@ static int64_t do_ctl(struct lx_proc *p, const uint64_t a[6])
 static int64_t do_wait(struct lx_proc *p, uint64_t epfd, uint64_t uev, int64_t max, int64_t ms)
 {
 	struct lx_ofd *e = fd_of(p, epfd);
-	bool again = lx_call_restarted(p);
 
 	if (!e)
 		return -LX_EBADF;
@@ -214,23 +212,7 @@ static int64_t do_wait(struct lx_proc *p, uint64_t epfd, uint64_t uev, int64_t m
 		reported(x);
 		n++;
 	}
-	if (n || !ms) {
-		p->wake_at = 0;
-		return n;
-	}
-	if (ms > 0) { /* a timed wait: its deadline once, then until it passes */
-		uint64_t now = lx_plat_nanotime();
-		if (!again || !p->wake_at)
-			p->wake_at = now + (uint64_t)ms * (NS / 1000);
-		else if (now >= p->wake_at) {
-			p->wake_at = 0;
-			return 0;
-		}
-	}
-	p->chan = lx_poll_chan();
-	if (p->wake_at)
-		lx_timer_arm();
-	return LX_RET_BLOCK;
+	return n ? (p->wake_at = 0, n) : lx_timer_wait(p, lx_poll_chan(), ms);
 }
 
 int64_t lx_epoll_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], bool *handled)

@@ -330,6 +330,9 @@ void lx_timer_fire(uint64_t bits);
 void lx_timer_arm(void);
 /* A signal ends p's timed wait: nanosleep's remaining time goes out. */
 void lx_timer_interrupted(struct lx_proc *p);
+/* A wait on chan of at most ms milliseconds (< 0: no limit), for a call that found nothing
+ * ready: LX_RET_BLOCK, or 0 once the time is up (the call made again asks again). */
+int64_t lx_timer_wait(struct lx_proc *p, const void *chan, int64_t ms);
 /* Calls a handler interrupts with EINTR even under SA_RESTART (nanosleep, timed waits). */
 bool lx_timer_no_restart(const struct lx_proc *p);
 int64_t lx_timer_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], bool *handled);

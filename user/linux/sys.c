@@ -797,9 +797,8 @@ uint16_t lx_ofd_ready(const struct lx_ofd *f)
 }
 
 /*
- * poll and ppoll. A wait with a timeout of -1 blocks until a pipe changes;
- * there are no timers yet, so a positive timeout ends at once when nothing
- * is ready (as if it had run out).
+ * poll and ppoll: a wait blocks until a pipe changes, or its timeout
+ * (timer.c) runs out.
  */
 static int64_t do_poll(struct lx_proc *p, uint64_t ufds, uint64_t n, int64_t timeout_ms)
 {
@@ -817,10 +816,7 @@ static int64_t do_poll(struct lx_proc *p, uint64_t ufds, uint64_t n, int64_t tim
 		lx_copy_out(p, ufds + i * 8, pfd, 8);
 		ready += rev != 0;
 	}
-	if (ready || timeout_ms >= 0)
-		return ready;
-	p->chan = lx_poll_chan();
-	return LX_RET_BLOCK;
+	return ready ? (p->wake_at = 0, ready) : lx_timer_wait(p, lx_poll_chan(), timeout_ms);
 }
 
 /* truncate, mkdir[at], rmdir, unlink[at]: one path, relative to a directory for the *at. */

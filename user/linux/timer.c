@@ -124,6 +124,7 @@ bool lx_timer_no_restart(const struct lx_proc *p)
 {
 	return p->call.nr == NR_nanosleep || p->call.nr == NR_clock_nanosleep ||
 	       p->call.nr == 232 || p->call.nr == 281 || /* epoll_wait, epoll_pwait */
+	       p->call.nr == 7 || p->call.nr == 271 ||   /* poll, ppoll */
 	       (p->call.nr == 202 && p->call.a[3] &&
 	        ((p->call.a[1] & 127) == 0 || (p->call.a[1] & 127) == 9));
 }
@@ -169,6 +170,27 @@ static int64_t do_sleep(struct lx_proc *p, uint64_t clk, uint64_t flags, uint64_
 	}
 	p->chan = &p->wake_at;
 	lx_timer_arm();
+	return LX_RET_BLOCK;
+}
+
+int64_t lx_timer_wait(struct lx_proc *p, const void *chan, int64_t ms)
+{
+	if (!ms) {
+		p->wake_at = 0;
+		return 0;
+	}
+	if (ms > 0) { /* its deadline when first made, then until it passes */
+		uint64_t now = lx_plat_nanotime();
+		if (!lx_call_restarted(p) || !p->wake_at)
+			p->wake_at = now + (uint64_t)ms * (NS / 1000);
+		else if (now >= p->wake_at) {
+			p->wake_at = 0;
+			return 0;
+		}
+	}
+	p->chan = chan;
+	if (p->wake_at)
+		lx_timer_arm();
 	return LX_RET_BLOCK;
 }
 
