@@ -59,7 +59,7 @@ int main(int argc, char **argv)
 	long n = readlink("/proc/self", link, sizeof(link) - 1);
 	link[n > 0 ? n : 0] = 0;
 	check("/proc/self links to the pid", atoi(link) == pid);
-	n = slurp("/proc/self/stat", buf, sizeof(buf));
+	slurp("/proc/self/stat", buf, sizeof(buf));
 	int spid = 0, sppid = 0;
 	char comm[32] = "", state = 0;
 	sscanf(buf, "%d (%31[^)]) %c %d", &spid, comm, &state, &sppid);

@@ -39,6 +39,7 @@ static long counter;
 static __thread long tls = 7;
 static int queue[8], qlen, done_producing;
 static volatile pid_t handler_tid;
+static __thread pid_t my_tid; /* each thread's id, for the handler (no call in it) */
 static volatile int handled;
 
 static long sys_futex(void *addr, int op, uint32_t val, const struct timespec *ts, void *a2,
@@ -100,7 +101,7 @@ static void *consumer(void *arg)
 static void on_usr1(int sig)
 {
 	(void)sig;
-	handler_tid = (pid_t)syscall(SYS_gettid);
+	handler_tid = my_tid;
 	handled++;
 }
 
@@ -111,7 +112,8 @@ static void *waiter(void *arg)
 	sigset_t none;
 	(void)arg;
 	sigemptyset(&none);
-	waiter_tid = (pid_t)syscall(SYS_gettid);
+	my_tid = (pid_t)syscall(SYS_gettid);
+	waiter_tid = my_tid;
 	int r = sigsuspend(&none); /* until the signal tgkill sends this thread */
 	return (void *)(long)(r < 0 && errno == EINTR && handler_tid == waiter_tid);
 }

@@ -30,7 +30,7 @@ static long long now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000ll + ts.tv_nsec / 1000000;
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
 static void range(const char *what, long long ms, long long lo, long long hi)
