@@ -179,7 +179,7 @@ static int64_t futex_requeue(struct lx_proc *p, uint64_t uaddr, uint32_t nwake, 
 			moved++;
 		}
 	}
-	return (int64_t)(woken + moved);
+	return (int64_t)woken + moved;
 }
 
 /* The deadline of a wait from a timespec: relative (rel) or absolute on clock realtime or
