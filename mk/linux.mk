@@ -8,7 +8,8 @@
 
 .SECONDEXPANSION:
 LX_SRCS := user/linux/main.c user/linux/sys.c user/linux/mm.c user/linux/exec.c user/linux/fs.c \
-	user/linux/proc.c user/linux/signal.c
+	user/linux/proc.c user/linux/signal.c user/linux/thread.c user/linux/timer.c \
+	user/linux/dir.c user/linux/procfs.c user/linux/epoll.c
 LX_DIR := $(B)/linux
 LX_TESTS := $(patsubst tests/linux/%.c,$(LX_DIR)/bin/%,$(sort $(wildcard tests/linux/*.c)))
 LX_CC ?= musl-gcc
@@ -17,7 +18,7 @@ LX_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -static -Wall -Wextra -Werror -fno-stack
 $(B)/user/linux: $$(RT_OBJS) $(LX_SRCS:%.c=$(B)/user/%.o) $(B)/user/lib/cpio.o user/rt/user.ld
 	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
 
-$(LX_DIR)/bin/%: tests/linux/%.c
+$(LX_DIR)/bin/%: tests/linux/%.c tests/linux/show.h
 	@mkdir -p $(@D)
 	$(LX_CC) $(LX_CFLAGS) -o $@ $<
 
@@ -57,6 +58,9 @@ test-linux: $(KERNEL) $(LX_INITRD)
 		--expect '^scfuzz: [0-9]+ calls made, [0-9]+ failed, the process survived$$' \
 		--expect '^limits: fork bomb stopped by EAGAIN, all [0-9]+ children reaped: 1$$' \
 		--expect '^limits: memory hog killed by signal 9, the next child runs$$' \
+		--expect '^procfs: all ok$$' --expect '^ +[0-9]+ root +/bin/busybox ps$$' \
+		--expect '^Mem: +[0-9]+ +[0-9]+ +[0-9]+ +0 +0 +[0-9]+$$' \
+		--expect '^ [0-9:]{8} up [0-9]+ min, +0 users, +load average: 0.00, 0.00, 0.00$$' \
 		--reject 'W thread' --reject 'SECRET-THROUGH-HALLOWS' --reject 'SIGSEGV'
 	-python3 tools/linux_diff.py --log $(RESULTS)/logs/linux-personality.log \
 		--root $(LX_ROOT) --run $(LX_RUN) --tap $(RESULTS)/linux.tap
@@ -80,7 +84,8 @@ bench-linux-personality: $(KERNEL) $(LINUX_VMLINUX) $(LX_DIR)/bin/bench_getpid
 #   make test-linux-host    tests/host/linux        -> $(RESULTS)/linux-host.tap
 #   make test-linux-fuzz    the fuzzer for 5 s      -> $(RESULTS)/linux-fuzz.tap
 #   make fuzz-linux         the fuzzer for FUZZ_SECONDS
-LX_HOST_SRCS := user/linux/exec.c user/linux/mm.c user/linux/fs.c lib/cpio.c tests/host/linux/lx_host.c
+LX_HOST_SRCS := user/linux/exec.c user/linux/mm.c user/linux/fs.c user/linux/procfs.c lib/cpio.c \
+	tests/host/linux/lx_host.c
 LX_HOST_HDRS := user/linux/lx.h tests/host/linux/lx_host.h include/lib/cpio.h
 TEST_GROUPS += linux-host
 .PHONY: test-linux-host

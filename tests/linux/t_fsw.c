@@ -13,12 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define SHOW(label, expr)                                                                          \
-	do {                                                                                       \
-		errno = 0;                                                                         \
-		long r_ = (long)(expr);                                                            \
-		printf("%s: %ld errno %d\n", label, r_, r_ < 0 ? errno : 0);                       \
-	} while (0)
+#include "show.h"
 
 static void show_file(const char *path)
 {

@@ -8,12 +8,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define SHOW(label, expr)                                                                          \
-	do {                                                                                       \
-		errno = 0;                                                                         \
-		long r_ = (long)(expr);                                                            \
-		printf("%s: %ld errno %d\n", label, r_, r_ < 0 ? errno : 0);                       \
-	} while (0)
+#include "show.h"
 
 static long raw(long nr, long a, long b, long c, long d, long e, long f)
 {

@@ -12,12 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define SHOW(label, expr)                                                                          \
-	do {                                                                                       \
-		errno = 0;                                                                         \
-		long r_ = (long)(expr);                                                            \
-		printf("%s: %ld errno %d\n", label, r_, r_ < 0 ? errno : 0);                       \
-	} while (0)
+#include "show.h"
 
 static volatile int got, got_sig, from_self, chld;
 
@@ -47,14 +42,6 @@ static void handle(int sig, void (*fn)(int), int flags)
 	sa.sa_handler = fn;
 	sa.sa_flags = flags;
 	sigaction(sig, &sa, NULL);
-}
-
-static void status(const char *what, int st)
-{
-	if (WIFEXITED(st))
-		printf("%s: exited %d\n", what, WEXITSTATUS(st));
-	else
-		printf("%s: killed by signal %d\n", what, WTERMSIG(st));
 }
 
 int main(void)
@@ -152,14 +139,14 @@ int main(void)
 		_exit(0);
 	}
 	waitpid(c, &st, 0);
-	status("SIGTERM to itself", st);
+	show_status("SIGTERM to itself", st);
 	close(pfd[0]);
 	if ((c = fork()) == 0) {
 		write(pfd[1], "x", 1);
 		_exit(0);
 	}
 	waitpid(c, &st, 0);
-	status("write to a pipe nobody reads", st);
+	show_status("write to a pipe nobody reads", st);
 	signal(SIGPIPE, SIG_IGN);
 	SHOW("write with SIGPIPE ignored", write(pfd[1], "x", 1));
 	if ((c = fork()) == 0) { /* a child blocked in a read, killed */
@@ -170,7 +157,7 @@ int main(void)
 	}
 	SHOW("kill a waiting child", kill(c, SIGKILL));
 	waitpid(c, &st, 0);
-	status("killed child", st);
+	show_status("killed child", st);
 	SHOW("kill no such process", kill(99999, SIGTERM));
 	SHOW("kill bad signal", kill(getpid(), 99));
 	SHOW("kill signal 0", kill(getpid(), 0));

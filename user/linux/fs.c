@@ -114,6 +114,11 @@ static bool canonical(const char *path, char *out)
 	return true;
 }
 
+bool lx_fs_canonical(const char *path, char *out, size_t cap)
+{
+	return cap >= MAX_PATH && canonical(path, out);
+}
+
 static const struct lx_file *find(const char *canon)
 {
 	for (uint32_t i = 0; i < nfiles; i++)

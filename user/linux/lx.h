@@ -74,6 +74,7 @@ enum {
 	LX_ENAMETOOLONG = 36,
 	LX_ENOSYS = 38,
 	LX_ENOTEMPTY = 39,
+	LX_ETIMEDOUT = 110,
 };
 
 /* One mapping of a process: [start, end), page-aligned, with its backing. */
@@ -105,8 +106,11 @@ struct lx_pipe {
 	uint8_t buf[LX_PIPE_SIZE];
 	uint32_t head, len;
 	uint32_t readers, writers;
+	uint64_t stamp; /* lx_change_seq at its last change (epoll's edges and order) */
 	bool used;
 };
+/* Counts changes of pipes (lx_wake) and epoll's reports: an order of events. */
+extern uint64_t lx_change_seq;
 
 /* An open file description: what open/pipe made, shared by dup and fork. */
 struct lx_ofd {
@@ -115,6 +119,7 @@ struct lx_ofd {
 	uint32_t flags; /* open flags (O_ACCMODE, O_APPEND...) */
 	const struct lx_file *file;
 	struct lx_pipe *pipe;
+	struct lx_epoll *ep; /* LX_FD_EPOLL */
 	uint64_t pos;
 };
 enum {
@@ -123,9 +128,12 @@ enum {
 	LX_FD_DIR = 3,
 	LX_FD_PIPE_R = 4,
 	LX_FD_PIPE_W = 5,
-	LX_FD_NULL = 6,   /* /dev/null */
-	LX_FD_ZERO = 7,   /* /dev/zero */
-	LX_FD_RANDOM = 8, /* /dev/urandom */
+	LX_FD_NULL = 6,     /* /dev/null */
+	LX_FD_ZERO = 7,     /* /dev/zero */
+	LX_FD_RANDOM = 8,   /* /dev/urandom */
+	LX_FD_PROC = 9,     /* a /proc file: a snapshot (procfs.c) */
+	LX_FD_PROCDIR = 10, /* a /proc directory */
+	LX_FD_EPOLL = 11,   /* an epoll instance (epoll.c) */
 };
 
 struct lx_fd {
@@ -141,10 +149,23 @@ struct lx_call {
 };
 
 struct lx_proc {
-	uint32_t pid, ppid, pgid, sid;
-	uint32_t state;       /* LX_PROC_* */
-	uint32_t idx;         /* index in lx_procs: the platform's per-process state */
-	const void *chan;     /* blocked until lx_wake(chan); NULL: not blocked */
+	uint32_t pid, ppid, pgid,
+	    sid;       /* pid: the thread's id (gettid); the process's for a leader */
+	uint32_t tgid; /* getpid: the thread group's leader's pid */
+	/* A thread made by clone(CLONE_THREAD): the leader, whose slot holds what the group
+	 * shares (memory, descriptors, signal actions, cwd...); NULL for a leader. */
+	struct lx_proc *grp;
+	uint32_t nthreads;    /* a leader: threads of the group other than itself */
+	uint32_t thread_gone; /* a leader whose own thread has exited (the others go on) */
+	uint32_t futex_woken; /* a FUTEX_WAKE took this thread's wait: the call returns 0 */
+	uint64_t futex_key, futex_bits;
+	uint64_t wake_at;               /* a timed wait ends at this lx_plat_nanotime (0: none) */
+	uint64_t alarm_at, alarm_every; /* ITIMER_REAL: SIGALRM at alarm_at, then every ... ns */
+	uint64_t start_ns;              /* when the process began (/proc, times) */
+	uint32_t state;                 /* LX_PROC_* */
+	uint32_t idx;                   /* index in lx_procs: the platform's per-process state */
+	uint32_t mm_idx;  /* the index of the slot whose memory it uses (a thread: its leader's) */
+	const void *chan; /* blocked until lx_wake(chan); NULL: not blocked */
 	uint32_t vfork_child; /* vfork: blocked until this child execs or exits */
 	int wstatus;          /* zombie: the wait status (exit code << 8, or the signal) */
 	struct lx_call call;
@@ -153,6 +174,9 @@ struct lx_proc {
 	uint32_t vfork_ret;    /* vfork: the child's pid, returned once it lets the parent go */
 	char exe[256];         /* the file execve ran: /proc/self/exe */
 	char comm[16];         /* prctl(PR_SET_NAME) */
+	char cwd[256];         /* the working directory, as lx_file.path ("" for the root) */
+	char cmdline[256];     /* argv as execve got it, NUL after each (/proc/<pid>/cmdline) */
+	uint32_t cmdline_len;
 	struct lx_region reg[LX_MAX_REGIONS];
 	uint32_t nreg;
 	uint64_t brk_start, brk; /* the heap is [brk_start, page_up(brk)) */
@@ -169,6 +193,12 @@ struct lx_proc {
 	uint64_t rlim[16][2]; /* soft and hard limit per RLIMIT_*, as prlimit64 last set them */
 	struct lx_fd fd[LX_MAX_FDS];
 };
+
+/* The process a thread belongs to (its leader's slot), or p itself. */
+static inline struct lx_proc *lx_grp(struct lx_proc *p)
+{
+	return p->grp ? p->grp : p;
+}
 
 /* ---- memory (mm.c) ---- */
 /* The region holding va, or NULL. */
@@ -231,6 +261,9 @@ void lx_plat_unmap_all(void);
 void lx_plat_release(struct lx_proc *p);
 /* p's FS base (the fork child copies it). */
 int lx_plat_set_fs_of(struct lx_proc *p, uint64_t base);
+/* A new thread for t (a clone(CLONE_THREAD) of a thread of group lx_grp(t)), in its group's
+ * address space, stopped; 0 or -LX_ENOMEM. */
+int lx_plat_spawn_thread(struct lx_proc *t);
 
 /* ---- processes, pipes, descriptors (proc.c) ---- */
 enum {
@@ -251,6 +284,9 @@ extern struct lx_proc lx_procs[LX_MAX_PROCS];
 struct lx_proc *lx_proc_by_pid(uint32_t pid);
 /* A new process (argv from the server), child of the server (pid 1); NULL or the process. */
 struct lx_proc *lx_proc_first(const char *path, const char *const *argv, int *err);
+/* A free slot with a fresh id (threads: thread.c), NULL when the table is full; and back. */
+struct lx_proc *lx_proc_new(void);
+void lx_proc_reap(struct lx_proc *q);
 /* End p with wait status st (exit code << 8, or the signal number). */
 void lx_proc_exit(struct lx_proc *p, int st);
 /* Processes alive or zombie. */
@@ -270,6 +306,36 @@ void lx_fd_install(struct lx_proc *p, uint32_t fd, struct lx_ofd *o, bool cloexe
 /* Pipe I/O on an open file description: bytes, -errno or LX_RET_BLOCK. */
 int64_t lx_pipe_read(struct lx_proc *p, struct lx_ofd *o, uint64_t buf, uint64_t len);
 int64_t lx_pipe_write(struct lx_proc *p, struct lx_ofd *o, uint64_t buf, uint64_t len);
+
+/* Whether the call being served was made again by the restart trampoline (after a wait). */
+bool lx_call_restarted(const struct lx_proc *p);
+
+/* ---- threads and futexes (thread.c) ---- */
+/* fork's second step for clone(CLONE_THREAD): the new thread's tid, or -errno. */
+int64_t lx_thread_clone(struct lx_proc *p, uint64_t frame);
+/* exit of one thread (the process ends with its last thread): LX_RET_GONE. */
+int64_t lx_thread_exit(struct lx_proc *p, int st);
+/* Every thread of p's group but keep goes (exit_group, execve, a fatal signal). */
+void lx_thread_kill_others(struct lx_proc *p, struct lx_proc *keep);
+/* Wake up to n futex waiters of p's group on uaddr whose bitset meets bits: how many. */
+uint32_t lx_futex_wake(struct lx_proc *p, uint64_t uaddr, uint32_t n, uint32_t bits);
+int64_t lx_thread_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], bool *handled);
+
+/* ---- time: sleeps, timeouts, interval timers (timer.c) ---- */
+/* Claim the PIT for timed waits (false: none; timed waits then fail with ENOSYS). */
+bool lx_timer_init(void);
+/* The server's wait was ended by its notification (bits): wake whoever's time has come. */
+void lx_timer_fire(uint64_t bits);
+/* p, blocking, also wants to be woken at p->wake_at: arm the timer for it. */
+void lx_timer_arm(void);
+/* A signal ends p's timed wait: nanosleep's remaining time goes out. */
+void lx_timer_interrupted(struct lx_proc *p);
+/* A wait on chan of at most ms milliseconds (< 0: no limit), for a call that found nothing
+ * ready: LX_RET_BLOCK, or 0 once the time is up (the call made again asks again). */
+int64_t lx_timer_wait(struct lx_proc *p, const void *chan, int64_t ms);
+/* Calls a handler interrupts with EINTR even under SA_RESTART (nanosleep, timed waits). */
+bool lx_timer_no_restart(const struct lx_proc *p);
+int64_t lx_timer_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], bool *handled);
 
 /* ---- signals (signal.c) ---- */
 /* Send sig to q (from pid): pending, or its default action, or it interrupts q's wait. */
@@ -315,6 +381,38 @@ int lx_fs_unlink(const char *path, bool dir);
 int lx_fs_rename(const char *from, const char *to);
 void lx_fs_hold(const struct lx_file *f);
 void lx_fs_release(const struct lx_file *f);
+
+/* ---- the working directory (dir.c) ---- */
+/* rel (relative) against p's working directory into out: 0 or -LX_ENAMETOOLONG. */
+int lx_cwd_join(struct lx_proc *p, const char *rel, char *out, size_t cap);
+int64_t lx_dir_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], bool *handled);
+
+/* ---- /proc (procfs.c) ---- */
+/* The /proc file at path (absolute), a snapshot the caller gives back with lx_procfs_put:
+ * 0 and *out, or -errno; 1 when path is not under /proc. */
+int lx_procfs_get(struct lx_proc *p, const char *path, bool follow, const struct lx_file **out);
+bool lx_procfs_is(const struct lx_file *f);
+void lx_procfs_put(const struct lx_file *f);
+/* The idx-th entry of a /proc directory (NULL past the end), as lx_fs_child. */
+const struct lx_file *lx_procfs_child(const struct lx_file *dir, uint32_t idx, const char **name);
+int64_t lx_procfs_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], bool *handled);
+/* Memory of the personality's frames: bytes in all, and free (sysinfo, meminfo). */
+void lx_plat_mem(uint64_t *total, uint64_t *free);
+/* Pages mapped in p's address space (its resident set). */
+uint64_t lx_plat_pages_of(const struct lx_proc *p);
+/* path in canonical form (fs.c: no ".", "..", "//"; no leading '/'): false when too long. */
+bool lx_fs_canonical(const char *path, char *out, size_t cap);
+/* The unknown calls so far as text, "number count" per line: its length. */
+uint64_t lx_unknown_format(char *buf, size_t cap);
+
+/* ---- epoll (epoll.c) ---- */
+/* What poll sees on an open file description: POLLIN 1, POLLOUT 4, POLLERR 8, POLLHUP 16. */
+uint16_t lx_ofd_ready(const struct lx_ofd *f);
+/* Whether an epoll instance has an event to report. */
+bool lx_epoll_ready(const struct lx_ofd *f);
+/* The last close of an epoll instance. */
+void lx_epoll_free(struct lx_ofd *f);
+int64_t lx_epoll_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], bool *handled);
 
 /* ---- system calls (sys.c) ---- */
 /* Serve call nr with args a[6]; returns the Linux result (or -errno). */

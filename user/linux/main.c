@@ -334,13 +334,30 @@ void lx_plat_unmap_all(void)
 
 void lx_plat_switch(struct lx_proc *p)
 {
-	cur = &spaces[p->idx];
+	cur = &spaces[p->mm_idx]; /* a thread: its process's memory */
 	cur_proc = p;
 }
 
 struct lx_proc *lx_plat_current(void)
 {
 	return cur_proc;
+}
+
+/* sp's Linux thread for p (its badge: pid << 8 | slot + 1) in cspace and aspace; 0 or
+ * -LX_ENOMEM (lx_plat_release takes back what was made). */
+static int thread_make(struct space *sp, const struct lx_proc *p, hl_cptr_t cspace,
+                       hl_cptr_t aspace)
+{
+	sp->thread = space_alloc(sp, HL_OBJ_THREAD, 0);
+	sp->fault_cap = slot_take();
+	if (!sp->thread || !sp->fault_cap ||
+	    hl_cspace_mint(HL_SLOT_CSPACE, sp->fault_cap, plat.ep, HL_R_WRITE,
+	                   (hl_word_t)p->pid << 8 | (p->idx + 1)) ||
+	    hl_thread_configure(sp->thread, cspace, aspace, 0, 0) ||
+	    hl_thread_set_fault_ep(sp->thread, sp->fault_cap) ||
+	    hl_thread_set_linux(sp->thread, 1) || hl_thread_set_priority(sp->thread, 200))
+		return -LX_ENOMEM;
+	return 0;
 }
 
 int lx_plat_spawn(struct lx_proc *p)
@@ -351,21 +368,24 @@ int lx_plat_spawn(struct lx_proc *p)
 	sp->pool = plat.subpools[p->idx];
 	sp->aspace = space_alloc(sp, HL_OBJ_ASPACE, 12);
 	sp->cspace = space_alloc(sp, HL_OBJ_CSPACE, 2);
-	sp->thread = space_alloc(sp, HL_OBJ_THREAD, 0);
-	sp->fault_cap = slot_take();
-	if (!sp->aspace || !sp->cspace || !sp->thread || !sp->fault_cap ||
-	    hl_cspace_mint(HL_SLOT_CSPACE, sp->fault_cap, plat.ep, HL_R_WRITE,
-	                   (hl_word_t)p->pid << 8 | (p->idx + 1)) ||
-	    hl_thread_configure(sp->thread, sp->cspace, sp->aspace, 0, 0) ||
-	    hl_thread_set_fault_ep(sp->thread, sp->fault_cap) ||
-	    hl_thread_set_linux(sp->thread, 1) || hl_thread_set_priority(sp->thread, 200))
+	if (!sp->aspace || !sp->cspace)
 		return -LX_ENOMEM; /* lx_plat_release takes back what was made */
-	return 0;
+	return thread_make(sp, p, sp->cspace, sp->aspace);
+}
+
+/* The thread of t lives in its own slot's pool; its address space and cspace are its leader's. */
+int lx_plat_spawn_thread(struct lx_proc *t)
+{
+	struct space *sp = &spaces[t->idx], *ls = &spaces[lx_grp(t)->idx];
+
+	memset(sp, 0, sizeof(*sp));
+	sp->pool = plat.subpools[t->idx];
+	return thread_make(sp, t, ls->cspace, ls->aspace);
 }
 
 int lx_plat_fork(struct lx_proc *parent, struct lx_proc *child)
 {
-	struct space *ps = &spaces[parent->idx], *cs = &spaces[child->idx];
+	struct space *ps = &spaces[lx_grp(parent)->idx], *cs = &spaces[child->idx];
 	int err = lx_plat_spawn(child);
 
 	for (uint32_t i = 0; !err && i < PAGE_HASH; i++) {
@@ -382,8 +402,8 @@ int lx_plat_fork(struct lx_proc *parent, struct lx_proc *child)
 		if (!err)
 			err = page_add(cs, pg->vpn * LX_PAGE, pg->frame, pg->prot, cow);
 	}
-	if (!err)
-		err = lx_plat_set_fs_of(child, ps->fs_base);
+	if (!err) /* the forking thread's TLS */
+		err = lx_plat_set_fs_of(child, spaces[parent->idx].fs_base);
 	return err;
 }
 
@@ -429,6 +449,19 @@ int lx_plat_set_fs_of(struct lx_proc *p, uint64_t base)
 	return 0;
 }
 
+void lx_plat_mem(uint64_t *total, uint64_t *free)
+{
+	uint32_t used = plat.nframes - plat.nfree_frames;
+
+	*total = (uint64_t)MAX_FRAMES * LX_PAGE;
+	*free = (uint64_t)(MAX_FRAMES - used) * LX_PAGE;
+}
+
+uint64_t lx_plat_pages_of(const struct lx_proc *p)
+{
+	return p->state == LX_PROC_LIVE ? spaces[p->idx].npages : 0;
+}
+
 void lx_plat_console(const char *s, size_t n)
 {
 	for (size_t off = 0; off < n; off += 256)
@@ -471,15 +504,12 @@ void lx_plat_random(void *buf, size_t n)
 
 int lx_plat_set_fs(uint64_t base)
 {
-	if (hl_thread_set_fs_base(cur->thread, base))
-		return -LX_EPERM;
-	cur->fs_base = base;
-	return 0;
+	return lx_plat_set_fs_of(cur_proc, base); /* the calling thread's */
 }
 
 uint64_t lx_plat_get_fs(void)
 {
-	return cur->fs_base;
+	return spaces[cur_proc->idx].fs_base;
 }
 
 /* A fault of the process: page in or copy on write, or end it with SIGSEGV (SIGKILL when
@@ -575,6 +605,10 @@ static void serve(void)
 			} else if (HL_MSG_LABEL(info) == HL_LABEL_FAULT) {
 				reply = handle_fault(p, &m);
 			}
+		} else if (HL_MSG_LABEL(info) == 0) {
+			/* The bound notification: the badge holds its bits (< 256, so it names no
+			 * live process: pid 0 is never given). */
+			lx_timer_fire(badge);
 		}
 		if (!lx_proc_count())
 			return;
@@ -647,7 +681,7 @@ int main(struct rt *rt)
 	struct cpio_entry e;
 	static char script[8192];
 
-	if (!plat_init() || lx_fs_init(cpio, rt->bi->initrd_size)) {
+	if (!plat_init() || lx_fs_init(cpio, rt->bi->initrd_size) || !lx_timer_init()) {
 		rt_printf("linux: cannot start: no memory, or a broken boot module\n");
 		return 1;
 	}

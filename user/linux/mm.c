@@ -17,6 +17,7 @@ static uint64_t page_down(uint64_t x)
 
 struct lx_region *lx_region_at(struct lx_proc *p, uint64_t va)
 {
+	p = lx_grp(p); /* a thread: its process's memory */
 	for (uint32_t i = 0; i < p->nreg; i++)
 		if (va >= p->reg[i].start && va < p->reg[i].end)
 			return &p->reg[i];
@@ -72,6 +73,7 @@ static struct lx_region trimmed(const struct lx_region *r, uint64_t start, uint6
  */
 static int forget(struct lx_proc *p, uint64_t start, uint64_t end)
 {
+	p = lx_grp(p); /* a thread: its process's memory */
 	struct lx_region out[LX_MAX_REGIONS];
 	uint32_t n = 0;
 
@@ -96,6 +98,7 @@ static int forget(struct lx_proc *p, uint64_t start, uint64_t end)
 /* Put r into the sorted record (its range is free). */
 static int insert(struct lx_proc *p, const struct lx_region *r)
 {
+	p = lx_grp(p); /* a thread: its process's memory */
 	if (p->nreg == LX_MAX_REGIONS)
 		return -LX_ENOMEM;
 	uint32_t i = p->nreg;
@@ -112,6 +115,7 @@ static int insert(struct lx_proc *p, const struct lx_region *r)
 
 int lx_unmap(struct lx_proc *p, uint64_t start, uint64_t end)
 {
+	p = lx_grp(p); /* a thread: its process's memory */
 	int err = forget(p, start, end);
 
 	return err ? err : each_mapped(start, end, -1);
@@ -120,6 +124,7 @@ int lx_unmap(struct lx_proc *p, uint64_t start, uint64_t end)
 int lx_map(struct lx_proc *p, uint64_t start, uint64_t end, uint32_t prot, const uint8_t *file,
            uint64_t file_len)
 {
+	p = lx_grp(p); /* a thread: its process's memory */
 	if (start >= end || start < LX_PAGE || end > LX_TOP || (start | end) & (LX_PAGE - 1))
 		return -LX_EINVAL;
 	int err = lx_unmap(p, start, end);
@@ -131,6 +136,7 @@ int lx_map(struct lx_proc *p, uint64_t start, uint64_t end, uint32_t prot, const
 
 int lx_protect(struct lx_proc *p, uint64_t start, uint64_t end, uint32_t prot)
 {
+	p = lx_grp(p); /* a thread: its process's memory */
 	struct lx_region pieces[LX_MAX_REGIONS];
 	uint32_t n = 0;
 
@@ -154,6 +160,7 @@ int lx_protect(struct lx_proc *p, uint64_t start, uint64_t end, uint32_t prot)
 
 uint64_t lx_find_gap(struct lx_proc *p, uint64_t len)
 {
+	p = lx_grp(p); /* a thread: its process's memory */
 	uint64_t top = LX_MMAP_TOP;
 	uint64_t floor = page_down(p->brk_start) + (1ull << 32); /* room for the heap */
 

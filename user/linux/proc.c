@@ -34,6 +34,8 @@
 #define CLONE_VFORK          0x00004000u
 #define CLONE_PARENT         0x00008000u
 #define CLONE_THREAD         0x00010000u
+#define CLONE_SYSVSEM        0x00040000u
+#define CLONE_DETACHED       0x00400000u
 #define CLONE_SETTLS         0x00080000u
 #define CLONE_PARENT_SETTID  0x00100000u
 #define CLONE_CHILD_CLEARTID 0x00200000u
@@ -249,11 +251,15 @@ const void *lx_poll_chan(void)
 	return &poll_chan;
 }
 
+uint64_t lx_change_seq;
+
 void lx_wake(const void *chan)
 {
 	if (chan != &poll_chan && (const struct lx_pipe *)chan >= pipes &&
-	    (const struct lx_pipe *)chan < pipes + LX_MAX_PIPES)
+	    (const struct lx_pipe *)chan < pipes + LX_MAX_PIPES) {
+		pipes[(const struct lx_pipe *)chan - pipes].stamp = ++lx_change_seq;
 		lx_wake(&poll_chan); /* a pipe changed: every poll looks again */
+	}
 	for (uint32_t i = 0; i < LX_MAX_PROCS; i++) {
 		struct lx_proc *q = &lx_procs[i];
 		if (q->state == LX_PROC_LIVE && q->chan == chan) {
@@ -271,15 +277,22 @@ static struct lx_proc *proc_new(void)
 		if (q->state != LX_PROC_FREE)
 			continue;
 		memset(q, 0, sizeof(*q));
-		q->idx = i;
+		q->idx = q->mm_idx = i;
 		do
 			q->pid = next_pid++ > 4000000 ? (next_pid = 101) : next_pid - 1;
 		while (lx_proc_by_pid(q->pid));
+		q->tgid = q->pid;
+		q->start_ns = lx_plat_nanotime();
 		q->state = LX_PROC_LIVE;
 		nprocs++;
 		return q;
 	}
 	return NULL;
+}
+
+struct lx_proc *lx_proc_new(void)
+{
+	return proc_new();
 }
 
 /* ---- open file descriptions and pipes ---- */
@@ -309,6 +322,10 @@ void lx_ofd_put(struct lx_ofd *o)
 		return;
 	if (o->file && (o->kind == LX_FD_FILE || o->kind == LX_FD_DIR))
 		lx_fs_release(o->file);
+	if (o->kind == LX_FD_PROC || o->kind == LX_FD_PROCDIR)
+		lx_procfs_put(o->file);
+	if (o->kind == LX_FD_EPOLL)
+		lx_epoll_free(o);
 	struct lx_pipe *pp = o->pipe;
 	if (pp) {
 		if (o->kind == LX_FD_PIPE_R)
@@ -323,17 +340,18 @@ void lx_ofd_put(struct lx_ofd *o)
 
 void lx_fd_install(struct lx_proc *p, uint32_t fd, struct lx_ofd *o, bool cloexec)
 {
-	struct lx_ofd *old = p->fd[fd].o;
+	struct lx_fd *fdt = lx_grp(p)->fd;
+	struct lx_ofd *old = fdt[fd].o;
 
 	o->refs++;
-	p->fd[fd] = (struct lx_fd){o, cloexec};
+	fdt[fd] = (struct lx_fd){o, cloexec};
 	lx_ofd_put(old);
 }
 
 static int lowest_free_fd(struct lx_proc *p)
 {
 	for (int fd = 0; fd < LX_MAX_FDS; fd++)
-		if (!p->fd[fd].o)
+		if (!lx_grp(p)->fd[fd].o)
 			return fd;
 	return -1;
 }
@@ -359,13 +377,14 @@ static int64_t do_pipe2(struct lx_proc *p, uint64_t ufds, uint64_t flags)
 			r->refs = 0;
 		return -23;
 	}
+	struct lx_fd *fdt = lx_grp(p)->fd;
 	fds[0] = lowest_free_fd(p);
 	if (fds[0] >= 0)
-		p->fd[fds[0]].o = r; /* held while the second one is found */
+		fdt[fds[0]].o = r; /* held while the second one is found */
 	fds[1] = fds[0] >= 0 ? lowest_free_fd(p) : -1;
 	if (fds[1] < 0) {
 		if (fds[0] >= 0)
-			p->fd[fds[0]].o = NULL;
+			fdt[fds[0]].o = NULL;
 		r->refs = w->refs = 0;
 		return -LX_EMFILE;
 	}
@@ -373,8 +392,8 @@ static int64_t do_pipe2(struct lx_proc *p, uint64_t ufds, uint64_t flags)
 	pp->readers = pp->writers = 1;
 	pp->used = true;
 	r->pipe = w->pipe = pp;
-	p->fd[fds[0]] = (struct lx_fd){r, (flags & O_CLOEXEC) != 0};
-	p->fd[fds[1]] = (struct lx_fd){w, (flags & O_CLOEXEC) != 0};
+	fdt[fds[0]] = (struct lx_fd){r, (flags & O_CLOEXEC) != 0};
+	fdt[fds[1]] = (struct lx_fd){w, (flags & O_CLOEXEC) != 0};
 	lx_copy_out(p, ufds, fds, sizeof(fds)); /* checked above */
 	return 0;
 }
@@ -447,6 +466,11 @@ static void reap(struct lx_proc *q)
 	nprocs--;
 }
 
+void lx_proc_reap(struct lx_proc *q)
+{
+	reap(q);
+}
+
 /* The vfork parent of p goes on (p has exec'd or ended). */
 static void vfork_release(struct lx_proc *p)
 {
@@ -462,6 +486,9 @@ void lx_proc_exit(struct lx_proc *p, int st)
 {
 	if (p->state != LX_PROC_LIVE)
 		return;
+	p = lx_grp(p); /* a thread's exit_group or fatal signal: the whole process */
+	if (p->nthreads)
+		lx_thread_kill_others(p, p);
 	for (uint32_t fd = 0; fd < LX_MAX_FDS; fd++) {
 		lx_ofd_put(p->fd[fd].o);
 		p->fd[fd].o = NULL;
@@ -473,7 +500,7 @@ void lx_proc_exit(struct lx_proc *p, int st)
 	vfork_release(p);
 	for (uint32_t i = 0; i < LX_MAX_PROCS; i++) { /* orphans go to pid 1, the server */
 		struct lx_proc *q = &lx_procs[i];
-		if (q->state == LX_PROC_FREE || q->ppid != p->pid || q == p)
+		if (q->state == LX_PROC_FREE || q->ppid != p->pid || q == p || q->grp)
 			continue;
 		q->ppid = 1;
 		if (q->state == LX_PROC_ZOMBIE)
@@ -498,7 +525,7 @@ enum { WAIT_ANY, WAIT_PID, WAIT_PGID };
 
 static bool wait_match(const struct lx_proc *p, const struct lx_proc *q, int how, uint64_t id)
 {
-	if (q->state == LX_PROC_FREE || q->ppid != p->pid)
+	if (q->state == LX_PROC_FREE || q->ppid != (p->grp ? p->grp->pid : p->pid) || q->grp)
 		return false;
 	return how == WAIT_ANY || (how == WAIT_PID && q->pid == id) ||
 	       (how == WAIT_PGID && q->pgid == id);
@@ -526,7 +553,7 @@ static int64_t do_wait(struct lx_proc *p, int how, uint64_t id, uint64_t ustatus
 			uint8_t zero[128] = {0};
 			return info && lx_copy_out(p, info, zero, sizeof(zero)) ? -LX_EFAULT : 0;
 		}
-		p->chan = p;
+		p->chan = lx_grp(p); /* lx_proc_exit wakes the parent (every thread of it) */
 		return LX_RET_BLOCK;
 	}
 	int st = found->wstatus;
@@ -591,12 +618,21 @@ static int64_t fork_step1(struct lx_proc *p, uint64_t flags, const uint64_t a[6]
 {
 	const uint64_t ok = CLONE_VM | CLONE_VFORK | CLONE_SETTLS | CLONE_PARENT_SETTID |
 	                    CLONE_CHILD_CLEARTID | CLONE_CHILD_SETTID | 0xff;
+	const uint64_t thread = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD;
 
-	if (flags & ~ok)
-		return -LX_EINVAL; /* threads (CLONE_THREAD, CLONE_SIGHAND, CLONE_FILES...): not yet
-		                    */
-	if ((flags & CLONE_VM) && !(flags & CLONE_VFORK))
+	if ((flags & CLONE_THREAD) && !(flags & CLONE_SIGHAND))
+		return -LX_EINVAL; /* as Linux: a thread shares the signal actions */
+	if ((flags & CLONE_SIGHAND) && !(flags & CLONE_VM))
 		return -LX_EINVAL;
+	if (flags & CLONE_THREAD) {
+		/* A thread as musl and glibc make them: everything shared (CLONE_SYSVSEM too). */
+		if ((flags & thread) != thread ||
+		    (flags & ~(ok | thread | CLONE_SYSVSEM | CLONE_DETACHED)) || (flags & 0xff) ||
+		    (flags & CLONE_VFORK) || !a[1])
+			return -LX_EINVAL;
+	} else if ((flags & ~ok) || ((flags & CLONE_VM) && !(flags & CLONE_VFORK))) {
+		return -LX_EINVAL; /* CLONE_VM, _FILES, _FS without a thread: not yet */
+	}
 	p->fork_flags = flags;
 	p->fork_stack = a[1];
 	p->fork_ptid = a[2];
@@ -618,12 +654,19 @@ static int64_t fork_step2(struct lx_proc *p, uint64_t frame)
 		return r;
 	}
 	p->fork_pending = 0;
+	if (p->fork_flags & CLONE_THREAD)
+		return lx_thread_clone(p, frame);
 	struct lx_proc *c = proc_new();
 	if (!c)
 		return -LX_EAGAIN;
 	uint32_t idx = c->idx, pid = c->pid;
-	memcpy(c, p, sizeof(*c));
-	c->idx = idx, c->pid = pid, c->ppid = p->pid;
+	uint64_t start = c->start_ns;
+	memcpy(c, lx_grp(p), sizeof(*c)); /* a thread forks its process, with its own state: */
+	c->sigmask = p->sigmask, c->call = p->call, c->fork_flags = p->fork_flags;
+	c->idx = c->mm_idx = idx, c->pid = c->tgid = pid, c->ppid = lx_grp(p)->pid,
+	c->start_ns = start;
+	c->grp = NULL, c->nthreads = 0, c->thread_gone = 0;
+	c->wake_at = c->alarm_at = c->alarm_every = 0, c->futex_woken = 0;
 	c->chan = NULL, c->vfork_child = 0, c->vfork_ret = 0;
 	c->sigpending = 0, c->in_sigsuspend = 0;
 	c->tid_address = 0;
@@ -702,7 +745,13 @@ static int64_t exec_image(struct lx_proc *p, const char *path, const char *const
 {
 	char exe[256];
 
-	strlcpy(exe, !strcmp(path, "/proc/self/exe") && p->exe[0] ? p->exe : path, sizeof(exe));
+	if (path[0] && path[0] != '/') { /* relative: to the working directory */
+		if (lx_cwd_join(p, path, exe, sizeof(exe)))
+			return -LX_ENAMETOOLONG;
+	} else {
+		strlcpy(exe, !strcmp(path, "/proc/self/exe") && p->exe[0] ? p->exe : path,
+		        sizeof(exe));
+	}
 	const struct lx_file *f = lx_fs_lookup(exe);
 	if (!f)
 		return -LX_ENOENT;
@@ -752,6 +801,11 @@ static int64_t exec_image(struct lx_proc *p, const char *path, const char *const
 	int err = lx_elf_probe(f->data, f->size);
 	if (err)
 		return err;
+	if (p->grp)
+		return -LX_EAGAIN; /* execve from a thread other than the first: not yet */
+	/* The other threads go first, as on Linux. */
+	if (p->nthreads)
+		lx_thread_kill_others(p, p);
 	/* The point of no return: the old image goes. */
 	lx_plat_unmap_all();
 	p->nreg = 0;
@@ -777,6 +831,17 @@ static int64_t exec_image(struct lx_proc *p, const char *path, const char *const
 		return LX_RET_GONE;
 	}
 	strlcpy(p->exe, exe, sizeof(p->exe));
+	const char *base = path; /* the name Linux gives it: the file's, as called */
+	for (const char *c = path; *c; c++)
+		base = *c == '/' ? c + 1 : base;
+	strlcpy(p->comm, base, sizeof(p->comm));
+	p->cmdline_len = 0;
+	for (uint32_t i = 0; argv[i] && p->cmdline_len < sizeof(p->cmdline); i++) {
+		size_t room = sizeof(p->cmdline) - p->cmdline_len;
+		p->cmdline_len += (uint32_t)strlcpy(p->cmdline + p->cmdline_len, argv[i], room) + 1;
+	}
+	if (p->cmdline_len > sizeof(p->cmdline))
+		p->cmdline_len = sizeof(p->cmdline);
 	p->redirected = 1;
 	for (int s = 1; s <= 64; s++) /* caught signals go back to their default action */
 		if (p->sigactions[s][0] > 1)
@@ -895,6 +960,10 @@ int64_t lx_proc_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], boo
 	case NR_execve:
 		return do_execve(p, a);
 	case NR_exit:
+		if (p->grp || p->nthreads) /* one thread of several */
+			return lx_thread_exit(p, (int)(a[0] & 0xff) << 8);
+		lx_proc_exit(p, (int)(a[0] & 0xff) << 8);
+		return LX_RET_GONE;
 	case NR_exit_group:
 		lx_proc_exit(p, (int)(a[0] & 0xff) << 8);
 		return LX_RET_GONE;
@@ -903,9 +972,9 @@ int64_t lx_proc_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], boo
 	case NR_waitid:
 		return do_waitid(p, a);
 	case NR_getppid:
-		return p->ppid;
+		return lx_grp(p)->ppid;
 	case NR_getpgrp:
-		return p->pgid;
+		return lx_grp(p)->pgid;
 	case NR_getpgid:
 	case NR_getsid: {
 		struct lx_proc *t = a[0] ? lx_proc_by_pid((uint32_t)a[0]) : p;

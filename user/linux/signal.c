@@ -82,7 +82,7 @@ static int call_site(struct lx_proc *p, uint64_t *rip, uint64_t *rsp)
  */
 static int enter_handler(struct lx_proc *p, int sig, bool interrupted)
 {
-	uint64_t *act = p->sigactions[sig], rip, rsp;
+	uint64_t *act = lx_grp(p)->sigactions[sig], rip, rsp;
 	uint8_t f[INFO + 128];
 
 	if (call_site(p, &rip, &rsp))
@@ -93,7 +93,7 @@ static int enter_handler(struct lx_proc *p, int sig, bool interrupted)
 	memcpy(f, &act[2], 8); /* the return address: sa_restorer */
 	g[R_RDI] = p->call.a[0], g[R_RSI] = p->call.a[1];
 	g[R_RSP] = rsp, g[R_RIP] = rip, g[R_EFL] = 0x202;
-	if (interrupted && (act[1] & SA_RESTART) && !p->in_sigsuspend) {
+	if (interrupted && (act[1] & SA_RESTART) && !p->in_sigsuspend && !lx_timer_no_restart(p)) {
 		g[R_RIP] = rip - 2; /* the syscall instruction again, with rax = its number */
 		g[R_TRAPNO] = p->call.nr + 1;
 	}
@@ -122,7 +122,7 @@ int64_t lx_signal_deliver(struct lx_proc *p, int64_t r, bool interrupted)
 	int sig;
 
 	while ((sig = next_signal(p))) {
-		uint64_t h = p->sigactions[sig][0];
+		uint64_t h = lx_grp(p)->sigactions[sig][0];
 		p->sigpending &= ~bit(sig);
 		if (h == SIG_IGN || (h == SIG_DFL && default_ignored(sig)))
 			continue;
@@ -143,17 +143,37 @@ int64_t lx_signal_deliver(struct lx_proc *p, int64_t r, bool interrupted)
 	return r;
 }
 
+/* Which thread of process q takes a signal sent to the process: one that does not block it. */
+static struct lx_proc *pick_thread(struct lx_proc *q, int sig)
+{
+	struct lx_proc *any = q->thread_gone ? NULL : q;
+
+	if (any && !(blockable(q->sigmask) & bit(sig)))
+		return q;
+	for (uint32_t i = 0; i < LX_MAX_PROCS; i++) {
+		struct lx_proc *t = &lx_procs[i];
+		if (t->state != LX_PROC_LIVE || t->grp != q)
+			continue;
+		if (!(blockable(t->sigmask) & bit(sig)))
+			return t;
+		any = any ? any : t;
+	}
+	return any ? any : q;
+}
+
 void lx_signal_send(struct lx_proc *q, int sig, uint32_t from)
 {
 	if (q->state != LX_PROC_LIVE || sig < 1 || sig > 64)
 		return;
-	uint64_t h = q->sigactions[sig][0];
+	uint64_t h = lx_grp(q)->sigactions[sig][0];
 	if (sig == SIGKILL) {
 		lx_proc_exit(q, SIGKILL);
 		return;
 	}
 	if (h == SIG_IGN || (h == SIG_DFL && default_ignored(sig)))
 		return;
+	if (!q->grp && q->nthreads) /* sent to a process of several threads */
+		q = pick_thread(q, sig);
 	q->sigpending |= bit(sig);
 	q->sigsender = from;
 	if (blockable(q->sigmask) & bit(sig))
@@ -166,6 +186,7 @@ void lx_signal_send(struct lx_proc *q, int sig, uint32_t from)
 		struct lx_proc *was = lx_plat_current();
 		q->chan = NULL;
 		lx_plat_switch(q);
+		lx_timer_interrupted(q);
 		int64_t r = lx_signal_deliver(q, 0, true);
 		if (was && was->state == LX_PROC_LIVE)
 			lx_plat_switch(was);
@@ -201,30 +222,32 @@ static int64_t do_sigreturn(struct lx_proc *p)
 	return 0; /* rax comes from the ucontext */
 }
 
+/* kill (a process or group: leaders only) and tkill/tgkill (one: the thread with that id). */
 static int64_t do_kill(struct lx_proc *p, int64_t pid, int64_t sig, bool one)
 {
 	bool found = false, self = false;
+	struct lx_proc *me = one ? p : lx_grp(p);
 
 	if (sig < 0 || sig > 64)
 		return -LX_EINVAL;
 	for (uint32_t i = 0; i < LX_MAX_PROCS; i++) {
 		struct lx_proc *q = &lx_procs[i];
-		if (q->state == LX_PROC_FREE)
+		if (q->state == LX_PROC_FREE || (!one && q->grp))
 			continue;
 		bool hit = (one || pid > 0) ? q->pid == (uint64_t)pid
-		           : pid == 0       ? q->pgid == p->pgid
-		           : pid == -1      ? q != p
+		           : pid == 0       ? q->pgid == lx_grp(p)->pgid
+		           : pid == -1      ? q != me
 		                            : q->pgid == (uint64_t)-pid;
 		if (!hit)
 			continue;
 		found = true;
-		if (q == p)
+		if (q == me)
 			self = true;
 		else if (sig)
-			lx_signal_send(q, (int)sig, p->pid);
+			lx_signal_send(q, (int)sig, p->tgid);
 	}
 	if (self && sig)
-		lx_signal_send(p, (int)sig, p->pid); /* itself last: it may end it */
+		lx_signal_send(me, (int)sig, p->tgid); /* itself last: it may end it */
 	return found ? 0 : -LX_ESRCH;
 }
 
@@ -239,12 +262,14 @@ int64_t lx_signal_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], b
 	case 200: /* tkill */
 		return (int32_t)a[0] <= 0 ? -LX_EINVAL
 		                          : do_kill(p, (int32_t)a[0], (int32_t)a[1], true);
-	case 234: /* tgkill */
+	case 234: { /* tgkill */
 		if ((int32_t)a[0] <= 0 || (int32_t)a[1] <= 0)
 			return -LX_EINVAL;
-		if (a[0] != a[1])
-			return -LX_ESRCH; /* one thread per process */
+		struct lx_proc *t = lx_proc_by_pid((uint32_t)a[1]);
+		if (!t || t->state != LX_PROC_LIVE || t->tgid != (uint32_t)a[0])
+			return -LX_ESRCH; /* no such thread in that process */
 		return do_kill(p, (int32_t)a[1], (int32_t)a[2], true);
+	}
 	case 127: { /* rt_sigpending */
 		uint64_t set = p->sigpending & blockable(p->sigmask);
 		if (a[1] > 8)

@@ -7,6 +7,7 @@
 #include "lx.h"
 
 #include <hallows/rt.h>
+#include <lib/fmt.h>
 #include <lib/string.h>
 
 #define MAX_NR              512
@@ -105,6 +106,17 @@ void lx_report_unknown(bool reset)
 		memset(unknown, 0, sizeof(unknown));
 }
 
+uint64_t lx_unknown_format(char *buf, size_t cap)
+{
+	uint64_t n = 0;
+
+	for (uint32_t i = 0; i <= MAX_NR && n + 32 < cap; i++)
+		if (unknown[i])
+			n += (uint64_t)snprintf(
+			    buf + n, cap - n, i == MAX_NR ? ">=%u %u\n" : "%u %u\n", i, unknown[i]);
+	return n;
+}
+
 static uint64_t page_up(uint64_t x)
 {
 	return (x + LX_PAGE - 1) & ~(LX_PAGE - 1);
@@ -112,7 +124,7 @@ static uint64_t page_up(uint64_t x)
 
 static struct lx_ofd *fd_get(struct lx_proc *p, uint64_t fd)
 {
-	return fd < LX_MAX_FDS ? p->fd[fd].o : NULL;
+	return fd < LX_MAX_FDS ? lx_grp(p)->fd[fd].o : NULL;
 }
 
 /* ---- console and file I/O ---- */
@@ -152,6 +164,8 @@ static int64_t do_write(struct lx_proc *p, uint64_t fd, uint64_t buf, uint64_t l
 		return file_write(p, f, buf, len, -1);
 	if (f->kind == LX_FD_PIPE_W)
 		return lx_pipe_write(p, f, buf, len);
+	if (f->kind == LX_FD_EPOLL)
+		return -LX_EINVAL;
 	if (f->kind >= LX_FD_NULL) /* /dev/null, /dev/zero, /dev/urandom take everything */
 		return lx_check(p, buf, len, LX_PROT_READ) ? -LX_EFAULT : (int64_t)len;
 	if (f->kind != LX_FD_CONSOLE)
@@ -172,8 +186,10 @@ static int64_t do_read(struct lx_proc *p, uint64_t fd, uint64_t buf, uint64_t le
 
 	if (!f || (f->flags & O_ACCMODE) == 1)
 		return -LX_EBADF;
-	if (f->kind == LX_FD_DIR)
+	if (f->kind == LX_FD_DIR || f->kind == LX_FD_PROCDIR)
 		return -LX_EISDIR;
+	if (f->kind == LX_FD_EPOLL)
+		return -LX_EINVAL;
 	if (f->kind == LX_FD_PIPE_R)
 		return at >= 0 ? -LX_ESPIPE : lx_pipe_read(p, f, buf, len);
 	if (f->kind == LX_FD_CONSOLE)
@@ -246,16 +262,21 @@ static int get_path(struct lx_proc *p, int64_t dirfd, uint64_t upath, char *out,
 
 	if (n < 0)
 		return (int)n;
-	if (rel[0] == '/' || dirfd == AT_FDCWD) {
+	if (!n)
+		return -LX_ENOENT; /* "" names nothing (AT_EMPTY_PATH is the caller's) */
+	if (rel[0] == '/') {
 		strlcpy(out, rel, cap);
 		return 0;
 	}
+	if (dirfd == AT_FDCWD)
+		return lx_cwd_join(p, rel, out, cap);
 	struct lx_ofd *d = fd_get(p, (uint64_t)dirfd);
 	if (!d)
 		return -LX_EBADF;
-	if (d->kind != LX_FD_DIR)
+	if (d->kind != LX_FD_DIR && d->kind != LX_FD_PROCDIR)
 		return -LX_ENOTDIR;
-	size_t dl = strlcpy(out, d->file->path, cap);
+	out[0] = '/';
+	size_t dl = strlcpy(out + 1, d->file->path, cap - 1) + 1;
 	if (dl + 1 + (size_t)n + 1 > cap)
 		return -LX_ENAMETOOLONG;
 	out[dl] = '/';
@@ -283,6 +304,45 @@ static uint64_t dev_rdev(const struct lx_file *f)
 
 static uint32_t umask_bits = 022;
 
+/* open of a /proc snapshot f: read-only, on the lowest free descriptor. */
+static int64_t proc_open(struct lx_proc *p, const struct lx_file *f, uint64_t flags)
+{
+	bool dir = (f->mode & S_IFMT) == S_IFDIR;
+	int64_t err = (flags & O_CREAT) && (flags & O_EXCL) ? -LX_EEXIST
+	              : (flags & O_DIRECTORY) && !dir       ? -LX_ENOTDIR
+	              : (flags & O_ACCMODE) && dir          ? -LX_EISDIR
+	              : (flags & O_ACCMODE)                 ? -LX_EACCES
+	                                                    : 0;
+	struct lx_ofd *o =
+	    err ? NULL : lx_ofd_new(dir ? LX_FD_PROCDIR : LX_FD_PROC, (uint32_t)flags);
+
+	if (!err && !o)
+		err = -23; /* ENFILE */
+	for (uint32_t fd = 0; !err && fd < LX_MAX_FDS; fd++) {
+		if (lx_grp(p)->fd[fd].o)
+			continue;
+		o->file = f;
+		lx_grp(p)->fd[fd] = (struct lx_fd){o, (flags & O_CLOEXEC) != 0};
+		return fd;
+	}
+	if (o)
+		o->refs = 0;
+	lx_procfs_put(f);
+	return err ? err : -LX_EMFILE;
+}
+
+/* A path's file (following symbolic links but the last if nofollow), /proc's too: put_stat
+ * or the like, then lx_procfs_put. */
+static int lookup_any(struct lx_proc *p, const char *path, bool nofollow, const struct lx_file **f)
+{
+	int in_proc = lx_procfs_get(p, path, !nofollow, f);
+
+	if (in_proc <= 0)
+		return in_proc;
+	*f = nofollow ? lx_fs_lookup_link(path) : lx_fs_lookup(path);
+	return *f ? 0 : -LX_ENOENT;
+}
+
 static int64_t do_openat(struct lx_proc *p, int64_t dirfd, uint64_t upath, uint64_t flags,
                          uint64_t mode)
 {
@@ -291,7 +351,14 @@ static int64_t do_openat(struct lx_proc *p, int64_t dirfd, uint64_t upath, uint6
 
 	if (err)
 		return err;
-	const struct lx_file *f = lx_fs_lookup(path);
+	const struct lx_file *f;
+	int in_proc = lx_procfs_get(p, path, true, &f);
+	if (in_proc < 0)
+		return in_proc;
+	if (in_proc > 0)
+		f = lx_fs_lookup(path);
+	else if (lx_procfs_is(f))
+		return proc_open(p, f, flags);
 	if (f && (flags & O_CREAT) && (flags & O_EXCL))
 		return -LX_EEXIST;
 	if (!f && (flags & O_CREAT)) {
@@ -313,7 +380,7 @@ static int64_t do_openat(struct lx_proc *p, int64_t dirfd, uint64_t upath, uint6
 	    (err = lx_fs_truncate(f, 0)))
 		return err;
 	for (uint32_t fd = 0; fd < LX_MAX_FDS; fd++) {
-		if (p->fd[fd].o)
+		if (lx_grp(p)->fd[fd].o)
 			continue;
 		struct lx_ofd *o =
 		    kind == LX_FD_CONSOLE ? lx_console_ofd() : lx_ofd_new(kind, (uint32_t)flags);
@@ -325,7 +392,7 @@ static int64_t do_openat(struct lx_proc *p, int64_t dirfd, uint64_t upath, uint6
 			return -23; /* ENFILE */
 		o->file = f;
 		lx_fs_hold(f);
-		p->fd[fd] = (struct lx_fd){o, (flags & O_CLOEXEC) != 0};
+		lx_grp(p)->fd[fd] = (struct lx_fd){o, (flags & O_CLOEXEC) != 0};
 		return fd;
 	}
 	return -LX_EMFILE;
@@ -371,9 +438,13 @@ static int64_t do_fstatat(struct lx_proc *p, int64_t dirfd, uint64_t upath, uint
 	int err = get_path(p, dirfd, upath, path, sizeof(path));
 	if (err)
 		return err;
-	const struct lx_file *f =
-	    flags & AT_SYMLINK_NOFOLLOW ? lx_fs_lookup_link(path) : lx_fs_lookup(path);
-	return f ? put_stat(p, buf, f, NULL) : -LX_ENOENT;
+	const struct lx_file *f;
+	err = lookup_any(p, path, flags & AT_SYMLINK_NOFOLLOW, &f);
+	if (err)
+		return err;
+	err = put_stat(p, buf, f, NULL);
+	lx_procfs_put(f);
+	return err;
 }
 
 static int64_t do_lseek(struct lx_proc *p, uint64_t fd, int64_t off, uint64_t whence)
@@ -382,7 +453,7 @@ static int64_t do_lseek(struct lx_proc *p, uint64_t fd, int64_t off, uint64_t wh
 
 	if (!f)
 		return -LX_EBADF;
-	if (f->kind == LX_FD_CONSOLE || f->pipe)
+	if (f->kind == LX_FD_CONSOLE || f->pipe || f->kind == LX_FD_EPOLL)
 		return -LX_ESPIPE;
 	int64_t base = whence == 0   ? 0
 	               : whence == 1 ? (int64_t)f->pos
@@ -405,12 +476,15 @@ static int64_t do_getdents(struct lx_proc *p, uint64_t fd, uint64_t buf, uint64_
 
 	if (!f)
 		return -LX_EBADF;
-	if (f->kind != LX_FD_DIR)
+	if (f->kind != LX_FD_DIR && f->kind != LX_FD_PROCDIR)
 		return -LX_ENOTDIR;
 	for (;;) {
 		const char *name = f->pos == 0 ? "." : "..";
 		const struct lx_file *c =
-		    f->pos < 2 ? f->file : lx_fs_child(f->file, (uint32_t)f->pos - 2, &name);
+		    f->pos < 2 ? f->file
+		    : f->kind == LX_FD_PROCDIR
+		        ? lx_procfs_child(f->file, (uint32_t)f->pos - 2, &name)
+		        : lx_fs_child(f->file, (uint32_t)f->pos - 2, &name);
 		if (!c)
 			break;
 		size_t nl = strlen(name), reclen = (19 + nl + 1 + 7) & ~(size_t)7;
@@ -448,7 +522,7 @@ static int64_t dup_to(struct lx_proc *p, uint64_t fd, uint64_t to, bool exact, u
 	if (to >= LX_MAX_FDS)
 		return exact ? -LX_EBADF : -LX_EINVAL;
 	uint64_t n = to;
-	while (!exact && n < LX_MAX_FDS && p->fd[n].o)
+	while (!exact && n < LX_MAX_FDS && lx_grp(p)->fd[n].o)
 		n++;
 	if (n == LX_MAX_FDS)
 		return -LX_EMFILE;
@@ -467,9 +541,9 @@ static int64_t do_fcntl(struct lx_proc *p, uint64_t fd, uint64_t cmd, uint64_t a
 	case 1030: /* F_DUPFD_CLOEXEC */
 		return dup_to(p, fd, arg, false, cmd == 1030 ? O_CLOEXEC : 0);
 	case 1: /* F_GETFD */
-		return p->fd[fd].cloexec;
+		return lx_grp(p)->fd[fd].cloexec;
 	case 2: /* F_SETFD */
-		p->fd[fd].cloexec = arg & 1;
+		lx_grp(p)->fd[fd].cloexec = arg & 1;
 		return 0;
 	case 3: /* F_GETFL */
 		return f->flags;
@@ -515,13 +589,15 @@ static int64_t do_readlink(struct lx_proc *p, int64_t dirfd, uint64_t upath, uin
 		return err;
 	if (size <= 0)
 		return -LX_EINVAL;
-	const struct lx_file *f = lx_fs_lookup_link(path);
-	if (!f)
-		return -LX_ENOENT;
-	if ((f->mode & S_IFMT) != S_IFLNK)
-		return -LX_EINVAL;
+	const struct lx_file *f;
+	if ((err = lookup_any(p, path, true, &f)))
+		return err;
 	uint64_t n = f->size < (uint64_t)size ? f->size : (uint64_t)size;
-	return lx_copy_out(p, ubuf, f->data, n) ? -LX_EFAULT : (int64_t)n;
+	int64_t r = (f->mode & S_IFMT) != S_IFLNK      ? -LX_EINVAL
+	            : lx_copy_out(p, ubuf, f->data, n) ? -LX_EFAULT
+	                                               : (int64_t)n;
+	lx_procfs_put(f);
+	return r;
 }
 
 /* prlimit64 on the process itself: every limit starts unlimited but the stack's and files'. */
@@ -556,6 +632,7 @@ static int64_t do_prlimit(struct lx_proc *p, const uint64_t a[6])
 
 static int64_t do_brk(struct lx_proc *p, uint64_t want)
 {
+	p = lx_grp(p); /* a thread: its process's heap */
 	uint64_t old = page_up(p->brk), new = page_up(want);
 
 	if (want < p->brk_start || want > p->brk_start + (1ull << 32))
@@ -592,8 +669,9 @@ static int64_t do_mmap(struct lx_proc *p, const uint64_t a[6])
 	if (!(flags & MAP_FIXED)) {
 		bool hint_ok = addr && !(addr & (LX_PAGE - 1)) && addr < LX_MMAP_TOP &&
 		               len <= LX_MMAP_TOP - addr;
-		for (uint32_t i = 0; hint_ok && i < p->nreg; i++) /* by region: len may be huge */
-			hint_ok = p->reg[i].end <= addr || p->reg[i].start >= addr + len;
+		const struct lx_proc *m = lx_grp(p);
+		for (uint32_t i = 0; hint_ok && i < m->nreg; i++) /* by region: len may be huge */
+			hint_ok = m->reg[i].end <= addr || m->reg[i].start >= addr + len;
 		addr = hint_ok ? addr : lx_find_gap(p, len);
 		if (!addr)
 			return -LX_ENOMEM;
@@ -655,10 +733,10 @@ static int64_t do_sigaction(struct lx_proc *p, const uint64_t a[6])
 		return -LX_EINVAL;
 	if (a[1] && lx_copy_in(p, act, a[1], sizeof(act)))
 		return -LX_EFAULT;
-	if (a[2] && lx_copy_out(p, a[2], p->sigactions[sig], sizeof(act)))
+	if (a[2] && lx_copy_out(p, a[2], lx_grp(p)->sigactions[sig], sizeof(act)))
 		return -LX_EFAULT;
 	if (a[1])
-		memcpy(p->sigactions[sig], act, sizeof(act));
+		memcpy(lx_grp(p)->sigactions[sig], act, sizeof(act));
 	return 0;
 }
 
@@ -704,18 +782,23 @@ static uint16_t poll_one(struct lx_proc *p, int32_t fd, uint16_t events)
 		return 0;
 	if (!f)
 		return 32;
-	uint16_t ready = 1 | 4; /* files, devices, the console (end of file): always ready */
+	return lx_ofd_ready(f) & (events | 8 | 16);
+}
+
+uint16_t lx_ofd_ready(const struct lx_ofd *f)
+{
 	if (f->kind == LX_FD_PIPE_R)
-		ready = (f->pipe->len ? 1 : 0) | (f->pipe->writers ? 0 : 16);
-	else if (f->kind == LX_FD_PIPE_W)
-		ready = (f->pipe->readers ? (f->pipe->len < LX_PIPE_SIZE ? 4 : 0) : 8);
-	return ready & (events | 8 | 16);
+		return (f->pipe->len ? 1 : 0) | (f->pipe->writers ? 0 : 16);
+	if (f->kind == LX_FD_PIPE_W)
+		return f->pipe->readers ? (f->pipe->len < LX_PIPE_SIZE ? 4 : 0) : 8;
+	if (f->kind == LX_FD_EPOLL)
+		return lx_epoll_ready(f) ? 1 : 0;
+	return 1 | 4; /* files, devices, the console (end of file): always ready */
 }
 
 /*
- * poll and ppoll. A wait with a timeout of -1 blocks until a pipe changes;
- * there are no timers yet, so a positive timeout ends at once when nothing
- * is ready (as if it had run out).
+ * poll and ppoll: a wait blocks until a pipe changes, or its timeout
+ * (timer.c) runs out.
  */
 static int64_t do_poll(struct lx_proc *p, uint64_t ufds, uint64_t n, int64_t timeout_ms)
 {
@@ -733,10 +816,7 @@ static int64_t do_poll(struct lx_proc *p, uint64_t ufds, uint64_t n, int64_t tim
 		lx_copy_out(p, ufds + i * 8, pfd, 8);
 		ready += rev != 0;
 	}
-	if (ready || timeout_ms >= 0)
-		return ready;
-	p->chan = lx_poll_chan();
-	return LX_RET_BLOCK;
+	return ready ? (p->wake_at = 0, ready) : lx_timer_wait(p, lx_poll_chan(), timeout_ms);
 }
 
 /* truncate, mkdir[at], rmdir, unlink[at]: one path, relative to a directory for the *at. */
@@ -789,6 +869,8 @@ static int64_t do_rename(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 
 int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 {
+	if (nr == NR_getpid) /* the hottest call (libc caches nothing): before the dispatchers */
+		return p->tgid;
 	bool handled;
 	int64_t r = lx_proc_syscall(p, nr, a, &handled);
 
@@ -816,8 +898,8 @@ int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 	case NR_close:
 		if (!fd_get(p, a[0]))
 			return -LX_EBADF;
-		lx_ofd_put(p->fd[a[0]].o);
-		p->fd[a[0]].o = NULL;
+		lx_ofd_put(lx_grp(p)->fd[a[0]].o);
+		lx_grp(p)->fd[a[0]].o = NULL;
 		return 0;
 	case NR_stat:
 	case NR_lstat:
@@ -841,7 +923,11 @@ int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 			return err;
 		if (mode > 7)
 			return -LX_EINVAL;
-		return !lx_fs_lookup(path) ? -LX_ENOENT : 0; /* root may do anything */
+		const struct lx_file *f;
+		if ((err = lookup_any(p, path, false, &f)))
+			return err;
+		lx_procfs_put(f);
+		return 0; /* root may do anything */
 	}
 	case NR_lseek:
 		return do_lseek(p, a[0], (int64_t)a[1], a[2]);
@@ -873,10 +959,6 @@ int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 		if (a[0] == a[1] || (a[2] & ~O_CLOEXEC))
 			return -LX_EINVAL;
 		return dup_to(p, a[0], a[1], true, (uint32_t)a[2]);
-	case NR_getcwd:
-		if (a[1] < 2)
-			return -LX_ERANGE;
-		return lx_copy_out(p, a[0], "/", 2) ? -LX_EFAULT : 2;
 	case NR_brk:
 		return do_brk(p, a[0]);
 	case NR_mmap:
@@ -896,7 +978,6 @@ int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 	case NR_set_tid_address:
 		p->tid_address = a[0];
 		return p->pid;
-	case NR_getpid:
 	case NR_gettid:
 		return p->pid;
 	case NR_getuid:
@@ -991,6 +1072,17 @@ int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 		return lx_copy_out(p, a[0], buf, n) ? -LX_EFAULT : (int64_t)n;
 	}
 	default:
+		r = lx_thread_syscall(p, nr, a, &handled);
+		if (!handled)
+			r = lx_timer_syscall(p, nr, a, &handled);
+		if (!handled)
+			r = lx_dir_syscall(p, nr, a, &handled);
+		if (!handled)
+			r = lx_procfs_syscall(p, nr, a, &handled);
+		if (!handled)
+			r = lx_epoll_syscall(p, nr, a, &handled);
+		if (handled)
+			return r;
 		unknown[nr < MAX_NR ? nr : MAX_NR]++;
 		return -LX_ENOSYS;
 	}

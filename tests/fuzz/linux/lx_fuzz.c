@@ -1,7 +1,8 @@
 /*
  * libFuzzer target for the Linux personality's parsers of outside bytes:
  * the input is taken as an ELF file (lx_elf_load, then the initial stack)
- * and as a cpio archive (lx_fs_init, then lookups of the names in it).
+ * as a cpio archive (lx_fs_init, then lookups of the names in it), and
+ * as a path a process gives (/proc's lookups, lx_procfs_get, both ways).
  */
 #include "../../host/linux/lx_host.h"
 
@@ -34,6 +35,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (uint32_t i = 0; root && (f = lx_fs_child(root, i, &name)) && i < 64; i++)
 			(void)lx_fs_lookup(f->path);
 		(void)lx_fs_lookup("/a/../b/./c//d/..");
+	}
+	/* The input as a path, under /proc and as it is (the process: pid 101, live). */
+	char path[300] = "/proc/";
+	size_t n = size < sizeof(path) - 7 ? size : sizeof(path) - 7;
+	memcpy(path + 6, data, n);
+	path[6 + n] = 0;
+	memset(lx_procs, 0, sizeof(lx_procs));
+	lx_procs[0] = (struct lx_proc){.pid = 101, .tgid = 101, .state = LX_PROC_LIVE};
+	for (int follow = 0; follow < 2; follow++) {
+		const struct lx_file *f;
+		const char *name;
+		for (const char *at = path; at; at = at == path ? path + 6 : NULL) {
+			if (lx_procfs_get(&lx_procs[0], at, follow, &f) || !f)
+				continue;
+			for (uint32_t i = 0; (f->mode & 0170000) == 0040000 && i < 8; i++)
+				(void)lx_procfs_child(f, i, &name);
+			lx_procfs_put(f);
+		}
 	}
 	lx_host_reset();
 	return 0;

@@ -153,3 +153,35 @@ void lx_host_reset(void)
 	memset(pages, 0, sizeof(pages));
 	npages = 0;
 }
+
+/* The process table and the figures procfs.c shows (the server's are in proc.c, main.c and
+ * sys.c): the tests fill lx_procs themselves. */
+struct lx_proc lx_procs[LX_MAX_PROCS];
+
+struct lx_proc *lx_proc_by_pid(uint32_t pid)
+{
+	for (uint32_t i = 0; i < LX_MAX_PROCS; i++)
+		if (lx_procs[i].state != LX_PROC_FREE && lx_procs[i].pid == pid)
+			return &lx_procs[i];
+	return NULL;
+}
+
+void lx_plat_mem(uint64_t *total, uint64_t *free)
+{
+	*total = 128ull << 20;
+	*free = *total - (uint64_t)npages * LX_PAGE;
+}
+
+uint64_t lx_plat_pages_of(const struct lx_proc *p)
+{
+	return p->state == LX_PROC_LIVE ? npages : 0;
+}
+
+uint64_t lx_unknown_format(char *buf, size_t cap)
+{
+	const char text[] = "400 1\n>=512 2\n";
+	size_t n = sizeof(text) - 1 < cap ? sizeof(text) - 1 : cap;
+
+	memcpy(buf, text, n);
+	return n;
+}

@@ -352,6 +352,83 @@ static void fs_writes_renames_and_unlinks(void)
 	CHECK_EQ(lx_fs_unlink("/", true), -16);
 }
 
+/* /proc: which paths are its, what each gives, and the errors of the rest. */
+static void procfs_answers_its_paths_and_refuses_the_rest(void)
+{
+	struct lx_proc *p = &lx_procs[3];
+	const struct lx_file *f, *held[20];
+	const char *name;
+	char big[400];
+
+	memset(lx_procs, 0, sizeof(lx_procs));
+	*p = (struct lx_proc){.pid = 101,
+	                      .tgid = 101,
+	                      .ppid = 1,
+	                      .pgid = 1,
+	                      .sid = 1,
+	                      .state = LX_PROC_LIVE,
+	                      .idx = 3};
+	strcpy(p->comm, "prog");
+	memcpy(p->cmdline, "prog\0-x\0", 8);
+	p->cmdline_len = 8;
+	lx_procs[5] = (struct lx_proc){.pid = 102, .tgid = 101, .grp = p, .state = LX_PROC_LIVE};
+	p->nthreads = 1;
+
+	CHECK_EQ(lx_procfs_get(p, "/etc/passwd", true, &f), 1);
+	CHECK_EQ(lx_procfs_get(p, "/procfoo", true, &f), 1);
+	CHECK_EQ(lx_procfs_get(p, "/proc/../proc/./self/stat", true, &f), 0);
+	CHECK(lx_procfs_is(f) && !strncmp((const char *)f->data, "101 (prog) R 1 1 1 ", 19));
+	int fields = 1;
+	for (uint64_t i = 0; i < f->size; i++)
+		fields += f->data[i] == ' ';
+	CHECK_EQ(fields, 52);
+	CHECK(f->data[f->size - 1] == '\n');
+	lx_procfs_put(f);
+	CHECK_EQ(lx_procfs_get(p, "/proc/self", false, &f), 0);
+	CHECK(f->size == 3 && !memcmp(f->data, "101", 3) && (f->mode & 0170000) == 0120000);
+	lx_procfs_put(f);
+	CHECK_EQ(lx_procfs_get(p, "/proc/101/cmdline", true, &f), 0);
+	CHECK(f->size == 8 && !memcmp(f->data, "prog\0-x\0", 8));
+	lx_procfs_put(f);
+	CHECK_EQ(lx_procfs_get(p, "/proc/101/status", true, &f), 0);
+	CHECK(strstr((const char *)f->data, "\nThreads:\t2\n") != NULL);
+	lx_procfs_put(f);
+	CHECK_EQ(lx_procfs_get(p, "/proc/hallows/enosys", true, &f), 0);
+	CHECK(f->size == 14);
+	lx_procfs_put(f);
+	/* a thread's id is not listed, nor its directory served; numbers out of range */
+	CHECK_EQ(lx_procfs_get(p, "/proc/102/stat", true, &f), -LX_ENOENT);
+	CHECK_EQ(lx_procfs_get(p, "/proc/99999999999999999999999/stat", true, &f), -LX_ENOENT);
+	CHECK_EQ(lx_procfs_get(p, "/proc/101x/stat", true, &f), -LX_ENOENT);
+	CHECK_EQ(lx_procfs_get(p, "/proc/101/nosuch", true, &f), -LX_ENOENT);
+	CHECK_EQ(lx_procfs_get(p, "/proc/101/stat/more", true, &f), -LX_ENOENT);
+	CHECK_EQ(lx_procfs_get(p, "/proc/1/stat", true, &f), -LX_ENOENT);
+	CHECK_EQ(lx_procfs_get(p, "/proc/", true, &f), 0);
+	CHECK((f->mode & 0170000) == 0040000);
+	/* the listing: the process, then the four names, then the end */
+	CHECK(lx_procfs_child(f, 0, &name) && !strcmp(name, "101"));
+	CHECK(lx_procfs_child(f, 1, &name) && !strcmp(name, "hallows"));
+	CHECK(lx_procfs_child(f, 4, &name) && !strcmp(name, "uptime"));
+	CHECK(lx_procfs_child(f, 5, &name) == NULL);
+	lx_procfs_put(f);
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	memcpy(big, "/proc/", 6);
+	CHECK_EQ(lx_procfs_get(p, big, true, &f), 1); /* too long for a path: the file system's */
+	/* the snapshots run out (ENFILE), and come back */
+	uint32_t n = 0;
+	while (n < 20 && !lx_procfs_get(p, "/proc/uptime", true, &held[n]))
+		n++;
+	CHECK_EQ(n, 16);
+	CHECK_EQ(lx_procfs_get(p, "/proc/meminfo", true, &f), -23);
+	while (n--)
+		lx_procfs_put(held[n]);
+	CHECK_EQ(lx_procfs_get(p, "/proc/meminfo", true, &f), 0);
+	CHECK(!strncmp((const char *)f->data, "MemTotal:", 9));
+	lx_procfs_put(f);
+	lx_procfs_put(NULL); /* not a snapshot: nothing */
+}
+
 int main(int argc, char **argv)
 {
 	static const struct kt_case cases[] = {
@@ -364,6 +441,7 @@ int main(int argc, char **argv)
 	    KT(fs_resolves_paths_and_lists_directories),
 	    KT(fs_follows_symbolic_links),
 	    KT(fs_writes_renames_and_unlinks),
+	    KT(procfs_answers_its_paths_and_refuses_the_rest),
 	};
 	return kt_main(cases, sizeof(cases) / sizeof(cases[0]), argc, argv);
 }

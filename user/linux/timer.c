@@ -1,0 +1,287 @@
+/*
+ * Time of the Linux personality: nanosleep and clock_nanosleep, the
+ * timeouts of futex waits, alarm and setitimer(ITIMER_REAL), getitimer,
+ * times and getrusage.
+ *
+ * The kernel offers no timed wait, so the server drives PIT channel 0
+ * itself (ports 0x40-0x43, ISA IRQ 0, as webd does for Floo): one-shot
+ * (mode 0) for the earliest deadline of any thread (at most 54.9 ms ahead,
+ * the counter's 16 bits; it is armed again then). The IRQ signals a
+ * notification bound to the server's thread, so the server's one wait on
+ * its endpoint also ends when time is up (a message with label 0: main.c
+ * hands its bits to lx_timer_fire). A sleeping thread is blocked as any
+ * waiting call is (p->chan), costs no CPU, and its call is made again when
+ * its time comes; the call then sees the deadline has passed.
+ */
+#include "lx.h"
+
+#include <hallows/rt.h>
+#include <lib/string.h>
+
+#define PIT_HZ      1193182ull
+#define PIT_MAX_NS  54000000ull /* 16 bits of 1.19 MHz ticks */
+#define NS          1000000000ull
+#define REALTIME_AT 1767225600ull /* CLOCK_REALTIME at boot (sys.c's do_clock) */
+#define SIGALRM     14
+
+enum {
+	NR_nanosleep = 35,
+	NR_getitimer = 36,
+	NR_alarm = 37,
+	NR_setitimer = 38,
+	NR_getrusage = 98,
+	NR_times = 100,
+	NR_clock_nanosleep = 230,
+};
+
+static struct {
+	hl_cptr_t ntfn, ports, irq;
+	bool ok;
+} tm;
+
+bool lx_timer_init(void)
+{
+	tm.ntfn = rt_alloc(HL_OBJ_NOTIFICATION, 0);
+	tm.ports = rt_slot();
+	tm.irq = rt_slot();
+	tm.ok = tm.ntfn && tm.ports && tm.irq &&
+	        hl_ioport_control_issue(HL_SLOT_IOPORT_CONTROL, 0x40, 4, tm.ports) == HL_OK &&
+	        hl_irq_control_get(HL_SLOT_IRQ_CONTROL, 0, tm.irq) == HL_OK &&
+	        hl_irq_handler_set_notification(tm.irq, tm.ntfn) == HL_OK &&
+	        hl_irq_handler_ack(tm.irq) == HL_OK &&
+	        hl_thread_bind_notification(HL_SLOT_THREAD, tm.ntfn) == HL_OK;
+	if (!tm.ok)
+		rt_printf("linux: no timer (PIT on IRQ 0): timed waits fail with ENOSYS\n");
+	return tm.ok;
+}
+
+/* The earliest time anything waits for (0: nothing). */
+static uint64_t earliest(void)
+{
+	uint64_t at = 0;
+
+	for (uint32_t i = 0; i < LX_MAX_PROCS; i++) {
+		const struct lx_proc *q = &lx_procs[i];
+		if (q->state != LX_PROC_LIVE)
+			continue;
+		if (q->chan && q->wake_at && (!at || q->wake_at < at))
+			at = q->wake_at;
+		if (q->alarm_at && (!at || q->alarm_at < at))
+			at = q->alarm_at;
+	}
+	return at;
+}
+
+void lx_timer_arm(void)
+{
+	uint64_t at = earliest(), now = lx_plat_nanotime();
+
+	if (!tm.ok || !at)
+		return;
+	uint64_t ns = at > now ? at - now : 0;
+	uint64_t count = (ns < PIT_MAX_NS ? ns : PIT_MAX_NS) * PIT_HZ / NS + 1;
+	(void)hl_ioport_out(tm.ports, 0x43, 1, 0x30); /* channel 0, lo/hi byte, mode 0 */
+	(void)hl_ioport_out(tm.ports, 0x40, 1, count & 0xff);
+	(void)hl_ioport_out(tm.ports, 0x40, 1, (count >> 8) & 0xff);
+}
+
+void lx_timer_fire(uint64_t bits)
+{
+	if (!tm.ok || !(bits & 1))
+		return;
+	(void)hl_irq_handler_ack(tm.irq);
+	uint64_t now = lx_plat_nanotime();
+	for (uint32_t i = 0; i < LX_MAX_PROCS; i++) {
+		struct lx_proc *q = &lx_procs[i];
+		if (q->state != LX_PROC_LIVE)
+			continue;
+		if (q->chan && q->wake_at && q->wake_at <= now) { /* its call sees the time is up */
+			q->chan = NULL;
+			lx_plat_resume(q);
+		}
+		if (q->alarm_at && q->alarm_at <= now) {
+			q->alarm_at = q->alarm_every ? now + q->alarm_every : 0;
+			lx_signal_send(q, SIGALRM, 0);
+		}
+	}
+	lx_timer_arm();
+}
+
+void lx_timer_interrupted(struct lx_proc *p)
+{
+	uint64_t now = lx_plat_nanotime(), left = p->wake_at > now ? p->wake_at - now : 0;
+	int64_t ts[2] = {(int64_t)(left / NS), (int64_t)(left % NS)};
+
+	/* nanosleep(req, rem), clock_nanosleep(clock, 0, req, rem): what was left of it */
+	if (p->wake_at && p->call.nr == NR_nanosleep && p->call.a[1])
+		(void)lx_copy_out(p, p->call.a[1], ts, sizeof(ts));
+	if (p->wake_at && p->call.nr == NR_clock_nanosleep && !(p->call.a[1] & 1) && p->call.a[3])
+		(void)lx_copy_out(p, p->call.a[3], ts, sizeof(ts));
+	p->wake_at = 0;
+}
+
+bool lx_timer_no_restart(const struct lx_proc *p)
+{
+	return p->call.nr == NR_nanosleep || p->call.nr == NR_clock_nanosleep ||
+	       p->call.nr == 232 || p->call.nr == 281 || /* epoll_wait, epoll_pwait */
+	       p->call.nr == 7 || p->call.nr == 271 ||   /* poll, ppoll */
+	       (p->call.nr == 202 && p->call.a[3] &&
+	        ((p->call.a[1] & 127) == 0 || (p->call.a[1] & 127) == 9));
+}
+
+/* nanosleep and clock_nanosleep: the deadline, then the wait until it (restart: the same). */
+static int64_t do_sleep(struct lx_proc *p, uint64_t clk, uint64_t flags, uint64_t ureq)
+{
+	int64_t ts[2];
+	uint64_t now = lx_plat_nanotime();
+
+	if (lx_call_restarted(p) && p->wake_at) {
+		if (now >= p->wake_at) {
+			p->wake_at = 0;
+			return 0;
+		}
+		p->chan = &p->wake_at;
+		lx_timer_arm();
+		return LX_RET_BLOCK;
+	}
+	p->wake_at = 0;
+	if (clk != 0 && clk != 1 && clk != 7 && clk != 11)
+		return clk == 2 || clk == 3 || clk > 11 ? -LX_EINVAL : -95; /* EOPNOTSUPP */
+	if (flags & ~1ull)
+		return -LX_EINVAL;
+	if (lx_copy_in(p, ts, ureq, sizeof(ts)))
+		return -LX_EFAULT;
+	if (ts[0] < 0 || ts[1] < 0 || ts[1] >= (int64_t)NS)
+		return -LX_EINVAL;
+	if (!tm.ok)
+		return -LX_ENOSYS;
+	uint64_t ns = (uint64_t)ts[0] > (1ull << 33) ? (1ull << 33) * NS : (uint64_t)ts[0] * NS;
+	ns += (uint64_t)ts[1];
+	if (flags & 1) { /* TIMER_ABSTIME: a time on that clock */
+		uint64_t base = clk == 0 || clk == 11 ? REALTIME_AT * NS : 0;
+		ns = ns > base ? ns - base : 0;
+		if (ns <= now)
+			return 0;
+		p->wake_at = ns;
+	} else {
+		if (!ns)
+			return 0;
+		p->wake_at = now + ns;
+	}
+	p->chan = &p->wake_at;
+	lx_timer_arm();
+	return LX_RET_BLOCK;
+}
+
+int64_t lx_timer_wait(struct lx_proc *p, const void *chan, int64_t ms)
+{
+	if (!ms) {
+		p->wake_at = 0;
+		return 0;
+	}
+	if (ms > 0) { /* its deadline when first made, then until it passes */
+		uint64_t now = lx_plat_nanotime();
+		if (!lx_call_restarted(p) || !p->wake_at)
+			p->wake_at = now + (uint64_t)ms * (NS / 1000);
+		else if (now >= p->wake_at) {
+			p->wake_at = 0;
+			return 0;
+		}
+	}
+	p->chan = chan;
+	if (p->wake_at)
+		lx_timer_arm();
+	return LX_RET_BLOCK;
+}
+
+/* struct itimerval {interval, value}, each {tv_sec, tv_usec}, of ITIMER_REAL into v. */
+static void itimer_get(const struct lx_proc *l, int64_t v[4])
+{
+	uint64_t now = lx_plat_nanotime(), left = l->alarm_at > now ? l->alarm_at - now : 0;
+
+	if (l->alarm_at && !left)
+		left = 1000; /* due: Linux shows a microsecond at least */
+	v[0] = (int64_t)(l->alarm_every / NS), v[1] = (int64_t)(l->alarm_every % NS / 1000);
+	v[2] = (int64_t)(left / NS), v[3] = (int64_t)((left % NS + 999) / 1000);
+	if (v[3] == 1000000)
+		v[2]++, v[3] = 0;
+}
+
+static int64_t do_setitimer(struct lx_proc *p, uint64_t which, uint64_t unew, uint64_t uold)
+{
+	struct lx_proc *l = lx_grp(p);
+	int64_t v[4], old[4];
+
+	if (which > 2)
+		return -LX_EINVAL;
+	if (unew && lx_copy_in(p, v, unew, sizeof(v)))
+		return -LX_EFAULT;
+	if (unew &&
+	    (v[0] < 0 || v[1] < 0 || v[1] >= 1000000 || v[2] < 0 || v[3] < 0 || v[3] >= 1000000))
+		return -LX_EINVAL;
+	if (which != 0)
+		return -LX_EINVAL; /* ITIMER_VIRTUAL, ITIMER_PROF: no CPU time is counted yet */
+	itimer_get(l, old);
+	if (uold && lx_copy_out(p, uold, old, sizeof(old)))
+		return -LX_EFAULT;
+	if (!unew)
+		return 0;
+	if (!tm.ok)
+		return -LX_ENOSYS;
+	uint64_t every = (uint64_t)v[0] * NS + (uint64_t)v[1] * 1000;
+	uint64_t first = (uint64_t)v[2] * NS + (uint64_t)v[3] * 1000;
+	l->alarm_every = first ? every : 0;
+	l->alarm_at = first ? lx_plat_nanotime() + first : 0;
+	lx_timer_arm();
+	return 0;
+}
+
+int64_t lx_timer_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], bool *handled)
+{
+	*handled = true;
+	switch (nr) {
+	case NR_nanosleep:
+		return do_sleep(p, 1, 0, a[0]);
+	case NR_clock_nanosleep: {
+		int64_t r = do_sleep(p, a[0], a[1], a[2]);
+		return r == -LX_ENOSYS ? -LX_EINVAL : r;
+	}
+	case NR_alarm: {
+		struct lx_proc *l = lx_grp(p);
+		uint64_t now = lx_plat_nanotime(), left = l->alarm_at > now ? l->alarm_at - now : 0;
+		uint64_t old = l->alarm_at ? (left + NS / 2) / NS : 0; /* rounded, as Linux */
+		if (l->alarm_at && !old)
+			old = 1;
+		l->alarm_every = 0;
+		l->alarm_at = a[0] ? now + (uint32_t)a[0] * NS : 0;
+		lx_timer_arm();
+		return (int64_t)old;
+	}
+	case NR_setitimer:
+		return do_setitimer(p, a[0], a[1], a[2]);
+	case NR_getitimer: {
+		int64_t v[4];
+		if (a[0] > 2)
+			return -LX_EINVAL;
+		if (a[0] != 0)
+			memset(v, 0, sizeof(v)); /* never armed (setitimer refuses them) */
+		else
+			itimer_get(lx_grp(p), v);
+		return lx_copy_out(p, a[1], v, sizeof(v)) ? -LX_EFAULT : 0;
+	}
+	case NR_times: {
+		/* No CPU time is counted per thread yet: the four tms fields are 0. */
+		uint64_t tms[4] = {0}, ticks = lx_plat_nanotime() / (NS / 100);
+		return a[0] && lx_copy_out(p, a[0], tms, sizeof(tms)) ? -LX_EFAULT : (int64_t)ticks;
+	}
+	case NR_getrusage: {
+		uint64_t ru[18] = {0};
+		if ((int64_t)a[0] != 0 && (int64_t)a[0] != -1 && a[0] != 1)
+			return -LX_EINVAL;
+		return lx_copy_out(p, a[1], ru, sizeof(ru)) ? -LX_EFAULT : 0;
+	}
+	default:
+		*handled = false;
+		return -LX_ENOSYS;
+	}
+}
