@@ -95,9 +95,15 @@ $(LX_DIR)/host/lx_fuzz: tests/fuzz/linux/lx_fuzz.c $(LX_HOST_SRCS) $(LX_HOST_HDR
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -Wall -Wextra -Werror -Itests/host/linux -o $@ $(filter %.c,$^)
 
-test-linux-host: $(LX_DIR)/host/lx_test
+# The console tty's line discipline (user/linux/ldisc.c), a pure module.
+$(LX_DIR)/host/ldisc_test: tests/host/linux/ldisc_test.c tests/host/kernel/ktharness.c \
+		user/linux/ldisc.c user/linux/ldisc.h tests/host/kernel/ktharness.h
+	@mkdir -p $(@D)
+	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) -Itests/host/kernel -o $@ $(filter %.c,$^)
+
+test-linux-host: $(LX_DIR)/host/lx_test $(LX_DIR)/host/ldisc_test
 	@mkdir -p $(RESULTS)
-	@bash tests/host/kernel/run.sh $(RESULTS)/linux-host.tap $(LX_DIR)/host/logs $<
+	@bash tests/host/kernel/run.sh $(RESULTS)/linux-host.tap $(LX_DIR)/host/logs $^
 
 # Seeds: the musl test programs and the test boot module (built, not committed).
 fuzz-linux: $(LX_DIR)/host/lx_fuzz $(LX_TESTS) $(LX_INITRD)
