@@ -39,6 +39,7 @@ struct init_partition {
 	uint8_t dev_index[HL_PARTINFO_MAX_DEVICES];
 	uint16_t dev_line[HL_PARTINFO_MAX_DEVICES];
 	hl_cptr_t dev_slot[HL_PARTINFO_MAX_DEVICES];
+	hl_cptr_t console_irq, console_port; /* with `console`: root slots of what it is given */
 };
 
 struct init {

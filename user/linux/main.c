@@ -14,6 +14,7 @@
  * frames come from the server's pool and are shared copy-on-write.
  */
 #include "lx.h"
+#include "tty.h"
 
 #include <hallows/rt.h>
 #include <lib/cpio.h>
@@ -549,6 +550,10 @@ static void serve(void)
 		struct lx_proc *p = slot < LX_MAX_PROCS && lx_procs[slot].pid == badge >> 8
 		                        ? &lx_procs[slot]
 		                        : NULL;
+		if (HL_MSG_LABEL(info) == 0) { /* the bound notification: the UART has input */
+			lx_tty_irq();
+			p = NULL;
+		}
 		if (p && p->state == LX_PROC_LIVE && !p->chan) {
 			lx_plat_switch(p);
 			if (HL_MSG_LABEL(info) == HL_LABEL_LINUX_SYSCALL) {
@@ -587,8 +592,9 @@ static void serve(void)
 	}
 }
 
-/* Run one command line: its exit status (128 + signal when killed), or -errno. */
-static int run(char *line)
+/* Run one command line: its exit status (128 + signal when killed), or -errno. With session,
+ * its first process is the leader of a session with the console as its controlling tty. */
+static int run(char *line, bool session)
 {
 	const char *argv[MAX_WORDS + 1];
 	uint32_t argc = 0;
@@ -607,11 +613,66 @@ static int run(char *line)
 	argv[argc] = NULL;
 	if (!argc)
 		return -LX_EINVAL;
-	if (!lx_proc_first(argv[0], argv, &err))
+	struct lx_proc *first = lx_proc_first(argv[0], argv, &err);
+	if (!first)
 		return err;
+	if (session)
+		lx_tty_session(first); /* before its first call is served */
 	serve();
+	if (session)
+		lx_tty_session(NULL);
 	int st = lx_proc_last_status();
 	return st & 0x7f ? 128 + (st & 0x7f) : (st >> 8) & 0xff;
+}
+
+/*
+ * The receive side of COM1 for the console tty: an I/O-port capability
+ * for 0x3f8-0x3ff and IRQ 4's handler, from the root task's controls (the
+ * server is the root task of its boot module) or handed over by the root
+ * task (a partition with `console` in the manifest: its partition info
+ * page names them). Once; false when they cannot be had.
+ */
+static bool console_input(void)
+{
+	static int state; /* 0: not tried, 1: attached, -1: failed */
+	hl_cptr_t port = 0, irq = 0, ntfn = rt_alloc(HL_OBJ_NOTIFICATION, 0);
+
+	if (state)
+		return state > 0;
+	state = -1;
+	if (rt_self.pi) {
+		port = HL_PARTITION_SLOT_CONSOLE_PORT, irq = HL_PARTITION_SLOT_CONSOLE_IRQ;
+	} else {
+		port = rt_slot(), irq = rt_slot();
+		if (port && hl_ioport_control_issue(HL_SLOT_IOPORT_CONTROL, 0x3f8, 8, port) != HL_OK)
+			port = 0;
+		if (irq && hl_irq_control_get(HL_SLOT_IRQ_CONTROL, 4, irq) != HL_OK)
+			irq = 0;
+	}
+	if (!port || !irq || !ntfn || lx_tty_attach(port, irq, ntfn)) {
+		rt_printf("linux: no console input (COM1 ports %lu, IRQ 4 %lu): no session\n",
+		          (unsigned long)port, (unsigned long)irq);
+		return false;
+	}
+	state = 1;
+	return true;
+}
+
+/* `@console CMD` (once) or `@getty CMD` (again each time it ends): CMD on the console tty. */
+static void console_session(char *cmd, bool again)
+{
+	static char copy[MAX_LINE];
+
+	if (!console_input())
+		return;
+	do {
+		strlcpy(copy, cmd, sizeof(copy));
+		rt_printf("linux: console session: %s\n", cmd);
+		int code = run(copy, true);
+		rt_printf("linux: console session ended: exit=%d\n", code);
+		if (code < 0)
+			return; /* it could not start: no point in trying again */
+	} while (again);
 }
 
 static void exit_qemu(unsigned code)
@@ -641,17 +702,27 @@ static bool plat_init(void)
 	return plat.ep && plat.pool;
 }
 
+/* The file tree linked into the program (mk/serve.mk), for a manifest partition, which sees no
+ * boot module; the root-task build has none (weak: the address is 0). */
+extern const uint8_t lx_archive[] __attribute__((weak));
+extern const uint8_t lx_archive_end[] __attribute__((weak));
+
 int main(struct rt *rt)
 {
 	const uint8_t *cpio = (const uint8_t *)rt->bi->initrd_vaddr;
+	size_t cpio_len = rt->bi->initrd_size;
 	struct cpio_entry e;
 	static char script[8192];
 
-	if (!plat_init() || lx_fs_init(cpio, rt->bi->initrd_size)) {
+	if (!cpio_len && lx_archive) {
+		cpio = lx_archive;
+		cpio_len = (size_t)(lx_archive_end - lx_archive);
+	}
+	if (!plat_init() || lx_fs_init(cpio, cpio_len)) {
 		rt_printf("linux: cannot start: no memory, or a broken boot module\n");
 		return 1;
 	}
-	if (cpio_find(cpio, rt->bi->initrd_size, "etc/linux-run", &e) || e.size >= sizeof(script)) {
+	if (cpio_find(cpio, cpio_len, "etc/linux-run", &e) || e.size >= sizeof(script)) {
 		rt_printf("linux: no etc/linux-run (or longer than %zu bytes) in the boot module\n",
 		          sizeof(script) - 1);
 		return 1;
@@ -676,10 +747,14 @@ int main(struct rt *rt)
 			want_exit = true;
 			continue;
 		}
+		if (!strncmp(line, "@console ", 9) || !strncmp(line, "@getty ", 7)) {
+			console_session(strchr(line, ' ') + 1, line[1] == 'g');
+			continue;
+		}
 		n++;
 		rt_printf("@@lx-begin %u %s\n", n, line);
 		plat.console_nl = 1;
-		int code = run(line);
+		int code = run(line, false);
 		rt_printf("%s@@lx-end %u exit=%d%s\n", plat.console_nl ? "" : "\n", n, code,
 		          plat.console_nl ? "" : " nonl");
 	}
