@@ -68,6 +68,7 @@ static struct {
 	uint64_t rng;
 	int console_nl; /* the last byte written to the console was a newline */
 	bool trace;     /* "@trace" in etc/linux-run: log every call and fault */
+	hl_cptr_t tty_ntfn; /* for COM1's interrupt (made before the pools take the memory) */
 } plat;
 
 static struct space spaces[LX_MAX_PROCS];
@@ -635,7 +636,7 @@ static int run(char *line, bool session)
 static bool console_input(void)
 {
 	static int state; /* 0: not tried, 1: attached, -1: failed */
-	hl_cptr_t port = 0, irq = 0, ntfn = rt_alloc(HL_OBJ_NOTIFICATION, 0);
+	hl_cptr_t port = 0, irq = 0, ntfn = plat.tty_ntfn;
 
 	if (state)
 		return state > 0;
@@ -649,16 +650,36 @@ static bool console_input(void)
 		if (irq && hl_irq_control_get(HL_SLOT_IRQ_CONTROL, 4, irq) != HL_OK)
 			irq = 0;
 	}
-	if (!port || !irq || !ntfn || lx_tty_attach(port, irq, ntfn)) {
-		rt_printf("linux: no console input (COM1 ports %lu, IRQ 4 %lu): no session\n",
-		          (unsigned long)port, (unsigned long)irq);
+	long err = !port || !irq || !ntfn ? HL_ERR_NO_MEMORY : lx_tty_attach(port, irq, ntfn);
+	if (err) {
+		rt_printf("linux: no console input (COM1's ports in slot %lu, IRQ 4 in slot %lu: "
+		          "error %ld): no session\n",
+		          (unsigned long)port, (unsigned long)irq, err);
 		return false;
 	}
 	state = 1;
 	return true;
 }
 
-/* `@console CMD` (once) or `@getty CMD` (again each time it ends): CMD on the console tty. */
+/* Serve the UART until Enter is pressed (no process runs: only its notifications come). */
+static void wait_for_enter(void)
+{
+	hl_word_t info = 0, badge;
+	struct hl_msg m = {{0}};
+
+	while (!lx_tty_take_enter()) {
+		hl_syscall(HL_SYS_RECV, plat.ep, &info, &m, &badge);
+		if (HL_MSG_LABEL(info) == 0)
+			lx_tty_irq();
+	}
+}
+
+/*
+ * `@console CMD` (once, at once) or `@getty CMD` (as a getty: after Enter
+ * is pressed, so that what the rest of the system prints while it boots
+ * does not run into the shell's prompt, and again each time it ends): CMD
+ * as a session leader on the console tty.
+ */
 static void console_session(char *cmd, bool again)
 {
 	static char copy[MAX_LINE];
@@ -666,6 +687,11 @@ static void console_session(char *cmd, bool again)
 	if (!console_input())
 		return;
 	do {
+		if (again) {
+			rt_printf("linux: busybox sh on this console: press Enter to start it "
+			          "(Ctrl-a x leaves QEMU)\n");
+			wait_for_enter();
+		}
 		strlcpy(copy, cmd, sizeof(copy));
 		rt_printf("linux: console session: %s\n", cmd);
 		int code = run(copy, true);
@@ -686,6 +712,7 @@ static void exit_qemu(unsigned code)
 static bool plat_init(void)
 {
 	plat.ep = rt_alloc(HL_OBJ_ENDPOINT, 0);
+	plat.tty_ntfn = rt_alloc(HL_OBJ_NOTIFICATION, 0);
 	for (uint32_t i = 0; i < LX_MAX_PROCS; i++)
 		if (!(plat.subpools[i] = rt_alloc(HL_OBJ_MEMORY, SUBPOOL_BITS)))
 			return false;

@@ -37,6 +37,7 @@ static struct {
 	struct lx_ldisc ld;
 	bool active;     /* an interactive session: the console is a tty */
 	bool have_input; /* the UART's receive side is ours */
+	bool enter;      /* Enter was pressed while no session ran (lx_tty_take_enter) */
 	hl_cptr_t port, irq;
 	uint32_t sid, pgrp; /* the session it controls (0: none) and its foreground group */
 } tty;
@@ -73,11 +74,14 @@ static void signal_group(uint32_t pgrp, int sig)
 			lx_signal_send(&lx_procs[i], sig, 0);
 }
 
-int lx_tty_attach(hl_cptr_t port, hl_cptr_t irq, hl_cptr_t ntfn)
+long lx_tty_attach(hl_cptr_t port, hl_cptr_t irq, hl_cptr_t ntfn)
 {
-	if (hl_irq_handler_set_notification(irq, ntfn) != HL_OK ||
-	    hl_thread_bind_notification(HL_SLOT_THREAD, ntfn) != HL_OK)
-		return -LX_EIO;
+	long err = hl_irq_handler_set_notification(irq, ntfn);
+
+	if (!err)
+		err = hl_thread_bind_notification(HL_SLOT_THREAD, ntfn);
+	if (err)
+		return err;
 	tty.port = port, tty.irq = irq;
 	/* The FIFO keeps the kernel's 14-byte trigger: the UART interrupts at 14 bytes or when
 	 * the line has been quiet for 4 character times, so an escape sequence (an arrow key)
@@ -103,8 +107,10 @@ static bool drain(void)
 		if (hl_ioport_in(tty.port, COM1 + UART_RBR, 1, &c) != HL_OK)
 			break;
 		any = true;
-		if (!tty.active)
-			continue; /* no session reads the console: dropped */
+		if (!tty.active) { /* no session reads the console: dropped */
+			tty.enter |= c == '\r' || c == '\n';
+			continue;
+		}
 		check_session();
 		int sig = lx_ldisc_input(&tty.ld, (uint8_t)c);
 		if (sig)
@@ -127,6 +133,14 @@ void lx_tty_irq(void)
 		lx_wake(&tty_chan);
 		lx_wake(lx_poll_chan());
 	}
+}
+
+bool lx_tty_take_enter(void)
+{
+	bool e = tty.enter;
+
+	tty.enter = false;
+	return e;
 }
 
 void lx_tty_session(struct lx_proc *leader)

@@ -10,11 +10,13 @@
 #include <hallows/abi.h>
 
 /* Take COM1's receive side: port covers 0x3f8-0x3ff, irq is IRQ 4's handler, ntfn a notification
- * the server's thread gets bound (its signals end the server's receive with label 0). 0 or
- * -LX_EIO. */
-int lx_tty_attach(hl_cptr_t port, hl_cptr_t irq, hl_cptr_t ntfn);
+ * the server's thread gets bound (its signals end the server's receive with label 0). HL_OK or
+ * the Hallows error of the step that failed. */
+long lx_tty_attach(hl_cptr_t port, hl_cptr_t irq, hl_cptr_t ntfn);
 /* The UART interrupted (the server received a notification): take what it has. */
 void lx_tty_irq(void);
+/* Was Enter pressed since the last call, while no session ran? */
+bool lx_tty_take_enter(void);
 /* An interactive session starts with leader as session leader and the tty as its controlling
  * terminal (fresh termios); NULL: the session is over, the console is no terminal again. */
 void lx_tty_session(struct lx_proc *leader);
