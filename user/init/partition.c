@@ -278,7 +278,8 @@ static bool issue_console(struct init *in, struct init_partition *ip)
 	if (!err)
 		err = hl_irq_control_get(HL_SLOT_IRQ_CONTROL, 4, irq);
 	if (err) {
-		init_refuse(in, ip->mp, "console: COM1's ports and IRQ 4 not issued (error %ld)", err);
+		init_refuse(in, ip->mp, "console: COM1's ports and IRQ 4 not issued (error %ld)",
+		            err);
 		return false;
 	}
 	ip->console_port = port, ip->console_irq = irq;
@@ -354,11 +355,10 @@ static bool build_program(struct init *in, struct manifest_partition *p,
 	    (p->control && hl_cspace_mint(cs, HL_PARTITION_SLOT_CONTROL, in->fault_ep, HL_R_WRITE,
 	                                  INIT_CONTROL_BADGE(part_of(in, p) - in->pt))) ||
 	    !give_devices(part_of(in, p), cs, pi) ||
-	    (p->console &&
-	     (hl_cspace_copy(cs, HL_PARTITION_SLOT_CONSOLE_IRQ, part_of(in, p)->console_irq,
-	                     HL_R_ALL) ||
-	      hl_cspace_copy(cs, HL_PARTITION_SLOT_CONSOLE_PORT, part_of(in, p)->console_port,
-	                     HL_R_ALL))))
+	    (p->console && (hl_cspace_copy(cs, HL_PARTITION_SLOT_CONSOLE_IRQ,
+	                                   part_of(in, p)->console_irq, HL_R_ALL) ||
+	                    hl_cspace_copy(cs, HL_PARTITION_SLOT_CONSOLE_PORT,
+	                                   part_of(in, p)->console_port, HL_R_ALL))))
 		return init_refuse(in, p, "cannot fill the capability space of program %s",
 		                   g->argv[0]),
 		       false;

@@ -15,9 +15,9 @@
 void lx_ldisc_init(struct lx_ldisc *ld)
 {
 	static const uint8_t cc[LX_NCCS] = {
-	    [LX_VINTR] = 003,  [LX_VQUIT] = 034,     [LX_VERASE] = 0177,   [LX_VKILL] = 025,
-	    [LX_VEOF] = 004,   [LX_VMIN] = 1,        [LX_VSTART] = 021,    [LX_VSTOP] = 023,
-	    [LX_VSUSP] = 032,  [LX_VREPRINT] = 022,  [LX_VDISCARD] = 017,  [LX_VWERASE] = 027,
+	    [LX_VINTR] = 003,  [LX_VQUIT] = 034,    [LX_VERASE] = 0177,  [LX_VKILL] = 025,
+	    [LX_VEOF] = 004,   [LX_VMIN] = 1,       [LX_VSTART] = 021,   [LX_VSTOP] = 023,
+	    [LX_VSUSP] = 032,  [LX_VREPRINT] = 022, [LX_VDISCARD] = 017, [LX_VWERASE] = 027,
 	    [LX_VLNEXT] = 026,
 	};
 

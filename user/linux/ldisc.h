@@ -84,9 +84,9 @@ enum {
 #define LX_ECHOKE  0004000u
 #define LX_IEXTEN  0100000u
 
-#define LX_LDISC_IN   4096u /* input the readers have not taken (N_TTY_BUF_SIZE) */
-#define LX_LDISC_LINE 4095u /* the longest canonical line (without its terminator) */
-#define LX_LDISC_OUT  8192u /* echo waiting to be written out */
+#define LX_LDISC_IN   4096u  /* input the readers have not taken (N_TTY_BUF_SIZE) */
+#define LX_LDISC_LINE 4095u  /* the longest canonical line (without its terminator) */
+#define LX_LDISC_OUT  8192u  /* echo waiting to be written out */
 #define LX_LDISC_EOF  0x100u /* in in[]: an end-of-file mark (VEOF), never copied to a reader */
 
 struct lx_ldisc {

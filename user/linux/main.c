@@ -66,8 +66,8 @@ static struct {
 	uint32_t nfree_frames;
 	hl_cptr_t subpools[LX_MAX_PROCS];
 	uint64_t rng;
-	int console_nl; /* the last byte written to the console was a newline */
-	bool trace;     /* "@trace" in etc/linux-run: log every call and fault */
+	int console_nl;     /* the last byte written to the console was a newline */
+	bool trace;         /* "@trace" in etc/linux-run: log every call and fault */
 	hl_cptr_t tty_ntfn; /* for COM1's interrupt (made before the pools take the memory) */
 } plat;
 
@@ -645,7 +645,8 @@ static bool console_input(void)
 		port = HL_PARTITION_SLOT_CONSOLE_PORT, irq = HL_PARTITION_SLOT_CONSOLE_IRQ;
 	} else {
 		port = rt_slot(), irq = rt_slot();
-		if (port && hl_ioport_control_issue(HL_SLOT_IOPORT_CONTROL, 0x3f8, 8, port) != HL_OK)
+		if (port &&
+		    hl_ioport_control_issue(HL_SLOT_IOPORT_CONTROL, 0x3f8, 8, port) != HL_OK)
 			port = 0;
 		if (irq && hl_irq_control_get(HL_SLOT_IRQ_CONTROL, 4, irq) != HL_OK)
 			irq = 0;

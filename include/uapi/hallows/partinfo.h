@@ -30,7 +30,7 @@
  * hl_partition_op and words 1-4 the target partition's name (NUL-padded),
  * stops or restarts that partition; the reply's word 0 is HL_OK or HL_ERR_*.
  */
-#define HL_PARTITION_SLOT_CONTROL  7
+#define HL_PARTITION_SLOT_CONTROL 7
 /*
  * With `console` in the manifest, slot 4 holds IRQ 4's handler (COM1's
  * interrupt, not yet bound to a notification) and slot 5 an I/O-port
@@ -39,7 +39,7 @@
  */
 #define HL_PARTITION_SLOT_CONSOLE_IRQ  4
 #define HL_PARTITION_SLOT_CONSOLE_PORT 5
-#define HL_LABEL_PARTITION_CONTROL 0xc071
+#define HL_LABEL_PARTITION_CONTROL     0xc071
 enum hl_partition_op { HL_PARTITION_STOP = 1, HL_PARTITION_RESTART = 2 };
 #define HL_CHANNEL_VADDR                                                                           \
 	0x40000000ull /* channel i's ring at HL_CHANNEL_VADDR + i * HL_CHANNEL_STRIDE */

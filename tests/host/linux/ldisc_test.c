@@ -283,7 +283,7 @@ static void raw_mode_vmin_decides_when_a_read_returns(void)
 	feed("ab");
 	CHECK_STR(rd(10), "<block>");
 	CHECK(lx_ldisc_readable(&ld, 2)); /* a read of 2 is satisfied by 2 */
-	feed("c\003\r\177"); /* no ISIG, no ICRNL, no erase: every byte as it came */
+	feed("c\003\r\177");              /* no ISIG, no ICRNL, no erase: every byte as it came */
 	CHECK_STR(rd(10), "abc\003\r\177");
 	raw(0); /* VMIN 0 (VTIME 0): a read returns at once, even with nothing */
 	CHECK(lx_ldisc_readable(&ld, 10));
