@@ -26,6 +26,7 @@ enum once_key {
 	K_BUDGET,
 	K_RESTART,
 	K_CONTROL,
+	K_CONSOLE,
 	K_FROM,
 	K_TO,
 	K_ENTRIES,

@@ -243,6 +243,13 @@ static void key_control(struct parser *p, const struct word *w, size_t n)
 		p->part->control = true;
 }
 
+/* "console": the partition owns COM1's receive side (docs/manifest.md, "The serial console") */
+static void key_console(struct parser *p, const struct word *w, size_t n)
+{
+	if (manifest_nwords(p, n, 1, "console") && manifest_once(p, K_CONSOLE, w[0]))
+		p->part->console = true;
+}
+
 /* The match part of a device line into *d; false after an error. */
 static bool device_match(struct parser *p, struct word kind, struct word v,
                          struct manifest_device *d)
@@ -572,6 +579,8 @@ void manifest_partition_key(struct parser *p, const struct word *w, size_t n)
 		key_on_crash(p, w, n);
 	else if (manifest_is_word(w[0], "control"))
 		key_control(p, w, n);
+	else if (manifest_is_word(w[0], "console"))
+		key_console(p, w, n);
 	else if (manifest_is_word(w[0], "device"))
 		key_device(p, w, n);
 	else if (manifest_is_word(w[0], "config"))

@@ -5,11 +5,12 @@
 #   make linux-run         boot the personality by hand (LINUX_RUN=file of commands)
 #   make test-linux        ring-3 and differential tests -> build/results/linux.tap
 #                          (two boots: tests/linux/run-tests, then tests/linux/run-sh)
+#   make test-linux-console busybox sh on the console tty, typed into through the serial port
 
 .SECONDEXPANSION:
 LX_SRCS := user/linux/main.c user/linux/sys.c user/linux/mm.c user/linux/exec.c user/linux/fs.c \
 	user/linux/proc.c user/linux/signal.c user/linux/thread.c user/linux/timer.c \
-	user/linux/dir.c user/linux/procfs.c user/linux/epoll.c
+	user/linux/dir.c user/linux/procfs.c user/linux/epoll.c user/linux/tty.c user/linux/ldisc.c
 LX_DIR := $(B)/linux
 LX_TESTS := $(patsubst tests/linux/%.c,$(LX_DIR)/bin/%,$(sort $(wildcard tests/linux/*.c)))
 LX_CC ?= musl-gcc
@@ -71,6 +72,18 @@ test-linux: $(KERNEL) $(LX_INITRD)
 	-python3 tools/linux_diff.py --log $(RESULTS)/logs/linux-personality-sh.log \
 		--root $(LX_DIR)/root-run-sh --run tests/linux/run-sh --tap $(RESULTS)/linux.tap
 
+# The console tty (user/linux/tty.c, ldisc.c): busybox sh on the console, typed into through
+# the serial port by tests/system/console/run.py (line editing, canonical mode, ^C, ^D).
+TEST_GROUPS += linux-console
+.PHONY: test-linux-console linux-console
+test-linux-console: $(KERNEL)
+	$(MAKE) --no-print-directory LX_RUN=tests/linux/run-console $(LX_DIR)/initrd-run-console.cpio
+	@mkdir -p $(RESULTS)/logs
+	@timeout 300 python3 tests/system/console/run.py --kernel $(KERNEL) \
+		--initrd $(LX_DIR)/initrd-run-console.cpio --root $(LX_DIR)/root-run-console \
+		--tap $(RESULTS)/linux-console.tap --log $(RESULTS)/logs/linux-console.log \
+		|| echo "not ok - linux-console: runner exited non-zero" >> $(RESULTS)/linux-console.tap
+
 # One Linux system call (getpid), in instructions under -icount shift=0: the
 # personality on Hallows beside the Linux guest (tools/bench_linux_personality.py).
 BENCH_STEPS += linux-personality
@@ -99,9 +112,15 @@ $(LX_DIR)/host/lx_fuzz: tests/fuzz/linux/lx_fuzz.c $(LX_HOST_SRCS) $(LX_HOST_HDR
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -Wall -Wextra -Werror -Itests/host/linux -o $@ $(filter %.c,$^)
 
-test-linux-host: $(LX_DIR)/host/lx_test
+# The console tty's line discipline (user/linux/ldisc.c), a pure module.
+$(LX_DIR)/host/ldisc_test: tests/host/linux/ldisc_test.c tests/host/kernel/ktharness.c \
+		user/linux/ldisc.c user/linux/ldisc.h tests/host/kernel/ktharness.h
+	@mkdir -p $(@D)
+	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) -Itests/host/kernel -o $@ $(filter %.c,$^)
+
+test-linux-host: $(LX_DIR)/host/lx_test $(LX_DIR)/host/ldisc_test
 	@mkdir -p $(RESULTS)
-	@bash tests/host/kernel/run.sh $(RESULTS)/linux-host.tap $(LX_DIR)/host/logs $<
+	@bash tests/host/kernel/run.sh $(RESULTS)/linux-host.tap $(LX_DIR)/host/logs $^
 
 # Seeds: the musl test programs and the test boot module (built, not committed).
 $(LX_DIR)/fuzz-seeds.stamp: $(LX_TESTS) $(LX_INITRD)

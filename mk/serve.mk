@@ -8,7 +8,8 @@
 #   build/serve/webd                webd with its files linked in (a partition sees no boot module)
 #   build/initrd-serve.cpio         init + etc/manifest (serve.manifest) + webd + brokerd
 #   make run                        boot both: curl http://127.0.0.1:8080/, kcat -b 127.0.0.1:9092
-#                                   (WEBD_PORT, KAFKA_PORT move them; the disk build/serve-disk.img is kept)
+#                                   (WEBD_PORT, KAFKA_PORT move them; the disk build/serve-disk.img is kept),
+#                                   and busybox sh on the console (the partition linux: build/serve/linux)
 #   test-serve-unit                 brokerd's configuration keys (ASan+UBSan)
 #   test-serve                      boot it, kcat and curl from the host, kill -9, boot again
 #   fuzz-serve                      libFuzzer: brokerd's configuration text
@@ -47,13 +48,29 @@ $(SERVE_B)/webd-archive.o: $(SERVE_B)/webd-archive.cpio
 $(SERVE_B)/webd: $$(RT_OBJS) $$(WEBD_UOBJS) $$(WEBD_DRV_UOBJS) $$(B)/user/lib/cpio.o $(SERVE_B)/webd-archive.o user/rt/user.ld
 	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
 
-# ---- the boot module of `make run`: the root task, the manifest, both appliances ----
+# ---- the Linux personality as a partition: its file tree linked in (busybox, its applet
+# links, tests/linux/root, etc/linux-run = user/linux/serve.run: busybox sh on the console) ----
+$(SERVE_B)/linux-archive.cpio: user/linux/serve.run $(shell find tests/linux/root -type f) /bin/busybox
+	@rm -rf $(SERVE_B)/linux-files && mkdir -p $(SERVE_B)/linux-files/bin $(SERVE_B)/linux-files/etc
+	cp -r tests/linux/root/. $(SERVE_B)/linux-files/
+	cp /bin/busybox $(SERVE_B)/linux-files/bin/
+	for a in $$(/bin/busybox --list); do [ -e $(SERVE_B)/linux-files/bin/$$a ] || ln -s busybox $(SERVE_B)/linux-files/bin/$$a; done
+	cp user/linux/serve.run $(SERVE_B)/linux-files/etc/linux-run
+	cd $(SERVE_B)/linux-files && find * | LC_ALL=C sort | cpio -o -H newc --quiet > $(abspath $@)
+$(SERVE_B)/linux-archive.o: $(SERVE_B)/linux-archive.cpio
+	printf '\t.section .rodata\n\t.balign 16\n\t.globl lx_archive, lx_archive_end\nlx_archive:\n\t.incbin "%s"\nlx_archive_end:\n\t.section .note.GNU-stack,"",@progbits\n' \
+		$(abspath $<) > $(SERVE_B)/linux-archive.S
+	$(UCC) -c $(SERVE_B)/linux-archive.S -o $@
+$(SERVE_B)/linux: $$(RT_OBJS) $$(patsubst %.c,$(B)/user/%.o,$$(LX_SRCS)) $$(B)/user/lib/cpio.o $(SERVE_B)/linux-archive.o user/rt/user.ld
+	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
+
+# ---- the boot module of `make run`: the root task, the manifest, both appliances, Linux ----
 INITRD_SERVE := $(B)/initrd-serve.cpio
-$(INITRD_SERVE): $$(B)/user/init $(SERVE_B)/webd $(B)/user/brokerd user/init/serve.manifest
+$(INITRD_SERVE): $$(B)/user/init $(SERVE_B)/webd $(B)/user/brokerd $(SERVE_B)/linux user/init/serve.manifest
 	@rm -rf $(SERVE_B)/root && mkdir -p $(SERVE_B)/root/etc
 	cp user/init/serve.manifest $(SERVE_B)/root/etc/manifest
 	cp $(B)/user/init $(SERVE_B)/root/init
-	cp $(SERVE_B)/webd $(B)/user/brokerd $(SERVE_B)/root/
+	cp $(SERVE_B)/webd $(B)/user/brokerd $(SERVE_B)/linux $(SERVE_B)/root/
 	cd $(SERVE_B)/root && find * | LC_ALL=C sort | cpio -o -H newc --quiet > $(abspath $@)
 	truncate -s %4096 $@
 ALL_TARGETS += $(INITRD_SERVE)
@@ -74,11 +91,14 @@ $(SERVE_DISK):
 
 # ---- make run: webd and brokerd as partitions, QEMU user-mode networking ----
 KAFKA_PORT ?= 9092
-SERVE_QEMU_FLAGS = $(subst -m 512M,-m 2G,$(QEMU_RUN_FLAGS))
+SERVE_QEMU_FLAGS = $(subst -m 512M,-m 3G,$(QEMU_RUN_FLAGS))
 .PHONY: run
 run: deps $(KERNEL) $(INITRD_SERVE) $(SERVE_DISK)
 	@rm -rf $(SERVE_B)/run-root && cp -r $(SERVE_B)/root $(SERVE_B)/run-root
 	@sed -i 's/advertise=127.0.0.1:9092/advertise=127.0.0.1:$(KAFKA_PORT)/' $(SERVE_B)/run-root/etc/manifest
+	@# the appliances quiet (no counter reports): the console is busybox sh's
+	@sed -i 's/^    config log=info$$/    config log=err/; s/^\(    config advertise=.*\)$$/\1\n    config log=err/' \
+		$(SERVE_B)/run-root/etc/manifest
 	@cd $(SERVE_B)/run-root && find * | LC_ALL=C sort | cpio -o -H newc --quiet > ../initrd-run.cpio
 	@truncate -s %4096 $(SERVE_B)/initrd-run.cpio
 	@echo "Hallows serves: when 'webd: ready' and 'brokerd: ready' show, from another terminal:"
@@ -86,7 +106,8 @@ run: deps $(KERNEL) $(INITRD_SERVE) $(SERVE_DISK)
 	@echo "  kcat -b 127.0.0.1:$(KAFKA_PORT) -L"
 	@echo "  echo hello | kcat -b 127.0.0.1:$(KAFKA_PORT) -P -t demo"
 	@echo "  kcat -b 127.0.0.1:$(KAFKA_PORT) -C -t demo -e"
-	@echo "The broker's disk is $(SERVE_DISK) (kept across runs). Leave QEMU with Ctrl-a x."
+	@echo "The broker's disk is $(SERVE_DISK) (kept across runs)."
+	@echo "The console is busybox sh on Hallows' Linux personality (press Enter when it asks). Leave QEMU with Ctrl-a x."
 	$(QEMU) $(SERVE_QEMU_FLAGS) -kernel $(KERNEL) -initrd $(SERVE_B)/initrd-run.cpio -append "$(CMDLINE)" \
 		$(call serve_devices,$(WEBD_PORT),$(KAFKA_PORT),$(SERVE_DISK))
 

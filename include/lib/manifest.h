@@ -97,6 +97,7 @@ struct manifest_partition {
 	uint32_t budget_us, period_us; /* both 0: no budget */
 	enum manifest_restart restart;
 	bool control; /* may stop and restart partitions (the root task's control endpoint) */
+	bool console; /* owns COM1's receive side: its I/O ports and IRQ 4 */
 	struct manifest_device *devices;
 	struct manifest_config *config;
 	uint32_t nconfig;

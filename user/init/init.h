@@ -42,6 +42,7 @@ struct init_partition {
 	/* The snapshot object of its `snapshot SIZE` (in its region; 0: none), made with its first
 	 * program and given to each in HL_PARTITION_SLOT_SNAPSHOT. */
 	hl_cptr_t snap;
+	hl_cptr_t console_irq, console_port; /* with `console`: root slots of what it is given */
 };
 
 struct init {

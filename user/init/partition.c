@@ -7,12 +7,13 @@
  *
  *   child cspace slot   holds
  *   1 2 3               its thread, cspace, aspace (HL_SLOT_THREAD...)
+ *   4, 5                IRQ 4's handler and COM1's I/O ports, with `console` in the manifest
  *   6                   the debug console
- *   8                   its memory capability
- *   9 + 2e, 10 + 2e     channel end e: own notification (wait), peer's (signal)
- *   5                   the partition's snapshot object, with `snapshot SIZE` in the manifest
  *   7                   the root task's control endpoint, with `control` in the manifest
- *   9 + 2c + d          device d (c channel ends): a copy of its pci_device capability
+ *   8                   the partition's snapshot object, with `snapshot SIZE` in the manifest
+ *   10                  its memory capability (PROG_MEM_SLOT)
+ *   11 + 2e, 12 + 2e    channel end e: own notification (wait), peer's (signal)
+ *   11 + 2c + d         device d (c channel ends): a copy of its pci_device capability
  *
  * Everything made for a partition comes from consecutive root slots
  * [first_slot, end_slot), so a partition that cannot be finished is taken
@@ -308,6 +309,24 @@ static long apply_snapshot(struct init_partition *ip, hl_cptr_t cs, hl_cptr_t as
 	return hl_cspace_copy(cs, HL_PARTITION_SLOT_SNAPSHOT, ip->snap, HL_R_ALL);
 }
 
+/* `console`: COM1's I/O ports and IRQ 4's handler into root slots (one partition can have them). */
+static bool issue_console(struct init *in, struct init_partition *ip)
+{
+	hl_cptr_t port = rt_slot(), irq = rt_slot();
+	long err = !port || !irq ? HL_ERR_NO_MEMORY
+	                         : hl_ioport_control_issue(HL_SLOT_IOPORT_CONTROL, 0x3f8, 8, port);
+
+	if (!err)
+		err = hl_irq_control_get(HL_SLOT_IRQ_CONTROL, 4, irq);
+	if (err) {
+		init_refuse(in, ip->mp, "console: COM1's ports and IRQ 4 not issued (error %ld)",
+		            err);
+		return false;
+	}
+	ip->console_port = port, ip->console_irq = irq;
+	return true;
+}
+
 /* The CPU of program j: the j-th set bit of the mask, wrapping around. */
 uint32_t init_program_cpu(uint64_t mask, uint32_t j)
 {
@@ -376,7 +395,11 @@ static bool build_program(struct init *in, struct manifest_partition *p,
 	    hl_cspace_move(cs, PROG_MEM_SLOT, mem) || !give_channels(cs, as, pi, ends) ||
 	    (p->control && hl_cspace_mint(cs, HL_PARTITION_SLOT_CONTROL, in->fault_ep, HL_R_WRITE,
 	                                  INIT_CONTROL_BADGE(part_of(in, p) - in->pt))) ||
-	    !give_devices(part_of(in, p), cs, pi))
+	    !give_devices(part_of(in, p), cs, pi) ||
+	    (p->console && (hl_cspace_copy(cs, HL_PARTITION_SLOT_CONSOLE_IRQ,
+	                                   part_of(in, p)->console_irq, HL_R_ALL) ||
+	                    hl_cspace_copy(cs, HL_PARTITION_SLOT_CONSOLE_PORT,
+	                                   part_of(in, p)->console_port, HL_R_ALL))))
 		return init_refuse(in, p, "cannot fill the capability space of program %s",
 		                   g->argv[0]),
 		       false;
@@ -478,7 +501,7 @@ bool init_build_partition(struct init *in, uint32_t i)
 		return init_refuse(in, p, "out of memory"), false;
 	ip->first_slot = rt_self.next_slot;
 	ip->share_bits = mem_bits - k;
-	bool ok = issue_devices(in, ip, &pi);
+	bool ok = issue_devices(in, ip, &pi) && (!p->console || issue_console(in, ip));
 	rt_self.alloc_from = ip->region;
 	for (const struct manifest_program *g = p->programs; g && ok; g = g->next, j++)
 		if (!build_program(in, p, g, j, mem_bits - k, &pi, ends, &ip->threads[j]))

@@ -322,8 +322,10 @@ uint32_t lx_futex_wake(struct lx_proc *p, uint64_t uaddr, uint32_t n, uint32_t b
 int64_t lx_thread_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], bool *handled);
 
 /* ---- time: sleeps, timeouts, interval timers (timer.c) ---- */
-/* Claim the PIT for timed waits (false: none; timed waits then fail with ENOSYS). */
+/* Start the timer thread (false: none; timed waits then fail with ENOSYS). */
 bool lx_timer_init(void);
+/* The notification bound to the server's thread (bit 0: a deadline passed), 0 without one. */
+uint64_t lx_timer_ntfn(void);
 /* The server's wait was ended by its notification (bits): wake whoever's time has come. */
 void lx_timer_fire(uint64_t bits);
 /* p, blocking, also wants to be woken at p->wake_at: arm the timer for it. */

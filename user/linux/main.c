@@ -14,6 +14,7 @@
  * frames come from the server's pool and are shared copy-on-write.
  */
 #include "lx.h"
+#include "tty.h"
 
 #include <hallows/rt.h>
 #include <lib/cpio.h>
@@ -65,8 +66,9 @@ static struct {
 	uint32_t nfree_frames;
 	hl_cptr_t subpools[LX_MAX_PROCS];
 	uint64_t rng;
-	int console_nl; /* the last byte written to the console was a newline */
-	bool trace;     /* "@trace" in etc/linux-run: log every call and fault */
+	int console_nl;     /* the last byte written to the console was a newline */
+	bool trace;         /* "@trace" in etc/linux-run: log every call and fault */
+	hl_cptr_t tty_ntfn; /* for COM1's interrupt (made before the pools take the memory) */
 } plat;
 
 static struct space spaces[LX_MAX_PROCS];
@@ -579,6 +581,10 @@ static void serve(void)
 		struct lx_proc *p = slot < LX_MAX_PROCS && lx_procs[slot].pid == badge >> 8
 		                        ? &lx_procs[slot]
 		                        : NULL;
+		if (HL_MSG_LABEL(info) == 0) { /* the bound notification: the UART has input */
+			lx_tty_irq();
+			p = NULL;
+		}
 		if (p && p->state == LX_PROC_LIVE && !p->chan) {
 			lx_plat_switch(p);
 			if (HL_MSG_LABEL(info) == HL_LABEL_LINUX_SYSCALL) {
@@ -621,8 +627,9 @@ static void serve(void)
 	}
 }
 
-/* Run one command line: its exit status (128 + signal when killed), or -errno. */
-static int run(char *line)
+/* Run one command line: its exit status (128 + signal when killed), or -errno. With session,
+ * its first process is the leader of a session with the console as its controlling tty. */
+static int run(char *line, bool session)
 {
 	const char *argv[MAX_WORDS + 1];
 	uint32_t argc = 0;
@@ -641,11 +648,93 @@ static int run(char *line)
 	argv[argc] = NULL;
 	if (!argc)
 		return -LX_EINVAL;
-	if (!lx_proc_first(argv[0], argv, &err))
+	struct lx_proc *first = lx_proc_first(argv[0], argv, &err);
+	if (!first)
 		return err;
+	if (session)
+		lx_tty_session(first); /* before its first call is served */
 	serve();
+	if (session)
+		lx_tty_session(NULL);
 	int st = lx_proc_last_status();
 	return st & 0x7f ? 128 + (st & 0x7f) : (st >> 8) & 0xff;
+}
+
+/*
+ * The receive side of COM1 for the console tty: an I/O-port capability
+ * for 0x3f8-0x3ff and IRQ 4's handler, from the root task's controls (the
+ * server is the root task of its boot module) or handed over by the root
+ * task (a partition with `console` in the manifest: its partition info
+ * page names them). Once; false when they cannot be had.
+ */
+static bool console_input(void)
+{
+	static int state; /* 0: not tried, 1: attached, -1: failed */
+	/* The timer's notification if there is one: a thread has one bound notification. */
+	hl_cptr_t port = 0, irq = 0, ntfn = lx_timer_ntfn() ? lx_timer_ntfn() : plat.tty_ntfn;
+
+	if (state)
+		return state > 0;
+	state = -1;
+	if (rt_self.pi) {
+		port = HL_PARTITION_SLOT_CONSOLE_PORT, irq = HL_PARTITION_SLOT_CONSOLE_IRQ;
+	} else {
+		port = rt_slot(), irq = rt_slot();
+		if (port &&
+		    hl_ioport_control_issue(HL_SLOT_IOPORT_CONTROL, 0x3f8, 8, port) != HL_OK)
+			port = 0;
+		if (irq && hl_irq_control_get(HL_SLOT_IRQ_CONTROL, 4, irq) != HL_OK)
+			irq = 0;
+	}
+	long err = !port || !irq || !ntfn ? HL_ERR_NO_MEMORY : lx_tty_attach(port, irq, ntfn);
+	if (err) {
+		rt_printf("linux: no console input (COM1's ports in slot %lu, IRQ 4 in slot %lu: "
+		          "error %ld): no session\n",
+		          (unsigned long)port, (unsigned long)irq, err);
+		return false;
+	}
+	state = 1;
+	return true;
+}
+
+/* Serve the UART until Enter is pressed (no process runs: only its notifications come). */
+static void wait_for_enter(void)
+{
+	hl_word_t info = 0, badge;
+	struct hl_msg m = {{0}};
+
+	while (!lx_tty_take_enter()) {
+		hl_syscall(HL_SYS_RECV, plat.ep, &info, &m, &badge);
+		if (HL_MSG_LABEL(info) == 0)
+			lx_tty_irq();
+	}
+}
+
+/*
+ * `@console CMD` (once, at once) or `@getty CMD` (as a getty: after Enter
+ * is pressed, so that what the rest of the system prints while it boots
+ * does not run into the shell's prompt, and again each time it ends): CMD
+ * as a session leader on the console tty.
+ */
+static void console_session(char *cmd, bool again)
+{
+	static char copy[MAX_LINE];
+
+	if (!console_input())
+		return;
+	do {
+		if (again) {
+			rt_printf("linux: busybox sh on this console: press Enter to start it "
+			          "(Ctrl-a x leaves QEMU)\n");
+			wait_for_enter();
+		}
+		strlcpy(copy, cmd, sizeof(copy));
+		rt_printf("linux: console session: %s\n", cmd);
+		int code = run(copy, true);
+		rt_printf("linux: console session ended: exit=%d\n", code);
+		if (code < 0)
+			return; /* it could not start: no point in trying again */
+	} while (again);
 }
 
 static void exit_qemu(unsigned code)
@@ -659,6 +748,7 @@ static void exit_qemu(unsigned code)
 static bool plat_init(void)
 {
 	plat.ep = rt_alloc(HL_OBJ_ENDPOINT, 0);
+	plat.tty_ntfn = rt_alloc(HL_OBJ_NOTIFICATION, 0);
 	for (uint32_t i = 0; i < LX_MAX_PROCS; i++)
 		if (!(plat.subpools[i] = rt_alloc(HL_OBJ_MEMORY, SUBPOOL_BITS)))
 			return false;
@@ -675,17 +765,28 @@ static bool plat_init(void)
 	return plat.ep && plat.pool;
 }
 
+/* The file tree linked into the program (mk/serve.mk), for a manifest partition, which sees no
+ * boot module; the root-task build has none (weak: the address is 0). */
+extern const uint8_t lx_archive[] __attribute__((weak));
+extern const uint8_t lx_archive_end[] __attribute__((weak));
+
 int main(struct rt *rt)
 {
 	const uint8_t *cpio = (const uint8_t *)rt->bi->initrd_vaddr;
+	size_t cpio_len = rt->bi->initrd_size;
 	struct cpio_entry e;
 	static char script[8192];
 
-	if (!plat_init() || lx_fs_init(cpio, rt->bi->initrd_size) || !lx_timer_init()) {
+	if (!cpio_len && lx_archive) {
+		cpio = lx_archive;
+		cpio_len = (size_t)(lx_archive_end - lx_archive);
+	}
+	(void)lx_timer_init(); /* before the pools take the memory; without it timed waits fail */
+	if (!plat_init() || lx_fs_init(cpio, cpio_len)) {
 		rt_printf("linux: cannot start: no memory, or a broken boot module\n");
 		return 1;
 	}
-	if (cpio_find(cpio, rt->bi->initrd_size, "etc/linux-run", &e) || e.size >= sizeof(script)) {
+	if (cpio_find(cpio, cpio_len, "etc/linux-run", &e) || e.size >= sizeof(script)) {
 		rt_printf("linux: no etc/linux-run (or longer than %zu bytes) in the boot module\n",
 		          sizeof(script) - 1);
 		return 1;
@@ -710,10 +811,14 @@ int main(struct rt *rt)
 			want_exit = true;
 			continue;
 		}
+		if (!strncmp(line, "@console ", 9) || !strncmp(line, "@getty ", 7)) {
+			console_session(strchr(line, ' ') + 1, line[1] == 'g');
+			continue;
+		}
 		n++;
 		rt_printf("@@lx-begin %u %s\n", n, line);
 		plat.console_nl = 1;
-		int code = run(line);
+		int code = run(line, false);
 		rt_printf("%s@@lx-end %u exit=%d%s\n", plat.console_nl ? "" : "\n", n, code,
 		          plat.console_nl ? "" : " nonl");
 	}

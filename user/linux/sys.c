@@ -5,6 +5,7 @@
  * counted per number (lx_report_unknown).
  */
 #include "lx.h"
+#include "tty.h"
 
 #include <hallows/rt.h>
 #include <lib/fmt.h>
@@ -174,7 +175,7 @@ static int64_t do_write(struct lx_proc *p, uint64_t fd, uint64_t buf, uint64_t l
 		uint64_t n = len - done < CHUNK ? len - done : CHUNK;
 		if (lx_copy_in(p, tmp, buf + done, n))
 			return done ? (int64_t)done : -LX_EFAULT;
-		lx_plat_console(tmp, n);
+		lx_tty_write(tmp, n);
 		done += n;
 	}
 	return (int64_t)len;
@@ -193,7 +194,7 @@ static int64_t do_read(struct lx_proc *p, uint64_t fd, uint64_t buf, uint64_t le
 	if (f->kind == LX_FD_PIPE_R)
 		return at >= 0 ? -LX_ESPIPE : lx_pipe_read(p, f, buf, len);
 	if (f->kind == LX_FD_CONSOLE)
-		return at >= 0 ? -LX_ESPIPE : 0; /* no console input yet: end of file */
+		return at >= 0 ? -LX_ESPIPE : lx_tty_read(p, f, buf, len);
 	if (f->kind == LX_FD_NULL)
 		return 0;
 	if (f->kind == LX_FD_ZERO || f->kind == LX_FD_RANDOM) {
@@ -571,7 +572,7 @@ static int64_t do_sendfile(struct lx_proc *p, const uint64_t a[6])
 	uint64_t n = pos < in->file->size ? in->file->size - pos : 0;
 	n = n < len ? n : len;
 	if (n)
-		lx_plat_console((const char *)in->file->data + pos, n);
+		lx_tty_write((const char *)in->file->data + pos, n);
 	pos += n;
 	if (a[2] ? lx_copy_out(p, a[2], &pos, 8) != 0 : (in->pos = pos, false))
 		return -LX_EFAULT;
@@ -767,10 +768,14 @@ static int64_t do_arch_prctl(struct lx_proc *p, uint64_t code, uint64_t addr)
 	return -LX_EINVAL;
 }
 
-static int64_t do_ioctl(struct lx_proc *p, uint64_t fd)
+static int64_t do_ioctl(struct lx_proc *p, uint64_t fd, uint64_t cmd, uint64_t arg)
 {
-	/* The console is not a terminal yet (no line discipline): TCGETS, TIOCGWINSZ... say so. */
-	return fd_get(p, fd) ? -LX_ENOTTY : -LX_EBADF;
+	struct lx_ofd *f = fd_get(p, fd);
+
+	if (!f)
+		return -LX_EBADF;
+	/* The console is a terminal during an interactive session (tty.c); nothing else is. */
+	return f->kind == LX_FD_CONSOLE ? lx_tty_ioctl(p, f, cmd & 0xffffffffu, arg) : -LX_ENOTTY;
 }
 
 /* What poll sees on one descriptor: POLLIN 1, POLLOUT 4, POLLERR 8, POLLHUP 16, POLLNVAL 32. */
@@ -787,13 +792,15 @@ static uint16_t poll_one(struct lx_proc *p, int32_t fd, uint16_t events)
 
 uint16_t lx_ofd_ready(const struct lx_ofd *f)
 {
+	if (f->kind == LX_FD_CONSOLE)
+		return lx_tty_poll();
 	if (f->kind == LX_FD_PIPE_R)
 		return (f->pipe->len ? 1 : 0) | (f->pipe->writers ? 0 : 16);
 	if (f->kind == LX_FD_PIPE_W)
 		return f->pipe->readers ? (f->pipe->len < LX_PIPE_SIZE ? 4 : 0) : 8;
 	if (f->kind == LX_FD_EPOLL)
 		return lx_epoll_ready(f) ? 1 : 0;
-	return 1 | 4; /* files, devices, the console (end of file): always ready */
+	return 1 | 4; /* files, devices: always ready */
 }
 
 /*
@@ -934,7 +941,7 @@ int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 	case NR_getdents64:
 		return do_getdents(p, a[0], a[1], a[2]);
 	case NR_ioctl:
-		return do_ioctl(p, a[0]);
+		return do_ioctl(p, a[0], a[1], a[2]);
 	case NR_fcntl:
 		return do_fcntl(p, a[0], a[1], a[2]);
 	case NR_sendfile:

@@ -3,23 +3,24 @@
  * timeouts of futex waits, alarm and setitimer(ITIMER_REAL), getitimer,
  * times and getrusage.
  *
- * The kernel offers no timed wait, so the server drives PIT channel 0
- * itself (ports 0x40-0x43, ISA IRQ 0, as webd does for Floo): one-shot
- * (mode 0) for the earliest deadline of any thread (at most 54.9 ms ahead,
- * the counter's 16 bits; it is armed again then). The IRQ signals a
- * notification bound to the server's thread, so the server's one wait on
- * its endpoint also ends when time is up (a message with label 0: main.c
- * hands its bits to lx_timer_fire). A sleeping thread is blocked as any
- * waiting call is (p->chan), costs no CPU, and its call is made again when
- * its time comes; the call then sees the deadline has passed.
+ * The server waits on its endpoint, and the kernel's timed wait
+ * (HL_SYS_WAIT) is a wait on a notification, so a timer thread of the
+ * server does the waiting: it sleeps until the earliest deadline of any
+ * Linux thread (lx_timer_arm writes it and kicks the timer thread), then
+ * signals bit 0 of the notification bound to the server's thread, so the
+ * server's one wait on its endpoint also ends when time is up (a message
+ * with label 0: main.c hands its bits to lx_timer_fire). The console's
+ * UART interrupt signals bit 4 of the same notification (lx_timer_ntfn).
+ * A sleeping Linux thread is blocked as any waiting call is (p->chan),
+ * costs no CPU, and its call is made again when its time comes; the call
+ * then sees the deadline has passed. (The first version drove the PIT from
+ * ring 3, which only the root task may do.)
  */
 #include "lx.h"
 
 #include <hallows/rt.h>
 #include <lib/string.h>
 
-#define PIT_HZ      1193182ull
-#define PIT_MAX_NS  54000000ull /* 16 bits of 1.19 MHz ticks */
 #define NS          1000000000ull
 #define REALTIME_AT 1767225600ull /* CLOCK_REALTIME at boot (sys.c's do_clock) */
 #define SIGALRM     14
@@ -35,24 +36,47 @@ enum {
 };
 
 static struct {
-	hl_cptr_t ntfn, ports, irq;
+	hl_cptr_t ntfn;  /* bound to the server's thread */
+	hl_cptr_t fired; /* a copy of it badged 1: what the timer thread signals */
+	hl_cptr_t kick;  /* the timer thread waits on it: a new deadline */
+	volatile uint64_t deadline_tsc; /* 0: nothing to wait for */
+	struct rt_thread th;
 	bool ok;
 } tm;
+
+/* Wait until the deadline lx_timer_arm set (again when it changes), then tell the server. */
+static void timer_main(void *unused)
+{
+	(void)unused;
+	for (;;) {
+		uint64_t d = tm.deadline_tsc;
+		hl_word_t word = 0, info = 0;
+		struct hl_msg m = {{0}};
+		if (hl_wait(tm.kick, d ? d : HL_WAIT_FOREVER, &word) == HL_ERR_TIMED_OUT &&
+		    tm.deadline_tsc == d) {
+			tm.deadline_tsc = 0;
+			hl_syscall(HL_SYS_SEND, tm.fired, &info, &m, NULL);
+		}
+	}
+}
 
 bool lx_timer_init(void)
 {
 	tm.ntfn = rt_alloc(HL_OBJ_NOTIFICATION, 0);
-	tm.ports = rt_slot();
-	tm.irq = rt_slot();
-	tm.ok = tm.ntfn && tm.ports && tm.irq &&
-	        hl_ioport_control_issue(HL_SLOT_IOPORT_CONTROL, 0x40, 4, tm.ports) == HL_OK &&
-	        hl_irq_control_get(HL_SLOT_IRQ_CONTROL, 0, tm.irq) == HL_OK &&
-	        hl_irq_handler_set_notification(tm.irq, tm.ntfn) == HL_OK &&
-	        hl_irq_handler_ack(tm.irq) == HL_OK &&
-	        hl_thread_bind_notification(HL_SLOT_THREAD, tm.ntfn) == HL_OK;
+	tm.kick = rt_alloc(HL_OBJ_NOTIFICATION, 0);
+	tm.fired = rt_slot();
+	tm.ok = tm.ntfn && tm.kick && tm.fired &&
+	        hl_cspace_mint(HL_SLOT_CSPACE, tm.fired, tm.ntfn, HL_R_WRITE, 1) == HL_OK &&
+	        hl_thread_bind_notification(HL_SLOT_THREAD, tm.ntfn) == HL_OK &&
+	        rt_thread_start(&tm.th, timer_main, NULL, 200) == 0;
 	if (!tm.ok)
-		rt_printf("linux: no timer (PIT on IRQ 0): timed waits fail with ENOSYS\n");
+		rt_printf("linux: no timer thread: timed waits fail with ENOSYS\n");
 	return tm.ok;
+}
+
+uint64_t lx_timer_ntfn(void)
+{
+	return tm.ok ? tm.ntfn : 0;
 }
 
 /* The earliest time anything waits for (0: nothing). */
@@ -78,18 +102,19 @@ void lx_timer_arm(void)
 
 	if (!tm.ok || !at)
 		return;
-	uint64_t ns = at > now ? at - now : 0;
-	uint64_t count = (ns < PIT_MAX_NS ? ns : PIT_MAX_NS) * PIT_HZ / NS + 1;
-	(void)hl_ioport_out(tm.ports, 0x43, 1, 0x30); /* channel 0, lo/hi byte, mode 0 */
-	(void)hl_ioport_out(tm.ports, 0x40, 1, count & 0xff);
-	(void)hl_ioport_out(tm.ports, 0x40, 1, (count >> 8) & 0xff);
+	uint64_t d = rt_tsc() + (at > now ? rt_ns_to_tsc(at - now) : 0);
+	if (tm.deadline_tsc && tm.deadline_tsc <= d)
+		return; /* the timer thread wakes sooner and arms again from lx_timer_fire */
+	hl_word_t info = 0;
+	struct hl_msg m = {{0}};
+	tm.deadline_tsc = d;
+	hl_syscall(HL_SYS_SEND, tm.kick, &info, &m, NULL);
 }
 
 void lx_timer_fire(uint64_t bits)
 {
 	if (!tm.ok || !(bits & 1))
 		return;
-	(void)hl_irq_handler_ack(tm.irq);
 	uint64_t now = lx_plat_nanotime();
 	for (uint32_t i = 0; i < LX_MAX_PROCS; i++) {
 		struct lx_proc *q = &lx_procs[i];

@@ -32,14 +32,22 @@
  */
 #define HL_PARTITION_SLOT_CONTROL 7
 /*
- * Slot 5 holds a snapshot object when the manifest gives the partition
+ * Slot 8 holds a snapshot object when the manifest gives the partition
  * `snapshot SIZE` (docs/manifest.md, "Snapshots"): made by the root task in
  * the partition's memory, covering every program's address space, with the
  * declared channel rings and ranges excluded. The program adds its threads
  * (and more exclusions) and takes it (hallows/replay.h, hallows/retry.h).
  */
-#define HL_PARTITION_SLOT_SNAPSHOT 5
-#define HL_LABEL_PARTITION_CONTROL 0xc071
+#define HL_PARTITION_SLOT_SNAPSHOT 8
+/*
+ * With `console` in the manifest, slot 4 holds IRQ 4's handler (COM1's
+ * interrupt, not yet bound to a notification) and slot 5 an I/O-port
+ * capability for COM1's registers 0x3f8-0x3ff (docs/manifest.md, "The
+ * serial console"). The kernel keeps writing its log through the same UART.
+ */
+#define HL_PARTITION_SLOT_CONSOLE_IRQ  4
+#define HL_PARTITION_SLOT_CONSOLE_PORT 5
+#define HL_LABEL_PARTITION_CONTROL     0xc071
 enum hl_partition_op { HL_PARTITION_STOP = 1, HL_PARTITION_RESTART = 2 };
 #define HL_CHANNEL_VADDR                                                                           \
 	0x40000000ull /* channel i's ring at HL_CHANNEL_VADDR + i * HL_CHANNEL_STRIDE */

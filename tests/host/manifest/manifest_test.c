@@ -414,6 +414,9 @@ static void every_construct(void)
 	CHECK_EQ(part(0)->cpus, 2);
 	CHECK_EQ(parse("partition a\n program a\n control\n", &no_limits), MANIFEST_OK);
 	CHECK(part(0)->control);
+	CHECK(!part(0)->console);
+	CHECK_EQ(parse("partition a\n program a\n console\n", &no_limits), MANIFEST_OK);
+	CHECK(part(0)->console);
 	/* No newline at the end; the last line still counts. */
 	CHECK_EQ(parse("partition a\n program a\n memory 4M", &no_limits), MANIFEST_OK);
 	CHECK_EQ(part(0)->mem_kib, 4096);
@@ -543,6 +546,8 @@ static void partition_key_errors(void)
 	K(" on-crash stop\n on-crash stop", "4: on-crash given twice (first at line 3)\n");
 	K(" control yes", "3: expected 'control'\n");
 	K(" control\n control", "4: control given twice (first at line 3)\n");
+	K(" console com1", "3: expected 'console'\n");
+	K(" console\n console", "4: console given twice (first at line 3)\n");
 	K(" config", "3: expected 'config KEY=VALUE'\n");
 	K(" config key", "3: expected 'config KEY=VALUE'\n");
 	K(" config =v", "3: config key '': use 1 to 31 of a-z 0-9 - _ . starting with a letter\n");

@@ -128,7 +128,7 @@ class Qemu:
                  kafka_nic="virtio-net-pci", disk_kind="nvme"):
         self.log = log
         args = ["qemu-system-x86_64", "-machine", "q35", "-accel", "tcg", "-cpu", "max", "-smp", "4",
-                "-m", "2G", "-display", "none", "-no-reboot", "-serial", "file:" + log,
+                "-m", "3G", "-display", "none", "-no-reboot", "-serial", "file:" + log,
                 "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
                 "-kernel", kernel, "-initrd", initrd, "-append", "",
                 "-netdev", "user,id=web,hostfwd=tcp:127.0.0.1:%d-:80" % hport,

@@ -508,7 +508,7 @@ static void run(void)
 				broker_flush_done(g.b, ok), n++;
 			bfloo_service(g.t);
 		}
-		if (up && now >= next_report) {
+		if (up && now >= next_report && g.cfg.log_level >= 1) { /* log=err: quiet */
 			next_report = now + REPORT_MS * 1000000ull;
 			uint64_t mark = g.fh.stats.rx_frames + g.sb.stats.flushes;
 			if (mark != seen) {
@@ -533,7 +533,8 @@ static void run(void)
 		if (app == FLOO_HALLOWS_NO_TIMER && mark != seen) {
 			seen = mark; /* the counters as they are when it may sleep until the next
 			                frame */
-			report();
+			if (g.cfg.log_level >= 1)
+				report();
 			g.idle_tsc += g.sb.stats.wait_ticks - w0;
 		} else if (!up || work_mark() == work) {
 			g.idle_tsc += drv_rdtsc() - t0;

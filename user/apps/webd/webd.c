@@ -266,7 +266,7 @@ static void webd_run(void)
 			ready = true;
 			webd_ready(floo_get_ipv4(fh.st));
 		}
-		if (now >= next_report) {
+		if (now >= next_report && cfg.log_level >= FLOO_LOG_INFO) { /* log err: quiet */
 			next_report = now + REPORT_MS * 1000000ull;
 			if (fh.stats.rx_frames != seen) {
 				seen = fh.stats.rx_frames;
