@@ -10,7 +10,8 @@ BROKER_FREESTANDING := -ffreestanding -fno-builtin-malloc
 BROKER_BIN := $(B)/hosted/hallows-broker
 BROKER_SAN_BIN := $(BROKER_B)/hallows-broker-san
 BROKER_UNIT_TESTS := $(BROKER_B)/test_codec $(BROKER_B)/test_store $(BROKER_B)/test_broker \
-	$(BROKER_B)/test_admin $(BROKER_B)/test_idem $(BROKER_B)/test_flex $(BROKER_B)/test_txn
+	$(BROKER_B)/test_admin $(BROKER_B)/test_idem $(BROKER_B)/test_flex $(BROKER_B)/test_txn \
+	$(BROKER_B)/test_shard
 BROKER_TOOLS := $(BROKER_B)/rdk_client $(BROKER_B)/rdk_loadgen $(BROKER_B)/rdk_admin $(BROKER_B)/rdk_txn
 BROKER_FUZZERS := $(BROKER_B)/fuzz_request $(BROKER_B)/fuzz_recovery $(BROKER_B)/fuzz_batch
 
@@ -86,7 +87,7 @@ test-broker-fuzz: $(BROKER_FUZZERS)
 test-broker-system: $(BROKER_SAN_BIN) $(BROKER_TOOLS)
 	@mkdir -p $(RESULTS)
 	@timeout 600 python3 tests/system/broker/run_system.py --broker $(BROKER_SAN_BIN) \
-		--tools $(BROKER_B) --work $(BROKER_B)/system --tap $(RESULTS)/broker-system.tap \
+		--tools $(BROKER_B) --work $(BROKER_B)/system --tap $(RESULTS)/broker-system.tap --threads2 \
 		|| echo "not ok - broker-system runner failed" >> $(RESULTS)/broker-system.tap
 
 bench-broker: $(BROKER_BIN) $(BROKER_TOOLS)

@@ -116,6 +116,7 @@ static void *flusher_main(void *arg)
 	struct host_dev *d = arg;
 	uint64_t one = 1;
 
+	pthread_setname_np(pthread_self(), "flusher");
 	pthread_mutex_lock(&d->fl_mu);
 	for (;;) {
 		while (!d->fl_req && !d->fl_quit)

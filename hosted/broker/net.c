@@ -326,8 +326,12 @@ void *loop_main(void *arg)
 	struct broker *b = L->sh->b;
 	struct host_dev *d = &L->sh->dev;
 	struct epoll_event evs[64];
+	char name[16];
 	bool ok;
 
+	/* named for per-loop CPU accounting (run_bench.py reads /proc) */
+	snprintf(name, sizeof(name), "loop%u", L->id);
+	pthread_setname_np(pthread_self(), name);
 	while (!atomic_load_explicit(L->stop, memory_order_relaxed)) {
 		int n = epoll_wait(L->epfd, evs, 64, (int)broker_next_timeout_ms(b));
 		for (int i = 0; i < n; i++) {

@@ -257,7 +257,7 @@ static void op_finish(struct hloop *L, struct ctlop *op)
 	else
 		post(L, op->origin, M_RESP, op->slot, op->gen, op->closed ? NULL : op->resp,
 		     op->rlen);
-	if (op->closed)
+	if (op->closed || op->apply) /* else passed on with the message */
 		free(op->resp);
 	if (op->apply && op->closed)
 		host_log(NULL, "loop: a replicated request was refused, shard", "", L->id);

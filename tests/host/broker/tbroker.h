@@ -73,6 +73,8 @@ static __attribute__((unused)) int t_flush_start(void *ctx)
 
 static __attribute__((unused)) bool env_async;
 static __attribute__((unused)) bool env_no_auto; /* --no-auto-create */
+/* The next env_new is shard env_shard of env_shards (0: alone). */
+static __attribute__((unused)) uint32_t env_shards, env_shard;
 
 static __attribute__((unused)) struct env *env_new(void)
 {
@@ -81,7 +83,7 @@ static __attribute__((unused)) struct env *env_new(void)
 	struct broker_platform bpl = {NULL,   t_alloc, t_free, t_now,  t_log,
 	                              f_send, f_close, t_now,  t_fault};
 	struct broker_config cfg = {"127.0.0.1", 9092, 1,        4,          1000,
-	                            1u << 24,    300,  1u << 20, env_no_auto};
+	                            1u << 24,    300,  1u << 20, env_no_auto, env_shards, env_shard};
 
 	e->d = md_new(16u << 20);
 	spl = md_platform(e->d);
@@ -103,7 +105,7 @@ static __attribute__((unused)) void env_restart(struct env *e)
 	struct broker_platform bpl = {NULL,   t_alloc, t_free, t_now,  t_log,
 	                              f_send, f_close, t_now,  t_fault};
 	struct broker_config cfg = {"127.0.0.1", 9092, 1,        4,          1000,
-	                            1u << 24,    300,  1u << 20, env_no_auto};
+	                            1u << 24,    300,  1u << 20, env_no_auto, env_shards, env_shard};
 
 	broker_destroy(e->b);
 	store_close(e->st);

@@ -30,6 +30,8 @@ RUNS = [
     ("1kib_transactional", 1024, 200000, "-1", "transactional"),
 ]
 LAT_RECORDS = 2000
+# 1- versus 2-loop scaling (--threads): records, record bytes, partitions
+SCALE_RECORDS, SCALE_BYTES, SCALE_PARTS = 2000000, 100, 8
 
 
 def kv(line):
@@ -47,7 +49,8 @@ def main():
     os.makedirs(a.work)
     data = os.path.join(a.work, "bench.img")
     size = 4 << 30
-    b = subprocess.Popen([a.broker, "--listen", "127.0.0.1:0", "--data", data, "--size", str(size)],
+    b = subprocess.Popen([a.broker, "--listen", "127.0.0.1:0", "--data", data, "--size", str(size),
+                          "--threads", "1"],
                          stdout=subprocess.PIPE, stderr=open(os.path.join(a.work, "broker.log"), "w"),
                          text=True)
     line = b.stdout.readline()
@@ -63,6 +66,7 @@ def main():
             "flush_policy": "acks=-1: group fdatasync on a flusher thread before the ack; "
                             "else every 1000 ms or 16 MiB",
             "broker_build": "gcc -O2", "cpus": os.cpu_count(), "host": platform.node(),
+            "broker_threads": 1,
             "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                                      text=True).stdout.strip()}
     out = open(a.out, "a")
@@ -105,7 +109,75 @@ def main():
         b.send_signal(signal.SIGTERM)
         b.wait(timeout=60)
         os.remove(data)
+    scaling(a, gen, base, emit)
     return 0
+
+
+def cpu_s(pid):
+    """CPU seconds (user + system) of each thread of pid, by thread name."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/stat") as f:
+            st = f.read()
+        name = st[st.index("(") + 1:st.rindex(")")]
+        fields = st[st.rindex(")") + 2:].split()
+        out[f"{name}.{tid}"] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def scaling(a, gen, base, emit):
+    """Produce and consume through --threads 1 and --threads 2. This
+    machine has two cores and the load generator (one librdkafka client)
+    runs on them too, so besides the records/s the clients see, the
+    broker's own CPU time is read per thread from /proc: the busiest loop
+    bounds what the broker could do with a core per loop (see
+    docs/broker.md, "One event loop per core")."""
+    res = {}
+    for threads in (1, 2):
+        data = os.path.join(a.work, f"scale{threads}.img")
+        b = subprocess.Popen([a.broker, "--listen", "127.0.0.1:0", "--data", data, "--size",
+                              str(4 << 30), "--threads", str(threads), "--partitions",
+                              str(SCALE_PARTS)], stdout=subprocess.PIPE,
+                             stderr=open(os.path.join(a.work, f"scale{threads}.log"), "w"),
+                             text=True)
+        try:
+            addr = b.stdout.readline().split("listening on ")[1].split()[0]
+            for what in ("produce", "consume"):
+                cmd = [gen, what, addr, "scale", str(SCALE_RECORDS)]
+                cmd += [str(SCALE_BYTES), "1"] if what == "produce" else []
+                before = cpu_s(b.pid)
+                r = kv(subprocess.run(cmd, capture_output=True, text=True, timeout=300,
+                                      check=True).stdout)
+                after = cpu_s(b.pid)
+                used = {k: after[k] - before.get(k, 0.0) for k in after}
+                loops = [v for k, v in used.items() if k.startswith("loop")]
+                res[(what, threads)] = (r["rps"], sum(used.values()), max(loops), loops)
+        finally:
+            b.send_signal(signal.SIGTERM)
+            b.wait(timeout=60)
+            os.remove(data)
+    for what in ("produce", "consume"):
+        cfg = dict(base, record_bytes=SCALE_BYTES, records=SCALE_RECORDS, acks=1,
+                   partitions=SCALE_PARTS, clients="one rdk_loadgen process (librdkafka: "
+                   "one connection per broker node, i.e. per loop)",
+                   load_generator_cpu="shares the same cores, unpinned",
+                   partition_assignment="leader loop = (topic id + partition) mod threads")
+        for threads in (1, 2):
+            rps, cpu, busiest, loops = res[(what, threads)]
+            c = dict(cfg, broker_threads=threads,
+                     loop_cpu_s=[round(x, 3) for x in loops], broker_cpu_s=round(cpu, 3))
+            emit(f"{what}_scale_threads{threads}_records_per_s", rps, "records/s", c)
+            emit(f"{what}_scale_threads{threads}_broker_cpu_ns_per_record",
+                 cpu * 1e9 / SCALE_RECORDS, "ns", c)
+        (r1, _c1, b1, _l1), (r2, _c2, b2, _l2) = res[(what, 1)], res[(what, 2)]
+        emit(f"{what}_scale_threads2_over_1", r2 / r1, "ratio",
+             dict(cfg, method="records/s seen by the client, 2 loops / 1 loop, client and "
+                  "broker sharing 2 cores"))
+        emit(f"{what}_scale_threads2_over_1_core_per_loop", b1 / b2, "ratio",
+             dict(cfg, method="CPU seconds of the 1-loop broker's loop / CPU seconds of the "
+                  "busier of the 2 loops for the same records: the speed-up with a core per "
+                  "loop when the loops are the bottleneck"))
 
 
 if __name__ == "__main__":

@@ -154,7 +154,8 @@ int lg_bench_serve(long iters)
 	static char endpoint[] = SERVE_ADDR ":9092";
 	char *broker[] = {"/broker", "--listen",   endpoint,       "--advertise",
 	                  endpoint,  "--data",     "/dev/nvme0n1", "--partitions",
-	                  "4",       "--flush-ms", "1000",         NULL};
+	                  "4",       "--flush-ms", "1000",         "--threads",
+	                  "1", /* one loop, as brokerd on Hallows */ NULL};
 	char *httpd[] = {"/bin/busybox", "httpd", "-f", "-p", "80", "-h", "/www", NULL};
 	char line[64];
 	pid_t pb, ph;
