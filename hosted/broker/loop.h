@@ -82,6 +82,7 @@ struct hloop {
 	pthread_t thr;
 	atomic_bool *stop;
 	struct hconn *conns[MAX_CONNS];
+	int hi; /* slots in use are below hi (the per-turn scan stops there) */
 	uint32_t gen;
 	struct ring *in[MAX_SHARDS]; /* in[j]: messages from loop j */
 	struct hconn *proxy;

@@ -141,6 +141,8 @@ static void conn_drop(struct hloop *L, int slot)
 	free(h->in);
 	free(h);
 	L->conns[slot] = NULL;
+	while (L->hi > 0 && !L->conns[L->hi - 1])
+		L->hi--;
 }
 
 /* The control path's answer to the request connection (slot, gen) had
@@ -221,6 +223,8 @@ static void on_accept(struct hloop *L)
 		h->slot = slot;
 		h->gen = ++L->gen;
 		L->conns[slot] = h;
+		if (slot >= L->hi)
+			L->hi = slot + 1;
 		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = h};
 		epoll_ctl(L->epfd, EPOLL_CTL_ADD, fd, &ev);
 	}
@@ -367,7 +371,7 @@ void *loop_main(void *arg)
 				}
 			}
 		}
-		for (int i = 0; i < MAX_CONNS; i++) {
+		for (int i = 0; i < L->hi; i++) {
 			struct hconn *h = L->conns[i];
 			if (!h)
 				continue;

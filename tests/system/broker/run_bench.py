@@ -114,15 +114,14 @@ def main():
 
 
 def cpu_s(pid):
-    """CPU seconds (user + system) of each thread of pid, by thread name."""
-    tick = os.sysconf("SC_CLK_TCK")
+    """CPU seconds each thread of pid ran (schedstat: nanoseconds, user and
+    kernel), keyed by thread name and id."""
     out = {}
     for tid in os.listdir(f"/proc/{pid}/task"):
-        with open(f"/proc/{pid}/task/{tid}/stat") as f:
-            st = f.read()
-        name = st[st.index("(") + 1:st.rindex(")")]
-        fields = st[st.rindex(")") + 2:].split()
-        out[f"{name}.{tid}"] = (int(fields[11]) + int(fields[12])) / tick
+        with open(f"/proc/{pid}/task/{tid}/comm") as f:
+            name = f.read().strip()
+        with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+            out[f"{name}.{tid}"] = int(f.read().split()[0]) / 1e9
     return out
 
 
