@@ -9,6 +9,7 @@ BROKER_FREESTANDING := -ffreestanding -fno-builtin-malloc
 
 BROKER_BIN := $(B)/hosted/hallows-broker
 BROKER_SAN_BIN := $(BROKER_B)/hallows-broker-san
+BROKER_TSAN_BIN := $(BROKER_B)/hallows-broker-tsan
 BROKER_UNIT_TESTS := $(BROKER_B)/test_codec $(BROKER_B)/test_store $(BROKER_B)/test_broker \
 	$(BROKER_B)/test_admin $(BROKER_B)/test_idem $(BROKER_B)/test_flex $(BROKER_B)/test_txn \
 	$(BROKER_B)/test_shard
@@ -29,6 +30,12 @@ $(BROKER_BIN): $(BROKER_LIB_SRCS) $(BROKER_HOST_SRCS) $(BROKER_HDRS) mk/broker.m
 $(BROKER_SAN_BIN): $(BROKER_LIB_SRCS) $(BROKER_HOST_SRCS) $(BROKER_HDRS) mk/broker.mk
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) -o $@ $(BROKER_LIB_SRCS) $(BROKER_HOST_SRCS) -pthread
+
+# ThreadSanitizer build: the --threads 2 loops, their rings and the
+# flusher threads under a few system tests (run_system.py --tsan-broker).
+$(BROKER_TSAN_BIN): $(BROKER_LIB_SRCS) $(BROKER_HOST_SRCS) $(BROKER_HDRS) mk/broker.mk
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(HOST_CFLAGS) -fsanitize=thread -o $@ $(BROKER_LIB_SRCS) $(BROKER_HOST_SRCS) -pthread
 
 # The libraries must build freestanding with clang and gcc and reference
 # nothing outside themselves but the <string.h> primitives; the hosted and
@@ -84,10 +91,11 @@ test-broker-fuzz: $(BROKER_FUZZERS)
 		else echo "not ok - $$n (see $(BROKER_B)/$$n.log)"; fi >> $(RESULTS)/broker-fuzz.tap; \
 	done
 
-test-broker-system: $(BROKER_SAN_BIN) $(BROKER_TOOLS)
+test-broker-system: $(BROKER_SAN_BIN) $(BROKER_TSAN_BIN) $(BROKER_TOOLS)
 	@mkdir -p $(RESULTS)
 	@timeout 600 python3 tests/system/broker/run_system.py --broker $(BROKER_SAN_BIN) \
 		--tools $(BROKER_B) --work $(BROKER_B)/system --tap $(RESULTS)/broker-system.tap --threads2 \
+		--tsan-broker $(BROKER_TSAN_BIN) \
 		|| echo "not ok - broker-system runner failed" >> $(RESULTS)/broker-system.tap
 
 bench-broker: $(BROKER_BIN) $(BROKER_TOOLS)

@@ -36,7 +36,8 @@ class Broker:
     def start(self, size=256 << 20, port=0):
         cmd = [ARGS.broker, "--listen", f"127.0.0.1:{port}", "--data", self.data,
                "--size", str(size), "--group-delay-ms", "300"] + self.extra
-        env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=1")
+        env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=1",
+                   TSAN_OPTIONS="exitcode=66")
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.log,
                                      text=True, env=env)
         deadline = time.time() + 20
@@ -747,6 +748,13 @@ TESTS_THREADS2 = [
 ]
 
 
+# A few of them under ThreadSanitizer (--tsan-broker): the loops, the
+# rings between them (forwarded and replicated requests) and the flushers.
+TESTS_TSAN = ["kcat_produce_consume_roundtrip", "bad_input_keeps_broker_and_data",
+              "rdkafka_admin_topics_create_configs_partitions_records_delete",
+              "partitions_exactly_once_in_order"]
+
+
 def run_tests(tap, b, tests, suffix=""):
     for name, fn in tests:
         if ARGS.only and ARGS.only not in name:
@@ -777,6 +785,8 @@ def main():
     ap.add_argument("--threads2", action="store_true",
                     help="also run TESTS_THREADS2 against a broker with --threads 2")
     ap.add_argument("--threads2-only", action="store_true", help="only that second run")
+    ap.add_argument("--tsan-broker", default="",
+                    help="ThreadSanitizer build: TESTS_TSAN against it with --threads 2")
     ARGS = ap.parse_args()
     shutil.rmtree(ARGS.work, ignore_errors=True)
     os.makedirs(ARGS.work)
@@ -786,8 +796,12 @@ def main():
         runs = []
     if ARGS.threads2 or ARGS.threads2_only:
         runs.append((2, "main2", "_threads2", [t for t in TESTS if t[0] in TESTS_THREADS2]))
+    if ARGS.tsan_broker:
+        runs.append((2, "tsan", "_tsan", [t for t in TESTS if t[0] in TESTS_TSAN]))
+    sanitized = ARGS.broker
     for threads, bname, suffix, tests in runs:
         THREADS = threads
+        ARGS.broker = ARGS.tsan_broker if suffix == "_tsan" else sanitized
         b = Broker(bname)
         try:
             b.start()
