@@ -224,9 +224,11 @@ void host_dev_region(struct host_dev *r, const struct host_dev *d, uint32_t i, u
 {
 	uint64_t each = d->blocks / n;
 
-	*r = (struct host_dev){
-	    .fd = d->fd, .direct = d->direct, .base = d->base + i * each, .blocks = each,
-	    .done_fd = -1};
+	*r = (struct host_dev){.fd = d->fd,
+	                       .direct = d->direct,
+	                       .base = d->base + i * each,
+	                       .blocks = each,
+	                       .done_fd = -1};
 }
 
 void host_fill_store_platform(struct store_platform *pl, struct host_dev *d)

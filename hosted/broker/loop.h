@@ -10,7 +10,7 @@
 
 #include "hosted.h"
 
-#define MAX_CONNS 1024
+#define MAX_CONNS  1024
 #define MAX_SHARDS 64
 
 /* A message between two loops; data is malloc'd and changes owner with

@@ -61,7 +61,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	                   .flush_ms = 1000,
 	                   .group_ms = 500,
 	                   .size = DEFAULT_SIZE,
-	                   .threads = cores < 1 ? 1 : cores > MAX_SHARDS ? MAX_SHARDS : (uint32_t)cores};
+	                   .threads = cores < 1            ? 1
+	                              : cores > MAX_SHARDS ? MAX_SHARDS
+	                                                   : (uint32_t)cores};
 	for (int i = 1; i < argc; i += 2) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(a, "--no-auto-create")) {

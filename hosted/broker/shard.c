@@ -194,8 +194,8 @@ static void handle(struct hloop *L, struct hmsg *m)
 			if (m->type == M_FWD)
 				post(L, m->from, M_RESP, m->slot, m->gen, NULL, 0);
 			else
-				host_log(NULL, "loop: replicated request lost (no memory), shard", "",
-				         L->id);
+				host_log(NULL, "loop: replicated request lost (no memory), shard",
+				         "", L->id);
 			return;
 		}
 		*op = (struct ctlop){.apply = m->type == M_APPLY,
@@ -239,7 +239,8 @@ static void op_replicate(struct hloop *L, struct ctlop *op)
 	for (uint32_t k = 1; k < L->n; k++) {
 		uint8_t *copy = malloc(op->len);
 		if (!copy) {
-			host_log(NULL, "loop: cannot replicate a request (no memory) to shard", "", k);
+			host_log(NULL, "loop: cannot replicate a request (no memory) to shard", "",
+			         k);
 			continue;
 		}
 		memcpy(copy, op->frame, op->len);
@@ -331,8 +332,13 @@ int host_serve(struct host_shard *sh, uint32_t n)
 		return 1;
 	}
 	for (uint32_t i = 0; i < n; i++) {
-		L[i] = (struct hloop){.sh = &sh[i], .id = i, .n = n, .all = L, .stop = &stop,
-		                      .epfd = -1, .wake_fd = -1};
+		L[i] = (struct hloop){.sh = &sh[i],
+		                      .id = i,
+		                      .n = n,
+		                      .all = L,
+		                      .stop = &stop,
+		                      .epfd = -1,
+		                      .wake_fd = -1};
 		sh[i].loop = &L[i];
 		if (loop_setup(&L[i]))
 			rc = 1;

@@ -82,8 +82,9 @@ static __attribute__((unused)) struct env *env_new(void)
 	struct store_platform spl;
 	struct broker_platform bpl = {NULL,   t_alloc, t_free, t_now,  t_log,
 	                              f_send, f_close, t_now,  t_fault};
-	struct broker_config cfg = {"127.0.0.1", 9092, 1,        4,          1000,
-	                            1u << 24,    300,  1u << 20, env_no_auto, env_shards, env_shard};
+	struct broker_config cfg = {"127.0.0.1", 9092,       1,        4,
+	                            1000,        1u << 24,   300,      1u << 20,
+	                            env_no_auto, env_shards, env_shard};
 
 	e->d = md_new(16u << 20);
 	spl = md_platform(e->d);
@@ -104,8 +105,9 @@ static __attribute__((unused)) void env_restart(struct env *e)
 	struct store_platform spl = md_platform(e->d);
 	struct broker_platform bpl = {NULL,   t_alloc, t_free, t_now,  t_log,
 	                              f_send, f_close, t_now,  t_fault};
-	struct broker_config cfg = {"127.0.0.1", 9092, 1,        4,          1000,
-	                            1u << 24,    300,  1u << 20, env_no_auto, env_shards, env_shard};
+	struct broker_config cfg = {"127.0.0.1", 9092,       1,        4,
+	                            1000,        1u << 24,   300,      1u << 20,
+	                            env_no_auto, env_shards, env_shard};
 
 	broker_destroy(e->b);
 	store_close(e->st);

@@ -672,7 +672,8 @@ static void env_from_crash(struct env *e)
 	struct store_platform spl = md_platform(e->d);
 	struct broker_platform bpl = {NULL,   t_alloc, t_free, t_now, t_log,
 	                              f_send, f_close, t_now,  NULL};
-	struct broker_config cfg = {"127.0.0.1", 9092, 1, 4, 1000, 1u << 24, 300, 1u << 20, false, 0, 0};
+	struct broker_config cfg = {"127.0.0.1", 9092,     1,     4, 1000, 1u << 24,
+	                            300,         1u << 20, false, 0, 0};
 
 	broker_destroy(e->b);
 	store_close(e->st);
