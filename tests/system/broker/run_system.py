@@ -28,14 +28,15 @@ class Broker:
     def __init__(self, name, data=None, extra=(), threads=None):
         self.data = data or os.path.join(ARGS.work, name + ".img")
         self.threads = threads or THREADS
-        self.extra = list(extra) + ["--threads", str(self.threads)]
+        self.extra = list(extra)
         self.log = open(os.path.join(ARGS.work, name + ".log"), "a")
         self.proc = None
         self.port = None
 
     def start(self, size=256 << 20, port=0):
         cmd = [ARGS.broker, "--listen", f"127.0.0.1:{port}", "--data", self.data,
-               "--size", str(size), "--group-delay-ms", "300"] + self.extra
+               "--size", str(size), "--group-delay-ms", "300",
+               "--threads", str(self.threads)] + self.extra
         env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=1",
                    TSAN_OPTIONS="exitcode=66")
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.log,
@@ -454,7 +455,8 @@ def t_advertise(_b):
     b.data = os.path.join(ARGS.work, "advertise.img")
     proc = subprocess.Popen([ARGS.broker, "--listen", cmd_listen, "--data", b.data,
                              "--size", str(64 << 20), "--advertise", f"localhost:{port}",
-                             "--partitions", "3"], stdout=subprocess.PIPE,
+                             "--partitions", "3", "--threads", str(THREADS)],
+                            stdout=subprocess.PIPE,
                             stderr=b.log, text=True)
     try:
         line = proc.stdout.readline()
@@ -513,7 +515,10 @@ def t_partitions_exactly_once_in_order(_b):
     partitions at once (with --threads 2 the partitions are spread over
     both loops); every record comes back exactly once, each partition's
     offsets are dense and each producer's records are in its order."""
-    nb = Broker("spread", extra=["--partitions", "16"]).start()
+    nb = Broker("spread", extra=["--partitions", "16"])
+    if os.path.exists(nb.data):  # from a run with other --threads
+        os.remove(nb.data)
+    nb.start()
     try:
         n = 3000
         procs = [subprocess.Popen([os.path.join(ARGS.tools, "rdk_client"), "produce", nb.addr,
