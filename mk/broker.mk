@@ -63,6 +63,11 @@ $(BROKER_B)/fuzz_%: tests/fuzz/broker/fuzz_%.c $(BROKER_LIB_SRCS) $(BROKER_HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(BROKER_LIB_SRCS)
 
+# The broker-bound load generator of the loop scaling benchmark.
+$(BROKER_B)/raw_loadgen: tests/system/broker/raw_loadgen.c user/storage/crc32c.c user/storage/crc32c.h
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(filter-out -O1,$(HOST_CFLAGS)) -O2 -o $@ $(filter %.c,$^) -pthread
+
 $(BROKER_B)/rdk_%: tests/system/broker/rdk_%.c
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $(filter-out -O1,$(HOST_CFLAGS)) -O2 -o $@ $< -lrdkafka -lpthread -lm
@@ -98,7 +103,7 @@ test-broker-system: $(BROKER_SAN_BIN) $(BROKER_TSAN_BIN) $(BROKER_TOOLS)
 		--tsan-broker $(BROKER_TSAN_BIN) \
 		|| echo "not ok - broker-system runner failed" >> $(RESULTS)/broker-system.tap
 
-bench-broker: $(BROKER_BIN) $(BROKER_TOOLS)
+bench-broker: $(BROKER_BIN) $(BROKER_TOOLS) $(BROKER_B)/raw_loadgen
 	@mkdir -p $(dir $(BENCH_OUT))
 	python3 tests/system/broker/run_bench.py --broker $(BROKER_BIN) \
 		--tools $(BROKER_B) --work $(BROKER_B)/bench --out $(BENCH_OUT)
