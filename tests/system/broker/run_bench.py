@@ -215,3 +215,7 @@ def scaling(a, gen, base, emit):
              "ratio", dict(cfg, method="records per CPU-second of the busier loop, 2 loops / "
                            "1 loop: the speed-up with a core per loop when the loops are the "
                            "bottleneck"))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

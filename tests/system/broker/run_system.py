@@ -552,6 +552,35 @@ def t_partitions_exactly_once_in_order(_b):
         nb.stop()
 
 
+def t_connection_order_with_forwarding(b):
+    """One write of pipelined requests on a connection to the last loop:
+    ApiVersions and Produce (answered by that loop) between Metadata,
+    FindCoordinator and OffsetFetch (answered by shard 0 through the
+    rings when there are several loops): every response comes back in
+    request order, the produce to a partition the loop leads succeeds."""
+    port = b.port + b.threads - 1
+    with kr.connect(port) as s:  # the topic, and which partition this loop leads
+        kr.request(s, 3, 4, 1, struct.pack(">i", 1) + kr.kstr("order") + b"\x01")
+        part = next(p for p in range(4)
+                    if kr.fetch_v4(s, 2 + p, "order", p, 0)[0] == 0)
+    meta = struct.pack(">i", 1) + kr.kstr("order") + b"\x01"
+    prod = b"\xff\xff" + struct.pack(">hi", 1, 30000) + struct.pack(">i", 1) + kr.kstr("order")
+    prod += struct.pack(">iii", 1, part, len(kr.EXAMPLE_BATCH)) + kr.EXAMPLE_BATCH
+    reqs = [(18, 0, b""), (3, 4, meta), (0, 7, prod), (10, 0, kr.kstr("order-g")),
+            (18, 0, b""), (9, 1, kr.kstr("order-g") + struct.pack(">i", 0)), (0, 7, prod),
+            (3, 4, meta)] * 5
+    with kr.connect(port) as s:
+        s.sendall(b"".join(kr.frame(k, v, 100 + i, body) for i, (k, v, body) in
+                           enumerate(reqs)))
+        for i, (k, _v, _body) in enumerate(reqs):
+            r = kr.recv_frame(s)
+            assert struct.unpack(">i", r[:4])[0] == 100 + i, f"response {i} out of order"
+            if k == 0:
+                rd = kr.Reader(r[4:])
+                assert rd.take(">i") == 1 and rd.str() == "order" and rd.take(">i") == 1
+                assert rd.take(">ih") == (part, 0), "produce refused"
+
+
 def t_txn_refused_with_threads(b):
     """Transactions are not offered with several loops (their markers would
     span shards): InitProducerId with a transactional id, sent to either
@@ -731,6 +760,7 @@ TESTS += [
      txn_kill_case("txnkill-mark", "txn-marker")),
     ("txn_broker_killed_with_txn_open_none_visible", txn_kill_case("txnkill-open", "open")),
     ("partitions_exactly_once_in_order", t_partitions_exactly_once_in_order),
+    ("pipelined_requests_answered_in_order_across_loops", t_connection_order_with_forwarding),
     ("txn_refused_with_several_threads", t_txn_refused_with_threads),
 ]
 
@@ -749,6 +779,7 @@ TESTS_THREADS2 = [
     "rdkafka_admin_topics_state_survives_restart",
     "rdkafka_admin_groups_commit_metadata_list_describe_delete",
     "rdkafka_idempotent_producer_exactly_once", "partitions_exactly_once_in_order",
+    "pipelined_requests_answered_in_order_across_loops",
     "txn_refused_with_several_threads",
 ]
 
@@ -757,7 +788,8 @@ TESTS_THREADS2 = [
 # rings between them (forwarded and replicated requests) and the flushers.
 TESTS_TSAN = ["kcat_produce_consume_roundtrip", "bad_input_keeps_broker_and_data",
               "rdkafka_admin_topics_create_configs_partitions_records_delete",
-              "partitions_exactly_once_in_order"]
+              "partitions_exactly_once_in_order",
+              "pipelined_requests_answered_in_order_across_loops"]
 
 
 def run_tests(tap, b, tests, suffix=""):
