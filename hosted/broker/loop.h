@@ -20,6 +20,7 @@ enum hmsg_type {
 	M_RESP,  /* 0 -> k: the answer to an M_FWD (data NULL: close the client) */
 	M_APPLY, /* 0 -> k: apply a request that changed the topics (answer dropped) */
 	M_ACK,   /* k -> 0: the M_APPLY is applied */
+	M_CLOSE, /* k -> 0: a connection that forwarded requests is gone */
 };
 
 struct hmsg {
@@ -67,9 +68,13 @@ struct hconn {
 	uint32_t niov, iov_i;
 	size_t iov_off;
 	bool sending, done, want_close, out_armed;
-	bool proxy;    /* the loop's control connection (no socket) */
-	bool fwd_wait; /* a request is with the control path; input paused */
-	bool own;      /* the send in progress is own_buf, not the broker's */
+	bool proxy;   /* a control connection (no socket) */
+	bool remote;  /* shard 0: stands for connection (origin, slot, gen) */
+	bool fwd_any; /* some request of this connection was forwarded */
+	uint32_t origin;
+	struct hconn *rnext; /* shard 0's list of remote connections */
+	bool fwd_wait;       /* a request is with the control path; input paused */
+	bool own;            /* the send in progress is own_buf, not the broker's */
 	uint8_t *own_buf;
 	struct kiov own_iov;
 };
@@ -84,8 +89,9 @@ struct hloop {
 	struct hconn *conns[MAX_CONNS];
 	int hi; /* slots in use are below hi (the per-turn scan stops there) */
 	uint32_t gen;
-	struct ring *in[MAX_SHARDS]; /* in[j]: messages from loop j */
-	struct hconn *proxy;
+	struct ring *in[MAX_SHARDS];  /* in[j]: messages from loop j */
+	struct hconn *proxy;          /* runs the serialized requests */
+	struct hconn *remote;         /* shard 0: one per forwarding connection */
 	struct ctlop *ops, *ops_tail; /* waiting; the head runs */
 	bool op_running;
 };
@@ -101,6 +107,9 @@ void proxy_reset(struct hloop *L);
 bool ctl_local_key(const struct hloop *L, int16_t key);
 void ctl_submit(struct hloop *L, struct hconn *h, const uint8_t *frame, size_t len);
 void ctl_answer(struct hloop *L, const struct kiov *iov, uint32_t n, bool closed);
+void ctl_remote_answer(struct hloop *L, struct hconn *h, const struct kiov *iov, uint32_t n);
+void ctl_remote_gone(struct hloop *L, struct hconn *h);
+void ctl_conn_closed(struct hloop *L, struct hconn *h);
 void ctl_turn(struct hloop *L);
 void ctl_drain(struct hloop *L);
 

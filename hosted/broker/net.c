@@ -84,7 +84,10 @@ static int t_send(void *ctx, void *conn, const struct kiov *iov, uint32_t n)
 
 	(void)ctx;
 	if (h->proxy) { /* the control path's answer: copied, complete at once */
-		ctl_answer(h->L, iov, n, false);
+		if (h->remote)
+			ctl_remote_answer(h->L, h, iov, n);
+		else
+			ctl_answer(h->L, iov, n, false);
 		h->sending = h->done = true;
 		return 0;
 	}
@@ -136,6 +139,8 @@ static void conn_drop(struct hloop *L, int slot)
 
 	epoll_ctl(L->epfd, EPOLL_CTL_DEL, h->fd, NULL);
 	close(h->fd);
+	if (h->fwd_any)
+		ctl_conn_closed(L, h);
 	broker_conn_closed(L->sh->b, h->kc);
 	free(h->own_buf);
 	free(h->in);
@@ -273,7 +278,7 @@ static void feed(struct hloop *L, struct hconn *h)
 			break;
 		size_t len = 4 + get_be32(h->in + off);
 		ctl_submit(L, h, h->in + off, len);
-		h->fwd_wait = true;
+		h->fwd_wait = h->fwd_any = true;
 		off += len;
 	}
 	memmove(h->in, h->in + off, h->in_len - off);
@@ -369,6 +374,12 @@ void *loop_main(void *arg)
 					ctl_answer(L, NULL, 0, true);
 					proxy_reset(L);
 				}
+			}
+			for (struct hconn *r = L->remote, *nx; r; r = nx) {
+				nx = r->rnext;
+				complete_sends(b, r);
+				if (r->want_close)
+					ctl_remote_gone(L, r);
 			}
 		}
 		for (int i = 0; i < L->hi; i++) {

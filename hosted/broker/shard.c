@@ -4,9 +4,14 @@
  * Every loop answers the partitions it leads (Produce, Fetch, ListOffsets,
  * DeleteRecords) and ApiVersions itself, without locks: clients route
  * those by Metadata's leaders. Everything else is the control path, run
- * by shard 0's broker one request at a time: a loop other than 0 forwards
- * such a request (M_FWD) over its ring to shard 0 and sends the answer
- * (M_RESP) itself. A request that changed the topics or their configs on
+ * by shard 0's broker: a loop other than 0 forwards such a request
+ * (M_FWD) over its ring to shard 0 and sends the answer (M_RESP) itself.
+ * Shard 0 runs requests that may change the topics one at a time on its
+ * control connection; the others (group, offset, admin reads) on a
+ * connection of its broker standing for the client's (a remote
+ * connection, closed with M_CLOSE), so that a JoinGroup waiting for a
+ * rebalance holds up nothing else. A request that changed the topics or
+ * their configs on
  * shard 0 (CreateTopics, DeleteTopics, CreatePartitions, AlterConfigs,
  * IncrementalAlterConfigs, a Metadata that auto-created) is then applied
  * by every other shard's broker (M_APPLY, in shard 0's order) before the
@@ -43,12 +48,18 @@ static bool replicated_key(int16_t key)
 	       key == K_ALTER_CONFIGS || key == K_INCR_ALTER_CONFIGS;
 }
 
+/* Requests shard 0 runs one at a time (they may change the topics). */
+static bool serialized_key(int16_t key)
+{
+	return replicated_key(key) || key == K_METADATA;
+}
+
 bool ctl_local_key(const struct hloop *L, int16_t key)
 {
 	if (L->n == 1)
 		return true;
 	if (L->id == 0) /* Metadata too: it may auto-create */
-		return !replicated_key(key) && key != K_METADATA;
+		return !serialized_key(key);
 	return key == K_PRODUCE || key == K_FETCH || key == K_LIST_OFFSETS ||
 	       key == K_DELETE_RECORDS || key == K_API_VERSIONS;
 }
@@ -175,11 +186,98 @@ static uint64_t topic_fp(const struct store *st)
 	return fp;
 }
 
+/* Shard 0: the remote connection standing for (origin, slot, gen). */
+static struct hconn *remote_find(struct hloop *L, uint32_t origin, uint32_t slot, uint32_t gen,
+                                 bool create)
+{
+	struct hconn *h;
+
+	for (h = L->remote; h; h = h->rnext)
+		if (h->origin == origin && (uint32_t)h->slot == slot && h->gen == gen)
+			return h;
+	if (!create || !(h = proxy_open(L)))
+		return NULL;
+	h->remote = true;
+	h->origin = origin;
+	h->slot = (int)slot;
+	h->gen = gen;
+	h->rnext = L->remote;
+	L->remote = h;
+	return h;
+}
+
+static void remote_free(struct hloop *L, struct hconn *h)
+{
+	struct hconn **pp = &L->remote;
+
+	while (*pp != h)
+		pp = &(*pp)->rnext;
+	*pp = h->rnext;
+	broker_conn_closed(L->sh->b, h->kc);
+	free(h);
+}
+
+/* The broker's answer on a remote connection goes to its loop. */
+void ctl_remote_answer(struct hloop *L, struct hconn *h, const struct kiov *iov, uint32_t n)
+{
+	size_t len = 0;
+	uint8_t *p;
+
+	for (uint32_t i = 0; i < n; i++)
+		len += iov[i].len;
+	if (!(p = malloc(len ? len : 1))) {
+		h->want_close = true;
+		return;
+	}
+	len = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		memcpy(p + len, iov[i].base, iov[i].len);
+		len += iov[i].len;
+	}
+	post(L, h->origin, M_RESP, (uint32_t)h->slot, h->gen, p, len);
+}
+
+/* The broker dropped a remote connection (a malformed request): the
+ * client's connection is closed too. */
+void ctl_remote_gone(struct hloop *L, struct hconn *h)
+{
+	post(L, h->origin, M_RESP, (uint32_t)h->slot, h->gen, NULL, 0);
+	remote_free(L, h);
+}
+
+/* A connection that forwarded requests closes: its remote connection on
+ * shard 0 goes too. */
+void ctl_conn_closed(struct hloop *L, struct hconn *h)
+{
+	if (L->id)
+		post(L, 0, M_CLOSE, (uint32_t)h->slot, h->gen, NULL, 0);
+}
+
+/* Shard 0: a forwarded request that cannot change the topics runs at once
+ * on the client's remote connection (one at a time per client: its loop
+ * waits for the answer). */
+static void remote_run(struct hloop *L, struct hmsg *m)
+{
+	struct hconn *h = remote_find(L, m->from, m->slot, m->gen, true);
+
+	if (!h) {
+		post(L, m->from, M_RESP, m->slot, m->gen, NULL, 0);
+		return;
+	}
+	if (broker_conn_input(L->sh->b, h->kc, m->data, m->len) != m->len)
+		h->want_close = true; /* not taken: refused */
+}
+
 static void handle(struct hloop *L, struct hmsg *m)
 {
 	struct ctlop *op;
+	struct hconn *h;
 
 	switch (m->type) {
+	case M_CLOSE:
+		if ((h = remote_find(L, m->from, m->slot, m->gen, false)))
+			remote_free(L, h);
+		return;
 	case M_RESP:
 		loop_reply(L, m->slot, m->gen, m->data, m->len);
 		return;
@@ -188,6 +286,12 @@ static void handle(struct hloop *L, struct hmsg *m)
 			L->ops->acks--;
 		return;
 	case M_FWD:
+		if (!serialized_key((int16_t)get_be16(m->data + 4))) {
+			remote_run(L, m);
+			free(m->data);
+			return;
+		}
+		/* fall through */
 	case M_APPLY:
 		if (!(op = calloc(1, sizeof(*op)))) {
 			free(m->data);
@@ -314,6 +418,8 @@ void ctl_drain(struct hloop *L)
 		free(op);
 	}
 	L->ops_tail = NULL;
+	while (L->remote)
+		remote_free(L, L->remote);
 }
 
 int host_serve(struct host_shard *sh, uint32_t n)

@@ -581,6 +581,31 @@ def t_connection_order_with_forwarding(b):
                 assert rd.take(">ih") == (part, 0), "produce refused"
 
 
+def t_parked_join_holds_up_nothing(b):
+    """A JoinGroup that waits for a rebalance (a second member joins a
+    group whose first member does not come back) parks on the coordinator;
+    meanwhile Metadata through the same loop is answered at once: requests
+    forwarded to shard 0 do not wait for one another."""
+    port = b.port + b.threads - 1
+
+    def join(s, corr, member):
+        body = kr.kstr("parked") + struct.pack(">ii", 10000, 8000) + kr.kstr(member)
+        body += kr.kstr("consumer") + struct.pack(">i", 1) + kr.kstr("range")
+        body += struct.pack(">i", 0)
+        s.sendall(kr.frame(11, 1, corr, body))
+
+    with kr.connect(port, timeout=10) as x, kr.connect(port) as y, kr.connect(port) as z:
+        join(x, 1, "")
+        r = kr.Reader(kr.recv_frame(x)[4:])
+        assert r.take(">h") == 0, "first join failed"
+        join(y, 2, "")  # rebalance: waits up to 8 s for the first member
+        time.sleep(0.3)
+        t0 = time.time()
+        meta = struct.pack(">i", 1) + kr.kstr("parked-t") + b"\x01"
+        kr.request(z, 3, 4, 3, meta)
+        assert time.time() - t0 < 2.0, f"Metadata took {time.time() - t0:.1f} s"
+
+
 def t_txn_refused_with_threads(b):
     """Transactions are not offered with several loops (their markers would
     span shards): InitProducerId with a transactional id, sent to either
@@ -761,6 +786,7 @@ TESTS += [
     ("txn_broker_killed_with_txn_open_none_visible", txn_kill_case("txnkill-open", "open")),
     ("partitions_exactly_once_in_order", t_partitions_exactly_once_in_order),
     ("pipelined_requests_answered_in_order_across_loops", t_connection_order_with_forwarding),
+    ("parked_join_group_holds_up_no_other_request", t_parked_join_holds_up_nothing),
     ("txn_refused_with_several_threads", t_txn_refused_with_threads),
 ]
 
@@ -780,7 +806,7 @@ TESTS_THREADS2 = [
     "rdkafka_admin_groups_commit_metadata_list_describe_delete",
     "rdkafka_idempotent_producer_exactly_once", "partitions_exactly_once_in_order",
     "pipelined_requests_answered_in_order_across_loops",
-    "txn_refused_with_several_threads",
+    "parked_join_group_holds_up_no_other_request", "txn_refused_with_several_threads",
 ]
 
 
@@ -789,7 +815,8 @@ TESTS_THREADS2 = [
 TESTS_TSAN = ["kcat_produce_consume_roundtrip", "bad_input_keeps_broker_and_data",
               "rdkafka_admin_topics_create_configs_partitions_records_delete",
               "partitions_exactly_once_in_order",
-              "pipelined_requests_answered_in_order_across_loops"]
+              "pipelined_requests_answered_in_order_across_loops",
+              "parked_join_group_holds_up_no_other_request"]
 
 
 def run_tests(tap, b, tests, suffix=""):
