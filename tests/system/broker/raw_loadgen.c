@@ -34,6 +34,8 @@ struct buf {
 
 static void put(struct buf *b, const void *d, size_t n)
 {
+	if (!n)
+		return;
 	if (b->len + n > b->cap) {
 		b->cap = (b->len + n) * 2;
 		if (!(b->p = realloc(b->p, b->cap)))
@@ -43,9 +45,20 @@ static void put(struct buf *b, const void *d, size_t n)
 	b->len += n;
 }
 
-static void put8(struct buf *b, uint8_t v) { put(b, &v, 1); }
-static void put16(struct buf *b, uint16_t v) { v = htons(v), put(b, &v, 2); }
-static void put32(struct buf *b, uint32_t v) { v = htonl(v), put(b, &v, 4); }
+static void put8(struct buf *b, uint8_t v)
+{
+	put(b, &v, 1);
+}
+static void put16(struct buf *b, uint16_t v)
+{
+	v = htons(v);
+	put(b, &v, 2);
+}
+static void put32(struct buf *b, uint32_t v)
+{
+	v = htonl(v);
+	put(b, &v, 4);
+}
 static void put64(struct buf *b, uint64_t v)
 {
 	put32(b, (uint32_t)(v >> 32));
@@ -58,7 +71,7 @@ static void putstr(struct buf *b, const char *s)
 }
 static void putvar(struct buf *b, int64_t v)
 {
-	uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+	uint64_t z = ((uint64_t)v << 1) ^ (v < 0 ? UINT64_MAX : 0); /* zigzag */
 
 	while (z >= 0x80) {
 		put8(b, (uint8_t)(z | 0x80));
@@ -93,10 +106,10 @@ static void make_batch(struct buf *b, int n, int size)
 	memset(val, 'v', (size_t)size);
 	for (int i = 0; i < n; i++) {
 		struct buf one = {0};
-		put8(&one, 0);     /* attributes */
-		putvar(&one, 0);   /* timestamp delta */
-		putvar(&one, i);   /* offset delta */
-		putvar(&one, -1);  /* no key */
+		put8(&one, 0);    /* attributes */
+		putvar(&one, 0);  /* timestamp delta */
+		putvar(&one, i);  /* offset delta */
+		putvar(&one, -1); /* no key */
 		putvar(&one, size);
 		put(&one, val, (size_t)size);
 		putvar(&one, 0); /* headers */
@@ -110,13 +123,13 @@ static void make_batch(struct buf *b, int n, int size)
 	put8(b, 2);           /* magic */
 	put32(b, 0);          /* crc, patched */
 	size_t crc_from = b->len;
-	put16(b, 0);                      /* attributes */
-	put32(b, (uint32_t)(n - 1));      /* last offset delta */
-	put64(b, (uint64_t)ms);           /* first timestamp */
-	put64(b, (uint64_t)ms);           /* max timestamp */
-	put64(b, UINT64_MAX);             /* producer id -1 */
-	put16(b, UINT16_MAX);             /* producer epoch -1 */
-	put32(b, UINT32_MAX);             /* base sequence -1 */
+	put16(b, 0);                 /* attributes */
+	put32(b, (uint32_t)(n - 1)); /* last offset delta */
+	put64(b, (uint64_t)ms);      /* first timestamp */
+	put64(b, (uint64_t)ms);      /* max timestamp */
+	put64(b, UINT64_MAX);        /* producer id -1 */
+	put16(b, UINT16_MAX);        /* producer epoch -1 */
+	put32(b, UINT32_MAX);        /* base sequence -1 */
 	put32(b, (uint32_t)n);
 	put(b, r.p, r.len);
 	patch32(b, 8, (uint32_t)(b->len - 12));
@@ -167,6 +180,10 @@ static void recv_frame(int fd, struct buf *b)
 		k += (size_t)r;
 	}
 	n = ((size_t)h[0] << 24) | ((size_t)h[1] << 16) | ((size_t)h[2] << 8) | h[3];
+	if (n < 4) {
+		fprintf(stderr, "raw_loadgen: short response\n");
+		exit(2);
+	}
 	b->len = 0;
 	if (n > b->cap && !(b->p = realloc(b->p, b->cap = n)))
 		exit(2);
@@ -223,6 +240,9 @@ static void *node_main(void *arg)
 	struct node *n = arg;
 	int fd = dial(g_host, n->port), nreq = 0, out = 0, next = 0;
 	struct buf *req = calloc((size_t)n->nparts, sizeof(*req)), resp = {0};
+
+	if (!req || n->nparts < 1)
+		exit(2);
 
 	/* request i: partitions i, i+1, ... of this node's (wrapping) */
 	for (int i = 0; i < n->nparts; i++) {
@@ -297,8 +317,8 @@ static int metadata(const char *host, int port, struct node *nodes)
 			int16_t rl = (int16_t)(r.p[o] << 8 | r.p[o + 1]);
 			o += 2 + (rl > 0 ? (size_t)rl : 0);
 		}
-		o += 4;                /* controller */
-		o += 4;                /* one topic */
+		o += 4; /* controller */
+		o += 4; /* one topic */
 		int16_t terr = (int16_t)(r.p[o] << 8 | r.p[o + 1]);
 		o += 2;
 		o += 2 + ((size_t)r.p[o] << 8 | r.p[o + 1]);
