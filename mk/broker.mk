@@ -9,9 +9,10 @@ BROKER_FREESTANDING := -ffreestanding -fno-builtin-malloc
 
 BROKER_BIN := $(B)/hosted/hallows-broker
 BROKER_SAN_BIN := $(BROKER_B)/hallows-broker-san
+BROKER_TSAN_BIN := $(BROKER_B)/hallows-broker-tsan
 BROKER_UNIT_TESTS := $(BROKER_B)/test_codec $(BROKER_B)/test_store $(BROKER_B)/test_broker \
 	$(BROKER_B)/test_admin $(BROKER_B)/test_idem $(BROKER_B)/test_flex $(BROKER_B)/test_txn \
-	$(BROKER_B)/test_compact
+	$(BROKER_B)/test_compact $(BROKER_B)/test_shard
 BROKER_TOOLS := $(BROKER_B)/rdk_client $(BROKER_B)/rdk_loadgen $(BROKER_B)/rdk_admin $(BROKER_B)/rdk_txn
 BROKER_FUZZERS := $(BROKER_B)/fuzz_request $(BROKER_B)/fuzz_recovery $(BROKER_B)/fuzz_batch \
 	$(BROKER_B)/fuzz_compact
@@ -29,6 +30,12 @@ $(BROKER_BIN): $(BROKER_LIB_SRCS) $(BROKER_HOST_SRCS) $(BROKER_HDRS) mk/broker.m
 $(BROKER_SAN_BIN): $(BROKER_LIB_SRCS) $(BROKER_HOST_SRCS) $(BROKER_HDRS) mk/broker.mk
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) -o $@ $(BROKER_LIB_SRCS) $(BROKER_HOST_SRCS) -pthread
+
+# ThreadSanitizer build: the --threads 2 loops, their rings and the
+# flusher threads under a few system tests (run_system.py --tsan-broker).
+$(BROKER_TSAN_BIN): $(BROKER_LIB_SRCS) $(BROKER_HOST_SRCS) $(BROKER_HDRS) mk/broker.mk
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(HOST_CFLAGS) -fsanitize=thread -o $@ $(BROKER_LIB_SRCS) $(BROKER_HOST_SRCS) -pthread
 
 # The libraries must build freestanding with clang and gcc and reference
 # nothing outside themselves but the <string.h> primitives; the hosted and
@@ -56,6 +63,11 @@ $(BROKER_B)/fuzz_%: tests/fuzz/broker/fuzz_%.c $(BROKER_LIB_SRCS) $(BROKER_HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(BROKER_LIB_SRCS)
 
+# The broker-bound load generator of the loop scaling benchmark.
+$(BROKER_B)/raw_loadgen: tests/system/broker/raw_loadgen.c user/storage/crc32c.c user/storage/crc32c.h
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(filter-out -O1,$(HOST_CFLAGS)) -O2 -o $@ $(filter %.c,$^) -pthread
+
 $(BROKER_B)/rdk_%: tests/system/broker/rdk_%.c
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $(filter-out -O1,$(HOST_CFLAGS)) -O2 -o $@ $< -lrdkafka -lpthread -lm
@@ -76,13 +88,14 @@ FUZZ_BIN_broker := $(BROKER_B)/fuzz_%
 FUZZ_SEEDGEN_broker = python3 tests/fuzz/broker/make_seeds.py $(1)
 FUZZ_SEEDCHECK_broker := yes
 
-test-broker-system: $(BROKER_SAN_BIN) $(BROKER_TOOLS)
+test-broker-system: $(BROKER_SAN_BIN) $(BROKER_TSAN_BIN) $(BROKER_TOOLS)
 	@mkdir -p $(RESULTS)
 	@timeout 600 python3 tests/system/broker/run_system.py --broker $(BROKER_SAN_BIN) \
-		--tools $(BROKER_B) --work $(BROKER_B)/system --tap $(RESULTS)/broker-system.tap \
+		--tools $(BROKER_B) --work $(BROKER_B)/system --tap $(RESULTS)/broker-system.tap --threads2 \
+		--tsan-broker $(BROKER_TSAN_BIN) \
 		|| echo "not ok - broker-system runner failed" >> $(RESULTS)/broker-system.tap
 
-bench-broker: $(BROKER_BIN) $(BROKER_TOOLS)
+bench-broker: $(BROKER_BIN) $(BROKER_TOOLS) $(BROKER_B)/raw_loadgen
 	@mkdir -p $(dir $(BENCH_OUT))
 	python3 tests/system/broker/run_bench.py --broker $(BROKER_BIN) \
 		--tools $(BROKER_B) --work $(BROKER_B)/bench --out $(BENCH_OUT)

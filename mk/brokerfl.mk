@@ -19,7 +19,7 @@ BFL_HDRS := user/kafka/floo/broker_floo.h user/kafka/floo/broker_appl.h user/sto
 	user/drivers/include/blkdev.h hosted/broker/floo/fileblk.h $(BROKER_HDRS) $(wildcard user/net/*.h \
 	user/net/include/floo/*.h hosted/net/*.h)
 BFL_HOST_SRCS := hosted/broker/floo/main.c hosted/broker/floo/fileblk.c hosted/broker/dev.c \
-	hosted/broker/net.c hosted/net/tap.c hosted/net/platform.c user/storage/blk/store_blk.c \
+	hosted/broker/net.c hosted/broker/shard.c hosted/net/tap.c hosted/net/platform.c user/storage/blk/store_blk.c \
 	user/drivers/blkdev.c
 BFL_ALL_SRCS = $(BFL_TRANSPORT) $(BFL_HOST_SRCS) $(BROKER_LIB_SRCS) $(NET_SRCS)
 BFL_DEPS := $(BFL_TRANSPORT) $(BFL_HOST_SRCS) $(BROKER_LIB_SRCS) $(wildcard user/net/*.c)

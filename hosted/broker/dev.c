@@ -79,7 +79,7 @@ static int dev_io(struct host_dev *d, uint64_t blk, void *buf, uint32_t count, b
 	if (blk + count > d->blocks)
 		return -1;
 	while (done < n) {
-		off_t off = (off_t)(blk * STORE_BLOCK + done);
+		off_t off = (off_t)((d->base + blk) * STORE_BLOCK + done);
 		ssize_t r = write ? pwrite(d->fd, (char *)buf + done, n - done, off)
 		                  : pread(d->fd, (char *)buf + done, n - done, off);
 		if (r < 0 && errno == EINTR)
@@ -109,64 +109,69 @@ static int dev_flush(void *ctx)
 }
 
 /* Flusher thread: one fdatasync at a time, requested by dev_flush_start
- * from the event loop, result reported through an eventfd. */
-static pthread_t flusher;
-static pthread_mutex_t fl_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t fl_cv = PTHREAD_COND_INITIALIZER;
-static bool fl_req, fl_quit, fl_running;
-static atomic_int fl_result;
-
+ * from the event loop, result reported through an eventfd. One per
+ * device region (per event loop): each loop's store flushes on its own. */
 static void *flusher_main(void *arg)
 {
 	struct host_dev *d = arg;
 	uint64_t one = 1;
 
-	pthread_mutex_lock(&fl_mu);
+	pthread_setname_np(pthread_self(), "flusher");
+	pthread_mutex_lock(&d->fl_mu);
 	for (;;) {
-		while (!fl_req && !fl_quit)
-			pthread_cond_wait(&fl_cv, &fl_mu);
-		if (fl_quit)
+		while (!d->fl_req && !d->fl_quit)
+			pthread_cond_wait(&d->fl_cv, &d->fl_mu);
+		if (d->fl_quit)
 			break;
-		fl_req = false;
-		pthread_mutex_unlock(&fl_mu);
-		atomic_store(&fl_result, fdatasync(d->fd) ? -1 : 0);
+		d->fl_req = false;
+		pthread_mutex_unlock(&d->fl_mu);
+		atomic_store(&d->fl_result, fdatasync(d->fd) ? -1 : 0);
 		if (write(d->done_fd, &one, sizeof(one)) != sizeof(one))
 			perror("hallows-broker: flusher eventfd");
-		pthread_mutex_lock(&fl_mu);
+		pthread_mutex_lock(&d->fl_mu);
 	}
-	pthread_mutex_unlock(&fl_mu);
+	pthread_mutex_unlock(&d->fl_mu);
 	return NULL;
 }
 
 static int dev_flush_start(void *ctx)
 {
-	(void)ctx;
-	pthread_mutex_lock(&fl_mu);
-	fl_req = true;
-	pthread_cond_signal(&fl_cv);
-	pthread_mutex_unlock(&fl_mu);
+	struct host_dev *d = ctx;
+
+	pthread_mutex_lock(&d->fl_mu);
+	d->fl_req = true;
+	pthread_cond_signal(&d->fl_cv);
+	pthread_mutex_unlock(&d->fl_mu);
 	return 0;
 }
 
 int host_flusher_start(struct host_dev *d)
 {
-	d->done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (d->done_fd < 0 || pthread_create(&flusher, NULL, flusher_main, d))
+	d->fl_req = d->fl_quit = false;
+	atomic_init(&d->fl_result, 0);
+	if (pthread_mutex_init(&d->fl_mu, NULL) || pthread_cond_init(&d->fl_cv, NULL))
 		return -1;
-	fl_running = true;
+	d->done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (d->done_fd < 0 || pthread_create(&d->flusher, NULL, flusher_main, d))
+		return -1;
+	d->fl_running = true;
 	return 0;
 }
 
-void host_flusher_stop(void)
+void host_flusher_stop(struct host_dev *d)
 {
-	if (!fl_running)
+	if (!d->fl_running)
 		return;
-	pthread_mutex_lock(&fl_mu);
-	fl_quit = true;
-	pthread_cond_signal(&fl_cv);
-	pthread_mutex_unlock(&fl_mu);
-	pthread_join(flusher, NULL);
-	fl_running = false;
+	pthread_mutex_lock(&d->fl_mu);
+	d->fl_quit = true;
+	pthread_cond_signal(&d->fl_cv);
+	pthread_mutex_unlock(&d->fl_mu);
+	pthread_join(d->flusher, NULL);
+	d->fl_running = false;
+	close(d->done_fd);
+	d->done_fd = -1;
+	pthread_mutex_destroy(&d->fl_mu);
+	pthread_cond_destroy(&d->fl_cv);
 }
 
 /* True when a flush completed since the last call; *ok is its result. */
@@ -176,7 +181,7 @@ bool host_flush_result(struct host_dev *d, bool *ok)
 
 	if (read(d->done_fd, &n, sizeof(n)) != sizeof(n))
 		return false;
-	*ok = atomic_load(&fl_result) == 0;
+	*ok = atomic_load(&d->fl_result) == 0;
 	return true;
 }
 
@@ -186,7 +191,7 @@ int host_dev_open(struct host_dev *d, const char *path, uint64_t create_size)
 	struct stat st;
 	uint64_t bytes;
 
-	d->done_fd = -1;
+	*d = (struct host_dev){.done_fd = -1};
 	d->fd = open(path, O_RDWR | O_DIRECT | O_CLOEXEC);
 	d->direct = d->fd >= 0;
 	if (d->fd < 0 && errno == EINVAL)
@@ -213,6 +218,17 @@ int host_dev_open(struct host_dev *d, const char *path, uint64_t create_size)
 	}
 	d->blocks = bytes / STORE_BLOCK;
 	return 0;
+}
+
+void host_dev_region(struct host_dev *r, const struct host_dev *d, uint32_t i, uint32_t n)
+{
+	uint64_t each = d->blocks / n;
+
+	*r = (struct host_dev){.fd = d->fd,
+	                       .direct = d->direct,
+	                       .base = d->base + i * each,
+	                       .blocks = each,
+	                       .done_fd = -1};
 }
 
 void host_fill_store_platform(struct store_platform *pl, struct host_dev *d)

@@ -1,9 +1,12 @@
 /* hallows-broker: the broker core and log store as a Linux program.
  *   hallows-broker --listen HOST:PORT --data PATH [--advertise HOST:PORT]
  *                  [--partitions N] [--size BYTES] [--flush-ms N]
- *                  [--group-delay-ms N] [--no-auto-create] [--crash-at POINT]
+ *                  [--group-delay-ms N] [--no-auto-create] [--threads N]
+ *                  [--crash-at POINT]
  * PATH is a block device or a file; a missing file is created sparse at
- * --size (default 4 GiB) and formatted. */
+ * --size (default 4 GiB) and formatted. --threads N (default: the online
+ * cores) runs N event loops, each on its own region of PATH and port
+ * PORT + i (docs/broker.md, "One event loop per core"). */
 #include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,13 +15,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "hosted.h"
+#include "loop.h"
 
 #define DEFAULT_SIZE (4ull << 30)
 
 struct opts {
 	const char *listen, *data, *advertise, *crash_at;
-	uint32_t parts, flush_ms, group_ms;
+	uint32_t parts, flush_ms, group_ms, threads;
 	uint64_t size;
 	bool no_auto_create;
 };
@@ -28,7 +31,7 @@ static int usage(void)
 	fprintf(stderr, "usage: hallows-broker --listen HOST:PORT --data PATH "
 	                "[--advertise HOST:PORT] [--partitions N] [--size BYTES] "
 	                "[--flush-ms N] [--group-delay-ms N] [--no-auto-create] "
-	                "[--crash-at POINT]\n");
+	                "[--threads N] [--crash-at POINT]\n");
 	return 2;
 }
 
@@ -52,7 +55,15 @@ static int split_hostport(const char *s, char *host, size_t hl, int *port)
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
-	*o = (struct opts){.parts = 4, .flush_ms = 1000, .group_ms = 500, .size = DEFAULT_SIZE};
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+	*o = (struct opts){.parts = 4,
+	                   .flush_ms = 1000,
+	                   .group_ms = 500,
+	                   .size = DEFAULT_SIZE,
+	                   .threads = cores < 1            ? 1
+	                              : cores > MAX_SHARDS ? MAX_SHARDS
+	                                                   : (uint32_t)cores};
 	for (int i = 1; i < argc; i += 2) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(a, "--no-auto-create")) {
@@ -76,12 +87,15 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			o->flush_ms = (uint32_t)strtoul(v, NULL, 10);
 		else if (!strcmp(a, "--group-delay-ms"))
 			o->group_ms = (uint32_t)strtoul(v, NULL, 10);
+		else if (!strcmp(a, "--threads"))
+			o->threads = (uint32_t)strtoul(v, NULL, 10);
 		else if (!strcmp(a, "--crash-at"))
 			o->crash_at = v;
 		else
 			return -1;
 	}
-	if (!o->listen || !o->data || o->parts < 1 || o->parts > STORE_MAX_PARTS)
+	if (!o->listen || !o->data || o->parts < 1 || o->parts > STORE_MAX_PARTS ||
+	    o->threads < 1 || o->threads > MAX_SHARDS)
 		return -1;
 	return 0;
 }
@@ -108,7 +122,7 @@ static int listen_on(const char *host, int *port)
 	                         .ai_socktype = SOCK_STREAM,
 	                         .ai_flags = AI_PASSIVE | AI_NUMERICSERV},
 	                *ai;
-	char ps[8];
+	char ps[16];
 	int fd, one = 1;
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
@@ -120,6 +134,8 @@ static int listen_on(const char *host, int *port)
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
 	    bind(fd, ai->ai_addr, ai->ai_addrlen) || listen(fd, 128) ||
 	    getsockname(fd, (struct sockaddr *)&ss, &sl)) {
+		if (fd >= 0)
+			close(fd);
 		freeaddrinfo(ai);
 		return -1;
 	}
@@ -131,62 +147,138 @@ static int listen_on(const char *host, int *port)
 	return fd;
 }
 
+/* One listening socket per shard on consecutive ports from *port (0: a
+ * free run of n ports, tried a few times). */
+static int listen_all(const char *host, int *port, struct host_shard *sh, uint32_t n)
+{
+	for (int attempt = 0; attempt < (*port ? 1 : 50); attempt++) {
+		int base = *port;
+		uint32_t i;
+		for (i = 0; i < n; i++) {
+			int p = base ? base + (int)i : 0;
+			if (p > 65535 || (sh[i].lfd = listen_on(host, &p)) < 0)
+				break;
+			if (!i)
+				base = p;
+		}
+		if (i == n) {
+			*port = base;
+			return 0;
+		}
+		while (i--)
+			close(sh[i].lfd);
+	}
+	return -1;
+}
+
+/* Open shard i's store on its region of dev and check the region is the
+ * one the store was formatted on (same --threads). */
+static int open_shard(struct host_shard *s, const struct host_dev *dev, uint32_t i, uint32_t n)
+{
+	struct store_platform spl;
+	struct store_stats ss;
+	int rc;
+
+	s->id = i;
+	host_dev_region(&s->dev, dev, i, n);
+	if (host_flusher_start(&s->dev)) {
+		perror("hallows-broker: flusher thread");
+		return -1;
+	}
+	host_fill_store_platform(&spl, &s->dev);
+	if ((rc = store_open(&spl, STORE_FORMAT_BLANK, &s->st))) {
+		fprintf(stderr, "hallows-broker: cannot open store %u (%d)%s\n", i, rc,
+		        n > 1 || i ? " (was it written with another --threads?)" : "");
+		return -1;
+	}
+	store_get_stats(s->st, &ss);
+	if (ss.opened_blocks != s->dev.blocks) {
+		fprintf(stderr,
+		        "hallows-broker: the store of region %u was formatted on %llu blocks, the "
+		        "region has %llu: written with another --threads (or a resized file)\n",
+		        i, (unsigned long long)ss.opened_blocks, (unsigned long long)s->dev.blocks);
+		return -1;
+	}
+	return 0;
+}
+
+static void close_shards(struct host_shard *sh, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		host_flusher_stop(&sh[i].dev);
+		if (sh[i].b)
+			broker_destroy(sh[i].b);
+		if (sh[i].st)
+			store_close(sh[i].st);
+		if (sh[i].lfd >= 0)
+			close(sh[i].lfd);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o;
 	struct host_dev dev;
-	struct store_platform spl;
 	struct broker_platform bpl;
-	struct store *st;
-	struct broker *b;
+	struct host_shard sh[MAX_SHARDS];
 	char lhost[256], ahost[256];
-	int lport, aport, lfd, rc;
+	int lport, aport, rc = 1;
+	sigset_t set;
 
 	if (parse_opts(argc, argv, &o) || split_hostport(o.listen, lhost, sizeof(lhost), &lport))
 		return usage();
-	if (host_dev_open(&dev, o.data, o.size))
-		return 1;
-	if (host_flusher_start(&dev)) {
-		perror("hallows-broker: flusher thread");
-		return 1;
-	}
-	host_fill_store_platform(&spl, &dev);
-	if ((rc = store_open(&spl, STORE_FORMAT_BLANK, &st))) {
-		fprintf(stderr, "hallows-broker: cannot open store (%d)\n", rc);
-		return 1;
-	}
-	if ((lfd = listen_on(lhost, &lport)) < 0) {
-		perror("hallows-broker: listen");
-		return 1;
-	}
 	snprintf(ahost, sizeof(ahost), "%s", lhost);
 	aport = lport;
 	if (o.advertise && split_hostport(o.advertise, ahost, sizeof(ahost), &aport))
 		return usage();
-	struct broker_config cfg = {
-	    .adv_host = ahost,
-	    .adv_port = aport,
-	    .node_id = 1,
-	    .default_parts = o.parts,
-	    .flush_ms = o.flush_ms,
-	    .flush_bytes = 16u << 20,
-	    .group_initial_ms = o.group_ms,
-	    .max_request = 64u << 20,
-	    .no_auto_create = o.no_auto_create,
-	};
+	/* SIGINT/SIGTERM are taken by host_serve's sigwait: blocked in every
+	 * thread, which inherit the mask */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (host_dev_open(&dev, o.data, o.size))
+		return 1;
+	memset(sh, 0, sizeof(sh));
+	for (uint32_t i = 0; i < o.threads; i++)
+		sh[i].lfd = -1;
+	for (uint32_t i = 0; i < o.threads; i++)
+		if (open_shard(&sh[i], &dev, i, o.threads))
+			goto out;
+	if (listen_all(lhost, &lport, sh, o.threads)) {
+		perror("hallows-broker: listen");
+		goto out;
+	}
+	if (!o.advertise)
+		aport = lport;
 	host_fill_broker_platform(&bpl);
 	crash_at = o.crash_at;
 	if (crash_at)
 		bpl.fault = crash_fault;
-	if (!(b = broker_create(&bpl, &cfg, st)))
-		return 1;
-	printf("hallows-broker: listening on %s:%d advertised %s:%d data %s%s\n", lhost, lport,
-	       ahost, aport, o.data, dev.direct ? " (O_DIRECT)" : "");
+	for (uint32_t i = 0; i < o.threads; i++) {
+		struct broker_config cfg = {
+		    .adv_host = ahost,
+		    .adv_port = aport,
+		    .node_id = 1,
+		    .default_parts = o.parts,
+		    .flush_ms = o.flush_ms,
+		    .flush_bytes = 16u << 20,
+		    .group_initial_ms = o.group_ms,
+		    .max_request = 64u << 20,
+		    .no_auto_create = o.no_auto_create,
+		    .shards = o.threads,
+		    .shard = i,
+		};
+		if (!(sh[i].b = broker_create(&bpl, &cfg, sh[i].st)))
+			goto out;
+	}
+	printf("hallows-broker: listening on %s:%d advertised %s:%d data %s%s threads %u\n", lhost,
+	       lport, ahost, aport, o.data, dev.direct ? " (O_DIRECT)" : "", o.threads);
 	fflush(stdout);
-	rc = host_serve(lfd, b, &dev);
-	host_flusher_stop();
-	broker_destroy(b);
-	store_close(st);
+	rc = host_serve(sh, o.threads);
+out:
+	close_shards(sh, o.threads);
 	close(dev.fd);
 	fprintf(stderr, "hallows-broker: stopped\n");
 	return rc;

@@ -170,6 +170,8 @@ static bool produce_part(struct broker *b, struct kresp *r, struct kreq *q, int 
 		err = (int16_t)-tid;
 	else if (!(p = store_part_get(b->st, (uint32_t)tid, (uint32_t)idx)))
 		err = KERR_UNKNOWN_TP;
+	else if (!broker_leads(b, (uint32_t)tid, (uint32_t)idx))
+		err = KERR_NOT_LEADER;
 	else if (acks != 0 && acks != 1 && acks != -1)
 		err = KERR_INVALID_ACKS;
 	else if (rec.len <= 0)
@@ -358,6 +360,8 @@ static void list_one(struct broker *b, struct kresp *r, int16_t ver, int tid, in
 		err = (int16_t)-tid;
 	else if (!(p = store_part_get(b->st, (uint32_t)tid, (uint32_t)idx)))
 		err = KERR_UNKNOWN_TP;
+	else if (!broker_leads(b, (uint32_t)tid, (uint32_t)idx))
+		err = KERR_NOT_LEADER;
 	else if (ts == -2)
 		off = (int64_t)store_part_start(p);
 	else if (ts == -1 && committed) /* read_committed: the last stable offset */

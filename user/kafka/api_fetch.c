@@ -290,6 +290,10 @@ static int16_t fent_state(struct broker *b, const struct fent *e, struct store_p
 	*hwm = *lso = *start = -1;
 	if (!p)
 		return (int16_t)(e->tid < 0 ? -e->tid : KERR_UNKNOWN_TP);
+	if (!broker_leads(b, (uint32_t)e->tid, (uint32_t)e->idx)) {
+		*pp = NULL;
+		return KERR_NOT_LEADER;
+	}
 	*hwm = (int64_t)store_part_hwm(p);
 	*lso = txn_lso(b, (uint32_t)e->tid, (uint32_t)e->idx, *hwm);
 	*start = (int64_t)store_part_start(p);

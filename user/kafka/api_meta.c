@@ -134,15 +134,18 @@ static void meta_topic(struct broker *b, struct kresp *r, int16_t ver, int id,
 		kw_i8(&r->w, 0);
 	kw_array(&r->w, (int32_t)parts);
 	for (uint32_t k = 0; k < parts; k++) {
+		/* the shard leading the partition (one node per shard) */
+		int32_t node =
+		    b->cfg.node_id + (int32_t)broker_part_owner(b->cfg.shards, (uint32_t)id, k);
 		kw_i16(&r->w, 0);
 		kw_i32(&r->w, (int32_t)k);
-		kw_i32(&r->w, b->cfg.node_id);
+		kw_i32(&r->w, node);
 		if (ver >= 7)
-			kw_i32(&r->w, 0); /* leader epoch: one node, never changes */
+			kw_i32(&r->w, 0); /* leader epoch: one leader, never changes */
 		kw_array(&r->w, 1);
-		kw_i32(&r->w, b->cfg.node_id);
+		kw_i32(&r->w, node);
 		kw_array(&r->w, 1);
-		kw_i32(&r->w, b->cfg.node_id);
+		kw_i32(&r->w, node);
 		if (ver >= 5)
 			kw_array(&r->w, 0); /* offline replicas */
 		kw_tags(&r->w);
@@ -152,18 +155,27 @@ static void meta_topic(struct broker *b, struct kresp *r, int16_t ver, int id,
 	kw_tags(&r->w);
 }
 
-/* Brokers, cluster id and controller: always this one node. */
+/* The brokers array of Metadata (v0-v12) and DescribeCluster (flex, with
+ * a rack): one node per shard, node_id + s at adv_port + s. */
+static void meta_brokers(struct broker *b, struct kw *w, bool rack)
+{
+	kw_array(w, (int32_t)b->cfg.shards);
+	for (uint32_t s = 0; s < b->cfg.shards; s++) {
+		kw_i32(w, b->cfg.node_id + (int32_t)s);
+		kw_str(w, b->adv_host, (int32_t)strlen(b->adv_host));
+		kw_i32(w, b->cfg.adv_port + (int32_t)s);
+		if (rack)
+			kw_str(w, NULL, -1);
+		kw_tags(w);
+	}
+}
+
+/* Brokers, cluster id and controller (shard 0's node). */
 static void meta_header(struct broker *b, struct kresp *r, int16_t ver)
 {
 	if (ver >= 3)
 		kw_i32(&r->w, 0);
-	kw_array(&r->w, 1);
-	kw_i32(&r->w, b->cfg.node_id);
-	kw_str(&r->w, b->adv_host, (int32_t)strlen(b->adv_host));
-	kw_i32(&r->w, b->cfg.adv_port);
-	if (ver >= 1)
-		kw_str(&r->w, NULL, -1);
-	kw_tags(&r->w);
+	meta_brokers(b, &r->w, ver >= 1);
 	if (ver >= 2)
 		kw_str(&r->w, "hallows", 7);
 	if (ver >= 1)
@@ -258,7 +270,7 @@ int api_metadata(struct broker *b, struct kconn *c, struct kreq *q)
 	return 0;
 }
 
-/* DescribeCluster v0 (flexible only): this node as the cluster and its
+/* DescribeCluster v0 (flexible only): one node per shard, shard 0's the
  * controller; authorized operations are never computed. */
 int api_describe_cluster(struct broker *b, struct kconn *c, struct kreq *q)
 {
@@ -273,12 +285,7 @@ int api_describe_cluster(struct broker *b, struct kconn *c, struct kreq *q)
 	kw_str(&r->w, NULL, -1);
 	kw_str(&r->w, "hallows", 7);
 	kw_i32(&r->w, b->cfg.node_id);
-	kw_array(&r->w, 1);
-	kw_i32(&r->w, b->cfg.node_id);
-	kw_str(&r->w, b->adv_host, (int32_t)strlen(b->adv_host));
-	kw_i32(&r->w, b->cfg.adv_port);
-	kw_str(&r->w, NULL, -1);
-	kw_tags(&r->w);
+	meta_brokers(b, &r->w, true);
 	kw_i32(&r->w, INT32_MIN);
 	kw_tags(&r->w);
 	broker_resp_finish(r);

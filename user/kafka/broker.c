@@ -146,6 +146,12 @@ struct broker *broker_create(const struct broker_platform *pl, const struct brok
 	b->cfg = *cfg;
 	memcpy(b->adv_host, cfg->adv_host, hl + 1);
 	b->cfg.adv_host = b->adv_host;
+	if (b->cfg.shards < 1)
+		b->cfg.shards = 1;
+	if (b->cfg.shard >= b->cfg.shards) {
+		pl->free(pl->ctx, b);
+		return NULL;
+	}
 	b->st = st;
 	b->last_flush_ms = pl->now_ms(pl->ctx);
 	b->rng = b->last_flush_ms ^ (uint64_t)(uintptr_t)b ^
@@ -163,6 +169,16 @@ struct broker *broker_create(const struct broker_platform *pl, const struct brok
 	}
 	txn_recover(b); /* transactions a crash left half-ended */
 	return b;
+}
+
+uint32_t broker_part_owner(uint32_t shards, uint32_t topic, uint32_t part)
+{
+	return shards > 1 ? (topic + part) % shards : 0;
+}
+
+bool broker_conn_idle(const struct kconn *c)
+{
+	return !c->head && !c->sending && !c->nq;
 }
 
 void broker_destroy(struct broker *b)

@@ -46,6 +46,12 @@ struct broker_config {
 	uint32_t group_initial_ms; /* delay before the first rebalance */
 	uint32_t max_request;      /* largest request frame accepted */
 	bool no_auto_create;       /* Metadata never creates topics */
+	/* One event loop per core (docs/broker.md, "One event loop per
+	 * core"): this broker is shard `shard` of `shards` (0 or 1: alone).
+	 * Shard s is advertised as node node_id + s at adv_port + s and leads
+	 * the partitions broker_part_owner gives it; node_id (shard 0) is the
+	 * controller and the group and transaction coordinator. */
+	uint32_t shards, shard;
 };
 
 struct broker;
@@ -54,6 +60,12 @@ struct kconn;
 struct broker *broker_create(const struct broker_platform *pl, const struct broker_config *cfg,
                              struct store *st);
 void broker_destroy(struct broker *b);
+/* The shard leading partition part of topic id topic: (topic + part) mod
+ * shards, stable across restarts (topic ids are). */
+uint32_t broker_part_owner(uint32_t shards, uint32_t topic, uint32_t part);
+/* No response of c queued or being sent: the transport may answer c's
+ * next request itself (a request it had another shard handle). */
+bool broker_conn_idle(const struct kconn *c);
 struct kconn *broker_conn_open(struct broker *b, void *handle);
 /* Consume complete request frames from data; returns bytes consumed. The
  * bytes may be modified in place (produce rewrites BaseOffset). Input is

@@ -44,6 +44,7 @@ enum {
 	KERR_OFFSET_RANGE = 1,
 	KERR_CORRUPT = 2,
 	KERR_UNKNOWN_TP = 3,
+	KERR_NOT_LEADER = 6, /* NOT_LEADER_OR_FOLLOWER: another shard leads it */
 	KERR_TOO_LARGE = 10,
 	KERR_META_TOO_LARGE = 12,
 	KERR_COORD_NA = 15,
@@ -236,6 +237,11 @@ struct cmap {
 	int64_t pid[CMAP_PIDS], pid_last[CMAP_PIDS];
 };
 struct compactor;
+/* Whether this shard leads partition p of topic t (always with one). */
+static inline bool broker_leads(const struct broker *b, uint32_t t, uint32_t p)
+{
+	return b->cfg.shards <= 1 || broker_part_owner(b->cfg.shards, t, p) == b->cfg.shard;
+}
 
 /* broker.c */
 void *broker_alloc(struct broker *b, size_t n);

@@ -371,6 +371,8 @@ static int32_t dr_part(struct broker *b, struct kr *rd, struct kresp *r, int tid
 
 	if (!p)
 		err = tid < 0 ? (int16_t)-tid : KERR_UNKNOWN_TP;
+	else if (!broker_leads(b, (uint32_t)tid, (uint32_t)idx))
+		err = KERR_NOT_LEADER;
 	else if (off == -1)
 		off = (int64_t)store_part_hwm(p);
 	if (!err && (off < 0 || off > (int64_t)store_part_hwm(p)))

@@ -707,7 +707,9 @@ bool txn_init_pid(struct broker *b, struct kresp *r, int16_t ver, const struct k
 	struct txn *x = NULL;
 	int16_t err = KERR_NONE;
 
-	if (id->len <= 0 || id->len > TXN_ID_MAX)
+	if (b->cfg.shards > 1)
+		err = KERR_UNSUPPORTED_VERSION; /* markers would span shards: not yet */
+	else if (id->len <= 0 || id->len > TXN_ID_MAX)
 		err = KERR_INVALID_REQUEST;
 	else if (timeout <= 0 || timeout > TXN_MAX_TIMEOUT)
 		err = KERR_INVALID_TXN_TIMEOUT;

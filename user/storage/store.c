@@ -96,6 +96,7 @@ static int sb_decode(struct store *s)
 	s->nsegs = get_le32(b + 36);
 	s->ntopics = get_le32(b + 40);
 	s->store_id = get_le64(b + 48);
+	s->st.opened_blocks = get_le64(b + 24);
 	if (get_le64(b + 24) > s->pl.dev_blocks || s->seg_blocks < 512 ||
 	    get_le32(b + 44) != SEG_BASE_BLK || s->ntopics > STORE_MAX_TOPICS ||
 	    SEG_BASE_BLK + (uint64_t)s->nsegs * s->seg_blocks > s->pl.dev_blocks)
@@ -133,6 +134,7 @@ static int store_format(struct store *s)
 	s->store_id = s->pl.now_ms(s->pl.ctx) ^ (s->pl.dev_blocks << 40) ^ 0x9e3779b97f4a7c15ull;
 	s->ntopics = 0;
 	s->gen = 0;
+	s->st.opened_blocks = s->pl.dev_blocks;
 	st_log(s, "store: formatting, segments", "", s->nsegs);
 	return st_sb_write(s);
 }

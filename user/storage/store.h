@@ -63,6 +63,10 @@ struct store_read {
 struct store_stats {
 	uint32_t segments, segments_used, seg_blocks;
 	uint64_t recovered_batches, truncated_bytes;
+	/* Device size (blocks) the superblock recorded when the store was
+	 * opened (dev_blocks when it was formatted then): a host that splits
+	 * one device into regions checks its layout with it. */
+	uint64_t opened_blocks;
 };
 
 int store_open(const struct store_platform *plat, uint32_t flags, struct store **out)

@@ -363,7 +363,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < 10; i++) /* let the resets go out */
 		floo_poll(st);
 	print_stats(st, &ts);
-	host_flusher_stop();
+	host_flusher_stop(&dev);
 	broker_destroy(b);
 	store_close(store);
 	free(mem);

@@ -48,7 +48,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct store_platform spl = fd_platform(&dev);
 	struct broker_platform bpl = {NULL,   fz_alloc, fz_free, fz_now, fz_log,
 	                              f_send, f_close,  fz_now,  NULL};
-	struct broker_config cfg = {"127.0.0.1", 9092, 1, 2, 1000, 1u << 24, 100, 1u << 20, false};
+	struct broker_config cfg = {"127.0.0.1", 9092,     1,     2, 1000, 1u << 24,
+	                            100,         1u << 20, false, 0, 0};
 	struct fz_conn c[2] = {0};
 	struct store *st;
 	struct broker *b;

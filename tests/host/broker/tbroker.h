@@ -75,6 +75,8 @@ static __attribute__((unused)) int t_flush_start(void *ctx)
 static __attribute__((unused)) bool env_async;
 static __attribute__((unused)) bool env_no_auto;       /* --no-auto-create */
 static __attribute__((unused)) uint64_t env_dev_bytes; /* 0: 16 MiB */
+/* The next env_new is shard env_shard of env_shards (0: alone). */
+static __attribute__((unused)) uint32_t env_shards, env_shard;
 
 static __attribute__((unused)) struct env *env_new(void)
 {
@@ -82,8 +84,9 @@ static __attribute__((unused)) struct env *env_new(void)
 	struct store_platform spl;
 	struct broker_platform bpl = {NULL,   t_alloc, t_free, t_now,  t_log,
 	                              f_send, f_close, t_now,  t_fault};
-	struct broker_config cfg = {"127.0.0.1", 9092, 1,        4,          1000,
-	                            1u << 24,    300,  1u << 20, env_no_auto};
+	struct broker_config cfg = {"127.0.0.1", 9092,       1,        4,
+	                            1000,        1u << 24,   300,      1u << 20,
+	                            env_no_auto, env_shards, env_shard};
 
 	e->d = md_new(env_dev_bytes ? env_dev_bytes : 16u << 20);
 	spl = md_platform(e->d);
@@ -105,8 +108,9 @@ static __attribute__((unused)) void env_open(struct env *e)
 	struct store_platform spl = md_platform(e->d);
 	struct broker_platform bpl = {NULL,   t_alloc, t_free, t_now,  t_log,
 	                              f_send, f_close, t_now,  t_fault};
-	struct broker_config cfg = {"127.0.0.1", 9092, 1,        4,          1000,
-	                            1u << 24,    300,  1u << 20, env_no_auto};
+	struct broker_config cfg = {"127.0.0.1", 9092,       1,        4,
+	                            1000,        1u << 24,   300,      1u << 20,
+	                            env_no_auto, env_shards, env_shard};
 
 	if (store_open(&spl, 0, &e->st))
 		abort();

@@ -99,16 +99,23 @@ def batches(records):
         o += total
 
 
-def all_batches(port, topic, parts):
-    """Every stored batch of every partition, read with Fetch v4."""
+def all_batches(port, topic, parts, shards=1):
+    """Every stored batch of every partition, read with Fetch v4. With a
+    broker of several shards (--threads), each partition is read from the
+    shard (port + i) that leads it: the others answer NOT_LEADER (6)."""
     out = []
-    with connect(port) as s:
+    socks = [connect(port + i) for i in range(shards)]
+    with socks[0]:
         corr = 1
         for p in range(parts):
             off = 0
+            s = socks[0]
             while True:
                 corr += 1
                 err, hwm, rec = fetch_v4(s, corr, topic, p, off)
+                if err == 6 and off == 0 and socks.index(s) + 1 < len(socks):
+                    s = socks[socks.index(s) + 1]
+                    continue
                 assert err == 0, f"fetch error {err}"
                 got = list(batches(rec))
                 if not got:
@@ -117,6 +124,8 @@ def all_batches(port, topic, parts):
                 off = got[-1][0] + got[-1][2] + 1
                 if off >= hwm:
                     break
+    for s in socks[1:]:
+        s.close()
     return out
 
 

@@ -32,6 +32,9 @@ RUNS = [
 LAT_RECORDS = 2000
 # compaction: keyed records over few keys, segments closed by segment.ms
 CMP_RECORDS, CMP_KEYS, CMP_VALUE = 200000, 1000, 100
+# 1- versus 2-loop scaling (--threads): records, record bytes, partitions
+SCALE_RECORDS, SCALE_BYTES, SCALE_PARTS = 2000000, 100, 8
+RAW_SECONDS, RAW_BATCH = 5, 100  # raw_loadgen: run time, records per batch
 
 
 def kv(line):
@@ -88,7 +91,8 @@ def main():
     os.makedirs(a.work)
     data = os.path.join(a.work, "bench.img")
     size = 4 << 30
-    b = subprocess.Popen([a.broker, "--listen", "127.0.0.1:0", "--data", data, "--size", str(size)],
+    b = subprocess.Popen([a.broker, "--listen", "127.0.0.1:0", "--data", data, "--size", str(size),
+                          "--threads", "1"],
                          stdout=subprocess.PIPE, stderr=open(os.path.join(a.work, "broker.log"), "w"),
                          text=True)
     line = b.stdout.readline()
@@ -104,6 +108,7 @@ def main():
             "flush_policy": "acks=-1: group fdatasync on a flusher thread before the ack; "
                             "else every 1000 ms or 16 MiB",
             "broker_build": "gcc -O2", "cpus": os.cpu_count(), "host": platform.node(),
+            "broker_threads": 1,
             "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                                      text=True).stdout.strip()}
     out = open(a.out, "a")
@@ -147,7 +152,111 @@ def main():
         b.send_signal(signal.SIGTERM)
         b.wait(timeout=60)
         os.remove(data)
+    scaling(a, gen, base, emit)
     return 0
+
+
+def cpu_s(pid):
+    """CPU seconds each thread of pid ran (schedstat: nanoseconds, user and
+    kernel), keyed by thread name and id."""
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/comm") as f:
+            name = f.read().strip()
+        with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+            out[f"{name}.{tid}"] = int(f.read().split()[0]) / 1e9
+    return out
+
+
+def start_broker(a, data, threads, log):
+    b = subprocess.Popen([a.broker, "--listen", "127.0.0.1:0", "--data", data, "--size",
+                          str(4 << 30), "--threads", str(threads), "--partitions",
+                          str(SCALE_PARTS)], stdout=subprocess.PIPE,
+                         stderr=open(os.path.join(a.work, log), "w"), text=True)
+    return b, b.stdout.readline().split("listening on ")[1].split()[0]
+
+
+def measured(b, cmd):
+    """Run cmd against broker b: its key=value output and the CPU seconds
+    of the broker's threads over the run (total, per loop)."""
+    before = cpu_s(b.pid)
+    r = kv(subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=True).stdout)
+    after = cpu_s(b.pid)
+    used = {k: after[k] - before.get(k, 0.0) for k in after}
+    return r, sum(used.values()), sorted(v for k, v in used.items() if k.startswith("loop"))
+
+
+def scaling(a, gen, base, emit):
+    """Produce and consume through --threads 1 and --threads 2, twice:
+    - rdk_loadgen (librdkafka, a real client) on the sparse file as the
+      other figures; on this 2-core machine the client shares the cores
+      and needs far more CPU per record than the broker, so its records/s
+      measure the client;
+    - raw_loadgen, a client that only writes prebuilt Produce requests
+      (2 connections and 4 partitions a request whatever the loops), the
+      store on tmpfs: the loops themselves are the bottleneck.
+    The broker's CPU time is read per thread from /proc (schedstat); the
+    1-loop broker's loop time over the busier loop's time for the same
+    records is the speed-up with a core per loop (docs/broker.md, "One
+    event loop per core")."""
+    res = {}
+    shm = "/dev/shm" if os.path.isdir("/dev/shm") else a.work
+    for threads in (1, 2):
+        data = os.path.join(a.work, f"scale{threads}.img")
+        b, addr = start_broker(a, data, threads, f"scale{threads}.log")
+        try:
+            for what in ("produce", "consume"):
+                cmd = [gen, what, addr, "scale", str(SCALE_RECORDS)]
+                cmd += [str(SCALE_BYTES), "1"] if what == "produce" else []
+                r, cpu, loops = measured(b, cmd)
+                res[(what, threads)] = (r["rps"], r["records"] if "records" in r else
+                                        SCALE_RECORDS, cpu, loops)
+        finally:
+            b.send_signal(signal.SIGTERM)
+            b.wait(timeout=60)
+            os.remove(data)
+        data = os.path.join(shm, f"hallows-bench-raw{threads}-{os.getpid()}.img")
+        b, addr = start_broker(a, data, threads, f"raw{threads}.log")
+        try:
+            host, port = addr.rsplit(":", 1)
+            r, cpu, loops = measured(b, [os.path.join(a.tools, "raw_loadgen"), host, port, "raw",
+                                         str(RAW_SECONDS), str(RAW_BATCH), str(SCALE_BYTES),
+                                         "4", "8", "2"])
+            res[("raw", threads)] = (r["rps"], r["records"], cpu, loops)
+        finally:
+            b.send_signal(signal.SIGTERM)
+            b.wait(timeout=60)
+            os.remove(data)
+    common = dict(base, record_bytes=SCALE_BYTES, acks=1, partitions=SCALE_PARTS,
+                  load_generator_cpu="shares the same 2 cores, unpinned",
+                  partition_assignment="leader loop = (topic id + partition) mod threads")
+    cfgs = {
+        "produce": dict(common, records=SCALE_RECORDS, client="one rdk_loadgen process "
+                        "(librdkafka: a connection per broker node, i.e. per loop)"),
+        "consume": dict(common, records=SCALE_RECORDS, client="one rdk_loadgen process"),
+        "raw": dict(common, seconds=RAW_SECONDS, records_per_batch=RAW_BATCH,
+                    client="raw_loadgen: 2 connections, 4 partitions a request, 8 requests "
+                    "in flight each, prebuilt batches",
+                    device=f"sparse file on tmpfs ({shm}), page cache: the loops measured, "
+                    "not the disk"),
+    }
+    for what, label in (("produce", "produce"), ("consume", "consume"), ("raw", "produce_raw")):
+        cfg = cfgs[what]
+        for threads in (1, 2):
+            rps, n, cpu, loops = res[(what, threads)]
+            c = dict(cfg, broker_threads=threads,
+                     loop_cpu_s=[round(x, 3) for x in loops], broker_cpu_s=round(cpu, 3))
+            emit(f"{label}_scale_threads{threads}_records_per_s", rps, "records/s", c)
+            emit(f"{label}_scale_threads{threads}_broker_cpu_ns_per_record", cpu * 1e9 / n, "ns",
+                 c)
+        (r1, n1, _c1, l1), (r2, n2, _c2, l2) = res[(what, 1)], res[(what, 2)]
+        emit(f"{label}_scale_threads2_over_1", r2 / r1, "ratio",
+             dict(cfg, method="records/s seen by the client, 2 loops / 1 loop, client and "
+                  "broker sharing 2 cores"))
+        emit(f"{label}_scale_threads2_over_1_core_per_loop", (n2 / l2[-1]) / (n1 / l1[-1]),
+             "ratio", dict(cfg, method="records per CPU-second of the busier loop, 2 loops / "
+                           "1 loop: the speed-up with a core per loop when the loops are the "
+                           "bottleneck"))
 
 
 if __name__ == "__main__":

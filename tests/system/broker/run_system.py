@@ -21,11 +21,13 @@ import kafkaraw as kr  # noqa: E402
 CODECS = ["none", "gzip", "snappy", "lz4", "zstd"]
 CODEC_ID = {"none": 0, "gzip": 1, "snappy": 2, "lz4": 3, "zstd": 4}
 ARGS = None
+THREADS = 1  # event loops (--threads) of the brokers the tests start
 
 
 class Broker:
-    def __init__(self, name, data=None, extra=()):
+    def __init__(self, name, data=None, extra=(), threads=None):
         self.data = data or os.path.join(ARGS.work, name + ".img")
+        self.threads = threads or THREADS
         self.extra = list(extra)
         self.log = open(os.path.join(ARGS.work, name + ".log"), "a")
         self.proc = None
@@ -33,8 +35,10 @@ class Broker:
 
     def start(self, size=256 << 20, port=0):
         cmd = [ARGS.broker, "--listen", f"127.0.0.1:{port}", "--data", self.data,
-               "--size", str(size), "--group-delay-ms", "300"] + self.extra
-        env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=1")
+               "--size", str(size), "--group-delay-ms", "300",
+               "--threads", str(self.threads)] + self.extra
+        env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=1",
+                   TSAN_OPTIONS="exitcode=66")
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.log,
                                      text=True, env=env)
         deadline = time.time() + 20
@@ -173,7 +177,7 @@ def t_idempotent_producer(b):
     p = run([os.path.join(ARGS.tools, "rdk_admin"), b.addr, "idempotent", "5000", "idem"],
             timeout=120, check=False)
     assert p.returncode == 0 and "PASS idempotent" in p.stdout, (p.stdout + p.stderr)[-400:]
-    bs = kr.all_batches(b.port, "idem", 4)
+    bs = kr.all_batches(b.port, "idem", 4, b.threads)
     pids = {struct.unpack(">q", raw[43:51])[0] for (_p, _b, _a, _l, raw) in bs}
     assert len(pids) == 1 and min(pids) >= 0, f"producer ids in batches: {pids}"
     assert sum(lod + 1 for (_p, _b, _a, lod, _r) in bs) == 5000
@@ -202,7 +206,7 @@ def t_idempotent_kill9(_b):
         nb.start(port=port)
         out, _ = prod.communicate(timeout=180)
         assert prod.returncode == 0 and "PASS idempotent" in out, out[-400:]
-        bs = kr.all_batches(nb.port, "idemk", 4)
+        bs = kr.all_batches(nb.port, "idemk", 4, nb.threads)
         assert sum(lod + 1 for (_p, _b, _a, lod, _r) in bs) == total
     finally:
         if prod.poll() is None:
@@ -256,7 +260,7 @@ def make_roundtrip(acks, codec):
         got = consume_set(b.addr, topic)
         want = [f"r-{i}" for i in range(400)]
         assert sorted(got) == sorted(want), f"{len(got)} records back, want 400"
-        bs = kr.all_batches(b.port, topic, 4)
+        bs = kr.all_batches(b.port, topic, 4, b.threads)
         codecs = {attrs & 7 for (_p, _base, attrs, _lod, _raw) in bs}
         assert codecs == {CODEC_ID[codec]}, f"stored codecs {codecs}"
         assert sum(lod + 1 for (_p, _b, _a, lod, _r) in bs) == 400
@@ -270,7 +274,7 @@ def t_kcat_codec(b):
     out = run(["kcat", "-b", b.addr, "-C", "-t", "kz", "-o", "beginning", "-e", "-q"],
               timeout=30).stdout.splitlines()
     assert sorted(out) == sorted(lines)
-    assert {a & 7 for (_p, _b, a, _l, _r) in kr.all_batches(b.port, "kz", 4)} == {3}
+    assert {a & 7 for (_p, _b, a, _l, _r) in kr.all_batches(b.port, "kz", 4, b.threads)} == {3}
 
 
 def wait_for(pred, timeout, what):
@@ -393,18 +397,22 @@ def t_bad_input(b):
         batch[70] ^= 1
         body = b"\xff\xff" + struct.pack(">hi", 1, 1000) + struct.pack(">i", 1) + kr.kstr("safe")
         body += struct.pack(">iii", 1, 0, len(batch)) + bytes(batch)
-        r = kr.Reader(kr.request(s, 0, 7, 3, body))
-        assert r.take(">i") == 1 and r.str() == "safe" and r.take(">i") == 1
-        assert r.take(">ih") == (0, 2)
+        errs = []
+        for i in range(b.threads):  # the shard leading safe/0 checks the batch
+            with kr.connect(b.port + i) as s2:
+                r = kr.Reader(kr.request(s2, 0, 7, 3, body))
+                assert r.take(">i") == 1 and r.str() == "safe" and r.take(">i") == 1
+                errs.append(r.take(">ih"))
+        assert sorted(errs) == [(0, 2)] + [(0, 6)] * (b.threads - 1), errs
     # garbage, truncated and oversized frames: connection closed, no crash
     payloads = [b"\x7f\xff\xff\xff", b"\x00\x00\x00\x02ab", b"\xff\xff\xff\xf0abcd",
                 kr.frame(0, 7, 9, b"\xff\xff\x00\x01\x00\x00\x03\xe8\x00\x00\x00\x01")]
     payloads += [kr.frame(rnd.randrange(20), rnd.randrange(12), i,
                           bytes(rnd.randrange(256) for _ in range(rnd.randrange(80))))
                  for i in range(200)]
-    for p in payloads:
+    for n, p in enumerate(payloads):
         try:
-            with kr.connect(b.port, timeout=2) as s:
+            with kr.connect(b.port + n % b.threads, timeout=2) as s:
                 s.sendall(p)
                 s.shutdown(socket.SHUT_WR)
                 while s.recv(65536):
@@ -447,7 +455,8 @@ def t_advertise(_b):
     b.data = os.path.join(ARGS.work, "advertise.img")
     proc = subprocess.Popen([ARGS.broker, "--listen", cmd_listen, "--data", b.data,
                              "--size", str(64 << 20), "--advertise", f"localhost:{port}",
-                             "--partitions", "3"], stdout=subprocess.PIPE,
+                             "--partitions", "3", "--threads", str(THREADS)],
+                            stdout=subprocess.PIPE,
                             stderr=b.log, text=True)
     try:
         line = proc.stdout.readline()
@@ -609,6 +618,113 @@ def t_compaction_kill9(_b):
     assert n <= 2 * 2000, f"{n} of {4 * 2000} records left: not compacted"
     assert compacted_view(last) == compacted_view(want)
     b.stop()
+def t_partitions_exactly_once_in_order(_b):
+    """Three librdkafka producers on their own connections write 16
+    partitions at once (with --threads 2 the partitions are spread over
+    both loops); every record comes back exactly once, each partition's
+    offsets are dense and each producer's records are in its order."""
+    nb = Broker("spread", extra=["--partitions", "16"])
+    if os.path.exists(nb.data):  # from a run with other --threads
+        os.remove(nb.data)
+    nb.start()
+    try:
+        n = 3000
+        procs = [subprocess.Popen([os.path.join(ARGS.tools, "rdk_client"), "produce", nb.addr,
+                                   "spread", str(n), "64", "1", "none", tag],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for tag in "abc"]
+        for pr in procs:
+            out, err = pr.communicate(timeout=120)
+            assert f"delivered {n} failed 0" in out, (out + err)[-300:]
+        out = run(["kcat", "-b", nb.addr, "-C", "-t", "spread", "-o", "beginning", "-e", "-q",
+                   "-f", "%p %o %s\n"], timeout=60).stdout.split("\n")
+        recs = [ln.split(" ") for ln in out if ln]
+        vals = [v.split("-")[0] + "-" + v.split("-")[1] for (_p, _o, v) in recs]
+        assert sorted(vals) == sorted(f"{t}-{i}" for t in "abc" for i in range(n)), \
+            f"{len(vals)} records back (duplicates or losses), want {3 * n}"
+        parts = {}
+        for p, o, v in recs:
+            parts.setdefault(int(p), []).append((int(o), v.split("-")[0], int(v.split("-")[1])))
+        assert len(parts) == 16, f"records in {len(parts)} partitions"
+        for p, rs in parts.items():
+            assert [o for (o, _t, _i) in rs] == list(range(len(rs))), f"partition {p} offsets"
+            for t in "abc":
+                idx = [i for (_o, tt, i) in rs if tt == t]
+                assert idx == sorted(idx), f"partition {p}: producer {t} out of order"
+        if nb.threads > 1:
+            meta = run(["kcat", "-b", nb.addr, "-L", "-t", "spread"], timeout=30).stdout
+            leaders = {ln.split("leader ")[1].split(",")[0] for ln in meta.splitlines()
+                       if "leader " in ln}
+            assert len(leaders) == nb.threads, f"leaders {leaders}"
+    finally:
+        nb.stop()
+
+
+def t_connection_order_with_forwarding(b):
+    """One write of pipelined requests on a connection to the last loop:
+    ApiVersions and Produce (answered by that loop) between Metadata,
+    FindCoordinator and OffsetFetch (answered by shard 0 through the
+    rings when there are several loops): every response comes back in
+    request order, the produce to a partition the loop leads succeeds."""
+    port = b.port + b.threads - 1
+    with kr.connect(port) as s:  # the topic, and which partition this loop leads
+        kr.request(s, 3, 4, 1, struct.pack(">i", 1) + kr.kstr("order") + b"\x01")
+        part = next(p for p in range(4)
+                    if kr.fetch_v4(s, 2 + p, "order", p, 0)[0] == 0)
+    meta = struct.pack(">i", 1) + kr.kstr("order") + b"\x01"
+    prod = b"\xff\xff" + struct.pack(">hi", 1, 30000) + struct.pack(">i", 1) + kr.kstr("order")
+    prod += struct.pack(">iii", 1, part, len(kr.EXAMPLE_BATCH)) + kr.EXAMPLE_BATCH
+    reqs = [(18, 0, b""), (3, 4, meta), (0, 7, prod), (10, 0, kr.kstr("order-g")),
+            (18, 0, b""), (9, 1, kr.kstr("order-g") + struct.pack(">i", 0)), (0, 7, prod),
+            (3, 4, meta)] * 5
+    with kr.connect(port) as s:
+        s.sendall(b"".join(kr.frame(k, v, 100 + i, body) for i, (k, v, body) in
+                           enumerate(reqs)))
+        for i, (k, _v, _body) in enumerate(reqs):
+            r = kr.recv_frame(s)
+            assert struct.unpack(">i", r[:4])[0] == 100 + i, f"response {i} out of order"
+            if k == 0:
+                rd = kr.Reader(r[4:])
+                assert rd.take(">i") == 1 and rd.str() == "order" and rd.take(">i") == 1
+                assert rd.take(">ih") == (part, 0), "produce refused"
+
+
+def t_parked_join_holds_up_nothing(b):
+    """A JoinGroup that waits for a rebalance (a second member joins a
+    group whose first member does not come back) parks on the coordinator;
+    meanwhile Metadata through the same loop is answered at once: requests
+    forwarded to shard 0 do not wait for one another."""
+    port = b.port + b.threads - 1
+
+    def join(s, corr, member):
+        body = kr.kstr("parked") + struct.pack(">ii", 10000, 8000) + kr.kstr(member)
+        body += kr.kstr("consumer") + struct.pack(">i", 1) + kr.kstr("range")
+        body += struct.pack(">i", 0)
+        s.sendall(kr.frame(11, 1, corr, body))
+
+    with kr.connect(port, timeout=10) as x, kr.connect(port) as y, kr.connect(port) as z:
+        join(x, 1, "")
+        r = kr.Reader(kr.recv_frame(x)[4:])
+        assert r.take(">h") == 0, "first join failed"
+        join(y, 2, "")  # rebalance: waits up to 8 s for the first member
+        time.sleep(0.3)
+        t0 = time.time()
+        meta = struct.pack(">i", 1) + kr.kstr("parked-t") + b"\x01"
+        kr.request(z, 3, 4, 3, meta)
+        assert time.time() - t0 < 2.0, f"Metadata took {time.time() - t0:.1f} s"
+
+
+def t_txn_refused_with_threads(b):
+    """Transactions are not offered with several loops (their markers would
+    span shards): InitProducerId with a transactional id, sent to either
+    loop, is answered UNSUPPORTED_VERSION (librdkafka's init_transactions
+    then fails when its timeout expires); plain produce keeps working."""
+    for i in range(b.threads):
+        with kr.connect(b.port + i) as s:
+            r = kr.request(s, 22, 1, 7, kr.kstr("tx-r") + struct.pack(">i", 60000))
+            assert struct.unpack(">ih", r[:6]) == (0, 35), r[:6]
+    out = rdk("produce", b.addr, "after-txn", 10, 50, 1, "none", "q").stdout
+    assert "delivered 10 failed 0" in out, out
 
 
 def txn(*args, timeout=120, check=True):
@@ -778,28 +894,43 @@ TESTS += [
     ("txn_broker_killed_with_txn_open_none_visible", txn_kill_case("txnkill-open", "open")),
     ("kcat_compacted_topic_last_value_per_key_from_offset_0", t_compaction_kcat),
     ("compaction_broker_kill9_keeps_last_values", t_compaction_kill9),
+    ("partitions_exactly_once_in_order", t_partitions_exactly_once_in_order),
+    ("pipelined_requests_answered_in_order_across_loops", t_connection_order_with_forwarding),
+    ("parked_join_group_holds_up_no_other_request", t_parked_join_holds_up_nothing),
+    ("txn_refused_with_several_threads", t_txn_refused_with_threads),
 ]
 
 
-def main():
-    global ARGS
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--broker", required=True)
-    ap.add_argument("--tools", required=True)
-    ap.add_argument("--work", required=True)
-    ap.add_argument("--tap", required=True)
-    ap.add_argument("--only", default="")
-    ARGS = ap.parse_args()
-    shutil.rmtree(ARGS.work, ignore_errors=True)
-    os.makedirs(ARGS.work)
-    tap = open(ARGS.tap, "w")
-    b = Broker("main")
-    try:
-        b.start()
-    except Exception as e:  # noqa: BLE001
-        tap.write(f"not ok - broker_starts ({e})\n")
-        return 0
-    for name, fn in TESTS:
+# The subset run again against a broker with --threads 2 (names get
+# "_threads2"): real clients route by the leaders of Metadata.
+TESTS_THREADS2 = [
+    "kcat_list_shows_broker_and_topics", "kcat_produce_consume_roundtrip",
+    "kcat_consumer_does_not_autocreate", "kcat_lz4_passthrough",
+    "kcat_fetch_out_of_range_applies_auto_offset_reset",
+    "kcat_fetch_max_bytes_respected_across_partitions", "rdkafka_roundtrip_acks1_none",
+    "rdkafka_roundtrip_acks_all_lz4", "kcat_group_consume_and_commit",
+    "rdkafka_negotiates_flexible_versions", "rdkafka_group_two_members_rebalance",
+    "bad_input_keeps_broker_and_data", "restart_preserves_topics_data_and_offsets",
+    "rdkafka_admin_topics_create_configs_partitions_records_delete",
+    "rdkafka_admin_topics_state_survives_restart",
+    "rdkafka_admin_groups_commit_metadata_list_describe_delete",
+    "rdkafka_idempotent_producer_exactly_once", "partitions_exactly_once_in_order",
+    "pipelined_requests_answered_in_order_across_loops",
+    "parked_join_group_holds_up_no_other_request", "txn_refused_with_several_threads",
+]
+
+
+# A few of them under ThreadSanitizer (--tsan-broker): the loops, the
+# rings between them (forwarded and replicated requests) and the flushers.
+TESTS_TSAN = ["kcat_produce_consume_roundtrip", "bad_input_keeps_broker_and_data",
+              "rdkafka_admin_topics_create_configs_partitions_records_delete",
+              "partitions_exactly_once_in_order",
+              "pipelined_requests_answered_in_order_across_loops",
+              "parked_join_group_holds_up_no_other_request"]
+
+
+def run_tests(tap, b, tests, suffix=""):
+    for name, fn in tests:
         if ARGS.only and ARGS.only not in name:
             continue
         t0 = time.time()
@@ -807,19 +938,56 @@ def main():
             if not b.alive():
                 b.start()
             fn(b)
-            line = f"ok - {name}"
+            line = f"ok - {name}{suffix}"
         except Exception as e:  # noqa: BLE001
             traceback.print_exc()
-            line = f"not ok - {name} ({str(e)[:200]})"
+            line = f"not ok - {name}{suffix} ({str(e)[:200]})"
         line = line.replace("\n", " ")
         print(f"{line}  [{time.time() - t0:.1f}s]", flush=True)
         tap.write(line + "\n")
         tap.flush()
-    try:
-        b.stop()
-        tap.write("ok - broker_clean_shutdown_no_sanitizer_errors\n")
-    except Exception as e:  # noqa: BLE001
-        tap.write(f"not ok - broker_clean_shutdown_no_sanitizer_errors ({e})\n")
+
+
+def main():
+    global ARGS, THREADS
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--broker", required=True)
+    ap.add_argument("--tools", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--tap", required=True)
+    ap.add_argument("--only", default="")
+    ap.add_argument("--threads2", action="store_true",
+                    help="also run TESTS_THREADS2 against a broker with --threads 2")
+    ap.add_argument("--threads2-only", action="store_true", help="only that second run")
+    ap.add_argument("--tsan-broker", default="",
+                    help="ThreadSanitizer build: TESTS_TSAN against it with --threads 2")
+    ARGS = ap.parse_args()
+    shutil.rmtree(ARGS.work, ignore_errors=True)
+    os.makedirs(ARGS.work)
+    tap = open(ARGS.tap, "w")
+    runs = [(1, "main", "", [t for t in TESTS if t[0] != "txn_refused_with_several_threads"])]
+    if ARGS.threads2_only:
+        runs = []
+    if ARGS.threads2 or ARGS.threads2_only:
+        runs.append((2, "main2", "_threads2", [t for t in TESTS if t[0] in TESTS_THREADS2]))
+    if ARGS.tsan_broker:
+        runs.append((2, "tsan", "_tsan", [t for t in TESTS if t[0] in TESTS_TSAN]))
+    sanitized = ARGS.broker
+    for threads, bname, suffix, tests in runs:
+        THREADS = threads
+        ARGS.broker = ARGS.tsan_broker if suffix == "_tsan" else sanitized
+        b = Broker(bname)
+        try:
+            b.start()
+        except Exception as e:  # noqa: BLE001
+            tap.write(f"not ok - broker_starts{suffix} ({e})\n")
+            continue
+        run_tests(tap, b, tests, suffix)
+        try:
+            b.stop()
+            tap.write(f"ok - broker_clean_shutdown_no_sanitizer_errors{suffix}\n")
+        except Exception as e:  # noqa: BLE001
+            tap.write(f"not ok - broker_clean_shutdown_no_sanitizer_errors{suffix} ({e})\n")
     return 0
 
 

@@ -79,7 +79,7 @@ def main():
         # the hosted broker, natively on loopback
         data = os.path.join(work, "hosted.img")
         b = subprocess.Popen([a.hosted, "--listen", "127.0.0.1:0", "--data", data, "--size",
-                              str(1 << 30)], stdout=subprocess.PIPE,
+                              str(1 << 30), "--threads", "1"], stdout=subprocess.PIPE,
                              stderr=open(os.path.join(work, "hosted.log"), "w"), text=True)
         line = b.stdout.readline()
         addr = line.split("listening on ")[1].split()[0]

@@ -152,9 +152,11 @@ static int wait_port(int port)
 int lg_bench_serve(long iters)
 {
 	static char endpoint[] = SERVE_ADDR ":9092";
+	/* one event loop, as brokerd on Hallows */
 	char *broker[] = {"/broker", "--listen",   endpoint,       "--advertise",
 	                  endpoint,  "--data",     "/dev/nvme0n1", "--partitions",
-	                  "4",       "--flush-ms", "1000",         NULL};
+	                  "4",       "--flush-ms", "1000",         "--threads",
+	                  "1",       NULL};
 	char *httpd[] = {"/bin/busybox", "httpd", "-f", "-p", "80", "-h", "/www", NULL};
 	char line[64];
 	pid_t pb, ph;
