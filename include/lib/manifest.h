@@ -36,9 +36,10 @@
 #define MANIFEST_FRAME_MAX_US   10000000 /* longest frame: 10 s */
 #define MANIFEST_WINDOW_PARTS   255      /* partitions 1..255 in file order may own slots */
 #define MANIFEST_SNAP_MIN_KIB   256      /* the kernel's smallest snapshot object (2^18 bytes) */
-#define MANIFEST_SNAP_EXCLUDES  4 /* declared exclusions (the kernel takes 8; the runtime uses 3)  \
-	                           */
-#define MANIFEST_SNAP_PROGRAMS 4  /* address spaces one snapshot covers */
+#define MANIFEST_SNAP_EXCLUDES                                                                     \
+	4                        /* declared exclusions (the kernel takes 8; the runtime uses 3)   \
+	                          */
+#define MANIFEST_SNAP_PROGRAMS 4 /* address spaces one snapshot covers */
 
 enum manifest_restart { MANIFEST_RESTART_STOP = 0, MANIFEST_RESTART_RESTART = 1 };
 

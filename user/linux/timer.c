@@ -36,9 +36,9 @@ enum {
 };
 
 static struct {
-	hl_cptr_t ntfn;  /* bound to the server's thread */
-	hl_cptr_t fired; /* a copy of it badged 1: what the timer thread signals */
-	hl_cptr_t kick;  /* the timer thread waits on it: a new deadline */
+	hl_cptr_t ntfn;                 /* bound to the server's thread */
+	hl_cptr_t fired;                /* a copy of it badged 1: what the timer thread signals */
+	hl_cptr_t kick;                 /* the timer thread waits on it: a new deadline */
 	volatile uint64_t deadline_tsc; /* 0: nothing to wait for */
 	struct rt_thread th;
 	bool ok;

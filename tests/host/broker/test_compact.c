@@ -715,13 +715,15 @@ int main(int argc, char **argv)
 	kt_group = "broker-unit";
 	kt_add("compact_core_keeps_latest_per_key_and_offsets", t_core_keeps_latest);
 	kt_add("compact_core_tombstones_delete_horizon", t_core_tombstones);
-	kt_add("compact_core_empty_result_and_producer_last_batch", t_core_empty_and_producer_state);
+	kt_add("compact_core_empty_result_and_producer_last_batch",
+	       t_core_empty_and_producer_state);
 	kt_add("compact_core_huge_keys", t_core_huge_key);
 	kt_add("compact_core_map_overflow_keeps_records", t_core_map_overflow);
 	kt_add("compact_core_malformed_batches_refused", t_core_malformed);
 	kt_add("compact_store_rewrite_gaps_and_slot_reuse", t_store_rewrite_gaps_and_reuse);
 	kt_add("compact_broker_last_value_per_key_across_restart", t_broker_compacts);
-	kt_add("compact_broker_malformed_on_disk_left_alone", t_broker_malformed_on_disk_left_alone);
+	kt_add("compact_broker_malformed_on_disk_left_alone",
+	       t_broker_malformed_on_disk_left_alone);
 	kt_add("compact_broker_crash_at_every_step", t_broker_crash_at_every_step);
 	return kt_main(NULL, 0, argc, argv);
 }
