@@ -489,10 +489,12 @@ int decode_snapshot_restore(struct invocation *inv)
 	for (uint64_t budget = RESTORE_CHUNK; s->restore_next < s->nrec && budget;) {
 		const struct snap_rec *r = &s->rec[s->restore_next];
 		if (!first && !rec_in_place(s, r)) {
-			/* unmapped by another thread between two passes: the threads stay stopped
-			 */
-			s->restore_next = 0, s->restoring = 0;
-			return HL_ERR_DELETED;
+			/* Unmapped by another thread between two passes: that page is no longer the
+			 * partition's (its frame may be someone else's now), so it is not written and
+			 * the restore goes on, as if the unmap had come right after a whole restore:
+			 * never half restored. */
+			s->restore_next++;
+			continue;
 		}
 		uint64_t pages = (r->live & 1) ? HUGE_SIZE / PAGE_SIZE : 1;
 		copy_words(phys_to_virt(r->live & ~1ull), phys_to_virt(r->save),

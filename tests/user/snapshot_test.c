@@ -601,3 +601,74 @@ UTEST(snapshot_errors, restore_after_pages_unmapped_or_memory_revoked)
 	UEXPECT(t, *c.page[0] == 30, "untouched");
 	UEXPECT(t, !pages_hold(&c, 1, 9, &bad));
 }
+
+/*
+ * Bug (found in review): restore copies 64 pages a pass and lets go of the kernel lock between
+ * passes; a saved page unmapped by another thread between two passes ended the restore with
+ * DELETED and the memory half restored. Now a restore changes nothing (the page was gone before
+ * it started: DELETED) or restores every page that is still mapped. A thread on CPU 1 revokes a
+ * page the moment the restore starts; whoever wins the lock, the memory is all or nothing.
+ */
+static struct {
+	volatile int go, done;
+	hl_cptr_t frame;
+} race;
+
+static void revoke_on_go(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		while (!race.go)
+			__asm__ volatile("pause");
+		race.go = 0;
+		hl_cspace_revoke(HL_SLOT_CSPACE, race.frame);
+		race.done = 1;
+	}
+}
+
+#define RACE_PAGES 100 /* 101 records with the parameter page: two passes */
+
+UTEST(snapshot_errors, page_unmapped_between_restore_passes_never_half_restores)
+{
+	if (rt_self.bi->ncpus < 2)
+		return; /* needs a second CPU to race with */
+	hl_cptr_t th = ut_thread_new(t, revoke_on_go, NULL, 100);
+	if (!UCHECK(t, th, "no thread"))
+		return;
+	UEXPECT_ERR(t, hl_thread_set_affinity(th, 1), HL_OK);
+	UEXPECT_ERR(t, hl_thread_resume(th), HL_OK);
+	unsigned whole = 0, refused = 0;
+	for (unsigned round = 0; round < 4; round++) {
+		struct child c;
+		unsigned bad = 0;
+		if (!child_make(t, &c, RACE_PAGES, false, 20, 40 + round) ||
+		    !child_run(t, &c, DATA_VA, 0, 8, 1))
+			break;
+		UEXPECT_ERR(t, hl_snapshot_take(c.snap), HL_OK);
+		if (!child_run(t, &c, DATA_VA, RACE_PAGES, 4096, 1000)) /* one word of each page */
+			break;
+		hl_thread_suspend(c.tcb);
+		race.frame = c.frame[RACE_PAGES - 1], race.done = 0, race.go = 1;
+		long err = hl_snapshot_restore(c.snap);
+		while (!race.done)
+			hl_yield();
+		if (err == HL_OK) { /* every page still mapped holds the snapshot's contents */
+			whole++;
+			UEXPECT(t, pages_hold(&c, RACE_PAGES - 1, 40 + round, &bad),
+			        "round %u: page %u not restored", round, bad);
+		} else { /* nothing changed */
+			refused++;
+			UEXPECT_ERR(t, err, HL_ERR_DELETED);
+			for (unsigned i = 0; i < RACE_PAGES - 1; i++)
+				if (*c.page[i] != 1000 + i) {
+					UEXPECT(t, false,
+					        "round %u: page %u changed by a refused restore",
+					        round, i);
+					break;
+				}
+		}
+		hl_snapshot_discard(c.snap);
+	}
+	hl_thread_suspend(th);
+	rt_printf("        # %u whole restores, %u refused\n", whole, refused);
+}
