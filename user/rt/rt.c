@@ -222,6 +222,17 @@ const char *rt_config(const char *key)
 	return NULL;
 }
 
+uint64_t rt_number(const char *s, uint64_t dflt)
+{
+	uint64_t v = 0;
+
+	if (!s || !*s)
+		return dflt;
+	for (; *s >= '0' && *s <= '9'; s++)
+		v = v * 10 + (uint64_t)(*s - '0');
+	return v;
+}
+
 int rt_channel(const char *name, struct hl_ring *r)
 {
 	const struct hl_partinfo *pi = rt_self.pi;

@@ -156,14 +156,19 @@ static void generate(uint32_t load_pct)
 	}
 }
 
-static void push(struct task *t)
+static void append(struct task **head, struct task **tail, struct task *t)
 {
 	t->next = NULL;
-	if (qtail)
-		qtail->next = t;
+	if (*tail)
+		(*tail)->next = t;
 	else
-		qhead = t;
-	qtail = t;
+		*head = t;
+	*tail = t;
+}
+
+static void push(struct task *t)
+{
+	append(&qhead, &qtail, t);
 }
 
 /* Policy "fb" (user/rt/usched.c's USCHED_FB): preempted tasks wait here, behind fresh ones. */
@@ -183,16 +188,10 @@ static struct task *pop(void)
 /* The running task was preempted: the back of the queue, or of the second one for fb. */
 static void requeue(struct task *t)
 {
-	if (!fb) {
-		push(t);
-		return;
-	}
-	t->next = NULL;
-	if (bg_tail)
-		bg_tail->next = t;
+	if (fb)
+		append(&bg_head, &bg_tail, t);
 	else
-		bg_head = t;
-	bg_tail = t;
+		push(t);
 }
 
 /* Queue every request that has arrived (runs masked). */

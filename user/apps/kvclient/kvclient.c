@@ -29,17 +29,6 @@ static unsigned failures, dups, gaps;
 		}                                                                                  \
 	} while (0)
 
-static uint64_t number(const char *s, uint64_t dflt)
-{
-	uint64_t v = 0;
-
-	if (!s || !*s)
-		return dflt;
-	for (; *s >= '0' && *s <= '9'; s++)
-		v = v * 10 + (uint64_t)(*s - '0');
-	return v;
-}
-
 static void check(const struct kv_resp *r, uint32_t expect, uint32_t total)
 {
 	if (r->id != expect) {
@@ -78,8 +67,8 @@ int main(struct rt *rt)
 {
 	struct hl_ring req, resp;
 	(void)rt;
-	uint64_t seed = number(rt_arg(1), 1), s = seed | 1;
-	uint32_t random = (uint32_t)number(rt_config("requests"), 1000);
+	uint64_t seed = rt_number(rt_arg(1), 1), s = seed | 1;
+	uint32_t random = (uint32_t)rt_number(rt_config("requests"), 1000);
 	uint32_t total = random + KV_KEYS + 1;
 
 	if (rt_channel("kv-req", &req) != HL_RING_OK ||

@@ -57,25 +57,14 @@ static void serve(void *arg)
 	}
 }
 
-static uint64_t number(const char *s, uint64_t dflt)
-{
-	uint64_t v = 0;
-
-	if (!s || !*s)
-		return dflt;
-	for (; *s >= '0' && *s <= '9'; s++)
-		v = v * 10 + (uint64_t)(*s - '0');
-	return v;
-}
-
 int main(struct rt *rt)
 {
 	static struct rp_service svc;
 	(void)rt;
-	uint64_t seed = number(rt_arg(1), 1);
-	uint64_t requests = number(rt_config("requests"), 1000);
-	uint32_t crashes = (uint32_t)number(rt_config("crashes"), 6);
-	uint32_t interval = (uint32_t)number(rt_config("checkpoint-every"), 32);
+	uint64_t seed = rt_number(rt_arg(1), 1);
+	uint64_t requests = rt_number(rt_config("requests"), 1000);
+	uint32_t crashes = (uint32_t)rt_number(rt_config("crashes"), 6);
+	uint32_t interval = (uint32_t)rt_number(rt_config("checkpoint-every"), 32);
 	long err = rp_init(&svc, 20, "kv-req", "kv-resp", interval);
 
 	if (err) {
@@ -96,7 +85,7 @@ int main(struct rt *rt)
 			          (unsigned long long)at, phase);
 		}
 	}
-	uint32_t record = (uint32_t)number(rt_config("record-crash"), 0);
+	uint32_t record = (uint32_t)rt_number(rt_config("record-crash"), 0);
 	if (record)
 		rp_record(&svc, record);
 	if (rt_arg(2) && !strcmp(rt_arg(2), "--replay")) {

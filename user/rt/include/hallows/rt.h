@@ -60,6 +60,8 @@ long rt_thread_start(struct rt_thread *t, void (*fn)(void *), void *arg, uint8_t
  */
 const char *rt_arg(uint32_t i);
 const char *rt_config(const char *key);
+/* The leading decimal digits of s as a number; dflt when s is NULL or empty. */
+uint64_t rt_number(const char *s, uint64_t dflt);
 /* Attach r to this partition's end of the manifest channel `name`: HL_RING_OK or an hl_ring_err. */
 int rt_channel(const char *name, struct hl_ring *r);
 
