@@ -500,7 +500,7 @@ def tap_serve(a, tap, work):
         with open(disk, "wb") as f:
             f.truncate(128 << 20)
         args = ["ip", "netns", "exec", ns, "qemu-system-x86_64", "-machine", "q35", "-accel", "tcg",
-                "-cpu", "max", "-smp", "4", "-m", "2G", "-display", "none", "-no-reboot",
+                "-cpu", "max", "-smp", "4", "-m", "3G", "-display", "none", "-no-reboot",
                 "-serial", "file:" + log, "-kernel", a.kernel, "-initrd", initrd, "-append", "",
                 "-netdev", "tap,id=web,ifname=%s,script=no,downscript=no" % t1,
                 "-device", "virtio-net-pci,netdev=web,addr=0x4",
