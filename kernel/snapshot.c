@@ -490,9 +490,9 @@ int decode_snapshot_restore(struct invocation *inv)
 		const struct snap_rec *r = &s->rec[s->restore_next];
 		if (!first && !rec_in_place(s, r)) {
 			/* Unmapped by another thread between two passes: that page is no longer the
-			 * partition's (its frame may be someone else's now), so it is not written and
-			 * the restore goes on, as if the unmap had come right after a whole restore:
-			 * never half restored. */
+			 * partition's (its frame may be someone else's now), so it is not written
+			 * and the restore goes on, as if the unmap had come right after a whole
+			 * restore: never half restored. */
 			s->restore_next++;
 			continue;
 		}
