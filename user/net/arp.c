@@ -136,6 +136,16 @@ void floo_arp_announce(struct floo_stack *st)
 		arp_send(st, 1, bcast, zero, st->ip);
 }
 
+uint64_t arp_next_ns(const struct floo_stack *st)
+{
+	uint64_t m = 0;
+
+	for (unsigned i = 0; i < FLOO_ARP_N; i++)
+		if (st->arp[i].state && (!m || st->arp[i].expires_ns < m))
+			m = st->arp[i].expires_ns;
+	return m;
+}
+
 /* Expire stale entries and retry pending requests. */
 void arp_timer(struct floo_stack *st)
 {

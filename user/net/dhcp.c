@@ -165,6 +165,25 @@ void dhcp_input(struct floo_stack *st, const uint8_t *p, uint32_t len)
 	}
 }
 
+/* The earliest time dhcp_timer() has something to do, 0 when never. */
+uint64_t dhcp_next_ns(const struct floo_stack *st)
+{
+	const struct dhcp_state *d = st->dhcp;
+	uint64_t m = 0;
+
+	if (d->state == D_OFF)
+		return 0;
+	if (d->state >= D_BOUND)
+		m = d->expire_ns;
+	if (d->state == D_BOUND && (!m || d->t1_ns < m))
+		m = d->t1_ns;
+	if (d->state == D_RENEWING && (!m || d->t2_ns < m))
+		m = d->t2_ns;
+	if (d->state != D_BOUND && d->retry_ns && (!m || d->retry_ns < m))
+		m = d->retry_ns;
+	return m;
+}
+
 /* Retransmissions and lease times. */
 void dhcp_timer(struct floo_stack *st)
 {

@@ -119,7 +119,9 @@ struct floo_stack {
 	struct floo_tcp *tcp_dirty; /* connections with output pending */
 	uint32_t iss_secret;
 	uint16_t eph_next;
-	uint64_t tcp_tick_ns;      /* next timer scan */
+	uint32_t *theap;          /* min-heap of connection indices by t_key */
+	uint32_t theap_n;
+	uint64_t misc_tick_ns;     /* next ARP/fragment/DHCP timer scan */
 	uint32_t challenge_tokens; /* RFC 5961 rate limit */
 	uint64_t challenge_refill_ns;
 	uint32_t icmp_tokens;
@@ -147,6 +149,8 @@ void arp_input(struct floo_stack *st, struct floo_pbuf *pb);
 const uint8_t *arp_lookup(struct floo_stack *st, uint32_t ip);
 void arp_learn(struct floo_stack *st, uint32_t ip, const uint8_t *mac, bool create);
 void arp_timer(struct floo_stack *st);
+/* Earliest ARP deadline (absolute ns), 0 when none. */
+uint64_t arp_next_ns(const struct floo_stack *st);
 
 /* IPv4 */
 void ipv4_input(struct floo_stack *st, struct floo_pbuf *pb);
@@ -165,6 +169,7 @@ size_t ip_frag_mem_size(const struct floo_config *cfg);
  * st->frag_out, header included) or 0 when incomplete/invalid. */
 uint32_t ip_frag_input(struct floo_stack *st, const uint8_t *ip, uint32_t hlen, uint32_t total);
 void ip_frag_timer(struct floo_stack *st);
+uint64_t ip_frag_next_ns(const struct floo_stack *st);
 
 void icmp_input(struct floo_stack *st, const uint8_t *ip, uint8_t *icmp, uint32_t len);
 /* Send a destination-unreachable / time-exceeded about datagram ip. */
@@ -181,16 +186,19 @@ void tcp_init(struct floo_stack *st, void *mem);
 void tcp_input(struct floo_stack *st, struct floo_pbuf *pb, const uint8_t *ip, uint8_t *tcp,
                uint32_t len);
 void tcp_timer(struct floo_stack *st);
+/* Earliest heap key (absolute ns), 0 when no connection has a timer;
+ * stale keys at the top are first corrected. */
+uint64_t tcp_timer_next(struct floo_stack *st);
 void tcp_flush_dirty(struct floo_stack *st);
 /* Next hop ip just resolved: resend SYNs that could not leave. */
 void tcp_arp_resolved(struct floo_stack *st, uint32_t ip);
-uint64_t tcp_next_timer_ns(struct floo_stack *st);
 
 /* DHCP */
 size_t dhcp_mem_size(void);
 void dhcp_init(struct floo_stack *st, void *mem);
 void dhcp_input(struct floo_stack *st, const uint8_t *data, uint32_t len);
 void dhcp_timer(struct floo_stack *st);
+uint64_t dhcp_next_ns(const struct floo_stack *st);
 
 /* sockets */
 size_t sock_mem_size(void);

@@ -156,6 +156,16 @@ discard:
 	return 0;
 }
 
+uint64_t ip_frag_next_ns(const struct floo_stack *st)
+{
+	uint64_t m = 0;
+
+	for (uint32_t i = 0; i < st->cfg.n_frag; i++)
+		if (st->frag[i].used && (!m || st->frag[i].deadline_ns < m))
+			m = st->frag[i].deadline_ns;
+	return m;
+}
+
 /* Expire old reassemblies; tell the sender if we had the first fragment
  * (RFC 1122 3.3.2: time exceeded, code 1). */
 void ip_frag_timer(struct floo_stack *st)

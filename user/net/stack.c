@@ -9,7 +9,7 @@
 #include "floo_internal.h"
 
 #define ALIGN64(x) (((x) + 63u) & ~(size_t)63u)
-#define TICK_NS    10000000ull /* timer scan every 10 ms */
+#define TICK_NS    10000000ull /* ARP/fragment/DHCP scan at most every 10 ms */
 
 /* Defaults sized for a few thousand connections on a hosted demo. */
 void floo_config_default(struct floo_config *cfg)
@@ -115,7 +115,7 @@ struct floo_stack *floo_stack_init(void *mem, size_t size, const struct floo_con
 	p += ALIGN64(dhcp_mem_size());
 	sock_init(st, p);
 	st->ip_id = (uint16_t)plat->random32(plat->ctx);
-	st->tcp_tick_ns = st->now_ns + TICK_NS;
+	st->misc_tick_ns = st->now_ns + TICK_NS;
 	return st;
 }
 
@@ -209,9 +209,9 @@ unsigned floo_poll(struct floo_stack *st)
 		st->stats.rx_frames++;
 		eth_input(st, rx[i]);
 	}
-	if (st->now_ns >= st->tcp_tick_ns) {
-		st->tcp_tick_ns = st->now_ns + TICK_NS;
-		tcp_timer(st);
+	tcp_timer(st);
+	if (st->now_ns >= st->misc_tick_ns) {
+		st->misc_tick_ns = st->now_ns + TICK_NS;
 		arp_timer(st);
 		ip_frag_timer(st);
 		dhcp_timer(st);
@@ -221,11 +221,32 @@ unsigned floo_poll(struct floo_stack *st)
 	return n;
 }
 
-/* Time until the next scheduled timer scan, bounded by max_ns. */
+static uint64_t earliest(uint64_t a, uint64_t b)
+{
+	return !a || (b && b < a) ? b : a;
+}
+
+/* The earliest deadline of any timer: TCP's from the heap, and the small
+ * ARP/fragment/DHCP tables scanned (their scan in floo_poll is brought
+ * forward to it, so a host sleeping until then finds it due). */
+uint64_t floo_next_deadline(struct floo_stack *st)
+{
+	uint64_t misc = earliest(arp_next_ns(st), ip_frag_next_ns(st));
+	uint64_t d;
+
+	misc = earliest(misc, dhcp_next_ns(st));
+	if (misc && misc < st->misc_tick_ns)
+		st->misc_tick_ns = misc;
+	d = earliest(tcp_timer_next(st), misc);
+	return d ? d : FLOO_NO_DEADLINE;
+}
+
+/* Time until the next deadline, bounded by max_ns. */
 uint64_t floo_next_timer_ns(struct floo_stack *st, uint64_t max_ns)
 {
 	uint64_t now = st->plat.now_ns(st->plat.ctx);
-	uint64_t d = st->tcp_tick_ns > now ? st->tcp_tick_ns - now : 0;
+	uint64_t t = floo_next_deadline(st);
+	uint64_t d = t > now ? t - now : 0;
 
 	return d < max_ns ? d : max_ns;
 }

@@ -4,7 +4,8 @@
  */
 #include "tcp.h"
 
-/* Memory: the slots, then a power-of-two bucket array. */
+/* Memory: the slots, the send references, a power-of-two bucket array,
+ * then the timer heap (one index per slot). */
 static uint32_t hash_buckets(const struct floo_config *cfg)
 {
 	uint32_t n = 1;
@@ -18,7 +19,7 @@ size_t tcp_mem_size(const struct floo_config *cfg)
 {
 	return (size_t)cfg->n_tcp * sizeof(struct floo_tcp) +
 	       (size_t)cfg->n_tcp * cfg->tcp_sndq * sizeof(struct tcp_sref) +
-	       (size_t)hash_buckets(cfg) * sizeof(uint32_t);
+	       (size_t)hash_buckets(cfg) * sizeof(uint32_t) + (size_t)cfg->n_tcp * sizeof(uint32_t);
 }
 
 void tcp_init(struct floo_stack *st, void *mem)
@@ -32,6 +33,8 @@ void tcp_init(struct floo_stack *st, void *mem)
 	st->tcp_hash = (uint32_t *)(refs + (size_t)st->cfg.n_tcp * st->cfg.tcp_sndq);
 	st->tcp_hash_mask = nb - 1;
 	memset(st->tcp_hash, 0, nb * sizeof(uint32_t));
+	st->theap = st->tcp_hash + nb;
+	st->theap_n = 0;
 	st->tcp_free = NULL;
 	for (uint32_t i = st->cfg.n_tcp; i-- > 0;) {
 		struct floo_tcp *c = &st->tcp[i];
@@ -242,6 +245,7 @@ void tcp_destroy(struct floo_tcp *c, int err)
 	c->flags |= TF_APP_GONE;
 	dirty_remove(c);
 	hash_remove(c);
+	tcp_timer_remove(c);
 	c->gen++;
 	st->tcp_used--;
 	c->dirty_next = st->tcp_free;

@@ -159,9 +159,13 @@ struct floo_tcp {
 	uint32_t undo_cwnd, undo_ssthresh;
 	struct tcp_txrec txlog[TCP_TXLOG];
 
-	/* timers: absolute ns deadlines, 0 = off */
+	/* timers: absolute ns deadlines, 0 = off. A deadline is armed with
+	 * tcp_timer_set() (or cleared by writing 0): the connection sits in
+	 * the stack's timer heap keyed no later than its earliest deadline. */
 	uint64_t t_rexmt, t_delack, t_persist, t_keep, t_2msl, t_tlp, t_rack;
 	uint64_t last_rx_ns;
+	uint64_t t_key; /* heap key (valid while hpos) */
+	uint32_t hpos;  /* position in st->theap + 1, 0 = not in it */
 };
 
 /* tcp.c */
@@ -200,6 +204,17 @@ bool tcp_fin_sent(const struct floo_tcp *c);
 void tcp_set_state(struct floo_tcp *c, uint8_t state);
 
 /* tcp_timer.c */
+/* Arm deadline *t (one of c's t_* fields) at at (absolute ns, nonzero);
+ * moving a deadline later or clearing it needs no call (the heap key is
+ * corrected lazily). */
+void tcp_timer_set(struct floo_tcp *c, uint64_t *t, uint64_t at);
+/* Take c out of the timer heap (its slot is freed). */
+void tcp_timer_remove(struct floo_tcp *c);
+/* c's earliest armed deadline, 0 when none. */
+uint64_t tcp_timer_min(const struct floo_tcp *c);
+/* Self-check for tests: heap order, positions, and every connection
+ * with a deadline keyed no later than it. Returns false on a breach. */
+bool tcp_timer_check(const struct floo_stack *st);
 void tcp_rtt_sample(struct floo_tcp *c, uint32_t rtt_ms);
 void tcp_arm_rexmt(struct floo_tcp *c);
 void tcp_enter_time_wait(struct floo_tcp *c);

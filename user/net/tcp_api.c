@@ -192,7 +192,8 @@ void floo_tcp_keepalive(struct floo_tcp *c, bool on)
 {
 	if (on) {
 		c->flags |= TF_KEEP;
-		c->t_keep = c->st->now_ns + (uint64_t)c->st->cfg.tcp_keep_idle_ms * 1000000u;
+		tcp_timer_set(c, &c->t_keep,
+		              c->st->now_ns + (uint64_t)c->st->cfg.tcp_keep_idle_ms * 1000000u);
 	} else {
 		c->flags &= (uint16_t)~TF_KEEP;
 		c->t_keep = 0;

@@ -436,7 +436,7 @@ void tcp_output(struct floo_tcp *c)
 		uint32_t ms = c->rto_ms < TCP_PERSIST_MIN_MS ? TCP_PERSIST_MIN_MS : c->rto_ms;
 
 		c->t_rexmt = 0;
-		c->t_persist = c->st->now_ns + (uint64_t)ms * 1000000u;
+		tcp_timer_set(c, &c->t_persist, c->st->now_ns + (uint64_t)ms * 1000000u);
 	}
 }
 

@@ -294,7 +294,7 @@ bool tcp_rack_detect(struct floo_tcp *c)
 	while (!lost && next_piece(c, &cur, reo, &wait, &p))
 		lost = p.lost;
 	if (!lost && wait > 0)
-		c->t_rack = c->st->now_ns + (uint64_t)wait * 1000u;
+		tcp_timer_set(c, &c->t_rack, c->st->now_ns + (uint64_t)wait * 1000u);
 	return lost;
 }
 
@@ -332,7 +332,7 @@ void tcp_tlp_arm(struct floo_tcp *c)
 	at = c->st->now_ns + (uint64_t)tcp_pto_ms(c) * 1000000ull;
 	if (c->t_rexmt && c->t_rexmt < at)
 		at = c->t_rexmt;
-	c->t_tlp = at;
+	tcp_timer_set(c, &c->t_tlp, at);
 }
 
 /* RFC 8985 7.4: the episode ends when the probe is acknowledged. A probe

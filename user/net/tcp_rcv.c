@@ -137,7 +137,7 @@ static void schedule_ack(struct floo_tcp *c, uint32_t len, bool had_ooo)
 		c->flags |= TF_ACKNOW;
 		tcp_mark_dirty(c);
 	} else if (!c->t_delack) {
-		c->t_delack = c->st->now_ns + TCP_DELACK_MS * 1000000ull;
+		tcp_timer_set(c, &c->t_delack, c->st->now_ns + TCP_DELACK_MS * 1000000ull);
 	}
 }
 

@@ -61,7 +61,13 @@ uint32_t floo_get_ipv4(const struct floo_stack *st);
 /* Receive a batch, process it, run timers, flush transmits.
  * Returns the number of frames received. */
 unsigned floo_poll(struct floo_stack *st);
-/* Nanoseconds until the next timer, capped at max_ns (for sleeping hosts). */
+/* The next timer's deadline (absolute, the platform's now_ns clock), or
+ * FLOO_NO_DEADLINE when nothing is timed: a host may sleep until then or
+ * until a frame arrives. Idle TCP connections with no timer armed (no
+ * data in flight, no delayed ACK, keep-alive off) add none. */
+#define FLOO_NO_DEADLINE UINT64_MAX
+uint64_t floo_next_deadline(struct floo_stack *st);
+/* Nanoseconds until floo_next_deadline(), capped at max_ns. */
 uint64_t floo_next_timer_ns(struct floo_stack *st, uint64_t max_ns);
 
 /* Packet buffers. */
