@@ -240,7 +240,10 @@ void hosted_platform(struct hosted_net *h, struct floo_platform *p)
 void hosted_wait(struct hosted_net *h, uint64_t timeout_ns)
 {
 	struct pollfd pfd = {.fd = h->fd, .events = POLLIN};
-	int ms = (int)((timeout_ns + 999999) / 1000000);
+	struct timespec ts = {.tv_sec = (time_t)(timeout_ns / 1000000000u),
+	                      .tv_nsec = (long)(timeout_ns % 1000000000u)};
 
-	(void)poll(&pfd, 1, ms);
+	/* ppoll: Floo's timers are not rounded to milliseconds (a RACK
+	 * reordering timer is a fraction of an RTT). */
+	(void)ppoll(&pfd, 1, &ts, NULL);
 }

@@ -274,9 +274,18 @@ static void webd_run(void)
 				continue; /* the report is work, not idle */
 			}
 		}
-		/* webd has no timers of its own; while DHCP is still binding, Floo's are needed */
-		if (now - last > BUSY_POLL_NS)
-			floo_hallows_idle_for(&fh, ready ? FLOO_HALLOWS_NO_TIMER : 50000000ull);
+		/* webd's one timer is the report of frames not yet reported; while DHCP is
+		 * still binding it polls every 50 ms. Otherwise Floo's deadlines decide: an
+		 * idle connection arms none, and webd sleeps until the next frame. */
+		if (now - last > BUSY_POLL_NS) {
+			uint64_t app = FLOO_HALLOWS_NO_TIMER;
+
+			if (!ready)
+				app = 50000000ull;
+			else if (fh.stats.rx_frames != seen && cfg.log_level >= FLOO_LOG_INFO)
+				app = next_report > now ? next_report - now : 0;
+			floo_hallows_idle_for(&fh, app);
+		}
 		idle_tsc += drv_rdtsc() - t0;
 	}
 }

@@ -407,7 +407,7 @@ void floo_hallows_idle(struct floo_hallows *h)
  * Nothing to do: sleep on the NIC's notification until a frame comes or
  * the earlier of Floo's next timer and the application's (app_ns from now)
  * is due: the kernel's timed wait (HL_SYS_WAIT), so a partition needs no
- * timer device of its own. Nothing timed at all (no TCP connection, no
+ * timer device of its own. Nothing timed at all (no Floo deadline, no
  * application timer) sleeps until the next frame. Polled, it yields.
  */
 void floo_hallows_idle_for(struct floo_hallows *h, uint64_t app_ns)
@@ -418,8 +418,14 @@ void floo_hallows_idle_for(struct floo_hallows *h, uint64_t app_ns)
 		(void)hl_yield();
 		return;
 	}
-	bool untimed = app_ns == FLOO_HALLOWS_NO_TIMER && floo_tcp_count(h->st) == 0;
-	uint64_t ns = untimed ? 0 : floo_next_timer_ns(h->st, app_ns);
+	/* Floo's next deadline: none while its connections have nothing
+	 * armed (idle keep-alive connections included, docs/net.md). */
+	uint64_t fd = floo_next_deadline(h->st), now = floo_hallows_now_ns(h);
+	bool untimed = app_ns == FLOO_HALLOWS_NO_TIMER && fd == FLOO_NO_DEADLINE;
+	uint64_t ns = fd == FLOO_NO_DEADLINE ? app_ns : fd > now ? fd - now : 0;
+
+	if (ns > app_ns)
+		ns = app_ns;
 	if (!untimed && ns < IDLE_MIN_NS)
 		return; /* due so soon that polling again is cheaper than sleeping */
 	if (h->nd->ops->irq_arm(h->nd))
