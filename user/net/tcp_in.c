@@ -34,7 +34,13 @@ static void ack_now(struct floo_tcp *c)
 	tcp_mark_dirty(c);
 }
 
-/* RFC 9293 3.10.7.4 "first": is any of the segment inside the window? */
+/* RFC 9293 3.10.7.4 "first": is any of the segment inside the window?
+ * Decision (as Linux's tcp_sequence and BSD's trimming): an empty segment
+ * exactly at the right edge RCV.NXT + RCV.WND passes. A sender that has
+ * filled our window (a hole at RCV.NXT, the rest queued) sends its pure
+ * ACKs with SEG.SEQ = its SND.NXT = our right edge; the strict rule threw
+ * their acknowledgments away and stalled our own sending into an RTO
+ * (test tcp_pure_ack_at_right_window_edge_is_processed). */
 static bool seq_acceptable(struct floo_tcp *c, struct tcp_seg *s)
 {
 	uint32_t wnd = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
@@ -51,7 +57,7 @@ static bool seq_acceptable(struct floo_tcp *c, struct tcp_seg *s)
 		return true;
 	}
 	if (slen == 0)
-		return seq_geq(s->seq, c->rcv_nxt) && seq_lt(s->seq, c->rcv_nxt + wnd);
+		return seq_geq(s->seq, c->rcv_nxt) && seq_leq(s->seq, c->rcv_nxt + wnd);
 	return (seq_geq(s->seq, c->rcv_nxt) && seq_lt(s->seq, c->rcv_nxt + wnd)) ||
 	       (seq_geq(s->seq + slen - 1, c->rcv_nxt) &&
 	        seq_lt(s->seq + slen - 1, c->rcv_nxt + wnd));

@@ -281,3 +281,39 @@ KT_CASE(tcp_paws_tolerates_one_tick_of_reordering)
 	CHECK(floo_stats(r.n->st)->tcp_ooo_segs == 1 && floo_stats(r.n->st)->tcp_dup_segs == 1);
 	raw_close(&r);
 }
+
+/* A sender that filled our window (a hole at RCV.NXT) sends pure ACKs with
+ * SEG.SEQ = its SND.NXT = our right edge. RFC 9293's strict test (SEG.SEQ
+ * < RCV.NXT + RCV.WND) threw their acknowledgments away: under loss, with
+ * an echo holding its receive buffers, Floo's own sending stalled into an
+ * RTO. Linux and BSD accept an empty segment at the edge; so do we. */
+KT_CASE(tcp_pure_ack_at_right_window_edge_is_processed)
+{
+	struct raw r;
+	static uint8_t d[500]; /* under the default MSS: one segment */
+	uint32_t seq = 0, ack = 0, plen = 0, edge, una;
+	uint8_t fl;
+	uint16_t win = 0;
+
+	CHECK(raw_open(&r, NULL, 0));
+	drain(r.n);
+	CHECK(floo_tcp_send(r.sa.c, d, sizeof(d), NULL) == 0);
+	floo_poll(r.n->st);
+	CHECK(raw_take(&r, &seq, &ack, &fl, &plen, &win) && plen == sizeof(d));
+	/* A hole at RCV.NXT, data queued after it; the peer has sent up to
+	 * the edge (not all of it shown). */
+	edge = r.sa.c->rcv_adv;
+	raw_send(&r, r.snd + 1, TH_ACK, d, 200);
+	CHECK(r.sa.c->rcv_adv == edge && r.sa.c->ooo_n == 1);
+	una = r.sa.c->snd_una;
+	/* Beyond the edge: still unacceptable, the ACK in it not taken. */
+	r.rcv += 250;
+	raw_send(&r, edge + 1, TH_ACK, NULL, 0);
+	CHECK(r.sa.c->snd_una == una && r.sa.sent == 0);
+	/* At the edge: the acknowledgment counts. */
+	r.rcv += 250;
+	raw_send(&r, edge, TH_ACK, NULL, 0);
+	CHECK(r.sa.c->snd_una == una + sizeof(d));
+	CHECK(r.sa.sent == 1);
+	raw_close(&r);
+}

@@ -286,7 +286,7 @@ def check_idle(http, log):
     s.close()
     d = [b - a for a, b in zip(c1, c2)]
     rate = d[3] / max(t2 - t1, 0.1)
-    print("over %.1f s: wakeups %d (timer %d), idle calls %d (%.0f/s), yields %d"
+    print("# over %.1f s: wakeups %d (timer %d), idle calls %d (%.0f/s), yields %d"
           % (t2 - t1, d[0], d[1], d[3], rate, d[4]))
     expect(d[4] == 0 and rate < 1000, "webd did not sleep until its timers")
     expect(d[0] < 40, "an idle connection woke webd %d times in %.1f s" % (d[0], t2 - t1))

@@ -28,7 +28,7 @@ ok() { tap_line "ok - webd: $1"; }
 notok() { tap_line "not ok - webd: $1"; }
 check() { # check NAME CMD...
 	local name=$1; shift
-	if "$@" > "$log/last" 2>&1; then ok "$name"; else notok "$name"; sed 's/^/#   /' "$log/last" | tail -8; fi
+	if "$@" > "$log/last" 2>&1; then ok "$name"; grep '^# ' "$log/last"; else notok "$name"; sed 's/^/#   /' "$log/last" | tail -8; fi
 }
 stop_qemu() {
 	[ -n "$qemu_pgid" ] || return 0
