@@ -157,6 +157,10 @@ struct floo_tcp {
 	bool undo_ok;
 	uint16_t undo_rxt;
 	uint32_t undo_cwnd, undo_ssthresh;
+	/* RFC 6937 proportional rate reduction in SACK recovery: bytes
+	 * delivered and sent since it began, FlightSize then (RecoverFS),
+	 * and SND.UNA and the SACKed bytes at the last ACK (DeliveredData) */
+	uint32_t prr_delivered, prr_out, prr_fs, prr_una, prr_sacked;
 	struct tcp_txrec txlog[TCP_TXLOG];
 
 	/* timers: absolute ns deadlines, 0 = off. A deadline is armed with

@@ -4,7 +4,11 @@
  * conservative loss recovery of RFC 6675 (scoreboard in tcp_sack.c, the
  * transmit loop in tcp_out.c), limited transmit (RFC 3042, in tcp_out.c)
  * and early retransmit (RFC 5827). Byte counting in congestion avoidance
- * (RFC 3465, L = 1 SMSS in slow start).
+ * (RFC 3465, L = 1 SMSS in slow start). In SACK recovery the window
+ * follows proportional rate reduction (RFC 6937, with the slow-start
+ * reduction bound): every ACK lets out new or repaired data in proportion
+ * to what it delivered, so the ACK clock keeps running through a
+ * recovery and a lost retransmission is found by RACK, not the RTO.
  */
 #include "tcp.h"
 
@@ -79,6 +83,46 @@ static unsigned dup_thresh(const struct floo_tcp *c)
 	return 3;
 }
 
+/* SACKed bytes above SND.UNA (the scoreboard is at most TCP_SB_MAX
+ * ranges). */
+static uint32_t sb_bytes(const struct floo_tcp *c)
+{
+	uint32_t n = 0;
+
+	for (unsigned i = 0; i < c->sb_n; i++)
+		n += c->sb[i].end - c->sb[i].start;
+	return n;
+}
+
+/* RFC 6937 3 "On every ACK during fast recovery": DeliveredData =
+ * change in SND.UNA + change in SACKed bytes; then
+ * cwnd = pipe + sndcnt, where sndcnt is the proportional share of
+ * ssthresh / RecoverFS while pipe > ssthresh, else what brings pipe up
+ * to ssthresh, bounded by slow start (PRR-SSRB: the larger of
+ * prr_delivered - prr_out and DeliveredData, plus one MSS). */
+static void prr_ack(struct floo_tcp *c)
+{
+	uint32_t sacked = sb_bytes(c), pipe = tcp_rack_pipe(c), sndcnt;
+	uint32_t delivered = (c->snd_una - c->prr_una) + sacked - c->prr_sacked;
+
+	c->prr_una = c->snd_una;
+	c->prr_sacked = sacked;
+	c->prr_delivered += delivered;
+	if (pipe > c->ssthresh) {
+		uint64_t want = ((uint64_t)c->prr_delivered * c->ssthresh + c->prr_fs - 1) / c->prr_fs;
+
+		sndcnt = want > c->prr_out ? (uint32_t)(want - c->prr_out) : 0;
+	} else {
+		uint32_t lim = c->prr_delivered > c->prr_out ? c->prr_delivered - c->prr_out : 0;
+
+		if (lim < delivered)
+			lim = delivered;
+		lim += c->mss;
+		sndcnt = c->ssthresh - pipe < lim ? c->ssthresh - pipe : lim;
+	}
+	c->cwnd = pipe + sndcnt;
+}
+
 /* Enter fast recovery: RFC 6675 5 step 4 with SACK (cwnd = ssthresh,
  * the first hole at once, then whatever pipe allows), else RFC 6582
  * (retransmit, inflate by the three duplicates). */
@@ -96,8 +140,15 @@ static void enter_recovery(struct floo_tcp *c)
 	c->high_rxt = c->snd_una;
 	c->t_tlp = 0; /* no probes in recovery (RFC 8985 7.2) */
 	if (c->flags & TF_SACK) {
+		/* RFC 6937: PRR starts (RecoverFS = FlightSize); the first hole
+		 * goes at once (RFC 6675 4.3) and counts in prr_out. */
+		c->prr_delivered = c->prr_out = 0;
+		c->prr_fs = tcp_flight(c);
+		c->prr_una = c->snd_una;
+		c->prr_sacked = sb_bytes(c);
 		c->cwnd = c->ssthresh;
 		c->high_rxt = c->snd_una + tcp_retransmit_one(c, c->snd_una);
+		prr_ack(c);
 	} else {
 		(void)tcp_retransmit_one(c, c->snd_una);
 		c->cwnd = c->ssthresh + 3u * c->mss;
@@ -141,6 +192,7 @@ void tcp_cc_sack(struct floo_tcp *c, uint32_t sacked)
 	bool rack = tcp_rack_detect(c); /* also arms the reordering timer */
 
 	if (c->flags & TF_RECOVERY) {
+		prr_ack(c);
 		tcp_mark_dirty(c);
 		return;
 	}

@@ -54,6 +54,8 @@ void tcp_txlog_add(struct floo_tcp *c, uint32_t seq, uint32_t len)
 		c->txlog_head = (uint8_t)((c->txlog_head + 1) % TCP_TXLOG);
 		c->txlog_n--;
 	}
+	if (c->flags & TF_RECOVERY)
+		c->prr_out += len; /* RFC 6937 prr_out */
 	r = txrec(c, c->txlog_n++);
 	r->start = seq;
 	r->end = seq + len;
