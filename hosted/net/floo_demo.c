@@ -110,6 +110,12 @@ static void print_stats(struct floo_stack *st, struct hosted_net *h)
 	        (unsigned long long)s->tcp_dsacks, (unsigned long long)s->tcp_undos,
 	        (unsigned long long)s->drop_vnet);
 	fprintf(stderr,
+	        "floo-demo: recoveries %llu (%llu ms, %llu ended by an RTO), mean cwnd at new "
+	        "ACKs %llu bytes\n",
+	        (unsigned long long)s->tcp_recoveries, (unsigned long long)s->tcp_recovery_ms,
+	        (unsigned long long)s->tcp_rto_in_recovery,
+	        (unsigned long long)(s->tcp_cwnd_acks ? s->tcp_cwnd_sum / s->tcp_cwnd_acks : 0));
+	fprintf(stderr,
 	        "floo-demo: rx %llu tx %llu drops eth %llu arp %llu ip %llu "
 	        "tcp %llu tcp_csum %llu nobuf %llu; retrans %llu fast %llu "
 	        "timeouts %llu; impair drop %llu dup %llu reorder %llu; "

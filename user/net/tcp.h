@@ -161,6 +161,7 @@ struct floo_tcp {
 	 * delivered and sent since it began, FlightSize then (RecoverFS),
 	 * and SND.UNA and the SACKed bytes at the last ACK (DeliveredData) */
 	uint32_t prr_delivered, prr_out, prr_fs, prr_una, prr_sacked;
+	uint32_t rec_start_ms; /* recovery began (tcp_recovery_ms) */
 	struct tcp_txrec txlog[TCP_TXLOG];
 
 	/* timers: absolute ns deadlines, 0 = off. A deadline is armed with

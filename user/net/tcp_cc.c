@@ -27,6 +27,13 @@ void tcp_cc_init(struct floo_tcp *c)
 	c->recover = c->iss;
 }
 
+/* Recovery ends (full ACK or RTO): count the time spent in it. */
+static void recovery_done(struct floo_tcp *c)
+{
+	c->st->stats.tcp_recovery_ms += (uint32_t)(c->st->now_ms - c->rec_start_ms);
+	c->flags &= (uint16_t)~TF_RECOVERY;
+}
+
 static uint32_t half_flight(const struct floo_tcp *c)
 {
 	uint32_t h = tcp_flight(c) / 2;
@@ -50,7 +57,7 @@ void tcp_cc_ack(struct floo_tcp *c, uint32_t acked)
 			c->cwnd = c->ssthresh < fl + c->mss ? c->ssthresh : fl + c->mss;
 			if (c->flags & TF_SACK)
 				c->cwnd = c->ssthresh;
-			c->flags &= (uint16_t)~TF_RECOVERY;
+			recovery_done(c);
 			c->dupacks = c->sack_dupacks = 0;
 		} else if (!(c->flags & TF_SACK)) {
 			/* Partial ACK: retransmit the next hole, deflate. */
@@ -61,6 +68,8 @@ void tcp_cc_ack(struct floo_tcp *c, uint32_t acked)
 		return;
 	}
 	c->dupacks = c->sack_dupacks = 0;
+	c->st->stats.tcp_cwnd_sum += c->cwnd;
+	c->st->stats.tcp_cwnd_acks++;
 	if (c->cwnd < c->ssthresh) {
 		c->cwnd += acked < c->mss ? acked : c->mss;
 		return;
@@ -136,6 +145,8 @@ static void enter_recovery(struct floo_tcp *c)
 	c->ssthresh = half_flight(c);
 	c->recover = c->snd_max;
 	c->flags |= TF_RECOVERY;
+	c->st->stats.tcp_recoveries++;
+	c->rec_start_ms = c->st->now_ms;
 	c->flags &= (uint16_t)~TF_RTT;
 	c->high_rxt = c->snd_una;
 	c->t_tlp = 0; /* no probes in recovery (RFC 8985 7.2) */
@@ -250,6 +261,15 @@ void tcp_cc_dsack(struct floo_tcp *c)
 		c->ssthresh = c->undo_ssthresh;
 	c->undo_ok = false;
 	c->st->stats.tcp_undos++;
+	/* The episode was reordering, not loss: leave it (as Linux's
+	 * tcp_try_to_open), or PRR would keep the restored window shut until
+	 * the old RecoveryPoint; a real loss RACK finds later starts a new
+	 * one at once (no RFC 6582 guard for an undone episode). */
+	if (c->flags & TF_RECOVERY) {
+		recovery_done(c);
+		c->recover = c->snd_una;
+		c->dupacks = c->sack_dupacks = 0;
+	}
 	tcp_mark_dirty(c);
 }
 
@@ -262,5 +282,8 @@ void tcp_cc_timeout(struct floo_tcp *c)
 	c->bytes_acked = 0;
 	c->dupacks = c->sack_dupacks = 0;
 	c->recover = c->snd_max;
-	c->flags &= (uint16_t)~TF_RECOVERY;
+	if (c->flags & TF_RECOVERY) {
+		c->st->stats.tcp_rto_in_recovery++;
+		recovery_done(c);
+	}
 }
