@@ -156,12 +156,16 @@ struct floo_tcp {
 	 * duplicates */
 	bool undo_ok;
 	uint16_t undo_rxt;
-	uint32_t undo_cwnd, undo_ssthresh;
+	uint32_t undo_cwnd, undo_ssthresh, undo_wmax;
 	/* RFC 6937 proportional rate reduction in SACK recovery: bytes
 	 * delivered and sent since it began, FlightSize then (RecoverFS),
 	 * and SND.UNA and the SACKed bytes at the last ACK (DeliveredData) */
 	uint32_t prr_delivered, prr_out, prr_fs, prr_una, prr_sacked;
 	uint32_t rec_start_ms; /* recovery began (tcp_recovery_ms) */
+	/* RFC 9438 CUBIC: W_max and cwnd_prior at the last congestion event,
+	 * the epoch's start (0: none yet) and K, the Reno-friendly W_est
+	 * (bytes; ms) */
+	uint32_t cub_wmax, cub_prior, cub_epoch_ms, cub_k_ms, cub_west;
 	struct tcp_txrec txlog[TCP_TXLOG];
 
 	/* timers: absolute ns deadlines, 0 = off. A deadline is armed with
@@ -239,6 +243,13 @@ void tcp_cc_rxt_sent(struct floo_tcp *c);
 /* The peer reported a duplicate (D-SACK, RFC 2883). */
 void tcp_cc_dsack(struct floo_tcp *c);
 void tcp_cc_timeout(struct floo_tcp *c);
+/* RFC 9438 4.6: a congestion event; returns ssthresh = beta * FlightSize
+ * (at least 2 MSS) and records W_max for the cubic window. */
+uint32_t tcp_cc_reduce(struct floo_tcp *c);
+/* RFC 9438 4.2: K in ms for a window to regain of w bytes (tests). */
+uint32_t tcp_cubic_k_ms(uint32_t w, uint16_t mss);
+/* RFC 9438 eq. 1: W_cubic(t) in bytes, t ms into the epoch. */
+uint32_t tcp_cubic_w(const struct floo_tcp *c, uint32_t t_ms);
 uint32_t tcp_flight(const struct floo_tcp *c);
 
 /* tcp_out.c, for the loss probe: one new segment if the peer's window

@@ -4,7 +4,12 @@
  * conservative loss recovery of RFC 6675 (scoreboard in tcp_sack.c, the
  * transmit loop in tcp_out.c), limited transmit (RFC 3042, in tcp_out.c)
  * and early retransmit (RFC 5827). Byte counting in congestion avoidance
- * (RFC 3465, L = 1 SMSS in slow start). In SACK recovery the window
+ * (RFC 3465, L = 1 SMSS in slow start). Congestion avoidance and the
+ * reduction at a congestion event are CUBIC's (RFC 9438: beta 0.7, C 0.4,
+ * fast convergence, the Reno-friendly region), as Linux's default; on a
+ * path of a few milliseconds the Reno-friendly estimate W_est mostly
+ * decides, and the gentler reduction (0.7 instead of Reno's 0.5) keeps
+ * the window of a lossy path larger. In SACK recovery the window
  * follows proportional rate reduction (RFC 6937, with the slow-start
  * reduction bound): every ACK lets out new or repaired data in proportion
  * to what it delivered, so the ACK clock keeps running through a
@@ -34,11 +39,105 @@ static void recovery_done(struct floo_tcp *c)
 	c->flags &= (uint16_t)~TF_RECOVERY;
 }
 
-static uint32_t half_flight(const struct floo_tcp *c)
-{
-	uint32_t h = tcp_flight(c) / 2;
+/* RFC 9438 constants: beta_cubic = 7/10, C = 4/10 segments per s^3. */
+#define CUB_BETA_NUM 7u
+#define CUB_BETA_DEN 10u
 
+static uint32_t icbrt(uint64_t x)
+{
+	uint32_t lo = 0, hi = 2097152; /* 2^21: its cube passes 2^63 */
+
+	while (lo < hi) {
+		uint32_t m = (lo + hi + 1) / 2;
+
+		if ((uint64_t)m * m * m <= x)
+			lo = m;
+		else
+			hi = m - 1;
+	}
+	return lo;
+}
+
+/* K = cbrt((W_max - cwnd_epoch) / C) seconds, W in segments: in ms,
+ * cbrt(w / mss / 0.4 * 10^9). */
+uint32_t tcp_cubic_k_ms(uint32_t w, uint16_t mss)
+{
+	return icbrt((uint64_t)w * 2500000000ull / (mss ? mss : 1));
+}
+
+/* W_cubic(t) = C (t - K)^3 + W_max; in bytes, t and K in ms: the cube in
+ * ms^3 times 0.4 / 10^9 segments. Clamped to [1 MSS, 2^31). */
+uint32_t tcp_cubic_w(const struct floo_tcp *c, uint32_t t_ms)
+{
+	int64_t d = (int64_t)t_ms - (int64_t)c->cub_k_ms, w;
+
+	if (d > 100000)
+		d = 100000; /* 100 s past K: far beyond any window */
+	if (d < -100000)
+		d = -100000;
+	w = (int64_t)c->cub_wmax + d * d * d * 4 * (int64_t)c->mss / 10000000000ll;
+	if (w < (int64_t)c->mss)
+		w = c->mss;
+	return w > 0x7fffffff ? 0x7fffffff : (uint32_t)w;
+}
+
+uint32_t tcp_cc_reduce(struct floo_tcp *c)
+{
+	uint32_t h = (uint32_t)((uint64_t)tcp_flight(c) * CUB_BETA_NUM / CUB_BETA_DEN);
+
+	/* 4.7 fast convergence: a W_max lower than the last one releases
+	 * bandwidth to newer flows. */
+	if (c->cub_wmax && c->cwnd < c->cub_wmax)
+		c->cub_wmax = (uint32_t)((uint64_t)c->cwnd * (CUB_BETA_DEN + CUB_BETA_NUM) /
+		                         (2 * CUB_BETA_DEN));
+	else
+		c->cub_wmax = c->cwnd;
+	c->cub_prior = c->cwnd;
+	c->cub_epoch_ms = 0;
 	return h > 2u * c->mss ? h : 2u * c->mss;
+}
+
+/* RFC 9438 4.2-4.5 on an ACK of acked bytes in congestion avoidance. */
+static void cubic_ack(struct floo_tcp *c, uint32_t acked)
+{
+	uint32_t now = c->st->now_ms, t, target, wc, rtt = c->srtt8 / 8;
+	uint64_t alpha_num = 3 * (CUB_BETA_DEN - CUB_BETA_NUM), alpha_den = CUB_BETA_DEN + CUB_BETA_NUM;
+
+	if (!c->cub_epoch_ms) {
+		c->cub_epoch_ms = now ? now : 1;
+		if (c->cub_wmax <= c->cwnd) {
+			c->cub_wmax = c->cwnd; /* no W_max above: the curve starts here */
+			c->cub_k_ms = 0;
+		} else {
+			c->cub_k_ms = tcp_cubic_k_ms(c->cub_wmax - c->cwnd, c->mss);
+		}
+		c->cub_west = c->cwnd;
+	}
+	t = now - c->cub_epoch_ms;
+	/* 4.3 Reno-friendly: W_est grows alpha_cubic segments per window
+	 * acknowledged; alpha_cubic = 3 (1 - beta) / (1 + beta) until W_est
+	 * reaches cwnd_prior, then 1. */
+	if (c->cub_west >= c->cub_prior)
+		alpha_num = alpha_den = 1;
+	c->cub_west += (uint32_t)((uint64_t)acked * c->mss * alpha_num / alpha_den / c->cwnd);
+	wc = tcp_cubic_w(c, t);
+	if (wc < c->cub_west) {
+		if (c->cwnd < c->cub_west)
+			c->cwnd = c->cub_west;
+		return;
+	}
+	/* 4.4/4.5: toward W_cubic(t + RTT), at most 1.5 cwnd, by
+	 * (target - cwnd) / cwnd segments per segment acknowledged. */
+	target = tcp_cubic_w(c, t + rtt);
+	if (target > c->cwnd + c->cwnd / 2)
+		target = c->cwnd + c->cwnd / 2;
+	if (target <= c->cwnd)
+		return;
+	c->bytes_acked += (uint32_t)((uint64_t)(target - c->cwnd) * acked / c->cwnd);
+	if (c->bytes_acked >= c->mss) {
+		c->cwnd += c->bytes_acked - c->bytes_acked % c->mss;
+		c->bytes_acked %= c->mss;
+	}
 }
 
 /* New data acknowledged (before SND.UNA moves): grow cwnd, or handle a
@@ -74,11 +173,7 @@ void tcp_cc_ack(struct floo_tcp *c, uint32_t acked)
 		c->cwnd += acked < c->mss ? acked : c->mss;
 		return;
 	}
-	c->bytes_acked += acked;
-	if (c->bytes_acked >= c->cwnd) {
-		c->bytes_acked -= c->cwnd;
-		c->cwnd += c->mss;
-	}
+	cubic_ack(c, acked);
 }
 
 /* Duplicate ACKs needed: 3, or fewer when less than four segments are
@@ -142,7 +237,7 @@ static void enter_recovery(struct floo_tcp *c)
 	 * recoveries without a D-SACK. */
 	if (c->reo_persist && !--c->reo_persist)
 		c->reo_mult = 1;
-	c->ssthresh = half_flight(c);
+	c->ssthresh = tcp_cc_reduce(c);
 	c->recover = c->snd_max;
 	c->flags |= TF_RECOVERY;
 	c->st->stats.tcp_recoveries++;
@@ -231,6 +326,7 @@ void tcp_cc_save_undo(struct floo_tcp *c)
 {
 	c->undo_cwnd = c->cwnd;
 	c->undo_ssthresh = c->ssthresh;
+	c->undo_wmax = c->cub_wmax;
 	c->undo_rxt = 0;
 	c->undo_ok = true;
 }
@@ -260,6 +356,9 @@ void tcp_cc_dsack(struct floo_tcp *c)
 	if (c->ssthresh < c->undo_ssthresh)
 		c->ssthresh = c->undo_ssthresh;
 	c->undo_ok = false;
+	c->cub_wmax = c->undo_wmax; /* the cubic curve as before the event */
+	c->cub_prior = c->undo_cwnd;
+	c->cub_epoch_ms = 0;
 	c->st->stats.tcp_undos++;
 	/* The episode was reordering, not loss: leave it (as Linux's
 	 * tcp_try_to_open), or PRR would keep the restored window shut until
@@ -277,7 +376,7 @@ void tcp_cc_dsack(struct floo_tcp *c)
 void tcp_cc_timeout(struct floo_tcp *c)
 {
 	c->undo_ok = false;
-	c->ssthresh = half_flight(c);
+	c->ssthresh = tcp_cc_reduce(c);
 	c->cwnd = c->mss;
 	c->bytes_acked = 0;
 	c->dupacks = c->sack_dupacks = 0;

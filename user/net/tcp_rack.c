@@ -345,12 +345,9 @@ void tcp_tlp_ack(struct floo_tcp *c, uint32_t ack)
 {
 	if (c->tlp_end && seq_geq(ack, c->tlp_end)) {
 		if (c->tlp_rxt && !(c->flags & TF_RECOVERY)) {
-			uint32_t h;
-
 			tcp_cc_save_undo(c);
 			c->undo_rxt = 1; /* the probe */
-			h = (c->snd_max - c->snd_una) / 2;
-			c->ssthresh = h > 2u * c->mss ? h : 2u * c->mss;
+			c->ssthresh = tcp_cc_reduce(c);
 			c->cwnd = c->ssthresh;
 		}
 		c->tlp_end = 0;

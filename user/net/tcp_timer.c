@@ -226,18 +226,22 @@ static void rexmt_fire(struct floo_tcp *c)
 	c->rxtshift++;
 	c->st->stats.tcp_timeouts++;
 	floo_log(c->st, FLOO_LOG_DEBUG, "tcp_rto_flight", c->snd_max - c->snd_una);
+	floo_log(c->st, FLOO_LOG_DEBUG, "DBG_rto_silent_us", (c->st->now_ns - c->last_rx_ns) / 1000);
 	floo_log(c->st, FLOO_LOG_DEBUG, "DBG_rto_recovery", !!(c->flags & TF_RECOVERY));
-	floo_log(c->st, FLOO_LOG_DEBUG, "DBG_rto_sb_n", c->sb_n);
-	floo_log(c->st, FLOO_LOG_DEBUG, "DBG_rto_first_sacked", c->sb_n ? c->sb[0].start - c->snd_una : 0);
-	floo_log(c->st, FLOO_LOG_DEBUG, "DBG_rto_cwnd", c->cwnd);
 	floo_log(c->st, FLOO_LOG_DEBUG, "DBG_rto_pipe", tcp_rack_pipe(c));
-	floo_log(c->st, FLOO_LOG_DEBUG, "DBG_rto_highrxt", c->high_rxt - c->snd_una);
-	floo_log(c->st, FLOO_LOG_DEBUG, "DBG_rto_tlp_end", c->tlp_end ? c->tlp_end - c->snd_una : 0);
-	floo_log(c->st, FLOO_LOG_DEBUG, "DBG_rto_rxtshift", c->rxtshift);
-	floo_log(c->st, FLOO_LOG_DEBUG, "DBG_rto_sndwnd", c->snd_wnd);
-	floo_log(c->st, FLOO_LOG_DEBUG, "DBG_rto_unsent", c->sndq_bytes - (c->snd_max - c->snd_buf_seq));
-	floo_log(c->st, FLOO_LOG_DEBUG, "DBG_rto_txlog", c->txlog_n);
-	floo_log(c->st, FLOO_LOG_DEBUG, "DBG_rto_rack_reord", c->rack_reord);
+	floo_log(c->st, FLOO_LOG_DEBUG, "DBG_rto_cwnd", c->cwnd);
+	floo_log(c->st, FLOO_LOG_DEBUG, "DBG_rto_txdrop", c->st->stats.tx_dropped);
+	for (unsigned i = 0; i < c->txlog_n; i++) {
+		const struct tcp_txrec *r = &c->txlog[(c->txlog_head + i) % TCP_TXLOG];
+		floo_log(c->st, FLOO_LOG_DEBUG, "DBG_tx_start", r->start - c->snd_una);
+		floo_log(c->st, FLOO_LOG_DEBUG, "DBG_tx_len", r->end - r->start);
+		floo_log(c->st, FLOO_LOG_DEBUG, "DBG_tx_age_us", (uint32_t)(c->st->now_ns / 1000) - r->ts_us);
+		floo_log(c->st, FLOO_LOG_DEBUG, "DBG_tx_ord", r->ord);
+	}
+	for (unsigned i = 0; i < c->sb_n; i++) {
+		floo_log(c->st, FLOO_LOG_DEBUG, "DBG_sb_start", c->sb[i].start - c->snd_una);
+		floo_log(c->st, FLOO_LOG_DEBUG, "DBG_sb_end", c->sb[i].end - c->snd_una);
+	}
 	if (c->rxtshift > (syn ? TCP_SYN_RETRIES : TCP_DATA_RETRIES)) {
 		c->st->stats.tcp_conn_drops++;
 		tcp_destroy(c, FLOO_ETIMEDOUT);
