@@ -258,7 +258,7 @@ bool tcp_send_new_one(struct floo_tcp *c);
 
 /* tcp_rack.c: RFC 8985 tail loss probes (and time-based loss detection) */
 #define TCP_WCDELACK_MS 200 /* worst-case delayed ACK (RFC 8985 7.2) */
-#define TCP_PTO_MIN_MS  10  /* the timer tick: no probe sooner */
+#define TCP_PTO_MIN_MS  2   /* SRTT is kept in ms: no probe sooner (Linux: 2 jiffies) */
 void tcp_tlp_arm(struct floo_tcp *c);
 /* A cumulative ACK to ack arrived: end a probe episode it covers. */
 void tcp_tlp_ack(struct floo_tcp *c, uint32_t ack);

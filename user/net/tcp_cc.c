@@ -344,7 +344,7 @@ void tcp_cc_rxt_sent(struct floo_tcp *c)
 void tcp_cc_dsack(struct floo_tcp *c)
 {
 	c->st->stats.tcp_dsacks++;
-	if (c->reo_mult < 16)
+	if (c->reo_mult < 255) /* RFC 8985 sets no bound below SRTT; Linux 255 */
 		c->reo_mult = (uint8_t)(c->reo_mult ? c->reo_mult + 1 : 2);
 	c->reo_persist = 16;
 	if (c->tlp_end && c->tlp_rxt)

@@ -310,7 +310,8 @@ void tcp_rack_timer(struct floo_tcp *c)
 }
 
 /* RFC 8985 7.2: PTO = 2 * SRTT, plus the worst-case delayed ACK when a
- * single segment is out (its ACK may be delayed), never below the tick. */
+ * single segment is out (its ACK may be delayed), never below 2 ms (SRTT
+ * is kept in milliseconds; timers fire at their deadline, no tick). */
 uint32_t tcp_pto_ms(const struct floo_tcp *c)
 {
 	uint32_t pto = c->srtt8 / 4;

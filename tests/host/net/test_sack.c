@@ -432,7 +432,7 @@ KT_CASE(tlp_probe_timeout_rules)
 	tcp_tlp_arm(c);
 	CHECK(c->t_tlp == c->t_rexmt); /* never after the RTO */
 	c->snd_max = c->snd_una + 20 * M;
-	c->srtt8 = 8; /* 1 ms: the 10 ms tick is the floor */
+	c->srtt8 = 4; /* 0.5 ms: the 2 ms floor */
 	CHECK(tcp_pto_ms(c) == TCP_PTO_MIN_MS);
 	c->flags |= TF_RECOVERY;
 	tcp_tlp_arm(c);
