@@ -657,6 +657,8 @@ KT_CASE(dsack_for_every_retransmission_undoes_the_reduction)
 	c->ssthresh = 30 * M;
 	tcp_cc_save_undo(c);
 	c->cwnd = c->ssthresh = 10 * M; /* the loss response */
+	c->flags |= TF_RECOVERY;
+	c->recover = B0 + 20 * M;
 	tcp_cc_rxt_sent(c);
 	tcp_cc_rxt_sent(c);
 	mult = c->reo_mult;
@@ -665,6 +667,10 @@ KT_CASE(dsack_for_every_retransmission_undoes_the_reduction)
 	tcp_cc_dsack(c);
 	CHECK(c->cwnd == 20 * M && c->ssthresh == 30 * M);
 	CHECK(floo_stats(n->st)->tcp_undos == 1);
+	/* The episode ends with the undo (PRR kept the restored window shut
+	 * until RecoveryPoint before), and a real loss found next may start
+	 * a new one at once. */
+	CHECK(!(c->flags & TF_RECOVERY) && c->recover == c->snd_una);
 	/* After an RTO nothing is undone. */
 	tcp_cc_save_undo(c);
 	tcp_cc_rxt_sent(c);
@@ -706,5 +712,127 @@ KT_CASE(rack_ignores_an_ack_for_the_original_of_a_retransmission)
 	s.tsecr = c->st->now_ms - 10;
 	tcp_rack_update(c, B0 + M, &s);
 	CHECK(c->rack_valid && c->rack_rtt_us == 10000);
+	node_free(n);
+}
+
+/* ---- PRR (RFC 6937) and CUBIC (RFC 9438) ---- */
+
+static void clock_ms(struct floo_tcp *c, uint32_t ms)
+{
+	c->st->now_ns = 5000000000ull + (uint64_t)ms * 1000000ull;
+	c->st->now_ms = (uint32_t)(c->st->now_ns / 1000000u);
+}
+
+/* SACK [B0 + M, B0 + to*M) and let the recovery code see the ACK. */
+static void prr_sack(struct floo_tcp *c, uint32_t to)
+{
+	struct tcp_seg s;
+
+	memset(&s, 0, sizeof(s));
+	s.ack = c->snd_una;
+	s.nsack = 1;
+	s.sack[0].start = B0 + M;
+	s.sack[0].end = B0 + to * M;
+	(void)tcp_sb_update(c, &s);
+	tcp_rack_update(c, c->snd_una, &s);
+	tcp_cc_sack(c, M);
+}
+
+/* In recovery the old code held cwnd at ssthresh: with pipe above it
+ * nothing left until enough was SACKed, then a burst. PRR lets out
+ * ssthresh / RecoverFS of each delivery: the first new segment after the
+ * third SACK (3 x 0.7 - 1 retransmission >= 1 segment). */
+KT_CASE(prr_sends_in_proportion_to_deliveries_in_recovery)
+{
+	struct node *n = node_new(NULL, IP_A, 1);
+	struct floo_tcp *c = fake_conn(n);
+
+	c->flags |= TF_RECOVERY;
+	c->ssthresh = 14 * M; /* 0.7 of the 20-segment flight */
+	c->cwnd = c->ssthresh;
+	c->high_rxt = B0 + M; /* segment 0 was retransmitted ... */
+	c->prr_out = M;       /* ... and counted as sent */
+	c->prr_fs = 20 * M;
+	c->prr_una = B0;
+	prr_sack(c, 2);
+	CHECK(tcp_rack_pipe(c) == 19 * M && c->cwnd == 19 * M); /* ceil(0.7 M) < M out */
+	prr_sack(c, 3);
+	CHECK(c->cwnd == tcp_rack_pipe(c) + 400); /* 1.4 M - M */
+	prr_sack(c, 4);
+	CHECK(c->prr_delivered == 3 * M);
+	CHECK(c->cwnd == tcp_rack_pipe(c) + 1100); /* 2.1 M - M: one segment may go */
+	CHECK(c->cwnd >= tcp_rack_pipe(c) + M);
+	/* Below ssthresh the slow-start bound: at most what was delivered
+	 * beyond what was sent, plus one MSS. */
+	c->prr_out += 3 * M;
+	prr_sack(c, 12); /* 8 more delivered: pipe 9 M < ssthresh */
+	CHECK(tcp_rack_pipe(c) == 9 * M);
+	CHECK(c->cwnd == 14 * M); /* min(ssthresh - pipe, 8 + 1): up to ssthresh */
+	c->ssthresh = 30 * M;     /* (as after an undo) */
+	prr_sack(c, 13);          /* 1 more: the bound max(12 - 4, 1) + 1 */
+	CHECK(tcp_rack_pipe(c) == 8 * M && c->cwnd == 8 * M + 9 * M);
+	node_free(n);
+}
+
+KT_CASE(cubic_reduction_beta_and_fast_convergence)
+{
+	struct node *n = node_new(NULL, IP_A, 1);
+	struct floo_tcp *c = fake_conn(n);
+
+	CHECK(tcp_cc_reduce(c) == 14 * M); /* 0.7 x 20 segments (Reno: 10) */
+	CHECK(c->cub_wmax == 20 * M && c->cub_prior == 20 * M);
+	c->cwnd = 10 * M; /* the next event below W_max: release some */
+	(void)tcp_cc_reduce(c);
+	CHECK(c->cub_wmax == 8500); /* 10 M x (1 + 0.7) / 2 */
+	c->snd_max = B0 + 2 * M;
+	CHECK(tcp_cc_reduce(c) == 2 * M); /* never below two segments */
+	node_free(n);
+}
+
+KT_CASE(cubic_k_and_window_curve)
+{
+	struct node *n = node_new(NULL, IP_A, 1);
+	struct floo_tcp *c = fake_conn(n);
+
+	/* K = cbrt(30 segments / 0.4) s = cbrt(75) s = 4.2172 s */
+	CHECK(tcp_cubic_k_ms(30 * M, M) == 4217);
+	c->cub_wmax = 100 * M;
+	c->cub_k_ms = 4217;
+	CHECK(tcp_cubic_w(c, 4217) == 100 * M);
+	CHECK(tcp_cubic_w(c, 0) >= 69 * M && tcp_cubic_w(c, 0) <= 71 * M);
+	CHECK(tcp_cubic_w(c, 2000) > tcp_cubic_w(c, 0) && tcp_cubic_w(c, 2000) < 100 * M);
+	CHECK(tcp_cubic_w(c, 6000) > 100 * M); /* convex beyond K */
+	node_free(n);
+}
+
+/* On a path of a few ms the cubic curve hardly moves in 20 RTTs; the
+ * Reno-friendly W_est sets the pace: alpha = 3 x 0.3 / 1.7 = 0.53
+ * segments per window (Reno grew one per window), and 1 once W_est
+ * passes the window before the reduction. */
+KT_CASE(cubic_reno_friendly_growth_on_a_short_path)
+{
+	struct node *n = node_new(NULL, IP_A, 1);
+	struct floo_tcp *c = fake_conn(n);
+	uint32_t w0;
+
+	c->srtt8 = 8 * 2; /* 2 ms */
+	c->cwnd = 20 * M;
+	c->snd_max = B0 + 20 * M;
+	c->ssthresh = tcp_cc_reduce(c);
+	c->cwnd = c->ssthresh;
+	w0 = c->cwnd;
+	for (uint32_t rtt = 0; rtt < 10; rtt++) {
+		clock_ms(c, 100 + 2 * rtt);
+		for (uint32_t k = 0; k < c->cwnd / M; k++)
+			tcp_cc_ack(c, M);
+	}
+	/* about 10 x 0.53 = 5.3 segments, not Reno's 10 */
+	CHECK(c->cwnd >= w0 + 4 * M && c->cwnd <= w0 + 6 * M);
+	for (uint32_t rtt = 10; rtt < 20; rtt++) { /* past cwnd_prior: alpha 1 */
+		clock_ms(c, 100 + 2 * rtt);
+		for (uint32_t k = 0; k < c->cwnd / M; k++)
+			tcp_cc_ack(c, M);
+	}
+	CHECK(c->cwnd >= w0 + 12 * M && c->cwnd <= w0 + 16 * M);
 	node_free(n);
 }
