@@ -78,16 +78,20 @@ test: deps
 	@$(foreach g,$(test_beside),echo "=== test group $(g) (in the background)"; \
 		if $(if $(TEST_PREP_$(g)),$(MAKE) -j$(TEST_JOBS) --no-print-directory $(TEST_PREP_$(g)),true); then \
 			{ $(TEST_BESIDE_SCHED) $(MAKE) -j$(TEST_JOBS) --no-print-directory test-$(g) $(TEST_ARGS_$(g)) \
-				> $(RESULTS)/$(g).out 2>&1 || echo "not ok - $(g): group exited non-zero" >> $(RESULTS)/$(g).tap; } & \
+				> $(RESULTS)/$(g).out 2>&1 || echo "not ok - $(g): group exited non-zero" >> $(RESULTS)/$(g).tap; \
+			  echo "=== test group $(g): done after $$SECONDS s" >> $(RESULTS)/$(g).out; } & \
 			bg="$$bg $$!"; \
 		else echo "not ok - $(g): its preparation ($(TEST_PREP_$(g))) failed" >> $(RESULTS)/$(g).tap; fi;) \
 	for g in $(filter-out $(test_beside),$(TEST_GROUPS)); do \
-		echo "=== test group $$g"; \
+		echo "=== test group $$g"; s=$$SECONDS; \
 		$(MAKE) -j$(TEST_JOBS) --no-print-directory test-$$g || \
 			echo "not ok - $$g: group exited non-zero" >> $(RESULTS)/$$g.tap; \
+		echo "=== test group $$g: $$((SECONDS - s)) s"; \
 	done; \
+	echo "=== foreground groups done after $$SECONDS s"; \
 	bash tools/sched_normal.sh $$bg; wait; \
 	for g in $(test_beside); do echo "=== test group $$g (ran in the background)"; cat $(RESULTS)/$$g.out 2> /dev/null; done; \
+	echo "=== all groups done after $$SECONDS s"; \
 	python3 tools/summarize.py $(RESULTS)
 
 bench: deps
