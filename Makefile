@@ -46,6 +46,17 @@ TEST_GROUPS :=
 # make test builds each group's prerequisites this many at a time (its tests still run one by one,
 # in its recipe); 2 = this project's reference machine.
 TEST_JOBS ?= 2
+# Groups that make test runs in the background while the others run in turn: groups that
+# need CPU time but no timing of their own (the static checks). They run under
+# TEST_BESIDE_SCHED, Linux's SCHED_IDLE policy: a CPU the foreground leaves idle (a QEMU
+# run on one of two CPUs, a network test waiting on its clients) is theirs, a CPU the
+# foreground wants is not, so the timing of the QEMU runs is not theirs to disturb. A
+# fragment adds G with TEST_BESIDE += G and may set TEST_PREP_G (targets built in the
+# foreground first, so that nothing is built twice at once) and TEST_ARGS_G (make
+# arguments of the background run). What is left of them when the foreground is done gets
+# the normal policy back (tools/sched_normal.sh). make test TEST_BESIDE= runs every group in turn.
+TEST_BESIDE :=
+TEST_BESIDE_SCHED ?= chrt --idle 0
 BENCH_STEPS :=
 FUZZ_STEPS :=
 FUZZ_GROUPS :=
@@ -61,13 +72,26 @@ all: deps $(ALL_TARGETS)
 deps:
 	@bash tools/deps.sh
 
+test_beside = $(filter $(TEST_BESIDE),$(TEST_GROUPS))
 test: deps
 	@rm -rf $(RESULTS); mkdir -p $(RESULTS)
-	@for g in $(TEST_GROUPS); do \
-		echo "=== test group $$g"; \
+	@$(foreach g,$(test_beside),echo "=== test group $(g) (in the background)"; \
+		if $(if $(TEST_PREP_$(g)),$(MAKE) -j$(TEST_JOBS) --no-print-directory $(TEST_PREP_$(g)),true); then \
+			{ $(TEST_BESIDE_SCHED) $(MAKE) -j$(TEST_JOBS) --no-print-directory test-$(g) $(TEST_ARGS_$(g)) \
+				> $(RESULTS)/$(g).out 2>&1 || echo "not ok - $(g): group exited non-zero" >> $(RESULTS)/$(g).tap; \
+			  echo "=== test group $(g): done after $$SECONDS s" >> $(RESULTS)/$(g).out; } & \
+			bg="$$bg $$!"; \
+		else echo "not ok - $(g): its preparation ($(TEST_PREP_$(g))) failed" >> $(RESULTS)/$(g).tap; fi;) \
+	for g in $(filter-out $(test_beside),$(TEST_GROUPS)); do \
+		echo "=== test group $$g"; s=$$SECONDS; \
 		$(MAKE) -j$(TEST_JOBS) --no-print-directory test-$$g || \
 			echo "not ok - $$g: group exited non-zero" >> $(RESULTS)/$$g.tap; \
+		echo "=== test group $$g: $$((SECONDS - s)) s"; \
 	done; \
+	echo "=== foreground groups done after $$SECONDS s"; \
+	bash tools/sched_normal.sh $$bg; wait; \
+	for g in $(test_beside); do echo "=== test group $$g (ran in the background)"; cat $(RESULTS)/$$g.out 2> /dev/null; done; \
+	echo "=== all groups done after $$SECONDS s"; \
 	python3 tools/summarize.py $(RESULTS)
 
 bench: deps

@@ -32,9 +32,12 @@ $(BFL_BIN): $(BFL_DEPS) $(BFL_HDRS) mk/brokerfl.mk $(BFL_B)/freestanding.stamp
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $(filter-out -O1,$(HOST_CFLAGS)) -O2 $(BFL_INC) -o $@ $(BFL_ALL_SRCS) -pthread
 
-$(BFL_SAN_BIN): $(BFL_DEPS) $(BFL_HDRS) mk/brokerfl.mk
+# The broker's and Floo's sources come compiled for ASan+UBSan (mk/broker.mk,
+# mk/net.mk: the objects the unit tests link; net.mk adds its own here).
+$(BFL_SAN_BIN): $(BFL_DEPS) $(BFL_HDRS) mk/brokerfl.mk $(BROKER_SAN_OBJS)
 	@mkdir -p $(dir $@)
-	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) $(BFL_INC) -o $@ $(BFL_ALL_SRCS) -pthread
+	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) $(BFL_INC) -o $@ $(BFL_TRANSPORT) $(BFL_HOST_SRCS) \
+		$(BROKER_SAN_OBJS) $(NET_SAN_OBJS) -pthread
 
 # Freestanding with both compilers; undefined symbols limited to Floo's
 # API, the broker's and the mem* primitives; hosted main clang-clean.
@@ -58,10 +61,10 @@ BFL_SBLK := user/storage/blk/store_blk.c
 BFL_SBLK_HDRS := user/storage/blk/store_blk.h user/drivers/include/blkdev.h $(BROKER_HDRS)
 BFL_SBLK_TEST := $(BFL_B)/test_store_blk
 $(BFL_SBLK_TEST): tests/host/storage/test_store_blk.c tests/host/broker/tharness.h $(KTH_SRC) $(KTH_HDR) $(BFL_SBLK) \
-		$(BFL_SBLK_HDRS) user/drivers/blkdev.c $(BROKER_LIB_SRCS)
+		$(BFL_SBLK_HDRS) user/drivers/blkdev.c $(BROKER_SAN_OBJS)
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) -Itests/host/broker $(KTH_INC) -Iuser/drivers/include -o $@ $< $(BFL_SBLK) \
-		user/drivers/blkdev.c $(filter user/storage/%,$(BROKER_LIB_SRCS)) $(KTH_SRC)
+		user/drivers/blkdev.c $(filter $(BROKER_B)/obj-san/user/storage/%,$(BROKER_SAN_OBJS)) $(KTH_SRC)
 
 $(BFL_B)/sblk-freestanding.stamp: $(BFL_SBLK) $(BFL_SBLK_HDRS) tests/host/storage/test_store_blk.c
 	@mkdir -p $(BFL_B)

@@ -31,6 +31,10 @@
 
 FUZZ_B := $(B)/fuzz
 FUZZ_TEST_SECONDS ?= 4
+# Targets of a group run this many at a time (libFuzzer is single-threaded:
+# each still gets its whole time on a CPU of its own on the 2-core reference
+# machine); each writes its TAP line to a file of its own, gathered in order.
+FUZZ_JOBS ?= 2
 
 
 fuzz_seeds = $(or $(FUZZ_SEEDS_$(1)_$(2)),$(wildcard tests/fuzz/$(or $(FUZZ_DIR_$(1)),$(1))/corpus/$(2)),-)
@@ -38,8 +42,8 @@ fuzz_bin = $(or $(FUZZ_BIN_$(1)_$(2)),$(subst %,$(2),$(FUZZ_BIN_$(1))))
 fuzz_bins = $(foreach t,$(FUZZ_$(1)),$(call fuzz_bin,$(1),$(t)))
 fuzz_targets = $(if $(FUZZ_ONLY),$(filter $(FUZZ_ONLY),$(FUZZ_$(1))),$(FUZZ_$(1)))
 
-# $(call fuzz_cmd,G,T,SECONDS): one target's run, its TAP line to $tap.
-fuzz_cmd = bash tools/fuzz_run.sh $$tap $(1)-fuzz.$(2) $(call fuzz_bin,$(1),$(2)) $(3) \
+# $(call fuzz_cmd,G,T,SECONDS): one target's run, its TAP line to $fz/T.
+fuzz_cmd = bash tools/fuzz_run.sh $$fz/$(2) $(1)-fuzz.$(2) $(call fuzz_bin,$(1),$(2)) $(3) \
 	$(FUZZ_B)/$(1)/$(2) $(call fuzz_seeds,$(1),$(2)) $(FUZZ_OPTS_$(1)_$(2))
 
 fuzz_corpus = tests/fuzz/$(or $(FUZZ_DIR_$(1)),$(1))/corpus
@@ -57,7 +61,10 @@ fuzz_seedcheck = w=$(FUZZ_B)/$(1)/seeds; rm -rf $$w; mkdir -p $$w; \
 fuzz_recipe = @tap=$(3); mkdir -p $(dir $(3)); : > $$tap; rc=0; \
 	$(if $(filter test,$(4)),$(if $(FUZZ_SEEDCHECK_$(1)),$(call fuzz_seedcheck,$(1)))) \
 	$(if $(call fuzz_targets,$(1)),,echo "not ok - $(1)-fuzz: no target $(FUZZ_ONLY)" >> $$tap; rc=1;) \
-	$(foreach t,$(call fuzz_targets,$(1)),$(call fuzz_cmd,$(1),$(t),$(2)) || rc=1;) \
+	fz=$$tap.d; rm -rf $$fz; mkdir -p $$fz; n=0; \
+	$(foreach t,$(call fuzz_targets,$(1)),{ $(call fuzz_cmd,$(1),$(t),$(2)) || echo $(t) >> $$fz/failed; } & \
+		n=$$((n + 1)); if [ $$n -ge $(FUZZ_JOBS) ]; then wait -n; n=$$((n - 1)); fi;) \
+	wait; $(foreach t,$(call fuzz_targets,$(1)),{ cat $$fz/$(t) || echo "not ok - $(1)-fuzz.$(t) (no result)"; } >> $$tap;) [ -s $$fz/failed ] && rc=1; \
 	cat $$tap; $(if $(filter test,$(4)),true,exit $$rc)
 
 define fuzz_group

@@ -53,11 +53,18 @@ ALL_TARGETS += $(NET_LIB) $(B)/hosted/floo-demo
 net: $(B)/hosted/floo-demo
 
 # ---- unit tests (ASan + UBSan), library compiled from source ----
+# The stack compiled once for ASan+UBSan: the unit tests and brokerfl's
+# sanitizer broker (mk/brokerfl.mk, read before this file) link the same objects.
+NET_SAN_OBJS := $(patsubst user/net/%.c,$(NET_B)/obj-san/%.o,$(NET_SRCS))
+$(NET_B)/obj-san/%.o: user/net/%.c $(NET_HDRS)
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) $(NET_INC) -c $< -o $@
+$(BFL_SAN_BIN): $(NET_SAN_OBJS)
 NET_UNIT_SRCS := $(wildcard tests/host/net/*.c)
 NET_UNIT_BIN := $(NET_B)/net-unit
-$(NET_UNIT_BIN): $(NET_SRCS) $(NET_UNIT_SRCS) $(NET_HDRS) $(wildcard tests/host/net/*.h) $(KTH_SRC) $(KTH_HDR)
+$(NET_UNIT_BIN): $(NET_SAN_OBJS) $(NET_UNIT_SRCS) $(NET_HDRS) $(wildcard tests/host/net/*.h) $(KTH_SRC) $(KTH_HDR)
 	@mkdir -p $(dir $@)
-	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) $(NET_INC) -Itests/host/net $(KTH_INC) $(NET_SRCS) $(NET_UNIT_SRCS) $(KTH_SRC) -o $@
+	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) $(NET_INC) -Itests/host/net $(KTH_INC) $(NET_SAN_OBJS) $(NET_UNIT_SRCS) $(KTH_SRC) -o $@
 
 TEST_GROUPS += net-unit net-system
 .PHONY: test-net-unit test-net-system
@@ -81,9 +88,15 @@ NET_FUZZ_ID_dhcp := 6
 NET_FUZZ_ID_vnet := 7
 NET_FUZZ_BINS := $(addprefix $(NET_B)/fuzz/fuzz-,$(NET_FUZZ_TARGETS))
 
-$(NET_B)/fuzz/fuzz-%: tests/fuzz/net/fuzz_net.c $(NET_SRCS) $(NET_HDRS)
+# The stack compiled once for libFuzzer and linked into all eight (each used
+# to compile the 22 sources itself); only fuzz_net.c differs (FUZZ_PROTO).
+NET_FUZZ_OBJS := $(patsubst user/net/%.c,$(NET_B)/obj-fuzz/%.o,$(NET_SRCS))
+$(NET_B)/obj-fuzz/%.o: user/net/%.c $(NET_HDRS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $(NET_INC) -DFUZZ_PROTO=$(NET_FUZZ_ID_$*) $< $(NET_SRCS) -o $@
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(NET_INC) -c $< -o $@
+$(NET_B)/fuzz/fuzz-%: tests/fuzz/net/fuzz_net.c $(NET_FUZZ_OBJS) $(NET_HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(NET_INC) -DFUZZ_PROTO=$(NET_FUZZ_ID_$*) $< $(NET_FUZZ_OBJS) -o $@
 
 # Run by the one fuzz rule (mk/fuzz.mk): test-net-fuzz, fuzz-net.
 FUZZ_GROUPS += net

@@ -71,7 +71,7 @@ test-user: $(KERNEL) $(INITRD_TEST) $(INITRD)
 		--append "test-exit" --expect '^# utest: ' --expect 'iommu: interrupt remapping on: 256 entries' \
 		--expect '^ +ok [0-9]+ edu_dma_into_the_interrupt_range' --timeout 180
 	-python3 tools/qemu_run.py --tap $(RESULTS)/user.tap --name root-task-starts-manifest --smp 2 --initrd $(INITRD) \
-		--append "" --want hang --timeout 8 --expect '^init: root task running in ring 3: 2 cpus' \
+		--append "" --want hang --timeout 8 --settle 2 --expect '^init: root task running in ring 3: 2 cpus' \
 		--expect '^init: etc/manifest:23: memory 100K: must be a power of two of at least 64K$$' \
 		--expect '^init: partition broken \(etc/manifest:21\) not started: see the errors above' \
 		--expect '^init: partition ghost not started: program ghost is not in the boot module' \
@@ -85,7 +85,7 @@ test-user: $(KERNEL) $(INITRD_TEST) $(INITRD)
 		--expect '^hello: received 10000 messages on channel hog-to-hello, all in order' \
 		--reject 'partition (broken|ghost) running' --reject 'started hello \(priority 50, cpu 0' --reject 'W thread'
 	-python3 tools/qemu_run.py --tap $(RESULTS)/user.tap --name root-task-takes-apart-partial-partitions --smp 2 \
-		--initrd $(INITRD_MANIFEST) --append "" --want hang --timeout 8 $(UTEST_DEVICES) \
+		--initrd $(INITRD_MANIFEST) --append "" --want hang --timeout 8 --settle 2 $(UTEST_DEVICES) \
 		--expect '^init: partition big not started: the arguments and config of program hog exceed 2872 bytes$$' \
 		--expect '^init: partition greedy not started: etc/manifest:[0-9]+: device pci 1234:11e8 count 1: 0 of 1 found \(or all taken by partitions before it\)$$' \
 		--expect '^init: partition missing not started: etc/manifest:[0-9]+: device class 0c:03:00 \(2 bytes matched\) count 2: 0 of 2 found' \
@@ -100,7 +100,7 @@ test-user: $(KERNEL) $(INITRD_TEST) $(INITRD)
 		--reject 'partition (big|peer|greedy|missing|nowhere) running' \
 		--reject 'started hello \(priority 50, cpu 0' --reject 'capability, 256 KiB' --reject '^hog:' --reject 'W thread'
 	-python3 tools/qemu_run.py --tap $(RESULTS)/user.tap --name root-task-restarts-a-crashed-partition --smp 2 \
-		--initrd $(INITRD_RESTART) --append "" --want hang --timeout 10 $(UTEST_DEVICES) \
+		--initrd $(INITRD_RESTART) --append "" --want hang --timeout 10 --settle 2 $(UTEST_DEVICES) \
 		--expect '^dmacrash: DMA into page 0x[0-9a-f]+ started; crashing before it lands$$' \
 		--expect '^init: partition crashy crashed: program dmacrash, fault vector 14 error 0x6 addr 0x0 at rip 0x' \
 		--expect '^init: partition crashy: restart 1$$' \

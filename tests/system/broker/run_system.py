@@ -948,6 +948,41 @@ def run_tests(tap, b, tests, suffix=""):
         tap.flush()
 
 
+def run_parallel(names):
+    """Each run in a child process of this script (--select NAME), in
+    WORK/NAME with its own brokers, data files and TAP file: the runs
+    mostly wait on clients and timeouts, so they overlap well. The TAP
+    lines and the console output are gathered in run order."""
+    argv = [sys.executable, os.path.abspath(__file__), "--broker", ARGS.broker, "--tools", ARGS.tools,
+            "--only", ARGS.only]
+    if ARGS.threads2 or ARGS.threads2_only:
+        argv.append("--threads2-only" if ARGS.threads2_only else "--threads2")
+    if ARGS.tsan_broker:
+        argv += ["--tsan-broker", ARGS.tsan_broker]
+    kids = []
+    for name in names:
+        work = os.path.join(ARGS.work, name)
+        out = open(os.path.join(ARGS.work, name + ".out"), "w")
+        kids.append((name, work, out, subprocess.Popen(
+            argv + ["--work", work, "--tap", work + ".tap", "--select", name],
+            stdout=out, stderr=subprocess.STDOUT)))
+    with open(ARGS.tap, "w") as tap:
+        for name, work, out, p in kids:
+            rc = p.wait()
+            out.close()
+            with open(os.path.join(ARGS.work, name + ".out")) as f:
+                sys.stdout.write(f.read())
+            try:
+                with open(work + ".tap") as f:
+                    tap.write(f.read())
+            except OSError:
+                pass
+            if rc != 0:
+                tap.write(f"not ok - broker_system_run_{name} (runner exited {rc})\n")
+    sys.stdout.flush()
+    return 0
+
+
 def main():
     global ARGS, THREADS
     ap = argparse.ArgumentParser()
@@ -961,10 +996,13 @@ def main():
     ap.add_argument("--threads2-only", action="store_true", help="only that second run")
     ap.add_argument("--tsan-broker", default="",
                     help="ThreadSanitizer build: TESTS_TSAN against it with --threads 2")
+    ap.add_argument("--parallel", action="store_true",
+                    help="the runs (main, threads2, tsan) at once, each in a process and a "
+                    "work folder of its own; their TAP lines in the usual order")
+    ap.add_argument("--select", default="", help=argparse.SUPPRESS)
     ARGS = ap.parse_args()
     shutil.rmtree(ARGS.work, ignore_errors=True)
     os.makedirs(ARGS.work)
-    tap = open(ARGS.tap, "w")
     runs = [(1, "main", "", [t for t in TESTS if t[0] != "txn_refused_with_several_threads"])]
     if ARGS.threads2_only:
         runs = []
@@ -972,6 +1010,11 @@ def main():
         runs.append((2, "main2", "_threads2", [t for t in TESTS if t[0] in TESTS_THREADS2]))
     if ARGS.tsan_broker:
         runs.append((2, "tsan", "_tsan", [t for t in TESTS if t[0] in TESTS_TSAN]))
+    if ARGS.select:
+        runs = [r for r in runs if r[1] == ARGS.select]
+    elif ARGS.parallel and len(runs) > 1:
+        return run_parallel([r[1] for r in runs])
+    tap = open(ARGS.tap, "w")
     sanitized = ARGS.broker
     for threads, bname, suffix, tests in runs:
         THREADS = threads
