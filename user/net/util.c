@@ -1,6 +1,8 @@
 /* Internet checksum helpers (RFC 1071). */
 #include "floo_internal.h"
 
+#include <lib/prof.h>
+
 /* Add len bytes at data to a 32-bit running sum of 16-bit big-endian words.
  * An odd trailing byte is padded with zero, as the RFC requires; callers
  * summing several pieces must keep all but the last piece even-sized. */
@@ -9,6 +11,7 @@ uint32_t floo_csum_add(uint32_t sum, const void *data, uint32_t len)
 	const uint8_t *p = data;
 	uint64_t acc = sum;
 
+	PROF_ENTER(PROF_CSUM);
 	while (len >= 2) {
 		acc += (uint32_t)((p[0] << 8) | p[1]);
 		p += 2;
@@ -18,6 +21,7 @@ uint32_t floo_csum_add(uint32_t sum, const void *data, uint32_t len)
 		acc += (uint32_t)(p[0] << 8);
 	while (acc >> 32)
 		acc = (acc & 0xffffffffu) + (acc >> 32);
+	PROF_LEAVE();
 	return (uint32_t)acc;
 }
 

@@ -26,6 +26,7 @@
 #include <hallows/rt.h>
 #include <lib/cpio.h>
 #include <lib/fmt.h>
+#include <lib/prof.h>
 #include <lib/string.h>
 
 #include "drivers/drv_env.h"
@@ -68,6 +69,47 @@ static struct {
 	 * TSC delta (docs/serve.md "Beside a Linux guest") */
 	uint64_t idle_tsc;
 } g;
+
+PROF_DEFINE;
+
+#ifdef HL_PROF
+/* The profiling build: the phases' TSC at the start of a loop iteration, so that an iteration
+ * that found no work moves what it spent to PROF_IDLE, as idle_tsc counts it. */
+static uint64_t prof_at_start[PROF_N];
+
+static void prof_iteration_start(void)
+{
+	prof_charge();
+	memcpy(prof_at_start, hl_prof.tsc, sizeof(prof_at_start));
+}
+
+static void prof_iteration_idle(void)
+{
+	prof_charge();
+	for (int i = 0; i < PROF_N; i++)
+		if (i != PROF_IDLE && i != PROF_DISK_WAIT) {
+			hl_prof.tsc[PROF_IDLE] += hl_prof.tsc[i] - prof_at_start[i];
+			hl_prof.tsc[i] = prof_at_start[i];
+		}
+}
+
+static void prof_report(void)
+{
+	static const char *const names[PROF_N] = PROF_NAMES;
+	char line[1024];
+	size_t n = 0;
+
+	prof_charge();
+	for (int i = 0; i < PROF_N && n < sizeof(line); i++)
+		n += (size_t)snprintf(line + n, sizeof(line) - n, " %s=%lu/%lu", names[i],
+		                      hl_prof.tsc[i], hl_prof.calls[i]);
+	rt_printf("brokerd: prof%s\n", line);
+}
+#else
+#define prof_iteration_start() ((void)0)
+#define prof_iteration_idle()  ((void)0)
+#define prof_report()          ((void)0)
+#endif
 
 /* ---- time, memory, logging for the store and the broker ---- */
 
@@ -385,6 +427,7 @@ static bool net_up(void)
 	                                .copy = g.cfg.copy_fetch};
 	if (floo_hallows_add_region(&g.fh, &r))
 		rt_printf("brokerd: the arena is not transmitted by reference\n");
+	rt_printf("brokerd: TCP segmentation offload %s\n", g.fh.tso ? "on" : "off (not offered)");
 	return true;
 }
 
@@ -450,9 +493,11 @@ static void report(void)
 	          g.sb.stats.write_bytes, g.sb.stats.flushes);
 	rt_printf(
 	    "brokerd: fetch payload sent by reference %lu B, copied by the CPU %lu B "
-	    "(disk bounce %lu, NIC copy %lu); frames rx %lu tx %lu, header bytes copied %lu\n",
+	    "(disk bounce %lu, NIC copy %lu); frames rx %lu tx %lu (TSO %lu, copied whole %lu), "
+	    "header bytes copied %lu\n",
 	    f->tx_region_ref, fetch_copied(), g.sb.stats.bounce_read_bytes, f->tx_region_copied,
-	    f->rx_frames, f->tx_frames, f->tx_copied_bytes - f->tx_region_copied);
+	    f->rx_frames, f->tx_frames, f->tx_tso_frames, f->tx_big_copies,
+	    f->tx_copied_bytes - f->tx_region_copied);
 	rt_printf(
 	    "brokerd: pbufs free %u of %u, rx no pbuf %lu, tx dropped %lu, ring full %lu, rx held "
 	    "%lu, faults %lu, wakeups %lu (timer %lu, idle sleeps %lu), idle calls %lu, yields "
@@ -460,6 +505,7 @@ static void report(void)
 	    floo_pbuf_free_count(g.fh.st), floo_config_pbufs(g.fh.st), f->rx_nopbuf, f->tx_dropped,
 	    f->tx_ring_full, t->rx_held, f->faults, f->wakeups, f->timer_wakeups, f->deep_sleeps,
 	    f->idle_calls, f->yields);
+	prof_report();
 	rt_printf("brokerd: cpu tsc %lu, idle tsc %lu (empty polls and waits; disk waits %lu)\n",
 	          drv_rdtsc(), g.idle_tsc, g.sb.stats.wait_ticks);
 }
@@ -494,6 +540,7 @@ static void run(void)
 	if (!g.cfg.dhcp)
 		up = broker_up(g.cfg.addr);
 	for (;;) {
+		prof_iteration_start();
 		uint64_t t0 = drv_rdtsc(), work = up ? work_mark() : 0, w0 = g.sb.stats.wait_ticks;
 		uint64_t now = floo_hallows_now_ns(&g.fh);
 		unsigned n = floo_hallows_poll(&g.fh);
@@ -522,9 +569,10 @@ static void run(void)
 			continue;
 		}
 		if (now - last <= BUSY_POLL_NS || g.sb.flush_busy) {
-			if (up && work_mark() == work)
+			if (up && work_mark() == work) {
 				g.idle_tsc += drv_rdtsc() - t0;
-			else
+				prof_iteration_idle();
+			} else
 				g.idle_tsc += g.sb.stats.wait_ticks - w0;
 			continue;
 		}
@@ -538,6 +586,7 @@ static void run(void)
 			g.idle_tsc += g.sb.stats.wait_ticks - w0;
 		} else if (!up || work_mark() == work) {
 			g.idle_tsc += drv_rdtsc() - t0;
+			prof_iteration_idle();
 		} else {
 			g.idle_tsc += g.sb.stats.wait_ticks - w0;
 		}

@@ -1,6 +1,7 @@
 /* The broker's transport over Floo's TCP event API (broker_floo.h). */
 #include "broker_floo.h"
 
+#include <lib/prof.h>
 #include <lib/string.h>
 
 #define IN_MIN    65536u
@@ -89,12 +90,16 @@ static int in_reserve(struct fconn *f, uint32_t need)
  * false when there is no room (the caller holds it). */
 static bool absorb(struct fconn *f, struct floo_pbuf *pb)
 {
-	if (in_reserve(f, pb->len))
+	PROF_ENTER(PROF_RX_COPY);
+	if (in_reserve(f, pb->len)) {
+		PROF_LEAVE();
 		return false;
+	}
 	memcpy(f->in + f->in_len, pb->data, pb->len);
 	f->in_len += pb->len;
 	f->t->stats.rx_copied += pb->len;
 	floo_tcp_release(f->t->st, pb);
+	PROF_LEAVE();
 	return true;
 }
 
@@ -266,7 +271,9 @@ static void feed(struct fconn *f)
 
 	if (!f->in_len || f->want_close || f->closed)
 		return;
+	PROF_ENTER(PROF_KAFKA);
 	used = broker_conn_input(f->t->b, f->kc, f->in, f->in_len);
+	PROF_LEAVE();
 	if (used > f->in_len)
 		used = f->in_len;
 	/* Only what follows a consumed request moves: with nothing consumed (a request still
@@ -351,23 +358,27 @@ static bool settle(struct bfloo *t, struct fconn *f)
 
 void bfloo_service(struct bfloo *t)
 {
+	PROF_ENTER(PROF_SERVICE);
 	for (uint32_t i = 0; i < t->cfg.max_conns; i++)
 		if (t->conns[i]) {
 			feed(t->conns[i]);
 			drain_held(t->conns[i]);
 		}
-	broker_poll(t->b);
+	PROF_CALL(PROF_KAFKA, broker_poll(t->b));
 	for (uint32_t i = 0; i < t->cfg.max_conns; i++) {
 		struct fconn *f = t->conns[i];
 		if (!f)
 			continue;
+		PROF_ENTER(PROF_TX_APP);
 		push(f);
 		complete(f);
+		PROF_LEAVE();
 		/* input the broker paused while responses were queued */
 		feed(f);
 		drain_held(f);
 		settle(t, f);
 	}
+	PROF_LEAVE();
 }
 
 struct bfloo *bfloo_create(struct floo_stack *st, struct broker *b,
