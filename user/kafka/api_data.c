@@ -96,7 +96,10 @@ static int16_t produce_append(struct broker *b, struct store_part *p, uint8_t *r
 		put_be64(h, store_part_end(p));
 		memset(h + 12, 0, 4);
 		PROF_ENTER(PROF_STORE);
-		err = store_append(b->st, p, h, total, n, (int64_t)get_be64(h + 35));
+		/* the batch CRC (bytes 21 on) was checked by api_batch_check or set by
+		 * stamp_append_time: the store's frame CRC combines it */
+		err = store_append_sum(b->st, p, h, total, n, (int64_t)get_be64(h + 35), 21,
+		                       get_be32(h + 17));
 		PROF_LEAVE();
 		if (err) {
 			broker_log(b, "broker: append failed", "", err);
