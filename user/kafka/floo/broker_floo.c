@@ -1,6 +1,7 @@
 /* The broker's transport over Floo's TCP event API (broker_floo.h). */
 #include "broker_floo.h"
 
+#include <lib/bytes.h>
 #include <lib/prof.h>
 #include <lib/string.h>
 
@@ -57,9 +58,25 @@ static void t_free(struct bfloo *t, void *p)
 		t->pl->free(t->pl->ctx, p);
 }
 
-/* Make room for need more input bytes: 0, or -1 when the buffer may not
- * grow that far (the caller holds the data) or memory ran out (rx_oom). */
-static int in_reserve(struct fconn *f, uint32_t need)
+/* The size of the request at the front of the input (its 4-byte length and what follows), the
+ * first bytes being those buffered and then pb's; 0 while fewer than 4 are known. */
+static uint64_t front_request(const struct fconn *f, const struct floo_pbuf *pb)
+{
+	uint8_t h[4];
+	uint32_t have = f->in_len < 4 ? f->in_len : 4;
+
+	if (have + pb->len < 4)
+		return 0;
+	memcpy(h, f->in, have);
+	memcpy(h + have, pb->data, 4 - have);
+	return 4ull + get_be32(h);
+}
+
+/* Make room for need more input bytes, and for the whole front request (hint) when it fits the
+ * limit: a large request grows the buffer once, not by doubling with a copy at each step. 0, or
+ * -1 when the buffer may not grow that far (the caller holds the data) or memory ran out
+ * (rx_oom). */
+static int in_reserve(struct fconn *f, uint32_t need, uint64_t hint)
 {
 	struct bfloo *t = f->t;
 	uint64_t want = (uint64_t)f->in_len + need, cap = f->in_cap ? f->in_cap : IN_MIN;
@@ -69,6 +86,8 @@ static int in_reserve(struct fconn *f, uint32_t need)
 		return 0;
 	if (want > t->cfg.max_input)
 		return -1;
+	if (hint > want && hint <= t->cfg.max_input)
+		want = hint;
 	while (cap < want)
 		cap *= 2;
 	if (cap > t->cfg.max_input)
@@ -80,6 +99,7 @@ static int in_reserve(struct fconn *f, uint32_t need)
 	}
 	if (f->in_len)
 		memcpy(n, f->in, f->in_len);
+	t->stats.rx_grown += f->in_len;
 	t_free(t, f->in);
 	f->in = n;
 	f->in_cap = (uint32_t)cap;
@@ -91,7 +111,7 @@ static int in_reserve(struct fconn *f, uint32_t need)
 static bool absorb(struct fconn *f, struct floo_pbuf *pb)
 {
 	PROF_ENTER(PROF_RX_COPY);
-	if (in_reserve(f, pb->len)) {
+	if (in_reserve(f, pb->len, front_request(f, pb))) {
 		PROF_LEAVE();
 		return false;
 	}
@@ -356,19 +376,26 @@ static bool settle(struct bfloo *t, struct fconn *f)
 	return true;
 }
 
+/*
+ * Slots are taken lowest first, so the scans stop after the last
+ * connection instead of walking every slot (max_conns) twice per loop
+ * iteration: connections only arrive inside floo_poll, never during this.
+ */
 void bfloo_service(struct bfloo *t)
 {
 	PROF_ENTER(PROF_SERVICE);
-	for (uint32_t i = 0; i < t->cfg.max_conns; i++)
+	for (uint32_t i = 0, left = t->nconns; i < t->cfg.max_conns && left; i++)
 		if (t->conns[i]) {
+			left--;
 			feed(t->conns[i]);
 			drain_held(t->conns[i]);
 		}
 	PROF_CALL(PROF_KAFKA, broker_poll(t->b));
-	for (uint32_t i = 0; i < t->cfg.max_conns; i++) {
+	for (uint32_t i = 0, left = t->nconns; i < t->cfg.max_conns && left; i++) {
 		struct fconn *f = t->conns[i];
 		if (!f)
 			continue;
+		left--;
 		PROF_ENTER(PROF_TX_APP);
 		push(f);
 		complete(f);
