@@ -32,13 +32,16 @@ enum prof_phase {
 	PROF_TIMERS,    /* Floo's timer scans */
 	PROF_SERVICE,   /* the transport's per-iteration scan of its connections */
 	PROF_IDLE,      /* loop iterations that found no work, idle waits */
+	PROF_TCP_IN,    /* TCP input: parse, lookup, checks (within floo_in) */
+	PROF_TCP_ACK,   /* TCP input: ACK processing, SACK scoreboard, RACK, congestion control */
+	PROF_TCP_DATA,  /* TCP input: payload acceptance and delivery (less the transport's copy) */
 	PROF_N
 };
 
 #define PROF_NAMES                                                                              \
 	{"loop",      "drv_rx",    "floo_in", "rx_copy", "kafka",   "crc",     "store", "disk", \
 	 "disk_wait", "tx_app",    "tcp_out", "csum",    "drv_tx",  "timers",  "service",     \
-	 "idle"}
+	 "idle",      "tcp_in",    "tcp_ack", "tcp_data"}
 
 #ifdef HL_PROF
 struct hl_prof {

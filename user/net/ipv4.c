@@ -5,6 +5,8 @@
  */
 #include "floo_internal.h"
 
+#include <lib/prof.h>
+
 #define IP_TTL     64
 #define IP_DF      0x4000
 #define IP_MF      0x2000
@@ -118,7 +120,7 @@ void ipv4_deliver(struct floo_stack *st, struct floo_pbuf *pb, const uint8_t *ip
 
 	switch (ip[9]) {
 	case IP_PROTO_TCP:
-		tcp_input(st, pb, ip, payload, len);
+		PROF_CALL(PROF_TCP_IN, tcp_input(st, pb, ip, payload, len));
 		return;
 	case IP_PROTO_UDP:
 		udp_input(st, ip, payload, len, csum_ok);

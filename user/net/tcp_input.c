@@ -202,7 +202,9 @@ void tcp_input(struct floo_stack *st, struct floo_pbuf *pb, const uint8_t *ip, u
 		return;
 	}
 	c = tcp_lookup(st, dst, get_be16(th + 2), get_be32(ip + 12), get_be16(th));
-	l = find_listener(st, get_be16(th + 2));
+	/* the listener matters only without a connection or in TIME_WAIT: not looked up (16
+	 * slots) for every segment of an established one */
+	l = !c || c->state == TCP_TIME_WAIT ? find_listener(st, get_be16(th + 2)) : NULL;
 	if (c && c->state == TCP_TIME_WAIT && l &&
 	    (s.flags & (TH_SYN | TH_ACK | TH_RST)) == TH_SYN && seq_gt(s.seq, c->rcv_nxt)) {
 		/* New incarnation from TIME_WAIT (RFC 9293 3.6.1 / RFC 6191). */
