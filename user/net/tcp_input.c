@@ -160,7 +160,11 @@ static bool tcp_parse(struct floo_stack *st, struct floo_pbuf *pb, const uint8_t
 
 	if (len < TCP_HLEN || (hl = (uint32_t)(th[12] >> 4) * 4) < TCP_HLEN || hl > len)
 		return false;
+	if (pb->frag && th + hl > pb->data + pb->len)
+		return false; /* a coalesced frame's headers are all in its first buffer */
 	if (!(pb->flags & FLOO_PB_CSUM_OK)) {
+		if (pb->frag) /* coalesced: only with the NIC's checksum */
+			return false;
 		uint32_t sum =
 		    floo_csum_pseudo(get_be32(ip + 12), get_be32(ip + 16), IP_PROTO_TCP, len);
 

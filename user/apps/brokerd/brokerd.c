@@ -68,6 +68,9 @@ static struct {
 	 * and waiting for the disk's completions: the benchmark subtracts it from the
 	 * TSC delta (docs/serve.md "Beside a Linux guest") */
 	uint64_t idle_tsc;
+	/* loop iterations counted as work: with frames or a flush completed; polling on with the
+	 * broker's counters changed; before a sleep with them changed */
+	uint64_t it_events, it_busy_work, it_sleep_work;
 } g;
 
 PROF_DEFINE;
@@ -427,7 +430,8 @@ static bool net_up(void)
 	                                .copy = g.cfg.copy_fetch};
 	if (floo_hallows_add_region(&g.fh, &r))
 		rt_printf("brokerd: the arena is not transmitted by reference\n");
-	rt_printf("brokerd: TCP segmentation offload %s\n", g.fh.tso ? "on" : "off (not offered)");
+	rt_printf("brokerd: TCP segmentation offload %s, receive coalescing %s\n",
+	          g.fh.tso ? "on" : "off (not offered)", g.fh.rx_chain ? "on" : "off (not offered)");
 	return true;
 }
 
@@ -494,10 +498,10 @@ static void report(void)
 	          g.sb.stats.write_bytes, g.sb.stats.flushes);
 	rt_printf(
 	    "brokerd: fetch payload sent by reference %lu B, copied by the CPU %lu B "
-	    "(disk bounce %lu, NIC copy %lu); frames rx %lu tx %lu (TSO %lu, copied whole %lu), "
-	    "header bytes copied %lu\n",
+	    "(disk bounce %lu, NIC copy %lu); frames rx %lu (coalesced %lu) tx %lu (TSO %lu, copied "
+	    "whole %lu), header bytes copied %lu\n",
 	    f->tx_region_ref, fetch_copied(), g.sb.stats.bounce_read_bytes, f->tx_region_copied,
-	    f->rx_frames, f->tx_frames, f->tx_tso_frames, f->tx_big_copies,
+	    f->rx_frames, f->rx_coalesced, f->tx_frames, f->tx_tso_frames, f->tx_big_copies,
 	    f->tx_copied_bytes - f->tx_region_copied);
 	rt_printf(
 	    "brokerd: pbufs free %u of %u, rx no pbuf %lu, tx dropped %lu, ring full %lu, rx held "
@@ -507,6 +511,9 @@ static void report(void)
 	    f->tx_ring_full, t->rx_held, f->faults, f->wakeups, f->timer_wakeups, f->deep_sleeps,
 	    f->idle_calls, f->yields);
 	prof_report();
+	rt_printf("brokerd: loop iterations with work: %lu with frames or a flush, %lu polling on, "
+	          "%lu before a sleep\n",
+	          g.it_events, g.it_busy_work, g.it_sleep_work);
 	rt_printf("brokerd: cpu tsc %lu, idle tsc %lu (empty polls and waits; disk waits %lu)\n",
 	          drv_rdtsc(), g.idle_tsc, g.sb.stats.wait_ticks);
 }
@@ -580,6 +587,7 @@ static void run(void)
 		}
 		if (n) {
 			last = now;
+			g.it_events++;
 			g.idle_tsc += g.sb.stats.wait_ticks - w0;
 			continue;
 		}
@@ -587,8 +595,10 @@ static void run(void)
 			if (up && work_mark() == work) {
 				g.idle_tsc += drv_rdtsc() - t0;
 				prof_iteration_idle();
-			} else
+			} else {
+				g.it_busy_work++;
 				g.idle_tsc += g.sb.stats.wait_ticks - w0;
+			}
 			continue;
 		}
 		uint64_t app = up ? app_timeout_ns() : 50000000ull;
@@ -603,6 +613,7 @@ static void run(void)
 			g.idle_tsc += drv_rdtsc() - t0;
 			prof_iteration_idle();
 		} else {
+			g.it_sleep_work++;
 			g.idle_tsc += g.sb.stats.wait_ticks - w0;
 		}
 		uint64_t s0 = drv_rdtsc();

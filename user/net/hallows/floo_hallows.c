@@ -175,8 +175,33 @@ static unsigned fh_rx_burst(void *ctx, struct floo_stack *st, struct floo_pbuf *
 	for (int i = 0; i < n; i++) {
 		struct netdev_buf *b = got[i];
 		struct floo_pbuf *pb = b->user;
-		bool whole =
-		    !h->rx_in_frame && !(b->flags & (NETDEV_BUF_MORE | NETDEV_BUF_DROPPED));
+		bool more = b->flags & NETDEV_BUF_MORE;
+
+		if (h->rx_chain && (h->rx_head || more) && !(b->flags & NETDEV_BUF_DROPPED)) {
+			/* a coalesced frame: its buffers chained, the first holding the headers */
+			h->rx_free[h->rx_nfree++] = b;
+			pb->data = b->data + b->off;
+			pb->len = b->len;
+			if (!h->rx_head) {
+				if (b->flags & (NETDEV_BUF_CSUM_VALID | NETDEV_BUF_CSUM_NONE))
+					pb->flags |= FLOO_PB_CSUM_OK;
+				h->rx_head = pb;
+			} else {
+				h->rx_tail->frag = pb;
+			}
+			h->rx_tail = pb;
+			if (more)
+				continue;
+			out[k++] = h->rx_head;
+			h->rx_head = h->rx_tail = NULL;
+			h->stats.rx_coalesced++;
+			continue;
+		}
+		if (h->rx_head) { /* the device was reset inside a frame: drop what came of it */
+			floo_pbuf_free(st, h->rx_head);
+			h->rx_head = h->rx_tail = NULL;
+		}
+		bool whole = !h->rx_in_frame && !(b->flags & (NETDEV_BUF_MORE | NETDEV_BUF_DROPPED));
 
 		h->rx_in_frame = b->flags & NETDEV_BUF_MORE;
 		h->rx_free[h->rx_nfree++] = b;
@@ -502,6 +527,8 @@ static void fh_recover(struct floo_hallows *h)
 	          h->stats.faults, h->rx_nfree, h->tx_nfree, err ? "FAILED" : "ok");
 	h->fault = false;
 	h->rx_in_frame = false;
+	floo_pbuf_free(h->st, h->rx_head); /* a coalesced frame cut short */
+	h->rx_head = h->rx_tail = NULL;
 	if (!err)
 		fh_rx_refill(h);
 }
@@ -542,6 +569,7 @@ int floo_hallows_init(struct floo_hallows *h, struct netdev *nd, hl_cptr_t dev,
 		return (int)err;
 	h->mem_size = size;
 	fh_tx_big(h, h->mem + size);
+	nd->want |= NETDEV_OFF_RX_TSO4; /* chained into pbufs below */
 	err = nd->ops->start(nd, mode);
 	if (err == NETDEV_ERR_INVALID && mode == NETDEV_IRQ) {
 		/* No interrupt the partition can hold (the driver said why): poll instead. */
@@ -559,6 +587,10 @@ int floo_hallows_init(struct floo_hallows *h, struct netdev *nd, hl_cptr_t dev,
 	    (NETDEV_OFF_TSO4 | NETDEV_OFF_TX_CSUM)) {
 		plat.caps |= FLOO_CAP_TX_TSO;
 		h->tso = true;
+	}
+	if (nd->info.offloads & NETDEV_OFF_RX_TSO4) {
+		plat.caps |= FLOO_CAP_RX_CHAIN;
+		h->rx_chain = true;
 	}
 	h->st = floo_stack_init(h->mem, h->mem_size, cfg, &plat, nd->info.mac);
 	if (!h->st)

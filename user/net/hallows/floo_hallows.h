@@ -20,6 +20,12 @@
  * Such a frame whose pieces do not fit the driver's buffers per frame is
  * copied whole into one of FLOO_HALLOWS_TX_BIG large bounce buffers.
  *
+ * Receive coalescing: when the NIC hands over the sender's TCP segments
+ * coalesced (NETDEV_OFF_RX_TSO4: frames of up to 64 KiB over several
+ * receive buffers) the buffers of one frame reach Floo as one chain of
+ * pbufs (frag, FLOO_CAP_RX_CHAIN), still zero-copy: one pass through the
+ * IP and TCP input for up to 44 segments.
+ *
  * Run to completion: floo_hallows_poll() in a loop; floo_hallows_idle()
  * when a poll found nothing, which (interrupt mode) arms the NIC and waits
  * on its notification, woken by the next frame or at Floo's next timer.
@@ -66,6 +72,7 @@ struct floo_hallows_stats {
 	                              tx_copied_bytes) */
 	uint64_t tx_tso_frames;    /* frames the NIC segmented (TSO) */
 	uint64_t tx_big_copies;    /* TSO frames copied whole into a large bounce buffer */
+	uint64_t rx_coalesced;     /* received frames over several buffers, chained for Floo */
 };
 
 struct floo_hallows {
@@ -86,6 +93,8 @@ struct floo_hallows {
 	struct netdev_buf *rx_free[FLOO_HALLOWS_RX_BUFS];
 	int rx_nfree;
 	bool rx_in_frame; /* the last buffer received said NETDEV_BUF_MORE */
+	bool rx_chain;    /* the NIC coalesces received TCP segments: frames are chained pbufs */
+	struct floo_pbuf *rx_head, *rx_tail; /* a coalesced frame still arriving */
 	struct netdev_buf txb[FLOO_HALLOWS_TX_BUFS];
 	struct netdev_buf *tx_free[FLOO_HALLOWS_TX_BUFS];
 	int tx_nfree;
