@@ -80,12 +80,18 @@ PROF_DEFINE;
  * that found no work moves what it spent to PROF_IDLE, as idle_tsc counts it. */
 static uint64_t prof_at_start[PROF_N];
 
-static void prof_iteration_start(void)
+/* The gap since the last iteration goes where that iteration went (idle or the loop). */
+static void prof_iteration_start(bool prev_idle)
 {
-	prof_charge();
+	uint64_t t = prof_tsc();
+
+	hl_prof.tsc[prev_idle ? PROF_IDLE : hl_prof.cur] += t - hl_prof.last;
+	hl_prof.last = t;
 	memcpy(prof_at_start, hl_prof.tsc, sizeof(prof_at_start));
 }
 
+/* The iteration found no work: what it spent goes to idle, this bookkeeping included (left to
+ * the loop, it made each empty poll look like 200 instructions of work). */
 static void prof_iteration_idle(void)
 {
 	prof_charge();
@@ -94,6 +100,9 @@ static void prof_iteration_idle(void)
 			hl_prof.tsc[PROF_IDLE] += hl_prof.tsc[i] - prof_at_start[i];
 			hl_prof.tsc[i] = prof_at_start[i];
 		}
+	uint64_t t = prof_tsc();
+	hl_prof.tsc[PROF_IDLE] += t - hl_prof.last;
+	hl_prof.last = t;
 }
 
 static void prof_report(void)
@@ -109,7 +118,7 @@ static void prof_report(void)
 	rt_printf("brokerd: prof%s\n", line);
 }
 #else
-#define prof_iteration_start() ((void)0)
+#define prof_iteration_start(prev_idle) ((void)(prev_idle))
 #define prof_iteration_idle()  ((void)0)
 #define prof_report()          ((void)0)
 #endif
@@ -554,16 +563,25 @@ static uint64_t app_timeout_ns(void)
 	return (uint64_t)broker_next_timeout_ms(g.b) * 1000000ull;
 }
 
+/*
+ * Idle accounting: an iteration that found no work adds its TSC to idle_tsc
+ * from its start t0 to t_end, and the few instructions from there to the
+ * next iteration's start (prev_idle) go with it; an iteration with work
+ * adds only its disk waits.
+ */
 static void run(void)
 {
-	uint64_t last = floo_hallows_now_ns(&g.fh), next_report = last, seen = ~0ull;
-	bool up = false;
+	uint64_t last = floo_hallows_now_ns(&g.fh), next_report = last, seen = ~0ull, t_end = 0;
+	bool up = false, prev_idle = false;
 
 	if (!g.cfg.dhcp)
 		up = broker_up(g.cfg.addr);
 	for (;;) {
-		prof_iteration_start();
+		prof_iteration_start(prev_idle);
 		uint64_t t0 = drv_rdtsc(), work = up ? work_mark() : 0, w0 = g.sb.stats.wait_ticks;
+		if (prev_idle)
+			g.idle_tsc += t0 - t_end;
+		prev_idle = false;
 		uint64_t now = floo_hallows_now_ns(&g.fh);
 		unsigned n = floo_hallows_poll(&g.fh);
 		bool ok;
@@ -593,8 +611,9 @@ static void run(void)
 		}
 		if (now - last <= BUSY_POLL_NS || g.sb.flush_busy) {
 			if (up && work_mark() == work) {
-				g.idle_tsc += drv_rdtsc() - t0;
 				prof_iteration_idle();
+				g.idle_tsc += (t_end = drv_rdtsc()) - t0;
+				prev_idle = true;
 			} else {
 				g.it_busy_work++;
 				g.idle_tsc += g.sb.stats.wait_ticks - w0;
@@ -610,15 +629,16 @@ static void run(void)
 				(void)report_idle();
 			g.idle_tsc += g.sb.stats.wait_ticks - w0;
 		} else if (!up || work_mark() == work) {
-			g.idle_tsc += drv_rdtsc() - t0;
 			prof_iteration_idle();
+			g.idle_tsc += drv_rdtsc() - t0;
 		} else {
 			g.it_sleep_work++;
 			g.idle_tsc += g.sb.stats.wait_ticks - w0;
 		}
 		uint64_t s0 = drv_rdtsc();
 		floo_hallows_idle_for(&g.fh, app);
-		g.idle_tsc += drv_rdtsc() - s0;
+		g.idle_tsc += (t_end = drv_rdtsc()) - s0;
+		prev_idle = true;
 	}
 }
 
