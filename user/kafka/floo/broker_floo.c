@@ -6,7 +6,7 @@
 #include <lib/string.h>
 
 #define IN_MIN    65536u
-#define IN_SHRINK (4u << 20) /* shrink a buffer this large once it is nearly empty */
+#define IN_SHRINK (4u << 20) /* shrink a buffer this large when a small request follows */
 #define INFLIGHT  32u        /* responses per connection sent but not yet acknowledged */
 
 /* A response handed to Floo: references still out, and whether the broker
@@ -58,18 +58,29 @@ static void t_free(struct bfloo *t, void *p)
 		t->pl->free(t->pl->ctx, p);
 }
 
-/* The size of the request at the front of the input (its 4-byte length and what follows), the
- * first bytes being those buffered and then pb's; 0 while fewer than 4 are known. */
+/* Where the first request not yet whole in the input ends (each request is its 4-byte length and
+ * what follows), the bytes being those buffered and then pb's; 0 when that is not known yet. A
+ * client may pipeline: the requests buffered whole are stepped over (8 at most: beyond, 0), so the
+ * buffer grows once to hold them and the next, not again (copying them) as that one arrives. */
 static uint64_t front_request(const struct fconn *f, const struct floo_pbuf *pb)
 {
+	uint64_t off = 0;
 	uint8_t h[4];
-	uint32_t have = f->in_len < 4 ? f->in_len : 4;
 
+	for (int n = 0; off + 4 <= f->in_len; n++) {
+		uint64_t end = off + 4 + get_be32(f->in + off);
+		if (end > f->in_len)
+			return end;
+		if (n == 8)
+			return 0;
+		off = end;
+	}
+	uint32_t have = (uint32_t)(f->in_len - off);
 	if (have + pb->len < 4)
 		return 0;
-	memcpy(h, f->in, have);
-	memcpy(h + have, pb->data, 4 - have);
-	return 4ull + get_be32(h);
+	for (uint32_t i = 0; i < 4; i++)
+		h[i] = i < have ? f->in[off + i] : pb->data[i - have];
+	return off + 4 + get_be32(h);
 }
 
 /* Make room for need more input bytes, and for the whole front request (hint) when it fits the
@@ -106,12 +117,31 @@ static int in_reserve(struct fconn *f, uint32_t need, uint64_t hint)
 	return 0;
 }
 
+/* A large buffer goes back once the request at its front is small (hint, 0 while unknown): a
+ * client that streams large requests keeps its buffer instead of having it shrunk after each
+ * request and grown again for the next (an allocation and the partial request copied, each
+ * time; at most max_input per connection either way). */
+static void in_shrink(struct fconn *f, uint64_t hint)
+{
+	if (f->in_cap < IN_SHRINK || f->in_len >= IN_MIN / 2 || !hint || hint > IN_MIN / 2)
+		return;
+	uint8_t *n = t_alloc(f->t, IN_MIN);
+	if (n) {
+		memcpy(n, f->in, f->in_len);
+		t_free(f->t, f->in);
+		f->in = n, f->in_cap = IN_MIN;
+	}
+}
+
 /* Copy a DATA buffer into the input buffer and hand it back to Floo;
  * false when there is no room (the caller holds it). */
 static bool absorb(struct fconn *f, struct floo_pbuf *pb)
 {
+	uint64_t hint = front_request(f, pb);
+
 	PROF_ENTER(PROF_RX_COPY);
-	if (in_reserve(f, pb->len, front_request(f, pb))) {
+	in_shrink(f, hint);
+	if (in_reserve(f, pb->len, hint)) {
 		PROF_LEAVE();
 		return false;
 	}
@@ -304,15 +334,8 @@ static void feed(struct fconn *f)
 		f->t->stats.rx_moved += f->in_len - used;
 	}
 	f->in_len -= (uint32_t)used;
-	if (f->in_cap >= IN_SHRINK && f->in_len < IN_MIN / 2) {
-		uint8_t *n = t_alloc(f->t, IN_MIN);
-		if (n) {
-			memcpy(n, f->in, f->in_len);
-			t_free(f->t, f->in);
-			f->in = n, f->in_cap = IN_MIN;
-		}
-	}
 }
+
 
 /* Give acknowledged responses back to the broker, and let it go on to the
  * next response as soon as the current one is queued whole: its memory
