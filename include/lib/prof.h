@@ -38,18 +38,20 @@ enum prof_phase {
 	PROF_N
 };
 
-#define PROF_NAMES                                                                              \
-	{"loop",      "drv_rx",    "floo_in", "rx_copy", "kafka",   "crc",     "store", "disk", \
-	 "disk_wait", "tx_app",    "tcp_out", "csum",    "drv_tx",  "timers",  "service",     \
-	 "idle",      "tcp_in",    "tcp_ack", "tcp_data"}
+#define PROF_NAMES                                                                                 \
+	{                                                                                          \
+		"loop", "drv_rx", "floo_in", "rx_copy", "kafka", "crc", "store", "disk",           \
+		    "disk_wait", "tx_app", "tcp_out", "csum", "drv_tx", "timers", "service",       \
+		    "idle", "tcp_in", "tcp_ack", "tcp_data"                                        \
+	}
 
 #ifdef HL_PROF
 struct hl_prof {
-	uint64_t last;           /* TSC at the last charge */
-	uint64_t tsc[PROF_N];    /* TSC charged to each phase */
-	uint64_t calls[PROF_N];  /* entries into each phase */
-	uint8_t cur, sp;         /* current phase, stack depth */
-	uint8_t stack[32];       /* enclosing phases */
+	uint64_t last;          /* TSC at the last charge */
+	uint64_t tsc[PROF_N];   /* TSC charged to each phase */
+	uint64_t calls[PROF_N]; /* entries into each phase */
+	uint8_t cur, sp;        /* current phase, stack depth */
+	uint8_t stack[32];      /* enclosing phases */
 };
 
 extern struct hl_prof hl_prof;
@@ -85,15 +87,15 @@ static inline void prof_leave(void)
 	hl_prof.cur = hl_prof.sp ? hl_prof.stack[--hl_prof.sp] : PROF_LOOP;
 }
 
-#define PROF_DEFINE      struct hl_prof hl_prof
-#define PROF_ENTER(p)    prof_enter(p)
-#define PROF_LEAVE()     prof_leave()
-#define PROF_CALL(p, e)  (prof_enter(p), (e), prof_leave())
+#define PROF_DEFINE     struct hl_prof hl_prof
+#define PROF_ENTER(p)   prof_enter(p)
+#define PROF_LEAVE()    prof_leave()
+#define PROF_CALL(p, e) (prof_enter(p), (e), prof_leave())
 #else
-#define PROF_DEFINE      struct hl_prof_unused
-#define PROF_ENTER(p)    ((void)0)
-#define PROF_LEAVE()     ((void)0)
-#define PROF_CALL(p, e)  (e)
+#define PROF_DEFINE     struct hl_prof_unused
+#define PROF_ENTER(p)   ((void)0)
+#define PROF_LEAVE()    ((void)0)
+#define PROF_CALL(p, e) (e)
 #endif
 
 #endif

@@ -271,7 +271,8 @@ int store_append_sum(struct store *s, struct store_part *p, const void *payload,
 	st_encode_frame_hdr(hdr, len, p->end_off, max_ts, count, s->segs[slot].seq);
 	old_crc = p->last_crc;
 	p->last_crc = store_crc32c(p->last_crc, hdr, 32);
-	/* the part whose CRC the caller knows is combined, not summed again (when that is cheaper) */
+	/* the part whose CRC the caller knows is combined, not summed again (when that is cheaper)
+	 */
 	if (sum_from > len || len - sum_from < CRC32C_COMBINE_MIN)
 		sum_from = len;
 	p->last_crc = store_crc32c(p->last_crc, payload, sum_from);

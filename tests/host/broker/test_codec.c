@@ -65,7 +65,8 @@ static void t_crc32c_combine_matches_one_pass(void)
 		      store_crc32c_mulmod(store_crc32c_x2k(k), store_crc32c_x2k(k)));
 	for (size_t n = 0; n <= 600; n++)
 		for (size_t a = 0; a < 3; a++) {
-			uint32_t seed = (uint32_t)(n * 40503u + a), ca = store_crc32c(seed, buf, a * 7);
+			uint32_t seed = (uint32_t)(n * 40503u + a),
+			         ca = store_crc32c(seed, buf, a * 7);
 			if (store_crc32c_combine(ca, store_crc32c(0, buf + 100, n), n) !=
 			    store_crc32c(ca, buf + 100, n)) {
 				CHECK(!"crc32c: combine differs from one pass");

@@ -27,7 +27,8 @@ KT_CASE(csum_eight_bytes_per_step_matches_reference)
 	for (uint32_t off = 0; off < 8; off++)
 		for (uint32_t len = 0; len <= 300; len++)
 			for (size_t k = 0; k < sizeof(sums) / sizeof(sums[0]); k++) {
-				uint16_t got = floo_csum_fold(floo_csum_add(sums[k], buf + off, len));
+				uint16_t got =
+				    floo_csum_fold(floo_csum_add(sums[k], buf + off, len));
 				if (got != ref_csum(sums[k], buf + off, len)) {
 					CHECK(!"checksum differs from the reference");
 					return;

@@ -40,11 +40,11 @@
 #include "nvme.h"
 #include "virtio_blk.h"
 
-#define ARENA_VA     0x600000000000ull /* the store's DMA arena, 2 MiB chunks */
-#define CHUNK        (2ull << 20)
-#define MAX_CHUNKS   512u
-#define REPORT_MS    2000
-#define BUSY_POLL_NS 200000ull
+#define ARENA_VA      0x600000000000ull /* the store's DMA arena, 2 MiB chunks */
+#define CHUNK         (2ull << 20)
+#define MAX_CHUNKS    512u
+#define REPORT_MS     2000
+#define BUSY_POLL_NS  200000ull
 #define FLUSH_POLL_NS 100000ull /* a flush in flight: polled for after sleeps this long */
 
 static struct {
@@ -120,8 +120,8 @@ static void prof_report(void)
 }
 #else
 #define prof_iteration_start(prev_idle) ((void)(prev_idle))
-#define prof_iteration_idle()  ((void)0)
-#define prof_report()          ((void)0)
+#define prof_iteration_idle()           ((void)0)
+#define prof_report()                   ((void)0)
 #endif
 
 /* ---- time, memory, logging for the store and the broker ---- */
@@ -441,7 +441,8 @@ static bool net_up(void)
 	if (floo_hallows_add_region(&g.fh, &r))
 		rt_printf("brokerd: the arena is not transmitted by reference\n");
 	rt_printf("brokerd: TCP segmentation offload %s, receive coalescing %s\n",
-	          g.fh.tso ? "on" : "off (not offered)", g.fh.rx_chain ? "on" : "off (not offered)");
+	          g.fh.tso ? "on" : "off (not offered)",
+	          g.fh.rx_chain ? "on" : "off (not offered)");
 	return true;
 }
 
@@ -501,18 +502,18 @@ static void report(void)
 	const struct bfloo_stats *t = bfloo_stats(g.t);
 	const struct floo_hallows_stats *f = &g.fh.stats;
 
-	rt_printf("brokerd: conns %lu, requests in %lu B (moved %lu B, regrown %lu B), responses out "
-	          "%lu B; disk read %lu B written %lu B, %lu flushes\n",
-	          t->accepted, t->rx_bytes, t->rx_moved, t->rx_grown, t->tx_bytes,
-	          g.sb.stats.read_bytes,
-	          g.sb.stats.write_bytes, g.sb.stats.flushes);
 	rt_printf(
-	    "brokerd: fetch payload sent by reference %lu B, copied by the CPU %lu B "
-	    "(disk bounce %lu, NIC copy %lu); frames rx %lu (coalesced %lu) tx %lu (TSO %lu, copied "
-	    "whole %lu), header bytes copied %lu\n",
-	    f->tx_region_ref, fetch_copied(), g.sb.stats.bounce_read_bytes, f->tx_region_copied,
-	    f->rx_frames, f->rx_coalesced, f->tx_frames, f->tx_tso_frames, f->tx_big_copies,
-	    f->tx_copied_bytes - f->tx_region_copied);
+	    "brokerd: conns %lu, requests in %lu B (moved %lu B, regrown %lu B), responses out "
+	    "%lu B; disk read %lu B written %lu B, %lu flushes\n",
+	    t->accepted, t->rx_bytes, t->rx_moved, t->rx_grown, t->tx_bytes, g.sb.stats.read_bytes,
+	    g.sb.stats.write_bytes, g.sb.stats.flushes);
+	rt_printf("brokerd: fetch payload sent by reference %lu B, copied by the CPU %lu B "
+	          "(disk bounce %lu, NIC copy %lu); frames rx %lu (coalesced %lu) tx %lu (TSO %lu, "
+	          "copied "
+	          "whole %lu), header bytes copied %lu\n",
+	          f->tx_region_ref, fetch_copied(), g.sb.stats.bounce_read_bytes,
+	          f->tx_region_copied, f->rx_frames, f->rx_coalesced, f->tx_frames,
+	          f->tx_tso_frames, f->tx_big_copies, f->tx_copied_bytes - f->tx_region_copied);
 	rt_printf(
 	    "brokerd: pbufs free %u of %u, rx no pbuf %lu, tx dropped %lu, ring full %lu, rx held "
 	    "%lu, faults %lu, wakeups %lu (timer %lu, idle sleeps %lu), idle calls %lu, yields "
@@ -622,8 +623,9 @@ static void run(void)
 			continue;
 		}
 		uint64_t app = up ? app_timeout_ns() : 50000000ull;
-		/* the disk is polled: while a flush is in flight, sleep in short steps rather than spin
-		 * (a spinning guest CPU takes the host's time from the disk's own emulation) */
+		/* the disk is polled: while a flush is in flight, sleep in short steps rather than
+		 * spin (a spinning guest CPU takes the host's time from the disk's own emulation)
+		 */
 		if (g.sb.flush_busy && app > FLUSH_POLL_NS)
 			app = FLUSH_POLL_NS;
 		uint64_t mark = g.fh.stats.rx_frames + g.sb.stats.flushes;

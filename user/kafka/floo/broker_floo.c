@@ -336,7 +336,6 @@ static void feed(struct fconn *f)
 	f->in_len -= (uint32_t)used;
 }
 
-
 /* Give acknowledged responses back to the broker, and let it go on to the
  * next response as soon as the current one is queued whole: its memory
  * stays held (broker_send_hold) until Floo no longer references it, so

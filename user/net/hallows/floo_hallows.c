@@ -16,7 +16,7 @@
 #define FH_VA_BASE  0x560000000000ull /* a PML4 slot of its own (drivers use 0x5400...) */
 #define FH_BURST    64
 #define FH_TX_BUF   2048u
-#define FH_TX_BIG   0x11000u /* a whole TSO frame: 14 + 65535 bytes, rounded to pages */
+#define FH_TX_BIG   0x11000u  /* a whole TSO frame: 14 + 65535 bytes, rounded to pages */
 #define IDLE_MIN_NS 100000ull /* a timer this close: poll rather than sleep */
 
 uint64_t floo_hallows_now_ns(const struct floo_hallows *h)
@@ -84,7 +84,8 @@ static void fh_tx_big(struct floo_hallows *h, uint8_t *chunk)
 {
 	for (int i = 0; i < FLOO_HALLOWS_TX_BIG; i++) {
 		uint8_t *va = chunk + (size_t)i * FH_TX_BIG;
-		h->txbig[i] = (struct netdev_buf){.data = va, .paddr = fh_paddr(h, va), .cap = FH_TX_BIG};
+		h->txbig[i] =
+		    (struct netdev_buf){.data = va, .paddr = fh_paddr(h, va), .cap = FH_TX_BIG};
 		h->txbig_free[h->txbig_nfree++] = &h->txbig[i];
 	}
 }
@@ -201,7 +202,8 @@ static unsigned fh_rx_burst(void *ctx, struct floo_stack *st, struct floo_pbuf *
 			floo_pbuf_free(st, h->rx_head);
 			h->rx_head = h->rx_tail = NULL;
 		}
-		bool whole = !h->rx_in_frame && !(b->flags & (NETDEV_BUF_MORE | NETDEV_BUF_DROPPED));
+		bool whole =
+		    !h->rx_in_frame && !(b->flags & (NETDEV_BUF_MORE | NETDEV_BUF_DROPPED));
 
 		h->rx_in_frame = b->flags & NETDEV_BUF_MORE;
 		h->rx_free[h->rx_nfree++] = b;
