@@ -8,6 +8,10 @@
 #   make bench-serve-linux               both on virtio-net on a TAP in a namespace the bench
 #                                        makes and on QEMU NVMe, -icount shift=0, the same
 #                                        host load generators -> $(BENCH_OUT)
+#   build/user-prof/brokerd              brokerd built with -DHL_PROF (include/lib/prof.h):
+#                                        TSC per phase (driver, Floo, Kafka, CRC, store, disk...)
+#   make bench-serve-profile             the broker phases on Hallows only, with that build:
+#                                        instructions per record per phase -> $(BENCH_OUT)
 
 SERVE_LINUX_BROKER := $(LINUX_DIR)/hallows-broker
 SERVE_LINUX_INITRD := $(LINUX_DIR)/initrd-serve.cpio
@@ -46,3 +50,32 @@ bench-serve-linux: $(KERNEL) $(LINUX_VMLINUX) $(SERVE_LINUX_INITRD) $(SERVE_BROK
 	python3 tests/system/serve/bench_linux.py --kernel $(KERNEL) --vmlinux $(LINUX_VMLINUX) \
 		--linux-initrd $(SERVE_LINUX_INITRD) --brokerd-initrd $(SERVE_BROKERD_BENCH_INITRD) \
 		--webd-initrd $(B)/initrd-webd-bench.cpio --loadgen $(BROKER_B)/rdk_loadgen --out $(BENCH_OUT)
+
+# ---- the profiling build of brokerd (HL_PROF): the same sources, objects of their own ----
+PROF_UOBJ := $(B)/user-prof
+BROKERD_PROF_OBJS = $(patsubst $(B)/user/%,$(PROF_UOBJ)/%,$(BLK_RT_OBJS) $(BROKERD_UOBJS))
+SERVE_BROKERD_PROF_INITRD := $(B)/serve/initrd-brokerd-prof.cpio
+
+$(PROF_UOBJ)/%.o: %.c $(B)/gen/include/hallows/methods.h $$(BROKERD_HDRS) include/lib/prof.h
+	@mkdir -p $(dir $@)
+	$(UCC) $(UCFLAGS) $(NET_INC) $(DRV_INC) $(BLK_INC) -DHL_PROF -c $< -o $@
+$(PROF_UOBJ)/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(UCC) -D__ASSEMBLER__ -Iinclude -c $< -o $@
+-include $(shell find $(PROF_UOBJ) -name '*.d' 2>/dev/null)
+
+$(PROF_UOBJ)/brokerd: $$(BROKERD_PROF_OBJS) user/rt/user.ld
+	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
+
+$(SERVE_BROKERD_PROF_INITRD): $(PROF_UOBJ)/brokerd $(SERVE_BROKERD_BENCH_INITRD)
+	@rm -rf $(B)/serve/brokerd-prof-root && mkdir -p $(B)/serve/brokerd-prof-root/etc
+	cp $(PROF_UOBJ)/brokerd $(B)/serve/brokerd-prof-root/init
+	cp $(B)/serve/brokerd-bench-root/etc/brokerd.conf $(B)/serve/brokerd-prof-root/etc/
+	cd $(B)/serve/brokerd-prof-root && find * | LC_ALL=C sort | cpio -o -H newc --quiet > $(abspath $@)
+	truncate -s %4096 $@
+
+.PHONY: bench-serve-profile
+bench-serve-profile: $(KERNEL) $(SERVE_BROKERD_PROF_INITRD) $(BROKER_B)/rdk_loadgen
+	@mkdir -p $(dir $(BENCH_OUT))
+	python3 tests/system/serve/bench_linux.py --kernel $(KERNEL) --only hallows --no-web --profile \
+		--brokerd-initrd $(SERVE_BROKERD_PROF_INITRD) --loadgen $(BROKER_B)/rdk_loadgen --out $(BENCH_OUT)

@@ -146,13 +146,14 @@ static void vnet_report(struct virtio_net *vn)
 	hl_pci_device_config_read(vn->vp.dev, 2, 2, &id);
 	rt_printf(
 	    "virtio-net: %02x:%02x.%x 1af4:%04lx %s, mac %02x:%02x:%02x:%02x:%02x:%02x, link %s, "
-	    "%u queue pair%s (rx %u, tx %u each), mode %s, offloads%s%s%s%s\n",
+	    "%u queue pair%s (rx %u, tx %u each), mode %s, offloads%s%s%s%s%s\n",
 	    vn->bdf >> 8, (vn->bdf >> 3) & 31, vn->bdf & 7, id, in->model, m[0], m[1], m[2], m[3],
 	    m[4], m[5], virtio_net_link_up(&vn->pair[0].nd) ? "up" : "down", vn->npairs,
 	    vn->npairs == 1 ? "" : "s", in->rx_slots, in->tx_slots,
 	    vn->mode == NETDEV_IRQ ? "interrupt (MSI-X per queue)" : "polled",
 	    o & NETDEV_OFF_TX_CSUM ? " tx-csum" : "", o & NETDEV_OFF_RX_CSUM ? " rx-csum" : "",
-	    o & NETDEV_OFF_MRG_RX ? " mrg-rxbuf" : "", o & NETDEV_OFF_TSO4 ? " tso4" : "");
+	    o & NETDEV_OFF_MRG_RX ? " mrg-rxbuf" : "", o & NETDEV_OFF_TSO4 ? " tso4" : "",
+	    o & NETDEV_OFF_RX_TSO4 ? " rx-tso4" : "");
 }
 
 /* Pairs to use: what the device offers (MQ), what fits, and in interrupt mode two MSI-X entries
@@ -204,6 +205,10 @@ static void vnet_publish_info(struct virtio_net *vn)
 	               (virtio_pci_has(&vn->vp, VIRTIO_NET_F_HOST_TSO4) &&
 	                        virtio_pci_has(&vn->vp, VIRTIO_NET_F_CSUM)
 	                    ? NETDEV_OFF_TSO4
+	                    : 0) |
+	               (virtio_pci_has(&vn->vp, VIRTIO_NET_F_GUEST_TSO4) &&
+	                        virtio_pci_has(&vn->vp, VIRTIO_NET_F_MRG_RXBUF)
+	                    ? NETDEV_OFF_RX_TSO4
 	                    : 0);
 	for (int i = 1; i < vn->npairs; i++)
 		vn->pair[i].nd.info = *in;
@@ -228,8 +233,14 @@ int virtio_net_start(struct netdev *nd, enum netdev_mode mode)
 	vn->mode = mode;
 	if (!virtio_pci_reset(&vn->vp))
 		return NETDEV_ERR_NODEV;
+	/* large received frames only for a caller that takes them, and only over mergeable buffers
+	 * with checksum offload (§5.1.3.1: GUEST_TSO4 needs GUEST_CSUM), as open negotiated */
+	uint64_t wanted = vnet_wanted;
+	if ((nd->want & NETDEV_OFF_RX_TSO4) && virtio_pci_has(&vn->vp, VIRTIO_NET_F_MRG_RXBUF) &&
+	    virtio_pci_has(&vn->vp, VIRTIO_NET_F_GUEST_CSUM))
+		wanted |= 1ull << VIRTIO_NET_F_GUEST_TSO4;
 	virtio_pci_set_status(&vn->vp, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-	if (virtio_pci_negotiate(&vn->vp, vnet_wanted))
+	if (virtio_pci_negotiate(&vn->vp, wanted))
 		goto fail;
 	vn->npairs = vnet_pairs_wanted(vn);
 	for (int i = 0; i < VIRTIO_NET_MAX_PAIRS; i++)

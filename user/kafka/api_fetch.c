@@ -2,6 +2,7 @@
  * finds no new data parks its (already queued) response slot until data
  * arrives or max_wait passes. Record bytes are referenced from the
  * store's read buffers, not copied. */
+#include <lib/prof.h>
 #include <lib/string.h>
 
 #include "broker_int.h"
@@ -246,7 +247,9 @@ static int16_t fetch_read(struct broker *b, struct kresp *r, struct store_part *
 	if (off >= end || (lim <= 0 && any) || r->nbufs >= KRESP_MAX_BUFS ||
 	    r->w.next + STORE_READ_MAX > KW_MAX_EXT)
 		return KERR_NONE;
+	PROF_ENTER(PROF_STORE);
 	err = store_read_fit(b->st, p, off, lim > 0 ? (uint32_t)lim : 0, !any, rd);
+	PROF_LEAVE();
 	if (err == STORE_OK) {
 		/* read_committed: only batches below the last stable offset
 		 * (which is always a batch's base offset) */

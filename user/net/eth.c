@@ -9,7 +9,7 @@ void eth_input(struct floo_stack *st, struct floo_pbuf *pb)
 	const uint8_t *h = pb->data;
 	uint16_t type;
 
-	if (pb->len < ETH_HLEN || pb->len > FLOO_PBUF_SIZE - FLOO_PBUF_HEADROOM) {
+	if (pb->len < ETH_HLEN || (!pb->frag && pb->len > FLOO_PBUF_SIZE - FLOO_PBUF_HEADROOM)) {
 		floo_drop(st, &st->stats.drop_eth, "eth_short", pb);
 		return;
 	}
@@ -18,6 +18,10 @@ void eth_input(struct floo_stack *st, struct floo_pbuf *pb)
 		return;
 	}
 	type = get_be16(h + 12);
+	if (pb->frag && type != ETH_P_IP) { /* only TCP/IPv4 frames are coalesced */
+		floo_drop(st, &st->stats.drop_eth, "eth_chain_not_ip", pb);
+		return;
+	}
 	pb->data += ETH_HLEN;
 	pb->len -= ETH_HLEN;
 	if (type == ETH_P_IP)

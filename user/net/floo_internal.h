@@ -34,6 +34,7 @@
 
 /* Partial one's complement sum (not folded) of len bytes. */
 uint32_t floo_csum_add(uint32_t sum, const void *data, uint32_t len);
+uint32_t floo_pbuf_chain_len(const struct floo_pbuf *pb);
 uint16_t floo_csum_fold(uint32_t sum);
 uint32_t floo_csum_add_at(uint32_t sum, const void *data, uint32_t len, uint32_t pos);
 uint32_t floo_csum_pseudo(uint32_t src, uint32_t dst, uint8_t proto, uint32_t len);

@@ -5,6 +5,8 @@
  */
 #include "floo_internal.h"
 
+#include <lib/prof.h>
+
 #define IP_TTL     64
 #define IP_DF      0x4000
 #define IP_MF      0x2000
@@ -35,13 +37,17 @@ static bool src_invalid(struct floo_stack *st, uint32_t src)
 static uint32_t ipv4_validate(struct floo_stack *st, struct floo_pbuf *pb)
 {
 	const uint8_t *h = pb->data;
-	uint32_t hlen, total;
+	uint32_t hlen, total, have = pb->frag ? floo_pbuf_chain_len(pb) : pb->len;
 
 	if (pb->len < 20 || (h[0] >> 4) != 4)
 		return 0;
 	hlen = (uint32_t)(h[0] & 0xf) * 4;
 	total = get_be16(h + 2);
-	if (hlen < 20 || hlen > pb->len || total < hlen || total > pb->len)
+	if (hlen < 20 || hlen > pb->len || total < hlen || total > have)
+		return 0;
+	/* a coalesced frame: one whole TCP datagram, headers in its first buffer, no padding */
+	if (pb->frag && (total != have || h[9] != IP_PROTO_TCP || hlen + 20 > pb->len ||
+	                 (get_be16(h + 6) & (IP_MF | IP_OFFMASK))))
 		return 0;
 	if (floo_csum_fold(floo_csum_add(0, h, hlen)) != 0) {
 		st->stats.drop_ip_csum++;
@@ -49,7 +55,8 @@ static uint32_t ipv4_validate(struct floo_stack *st, struct floo_pbuf *pb)
 	}
 	if (src_invalid(st, get_be32(h + 12)))
 		return 0;
-	pb->len = total;
+	if (!pb->frag)
+		pb->len = total;
 	return hlen;
 }
 
@@ -106,7 +113,8 @@ void ipv4_input(struct floo_stack *st, struct floo_pbuf *pb)
 			ipv4_deliver_reassembled(st, total);
 		return;
 	}
-	ipv4_deliver(st, pb, h, pb->data + hlen, pb->len - hlen);
+	total = pb->frag ? get_be16(h + 2) : pb->len;
+	ipv4_deliver(st, pb, h, pb->data + hlen, total - hlen);
 }
 
 /* Dispatch by protocol. pb (may be NULL for reassembled UDP/ICMP) is
@@ -118,7 +126,7 @@ void ipv4_deliver(struct floo_stack *st, struct floo_pbuf *pb, const uint8_t *ip
 
 	switch (ip[9]) {
 	case IP_PROTO_TCP:
-		tcp_input(st, pb, ip, payload, len);
+		PROF_CALL(PROF_TCP_IN, tcp_input(st, pb, ip, payload, len));
 		return;
 	case IP_PROTO_UDP:
 		udp_input(st, ip, payload, len, csum_ok);

@@ -8,6 +8,8 @@
  */
 #include "floo_internal.h"
 
+#include <lib/prof.h>
+
 #define ALIGN64(x) (((x) + 63u) & ~(size_t)63u)
 #define TICK_NS    10000000ull /* ARP/fragment/DHCP scan at most every 10 ms */
 
@@ -176,7 +178,9 @@ void floo_tx_flush(struct floo_stack *st)
 
 	if (!n)
 		return;
+	PROF_ENTER(PROF_DRV_TX);
 	sent = st->plat.tx_burst(st->plat.ctx, st->tx, n);
+	PROF_LEAVE();
 	if (sent > n)
 		sent = n;
 	st->stats.tx_frames += sent;
@@ -202,21 +206,25 @@ unsigned floo_poll(struct floo_stack *st)
 	unsigned n;
 
 	clock_update(st);
+	PROF_ENTER(PROF_DRV_RX);
 	n = st->plat.rx_burst(st->plat.ctx, st, rx, FLOO_RX_BATCH);
+	PROF_LEAVE();
 	if (n > FLOO_RX_BATCH)
 		n = FLOO_RX_BATCH;
 	for (unsigned i = 0; i < n; i++) {
 		st->stats.rx_frames++;
-		eth_input(st, rx[i]);
+		PROF_CALL(PROF_FLOO_IN, eth_input(st, rx[i]));
 	}
-	tcp_timer(st);
+	PROF_CALL(PROF_TIMERS, tcp_timer(st));
 	if (st->now_ns >= st->misc_tick_ns) {
+		PROF_ENTER(PROF_TIMERS);
 		st->misc_tick_ns = st->now_ns + TICK_NS;
 		arp_timer(st);
 		ip_frag_timer(st);
 		dhcp_timer(st);
+		PROF_LEAVE();
 	}
-	tcp_flush_dirty(st);
+	PROF_CALL(PROF_TCP_OUT, tcp_flush_dirty(st));
 	floo_tx_flush(st);
 	return n;
 }

@@ -6,6 +6,8 @@
  */
 #include "tcp_seg.h"
 
+#include <lib/prof.h>
+
 void tcp_set_state(struct floo_tcp *c, uint8_t state)
 {
 	c->state = state;
@@ -270,7 +272,12 @@ void tcp_segment(struct floo_tcp *c, struct floo_pbuf *pb, struct tcp_seg *s)
 		challenge_ack(c); /* RFC 5961 4.2 */
 		goto drop;
 	}
-	if (!(s->flags & TH_ACK) || !ack_input(c, s))
+	if (!(s->flags & TH_ACK))
+		goto drop;
+	PROF_ENTER(PROF_TCP_ACK);
+	bool acked_ok = ack_input(c, s);
+	PROF_LEAVE();
+	if (!acked_ok)
 		goto drop;
 	if (c->state == TCP_TIME_WAIT) {
 		if (s->flags & TH_FIN) {
@@ -279,7 +286,7 @@ void tcp_segment(struct floo_tcp *c, struct floo_pbuf *pb, struct tcp_seg *s)
 		}
 		goto drop;
 	}
-	tcp_data(c, pb, s);
+	PROF_CALL(PROF_TCP_DATA, tcp_data(c, pb, s));
 	return;
 drop:
 	floo_pbuf_free(st, pb);

@@ -160,7 +160,11 @@ static bool tcp_parse(struct floo_stack *st, struct floo_pbuf *pb, const uint8_t
 
 	if (len < TCP_HLEN || (hl = (uint32_t)(th[12] >> 4) * 4) < TCP_HLEN || hl > len)
 		return false;
+	if (pb->frag && th + hl > pb->data + pb->len)
+		return false; /* a coalesced frame's headers are all in its first buffer */
 	if (!(pb->flags & FLOO_PB_CSUM_OK)) {
+		if (pb->frag) /* coalesced: only with the NIC's checksum */
+			return false;
 		uint32_t sum =
 		    floo_csum_pseudo(get_be32(ip + 12), get_be32(ip + 16), IP_PROTO_TCP, len);
 
@@ -202,7 +206,9 @@ void tcp_input(struct floo_stack *st, struct floo_pbuf *pb, const uint8_t *ip, u
 		return;
 	}
 	c = tcp_lookup(st, dst, get_be16(th + 2), get_be32(ip + 12), get_be16(th));
-	l = find_listener(st, get_be16(th + 2));
+	/* the listener matters only without a connection or in TIME_WAIT: not looked up (16
+	 * slots) for every segment of an established one */
+	l = !c || c->state == TCP_TIME_WAIT ? find_listener(st, get_be16(th + 2)) : NULL;
 	if (c && c->state == TCP_TIME_WAIT && l &&
 	    (s.flags & (TH_SYN | TH_ACK | TH_RST)) == TH_SYN && seq_gt(s.seq, c->rcv_nxt)) {
 		/* New incarnation from TIME_WAIT (RFC 9293 3.6.1 / RFC 6191). */

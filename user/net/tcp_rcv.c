@@ -141,6 +141,8 @@ static void schedule_ack(struct floo_tcp *c, uint32_t len, bool had_ooo)
 	}
 }
 
+static void data_coalesced(struct floo_tcp *c, struct floo_pbuf *pb, const struct tcp_seg *s);
+
 /* Receive payload and FIN of an acceptable segment ("seventh"/"eighth"). */
 void tcp_data(struct floo_tcp *c, struct floo_pbuf *pb, struct tcp_seg *s)
 {
@@ -151,6 +153,10 @@ void tcp_data(struct floo_tcp *c, struct floo_pbuf *pb, struct tcp_seg *s)
 	     c->state != TCP_FIN_WAIT_2) ||
 	    (!s->len && !(s->flags & TH_FIN))) {
 		floo_pbuf_free(c->st, pb);
+		return;
+	}
+	if (pb->frag && !s->piece) {
+		data_coalesced(c, pb, s);
 		return;
 	}
 	pb->data = s->payload;
@@ -185,6 +191,49 @@ void tcp_data(struct floo_tcp *c, struct floo_pbuf *pb, struct tcp_seg *s)
 		return;
 	}
 	len = pb->len;
-	schedule_ack(c, len, had_ooo);
+	if (!s->piece)
+		schedule_ack(c, len, had_ooo);
 	deliver_chain(c, pb);
+}
+
+/*
+ * A coalesced frame (receive offload, FLOO_CAP_RX_CHAIN): the segment's
+ * payload starts in its first buffer after the headers and goes on in the
+ * chained ones. Each buffer becomes a segment of its own (sequence number,
+ * FIN on the last) through tcp_data, so windows, duplicates, reordering and
+ * the application's buffers work as for any segment; the ACK is arranged
+ * once for the whole, at once for two full segments or more, as for two
+ * segments received (RFC 5681 4.2).
+ */
+static void data_coalesced(struct floo_tcp *c, struct floo_pbuf *pb, const struct tcp_seg *s)
+{
+	struct tcp_seg ps = *s;
+	uint16_t gen = c->gen;
+	bool had_ooo = c->ooo != NULL;
+	uint32_t left = s->len, first = (uint32_t)(pb->data + pb->len - s->payload);
+
+	c->st->stats.tcp_rx_coalesced++;
+	ps.piece = true;
+	ps.len = first < left ? first : left;
+	while (pb) {
+		struct floo_pbuf *more = pb->frag;
+
+		pb->frag = NULL;
+		left -= ps.len;
+		ps.flags = left ? (uint8_t)(s->flags & ~(TH_FIN | TH_PSH)) : s->flags;
+		tcp_data(c, pb, &ps);
+		if (c->gen != gen || c->state == TCP_CLOSED) {
+			floo_pbuf_free(c->st, more);
+			return;
+		}
+		pb = more;
+		if (pb) {
+			ps.seq += ps.len;
+			ps.payload = pb->data;
+			ps.len = pb->len < left ? pb->len : left;
+		}
+	}
+	if (s->len >= 2u * c->mss)
+		c->acks_owed++;
+	schedule_ack(c, s->len, had_ooo);
 }

@@ -11,6 +11,7 @@ struct tcp_seg {
 	uint8_t flags, ws;
 	bool has_mss, has_ws, has_ts, sack_ok;
 	uint8_t nsack;
+	bool piece; /* a piece of a coalesced frame: its caller arranges the ACK */
 	struct tcp_range sack[TCP_SACK_BLOCKS];
 	uint8_t *payload;
 };

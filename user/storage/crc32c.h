@@ -10,5 +10,16 @@ uint32_t store_crc32c(uint32_t crc, const void *data, size_t n);
 /* The same in portable C (slicing-by-8), whatever the CPU: store_crc32c uses
  * the SSE4.2 crc32 instruction when CPUID reports it (tests compare both). */
 uint32_t store_crc32c_sw(uint32_t crc, const void *data, size_t n);
+/* The CRC of A followed by B from crc_a = store_crc32c(0, A) (or any chained
+ * value) and crc_b = store_crc32c(0, B) of n_b bytes, without reading B:
+ * store_crc32c(crc_a, B) == store_crc32c_combine(crc_a, crc_b, n_b). About
+ * 250 instructions per set bit of n_b: cheaper than summing B again from
+ * about 16 KiB up (CRC32C_COMBINE_MIN). */
+uint32_t store_crc32c_combine(uint32_t crc_a, uint32_t crc_b, uint64_t n_b);
+#define CRC32C_COMBINE_MIN 16384u
+/* For the tests: x^(2^k) mod P from the combine's table, and a product mod P
+ * (reflected, the top bit is x^0). */
+uint32_t store_crc32c_x2k(unsigned k);
+uint32_t store_crc32c_mulmod(uint32_t a, uint32_t b);
 
 #endif

@@ -155,6 +155,14 @@ uint64_t store_part_hwm(const struct store_part *p);
  * store_part_end(p). The payload is copied into the tail buffer. */
 int store_append(struct store *s, struct store_part *p, const void *payload, uint32_t len,
                  uint32_t count, int64_t max_ts) __attribute__((warn_unused_result));
+/* The same when the caller knows sum = store_crc32c(0, payload + sum_from,
+ * len - sum_from) (a Kafka batch's own CRC, checked or just computed): the
+ * frame's chained CRC combines it instead of reading those bytes again
+ * (store_crc32c_combine, for parts of CRC32C_COMBINE_MIN bytes or more).
+ * A wrong sum makes a frame that recovery and reads reject as corrupt. */
+int store_append_sum(struct store *s, struct store_part *p, const void *payload, uint32_t len,
+                     uint32_t count, int64_t max_ts, uint32_t sum_from, uint32_t sum)
+    __attribute__((warn_unused_result));
 /* Whole payloads from the one containing offset, up to max_bytes (at least
  * one). STORE_ERANGE when offset is outside [start, hwm]. */
 int store_read(struct store *s, struct store_part *p, uint64_t offset, uint32_t max_bytes,

@@ -248,6 +248,12 @@ static int append_big(struct store *s, struct store_part *p, const uint8_t *hdr,
 int store_append(struct store *s, struct store_part *p, const void *payload, uint32_t len,
                  uint32_t count, int64_t max_ts)
 {
+	return store_append_sum(s, p, payload, len, count, max_ts, len, 0);
+}
+
+int store_append_sum(struct store *s, struct store_part *p, const void *payload, uint32_t len,
+                     uint32_t count, int64_t max_ts, uint32_t sum_from, uint32_t sum)
+{
 	uint32_t slot, pos, seg_bytes = s->seg_blocks * STORE_BLOCK;
 	uint8_t hdr[FRAME_HDR];
 	uint32_t old_crc;
@@ -265,7 +271,13 @@ int store_append(struct store *s, struct store_part *p, const void *payload, uin
 	st_encode_frame_hdr(hdr, len, p->end_off, max_ts, count, s->segs[slot].seq);
 	old_crc = p->last_crc;
 	p->last_crc = store_crc32c(p->last_crc, hdr, 32);
-	p->last_crc = store_crc32c(p->last_crc, payload, len);
+	/* the part whose CRC the caller knows is combined, not summed again (when that is cheaper)
+	 */
+	if (sum_from > len || len - sum_from < CRC32C_COMBINE_MIN)
+		sum_from = len;
+	p->last_crc = store_crc32c(p->last_crc, payload, sum_from);
+	if (sum_from < len)
+		p->last_crc = store_crc32c_combine(p->last_crc, sum, len - sum_from);
 	put_le32(hdr + 32, p->last_crc);
 	if ((err = st_idx_push(s, p, p->end_off, max_ts, slot, pos, count)))
 		return err;

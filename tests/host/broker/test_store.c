@@ -1,6 +1,7 @@
 /* Log store unit tests: round trips, recovery after crashes with torn
  * writes, bit flips, superblock damage, segment reuse. */
 #include "tharness.h"
+#include "storage/crc32c.h"
 
 #define MB (1024u * 1024u)
 
@@ -324,6 +325,44 @@ static void t_big_payload_and_time(void)
 	md_free(d);
 }
 
+/* store_append_sum combines the caller's CRC of the payload's tail into the
+ * frame CRC: the same frames as store_append when the sum is right (both
+ * recover and read back), a frame recovery rejects when it is wrong (the
+ * combine path is taken from CRC32C_COMBINE_MIN bytes on, so a sum that
+ * were ignored would leave part 2 whole). */
+static void t_append_sum_combines_batch_crc(void)
+{
+	static const uint32_t lens[] = {40000, 100, 70000, CRC32C_COMBINE_MIN + 21, 3000};
+	static uint8_t buf[70000];
+	struct memdev *d = md_new(32 * MB);
+	struct store *s = open_ok(d, STORE_FORMAT_BLANK);
+
+	CHECK(store_topic_create(s, "t", 1, 3) == 0);
+	for (uint32_t k = 0; k < 3; k++) {
+		struct store_part *p = store_part_get(s, 0, k);
+		for (uint32_t i = 0; i < 5; i++) {
+			uint64_t off = store_part_end(p);
+			uint32_t len = lens[i], cnt = off % 3 == 0 ? 5 : 1;
+			fill(buf, len, k, off);
+			uint32_t sum = store_crc32c(0, buf + 21, len - 21);
+			if (k == 0)
+				CHECK(store_append(s, p, buf, len, cnt, (int64_t)off) == STORE_OK);
+			else
+				CHECK(store_append_sum(s, p, buf, len, cnt, (int64_t)off, 21,
+				                       k == 1 ? sum : sum ^ 1) == STORE_OK);
+		}
+	}
+	CHECK(store_write_pending(s) == STORE_OK);
+	store_close(s);
+	s = open_ok(d, 0);
+	CHECK(verify_all(s, store_part_get(s, 0, 0), 0) == 5);
+	CHECK(verify_all(s, store_part_get(s, 0, 1), 1) == 5);
+	CHECK(store_part_end(store_part_get(s, 0, 1)) == store_part_end(store_part_get(s, 0, 0)));
+	CHECK(store_part_end(store_part_get(s, 0, 2)) == 0); /* the first frame (combined) is bad */
+	store_close(s);
+	md_free(d);
+}
+
 /* hwm only moves when data is handed to the device. */
 static void t_hwm_follows_writes(void)
 {
@@ -602,6 +641,7 @@ int main(int argc, char **argv)
 	kt_add("store_reuse_crash_keeps_old_owner", t_reuse_crash_keeps_old_owner);
 	kt_add("store_random_crash_stress", t_random_crash_stress);
 	kt_add("store_big_payload_and_time_lookup", t_big_payload_and_time);
+	kt_add("store_append_sum_combines_batch_crc", t_append_sum_combines_batch_crc);
 	kt_add("store_hwm_follows_writes", t_hwm_follows_writes);
 	kt_add("store_topic_delete_reclaims_segments", t_topic_delete_reclaims);
 	kt_add("store_topic_delete_crash_at_every_step", t_topic_delete_crash_at_every_step);

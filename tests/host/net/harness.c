@@ -35,6 +35,10 @@ static unsigned fake_rx(void *ctx, struct floo_stack *st, struct floo_pbuf **out
 	struct node *n = ctx;
 	unsigned k = 0;
 
+	if (n->chain && max) {
+		out[k++] = n->chain;
+		n->chain = NULL;
+	}
 	if (n->pump_peer && n->peer && !n->in_pump) {
 		n->in_pump = true;
 		t_now_ns += 20000; /* sockets spin: let time pass */
@@ -272,6 +276,30 @@ void inject_vnet(struct node *n, const struct floo_vnet_hdr *h, const uint8_t *f
 	floo_vnet_encode(h, q->f[(q->head + q->n - 1) % QMAX].vh);
 	q->f[(q->head + q->n - 1) % QMAX].has_vh = true;
 	poll_checked(n->st);
+}
+
+void inject_chain(struct node *n, const uint8_t *f, uint32_t len, uint32_t piece, bool csum_ok)
+{
+	struct floo_pbuf *head = NULL, *tail = NULL;
+
+	for (uint32_t off = 0; off < len; off += piece) {
+		struct floo_pbuf *pb = floo_pbuf_alloc(n->st);
+		uint32_t k = len - off < piece ? len - off : piece;
+
+		if (!pb)
+			abort();
+		memcpy(pb->data, f + off, k);
+		pb->len = k;
+		if (tail)
+			tail->frag = pb;
+		else
+			head = pb;
+		tail = pb;
+	}
+	if (csum_ok)
+		head->flags |= FLOO_PB_CSUM_OK;
+	n->chain = head;
+	floo_poll(n->st);
 }
 
 uint32_t take(struct node *n, uint8_t *buf)

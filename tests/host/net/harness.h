@@ -48,6 +48,7 @@ struct node {
 	uint8_t mac[6];
 	bool pump_peer; /* rx_burst polls the peer first (sockets) */
 	bool in_pump;
+	struct floo_pbuf *chain; /* a coalesced frame rx_burst hands over first (inject_chain) */
 };
 
 extern uint64_t t_now_ns;
@@ -66,6 +67,10 @@ void inject(struct node *n, const uint8_t *f, uint32_t len);
 /* The same, with a virtio-net header, through floo_vnet_rx() as a TAP or
  * virtio-net platform receives it. */
 void inject_vnet(struct node *n, const struct floo_vnet_hdr *h, const uint8_t *f, uint32_t len);
+/* Deliver frame f (any length) to n as a coalesced frame, the way a NIC with
+ * receive coalescing does (FLOO_CAP_RX_CHAIN): pieces of at most piece bytes
+ * chained over pbufs, checksum verified (csum_ok) or not; then poll. */
+void inject_chain(struct node *n, const uint8_t *f, uint32_t len, uint32_t piece, bool csum_ok);
 /* Pop the oldest captured frame of n (unlinked node); 0 if none. */
 uint32_t take(struct node *n, uint8_t *buf);
 void drain(struct node *n);

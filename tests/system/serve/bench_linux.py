@@ -152,6 +152,7 @@ class HallowsMarks:
 
     def __init__(self, g, who):
         self.g, self.rx = g, re.compile(r"^%s: cpu tsc (\d+), idle tsc (\d+)" % who)
+        self.prof_rx = re.compile(r"^%s: prof (.*)" % who)
 
     def settle(self):
         pass
@@ -163,10 +164,27 @@ class HallowsMarks:
             hits = [(t, m) for t, m in hits if m]
             now = time.monotonic()
             if hits and now - hits[-1][0] >= self.QUIET and now - start >= self.QUIET:
-                return int(hits[-1][1].group(1)), int(hits[-1][1].group(2))
+                return (int(hits[-1][1].group(1)), int(hits[-1][1].group(2)),
+                        self.profile_before(hits[-1][1].string))
             if now - start > 60:
                 raise RuntimeError("no quiet cpu line within 60 s")
             time.sleep(0.2)
+
+    def profile_before(self, cpu_line):
+        """The profiling build (HL_PROF) prints "prof name=tsc/calls ..." just
+        before each cpu line: {name: (tsc, calls)} of the last one before
+        cpu_line, or None."""
+        last = None
+        for _, l in self.g.lines:
+            m = self.prof_rx.search(l)
+            if m:
+                last = m.group(1)
+            if l == cpu_line:
+                break
+        if last is None:
+            return None
+        return {k: tuple(int(x) for x in v.split("/"))
+                for k, v in (f.split("=") for f in last.split())}
 
     @staticmethod
     def busy(a, b):
@@ -181,7 +199,26 @@ def in_ns(*cmd, timeout=900):
     return {k: float(v) for k, v in (x.split("=") for x in r.stdout.split())}
 
 
-def broker_phases(sysname, gen, marks, emit, base):
+def profile_table(name, m0, m1, records, busy, emit, cfg):
+    """Instructions per record per phase of the profiling build (brokerd's
+    HL_PROF phases; idle and disk waits are listed but are not work)."""
+    a, b = m0[2], m1[2]
+    if not a or not b:
+        raise RuntimeError("--profile: no prof line from brokerd (not the HL_PROF build?)")
+    rows = [(k, b[k][0] - a[k][0], b[k][1] - a[k][1]) for k in b]
+    work = sum(t for k, t, _ in rows if k not in ("idle", "disk_wait"))
+    print("profile %s: %d records, %.0f instructions/record of work (cpu - idle: %.0f)" % (
+        name, records, work / records, busy / records))
+    for k, t, calls in sorted(rows, key=lambda r: -r[1]):
+        share = "" if k in ("idle", "disk_wait") else "%5.1f%%" % (100.0 * t / work if work else 0)
+        print("  %-10s %10.1f /record %8.2f calls/record %s" % (k, t / records, calls / records,
+                                                             share))
+        emit("hallows-prof.%s.phase_%s_instructions_per_record" % (name, k), t / records,
+             "instructions", dict(cfg, phase=k, calls_per_record=round(calls / records, 3),
+                                  build="brokerd -DHL_PROF"))
+
+
+def broker_phases(sysname, gen, marks, emit, base, profile=False):
     addr = GUEST + ":9092"
     in_ns(gen, "produce", addr, "warmup", str(WARMUP), "100", "1")
     # every topic the phases use exists before the first mark: creating one (4 partitions
@@ -198,6 +235,8 @@ def broker_phases(sysname, gen, marks, emit, base):
         marks.settle()
         m1 = marks.take()
         busy = marks.busy(m0, m1)
+        if profile:
+            profile_table(name, m0, m1, records, busy, emit, cfg)
         m0 = m1
         emit_rate(r)
         emit("%s.%s_instructions_per_record" % (sysname, name), busy / records, "instructions",
@@ -291,6 +330,9 @@ def main():
     ap.add_argument("--seconds", type=float, default=5)
     ap.add_argument("--only", choices=["hallows", "linux"])
     ap.add_argument("--no-broker", action="store_true", help="the web comparison only")
+    ap.add_argument("--no-web", action="store_true", help="the broker comparison only")
+    ap.add_argument("--profile", action="store_true",
+                    help="brokerd is the HL_PROF build: instructions per record per phase")
     a = ap.parse_args()
     if a.http_client:
         h, p, s, path = a.http_client
@@ -345,11 +387,13 @@ def main():
                               os.path.join(logs, "serve-linux-brokerd.log"))
                     if not g.wait_for(r"^brokerd: ready on ", 400):
                         raise RuntimeError("brokerd did not come up")
-                    broker_phases("hallows", a.loadgen, HallowsMarks(g, "brokerd"), emit,
+                    broker_phases("hallows-prof" if a.profile else "hallows", a.loadgen, HallowsMarks(g, "brokerd"), emit,
                                   dict(common, system="brokerd (root task), Floo, store on NVMe "
-                                       "(polled), irq mode"))
+                                       "(polled), irq mode"), profile=a.profile)
                     g.kill()
                 if sysname == "hallows":
+                    if a.no_web:
+                        continue
                     g = Guest(qemu_argv(a.kernel, padded(a.webd_initrd, work), "", disk()),
                               os.path.join(logs, "serve-linux-webd.log"))
                     if not g.wait_for(r"^webd: ready on ", 400):
@@ -367,8 +411,10 @@ def main():
                         broker_phases("linux", a.loadgen, lm, emit,
                                       dict(common, system="Debian 6.1 guest, hallows-broker (hosted/, "
                                            "static) on /dev/nvme0n1 O_DIRECT", kernel=kernel))
-                    web_phase("linux", lm, emit, dict(common, system="Debian 6.1 guest, busybox "
-                                                      "httpd -f", kernel=kernel), a.seconds)
+                    if not a.no_web:
+                        web_phase("linux", lm, emit, dict(common, system="Debian 6.1 guest, "
+                                                          "busybox httpd -f", kernel=kernel),
+                                  a.seconds)
                     g.send("stop\n")
                     g.wait_for(r"^SERVE-STOPPED", 30)
             except (RuntimeError, subprocess.TimeoutExpired) as e:

@@ -703,11 +703,12 @@ def main():
         # bug: the transport copied its whole input buffer onto itself at every segment of a
         # request still arriving (bench-serve-linux: 35,000 instructions per 1 KiB record
         # produced); only what follows a consumed request may move
-        mv = re.findall(r"^brokerd: conns \d+, requests in (\d+) B \(moved (\d+) B\)", q.text(), re.M)
-        rx, moved = (int(mv[-1][0]), int(mv[-1][1])) if mv else (0, -1)
+        mv = re.findall(r"^brokerd: conns \d+, requests in (\d+) B \(moved (\d+) B, regrown (\d+) B\)",
+                        q.text(), re.M)
+        rx, moved, grown = (int(mv[-1][0]), int(mv[-1][1]), int(mv[-1][2])) if mv else (0, -1, -1)
         tap.line(rx > 100000 and 0 <= moved <= rx // 4,
                  "bfloo_input_not_copied_onto_itself_per_segment",
-                 "requests in %d B, moved %d B" % (rx, moved))
+                 "requests in %d B, moved %d B, regrown %d B" % (rx, moved, grown))
         tap.line(not bad_lines(q), "boot1_no_faults_or_restarts", "\n".join(bad_lines(q)))
         # ---- kill -9 during an acks=all produce, boot 2 on the same disk ----
         acked_file = os.path.join(work, "acked")

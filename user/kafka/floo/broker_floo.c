@@ -1,10 +1,12 @@
 /* The broker's transport over Floo's TCP event API (broker_floo.h). */
 #include "broker_floo.h"
 
+#include <lib/bytes.h>
+#include <lib/prof.h>
 #include <lib/string.h>
 
 #define IN_MIN    65536u
-#define IN_SHRINK (4u << 20) /* shrink a buffer this large once it is nearly empty */
+#define IN_SHRINK (4u << 20) /* shrink a buffer this large when a small request follows */
 #define INFLIGHT  32u        /* responses per connection sent but not yet acknowledged */
 
 /* A response handed to Floo: references still out, and whether the broker
@@ -56,9 +58,36 @@ static void t_free(struct bfloo *t, void *p)
 		t->pl->free(t->pl->ctx, p);
 }
 
-/* Make room for need more input bytes: 0, or -1 when the buffer may not
- * grow that far (the caller holds the data) or memory ran out (rx_oom). */
-static int in_reserve(struct fconn *f, uint32_t need)
+/* Where the first request not yet whole in the input ends (each request is its 4-byte length and
+ * what follows), the bytes being those buffered and then pb's; 0 when that is not known yet. A
+ * client may pipeline: the requests buffered whole are stepped over (8 at most: beyond, 0), so the
+ * buffer grows once to hold them and the next, not again (copying them) as that one arrives. */
+static uint64_t front_request(const struct fconn *f, const struct floo_pbuf *pb)
+{
+	uint64_t off = 0;
+	uint8_t h[4];
+
+	for (int n = 0; off + 4 <= f->in_len; n++) {
+		uint64_t end = off + 4 + get_be32(f->in + off);
+		if (end > f->in_len)
+			return end;
+		if (n == 8)
+			return 0;
+		off = end;
+	}
+	uint32_t have = (uint32_t)(f->in_len - off);
+	if (have + pb->len < 4)
+		return 0;
+	for (uint32_t i = 0; i < 4; i++)
+		h[i] = i < have ? f->in[off + i] : pb->data[i - have];
+	return off + 4 + get_be32(h);
+}
+
+/* Make room for need more input bytes, and for the whole front request (hint) when it fits the
+ * limit: a large request grows the buffer once, not by doubling with a copy at each step. 0, or
+ * -1 when the buffer may not grow that far (the caller holds the data) or memory ran out
+ * (rx_oom). */
+static int in_reserve(struct fconn *f, uint32_t need, uint64_t hint)
 {
 	struct bfloo *t = f->t;
 	uint64_t want = (uint64_t)f->in_len + need, cap = f->in_cap ? f->in_cap : IN_MIN;
@@ -68,6 +97,8 @@ static int in_reserve(struct fconn *f, uint32_t need)
 		return 0;
 	if (want > t->cfg.max_input)
 		return -1;
+	if (hint > want && hint <= t->cfg.max_input)
+		want = hint;
 	while (cap < want)
 		cap *= 2;
 	if (cap > t->cfg.max_input)
@@ -79,22 +110,46 @@ static int in_reserve(struct fconn *f, uint32_t need)
 	}
 	if (f->in_len)
 		memcpy(n, f->in, f->in_len);
+	t->stats.rx_grown += f->in_len;
 	t_free(t, f->in);
 	f->in = n;
 	f->in_cap = (uint32_t)cap;
 	return 0;
 }
 
+/* A large buffer goes back once the request at its front is small (hint, 0 while unknown): a
+ * client that streams large requests keeps its buffer instead of having it shrunk after each
+ * request and grown again for the next (an allocation and the partial request copied, each
+ * time; at most max_input per connection either way). */
+static void in_shrink(struct fconn *f, uint64_t hint)
+{
+	if (f->in_cap < IN_SHRINK || f->in_len >= IN_MIN / 2 || !hint || hint > IN_MIN / 2)
+		return;
+	uint8_t *n = t_alloc(f->t, IN_MIN);
+	if (n) {
+		memcpy(n, f->in, f->in_len);
+		t_free(f->t, f->in);
+		f->in = n, f->in_cap = IN_MIN;
+	}
+}
+
 /* Copy a DATA buffer into the input buffer and hand it back to Floo;
  * false when there is no room (the caller holds it). */
 static bool absorb(struct fconn *f, struct floo_pbuf *pb)
 {
-	if (in_reserve(f, pb->len))
+	uint64_t hint = front_request(f, pb);
+
+	PROF_ENTER(PROF_RX_COPY);
+	in_shrink(f, hint);
+	if (in_reserve(f, pb->len, hint)) {
+		PROF_LEAVE();
 		return false;
+	}
 	memcpy(f->in + f->in_len, pb->data, pb->len);
 	f->in_len += pb->len;
 	f->t->stats.rx_copied += pb->len;
 	floo_tcp_release(f->t->st, pb);
+	PROF_LEAVE();
 	return true;
 }
 
@@ -266,7 +321,9 @@ static void feed(struct fconn *f)
 
 	if (!f->in_len || f->want_close || f->closed)
 		return;
+	PROF_ENTER(PROF_KAFKA);
 	used = broker_conn_input(f->t->b, f->kc, f->in, f->in_len);
+	PROF_LEAVE();
 	if (used > f->in_len)
 		used = f->in_len;
 	/* Only what follows a consumed request moves: with nothing consumed (a request still
@@ -277,14 +334,6 @@ static void feed(struct fconn *f)
 		f->t->stats.rx_moved += f->in_len - used;
 	}
 	f->in_len -= (uint32_t)used;
-	if (f->in_cap >= IN_SHRINK && f->in_len < IN_MIN / 2) {
-		uint8_t *n = t_alloc(f->t, IN_MIN);
-		if (n) {
-			memcpy(n, f->in, f->in_len);
-			t_free(f->t, f->in);
-			f->in = n, f->in_cap = IN_MIN;
-		}
-	}
 }
 
 /* Give acknowledged responses back to the broker, and let it go on to the
@@ -349,25 +398,36 @@ static bool settle(struct bfloo *t, struct fconn *f)
 	return true;
 }
 
+/*
+ * Slots are taken lowest first, so the scans stop after the last
+ * connection instead of walking every slot (max_conns) twice per loop
+ * iteration: connections only arrive inside floo_poll, never during this.
+ */
 void bfloo_service(struct bfloo *t)
 {
-	for (uint32_t i = 0; i < t->cfg.max_conns; i++)
+	PROF_ENTER(PROF_SERVICE);
+	for (uint32_t i = 0, left = t->nconns; i < t->cfg.max_conns && left; i++)
 		if (t->conns[i]) {
+			left--;
 			feed(t->conns[i]);
 			drain_held(t->conns[i]);
 		}
-	broker_poll(t->b);
-	for (uint32_t i = 0; i < t->cfg.max_conns; i++) {
+	PROF_CALL(PROF_KAFKA, broker_poll(t->b));
+	for (uint32_t i = 0, left = t->nconns; i < t->cfg.max_conns && left; i++) {
 		struct fconn *f = t->conns[i];
 		if (!f)
 			continue;
+		left--;
+		PROF_ENTER(PROF_TX_APP);
 		push(f);
 		complete(f);
+		PROF_LEAVE();
 		/* input the broker paused while responses were queued */
 		feed(f);
 		drain_held(f);
 		settle(t, f);
 	}
+	PROF_LEAVE();
 }
 
 struct bfloo *bfloo_create(struct floo_stack *st, struct broker *b,

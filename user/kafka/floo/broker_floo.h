@@ -52,6 +52,7 @@ struct bfloo_stats {
 	uint64_t tx_early;      /* responses followed by the next before their ACK */
 	uint64_t rx_held;       /* packet buffers held back (input buffer full) */
 	uint64_t rx_oom;        /* connections dropped: input buffer not growable */
+	uint64_t rx_grown;      /* request bytes copied into a larger input buffer */
 };
 
 struct bfloo;

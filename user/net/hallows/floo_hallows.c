@@ -8,6 +8,7 @@
  */
 #include "floo_hallows.h"
 
+#include <lib/prof.h>
 #include <lib/string.h>
 
 #include "drivers/drv_env.h"
@@ -15,6 +16,7 @@
 #define FH_VA_BASE  0x560000000000ull /* a PML4 slot of its own (drivers use 0x5400...) */
 #define FH_BURST    64
 #define FH_TX_BUF   2048u
+#define FH_TX_BIG   0x11000u  /* a whole TSO frame: 14 + 65535 bytes, rounded to pages */
 #define IDLE_MIN_NS 100000ull /* a timer this close: poll rather than sleep */
 
 uint64_t floo_hallows_now_ns(const struct floo_hallows *h)
@@ -77,6 +79,17 @@ static long fh_dma_region(struct floo_hallows *h, size_t bytes)
 	return HL_OK;
 }
 
+/* The large bounce buffers: in the chunk after Floo's (physically contiguous within it). */
+static void fh_tx_big(struct floo_hallows *h, uint8_t *chunk)
+{
+	for (int i = 0; i < FLOO_HALLOWS_TX_BIG; i++) {
+		uint8_t *va = chunk + (size_t)i * FH_TX_BIG;
+		h->txbig[i] =
+		    (struct netdev_buf){.data = va, .paddr = fh_paddr(h, va), .cap = FH_TX_BIG};
+		h->txbig_free[h->txbig_nfree++] = &h->txbig[i];
+	}
+}
+
 /* The transmit bounce buffers, two per DMA page. Returns 0 or HL_ERR_*. */
 static long fh_tx_bufs(struct floo_hallows *h)
 {
@@ -135,6 +148,8 @@ static void fh_tx_put(struct floo_hallows *h, struct netdev_buf *b)
 {
 	if (b >= h->txr && b < h->txr + FLOO_HALLOWS_TX_REFS)
 		h->txr_free[h->txr_nfree++] = b;
+	else if (b >= h->txbig && b < h->txbig + FLOO_HALLOWS_TX_BIG)
+		h->txbig_free[h->txbig_nfree++] = b;
 	else
 		h->tx_free[h->tx_nfree++] = b;
 }
@@ -161,6 +176,32 @@ static unsigned fh_rx_burst(void *ctx, struct floo_stack *st, struct floo_pbuf *
 	for (int i = 0; i < n; i++) {
 		struct netdev_buf *b = got[i];
 		struct floo_pbuf *pb = b->user;
+		bool more = b->flags & NETDEV_BUF_MORE;
+
+		if (h->rx_chain && (h->rx_head || more) && !(b->flags & NETDEV_BUF_DROPPED)) {
+			/* a coalesced frame: its buffers chained, the first holding the headers */
+			h->rx_free[h->rx_nfree++] = b;
+			pb->data = b->data + b->off;
+			pb->len = b->len;
+			if (!h->rx_head) {
+				if (b->flags & (NETDEV_BUF_CSUM_VALID | NETDEV_BUF_CSUM_NONE))
+					pb->flags |= FLOO_PB_CSUM_OK;
+				h->rx_head = pb;
+			} else {
+				h->rx_tail->frag = pb;
+			}
+			h->rx_tail = pb;
+			if (more)
+				continue;
+			out[k++] = h->rx_head;
+			h->rx_head = h->rx_tail = NULL;
+			h->stats.rx_coalesced++;
+			continue;
+		}
+		if (h->rx_head) { /* the device was reset inside a frame: drop what came of it */
+			floo_pbuf_free(st, h->rx_head);
+			h->rx_head = h->rx_tail = NULL;
+		}
 		bool whole =
 		    !h->rx_in_frame && !(b->flags & (NETDEV_BUF_MORE | NETDEV_BUF_DROPPED));
 
@@ -195,11 +236,18 @@ static const struct floo_hallows_region *fh_region(const struct floo_hallows *h,
 	return NULL;
 }
 
-static void fh_tx_csum(struct netdev_buf *b, const struct floo_txframe *f)
+/* The first buffer of frame f: checksum request, and the segment size when the NIC segments. */
+static void fh_tx_csum(struct floo_hallows *h, struct netdev_buf *b, const struct floo_txframe *f)
 {
 	b->flags |= f->csum_partial ? NETDEV_BUF_CSUM : 0;
 	b->csum_start = f->csum_start;
 	b->csum_offset = f->csum_offset;
+	b->gso_size = 0;
+	if (f->tso_mss) {
+		b->flags |= NETDEV_BUF_TSO4;
+		b->gso_size = f->tso_mss;
+		h->stats.tx_tso_frames++;
+	}
 }
 
 /* A free bounce buffer, emptied; NULL if none. */
@@ -212,18 +260,29 @@ static struct netdev_buf *fh_bounce(struct floo_hallows *h)
 	return b;
 }
 
-/* Copy frame f into one bounce buffer: seg[0]. Returns 1, or 0 if it does not fit or none is free.
- */
+/* Copy frame f into one bounce buffer (a large one for a frame over 2 KiB): seg[0]. Returns 1, or 0
+ * if it does not fit or none is free. */
 static int fh_tx_copy(struct floo_hallows *h, const struct floo_txframe *f, struct netdev_buf **seg)
 {
-	struct netdev_buf *b = fh_bounce(h);
+	uint64_t total = 0, region = 0;
+	struct netdev_buf *b;
 	uint32_t len = 0;
-	uint64_t region = 0;
 
+	for (unsigned i = 0; i < f->niov; i++)
+		total += f->iov[i].len;
+	if (total <= FH_TX_BUF) {
+		b = fh_bounce(h);
+	} else if (total <= 0xffffu && h->txbig_nfree) {
+		b = h->txbig_free[--h->txbig_nfree];
+		b->off = b->len = b->flags = 0;
+		h->stats.tx_big_copies++;
+	} else {
+		return 0;
+	}
 	if (!b)
 		return 0;
 	for (unsigned i = 0; i < f->niov; i++) {
-		if (f->iov[i].len > FH_TX_BUF - len) {
+		if (f->iov[i].len > b->cap - len) {
 			fh_tx_put(h, b);
 			return 0;
 		}
@@ -237,7 +296,7 @@ static int fh_tx_copy(struct floo_hallows *h, const struct floo_txframe *f, stru
 		return 0;
 	}
 	b->len = (uint16_t)len;
-	fh_tx_csum(b, f);
+	fh_tx_csum(h, b, f);
 	h->stats.tx_copied_bytes += len;
 	h->stats.tx_region_copied += region;
 	seg[0] = b;
@@ -279,23 +338,29 @@ static int fh_tx_build(struct floo_hallows *h, const struct floo_txframe *f,
 			len -= (uint32_t)piece;
 			ref += piece;
 		}
-		if (!len)
-			continue;
-		if (!cur || len > FH_TX_BUF - cur->len) {
-			if (len > FH_TX_BUF || k == max || !(cur = fh_bounce(h)))
-				goto undo;
-			seg[k++] = cur;
+		/* copied: into the current bounce buffer, a piece too large for one over several
+		 * (a TSO frame's) */
+		while (len) {
+			if (!cur || cur->len == FH_TX_BUF ||
+			    (len <= FH_TX_BUF && len > FH_TX_BUF - cur->len)) {
+				if (k == max || !(cur = fh_bounce(h)))
+					goto undo;
+				seg[k++] = cur;
+			}
+			uint32_t n = FH_TX_BUF - cur->len < len ? FH_TX_BUF - cur->len : len;
+			memcpy(cur->data + cur->len, p, n);
+			cur->len = (uint16_t)(cur->len + n);
+			p += n;
+			len -= n;
+			copied += n;
+			rcopied += r ? n : 0;
 		}
-		memcpy(cur->data + cur->len, p, len);
-		cur->len = (uint16_t)(cur->len + len);
-		copied += len;
-		rcopied += r ? len : 0;
 	}
 	if (!k)
 		return 0;
 	for (int j = 0; j < k; j++)
 		seg[j]->flags = j + 1 < k ? NETDEV_BUF_MORE : 0;
-	fh_tx_csum(seg[0], f);
+	fh_tx_csum(h, seg[0], f);
 	h->stats.tx_copied_bytes += copied;
 	h->stats.tx_region_ref += ref;
 	h->stats.tx_region_copied += rcopied;
@@ -410,7 +475,14 @@ void floo_hallows_idle(struct floo_hallows *h)
  * timer device of its own. Nothing timed at all (no Floo deadline, no
  * application timer) sleeps until the next frame. Polled, it yields.
  */
+static void fh_idle_for(struct floo_hallows *h, uint64_t app_ns);
+
 void floo_hallows_idle_for(struct floo_hallows *h, uint64_t app_ns)
+{
+	PROF_CALL(PROF_IDLE, fh_idle_for(h, app_ns));
+}
+
+static void fh_idle_for(struct floo_hallows *h, uint64_t app_ns)
 {
 	h->stats.idle_calls++;
 	if (h->mode != NETDEV_IRQ) {
@@ -463,6 +535,8 @@ static void fh_recover(struct floo_hallows *h)
 	          h->stats.faults, h->rx_nfree, h->tx_nfree, err ? "FAILED" : "ok");
 	h->fault = false;
 	h->rx_in_frame = false;
+	floo_pbuf_free(h->st, h->rx_head); /* a coalesced frame cut short */
+	h->rx_head = h->rx_tail = NULL;
 	if (!err)
 		fh_rx_refill(h);
 }
@@ -471,7 +545,7 @@ unsigned floo_hallows_poll(struct floo_hallows *h)
 {
 	if (h->fault)
 		fh_recover(h);
-	fh_tx_reclaim(h);
+	PROF_CALL(PROF_DRV_TX, fh_tx_reclaim(h));
 	return floo_poll(h->st);
 }
 
@@ -497,8 +571,13 @@ int floo_hallows_init(struct floo_hallows *h, struct netdev *nd, hl_cptr_t dev,
 		h->rx_free[h->rx_nfree++] = &h->rxb[i];
 	for (int i = 0; i < FLOO_HALLOWS_TX_REFS; i++)
 		h->txr_free[h->txr_nfree++] = &h->txr[i];
-	if ((err = fh_dma_region(h, size)) || (err = fh_tx_bufs(h)))
+	/* Floo's region, then one chunk for the large bounce buffers */
+	size = (size + FH_CHUNK - 1) / FH_CHUNK * FH_CHUNK;
+	if ((err = fh_dma_region(h, size + FH_CHUNK)) || (err = fh_tx_bufs(h)))
 		return (int)err;
+	h->mem_size = size;
+	fh_tx_big(h, h->mem + size);
+	nd->want |= NETDEV_OFF_RX_TSO4; /* chained into pbufs below */
 	err = nd->ops->start(nd, mode);
 	if (err == NETDEV_ERR_INVALID && mode == NETDEV_IRQ) {
 		/* No interrupt the partition can hold (the driver said why): poll instead. */
@@ -512,6 +591,15 @@ int floo_hallows_init(struct floo_hallows *h, struct netdev *nd, hl_cptr_t dev,
 		plat.caps |= FLOO_CAP_TX_CSUM_L4;
 	if (nd->info.offloads & NETDEV_OFF_RX_CSUM)
 		plat.caps |= FLOO_CAP_RX_CSUM_OK;
+	if ((nd->info.offloads & (NETDEV_OFF_TSO4 | NETDEV_OFF_TX_CSUM)) ==
+	    (NETDEV_OFF_TSO4 | NETDEV_OFF_TX_CSUM)) {
+		plat.caps |= FLOO_CAP_TX_TSO;
+		h->tso = true;
+	}
+	if (nd->info.offloads & NETDEV_OFF_RX_TSO4) {
+		plat.caps |= FLOO_CAP_RX_CHAIN;
+		h->rx_chain = true;
+	}
 	h->st = floo_stack_init(h->mem, h->mem_size, cfg, &plat, nd->info.mac);
 	if (!h->st)
 		return NETDEV_ERR_INVALID;

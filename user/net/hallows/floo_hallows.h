@@ -14,6 +14,18 @@
  * floo_hallows_add_region goes to the NIC by reference. Bytes copied and
  * referenced are counted.
  *
+ * TSO: when the NIC segments TCP (NETDEV_OFF_TSO4 with transmit checksum
+ * offload), Floo hands it frames of up to FLOO_TSO_MAX payload bytes, one
+ * header and one pass through Floo and the driver for up to 44 segments.
+ * Such a frame whose pieces do not fit the driver's buffers per frame is
+ * copied whole into one of FLOO_HALLOWS_TX_BIG large bounce buffers.
+ *
+ * Receive coalescing: when the NIC hands over the sender's TCP segments
+ * coalesced (NETDEV_OFF_RX_TSO4: frames of up to 64 KiB over several
+ * receive buffers) the buffers of one frame reach Floo as one chain of
+ * pbufs (frag, FLOO_CAP_RX_CHAIN), still zero-copy: one pass through the
+ * IP and TCP input for up to 44 segments.
+ *
  * Run to completion: floo_hallows_poll() in a loop; floo_hallows_idle()
  * when a poll found nothing, which (interrupt mode) arms the NIC and waits
  * on its notification, woken by the next frame or at Floo's next timer.
@@ -29,6 +41,7 @@
 #define FLOO_HALLOWS_RX_BUFS 256 /* most pbufs lent to the NIC at once */
 #define FLOO_HALLOWS_TX_REFS 512 /* descriptors for bytes sent by reference */
 #define FLOO_HALLOWS_REGIONS 4
+#define FLOO_HALLOWS_TX_BIG  16 /* bounce buffers for a whole TSO frame (68 KiB each) */
 
 /*
  * Memory the NIC may read by reference (floo_hallows_add_region): mapped
@@ -57,6 +70,9 @@ struct floo_hallows_stats {
 	uint64_t tx_region_ref; /* bytes of registered regions sent by reference */
 	uint64_t tx_region_copied; /* bytes of registered regions copied (fallback; in
 	                              tx_copied_bytes) */
+	uint64_t tx_tso_frames;    /* frames the NIC segmented (TSO) */
+	uint64_t tx_big_copies;    /* TSO frames copied whole into a large bounce buffer */
+	uint64_t rx_coalesced;     /* received frames over several buffers, chained for Floo */
 };
 
 struct floo_hallows {
@@ -77,12 +93,18 @@ struct floo_hallows {
 	struct netdev_buf *rx_free[FLOO_HALLOWS_RX_BUFS];
 	int rx_nfree;
 	bool rx_in_frame; /* the last buffer received said NETDEV_BUF_MORE */
+	bool rx_chain;    /* the NIC coalesces received TCP segments: frames are chained pbufs */
+	struct floo_pbuf *rx_head, *rx_tail; /* a coalesced frame still arriving */
 	struct netdev_buf txb[FLOO_HALLOWS_TX_BUFS];
 	struct netdev_buf *tx_free[FLOO_HALLOWS_TX_BUFS];
 	int tx_nfree;
 	struct netdev_buf txr[FLOO_HALLOWS_TX_REFS]; /* by-reference pieces */
 	struct netdev_buf *txr_free[FLOO_HALLOWS_TX_REFS];
 	int txr_nfree;
+	struct netdev_buf txbig[FLOO_HALLOWS_TX_BIG]; /* whole TSO frames (after Floo's region) */
+	struct netdev_buf *txbig_free[FLOO_HALLOWS_TX_BIG];
+	int txbig_nfree;
+	bool tso; /* the NIC segments: Floo sends frames of up to FLOO_TSO_MAX payload bytes */
 	struct floo_hallows_region region[FLOO_HALLOWS_REGIONS];
 	int nregions;
 	bool fault; /* the driver reported NETDEV_ERR_DEVICE: recover before the next poll */

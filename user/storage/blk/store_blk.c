@@ -1,6 +1,7 @@
 /* The log store's platform over the block-driver interface (store_blk.h). */
 #include "store_blk.h"
 
+#include <lib/prof.h>
 #include <lib/string.h>
 
 #define PAGE      4096u
@@ -118,8 +119,10 @@ static void flush_done(struct blkdev_req *r)
 /* Wait for at least one completion on the queue; 0 or a negative error. */
 static int wait_some(struct store_blk *sb)
 {
+	PROF_ENTER(PROF_DISK_WAIT);
 	uint64_t t0 = sb->env.ticks ? sb->env.ticks(sb->env.ctx) : 0;
 	int n = blkdev_wait(sb->dev, sb->queue, sb->env.wait_us ? sb->env.wait_us : WAIT_US);
+	PROF_LEAVE();
 
 	if (sb->env.ticks)
 		sb->stats.wait_ticks += sb->env.ticks(sb->env.ctx) - t0;
@@ -240,8 +243,13 @@ static int p_read(void *ctx, uint64_t blk, void *buf, uint32_t count)
 {
 	struct store_blk *sb = ctx;
 
+	int err;
+
 	sb->stats.reads++;
-	return rw(sb, false, blk, buf, count);
+	PROF_ENTER(PROF_DISK);
+	err = rw(sb, false, blk, buf, count);
+	PROF_LEAVE();
+	return err;
 }
 
 static int p_write(void *ctx, uint64_t blk, const void *buf, uint32_t count)
@@ -251,7 +259,10 @@ static int p_write(void *ctx, uint64_t blk, const void *buf, uint32_t count)
 	sb->stats.writes++;
 	/* The device only reads a write's buffer; the cast drops const for
 	 * the shared request path. */
-	return rw(sb, true, blk, (uint8_t *)(uintptr_t)buf, count);
+	PROF_ENTER(PROF_DISK);
+	int err = rw(sb, true, blk, (uint8_t *)(uintptr_t)buf, count);
+	PROF_LEAVE();
+	return err;
 }
 
 static void sync_done(struct blkdev_req *r)

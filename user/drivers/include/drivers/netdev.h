@@ -70,6 +70,10 @@ struct netdev_buf {
 #define NETDEV_OFF_RX_CSUM 0x2u
 #define NETDEV_OFF_TSO4    0x4u
 #define NETDEV_OFF_MRG_RX  0x8u /* a received frame may span several buffers */
+/* rx: TCP/IPv4 frames of up to 64 KiB, the sender's segments coalesced (virtio-net GUEST_TSO4),
+ * over several buffers; only when the caller asks for it in netdev.want before start (it must
+ * take such frames whole) */
+#define NETDEV_OFF_RX_TSO4 0x10u
 
 enum netdev_mode {
 	NETDEV_POLLED = 0, /* no interrupts: the caller calls rx_poll / tx_reclaim */
@@ -126,6 +130,7 @@ struct netdev {
 	uint64_t notify; /* interrupt mode: the notification capability to wait on */
 	uint64_t errors; /* device faults seen (each reset the device) */
 	void *priv;      /* the driver's */
+	uint32_t want;   /* offloads the caller takes beyond the defaults (NETDEV_OFF_RX_TSO4) */
 };
 
 #endif

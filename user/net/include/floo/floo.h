@@ -25,6 +25,11 @@ struct floo_pbuf {
 	uint16_t owner_gen;     /* TCP receive accounting, see tcp.c */
 	uint32_t owner;         /* TCP connection index + 1, or 0 */
 	uint8_t *base;          /* start of the buffer */
+	/* Receive coalescing (FLOO_CAP_RX_CHAIN): the rest of a TCP/IPv4 frame
+	 * larger than one buffer, in order; the first buffer holds every header.
+	 * Floo splits such a frame into one DATA buffer per piece; freeing the
+	 * first frees the chain. NULL otherwise. */
+	struct floo_pbuf *frag;
 };
 
 #define FLOO_PB_FIN     0x1u    /* TCP: a FIN follows this segment's data */
@@ -86,6 +91,7 @@ struct floo_stats {
 	uint64_t frag_reassembled, frag_timeouts;
 	uint64_t tcp_accepts, tcp_resets_sent, tcp_retransmits, tcp_fast_retrans;
 	uint64_t tcp_timeouts, tcp_challenge_acks, tcp_ooo_segs, tcp_dup_segs;
+	uint64_t tcp_rx_coalesced; /* coalesced frames received (FLOO_CAP_RX_CHAIN) */
 	uint64_t tcp_zwp_sent, tcp_keepalives, tcp_conn_drops;
 	uint64_t drop_vnet; /* received virtio-net headers refused */
 	uint64_t tcp_loss_probes, tcp_rack_lost, tcp_dsacks, tcp_undos;

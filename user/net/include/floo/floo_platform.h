@@ -50,6 +50,7 @@ struct floo_txframe {
 #define FLOO_CAP_TX_CSUM_L4 0x1u /* NIC completes TCP/UDP checksums */
 #define FLOO_CAP_RX_CSUM_OK 0x2u /* NIC verified checksums (pbuf flag) */
 #define FLOO_CAP_TX_TSO     0x4u /* NIC segments TCP (needs TX_CSUM_L4) */
+#define FLOO_CAP_RX_CHAIN   0x8u /* rx_burst may return TCP frames chained over pbufs (frag) */
 
 enum floo_log_level { FLOO_LOG_ERR, FLOO_LOG_INFO, FLOO_LOG_DEBUG };
 
