@@ -339,6 +339,16 @@ int64_t lx_timer_wait(struct lx_proc *p, const void *chan, int64_t ms);
 bool lx_timer_no_restart(const struct lx_proc *p);
 int64_t lx_timer_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], bool *handled);
 
+/* ---- select, pselect6 and the signal masks of waiting calls (select.c) ---- */
+/* A call's temporary signal mask (pselect6, ppoll, epoll_pwait; umask 0: none): 0 or -errno. */
+int lx_sigmask_enter(struct lx_proc *p, uint64_t umask, uint64_t size);
+/* The call ends with r: the old mask back unless a handler is to run (EINTR) or it waits; a
+ * wait with a signal pending that the temporary mask lets in ends with EINTR instead. */
+int64_t lx_sigmask_leave(struct lx_proc *p, int64_t r);
+/* A signal ends p's timed select, pselect6 or ppoll with left ns to go: written back. */
+void lx_select_interrupted(struct lx_proc *p, uint64_t left);
+int64_t lx_select_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], bool *handled);
+
 /* ---- signals (signal.c) ---- */
 /* Send sig to q (from pid): pending, or its default action, or it interrupts q's wait. */
 void lx_signal_send(struct lx_proc *q, int sig, uint32_t from);

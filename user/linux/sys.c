@@ -1056,12 +1056,16 @@ int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 	}
 	case 7: /* poll */
 		return do_poll(p, a[0], a[1], (int32_t)a[2]);
-	case 271: { /* ppoll: the signal mask argument is not applied yet */
-		uint64_t ts[2];
+	case 271: { /* ppoll, with its signal mask (select.c) */
+		int64_t ts[2];
 		if (a[2] && lx_copy_in(p, ts, a[2], 16))
 			return -LX_EFAULT;
-		return do_poll(p, a[0], a[1],
-		               a[2] ? (int64_t)(ts[0] * 1000 + ts[1] / 1000000) : -1);
+		if (a[2] && (ts[0] < 0 || ts[1] < 0 || ts[1] >= 1000000000))
+			return -LX_EINVAL;
+		int err = lx_sigmask_enter(p, a[3], a[4]);
+		return err ? err
+		           : lx_sigmask_leave(p, do_poll(p, a[0], a[1],
+		                                         a[2] ? ts[0] * 1000 + ts[1] / 1000000 : -1));
 	}
 	case 157: /* prctl: PR_SET_NAME and PR_GET_NAME (kept, 16 bytes) */
 		if (a[0] == 15)
@@ -1088,6 +1092,8 @@ int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 			r = lx_procfs_syscall(p, nr, a, &handled);
 		if (!handled)
 			r = lx_epoll_syscall(p, nr, a, &handled);
+		if (!handled)
+			r = lx_select_syscall(p, nr, a, &handled);
 		if (handled)
 			return r;
 		unknown[nr < MAX_NR ? nr : MAX_NR]++;

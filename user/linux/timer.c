@@ -142,6 +142,8 @@ void lx_timer_interrupted(struct lx_proc *p)
 		(void)lx_copy_out(p, p->call.a[1], ts, sizeof(ts));
 	if (p->wake_at && p->call.nr == NR_clock_nanosleep && !(p->call.a[1] & 1) && p->call.a[3])
 		(void)lx_copy_out(p, p->call.a[3], ts, sizeof(ts));
+	if (p->wake_at)
+		lx_select_interrupted(p, left);
 	p->wake_at = 0;
 }
 
@@ -150,6 +152,7 @@ bool lx_timer_no_restart(const struct lx_proc *p)
 	return p->call.nr == NR_nanosleep || p->call.nr == NR_clock_nanosleep ||
 	       p->call.nr == 232 || p->call.nr == 281 || /* epoll_wait, epoll_pwait */
 	       p->call.nr == 7 || p->call.nr == 271 ||   /* poll, ppoll */
+	       p->call.nr == 23 || p->call.nr == 270 ||  /* select, pselect6 */
 	       (p->call.nr == 202 && p->call.a[3] &&
 	        ((p->call.a[1] & 127) == 0 || (p->call.a[1] & 127) == 9));
 }
