@@ -255,6 +255,9 @@ int lx_plat_set_regs(struct lx_proc *p, uint64_t rip, uint64_t rsp, uint64_t rdi
 void lx_plat_resume(struct lx_proc *p);
 /* Stop p's thread in its current call (it gets no reply). */
 void lx_plat_suspend(struct lx_proc *p);
+/* The registers of p's stopped thread: rax rbx rcx rdx, rsi rdi rbp rsp, r8-r11, r12-r15,
+ * rip rflags fs_base state (thread.read_gprs). */
+void lx_plat_read_gprs(struct lx_proc *p, uint64_t r[20]);
 /* Every page of the current process goes (execve). */
 void lx_plat_unmap_all(void);
 /* Everything of p goes: pages, thread, spaces. */
@@ -354,6 +357,10 @@ int64_t lx_select_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], b
 void lx_signal_send(struct lx_proc *q, int sig, uint32_t from);
 /* p's call ends with r: enter a handler for a pending signal, or end p; r or LX_RET_GONE. */
 int64_t lx_signal_deliver(struct lx_proc *p, int64_t r, bool interrupted);
+/* A fault p could not be paged in for (vector, error code, address, rip): its handler of the
+ * signal Linux sends for it runs (0: reply to the fault), or the signal ends p (LX_RET_GONE). */
+int64_t lx_signal_fault(struct lx_proc *p, uint64_t vector, uint64_t err, uint64_t addr,
+                        uint64_t rip);
 int64_t lx_signal_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], bool *handled);
 
 /* ---- exec (exec.c) ---- */

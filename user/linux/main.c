@@ -529,14 +529,23 @@ static bool handle_fault(struct lx_proc *p, const struct hl_msg *m)
 	                                                                 : -LX_EFAULT;
 	if (!e)
 		return true;
-	/* The process sees only its status, as on Linux (printed with @trace). */
 	if (plat.trace)
-		rt_printf(
-		    "linux: pid %u: fault vector %lu error %#lx at %#lx (rip %#lx): signal %d\n",
-		    p->pid, m->w[HL_FAULT_VECTOR], err, addr, m->w[HL_FAULT_RIP],
-		    e == -LX_ENOMEM ? 9 : 11);
-	lx_proc_exit(p, e == -LX_ENOMEM ? 9 : 11); /* out of memory: SIGKILL, as the OOM killer */
-	return false;
+		rt_printf("linux: pid %u: fault vector %lu error %#lx at %#lx (rip %#lx)%s\n", p->pid,
+		          m->w[HL_FAULT_VECTOR], err, addr, m->w[HL_FAULT_RIP],
+		          e == -LX_ENOMEM ? ": SIGKILL" : "");
+	if (e == -LX_ENOMEM) { /* out of memory: SIGKILL, as the OOM killer */
+		lx_proc_exit(p, 9);
+		return false;
+	}
+	/* SIGSEGV, SIGFPE...: its handler runs, or it ends the process (signal.c). */
+	return lx_signal_fault(p, m->w[HL_FAULT_VECTOR], err, addr, m->w[HL_FAULT_RIP]) == 0;
+}
+
+void lx_plat_read_gprs(struct lx_proc *p, uint64_t r[20])
+{
+	for (hl_word_t g = 0; g < 5; g++)
+		hl_thread_read_gprs(spaces[p->idx].thread, g, &r[4 * g], &r[4 * g + 1],
+		                    &r[4 * g + 2], &r[4 * g + 3]);
 }
 
 /*
