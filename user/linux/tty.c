@@ -40,6 +40,7 @@ static struct {
 	bool enter;      /* Enter was pressed while no session ran (lx_tty_take_enter) */
 	hl_cptr_t port, irq;
 	uint32_t sid, pgrp; /* the session it controls (0: none) and its foreground group */
+	uint64_t byte_ns;   /* when the last byte came (VTIME's inter-byte timer) */
 } tty;
 
 static const char tty_chan; /* readers of the tty wait on it */
@@ -112,6 +113,7 @@ static bool drain(void)
 			continue;
 		}
 		check_session();
+		tty.byte_ns = lx_plat_nanotime();
 		int sig = lx_ldisc_input(&tty.ld, (uint8_t)c);
 		if (sig)
 			signal_group(tty.pgrp, sig);
@@ -188,12 +190,23 @@ int64_t lx_tty_read(struct lx_proc *p, struct lx_ofd *o, uint64_t buf, uint64_t 
 	}
 	if (!len)
 		return 0;
-	if (!lx_ldisc_readable(&tty.ld, len)) {
-		if (o->flags & O_NONBLOCK)
-			return -LX_EAGAIN;
+	uint64_t now = lx_plat_nanotime();
+	int64_t wait = lx_ldisc_wait_ns(&tty.ld, len, now - tty.byte_ns);
+	if (wait && (o->flags & O_NONBLOCK))
+		return -LX_EAGAIN;
+	if (wait < 0) {
 		p->chan = &tty_chan;
 		return LX_RET_BLOCK;
 	}
+	if (wait > 0 && !tty.ld.t.c_cc[LX_VMIN]) /* VTIME from the start of the read: 0 bytes */
+		return lx_timer_wait(p, &tty_chan, tty.ld.t.c_cc[LX_VTIME] * 100);
+	if (wait > 0) { /* the inter-byte timer: until wait has passed, or more input */
+		p->wake_at = now + (uint64_t)wait;
+		p->chan = &tty_chan;
+		lx_timer_arm();
+		return LX_RET_BLOCK;
+	}
+	p->wake_at = 0;
 	if (lx_check(p, buf, len < sizeof(tmp) ? len : sizeof(tmp), LX_PROT_WRITE))
 		return -LX_EFAULT;
 	size_t n = lx_ldisc_read(&tty.ld, tmp, len < sizeof(tmp) ? len : sizeof(tmp));
