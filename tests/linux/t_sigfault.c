@@ -85,7 +85,7 @@ int main(void)
 	printf("  si_addr is the address: %d\n", last_addr == page + 100);
 	sigset_t now;
 	sigprocmask(SIG_BLOCK, NULL, &now);
-	printf("  SIGSEGV not blocked after siglongjmp: %d\n", !sigismember(&now, SIGSEGV));
+	printf("  signal 11 not blocked after siglongjmp: %d\n", !sigismember(&now, SIGSEGV));
 
 	/* A handler that returns: the write is made again until it succeeds. */
 	catch(SIGSEGV, fix_on_third, 0);
@@ -148,7 +148,7 @@ int main(void)
 		_exit(0);
 	}
 	waitpid(c, &st, 0);
-	show_status("fault with SIGSEGV blocked (handler installed)", st);
+	show_status("fault with signal 11 blocked (handler installed)", st);
 	fflush(stdout);
 	c = fork();
 	if (c == 0) {
@@ -157,7 +157,7 @@ int main(void)
 		_exit(0);
 	}
 	waitpid(c, &st, 0);
-	show_status("fault with SIGSEGV ignored", st);
+	show_status("fault with signal 11 ignored", st);
 
 	/* SA_RESETHAND: the handler runs once, then the default action. */
 	fflush(stdout);
