@@ -187,6 +187,8 @@ struct lx_proc {
 	uint32_t redirected; /* this call sent the thread elsewhere (fork, execve, sigreturn):
 	                        no signal is taken at its end */
 	uint32_t sigsender;  /* si_pid of the last signal sent */
+	uint32_t stopped;    /* a leader: its process is stopped, by this signal (jobctl.c) */
+	uint32_t report;     /* a leader: LX_REPORT_* for its parent's wait, not yet taken */
 	uint32_t sigchld_pid, sigchld_code; /* SIGCHLD's siginfo: the child that ended */
 	int sigchld_status;
 	uint64_t robust_list;
@@ -351,6 +353,16 @@ int64_t lx_sigmask_leave(struct lx_proc *p, int64_t r);
 /* A signal ends p's timed select, pselect6 or ppoll with left ns to go: written back. */
 void lx_select_interrupted(struct lx_proc *p, uint64_t left);
 int64_t lx_select_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], bool *handled);
+
+/* ---- job control (jobctl.c) ---- */
+enum { LX_REPORT_STOP = 1, LX_REPORT_CONT = 2 };
+/* The thread whose call or fault the server is answering now (it waits for the reply), or NULL. */
+extern struct lx_proc *lx_caller;
+bool lx_job_is_stop(int sig); /* SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU */
+/* Stop the process of q by sig (its default action); its parent hears of it. */
+void lx_job_stop(struct lx_proc *q, int sig);
+/* SIGCONT: the process of q goes on (whatever SIGCONT's action); its parent hears of it. */
+void lx_job_continue(struct lx_proc *q);
 
 /* ---- signals (signal.c) ---- */
 /* Send sig to q (from pid): pending, or its default action, or it interrupts q's wait. */

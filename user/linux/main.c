@@ -416,6 +416,8 @@ int lx_plat_set_regs(struct lx_proc *p, uint64_t rip, uint64_t rsp, uint64_t rdi
 
 void lx_plat_resume(struct lx_proc *p)
 {
+	if (lx_grp(p)->stopped)
+		return; /* a stopped process: SIGCONT resumes its threads (jobctl.c) */
 	hl_thread_resume(spaces[p->idx].thread);
 }
 
@@ -596,6 +598,7 @@ static void serve(void)
 		}
 		if (p && p->state == LX_PROC_LIVE && !p->chan) {
 			lx_plat_switch(p);
+			lx_caller = p;
 			if (HL_MSG_LABEL(info) == HL_LABEL_LINUX_SYSCALL) {
 				struct lx_call *c = &p->call;
 				*c = (struct lx_call){
@@ -604,6 +607,14 @@ static void serve(void)
 				    ib->mr[HL_LINUX_RIP],
 				    ib->mr[HL_LINUX_RSP]};
 				p->redirected = 0;
+			}
+			if (lx_grp(p)->stopped) { /* it stopped while its last call was answered */
+				if (HL_MSG_LABEL(info) == HL_LABEL_LINUX_SYSCALL)
+					block(p); /* made again once SIGCONT resumes it */
+				else
+					lx_plat_suspend(p); /* the instruction faults again then */
+			} else if (HL_MSG_LABEL(info) == HL_LABEL_LINUX_SYSCALL) {
+				struct lx_call *c = &p->call;
 				int64_t r = lx_syscall(p, c->nr, c->a);
 				if (p->state != LX_PROC_LIVE) /* a signal ended it meanwhile */
 					r = LX_RET_GONE;
@@ -620,6 +631,7 @@ static void serve(void)
 			} else if (HL_MSG_LABEL(info) == HL_LABEL_FAULT) {
 				reply = handle_fault(p, &m);
 			}
+			lx_caller = NULL;
 		} else if (HL_MSG_LABEL(info) == 0) {
 			/* The bound notification: the badge holds its bits (< 256, so it names no
 			 * live process: pid 0 is never given). */

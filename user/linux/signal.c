@@ -40,12 +40,11 @@ static uint64_t bit(int sig)
 	return 1ull << (sig - 1);
 }
 
-/* Signals whose default action is to do nothing (SIGCHLD, SIGCONT, SIGURG, SIGWINCH);
- * the stop signals too, as there is no job control yet. */
+/* Signals whose default action is to do nothing (SIGCHLD, SIGCONT, SIGURG, SIGWINCH); SIGCONT
+ * continues a stopped process when it is sent, whatever its action (jobctl.c). */
 static bool default_ignored(int sig)
 {
-	return sig == SIGCHLD || sig == 18 || sig == 23 || sig == 28 || sig == 19 || sig == 20 ||
-	       sig == 21 || sig == 22 || sig > 31;
+	return sig == SIGCHLD || sig == 18 || sig == 23 || sig == 28 || sig > 31;
 }
 
 static uint64_t blockable(uint64_t mask)
@@ -196,6 +195,10 @@ int64_t lx_signal_deliver(struct lx_proc *p, int64_t r, bool interrupted)
 		p->sigpending &= ~bit(sig);
 		if (h == SIG_IGN || (h == SIG_DFL && default_ignored(sig)))
 			continue;
+		if (h == SIG_DFL && lx_job_is_stop(sig)) {
+			lx_job_stop(p, sig); /* p stops once this call is answered */
+			continue;
+		}
 		if (h == SIG_DFL) {
 			lx_proc_exit(p, sig);
 			return LX_RET_GONE;
@@ -240,6 +243,10 @@ void lx_signal_send(struct lx_proc *q, int sig, uint32_t from)
 		lx_proc_exit(q, SIGKILL);
 		return;
 	}
+	if (sig == 18) /* SIGCONT: the process goes on, even when it ignores or blocks it */
+		lx_job_continue(q);
+	else if (lx_job_is_stop(sig)) /* a stop signal takes back a pending SIGCONT */
+		q->sigpending &= ~bit(18), lx_grp(q)->sigpending &= ~bit(18);
 	if (h == SIG_IGN || (h == SIG_DFL && default_ignored(sig)))
 		return;
 	if (!q->grp && q->nthreads) /* sent to a process of several threads */
@@ -248,6 +255,13 @@ void lx_signal_send(struct lx_proc *q, int sig, uint32_t from)
 	q->sigsender = from;
 	if (blockable(q->sigmask) & bit(sig))
 		return; /* pending until unblocked */
+	if (lx_grp(q)->stopped)
+		return; /* taken once SIGCONT resumes it (lx_job_continue), as on Linux */
+	if (h == SIG_DFL && lx_job_is_stop(sig)) {
+		q->sigpending &= ~bit(sig);
+		lx_job_stop(q, sig);
+		return;
+	}
 	if (h == SIG_DFL) {
 		lx_proc_exit(q, sig);
 		return;

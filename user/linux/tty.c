@@ -179,14 +179,15 @@ int64_t lx_tty_read(struct lx_proc *p, struct lx_ofd *o, uint64_t buf, uint64_t 
 		return 0; /* no session: end of file, as before the tty */
 	check_session();
 	if (tty.sid && p->sid == tty.sid && p->pgid != tty.pgrp) {
-		/* A background read: Linux stops the group with SIGTTIN. There is no stopping
-		 * here, so a group that handles SIGTTIN gets it and EINTR; the others get EIO
-		 * (what Linux gives when SIGTTIN is ignored or blocked). */
-		if (p->sigactions[SIGTTIN][0] > 1 && !(p->sigmask & (1ull << (SIGTTIN - 1)))) {
-			signal_group(p->pgid, SIGTTIN);
-			return -LX_EINTR;
-		}
-		return -LX_EIO;
+		/* A background read (Linux's job_control): EIO when SIGTTIN is ignored or blocked;
+		 * else SIGTTIN to the group. Its default action stops the group, and this read
+		 * is made again once SIGCONT resumes it (no wait channel: only SIGCONT ends it);
+		 * a handler gets EINTR. */
+		uint64_t h = lx_grp(p)->sigactions[SIGTTIN][0];
+		if (h == 1 || (p->sigmask & (1ull << (SIGTTIN - 1))))
+			return -LX_EIO;
+		signal_group(p->pgid, SIGTTIN);
+		return h == 0 && lx_grp(p)->stopped ? LX_RET_BLOCK : -LX_EINTR;
 	}
 	if (!len)
 		return 0;
