@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -58,6 +59,15 @@ static const char *drain(void)
 	return buf;
 }
 
+/* What the children write within ms (at least one byte, or nothing when the time runs out). */
+static const char *await(int ms)
+{
+	struct pollfd pf = {.fd = out[0], .events = POLLIN};
+	poll(&pf, 1, ms);
+	pause_ms(10); /* the rest of a write of several bytes */
+	return drain();
+}
+
 static void show_wait(const char *what, pid_t c, int options)
 {
 	int st = 0;
@@ -89,10 +99,14 @@ static pid_t child(void (*body)(void))
 	return c;
 }
 
+static int in[2];
+
 static void stop_self(void)
 {
+	char c;
 	raise(SIGSTOP);
 	write(out[1], "after stop", 10);
+	read(in[0], &c, 1); /* exits only once the parent has seen it continued */
 }
 
 static void computing(void)
@@ -106,6 +120,7 @@ static void computing(void)
 static void cont_handler(void)
 {
 	signal(SIGCONT, on_cont);
+	write(out[1], "R", 1); /* ready */
 	for (;;)
 		pause();
 }
@@ -131,8 +146,6 @@ static void tstp_blocked(void)
 	write(out[1], "b", 1);
 }
 
-static int in[2];
-
 static void reader(void)
 {
 	char c;
@@ -155,6 +168,7 @@ int main(void)
 	show_wait("WUNTRACED again (reported once), WNOHANG", c, WUNTRACED | WNOHANG);
 	SHOW("kill SIGCONT", kill(c, SIGCONT));
 	show_wait("WCONTINUED", c, WCONTINUED);
+	write(in[1], "g", 1);
 	show_wait("exit", c, 0);
 	printf("  it wrote: '%s'\n", drain());
 	/* (The later ones may merge: SIGCHLD does not queue.) */
@@ -178,8 +192,7 @@ int main(void)
 	memset(&si, 0, sizeof(si));
 	SHOW("waitid WCONTINUED", waitid(P_PID, (id_t)c, &si, WCONTINUED));
 	printf("  si_code %d si_status %d\n", si.si_code, si.si_status);
-	pause_ms(60);
-	printf("continued: writes again: %d\n", strlen(drain()) > 0);
+	printf("continued: writes again: %d\n", strlen(await(5000)) > 0);
 	kill(c, SIGSTOP);
 	show_wait("stopped again", c, WUNTRACED);
 	kill(c, SIGTERM);
@@ -193,16 +206,14 @@ int main(void)
 	sigaction(SIGCHLD, &sa, NULL);
 	nchld = 0;
 	c = child(cont_handler);
-	pause_ms(20);
+	printf("ready: '%s'\n", await(5000));
 	kill(c, SIGSTOP);
 	show_wait("stopped", c, WUNTRACED);
 	printf("  nothing yet: '%s'\n", drain());
 	kill(c, SIGCONT);
-	pause_ms(20);
-	printf("SIGCONT handler ran: '%s'\n", drain());
+	printf("SIGCONT handler ran: '%s'\n", await(5000));
 	kill(c, SIGCONT); /* not stopped: the handler runs all the same */
-	pause_ms(20);
-	printf("SIGCONT to a running process: '%s'\n", drain());
+	printf("SIGCONT to a running process: '%s'\n", await(5000));
 	kill(c, SIGKILL);
 	show_wait("SIGKILL", c, 0);
 	printf("SA_NOCLDSTOP: SIGCHLD for the stop and continue: %d\n", nchld > 1);

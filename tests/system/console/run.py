@@ -168,6 +168,32 @@ def main():
         step("ctrl_c_interrupts_a_computing_process", got is not None,
              f"after ^C: {c.buf[-200:]!r}")
         run("shell_survives", "echo still here\r", "still here\n")
+        # Job control: ^Z stops the foreground job (SIGTSTP to its group), the shell reports
+        # it, `jobs` lists it, `fg` continues it in the foreground (^C then ends it), `bg`
+        # continues one in the background; a background read from the tty stops with SIGTTIN.
+        c.send("sleep 100\r")
+        time.sleep(1)
+        c.send("\x1a")
+        got = c.expect(re.escape(PROMPT), a.step_timeout)
+        step("ctrl_z_stops_sleep", got is not None and re.search(r"\[1\]\+ +Stopped +sleep 100", got)
+             is not None, f"after ^Z: {c.buf[-200:]!r}")
+        run("jobs_lists_it", "jobs\r", "[1]+  Stopped                    sleep 100\n")
+        c.send("fg\r")
+        got = c.expect(r"sleep 100\r\n", a.step_timeout)
+        step("fg_continues_it", got is not None, f"after fg: {c.buf[-200:]!r}")
+        time.sleep(1)
+        c.send("\x03")
+        got = c.expect(re.escape(PROMPT), a.step_timeout)
+        step("fg_job_takes_ctrl_c", got is not None, f"after ^C: {c.buf[-200:]!r}")
+        run("fg_status_is_sigint", "echo status=$?\r", "status=130\n")
+        c.send("sleep 100\r")
+        time.sleep(1)
+        c.send("\x1a")
+        c.expect(re.escape(PROMPT), a.step_timeout)
+        run("bg_continues_it", "bg\r", "[1] sleep 100\n")
+        run("bg_job_runs", "jobs\r", "[1]+  Running                    sleep 100\n")
+        run("kill_bg_job", "kill %1; wait; echo status=$?\r",
+            "status=0\n[1]+  Terminated                 sleep 100\n")
         # ^D at an empty prompt: the shell exits, the session ends, QEMU leaves.
         c.send("\x04")
         got = c.expect(r"linux: console session ended: exit=0", a.step_timeout)
