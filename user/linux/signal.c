@@ -13,7 +13,10 @@
  * to lx_tramp_sigret, which loads every register back from the ucontext.
  * Signals reach a process only at its system calls (and while it waits in
  * one): a process that loops without calls gets them at its next call,
- * except SIGKILL and default actions that end it, which act at once.
+ * except SIGKILL and default actions that end or stop it (jobctl.c), which
+ * act at once. A fault the server cannot page in runs the handler of its
+ * signal from the fault (lx_signal_fault), with the registers read from
+ * the faulted thread.
  */
 #include "lx.h"
 
