@@ -180,12 +180,14 @@ int main(void)
 	siginfo_t si;
 	memset(&si, 0, sizeof(si));
 	SHOW("waitid WSTOPPED", waitid(P_PID, (id_t)c, &si, WSTOPPED));
-	printf("  si_code %d si_status %d right pid %d\n", si.si_code, si.si_status, si.si_pid == c);
+	printf("  si_code %d si_status %d right pid %d\n", si.si_code, si.si_status,
+	       si.si_pid == c);
 	drain();
 	pause_ms(60);
 	printf("stopped: wrote nothing meanwhile: '%s'\n", drain());
 	memset(&si, 0, sizeof(si));
-	SHOW("waitid WSTOPPED|WNOHANG, nothing new", waitid(P_PID, (id_t)c, &si, WSTOPPED | WNOHANG));
+	SHOW("waitid WSTOPPED|WNOHANG, nothing new",
+	     waitid(P_PID, (id_t)c, &si, WSTOPPED | WNOHANG));
 	printf("  si_pid %d\n", si.si_pid);
 	SHOW("waitid no options", waitid(P_PID, (id_t)c, &si, 0));
 	kill(c, SIGCONT);

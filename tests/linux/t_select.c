@@ -64,9 +64,13 @@ int main(void)
 	int null = open("/dev/null", O_WRONLY);
 	int top = null > fd ? null : fd;
 
-	FD_ZERO(&r); FD_ZERO(&w);
-	FD_SET(p[0], &r); FD_SET(q[0], &r); FD_SET(fd, &r);
-	FD_SET(p[1], &w); FD_SET(null, &w);
+	FD_ZERO(&r);
+	FD_ZERO(&w);
+	FD_SET(p[0], &r);
+	FD_SET(q[0], &r);
+	FD_SET(fd, &r);
+	FD_SET(p[1], &w);
+	FD_SET(null, &w);
 	tv = (struct timeval){0, 0};
 	SHOW("select pipes, file, null", select(top + 1, &r, &w, NULL, &tv));
 	show_set("  readable", &r, top + 1);
@@ -74,16 +78,24 @@ int main(void)
 	printf("  zero timeout kept: %ld %ld\n", (long)tv.tv_sec, (long)tv.tv_usec);
 
 	write(p[1], "x", 1);
-	FD_ZERO(&r); FD_SET(p[0], &r); FD_SET(q[0], &r);
-	FD_ZERO(&w); FD_SET(p[0], &w); /* the read end is never writable */
+	FD_ZERO(&r);
+	FD_SET(p[0], &r);
+	FD_SET(q[0], &r);
+	FD_ZERO(&w);
+	FD_SET(p[0], &w); /* the read end is never writable */
 	SHOW("select data in one pipe", select(q[0] + 1, &r, &w, NULL, NULL));
 	show_set("  readable", &r, q[0] + 1);
 	show_set("  writable", &w, q[0] + 1);
-	FD_ZERO(&r); FD_SET(p[0], &r); FD_ZERO(&w); FD_SET(p[1], &w);
-	SHOW("select read and write of one fd: counted twice", select(p[1] + 1, &r, &w, NULL, NULL));
+	FD_ZERO(&r);
+	FD_SET(p[0], &r);
+	FD_ZERO(&w);
+	FD_SET(p[1], &w);
+	SHOW("select read and write of one fd: counted twice",
+	     select(p[1] + 1, &r, &w, NULL, NULL));
 
 	/* Timeouts: the time left is written back. */
-	FD_ZERO(&r); FD_SET(q[0], &r);
+	FD_ZERO(&r);
+	FD_SET(q[0], &r);
 	tv = (struct timeval){0, 50000};
 	long long t0 = now_ms();
 	SHOW("select times out", syscall(SYS_select, q[0] + 1, &r, NULL, NULL, &tv));
@@ -91,7 +103,8 @@ int main(void)
 	printf("  waited 40-1000 ms: %d\n", dt >= 40 && dt < 1000);
 	show_set("  readable", &r, q[0] + 1);
 	printf("  timeout written back: %ld %ld\n", (long)tv.tv_sec, (long)tv.tv_usec);
-	FD_ZERO(&r); FD_SET(p[0], &r);
+	FD_ZERO(&r);
+	FD_SET(p[0], &r);
 	tv = (struct timeval){5, 0};
 	SHOW("select ready at once", syscall(SYS_select, p[0] + 1, &r, NULL, NULL, &tv));
 	printf("  time left 4-5 s: %d\n", tv.tv_sec == 4 || (tv.tv_sec == 5 && tv.tv_usec == 0));
@@ -106,7 +119,8 @@ int main(void)
 		write(q[1], "y", 1);
 		_exit(0);
 	}
-	FD_ZERO(&r); FD_SET(q[0], &r);
+	FD_ZERO(&r);
+	FD_SET(q[0], &r);
 	SHOW("select woken by the child's write", select(q[0] + 1, &r, NULL, NULL, NULL));
 	show_set("  readable", &r, q[0] + 1);
 	int st;
@@ -116,16 +130,19 @@ int main(void)
 	int ep = epoll_create1(0);
 	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = 1};
 	epoll_ctl(ep, EPOLL_CTL_ADD, q[0], &ev);
-	FD_ZERO(&r); FD_SET(ep, &r);
+	FD_ZERO(&r);
+	FD_SET(ep, &r);
 	SHOW("select on an epoll fd with a ready pipe", select(ep + 1, &r, NULL, NULL, NULL));
 	close(q[1]);
 	char buf[4];
 	read(q[0], buf, sizeof(buf));
-	FD_ZERO(&r); FD_SET(q[0], &r);
+	FD_ZERO(&r);
+	FD_SET(q[0], &r);
 	SHOW("select at end of file", select(q[0] + 1, &r, NULL, NULL, NULL));
 
 	/* Errors. */
-	FD_ZERO(&r); FD_SET(q[1], &r); /* closed */
+	FD_ZERO(&r);
+	FD_SET(q[1], &r); /* closed */
 	SHOW("select closed fd", select(q[1] + 1, &r, NULL, NULL, NULL));
 	FD_ZERO(&r);
 	SHOW("select nfds -1", syscall(SYS_select, -1, &r, NULL, NULL, NULL));
@@ -134,8 +151,10 @@ int main(void)
 	tv = (struct timeval){0, -1};
 	SHOW("select tv_usec -1", syscall(SYS_select, 1, &r, NULL, NULL, &tv));
 	SHOW("select bad set pointer", syscall(SYS_select, 4, (fd_set *)8, NULL, NULL, NULL));
-	SHOW("select bad timeout pointer", syscall(SYS_select, 4, NULL, NULL, NULL, (struct timeval *)8));
-	FD_ZERO(&r); FD_SET(p[0], &r);
+	SHOW("select bad timeout pointer",
+	     syscall(SYS_select, 4, NULL, NULL, NULL, (struct timeval *)8));
+	FD_ZERO(&r);
+	FD_SET(p[0], &r);
 	SHOW("select nfds past the table (bits past it ignored)",
 	     select(FD_SETSIZE, &r, NULL, NULL, NULL));
 	struct timespec ts = {0, 1000000000};
@@ -157,13 +176,15 @@ int main(void)
 	sigprocmask(SIG_BLOCK, &block, NULL);
 	raise(SIGUSR1);
 	printf("blocked, pending: handler ran %d\n", got);
-	FD_ZERO(&r); FD_SET(p[0], &r);
+	FD_ZERO(&r);
+	FD_SET(p[0], &r);
 	SHOW("pselect6 ready, with a mask that lets SIGUSR1 in",
 	     raw_pselect6(p[0] + 1, &r, NULL, NULL, NULL, &none));
 	sigprocmask(SIG_BLOCK, NULL, &now);
 	printf("  handler ran %d, still blocked %d\n", got, sigismember(&now, SIGUSR1));
 	read(p[0], buf, 1); /* p is empty now */
-	FD_ZERO(&r); FD_SET(p[0], &r);
+	FD_ZERO(&r);
+	FD_SET(p[0], &r);
 	SHOW("pselect6 waiting, the pending SIGUSR1 let in",
 	     raw_pselect6(p[0] + 1, &r, NULL, NULL, NULL, &none));
 	sigprocmask(SIG_BLOCK, NULL, &now);
@@ -199,7 +220,8 @@ int main(void)
 		kill(getppid(), SIGUSR1);
 		_exit(0);
 	}
-	FD_ZERO(&r); FD_SET(p[0], &r);
+	FD_ZERO(&r);
+	FD_SET(p[0], &r);
 	tv = (struct timeval){10, 0};
 	SHOW("select interrupted by a signal", syscall(SYS_select, p[0] + 1, &r, NULL, NULL, &tv));
 	printf("  handler ran %d, time left 9-10 s %d\n", got,

@@ -51,7 +51,7 @@ static void on_usr1(int sig)
 	runs++;
 }
 
-static void catch(int sig, void (*h)(int, siginfo_t *, void *), int flags)
+static void catch (int sig, void (*h)(int, siginfo_t *, void *), int flags)
 {
 	struct sigaction sa = {.sa_sigaction = h, .sa_flags = SA_SIGINFO | flags};
 	sigaction(sig, &sa, NULL);
@@ -67,7 +67,7 @@ int main(void)
 	volatile int zero = 0, one = 1; /* 1 / x would be a compare */
 	int st;
 
-	catch(SIGSEGV, jump_out, 0);
+	catch (SIGSEGV, jump_out, 0);
 	if (!sigsetjmp(jb, 1)) {
 		*bad = 1;
 		printf("not reached\n");
@@ -88,7 +88,7 @@ int main(void)
 	printf("  signal 11 not blocked after siglongjmp: %d\n", !sigismember(&now, SIGSEGV));
 
 	/* A handler that returns: the write is made again until it succeeds. */
-	catch(SIGSEGV, fix_on_third, 0);
+	catch (SIGSEGV, fix_on_third, 0);
 	runs = 0;
 	volatile uint64_t a = 0x1111, b = 0x2222;
 	page[200] = 7;
@@ -112,16 +112,17 @@ int main(void)
 	int same = out[8] == (uint64_t)(page + 300);
 	for (int i = 0; i < 8; i++)
 		same &= out[i] == 0x1111u * (uint64_t)(i + 1);
-	printf("  registers after 3 faults: runs %d, byte %d, all kept %d\n", runs, page[300], same);
+	printf("  registers after 3 faults: runs %d, byte %d, all kept %d\n", runs, page[300],
+	       same);
 
-	catch(SIGFPE, jump_out, 0);
+	catch (SIGFPE, jump_out, 0);
 	runs = 0;
 	if (!sigsetjmp(jb, 1))
 		printf("not reached %d\n", one / zero);
 	report("division by zero");
 	printf("  si_addr is an instruction address: %d\n", last_addr != NULL);
 
-	catch(SIGILL, jump_out, 0);
+	catch (SIGILL, jump_out, 0);
 	runs = 0;
 	if (!sigsetjmp(jb, 1))
 		__asm__ volatile("ud2");
@@ -143,7 +144,8 @@ int main(void)
 		sigset_t s;
 		sigemptyset(&s);
 		sigaddset(&s, SIGSEGV);
-		sigprocmask(SIG_BLOCK, &s, NULL); /* a fault is not held pending: it ends the process */
+		sigprocmask(SIG_BLOCK, &s,
+		            NULL); /* a fault is not held pending: it ends the process */
 		*bad = 1;
 		_exit(0);
 	}
@@ -177,7 +179,7 @@ int main(void)
 	fflush(stdout);
 	c = fork();
 	if (c == 0) {
-		catch(SIGSEGV, jump_out, SA_RESETHAND);
+		catch (SIGSEGV, jump_out, SA_RESETHAND);
 		runs = 0;
 		if (!sigsetjmp(jb, 1))
 			*bad = 1;

@@ -14,14 +14,14 @@
  */
 #include "lx.h"
 
-#define SIGCHLD      17
-#define SIGCONT      18
-#define SIGSTOP      19
-#define SIGTSTP      20
-#define SIGTTIN      21
-#define SIGTTOU      22
-#define SA_NOCLDSTOP 1u
-#define CLD_STOPPED  5
+#define SIGCHLD       17
+#define SIGCONT       18
+#define SIGSTOP       19
+#define SIGTSTP       20
+#define SIGTTIN       21
+#define SIGTTOU       22
+#define SA_NOCLDSTOP  1u
+#define CLD_STOPPED   5
 #define CLD_CONTINUED 6
 
 static uint64_t bit(int sig)
@@ -111,4 +111,3 @@ void lx_job_continue(struct lx_proc *q)
 		}
 	}
 }
-

@@ -532,8 +532,8 @@ static bool handle_fault(struct lx_proc *p, const struct hl_msg *m)
 	if (!e)
 		return true;
 	if (plat.trace)
-		rt_printf("linux: pid %u: fault vector %lu error %#lx at %#lx (rip %#lx)%s\n", p->pid,
-		          m->w[HL_FAULT_VECTOR], err, addr, m->w[HL_FAULT_RIP],
+		rt_printf("linux: pid %u: fault vector %lu error %#lx at %#lx (rip %#lx)%s\n",
+		          p->pid, m->w[HL_FAULT_VECTOR], err, addr, m->w[HL_FAULT_RIP],
 		          e == -LX_ENOMEM ? ": SIGKILL" : "");
 	if (e == -LX_ENOMEM) { /* out of memory: SIGKILL, as the OOM killer */
 		lx_proc_exit(p, 9);

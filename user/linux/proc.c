@@ -598,14 +598,16 @@ static int64_t do_wait(struct lx_proc *p, int how, uint64_t id, uint64_t ustatus
 	}
 	if (info) {
 		int32_t si[32] = {0};
-		si[0] = 17; /* SIGCHLD */
-		si[2] = ev == LX_REPORT_STOP   ? 5                         /* CLD_STOPPED */
-		        : ev == LX_REPORT_CONT ? 6                         /* CLD_CONTINUED */
-		        : st & 0x7f            ? (st & 0x80 ? 3 : 2) : 1;  /* _DUMPED, _KILLED, _EXITED */
-		si[4] = (int32_t)found->pid;                               /* si_pid */
-		si[6] = ev == LX_REPORT_STOP   ? (int32_t)found->stopped   /* si_status */
-		        : ev == LX_REPORT_CONT ? 18                        /* SIGCONT */
-		        : st & 0x7f            ? st & 0x7f : (st >> 8) & 0xff;
+		si[0] = 17;                        /* SIGCHLD */
+		si[2] = ev == LX_REPORT_STOP   ? 5 /* CLD_STOPPED */
+		        : ev == LX_REPORT_CONT ? 6 /* CLD_CONTINUED */
+		        : st & 0x7f            ? (st & 0x80 ? 3 : 2)
+		                               : 1;     /* _DUMPED, _KILLED, _EXITED */
+		si[4] = (int32_t)found->pid; /* si_pid */
+		si[6] = ev == LX_REPORT_STOP   ? (int32_t)found->stopped /* si_status */
+		        : ev == LX_REPORT_CONT ? 18                      /* SIGCONT */
+		        : st & 0x7f            ? st & 0x7f
+		                               : (st >> 8) & 0xff;
 		if (lx_copy_out(p, info, si, sizeof(si)))
 			return -LX_EFAULT;
 	}

@@ -131,27 +131,27 @@ static int enter_handler(struct lx_proc *p, int sig, bool interrupted)
 static int fault_signal(struct lx_proc *p, uint64_t vector, uint64_t addr, int *code)
 {
 	switch (vector) {
-	case 0: /* #DE */
+	case 0:            /* #DE */
 		*code = 1; /* FPE_INTDIV */
 		return 8;  /* SIGFPE */
 	case 16:
-	case 19:       /* x87, SIMD floating point */
+	case 19:           /* x87, SIMD floating point */
 		*code = 0; /* the cause is in the FPU state */
 		return 8;
-	case 1:                              /* #DB: single step (TF) */
-	case 3:                              /* int3 */
+	case 1:                                 /* #DB: single step (TF) */
+	case 3:                                 /* int3 */
 		*code = vector == 1 ? 2 : 0x80; /* TRAP_TRACE, SI_KERNEL */
-		return 5;                        /* SIGTRAP */
-	case 6:           /* #UD */
-		*code = 2;    /* ILL_ILLOPN */
-		return 4;     /* SIGILL */
-	case 17:          /* #AC */
-		*code = 1;    /* BUS_ADRALN */
-		return 7;     /* SIGBUS */
+		return 5;                       /* SIGTRAP */
+	case 6:                                 /* #UD */
+		*code = 2;                      /* ILL_ILLOPN */
+		return 4;                       /* SIGILL */
+	case 17:                                /* #AC */
+		*code = 1;                      /* BUS_ADRALN */
+		return 7;                       /* SIGBUS */
 	case 14:
 		*code = lx_region_at(p, addr) ? 2 : 1; /* SEGV_ACCERR, SEGV_MAPERR */
 		return 11;
-	default:          /* #GP and the rest */
+	default:              /* #GP and the rest */
 		*code = 0x80; /* SI_KERNEL */
 		return 11;
 	}
@@ -171,8 +171,8 @@ int64_t lx_signal_fault(struct lx_proc *p, uint64_t vector, uint64_t err, uint64
 	}
 	lx_plat_read_gprs(p, r);
 	g[R_RDI] = r[5], g[R_RSI] = r[4], g[R_RSP] = r[7], g[R_RIP] = rip, g[R_EFL] = r[17];
-	g[19] = err;                                   /* REG_ERR */
-	g[22] = vector == 14 ? addr : 0;               /* REG_CR2 */
+	g[19] = err;                                                                  /* REG_ERR */
+	g[22] = vector == 14 ? addr : 0;                                              /* REG_CR2 */
 	uint64_t where = vector == 14 ? addr : vector == 13 || vector == 3 ? 0 : rip; /* si_addr */
 	int32_t head[4] = {sig, 0, code, 0};
 	memcpy(si, head, sizeof(head));

@@ -171,6 +171,9 @@ static int64_t do_write(struct lx_proc *p, uint64_t fd, uint64_t buf, uint64_t l
 		return lx_check(p, buf, len, LX_PROT_READ) ? -LX_EFAULT : (int64_t)len;
 	if (f->kind != LX_FD_CONSOLE)
 		return -LX_EBADF;
+	int64_t bg = lx_tty_write_check(p); /* TOSTOP */
+	if (bg)
+		return bg;
 	for (uint64_t done = 0; done < len;) {
 		uint64_t n = len - done < CHUNK ? len - done : CHUNK;
 		if (lx_copy_in(p, tmp, buf + done, n))
@@ -1064,8 +1067,9 @@ int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 			return -LX_EINVAL;
 		int err = lx_sigmask_enter(p, a[3], a[4]);
 		return err ? err
-		           : lx_sigmask_leave(p, do_poll(p, a[0], a[1],
-		                                         a[2] ? ts[0] * 1000 + ts[1] / 1000000 : -1));
+		           : lx_sigmask_leave(p,
+		                              do_poll(p, a[0], a[1],
+		                                      a[2] ? ts[0] * 1000 + ts[1] / 1000000 : -1));
 	}
 	case 157: /* prctl: PR_SET_NAME and PR_GET_NAME (kept, 16 bytes) */
 		if (a[0] == 15)

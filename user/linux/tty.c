@@ -31,6 +31,7 @@
 #define SIGHUP     1
 #define SIGCONT    18
 #define SIGTTIN    21
+#define SIGTTOU    22
 #define SIGWINCH   28
 
 static struct {
@@ -171,6 +172,33 @@ void lx_tty_write(const char *s, size_t n)
 	}
 }
 
+/*
+ * A process of the tty's session outside its foreground group reads (sig SIGTTIN), or writes
+ * with TOSTOP or changes the settings (SIGTTOU): Linux's job_control and tty_check_change. 0
+ * when it may go on (a foreground one; SIGTTOU ignored or blocked), EIO for a read with SIGTTIN
+ * ignored or blocked; otherwise sig goes to its group, whose default action stops it, and the
+ * call is made again once SIGCONT resumes it (LX_RET_BLOCK without a wait channel: only SIGCONT
+ * ends the wait); a handler gets EINTR.
+ */
+static int64_t background(struct lx_proc *p, int sig)
+{
+	if (!tty.sid || p->sid != tty.sid || p->pgid == tty.pgrp)
+		return 0;
+	uint64_t h = lx_grp(p)->sigactions[sig][0];
+	if (h == 1 || (p->sigmask & (1ull << (sig - 1))))
+		return sig == SIGTTIN ? -LX_EIO : 0;
+	signal_group(p->pgid, sig);
+	return h == 0 && lx_grp(p)->stopped ? LX_RET_BLOCK : -LX_EINTR;
+}
+
+int64_t lx_tty_write_check(struct lx_proc *p)
+{
+	if (!tty.active || !(tty.ld.t.c_lflag & LX_TOSTOP))
+		return 0;
+	check_session();
+	return background(p, SIGTTOU);
+}
+
 int64_t lx_tty_read(struct lx_proc *p, struct lx_ofd *o, uint64_t buf, uint64_t len)
 {
 	static uint8_t tmp[LX_LDISC_IN];
@@ -178,17 +206,9 @@ int64_t lx_tty_read(struct lx_proc *p, struct lx_ofd *o, uint64_t buf, uint64_t 
 	if (!tty.active)
 		return 0; /* no session: end of file, as before the tty */
 	check_session();
-	if (tty.sid && p->sid == tty.sid && p->pgid != tty.pgrp) {
-		/* A background read (Linux's job_control): EIO when SIGTTIN is ignored or blocked;
-		 * else SIGTTIN to the group. Its default action stops the group, and this read
-		 * is made again once SIGCONT resumes it (no wait channel: only SIGCONT ends it);
-		 * a handler gets EINTR. */
-		uint64_t h = lx_grp(p)->sigactions[SIGTTIN][0];
-		if (h == 1 || (p->sigmask & (1ull << (SIGTTIN - 1))))
-			return -LX_EIO;
-		signal_group(p->pgid, SIGTTIN);
-		return h == 0 && lx_grp(p)->stopped ? LX_RET_BLOCK : -LX_EINTR;
-	}
+	int64_t bg = background(p, SIGTTIN);
+	if (bg)
+		return bg;
 	if (!len)
 		return 0;
 	uint64_t now = lx_plat_nanotime();
@@ -243,6 +263,12 @@ int64_t lx_tty_ioctl(struct lx_proc *p, struct lx_ofd *o, uint64_t cmd, uint64_t
 	uint16_t ws[4] = {tty.ld.rows, tty.ld.cols, 0, 0};
 	struct lx_termios t;
 
+	/* What changes the terminal: from a background group, SIGTTOU first (tty_check_change). */
+	if ((cmd >= 0x5402 && cmd <= 0x5404) || cmd == 0x540a || cmd == 0x540b || cmd == 0x5410) {
+		int64_t bg = background(p, SIGTTOU);
+		if (bg)
+			return bg;
+	}
 	switch (cmd) {
 	case 0x5401: /* TCGETS */
 		return lx_copy_out(p, arg, &tty.ld.t, sizeof(tty.ld.t)) ? -LX_EFAULT : 0;

@@ -324,7 +324,7 @@ static void vmin_vtime_four_cases(void)
 	CHECK_EQ(lx_ldisc_wait_ns(&ld, 10, 0), 0); /* one byte ends it */
 	CHECK_STR(rd(10), "c");
 
-	set_vtime(3, 2); /* inter-byte timer of 0.2 s */
+	set_vtime(3, 2);                                 /* inter-byte timer of 0.2 s */
 	CHECK_EQ(lx_ldisc_wait_ns(&ld, 10, 9 * DS), -1); /* before the first byte: no timer */
 	feed("d");
 	CHECK_EQ(lx_ldisc_wait_ns(&ld, 10, 0), (int64_t)(2 * DS));

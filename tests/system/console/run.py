@@ -194,6 +194,37 @@ def main():
         run("bg_job_runs", "jobs\r", "[1]+  Running                    sleep 100\n")
         run("kill_bg_job", "kill %1; wait; echo status=$?\r",
             "status=0\n[1]+  Terminated                 sleep 100\n")
+        # A background read from the tty stops with SIGTTIN; fg gives it the terminal.
+        c.send("cat &\r")
+        c.expect(re.escape(PROMPT), a.step_timeout)
+        time.sleep(1)
+        c.send("jobs\r")
+        got = c.expect(r"\n" + re.escape(PROMPT), a.step_timeout)
+        step("bg_read_stops_with_sigttin", got is not None and
+             re.search(r"\[1\]\+ +Stopped \(tty input\) +cat", got) is not None,
+             f"jobs after cat &: {got!r}")
+        c.send("fg\r")
+        c.expect(r"cat\r\n", a.step_timeout)
+        time.sleep(1)
+        c.send("read on\r")
+        got = c.expect(r"read on\r\n", a.step_timeout)
+        c.send("\x04")
+        got = c.expect(re.escape(PROMPT), a.step_timeout) if got is not None else None
+        step("fg_read_goes_on", got is not None, f"after fg and a line: {c.buf[-200:]!r}")
+        # TOSTOP: a background write stops with SIGTTOU.
+        run("stty_tostop", "stty tostop\r", "")
+        c.send("(echo from the background) &\r")
+        c.expect(re.escape(PROMPT), a.step_timeout)
+        time.sleep(1)
+        c.send("jobs\r")
+        got = c.expect(r"\n" + re.escape(PROMPT), a.step_timeout)
+        step("tostop_bg_write_stops_with_sigttou", got is not None and
+             re.search(r"\[1\]\+ +Stopped \(tty output\)", got) is not None
+             and "from the background" not in got, f"jobs: {got!r}")
+        c.send("fg\r")
+        got = c.expect(r"from the background\r\n" + re.escape(PROMPT), a.step_timeout)
+        step("fg_write_goes_on", got is not None, f"after fg: {c.buf[-200:]!r}")
+        run("stty_no_tostop", "stty -tostop\r", "")
         # ^D at an empty prompt: the shell exits, the session ends, QEMU leaves.
         c.send("\x04")
         got = c.expect(r"linux: console session ended: exit=0", a.step_timeout)
