@@ -220,7 +220,7 @@ def main():
         got = c.expect(r"\n" + re.escape(PROMPT), a.step_timeout)
         step("tostop_bg_write_stops_with_sigttou", got is not None and
              re.search(r"\[1\]\+ +Stopped \(tty output\)", got) is not None
-             and "from the background" not in got, f"jobs: {got!r}")
+             and "\nfrom the background\r" not in got, f"jobs: {got!r}")
         c.send("fg\r")
         got = c.expect(r"from the background\r\n" + re.escape(PROMPT), a.step_timeout)
         step("fg_write_goes_on", got is not None, f"after fg: {c.buf[-200:]!r}")
