@@ -51,7 +51,7 @@ static void on_usr1(int sig)
 	runs++;
 }
 
-static void catch (int sig, void (*h)(int, siginfo_t *, void *), int flags)
+static void catch_sig(int sig, void (*h)(int, siginfo_t *, void *), int flags)
 {
 	struct sigaction sa = {.sa_sigaction = h, .sa_flags = SA_SIGINFO | flags};
 	sigaction(sig, &sa, NULL);
@@ -62,12 +62,68 @@ static void report(const char *what)
 	printf("%s: handler ran %d, signo %d, code %d\n", what, runs, last_signo, last_code);
 }
 
+static volatile int zero = 0, one = 1; /* 1 / x would be a compare */
+
+static void fpe_default(void)
+{
+	signal(SIGFPE, SIG_DFL);
+	printf("%d\n", one / zero);
+}
+
+static void segv_blocked(void)
+{
+	sigset_t s;
+	sigemptyset(&s);
+	sigaddset(&s, SIGSEGV);
+	sigprocmask(SIG_BLOCK, &s, NULL); /* a fault is not held pending: it ends the process */
+	*bad = 1;
+}
+
+static void segv_ignored(void)
+{
+	signal(SIGSEGV, SIG_IGN);
+	*bad = 1;
+}
+
+static void resethand_usr1(void)
+{
+	struct sigaction sa = {.sa_handler = on_usr1, .sa_flags = SA_RESETHAND};
+	sigaction(SIGUSR1, &sa, NULL);
+	runs = 0;
+	raise(SIGUSR1);
+	printf("SA_RESETHAND: handler ran %d\n", runs);
+	fflush(stdout);
+	raise(SIGUSR1);
+}
+
+static void resethand_fault(void)
+{
+	catch_sig(SIGSEGV, jump_out, SA_RESETHAND);
+	runs = 0;
+	if (!sigsetjmp(jb, 1))
+		*bad = 1;
+	printf("SA_RESETHAND fault: handler ran %d\n", runs);
+	fflush(stdout);
+	*bad = 1;
+}
+
+/* body in a child, and how the child ended. */
+static void in_child(const char *what, void (*body)(void))
+{
+	int st;
+	fflush(stdout);
+	pid_t c = fork();
+	if (c == 0) {
+		body();
+		_exit(0);
+	}
+	waitpid(c, &st, 0);
+	show_status(what, st);
+}
+
 int main(void)
 {
-	volatile int zero = 0, one = 1; /* 1 / x would be a compare */
-	int st;
-
-	catch (SIGSEGV, jump_out, 0);
+	catch_sig(SIGSEGV, jump_out, 0);
 	if (!sigsetjmp(jb, 1)) {
 		*bad = 1;
 		printf("not reached\n");
@@ -88,7 +144,7 @@ int main(void)
 	printf("  signal 11 not blocked after siglongjmp: %d\n", !sigismember(&now, SIGSEGV));
 
 	/* A handler that returns: the write is made again until it succeeds. */
-	catch (SIGSEGV, fix_on_third, 0);
+	catch_sig(SIGSEGV, fix_on_third, 0);
 	runs = 0;
 	volatile uint64_t a = 0x1111, b = 0x2222;
 	page[200] = 7;
@@ -115,80 +171,25 @@ int main(void)
 	printf("  registers after 3 faults: runs %d, byte %d, all kept %d\n", runs, page[300],
 	       same);
 
-	catch (SIGFPE, jump_out, 0);
+	catch_sig(SIGFPE, jump_out, 0);
 	runs = 0;
 	if (!sigsetjmp(jb, 1))
 		printf("not reached %d\n", one / zero);
 	report("division by zero");
 	printf("  si_addr is an instruction address: %d\n", last_addr != NULL);
 
-	catch (SIGILL, jump_out, 0);
+	catch_sig(SIGILL, jump_out, 0);
 	runs = 0;
 	if (!sigsetjmp(jb, 1))
 		__asm__ volatile("ud2");
 	report("ud2");
 
 	/* Default actions and forced ones, each in a child. */
-	fflush(stdout);
-	pid_t c = fork();
-	if (c == 0) {
-		signal(SIGFPE, SIG_DFL);
-		printf("%d\n", one / zero);
-		_exit(0);
-	}
-	waitpid(c, &st, 0);
-	show_status("division by zero, default action", st);
-	fflush(stdout);
-	c = fork();
-	if (c == 0) {
-		sigset_t s;
-		sigemptyset(&s);
-		sigaddset(&s, SIGSEGV);
-		sigprocmask(SIG_BLOCK, &s,
-		            NULL); /* a fault is not held pending: it ends the process */
-		*bad = 1;
-		_exit(0);
-	}
-	waitpid(c, &st, 0);
-	show_status("fault with signal 11 blocked (handler installed)", st);
-	fflush(stdout);
-	c = fork();
-	if (c == 0) {
-		signal(SIGSEGV, SIG_IGN);
-		*bad = 1;
-		_exit(0);
-	}
-	waitpid(c, &st, 0);
-	show_status("fault with signal 11 ignored", st);
-
+	in_child("division by zero, default action", fpe_default);
+	in_child("fault with signal 11 blocked (handler installed)", segv_blocked);
+	in_child("fault with signal 11 ignored", segv_ignored);
 	/* SA_RESETHAND: the handler runs once, then the default action. */
-	fflush(stdout);
-	c = fork();
-	if (c == 0) {
-		struct sigaction sa = {.sa_handler = on_usr1, .sa_flags = SA_RESETHAND};
-		sigaction(SIGUSR1, &sa, NULL);
-		runs = 0;
-		raise(SIGUSR1);
-		printf("SA_RESETHAND: handler ran %d\n", runs);
-		fflush(stdout);
-		raise(SIGUSR1);
-		_exit(0);
-	}
-	waitpid(c, &st, 0);
-	show_status("SA_RESETHAND second SIGUSR1", st);
-	fflush(stdout);
-	c = fork();
-	if (c == 0) {
-		catch (SIGSEGV, jump_out, SA_RESETHAND);
-		runs = 0;
-		if (!sigsetjmp(jb, 1))
-			*bad = 1;
-		printf("SA_RESETHAND fault: handler ran %d\n", runs);
-		fflush(stdout);
-		*bad = 1;
-		_exit(0);
-	}
-	waitpid(c, &st, 0);
-	show_status("SA_RESETHAND second fault", st);
+	in_child("SA_RESETHAND second SIGUSR1", resethand_usr1);
+	in_child("SA_RESETHAND second fault", resethand_fault);
 	return 0;
 }

@@ -194,12 +194,16 @@ def main():
         run("bg_job_runs", "jobs\r", "[1]+  Running                    sleep 100\n")
         run("kill_bg_job", "kill %1; wait; echo status=$?\r",
             "status=0\n[1]+  Terminated                 sleep 100\n")
+        def background_then_jobs(cmd):
+            """Start cmd in the background, give it a second, and return what `jobs` says."""
+            c.send(cmd + " &\r")
+            c.expect(re.escape(PROMPT), a.step_timeout)
+            time.sleep(1)
+            c.send("jobs\r")
+            return c.expect(r"\n" + re.escape(PROMPT), a.step_timeout)
+
         # A background read from the tty stops with SIGTTIN; fg gives it the terminal.
-        c.send("cat &\r")
-        c.expect(re.escape(PROMPT), a.step_timeout)
-        time.sleep(1)
-        c.send("jobs\r")
-        got = c.expect(r"\n" + re.escape(PROMPT), a.step_timeout)
+        got = background_then_jobs("cat")
         step("bg_read_stops_with_sigttin", got is not None and
              re.search(r"\[1\]\+ +Stopped \(tty input\) +cat", got) is not None,
              f"jobs after cat &: {got!r}")
@@ -213,11 +217,7 @@ def main():
         step("fg_read_goes_on", got is not None, f"after fg and a line: {c.buf[-200:]!r}")
         # TOSTOP: a background write stops with SIGTTOU.
         run("stty_tostop", "stty tostop\r", "")
-        c.send("(echo from the background) &\r")
-        c.expect(re.escape(PROMPT), a.step_timeout)
-        time.sleep(1)
-        c.send("jobs\r")
-        got = c.expect(r"\n" + re.escape(PROMPT), a.step_timeout)
+        got = background_then_jobs("(echo from the background)")
         step("tostop_bg_write_stops_with_sigttou", got is not None and
              re.search(r"\[1\]\+ +Stopped \(tty output\)", got) is not None
              and "\nfrom the background\r" not in got, f"jobs: {got!r}")
