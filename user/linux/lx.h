@@ -162,6 +162,8 @@ struct lx_proc {
 	uint64_t wake_at;               /* a timed wait ends at this lx_plat_nanotime (0: none) */
 	uint64_t alarm_at, alarm_every; /* ITIMER_REAL: SIGALRM at alarm_at, then every ... ns */
 	uint64_t start_ns;              /* when the process began (/proc, times) */
+	uint64_t cpu_gone_ns;     /* a leader: CPU time of its Hallows threads that have gone */
+	uint64_t cpu_children_ns; /* a leader: CPU time of the children it waited for (theirs too) */
 	uint32_t state;                 /* LX_PROC_* */
 	uint32_t idx;                   /* index in lx_procs: the platform's per-process state */
 	uint32_t mm_idx;  /* the index of the slot whose memory it uses (a thread: its leader's) */
@@ -260,6 +262,8 @@ void lx_plat_suspend(struct lx_proc *p);
 /* The registers of p's stopped thread: rax rbx rcx rdx, rsi rdi rbp rsp, r8-r11, r12-r15,
  * rip rflags fs_base state (thread.read_gprs). */
 void lx_plat_read_gprs(struct lx_proc *p, uint64_t r[20]);
+/* The CPU time p's Hallows thread has used, in ns (thread.read_cputime; 0 without one). */
+uint64_t lx_plat_cpu_ns(const struct lx_proc *p);
 /* Every page of the current process goes (execve). */
 void lx_plat_unmap_all(void);
 /* Everything of p goes: pages, thread, spaces. */
@@ -363,6 +367,11 @@ bool lx_job_is_stop(int sig); /* SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU */
 void lx_job_stop(struct lx_proc *q, int sig);
 /* SIGCONT: the process of q goes on (whatever SIGCONT's action); its parent hears of it. */
 void lx_job_continue(struct lx_proc *q);
+
+/* ---- CPU time (cputime.c) ---- */
+/* The CPU time of p's process (every thread, those gone too), in ns. */
+uint64_t lx_cpu_process_ns(struct lx_proc *p);
+int64_t lx_cpu_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], bool *handled);
 
 /* ---- signals (signal.c) ---- */
 /* Send sig to q (from pid): pending, or its default action, or it interrupts q's wait. */

@@ -430,8 +430,10 @@ void lx_plat_release(struct lx_proc *p)
 {
 	struct space *sp = &spaces[p->idx], *was = cur;
 
-	if (sp->thread)
+	if (sp->thread) {
 		hl_thread_suspend(sp->thread);
+		lx_grp(p)->cpu_gone_ns += lx_plat_cpu_ns(p); /* its CPU time stays its process's */
+	}
 	cur = sp;
 	lx_plat_unmap_all();
 	cur = was == sp ? NULL : was;
@@ -541,6 +543,15 @@ static bool handle_fault(struct lx_proc *p, const struct hl_msg *m)
 	}
 	/* SIGSEGV, SIGFPE...: its handler runs, or it ends the process (signal.c). */
 	return lx_signal_fault(p, m->w[HL_FAULT_VECTOR], err, addr, m->w[HL_FAULT_RIP]) == 0;
+}
+
+uint64_t lx_plat_cpu_ns(const struct lx_proc *p)
+{
+	hl_word_t ns = 0;
+
+	return spaces[p->idx].thread && hl_thread_read_cputime(spaces[p->idx].thread, &ns) == HL_OK
+	           ? ns
+	           : 0;
 }
 
 void lx_plat_read_gprs(struct lx_proc *p, uint64_t r[20])

@@ -591,9 +591,10 @@ static int64_t do_wait(struct lx_proc *p, int how, uint64_t id, uint64_t ustatus
 	                                : found->wstatus;
 	if (ustatus && lx_copy_out(p, ustatus, &st, 4))
 		return -LX_EFAULT;
-	if (rusage) {
-		uint8_t zero[144] = {0};
-		if (lx_copy_out(p, rusage, zero, sizeof(zero)))
+	uint64_t cpu = ev == EV_EXIT ? found->cpu_gone_ns + found->cpu_children_ns : 0;
+	if (rusage) { /* ru_utime: its CPU time and its children's (user and system together) */
+		uint64_t ru[18] = {cpu / 1000000000ull, cpu % 1000000000ull / 1000};
+		if (lx_copy_out(p, rusage, ru, sizeof(ru)))
 			return -LX_EFAULT;
 	}
 	if (info) {
@@ -613,8 +614,10 @@ static int64_t do_wait(struct lx_proc *p, int how, uint64_t id, uint64_t ustatus
 	}
 	uint32_t got = found->pid;
 	if (!(options & WNOWAIT)) {
-		if (ev == EV_EXIT)
+		if (ev == EV_EXIT) {
+			lx_grp(p)->cpu_children_ns += cpu; /* RUSAGE_CHILDREN, times' cutime */
 			reap(found);
+		}
 		else
 			found->report = 0; /* reported once */
 	}
@@ -711,6 +714,7 @@ static int64_t fork_step2(struct lx_proc *p, uint64_t frame)
 	c->wake_at = c->alarm_at = c->alarm_every = 0, c->futex_woken = 0;
 	c->chan = NULL, c->vfork_child = 0, c->vfork_ret = 0;
 	c->sigpending = 0, c->in_sigsuspend = 0, c->stopped = 0, c->report = 0;
+	c->cpu_gone_ns = c->cpu_children_ns = 0;
 	c->tid_address = 0;
 	for (uint32_t fd = 0; fd < LX_MAX_FDS; fd++)
 		if (c->fd[fd].o)

@@ -725,6 +725,8 @@ static int64_t do_clock(struct lx_proc *p, uint64_t clk, uint64_t buf)
 		return -LX_EINVAL;
 	if (clk == 0 || clk == 8 /* REALTIME_ALARM */ || clk == 11 /* TAI */)
 		ns += 1767225600ull * 1000000000ull;
+	if (clk == 2 || clk == 3) /* PROCESS_CPUTIME_ID, THREAD_CPUTIME_ID (cputime.c) */
+		ns = clk == 2 ? lx_cpu_process_ns(p) : lx_plat_cpu_ns(p);
 	ts[0] = ns / 1000000000ull, ts[1] = ns % 1000000000ull;
 	return lx_copy_out(p, buf, ts, sizeof(ts));
 }
@@ -1088,6 +1090,8 @@ int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 	}
 	default:
 		r = lx_thread_syscall(p, nr, a, &handled);
+		if (!handled)
+			r = lx_cpu_syscall(p, nr, a, &handled);
 		if (!handled)
 			r = lx_timer_syscall(p, nr, a, &handled);
 		if (!handled)
