@@ -98,10 +98,10 @@ struct thread {
 	uint64_t upcall_deadline_tsc; /* [BKL] expiry while on a CPU */
 	/* A timed notification wait (HL_SYS_WAIT): queued on the timer queue of CPU timeout_cpu
 	 * while it waits with a deadline (timeout.queued). */
-	struct timeq_node timeout;     /* [BKL] */
-	uint32_t timeout_cpu;          /* [BKL] */
-	uint64_t cpu_tsc;    /* [BKL] TSC ticks it has run (user and kernel), to cpu_in_tsc */
-	uint64_t cpu_in_tsc; /* [BKL] when it last became current on a CPU */
+	struct timeq_node timeout; /* [BKL] */
+	uint32_t timeout_cpu;      /* [BKL] */
+	uint64_t cpu_tsc;          /* [BKL] TSC ticks it has run (user and kernel), to cpu_in_tsc */
+	uint64_t cpu_in_tsc;       /* [BKL] when it last became current on a CPU */
 	uint8_t xsave[] __aligned(64); /* FPU/SSE/AVX state (XSAVE area) */
 };
 _Static_assert(offsetof(struct thread, regs) == 0, "syscall.S: the registers open struct thread");

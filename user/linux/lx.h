@@ -162,10 +162,11 @@ struct lx_proc {
 	uint64_t wake_at;               /* a timed wait ends at this lx_plat_nanotime (0: none) */
 	uint64_t alarm_at, alarm_every; /* ITIMER_REAL: SIGALRM at alarm_at, then every ... ns */
 	uint64_t start_ns;              /* when the process began (/proc, times) */
-	uint64_t cpu_gone_ns;     /* a leader: CPU time of its Hallows threads that have gone */
-	uint64_t cpu_children_ns; /* a leader: CPU time of the children it waited for (theirs too) */
-	uint32_t state;                 /* LX_PROC_* */
-	uint32_t idx;                   /* index in lx_procs: the platform's per-process state */
+	uint64_t cpu_gone_ns; /* a leader: CPU time of its Hallows threads that have gone */
+	uint64_t
+	    cpu_children_ns; /* a leader: CPU time of the children it waited for (theirs too) */
+	uint32_t state;      /* LX_PROC_* */
+	uint32_t idx;        /* index in lx_procs: the platform's per-process state */
 	uint32_t mm_idx;  /* the index of the slot whose memory it uses (a thread: its leader's) */
 	const void *chan; /* blocked until lx_wake(chan); NULL: not blocked */
 	uint32_t vfork_child; /* vfork: blocked until this child execs or exits */

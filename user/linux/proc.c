@@ -617,8 +617,7 @@ static int64_t do_wait(struct lx_proc *p, int how, uint64_t id, uint64_t ustatus
 		if (ev == EV_EXIT) {
 			lx_grp(p)->cpu_children_ns += cpu; /* RUSAGE_CHILDREN, times' cutime */
 			reap(found);
-		}
-		else
+		} else
 			found->report = 0; /* reported once */
 	}
 	return info ? 0 : got;
