@@ -618,15 +618,11 @@ static void serve(void)
 				    ib->mr[HL_LINUX_RIP],
 				    ib->mr[HL_LINUX_RSP]};
 				p->redirected = 0;
-			}
-			if (lx_grp(p)->stopped) { /* it stopped while its last call was answered */
-				if (HL_MSG_LABEL(info) == HL_LABEL_LINUX_SYSCALL)
-					block(p); /* made again once SIGCONT resumes it */
-				else
-					lx_plat_suspend(p); /* the instruction faults again then */
-			} else if (HL_MSG_LABEL(info) == HL_LABEL_LINUX_SYSCALL) {
-				struct lx_call *c = &p->call;
-				int64_t r = lx_syscall(p, c->nr, c->a);
+				/* Stopped while its last call was answered: this one waits, made
+				 * again once SIGCONT resumes it (jobctl.c). */
+				int64_t r = __builtin_expect(lx_grp(p)->stopped != 0, 0)
+				                ? LX_RET_BLOCK
+				                : lx_syscall(p, c->nr, c->a);
 				if (p->state != LX_PROC_LIVE) /* a signal ended it meanwhile */
 					r = LX_RET_GONE;
 				else if (r != LX_RET_BLOCK && r != LX_RET_GONE && !p->redirected)
@@ -640,7 +636,10 @@ static void serve(void)
 				else if (r != LX_RET_GONE)
 					m.w[0] = (hl_word_t)r, reply = true;
 			} else if (HL_MSG_LABEL(info) == HL_LABEL_FAULT) {
-				reply = handle_fault(p, &m);
+				if (lx_grp(p)->stopped)
+					lx_plat_suspend(p); /* the instruction faults again then */
+				else
+					reply = handle_fault(p, &m);
 			}
 			lx_caller = NULL;
 		} else if (HL_MSG_LABEL(info) == 0) {
