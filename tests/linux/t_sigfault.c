@@ -155,7 +155,7 @@ int main(void)
 	/* Every register the faulting code holds comes back after the handler returns. */
 	mprotect(page, 4096, PROT_READ);
 	runs = 0;
-	uint64_t out[9];
+	uint64_t out[9] = {0}; /* the asm below fills it */
 	__asm__ volatile("mov $0x1111, %%rax\n\tmov $0x2222, %%rdx\n\tmov $0x3333, %%rsi\n\t"
 	                 "mov $0x4444, %%r8\n\tmov $0x5555, %%r9\n\tmov $0x6666, %%r10\n\t"
 	                 "mov $0x7777, %%r11\n\tmov $0x8888, %%r12\n\t"
