@@ -191,6 +191,15 @@ void sched_yield_current(void)
 	this_cpu()->need_resched = true;
 }
 
+uint64_t sched_cpu_ns(const struct thread *t)
+{
+	uint64_t ticks = t->cpu_tsc;
+
+	if (t->on_cpu && cpus[t->on_cpu - 1].current == t) /* running now: this run too */
+		ticks += rdtsc() - t->cpu_in_tsc;
+	return tsc_to_ns(ticks);
+}
+
 /* Charge the running thread for the time since it started; throttle it when its budget is gone. */
 static void charge(struct cpu *c)
 {
@@ -488,6 +497,10 @@ static __always_inline bool switch_in(struct cpu *c, struct thread *next)
 	if (prev && prev != next && prev->magic == THREAD_MAGIC && prev->upcall_ns)
 		upcall_leave(prev, now);
 	if (prev != next) {
+		uint64_t t = rdtsc(); /* CPU time: prev's run ends, next's begins */
+		if (prev && prev->magic == THREAD_MAGIC)
+			prev->cpu_tsc += t - prev->cpu_in_tsc;
+		next->cpu_in_tsc = t;
 		if (prev && prev->on_cpu == c->index + 1)
 			handoff(c, prev);
 		fpu_switch(prev, next);
@@ -570,6 +583,8 @@ __noreturn void sched_exit_to_user(void)
 			upcall_leave(prev, rdtsc());
 		fpu_switch(prev,
 		           NULL); /* it may run here again after the idle time: keep its state */
+		if (prev && prev->magic == THREAD_MAGIC)
+			prev->cpu_tsc += rdtsc() - prev->cpu_in_tsc;
 		c->current = NULL;
 		handoff(c, prev);
 		arch_aspace_load(c, NULL);

@@ -183,6 +183,13 @@ int decode_thread_read_regs(struct invocation *inv)
 	return HL_OK;
 }
 
+/* The CPU time the thread has used, in ns (user and kernel time together). */
+int decode_thread_read_cputime(struct invocation *inv)
+{
+	inv->res[0] = sched_cpu_ns((const struct thread *)inv->target->cap.obj);
+	return HL_OK;
+}
+
 /* Four of the saved general registers (group 0: rax rbx rcx rdx, 1: rsi rdi rbp rsp, 2: r8 r9
  * r10 r11, 3: r12 r13 r14 r15, 4: rip rflags fs_base state): those of the thread as it last
  * entered the kernel (exact for a stopped thread: faulted, suspended, blocked). */

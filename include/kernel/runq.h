@@ -136,6 +136,9 @@ static __always_inline bool rq_none_above(const struct runq *q, uint8_t p)
 static __always_inline __noreturn void
 fast_switch(struct cpu *c, struct runq *q, struct thread *from, struct thread *to, bool rival)
 {
+	uint64_t now = rdtsc(); /* CPU time: from's run ends, to's begins */
+	from->cpu_tsc += now - from->cpu_in_tsc;
+	to->cpu_in_tsc = now;
 	c->current = to;
 	c->need_resched = false;
 	to->on_cpu = c->index + 1;

@@ -98,8 +98,10 @@ struct thread {
 	uint64_t upcall_deadline_tsc; /* [BKL] expiry while on a CPU */
 	/* A timed notification wait (HL_SYS_WAIT): queued on the timer queue of CPU timeout_cpu
 	 * while it waits with a deadline (timeout.queued). */
-	struct timeq_node timeout;     /* [BKL] */
-	uint32_t timeout_cpu;          /* [BKL] */
+	struct timeq_node timeout; /* [BKL] */
+	uint32_t timeout_cpu;      /* [BKL] */
+	uint64_t cpu_tsc;          /* [BKL] TSC ticks it has run (user and kernel), to cpu_in_tsc */
+	uint64_t cpu_in_tsc;       /* [BKL] when it last became current on a CPU */
 	uint8_t xsave[] __aligned(64); /* FPU/SSE/AVX state (XSAVE area) */
 };
 _Static_assert(offsetof(struct thread, regs) == 0, "syscall.S: the registers open struct thread");
@@ -175,6 +177,8 @@ void sched_migrate(struct thread *t, uint32_t cpu);
 void sched_kick(struct thread *t);
 /* New budget and period in ns (0, 0 = unlimited), effective at once on whichever CPU runs t. */
 void sched_set_budget(struct thread *t, uint64_t budget_ns, uint64_t period_ns);
+/* The CPU time t has used, in ns: every switch in and out counts it (thread.read_cputime). */
+uint64_t sched_cpu_ns(const struct thread *t);
 uint32_t sched_runnable_count(uint32_t cpu);
 /* t (blocked on a notification) times out at TSC deadline on its CPU's timer queue. */
 void sched_timeout_add(struct thread *t, uint64_t deadline);

@@ -973,3 +973,70 @@ UTEST(thread_sched, reply_runs_a_queued_higher_thread_before_a_lower_caller)
 	hl_thread_suspend(mid);
 	hl_thread_suspend(c);
 }
+
+/* ---- CPU time (thread.read_cputime) ---- */
+
+struct burner {
+	hl_cptr_t done, park;
+	uint64_t until;
+};
+
+static void park(void *arg)
+{
+	struct burner *b = arg;
+
+	for (;;)
+		wait_ntfn(b->park); /* nobody signals it */
+}
+
+static void burn(void *arg)
+{
+	struct burner *b = arg;
+
+	while (ut_rdtsc() < b->until)
+		;
+	signal_ntfn(b->done);
+	park(b);
+}
+
+static uint64_t tsc_ns(uint64_t ticks)
+{
+	return ticks / (rt_self.bi->tsc_hz / 1000000) * 1000;
+}
+
+/* A thread that spins for 30 ms has used about that much CPU time, one blocked meanwhile almost
+ * none; a suspended thread's time stands still; the caller's own grows while it spins. */
+UTEST(thread_sched, read_cputime_counts_running_time_only)
+{
+	struct burner b = {ut_alloc(t, HL_OBJ_NOTIFICATION, 0), ut_alloc(t, HL_OBJ_NOTIFICATION, 0),
+	                   0};
+	hl_cptr_t idle = ut_thread_new(t, park, &b, 100), spin = ut_thread_new(t, burn, &b, 100);
+	hl_word_t ns_spin = 0, ns_idle = 0, again = 0, self0 = 0, self1 = 0;
+
+	if (!UCHECK(t, idle && spin && b.done && b.park))
+		return;
+	UEXPECT_ERR(t, hl_thread_resume(idle), HL_OK);
+	uint64_t start = ut_rdtsc();
+	b.until = start + ut_ms_to_tsc(30);
+	UEXPECT_ERR(t, hl_thread_resume(spin), HL_OK);
+	UEXPECT_ERR(t, wait_ntfn(b.done), HL_OK);
+	uint64_t wall = tsc_ns(ut_rdtsc() - start);
+	UEXPECT_ERR(t, hl_thread_read_cputime(spin, &ns_spin), HL_OK);
+	UEXPECT_ERR(t, hl_thread_read_cputime(idle, &ns_idle), HL_OK);
+	UEXPECT(t, ns_spin >= 25000000 && ns_spin <= wall + 1000000,
+	        "spinner: %lu ns of CPU in %lu ns", ns_spin, wall);
+	UEXPECT(t, ns_idle < 2000000, "blocked thread: %lu ns of CPU", ns_idle);
+	UEXPECT_ERR(t, hl_thread_suspend(spin), HL_OK);
+	UEXPECT_ERR(t, hl_thread_read_cputime(spin, &ns_spin), HL_OK);
+	for (uint64_t end = ut_rdtsc() + ut_ms_to_tsc(5); ut_rdtsc() < end;)
+		;
+	UEXPECT_ERR(t, hl_thread_read_cputime(spin, &again), HL_OK);
+	UEXPECT(t, again == ns_spin, "suspended thread: %lu -> %lu ns", ns_spin, again);
+	UEXPECT_ERR(t, hl_thread_read_cputime(HL_SLOT_THREAD, &self0), HL_OK);
+	for (uint64_t end = ut_rdtsc() + ut_ms_to_tsc(5); ut_rdtsc() < end;)
+		;
+	UEXPECT_ERR(t, hl_thread_read_cputime(HL_SLOT_THREAD, &self1), HL_OK);
+	UEXPECT(t, self1 - self0 >= 4000000, "own time grew %lu ns in a 5 ms spin", self1 - self0);
+	UEXPECT_ERR(t, hl_thread_read_cputime(b.done, &again), HL_ERR_ILLEGAL_OP);
+	hl_thread_suspend(idle);
+}

@@ -226,8 +226,13 @@ int64_t lx_epoll_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], bo
 	case NR_epoll_ctl:
 		return do_ctl(p, a);
 	case NR_epoll_wait:
-	case NR_epoll_pwait: /* the signal mask of epoll_pwait is not applied yet */
 		return do_wait(p, a[0], a[1], (int32_t)a[2], (int32_t)a[3]);
+	case NR_epoll_pwait: { /* with its signal mask (select.c) */
+		int err = lx_sigmask_enter(p, a[4], a[5]);
+		return err ? err
+		           : lx_sigmask_leave(p,
+		                              do_wait(p, a[0], a[1], (int32_t)a[2], (int32_t)a[3]));
+	}
 	default:
 		*handled = false;
 		return -LX_ENOSYS;

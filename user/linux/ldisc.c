@@ -332,6 +332,21 @@ bool lx_ldisc_readable(const struct lx_ldisc *ld, size_t cap)
 	return ld->in_len >= (vmin < cap ? vmin : cap);
 }
 
+int64_t lx_ldisc_wait_ns(const struct lx_ldisc *ld, size_t cap, uint64_t ns_since_byte)
+{
+	uint64_t vmin = ld->t.c_cc[LX_VMIN], vtime = ld->t.c_cc[LX_VTIME] * 100000000ull;
+
+	if (canon(ld) || !vtime) /* canonical, or VTIME 0: VMIN alone decides */
+		return lx_ldisc_readable(ld, cap) ? 0 : -1;
+	if (!vmin) /* a read with a timeout: any byte ends it */
+		return ld->in_len ? 0 : (int64_t)vtime;
+	if (ld->in_len >= (vmin < cap ? vmin : cap))
+		return 0;
+	if (!ld->in_len) /* the inter-byte timer starts with the first byte */
+		return -1;
+	return ns_since_byte >= vtime ? 0 : (int64_t)(vtime - ns_since_byte);
+}
+
 size_t lx_ldisc_read(struct lx_ldisc *ld, uint8_t *dst, size_t cap)
 {
 	size_t n = 0, used = 0;

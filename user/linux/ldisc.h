@@ -116,6 +116,14 @@ int lx_ldisc_input(struct lx_ldisc *ld, uint8_t c);
  * EOF in canonical mode)? */
 bool lx_ldisc_readable(const struct lx_ldisc *ld, size_t cap);
 
+/* termios(3)'s four cases of VMIN and VTIME for a read of up to cap bytes (cap > 0), the last
+ * byte having come ns_since_byte ago: 0 to read now, -1 to wait for input without a time limit,
+ * or the ns to wait at most: with VMIN 0 that is VTIME, counted by the caller from the start of
+ * the read (a read that times out returns 0 bytes); with VMIN > 0, once a byte has come, what is
+ * left of the inter-byte timer (when it runs out the read takes what there is). Canonical mode
+ * and VTIME 0: lx_ldisc_readable's answer (0 or -1). */
+int64_t lx_ldisc_wait_ns(const struct lx_ldisc *ld, size_t cap, uint64_t ns_since_byte);
+
 /* Take up to cap bytes for a reader (one line at most in canonical mode; an EOF mark ends the
  * read and is consumed). The caller checked lx_ldisc_readable; returns the bytes taken. */
 size_t lx_ldisc_read(struct lx_ldisc *ld, uint8_t *dst, size_t cap);

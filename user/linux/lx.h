@@ -162,8 +162,11 @@ struct lx_proc {
 	uint64_t wake_at;               /* a timed wait ends at this lx_plat_nanotime (0: none) */
 	uint64_t alarm_at, alarm_every; /* ITIMER_REAL: SIGALRM at alarm_at, then every ... ns */
 	uint64_t start_ns;              /* when the process began (/proc, times) */
-	uint32_t state;                 /* LX_PROC_* */
-	uint32_t idx;                   /* index in lx_procs: the platform's per-process state */
+	uint64_t cpu_gone_ns; /* a leader: CPU time of its Hallows threads that have gone */
+	uint64_t
+	    cpu_children_ns; /* a leader: CPU time of the children it waited for (theirs too) */
+	uint32_t state;      /* LX_PROC_* */
+	uint32_t idx;        /* index in lx_procs: the platform's per-process state */
 	uint32_t mm_idx;  /* the index of the slot whose memory it uses (a thread: its leader's) */
 	const void *chan; /* blocked until lx_wake(chan); NULL: not blocked */
 	uint32_t vfork_child; /* vfork: blocked until this child execs or exits */
@@ -187,6 +190,8 @@ struct lx_proc {
 	uint32_t redirected; /* this call sent the thread elsewhere (fork, execve, sigreturn):
 	                        no signal is taken at its end */
 	uint32_t sigsender;  /* si_pid of the last signal sent */
+	uint32_t stopped;    /* a leader: its process is stopped, by this signal (jobctl.c) */
+	uint32_t report;     /* a leader: LX_REPORT_* for its parent's wait, not yet taken */
 	uint32_t sigchld_pid, sigchld_code; /* SIGCHLD's siginfo: the child that ended */
 	int sigchld_status;
 	uint64_t robust_list;
@@ -255,6 +260,11 @@ int lx_plat_set_regs(struct lx_proc *p, uint64_t rip, uint64_t rsp, uint64_t rdi
 void lx_plat_resume(struct lx_proc *p);
 /* Stop p's thread in its current call (it gets no reply). */
 void lx_plat_suspend(struct lx_proc *p);
+/* The registers of p's stopped thread: rax rbx rcx rdx, rsi rdi rbp rsp, r8-r11, r12-r15,
+ * rip rflags fs_base state (thread.read_gprs). */
+void lx_plat_read_gprs(struct lx_proc *p, uint64_t r[20]);
+/* The CPU time p's Hallows thread has used, in ns (thread.read_cputime; 0 without one). */
+uint64_t lx_plat_cpu_ns(const struct lx_proc *p);
 /* Every page of the current process goes (execve). */
 void lx_plat_unmap_all(void);
 /* Everything of p goes: pages, thread, spaces. */
@@ -339,11 +349,40 @@ int64_t lx_timer_wait(struct lx_proc *p, const void *chan, int64_t ms);
 bool lx_timer_no_restart(const struct lx_proc *p);
 int64_t lx_timer_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], bool *handled);
 
+/* ---- select, pselect6 and the signal masks of waiting calls (select.c) ---- */
+/* A call's temporary signal mask (pselect6, ppoll, epoll_pwait; umask 0: none): 0 or -errno. */
+int lx_sigmask_enter(struct lx_proc *p, uint64_t umask, uint64_t size);
+/* The call ends with r: the old mask back unless a handler is to run (EINTR) or it waits; a
+ * wait with a signal pending that the temporary mask lets in ends with EINTR instead. */
+int64_t lx_sigmask_leave(struct lx_proc *p, int64_t r);
+/* A signal ends p's timed select, pselect6 or ppoll with left ns to go: written back. */
+void lx_select_interrupted(struct lx_proc *p, uint64_t left);
+int64_t lx_select_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], bool *handled);
+
+/* ---- job control (jobctl.c) ---- */
+enum { LX_REPORT_STOP = 1, LX_REPORT_CONT = 2 };
+/* The thread whose call or fault the server is answering now (it waits for the reply), or NULL. */
+extern struct lx_proc *lx_caller;
+bool lx_job_is_stop(int sig); /* SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU */
+/* Stop the process of q by sig (its default action); its parent hears of it. */
+void lx_job_stop(struct lx_proc *q, int sig);
+/* SIGCONT: the process of q goes on (whatever SIGCONT's action); its parent hears of it. */
+void lx_job_continue(struct lx_proc *q);
+
+/* ---- CPU time (cputime.c) ---- */
+/* The CPU time of p's process (every thread, those gone too), in ns. */
+uint64_t lx_cpu_process_ns(struct lx_proc *p);
+int64_t lx_cpu_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], bool *handled);
+
 /* ---- signals (signal.c) ---- */
 /* Send sig to q (from pid): pending, or its default action, or it interrupts q's wait. */
 void lx_signal_send(struct lx_proc *q, int sig, uint32_t from);
 /* p's call ends with r: enter a handler for a pending signal, or end p; r or LX_RET_GONE. */
 int64_t lx_signal_deliver(struct lx_proc *p, int64_t r, bool interrupted);
+/* A fault p could not be paged in for (vector, error code, address, rip): its handler of the
+ * signal Linux sends for it runs (0: reply to the fault), or the signal ends p (LX_RET_GONE). */
+int64_t lx_signal_fault(struct lx_proc *p, uint64_t vector, uint64_t err, uint64_t addr,
+                        uint64_t rip);
 int64_t lx_signal_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], bool *handled);
 
 /* ---- exec (exec.c) ---- */

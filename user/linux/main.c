@@ -416,6 +416,8 @@ int lx_plat_set_regs(struct lx_proc *p, uint64_t rip, uint64_t rsp, uint64_t rdi
 
 void lx_plat_resume(struct lx_proc *p)
 {
+	if (lx_grp(p)->stopped)
+		return; /* a stopped process: SIGCONT resumes its threads (jobctl.c) */
 	hl_thread_resume(spaces[p->idx].thread);
 }
 
@@ -428,8 +430,10 @@ void lx_plat_release(struct lx_proc *p)
 {
 	struct space *sp = &spaces[p->idx], *was = cur;
 
-	if (sp->thread)
+	if (sp->thread) {
 		hl_thread_suspend(sp->thread);
+		lx_grp(p)->cpu_gone_ns += lx_plat_cpu_ns(p); /* its CPU time stays its process's */
+	}
 	cur = sp;
 	lx_plat_unmap_all();
 	cur = was == sp ? NULL : was;
@@ -529,14 +533,32 @@ static bool handle_fault(struct lx_proc *p, const struct hl_msg *m)
 	                                                                 : -LX_EFAULT;
 	if (!e)
 		return true;
-	/* The process sees only its status, as on Linux (printed with @trace). */
 	if (plat.trace)
-		rt_printf(
-		    "linux: pid %u: fault vector %lu error %#lx at %#lx (rip %#lx): signal %d\n",
-		    p->pid, m->w[HL_FAULT_VECTOR], err, addr, m->w[HL_FAULT_RIP],
-		    e == -LX_ENOMEM ? 9 : 11);
-	lx_proc_exit(p, e == -LX_ENOMEM ? 9 : 11); /* out of memory: SIGKILL, as the OOM killer */
-	return false;
+		rt_printf("linux: pid %u: fault vector %lu error %#lx at %#lx (rip %#lx)%s\n",
+		          p->pid, m->w[HL_FAULT_VECTOR], err, addr, m->w[HL_FAULT_RIP],
+		          e == -LX_ENOMEM ? ": SIGKILL" : "");
+	if (e == -LX_ENOMEM) { /* out of memory: SIGKILL, as the OOM killer */
+		lx_proc_exit(p, 9);
+		return false;
+	}
+	/* SIGSEGV, SIGFPE...: its handler runs, or it ends the process (signal.c). */
+	return lx_signal_fault(p, m->w[HL_FAULT_VECTOR], err, addr, m->w[HL_FAULT_RIP]) == 0;
+}
+
+uint64_t lx_plat_cpu_ns(const struct lx_proc *p)
+{
+	hl_word_t ns = 0;
+
+	return spaces[p->idx].thread && hl_thread_read_cputime(spaces[p->idx].thread, &ns) == HL_OK
+	           ? ns
+	           : 0;
+}
+
+void lx_plat_read_gprs(struct lx_proc *p, uint64_t r[20])
+{
+	for (hl_word_t g = 0; g < 5; g++)
+		hl_thread_read_gprs(spaces[p->idx].thread, g, &r[4 * g], &r[4 * g + 1],
+		                    &r[4 * g + 2], &r[4 * g + 3]);
 }
 
 /*
@@ -587,6 +609,7 @@ static void serve(void)
 		}
 		if (p && p->state == LX_PROC_LIVE && !p->chan) {
 			lx_plat_switch(p);
+			lx_caller = p;
 			if (HL_MSG_LABEL(info) == HL_LABEL_LINUX_SYSCALL) {
 				struct lx_call *c = &p->call;
 				*c = (struct lx_call){
@@ -595,7 +618,11 @@ static void serve(void)
 				    ib->mr[HL_LINUX_RIP],
 				    ib->mr[HL_LINUX_RSP]};
 				p->redirected = 0;
-				int64_t r = lx_syscall(p, c->nr, c->a);
+				/* Stopped while its last call was answered: this one waits, made
+				 * again once SIGCONT resumes it (jobctl.c). */
+				int64_t r = __builtin_expect(lx_grp(p)->stopped != 0, 0)
+				                ? LX_RET_BLOCK
+				                : lx_syscall(p, c->nr, c->a);
 				if (p->state != LX_PROC_LIVE) /* a signal ended it meanwhile */
 					r = LX_RET_GONE;
 				else if (r != LX_RET_BLOCK && r != LX_RET_GONE && !p->redirected)
@@ -609,8 +636,12 @@ static void serve(void)
 				else if (r != LX_RET_GONE)
 					m.w[0] = (hl_word_t)r, reply = true;
 			} else if (HL_MSG_LABEL(info) == HL_LABEL_FAULT) {
-				reply = handle_fault(p, &m);
+				if (lx_grp(p)->stopped)
+					lx_plat_suspend(p); /* the instruction faults again then */
+				else
+					reply = handle_fault(p, &m);
 			}
+			lx_caller = NULL;
 		} else if (HL_MSG_LABEL(info) == 0) {
 			/* The bound notification: the badge holds its bits (< 256, so it names no
 			 * live process: pid 0 is never given). */

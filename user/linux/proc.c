@@ -174,15 +174,27 @@ __asm__(".pushsection .rodata\n"
         "	movslq 312(%rdi), %rdi\n"
         "	xor %eax, %eax\n"
         "	jmp *%r11\n"
-        /* rt_sigreturn: rdi = the ucontext; every register from it. */
+        /* rt_sigreturn: rdi = the ucontext; every register from it, rcx, r11 and rflags too
+           (a handler of a fault returns to code that holds values there). rip and rflags go
+           just below the red zone of the stack it returns to (152 bytes under its rsp), and
+           `popfq; ret $144` takes them, leaving rsp as it was. (iretq would do it in one, but
+           QEMU's TCG reads its frame as the kernel would, which SMAP refuses.) */
         "lx_tramp_sigret:\n"
         "	mov 224(%rdi), %rax\n"
         "	test %rax, %rax\n"
         "	jz 1f\n"
         "	fxrstor64 (%rax)\n"
-        "1:	mov 40(%rdi), %r8\n"
+        "1:	mov 160(%rdi), %rax\n"
+        "	sub $152, %rax\n"
+        "	mov 168(%rdi), %rcx\n"
+        "	mov %rcx, (%rax)\n"
+        "	mov 176(%rdi), %rcx\n"
+        "	mov %rcx, -8(%rax)\n"
+        "	lea -8(%rax), %rsp\n"
+        "	mov 40(%rdi), %r8\n"
         "	mov 48(%rdi), %r9\n"
         "	mov 56(%rdi), %r10\n"
+        "	mov 64(%rdi), %r11\n"
         "	mov 72(%rdi), %r12\n"
         "	mov 80(%rdi), %r13\n"
         "	mov 88(%rdi), %r14\n"
@@ -192,11 +204,10 @@ __asm__(".pushsection .rodata\n"
         "	mov 128(%rdi), %rbx\n"
         "	mov 136(%rdi), %rdx\n"
         "	mov 144(%rdi), %rax\n"
-        "	mov 168(%rdi), %rcx\n"
-        "	mov 160(%rdi), %r11\n"
+        "	mov 152(%rdi), %rcx\n"
         "	mov 104(%rdi), %rdi\n"
-        "	mov %r11, %rsp\n"
-        "	jmp *%rcx\n"
+        "	popfq\n"
+        "	ret $144\n"
         "lx_tramp_end:\n"
         ".popsection\n");
 extern const uint8_t lx_tramp_start[], lx_tramp_restart[], lx_tramp_restart_ret[], lx_tramp_fork[],
@@ -531,11 +542,29 @@ static bool wait_match(const struct lx_proc *p, const struct lx_proc *q, int how
 	       (how == WAIT_PGID && q->pgid == id);
 }
 
-/* wait4 (info 0) and waitid (info: the siginfo to fill): a child that has ended. */
+/* What a wait takes from child q with these options: EV_EXIT (it ended), LX_REPORT_STOP or
+ * LX_REPORT_CONT (stopped or continued since its parent last looked; jobctl.c), or 0. */
+#define EV_EXIT 3
+static uint32_t wait_event(const struct lx_proc *q, uint64_t options)
+{
+	if (q->state == LX_PROC_ZOMBIE)
+		return options & WEXITED ? EV_EXIT : 0;
+	if ((options & WUNTRACED) && q->stopped && q->report == LX_REPORT_STOP)
+		return LX_REPORT_STOP;
+	if ((options & WCONTINUED) && !q->stopped && q->report == LX_REPORT_CONT)
+		return LX_REPORT_CONT;
+	return 0;
+}
+
+/*
+ * wait4 (info 0) and waitid (info: the siginfo to fill): a child that has
+ * ended, or (WUNTRACED, WCONTINUED) stopped or continued.
+ */
 static int64_t do_wait(struct lx_proc *p, int how, uint64_t id, uint64_t ustatus, uint64_t options,
                        uint64_t rusage, uint64_t info)
 {
 	struct lx_proc *found = NULL;
+	uint32_t ev = 0;
 	bool any = false;
 
 	for (uint32_t i = 0; i < LX_MAX_PROCS; i++) {
@@ -543,7 +572,7 @@ static int64_t do_wait(struct lx_proc *p, int how, uint64_t id, uint64_t ustatus
 		if (!wait_match(p, q, how, id))
 			continue;
 		any = true;
-		if (q->state == LX_PROC_ZOMBIE && !found)
+		if (!found && (ev = wait_event(q, options)))
 			found = q;
 	}
 	if (!any)
@@ -556,26 +585,41 @@ static int64_t do_wait(struct lx_proc *p, int how, uint64_t id, uint64_t ustatus
 		p->chan = lx_grp(p); /* lx_proc_exit wakes the parent (every thread of it) */
 		return LX_RET_BLOCK;
 	}
-	int st = found->wstatus;
+	/* The status as wait4 shows it; then si_code and si_status as waitid does. */
+	int st = ev == LX_REPORT_STOP   ? (int)found->stopped << 8 | 0x7f
+	         : ev == LX_REPORT_CONT ? 0xffff
+	                                : found->wstatus;
 	if (ustatus && lx_copy_out(p, ustatus, &st, 4))
 		return -LX_EFAULT;
-	if (rusage) {
-		uint8_t zero[144] = {0};
-		if (lx_copy_out(p, rusage, zero, sizeof(zero)))
+	uint64_t cpu = ev == EV_EXIT ? found->cpu_gone_ns + found->cpu_children_ns : 0;
+	if (rusage) { /* ru_utime: its CPU time and its children's (user and system together) */
+		uint64_t ru[18] = {cpu / 1000000000ull, cpu % 1000000000ull / 1000};
+		if (lx_copy_out(p, rusage, ru, sizeof(ru)))
 			return -LX_EFAULT;
 	}
 	if (info) {
 		int32_t si[32] = {0};
-		si[0] = 17;                                       /* SIGCHLD */
-		si[2] = st & 0x7f ? (st & 0x80 ? 3 : 2) : 1;      /* CLD_DUMPED, _KILLED, _EXITED */
-		si[4] = (int32_t)found->pid;                      /* si_pid */
-		si[6] = st & 0x7f ? st & 0x7f : (st >> 8) & 0xff; /* si_status */
+		si[0] = 17;                        /* SIGCHLD */
+		si[2] = ev == LX_REPORT_STOP   ? 5 /* CLD_STOPPED */
+		        : ev == LX_REPORT_CONT ? 6 /* CLD_CONTINUED */
+		        : st & 0x7f            ? (st & 0x80 ? 3 : 2)
+		                               : 1;     /* _DUMPED, _KILLED, _EXITED */
+		si[4] = (int32_t)found->pid; /* si_pid */
+		si[6] = ev == LX_REPORT_STOP   ? (int32_t)found->stopped /* si_status */
+		        : ev == LX_REPORT_CONT ? 18                      /* SIGCONT */
+		        : st & 0x7f            ? st & 0x7f
+		                               : (st >> 8) & 0xff;
 		if (lx_copy_out(p, info, si, sizeof(si)))
 			return -LX_EFAULT;
 	}
 	uint32_t got = found->pid;
-	if (!(options & WNOWAIT))
-		reap(found);
+	if (!(options & WNOWAIT)) {
+		if (ev == EV_EXIT) {
+			lx_grp(p)->cpu_children_ns += cpu; /* RUSAGE_CHILDREN, times' cutime */
+			reap(found);
+		} else
+			found->report = 0; /* reported once */
+	}
 	return info ? 0 : got;
 }
 
@@ -589,14 +633,14 @@ static int64_t do_wait4(struct lx_proc *p, const uint64_t a[6])
 		return -LX_ESRCH;
 	int how = pid == -1 ? WAIT_ANY : pid > 0 ? WAIT_PID : WAIT_PGID;
 	uint64_t id = pid > 0 ? (uint64_t)pid : pid == 0 ? p->pgid : (uint64_t)-pid;
-	return do_wait(p, how, id, a[1], a[2], a[3], 0);
+	return do_wait(p, how, id, a[1], a[2] | WEXITED, a[3], 0);
 }
 
 static int64_t do_waitid(struct lx_proc *p, const uint64_t a[6])
 {
 	uint64_t idtype = a[0], id = (uint32_t)a[1], options = a[3];
 
-	if (idtype > 2 || !(options & (WEXITED)) ||
+	if (idtype > 2 || !(options & (WEXITED | WUNTRACED | WCONTINUED)) ||
 	    (options &
 	     ~(uint64_t)(WNOHANG | WEXITED | WUNTRACED | WCONTINUED | WNOWAIT | WALLFLAGS)))
 		return -LX_EINVAL;
@@ -668,7 +712,8 @@ static int64_t fork_step2(struct lx_proc *p, uint64_t frame)
 	c->grp = NULL, c->nthreads = 0, c->thread_gone = 0;
 	c->wake_at = c->alarm_at = c->alarm_every = 0, c->futex_woken = 0;
 	c->chan = NULL, c->vfork_child = 0, c->vfork_ret = 0;
-	c->sigpending = 0, c->in_sigsuspend = 0;
+	c->sigpending = 0, c->in_sigsuspend = 0, c->stopped = 0, c->report = 0;
+	c->cpu_gone_ns = c->cpu_children_ns = 0;
 	c->tid_address = 0;
 	for (uint32_t fd = 0; fd < LX_MAX_FDS; fd++)
 		if (c->fd[fd].o)

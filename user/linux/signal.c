@@ -13,7 +13,10 @@
  * to lx_tramp_sigret, which loads every register back from the ucontext.
  * Signals reach a process only at its system calls (and while it waits in
  * one): a process that loops without calls gets them at its next call,
- * except SIGKILL and default actions that end it, which act at once.
+ * except SIGKILL and default actions that end or stop it (jobctl.c), which
+ * act at once. A fault the server cannot page in runs the handler of its
+ * signal from the fault (lx_signal_fault), with the registers read from
+ * the faulted thread.
  */
 #include "lx.h"
 
@@ -40,12 +43,11 @@ static uint64_t bit(int sig)
 	return 1ull << (sig - 1);
 }
 
-/* Signals whose default action is to do nothing (SIGCHLD, SIGCONT, SIGURG, SIGWINCH);
- * the stop signals too, as there is no job control yet. */
+/* Signals whose default action is to do nothing (SIGCHLD, SIGCONT, SIGURG, SIGWINCH); SIGCONT
+ * continues a stopped process when it is sent, whatever its action (jobctl.c). */
 static bool default_ignored(int sig)
 {
-	return sig == SIGCHLD || sig == 18 || sig == 23 || sig == 28 || sig == 19 || sig == 20 ||
-	       sig == 21 || sig == 22 || sig > 31;
+	return sig == SIGCHLD || sig == 18 || sig == 23 || sig == 28 || sig > 31;
 }
 
 static uint64_t blockable(uint64_t mask)
@@ -80,37 +82,107 @@ static int call_site(struct lx_proc *p, uint64_t *rip, uint64_t *rsp)
  * thread to the trampoline. interrupted: the call was waiting (its thread
  * is stopped, rax -EINTR); restart it after the handler when SA_RESTART.
  */
+/* The frame of a handler of sig under g[R_RSP]: registers g (those the server knows; the
+ * trampoline stores the others), siginfo si (its first 32 bytes). */
+static int push_frame(struct lx_proc *p, int sig, const uint64_t g[23], const uint8_t si[32])
+{
+	uint64_t *act = lx_grp(p)->sigactions[sig];
+	uint8_t f[INFO + 128];
+	uint64_t frame = ((g[R_RSP] - 128 - FRAME_BYTES) & ~15ull) - 8; /* (rsp + 8) % 16 == 0 */
+	uint64_t oldmask = p->in_sigsuspend ? p->saved_mask : p->sigmask;
+
+	memset(f, 0, sizeof(f));
+	memcpy(f, &act[2], 8); /* the return address: sa_restorer */
+	memcpy(f + GREG(0), g, 23 * sizeof(g[0]));
+	memcpy(f + MASK, &oldmask, 8);
+	memcpy(f + INFO, si, 32);
+	if (lx_copy_out(p, frame, f, sizeof(f)) || lx_check(p, frame, FRAME_BYTES, LX_PROT_WRITE))
+		return -LX_EFAULT;
+	p->sigmask = blockable(oldmask | act[3] | (act[1] & SA_NODEFER ? 0 : bit(sig)));
+	p->in_sigsuspend = 0;
+	uint64_t handler = act[0];
+	if (act[1] & SA_RESETHAND) /* (after reading the handler: it used to jump to 0) */
+		memset(act, 0, 4 * sizeof(act[0]));
+	return lx_plat_set_regs(p, LX_TRAMP + lx_tramp_off(LX_TRAMP_SIG), frame, frame, handler);
+}
+
 static int enter_handler(struct lx_proc *p, int sig, bool interrupted)
 {
-	uint64_t *act = lx_grp(p)->sigactions[sig], rip, rsp;
-	uint8_t f[INFO + 128];
+	uint64_t *act = lx_grp(p)->sigactions[sig], rip, rsp, g[23] = {0};
+	uint8_t si[32] = {0};
 
 	if (call_site(p, &rip, &rsp))
 		return -LX_EFAULT;
-	uint64_t frame = ((rsp - 128 - FRAME_BYTES) & ~15ull) - 8; /* (rsp + 8) % 16 == 0 */
-	uint64_t g[23] = {0}, oldmask = p->in_sigsuspend ? p->saved_mask : p->sigmask;
-	memset(f, 0, sizeof(f));
-	memcpy(f, &act[2], 8); /* the return address: sa_restorer */
 	g[R_RDI] = p->call.a[0], g[R_RSI] = p->call.a[1];
 	g[R_RSP] = rsp, g[R_RIP] = rip, g[R_EFL] = 0x202;
 	if (interrupted && (act[1] & SA_RESTART) && !p->in_sigsuspend && !lx_timer_no_restart(p)) {
 		g[R_RIP] = rip - 2; /* the syscall instruction again, with rax = its number */
 		g[R_TRAPNO] = p->call.nr + 1;
 	}
-	memcpy(f + GREG(0), g, sizeof(g));
-	memcpy(f + MASK, &oldmask, 8);
-	int32_t si[4] = {sig, 0, sig == SIGCHLD ? p->sigchld_code : 0, 0};
+	int32_t head[4] = {sig, 0, sig == SIGCHLD ? p->sigchld_code : 0, 0};
 	uint32_t who[3] = {sig == SIGCHLD ? p->sigchld_pid : p->sigsender, 0,
 	                   (uint32_t)(sig == SIGCHLD ? p->sigchld_status : 0)};
-	memcpy(f + INFO, si, sizeof(si));
-	memcpy(f + INFO + 16, who, sizeof(who));
-	if (lx_copy_out(p, frame, f, sizeof(f)) || lx_check(p, frame, FRAME_BYTES, LX_PROT_WRITE))
-		return -LX_EFAULT;
-	p->sigmask = blockable(oldmask | act[3] | (act[1] & SA_NODEFER ? 0 : bit(sig)));
-	p->in_sigsuspend = 0;
-	if (act[1] & SA_RESETHAND)
-		memset(act, 0, 4 * sizeof(act[0]));
-	return lx_plat_set_regs(p, LX_TRAMP + lx_tramp_off(LX_TRAMP_SIG), frame, frame, act[0]);
+	memcpy(si, head, sizeof(head));
+	memcpy(si + 16, who, sizeof(who));
+	return push_frame(p, sig, g, si);
+}
+
+/* The signal and si_code Linux gives for a fault (x86 traps.c, fault.c). */
+static int fault_signal(struct lx_proc *p, uint64_t vector, uint64_t addr, int *code)
+{
+	switch (vector) {
+	case 0:            /* #DE */
+		*code = 1; /* FPE_INTDIV */
+		return 8;  /* SIGFPE */
+	case 16:
+	case 19:           /* x87, SIMD floating point */
+		*code = 0; /* the cause is in the FPU state */
+		return 8;
+	case 1:                                 /* #DB: single step (TF) */
+	case 3:                                 /* int3 */
+		*code = vector == 1 ? 2 : 0x80; /* TRAP_TRACE, SI_KERNEL */
+		return 5;                       /* SIGTRAP */
+	case 6:                                 /* #UD */
+		*code = 2;                      /* ILL_ILLOPN */
+		return 4;                       /* SIGILL */
+	case 17:                                /* #AC */
+		*code = 1;                      /* BUS_ADRALN */
+		return 7;                       /* SIGBUS */
+	case 14:
+		*code = lx_region_at(p, addr) ? 2 : 1; /* SEGV_ACCERR, SEGV_MAPERR */
+		return 11;
+	default:              /* #GP and the rest */
+		*code = 0x80; /* SI_KERNEL */
+		return 11;
+	}
+}
+
+int64_t lx_signal_fault(struct lx_proc *p, uint64_t vector, uint64_t err, uint64_t addr,
+                        uint64_t rip)
+{
+	int code, sig = fault_signal(p, vector, addr, &code);
+	uint64_t h = lx_grp(p)->sigactions[sig][0], r[20], g[23] = {0};
+	uint8_t si[32] = {0};
+
+	/* Blocked or ignored: Linux forces the default action (force_sig_fault). */
+	if (h == SIG_DFL || h == SIG_IGN || (p->sigmask & bit(sig))) {
+		lx_proc_exit(p, sig);
+		return LX_RET_GONE;
+	}
+	lx_plat_read_gprs(p, r);
+	g[R_RDI] = r[5], g[R_RSI] = r[4], g[R_RSP] = r[7], g[R_RIP] = rip, g[R_EFL] = r[17];
+	g[19] = err;                                                                  /* REG_ERR */
+	g[22] = vector == 14 ? addr : 0;                                              /* REG_CR2 */
+	uint64_t where = vector == 14 ? addr : vector == 13 || vector == 3 ? 0 : rip; /* si_addr */
+	int32_t head[4] = {sig, 0, code, 0};
+	memcpy(si, head, sizeof(head));
+	memcpy(si + 16, &where, 8);
+	p->sigpending &= ~bit(sig);
+	if (push_frame(p, sig, g, si)) {
+		lx_proc_exit(p, 11); /* no room for the frame: SIGSEGV, as Linux does */
+		return LX_RET_GONE;
+	}
+	return 0;
 }
 
 /*
@@ -126,6 +198,10 @@ int64_t lx_signal_deliver(struct lx_proc *p, int64_t r, bool interrupted)
 		p->sigpending &= ~bit(sig);
 		if (h == SIG_IGN || (h == SIG_DFL && default_ignored(sig)))
 			continue;
+		if (h == SIG_DFL && lx_job_is_stop(sig)) {
+			lx_job_stop(p, sig); /* p stops once this call is answered */
+			continue;
+		}
 		if (h == SIG_DFL) {
 			lx_proc_exit(p, sig);
 			return LX_RET_GONE;
@@ -170,6 +246,10 @@ void lx_signal_send(struct lx_proc *q, int sig, uint32_t from)
 		lx_proc_exit(q, SIGKILL);
 		return;
 	}
+	if (sig == 18) /* SIGCONT: the process goes on, even when it ignores or blocks it */
+		lx_job_continue(q);
+	else if (lx_job_is_stop(sig)) /* a stop signal takes back a pending SIGCONT */
+		q->sigpending &= ~bit(18), lx_grp(q)->sigpending &= ~bit(18);
 	if (h == SIG_IGN || (h == SIG_DFL && default_ignored(sig)))
 		return;
 	if (!q->grp && q->nthreads) /* sent to a process of several threads */
@@ -178,6 +258,13 @@ void lx_signal_send(struct lx_proc *q, int sig, uint32_t from)
 	q->sigsender = from;
 	if (blockable(q->sigmask) & bit(sig))
 		return; /* pending until unblocked */
+	if (lx_grp(q)->stopped)
+		return; /* taken once SIGCONT resumes it (lx_job_continue), as on Linux */
+	if (h == SIG_DFL && lx_job_is_stop(sig)) {
+		q->sigpending &= ~bit(sig);
+		lx_job_stop(q, sig);
+		return;
+	}
 	if (h == SIG_DFL) {
 		lx_proc_exit(q, sig);
 		return;

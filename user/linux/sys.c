@@ -171,6 +171,9 @@ static int64_t do_write(struct lx_proc *p, uint64_t fd, uint64_t buf, uint64_t l
 		return lx_check(p, buf, len, LX_PROT_READ) ? -LX_EFAULT : (int64_t)len;
 	if (f->kind != LX_FD_CONSOLE)
 		return -LX_EBADF;
+	int64_t bg = lx_tty_write_check(p); /* TOSTOP */
+	if (bg)
+		return bg;
 	for (uint64_t done = 0; done < len;) {
 		uint64_t n = len - done < CHUNK ? len - done : CHUNK;
 		if (lx_copy_in(p, tmp, buf + done, n))
@@ -722,6 +725,8 @@ static int64_t do_clock(struct lx_proc *p, uint64_t clk, uint64_t buf)
 		return -LX_EINVAL;
 	if (clk == 0 || clk == 8 /* REALTIME_ALARM */ || clk == 11 /* TAI */)
 		ns += 1767225600ull * 1000000000ull;
+	if (clk == 2 || clk == 3) /* PROCESS_CPUTIME_ID, THREAD_CPUTIME_ID (cputime.c) */
+		ns = clk == 2 ? lx_cpu_process_ns(p) : lx_plat_cpu_ns(p);
 	ts[0] = ns / 1000000000ull, ts[1] = ns % 1000000000ull;
 	return lx_copy_out(p, buf, ts, sizeof(ts));
 }
@@ -1056,12 +1061,17 @@ int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 	}
 	case 7: /* poll */
 		return do_poll(p, a[0], a[1], (int32_t)a[2]);
-	case 271: { /* ppoll: the signal mask argument is not applied yet */
-		uint64_t ts[2];
+	case 271: { /* ppoll, with its signal mask (select.c) */
+		int64_t ts[2];
 		if (a[2] && lx_copy_in(p, ts, a[2], 16))
 			return -LX_EFAULT;
-		return do_poll(p, a[0], a[1],
-		               a[2] ? (int64_t)(ts[0] * 1000 + ts[1] / 1000000) : -1);
+		if (a[2] && (ts[0] < 0 || ts[1] < 0 || ts[1] >= 1000000000))
+			return -LX_EINVAL;
+		int err = lx_sigmask_enter(p, a[3], a[4]);
+		return err ? err
+		           : lx_sigmask_leave(p,
+		                              do_poll(p, a[0], a[1],
+		                                      a[2] ? ts[0] * 1000 + ts[1] / 1000000 : -1));
 	}
 	case 157: /* prctl: PR_SET_NAME and PR_GET_NAME (kept, 16 bytes) */
 		if (a[0] == 15)
@@ -1081,6 +1091,8 @@ int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 	default:
 		r = lx_thread_syscall(p, nr, a, &handled);
 		if (!handled)
+			r = lx_cpu_syscall(p, nr, a, &handled);
+		if (!handled)
 			r = lx_timer_syscall(p, nr, a, &handled);
 		if (!handled)
 			r = lx_dir_syscall(p, nr, a, &handled);
@@ -1088,6 +1100,8 @@ int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 			r = lx_procfs_syscall(p, nr, a, &handled);
 		if (!handled)
 			r = lx_epoll_syscall(p, nr, a, &handled);
+		if (!handled)
+			r = lx_select_syscall(p, nr, a, &handled);
 		if (handled)
 			return r;
 		unknown[nr < MAX_NR ? nr : MAX_NR]++;

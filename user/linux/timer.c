@@ -30,8 +30,6 @@ enum {
 	NR_getitimer = 36,
 	NR_alarm = 37,
 	NR_setitimer = 38,
-	NR_getrusage = 98,
-	NR_times = 100,
 	NR_clock_nanosleep = 230,
 };
 
@@ -142,6 +140,8 @@ void lx_timer_interrupted(struct lx_proc *p)
 		(void)lx_copy_out(p, p->call.a[1], ts, sizeof(ts));
 	if (p->wake_at && p->call.nr == NR_clock_nanosleep && !(p->call.a[1] & 1) && p->call.a[3])
 		(void)lx_copy_out(p, p->call.a[3], ts, sizeof(ts));
+	if (p->wake_at)
+		lx_select_interrupted(p, left);
 	p->wake_at = 0;
 }
 
@@ -150,6 +150,7 @@ bool lx_timer_no_restart(const struct lx_proc *p)
 	return p->call.nr == NR_nanosleep || p->call.nr == NR_clock_nanosleep ||
 	       p->call.nr == 232 || p->call.nr == 281 || /* epoll_wait, epoll_pwait */
 	       p->call.nr == 7 || p->call.nr == 271 ||   /* poll, ppoll */
+	       p->call.nr == 23 || p->call.nr == 270 ||  /* select, pselect6 */
 	       (p->call.nr == 202 && p->call.a[3] &&
 	        ((p->call.a[1] & 127) == 0 || (p->call.a[1] & 127) == 9));
 }
@@ -293,17 +294,6 @@ int64_t lx_timer_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], bo
 		else
 			itimer_get(lx_grp(p), v);
 		return lx_copy_out(p, a[1], v, sizeof(v)) ? -LX_EFAULT : 0;
-	}
-	case NR_times: {
-		/* No CPU time is counted per thread yet: the four tms fields are 0. */
-		uint64_t tms[4] = {0}, ticks = lx_plat_nanotime() / (NS / 100);
-		return a[0] && lx_copy_out(p, a[0], tms, sizeof(tms)) ? -LX_EFAULT : (int64_t)ticks;
-	}
-	case NR_getrusage: {
-		uint64_t ru[18] = {0};
-		if ((int64_t)a[0] != 0 && (int64_t)a[0] != -1 && a[0] != 1)
-			return -LX_EINVAL;
-		return lx_copy_out(p, a[1], ru, sizeof(ru)) ? -LX_EFAULT : 0;
 	}
 	default:
 		*handled = false;

@@ -31,6 +31,7 @@
 #define SIGHUP     1
 #define SIGCONT    18
 #define SIGTTIN    21
+#define SIGTTOU    22
 #define SIGWINCH   28
 
 static struct {
@@ -40,6 +41,7 @@ static struct {
 	bool enter;      /* Enter was pressed while no session ran (lx_tty_take_enter) */
 	hl_cptr_t port, irq;
 	uint32_t sid, pgrp; /* the session it controls (0: none) and its foreground group */
+	uint64_t byte_ns;   /* when the last byte came (VTIME's inter-byte timer) */
 } tty;
 
 static const char tty_chan; /* readers of the tty wait on it */
@@ -112,6 +114,7 @@ static bool drain(void)
 			continue;
 		}
 		check_session();
+		tty.byte_ns = lx_plat_nanotime();
 		int sig = lx_ldisc_input(&tty.ld, (uint8_t)c);
 		if (sig)
 			signal_group(tty.pgrp, sig);
@@ -169,6 +172,33 @@ void lx_tty_write(const char *s, size_t n)
 	}
 }
 
+/*
+ * A process of the tty's session outside its foreground group reads (sig SIGTTIN), or writes
+ * with TOSTOP or changes the settings (SIGTTOU): Linux's job_control and tty_check_change. 0
+ * when it may go on (a foreground one; SIGTTOU ignored or blocked), EIO for a read with SIGTTIN
+ * ignored or blocked; otherwise sig goes to its group, whose default action stops it, and the
+ * call is made again once SIGCONT resumes it (LX_RET_BLOCK without a wait channel: only SIGCONT
+ * ends the wait); a handler gets EINTR.
+ */
+static int64_t background(struct lx_proc *p, int sig)
+{
+	if (!tty.sid || p->sid != tty.sid || p->pgid == tty.pgrp)
+		return 0;
+	uint64_t h = lx_grp(p)->sigactions[sig][0];
+	if (h == 1 || (p->sigmask & (1ull << (sig - 1))))
+		return sig == SIGTTIN ? -LX_EIO : 0;
+	signal_group(p->pgid, sig);
+	return h == 0 && lx_grp(p)->stopped ? LX_RET_BLOCK : -LX_EINTR;
+}
+
+int64_t lx_tty_write_check(struct lx_proc *p)
+{
+	if (!tty.active || !(tty.ld.t.c_lflag & LX_TOSTOP))
+		return 0;
+	check_session();
+	return background(p, SIGTTOU);
+}
+
 int64_t lx_tty_read(struct lx_proc *p, struct lx_ofd *o, uint64_t buf, uint64_t len)
 {
 	static uint8_t tmp[LX_LDISC_IN];
@@ -176,24 +206,28 @@ int64_t lx_tty_read(struct lx_proc *p, struct lx_ofd *o, uint64_t buf, uint64_t 
 	if (!tty.active)
 		return 0; /* no session: end of file, as before the tty */
 	check_session();
-	if (tty.sid && p->sid == tty.sid && p->pgid != tty.pgrp) {
-		/* A background read: Linux stops the group with SIGTTIN. There is no stopping
-		 * here, so a group that handles SIGTTIN gets it and EINTR; the others get EIO
-		 * (what Linux gives when SIGTTIN is ignored or blocked). */
-		if (p->sigactions[SIGTTIN][0] > 1 && !(p->sigmask & (1ull << (SIGTTIN - 1)))) {
-			signal_group(p->pgid, SIGTTIN);
-			return -LX_EINTR;
-		}
-		return -LX_EIO;
-	}
+	int64_t bg = background(p, SIGTTIN);
+	if (bg)
+		return bg;
 	if (!len)
 		return 0;
-	if (!lx_ldisc_readable(&tty.ld, len)) {
-		if (o->flags & O_NONBLOCK)
-			return -LX_EAGAIN;
+	uint64_t now = lx_plat_nanotime();
+	int64_t wait = lx_ldisc_wait_ns(&tty.ld, len, now - tty.byte_ns);
+	if (wait && (o->flags & O_NONBLOCK))
+		return -LX_EAGAIN;
+	if (wait < 0) {
 		p->chan = &tty_chan;
 		return LX_RET_BLOCK;
 	}
+	if (wait > 0 && !tty.ld.t.c_cc[LX_VMIN]) /* VTIME from the start of the read: 0 bytes */
+		return lx_timer_wait(p, &tty_chan, tty.ld.t.c_cc[LX_VTIME] * 100);
+	if (wait > 0) { /* the inter-byte timer: until wait has passed, or more input */
+		p->wake_at = now + (uint64_t)wait;
+		p->chan = &tty_chan;
+		lx_timer_arm();
+		return LX_RET_BLOCK;
+	}
+	p->wake_at = 0;
 	if (lx_check(p, buf, len < sizeof(tmp) ? len : sizeof(tmp), LX_PROT_WRITE))
 		return -LX_EFAULT;
 	size_t n = lx_ldisc_read(&tty.ld, tmp, len < sizeof(tmp) ? len : sizeof(tmp));
@@ -229,6 +263,12 @@ int64_t lx_tty_ioctl(struct lx_proc *p, struct lx_ofd *o, uint64_t cmd, uint64_t
 	uint16_t ws[4] = {tty.ld.rows, tty.ld.cols, 0, 0};
 	struct lx_termios t;
 
+	/* What changes the terminal: from a background group, SIGTTOU first (tty_check_change). */
+	if ((cmd >= 0x5402 && cmd <= 0x5404) || cmd == 0x540a || cmd == 0x540b || cmd == 0x5410) {
+		int64_t bg = background(p, SIGTTOU);
+		if (bg)
+			return bg;
+	}
 	switch (cmd) {
 	case 0x5401: /* TCGETS */
 		return lx_copy_out(p, arg, &tty.ld.t, sizeof(tty.ld.t)) ? -LX_EFAULT : 0;

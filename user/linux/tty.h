@@ -24,6 +24,9 @@ void lx_tty_session(struct lx_proc *leader);
 bool lx_tty_active(void);
 /* Console output of a process, through output processing during a session. */
 void lx_tty_write(const char *s, size_t n);
+/* A write of p to the console: 0 when it may go on, or what the write returns (TOSTOP: a
+ * background group gets SIGTTOU). */
+int64_t lx_tty_write_check(struct lx_proc *p);
 /* read on the console: bytes, -errno, or LX_RET_BLOCK (p->chan set). */
 int64_t lx_tty_read(struct lx_proc *p, struct lx_ofd *o, uint64_t buf, uint64_t len);
 /* poll's view of the console: POLLIN 1 when a read would not wait, POLLOUT 4. */

@@ -290,6 +290,58 @@ static void raw_mode_vmin_decides_when_a_read_returns(void)
 	CHECK_STR(rd(10), "");
 }
 
+static void set_vtime(uint8_t vmin, uint8_t vtime)
+{
+	struct lx_termios t = ld.t;
+	t.c_cc[LX_VMIN] = vmin;
+	t.c_cc[LX_VTIME] = vtime;
+	lx_ldisc_set(&ld, &t);
+}
+
+#define DS 100000000ull /* VTIME counts tenths of a second */
+
+/* termios(3): MIN 0 TIME 0 polls; MIN > 0 TIME 0 blocks for MIN bytes; MIN 0 TIME > 0 is a read
+ * with a timeout (any byte ends it); MIN > 0 TIME > 0 starts an inter-byte timer at the first
+ * byte, and a read then ends at MIN bytes or when TIME passes without a new byte. */
+static void vmin_vtime_four_cases(void)
+{
+	fresh();
+	raw(0);
+	CHECK_EQ(lx_ldisc_wait_ns(&ld, 10, 0), 0); /* polling: at once, with nothing */
+	set_vtime(2, 0);
+	CHECK_EQ(lx_ldisc_wait_ns(&ld, 10, 5 * DS), -1); /* no timer at all */
+	feed("a");
+	CHECK_EQ(lx_ldisc_wait_ns(&ld, 10, 5 * DS), -1);
+	CHECK_EQ(lx_ldisc_wait_ns(&ld, 1, 0), 0); /* a read of 1 is satisfied by 1 */
+	feed("b");
+	CHECK_EQ(lx_ldisc_wait_ns(&ld, 10, 0), 0);
+	CHECK_STR(rd(10), "ab");
+
+	set_vtime(0, 5); /* a read with a timeout of 0.5 s */
+	CHECK_EQ(lx_ldisc_wait_ns(&ld, 10, 0), (int64_t)(5 * DS));
+	CHECK_EQ(lx_ldisc_wait_ns(&ld, 10, 9 * DS), (int64_t)(5 * DS)); /* from the read's start */
+	feed("c");
+	CHECK_EQ(lx_ldisc_wait_ns(&ld, 10, 0), 0); /* one byte ends it */
+	CHECK_STR(rd(10), "c");
+
+	set_vtime(3, 2);                                 /* inter-byte timer of 0.2 s */
+	CHECK_EQ(lx_ldisc_wait_ns(&ld, 10, 9 * DS), -1); /* before the first byte: no timer */
+	feed("d");
+	CHECK_EQ(lx_ldisc_wait_ns(&ld, 10, 0), (int64_t)(2 * DS));
+	CHECK_EQ(lx_ldisc_wait_ns(&ld, 10, DS / 2), (int64_t)(2 * DS - DS / 2));
+	CHECK_EQ(lx_ldisc_wait_ns(&ld, 10, 2 * DS), 0); /* the timer ran out: what there is */
+	feed("ef");
+	CHECK_EQ(lx_ldisc_wait_ns(&ld, 10, 0), 0); /* MIN reached */
+	CHECK_EQ(lx_ldisc_wait_ns(&ld, 2, 0), 0);
+	CHECK_STR(rd(10), "def");
+
+	fresh(); /* canonical mode ignores both */
+	set_vtime(0, 5);
+	CHECK_EQ(lx_ldisc_wait_ns(&ld, 10, 9 * DS), -1);
+	feed("x\r");
+	CHECK_EQ(lx_ldisc_wait_ns(&ld, 10, 0), 0);
+}
+
 static void raw_mode_with_echo_echoes_control_characters(void)
 {
 	fresh();
@@ -410,6 +462,7 @@ int main(int argc, char **argv)
 	    KT(literal_next_ctrl_v_quotes_a_special_character),
 	    KT(reprint_ctrl_r_shows_the_line_again),
 	    KT(raw_mode_vmin_decides_when_a_read_returns),
+	    KT(vmin_vtime_four_cases),
 	    KT(raw_mode_with_echo_echoes_control_characters),
 	    KT(switching_modes_keeps_unread_input),
 	    KT(output_processing_onlcr_ocrnl_onocr),

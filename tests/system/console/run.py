@@ -168,6 +168,63 @@ def main():
         step("ctrl_c_interrupts_a_computing_process", got is not None,
              f"after ^C: {c.buf[-200:]!r}")
         run("shell_survives", "echo still here\r", "still here\n")
+        # Job control: ^Z stops the foreground job (SIGTSTP to its group), the shell reports
+        # it, `jobs` lists it, `fg` continues it in the foreground (^C then ends it), `bg`
+        # continues one in the background; a background read from the tty stops with SIGTTIN.
+        c.send("sleep 100\r")
+        time.sleep(1)
+        c.send("\x1a")
+        got = c.expect(re.escape(PROMPT), a.step_timeout)
+        step("ctrl_z_stops_sleep", got is not None and re.search(r"\[1\]\+ +Stopped +sleep 100", got)
+             is not None, f"after ^Z: {c.buf[-200:]!r}")
+        run("jobs_lists_it", "jobs\r", "[1]+  Stopped                    sleep 100\n")
+        c.send("fg\r")
+        got = c.expect(r"sleep 100\r\n", a.step_timeout)
+        step("fg_continues_it", got is not None, f"after fg: {c.buf[-200:]!r}")
+        time.sleep(1)
+        c.send("\x03")
+        got = c.expect(re.escape(PROMPT), a.step_timeout)
+        step("fg_job_takes_ctrl_c", got is not None, f"after ^C: {c.buf[-200:]!r}")
+        run("fg_status_is_sigint", "echo status=$?\r", "status=130\n")
+        c.send("sleep 100\r")
+        time.sleep(1)
+        c.send("\x1a")
+        c.expect(re.escape(PROMPT), a.step_timeout)
+        run("bg_continues_it", "bg\r", "[1] sleep 100\n")
+        run("bg_job_runs", "jobs\r", "[1]+  Running                    sleep 100\n")
+        run("kill_bg_job", "kill %1; wait; echo status=$?\r",
+            "status=0\n[1]+  Terminated                 sleep 100\n")
+        def background_then_jobs(cmd):
+            """Start cmd in the background, give it a second, and return what `jobs` says."""
+            c.send(cmd + " &\r")
+            c.expect(re.escape(PROMPT), a.step_timeout)
+            time.sleep(1)
+            c.send("jobs\r")
+            return c.expect(r"\n" + re.escape(PROMPT), a.step_timeout)
+
+        # A background read from the tty stops with SIGTTIN; fg gives it the terminal.
+        got = background_then_jobs("cat")
+        step("bg_read_stops_with_sigttin", got is not None and
+             re.search(r"\[1\]\+ +Stopped \(tty input\) +cat", got) is not None,
+             f"jobs after cat &: {got!r}")
+        c.send("fg\r")
+        c.expect(r"cat\r\n", a.step_timeout)
+        time.sleep(1)
+        c.send("read on\r")
+        got = c.expect(r"read on\r\n", a.step_timeout)
+        c.send("\x04")
+        got = c.expect(re.escape(PROMPT), a.step_timeout) if got is not None else None
+        step("fg_read_goes_on", got is not None, f"after fg and a line: {c.buf[-200:]!r}")
+        # TOSTOP: a background write stops with SIGTTOU.
+        run("stty_tostop", "stty tostop\r", "")
+        got = background_then_jobs("(echo from the background)")
+        step("tostop_bg_write_stops_with_sigttou", got is not None and
+             re.search(r"\[1\]\+ +Stopped \(tty output\)", got) is not None
+             and "\nfrom the background\r" not in got, f"jobs: {got!r}")
+        c.send("fg\r")
+        got = c.expect(r"from the background\r\n" + re.escape(PROMPT), a.step_timeout)
+        step("fg_write_goes_on", got is not None, f"after fg: {c.buf[-200:]!r}")
+        run("stty_no_tostop", "stty -tostop\r", "")
         # ^D at an empty prompt: the shell exits, the session ends, QEMU leaves.
         c.send("\x04")
         got = c.expect(r"linux: console session ended: exit=0", a.step_timeout)

@@ -1,0 +1,113 @@
+/*
+ * Job control of the Linux personality: stopping and continuing processes
+ * (SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU, SIGCONT) and what a parent's wait
+ * and SIGCHLD see of it (CLD_STOPPED, CLD_CONTINUED).
+ *
+ * A stop acts on the whole process (its leader's slot holds `stopped`):
+ * every thread of it is suspended at once, except the one whose call the
+ * server is answering (lx_caller), which gets its answer and stops at its
+ * next call or fault (main.c). A stopped thread keeps its state: one that
+ * waits in a call (p->chan) waits on; lx_plat_resume leaves the threads of
+ * a stopped process alone, so a wake while stopped only clears p->chan.
+ * SIGCONT resumes every thread that is not waiting (its call, if any, is
+ * made again through the restart trampoline).
+ */
+#include "lx.h"
+
+#define SIGCHLD       17
+#define SIGCONT       18
+#define SIGSTOP       19
+#define SIGTSTP       20
+#define SIGTTIN       21
+#define SIGTTOU       22
+#define SA_NOCLDSTOP  1u
+#define CLD_STOPPED   5
+#define CLD_CONTINUED 6
+
+static uint64_t bit(int sig)
+{
+	return 1ull << (sig - 1);
+}
+
+#define STOP_SIGNALS (bit(SIGSTOP) | bit(SIGTSTP) | bit(SIGTTIN) | bit(SIGTTOU))
+
+struct lx_proc *lx_caller;
+
+bool lx_job_is_stop(int sig)
+{
+	return sig >= SIGSTOP && sig <= SIGTTOU;
+}
+
+/* Tell l's parent (SIGCHLD with code, unless it asked for SA_NOCLDSTOP) and wake its waits. */
+static void tell_parent(struct lx_proc *l, int code, int status)
+{
+	struct lx_proc *par = lx_proc_by_pid(l->ppid);
+
+	if (!par || par->state != LX_PROC_LIVE || l->ppid == 1)
+		return;
+	lx_wake(par); /* a wait4 in progress sees the report */
+	if (par->sigactions[SIGCHLD][1] & SA_NOCLDSTOP)
+		return;
+	par->sigchld_pid = l->pid;
+	par->sigchld_code = (uint32_t)code;
+	par->sigchld_status = status;
+	lx_signal_send(par, SIGCHLD, l->pid);
+}
+
+/* The next live thread of process l from slot *i on (l itself included), or NULL. */
+static struct lx_proc *next_thread(struct lx_proc *l, uint32_t *i)
+{
+	for (; *i < LX_MAX_PROCS; (*i)++)
+		if (lx_procs[*i].state == LX_PROC_LIVE && lx_grp(&lx_procs[*i]) == l)
+			return &lx_procs[(*i)++];
+	return NULL;
+}
+
+void lx_job_stop(struct lx_proc *q, int sig)
+{
+	struct lx_proc *l = lx_grp(q);
+
+	struct lx_proc *t;
+	uint32_t i = 0;
+
+	while ((t = next_thread(l, &i)))
+		t->sigpending &= ~bit(SIGCONT);
+	if (l->stopped)
+		return;
+	l->stopped = (uint32_t)sig;
+	l->report = LX_REPORT_STOP;
+	for (i = 0; (t = next_thread(l, &i));)
+		if (t != lx_caller)
+			lx_plat_suspend(t);
+	tell_parent(l, CLD_STOPPED, sig);
+}
+
+void lx_job_continue(struct lx_proc *q)
+{
+	struct lx_proc *l = lx_grp(q);
+
+	struct lx_proc *t;
+	uint32_t i = 0;
+
+	while ((t = next_thread(l, &i)))
+		t->sigpending &= ~STOP_SIGNALS;
+	if (!l->stopped)
+		return;
+	l->stopped = 0;
+	l->report = LX_REPORT_CONT;
+	for (i = 0; (t = next_thread(l, &i));)
+		if (!t->chan && t != lx_caller)
+			lx_plat_resume(t);
+	tell_parent(l, CLD_CONTINUED, SIGCONT);
+	/* The signals sent while it was stopped act now (a fatal one ends it, a handler's
+	 * interrupts a wait), as a stopped thread takes them when it runs again. */
+	for (i = 0; (t = next_thread(l, &i));) {
+		uint64_t pending = t->sigpending & ~(t->sigmask & ~(bit(9) | bit(SIGSTOP)));
+		for (int sig = 1; pending && sig <= 64; sig++) {
+			if (!(pending & bit(sig)) || sig == SIGCONT || t->state != LX_PROC_LIVE)
+				continue;
+			t->sigpending &= ~bit(sig);
+			lx_signal_send(t, sig, t->sigsender);
+		}
+	}
+}
