@@ -513,8 +513,11 @@ static void op_thread(enum op op)
 		break;
 	case OP_READ_REGS: {
 		hl_word_t w[4];
-		if (rnd(2))
+		unsigned how = rnd(3);
+		if (how == 0)
 			rec(op, hl_thread_read_regs((hl_cptr_t)th, NULL, NULL, NULL, NULL));
+		else if (how == 1)
+			rec(op, hl_thread_read_cputime((hl_cptr_t)th, &w[0]));
 		else /* groups 0-4, and 5.. refused */
 			rec(op,
 			    hl_thread_read_gprs((hl_cptr_t)th, rnd(7), &w[0], &w[1], &w[2], &w[3]));
