@@ -98,9 +98,13 @@ struct thread {
 	uint64_t upcall_deadline_tsc; /* [BKL] expiry while on a CPU */
 	/* A timed notification wait (HL_SYS_WAIT): queued on the timer queue of CPU timeout_cpu
 	 * while it waits with a deadline (timeout.queued). */
-	struct timeq_node timeout;     /* [BKL] */
-	uint32_t timeout_cpu;          /* [BKL] */
-	uint8_t xsave[] __aligned(64); /* FPU/SSE/AVX state (XSAVE area) */
+	struct timeq_node timeout; /* [BKL] */
+	uint32_t timeout_cpu;      /* [BKL] */
+	/* thread.set_linux_answer: a Linux `syscall` with rax == linux_answer_nr returns
+	 * linux_answer_val at once, without a message to the server (kernel/fastpath.c). */
+	uint8_t linux_answer_on;                    /* [BKL] */
+	uint64_t linux_answer_nr, linux_answer_val; /* [BKL] */
+	uint8_t xsave[] __aligned(64);              /* FPU/SSE/AVX state (XSAVE area) */
 };
 _Static_assert(offsetof(struct thread, regs) == 0, "syscall.S: the registers open struct thread");
 _Static_assert(offsetof(struct thread, full_restore) == T_FULL_RESTORE,

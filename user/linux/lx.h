@@ -246,6 +246,8 @@ uint64_t lx_plat_get_fs(void);
 /* p becomes the process the lx_plat_* calls above act on. */
 void lx_plat_switch(struct lx_proc *p);
 struct lx_proc *lx_plat_current(void);
+/* The kernel answers p's getpid (on) or sends it to the server (thread.set_linux_answer). */
+void lx_plat_answer(struct lx_proc *p, bool on);
 /* A fresh address space and thread for p (which is current); 0 or -LX_ENOMEM. */
 int lx_plat_spawn(struct lx_proc *p);
 /* child gets parent's pages, shared copy-on-write, and a thread like p's; 0 or -errno. */
@@ -344,6 +346,8 @@ int64_t lx_timer_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], bo
 void lx_signal_send(struct lx_proc *q, int sig, uint32_t from);
 /* p's call ends with r: enter a handler for a pending signal, or end p; r or LX_RET_GONE. */
 int64_t lx_signal_deliver(struct lx_proc *p, int64_t r, bool interrupted);
+/* p has a signal it would take now (pending and not blocked). */
+bool lx_signal_ready(const struct lx_proc *p);
 int64_t lx_signal_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], bool *handled);
 
 /* ---- exec (exec.c) ---- */

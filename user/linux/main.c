@@ -26,6 +26,7 @@
 #define MAX_OBJS     96
 #define MAX_LINE     512
 #define MAX_WORDS    32
+#define NR_GETPID    39 /* the call the kernel may answer (lx_plat_answer) */
 
 /* A page of a process: which frame, through which capability (a copy of the frame's). */
 struct page {
@@ -44,6 +45,7 @@ struct space {
 	struct page pages[PAGE_HASH];
 	uint32_t npages;
 	uint64_t fs_base;
+	bool answered; /* the kernel answers its thread's getpid (lx_plat_answer) */
 };
 
 /*
@@ -340,6 +342,22 @@ void lx_plat_switch(struct lx_proc *p)
 	cur_proc = p;
 }
 
+/*
+ * Whether the kernel answers p's getpid itself, with no message to the
+ * server (thread.set_linux_answer; docs/decisions.md, issue 15 speed):
+ * never while calls are traced. The caller keeps it off while p has a
+ * signal to take, which only a call to the server delivers.
+ */
+void lx_plat_answer(struct lx_proc *p, bool on)
+{
+	struct space *sp = &spaces[p->idx];
+
+	on = on && !plat.trace;
+	if (sp->answered != on && sp->thread &&
+	    hl_thread_set_linux_answer(sp->thread, on, NR_GETPID, p->tgid) == HL_OK)
+		sp->answered = on;
+}
+
 struct lx_proc *lx_plat_current(void)
 {
 	return cur_proc;
@@ -604,6 +622,8 @@ static void serve(void)
 					rt_printf("linux: [%u] %lu(%#lx, %#lx, %#lx, %#lx) = %ld\n",
 					          p->pid, c->nr, c->a[0], c->a[1], c->a[2], c->a[3],
 					          (long)r);
+				if (r != LX_RET_BLOCK && r != LX_RET_GONE)
+					lx_plat_answer(p, !lx_signal_ready(p));
 				if (r == LX_RET_BLOCK)
 					block(p);
 				else if (r != LX_RET_GONE)

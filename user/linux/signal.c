@@ -61,6 +61,11 @@ static int next_signal(const struct lx_proc *p)
 	return ready ? __builtin_ctzll(ready) + 1 : 0;
 }
 
+bool lx_signal_ready(const struct lx_proc *p)
+{
+	return next_signal(p) != 0;
+}
+
 /* Where the interrupted call returns: its own rip and rsp, or those in its restart record. */
 static int call_site(struct lx_proc *p, uint64_t *rip, uint64_t *rsp)
 {
@@ -177,7 +182,8 @@ void lx_signal_send(struct lx_proc *q, int sig, uint32_t from)
 	q->sigpending |= bit(sig);
 	q->sigsender = from;
 	if (blockable(q->sigmask) & bit(sig))
-		return; /* pending until unblocked */
+		return;           /* pending until unblocked */
+	lx_plat_answer(q, false); /* its next call must reach the server, which delivers */
 	if (h == SIG_DFL) {
 		lx_proc_exit(q, sig);
 		return;
