@@ -225,3 +225,41 @@ UTEST(linux_abi, set_linux_answer_checks_arguments)
 	UEXPECT_ERR(t, hl_thread_set_linux_answer(HL_SLOT_CSPACE, 1, 39, 7), HL_ERR_ILLEGAL_OP);
 	UEXPECT_ERR(t, hl_thread_set_linux(tcb, 0), HL_OK);
 }
+
+/* thread.linux_reply: the server takes a call, answers it later from its thread capability. */
+UTEST(linux_abi, linux_reply_ends_a_call_the_server_did_not_answer)
+{
+	static uint64_t res[3];
+	hl_cptr_t ep = ut_alloc(t, HL_OBJ_ENDPOINT, 0), tcb = ep ? start_linux(t, res, ep) : 0;
+	hl_word_t info = 0;
+	struct hl_msg m = {{0}};
+
+	if (!UCHECK(t, tcb))
+		return;
+	UEXPECT_ERR(t, hl_syscall(HL_SYS_RECV, ep, &info, &m, NULL), HL_OK);
+	UEXPECT(t, m.w[HL_LINUX_NR] == 0, "first call %lu", m.w[HL_LINUX_NR]);
+	/* Deferred: no reply; the call ends from the thread capability. */
+	UEXPECT_ERR(t, hl_thread_linux_reply(tcb, 0x5150), HL_OK);
+	UEXPECT_ERR(t, hl_thread_linux_reply(tcb, 0x5151), HL_ERR_NO_REPLY); /* answered already */
+	UEXPECT_ERR(t, hl_syscall(HL_SYS_RECV, ep, &info, &m, NULL), HL_OK);
+	UEXPECT(t, HL_MSG_LABEL(info) == HL_LABEL_LINUX_SYSCALL && m.w[HL_LINUX_NR] == 9,
+	        "label %#lx nr %lu", HL_MSG_LABEL(info), m.w[HL_LINUX_NR]);
+	UEXPECT(t, res[0] == 0x5150, "the deferred call returned %#lx", res[0]);
+	/* A thread suspended while it waits (a killed process): nothing to reply to. */
+	UEXPECT_ERR(t, hl_thread_suspend(tcb), HL_OK);
+	UEXPECT_ERR(t, hl_thread_linux_reply(tcb, 0x5152), HL_ERR_NO_REPLY);
+	UEXPECT(t, res[1] == 0, "the suspended call returned %#lx", res[1]);
+}
+
+UTEST(linux_abi, linux_reply_checks_the_thread)
+{
+	hl_cptr_t tcb = ut_thread_new(t, never_called, NULL, 100);
+
+	if (!UCHECK(t, tcb))
+		return;
+	UEXPECT_ERR(t, hl_thread_linux_reply(tcb, 1), HL_ERR_ILLEGAL_OP); /* not a Linux thread */
+	UEXPECT_ERR(t, hl_thread_set_linux(tcb, 1), HL_OK);
+	UEXPECT_ERR(t, hl_thread_linux_reply(tcb, 1), HL_ERR_NO_REPLY); /* in no call */
+	UEXPECT_ERR(t, hl_thread_linux_reply(HL_SLOT_CSPACE, 1), HL_ERR_ILLEGAL_OP);
+	UEXPECT_ERR(t, hl_thread_set_linux(tcb, 0), HL_OK);
+}

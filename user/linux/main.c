@@ -49,6 +49,7 @@ struct space {
 	uint32_t npages;
 	uint64_t fs_base;
 	bool answered; /* the kernel answers its thread's getpid (lx_plat_answer) */
+	bool deferred; /* its thread waits in a call the server has not replied to (a pipe's) */
 };
 
 /*
@@ -250,7 +251,8 @@ static void used_mark(struct space *sp, const struct page *pg, bool on)
 static struct page *next_used(struct space *sp, uint32_t *i)
 {
 	for (uint32_t w = *i / 64; w < PAGE_HASH / 64; w++) {
-		uint64_t bits = sp->used[w] & (*i % 64 && w == *i / 64 ? ~0ull << (*i % 64) : ~0ull);
+		uint64_t bits =
+		    sp->used[w] & (*i % 64 && w == *i / 64 ? ~0ull << (*i % 64) : ~0ull);
 		if (bits) {
 			uint32_t at = w * 64 + (uint32_t)__builtin_ctzll(bits);
 			*i = at + 1;
@@ -263,8 +265,7 @@ static struct page *next_used(struct space *sp, uint32_t *i)
 
 /* Record frame fr at va in sp's space, and map it unless lazy (page_map then maps it at the
  * first touch); 0 or -LX_ENOMEM. */
-static int page_add(struct space *sp, uint64_t va, uint32_t fr, uint32_t prot, bool cow,
-                    bool lazy)
+static int page_add(struct space *sp, uint64_t va, uint32_t fr, uint32_t prot, bool cow, bool lazy)
 {
 	if (sp->npages >= PAGE_HASH / 2)
 		return -LX_ENOMEM;
@@ -456,6 +457,7 @@ static void space_reset(struct space *sp, hl_cptr_t pool)
 	sp->nobjs = 0;
 	sp->fs_base = 0;
 	sp->answered = false;
+	sp->deferred = false;
 	if (sp->npages) { /* never: a release left pages behind */
 		struct space *was = cur;
 		cur = sp;
@@ -674,6 +676,62 @@ static void block(struct lx_proc *p)
 	                 p->call.a[1]);
 }
 
+/* Deferred replies (docs/decisions.md, issue 15 benchmarks): a process waiting on a pipe keeps
+ * waiting for the reply to its call, which the server sends (thread.linux_reply) once lx_wake
+ * has let it finish the call again: no suspend, no restart trampoline, no second round trip. */
+static struct lx_proc *ready[LX_MAX_PROCS];
+static uint32_t nready;
+
+void lx_plat_wake(struct lx_proc *p)
+{
+	if (!spaces[p->idx].deferred) {
+		lx_plat_resume(p);
+		return;
+	}
+	for (uint32_t i = 0; i < nready; i++)
+		if (ready[i] == p)
+			return;
+	ready[nready++] = p;
+}
+
+void lx_plat_undefer(struct lx_proc *p)
+{
+	struct space *sp = &spaces[p->idx];
+
+	if (!sp->deferred)
+		return;
+	sp->deferred = false;
+	block(p); /* suspended (the kernel ends the call with -EINTR), then as any wait */
+}
+
+/* Finish the deferred calls lx_wake made ready, each in its process's context. */
+static void finish_ready(void)
+{
+	while (nready) {
+		struct lx_proc *q = ready[--nready], *was = cur_proc;
+		struct space *sp = &spaces[q->idx];
+		if (q->state != LX_PROC_LIVE || !sp->deferred || q->chan)
+			continue; /* ended, interrupted, or waits again */
+		lx_plat_switch(q);
+		q->redirected = 0;
+		int64_t r = lx_syscall(q, q->call.nr, q->call.a);
+		if (q->state != LX_PROC_LIVE)
+			r = LX_RET_GONE;
+		else if (r != LX_RET_BLOCK && r != LX_RET_GONE && !q->redirected)
+			r = lx_signal_deliver(q, r, false);
+		if (plat.trace)
+			rt_printf("linux: [%u] %lu finished = %ld\n", q->pid, q->call.nr, (long)r);
+		if (r != LX_RET_BLOCK)
+			sp->deferred = false;
+		if (r != LX_RET_BLOCK && r != LX_RET_GONE) {
+			lx_plat_answer(q, !lx_signal_ready(q));
+			hl_thread_linux_reply(sp->thread, (hl_word_t)r);
+		}
+		if (was && was->state == LX_PROC_LIVE)
+			lx_plat_switch(was);
+	}
+}
+
 /* Serve every process until none is left. */
 static void serve(void)
 {
@@ -714,7 +772,10 @@ static void serve(void)
 					          (long)r);
 				if (r != LX_RET_BLOCK && r != LX_RET_GONE)
 					lx_plat_answer(p, !lx_signal_ready(p));
-				if (r == LX_RET_BLOCK)
+				if (r == LX_RET_BLOCK && lx_chan_is_pipe(p->chan))
+					spaces[p->idx].deferred =
+					    true; /* no reply until it can go on */
+				else if (r == LX_RET_BLOCK)
 					block(p);
 				else if (r != LX_RET_GONE)
 					m.w[0] = (hl_word_t)r, reply = true;
@@ -726,6 +787,7 @@ static void serve(void)
 			 * live process: pid 0 is never given). */
 			lx_timer_fire(badge);
 		}
+		finish_ready();
 		if (!lx_proc_count())
 			return;
 		if (!reply) {

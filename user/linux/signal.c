@@ -192,6 +192,7 @@ void lx_signal_send(struct lx_proc *q, int sig, uint32_t from)
 		struct lx_proc *was = lx_plat_current();
 		q->chan = NULL;
 		lx_plat_switch(q);
+		lx_plat_undefer(q);
 		lx_timer_interrupted(q);
 		int64_t r = lx_signal_deliver(q, 0, true);
 		if (was && was->state == LX_PROC_LIVE)

@@ -530,8 +530,12 @@ static void op_thread(enum op op)
 		break;
 	}
 	case OP_LINUX_ANSWER: /* the driver makes no Linux thread: ILLEGAL_OP, or INVALID_ARG */
-		rec(op, hl_thread_set_linux_answer((hl_cptr_t)th, rnd(3),
-		                                   rnd(2) ? 39 : fz_next(&rng), fz_next(&rng)));
+		if (rnd(2))
+			rec(op,
+			    hl_thread_set_linux_answer((hl_cptr_t)th, rnd(3),
+			                               rnd(2) ? 39 : fz_next(&rng), fz_next(&rng)));
+		else /* and no Linux call to end: ILLEGAL_OP */
+			rec(op, hl_thread_linux_reply((hl_cptr_t)th, fz_next(&rng)));
 		break;
 	case OP_FAULT_EP: {
 		int ep = rnd(4) ? pick(0, T(ENDPOINT), false) : 0;
