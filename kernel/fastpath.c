@@ -185,11 +185,20 @@ static __always_inline void fastpath_linux(struct thread *t)
 	fast_switch(cpu, &rqs[cpu->index], t, r, false);
 }
 
-/* Every system call of a Linux thread goes to its server: it can invoke no capability. */
+/* Every system call of a Linux thread goes to its server: it can invoke no capability. The one
+ * exception is the answer its server left with thread.set_linux_answer: returned at once, through
+ * the scheduler when it has something to do (a budget, an upcall, a reschedule). */
 static __noreturn void linux_syscall(struct thread *t)
 {
-	if (t->cpu == cpu_index())
+	if (t->cpu == cpu_index()) {
+		if (t->linux_answer_on && t->regs.rax == t->linux_answer_nr) {
+			t->regs.rax = t->linux_answer_val;
+			if (!t->no_fastpath && !this_cpu()->need_resched)
+				arch_return_to_user(t); /* t stays current: nothing to switch */
+			sched_exit_to_user(); /* a budget, an upcall or another thread first */
+		}
 		fastpath_linux(t); /* returns only when it does not apply */
+	}
 	ipc_linux_send(t);
 	sched_exit_to_user();
 }

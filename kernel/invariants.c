@@ -296,6 +296,10 @@ void inv_check_syscall(struct thread *t, const struct slot *target)
 		                             &t->fault_slot, &t->ntfn_slot};
 		for (unsigned i = 0; i < sizeof(held) / sizeof(held[0]); i++)
 			check_slot(held[i]);
+		INV(!t->linux_answer_on || t->linux_abi,
+		    "thread %p: a Linux answer (thread.set_linux_answer) on a thread that is not a "
+		    "Linux one",
+		    (void *)t);
 		/*
 		 * Page tables change only through address-space methods and the
 		 * deletions that cspace and memory methods make (revoke, delete):

@@ -327,6 +327,56 @@ int decode_thread_set_linux(struct invocation *inv)
 	if (inv->arg[0] > 1)
 		return HL_ERR_INVALID_ARG;
 	t->linux_abi = (uint8_t)inv->arg[0];
+	if (!t->linux_abi)
+		t->linux_answer_on = 0; /* an answer belongs to the Linux entry only */
+	return HL_OK;
+}
+
+/*
+ * thread.linux_reply(value): end the Linux call t waits in (its server took
+ * the message and did not reply: a deferred reply) with value in rax, as a
+ * reply would. HL_ERR_NO_REPLY when t waits in no Linux call (not blocked
+ * for a reply to one, or already answered), HL_ERR_ILLEGAL_OP for a thread
+ * that is not a Linux one. The server need not be the thread that took the
+ * call: the thread capability is the authority.
+ */
+int decode_thread_linux_reply(struct invocation *inv)
+{
+	struct thread *t = (struct thread *)inv->target->cap.obj;
+
+	if (!t->linux_abi)
+		return HL_ERR_ILLEGAL_OP;
+	if (t->state != TS_BLOCKED_REPLY || t->in_fault != IN_FAULT_LINUX)
+		return HL_ERR_NO_REPLY;
+	if (t->replier && t->replier->reply_to == t)
+		t->replier->reply_to = NULL; /* the server had not taken another call yet */
+	t->replier = NULL;
+	t->in_fault = IN_FAULT_NONE;
+	t->regs.rax = inv->arg[0];
+	sched_make_runnable(t);
+	return HL_OK;
+}
+
+/*
+ * thread.set_linux_answer(enabled, nr, value): while enabled (1), a `syscall`
+ * of the Linux thread t with rax == nr returns value in rax at once, with no
+ * message to its server (kernel/fastpath.c, linux_syscall); 0 turns it off
+ * (nr and value are then ignored). The server's cache of a reply that
+ * does not change, such as getpid's (docs/decisions.md, issue 15 speed).
+ * t must be a Linux thread (thread.set_linux(1)).
+ */
+int decode_thread_set_linux_answer(struct invocation *inv)
+{
+	struct thread *t = (struct thread *)inv->target->cap.obj;
+
+	if (inv->arg[0] > 1)
+		return HL_ERR_INVALID_ARG;
+	if (!t->linux_abi)
+		return HL_ERR_ILLEGAL_OP;
+	t->linux_answer_on = 0;
+	t->linux_answer_nr = inv->arg[1];
+	t->linux_answer_val = inv->arg[2];
+	t->linux_answer_on = (uint8_t)inv->arg[0];
 	return HL_OK;
 }
 

@@ -102,7 +102,11 @@ struct thread {
 	uint32_t timeout_cpu;      /* [BKL] */
 	uint64_t cpu_tsc;          /* [BKL] TSC ticks it has run (user and kernel), to cpu_in_tsc */
 	uint64_t cpu_in_tsc;       /* [BKL] when it last became current on a CPU */
-	uint8_t xsave[] __aligned(64); /* FPU/SSE/AVX state (XSAVE area) */
+	/* thread.set_linux_answer: a Linux `syscall` with rax == linux_answer_nr returns
+	 * linux_answer_val at once, without a message to the server (kernel/fastpath.c). */
+	uint8_t linux_answer_on;                    /* [BKL] */
+	uint64_t linux_answer_nr, linux_answer_val; /* [BKL] */
+	uint8_t xsave[] __aligned(64);              /* FPU/SSE/AVX state (XSAVE area) */
 };
 _Static_assert(offsetof(struct thread, regs) == 0, "syscall.S: the registers open struct thread");
 _Static_assert(offsetof(struct thread, full_restore) == T_FULL_RESTORE,

@@ -29,6 +29,59 @@ static void status(const char *what, int st)
 		printf("%s: status %#x\n", what, st);
 }
 
+/*
+ * fork maps the child's pages at its first touch (docs/decisions.md, issue
+ * 15 benchmarks): the child reads the parent's bytes, its writes stay its
+ * own (copy-on-write after the lazy map), a grandchild forked before the
+ * child touched most pages sees the same, and the parent's pages stay its
+ * own and writable.
+ */
+static char expect(int i)
+{
+	return (char)(i * 7 + 1);
+}
+
+static void lazy_fork(void)
+{
+	enum { SIZE = 8 * 4096 };
+	char *buf = malloc(SIZE);
+	int st, pfd[2];
+	long bad = -1, mine = 0;
+
+	for (int i = 0; i < SIZE; i++)
+		buf[i] = expect(i);
+	pipe(pfd);
+	pid_t c = fork();
+	if (c == 0) {
+		long wrong = buf[3 * 4096 + 1] != expect(3 * 4096 + 1); /* one page read */
+		buf[3 * 4096] = 'c';                                    /* and written */
+		pid_t g = fork();
+		if (g == 0) { /* every page: most never mapped in its parent either */
+			long gw = 0;
+			for (int i = 0; i < SIZE; i += 512)
+				gw += buf[i] != (i == 3 * 4096 ? 'c' : expect(i));
+			buf[5 * 4096] = 'g';
+			_exit(gw ? 1 : buf[5 * 4096] == 'g' ? 0 : 2);
+		}
+		int gst;
+		waitpid(g, &gst, 0);
+		for (int i = 0; i < SIZE; i += 512)
+			wrong += buf[i] != (i == 3 * 4096 ? 'c' : expect(i));
+		write(pfd[1], &wrong, sizeof(wrong));
+		_exit(WIFEXITED(gst) ? WEXITSTATUS(gst) : 3);
+	}
+	read(pfd[0], &bad, sizeof(bad));
+	waitpid(c, &st, 0);
+	for (int i = 0; i < SIZE; i++)
+		mine += buf[i] != expect(i);
+	buf[0] = 'p';
+	printf("lazy fork: child's pages right %d, parent's kept %d, parent writes %d\n", bad == 0,
+	       mine == 0, buf[0] == 'p');
+	status("lazy fork: child (grandchild's status)", st);
+	close(pfd[0]), close(pfd[1]);
+	free(buf);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "child")) { /* run by execve below */
@@ -165,5 +218,6 @@ int main(int argc, char **argv)
 		_exit(0);
 	SHOW("wait4 bad status pointer", syscall(SYS_wait4, c, (void *)8, 0, 0));
 	waitpid(c, &st, 0);
+	lazy_fork();
 	return 0;
 }

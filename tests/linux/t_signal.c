@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -42,6 +43,47 @@ static void handle(int sig, void (*fn)(int), int flags)
 	sa.sa_handler = fn;
 	sa.sa_flags = flags;
 	sigaction(sig, &sa, NULL);
+}
+
+/*
+ * The kernel answers getpid without the server while no signal is pending
+ * (docs/decisions.md, issue 15 speed): a signal sent meanwhile by another
+ * process or by the timer must still be taken at the next getpid, and a
+ * child's getpid must answer its own pid.
+ */
+static void getpid_spin(void)
+{
+	int pfd[2], go[2], st;
+	pid_t me = getpid(), c, seen = 0;
+	long i;
+	char b = 0;
+
+	got = 0;
+	handle(SIGUSR2, on_usr2, 0);
+	pipe(pfd);
+	pipe(go);
+	if ((c = fork()) == 0) {
+		pid_t mine = (pid_t)syscall(SYS_getpid);
+		write(pfd[1], &mine, sizeof(mine));
+		read(go[0], &b, 1); /* the parent spins from now on */
+		kill(me, SIGUSR2);
+		_exit(0);
+	}
+	write(go[1], &b, 1);
+	for (i = 0; i < 20000000 && !got; i++)
+		syscall(SYS_getpid);
+	int taken = got; /* the read below would take it too */
+	read(pfd[0], &seen, sizeof(seen));
+	waitpid(c, &st, 0);
+	printf("getpid spin: signal from a child taken %d, child's getpid right %d, parent's %d\n",
+	       taken, seen == c, (pid_t)syscall(SYS_getpid) == me);
+	got = 0;
+	handle(SIGALRM, on_usr2, 0);
+	alarm(1);
+	for (i = 0; i < 50000000 && !got; i++)
+		syscall(SYS_getpid);
+	printf("getpid spin: alarm taken %d\n", got);
+	close(pfd[0]), close(pfd[1]), close(go[0]), close(go[1]);
 }
 
 int main(void)
@@ -162,5 +204,6 @@ int main(void)
 	SHOW("kill bad signal", kill(getpid(), 99));
 	SHOW("kill signal 0", kill(getpid(), 0));
 	SHOW("sigaction SIGKILL", sigaction(SIGKILL, &sa, NULL));
+	getpid_spin();
 	return 0;
 }

@@ -145,6 +145,38 @@ static void *forker(void *arg)
 	return (void *)(long)(WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 }
 
+/* A thread of the process waits in a read while another forks; the child wakes it. */
+static int wake_pipe[2];
+
+static void *blocked_reader(void *arg)
+{
+	char b = 0;
+
+	(void)arg;
+	return (void *)(long)(read(wake_pipe[0], &b, 1) == 1 && b == 'w');
+}
+
+static void fork_beside_blocked_thread(void)
+{
+	pthread_t r;
+	void *ret = NULL;
+	int st;
+
+	pipe(wake_pipe);
+	pthread_create(&r, NULL, blocked_reader, NULL);
+	usleep(20000); /* it waits in its read by now (if not, the read finds the byte) */
+	pid_t c = fork();
+	if (c == 0) {
+		write(wake_pipe[1], "w", 1);
+		_exit(7);
+	}
+	waitpid(c, &st, 0);
+	pthread_join(r, &ret);
+	printf("fork beside a thread waiting in read: child %d, the thread woken by it %ld\n",
+	       WIFEXITED(st) ? WEXITSTATUS(st) : -1, (long)ret);
+	close(wake_pipe[0]), close(wake_pipe[1]);
+}
+
 int main(void)
 {
 	pthread_t t[NTHREADS];
@@ -261,5 +293,6 @@ int main(void)
 		total += (long)ret == 101;
 	}
 	printf("40 threads made and joined one after another: %ld\n", total);
+	fork_beside_blocked_thread();
 	return 0;
 }

@@ -36,8 +36,29 @@ static void never_called(void *arg)
 	(void)arg;
 }
 
-/* A Linux-marked thread at lx_stub(results) with fault endpoint ep (0: none), resumed. */
-static hl_cptr_t start_linux(struct utest_ctx *t, uint64_t *results, hl_cptr_t ep)
+/* What a test sets on its Linux thread before it runs: an answer (thread.set_linux_answer). */
+struct lx_setup {
+	int answer; /* 0: none, 1: an answer for nr, 2: one set and then turned off,
+	               3: one set, then set_linux(0) and set_linux(1) */
+	hl_word_t nr, value;
+};
+
+static long setup_answer(hl_cptr_t tcb, const struct lx_setup *s)
+{
+	long err = s && s->answer ? hl_thread_set_linux_answer(tcb, 1, s->nr, s->value) : HL_OK;
+
+	if (!err && s && s->answer == 2)
+		err = hl_thread_set_linux_answer(tcb, 0, 0, 0);
+	if (!err && s && s->answer == 3)
+		err =
+		    hl_thread_set_linux(tcb, 0) ? HL_ERR_INVALID_ARG : hl_thread_set_linux(tcb, 1);
+	return err;
+}
+
+/* A Linux-marked thread at lx_stub(results) with fault endpoint ep (0: none), set up as s says
+ * (NULL: nothing more), resumed. */
+static hl_cptr_t start_linux_as(struct utest_ctx *t, uint64_t *results, hl_cptr_t ep,
+                                const struct lx_setup *s)
 {
 	hl_cptr_t tcb = ut_thread_new(t, never_called, NULL, 100);
 	hl_word_t rsp = 0;
@@ -47,9 +68,14 @@ static hl_cptr_t start_linux(struct utest_ctx *t, uint64_t *results, hl_cptr_t e
 	hl_thread_read_regs(tcb, NULL, &rsp, NULL, NULL);
 	if (hl_thread_write_regs(tcb, (hl_word_t)lx_stub, rsp, (hl_word_t)results, 0) ||
 	    (ep && hl_thread_set_fault_ep(tcb, ep)) || hl_thread_set_linux(tcb, 1) ||
-	    hl_thread_resume(tcb))
+	    setup_answer(tcb, s) || hl_thread_resume(tcb))
 		return 0;
 	return tcb;
+}
+
+static hl_cptr_t start_linux(struct utest_ctx *t, uint64_t *results, hl_cptr_t ep)
+{
+	return start_linux_as(t, results, ep, NULL);
 }
 
 static bool wait_state(hl_cptr_t tcb, hl_word_t st)
@@ -125,4 +151,115 @@ UTEST(linux_abi, set_linux_and_set_fs_base_check_arguments)
 	UEXPECT_ERR(t, hl_thread_set_fs_base(tcb, ~0ull), HL_ERR_INVALID_ARG);
 	UEXPECT_ERR(t, hl_thread_set_fs_base(tcb, 0x7000000000ull), HL_OK);
 	UEXPECT_ERR(t, hl_thread_set_linux(HL_SLOT_CSPACE, 1), HL_ERR_ILLEGAL_OP);
+}
+
+/*
+ * The three calls of lx_stub (rax 0, 9, 1) with the answer s set up: each
+ * that reaches ep is answered 0x7770 + its index. Returns how many reached
+ * it, the numbers in nrs[]; res[] gets the three results.
+ */
+static int serve_stub(struct utest_ctx *t, const struct lx_setup *s, uint64_t res[3],
+                      hl_word_t nrs[3])
+{
+	hl_cptr_t ep = ut_alloc(t, HL_OBJ_ENDPOINT, 0),
+	          tcb = ep ? start_linux_as(t, res, ep, s) : 0;
+	hl_word_t info = 0;
+	struct hl_msg m = {{0}};
+	int n = 0;
+
+	if (!UCHECK(t, tcb))
+		return -1;
+	UEXPECT_ERR(t, hl_syscall(HL_SYS_RECV, ep, &info, &m, NULL), HL_OK);
+	while (HL_MSG_LABEL(info) == HL_LABEL_LINUX_SYSCALL && n < 3) {
+		nrs[n] = m.w[HL_LINUX_NR];
+		m.w[0] = 0x7770 + (hl_word_t)n++;
+		info = HL_MSGINFO(0, 1, 0);
+		UEXPECT_ERR(t, hl_syscall(HL_SYS_REPLY_RECV, ep, &info, &m, NULL), HL_OK);
+	}
+	/* The last reply resumed it into ud2: an ordinary fault message. */
+	UEXPECT(t, HL_MSG_LABEL(info) == HL_LABEL_FAULT && m.w[HL_FAULT_RIP] == (hl_word_t)lx_done,
+	        "label %#lx rip %#lx", HL_MSG_LABEL(info), m.w[HL_FAULT_RIP]);
+	UEXPECT_ERR(t, hl_thread_suspend(tcb), HL_OK);
+	return n;
+}
+
+UTEST(linux_abi, set_linux_answer_returns_at_once_for_its_number_only)
+{
+	static uint64_t res[3];
+	hl_word_t nrs[3] = {0};
+	const struct lx_setup s = {1, 9, 0x4242};
+
+	/* Call 9 never reaches the server: the kernel answers it; 0 and 1 do. */
+	int n = serve_stub(t, &s, res, nrs);
+	UEXPECT(t, n == 2 && nrs[0] == 0 && nrs[1] == 1, "%d calls reached the server: %lu %lu", n,
+	        nrs[0], nrs[1]);
+	UEXPECT(t, res[0] == 0x7770 && res[1] == 0x4242 && res[2] == 0x7771,
+	        "rax after the calls: %#lx %#lx %#lx", res[0], res[1], res[2]);
+}
+
+UTEST(linux_abi, set_linux_answer_off_and_set_linux_0_send_the_call_again)
+{
+	for (int how = 2; how <= 3; how++) {
+		static uint64_t res[3];
+		hl_word_t nrs[3] = {0};
+		const struct lx_setup s = {how, 9, 0x4242};
+		int n = serve_stub(t, &s, res, nrs);
+		UEXPECT(t, n == 3 && nrs[1] == 9,
+		        "setup %d: %d calls reached the server, the second %lu", how, n, nrs[1]);
+		UEXPECT(t, res[1] == 0x7771, "setup %d: call 9 returned %#lx", how, res[1]);
+	}
+}
+
+UTEST(linux_abi, set_linux_answer_checks_arguments)
+{
+	hl_cptr_t tcb = ut_thread_new(t, never_called, NULL, 100);
+
+	if (!UCHECK(t, tcb))
+		return;
+	UEXPECT_ERR(t, hl_thread_set_linux_answer(tcb, 1, 39, 7),
+	            HL_ERR_ILLEGAL_OP); /* not Linux */
+	UEXPECT_ERR(t, hl_thread_set_linux(tcb, 1), HL_OK);
+	UEXPECT_ERR(t, hl_thread_set_linux_answer(tcb, 2, 39, 7), HL_ERR_INVALID_ARG);
+	UEXPECT_ERR(t, hl_thread_set_linux_answer(tcb, 1, 39, 7), HL_OK);
+	UEXPECT_ERR(t, hl_thread_set_linux_answer(tcb, 0, 0, 0), HL_OK);
+	UEXPECT_ERR(t, hl_thread_set_linux_answer(HL_SLOT_CSPACE, 1, 39, 7), HL_ERR_ILLEGAL_OP);
+	UEXPECT_ERR(t, hl_thread_set_linux(tcb, 0), HL_OK);
+}
+
+/* thread.linux_reply: the server takes a call, answers it later from its thread capability. */
+UTEST(linux_abi, linux_reply_ends_a_call_the_server_did_not_answer)
+{
+	static uint64_t res[3];
+	hl_cptr_t ep = ut_alloc(t, HL_OBJ_ENDPOINT, 0), tcb = ep ? start_linux(t, res, ep) : 0;
+	hl_word_t info = 0;
+	struct hl_msg m = {{0}};
+
+	if (!UCHECK(t, tcb))
+		return;
+	UEXPECT_ERR(t, hl_syscall(HL_SYS_RECV, ep, &info, &m, NULL), HL_OK);
+	UEXPECT(t, m.w[HL_LINUX_NR] == 0, "first call %lu", m.w[HL_LINUX_NR]);
+	/* Deferred: no reply; the call ends from the thread capability. */
+	UEXPECT_ERR(t, hl_thread_linux_reply(tcb, 0x5150), HL_OK);
+	UEXPECT_ERR(t, hl_thread_linux_reply(tcb, 0x5151), HL_ERR_NO_REPLY); /* answered already */
+	UEXPECT_ERR(t, hl_syscall(HL_SYS_RECV, ep, &info, &m, NULL), HL_OK);
+	UEXPECT(t, HL_MSG_LABEL(info) == HL_LABEL_LINUX_SYSCALL && m.w[HL_LINUX_NR] == 9,
+	        "label %#lx nr %lu", HL_MSG_LABEL(info), m.w[HL_LINUX_NR]);
+	UEXPECT(t, res[0] == 0x5150, "the deferred call returned %#lx", res[0]);
+	/* A thread suspended while it waits (a killed process): nothing to reply to. */
+	UEXPECT_ERR(t, hl_thread_suspend(tcb), HL_OK);
+	UEXPECT_ERR(t, hl_thread_linux_reply(tcb, 0x5152), HL_ERR_NO_REPLY);
+	UEXPECT(t, res[1] == 0, "the suspended call returned %#lx", res[1]);
+}
+
+UTEST(linux_abi, linux_reply_checks_the_thread)
+{
+	hl_cptr_t tcb = ut_thread_new(t, never_called, NULL, 100);
+
+	if (!UCHECK(t, tcb))
+		return;
+	UEXPECT_ERR(t, hl_thread_linux_reply(tcb, 1), HL_ERR_ILLEGAL_OP); /* not a Linux thread */
+	UEXPECT_ERR(t, hl_thread_set_linux(tcb, 1), HL_OK);
+	UEXPECT_ERR(t, hl_thread_linux_reply(tcb, 1), HL_ERR_NO_REPLY); /* in no call */
+	UEXPECT_ERR(t, hl_thread_linux_reply(HL_SLOT_CSPACE, 1), HL_ERR_ILLEGAL_OP);
+	UEXPECT_ERR(t, hl_thread_set_linux(tcb, 0), HL_OK);
 }

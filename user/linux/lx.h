@@ -108,6 +108,7 @@ struct lx_pipe {
 	uint32_t readers, writers;
 	uint64_t stamp; /* lx_change_seq at its last change (epoll's edges and order) */
 	bool used;
+	bool sleepers; /* a process may wait on it (false after lx_wake: it woke them all) */
 };
 /* Counts changes of pipes (lx_wake) and epoll's reports: an order of events. */
 extern uint64_t lx_change_seq;
@@ -251,6 +252,8 @@ uint64_t lx_plat_get_fs(void);
 /* p becomes the process the lx_plat_* calls above act on. */
 void lx_plat_switch(struct lx_proc *p);
 struct lx_proc *lx_plat_current(void);
+/* The kernel answers p's getpid (on) or sends it to the server (thread.set_linux_answer). */
+void lx_plat_answer(struct lx_proc *p, bool on);
 /* A fresh address space and thread for p (which is current); 0 or -LX_ENOMEM. */
 int lx_plat_spawn(struct lx_proc *p);
 /* child gets parent's pages, shared copy-on-write, and a thread like p's; 0 or -errno. */
@@ -258,6 +261,11 @@ int lx_plat_fork(struct lx_proc *parent, struct lx_proc *child);
 /* Set the registers of p's thread (stopped, new, or waiting for its reply): rip, rsp, rdi, rsi. */
 int lx_plat_set_regs(struct lx_proc *p, uint64_t rip, uint64_t rsp, uint64_t rdi, uint64_t rsi);
 void lx_plat_resume(struct lx_proc *p);
+/* p's wait ended (lx_wake): resume it, or finish its deferred call (lx_plat_finish_ready). */
+void lx_plat_wake(struct lx_proc *p);
+/* p waits in a call whose reply the server deferred (a pipe read or write): make it wait as
+ * a suspended thread instead (the restart trampoline), for a signal that interrupts it. */
+void lx_plat_undefer(struct lx_proc *p);
 /* Stop p's thread in its current call (it gets no reply). */
 void lx_plat_suspend(struct lx_proc *p);
 /* The registers of p's stopped thread: rax rbx rcx rdx, rsi rdi rbp rsp, r8-r11, r12-r15,
@@ -305,6 +313,8 @@ uint32_t lx_proc_count(void);
 int lx_proc_last_status(void);
 /* Wake every process blocked on chan: its call is made again. */
 void lx_wake(const void *chan);
+/* chan is a pipe's (its waits are served by deferred replies, main.c). */
+bool lx_chan_is_pipe(const void *chan);
 /* What poll waits on: woken whenever any pipe changes. */
 const void *lx_poll_chan(void);
 int64_t lx_proc_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], bool *handled);
@@ -383,6 +393,8 @@ int64_t lx_signal_deliver(struct lx_proc *p, int64_t r, bool interrupted);
  * signal Linux sends for it runs (0: reply to the fault), or the signal ends p (LX_RET_GONE). */
 int64_t lx_signal_fault(struct lx_proc *p, uint64_t vector, uint64_t err, uint64_t addr,
                         uint64_t rip);
+/* p has a signal it would take now (pending and not blocked). */
+bool lx_signal_ready(const struct lx_proc *p);
 int64_t lx_signal_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], bool *handled);
 
 /* ---- exec (exec.c) ---- */

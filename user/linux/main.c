@@ -26,12 +26,14 @@
 #define MAX_OBJS     96
 #define MAX_LINE     512
 #define MAX_WORDS    32
+#define NR_GETPID    39 /* the call the kernel may answer (lx_plat_answer) */
 
 /* A page of a process: which frame, through which capability (a copy of the frame's). */
 struct page {
 	uint64_t vpn;   /* 0: free */
 	uint32_t frame; /* index in plat.frames */
-	uint16_t map;   /* the slot of the copy mapped in the process */
+	uint16_t map;   /* the slot of the copy mapped in the process; 0: not mapped yet (a fork
+	                   child's page: mapped when the child first touches it, page_map) */
 	uint8_t cow;    /* shared with another process: mapped read-only until written */
 	uint8_t prot;
 };
@@ -42,8 +44,12 @@ struct space {
 	uint16_t objs[MAX_OBJS]; /* slots of objects from pool (freed with it) */
 	uint32_t nobjs;
 	struct page pages[PAGE_HASH];
+	uint64_t used[PAGE_HASH / 64]; /* a bit per entry of pages[] in use: the walks over every
+	                                  page (fork, exit, execve) skip the empty ones */
 	uint32_t npages;
 	uint64_t fs_base;
+	bool answered; /* the kernel answers its thread's getpid (lx_plat_answer) */
+	bool deferred; /* its thread waits in a call the server has not replied to (a pipe's) */
 };
 
 /*
@@ -213,21 +219,63 @@ static void frame_put(uint32_t fr)
 		plat.free_frames[plat.nfree_frames++] = fr;
 }
 
-/* Map frame fr at va in sp's space (a new copy of its capability); 0 or -LX_ENOMEM. */
-static int page_add(struct space *sp, uint64_t va, uint32_t fr, uint32_t prot, bool cow)
+/* Map the page pg of sp, recorded but not mapped, in sp's space (a new copy of its frame's
+ * capability; read-only while copy-on-write); 0 or -LX_ENOMEM. */
+static int page_map(struct space *sp, struct page *pg)
 {
-	if (sp->npages >= PAGE_HASH / 2)
-		return -LX_ENOMEM;
-	struct page *pg = page_slot(sp, va, true);
 	hl_cptr_t c = slot_take();
-	uint32_t rights = hl_rights(cow ? prot & ~LX_PROT_WRITE : prot);
-	if (!c || hl_cspace_copy(HL_SLOT_CSPACE, c, plat.frames[fr].cap, HL_R_ALL & ~HL_R_GRANT) ||
-	    map_in(sp, sp->aspace, c, va, rights)) {
+	uint32_t rights = hl_rights(pg->cow ? pg->prot & ~LX_PROT_WRITE : pg->prot);
+
+	if (!c ||
+	    hl_cspace_copy(HL_SLOT_CSPACE, c, plat.frames[pg->frame].cap, HL_R_ALL & ~HL_R_GRANT) ||
+	    map_in(sp, sp->aspace, c, pg->vpn * LX_PAGE, rights)) {
 		if (c)
 			slot_free(c);
 		return -LX_ENOMEM;
 	}
-	*pg = (struct page){va / LX_PAGE, fr, (uint16_t)c, cow, (uint8_t)prot};
+	pg->map = (uint16_t)c;
+	return 0;
+}
+
+static void used_mark(struct space *sp, const struct page *pg, bool on)
+{
+	uint32_t i = (uint32_t)(pg - sp->pages);
+
+	if (on)
+		sp->used[i / 64] |= 1ull << (i % 64);
+	else
+		sp->used[i / 64] &= ~(1ull << (i % 64));
+}
+
+/* The next page of sp in use from *i on (*i then past it), or NULL. */
+static struct page *next_used(struct space *sp, uint32_t *i)
+{
+	for (uint32_t w = *i / 64; w < PAGE_HASH / 64; w++) {
+		uint64_t bits =
+		    sp->used[w] & (*i % 64 && w == *i / 64 ? ~0ull << (*i % 64) : ~0ull);
+		if (bits) {
+			uint32_t at = w * 64 + (uint32_t)__builtin_ctzll(bits);
+			*i = at + 1;
+			return &sp->pages[at];
+		}
+	}
+	*i = PAGE_HASH;
+	return NULL;
+}
+
+/* Record frame fr at va in sp's space, and map it unless lazy (page_map then maps it at the
+ * first touch); 0 or -LX_ENOMEM. */
+static int page_add(struct space *sp, uint64_t va, uint32_t fr, uint32_t prot, bool cow, bool lazy)
+{
+	if (sp->npages >= PAGE_HASH / 2)
+		return -LX_ENOMEM;
+	struct page *pg = page_slot(sp, va, true);
+	*pg = (struct page){va / LX_PAGE, fr, 0, cow, (uint8_t)prot};
+	if (!lazy && page_map(sp, pg)) {
+		pg->vpn = 0; /* the last of its cluster: nothing moves */
+		return -LX_ENOMEM;
+	}
+	used_mark(sp, pg, true);
 	plat.frames[fr].refs++;
 	sp->npages++;
 	return 0;
@@ -236,15 +284,20 @@ static int page_add(struct space *sp, uint64_t va, uint32_t fr, uint32_t prot, b
 /* Unmap the page pg of sp (the hash keeps no tombstones: the cluster after it moves up). */
 static void page_drop(struct space *sp, struct page *pg)
 {
-	slot_free(pg->map);
+	if (pg->map)
+		slot_free(pg->map);
 	frame_put(pg->frame);
 	pg->vpn = 0;
+	used_mark(sp, pg, false);
 	sp->npages--;
 	uint32_t h = (uint32_t)(pg - sp->pages);
 	for (uint32_t i = (h + 1) % PAGE_HASH; sp->pages[i].vpn; i = (i + 1) % PAGE_HASH) {
 		struct page moved = sp->pages[i];
 		sp->pages[i].vpn = 0;
-		*page_slot(sp, moved.vpn * LX_PAGE, true) = moved;
+		used_mark(sp, &sp->pages[i], false);
+		struct page *to = page_slot(sp, moved.vpn * LX_PAGE, true);
+		*to = moved;
+		used_mark(sp, to, true);
 	}
 }
 
@@ -254,7 +307,7 @@ int lx_plat_map(uint64_t va, uint32_t prot)
 
 	if (fr == MAX_FRAMES)
 		return -LX_ENOMEM;
-	int err = page_add(cur, va, fr, prot, false);
+	int err = page_add(cur, va, fr, prot, false, false);
 	if (err)
 		plat.free_frames[plat.nfree_frames++] = fr;
 	return err;
@@ -268,7 +321,9 @@ int lx_plat_make_private(uint64_t va, uint32_t prot)
 		return 0;
 	if (plat.frames[pg->frame].refs == 1) { /* the others have let go of it */
 		pg->cow = 0;
-		return hl_aspace_protect(cur->aspace, pg->map, hl_rights(prot)) ? -LX_ENOMEM : 0;
+		return pg->map && hl_aspace_protect(cur->aspace, pg->map, hl_rights(prot))
+		           ? -LX_ENOMEM
+		           : 0;
 	}
 	uint32_t fr = frame_get(), old = pg->frame;
 	if (fr == MAX_FRAMES)
@@ -276,7 +331,7 @@ int lx_plat_make_private(uint64_t va, uint32_t prot)
 	memcpy(frame_mem(fr), frame_mem(old), LX_PAGE);
 	plat.frames[old].refs++; /* kept while its mapping is replaced */
 	page_drop(cur, pg);
-	int err = page_add(cur, va, fr, prot, false);
+	int err = page_add(cur, va, fr, prot, false, false);
 	frame_put(old);
 	if (err)
 		plat.free_frames[plat.nfree_frames++] = fr;
@@ -313,6 +368,8 @@ int lx_plat_protect(uint64_t va, uint32_t prot)
 	if (!pg)
 		return 0;
 	pg->prot = (uint8_t)prot;
+	if (!pg->map)
+		return 0; /* mapped with these rights when first touched */
 	return hl_aspace_protect(cur->aspace, pg->map,
 	                         hl_rights(pg->cow ? prot & ~LX_PROT_WRITE : prot))
 	           ? -LX_ENOMEM
@@ -327,17 +384,42 @@ void lx_plat_unmap(uint64_t va)
 		page_drop(cur, pg);
 }
 
+/* Every page of the current process goes (exit, execve): no hash cluster moves up. */
 void lx_plat_unmap_all(void)
 {
-	for (uint32_t i = 0; i < PAGE_HASH && cur->npages; i++)
-		while (cur->pages[i].vpn)
-			page_drop(cur, &cur->pages[i]);
+	struct page *pg;
+
+	for (uint32_t i = 0; (pg = next_used(cur, &i));) {
+		if (pg->map)
+			slot_free(pg->map);
+		frame_put(pg->frame);
+		pg->vpn = 0;
+	}
+	for (uint32_t w = 0; w < PAGE_HASH / 64; w++)
+		cur->used[w] = 0;
+	cur->npages = 0;
 }
 
 void lx_plat_switch(struct lx_proc *p)
 {
 	cur = &spaces[p->mm_idx]; /* a thread: its process's memory */
 	cur_proc = p;
+}
+
+/*
+ * Whether the kernel answers p's getpid itself, with no message to the
+ * server (thread.set_linux_answer; docs/decisions.md, issue 15 speed):
+ * never while calls are traced. The caller keeps it off while p has a
+ * signal to take, which only a call to the server delivers.
+ */
+void lx_plat_answer(struct lx_proc *p, bool on)
+{
+	struct space *sp = &spaces[p->idx];
+
+	on = on && !plat.trace;
+	if (sp->answered != on && sp->thread &&
+	    hl_thread_set_linux_answer(sp->thread, on, NR_GETPID, p->tgid) == HL_OK)
+		sp->answered = on;
 }
 
 struct lx_proc *lx_plat_current(void)
@@ -362,12 +444,33 @@ static int thread_make(struct space *sp, const struct lx_proc *p, hl_cptr_t cspa
 	return 0;
 }
 
+/*
+ * sp empty again for a new process or thread: its pages are gone already
+ * (lx_plat_release drops them all; none were ever added before), so only
+ * the rest is cleared: the 64 KiB of pages[] would cost a fork some 8,000
+ * instructions (every iteration of rep stosq counts, lib/string.c).
+ */
+static void space_reset(struct space *sp, hl_cptr_t pool)
+{
+	sp->pool = pool;
+	sp->thread = sp->aspace = sp->cspace = sp->fault_cap = 0;
+	sp->nobjs = 0;
+	sp->fs_base = 0;
+	sp->answered = false;
+	sp->deferred = false;
+	if (sp->npages) { /* never: a release left pages behind */
+		struct space *was = cur;
+		cur = sp;
+		lx_plat_unmap_all();
+		cur = was;
+	}
+}
+
 int lx_plat_spawn(struct lx_proc *p)
 {
 	struct space *sp = &spaces[p->idx];
 
-	memset(sp, 0, sizeof(*sp));
-	sp->pool = plat.subpools[p->idx];
+	space_reset(sp, plat.subpools[p->idx]);
 	sp->aspace = space_alloc(sp, HL_OBJ_ASPACE, 12);
 	sp->cspace = space_alloc(sp, HL_OBJ_CSPACE, 2);
 	if (!sp->aspace || !sp->cspace)
@@ -380,8 +483,7 @@ int lx_plat_spawn_thread(struct lx_proc *t)
 {
 	struct space *sp = &spaces[t->idx], *ls = &spaces[lx_grp(t)->idx];
 
-	memset(sp, 0, sizeof(*sp));
-	sp->pool = plat.subpools[t->idx];
+	space_reset(sp, plat.subpools[t->idx]);
 	return thread_make(sp, t, ls->cspace, ls->aspace);
 }
 
@@ -390,19 +492,19 @@ int lx_plat_fork(struct lx_proc *parent, struct lx_proc *child)
 	struct space *ps = &spaces[lx_grp(parent)->idx], *cs = &spaces[child->idx];
 	int err = lx_plat_spawn(child);
 
-	for (uint32_t i = 0; !err && i < PAGE_HASH; i++) {
-		struct page *pg = &ps->pages[i];
-		if (!pg->vpn)
-			continue;
+	/* The child's pages are recorded, not mapped: each is mapped when the child first touches
+	 * it (handle_fault), so a child that execs or exits at once maps a handful. */
+	struct page *pg;
+	for (uint32_t i = 0; !err && (pg = next_used(ps, &i));) {
 		bool cow = pg->cow || (pg->prot & LX_PROT_WRITE);
 		if (cow && !pg->cow) { /* the parent's writes fault from now on */
 			pg->cow = 1;
-			if (hl_aspace_protect(ps->aspace, pg->map,
-			                      hl_rights(pg->prot & ~LX_PROT_WRITE)))
+			if (pg->map && hl_aspace_protect(ps->aspace, pg->map,
+			                                 hl_rights(pg->prot & ~LX_PROT_WRITE)))
 				err = -LX_ENOMEM;
 		}
 		if (!err)
-			err = page_add(cs, pg->vpn * LX_PAGE, pg->frame, pg->prot, cow);
+			err = page_add(cs, pg->vpn * LX_PAGE, pg->frame, pg->prot, cow, true);
 	}
 	if (!err) /* the forking thread's TLS */
 		err = lx_plat_set_fs_of(child, spaces[parent->idx].fs_base);
@@ -423,6 +525,12 @@ void lx_plat_resume(struct lx_proc *p)
 
 void lx_plat_suspend(struct lx_proc *p)
 {
+	/* A thread in a deferred wait (a pipe) would lose its call to the suspension (the
+	 * kernel ends it): it waits again as a suspended thread whose call is made again. */
+	if (spaces[p->idx].deferred) {
+		lx_plat_undefer(p);
+		return;
+	}
 	hl_thread_suspend(spaces[p->idx].thread);
 }
 
@@ -437,9 +545,14 @@ void lx_plat_release(struct lx_proc *p)
 	cur = sp;
 	lx_plat_unmap_all();
 	cur = was == sp ? NULL : was;
-	hl_cspace_revoke(HL_SLOT_CSPACE, sp->pool); /* its objects go, its room comes back */
+	/* Its objects go, its room comes back; their slots are then empty (the revoke deleted
+	 * them), so no delete per slot. */
+	bool gone = hl_cspace_revoke(HL_SLOT_CSPACE, sp->pool) == HL_OK;
 	for (uint32_t i = 0; i < sp->nobjs; i++)
-		slot_free(sp->objs[i]);
+		if (gone)
+			plat.free_slots[plat.nfree++] = sp->objs[i];
+		else
+			slot_free(sp->objs[i]);
 	if (sp->fault_cap)
 		slot_free(sp->fault_cap);
 	sp->nobjs = 0, sp->thread = sp->fault_cap = 0;
@@ -531,6 +644,9 @@ static bool handle_fault(struct lx_proc *p, const struct hl_msg *m)
 	/* Not present, or a write to a present copy-on-write page. */
 	int e = m->w[HL_FAULT_VECTOR] == 14 && (!(err & 1) || (err & 2)) ? lx_page_in(p, addr, need)
 	                                                                 : -LX_EFAULT;
+	struct page *pg = e ? NULL : page_slot(cur, addr, false);
+	if (pg && !pg->map) /* a fork child's page, touched for the first time */
+		e = page_map(cur, pg);
 	if (!e)
 		return true;
 	if (plat.trace)
@@ -588,6 +704,62 @@ static void block(struct lx_proc *p)
 	                 p->call.a[1]);
 }
 
+/* Deferred replies (docs/decisions.md, issue 15 benchmarks): a process waiting on a pipe keeps
+ * waiting for the reply to its call, which the server sends (thread.linux_reply) once lx_wake
+ * has let it finish the call again: no suspend, no restart trampoline, no second round trip. */
+static struct lx_proc *ready[LX_MAX_PROCS];
+static uint32_t nready;
+
+void lx_plat_wake(struct lx_proc *p)
+{
+	if (!spaces[p->idx].deferred) {
+		lx_plat_resume(p);
+		return;
+	}
+	for (uint32_t i = 0; i < nready; i++)
+		if (ready[i] == p)
+			return;
+	ready[nready++] = p;
+}
+
+void lx_plat_undefer(struct lx_proc *p)
+{
+	struct space *sp = &spaces[p->idx];
+
+	if (!sp->deferred)
+		return;
+	sp->deferred = false;
+	block(p); /* suspended (the kernel ends the call with -EINTR), then as any wait */
+}
+
+/* Finish the deferred calls lx_wake made ready, each in its process's context. */
+static void finish_ready(void)
+{
+	while (nready) {
+		struct lx_proc *q = ready[--nready], *was = cur_proc;
+		struct space *sp = &spaces[q->idx];
+		if (q->state != LX_PROC_LIVE || !sp->deferred || q->chan)
+			continue; /* ended, interrupted, or waits again */
+		lx_plat_switch(q);
+		q->redirected = 0;
+		int64_t r = lx_syscall(q, q->call.nr, q->call.a);
+		if (q->state != LX_PROC_LIVE)
+			r = LX_RET_GONE;
+		else if (r != LX_RET_BLOCK && r != LX_RET_GONE && !q->redirected)
+			r = lx_signal_deliver(q, r, false);
+		if (plat.trace)
+			rt_printf("linux: [%u] %lu finished = %ld\n", q->pid, q->call.nr, (long)r);
+		if (r != LX_RET_BLOCK)
+			sp->deferred = false;
+		if (r != LX_RET_BLOCK && r != LX_RET_GONE) {
+			lx_plat_answer(q, !lx_signal_ready(q));
+			hl_thread_linux_reply(sp->thread, (hl_word_t)r);
+		}
+		if (was && was->state == LX_PROC_LIVE)
+			lx_plat_switch(was);
+	}
+}
+
 /* Serve every process until none is left. */
 static void serve(void)
 {
@@ -631,7 +803,12 @@ static void serve(void)
 					rt_printf("linux: [%u] %lu(%#lx, %#lx, %#lx, %#lx) = %ld\n",
 					          p->pid, c->nr, c->a[0], c->a[1], c->a[2], c->a[3],
 					          (long)r);
-				if (r == LX_RET_BLOCK)
+				if (r != LX_RET_BLOCK && r != LX_RET_GONE)
+					lx_plat_answer(p, !lx_signal_ready(p));
+				if (r == LX_RET_BLOCK && lx_chan_is_pipe(p->chan))
+					spaces[p->idx].deferred =
+					    true; /* no reply until it can go on */
+				else if (r == LX_RET_BLOCK)
 					block(p);
 				else if (r != LX_RET_GONE)
 					m.w[0] = (hl_word_t)r, reply = true;
@@ -647,6 +824,7 @@ static void serve(void)
 			 * live process: pid 0 is never given). */
 			lx_timer_fire(badge);
 		}
+		finish_ready();
 		if (!lx_proc_count())
 			return;
 		if (!reply) {

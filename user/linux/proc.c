@@ -256,26 +256,44 @@ int lx_proc_last_status(void)
 }
 
 static const char poll_chan;
+static bool poll_sleepers; /* someone may wait on poll_chan (false after a wake of it) */
 
 const void *lx_poll_chan(void)
 {
+	poll_sleepers = true; /* asked for by a poll about to wait (or a waker: a harmless scan) */
 	return &poll_chan;
 }
 
 uint64_t lx_change_seq;
 
+bool lx_chan_is_pipe(const void *chan)
+{
+	return (const struct lx_pipe *)chan >= pipes &&
+	       (const struct lx_pipe *)chan < pipes + LX_MAX_PIPES;
+}
+
 void lx_wake(const void *chan)
 {
-	if (chan != &poll_chan && (const struct lx_pipe *)chan >= pipes &&
-	    (const struct lx_pipe *)chan < pipes + LX_MAX_PIPES) {
-		pipes[(const struct lx_pipe *)chan - pipes].stamp = ++lx_change_seq;
-		lx_wake(&poll_chan); /* a pipe changed: every poll looks again */
+	const void *also = NULL; /* a pipe changed: every poll looks again */
+
+	if (lx_chan_is_pipe(chan)) {
+		struct lx_pipe *pp = &pipes[(const struct lx_pipe *)chan - pipes];
+		pp->stamp = ++lx_change_seq;
+		if (!pp->sleepers && !poll_sleepers)
+			return; /* nobody waits: no walk over the table (twice per pipe round trip)
+			         */
+		pp->sleepers = false;
+		also = &poll_chan;
+		poll_sleepers = false;
+	} else if (chan == &poll_chan) {
+		poll_sleepers = false;
 	}
+	/* One pass for both (a wake is on every pipe round trip), the rare test last. */
 	for (uint32_t i = 0; i < LX_MAX_PROCS; i++) {
 		struct lx_proc *q = &lx_procs[i];
-		if (q->state == LX_PROC_LIVE && q->chan == chan) {
+		if (q->chan && (q->chan == chan || q->chan == also) && q->state == LX_PROC_LIVE) {
 			q->chan = NULL;
-			lx_plat_resume(q);
+			lx_plat_wake(q);
 		}
 	}
 }
@@ -420,6 +438,7 @@ int64_t lx_pipe_read(struct lx_proc *p, struct lx_ofd *o, uint64_t buf, uint64_t
 			return 0; /* end of file */
 		if (o->flags & O_NONBLOCK)
 			return -LX_EAGAIN;
+		pp->sleepers = true;
 		p->chan = pp;
 		return LX_RET_BLOCK;
 	}
@@ -454,6 +473,7 @@ int64_t lx_pipe_write(struct lx_proc *p, struct lx_ofd *o, uint64_t buf, uint64_
 	if (len <= LX_PIPE_BUF ? room < len : !room) {
 		if (o->flags & O_NONBLOCK)
 			return -LX_EAGAIN;
+		pp->sleepers = true;
 		p->chan = pp;
 		return LX_RET_BLOCK;
 	}

@@ -63,6 +63,11 @@ static int next_signal(const struct lx_proc *p)
 	return ready ? __builtin_ctzll(ready) + 1 : 0;
 }
 
+bool lx_signal_ready(const struct lx_proc *p)
+{
+	return next_signal(p) != 0;
+}
+
 /* Where the interrupted call returns: its own rip and rsp, or those in its restart record. */
 static int call_site(struct lx_proc *p, uint64_t *rip, uint64_t *rsp)
 {
@@ -257,7 +262,8 @@ void lx_signal_send(struct lx_proc *q, int sig, uint32_t from)
 	q->sigpending |= bit(sig);
 	q->sigsender = from;
 	if (blockable(q->sigmask) & bit(sig))
-		return; /* pending until unblocked */
+		return;           /* pending until unblocked */
+	lx_plat_answer(q, false); /* its next call must reach the server, which delivers */
 	if (lx_grp(q)->stopped)
 		return; /* taken once SIGCONT resumes it (lx_job_continue), as on Linux */
 	if (h == SIG_DFL && lx_job_is_stop(sig)) {
@@ -273,6 +279,7 @@ void lx_signal_send(struct lx_proc *q, int sig, uint32_t from)
 		struct lx_proc *was = lx_plat_current();
 		q->chan = NULL;
 		lx_plat_switch(q);
+		lx_plat_undefer(q);
 		lx_timer_interrupted(q);
 		int64_t r = lx_signal_deliver(q, 0, true);
 		if (was && was->state == LX_PROC_LIVE)

@@ -42,23 +42,25 @@ enum op {
 	OP_INVALID,
 	OP_SNAPSHOT,
 	OP_WAIT,
+	OP_LINUX_ANSWER,
 	OP_COUNT
 };
 _Static_assert(OP_COUNT <= 32, "fuzz_stats per_op");
 
-const char *const op_names[32] = {
-    "retype",  "copy",   "mint",      "move",  "delete",   "revoke",   "map_table",
-    "map",     "unmap",  "protect",   "spawn", "priority", "budget",   "affinity",
-    "suspend", "resume", "configure", "bind",  "fault_ep", "signal",   "poll",
-    "info",    "paddr",  "read_regs", "yield", "invalid",  "snapshot", "wait"};
+const char *const op_names[32] = {"retype",  "copy",      "mint",   "move",        "delete",
+                                  "revoke",  "map_table", "map",    "unmap",       "protect",
+                                  "spawn",   "priority",  "budget", "affinity",    "suspend",
+                                  "resume",  "configure", "bind",   "fault_ep",    "signal",
+                                  "poll",    "info",      "paddr",  "read_regs",   "yield",
+                                  "invalid", "snapshot",  "wait",   "linux_answer"};
 
 static const uint8_t weight[OP_COUNT] = {
-    [OP_RETYPE] = 14, [OP_COPY] = 10,     [OP_MINT] = 3,   [OP_MOVE] = 5,      [OP_DELETE] = 7,
-    [OP_REVOKE] = 3,  [OP_MAP_TABLE] = 9, [OP_MAP] = 9,    [OP_UNMAP] = 4,     [OP_PROTECT] = 3,
-    [OP_SPAWN] = 3,   [OP_PRIO] = 3,      [OP_BUDGET] = 5, [OP_AFFINITY] = 4,  [OP_SUSPEND] = 2,
-    [OP_RESUME] = 3,  [OP_CONFIGURE] = 2, [OP_BIND] = 2,   [OP_FAULT_EP] = 1,  [OP_SIGNAL] = 3,
-    [OP_POLL] = 2,    [OP_INFO] = 1,      [OP_PADDR] = 2,  [OP_READ_REGS] = 1, [OP_YIELD] = 1,
-    [OP_INVALID] = 8, [OP_SNAPSHOT] = 4,  [OP_WAIT] = 2,
+    [OP_RETYPE] = 14, [OP_COPY] = 10,     [OP_MINT] = 3,   [OP_MOVE] = 5,         [OP_DELETE] = 7,
+    [OP_REVOKE] = 3,  [OP_MAP_TABLE] = 9, [OP_MAP] = 9,    [OP_UNMAP] = 4,        [OP_PROTECT] = 3,
+    [OP_SPAWN] = 3,   [OP_PRIO] = 3,      [OP_BUDGET] = 5, [OP_AFFINITY] = 4,     [OP_SUSPEND] = 2,
+    [OP_RESUME] = 3,  [OP_CONFIGURE] = 2, [OP_BIND] = 2,   [OP_FAULT_EP] = 1,     [OP_SIGNAL] = 3,
+    [OP_POLL] = 2,    [OP_INFO] = 1,      [OP_PADDR] = 2,  [OP_READ_REGS] = 1,    [OP_YIELD] = 1,
+    [OP_INVALID] = 8, [OP_SNAPSHOT] = 4,  [OP_WAIT] = 2,   [OP_LINUX_ANSWER] = 1,
 };
 
 static struct driver_arg *A;
@@ -530,6 +532,14 @@ static void op_thread(enum op op)
 			          ipc >= 0 && W(ipc)->mapped ? W(ipc)->map_va : grid_va(0));
 		break;
 	}
+	case OP_LINUX_ANSWER: /* the driver makes no Linux thread: ILLEGAL_OP, or INVALID_ARG */
+		if (rnd(2))
+			rec(op,
+			    hl_thread_set_linux_answer((hl_cptr_t)th, rnd(3),
+			                               rnd(2) ? 39 : fz_next(&rng), fz_next(&rng)));
+		else /* and no Linux call to end: ILLEGAL_OP */
+			rec(op, hl_thread_linux_reply((hl_cptr_t)th, fz_next(&rng)));
+		break;
 	case OP_FAULT_EP: {
 		int ep = rnd(4) ? pick(0, T(ENDPOINT), false) : 0;
 		if (ep >= 0 &&
@@ -783,6 +793,7 @@ static void step(void)
 	case OP_BIND:
 	case OP_FAULT_EP:
 	case OP_READ_REGS:
+	case OP_LINUX_ANSWER:
 		op_thread(op);
 		break;
 	case OP_INVALID:
