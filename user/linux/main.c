@@ -528,7 +528,11 @@ void lx_plat_suspend(struct lx_proc *p)
 	/* A thread in a deferred wait (a pipe) would lose its call to the suspension (the
 	 * kernel ends it): it waits again as a suspended thread whose call is made again. */
 	if (spaces[p->idx].deferred) {
+		struct lx_proc *was = lx_plat_current();
+		lx_plat_switch(p); /* its restart record goes on its own stack */
 		lx_plat_undefer(p);
+		if (was && was->state == LX_PROC_LIVE)
+			lx_plat_switch(was);
 		return;
 	}
 	hl_thread_suspend(spaces[p->idx].thread);
