@@ -5,6 +5,7 @@
  * memory capabilities (minus a small reserve for the kernel's own stacks
  * and tables). From here on all memory is allocated by ring 3.
  */
+#include <arch/console.h>
 #include <arch/iommu.h>
 #include <arch/paging.h>
 #include <kernel/aspace.h>
@@ -105,6 +106,27 @@ static uint32_t hand_over_memory(uint32_t slot)
 		}
 	}
 	return slot;
+}
+
+/*
+ * The VGA text screen (BIOS boots) as one page of device memory, for a
+ * screen console in ring 3 (the Linux personality's second tty): the
+ * kernel stops drawing there once it is mapped (fbcon_claimed).
+ */
+static uint32_t hand_over_screen(uint32_t slot)
+{
+	uint64_t pa;
+
+	if (!fbcon_text_page(&pa) || bootinfo->nmem >= HL_BOOTINFO_MAX_MEM ||
+	    slot >= (1u << ROOT_CSPACE_BITS))
+		return slot;
+	put_cap(slot, (struct cap){.type = HL_OBJ_MEMORY,
+	                           .rights = HL_R_ALL,
+	                           .flags = CAP_F_DEVICE,
+	                           .size_bits = 12,
+	                           .obj = pa});
+	bootinfo->mem[bootinfo->nmem++] = (struct hl_bootinfo_mem){pa, 12, 1, 0, slot};
+	return slot + 1;
 }
 
 /*
@@ -210,6 +232,7 @@ bool root_task_start(void)
 	t->aspace_slot.cap.flags &= ~CAP_F_ORIGINAL;
 
 	uint32_t slot = hand_over_memory(HL_SLOT_FIRST_FREE_FIXED);
+	slot = hand_over_screen(slot);
 	describe_pci();
 	bootinfo->magic = HL_BOOTINFO_MAGIC;
 	bootinfo->ncpus = ncpus_online;

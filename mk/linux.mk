@@ -118,7 +118,14 @@ $(LX_DIR)/host/ldisc_test: tests/host/linux/ldisc_test.c tests/host/kernel/kthar
 	@mkdir -p $(@D)
 	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) -Itests/host/kernel -o $@ $(filter %.c,$^)
 
-test-linux-host: $(LX_DIR)/host/lx_test $(LX_DIR)/host/ldisc_test
+# The screen tty's scancode decoder and screen emulator (user/linux/kbd.c, screen.c), pure.
+$(LX_DIR)/host/vt_test: tests/host/linux/vt_test.c tests/host/kernel/ktharness.c \
+		user/linux/kbd.c user/linux/kbd.h user/linux/screen.c user/linux/screen.h \
+		tests/host/kernel/ktharness.h
+	@mkdir -p $(@D)
+	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) -Itests/host/kernel -o $@ $(filter %.c,$^)
+
+test-linux-host: $(LX_DIR)/host/lx_test $(LX_DIR)/host/ldisc_test $(LX_DIR)/host/vt_test
 	@mkdir -p $(RESULTS)
 	@bash tests/host/kernel/run.sh $(RESULTS)/linux-host.tap $(LX_DIR)/host/logs $^
 
