@@ -10,7 +10,8 @@
 .SECONDEXPANSION:
 LX_SRCS := user/linux/main.c user/linux/sys.c user/linux/mm.c user/linux/exec.c user/linux/fs.c \
 	user/linux/proc.c user/linux/signal.c user/linux/thread.c user/linux/timer.c \
-	user/linux/dir.c user/linux/procfs.c user/linux/epoll.c user/linux/tty.c user/linux/ldisc.c
+	user/linux/dir.c user/linux/procfs.c user/linux/epoll.c user/linux/tty.c user/linux/ldisc.c \
+	user/linux/vt.c user/linux/kbd.c user/linux/screen.c
 LX_DIR := $(B)/linux
 LX_TESTS := $(patsubst tests/linux/%.c,$(LX_DIR)/bin/%,$(sort $(wildcard tests/linux/*.c)))
 LX_CC ?= musl-gcc
@@ -83,6 +84,19 @@ test-linux-console: $(KERNEL)
 		--initrd $(LX_DIR)/initrd-run-console.cpio --root $(LX_DIR)/root-run-console \
 		--tap $(RESULTS)/linux-console.tap --log $(RESULTS)/logs/linux-console.log \
 		|| echo "not ok - linux-console: runner exited non-zero" >> $(RESULTS)/linux-console.tap
+
+# The screen's tty (user/linux/vt.c, kbd.c, screen.c): busybox sh on the PS/2 keyboard and the
+# VGA text screen, typed into with QMP's send-key and read back from 0xb8000 by
+# tests/system/screen/run.py (line editing, caps lock, ^C, scrolling, ^D).
+TEST_GROUPS += linux-screen
+.PHONY: test-linux-screen
+test-linux-screen: $(KERNEL)
+	$(MAKE) --no-print-directory LX_RUN=tests/linux/run-screen $(LX_DIR)/initrd-run-screen.cpio
+	@mkdir -p $(RESULTS)/logs
+	@timeout 300 python3 tests/system/screen/run.py --kernel $(KERNEL) \
+		--initrd $(LX_DIR)/initrd-run-screen.cpio --root $(LX_DIR)/root-run-screen \
+		--tap $(RESULTS)/linux-screen.tap --log $(RESULTS)/logs/linux-screen.log \
+		|| echo "not ok - linux-screen: runner exited non-zero" >> $(RESULTS)/linux-screen.tap
 
 # One Linux system call (getpid), in instructions under -icount shift=0: the
 # personality on Hallows beside the Linux guest (tools/bench_linux_personality.py).
