@@ -4,7 +4,8 @@
 #
 #   make linux-run         boot the personality by hand (LINUX_RUN=file of commands)
 #   make test-linux        ring-3 and differential tests -> build/results/linux.tap
-#                          (two boots: tests/linux/run-tests, then tests/linux/run-sh)
+#                          (three boots: tests/linux/run-tests, tests/linux/run-sh, then
+#                          tests/linux/run-smp on -smp 2)
 #   make test-linux-console busybox sh on the console tty, typed into through the serial port
 
 .SECONDEXPANSION:
@@ -72,6 +73,17 @@ test-linux: $(KERNEL) $(LX_INITRD)
 		--expect '^linux: all [0-9]+ commands done' --reject 'W thread'
 	-python3 tools/linux_diff.py --log $(RESULTS)/logs/linux-personality-sh.log \
 		--root $(LX_DIR)/root-run-sh --run tests/linux/run-sh --tap $(RESULTS)/linux.tap
+	$(MAKE) --no-print-directory LX_RUN=tests/linux/run-smp $(LX_DIR)/initrd-run-smp.cpio
+	-python3 tools/qemu_run.py --tap $(RESULTS)/linux.tap --name linux-personality-smp --smp 2 \
+		--initrd $(LX_DIR)/initrd-run-smp.cpio --append "test-exit" --timeout 300 \
+		--expect '^linux: all [0-9]+ commands done' \
+		--expect '^mutex counter: 80000 of 80000, joins ok$$' \
+		--expect '^cpus: 2 online, the adders ran on 2$$' \
+		--expect '^condvar ping-pong: 2000 rounds, turn 0$$' \
+		--expect '^tgkill to a thread: 0, handled 1$$' --expect '^getcpu: 0, a cpu in the set$$' \
+		--reject 'W thread' --reject 'SIGSEGV'
+	-python3 tools/linux_diff.py --log $(RESULTS)/logs/linux-personality-smp.log \
+		--root $(LX_DIR)/root-run-smp --run tests/linux/run-smp --tap $(RESULTS)/linux.tap
 
 # The console tty (user/linux/tty.c, ldisc.c): busybox sh on the console, typed into through
 # the serial port by tests/system/console/run.py (line editing, canonical mode, ^C, ^D).

@@ -44,6 +44,7 @@ struct space {
 	struct page pages[PAGE_HASH];
 	uint32_t npages;
 	uint64_t fs_base;
+	uint32_t cpu; /* the CPU its thread runs on (thread.set_affinity) */
 };
 
 /*
@@ -375,14 +376,35 @@ int lx_plat_spawn(struct lx_proc *p)
 	return thread_make(sp, p, sp->cspace, sp->aspace);
 }
 
-/* The thread of t lives in its own slot's pool; its address space and cspace are its leader's. */
+/*
+ * The thread of t lives in its own slot's pool; its address space and cspace are its leader's.
+ * The threads of a process spread over the CPUs (docs/decisions.md): the leader runs where
+ * the server does (CPU 0), its n-th thread on CPU n modulo their number.
+ */
 int lx_plat_spawn_thread(struct lx_proc *t)
 {
 	struct space *sp = &spaces[t->idx], *ls = &spaces[lx_grp(t)->idx];
+	uint32_t ncpus = lx_plat_ncpus();
 
 	memset(sp, 0, sizeof(*sp));
 	sp->pool = plat.subpools[t->idx];
-	return thread_make(sp, t, ls->cspace, ls->aspace);
+	int err = thread_make(sp, t, ls->cspace, ls->aspace);
+	uint32_t cpu = (ls->cpu + lx_grp(t)->nthreads + 1) % ncpus;
+	if (!err && cpu && hl_thread_set_affinity(sp->thread, cpu) == HL_OK)
+		sp->cpu = cpu;
+	return err;
+}
+
+uint32_t lx_plat_cpu_of(const struct lx_proc *p)
+{
+	return p->state == LX_PROC_LIVE ? spaces[p->idx].cpu : 0;
+}
+
+uint32_t lx_plat_ncpus(void)
+{
+	uint32_t n = rt_self.bi->ncpus;
+
+	return n ? (n < 64 ? n : 64) : 1;
 }
 
 int lx_plat_fork(struct lx_proc *parent, struct lx_proc *child)
