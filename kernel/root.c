@@ -109,24 +109,63 @@ static uint32_t hand_over_memory(uint32_t slot)
 }
 
 /*
- * The VGA text screen (BIOS boots) as one page of device memory, for a
- * screen console in ring 3 (the Linux personality's second tty): the
- * kernel stops drawing there once it is mapped (fbcon_claimed).
+ * The screen (VGA text under BIOS, the firmware framebuffer under UEFI) as
+ * device memory, for a screen console in ring 3 (the Linux personality's
+ * second tty): aligned power-of-two blocks covering its pages, described
+ * in bootinfo->screen. A framebuffer inside a PCI memory BAR (its video
+ * memory) is widened to 2 MiB boundaries within the BAR, so that ring 3
+ * maps it with a few large pages instead of a capability per 4 KiB. The
+ * kernel stops drawing there once any of it is mapped (fbcon_claimed).
  */
 static uint32_t hand_over_screen(uint32_t slot)
 {
-	uint64_t pa;
+	struct boot_fb f;
+	uint64_t len = fbcon_screen(&f), big = 2ull << 20;
+	uint64_t pa = f.phys & ~0xfffull, end = (f.phys + len + 0xfff) & ~0xfffull;
+	uint32_t first = bootinfo->nmem;
 
-	if (!fbcon_text_page(&pa) || bootinfo->nmem >= HL_BOOTINFO_MAX_MEM ||
-	    slot >= (1u << ROOT_CSPACE_BITS))
+	if (!len)
 		return slot;
-	put_cap(slot, (struct cap){.type = HL_OBJ_MEMORY,
-	                           .rights = HL_R_ALL,
-	                           .flags = CAP_F_DEVICE,
-	                           .size_bits = 12,
-	                           .obj = pa});
-	bootinfo->mem[bootinfo->nmem++] = (struct hl_bootinfo_mem){pa, 12, 1, 0, slot};
-	return slot + 1;
+	for (uint32_t i = 0; f.kind == FB_RGB && i < pci_count(); i++)
+		for (int b = 0; b < 6; b++) {
+			const struct pci_bar *bar = &pci_get(i)->bar[b];
+			if (bar->io || !bar->size || pa < bar->base || end > bar->base + bar->size)
+				continue;
+			pa = MAX(ALIGN_DOWN(pa, big), bar->base);
+			end = MIN(ALIGN_UP(end, big), bar->base + bar->size);
+		}
+	while (pa < end) {
+		uint32_t bits = 12;
+		while (bits < 30 && !(pa & ((1ull << (bits + 1)) - 1)) && pa + (1ull << (bits + 1)) <= end)
+			bits++;
+		if (bootinfo->nmem >= HL_BOOTINFO_MAX_MEM || slot >= (1u << ROOT_CSPACE_BITS)) {
+			pr_warn("root: no room to hand the screen over");
+			bootinfo->nmem = first; /* the caps placed stay, unnamed: harmless */
+			return slot;
+		}
+		put_cap(slot, (struct cap){.type = HL_OBJ_MEMORY,
+		                           .rights = HL_R_ALL,
+		                           .flags = CAP_F_DEVICE,
+		                           .size_bits = (uint8_t)bits,
+		                           .obj = pa});
+		bootinfo->mem[bootinfo->nmem++] = (struct hl_bootinfo_mem){pa, (uint8_t)bits, 1, 0, slot};
+		slot++;
+		pa += 1ull << bits;
+	}
+	bootinfo->screen = (struct hl_bootinfo_screen){
+	    .paddr = f.phys,
+	    .kind = f.kind == FB_EGA_TEXT ? HL_SCREEN_TEXT : HL_SCREEN_RGB,
+	    .width = f.width,
+	    .height = f.height,
+	    .pitch = f.pitch,
+	    .bpp = f.bpp,
+	    .red_pos = f.red_pos,
+	    .red_size = f.red_size,
+	    .green_pos = f.green_pos,
+	    .green_size = f.green_size,
+	    .blue_pos = f.blue_pos,
+	    .blue_size = f.blue_size};
+	return slot;
 }
 
 /*

@@ -18,7 +18,13 @@ LX_TESTS := $(patsubst tests/linux/%.c,$(LX_DIR)/bin/%,$(sort $(wildcard tests/l
 LX_CC ?= musl-gcc
 LX_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -static -Wall -Wextra -Werror -fno-stack-protector
 
-$(B)/user/linux: $$(RT_OBJS) $(LX_SRCS:%.c=$(B)/user/%.o) $(B)/user/lib/cpio.o user/rt/user.ld
+# The kernel's 8x16 font, for the screen tty on a framebuffer (user/linux/vt.c).
+LX_FONT := $(B)/user/linux-font8x16.o
+$(LX_FONT): $(KOBJ)/gen/font8x16.c
+	$(UCC) $(UCFLAGS) -c $< -o $@
+
+$(B)/user/linux: $$(RT_OBJS) $(LX_SRCS:%.c=$(B)/user/%.o) $(B)/user/lib/cpio.o $(LX_FONT) \
+		user/rt/user.ld
 	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
 
 $(LX_DIR)/bin/%: tests/linux/%.c tests/linux/show.h
@@ -98,17 +104,25 @@ test-linux-console: $(KERNEL)
 		|| echo "not ok - linux-console: runner exited non-zero" >> $(RESULTS)/linux-console.tap
 
 # The screen's tty (user/linux/vt.c, kbd.c, screen.c): busybox sh on the PS/2 keyboard and the
-# VGA text screen, typed into with QMP's send-key and read back from 0xb8000 by
-# tests/system/screen/run.py (line editing, caps lock, ^C, scrolling, ^D).
+# screen, typed into with QMP's send-key by tests/system/screen/run.py (line editing, caps lock,
+# ^C, scrolling, ^D): booted from -kernel under BIOS (VGA text, read back from 0xb8000), then
+# from an image under UEFI (the framebuffer, read back with screendump and the kernel's font).
 TEST_GROUPS += linux-screen
 .PHONY: test-linux-screen
-test-linux-screen: $(KERNEL)
+LX_SCREEN_ISO := $(LX_DIR)/screen-uefi.iso
+test-linux-screen: $(KERNEL) $(KOBJ)/gen/font8x16.c tools/grub.cfg
 	$(MAKE) --no-print-directory LX_RUN=tests/linux/run-screen $(LX_DIR)/initrd-run-screen.cpio
+	$(call make_iso,$(LX_SCREEN_ISO),linux-screen,test-exit,$(LX_DIR)/initrd-run-screen.cpio)
 	@mkdir -p $(RESULTS)/logs
 	@timeout 300 python3 tests/system/screen/run.py --kernel $(KERNEL) \
 		--initrd $(LX_DIR)/initrd-run-screen.cpio --root $(LX_DIR)/root-run-screen \
 		--tap $(RESULTS)/linux-screen.tap --log $(RESULTS)/logs/linux-screen.log \
 		|| echo "not ok - linux-screen: runner exited non-zero" >> $(RESULTS)/linux-screen.tap
+	@timeout 300 python3 tests/system/screen/run.py --iso $(LX_SCREEN_ISO) \
+		--font $(KOBJ)/gen/font8x16.c --root $(LX_DIR)/root-run-screen --name linux-screen-uefi \
+		--tap $(RESULTS)/logs/linux-screen-uefi.tap --log $(RESULTS)/logs/linux-screen-uefi.log \
+		|| echo "not ok - linux-screen-uefi: runner exited non-zero" >> $(RESULTS)/logs/linux-screen-uefi.tap
+	@cat $(RESULTS)/logs/linux-screen-uefi.tap >> $(RESULTS)/linux-screen.tap
 
 # One Linux system call (getpid), in instructions under -icount shift=0: the
 # personality on Hallows beside the Linux guest (tools/bench_linux_personality.py).

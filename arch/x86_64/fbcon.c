@@ -120,12 +120,14 @@ void fbcon_init(const struct boot_fb *bfb)
 	        fb.kind == FB_EGA_TEXT ? rows : fb.height);
 }
 
-bool fbcon_text_page(uint64_t *pa)
+uint64_t fbcon_screen(struct boot_fb *out)
 {
-	if (!fbmem || fb.kind != FB_EGA_TEXT || (fb.phys & 0xfff) || (uint64_t)cols * rows * 2 > 4096)
-		return false;
-	*pa = fb.phys;
-	return true;
+	if (!fbmem)
+		return 0;
+	*out = fb;
+	if (fb.kind == FB_EGA_TEXT)
+		out->pitch = cols * 2;
+	return fb.kind == FB_EGA_TEXT ? (uint64_t)cols * rows * 2 : (uint64_t)fb.pitch * fb.height;
 }
 
 /*

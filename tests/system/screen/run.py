@@ -4,12 +4,15 @@
 Boots the Linux personality with tests/linux/run-screen (busybox sh on the
 screen's tty), types on QEMU's PS/2 keyboard with QMP's send-key (each key
 a press and a release, shift and ctrl held as a person would) and reads the
-VGA text screen with the monitor's `xp /2000hx 0xb8000`: commands and their
+VGA text screen with the monitor's `xp /2000hx 0xb8000` (or, booted from an
+image under UEFI with --iso, the framebuffer with QMP's screendump, each
+8x16 cell read back against the kernel's font): commands and their
 output, busybox's line editing (backspace, the up arrow), caps lock,
 Ctrl-C of cat waiting on the tty, scrolling, that /dev/console is still the
 serial port, and Ctrl-D ending the shell. Each step is a TAP line. Usage:
 
     run.py --kernel K --initrd I --root DIR --tap OUT [--log LOG]
+    run.py --iso IMAGE --font build/kernel/gen/font8x16.c --root DIR --tap OUT  (UEFI)
 """
 import argparse
 import json
@@ -42,7 +45,21 @@ for ch in "ABCDEFGHIJKLMNOPQRSTUVWXYZ":
     KEYS[ch] = (ch.lower(), True)
 
 
+def load_font(path):
+    """The kernel's font (tools/mkfont.py's C array): rows 0-13 of each printable glyph -> the
+    character (rows 14-15 hold the cursor's underline)."""
+    rows = [[int(v, 16) for v in re.findall(r"0x([0-9a-f]{2})", line)]
+            for line in open(path) if line.lstrip().startswith("{0x")]
+    glyphs = {}
+    for code in range(126, 31, -1):  # the lowest code wins a tie (space before others)
+        glyphs[tuple(rows[code][:14])] = chr(code)
+    return glyphs
+
+
 class Qmp:
+    font = None  # set: read the framebuffer (screendump) instead of the text page
+    dump = None
+
     def __init__(self, path, deadline):
         while True:
             try:
@@ -82,16 +99,43 @@ class Qmp:
 
     def screen(self):
         """The 25 rows of the text screen, trailing blanks cut."""
+        if self.font:
+            return self.fb_screen()
         out = self.cmd("human-monitor-command", **{"command-line": "xp /2000hx 0xb8000"})
         cells = [int(w, 16) for line in out.splitlines() for w in line.split(":", 1)[1].split()]
         text = "".join(chr(c & 0xff) if 32 <= (c & 0xff) < 127 else " " for c in cells)
         return [text[r * COLS:(r + 1) * COLS].rstrip() for r in range(ROWS)]
 
+    def fb_screen(self):
+        """The 80x25 cells centred on the framebuffer (vt.c), each 8x16 cell matched against
+        the font: a pixel is set when it is not black; an unknown pattern reads as '#'."""
+        self.cmd("screendump", filename=self.dump)
+        data = open(self.dump, "rb").read()
+        m = re.match(rb"P6\s+(\d+)\s+(\d+)\s+(\d+)\s", data)
+        w, h = int(m.group(1)), int(m.group(2))
+        px = data[m.end():]
+        x0, y0 = (w - 8 * COLS) // 2, (h - 16 * ROWS) // 2
+        rows = []
+        for r in range(ROWS):
+            line = ""
+            for c in range(COLS):
+                bits = []
+                for gy in range(14):
+                    off = ((y0 + r * 16 + gy) * w + x0 + c * 8) * 3
+                    row = px[off:off + 24]
+                    bits.append(sum(0x80 >> i for i in range(8) if any(row[3 * i:3 * i + 3])))
+                line += self.font.get(tuple(bits), "#")
+            rows.append(line.rstrip())
+        return rows
+
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--kernel", required=True)
-    ap.add_argument("--initrd", required=True)
+    ap.add_argument("--kernel")
+    ap.add_argument("--initrd")
+    ap.add_argument("--iso", help="boot this image under UEFI (OVMF) instead")
+    ap.add_argument("--font", help="the kernel's font8x16.c, to read the framebuffer (--iso)")
+    ap.add_argument("--name", default="linux-screen", help="the TAP lines' prefix")
     ap.add_argument("--root", required=True, help="the boot module's file tree (its bin/)")
     ap.add_argument("--tap", required=True)
     ap.add_argument("--log", default="build/results/logs/linux-screen.log")
@@ -104,8 +148,17 @@ def main():
     cmd = ["qemu-system-x86_64", "-machine", "q35", "-accel", "tcg", "-cpu", "max", "-smp", "1",
            "-m", "512M", "-display", "none", "-serial", "stdio", "-monitor", "none",
            "-qmp", f"unix:{sock},server=on,wait=off", "-no-reboot",
-           "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-           "-kernel", a.kernel, "-initrd", a.initrd, "-append", "test-exit"]
+           "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+    if a.iso:
+        vars_copy = os.path.join(tmp, "vars.fd")
+        with open("/usr/share/OVMF/OVMF_VARS.fd", "rb") as src, open(vars_copy, "wb") as dst:
+            dst.write(src.read())
+        cmd += ["-drive", "if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE.fd",
+                "-drive", f"if=pflash,format=raw,file={vars_copy}", "-cdrom", a.iso, "-boot", "d"]
+        Qmp.font = load_font(a.font)
+        Qmp.dump = os.path.join(tmp, "screen.ppm")
+    else:
+        cmd += ["-kernel", a.kernel, "-initrd", a.initrd, "-append", "test-exit"]
     p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT)
     serial = bytearray()
@@ -142,7 +195,7 @@ def main():
 
     def step(name, ok, detail=""):
         results.append((name, ok))
-        print(("ok - " if ok else "not ok - ") + "linux-screen." + name, flush=True)
+        print(("ok - " if ok else "not ok - ") + a.name + "." + name, flush=True)
         if not ok and detail:
             print("#   " + detail.replace("\n", "\n#   "), flush=True)
 
@@ -257,8 +310,12 @@ def main():
         except subprocess.TimeoutExpired:
             p.kill()
             rc = p.wait()
+        for f in ("qmp", "vars.fd", "screen.ppm"):
+            try:
+                os.unlink(os.path.join(tmp, f))
+            except OSError:
+                pass
         try:
-            os.unlink(sock)
             os.rmdir(tmp)
         except OSError:
             pass
@@ -266,7 +323,7 @@ def main():
     step("qemu_exits_cleanly", rc == 1, f"QEMU exit status {rc}")
     with open(a.tap, "w") as f:
         for name, ok in results:
-            f.write(("ok - " if ok else "not ok - ") + "linux-screen." + name + "\n")
+            f.write(("ok - " if ok else "not ok - ") + a.name + "." + name + "\n")
     return 0
 
 
