@@ -197,8 +197,8 @@ int decode_aspace_map(struct invocation *inv)
 	f->cap.data = va | FRAME_MAPPED | (wc ? FRAME_WC : 0);
 	f->cap.data2 = (uint64_t)as;
 	f->cap.badge = as->id;
-	if (device)
-		fbcon_claimed(f->cap.obj, size); /* the screen's new owner: the kernel stops drawing */
+	if (device) /* the screen's new owner: the kernel stops drawing there */
+		fbcon_claimed(f->cap.obj, size);
 	return HL_OK;
 }
 

@@ -136,7 +136,8 @@ static uint32_t hand_over_screen(uint32_t slot)
 		}
 	while (pa < end) {
 		uint32_t bits = 12;
-		while (bits < 30 && !(pa & ((1ull << (bits + 1)) - 1)) && pa + (1ull << (bits + 1)) <= end)
+		while (bits < 30 && !(pa & ((1ull << (bits + 1)) - 1)) &&
+		       pa + (1ull << (bits + 1)) <= end)
 			bits++;
 		if (bootinfo->nmem >= HL_BOOTINFO_MAX_MEM || slot >= (1u << ROOT_CSPACE_BITS)) {
 			pr_warn("root: no room to hand the screen over");
@@ -148,7 +149,8 @@ static uint32_t hand_over_screen(uint32_t slot)
 		                           .flags = CAP_F_DEVICE,
 		                           .size_bits = (uint8_t)bits,
 		                           .obj = pa});
-		bootinfo->mem[bootinfo->nmem++] = (struct hl_bootinfo_mem){pa, (uint8_t)bits, 1, 0, slot};
+		bootinfo->mem[bootinfo->nmem++] =
+		    (struct hl_bootinfo_mem){pa, (uint8_t)bits, 1, 0, slot};
 		slot++;
 		pa += 1ull << bits;
 	}

@@ -9,16 +9,16 @@
 #include <lib/string.h>
 
 /* Unshifted and shifted characters of the main block, by make code (0: not a character). */
-static const char plain[0x3a] = {
-    0,   0x1b, '1', '2', '3', '4', '5', '6', '7', '8', '9', '0', '-', '=', 0x7f, '\t',
-    'q', 'w',  'e', 'r', 't', 'y', 'u', 'i', 'o', 'p', '[', ']', '\r', 0,  'a',  's',
-    'd', 'f',  'g', 'h', 'j', 'k', 'l', ';', '\'', '`', 0,  '\\', 'z', 'x', 'c',  'v',
-    'b', 'n',  'm', ',', '.', '/', 0,   '*', 0,    ' '};
-static const char shifted[0x3a] = {
-    0,   0x1b, '!', '@', '#', '$', '%', '^', '&', '*', '(', ')', '_', '+', 0x7f, '\t',
-    'Q', 'W',  'E', 'R', 'T', 'Y', 'U', 'I', 'O', 'P', '{', '}', '\r', 0,  'A',  'S',
-    'D', 'F',  'G', 'H', 'J', 'K', 'L', ':', '"', '~', 0,   '|', 'Z', 'X', 'C',  'V',
-    'B', 'N',  'M', '<', '>', '?', 0,   '*', 0,   ' '};
+static const char plain[0x3a] = {0,   0x1b, '1',  '2',  '3',  '4', '5', '6',  '7', '8', '9', '0',
+                                 '-', '=',  0x7f, '\t', 'q',  'w', 'e', 'r',  't', 'y', 'u', 'i',
+                                 'o', 'p',  '[',  ']',  '\r', 0,   'a', 's',  'd', 'f', 'g', 'h',
+                                 'j', 'k',  'l',  ';',  '\'', '`', 0,   '\\', 'z', 'x', 'c', 'v',
+                                 'b', 'n',  'm',  ',',  '.',  '/', 0,   '*',  0,   ' '};
+static const char shifted[0x3a] = {0,   0x1b, '!',  '@',  '#',  '$', '%', '^', '&', '*', '(', ')',
+                                   '_', '+',  0x7f, '\t', 'Q',  'W', 'E', 'R', 'T', 'Y', 'U', 'I',
+                                   'O', 'P',  '{',  '}',  '\r', 0,   'A', 'S', 'D', 'F', 'G', 'H',
+                                   'J', 'K',  'L',  ':',  '"',  '~', 0,   '|', 'Z', 'X', 'C', 'V',
+                                   'B', 'N',  'M',  '<',  '>',  '?', 0,   '*', 0,   ' '};
 /* The keypad (0x47-0x53) without num lock: what its keys are as cursor keys; with num lock
  * off on a PC they move the cursor. Digits are not served (num lock is not tracked). */
 static const char keypad[0x0d] = {'7', '8', '9', '-', '4', '5', '6', '+', '1', '2', '3', '0', '.'};
@@ -81,9 +81,9 @@ static size_t extended(struct lx_kbd *k, uint8_t code, bool up, uint8_t *out)
 
 size_t lx_kbd_byte(struct lx_kbd *k, uint8_t sc, uint8_t *out)
 {
-	static const char *const fkeys[12] = {
-	    "\033[[A", "\033[[B", "\033[[C", "\033[[D", "\033[[E", "\033[17~",
-	    "\033[18~", "\033[19~", "\033[20~", "\033[21~", "\033[23~", "\033[24~"};
+	static const char *const fkeys[12] = {"\033[[A",  "\033[[B",  "\033[[C",  "\033[[D",
+	                                      "\033[[E",  "\033[17~", "\033[18~", "\033[19~",
+	                                      "\033[20~", "\033[21~", "\033[23~", "\033[24~"};
 
 	if (k->e1_skip) { /* Pause: e1 1d 45 e1 9d c5, no key of the console */
 		k->e1_skip--;
@@ -149,7 +149,8 @@ size_t lx_kbd_byte(struct lx_kbd *k, uint8_t sc, uint8_t *out)
 	if (shift != (letter && k->caps))
 		c = shifted[code];
 	if (k->lctrl || k->rctrl) {
-		/* Ctrl: letters and @[\]^_ to 0x00-0x1f, ? to DEL, space to NUL (Linux's keymap). */
+		/* Ctrl: letters and @[\]^_ to 0x00-0x1f, ? to DEL, space to NUL (Linux's keymap).
+		 */
 		char u = c >= 'a' && c <= 'z' ? (char)(c - 32) : c;
 		if ((u >= '@' && u <= '_') || u == ' ')
 			c = u == ' ' ? 0 : (char)(u & 0x1f);

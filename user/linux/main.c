@@ -775,7 +775,8 @@ static void console_session(char *cmd, bool again, int which)
 	if (which == LX_TTY_SCREEN ? !screen_input() : !console_input())
 		return;
 	do {
-		static const char hello[] = "\r\nbusybox sh on Hallows: press Enter to start it\r\n";
+		static const char hello[] =
+		    "\r\nbusybox sh on Hallows: press Enter to start it\r\n";
 		if (again && which == LX_TTY_SCREEN)
 			lx_vt_draw(hello, sizeof(hello) - 1);
 		if (again) {

@@ -254,8 +254,8 @@ static void csi(struct lx_screen *s, uint8_t final)
 	case 'L':
 	case 'M':
 		if (s->y >= s->top && s->y <= s->bottom)
-			scroll(s, s->y, s->bottom, final == 'M' ? (int)clampu(n, 1, 25)
-			                                        : -(int)clampu(n, 1, 25));
+			scroll(s, s->y, s->bottom,
+			       final == 'M' ? (int)clampu(n, 1, 25) : -(int)clampu(n, 1, 25));
 		break;
 	case 'S':
 		scroll(s, s->top, s->bottom, (int)clampu(n, 1, 25));

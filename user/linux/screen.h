@@ -39,7 +39,7 @@ struct lx_screen {
 	uint8_t state;
 	bool priv; /* CSI ? ... */
 	uint32_t param[LX_SCR_PARAMS], nparam;
-	uint8_t utf8_left; /* continuation bytes of a UTF-8 character still to drop */
+	uint8_t utf8_left;           /* continuation bytes of a UTF-8 character still to drop */
 	uint32_t dirty_lo, dirty_hi; /* rows [lo, hi) changed since the caller last looked */
 	uint8_t reply[32];           /* answers to the program (cursor position reports) */
 	uint32_t reply_len;

@@ -383,8 +383,8 @@ static int64_t do_openat(struct lx_proc *p, int64_t dirfd, uint64_t upath, uint6
 	for (uint32_t fd = 0; fd < LX_MAX_FDS; fd++) {
 		if (lx_grp(p)->fd[fd].o)
 			continue;
-		struct lx_ofd *o =
-		    kind == LX_FD_CONSOLE ? lx_tty_open(p, f->path) : lx_ofd_new(kind, (uint32_t)flags);
+		struct lx_ofd *o = kind == LX_FD_CONSOLE ? lx_tty_open(p, f->path)
+		                                         : lx_ofd_new(kind, (uint32_t)flags);
 		if (kind == LX_FD_CONSOLE) {
 			lx_fd_install(p, fd, o, (flags & O_CLOEXEC) != 0);
 			return fd;

@@ -46,8 +46,8 @@ struct tty_state {
 	void (*out)(const char *s, size_t n); /* where its output and echo go */
 };
 
-static struct tty_state ttys[2] = {[LX_TTY_CONSOLE] = {.out = lx_plat_console},
-                                   [LX_TTY_SCREEN] = {.out = lx_vt_draw}};
+static struct tty_state ttys[2] = {
+    [LX_TTY_CONSOLE] = {.out = lx_plat_console}, [LX_TTY_SCREEN] = {.out = lx_vt_draw}};
 /* The tty the call at hand is about: the code below was written for the console alone and
  * names it `tty`; each entry point picks the one it serves (pick, pick_ofd). */
 static struct tty_state *cur_tty = &ttys[LX_TTY_CONSOLE];
@@ -220,7 +220,8 @@ void lx_tty_write(const struct lx_ofd *o, const char *s, size_t n)
 	}
 	for (size_t off = 0; off < n; off += 512) {
 		size_t k = n - off < 512 ? n - off : 512;
-		tty.out((const char *)buf, lx_ldisc_output(&tty.ld, (const uint8_t *)s + off, k, buf));
+		tty.out((const char *)buf,
+		        lx_ldisc_output(&tty.ld, (const uint8_t *)s + off, k, buf));
 	}
 }
 
@@ -379,7 +380,8 @@ struct lx_ofd *lx_tty_open(const struct lx_proc *p, const char *path)
 	/* /dev/tty: the caller's controlling terminal, the screen's for its session. */
 	pick(LX_TTY_SCREEN);
 	check_session();
-	if (!strcmp(path, "dev/tty") && ttys[LX_TTY_SCREEN].sid && p->sid == ttys[LX_TTY_SCREEN].sid)
+	if (!strcmp(path, "dev/tty") && ttys[LX_TTY_SCREEN].sid &&
+	    p->sid == ttys[LX_TTY_SCREEN].sid)
 		return lx_vt_ofd();
 	return lx_console_ofd();
 }

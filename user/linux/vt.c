@@ -71,7 +71,8 @@ struct lx_ofd *lx_vt_ofd(void)
 static void draw_cell(uint32_t x, uint32_t y, uint16_t cell, bool cursor)
 {
 	const uint8_t *g = font8x16[cell & 0x7f];
-	uint32_t fg = vt.colour[cell >> 8 & 15], bg = vt.colour[cell >> 12 & 7], bpp = vt.geo.bpp / 8;
+	uint32_t fg = vt.colour[cell >> 8 & 15], bg = vt.colour[cell >> 12 & 7],
+	         bpp = vt.geo.bpp / 8;
 
 	for (uint32_t r = 0; r < 16; r++) {
 		volatile uint8_t *px = vt.fb + (uint64_t)(y * 16 + r) * vt.geo.pitch + x * 8 * bpp;
@@ -214,7 +215,8 @@ static long map_block(const struct hl_bootinfo_mem *m, uint64_t va, uint32_t *sm
 
 	for (uint64_t off = 0; off < 1ull << m->size_bits; off += 1ull << bits) {
 		if (bits == 12 && ++*small > MAX_SMALL)
-			return HL_ERR_NO_MEMORY; /* a framebuffer outside video memory: not mapped */
+			return HL_ERR_NO_MEMORY; /* a framebuffer outside video memory: not mapped
+			                          */
 		hl_cptr_t frame = rt_slot();
 		long err = frame ? hl_memory_retype(m->slot, HL_OBJ_FRAME, bits, 1, frame)
 		                 : HL_ERR_NO_MEMORY;
@@ -234,7 +236,8 @@ static uint32_t pixel(uint32_t rgb)
 	const struct hl_bootinfo_screen *g = &vt.geo;
 	uint32_t r = rgb >> 16 & 0xff, gr = rgb >> 8 & 0xff, b = rgb & 0xff;
 
-	return (r >> (8 - g->red_size)) << g->red_pos | (gr >> (8 - g->green_size)) << g->green_pos |
+	return (r >> (8 - g->red_size)) << g->red_pos |
+	       (gr >> (8 - g->green_size)) << g->green_pos |
 	       (b >> (8 - g->blue_size)) << g->blue_pos;
 }
 
@@ -258,7 +261,8 @@ static long screen_map(void)
 	              g->height < 16 * LX_SCR_ROWS || g->red_size > 8 || g->green_size > 8 ||
 	              g->blue_size > 8
 	        : true)
-		return HL_ERR_INVALID_CAP; /* no screen, or one too small (a partition: no screen) */
+		return HL_ERR_INVALID_CAP; /* no screen, or one too small (a partition: no screen)
+		                            */
 	/* One virtual range for the blocks that cover it (the kernel lists them in address order,
 	 * the first perhaps from below it), large-page aligned. */
 	for (uint32_t i = 0; i < bi->nmem; i++) {

@@ -66,7 +66,8 @@ static void ctrl_c_d_z_and_friends(void)
 	CHECK_EQ(out[0], 0);
 	lx_kbd_byte(&kb, 0x9d, out);
 	/* Alt-b: ESC b. */
-	CHECK_STR(KEYS(0x38, 0x30, 0xb8, 0x30), "\x1b" "bb");
+	CHECK_STR(KEYS(0x38, 0x30, 0xb8, 0x30), "\x1b"
+	                                        "bb");
 }
 
 static void cursor_and_editing_keys_send_linux_sequences(void)
@@ -74,7 +75,8 @@ static void cursor_and_editing_keys_send_linux_sequences(void)
 	lx_kbd_init(&kb);
 	CHECK_STR(KEYS(0xe0, 0x48, 0xe0, 0xc8), "\x1b[A");
 	CHECK_STR(KEYS(0xe0, 0x50, 0xe0, 0x4d, 0xe0, 0x4b), "\x1b[B\x1b[C\x1b[D");
-	CHECK_STR(KEYS(0xe0, 0x47, 0xe0, 0x4f, 0xe0, 0x53, 0xe0, 0x52), "\x1b[1~\x1b[4~\x1b[3~\x1b[2~");
+	CHECK_STR(KEYS(0xe0, 0x47, 0xe0, 0x4f, 0xe0, 0x53, 0xe0, 0x52),
+	          "\x1b[1~\x1b[4~\x1b[3~\x1b[2~");
 	CHECK_STR(KEYS(0x3b, 0x44, 0x58), "\x1b[[A\x1b[21~\x1b[24~");
 	/* The fake shifts around a cursor key (e0 2a ... e0 aa) change nothing. */
 	CHECK_STR(KEYS(0xe0, 0x2a, 0xe0, 0x48, 0xe0, 0xc8, 0xe0, 0xaa, 0x1e), "\x1b[Aa");
@@ -86,7 +88,8 @@ static void unknown_codes_prefixes_and_pause_produce_nothing(void)
 	lx_kbd_init(&kb);
 	CHECK_STR(KEYS(0x54, 0x55, 0x56, 0x59, 0x7f, 0xe0, 0x10, 0xe0, 0x7e), "");
 	CHECK_EQ(kb.unknown, 7);
-	/* Pause (e1 1d 45 e1 9d c5), controller replies (ack fa, resend fe, overrun 00/ff) and releases of keys never pressed: nothing, and state intact. */
+	/* Pause (e1 1d 45 e1 9d c5), controller replies (ack fa, resend fe, overrun 00/ff) and
+	 * releases of keys never pressed: nothing, and state intact. */
 	CHECK_STR(KEYS(0xe1, 0x1d, 0x45, 0xe1, 0x9d, 0xc5, 0xfa, 0xfe, 0x00, 0xff, 0x9e, 0x1e),
 	          "a");
 	CHECK(!kb.lshift && !kb.lctrl && !kb.caps && !kb.e0);
@@ -187,7 +190,9 @@ static void cursor_moves_and_erases_busybox_uses(void)
 	CHECK_STR(row(2), "         A");
 	CHECK_STR(row(0), "$    D    B");
 	CHECK_STR(row(1), "           C");
-	CHECK_STR(row(24), "                                                                               E");
+	CHECK_STR(
+	    row(24),
+	    "                                                                               E");
 	out("\x1b[2J\x1b[H");
 	for (int y = 0; y < LX_SCR_ROWS; y++)
 		CHECK_STR(row(y), "");
@@ -246,7 +251,8 @@ static void bad_sequences_are_dropped_never_drawn_half(void)
 	    "b\x1b[1;2;3;4;5;6;7;8;9;10;11mc"
 	    "\x1b[99999999999999999999Cd"
 	    "\x1b[1 qe"
-	    "\x1b[12\x18" "f"
+	    "\x1b[12\x18"
+	    "f"
 	    "\x1b[3\x1b[1Dg"
 	    "\x1b(Bh\x1b#8i\x1b");
 	/* The huge column is capped: 'd' on the last column, and 'e' wraps to the next row. */
