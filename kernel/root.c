@@ -86,6 +86,18 @@ static void load_segments(const uint8_t *file, const struct elf_image *img)
 	}
 }
 
+/* A memory capability of 2^bits bytes at pa (RAM, or device memory) in slot, in the boot info. */
+static void give_memory(uint32_t slot, uint64_t pa, uint32_t bits, bool device)
+{
+	put_cap(slot, (struct cap){.type = HL_OBJ_MEMORY,
+	                           .rights = HL_R_ALL,
+	                           .flags = device ? CAP_F_DEVICE : 0,
+	                           .size_bits = (uint8_t)bits,
+	                           .obj = pa});
+	bootinfo->mem[bootinfo->nmem++] =
+	    (struct hl_bootinfo_mem){pa, (uint8_t)bits, device, 0, slot};
+}
+
 /* Give ring 3 the free memory as power-of-two memory capabilities. */
 static uint32_t hand_over_memory(uint32_t slot)
 {
@@ -96,13 +108,7 @@ static uint32_t hand_over_memory(uint32_t slot)
 			paddr_t pa = pmm_alloc_pages(pages, pages);
 			if (!pa)
 				break;
-			put_cap(slot, (struct cap){.type = HL_OBJ_MEMORY,
-			                           .rights = HL_R_ALL,
-			                           .size_bits = (uint8_t)bits,
-			                           .obj = pa});
-			bootinfo->mem[bootinfo->nmem++] =
-			    (struct hl_bootinfo_mem){pa, (uint8_t)bits, 0, 0, slot};
-			slot++;
+			give_memory(slot++, pa, bits, false);
 		}
 	}
 	return slot;
@@ -144,14 +150,7 @@ static uint32_t hand_over_screen(uint32_t slot)
 			bootinfo->nmem = first; /* the caps placed stay, unnamed: harmless */
 			return slot;
 		}
-		put_cap(slot, (struct cap){.type = HL_OBJ_MEMORY,
-		                           .rights = HL_R_ALL,
-		                           .flags = CAP_F_DEVICE,
-		                           .size_bits = (uint8_t)bits,
-		                           .obj = pa});
-		bootinfo->mem[bootinfo->nmem++] =
-		    (struct hl_bootinfo_mem){pa, (uint8_t)bits, 1, 0, slot};
-		slot++;
+		give_memory(slot++, pa, bits, true);
 		pa += 1ull << bits;
 	}
 	bootinfo->screen = (struct hl_bootinfo_screen){
