@@ -11,7 +11,6 @@
 #include "linux/kbd.h"
 #include "linux/screen.h"
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 static struct lx_kbd kb;
@@ -94,9 +93,8 @@ static void unknown_codes_prefixes_and_pause_produce_nothing(void)
 	          "a");
 	CHECK(!kb.lshift && !kb.lctrl && !kb.caps && !kb.e0);
 	/* Every byte, in every state: never more than LX_KBD_OUT. */
-	srand(15);
 	for (int i = 0; i < 200000; i++)
-		keys((const uint8_t[]){(uint8_t)rand()}, 1);
+		keys((const uint8_t[]){(uint8_t)kt_rand()}, 1);
 }
 
 /* ---- the screen ---- */
@@ -276,10 +274,10 @@ static void huge_and_random_writes_keep_the_cursor_on_screen(void)
 {
 	lx_screen_init(&scr);
 	static uint8_t buf[1 << 20];
-	srand(15);
 	for (size_t i = 0; i < sizeof(buf); i++) {
-		int r = rand();
-		buf[i] = (uint8_t)(r % 5 == 0 ? "\x1b[;?0123456789HJKmABCDrM\r\n\b\t"[r % 28] : r);
+		uint64_t r = kt_rand();
+		buf[i] = (uint8_t)(r % 5 == 0 ? "\x1b[;?0123456789HJKmABCDrM\r\n\b\t"[r % 28]
+		                              : (uint8_t)r);
 	}
 	for (size_t off = 0; off < sizeof(buf); off += 4093) {
 		size_t n = sizeof(buf) - off < 4093 ? sizeof(buf) - off : 4093;
