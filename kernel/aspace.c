@@ -16,6 +16,7 @@
  * Unhooking a table empties it: what was mapped through it can never come
  * back by hooking it in again.
  */
+#include <arch/console.h>
 #include <arch/arch.h>
 #include <arch/cpu.h>
 #include <arch/paging.h>
@@ -196,6 +197,8 @@ int decode_aspace_map(struct invocation *inv)
 	f->cap.data = va | FRAME_MAPPED | (wc ? FRAME_WC : 0);
 	f->cap.data2 = (uint64_t)as;
 	f->cap.badge = as->id;
+	if (device) /* the screen's new owner: the kernel stops drawing there */
+		fbcon_claimed(f->cap.obj, size);
 	return HL_OK;
 }
 

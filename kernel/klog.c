@@ -17,6 +17,18 @@ void console_register(struct console *c)
 	consoles = c;
 }
 
+/* Take c off the list (the screen handed to ring 3): no write reaches it after this returns. */
+void console_unregister(struct console *c)
+{
+	spin_lock(&console_lock);
+	for (struct console **pp = &consoles; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	spin_unlock(&console_lock);
+}
+
 static void write_all(const char *s, size_t n)
 {
 	for (struct console *c = consoles; c; c = c->next)

@@ -5,6 +5,7 @@
  * memory capabilities (minus a small reserve for the kernel's own stacks
  * and tables). From here on all memory is allocated by ring 3.
  */
+#include <arch/console.h>
 #include <arch/iommu.h>
 #include <arch/paging.h>
 #include <kernel/aspace.h>
@@ -85,6 +86,18 @@ static void load_segments(const uint8_t *file, const struct elf_image *img)
 	}
 }
 
+/* A memory capability of 2^bits bytes at pa (RAM, or device memory) in slot, in the boot info. */
+static void give_memory(uint32_t slot, uint64_t pa, uint32_t bits, bool device)
+{
+	put_cap(slot, (struct cap){.type = HL_OBJ_MEMORY,
+	                           .rights = HL_R_ALL,
+	                           .flags = device ? CAP_F_DEVICE : 0,
+	                           .size_bits = (uint8_t)bits,
+	                           .obj = pa});
+	bootinfo->mem[bootinfo->nmem++] =
+	    (struct hl_bootinfo_mem){pa, (uint8_t)bits, device, 0, slot};
+}
+
 /* Give ring 3 the free memory as power-of-two memory capabilities. */
 static uint32_t hand_over_memory(uint32_t slot)
 {
@@ -95,15 +108,64 @@ static uint32_t hand_over_memory(uint32_t slot)
 			paddr_t pa = pmm_alloc_pages(pages, pages);
 			if (!pa)
 				break;
-			put_cap(slot, (struct cap){.type = HL_OBJ_MEMORY,
-			                           .rights = HL_R_ALL,
-			                           .size_bits = (uint8_t)bits,
-			                           .obj = pa});
-			bootinfo->mem[bootinfo->nmem++] =
-			    (struct hl_bootinfo_mem){pa, (uint8_t)bits, 0, 0, slot};
-			slot++;
+			give_memory(slot++, pa, bits, false);
 		}
 	}
+	return slot;
+}
+
+/*
+ * The screen (VGA text under BIOS, the firmware framebuffer under UEFI) as
+ * device memory, for a screen console in ring 3 (the Linux personality's
+ * second tty): aligned power-of-two blocks covering its pages, described
+ * in bootinfo->screen. A framebuffer inside a PCI memory BAR (its video
+ * memory) is widened to 2 MiB boundaries within the BAR, so that ring 3
+ * maps it with a few large pages instead of a capability per 4 KiB. The
+ * kernel stops drawing there once any of it is mapped (fbcon_claimed).
+ */
+static uint32_t hand_over_screen(uint32_t slot)
+{
+	struct boot_fb f;
+	uint64_t len = fbcon_screen(&f), big = 2ull << 20;
+	uint64_t pa = f.phys & ~0xfffull, end = (f.phys + len + 0xfff) & ~0xfffull;
+	uint32_t first = bootinfo->nmem;
+
+	if (!len)
+		return slot;
+	for (uint32_t i = 0; f.kind == FB_RGB && i < pci_count(); i++)
+		for (int b = 0; b < 6; b++) {
+			const struct pci_bar *bar = &pci_get(i)->bar[b];
+			if (bar->io || !bar->size || pa < bar->base || end > bar->base + bar->size)
+				continue;
+			pa = MAX(ALIGN_DOWN(pa, big), bar->base);
+			end = MIN(ALIGN_UP(end, big), bar->base + bar->size);
+		}
+	while (pa < end) {
+		uint32_t bits = 12;
+		while (bits < 30 && !(pa & ((1ull << (bits + 1)) - 1)) &&
+		       pa + (1ull << (bits + 1)) <= end)
+			bits++;
+		if (bootinfo->nmem >= HL_BOOTINFO_MAX_MEM || slot >= (1u << ROOT_CSPACE_BITS)) {
+			pr_warn("root: no room to hand the screen over");
+			bootinfo->nmem = first; /* the caps placed stay, unnamed: harmless */
+			return slot;
+		}
+		give_memory(slot++, pa, bits, true);
+		pa += 1ull << bits;
+	}
+	bootinfo->screen = (struct hl_bootinfo_screen){
+	    .paddr = f.phys,
+	    .kind = f.kind == FB_EGA_TEXT ? HL_SCREEN_TEXT : HL_SCREEN_RGB,
+	    .width = f.width,
+	    .height = f.height,
+	    .pitch = f.pitch,
+	    .bpp = f.bpp,
+	    .red_pos = f.red_pos,
+	    .red_size = f.red_size,
+	    .green_pos = f.green_pos,
+	    .green_size = f.green_size,
+	    .blue_pos = f.blue_pos,
+	    .blue_size = f.blue_size};
 	return slot;
 }
 
@@ -210,6 +272,7 @@ bool root_task_start(void)
 	t->aspace_slot.cap.flags &= ~CAP_F_ORIGINAL;
 
 	uint32_t slot = hand_over_memory(HL_SLOT_FIRST_FREE_FIXED);
+	slot = hand_over_screen(slot);
 	describe_pci();
 	bootinfo->magic = HL_BOOTINFO_MAGIC;
 	bootinfo->ncpus = ncpus_online;

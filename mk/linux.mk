@@ -4,20 +4,28 @@
 #
 #   make linux-run         boot the personality by hand (LINUX_RUN=file of commands)
 #   make test-linux        ring-3 and differential tests -> build/results/linux.tap
-#                          (two boots: tests/linux/run-tests, then tests/linux/run-sh)
+#                          (three boots: tests/linux/run-tests, tests/linux/run-sh, then
+#                          tests/linux/run-smp on -smp 2)
 #   make test-linux-console busybox sh on the console tty, typed into through the serial port
 
 .SECONDEXPANSION:
 LX_SRCS := user/linux/main.c user/linux/sys.c user/linux/mm.c user/linux/exec.c user/linux/fs.c \
 	user/linux/proc.c user/linux/signal.c user/linux/thread.c user/linux/timer.c \
 	user/linux/dir.c user/linux/procfs.c user/linux/epoll.c user/linux/tty.c user/linux/ldisc.c \
-	user/linux/select.c user/linux/jobctl.c user/linux/cputime.c
+	user/linux/select.c user/linux/jobctl.c user/linux/cputime.c \
+	user/linux/vt.c user/linux/kbd.c user/linux/screen.c
 LX_DIR := $(B)/linux
 LX_TESTS := $(patsubst tests/linux/%.c,$(LX_DIR)/bin/%,$(sort $(wildcard tests/linux/*.c)))
 LX_CC ?= musl-gcc
 LX_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -static -Wall -Wextra -Werror -fno-stack-protector
 
-$(B)/user/linux: $$(RT_OBJS) $(LX_SRCS:%.c=$(B)/user/%.o) $(B)/user/lib/cpio.o user/rt/user.ld
+# The kernel's 8x16 font, for the screen tty on a framebuffer (user/linux/vt.c).
+LX_FONT := $(B)/user/linux-font8x16.o
+$(LX_FONT): $(KOBJ)/gen/font8x16.c
+	$(UCC) $(UCFLAGS) -c $< -o $@
+
+$(B)/user/linux: $$(RT_OBJS) $(LX_SRCS:%.c=$(B)/user/%.o) $(B)/user/lib/cpio.o $(LX_FONT) \
+		user/rt/user.ld
 	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
 
 $(LX_DIR)/bin/%: tests/linux/%.c tests/linux/show.h
@@ -72,6 +80,17 @@ test-linux: $(KERNEL) $(LX_INITRD)
 		--expect '^linux: all [0-9]+ commands done' --reject 'W thread'
 	-python3 tools/linux_diff.py --log $(RESULTS)/logs/linux-personality-sh.log \
 		--root $(LX_DIR)/root-run-sh --run tests/linux/run-sh --tap $(RESULTS)/linux.tap
+	$(MAKE) --no-print-directory LX_RUN=tests/linux/run-smp $(LX_DIR)/initrd-run-smp.cpio
+	-python3 tools/qemu_run.py --tap $(RESULTS)/linux.tap --name linux-personality-smp --smp 2 \
+		--initrd $(LX_DIR)/initrd-run-smp.cpio --append "test-exit" --timeout 300 \
+		--expect '^linux: all [0-9]+ commands done' \
+		--expect '^mutex counter: 80000 of 80000, joins ok$$' \
+		--expect '^cpus: 2 online, the adders ran on 2$$' \
+		--expect '^condvar ping-pong: 2000 rounds, turn 0$$' \
+		--expect '^tgkill to a thread: 0, handled 1$$' --expect '^getcpu: 0, a cpu in the set$$' \
+		--reject 'W thread' --reject 'SIGSEGV'
+	-python3 tools/linux_diff.py --log $(RESULTS)/logs/linux-personality-smp.log \
+		--root $(LX_DIR)/root-run-smp --run tests/linux/run-smp --tap $(RESULTS)/linux.tap
 
 # The console tty (user/linux/tty.c, ldisc.c): busybox sh on the console, typed into through
 # the serial port by tests/system/console/run.py (line editing, canonical mode, ^C, ^D).
@@ -84,6 +103,28 @@ test-linux-console: $(KERNEL)
 		--initrd $(LX_DIR)/initrd-run-console.cpio --root $(LX_DIR)/root-run-console \
 		--tap $(RESULTS)/linux-console.tap --log $(RESULTS)/logs/linux-console.log \
 		|| echo "not ok - linux-console: runner exited non-zero" >> $(RESULTS)/linux-console.tap
+
+# The screen's tty (user/linux/vt.c, kbd.c, screen.c): busybox sh on the PS/2 keyboard and the
+# screen, typed into with QMP's send-key by tests/system/screen/run.py (line editing, caps lock,
+# ^C, scrolling, ^D, the getty): booted from -kernel under BIOS (VGA text, read back from
+# 0xb8000), then, drawing steps only (--quick), from an image under UEFI (the framebuffer, read
+# back with screendump and the kernel's font).
+TEST_GROUPS += linux-screen
+.PHONY: test-linux-screen
+LX_SCREEN_ISO := $(LX_DIR)/screen-uefi.iso
+test-linux-screen: $(KERNEL) $(KOBJ)/gen/font8x16.c tools/grub.cfg
+	$(MAKE) --no-print-directory LX_RUN=tests/linux/run-screen $(LX_DIR)/initrd-run-screen.cpio
+	$(call make_iso,$(LX_SCREEN_ISO),linux-screen,test-exit,$(LX_DIR)/initrd-run-screen.cpio)
+	@mkdir -p $(RESULTS)/logs
+	@timeout 300 python3 tests/system/screen/run.py --kernel $(KERNEL) \
+		--initrd $(LX_DIR)/initrd-run-screen.cpio --root $(LX_DIR)/root-run-screen \
+		--tap $(RESULTS)/linux-screen.tap --log $(RESULTS)/logs/linux-screen.log \
+		|| echo "not ok - linux-screen: runner exited non-zero" >> $(RESULTS)/linux-screen.tap
+	@timeout 300 python3 tests/system/screen/run.py --iso $(LX_SCREEN_ISO) \
+		--font $(KOBJ)/gen/font8x16.c --root $(LX_DIR)/root-run-screen --name linux-screen-uefi --quick \
+		--tap $(RESULTS)/logs/linux-screen-uefi.tap --log $(RESULTS)/logs/linux-screen-uefi.log \
+		|| echo "not ok - linux-screen-uefi: runner exited non-zero" >> $(RESULTS)/logs/linux-screen-uefi.tap
+	@cat $(RESULTS)/logs/linux-screen-uefi.tap >> $(RESULTS)/linux-screen.tap
 
 # One Linux system call (getpid), in instructions under -icount shift=0: the
 # personality on Hallows beside the Linux guest (tools/bench_linux_personality.py).
@@ -119,7 +160,14 @@ $(LX_DIR)/host/ldisc_test: tests/host/linux/ldisc_test.c tests/host/kernel/kthar
 	@mkdir -p $(@D)
 	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) -Itests/host/kernel -o $@ $(filter %.c,$^)
 
-test-linux-host: $(LX_DIR)/host/lx_test $(LX_DIR)/host/ldisc_test
+# The screen tty's scancode decoder and screen emulator (user/linux/kbd.c, screen.c), pure.
+$(LX_DIR)/host/vt_test: tests/host/linux/vt_test.c tests/host/kernel/ktharness.c \
+		user/linux/kbd.c user/linux/kbd.h user/linux/screen.c user/linux/screen.h \
+		tests/host/kernel/ktharness.h
+	@mkdir -p $(@D)
+	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) -Itests/host/kernel -o $@ $(filter %.c,$^)
+
+test-linux-host: $(LX_DIR)/host/lx_test $(LX_DIR)/host/ldisc_test $(LX_DIR)/host/vt_test
 	@mkdir -p $(RESULTS)
 	@bash tests/host/kernel/run.sh $(RESULTS)/linux-host.tap $(LX_DIR)/host/logs $^
 

@@ -61,7 +61,7 @@ $(SERVE_B)/linux-archive.o: $(SERVE_B)/linux-archive.cpio
 	printf '\t.section .rodata\n\t.balign 16\n\t.globl lx_archive, lx_archive_end\nlx_archive:\n\t.incbin "%s"\nlx_archive_end:\n\t.section .note.GNU-stack,"",@progbits\n' \
 		$(abspath $<) > $(SERVE_B)/linux-archive.S
 	$(UCC) -c $(SERVE_B)/linux-archive.S -o $@
-$(SERVE_B)/linux: $$(RT_OBJS) $$(patsubst %.c,$(B)/user/%.o,$$(LX_SRCS)) $$(B)/user/lib/cpio.o $(SERVE_B)/linux-archive.o user/rt/user.ld
+$(SERVE_B)/linux: $$(RT_OBJS) $$(patsubst %.c,$(B)/user/%.o,$$(LX_SRCS)) $$(B)/user/lib/cpio.o $$(LX_FONT) $(SERVE_B)/linux-archive.o user/rt/user.ld
 	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
 
 # ---- the boot module of `make run`: the root task, the manifest, both appliances, Linux ----

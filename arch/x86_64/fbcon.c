@@ -120,6 +120,34 @@ void fbcon_init(const struct boot_fb *bfb)
 	        fb.kind == FB_EGA_TEXT ? rows : fb.height);
 }
 
+uint64_t fbcon_screen(struct boot_fb *out)
+{
+	if (!fbmem)
+		return 0;
+	*out = fb;
+	if (fb.kind == FB_EGA_TEXT)
+		out->pitch = cols * 2;
+	return fb.kind == FB_EGA_TEXT ? (uint64_t)cols * rows * 2 : (uint64_t)fb.pitch * fb.height;
+}
+
+/*
+ * The screen is ring 3's once a partition maps it (docs/decisions.md, "the
+ * screen tty"): two writers would interleave their text and fight over the
+ * cursor, so the kernel stops drawing and keeps its log on the serial
+ * console. Once: the screen is not taken back.
+ */
+void fbcon_claimed(uint64_t pa, uint64_t len)
+{
+	uint64_t end = fb.kind == FB_EGA_TEXT ? fb.phys + (uint64_t)cols * rows * 2
+	                                      : fb.phys + (uint64_t)fb.pitch * fb.height;
+
+	if (!fbmem || pa >= end || pa + len <= fb.phys)
+		return;
+	pr_info("console: the screen is ring 3's from now on; the log stays on serial");
+	console_unregister(&screen_console);
+	fbmem = NULL;
+}
+
 /* Move to an uncached MMIO mapping in the final kernel tables (called by vm_init before it
  * switches). */
 void fbcon_remap(void)

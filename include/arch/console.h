@@ -12,4 +12,11 @@ void fbcon_init(const struct boot_fb *fb);
  * switches). */
 void fbcon_remap(void);
 
+/* The screen the kernel draws on, for the root task (kernel/root.c): its description and the
+ * bytes of memory it spans from paddr; 0 when there is none (or it is no longer drawn). */
+uint64_t fbcon_screen(struct boot_fb *out);
+/* Device memory [pa, pa + len) was mapped into ring 3: when it covers the screen, the kernel
+ * stops drawing its log there (the log stays on the serial console). */
+void fbcon_claimed(uint64_t pa, uint64_t len);
+
 #endif

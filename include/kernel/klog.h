@@ -18,6 +18,8 @@ struct console {
 };
 
 void console_register(struct console *c);
+/* Take c off the list: no write reaches it after this returns. */
+void console_unregister(struct console *c);
 /* Write raw bytes to every sink (no timestamp, no level). */
 void console_write(const char *s, size_t n);
 

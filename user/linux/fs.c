@@ -63,8 +63,8 @@ int lx_fs_init(const uint8_t *cpio, size_t len)
 	}
 	if (st != CPIO_END)
 		return -LX_EIO;
-	static const char *const dev[] = {"dev",         "dev/null", "dev/zero",
-	                                  "dev/urandom", "dev/tty",  "dev/console"};
+	static const char *const dev[] = {"dev",     "dev/null",    "dev/zero", "dev/urandom",
+	                                  "dev/tty", "dev/console", "dev/tty1"};
 	for (uint32_t i = 0; i < sizeof(dev) / sizeof(dev[0]); i++) {
 		if (lx_fs_lookup_link(dev[i]))
 			continue;

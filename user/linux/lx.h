@@ -282,6 +282,9 @@ int lx_plat_set_fs_of(struct lx_proc *p, uint64_t base);
 /* A new thread for t (a clone(CLONE_THREAD) of a thread of group lx_grp(t)), in its group's
  * address space, stopped; 0 or -LX_ENOMEM. */
 int lx_plat_spawn_thread(struct lx_proc *t);
+/* The CPU p's thread runs on (getcpu), and how many there are (1..64: sched_getaffinity). */
+uint32_t lx_plat_cpu_of(const struct lx_proc *p);
+uint32_t lx_plat_ncpus(void);
 
 /* ---- processes, pipes, descriptors (proc.c) ---- */
 enum {

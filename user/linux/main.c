@@ -50,6 +50,7 @@ struct space {
 	uint64_t fs_base;
 	bool answered; /* the kernel answers its thread's getpid (lx_plat_answer) */
 	bool deferred; /* its thread waits in a call the server has not replied to (a pipe's) */
+	uint32_t cpu; /* the CPU its thread runs on (thread.set_affinity) */
 };
 
 /*
@@ -478,13 +479,35 @@ int lx_plat_spawn(struct lx_proc *p)
 	return thread_make(sp, p, sp->cspace, sp->aspace);
 }
 
-/* The thread of t lives in its own slot's pool; its address space and cspace are its leader's. */
+/*
+ * The thread of t lives in its own slot's pool; its address space and cspace are its leader's.
+ * The threads of a process spread over the CPUs (docs/decisions.md): the leader runs where
+ * the server does (CPU 0), its n-th thread on CPU n modulo their number.
+ */
 int lx_plat_spawn_thread(struct lx_proc *t)
 {
 	struct space *sp = &spaces[t->idx], *ls = &spaces[lx_grp(t)->idx];
+	uint32_t ncpus = lx_plat_ncpus();
 
 	space_reset(sp, plat.subpools[t->idx]);
-	return thread_make(sp, t, ls->cspace, ls->aspace);
+	sp->cpu = 0;
+	int err = thread_make(sp, t, ls->cspace, ls->aspace);
+	uint32_t cpu = (ls->cpu + lx_grp(t)->nthreads + 1) % ncpus;
+	if (!err && cpu && hl_thread_set_affinity(sp->thread, cpu) == HL_OK)
+		sp->cpu = cpu;
+	return err;
+}
+
+uint32_t lx_plat_cpu_of(const struct lx_proc *p)
+{
+	return p->state == LX_PROC_LIVE ? spaces[p->idx].cpu : 0;
+}
+
+uint32_t lx_plat_ncpus(void)
+{
+	uint32_t n = rt_self.bi->ncpus;
+
+	return n ? (n < 64 ? n : 64) : 1;
 }
 
 int lx_plat_fork(struct lx_proc *parent, struct lx_proc *child)
@@ -781,6 +804,7 @@ static void serve(void)
 		                        : NULL;
 		if (HL_MSG_LABEL(info) == 0) { /* the bound notification: the UART has input */
 			lx_tty_irq();
+			lx_vt_irq(); /* or the keyboard */
 			p = NULL;
 		}
 		if (p && p->state == LX_PROC_LIVE && !p->chan) {
@@ -840,9 +864,10 @@ static void serve(void)
 	}
 }
 
-/* Run one command line: its exit status (128 + signal when killed), or -errno. With session,
- * its first process is the leader of a session with the console as its controlling tty. */
-static int run(char *line, bool session)
+/* Run one command line: its exit status (128 + signal when killed), or -errno. With a session
+ * (LX_TTY_CONSOLE or LX_TTY_SCREEN; -1: none), its first process is the leader of a session
+ * with that tty as its controlling tty and as its descriptors 0-2. */
+static int run(char *line, int session)
 {
 	const char *argv[MAX_WORDS + 1];
 	uint32_t argc = 0;
@@ -864,11 +889,13 @@ static int run(char *line, bool session)
 	struct lx_proc *first = lx_proc_first(argv[0], argv, &err);
 	if (!first)
 		return err;
-	if (session)
-		lx_tty_session(first); /* before its first call is served */
+	if (session >= 0)
+		lx_tty_session_on(session, first); /* before its first call is served */
+	for (uint32_t fd = 0; session == LX_TTY_SCREEN && fd < 3; fd++)
+		lx_fd_install(first, fd, lx_vt_ofd(), false);
 	serve();
-	if (session)
-		lx_tty_session(NULL);
+	if (session >= 0)
+		lx_tty_session_on(session, NULL);
 	int st = lx_proc_last_status();
 	return st & 0x7f ? 128 + (st & 0x7f) : (st >> 8) & 0xff;
 }
@@ -910,16 +937,40 @@ static bool console_input(void)
 	return true;
 }
 
-/* Serve the UART until Enter is pressed (no process runs: only its notifications come). */
-static void wait_for_enter(void)
+/*
+ * The keyboard and the screen for the screen's tty (vt.c), from the root
+ * task's controls and the screen's page in the boot info. Once; false when
+ * they cannot be had.
+ */
+static bool screen_input(void)
+{
+	hl_cptr_t ntfn = lx_timer_ntfn();
+
+	if (!ntfn) { /* no timer thread: the console's notification, bound here if not yet */
+		ntfn = plat.tty_ntfn;
+		(void)hl_thread_bind_notification(HL_SLOT_THREAD, ntfn);
+	}
+	long err = lx_vt_attach(ntfn);
+	if (err)
+		rt_printf("linux: no screen tty (keyboard ports 0x60/0x64, IRQ 1 and the VGA text "
+		          "page: error %ld): no session\n",
+		          err);
+	return !err;
+}
+
+/* Serve the UART and the keyboard until Enter is pressed on tty which (no process runs: only
+ * their notifications come). */
+static void wait_for_enter(int which)
 {
 	hl_word_t info = 0, badge;
 	struct hl_msg m = {{0}};
 
-	while (!lx_tty_take_enter()) {
+	while (!lx_tty_take_enter_on(which)) {
 		hl_syscall(HL_SYS_RECV, plat.ep, &info, &m, &badge);
-		if (HL_MSG_LABEL(info) == 0)
+		if (HL_MSG_LABEL(info) == 0) {
 			lx_tty_irq();
+			lx_vt_irq();
+		}
 	}
 }
 
@@ -927,24 +978,30 @@ static void wait_for_enter(void)
  * `@console CMD` (once, at once) or `@getty CMD` (as a getty: after Enter
  * is pressed, so that what the rest of the system prints while it boots
  * does not run into the shell's prompt, and again each time it ends): CMD
- * as a session leader on the console tty.
+ * as a session leader on the console tty. `@screen CMD` and `@screengetty
+ * CMD` do the same on the screen's tty (the keyboard and the screen).
  */
-static void console_session(char *cmd, bool again)
+static void console_session(char *cmd, bool again, int which)
 {
 	static char copy[MAX_LINE];
+	const char *name = which == LX_TTY_SCREEN ? "screen" : "console";
 
-	if (!console_input())
+	if (which == LX_TTY_SCREEN ? !screen_input() : !console_input())
 		return;
 	do {
+		static const char hello[] =
+		    "\r\nbusybox sh on Hallows: press Enter to start it\r\n";
+		if (again && which == LX_TTY_SCREEN)
+			lx_vt_draw(hello, sizeof(hello) - 1);
 		if (again) {
-			rt_printf("linux: busybox sh on this console: press Enter to start it "
-			          "(Ctrl-a x leaves QEMU)\n");
-			wait_for_enter();
+			rt_printf("linux: busybox sh on this %s: press Enter to start it%s\n", name,
+			          which == LX_TTY_SCREEN ? "" : " (Ctrl-a x leaves QEMU)");
+			wait_for_enter(which);
 		}
 		strlcpy(copy, cmd, sizeof(copy));
-		rt_printf("linux: console session: %s\n", cmd);
-		int code = run(copy, true);
-		rt_printf("linux: console session ended: exit=%d\n", code);
+		rt_printf("linux: %s session: %s\n", name, cmd);
+		int code = run(copy, which);
+		rt_printf("linux: %s session ended: exit=%d\n", name, code);
 		if (code < 0)
 			return; /* it could not start: no point in trying again */
 	} while (again);
@@ -1025,13 +1082,17 @@ int main(struct rt *rt)
 			continue;
 		}
 		if (!strncmp(line, "@console ", 9) || !strncmp(line, "@getty ", 7)) {
-			console_session(strchr(line, ' ') + 1, line[1] == 'g');
+			console_session(strchr(line, ' ') + 1, line[1] == 'g', LX_TTY_CONSOLE);
+			continue;
+		}
+		if (!strncmp(line, "@screen ", 8) || !strncmp(line, "@screengetty ", 13)) {
+			console_session(strchr(line, ' ') + 1, line[7] == 'g', LX_TTY_SCREEN);
 			continue;
 		}
 		n++;
 		rt_printf("@@lx-begin %u %s\n", n, line);
 		plat.console_nl = 1;
-		int code = run(line, false);
+		int code = run(line, -1);
 		rt_printf("%s@@lx-end %u exit=%d%s\n", plat.console_nl ? "" : "\n", n, code,
 		          plat.console_nl ? "" : " nonl");
 	}

@@ -171,14 +171,14 @@ static int64_t do_write(struct lx_proc *p, uint64_t fd, uint64_t buf, uint64_t l
 		return lx_check(p, buf, len, LX_PROT_READ) ? -LX_EFAULT : (int64_t)len;
 	if (f->kind != LX_FD_CONSOLE)
 		return -LX_EBADF;
-	int64_t bg = lx_tty_write_check(p); /* TOSTOP */
+	int64_t bg = lx_tty_write_check(p, f); /* TOSTOP */
 	if (bg)
 		return bg;
 	for (uint64_t done = 0; done < len;) {
 		uint64_t n = len - done < CHUNK ? len - done : CHUNK;
 		if (lx_copy_in(p, tmp, buf + done, n))
 			return done ? (int64_t)done : -LX_EFAULT;
-		lx_tty_write(tmp, n);
+		lx_tty_write(f, tmp, n);
 		done += n;
 	}
 	return (int64_t)len;
@@ -386,9 +386,9 @@ static int64_t do_openat(struct lx_proc *p, int64_t dirfd, uint64_t upath, uint6
 	for (uint32_t fd = 0; fd < LX_MAX_FDS; fd++) {
 		if (lx_grp(p)->fd[fd].o)
 			continue;
-		struct lx_ofd *o =
-		    kind == LX_FD_CONSOLE ? lx_console_ofd() : lx_ofd_new(kind, (uint32_t)flags);
-		if (o == lx_console_ofd()) {
+		struct lx_ofd *o = kind == LX_FD_CONSOLE ? lx_tty_open(p, f->path)
+		                                         : lx_ofd_new(kind, (uint32_t)flags);
+		if (kind == LX_FD_CONSOLE) {
 			lx_fd_install(p, fd, o, (flags & O_CLOEXEC) != 0);
 			return fd;
 		}
@@ -575,7 +575,7 @@ static int64_t do_sendfile(struct lx_proc *p, const uint64_t a[6])
 	uint64_t n = pos < in->file->size ? in->file->size - pos : 0;
 	n = n < len ? n : len;
 	if (n)
-		lx_tty_write((const char *)in->file->data + pos, n);
+		lx_tty_write(out, (const char *)in->file->data + pos, n);
 	pos += n;
 	if (a[2] ? lx_copy_out(p, a[2], &pos, 8) != 0 : (in->pos = pos, false))
 		return -LX_EFAULT;
@@ -798,7 +798,7 @@ static uint16_t poll_one(struct lx_proc *p, int32_t fd, uint16_t events)
 uint16_t lx_ofd_ready(const struct lx_ofd *f)
 {
 	if (f->kind == LX_FD_CONSOLE)
-		return lx_tty_poll();
+		return lx_tty_poll(f);
 	if (f->kind == LX_FD_PIPE_R)
 		return (f->pipe->len ? 1 : 0) | (f->pipe->writers ? 0 : 16);
 	if (f->kind == LX_FD_PIPE_W)

@@ -286,12 +286,39 @@ static int64_t do_futex(struct lx_proc *p, const uint64_t a[6])
 	}
 }
 
+/* sched_getaffinity: every CPU (the server places threads; sched_setaffinity is not served). */
+static int64_t do_getaffinity(struct lx_proc *p, const uint64_t a[6])
+{
+	uint32_t n = lx_plat_ncpus();
+	uint64_t mask = n >= 64 ? ~0ull : (1ull << n) - 1;
+
+	if (a[0] && !lx_proc_by_pid((uint32_t)a[0]))
+		return -LX_ESRCH;
+	if (a[1] < 8 || (a[1] & 7))
+		return -LX_EINVAL;
+	return lx_copy_out(p, a[2], &mask, 8) ? -LX_EFAULT : 8;
+}
+
+/* getcpu(cpu, node, cache): the CPU the server put the thread on, node 0. */
+static int64_t do_getcpu(struct lx_proc *p, const uint64_t a[6])
+{
+	uint32_t cpu = lx_plat_cpu_of(p), node = 0;
+
+	if (a[0] && lx_copy_out(p, a[0], &cpu, 4))
+		return -LX_EFAULT;
+	return a[1] && lx_copy_out(p, a[1], &node, 4) ? -LX_EFAULT : 0;
+}
+
 int64_t lx_thread_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], bool *handled)
 {
 	*handled = true;
 	switch (nr) {
 	case 202: /* futex */
 		return do_futex(p, a);
+	case 204:
+		return do_getaffinity(p, a);
+	case 309:
+		return do_getcpu(p, a);
 	default:
 		*handled = false;
 		return -LX_ENOSYS;

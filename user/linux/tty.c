@@ -16,6 +16,7 @@
 #include "tty.h"
 
 #include "ldisc.h"
+#include "screen.h"
 
 #include <hallows/rt.h>
 #include <lib/string.h>
@@ -34,7 +35,8 @@
 #define SIGTTOU    22
 #define SIGWINCH   28
 
-static struct {
+/* One tty: the console's (COM1) or the screen's (the keyboard and the screen, vt.c). */
+struct tty_state {
 	struct lx_ldisc ld;
 	bool active;     /* an interactive session: the console is a tty */
 	bool have_input; /* the UART's receive side is ours */
@@ -42,9 +44,27 @@ static struct {
 	hl_cptr_t port, irq;
 	uint32_t sid, pgrp; /* the session it controls (0: none) and its foreground group */
 	uint64_t byte_ns;   /* when the last byte came (VTIME's inter-byte timer) */
-} tty;
+	char chan;          /* readers of the tty wait on it */
+	void (*out)(const char *s, size_t n); /* where its output and echo go */
+};
 
-static const char tty_chan; /* readers of the tty wait on it */
+static struct tty_state ttys[2] = {
+    [LX_TTY_CONSOLE] = {.out = lx_plat_console}, [LX_TTY_SCREEN] = {.out = lx_vt_draw}};
+/* The tty the call at hand is about: the code below was written for the console alone and
+ * names it `tty`; each entry point picks the one it serves (pick, pick_ofd). */
+static struct tty_state *cur_tty = &ttys[LX_TTY_CONSOLE];
+#define tty      (*cur_tty)
+#define tty_chan (cur_tty->chan)
+
+static void pick(int which)
+{
+	cur_tty = &ttys[which == LX_TTY_SCREEN ? LX_TTY_SCREEN : LX_TTY_CONSOLE];
+}
+
+static void pick_ofd(const struct lx_ofd *o)
+{
+	pick(o == lx_vt_ofd() ? LX_TTY_SCREEN : LX_TTY_CONSOLE);
+}
 
 static void emit_echo(void)
 {
@@ -52,12 +72,12 @@ static void emit_echo(void)
 	size_t n = lx_ldisc_take_out(&tty.ld, buf);
 
 	if (n)
-		lx_plat_console((const char *)buf, n);
+		tty.out((const char *)buf, n);
 }
 
 bool lx_tty_active(void)
 {
-	return tty.active;
+	return ttys[LX_TTY_CONSOLE].active;
 }
 
 /* The session leader is gone: the tty has no session any more (Linux hangs it up). */
@@ -78,6 +98,7 @@ static void signal_group(uint32_t pgrp, int sig)
 
 long lx_tty_attach(hl_cptr_t port, hl_cptr_t irq, hl_cptr_t ntfn)
 {
+	pick(LX_TTY_CONSOLE);
 	long err = hl_irq_handler_set_notification(irq, ntfn);
 
 	if (!err)
@@ -97,6 +118,21 @@ long lx_tty_attach(hl_cptr_t port, hl_cptr_t irq, hl_cptr_t ntfn)
 	return 0;
 }
 
+/* A byte typed on the tty: to its line discipline, or dropped (noting Enter) when no session
+ * reads it. */
+static void take_byte(uint8_t c)
+{
+	if (!tty.active) { /* no session reads the console: dropped */
+		tty.enter |= c == '\r' || c == '\n';
+		return;
+	}
+	check_session();
+	tty.byte_ns = lx_plat_nanotime();
+	int sig = lx_ldisc_input(&tty.ld, c);
+	if (sig)
+		signal_group(tty.pgrp, sig);
+}
+
 /* Drain the UART's receive FIFO into the line discipline. */
 static bool drain(void)
 {
@@ -109,21 +145,14 @@ static bool drain(void)
 		if (hl_ioport_in(tty.port, COM1 + UART_RBR, 1, &c) != HL_OK)
 			break;
 		any = true;
-		if (!tty.active) { /* no session reads the console: dropped */
-			tty.enter |= c == '\r' || c == '\n';
-			continue;
-		}
-		check_session();
-		tty.byte_ns = lx_plat_nanotime();
-		int sig = lx_ldisc_input(&tty.ld, (uint8_t)c);
-		if (sig)
-			signal_group(tty.pgrp, sig);
+		take_byte((uint8_t)c);
 	}
 	return any;
 }
 
 void lx_tty_irq(void)
 {
+	pick(LX_TTY_CONSOLE);
 	if (!tty.have_input)
 		return;
 	bool any = drain();
@@ -138,8 +167,26 @@ void lx_tty_irq(void)
 	}
 }
 
+void lx_tty_input(int which, const uint8_t *s, size_t n)
+{
+	pick(which);
+	for (size_t i = 0; i < n; i++)
+		take_byte(s[i]);
+	emit_echo();
+	if (n) {
+		lx_wake(&tty_chan);
+		lx_wake(lx_poll_chan());
+	}
+}
+
 bool lx_tty_take_enter(void)
 {
+	return lx_tty_take_enter_on(LX_TTY_CONSOLE);
+}
+
+bool lx_tty_take_enter_on(int which)
+{
+	pick(which);
 	bool e = tty.enter;
 
 	tty.enter = false;
@@ -148,7 +195,15 @@ bool lx_tty_take_enter(void)
 
 void lx_tty_session(struct lx_proc *leader)
 {
+	lx_tty_session_on(LX_TTY_CONSOLE, leader);
+}
+
+void lx_tty_session_on(int which, struct lx_proc *leader)
+{
+	pick(which);
 	lx_ldisc_init(&tty.ld);
+	if (which == LX_TTY_SCREEN)
+		tty.ld.rows = LX_SCR_ROWS; /* the screen's size; the serial console says 24 */
 	tty.active = leader != NULL;
 	tty.sid = tty.pgrp = 0;
 	if (!leader)
@@ -157,18 +212,19 @@ void lx_tty_session(struct lx_proc *leader)
 	tty.sid = tty.pgrp = leader->pid;
 }
 
-void lx_tty_write(const char *s, size_t n)
+void lx_tty_write(const struct lx_ofd *o, const char *s, size_t n)
 {
 	static uint8_t buf[2 * 512];
 
+	pick_ofd(o);
 	if (!tty.active) {
-		lx_plat_console(s, n);
+		tty.out(s, n);
 		return;
 	}
 	for (size_t off = 0; off < n; off += 512) {
 		size_t k = n - off < 512 ? n - off : 512;
-		lx_plat_console((const char *)buf,
-		                lx_ldisc_output(&tty.ld, (const uint8_t *)s + off, k, buf));
+		tty.out((const char *)buf,
+		        lx_ldisc_output(&tty.ld, (const uint8_t *)s + off, k, buf));
 	}
 }
 
@@ -191,8 +247,9 @@ static int64_t background(struct lx_proc *p, int sig)
 	return h == 0 && lx_grp(p)->stopped ? LX_RET_BLOCK : -LX_EINTR;
 }
 
-int64_t lx_tty_write_check(struct lx_proc *p)
+int64_t lx_tty_write_check(struct lx_proc *p, const struct lx_ofd *o)
 {
+	pick_ofd(o);
 	if (!tty.active || !(tty.ld.t.c_lflag & LX_TOSTOP))
 		return 0;
 	check_session();
@@ -203,6 +260,7 @@ int64_t lx_tty_read(struct lx_proc *p, struct lx_ofd *o, uint64_t buf, uint64_t 
 {
 	static uint8_t tmp[LX_LDISC_IN];
 
+	pick_ofd(o);
 	if (!tty.active)
 		return 0; /* no session: end of file, as before the tty */
 	check_session();
@@ -236,8 +294,9 @@ int64_t lx_tty_read(struct lx_proc *p, struct lx_ofd *o, uint64_t buf, uint64_t 
 	return (int64_t)n;
 }
 
-uint16_t lx_tty_poll(void)
+uint16_t lx_tty_poll(const struct lx_ofd *o)
 {
+	pick_ofd(o);
 	if (!tty.active)
 		return 1 | 4; /* end of file is readable */
 	return (lx_ldisc_readable(&tty.ld, 4096) ? 1 : 0) | 4;
@@ -255,6 +314,7 @@ static bool group_in_session(uint32_t pgrp, uint32_t sid)
 
 int64_t lx_tty_ioctl(struct lx_proc *p, struct lx_ofd *o, uint64_t cmd, uint64_t arg)
 {
+	pick_ofd(o);
 	if (!tty.active)
 		return -LX_ENOTTY;
 	check_session();
@@ -352,4 +412,17 @@ int64_t lx_tty_ioctl(struct lx_proc *p, struct lx_ofd *o, uint64_t cmd, uint64_t
 	default:
 		return -LX_ENOTTY;
 	}
+}
+
+struct lx_ofd *lx_tty_open(const struct lx_proc *p, const char *path)
+{
+	if (!strcmp(path, "dev/tty1"))
+		return lx_vt_ofd();
+	/* /dev/tty: the caller's controlling terminal, the screen's for its session. */
+	pick(LX_TTY_SCREEN);
+	check_session();
+	if (!strcmp(path, "dev/tty") && ttys[LX_TTY_SCREEN].sid &&
+	    p->sid == ttys[LX_TTY_SCREEN].sid)
+		return lx_vt_ofd();
+	return lx_console_ofd();
 }

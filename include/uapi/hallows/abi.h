@@ -266,6 +266,21 @@ struct hl_bootinfo_pci {
 
 #define HL_BOOTINFO_MAX_MEM 200
 #define HL_BOOTINFO_MAX_PCI 64
+
+/*
+ * The screen the kernel hands over (kernel/root.c): its memory is among the
+ * boot info's device-memory capabilities (mem[], is_device), and the kernel
+ * stops drawing its log there once a program maps any of it.
+ */
+enum hl_screen_kind { HL_SCREEN_NONE = 0, HL_SCREEN_TEXT = 1, HL_SCREEN_RGB = 2 };
+struct hl_bootinfo_screen {
+	uint64_t paddr;
+	uint32_t kind;                 /* enum hl_screen_kind */
+	uint32_t width, height, pitch; /* text: characters; RGB: pixels; bytes per line */
+	uint8_t bpp;                   /* RGB: 24 or 32 */
+	uint8_t red_pos, red_size, green_pos, green_size, blue_pos, blue_size, pad0;
+};
+_Static_assert(sizeof(struct hl_bootinfo_screen) == 32, "hl_bootinfo_screen layout");
 /* Read-only page mapped into the root task at HL_BOOTINFO_VADDR. */
 struct hl_bootinfo {
 	uint64_t magic; /* HL_BOOTINFO_MAGIC */
@@ -278,6 +293,7 @@ struct hl_bootinfo {
 	struct hl_bootinfo_mem mem[HL_BOOTINFO_MAX_MEM];
 	uint32_t npci, flags; /* HL_BOOTINFO_F_* */
 	struct hl_bootinfo_pci pci[HL_BOOTINFO_MAX_PCI];
+	struct hl_bootinfo_screen screen;
 };
 _Static_assert(sizeof(struct hl_bootinfo_pci) == 12, "hl_bootinfo_pci layout");
 _Static_assert(__builtin_offsetof(struct hl_bootinfo, initrd_vaddr) == 24, "hl_bootinfo layout");
