@@ -222,6 +222,10 @@ int main(void)
 	printf("handler ran in the target thread, sigsuspend EINTR: %ld, handled %d\n", (long)ret,
 	       handled);
 	pthread_sigmask(SIG_UNBLOCK, &usr1, NULL);
+	/* pthread_join returns once the kernel cleared the tid, which Linux does before the
+	 * thread is quite gone: tgkill may still find it for a moment (seen under load). */
+	for (int i = 0; i < 200 && syscall(SYS_tgkill, getpid(), waiter_tid, 0) == 0; i++)
+		nanosleep(&ms, NULL);
 	SHOW("tgkill to an ended thread", syscall(SYS_tgkill, getpid(), waiter_tid, 0));
 	SHOW("tgkill tid 0", syscall(SYS_tgkill, getpid(), 0, 0));
 	SHOW("tgkill to myself, signal 0", syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), 0));
