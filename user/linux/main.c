@@ -581,8 +581,9 @@ static void serve(void)
 		struct lx_proc *p = slot < LX_MAX_PROCS && lx_procs[slot].pid == badge >> 8
 		                        ? &lx_procs[slot]
 		                        : NULL;
-		if (HL_MSG_LABEL(info) == 0) { /* the bound notification: the UART has input */
+		if (HL_MSG_LABEL(info) == 0) { /* the bound notification: the UART, the NIC */
 			lx_tty_irq();
+			lx_net_poll();
 			p = NULL;
 		}
 		if (p && p->state == LX_PROC_LIVE && !p->chan) {
@@ -705,8 +706,11 @@ static void wait_for_enter(void)
 
 	while (!lx_tty_take_enter()) {
 		hl_syscall(HL_SYS_RECV, plat.ep, &info, &m, &badge);
-		if (HL_MSG_LABEL(info) == 0)
+		if (HL_MSG_LABEL(info) == 0) { /* the UART, the NIC, Floo's timers */
 			lx_tty_irq();
+			lx_net_poll();
+			lx_timer_fire(badge);
+		}
 	}
 }
 
@@ -782,6 +786,7 @@ int main(struct rt *rt)
 		cpio_len = (size_t)(lx_archive_end - lx_archive);
 	}
 	(void)lx_timer_init(); /* before the pools take the memory; without it timed waits fail */
+	(void)lx_net_init(cpio, cpio_len, lx_timer_ntfn()); /* the same; without it no network */
 	if (!plat_init() || lx_fs_init(cpio, cpio_len)) {
 		rt_printf("linux: cannot start: no memory, or a broken boot module\n");
 		return 1;
@@ -823,6 +828,7 @@ int main(struct rt *rt)
 		          plat.console_nl ? "" : " nonl");
 	}
 	lx_report_unknown(false);
+	lx_sock_report();
 	rt_printf("linux: all %u commands done\n", n);
 	if (want_exit)
 		exit_qemu(0);

@@ -1,0 +1,232 @@
+#!/usr/bin/env python3
+"""test-linux-net: sockets of the Linux personality on Floo (issue 15 item 7).
+
+Boots the personality with a virtio-net NIC behind QEMU user networking
+inside a network namespace this script creates and removes (so the fixed
+ports below collide with nothing), and plays the other end:
+
+  in the namespace, on 127.0.0.1 = the guest's 10.0.2.2:
+    TCP and UDP echo on port 7 (nothing on port 1: ECONNREFUSED),
+    an HTTP server on 8000 (busybox wget fetches hello.txt),
+    a line server on 9000 (busybox nc connects, sends a line, reads one);
+  through QEMU's forwards to the guest:
+    7070 -> t_socket's listener, 8081 -> busybox httpd, 9001 -> busybox nc -l.
+
+Writes TAP lines to --tap: the boot (tools/qemu_run.py's verdict with the
+expected lines) and one line per exchange this side checks.
+"""
+import argparse
+import http.server
+import os
+import socket
+import socketserver
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
+HELLO = os.path.join(ROOT, "tests", "linux", "root", "etc", "hello.txt")
+INDEX = os.path.join(ROOT, "tests", "linux", "root", "etc", "www", "index.html")
+
+
+class Results:
+    def __init__(self, tap):
+        self.tap = tap
+        self.lines = []
+
+    def add(self, ok, name, detail=""):
+        line = ("ok - " if ok else "not ok - ") + "linux-net: " + name
+        self.lines.append(line)
+        print(line + ("" if ok or not detail else "\n#   " + detail), flush=True)
+        with open(self.tap, "a") as f:
+            f.write(line + "\n")
+
+
+def serve_forever(server):
+    t = threading.Thread(target=server.serve_forever, daemon=True)
+    t.start()
+    return server
+
+
+class Echo(socketserver.BaseRequestHandler):
+    def handle(self):
+        while True:
+            data = self.request.recv(65536)
+            if not data:
+                return
+            self.request.sendall(data)
+
+
+class UdpEcho(socketserver.BaseRequestHandler):
+    def handle(self):
+        data, sock = self.request
+        sock.sendto(data, self.client_address)
+
+
+class LineServer(socketserver.StreamRequestHandler):
+    got = []
+
+    def handle(self):
+        LineServer.got.append(self.rfile.readline())
+        self.wfile.write(b"the host's answer\n")
+
+
+class Quiet(http.server.SimpleHTTPRequestHandler):
+    def __init__(self, *a, **k):
+        super().__init__(*a, directory=os.path.dirname(HELLO), **k)
+
+    def log_message(self, *a):
+        pass
+
+
+class Threaded(socketserver.ThreadingMixIn, socketserver.TCPServer):
+    allow_reuse_address = True
+    daemon_threads = True
+
+
+CONSOLE = []  # the guest's console lines so far (qemu_run.py --echo)
+
+
+def read_console(pipe, copy):
+    with open(copy, "w") as out:
+        for raw in pipe:
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            CONSOLE.append(line)
+            out.write(line + "\n")
+            out.flush()
+
+
+def wait_for(pattern, deadline, stop=None):
+    """pattern on the console before deadline, and before stop if given."""
+    while time.time() < deadline:
+        lines = list(CONSOLE)
+        if any(pattern in line for line in lines):
+            return True
+        if stop and any(stop in line for line in lines) or "linux: all " in "".join(lines[-3:]):
+            return False
+        time.sleep(0.2)
+    return False
+
+
+def connect_retry(port, deadline):
+    while time.time() < deadline:
+        try:
+            return socket.create_connection(("127.0.0.1", port), timeout=30)
+        except OSError:
+            time.sleep(0.5)
+    return None
+
+
+def inside(args):
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    res = Results(args.tap)
+    serve_forever(Threaded(("0.0.0.0", 7), Echo))
+    serve_forever(socketserver.ThreadingUDPServer(("0.0.0.0", 7), UdpEcho))
+    serve_forever(Threaded(("0.0.0.0", 8000), Quiet))
+    serve_forever(Threaded(("0.0.0.0", 9000), LineServer))
+    fwd = ",".join("hostfwd=tcp:127.0.0.1:%d-:%d" % (p, p) for p in (7070, 8081, 9001))
+    log = args.log
+    qemu = subprocess.Popen(
+        [sys.executable, os.path.join(ROOT, "tools", "qemu_run.py"), "--name", "linux-net",
+         "--kernel", args.kernel, "--initrd", args.initrd, "--append", "test-exit", "--smp", "1",
+         "--timeout", str(args.timeout), "--tap", args.tap, "--log", log, "--echo",
+         "--qemu-arg=-netdev", "--qemu-arg=user,id=n0," + fwd,
+         "--qemu-arg=-device", "--qemu-arg=virtio-net-pci,netdev=n0",
+         "--expect", r"^linux: net: virtio-net up \(interrupt mode\)",
+         "--expect", r"^t_socket: [0-9]+ checks, 0 failed$",
+         "--expect", r"^from the Hallows boot module$", "--expect", r"^@@lx-end 2 exit=0$",
+         "--expect", r"^the host's answer$",
+         "--expect", r"^from the host to nc$",
+         "--expect", r"^httpd: stopped$",
+         "--expect", r"^linux: all 4 commands done",
+         "--reject", "t_socket: FAIL", "--reject", "W thread", "--reject", "SIGSEGV"],
+        stdout=subprocess.PIPE)
+    threading.Thread(target=read_console, args=(qemu.stdout, log + ".live"), daemon=True).start()
+    deadline = time.time() + args.timeout
+
+    # t_socket's listener: one line each way, then our close.
+    ok, detail = False, "t_socket never listened"
+    if wait_for("t_socket: listening on 7070", deadline, "@@lx-end 1 "):
+        s = connect_retry(7070, min(deadline, time.time() + 60))
+        detail = "no connection"
+        if s:
+            try:
+                s.sendall(b"hello from the host\n")
+                got = b""
+                while len(got) < 19:
+                    d = s.recv(64)
+                    if not d:
+                        break
+                    got += d
+                ok, detail = got == b"hello from hallows\n", repr(got)
+            except OSError as e:
+                detail = str(e)
+            s.close()
+    res.add(ok, "a host client talks to t_socket's accept4ed connection", detail)
+
+    # busybox nc as a client: its line reached our line server.
+    ok = wait_for("@@lx-end 3 ", deadline)
+    res.add(ok and LineServer.got[:1] == [b"from hallows to the host\n"],
+            "busybox nc (client) sends a line to the host", repr(LineServer.got))
+
+    # busybox httpd: GET /index.html through the forward, byte for byte.
+    ok, detail = False, "httpd never started"
+    if wait_for("httpd: started", deadline, "@@lx-end 4 "):
+        want = open(INDEX, "rb").read()
+        t_end = min(deadline, time.time() + 90)
+        while time.time() < t_end:
+            r = subprocess.run(["curl", "-sS", "--max-time", "20", "http://127.0.0.1:8081/index.html"],
+                               capture_output=True)
+            if r.returncode == 0:
+                ok, detail = r.stdout == want, repr(r.stdout[:80])
+                break
+            detail = r.stderr.decode(errors="replace").strip()
+            time.sleep(1)
+    res.add(ok, "curl fetches index.html from busybox httpd in Hallows", detail)
+
+    # busybox nc -l: a line from us, then our close ends it (and the script stops httpd).
+    s = connect_retry(9001, min(deadline, time.time() + 60))
+    if s:
+        s.sendall(b"from the host to nc\n")
+        s.close()
+    res.add(s is not None, "the host connects to busybox nc -l")
+
+    rc = qemu.wait(timeout=max(10, deadline - time.time() + 30))
+    text = "\n".join(CONSOLE)
+    res.add("Hello, world\nfrom the Hallows boot module\n@@lx-end 2 exit=0" in text,
+            "busybox wget fetches hello.txt from the host")
+    return 0 if rc == 0 else 1
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--kernel", required=True)
+    ap.add_argument("--initrd", required=True)
+    ap.add_argument("--tap", required=True)
+    ap.add_argument("--log", required=True)
+    ap.add_argument("--timeout", type=int, default=300)
+    ap.add_argument("--inside", action="store_true")
+    args = ap.parse_args()
+    if args.inside:
+        return inside(args)
+    open(args.tap, "w").close()
+    if os.geteuid() != 0:
+        with open(args.tap, "a") as f:
+            f.write("ok - linux-net: # SKIP needs root for a network namespace\n")
+        return 0
+    ns = "lxnet%d" % os.getpid()
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    try:
+        cmd = ["ip", "netns", "exec", ns, sys.executable, os.path.abspath(__file__), "--inside"]
+        for k in ("kernel", "initrd", "tap", "log"):
+            cmd += ["--" + k, os.path.abspath(getattr(args, k))]
+        cmd += ["--timeout", str(args.timeout)]
+        return subprocess.run(cmd).returncode
+    finally:
+        subprocess.run(["ip", "netns", "del", ns])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
