@@ -336,7 +336,7 @@ static void listener(void)
 	close(l2);
 	fcntl(l, F_SETFL, O_NONBLOCK);
 	check_err(accept(l, NULL, NULL), EAGAIN, "accept with nobody: EAGAIN");
-	check_err(accept4(l, NULL, NULL, 12345), EINVAL, "accept4 bad flags: EINVAL");
+	check_err(syscall(SYS_accept4, l, NULL, NULL, 12345), EINVAL, "accept4 bad flags: EINVAL");
 	check_err(accept(l, (struct sockaddr *)&peer, BAD), EFAULT, "accept addrlen: EFAULT");
 	fcntl(l, F_SETFL, 0);
 	printf("t_socket: listening on 7070\n");
@@ -356,7 +356,7 @@ static void listener(void)
 
 static void limits(void)
 {
-	int fds[70], n = 0, p[2], e;
+	int fds[70], n = 0, p[2], q[2], e;
 
 	while (n < 70 && (fds[n] = socket(AF_INET, SOCK_DGRAM, 0)) >= 0)
 		n++;
@@ -366,12 +366,13 @@ static void limits(void)
 	while (n > 0)
 		close(fds[--n]);
 	pipe(p);
+	pipe(q);
 	pid_t c = fork();
 	if (c == 0) { /* hold 40 sockets until the parent has tried */
 		for (int i = 0; i < 40; i++)
 			socket(AF_INET, SOCK_DGRAM, 0);
 		write(p[1], "x", 1);
-		read(p[0], &e, 1);
+		read(q[0], &e, 1);
 		_exit(0);
 	}
 	read(p[0], &e, 1);
@@ -382,7 +383,7 @@ static void limits(void)
 	      "%ld errno %ld", n, e);
 	while (n > 0)
 		close(fds[--n]);
-	write(p[1], "y", 1);
+	write(q[1], "y", 1);
 	waitpid(c, NULL, 0);
 	int s = socket(AF_INET, SOCK_DGRAM, 0);
 	check(s >= 0, "a socket again once they are closed", "%ld errno %ld", s, errno);

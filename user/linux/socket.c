@@ -739,8 +739,10 @@ static int64_t do_connect(struct lx_proc *p, struct lx_ofd *o, uint64_t ua, uint
 	if (s->keepalive)
 		floo_tcp_keepalive(s->c, true);
 	lx_net_poll(); /* the SYN goes out */
-	if (s->state != S_CONNECTING) /* refused or done already */
+	if (s->state != S_CONNECTING) { /* refused or done already (the answer came at once) */
+		s->inprogress = true;
 		return connect_result(p, o, s);
+	}
 	if (o->flags & O_NONBLOCK) {
 		s->inprogress = true;
 		return -E_INPROGRESS;

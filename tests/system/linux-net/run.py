@@ -96,6 +96,7 @@ def read_console(pipe, copy):
             CONSOLE.append(line)
             out.write(line + "\n")
             out.flush()
+    CONSOLE.append("@@console-closed")
 
 
 def wait_for(pattern, deadline, stop=None):
@@ -104,7 +105,7 @@ def wait_for(pattern, deadline, stop=None):
         lines = list(CONSOLE)
         if any(pattern in line for line in lines):
             return True
-        if stop and any(stop in line for line in lines) or "linux: all " in "".join(lines[-3:]):
+        if stop and any(stop in line for line in lines) or lines[-1:] == ["@@console-closed"]:
             return False
         time.sleep(0.2)
     return False
