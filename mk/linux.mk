@@ -83,15 +83,16 @@ test-linux: $(KERNEL) $(LX_INITRD)
 
 # Sockets on Floo (user/linux/net.c, socket.c): the personality with a virtio-net NIC behind
 # QEMU user networking in a namespace tests/system/linux-net/run.py makes; t_socket, busybox
-# wget, nc (both ways) and httpd against servers and clients of the runner.
+# wget, nc (both ways) and httpd against servers and clients of the runner; then make run's
+# configuration, whose console shell starts httpd on the personality's own NIC.
 TEST_GROUPS += linux-net
 .PHONY: test-linux-net
-test-linux-net: $(KERNEL)
+test-linux-net: $(KERNEL) $$(INITRD_SERVE)
 	$(MAKE) --no-print-directory LX_RUN=tests/linux/run-net $(LX_DIR)/initrd-run-net.cpio
 	@mkdir -p $(RESULTS)/logs
-	-timeout 400 python3 tests/system/linux-net/run.py --kernel $(KERNEL) \
+	-timeout 800 python3 tests/system/linux-net/run.py --kernel $(KERNEL) \
 		--initrd $(LX_DIR)/initrd-run-net.cpio --tap $(RESULTS)/linux-net.tap \
-		--log $(RESULTS)/logs/linux-net.log --timeout 300 \
+		--log $(RESULTS)/logs/linux-net.log --timeout 300 --serve-root $(SERVE_B)/root \
 		|| echo "not ok - linux-net: runner exited non-zero" >> $(RESULTS)/linux-net.tap
 
 # The console tty (user/linux/tty.c, ldisc.c): busybox sh on the console, typed into through

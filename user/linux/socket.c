@@ -30,7 +30,9 @@
 
 #define LX_MAX_SOCKS  64
 #define MAX_BACKLOG   16
-#define SND_RING      65536u /* bytes of a TCP socket's send ring (SO_SNDBUF) */
+#define SND_RING      32768u /* bytes of a TCP socket's send ring (SO_SNDBUF) */
+#define N_RINGS       32     /* TCP connections with a send ring at once (ENOBUFS beyond) */
+#define N_DGRAMS      192    /* datagram buffers, all UDP sockets together */
 #define UDP_RCVBUF    65536u /* bytes of datagrams queued per UDP socket (SO_RCVBUF) */
 #define UDP_MAX       1472u  /* Floo sends one frame per datagram: no fragments */
 #define ARPQ          4      /* datagrams held per socket while ARP resolves (Linux: 3) */
@@ -104,7 +106,7 @@ struct dgram {
 	uint32_t ip, len;
 	uint16_t port;
 	uint64_t at; /* ARP queue: when it was sent */
-	uint8_t data[];
+	uint8_t data[UDP_MAX];
 };
 
 struct lx_sock {
@@ -136,6 +138,50 @@ struct lx_sock {
 };
 
 static struct lx_sock socks[LX_MAX_SOCKS];
+/*
+ * Memory of the sockets, in the program's image: the server's pools take
+ * every other byte of a partition at start (main.c), so nothing here comes
+ * from the heap once it runs.
+ */
+static uint8_t rings[N_RINGS][SND_RING];
+static bool ring_used[N_RINGS];
+static struct dgram dgram_pool[N_DGRAMS];
+static struct dgram *dgram_free;
+static bool dgram_ready;
+
+static uint8_t *ring_get(void)
+{
+	for (uint32_t i = 0; i < N_RINGS; i++)
+		if (!ring_used[i]) {
+			ring_used[i] = true;
+			return rings[i];
+		}
+	return NULL;
+}
+
+static void ring_put(uint8_t *r)
+{
+	ring_used[(r - rings[0]) / SND_RING] = false;
+}
+
+static struct dgram *dgram_get(void)
+{
+	if (!dgram_ready) {
+		for (uint32_t i = 0; i < N_DGRAMS; i++)
+			dgram_pool[i].next = i + 1 < N_DGRAMS ? &dgram_pool[i + 1] : NULL;
+		dgram_free = dgram_pool, dgram_ready = true;
+	}
+	struct dgram *d = dgram_free;
+	if (d)
+		dgram_free = d->next;
+	return d;
+}
+
+static void dgram_put(struct dgram *d)
+{
+	d->next = dgram_free;
+	dgram_free = d;
+}
 static struct {
 	uint32_t afnosupport, unreach; /* socket() of another family; connects with no route */
 } counts;
@@ -164,7 +210,7 @@ static void dgrams_free(struct dgram *d)
 {
 	while (d) {
 		struct dgram *next = d->next;
-		lx_plat_free(d);
+		dgram_put(d);
 		d = next;
 	}
 }
@@ -187,9 +233,9 @@ static void sock_free(struct lx_sock *s)
 	rx_release(s);
 	dgrams_free(s->dq_head);
 	for (uint32_t i = 0; i < s->arpq_n; i++)
-		lx_plat_free(s->arpq[i]);
+		dgram_put(s->arpq[i]);
 	if (s->sbuf)
-		lx_plat_free(s->sbuf);
+		ring_put(s->sbuf);
 	lx_wake(s); /* nothing should wait on it; if something does, it finds EBADF */
 	*s = (struct lx_sock){0};
 }
@@ -254,7 +300,7 @@ static void listen_cb(struct floo_tcp *c, void *user, const struct floo_tcp_even
 	if (ev->type != FLOO_TCP_ACCEPTED)
 		return;
 	if (ls->aq_n >= ls->backlog || !(s = sock_new(SOCK_STREAM)) ||
-	    !(s->sbuf = lx_plat_alloc(SND_RING))) {
+	    !(s->sbuf = ring_get())) {
 		if (s)
 			*s = (struct lx_sock){0};
 		floo_tcp_abort(c); /* its CLOSED comes here, and is not an ACCEPTED */
@@ -277,9 +323,9 @@ static void udp_cb(struct floo_stack *st, void *arg, uint32_t src_ip, uint16_t s
 	(void)st, (void)dst_port;
 	if (s->rport && (src_ip != s->rip || src_port != s->rport))
 		return; /* a connected UDP socket takes only its peer's datagrams */
-	if (s->dq_bytes + len > s->rcvbuf || !(d = lx_plat_alloc(sizeof(*d) + len)))
-		return;
-	*d = (struct dgram){NULL, src_ip, len, src_port, 0};
+	if (len > UDP_MAX || s->dq_bytes + len > s->rcvbuf || !(d = dgram_get()))
+		return; /* dropped, as Linux drops beyond a full receive buffer */
+	d->next = NULL, d->ip = src_ip, d->len = len, d->port = src_port;
 	memcpy(d->data, data, len);
 	if (s->dq_tail)
 		s->dq_tail->next = d;
@@ -302,7 +348,7 @@ static void arpq_retry(struct lx_sock *s, struct floo_stack *st)
 		if (r == FLOO_EAGAIN && now - d->at < ARPQ_NS)
 			s->arpq[keep++] = d;
 		else
-			lx_plat_free(d);
+			dgram_put(d);
 	}
 	s->arpq_n = keep;
 }
@@ -728,7 +774,7 @@ static int64_t do_connect(struct lx_proc *p, struct lx_ofd *o, uint64_t ua, uint
 	}
 	if (!port)
 		return -E_CONNREFUSED;
-	if (!s->sbuf && !(s->sbuf = lx_plat_alloc(SND_RING)))
+	if (!s->sbuf && !(s->sbuf = ring_get()))
 		return -E_NOBUFS;
 	s->c = floo_tcp_connect(st, ip, port, tcp_cb, s);
 	if (!s->c)
@@ -739,15 +785,10 @@ static int64_t do_connect(struct lx_proc *p, struct lx_ofd *o, uint64_t ua, uint
 	if (s->keepalive)
 		floo_tcp_keepalive(s->c, true);
 	lx_net_poll(); /* the SYN goes out */
-	if (s->state != S_CONNECTING) { /* refused or done already (the answer came at once) */
-		s->inprogress = true;
-		return connect_result(p, o, s);
-	}
-	if (o->flags & O_NONBLOCK) {
-		s->inprogress = true;
+	s->inprogress = true;
+	if (o->flags & O_NONBLOCK) /* as Linux: even when the answer came at once */
 		return -E_INPROGRESS;
-	}
-	return wait_on(p, s);
+	return s->state != S_CONNECTING ? connect_result(p, o, s) : wait_on(p, s);
 }
 
 static int64_t do_accept(struct lx_proc *p, struct lx_ofd *o, uint64_t ua, uint64_t ulen,
@@ -855,9 +896,10 @@ static int64_t udp_send(struct lx_proc *p, struct lx_sock *s, uint64_t ua, uint6
 		return -LX_EFAULT;
 	int r = floo_udp_send(st, s->lport, ip, port, buf, (uint32_t)uio.total);
 	if (r == FLOO_EAGAIN && s->arpq_n < ARPQ) { /* ARP under way: held, as Linux does */
-		struct dgram *d = lx_plat_alloc(sizeof(*d) + uio.total);
+		struct dgram *d = dgram_get();
 		if (d) {
-			*d = (struct dgram){NULL, ip, (uint32_t)uio.total, port, lx_plat_nanotime()};
+			d->ip = ip, d->len = (uint32_t)uio.total, d->port = port;
+			d->at = lx_plat_nanotime();
 			memcpy(d->data, buf, uio.total);
 			s->arpq[s->arpq_n++] = d;
 		}
@@ -907,7 +949,7 @@ static int64_t sock_recv(struct lx_proc *p, struct lx_ofd *o, uint64_t flags, ui
 			if (!s->dq_head)
 				s->dq_tail = NULL;
 			s->dq_bytes -= d->len;
-			lx_plat_free(d);
+			dgram_put(d);
 		}
 		return flags & MSG_TRUNC ? len : (int64_t)n;
 	}

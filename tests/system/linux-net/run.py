@@ -198,7 +198,88 @@ def inside(args):
     text = "\n".join(CONSOLE)
     res.add("Hello, world\nfrom the Hallows boot module\n@@lx-end 2 exit=0" in text,
             "busybox wget fetches hello.txt from the host")
+    if args.serve_root:
+        serve_nic(args, res)
     return 0 if rc == 0 else 1
+
+
+def serve_nic(args, res):
+    """make run's configuration (build/serve/root, the manifest's linux partition given the
+    NIC at 00:07.0 as make run does): busybox sh on the console starts httpd on port 80,
+    and the host fetches /index.html through the forward of 127.0.0.1:8081."""
+    import shutil
+    import tempfile
+    tmp = tempfile.mkdtemp(prefix="lxnet-serve.")
+    root = os.path.join(tmp, "root")
+    shutil.copytree(args.serve_root, root, symlinks=True)
+    man = os.path.join(root, "etc", "manifest")
+    text = open(man).read().replace("\npartition linux\n", "\npartition linux\n    device at 00:07.0\n")
+    open(man, "w").write(text)
+    names = subprocess.run("cd %s && find * | LC_ALL=C sort" % root, shell=True, check=True,
+                           capture_output=True).stdout
+    initrd = os.path.join(tmp, "initrd.cpio")
+    with open(initrd, "wb") as f:
+        subprocess.run(["cpio", "-o", "-H", "newc", "--quiet"], cwd=root, input=names, stdout=f,
+                       check=True)
+        f.write(b"\0" * ((-f.tell()) % 4096))
+    disk = os.path.join(tmp, "disk.img")
+    open(disk, "wb").truncate(64 << 20)
+    log = open(args.log.replace(".log", "-serve.log"), "wb")
+    q = subprocess.Popen(
+        ["qemu-system-x86_64", "-machine", "q35", "-accel", "tcg", "-cpu", "max", "-smp", "4",
+         "-m", "3G", "-display", "none", "-no-reboot", "-serial", "stdio", "-monitor", "none",
+         "-kernel", args.kernel, "-initrd", initrd, "-append", "",
+         "-netdev", "user,id=web", "-device", "virtio-net-pci,netdev=web,addr=0x4",
+         "-netdev", "user,id=kafka", "-device", "virtio-net-pci,netdev=kafka,addr=0x5",
+         "-drive", "file=%s,if=none,id=disk,format=raw" % disk,
+         "-device", "nvme,drive=disk,serial=hallows-log,addr=0x6",
+         "-netdev", "user,id=linux,hostfwd=tcp:127.0.0.1:8081-:80",
+         "-device", "virtio-net-pci,netdev=linux,addr=0x7"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    seen = []
+
+    def reader():
+        for raw in q.stdout:
+            log.write(raw)
+            log.flush()
+            seen.append(raw.decode("utf-8", "replace"))
+    threading.Thread(target=reader, daemon=True).start()
+
+    def expect(pattern, secs):
+        end = time.time() + secs
+        while time.time() < end:
+            if pattern in "".join(seen):
+                return True
+            time.sleep(0.3)
+        return False
+    try:
+        up = expect("linux: net: virtio-net up", 240)
+        res.add(up, "make run: the Linux partition brings up its own NIC")
+        ok, detail = False, "no shell prompt"
+        if up and expect("press Enter to start it", 120):
+            q.stdin.write(b"\r")
+            q.stdin.flush()
+            if expect("console session: /bin/sh", 60):
+                time.sleep(3)
+                q.stdin.write(b"httpd -p 80 -h /etc/www\r")
+                q.stdin.flush()
+                want = open(INDEX, "rb").read()
+                end = time.time() + 120
+                while time.time() < end:
+                    r = subprocess.run(["curl", "-sS", "--max-time", "20",
+                                        "http://127.0.0.1:8081/index.html"], capture_output=True)
+                    if r.returncode == 0:
+                        ok, detail = r.stdout == want, repr(r.stdout[:80])
+                        break
+                    detail = r.stderr.decode(errors="replace").strip()
+                    time.sleep(1)
+        res.add(ok, "make run: httpd started from the console shell serves 127.0.0.1:8081",
+                detail)
+    finally:
+        q.kill()
+        q.wait()
+        log.close()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main():
@@ -208,6 +289,7 @@ def main():
     ap.add_argument("--tap", required=True)
     ap.add_argument("--log", required=True)
     ap.add_argument("--timeout", type=int, default=300)
+    ap.add_argument("--serve-root", help="make run's file tree (build/serve/root): boot it too")
     ap.add_argument("--inside", action="store_true")
     args = ap.parse_args()
     if args.inside:
@@ -224,6 +306,8 @@ def main():
         for k in ("kernel", "initrd", "tap", "log"):
             cmd += ["--" + k, os.path.abspath(getattr(args, k))]
         cmd += ["--timeout", str(args.timeout)]
+        if args.serve_root:
+            cmd += ["--serve-root", os.path.abspath(args.serve_root)]
         return subprocess.run(cmd).returncode
     finally:
         subprocess.run(["ip", "netns", "del", ns])
