@@ -425,6 +425,7 @@ bool lx_net_init(const uint8_t *cpio, size_t len, uint64_t ntfn);
 struct floo_stack *lx_net_stack(void); /* NULL: no network */
 uint32_t lx_net_addr(void);            /* our IPv4 address (host order), 0 before one */
 bool lx_net_ready(void);               /* up, with an address */
+void lx_net_report(void);              /* Floo's counters, a line (after the last command) */
 /* Run Floo (frames, timers), then wake what its events changed and arm its next timer. */
 void lx_net_poll(void);
 /* When Floo next wants lx_net_poll (lx_plat_nanotime), 0: never (lx_timer_arm). */

@@ -168,6 +168,18 @@ uint64_t lx_net_deadline(void)
 	return now + (ns < LX_NET_MIN_NS ? LX_NET_MIN_NS : ns);
 }
 
+void lx_net_report(void)
+{
+	if (!net.up)
+		return;
+	const struct floo_stats *s = floo_stats(net.fh.st);
+	rt_printf("linux: net: frames rx %lu tx %lu; dropped: eth %lu arp %lu ip %lu (checksum %lu) "
+	          "udp %lu (checksum %lu) tcp %lu (checksum %lu) no buffer %lu; resets sent %lu\n",
+	          s->rx_frames, s->tx_frames, s->drop_eth, s->drop_arp, s->drop_ip, s->drop_ip_csum,
+	          s->drop_udp, s->drop_udp_csum, s->drop_tcp, s->drop_tcp_csum, s->drop_nobuf,
+	          s->tcp_resets_sent);
+}
+
 bool lx_net_ready(void)
 {
 	return net.up && net.ready;

@@ -1221,4 +1221,5 @@ void lx_sock_report(void)
 	if (n || counts.afnosupport || counts.unreach)
 		rt_printf("linux: sockets open %u of %u, other families refused %u, no route %u\n", n,
 		          LX_MAX_SOCKS, counts.afnosupport, counts.unreach);
+	lx_net_report();
 }
