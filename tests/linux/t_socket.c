@@ -123,18 +123,22 @@ static void socket_calls(void)
 	check(setsockopt(s, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v)) == 0 &&
 	          setsockopt(s, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v)) == 0,
 	      "SO_RCVBUF, SO_SNDBUF accepted", "errno %ld %ld", errno, 0);
-	check_err(setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &v, 2), EINVAL, "setsockopt optlen 2: EINVAL");
+	check_err(setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &v, 2), EINVAL,
+	          "setsockopt optlen 2: EINVAL");
 	check_err(setsockopt(s, SOL_SOCKET, SO_REUSEADDR, BAD, 4), EFAULT, "setsockopt: EFAULT");
-	check_err(getsockopt(s, SOL_SOCKET, SO_TYPE, BAD, &len), EFAULT, "getsockopt optval: EFAULT");
+	check_err(getsockopt(s, SOL_SOCKET, SO_TYPE, BAD, &len), EFAULT,
+	          "getsockopt optval: EFAULT");
 	check_err(getsockopt(s, SOL_SOCKET, SO_TYPE, &v, BAD), EFAULT, "getsockopt optlen: EFAULT");
-	check_err(getsockopt(s, SOL_SOCKET, 12345, &v, &len), ENOPROTOOPT, "getsockopt: ENOPROTOOPT");
+	check_err(getsockopt(s, SOL_SOCKET, 12345, &v, &len), ENOPROTOOPT,
+	          "getsockopt: ENOPROTOOPT");
 	check_err(connect(s, BAD, sizeof(server)), EFAULT, "connect: EFAULT");
 	check_err(bind(s, BAD, sizeof(server)), EFAULT, "bind: EFAULT");
 	check_err(bind(s, (struct sockaddr *)&server, 8), EINVAL, "bind: short address EINVAL");
 	struct sockaddr_in other = addr_of(inet_addr("192.0.2.1"), 0);
 	check_err(bind(s, (struct sockaddr *)&other, sizeof(other)), EADDRNOTAVAIL,
 	          "bind to an address not ours: EADDRNOTAVAIL");
-	check_err(getpeername(s, (struct sockaddr *)&other, &len), ENOTCONN, "getpeername: ENOTCONN");
+	check_err(getpeername(s, (struct sockaddr *)&other, &len), ENOTCONN,
+	          "getpeername: ENOTCONN");
 	check_err(recv(s, &v, 1, 0), ENOTCONN, "recv unconnected: ENOTCONN");
 	check_err(shutdown(s, SHUT_WR), ENOTCONN, "shutdown unconnected: ENOTCONN");
 	check_err(shutdown(s, 7), EINVAL, "shutdown how 7: EINVAL");
@@ -174,7 +178,8 @@ static void tcp_echo(void)
 	check_err(getsockname(s, BAD, &len), EFAULT, "getsockname: EFAULT");
 	check_err(connect(s, (struct sockaddr *)&server, sizeof(server)), EISCONN,
 	          "connect again: EISCONN");
-	check(send(s, "hello\n", 6, 0) == 6 && read_all(s, buf, 6) == 6 && !memcmp(buf, "hello\n", 6),
+	check(send(s, "hello\n", 6, 0) == 6 && read_all(s, buf, 6) == 6 &&
+	          !memcmp(buf, "hello\n", 6),
 	      "send and read back", "%ld %ld", 0, 0);
 	for (int i = 0; i < (int)sizeof(out); i++)
 		out[i] = (char)(i * 7 + i / 256);
@@ -259,8 +264,8 @@ static void nonblocking(void)
 	int e = errno;
 	struct pollfd pf = {s, POLLOUT, 0};
 
-	check(s >= 0 && e == EINPROGRESS, "non-blocking connect: EINPROGRESS", "fd %ld errno %ld", s,
-	      e);
+	check(s >= 0 && e == EINPROGRESS, "non-blocking connect: EINPROGRESS", "fd %ld errno %ld",
+	      s, e);
 	/* EALREADY while the handshake is under way; 0 if it is done already (a fast peer) */
 	errno = 0;
 	int again = connect(s, (struct sockaddr *)&server, sizeof(server)), e2 = errno;
@@ -315,7 +320,8 @@ static void udp(void)
 	check(r == 4 && !memcmp(buf, "ping", 4) && from.sin_port == htons(7) &&
 	          from.sin_addr.s_addr == server.sin_addr.s_addr && len == sizeof(from),
 	      "UDP recvfrom: the echo and its sender", "%ld port %ld", r, ntohs(from.sin_port));
-	check(connect(u, (struct sockaddr *)&server, sizeof(server)) == 0 && send(u, "0123456789", 10, 0) == 10,
+	check(connect(u, (struct sockaddr *)&server, sizeof(server)) == 0 &&
+	          send(u, "0123456789", 10, 0) == 10,
 	      "UDP connect, send", "errno %ld %ld", errno, 0);
 	poll(&pf, 1, 10000);
 	struct msghdr m = {0};
@@ -324,7 +330,8 @@ static void udp(void)
 	r = recvmsg(u, &m, 0);
 	check(r == 4 && (m.msg_flags & MSG_TRUNC) && !memcmp(buf, "0123", 4),
 	      "UDP recvmsg into 4 bytes: MSG_TRUNC", "%ld flags %#lx", r, m.msg_flags);
-	check_err(recv(u, buf, 1, MSG_DONTWAIT), EAGAIN, "UDP: the rest of a datagram is gone (EAGAIN)");
+	check_err(recv(u, buf, 1, MSG_DONTWAIT), EAGAIN,
+	          "UDP: the rest of a datagram is gone (EAGAIN)");
 	check_err(recvfrom(u, buf, 1, MSG_DONTWAIT, BAD, &len), EFAULT, "recvfrom address: EFAULT");
 	close(u);
 }
@@ -340,7 +347,8 @@ static void listener(void)
 	check(bind(l, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(l, 4) == 0, "bind, listen",
 	      "errno %ld %ld", errno, 0);
 	int l2 = socket(AF_INET, SOCK_STREAM, 0);
-	check_err(bind(l2, (struct sockaddr *)&a, sizeof(a)), EADDRINUSE, "bind a listening port: EADDRINUSE");
+	check_err(bind(l2, (struct sockaddr *)&a, sizeof(a)), EADDRINUSE,
+	          "bind a listening port: EADDRINUSE");
 	close(l2);
 	fcntl(l, F_SETFL, O_NONBLOCK);
 	check_err(accept(l, NULL, NULL), EAGAIN, "accept with nobody: EAGAIN");
@@ -354,8 +362,8 @@ static void listener(void)
 	          fcntl(c, F_GETFD) == FD_CLOEXEC,
 	      "accept4: the host's connection", "fd %ld errno %ld", c, errno);
 	long r = read_all(c, buf, 20);
-	check(r == 20 && !memcmp(buf, "hello from the host\n", 20), "read the host's line", "%ld %ld",
-	      r, 0);
+	check(r == 20 && !memcmp(buf, "hello from the host\n", 20), "read the host's line",
+	      "%ld %ld", r, 0);
 	check(write(c, "hello from hallows\n", 19) == 19, "write to the host", "%ld %ld", errno, 0);
 	check(read(c, buf, 1) == 0, "the host closed: end of stream", "%ld %ld", errno, 0);
 	close(c);
@@ -369,8 +377,8 @@ static void limits(void)
 	while (n < 70 && (fds[n] = socket(AF_INET, SOCK_DGRAM, 0)) >= 0)
 		n++;
 	e = errno;
-	check(n < 70 && e == EMFILE, "sockets until the descriptor table is full: EMFILE", "%ld errno %ld",
-	      n, e);
+	check(n < 70 && e == EMFILE, "sockets until the descriptor table is full: EMFILE",
+	      "%ld errno %ld", n, e);
 	while (n > 0)
 		close(fds[--n]);
 	pipe(p);

@@ -119,7 +119,7 @@ struct lx_ofd {
 	uint32_t flags; /* open flags (O_ACCMODE, O_APPEND...) */
 	const struct lx_file *file;
 	struct lx_pipe *pipe;
-	struct lx_epoll *ep; /* LX_FD_EPOLL */
+	struct lx_epoll *ep;  /* LX_FD_EPOLL */
 	struct lx_sock *sock; /* LX_FD_SOCKET */
 	uint64_t pos;
 };

@@ -68,8 +68,8 @@ static struct netdev *find_nic(hl_cptr_t *dev, const char **name)
 				*dev = s, *name = nics[d].name;
 				return nd;
 			}
-			rt_printf("linux: net: %s at %02x:%02x.%x does not open (%d)\n", nics[d].name,
-			          p.bdf >> 8, (p.bdf >> 3) & 31, p.bdf & 7, err);
+			rt_printf("linux: net: %s at %02x:%02x.%x does not open (%d)\n",
+			          nics[d].name, p.bdf >> 8, (p.bdf >> 3) & 31, p.bdf & 7, err);
 		}
 	return NULL;
 }
@@ -173,11 +173,12 @@ void lx_net_report(void)
 	if (!net.up)
 		return;
 	const struct floo_stats *s = floo_stats(net.fh.st);
-	rt_printf("linux: net: frames rx %lu tx %lu; dropped: eth %lu arp %lu ip %lu (checksum %lu) "
-	          "udp %lu (checksum %lu) tcp %lu (checksum %lu) no buffer %lu; resets sent %lu\n",
-	          s->rx_frames, s->tx_frames, s->drop_eth, s->drop_arp, s->drop_ip, s->drop_ip_csum,
-	          s->drop_udp, s->drop_udp_csum, s->drop_tcp, s->drop_tcp_csum, s->drop_nobuf,
-	          s->tcp_resets_sent);
+	rt_printf(
+	    "linux: net: frames rx %lu tx %lu; dropped: eth %lu arp %lu ip %lu (checksum %lu) "
+	    "udp %lu (checksum %lu) tcp %lu (checksum %lu) no buffer %lu; resets sent %lu\n",
+	    s->rx_frames, s->tx_frames, s->drop_eth, s->drop_arp, s->drop_ip, s->drop_ip_csum,
+	    s->drop_udp, s->drop_udp_csum, s->drop_tcp, s->drop_tcp_csum, s->drop_nobuf,
+	    s->tcp_resets_sent);
 }
 
 bool lx_net_ready(void)

@@ -28,35 +28,35 @@
 #include <lib/bytes.h>
 #include <lib/string.h>
 
-#define LX_MAX_SOCKS  64
-#define MAX_BACKLOG   16
-#define SND_RING      32768u /* bytes of a TCP socket's send ring (SO_SNDBUF) */
-#define N_RINGS       32     /* TCP connections with a send ring at once (ENOBUFS beyond) */
-#define N_DGRAMS      192    /* datagram buffers, all UDP sockets together */
-#define UDP_RCVBUF    65536u /* bytes of datagrams queued per UDP socket (SO_RCVBUF) */
-#define UDP_MAX       1472u  /* Floo sends one frame per datagram: no fragments */
-#define ARPQ          4      /* datagrams held per socket while ARP resolves (Linux: 3) */
-#define ARPQ_NS       3000000000ull
-#define UIO_MAX       1024u /* UIO_MAXIOV */
-#define EPHEMERAL_LO  49152u
-#define O_NONBLOCK    04000u
-#define O_CLOEXEC     02000000u
-#define AF_UNSPEC     0
-#define AF_UNIX       1
-#define AF_INET       2
-#define SOCK_STREAM   1
-#define SOCK_DGRAM    2
-#define SOCK_RAW      3
-#define MSG_PEEK      0x2u
-#define MSG_TRUNC     0x20u
-#define MSG_DONTWAIT  0x40u
-#define MSG_NOSIGNAL  0x4000u
-#define POLLIN        1u
-#define POLLOUT       4u
-#define POLLERR       8u
-#define POLLHUP       16u
-#define POLLRDHUP     0x2000u
-#define SIGPIPE       13
+#define LX_MAX_SOCKS 64
+#define MAX_BACKLOG  16
+#define SND_RING     32768u /* bytes of a TCP socket's send ring (SO_SNDBUF) */
+#define N_RINGS      32     /* TCP connections with a send ring at once (ENOBUFS beyond) */
+#define N_DGRAMS     192    /* datagram buffers, all UDP sockets together */
+#define UDP_RCVBUF   65536u /* bytes of datagrams queued per UDP socket (SO_RCVBUF) */
+#define UDP_MAX      1472u  /* Floo sends one frame per datagram: no fragments */
+#define ARPQ         4      /* datagrams held per socket while ARP resolves (Linux: 3) */
+#define ARPQ_NS      3000000000ull
+#define UIO_MAX      1024u /* UIO_MAXIOV */
+#define EPHEMERAL_LO 49152u
+#define O_NONBLOCK   04000u
+#define O_CLOEXEC    02000000u
+#define AF_UNSPEC    0
+#define AF_UNIX      1
+#define AF_INET      2
+#define SOCK_STREAM  1
+#define SOCK_DGRAM   2
+#define SOCK_RAW     3
+#define MSG_PEEK     0x2u
+#define MSG_TRUNC    0x20u
+#define MSG_DONTWAIT 0x40u
+#define MSG_NOSIGNAL 0x4000u
+#define POLLIN       1u
+#define POLLOUT      4u
+#define POLLERR      8u
+#define POLLHUP      16u
+#define POLLRDHUP    0x2000u
+#define SIGPIPE      13
 
 enum {
 	E_NFILE = 23,
@@ -112,8 +112,8 @@ struct dgram {
 struct lx_sock {
 	bool used;
 	uint8_t type, state;
-	bool orphan;       /* closed by the application: goes with Floo's CLOSED */
-	bool peer_fin;     /* TCP: the peer's FIN arrived */
+	bool orphan;   /* closed by the application: goes with Floo's CLOSED */
+	bool peer_fin; /* TCP: the peer's FIN arrived */
 	bool shut_rd, shut_wr;
 	bool bound, udp_bound;
 	bool reuse, keepalive, nodelay;
@@ -299,8 +299,7 @@ static void listen_cb(struct floo_tcp *c, void *user, const struct floo_tcp_even
 
 	if (ev->type != FLOO_TCP_ACCEPTED)
 		return;
-	if (ls->aq_n >= ls->backlog || !(s = sock_new(SOCK_STREAM)) ||
-	    !(s->sbuf = ring_get())) {
+	if (ls->aq_n >= ls->backlog || !(s = sock_new(SOCK_STREAM)) || !(s->sbuf = ring_get())) {
 		if (s)
 			*s = (struct lx_sock){0};
 		floo_tcp_abort(c); /* its CLOSED comes here, and is not an ACCEPTED */
@@ -412,7 +411,8 @@ void lx_sock_close(struct lx_ofd *o)
 	if (!s->c) {
 		sock_free(s);
 	} else {
-		/* Unread data: a reset, as Linux; else FIN after what is queued. CLOSED frees it. */
+		/* Unread data: a reset, as Linux; else FIN after what is queued. CLOSED frees it.
+		 */
 		bool reset = s->rx_bytes != 0;
 		struct floo_tcp *c = s->c;
 		rx_release(s);
@@ -436,7 +436,8 @@ uint16_t lx_sock_ready(const struct lx_ofd *o)
 		r |= POLLERR;
 	if (s->type == SOCK_DGRAM)
 		return r | POLLOUT | (s->dq_head ? POLLIN : 0) |
-		       (s->shut_rd ? POLLIN | POLLRDHUP : 0) | (s->shut_rd && s->shut_wr ? POLLHUP : 0);
+		       (s->shut_rd ? POLLIN | POLLRDHUP : 0) |
+		       (s->shut_rd && s->shut_wr ? POLLHUP : 0);
 	switch (s->state) {
 	case S_LISTEN:
 		return r | (s->aq_n ? POLLIN : 0);
@@ -463,9 +464,9 @@ int lx_sock_stat(struct lx_proc *p, uint64_t ubuf, const struct lx_ofd *o)
 {
 	uint64_t st[18] = {0};
 
-	st[0] = 8;                                          /* st_dev: sockfs's */
-	st[1] = (uint64_t)(o->sock - socks) + 1;            /* st_ino */
-	st[2] = 1, st[3] = 0140777, st[7] = 4096;           /* S_IFSOCK | 0777 */
+	st[0] = 8;                                /* st_dev: sockfs's */
+	st[1] = (uint64_t)(o->sock - socks) + 1;  /* st_ino */
+	st[2] = 1, st[3] = 0140777, st[7] = 4096; /* S_IFSOCK | 0777 */
 	return lx_copy_out(p, ubuf, st, sizeof(st)) ? -LX_EFAULT : 0;
 }
 
@@ -480,8 +481,8 @@ static struct lx_ofd *sock_fd(struct lx_proc *p, uint64_t fd, int64_t *err)
 }
 
 /* A struct sockaddr_in at ua (len bytes): 0 and the address and port, or -errno. */
-static int get_addr(struct lx_proc *p, uint64_t ua, uint64_t len, uint16_t *family,
-                    uint32_t *ip, uint16_t *port)
+static int get_addr(struct lx_proc *p, uint64_t ua, uint64_t len, uint16_t *family, uint32_t *ip,
+                    uint16_t *port)
 {
 	uint8_t sa[16] = {0};
 
@@ -641,9 +642,21 @@ static int udp_bind(struct lx_sock *s)
 
 /* ---- the calls ---- */
 
+/* p's lowest free descriptor, LX_MAX_FDS when there is none. */
+static uint32_t free_fd(struct lx_proc *p)
+{
+	const struct lx_fd *fdt = lx_grp(p)->fd;
+	uint32_t fd = 0;
+
+	while (fd < LX_MAX_FDS && fdt[fd].o)
+		fd++;
+	return fd;
+}
+
 static int64_t do_socket(struct lx_proc *p, uint64_t domain, uint64_t type, uint64_t proto)
 {
-	uint64_t flags = type & (O_NONBLOCK | O_CLOEXEC), t = type & ~(uint64_t)(O_NONBLOCK | O_CLOEXEC);
+	uint64_t flags = type & (O_NONBLOCK | O_CLOEXEC),
+	         t = type & ~(uint64_t)(O_NONBLOCK | O_CLOEXEC);
 
 	if (domain != AF_INET) {
 		counts.afnosupport++;
@@ -656,15 +669,14 @@ static int64_t do_socket(struct lx_proc *p, uint64_t domain, uint64_t type, uint
 	if (proto && proto != (t == SOCK_STREAM ? 6u : 17u))
 		return -E_PROTONOSUPPORT;
 	struct lx_fd *fdt = lx_grp(p)->fd;
-	uint32_t fd = 0;
-	while (fd < LX_MAX_FDS && fdt[fd].o)
-		fd++;
+	uint32_t fd = free_fd(p);
 	if (fd == LX_MAX_FDS)
 		return -LX_EMFILE;
 	struct lx_sock *s = sock_new((uint8_t)t);
 	if (!s)
 		return -E_NOBUFS;
-	struct lx_ofd *o = lx_ofd_new(LX_FD_SOCKET, 2 /* O_RDWR */ | (uint32_t)(flags & O_NONBLOCK));
+	struct lx_ofd *o =
+	    lx_ofd_new(LX_FD_SOCKET, 2 /* O_RDWR */ | (uint32_t)(flags & O_NONBLOCK));
 	if (!o) {
 		sock_free(s);
 		return -E_NFILE;
@@ -705,7 +717,9 @@ static int64_t do_listen(struct lx_sock *s, int64_t backlog)
 	if (s->type != SOCK_STREAM)
 		return -E_OPNOTSUPP;
 	if (s->state == S_LISTEN) {
-		s->backlog = backlog < 1 ? 1 : backlog > MAX_BACKLOG ? MAX_BACKLOG : (uint32_t)backlog;
+		s->backlog = backlog < 1             ? 1
+		             : backlog > MAX_BACKLOG ? MAX_BACKLOG
+		                                     : (uint32_t)backlog;
 		return 0;
 	}
 	if (s->state != S_NEW)
@@ -806,9 +820,7 @@ static int64_t do_accept(struct lx_proc *p, struct lx_ofd *o, uint64_t ua, uint6
 	if (!s->aq_n)
 		return o->flags & O_NONBLOCK ? -LX_EAGAIN : wait_on(p, s);
 	struct lx_fd *fdt = lx_grp(p)->fd;
-	uint32_t fd = 0;
-	while (fd < LX_MAX_FDS && fdt[fd].o)
-		fd++;
+	uint32_t fd = free_fd(p);
 	if (fd == LX_MAX_FDS)
 		return -LX_EMFILE;
 	struct lx_ofd *n = lx_ofd_new(LX_FD_SOCKET, 2 | (uint32_t)(flags & O_NONBLOCK));
@@ -1014,8 +1026,7 @@ int64_t lx_sock_write(struct lx_proc *p, struct lx_ofd *o, uint64_t buf, uint64_
 }
 
 /* struct msghdr: name, namelen, iov, iovlen, control, controllen, flags (56 bytes). */
-static int64_t do_msg(struct lx_proc *p, struct lx_ofd *o, uint64_t umsg, uint64_t flags,
-                      bool send)
+static int64_t do_msg(struct lx_proc *p, struct lx_ofd *o, uint64_t umsg, uint64_t flags, bool send)
 {
 	uint64_t m[7];
 	uint32_t mflags = 0;
@@ -1087,7 +1098,7 @@ static int64_t do_sockopt(struct lx_proc *p, struct lx_sock *s, const uint64_t a
 				return -E_NOPROTOOPT;
 			v = -take_err(s);
 			break;
-		case 3: /* SO_TYPE */
+		case 3:  /* SO_TYPE */
 		case 39: /* SO_DOMAIN */
 		case 38: /* SO_PROTOCOL */
 		case 30: /* SO_ACCEPTCONN */
@@ -1136,7 +1147,9 @@ int64_t lx_sock_ioctl(struct lx_proc *p, struct lx_ofd *o, uint64_t cmd, uint64_
 
 	switch (cmd) {
 	case 0x541b: /* FIONREAD */
-		v = (int32_t)(s->type == SOCK_STREAM ? s->rx_bytes : s->dq_head ? s->dq_head->len : 0);
+		v = (int32_t)(s->type == SOCK_STREAM ? s->rx_bytes
+		              : s->dq_head           ? s->dq_head->len
+		                                     : 0);
 		return lx_copy_out(p, arg, &v, 4) ? -LX_EFAULT : 0;
 	case 0x5421: /* FIONBIO */
 		if (lx_copy_in(p, &v, arg, 4))
@@ -1219,7 +1232,7 @@ void lx_sock_report(void)
 	for (uint32_t i = 0; i < LX_MAX_SOCKS; i++)
 		n += socks[i].used;
 	if (n || counts.afnosupport || counts.unreach)
-		rt_printf("linux: sockets open %u of %u, other families refused %u, no route %u\n", n,
-		          LX_MAX_SOCKS, counts.afnosupport, counts.unreach);
+		rt_printf("linux: sockets open %u of %u, other families refused %u, no route %u\n",
+		          n, LX_MAX_SOCKS, counts.afnosupport, counts.unreach);
 	lx_net_report();
 }
