@@ -306,6 +306,10 @@ static void listen_cb(struct floo_tcp *c, void *user, const struct floo_tcp_even
 		return;
 	}
 	s->c = c, s->state = S_CONNECTED, s->bound = true;
+	s->reuse = ls->reuse, s->keepalive = ls->keepalive,
+	s->nodelay = ls->nodelay; /* inherited */
+	if (s->keepalive)
+		floo_tcp_keepalive(c, true);
 	floo_tcp_addrs(c, &s->lip, &s->lport, &s->rip, &s->rport);
 	floo_tcp_set_user(c, tcp_cb, s);
 	ls->aq[ls->aq_n++] = s;
