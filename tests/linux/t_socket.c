@@ -205,6 +205,7 @@ static void tcp_echo(void)
 	check(ioctl(s, FIONREAD, &n) == 0 && n == 6, "FIONREAD", "%ld %ld", n, 0);
 	check(readv(s, rv, 2) == 6 && !memcmp(buf, "uvwxyz", 6), "readv", "%ld %ld", 0, 0);
 	check_err(recv(s, buf, 1, MSG_DONTWAIT), EAGAIN, "MSG_DONTWAIT with nothing: EAGAIN");
+	check(read(s, buf, 0) == 0, "a read of 0 bytes does not wait", "errno %ld %ld", errno, 0);
 	check_err(send(s, BAD, 10, 0), EFAULT, "send: EFAULT");
 	check_err(recv(s, BAD, 10, MSG_DONTWAIT), EFAULT, "recv into a bad buffer: EFAULT");
 	/* musl's sendmsg reads the header itself: the system call, as a C library may make it */

@@ -973,6 +973,8 @@ static int64_t sock_recv(struct lx_proc *p, struct lx_ofd *o, uint64_t flags, ui
 		return -E_NOTCONN;
 	if (s->state == S_CONNECTING)
 		return nonblocking(o, flags) ? -LX_EAGAIN : wait_on(p, s);
+	if (!uio.total)
+		return 0; /* as Linux: a read of nothing does not wait */
 	if (!s->rx_bytes) {
 		if (s->err)
 			return take_err(s);
