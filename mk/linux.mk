@@ -9,11 +9,16 @@
 #   make test-linux-console busybox sh on the console tty, typed into through the serial port
 
 .SECONDEXPANSION:
-LX_SRCS := user/linux/main.c user/linux/sys.c user/linux/mm.c user/linux/exec.c user/linux/fs.c \
+# Sockets (net.c, socket.c): the server links a NIC driver and Floo, as webd does (NET_SRCS
+# comes from net.mk, read later: hence `=` and the second expansion below).
+LX_NET_SRCS = user/linux/net.c user/linux/socket.c user/net/hallows/floo_hallows.c \
+	user/apps/webd/files.c $(NET_SRCS) $(DRV_SRCS)
+LX_SRCS = user/linux/main.c user/linux/sys.c user/linux/mm.c user/linux/exec.c user/linux/fs.c \
 	user/linux/proc.c user/linux/signal.c user/linux/thread.c user/linux/timer.c \
 	user/linux/dir.c user/linux/procfs.c user/linux/epoll.c user/linux/tty.c user/linux/ldisc.c \
 	user/linux/select.c user/linux/jobctl.c user/linux/cputime.c \
-	user/linux/vt.c user/linux/kbd.c user/linux/screen.c
+	user/linux/vt.c user/linux/kbd.c user/linux/screen.c \
+	$(LX_NET_SRCS)
 LX_DIR := $(B)/linux
 LX_TESTS := $(patsubst tests/linux/%.c,$(LX_DIR)/bin/%,$(sort $(wildcard tests/linux/*.c)))
 LX_CC ?= musl-gcc
@@ -24,9 +29,11 @@ LX_FONT := $(B)/user/linux-font8x16.o
 $(LX_FONT): $(KOBJ)/gen/font8x16.c
 	$(UCC) $(UCFLAGS) -c $< -o $@
 
-$(B)/user/linux: $$(RT_OBJS) $(LX_SRCS:%.c=$(B)/user/%.o) $(B)/user/lib/cpio.o $(LX_FONT) \
-		user/rt/user.ld
+$(B)/user/linux: $$(RT_OBJS) $$(patsubst %.c,$(B)/user/%.o,$$(LX_SRCS)) $(B)/user/lib/cpio.o \
+		$(LX_FONT) user/rt/user.ld
 	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
+$(B)/user/user/linux/net.o $(B)/user/user/linux/socket.o: UCFLAGS += -Iuser/net/include -Iuser/net \
+	-Iuser/drivers/include
 
 $(LX_DIR)/bin/%: tests/linux/%.c tests/linux/show.h
 	@mkdir -p $(@D)
@@ -39,9 +46,11 @@ LX_RUN ?= tests/linux/run-tests
 LX_NAME := $(notdir $(LX_RUN))
 LX_ROOT := $(LX_DIR)/root-$(LX_NAME)
 LX_INITRD := $(LX_DIR)/initrd-$(LX_NAME).cpio
-$(LX_INITRD): $(B)/user/linux $(LX_TESTS) $(LX_RUN) $(shell find tests/linux/root -type f) /bin/busybox
+# A run file's network configuration, if it has one: RUN.net becomes etc/net.conf (net.c).
+$(LX_INITRD): $(B)/user/linux $(LX_TESTS) $(LX_RUN) $(wildcard $(LX_RUN).net) $(shell find tests/linux/root -type f) /bin/busybox
 	@rm -rf $(LX_ROOT) && mkdir -p $(LX_ROOT)/bin $(LX_ROOT)/etc
 	cp -r tests/linux/root/. $(LX_ROOT)/
+	if [ -f $(LX_RUN).net ]; then cp $(LX_RUN).net $(LX_ROOT)/etc/net.conf; fi
 	cp $(B)/user/linux $(LX_ROOT)/init
 	cp $(LX_TESTS) /bin/busybox $(LX_ROOT)/bin/
 	for a in $$(/bin/busybox --list); do [ -e $(LX_ROOT)/bin/$$a ] || ln -s busybox $(LX_ROOT)/bin/$$a; done
@@ -91,6 +100,20 @@ test-linux: $(KERNEL) $(LX_INITRD)
 		--reject 'W thread' --reject 'SIGSEGV'
 	-python3 tools/linux_diff.py --log $(RESULTS)/logs/linux-personality-smp.log \
 		--root $(LX_DIR)/root-run-smp --run tests/linux/run-smp --tap $(RESULTS)/linux.tap
+
+# Sockets on Floo (user/linux/net.c, socket.c): the personality with a virtio-net NIC behind
+# QEMU user networking in a namespace tests/system/linux-net/run.py makes; t_socket, busybox
+# wget, nc (both ways) and httpd against servers and clients of the runner; then make run's
+# configuration, whose console shell starts httpd on the personality's own NIC.
+TEST_GROUPS += linux-net
+.PHONY: test-linux-net
+test-linux-net: $(KERNEL) $$(INITRD_SERVE)
+	$(MAKE) --no-print-directory LX_RUN=tests/linux/run-net $(LX_DIR)/initrd-run-net.cpio
+	@mkdir -p $(RESULTS)/logs
+	-timeout 800 python3 tests/system/linux-net/run.py --kernel $(KERNEL) \
+		--initrd $(LX_DIR)/initrd-run-net.cpio --tap $(RESULTS)/linux-net.tap \
+		--log $(RESULTS)/logs/linux-net.log --timeout 300 --serve-root $(SERVE_B)/root \
+		|| echo "not ok - linux-net: runner exited non-zero" >> $(RESULTS)/linux-net.tap
 
 # The console tty (user/linux/tty.c, ldisc.c): busybox sh on the console, typed into through
 # the serial port by tests/system/console/run.py (line editing, canonical mode, ^C, ^D).

@@ -50,12 +50,13 @@ $(SERVE_B)/webd: $$(RT_OBJS) $$(WEBD_UOBJS) $$(WEBD_DRV_UOBJS) $$(B)/user/lib/cp
 
 # ---- the Linux personality as a partition: its file tree linked in (busybox, its applet
 # links, tests/linux/root, etc/linux-run = user/linux/serve.run: busybox sh on the console) ----
-$(SERVE_B)/linux-archive.cpio: user/linux/serve.run $(shell find tests/linux/root -type f) /bin/busybox
+$(SERVE_B)/linux-archive.cpio: user/linux/serve.run user/linux/serve.net $(shell find tests/linux/root -type f) /bin/busybox
 	@rm -rf $(SERVE_B)/linux-files && mkdir -p $(SERVE_B)/linux-files/bin $(SERVE_B)/linux-files/etc
 	cp -r tests/linux/root/. $(SERVE_B)/linux-files/
 	cp /bin/busybox $(SERVE_B)/linux-files/bin/
 	for a in $$(/bin/busybox --list); do [ -e $(SERVE_B)/linux-files/bin/$$a ] || ln -s busybox $(SERVE_B)/linux-files/bin/$$a; done
 	cp user/linux/serve.run $(SERVE_B)/linux-files/etc/linux-run
+	cp user/linux/serve.net $(SERVE_B)/linux-files/etc/net.conf
 	cd $(SERVE_B)/linux-files && find * | LC_ALL=C sort | cpio -o -H newc --quiet > $(abspath $@)
 $(SERVE_B)/linux-archive.o: $(SERVE_B)/linux-archive.cpio
 	printf '\t.section .rodata\n\t.balign 16\n\t.globl lx_archive, lx_archive_end\nlx_archive:\n\t.incbin "%s"\nlx_archive_end:\n\t.section .note.GNU-stack,"",@progbits\n' \
@@ -91,6 +92,11 @@ $(SERVE_DISK):
 
 # ---- make run: webd and brokerd as partitions, QEMU user-mode networking ----
 KAFKA_PORT ?= 9092
+# The Linux personality's NIC (make run only: the manifest's copy gets the device line, QEMU
+# the device): host 127.0.0.1:LINUX_PORT -> the personality's port 80 (busybox httpd).
+LINUX_PORT ?= 8081
+LINUX_NET = -netdev user,id=linux,hostfwd=tcp:127.0.0.1:$(LINUX_PORT)-:80 \
+	-device virtio-net-pci,netdev=linux,addr=0x7
 SERVE_QEMU_FLAGS = $(subst -m 512M,-m 3G,$(QEMU_RUN_FLAGS))
 .PHONY: run
 run: deps $(KERNEL) $(INITRD_SERVE) $(SERVE_DISK)
@@ -99,6 +105,7 @@ run: deps $(KERNEL) $(INITRD_SERVE) $(SERVE_DISK)
 	@# the appliances quiet (no counter reports): the console is busybox sh's
 	@sed -i 's/^    config log=info$$/    config log=err/; s/^\(    config advertise=.*\)$$/\1\n    config log=err/' \
 		$(SERVE_B)/run-root/etc/manifest
+	@sed -i 's/^partition linux$$/partition linux\n    device at 00:07.0/' $(SERVE_B)/run-root/etc/manifest
 	@cd $(SERVE_B)/run-root && find * | LC_ALL=C sort | cpio -o -H newc --quiet > ../initrd-run.cpio
 	@truncate -s %4096 $(SERVE_B)/initrd-run.cpio
 	@echo "Hallows serves: when 'webd: ready' and 'brokerd: ready' show, from another terminal:"
@@ -108,8 +115,9 @@ run: deps $(KERNEL) $(INITRD_SERVE) $(SERVE_DISK)
 	@echo "  kcat -b 127.0.0.1:$(KAFKA_PORT) -C -t demo -e"
 	@echo "The broker's disk is $(SERVE_DISK) (kept across runs)."
 	@echo "The console is busybox sh on Hallows' Linux personality (press Enter when it asks). Leave QEMU with Ctrl-a x."
+	@echo "  In it, 'httpd -p 80 -h /etc/www' serves http://127.0.0.1:$(LINUX_PORT)/ (the personality's own NIC)."
 	$(QEMU) $(SERVE_QEMU_FLAGS) -kernel $(KERNEL) -initrd $(SERVE_B)/initrd-run.cpio -append "$(CMDLINE)" \
-		$(call serve_devices,$(WEBD_PORT),$(KAFKA_PORT),$(SERVE_DISK))
+		$(call serve_devices,$(WEBD_PORT),$(KAFKA_PORT),$(SERVE_DISK)) $(LINUX_NET)
 
 # ---- tests ----
 SERVE_UNIT_BIN := $(SERVE_B)/serve-unit

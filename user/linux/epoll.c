@@ -65,7 +65,9 @@ static uint32_t ready_of(const struct watch *w)
 
 static uint64_t stamp_of(const struct watch *w)
 {
-	return w->o->pipe ? w->o->pipe->stamp : 0;
+	return w->o->pipe                   ? w->o->pipe->stamp
+	       : w->o->kind == LX_FD_SOCKET ? lx_sock_stamp(w->o)
+	                                    : 0;
 }
 
 /* What w reports now (an edge for EPOLLET: its file changed since the last report). */

@@ -120,7 +120,8 @@ struct lx_ofd {
 	uint32_t flags; /* open flags (O_ACCMODE, O_APPEND...) */
 	const struct lx_file *file;
 	struct lx_pipe *pipe;
-	struct lx_epoll *ep; /* LX_FD_EPOLL */
+	struct lx_epoll *ep;  /* LX_FD_EPOLL */
+	struct lx_sock *sock; /* LX_FD_SOCKET */
 	uint64_t pos;
 };
 enum {
@@ -135,6 +136,7 @@ enum {
 	LX_FD_PROC = 9,     /* a /proc file: a snapshot (procfs.c) */
 	LX_FD_PROCDIR = 10, /* a /proc directory */
 	LX_FD_EPOLL = 11,   /* an epoll instance (epoll.c) */
+	LX_FD_SOCKET = 12,  /* an AF_INET socket (socket.c) */
 };
 
 struct lx_fd {
@@ -469,6 +471,31 @@ bool lx_epoll_ready(const struct lx_ofd *f);
 /* The last close of an epoll instance. */
 void lx_epoll_free(struct lx_ofd *f);
 int64_t lx_epoll_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], bool *handled);
+
+/* ---- the network (net.c) and sockets (socket.c) ---- */
+/* Bring up the NIC and Floo if etc/net.conf of the tree asks for it; the NIC's interrupts
+ * signal ntfn (the server's bound notification). Before the pools take the memory. */
+bool lx_net_init(const uint8_t *cpio, size_t len, uint64_t ntfn);
+struct floo_stack *lx_net_stack(void); /* NULL: no network */
+uint32_t lx_net_addr(void);            /* our IPv4 address (host order), 0 before one */
+bool lx_net_ready(void);               /* up, with an address */
+void lx_net_report(void);              /* Floo's counters, a line (after the last command) */
+/* Run Floo (frames, timers), then wake what its events changed and arm its next timer. */
+void lx_net_poll(void);
+/* When Floo next wants lx_net_poll (lx_plat_nanotime), 0: never (lx_timer_arm). */
+uint64_t lx_net_deadline(void);
+/* After Floo ran: wake the waiters and pollers of every socket that changed. */
+void lx_sock_events(void);
+bool lx_sock_timed(void); /* a socket needs lx_net_poll again soon (datagrams held for ARP) */
+uint16_t lx_sock_ready(const struct lx_ofd *o); /* as lx_ofd_ready */
+uint64_t lx_sock_stamp(const struct lx_ofd *o); /* lx_change_seq at its last change */
+void lx_sock_close(struct lx_ofd *o);           /* the last close of o */
+int lx_sock_stat(struct lx_proc *p, uint64_t ubuf, const struct lx_ofd *o); /* fstat */
+int64_t lx_sock_read(struct lx_proc *p, struct lx_ofd *o, uint64_t buf, uint64_t len);
+int64_t lx_sock_write(struct lx_proc *p, struct lx_ofd *o, uint64_t buf, uint64_t len);
+int64_t lx_sock_ioctl(struct lx_proc *p, struct lx_ofd *o, uint64_t cmd, uint64_t arg);
+int64_t lx_sock_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], bool *handled);
+void lx_sock_report(void); /* a line with the sockets' counts, when there is anything */
 
 /* ---- system calls (sys.c) ---- */
 /* Serve call nr with args a[6]; returns the Linux result (or -errno). */

@@ -802,9 +802,10 @@ static void serve(void)
 		struct lx_proc *p = slot < LX_MAX_PROCS && lx_procs[slot].pid == badge >> 8
 		                        ? &lx_procs[slot]
 		                        : NULL;
-		if (HL_MSG_LABEL(info) == 0) { /* the bound notification: the UART has input */
+		if (HL_MSG_LABEL(info) == 0) { /* the bound notification: the UART, the NIC */
 			lx_tty_irq();
 			lx_vt_irq(); /* or the keyboard */
+			lx_net_poll();
 			p = NULL;
 		}
 		if (p && p->state == LX_PROC_LIVE && !p->chan) {
@@ -967,9 +968,11 @@ static void wait_for_enter(int which)
 
 	while (!lx_tty_take_enter_on(which)) {
 		hl_syscall(HL_SYS_RECV, plat.ep, &info, &m, &badge);
-		if (HL_MSG_LABEL(info) == 0) {
+		if (HL_MSG_LABEL(info) == 0) { /* the UART, the keyboard, the NIC, Floo's timers */
 			lx_tty_irq();
 			lx_vt_irq();
+			lx_net_poll();
+			lx_timer_fire(badge);
 		}
 	}
 }
@@ -1052,6 +1055,7 @@ int main(struct rt *rt)
 		cpio_len = (size_t)(lx_archive_end - lx_archive);
 	}
 	(void)lx_timer_init(); /* before the pools take the memory; without it timed waits fail */
+	(void)lx_net_init(cpio, cpio_len, lx_timer_ntfn()); /* the same; without it no network */
 	if (!plat_init() || lx_fs_init(cpio, cpio_len)) {
 		rt_printf("linux: cannot start: no memory, or a broken boot module\n");
 		return 1;
@@ -1097,6 +1101,7 @@ int main(struct rt *rt)
 		          plat.console_nl ? "" : " nonl");
 	}
 	lx_report_unknown(false);
+	lx_sock_report();
 	rt_printf("linux: all %u commands done\n", n);
 	if (want_exit)
 		exit_qemu(0);

@@ -355,6 +355,8 @@ void lx_ofd_put(struct lx_ofd *o)
 		lx_procfs_put(o->file);
 	if (o->kind == LX_FD_EPOLL)
 		lx_epoll_free(o);
+	if (o->kind == LX_FD_SOCKET)
+		lx_sock_close(o);
 	struct lx_pipe *pp = o->pipe;
 	if (pp) {
 		if (o->kind == LX_FD_PIPE_R)

@@ -165,6 +165,8 @@ static int64_t do_write(struct lx_proc *p, uint64_t fd, uint64_t buf, uint64_t l
 		return file_write(p, f, buf, len, -1);
 	if (f->kind == LX_FD_PIPE_W)
 		return lx_pipe_write(p, f, buf, len);
+	if (f->kind == LX_FD_SOCKET)
+		return lx_sock_write(p, f, buf, len);
 	if (f->kind == LX_FD_EPOLL)
 		return -LX_EINVAL;
 	if (f->kind >= LX_FD_NULL) /* /dev/null, /dev/zero, /dev/urandom take everything */
@@ -196,6 +198,8 @@ static int64_t do_read(struct lx_proc *p, uint64_t fd, uint64_t buf, uint64_t le
 		return -LX_EINVAL;
 	if (f->kind == LX_FD_PIPE_R)
 		return at >= 0 ? -LX_ESPIPE : lx_pipe_read(p, f, buf, len);
+	if (f->kind == LX_FD_SOCKET)
+		return at >= 0 ? -LX_ESPIPE : lx_sock_read(p, f, buf, len);
 	if (f->kind == LX_FD_CONSOLE)
 		return at >= 0 ? -LX_ESPIPE : lx_tty_read(p, f, buf, len);
 	if (f->kind == LX_FD_NULL)
@@ -437,7 +441,9 @@ static int64_t do_fstatat(struct lx_proc *p, int64_t dirfd, uint64_t upath, uint
 		struct lx_ofd *f = fd_get(p, (uint64_t)dirfd);
 		if (!f)
 			return -LX_EBADF;
-		return put_stat(p, buf, f->kind == LX_FD_CONSOLE ? NULL : f->file, f->pipe);
+		return f->kind == LX_FD_SOCKET
+		           ? lx_sock_stat(p, buf, f)
+		           : put_stat(p, buf, f->kind == LX_FD_CONSOLE ? NULL : f->file, f->pipe);
 	}
 	int err = get_path(p, dirfd, upath, path, sizeof(path));
 	if (err)
@@ -780,6 +786,8 @@ static int64_t do_ioctl(struct lx_proc *p, uint64_t fd, uint64_t cmd, uint64_t a
 	if (!f)
 		return -LX_EBADF;
 	/* The console is a terminal during an interactive session (tty.c); nothing else is. */
+	if (f->kind == LX_FD_SOCKET)
+		return lx_sock_ioctl(p, f, cmd & 0xffffffffu, arg);
 	return f->kind == LX_FD_CONSOLE ? lx_tty_ioctl(p, f, cmd & 0xffffffffu, arg) : -LX_ENOTTY;
 }
 
@@ -805,6 +813,8 @@ uint16_t lx_ofd_ready(const struct lx_ofd *f)
 		return f->pipe->readers ? (f->pipe->len < LX_PIPE_SIZE ? 4 : 0) : 8;
 	if (f->kind == LX_FD_EPOLL)
 		return lx_epoll_ready(f) ? 1 : 0;
+	if (f->kind == LX_FD_SOCKET)
+		return lx_sock_ready(f);
 	return 1 | 4; /* files, devices: always ready */
 }
 
@@ -919,6 +929,8 @@ int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 		                  nr == NR_lstat ? AT_SYMLINK_NOFOLLOW : 0);
 	case NR_fstat: {
 		struct lx_ofd *f = fd_get(p, a[0]);
+		if (f && f->kind == LX_FD_SOCKET)
+			return lx_sock_stat(p, a[1], f);
 		return !f ? -LX_EBADF
 		          : put_stat(p, a[1], f->kind == LX_FD_CONSOLE ? NULL : f->file, f->pipe);
 	}
@@ -1102,6 +1114,8 @@ int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 			r = lx_epoll_syscall(p, nr, a, &handled);
 		if (!handled)
 			r = lx_select_syscall(p, nr, a, &handled);
+		if (!handled)
+			r = lx_sock_syscall(p, nr, a, &handled);
 		if (handled)
 			return r;
 		unknown[nr < MAX_NR ? nr : MAX_NR]++;

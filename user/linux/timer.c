@@ -91,7 +91,8 @@ static uint64_t earliest(void)
 		if (q->alarm_at && (!at || q->alarm_at < at))
 			at = q->alarm_at;
 	}
-	return at;
+	uint64_t net = lx_net_deadline(); /* Floo's timers (net.c) */
+	return net && (!at || net < at) ? net : at;
 }
 
 void lx_timer_arm(void)

@@ -223,3 +223,12 @@ uint32_t floo_tcp_count(const struct floo_stack *st)
 {
 	return st->tcp_used;
 }
+
+void floo_tcp_addrs(const struct floo_tcp *c, uint32_t *lip, uint16_t *lport, uint32_t *rip,
+                    uint16_t *rport)
+{
+	*lip = c->lip;
+	*lport = c->lport;
+	*rip = c->rip;
+	*rport = c->rport;
+}

@@ -103,6 +103,10 @@ KT_CASE(tcp_sequence_numbers_wrap_around)
 	iss_near_wrap(c, 0xffff0000u);
 	run_ms(p.a, p.b, 20);
 	CHECK(p.ca.connected == 1);
+	uint32_t lip = 0, rip = 0; /* floo_tcp_addrs: what getsockname/getpeername report */
+	uint16_t lport = 0, rport = 0;
+	floo_tcp_addrs(c, &lip, &lport, &rip, &rport);
+	CHECK(lip == IP_A && rip == IP_B && rport == 80 && lport == c->lport && lport != 0);
 	push(&p, 500000, 9000, 2000);
 	CHECK(seq_lt(c->snd_una, 0x10000000u) && c->snd_una < 0xffff0000u);
 	CHECK(p.sa.rx_len == 500000 && !memcmp(p.sa.rx, src, 500000));

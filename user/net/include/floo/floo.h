@@ -171,6 +171,9 @@ int floo_tcp_state(const struct floo_tcp *c);
 struct floo_stack *floo_tcp_stack(const struct floo_tcp *c);
 const char *floo_tcp_state_name(int state);
 uint32_t floo_tcp_count(const struct floo_stack *st);
+/* The connection's local and remote addresses and ports (host byte order). */
+void floo_tcp_addrs(const struct floo_tcp *c, uint32_t *lip, uint16_t *lport, uint32_t *rip,
+                    uint16_t *rport);
 
 /* ---- DHCP client ---- */
 /* Start DHCP (DISCOVER); the address is applied when ACKed. */
