@@ -219,6 +219,9 @@ struct broker {
 	struct ptx *ptx; /* open and aborted transactions per partition */
 	uint32_t nptx, cptx;
 	uint64_t txn_prune_ms;
+	struct tlead *tlead; /* shard > 0: transactions of its partitions (txn.c) */
+	uint32_t ntlead, ctlead;
+	bool txn_synced; /* shard 0: leaders told of the open transactions */
 	struct compactor *cmp; /* log compaction (compact.c) */
 };
 

@@ -77,13 +77,26 @@ static __attribute__((unused)) bool env_no_auto;       /* --no-auto-create */
 static __attribute__((unused)) uint64_t env_dev_bytes; /* 0: 16 MiB */
 /* The next env_new is shard env_shard of env_shards (0: alone). */
 static __attribute__((unused)) uint32_t env_shards, env_shard;
+/* Its shard_send (ctx: the shard's number in env_ids) for tests that
+ * carry messages between shards (test_shard.c); NULL by default. */
+static __attribute__((unused)) bool (*env_shard_send)(void *ctx, uint32_t to, const void *msg,
+                                                      size_t len);
+static __attribute__((unused)) uint32_t env_ids[8] = {0, 1, 2, 3, 4, 5, 6, 7};
 
 static __attribute__((unused)) struct env *env_new(void)
 {
 	struct env *e = calloc(1, sizeof(*e));
 	struct store_platform spl;
-	struct broker_platform bpl = {NULL,   t_alloc, t_free, t_now,  t_log,
-	                              f_send, f_close, t_now,  t_fault};
+	struct broker_platform bpl = {&env_ids[env_shard & 7],
+	                              t_alloc,
+	                              t_free,
+	                              t_now,
+	                              t_log,
+	                              f_send,
+	                              f_close,
+	                              t_now,
+	                              t_fault,
+	                              env_shard_send};
 	struct broker_config cfg = {"127.0.0.1", 9092,       1,        4,
 	                            1000,        1u << 24,   300,      1u << 20,
 	                            env_no_auto, env_shards, env_shard};
@@ -106,8 +119,16 @@ static __attribute__((unused)) struct env *env_new(void)
 static __attribute__((unused)) void env_open(struct env *e)
 {
 	struct store_platform spl = md_platform(e->d);
-	struct broker_platform bpl = {NULL,   t_alloc, t_free, t_now,  t_log,
-	                              f_send, f_close, t_now,  t_fault};
+	struct broker_platform bpl = {&env_ids[env_shard & 7],
+	                              t_alloc,
+	                              t_free,
+	                              t_now,
+	                              t_log,
+	                              f_send,
+	                              f_close,
+	                              t_now,
+	                              t_fault,
+	                              env_shard_send};
 	struct broker_config cfg = {"127.0.0.1", 9092,       1,        4,
 	                            1000,        1u << 24,   300,      1u << 20,
 	                            env_no_auto, env_shards, env_shard};
