@@ -379,4 +379,80 @@ static __attribute__((unused)) int16_t tb_init_pid(struct env *e, int32_t corr, 
 	return err;
 }
 
+/* A transactional batch (the example batch) of pid/epoch/seq. */
+static __attribute__((unused)) int16_t produce_txn(struct env *e, int32_t corr, const char *topic, int32_t part,
+                           int64_t pid, int16_t epoch, int32_t seq, int64_t *base)
+{
+	uint8_t b[81];
+
+	tb_batch(b, pid, epoch, seq, true);
+	return tb_produce(e, corr, topic, part, b, 81, base);
+}
+
+struct fres {
+	int16_t err;
+	int64_t hwm, lso;
+	int32_t naborted;
+	int64_t ab_pid[4], ab_first[4];
+	int32_t nbatches, nctrl;
+	int64_t last_base;
+};
+
+/* Fetch v11 of topic/part from off with isolation iso; parses it. */
+static __attribute__((unused)) struct fres fetch_iso(struct env *e, int32_t corr, const char *topic, int32_t part,
+                             int64_t off, int8_t iso)
+{
+	struct kw w;
+	struct kr r;
+	struct kstr s;
+	struct kbytes rec;
+	struct fres f = {.err = -100};
+
+	req_begin(&w, API_FETCH, 11, corr);
+	kw_i32(&w, -1);
+	kw_i32(&w, 0);
+	kw_i32(&w, 1);
+	kw_i32(&w, 52428800);
+	kw_i8(&w, iso);
+	kw_i32(&w, 0);
+	kw_i32(&w, -1);
+	kw_i32(&w, 1);
+	kw_str(&w, topic, (int32_t)strlen(topic));
+	kw_i32(&w, 1);
+	kw_i32(&w, part);
+	kw_i32(&w, -1);
+	kw_i64(&w, off);
+	kw_i64(&w, -1);
+	kw_i32(&w, 1048576);
+	kw_i32(&w, 0);
+	kw_str(&w, "", 0);
+	req_send(e, 0, &w);
+	if (!tb_answer(e, corr, &r))
+		return f;
+	CHECK(kr_i32(&r) == 0 && kr_i16(&r) == 0 && kr_i32(&r) == 0);
+	CHECK(kr_i32(&r) == 1);
+	kr_str(&r, &s);
+	CHECK(kr_i32(&r) == 1 && kr_i32(&r) == part);
+	f.err = kr_i16(&r);
+	f.hwm = kr_i64(&r);
+	f.lso = kr_i64(&r);
+	(void)kr_i64(&r);
+	f.naborted = kr_i32(&r);
+	for (int32_t i = 0; i < f.naborted && i < 4; i++) {
+		f.ab_pid[i] = kr_i64(&r);
+		f.ab_first[i] = kr_i64(&r);
+	}
+	CHECK(kr_i32(&r) == -1);
+	kr_bytes(&r, &rec);
+	CHECK(!r.bad && r.off == r.n);
+	for (int32_t at = 0; rec.len > 0 && at + 61 <= rec.len;) {
+		const uint8_t *h = rec.p + at;
+		f.nbatches++;
+		f.nctrl += (h[22] & 0x20) != 0;
+		f.last_base = (int64_t)get_be64(h);
+		at += (int32_t)get_be32(h + 8) + 12;
+	}
+	return f;
+}
+
 #endif
