@@ -359,10 +359,14 @@ void retention_poll(struct broker *b, uint64_t now);
 uint32_t compact_put_varint(uint8_t *p, int64_t v);
 void compact_map_reset(struct cmap *m);
 bool compact_map_full(const struct cmap *m);
-int compact_map_batch(struct cmap *m, const uint8_t *h, uint32_t len);
-int compact_filter_batch(const struct cmap *m, const uint8_t *h, uint32_t len, int64_t now,
-                         int64_t delete_retention_ms, uint8_t *out, uint32_t out_cap,
-                         uint32_t *out_len);
+/* The transaction state of a stored batch (txn_batch_state), for the
+ * compaction core: ended (committed, or not transactional, or a
+ * marker), aborted, still open. */
+enum { CTX_ENDED = 0, CTX_ABORTED = 1, CTX_OPEN = 2 };
+int compact_map_batch(struct cmap *m, const uint8_t *h, uint32_t len, int txs);
+int compact_filter_batch(const struct cmap *m, const uint8_t *h, uint32_t len, int txs,
+                         int64_t now, int64_t delete_retention_ms, uint8_t *out,
+                         uint32_t out_cap, uint32_t *out_len);
 void compact_poll(struct broker *b, uint64_t now);
 bool compact_busy(const struct broker *b);
 void compact_free(struct broker *b);
@@ -400,6 +404,7 @@ void txn_poll(struct broker *b, uint64_t now);
 void txn_recover(struct broker *b);
 void txn_drop_topic(struct broker *b, uint32_t t);
 void txn_free(struct broker *b);
+int txn_batch_state(const struct broker *b, uint32_t t, uint32_t p, const uint8_t *h);
 
 /* group.c, group_api.c, group_admin.c */
 int api_list_groups(struct broker *b, struct kconn *c, struct kreq *q);

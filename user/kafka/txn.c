@@ -155,14 +155,39 @@ void txn_part_batch(struct broker *b, uint32_t t, uint32_t p, const uint8_t *h, 
 		return; /* a marker for nothing open (a repeated marker) */
 	/* control record key: version int16, type int16 (0 abort, 1 commit)
 	 * after the record's length, attributes, timestamp and offset deltas
-	 * and key length (one byte each for a broker-written marker; a marker
-	 * this broker cannot read is taken for a commit) */
-	if (len >= CTRL_BATCH && h[61 + 4] == 0x08 && get_be16(h + 61 + 7) == 0) {
+	 * and key length (a marker this broker cannot read is taken for a
+	 * commit) */
+	uint32_t at = 61;
+	int64_t v = 0, klen = -1;
+	bool ok = api_rec_varint(h, len, &at, &v) && ++at <= len &&
+	          api_rec_varint(h, len, &at, &v) && api_rec_varint(h, len, &at, &v) &&
+	          api_rec_varint(h, len, &at, &klen) && klen >= 4 && klen <= len - at;
+	if (ok && get_be16(h + at + 2) == 0) {
 		x->aborted = true;
 		x->last = base;
 		return;
 	}
 	ptx_del(b, x);
+}
+
+/* The transaction state of stored batch h of (t, p) for the compactor:
+ * data of an open or an aborted transaction, else ended. */
+int txn_batch_state(const struct broker *b, uint32_t t, uint32_t p, const uint8_t *h)
+{
+	int64_t pid = (int64_t)get_be64(h + 43), base = (int64_t)get_be64(h);
+
+	if ((h[22] & 0x30) != 0x10 || pid < 0)
+		return CTX_ENDED;
+	for (uint32_t i = 0; i < b->nptx; i++) {
+		const struct ptx *x = &b->ptx[i];
+		if (x->pid != pid || x->t != (int32_t)t || x->p != (int32_t)p || base < x->first)
+			continue;
+		if (!x->aborted)
+			return CTX_OPEN;
+		if (base <= x->last)
+			return CTX_ABORTED;
+	}
+	return CTX_ENDED;
 }
 
 /* Last stable offset of (t, p): the first offset of its oldest open

@@ -44,58 +44,6 @@ static bool raw_resp_is(struct env *e, int32_t corr, bool flex, const uint8_t *e
 
 /* ---- typed helpers (non-flexible v1/v2 where not said) ---- */
 
-static int16_t add_part(struct env *e, int32_t corr, const char *id, int64_t pid, int16_t epoch,
-                        const char *topic, int32_t part)
-{
-	struct kw w;
-	struct kr r;
-	struct kstr s;
-
-	req_begin(&w, API_ADD_PARTS_TXN, 2, corr);
-	kw_str(&w, id, (int32_t)strlen(id));
-	kw_i64(&w, pid);
-	kw_i16(&w, epoch);
-	kw_i32(&w, 1);
-	kw_str(&w, topic, (int32_t)strlen(topic));
-	kw_i32(&w, 1);
-	kw_i32(&w, part);
-	req_send(e, 0, &w);
-	if (!tb_answer(e, corr, &r))
-		return -100;
-	CHECK(kr_i32(&r) == 0 && kr_i32(&r) == 1);
-	kr_str(&r, &s);
-	CHECK(kr_i32(&r) == 1 && kr_i32(&r) == part);
-	int16_t err = kr_i16(&r);
-	CHECK(!r.bad && r.off == r.n);
-	return err;
-}
-
-static int16_t plain_err(struct env *e, int32_t corr)
-{
-	struct kr r;
-
-	if (!tb_answer(e, corr, &r))
-		return -100;
-	CHECK(kr_i32(&r) == 0);
-	int16_t err = kr_i16(&r);
-	CHECK(!r.bad && r.off == r.n);
-	return err;
-}
-
-static int16_t end_txn(struct env *e, int32_t corr, const char *id, int64_t pid, int16_t epoch,
-                       bool commit)
-{
-	struct kw w;
-
-	req_begin(&w, API_END_TXN, 2, corr);
-	kw_str(&w, id, (int32_t)strlen(id));
-	kw_i64(&w, pid);
-	kw_i16(&w, epoch);
-	kw_i8(&w, commit);
-	req_send(e, 0, &w);
-	return plain_err(e, corr);
-}
-
 static int16_t add_offs(struct env *e, int32_t corr, const char *id, int64_t pid, int16_t epoch,
                         const char *group)
 {
