@@ -827,7 +827,9 @@ static void t_broker_malformed_on_disk_left_alone(void)
  * k-th write on, keeping all or none of the unflushed writes), then a
  * restart on the same device: every key's latest value and every
  * offset's order survive, and both outcomes (old segments, compacted
- * ones) occur. */
+ * ones) occur. The log starts with a committed and an aborted
+ * transaction: whichever segments survive, nothing looks open (LSO =
+ * high watermark) and both markers are there. */
 static void t_broker_crash_at_every_step(void)
 {
 	static char want[NKEYS][64], got[NKEYS][64];
@@ -843,6 +845,8 @@ static void t_broker_crash_at_every_step(void)
 	CHECK(create_compacted(e, ++corr, "cr", "0.01") == 0);
 	/* no pass while producing (in memory only: the log says 0.01) */
 	e->b->tconf[store_topic_find(e->st, "cr", 2)].dirty_ppm = 2000000;
+	fetch_aborted_ok = true;
+	produce_txns(e, &corr, "cr", want); /* a committed and an aborted one first */
 	produce_rounds(e, &corr, "cr", 4, want, false);
 	CHECK(store_part_nsegs(tpart(e, "cr", 0)) >= 4);
 	end = store_part_end(tpart(e, "cr", 0));
@@ -879,9 +883,14 @@ static void t_broker_crash_at_every_step(void)
 				old_seen++;
 			consume_all(e, &corr, "cr", got, NULL);
 			check_same(got, want);
+			CHECK(ctrl_seen == 2); /* the markers stay (horizon not reached) */
+			/* nothing looks open, whichever segments survived */
+			struct fres f = fetch_iso(e, ++corr, "cr", 0, 0, 1);
+			CHECK(f.err == 0 && f.lso == f.hwm);
 			env_free(e);
 		}
 	}
+	fetch_aborted_ok = false;
 	fprintf(stderr, "  crash outcomes: old segments %u, compacted %u\n", old_seen, new_seen);
 	CHECK(old_seen > 0 && new_seen > 0);
 	md_free(img);
