@@ -221,7 +221,7 @@ struct broker {
 	uint64_t txn_prune_ms;
 	struct tlead *tlead; /* shard > 0: transactions of its partitions (txn.c) */
 	uint32_t ntlead, ctlead;
-	bool txn_synced; /* shard 0: leaders told of the open transactions */
+	bool txn_synced;       /* shard 0: leaders told of the open transactions */
 	struct compactor *cmp; /* log compaction (compact.c) */
 };
 
@@ -364,9 +364,9 @@ bool compact_map_full(const struct cmap *m);
  * marker), aborted, still open. */
 enum { CTX_ENDED = 0, CTX_ABORTED = 1, CTX_OPEN = 2 };
 int compact_map_batch(struct cmap *m, const uint8_t *h, uint32_t len, int txs);
-int compact_filter_batch(const struct cmap *m, const uint8_t *h, uint32_t len, int txs,
-                         int64_t now, int64_t delete_retention_ms, uint8_t *out,
-                         uint32_t out_cap, uint32_t *out_len);
+int compact_filter_batch(const struct cmap *m, const uint8_t *h, uint32_t len, int txs, int64_t now,
+                         int64_t delete_retention_ms, uint8_t *out, uint32_t out_cap,
+                         uint32_t *out_len);
 void compact_poll(struct broker *b, uint64_t now);
 bool compact_busy(const struct broker *b);
 void compact_free(struct broker *b);

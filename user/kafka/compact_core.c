@@ -213,9 +213,9 @@ static void copy_whole(const uint8_t *h, uint32_t len, uint8_t *out, uint32_t *o
 	*out_len = len;
 }
 
-int compact_filter_batch(const struct cmap *m, const uint8_t *h, uint32_t len, int txs,
-                         int64_t now, int64_t delete_retention_ms, uint8_t *out,
-                         uint32_t out_cap, uint32_t *out_len)
+int compact_filter_batch(const struct cmap *m, const uint8_t *h, uint32_t len, int txs, int64_t now,
+                         int64_t delete_retention_ms, uint8_t *out, uint32_t out_cap,
+                         uint32_t *out_len)
 {
 	uint32_t at = BATCH_HDR, nrec, kept = 0, o = BATCH_HDR, crc;
 	int64_t base, first = (int64_t)get_be64(h + 27), horizon = -1, new_first;
@@ -244,7 +244,7 @@ int compact_filter_batch(const struct cmap *m, const uint8_t *h, uint32_t len, i
 			return KERR_NONE; /* aborted data goes */
 		/* the producer's last batch: kept empty (its sequence), plain */
 		memcpy(out, h, BATCH_HDR);
-		out[22] &= (uint8_t)~(ATTR_TXN | ATTR_CODEC);
+		out[22] &= (uint8_t) ~(ATTR_TXN | ATTR_CODEC);
 		put_be32(out + 8, BATCH_HDR - 12);
 		put_be32(out + 57, 0);
 		put_be32(out + 17, store_crc32c(0, out + 21, BATCH_HDR - 21));

@@ -583,8 +583,8 @@ static bool txn_markers(struct broker *b, struct txn *x, bool commit)
 /* Send the message in w (freed) to shard `to`. */
 static bool shard_msg(struct broker *b, uint32_t to, struct kw *w)
 {
-	bool ok = !w->oom && b->pl.shard_send &&
-	          b->pl.shard_send(b->pl.ctx, to, w->buf, (size_t)w->len);
+	bool ok =
+	    !w->oom && b->pl.shard_send && b->pl.shard_send(b->pl.ctx, to, w->buf, (size_t)w->len);
 
 	kw_free(w);
 	return ok;
@@ -609,8 +609,7 @@ static void msg_head(struct broker *b, struct kw *w, int8_t kind, int64_t pid, i
  * (kind TM_ADD: the partitions of the ongoing transaction; TM_END: write
  * the markers). With track, the acknowledgements are counted in x->wait
  * (a message that cannot be sent sets x->wfail). */
-static void txn_tell_leaders(struct broker *b, struct txn *x, int8_t kind, bool commit,
-                             bool track)
+static void txn_tell_leaders(struct broker *b, struct txn *x, int8_t kind, bool commit, bool track)
 {
 	for (uint32_t k = 1; k < b->cfg.shards; k++) {
 		struct kw w;
@@ -1060,7 +1059,7 @@ bool txn_init_pid(struct broker *b, struct kresp *r, int16_t ver, const struct k
 	else if (x->state == TX_PREP_COMMIT || x->state == TX_PREP_ABORT) {
 		txn_settle(b, x);
 		err = x->state == TX_PREP_COMMIT || x->state == TX_PREP_ABORT ? KERR_CONCURRENT_TXNS
-		                                                               : KERR_NONE;
+		                                                              : KERR_NONE;
 	}
 	if (!err && x->state == TX_ONGOING) {
 		/* the previous producer vanished or is being replaced: its

@@ -83,34 +83,39 @@ static __attribute__((unused)) bool (*env_shard_send)(void *ctx, uint32_t to, co
                                                       size_t len);
 static __attribute__((unused)) uint32_t env_ids[8] = {0, 1, 2, 3, 4, 5, 6, 7};
 
+/* Open the store on e's device (flags: STORE_FORMAT_BLANK or 0) and
+ * start a broker with three connections; the broker is shard env_shard
+ * of env_shards. */
+static __attribute__((unused)) void env_start(struct env *e, struct store_platform spl,
+                                              uint32_t flags)
+{
+	struct broker_platform bpl = {
+	    &env_ids[env_shard & 7], t_alloc, t_free, t_now, t_log, f_send, f_close, t_now, t_fault,
+	    env_shard_send};
+	struct broker_config cfg = {"127.0.0.1", 9092,       1,        4,
+	                            1000,        1u << 24,   300,      1u << 20,
+	                            env_no_auto, env_shards, env_shard};
+
+	if (store_open(&spl, flags, &e->st))
+		abort();
+	e->b = broker_create(&bpl, &cfg, e->st);
+	for (int i = 0; i < 3; i++) {
+		memset(&e->c[i], 0, sizeof(e->c[i]));
+		e->c[i].kc = broker_conn_open(e->b, &e->c[i]);
+	}
+}
+
 static __attribute__((unused)) struct env *env_new(void)
 {
 	struct env *e = calloc(1, sizeof(*e));
 	struct store_platform spl;
-	struct broker_platform bpl = {&env_ids[env_shard & 7],
-	                              t_alloc,
-	                              t_free,
-	                              t_now,
-	                              t_log,
-	                              f_send,
-	                              f_close,
-	                              t_now,
-	                              t_fault,
-	                              env_shard_send};
-	struct broker_config cfg = {"127.0.0.1", 9092,       1,        4,
-	                            1000,        1u << 24,   300,      1u << 20,
-	                            env_no_auto, env_shards, env_shard};
 
 	e->d = md_new(env_dev_bytes ? env_dev_bytes : 16u << 20);
 	spl = md_platform(e->d);
 	if (env_async)
 		spl.flush_start = t_flush_start;
 	t_clock = 1000000;
-	if (store_open(&spl, STORE_FORMAT_BLANK, &e->st))
-		abort();
-	e->b = broker_create(&bpl, &cfg, e->st);
-	for (int i = 0; i < 3; i++)
-		e->c[i].kc = broker_conn_open(e->b, &e->c[i]);
+	env_start(e, spl, STORE_FORMAT_BLANK);
 	return e;
 }
 
@@ -118,28 +123,7 @@ static __attribute__((unused)) struct env *env_new(void)
  * stop, too). */
 static __attribute__((unused)) void env_open(struct env *e)
 {
-	struct store_platform spl = md_platform(e->d);
-	struct broker_platform bpl = {&env_ids[env_shard & 7],
-	                              t_alloc,
-	                              t_free,
-	                              t_now,
-	                              t_log,
-	                              f_send,
-	                              f_close,
-	                              t_now,
-	                              t_fault,
-	                              env_shard_send};
-	struct broker_config cfg = {"127.0.0.1", 9092,       1,        4,
-	                            1000,        1u << 24,   300,      1u << 20,
-	                            env_no_auto, env_shards, env_shard};
-
-	if (store_open(&spl, 0, &e->st))
-		abort();
-	e->b = broker_create(&bpl, &cfg, e->st);
-	for (int i = 0; i < 3; i++) {
-		memset(&e->c[i], 0, sizeof(e->c[i]));
-		e->c[i].kc = broker_conn_open(e->b, &e->c[i]);
-	}
+	env_start(e, md_platform(e->d), 0);
 }
 
 /* Stop the broker and store cleanly and start both again on the device. */
@@ -391,8 +375,9 @@ static __attribute__((unused)) int16_t tb_init_pid(struct env *e, int32_t corr, 
 }
 
 /* A transactional batch (the example batch) of pid/epoch/seq. */
-static __attribute__((unused)) int16_t produce_txn(struct env *e, int32_t corr, const char *topic, int32_t part,
-                           int64_t pid, int16_t epoch, int32_t seq, int64_t *base)
+static __attribute__((unused)) int16_t produce_txn(struct env *e, int32_t corr, const char *topic,
+                                                   int32_t part, int64_t pid, int16_t epoch,
+                                                   int32_t seq, int64_t *base)
 {
 	uint8_t b[81];
 
@@ -410,8 +395,8 @@ struct fres {
 };
 
 /* Fetch v11 of topic/part from off with isolation iso; parses it. */
-static __attribute__((unused)) struct fres fetch_iso(struct env *e, int32_t corr, const char *topic, int32_t part,
-                             int64_t off, int8_t iso)
+static __attribute__((unused)) struct fres fetch_iso(struct env *e, int32_t corr, const char *topic,
+                                                     int32_t part, int64_t off, int8_t iso)
 {
 	struct kw w;
 	struct kr r;
@@ -466,13 +451,29 @@ static __attribute__((unused)) struct fres fetch_iso(struct env *e, int32_t corr
 	return f;
 }
 
-/* AddPartitionsToTxn v2 (one partition), EndTxn v2 and their errors. */
-static __attribute__((unused)) int16_t add_part(struct env *e, int32_t corr, const char *id, int64_t pid, int16_t epoch,
-                        const char *topic, int32_t part)
+/* The answer corr of a request for one partition of one topic
+ * (throttle, [topic [partition, error]]): the partition's error. */
+static __attribute__((unused)) int16_t tb_part_err(struct env *e, int32_t corr, int32_t part)
 {
-	struct kw w;
 	struct kr r;
 	struct kstr s;
+
+	if (!tb_answer(e, corr, &r))
+		return -100;
+	CHECK(kr_i32(&r) == 0 && kr_i32(&r) == 1);
+	kr_str(&r, &s);
+	CHECK(kr_i32(&r) == 1 && kr_i32(&r) == part);
+	int16_t err = kr_i16(&r);
+	CHECK(!r.bad && r.off == r.n);
+	return err;
+}
+
+/* AddPartitionsToTxn v2 (one partition), EndTxn v2 and their errors. */
+static __attribute__((unused)) int16_t add_part(struct env *e, int32_t corr, const char *id,
+                                                int64_t pid, int16_t epoch, const char *topic,
+                                                int32_t part)
+{
+	struct kw w;
 
 	req_begin(&w, API_ADD_PARTS_TXN, 2, corr);
 	kw_str(&w, id, (int32_t)strlen(id));
@@ -483,14 +484,7 @@ static __attribute__((unused)) int16_t add_part(struct env *e, int32_t corr, con
 	kw_i32(&w, 1);
 	kw_i32(&w, part);
 	req_send(e, 0, &w);
-	if (!tb_answer(e, corr, &r))
-		return -100;
-	CHECK(kr_i32(&r) == 0 && kr_i32(&r) == 1);
-	kr_str(&r, &s);
-	CHECK(kr_i32(&r) == 1 && kr_i32(&r) == part);
-	int16_t err = kr_i16(&r);
-	CHECK(!r.bad && r.off == r.n);
-	return err;
+	return tb_part_err(e, corr, part);
 }
 
 static __attribute__((unused)) int16_t plain_err(struct env *e, int32_t corr)
@@ -505,8 +499,8 @@ static __attribute__((unused)) int16_t plain_err(struct env *e, int32_t corr)
 	return err;
 }
 
-static __attribute__((unused)) int16_t end_txn(struct env *e, int32_t corr, const char *id, int64_t pid, int16_t epoch,
-                       bool commit)
+static __attribute__((unused)) int16_t end_txn(struct env *e, int32_t corr, const char *id,
+                                               int64_t pid, int16_t epoch, bool commit)
 {
 	struct kw w;
 

@@ -136,7 +136,8 @@ static void t_core_keeps_latest(void)
 	struct got g[8] = {{0}};
 	uint32_t ol;
 
-	CHECK(compact_map_batch(m, b1, l1, CTX_ENDED) == 0 && compact_map_batch(m, b2, l2, CTX_ENDED) == 0);
+	CHECK(compact_map_batch(m, b1, l1, CTX_ENDED) == 0 &&
+	      compact_map_batch(m, b2, l2, CTX_ENDED) == 0);
 	CHECK(m->n == 3);
 	CHECK(compact_filter_batch(m, b1, l1, CTX_ENDED, 10000, DRT, out, sizeof(out), &ol) == 0);
 	CHECK(ol > 61 && ol < l1);
@@ -161,7 +162,8 @@ static void t_core_tombstones(void)
 	struct got g[4] = {{0}};
 	uint32_t ol, ol2;
 
-	CHECK(compact_map_batch(m, b1, l1, CTX_ENDED) == 0 && compact_map_batch(m, b2, l2, CTX_ENDED) == 0);
+	CHECK(compact_map_batch(m, b1, l1, CTX_ENDED) == 0 &&
+	      compact_map_batch(m, b2, l2, CTX_ENDED) == 0);
 	CHECK(compact_filter_batch(m, b1, l1, CTX_ENDED, 50000, DRT, out, sizeof(out), &ol) == 0);
 	CHECK(parse_batch(out, ol, g, 4) == 1 && !strcmp(g[0].key, "x") && g[0].ts == 1007);
 	/* the tombstone stays, with its horizon: now + delete.retention.ms */
@@ -174,11 +176,12 @@ static void t_core_tombstones(void)
 	/* a later pass before the horizon keeps it unchanged ... */
 	compact_map_reset(m);
 	CHECK(compact_map_batch(m, out, ol, CTX_ENDED) == 0);
-	CHECK(compact_filter_batch(m, out, ol, CTX_ENDED, 50000 + DRT - 1, DRT, out2, sizeof(out2), &ol2) ==
-	      0);
+	CHECK(compact_filter_batch(m, out, ol, CTX_ENDED, 50000 + DRT - 1, DRT, out2, sizeof(out2),
+	                           &ol2) == 0);
 	CHECK(ol2 == ol && !memcmp(out2, out, ol));
 	/* ... and drops it (the whole batch) once the horizon is past */
-	CHECK(compact_filter_batch(m, out, ol, CTX_ENDED, 50000 + DRT, DRT, out2, sizeof(out2), &ol2) == 0);
+	CHECK(compact_filter_batch(m, out, ol, CTX_ENDED, 50000 + DRT, DRT, out2, sizeof(out2),
+	                           &ol2) == 0);
 	CHECK(ol2 == 0);
 	map_free(m);
 }
@@ -193,12 +196,14 @@ static void t_core_empty_and_producer_state(void)
 	struct cmap *m = map_new();
 	uint32_t ol;
 
-	CHECK(!compact_map_batch(m, b1, l1, CTX_ENDED) && !compact_map_batch(m, b2, l2, CTX_ENDED) &&
-	      !compact_map_batch(m, b3, l3, CTX_ENDED));
+	CHECK(!compact_map_batch(m, b1, l1, CTX_ENDED) &&
+	      !compact_map_batch(m, b2, l2, CTX_ENDED) && !compact_map_batch(m, b3, l3, CTX_ENDED));
 	/* superseded and not the producer's last batch: gone */
-	CHECK(compact_filter_batch(m, b1, l1, CTX_ENDED, 9, DRT, out, sizeof(out), &ol) == 0 && ol == 0);
+	CHECK(compact_filter_batch(m, b1, l1, CTX_ENDED, 9, DRT, out, sizeof(out), &ol) == 0 &&
+	      ol == 0);
 	/* the producer's last batch stays as an empty batch (sequence state) */
-	CHECK(compact_filter_batch(m, b2, l2, CTX_ENDED, 9, DRT, out, sizeof(out), &ol) == 0 && ol == 61);
+	CHECK(compact_filter_batch(m, b2, l2, CTX_ENDED, 9, DRT, out, sizeof(out), &ol) == 0 &&
+	      ol == 61);
 	CHECK(get_be32(out + 57) == 0 && get_be64(out) == 1 && get_be32(out + 23) == 0);
 	CHECK((int64_t)get_be64(out + 43) == 7 &&
 	      get_be32(out + 17) == store_crc32c(0, out + 21, 40));
@@ -216,9 +221,12 @@ static void t_core_huge_key(void)
 	const struct rec r1[] = {{key, 250000, "old", 0}};
 	const struct rec r2[] = {{key, 250000, "new", 0}, {key, 249999, "other", 1}};
 	uint32_t l1 = mk_batch(b1, 0, 1, r1, 1, -1, 0), l2 = mk_batch(b2, 1, 1, r2, 2, -1, 0);
-	CHECK(!compact_map_batch(m, b1, l1, CTX_ENDED) && !compact_map_batch(m, b2, l2, CTX_ENDED) && m->n == 2);
-	CHECK(compact_filter_batch(m, b1, l1, CTX_ENDED, 9, DRT, out, sizeof(out), &ol) == 0 && ol == 0);
-	CHECK(compact_filter_batch(m, b2, l2, CTX_ENDED, 9, DRT, out, sizeof(out), &ol) == 0 && ol == l2);
+	CHECK(!compact_map_batch(m, b1, l1, CTX_ENDED) &&
+	      !compact_map_batch(m, b2, l2, CTX_ENDED) && m->n == 2);
+	CHECK(compact_filter_batch(m, b1, l1, CTX_ENDED, 9, DRT, out, sizeof(out), &ol) == 0 &&
+	      ol == 0);
+	CHECK(compact_filter_batch(m, b2, l2, CTX_ENDED, 9, DRT, out, sizeof(out), &ol) == 0 &&
+	      ol == l2);
 	map_free(m);
 }
 
@@ -242,7 +250,8 @@ static void t_core_map_overflow(void)
 	uint32_t l = mk_batch(b, 0, 1, r, 40, -1, 0);
 	CHECK(compact_map_batch(m, b, l, CTX_ENDED) == 0);
 	CHECK(compact_map_full(m) && m->n == 14);
-	CHECK(compact_filter_batch(m, b, l, CTX_ENDED, 9, DRT, out, sizeof(out), &ol) == 0 && ol == l);
+	CHECK(compact_filter_batch(m, b, l, CTX_ENDED, 9, DRT, out, sizeof(out), &ol) == 0 &&
+	      ol == l);
 	map_free(m);
 }
 
@@ -266,7 +275,8 @@ static void t_core_malformed(void)
 	bad[61] = 0x7f; /* record length past the end */
 	put_be32(bad + 17, store_crc32c(0, bad + 21, l - 21));
 	CHECK(compact_map_batch(m, bad, l, CTX_ENDED) == KERR_CORRUPT);
-	CHECK(compact_filter_batch(m, bad, l, CTX_ENDED, 9, DRT, out, sizeof(out), &ol) == KERR_CORRUPT);
+	CHECK(compact_filter_batch(m, bad, l, CTX_ENDED, 9, DRT, out, sizeof(out), &ol) ==
+	      KERR_CORRUPT);
 	/* truncated, and a record count beyond the records */
 	CHECK(compact_map_batch(m, b, l - 1, CTX_ENDED) == KERR_CORRUPT);
 	memcpy(bad, b, l);
@@ -303,7 +313,8 @@ static void t_core_transactions(void)
 	struct got g[4];
 	struct cmap *m = map_new();
 
-	CHECK(!compact_map_batch(m, bc, lc, CTX_ENDED) && !compact_map_batch(m, ba, la, CTX_ABORTED) &&
+	CHECK(!compact_map_batch(m, bc, lc, CTX_ENDED) &&
+	      !compact_map_batch(m, ba, la, CTX_ABORTED) &&
 	      !compact_map_batch(m, bo, lo, CTX_OPEN) && !compact_map_batch(m, bp, lp, CTX_ENDED));
 	/* committed: "b" superseded by the plain batch, "a" stays (the open
 	 * transaction's "a" does not count), no longer transactional */
@@ -731,8 +742,8 @@ static void fill_rest(struct env *e, int32_t *corr, const char *topic, char want
 		snprintf(want[i], 64, "%s", vals[i]);
 		r[i - 4] = (struct rec){keys[i], 0, vals[i], i - 4};
 	}
-	CHECK(produce_raw(e, ++*corr, topic, b, mk_batch(b, 0, (int64_t)t_clock, r, NKEYS - 4, -1, 0)) ==
-	      0);
+	CHECK(produce_raw(e, ++*corr, topic, b,
+	                  mk_batch(b, 0, (int64_t)t_clock, r, NKEYS - 4, -1, 0)) == 0);
 	t_clock += 1500;
 	for (int i = 0; i < 3; i++)
 		pump(e);

@@ -395,6 +395,21 @@ static void t_txn_across_shards(void)
 	two_free();
 }
 
+/* Two shards, a transaction of "tx" begun over a partition of each
+ * (parts[0] led by shard 0, parts[1] by shard 1) with a batch produced
+ * on shard 1's. */
+static void begin_two(int32_t *parts, int64_t *pid, int16_t *epoch)
+{
+	int64_t base = -1;
+
+	two_shards();
+	parts[0] = led[0][0];
+	parts[1] = led[1][0];
+	CHECK(tb_init_pid(sh_env[0], 2, 1, "tx", 60000, pid, epoch) == KERR_NONE);
+	CHECK(add_all(3, *pid, *epoch, parts, 2) == KERR_NONE);
+	CHECK(produce_txn(sh_env[1], 4, "sp", parts[1], *pid, *epoch, 0, &base) == KERR_NONE);
+}
+
 /* A second InitProducerId with the first producer's transaction open on
  * both shards aborts it under a bumped epoch (CONCURRENT_TRANSACTIONS
  * until shard 1 wrote its abort marker), and shard 1 then fences the
@@ -406,19 +421,15 @@ static void t_txn_fencing_across_shards(void)
 	int16_t epoch = -1, epoch2 = -1;
 	struct fres f;
 
-	two_shards();
-	parts[0] = led[0][0];
-	parts[1] = led[1][0];
-	CHECK(tb_init_pid(sh_env[0], 2, 1, "tx", 60000, &pid, &epoch) == KERR_NONE);
-	CHECK(add_all(3, pid, epoch, parts, 2) == KERR_NONE);
-	CHECK(produce_txn(sh_env[1], 4, "sp", parts[1], pid, epoch, 0, &base) == KERR_NONE);
+	begin_two(parts, &pid, &epoch);
 	CHECK(tb_init_pid(sh_env[0], 5, 1, "tx", 60000, &pid2, &epoch2) == KERR_CONCURRENT_TXNS);
 	turns(true);
 	CHECK(tb_init_pid(sh_env[0], 6, 1, "tx", 60000, &pid2, &epoch2) == KERR_NONE);
 	CHECK(pid2 == pid && epoch2 == epoch + 2);
 	f = fetch_iso(sh_env[1], 7, "sp", parts[1], 0, 1);
 	CHECK(f.hwm == 2 && f.lso == 2 && f.naborted == 1 && f.nctrl == 1);
-	CHECK(produce_txn(sh_env[1], 8, "sp", parts[1], pid, epoch, 1, &base) == KERR_INVALID_EPOCH);
+	CHECK(produce_txn(sh_env[1], 8, "sp", parts[1], pid, epoch, 1, &base) ==
+	      KERR_INVALID_EPOCH);
 	two_free();
 }
 
@@ -477,13 +488,8 @@ static void crash_case(bool marker_written)
 	int16_t epoch = -1;
 	struct fres f[2];
 
-	two_shards();
-	parts[0] = led[0][0];
-	parts[1] = led[1][0];
-	CHECK(tb_init_pid(sh_env[0], 2, 1, "tx", 60000, &pid, &epoch) == KERR_NONE);
-	CHECK(add_all(3, pid, epoch, parts, 2) == KERR_NONE);
-	CHECK(produce_txn(sh_env[0], 4, "sp", parts[0], pid, epoch, 0, &base) == KERR_NONE);
-	CHECK(produce_txn(sh_env[1], 5, "sp", parts[1], pid, epoch, 0, &base) == KERR_NONE);
+	begin_two(parts, &pid, &epoch);
+	CHECK(produce_txn(sh_env[0], 5, "sp", parts[0], pid, epoch, 0, &base) == KERR_NONE);
 	end_req(6, pid, epoch, true);
 	pump(sh_env[0]); /* PREPARE durable, shard 0's marker written, TM_END queued */
 	CHECK(queued() == 1);
@@ -536,12 +542,7 @@ static void t_crash_open_txn_leaders_told_again(void)
 	int16_t epoch = -1;
 	struct fres f;
 
-	two_shards();
-	parts[0] = led[0][0];
-	parts[1] = led[1][0];
-	CHECK(tb_init_pid(sh_env[0], 2, 1, "tx", 60000, &pid, &epoch) == KERR_NONE);
-	CHECK(add_all(3, pid, epoch, parts, 2) == KERR_NONE);
-	CHECK(produce_txn(sh_env[1], 4, "sp", parts[1], pid, epoch, 0, &base) == KERR_NONE);
+	begin_two(parts, &pid, &epoch);
 	turns(true); /* flushed */
 	snap();
 	restart_from_snap();
@@ -582,7 +583,8 @@ int main(int argc, char **argv)
 	kt_add("shard_txn_crash_after_prepare_other_shard_marks_on_restart", t_crash_after_prepare);
 	kt_add("shard_txn_crash_after_other_shard_marker_no_second_marker",
 	       t_crash_after_remote_marker);
-	kt_add("shard_txn_crash_open_txn_other_shard_told_again", t_crash_open_txn_leaders_told_again);
+	kt_add("shard_txn_crash_open_txn_other_shard_told_again",
+	       t_crash_open_txn_leaders_told_again);
 	kt_add("shard_conn_idle_follows_response_queue", t_conn_idle);
 	return kt_main(NULL, 0, argc, argv);
 }

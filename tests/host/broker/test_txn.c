@@ -62,8 +62,6 @@ static int16_t txn_commit_off(struct env *e, int32_t corr, const char *id, const
                               int64_t pid, int16_t epoch, int32_t part, int64_t off)
 {
 	struct kw w;
-	struct kr r;
-	struct kstr s;
 
 	req_begin(&w, API_TXN_OFFSET_COMMIT, 2, corr);
 	kw_str(&w, id, (int32_t)strlen(id));
@@ -78,14 +76,7 @@ static int16_t txn_commit_off(struct env *e, int32_t corr, const char *id, const
 	kw_i32(&w, -1);
 	kw_str(&w, "m", 1);
 	req_send(e, 0, &w);
-	if (!tb_answer(e, corr, &r))
-		return -100;
-	CHECK(kr_i32(&r) == 0 && kr_i32(&r) == 1);
-	kr_str(&r, &s);
-	CHECK(kr_i32(&r) == 1 && kr_i32(&r) == part);
-	int16_t err = kr_i16(&r);
-	CHECK(!r.bad && r.off == r.n);
-	return err;
+	return tb_part_err(e, corr, part);
 }
 
 /* Committed offset of group for src/part (OffsetFetch v1), -1 if none. */

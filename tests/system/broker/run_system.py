@@ -797,7 +797,8 @@ def txn_kill_case(name, point):
     the transaction exactly once (the PREPARE record was durable), or, cut
     before it (point "open": kill -9 from outside with the transaction
     still open), none once its timeout aborts it."""
-    def t(_b):
+    def t(_b, name=name):
+        name = f"{name}-t{THREADS}"  # the data file's layout follows --threads
         extra = ["--crash-at", point] if point != "open" else []
         nb = Broker(name, extra=extra).start()
         port = nb.port
