@@ -72,7 +72,7 @@ struct txn {
 	 * until then (AddPartitionsToTxn or EndTxn). */
 	uint32_t wait, wseq;
 	bool wend, wfail, remote_done;
-	uint64_t retry_ms;
+	uint64_t retry_ms, wait_ms; /* wait_ms: when the messages went */
 	struct kresp *resp;
 };
 
@@ -86,7 +86,8 @@ struct tlead {
 };
 
 enum { TM_ADD = 1, TM_END = 2, TM_ACK = 3 };
-#define TLEAD_MAX 65536u
+#define TLEAD_MAX   65536u
+#define TXN_WAIT_MS 10000 /* acknowledgements awaited before giving up */
 
 /* Partition side: an open transaction of pid in (t, p) starting at first,
  * or (aborted) an aborted one spanning [first, last] (last: its marker). */
@@ -628,6 +629,7 @@ static void txn_tell_leaders(struct broker *b, struct txn *x, int8_t kind, bool 
 			continue;
 		}
 		kw_patch32(&w, MSG_HEAD, n);
+		x->wait_ms = b->pl.now_ms(b->pl.ctx);
 		if (shard_msg(b, k, &w))
 			x->wait += track;
 		else if (track)
@@ -808,17 +810,26 @@ static int16_t txn_end(struct broker *b, struct txn *x, bool commit)
 	return txn_finish(b, x) >= 0 ? KERR_NONE : KERR_STORAGE;
 }
 
+static void txn_wait_done(struct broker *b, struct txn *x);
+
 /* Shard 0: a leader acknowledged message seq of producer id pid. */
 static void txn_acked(struct broker *b, int64_t pid, uint32_t seq, bool ok)
 {
 	struct txn *x = txn_by_pid(b, pid);
-	struct kresp *r;
 
 	if (!x || !x->wait || seq != x->wseq)
 		return; /* stale (a resend, or a restatement at start) */
 	x->wfail |= !ok;
 	if (--x->wait)
 		return;
+	txn_wait_done(b, x);
+}
+
+/* Every leader answered (or the wait timed out: x->wfail). */
+static void txn_wait_done(struct broker *b, struct txn *x)
+{
+	struct kresp *r;
+
 	if (x->wend) {
 		x->remote_done = !x->wfail;
 		if (x->wfail)
@@ -893,6 +904,14 @@ void txn_poll(struct broker *b, uint64_t now)
 	}
 	for (uint32_t i = 0; i < b->ntxns; i++) {
 		struct txn *x = b->txns[i];
+		if (x->wait && now - x->wait_ms >= TXN_WAIT_MS) {
+			/* an acknowledgement lost: given up (late ones are stale) */
+			broker_log(b, "txn: a shard did not answer, producer id", "", x->pid);
+			x->wait = 0;
+			x->wseq++;
+			x->wfail = true;
+			txn_wait_done(b, x);
+		}
 		if (x->wait || now < x->retry_ms)
 			continue;
 		if (x->state == TX_PREP_COMMIT || x->state == TX_PREP_ABORT) {

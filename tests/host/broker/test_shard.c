@@ -433,6 +433,34 @@ static void t_txn_fencing_across_shards(void)
 	two_free();
 }
 
+/* A TM_END lost on the way (or its acknowledgement): after 10 s shard 0
+ * gives up waiting and sends it again; the commit then completes with
+ * one marker on shard 1 and the parked EndTxn is answered. */
+static void t_txn_lost_message_sent_again(void)
+{
+	int32_t parts[2];
+	int64_t pid = -1;
+	int16_t epoch = -1;
+	struct fres f;
+
+	begin_two(parts, &pid, &epoch);
+	end_req(5, pid, epoch, true);
+	pump(sh_env[0]);
+	CHECK(queued() == 1);
+	carry(true);
+	turns(true);
+	CHECK(end_answer(5) == -100);
+	t_clock += 10001;
+	turns(false); /* gives up: the retry waits 100 ms */
+	CHECK(queued() == 0 && end_answer(5) == -100);
+	t_clock += 101;
+	turns(true);
+	CHECK(end_answer(5) == KERR_NONE);
+	f = fetch_iso(sh_env[1], 6, "sp", parts[1], 0, 1);
+	CHECK(f.hwm == 2 && f.lso == 2 && f.nctrl == 1);
+	two_free();
+}
+
 /* ---- crashes: both shards restarted from what a kill -9 leaves ---- */
 
 static uint8_t *img[2];
@@ -580,6 +608,7 @@ int main(int argc, char **argv)
 	kt_add("shard_owner_is_topic_plus_partition_mod_shards", t_owner_function);
 	kt_add("shard_txn_commit_abort_markers_written_by_the_other_shard", t_txn_across_shards);
 	kt_add("shard_txn_fencing_aborts_on_the_other_shard", t_txn_fencing_across_shards);
+	kt_add("shard_txn_lost_message_sent_again_after_timeout", t_txn_lost_message_sent_again);
 	kt_add("shard_txn_crash_after_prepare_other_shard_marks_on_restart", t_crash_after_prepare);
 	kt_add("shard_txn_crash_after_other_shard_marker_no_second_marker",
 	       t_crash_after_remote_marker);
