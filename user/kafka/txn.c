@@ -1198,7 +1198,7 @@ int api_add_parts_txn(struct broker *b, struct kconn *c, struct kreq *q)
 		b->pl.close(b->pl.ctx, c->handle);
 		return 0;
 	}
-	if (added && b->cfg.shards > 1) {
+	if (added && x && b->cfg.shards > 1) {
 		/* the other leaders learn the transaction's partitions before
 		 * the client may produce there (answered on their TM_ACKs) */
 		x->wseq++;

@@ -310,7 +310,7 @@ static void t_core_transactions(void)
 	const struct rec rp[] = {{"b", 0, "p", 0}};
 	uint32_t lc = mk_txn(bc, 10, rc, 2, 7), la = mk_txn(ba, 12, ra, 1, 7);
 	uint32_t lo = mk_txn(bo, 14, ro, 1, 8), lp = mk_batch(bp, 15, 5000, rp, 1, -1, 0), ol;
-	struct got g[4];
+	struct got g[4] = {{0}};
 	struct cmap *m = map_new();
 
 	CHECK(!compact_map_batch(m, bc, lc, CTX_ENDED) &&
