@@ -84,7 +84,7 @@ $(BROKER_B)/rdk_%: tests/system/broker/rdk_%.c
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $(filter-out -O1,$(HOST_CFLAGS)) -O2 -o $@ $< -lrdkafka -lpthread -lm
 
-.PHONY: test-broker-unit test-broker-system bench-broker
+.PHONY: test-broker-unit test-broker-system bench-broker bench-broker-scaling
 
 test-broker-unit: $(BROKER_UNIT_TESTS)
 	@mkdir -p $(RESULTS)
@@ -112,3 +112,9 @@ bench-broker: $(BROKER_BIN) $(BROKER_TOOLS) $(BROKER_B)/raw_loadgen
 	python3 tests/system/broker/run_bench.py --broker $(BROKER_BIN) \
 		--tools $(BROKER_B) --work $(BROKER_B)/bench --out $(BENCH_OUT)
 
+# Only the 1- versus 2-loop figure (raw_loadgen pairs, medians; part of
+# bench-broker too): docs/broker.md, "Scaling".
+bench-broker-scaling: $(BROKER_BIN) $(BROKER_B)/raw_loadgen
+	@mkdir -p $(dir $(BENCH_OUT))
+	python3 tests/system/broker/run_bench.py --broker $(BROKER_BIN) \
+		--tools $(BROKER_B) --work $(BROKER_B)/bench-scaling --out $(BENCH_OUT) --scaling-only

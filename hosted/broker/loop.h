@@ -21,6 +21,7 @@ enum hmsg_type {
 	M_APPLY, /* 0 -> k: apply a request that changed the topics (answer dropped) */
 	M_ACK,   /* k -> 0: the M_APPLY is applied */
 	M_CLOSE, /* k -> 0: a connection that forwarded requests is gone */
+	M_TXN,   /* 0 <-> k: a broker's message to another's (shard_send) */
 };
 
 struct hmsg {
@@ -34,8 +35,10 @@ struct hmsg {
 /* Single-producer single-consumer ring of messages, one per ordered pair
  * of loops: lock-free (acquire/release on the two indexes). Bounded use
  * keeps it from filling: a connection has one request forwarded at a
- * time (MAX_CONNS per loop), shard 0 one M_APPLY per shard. */
-#define RING_CAP 4096u
+ * time (MAX_CONNS per loop), shard 0 one M_APPLY per shard, and one
+ * M_TXN per transactional id and shard (the coordinator waits for each
+ * acknowledgement; at most 4096 transactional ids). */
+#define RING_CAP 16384u
 struct ring {
 	_Atomic uint32_t head, tail;
 	struct hmsg *m[RING_CAP];
@@ -112,5 +115,6 @@ void ctl_remote_gone(struct hloop *L, struct hconn *h);
 void ctl_conn_closed(struct hloop *L, struct hconn *h);
 void ctl_turn(struct hloop *L);
 void ctl_drain(struct hloop *L);
+bool ctl_shard_send(void *ctx, uint32_t to, const void *msg, size_t len);
 
 #endif

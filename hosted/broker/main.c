@@ -270,7 +270,11 @@ int main(int argc, char **argv)
 		    .shards = o.threads,
 		    .shard = i,
 		};
-		if (!(sh[i].b = broker_create(&bpl, &cfg, sh[i].st)))
+		struct broker_platform spl = bpl;
+		spl.ctx = &sh[i];
+		if (o.threads > 1)
+			spl.shard_send = ctl_shard_send;
+		if (!(sh[i].b = broker_create(&spl, &cfg, sh[i].st)))
 			goto out;
 	}
 	printf("hallows-broker: listening on %s:%d advertised %s:%d data %s%s threads %u\n", lhost,

@@ -341,6 +341,8 @@ void *loop_main(void *arg)
 	/* named for per-loop CPU accounting (run_bench.py reads /proc) */
 	snprintf(name, sizeof(name), "loop%u", L->id);
 	pthread_setname_np(pthread_self(), name);
+	if (L->n > 1)
+		ctl_turn(L); /* messages sent before the loops started */
 	while (!atomic_load_explicit(L->stop, memory_order_relaxed)) {
 		int n = epoll_wait(L->epfd, evs, 64, (int)broker_next_timeout_ms(b));
 		for (int i = 0; i < n; i++) {

@@ -16,7 +16,8 @@
  * IncrementalAlterConfigs, a Metadata that auto-created) is then applied
  * by every other shard's broker (M_APPLY, in shard 0's order) before the
  * client gets its answer (M_ACK from each), so that all stores hold the
- * same topic table with the same ids. */
+ * same topic table with the same ids. The brokers' own messages (M_TXN:
+ * transactions across shards, user/kafka/txn.c) travel on the same rings. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -285,6 +286,10 @@ static void handle(struct hloop *L, struct hmsg *m)
 		if (L->ops && L->op_running && L->ops->acks)
 			L->ops->acks--;
 		return;
+	case M_TXN:
+		broker_shard_message(L->sh->b, m->from, m->data, m->len);
+		free(m->data);
+		return;
 	case M_FWD:
 		if (!serialized_key((int16_t)get_be16(m->data + 4))) {
 			remote_run(L, m);
@@ -400,6 +405,21 @@ void ctl_turn(struct hloop *L)
 	}
 }
 
+/* The brokers' shard_send (ctx: the sending shard): a message to the
+ * broker of shard `to`, over the ring between the two loops (rings join
+ * shard 0 and each other shard only). */
+bool ctl_shard_send(void *ctx, uint32_t to, const void *msg, size_t len)
+{
+	struct host_shard *sh = ctx;
+	struct hloop *L = sh->loop;
+	uint8_t *copy;
+
+	if (!L || to >= L->n || to == L->id || (to && L->id) || !(copy = malloc(len ? len : 1)))
+		return false;
+	memcpy(copy, msg, len);
+	return post(L, to, M_TXN, 0, 0, copy, len);
+}
+
 /* At shutdown (all loops stopped): free what is left. */
 void ctl_drain(struct hloop *L)
 {
@@ -456,6 +476,10 @@ int host_serve(struct host_shard *sh, uint32_t n)
 	for (uint32_t i = 0; i < n && n > 1 && !rc; i++)
 		if (!(L[i].proxy = proxy_open(&L[i])))
 			rc = 1;
+	/* shard 0's first turn before the loops run: the other shards have
+	 * the open transactions (TM_ADD) in their rings before any request */
+	if (n > 1 && !rc)
+		broker_poll(sh[0].b);
 	for (; started < n && !rc; started++)
 		if (pthread_create(&L[started].thr, NULL, loop_main, &L[started]))
 			rc = 1;

@@ -34,6 +34,12 @@ struct broker_platform {
 	 * of multi-step operations ("txn-prepared", "txn-marker"); a host may
 	 * kill itself there. NULL in production use. */
 	void (*fault)(void *ctx, const char *point);
+	/* Several shards (cfg.shards > 1): hand the msg (len bytes, copied)
+	 * to shard `to`'s broker, which takes it with broker_shard_message
+	 * in its own loop; messages between two shards keep their order.
+	 * False when it cannot be sent. Transactions across shards use it
+	 * (docs/broker.md, "Transactions across loops"); NULL with one shard. */
+	bool (*shard_send)(void *ctx, uint32_t to, const void *msg, size_t len);
 };
 
 struct broker_config {
@@ -63,6 +69,8 @@ void broker_destroy(struct broker *b);
 /* The shard leading partition part of topic id topic: (topic + part) mod
  * shards, stable across restarts (topic ids are). */
 uint32_t broker_part_owner(uint32_t shards, uint32_t topic, uint32_t part);
+/* A message another shard's broker sent through shard_send. */
+void broker_shard_message(struct broker *b, uint32_t from, const uint8_t *msg, size_t len);
 /* No response of c queued or being sent: the transport may answer c's
  * next request itself (a request it had another shard handle). */
 bool broker_conn_idle(const struct kconn *c);

@@ -219,6 +219,9 @@ struct broker {
 	struct ptx *ptx; /* open and aborted transactions per partition */
 	uint32_t nptx, cptx;
 	uint64_t txn_prune_ms;
+	struct tlead *tlead; /* shard > 0: transactions of its partitions (txn.c) */
+	uint32_t ntlead, ctlead;
+	bool txn_synced;       /* shard 0: leaders told of the open transactions */
 	struct compactor *cmp; /* log compaction (compact.c) */
 };
 
@@ -356,8 +359,12 @@ void retention_poll(struct broker *b, uint64_t now);
 uint32_t compact_put_varint(uint8_t *p, int64_t v);
 void compact_map_reset(struct cmap *m);
 bool compact_map_full(const struct cmap *m);
-int compact_map_batch(struct cmap *m, const uint8_t *h, uint32_t len);
-int compact_filter_batch(const struct cmap *m, const uint8_t *h, uint32_t len, int64_t now,
+/* The transaction state of a stored batch (txn_batch_state), for the
+ * compaction core: ended (committed, or not transactional, or a
+ * marker), aborted, still open. */
+enum { CTX_ENDED = 0, CTX_ABORTED = 1, CTX_OPEN = 2 };
+int compact_map_batch(struct cmap *m, const uint8_t *h, uint32_t len, int txs);
+int compact_filter_batch(const struct cmap *m, const uint8_t *h, uint32_t len, int txs, int64_t now,
                          int64_t delete_retention_ms, uint8_t *out, uint32_t out_cap,
                          uint32_t *out_len);
 void compact_poll(struct broker *b, uint64_t now);
@@ -397,6 +404,7 @@ void txn_poll(struct broker *b, uint64_t now);
 void txn_recover(struct broker *b);
 void txn_drop_topic(struct broker *b, uint32_t t);
 void txn_free(struct broker *b);
+int txn_batch_state(const struct broker *b, uint32_t t, uint32_t p, const uint8_t *h);
 
 /* group.c, group_api.c, group_admin.c */
 int api_list_groups(struct broker *b, struct kconn *c, struct kreq *q);

@@ -174,7 +174,8 @@ static void slice_map(struct broker *b, struct compactor *c, struct store_part *
 		}
 		for (uint32_t i = 0; i < rd.n && c->cursor < c->dirty_end; i++) {
 			const uint8_t *h = rd.ptr[i];
-			if (compact_map_batch(&c->map, h, rd.len[i])) {
+			if (compact_map_batch(&c->map, h, rd.len[i],
+			                      txn_batch_state(b, c->topic, c->part, h))) {
 				store_read_release(b->st, &rd);
 				c->bad = true;
 				c->bad_topic = c->topic;
@@ -277,7 +278,8 @@ static void slice_write(struct broker *b, struct compactor *c, struct store_part
 			uint32_t olen;
 			uint64_t base = get_be64(h);
 			uint32_t cnt = get_be32(h + 23) + 1;
-			err = compact_filter_batch(&c->map, h, rd.len[i], c->now,
+			err = compact_filter_batch(&c->map, h, rd.len[i],
+			                           txn_batch_state(b, c->topic, c->part, h), c->now,
 			                           tc->delete_retention_ms, c->out, OUT_CAP, &olen);
 			if (!err && olen)
 				err = store_rewrite_add(b->st, c->rw, c->out, olen, base, cnt,

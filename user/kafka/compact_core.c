@@ -149,15 +149,16 @@ static bool batch_ok(const uint8_t *h, uint32_t len)
 	       (int32_t)get_be32(h + 23) >= 0;
 }
 
-/* Batches the compactor keeps whole and whose keys it does not record:
- * compressed ones (no codecs here), transactional data (it may be
- * aborted) and control batches (transaction markers). */
-static bool batch_opaque(const uint8_t *h)
+/* Batches whose records the compactor neither maps nor filters:
+ * compressed ones (no codecs here), control batches (transaction
+ * markers, handled whole) and the data of a transaction that is open or
+ * aborted (txs). */
+static bool batch_opaque(const uint8_t *h, int txs)
 {
-	return (h[22] & (ATTR_CODEC | ATTR_TXN | ATTR_CTRL)) != 0;
+	return (h[22] & (ATTR_CODEC | ATTR_CTRL)) != 0 || ((h[22] & ATTR_TXN) && txs != CTX_ENDED);
 }
 
-int compact_map_batch(struct cmap *m, const uint8_t *h, uint32_t len)
+int compact_map_batch(struct cmap *m, const uint8_t *h, uint32_t len, int txs)
 {
 	uint32_t at = BATCH_HDR, nrec;
 	int64_t base, pid;
@@ -165,20 +166,20 @@ int compact_map_batch(struct cmap *m, const uint8_t *h, uint32_t len)
 
 	if (!batch_ok(h, len))
 		return KERR_CORRUPT;
-	if (batch_opaque(h))
-		return KERR_NONE;
 	base = (int64_t)get_be64(h);
 	pid = (int64_t)get_be64(h + 43);
 	nrec = get_be32(h + 57);
-	for (uint32_t i = 0; i < nrec; i++) {
+	for (uint32_t i = 0; i < nrec && !batch_opaque(h, txs); i++) {
 		if (!rec_parse(h, len, &at, &r) || r.od > (int64_t)get_be32(h + 23))
 			return KERR_CORRUPT;
 		if (r.klen >= 0)
 			map_put(m, r.key, (uint32_t)r.klen, base + r.od);
 	}
-	if (at != len)
+	if (!batch_opaque(h, txs) && at != len)
 		return KERR_CORRUPT;
-	if (pid >= 0) {
+	/* every data batch of a producer counts for its last one (kept
+	 * whole, filtered or emptied: its sequence state stays in the log) */
+	if (pid >= 0 && !(h[22] & ATTR_CTRL)) {
 		uint32_t i = 0;
 		while (i < m->npid && m->pid[i] != pid)
 			i++;
@@ -199,13 +200,26 @@ static bool pid_superseded(const struct cmap *m, int64_t pid, int64_t base)
 	return false;
 }
 
-int compact_filter_batch(const struct cmap *m, const uint8_t *h, uint32_t len, int64_t now,
+/* out = h whole; a data batch of an ended transaction no longer
+ * transactional (its marker may then go without the data looking open:
+ * the partition state is rebuilt from the log). */
+static void copy_whole(const uint8_t *h, uint32_t len, uint8_t *out, uint32_t *out_len)
+{
+	memcpy(out, h, len);
+	if ((h[22] & (ATTR_TXN | ATTR_CTRL)) == ATTR_TXN) {
+		out[22] &= (uint8_t)~ATTR_TXN;
+		put_be32(out + 17, store_crc32c(0, out + 21, len - 21));
+	}
+	*out_len = len;
+}
+
+int compact_filter_batch(const struct cmap *m, const uint8_t *h, uint32_t len, int txs, int64_t now,
                          int64_t delete_retention_ms, uint8_t *out, uint32_t out_cap,
                          uint32_t *out_len)
 {
 	uint32_t at = BATCH_HDR, nrec, kept = 0, o = BATCH_HDR, crc;
 	int64_t base, first = (int64_t)get_be64(h + 27), horizon = -1, new_first;
-	bool tombs = false, set_h;
+	bool tombs = false, set_h, ctrl, txn;
 	struct crec r;
 
 	*out_len = 0;
@@ -213,9 +227,32 @@ int compact_filter_batch(const struct cmap *m, const uint8_t *h, uint32_t len, i
 		return KERR_CORRUPT;
 	if (len > out_cap)
 		return KERR_TOO_LARGE;
-	if (batch_opaque(h)) {
-		memcpy(out, h, len);
+	ctrl = (h[22] & ATTR_CTRL) != 0;
+	txn = (h[22] & ATTR_TXN) != 0;
+	if (h[22] & ATTR_HORIZ)
+		horizon = first;
+	if (ctrl && horizon >= 0)
+		return now >= horizon ? KERR_NONE : (copy_whole(h, len, out, out_len), KERR_NONE);
+	if (!ctrl && txn && txs == CTX_OPEN) {
+		memcpy(out, h, len); /* not decided yet */
 		*out_len = len;
+		return KERR_NONE;
+	}
+	if (!ctrl && txn && txs == CTX_ABORTED) {
+		int64_t pid = (int64_t)get_be64(h + 43);
+		if (pid < 0 || pid_superseded(m, pid, (int64_t)get_be64(h)))
+			return KERR_NONE; /* aborted data goes */
+		/* the producer's last batch: kept empty (its sequence), plain */
+		memcpy(out, h, BATCH_HDR);
+		out[22] &= (uint8_t) ~(ATTR_TXN | ATTR_CODEC);
+		put_be32(out + 8, BATCH_HDR - 12);
+		put_be32(out + 57, 0);
+		put_be32(out + 17, store_crc32c(0, out + 21, BATCH_HDR - 21));
+		*out_len = BATCH_HDR;
+		return KERR_NONE;
+	}
+	if (h[22] & ATTR_CODEC) {
+		copy_whole(h, len, out, out_len);
 		return KERR_NONE;
 	}
 	base = (int64_t)get_be64(h);
@@ -226,14 +263,14 @@ int compact_filter_batch(const struct cmap *m, const uint8_t *h, uint32_t len, i
 	for (uint32_t i = 0; i < nrec; i++) {
 		if (!rec_parse(h, len, &at, &r) || r.od > (int64_t)get_be32(h + 23))
 			return KERR_CORRUPT;
-		if (r.klen >= 0) {
+		if (r.klen >= 0 && !ctrl) {
 			int64_t latest = map_get(m, r.key, (uint32_t)r.klen);
 			if (latest > base + r.od)
 				continue;
 			if (r.tomb && horizon >= 0 && now >= horizon)
 				continue;
 		}
-		tombs = tombs || (r.tomb && r.klen >= 0);
+		tombs = tombs || (r.tomb && r.klen >= 0 && !ctrl);
 		kept++;
 	}
 	if (at != len)
@@ -247,16 +284,21 @@ int compact_filter_batch(const struct cmap *m, const uint8_t *h, uint32_t len, i
 	/* A kept tombstone starts its delete.retention.ms now (KIP-534: the
 	 * batch's base timestamp becomes the horizon, the records' timestamp
 	 * deltas are rewritten against it; each may grow by 10 bytes). */
-	set_h = tombs && horizon < 0 && (uint64_t)len + 10ull * (nrec + 1) <= out_cap;
+	/* A marker gets its horizon likewise and goes after it (Kafka
+	 * removes markers after delete.retention.ms; the data of its
+	 * transaction, in this pass's range before it, is no longer
+	 * transactional or gone by then). */
+	set_h = (tombs || ctrl) && horizon < 0 && (uint64_t)len + 10ull * (nrec + 1) <= out_cap;
 	new_first =
 	    set_h ? (delete_retention_ms > INT64_MAX - now ? INT64_MAX : now + delete_retention_ms)
 	          : first;
 	if (kept == nrec && !set_h) {
-		memcpy(out, h, len); /* unchanged */
-		*out_len = len;
+		copy_whole(h, len, out, out_len); /* unchanged */
 		return KERR_NONE;
 	}
 	memcpy(out, h, BATCH_HDR);
+	if (txn && !ctrl)
+		out[22] &= (uint8_t)~ATTR_TXN;
 	if (set_h) {
 		out[22] |= ATTR_HORIZ;
 		put_be64(out + 27, (uint64_t)new_first);
@@ -265,7 +307,7 @@ int compact_filter_batch(const struct cmap *m, const uint8_t *h, uint32_t len, i
 	for (uint32_t i = 0; i < nrec; i++) {
 		bool keep = true;
 		(void)rec_parse(h, len, &at, &r);
-		if (r.klen >= 0) {
+		if (r.klen >= 0 && !ctrl) {
 			int64_t latest = map_get(m, r.key, (uint32_t)r.klen);
 			keep = latest <= base + r.od && !(r.tomb && horizon >= 0 && now >= horizon);
 		}

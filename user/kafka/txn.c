@@ -13,7 +13,15 @@
  * a crash in the middle of a commit ends committed (or aborted), never
  * half. Partition state (which producers have an open transaction and
  * where it starts, which transactions were aborted) is rebuilt from the
- * stored batches at start. Rules: docs/broker.md, "Transactions". */
+ * stored batches at start. Rules: docs/broker.md, "Transactions".
+ *
+ * With several shards (one event loop per core) shard 0 is the
+ * coordinator and the other shards lead most partitions: the coordinator
+ * tells a partition's leader of the partitions added to a transaction
+ * (TM_ADD) and, to end it, asks the leader to write the markers and make
+ * them durable (TM_END); each leader acknowledges (TM_ACK). Messages go
+ * through the host's shard_send, never through shared memory;
+ * docs/broker.md, "Transactions across loops". */
 #include <lib/string.h>
 
 #include "storage/crc32c.h"
@@ -57,7 +65,29 @@ struct txn {
 	uint32_t glen[TXN_MAX_GROUPS], ngroups;
 	struct txn_off *offs;
 	uint32_t noffs, coffs;
+	/* Across shards (not logged): leaders' acknowledgements awaited
+	 * (wseq tells stale ones apart; wend: of a TM_END), a failure among
+	 * them, whether the other shards' markers of the ending transaction
+	 * are durable, when to try a failed end again, and the answer parked
+	 * until then (AddPartitionsToTxn or EndTxn). */
+	uint32_t wait, wseq;
+	bool wend, wfail, remote_done;
+	uint64_t retry_ms, wait_ms; /* wait_ms: when the messages went */
+	struct kresp *resp;
 };
+
+/* Shard > 0: what the coordinator told this leader of a producer id: its
+ * current epoch and the partitions of its ongoing transaction here. */
+struct tlead {
+	int64_t pid;
+	int16_t epoch;
+	struct txn_tp *parts;
+	uint32_t nparts, cparts;
+};
+
+enum { TM_ADD = 1, TM_END = 2, TM_ACK = 3 };
+#define TLEAD_MAX   65536u
+#define TXN_WAIT_MS 10000 /* acknowledgements awaited before giving up */
 
 /* Partition side: an open transaction of pid in (t, p) starting at first,
  * or (aborted) an aborted one spanning [first, last] (last: its marker). */
@@ -126,14 +156,39 @@ void txn_part_batch(struct broker *b, uint32_t t, uint32_t p, const uint8_t *h, 
 		return; /* a marker for nothing open (a repeated marker) */
 	/* control record key: version int16, type int16 (0 abort, 1 commit)
 	 * after the record's length, attributes, timestamp and offset deltas
-	 * and key length (one byte each for a broker-written marker; a marker
-	 * this broker cannot read is taken for a commit) */
-	if (len >= CTRL_BATCH && h[61 + 4] == 0x08 && get_be16(h + 61 + 7) == 0) {
+	 * and key length (a marker this broker cannot read is taken for a
+	 * commit) */
+	uint32_t at = 61;
+	int64_t v = 0, klen = -1;
+	bool ok = api_rec_varint(h, len, &at, &v) && ++at <= len &&
+	          api_rec_varint(h, len, &at, &v) && api_rec_varint(h, len, &at, &v) &&
+	          api_rec_varint(h, len, &at, &klen) && klen >= 4 && klen <= len - at;
+	if (ok && get_be16(h + at + 2) == 0) {
 		x->aborted = true;
 		x->last = base;
 		return;
 	}
 	ptx_del(b, x);
+}
+
+/* The transaction state of stored batch h of (t, p) for the compactor:
+ * data of an open or an aborted transaction, else ended. */
+int txn_batch_state(const struct broker *b, uint32_t t, uint32_t p, const uint8_t *h)
+{
+	int64_t pid = (int64_t)get_be64(h + 43), base = (int64_t)get_be64(h);
+
+	if ((h[22] & 0x30) != 0x10 || pid < 0)
+		return CTX_ENDED;
+	for (uint32_t i = 0; i < b->nptx; i++) {
+		const struct ptx *x = &b->ptx[i];
+		if (x->pid != pid || x->t != (int32_t)t || x->p != (int32_t)p || base < x->first)
+			continue;
+		if (!x->aborted)
+			return CTX_OPEN;
+		if (base <= x->last)
+			return CTX_ABORTED;
+	}
+	return CTX_ENDED;
 }
 
 /* Last stable offset of (t, p): the first offset of its oldest open
@@ -212,6 +267,8 @@ static void txn_reset(struct broker *b, struct txn *x)
 
 static void txn_destroy(struct broker *b, struct txn *x)
 {
+	if (x->resp)
+		x->resp->owner = NULL;
 	txn_reset(b, x);
 	broker_free(b, x->offs);
 	broker_free(b, x->parts);
@@ -243,27 +300,38 @@ static struct txn *txn_new(struct broker *b, const struct kstr *id)
 	return x;
 }
 
-static bool txn_has_part(const struct txn *x, int32_t t, int32_t p)
+static bool tp_has(const struct txn_tp *v, uint32_t n, int32_t t, int32_t p)
 {
-	for (uint32_t i = 0; i < x->nparts; i++)
-		if (x->parts[i].t == t && x->parts[i].p == p)
+	for (uint32_t i = 0; i < n; i++)
+		if (v[i].t == t && v[i].p == p)
 			return true;
 	return false;
 }
 
+/* (t, p) added to the set *v of *n (capacity *cap) unless there. */
+static bool tp_add(struct broker *b, struct txn_tp **v, uint32_t *n, uint32_t *cap, int32_t t,
+                   int32_t p)
+{
+	if (tp_has(*v, *n, t, p))
+		return true;
+	if (*n == *cap) {
+		struct txn_tp *g = broker_grow(b, *v, *n, cap, sizeof(*g), 8, TXN_MAX_PARTS);
+		if (!g)
+			return false;
+		*v = g;
+	}
+	(*v)[(*n)++] = (struct txn_tp){t, p};
+	return true;
+}
+
+static bool txn_has_part(const struct txn *x, int32_t t, int32_t p)
+{
+	return tp_has(x->parts, x->nparts, t, p);
+}
+
 static bool txn_add_part(struct broker *b, struct txn *x, int32_t t, int32_t p)
 {
-	if (txn_has_part(x, t, p))
-		return true;
-	if (x->nparts == x->cparts) {
-		struct txn_tp *n =
-		    broker_grow(b, x->parts, x->nparts, &x->cparts, sizeof(*n), 8, TXN_MAX_PARTS);
-		if (!n)
-			return false;
-		x->parts = n;
-	}
-	x->parts[x->nparts++] = (struct txn_tp){t, p};
-	return true;
+	return tp_add(b, &x->parts, &x->nparts, &x->cparts, t, p);
 }
 
 static int32_t txn_group(const struct txn *x, const struct kstr *g)
@@ -463,38 +531,177 @@ static void marker_build(uint8_t *m, int64_t pid, int16_t epoch, bool commit, in
 		m[17 + i] = (uint8_t)(crc >> (24 - 8 * i));
 }
 
-/* Write x's markers to each partition where its producer has data open
- * (a partition already closed, e.g. before a crash, gets none). */
-static bool txn_markers(struct broker *b, struct txn *x, bool commit)
+static int64_t marker_ts(struct broker *b)
+{
+	return (int64_t)(b->pl.wall_ms ? b->pl.wall_ms(b->pl.ctx) : b->pl.now_ms(b->pl.ctx));
+}
+
+/* Write pid's marker to (t, p), which this shard leads, when pid has data
+ * open there (a partition already closed, e.g. before a crash, gets
+ * none). The first marker written (*written) passes the fault point
+ * "txn-marker". */
+static bool marker_put(struct broker *b, int64_t pid, int16_t epoch, bool commit, int32_t t,
+                       int32_t p, int64_t ts, uint32_t *written)
 {
 	uint8_t m[CTRL_BATCH];
-	int64_t ts = (int64_t)(b->pl.wall_ms ? b->pl.wall_ms(b->pl.ctx) : b->pl.now_ms(b->pl.ctx));
+	struct store_part *sp;
+
+	if (!broker_leads(b, (uint32_t)t, (uint32_t)p) || !ptx_open(b, t, p, pid) ||
+	    !(sp = store_part_get(b->st, (uint32_t)t, (uint32_t)p)))
+		return true;
+	int64_t at = (int64_t)store_part_end(sp);
+	marker_build(m, pid, epoch, commit, ts);
+	put_be64(m, (uint64_t)at);
+	if (store_append(b->st, sp, m, CTRL_BATCH, 1, ts) != STORE_OK) {
+		broker_log(b, "txn: could not write a marker", "", t);
+		return false;
+	}
+	txn_part_batch(b, (uint32_t)t, (uint32_t)p, m, CTRL_BATCH, at);
+	b->data_arrived = true;
+	if (++*written == 1 && b->pl.fault) {
+		bool ok = !store_write_pending(b->st);
+		fault(b, "txn-marker");
+		return ok;
+	}
+	return true;
+}
+
+/* Write x's markers to the partitions of x this shard leads. */
+static bool txn_markers(struct broker *b, struct txn *x, bool commit)
+{
+	int64_t ts = marker_ts(b);
 	bool ok = true;
 	uint32_t written = 0;
 
-	for (uint32_t i = 0; i < x->nparts; i++) {
-		struct store_part *sp;
-		if (!ptx_open(b, x->parts[i].t, x->parts[i].p, x->pid) ||
-		    !(sp = store_part_get(b->st, (uint32_t)x->parts[i].t, (uint32_t)x->parts[i].p)))
-			continue;
-		int64_t at = (int64_t)store_part_end(sp);
-		marker_build(m, x->pid, x->epoch, commit, ts);
-		put_be64(m, (uint64_t)at);
-		if (store_append(b->st, sp, m, CTRL_BATCH, 1, ts) != STORE_OK) {
-			broker_log(b, "txn: could not write a marker", "", x->parts[i].t);
-			ok = false;
+	for (uint32_t i = 0; i < x->nparts; i++)
+		ok &= marker_put(b, x->pid, x->epoch, commit, x->parts[i].t, x->parts[i].p, ts,
+		                 &written);
+	return ok;
+}
+
+/* ---- transactions across shards: messages ---- */
+
+/* Send the message in w (freed) to shard `to`. */
+static bool shard_msg(struct broker *b, uint32_t to, struct kw *w)
+{
+	bool ok =
+	    !w->oom && b->pl.shard_send && b->pl.shard_send(b->pl.ctx, to, w->buf, (size_t)w->len);
+
+	kw_free(w);
+	return ok;
+}
+
+/* Header of every message: kind, producer id, epoch, sequence, flag (a
+ * commit for TM_END, success for TM_ACK). */
+static void msg_head(struct broker *b, struct kw *w, int8_t kind, int64_t pid, int16_t epoch,
+                     uint32_t seq, bool flag)
+{
+	kw_init(w, &b->al);
+	kw_i8(w, kind);
+	kw_i64(w, pid);
+	kw_i16(w, epoch);
+	kw_i32(w, (int32_t)seq);
+	kw_i8(w, flag);
+}
+
+#define MSG_HEAD 16u /* bytes of msg_head */
+
+/* Shard 0: send x's partitions led by each other shard to that shard
+ * (kind TM_ADD: the partitions of the ongoing transaction; TM_END: write
+ * the markers). With track, the acknowledgements are counted in x->wait
+ * (a message that cannot be sent sets x->wfail). */
+static void txn_tell_leaders(struct broker *b, struct txn *x, int8_t kind, bool commit, bool track)
+{
+	for (uint32_t k = 1; k < b->cfg.shards; k++) {
+		struct kw w;
+		int32_t n = 0;
+		msg_head(b, &w, kind, x->pid, x->epoch, x->wseq, commit);
+		kw_i32(&w, 0);
+		for (uint32_t i = 0; i < x->nparts; i++)
+			if (broker_part_owner(b->cfg.shards, (uint32_t)x->parts[i].t,
+			                      (uint32_t)x->parts[i].p) == k) {
+				kw_i32(&w, x->parts[i].t);
+				kw_i32(&w, x->parts[i].p);
+				n++;
+			}
+		if (!n) {
+			kw_free(&w);
 			continue;
 		}
-		txn_part_batch(b, (uint32_t)x->parts[i].t, (uint32_t)x->parts[i].p, m, CTRL_BATCH,
-		               at);
-		b->data_arrived = true;
-		if (++written == 1 && b->pl.fault) {
-			if (store_write_pending(b->st))
-				ok = false;
-			fault(b, "txn-marker");
+		kw_patch32(&w, MSG_HEAD, n);
+		x->wait_ms = b->pl.now_ms(b->pl.ctx);
+		if (shard_msg(b, k, &w))
+			x->wait += track;
+		else if (track)
+			x->wfail = true;
+		else
+			broker_log(b, "txn: cannot tell a shard of a transaction, shard", "", k);
+	}
+}
+
+/* Shard > 0: the entry of producer id pid (created; NULL when full). */
+static struct tlead *tlead_get(struct broker *b, int64_t pid)
+{
+	for (uint32_t i = 0; i < b->ntlead; i++)
+		if (b->tlead[i].pid == pid)
+			return &b->tlead[i];
+	if (b->ntlead == b->ctlead) {
+		struct tlead *n =
+		    broker_grow(b, b->tlead, b->ntlead, &b->ctlead, sizeof(*n), 16, TLEAD_MAX);
+		if (!n) {
+			/* full: reuse a producer with nothing open here */
+			for (uint32_t i = 0; i < b->ntlead; i++)
+				if (!b->tlead[i].nparts) {
+					b->tlead[i].pid = pid;
+					b->tlead[i].epoch = -1;
+					return &b->tlead[i];
+				}
+			return NULL;
 		}
+		b->tlead = n;
+	}
+	b->tlead[b->ntlead] = (struct tlead){pid, -1, NULL, 0, 0};
+	return &b->tlead[b->ntlead++];
+}
+
+/* Shard > 0, TM_ADD: the partitions (r: n of them) are in pid's ongoing
+ * transaction under epoch (a newer epoch starts a new set). */
+static bool lead_add(struct broker *b, struct kr *r, int64_t pid, int16_t epoch, int32_t n)
+{
+	struct tlead *l = tlead_get(b, pid);
+	bool ok = l != NULL;
+
+	if (l && epoch > l->epoch) {
+		l->epoch = epoch;
+		l->nparts = 0;
+	}
+	for (int32_t i = 0; i < n && l && epoch == l->epoch; i++) {
+		int32_t t = kr_i32(r), p = kr_i32(r);
+		ok &= !r->bad && tp_add(b, &l->parts, &l->nparts, &l->cparts, t, p);
 	}
 	return ok;
+}
+
+/* Shard > 0, TM_END: write pid's markers to the partitions (r: n of
+ * them) and make them durable before the acknowledgement. */
+static bool lead_end(struct broker *b, struct kr *r, int64_t pid, int16_t epoch, bool commit,
+                     int32_t n)
+{
+	struct tlead *l = tlead_get(b, pid);
+	int64_t ts = marker_ts(b);
+	uint32_t written = 0;
+	bool ok = true;
+
+	if (l && epoch >= l->epoch) {
+		l->epoch = epoch; /* fences older epochs here too */
+		l->nparts = 0;
+	}
+	for (int32_t i = 0; i < n && !r->bad; i++) {
+		int32_t t = kr_i32(r), p = kr_i32(r);
+		if (!r->bad)
+			ok &= marker_put(b, pid, epoch, commit, t, p, ts, &written);
+	}
+	return ok && !r->bad && (!written || !meta_sync(b));
 }
 
 /* The committed transaction's offsets: one commit record (the offsets
@@ -530,25 +737,68 @@ static bool txn_commit_offsets(struct broker *b, struct txn *x)
 	return ok;
 }
 
-/* Second phase of ending x (state PREP_*): markers, offsets, COMPLETE
- * record. False when something could not be written (the PREPARE state
- * stays and txn_poll tries again). */
-static bool txn_finish(struct broker *b, struct txn *x)
+/* Second phase of ending x (state PREP_*): markers (this shard's, then,
+ * with several shards, the other leaders' made durable), offsets,
+ * COMPLETE record. Returns 1 when done, 0 while other shards are at it,
+ * -1 when something could not be written (the PREPARE state stays and
+ * txn_poll tries again). */
+static int txn_finish(struct broker *b, struct txn *x)
 {
 	bool commit = x->state == TX_PREP_COMMIT;
 
-	if (!txn_markers(b, x, commit) || (commit && !txn_commit_offsets(b, x)))
-		return false;
+	if (x->wait)
+		return 0;
+	if (!txn_markers(b, x, commit))
+		return -1;
+	if (b->cfg.shards > 1 && !x->remote_done) {
+		x->wseq++;
+		x->wend = true;
+		x->wfail = false;
+		txn_tell_leaders(b, x, TM_END, commit, true);
+		if (x->wait)
+			return 0;
+		if (x->wfail)
+			return -1;
+	}
+	if (commit && !txn_commit_offsets(b, x))
+		return -1;
+	x->remote_done = false;
 	x->state = commit ? TX_DONE_COMMIT : TX_DONE_ABORT;
 	txn_reset(b, x);
 	if (!txn_log(b, x))
-		return false;
+		return -1;
 	broker_log(b, commit ? "txn: committed, producer id" : "txn: aborted, producer id", "",
 	           x->pid);
-	return true;
+	return 1;
 }
 
-/* End x: PREPARE record made durable, then txn_finish. */
+static void reply_plain(struct broker *b, struct kresp *r, int16_t err, bool logged);
+
+/* Take x's parked answer. */
+static struct kresp *txn_unpark(struct txn *x)
+{
+	struct kresp *r = x->resp;
+
+	if (r)
+		r->owner = NULL;
+	x->resp = NULL;
+	return r;
+}
+
+/* txn_finish; once x has ended, its parked EndTxn is answered. */
+static void txn_settle(struct broker *b, struct txn *x)
+{
+	int rc = txn_finish(b, x);
+	struct kresp *r;
+
+	if (rc < 0)
+		x->retry_ms = b->pl.now_ms(b->pl.ctx) + 100;
+	if (rc == 1 && (r = txn_unpark(x)))
+		reply_plain(b, r, KERR_NONE, true);
+}
+
+/* End x: PREPARE record made durable, then txn_finish (with several
+ * shards it may go on after this returns: state still PREP_*). */
 static int16_t txn_end(struct broker *b, struct txn *x, bool commit)
 {
 	x->state = commit ? TX_PREP_COMMIT : TX_PREP_ABORT;
@@ -557,7 +807,72 @@ static int16_t txn_end(struct broker *b, struct txn *x, bool commit)
 		return KERR_STORAGE;
 	}
 	fault(b, "txn-prepared");
-	return txn_finish(b, x) ? KERR_NONE : KERR_STORAGE;
+	return txn_finish(b, x) >= 0 ? KERR_NONE : KERR_STORAGE;
+}
+
+static void txn_wait_done(struct broker *b, struct txn *x);
+
+/* Shard 0: a leader acknowledged message seq of producer id pid. */
+static void txn_acked(struct broker *b, int64_t pid, uint32_t seq, bool ok)
+{
+	struct txn *x = txn_by_pid(b, pid);
+
+	if (!x || !x->wait || seq != x->wseq)
+		return; /* stale (a resend, or a restatement at start) */
+	x->wfail |= !ok;
+	if (--x->wait)
+		return;
+	txn_wait_done(b, x);
+}
+
+/* Every leader answered (or the wait timed out: x->wfail). */
+static void txn_wait_done(struct broker *b, struct txn *x)
+{
+	struct kresp *r;
+
+	if (x->wend) {
+		x->remote_done = !x->wfail;
+		if (x->wfail)
+			x->retry_ms = b->pl.now_ms(b->pl.ctx) + 100;
+		else
+			txn_settle(b, x);
+		return;
+	}
+	if (!(r = txn_unpark(x)))
+		return;
+	if (x->wfail) { /* not answered: the client retries, telling them again */
+		r->conn->closing = true;
+		b->pl.close(b->pl.ctx, r->conn->handle);
+		return;
+	}
+	broker_resp_wait_flush(b, r); /* the partitions' record */
+}
+
+void broker_shard_message(struct broker *b, uint32_t from, const uint8_t *msg, size_t len)
+{
+	struct kr r;
+	struct kw w;
+	bool ok;
+
+	kr_init(&r, msg, (uint32_t)len);
+	int8_t kind = kr_i8(&r);
+	int64_t pid = kr_i64(&r);
+	int16_t epoch = kr_i16(&r);
+	uint32_t seq = (uint32_t)kr_i32(&r);
+	bool flag = kr_i8(&r) != 0;
+	if (r.bad || kind < TM_ADD || kind > TM_ACK) {
+		broker_log(b, "txn: malformed message from shard", "", from);
+		return;
+	}
+	if (kind == TM_ACK) {
+		txn_acked(b, pid, seq, flag);
+		return;
+	}
+	int32_t n = kr_array(&r, 8, false);
+	ok = kind == TM_ADD ? lead_add(b, &r, pid, epoch, n) : lead_end(b, &r, pid, epoch, flag, n);
+	msg_head(b, &w, TM_ACK, pid, epoch, seq, ok);
+	if (!shard_msg(b, from, &w))
+		broker_log(b, "txn: cannot acknowledge to shard", "", from);
 }
 
 /* Bump x's epoch (a new producer id when the epoch is exhausted). */
@@ -580,10 +895,27 @@ static bool txn_bump(struct broker *b, struct txn *x)
  * drop aborted ranges that retention removed. */
 void txn_poll(struct broker *b, uint64_t now)
 {
+	if (b->cfg.shards > 1 && !b->txn_synced) {
+		/* first turn: the leaders learn the open transactions again */
+		b->txn_synced = true;
+		for (uint32_t i = 0; i < b->ntxns; i++)
+			if (b->txns[i]->state == TX_ONGOING)
+				txn_tell_leaders(b, b->txns[i], TM_ADD, false, false);
+	}
 	for (uint32_t i = 0; i < b->ntxns; i++) {
 		struct txn *x = b->txns[i];
+		if (x->wait && now - x->wait_ms >= TXN_WAIT_MS) {
+			/* an acknowledgement lost: given up (late ones are stale) */
+			broker_log(b, "txn: a shard did not answer, producer id", "", x->pid);
+			x->wait = 0;
+			x->wseq++;
+			x->wfail = true;
+			txn_wait_done(b, x);
+		}
+		if (x->wait || now < x->retry_ms)
+			continue;
 		if (x->state == TX_PREP_COMMIT || x->state == TX_PREP_ABORT) {
-			txn_finish(b, x);
+			txn_settle(b, x);
 		} else if (x->state == TX_ONGOING && now - x->start_ms >= (uint64_t)x->timeout_ms) {
 			broker_log(b, "txn: transaction timed out, aborting; producer id", "",
 			           x->pid);
@@ -604,10 +936,11 @@ void txn_poll(struct broker *b, uint64_t now)
 	}
 }
 
-/* Recovery at start: finish the transactions a crash left prepared. */
+/* Recovery at start: finish the transactions a crash left prepared
+ * (with several shards at the first txn_poll, once the shards run). */
 void txn_recover(struct broker *b)
 {
-	for (uint32_t i = 0; i < b->ntxns; i++) {
+	for (uint32_t i = 0; i < b->ntxns && b->cfg.shards <= 1; i++) {
 		struct txn *x = b->txns[i];
 		if (x->state == TX_PREP_COMMIT || x->state == TX_PREP_ABORT) {
 			broker_log(b, "txn: completing a prepared transaction, producer id", "",
@@ -632,6 +965,14 @@ void txn_drop_topic(struct broker *b, uint32_t t)
 			else
 				k++;
 	}
+	for (uint32_t i = 0; i < b->ntlead; i++) {
+		struct tlead *l = &b->tlead[i];
+		for (uint32_t k = 0; k < l->nparts;)
+			if (l->parts[k].t == (int32_t)t)
+				l->parts[k] = l->parts[--l->nparts];
+			else
+				k++;
+	}
 }
 
 void txn_free(struct broker *b)
@@ -640,6 +981,11 @@ void txn_free(struct broker *b)
 		txn_destroy(b, b->txns[i]);
 	broker_free(b, b->txns);
 	broker_free(b, b->ptx);
+	for (uint32_t i = 0; i < b->ntlead; i++)
+		broker_free(b, b->tlead[i].parts);
+	broker_free(b, b->tlead);
+	b->tlead = NULL;
+	b->ntlead = b->ctlead = 0;
 	b->txns = NULL;
 	b->ptx = NULL;
 	b->ntxns = b->ctxns = b->nptx = b->cptx = 0;
@@ -658,6 +1004,18 @@ int16_t txn_produce_check(struct broker *b, uint32_t t, uint32_t p, const uint8_
 		return KERR_INVALID_RECORD; /* control batches are the broker's */
 	if (!(h[22] & 0x10))
 		return KERR_NONE;
+	if (b->cfg.shards > 1 && b->cfg.shard) { /* what the coordinator told */
+		const struct tlead *l = NULL;
+		for (uint32_t i = 0; i < b->ntlead && !l; i++)
+			if (b->tlead[i].pid == pid)
+				l = &b->tlead[i];
+		if (pid < 0 || !l)
+			return KERR_INVALID_PID_MAPPING;
+		if (epoch != l->epoch)
+			return KERR_INVALID_EPOCH;
+		return tp_has(l->parts, l->nparts, (int32_t)t, (int32_t)p) ? KERR_NONE
+		                                                           : KERR_INVALID_TXN_STATE;
+	}
 	if (pid < 0 || !(x = txn_by_pid(b, pid)))
 		return KERR_INVALID_PID_MAPPING;
 	if (epoch != x->epoch)
@@ -677,7 +1035,7 @@ static int16_t txn_check(const struct txn *x, int64_t pid, int16_t epoch, int16_
 		return KERR_INVALID_PID_MAPPING;
 	if (epoch != x->epoch)
 		return fenced;
-	if (x->state == TX_PREP_COMMIT || x->state == TX_PREP_ABORT)
+	if (x->state == TX_PREP_COMMIT || x->state == TX_PREP_ABORT || x->wait)
 		return KERR_CONCURRENT_TXNS;
 	return KERR_NONE;
 }
@@ -707,9 +1065,7 @@ bool txn_init_pid(struct broker *b, struct kresp *r, int16_t ver, const struct k
 	struct txn *x = NULL;
 	int16_t err = KERR_NONE;
 
-	if (b->cfg.shards > 1)
-		err = KERR_UNSUPPORTED_VERSION; /* markers would span shards: not yet */
-	else if (id->len <= 0 || id->len > TXN_ID_MAX)
+	if (id->len <= 0 || id->len > TXN_ID_MAX)
 		err = KERR_INVALID_REQUEST;
 	else if (timeout <= 0 || timeout > TXN_MAX_TIMEOUT)
 		err = KERR_INVALID_TXN_TIMEOUT;
@@ -717,13 +1073,21 @@ bool txn_init_pid(struct broker *b, struct kresp *r, int16_t ver, const struct k
 		err = KERR_COORD_NA;
 	else if (pid >= 0 && (pid != x->pid || (epoch != x->epoch && epoch + 1 != x->epoch)))
 		err = ver >= 3 ? KERR_PRODUCER_FENCED : KERR_INVALID_EPOCH; /* KIP-360 */
-	else if (x->state == TX_PREP_COMMIT || x->state == TX_PREP_ABORT)
-		err = txn_finish(b, x) ? KERR_NONE : KERR_CONCURRENT_TXNS;
+	else if (x->wait)
+		err = KERR_CONCURRENT_TXNS; /* the leaders are being told */
+	else if (x->state == TX_PREP_COMMIT || x->state == TX_PREP_ABORT) {
+		txn_settle(b, x);
+		err = x->state == TX_PREP_COMMIT || x->state == TX_PREP_ABORT ? KERR_CONCURRENT_TXNS
+		                                                              : KERR_NONE;
+	}
 	if (!err && x->state == TX_ONGOING) {
 		/* the previous producer vanished or is being replaced: its
-		 * transaction is aborted under the new epoch (fenced) */
+		 * transaction is aborted under the new epoch (fenced); with
+		 * several shards the client retries until the abort is done */
 		if (!txn_bump(b, x) || txn_end(b, x, false))
 			err = KERR_STORAGE;
+		else if (x->state == TX_PREP_ABORT)
+			err = KERR_CONCURRENT_TXNS;
 	}
 	if (!err) {
 		if (!txn_bump(b, x))
@@ -834,6 +1198,23 @@ int api_add_parts_txn(struct broker *b, struct kconn *c, struct kreq *q)
 		b->pl.close(b->pl.ctx, c->handle);
 		return 0;
 	}
+	if (added && x && b->cfg.shards > 1) {
+		/* the other leaders learn the transaction's partitions before
+		 * the client may produce there (answered on their TM_ACKs) */
+		x->wseq++;
+		x->wend = x->wfail = false;
+		txn_tell_leaders(b, x, TM_ADD, false, true);
+		if (x->wait) {
+			x->resp = r;
+			r->owner = &x->resp;
+			return 0;
+		}
+		if (x->wfail) {
+			c->closing = true;
+			b->pl.close(b->pl.ctx, c->handle);
+			return 0;
+		}
+	}
 	if (added)
 		broker_resp_wait_flush(b, r);
 	else
@@ -909,6 +1290,13 @@ int api_end_txn(struct broker *b, struct kconn *c, struct kreq *q)
 		err = KERR_INVALID_TXN_STATE;
 	if (!err)
 		err = txn_end(b, x, commit != 0);
+	if (!err && (x->state == TX_PREP_COMMIT || x->state == TX_PREP_ABORT)) {
+		/* other shards are writing markers: answered when they are
+		 * durable (txn_settle) */
+		x->resp = r;
+		r->owner = &x->resp;
+		return 0;
+	}
 	reply_plain(b, r, err, !err);
 	return 0;
 }

@@ -77,27 +77,45 @@ static __attribute__((unused)) bool env_no_auto;       /* --no-auto-create */
 static __attribute__((unused)) uint64_t env_dev_bytes; /* 0: 16 MiB */
 /* The next env_new is shard env_shard of env_shards (0: alone). */
 static __attribute__((unused)) uint32_t env_shards, env_shard;
+/* Its shard_send (ctx: the shard's number in env_ids) for tests that
+ * carry messages between shards (test_shard.c); NULL by default. */
+static __attribute__((unused)) bool (*env_shard_send)(void *ctx, uint32_t to, const void *msg,
+                                                      size_t len);
+static __attribute__((unused)) uint32_t env_ids[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+
+/* Open the store on e's device (flags: STORE_FORMAT_BLANK or 0) and
+ * start a broker with three connections; the broker is shard env_shard
+ * of env_shards. */
+static __attribute__((unused)) void env_start(struct env *e, struct store_platform spl,
+                                              uint32_t flags)
+{
+	struct broker_platform bpl = {
+	    &env_ids[env_shard & 7], t_alloc, t_free, t_now, t_log, f_send, f_close, t_now, t_fault,
+	    env_shard_send};
+	struct broker_config cfg = {"127.0.0.1", 9092,       1,        4,
+	                            1000,        1u << 24,   300,      1u << 20,
+	                            env_no_auto, env_shards, env_shard};
+
+	if (store_open(&spl, flags, &e->st))
+		abort();
+	e->b = broker_create(&bpl, &cfg, e->st);
+	for (int i = 0; i < 3; i++) {
+		memset(&e->c[i], 0, sizeof(e->c[i]));
+		e->c[i].kc = broker_conn_open(e->b, &e->c[i]);
+	}
+}
 
 static __attribute__((unused)) struct env *env_new(void)
 {
 	struct env *e = calloc(1, sizeof(*e));
 	struct store_platform spl;
-	struct broker_platform bpl = {NULL,   t_alloc, t_free, t_now,  t_log,
-	                              f_send, f_close, t_now,  t_fault};
-	struct broker_config cfg = {"127.0.0.1", 9092,       1,        4,
-	                            1000,        1u << 24,   300,      1u << 20,
-	                            env_no_auto, env_shards, env_shard};
 
 	e->d = md_new(env_dev_bytes ? env_dev_bytes : 16u << 20);
 	spl = md_platform(e->d);
 	if (env_async)
 		spl.flush_start = t_flush_start;
 	t_clock = 1000000;
-	if (store_open(&spl, STORE_FORMAT_BLANK, &e->st))
-		abort();
-	e->b = broker_create(&bpl, &cfg, e->st);
-	for (int i = 0; i < 3; i++)
-		e->c[i].kc = broker_conn_open(e->b, &e->c[i]);
+	env_start(e, spl, STORE_FORMAT_BLANK);
 	return e;
 }
 
@@ -105,20 +123,7 @@ static __attribute__((unused)) struct env *env_new(void)
  * stop, too). */
 static __attribute__((unused)) void env_open(struct env *e)
 {
-	struct store_platform spl = md_platform(e->d);
-	struct broker_platform bpl = {NULL,   t_alloc, t_free, t_now,  t_log,
-	                              f_send, f_close, t_now,  t_fault};
-	struct broker_config cfg = {"127.0.0.1", 9092,       1,        4,
-	                            1000,        1u << 24,   300,      1u << 20,
-	                            env_no_auto, env_shards, env_shard};
-
-	if (store_open(&spl, 0, &e->st))
-		abort();
-	e->b = broker_create(&bpl, &cfg, e->st);
-	for (int i = 0; i < 3; i++) {
-		memset(&e->c[i], 0, sizeof(e->c[i]));
-		e->c[i].kc = broker_conn_open(e->b, &e->c[i]);
-	}
+	env_start(e, md_platform(e->d), 0);
 }
 
 /* Stop the broker and store cleanly and start both again on the device. */
@@ -266,6 +271,11 @@ static __attribute__((unused)) void fetch_req(struct env *e, int i, int32_t corr
 	req_send(e, i, &w);
 }
 
+/* Aborted transactions the last fetch_resp listed (a read_committed
+ * fetch); only tests that set fetch_aborted_ok accept any. */
+static __attribute__((unused)) int32_t fetch_aborted;
+static __attribute__((unused)) bool fetch_aborted_ok;
+
 /* Parse a one-partition fetch response; returns the records blob. */
 static __attribute__((unused)) struct kbytes fetch_resp(struct kr *r, int16_t *err, int64_t *hwm)
 {
@@ -280,7 +290,13 @@ static __attribute__((unused)) struct kbytes fetch_resp(struct kr *r, int16_t *e
 	*hwm = kr_i64(r);
 	CHECK(kr_i64(r) == *hwm);
 	(void)kr_i64(r);
-	CHECK(kr_i32(r) == 0 && kr_i32(r) == -1);
+	fetch_aborted = kr_i32(r);
+	CHECK(fetch_aborted == 0 || fetch_aborted_ok);
+	for (int32_t i = 0; i < fetch_aborted && !r->bad; i++) {
+		(void)kr_i64(r);
+		(void)kr_i64(r);
+	}
+	CHECK(kr_i32(r) == -1);
 	kr_bytes(r, &rec);
 	CHECK(!r->bad && r->off == r->n);
 	return rec;
@@ -356,6 +372,145 @@ static __attribute__((unused)) int16_t tb_init_pid(struct env *e, int32_t corr, 
 	*epoch = kr_i16(&r);
 	CHECK(!r.bad && r.off == r.n);
 	return err;
+}
+
+/* A transactional batch (the example batch) of pid/epoch/seq. */
+static __attribute__((unused)) int16_t produce_txn(struct env *e, int32_t corr, const char *topic,
+                                                   int32_t part, int64_t pid, int16_t epoch,
+                                                   int32_t seq, int64_t *base)
+{
+	uint8_t b[81];
+
+	tb_batch(b, pid, epoch, seq, true);
+	return tb_produce(e, corr, topic, part, b, 81, base);
+}
+
+struct fres {
+	int16_t err;
+	int64_t hwm, lso;
+	int32_t naborted;
+	int64_t ab_pid[4], ab_first[4];
+	int32_t nbatches, nctrl;
+	int64_t last_base;
+};
+
+/* Fetch v11 of topic/part from off with isolation iso; parses it. */
+static __attribute__((unused)) struct fres fetch_iso(struct env *e, int32_t corr, const char *topic,
+                                                     int32_t part, int64_t off, int8_t iso)
+{
+	struct kw w;
+	struct kr r;
+	struct kstr s;
+	struct kbytes rec;
+	struct fres f = {.err = -100};
+
+	req_begin(&w, API_FETCH, 11, corr);
+	kw_i32(&w, -1);
+	kw_i32(&w, 0);
+	kw_i32(&w, 1);
+	kw_i32(&w, 52428800);
+	kw_i8(&w, iso);
+	kw_i32(&w, 0);
+	kw_i32(&w, -1);
+	kw_i32(&w, 1);
+	kw_str(&w, topic, (int32_t)strlen(topic));
+	kw_i32(&w, 1);
+	kw_i32(&w, part);
+	kw_i32(&w, -1);
+	kw_i64(&w, off);
+	kw_i64(&w, -1);
+	kw_i32(&w, 1048576);
+	kw_i32(&w, 0);
+	kw_str(&w, "", 0);
+	req_send(e, 0, &w);
+	if (!tb_answer(e, corr, &r))
+		return f;
+	CHECK(kr_i32(&r) == 0 && kr_i16(&r) == 0 && kr_i32(&r) == 0);
+	CHECK(kr_i32(&r) == 1);
+	kr_str(&r, &s);
+	CHECK(kr_i32(&r) == 1 && kr_i32(&r) == part);
+	f.err = kr_i16(&r);
+	f.hwm = kr_i64(&r);
+	f.lso = kr_i64(&r);
+	(void)kr_i64(&r);
+	f.naborted = kr_i32(&r);
+	for (int32_t i = 0; i < f.naborted && i < 4; i++) {
+		f.ab_pid[i] = kr_i64(&r);
+		f.ab_first[i] = kr_i64(&r);
+	}
+	CHECK(kr_i32(&r) == -1);
+	kr_bytes(&r, &rec);
+	CHECK(!r.bad && r.off == r.n);
+	for (int32_t at = 0; rec.len > 0 && at + 61 <= rec.len;) {
+		const uint8_t *h = rec.p + at;
+		f.nbatches++;
+		f.nctrl += (h[22] & 0x20) != 0;
+		f.last_base = (int64_t)get_be64(h);
+		at += (int32_t)get_be32(h + 8) + 12;
+	}
+	return f;
+}
+
+/* The answer corr of a request for one partition of one topic
+ * (throttle, [topic [partition, error]]): the partition's error. */
+static __attribute__((unused)) int16_t tb_part_err(struct env *e, int32_t corr, int32_t part)
+{
+	struct kr r;
+	struct kstr s;
+
+	if (!tb_answer(e, corr, &r))
+		return -100;
+	CHECK(kr_i32(&r) == 0 && kr_i32(&r) == 1);
+	kr_str(&r, &s);
+	CHECK(kr_i32(&r) == 1 && kr_i32(&r) == part);
+	int16_t err = kr_i16(&r);
+	CHECK(!r.bad && r.off == r.n);
+	return err;
+}
+
+/* AddPartitionsToTxn v2 (one partition), EndTxn v2 and their errors. */
+static __attribute__((unused)) int16_t add_part(struct env *e, int32_t corr, const char *id,
+                                                int64_t pid, int16_t epoch, const char *topic,
+                                                int32_t part)
+{
+	struct kw w;
+
+	req_begin(&w, API_ADD_PARTS_TXN, 2, corr);
+	kw_str(&w, id, (int32_t)strlen(id));
+	kw_i64(&w, pid);
+	kw_i16(&w, epoch);
+	kw_i32(&w, 1);
+	kw_str(&w, topic, (int32_t)strlen(topic));
+	kw_i32(&w, 1);
+	kw_i32(&w, part);
+	req_send(e, 0, &w);
+	return tb_part_err(e, corr, part);
+}
+
+static __attribute__((unused)) int16_t plain_err(struct env *e, int32_t corr)
+{
+	struct kr r;
+
+	if (!tb_answer(e, corr, &r))
+		return -100;
+	CHECK(kr_i32(&r) == 0);
+	int16_t err = kr_i16(&r);
+	CHECK(!r.bad && r.off == r.n);
+	return err;
+}
+
+static __attribute__((unused)) int16_t end_txn(struct env *e, int32_t corr, const char *id,
+                                               int64_t pid, int16_t epoch, bool commit)
+{
+	struct kw w;
+
+	req_begin(&w, API_END_TXN, 2, corr);
+	kw_str(&w, id, (int32_t)strlen(id));
+	kw_i64(&w, pid);
+	kw_i16(&w, epoch);
+	kw_i8(&w, commit);
+	req_send(e, 0, &w);
+	return plain_err(e, corr);
 }
 
 #endif

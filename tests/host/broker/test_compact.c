@@ -136,16 +136,17 @@ static void t_core_keeps_latest(void)
 	struct got g[8] = {{0}};
 	uint32_t ol;
 
-	CHECK(compact_map_batch(m, b1, l1) == 0 && compact_map_batch(m, b2, l2) == 0);
+	CHECK(compact_map_batch(m, b1, l1, CTX_ENDED) == 0 &&
+	      compact_map_batch(m, b2, l2, CTX_ENDED) == 0);
 	CHECK(m->n == 3);
-	CHECK(compact_filter_batch(m, b1, l1, 10000, DRT, out, sizeof(out), &ol) == 0);
+	CHECK(compact_filter_batch(m, b1, l1, CTX_ENDED, 10000, DRT, out, sizeof(out), &ol) == 0);
 	CHECK(ol > 61 && ol < l1);
 	CHECK(parse_batch(out, ol, g, 8) == 1);
 	CHECK(g[0].off == 101 && !strcmp(g[0].key, "b") && !strcmp(g[0].val, "b1"));
 	CHECK(g[0].ts == 5001);
 	CHECK(get_be64(out) == 100 && get_be32(out + 23) == 2); /* base and lod kept */
 	/* the newer batch is kept whole: the same bytes */
-	CHECK(compact_filter_batch(m, b2, l2, 10000, DRT, out, sizeof(out), &ol) == 0);
+	CHECK(compact_filter_batch(m, b2, l2, CTX_ENDED, 10000, DRT, out, sizeof(out), &ol) == 0);
 	CHECK(ol == l2 && !memcmp(out, b2, l2));
 	map_free(m);
 }
@@ -161,11 +162,12 @@ static void t_core_tombstones(void)
 	struct got g[4] = {{0}};
 	uint32_t ol, ol2;
 
-	CHECK(compact_map_batch(m, b1, l1) == 0 && compact_map_batch(m, b2, l2) == 0);
-	CHECK(compact_filter_batch(m, b1, l1, 50000, DRT, out, sizeof(out), &ol) == 0);
+	CHECK(compact_map_batch(m, b1, l1, CTX_ENDED) == 0 &&
+	      compact_map_batch(m, b2, l2, CTX_ENDED) == 0);
+	CHECK(compact_filter_batch(m, b1, l1, CTX_ENDED, 50000, DRT, out, sizeof(out), &ol) == 0);
 	CHECK(parse_batch(out, ol, g, 4) == 1 && !strcmp(g[0].key, "x") && g[0].ts == 1007);
 	/* the tombstone stays, with its horizon: now + delete.retention.ms */
-	CHECK(compact_filter_batch(m, b2, l2, 50000, DRT, out, sizeof(out), &ol) == 0);
+	CHECK(compact_filter_batch(m, b2, l2, CTX_ENDED, 50000, DRT, out, sizeof(out), &ol) == 0);
 	CHECK(out[22] & 0x40);
 	CHECK((int64_t)get_be64(out + 27) == 50000 + DRT);
 	CHECK(parse_batch(out, ol, g, 4) == 1 && g[0].tomb && g[0].off == 2);
@@ -173,12 +175,13 @@ static void t_core_tombstones(void)
 	CHECK((int64_t)get_be64(out + 35) == 2003);
 	/* a later pass before the horizon keeps it unchanged ... */
 	compact_map_reset(m);
-	CHECK(compact_map_batch(m, out, ol) == 0);
-	CHECK(compact_filter_batch(m, out, ol, 50000 + DRT - 1, DRT, out2, sizeof(out2), &ol2) ==
-	      0);
+	CHECK(compact_map_batch(m, out, ol, CTX_ENDED) == 0);
+	CHECK(compact_filter_batch(m, out, ol, CTX_ENDED, 50000 + DRT - 1, DRT, out2, sizeof(out2),
+	                           &ol2) == 0);
 	CHECK(ol2 == ol && !memcmp(out2, out, ol));
 	/* ... and drops it (the whole batch) once the horizon is past */
-	CHECK(compact_filter_batch(m, out, ol, 50000 + DRT, DRT, out2, sizeof(out2), &ol2) == 0);
+	CHECK(compact_filter_batch(m, out, ol, CTX_ENDED, 50000 + DRT, DRT, out2, sizeof(out2),
+	                           &ol2) == 0);
 	CHECK(ol2 == 0);
 	map_free(m);
 }
@@ -193,12 +196,14 @@ static void t_core_empty_and_producer_state(void)
 	struct cmap *m = map_new();
 	uint32_t ol;
 
-	CHECK(!compact_map_batch(m, b1, l1) && !compact_map_batch(m, b2, l2) &&
-	      !compact_map_batch(m, b3, l3));
+	CHECK(!compact_map_batch(m, b1, l1, CTX_ENDED) &&
+	      !compact_map_batch(m, b2, l2, CTX_ENDED) && !compact_map_batch(m, b3, l3, CTX_ENDED));
 	/* superseded and not the producer's last batch: gone */
-	CHECK(compact_filter_batch(m, b1, l1, 9, DRT, out, sizeof(out), &ol) == 0 && ol == 0);
+	CHECK(compact_filter_batch(m, b1, l1, CTX_ENDED, 9, DRT, out, sizeof(out), &ol) == 0 &&
+	      ol == 0);
 	/* the producer's last batch stays as an empty batch (sequence state) */
-	CHECK(compact_filter_batch(m, b2, l2, 9, DRT, out, sizeof(out), &ol) == 0 && ol == 61);
+	CHECK(compact_filter_batch(m, b2, l2, CTX_ENDED, 9, DRT, out, sizeof(out), &ol) == 0 &&
+	      ol == 61);
 	CHECK(get_be32(out + 57) == 0 && get_be64(out) == 1 && get_be32(out + 23) == 0);
 	CHECK((int64_t)get_be64(out + 43) == 7 &&
 	      get_be32(out + 17) == store_crc32c(0, out + 21, 40));
@@ -216,9 +221,12 @@ static void t_core_huge_key(void)
 	const struct rec r1[] = {{key, 250000, "old", 0}};
 	const struct rec r2[] = {{key, 250000, "new", 0}, {key, 249999, "other", 1}};
 	uint32_t l1 = mk_batch(b1, 0, 1, r1, 1, -1, 0), l2 = mk_batch(b2, 1, 1, r2, 2, -1, 0);
-	CHECK(!compact_map_batch(m, b1, l1) && !compact_map_batch(m, b2, l2) && m->n == 2);
-	CHECK(compact_filter_batch(m, b1, l1, 9, DRT, out, sizeof(out), &ol) == 0 && ol == 0);
-	CHECK(compact_filter_batch(m, b2, l2, 9, DRT, out, sizeof(out), &ol) == 0 && ol == l2);
+	CHECK(!compact_map_batch(m, b1, l1, CTX_ENDED) &&
+	      !compact_map_batch(m, b2, l2, CTX_ENDED) && m->n == 2);
+	CHECK(compact_filter_batch(m, b1, l1, CTX_ENDED, 9, DRT, out, sizeof(out), &ol) == 0 &&
+	      ol == 0);
+	CHECK(compact_filter_batch(m, b2, l2, CTX_ENDED, 9, DRT, out, sizeof(out), &ol) == 0 &&
+	      ol == l2);
 	map_free(m);
 }
 
@@ -240,9 +248,10 @@ static void t_core_map_overflow(void)
 		r[i] = (struct rec){keys[i], 0, "v", 0};
 	}
 	uint32_t l = mk_batch(b, 0, 1, r, 40, -1, 0);
-	CHECK(compact_map_batch(m, b, l) == 0);
+	CHECK(compact_map_batch(m, b, l, CTX_ENDED) == 0);
 	CHECK(compact_map_full(m) && m->n == 14);
-	CHECK(compact_filter_batch(m, b, l, 9, DRT, out, sizeof(out), &ol) == 0 && ol == l);
+	CHECK(compact_filter_batch(m, b, l, CTX_ENDED, 9, DRT, out, sizeof(out), &ol) == 0 &&
+	      ol == l);
 	map_free(m);
 }
 
@@ -257,22 +266,87 @@ static void t_core_malformed(void)
 	for (uint32_t i = 21; i < l; i++) {
 		memcpy(bad, b, l);
 		bad[i] ^= 0x10;
-		CHECK(compact_map_batch(m, bad, l) == KERR_CORRUPT);
-		CHECK(compact_filter_batch(m, bad, l, 9, DRT, out, sizeof(out), &ol) ==
+		CHECK(compact_map_batch(m, bad, l, CTX_ENDED) == KERR_CORRUPT);
+		CHECK(compact_filter_batch(m, bad, l, CTX_ENDED, 9, DRT, out, sizeof(out), &ol) ==
 		      KERR_CORRUPT);
 	}
 	/* record bytes that do not parse, under a valid CRC */
 	memcpy(bad, b, l);
 	bad[61] = 0x7f; /* record length past the end */
 	put_be32(bad + 17, store_crc32c(0, bad + 21, l - 21));
-	CHECK(compact_map_batch(m, bad, l) == KERR_CORRUPT);
-	CHECK(compact_filter_batch(m, bad, l, 9, DRT, out, sizeof(out), &ol) == KERR_CORRUPT);
+	CHECK(compact_map_batch(m, bad, l, CTX_ENDED) == KERR_CORRUPT);
+	CHECK(compact_filter_batch(m, bad, l, CTX_ENDED, 9, DRT, out, sizeof(out), &ol) ==
+	      KERR_CORRUPT);
 	/* truncated, and a record count beyond the records */
-	CHECK(compact_map_batch(m, b, l - 1) == KERR_CORRUPT);
+	CHECK(compact_map_batch(m, b, l - 1, CTX_ENDED) == KERR_CORRUPT);
 	memcpy(bad, b, l);
 	put_be32(bad + 57, 3);
 	put_be32(bad + 17, store_crc32c(0, bad + 21, l - 21));
-	CHECK(compact_map_batch(m, bad, l) == KERR_CORRUPT);
+	CHECK(compact_map_batch(m, bad, l, CTX_ENDED) == KERR_CORRUPT);
+	map_free(m);
+}
+
+/* Transactions (issue 17): data of an ended transaction is compacted
+ * by key and loses its transactional bit, aborted data goes (the
+ * producer's last batch kept empty), open data stays whole and its keys
+ * supersede nothing, and a marker gets a delete horizon and goes after
+ * it. */
+static uint32_t mk_txn(uint8_t *b, int64_t base, const struct rec *r, uint32_t n, int64_t pid)
+{
+	uint32_t l = mk_batch(b, base, 5000, r, n, pid, 0);
+
+	b[22] |= 0x10;
+	put_be32(b + 17, store_crc32c(0, b + 21, l - 21));
+	return l;
+}
+
+static void t_core_transactions(void)
+{
+	static uint8_t bc[4096], ba[4096], bo[4096], bp[4096], bm[4096], out[1u << 20],
+	    out2[1u << 20];
+	const struct rec rc[] = {{"a", 0, "c1", 0}, {"b", 0, "c2", 1}};
+	const struct rec ra[] = {{"b", 0, "aborted", 0}};
+	const struct rec ro[] = {{"a", 0, "open", 0}};
+	const struct rec rp[] = {{"b", 0, "p", 0}};
+	uint32_t lc = mk_txn(bc, 10, rc, 2, 7), la = mk_txn(ba, 12, ra, 1, 7);
+	uint32_t lo = mk_txn(bo, 14, ro, 1, 8), lp = mk_batch(bp, 15, 5000, rp, 1, -1, 0), ol;
+	struct got g[4] = {{0}};
+	struct cmap *m = map_new();
+
+	CHECK(!compact_map_batch(m, bc, lc, CTX_ENDED) &&
+	      !compact_map_batch(m, ba, la, CTX_ABORTED) &&
+	      !compact_map_batch(m, bo, lo, CTX_OPEN) && !compact_map_batch(m, bp, lp, CTX_ENDED));
+	/* committed: "b" superseded by the plain batch, "a" stays (the open
+	 * transaction's "a" does not count), no longer transactional */
+	CHECK(compact_filter_batch(m, bc, lc, CTX_ENDED, 9, DRT, out, sizeof(out), &ol) == 0);
+	CHECK(ol > 61 && !(out[22] & 0x10) && parse_batch(out, ol, g, 4) == 1);
+	CHECK(!strcmp(g[0].key, "a") && !strcmp(g[0].val, "c1") && g[0].off == 10);
+	/* aborted: the producer's last batch, kept empty and plain */
+	CHECK(compact_filter_batch(m, ba, la, CTX_ABORTED, 9, DRT, out, sizeof(out), &ol) == 0);
+	CHECK(ol == 61 && !(out[22] & 0x10) && get_be32(out + 57) == 0 && get_be64(out) == 12 &&
+	      get_be64(out + 43) == 7 && get_be32(out + 17) == store_crc32c(0, out + 21, 61 - 21));
+	/* an aborted batch followed by another of its producer goes */
+	CHECK(compact_filter_batch(m, bc, lc, CTX_ABORTED, 9, DRT, out, sizeof(out), &ol) == 0 &&
+	      ol == 0);
+	/* open: whole, transactional */
+	CHECK(compact_filter_batch(m, bo, lo, CTX_OPEN, 9, DRT, out, sizeof(out), &ol) == 0);
+	CHECK(ol == lo && !memcmp(out, bo, lo));
+	/* a marker: horizon set (bit 6, base timestamp now + DRT, the
+	 * record's timestamp kept), kept until it, then gone */
+	const struct rec rm[] = {{"\0\0\0\0", 4, "\0\0\0\0\0\0", 0}};
+	uint32_t lm = mk_batch(bm, 13, 5000, rm, 1, 7, 0);
+	bm[22] |= 0x30;
+	put_be32(bm + 17, store_crc32c(0, bm + 21, lm - 21));
+	CHECK(compact_filter_batch(m, bm, lm, CTX_ENDED, 9000, DRT, out, sizeof(out), &ol) == 0);
+	CHECK(ol >= lm && (out[22] & 0x70) == 0x70 && (int64_t)get_be64(out + 27) == 9000 + DRT);
+	CHECK(parse_batch(out, ol, g, 4) == 1 && g[0].ts == 5000 && g[0].off == 13);
+	uint32_t ol2;
+	CHECK(compact_filter_batch(m, out, ol, CTX_ENDED, 9000 + DRT - 1, DRT, out2, sizeof(out2),
+	                           &ol2) == 0 &&
+	      ol2 == ol && !memcmp(out, out2, ol));
+	CHECK(compact_filter_batch(m, out, ol, CTX_ENDED, 9000 + DRT, DRT, out2, sizeof(out2),
+	                           &ol2) == 0 &&
+	      ol2 == 0);
 	map_free(m);
 }
 
@@ -452,6 +526,8 @@ static int16_t produce_raw(struct env *e, int32_t corr, const char *topic, const
 
 #define NKEYS 40
 
+static uint32_t ctrl_seen; /* control batches (markers) consume_all passed */
+
 /* What a consumer reading from offset 0 sees: the last value per key
  * (empty string: tombstone or never), checking every record's offset
  * grows and the fetches cover [0, hwm). Returns records seen. */
@@ -463,6 +539,7 @@ static uint32_t consume_all(struct env *e, int32_t *corr, const char *topic, cha
 	uint32_t seen = 0;
 
 	memset(last, 0, NKEYS * 64);
+	ctrl_seen = 0;
 	if (tombs)
 		*tombs = 0;
 	for (int round = 0; round < 1000; round++) {
@@ -478,7 +555,8 @@ static uint32_t consume_all(struct env *e, int32_t *corr, const char *topic, cha
 		for (int32_t at = 0; at + 61 <= rec.len;) {
 			const uint8_t *b = rec.p + at;
 			uint32_t len = get_be32(b + 8) + 12;
-			uint32_t n = parse_batch(b, len, g, 4096);
+			uint32_t n = (b[22] & 0x20) ? 0 : parse_batch(b, len, g, 4096);
+			ctrl_seen += (b[22] & 0x20) != 0;
 			for (uint32_t i = 0; i < n; i++) {
 				CHECK(g[i].off > prev);
 				prev = g[i].off;
@@ -610,6 +688,117 @@ static void t_broker_compacts(void)
 	env_dev_bytes = 0;
 }
 
+/* A committed and an aborted transaction over keys k0-k3, then plain
+ * records for k0 and k1 (producer id pid, epoch): what consumers must
+ * see in want (the aborted values never). */
+static void produce_txns(struct env *e, int32_t *corr, const char *topic, char want[NKEYS][64])
+{
+	static uint8_t b[4096];
+	static const char *const keys[] = {"k0", "k1", "k2", "k3"};
+	static char vals[2][4][32];
+	struct rec r[4];
+	int64_t pid = -1, base;
+	int16_t epoch = -1;
+
+	CHECK(tb_init_pid(e, ++*corr, 1, "ctx", 60000, &pid, &epoch) == 0);
+	for (int t = 0; t < 2; t++) {
+		for (int i = 0; i < 4; i++) {
+			snprintf(vals[t][i], 32, "%s-%d", t ? "aborted" : "c", i);
+			r[i] = (struct rec){keys[i], 0, vals[t][i], i};
+			if (!t)
+				snprintf(want[i], 64, "%s", vals[t][i]);
+		}
+		CHECK(add_part(e, ++*corr, "ctx", pid, epoch, topic, 0) == 0);
+		uint32_t l = mk_batch(b, 0, (int64_t)t_clock, r, 4, pid, 0);
+		put_be16(b + 51, (uint16_t)epoch);
+		put_be32(b + 53, (uint32_t)(4 * t));
+		b[22] |= 0x10;
+		put_be32(b + 17, store_crc32c(0, b + 21, l - 21));
+		CHECK(tb_produce(e, ++*corr, topic, 0, b, l, &base) == 0);
+		CHECK(end_txn(e, ++*corr, "ctx", pid, epoch, !t) == 0);
+		t_clock += 1500;
+	}
+	for (int i = 0; i < 2; i++) {
+		r[i] = (struct rec){keys[i], 0, i ? "p-1" : "p-0", i};
+		snprintf(want[i], 64, "%s", i ? "p-1" : "p-0");
+	}
+	uint32_t l = mk_batch(b, 0, (int64_t)t_clock, r, 2, -1, 0);
+	CHECK(produce_raw(e, ++*corr, topic, b, l) == 0);
+	t_clock += 1500;
+}
+
+/* Plain records for k4..k39 ("<tag>-<i>"), then the clock past
+ * segment.ms: a segment closes. */
+static void fill_rest(struct env *e, int32_t *corr, const char *topic, char want[NKEYS][64],
+                      int tag)
+{
+	static uint8_t b[8192];
+	static char keys[NKEYS][16], vals[NKEYS][32];
+	struct rec r[NKEYS];
+
+	for (int i = 4; i < NKEYS; i++) {
+		snprintf(keys[i], 16, "k%d", i);
+		snprintf(vals[i], 32, "f%d-%d", tag, i);
+		snprintf(want[i], 64, "%s", vals[i]);
+		r[i - 4] = (struct rec){keys[i], 0, vals[i], i - 4};
+	}
+	CHECK(produce_raw(e, ++*corr, topic, b,
+	                  mk_batch(b, 0, (int64_t)t_clock, r, NKEYS - 4, -1, 0)) == 0);
+	t_clock += 1500;
+	for (int i = 0; i < 3; i++)
+		pump(e);
+}
+
+/* Transactions in a compacted topic: before compaction a consumer that
+ * ignores the aborted list would see the aborted values; after it the
+ * aborted data is gone, the committed data is compacted by key, nothing
+ * looks open after a restart (LSO = high watermark), and the two markers
+ * go once delete.retention.ms has passed. */
+static void t_broker_compacts_transactions(void)
+{
+	static char want[NKEYS][64], got[NKEYS][64];
+	struct env *e;
+	int32_t corr = 0;
+	struct fres f;
+
+	env_dev_bytes = 64u * MB;
+	fetch_aborted_ok = true;
+	e = env_new();
+	CHECK(create_compacted(e, ++corr, "ctx", "0.01") == 0);
+	e->b->tconf[store_topic_find(e->st, "ctx", 3)].dirty_ppm = 2000000; /* no pass yet */
+	produce_txns(e, &corr, "ctx", want);
+	fill_rest(e, &corr, "ctx", want, 0);
+	consume_all(e, &corr, "ctx", got, NULL);
+	CHECK(!strcmp(got[2], "aborted-2") && ctrl_seen == 2); /* not filtered by this reader */
+	e->b->tconf[store_topic_find(e->st, "ctx", 3)].dirty_ppm = 10000;
+	run_compactor(e);
+	consume_all(e, &corr, "ctx", got, NULL);
+	check_same(got, want);
+	CHECK(ctrl_seen == 2); /* markers kept until their horizon */
+	env_restart(e);
+	f = fetch_iso(e, ++corr, "ctx", 0, 0, 1);
+	CHECK(f.err == 0 && f.lso == f.hwm && f.naborted == 0);
+	consume_all(e, &corr, "ctx", got, NULL);
+	check_same(got, want);
+	/* past delete.retention.ms a later pass drops the markers */
+	t_clock += 6000;
+	fill_rest(e, &corr, "ctx", want, 1);
+	run_compactor(e);
+	fill_rest(e, &corr, "ctx", want, 2);
+	run_compactor(e);
+	consume_all(e, &corr, "ctx", got, NULL);
+	check_same(got, want);
+	CHECK(ctrl_seen == 0);
+	env_restart(e);
+	f = fetch_iso(e, ++corr, "ctx", 0, 0, 1);
+	CHECK(f.err == 0 && f.lso == f.hwm);
+	consume_all(e, &corr, "ctx", got, NULL);
+	check_same(got, want);
+	env_free(e);
+	env_dev_bytes = 0;
+	fetch_aborted_ok = false;
+}
+
 /* A stored batch the compactor cannot parse stops the pass: the
  * partition is left exactly as it was. */
 static void t_broker_malformed_on_disk_left_alone(void)
@@ -649,7 +838,9 @@ static void t_broker_malformed_on_disk_left_alone(void)
  * k-th write on, keeping all or none of the unflushed writes), then a
  * restart on the same device: every key's latest value and every
  * offset's order survive, and both outcomes (old segments, compacted
- * ones) occur. */
+ * ones) occur. The log starts with a committed and an aborted
+ * transaction: whichever segments survive, nothing looks open (LSO =
+ * high watermark) and both markers are there. */
 static void t_broker_crash_at_every_step(void)
 {
 	static char want[NKEYS][64], got[NKEYS][64];
@@ -665,6 +856,8 @@ static void t_broker_crash_at_every_step(void)
 	CHECK(create_compacted(e, ++corr, "cr", "0.01") == 0);
 	/* no pass while producing (in memory only: the log says 0.01) */
 	e->b->tconf[store_topic_find(e->st, "cr", 2)].dirty_ppm = 2000000;
+	fetch_aborted_ok = true;
+	produce_txns(e, &corr, "cr", want); /* a committed and an aborted one first */
 	produce_rounds(e, &corr, "cr", 4, want, false);
 	CHECK(store_part_nsegs(tpart(e, "cr", 0)) >= 4);
 	end = store_part_end(tpart(e, "cr", 0));
@@ -701,9 +894,14 @@ static void t_broker_crash_at_every_step(void)
 				old_seen++;
 			consume_all(e, &corr, "cr", got, NULL);
 			check_same(got, want);
+			CHECK(ctrl_seen == 2); /* the markers stay (horizon not reached) */
+			/* nothing looks open, whichever segments survived */
+			struct fres f = fetch_iso(e, ++corr, "cr", 0, 0, 1);
+			CHECK(f.err == 0 && f.lso == f.hwm);
 			env_free(e);
 		}
 	}
+	fetch_aborted_ok = false;
 	fprintf(stderr, "  crash outcomes: old segments %u, compacted %u\n", old_seen, new_seen);
 	CHECK(old_seen > 0 && new_seen > 0);
 	md_free(img);
@@ -720,8 +918,12 @@ int main(int argc, char **argv)
 	kt_add("compact_core_huge_keys", t_core_huge_key);
 	kt_add("compact_core_map_overflow_keeps_records", t_core_map_overflow);
 	kt_add("compact_core_malformed_batches_refused", t_core_malformed);
+	kt_add("compact_core_transactions_aborted_gone_committed_compacted_markers_expire",
+	       t_core_transactions);
 	kt_add("compact_store_rewrite_gaps_and_slot_reuse", t_store_rewrite_gaps_and_reuse);
 	kt_add("compact_broker_last_value_per_key_across_restart", t_broker_compacts);
+	kt_add("compact_broker_transactions_read_committed_and_restart",
+	       t_broker_compacts_transactions);
 	kt_add("compact_broker_malformed_on_disk_left_alone",
 	       t_broker_malformed_on_disk_left_alone);
 	kt_add("compact_broker_crash_at_every_step", t_broker_crash_at_every_step);

@@ -44,58 +44,6 @@ static bool raw_resp_is(struct env *e, int32_t corr, bool flex, const uint8_t *e
 
 /* ---- typed helpers (non-flexible v1/v2 where not said) ---- */
 
-static int16_t add_part(struct env *e, int32_t corr, const char *id, int64_t pid, int16_t epoch,
-                        const char *topic, int32_t part)
-{
-	struct kw w;
-	struct kr r;
-	struct kstr s;
-
-	req_begin(&w, API_ADD_PARTS_TXN, 2, corr);
-	kw_str(&w, id, (int32_t)strlen(id));
-	kw_i64(&w, pid);
-	kw_i16(&w, epoch);
-	kw_i32(&w, 1);
-	kw_str(&w, topic, (int32_t)strlen(topic));
-	kw_i32(&w, 1);
-	kw_i32(&w, part);
-	req_send(e, 0, &w);
-	if (!tb_answer(e, corr, &r))
-		return -100;
-	CHECK(kr_i32(&r) == 0 && kr_i32(&r) == 1);
-	kr_str(&r, &s);
-	CHECK(kr_i32(&r) == 1 && kr_i32(&r) == part);
-	int16_t err = kr_i16(&r);
-	CHECK(!r.bad && r.off == r.n);
-	return err;
-}
-
-static int16_t plain_err(struct env *e, int32_t corr)
-{
-	struct kr r;
-
-	if (!tb_answer(e, corr, &r))
-		return -100;
-	CHECK(kr_i32(&r) == 0);
-	int16_t err = kr_i16(&r);
-	CHECK(!r.bad && r.off == r.n);
-	return err;
-}
-
-static int16_t end_txn(struct env *e, int32_t corr, const char *id, int64_t pid, int16_t epoch,
-                       bool commit)
-{
-	struct kw w;
-
-	req_begin(&w, API_END_TXN, 2, corr);
-	kw_str(&w, id, (int32_t)strlen(id));
-	kw_i64(&w, pid);
-	kw_i16(&w, epoch);
-	kw_i8(&w, commit);
-	req_send(e, 0, &w);
-	return plain_err(e, corr);
-}
-
 static int16_t add_offs(struct env *e, int32_t corr, const char *id, int64_t pid, int16_t epoch,
                         const char *group)
 {
@@ -114,8 +62,6 @@ static int16_t txn_commit_off(struct env *e, int32_t corr, const char *id, const
                               int64_t pid, int16_t epoch, int32_t part, int64_t off)
 {
 	struct kw w;
-	struct kr r;
-	struct kstr s;
 
 	req_begin(&w, API_TXN_OFFSET_COMMIT, 2, corr);
 	kw_str(&w, id, (int32_t)strlen(id));
@@ -130,14 +76,7 @@ static int16_t txn_commit_off(struct env *e, int32_t corr, const char *id, const
 	kw_i32(&w, -1);
 	kw_str(&w, "m", 1);
 	req_send(e, 0, &w);
-	if (!tb_answer(e, corr, &r))
-		return -100;
-	CHECK(kr_i32(&r) == 0 && kr_i32(&r) == 1);
-	kr_str(&r, &s);
-	CHECK(kr_i32(&r) == 1 && kr_i32(&r) == part);
-	int16_t err = kr_i16(&r);
-	CHECK(!r.bad && r.off == r.n);
-	return err;
+	return tb_part_err(e, corr, part);
 }
 
 /* Committed offset of group for src/part (OffsetFetch v1), -1 if none. */
@@ -160,81 +99,6 @@ static int64_t committed(struct env *e, int32_t corr, const char *group, int32_t
 	kr_str(&r, &s);
 	CHECK(kr_i32(&r) == 1 && kr_i32(&r) == part);
 	return kr_i64(&r);
-}
-
-static int16_t produce_txn(struct env *e, int32_t corr, const char *topic, int32_t part,
-                           int64_t pid, int16_t epoch, int32_t seq, int64_t *base)
-{
-	uint8_t b[81];
-
-	tb_batch(b, pid, epoch, seq, true);
-	return tb_produce(e, corr, topic, part, b, 81, base);
-}
-
-struct fres {
-	int16_t err;
-	int64_t hwm, lso;
-	int32_t naborted;
-	int64_t ab_pid[4], ab_first[4];
-	int32_t nbatches, nctrl;
-	int64_t last_base;
-};
-
-/* Fetch v11 of topic/part from off with isolation iso; parses it. */
-static struct fres fetch_iso(struct env *e, int32_t corr, const char *topic, int32_t part,
-                             int64_t off, int8_t iso)
-{
-	struct kw w;
-	struct kr r;
-	struct kstr s;
-	struct kbytes rec;
-	struct fres f = {.err = -100};
-
-	req_begin(&w, API_FETCH, 11, corr);
-	kw_i32(&w, -1);
-	kw_i32(&w, 0);
-	kw_i32(&w, 1);
-	kw_i32(&w, 52428800);
-	kw_i8(&w, iso);
-	kw_i32(&w, 0);
-	kw_i32(&w, -1);
-	kw_i32(&w, 1);
-	kw_str(&w, topic, (int32_t)strlen(topic));
-	kw_i32(&w, 1);
-	kw_i32(&w, part);
-	kw_i32(&w, -1);
-	kw_i64(&w, off);
-	kw_i64(&w, -1);
-	kw_i32(&w, 1048576);
-	kw_i32(&w, 0);
-	kw_str(&w, "", 0);
-	req_send(e, 0, &w);
-	if (!tb_answer(e, corr, &r))
-		return f;
-	CHECK(kr_i32(&r) == 0 && kr_i16(&r) == 0 && kr_i32(&r) == 0);
-	CHECK(kr_i32(&r) == 1);
-	kr_str(&r, &s);
-	CHECK(kr_i32(&r) == 1 && kr_i32(&r) == part);
-	f.err = kr_i16(&r);
-	f.hwm = kr_i64(&r);
-	f.lso = kr_i64(&r);
-	(void)kr_i64(&r);
-	f.naborted = kr_i32(&r);
-	for (int32_t i = 0; i < f.naborted && i < 4; i++) {
-		f.ab_pid[i] = kr_i64(&r);
-		f.ab_first[i] = kr_i64(&r);
-	}
-	CHECK(kr_i32(&r) == -1);
-	kr_bytes(&r, &rec);
-	CHECK(!r.bad && r.off == r.n);
-	for (int32_t at = 0; rec.len > 0 && at + 61 <= rec.len;) {
-		const uint8_t *h = rec.p + at;
-		f.nbatches++;
-		f.nctrl += (h[22] & 0x20) != 0;
-		f.last_base = (int64_t)get_be64(h);
-		at += (int32_t)get_be32(h + 8) + 12;
-	}
-	return f;
 }
 
 /* ListOffsets v2 latest (-1) of t/0 with isolation iso. */

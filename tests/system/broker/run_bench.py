@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import signal
 import subprocess
@@ -35,6 +36,10 @@ CMP_RECORDS, CMP_KEYS, CMP_VALUE = 200000, 1000, 100
 # 1- versus 2-loop scaling (--threads): records, record bytes, partitions
 SCALE_RECORDS, SCALE_BYTES, SCALE_PARTS = 2000000, 100, 8
 RAW_SECONDS, RAW_BATCH = 5, 100  # raw_loadgen: run time, records per batch
+RAW_REPS = 5  # raw_loadgen runs per loop count (alternating 1, 2 / 2, 1); medians reported
+# requests in flight per raw_loadgen connection: enough that a loop still
+# has input queued while the client waits for a CPU on this shared host
+RAW_INFLIGHT = 32
 
 
 def kv(line):
@@ -86,6 +91,9 @@ def main():
     ap.add_argument("--tools", required=True)
     ap.add_argument("--work", required=True)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--scaling-only", action="store_true",
+                    help="only the 1- versus 2-loop figures (make bench-broker-scaling)")
+    ap.add_argument("--raw-reps", type=int, default=RAW_REPS)
     a = ap.parse_args()
     shutil.rmtree(a.work, ignore_errors=True)
     os.makedirs(a.work)
@@ -119,6 +127,12 @@ def main():
         out.write(json.dumps(rec) + "\n")
         print(json.dumps(rec))
 
+    if a.scaling_only:
+        b.send_signal(signal.SIGTERM)
+        b.wait(timeout=60)
+        os.remove(data)
+        raw_scaling(a, base, emit)
+        return 0
     try:
         for label, rsize, n, acks, mode in RUNS:
             topic = f"bench-{label}"
@@ -153,18 +167,20 @@ def main():
         b.wait(timeout=60)
         os.remove(data)
     scaling(a, gen, base, emit)
+    raw_scaling(a, base, emit)
     return 0
 
 
-def cpu_s(pid):
-    """CPU seconds each thread of pid ran (schedstat: nanoseconds, user and
-    kernel), keyed by thread name and id."""
+def cpu_s(pid, field=0):
+    """CPU seconds each thread of pid ran (schedstat field 0: nanoseconds on
+    a CPU, user and kernel; field 1: nanoseconds runnable but waiting for
+    a CPU), keyed by thread name and id."""
     out = {}
     for tid in os.listdir(f"/proc/{pid}/task"):
         with open(f"/proc/{pid}/task/{tid}/comm") as f:
             name = f.read().strip()
         with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
-            out[f"{name}.{tid}"] = int(f.read().split()[0]) / 1e9
+            out[f"{name}.{tid}"] = int(f.read().split()[field]) / 1e9
     return out
 
 
@@ -187,20 +203,16 @@ def measured(b, cmd):
 
 
 def scaling(a, gen, base, emit):
-    """Produce and consume through --threads 1 and --threads 2, twice:
-    - rdk_loadgen (librdkafka, a real client) on the sparse file as the
-      other figures; on this 2-core machine the client shares the cores
-      and needs far more CPU per record than the broker, so its records/s
-      measure the client;
-    - raw_loadgen, a client that only writes prebuilt Produce requests
-      (2 connections and 4 partitions a request whatever the loops), the
-      store on tmpfs: the loops themselves are the bottleneck.
+    """Produce and consume through --threads 1 and --threads 2 with
+    rdk_loadgen (librdkafka, a real client) on the sparse file as the
+    other figures; on this 2-core machine the client shares the cores and
+    needs far more CPU per record than the broker, so its records/s
+    measure the client (the broker-bound figure is raw_scaling's).
     The broker's CPU time is read per thread from /proc (schedstat); the
     1-loop broker's loop time over the busier loop's time for the same
     records is the speed-up with a core per loop (docs/broker.md, "One
     event loop per core")."""
     res = {}
-    shm = "/dev/shm" if os.path.isdir("/dev/shm") else a.work
     for threads in (1, 2):
         data = os.path.join(a.work, f"scale{threads}.img")
         b, addr = start_broker(a, data, threads, f"scale{threads}.log")
@@ -215,18 +227,6 @@ def scaling(a, gen, base, emit):
             b.send_signal(signal.SIGTERM)
             b.wait(timeout=60)
             os.remove(data)
-        data = os.path.join(shm, f"hallows-bench-raw{threads}-{os.getpid()}.img")
-        b, addr = start_broker(a, data, threads, f"raw{threads}.log")
-        try:
-            host, port = addr.rsplit(":", 1)
-            r, cpu, loops = measured(b, [os.path.join(a.tools, "raw_loadgen"), host, port, "raw",
-                                         str(RAW_SECONDS), str(RAW_BATCH), str(SCALE_BYTES),
-                                         "4", "8", "2"])
-            res[("raw", threads)] = (r["rps"], r["records"], cpu, loops)
-        finally:
-            b.send_signal(signal.SIGTERM)
-            b.wait(timeout=60)
-            os.remove(data)
     common = dict(base, record_bytes=SCALE_BYTES, acks=1, partitions=SCALE_PARTS,
                   load_generator_cpu="shares the same 2 cores, unpinned",
                   partition_assignment="leader loop = (topic id + partition) mod threads")
@@ -234,13 +234,8 @@ def scaling(a, gen, base, emit):
         "produce": dict(common, records=SCALE_RECORDS, client="one rdk_loadgen process "
                         "(librdkafka: a connection per broker node, i.e. per loop)"),
         "consume": dict(common, records=SCALE_RECORDS, client="one rdk_loadgen process"),
-        "raw": dict(common, seconds=RAW_SECONDS, records_per_batch=RAW_BATCH,
-                    client="raw_loadgen: 2 connections, 4 partitions a request, 8 requests "
-                    "in flight each, prebuilt batches",
-                    device=f"sparse file on tmpfs ({shm}), page cache: the loops measured, "
-                    "not the disk"),
     }
-    for what, label in (("produce", "produce"), ("consume", "consume"), ("raw", "produce_raw")):
+    for what, label in (("produce", "produce"), ("consume", "consume")):
         cfg = cfgs[what]
         for threads in (1, 2):
             rps, n, cpu, loops = res[(what, threads)]
@@ -257,6 +252,92 @@ def scaling(a, gen, base, emit):
              "ratio", dict(cfg, method="records per CPU-second of the busier loop, 2 loops / "
                            "1 loop: the speed-up with a core per loop when the loops are the "
                            "bottleneck"))
+
+
+
+def raw_once(a, threads, tag):
+    """One raw_loadgen run (RAW_SECONDS) against a fresh --threads broker
+    whose store is on tmpfs: records, wall seconds, per-loop CPU seconds
+    and run-queue waits (schedstat), the client's CPU seconds."""
+    shm = "/dev/shm" if os.path.isdir("/dev/shm") else a.work
+    data = os.path.join(shm, f"hallows-bench-raw{threads}-{os.getpid()}.img")
+    b, addr = start_broker(a, data, threads, f"raw{threads}.log")
+    try:
+        host, port = addr.rsplit(":", 1)
+        wait0 = cpu_s(b.pid, 1)
+        ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        r, _cpu, loops = measured(b, [os.path.join(a.tools, "raw_loadgen"), host, port,
+                                      f"raw{tag}", str(RAW_SECONDS), str(RAW_BATCH),
+                                      str(SCALE_BYTES), "4", str(RAW_INFLIGHT), "2"])
+        ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        wait1 = cpu_s(b.pid, 1)
+    finally:
+        b.send_signal(signal.SIGTERM)
+        b.wait(timeout=60)
+        os.remove(data)
+    waits = sorted(v - wait0.get(k, 0.0) for k, v in wait1.items() if k.startswith("loop"))
+    client = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
+    return {"records": r["records"], "seconds": r["seconds"], "loops": loops, "waits": waits,
+            "client_cpu_s": client}
+
+
+def median(v):
+    v = sorted(v)
+    return v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
+
+
+def raw_scaling(a, base, emit):
+    """The broker-bound scaling figure (docs/broker.md, "Scaling"):
+    raw_loadgen (prebuilt Produce requests: 2 connections, 4 partitions
+    of RAW_BATCH records a request, 8 in flight each, whatever the loop
+    count) against --threads 1 and --threads 2, the store on tmpfs, in
+    RAW_REPS pairs whose order alternates (1 then 2, 2 then 1) so that a
+    drift of the machine's load hits both alike. Per pair two ratios:
+    - wall: records/s 2 loops over 1 (client and loops share the 2 cores);
+    - core per loop: records per CPU-second of the busier loop, 2 over 1
+      (schedstat), the speed-up when each loop has a core of its own.
+    The medians are the figures; every pair is in the configuration."""
+    runs = {1: [], 2: []}
+    for rep in range(a.raw_reps):
+        for threads in ((1, 2) if rep % 2 == 0 else (2, 1)):
+            runs[threads].append(raw_once(a, threads, f"{rep}"))
+    wall, core = [], []
+    for r1, r2 in zip(runs[1], runs[2]):
+        wall.append((r2["records"] / r2["seconds"]) / (r1["records"] / r1["seconds"]))
+        core.append((r2["records"] / r2["loops"][-1]) / (r1["records"] / r1["loops"][-1]))
+    cfg = dict(base, record_bytes=SCALE_BYTES, acks=1, partitions=SCALE_PARTS,
+               seconds=RAW_SECONDS, records_per_batch=RAW_BATCH, repetitions=a.raw_reps,
+               order="pairs alternating 1,2 / 2,1; median of the pairs' ratios",
+               client=f"raw_loadgen: 2 connections, 4 partitions a request, {RAW_INFLIGHT} "
+               "requests in flight each, prebuilt batches",
+               load_generator_cpu="shares the same 2 cores, unpinned",
+               device="sparse file on tmpfs, page cache: the loops measured, not the disk",
+               partition_assignment="leader loop = (topic id + partition) mod threads",
+               load_average=round(os.getloadavg()[0], 2),
+               pair_ratios_wall=[round(x, 3) for x in wall],
+               pair_ratios_core_per_loop=[round(x, 3) for x in core])
+    for threads in (1, 2):
+        rs = runs[threads]
+        c = dict(cfg, broker_threads=threads,
+                 records_per_s_each=[round(r["records"] / r["seconds"]) for r in rs],
+                 loop_cpu_s_each=[[round(x, 3) for x in r["loops"]] for r in rs],
+                 loop_runqueue_wait_s_each=[[round(x, 3) for x in r["waits"]] for r in rs],
+                 # on a CPU or waiting for one: 1.0 = never blocked (on input or a lock)
+                 loop_runnable_fraction_median=round(median(
+                     [(c + w) / r["seconds"] for r in rs for c, w in zip(r["loops"], r["waits"])]),
+                     3),
+                 client_cpu_s_each=[round(r["client_cpu_s"], 3) for r in rs])
+        emit(f"produce_raw_scale_threads{threads}_records_per_s",
+             median([r["records"] / r["seconds"] for r in rs]), "records/s", c)
+        emit(f"produce_raw_scale_threads{threads}_loop_ns_per_record",
+             median([r["loops"][-1] * 1e9 / r["records"] for r in rs]), "ns", c)
+    emit("produce_raw_scale_threads2_over_1", median(wall), "ratio",
+         dict(cfg, method="median over the pairs of records/s 2 loops / 1 loop, client and "
+              "broker sharing 2 cores"))
+    emit("produce_raw_scale_threads2_over_1_core_per_loop", median(core), "ratio",
+         dict(cfg, method="median over the pairs of records per CPU-second of the busier loop, "
+              "2 loops / 1 loop: the speed-up with a core per loop when the loops are the "
+              "bottleneck"))
 
 
 if __name__ == "__main__":

@@ -714,19 +714,6 @@ def t_parked_join_holds_up_nothing(b):
         assert time.time() - t0 < 2.0, f"Metadata took {time.time() - t0:.1f} s"
 
 
-def t_txn_refused_with_threads(b):
-    """Transactions are not offered with several loops (their markers would
-    span shards): InitProducerId with a transactional id, sent to either
-    loop, is answered UNSUPPORTED_VERSION (librdkafka's init_transactions
-    then fails when its timeout expires); plain produce keeps working."""
-    for i in range(b.threads):
-        with kr.connect(b.port + i) as s:
-            r = kr.request(s, 22, 1, 7, kr.kstr("tx-r") + struct.pack(">i", 60000))
-            assert struct.unpack(">ih", r[:6]) == (0, 35), r[:6]
-    out = rdk("produce", b.addr, "after-txn", 10, 50, 1, "none", "q").stdout
-    assert "delivered 10 failed 0" in out, out
-
-
 def txn(*args, timeout=120, check=True):
     return run([os.path.join(ARGS.tools, "rdk_txn")] + [str(a) for a in args],
                timeout=timeout, check=check)
@@ -810,7 +797,8 @@ def txn_kill_case(name, point):
     the transaction exactly once (the PREPARE record was durable), or, cut
     before it (point "open": kill -9 from outside with the transaction
     still open), none once its timeout aborts it."""
-    def t(_b):
+    def t(_b, name=name):
+        name = f"{name}-t{THREADS}"  # the data file's layout follows --threads
         extra = ["--crash-at", point] if point != "open" else []
         nb = Broker(name, extra=extra).start()
         port = nb.port
@@ -897,7 +885,6 @@ TESTS += [
     ("partitions_exactly_once_in_order", t_partitions_exactly_once_in_order),
     ("pipelined_requests_answered_in_order_across_loops", t_connection_order_with_forwarding),
     ("parked_join_group_holds_up_no_other_request", t_parked_join_holds_up_nothing),
-    ("txn_refused_with_several_threads", t_txn_refused_with_threads),
 ]
 
 
@@ -916,13 +903,21 @@ TESTS_THREADS2 = [
     "rdkafka_admin_groups_commit_metadata_list_describe_delete",
     "rdkafka_idempotent_producer_exactly_once", "partitions_exactly_once_in_order",
     "pipelined_requests_answered_in_order_across_loops",
-    "parked_join_group_holds_up_no_other_request", "txn_refused_with_several_threads",
+    "parked_join_group_holds_up_no_other_request",
+    # transactions across loops: coordinator on loop 0, markers written by
+    # each partition's loop (docs/broker.md, "Transactions across loops")
+    "rdkafka_txn_commit_and_abort_read_committed", "rdkafka_txn_fencing_same_transactional_id",
+    "rdkafka_txn_vanished_client_times_out_and_aborts",
+    "rdkafka_txn_consume_transform_produce_offsets",
+    "txn_broker_killed_after_prepare_all_committed",
+    "txn_broker_killed_after_first_marker_all_committed",
 ]
 
 
 # A few of them under ThreadSanitizer (--tsan-broker): the loops, the
 # rings between them (forwarded and replicated requests) and the flushers.
 TESTS_TSAN = ["kcat_produce_consume_roundtrip", "bad_input_keeps_broker_and_data",
+              "rdkafka_txn_commit_and_abort_read_committed",
               "rdkafka_admin_topics_create_configs_partitions_records_delete",
               "partitions_exactly_once_in_order",
               "pipelined_requests_answered_in_order_across_loops",
@@ -1003,7 +998,7 @@ def main():
     ARGS = ap.parse_args()
     shutil.rmtree(ARGS.work, ignore_errors=True)
     os.makedirs(ARGS.work)
-    runs = [(1, "main", "", [t for t in TESTS if t[0] != "txn_refused_with_several_threads"])]
+    runs = [(1, "main", "", TESTS)]
     if ARGS.threads2_only:
         runs = []
     if ARGS.threads2 or ARGS.threads2_only:
