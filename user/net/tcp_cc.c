@@ -75,7 +75,7 @@ uint32_t tcp_cubic_w(const struct floo_tcp *c, uint32_t t_ms)
 		d = 100000; /* 100 s past K: far beyond any window */
 	if (d < -100000)
 		d = -100000;
-	w = (int64_t)c->cub_wmax + d * d * d * 4 * (int64_t)c->mss / 10000000000ll;
+	w = (int64_t)c->cub_wmax + d * d * d * 4 * (int64_t)c->mss / 10000000000LL;
 	if (w < (int64_t)c->mss)
 		w = c->mss;
 	return w > 0x7fffffff ? 0x7fffffff : (uint32_t)w;
