@@ -120,7 +120,7 @@ struct floo_stack {
 	struct floo_tcp *tcp_dirty; /* connections with output pending */
 	uint32_t iss_secret;
 	uint16_t eph_next;
-	uint32_t *theap;          /* min-heap of connection indices by t_key */
+	uint32_t *theap; /* min-heap of connection indices by t_key */
 	uint32_t theap_n;
 	uint64_t misc_tick_ns;     /* next ARP/fragment/DHCP timer scan */
 	uint32_t challenge_tokens; /* RFC 5961 rate limit */

@@ -75,7 +75,7 @@ uint32_t tcp_cubic_w(const struct floo_tcp *c, uint32_t t_ms)
 		d = 100000; /* 100 s past K: far beyond any window */
 	if (d < -100000)
 		d = -100000;
-	w = (int64_t)c->cub_wmax + d * d * d * 4 * (int64_t)c->mss / 10000000000ll;
+	w = (int64_t)c->cub_wmax + d * d * d * 4 * (int64_t)c->mss / 10000000000LL;
 	if (w < (int64_t)c->mss)
 		w = c->mss;
 	return w > 0x7fffffff ? 0x7fffffff : (uint32_t)w;
@@ -101,7 +101,8 @@ uint32_t tcp_cc_reduce(struct floo_tcp *c)
 static void cubic_ack(struct floo_tcp *c, uint32_t acked)
 {
 	uint32_t now = c->st->now_ms, t, target, wc, rtt = c->srtt8 / 8;
-	uint64_t alpha_num = 3 * (CUB_BETA_DEN - CUB_BETA_NUM), alpha_den = CUB_BETA_DEN + CUB_BETA_NUM;
+	uint64_t alpha_num = 3 * (CUB_BETA_DEN - CUB_BETA_NUM),
+	         alpha_den = CUB_BETA_DEN + CUB_BETA_NUM;
 
 	if (!c->cub_epoch_ms) {
 		c->cub_epoch_ms = now ? now : 1;
@@ -213,7 +214,8 @@ static void prr_ack(struct floo_tcp *c)
 	c->prr_sacked = sacked;
 	c->prr_delivered += delivered;
 	if (pipe > c->ssthresh) {
-		uint64_t want = ((uint64_t)c->prr_delivered * c->ssthresh + c->prr_fs - 1) / c->prr_fs;
+		uint64_t want =
+		    ((uint64_t)c->prr_delivered * c->ssthresh + c->prr_fs - 1) / c->prr_fs;
 
 		sndcnt = want > c->prr_out ? (uint32_t)(want - c->prr_out) : 0;
 	} else {

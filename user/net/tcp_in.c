@@ -88,7 +88,8 @@ static bool fin_acked(struct floo_tcp *c)
 		tcp_set_state(c, TCP_FIN_WAIT_2);
 		/* Nobody will read a half-closed orphan forever (Linux's
 		 * tcp_fin_timeout idea): bound FIN_WAIT_2 by 2*MSL. */
-		tcp_timer_set(c, &c->t_2msl, c->st->now_ns + 2ull * c->st->cfg.tcp_msl_ms * 1000000u);
+		tcp_timer_set(c, &c->t_2msl,
+		              c->st->now_ns + 2ull * c->st->cfg.tcp_msl_ms * 1000000u);
 		return true;
 	case TCP_CLOSING:
 		tcp_enter_time_wait(c);

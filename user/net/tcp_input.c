@@ -228,7 +228,8 @@ void tcp_input(struct floo_stack *st, struct floo_pbuf *pb, const uint8_t *ip, u
 	c->last_rx_ns = st->now_ns;
 	if (c->flags & TF_KEEP) {
 		c->keep_probes = 0;
-		tcp_timer_set(c, &c->t_keep, st->now_ns + (uint64_t)st->cfg.tcp_keep_idle_ms * 1000000u);
+		tcp_timer_set(c, &c->t_keep,
+		              st->now_ns + (uint64_t)st->cfg.tcp_keep_idle_ms * 1000000u);
 	}
 	if (c->state == TCP_SYN_SENT) {
 		syn_sent_input(c, ip, th, &s);

@@ -212,6 +212,33 @@ void tcp_enter_time_wait(struct floo_tcp *c)
 	}
 }
 
+/* A debug record of the state an RTO found (how the impaired-path RTOs
+ * were understood: docs/net.md, Benchmarks): flight, how long the peer
+ * had been silent, recovery, pipe and cwnd, then each remembered
+ * transmission (offset from SND.UNA, length, age) and SACKed range. */
+static void rto_debug(struct floo_tcp *c)
+{
+	struct floo_stack *st = c->st;
+
+	floo_log(st, FLOO_LOG_DEBUG, "tcp_rto_flight", c->snd_max - c->snd_una);
+	floo_log(st, FLOO_LOG_DEBUG, "tcp_rto_silent_us", (st->now_ns - c->last_rx_ns) / 1000);
+	floo_log(st, FLOO_LOG_DEBUG, "tcp_rto_recovery", !!(c->flags & TF_RECOVERY));
+	floo_log(st, FLOO_LOG_DEBUG, "tcp_rto_pipe", tcp_rack_pipe(c));
+	floo_log(st, FLOO_LOG_DEBUG, "tcp_rto_cwnd", c->cwnd);
+	for (unsigned i = 0; i < c->txlog_n; i++) {
+		const struct tcp_txrec *r = &c->txlog[(c->txlog_head + i) % TCP_TXLOG];
+
+		floo_log(st, FLOO_LOG_DEBUG, "tcp_rto_tx_at", r->start - c->snd_una);
+		floo_log(st, FLOO_LOG_DEBUG, "tcp_rto_tx_len", r->end - r->start);
+		floo_log(st, FLOO_LOG_DEBUG, "tcp_rto_tx_age_us",
+		         (uint32_t)(st->now_ns / 1000) - r->ts_us);
+	}
+	for (unsigned i = 0; i < c->sb_n; i++) {
+		floo_log(st, FLOO_LOG_DEBUG, "tcp_rto_sacked_at", c->sb[i].start - c->snd_una);
+		floo_log(st, FLOO_LOG_DEBUG, "tcp_rto_sacked_len", c->sb[i].end - c->sb[i].start);
+	}
+}
+
 /* RTO expiry (RFC 6298 5.4-5.7): back off, collapse cwnd, go back to
  * SND.UNA. Gives up after too many tries. */
 static void rexmt_fire(struct floo_tcp *c)
@@ -225,23 +252,7 @@ static void rexmt_fire(struct floo_tcp *c)
 		return;
 	c->rxtshift++;
 	c->st->stats.tcp_timeouts++;
-	floo_log(c->st, FLOO_LOG_DEBUG, "tcp_rto_flight", c->snd_max - c->snd_una);
-	floo_log(c->st, FLOO_LOG_DEBUG, "DBG_rto_silent_us", (c->st->now_ns - c->last_rx_ns) / 1000);
-	floo_log(c->st, FLOO_LOG_DEBUG, "DBG_rto_recovery", !!(c->flags & TF_RECOVERY));
-	floo_log(c->st, FLOO_LOG_DEBUG, "DBG_rto_pipe", tcp_rack_pipe(c));
-	floo_log(c->st, FLOO_LOG_DEBUG, "DBG_rto_cwnd", c->cwnd);
-	floo_log(c->st, FLOO_LOG_DEBUG, "DBG_rto_txdrop", c->st->stats.tx_dropped);
-	for (unsigned i = 0; i < c->txlog_n; i++) {
-		const struct tcp_txrec *r = &c->txlog[(c->txlog_head + i) % TCP_TXLOG];
-		floo_log(c->st, FLOO_LOG_DEBUG, "DBG_tx_start", r->start - c->snd_una);
-		floo_log(c->st, FLOO_LOG_DEBUG, "DBG_tx_len", r->end - r->start);
-		floo_log(c->st, FLOO_LOG_DEBUG, "DBG_tx_age_us", (uint32_t)(c->st->now_ns / 1000) - r->ts_us);
-		floo_log(c->st, FLOO_LOG_DEBUG, "DBG_tx_ord", r->ord);
-	}
-	for (unsigned i = 0; i < c->sb_n; i++) {
-		floo_log(c->st, FLOO_LOG_DEBUG, "DBG_sb_start", c->sb[i].start - c->snd_una);
-		floo_log(c->st, FLOO_LOG_DEBUG, "DBG_sb_end", c->sb[i].end - c->snd_una);
-	}
+	rto_debug(c);
 	if (c->rxtshift > (syn ? TCP_SYN_RETRIES : TCP_DATA_RETRIES)) {
 		c->st->stats.tcp_conn_drops++;
 		tcp_destroy(c, FLOO_ETIMEDOUT);

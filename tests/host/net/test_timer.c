@@ -178,7 +178,8 @@ KT_CASE(timer_idle_connection_wakes_nobody)
 	/* Keep-alive on: one wakeup when the idle time is over. */
 	floo_poll(r.n->st); /* the stack's clock is read once per poll */
 	floo_tcp_keepalive(r.sa.c, true);
-	CHECK(tcp_timer_next(r.n->st) == t_now_ns + (uint64_t)r.n->st->cfg.tcp_keep_idle_ms * MS_NS);
+	CHECK(tcp_timer_next(r.n->st) ==
+	      t_now_ns + (uint64_t)r.n->st->cfg.tcp_keep_idle_ms * MS_NS);
 	floo_tcp_keepalive(r.sa.c, false);
 	CHECK(idle_wakeups(r.n, 1000) == 0);
 	CHECK(r.n->txq.n == 0);

@@ -357,10 +357,12 @@ def recv_exact(s, n):
 def idle_with_connections(tap, q, hport, kport):
     """A keep-alive HTTP connection to webd and a Kafka connection to brokerd stay open and
     silent for a few seconds: both partitions sleep in the kernel's timed wait (HL_SYS_WAIT)
-    until Floo's next timer instead of yielding their CPU. Before the timed wait they yielded at
-    every idle turn while any TCP connection was open (tens of thousands of idle calls a
-    second); now the idle calls stay near Floo's timer scans (every 10 ms), the sleeps end by
-    their deadline (timer wakeups) and nothing yields."""
+    until their next real deadline instead of yielding their CPU. Before the timed wait they
+    yielded at every idle turn while any TCP connection was open (tens of thousands of idle
+    calls a second); then Floo's 10 ms timer scan woke them 100 times a second; now an idle
+    connection arms no Floo timer (docs/net.md, Timers): webd, which has no timer of its own
+    while nothing is left to report, wakes fewer than 40 times in the silence and its requests,
+    brokerd as its broker's timeouts say, and nothing yields."""
     def http_get(hs):
         hs.sendall(b"GET / HTTP/1.1\r\nHost: hallows\r\n\r\n")
         head = b""
@@ -411,7 +413,7 @@ def idle_with_connections(tap, q, hport, kport):
         rate = d[3] / max(t2 - t1, 0.1)
         why.append("%s over %.1f s: wakeups %d (timer %d), idle calls %d (%.0f/s), yields %d"
                    % (w, t2 - t1, d[0], d[1], d[3], rate, d[4]))
-        ok = ok and d[1] >= 3 and d[4] == 0 and rate < 1000
+        ok = ok and d[4] == 0 and rate < 1000 and (w != "webd" or d[0] < 40)
     tap.line(ok, "idle_with_open_connections_sleeps_not_yields",
              "; ".join(why) or "requests %s %s, counters %s %s" % (ok1, ok2, c1, c2))
     print("# serve: " + "; ".join(why))
