@@ -54,7 +54,9 @@ TEST_JOBS ?= 2
 # fragment adds G with TEST_BESIDE += G and may set TEST_PREP_G (targets built in the
 # foreground first, so that nothing is built twice at once) and TEST_ARGS_G (make
 # arguments of the background run). What is left of them when the foreground is done gets
-# the normal policy back (tools/sched_normal.sh). make test TEST_BESIDE= runs every group in turn.
+# the normal policy back (tools/sched_normal.sh). On a host busy with other work an idle-class
+# task gets next to nothing until then: TEST_BESIDE_SCHED="nice -n 5" gives the checks a share
+# (at some risk to the timing of the QEMU runs). make test TEST_BESIDE= runs every group in turn.
 TEST_BESIDE :=
 TEST_BESIDE_SCHED ?= chrt --idle 0
 BENCH_STEPS :=
