@@ -161,7 +161,7 @@ static void socket_calls(void)
 static void tcp_echo(void)
 {
 	char buf[70000], out[70000];
-	struct sockaddr_in a;
+	struct sockaddr_in a = {0};
 	socklen_t len = sizeof(a);
 
 	int s = tcp_to(7, 0);
@@ -305,7 +305,7 @@ static void nonblocking(void)
 static void udp(void)
 {
 	char buf[2000];
-	struct sockaddr_in from;
+	struct sockaddr_in from = {0};
 	socklen_t len = sizeof(from);
 	int u = socket(AF_INET, SOCK_DGRAM, 0);
 
@@ -340,7 +340,7 @@ static void udp(void)
 static void listener(void)
 {
 	char buf[64];
-	struct sockaddr_in a = addr_of(htonl(INADDR_ANY), 7070), peer;
+	struct sockaddr_in a = addr_of(htonl(INADDR_ANY), 7070), peer = {0};
 	socklen_t len = sizeof(peer);
 	int l = socket(AF_INET, SOCK_STREAM, 0), v = 1;
 

@@ -831,7 +831,9 @@ static int64_t do_accept(struct lx_proc *p, struct lx_ofd *o, uint64_t ua, uint6
 	if (!n)
 		return -E_NFILE;
 	struct lx_sock *a = s->aq[0];
-	memmove(s->aq, s->aq + 1, (--s->aq_n) * sizeof(s->aq[0]));
+	s->aq_n--;
+	for (uint32_t i = 0; i < s->aq_n; i++)
+		s->aq[i] = s->aq[i + 1];
 	n->sock = a;
 	fdt[fd] = (struct lx_fd){n, (flags & O_CLOEXEC) != 0};
 	(void)put_addr(p, ua, ulen, a->rip, a->rport); /* checked above */
@@ -993,7 +995,7 @@ static int64_t sock_recv(struct lx_proc *p, struct lx_ofd *o, uint64_t flags, ui
 	if (flags & MSG_PEEK)
 		return (int64_t)done;
 	s->rx_bytes -= (uint32_t)done;
-	for (uint64_t left = done; left;) { /* hand the buffers read through back to Floo */
+	for (uint64_t left = done; left && s->rx_head;) { /* the buffers read through go back */
 		struct floo_pbuf *pb = s->rx_head;
 		uint64_t k = pb->len - s->rx_off;
 		if (left < k) {
