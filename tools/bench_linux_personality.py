@@ -5,10 +5,12 @@ The same static binary (tests/linux/bench_getpid.c) runs under the Linux
 personality on Hallows and as /init of the Linux guest, both under
 -icount shift=0; each prints
     BENCH lxabi.<hallows|linux>.<figure>_instructions <n> instructions
-for getpid, pipe_roundtrip, fork_exit_wait and fork_execve_wait, which go
-to --out as JSON lines (tools/bench/results.py).
+for getpid, pipe_roundtrip, fork_exit_wait, fork_execve_wait,
+file_read_4k and busybox_script_1000, which go to --out as JSON lines
+(tools/bench/results.py). The guest gets /bin/busybox and the script
+/etc/bench1000.sh as the personality's file tree has them.
 """
-FIGURES = 4
+FIGURES = 6
 import argparse
 import os
 import subprocess
@@ -42,6 +44,8 @@ def main():
     recs = hallows(a.kernel, a.initrd)
     guest_initrd = "build/linux/bench/guest-initrd.cpio"
     subprocess.run([sys.executable, "tools/linux-guest/mkinitramfs.py", "--init", a.binary,
+                    "--file", "/bin/busybox=/bin/busybox",
+                    "--file", "/etc/bench1000.sh=tests/linux/root/etc/bench1000.sh",
                     "--out", guest_initrd], check=True)
     g = lg.run_guest(lg.guest_config(initrd=guest_initrd, icount=True, smp=1), timeout=300,
                      ready_re=r"^BENCH", serial_log="build/linux/bench/guest.log")

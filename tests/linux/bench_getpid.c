@@ -4,10 +4,13 @@
  * "mov $SYS_getpid, %eax; syscall; dec; jnz" minus the same rounds without
  * the syscall), a one-byte pipe round trip between two processes,
  * fork+_exit+wait and fork+execve+wait of this program (which exits at
- * once when run as "bench_getpid exit"). The same binary runs on the
+ * once when run as "bench_getpid exit"), a 4 KiB pread of a cached file
+ * (this program's own file) and busybox sh running /etc/bench1000.sh, a
+ * script of 1,000 commands (the whole run). The same binary runs on the
  * Hallows personality and as /init of the Linux guest (docs/linux.md,
  * "Measured"); the least disturbed of several runs counts.
  */
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/reboot.h>
@@ -89,6 +92,41 @@ static uint64_t fork_wait(long n, const char *self)
 	return (rdtsc() - t0) / n;
 }
 
+/* Instructions per 4 KiB pread of a file already in memory (page cache or the personality's
+ * file tree). */
+static uint64_t file_read(long n, const char *path)
+{
+	static char buf[4096];
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0 || pread(fd, buf, sizeof(buf), 0) != (ssize_t)sizeof(buf))
+		return 0;
+	uint64_t t0 = rdtsc();
+	for (long i = 0; i < n; i++)
+		if (pread(fd, buf, sizeof(buf), 0) != (ssize_t)sizeof(buf))
+			return 0;
+	uint64_t t = rdtsc() - t0;
+	close(fd);
+	return t / n;
+}
+
+/* Instructions for busybox sh to run the 1,000-command script, start to wait's end. */
+static uint64_t script_1000(void)
+{
+	uint64_t t0 = rdtsc();
+	int st = -1;
+	pid_t c = fork();
+
+	if (c == 0) {
+		char *av[] = {"sh", "/etc/bench1000.sh", NULL};
+		execve("/bin/busybox", av, NULL);
+		_exit(127);
+	}
+	if (c < 0 || waitpid(c, &st, 0) != c || !WIFEXITED(st) || WEXITSTATUS(st))
+		return 0;
+	return rdtsc() - t0;
+}
+
 static uint64_t least(uint64_t a, uint64_t b)
 {
 	return a && a < b ? a : b;
@@ -111,17 +149,27 @@ int main(int argc, char **argv)
 	struct utsname u;
 	const char *sys = uname(&u) == 0 && strstr(u.release, "hallows") ? "hallows" : "linux";
 	uint64_t pipe_rt = UINT64_MAX, fork_exit = UINT64_MAX, fork_exec = UINT64_MAX;
+	uint64_t rd = UINT64_MAX;
 	for (int i = 0; i < 3; i++) {
 		pipe_rt = least(pipe_roundtrip(500), pipe_rt);
 		fork_exit = least(fork_wait(30, NULL), fork_exit);
 		fork_exec = least(fork_wait(10, argv[0]), fork_exec);
+		rd = least(file_read(2000, argv[0]), rd);
 	}
+	uint64_t script = script_1000();
 	printf("BENCH lxabi.%s.getpid_instructions %lu instructions calls=%ld\n"
 	       "BENCH lxabi.%s.pipe_roundtrip_instructions %lu instructions rounds=500\n"
 	       "BENCH lxabi.%s.fork_exit_wait_instructions %lu instructions rounds=30\n"
 	       "BENCH lxabi.%s.fork_execve_wait_instructions %lu instructions rounds=10\n",
 	       sys, (unsigned long)best, n, sys, (unsigned long)pipe_rt, sys,
 	       (unsigned long)fork_exit, sys, (unsigned long)fork_exec);
+	if (rd && rd != UINT64_MAX)
+		printf("BENCH lxabi.%s.file_read_4k_instructions %lu instructions reads=2000\n", sys,
+		       (unsigned long)rd);
+	if (script)
+		printf("BENCH lxabi.%s.busybox_script_1000_instructions %lu instructions "
+		       "commands=1000\n",
+		       sys, (unsigned long)script);
 	fflush(stdout);
 	if (getpid() == 1)
 		reboot(RB_POWER_OFF); /* as the Linux guest's /init */
