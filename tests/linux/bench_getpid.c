@@ -164,8 +164,8 @@ int main(int argc, char **argv)
 	       sys, (unsigned long)best, n, sys, (unsigned long)pipe_rt, sys,
 	       (unsigned long)fork_exit, sys, (unsigned long)fork_exec);
 	if (rd && rd != UINT64_MAX)
-		printf("BENCH lxabi.%s.file_read_4k_instructions %lu instructions reads=2000\n", sys,
-		       (unsigned long)rd);
+		printf("BENCH lxabi.%s.file_read_4k_instructions %lu instructions reads=2000\n",
+		       sys, (unsigned long)rd);
 	if (script)
 		printf("BENCH lxabi.%s.busybox_script_1000_instructions %lu instructions "
 		       "commands=1000\n",

@@ -50,7 +50,7 @@ struct space {
 	uint64_t fs_base;
 	bool answered; /* the kernel answers its thread's getpid (lx_plat_answer) */
 	bool deferred; /* its thread waits in a call the server has not replied to (a pipe's) */
-	uint32_t cpu; /* the CPU its thread runs on (thread.set_affinity) */
+	uint32_t cpu;  /* the CPU its thread runs on (thread.set_affinity) */
 };
 
 /*
