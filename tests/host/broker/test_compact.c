@@ -5,6 +5,7 @@
  * switch (a crash at every write of it), and the broker's compactor end
  * to end: produce keyed records, let it compact, fetch from offset 0 and
  * compare with the last value per key, across restarts and crashes. */
+#include "broker/codec.h"
 #include "tbroker.h"
 #include "storage/crc32c.h"
 
@@ -284,6 +285,202 @@ static void t_core_malformed(void)
 	put_be32(bad + 17, store_crc32c(0, bad + 21, l - 21));
 	CHECK(compact_map_batch(m, bad, l, CTX_ENDED) == KERR_CORRUPT);
 	map_free(m);
+}
+
+/* ---- compressed batches (the hosted codecs, hosted/broker/codec.c) ---- */
+
+static const char *const codec_name[] = {"none", "gzip", "snappy", "lz4", "zstd"};
+
+/* Plain batch b (len) with its records compressed by codec into z. */
+static uint32_t zbatch(const uint8_t *b, uint32_t len, int codec, uint8_t *z, uint32_t cap)
+{
+	long n = host_compress(NULL, codec, b + 61, len - 61, z + 61, cap - 61);
+
+	CHECK(n > 0);
+	memcpy(z, b, 61);
+	z[22] |= (uint8_t)codec;
+	put_be32(z + 8, 61 + (uint32_t)n - 12);
+	put_be32(z + 17, store_crc32c(0, z + 21, 61 + (uint32_t)n - 21));
+	return 61 + (uint32_t)n;
+}
+
+/* Compressed batch z (CRC checked) as a plain one in b. */
+static uint32_t unzbatch(const uint8_t *z, uint32_t len, uint8_t *b, uint32_t cap)
+{
+	long n;
+
+	CHECK(get_be32(z + 17) == store_crc32c(0, z + 21, len - 21));
+	n = host_decompress(NULL, z[22] & 7, z + 61, len - 61, b + 61, cap - 61);
+	CHECK(n >= 0);
+	if (n < 0)
+		n = 0;
+	memcpy(b, z, 61);
+	b[22] &= (uint8_t)~7;
+	put_be32(b + 8, 61 + (uint32_t)n - 12);
+	put_be32(b + 17, store_crc32c(0, b + 21, 61 + (uint32_t)n - 21));
+	return 61 + (uint32_t)n;
+}
+
+static struct ccodec *cc_new(uint32_t cap)
+{
+	struct ccodec *cc = calloc(1, sizeof(*cc));
+
+	cc->decompress = host_decompress;
+	cc->compress = host_compress;
+	cc->cap = cap;
+	cc->buf = malloc(cap);
+	cc->zbuf = malloc(cap);
+	return cc;
+}
+
+static void cc_free(struct ccodec *cc)
+{
+	free(cc->buf);
+	free(cc->zbuf);
+	free(cc);
+}
+
+/* Batch z with the compressed bytes p (n) as its records, CRC valid. */
+static uint32_t with_payload(uint8_t *z, const uint8_t *hdr, int codec, const void *p, uint32_t n)
+{
+	memcpy(z, hdr, 61);
+	z[22] = (uint8_t)((z[22] & ~7) | codec);
+	memcpy(z + 61, p, n);
+	put_be32(z + 8, 61 + n - 12);
+	put_be32(z + 17, store_crc32c(0, z + 21, 61 + n - 21));
+	return 61 + n;
+}
+
+/* Each codec: the records of a compressed batch are mapped and filtered
+ * like plain ones, the survivors written with the same codec under the
+ * original header (base offset, last offset delta, timestamps, producer
+ * id, epoch, base sequence) with their offsets, and a valid CRC; a batch
+ * whose records all stay is kept byte for byte; an emptied last batch of
+ * a producer stays as a plain header. Snappy in the xerial framing
+ * (Java clients) is read too and written raw (as librdkafka does). */
+static void t_core_compressed_each_codec(void)
+{
+	static uint8_t b1[4096], b2[4096], b3[4096], z1[8192], z2[8192], out[1u << 20], pl[8192];
+	const struct rec r1[] = {
+	    {"a", 0, "a1", 0}, {"b", 0, "b1", 1}, {"c", 0, "c1", 2}, {"a", 0, "a1b", 3}};
+	const struct rec r2[] = {{"b", 0, "b2", 0}, {"d", 0, "d2", 1}};
+	const struct rec r3[] = {{"b", 0, "b3", 0}, {"d", 0, NULL, 1}};
+	uint32_t l1 = mk_batch(b1, 100, 5000, r1, 4, 77, 1); /* offsets 100..104 */
+	uint32_t l2 = mk_batch(b2, 105, 6000, r2, 2, 77, 0);
+	uint32_t l3 = mk_batch(b3, 200, 7000, r3, 2, -1, 0);
+	struct got g[8];
+	uint32_t ol, lz1, lz2;
+
+	put_be16(b1 + 51, 3); /* epoch 3, base sequence 10 */
+	put_be32(b1 + 53, 10);
+	for (int codec = 1; codec <= 4; codec++) {
+		struct cmap *m = map_new();
+		struct ccodec *cc = cc_new(1u << 20);
+		m->cc = cc;
+		lz1 = zbatch(b1, l1, codec, z1, sizeof(z1));
+		if (codec == HCODEC_SNAPPY) {
+			/* xerial framing, two blocks */
+			static uint8_t x[8192];
+			uint32_t half = (l1 - 61) / 2, xo = 16;
+			memcpy(x, "\x82SNAPPY\0\0\0\0\1\0\0\0\1", 16);
+			for (int part = 0; part < 2; part++) {
+				uint32_t from = part ? half : 0, n = part ? l1 - 61 - half : half;
+				long zn = host_compress(NULL, HCODEC_SNAPPY, b1 + 61 + from, n,
+				                        x + xo + 4, sizeof(x) - xo - 4);
+				CHECK(zn > 0);
+				put_be32(x + xo, (uint32_t)zn);
+				xo += 4 + (uint32_t)zn;
+			}
+			lz1 = with_payload(z1, b1, HCODEC_SNAPPY, x, xo);
+		}
+		lz2 = zbatch(b2, l2, codec, z2, sizeof(z2));
+		CHECK(compact_map_batch(m, z1, lz1, CTX_ENDED) == 0 &&
+		      compact_map_batch(m, z2, lz2, CTX_ENDED) == 0);
+		CHECK(m->n == 4);
+		CHECK(compact_filter_batch(m, z1, lz1, CTX_ENDED, 10000, DRT, out, sizeof(out), &ol) ==
+		      0);
+		CHECK(ol > 61 && (out[22] & 7) == codec && cc->rewritten == 1);
+		CHECK(!memcmp(out, z1, 8) && !memcmp(out + 23, z1 + 23, 57 - 23));
+		CHECK(get_be32(out + 57) == 2);
+		uint32_t pn = unzbatch(out, ol, pl, sizeof(pl));
+		CHECK(parse_batch(pl, pn, g, 8) == 2);
+		CHECK(g[0].off == 102 && !strcmp(g[0].key, "c") && !strcmp(g[0].val, "c1") &&
+		      g[0].ts == 5002);
+		CHECK(g[1].off == 103 && !strcmp(g[1].key, "a") && !strcmp(g[1].val, "a1b") &&
+		      g[1].ts == 5003);
+		/* every record of z2 stays: the same bytes */
+		CHECK(compact_filter_batch(m, z2, lz2, CTX_ENDED, 10000, DRT, out, sizeof(out), &ol) ==
+		      0);
+		CHECK(ol == lz2 && !memcmp(out, z2, lz2));
+		/* b3 supersedes both of z2's keys: the producer's last batch
+		 * stays empty, a plain header */
+		CHECK(compact_map_batch(m, b3, l3, CTX_ENDED) == 0);
+		CHECK(compact_filter_batch(m, z2, lz2, CTX_ENDED, 10000, DRT, out, sizeof(out), &ol) ==
+		      0);
+		CHECK(ol == 61 && (out[22] & 7) == 0 && get_be32(out + 57) == 0 &&
+		      get_be64(out) == 105 && get_be32(out + 23) == 1 &&
+		      get_be32(out + 17) == store_crc32c(0, out + 21, 61 - 21));
+		CHECK(cc->corrupt == 0 && cc->too_large == 0);
+		fprintf(stderr, "  %s: %u bytes in, %u out\n", codec_name[codec], lz1, ol);
+		cc_free(cc);
+		map_free(m);
+	}
+}
+
+/* Compressed batches that cannot be decoded are kept whole and counted,
+ * never mapped: garbage, a truncated stream, records that do not parse
+ * once decompressed, a batch decompressing past the bound, and no codec
+ * at all (Hallows brokerd, the Floo-hosted broker). */
+static void t_core_compressed_corrupt_kept_whole(void)
+{
+	static uint8_t b[4096], z[8192], bad[8192], out[1u << 20];
+	const struct rec r[] = {{"a", 0, "1", 0}, {"b", 0, "2", 1}, {"a", 0, "3", 2}};
+	const uint8_t junk_recs[] = {0x7f, 0, 2, 4, 6};
+	uint32_t l = mk_batch(b, 0, 1, r, 3, -1, 0), ol, lz, lb;
+	uint64_t want_corrupt = 0;
+
+	for (int codec = 1; codec <= 4; codec++) {
+		struct cmap *m = map_new();
+		struct ccodec *cc = cc_new(1u << 20);
+		m->cc = cc;
+		lz = zbatch(b, l, codec, z, sizeof(z));
+		for (int kind = 0; kind < 3; kind++) {
+			if (kind == 0) /* not compressed data at all */
+				lb = with_payload(bad, b, codec, "this is not compressed data", 27);
+			else if (kind == 1) /* the stream cut short */
+				lb = with_payload(bad, z, codec, z + 61, lz - 61 - 3);
+			else { /* decodes, but the records do not parse */
+				long n = host_compress(NULL, codec, junk_recs, sizeof(junk_recs),
+				                       bad + 61, sizeof(bad) - 61);
+				CHECK(n > 0);
+				lb = with_payload(bad, b, codec, bad + 61, (uint32_t)n);
+			}
+			compact_map_reset(m);
+			CHECK(compact_map_batch(m, bad, lb, CTX_ENDED) == 0);
+			CHECK(kind == 2 || m->n == 0);
+			CHECK(compact_filter_batch(m, bad, lb, CTX_ENDED, 9, DRT, out, sizeof(out),
+			                           &ol) == 0);
+			CHECK(ol == lb && !memcmp(out, bad, lb));
+			CHECK(cc->corrupt == ++want_corrupt - 3u * (uint64_t)(codec - 1));
+		}
+		want_corrupt = 3u * (uint64_t)codec;
+		cc_free(cc);
+		/* decompressing past the bound (a small cap): kept, counted */
+		cc = cc_new(64 + 8);
+		m->cc = cc;
+		compact_map_reset(m);
+		CHECK(compact_map_batch(m, z, lz, CTX_ENDED) == 0 && m->n == 0);
+		CHECK(compact_filter_batch(m, z, lz, CTX_ENDED, 9, DRT, out, sizeof(out), &ol) == 0);
+		CHECK(ol == lz && !memcmp(out, z, lz) && cc->too_large == 1 && cc->corrupt == 0);
+		cc_free(cc);
+		/* no codec: whole, as before */
+		m->cc = NULL;
+		compact_map_reset(m);
+		CHECK(compact_map_batch(m, z, lz, CTX_ENDED) == 0 && m->n == 0);
+		CHECK(compact_filter_batch(m, z, lz, CTX_ENDED, 9, DRT, out, sizeof(out), &ol) == 0);
+		CHECK(ol == lz && !memcmp(out, z, lz));
+		map_free(m);
+	}
 }
 
 /* Transactions (issue 17): data of an ended transaction is compacted
@@ -920,6 +1117,9 @@ int main(int argc, char **argv)
 	kt_add("compact_core_malformed_batches_refused", t_core_malformed);
 	kt_add("compact_core_transactions_aborted_gone_committed_compacted_markers_expire",
 	       t_core_transactions);
+	kt_add("compact_core_compressed_batches_each_codec", t_core_compressed_each_codec);
+	kt_add("compact_core_compressed_corrupt_or_too_large_kept_whole",
+	       t_core_compressed_corrupt_kept_whole);
 	kt_add("compact_store_rewrite_gaps_and_slot_reuse", t_store_rewrite_gaps_and_reuse);
 	kt_add("compact_broker_last_value_per_key_across_restart", t_broker_compacts);
 	kt_add("compact_broker_transactions_read_committed_and_restart",
