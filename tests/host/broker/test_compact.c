@@ -724,6 +724,10 @@ static int16_t produce_raw(struct env *e, int32_t corr, const char *topic, const
 #define NKEYS 40
 
 static uint32_t ctrl_seen; /* control batches (markers) consume_all passed */
+static uint32_t zbatches_seen; /* compressed batches consume_all passed */
+static uint32_t round1_seen;   /* records of round 1 (value "r1-...") */
+/* produce_rounds compresses the batches of odd rounds with this codec */
+static int round_codec;
 
 /* What a consumer reading from offset 0 sees: the last value per key
  * (empty string: tombstone or never), checking every record's offset
@@ -736,7 +740,7 @@ static uint32_t consume_all(struct env *e, int32_t *corr, const char *topic, cha
 	uint32_t seen = 0;
 
 	memset(last, 0, NKEYS * 64);
-	ctrl_seen = 0;
+	ctrl_seen = zbatches_seen = round1_seen = 0;
 	if (tombs)
 		*tombs = 0;
 	for (int round = 0; round < 1000; round++) {
@@ -752,7 +756,14 @@ static uint32_t consume_all(struct env *e, int32_t *corr, const char *topic, cha
 		for (int32_t at = 0; at + 61 <= rec.len;) {
 			const uint8_t *b = rec.p + at;
 			uint32_t len = get_be32(b + 8) + 12;
-			uint32_t n = (b[22] & 0x20) ? 0 : parse_batch(b, len, g, 4096);
+			static uint8_t plain[1u << 20];
+			uint32_t n = 0;
+			if (b[22] & 7) {
+				uint32_t pl = unzbatch(b, len, plain, sizeof(plain));
+				n = parse_batch(plain, pl, g, 4096);
+				zbatches_seen++;
+			} else if (!(b[22] & 0x20))
+				n = parse_batch(b, len, g, 4096);
 			ctrl_seen += (b[22] & 0x20) != 0;
 			for (uint32_t i = 0; i < n; i++) {
 				CHECK(g[i].off > prev);
@@ -762,6 +773,7 @@ static uint32_t consume_all(struct env *e, int32_t *corr, const char *topic, cha
 				int k = atoi(g[i].key + 1);
 				CHECK(k >= 0 && k < NKEYS);
 				snprintf(last[k], 64, "%s", g[i].tomb ? "" : g[i].val);
+				round1_seen += !strncmp(g[i].val, "r1-", 3);
 				seen++;
 				if (tombs)
 					*tombs += g[i].tomb;
@@ -800,6 +812,11 @@ static uint32_t produce_rounds(struct env *e, int32_t *corr, const char *topic, 
 				snprintf(want[i + j], 64, "%s", tomb ? "" : vals[i + j]);
 			}
 			uint32_t l = mk_batch(b, 0, (int64_t)t_clock, r, m, -1, 0);
+			if (round_codec && round % 2) {
+				static uint8_t z[1u << 20];
+				l = zbatch(b, l, round_codec, z, sizeof(z));
+				memcpy(b, z, l);
+			}
 			CHECK(produce_raw(e, ++*corr, topic, b, l) == 0);
 			n += m;
 		}
@@ -882,6 +899,49 @@ static void t_broker_compacts(void)
 	consume_all(e, &corr, "cmp", got, NULL);
 	check_same(got, want);
 	env_free(e);
+	env_dev_bytes = 0;
+}
+
+/* Producers that compress (each codec; odd rounds compressed, even ones
+ * plain): the broker's compactor decompresses, drops what later rounds
+ * supersede and writes the rest with the same codec; consumers see the
+ * last value per key, and nothing of round 1 (compressed, superseded
+ * by round 2), before and after a restart. */
+static void t_broker_compacts_compressed(void)
+{
+	static char want[NKEYS][64], got[NKEYS][64];
+	int32_t corr = 0;
+
+	env_decompress = host_decompress;
+	env_compress = host_compress;
+	env_dev_bytes = 64u * MB;
+	for (int codec = 1; codec <= 4; codec++) {
+		struct env *e = env_new();
+		round_codec = codec;
+		CHECK(create_compacted(e, ++corr, "zc", "0.01") == 0);
+		/* no pass while producing: all of it is there first */
+		uint32_t *ppm = &e->b->tconf[store_topic_find(e->st, "zc", 2)].dirty_ppm;
+		*ppm = 2000000;
+		uint32_t produced = produce_rounds(e, &corr, "zc", 4, want, false);
+		consume_all(e, &corr, "zc", got, NULL);
+		CHECK(round1_seen == NKEYS && zbatches_seen == 2 * NKEYS / 4);
+		*ppm = 10000;
+		run_compactor(e);
+		struct store_seg_info si;
+		CHECK(store_part_seg_info(e->st, tpart(e, "zc", 0), 0, &si) == 0 && si.compacted);
+		uint32_t seen = consume_all(e, &corr, "zc", got, NULL);
+		check_same(got, want);
+		fprintf(stderr, "  %s: produced %u records, %u left, %u compressed batches\n",
+		        codec_name[codec], produced, seen, zbatches_seen);
+		CHECK(round1_seen == 0 && zbatches_seen > 0 && seen < produced / 2);
+		env_restart(e);
+		CHECK(consume_all(e, &corr, "zc", got, NULL) == seen);
+		check_same(got, want);
+		env_free(e);
+	}
+	round_codec = 0;
+	env_decompress = NULL;
+	env_compress = NULL;
 	env_dev_bytes = 0;
 }
 
@@ -1037,18 +1097,22 @@ static void t_broker_malformed_on_disk_left_alone(void)
  * offset's order survive, and both outcomes (old segments, compacted
  * ones) occur. The log starts with a committed and an aborted
  * transaction: whichever segments survive, nothing looks open (LSO =
- * high watermark) and both markers are there. */
+ * high watermark) and both markers are there. Odd rounds are compressed
+ * (lz4): their rewrite is part of every crash point. */
 static void t_broker_crash_at_every_step(void)
 {
 	static char want[NKEYS][64], got[NKEYS][64];
 	struct env *e;
 	int32_t corr = 0;
-	uint32_t old_seen = 0, new_seen = 0;
+	uint32_t old_seen = 0, new_seen = 0, z_old = 0, z_new = 0;
 	uint64_t end;
 	struct memdev *img;
 	uint64_t clock0;
 
 	env_dev_bytes = CRASH_DEV;
+	env_decompress = host_decompress;
+	env_compress = host_compress;
+	round_codec = HCODEC_LZ4;
 	e = env_new();
 	CHECK(create_compacted(e, ++corr, "cr", "0.01") == 0);
 	/* no pass while producing (in memory only: the log says 0.01) */
@@ -1058,6 +1122,8 @@ static void t_broker_crash_at_every_step(void)
 	produce_rounds(e, &corr, "cr", 4, want, false);
 	CHECK(store_part_nsegs(tpart(e, "cr", 0)) >= 4);
 	end = store_part_end(tpart(e, "cr", 0));
+	consume_all(e, &corr, "cr", got, NULL);
+	CHECK(round1_seen == NKEYS && zbatches_seen == 2 * NKEYS / 4);
 	CHECK(store_flush(e->st) == 0);
 	img = md_new(CRASH_DEV);
 	memcpy(img->dur, e->d->dur, CRASH_DEV);
@@ -1081,6 +1147,8 @@ static void t_broker_crash_at_every_step(void)
 			store_close(e->st);
 			e->d->fail_writes_after = -1;
 			env_open(e);
+			/* what the crash left: no pass while reading it */
+			e->b->tconf[store_topic_find(e->st, "cr", 2)].dirty_ppm = 2000000;
 			struct store_part *p = tpart(e, "cr", 0);
 			CHECK(store_part_end(p) == end);
 			struct store_seg_info si;
@@ -1092,6 +1160,11 @@ static void t_broker_crash_at_every_step(void)
 			consume_all(e, &corr, "cr", got, NULL);
 			check_same(got, want);
 			CHECK(ctrl_seen == 2); /* the markers stay (horizon not reached) */
+			/* round 1 (lz4, superseded by round 2): whole in its old
+			 * segment or gone from its compacted one, never half */
+			CHECK(zbatches_seen > 0 && (round1_seen == 0 || round1_seen == NKEYS));
+			z_old += round1_seen == NKEYS;
+			z_new += round1_seen == 0;
 			/* nothing looks open, whichever segments survived */
 			struct fres f = fetch_iso(e, ++corr, "cr", 0, 0, 1);
 			CHECK(f.err == 0 && f.lso == f.hwm);
@@ -1099,8 +1172,12 @@ static void t_broker_crash_at_every_step(void)
 		}
 	}
 	fetch_aborted_ok = false;
-	fprintf(stderr, "  crash outcomes: old segments %u, compacted %u\n", old_seen, new_seen);
-	CHECK(old_seen > 0 && new_seen > 0);
+	round_codec = 0;
+	env_decompress = NULL;
+	env_compress = NULL;
+	fprintf(stderr, "  crash outcomes: old segments %u, compacted %u; lz4 round kept %u, gone %u\n",
+	        old_seen, new_seen, z_old, z_new);
+	CHECK(old_seen > 0 && new_seen > 0 && z_old > 0 && z_new > 0);
 	md_free(img);
 	env_dev_bytes = 0;
 }
@@ -1122,6 +1199,7 @@ int main(int argc, char **argv)
 	       t_core_compressed_corrupt_kept_whole);
 	kt_add("compact_store_rewrite_gaps_and_slot_reuse", t_store_rewrite_gaps_and_reuse);
 	kt_add("compact_broker_last_value_per_key_across_restart", t_broker_compacts);
+	kt_add("compact_broker_compressed_batches_each_codec", t_broker_compacts_compressed);
 	kt_add("compact_broker_transactions_read_committed_and_restart",
 	       t_broker_compacts_transactions);
 	kt_add("compact_broker_malformed_on_disk_left_alone",
