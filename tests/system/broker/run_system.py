@@ -590,6 +590,53 @@ def t_compaction_kcat(b):
     assert n2 == n and compacted_view(last2) == compacted_view(want)
 
 
+def t_compaction_kcat_codecs(b):
+    """Producers that compress (kcat -z gzip|snappy|lz4|zstd -K, one topic
+    each): the compactor decompresses their batches, keeps the last record
+    per key and writes the survivors with the same codec. kcat from offset
+    0 sees the last value of every key at the offset it was produced at
+    (round * keys + key), and every stored batch still has the codec."""
+    keys, rounds = 40, 3
+    codecs = ("gzip", "snappy", "lz4", "zstd")
+    for c in codecs:
+        create_compacted(b.port, f"zc-{c}", {"cleanup.policy": "compact", "segment.ms": "1000",
+                                             "min.cleanable.dirty.ratio": "0.01"})
+    want = {}
+    for rnd in range(rounds):
+        lines = []
+        for k in range(keys):
+            tomb = rnd == rounds - 1 and k % 5 == 0
+            val = "" if tomb else f"z{rnd}-{k}-" + "y" * 200
+            lines.append(f"k{k}:{val}")
+            want[f"k{k}"] = (rnd * keys + k, None if tomb else val)
+        for c in codecs:
+            run(["kcat", "-b", b.addr, "-P", "-t", f"zc-{c}", "-p", "0", "-K", ":", "-Z",
+                 "-z", c], inp="\n".join(lines) + "\n", timeout=30)
+        time.sleep(1.2)
+    for c in codecs:
+        topic = f"zc-{c}"
+        got, n = {}, rounds * keys
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            p = run(["kcat", "-b", b.addr, "-C", "-t", topic, "-p", "0", "-o", "beginning",
+                     "-e", "-q", "-Z", "-f", "%o %k %S %s\n"], timeout=60)
+            assert "rror" not in p.stderr, p.stderr[-300:]
+            got, n = {}, 0
+            for ln in p.stdout.splitlines():
+                parts = ln.split(" ", 3)
+                off, size = int(parts[0]), int(parts[2])
+                got[parts[1]] = (off, None if size < 0 else (parts[3] if len(parts) > 3 else ""))
+                n += 1
+            if n <= 2 * keys:
+                break
+            time.sleep(1)
+        assert n <= 2 * keys, f"{c}: {n} of {rounds * keys} records left: not compacted"
+        assert got == want, f"{c}: last values or their offsets differ"
+        bs = kr.all_batches(b.port, topic, 1, b.threads)
+        stored = {attrs & 7 for (_p, _base, attrs, _lod, _raw) in bs}
+        assert stored == {CODEC_ID[c]}, f"{c}: stored codecs {stored}"
+
+
 def t_compaction_kill9(_b):
     """The broker is killed (SIGKILL) at moments spread over its compaction
     of a topic, and restarted on the same file: every key keeps its last
@@ -881,6 +928,8 @@ TESTS += [
      txn_kill_case("txnkill-mark", "txn-marker")),
     ("txn_broker_killed_with_txn_open_none_visible", txn_kill_case("txnkill-open", "open")),
     ("kcat_compacted_topic_last_value_per_key_from_offset_0", t_compaction_kcat),
+    ("kcat_compressed_compacted_topics_last_value_per_key_original_offsets",
+     t_compaction_kcat_codecs),
     ("compaction_broker_kill9_keeps_last_values", t_compaction_kill9),
     ("partitions_exactly_once_in_order", t_partitions_exactly_once_in_order),
     ("pipelined_requests_answered_in_order_across_loops", t_connection_order_with_forwarding),
