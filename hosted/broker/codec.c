@@ -157,7 +157,8 @@ static long zstd_decompress(const uint8_t *in, size_t n, uint8_t *out, size_t ca
 		}
 	}
 	ZSTD_freeDCtx(d);
-	return !ZSTD_isError(r) && r == 0 && ib.pos == ib.size ? (long)ob.pos : BROKER_CODEC_CORRUPT;
+	return !ZSTD_isError(r) && r == 0 && ib.pos == ib.size ? (long)ob.pos
+	                                                       : BROKER_CODEC_CORRUPT;
 }
 
 static long zstd_compress(const uint8_t *in, size_t n, uint8_t *out, size_t cap)

@@ -50,7 +50,8 @@ struct broker_platform {
 	 * (docs/broker.md, "Compressed batches"). */
 	long (*decompress)(void *ctx, int codec, const uint8_t *in, size_t n, uint8_t *out,
 	                   size_t cap);
-	long (*compress)(void *ctx, int codec, const uint8_t *in, size_t n, uint8_t *out, size_t cap);
+	long (*compress)(void *ctx, int codec, const uint8_t *in, size_t n, uint8_t *out,
+	                 size_t cap);
 };
 #define BROKER_CODEC_CORRUPT   (-1)
 #define BROKER_CODEC_TOO_LARGE (-2)

@@ -239,7 +239,8 @@ struct cmap_ent {
 struct ccodec {
 	long (*decompress)(void *ctx, int codec, const uint8_t *in, size_t n, uint8_t *out,
 	                   size_t cap);
-	long (*compress)(void *ctx, int codec, const uint8_t *in, size_t n, uint8_t *out, size_t cap);
+	long (*compress)(void *ctx, int codec, const uint8_t *in, size_t n, uint8_t *out,
+	                 size_t cap);
 	void *ctx;
 	uint8_t *buf, *zbuf;
 	uint32_t cap;

@@ -259,11 +259,13 @@ static void slice_write(struct broker *b, struct compactor *c, struct store_part
 			broker_log(b, "compact: pass done, ms", "",
 			           (long long)(b->pl.now_ms(b->pl.ctx) - c->pass_start));
 			if (c->cc.corrupt)
-				broker_log(b, "compact: compressed batches kept whole (corrupt), total",
-				           "", (long long)c->cc.corrupt);
+				broker_log(
+				    b, "compact: compressed batches kept whole (corrupt), total",
+				    "", (long long)c->cc.corrupt);
 			if (c->cc.too_large)
-				broker_log(b, "compact: compressed batches kept whole (too large), total",
-				           "", (long long)c->cc.too_large);
+				broker_log(
+				    b, "compact: compressed batches kept whole (too large), total",
+				    "", (long long)c->cc.too_large);
 			pass_end(b, c, NULL);
 			return;
 		}

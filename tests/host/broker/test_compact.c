@@ -397,8 +397,8 @@ static void t_core_compressed_each_codec(void)
 		CHECK(compact_map_batch(m, z1, lz1, CTX_ENDED) == 0 &&
 		      compact_map_batch(m, z2, lz2, CTX_ENDED) == 0);
 		CHECK(m->n == 4);
-		CHECK(compact_filter_batch(m, z1, lz1, CTX_ENDED, 10000, DRT, out, sizeof(out), &ol) ==
-		      0);
+		CHECK(compact_filter_batch(m, z1, lz1, CTX_ENDED, 10000, DRT, out, sizeof(out),
+		                           &ol) == 0);
 		CHECK(ol > 61 && (out[22] & 7) == codec && cc->rewritten == 1);
 		CHECK(!memcmp(out, z1, 8) && !memcmp(out + 23, z1 + 23, 57 - 23));
 		CHECK(get_be32(out + 57) == 2);
@@ -409,14 +409,14 @@ static void t_core_compressed_each_codec(void)
 		CHECK(g[1].off == 103 && !strcmp(g[1].key, "a") && !strcmp(g[1].val, "a1b") &&
 		      g[1].ts == 5003);
 		/* every record of z2 stays: the same bytes */
-		CHECK(compact_filter_batch(m, z2, lz2, CTX_ENDED, 10000, DRT, out, sizeof(out), &ol) ==
-		      0);
+		CHECK(compact_filter_batch(m, z2, lz2, CTX_ENDED, 10000, DRT, out, sizeof(out),
+		                           &ol) == 0);
 		CHECK(ol == lz2 && !memcmp(out, z2, lz2));
 		/* b3 supersedes both of z2's keys: the producer's last batch
 		 * stays empty, a plain header */
 		CHECK(compact_map_batch(m, b3, l3, CTX_ENDED) == 0);
-		CHECK(compact_filter_batch(m, z2, lz2, CTX_ENDED, 10000, DRT, out, sizeof(out), &ol) ==
-		      0);
+		CHECK(compact_filter_batch(m, z2, lz2, CTX_ENDED, 10000, DRT, out, sizeof(out),
+		                           &ol) == 0);
 		CHECK(ol == 61 && (out[22] & 7) == 0 && get_be32(out + 57) == 0 &&
 		      get_be64(out) == 105 && get_be32(out + 23) == 1 &&
 		      get_be32(out + 17) == store_crc32c(0, out + 21, 61 - 21));
@@ -470,14 +470,16 @@ static void t_core_compressed_corrupt_kept_whole(void)
 		m->cc = cc;
 		compact_map_reset(m);
 		CHECK(compact_map_batch(m, z, lz, CTX_ENDED) == 0 && m->n == 0);
-		CHECK(compact_filter_batch(m, z, lz, CTX_ENDED, 9, DRT, out, sizeof(out), &ol) == 0);
+		CHECK(compact_filter_batch(m, z, lz, CTX_ENDED, 9, DRT, out, sizeof(out), &ol) ==
+		      0);
 		CHECK(ol == lz && !memcmp(out, z, lz) && cc->too_large == 1 && cc->corrupt == 0);
 		cc_free(cc);
 		/* no codec: whole, as before */
 		m->cc = NULL;
 		compact_map_reset(m);
 		CHECK(compact_map_batch(m, z, lz, CTX_ENDED) == 0 && m->n == 0);
-		CHECK(compact_filter_batch(m, z, lz, CTX_ENDED, 9, DRT, out, sizeof(out), &ol) == 0);
+		CHECK(compact_filter_batch(m, z, lz, CTX_ENDED, 9, DRT, out, sizeof(out), &ol) ==
+		      0);
 		CHECK(ol == lz && !memcmp(out, z, lz));
 		map_free(m);
 	}
@@ -723,7 +725,7 @@ static int16_t produce_raw(struct env *e, int32_t corr, const char *topic, const
 
 #define NKEYS 40
 
-static uint32_t ctrl_seen; /* control batches (markers) consume_all passed */
+static uint32_t ctrl_seen;     /* control batches (markers) consume_all passed */
 static uint32_t zbatches_seen; /* compressed batches consume_all passed */
 static uint32_t round1_seen;   /* records of round 1 (value "r1-...") */
 /* produce_rounds compresses the batches of odd rounds with this codec */
@@ -1175,7 +1177,8 @@ static void t_broker_crash_at_every_step(void)
 	round_codec = 0;
 	env_decompress = NULL;
 	env_compress = NULL;
-	fprintf(stderr, "  crash outcomes: old segments %u, compacted %u; lz4 round kept %u, gone %u\n",
+	fprintf(stderr,
+	        "  crash outcomes: old segments %u, compacted %u; lz4 round kept %u, gone %u\n",
 	        old_seen, new_seen, z_old, z_new);
 	CHECK(old_seen > 0 && new_seen > 0 && z_old > 0 && z_new > 0);
 	md_free(img);
