@@ -80,7 +80,7 @@ $(BROKER_B)/test_compact $(BROKER_B)/fuzz_zbatch: hosted/broker/codec.c hosted/b
 $(BROKER_B)/test_compact: BROKER_TEST_LINK = $(BROKER_CODEC_LINK)
 $(BROKER_B)/fuzz_zbatch: BROKER_FUZZ_LINK = $(BROKER_CODEC_LINK)
 
-$(BROKER_B)/fuzz_%: tests/fuzz/broker/fuzz_%.c $(BROKER_FUZZ_OBJS) $(BROKER_HDRS)
+$(BROKER_B)/fuzz_%: tests/fuzz/broker/fuzz_%.c $(BROKER_FUZZ_OBJS) $(BROKER_HDRS) $(wildcard tests/fuzz/broker/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(BROKER_FUZZ_OBJS) $(BROKER_FUZZ_LINK)
 

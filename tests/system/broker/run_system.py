@@ -545,9 +545,10 @@ def compact_produce(addr, topic, rounds, keys, tag):
     return want
 
 
-def compact_consume(addr, topic):
+def compact_consume(addr, topic, offsets=False):
     """kcat (librdkafka) from offset 0 to the end: (records, last value per
-    key); tombstones read as None. Offsets must only grow."""
+    key, or (offset, value) with offsets); tombstones read as None. Offsets
+    must only grow."""
     p = run(["kcat", "-b", addr, "-C", "-t", topic, "-p", "0", "-o", "beginning", "-e", "-q",
              "-Z", "-f", "%o %k %S %s\n"], timeout=60)
     assert "ERROR" not in p.stderr and "rror" not in p.stderr, p.stderr[-300:]
@@ -558,6 +559,8 @@ def compact_consume(addr, topic):
         assert off > prev, f"offset {off} after {prev}"
         prev = off
         last[key] = None if size < 0 else (parts[3] if len(parts) > 3 else "")
+        if offsets:
+            last[key] = (off, last[key])
         n += 1
     return n, last
 
@@ -618,15 +621,7 @@ def t_compaction_kcat_codecs(b):
         got, n = {}, rounds * keys
         deadline = time.time() + 30
         while time.time() < deadline:
-            p = run(["kcat", "-b", b.addr, "-C", "-t", topic, "-p", "0", "-o", "beginning",
-                     "-e", "-q", "-Z", "-f", "%o %k %S %s\n"], timeout=60)
-            assert "rror" not in p.stderr, p.stderr[-300:]
-            got, n = {}, 0
-            for ln in p.stdout.splitlines():
-                parts = ln.split(" ", 3)
-                off, size = int(parts[0]), int(parts[2])
-                got[parts[1]] = (off, None if size < 0 else (parts[3] if len(parts) > 3 else ""))
-                n += 1
+            n, got = compact_consume(b.addr, topic, offsets=True)
             if n <= 2 * keys:
                 break
             time.sleep(1)
