@@ -95,15 +95,22 @@ static __attribute__((unused)) long (*env_compress)(void *ctx, int codec, const 
 static __attribute__((unused)) void env_start(struct env *e, struct store_platform spl,
                                               uint32_t flags)
 {
-	struct broker_platform bpl = {
-	    &env_ids[env_shard & 7], t_alloc, t_free, t_now, t_log, f_send, f_close, t_now, t_fault,
-	    env_shard_send};
+	struct broker_platform bpl = {.ctx = &env_ids[env_shard & 7],
+	                              .alloc = t_alloc,
+	                              .free = t_free,
+	                              .now_ms = t_now,
+	                              .log = t_log,
+	                              .send = f_send,
+	                              .close = f_close,
+	                              .wall_ms = t_now,
+	                              .fault = t_fault,
+	                              .shard_send = env_shard_send,
+	                              .decompress = env_decompress,
+	                              .compress = env_compress};
 	struct broker_config cfg = {"127.0.0.1", 9092,       1,        4,
 	                            1000,        1u << 24,   300,      1u << 20,
 	                            env_no_auto, env_shards, env_shard};
 
-	bpl.decompress = env_decompress;
-	bpl.compress = env_compress;
 	if (store_open(&spl, flags, &e->st))
 		abort();
 	e->b = broker_create(&bpl, &cfg, e->st);
