@@ -355,11 +355,15 @@ void compact_poll(struct broker *b, uint64_t now)
 			c->cc.cap = CODEC_CAP;
 			c->cc.buf = broker_alloc(b, CODEC_CAP);
 			c->cc.zbuf = broker_alloc(b, CODEC_CAP);
-			if (!c->cc.buf || !c->cc.zbuf) {
-				compact_free(b);
-				return;
+			if (c->cc.buf && c->cc.zbuf) {
+				c->map.cc = &c->cc;
+			} else { /* compressed batches are then kept whole */
+				broker_free(b, c->cc.buf);
+				broker_free(b, c->cc.zbuf);
+				c->cc.buf = c->cc.zbuf = NULL;
+				broker_log(b, "compact: no memory for the codec buffers, bytes", "",
+				           2ll * CODEC_CAP);
 			}
-			c->map.cc = &c->cc;
 		}
 		compact_map_reset(&c->map);
 		c->pass_start = now;
