@@ -362,7 +362,7 @@ void compact_poll(struct broker *b, uint64_t now)
 				broker_free(b, c->cc.zbuf);
 				c->cc.buf = c->cc.zbuf = NULL;
 				broker_log(b, "compact: no memory for the codec buffers, bytes", "",
-				           2ll * CODEC_CAP);
+				           2LL * CODEC_CAP);
 			}
 		}
 		compact_map_reset(&c->map);
