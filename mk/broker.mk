@@ -6,6 +6,9 @@ BROKER_LIB_SRCS := $(wildcard user/storage/*.c) $(wildcard user/kafka/*.c)
 BROKER_HOST_SRCS := $(wildcard hosted/broker/*.c)
 BROKER_HDRS := $(wildcard user/storage/*.h user/kafka/*.h hosted/broker/*.h)
 BROKER_FREESTANDING := -ffreestanding -fno-builtin-malloc
+# The hosted broker's batch codecs (hosted/broker/codec.c, tools/deps/broker.txt);
+# the libraries under user/ and the Hallows build never link them.
+BROKER_CODEC_LIBS := -lz -lsnappy -llz4 -lzstd
 
 BROKER_BIN := $(B)/hosted/hallows-broker
 BROKER_SAN_BIN := $(BROKER_B)/hallows-broker-san
@@ -15,7 +18,7 @@ BROKER_UNIT_TESTS := $(BROKER_B)/test_codec $(BROKER_B)/test_store $(BROKER_B)/t
 	$(BROKER_B)/test_compact $(BROKER_B)/test_shard
 BROKER_TOOLS := $(BROKER_B)/rdk_client $(BROKER_B)/rdk_loadgen $(BROKER_B)/rdk_admin $(BROKER_B)/rdk_txn
 BROKER_FUZZERS := $(BROKER_B)/fuzz_request $(BROKER_B)/fuzz_recovery $(BROKER_B)/fuzz_batch \
-	$(BROKER_B)/fuzz_compact
+	$(BROKER_B)/fuzz_compact $(BROKER_B)/fuzz_zbatch
 
 ALL_TARGETS += $(BROKER_BIN)
 TEST_GROUPS += broker-unit broker-system
@@ -24,7 +27,7 @@ BENCH_STEPS += broker
 # Release build used by the benchmarks and by users.
 $(BROKER_BIN): $(BROKER_LIB_SRCS) $(BROKER_HOST_SRCS) $(BROKER_HDRS) mk/broker.mk
 	@mkdir -p $(dir $@)
-	$(HOST_CC) $(filter-out -O1,$(HOST_CFLAGS)) -O2 -o $@ $(BROKER_LIB_SRCS) $(BROKER_HOST_SRCS) -pthread
+	$(HOST_CC) $(filter-out -O1,$(HOST_CFLAGS)) -O2 -o $@ $(BROKER_LIB_SRCS) $(BROKER_HOST_SRCS) -pthread $(BROKER_CODEC_LIBS)
 
 # The libraries compiled once per flavour (ASan+UBSan, libFuzzer) and linked
 # into every binary of that flavour: 9 unit tests, the sanitizer broker and
@@ -41,13 +44,13 @@ $(BROKER_B)/obj-fuzz/%.o: %.c $(BROKER_HDRS) mk/broker.mk
 # Sanitizer build the system tests run against.
 $(BROKER_SAN_BIN): $(BROKER_SAN_OBJS) $(BROKER_HOST_SRCS) $(BROKER_HDRS) mk/broker.mk
 	@mkdir -p $(dir $@)
-	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) -o $@ $(BROKER_SAN_OBJS) $(BROKER_HOST_SRCS) -pthread
+	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) -o $@ $(BROKER_SAN_OBJS) $(BROKER_HOST_SRCS) -pthread $(BROKER_CODEC_LIBS)
 
 # ThreadSanitizer build: the --threads 2 loops, their rings and the
 # flusher threads under a few system tests (run_system.py --tsan-broker).
 $(BROKER_TSAN_BIN): $(BROKER_LIB_SRCS) $(BROKER_HOST_SRCS) $(BROKER_HDRS) mk/broker.mk
 	@mkdir -p $(dir $@)
-	$(HOST_CC) $(HOST_CFLAGS) -fsanitize=thread -o $@ $(BROKER_LIB_SRCS) $(BROKER_HOST_SRCS) -pthread
+	$(HOST_CC) $(HOST_CFLAGS) -fsanitize=thread -o $@ $(BROKER_LIB_SRCS) $(BROKER_HOST_SRCS) -pthread $(BROKER_CODEC_LIBS)
 
 # The libraries must build freestanding with clang and gcc and reference
 # nothing outside themselves but the <string.h> primitives; the hosted and
@@ -61,7 +64,7 @@ $(BROKER_B)/freestanding.stamp: $(BROKER_LIB_SRCS) $(BROKER_HOST_SRCS) $(BROKER_
 	@nm -u $(BROKER_B)/fs/clang-*.o $(BROKER_B)/fs/gcc-*.o | awk 'NF==2{print $$2}' | sort -u > $(BROKER_B)/fs/undef.txt
 	@nm --defined-only $(BROKER_B)/fs/gcc-*.o | awk 'NF==3{print $$3}' | sort -u > $(BROKER_B)/fs/def.txt
 	@for f in $(BROKER_HOST_SRCS) tests/host/broker/test_*.c tests/system/broker/rdk_*.c; do \
-		clang -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(LIB_INC) $(KTH_INC) -fsyntax-only $$f || exit 1; done
+		clang -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(LIB_INC) $(KTH_INC) -iquote hosted -fsyntax-only $$f || exit 1; done
 	@bad=$$(comm -23 $(BROKER_B)/fs/undef.txt $(BROKER_B)/fs/def.txt | grep -vxE 'memcpy|memmove|memset|memcmp|strlen'); \
 	 if [ -n "$$bad" ]; then echo "freestanding libs reference: $$bad"; exit 1; fi
 	@touch $@
@@ -69,11 +72,17 @@ $(BROKER_B)/freestanding.stamp: $(BROKER_LIB_SRCS) $(BROKER_HOST_SRCS) $(BROKER_
 $(BROKER_B)/test_%: tests/host/broker/test_%.c tests/host/broker/tharness.h \
 		tests/host/broker/tbroker.h $(BROKER_SAN_OBJS) $(BROKER_HDRS) $(KTH_SRC) $(KTH_HDR)
 	@mkdir -p $(dir $@)
-	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) $(KTH_INC) -o $@ $< $(KTH_SRC) $(BROKER_SAN_OBJS)
+	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) $(KTH_INC) -o $@ $< $(KTH_SRC) $(BROKER_SAN_OBJS) $(BROKER_TEST_LINK)
 
-$(BROKER_B)/fuzz_%: tests/fuzz/broker/fuzz_%.c $(BROKER_FUZZ_OBJS) $(BROKER_HDRS)
+# The compaction tests and the compressed-batch fuzzer run the hosted codecs.
+BROKER_CODEC_LINK := -iquote hosted hosted/broker/codec.c $(BROKER_CODEC_LIBS)
+$(BROKER_B)/test_compact $(BROKER_B)/fuzz_zbatch: hosted/broker/codec.c hosted/broker/codec.h
+$(BROKER_B)/test_compact: BROKER_TEST_LINK = $(BROKER_CODEC_LINK)
+$(BROKER_B)/fuzz_zbatch: BROKER_FUZZ_LINK = $(BROKER_CODEC_LINK)
+
+$(BROKER_B)/fuzz_%: tests/fuzz/broker/fuzz_%.c $(BROKER_FUZZ_OBJS) $(BROKER_HDRS) $(wildcard tests/fuzz/broker/*.h)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(BROKER_FUZZ_OBJS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(BROKER_FUZZ_OBJS) $(BROKER_FUZZ_LINK)
 
 # The broker-bound load generator of the loop scaling benchmark.
 $(BROKER_B)/raw_loadgen: tests/system/broker/raw_loadgen.c user/storage/crc32c.c user/storage/crc32c.h

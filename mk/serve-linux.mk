@@ -22,7 +22,7 @@ BUSYBOX ?= /bin/busybox
 $(SERVE_LINUX_BROKER): $(BROKER_LIB_SRCS) $(BROKER_HOST_SRCS) $(BROKER_HDRS) mk/serve-linux.mk
 	@mkdir -p $(@D)
 	$(HOST_CC) $(filter-out -O1 -g,$(HOST_CFLAGS)) -O2 -static -o $@ $(BROKER_LIB_SRCS) $(BROKER_HOST_SRCS) \
-		-pthread
+		-pthread $(BROKER_CODEC_LIBS) -lstdc++ -lm
 
 $(SERVE_LINUX_INITRD): $(LINUX_INIT) $(SERVE_LINUX_BROKER) $(LINUX_SRC)/mkinitramfs.py $(shell find user/apps/webd/www -type f) \
 		$(addprefix $(LINUX_MODDIR)/,$(addsuffix .ko,$(LINUX_BLK_MODS)))

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "codec.h"
 #include "loop.h"
 
 #define DEFAULT_SIZE (4ull << 30)
@@ -253,6 +254,8 @@ int main(int argc, char **argv)
 	if (!o.advertise)
 		aport = lport;
 	host_fill_broker_platform(&bpl);
+	bpl.decompress = host_decompress; /* the compactor's codecs (codec.c) */
+	bpl.compress = host_compress;
 	crash_at = o.crash_at;
 	if (crash_at)
 		bpl.fault = crash_fault;

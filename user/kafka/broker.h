@@ -40,7 +40,21 @@ struct broker_platform {
 	 * False when it cannot be sent. Transactions across shards use it
 	 * (docs/broker.md, "Transactions across loops"); NULL with one shard. */
 	bool (*shard_send)(void *ctx, uint32_t to, const void *msg, size_t len);
+	/* Record-batch codecs for the compactor (codec: attributes & 7,
+	 * 1 gzip, 2 snappy, 3 lz4, 4 zstd). decompress writes the records
+	 * of a compressed batch (the n bytes after its header) to out and
+	 * returns their size: BROKER_CODEC_CORRUPT when in is not valid or
+	 * the codec unknown, BROKER_CODEC_TOO_LARGE past cap. compress is
+	 * the inverse (same return values). NULL (Hallows brokerd, the
+	 * Floo-hosted broker): compressed batches are kept whole
+	 * (docs/broker.md, "Compressed batches"). */
+	long (*decompress)(void *ctx, int codec, const uint8_t *in, size_t n, uint8_t *out,
+	                   size_t cap);
+	long (*compress)(void *ctx, int codec, const uint8_t *in, size_t n, uint8_t *out,
+	                 size_t cap);
 };
+#define BROKER_CODEC_CORRUPT   (-1)
+#define BROKER_CODEC_TOO_LARGE (-2)
 
 struct broker_config {
 	const char *adv_host; /* advertised in Metadata and FindCoordinator */

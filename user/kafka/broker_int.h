@@ -233,7 +233,23 @@ struct cmap_ent {
 	uint64_t h1, h2; /* h1 == 0: empty */
 	int64_t off;
 };
+/* The codecs the compaction core uses for compressed batches: the
+ * platform's (broker.h), two buffers of cap bytes (a batch decompressed,
+ * its survivors) and what became of compressed batches. */
+struct ccodec {
+	long (*decompress)(void *ctx, int codec, const uint8_t *in, size_t n, uint8_t *out,
+	                   size_t cap);
+	long (*compress)(void *ctx, int codec, const uint8_t *in, size_t n, uint8_t *out,
+	                 size_t cap);
+	void *ctx;
+	uint8_t *buf, *zbuf;
+	uint32_t cap;
+	/* kept whole: not decodable (or its records malformed), larger
+	 * than cap decompressed or recompressed; rewritten with survivors */
+	uint64_t corrupt, too_large, rewritten;
+};
 struct cmap {
+	struct ccodec *cc; /* NULL: compressed batches are kept whole */
 	struct cmap_ent *e;
 	uint32_t cap, n, npid;
 	bool overflow; /* a key did not fit: the map is full */

@@ -17,6 +17,9 @@
 #define SLICE_BYTES (512u * 1024) /* input read per call */
 #define MAP_SLOTS   (1u << 17)    /* key map: 98304 keys per pass, 3 MiB */
 #define OUT_CAP     STORE_MAX_PAYLOAD
+/* a compressed batch is decompressed up to this size (8 times the
+ * largest batch); a larger one is kept whole (docs/broker.md) */
+#define CODEC_CAP (8u * STORE_MAX_PAYLOAD)
 
 enum { C_IDLE, C_MAP, C_WRITE };
 
@@ -38,6 +41,7 @@ struct compactor {
 	int64_t now; /* wall clock of the pass (tombstone horizons) */
 	struct store_rewrite *rw;
 	struct cmap map;
+	struct ccodec cc; /* the platform's codecs: compressed batches */
 	uint8_t *out;
 	uint64_t bytes_in, bytes_out, passes; /* statistics */
 	uint64_t pass_start, pass_bytes;      /* this pass: start (now_ms), bytes rewritten */
@@ -254,6 +258,14 @@ static void slice_write(struct broker *b, struct compactor *c, struct store_part
 			           (long long)c->pass_bytes);
 			broker_log(b, "compact: pass done, ms", "",
 			           (long long)(b->pl.now_ms(b->pl.ctx) - c->pass_start));
+			if (c->cc.corrupt)
+				broker_log(
+				    b, "compact: compressed batches kept whole (corrupt), total",
+				    "", (long long)c->cc.corrupt);
+			if (c->cc.too_large)
+				broker_log(
+				    b, "compact: compressed batches kept whole (too large), total",
+				    "", (long long)c->cc.too_large);
 			pass_end(b, c, NULL);
 			return;
 		}
@@ -336,6 +348,23 @@ void compact_poll(struct broker *b, uint64_t now)
 				return;
 			}
 		}
+		if (b->pl.decompress && b->pl.compress && !c->cc.buf) {
+			c->cc.decompress = b->pl.decompress;
+			c->cc.compress = b->pl.compress;
+			c->cc.ctx = b->pl.ctx;
+			c->cc.cap = CODEC_CAP;
+			c->cc.buf = broker_alloc(b, CODEC_CAP);
+			c->cc.zbuf = broker_alloc(b, CODEC_CAP);
+			if (c->cc.buf && c->cc.zbuf) {
+				c->map.cc = &c->cc;
+			} else { /* compressed batches are then kept whole */
+				broker_free(b, c->cc.buf);
+				broker_free(b, c->cc.zbuf);
+				c->cc.buf = c->cc.zbuf = NULL;
+				broker_log(b, "compact: no memory for the codec buffers, bytes", "",
+				           2LL * CODEC_CAP);
+			}
+		}
 		compact_map_reset(&c->map);
 		c->pass_start = now;
 		c->pass_bytes = 0;
@@ -375,6 +404,8 @@ void compact_free(struct broker *b)
 	store_rewrite_abort(b->st, c->rw);
 	broker_free(b, c->map.e);
 	broker_free(b, c->out);
+	broker_free(b, c->cc.buf);
+	broker_free(b, c->cc.zbuf);
 	broker_free(b, c);
 	b->cmp = NULL;
 }

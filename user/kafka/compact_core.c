@@ -149,34 +149,76 @@ static bool batch_ok(const uint8_t *h, uint32_t len)
 	       (int32_t)get_be32(h + 23) >= 0;
 }
 
-/* Batches whose records the compactor neither maps nor filters:
- * compressed ones (no codecs here), control batches (transaction
- * markers, handled whole) and the data of a transaction that is open or
- * aborted (txs). */
+/* Batches whose records the compactor neither maps nor filters: control
+ * batches (transaction markers, handled whole) and the data of a
+ * transaction that is open or aborted (txs). Compressed batches are
+ * decompressed when the platform has the codec (inflate). */
 static bool batch_opaque(const uint8_t *h, int txs)
 {
-	return (h[22] & (ATTR_CODEC | ATTR_CTRL)) != 0 || ((h[22] & ATTR_TXN) && txs != CTX_ENDED);
+	return (h[22] & ATTR_CTRL) != 0 || ((h[22] & ATTR_TXN) && txs != CTX_ENDED);
 }
 
-int compact_map_batch(struct cmap *m, const uint8_t *h, uint32_t len, int txs)
+/* Compressed batch h as an uncompressed one in cc->buf (its header, the
+ * codec bits cleared, a fresh CRC); returns its length, 0 when there is
+ * no codec or it cannot be decompressed within cc->cap (counted when
+ * count: the filter's view, the batch is then kept whole). */
+static uint32_t inflate(struct ccodec *cc, const uint8_t *h, uint32_t len, bool count)
 {
-	uint32_t at = BATCH_HDR, nrec;
-	int64_t base, pid;
+	long n;
+
+	if (!cc || !cc->decompress || !cc->compress || !cc->buf)
+		return 0;
+	n = cc->decompress(cc->ctx, h[22] & ATTR_CODEC, h + BATCH_HDR, len - BATCH_HDR,
+	                   cc->buf + BATCH_HDR, cc->cap - BATCH_HDR);
+	if (n < 0 || (uint64_t)n > cc->cap - BATCH_HDR) {
+		if (count && n == BROKER_CODEC_TOO_LARGE)
+			cc->too_large++;
+		else if (count)
+			cc->corrupt++;
+		return 0;
+	}
+	memcpy(cc->buf, h, BATCH_HDR);
+	cc->buf[22] &= (uint8_t)~ATTR_CODEC;
+	put_be32(cc->buf + 8, BATCH_HDR - 12 + (uint32_t)n);
+	put_be32(cc->buf + 17, store_crc32c(0, cc->buf + 21, BATCH_HDR - 21 + (uint32_t)n));
+	return BATCH_HDR + (uint32_t)n;
+}
+
+/* Map the records of uncompressed batch h. */
+static int map_records(struct cmap *m, const uint8_t *h, uint32_t len)
+{
+	uint32_t at = BATCH_HDR, nrec = get_be32(h + 57);
+	int64_t base = (int64_t)get_be64(h);
 	struct crec r;
 
-	if (!batch_ok(h, len))
-		return KERR_CORRUPT;
-	base = (int64_t)get_be64(h);
-	pid = (int64_t)get_be64(h + 43);
-	nrec = get_be32(h + 57);
-	for (uint32_t i = 0; i < nrec && !batch_opaque(h, txs); i++) {
+	for (uint32_t i = 0; i < nrec; i++) {
 		if (!rec_parse(h, len, &at, &r) || r.od > (int64_t)get_be32(h + 23))
 			return KERR_CORRUPT;
 		if (r.klen >= 0)
 			map_put(m, r.key, (uint32_t)r.klen, base + r.od);
 	}
-	if (!batch_opaque(h, txs) && at != len)
+	return at == len ? KERR_NONE : KERR_CORRUPT;
+}
+
+int compact_map_batch(struct cmap *m, const uint8_t *h, uint32_t len, int txs)
+{
+	int64_t base, pid;
+
+	if (!batch_ok(h, len))
 		return KERR_CORRUPT;
+	base = (int64_t)get_be64(h);
+	pid = (int64_t)get_be64(h + 43);
+	if (!batch_opaque(h, txs) && !(h[22] & ATTR_CODEC)) {
+		int err = map_records(m, h, len);
+		if (err)
+			return err;
+	} else if (!batch_opaque(h, txs)) {
+		/* A compressed batch that does not decode is kept whole by
+		 * the filter: its keys, if mapped at all, stay with it. */
+		uint32_t ilen = inflate(m->cc, h, len, false);
+		if (ilen)
+			(void)map_records(m, m->cc->buf, ilen);
+	}
 	/* every data batch of a producer counts for its last one (kept
 	 * whole, filtered or emptied: its sequence state stays in the log) */
 	if (pid >= 0 && !(h[22] & ATTR_CTRL)) {
@@ -211,6 +253,55 @@ static void copy_whole(const uint8_t *h, uint32_t len, uint8_t *out, uint32_t *o
 		put_be32(out + 17, store_crc32c(0, out + 21, len - 21));
 	}
 	*out_len = len;
+}
+
+/* Compressed batch h: decompressed, filtered like an uncompressed one
+ * and the survivors compressed again with the same codec (an emptied
+ * batch is written uncompressed: a header alone). Kept whole when it
+ * is unchanged or cannot be decoded or re-encoded within the bounds. */
+static int filter_compressed(const struct cmap *m, const uint8_t *h, uint32_t len, int txs,
+                             int64_t now, int64_t delete_retention_ms, uint8_t *out,
+                             uint32_t out_cap, uint32_t *out_len)
+{
+	struct ccodec *cc = m->cc;
+	uint32_t ilen = inflate(cc, h, len, true), fl;
+	long z;
+
+	if (!ilen)
+		goto whole;
+	if (compact_filter_batch(m, cc->buf, ilen, txs, now, delete_retention_ms, cc->zbuf, cc->cap,
+	                         &fl)) {
+		cc->corrupt++;
+		goto whole;
+	}
+	if (!fl) {
+		*out_len = 0; /* nothing stays */
+		return KERR_NONE;
+	}
+	if (fl == ilen && !((cc->zbuf[22] ^ cc->buf[22]) & ATTR_HORIZ) &&
+	    !memcmp(cc->zbuf + 23, cc->buf + 23, ilen - 23))
+		goto whole; /* every record stays as it was */
+	if (fl == BATCH_HDR) {
+		memcpy(out, cc->zbuf, BATCH_HDR);
+		*out_len = BATCH_HDR;
+		return KERR_NONE;
+	}
+	z = cc->compress(cc->ctx, h[22] & ATTR_CODEC, cc->zbuf + BATCH_HDR, fl - BATCH_HDR,
+	                 out + BATCH_HDR, out_cap - BATCH_HDR);
+	if (z < 0 || (uint64_t)z > out_cap - BATCH_HDR) {
+		cc->too_large++;
+		goto whole;
+	}
+	memcpy(out, cc->zbuf, BATCH_HDR);
+	out[22] |= (uint8_t)(h[22] & ATTR_CODEC);
+	put_be32(out + 8, BATCH_HDR - 12 + (uint32_t)z);
+	put_be32(out + 17, store_crc32c(0, out + 21, BATCH_HDR - 21 + (uint32_t)z));
+	*out_len = BATCH_HDR + (uint32_t)z;
+	cc->rewritten++;
+	return KERR_NONE;
+whole:
+	copy_whole(h, len, out, out_len);
+	return KERR_NONE;
 }
 
 int compact_filter_batch(const struct cmap *m, const uint8_t *h, uint32_t len, int txs, int64_t now,
@@ -251,10 +342,9 @@ int compact_filter_batch(const struct cmap *m, const uint8_t *h, uint32_t len, i
 		*out_len = BATCH_HDR;
 		return KERR_NONE;
 	}
-	if (h[22] & ATTR_CODEC) {
-		copy_whole(h, len, out, out_len);
-		return KERR_NONE;
-	}
+	if (h[22] & ATTR_CODEC)
+		return filter_compressed(m, h, len, txs, now, delete_retention_ms, out, out_cap,
+		                         out_len);
 	base = (int64_t)get_be64(h);
 	nrec = get_be32(h + 57);
 	if (h[22] & ATTR_HORIZ)

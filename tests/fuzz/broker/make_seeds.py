@@ -4,6 +4,7 @@ rerun only when the request shapes change)."""
 import os
 import sys
 import struct
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 # The corpus folder: the committed one, or the argument (make's seed check).
@@ -246,3 +247,46 @@ write("request", "flex_txn",
              cs(b"t") + carr(1) + i32(0) + struct.pack(">qi", 3, -1) + cs(b"m") + T + T + T) +
       produce_txn(7, b"t", 0, 0, 1, 0) +
       fframe(26, 3, 8, cs(b"tx") + PE1 + b"\x00" + T) + fetch12(9, 0, -1, [(0, 0)]))
+
+# fuzz_zbatch: chunks of a 2-byte length, a mode byte (bit 7: the target
+# compresses the records itself; low 2 bits: codec - 1) and the batch.
+# The raw streams are written by hand (stored/literal blocks) so that
+# no codec module is needed here.
+
+
+def xxh32(data, seed=0):
+    p1, p2, p3, p5 = 2654435761, 2246822519, 3266489917, 374761393
+    m = 0xffffffff
+    h = (seed + p5 + len(data)) & m
+    for c in data:  # inputs shorter than 4 bytes only
+        h = (h + c * p5) & m
+        h = (((h << 11) | (h >> 21)) & m) * p1 & m
+    h ^= h >> 15
+    h = h * p2 & m
+    h ^= h >> 13
+    h = h * p3 & m
+    return h ^ (h >> 16)
+
+
+def zchunk(mode, hdr, payload):
+    b = hdr + payload
+    return struct.pack(">HB", len(b), mode) + b
+
+
+RECS = BATCH[61:]
+RECS2 = RECS.replace(b"hello", b"world")  # the same key, a later value
+HDR = BATCH[:61]
+HDR2 = struct.pack(">q", 1) + BATCH[8:61]
+for codec, name in ((1, "gzip"), (2, "snappy"), (3, "lz4"), (4, "zstd")):
+    write("zbatch", "self_" + name,
+          zchunk(0x80 | (codec - 1), HDR, RECS) + zchunk(0x80 | (codec - 1), HDR2, RECS2))
+gz = zlib.compressobj(6, zlib.DEFLATED, 31)
+gzs = gz.compress(RECS) + gz.flush()
+snap = bytes([len(RECS), (len(RECS) - 1) << 2]) + RECS
+fd = bytes([0x60, 0x40])
+lz4 = (struct.pack("<I", 0x184D2204) + fd + bytes([(xxh32(fd) >> 8) & 0xff]) +
+       struct.pack("<I", len(RECS) | 0x80000000) + RECS + struct.pack("<I", 0))
+zst = (struct.pack("<I", 0xFD2FB528) + bytes([0x20, len(RECS)]) +
+       struct.pack("<I", (len(RECS) << 3) | 1)[:3] + RECS)
+for codec, name, raw in ((1, "gzip", gzs), (2, "snappy", snap), (3, "lz4", lz4), (4, "zstd", zst)):
+    write("zbatch", "raw_" + name, zchunk(codec - 1, HDR, raw) + zchunk(codec - 1, HDR2, raw))

@@ -82,6 +82,12 @@ static __attribute__((unused)) uint32_t env_shards, env_shard;
 static __attribute__((unused)) bool (*env_shard_send)(void *ctx, uint32_t to, const void *msg,
                                                       size_t len);
 static __attribute__((unused)) uint32_t env_ids[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+/* The broker's batch codecs (broker_platform.decompress, compress): NULL
+ * by default; test_compact.c sets the hosted ones. */
+static __attribute__((unused)) long (*env_decompress)(void *ctx, int codec, const uint8_t *in,
+                                                      size_t n, uint8_t *out, size_t cap);
+static __attribute__((unused)) long (*env_compress)(void *ctx, int codec, const uint8_t *in,
+                                                    size_t n, uint8_t *out, size_t cap);
 
 /* Open the store on e's device (flags: STORE_FORMAT_BLANK or 0) and
  * start a broker with three connections; the broker is shard env_shard
@@ -89,9 +95,18 @@ static __attribute__((unused)) uint32_t env_ids[8] = {0, 1, 2, 3, 4, 5, 6, 7};
 static __attribute__((unused)) void env_start(struct env *e, struct store_platform spl,
                                               uint32_t flags)
 {
-	struct broker_platform bpl = {
-	    &env_ids[env_shard & 7], t_alloc, t_free, t_now, t_log, f_send, f_close, t_now, t_fault,
-	    env_shard_send};
+	struct broker_platform bpl = {.ctx = &env_ids[env_shard & 7],
+	                              .alloc = t_alloc,
+	                              .free = t_free,
+	                              .now_ms = t_now,
+	                              .log = t_log,
+	                              .send = f_send,
+	                              .close = f_close,
+	                              .wall_ms = t_now,
+	                              .fault = t_fault,
+	                              .shard_send = env_shard_send,
+	                              .decompress = env_decompress,
+	                              .compress = env_compress};
 	struct broker_config cfg = {"127.0.0.1", 9092,       1,        4,
 	                            1000,        1u << 24,   300,      1u << 20,
 	                            env_no_auto, env_shards, env_shard};

@@ -545,9 +545,10 @@ def compact_produce(addr, topic, rounds, keys, tag):
     return want
 
 
-def compact_consume(addr, topic):
+def compact_consume(addr, topic, offsets=False):
     """kcat (librdkafka) from offset 0 to the end: (records, last value per
-    key); tombstones read as None. Offsets must only grow."""
+    key, or (offset, value) with offsets); tombstones read as None. Offsets
+    must only grow."""
     p = run(["kcat", "-b", addr, "-C", "-t", topic, "-p", "0", "-o", "beginning", "-e", "-q",
              "-Z", "-f", "%o %k %S %s\n"], timeout=60)
     assert "ERROR" not in p.stderr and "rror" not in p.stderr, p.stderr[-300:]
@@ -558,6 +559,8 @@ def compact_consume(addr, topic):
         assert off > prev, f"offset {off} after {prev}"
         prev = off
         last[key] = None if size < 0 else (parts[3] if len(parts) > 3 else "")
+        if offsets:
+            last[key] = (off, last[key])
         n += 1
     return n, last
 
@@ -588,6 +591,58 @@ def t_compaction_kcat(b):
     b.start()
     n2, last2 = compact_consume(b.addr, "cmpk")
     assert n2 == n and compacted_view(last2) == compacted_view(want)
+
+
+def t_compaction_kcat_codecs(_b):
+    """Producers that compress (kcat -z gzip|snappy|lz4|zstd -K, one topic
+    each): the compactor decompresses their batches, keeps the last record
+    per key and writes the survivors with the same codec. kcat from offset
+    0 sees the last value of every key at the offset it was produced at
+    (round * keys + key), and every stored batch still has the codec. Its
+    own broker: a segment per round and topic would fill the shared one."""
+    data = os.path.join(ARGS.work, "zcodecs.img")
+    if os.path.exists(data):
+        os.remove(data)
+    b = Broker("zcodecs", data=data)
+    b.start()
+    try:
+        compaction_kcat_codecs(b)
+    finally:
+        b.stop()
+
+
+def compaction_kcat_codecs(b):
+    keys, rounds = 40, 3
+    codecs = ("gzip", "snappy", "lz4", "zstd")
+    for c in codecs:
+        create_compacted(b.port, f"zc-{c}", {"cleanup.policy": "compact", "segment.ms": "1000",
+                                             "min.cleanable.dirty.ratio": "0.01"})
+    want = {}
+    for rnd in range(rounds):
+        lines = []
+        for k in range(keys):
+            tomb = rnd == rounds - 1 and k % 5 == 0
+            val = "" if tomb else f"z{rnd}-{k}-" + "y" * 200
+            lines.append(f"k{k}:{val}")
+            want[f"k{k}"] = (rnd * keys + k, None if tomb else val)
+        for c in codecs:
+            run(["kcat", "-b", b.addr, "-P", "-t", f"zc-{c}", "-p", "0", "-K", ":", "-Z",
+                 "-z", c], inp="\n".join(lines) + "\n", timeout=30)
+        time.sleep(1.2)
+    for c in codecs:
+        topic = f"zc-{c}"
+        got, n = {}, rounds * keys
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            n, got = compact_consume(b.addr, topic, offsets=True)
+            if n <= 2 * keys:
+                break
+            time.sleep(1)
+        assert n <= 2 * keys, f"{c}: {n} of {rounds * keys} records left: not compacted"
+        assert got == want, f"{c}: last values or their offsets differ"
+        bs = kr.all_batches(b.port, topic, 1, b.threads)
+        stored = {attrs & 7 for (_p, _base, attrs, _lod, _raw) in bs}
+        assert stored == {CODEC_ID[c]}, f"{c}: stored codecs {stored}"
 
 
 def t_compaction_kill9(_b):
@@ -881,6 +936,8 @@ TESTS += [
      txn_kill_case("txnkill-mark", "txn-marker")),
     ("txn_broker_killed_with_txn_open_none_visible", txn_kill_case("txnkill-open", "open")),
     ("kcat_compacted_topic_last_value_per_key_from_offset_0", t_compaction_kcat),
+    ("kcat_compressed_compacted_topics_last_value_per_key_original_offsets",
+     t_compaction_kcat_codecs),
     ("compaction_broker_kill9_keeps_last_values", t_compaction_kill9),
     ("partitions_exactly_once_in_order", t_partitions_exactly_once_in_order),
     ("pipelined_requests_answered_in_order_across_loops", t_connection_order_with_forwarding),
