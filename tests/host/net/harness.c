@@ -296,6 +296,8 @@ void inject_chain(struct node *n, const uint8_t *f, uint32_t len, uint32_t piece
 			head = pb;
 		tail = pb;
 	}
+	if (!head) /* len 0: no frame to inject */
+		return;
 	if (csum_ok)
 		head->flags |= FLOO_PB_CSUM_OK;
 	n->chain = head;
