@@ -52,9 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				len = 61;
 		}
 		b[22] = (uint8_t)((b[22] & ~0x27) | codec); /* compressed data, never control */
-		put_be32(b + 8, len - 12);
-		b[16] = 2;
-		put_be32(b + 17, store_crc32c(0, b + 21, len - 21));
+		fz_seal_batch(b, len);
 		lens[n++] = len;
 	}
 	fz_map_all(&map, bufs, lens, n);
