@@ -174,6 +174,16 @@ static void serve_http(int c)
 	}
 }
 
+/* FLOO_BENCH_CC names the congestion control of the connections (for
+ * comparisons: a namespace may only default to the host's allowed ones). */
+static void set_cc(int c)
+{
+	const char *cc = getenv("FLOO_BENCH_CC");
+
+	if (cc && *cc && setsockopt(c, IPPROTO_TCP, TCP_CONGESTION, cc, (socklen_t)strlen(cc)))
+		perror("floo-bench: TCP_CONGESTION");
+}
+
 /* Kernel baseline server: fork a child per connection. */
 static int run_server(void)
 {
@@ -185,6 +195,7 @@ static int run_server(void)
 			int c = accept(h, NULL, NULL);
 
 			if (c >= 0 && fork() == 0) {
+				set_cc(c);
 				serve_http(c);
 				_exit(0);
 			}
@@ -197,6 +208,7 @@ static int run_server(void)
 		if (c < 0)
 			continue;
 		setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		set_cc(c);
 		if (fork() == 0) {
 			serve_echo(c);
 			_exit(0);

@@ -77,6 +77,7 @@ struct tcp_txrec {
 #define TX_DELIVERED 2u /* ord flag: its delivery was taken by RACK */
 #define TX_ORD_STEP  4u
 #define TCP_TXLOG    32 /* transmissions remembered, oldest dropped first */
+#define TCP_RXH      16 /* retransmitted ranges remembered for D-SACKs */
 
 /* One application buffer queued by reference. */
 struct tcp_sref {
@@ -151,12 +152,21 @@ struct floo_tcp {
 	uint32_t tx_ord;               /* next transmission's order */
 	uint32_t rack_fack;            /* RACK.fack: highest end delivered */
 	uint8_t reo_mult, reo_persist; /* RACK.reo_wnd_mult, _persist */
+	bool dsack_round_set;          /* RACK.dsack_round is not None */
+	uint32_t dsack_round;          /* widened once until SND.UNA passes it */
+	/* The latest retransmitted ranges (a ring; rxh_rack: sent in a
+	 * SACK recovery, not by the RTO or a probe): a D-SACK means one of
+	 * them was spurious only if it covers one */
+	uint8_t rxh_next, rxh_n;
+	uint16_t rxh_rack;
+	struct tcp_range rxh[TCP_RXH];
 	/* Undo of a reduction that D-SACKs prove spurious (RFC 3708): the
 	 * window before it and the retransmissions not yet reported as
 	 * duplicates */
 	bool undo_ok;
 	uint16_t undo_rxt;
 	uint32_t undo_cwnd, undo_ssthresh, undo_wmax;
+	uint32_t undo_marker; /* SND.UNA when the reduction began */
 	/* RFC 6937 proportional rate reduction in SACK recovery: bytes
 	 * delivered and sent since it began, FlightSize then (RecoverFS),
 	 * and SND.UNA and the SACKed bytes at the last ACK (DeliveredData) */
@@ -240,8 +250,11 @@ void tcp_cc_loss(struct floo_tcp *c);
 void tcp_cc_save_undo(struct floo_tcp *c);
 /* A retransmission left (counted for the undo). */
 void tcp_cc_rxt_sent(struct floo_tcp *c);
-/* The peer reported a duplicate (D-SACK, RFC 2883). */
-void tcp_cc_dsack(struct floo_tcp *c);
+/* The peer reported block b as a duplicate (D-SACK, RFC 2883). */
+void tcp_cc_dsack(struct floo_tcp *c, const struct tcp_range *b);
+/* Which retransmissions does b cover? The count of remembered ones; *rack
+ * learns whether one was sent in a SACK recovery (tcp_rack.c). */
+unsigned tcp_rxh_covered(const struct floo_tcp *c, const struct tcp_range *b, bool *rack);
 void tcp_cc_timeout(struct floo_tcp *c);
 /* RFC 9438 4.6: a congestion event; returns ssthresh = beta * FlightSize
  * (at least 2 MSS) and records W_max for the cubic window. */

@@ -330,6 +330,7 @@ void tcp_cc_save_undo(struct floo_tcp *c)
 	c->undo_ssthresh = c->ssthresh;
 	c->undo_wmax = c->cub_wmax;
 	c->undo_rxt = 0;
+	c->undo_marker = c->snd_una;
 	c->undo_ok = true;
 }
 
@@ -339,19 +340,50 @@ void tcp_cc_rxt_sent(struct floo_tcp *c)
 		c->undo_rxt++;
 }
 
-/* RFC 3708: once every retransmission of the episode came back as a
- * duplicate, the originals had arrived: the loss response was spurious
- * and the window before it is restored (as Linux's D-SACK undo). Each
- * D-SACK also widens RACK's reordering window (RFC 8985 6.2 step 4). */
-void tcp_cc_dsack(struct floo_tcp *c)
+/* RFC 2883's D-SACK reports data that arrived twice: one of our
+ * retransmissions (the original was not lost), or a copy the network made
+ * (nothing to learn: counted, ignored). For a retransmission:
+ * - the path delayed the original past it: reordering is seen (as Linux's
+ *   tcp_sacktag_one for a D-SACKed retransmission) when RACK or RFC 6675
+ *   sent it; else RACK, whose window is zero in recovery until it sees
+ *   reordering, resends every overtaken segment before its ACK can come
+ *   and never sees an original delivered out of order;
+ * - RACK's reordering window widens by one step, at most once per round
+ *   trip (RFC 8985 6.2 step 4, RACK.dsack_round), kept 16 recoveries;
+ * - once every retransmission since the reduction came back as a
+ *   duplicate, the loss response was spurious: the window before it is
+ *   restored (RFC 3708 detection, as Linux's undo). Only D-SACKs above
+ *   SND.UNA at the reduction count (Linux's undo_marker): an earlier
+ *   episode's do not undo this one. */
+void tcp_cc_dsack(struct floo_tcp *c, const struct tcp_range *b)
 {
+	bool rack;
+	unsigned n;
+
 	c->st->stats.tcp_dsacks++;
-	if (c->reo_mult < 255) /* RFC 8985 sets no bound below SRTT; Linux 255 */
-		c->reo_mult = (uint8_t)(c->reo_mult ? c->reo_mult + 1 : 2);
+	n = tcp_rxh_covered(c, b, &rack);
+	if (!n) {
+		c->st->stats.tcp_dsacks_ignored++;
+		return;
+	}
+	if (rack)
+		c->rack_reord = true;
+	if (c->dsack_round_set && seq_geq(c->snd_una, c->dsack_round))
+		c->dsack_round_set = false;
+	if (!c->dsack_round_set) {
+		if (c->reo_mult < 255) /* RFC 8985 sets no bound below SRTT; Linux 255 */
+			c->reo_mult = (uint8_t)(c->reo_mult ? c->reo_mult + 1 : 2);
+		c->dsack_round = c->snd_nxt;
+		c->dsack_round_set = true;
+	}
 	c->reo_persist = 16;
-	if (c->tlp_end && c->tlp_rxt)
+	if (c->tlp_end && c->tlp_rxt && seq_gt(b->end, c->tlp_end - c->mss) &&
+	    seq_lt(b->start, c->tlp_end))
 		c->tlp_rxt = false; /* the probe was the duplicate: no loss */
-	if (!c->undo_ok || !c->undo_rxt || --c->undo_rxt)
+	if (!c->undo_ok || !c->undo_rxt || !seq_gt(b->end, c->undo_marker))
+		return;
+	c->undo_rxt = (uint16_t)(c->undo_rxt > n ? c->undo_rxt - n : 0);
+	if (c->undo_rxt)
 		return;
 	if (c->cwnd < c->undo_cwnd)
 		c->cwnd = c->undo_cwnd;

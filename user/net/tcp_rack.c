@@ -40,6 +40,38 @@ static struct tcp_txrec *txrec(struct floo_tcp *c, unsigned i)
 	return &c->txlog[(c->txlog_head + i) % TCP_TXLOG];
 }
 
+/* Remember a retransmission for the D-SACKs that may report it: sent in
+ * a SACK recovery (RACK or RFC 6675 judged it lost) or not (RTO, probe). */
+static void rxh_add(struct floo_tcp *c, uint32_t seq, uint32_t len)
+{
+	uint16_t bit = (uint16_t)(1u << c->rxh_next);
+
+	c->rxh[c->rxh_next] = (struct tcp_range){seq, seq + len};
+	if ((c->flags & TF_RECOVERY) && !c->rxtshift)
+		c->rxh_rack |= bit;
+	else
+		c->rxh_rack &= (uint16_t)~bit;
+	c->rxh_next = (uint8_t)((c->rxh_next + 1) % TCP_RXH);
+	if (c->rxh_n < TCP_RXH)
+		c->rxh_n++;
+}
+
+unsigned tcp_rxh_covered(const struct floo_tcp *c, const struct tcp_range *b, bool *rack)
+{
+	unsigned n = 0;
+
+	*rack = false;
+	for (unsigned i = 0; i < c->rxh_n; i++) {
+		const struct tcp_range *r = &c->rxh[i];
+
+		if (seq_lt(r->start, b->end) && seq_gt(r->end, b->start)) {
+			n++;
+			*rack |= (c->rxh_rack >> i) & 1u;
+		}
+	}
+	return n;
+}
+
 void tcp_txlog_add(struct floo_tcp *c, uint32_t seq, uint32_t len)
 {
 	struct tcp_txrec *r;
@@ -56,6 +88,8 @@ void tcp_txlog_add(struct floo_tcp *c, uint32_t seq, uint32_t len)
 	}
 	if (c->flags & TF_RECOVERY)
 		c->prr_out += len; /* RFC 6937 prr_out */
+	if (seq_lt(seq, c->snd_max))
+		rxh_add(c, seq, len);
 	r = txrec(c, c->txlog_n++);
 	r->start = seq;
 	r->end = seq + len;

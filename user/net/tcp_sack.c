@@ -196,7 +196,7 @@ uint32_t tcp_sb_update(struct floo_tcp *c, const struct tcp_seg *s)
 	if (!(c->flags & TF_SACK))
 		return 0;
 	if (tcp_sack_is_dsack(s))
-		tcp_cc_dsack(c);
+		tcp_cc_dsack(c, &s->sack[0]);
 	for (uint8_t i = 0; i < s->nsack; i++) {
 		struct tcp_range b = s->sack[i];
 

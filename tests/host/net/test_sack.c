@@ -647,24 +647,45 @@ KT_CASE(dsack_recognised_below_the_ack_or_inside_the_second_block)
 	CHECK(!tcp_sack_is_dsack(&s));
 }
 
+/* Retransmit [seq, seq + M) as a SACK recovery would: RACK's log
+ * remembers it, the undo counts it. */
+static void resend(struct floo_tcp *c, uint32_t seq)
+{
+	tcp_txlog_add(c, seq, M);
+	tcp_cc_rxt_sent(c);
+}
+
+static void dsack(struct floo_tcp *c, uint32_t start)
+{
+	struct tcp_range b = {start, start + M};
+
+	tcp_cc_dsack(c, &b);
+}
+
+/* A loss response as enter_recovery makes it, from cwnd 20 M. */
+static void reduce(struct floo_tcp *c)
+{
+	c->cwnd = 20 * M;
+	c->ssthresh = 30 * M;
+	tcp_cc_save_undo(c);
+	c->cwnd = c->ssthresh = 10 * M;
+	c->flags |= TF_RECOVERY;
+	c->recover = c->snd_max;
+}
+
 KT_CASE(dsack_for_every_retransmission_undoes_the_reduction)
 {
 	struct node *n = node_new(NULL, IP_A, 1);
 	struct floo_tcp *c = fake_conn(n);
 	uint32_t mult;
 
-	c->cwnd = 20 * M;
-	c->ssthresh = 30 * M;
-	tcp_cc_save_undo(c);
-	c->cwnd = c->ssthresh = 10 * M; /* the loss response */
-	c->flags |= TF_RECOVERY;
-	c->recover = B0 + 20 * M;
-	tcp_cc_rxt_sent(c);
-	tcp_cc_rxt_sent(c);
+	reduce(c);
+	resend(c, B0);
+	resend(c, B0 + M);
 	mult = c->reo_mult;
-	tcp_cc_dsack(c);
+	dsack(c, B0);
 	CHECK(c->cwnd == 10 * M && c->reo_mult > mult); /* one of two */
-	tcp_cc_dsack(c);
+	dsack(c, B0 + M);
 	CHECK(c->cwnd == 20 * M && c->ssthresh == 30 * M);
 	CHECK(floo_stats(n->st)->tcp_undos == 1);
 	/* The episode ends with the undo (PRR kept the restored window shut
@@ -673,10 +694,106 @@ KT_CASE(dsack_for_every_retransmission_undoes_the_reduction)
 	CHECK(!(c->flags & TF_RECOVERY) && c->recover == c->snd_una);
 	/* After an RTO nothing is undone. */
 	tcp_cc_save_undo(c);
-	tcp_cc_rxt_sent(c);
+	resend(c, B0 + 2 * M);
 	tcp_cc_timeout(c);
-	tcp_cc_dsack(c);
+	dsack(c, B0 + 2 * M);
 	CHECK(c->cwnd == M && floo_stats(n->st)->tcp_undos == 1);
+	node_free(n);
+}
+
+/* Bug: every D-SACK counted as one of our retransmissions coming back.
+ * The impairing forwarder duplicates 2% of frames, and the receiver
+ * reports each copy: a real loss episode was undone by a copy of a
+ * segment never retransmitted, and the copies widened RACK's window. */
+KT_CASE(dsack_of_a_network_duplicate_neither_undoes_nor_widens)
+{
+	struct node *n = node_new(NULL, IP_A, 1);
+	struct floo_tcp *c = fake_conn(n);
+	uint32_t mult = c->reo_mult;
+
+	reduce(c);
+	resend(c, B0); /* the real loss */
+	dsack(c, B0 + 5 * M); /* a copy the network made */
+	CHECK(c->cwnd == 10 * M && (c->flags & TF_RECOVERY));
+	CHECK(c->reo_mult == mult && !c->rack_reord);
+	CHECK(floo_stats(n->st)->tcp_dsacks == 1 && floo_stats(n->st)->tcp_dsacks_ignored == 1);
+	CHECK(floo_stats(n->st)->tcp_undos == 0);
+	node_free(n);
+}
+
+/* Bug: a D-SACK for the previous episode's retransmission (it arrives a
+ * round trip later, often after the next loss) undid the new one. Only
+ * D-SACKs above SND.UNA at the reduction count (Linux's undo_marker). */
+KT_CASE(dsack_from_an_earlier_episode_does_not_undo_this_one)
+{
+	struct node *n = node_new(NULL, IP_A, 1);
+	struct floo_tcp *c = fake_conn(n);
+
+	reduce(c);
+	resend(c, B0);
+	c->snd_una = B0 + 10 * M; /* that episode ended; a new loss */
+	c->flags &= (uint16_t)~TF_RECOVERY;
+	reduce(c);
+	resend(c, B0 + 10 * M);
+	dsack(c, B0); /* the first episode's retransmission was spurious */
+	CHECK(c->cwnd == 10 * M && floo_stats(n->st)->tcp_undos == 0);
+	dsack(c, B0 + 10 * M); /* and so was this one's: undo */
+	CHECK(c->cwnd == 20 * M && floo_stats(n->st)->tcp_undos == 1);
+	node_free(n);
+}
+
+/* Bug: reordering was only seen when an original was delivered below
+ * RACK.fack. In recovery, before reordering is seen, RACK's window is 0
+ * and every overtaken segment is resent before its ACK can come back: the
+ * original's delivery then belongs to a superseded transmission and was
+ * never looked at, so each reordering started another spurious recovery
+ * (seen: 40 recoveries before the first detection in a 4 MB echo). A
+ * D-SACK for a retransmission RACK or RFC 6675 sent proves the original
+ * arrived late (as Linux's tcp_sacktag_one); one the RTO sent does not
+ * (the path may only have been slow). */
+KT_CASE(rack_sees_reordering_in_a_dsacked_retransmission)
+{
+	struct node *n = node_new(NULL, IP_A, 1);
+	struct floo_tcp *c = fake_conn(n);
+	struct tcp_seg s;
+
+	c->rxtshift = 1; /* an RTO's go-back-N */
+	tcp_txlog_add(c, B0, M);
+	c->rxtshift = 0;
+	dsack(c, B0);
+	CHECK(!c->rack_reord);
+	reduce(c);
+	resend(c, B0 + M);
+	CHECK(tcp_rack_reo_wnd_us(c) == 0); /* no reordering seen yet */
+	memset(&s, 0, sizeof(s)); /* the peer's ACK: a D-SACK below it */
+	c->snd_una = s.ack = B0 + 3 * M;
+	s.nsack = 1;
+	s.sack[0] = (struct tcp_range){B0 + M, B0 + 2 * M};
+	(void)tcp_sb_update(c, &s);
+	CHECK(c->rack_reord && floo_stats(n->st)->tcp_dsacks == 2);
+	node_free(n);
+}
+
+/* RFC 8985 6.2 step 4: the reordering window widens by one step per
+ * round trip with D-SACKs, not per D-SACK (a burst of them in one round
+ * trip is one reordering event). */
+KT_CASE(rack_reo_wnd_widens_once_per_round_trip)
+{
+	struct node *n = node_new(NULL, IP_A, 1);
+	struct floo_tcp *c = fake_conn(n);
+	uint32_t mult = c->reo_mult ? c->reo_mult : 1;
+
+	c->snd_nxt = c->snd_max;
+	reduce(c);
+	for (uint32_t i = 0; i < 4; i++)
+		resend(c, B0 + i * M);
+	for (uint32_t i = 0; i < 3; i++)
+		dsack(c, B0 + i * M);
+	CHECK(c->reo_mult == mult + 1);
+	c->snd_una = c->snd_max; /* a round trip later */
+	c->snd_max = c->snd_nxt = c->snd_una + 10 * M;
+	dsack(c, B0 + 3 * M);
+	CHECK(c->reo_mult == mult + 2 && c->reo_persist == 16);
 	node_free(n);
 }
 

@@ -92,6 +92,9 @@ def stream_echo(size, rounds=1, port=7, host=None, limit=120):
     for r in range(rounds):
         data = os.urandom(size)
         s = socket.create_connection((host or HOST, port), timeout=10)
+        if os.environ.get("FLOO_BENCH_CC"):  # as floo-bench server's
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION,
+                         os.environ["FLOO_BENCH_CC"].encode())
         s.setblocking(False)
         sel = selectors.DefaultSelector()
         sel.register(s, selectors.EVENT_READ | selectors.EVENT_WRITE)

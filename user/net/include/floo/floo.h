@@ -95,6 +95,7 @@ struct floo_stats {
 	uint64_t tcp_zwp_sent, tcp_keepalives, tcp_conn_drops;
 	uint64_t drop_vnet; /* received virtio-net headers refused */
 	uint64_t tcp_loss_probes, tcp_rack_lost, tcp_dsacks, tcp_undos;
+	uint64_t tcp_dsacks_ignored; /* of no retransmission we remember */
 	/* loss recovery: episodes entered, milliseconds spent in them, RTOs
 	 * that ended one; cwnd summed at each new ACK (mean = sum / acks) */
 	uint64_t tcp_recoveries, tcp_recovery_ms, tcp_rto_in_recovery;
