@@ -167,6 +167,8 @@ struct floo_tcp {
 	uint16_t undo_rxt;
 	uint32_t undo_cwnd, undo_ssthresh, undo_wmax;
 	uint32_t undo_marker; /* SND.UNA when the reduction began */
+	bool undo_ts_set;     /* undo_ts_ms: the first retransmission's time */
+	uint32_t undo_ts_ms;
 	/* RFC 6937 proportional rate reduction in SACK recovery: bytes
 	 * delivered and sent since it began, FlightSize then (RecoverFS),
 	 * and SND.UNA and the SACKed bytes at the last ACK (DeliveredData) */
@@ -256,6 +258,10 @@ void tcp_cc_dsack(struct floo_tcp *c, const struct tcp_range *b);
  * learns whether one was sent in a SACK recovery (tcp_rack.c). */
 unsigned tcp_rxh_covered(const struct floo_tcp *c, const struct tcp_range *b, bool *rack);
 void tcp_cc_timeout(struct floo_tcp *c);
+struct tcp_seg;
+/* SND.UNA advanced: undo the reduction if the ACK's timestamp shows the
+ * hole was filled by the original (tcp_cc.c). */
+void tcp_cc_ts_undo(struct floo_tcp *c, const struct tcp_seg *s);
 /* RFC 9438 4.6: a congestion event; returns ssthresh = beta * FlightSize
  * (at least 2 MSS) and records W_max for the cubic window. */
 uint32_t tcp_cc_reduce(struct floo_tcp *c);

@@ -15,7 +15,7 @@
  * to what it delivered, so the ACK clock keeps running through a
  * recovery and a lost retransmission is found by RACK, not the RTO.
  */
-#include "tcp.h"
+#include "tcp_seg.h"
 
 uint32_t tcp_flight(const struct floo_tcp *c)
 {
@@ -171,10 +171,12 @@ void tcp_cc_ack(struct floo_tcp *c, uint32_t acked)
 	c->st->stats.tcp_cwnd_sum += c->cwnd;
 	c->st->stats.tcp_cwnd_acks++;
 	if (c->cwnd < c->ssthresh) {
-		c->cwnd += acked < c->mss ? acked : c->mss;
+		if (c->cwnd < 2 * tcp_flight(c))
+			c->cwnd += acked < c->mss ? acked : c->mss;
 		return;
 	}
-	cubic_ack(c, acked);
+	if (tcp_flight(c) + c->mss >= c->cwnd)
+		cubic_ack(c, acked);
 }
 
 /* Duplicate ACKs needed: 3, or fewer when less than four segments are
@@ -210,6 +212,11 @@ static void prr_ack(struct floo_tcp *c)
 	uint32_t sacked = sb_bytes(c), pipe = tcp_rack_pipe(c), sndcnt;
 	uint32_t delivered = (c->snd_una - c->prr_una) + sacked - c->prr_sacked;
 
+	/* The scoreboard can shrink without SND.UNA moving (a block the
+	 * full table forgot, a peer reneging): nothing was delivered, and
+	 * the difference must not wrap to 4 GB (it made cwnd 0.7 x 2^32). */
+	if ((int32_t)delivered < 0)
+		delivered = 0;
 	c->prr_una = c->snd_una;
 	c->prr_sacked = sacked;
 	c->prr_delivered += delivered;
@@ -331,13 +338,83 @@ void tcp_cc_save_undo(struct floo_tcp *c)
 	c->undo_wmax = c->cub_wmax;
 	c->undo_rxt = 0;
 	c->undo_marker = c->snd_una;
+	c->undo_ts_set = false;
 	c->undo_ok = true;
 }
 
 void tcp_cc_rxt_sent(struct floo_tcp *c)
 {
-	if (c->undo_ok && c->undo_rxt < UINT16_MAX)
+	if (!c->undo_ok)
+		return;
+	if (!c->undo_ts_set) {
+		c->undo_ts_ms = c->st->now_ms; /* the episode's first */
+		c->undo_ts_set = true;
+	}
+	if (c->undo_rxt < UINT16_MAX)
 		c->undo_rxt++;
+}
+
+/* The window before the reduction is restored: it was spurious. */
+static void undo(struct floo_tcp *c)
+{
+	if (c->cwnd < c->undo_cwnd)
+		c->cwnd = c->undo_cwnd;
+	if (c->ssthresh < c->undo_ssthresh)
+		c->ssthresh = c->undo_ssthresh;
+	c->undo_ok = false;
+	c->cub_wmax = c->undo_wmax; /* the cubic curve as before the event */
+	c->cub_prior = c->undo_cwnd;
+	c->cub_epoch_ms = 0;
+	c->st->stats.tcp_undos++;
+	/* The episode was reordering, not loss: leave it (as Linux's
+	 * tcp_try_to_open), or PRR would keep the restored window shut until
+	 * the old RecoveryPoint; a real loss RACK finds later starts a new
+	 * one at once (no RFC 6582 guard for an undone episode). */
+	if (c->flags & TF_RECOVERY) {
+		recovery_done(c);
+		c->recover = c->snd_una;
+		c->dupacks = c->sack_dupacks = 0;
+	}
+	tcp_mark_dirty(c);
+}
+
+/* Is a retransmission of this episode neither acknowledged nor SACKed?
+ * Unknown (more than the remembered ones) counts as yes. */
+static bool rxt_outstanding(const struct floo_tcp *c)
+{
+	if (c->undo_rxt > c->rxh_n)
+		return true;
+	for (unsigned i = 0; i < c->rxh_n; i++) {
+		const struct tcp_range *r = &c->rxh[i];
+		uint32_t e;
+
+		if (!seq_geq(r->start, c->undo_marker) || !seq_gt(r->end, c->snd_una))
+			continue;
+		if (!tcp_sb_sacked(c, seq_gt(r->start, c->snd_una) ? r->start : c->snd_una, &e) ||
+		    seq_lt(e, r->end))
+			return true;
+	}
+	return false;
+}
+
+/* Timestamp undo (Linux's tcp_packet_delayed and tcp_try_undo_partial,
+ * RFC 3522's idea): SND.UNA moved past the episode's first hole and the
+ * ACK echoes a timestamp older than our first retransmission, so the
+ * original filled the hole: it was late, not lost. The path reorders;
+ * once no retransmission of the episode is outstanding the reduction is
+ * undone, a round trip before the D-SACKs of the retransmissions would
+ * say so (and even when a retransmission is lost, which D-SACKs never
+ * report). Timestamps are in ms: an original sent in the same ms as the
+ * first retransmission proves nothing. */
+void tcp_cc_ts_undo(struct floo_tcp *c, const struct tcp_seg *s)
+{
+	if (!(c->flags & TF_TS) || !s->has_ts || !c->undo_ok || !c->undo_ts_set ||
+	    !c->undo_rxt || c->rxtshift || !seq_gt(c->snd_una, c->undo_marker) ||
+	    (int32_t)(s->tsecr - c->undo_ts_ms) >= 0)
+		return;
+	c->rack_reord = true;
+	if (!rxt_outstanding(c))
+		undo(c);
 }
 
 /* RFC 2883's D-SACK reports data that arrived twice: one of our
@@ -383,27 +460,8 @@ void tcp_cc_dsack(struct floo_tcp *c, const struct tcp_range *b)
 	if (!c->undo_ok || !c->undo_rxt || !seq_gt(b->end, c->undo_marker))
 		return;
 	c->undo_rxt = (uint16_t)(c->undo_rxt > n ? c->undo_rxt - n : 0);
-	if (c->undo_rxt)
-		return;
-	if (c->cwnd < c->undo_cwnd)
-		c->cwnd = c->undo_cwnd;
-	if (c->ssthresh < c->undo_ssthresh)
-		c->ssthresh = c->undo_ssthresh;
-	c->undo_ok = false;
-	c->cub_wmax = c->undo_wmax; /* the cubic curve as before the event */
-	c->cub_prior = c->undo_cwnd;
-	c->cub_epoch_ms = 0;
-	c->st->stats.tcp_undos++;
-	/* The episode was reordering, not loss: leave it (as Linux's
-	 * tcp_try_to_open), or PRR would keep the restored window shut until
-	 * the old RecoveryPoint; a real loss RACK finds later starts a new
-	 * one at once (no RFC 6582 guard for an undone episode). */
-	if (c->flags & TF_RECOVERY) {
-		recovery_done(c);
-		c->recover = c->snd_una;
-		c->dupacks = c->sack_dupacks = 0;
-	}
-	tcp_mark_dirty(c);
+	if (!c->undo_rxt)
+		undo(c);
 }
 
 /* RTO: loss window of one segment (RFC 5681 3.1 eq. 4). */

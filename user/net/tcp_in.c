@@ -127,6 +127,8 @@ static bool new_ack(struct floo_tcp *c, const struct tcp_seg *s)
 	data = acked < c->sndq_bytes ? acked : c->sndq_bytes;
 	c->snd_una = s->ack;
 	tcp_sb_prune(c);
+	if (c->flags & TF_SACK)
+		tcp_cc_ts_undo(c, s);
 	if (seq_lt(c->snd_nxt, c->snd_una))
 		c->snd_nxt = c->snd_una;
 	c->rxtshift = 0;

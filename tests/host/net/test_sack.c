@@ -891,6 +891,31 @@ KT_CASE(prr_sends_in_proportion_to_deliveries_in_recovery)
 	node_free(n);
 }
 
+/* Bug: DeliveredData = deltaSND.UNA + deltaSACKed wrapped to 4 GB when the
+ * scoreboard held fewer SACKed bytes than at the last ACK (seen in the
+ * 4 MB impaired echo: cwnd 3,006,483,284 = 0.7 x 2^32 + a little, then
+ * everything the peer's window allowed went out in one burst). */
+KT_CASE(prr_delivered_data_never_negative_when_the_scoreboard_shrinks)
+{
+	struct node *n = node_new(NULL, IP_A, 1);
+	struct floo_tcp *c = fake_conn(n);
+
+	c->flags |= TF_RECOVERY;
+	c->ssthresh = 14 * M;
+	c->cwnd = c->ssthresh;
+	c->high_rxt = B0 + M;
+	c->prr_out = M;
+	c->prr_fs = 20 * M;
+	c->prr_una = B0;
+	c->prr_sacked = 5 * M; /* more than the scoreboard will hold */
+	prr_sack(c, 2);
+	CHECK(c->prr_delivered == 0 && c->prr_sacked == M);
+	CHECK(c->cwnd <= 20 * M);
+	prr_sack(c, 3); /* from here on deliveries count again */
+	CHECK(c->prr_delivered == M && c->cwnd <= 20 * M);
+	node_free(n);
+}
+
 KT_CASE(cubic_reduction_beta_and_fast_convergence)
 {
 	struct node *n = node_new(NULL, IP_A, 1);
@@ -940,6 +965,7 @@ KT_CASE(cubic_reno_friendly_growth_on_a_short_path)
 	w0 = c->cwnd;
 	for (uint32_t rtt = 0; rtt < 10; rtt++) {
 		clock_ms(c, 100 + 2 * rtt);
+		c->snd_max = c->snd_una + c->cwnd; /* cwnd limits the flight */
 		for (uint32_t k = 0; k < c->cwnd / M; k++)
 			tcp_cc_ack(c, M);
 	}
@@ -947,9 +973,44 @@ KT_CASE(cubic_reno_friendly_growth_on_a_short_path)
 	CHECK(c->cwnd >= w0 + 4 * M && c->cwnd <= w0 + 6 * M);
 	for (uint32_t rtt = 10; rtt < 20; rtt++) { /* past cwnd_prior: alpha 1 */
 		clock_ms(c, 100 + 2 * rtt);
+		c->snd_max = c->snd_una + c->cwnd; /* cwnd limits the flight */
 		for (uint32_t k = 0; k < c->cwnd / M; k++)
 			tcp_cc_ack(c, M);
 	}
 	CHECK(c->cwnd >= w0 + 12 * M && c->cwnd <= w0 + 16 * M);
+	node_free(n);
+}
+
+/* Bug: cwnd grew on every ACK whatever limited the flight. After an undo
+ * back to slow start (ssthresh restored to its initial infinity) an echo
+ * limited by its peer's window grew cwnd to megabytes (mean 8.8 MB at
+ * new ACKs in one 4 MB echo), so that the next window opening let out
+ * everything at once. As Linux's tcp_is_cwnd_limited: slow start grows
+ * while cwnd is under twice the flight, congestion avoidance only when
+ * the flight fills cwnd. */
+KT_CASE(tcp_cwnd_grows_only_when_it_limits_the_flight)
+{
+	struct node *n = node_new(NULL, IP_A, 1);
+	struct floo_tcp *c = fake_conn(n);
+
+	c->cwnd = 20 * M; /* slow start; 5 segments out */
+	c->ssthresh = 0x7fffffff;
+	c->snd_max = c->snd_una + 5 * M;
+	for (uint32_t k = 0; k < 100; k++)
+		tcp_cc_ack(c, M);
+	CHECK(c->cwnd == 20 * M);
+	c->snd_max = c->snd_una + 15 * M; /* 2 x flight > cwnd: grows */
+	tcp_cc_ack(c, M);
+	CHECK(c->cwnd == 21 * M);
+	c->ssthresh = 10 * M; /* congestion avoidance */
+	clock_ms(c, 100);
+	c->snd_max = c->snd_una + 10 * M;
+	for (uint32_t k = 0; k < 100; k++)
+		tcp_cc_ack(c, M);
+	CHECK(c->cwnd == 21 * M);
+	c->snd_max = c->snd_una + 21 * M;
+	for (uint32_t k = 0; k < 100; k++)
+		tcp_cc_ack(c, M);
+	CHECK(c->cwnd > 21 * M);
 	node_free(n);
 }
