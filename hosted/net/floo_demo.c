@@ -108,8 +108,7 @@ static void print_stats(struct floo_stack *st, struct hosted_net *h)
 	        "retransmission) undos %llu vnet refused %llu\n",
 	        (unsigned long long)s->tcp_loss_probes, (unsigned long long)s->tcp_rack_lost,
 	        (unsigned long long)s->tcp_dsacks, (unsigned long long)s->tcp_dsacks_ignored,
-	        (unsigned long long)s->tcp_undos,
-	        (unsigned long long)s->drop_vnet);
+	        (unsigned long long)s->tcp_undos, (unsigned long long)s->drop_vnet);
 	fprintf(stderr,
 	        "floo-demo: recoveries %llu (%llu ms, %llu ended by an RTO), mean cwnd at new "
 	        "ACKs %llu bytes\n",

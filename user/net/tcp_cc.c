@@ -408,8 +408,8 @@ static bool rxt_outstanding(const struct floo_tcp *c)
  * first retransmission proves nothing. */
 void tcp_cc_ts_undo(struct floo_tcp *c, const struct tcp_seg *s)
 {
-	if (!(c->flags & TF_TS) || !s->has_ts || !c->undo_ok || !c->undo_ts_set ||
-	    !c->undo_rxt || c->rxtshift || !seq_gt(c->snd_una, c->undo_marker) ||
+	if (!(c->flags & TF_TS) || !s->has_ts || !c->undo_ok || !c->undo_ts_set || !c->undo_rxt ||
+	    c->rxtshift || !seq_gt(c->snd_una, c->undo_marker) ||
 	    (int32_t)(s->tsecr - c->undo_ts_ms) >= 0)
 		return;
 	c->rack_reord = true;

@@ -712,7 +712,7 @@ KT_CASE(dsack_of_a_network_duplicate_neither_undoes_nor_widens)
 	uint32_t mult = c->reo_mult;
 
 	reduce(c);
-	resend(c, B0); /* the real loss */
+	resend(c, B0);        /* the real loss */
 	dsack(c, B0 + 5 * M); /* a copy the network made */
 	CHECK(c->cwnd == 10 * M && (c->flags & TF_RECOVERY));
 	CHECK(c->reo_mult == mult && !c->rack_reord);
@@ -765,7 +765,7 @@ KT_CASE(rack_sees_reordering_in_a_dsacked_retransmission)
 	reduce(c);
 	resend(c, B0 + M);
 	CHECK(tcp_rack_reo_wnd_us(c) == 0); /* no reordering seen yet */
-	memset(&s, 0, sizeof(s)); /* the peer's ACK: a D-SACK below it */
+	memset(&s, 0, sizeof(s));           /* the peer's ACK: a D-SACK below it */
 	c->snd_una = s.ack = B0 + 3 * M;
 	s.nsack = 1;
 	s.sack[0] = (struct tcp_range){B0 + M, B0 + 2 * M};
