@@ -101,6 +101,13 @@ test-webd: $(KERNEL) $(INITRD_WEBD_TEST) $(INITRD_WEBD_DHCP) $(INITRD_WEBD_BENCH
 	@mkdir -p $(RESULTS)
 	@bash tests/system/webd/run.sh $(RESULTS)/webd.tap
 
+# The impaired 4 MB echo of bench-net (docs/net.md, "Impaired path")
+# against webd on Hallows (QEMU, TCG) instead of floo-demo.
+.PHONY: bench-net-webd
+bench-net-webd: $(KERNEL) $(INITRD_WEBD_BENCH) $(B)/tools/net-impair $(B)/hosted/floo-bench
+	@mkdir -p $(dir $(BENCH_OUT))
+	@bash tests/system/net/impaired_median.sh $(BENCH_OUT) webd webd.impaired_echo_4mb_s
+
 # ---- fuzzing: request heads and request paths come from the network ----
 WEBD_FUZZ_TARGETS := http_request webd_path
 WEBD_FUZZ_BINS := $(WEBD_FUZZ_TARGETS:%=$(WEBD_HOST_B)/fuzz/fuzz-%)

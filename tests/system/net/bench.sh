@@ -73,17 +73,7 @@ done
 # bbr on the development machine, which barely answers random loss) and
 # with cubic (Linux's upstream default, the loss-based kind Floo has),
 # set per socket on the client and on the Linux server (FLOO_BENCH_CC).
-runs=${NET_IMPAIR_RUNS:-5}
-seed=${NET_IMPAIR_SEED:-14}
-defcc=$(cat /proc/sys/net/ipv4/tcp_congestion_control 2>/dev/null || echo unknown)
-imp() { # mode name linux-cc ("" = the default)
-	local mode=$1 name=$2 cc=${3:-$defcc} t med
-	t=$(FLOO_BENCH_CC=${3:-} bash "$(dirname "$0")/impaired.sh" "$mode" "$runs" 4000000 "$seed" 2>/dev/null) ||
-		{ echo "bench-net: impaired $mode echo failed: $t" >&2; return 1; }
-	med=$(echo "$t" | sed 's/.*seconds //' | tr ' ' '\n' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-	printf '{"name":"net.%s","value":%s,"unit":"s","mode":"host","config":{"client":"linux netns","path":"net-impair between two TAPs","impair":"loss 5%% reorder 10%% dup 2%% delay 1 ms, both ways","linux_cc":"%s","seed":%s,"runs":%s,"all":"%s","statistic":"median"}}\n' \
-		"$name" "$med" "$cc" "$seed" "$runs" "$(echo "$t" | sed 's/.*seconds //')" | tee -a "$out"
-}
+imp() { bash "$(dirname "$0")/impaired_median.sh" "$out" "$@"; }
 imp floo hallows.impaired_echo_4mb_s
 imp linux linux.impaired_echo_4mb_s
 imp floo hallows.impaired_echo_4mb_cubic_client_s cubic

@@ -8,7 +8,10 @@
 #                                                 tapS: Linux 198.18.0.2, floo-bench server
 #                                                        (linux)
 #
-#   impaired.sh floo|linux RUNS BYTES SEED [LIMIT_S]
+#   impaired.sh floo|linux|webd RUNS BYTES SEED [LIMIT_S]
+#
+# webd: Hallows itself (webd's echo in QEMU on tapF, build/initrd-webd-
+# bench.cpio and build/hallows.elf from `make test-webd`'s prerequisites).
 #
 # Each run echoes BYTES random bytes (half-closed at the end, as nc -N)
 # and compares SHA-256; prints "seconds T1 T2 ..." and the forwarder's and
@@ -53,16 +56,28 @@ ip -n "$nc" link set lo up
 ip -n "$nsv" link set lo up
 ip -n "$nc" addr add 198.18.0.1/24 dev "$tapc"
 ip -n "$nc" link set "$tapc" up
-if [ "$mode" = floo ]; then
+if [ "$mode" = floo ] || [ "$mode" = webd ]; then
 	ip -n "$nsv" tuntap add dev "$tapf" mode tap || exit 77
 	ip -n "$nsv" link add br0 type bridge stp_state 0 forward_delay 0 || exit 77
 	ip -n "$nsv" link set "$taps" master br0
 	ip -n "$nsv" link set "$tapf" master br0
 	ip -n "$nsv" link set "$tapf" up
 	ip -n "$nsv" link set br0 up
+fi
+if [ "$mode" = floo ]; then
 	ip netns exec "$nsv" "$root/build/hosted/floo-demo" --tap "$tapf" \
 		--addr 198.18.0.2/24 ${FLOO_DEMO_ARGS:-} > "$log/floo-demo.log" 2>&1 &
 	pids+=($!)
+elif [ "$mode" = webd ]; then
+	# Hallows itself: webd (echo on 7) in QEMU on the same bridge, as
+	# tests/system/webd/run.sh boots it on a TAP (198.18.0.2, virtio-net).
+	ip netns exec "$nsv" python3 "$root/tools/qemu_run.py" --name webd-impaired \
+		--kernel "$root/build/hallows.elf" --initrd "$root/build/initrd-webd-bench.cpio" \
+		--append "" --smp 1 --want hang --timeout 600 --log "$log/webd.serial" --echo \
+		--qemu-arg=-netdev --qemu-arg="tap,id=n0,ifname=$tapf,script=no,downscript=no" \
+		--qemu-arg=-device --qemu-arg="virtio-net-pci,netdev=n0" > "$log/webd.log" 2>&1 &
+	pids+=($!)
+	for _ in $(seq 1200); do grep -q '^webd: ready on ' "$log/webd.log" 2>/dev/null && break; sleep 0.1; done
 else
 	ip -n "$nsv" addr add 198.18.0.2/24 dev "$taps"
 	ip netns exec "$nsv" "$root/build/hosted/floo-bench" server > /dev/null 2>&1 &
