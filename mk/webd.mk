@@ -106,7 +106,7 @@ test-webd: $(KERNEL) $(INITRD_WEBD_TEST) $(INITRD_WEBD_DHCP) $(INITRD_WEBD_BENCH
 .PHONY: bench-net-webd
 bench-net-webd: $(KERNEL) $(INITRD_WEBD_BENCH) $(B)/tools/net-impair $(B)/hosted/floo-bench
 	@mkdir -p $(dir $(BENCH_OUT))
-	@bash tests/system/net/impaired_median.sh $(BENCH_OUT) webd webd.impaired_echo_4mb_s
+	@bash tests/system/net/impaired_median.sh $(BENCH_OUT) webd hallows.webd_impaired_echo_4mb_s
 
 # ---- fuzzing: request heads and request paths come from the network ----
 WEBD_FUZZ_TARGETS := http_request webd_path

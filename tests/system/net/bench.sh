@@ -76,5 +76,5 @@ done
 imp() { bash "$(dirname "$0")/impaired_median.sh" "$out" "$@"; }
 imp floo hallows.impaired_echo_4mb_s
 imp linux linux.impaired_echo_4mb_s
-imp floo hallows.impaired_echo_4mb_cubic_client_s cubic
-imp linux linux.impaired_echo_4mb_cubic_s cubic
+imp floo hallows.impaired_echo_cubic_4mb_s cubic
+imp linux linux.impaired_echo_cubic_4mb_s cubic
