@@ -223,6 +223,8 @@ void store_close(struct store *s)
 		st_free(s, s->topics[i].parts);
 	}
 	st_free(s, s->topics);
+	while (s->nspare)
+		st_free(s, s->spare[--s->nspare]);
 	st_free(s, s->segs);
 	st_free(s, s->sb);
 	s->pl.free(s->pl.ctx, s);

@@ -149,7 +149,7 @@ static int seg_roll(struct store *s, struct store_part *p)
 {
 	int slot, err;
 
-	if (p->nsegs && (err = st_write_out(s, p)))
+	if (p->nsegs && (err = st_write_out_sync(s, p)))
 		return err;
 	slot = seg_pick(s);
 	if (slot < 0)
@@ -188,32 +188,6 @@ int store_part_roll(struct store *s, struct store_part *p)
 	if (!p->nsegs || s->segs[p->segs[p->nsegs - 1]].end_pos == STORE_BLOCK)
 		return STORE_OK;
 	return seg_roll(s, p);
-}
-
-/* Write the tail buffer's blocks; keep the last partial block in memory so
- * the next append continues it (it is rewritten with identical prefix). */
-int st_write_out(struct store *s, struct store_part *p)
-{
-	uint32_t nblk, full, part;
-	uint32_t slot;
-
-	if (!p->dirty)
-		return STORE_OK;
-	slot = p->segs[p->nsegs - 1];
-	nblk = (p->tail_used + STORE_BLOCK - 1) / STORE_BLOCK;
-	memset(p->tail + p->tail_used, 0, nblk * STORE_BLOCK - p->tail_used);
-	if (s->pl.write(s->pl.ctx, seg_blk(s, slot) + p->tail_base / STORE_BLOCK, p->tail, nblk))
-		return STORE_EIO;
-	s->unflushed += (uint64_t)nblk * STORE_BLOCK;
-	full = p->tail_used / STORE_BLOCK * STORE_BLOCK;
-	part = p->tail_used - full;
-	if (full && part)
-		memmove(p->tail, p->tail + full, part);
-	p->tail_base += full;
-	p->tail_used = part;
-	p->hwm = p->end_off;
-	p->dirty = false;
-	return STORE_OK;
 }
 
 /* Frames larger than the free tail space go out at once from a scratch
@@ -281,8 +255,16 @@ int store_append_sum(struct store *s, struct store_part *p, const void *payload,
 	put_le32(hdr + 32, p->last_crc);
 	if ((err = st_idx_push(s, p, p->end_off, max_ts, slot, pos, count)))
 		return err;
-	if (p->tail_used + FRAME_HDR + len > TAIL_CAP - STORE_BLOCK && (err = st_write_out(s, p)))
+	/* no room: hand the tail over (asynchronously when the partition has
+	 * no write in flight, else wait for that one); a frame that is too big
+	 * for the tail goes out synchronously with nothing in flight */
+	if (p->tail_used + FRAME_HDR + len > TAIL_CAP - STORE_BLOCK &&
+	    ((err = st_write_out(s, p)) || (p->dirty && (err = st_write_out_sync(s, p)))))
 		goto undo;
+	if (p->tail_used + FRAME_HDR + len > TAIL_CAP - STORE_BLOCK && p->wslot &&
+	    (err = st_write_out_sync(s, p)))
+		goto undo;
+	p->last_append = ++s->append_ctr;
 	if (p->tail_used + FRAME_HDR + len <= TAIL_CAP - STORE_BLOCK) {
 		memcpy(p->tail + p->tail_used, hdr, FRAME_HDR);
 		memcpy(p->tail + p->tail_used + FRAME_HDR, payload, len);
@@ -293,8 +275,10 @@ int store_append_sum(struct store *s, struct store_part *p, const void *payload,
 	}
 	s->segs[slot].end_pos = pos + FRAME_HDR + len;
 	p->end_off += count;
-	if (!p->dirty)
+	if (!p->dirty && !p->wslot) { /* written synchronously (append_big) */
 		p->hwm = p->end_off;
+		p->wdone_ctr = p->last_append;
+	}
 	return STORE_OK;
 undo:
 	/* Nothing became visible; the chain CRC must not include the frame. */

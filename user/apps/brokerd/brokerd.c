@@ -504,9 +504,11 @@ static void report(void)
 
 	rt_printf(
 	    "brokerd: conns %lu, requests in %lu B (moved %lu B, regrown %lu B), responses out "
-	    "%lu B; disk read %lu B written %lu B, %lu flushes\n",
+	    "%lu B; disk read %lu B written %lu B, %lu flushes; writes asynchronous %lu (at most "
+	    "%u in flight), failed %lu\n",
 	    t->accepted, t->rx_bytes, t->rx_moved, t->rx_grown, t->tx_bytes, g.sb.stats.read_bytes,
-	    g.sb.stats.write_bytes, g.sb.stats.flushes);
+	    g.sb.stats.write_bytes, g.sb.stats.flushes, g.sb.stats.async_writes,
+	    g.sb.stats.max_async, store_write_errors(g.st));
 	rt_printf("brokerd: fetch payload sent by reference %lu B, copied by the CPU %lu B "
 	          "(disk bounce %lu, NIC copy %lu); frames rx %lu (coalesced %lu) tx %lu (TSO %lu, "
 	          "copied "
@@ -549,7 +551,7 @@ static uint64_t work_mark(void)
 	const struct bfloo_stats *t = bfloo_stats(g.t);
 
 	return t->rx_bytes + t->tx_bytes + t->accepted + g.sb.stats.read_bytes +
-	       g.sb.stats.write_bytes + g.sb.stats.flushes;
+	       g.sb.stats.write_bytes + g.sb.stats.flushes + g.sb.stats.async_done;
 }
 
 /*
@@ -560,7 +562,8 @@ static uint64_t work_mark(void)
  */
 static uint64_t app_timeout_ns(void)
 {
-	if (bfloo_conn_count(g.t) == 0 && store_unflushed_bytes(g.st) == 0 && !g.sb.flush_busy)
+	if (bfloo_conn_count(g.t) == 0 && store_unflushed_bytes(g.st) == 0 &&
+	    !store_io_busy(g.st))
 		return FLOO_HALLOWS_NO_TIMER;
 	return (uint64_t)broker_next_timeout_ms(g.b) * 1000000ull;
 }
@@ -593,6 +596,7 @@ static void run(void)
 				return;
 		}
 		if (up) {
+			n += store_blk_poll(&g.sb); /* writes ended: the broker's poll collects them */
 			if (store_blk_flush_result(&g.sb, &ok))
 				broker_flush_done(g.b, ok), n++;
 			bfloo_service(g.t);
@@ -626,7 +630,7 @@ static void run(void)
 		/* the disk is polled: while a flush is in flight, sleep in short steps rather than
 		 * spin (a spinning guest CPU takes the host's time from the disk's own emulation)
 		 */
-		if (g.sb.flush_busy && app > FLUSH_POLL_NS)
+		if (store_blk_busy(&g.sb) && app > FLUSH_POLL_NS)
 			app = FLUSH_POLL_NS;
 		uint64_t mark = g.fh.stats.rx_frames + g.sb.stats.flushes;
 		if (app == FLOO_HALLOWS_NO_TIMER && mark != seen) {
