@@ -211,9 +211,7 @@ void store_close(struct store *s)
 	if (!s)
 		return;
 	if (s->ready) {
-		int e = store_write_pending(s);
-		if (!e)
-			e = store_flush(s);
+		int e = store_flush(s); /* writes out (and waits for) everything first */
 		if (e)
 			st_log(s, "store: close could not flush", "", e);
 	}
