@@ -49,7 +49,6 @@ static void w_finish(struct store *s, struct st_write *w)
 		p->wdone_ctr = w->issued;
 		p->wslot = 0;
 	}
-	s->unflushed += (uint64_t)w->count * STORE_BLOCK;
 	tail_put(s, w->buf);
 	w->buf = NULL;
 	w->state = ST_W_FREE;
@@ -172,6 +171,8 @@ static int write_out(struct store *s, struct store_part *p, bool sync)
 			s->w_busy--;
 			tail_put(s, next);
 		} else {
+			/* counted now: a flush requested from here on waits for it */
+			s->unflushed += (uint64_t)nblk * STORE_BLOCK;
 			p->wslot = (uint8_t)(slot_i + 1);
 			p->tail = next;
 			p->tail_base += full;
