@@ -85,6 +85,7 @@ struct st_write {
 	uint64_t hwm;    /* the partition's high watermark once it completed */
 	uint64_t issued; /* append counter when it was submitted */
 	bool reported;   /* its failure was counted */
+	bool scratch;    /* buf is st_write_big's, freed (not kept as a tail) */
 };
 
 struct store {
@@ -126,6 +127,9 @@ int st_write_out(struct store *s, struct store_part *p);
 int st_write_out_sync(struct store *s, struct store_part *p);
 int st_write_sync_all(struct store *s);
 void st_part_quiesce(struct store *s, struct store_part *p);
+int st_part_wait(struct store *s, struct store_part *p);
+int st_write_big(struct store *s, struct store_part *p, const uint8_t *hdr, const void *payload,
+                 uint32_t len, uint32_t count);
 int st_flush_try(struct store *s);
 int store_recover(struct store *s);
 void st_encode_frame_hdr(uint8_t *h, uint32_t len, uint64_t base, int64_t ts, uint32_t count,

@@ -190,35 +190,6 @@ int store_part_roll(struct store *s, struct store_part *p)
 	return seg_roll(s, p);
 }
 
-/* Frames larger than the free tail space go out at once from a scratch
- * buffer holding the current partial block followed by the frame. */
-static int append_big(struct store *s, struct store_part *p, const uint8_t *hdr,
-                      const void *payload, uint32_t len)
-{
-	uint32_t total = p->tail_used + FRAME_HDR + len;
-	uint32_t nblk = (total + STORE_BLOCK - 1) / STORE_BLOCK;
-	uint8_t *b = st_alloc(s, (size_t)nblk * STORE_BLOCK);
-	uint32_t full = total / STORE_BLOCK * STORE_BLOCK;
-	int err = STORE_OK;
-
-	if (!b)
-		return STORE_ENOMEM;
-	memcpy(b, p->tail, p->tail_used);
-	memcpy(b + p->tail_used, hdr, FRAME_HDR);
-	memcpy(b + p->tail_used + FRAME_HDR, payload, len);
-	if (s->pl.write(s->pl.ctx, seg_blk(s, p->segs[p->nsegs - 1]) + p->tail_base / STORE_BLOCK,
-	                b, nblk))
-		err = STORE_EIO;
-	if (!err) {
-		s->unflushed += (uint64_t)nblk * STORE_BLOCK;
-		memcpy(p->tail, b + full, total - full);
-		p->tail_base += full;
-		p->tail_used = total - full;
-	}
-	st_free(s, b);
-	return err;
-}
-
 int store_append(struct store *s, struct store_part *p, const void *payload, uint32_t len,
                  uint32_t count, int64_t max_ts)
 {
@@ -255,22 +226,24 @@ int store_append_sum(struct store *s, struct store_part *p, const void *payload,
 	put_le32(hdr + 32, p->last_crc);
 	if ((err = st_idx_push(s, p, p->end_off, max_ts, slot, pos, count)))
 		return err;
-	/* no room: hand the tail over (asynchronously when the partition has
-	 * no write in flight, else wait for that one); a frame that is too big
-	 * for the tail goes out synchronously with nothing in flight */
-	if (p->tail_used + FRAME_HDR + len > TAIL_CAP - STORE_BLOCK &&
-	    ((err = st_write_out(s, p)) || (p->dirty && (err = st_write_out_sync(s, p)))))
-		goto undo;
-	if (p->tail_used + FRAME_HDR + len > TAIL_CAP - STORE_BLOCK && p->wslot &&
-	    (err = st_write_out_sync(s, p)))
-		goto undo;
+	/* No room: wait for the partition's write in flight (one at a time),
+	 * then hand the tail over and start a fresh one; a frame too big for
+	 * even an empty tail goes out with the tail's contents from a scratch
+	 * buffer of its own (st_write_big). Both asynchronous when the
+	 * platform can. */
 	p->last_append = ++s->append_ctr;
+	if (p->tail_used + FRAME_HDR + len > TAIL_CAP - STORE_BLOCK) {
+		if ((err = st_part_wait(s, p)))
+			goto undo;
+		if (FRAME_HDR + len <= TAIL_CAP - 2 * STORE_BLOCK && (err = st_write_out(s, p)))
+			goto undo;
+	}
 	if (p->tail_used + FRAME_HDR + len <= TAIL_CAP - STORE_BLOCK) {
 		memcpy(p->tail + p->tail_used, hdr, FRAME_HDR);
 		memcpy(p->tail + p->tail_used + FRAME_HDR, payload, len);
 		p->tail_used += FRAME_HDR + len;
 		p->dirty = true;
-	} else if ((err = append_big(s, p, hdr, payload, len))) {
+	} else if ((err = st_write_big(s, p, hdr, payload, len, count))) {
 		goto undo;
 	}
 	s->segs[slot].end_pos = pos + FRAME_HDR + len;

@@ -49,7 +49,10 @@ static void w_finish(struct store *s, struct st_write *w)
 		p->wdone_ctr = w->issued;
 		p->wslot = 0;
 	}
-	tail_put(s, w->buf);
+	if (w->scratch)
+		st_free(s, w->buf);
+	else
+		tail_put(s, w->buf);
 	w->buf = NULL;
 	w->state = ST_W_FREE;
 	s->w_busy--;
@@ -109,7 +112,7 @@ static void st_resubmit(struct store *s)
 
 /* Block until p has no write in flight: a failed one is written again
  * synchronously (STORE_EIO if that fails too). */
-static int wait_part(struct store *s, struct store_part *p)
+int st_part_wait(struct store *s, struct store_part *p)
 {
 	while (p->wslot) {
 		struct st_write *w = &s->w[p->wslot - 1];
@@ -122,6 +125,45 @@ static int wait_part(struct store *s, struct store_part *p)
 		}
 		(void)st_reap(s);
 	}
+	return STORE_OK;
+}
+
+/* A free write slot's index, or ST_WRITES. */
+static uint32_t free_slot(const struct store *s)
+{
+	uint32_t i = 0;
+
+	while (i < ST_WRITES && s->w[i].state != ST_W_FREE)
+		i++;
+	return i;
+}
+
+/* Submit buf (nblk blocks at blk) as p's write in flight, which makes
+ * offsets up to hwm readable when it completes; STORE_EIO (nothing
+ * changed) when the platform refused it at once. */
+static int w_start(struct store *s, struct store_part *p, uint32_t i, uint8_t *buf, uint64_t blk,
+                   uint32_t nblk, uint64_t hwm, bool scratch)
+{
+	struct st_write *w = &s->w[i];
+
+	*w = (struct st_write){.topic = p->topic,
+	                       .part = p->part,
+	                       .buf = buf,
+	                       .blk = blk,
+	                       .count = nblk,
+	                       .hwm = hwm,
+	                       .issued = s->append_ctr,
+	                       .scratch = scratch};
+	s->w_busy++;
+	if (w_submit(s, w)) {
+		w->state = ST_W_FREE;
+		w->buf = NULL;
+		s->w_busy--;
+		return STORE_EIO;
+	}
+	/* counted now: a flush requested from here on waits for it */
+	s->unflushed += (uint64_t)nblk * STORE_BLOCK;
+	p->wslot = (uint8_t)(i + 1);
 	return STORE_OK;
 }
 
@@ -138,7 +180,7 @@ static int write_out(struct store *s, struct store_part *p, bool sync)
 
 	if (p->wslot) {
 		(void)st_reap(s);
-		if (p->wslot && (!sync || wait_part(s, p)))
+		if (p->wslot && (!sync || st_part_wait(s, p)))
 			return sync ? STORE_EIO : STORE_OK;
 	}
 	if (!p->dirty)
@@ -148,32 +190,13 @@ static int write_out(struct store *s, struct store_part *p, bool sync)
 	memset(p->tail + p->tail_used, 0, nblk * STORE_BLOCK - p->tail_used);
 	full = p->tail_used / STORE_BLOCK * STORE_BLOCK;
 	part = p->tail_used - full;
-	if (!sync && s->pl.write_start) {
-		for (slot_i = 0; slot_i < ST_WRITES && s->w[slot_i].state != ST_W_FREE; slot_i++)
-			;
-		if (slot_i < ST_WRITES)
-			next = tail_buf(s);
-	}
+	if (!sync && s->pl.write_start && (slot_i = free_slot(s)) < ST_WRITES)
+		next = tail_buf(s);
 	if (next) {
-		struct st_write *w = &s->w[slot_i];
-		*w = (struct st_write){.topic = p->topic,
-		                       .part = p->part,
-		                       .buf = p->tail,
-		                       .blk = blk,
-		                       .count = nblk,
-		                       .hwm = p->end_off,
-		                       .issued = s->append_ctr};
-		memcpy(next, p->tail + full, part);
-		s->w_busy++;
-		if (w_submit(s, w)) {
-			/* refused at once: nothing changed hands; try synchronously */
-			w->state = ST_W_FREE;
-			s->w_busy--;
-			tail_put(s, next);
+		if (w_start(s, p, slot_i, p->tail, blk, nblk, p->end_off, false)) {
+			tail_put(s, next); /* refused at once: write synchronously */
 		} else {
-			/* counted now: a flush requested from here on waits for it */
-			s->unflushed += (uint64_t)nblk * STORE_BLOCK;
-			p->wslot = (uint8_t)(slot_i + 1);
+			memcpy(next, p->tail + full, part);
 			p->tail = next;
 			p->tail_base += full;
 			p->tail_used = part;
@@ -190,6 +213,46 @@ static int write_out(struct store *s, struct store_part *p, bool sync)
 	p->tail_used = part;
 	p->hwm = p->end_off;
 	p->wdone_ctr = s->append_ctr;
+	p->dirty = false;
+	return STORE_OK;
+}
+
+/* A frame too big for the tail (p has no write in flight): the tail's
+ * bytes, the frame header and the payload go out together from a scratch
+ * buffer, asynchronously when the platform can (p's high watermark moves
+ * to its end offset plus count when the write completes); the last
+ * partial block continues in the tail. */
+int st_write_big(struct store *s, struct store_part *p, const uint8_t *hdr, const void *payload,
+                 uint32_t len, uint32_t count)
+{
+	uint32_t total = p->tail_used + FRAME_HDR + len;
+	uint32_t nblk = (total + STORE_BLOCK - 1) / STORE_BLOCK;
+	uint32_t full = total / STORE_BLOCK * STORE_BLOCK, i = ST_WRITES;
+	uint64_t blk = seg_blk(s, p->segs[p->nsegs - 1]) + p->tail_base / STORE_BLOCK;
+	uint8_t *b;
+
+	if (p->wslot)
+		return STORE_EINVAL; /* the caller waits first */
+	if (!(b = s->pl.alloc(s->pl.ctx, (size_t)nblk * STORE_BLOCK)))
+		return STORE_ENOMEM;
+	memcpy(b, p->tail, p->tail_used);
+	memcpy(b + p->tail_used, hdr, FRAME_HDR);
+	memcpy(b + p->tail_used + FRAME_HDR, payload, len);
+	memset(b + total, 0, (size_t)nblk * STORE_BLOCK - total);
+	if (s->pl.write_start && (i = free_slot(s)) < ST_WRITES &&
+	    !w_start(s, p, i, b, blk, nblk, p->end_off + count, true)) {
+		memcpy(p->tail, b + full, total - full);
+	} else {
+		if (s->pl.write(s->pl.ctx, blk, b, nblk)) {
+			st_free(s, b);
+			return STORE_EIO;
+		}
+		s->unflushed += (uint64_t)nblk * STORE_BLOCK;
+		memcpy(p->tail, b + full, total - full);
+		st_free(s, b);
+	}
+	p->tail_base += full;
+	p->tail_used = total - full;
 	p->dirty = false;
 	return STORE_OK;
 }
