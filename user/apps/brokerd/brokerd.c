@@ -420,10 +420,13 @@ static bool net_up(void)
 	rt_printf("brokerd: NIC %s at %02x:%02x.%u\n", names[g.nic_kind], g.nic_bdf >> 8,
 	          (g.nic_bdf >> 3) & 31, g.nic_bdf & 7);
 	floo_config_default(&fc);
-	fc.n_pbufs = 2048;
+	/* a 1 MiB receive window (scale 5): a bulk producer's 1 MB requests
+	 * arrive without waiting for window updates (256 KiB held produce of
+	 * 1 KiB records at about 34 MB/s, the guest idle 96% of the time) */
+	fc.n_pbufs = 4096;
 	fc.n_tcp = 256;
-	fc.tcp_rcv_buf = 262144;
-	fc.tcp_rcv_pbufs = 256;
+	fc.tcp_rcv_buf = 1u << 20;
+	fc.tcp_rcv_pbufs = 640;
 	fc.tcp_sndq = 256; /* a fetch response is one reference per batch */
 	fc.tcp_msl_ms = 10000;
 	err = floo_hallows_init(&g.fh, nd, g.nic, g.cfg.polled ? NETDEV_POLLED : NETDEV_IRQ, &fc,
