@@ -618,7 +618,10 @@ static void run(void)
 			g.idle_tsc += g.sb.stats.wait_ticks - w0;
 			continue;
 		}
-		if (now - last <= BUSY_POLL_NS) {
+		/* a write in flight is polled for without sleeping, as the synchronous
+		 * writes were waited for: acks=all's flush can only start after it, and
+		 * a wake-up from a timed sleep costs a millisecond on a loaded host */
+		if (now - last <= BUSY_POLL_NS || g.sb.async_inflight) {
 			if (up && work_mark() == work) {
 				prof_iteration_idle();
 				g.idle_tsc += (t_end = drv_rdtsc()) - t0;
