@@ -871,6 +871,37 @@ static void t_flush_failure_drops_waiters(void)
 	env_free(e);
 }
 
+/* A write the device fails is never confirmed by a flush (before the
+ * asynchronous writes, the next flush released acks=-1 for data that was
+ * not on the device): the waiting connection is dropped, the data stays
+ * in the store and is written again once the device works. */
+static void t_failed_write_never_confirmed_by_a_flush(void)
+{
+	struct env *e = env_new();
+	struct kr r;
+
+	metadata_req(e, 0, 1, "t", true);
+	produce_req(e, 0, 5, 1, "t", 0, 0); /* the partition gets its segment */
+	pump(e);
+	CHECK(resp_next(e, 0, 1, &r) && resp_next(e, 0, 5, &r));
+	uint32_t flushes = e->d->flushes;
+	e->d->fail_writes_after = (int)e->d->writes;
+	produce_req(e, 0, 2, -1, "t", 0, 0);
+	pump(e);
+	CHECK(e->c[0].closed && e->c[0].out_len == e->c[0].out_off);
+	CHECK(e->d->flushes == flushes); /* nothing to confirm: no flush */
+	CHECK(store_part_hwm(tpart(e, "t", 0)) == 1 && store_part_end(tpart(e, "t", 0)) == 2);
+	broker_conn_closed(e->b, e->c[0].kc);
+	e->c[0].kc = broker_conn_open(e->b, &e->c[0]);
+	e->c[0].closed = false;
+	e->d->fail_writes_after = -1;
+	produce_req(e, 0, 4, -1, "t", 0, 0);
+	pump(e);
+	CHECK(resp_next(e, 0, 4, &r));
+	CHECK(store_part_hwm(tpart(e, "t", 0)) == 3); /* the failed one written again */
+	env_free(e);
+}
+
 /* With an asynchronous flush, an acks=-1 produce that arrives while a
  * flush runs waits for the next one: only data written before a flush
  * started is confirmed by it. */
@@ -937,6 +968,8 @@ int main(int argc, char **argv)
 	kt_add("broker_committed_offsets_persist", t_offsets_persist);
 	kt_add("broker_offset_commit_keeps_metadata", t_offset_commit_keeps_metadata);
 	kt_add("broker_flush_failure_drops_waiters", t_flush_failure_drops_waiters);
+	kt_add("broker_failed_write_never_confirmed_by_a_flush",
+	       t_failed_write_never_confirmed_by_a_flush);
 	kt_add("broker_async_flush_generations", t_async_flush_generations);
 	return kt_main(NULL, 0, argc, argv);
 }
