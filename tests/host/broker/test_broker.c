@@ -844,17 +844,25 @@ static void t_offset_commit_keeps_metadata(void)
 	env_free(e);
 }
 
+/* A broker whose topic "t" has its first record (partition 0 has its segment). */
+static struct env *env_with_segment(struct kr *r)
+{
+	struct env *e = env_new();
+
+	metadata_req(e, 0, 1, "t", true);
+	produce_req(e, 0, 5, 1, "t", 0, 0);
+	pump(e);
+	CHECK(resp_next(e, 0, 1, r) && resp_next(e, 0, 5, r));
+	return e;
+}
+
 /* When the device cannot flush, acks=-1 is never confirmed: the waiting
  * connection is dropped, others carry on. */
 static void t_flush_failure_drops_waiters(void)
 {
-	struct env *e = env_new();
 	struct kr r;
+	struct env *e = env_with_segment(&r);
 
-	metadata_req(e, 0, 1, "t", true);
-	produce_req(e, 0, 5, 1, "t", 0, 0); /* the partition gets its segment */
-	pump(e);
-	CHECK(resp_next(e, 0, 1, &r) && resp_next(e, 0, 5, &r));
 	e->d->fail_flush = 1;
 	produce_req(e, 0, 2, -1, "t", 0, 0);
 	produce_req(e, 1, 3, 1, "t", 0, 0);
@@ -877,13 +885,9 @@ static void t_flush_failure_drops_waiters(void)
  * in the store and is written again once the device works. */
 static void t_failed_write_never_confirmed_by_a_flush(void)
 {
-	struct env *e = env_new();
 	struct kr r;
+	struct env *e = env_with_segment(&r);
 
-	metadata_req(e, 0, 1, "t", true);
-	produce_req(e, 0, 5, 1, "t", 0, 0); /* the partition gets its segment */
-	pump(e);
-	CHECK(resp_next(e, 0, 1, &r) && resp_next(e, 0, 5, &r));
 	uint32_t flushes = e->d->flushes;
 	e->d->fail_writes_after = (int)e->d->writes;
 	produce_req(e, 0, 2, -1, "t", 0, 0);

@@ -309,6 +309,35 @@ static struct store_part *tp(struct store *st, uint32_t part)
 	return store_part_get(st, (uint32_t)store_topic_find(st, "t", 1), part);
 }
 
+/* A store formatted on f holding topic "t" of parts partitions. */
+static struct store *fresh(struct fakedev *f, struct store_blk **sb, struct store_platform *pl,
+                           uint32_t parts)
+{
+	struct store *st = NULL;
+
+	*sb = sb_new(f);
+	store_blk_fill_platform(*sb, pl);
+	CHECK(store_open(pl, STORE_FORMAT_BLANK, &st) == 0);
+	CHECK(store_topic_create(st, "t", 1, parts) == 0);
+	return st;
+}
+
+/* Open f again (recovery): partition k serves its n[k] records (as vfy checks them). */
+static void reopen_verify(struct fakedev *f, const uint32_t *n, uint32_t parts,
+                          uint32_t (*vfy)(struct store *, uint32_t, uint32_t))
+{
+	struct store_blk *sb = sb_new(f);
+	struct store_platform pl;
+	struct store *st = NULL;
+
+	store_blk_fill_platform(sb, &pl);
+	CHECK(store_open(&pl, 0, &st) == 0);
+	for (uint32_t k = 0; k < parts; k++)
+		CHECK(vfy(st, k, n[k]) == n[k]);
+	store_close(st);
+	free(sb);
+}
+
 /* Reap the device's completions and let the store collect them. */
 static void settle(struct fakedev *f, struct store_blk *sb, struct store *st)
 {
@@ -327,16 +356,13 @@ static void settle(struct fakedev *f, struct store_blk *sb, struct store *st)
 static void t_async_writes_out_of_order(void)
 {
 	struct fakedev *f = fd_new(64u << 20, 512, 64, 64);
-	struct store_blk *sb = sb_new(f);
+	struct store_blk *sb;
 	struct store_platform pl;
-	struct store *st;
+	struct store *st = fresh(f, &sb, &pl, 4);
 	uint32_t n[4] = {0};
 
 	f->lifo = true;
-	store_blk_fill_platform(sb, &pl);
 	CHECK(pl.write_start && pl.wait);
-	CHECK(store_open(&pl, STORE_FORMAT_BLANK, &st) == 0);
-	CHECK(store_topic_create(st, "t", 1, 4) == 0);
 	for (uint32_t round = 0; round < 40; round++) {
 		for (uint32_t k = 0; k < 4; k++) {
 			uint32_t more = 3 + (round * 5 + k) % 11;
@@ -368,14 +394,7 @@ static void t_async_writes_out_of_order(void)
 	store_close(st);
 	CHECK(sb->stats.arena_used == STORE_BLK_REQ_PAGES - 1); /* no tail buffer leaked */
 	free(sb);
-
-	sb = sb_new(f);
-	store_blk_fill_platform(sb, &pl);
-	CHECK(store_open(&pl, 0, &st) == 0);
-	for (uint32_t k = 0; k < 4; k++)
-		CHECK(verify_part(st, k, n[k]) == n[k]);
-	store_close(st);
-	free(sb);
+	reopen_verify(f, n, 4, verify_part);
 	fd_del(f);
 }
 
@@ -386,14 +405,12 @@ static void t_async_writes_out_of_order(void)
 static void t_flush_waits_for_the_writes_it_covers(void)
 {
 	struct fakedev *f = fd_new(16u << 20, 4096, 16, 16);
-	struct store_blk *sb = sb_new(f);
+	struct store_blk *sb;
 	struct store_platform pl;
-	struct store *st;
+	struct store *st = fresh(f, &sb, &pl, 2);
 	bool ok = false;
+	static const uint32_t before[2] = {50, 30};
 
-	store_blk_fill_platform(sb, &pl);
-	CHECK(store_open(&pl, STORE_FORMAT_BLANK, &st) == 0);
-	CHECK(store_topic_create(st, "t", 1, 2) == 0);
 	append_part(st, 0, 0, 50);
 	append_part(st, 1, 0, 30);
 	uint64_t want = store_flush_next(st);
@@ -424,13 +441,7 @@ static void t_flush_waits_for_the_writes_it_covers(void)
 	store_close(st);
 	free(sb);
 	fd_del(f);
-	sb = sb_new(g);
-	store_blk_fill_platform(sb, &pl);
-	CHECK(store_open(&pl, 0, &st) == 0);
-	CHECK(verify_part(st, 0, 50) == 50);
-	CHECK(verify_part(st, 1, 30) == 30);
-	store_close(st);
-	free(sb);
+	reopen_verify(g, before, 2, verify_part);
 	fd_del(g);
 }
 
@@ -441,14 +452,11 @@ static void t_flush_waits_for_the_writes_it_covers(void)
 static void t_failed_write_is_kept_and_written_again(void)
 {
 	struct fakedev *f = fd_new(16u << 20, 4096, 16, 16);
-	struct store_blk *sb = sb_new(f);
+	struct store_blk *sb;
 	struct store_platform pl;
-	struct store *st;
+	struct store *st = fresh(f, &sb, &pl, 1);
 	bool ok = false;
 
-	store_blk_fill_platform(sb, &pl);
-	CHECK(store_open(&pl, STORE_FORMAT_BLANK, &st) == 0);
-	CHECK(store_topic_create(st, "t", 1, 1) == 0);
 	append(st, 0, 40);
 	f->fail_op = BLKDEV_WRITE;
 	unsigned flushes = f->flushes;
@@ -526,16 +534,14 @@ static uint32_t big_verify(struct store *st, uint32_t part, uint32_t n)
 static void t_async_big_batches(void)
 {
 	struct fakedev *f = fd_new(64u << 20, 4096, 64, 64);
-	struct store_blk *sb = sb_new(f);
+	struct store_blk *sb;
 	struct store_platform pl;
-	struct store *st;
+	struct store *st = fresh(f, &sb, &pl, 2);
 	uint8_t *buf = malloc(BIG_MAX);
 	const uint32_t n = 30;
+	static const uint32_t ns[2] = {30, 30};
 
 	f->lifo = true;
-	store_blk_fill_platform(sb, &pl);
-	CHECK(store_open(&pl, STORE_FORMAT_BLANK, &st) == 0);
-	CHECK(store_topic_create(st, "t", 1, 2) == 0);
 	for (uint32_t i = 0; i < n; i++) {
 		for (uint32_t k = 0; k < 2; k++)
 			CHECK(store_append(st, tp(st, k), buf, big_rec(i, buf), 1, i) == 0);
@@ -554,13 +560,7 @@ static void t_async_big_batches(void)
 	store_close(st);
 	CHECK(sb->stats.arena_used == STORE_BLK_REQ_PAGES - 1);
 	free(sb);
-	sb = sb_new(f);
-	store_blk_fill_platform(sb, &pl);
-	CHECK(store_open(&pl, 0, &st) == 0);
-	for (uint32_t k = 0; k < 2; k++)
-		CHECK(big_verify(st, k, n) == n);
-	store_close(st);
-	free(sb);
+	reopen_verify(f, ns, 2, big_verify);
 	free(buf);
 	fd_del(f);
 }
