@@ -91,14 +91,14 @@ struct st_write {
 struct store {
 	struct store_platform pl;
 	struct st_write w[ST_WRITES];
-	uint32_t w_busy;              /* slots not free */
-	uint8_t *spare[ST_WRITES];    /* tail buffers kept for reuse */
+	uint32_t w_busy;           /* slots not free */
+	uint8_t *spare[ST_WRITES]; /* tail buffers kept for reuse */
 	uint32_t nspare;
-	uint64_t append_ctr;          /* appends so far */
-	uint64_t flush_pending;       /* number of a requested flush not yet submitted, or 0 */
-	uint64_t flush_need;          /* append counter when it was requested */
+	uint64_t append_ctr;    /* appends so far */
+	uint64_t flush_pending; /* number of a requested flush not yet submitted, or 0 */
+	uint64_t flush_need;    /* append counter when it was requested */
 	uint64_t write_errors;
-	bool write_failed;            /* a write failed since store_write_pending last ran */
+	bool write_failed; /* a write failed since store_write_pending last ran */
 	uint64_t gen, store_id, next_seq, flush_gen, unflushed;
 	uint64_t flush_started, flush_inflight; /* inflight: its number or 0 */
 	uint32_t seg_blocks, nsegs;

@@ -308,7 +308,8 @@ int st_flush_try(struct store *s)
 	for (uint32_t t = 0; t < s->ntopics; t++)
 		for (uint32_t k = 0; k < s->topics[t].nparts; k++) {
 			const struct store_part *p = &s->topics[t].parts[k];
-			uint64_t need = p->last_append < s->flush_need ? p->last_append : s->flush_need;
+			uint64_t need =
+			    p->last_append < s->flush_need ? p->last_append : s->flush_need;
 			if (p->wdone_ctr < need)
 				return STORE_OK;
 		}

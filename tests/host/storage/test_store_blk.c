@@ -303,7 +303,6 @@ static void t_errors_and_async_flush(void)
 	fd_del(f);
 }
 
-
 static struct store_part *tp(struct store *st, uint32_t part)
 {
 	return store_part_get(st, (uint32_t)store_topic_find(st, "t", 1), part);
@@ -420,11 +419,11 @@ static void t_flush_waits_for_the_writes_it_covers(void)
 	CHECK(queued >= 2);
 	CHECK(store_flush_start(st) == 0);
 	CHECK(store_flush_busy(st));
-	CHECK(f->nq == queued); /* no flush submitted behind the writes */
+	CHECK(f->nq == queued);     /* no flush submitted behind the writes */
 	append_part(st, 0, 50, 60); /* after the request: not waited for */
 	CHECK(store_write_pending(st) == 0);
-	CHECK(f->nq == queued); /* partition 0 waits for its write in flight */
-	(void)store_blk_poll(sb);    /* the writes complete ... */
+	CHECK(f->nq == queued);   /* partition 0 waits for its write in flight */
+	(void)store_blk_poll(sb); /* the writes complete ... */
 	CHECK(f->nq == 0 && f->flushes == flushes);
 	CHECK(store_write_pending(st) == 0); /* ... the flush goes, and p0's next write */
 	CHECK(f->nq == 2);

@@ -565,8 +565,7 @@ static uint64_t work_mark(void)
  */
 static uint64_t app_timeout_ns(void)
 {
-	if (bfloo_conn_count(g.t) == 0 && store_unflushed_bytes(g.st) == 0 &&
-	    !store_io_busy(g.st))
+	if (bfloo_conn_count(g.t) == 0 && store_unflushed_bytes(g.st) == 0 && !store_io_busy(g.st))
 		return FLOO_HALLOWS_NO_TIMER;
 	return (uint64_t)broker_next_timeout_ms(g.b) * 1000000ull;
 }
@@ -599,7 +598,8 @@ static void run(void)
 				return;
 		}
 		if (up) {
-			n += store_blk_poll(&g.sb); /* writes ended: the broker's poll collects them */
+			n += store_blk_poll(
+			    &g.sb); /* writes ended: the broker's poll collects them */
 			if (store_blk_flush_result(&g.sb, &ok))
 				broker_flush_done(g.b, ok), n++;
 			bfloo_service(g.t);

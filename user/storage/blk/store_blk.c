@@ -252,7 +252,8 @@ static bool rw_submit(struct store_blk *sb, struct sblk_group *g, bool write, ui
  * waited for. */
 static int rw(struct store_blk *sb, bool write, uint64_t blk, uint8_t *buf, uint32_t count)
 {
-	struct sblk_group *g = &sb->sync_group; /* not on the stack: a failed wait leaves it in use */
+	struct sblk_group *g =
+	    &sb->sync_group; /* not on the stack: a failed wait leaves it in use */
 	bool ok;
 
 	*g = (struct sblk_group){0};

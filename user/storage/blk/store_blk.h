@@ -60,10 +60,10 @@ struct store_blk_stats {
 	uint64_t errors;                  /* requests that failed */
 	uint32_t arena_pages, arena_used; /* pages; arena_used now */
 	uint32_t arena_peak;
-	uint64_t wait_ticks; /* env.ticks spent waiting for completions */
-	uint64_t async_writes;    /* asynchronous store writes submitted */
-	uint64_t async_done;      /* ... and completed (ok or not) */
-	uint32_t max_async;       /* most asynchronous writes in flight at once */
+	uint64_t wait_ticks;   /* env.ticks spent waiting for completions */
+	uint64_t async_writes; /* asynchronous store writes submitted */
+	uint64_t async_done;   /* ... and completed (ok or not) */
+	uint32_t max_async;    /* most asynchronous writes in flight at once */
 };
 
 /* The requests of one store read or write: done when the last ends. */
@@ -98,7 +98,7 @@ struct store_blk {
 	struct sblk_req reqs[STORE_BLK_QD];
 	struct sblk_group groups[STORE_BLK_QD];
 	struct sblk_group sync_group; /* the read or synchronous write being waited for */
-	struct blkdev_req flush_req; /* asynchronous (flush_start) */
+	struct blkdev_req flush_req;  /* asynchronous (flush_start) */
 	bool flush_busy, flush_done, flush_ok;
 	struct blkdev_req sync_req; /* synchronous (flush) */
 	bool sync_busy, sync_ok;
