@@ -20,6 +20,7 @@
 
 #define TXN_RECORDS   10000
 #define CONSUME_BATCH 4096
+#define PRODUCE_BATCH 1024
 
 static long done_ok, done_err;
 static double last_dr;
@@ -96,6 +97,25 @@ static void send_one(rd_kafka_t *rk, const char *topic, char *buf, long size)
 		rd_kafka_poll(rk, 1);
 }
 
+/* n copies of buf, PRODUCE_BATCH per librdkafka call (one queue lock and
+ * wake-up per batch instead of per record); the records are identical, so
+ * those a full queue refused are simply offered again. */
+static void send_many(rd_kafka_t *rk, const char *topic, char *buf, long size, long n)
+{
+	static rd_kafka_message_t ms[PRODUCE_BATCH];
+	rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+
+	while (n > 0) {
+		int k = n < PRODUCE_BATCH ? (int)n : PRODUCE_BATCH;
+		for (int j = 0; j < k; j++)
+			ms[j] = (rd_kafka_message_t){.payload = buf, .len = (size_t)size};
+		int sent = rd_kafka_produce_batch(rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, ms, k);
+		n -= sent > 0 ? sent : 0;
+		rd_kafka_poll(rk, sent < k ? 1 : 0);
+	}
+	rd_kafka_topic_destroy(rkt);
+}
+
 /* Warm up (topic creation, connections) with one delivered record. */
 static void warm(rd_kafka_t *rk, const char *topic, char *buf, long size, bool txn)
 {
@@ -118,6 +138,10 @@ static int produce(char **a)
 	rd_kafka_t *rk = producer(a[2], a[6], "5", a[7] ? a[7] : "");
 	warm(rk, a[3], buf, size, txn);
 	double t0 = now_s();
+	if (!txn) {
+		send_many(rk, a[3], buf, size, n);
+		n = 0;
+	}
 	for (long i = 0; i < n; i++) {
 		if (txn && i % TXN_RECORDS == 0)
 			txn_ok(rd_kafka_begin_transaction(rk), "begin");
