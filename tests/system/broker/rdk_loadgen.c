@@ -109,7 +109,8 @@ static void send_many(rd_kafka_t *rk, const char *topic, char *buf, long size, l
 		int k = n < PRODUCE_BATCH ? (int)n : PRODUCE_BATCH;
 		for (int j = 0; j < k; j++)
 			ms[j] = (rd_kafka_message_t){.payload = buf, .len = (size_t)size};
-		int sent = rd_kafka_produce_batch(rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, ms, k);
+		int sent =
+		    rd_kafka_produce_batch(rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, ms, k);
 		n -= sent > 0 ? sent : 0;
 		rd_kafka_poll(rk, sent < k ? 1 : 0);
 	}
