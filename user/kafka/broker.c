@@ -506,10 +506,15 @@ static void commit(struct broker *b, uint64_t now)
 {
 	uint64_t dirty;
 
-	if (store_write_pending(b->st))
+	if (store_write_pending(b->st)) {
+		/* the data stays in the store and is written again; produces that
+		 * wait for a flush covering it fail (their clients retry) */
 		broker_log(b, "broker: device write failed", "", 0);
-	else
+		if (b->wait_flush)
+			fail_waiters(b);
+	} else {
 		release_written(b);
+	}
 	if (store_flush_busy(b->st))
 		return;
 	dirty = store_unflushed_bytes(b->st);

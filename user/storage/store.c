@@ -211,9 +211,7 @@ void store_close(struct store *s)
 	if (!s)
 		return;
 	if (s->ready) {
-		int e = store_write_pending(s);
-		if (!e)
-			e = store_flush(s);
+		int e = store_flush(s); /* writes out (and waits for) everything first */
 		if (e)
 			st_log(s, "store: close could not flush", "", e);
 	}
@@ -223,6 +221,8 @@ void store_close(struct store *s)
 		st_free(s, s->topics[i].parts);
 	}
 	st_free(s, s->topics);
+	while (s->nspare)
+		st_free(s, s->spare[--s->nspare]);
 	st_free(s, s->segs);
 	st_free(s, s->sb);
 	s->pl.free(s->pl.ctx, s);

@@ -27,6 +27,17 @@ struct store_platform {
 	 * store_flush_done() when it has completed. NULL: flushes are
 	 * synchronous (flush above). */
 	int (*flush_start)(void *ctx);
+	/* Optional asynchronous writes (both or neither): write_start submits
+	 * the write of count blocks from buf and returns 0; the host calls
+	 * done(arg, ok) once it has completed, from inside wait or from its
+	 * own polling (never from inside write_start's caller's stack frames
+	 * other than those two), and buf stays untouched by the store until
+	 * then. wait blocks until at least one submitted write has completed
+	 * (0) or fails (negative). Several writes may be in flight and may
+	 * complete in any order. NULL: writes are synchronous (write above). */
+	int (*write_start)(void *ctx, uint64_t blk, const void *buf, uint32_t count,
+	                   void (*done)(void *arg, bool ok), void *arg);
+	int (*wait)(void *ctx);
 	void *(*alloc)(void *ctx, size_t size); /* STORE_BLOCK aligned */
 	void (*free)(void *ctx, void *p);
 	uint64_t (*now_ms)(void *ctx);
@@ -179,13 +190,31 @@ int64_t store_offset_for_time(const struct store_part *p, int64_t ts);
 int64_t store_offset_max_time(const struct store_part *p, int64_t *ts);
 
 /* Hand appended data to the device (no barrier), then make everything
- * handed over durable. Flushes are numbered as they start; flush_gen is
- * the highest number known complete, so data written before the call to
- * store_flush_next() is durable once store_flush_gen() reaches its value.
- * store_flush is synchronous; store_flush_start uses the platform's
- * asynchronous flush when there is one (one at a time) and falls back to
- * store_flush otherwise. */
+ * handed over durable. Flushes are numbered as they are requested;
+ * flush_gen is the highest number known complete, so data appended before
+ * the call to store_flush_next() is durable once store_flush_gen() reaches
+ * its value. store_flush is synchronous (it first waits for every write in
+ * flight); store_flush_start uses the platform's asynchronous flush when
+ * there is one (one at a time; with asynchronous writes it is submitted
+ * once every write holding data appended before the request has
+ * completed, so store_flush_busy() may be true before the device sees it)
+ * and falls back to store_flush otherwise.
+ *
+ * With asynchronous writes, store_write_pending starts a write for each
+ * partition holding appended data (one per partition in flight; a
+ * partition whose write is in flight keeps appending into a fresh tail
+ * buffer), collects the writes that completed (their data becomes
+ * readable: the high watermark moves), submits a requested flush once it
+ * may, and resubmits failed writes; it returns STORE_EIO when a write
+ * failed since the last call (the data stays in memory and is written
+ * again: nothing appended is dropped). store_poll does the collecting and
+ * the flush submission alone and returns how many writes completed. */
 int store_write_pending(struct store *s) __attribute__((warn_unused_result));
+unsigned store_poll(struct store *s);
+/* Asynchronous writes in flight or a flush requested or in flight. */
+bool store_io_busy(const struct store *s);
+/* Writes that failed so far (each resubmission that fails counts). */
+uint64_t store_write_errors(const struct store *s);
 int store_flush(struct store *s) __attribute__((warn_unused_result));
 int store_flush_start(struct store *s) __attribute__((warn_unused_result));
 void store_flush_done(struct store *s, bool ok);

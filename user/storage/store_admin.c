@@ -8,6 +8,7 @@
 
 void st_part_free(struct store *s, struct store_part *p)
 {
+	st_part_quiesce(s, p);
 	st_free(s, p->segs);
 	st_free(s, p->idx);
 	st_free(s, p->tail);
@@ -23,6 +24,8 @@ static int topic_wipe(struct store *s, uint32_t id)
 {
 	struct store_topic *t = &s->topics[id];
 
+	for (uint32_t k = 0; k < t->nparts; k++) /* no write of its own in flight */
+		st_part_quiesce(s, &t->parts[k]);
 	for (uint32_t i = 0; i < s->nsegs; i++) {
 		if (!s->segs[i].used || s->segs[i].topic != id)
 			continue;

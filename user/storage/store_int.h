@@ -51,7 +51,14 @@ struct store_part {
 	uint32_t tail_base; /* block-aligned byte position in active segment */
 	uint32_t tail_used;
 	bool dirty;
-	bool pinned; /* never reclaimed when the device is full */
+	bool pinned;
+	/* Asynchronous writes (store_write.c): wslot is 1 + the index in
+	 * store.w of this partition's write in flight (0: none);
+	 * last_append is the store's append counter at its newest append,
+	 * wdone_ctr the counter when its newest completed write was issued
+	 * (every append with a counter up to it is on the device). */
+	uint8_t wslot;
+	uint64_t last_append, wdone_ctr; /* never reclaimed when the device is full */
 	struct store_idx *idx;
 	uint32_t nidx, idx_cap;
 };
@@ -66,8 +73,32 @@ struct store_topic {
 	struct store_part *parts;
 };
 
+/* One asynchronous write in flight (store_write.c). */
+#define ST_WRITES 8u
+enum { ST_W_FREE, ST_W_BUSY, ST_W_OK, ST_W_FAIL };
+struct st_write {
+	uint8_t state;
+	uint32_t topic, part;
+	uint8_t *buf; /* TAIL_CAP bytes, the partition's former tail buffer */
+	uint64_t blk;
+	uint32_t count;
+	uint64_t hwm;    /* the partition's high watermark once it completed */
+	uint64_t issued; /* append counter when it was submitted */
+	bool reported;   /* its failure was counted */
+	bool scratch;    /* buf is st_write_big's, freed (not kept as a tail) */
+};
+
 struct store {
 	struct store_platform pl;
+	struct st_write w[ST_WRITES];
+	uint32_t w_busy;           /* slots not free */
+	uint8_t *spare[ST_WRITES]; /* tail buffers kept for reuse */
+	uint32_t nspare;
+	uint64_t append_ctr;    /* appends so far */
+	uint64_t flush_pending; /* number of a requested flush not yet submitted, or 0 */
+	uint64_t flush_need;    /* append counter when it was requested */
+	uint64_t write_errors;
+	bool write_failed; /* a write failed since store_write_pending last ran */
 	uint64_t gen, store_id, next_seq, flush_gen, unflushed;
 	uint64_t flush_started, flush_inflight; /* inflight: its number or 0 */
 	uint32_t seg_blocks, nsegs;
@@ -93,6 +124,13 @@ int st_idx_push(struct store *s, struct store_part *p, uint64_t base, int64_t ts
 void *st_grow(struct store *s, void *old, uint32_t n, uint32_t *cap, size_t elem);
 void st_encode_seg_hdr(const struct store *s, const struct store_seg *g, uint8_t *b);
 int st_write_out(struct store *s, struct store_part *p);
+int st_write_out_sync(struct store *s, struct store_part *p);
+int st_write_sync_all(struct store *s);
+void st_part_quiesce(struct store *s, struct store_part *p);
+int st_part_wait(struct store *s, struct store_part *p);
+int st_write_big(struct store *s, struct store_part *p, const uint8_t *hdr, const void *payload,
+                 uint32_t len, uint32_t count);
+int st_flush_try(struct store *s);
 int store_recover(struct store *s);
 void st_encode_frame_hdr(uint8_t *h, uint32_t len, uint64_t base, int64_t ts, uint32_t count,
                          uint64_t seq);

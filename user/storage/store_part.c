@@ -149,7 +149,7 @@ static int seg_roll(struct store *s, struct store_part *p)
 {
 	int slot, err;
 
-	if (p->nsegs && (err = st_write_out(s, p)))
+	if (p->nsegs && (err = st_write_out_sync(s, p)))
 		return err;
 	slot = seg_pick(s);
 	if (slot < 0)
@@ -190,61 +190,6 @@ int store_part_roll(struct store *s, struct store_part *p)
 	return seg_roll(s, p);
 }
 
-/* Write the tail buffer's blocks; keep the last partial block in memory so
- * the next append continues it (it is rewritten with identical prefix). */
-int st_write_out(struct store *s, struct store_part *p)
-{
-	uint32_t nblk, full, part;
-	uint32_t slot;
-
-	if (!p->dirty)
-		return STORE_OK;
-	slot = p->segs[p->nsegs - 1];
-	nblk = (p->tail_used + STORE_BLOCK - 1) / STORE_BLOCK;
-	memset(p->tail + p->tail_used, 0, nblk * STORE_BLOCK - p->tail_used);
-	if (s->pl.write(s->pl.ctx, seg_blk(s, slot) + p->tail_base / STORE_BLOCK, p->tail, nblk))
-		return STORE_EIO;
-	s->unflushed += (uint64_t)nblk * STORE_BLOCK;
-	full = p->tail_used / STORE_BLOCK * STORE_BLOCK;
-	part = p->tail_used - full;
-	if (full && part)
-		memmove(p->tail, p->tail + full, part);
-	p->tail_base += full;
-	p->tail_used = part;
-	p->hwm = p->end_off;
-	p->dirty = false;
-	return STORE_OK;
-}
-
-/* Frames larger than the free tail space go out at once from a scratch
- * buffer holding the current partial block followed by the frame. */
-static int append_big(struct store *s, struct store_part *p, const uint8_t *hdr,
-                      const void *payload, uint32_t len)
-{
-	uint32_t total = p->tail_used + FRAME_HDR + len;
-	uint32_t nblk = (total + STORE_BLOCK - 1) / STORE_BLOCK;
-	uint8_t *b = st_alloc(s, (size_t)nblk * STORE_BLOCK);
-	uint32_t full = total / STORE_BLOCK * STORE_BLOCK;
-	int err = STORE_OK;
-
-	if (!b)
-		return STORE_ENOMEM;
-	memcpy(b, p->tail, p->tail_used);
-	memcpy(b + p->tail_used, hdr, FRAME_HDR);
-	memcpy(b + p->tail_used + FRAME_HDR, payload, len);
-	if (s->pl.write(s->pl.ctx, seg_blk(s, p->segs[p->nsegs - 1]) + p->tail_base / STORE_BLOCK,
-	                b, nblk))
-		err = STORE_EIO;
-	if (!err) {
-		s->unflushed += (uint64_t)nblk * STORE_BLOCK;
-		memcpy(p->tail, b + full, total - full);
-		p->tail_base += full;
-		p->tail_used = total - full;
-	}
-	st_free(s, b);
-	return err;
-}
-
 int store_append(struct store *s, struct store_part *p, const void *payload, uint32_t len,
                  uint32_t count, int64_t max_ts)
 {
@@ -281,20 +226,32 @@ int store_append_sum(struct store *s, struct store_part *p, const void *payload,
 	put_le32(hdr + 32, p->last_crc);
 	if ((err = st_idx_push(s, p, p->end_off, max_ts, slot, pos, count)))
 		return err;
-	if (p->tail_used + FRAME_HDR + len > TAIL_CAP - STORE_BLOCK && (err = st_write_out(s, p)))
-		goto undo;
+	/* No room: wait for the partition's write in flight (one at a time),
+	 * then hand the tail over and start a fresh one; a frame too big for
+	 * even an empty tail goes out with the tail's contents from a scratch
+	 * buffer of its own (st_write_big). Both asynchronous when the
+	 * platform can. */
+	p->last_append = ++s->append_ctr;
+	if (p->tail_used + FRAME_HDR + len > TAIL_CAP - STORE_BLOCK) {
+		if ((err = st_part_wait(s, p)))
+			goto undo;
+		if (FRAME_HDR + len <= TAIL_CAP - 2 * STORE_BLOCK && (err = st_write_out(s, p)))
+			goto undo;
+	}
 	if (p->tail_used + FRAME_HDR + len <= TAIL_CAP - STORE_BLOCK) {
 		memcpy(p->tail + p->tail_used, hdr, FRAME_HDR);
 		memcpy(p->tail + p->tail_used + FRAME_HDR, payload, len);
 		p->tail_used += FRAME_HDR + len;
 		p->dirty = true;
-	} else if ((err = append_big(s, p, hdr, payload, len))) {
+	} else if ((err = st_write_big(s, p, hdr, payload, len, count))) {
 		goto undo;
 	}
 	s->segs[slot].end_pos = pos + FRAME_HDR + len;
 	p->end_off += count;
-	if (!p->dirty)
+	if (!p->dirty && !p->wslot) { /* written synchronously (append_big) */
 		p->hwm = p->end_off;
+		p->wdone_ctr = p->last_append;
+	}
 	return STORE_OK;
 undo:
 	/* Nothing became visible; the chain CRC must not include the frame. */

@@ -165,27 +165,15 @@ int64_t store_offset_max_time(const struct store_part *p, int64_t *ts)
 	return best;
 }
 
-int store_write_pending(struct store *s)
-{
-	int err = STORE_OK;
-
-	for (uint32_t t = 0; t < s->ntopics; t++)
-		for (uint32_t k = 0; k < s->topics[t].nparts; k++) {
-			int e = st_write_out(s, &s->topics[t].parts[k]);
-			if (e)
-				err = e;
-		}
-	return err;
-}
-
 /* Barrier: everything written so far is durable when this returns 0. */
 int store_flush(struct store *s)
 {
 	uint64_t id = ++s->flush_started;
 
-	if (s->pl.flush(s->pl.ctx))
+	if (st_write_sync_all(s) || s->pl.flush(s->pl.ctx))
 		return STORE_EIO;
 	s->unflushed = 0;
+	s->flush_pending = 0; /* this one covers a requested one */
 	if (id > s->flush_gen)
 		s->flush_gen = id;
 	return STORE_OK;
@@ -195,15 +183,13 @@ int store_flush_start(struct store *s)
 {
 	if (!s->pl.flush_start)
 		return store_flush(s);
-	if (s->flush_inflight)
+	if (s->flush_inflight || s->flush_pending)
 		return STORE_OK;
-	s->flush_inflight = ++s->flush_started;
-	s->unflushed = 0; /* what was written so far is covered by this one */
-	if (s->pl.flush_start(s->pl.ctx)) {
-		s->flush_inflight = 0;
-		return STORE_EIO;
-	}
-	return STORE_OK;
+	/* submitted by st_flush_try once the data appended so far is written */
+	s->flush_pending = ++s->flush_started;
+	s->flush_need = s->append_ctr;
+	s->unflushed = 0; /* what was appended so far is covered by this one */
+	return st_flush_try(s);
 }
 
 void store_flush_done(struct store *s, bool ok)
@@ -215,7 +201,7 @@ void store_flush_done(struct store *s, bool ok)
 
 bool store_flush_busy(const struct store *s)
 {
-	return s->flush_inflight != 0;
+	return s->flush_inflight != 0 || s->flush_pending != 0;
 }
 
 uint64_t store_flush_next(const struct store *s)

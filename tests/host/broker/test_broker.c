@@ -844,17 +844,25 @@ static void t_offset_commit_keeps_metadata(void)
 	env_free(e);
 }
 
+/* A broker whose topic "t" has its first record (partition 0 has its segment). */
+static struct env *env_with_segment(struct kr *r)
+{
+	struct env *e = env_new();
+
+	metadata_req(e, 0, 1, "t", true);
+	produce_req(e, 0, 5, 1, "t", 0, 0);
+	pump(e);
+	CHECK(resp_next(e, 0, 1, r) && resp_next(e, 0, 5, r));
+	return e;
+}
+
 /* When the device cannot flush, acks=-1 is never confirmed: the waiting
  * connection is dropped, others carry on. */
 static void t_flush_failure_drops_waiters(void)
 {
-	struct env *e = env_new();
 	struct kr r;
+	struct env *e = env_with_segment(&r);
 
-	metadata_req(e, 0, 1, "t", true);
-	produce_req(e, 0, 5, 1, "t", 0, 0); /* the partition gets its segment */
-	pump(e);
-	CHECK(resp_next(e, 0, 1, &r) && resp_next(e, 0, 5, &r));
 	e->d->fail_flush = 1;
 	produce_req(e, 0, 2, -1, "t", 0, 0);
 	produce_req(e, 1, 3, 1, "t", 0, 0);
@@ -868,6 +876,33 @@ static void t_flush_failure_drops_waiters(void)
 	produce_req(e, 0, 4, -1, "t", 0, 0);
 	pump(e);
 	CHECK(resp_next(e, 0, 4, &r));
+	env_free(e);
+}
+
+/* A write the device fails is never confirmed by a flush (before the
+ * asynchronous writes, the next flush released acks=-1 for data that was
+ * not on the device): the waiting connection is dropped, the data stays
+ * in the store and is written again once the device works. */
+static void t_failed_write_never_confirmed_by_a_flush(void)
+{
+	struct kr r;
+	struct env *e = env_with_segment(&r);
+
+	uint32_t flushes = e->d->flushes;
+	e->d->fail_writes_after = (int)e->d->writes;
+	produce_req(e, 0, 2, -1, "t", 0, 0);
+	pump(e);
+	CHECK(e->c[0].closed && e->c[0].out_len == e->c[0].out_off);
+	CHECK(e->d->flushes == flushes); /* nothing to confirm: no flush */
+	CHECK(store_part_hwm(tpart(e, "t", 0)) == 1 && store_part_end(tpart(e, "t", 0)) == 2);
+	broker_conn_closed(e->b, e->c[0].kc);
+	e->c[0].kc = broker_conn_open(e->b, &e->c[0]);
+	e->c[0].closed = false;
+	e->d->fail_writes_after = -1;
+	produce_req(e, 0, 4, -1, "t", 0, 0);
+	pump(e);
+	CHECK(resp_next(e, 0, 4, &r));
+	CHECK(store_part_hwm(tpart(e, "t", 0)) == 3); /* the failed one written again */
 	env_free(e);
 }
 
@@ -937,6 +972,8 @@ int main(int argc, char **argv)
 	kt_add("broker_committed_offsets_persist", t_offsets_persist);
 	kt_add("broker_offset_commit_keeps_metadata", t_offset_commit_keeps_metadata);
 	kt_add("broker_flush_failure_drops_waiters", t_flush_failure_drops_waiters);
+	kt_add("broker_failed_write_never_confirmed_by_a_flush",
+	       t_failed_write_never_confirmed_by_a_flush);
 	kt_add("broker_async_flush_generations", t_async_flush_generations);
 	return kt_main(NULL, 0, argc, argv);
 }

@@ -5,7 +5,8 @@
  *       inflight5: plain, but max.in.flight=5 like an idempotent one;
  *       transactional: a transactional.id, transactions of TXN_RECORDS
  *       records each, every one committed
- *   rdk_loadgen consume BROKER TOPIC N             throughput from offset 0
+ *   rdk_loadgen consume BROKER TOPIC N             throughput from offset 0 (records
+ *       taken from librdkafka's queue in batches)
  *   rdk_loadgen latency BROKER TOPIC N SIZE ACKS   one record in flight at
  *       a time (linger.ms=0); delivery-report latency percentiles
  * Prints one line of key=value results. */
@@ -17,7 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define TXN_RECORDS 10000
+#define TXN_RECORDS   10000
+#define CONSUME_BATCH 4096
+#define PRODUCE_BATCH 1024
 
 static long done_ok, done_err;
 static double last_dr;
@@ -94,6 +97,26 @@ static void send_one(rd_kafka_t *rk, const char *topic, char *buf, long size)
 		rd_kafka_poll(rk, 1);
 }
 
+/* n copies of buf, PRODUCE_BATCH per librdkafka call (one queue lock and
+ * wake-up per batch instead of per record); the records are identical, so
+ * those a full queue refused are simply offered again. */
+static void send_many(rd_kafka_t *rk, const char *topic, char *buf, long size, long n)
+{
+	static rd_kafka_message_t ms[PRODUCE_BATCH];
+	rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+
+	while (n > 0) {
+		int k = n < PRODUCE_BATCH ? (int)n : PRODUCE_BATCH;
+		for (int j = 0; j < k; j++)
+			ms[j] = (rd_kafka_message_t){.payload = buf, .len = (size_t)size};
+		int sent =
+		    rd_kafka_produce_batch(rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, ms, k);
+		n -= sent > 0 ? sent : 0;
+		rd_kafka_poll(rk, sent < k ? 1 : 0);
+	}
+	rd_kafka_topic_destroy(rkt);
+}
+
 /* Warm up (topic creation, connections) with one delivered record. */
 static void warm(rd_kafka_t *rk, const char *topic, char *buf, long size, bool txn)
 {
@@ -116,6 +139,10 @@ static int produce(char **a)
 	rd_kafka_t *rk = producer(a[2], a[6], "5", a[7] ? a[7] : "");
 	warm(rk, a[3], buf, size, txn);
 	double t0 = now_s();
+	if (!txn) {
+		send_many(rk, a[3], buf, size, n);
+		n = 0;
+	}
 	for (long i = 0; i < n; i++) {
 		if (txn && i % TXN_RECORDS == 0)
 			txn_ok(rd_kafka_begin_transaction(rk), "begin");
@@ -189,17 +216,22 @@ static int consume(char **a)
 		rd_kafka_topic_partition_list_add(l, a[3], p)->offset = RD_KAFKA_OFFSET_BEGINNING;
 	double t0 = now_s(), deadline = t0 + 120;
 	rd_kafka_assign(rk, l);
+	/* messages in batches from the consumer queue: one queue operation per
+	 * batch instead of per record keeps the client from setting the pace */
+	rd_kafka_queue_t *q = rd_kafka_queue_get_consumer(rk);
+	static rd_kafka_message_t *ms[CONSUME_BATCH];
 	while (got < n && now_s() < deadline) {
-		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
-		if (!m)
-			continue;
-		if (!m->err) {
-			got++;
-			bytes += (double)m->len;
+		ssize_t k = rd_kafka_consume_batch_queue(q, 100, ms, CONSUME_BATCH);
+		for (ssize_t i = 0; i < k; i++) {
+			if (!ms[i]->err && got < n) { /* the first n, as one at a time */
+				got++;
+				bytes += (double)ms[i]->len;
+			}
+			rd_kafka_message_destroy(ms[i]);
 		}
-		rd_kafka_message_destroy(m);
 	}
 	double dt = now_s() - t0;
+	rd_kafka_queue_destroy(q);
 	printf("records=%ld seconds=%.3f rps=%.0f mbps=%.2f\n", got, dt, got / dt,
 	       bytes / dt / 1e6);
 	rd_kafka_topic_partition_list_destroy(l);

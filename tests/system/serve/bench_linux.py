@@ -17,8 +17,11 @@ every client runs there.
            (tools/linux-guest/init/lg_serve.c), one boot for both
 
 Phases (the same for both): a warm-up produce (and one record to each topic
-the phases use, so no phase creates a topic); produce 20,000 x 100 B and
-10,000 x 1 KiB records with rdk_loadgen (acks=1, linger 5 ms, 4 partitions)
+the phases use, so no phase creates a topic); produce 200,000 x 100 B and
+50,000 x 1 KiB records with rdk_loadgen (acks=1, linger 5 ms, 4 partitions;
+counts large enough that each phase lasts about a second or more on either
+system: with 20,000 and 10,000 a phase took 50-150 ms and the client's
+start-up and its fetch timing set the rate)
 and consume them back; produce latency (one record in flight) with acks=1
 and acks=all; then HTTP: GET /hello.txt (20 B), a new connection per
 request (busybox httpd has no keep-alive), for SECONDS.
@@ -49,7 +52,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 NS, TAP = "hsl%d" % os.getpid(), ("hslt%d" % os.getpid())[:15]
 GUEST, HOST = "198.18.0.2", "198.18.0.1"
-RUNS = [("100b", 100, 20000), ("1kib", 1024, 10000)]
+RUNS = [("100b", 100, 200000), ("1kib", 1024, 50000)]
 LAT_RECORDS = 300
 WARMUP = 200
 LINUX_CMDLINE = "console=ttyS0 quiet panic=-1 cryptomgr.notests"

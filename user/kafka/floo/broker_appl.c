@@ -150,11 +150,12 @@ static void loop(struct appl *a, const struct floo_platform *fp)
 
 	while (!env->should_stop(env->ctx)) {
 		unsigned n = floo_poll(a->fs);
+		n += store_blk_poll(a->sb);
 		if (store_blk_flush_result(a->sb, &ok))
 			broker_flush_done(a->b, ok), n++;
 		bfloo_service(a->t);
 		uint64_t now = fp->now_ns(fp->ctx);
-		if (n || store_flush_busy(a->st)) {
+		if (n || store_io_busy(a->st)) {
 			last = now;
 			continue;
 		}

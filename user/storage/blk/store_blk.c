@@ -91,18 +91,30 @@ void store_blk_free(void *ctx, void *p)
 
 /* ---- requests ---- */
 
+/* The last request of an asynchronous write has ended. */
+static void group_end(struct store_blk *sb, struct sblk_group *g)
+{
+	g->busy = false;
+	sb->async_inflight--;
+	sb->stats.async_done++;
+	g->done(g->arg, !g->first_err);
+}
+
 static void data_done(struct blkdev_req *r)
 {
 	struct store_blk *sb = r->user;
 	struct sblk_req *x = (struct sblk_req *)r; /* req is the first member */
+	struct sblk_group *g = x->group;
 
 	x->busy = false;
 	sb->inflight--;
 	if (r->status) {
 		sb->stats.errors++;
-		if (!sb->first_err)
-			sb->first_err = r->status;
+		if (!g->first_err)
+			g->first_err = r->status;
 	}
+	if (--g->pending == 0 && g->done)
+		group_end(sb, g);
 }
 
 static void flush_done(struct blkdev_req *r)
@@ -129,17 +141,15 @@ static int wait_some(struct store_blk *sb)
 
 	if (n < 0) {
 		sb_log(sb, "store_blk: wait failed", blkdev_strerror(n), n);
-		if (!sb->first_err)
-			sb->first_err = n;
 		return n;
 	}
 	return 0;
 }
 
-/* Wait until no data request is in flight. */
-static int drain(struct store_blk *sb)
+/* Wait until the requests of g have ended. */
+static int drain(struct store_blk *sb, struct sblk_group *g)
 {
-	while (sb->inflight)
+	while (g->pending)
 		if (wait_some(sb))
 			return -1;
 	return 0;
@@ -156,8 +166,9 @@ static struct sblk_req *free_slot(struct store_blk *sb)
 	}
 }
 
-/* Submit one request for n device blocks at lba on the buffer at va. */
-static int submit(struct store_blk *sb, uint8_t op, uint64_t lba, uint32_t n, uint8_t *va)
+/* Submit one request of g for n device blocks at lba on the buffer at va. */
+static int submit(struct store_blk *sb, struct sblk_group *g, uint8_t op, uint64_t lba, uint32_t n,
+                  uint8_t *va)
 {
 	struct sblk_req *x = free_slot(sb);
 	uintptr_t base = (uintptr_t)va & ~(uintptr_t)(PAGE - 1);
@@ -185,6 +196,8 @@ static int submit(struct store_blk *sb, uint8_t op, uint64_t lba, uint32_t n, ui
 		return -1;
 	}
 	x->busy = true;
+	x->group = g;
+	g->pending++;
 	sb->stats.requests++;
 	if (++sb->inflight > sb->stats.max_inflight)
 		sb->stats.max_inflight = sb->inflight;
@@ -193,7 +206,8 @@ static int submit(struct store_blk *sb, uint8_t op, uint64_t lba, uint32_t n, ui
 
 /* A buffer outside the arena goes through the bounce buffer, one request
  * at a time, and the copies are counted. */
-static int bounced(struct store_blk *sb, bool write, uint64_t lba, uint32_t n, uint8_t *buf)
+static int bounced(struct store_blk *sb, struct sblk_group *g, bool write, uint64_t lba, uint32_t n,
+                   uint8_t *buf)
 {
 	uint32_t len = n * sb->dev->block_size;
 
@@ -201,17 +215,20 @@ static int bounced(struct store_blk *sb, bool write, uint64_t lba, uint32_t n, u
 		memcpy(sb->bounce, buf, len);
 		sb->stats.bounce_write_bytes += len;
 	}
-	if (submit(sb, write ? BLKDEV_WRITE : BLKDEV_READ, lba, n, sb->bounce) || drain(sb))
+	if (submit(sb, g, write ? BLKDEV_WRITE : BLKDEV_READ, lba, n, sb->bounce) || drain(sb, g))
 		return -1;
-	if (!write && !sb->first_err) {
+	if (!write && !g->first_err) {
 		memcpy(buf, sb->bounce, len);
 		sb->stats.bounce_read_bytes += len;
 	}
 	return 0;
 }
 
-/* count store blocks at blk from or into buf, several requests in flight. */
-static int rw(struct store_blk *sb, bool write, uint64_t blk, uint8_t *buf, uint32_t count)
+/* Submit the requests of count store blocks at blk from or into buf as
+ * group g (a buffer outside the arena is bounced, synchronously); false
+ * when the range is bad or a submission failed. */
+static bool rw_submit(struct store_blk *sb, struct sblk_group *g, bool write, uint64_t blk,
+                      uint8_t *buf, uint32_t count)
 {
 	uint64_t total = (uint64_t)count * STORE_BLOCK, lba = blk * sb->blk_ratio;
 	uint64_t chunk = (uint64_t)sb->req_blocks * sb->dev->block_size;
@@ -219,24 +236,79 @@ static int rw(struct store_blk *sb, bool write, uint64_t blk, uint8_t *buf, uint
 	int err = 0;
 
 	if (!count || blk + count < blk || (blk + count) * sb->blk_ratio > sb->dev->nblocks)
-		return -1;
-	sb->first_err = 0;
-	for (uint64_t off = 0; off < total && !err && !sb->first_err; off += chunk) {
+		return false;
+	for (uint64_t off = 0; off < total && !err && !g->first_err; off += chunk) {
 		uint32_t n =
 		    (uint32_t)((total - off < chunk ? total - off : chunk) / sb->dev->block_size);
 		uint64_t at = lba + off / sb->dev->block_size;
-		err = direct ? submit(sb, write ? BLKDEV_WRITE : BLKDEV_READ, at, n, buf + off)
-		             : bounced(sb, write, at, n, buf + off);
+		err = direct ? submit(sb, g, write ? BLKDEV_WRITE : BLKDEV_READ, at, n, buf + off)
+		             : bounced(sb, g, write, at, n, buf + off);
 	}
-	if (drain(sb))
-		err = -1;
-	if (err || sb->first_err) {
+	*(write ? &sb->stats.write_bytes : &sb->stats.read_bytes) += err ? 0 : total;
+	return !err;
+}
+
+/* count store blocks at blk from or into buf, several requests in flight,
+ * waited for. */
+static int rw(struct store_blk *sb, bool write, uint64_t blk, uint8_t *buf, uint32_t count)
+{
+	struct sblk_group *g =
+	    &sb->sync_group; /* not on the stack: a failed wait leaves it in use */
+	bool ok;
+
+	*g = (struct sblk_group){0};
+	ok = rw_submit(sb, g, write, blk, buf, count);
+	if (drain(sb, g))
+		return -1;
+	if (!ok || g->first_err) {
 		sb_log(sb, write ? "store_blk: write failed" : "store_blk: read failed",
-		       blkdev_strerror(sb->first_err), (long long)blk);
+		       blkdev_strerror(g->first_err), (long long)blk);
 		return -1;
 	}
-	*(write ? &sb->stats.write_bytes : &sb->stats.read_bytes) += total;
 	return 0;
+}
+
+/* Asynchronous write: g's completion calls done(arg, ok). */
+static int p_write_start(void *ctx, uint64_t blk, const void *buf, uint32_t count,
+                         void (*done)(void *arg, bool ok), void *arg)
+{
+	struct store_blk *sb = ctx;
+	struct sblk_group *g = NULL;
+	bool ok;
+
+	if (!store_blk_in_arena(sb, buf, (size_t)count * STORE_BLOCK)) { /* bounced: at once */
+		sb->stats.writes++;
+		done(arg, rw(sb, true, blk, (uint8_t *)(uintptr_t)buf, count) == 0);
+		return 0;
+	}
+	for (unsigned i = 0; i < STORE_BLK_QD && !g; i++)
+		if (!sb->groups[i].busy)
+			g = &sb->groups[i];
+	if (!g)
+		return -1; /* the store has fewer writes in flight than groups */
+	*g = (struct sblk_group){.busy = true, .pending = 1, .done = done, .arg = arg};
+	sb->stats.writes++;
+	sb->stats.async_writes++;
+	if (++sb->async_inflight > sb->stats.max_async)
+		sb->stats.max_async = sb->async_inflight;
+	PROF_ENTER(PROF_DISK);
+	/* pending starts at 1 so that no completion ends g while it is being submitted */
+	ok = rw_submit(sb, g, true, blk, (uint8_t *)(uintptr_t)buf, count);
+	PROF_LEAVE();
+	if (!ok && !g->first_err)
+		g->first_err = BLKDEV_E_IO;
+	if (!ok)
+		sb_log(sb, "store_blk: write submission failed", "", (long long)blk);
+	if (--g->pending == 0) /* everything already ended (or nothing went out) */
+		group_end(sb, g);
+	return 0;
+}
+
+static int p_wait(void *ctx)
+{
+	struct store_blk *sb = ctx;
+
+	return sb->async_inflight ? wait_some(sb) : 0;
 }
 
 static int p_read(void *ctx, uint64_t blk, void *buf, uint32_t count)
@@ -318,6 +390,20 @@ static int p_flush_start(void *ctx)
 	return flush_submit(sb, &sb->flush_req, &sb->flush_busy, flush_done);
 }
 
+unsigned store_blk_poll(struct store_blk *sb)
+{
+	uint64_t done = sb->stats.async_done;
+
+	if (sb->flush_busy || sb->async_inflight)
+		(void)blkdev_poll(sb->dev, sb->queue, STORE_BLK_QD + 1);
+	return (unsigned)(sb->stats.async_done - done);
+}
+
+bool store_blk_busy(const struct store_blk *sb)
+{
+	return sb->flush_busy || sb->async_inflight;
+}
+
 bool store_blk_flush_result(struct store_blk *sb, bool *ok)
 {
 	if (sb->flush_busy)
@@ -378,6 +464,8 @@ void store_blk_fill_platform(struct store_blk *sb, struct store_platform *pl)
 	    .write = p_write,
 	    .flush = p_flush,
 	    .flush_start = p_flush_start,
+	    .write_start = p_write_start,
+	    .wait = p_wait,
 	    .alloc = store_blk_alloc,
 	    .free = store_blk_free,
 	    .now_ms = p_now_ms,

@@ -12,10 +12,12 @@
  * path (expected: zero).
  *
  * I/O: a store read or write is cut into requests of at most
- * STORE_BLK_REQ_BYTES, up to STORE_BLK_QD of them in flight on one queue,
- * and waited for (the store's read and write calls are synchronous). A
- * flush is a BLKDEV_FLUSH; flush_start submits one and returns, and the
- * owner collects its end with store_blk_flush_result().
+ * STORE_BLK_REQ_BYTES, up to STORE_BLK_QD of them in flight on one queue.
+ * Reads and synchronous writes wait for their own requests only; an
+ * asynchronous write (write_start) returns once submitted, and its
+ * completion reaches the store from store_blk_poll() (or from a wait the
+ * store makes). A flush is a BLKDEV_FLUSH; flush_start submits one and
+ * returns, and the owner collects its end with store_blk_flush_result().
  *
  * Single-threaded: one caller (the partition's loop) uses one queue.
  */
@@ -58,12 +60,25 @@ struct store_blk_stats {
 	uint64_t errors;                  /* requests that failed */
 	uint32_t arena_pages, arena_used; /* pages; arena_used now */
 	uint32_t arena_peak;
-	uint64_t wait_ticks; /* env.ticks spent waiting for completions */
+	uint64_t wait_ticks;   /* env.ticks spent waiting for completions */
+	uint64_t async_writes; /* asynchronous store writes submitted */
+	uint64_t async_done;   /* ... and completed (ok or not) */
+	uint32_t max_async;    /* most asynchronous writes in flight at once */
+};
+
+/* The requests of one store read or write: done when the last ends. */
+struct sblk_group {
+	uint32_t pending;
+	int first_err;
+	bool busy;                        /* an asynchronous write's group in use */
+	void (*done)(void *arg, bool ok); /* asynchronous: the store's completion */
+	void *arg;
 };
 
 struct sblk_req {
 	struct blkdev_req req;
 	uint64_t pages[STORE_BLK_REQ_PAGES];
+	struct sblk_group *group;
 	bool busy;
 };
 
@@ -79,9 +94,11 @@ struct store_blk {
 	uint32_t hint;
 	uint8_t *bounce; /* one request's worth, for buffers outside the arena */
 	uint32_t inflight;
-	int first_err;
+	uint32_t async_inflight; /* asynchronous writes (groups) in flight */
 	struct sblk_req reqs[STORE_BLK_QD];
-	struct blkdev_req flush_req; /* asynchronous (flush_start) */
+	struct sblk_group groups[STORE_BLK_QD];
+	struct sblk_group sync_group; /* the read or synchronous write being waited for */
+	struct blkdev_req flush_req;  /* asynchronous (flush_start) */
 	bool flush_busy, flush_done, flush_ok;
 	struct blkdev_req sync_req; /* synchronous (flush) */
 	bool sync_busy, sync_ok;
@@ -96,6 +113,12 @@ void store_blk_fill_platform(struct store_blk *sb, struct store_platform *pl);
  * has ended (*ok: it succeeded): pass it on to store_flush_done() or
  * broker_flush_done(). */
 bool store_blk_flush_result(struct store_blk *sb, bool *ok);
+/* Reap completions without blocking (asynchronous writes and flush);
+ * returns how many asynchronous writes ended: the owner then lets the
+ * store collect them (store_poll, or the broker's next poll). */
+unsigned store_blk_poll(struct store_blk *sb);
+/* Requests or a flush in flight: the owner keeps polling the disk. */
+bool store_blk_busy(const struct store_blk *sb);
 /* The store's allocator, also usable by the partition for DMA buffers. */
 void *store_blk_alloc(void *ctx, size_t size);
 void store_blk_free(void *ctx, void *p);

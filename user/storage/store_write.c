@@ -1,0 +1,365 @@
+/* Writing appended data out: synchronous, or asynchronous when the
+ * platform has write_start (store.h, docs/log-format.md "Asynchronous
+ * writes"). One write per partition in flight at most (the next one
+ * rewrites the block the previous one ended in); several partitions'
+ * writes in flight together; completions in any order. */
+#include <lib/string.h>
+
+#include "store_int.h"
+
+/* The platform's completion: only marks the slot (it may run inside
+ * another store call's wait); st_reap does the rest. */
+static void write_cb(void *arg, bool ok)
+{
+	struct st_write *w = arg;
+
+	w->state = ok ? ST_W_OK : ST_W_FAIL;
+}
+
+static uint8_t *tail_buf(struct store *s)
+{
+	if (s->nspare)
+		return s->spare[--s->nspare];
+	return s->pl.alloc(s->pl.ctx, TAIL_CAP);
+}
+
+static void tail_put(struct store *s, uint8_t *b)
+{
+	if (!b)
+		return;
+	if (s->nspare < ST_WRITES)
+		s->spare[s->nspare++] = b;
+	else
+		st_free(s, b);
+}
+
+static struct store_part *w_part(struct store *s, const struct st_write *w)
+{
+	return st_part_any(s, w->topic, w->part);
+}
+
+/* A completed write: its data is readable and counts for flushes. */
+static void w_finish(struct store *s, struct st_write *w)
+{
+	struct store_part *p = w_part(s, w);
+
+	if (p) {
+		if (w->hwm > p->hwm)
+			p->hwm = w->hwm;
+		p->wdone_ctr = w->issued;
+		p->wslot = 0;
+	}
+	if (w->scratch)
+		st_free(s, w->buf);
+	else
+		tail_put(s, w->buf);
+	w->buf = NULL;
+	w->state = ST_W_FREE;
+	s->w_busy--;
+}
+
+static void w_failed(struct store *s, struct st_write *w)
+{
+	s->write_errors++;
+	s->write_failed = true;
+	st_log(s, "store: write failed, kept to write again at block", "", (long long)w->blk);
+}
+
+static int w_submit(struct store *s, struct st_write *w)
+{
+	w->state = ST_W_BUSY;
+	if (s->pl.write_start(s->pl.ctx, w->blk, w->buf, w->count, write_cb, w)) {
+		w->state = ST_W_FAIL;
+		return STORE_EIO;
+	}
+	return STORE_OK;
+}
+
+/* Collect completed writes; failed ones stay (resubmitted by st_resubmit,
+ * or written synchronously by st_write_out_sync). */
+static unsigned st_reap(struct store *s)
+{
+	unsigned n = 0;
+
+	for (uint32_t i = 0; i < ST_WRITES && s->w_busy; i++) {
+		struct st_write *w = &s->w[i];
+		if (w->state == ST_W_OK) {
+			w_finish(s, w);
+			n++;
+		} else if (w->state == ST_W_FAIL && !w->reported) {
+			w_failed(s, w);
+			w->reported = true; /* once per failure */
+		}
+	}
+	return n;
+}
+
+static void st_resubmit(struct store *s)
+{
+	for (uint32_t i = 0; i < ST_WRITES; i++) {
+		struct st_write *w = &s->w[i];
+		if (w->state != ST_W_FAIL)
+			continue;
+		if (!w->reported)
+			w_failed(s, w);
+		w->reported = false;
+		if (w_submit(s, w)) {
+			w_failed(s, w);
+			w->reported = true;
+		}
+	}
+}
+
+/* Block until p has no write in flight: a failed one is written again
+ * synchronously (STORE_EIO if that fails too). */
+int st_part_wait(struct store *s, struct store_part *p)
+{
+	while (p->wslot) {
+		struct st_write *w = &s->w[p->wslot - 1];
+		if (w->state == ST_W_FAIL) {
+			if (s->pl.write(s->pl.ctx, w->blk, w->buf, w->count))
+				return STORE_EIO;
+			w->state = ST_W_OK;
+		} else if (w->state == ST_W_BUSY && s->pl.wait(s->pl.ctx)) {
+			return STORE_EIO;
+		}
+		(void)st_reap(s);
+	}
+	return STORE_OK;
+}
+
+/* A free write slot's index, or ST_WRITES. */
+static uint32_t free_slot(const struct store *s)
+{
+	uint32_t i = 0;
+
+	while (i < ST_WRITES && s->w[i].state != ST_W_FREE)
+		i++;
+	return i;
+}
+
+/* Submit buf (nblk blocks at blk) as p's write in flight, which makes
+ * offsets up to hwm readable when it completes; STORE_EIO (nothing
+ * changed) when the platform refused it at once. */
+static int w_start(struct store *s, struct store_part *p, uint32_t i, uint8_t *buf, uint64_t blk,
+                   uint32_t nblk, uint64_t hwm, bool scratch)
+{
+	struct st_write *w = &s->w[i];
+
+	*w = (struct st_write){.topic = p->topic,
+	                       .part = p->part,
+	                       .buf = buf,
+	                       .blk = blk,
+	                       .count = nblk,
+	                       .hwm = hwm,
+	                       .issued = s->append_ctr,
+	                       .scratch = scratch};
+	s->w_busy++;
+	if (w_submit(s, w)) {
+		w->state = ST_W_FREE;
+		w->buf = NULL;
+		s->w_busy--;
+		return STORE_EIO;
+	}
+	/* counted now: a flush requested from here on waits for it */
+	s->unflushed += (uint64_t)nblk * STORE_BLOCK;
+	p->wslot = (uint8_t)(i + 1);
+	return STORE_OK;
+}
+
+/* Hand p's tail to the device: asynchronously when the platform can and
+ * p has no write in flight (with one in flight the data waits for the
+ * next call), synchronously otherwise. The last partial block stays in
+ * memory so the next append continues it (the next write rewrites it
+ * with the same prefix). */
+static int write_out(struct store *s, struct store_part *p, bool sync)
+{
+	uint32_t nblk, full, part, slot_i = ST_WRITES;
+	uint64_t blk;
+	uint8_t *next = NULL;
+
+	if (p->wslot) {
+		(void)st_reap(s);
+		if (p->wslot && (!sync || st_part_wait(s, p)))
+			return sync ? STORE_EIO : STORE_OK;
+	}
+	if (!p->dirty)
+		return STORE_OK;
+	nblk = (p->tail_used + STORE_BLOCK - 1) / STORE_BLOCK;
+	blk = seg_blk(s, p->segs[p->nsegs - 1]) + p->tail_base / STORE_BLOCK;
+	memset(p->tail + p->tail_used, 0, nblk * STORE_BLOCK - p->tail_used);
+	full = p->tail_used / STORE_BLOCK * STORE_BLOCK;
+	part = p->tail_used - full;
+	if (!sync && s->pl.write_start && (slot_i = free_slot(s)) < ST_WRITES)
+		next = tail_buf(s);
+	if (next) {
+		if (w_start(s, p, slot_i, p->tail, blk, nblk, p->end_off, false)) {
+			tail_put(s, next); /* refused at once: write synchronously */
+		} else {
+			memcpy(next, p->tail + full, part);
+			p->tail = next;
+			p->tail_base += full;
+			p->tail_used = part;
+			p->dirty = false;
+			return STORE_OK;
+		}
+	}
+	if (s->pl.write(s->pl.ctx, blk, p->tail, nblk))
+		return STORE_EIO;
+	s->unflushed += (uint64_t)nblk * STORE_BLOCK;
+	if (full && part)
+		memmove(p->tail, p->tail + full, part);
+	p->tail_base += full;
+	p->tail_used = part;
+	p->hwm = p->end_off;
+	p->wdone_ctr = s->append_ctr;
+	p->dirty = false;
+	return STORE_OK;
+}
+
+/* A frame too big for the tail (p has no write in flight): the tail's
+ * bytes, the frame header and the payload go out together from a scratch
+ * buffer, asynchronously when the platform can (p's high watermark moves
+ * to its end offset plus count when the write completes); the last
+ * partial block continues in the tail. */
+int st_write_big(struct store *s, struct store_part *p, const uint8_t *hdr, const void *payload,
+                 uint32_t len, uint32_t count)
+{
+	uint32_t total = p->tail_used + FRAME_HDR + len;
+	uint32_t nblk = (total + STORE_BLOCK - 1) / STORE_BLOCK;
+	uint32_t full = total / STORE_BLOCK * STORE_BLOCK, i = ST_WRITES;
+	uint64_t blk = seg_blk(s, p->segs[p->nsegs - 1]) + p->tail_base / STORE_BLOCK;
+	uint8_t *b;
+
+	if (p->wslot)
+		return STORE_EINVAL; /* the caller waits first */
+	if (!(b = s->pl.alloc(s->pl.ctx, (size_t)nblk * STORE_BLOCK)))
+		return STORE_ENOMEM;
+	memcpy(b, p->tail, p->tail_used);
+	memcpy(b + p->tail_used, hdr, FRAME_HDR);
+	memcpy(b + p->tail_used + FRAME_HDR, payload, len);
+	memset(b + total, 0, (size_t)nblk * STORE_BLOCK - total);
+	if (s->pl.write_start && (i = free_slot(s)) < ST_WRITES &&
+	    !w_start(s, p, i, b, blk, nblk, p->end_off + count, true)) {
+		memcpy(p->tail, b + full, total - full);
+	} else {
+		if (s->pl.write(s->pl.ctx, blk, b, nblk)) {
+			st_free(s, b);
+			return STORE_EIO;
+		}
+		s->unflushed += (uint64_t)nblk * STORE_BLOCK;
+		memcpy(p->tail, b + full, total - full);
+		st_free(s, b);
+	}
+	p->tail_base += full;
+	p->tail_used = total - full;
+	p->dirty = false;
+	return STORE_OK;
+}
+
+int st_write_out(struct store *s, struct store_part *p)
+{
+	return write_out(s, p, false);
+}
+
+/* p's data all on the device when this returns 0, nothing in flight. */
+int st_write_out_sync(struct store *s, struct store_part *p)
+{
+	return write_out(s, p, true);
+}
+
+/* Wait for p's write in flight, whatever its fate (the partition is going
+ * away: a failed write is dropped with it). */
+void st_part_quiesce(struct store *s, struct store_part *p)
+{
+	while (p->wslot) {
+		struct st_write *w = &s->w[p->wslot - 1];
+		if (w->state == ST_W_BUSY && !s->pl.wait(s->pl.ctx))
+			continue;
+		if (w->state == ST_W_BUSY)
+			w->buf = NULL; /* the wait failed: the device may still read it, leave it */
+		if (w->state != ST_W_OK)
+			w->state = ST_W_OK;
+		(void)st_reap(s);
+	}
+}
+
+/* Every partition's data on the device, nothing in flight. */
+int st_write_sync_all(struct store *s)
+{
+	int err = STORE_OK;
+
+	for (uint32_t t = 0; t < s->ntopics; t++)
+		for (uint32_t k = 0; k < s->topics[t].nparts; k++) {
+			int e = st_write_out_sync(s, &s->topics[t].parts[k]);
+			if (e)
+				err = e;
+		}
+	return err;
+}
+
+/* A requested flush may go to the device once every partition's appends
+ * up to the request are on it: its newest completed write was issued
+ * after the request, or it has no appended data that is not. */
+int st_flush_try(struct store *s)
+{
+	if (!s->flush_pending)
+		return STORE_OK;
+	for (uint32_t t = 0; t < s->ntopics; t++)
+		for (uint32_t k = 0; k < s->topics[t].nparts; k++) {
+			const struct store_part *p = &s->topics[t].parts[k];
+			uint64_t need =
+			    p->last_append < s->flush_need ? p->last_append : s->flush_need;
+			if (p->wdone_ctr < need)
+				return STORE_OK;
+		}
+	s->flush_inflight = s->flush_pending;
+	s->flush_pending = 0;
+	if (s->pl.flush_start(s->pl.ctx)) {
+		s->flush_inflight = 0;
+		return STORE_EIO;
+	}
+	return STORE_OK;
+}
+
+unsigned store_poll(struct store *s)
+{
+	unsigned n = s->w_busy ? st_reap(s) : 0;
+
+	if (s->flush_pending)
+		(void)st_flush_try(s);
+	return n;
+}
+
+int store_write_pending(struct store *s)
+{
+	int err = STORE_OK;
+
+	if (s->w_busy) {
+		(void)st_reap(s);
+		st_resubmit(s);
+	}
+	for (uint32_t t = 0; t < s->ntopics; t++)
+		for (uint32_t k = 0; k < s->topics[t].nparts; k++) {
+			int e = st_write_out(s, &s->topics[t].parts[k]);
+			if (e)
+				err = e;
+		}
+	if (s->write_failed) {
+		s->write_failed = false;
+		err = STORE_EIO;
+	}
+	if (s->flush_pending && st_flush_try(s))
+		err = STORE_EIO;
+	return err;
+}
+
+bool store_io_busy(const struct store *s)
+{
+	return s->w_busy || s->flush_pending || s->flush_inflight;
+}
+
+uint64_t store_write_errors(const struct store *s)
+{
+	return s->write_errors;
+}
