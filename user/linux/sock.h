@@ -174,7 +174,9 @@ int64_t lx_unix_socket(struct lx_proc *p, uint64_t type, uint64_t flags);
 int64_t lx_unix_socketpair(struct lx_proc *p, uint64_t type, uint64_t proto, uint64_t usv);
 int64_t lx_unix_bind(struct lx_proc *p, struct lx_sock *s, uint64_t ua, uint64_t len);
 int64_t lx_unix_connect(struct lx_proc *p, struct lx_ofd *o, uint64_t ua, uint64_t len);
-int lx_unix_put_name(struct lx_proc *p, uint64_t ua, uint64_t ulen, const struct lx_sk_name *n);
+/* Write n as a struct sockaddr_un (sender: of a received message, where no name is length 0). */
+int lx_unix_put_name(struct lx_proc *p, uint64_t ua, uint64_t ulen, const struct lx_sk_name *n,
+                     bool sender);
 /* A TCP connect to 127.0.0.0/8: connected at once to a listener of ours, or -errno. */
 int64_t lx_loop_connect(struct lx_proc *p, struct lx_ofd *o, uint32_t ip, uint16_t port);
 /* A UDP datagram to 127.0.0.0/8 from s (bound): bytes, or -errno. */

@@ -869,7 +869,7 @@ static int64_t do_accept(struct lx_proc *p, struct lx_ofd *o, uint64_t ua, uint6
 	for (uint32_t i = 0; i < s->aq_n; i++)
 		s->aq[i] = s->aq[i + 1];
 	if (s->family == AF_UNIX) /* checked above */
-		(void)lx_unix_put_name(p, ua, ulen, &a->pname);
+		(void)lx_unix_put_name(p, ua, ulen, &a->pname, false);
 	else
 		(void)lx_sk_put_in(p, ua, ulen, a->rip, a->rport);
 	lx_sk_notify(s); /* room in the backlog: a connect may wait for it */
@@ -1099,15 +1099,16 @@ static int64_t do_msg(struct lx_proc *p, struct lx_ofd *o, uint64_t umsg, uint64
 		return err;
 	if (send)
 		return sock_send(p, o, flags, m[0], (uint32_t)m[1], m[5] ? m[4] : 0, m[5]);
-	/* msg_namelen is an int inside the header: the address goes out through it; no
-	 * control message unless SCM_RIGHTS come (lx_local_recv writes msg_controllen then) */
+	/* msg_namelen is an int inside the header: the address goes out through it; the control
+	 * message of a local socket (SCM_RIGHTS) and its length are lx_local_recv's */
 	uint64_t zero = 0;
-	if (lx_check(p, umsg + 40, 12, LX_PROT_WRITE) || lx_copy_out(p, umsg + 40, &zero, 8))
+	if (lx_check(p, umsg + 40, 12, LX_PROT_WRITE))
 		return -LX_EFAULT;
 	int64_t r = sock_recv(p, o, flags, m[0], m[0] ? umsg + 8 : 0, &mflags, umsg);
 	if (r < 0)
 		return r;
-	if (lx_copy_out(p, umsg + 48, &mflags, 4))
+	if ((!o->sock->local && lx_copy_out(p, umsg + 40, &zero, 8)) ||
+	    lx_copy_out(p, umsg + 48, &mflags, 4))
 		return -LX_EFAULT;
 	return r;
 }
@@ -1238,8 +1239,8 @@ static int64_t do_shutdown(struct lx_sock *s, uint64_t how)
 	if (how > 2)
 		return -LX_EINVAL;
 	if (s->family == AF_UNIX || s->local) {
-		if (s->type != SOCK_DGRAM && s->state != LX_SK_CONNECTED)
-			return -E_NOTCONN;
+		if (s->family == AF_INET && s->type != SOCK_DGRAM && s->state != LX_SK_CONNECTED)
+			return -E_NOTCONN; /* AF_UNIX: Linux says 0 even unconnected */
 		lx_local_shutdown(s, how);
 		return 0;
 	}
@@ -1330,12 +1331,12 @@ static int64_t sock_call(struct lx_proc *p, uint64_t nr, const uint64_t a[6], bo
 		return do_listen(p, s, (int32_t)a[1]);
 	case NR_getsockname:
 		if (s->family == AF_UNIX)
-			return lx_unix_put_name(p, a[1], a[2], &s->name);
+			return lx_unix_put_name(p, a[1], a[2], &s->name, false);
 		return lx_sk_put_in(p, a[1], a[2], s->bound && !s->lip ? lx_net_addr() : s->lip,
 		                s->lport);
 	case NR_getpeername:
 		if (s->family == AF_UNIX)
-			return s->peer ? lx_unix_put_name(p, a[1], a[2], &s->pname) : -E_NOTCONN;
+			return s->peer ? lx_unix_put_name(p, a[1], a[2], &s->pname, false) : -E_NOTCONN;
 		if (s->type == SOCK_STREAM ? s->state != LX_SK_CONNECTED && s->state != LX_SK_CLOSED
 		                           : !s->rport)
 			return -E_NOTCONN;

@@ -128,7 +128,8 @@ static int get_name(struct lx_proc *p, uint64_t ua, uint64_t len, struct lx_sk_n
 	return 0;
 }
 
-int lx_unix_put_name(struct lx_proc *p, uint64_t ua, uint64_t ulen, const struct lx_sk_name *n)
+int lx_unix_put_name(struct lx_proc *p, uint64_t ua, uint64_t ulen, const struct lx_sk_name *n,
+                     bool sender)
 {
 	uint8_t sa[2 + LX_SK_UNPATH + 1] = {LX_AF_UNIX};
 	int32_t len;
@@ -140,7 +141,7 @@ int lx_unix_put_name(struct lx_proc *p, uint64_t ua, uint64_t ulen, const struct
 	if (len < 0)
 		return -LX_EINVAL;
 	memcpy(sa + 2, n->path, n->len);
-	int32_t full = 2 + n->len;
+	int32_t full = sender && !n->len ? 0 : 2 + n->len; /* recvfrom: an unnamed sender is 0 */
 	uint32_t k = (uint32_t)len < (uint32_t)full ? (uint32_t)len : (uint32_t)full;
 	if ((k && lx_copy_out(p, ua, sa, k)) || lx_copy_out(p, ulen, &full, 4))
 		return -LX_EFAULT;
@@ -159,8 +160,12 @@ static int full_path(struct lx_proc *p, const struct lx_sk_name *n, char *out, s
 	return lx_cwd_join(p, n->path, out, cap);
 }
 
-/* The socket named n (of any type): it, or NULL with *err. */
-static struct lx_sock *find_named(struct lx_proc *p, const struct lx_sk_name *n, int *err)
+/*
+ * The socket named n of type (0: any): it, or NULL with *err. As Linux, a path of a socket of
+ * another type is EPROTOTYPE, an abstract name of another type is not found (ECONNREFUSED).
+ */
+static struct lx_sock *find_named(struct lx_proc *p, const struct lx_sk_name *n, uint8_t type,
+                                  int *err)
 {
 	const struct lx_file *f = NULL;
 	char path[512];
@@ -181,9 +186,13 @@ static struct lx_sock *find_named(struct lx_proc *p, const struct lx_sk_name *n,
 		struct lx_sock *q = &lx_socks[i];
 		if (!q->used || q->family != LX_AF_UNIX || !q->name.len)
 			continue;
-		if (f ? q->inode == f
-		      : !q->inode && q->name.len == n->len && !memcmp(q->name.path, n->path, n->len))
+		if (f ? q->inode != f
+		      : q->inode || q->name.len != n->len || memcmp(q->name.path, n->path, n->len))
+			continue;
+		if (!type || q->type == type)
 			return q;
+		*err = f ? -LX_E_PROTOTYPE : -LX_ECONNREFUSED;
+		return NULL;
 	}
 	return NULL;
 }
@@ -199,7 +208,7 @@ static void autobind(struct lx_sock *s)
 		struct lx_sk_name n = {.len = 6};
 		for (int d = 0; d < 5; d++)
 			n.path[1 + d] = "0123456789abcdef"[(v >> (16 - 4 * d)) & 15];
-		if (!find_named(NULL, &n, &err)) {
+		if (!find_named(NULL, &n, 0, &err)) {
 			s->name = n;
 			return;
 		}
@@ -215,14 +224,14 @@ int64_t lx_unix_bind(struct lx_proc *p, struct lx_sock *s, uint64_t ua, uint64_t
 
 	if (err)
 		return err;
-	if (s->name.len)
-		return -LX_EINVAL;
+	if (s->name.len && !n.path[0])
+		return -LX_EINVAL; /* a path is made first (EADDRINUSE before EINVAL), as Linux */
 	if (!n.len) {
 		autobind(s);
 		return 0;
 	}
 	if (!n.path[0]) {
-		if (find_named(p, &n, &err))
+		if (find_named(p, &n, 0, &err))
 			return -LX_E_ADDRINUSE;
 		s->name = n;
 		return 0;
@@ -233,6 +242,10 @@ int64_t lx_unix_bind(struct lx_proc *p, struct lx_sock *s, uint64_t ua, uint64_t
 	err = lx_fs_create(path, S_IFSOCK | 0755, &f);
 	if (err)
 		return err == -LX_EEXIST ? -LX_E_ADDRINUSE : err;
+	if (s->name.len) {
+		(void)lx_fs_unlink(path, false);
+		return -LX_EINVAL;
+	}
 	lx_fs_hold(f); /* the slot stays ours while the socket lives, even unlinked */
 	s->inode = f;
 	s->name = n;
@@ -334,16 +347,12 @@ int64_t lx_unix_connect(struct lx_proc *p, struct lx_ofd *o, uint64_t ua, uint64
 		return -LX_EINVAL;
 	if (!n.len)
 		return -LX_EINVAL;
-	struct lx_sock *t = find_named(p, &n, &err);
+	struct lx_sock *t = find_named(p, &n, s->type, &err);
 	if (!t)
 		return err;
-	if (t->type != s->type)
-		return -LX_E_PROTOTYPE;
 	if (s->type == LX_SOCK_DGRAM) {
 		if (t->peer && t->peer != s)
 			return -LX_EPERM;
-		if (!s->name.len)
-			autobind(s); /* Linux names a sender so that answers find it */
 		s->peer = t, s->peer_fin = false;
 		s->pname = t->name, s->peer_pid = t->cred_pid;
 		return 0;
@@ -498,12 +507,8 @@ static struct lx_sock *dest(struct lx_proc *p, struct lx_sock *s, uint64_t ua, u
 	}
 	if ((*err = get_name(p, ua, alen, &n)))
 		return NULL;
-	if (!(t = find_named(p, &n, err)))
+	if (!(t = find_named(p, &n, LX_SOCK_DGRAM, err)))
 		return NULL;
-	if (t->type != LX_SOCK_DGRAM) {
-		*err = -LX_E_PROTOTYPE;
-		return NULL;
-	}
 	if (t->peer && t->peer != s) {
 		*err = -LX_EPERM;
 		return NULL;
@@ -612,19 +617,22 @@ int64_t lx_local_recv(struct lx_proc *p, struct lx_ofd *o, struct lx_sock *s, ui
 	if (rec && n < len)
 		*mflags |= LX_MSG_TRUNC;
 	if (ua && s->family == LX_AF_UNIX)
-		(void)lx_unix_put_name(p, ua, ulen, rec ? &from : &s->pname); /* checked */
+		(void)lx_unix_put_name(p, ua, ulen, rec ? &from : &s->pname, true); /* checked */
 	else if (ua)
 		(void)lx_sk_put_in(p, ua, ulen, s->rip, s->rport);
-	if (flags & LX_MSG_PEEK)
-		return rec && (flags & LX_MSG_TRUNC) ? len : n;
-	bool given = s->n_rights && s->rights[0].at == s->ring.taken;
+	bool given = !(flags & LX_MSG_PEEK) && s->n_rights && s->rights[0].at == s->ring.taken;
+	uint64_t zero = 0;
 	if (given && umsg) {
 		int err = rights_out(p, s, umsg, flags, mflags);
 		if (err)
 			return err;
+	} else if (umsg && lx_copy_out(p, umsg + 40, &zero, 8)) { /* no control message */
+		return -LX_EFAULT;
 	} else if (given) {
 		rights_drop(s); /* read(): Linux closes them */
 	}
+	if (flags & LX_MSG_PEEK)
+		return rec && (flags & LX_MSG_TRUNC) ? len : n;
 	ring_drop(s, rec ? skip + len : n);
 	lx_sk_notify(s);
 	if (s->peer)
