@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -317,6 +318,44 @@ static void rights(void)
 	close(sv[0]), close(sv[1]), close(p[1]);
 }
 
+/* epoll and select on a socketpair, and waits ended by another process. */
+static void readiness(void)
+{
+	int sv[2], st;
+	char c = 0;
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLET, .data.u32 = 5}, got[2];
+	fd_set rs;
+	struct timeval tv = {0, 0};
+
+	socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+	int ep = epoll_create1(0);
+	epoll_ctl(ep, EPOLL_CTL_ADD, sv[1], &ev);
+	SHOW("epoll: nothing yet", epoll_wait(ep, got, 2, 0));
+	pid_t pid = fork();
+	if (!pid) {
+		usleep(100000);
+		write(sv[0], "e", 1);
+		_exit(0);
+	}
+	int n = epoll_wait(ep, got, 2, 5000);
+	printf("epoll: a write of another process: %d events %#x data %u\n", n, got[0].events,
+	       got[0].data.u32);
+	SHOW("epoll edge-triggered: not again", epoll_wait(ep, got, 2, 0));
+	waitpid(pid, &st, 0);
+	FD_ZERO(&rs);
+	FD_SET(sv[1], &rs);
+	SHOW("select: readable", select(sv[1] + 1, &rs, NULL, NULL, &tv));
+	read(sv[1], &c, 1);
+	pid = fork();
+	if (!pid) /* blocks in read until the parent writes */
+		_exit(read(sv[1], &c, 1) == 1 && c == 'w' ? 0 : 1);
+	usleep(100000);
+	write(sv[0], "w", 1);
+	waitpid(pid, &st, 0);
+	show_status("a reader blocked until another process wrote", st);
+	close(ep), close(sv[0]), close(sv[1]);
+}
+
 static void dgram_names(void)
 {
 	struct sockaddr_un a, from;
@@ -441,6 +480,7 @@ int main(void)
 	abstract_names();
 	pairs();
 	rights();
+	readiness();
 	dgram_names();
 	loop_tcp();
 	loop_udp();
