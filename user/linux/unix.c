@@ -420,6 +420,8 @@ int64_t lx_loop_udp_send(struct lx_proc *p, struct lx_sock *s, uint32_t ip, uint
 static int rights_in(struct lx_proc *p, uint64_t ctl, uint64_t len, struct lx_sk_rights *r)
 {
 	r->n = 0;
+	if (len > 4096)
+		return -LX_E_NOBUFS; /* as Linux beyond its optmem_max */
 	for (uint64_t off = 0; off + 16 <= len;) {
 		uint64_t h[2]; /* cmsg_len; cmsg_level, cmsg_type */
 		if (lx_copy_in(p, h, ctl + off, 16))
