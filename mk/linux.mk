@@ -32,7 +32,8 @@ $(LX_FONT): $(KOBJ)/gen/font8x16.c
 $(B)/user/linux: $$(RT_OBJS) $$(patsubst %.c,$(B)/user/%.o,$$(LX_SRCS)) $(B)/user/lib/cpio.o \
 		$(LX_FONT) user/rt/user.ld
 	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
-$(B)/user/user/linux/net.o $(B)/user/user/linux/socket.o: UCFLAGS += -Iuser/net/include -Iuser/net \
+$(B)/user/user/linux/net.o $(B)/user/user/linux/socket.o $(B)/user/user/linux/unix.o: \
+		UCFLAGS += -Iuser/net/include -Iuser/net \
 	-Iuser/drivers/include
 
 $(LX_DIR)/bin/%: tests/linux/%.c tests/linux/show.h

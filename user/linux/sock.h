@@ -19,6 +19,8 @@
 #ifndef USER_LINUX_SOCK_H
 #define USER_LINUX_SOCK_H
 
+#include <floo/floo.h>
+
 #include "lx.h"
 
 #define LX_MAX_SOCKS 64
@@ -72,8 +74,6 @@ enum {
 
 enum { LX_SK_NEW, LX_SK_LISTEN, LX_SK_CONNECTING, LX_SK_CONNECTED, LX_SK_CLOSED };
 
-struct floo_tcp;
-struct floo_pbuf;
 struct lx_dgram;
 
 /* A local socket's receive ring (unix.c). */
@@ -114,8 +114,7 @@ struct lx_sock {
 	uint16_t lport, rport;
 	uint64_t rcvtimeo, sndtimeo; /* SO_RCVTIMEO, SO_SNDTIMEO in ns (0: none) */
 	struct floo_tcp *c;
-	struct floo_pbuf *rx_head, *rx_tail;
-	uint32_t rx_off, rx_bytes;
+	struct floo_rxq rxq; /* TCP on Floo: what arrived, not yet read */
 	uint8_t *sbuf; /* the send ring */
 	uint32_t s_head, s_len;
 	struct lx_sock *aq[LX_SK_BACKLOG]; /* accepted, not yet accept()ed */
@@ -166,6 +165,8 @@ uint16_t lx_sk_free_port(uint8_t type, uint16_t want, bool reuse);
 /* Queue a datagram of len bytes from ip:port on s (dropped when it does not fit). */
 void lx_sk_udp_deliver(struct lx_sock *s, uint32_t ip, uint16_t port, const uint8_t *data,
                        uint32_t len);
+/* Write full bytes of an address sa to ua (*ulen bytes at most) and full to *ulen: 0, -errno. */
+int lx_sk_put_addr(struct lx_proc *p, uint64_t ua, uint64_t ulen, const void *sa, int32_t full);
 /* Write a struct sockaddr_in to ua (*ulen bytes at most) and its size to *ulen. */
 int lx_sk_put_in(struct lx_proc *p, uint64_t ua, uint64_t ulen, uint32_t ip, uint16_t port);
 

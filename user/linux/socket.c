@@ -181,14 +181,8 @@ static void dgrams_free(struct lx_dgram *d)
 
 static void rx_release(struct lx_sock *s)
 {
-	struct floo_stack *st = lx_net_stack();
-
-	while (s->rx_head) {
-		struct floo_pbuf *pb = s->rx_head;
-		s->rx_head = pb->next;
-		floo_tcp_release(st, pb);
-	}
-	s->rx_tail = NULL, s->rx_bytes = s->rx_off = 0;
+	if (s->rxq.head)
+		floo_rxq_release(lx_net_stack(), &s->rxq);
 }
 
 /* Everything of s goes (its Floo connection is gone or was never made). */
@@ -234,13 +228,7 @@ static void tcp_cb(struct floo_tcp *c, void *user, const struct floo_tcp_event *
 			floo_tcp_release(lx_net_stack(), ev->pb);
 			break;
 		}
-		ev->pb->next = NULL;
-		if (s->rx_tail)
-			s->rx_tail->next = ev->pb;
-		else
-			s->rx_head = ev->pb;
-		s->rx_tail = ev->pb;
-		s->rx_bytes += ev->pb->len;
+		floo_rxq_push(&s->rxq, ev->pb);
 		break;
 	case FLOO_TCP_SENT: {
 		uint32_t n = (uint32_t)(uintptr_t)ev->cookie;
@@ -401,7 +389,7 @@ void lx_sock_close(struct lx_ofd *o)
 	} else {
 		/* Unread data: a reset, as Linux; else FIN after what is queued. CLOSED frees it.
 		 */
-		bool reset = s->rx_bytes != 0 || linger0;
+		bool reset = s->rxq.bytes != 0 || linger0;
 		struct floo_tcp *c = s->c;
 		rx_release(s);
 		s->orphan = true;
@@ -438,7 +426,7 @@ uint16_t lx_sock_ready(const struct lx_ofd *o)
 	default:
 		break;
 	}
-	if (s->rx_bytes || s->peer_fin || s->shut_rd || s->state == LX_SK_CLOSED)
+	if (s->rxq.bytes || s->peer_fin || s->shut_rd || s->state == LX_SK_CLOSED)
 		r |= POLLIN;
 	if (s->peer_fin || s->shut_rd)
 		r |= POLLRDHUP;
@@ -492,9 +480,8 @@ static int get_addr(struct lx_proc *p, uint64_t ua, uint64_t len, uint16_t *fami
 	return 0;
 }
 
-int lx_sk_put_in(struct lx_proc *p, uint64_t ua, uint64_t ulen, uint32_t ip, uint16_t port)
+int lx_sk_put_addr(struct lx_proc *p, uint64_t ua, uint64_t ulen, const void *sa, int32_t full)
 {
-	uint8_t sa[16] = {0};
 	int32_t len;
 
 	if (!ua && !ulen)
@@ -503,14 +490,20 @@ int lx_sk_put_in(struct lx_proc *p, uint64_t ua, uint64_t ulen, uint32_t ip, uin
 		return -LX_EFAULT;
 	if (len < 0)
 		return -LX_EINVAL;
-	put_le16(sa, AF_INET);
-	put_be16(sa + 2, port);
-	put_be32(sa + 4, ip);
-	uint32_t n = (uint32_t)len < sizeof(sa) ? (uint32_t)len : (uint32_t)sizeof(sa);
-	int32_t full = sizeof(sa);
+	uint32_t n = (uint32_t)len < (uint32_t)full ? (uint32_t)len : (uint32_t)full;
 	if ((n && lx_copy_out(p, ua, sa, n)) || lx_copy_out(p, ulen, &full, 4))
 		return -LX_EFAULT;
 	return 0;
+}
+
+int lx_sk_put_in(struct lx_proc *p, uint64_t ua, uint64_t ulen, uint32_t ip, uint16_t port)
+{
+	uint8_t sa[16] = {0};
+
+	put_le16(sa, AF_INET);
+	put_be16(sa + 2, port);
+	put_be32(sa + 4, ip);
+	return lx_sk_put_addr(p, ua, ulen, sa, sizeof(sa));
 }
 
 /* The address output of s checked before anything is taken (accept, recvfrom). */
@@ -981,6 +974,12 @@ static int64_t sock_send(struct lx_proc *p, struct lx_ofd *o, uint64_t flags, ui
 	return s->type == SOCK_STREAM ? tcp_send(p, o, s, flags) : udp_send(p, s, ua, alen);
 }
 
+/* floo_rxq_copy's way to the user's buffer list (ctx: the process). */
+static int put_user(void *ctx, uint32_t at, const uint8_t *src, uint32_t len)
+{
+	return lx_uio_copy(ctx, at, (void *)src, len, true);
+}
+
 /* Receive into the buffer list; *mflags gets MSG_TRUNC for a cut datagram; umsg: recvmsg's
  * header (SCM_RIGHTS), 0 for the other calls. */
 static int64_t sock_recv(struct lx_proc *p, struct lx_ofd *o, uint64_t flags, uint64_t ua,
@@ -1024,38 +1023,20 @@ static int64_t sock_recv(struct lx_proc *p, struct lx_ofd *o, uint64_t flags, ui
 		return lx_sk_nonblocking(o, flags) ? -LX_EAGAIN : lx_sk_wait(p, s, s->rcvtimeo);
 	if (!lx_uio.total)
 		return 0; /* as Linux: a read of nothing does not wait */
-	if (!s->rx_bytes) {
+	if (!s->rxq.bytes) {
 		if (s->err)
 			return take_err(s);
 		if (s->peer_fin || s->shut_rd || s->state == LX_SK_CLOSED)
 			return 0;
 		return lx_sk_nonblocking(o, flags) ? -LX_EAGAIN : lx_sk_wait(p, s, s->rcvtimeo);
 	}
-	uint64_t want = lx_uio.total < s->rx_bytes ? lx_uio.total : s->rx_bytes, done = 0;
-	uint32_t off = s->rx_off;
-	for (struct floo_pbuf *pb = s->rx_head; pb && done < want; pb = pb->next, off = 0) {
-		uint64_t k = pb->len - off < want - done ? pb->len - off : want - done;
-		if (lx_uio_copy(p, done, pb->data + off, k, true))
-			return done ? (int64_t)done : -LX_EFAULT;
-		done += k;
-	}
+	uint32_t want = lx_uio.total < s->rxq.bytes ? (uint32_t)lx_uio.total : s->rxq.bytes;
+	uint32_t done = floo_rxq_copy(&s->rxq, want, put_user, p);
+	if (!done)
+		return -LX_EFAULT;
 	if (flags & MSG_PEEK)
-		return (int64_t)done;
-	s->rx_bytes -= (uint32_t)done;
-	for (uint64_t left = done; left && s->rx_head;) { /* the buffers read through go back */
-		struct floo_pbuf *pb = s->rx_head;
-		uint64_t k = pb->len - s->rx_off;
-		if (left < k) {
-			s->rx_off += (uint32_t)left;
-			break;
-		}
-		left -= k;
-		s->rx_off = 0;
-		s->rx_head = pb->next;
-		if (!s->rx_head)
-			s->rx_tail = NULL;
-		floo_tcp_release(lx_net_stack(), pb);
-	}
+		return done;
+	floo_rxq_consume(lx_net_stack(), &s->rxq, done); /* what was read opens the window */
 	if (ua)
 		(void)lx_sk_put_in(p, ua, ulen, s->rip, s->rport);
 	lx_net_poll(); /* the window opened */
@@ -1266,7 +1247,7 @@ int64_t lx_sock_ioctl(struct lx_proc *p, struct lx_ofd *o, uint64_t cmd, uint64_
 	switch (cmd) {
 	case 0x541b: /* FIONREAD */
 		v = (int32_t)(s->local                 ? lx_local_unread(s)
-		              : s->type == SOCK_STREAM ? s->rx_bytes
+		              : s->type == SOCK_STREAM ? s->rxq.bytes
 		              : s->dq_head           ? s->dq_head->len
 		                                     : 0);
 		return lx_copy_out(p, arg, &v, 4) ? -LX_EFAULT : 0;
@@ -1363,7 +1344,7 @@ int64_t lx_sock_linger(struct lx_proc *p, struct lx_ofd *o)
 {
 	struct lx_sock *s = o->sock;
 
-	if (o->refs != 1 || !s || !s->linger || s->linger_s <= 0 || !s->c || s->rx_bytes)
+	if (o->refs != 1 || !s || !s->linger || s->linger_s <= 0 || !s->c || s->rxq.bytes)
 		return 0; /* no wait: not the last close, no SO_LINGER, or a reset */
 	if (!s->shut_wr) {
 		s->shut_wr = true;

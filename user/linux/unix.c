@@ -132,20 +132,10 @@ int lx_unix_put_name(struct lx_proc *p, uint64_t ua, uint64_t ulen, const struct
                      bool sender)
 {
 	uint8_t sa[2 + LX_SK_UNPATH + 1] = {LX_AF_UNIX};
-	int32_t len;
 
-	if (!ua && !ulen)
-		return 0;
-	if (lx_copy_in(p, &len, ulen, 4))
-		return -LX_EFAULT;
-	if (len < 0)
-		return -LX_EINVAL;
 	memcpy(sa + 2, n->path, n->len);
-	int32_t full = sender && !n->len ? 0 : 2 + n->len; /* recvfrom: an unnamed sender is 0 */
-	uint32_t k = (uint32_t)len < (uint32_t)full ? (uint32_t)len : (uint32_t)full;
-	if ((k && lx_copy_out(p, ua, sa, k)) || lx_copy_out(p, ulen, &full, 4))
-		return -LX_EFAULT;
-	return 0;
+	/* recvfrom: an unnamed sender is length 0 (getsockname: 2) */
+	return lx_sk_put_addr(p, ua, ulen, sa, sender && !n->len ? 0 : 2 + n->len);
 }
 
 /* The absolute path of a name's path (relative to p's working directory). */
