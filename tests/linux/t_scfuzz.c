@@ -84,23 +84,27 @@ static void sockets(long calls, long *made, long *errors)
 			m[k] = (uint8_t)rnd();
 		m[0] = (uint8_t)(rnd() % 3), m[1] = 0;
 		if (m[0] == 1 && rnd() % 2)
-			m[2] = rnd() % 2 ? 0 : '/', m[3] = 't', m[4] = 'm', m[5] = 'p', m[6] = rnd() % 2 ? 0 : '/';
+			m[2] = rnd() % 2 ? 0 : '/', m[3] = 't', m[4] = 'm', m[5] = 'p',
+			m[6] = rnd() % 2 ? 0 : '/';
 		if (m[0] == 2)
 			m[4] = 127, m[2] = 0, m[3] = (uint8_t)(rnd() % 4);
 		uint64_t *h = (uint64_t *)(scratch + 256), *iov = (uint64_t *)(scratch + 512),
 		         *cm = (uint64_t *)(scratch + 1024);
 		h[0] = rnd() % 2 ? (uint64_t)m : 0, h[1] = rnd() % 130; /* name, namelen */
-		h[2] = (uint64_t)iov, h[3] = rnd() % 3, h[4] = (uint64_t)cm, h[5] = rnd() % 4 ? 0 : rnd() % 80;
+		h[2] = (uint64_t)iov, h[3] = rnd() % 3, h[4] = (uint64_t)cm,
+		h[5] = rnd() % 4 ? 0 : rnd() % 80;
 		iov[0] = (uint64_t)(scratch + 4096), iov[1] = rnd() % 20000;
 		iov[2] = (uint64_t)(scratch + 32768), iov[3] = rnd() % 300;
-		cm[0] = rnd() % 40, cm[1] = 1 | (uint64_t)(rnd() % 3) << 32; /* SOL_SOCKET, SCM_RIGHTS */
+		cm[0] = rnd() % 40, cm[1] = 1 | (uint64_t)(rnd() % 3)
+		                                    << 32; /* SOL_SOCKET, SCM_RIGHTS */
 		for (int k = 0; k < 8; k++)
 			((int32_t *)(cm + 2))[k] = (int32_t)(rnd() % 30) - 2;
 		switch (nr) {
 		case 41: /* socket */
 		case 53: /* socketpair */
 			a[0] = rnd() % 4 ? 1 + (long)(rnd() % 2) : a[0];
-			a[1] = (rnd() % 4 ? (long)(1 + rnd() % 5) : a[1]) | 04000; /* SOCK_NONBLOCK */
+			a[1] =
+			    (rnd() % 4 ? (long)(1 + rnd() % 5) : a[1]) | 04000; /* SOCK_NONBLOCK */
 			a[2] = rnd() % 4 ? 0 : a[2];
 			a[3] = (long)(scratch + 2048);
 			break;
@@ -115,8 +119,8 @@ static void sockets(long calls, long *made, long *errors)
 			if (nr == 44)
 				a[3] |= 0x40; /* MSG_DONTWAIT */
 			break;
-		case 46: /* sendmsg */
-		case 47: /* recvmsg */
+		case 46:                              /* sendmsg */
+		case 47:                              /* recvmsg */
 			a[1] = (long)h, a[2] |= 0x40; /* MSG_DONTWAIT */
 			break;
 		case 45: /* recvfrom */
@@ -135,7 +139,7 @@ int main(int argc, char **argv)
 {
 	long calls = argc > 1 ? strtol(argv[1], NULL, 10) : 20000, made = 0, errors = 0;
 
-	static const long no_wait[2] = {0, 0}; /* a timespec of 0 */
+	static const long no_wait[2] = {0, 0};                       /* a timespec of 0 */
 	bool only_sockets = argc > 2 && !strcmp(argv[2], "sockets"); /* t_scfuzz N sockets */
 
 	for (long i = 0; i < calls && !only_sockets; i++) {
@@ -152,7 +156,8 @@ int main(int argc, char **argv)
 		if (nr == 232 || nr == 281)
 			a[3] = 0; /* epoll_wait, epoll_pwait */
 		if (nr == 41 || nr == 53)
-			a[1] |= 04000; /* socket, socketpair: a read of one would wait (as a pipe's) */
+			a[1] |=
+			    04000; /* socket, socketpair: a read of one would wait (as a pipe's) */
 		long r = syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 		made++;
 		errors += r == -1;

@@ -102,7 +102,8 @@ static void socket_calls(void)
 	close(u);
 	/* No IPv6 in Floo: busybox and libc fall back to AF_INET (docs/decisions.md) */
 	check_err(socket(AF_INET6, SOCK_STREAM, 0), EAFNOSUPPORT, "socket(AF_INET6): EAFNOSUPPORT");
-	check_err(socket(AF_INET6, SOCK_DGRAM, 0), EAFNOSUPPORT, "socket(AF_INET6, DGRAM): EAFNOSUPPORT");
+	check_err(socket(AF_INET6, SOCK_DGRAM, 0), EAFNOSUPPORT,
+	          "socket(AF_INET6, DGRAM): EAFNOSUPPORT");
 	check_err(socket(AF_INET, SOCK_STREAM, IPPROTO_UDP), EPROTONOSUPPORT,
 	          "socket(STREAM, UDP): EPROTONOSUPPORT");
 	check_err(socket(AF_INET, 99, 0), EINVAL, "socket(type 99): EINVAL");
@@ -267,8 +268,8 @@ static void tcp_echo(void)
 	r = close(g);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
-	check(r == 0 && ms < 2500, "close with SO_LINGER: 0 within the linger time", "%ld after %ld ms",
-	      r, ms);
+	check(r == 0 && ms < 2500, "close with SO_LINGER: 0 within the linger time",
+	      "%ld after %ld ms", r, ms);
 	/* shutdown(SHUT_WR): the echo server sees the end, closes, we read 0 */
 	check(shutdown(s, SHUT_WR) == 0 && read(s, buf, 1) == 0, "shutdown(SHUT_WR): end of stream",
 	      "%ld %ld", errno, 0);

@@ -55,7 +55,8 @@ static void show_name(const char *label, int (*get)(int, struct sockaddr *, sock
 	int r = get(s, (struct sockaddr *)&a, &len);
 	printf("%s: %d errno %d len %u family %d", label, r, r ? errno : 0, len, a.sun_family);
 	if (!r && len > 2)
-		printf(" path %s%s", a.sun_path[0] ? "" : "@", a.sun_path[0] ? a.sun_path : "(abstract)");
+		printf(" path %s%s", a.sun_path[0] ? "" : "@",
+		       a.sun_path[0] ? a.sun_path : "(abstract)");
 	printf("\n");
 }
 
@@ -196,7 +197,8 @@ static void abstract_names(void)
 	int c = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0);
 	SHOW("connect abstract, non-blocking: at once", connect(c, (struct sockaddr *)&a, len));
 	int d = socket(AF_UNIX, SOCK_STREAM, 0);
-	SHOW("stream to an abstract seqpacket: ECONNREFUSED", connect(d, (struct sockaddr *)&a, len));
+	SHOW("stream to an abstract seqpacket: ECONNREFUSED",
+	     connect(d, (struct sockaddr *)&a, len));
 	int s = accept4(l, NULL, NULL, SOCK_CLOEXEC);
 	SHOW("accept4 CLOEXEC", fcntl(s, F_GETFD));
 	SHOW("send 3", send(c, "abc", 3, 0));
@@ -231,7 +233,11 @@ static void pairs(void)
 	write(sv[0], "two", 3);
 	show_read("stream: bytes run together", sv[1], 64);
 	write(sv[1], "back", 4);
-	SHOW("FIONREAD", ({ int n = -1; ioctl(sv[0], FIONREAD, &n); n; }));
+	SHOW("FIONREAD", ({
+		     int n = -1;
+		     ioctl(sv[0], FIONREAD, &n);
+		     n;
+	     }));
 	show_read("the other way", sv[0], 64);
 	struct ucred cr;
 	socklen_t crl = sizeof(cr);
@@ -249,7 +255,8 @@ static void pairs(void)
 	socklen_t tl = sizeof(got);
 	SHOW("SO_SNDTIMEO 200 ms", setsockopt(sv[0], SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)));
 	getsockopt(sv[0], SOL_SOCKET, SO_SNDTIMEO, &got, &tl);
-	printf("SO_SNDTIMEO reads back %ld.%06ld len %u\n", (long)got.tv_sec, (long)got.tv_usec, tl);
+	printf("SO_SNDTIMEO reads back %ld.%06ld len %u\n", (long)got.tv_sec, (long)got.tv_usec,
+	       tl);
 	long long t0 = now_ms();
 	SHOW("blocking write to a full socket: EAGAIN after the timeout", write(sv[0], big, 1));
 	long long dt = now_ms() - t0;
@@ -259,12 +266,21 @@ static void pairs(void)
 	SHOW("socketpair dgram", socketpair(AF_UNIX, SOCK_DGRAM, 0, sv));
 	send(sv[0], "ab", 2, 0);
 	send(sv[0], "cde", 3, 0);
-	SHOW("FIONREAD: the next datagram", ({ int n = -1; ioctl(sv[1], FIONREAD, &n); n; }));
+	SHOW("FIONREAD: the next datagram", ({
+		     int n = -1;
+		     ioctl(sv[1], FIONREAD, &n);
+		     n;
+	     }));
 	show_read("dgram: one", sv[1], 64);
 	iov.iov_len = 1;
 	SHOW("recvmsg cut to 1", recvmsg(sv[1], &m, 0));
 	printf("msg_flags MSG_TRUNC: %d\n", (m.msg_flags & MSG_TRUNC) != 0);
-	SHOW("SO_TYPE dgram", ({ int t; socklen_t l = 4; getsockopt(sv[0], SOL_SOCKET, SO_TYPE, &t, &l); t; }));
+	SHOW("SO_TYPE dgram", ({
+		     int t;
+		     socklen_t l = 4;
+		     getsockopt(sv[0], SOL_SOCKET, SO_TYPE, &t, &l);
+		     t;
+	     }));
 	tv = (struct timeval){0, 100000};
 	setsockopt(sv[1], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	t0 = now_ms();
@@ -272,7 +288,8 @@ static void pairs(void)
 	dt = now_ms() - t0;
 	printf("it waited about the timeout: %d\n", dt >= 70 && dt < 5000);
 	tv = (struct timeval){0, 1000000};
-	SHOW("SO_RCVTIMEO usec 1000000: EDOM", setsockopt(sv[1], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)));
+	SHOW("SO_RCVTIMEO usec 1000000: EDOM",
+	     setsockopt(sv[1], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)));
 	SHOW("SO_RCVTIMEO short: EINVAL", setsockopt(sv[1], SOL_SOCKET, SO_RCVTIMEO, &tv, 8));
 	close(sv[1]);
 	SHOW("dgram to a closed peer", send(sv[0], "x", 1, 0));
@@ -286,7 +303,9 @@ static void rights(void)
 	int sv[2], p[2];
 	char c = 'r', cbuf[CMSG_SPACE(2 * sizeof(int))];
 	struct iovec iov = {&c, 1};
-	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+	struct msghdr m = {.msg_iov = &iov,
+	                   .msg_iovlen = 1,
+	                   .msg_control = cbuf,
 	                   .msg_controllen = CMSG_SPACE(sizeof(int))};
 	struct cmsghdr *h = CMSG_FIRSTHDR(&m);
 
@@ -402,8 +421,10 @@ static void loop_tcp(void)
 	struct sockaddr_in p;
 	socklen_t pl = sizeof(p);
 	getpeername(s, (struct sockaddr *)&p, &pl);
-	printf("peer 127.0.0.1: %d, our port: %d\n", p.sin_addr.s_addr == htonl(INADDR_LOOPBACK),
-	       ({ getsockname(s, (struct sockaddr *)&p, &pl); p.sin_port == a.sin_port; }));
+	printf("peer 127.0.0.1: %d, our port: %d\n", p.sin_addr.s_addr == htonl(INADDR_LOOPBACK), ({
+		       getsockname(s, (struct sockaddr *)&p, &pl);
+		       p.sin_port == a.sin_port;
+	       }));
 	close(s);
 	int status;
 	waitpid(pid, &status, 0);
@@ -446,7 +467,8 @@ static void loop_tcp(void)
 	getsockname(l, (struct sockaddr *)&a, &len);
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	c = socket(AF_INET, SOCK_STREAM, 0);
-	SHOW("connect 127.0.0.1 to a listener on 0.0.0.0", connect(c, (struct sockaddr *)&a, sizeof(a)));
+	SHOW("connect 127.0.0.1 to a listener on 0.0.0.0",
+	     connect(c, (struct sockaddr *)&a, sizeof(a)));
 	close(c), close(l);
 }
 

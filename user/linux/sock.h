@@ -23,30 +23,30 @@
 
 #include "lx.h"
 
-#define LX_MAX_SOCKS 64
+#define LX_MAX_SOCKS  64
 #define LX_SK_BACKLOG 16
-#define LX_SK_ARPQ   4      /* datagrams held per socket while ARP resolves (Linux: 3) */
-#define LX_SK_UDPMAX 1472u  /* Floo sends one frame per datagram: no fragments */
-#define LX_SK_LBUF   16384u /* bytes of a local socket's receive ring */
-#define LX_SK_UNPATH 108    /* sizeof sockaddr_un.sun_path */
-#define LX_SK_RIGHTS 8      /* SCM_RIGHTS messages in flight to one socket */
-#define LX_SK_RFDS   16     /* descriptors in one of them (Linux: 253) */
+#define LX_SK_ARPQ    4      /* datagrams held per socket while ARP resolves (Linux: 3) */
+#define LX_SK_UDPMAX  1472u  /* Floo sends one frame per datagram: no fragments */
+#define LX_SK_LBUF    16384u /* bytes of a local socket's receive ring */
+#define LX_SK_UNPATH  108    /* sizeof sockaddr_un.sun_path */
+#define LX_SK_RIGHTS  8      /* SCM_RIGHTS messages in flight to one socket */
+#define LX_SK_RFDS    16     /* descriptors in one of them (Linux: 253) */
 
-#define LX_AF_UNSPEC 0
-#define LX_AF_UNIX   1
-#define LX_AF_INET   2
-#define LX_SOCK_STREAM 1
-#define LX_SOCK_DGRAM  2
-#define LX_SOCK_RAW    3
+#define LX_AF_UNSPEC      0
+#define LX_AF_UNIX        1
+#define LX_AF_INET        2
+#define LX_SOCK_STREAM    1
+#define LX_SOCK_DGRAM     2
+#define LX_SOCK_RAW       3
 #define LX_SOCK_SEQPACKET 5
-#define LX_MSG_PEEK     0x2u
-#define LX_MSG_TRUNC    0x20u
-#define LX_MSG_DONTWAIT 0x40u
-#define LX_MSG_NOSIGNAL 0x4000u
-#define LX_MSG_CTRUNC   0x8u
-#define LX_O_NONBLOCK   04000u
-#define LX_O_CLOEXEC    02000000u
-#define LX_LOOPBACK     0x7f000001u /* 127.0.0.1 */
+#define LX_MSG_PEEK       0x2u
+#define LX_MSG_TRUNC      0x20u
+#define LX_MSG_DONTWAIT   0x40u
+#define LX_MSG_NOSIGNAL   0x4000u
+#define LX_MSG_CTRUNC     0x8u
+#define LX_O_NONBLOCK     04000u
+#define LX_O_CLOEXEC      02000000u
+#define LX_LOOPBACK       0x7f000001u /* 127.0.0.1 */
 
 enum {
 	LX_E_NFILE = 23,
@@ -103,11 +103,11 @@ struct lx_sock {
 	bool shut_rd, shut_wr;
 	bool bound, udp_bound;
 	bool reuse, keepalive, nodelay;
-	bool inprogress; /* a non-blocking connect said EINPROGRESS: the next connect says 0 */
-	bool changed;    /* an event since the last lx_sock_events */
-	bool local;      /* its bytes go through a ring of ours (AF_UNIX, loopback) */
+	bool inprogress;  /* a non-blocking connect said EINPROGRESS: the next connect says 0 */
+	bool changed;     /* an event since the last lx_sock_events */
+	bool local;       /* its bytes go through a ring of ours (AF_UNIX, loopback) */
 	bool floo_listen; /* a TCP listener Floo knows (not bound to 127.0.0.0/8) */
-	bool linger;     /* SO_LINGER on, for linger_s seconds */
+	bool linger;      /* SO_LINGER on, for linger_s seconds */
 	int32_t linger_s;
 	int err; /* pending error (SO_ERROR), positive */
 	uint32_t lip, rip;
@@ -115,7 +115,7 @@ struct lx_sock {
 	uint64_t rcvtimeo, sndtimeo; /* SO_RCVTIMEO, SO_SNDTIMEO in ns (0: none) */
 	struct floo_tcp *c;
 	struct floo_rxq rxq; /* TCP on Floo: what arrived, not yet read */
-	uint8_t *sbuf; /* the send ring */
+	uint8_t *sbuf;       /* the send ring */
 	uint32_t s_head, s_len;
 	struct lx_sock *aq[LX_SK_BACKLOG]; /* accepted, not yet accept()ed */
 	uint32_t aq_n, backlog;
@@ -126,7 +126,8 @@ struct lx_sock {
 	uint32_t sndbuf, rcvbuf; /* as setsockopt last set them (doubled, as Linux) */
 	uint64_t stamp;          /* lx_change_seq at its last change (epoll's edges) */
 	/* local sockets (unix.c) */
-	struct lx_sock *peer; /* the other end (stream, seqpacket, connected dgram); NULL once gone */
+	struct lx_sock
+	    *peer; /* the other end (stream, seqpacket, connected dgram); NULL once gone */
 	struct lx_sk_ring ring;
 	struct lx_sk_name name, pname; /* AF_UNIX: our name and the peer's */
 	const struct lx_file *inode;   /* AF_UNIX bound to a path: the socket file, held */

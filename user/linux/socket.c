@@ -163,7 +163,8 @@ struct lx_sock *lx_sk_new(uint8_t family, uint8_t type)
 {
 	for (uint32_t i = 0; i < LX_MAX_SOCKS; i++)
 		if (!lx_socks[i].used) {
-			lx_socks[i] = (struct lx_sock){.used = true, .family = family, .type = type};
+			lx_socks[i] =
+			    (struct lx_sock){.used = true, .family = family, .type = type};
 			lx_socks[i].sndbuf = SND_RING, lx_socks[i].rcvbuf = UDP_RCVBUF;
 			return &lx_socks[i];
 		}
@@ -259,7 +260,8 @@ static void listen_cb(struct floo_tcp *c, void *user, const struct floo_tcp_even
 
 	if (ev->type != FLOO_TCP_ACCEPTED)
 		return;
-	if (ls->aq_n >= ls->backlog || !(s = lx_sk_new(AF_INET, SOCK_STREAM)) || !(s->sbuf = ring_get())) {
+	if (ls->aq_n >= ls->backlog || !(s = lx_sk_new(AF_INET, SOCK_STREAM)) ||
+	    !(s->sbuf = ring_get())) {
 		if (s)
 			*s = (struct lx_sock){0};
 		floo_tcp_abort(c); /* its CLOSED comes here, and is not an ACCEPTED */
@@ -442,9 +444,9 @@ int lx_sock_stat(struct lx_proc *p, uint64_t ubuf, const struct lx_ofd *o)
 {
 	uint64_t st[18] = {0};
 
-	st[0] = 8;                                /* st_dev: sockfs's */
-	st[1] = (uint64_t)(o->sock - lx_socks) + 1;  /* st_ino */
-	st[2] = 1, st[3] = 0140777, st[7] = 4096; /* S_IFSOCK | 0777 */
+	st[0] = 8;                                  /* st_dev: sockfs's */
+	st[1] = (uint64_t)(o->sock - lx_socks) + 1; /* st_ino */
+	st[2] = 1, st[3] = 0140777, st[7] = 4096;   /* S_IFSOCK | 0777 */
 	return lx_copy_out(p, ubuf, st, sizeof(st)) ? -LX_EFAULT : 0;
 }
 
@@ -597,9 +599,10 @@ uint16_t lx_sk_free_port(uint8_t type, uint16_t want, bool reuse)
 		bool taken = false;
 		for (uint32_t i = 0; i < LX_MAX_SOCKS && !taken; i++) {
 			const struct lx_sock *q = &lx_socks[i];
-			taken = q->used && !q->orphan && q->family == AF_INET && q->type == type &&
-			        q->bound && q->lport == port &&
-			        (type == SOCK_DGRAM || !reuse || !q->reuse || q->state == LX_SK_LISTEN);
+			taken =
+			    q->used && !q->orphan && q->family == AF_INET && q->type == type &&
+			    q->bound && q->lport == port &&
+			    (type == SOCK_DGRAM || !reuse || !q->reuse || q->state == LX_SK_LISTEN);
 		}
 		if (!taken)
 			return port;
@@ -645,7 +648,8 @@ int64_t lx_sk_install(struct lx_proc *p, struct lx_sock *s, uint64_t flags)
 
 	if (fd == LX_MAX_FDS)
 		return -LX_EMFILE;
-	struct lx_ofd *o = lx_ofd_new(LX_FD_SOCKET, 2 /* O_RDWR */ | (uint32_t)(flags & O_NONBLOCK));
+	struct lx_ofd *o =
+	    lx_ofd_new(LX_FD_SOCKET, 2 /* O_RDWR */ | (uint32_t)(flags & O_NONBLOCK));
 	if (!o)
 		return -E_NFILE;
 	o->sock = s;
@@ -999,7 +1003,8 @@ static int64_t sock_recv(struct lx_proc *p, struct lx_ofd *o, uint64_t flags, ui
 				return take_err(s);
 			if (s->shut_rd)
 				return 0;
-			return lx_sk_nonblocking(o, flags) ? -LX_EAGAIN : lx_sk_wait(p, s, s->rcvtimeo);
+			return lx_sk_nonblocking(o, flags) ? -LX_EAGAIN
+			                                   : lx_sk_wait(p, s, s->rcvtimeo);
 		}
 		uint64_t n = d->len < lx_uio.total ? d->len : lx_uio.total;
 		if (lx_uio_copy(p, 0, d->data, n, true))
@@ -1143,8 +1148,8 @@ static int64_t do_sockopt(struct lx_proc *p, struct lx_sock *s, const uint64_t a
 	uint64_t level = a[1], name = a[2], uval = a[3];
 	int32_t v = 0, len = 4;
 
-	if (level == 1 && (name == SO_RCVTIMEO || name == SO_SNDTIMEO || name == 66 ||
-	                   name == 67 || name == SO_LINGER || name == SO_PEERCRED))
+	if (level == 1 && (name == SO_RCVTIMEO || name == SO_SNDTIMEO || name == 66 || name == 67 ||
+	                   name == SO_LINGER || name == SO_PEERCRED))
 		return sockopt_struct(p, s, a, set);
 	if (set) {
 		if ((int32_t)a[4] < 4)
@@ -1199,7 +1204,9 @@ static int64_t do_sockopt(struct lx_proc *p, struct lx_sock *s, const uint64_t a
 				return -E_NOPROTOOPT;
 			v = name == 3    ? s->type
 			    : name == 39 ? s->family
-			    : name == 38 ? (s->family == AF_UNIX ? 0 : s->type == SOCK_STREAM ? 6 : 17)
+			    : name == 38 ? (s->family == AF_UNIX     ? 0
+			                    : s->type == SOCK_STREAM ? 6
+			                                             : 17)
 			                 : s->state == LX_SK_LISTEN;
 			break;
 		default:
@@ -1225,7 +1232,8 @@ static int64_t do_shutdown(struct lx_sock *s, uint64_t how)
 		lx_local_shutdown(s, how);
 		return 0;
 	}
-	if (s->type == SOCK_STREAM ? s->state != LX_SK_CONNECTED && s->state != LX_SK_CLOSED : !s->rport)
+	if (s->type == SOCK_STREAM ? s->state != LX_SK_CONNECTED && s->state != LX_SK_CLOSED
+	                           : !s->rport)
 		return -E_NOTCONN;
 	if (how != 1)
 		s->shut_rd = true;
@@ -1248,8 +1256,8 @@ int64_t lx_sock_ioctl(struct lx_proc *p, struct lx_ofd *o, uint64_t cmd, uint64_
 	case 0x541b: /* FIONREAD */
 		v = (int32_t)(s->local                 ? lx_local_unread(s)
 		              : s->type == SOCK_STREAM ? s->rxq.bytes
-		              : s->dq_head           ? s->dq_head->len
-		                                     : 0);
+		              : s->dq_head             ? s->dq_head->len
+		                                       : 0);
 		return lx_copy_out(p, arg, &v, 4) ? -LX_EFAULT : 0;
 	case 0x5421: /* FIONBIO */
 		if (lx_copy_in(p, &v, arg, 4))
@@ -1314,10 +1322,11 @@ static int64_t sock_call(struct lx_proc *p, uint64_t nr, const uint64_t a[6], bo
 		if (s->family == AF_UNIX)
 			return lx_unix_put_name(p, a[1], a[2], &s->name, false);
 		return lx_sk_put_in(p, a[1], a[2], s->bound && !s->lip ? lx_net_addr() : s->lip,
-		                s->lport);
+		                    s->lport);
 	case NR_getpeername:
 		if (s->family == AF_UNIX)
-			return s->peer ? lx_unix_put_name(p, a[1], a[2], &s->pname, false) : -E_NOTCONN;
+			return s->peer ? lx_unix_put_name(p, a[1], a[2], &s->pname, false)
+			               : -E_NOTCONN;
 		if (s->type == SOCK_STREAM ? s->state != LX_SK_CONNECTED && s->state != LX_SK_CLOSED
 		                           : !s->rport)
 			return -E_NOTCONN;

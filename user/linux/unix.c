@@ -19,14 +19,14 @@
 #include <hallows/rt.h>
 #include <lib/string.h>
 
-#define S_IFMT   0170000u
-#define S_IFSOCK 0140000u
+#define S_IFMT          0170000u
+#define S_IFSOCK        0140000u
 #define LX_ETOOMANYREFS 109
 #define LX_ECONNREFUSED LX_E_CONNREFUSED
-#define HDR          8u /* a record's head: length (4), name length (1), 3 spare */
-#define SOL_SOCKET   1
-#define SCM_RIGHTS   1
-#define CMSG_CLOEXEC 0x40000000u
+#define HDR             8u /* a record's head: length (4), name length (1), 3 spare */
+#define SOL_SOCKET      1
+#define SCM_RIGHTS      1
+#define CMSG_CLOEXEC    0x40000000u
 
 static uint8_t bufs[LX_MAX_SOCKS][LX_SK_LBUF]; /* the receive ring of socket slot i */
 
@@ -43,8 +43,7 @@ static uint32_t room(const struct lx_sock *s)
 }
 
 /* n bytes into s's ring at its tail (from the user's buffer list at off when src is NULL). */
-static int ring_put(struct lx_proc *p, struct lx_sock *s, const void *src, uint64_t off,
-                    uint32_t n)
+static int ring_put(struct lx_proc *p, struct lx_sock *s, const void *src, uint64_t off, uint32_t n)
 {
 	uint8_t *r = ring_of(s);
 	uint32_t tail = (s->ring.head + s->ring.len) % LX_SK_LBUF;
@@ -246,7 +245,7 @@ int64_t lx_unix_socket(struct lx_proc *p, uint64_t type, uint64_t flags)
 {
 	if (type != LX_SOCK_STREAM && type != LX_SOCK_DGRAM && type != LX_SOCK_SEQPACKET)
 		return type == LX_SOCK_RAW || type == 4 || type == 10 ? -LX_E_SOCKTNOSUPPORT
-		                                                       : -LX_EINVAL;
+		                                                      : -LX_EINVAL;
 	struct lx_sock *s = lx_sk_new(LX_AF_UNIX, (uint8_t)type);
 	if (!s)
 		return -LX_E_NOBUFS;
@@ -490,9 +489,8 @@ static struct lx_sock *dest(struct lx_proc *p, struct lx_sock *s, uint64_t ua, u
 		t = s->peer;
 		if (!t)
 			*err = s->type == LX_SOCK_DGRAM && s->peer_fin ? -LX_ECONNREFUSED
-			       : s->state == LX_SK_NEW || s->state == LX_SK_LISTEN
-			           ? -LX_E_NOTCONN
-			           : -LX_EPIPE;
+			       : s->state == LX_SK_NEW || s->state == LX_SK_LISTEN ? -LX_E_NOTCONN
+			                                                           : -LX_EPIPE;
 		if (!t && s->type == LX_SOCK_DGRAM)
 			s->peer_fin = false; /* ECONNREFUSED once, then ENOTCONN */
 		return t;
@@ -544,8 +542,8 @@ int64_t lx_local_send(struct lx_proc *p, struct lx_ofd *o, struct lx_sock *s, ui
 	                 : (uint32_t)(lx_uio.total < room(t) ? lx_uio.total : room(t));
 	uint32_t save = t->ring.len;
 	if (rec) {
-		uint8_t h[HDR] = {(uint8_t)n, (uint8_t)(n >> 8), (uint8_t)(n >> 16), (uint8_t)(n >> 24),
-		                  s->name.len};
+		uint8_t h[HDR] = {(uint8_t)n, (uint8_t)(n >> 8), (uint8_t)(n >> 16),
+		                  (uint8_t)(n >> 24), s->name.len};
 		ring_put(p, t, h, 0, HDR);
 		ring_put(p, t, s->name.path, 0, s->name.len);
 	}
@@ -595,7 +593,8 @@ int64_t lx_local_recv(struct lx_proc *p, struct lx_ofd *o, struct lx_sock *s, ui
 		from.len = h[4];
 		ring_get(p, s, HDR, from.path, 0, from.len);
 		skip = HDR + from.len;
-		len = (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 | (uint32_t)h[3] << 24;
+		len = (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 |
+		      (uint32_t)h[3] << 24;
 	} else if (s->n_rights && s->rights[0].at > s->ring.taken &&
 	           s->rights[0].at - s->ring.taken < len) {
 		len = (uint32_t)(s->rights[0].at - s->ring.taken); /* not past the next message */
