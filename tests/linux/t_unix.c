@@ -75,6 +75,19 @@ static void show_poll(const char *label, int s, short events)
 	printf("%s: %d revents %#x\n", label, n, p.revents);
 }
 
+/* ioctl FIONREAD's count, or getsockopt's int of SOL_SOCKET option what. */
+static int int_of(int s, int what)
+{
+	int v = -1;
+	socklen_t l = sizeof(v);
+
+	if (what == FIONREAD)
+		ioctl(s, FIONREAD, &v);
+	else
+		getsockopt(s, SOL_SOCKET, what, &v, &l);
+	return v;
+}
+
 static void stream_path(void)
 {
 	struct sockaddr_un a;
@@ -233,11 +246,7 @@ static void pairs(void)
 	write(sv[0], "two", 3);
 	show_read("stream: bytes run together", sv[1], 64);
 	write(sv[1], "back", 4);
-	SHOW("FIONREAD", ({
-		     int n = -1;
-		     ioctl(sv[0], FIONREAD, &n);
-		     n;
-	     }));
+	SHOW("FIONREAD", int_of(sv[0], FIONREAD));
 	show_read("the other way", sv[0], 64);
 	struct ucred cr;
 	socklen_t crl = sizeof(cr);
@@ -266,21 +275,12 @@ static void pairs(void)
 	SHOW("socketpair dgram", socketpair(AF_UNIX, SOCK_DGRAM, 0, sv));
 	send(sv[0], "ab", 2, 0);
 	send(sv[0], "cde", 3, 0);
-	SHOW("FIONREAD: the next datagram", ({
-		     int n = -1;
-		     ioctl(sv[1], FIONREAD, &n);
-		     n;
-	     }));
+	SHOW("FIONREAD: the next datagram", int_of(sv[1], FIONREAD));
 	show_read("dgram: one", sv[1], 64);
 	iov.iov_len = 1;
 	SHOW("recvmsg cut to 1", recvmsg(sv[1], &m, 0));
 	printf("msg_flags MSG_TRUNC: %d\n", (m.msg_flags & MSG_TRUNC) != 0);
-	SHOW("SO_TYPE dgram", ({
-		     int t;
-		     socklen_t l = 4;
-		     getsockopt(sv[0], SOL_SOCKET, SO_TYPE, &t, &l);
-		     t;
-	     }));
+	SHOW("SO_TYPE dgram", int_of(sv[0], SO_TYPE));
 	tv = (struct timeval){0, 100000};
 	setsockopt(sv[1], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	t0 = now_ms();
@@ -421,10 +421,9 @@ static void loop_tcp(void)
 	struct sockaddr_in p;
 	socklen_t pl = sizeof(p);
 	getpeername(s, (struct sockaddr *)&p, &pl);
-	printf("peer 127.0.0.1: %d, our port: %d\n", p.sin_addr.s_addr == htonl(INADDR_LOOPBACK), ({
-		       getsockname(s, (struct sockaddr *)&p, &pl);
-		       p.sin_port == a.sin_port;
-	       }));
+	int peer_lo = p.sin_addr.s_addr == htonl(INADDR_LOOPBACK);
+	getsockname(s, (struct sockaddr *)&p, &pl);
+	printf("peer 127.0.0.1: %d, our port: %d\n", peer_lo, p.sin_port == a.sin_port);
 	close(s);
 	int status;
 	waitpid(pid, &status, 0);

@@ -1106,8 +1106,8 @@ static int64_t sockopt_struct(struct lx_proc *p, struct lx_sock *s, const uint64
 	bool timeo = name == SO_RCVTIMEO || name == SO_SNDTIMEO || name == 66 || name == 67;
 	uint32_t size = timeo ? 16 : name == SO_LINGER ? 8 : 12;
 	uint64_t *t = name == SO_RCVTIMEO || name == 66 ? &s->rcvtimeo : &s->sndtimeo;
-	int64_t v[2];
-	int32_t len, w[3];
+	int64_t v[2] = {0};
+	int32_t len, w[3] = {0};
 
 	if (set) {
 		if (name == SO_PEERCRED)
