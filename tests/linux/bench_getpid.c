@@ -173,8 +173,8 @@ int main(int argc, char **argv)
 	       sys, (unsigned long)best, n, sys, (unsigned long)pipe_rt, sys,
 	       (unsigned long)fork_exit, sys, (unsigned long)fork_exec);
 	if (unix_rt && unix_rt != UINT64_MAX)
-		printf("BENCH lxabi.%s.unix_roundtrip_instructions %lu instructions rounds=500\n", sys,
-		       (unsigned long)unix_rt);
+		printf("BENCH lxabi.%s.unix_roundtrip_instructions %lu instructions rounds=500\n",
+		       sys, (unsigned long)unix_rt);
 	if (rd && rd != UINT64_MAX)
 		printf("BENCH lxabi.%s.file_read_4k_instructions %lu instructions reads=2000\n",
 		       sys, (unsigned long)rd);

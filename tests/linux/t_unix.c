@@ -155,7 +155,7 @@ static void stream_path(void)
 	close(c);
 
 	int c2 = socket(AF_UNIX, SOCK_STREAM, 0);
-	connect(c2, (struct sockaddr *)&a, len);
+	(void)connect(c2, (struct sockaddr *)&a, len);
 	s = accept(l, NULL, NULL);
 	close(s);
 	SHOW("write to a closed peer: EPIPE", write(c2, "x", 1));
@@ -171,7 +171,7 @@ static void stream_path(void)
 	close(c2);
 
 	c2 = socket(AF_UNIX, SOCK_STREAM, 0);
-	connect(c2, (struct sockaddr *)&a, len);
+	(void)connect(c2, (struct sockaddr *)&a, len);
 	s = accept(l, NULL, NULL);
 	write(c2, "unread", 6);
 	close(s); /* with unread data: the peer hears ECONNRESET */
@@ -383,7 +383,7 @@ static void dgram_names(void)
 
 	unlink(PATH);
 	int r = socket(AF_UNIX, SOCK_DGRAM, 0), w = socket(AF_UNIX, SOCK_DGRAM, 0);
-	bind(r, (struct sockaddr *)&a, len);
+	(void)bind(r, (struct sockaddr *)&a, len);
 	SHOW("sendto a path", sendto(w, "dg", 2, 0, (struct sockaddr *)&a, len));
 	SHOW("recvfrom", recvfrom(r, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl));
 	printf("'%s' from an unnamed sender: length %u\n", buf, fl);
@@ -418,7 +418,7 @@ static void loop_tcp(void)
 	int s = accept(l, NULL, NULL);
 	show_read("loopback: the child's", s, 4);
 	SHOW("reply", write(s, "pong", 4));
-	struct sockaddr_in p;
+	struct sockaddr_in p = {0};
 	socklen_t pl = sizeof(p);
 	getpeername(s, (struct sockaddr *)&p, &pl);
 	int peer_lo = p.sin_addr.s_addr == htonl(INADDR_LOOPBACK);
@@ -450,7 +450,7 @@ static void loop_tcp(void)
 
 	int unused = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in u = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	bind(unused, (struct sockaddr *)&u, sizeof(u));
+	(void)bind(unused, (struct sockaddr *)&u, sizeof(u));
 	socklen_t ul = sizeof(u);
 	getsockname(unused, (struct sockaddr *)&u, &ul);
 	c = socket(AF_INET, SOCK_STREAM, 0);
@@ -460,7 +460,7 @@ static void loop_tcp(void)
 
 	l = socket(AF_INET, SOCK_STREAM, 0); /* 0.0.0.0 serves loopback too */
 	a.sin_addr.s_addr = htonl(INADDR_ANY), a.sin_port = 0;
-	bind(l, (struct sockaddr *)&a, sizeof(a));
+	(void)bind(l, (struct sockaddr *)&a, sizeof(a));
 	listen(l, 1);
 	len = sizeof(a);
 	getsockname(l, (struct sockaddr *)&a, &len);
@@ -474,7 +474,7 @@ static void loop_tcp(void)
 static void loop_udp(void)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)},
-	                   w, from;
+	                   w = {0}, from = {0};
 	socklen_t len = sizeof(a), fl = sizeof(from);
 	char buf[16] = {0};
 
