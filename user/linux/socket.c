@@ -1,9 +1,9 @@
 /*
- * AF_INET sockets of the Linux personality, on Floo (net.c brings the NIC
+ * LX_AF_INET sockets of the Linux personality, on Floo (net.c brings the NIC
  * and the stack up): socket, bind, listen, accept/accept4, connect,
  * send/sendto/sendmsg, recv/recvfrom/recvmsg, shutdown, getsockopt,
  * setsockopt, getsockname, getpeername, and read/write/readv/writev, poll,
- * epoll, fcntl(O_NONBLOCK), ioctl(FIONREAD, FIONBIO) and fstat on them
+ * epoll, fcntl(LX_O_NONBLOCK), ioctl(FIONREAD, FIONBIO) and fstat on them
  * (docs/linux.md "Sockets").
  *
  * A socket is an open file description (LX_FD_SOCKET) pointing at a
@@ -15,7 +15,7 @@
  * wait blocks on its socket (p->chan) and is made again when an event
  * changed the socket; every change also wakes poll and epoll.
  *
- * Not served: AF_UNIX and AF_INET6 (EAFNOSUPPORT), SOCK_RAW
+ * Not served: LX_AF_UNIX and AF_INET6 (EAFNOSUPPORT), LX_SOCK_RAW
  * (EPROTONOSUPPORT), loopback (Floo has no loopback interface: 127.0.0.1
  * gives ENETUNREACH), a local port chosen by bind before connect (Floo
  * picks the ephemeral port), ancillary data (sendmsg's control is ignored,
@@ -34,18 +34,6 @@
 #define UDP_RCVBUF   65536u /* bytes of datagrams queued per UDP socket (SO_RCVBUF) */
 #define ARPQ_NS      3000000000ull
 #define EPHEMERAL_LO 49152u
-#define O_NONBLOCK   04000u
-#define O_CLOEXEC    02000000u
-#define AF_UNSPEC    0
-#define AF_UNIX      1
-#define AF_INET      2
-#define SOCK_STREAM  1
-#define SOCK_DGRAM   2
-#define SOCK_RAW     3
-#define MSG_PEEK     0x2u
-#define MSG_TRUNC    0x20u
-#define MSG_DONTWAIT 0x40u
-#define MSG_NOSIGNAL 0x4000u
 #define POLLIN       1u
 #define POLLOUT      4u
 #define POLLERR      8u
@@ -56,28 +44,6 @@
 #define SO_PEERCRED  17
 #define SO_RCVTIMEO  20
 #define SO_SNDTIMEO  21
-
-enum {
-	E_NFILE = 23,
-	E_NOTSOCK = 88,
-	E_DESTADDRREQ = 89,
-	E_MSGSIZE = 90,
-	E_NOPROTOOPT = 92,
-	E_PROTONOSUPPORT = 93,
-	E_SOCKTNOSUPPORT = 94,
-	E_OPNOTSUPP = 95,
-	E_AFNOSUPPORT = 97,
-	E_ADDRINUSE = 98,
-	E_ADDRNOTAVAIL = 99,
-	E_NETUNREACH = 101,
-	E_CONNRESET = 104,
-	E_NOBUFS = 105,
-	E_ISCONN = 106,
-	E_NOTCONN = 107,
-	E_CONNREFUSED = 111,
-	E_ALREADY = 114,
-	E_INPROGRESS = 115,
-};
 
 enum {
 	NR_socket = 41,
@@ -245,7 +211,7 @@ static void tcp_cb(struct floo_tcp *c, void *user, const struct floo_tcp_event *
 		if (ev->err)
 			s->err = -ev->err;
 		else if (s->state == LX_SK_CONNECTING)
-			s->err = E_CONNREFUSED;
+			s->err = LX_E_CONNREFUSED;
 		s->state = LX_SK_CLOSED;
 		if (s->orphan)
 			lx_sk_free(s);
@@ -260,7 +226,7 @@ static void listen_cb(struct floo_tcp *c, void *user, const struct floo_tcp_even
 
 	if (ev->type != FLOO_TCP_ACCEPTED)
 		return;
-	if (ls->aq_n >= ls->backlog || !(s = lx_sk_new(AF_INET, SOCK_STREAM)) ||
+	if (ls->aq_n >= ls->backlog || !(s = lx_sk_new(LX_AF_INET, LX_SOCK_STREAM)) ||
 	    !(s->sbuf = ring_get())) {
 		if (s)
 			*s = (struct lx_sock){0};
@@ -414,7 +380,7 @@ uint16_t lx_sock_ready(const struct lx_ofd *o)
 		return lx_local_ready(s);
 	if (s->err)
 		r |= POLLERR;
-	if (s->type == SOCK_DGRAM)
+	if (s->type == LX_SOCK_DGRAM)
 		return r | POLLOUT | (s->dq_head ? POLLIN : 0) |
 		       (s->shut_rd ? POLLIN | POLLRDHUP : 0) |
 		       (s->shut_rd && s->shut_wr ? POLLHUP : 0);
@@ -456,7 +422,7 @@ static struct lx_ofd *sock_fd(struct lx_proc *p, uint64_t fd, int64_t *err)
 {
 	struct lx_ofd *o = fd < LX_MAX_FDS ? lx_grp(p)->fd[fd].o : NULL;
 
-	*err = !o ? -LX_EBADF : o->kind != LX_FD_SOCKET || !o->sock ? -E_NOTSOCK : 0;
+	*err = !o ? -LX_EBADF : o->kind != LX_FD_SOCKET || !o->sock ? -LX_E_NOTSOCK : 0;
 	return *err ? NULL : o;
 }
 
@@ -471,10 +437,10 @@ static int get_addr(struct lx_proc *p, uint64_t ua, uint64_t len, uint16_t *fami
 	if (lx_copy_in(p, sa, ua, len < sizeof(sa) ? len : sizeof(sa)))
 		return -LX_EFAULT;
 	*family = get_le16(sa);
-	if (*family == AF_UNSPEC)
+	if (*family == LX_AF_UNSPEC)
 		return 0;
-	if (*family != AF_INET)
-		return -E_AFNOSUPPORT;
+	if (*family != LX_AF_INET)
+		return -LX_E_AFNOSUPPORT;
 	if (len < 16)
 		return -LX_EINVAL;
 	*port = get_be16(sa + 2);
@@ -502,7 +468,7 @@ int lx_sk_put_in(struct lx_proc *p, uint64_t ua, uint64_t ulen, uint32_t ip, uin
 {
 	uint8_t sa[16] = {0};
 
-	put_le16(sa, AF_INET);
+	put_le16(sa, LX_AF_INET);
 	put_be16(sa + 2, port);
 	put_be32(sa + 4, ip);
 	return lx_sk_put_addr(p, ua, ulen, sa, sizeof(sa));
@@ -511,7 +477,7 @@ int lx_sk_put_in(struct lx_proc *p, uint64_t ua, uint64_t ulen, uint32_t ip, uin
 /* The address output of s checked before anything is taken (accept, recvfrom). */
 static int check_addr_out(struct lx_proc *p, const struct lx_sock *s, uint64_t ua, uint64_t ulen)
 {
-	uint32_t max = s->family == AF_UNIX ? 2 + LX_SK_UNPATH : 16;
+	uint32_t max = s->family == LX_AF_UNIX ? 2 + LX_SK_UNPATH : 16;
 	int32_t len;
 
 	if (!ulen)
@@ -536,7 +502,7 @@ static int uio_vec(struct lx_proc *p, uint64_t iov, uint64_t cnt, uint32_t need)
 {
 	lx_uio.n = 0, lx_uio.total = 0;
 	if (cnt > LX_UIO_MAX)
-		return -E_MSGSIZE;
+		return -LX_E_MSGSIZE;
 	for (uint64_t i = 0; i < cnt; i++) {
 		uint64_t v[2];
 		if (lx_copy_in(p, v, iov + i * 16, 16))
@@ -573,7 +539,7 @@ int lx_uio_copy(struct lx_proc *p, uint64_t off, void *buf, uint64_t n, bool out
 
 bool lx_sk_nonblocking(const struct lx_ofd *o, uint64_t flags)
 {
-	return (o->flags & O_NONBLOCK) || (flags & MSG_DONTWAIT);
+	return (o->flags & LX_O_NONBLOCK) || (flags & LX_MSG_DONTWAIT);
 }
 
 int64_t lx_sk_wait(struct lx_proc *p, struct lx_sock *s, uint64_t timeo)
@@ -599,10 +565,10 @@ uint16_t lx_sk_free_port(uint8_t type, uint16_t want, bool reuse)
 		bool taken = false;
 		for (uint32_t i = 0; i < LX_MAX_SOCKS && !taken; i++) {
 			const struct lx_sock *q = &lx_socks[i];
-			taken =
-			    q->used && !q->orphan && q->family == AF_INET && q->type == type &&
-			    q->bound && q->lport == port &&
-			    (type == SOCK_DGRAM || !reuse || !q->reuse || q->state == LX_SK_LISTEN);
+			taken = q->used && !q->orphan && q->family == LX_AF_INET &&
+			        q->type == type && q->bound && q->lport == port &&
+			        (type == LX_SOCK_DGRAM || !reuse || !q->reuse ||
+			         q->state == LX_SK_LISTEN);
 		}
 		if (!taken)
 			return port;
@@ -616,14 +582,14 @@ static int udp_bind(struct lx_sock *s)
 	struct floo_stack *st = lx_net_stack();
 
 	if (!s->bound) {
-		if (!(s->lport = lx_sk_free_port(SOCK_DGRAM, 0, false)))
-			return -E_ADDRINUSE;
+		if (!(s->lport = lx_sk_free_port(LX_SOCK_DGRAM, 0, false)))
+			return -LX_E_ADDRINUSE;
 		s->bound = true;
 	}
 	if (!s->udp_bound && st && (s->lip >> 24) != 127) {
 		int r = floo_udp_bind(st, s->lport, udp_cb, s);
 		if (r)
-			return r == FLOO_EADDRINUSE ? -E_ADDRINUSE : -E_NOBUFS;
+			return r == FLOO_EADDRINUSE ? -LX_E_ADDRINUSE : -LX_E_NOBUFS;
 		s->udp_bound = true;
 	}
 	return 0;
@@ -649,36 +615,37 @@ int64_t lx_sk_install(struct lx_proc *p, struct lx_sock *s, uint64_t flags)
 	if (fd == LX_MAX_FDS)
 		return -LX_EMFILE;
 	struct lx_ofd *o =
-	    lx_ofd_new(LX_FD_SOCKET, 2 /* O_RDWR */ | (uint32_t)(flags & O_NONBLOCK));
+	    lx_ofd_new(LX_FD_SOCKET, 2 /* O_RDWR */ | (uint32_t)(flags & LX_O_NONBLOCK));
 	if (!o)
-		return -E_NFILE;
+		return -LX_E_NFILE;
 	o->sock = s;
-	lx_grp(p)->fd[fd] = (struct lx_fd){o, (flags & O_CLOEXEC) != 0};
+	lx_grp(p)->fd[fd] = (struct lx_fd){o, (flags & LX_O_CLOEXEC) != 0};
 	return fd;
 }
 
 static int64_t do_socket(struct lx_proc *p, uint64_t domain, uint64_t type, uint64_t proto)
 {
-	uint64_t flags = type & (O_NONBLOCK | O_CLOEXEC),
-	         t = type & ~(uint64_t)(O_NONBLOCK | O_CLOEXEC);
+	uint64_t flags = type & (LX_O_NONBLOCK | LX_O_CLOEXEC),
+	         t = type & ~(uint64_t)(LX_O_NONBLOCK | LX_O_CLOEXEC);
 
-	if (domain != AF_INET && domain != AF_UNIX) {
+	if (domain != LX_AF_INET && domain != LX_AF_UNIX) {
 		counts.afnosupport++;
-		return -E_AFNOSUPPORT; /* AF_INET6, AF_NETLINK...: not served */
+		return -LX_E_AFNOSUPPORT; /* AF_INET6, AF_NETLINK...: not served */
 	}
 	if (free_fd(p) == LX_MAX_FDS)
 		return -LX_EMFILE;
-	if (domain == AF_UNIX)
-		return proto && proto != AF_UNIX ? -E_PROTONOSUPPORT : lx_unix_socket(p, t, flags);
-	if (t == SOCK_RAW)
-		return -E_PROTONOSUPPORT;
-	if (t != SOCK_STREAM && t != SOCK_DGRAM)
-		return t > 10 ? -LX_EINVAL : -E_SOCKTNOSUPPORT;
-	if (proto && proto != (t == SOCK_STREAM ? 6u : 17u))
-		return -E_PROTONOSUPPORT;
-	struct lx_sock *s = lx_sk_new(AF_INET, (uint8_t)t);
+	if (domain == LX_AF_UNIX)
+		return proto && proto != LX_AF_UNIX ? -LX_E_PROTONOSUPPORT
+		                                    : lx_unix_socket(p, t, flags);
+	if (t == LX_SOCK_RAW)
+		return -LX_E_PROTONOSUPPORT;
+	if (t != LX_SOCK_STREAM && t != LX_SOCK_DGRAM)
+		return t > 10 ? -LX_EINVAL : -LX_E_SOCKTNOSUPPORT;
+	if (proto && proto != (t == LX_SOCK_STREAM ? 6u : 17u))
+		return -LX_E_PROTONOSUPPORT;
+	struct lx_sock *s = lx_sk_new(LX_AF_INET, (uint8_t)t);
 	if (!s)
-		return -E_NOBUFS;
+		return -LX_E_NOBUFS;
 	int64_t fd = lx_sk_install(p, s, flags);
 	if (fd < 0)
 		lx_sk_free(s);
@@ -690,21 +657,21 @@ static int64_t do_bind(struct lx_proc *p, struct lx_sock *s, uint64_t ua, uint64
 	uint16_t family = 0, port = 0;
 	uint32_t ip = 0;
 
-	if (s->family == AF_UNIX)
+	if (s->family == LX_AF_UNIX)
 		return lx_unix_bind(p, s, ua, len);
 	int err = get_addr(p, ua, len, &family, &ip, &port);
 	if (err)
 		return err;
-	if (family != AF_INET)
-		return -E_AFNOSUPPORT;
+	if (family != LX_AF_INET)
+		return -LX_E_AFNOSUPPORT;
 	if (s->bound || s->state != LX_SK_NEW)
 		return -LX_EINVAL;
 	if (ip && ip != lx_net_addr() && (ip >> 24) != 127)
-		return -E_ADDRNOTAVAIL;
+		return -LX_E_ADDRNOTAVAIL;
 	if (!(port = lx_sk_free_port(s->type, port, s->reuse)))
-		return -E_ADDRINUSE;
+		return -LX_E_ADDRINUSE;
 	s->lport = port, s->lip = ip, s->bound = true;
-	if (s->type == SOCK_DGRAM && (err = udp_bind(s))) {
+	if (s->type == LX_SOCK_DGRAM && (err = udp_bind(s))) {
 		s->bound = false, s->lport = 0;
 		return err;
 	}
@@ -721,23 +688,23 @@ static int64_t do_listen(struct lx_proc *p, struct lx_sock *s, int64_t backlog)
 {
 	struct floo_stack *st = lx_net_stack();
 
-	if (s->type == SOCK_DGRAM)
-		return -E_OPNOTSUPP;
+	if (s->type == LX_SOCK_DGRAM)
+		return -LX_E_OPNOTSUPP;
 	if (s->state == LX_SK_LISTEN) {
 		s->backlog = backlog_of(backlog);
 		return 0;
 	}
 	if (s->state != LX_SK_NEW)
 		return -LX_EINVAL;
-	if (s->family == AF_UNIX && !s->name.len)
-		return -LX_EINVAL; /* Linux: no listen on an unbound AF_UNIX socket */
-	if (s->family == AF_INET && !s->bound &&
-	    !(s->lport = lx_sk_free_port(SOCK_STREAM, 0, false)))
-		return -E_ADDRINUSE;
-	if (s->family == AF_INET && st && (s->lip >> 24) != 127) {
+	if (s->family == LX_AF_UNIX && !s->name.len)
+		return -LX_EINVAL; /* Linux: no listen on an unbound LX_AF_UNIX socket */
+	if (s->family == LX_AF_INET && !s->bound &&
+	    !(s->lport = lx_sk_free_port(LX_SOCK_STREAM, 0, false)))
+		return -LX_E_ADDRINUSE;
+	if (s->family == LX_AF_INET && st && (s->lip >> 24) != 127) {
 		int r = floo_tcp_listen(st, s->lport, listen_cb, s);
 		if (r)
-			return r == FLOO_EADDRINUSE ? -E_ADDRINUSE : -E_NOBUFS;
+			return r == FLOO_EADDRINUSE ? -LX_E_ADDRINUSE : -LX_E_NOBUFS;
 		s->floo_listen = true;
 	}
 	s->bound = true;
@@ -752,15 +719,15 @@ static int64_t connect_wait(struct lx_proc *p, struct lx_sock *s)
 {
 	int64_t r = lx_sk_wait(p, s, s->sndtimeo);
 
-	return r == -LX_EAGAIN ? -E_INPROGRESS : r;
+	return r == -LX_EAGAIN ? -LX_E_INPROGRESS : r;
 }
 
 /* connect on a TCP socket whose connection is under way or done. */
 static int64_t connect_result(struct lx_proc *p, struct lx_ofd *o, struct lx_sock *s)
 {
 	if (s->state == LX_SK_CONNECTING)
-		return o->flags & O_NONBLOCK && !lx_call_restarted(p) ? -E_ALREADY
-		                                                      : connect_wait(p, s);
+		return o->flags & LX_O_NONBLOCK && !lx_call_restarted(p) ? -LX_E_ALREADY
+		                                                         : connect_wait(p, s);
 	if (s->err && (s->state == LX_SK_CLOSED)) {
 		int err = s->err;
 		s->err = 0, s->inprogress = false;
@@ -770,7 +737,7 @@ static int64_t connect_result(struct lx_proc *p, struct lx_ofd *o, struct lx_soc
 		s->inprogress = false;
 		return 0;
 	}
-	return -E_ISCONN;
+	return -LX_E_ISCONN;
 }
 
 static int64_t tcp_connect(struct lx_proc *p, struct lx_ofd *o, uint32_t ip, uint16_t port)
@@ -780,22 +747,22 @@ static int64_t tcp_connect(struct lx_proc *p, struct lx_ofd *o, uint32_t ip, uin
 
 	if ((ip >> 24) == 127) { /* loopback: a listener of ours, at once */
 		int64_t r = lx_loop_connect(p, o, ip, port);
-		if (r || !(o->flags & O_NONBLOCK))
+		if (r || !(o->flags & LX_O_NONBLOCK))
 			return r;
 		s->inprogress = true;
-		return -E_INPROGRESS; /* as Linux's loopback: the next connect says 0 */
+		return -LX_E_INPROGRESS; /* as Linux's loopback: the next connect says 0 */
 	}
 	if (!st || !lx_net_ready() || !ip) {
 		counts.unreach++;
-		return -E_NETUNREACH;
+		return -LX_E_NETUNREACH;
 	}
 	if (!port)
-		return -E_CONNREFUSED;
+		return -LX_E_CONNREFUSED;
 	if (!s->sbuf && !(s->sbuf = ring_get()))
-		return -E_NOBUFS;
+		return -LX_E_NOBUFS;
 	s->c = floo_tcp_connect(st, ip, port, tcp_cb, s);
 	if (!s->c)
-		return -E_NOBUFS; /* no connection slot or ephemeral port */
+		return -LX_E_NOBUFS; /* no connection slot or ephemeral port */
 	floo_tcp_addrs(s->c, &s->lip, &s->lport, &s->rip, &s->rport);
 	s->bound = true;
 	s->state = LX_SK_CONNECTING;
@@ -803,8 +770,8 @@ static int64_t tcp_connect(struct lx_proc *p, struct lx_ofd *o, uint32_t ip, uin
 		floo_tcp_keepalive(s->c, true);
 	lx_net_poll(); /* the SYN goes out */
 	s->inprogress = true;
-	if (o->flags & O_NONBLOCK) /* as Linux: even when the answer came at once */
-		return -E_INPROGRESS;
+	if (o->flags & LX_O_NONBLOCK) /* as Linux: even when the answer came at once */
+		return -LX_E_INPROGRESS;
 	return s->state != LX_SK_CONNECTING ? connect_result(p, o, s) : connect_wait(p, s);
 }
 
@@ -814,15 +781,15 @@ static int64_t do_connect(struct lx_proc *p, struct lx_ofd *o, uint64_t ua, uint
 	uint16_t family = 0, port = 0;
 	uint32_t ip = 0;
 
-	if (s->family == AF_UNIX)
+	if (s->family == LX_AF_UNIX)
 		return lx_unix_connect(p, o, ua, len);
-	if (s->type == SOCK_STREAM && s->state != LX_SK_NEW && s->state != LX_SK_LISTEN)
+	if (s->type == LX_SOCK_STREAM && s->state != LX_SK_NEW && s->state != LX_SK_LISTEN)
 		return connect_result(p, o, s);
 	int err = get_addr(p, ua, len, &family, &ip, &port);
 	if (err)
 		return err;
-	if (s->type == SOCK_DGRAM) {
-		if (family == AF_UNSPEC) { /* dissolve the association */
+	if (s->type == LX_SOCK_DGRAM) {
+		if (family == LX_AF_UNSPEC) { /* dissolve the association */
 			s->rip = 0, s->rport = 0;
 			return 0;
 		}
@@ -835,8 +802,8 @@ static int64_t do_connect(struct lx_proc *p, struct lx_ofd *o, uint64_t ua, uint
 		s->rip = ip, s->rport = port;
 		return 0;
 	}
-	if (family != AF_INET)
-		return -E_AFNOSUPPORT;
+	if (family != LX_AF_INET)
+		return -LX_E_AFNOSUPPORT;
 	if (s->state == LX_SK_LISTEN)
 		return -LX_EINVAL;
 	return tcp_connect(p, o, ip, port);
@@ -847,17 +814,17 @@ static int64_t do_accept(struct lx_proc *p, struct lx_ofd *o, uint64_t ua, uint6
 {
 	struct lx_sock *s = o->sock;
 
-	if (flags & ~(uint64_t)(O_NONBLOCK | O_CLOEXEC))
+	if (flags & ~(uint64_t)(LX_O_NONBLOCK | LX_O_CLOEXEC))
 		return -LX_EINVAL;
-	if (s->type == SOCK_DGRAM)
-		return -E_OPNOTSUPP;
+	if (s->type == LX_SOCK_DGRAM)
+		return -LX_E_OPNOTSUPP;
 	if (s->state != LX_SK_LISTEN)
 		return -LX_EINVAL;
 	int err = check_addr_out(p, s, ua, ulen);
 	if (err)
 		return err;
 	if (!s->aq_n)
-		return o->flags & O_NONBLOCK ? -LX_EAGAIN : lx_sk_wait(p, s, s->rcvtimeo);
+		return o->flags & LX_O_NONBLOCK ? -LX_EAGAIN : lx_sk_wait(p, s, s->rcvtimeo);
 	struct lx_sock *a = s->aq[0];
 	int64_t fd = lx_sk_install(p, a, flags);
 	if (fd < 0)
@@ -865,7 +832,7 @@ static int64_t do_accept(struct lx_proc *p, struct lx_ofd *o, uint64_t ua, uint6
 	s->aq_n--;
 	for (uint32_t i = 0; i < s->aq_n; i++)
 		s->aq[i] = s->aq[i + 1];
-	if (s->family == AF_UNIX) /* checked above */
+	if (s->family == LX_AF_UNIX) /* checked above */
 		(void)lx_unix_put_name(p, ua, ulen, &a->pname, false);
 	else
 		(void)lx_sk_put_in(p, ua, ulen, a->rip, a->rport);
@@ -884,7 +851,7 @@ static int take_err(struct lx_sock *s)
 
 int64_t lx_sk_epipe(struct lx_proc *p, uint64_t flags)
 {
-	if (!(flags & MSG_NOSIGNAL))
+	if (!(flags & LX_MSG_NOSIGNAL))
 		lx_signal_send(p, SIGPIPE, p->pid);
 	return -LX_EPIPE;
 }
@@ -897,7 +864,7 @@ static int64_t tcp_send(struct lx_proc *p, struct lx_ofd *o, struct lx_sock *s, 
 	if (s->state == LX_SK_CONNECTING)
 		return lx_sk_nonblocking(o, flags) ? -LX_EAGAIN : lx_sk_wait(p, s, s->sndtimeo);
 	if (s->state != LX_SK_CONNECTED || !s->c)
-		return -E_NOTCONN;
+		return -LX_E_NOTCONN;
 	if (!lx_uio.total)
 		return 0;
 	uint32_t room = SND_RING - s->s_len;
@@ -928,22 +895,22 @@ static int64_t udp_send(struct lx_proc *p, struct lx_sock *s, uint64_t ua, uint6
 	if (ua) {
 		if ((err = get_addr(p, ua, alen, &family, &ip, &port)))
 			return err;
-		if (family != AF_INET)
-			return -E_AFNOSUPPORT;
+		if (family != LX_AF_INET)
+			return -LX_E_AFNOSUPPORT;
 	}
 	if (!port)
-		return ua ? -LX_EINVAL : -E_DESTADDRREQ;
+		return ua ? -LX_EINVAL : -LX_E_DESTADDRREQ;
 	if (s->shut_wr)
 		return -LX_EPIPE;
 	if (lx_uio.total > LX_SK_UDPMAX)
-		return -E_MSGSIZE;
+		return -LX_E_MSGSIZE;
 	if ((ip >> 24) == 127) {
 		if (!s->bound)
 			s->lip = LX_LOOPBACK;
 		return (err = udp_bind(s)) ? err : lx_loop_udp_send(p, s, ip, port);
 	}
 	if (!st || !lx_net_ready() || !ip)
-		return -E_NETUNREACH;
+		return -LX_E_NETUNREACH;
 	if ((err = udp_bind(s)))
 		return err;
 	if (lx_uio_copy(p, 0, buf, lx_uio.total, false))
@@ -958,7 +925,7 @@ static int64_t udp_send(struct lx_proc *p, struct lx_sock *s, uint64_t ua, uint6
 			s->arpq[s->arpq_n++] = d;
 		}
 	} else if (r && r != FLOO_EAGAIN) {
-		return r == FLOO_EINVAL ? -E_MSGSIZE : -E_NETUNREACH;
+		return r == FLOO_EINVAL ? -LX_E_MSGSIZE : -LX_E_NETUNREACH;
 	}
 	lx_net_poll();
 	return (int64_t)lx_uio.total;
@@ -971,11 +938,11 @@ static int64_t sock_send(struct lx_proc *p, struct lx_ofd *o, uint64_t flags, ui
 {
 	struct lx_sock *s = o->sock;
 
-	if (s->family == AF_UNIX && s->type == SOCK_STREAM && ua && alen)
-		return s->state == LX_SK_CONNECTED ? -E_ISCONN : -E_OPNOTSUPP;
+	if (s->family == LX_AF_UNIX && s->type == LX_SOCK_STREAM && ua && alen)
+		return s->state == LX_SK_CONNECTED ? -LX_E_ISCONN : -LX_E_OPNOTSUPP;
 	if (s->local)
 		return lx_local_send(p, o, s, flags, ua, alen, ctl, ctl_len);
-	return s->type == SOCK_STREAM ? tcp_send(p, o, s, flags) : udp_send(p, s, ua, alen);
+	return s->type == LX_SOCK_STREAM ? tcp_send(p, o, s, flags) : udp_send(p, s, ua, alen);
 }
 
 /* floo_rxq_copy's way to the user's buffer list (ctx: the process). */
@@ -984,7 +951,7 @@ static int put_user(void *ctx, uint32_t at, const uint8_t *src, uint32_t len)
 	return lx_uio_copy(ctx, at, (void *)src, len, true);
 }
 
-/* Receive into the buffer list; *mflags gets MSG_TRUNC for a cut datagram; umsg: recvmsg's
+/* Receive into the buffer list; *mflags gets LX_MSG_TRUNC for a cut datagram; umsg: recvmsg's
  * header (SCM_RIGHTS), 0 for the other calls. */
 static int64_t sock_recv(struct lx_proc *p, struct lx_ofd *o, uint64_t flags, uint64_t ua,
                          uint64_t ulen, uint32_t *mflags, uint64_t umsg)
@@ -996,7 +963,7 @@ static int64_t sock_recv(struct lx_proc *p, struct lx_ofd *o, uint64_t flags, ui
 		return err;
 	if (s->local)
 		return lx_local_recv(p, o, s, flags, ua, ulen, mflags, umsg);
-	if (s->type == SOCK_DGRAM) {
+	if (s->type == LX_SOCK_DGRAM) {
 		struct lx_dgram *d = s->dq_head;
 		if (!d) {
 			if (s->err)
@@ -1011,19 +978,19 @@ static int64_t sock_recv(struct lx_proc *p, struct lx_ofd *o, uint64_t flags, ui
 			return -LX_EFAULT;
 		(void)lx_sk_put_in(p, ua, ulen, d->ip, d->port);
 		if (n < d->len)
-			*mflags |= MSG_TRUNC;
+			*mflags |= LX_MSG_TRUNC;
 		uint32_t len = d->len;
-		if (!(flags & MSG_PEEK)) {
+		if (!(flags & LX_MSG_PEEK)) {
 			s->dq_head = d->next;
 			if (!s->dq_head)
 				s->dq_tail = NULL;
 			s->dq_bytes -= d->len;
 			dgram_put(d);
 		}
-		return flags & MSG_TRUNC ? len : (int64_t)n;
+		return flags & LX_MSG_TRUNC ? len : (int64_t)n;
 	}
 	if (s->state == LX_SK_NEW || s->state == LX_SK_LISTEN)
-		return -E_NOTCONN;
+		return -LX_E_NOTCONN;
 	if (s->state == LX_SK_CONNECTING)
 		return lx_sk_nonblocking(o, flags) ? -LX_EAGAIN : lx_sk_wait(p, s, s->rcvtimeo);
 	if (!lx_uio.total)
@@ -1039,7 +1006,7 @@ static int64_t sock_recv(struct lx_proc *p, struct lx_ofd *o, uint64_t flags, ui
 	uint32_t done = floo_rxq_copy(&s->rxq, want, put_user, p);
 	if (!done)
 		return -LX_EFAULT;
-	if (flags & MSG_PEEK)
+	if (flags & LX_MSG_PEEK)
 		return done;
 	floo_rxq_consume(lx_net_stack(), &s->rxq, done); /* what was read opens the window */
 	if (ua)
@@ -1111,7 +1078,7 @@ static int64_t sockopt_struct(struct lx_proc *p, struct lx_sock *s, const uint64
 
 	if (set) {
 		if (name == SO_PEERCRED)
-			return -E_NOPROTOOPT;
+			return -LX_E_NOPROTOOPT;
 		if ((int32_t)a[4] < (int32_t)size)
 			return -LX_EINVAL;
 		if (lx_copy_in(p, timeo ? (void *)v : (void *)w, uval, size))
@@ -1132,7 +1099,7 @@ static int64_t sockopt_struct(struct lx_proc *p, struct lx_sock *s, const uint64
 		v[0] = (int64_t)(*t / 1000000000ull), v[1] = (int64_t)(*t % 1000000000ull / 1000);
 	else if (name == SO_LINGER)
 		w[0] = s->linger, w[1] = s->linger_s;
-	else if (s->family == AF_UNIX && s->peer_pid) /* SO_PEERCRED: uid and gid 0 here */
+	else if (s->family == LX_AF_UNIX && s->peer_pid) /* SO_PEERCRED: uid and gid 0 here */
 		w[0] = (int32_t)s->peer_pid, w[1] = w[2] = 0;
 	else
 		w[0] = 0, w[1] = w[2] = -1;
@@ -1162,12 +1129,12 @@ static int64_t do_sockopt(struct lx_proc *p, struct lx_sock *s, const uint64_t a
 		if (len < 0)
 			return -LX_EINVAL;
 	}
-	if (level == 6 && s->type == SOCK_STREAM && name == 1) { /* TCP_NODELAY */
+	if (level == 6 && s->type == LX_SOCK_STREAM && name == 1) { /* TCP_NODELAY */
 		if (set)
 			s->nodelay = v != 0; /* Floo sends at once anyway: it has no Nagle delay */
 		v = s->nodelay;
 	} else if (level != 1) { /* not SOL_SOCKET */
-		return -E_NOPROTOOPT;
+		return -LX_E_NOPROTOOPT;
 	} else {
 		switch (name) {
 		case 2: /* SO_REUSEADDR */
@@ -1193,7 +1160,7 @@ static int64_t do_sockopt(struct lx_proc *p, struct lx_sock *s, const uint64_t a
 			break;
 		case 4: /* SO_ERROR */
 			if (set)
-				return -E_NOPROTOOPT;
+				return -LX_E_NOPROTOOPT;
 			v = -take_err(s);
 			break;
 		case 3:  /* SO_TYPE */
@@ -1201,16 +1168,16 @@ static int64_t do_sockopt(struct lx_proc *p, struct lx_sock *s, const uint64_t a
 		case 38: /* SO_PROTOCOL */
 		case 30: /* SO_ACCEPTCONN */
 			if (set)
-				return -E_NOPROTOOPT;
+				return -LX_E_NOPROTOOPT;
 			v = name == 3    ? s->type
 			    : name == 39 ? s->family
-			    : name == 38 ? (s->family == AF_UNIX     ? 0
-			                    : s->type == SOCK_STREAM ? 6
-			                                             : 17)
+			    : name == 38 ? (s->family == LX_AF_UNIX     ? 0
+			                    : s->type == LX_SOCK_STREAM ? 6
+			                                                : 17)
 			                 : s->state == LX_SK_LISTEN;
 			break;
 		default:
-			return -E_NOPROTOOPT;
+			return -LX_E_NOPROTOOPT;
 		}
 	}
 	if (set)
@@ -1226,15 +1193,16 @@ static int64_t do_shutdown(struct lx_sock *s, uint64_t how)
 {
 	if (how > 2)
 		return -LX_EINVAL;
-	if (s->family == AF_UNIX || s->local) {
-		if (s->family == AF_INET && s->type != SOCK_DGRAM && s->state != LX_SK_CONNECTED)
-			return -E_NOTCONN; /* AF_UNIX: Linux says 0 even unconnected */
+	if (s->family == LX_AF_UNIX || s->local) {
+		if (s->family == LX_AF_INET && s->type != LX_SOCK_DGRAM &&
+		    s->state != LX_SK_CONNECTED)
+			return -LX_E_NOTCONN; /* LX_AF_UNIX: Linux says 0 even unconnected */
 		lx_local_shutdown(s, how);
 		return 0;
 	}
-	if (s->type == SOCK_STREAM ? s->state != LX_SK_CONNECTED && s->state != LX_SK_CLOSED
-	                           : !s->rport)
-		return -E_NOTCONN;
+	if (s->type == LX_SOCK_STREAM ? s->state != LX_SK_CONNECTED && s->state != LX_SK_CLOSED
+	                              : !s->rport)
+		return -LX_E_NOTCONN;
 	if (how != 1)
 		s->shut_rd = true;
 	if (how != 0 && !s->shut_wr) {
@@ -1254,15 +1222,15 @@ int64_t lx_sock_ioctl(struct lx_proc *p, struct lx_ofd *o, uint64_t cmd, uint64_
 
 	switch (cmd) {
 	case 0x541b: /* FIONREAD */
-		v = (int32_t)(s->local                 ? lx_local_unread(s)
-		              : s->type == SOCK_STREAM ? s->rxq.bytes
-		              : s->dq_head             ? s->dq_head->len
-		                                       : 0);
+		v = (int32_t)(s->local                    ? lx_local_unread(s)
+		              : s->type == LX_SOCK_STREAM ? s->rxq.bytes
+		              : s->dq_head                ? s->dq_head->len
+		                                          : 0);
 		return lx_copy_out(p, arg, &v, 4) ? -LX_EFAULT : 0;
 	case 0x5421: /* FIONBIO */
 		if (lx_copy_in(p, &v, arg, 4))
 			return -LX_EFAULT;
-		o->flags = v ? o->flags | O_NONBLOCK : o->flags & ~O_NONBLOCK;
+		o->flags = v ? o->flags | LX_O_NONBLOCK : o->flags & ~LX_O_NONBLOCK;
 		return 0;
 	default:
 		return -LX_ENOTTY;
@@ -1277,10 +1245,10 @@ static int64_t sock_call(struct lx_proc *p, uint64_t nr, const uint64_t a[6], bo
 	*handled = true;
 	if (nr == NR_socket)
 		return do_socket(p, a[0], a[1], a[2]);
-	if (nr == NR_socketpair) /* AF_UNIX only, on Linux */
-		return a[0] == AF_UNIX   ? lx_unix_socketpair(p, a[1], a[2], a[3])
-		       : a[0] == AF_INET ? -E_OPNOTSUPP
-		                         : (counts.afnosupport++, -E_AFNOSUPPORT);
+	if (nr == NR_socketpair) /* LX_AF_UNIX only, on Linux */
+		return a[0] == LX_AF_UNIX   ? lx_unix_socketpair(p, a[1], a[2], a[3])
+		       : a[0] == LX_AF_INET ? -LX_E_OPNOTSUPP
+		                            : (counts.afnosupport++, -LX_E_AFNOSUPPORT);
 	if ((nr < NR_connect || nr > NR_getsockopt) && nr != NR_accept4) {
 		*handled = false;
 		return -LX_ENOSYS;
@@ -1319,17 +1287,18 @@ static int64_t sock_call(struct lx_proc *p, uint64_t nr, const uint64_t a[6], bo
 	case NR_listen:
 		return do_listen(p, s, (int32_t)a[1]);
 	case NR_getsockname:
-		if (s->family == AF_UNIX)
+		if (s->family == LX_AF_UNIX)
 			return lx_unix_put_name(p, a[1], a[2], &s->name, false);
 		return lx_sk_put_in(p, a[1], a[2], s->bound && !s->lip ? lx_net_addr() : s->lip,
 		                    s->lport);
 	case NR_getpeername:
-		if (s->family == AF_UNIX)
+		if (s->family == LX_AF_UNIX)
 			return s->peer ? lx_unix_put_name(p, a[1], a[2], &s->pname, false)
-			               : -E_NOTCONN;
-		if (s->type == SOCK_STREAM ? s->state != LX_SK_CONNECTED && s->state != LX_SK_CLOSED
-		                           : !s->rport)
-			return -E_NOTCONN;
+			               : -LX_E_NOTCONN;
+		if (s->type == LX_SOCK_STREAM
+		        ? s->state != LX_SK_CONNECTED && s->state != LX_SK_CLOSED
+		        : !s->rport)
+			return -LX_E_NOTCONN;
 		return lx_sk_put_in(p, a[1], a[2], s->rip, s->rport);
 	case NR_setsockopt:
 	case NR_getsockopt:
