@@ -1,25 +1,26 @@
 /*
- * LX_AF_INET sockets of the Linux personality, on Floo (net.c brings the NIC
- * and the stack up): socket, bind, listen, accept/accept4, connect,
- * send/sendto/sendmsg, recv/recvfrom/recvmsg, shutdown, getsockopt,
- * setsockopt, getsockname, getpeername, and read/write/readv/writev, poll,
- * epoll, fcntl(LX_O_NONBLOCK), ioctl(FIONREAD, FIONBIO) and fstat on them
- * (docs/linux.md "Sockets").
+ * The socket calls of the Linux personality (socket, socketpair, bind,
+ * listen, accept/accept4, connect, send/sendto/sendmsg, recv/recvfrom/
+ * recvmsg, shutdown, getsockopt, setsockopt, getsockname, getpeername,
+ * and read/write/readv/writev, poll, epoll, fcntl(O_NONBLOCK),
+ * ioctl(FIONREAD, FIONBIO) and fstat on sockets; docs/linux.md "Sockets"),
+ * and AF_INET on Floo (net.c brings the NIC and the stack up). Sockets
+ * whose both ends are ours (AF_UNIX, 127.0.0.0/8) go through unix.c.
  *
  * A socket is an open file description (LX_FD_SOCKET) pointing at a
- * struct lx_sock. Floo's events (all inside lx_net_poll) fill it: TCP
- * data stays in the packet buffers it arrived in until read (the unread
- * buffers are the receive window), sent bytes are copied into a ring
- * that Floo sends by reference until acknowledged (SO_SNDBUF), UDP
- * datagrams are copied into a queue (SO_RCVBUF bytes). A call that must
- * wait blocks on its socket (p->chan) and is made again when an event
- * changed the socket; every change also wakes poll and epoll.
+ * struct lx_sock (sock.h). Floo's events (all inside lx_net_poll) fill it:
+ * TCP data stays in the packet buffers it arrived in until read (a
+ * floo_rxq: the unread buffers are the receive window), sent bytes are
+ * copied into a ring that Floo sends by reference until acknowledged
+ * (SO_SNDBUF), UDP datagrams are copied into a queue (SO_RCVBUF bytes). A
+ * call that must wait blocks on its socket (p->chan; SO_RCVTIMEO and
+ * SO_SNDTIMEO bound the wait) and is made again when an event changed the
+ * socket; every change also wakes poll and epoll.
  *
- * Not served: LX_AF_UNIX and AF_INET6 (EAFNOSUPPORT), LX_SOCK_RAW
- * (EPROTONOSUPPORT), loopback (Floo has no loopback interface: 127.0.0.1
- * gives ENETUNREACH), a local port chosen by bind before connect (Floo
- * picks the ephemeral port), ancillary data (sendmsg's control is ignored,
- * recvmsg's comes back empty).
+ * Not served: AF_INET6 (EAFNOSUPPORT), SOCK_RAW (EPROTONOSUPPORT), a local
+ * port chosen by bind before a connect over the NIC (Floo picks the
+ * ephemeral port), ancillary data on AF_INET (sendmsg's control is
+ * ignored, recvmsg's comes back empty).
  */
 #include "sock.h"
 
