@@ -11,7 +11,7 @@
 .SECONDEXPANSION:
 # Sockets (net.c, socket.c): the server links a NIC driver and Floo, as webd does (NET_SRCS
 # comes from net.mk, read later: hence `=` and the second expansion below).
-LX_NET_SRCS = user/linux/net.c user/linux/socket.c user/net/hallows/floo_hallows.c \
+LX_NET_SRCS = user/linux/net.c user/linux/socket.c user/linux/unix.c user/net/hallows/floo_hallows.c \
 	user/apps/webd/files.c $(NET_SRCS) $(DRV_SRCS)
 LX_SRCS = user/linux/main.c user/linux/sys.c user/linux/mm.c user/linux/exec.c user/linux/fs.c \
 	user/linux/proc.c user/linux/signal.c user/linux/thread.c user/linux/timer.c \
@@ -32,7 +32,8 @@ $(LX_FONT): $(KOBJ)/gen/font8x16.c
 $(B)/user/linux: $$(RT_OBJS) $$(patsubst %.c,$(B)/user/%.o,$$(LX_SRCS)) $(B)/user/lib/cpio.o \
 		$(LX_FONT) user/rt/user.ld
 	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
-$(B)/user/user/linux/net.o $(B)/user/user/linux/socket.o: UCFLAGS += -Iuser/net/include -Iuser/net \
+$(B)/user/user/linux/net.o $(B)/user/user/linux/socket.o $(B)/user/user/linux/unix.o: \
+		UCFLAGS += -Iuser/net/include -Iuser/net \
 	-Iuser/drivers/include
 
 $(LX_DIR)/bin/%: tests/linux/%.c tests/linux/show.h

@@ -5,12 +5,12 @@ The same static binary (tests/linux/bench_getpid.c) runs under the Linux
 personality on Hallows and as /init of the Linux guest, both under
 -icount shift=0; each prints
     BENCH lxabi.<hallows|linux>.<figure>_instructions <n> instructions
-for getpid, pipe_roundtrip, fork_exit_wait, fork_execve_wait,
-file_read_4k and busybox_script_1000, which go to --out as JSON lines
+for getpid, pipe_roundtrip, unix_roundtrip (an AF_UNIX socketpair),
+fork_exit_wait, fork_execve_wait, file_read_4k and busybox_script_1000, which go to --out as JSON lines
 (tools/bench/results.py). The guest gets /bin/busybox and the script
 /etc/bench1000.sh as the personality's file tree has them.
 """
-FIGURES = 6
+FIGURES = 7
 import argparse
 import os
 import subprocess

@@ -16,6 +16,7 @@
 #include <sys/reboot.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/socket.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -45,14 +46,20 @@ static uint64_t rounds(long n, int with_syscall)
 	return rdtsc() - t0;
 }
 
-/* Instructions per pipe round trip: the parent sends a byte, the child sends it back. */
-static uint64_t pipe_roundtrip(long n)
+/* Instructions per pipe round trip: the parent sends a byte, the child sends it back (unix:
+ * through the two ends of an AF_UNIX stream socketpair instead of two pipes). */
+static uint64_t pipe_roundtrip(long n, int unix_pair)
 {
 	int to[2], back[2];
 	char b = 'x';
 
-	if (pipe(to) || pipe(back))
+	if (unix_pair) {
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, to))
+			return 0;
+		back[0] = to[0], back[1] = to[1], to[1] = dup(back[0]), to[0] = dup(back[1]);
+	} else if (pipe(to) || pipe(back)) {
 		return 0;
+	}
 	pid_t c = fork();
 	if (c == 0) {
 		for (long i = 0; i < n + 1; i++)
@@ -149,9 +156,11 @@ int main(int argc, char **argv)
 	struct utsname u;
 	const char *sys = uname(&u) == 0 && strstr(u.release, "hallows") ? "hallows" : "linux";
 	uint64_t pipe_rt = UINT64_MAX, fork_exit = UINT64_MAX, fork_exec = UINT64_MAX;
+	uint64_t unix_rt = UINT64_MAX;
 	uint64_t rd = UINT64_MAX;
 	for (int i = 0; i < 3; i++) {
-		pipe_rt = least(pipe_roundtrip(500), pipe_rt);
+		pipe_rt = least(pipe_roundtrip(500, 0), pipe_rt);
+		unix_rt = least(pipe_roundtrip(500, 1), unix_rt);
 		fork_exit = least(fork_wait(30, NULL), fork_exit);
 		fork_exec = least(fork_wait(10, argv[0]), fork_exec);
 		rd = least(file_read(2000, argv[0]), rd);
@@ -163,6 +172,9 @@ int main(int argc, char **argv)
 	       "BENCH lxabi.%s.fork_execve_wait_instructions %lu instructions rounds=10\n",
 	       sys, (unsigned long)best, n, sys, (unsigned long)pipe_rt, sys,
 	       (unsigned long)fork_exit, sys, (unsigned long)fork_exec);
+	if (unix_rt && unix_rt != UINT64_MAX)
+		printf("BENCH lxabi.%s.unix_roundtrip_instructions %lu instructions rounds=500\n",
+		       sys, (unsigned long)unix_rt);
 	if (rd && rd != UINT64_MAX)
 		printf("BENCH lxabi.%s.file_read_4k_instructions %lu instructions reads=2000\n",
 		       sys, (unsigned long)rd);

@@ -6,9 +6,13 @@
  * mappings, are left out, as are writes (they would print noise).
  * Hallows only: the results differ from Linux's by design.
  */
+#include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 static uint64_t state = 0x9e3779b97f4a7c15ull;
@@ -56,13 +60,89 @@ static int skipped(long nr)
 	return 0;
 }
 
+/*
+ * Socket calls only, on non-blocking sockets (AF_UNIX and AF_INET, the loopback included):
+ * socket, socketpair, connect, accept4, sendto, recvfrom, sendmsg, recvmsg, shutdown, bind,
+ * listen, getsockname, getpeername, setsockopt, getsockopt, close, with addresses, message headers
+ * and SCM_RIGHTS control data that are half right (lengths, families, paths, descriptors
+ * drawn at random). No call can wait: every socket is made SOCK_NONBLOCK.
+ */
+static void sockets(long calls, long *made, long *errors)
+{
+	static const long nrs[] = {41, 53, 42, 288, 44, 45, 46, 47, 48, 49, 50, 51, 52, 54, 55, 3};
+	uint8_t *m = (uint8_t *)scratch;
+
+	for (int fd = 3; fd < 64; fd++) /* the first part's descriptors may block */
+		close(fd);
+	signal(SIGPIPE, SIG_IGN); /* a send to a peer that closed: EPIPE, not the end */
+	for (long i = 0; i < calls; i++) {
+		long nr = nrs[rnd() % (sizeof(nrs) / sizeof(nrs[0]))], a[6];
+		for (int k = 0; k < 6; k++)
+			a[k] = arg();
+		a[0] = rnd() % 4 ? (long)(3 + rnd() % 24) : a[0]; /* mostly a descriptor of ours */
+		for (int k = 0; k < 64; k++) /* a sockaddr: AF_UNIX or AF_INET, paths, loopback */
+			m[k] = (uint8_t)rnd();
+		m[0] = (uint8_t)(rnd() % 3), m[1] = 0;
+		if (m[0] == 1 && rnd() % 2)
+			m[2] = rnd() % 2 ? 0 : '/', m[3] = 't', m[4] = 'm', m[5] = 'p',
+			m[6] = rnd() % 2 ? 0 : '/';
+		if (m[0] == 2)
+			m[4] = 127, m[2] = 0, m[3] = (uint8_t)(rnd() % 4);
+		uint64_t *h = (uint64_t *)(scratch + 256), *iov = (uint64_t *)(scratch + 512),
+		         *cm = (uint64_t *)(scratch + 1024);
+		h[0] = rnd() % 2 ? (uint64_t)m : 0, h[1] = rnd() % 130; /* name, namelen */
+		h[2] = (uint64_t)iov, h[3] = rnd() % 3, h[4] = (uint64_t)cm,
+		h[5] = rnd() % 4 ? 0 : rnd() % 80;
+		iov[0] = (uint64_t)(scratch + 4096), iov[1] = rnd() % 20000;
+		iov[2] = (uint64_t)(scratch + 32768), iov[3] = rnd() % 300;
+		cm[0] = rnd() % 40, cm[1] = 1 | (uint64_t)(rnd() % 3)
+		                                    << 32; /* SOL_SOCKET, SCM_RIGHTS */
+		for (int k = 0; k < 8; k++)
+			((int32_t *)(cm + 2))[k] = (int32_t)(rnd() % 30) - 2;
+		switch (nr) {
+		case 41: /* socket */
+		case 53: /* socketpair */
+			a[0] = rnd() % 4 ? 1 + (long)(rnd() % 2) : a[0];
+			a[1] =
+			    (rnd() % 4 ? (long)(1 + rnd() % 5) : a[1]) | 04000; /* SOCK_NONBLOCK */
+			a[2] = rnd() % 4 ? 0 : a[2];
+			a[3] = (long)(scratch + 2048);
+			break;
+		case 288: /* accept4 */
+			a[3] |= 04000;
+			break;
+		case 42: /* connect */
+		case 49: /* bind */
+		case 44: /* sendto */
+			a[nr == 44 ? 4 : 1] = (long)m;
+			a[nr == 44 ? 5 : 2] = (long)(rnd() % 120);
+			if (nr == 44)
+				a[3] |= 0x40; /* MSG_DONTWAIT */
+			break;
+		case 46:                              /* sendmsg */
+		case 47:                              /* recvmsg */
+			a[1] = (long)h, a[2] |= 0x40; /* MSG_DONTWAIT */
+			break;
+		case 45: /* recvfrom */
+			a[3] |= 0x40;
+			break;
+		default:
+			break;
+		}
+		long r = syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+		(*made)++;
+		*errors += r == -1;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	long calls = argc > 1 ? strtol(argv[1], NULL, 10) : 20000, made = 0, errors = 0;
 
-	static const long no_wait[2] = {0, 0}; /* a timespec of 0 */
+	static const long no_wait[2] = {0, 0};                       /* a timespec of 0 */
+	bool only_sockets = argc > 2 && !strcmp(argv[2], "sockets"); /* t_scfuzz N sockets */
 
-	for (long i = 0; i < calls; i++) {
+	for (long i = 0; i < calls && !only_sockets; i++) {
 		long nr = (long)(rnd() % 520), a[6];
 		for (int k = 0; k < 6; k++) /* drawn for skipped calls too: one sequence */
 			a[k] = arg();
@@ -75,10 +155,14 @@ int main(int argc, char **argv)
 			a[2] = (long)no_wait; /* ppoll */
 		if (nr == 232 || nr == 281)
 			a[3] = 0; /* epoll_wait, epoll_pwait */
+		if (nr == 41 || nr == 53)
+			a[1] |=
+			    04000; /* socket, socketpair: a read of one would wait (as a pipe's) */
 		long r = syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 		made++;
 		errors += r == -1;
 	}
+	sockets(only_sockets ? calls : calls / 4, &made, &errors);
 	printf("scfuzz: %ld calls made, %ld failed, the process survived\n", made, errors);
 	return 0;
 }

@@ -136,7 +136,7 @@ enum {
 	LX_FD_PROC = 9,     /* a /proc file: a snapshot (procfs.c) */
 	LX_FD_PROCDIR = 10, /* a /proc directory */
 	LX_FD_EPOLL = 11,   /* an epoll instance (epoll.c) */
-	LX_FD_SOCKET = 12,  /* an AF_INET socket (socket.c) */
+	LX_FD_SOCKET = 12,  /* a socket: AF_INET (socket.c), AF_UNIX (unix.c) */
 };
 
 struct lx_fd {
@@ -490,6 +490,9 @@ bool lx_sock_timed(void); /* a socket needs lx_net_poll again soon (datagrams he
 uint16_t lx_sock_ready(const struct lx_ofd *o); /* as lx_ofd_ready */
 uint64_t lx_sock_stamp(const struct lx_ofd *o); /* lx_change_seq at its last change */
 void lx_sock_close(struct lx_ofd *o);           /* the last close of o */
+/* close of o: with SO_LINGER, the last close waits (LX_RET_BLOCK) until what was sent is
+ * acknowledged or the linger time passes; 0: go on with the close. */
+int64_t lx_sock_linger(struct lx_proc *p, struct lx_ofd *o);
 int lx_sock_stat(struct lx_proc *p, uint64_t ubuf, const struct lx_ofd *o); /* fstat */
 int64_t lx_sock_read(struct lx_proc *p, struct lx_ofd *o, uint64_t buf, uint64_t len);
 int64_t lx_sock_write(struct lx_proc *p, struct lx_ofd *o, uint64_t buf, uint64_t len);

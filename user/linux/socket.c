@@ -1,84 +1,50 @@
 /*
- * AF_INET sockets of the Linux personality, on Floo (net.c brings the NIC
- * and the stack up): socket, bind, listen, accept/accept4, connect,
- * send/sendto/sendmsg, recv/recvfrom/recvmsg, shutdown, getsockopt,
- * setsockopt, getsockname, getpeername, and read/write/readv/writev, poll,
- * epoll, fcntl(O_NONBLOCK), ioctl(FIONREAD, FIONBIO) and fstat on them
- * (docs/linux.md "Sockets").
+ * The socket calls of the Linux personality (socket, socketpair, bind,
+ * listen, accept/accept4, connect, send/sendto/sendmsg, recv/recvfrom/
+ * recvmsg, shutdown, getsockopt, setsockopt, getsockname, getpeername,
+ * and read/write/readv/writev, poll, epoll, fcntl(O_NONBLOCK),
+ * ioctl(FIONREAD, FIONBIO) and fstat on sockets; docs/linux.md "Sockets"),
+ * and AF_INET on Floo (net.c brings the NIC and the stack up). Sockets
+ * whose both ends are ours (AF_UNIX, 127.0.0.0/8) go through unix.c.
  *
  * A socket is an open file description (LX_FD_SOCKET) pointing at a
- * struct lx_sock. Floo's events (all inside lx_net_poll) fill it: TCP
- * data stays in the packet buffers it arrived in until read (the unread
- * buffers are the receive window), sent bytes are copied into a ring
- * that Floo sends by reference until acknowledged (SO_SNDBUF), UDP
- * datagrams are copied into a queue (SO_RCVBUF bytes). A call that must
- * wait blocks on its socket (p->chan) and is made again when an event
- * changed the socket; every change also wakes poll and epoll.
+ * struct lx_sock (sock.h). Floo's events (all inside lx_net_poll) fill it:
+ * TCP data stays in the packet buffers it arrived in until read (a
+ * floo_rxq: the unread buffers are the receive window), sent bytes are
+ * copied into a ring that Floo sends by reference until acknowledged
+ * (SO_SNDBUF), UDP datagrams are copied into a queue (SO_RCVBUF bytes). A
+ * call that must wait blocks on its socket (p->chan; SO_RCVTIMEO and
+ * SO_SNDTIMEO bound the wait) and is made again when an event changed the
+ * socket; every change also wakes poll and epoll.
  *
- * Not served: AF_UNIX and AF_INET6 (EAFNOSUPPORT), SOCK_RAW
- * (EPROTONOSUPPORT), loopback (Floo has no loopback interface: 127.0.0.1
- * gives ENETUNREACH), a local port chosen by bind before connect (Floo
- * picks the ephemeral port), ancillary data (sendmsg's control is ignored,
- * recvmsg's comes back empty).
+ * Not served: AF_INET6 (EAFNOSUPPORT), SOCK_RAW (EPROTONOSUPPORT), a local
+ * port chosen by bind before a connect over the NIC (Floo picks the
+ * ephemeral port), ancillary data on AF_INET (sendmsg's control is
+ * ignored, recvmsg's comes back empty).
  */
-#include "lx.h"
+#include "sock.h"
 
 #include <floo/floo.h>
 #include <hallows/rt.h>
 #include <lib/bytes.h>
 #include <lib/string.h>
 
-#define LX_MAX_SOCKS 64
-#define MAX_BACKLOG  16
 #define SND_RING     32768u /* bytes of a TCP socket's send ring (SO_SNDBUF) */
 #define N_RINGS      32     /* TCP connections with a send ring at once (ENOBUFS beyond) */
 #define N_DGRAMS     192    /* datagram buffers, all UDP sockets together */
 #define UDP_RCVBUF   65536u /* bytes of datagrams queued per UDP socket (SO_RCVBUF) */
-#define UDP_MAX      1472u  /* Floo sends one frame per datagram: no fragments */
-#define ARPQ         4      /* datagrams held per socket while ARP resolves (Linux: 3) */
 #define ARPQ_NS      3000000000ull
-#define UIO_MAX      1024u /* UIO_MAXIOV */
 #define EPHEMERAL_LO 49152u
-#define O_NONBLOCK   04000u
-#define O_CLOEXEC    02000000u
-#define AF_UNSPEC    0
-#define AF_UNIX      1
-#define AF_INET      2
-#define SOCK_STREAM  1
-#define SOCK_DGRAM   2
-#define SOCK_RAW     3
-#define MSG_PEEK     0x2u
-#define MSG_TRUNC    0x20u
-#define MSG_DONTWAIT 0x40u
-#define MSG_NOSIGNAL 0x4000u
 #define POLLIN       1u
 #define POLLOUT      4u
 #define POLLERR      8u
 #define POLLHUP      16u
 #define POLLRDHUP    0x2000u
 #define SIGPIPE      13
-
-enum {
-	E_NFILE = 23,
-	E_NOTSOCK = 88,
-	E_DESTADDRREQ = 89,
-	E_MSGSIZE = 90,
-	E_NOPROTOOPT = 92,
-	E_PROTONOSUPPORT = 93,
-	E_SOCKTNOSUPPORT = 94,
-	E_OPNOTSUPP = 95,
-	E_AFNOSUPPORT = 97,
-	E_ADDRINUSE = 98,
-	E_ADDRNOTAVAIL = 99,
-	E_NETUNREACH = 101,
-	E_CONNRESET = 104,
-	E_NOBUFS = 105,
-	E_ISCONN = 106,
-	E_NOTCONN = 107,
-	E_CONNREFUSED = 111,
-	E_ALREADY = 114,
-	E_INPROGRESS = 115,
-};
+#define SO_LINGER    13
+#define SO_PEERCRED  17
+#define SO_RCVTIMEO  20
+#define SO_SNDTIMEO  21
 
 enum {
 	NR_socket = 41,
@@ -99,45 +65,15 @@ enum {
 	NR_accept4 = 288,
 };
 
-enum { S_NEW, S_LISTEN, S_CONNECTING, S_CONNECTED, S_CLOSED };
-
-struct dgram {
-	struct dgram *next;
+struct lx_dgram {
+	struct lx_dgram *next;
 	uint32_t ip, len;
 	uint16_t port;
 	uint64_t at; /* ARP queue: when it was sent */
-	uint8_t data[UDP_MAX];
+	uint8_t data[LX_SK_UDPMAX];
 };
 
-struct lx_sock {
-	bool used;
-	uint8_t type, state;
-	bool orphan;   /* closed by the application: goes with Floo's CLOSED */
-	bool peer_fin; /* TCP: the peer's FIN arrived */
-	bool shut_rd, shut_wr;
-	bool bound, udp_bound;
-	bool reuse, keepalive, nodelay;
-	bool inprogress; /* a non-blocking connect said EINPROGRESS: the next connect says 0 */
-	bool changed;    /* an event since the last lx_sock_events */
-	int err;         /* pending error (SO_ERROR), positive */
-	uint32_t lip, rip;
-	uint16_t lport, rport;
-	struct floo_tcp *c;
-	struct floo_pbuf *rx_head, *rx_tail;
-	uint32_t rx_off, rx_bytes;
-	uint8_t *sbuf; /* the send ring */
-	uint32_t s_head, s_len;
-	struct lx_sock *aq[MAX_BACKLOG]; /* accepted, not yet accept()ed */
-	uint32_t aq_n, backlog;
-	struct dgram *dq_head, *dq_tail;
-	uint32_t dq_bytes;
-	struct dgram *arpq[ARPQ];
-	uint32_t arpq_n;
-	uint32_t sndbuf, rcvbuf; /* as setsockopt last set them (doubled, as Linux) */
-	uint64_t stamp;          /* lx_change_seq at its last change (epoll's edges) */
-};
-
-static struct lx_sock socks[LX_MAX_SOCKS];
+struct lx_sock lx_socks[LX_MAX_SOCKS];
 /*
  * Memory of the sockets, in the program's image: the server's pools take
  * every other byte of a partition at start (main.c), so nothing here comes
@@ -145,8 +81,8 @@ static struct lx_sock socks[LX_MAX_SOCKS];
  */
 static uint8_t rings[N_RINGS][SND_RING];
 static bool ring_used[N_RINGS];
-static struct dgram dgram_pool[N_DGRAMS];
-static struct dgram *dgram_free;
+static struct lx_dgram dgram_pool[N_DGRAMS];
+static struct lx_dgram *dgram_free;
 static bool dgram_ready;
 
 static uint8_t *ring_get(void)
@@ -164,20 +100,20 @@ static void ring_put(uint8_t *r)
 	ring_used[(r - rings[0]) / SND_RING] = false;
 }
 
-static struct dgram *dgram_get(void)
+static struct lx_dgram *dgram_get(void)
 {
 	if (!dgram_ready) {
 		for (uint32_t i = 0; i < N_DGRAMS; i++)
 			dgram_pool[i].next = i + 1 < N_DGRAMS ? &dgram_pool[i + 1] : NULL;
 		dgram_free = dgram_pool, dgram_ready = true;
 	}
-	struct dgram *d = dgram_free;
+	struct lx_dgram *d = dgram_free;
 	if (d)
 		dgram_free = d->next;
 	return d;
 }
 
-static void dgram_put(struct dgram *d)
+static void dgram_put(struct lx_dgram *d)
 {
 	d->next = dgram_free;
 	dgram_free = d;
@@ -186,30 +122,26 @@ static struct {
 	uint32_t afnosupport, unreach; /* socket() of another family; connects with no route */
 } counts;
 
-/* A user buffer list: send and receive gather and scatter through it. */
-static struct {
-	uint64_t base[UIO_MAX], len[UIO_MAX];
-	uint32_t n;
-	uint64_t total;
-} uio;
+struct lx_uio lx_uio;
 
 /* ---- sockets ---- */
 
-static struct lx_sock *sock_new(uint8_t type)
+struct lx_sock *lx_sk_new(uint8_t family, uint8_t type)
 {
 	for (uint32_t i = 0; i < LX_MAX_SOCKS; i++)
-		if (!socks[i].used) {
-			socks[i] = (struct lx_sock){.used = true, .type = type};
-			socks[i].sndbuf = SND_RING, socks[i].rcvbuf = UDP_RCVBUF;
-			return &socks[i];
+		if (!lx_socks[i].used) {
+			lx_socks[i] =
+			    (struct lx_sock){.used = true, .family = family, .type = type};
+			lx_socks[i].sndbuf = SND_RING, lx_socks[i].rcvbuf = UDP_RCVBUF;
+			return &lx_socks[i];
 		}
 	return NULL;
 }
 
-static void dgrams_free(struct dgram *d)
+static void dgrams_free(struct lx_dgram *d)
 {
 	while (d) {
-		struct dgram *next = d->next;
+		struct lx_dgram *next = d->next;
 		dgram_put(d);
 		d = next;
 	}
@@ -217,18 +149,12 @@ static void dgrams_free(struct dgram *d)
 
 static void rx_release(struct lx_sock *s)
 {
-	struct floo_stack *st = lx_net_stack();
-
-	while (s->rx_head) {
-		struct floo_pbuf *pb = s->rx_head;
-		s->rx_head = pb->next;
-		floo_tcp_release(st, pb);
-	}
-	s->rx_tail = NULL, s->rx_bytes = s->rx_off = 0;
+	if (s->rxq.head)
+		floo_rxq_release(lx_net_stack(), &s->rxq);
 }
 
 /* Everything of s goes (its Floo connection is gone or was never made). */
-static void sock_free(struct lx_sock *s)
+void lx_sk_free(struct lx_sock *s)
 {
 	rx_release(s);
 	dgrams_free(s->dq_head);
@@ -245,6 +171,14 @@ static void changed(struct lx_sock *s)
 	s->changed = true;
 }
 
+void lx_sk_notify(struct lx_sock *s)
+{
+	s->changed = false;
+	s->stamp = ++lx_change_seq;
+	lx_wake(s);
+	lx_wake(lx_poll_chan());
+}
+
 /* Floo's events of a TCP connection (inside lx_net_poll, or synchronously from close). */
 static void tcp_cb(struct floo_tcp *c, void *user, const struct floo_tcp_event *ev)
 {
@@ -255,20 +189,14 @@ static void tcp_cb(struct floo_tcp *c, void *user, const struct floo_tcp_event *
 	switch (ev->type) {
 	case FLOO_TCP_CONNECTED:
 	case FLOO_TCP_ACCEPTED:
-		s->state = S_CONNECTED;
+		s->state = LX_SK_CONNECTED;
 		break;
 	case FLOO_TCP_DATA:
 		if (s->orphan) {
 			floo_tcp_release(lx_net_stack(), ev->pb);
 			break;
 		}
-		ev->pb->next = NULL;
-		if (s->rx_tail)
-			s->rx_tail->next = ev->pb;
-		else
-			s->rx_head = ev->pb;
-		s->rx_tail = ev->pb;
-		s->rx_bytes += ev->pb->len;
+		floo_rxq_push(&s->rxq, ev->pb);
 		break;
 	case FLOO_TCP_SENT: {
 		uint32_t n = (uint32_t)(uintptr_t)ev->cookie;
@@ -283,11 +211,11 @@ static void tcp_cb(struct floo_tcp *c, void *user, const struct floo_tcp_event *
 		s->c = NULL;
 		if (ev->err)
 			s->err = -ev->err;
-		else if (s->state == S_CONNECTING)
-			s->err = E_CONNREFUSED;
-		s->state = S_CLOSED;
+		else if (s->state == LX_SK_CONNECTING)
+			s->err = LX_E_CONNREFUSED;
+		s->state = LX_SK_CLOSED;
 		if (s->orphan)
-			sock_free(s);
+			lx_sk_free(s);
 		break;
 	}
 }
@@ -299,13 +227,14 @@ static void listen_cb(struct floo_tcp *c, void *user, const struct floo_tcp_even
 
 	if (ev->type != FLOO_TCP_ACCEPTED)
 		return;
-	if (ls->aq_n >= ls->backlog || !(s = sock_new(SOCK_STREAM)) || !(s->sbuf = ring_get())) {
+	if (ls->aq_n >= ls->backlog || !(s = lx_sk_new(LX_AF_INET, LX_SOCK_STREAM)) ||
+	    !(s->sbuf = ring_get())) {
 		if (s)
 			*s = (struct lx_sock){0};
 		floo_tcp_abort(c); /* its CLOSED comes here, and is not an ACCEPTED */
 		return;
 	}
-	s->c = c, s->state = S_CONNECTED, s->bound = true;
+	s->c = c, s->state = LX_SK_CONNECTED, s->bound = true;
 	s->reuse = ls->reuse, s->keepalive = ls->keepalive,
 	s->nodelay = ls->nodelay; /* inherited */
 	if (s->keepalive)
@@ -320,13 +249,18 @@ static void listen_cb(struct floo_tcp *c, void *user, const struct floo_tcp_even
 static void udp_cb(struct floo_stack *st, void *arg, uint32_t src_ip, uint16_t src_port,
                    uint16_t dst_port, const uint8_t *data, uint32_t len)
 {
-	struct lx_sock *s = arg;
-	struct dgram *d;
-
 	(void)st, (void)dst_port;
+	lx_sk_udp_deliver(arg, src_ip, src_port, data, len);
+}
+
+void lx_sk_udp_deliver(struct lx_sock *s, uint32_t src_ip, uint16_t src_port, const uint8_t *data,
+                       uint32_t len)
+{
+	struct lx_dgram *d;
+
 	if (s->rport && (src_ip != s->rip || src_port != s->rport))
 		return; /* a connected UDP socket takes only its peer's datagrams */
-	if (len > UDP_MAX || s->dq_bytes + len > s->rcvbuf || !(d = dgram_get()))
+	if (len > LX_SK_UDPMAX || s->dq_bytes + len > s->rcvbuf || !(d = dgram_get()))
 		return; /* dropped, as Linux drops beyond a full receive buffer */
 	d->next = NULL, d->ip = src_ip, d->len = len, d->port = src_port;
 	memcpy(d->data, data, len);
@@ -346,7 +280,7 @@ static void arpq_retry(struct lx_sock *s, struct floo_stack *st)
 	uint64_t now = lx_plat_nanotime();
 
 	for (uint32_t i = 0; i < s->arpq_n; i++) {
-		struct dgram *d = s->arpq[i];
+		struct lx_dgram *d = s->arpq[i];
 		int r = floo_udp_send(st, s->lport, d->ip, d->port, d->data, d->len);
 		if (r == FLOO_EAGAIN && now - d->at < ARPQ_NS)
 			s->arpq[keep++] = d;
@@ -362,7 +296,7 @@ void lx_sock_events(void)
 	struct floo_stack *st = lx_net_stack();
 
 	for (uint32_t i = 0; i < LX_MAX_SOCKS; i++) {
-		struct lx_sock *s = &socks[i];
+		struct lx_sock *s = &lx_socks[i];
 		if (s->used && s->arpq_n && st)
 			arpq_retry(s, st);
 		if (!s->used || !s->changed)
@@ -379,7 +313,7 @@ void lx_sock_events(void)
 bool lx_sock_timed(void)
 {
 	for (uint32_t i = 0; i < LX_MAX_SOCKS; i++)
-		if (socks[i].used && socks[i].arpq_n)
+		if (lx_socks[i].used && lx_socks[i].arpq_n)
 			return true;
 	return false;
 }
@@ -398,26 +332,33 @@ void lx_sock_close(struct lx_ofd *o)
 	o->sock = NULL;
 	if (!s)
 		return;
-	if (s->state == S_LISTEN) {
-		floo_tcp_listen_close(st, s->lport);
+	bool linger0 = s->linger && s->linger_s <= 0; /* SO_LINGER {1, 0}: a reset */
+	if (s->state == LX_SK_LISTEN) {
+		if (s->floo_listen)
+			floo_tcp_listen_close(st, s->lport);
 		for (uint32_t i = 0; i < s->aq_n; i++) { /* never accepted: reset */
 			struct lx_sock *a = s->aq[i];
 			a->orphan = true;
-			if (a->c)
+			if (a->local) {
+				lx_local_close(a, true);
+				lx_sk_free(a);
+			} else if (a->c)
 				floo_tcp_abort(a->c); /* CLOSED frees it */
 			else
-				sock_free(a);
+				lx_sk_free(a);
 		}
 		s->aq_n = 0;
 	}
 	if (s->udp_bound && st)
 		floo_udp_unbind(st, s->lport);
+	if (s->local)
+		lx_local_close(s, linger0);
 	if (!s->c) {
-		sock_free(s);
+		lx_sk_free(s);
 	} else {
 		/* Unread data: a reset, as Linux; else FIN after what is queued. CLOSED frees it.
 		 */
-		bool reset = s->rx_bytes != 0;
+		bool reset = s->rxq.bytes != 0 || linger0;
 		struct floo_tcp *c = s->c;
 		rx_release(s);
 		s->orphan = true;
@@ -436,29 +377,31 @@ uint16_t lx_sock_ready(const struct lx_ofd *o)
 
 	if (!s)
 		return POLLERR;
+	if (s->local)
+		return lx_local_ready(s);
 	if (s->err)
 		r |= POLLERR;
-	if (s->type == SOCK_DGRAM)
+	if (s->type == LX_SOCK_DGRAM)
 		return r | POLLOUT | (s->dq_head ? POLLIN : 0) |
 		       (s->shut_rd ? POLLIN | POLLRDHUP : 0) |
 		       (s->shut_rd && s->shut_wr ? POLLHUP : 0);
 	switch (s->state) {
-	case S_LISTEN:
+	case LX_SK_LISTEN:
 		return r | (s->aq_n ? POLLIN : 0);
-	case S_CONNECTING:
+	case LX_SK_CONNECTING:
 		return r;
-	case S_NEW:
+	case LX_SK_NEW:
 		return r | POLLOUT | POLLHUP; /* as Linux's TCP_CLOSE socket */
 	default:
 		break;
 	}
-	if (s->rx_bytes || s->peer_fin || s->shut_rd || s->state == S_CLOSED)
+	if (s->rxq.bytes || s->peer_fin || s->shut_rd || s->state == LX_SK_CLOSED)
 		r |= POLLIN;
 	if (s->peer_fin || s->shut_rd)
 		r |= POLLRDHUP;
-	if (s->state == S_CLOSED || (s->peer_fin && s->shut_wr))
+	if (s->state == LX_SK_CLOSED || (s->peer_fin && s->shut_wr))
 		r |= POLLHUP;
-	if (s->state == S_CLOSED || s->shut_wr ||
+	if (s->state == LX_SK_CLOSED || s->shut_wr ||
 	    (s->s_len < SND_RING && s->c && floo_tcp_send_slots(s->c) >= 2))
 		r |= POLLOUT;
 	return r;
@@ -468,9 +411,9 @@ int lx_sock_stat(struct lx_proc *p, uint64_t ubuf, const struct lx_ofd *o)
 {
 	uint64_t st[18] = {0};
 
-	st[0] = 8;                                /* st_dev: sockfs's */
-	st[1] = (uint64_t)(o->sock - socks) + 1;  /* st_ino */
-	st[2] = 1, st[3] = 0140777, st[7] = 4096; /* S_IFSOCK | 0777 */
+	st[0] = 8;                                  /* st_dev: sockfs's */
+	st[1] = (uint64_t)(o->sock - lx_socks) + 1; /* st_ino */
+	st[2] = 1, st[3] = 0140777, st[7] = 4096;   /* S_IFSOCK | 0777 */
 	return lx_copy_out(p, ubuf, st, sizeof(st)) ? -LX_EFAULT : 0;
 }
 
@@ -480,7 +423,7 @@ static struct lx_ofd *sock_fd(struct lx_proc *p, uint64_t fd, int64_t *err)
 {
 	struct lx_ofd *o = fd < LX_MAX_FDS ? lx_grp(p)->fd[fd].o : NULL;
 
-	*err = !o ? -LX_EBADF : o->kind != LX_FD_SOCKET || !o->sock ? -E_NOTSOCK : 0;
+	*err = !o ? -LX_EBADF : o->kind != LX_FD_SOCKET || !o->sock ? -LX_E_NOTSOCK : 0;
 	return *err ? NULL : o;
 }
 
@@ -495,10 +438,10 @@ static int get_addr(struct lx_proc *p, uint64_t ua, uint64_t len, uint16_t *fami
 	if (lx_copy_in(p, sa, ua, len < sizeof(sa) ? len : sizeof(sa)))
 		return -LX_EFAULT;
 	*family = get_le16(sa);
-	if (*family == AF_UNSPEC)
+	if (*family == LX_AF_UNSPEC)
 		return 0;
-	if (*family != AF_INET)
-		return -E_AFNOSUPPORT;
+	if (*family != LX_AF_INET)
+		return -LX_E_AFNOSUPPORT;
 	if (len < 16)
 		return -LX_EINVAL;
 	*port = get_be16(sa + 2);
@@ -506,10 +449,8 @@ static int get_addr(struct lx_proc *p, uint64_t ua, uint64_t len, uint16_t *fami
 	return 0;
 }
 
-/* Write a struct sockaddr_in to ua (*ulen bytes at most) and its size to *ulen. */
-static int put_addr(struct lx_proc *p, uint64_t ua, uint64_t ulen, uint32_t ip, uint16_t port)
+int lx_sk_put_addr(struct lx_proc *p, uint64_t ua, uint64_t ulen, const void *sa, int32_t full)
 {
-	uint8_t sa[16] = {0};
 	int32_t len;
 
 	if (!ua && !ulen)
@@ -518,19 +459,26 @@ static int put_addr(struct lx_proc *p, uint64_t ua, uint64_t ulen, uint32_t ip, 
 		return -LX_EFAULT;
 	if (len < 0)
 		return -LX_EINVAL;
-	put_le16(sa, AF_INET);
-	put_be16(sa + 2, port);
-	put_be32(sa + 4, ip);
-	uint32_t n = (uint32_t)len < sizeof(sa) ? (uint32_t)len : (uint32_t)sizeof(sa);
-	int32_t full = sizeof(sa);
+	uint32_t n = (uint32_t)len < (uint32_t)full ? (uint32_t)len : (uint32_t)full;
 	if ((n && lx_copy_out(p, ua, sa, n)) || lx_copy_out(p, ulen, &full, 4))
 		return -LX_EFAULT;
 	return 0;
 }
 
-/* The same as put_addr, checked before anything is taken (accept, recvfrom). */
-static int check_addr_out(struct lx_proc *p, uint64_t ua, uint64_t ulen)
+int lx_sk_put_in(struct lx_proc *p, uint64_t ua, uint64_t ulen, uint32_t ip, uint16_t port)
 {
+	uint8_t sa[16] = {0};
+
+	put_le16(sa, LX_AF_INET);
+	put_be16(sa + 2, port);
+	put_be32(sa + 4, ip);
+	return lx_sk_put_addr(p, ua, ulen, sa, sizeof(sa));
+}
+
+/* The address output of s checked before anything is taken (accept, recvfrom). */
+static int check_addr_out(struct lx_proc *p, const struct lx_sock *s, uint64_t ua, uint64_t ulen)
+{
+	uint32_t max = s->family == LX_AF_UNIX ? 2 + LX_SK_UNPATH : 16;
 	int32_t len;
 
 	if (!ulen)
@@ -539,50 +487,50 @@ static int check_addr_out(struct lx_proc *p, uint64_t ua, uint64_t ulen)
 		return -LX_EFAULT;
 	if (len < 0)
 		return -LX_EINVAL;
-	return len && lx_check(p, ua, (uint32_t)len < 16 ? (uint32_t)len : 16, LX_PROT_WRITE)
+	return len && lx_check(p, ua, (uint32_t)len < max ? (uint32_t)len : max, LX_PROT_WRITE)
 	           ? -LX_EFAULT
 	           : 0;
 }
 
 static int uio_one(uint64_t base, uint64_t len)
 {
-	uio.base[0] = base, uio.len[0] = len, uio.n = 1, uio.total = len;
+	lx_uio.base[0] = base, lx_uio.len[0] = len, lx_uio.n = 1, lx_uio.total = len;
 	return 0;
 }
 
 /* iovcnt struct iovec at iov, each checked for need: 0 or -errno. */
 static int uio_vec(struct lx_proc *p, uint64_t iov, uint64_t cnt, uint32_t need)
 {
-	uio.n = 0, uio.total = 0;
-	if (cnt > UIO_MAX)
-		return -E_MSGSIZE;
+	lx_uio.n = 0, lx_uio.total = 0;
+	if (cnt > LX_UIO_MAX)
+		return -LX_E_MSGSIZE;
 	for (uint64_t i = 0; i < cnt; i++) {
 		uint64_t v[2];
 		if (lx_copy_in(p, v, iov + i * 16, 16))
 			return -LX_EFAULT;
-		if ((int64_t)v[1] < 0 || uio.total + v[1] > 0x7ffff000ull)
+		if ((int64_t)v[1] < 0 || lx_uio.total + v[1] > 0x7ffff000ull)
 			return -LX_EINVAL;
 		if (v[1] && lx_check(p, v[0], v[1], need))
 			return -LX_EFAULT;
-		uio.base[uio.n] = v[0], uio.len[uio.n++] = v[1];
-		uio.total += v[1];
+		lx_uio.base[lx_uio.n] = v[0], lx_uio.len[lx_uio.n++] = v[1];
+		lx_uio.total += v[1];
 	}
 	return 0;
 }
 
 /* Copy n bytes between the server's buf and the buffer list from offset off. */
-static int uio_copy(struct lx_proc *p, uint64_t off, void *buf, uint64_t n, bool out)
+int lx_uio_copy(struct lx_proc *p, uint64_t off, void *buf, uint64_t n, bool out)
 {
 	uint8_t *b = buf;
 
-	for (uint32_t i = 0; i < uio.n && n; i++) {
-		if (off >= uio.len[i]) {
-			off -= uio.len[i];
+	for (uint32_t i = 0; i < lx_uio.n && n; i++) {
+		if (off >= lx_uio.len[i]) {
+			off -= lx_uio.len[i];
 			continue;
 		}
-		uint64_t k = uio.len[i] - off < n ? uio.len[i] - off : n;
-		int err = out ? lx_copy_out(p, uio.base[i] + off, b, k)
-		              : lx_copy_in(p, b, uio.base[i] + off, k);
+		uint64_t k = lx_uio.len[i] - off < n ? lx_uio.len[i] - off : n;
+		int err = out ? lx_copy_out(p, lx_uio.base[i] + off, b, k)
+		              : lx_copy_in(p, b, lx_uio.base[i] + off, k);
 		if (err)
 			return err;
 		b += k, n -= k, off = 0;
@@ -590,19 +538,22 @@ static int uio_copy(struct lx_proc *p, uint64_t off, void *buf, uint64_t n, bool
 	return 0;
 }
 
-static bool nonblocking(const struct lx_ofd *o, uint64_t flags)
+bool lx_sk_nonblocking(const struct lx_ofd *o, uint64_t flags)
 {
-	return (o->flags & O_NONBLOCK) || (flags & MSG_DONTWAIT);
+	return (o->flags & LX_O_NONBLOCK) || (flags & LX_MSG_DONTWAIT);
 }
 
-static int64_t wait_on(struct lx_proc *p, struct lx_sock *s)
+int64_t lx_sk_wait(struct lx_proc *p, struct lx_sock *s, uint64_t timeo)
 {
-	p->chan = s;
-	return LX_RET_BLOCK;
+	if (!timeo) {
+		p->chan = s;
+		return LX_RET_BLOCK;
+	}
+	int64_t r = lx_timer_wait(p, s, (int64_t)((timeo + 999999) / 1000000));
+	return r == LX_RET_BLOCK ? r : -LX_EAGAIN; /* SO_RCVTIMEO, SO_SNDTIMEO passed */
 }
 
-/* A free port of ours for type (ephemeral from 49152), or 0. */
-static uint16_t free_port(uint8_t type, uint16_t want, bool reuse)
+uint16_t lx_sk_free_port(uint8_t type, uint16_t want, bool reuse)
 {
 	static uint16_t next = EPHEMERAL_LO;
 
@@ -614,10 +565,11 @@ static uint16_t free_port(uint8_t type, uint16_t want, bool reuse)
 		}
 		bool taken = false;
 		for (uint32_t i = 0; i < LX_MAX_SOCKS && !taken; i++) {
-			const struct lx_sock *q = &socks[i];
-			taken = q->used && !q->orphan && q->type == type && q->bound &&
-			        q->lport == port &&
-			        (type == SOCK_DGRAM || !reuse || !q->reuse || q->state == S_LISTEN);
+			const struct lx_sock *q = &lx_socks[i];
+			taken = q->used && !q->orphan && q->family == LX_AF_INET &&
+			        q->type == type && q->bound && q->lport == port &&
+			        (type == LX_SOCK_DGRAM || !reuse || !q->reuse ||
+			         q->state == LX_SK_LISTEN);
 		}
 		if (!taken)
 			return port;
@@ -631,14 +583,14 @@ static int udp_bind(struct lx_sock *s)
 	struct floo_stack *st = lx_net_stack();
 
 	if (!s->bound) {
-		if (!(s->lport = free_port(SOCK_DGRAM, 0, false)))
-			return -E_ADDRINUSE;
+		if (!(s->lport = lx_sk_free_port(LX_SOCK_DGRAM, 0, false)))
+			return -LX_E_ADDRINUSE;
 		s->bound = true;
 	}
-	if (!s->udp_bound && st) {
+	if (!s->udp_bound && st && (s->lip >> 24) != 127) {
 		int r = floo_udp_bind(st, s->lport, udp_cb, s);
 		if (r)
-			return r == FLOO_EADDRINUSE ? -E_ADDRINUSE : -E_NOBUFS;
+			return r == FLOO_EADDRINUSE ? -LX_E_ADDRINUSE : -LX_E_NOBUFS;
 		s->udp_bound = true;
 	}
 	return 0;
@@ -657,36 +609,47 @@ static uint32_t free_fd(struct lx_proc *p)
 	return fd;
 }
 
-static int64_t do_socket(struct lx_proc *p, uint64_t domain, uint64_t type, uint64_t proto)
+int64_t lx_sk_install(struct lx_proc *p, struct lx_sock *s, uint64_t flags)
 {
-	uint64_t flags = type & (O_NONBLOCK | O_CLOEXEC),
-	         t = type & ~(uint64_t)(O_NONBLOCK | O_CLOEXEC);
-
-	if (domain != AF_INET) {
-		counts.afnosupport++;
-		return -E_AFNOSUPPORT; /* AF_UNIX, AF_INET6...: not served */
-	}
-	if (t == SOCK_RAW)
-		return -E_PROTONOSUPPORT;
-	if (t != SOCK_STREAM && t != SOCK_DGRAM)
-		return t > 10 ? -LX_EINVAL : -E_SOCKTNOSUPPORT;
-	if (proto && proto != (t == SOCK_STREAM ? 6u : 17u))
-		return -E_PROTONOSUPPORT;
-	struct lx_fd *fdt = lx_grp(p)->fd;
 	uint32_t fd = free_fd(p);
+
 	if (fd == LX_MAX_FDS)
 		return -LX_EMFILE;
-	struct lx_sock *s = sock_new((uint8_t)t);
-	if (!s)
-		return -E_NOBUFS;
 	struct lx_ofd *o =
-	    lx_ofd_new(LX_FD_SOCKET, 2 /* O_RDWR */ | (uint32_t)(flags & O_NONBLOCK));
-	if (!o) {
-		sock_free(s);
-		return -E_NFILE;
-	}
+	    lx_ofd_new(LX_FD_SOCKET, 2 /* O_RDWR */ | (uint32_t)(flags & LX_O_NONBLOCK));
+	if (!o)
+		return -LX_E_NFILE;
 	o->sock = s;
-	fdt[fd] = (struct lx_fd){o, (flags & O_CLOEXEC) != 0};
+	lx_grp(p)->fd[fd] = (struct lx_fd){o, (flags & LX_O_CLOEXEC) != 0};
+	return fd;
+}
+
+static int64_t do_socket(struct lx_proc *p, uint64_t domain, uint64_t type, uint64_t proto)
+{
+	uint64_t flags = type & (LX_O_NONBLOCK | LX_O_CLOEXEC),
+	         t = type & ~(uint64_t)(LX_O_NONBLOCK | LX_O_CLOEXEC);
+
+	if (domain != LX_AF_INET && domain != LX_AF_UNIX) {
+		counts.afnosupport++;
+		return -LX_E_AFNOSUPPORT; /* AF_INET6, AF_NETLINK...: not served */
+	}
+	if (free_fd(p) == LX_MAX_FDS)
+		return -LX_EMFILE;
+	if (domain == LX_AF_UNIX)
+		return proto && proto != LX_AF_UNIX ? -LX_E_PROTONOSUPPORT
+		                                    : lx_unix_socket(p, t, flags);
+	if (t == LX_SOCK_RAW)
+		return -LX_E_PROTONOSUPPORT;
+	if (t != LX_SOCK_STREAM && t != LX_SOCK_DGRAM)
+		return t > 10 ? -LX_EINVAL : -LX_E_SOCKTNOSUPPORT;
+	if (proto && proto != (t == LX_SOCK_STREAM ? 6u : 17u))
+		return -LX_E_PROTONOSUPPORT;
+	struct lx_sock *s = lx_sk_new(LX_AF_INET, (uint8_t)t);
+	if (!s)
+		return -LX_E_NOBUFS;
+	int64_t fd = lx_sk_install(p, s, flags);
+	if (fd < 0)
+		lx_sk_free(s);
 	return fd;
 }
 
@@ -694,59 +657,79 @@ static int64_t do_bind(struct lx_proc *p, struct lx_sock *s, uint64_t ua, uint64
 {
 	uint16_t family = 0, port = 0;
 	uint32_t ip = 0;
-	int err = get_addr(p, ua, len, &family, &ip, &port);
 
+	if (s->family == LX_AF_UNIX)
+		return lx_unix_bind(p, s, ua, len);
+	int err = get_addr(p, ua, len, &family, &ip, &port);
 	if (err)
 		return err;
-	if (family != AF_INET)
-		return -E_AFNOSUPPORT;
-	if (s->bound || s->state != S_NEW)
+	if (family != LX_AF_INET)
+		return -LX_E_AFNOSUPPORT;
+	if (s->bound || s->state != LX_SK_NEW)
 		return -LX_EINVAL;
-	if (ip && ip != lx_net_addr())
-		return -E_ADDRNOTAVAIL;
-	if (!(port = free_port(s->type, port, s->reuse)))
-		return -E_ADDRINUSE;
+	if (ip && ip != lx_net_addr() && (ip >> 24) != 127)
+		return -LX_E_ADDRNOTAVAIL;
+	if (!(port = lx_sk_free_port(s->type, port, s->reuse)))
+		return -LX_E_ADDRINUSE;
 	s->lport = port, s->lip = ip, s->bound = true;
-	if (s->type == SOCK_DGRAM && (err = udp_bind(s))) {
+	if (s->type == LX_SOCK_DGRAM && (err = udp_bind(s))) {
 		s->bound = false, s->lport = 0;
 		return err;
 	}
 	return 0;
 }
 
-static int64_t do_listen(struct lx_sock *s, int64_t backlog)
+static uint32_t backlog_of(int64_t backlog)
+{
+	return backlog < 1 ? 1 : backlog > LX_SK_BACKLOG ? LX_SK_BACKLOG : (uint32_t)backlog;
+}
+
+/* A listener takes connections from Floo (unless bound to 127.0.0.0/8) and from loopback. */
+static int64_t do_listen(struct lx_proc *p, struct lx_sock *s, int64_t backlog)
 {
 	struct floo_stack *st = lx_net_stack();
 
-	if (s->type != SOCK_STREAM)
-		return -E_OPNOTSUPP;
-	if (s->state == S_LISTEN) {
-		s->backlog = backlog < 1             ? 1
-		             : backlog > MAX_BACKLOG ? MAX_BACKLOG
-		                                     : (uint32_t)backlog;
+	if (s->type == LX_SOCK_DGRAM)
+		return -LX_E_OPNOTSUPP;
+	if (s->state == LX_SK_LISTEN) {
+		s->backlog = backlog_of(backlog);
 		return 0;
 	}
-	if (s->state != S_NEW)
+	if (s->state != LX_SK_NEW)
 		return -LX_EINVAL;
-	if (!s->bound && !(s->lport = free_port(SOCK_STREAM, 0, false)))
-		return -E_ADDRINUSE;
-	if (!st)
-		return -E_ADDRNOTAVAIL; /* no network */
-	int r = floo_tcp_listen(st, s->lport, listen_cb, s);
-	if (r)
-		return r == FLOO_EADDRINUSE ? -E_ADDRINUSE : -E_NOBUFS;
+	if (s->family == LX_AF_UNIX && !s->name.len)
+		return -LX_EINVAL; /* Linux: no listen on an unbound LX_AF_UNIX socket */
+	if (s->family == LX_AF_INET && !s->bound &&
+	    !(s->lport = lx_sk_free_port(LX_SOCK_STREAM, 0, false)))
+		return -LX_E_ADDRINUSE;
+	if (s->family == LX_AF_INET && st && (s->lip >> 24) != 127) {
+		int r = floo_tcp_listen(st, s->lport, listen_cb, s);
+		if (r)
+			return r == FLOO_EADDRINUSE ? -LX_E_ADDRINUSE : -LX_E_NOBUFS;
+		s->floo_listen = true;
+	}
 	s->bound = true;
-	s->state = S_LISTEN;
-	s->backlog = backlog < 1 ? 1 : backlog > MAX_BACKLOG ? MAX_BACKLOG : (uint32_t)backlog;
+	s->state = LX_SK_LISTEN;
+	s->cred_pid = p->tgid;
+	s->backlog = backlog_of(backlog);
 	return 0;
+}
+
+/* A blocking connect waits (SO_SNDTIMEO passed: EINPROGRESS, as Linux). */
+static int64_t connect_wait(struct lx_proc *p, struct lx_sock *s)
+{
+	int64_t r = lx_sk_wait(p, s, s->sndtimeo);
+
+	return r == -LX_EAGAIN ? -LX_E_INPROGRESS : r;
 }
 
 /* connect on a TCP socket whose connection is under way or done. */
 static int64_t connect_result(struct lx_proc *p, struct lx_ofd *o, struct lx_sock *s)
 {
-	if (s->state == S_CONNECTING)
-		return o->flags & O_NONBLOCK && !lx_call_restarted(p) ? -E_ALREADY : wait_on(p, s);
-	if (s->err && (s->state == S_CLOSED)) {
+	if (s->state == LX_SK_CONNECTING)
+		return o->flags & LX_O_NONBLOCK && !lx_call_restarted(p) ? -LX_E_ALREADY
+		                                                         : connect_wait(p, s);
+	if (s->err && (s->state == LX_SK_CLOSED)) {
 		int err = s->err;
 		s->err = 0, s->inprogress = false;
 		return -err;
@@ -755,58 +738,76 @@ static int64_t connect_result(struct lx_proc *p, struct lx_ofd *o, struct lx_soc
 		s->inprogress = false;
 		return 0;
 	}
-	return -E_ISCONN;
+	return -LX_E_ISCONN;
+}
+
+static int64_t tcp_connect(struct lx_proc *p, struct lx_ofd *o, uint32_t ip, uint16_t port)
+{
+	struct lx_sock *s = o->sock;
+	struct floo_stack *st = lx_net_stack();
+
+	if ((ip >> 24) == 127) { /* loopback: a listener of ours, at once */
+		int64_t r = lx_loop_connect(p, o, ip, port);
+		if (r || !(o->flags & LX_O_NONBLOCK))
+			return r;
+		s->inprogress = true;
+		return -LX_E_INPROGRESS; /* as Linux's loopback: the next connect says 0 */
+	}
+	if (!st || !lx_net_ready() || !ip) {
+		counts.unreach++;
+		return -LX_E_NETUNREACH;
+	}
+	if (!port)
+		return -LX_E_CONNREFUSED;
+	if (!s->sbuf && !(s->sbuf = ring_get()))
+		return -LX_E_NOBUFS;
+	s->c = floo_tcp_connect(st, ip, port, tcp_cb, s);
+	if (!s->c)
+		return -LX_E_NOBUFS; /* no connection slot or ephemeral port */
+	floo_tcp_addrs(s->c, &s->lip, &s->lport, &s->rip, &s->rport);
+	s->bound = true;
+	s->state = LX_SK_CONNECTING;
+	if (s->keepalive)
+		floo_tcp_keepalive(s->c, true);
+	lx_net_poll(); /* the SYN goes out */
+	s->inprogress = true;
+	if (o->flags & LX_O_NONBLOCK) /* as Linux: even when the answer came at once */
+		return -LX_E_INPROGRESS;
+	return s->state != LX_SK_CONNECTING ? connect_result(p, o, s) : connect_wait(p, s);
 }
 
 static int64_t do_connect(struct lx_proc *p, struct lx_ofd *o, uint64_t ua, uint64_t len)
 {
 	struct lx_sock *s = o->sock;
-	struct floo_stack *st = lx_net_stack();
 	uint16_t family = 0, port = 0;
 	uint32_t ip = 0;
 
-	if (s->type == SOCK_STREAM && s->state != S_NEW && s->state != S_LISTEN)
+	if (s->family == LX_AF_UNIX)
+		return lx_unix_connect(p, o, ua, len);
+	if (s->type == LX_SOCK_STREAM && s->state != LX_SK_NEW && s->state != LX_SK_LISTEN)
 		return connect_result(p, o, s);
 	int err = get_addr(p, ua, len, &family, &ip, &port);
 	if (err)
 		return err;
-	if (s->type == SOCK_DGRAM) {
-		if (family == AF_UNSPEC) { /* dissolve the association */
+	if (s->type == LX_SOCK_DGRAM) {
+		if (family == LX_AF_UNSPEC) { /* dissolve the association */
 			s->rip = 0, s->rport = 0;
 			return 0;
 		}
 		if (!port)
 			return -LX_EINVAL; /* no datagram may go to port 0 */
+		if ((ip >> 24) == 127 && !s->bound)
+			s->lip = LX_LOOPBACK; /* the source a loopback route gives */
 		if ((err = udp_bind(s)))
 			return err;
 		s->rip = ip, s->rport = port;
 		return 0;
 	}
-	if (family != AF_INET)
-		return -E_AFNOSUPPORT;
-	if (s->state == S_LISTEN)
+	if (family != LX_AF_INET)
+		return -LX_E_AFNOSUPPORT;
+	if (s->state == LX_SK_LISTEN)
 		return -LX_EINVAL;
-	if (!st || !lx_net_ready() || !ip || (ip >> 24) == 127) {
-		counts.unreach++;
-		return -E_NETUNREACH;
-	}
-	if (!port)
-		return -E_CONNREFUSED;
-	if (!s->sbuf && !(s->sbuf = ring_get()))
-		return -E_NOBUFS;
-	s->c = floo_tcp_connect(st, ip, port, tcp_cb, s);
-	if (!s->c)
-		return -E_NOBUFS; /* no connection slot or ephemeral port */
-	floo_tcp_addrs(s->c, &s->lip, &s->lport, &s->rip, &s->rport);
-	s->bound = true;
-	s->state = S_CONNECTING;
-	if (s->keepalive)
-		floo_tcp_keepalive(s->c, true);
-	lx_net_poll(); /* the SYN goes out */
-	s->inprogress = true;
-	if (o->flags & O_NONBLOCK) /* as Linux: even when the answer came at once */
-		return -E_INPROGRESS;
-	return s->state != S_CONNECTING ? connect_result(p, o, s) : wait_on(p, s);
+	return tcp_connect(p, o, ip, port);
 }
 
 static int64_t do_accept(struct lx_proc *p, struct lx_ofd *o, uint64_t ua, uint64_t ulen,
@@ -814,29 +815,29 @@ static int64_t do_accept(struct lx_proc *p, struct lx_ofd *o, uint64_t ua, uint6
 {
 	struct lx_sock *s = o->sock;
 
-	if (flags & ~(uint64_t)(O_NONBLOCK | O_CLOEXEC))
+	if (flags & ~(uint64_t)(LX_O_NONBLOCK | LX_O_CLOEXEC))
 		return -LX_EINVAL;
-	if (s->state != S_LISTEN)
+	if (s->type == LX_SOCK_DGRAM)
+		return -LX_E_OPNOTSUPP;
+	if (s->state != LX_SK_LISTEN)
 		return -LX_EINVAL;
-	int err = check_addr_out(p, ua, ulen);
+	int err = check_addr_out(p, s, ua, ulen);
 	if (err)
 		return err;
 	if (!s->aq_n)
-		return o->flags & O_NONBLOCK ? -LX_EAGAIN : wait_on(p, s);
-	struct lx_fd *fdt = lx_grp(p)->fd;
-	uint32_t fd = free_fd(p);
-	if (fd == LX_MAX_FDS)
-		return -LX_EMFILE;
-	struct lx_ofd *n = lx_ofd_new(LX_FD_SOCKET, 2 | (uint32_t)(flags & O_NONBLOCK));
-	if (!n)
-		return -E_NFILE;
+		return o->flags & LX_O_NONBLOCK ? -LX_EAGAIN : lx_sk_wait(p, s, s->rcvtimeo);
 	struct lx_sock *a = s->aq[0];
+	int64_t fd = lx_sk_install(p, a, flags);
+	if (fd < 0)
+		return fd;
 	s->aq_n--;
 	for (uint32_t i = 0; i < s->aq_n; i++)
 		s->aq[i] = s->aq[i + 1];
-	n->sock = a;
-	fdt[fd] = (struct lx_fd){n, (flags & O_CLOEXEC) != 0};
-	(void)put_addr(p, ua, ulen, a->rip, a->rport); /* checked above */
+	if (s->family == LX_AF_UNIX) /* checked above */
+		(void)lx_unix_put_name(p, ua, ulen, &a->pname, false);
+	else
+		(void)lx_sk_put_in(p, ua, ulen, a->rip, a->rport);
+	lx_sk_notify(s); /* room in the backlog: a connect may wait for it */
 	return fd;
 }
 
@@ -849,34 +850,32 @@ static int take_err(struct lx_sock *s)
 	return -e;
 }
 
-static int64_t epipe(struct lx_proc *p, uint64_t flags)
+int64_t lx_sk_epipe(struct lx_proc *p, uint64_t flags)
 {
-	if (!(flags & MSG_NOSIGNAL))
+	if (!(flags & LX_MSG_NOSIGNAL))
 		lx_signal_send(p, SIGPIPE, p->pid);
 	return -LX_EPIPE;
 }
-
-/* Send what the buffer list holds (flags: MSG_*): bytes taken, -errno or LX_RET_BLOCK. */
 static int64_t tcp_send(struct lx_proc *p, struct lx_ofd *o, struct lx_sock *s, uint64_t flags)
 {
-	if (s->err && s->state == S_CLOSED)
+	if (s->err && s->state == LX_SK_CLOSED)
 		return take_err(s);
-	if (s->shut_wr || s->state == S_CLOSED)
-		return epipe(p, flags);
-	if (s->state == S_CONNECTING)
-		return nonblocking(o, flags) ? -LX_EAGAIN : wait_on(p, s);
-	if (s->state != S_CONNECTED || !s->c)
-		return -E_NOTCONN;
-	if (!uio.total)
+	if (s->shut_wr || s->state == LX_SK_CLOSED)
+		return lx_sk_epipe(p, flags);
+	if (s->state == LX_SK_CONNECTING)
+		return lx_sk_nonblocking(o, flags) ? -LX_EAGAIN : lx_sk_wait(p, s, s->sndtimeo);
+	if (s->state != LX_SK_CONNECTED || !s->c)
+		return -LX_E_NOTCONN;
+	if (!lx_uio.total)
 		return 0;
 	uint32_t room = SND_RING - s->s_len;
 	if (!room || floo_tcp_send_slots(s->c) < 2)
-		return nonblocking(o, flags) ? -LX_EAGAIN : wait_on(p, s);
-	uint32_t n = uio.total < room ? (uint32_t)uio.total : room;
+		return lx_sk_nonblocking(o, flags) ? -LX_EAGAIN : lx_sk_wait(p, s, s->sndtimeo);
+	uint32_t n = lx_uio.total < room ? (uint32_t)lx_uio.total : room;
 	uint32_t tail = (s->s_head + s->s_len) % SND_RING;
 	uint32_t first = SND_RING - tail < n ? SND_RING - tail : n;
-	if (uio_copy(p, 0, s->sbuf + tail, first, false) ||
-	    uio_copy(p, first, s->sbuf, n - first, false))
+	if (lx_uio_copy(p, 0, s->sbuf + tail, first, false) ||
+	    lx_uio_copy(p, first, s->sbuf, n - first, false))
 		return -LX_EFAULT;
 	s->s_len += n;
 	(void)floo_tcp_send(s->c, s->sbuf + tail, first, (void *)(uintptr_t)first);
@@ -888,7 +887,7 @@ static int64_t tcp_send(struct lx_proc *p, struct lx_ofd *o, struct lx_sock *s, 
 
 static int64_t udp_send(struct lx_proc *p, struct lx_sock *s, uint64_t ua, uint64_t alen)
 {
-	static uint8_t buf[UDP_MAX];
+	static uint8_t buf[LX_SK_UDPMAX];
 	struct floo_stack *st = lx_net_stack();
 	uint16_t family = 0, port = s->rport;
 	uint32_t ip = s->rip;
@@ -897,120 +896,122 @@ static int64_t udp_send(struct lx_proc *p, struct lx_sock *s, uint64_t ua, uint6
 	if (ua) {
 		if ((err = get_addr(p, ua, alen, &family, &ip, &port)))
 			return err;
-		if (family != AF_INET)
-			return -E_AFNOSUPPORT;
+		if (family != LX_AF_INET)
+			return -LX_E_AFNOSUPPORT;
 	}
 	if (!port)
-		return ua ? -LX_EINVAL : -E_DESTADDRREQ;
+		return ua ? -LX_EINVAL : -LX_E_DESTADDRREQ;
 	if (s->shut_wr)
 		return -LX_EPIPE;
-	if (uio.total > UDP_MAX)
-		return -E_MSGSIZE;
-	if (!st || !lx_net_ready() || (ip >> 24) == 127 || !ip)
-		return -E_NETUNREACH;
+	if (lx_uio.total > LX_SK_UDPMAX)
+		return -LX_E_MSGSIZE;
+	if ((ip >> 24) == 127) {
+		if (!s->bound)
+			s->lip = LX_LOOPBACK;
+		return (err = udp_bind(s)) ? err : lx_loop_udp_send(p, s, ip, port);
+	}
+	if (!st || !lx_net_ready() || !ip)
+		return -LX_E_NETUNREACH;
 	if ((err = udp_bind(s)))
 		return err;
-	if (uio_copy(p, 0, buf, uio.total, false))
+	if (lx_uio_copy(p, 0, buf, lx_uio.total, false))
 		return -LX_EFAULT;
-	int r = floo_udp_send(st, s->lport, ip, port, buf, (uint32_t)uio.total);
-	if (r == FLOO_EAGAIN && s->arpq_n < ARPQ) { /* ARP under way: held, as Linux does */
-		struct dgram *d = dgram_get();
+	int r = floo_udp_send(st, s->lport, ip, port, buf, (uint32_t)lx_uio.total);
+	if (r == FLOO_EAGAIN && s->arpq_n < LX_SK_ARPQ) { /* ARP under way: held, as Linux does */
+		struct lx_dgram *d = dgram_get();
 		if (d) {
-			d->ip = ip, d->len = (uint32_t)uio.total, d->port = port;
+			d->ip = ip, d->len = (uint32_t)lx_uio.total, d->port = port;
 			d->at = lx_plat_nanotime();
-			memcpy(d->data, buf, uio.total);
+			memcpy(d->data, buf, lx_uio.total);
 			s->arpq[s->arpq_n++] = d;
 		}
 	} else if (r && r != FLOO_EAGAIN) {
-		return r == FLOO_EINVAL ? -E_MSGSIZE : -E_NETUNREACH;
+		return r == FLOO_EINVAL ? -LX_E_MSGSIZE : -LX_E_NETUNREACH;
 	}
 	lx_net_poll();
-	return (int64_t)uio.total;
+	return (int64_t)lx_uio.total;
 }
 
-/* A send of the buffer list to the socket: bytes, -errno or LX_RET_BLOCK. */
+/* A send of the buffer list to the socket (ctl: sendmsg's control): bytes, -errno or
+ * LX_RET_BLOCK. */
 static int64_t sock_send(struct lx_proc *p, struct lx_ofd *o, uint64_t flags, uint64_t ua,
-                         uint64_t alen)
+                         uint64_t alen, uint64_t ctl, uint64_t ctl_len)
 {
 	struct lx_sock *s = o->sock;
 
-	return s->type == SOCK_STREAM ? tcp_send(p, o, s, flags) : udp_send(p, s, ua, alen);
+	if (s->family == LX_AF_UNIX && s->type == LX_SOCK_STREAM && ua && alen)
+		return s->state == LX_SK_CONNECTED ? -LX_E_ISCONN : -LX_E_OPNOTSUPP;
+	if (s->local)
+		return lx_local_send(p, o, s, flags, ua, alen, ctl, ctl_len);
+	return s->type == LX_SOCK_STREAM ? tcp_send(p, o, s, flags) : udp_send(p, s, ua, alen);
 }
 
-/* Receive into the buffer list; *mflags gets MSG_TRUNC for a cut datagram. */
+/* floo_rxq_copy's way to the user's buffer list (ctx: the process). */
+static int put_user(void *ctx, uint32_t at, const uint8_t *src, uint32_t len)
+{
+	return lx_uio_copy(ctx, at, (void *)src, len, true);
+}
+
+/* Receive into the buffer list; *mflags gets LX_MSG_TRUNC for a cut datagram; umsg: recvmsg's
+ * header (SCM_RIGHTS), 0 for the other calls. */
 static int64_t sock_recv(struct lx_proc *p, struct lx_ofd *o, uint64_t flags, uint64_t ua,
-                         uint64_t ulen, uint32_t *mflags)
+                         uint64_t ulen, uint32_t *mflags, uint64_t umsg)
 {
 	struct lx_sock *s = o->sock;
-	int err = check_addr_out(p, ua, ulen);
+	int err = check_addr_out(p, s, ua, ulen);
 
 	if (err)
 		return err;
-	if (s->type == SOCK_DGRAM) {
-		struct dgram *d = s->dq_head;
+	if (s->local)
+		return lx_local_recv(p, o, s, flags, ua, ulen, mflags, umsg);
+	if (s->type == LX_SOCK_DGRAM) {
+		struct lx_dgram *d = s->dq_head;
 		if (!d) {
 			if (s->err)
 				return take_err(s);
 			if (s->shut_rd)
 				return 0;
-			return nonblocking(o, flags) ? -LX_EAGAIN : wait_on(p, s);
+			return lx_sk_nonblocking(o, flags) ? -LX_EAGAIN
+			                                   : lx_sk_wait(p, s, s->rcvtimeo);
 		}
-		uint64_t n = d->len < uio.total ? d->len : uio.total;
-		if (uio_copy(p, 0, d->data, n, true))
+		uint64_t n = d->len < lx_uio.total ? d->len : lx_uio.total;
+		if (lx_uio_copy(p, 0, d->data, n, true))
 			return -LX_EFAULT;
-		(void)put_addr(p, ua, ulen, d->ip, d->port);
+		(void)lx_sk_put_in(p, ua, ulen, d->ip, d->port);
 		if (n < d->len)
-			*mflags |= MSG_TRUNC;
+			*mflags |= LX_MSG_TRUNC;
 		uint32_t len = d->len;
-		if (!(flags & MSG_PEEK)) {
+		if (!(flags & LX_MSG_PEEK)) {
 			s->dq_head = d->next;
 			if (!s->dq_head)
 				s->dq_tail = NULL;
 			s->dq_bytes -= d->len;
 			dgram_put(d);
 		}
-		return flags & MSG_TRUNC ? len : (int64_t)n;
+		return flags & LX_MSG_TRUNC ? len : (int64_t)n;
 	}
-	if (s->state == S_NEW || s->state == S_LISTEN)
-		return -E_NOTCONN;
-	if (s->state == S_CONNECTING)
-		return nonblocking(o, flags) ? -LX_EAGAIN : wait_on(p, s);
-	if (!uio.total)
+	if (s->state == LX_SK_NEW || s->state == LX_SK_LISTEN)
+		return -LX_E_NOTCONN;
+	if (s->state == LX_SK_CONNECTING)
+		return lx_sk_nonblocking(o, flags) ? -LX_EAGAIN : lx_sk_wait(p, s, s->rcvtimeo);
+	if (!lx_uio.total)
 		return 0; /* as Linux: a read of nothing does not wait */
-	if (!s->rx_bytes) {
+	if (!s->rxq.bytes) {
 		if (s->err)
 			return take_err(s);
-		if (s->peer_fin || s->shut_rd || s->state == S_CLOSED)
+		if (s->peer_fin || s->shut_rd || s->state == LX_SK_CLOSED)
 			return 0;
-		return nonblocking(o, flags) ? -LX_EAGAIN : wait_on(p, s);
+		return lx_sk_nonblocking(o, flags) ? -LX_EAGAIN : lx_sk_wait(p, s, s->rcvtimeo);
 	}
-	uint64_t want = uio.total < s->rx_bytes ? uio.total : s->rx_bytes, done = 0;
-	uint32_t off = s->rx_off;
-	for (struct floo_pbuf *pb = s->rx_head; pb && done < want; pb = pb->next, off = 0) {
-		uint64_t k = pb->len - off < want - done ? pb->len - off : want - done;
-		if (uio_copy(p, done, pb->data + off, k, true))
-			return done ? (int64_t)done : -LX_EFAULT;
-		done += k;
-	}
-	if (flags & MSG_PEEK)
-		return (int64_t)done;
-	s->rx_bytes -= (uint32_t)done;
-	for (uint64_t left = done; left && s->rx_head;) { /* the buffers read through go back */
-		struct floo_pbuf *pb = s->rx_head;
-		uint64_t k = pb->len - s->rx_off;
-		if (left < k) {
-			s->rx_off += (uint32_t)left;
-			break;
-		}
-		left -= k;
-		s->rx_off = 0;
-		s->rx_head = pb->next;
-		if (!s->rx_head)
-			s->rx_tail = NULL;
-		floo_tcp_release(lx_net_stack(), pb);
-	}
+	uint32_t want = lx_uio.total < s->rxq.bytes ? (uint32_t)lx_uio.total : s->rxq.bytes;
+	uint32_t done = floo_rxq_copy(&s->rxq, want, put_user, p);
+	if (!done)
+		return -LX_EFAULT;
+	if (flags & LX_MSG_PEEK)
+		return done;
+	floo_rxq_consume(lx_net_stack(), &s->rxq, done); /* what was read opens the window */
 	if (ua)
-		(void)put_addr(p, ua, ulen, s->rip, s->rport);
+		(void)lx_sk_put_in(p, ua, ulen, s->rip, s->rport);
 	lx_net_poll(); /* the window opened */
 	return (int64_t)done;
 }
@@ -1022,7 +1023,10 @@ int64_t lx_sock_read(struct lx_proc *p, struct lx_ofd *o, uint64_t buf, uint64_t
 	uio_one(buf, len);
 	if (len && lx_check(p, buf, len, LX_PROT_WRITE))
 		return -LX_EFAULT;
-	return sock_recv(p, o, 0, 0, 0, &mflags);
+	int64_t r = sock_recv(p, o, 0, 0, 0, &mflags, 0);
+	if (r != LX_RET_BLOCK)
+		p->wake_at = 0; /* a timed wait (SO_RCVTIMEO) is over */
+	return r;
 }
 
 int64_t lx_sock_write(struct lx_proc *p, struct lx_ofd *o, uint64_t buf, uint64_t len)
@@ -1030,7 +1034,10 @@ int64_t lx_sock_write(struct lx_proc *p, struct lx_ofd *o, uint64_t buf, uint64_
 	uio_one(buf, len);
 	if (len && lx_check(p, buf, len, LX_PROT_READ))
 		return -LX_EFAULT;
-	return sock_send(p, o, 0, 0, 0);
+	int64_t r = sock_send(p, o, 0, 0, 0, 0, 0);
+	if (r != LX_RET_BLOCK)
+		p->wake_at = 0;
+	return r;
 }
 
 /* struct msghdr: name, namelen, iov, iovlen, control, controllen, flags (56 bytes). */
@@ -1045,15 +1052,63 @@ static int64_t do_msg(struct lx_proc *p, struct lx_ofd *o, uint64_t umsg, uint64
 	if (err)
 		return err;
 	if (send)
-		return sock_send(p, o, flags, m[0], (uint32_t)m[1]);
-	/* msg_namelen is an int inside the header: the address goes out through it */
-	int64_t r = sock_recv(p, o, flags, m[0], m[0] ? umsg + 8 : 0, &mflags);
+		return sock_send(p, o, flags, m[0], (uint32_t)m[1], m[5] ? m[4] : 0, m[5]);
+	/* msg_namelen is an int inside the header: the address goes out through it; the control
+	 * message of a local socket (SCM_RIGHTS) and its length are lx_local_recv's */
+	uint64_t zero = 0;
+	if (lx_check(p, umsg + 40, 12, LX_PROT_WRITE))
+		return -LX_EFAULT;
+	int64_t r = sock_recv(p, o, flags, m[0], m[0] ? umsg + 8 : 0, &mflags, umsg);
 	if (r < 0)
 		return r;
-	uint64_t zero = 0;
-	if (lx_copy_out(p, umsg + 40, &zero, 8) || lx_copy_out(p, umsg + 48, &mflags, 4))
+	if ((!o->sock->local && lx_copy_out(p, umsg + 40, &zero, 8)) ||
+	    lx_copy_out(p, umsg + 48, &mflags, 4))
 		return -LX_EFAULT;
 	return r;
+}
+
+/* The options that are not an int: SO_RCVTIMEO, SO_SNDTIMEO, SO_LINGER, SO_PEERCRED. */
+static int64_t sockopt_struct(struct lx_proc *p, struct lx_sock *s, const uint64_t a[6], bool set)
+{
+	uint64_t name = a[2], uval = a[3];
+	bool timeo = name == SO_RCVTIMEO || name == SO_SNDTIMEO || name == 66 || name == 67;
+	uint32_t size = timeo ? 16 : name == SO_LINGER ? 8 : 12;
+	uint64_t *t = name == SO_RCVTIMEO || name == 66 ? &s->rcvtimeo : &s->sndtimeo;
+	int64_t v[2] = {0};
+	int32_t len, w[3] = {0};
+
+	if (set) {
+		if (name == SO_PEERCRED)
+			return -LX_E_NOPROTOOPT;
+		if ((int32_t)a[4] < (int32_t)size)
+			return -LX_EINVAL;
+		if (lx_copy_in(p, timeo ? (void *)v : (void *)w, uval, size))
+			return -LX_EFAULT;
+		if (timeo && (v[1] < 0 || v[1] >= 1000000))
+			return -LX_E_DOM;
+		if (timeo) /* {0, 0}: no limit; a negative time: as short as can be */
+			*t = v[0] < 0 ? 1 : (uint64_t)v[0] * 1000000000ull + (uint64_t)v[1] * 1000;
+		else if ((s->linger = w[0] != 0))
+			s->linger_s = w[1] < 0 ? 0 : w[1];
+		return 0;
+	}
+	if (lx_copy_in(p, &len, a[4], 4))
+		return -LX_EFAULT;
+	if (len < 0)
+		return -LX_EINVAL;
+	if (timeo)
+		v[0] = (int64_t)(*t / 1000000000ull), v[1] = (int64_t)(*t % 1000000000ull / 1000);
+	else if (name == SO_LINGER)
+		w[0] = s->linger, w[1] = s->linger_s;
+	else if (s->family == LX_AF_UNIX && s->peer_pid) /* SO_PEERCRED: uid and gid 0 here */
+		w[0] = (int32_t)s->peer_pid, w[1] = w[2] = 0;
+	else
+		w[0] = 0, w[1] = w[2] = -1;
+	len = (uint32_t)len < size ? len : (int32_t)size;
+	if (lx_copy_out(p, uval, timeo ? (void *)v : (void *)w, (uint32_t)len) ||
+	    lx_copy_out(p, a[4], &len, 4))
+		return -LX_EFAULT;
+	return 0;
 }
 
 static int64_t do_sockopt(struct lx_proc *p, struct lx_sock *s, const uint64_t a[6], bool set)
@@ -1061,6 +1116,9 @@ static int64_t do_sockopt(struct lx_proc *p, struct lx_sock *s, const uint64_t a
 	uint64_t level = a[1], name = a[2], uval = a[3];
 	int32_t v = 0, len = 4;
 
+	if (level == 1 && (name == SO_RCVTIMEO || name == SO_SNDTIMEO || name == 66 || name == 67 ||
+	                   name == SO_LINGER || name == SO_PEERCRED))
+		return sockopt_struct(p, s, a, set);
 	if (set) {
 		if ((int32_t)a[4] < 4)
 			return -LX_EINVAL;
@@ -1072,12 +1130,12 @@ static int64_t do_sockopt(struct lx_proc *p, struct lx_sock *s, const uint64_t a
 		if (len < 0)
 			return -LX_EINVAL;
 	}
-	if (level == 6 && s->type == SOCK_STREAM && name == 1) { /* TCP_NODELAY */
+	if (level == 6 && s->type == LX_SOCK_STREAM && name == 1) { /* TCP_NODELAY */
 		if (set)
 			s->nodelay = v != 0; /* Floo sends at once anyway: it has no Nagle delay */
 		v = s->nodelay;
 	} else if (level != 1) { /* not SOL_SOCKET */
-		return -E_NOPROTOOPT;
+		return -LX_E_NOPROTOOPT;
 	} else {
 		switch (name) {
 		case 2: /* SO_REUSEADDR */
@@ -1103,7 +1161,7 @@ static int64_t do_sockopt(struct lx_proc *p, struct lx_sock *s, const uint64_t a
 			break;
 		case 4: /* SO_ERROR */
 			if (set)
-				return -E_NOPROTOOPT;
+				return -LX_E_NOPROTOOPT;
 			v = -take_err(s);
 			break;
 		case 3:  /* SO_TYPE */
@@ -1111,14 +1169,16 @@ static int64_t do_sockopt(struct lx_proc *p, struct lx_sock *s, const uint64_t a
 		case 38: /* SO_PROTOCOL */
 		case 30: /* SO_ACCEPTCONN */
 			if (set)
-				return -E_NOPROTOOPT;
+				return -LX_E_NOPROTOOPT;
 			v = name == 3    ? s->type
-			    : name == 39 ? AF_INET
-			    : name == 38 ? (s->type == SOCK_STREAM ? 6 : 17)
-			                 : s->state == S_LISTEN;
+			    : name == 39 ? s->family
+			    : name == 38 ? (s->family == LX_AF_UNIX     ? 0
+			                    : s->type == LX_SOCK_STREAM ? 6
+			                                                : 17)
+			                 : s->state == LX_SK_LISTEN;
 			break;
 		default:
-			return -E_NOPROTOOPT;
+			return -LX_E_NOPROTOOPT;
 		}
 	}
 	if (set)
@@ -1134,8 +1194,16 @@ static int64_t do_shutdown(struct lx_sock *s, uint64_t how)
 {
 	if (how > 2)
 		return -LX_EINVAL;
-	if (s->type == SOCK_STREAM ? s->state != S_CONNECTED && s->state != S_CLOSED : !s->rport)
-		return -E_NOTCONN;
+	if (s->family == LX_AF_UNIX || s->local) {
+		if (s->family == LX_AF_INET && s->type != LX_SOCK_DGRAM &&
+		    s->state != LX_SK_CONNECTED)
+			return -LX_E_NOTCONN; /* LX_AF_UNIX: Linux says 0 even unconnected */
+		lx_local_shutdown(s, how);
+		return 0;
+	}
+	if (s->type == LX_SOCK_STREAM ? s->state != LX_SK_CONNECTED && s->state != LX_SK_CLOSED
+	                              : !s->rport)
+		return -LX_E_NOTCONN;
 	if (how != 1)
 		s->shut_rd = true;
 	if (how != 0 && !s->shut_wr) {
@@ -1155,21 +1223,22 @@ int64_t lx_sock_ioctl(struct lx_proc *p, struct lx_ofd *o, uint64_t cmd, uint64_
 
 	switch (cmd) {
 	case 0x541b: /* FIONREAD */
-		v = (int32_t)(s->type == SOCK_STREAM ? s->rx_bytes
-		              : s->dq_head           ? s->dq_head->len
-		                                     : 0);
+		v = (int32_t)(s->local                    ? lx_local_unread(s)
+		              : s->type == LX_SOCK_STREAM ? s->rxq.bytes
+		              : s->dq_head                ? s->dq_head->len
+		                                          : 0);
 		return lx_copy_out(p, arg, &v, 4) ? -LX_EFAULT : 0;
 	case 0x5421: /* FIONBIO */
 		if (lx_copy_in(p, &v, arg, 4))
 			return -LX_EFAULT;
-		o->flags = v ? o->flags | O_NONBLOCK : o->flags & ~O_NONBLOCK;
+		o->flags = v ? o->flags | LX_O_NONBLOCK : o->flags & ~LX_O_NONBLOCK;
 		return 0;
 	default:
 		return -LX_ENOTTY;
 	}
 }
 
-int64_t lx_sock_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], bool *handled)
+static int64_t sock_call(struct lx_proc *p, uint64_t nr, const uint64_t a[6], bool *handled)
 {
 	struct lx_ofd *o = NULL;
 	int64_t err = 0;
@@ -1177,8 +1246,10 @@ int64_t lx_sock_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], boo
 	*handled = true;
 	if (nr == NR_socket)
 		return do_socket(p, a[0], a[1], a[2]);
-	if (nr == NR_socketpair) /* AF_UNIX only on Linux, which is not served */
-		return a[0] == AF_UNIX ? (counts.afnosupport++, -E_AFNOSUPPORT) : -E_OPNOTSUPP;
+	if (nr == NR_socketpair) /* LX_AF_UNIX only, on Linux */
+		return a[0] == LX_AF_UNIX   ? lx_unix_socketpair(p, a[1], a[2], a[3])
+		       : a[0] == LX_AF_INET ? -LX_E_OPNOTSUPP
+		                            : (counts.afnosupport++, -LX_E_AFNOSUPPORT);
 	if ((nr < NR_connect || nr > NR_getsockopt) && nr != NR_accept4) {
 		*handled = false;
 		return -LX_ENOSYS;
@@ -1199,14 +1270,14 @@ int64_t lx_sock_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], boo
 			return -LX_EINVAL;
 		if (a[2] && lx_check(p, a[1], a[2], LX_PROT_READ))
 			return -LX_EFAULT;
-		return sock_send(p, o, a[3], a[4], a[5]);
+		return sock_send(p, o, a[3], a[4], a[5], 0, 0);
 	case NR_recvfrom:
 		uio_one(a[1], a[2]);
 		if ((int64_t)a[2] < 0)
 			return -LX_EINVAL;
 		if (a[2] && lx_check(p, a[1], a[2], LX_PROT_WRITE))
 			return -LX_EFAULT;
-		return sock_recv(p, o, a[3], a[4], a[5], &mflags);
+		return sock_recv(p, o, a[3], a[4], a[5], &mflags, 0);
 	case NR_sendmsg:
 	case NR_recvmsg:
 		return do_msg(p, o, a[1], a[2], nr == NR_sendmsg);
@@ -1215,15 +1286,21 @@ int64_t lx_sock_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], boo
 	case NR_bind:
 		return do_bind(p, s, a[1], a[2]);
 	case NR_listen:
-		return do_listen(s, (int32_t)a[1]);
+		return do_listen(p, s, (int32_t)a[1]);
 	case NR_getsockname:
-		return put_addr(p, a[1], a[2], s->bound && !s->lip ? lx_net_addr() : s->lip,
-		                s->lport);
+		if (s->family == LX_AF_UNIX)
+			return lx_unix_put_name(p, a[1], a[2], &s->name, false);
+		return lx_sk_put_in(p, a[1], a[2], s->bound && !s->lip ? lx_net_addr() : s->lip,
+		                    s->lport);
 	case NR_getpeername:
-		if (s->type == SOCK_STREAM ? s->state != S_CONNECTED && s->state != S_CLOSED
-		                           : !s->rport)
-			return -E_NOTCONN;
-		return put_addr(p, a[1], a[2], s->rip, s->rport);
+		if (s->family == LX_AF_UNIX)
+			return s->peer ? lx_unix_put_name(p, a[1], a[2], &s->pname, false)
+			               : -LX_E_NOTCONN;
+		if (s->type == LX_SOCK_STREAM
+		        ? s->state != LX_SK_CONNECTED && s->state != LX_SK_CLOSED
+		        : !s->rport)
+			return -LX_E_NOTCONN;
+		return lx_sk_put_in(p, a[1], a[2], s->rip, s->rport);
 	case NR_setsockopt:
 	case NR_getsockopt:
 		return do_sockopt(p, s, a, nr == NR_setsockopt);
@@ -1233,12 +1310,40 @@ int64_t lx_sock_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], boo
 	}
 }
 
+int64_t lx_sock_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], bool *handled)
+{
+	int64_t r = sock_call(p, nr, a, handled);
+
+	if (*handled && r != LX_RET_BLOCK)
+		p->wake_at = 0; /* a timed wait (SO_RCVTIMEO, SO_SNDTIMEO) is over */
+	return r;
+}
+
+int64_t lx_sock_linger(struct lx_proc *p, struct lx_ofd *o)
+{
+	struct lx_sock *s = o->sock;
+
+	if (o->refs != 1 || !s || !s->linger || s->linger_s <= 0 || !s->c || s->rxq.bytes)
+		return 0; /* no wait: not the last close, no SO_LINGER, or a reset */
+	if (!s->shut_wr) {
+		s->shut_wr = true;
+		floo_tcp_close(s->c); /* FIN after what is queued */
+		lx_net_poll();
+	}
+	if (!s->s_len || !s->c) {
+		p->wake_at = 0;
+		return 0;
+	}
+	int64_t r = lx_timer_wait(p, s, (int64_t)s->linger_s * 1000);
+	return r == LX_RET_BLOCK ? r : 0; /* the time is up: the close goes on, as Linux's */
+}
+
 void lx_sock_report(void)
 {
 	uint32_t n = 0;
 
 	for (uint32_t i = 0; i < LX_MAX_SOCKS; i++)
-		n += socks[i].used;
+		n += lx_socks[i].used;
 	if (n || counts.afnosupport || counts.unreach)
 		rt_printf("linux: sockets open %u of %u, other families refused %u, no route %u\n",
 		          n, LX_MAX_SOCKS, counts.afnosupport, counts.unreach);

@@ -920,6 +920,9 @@ int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 	case NR_close:
 		if (!fd_get(p, a[0]))
 			return -LX_EBADF;
+		if (fd_get(p, a[0])->kind == LX_FD_SOCKET &&
+		    lx_sock_linger(p, fd_get(p, a[0])) == LX_RET_BLOCK)
+			return LX_RET_BLOCK; /* SO_LINGER: the data goes first */
 		lx_ofd_put(lx_grp(p)->fd[a[0]].o);
 		lx_grp(p)->fd[a[0]].o = NULL;
 		return 0;

@@ -17,8 +17,7 @@ struct floo_sock {
 	uint16_t port;
 	uint8_t aq_n;
 	struct floo_sock *acceptq[ACCEPTQ];
-	struct floo_pbuf *rx_head, *rx_tail;
-	uint32_t rx_off;
+	struct floo_rxq rx;
 	uint32_t s_head, s_len;
 	uint8_t sbuf[FLOO_SOCK_BUF];
 };
@@ -50,18 +49,6 @@ static struct floo_sock *sock_alloc(struct floo_stack *st)
 	return NULL;
 }
 
-/* Free a socket's queued buffers and, if nothing references it, the slot. */
-static void sock_release_rx(struct floo_sock *s)
-{
-	while (s->rx_head) {
-		struct floo_pbuf *pb = s->rx_head;
-
-		s->rx_head = pb->next;
-		floo_tcp_release(s->st, pb);
-	}
-	s->rx_tail = NULL;
-}
-
 /* Event handler of a connected socket. */
 static void sock_cb(struct floo_tcp *c, void *user, const struct floo_tcp_event *ev)
 {
@@ -78,12 +65,7 @@ static void sock_cb(struct floo_tcp *c, void *user, const struct floo_tcp_event 
 			floo_tcp_release(s->st, ev->pb);
 			break;
 		}
-		ev->pb->next = NULL;
-		if (s->rx_tail)
-			s->rx_tail->next = ev->pb;
-		else
-			s->rx_head = ev->pb;
-		s->rx_tail = ev->pb;
+		floo_rxq_push(&s->rx, ev->pb);
 		break;
 	case FLOO_TCP_SENT:
 		s->s_head = (s->s_head + (uint32_t)(uintptr_t)ev->cookie) % FLOO_SOCK_BUF;
@@ -221,7 +203,13 @@ int floo_sock_send(struct floo_sock *s, const void *buf, uint32_t len, uint32_t 
 
 static bool readable(struct floo_sock *s)
 {
-	return s->rx_head || s->peer_fin || s->dead;
+	return s->rx.head || s->peer_fin || s->dead;
+}
+
+static int put_mem(void *ctx, uint32_t at, const uint8_t *src, uint32_t len)
+{
+	memcpy((uint8_t *)ctx + at, src, len);
+	return 0;
 }
 
 int floo_sock_recv(struct floo_sock *s, void *buf, uint32_t len, uint32_t timeout_ms)
@@ -231,23 +219,8 @@ int floo_sock_recv(struct floo_sock *s, void *buf, uint32_t len, uint32_t timeou
 
 	if (!wait_for(s, readable, timeout_ms))
 		return FLOO_EAGAIN;
-	while (s->rx_head && got < len) {
-		struct floo_pbuf *pb = s->rx_head;
-		uint32_t n = pb->len - s->rx_off;
-
-		if (n > len - got)
-			n = len - got;
-		memcpy(out + got, pb->data + s->rx_off, n);
-		got += n;
-		s->rx_off += n;
-		if (s->rx_off == pb->len) {
-			s->rx_head = pb->next;
-			if (!s->rx_head)
-				s->rx_tail = NULL;
-			s->rx_off = 0;
-			floo_tcp_release(s->st, pb);
-		}
-	}
+	got = floo_rxq_copy(&s->rx, len, put_mem, out);
+	floo_rxq_consume(s->st, &s->rx, got);
 	if (got)
 		return (int)got;
 	if (s->dead && s->err)
@@ -267,7 +240,7 @@ void floo_sock_close(struct floo_sock *s)
 		s->used = false;
 		return;
 	}
-	sock_release_rx(s);
+	floo_rxq_release(s->st, &s->rx);
 	s->user_closed = true;
 	if (!s->c || s->dead) {
 		s->used = false;

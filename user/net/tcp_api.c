@@ -153,6 +153,65 @@ void floo_tcp_release(struct floo_stack *st, struct floo_pbuf *pb)
 	floo_pbuf_free(st, pb);
 }
 
+void floo_rxq_push(struct floo_rxq *q, struct floo_pbuf *pb)
+{
+	pb->next = NULL;
+	if (q->tail)
+		q->tail->next = pb;
+	else
+		q->head = pb;
+	q->tail = pb;
+	q->bytes += pb->len;
+}
+
+uint32_t floo_rxq_copy(const struct floo_rxq *q, uint32_t n,
+                       int (*put)(void *ctx, uint32_t at, const uint8_t *src, uint32_t len),
+                       void *ctx)
+{
+	uint32_t done = 0, off = q->off;
+
+	if (n > q->bytes)
+		n = q->bytes;
+	for (const struct floo_pbuf *pb = q->head; pb && done < n; pb = pb->next, off = 0) {
+		uint32_t k = pb->len - off < n - done ? pb->len - off : n - done;
+		if (put(ctx, done, pb->data + off, k))
+			break;
+		done += k;
+	}
+	return done;
+}
+
+void floo_rxq_consume(struct floo_stack *st, struct floo_rxq *q, uint32_t n)
+{
+	if (n > q->bytes)
+		n = q->bytes;
+	q->bytes -= n;
+	while (n && q->head) {
+		struct floo_pbuf *pb = q->head;
+		uint32_t k = pb->len - q->off;
+		if (n < k) {
+			q->off += n;
+			return;
+		}
+		n -= k;
+		q->off = 0;
+		q->head = pb->next;
+		if (!q->head)
+			q->tail = NULL;
+		floo_tcp_release(st, pb);
+	}
+}
+
+void floo_rxq_release(struct floo_stack *st, struct floo_rxq *q)
+{
+	while (q->head) {
+		struct floo_pbuf *pb = q->head;
+		q->head = pb->next;
+		floo_tcp_release(st, pb);
+	}
+	*q = (struct floo_rxq){0};
+}
+
 /* Graceful close: FIN once the queued data is out. */
 void floo_tcp_close(struct floo_tcp *c)
 {

@@ -162,6 +162,27 @@ unsigned floo_tcp_send_slots(const struct floo_tcp *c);
 uint32_t floo_tcp_unacked(const struct floo_tcp *c);
 /* Hand a DATA buffer back: frees it and opens the receive window. */
 void floo_tcp_release(struct floo_stack *st, struct floo_pbuf *pb);
+/*
+ * A socket layer's queue of received DATA buffers, read from the front
+ * (user/net/socket.c and the Linux personality's sockets share it). The
+ * buffers stay held until consumed, so the unread bytes are the receive
+ * window. Zero-initialised is empty.
+ */
+struct floo_rxq {
+	struct floo_pbuf *head, *tail;
+	uint32_t off;   /* bytes of head already read */
+	uint32_t bytes; /* unread bytes in all */
+};
+void floo_rxq_push(struct floo_rxq *q, struct floo_pbuf *pb);
+/* Hand up to n unread bytes from the front to put (at: their offset from the front), run by
+ * run, without consuming them: the bytes put took, stopping at put's first non-zero result. */
+uint32_t floo_rxq_copy(const struct floo_rxq *q, uint32_t n,
+                       int (*put)(void *ctx, uint32_t at, const uint8_t *src, uint32_t len),
+                       void *ctx);
+/* The first n unread bytes are read: buffers read through go back (floo_tcp_release). */
+void floo_rxq_consume(struct floo_stack *st, struct floo_rxq *q, uint32_t n);
+/* Every buffer goes back; the queue is empty. */
+void floo_rxq_release(struct floo_stack *st, struct floo_rxq *q);
 /* Send FIN after queued data (graceful). */
 void floo_tcp_close(struct floo_tcp *c);
 /* Send RST and drop the connection now. */
