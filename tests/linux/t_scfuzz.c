@@ -140,6 +140,7 @@ int main(int argc, char **argv)
 	long calls = argc > 1 ? strtol(argv[1], NULL, 10) : 20000, made = 0, errors = 0;
 
 	static const long no_wait[2] = {0, 0};                       /* a timespec of 0 */
+	static long zero[2];                                         /* a writable one */
 	bool only_sockets = argc > 2 && !strcmp(argv[2], "sockets"); /* t_scfuzz N sockets */
 
 	for (long i = 0; i < calls && !only_sockets; i++) {
@@ -155,6 +156,13 @@ int main(int argc, char **argv)
 			a[2] = (long)no_wait; /* ppoll */
 		if (nr == 232 || nr == 281)
 			a[3] = 0; /* epoll_wait, epoll_pwait */
+		zero[0] = zero[1] = 0; /* select writes the time left back */
+		if (nr == 35)
+			a[0] = (long)zero; /* nanosleep */
+		if (nr == 230)
+			a[2] = (long)zero; /* clock_nanosleep */
+		if (nr == 23 || nr == 270)
+			a[4] = (long)zero; /* select, pselect6 */
 		if (nr == 41 || nr == 53)
 			a[1] |=
 			    04000; /* socket, socketpair: a read of one would wait (as a pipe's) */

@@ -386,6 +386,8 @@ int lx_fs_rename(const char *from, const char *to)
 
 	if (!cf)
 		return -LX_ENOENT;
+	if (cf == &files[0])
+		return -16; /* EBUSY: the root, as Linux */
 	int err = split(to, dir, &name, canon);
 	if (err)
 		return err == -LX_EEXIST ? -16 : err;

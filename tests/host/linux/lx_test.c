@@ -340,6 +340,9 @@ static void fs_writes_renames_and_unlinks(void)
 	CHECK_EQ(lx_fs_rename("/tmp/d", "/tmp/e"), 0);
 	CHECK(lx_fs_lookup("/tmp/e/y") == f);
 	CHECK_EQ(lx_fs_rename("/tmp/e", "/tmp/e/z"), -LX_EINVAL);
+	CHECK_EQ(lx_fs_rename("/", "/tmp/root"), -16); /* rename_of_the_root_said_done: EBUSY */
+	CHECK_EQ(lx_fs_rename("/tmp/e", "/"), -16);
+	CHECK(lx_fs_lookup("/tmp/root") == NULL);
 	CHECK_EQ(lx_fs_unlink("/tmp/e", true), -LX_ENOTEMPTY);
 	lx_fs_hold(f);
 	CHECK_EQ(lx_fs_unlink("/tmp/e/y", false), 0);
