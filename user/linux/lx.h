@@ -193,6 +193,8 @@ struct lx_proc {
 	uint32_t redirected; /* this call sent the thread elsewhere (fork, execve, sigreturn):
 	                        no signal is taken at its end */
 	uint32_t sigsender;  /* si_pid of the last signal sent */
+	uint64_t ss_sp, ss_size; /* this thread's sigaltstack (ss_size 0: none) */
+	uint32_t ss_flags;       /* as sigaltstack set them (SS_AUTODISARM, SS_DISABLE...) */
 	uint32_t stopped;    /* a leader: its process is stopped, by this signal (jobctl.c) */
 	uint32_t report;     /* a leader: LX_REPORT_* for its parent's wait, not yet taken */
 	uint32_t sigchld_pid, sigchld_code; /* SIGCHLD's siginfo: the child that ended */

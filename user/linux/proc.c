@@ -729,6 +729,7 @@ static int64_t fork_step2(struct lx_proc *p, uint64_t frame)
 	uint64_t start = c->start_ns;
 	memcpy(c, lx_grp(p), sizeof(*c)); /* a thread forks its process, with its own state: */
 	c->sigmask = p->sigmask, c->call = p->call, c->fork_flags = p->fork_flags;
+	c->ss_sp = p->ss_sp, c->ss_size = p->ss_size, c->ss_flags = p->ss_flags; /* sigaltstack */
 	c->idx = c->mm_idx = idx, c->pid = c->tgid = pid, c->ppid = lx_grp(p)->pid,
 	c->start_ns = start;
 	c->grp = NULL, c->nthreads = 0, c->thread_gone = 0;
@@ -922,6 +923,7 @@ static int64_t exec_image(struct lx_proc *p, const char *path, const char *const
 	p->tid_address = 0;
 	p->robust_list = 0;
 	p->in_sigsuspend = 0;
+	p->ss_sp = p->ss_size = 0, p->ss_flags = 0; /* no alternate signal stack */
 	vfork_release(p);
 	return 0;
 }
