@@ -385,6 +385,16 @@ bool lx_job_is_stop(int sig); /* SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU */
 void lx_job_stop(struct lx_proc *q, int sig);
 /* SIGCONT: the process of q goes on (whatever SIGCONT's action); its parent hears of it. */
 void lx_job_continue(struct lx_proc *q);
+/* The process group of p is orphaned (no member has a parent in another group of its session). */
+bool lx_job_orphaned(struct lx_proc *p);
+/* The groups p's exit may orphan: its own and its children's that are not orphaned yet. */
+struct lx_links {
+	uint32_t n, pgid[LX_MAX_PROCS];
+};
+void lx_job_links(struct lx_proc *p, struct lx_links *o);
+/* After the exit: each of those groups now orphaned with a stopped member gets SIGHUP and
+ * SIGCONT (POSIX). */
+void lx_job_orphans(const struct lx_links *o);
 
 /* ---- CPU time (cputime.c) ---- */
 /* The CPU time of p's process (every thread, those gone too), in ns. */

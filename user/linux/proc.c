@@ -520,6 +520,8 @@ void lx_proc_exit(struct lx_proc *p, int st)
 	if (p->state != LX_PROC_LIVE)
 		return;
 	p = lx_grp(p); /* a thread's exit_group or fatal signal: the whole process */
+	struct lx_links links;
+	lx_job_links(p, &links); /* groups this exit may orphan (jobctl.c) */
 	if (p->nthreads)
 		lx_thread_kill_others(p, p);
 	for (uint32_t fd = 0; fd < LX_MAX_FDS; fd++) {
@@ -539,6 +541,7 @@ void lx_proc_exit(struct lx_proc *p, int st)
 		if (q->state == LX_PROC_ZOMBIE)
 			reap(q);
 	}
+	lx_job_orphans(&links); /* SIGHUP and SIGCONT to those with a stopped member */
 	struct lx_proc *par = lx_proc_by_pid(p->ppid);
 	if (p->ppid == 1 || !par) {
 		if (p->pid == first_pid)

@@ -274,8 +274,9 @@ int64_t lx_signal_deliver(struct lx_proc *p, int64_t r, bool interrupted)
 		if (h == SIG_IGN || (h == SIG_DFL && default_ignored(sig)))
 			continue;
 		if (h == SIG_DFL && lx_job_is_stop(sig)) {
-			lx_job_stop(p, sig); /* p stops once this call is answered */
-			continue;
+			if (sig == SIGSTOP || !lx_job_orphaned(p))
+				lx_job_stop(p, sig); /* p stops once this call is answered */
+			continue; /* (an orphaned group's SIGTSTP, SIGTTIN, SIGTTOU: discarded) */
 		}
 		if (h == SIG_DFL) {
 			lx_proc_exit(p, sig);
@@ -338,7 +339,8 @@ void lx_signal_send(struct lx_proc *q, int sig, uint32_t from)
 		return; /* taken once SIGCONT resumes it (lx_job_continue), as on Linux */
 	if (h == SIG_DFL && lx_job_is_stop(sig)) {
 		q->sigpending &= ~bit(sig);
-		lx_job_stop(q, sig);
+		if (sig == SIGSTOP || !lx_job_orphaned(q)) /* else discarded, as Linux */
+			lx_job_stop(q, sig);
 		return;
 	}
 	if (h == SIG_DFL) {
