@@ -809,6 +809,7 @@ static void serve(void)
 			p = NULL;
 		}
 		if (p && p->state == LX_PROC_LIVE && !p->chan) {
+			uint64_t t0 = rt_tsc(); /* p's system time from here (cputime.c) */
 			lx_plat_switch(p);
 			lx_caller = p;
 			if (HL_MSG_LABEL(info) == HL_LABEL_LINUX_SYSCALL) {
@@ -848,6 +849,7 @@ static void serve(void)
 					reply = handle_fault(p, &m);
 			}
 			lx_caller = NULL;
+			lx_cpu_charge(p, rt_tsc() - t0);
 		} else if (HL_MSG_LABEL(info) == 0) {
 			/* The bound notification: the badge holds its bits (< 256, so it names no
 			 * live process: pid 0 is never given). */

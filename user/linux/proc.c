@@ -616,9 +616,12 @@ static int64_t do_wait(struct lx_proc *p, int how, uint64_t id, uint64_t ustatus
 	                                : found->wstatus;
 	if (ustatus && lx_copy_out(p, ustatus, &st, 4))
 		return -LX_EFAULT;
-	uint64_t cpu = ev == EV_EXIT ? found->cpu_gone_ns + found->cpu_children_ns : 0;
-	if (rusage) { /* ru_utime: its CPU time and its children's (user and system together) */
-		uint64_t ru[18] = {cpu / 1000000000ull, cpu % 1000000000ull / 1000};
+	uint64_t user = 0, sys = 0;
+	if (ev == EV_EXIT)
+		lx_cpu_of_child(found, &user, &sys);
+	if (rusage) { /* ru_utime, ru_stime: its CPU times and its children's (cputime.c) */
+		uint64_t ru[18] = {user / 1000000000ull, user % 1000000000ull / 1000,
+		                   sys / 1000000000ull, sys % 1000000000ull / 1000};
 		if (lx_copy_out(p, rusage, ru, sizeof(ru)))
 			return -LX_EFAULT;
 	}
@@ -640,7 +643,7 @@ static int64_t do_wait(struct lx_proc *p, int how, uint64_t id, uint64_t ustatus
 	uint32_t got = found->pid;
 	if (!(options & WNOWAIT)) {
 		if (ev == EV_EXIT) {
-			lx_grp(p)->cpu_children_ns += cpu; /* RUSAGE_CHILDREN, times' cutime */
+			lx_cpu_reaped(p, found); /* RUSAGE_CHILDREN, times' cutime and cstime */
 			reap(found);
 		} else
 			found->report = 0; /* reported once */
@@ -740,6 +743,8 @@ static int64_t fork_step2(struct lx_proc *p, uint64_t frame)
 	c->chan = NULL, c->vfork_child = 0, c->vfork_ret = 0;
 	c->sigpending = 0, c->in_sigsuspend = 0, c->stopped = 0, c->report = 0;
 	c->cpu_gone_ns = c->cpu_children_ns = 0;
+	c->sys_tsc = c->sys_proc_tsc = c->sys_children_tsc = 0; /* and no ITIMER_VIRTUAL/PROF */
+	memset(c->itv_at, 0, sizeof(c->itv_at)), memset(c->itv_every, 0, sizeof(c->itv_every));
 	c->tid_address = 0;
 	for (uint32_t fd = 0; fd < LX_MAX_FDS; fd++)
 		if (c->fd[fd].o)
