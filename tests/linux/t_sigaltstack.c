@@ -193,7 +193,7 @@ static void *overflow(void *arg)
 		printf("overflow: the recursion ended?\n");
 		return NULL;
 	}
-	printf("overflow: SIGSEGV caught on the alternate stack %d, si_code %d\n", segv_on_alt,
+	printf("overflow: signal 11 caught on the alternate stack %d, si_code %d\n", segv_on_alt,
 	       segv_code);
 	query("overflow thread after");
 	return NULL;
