@@ -875,14 +875,11 @@ static void serve(void)
 /* Run one command line: its exit status (128 + signal when killed), or -errno. With a session
  * (LX_TTY_CONSOLE or LX_TTY_SCREEN; -1: none), its first process is the leader of a session
  * with that tty as its controlling tty and as its descriptors 0-2. */
-static int run(char *line, int session)
+/* The words of line (cut at blanks, which become NULs) into argv, NULL after: how many. */
+static uint32_t split_words(char *line, const char *argv[MAX_WORDS + 1])
 {
-	const char *argv[MAX_WORDS + 1];
 	uint32_t argc = 0;
-	int err = 0;
 
-	if (line[0] == '!')
-		line++; /* a command the differential test leaves out (Hallows only) */
 	for (char *s = line; *s && argc < MAX_WORDS;) {
 		while (*s == ' ')
 			*s++ = 0;
@@ -892,6 +889,17 @@ static int run(char *line, int session)
 			s++;
 	}
 	argv[argc] = NULL;
+	return argc;
+}
+
+static int run(char *line, int session)
+{
+	const char *argv[MAX_WORDS + 1];
+	int err = 0;
+
+	if (line[0] == '!')
+		line++; /* a command the differential test leaves out (Hallows only) */
+	uint32_t argc = split_words(line, argv);
 	if (!argc)
 		return -LX_EINVAL;
 	struct lx_proc *first = lx_proc_first(argv[0], argv, &err);
@@ -1051,19 +1059,10 @@ static uint32_t getty_start(int which)
 {
 	static char copy[MAX_LINE];
 	const char *argv[MAX_WORDS + 1];
-	uint32_t argc = 0;
 	int err = 0;
 
 	strlcpy(copy, gt.cmd, sizeof(copy));
-	for (char *s = copy; *s && argc < MAX_WORDS;) {
-		while (*s == ' ')
-			*s++ = 0;
-		if (*s)
-			argv[argc++] = s;
-		while (*s && *s != ' ')
-			s++;
-	}
-	argv[argc] = NULL;
+	uint32_t argc = split_words(copy, argv);
 	struct lx_proc *first = argc ? lx_proc_first(argv[0], argv, &err) : NULL;
 	if (!first) {
 		rt_printf("linux: %s session: %s cannot start (%d)\n", tty_name(which), gt.cmd, err);
