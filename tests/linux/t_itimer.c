@@ -89,7 +89,8 @@ int main(void)
 	show_itv("virtual armed", ITIMER_VIRTUAL);
 	getitimer(ITIMER_VIRTUAL, &old);
 	printf("virtual left within 40 ms (Linux adds a tick): %d\n",
-	       old.it_value.tv_sec == 0 && old.it_value.tv_usec > 0 && old.it_value.tv_usec <= 40000);
+	       old.it_value.tv_sec == 0 && old.it_value.tv_usec > 0 &&
+	           old.it_value.tv_usec <= 40000);
 	spin_until(&vt, 1);
 	long used = cpu_ms() - c0;
 	printf("SIGVTALRM: %d, after 20 ms of CPU at least: %d\n", vt, used >= 20);

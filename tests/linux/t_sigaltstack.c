@@ -23,6 +23,9 @@
 #include "show.h"
 
 #define ALT_SIZE 65536
+#ifndef SS_AUTODISARM /* the kernel's (musl has it; older C libraries do not) */
+#define SS_AUTODISARM (1U << 31)
+#endif
 
 static char alt[ALT_SIZE] __attribute__((aligned(16)));
 static char alt2[ALT_SIZE] __attribute__((aligned(16)));
@@ -48,17 +51,56 @@ static void show_ss(const char *what, const stack_t *s)
 	       s->ss_size, (unsigned)s->ss_flags);
 }
 
-static void query(const char *what)
-{
+/* What sigaltstack(NULL, &o) says: its result (errno when it failed) and o. */
+struct seen {
+	long r;
+	int err;
 	stack_t o;
-	memset(&o, 0x5a, sizeof(o));
-	if (ss_call(NULL, &o))
-		printf("%s: sigaltstack failed errno %d\n", what, errno);
-	else
-		show_ss(what, &o);
+};
+
+static void look(struct seen *q)
+{
+	memset(&q->o, 0x5a, sizeof(q->o));
+	errno = 0;
+	q->r = ss_call(NULL, &q->o);
+	q->err = errno;
 }
 
-static volatile int depth, outer_on, inner_on, inner_below;
+static void show_seen(const char *what, const struct seen *q)
+{
+	if (q->r)
+		printf("%s: sigaltstack failed errno %d\n", what, q->err);
+	else
+		show_ss(what, &q->o);
+}
+
+static void query(const char *what)
+{
+	struct seen q;
+	look(&q);
+	show_seen(what, &q);
+}
+
+/* A call made in a handler: its result and errno, printed once the handler has returned (a
+ * handler only records: printf is not async-signal-safe). */
+struct call {
+	long r;
+	int err;
+};
+
+static void call_show(const char *what, const struct call *c)
+{
+	printf("%s: %ld errno %d\n", what, c->r, c->r < 0 ? c->err : 0);
+}
+
+/* What a handler saw: where it ran, its frame's uc_stack, sigaltstack's view, two calls. */
+static struct {
+	int sig, on_alt;
+	stack_t uc_stack;
+	struct seen inside, after;
+	struct call change, query;
+} h;
+static volatile int depth, inner_sig, inner_on, inner_below;
 static volatile uintptr_t outer_at;
 
 static void on_usr1(int sig, siginfo_t *si, void *ucv)
@@ -66,31 +108,43 @@ static void on_usr1(int sig, siginfo_t *si, void *ucv)
 	ucontext_t *uc = ucv;
 	char here;
 	(void)si;
-	printf("handler %d: on alt %d\n", sig, on(alt, &here));
-	show_ss("  uc_stack", &uc->uc_stack);
-	query("  inside");
+	h.sig = sig, h.on_alt = on(alt, &here), h.uc_stack = uc->uc_stack;
+	look(&h.inside);
 	stack_t n = {.ss_sp = alt2, .ss_size = ALT_SIZE};
-	SHOW("  change while on it (EPERM)", ss_call(&n, NULL));
-	SHOW("  the same while on it (EPERM)", ss_call(NULL, NULL));
+	errno = 0;
+	h.change.r = ss_call(&n, NULL), h.change.err = errno;
+	errno = 0;
+	h.query.r = ss_call(NULL, NULL), h.query.err = errno;
 	if (depth++ == 0) {
 		outer_at = (uintptr_t)&here;
 		raise(SIGUSR2); /* nested: SA_ONSTACK too */
 	}
 }
 
+static void show_usr1(void)
+{
+	printf("handler %d: on alt %d\n", h.sig, h.on_alt);
+	show_ss("  uc_stack", &h.uc_stack);
+	show_seen("  inside", &h.inside);
+	call_show("  change while on it (EPERM)", &h.change);
+	call_show("  the same while on it (EPERM)", &h.query);
+}
+
 static void on_usr2(int sig, siginfo_t *si, void *ucv)
 {
 	char here;
 	(void)si, (void)ucv;
+	inner_sig = sig;
 	inner_on = on(alt, &here);
 	inner_below = outer_at && (uintptr_t)&here < outer_at;
-	printf("handler %d: on alt %d, below the outer one %d\n", sig, inner_on, inner_below);
 }
+
+static volatile int plain_sig, plain_on;
 
 static void on_plain(int sig)
 {
 	char here;
-	printf("handler %d without SA_ONSTACK: on alt %d\n", sig, on(alt, &here));
+	plain_sig = sig, plain_on = on(alt, &here);
 }
 
 static void on_autodisarm(int sig, siginfo_t *si, void *ucv)
@@ -98,12 +152,12 @@ static void on_autodisarm(int sig, siginfo_t *si, void *ucv)
 	ucontext_t *uc = ucv;
 	char here;
 	(void)si;
-	printf("autodisarm handler %d: on alt %d\n", sig, on(alt, &here));
-	show_ss("  uc_stack", &uc->uc_stack);
-	query("  inside (disarmed)");
+	h.sig = sig, h.on_alt = on(alt, &here), h.uc_stack = uc->uc_stack;
+	look(&h.inside);
 	stack_t n = {.ss_sp = alt2, .ss_size = ALT_SIZE};
-	SHOW("  change while disarmed", ss_call(&n, NULL));
-	query("  after the change");
+	errno = 0;
+	h.change.r = ss_call(&n, NULL), h.change.err = errno;
+	look(&h.after);
 }
 
 static void on_rewrite(int sig, siginfo_t *si, void *ucv)
@@ -143,7 +197,7 @@ static void errors(void)
 	stack_t o;
 	SHOW("bad old (EFAULT)", ss_call(NULL, (void *)8));
 	s.ss_flags = 0, s.ss_size = ALT_SIZE;
-	SHOW("set with a bad old (EFAULT)", ss_call(&s, (void *)-4096l));
+	SHOW("set with a bad old (EFAULT)", ss_call(&s, (void *)-4096L));
 	query("set anyway");
 	s.ss_flags = SS_ONSTACK;
 	SHOW("SS_ONSTACK as the mode", ss_call(&s, &o));
@@ -214,9 +268,12 @@ int main(int argc, char **argv)
 	handle(SIGUSR1, on_usr1, SA_ONSTACK);
 	handle(SIGUSR2, on_usr2, SA_ONSTACK);
 	raise(SIGUSR1);
+	show_usr1();
+	printf("handler %d: on alt %d, below the outer one %d\n", inner_sig, inner_on, inner_below);
 	query("after the handlers");
 	signal(SIGHUP, on_plain);
 	raise(SIGHUP);
+	printf("handler %d without SA_ONSTACK: on alt %d\n", plain_sig, plain_on);
 
 	/* SS_AUTODISARM: off while a handler runs, back with rt_sigreturn */
 	s.ss_flags = SS_AUTODISARM;
@@ -224,6 +281,11 @@ int main(int argc, char **argv)
 	query("armed");
 	handle(SIGUSR1, on_autodisarm, SA_ONSTACK);
 	raise(SIGUSR1);
+	printf("autodisarm handler %d: on alt %d\n", h.sig, h.on_alt);
+	show_ss("  uc_stack", &h.uc_stack);
+	show_seen("  inside (disarmed)", &h.inside);
+	call_show("  change while disarmed", &h.change);
+	show_seen("  after the change", &h.after);
 	query("after the autodisarm handler");
 	handle(SIGUSR1, on_rewrite, SA_ONSTACK);
 	raise(SIGUSR1);
@@ -235,6 +297,7 @@ int main(int argc, char **argv)
 	handle(SIGUSR1, on_usr1, SA_ONSTACK);
 	depth = 1;
 	raise(SIGUSR1);
+	show_usr1();
 
 	s.ss_sp = alt, s.ss_flags = 0;
 	ss_call(&s, NULL);

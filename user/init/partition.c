@@ -348,8 +348,9 @@ static bool issue_screen(struct init *in, struct init_partition *ip)
 	for (int k = 0; k < 4 && !err; k++) {
 		hl_cptr_t s = ip->screen_port[k] = rt_slot();
 		err = !s ? HL_ERR_NO_MEMORY
-		      : k == 2 ? hl_irq_control_get(HL_SLOT_IRQ_CONTROL, 1, s)
-		               : hl_ioport_control_issue(HL_SLOT_IOPORT_CONTROL, base[k], count[k], s);
+		      : k == 2
+		          ? hl_irq_control_get(HL_SLOT_IRQ_CONTROL, 1, s)
+		          : hl_ioport_control_issue(HL_SLOT_IOPORT_CONTROL, base[k], count[k], s);
 	}
 	for (uint32_t i = 0; !err && g->kind && i < bi->nmem; i++) { /* in address order */
 		const struct hl_bootinfo_mem *m = &bi->mem[i];
@@ -375,7 +376,8 @@ static bool issue_screen(struct init *in, struct init_partition *ip)
 	}
 	if (err)
 		init_refuse(in, ip->mp,
-		            "screen: the keyboard, IRQ 1 and the screen not issued (error %ld)", err);
+		            "screen: the keyboard, IRQ 1 and the screen not issued (error %ld)",
+		            err);
 	return !err;
 }
 
@@ -458,7 +460,8 @@ static bool build_program(struct init *in, struct manifest_partition *p,
 		       false;
 	memset(&pi->screen, 0, sizeof(pi->screen));
 	if (p->screen && j == 0 && !give_screen(in, part_of(in, p), cs, &bi, pi))
-		return init_refuse(in, p, "cannot give the screen to program %s", g->argv[0]), false;
+		return init_refuse(in, p, "cannot give the screen to program %s", g->argv[0]),
+		       false;
 	hl_cptr_t info = filled_frame(&bi, sizeof(bi)), pinfo = filled_frame(pi, sizeof(*pi));
 	if (!info || !pinfo || rt_map_frame(as, info, HL_BOOTINFO_VADDR, HL_R_READ) ||
 	    rt_map_frame(as, pinfo, HL_PARTINFO_VADDR, HL_R_READ) ||

@@ -91,10 +91,9 @@ int64_t lx_cpu_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], bool
 	switch (nr) {
 	case NR_times: { /* clock ticks of 10 ms: utime, stime, cutime, cstime */
 		struct lx_proc *l = lx_grp(p);
-		uint64_t tms[4] = {lx_cpu_process_ns(p) / (NS / 100),
-		                   lx_cpu_process_sys_ns(p) / (NS / 100),
-		                   l->cpu_children_ns / (NS / 100),
-		                   lx_cpu_children_sys_ns(p) / (NS / 100)};
+		uint64_t tms[4] = {
+		    lx_cpu_process_ns(p) / (NS / 100), lx_cpu_process_sys_ns(p) / (NS / 100),
+		    l->cpu_children_ns / (NS / 100), lx_cpu_children_sys_ns(p) / (NS / 100)};
 		uint64_t ticks = lx_plat_nanotime() / (NS / 100);
 		return a[0] && lx_copy_out(p, a[0], tms, sizeof(tms)) ? -LX_EFAULT : (int64_t)ticks;
 	}

@@ -170,7 +170,8 @@ void lx_job_orphans(const struct lx_links *o)
 				stopped = stopped || q->stopped;
 			}
 		}
-		for (int sig = 1; stopped && sig <= SIGCONT; sig += SIGCONT - 1) /* SIGHUP, SIGCONT */
+		for (int sig = 1; stopped && sig <= SIGCONT;
+		     sig += SIGCONT - 1) /* SIGHUP, SIGCONT */
 			for (uint32_t m = 0; m < n; m++) {
 				struct lx_proc *q = lx_proc_by_pid(members[m]);
 				if (q && q->state == LX_PROC_LIVE)

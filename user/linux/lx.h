@@ -174,8 +174,8 @@ struct lx_proc {
 	/* A leader: ITIMER_VIRTUAL [0] and ITIMER_PROF [1] (timer.c): expiry in process CPU ns
 	 * (0: off), interval, and the lx_plat_nanotime at which to look at the CPU time again. */
 	uint64_t itv_at[2], itv_every[2], itv_look[2];
-	uint32_t state;      /* LX_PROC_* */
-	uint32_t idx;        /* index in lx_procs: the platform's per-process state */
+	uint32_t state;   /* LX_PROC_* */
+	uint32_t idx;     /* index in lx_procs: the platform's per-process state */
 	uint32_t mm_idx;  /* the index of the slot whose memory it uses (a thread: its leader's) */
 	const void *chan; /* blocked until lx_wake(chan); NULL: not blocked */
 	uint32_t vfork_child; /* vfork: blocked until this child execs or exits */
@@ -196,13 +196,13 @@ struct lx_proc {
 	uint64_t sigactions[65][4];               /* per signal: handler, flags, restorer, mask */
 	uint64_t sigmask, sigpending, saved_mask; /* bit sig - 1 */
 	uint32_t in_sigsuspend;                   /* saved_mask is the mask after it */
-	uint32_t redirected; /* this call sent the thread elsewhere (fork, execve, sigreturn):
-	                        no signal is taken at its end */
-	uint32_t sigsender;  /* si_pid of the last signal sent */
+	uint32_t redirected;     /* this call sent the thread elsewhere (fork, execve, sigreturn):
+	                            no signal is taken at its end */
+	uint32_t sigsender;      /* si_pid of the last signal sent */
 	uint64_t ss_sp, ss_size; /* this thread's sigaltstack (ss_size 0: none) */
 	uint32_t ss_flags;       /* as sigaltstack set them (SS_AUTODISARM, SS_DISABLE...) */
-	uint32_t stopped;    /* a leader: its process is stopped, by this signal (jobctl.c) */
-	uint32_t report;     /* a leader: LX_REPORT_* for its parent's wait, not yet taken */
+	uint32_t stopped;        /* a leader: its process is stopped, by this signal (jobctl.c) */
+	uint32_t report;         /* a leader: LX_REPORT_* for its parent's wait, not yet taken */
 	uint32_t sigchld_pid, sigchld_code; /* SIGCHLD's siginfo: the child that ended */
 	int sigchld_status;
 	uint64_t robust_list;

@@ -1065,7 +1065,8 @@ static uint32_t getty_start(int which)
 	uint32_t argc = split_words(copy, argv);
 	struct lx_proc *first = argc ? lx_proc_first(argv[0], argv, &err) : NULL;
 	if (!first) {
-		rt_printf("linux: %s session: %s cannot start (%d)\n", tty_name(which), gt.cmd, err);
+		rt_printf("linux: %s session: %s cannot start (%d)\n", tty_name(which), gt.cmd,
+		          err);
 		return 0;
 	}
 	rt_printf("linux: %s session: %s\n", tty_name(which), gt.cmd);
@@ -1155,7 +1156,7 @@ int main(struct rt *rt)
 	}
 	(void)lx_timer_init(); /* before the pools take the memory; without it timed waits fail */
 	(void)lx_net_init(cpio, cpio_len, lx_timer_ntfn()); /* the same; without it no network */
-	lx_vt_prepare(); /* before the pools take the memory */
+	lx_vt_prepare();                                    /* before the pools take the memory */
 	if (!plat_init() || lx_fs_init(cpio, cpio_len)) {
 		rt_printf("linux: cannot start: no memory, or a broken boot module\n");
 		return 1;

@@ -25,25 +25,25 @@
 #include <hallows/rt.h>
 #include <lib/string.h>
 
-#define SIG_DFL      0
-#define SIG_IGN      1
-#define SA_NODEFER   0x40000000u
-#define SA_RESETHAND 0x80000000u
-#define SA_RESTART   0x10000000u
-#define SA_ONSTACK   0x08000000u
-#define SS_ONSTACK   1u
-#define SS_DISABLE   2u
+#define SIG_DFL       0
+#define SIG_IGN       1
+#define SA_NODEFER    0x40000000u
+#define SA_RESETHAND  0x80000000u
+#define SA_RESTART    0x10000000u
+#define SA_ONSTACK    0x08000000u
+#define SS_ONSTACK    1u
+#define SS_DISABLE    2u
 #define SS_AUTODISARM (1u << 31)
-#define MINSIGSTKSZ  2048u
-#define SIGKILL      9
-#define SIGSTOP      19
-#define SIGCHLD      17
-#define FRAME_BYTES  1100 /* pretcode, ucontext, siginfo, 64-aligned FPU area */
-#define UC           8    /* frame offsets: the ucontext */
-#define GREG(i)      (48 + 8 * (i))
-#define INFO         312
-#define MASK         304
-#define UC_STACK     (UC + 16) /* uc_stack: ss_sp, ss_flags, ss_size */
+#define MINSIGSTKSZ   2048u
+#define SIGKILL       9
+#define SIGSTOP       19
+#define SIGCHLD       17
+#define FRAME_BYTES   1100 /* pretcode, ucontext, siginfo, 64-aligned FPU area */
+#define UC            8    /* frame offsets: the ucontext */
+#define GREG(i)       (48 + 8 * (i))
+#define INFO          312
+#define MASK          304
+#define UC_STACK      (UC + 16) /* uc_stack: ss_sp, ss_flags, ss_size */
 enum { R_RDI = 8, R_RSI = 9, R_RAX = 13, R_RSP = 15, R_RIP = 16, R_EFL = 17, R_TRAPNO = 20 };
 
 static uint64_t bit(int sig)
@@ -130,9 +130,9 @@ static int altstack_set(struct lx_proc *p, const uint64_t ss[3], uint64_t sp)
 /* sigaltstack(ss, old): the old state first, then the new one, then the old one out. */
 static int64_t do_sigaltstack(struct lx_proc *p, uint64_t uss, uint64_t uold)
 {
-	uint64_t ss[3], old[3] = {p->ss_sp,
-	                          altstack_state(p, p->call.rsp) | (p->ss_flags & SS_AUTODISARM),
-	                          p->ss_size};
+	uint64_t ss[3],
+	    old[3] = {p->ss_sp, altstack_state(p, p->call.rsp) | (p->ss_flags & SS_AUTODISARM),
+	              p->ss_size};
 
 	if (uss && lx_copy_in(p, ss, uss, sizeof(ss)))
 		return -LX_EFAULT;

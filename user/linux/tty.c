@@ -232,9 +232,9 @@ void lx_tty_write(const struct lx_ofd *o, const char *s, size_t n)
  * A process of the tty's session outside its foreground group reads (sig SIGTTIN), or writes
  * with TOSTOP or changes the settings (SIGTTOU): Linux's job_control and tty_check_change. 0
  * when it may go on (a foreground one; SIGTTOU ignored or blocked), EIO for a read with SIGTTIN
- * ignored or blocked and for any of an orphaned group; otherwise sig goes to its group, whose default action stops it, and the
- * call is made again once SIGCONT resumes it (LX_RET_BLOCK without a wait channel: only SIGCONT
- * ends the wait); a handler gets EINTR.
+ * ignored or blocked and for any of an orphaned group; otherwise sig goes to its group, whose
+ * default action stops it, and the call is made again once SIGCONT resumes it (LX_RET_BLOCK without
+ * a wait channel: only SIGCONT ends the wait); a handler gets EINTR.
  */
 static int64_t background(struct lx_proc *p, int sig)
 {

@@ -279,7 +279,8 @@ static long screen_map(void)
 	uint64_t base = (rt_self.heap_next + BIG - 1) & ~(BIG - 1);
 	if (rt_self.pi) { /* a manifest partition: the frames the root task made (partinfo.h) */
 		const struct hl_screen_end *se = &rt_self.pi->screen;
-		start = se->nframes && se->nframes <= HL_PARTINFO_MAX_SCREEN_FRAMES ? se->paddr : ~0ull;
+		start =
+		    se->nframes && se->nframes <= HL_PARTINFO_MAX_SCREEN_FRAMES ? se->paddr : ~0ull;
 		for (uint32_t i = 0; start != ~0ull && i < se->nframes; i++) {
 			hl_cptr_t frame = se->first_frame + i;
 			long err = se->frame_bits[i] == 21

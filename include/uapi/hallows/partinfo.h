@@ -19,10 +19,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HL_PARTINFO_MAGIC        0x6f666e6974726150ull /* "Partinfo" */
-#define HL_PARTINFO_VADDR        0x10001000ull         /* the page after the boot info */
-#define HL_PARTINFO_MAX_CHANNELS 16
-#define HL_PARTINFO_MAX_DEVICES  8
+#define HL_PARTINFO_MAGIC             0x6f666e6974726150ull /* "Partinfo" */
+#define HL_PARTINFO_VADDR             0x10001000ull         /* the page after the boot info */
+#define HL_PARTINFO_MAX_CHANNELS      16
+#define HL_PARTINFO_MAX_DEVICES       8
 #define HL_PARTINFO_MAX_SCREEN_FRAMES 32 /* frames of the screen given, at most */
 
 /*
