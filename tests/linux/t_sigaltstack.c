@@ -118,6 +118,7 @@ static void on_usr1(int sig, siginfo_t *si, void *ucv)
 	if (depth++ == 0) {
 		outer_at = (uintptr_t)&here;
 		raise(SIGUSR2); /* nested: SA_ONSTACK too */
+		outer_at = 0;   /* (no address of this frame outlives it) */
 	}
 }
 
