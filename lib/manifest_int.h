@@ -27,6 +27,7 @@ enum once_key {
 	K_RESTART,
 	K_CONTROL,
 	K_CONSOLE,
+	K_SCREEN,
 	K_FROM,
 	K_TO,
 	K_ENTRIES,

@@ -250,6 +250,13 @@ static void key_console(struct parser *p, const struct word *w, size_t n)
 		p->part->console = true;
 }
 
+/* "screen": the partition owns the PS/2 keyboard and the screen (docs/manifest.md, "The screen") */
+static void key_screen(struct parser *p, const struct word *w, size_t n)
+{
+	if (manifest_nwords(p, n, 1, "screen") && manifest_once(p, K_SCREEN, w[0]))
+		p->part->screen = true;
+}
+
 /* The match part of a device line into *d; false after an error. */
 static bool device_match(struct parser *p, struct word kind, struct word v,
                          struct manifest_device *d)
@@ -581,6 +588,8 @@ void manifest_partition_key(struct parser *p, const struct word *w, size_t n)
 		key_control(p, w, n);
 	else if (manifest_is_word(w[0], "console"))
 		key_console(p, w, n);
+	else if (manifest_is_word(w[0], "screen"))
+		key_screen(p, w, n);
 	else if (manifest_is_word(w[0], "device"))
 		key_device(p, w, n);
 	else if (manifest_is_word(w[0], "config"))

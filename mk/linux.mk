@@ -136,7 +136,7 @@ test-linux-console: $(KERNEL)
 TEST_GROUPS += linux-screen
 .PHONY: test-linux-screen
 LX_SCREEN_ISO := $(LX_DIR)/screen-uefi.iso
-test-linux-screen: $(KERNEL) $(KOBJ)/gen/font8x16.c tools/grub.cfg
+test-linux-screen: $(KERNEL) $(KOBJ)/gen/font8x16.c tools/grub.cfg $$(INITRD_SERVE)
 	$(MAKE) --no-print-directory LX_RUN=tests/linux/run-screen $(LX_DIR)/initrd-run-screen.cpio
 	$(call make_iso,$(LX_SCREEN_ISO),linux-screen,test-exit,$(LX_DIR)/initrd-run-screen.cpio)
 	@mkdir -p $(RESULTS)/logs
@@ -149,6 +149,13 @@ test-linux-screen: $(KERNEL) $(KOBJ)/gen/font8x16.c tools/grub.cfg
 		--tap $(RESULTS)/logs/linux-screen-uefi.tap --log $(RESULTS)/logs/linux-screen-uefi.log \
 		|| echo "not ok - linux-screen-uefi: runner exited non-zero" >> $(RESULTS)/logs/linux-screen-uefi.tap
 	@cat $(RESULTS)/logs/linux-screen-uefi.tap >> $(RESULTS)/linux-screen.tap
+	@# make run's configuration (mk/serve.mk): a shell on the console and on the screen at once
+	$(make_run_initrd)
+	@timeout 400 python3 tests/system/screen/run.py --serve --kernel $(KERNEL) \
+		--initrd $(SERVE_B)/initrd-run.cpio --root $(SERVE_B)/linux-files --name linux-screen-run \
+		--boot-timeout 240 --tap $(RESULTS)/logs/linux-screen-run.tap --log $(RESULTS)/logs/linux-screen-run.log \
+		|| echo "not ok - linux-screen-run: runner exited non-zero" >> $(RESULTS)/logs/linux-screen-run.tap
+	@cat $(RESULTS)/logs/linux-screen-run.tap >> $(RESULTS)/linux-screen.tap
 
 # One Linux system call (getpid), in instructions under -icount shift=0: the
 # personality on Hallows beside the Linux guest (tools/bench_linux_personality.py).

@@ -99,22 +99,26 @@ LINUX_NET = -netdev user,id=linux,hostfwd=tcp:127.0.0.1:$(LINUX_PORT)-:80 \
 	-device virtio-net-pci,netdev=linux,addr=0x7
 SERVE_QEMU_FLAGS = $(subst -m 512M,-m 3G,$(QEMU_RUN_FLAGS))
 .PHONY: run
-run: deps $(KERNEL) $(INITRD_SERVE) $(SERVE_DISK)
+# The boot module `make run` boots (test-linux-screen boots it too): the appliances quiet (no
+# counter reports: the console is busybox sh's), the personality with its NIC.
+define make_run_initrd
 	@rm -rf $(SERVE_B)/run-root && cp -r $(SERVE_B)/root $(SERVE_B)/run-root
 	@sed -i 's/advertise=127.0.0.1:9092/advertise=127.0.0.1:$(KAFKA_PORT)/' $(SERVE_B)/run-root/etc/manifest
-	@# the appliances quiet (no counter reports): the console is busybox sh's
 	@sed -i 's/^    config log=info$$/    config log=err/; s/^\(    config advertise=.*\)$$/\1\n    config log=err/' \
 		$(SERVE_B)/run-root/etc/manifest
 	@sed -i 's/^partition linux$$/partition linux\n    device at 00:07.0/' $(SERVE_B)/run-root/etc/manifest
 	@cd $(SERVE_B)/run-root && find * | LC_ALL=C sort | cpio -o -H newc --quiet > ../initrd-run.cpio
 	@truncate -s %4096 $(SERVE_B)/initrd-run.cpio
+endef
+run: deps $(KERNEL) $(INITRD_SERVE) $(SERVE_DISK)
+	$(make_run_initrd)
 	@echo "Hallows serves: when 'webd: ready' and 'brokerd: ready' show, from another terminal:"
 	@echo "  curl http://127.0.0.1:$(WEBD_PORT)/"
 	@echo "  kcat -b 127.0.0.1:$(KAFKA_PORT) -L"
 	@echo "  echo hello | kcat -b 127.0.0.1:$(KAFKA_PORT) -P -t demo"
 	@echo "  kcat -b 127.0.0.1:$(KAFKA_PORT) -C -t demo -e"
 	@echo "The broker's disk is $(SERVE_DISK) (kept across runs)."
-	@echo "The console is busybox sh on Hallows' Linux personality (press Enter when it asks). Leave QEMU with Ctrl-a x."
+	@echo "The console is busybox sh on Hallows' Linux personality (press Enter when it asks), and so is the screen (its window, or the PC's: press Enter on its keyboard). Leave QEMU with Ctrl-a x."
 	@echo "  In it, 'httpd -p 80 -h /etc/www' serves http://127.0.0.1:$(LINUX_PORT)/ (the personality's own NIC)."
 	$(QEMU) $(SERVE_QEMU_FLAGS) -kernel $(KERNEL) -initrd $(SERVE_B)/initrd-run.cpio -append "$(CMDLINE)" \
 		$(call serve_devices,$(WEBD_PORT),$(KAFKA_PORT),$(SERVE_DISK)) $(LINUX_NET)

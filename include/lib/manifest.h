@@ -99,6 +99,7 @@ struct manifest_partition {
 	enum manifest_restart restart;
 	bool control; /* may stop and restart partitions (the root task's control endpoint) */
 	bool console; /* owns COM1's receive side: its I/O ports and IRQ 4 */
+	bool screen;  /* owns the keyboard (i8042, IRQ 1) and the screen the kernel drew on */
 	struct manifest_device *devices;
 	struct manifest_config *config;
 	uint32_t nconfig;

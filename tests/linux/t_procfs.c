@@ -69,6 +69,20 @@ int main(int argc, char **argv)
 	for (char *c = strchr(buf, ')'); c && *c; c++)
 		fields += *c == ' ';
 	check("stat: 52 fields", fields == 52);
+	/* utime from computing, stime from the server's copying (fields 14 and 15) */
+	static volatile unsigned long sink;
+	static char zeros[1 << 18];
+	for (long i = 0; i < 60000000; i++)
+		sink += (unsigned long)i;
+	int z = open("/dev/zero", O_RDONLY);
+	for (int i = 0; i < 200; i++)
+		read(z, zeros, sizeof(zeros));
+	close(z);
+	slurp("/proc/self/stat", buf, sizeof(buf));
+	unsigned long ut = 0, stt = 0;
+	char *rp = strrchr(buf, ')');
+	sscanf(rp ? rp + 2 : buf, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &stt);
+	check("stat: utime and stime after computing and reading", ut > 0 && stt > 0);
 	n = slurp("/proc/self/cmdline", buf, sizeof(buf));
 	check("cmdline: argv with a NUL after each",
 	      n == (long)strlen(argv[0]) + 9 && !memcmp(buf, argv[0], strlen(argv[0]) + 1) &&

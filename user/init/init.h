@@ -43,6 +43,11 @@ struct init_partition {
 	 * program and given to each in HL_PARTITION_SLOT_SNAPSHOT. */
 	hl_cptr_t snap;
 	hl_cptr_t console_irq, console_port; /* with `console`: root slots of what it is given */
+	/* With `screen`: root slots of the keyboard's ports 0x60 and 0x64, IRQ 1's handler, the
+	 * CRT controller's ports 0x3d4-0x3d5, and the screen's frames (partinfo.h's
+	 * hl_screen_end, with the slots in the root cspace). */
+	hl_cptr_t screen_port[4];
+	struct hl_screen_end screen;
 };
 
 struct init {

@@ -327,6 +327,82 @@ static bool issue_console(struct init *in, struct init_partition *ip)
 	return true;
 }
 
+/*
+ * `screen`: the PS/2 keyboard (ports 0x60 and 0x64, IRQ 1), the CRT controller's cursor
+ * ports (0x3d4-0x3d5) and the screen the kernel drew its log on (the boot info's `screen`):
+ * frames made from the device-memory blocks the kernel handed over for it (2 MiB ones in
+ * blocks that large). They are made in the partition's root slots, so taking it apart
+ * deletes them and the blocks can be retyped again for a restart. The kernel stops drawing
+ * once the partition maps one.
+ */
+static bool issue_screen(struct init *in, struct init_partition *ip)
+{
+	const struct hl_bootinfo *bi = in->rt->bi;
+	const struct hl_bootinfo_screen *g = &bi->screen;
+	static const uint16_t base[4] = {0x60, 0x64, 0, 0x3d4}, count[4] = {1, 1, 0, 2};
+	uint64_t len = (uint64_t)g->pitch * g->height;
+	struct hl_screen_end *se = &ip->screen;
+	long err = HL_OK;
+
+	memset(se, 0, sizeof(*se));
+	for (int k = 0; k < 4 && !err; k++) {
+		hl_cptr_t s = ip->screen_port[k] = rt_slot();
+		err = !s ? HL_ERR_NO_MEMORY
+		      : k == 2
+		          ? hl_irq_control_get(HL_SLOT_IRQ_CONTROL, 1, s)
+		          : hl_ioport_control_issue(HL_SLOT_IOPORT_CONTROL, base[k], count[k], s);
+	}
+	for (uint32_t i = 0; !err && g->kind && i < bi->nmem; i++) { /* in address order */
+		const struct hl_bootinfo_mem *m = &bi->mem[i];
+		if (!m->is_device || m->paddr + (1ull << m->size_bits) <= g->paddr ||
+		    m->paddr >= g->paddr + len)
+			continue; /* not the screen's */
+		uint32_t bits = m->size_bits >= 21 ? 21 : 12;
+		if (!se->nframes)
+			se->paddr = m->paddr;
+		for (uint64_t off = 0; !err && off < 1ull << m->size_bits; off += 1ull << bits) {
+			hl_cptr_t s = rt_slot();
+			if (se->nframes == HL_PARTINFO_MAX_SCREEN_FRAMES || !s)
+				err = HL_ERR_NO_MEMORY;
+			else
+				err = hl_memory_retype(m->slot, HL_OBJ_FRAME, bits, 1, s);
+			if (!err && !se->nframes)
+				se->first_frame = (uint32_t)s;
+			else if (!err && s != se->first_frame + se->nframes)
+				err = HL_ERR_INVALID_ARG; /* root slots not consecutive */
+			if (!err)
+				se->frame_bits[se->nframes++] = (uint8_t)bits;
+		}
+	}
+	if (err)
+		init_refuse(in, ip->mp,
+		            "screen: the keyboard, IRQ 1 and the screen not issued (error %ld)",
+		            err);
+	return !err;
+}
+
+/* Into program j's cspace: the keyboard's and the screen's capabilities (the first program
+ * only), described in pi and bi. */
+static bool give_screen(struct init *in, const struct init_partition *ip, hl_cptr_t cs,
+                        struct hl_bootinfo *bi, struct hl_partinfo *pi)
+{
+	struct hl_screen_end *se = &pi->screen;
+	uint32_t *port[4] = {&se->kbd_data, &se->kbd_status, &se->kbd_irq, &se->crtc};
+
+	*se = ip->screen;
+	for (int k = 0; k < 4; k++) {
+		*port[k] = bi->first_free_slot++;
+		if (hl_cspace_copy(cs, *port[k], ip->screen_port[k], HL_R_ALL))
+			return false;
+	}
+	se->first_frame = bi->first_free_slot;
+	for (uint32_t i = 0; i < se->nframes; i++)
+		if (hl_cspace_copy(cs, bi->first_free_slot++, ip->screen.first_frame + i, HL_R_ALL))
+			return false;
+	bi->screen = in->rt->bi->screen;
+	return true;
+}
+
 /* The CPU of program j: the j-th set bit of the mask, wrapping around. */
 uint32_t init_program_cpu(uint64_t mask, uint32_t j)
 {
@@ -381,6 +457,10 @@ static bool build_program(struct init *in, struct manifest_partition *p,
 	if (!put_strings(p, g, pi))
 		return init_refuse(in, p, "the arguments and config of program %s exceed %u bytes",
 		                   g->argv[0], (unsigned)sizeof(pi->strings)),
+		       false;
+	memset(&pi->screen, 0, sizeof(pi->screen));
+	if (p->screen && j == 0 && !give_screen(in, part_of(in, p), cs, &bi, pi))
+		return init_refuse(in, p, "cannot give the screen to program %s", g->argv[0]),
 		       false;
 	hl_cptr_t info = filled_frame(&bi, sizeof(bi)), pinfo = filled_frame(pi, sizeof(*pi));
 	if (!info || !pinfo || rt_map_frame(as, info, HL_BOOTINFO_VADDR, HL_R_READ) ||
@@ -501,7 +581,8 @@ bool init_build_partition(struct init *in, uint32_t i)
 		return init_refuse(in, p, "out of memory"), false;
 	ip->first_slot = rt_self.next_slot;
 	ip->share_bits = mem_bits - k;
-	bool ok = issue_devices(in, ip, &pi) && (!p->console || issue_console(in, ip));
+	bool ok = issue_devices(in, ip, &pi) && (!p->console || issue_console(in, ip)) &&
+	          (!p->screen || issue_screen(in, ip));
 	rt_self.alloc_from = ip->region;
 	for (const struct manifest_program *g = p->programs; g && ok; g = g->next, j++)
 		if (!build_program(in, p, g, j, mem_bits - k, &pi, ends, &ip->threads[j]))

@@ -11,6 +11,14 @@
  * a stopped process alone, so a wake while stopped only clears p->chan.
  * SIGCONT resumes every thread that is not waiting (its call, if any, is
  * made again through the restart trampoline).
+ *
+ * Orphaned process groups (POSIX, Linux's kill_orphaned_pgrp): a group is
+ * orphaned when no member has a parent in another group of the same
+ * session (the server, pid 1, is init: it counts as no parent). When an
+ * exit orphans a group that has a stopped member, every member gets SIGHUP
+ * then SIGCONT; SIGTSTP, SIGTTIN and SIGTTOU whose default action would
+ * stop a member of an orphaned group are discarded (signal.c), and the tty
+ * gives EIO where it would send SIGTTIN or SIGTTOU (tty.c).
  */
 #include "lx.h"
 
@@ -109,5 +117,65 @@ void lx_job_continue(struct lx_proc *q)
 			t->sigpending &= ~bit(sig);
 			lx_signal_send(t, sig, t->sigsender);
 		}
+	}
+}
+
+/* ---- orphaned process groups ---- */
+
+/* Group pgid has no member whose parent is in another group of the same session. */
+static bool pgrp_orphaned(uint32_t pgid)
+{
+	for (uint32_t i = 0; i < LX_MAX_PROCS; i++) {
+		const struct lx_proc *q = &lx_procs[i];
+		if (q->state != LX_PROC_LIVE || q->grp || q->pgid != pgid || q->ppid == 1)
+			continue;
+		const struct lx_proc *par = lx_proc_by_pid(q->ppid);
+		if (par && par->state == LX_PROC_LIVE && par->pgid != pgid && par->sid == q->sid)
+			return false;
+	}
+	return true;
+}
+
+bool lx_job_orphaned(struct lx_proc *p)
+{
+	return pgrp_orphaned(lx_grp(p)->pgid);
+}
+
+void lx_job_links(struct lx_proc *p, struct lx_links *o)
+{
+	o->n = 0;
+	for (uint32_t i = 0; i < LX_MAX_PROCS; i++) { /* its own group, its children's */
+		const struct lx_proc *q = &lx_procs[i];
+		if (q->state != LX_PROC_LIVE || q->grp || (q != p && q->ppid != p->pid))
+			continue;
+		bool seen = false;
+		for (uint32_t k = 0; k < o->n; k++)
+			seen = seen || o->pgid[k] == q->pgid;
+		if (!seen && !pgrp_orphaned(q->pgid))
+			o->pgid[o->n++] = q->pgid;
+	}
+}
+
+void lx_job_orphans(const struct lx_links *o)
+{
+	for (uint32_t k = 0; k < o->n; k++) {
+		uint32_t pgid = o->pgid[k], members[LX_MAX_PROCS], n = 0;
+		bool stopped = false;
+		if (!pgrp_orphaned(pgid))
+			continue;
+		for (uint32_t i = 0; i < LX_MAX_PROCS; i++) {
+			struct lx_proc *q = &lx_procs[i];
+			if (q->state == LX_PROC_LIVE && !q->grp && q->pgid == pgid) {
+				members[n++] = q->pid;
+				stopped = stopped || q->stopped;
+			}
+		}
+		for (int sig = 1; stopped && sig <= SIGCONT;
+		     sig += SIGCONT - 1) /* SIGHUP, SIGCONT */
+			for (uint32_t m = 0; m < n; m++) {
+				struct lx_proc *q = lx_proc_by_pid(members[m]);
+				if (q && q->state == LX_PROC_LIVE)
+					lx_signal_send(q, sig, 0);
+			}
 	}
 }

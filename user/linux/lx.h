@@ -168,8 +168,14 @@ struct lx_proc {
 	uint64_t cpu_gone_ns; /* a leader: CPU time of its Hallows threads that have gone */
 	uint64_t
 	    cpu_children_ns; /* a leader: CPU time of the children it waited for (theirs too) */
-	uint32_t state;      /* LX_PROC_* */
-	uint32_t idx;        /* index in lx_procs: the platform's per-process state */
+	/* System time (cputime.c): TSC cycles the server spent on calls and faults of this
+	 * thread; a leader: of its process (every thread, gone too), and of its waited children. */
+	uint64_t sys_tsc, sys_proc_tsc, sys_children_tsc;
+	/* A leader: ITIMER_VIRTUAL [0] and ITIMER_PROF [1] (timer.c): expiry in process CPU ns
+	 * (0: off), interval, and the lx_plat_nanotime at which to look at the CPU time again. */
+	uint64_t itv_at[2], itv_every[2], itv_look[2];
+	uint32_t state;   /* LX_PROC_* */
+	uint32_t idx;     /* index in lx_procs: the platform's per-process state */
 	uint32_t mm_idx;  /* the index of the slot whose memory it uses (a thread: its leader's) */
 	const void *chan; /* blocked until lx_wake(chan); NULL: not blocked */
 	uint32_t vfork_child; /* vfork: blocked until this child execs or exits */
@@ -190,11 +196,13 @@ struct lx_proc {
 	uint64_t sigactions[65][4];               /* per signal: handler, flags, restorer, mask */
 	uint64_t sigmask, sigpending, saved_mask; /* bit sig - 1 */
 	uint32_t in_sigsuspend;                   /* saved_mask is the mask after it */
-	uint32_t redirected; /* this call sent the thread elsewhere (fork, execve, sigreturn):
-	                        no signal is taken at its end */
-	uint32_t sigsender;  /* si_pid of the last signal sent */
-	uint32_t stopped;    /* a leader: its process is stopped, by this signal (jobctl.c) */
-	uint32_t report;     /* a leader: LX_REPORT_* for its parent's wait, not yet taken */
+	uint32_t redirected;     /* this call sent the thread elsewhere (fork, execve, sigreturn):
+	                            no signal is taken at its end */
+	uint32_t sigsender;      /* si_pid of the last signal sent */
+	uint64_t ss_sp, ss_size; /* this thread's sigaltstack (ss_size 0: none) */
+	uint32_t ss_flags;       /* as sigaltstack set them (SS_AUTODISARM, SS_DISABLE...) */
+	uint32_t stopped;        /* a leader: its process is stopped, by this signal (jobctl.c) */
+	uint32_t report;         /* a leader: LX_REPORT_* for its parent's wait, not yet taken */
 	uint32_t sigchld_pid, sigchld_code; /* SIGCHLD's siginfo: the child that ended */
 	int sigchld_status;
 	uint64_t robust_list;
@@ -383,10 +391,30 @@ bool lx_job_is_stop(int sig); /* SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU */
 void lx_job_stop(struct lx_proc *q, int sig);
 /* SIGCONT: the process of q goes on (whatever SIGCONT's action); its parent hears of it. */
 void lx_job_continue(struct lx_proc *q);
+/* The process group of p is orphaned (no member has a parent in another group of its session). */
+bool lx_job_orphaned(struct lx_proc *p);
+/* The groups p's exit may orphan: its own and its children's that are not orphaned yet. */
+struct lx_links {
+	uint32_t n, pgid[LX_MAX_PROCS];
+};
+void lx_job_links(struct lx_proc *p, struct lx_links *o);
+/* After the exit: each of those groups now orphaned with a stopped member gets SIGHUP and
+ * SIGCONT (POSIX). */
+void lx_job_orphans(const struct lx_links *o);
 
 /* ---- CPU time (cputime.c) ---- */
-/* The CPU time of p's process (every thread, those gone too), in ns. */
+/* The user time of p's process (its threads' run time, those gone too), in ns. */
 uint64_t lx_cpu_process_ns(struct lx_proc *p);
+/* The system time of p's process, and of thread p (the server's time on their calls), ns. */
+uint64_t lx_cpu_process_sys_ns(struct lx_proc *p);
+uint64_t lx_cpu_thread_sys_ns(const struct lx_proc *p);
+uint64_t lx_cpu_children_sys_ns(struct lx_proc *p); /* of the children it waited for */
+/* The server spent tsc cycles on a call or fault of p: its system time (p may have ended). */
+void lx_cpu_charge(struct lx_proc *p, uint64_t tsc);
+/* Child c (ended) is waited for: its user and system times, its children's included, in ns. */
+void lx_cpu_of_child(const struct lx_proc *c, uint64_t *user, uint64_t *sys);
+/* ... and they become its parent p's children's times. */
+void lx_cpu_reaped(struct lx_proc *p, const struct lx_proc *c);
 int64_t lx_cpu_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], bool *handled);
 
 /* ---- signals (signal.c) ---- */

@@ -787,7 +787,10 @@ static void finish_ready(void)
 	}
 }
 
-/* Serve every process until none is left. */
+static bool gettys_on;
+static void gettys_poll(void);
+
+/* Serve every process until none is left (with `@gettys`: for ever). */
 static void serve(void)
 {
 	hl_word_t info = 0, badge;
@@ -809,6 +812,7 @@ static void serve(void)
 			p = NULL;
 		}
 		if (p && p->state == LX_PROC_LIVE && !p->chan) {
+			uint64_t t0 = rt_tsc(); /* p's system time from here (cputime.c) */
 			lx_plat_switch(p);
 			lx_caller = p;
 			if (HL_MSG_LABEL(info) == HL_LABEL_LINUX_SYSCALL) {
@@ -848,13 +852,16 @@ static void serve(void)
 					reply = handle_fault(p, &m);
 			}
 			lx_caller = NULL;
+			lx_cpu_charge(p, rt_tsc() - t0);
 		} else if (HL_MSG_LABEL(info) == 0) {
 			/* The bound notification: the badge holds its bits (< 256, so it names no
 			 * live process: pid 0 is never given). */
 			lx_timer_fire(badge);
 		}
 		finish_ready();
-		if (!lx_proc_count())
+		if (gettys_on)
+			gettys_poll(); /* a session to start on Enter, or one that ended */
+		else if (!lx_proc_count())
 			return;
 		if (!reply) {
 			hl_syscall(HL_SYS_RECV, plat.ep, &info, &m, &badge);
@@ -868,14 +875,11 @@ static void serve(void)
 /* Run one command line: its exit status (128 + signal when killed), or -errno. With a session
  * (LX_TTY_CONSOLE or LX_TTY_SCREEN; -1: none), its first process is the leader of a session
  * with that tty as its controlling tty and as its descriptors 0-2. */
-static int run(char *line, int session)
+/* The words of line (cut at blanks, which become NULs) into argv, NULL after: how many. */
+static uint32_t split_words(char *line, const char *argv[MAX_WORDS + 1])
 {
-	const char *argv[MAX_WORDS + 1];
 	uint32_t argc = 0;
-	int err = 0;
 
-	if (line[0] == '!')
-		line++; /* a command the differential test leaves out (Hallows only) */
 	for (char *s = line; *s && argc < MAX_WORDS;) {
 		while (*s == ' ')
 			*s++ = 0;
@@ -885,6 +889,17 @@ static int run(char *line, int session)
 			s++;
 	}
 	argv[argc] = NULL;
+	return argc;
+}
+
+static int run(char *line, int session)
+{
+	const char *argv[MAX_WORDS + 1];
+	int err = 0;
+
+	if (line[0] == '!')
+		line++; /* a command the differential test leaves out (Hallows only) */
+	uint32_t argc = split_words(line, argv);
 	if (!argc)
 		return -LX_EINVAL;
 	struct lx_proc *first = lx_proc_first(argv[0], argv, &err);
@@ -1010,6 +1025,91 @@ static void console_session(char *cmd, bool again, int which)
 	} while (again);
 }
 
+/*
+ * `@gettys CMD`: a getty on the console and one on the screen at once
+ * (`make run`: the serial port, and the keyboard and screen of a PC without
+ * one). Each offers CMD, starts it as the leader of a session on its tty
+ * when Enter is pressed there, and offers it again when that leader ends;
+ * the server serves both sessions' processes together, for ever.
+ */
+static struct {
+	char cmd[MAX_LINE];
+	bool on[2];      /* per tty (LX_TTY_CONSOLE, LX_TTY_SCREEN): its getty runs */
+	uint32_t pid[2]; /* its session's leader, 0: waiting for Enter */
+} gt;
+
+static const char *tty_name(int which)
+{
+	return which == LX_TTY_SCREEN ? "screen" : "console";
+}
+
+static void getty_offer(int which)
+{
+	static const char hello[] = "\r\nbusybox sh on Hallows: press Enter to start it\r\n";
+
+	if (which == LX_TTY_SCREEN)
+		lx_vt_draw(hello, sizeof(hello) - 1);
+	rt_printf("linux: busybox sh on this %s: press Enter to start it%s\n", tty_name(which),
+	          which == LX_TTY_SCREEN ? "" : " (Ctrl-a x leaves QEMU)");
+	gt.pid[which] = 0;
+}
+
+/* Start CMD as the leader of a session on tty which: its pid, or 0. */
+static uint32_t getty_start(int which)
+{
+	static char copy[MAX_LINE];
+	const char *argv[MAX_WORDS + 1];
+	int err = 0;
+
+	strlcpy(copy, gt.cmd, sizeof(copy));
+	uint32_t argc = split_words(copy, argv);
+	struct lx_proc *first = argc ? lx_proc_first(argv[0], argv, &err) : NULL;
+	if (!first) {
+		rt_printf("linux: %s session: %s cannot start (%d)\n", tty_name(which), gt.cmd,
+		          err);
+		return 0;
+	}
+	rt_printf("linux: %s session: %s\n", tty_name(which), gt.cmd);
+	lx_tty_session_on(which, first); /* before its first call is served */
+	for (uint32_t fd = 0; which == LX_TTY_SCREEN && fd < 3; fd++)
+		lx_fd_install(first, fd, lx_vt_ofd(), false);
+	return first->pid;
+}
+
+static void gettys_poll(void)
+{
+	for (int w = 0; w < 2; w++) {
+		if (!gt.on[w])
+			continue;
+		if (gt.pid[w]) {
+			const struct lx_proc *q = lx_proc_by_pid(gt.pid[w]);
+			if (q && q->state == LX_PROC_LIVE)
+				continue;
+			lx_tty_session_on(w, NULL);
+			rt_printf("linux: %s session ended\n", tty_name(w));
+			getty_offer(w);
+		} else if (lx_tty_take_enter_on(w)) {
+			gt.pid[w] = getty_start(w);
+			if (!gt.pid[w])
+				gt.on[w] = false; /* it could not start: no point in trying again */
+		}
+	}
+}
+
+static void gettys(const char *cmd)
+{
+	strlcpy(gt.cmd, cmd, sizeof(gt.cmd));
+	gt.on[LX_TTY_CONSOLE] = console_input();
+	gt.on[LX_TTY_SCREEN] = screen_input();
+	if (!gt.on[LX_TTY_CONSOLE] && !gt.on[LX_TTY_SCREEN])
+		return;
+	for (int w = 0; w < 2; w++)
+		if (gt.on[w])
+			getty_offer(w);
+	gettys_on = true;
+	serve(); /* for ever */
+}
+
 static void exit_qemu(unsigned code)
 {
 	hl_cptr_t port = rt_slot();
@@ -1056,6 +1156,7 @@ int main(struct rt *rt)
 	}
 	(void)lx_timer_init(); /* before the pools take the memory; without it timed waits fail */
 	(void)lx_net_init(cpio, cpio_len, lx_timer_ntfn()); /* the same; without it no network */
+	lx_vt_prepare();                                    /* before the pools take the memory */
 	if (!plat_init() || lx_fs_init(cpio, cpio_len)) {
 		rt_printf("linux: cannot start: no memory, or a broken boot module\n");
 		return 1;
@@ -1087,6 +1188,10 @@ int main(struct rt *rt)
 		}
 		if (!strncmp(line, "@console ", 9) || !strncmp(line, "@getty ", 7)) {
 			console_session(strchr(line, ' ') + 1, line[1] == 'g', LX_TTY_CONSOLE);
+			continue;
+		}
+		if (!strncmp(line, "@gettys ", 8)) {
+			gettys(line + 8);
 			continue;
 		}
 		if (!strncmp(line, "@screen ", 8) || !strncmp(line, "@screengetty ", 13)) {

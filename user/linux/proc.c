@@ -520,6 +520,8 @@ void lx_proc_exit(struct lx_proc *p, int st)
 	if (p->state != LX_PROC_LIVE)
 		return;
 	p = lx_grp(p); /* a thread's exit_group or fatal signal: the whole process */
+	struct lx_links links;
+	lx_job_links(p, &links); /* groups this exit may orphan (jobctl.c) */
 	if (p->nthreads)
 		lx_thread_kill_others(p, p);
 	for (uint32_t fd = 0; fd < LX_MAX_FDS; fd++) {
@@ -539,6 +541,7 @@ void lx_proc_exit(struct lx_proc *p, int st)
 		if (q->state == LX_PROC_ZOMBIE)
 			reap(q);
 	}
+	lx_job_orphans(&links); /* SIGHUP and SIGCONT to those with a stopped member */
 	struct lx_proc *par = lx_proc_by_pid(p->ppid);
 	if (p->ppid == 1 || !par) {
 		if (p->pid == first_pid)
@@ -613,9 +616,12 @@ static int64_t do_wait(struct lx_proc *p, int how, uint64_t id, uint64_t ustatus
 	                                : found->wstatus;
 	if (ustatus && lx_copy_out(p, ustatus, &st, 4))
 		return -LX_EFAULT;
-	uint64_t cpu = ev == EV_EXIT ? found->cpu_gone_ns + found->cpu_children_ns : 0;
-	if (rusage) { /* ru_utime: its CPU time and its children's (user and system together) */
-		uint64_t ru[18] = {cpu / 1000000000ull, cpu % 1000000000ull / 1000};
+	uint64_t user = 0, sys = 0;
+	if (ev == EV_EXIT)
+		lx_cpu_of_child(found, &user, &sys);
+	if (rusage) { /* ru_utime, ru_stime: its CPU times and its children's (cputime.c) */
+		uint64_t ru[18] = {user / 1000000000ull, user % 1000000000ull / 1000,
+		                   sys / 1000000000ull, sys % 1000000000ull / 1000};
 		if (lx_copy_out(p, rusage, ru, sizeof(ru)))
 			return -LX_EFAULT;
 	}
@@ -637,7 +643,7 @@ static int64_t do_wait(struct lx_proc *p, int how, uint64_t id, uint64_t ustatus
 	uint32_t got = found->pid;
 	if (!(options & WNOWAIT)) {
 		if (ev == EV_EXIT) {
-			lx_grp(p)->cpu_children_ns += cpu; /* RUSAGE_CHILDREN, times' cutime */
+			lx_cpu_reaped(p, found); /* RUSAGE_CHILDREN, times' cutime and cstime */
 			reap(found);
 		} else
 			found->report = 0; /* reported once */
@@ -729,6 +735,7 @@ static int64_t fork_step2(struct lx_proc *p, uint64_t frame)
 	uint64_t start = c->start_ns;
 	memcpy(c, lx_grp(p), sizeof(*c)); /* a thread forks its process, with its own state: */
 	c->sigmask = p->sigmask, c->call = p->call, c->fork_flags = p->fork_flags;
+	c->ss_sp = p->ss_sp, c->ss_size = p->ss_size, c->ss_flags = p->ss_flags; /* sigaltstack */
 	c->idx = c->mm_idx = idx, c->pid = c->tgid = pid, c->ppid = lx_grp(p)->pid,
 	c->start_ns = start;
 	c->grp = NULL, c->nthreads = 0, c->thread_gone = 0;
@@ -736,6 +743,8 @@ static int64_t fork_step2(struct lx_proc *p, uint64_t frame)
 	c->chan = NULL, c->vfork_child = 0, c->vfork_ret = 0;
 	c->sigpending = 0, c->in_sigsuspend = 0, c->stopped = 0, c->report = 0;
 	c->cpu_gone_ns = c->cpu_children_ns = 0;
+	c->sys_tsc = c->sys_proc_tsc = c->sys_children_tsc = 0; /* and no ITIMER_VIRTUAL/PROF */
+	memset(c->itv_at, 0, sizeof(c->itv_at)), memset(c->itv_every, 0, sizeof(c->itv_every));
 	c->tid_address = 0;
 	for (uint32_t fd = 0; fd < LX_MAX_FDS; fd++)
 		if (c->fd[fd].o)
@@ -922,6 +931,7 @@ static int64_t exec_image(struct lx_proc *p, const char *path, const char *const
 	p->tid_address = 0;
 	p->robust_list = 0;
 	p->in_sigsuspend = 0;
+	p->ss_sp = p->ss_size = 0, p->ss_flags = 0; /* no alternate signal stack */
 	vfork_release(p);
 	return 0;
 }

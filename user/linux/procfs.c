@@ -121,8 +121,15 @@ static void fill_pid_file(struct snap *s, struct lx_proc *q, const char *name)
 	uint64_t start = q->start_ns / (NS / TICKS), rss = lx_plat_pages_of(q);
 
 	if (!strcmp(name, "stat")) {
-		put(s, "%u (%s) %c %u %u %u 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 %u 0 %lu %lu %lu ",
-		    q->pid, comm_of(q), state_of(q), q->ppid, q->pgid, q->sid, threads_of(q),
+		uint64_t tick = NS / TICKS, user = lx_cpu_process_ns(q),
+		         sys = lx_cpu_process_sys_ns(q);
+		put(s,
+		    "%u (%s) %c %u %u %u 0 -1 4194560 0 0 0 0 %lu %lu %lu %lu 20 0 %u 0 %lu %lu "
+		    "%lu ",
+		    q->pid, comm_of(q), state_of(q), q->ppid, q->pgid, q->sid,
+		    (unsigned long)(user / tick), (unsigned long)(sys / tick),
+		    (unsigned long)(lx_grp(q)->cpu_children_ns / tick),
+		    (unsigned long)(lx_cpu_children_sys_ns(q) / tick), threads_of(q),
 		    (unsigned long)start, (unsigned long)vsize_of(q), (unsigned long)rss);
 		put(s,
 		    "18446744073709551615 0 0 0 0 0 %lu %lu 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 "

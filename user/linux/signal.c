@@ -16,26 +16,34 @@
  * except SIGKILL and default actions that end or stop it (jobctl.c), which
  * act at once. A fault the server cannot page in runs the handler of its
  * signal from the fault (lx_signal_fault), with the registers read from
- * the faulted thread.
+ * the faulted thread. A handler with SA_ONSTACK runs on the thread's
+ * alternate stack (sigaltstack) when it is not on it already; the frame's
+ * uc_stack holds the stack as it was, which rt_sigreturn sets again.
  */
 #include "lx.h"
 
 #include <hallows/rt.h>
 #include <lib/string.h>
 
-#define SIG_DFL      0
-#define SIG_IGN      1
-#define SA_NODEFER   0x40000000u
-#define SA_RESETHAND 0x80000000u
-#define SA_RESTART   0x10000000u
-#define SIGKILL      9
-#define SIGSTOP      19
-#define SIGCHLD      17
-#define FRAME_BYTES  1100 /* pretcode, ucontext, siginfo, 64-aligned FPU area */
-#define UC           8    /* frame offsets: the ucontext */
-#define GREG(i)      (48 + 8 * (i))
-#define INFO         312
-#define MASK         304
+#define SIG_DFL       0
+#define SIG_IGN       1
+#define SA_NODEFER    0x40000000u
+#define SA_RESETHAND  0x80000000u
+#define SA_RESTART    0x10000000u
+#define SA_ONSTACK    0x08000000u
+#define SS_ONSTACK    1u
+#define SS_DISABLE    2u
+#define SS_AUTODISARM (1u << 31)
+#define MINSIGSTKSZ   2048u
+#define SIGKILL       9
+#define SIGSTOP       19
+#define SIGCHLD       17
+#define FRAME_BYTES   1100 /* pretcode, ucontext, siginfo, 64-aligned FPU area */
+#define UC            8    /* frame offsets: the ucontext */
+#define GREG(i)       (48 + 8 * (i))
+#define INFO          312
+#define MASK          304
+#define UC_STACK      (UC + 16) /* uc_stack: ss_sp, ss_flags, ss_size */
 enum { R_RDI = 8, R_RSI = 9, R_RAX = 13, R_RSP = 15, R_RIP = 16, R_EFL = 17, R_TRAPNO = 20 };
 
 static uint64_t bit(int sig)
@@ -82,6 +90,58 @@ static int call_site(struct lx_proc *p, uint64_t *rip, uint64_t *rsp)
 	return 0;
 }
 
+/* ---- the alternate signal stack (sigaltstack), as Linux's kernel/signal.c keeps it ---- */
+
+/* sp is within p's alternate stack (its top included). */
+static bool in_altstack(const struct lx_proc *p, uint64_t sp)
+{
+	return sp > p->ss_sp && sp - p->ss_sp <= p->ss_size;
+}
+
+/* p runs on it (with SS_AUTODISARM it cannot: the stack was disarmed on the way in). */
+static bool on_altstack(const struct lx_proc *p, uint64_t sp)
+{
+	return !(p->ss_flags & SS_AUTODISARM) && in_altstack(p, sp);
+}
+
+/* What ss_flags sigaltstack reports for a thread at sp (SS_AUTODISARM added apart). */
+static uint32_t altstack_state(const struct lx_proc *p, uint64_t sp)
+{
+	return !p->ss_size ? SS_DISABLE : on_altstack(p, sp) ? SS_ONSTACK : 0;
+}
+
+/* Set p's alternate stack from a stack_t {ss_sp, ss_flags, ss_size} while p is at sp. */
+static int altstack_set(struct lx_proc *p, const uint64_t ss[3], uint64_t sp)
+{
+	uint32_t flags = (uint32_t)ss[1], mode = flags & ~SS_AUTODISARM;
+
+	if (on_altstack(p, sp))
+		return -LX_EPERM;
+	if (mode != SS_DISABLE && mode != SS_ONSTACK && mode != 0)
+		return -LX_EINVAL;
+	if (mode != SS_DISABLE && ss[2] < MINSIGSTKSZ)
+		return -LX_ENOMEM;
+	p->ss_sp = mode == SS_DISABLE ? 0 : ss[0];
+	p->ss_size = mode == SS_DISABLE ? 0 : ss[2];
+	p->ss_flags = flags;
+	return 0;
+}
+
+/* sigaltstack(ss, old): the old state first, then the new one, then the old one out. */
+static int64_t do_sigaltstack(struct lx_proc *p, uint64_t uss, uint64_t uold)
+{
+	uint64_t ss[3],
+	    old[3] = {p->ss_sp, altstack_state(p, p->call.rsp) | (p->ss_flags & SS_AUTODISARM),
+	              p->ss_size};
+
+	if (uss && lx_copy_in(p, ss, uss, sizeof(ss)))
+		return -LX_EFAULT;
+	int err = uss ? altstack_set(p, ss, p->call.rsp) : 0;
+	if (!err && uold && lx_copy_out(p, uold, old, sizeof(old)))
+		err = -LX_EFAULT;
+	return err;
+}
+
 /*
  * Enter the handler of sig in p (current): lay out the frame and send the
  * thread to the trampoline. interrupted: the call was waiting (its thread
@@ -93,16 +153,26 @@ static int push_frame(struct lx_proc *p, int sig, const uint64_t g[23], const ui
 {
 	uint64_t *act = lx_grp(p)->sigactions[sig];
 	uint8_t f[INFO + 128];
-	uint64_t frame = ((g[R_RSP] - 128 - FRAME_BYTES) & ~15ull) - 8; /* (rsp + 8) % 16 == 0 */
+	uint64_t sp = g[R_RSP] - 128; /* below the red zone, or at the alternate stack's top */
+	bool nested = on_altstack(p, g[R_RSP]), entering = false;
+	if ((act[1] & SA_ONSTACK) && altstack_state(p, sp) == 0)
+		sp = p->ss_sp + p->ss_size, entering = true;
+	uint64_t frame = ((sp - FRAME_BYTES) & ~15ull) - 8; /* (rsp + 8) % 16 == 0 */
 	uint64_t oldmask = p->in_sigsuspend ? p->saved_mask : p->sigmask;
+	uint64_t uc_stack[3] = {p->ss_sp, p->ss_flags | (p->ss_size ? 0 : SS_DISABLE), p->ss_size};
 
+	if ((nested || entering) && !in_altstack(p, frame))
+		return -LX_EFAULT; /* it would overflow the alternate stack: SIGSEGV, as Linux */
 	memset(f, 0, sizeof(f));
 	memcpy(f, &act[2], 8); /* the return address: sa_restorer */
+	memcpy(f + UC_STACK, uc_stack, sizeof(uc_stack));
 	memcpy(f + GREG(0), g, 23 * sizeof(g[0]));
 	memcpy(f + MASK, &oldmask, 8);
 	memcpy(f + INFO, si, 32);
 	if (lx_copy_out(p, frame, f, sizeof(f)) || lx_check(p, frame, FRAME_BYTES, LX_PROT_WRITE))
 		return -LX_EFAULT;
+	if (p->ss_flags & SS_AUTODISARM) /* off until rt_sigreturn sets uc_stack again */
+		p->ss_sp = p->ss_size = 0, p->ss_flags = SS_DISABLE;
 	p->sigmask = blockable(oldmask | act[3] | (act[1] & SA_NODEFER ? 0 : bit(sig)));
 	p->in_sigsuspend = 0;
 	uint64_t handler = act[0];
@@ -204,8 +274,9 @@ int64_t lx_signal_deliver(struct lx_proc *p, int64_t r, bool interrupted)
 		if (h == SIG_IGN || (h == SIG_DFL && default_ignored(sig)))
 			continue;
 		if (h == SIG_DFL && lx_job_is_stop(sig)) {
-			lx_job_stop(p, sig); /* p stops once this call is answered */
-			continue;
+			if (sig == SIGSTOP || !lx_job_orphaned(p))
+				lx_job_stop(p, sig); /* p stops once this call is answered */
+			continue; /* (an orphaned group's SIGTSTP, SIGTTIN, SIGTTOU: discarded) */
 		}
 		if (h == SIG_DFL) {
 			lx_proc_exit(p, sig);
@@ -268,7 +339,8 @@ void lx_signal_send(struct lx_proc *q, int sig, uint32_t from)
 		return; /* taken once SIGCONT resumes it (lx_job_continue), as on Linux */
 	if (h == SIG_DFL && lx_job_is_stop(sig)) {
 		q->sigpending &= ~bit(sig);
-		lx_job_stop(q, sig);
+		if (sig == SIGSTOP || !lx_job_orphaned(q)) /* else discarded, as Linux */
+			lx_job_stop(q, sig);
 		return;
 	}
 	if (h == SIG_DFL) {
@@ -292,14 +364,16 @@ void lx_signal_send(struct lx_proc *q, int sig, uint32_t from)
 /* rt_sigreturn: every register back from the ucontext at rsp (after the handler's ret). */
 static int64_t do_sigreturn(struct lx_proc *p)
 {
-	uint64_t uc = p->call.rsp, mask, trapno;
+	uint64_t uc = p->call.rsp, mask, trapno, ss[3];
 
 	if (lx_copy_in(p, &mask, uc + MASK - UC, 8) ||
-	    lx_copy_in(p, &trapno, uc + GREG(R_TRAPNO) - UC, 8)) {
+	    lx_copy_in(p, &trapno, uc + GREG(R_TRAPNO) - UC, 8) ||
+	    lx_copy_in(p, ss, uc + UC_STACK - UC, sizeof(ss))) {
 		lx_proc_exit(p, 11);
 		return LX_RET_GONE;
 	}
 	p->sigmask = blockable(mask);
+	(void)altstack_set(p, ss, uc); /* uc_stack back; its errors are ignored, as Linux's */
 	if (trapno) { /* SA_RESTART: the call is made again with its number in rax */
 		uint64_t nr = trapno - 1, zero = 0;
 		if (lx_copy_out(p, uc + GREG(R_RAX) - UC, &nr, 8) ||
@@ -364,6 +438,8 @@ int64_t lx_signal_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], b
 			return -LX_ESRCH; /* no such thread in that process */
 		return do_kill(p, (int32_t)a[1], (int32_t)a[2], true);
 	}
+	case 131: /* sigaltstack */
+		return do_sigaltstack(p, a[0], a[1]);
 	case 127: { /* rt_sigpending */
 		uint64_t set = p->sigpending & blockable(p->sigmask);
 		if (a[1] > 8)

@@ -732,7 +732,8 @@ static int64_t do_clock(struct lx_proc *p, uint64_t clk, uint64_t buf)
 	if (clk == 0 || clk == 8 /* REALTIME_ALARM */ || clk == 11 /* TAI */)
 		ns += 1767225600ull * 1000000000ull;
 	if (clk == 2 || clk == 3) /* PROCESS_CPUTIME_ID, THREAD_CPUTIME_ID (cputime.c) */
-		ns = clk == 2 ? lx_cpu_process_ns(p) : lx_plat_cpu_ns(p);
+		ns = clk == 2 ? lx_cpu_process_ns(p) + lx_cpu_process_sys_ns(p)
+		              : lx_plat_cpu_ns(p) + lx_cpu_thread_sys_ns(p);
 	ts[0] = ns / 1000000000ull, ts[1] = ns % 1000000000ull;
 	return lx_copy_out(p, buf, ts, sizeof(ts));
 }

@@ -1,7 +1,7 @@
 /*
  * Time of the Linux personality: nanosleep and clock_nanosleep, the
- * timeouts of futex waits, alarm and setitimer(ITIMER_REAL), getitimer,
- * times and getrusage.
+ * timeouts of futex waits, alarm, setitimer and getitimer (ITIMER_REAL,
+ * ITIMER_VIRTUAL, ITIMER_PROF).
  *
  * The server waits on its endpoint, and the kernel's timed wait
  * (HL_SYS_WAIT) is a wait on a notification, so a timer thread of the
@@ -15,6 +15,14 @@
  * costs no CPU, and its call is made again when its time comes; the call
  * then sees the deadline has passed. (The first version drove the PIT from
  * ring 3, which only the root task may do.)
+ *
+ * ITIMER_VIRTUAL counts the process's user time, ITIMER_PROF its user and
+ * system time (cputime.c). Their expiry is a CPU time, which no clock
+ * wakes the server for: the timer thread wakes it when the time left could
+ * have run out at the soonest (the CPU time left divided by the CPUs the
+ * threads may run on), the server reads the process's CPU time then and
+ * sends SIGVTALRM or SIGPROF, or looks again later. A process that
+ * sleeps costs a look per interval left, no more.
  */
 #include "lx.h"
 
@@ -24,6 +32,8 @@
 #define NS          1000000000ull
 #define REALTIME_AT 1767225600ull /* CLOCK_REALTIME at boot (sys.c's do_clock) */
 #define SIGALRM     14
+#define SIGVTALRM   26
+#define SIGPROF     27
 
 enum {
 	NR_nanosleep = 35,
@@ -90,6 +100,9 @@ static uint64_t earliest(void)
 			at = q->wake_at;
 		if (q->alarm_at && (!at || q->alarm_at < at))
 			at = q->alarm_at;
+		for (int w = 0; w < 2; w++)
+			if (q->itv_at[w] && (!at || q->itv_look[w] < at))
+				at = q->itv_look[w];
 	}
 	uint64_t net = lx_net_deadline(); /* Floo's timers (net.c) */
 	return net && (!at || net < at) ? net : at;
@@ -110,6 +123,35 @@ void lx_timer_arm(void)
 	hl_syscall(HL_SYS_SEND, tm.kick, &info, &m, NULL);
 }
 
+/* The CPU time ITIMER_VIRTUAL (w 0) or ITIMER_PROF (w 1) of process l counts, in ns. */
+static uint64_t itv_cpu(struct lx_proc *l, int w)
+{
+	return lx_cpu_process_ns(l) + (w ? lx_cpu_process_sys_ns(l) : 0);
+}
+
+/* When to look at l's CPU time again: when the time left could have run out at the soonest. */
+static void itv_schedule(struct lx_proc *l, int w, uint64_t cpu, uint64_t now)
+{
+	uint64_t left = l->itv_at[w] > cpu ? l->itv_at[w] - cpu : 0;
+
+	left /= lx_plat_ncpus();
+	l->itv_look[w] = now + (left < 1000000 ? 1000000 : left); /* 1 ms at least */
+}
+
+/* l's CPU-time timer w is due to be looked at: SIGVTALRM or SIGPROF if it ran out. */
+static void itv_check(struct lx_proc *l, int w, uint64_t now)
+{
+	uint64_t cpu = itv_cpu(l, w);
+
+	if (cpu >= l->itv_at[w]) {
+		uint64_t next = l->itv_at[w] + l->itv_every[w];
+		l->itv_at[w] = !l->itv_every[w] ? 0 : next > cpu ? next : cpu + l->itv_every[w];
+		lx_signal_send(l, w ? SIGPROF : SIGVTALRM, 0);
+	}
+	if (l->state == LX_PROC_LIVE && l->itv_at[w])
+		itv_schedule(l, w, cpu, now);
+}
+
 void lx_timer_fire(uint64_t bits)
 {
 	if (!tm.ok || !(bits & 1))
@@ -127,6 +169,9 @@ void lx_timer_fire(uint64_t bits)
 			q->alarm_at = q->alarm_every ? now + q->alarm_every : 0;
 			lx_signal_send(q, SIGALRM, 0);
 		}
+		for (int w = 0; w < 2 && !q->grp; w++)
+			if (q->state == LX_PROC_LIVE && q->itv_at[w] && q->itv_look[w] <= now)
+				itv_check(q, w, now);
 	}
 	lx_timer_arm();
 }
@@ -221,14 +266,17 @@ int64_t lx_timer_wait(struct lx_proc *p, const void *chan, int64_t ms)
 	return LX_RET_BLOCK;
 }
 
-/* struct itimerval {interval, value}, each {tv_sec, tv_usec}, of ITIMER_REAL into v. */
-static void itimer_get(const struct lx_proc *l, int64_t v[4])
+/* struct itimerval {interval, value}, each {tv_sec, tv_usec}, of timer which of l into v. */
+static void itimer_get(struct lx_proc *l, uint64_t which, int64_t v[4])
 {
-	uint64_t now = lx_plat_nanotime(), left = l->alarm_at > now ? l->alarm_at - now : 0;
+	uint64_t at = which ? l->itv_at[which - 1] : l->alarm_at;
+	uint64_t every = which ? l->itv_every[which - 1] : l->alarm_every;
+	uint64_t now = which ? itv_cpu(l, (int)which - 1) : lx_plat_nanotime();
+	uint64_t left = at > now ? at - now : 0;
 
-	if (l->alarm_at && !left)
+	if (at && !left)
 		left = 1000; /* due: Linux shows a microsecond at least */
-	v[0] = (int64_t)(l->alarm_every / NS), v[1] = (int64_t)(l->alarm_every % NS / 1000);
+	v[0] = (int64_t)(every / NS), v[1] = (int64_t)(every % NS / 1000);
 	v[2] = (int64_t)(left / NS), v[3] = (int64_t)((left % NS + 999) / 1000);
 	if (v[3] == 1000000)
 		v[2]++, v[3] = 0;
@@ -246,9 +294,7 @@ static int64_t do_setitimer(struct lx_proc *p, uint64_t which, uint64_t unew, ui
 	if (unew &&
 	    (v[0] < 0 || v[1] < 0 || v[1] >= 1000000 || v[2] < 0 || v[3] < 0 || v[3] >= 1000000))
 		return -LX_EINVAL;
-	if (which != 0)
-		return -LX_EINVAL; /* ITIMER_VIRTUAL, ITIMER_PROF: no CPU time is counted yet */
-	itimer_get(l, old);
+	itimer_get(l, which, old);
 	if (uold && lx_copy_out(p, uold, old, sizeof(old)))
 		return -LX_EFAULT;
 	if (!unew)
@@ -256,9 +302,18 @@ static int64_t do_setitimer(struct lx_proc *p, uint64_t which, uint64_t unew, ui
 	if (!tm.ok)
 		return -LX_ENOSYS;
 	uint64_t every = (uint64_t)v[0] * NS + (uint64_t)v[1] * 1000;
-	uint64_t first = (uint64_t)v[2] * NS + (uint64_t)v[3] * 1000;
-	l->alarm_every = first ? every : 0;
-	l->alarm_at = first ? lx_plat_nanotime() + first : 0;
+	uint64_t first = (uint64_t)v[2] * NS + (uint64_t)v[3] * 1000, now = lx_plat_nanotime();
+	if (which == 0) {
+		l->alarm_every = first ? every : 0;
+		l->alarm_at = first ? now + first : 0;
+	} else { /* a CPU time: from the process's count now */
+		int w = (int)which - 1;
+		uint64_t cpu = itv_cpu(l, w);
+		l->itv_every[w] = first ? every : 0;
+		l->itv_at[w] = first ? cpu + first : 0;
+		if (first)
+			itv_schedule(l, w, cpu, now);
+	}
 	lx_timer_arm();
 	return 0;
 }
@@ -290,10 +345,7 @@ int64_t lx_timer_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], bo
 		int64_t v[4];
 		if (a[0] > 2)
 			return -LX_EINVAL;
-		if (a[0] != 0)
-			memset(v, 0, sizeof(v)); /* never armed (setitimer refuses them) */
-		else
-			itimer_get(lx_grp(p), v);
+		itimer_get(lx_grp(p), a[0], v);
 		return lx_copy_out(p, a[1], v, sizeof(v)) ? -LX_EFAULT : 0;
 	}
 	default:

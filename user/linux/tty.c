@@ -232,9 +232,9 @@ void lx_tty_write(const struct lx_ofd *o, const char *s, size_t n)
  * A process of the tty's session outside its foreground group reads (sig SIGTTIN), or writes
  * with TOSTOP or changes the settings (SIGTTOU): Linux's job_control and tty_check_change. 0
  * when it may go on (a foreground one; SIGTTOU ignored or blocked), EIO for a read with SIGTTIN
- * ignored or blocked; otherwise sig goes to its group, whose default action stops it, and the
- * call is made again once SIGCONT resumes it (LX_RET_BLOCK without a wait channel: only SIGCONT
- * ends the wait); a handler gets EINTR.
+ * ignored or blocked and for any of an orphaned group; otherwise sig goes to its group, whose
+ * default action stops it, and the call is made again once SIGCONT resumes it (LX_RET_BLOCK without
+ * a wait channel: only SIGCONT ends the wait); a handler gets EINTR.
  */
 static int64_t background(struct lx_proc *p, int sig)
 {
@@ -243,6 +243,8 @@ static int64_t background(struct lx_proc *p, int sig)
 	uint64_t h = lx_grp(p)->sigactions[sig][0];
 	if (h == 1 || (p->sigmask & (1ull << (sig - 1))))
 		return sig == SIGTTIN ? -LX_EIO : 0;
+	if (lx_job_orphaned(p))
+		return -LX_EIO; /* nobody could continue a stopped orphaned group */
 	signal_group(p->pgid, sig);
 	return h == 0 && lx_grp(p)->stopped ? LX_RET_BLOCK : -LX_EINTR;
 }

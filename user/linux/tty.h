@@ -54,6 +54,9 @@ struct lx_ofd *lx_tty_open(const struct lx_proc *p, const char *path);
  * server's thread) and the VGA text screen (its device page from the boot info, the CRT
  * controller's ports 0x3d4-0x3d5 for the cursor). HL_OK or the error of the step that failed. */
 long lx_vt_attach(hl_cptr_t ntfn);
+/* A manifest partition with `screen`: map the screen now, while the server's memory still has
+ * room for the page tables (before the pools take it); lx_vt_attach uses that mapping. */
+void lx_vt_prepare(void);
 /* The server's notification came: take what the keyboard has. */
 void lx_vt_irq(void);
 /* The screen's output: bytes through the terminal emulator to the screen. */

@@ -10,8 +10,13 @@
  * makes console bytes of them; bytes the controller marks as the mouse's
  * are dropped.
  *
+ * These come from the root task's controls when the server is the root task
+ * of its boot module, or from the root task as a manifest partition with
+ * `screen` (their slots in the partition info page, docs/manifest.md).
+ *
  * Screen: the one the kernel drew its log on, handed to the root task as
- * device memory (kernel/root.c, described in the boot info's `screen`);
+ * device memory (kernel/root.c, described in the boot info's `screen`; a
+ * partition's boot info describes what the root task gave it alike);
  * the kernel stops drawing once it is mapped here (docs/decisions.md).
  * screen.c keeps the cells; after each write the rows that changed go out:
  * under BIOS to the VGA text page at 0xb8000 (the hardware cursor follows
@@ -272,7 +277,22 @@ static long screen_map(void)
 			start = m->paddr;
 	}
 	uint64_t base = (rt_self.heap_next + BIG - 1) & ~(BIG - 1);
-	for (uint32_t i = 0; start != ~0ull && i < bi->nmem; i++) {
+	if (rt_self.pi) { /* a manifest partition: the frames the root task made (partinfo.h) */
+		const struct hl_screen_end *se = &rt_self.pi->screen;
+		start =
+		    se->nframes && se->nframes <= HL_PARTINFO_MAX_SCREEN_FRAMES ? se->paddr : ~0ull;
+		for (uint32_t i = 0; start != ~0ull && i < se->nframes; i++) {
+			hl_cptr_t frame = se->first_frame + i;
+			long err = se->frame_bits[i] == 21
+			               ? map_big(frame, base + mapped)
+			               : rt_map_frame(HL_SLOT_ASPACE, frame, base + mapped,
+			                              HL_R_READ | HL_R_WRITE);
+			if (err)
+				return err;
+			mapped += 1ull << se->frame_bits[i];
+		}
+	}
+	for (uint32_t i = 0; !rt_self.pi && start != ~0ull && i < bi->nmem; i++) {
 		const struct hl_bootinfo_mem *m = &bi->mem[i];
 		if (!m->is_device || m->paddr < start || m->paddr >= g->paddr + len)
 			continue;
@@ -301,6 +321,15 @@ static long screen_map(void)
 	return HL_OK;
 }
 
+/* The screen mapped (HL_OK), an error, or 1: not tried yet. */
+static long screen_state = 1;
+
+void lx_vt_prepare(void)
+{
+	if (rt_self.pi && rt_self.pi->screen.kbd_data && screen_state == 1)
+		screen_state = screen_map();
+}
+
 long lx_vt_attach(hl_cptr_t ntfn)
 {
 	static long state = 1; /* 1: not tried; else the outcome */
@@ -308,25 +337,34 @@ long lx_vt_attach(hl_cptr_t ntfn)
 
 	if (state != 1)
 		return state;
-	if (rt_self.pi)
-		return state = HL_ERR_INVALID_CAP; /* a manifest partition: not handed over yet */
-	vt.data = rt_slot(), vt.status = rt_slot(), vt.crtc = rt_slot(), vt.irq = rt_slot();
-	long err = !vt.data || !vt.status || !vt.crtc || !vt.irq ? HL_ERR_NO_MEMORY : HL_OK;
-	if (!err)
-		err = hl_ioport_control_issue(ctl, KBD_DATA, 1, vt.data);
-	if (!err)
-		err = hl_ioport_control_issue(ctl, KBD_STATUS, 1, vt.status);
-	if (!err)
-		err = hl_irq_control_get(HL_SLOT_IRQ_CONTROL, KBD_IRQ, vt.irq);
+	long err = HL_OK;
+	if (rt_self.pi) { /* a manifest partition with `screen`: the root task's (partinfo.h) */
+		const struct hl_screen_end *se = &rt_self.pi->screen;
+		vt.data = se->kbd_data, vt.status = se->kbd_status;
+		vt.irq = se->kbd_irq, vt.crtc = se->crtc;
+		if (!vt.data || !vt.status || !vt.irq)
+			return state = HL_ERR_INVALID_CAP; /* no `screen` in the manifest */
+	} else { /* the root task of its boot module: from the controls */
+		vt.data = rt_slot(), vt.status = rt_slot(), vt.crtc = rt_slot(), vt.irq = rt_slot();
+		err = !vt.data || !vt.status || !vt.crtc || !vt.irq ? HL_ERR_NO_MEMORY : HL_OK;
+		if (!err)
+			err = hl_ioport_control_issue(ctl, KBD_DATA, 1, vt.data);
+		if (!err)
+			err = hl_ioport_control_issue(ctl, KBD_STATUS, 1, vt.status);
+		if (!err)
+			err = hl_irq_control_get(HL_SLOT_IRQ_CONTROL, KBD_IRQ, vt.irq);
+	}
 	if (!err)
 		err = hl_irq_handler_set_notification(vt.irq, ntfn);
 	if (!err && !kbd_setup())
 		err = HL_ERR_TIMED_OUT; /* the controller does not answer */
+	if (!err && screen_state == 1)
+		screen_state = screen_map();
 	if (!err)
-		err = screen_map();
+		err = screen_state;
 	if (err)
 		return state = err;
-	if (vt.fb || hl_ioport_control_issue(ctl, CRTC_INDEX, 2, vt.crtc) != HL_OK)
+	if (vt.fb || (!rt_self.pi && hl_ioport_control_issue(ctl, CRTC_INDEX, 2, vt.crtc) != HL_OK))
 		vt.crtc = 0; /* no hardware cursor (a framebuffer draws its own) */
 	lx_kbd_init(&vt.kbd);
 	lx_screen_init(&vt.scr);

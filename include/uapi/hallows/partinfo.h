@@ -10,6 +10,7 @@
  *   1088  ndevices, restarts                          8 bytes
  *   1096  dev[HL_PARTINFO_MAX_DEVICES]                 8 x 16 bytes
  *   1224  strings: argv[0] NUL argv[1] NUL ... then "key=value" NUL per config entry
+ *   4032  screen                                        64 bytes
  *   4096
  */
 #ifndef HALLOWS_PARTINFO_H
@@ -18,10 +19,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HL_PARTINFO_MAGIC        0x6f666e6974726150ull /* "Partinfo" */
-#define HL_PARTINFO_VADDR        0x10001000ull         /* the page after the boot info */
-#define HL_PARTINFO_MAX_CHANNELS 16
-#define HL_PARTINFO_MAX_DEVICES  8
+#define HL_PARTINFO_MAGIC             0x6f666e6974726150ull /* "Partinfo" */
+#define HL_PARTINFO_VADDR             0x10001000ull         /* the page after the boot info */
+#define HL_PARTINFO_MAX_CHANNELS      16
+#define HL_PARTINFO_MAX_DEVICES       8
+#define HL_PARTINFO_MAX_SCREEN_FRAMES 32 /* frames of the screen given, at most */
 
 /*
  * Slot 7 of a partition's programs holds the root task's control endpoint
@@ -80,6 +82,23 @@ struct hl_device_end {
 };
 _Static_assert(sizeof(struct hl_device_end) == 16, "partinfo ABI");
 
+/*
+ * With `screen` in the manifest (docs/manifest.md, "The screen"), the first program's
+ * keyboard and screen; all 0 without (and for the other programs). The screen's geometry
+ * is the boot info's `screen`.
+ */
+struct hl_screen_end {
+	uint32_t kbd_data;    /* 0: slot of an I/O-port capability for 0x60 */
+	uint32_t kbd_status;  /* 4: 0x64 (status and commands) */
+	uint32_t kbd_irq;     /* 8: IRQ 1's handler, not yet bound to a notification */
+	uint32_t crtc;        /* 12: the CRT controller's 0x3d4-0x3d5 (the text cursor) */
+	uint32_t first_frame; /* 16: slots first_frame.. hold the screen's device frames, */
+	uint32_t nframes;     /* 20: in address order, each right after the one before */
+	uint64_t paddr;       /* 24: the physical address of the first frame */
+	uint8_t frame_bits[HL_PARTINFO_MAX_SCREEN_FRAMES]; /* 32: each frame's size (12 or 21) */
+};
+_Static_assert(sizeof(struct hl_screen_end) == 64, "partinfo ABI");
+
 struct hl_partinfo {
 	uint64_t magic;         /* 0: HL_PARTINFO_MAGIC */
 	char name[32];          /* 8: the partition's name */
@@ -93,11 +112,13 @@ struct hl_partinfo {
 	uint32_t ndevices;                                  /* 1088 */
 	uint32_t restarts; /* 1092: times the root task restarted the partition (0: first start) */
 	struct hl_device_end dev[HL_PARTINFO_MAX_DEVICES]; /* 1096 */
-	char strings[4096 - 1224];                         /* 1224 */
+	char strings[4096 - 1224 - 64];                    /* 1224 */
+	struct hl_screen_end screen;                       /* 4032 */
 };
 _Static_assert(offsetof(struct hl_partinfo, ch) == 64, "partinfo ABI");
 _Static_assert(offsetof(struct hl_partinfo, dev) == 1096, "partinfo ABI");
 _Static_assert(offsetof(struct hl_partinfo, strings) == 1224, "partinfo ABI");
+_Static_assert(offsetof(struct hl_partinfo, screen) == 4032, "partinfo ABI");
 _Static_assert(sizeof(struct hl_partinfo) == 4096, "partinfo ABI");
 
 #endif

@@ -177,6 +177,23 @@ uint64_t lx_plat_pages_of(const struct lx_proc *p)
 	return p->state == LX_PROC_LIVE ? npages : 0;
 }
 
+/* CPU times (cputime.c reads the kernel's counts and the TSC): here the fields as they are,
+ * the system counts taken as ns. */
+uint64_t lx_cpu_process_ns(struct lx_proc *p)
+{
+	return lx_grp(p)->cpu_gone_ns;
+}
+
+uint64_t lx_cpu_process_sys_ns(struct lx_proc *p)
+{
+	return lx_grp(p)->sys_proc_tsc;
+}
+
+uint64_t lx_cpu_children_sys_ns(struct lx_proc *p)
+{
+	return lx_grp(p)->sys_children_tsc;
+}
+
 uint64_t lx_unknown_format(char *buf, size_t cap)
 {
 	const char text[] = "400 1\n>=512 2\n";

@@ -387,6 +387,13 @@ static void procfs_answers_its_paths_and_refuses_the_rest(void)
 	CHECK_EQ(fields, 52);
 	CHECK(f->data[f->size - 1] == '\n');
 	lx_procfs_put(f);
+	/* utime, stime, cutime, cstime (fields 14-17) in ticks of 10 ms, user apart from system */
+	p->cpu_gone_ns = 250000000, p->sys_proc_tsc = 120000000;
+	p->cpu_children_ns = 70000000, p->sys_children_tsc = 30000000;
+	CHECK_EQ(lx_procfs_get(p, "/proc/self/stat", true, &f), 0);
+	CHECK(strstr((const char *)f->data, " 0 0 0 0 25 12 7 3 20 0 ") != NULL);
+	lx_procfs_put(f);
+	p->cpu_gone_ns = p->sys_proc_tsc = p->cpu_children_ns = p->sys_children_tsc = 0;
 	CHECK_EQ(lx_procfs_get(p, "/proc/self", false, &f), 0);
 	CHECK(f->size == 3 && !memcmp(f->data, "101", 3) && (f->mode & 0170000) == 0120000);
 	lx_procfs_put(f);

@@ -417,6 +417,9 @@ static void every_construct(void)
 	CHECK(!part(0)->console);
 	CHECK_EQ(parse("partition a\n program a\n console\n", &no_limits), MANIFEST_OK);
 	CHECK(part(0)->console);
+	CHECK(!part(0)->screen);
+	CHECK_EQ(parse("partition a\n program a\n screen\n console\n", &no_limits), MANIFEST_OK);
+	CHECK(part(0)->screen && part(0)->console);
 	/* No newline at the end; the last line still counts. */
 	CHECK_EQ(parse("partition a\n program a\n memory 4M", &no_limits), MANIFEST_OK);
 	CHECK_EQ(part(0)->mem_kib, 4096);
@@ -548,6 +551,8 @@ static void partition_key_errors(void)
 	K(" control\n control", "4: control given twice (first at line 3)\n");
 	K(" console com1", "3: expected 'console'\n");
 	K(" console\n console", "4: console given twice (first at line 3)\n");
+	K(" screen vga", "3: expected 'screen'\n");
+	K(" screen\n screen", "4: screen given twice (first at line 3)\n");
 	K(" config", "3: expected 'config KEY=VALUE'\n");
 	K(" config key", "3: expected 'config KEY=VALUE'\n");
 	K(" config =v", "3: config key '': use 1 to 31 of a-z 0-9 - _ . starting with a letter\n");

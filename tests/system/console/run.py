@@ -225,6 +225,15 @@ def main():
         got = c.expect(r"from the background\r\n" + re.escape(PROMPT), a.step_timeout)
         step("fg_write_goes_on", got is not None, f"after fg: {c.buf[-200:]!r}")
         run("stty_no_tostop", "stty -tostop\r", "")
+        # A read from the tty by an orphaned process group (its subshell, the link to the
+        # shell, has gone): EIO, not SIGTTIN, which would stop it for good (POSIX). (Its
+        # stdin is /dev/null, as for any background command without job control.)
+        c.send("(sh -c 'sleep 1; cat < /dev/tty; echo orphan rc=$?' &)\r")
+        got = c.expect(r"orphan rc=\d+", a.step_timeout + 5)
+        step("orphaned_bg_read_gets_eio", got is not None and got.endswith("orphan rc=1")
+             and "Input/output error" in got, f"after the orphaned cat: {c.buf[-300:]!r}")
+        c.send("\r")
+        c.expect(re.escape(PROMPT), a.step_timeout)
         # ^D at an empty prompt: the shell exits, the session ends, QEMU leaves.
         c.send("\x04")
         got = c.expect(r"linux: console session ended: exit=0", a.step_timeout)

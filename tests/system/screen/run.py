@@ -10,10 +10,19 @@ image under UEFI with --iso, the framebuffer with QMP's screendump, each
 output, busybox's line editing (backspace, the up arrow), caps lock,
 Ctrl-C of cat waiting on the tty, scrolling, that /dev/console is still the
 serial port, Ctrl-D ending the shell, and the getty (`@screengetty`) offering
-a shell before and after. Each step is a TAP line. Usage:
+a shell before and after. Each step is a TAP line.
+
+With --serve, it boots `make run`'s configuration instead (the root task with
+webd, brokerd and the personality as manifest partitions, their NICs and the
+broker's disk; the personality's run file `@gettys /bin/sh`): both appliances
+come up, the serial console and the screen each offer busybox sh, and a shell
+runs on each at once (the screen's typed with send-key, the console's through
+the serial port); Ctrl-D ends the screen's and the getty offers another while
+the console's goes on. Usage:
 
     run.py --kernel K --initrd I --root DIR --tap OUT [--log LOG]
     run.py --iso IMAGE --font build/kernel/gen/font8x16.c --root DIR --tap OUT  (UEFI)
+    run.py --serve --kernel K --initrd build/serve/initrd-run.cpio --root DIR --tap OUT
 """
 import argparse
 import json
@@ -143,6 +152,7 @@ def main():
     ap.add_argument("--log", default="build/results/logs/linux-screen.log")
     ap.add_argument("--boot-timeout", type=float, default=120)
     ap.add_argument("--step-timeout", type=float, default=20)
+    ap.add_argument("--serve", action="store_true", help="boot make run's configuration")
     a = ap.parse_args()
     os.makedirs(os.path.dirname(a.log) or ".", exist_ok=True)
     tmp = tempfile.mkdtemp(prefix="hl-screen-")
@@ -159,10 +169,32 @@ def main():
                 "-drive", f"if=pflash,format=raw,file={vars_copy}", "-cdrom", a.iso, "-boot", "d"]
         Qmp.font = load_font(a.font)
         Qmp.dump = os.path.join(tmp, "screen.ppm")
+    elif a.serve:  # make run's QEMU (mk/serve.mk): its devices, host ports free now
+        disk = os.path.join(tmp, "disk.img")
+        with open(disk, "wb") as f:
+            f.truncate(512 << 20)
+        ports = []
+        for _ in range(3):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            ports.append(s)
+        web, kafka, lx = (s.getsockname()[1] for s in ports)
+        for s in ports:
+            s.close()
+        cmd[cmd.index("-smp") + 1], cmd[cmd.index("-m") + 1] = "4", "3G"
+        cmd += ["-kernel", a.kernel, "-initrd", a.initrd, "-append", "",
+                "-netdev", f"user,id=web,hostfwd=tcp:127.0.0.1:{web}-:80",
+                "-device", "virtio-net-pci,netdev=web,addr=0x4",
+                "-netdev", f"user,id=kafka,hostfwd=tcp:127.0.0.1:{kafka}-:9092",
+                "-device", "virtio-net-pci,netdev=kafka,addr=0x5",
+                "-drive", f"file={disk},if=none,id=disk,format=raw",
+                "-device", "nvme,drive=disk,serial=hallows-log,addr=0x6",
+                "-netdev", f"user,id=linux,hostfwd=tcp:127.0.0.1:{lx}-:80",
+                "-device", "virtio-net-pci,netdev=linux,addr=0x7"]
     else:
         cmd += ["-kernel", a.kernel, "-initrd", a.initrd, "-append", "test-exit"]
-    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT)
+    p = subprocess.Popen(cmd, stdin=subprocess.PIPE if a.serve else subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     serial = bytearray()
     lock = threading.Condition()
     log = open(a.log, "wb")
@@ -235,8 +267,63 @@ def main():
         step(name, got == want, f"typed {typed!r}: got {got!r}, want {want!r}\n{show(rows)}")
         return rows
 
+    def serial_send(text):
+        p.stdin.write(text.encode())
+        p.stdin.flush()
+
+    def serve_steps():
+        """make run's configuration: both appliances, a shell on the console and one on the
+        screen at once."""
+        up = all(serial_expect(rx, a.boot_timeout) for rx in
+                 (r"webd: ready", r"brokerd: ready",
+                  r"linux: busybox sh on this console: press Enter",
+                  r"linux: busybox sh on this screen: press Enter"))
+        step("appliances_up_and_both_gettys_offer", up, f"serial: {bytes(serial[-600:])!r}")
+        rows = wait_screen(lambda r: "busybox sh on Hallows: press Enter to start it" in r)
+        step("screen_offers_a_shell", "busybox sh on Hallows: press Enter to start it" in rows,
+             show(rows))
+        q.type("\r")
+        started = serial_expect(r"linux: screen session: /bin/sh", a.step_timeout)
+        step("screen_session_starts", started, "no 'linux: screen session' line")
+        if not started:
+            raise TimeoutError
+        step("kernel_hands_over_the_screen",
+             serial_expect(r"console: the screen is ring 3's from now on", 1),
+             "the kernel did not say it stopped drawing on the screen")
+        rows = wait_screen(lambda r: any(x.startswith("/ #") for x in r))
+        step("shell_prompts_on_the_screen", any(x.startswith("/ #") for x in rows), show(rows))
+        q.type("PS1='h''l> '\r")
+        wait_screen(prompt_last)
+        run("echo_on_the_screen", "echo hello screen", ["hello screen"])
+        # The serial console's getty, while the screen's shell runs.
+        serial_send("\r")
+        step("console_session_starts_too",
+             serial_expect(r"linux: console session: /bin/sh", a.step_timeout) and
+             serial_expect(r"/ # ", a.step_timeout), f"serial: {bytes(serial[-300:])!r}")
+        serial_send("echo serial-$((6*7))\r")
+        step("echo_on_the_console", serial_expect(r"serial-42\r?\n", a.step_timeout),
+             f"serial: {bytes(serial[-300:])!r}")
+        run("screen_still_answers", "echo still $((2+3))", ["still 5"])
+        rows = q.screen()
+        step("console_text_not_on_the_screen", not any("serial-42" in r for r in rows), show(rows))
+        # Ctrl-D ends the screen's shell; its getty offers another; the console's goes on.
+        time.sleep(0.5)
+        q.keys(["ctrl", "d"])
+        step("screen_session_ends", serial_expect(r"linux: screen session ended", a.step_timeout),
+             f"serial: {bytes(serial[-300:])!r}")
+        rows = wait_screen(lambda r: "busybox sh on Hallows: press Enter to start it" in r)
+        step("screen_getty_offers_again",
+             "busybox sh on Hallows: press Enter to start it" in rows, show(rows))
+        serial_send("echo after-$((1+1))\r")
+        step("console_goes_on", serial_expect(r"after-2\r?\n", a.step_timeout),
+             f"serial: {bytes(serial[-300:])!r}")
+        q.cmd("quit")
+
     try:
         q = Qmp(sock, time.time() + 30)
+        if a.serve:
+            serve_steps()
+            raise StopIteration
         # @screengetty: the screen offers a shell; Enter on the keyboard starts it.
         offered = serial_expect(r"linux: busybox sh on this screen: press Enter", a.boot_timeout)
         rows = wait_screen(lambda r: "busybox sh on Hallows: press Enter to start it" in r)
@@ -323,6 +410,8 @@ def main():
         step("getty_offers_a_new_shell", "busybox sh on Hallows: press Enter to start it" in rows
              and serial_expect(r"press Enter[^\n]*\n(.|\n)*press Enter", 1), show(rows))
         q.cmd("quit")
+    except StopIteration:
+        pass
     except (TimeoutError, OSError, RuntimeError, ValueError) as e:
         step("runner", False, f"{type(e).__name__}: {e}")
     finally:
@@ -331,7 +420,7 @@ def main():
         except subprocess.TimeoutExpired:
             p.kill()
             rc = p.wait()
-        for f in ("qmp", "vars.fd", "screen.ppm"):
+        for f in ("qmp", "vars.fd", "screen.ppm", "disk.img"):
             try:
                 os.unlink(os.path.join(tmp, f))
             except OSError:
