@@ -346,6 +346,17 @@ void *lx_plat_page(uint64_t va)
 	return pg ? frame_mem(pg->frame) : NULL;
 }
 
+void *lx_plat_user(uint64_t va, uint64_t len, uint32_t need)
+{
+	if (va >= LX_TOP || ((va ^ (va + len - 1)) & ~(LX_PAGE - 1)) || !len)
+		return NULL;
+	const struct page *pg = page_slot(cur, va, false);
+	/* The page's prot is its region's (lx_protect and lx_unmap keep them in step). */
+	if (!pg || (pg->prot & need) != need || (pg->cow && (need & LX_PROT_WRITE)))
+		return NULL;
+	return (uint8_t *)frame_mem(pg->frame) + (va & (LX_PAGE - 1));
+}
+
 bool lx_plat_next_mapped(uint32_t *cursor, uint64_t *va)
 {
 	for (; *cursor < PAGE_HASH; (*cursor)++) {
@@ -759,6 +770,18 @@ void lx_plat_undefer(struct lx_proc *p)
 	block(p); /* suspended (the kernel ends the call with -EINTR), then as any wait */
 }
 
+/*
+ * The pipe fast path may serve p's call (lx_pipe_fast): nothing to do at
+ * its end. The kernel answers p's getpid (so calls are not traced and no
+ * signal was left pending), p's process is not stopped, and no signal is
+ * ready to be taken nor a sigsuspend mask to put back.
+ */
+static bool fast_ok(struct lx_proc *p)
+{
+	return spaces[p->idx].answered && !lx_grp(p)->stopped && !p->in_sigsuspend &&
+	       !lx_signal_ready(p);
+}
+
 /* Finish the deferred calls lx_wake made ready, each in its process's context. */
 static void finish_ready(void)
 {
@@ -768,8 +791,18 @@ static void finish_ready(void)
 		if (q->state != LX_PROC_LIVE || !sp->deferred || q->chan)
 			continue; /* ended, interrupted, or waits again */
 		lx_plat_switch(q);
+		int64_t r = q->call.nr <= 1 && fast_ok(q) ? lx_pipe_fast(q, q->call.nr, q->call.a[0],
+		                                                         q->call.a[1], q->call.a[2])
+		                                          : LX_RET_SLOW;
+		if (r != LX_RET_SLOW) {
+			sp->deferred = false;
+			hl_thread_linux_reply(sp->thread, (hl_word_t)r);
+			if (was && was->state == LX_PROC_LIVE)
+				lx_plat_switch(was);
+			continue;
+		}
 		q->redirected = 0;
-		int64_t r = lx_syscall(q, q->call.nr, q->call.a);
+		r = lx_syscall(q, q->call.nr, q->call.a);
 		if (q->state != LX_PROC_LIVE)
 			r = LX_RET_GONE;
 		else if (r != LX_RET_BLOCK && r != LX_RET_GONE && !q->redirected)
@@ -819,11 +852,19 @@ static void serve(void)
 				    ib->mr[HL_LINUX_RIP],
 				    ib->mr[HL_LINUX_RSP]};
 				p->redirected = 0;
+				int64_t r = c->nr <= 1 && fast_ok(p)
+				                ? lx_pipe_fast(p, c->nr, c->a[0], c->a[1], c->a[2])
+				                : LX_RET_SLOW;
+				if (r != LX_RET_SLOW) { /* served: no signal, no trace, no answer to set */
+					m.w[0] = (hl_word_t)r, reply = true;
+					lx_caller = NULL;
+					goto served;
+				}
 				/* Stopped while its last call was answered: this one waits, made
 				 * again once SIGCONT resumes it (jobctl.c). */
-				int64_t r = __builtin_expect(lx_grp(p)->stopped != 0, 0)
-				                ? LX_RET_BLOCK
-				                : lx_syscall(p, c->nr, c->a);
+				r = __builtin_expect(lx_grp(p)->stopped != 0, 0)
+				        ? LX_RET_BLOCK
+				        : lx_syscall(p, c->nr, c->a);
 				if (p->state != LX_PROC_LIVE) /* a signal ended it meanwhile */
 					r = LX_RET_GONE;
 				else if (r != LX_RET_BLOCK && r != LX_RET_GONE && !p->redirected)
@@ -853,6 +894,7 @@ static void serve(void)
 			 * live process: pid 0 is never given). */
 			lx_timer_fire(badge);
 		}
+	served:
 		finish_ready();
 		if (!lx_proc_count())
 			return;
