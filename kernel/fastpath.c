@@ -3,6 +3,9 @@
  *  - call and reply-and-receive when the partner already waits on this
  *    CPU, the message fits in registers, no capability moves and no budget
  *    or preemption upcall (kernel/upcall.c) is involved;
+ *  - receive that blocks while a thread of the same priority waits in this
+ *    CPU's run queue: that thread runs;
+ *  - thread.linux_reply, without the method table's search;
  *  - yield to the next thread of the same priority on this CPU.
  * They do the same work as the general paths (kernel/ipc.c, kernel/sched.c)
  * and must stay equivalent to them, in a straight line: match, copy four
@@ -15,6 +18,7 @@
 #include <kernel/percpu.h>
 #include <kernel/runq.h>
 #include <kernel/syscall.h>
+#include <hallows/labels.h>
 
 /* The endpoint behind slot cptr of t's cspace if it has the rights, else NULL. */
 static __always_inline struct endpoint *ep_of(struct thread *t, hl_cptr_t cptr, uint8_t rights,
@@ -118,6 +122,44 @@ static __always_inline void fastpath_reply_recv(struct thread *t)
 }
 
 /*
+ * HL_SYS_RECV that blocks t (no sender queued, no notification pending)
+ * while a thread of t's priority, and none above, waits in this CPU's run
+ * queue: t waits on the endpoint as ipc_recv() leaves it, and the first of
+ * those threads runs, as sched_exit_to_user() would pick it. A server that
+ * has deferred its caller's reply and woken another thread (the Linux
+ * personality's pipe waits) blocks this way. Returns only when this does
+ * not apply.
+ */
+static __always_inline void fastpath_recv(struct thread *t)
+{
+	uint64_t badge;
+	struct endpoint *ep = ep_of(t, t->regs.rdi, HL_R_READ, &badge);
+	struct cpu *c = this_cpu();
+	struct runq *q = &rqs[c->index];
+	struct thread *next = q->head[t->priority];
+
+	if (!ep || (ep->head && !ep->receivers) || !next || t->no_fastpath || next->no_fastpath ||
+	    c->need_resched || !rq_none_above(q, t->priority))
+		return;
+	if (t->ntfn_slot.cap.type == HL_OBJ_NOTIFICATION &&
+	    ((struct notification *)t->ntfn_slot.cap.obj)->word)
+		return;
+	/* Committed: t joins the endpoint's receivers, next leaves the run queue and runs. */
+	t->state = TS_BLOCKED_RECV;
+	ep->receivers = 1;
+	t->qnext = NULL;
+	t->qprev = ep->tail;
+	if (ep->tail)
+		ep->tail->qnext = t;
+	else
+		ep->head = t;
+	ep->tail = t;
+	t->queue = ep;
+	rq_remove(q, next);
+	fast_switch(c, q, t, next, false);
+}
+
+/*
  * HL_SYS_YIELD when t has no budget and the next thread of its priority on
  * this CPU has none either: t goes to the back of its queue and that thread
  * runs. Returns only when this does not apply (the general path then runs).
@@ -150,6 +192,29 @@ static __always_inline void fastpath_yield(struct thread *t)
 	}
 	q->tail[p] = t;
 	fast_switch(c, q, t, next, true); /* t now waits at next's priority */
+}
+
+/*
+ * HL_SYS_CALL of thread.linux_reply (a Linux server's deferred reply): the
+ * same effect as the invocation (do_invoke: result registers zero) without
+ * the method table's search; the caller goes on unless the woken thread
+ * must run first. Returns only when this does not apply.
+ */
+static __always_inline void fastpath_linux_reply(struct thread *t)
+{
+	struct cspace *cs = thread_cspace(t);
+
+	if (HL_MSG_LABEL(t->regs.rsi) != HL_M_THREAD_LINUX_REPLY || HL_MSG_LEN(t->regs.rsi) < 1 ||
+	    !cs || t->regs.rdi >= (1ull << cs->bits) || t->no_fastpath)
+		return;
+	const struct cap *c = &cs->slots[t->regs.rdi].cap;
+	if (c->type != HL_OBJ_THREAD)
+		return;
+	t->regs.rax = (uint64_t)thread_linux_reply((struct thread *)c->obj, t->regs.rdx);
+	t->regs.rdx = t->regs.r10 = t->regs.r8 = t->regs.r9 = 0;
+	if (!this_cpu()->need_resched)
+		arch_return_to_user(t); /* t stays current */
+	sched_exit_to_user();
 }
 
 /*
@@ -223,10 +288,14 @@ __noreturn void syscall_dispatch(struct thread *t)
 	 * ~0, kernel/thread.c): it has no XSAVE area for fast_switch().
 	 */
 	if (t->cpu == cpu_index()) {
-		if (t->regs.rax == HL_SYS_CALL)
+		if (t->regs.rax == HL_SYS_CALL) {
 			fastpath_call(t); /* returns only when it does not apply */
+			fastpath_linux_reply(t);
+		}
 		else if (t->regs.rax == HL_SYS_REPLY_RECV)
 			fastpath_reply_recv(t);
+		else if (t->regs.rax == HL_SYS_RECV)
+			fastpath_recv(t);
 		else if (t->regs.rax == HL_SYS_YIELD)
 			fastpath_yield(t);
 	}
