@@ -336,9 +336,10 @@ void lx_fd_install(struct lx_proc *p, uint32_t fd, struct lx_ofd *o, bool cloexe
 /* Pipe I/O on an open file description: bytes, -errno or LX_RET_BLOCK. */
 int64_t lx_pipe_read(struct lx_proc *p, struct lx_ofd *o, uint64_t buf, uint64_t len);
 int64_t lx_pipe_write(struct lx_proc *p, struct lx_ofd *o, uint64_t buf, uint64_t len);
-/* The pipe fast path (docs/linux.md, "Measured"): read (nr 0) or write (nr 1) of fd that ends
- * at once on a pipe, with the buffer on one page already in p's memory; its result as
- * lx_syscall's would be, or LX_RET_SLOW: the call takes the general path. */
+/* The pipe fast path (docs/linux.md, "Measured"): read (nr 0) or write (nr 1) of fd on a pipe
+ * that ends at once with the buffer on one page already in p's memory, or waits
+ * (LX_RET_BLOCK, p->chan set); its result as lx_syscall's would be, or LX_RET_SLOW: the call
+ * takes the general path. */
 #define LX_RET_SLOW ((int64_t)-0x7000000000000003ll)
 int64_t lx_pipe_fast(struct lx_proc *p, uint64_t nr, uint64_t fd, uint64_t buf, uint64_t len);
 

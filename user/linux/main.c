@@ -795,8 +795,10 @@ static void finish_ready(void)
 		                                                         q->call.a[1], q->call.a[2])
 		                                          : LX_RET_SLOW;
 		if (r != LX_RET_SLOW) {
-			sp->deferred = false;
-			hl_thread_linux_reply(sp->thread, (hl_word_t)r);
+			if (r != LX_RET_BLOCK) { /* else it waits again, still deferred */
+				sp->deferred = false;
+				hl_thread_linux_reply(sp->thread, (hl_word_t)r);
+			}
 			if (was && was->state == LX_PROC_LIVE)
 				lx_plat_switch(was);
 			continue;
@@ -855,6 +857,11 @@ static void serve(void)
 				int64_t r = c->nr <= 1 && fast_ok(p)
 				                ? lx_pipe_fast(p, c->nr, c->a[0], c->a[1], c->a[2])
 				                : LX_RET_SLOW;
+				if (r == LX_RET_BLOCK) { /* no reply until it can go on */
+					spaces[p->idx].deferred = true;
+					lx_caller = NULL;
+					goto served;
+				}
 				if (r != LX_RET_SLOW) { /* served: no signal, no trace, no answer to set */
 					m.w[0] = (hl_word_t)r, reply = true;
 					lx_caller = NULL;

@@ -507,9 +507,16 @@ int64_t lx_pipe_fast(struct lx_proc *p, uint64_t nr, uint64_t fd, uint64_t buf, 
 	if (!o || !len)
 		return LX_RET_SLOW;
 	struct lx_pipe *pp = o->pipe;
-	if (nr == 0) { /* read: as do_read and lx_pipe_read when bytes are there */
-		if (o->kind != LX_FD_PIPE_R || (o->flags & O_ACCMODE) == 1 || !pp->len)
+	if (nr == 0) { /* read: as do_read and lx_pipe_read */
+		if (o->kind != LX_FD_PIPE_R || (o->flags & O_ACCMODE) == 1)
 			return LX_RET_SLOW;
+		if (!pp->len) {
+			if (!pp->writers || (o->flags & O_NONBLOCK))
+				return !pp->writers ? 0 : -LX_EAGAIN;
+			pp->sleepers |= 1u << p->idx;
+			p->chan = pp;
+			return LX_RET_BLOCK;
+		}
 		uint32_t n = len < pp->len ? (uint32_t)len : pp->len;
 		uint8_t *u = lx_plat_user(buf, n, LX_PROT_WRITE);
 		if (!u)
@@ -524,8 +531,15 @@ int64_t lx_pipe_fast(struct lx_proc *p, uint64_t nr, uint64_t fd, uint64_t buf, 
 	}
 	/* write: as do_write and lx_pipe_write when it fits at once (atomic: at most LX_PIPE_BUF) */
 	if (o->kind != LX_FD_PIPE_W || (o->flags & O_ACCMODE) == 0 || !pp->readers ||
-	    len > LX_PIPE_BUF || len > LX_PIPE_SIZE - pp->len)
-		return LX_RET_SLOW;
+	    len > LX_PIPE_BUF)
+		return LX_RET_SLOW; /* SIGPIPE, or a write that may be cut */
+	if (len > LX_PIPE_SIZE - pp->len) {
+		if (o->flags & O_NONBLOCK)
+			return -LX_EAGAIN;
+		pp->sleepers |= 1u << p->idx;
+		p->chan = pp;
+		return LX_RET_BLOCK;
+	}
 	const uint8_t *u = lx_plat_user(buf, len, LX_PROT_READ);
 	if (!u)
 		return LX_RET_SLOW;
