@@ -5,7 +5,8 @@
  *    or preemption upcall (kernel/upcall.c) is involved;
  *  - receive that blocks while a thread of the same priority waits in this
  *    CPU's run queue: that thread runs;
- *  - thread.linux_reply, without the method table's search;
+ *  - thread.linux_reply, without the method table's search, also together
+ *    with a reply-and-receive (HL_SYS_LINUX_REPLY_RECV);
  *  - yield to the next thread of the same priority on this CPU.
  * They do the same work as the general paths (kernel/ipc.c, kernel/sched.c)
  * and must stay equivalent to them, in a straight line: match, copy four
@@ -82,8 +83,13 @@ static __always_inline void fastpath_call(struct thread *t)
 	fast_switch(cpu, &rqs[cpu->index], t, r, false);
 }
 
-/* HL_SYS_REPLY_RECV when the caller waits on this CPU and no sender is queued. */
-static __always_inline void fastpath_reply_recv(struct thread *t)
+/*
+ * HL_SYS_REPLY_RECV when the caller waits on this CPU and no sender is
+ * queued; with also (HL_SYS_LINUX_REPLY_RECV), thread.linux_reply(r8) on
+ * that thread first (checked by the caller; not above t's priority, on
+ * this CPU).
+ */
+static __always_inline void fastpath_reply_recv(struct thread *t, struct thread *also)
 {
 	uint64_t badge;
 	struct endpoint *ep = ep_of(t, t->regs.rdi, HL_R_READ, &badge);
@@ -99,7 +105,9 @@ static __always_inline void fastpath_reply_recv(struct thread *t)
 	if (t->ntfn_slot.cap.type == HL_OBJ_NOTIFICATION &&
 	    ((struct notification *)t->ntfn_slot.cap.obj)->word)
 		return;
-	/* Committed: reply to c, queue t as a receiver, run c. */
+	/* Committed: (end also's call,) reply to c, queue t as a receiver, run c. */
+	if (also && thread_linux_reply(also, t->regs.r8) != HL_OK)
+		__builtin_unreachable(); /* checked by fastpath_linux_reply_recv */
 	t->reply_to = NULL;
 	c->replier = NULL;
 	if (c->in_fault == IN_FAULT_LINUX)
@@ -218,6 +226,27 @@ static __always_inline void fastpath_linux_reply(struct thread *t)
 }
 
 /*
+ * HL_SYS_LINUX_REPLY_RECV: the thread in r10 waits in a Linux call on this
+ * CPU at no higher priority than t (it is queued behind the caller that
+ * runs next), the reply is one word: fastpath_reply_recv with it. Returns
+ * only when this does not apply.
+ */
+static __always_inline void fastpath_linux_reply_recv(struct thread *t)
+{
+	struct cspace *cs = thread_cspace(t);
+
+	if (HL_MSG_LEN(t->regs.rsi) > 1 || !cs || t->regs.r10 >= (1ull << cs->bits))
+		return;
+	const struct cap *c = &cs->slots[t->regs.r10].cap;
+	struct thread *x = (struct thread *)c->obj;
+	if (c->type != HL_OBJ_THREAD || !x->linux_abi || x->state != TS_BLOCKED_REPLY ||
+	    x->in_fault != IN_FAULT_LINUX || x->cpu != t->cpu || x->priority > t->priority ||
+	    x->on_cpu)
+		return;
+	fastpath_reply_recv(t, x);
+}
+
+/*
  * A Linux thread's `syscall` when the server waits on its fault endpoint on
  * this CPU: the same effect as ipc_linux_send() + deliver + switch, like
  * fastpath_call with the message taken from the caller's registers.
@@ -293,7 +322,9 @@ __noreturn void syscall_dispatch(struct thread *t)
 			fastpath_linux_reply(t);
 		}
 		else if (t->regs.rax == HL_SYS_REPLY_RECV)
-			fastpath_reply_recv(t);
+			fastpath_reply_recv(t, NULL);
+		else if (t->regs.rax == HL_SYS_LINUX_REPLY_RECV)
+			fastpath_linux_reply_recv(t);
 		else if (t->regs.rax == HL_SYS_RECV)
 			fastpath_recv(t);
 		else if (t->regs.rax == HL_SYS_YIELD)

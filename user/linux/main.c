@@ -747,6 +747,20 @@ static void block(struct lx_proc *p)
  * has let it finish the call again: no suspend, no restart trampoline, no second round trip. */
 static struct lx_proc *ready[LX_MAX_PROCS];
 static uint32_t nready;
+/* A deferred reply finish_ready has for the serve loop's next reply to send with it
+ * (HL_SYS_LINUX_REPLY_RECV); 0: none. */
+static hl_cptr_t owed_thread;
+static hl_word_t owed_value;
+
+/* Send the deferred reply r to sp's thread: with the serve loop's next reply when none is owed
+ * yet, else now. */
+static void linux_reply(const struct space *sp, int64_t r)
+{
+	if (owed_thread)
+		hl_thread_linux_reply(sp->thread, (hl_word_t)r);
+	else
+		owed_thread = sp->thread, owed_value = (hl_word_t)r;
+}
 
 void lx_plat_wake(struct lx_proc *p)
 {
@@ -797,7 +811,7 @@ static void finish_ready(void)
 		if (r != LX_RET_SLOW) {
 			if (r != LX_RET_BLOCK) { /* else it waits again, still deferred */
 				sp->deferred = false;
-				hl_thread_linux_reply(sp->thread, (hl_word_t)r);
+				linux_reply(sp, r);
 			}
 			if (was && was->state == LX_PROC_LIVE)
 				lx_plat_switch(was);
@@ -906,10 +920,19 @@ static void serve(void)
 		if (!lx_proc_count())
 			return;
 		if (!reply) {
+			if (owed_thread)
+				hl_thread_linux_reply(owed_thread, owed_value);
+			owed_thread = 0;
 			hl_syscall(HL_SYS_RECV, plat.ep, &info, &m, &badge);
 			continue;
 		}
 		info = HL_MSGINFO(0, 1, 0);
+		if (owed_thread) { /* the deferred reply and this one in one call */
+			m.w[1] = owed_thread, m.w[2] = owed_value, owed_thread = 0;
+			if (hl_syscall(HL_SYS_LINUX_REPLY_RECV, plat.ep, &info, &m, &badge) == HL_OK)
+				continue;
+			info = HL_MSGINFO(0, 1, 0); /* that thread no longer waits: this reply only */
+		}
 		hl_syscall(HL_SYS_REPLY_RECV, plat.ep, &info, &m, &badge);
 	}
 }
