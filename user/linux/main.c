@@ -793,7 +793,7 @@ void lx_plat_undefer(struct lx_proc *p)
 static bool fast_ok(struct lx_proc *p)
 {
 	return spaces[p->idx].answered && !lx_grp(p)->stopped && !p->in_sigsuspend &&
-	       !lx_signal_ready(p);
+	       (!p->sigpending || !lx_signal_ready(p));
 }
 
 /* Finish the deferred calls lx_wake made ready, each in its process's context. */
@@ -851,6 +851,26 @@ static void serve(void)
 		struct lx_proc *p = slot < LX_MAX_PROCS && lx_procs[slot].pid == badge >> 8
 		                        ? &lx_procs[slot]
 		                        : NULL;
+		/* The pipe fast path first: the call's record is kept only for a wait (a call that
+		 * ends here needs it for nothing after). */
+		if (HL_MSG_LABEL(info) == HL_LABEL_LINUX_SYSCALL && m.w[0] <= 1 && p &&
+		    p->state == LX_PROC_LIVE && !p->chan && fast_ok(p)) {
+			lx_plat_switch(p);
+			int64_t r = lx_pipe_fast(p, m.w[0], m.w[1], m.w[2], m.w[3]);
+			if (r == LX_RET_BLOCK) { /* no reply until it can go on (finish_ready) */
+				p->call = (struct lx_call){
+				    m.w[0],
+				    {m.w[1], m.w[2], m.w[3], ib->mr[4], ib->mr[5], ib->mr[6]},
+				    ib->mr[HL_LINUX_RIP],
+				    ib->mr[HL_LINUX_RSP]};
+				spaces[p->idx].deferred = true;
+				goto served;
+			}
+			if (r != LX_RET_SLOW) { /* served: no signal, no trace, no answer to set */
+				m.w[0] = (hl_word_t)r, reply = true;
+				goto served;
+			}
+		}
 		if (HL_MSG_LABEL(info) == 0) { /* the bound notification: the UART, the NIC */
 			lx_tty_irq();
 			lx_vt_irq(); /* or the keyboard */
@@ -868,24 +888,11 @@ static void serve(void)
 				    ib->mr[HL_LINUX_RIP],
 				    ib->mr[HL_LINUX_RSP]};
 				p->redirected = 0;
-				int64_t r = c->nr <= 1 && fast_ok(p)
-				                ? lx_pipe_fast(p, c->nr, c->a[0], c->a[1], c->a[2])
-				                : LX_RET_SLOW;
-				if (r == LX_RET_BLOCK) { /* no reply until it can go on */
-					spaces[p->idx].deferred = true;
-					lx_caller = NULL;
-					goto served;
-				}
-				if (r != LX_RET_SLOW) { /* served: no signal, no trace, no answer to set */
-					m.w[0] = (hl_word_t)r, reply = true;
-					lx_caller = NULL;
-					goto served;
-				}
 				/* Stopped while its last call was answered: this one waits, made
 				 * again once SIGCONT resumes it (jobctl.c). */
-				r = __builtin_expect(lx_grp(p)->stopped != 0, 0)
-				        ? LX_RET_BLOCK
-				        : lx_syscall(p, c->nr, c->a);
+				int64_t r = __builtin_expect(lx_grp(p)->stopped != 0, 0)
+				                ? LX_RET_BLOCK
+				                : lx_syscall(p, c->nr, c->a);
 				if (p->state != LX_PROC_LIVE) /* a signal ended it meanwhile */
 					r = LX_RET_GONE;
 				else if (r != LX_RET_BLOCK && r != LX_RET_GONE && !p->redirected)

@@ -500,6 +500,15 @@ int64_t lx_pipe_write(struct lx_proc *p, struct lx_ofd *o, uint64_t buf, uint64_
 	return (int64_t)n;
 }
 
+/* lx_wake(pp) on the fast path: only its stamp moves when nobody may wait on it or on poll. */
+static inline void pipe_changed(struct lx_pipe *pp)
+{
+	if (pp->sleepers || poll_sleepers)
+		lx_wake(pp);
+	else
+		pp->stamp = ++lx_change_seq;
+}
+
 int64_t lx_pipe_fast(struct lx_proc *p, uint64_t nr, uint64_t fd, uint64_t buf, uint64_t len)
 {
 	struct lx_ofd *o = fd < LX_MAX_FDS ? lx_grp(p)->fd[fd].o : NULL;
@@ -526,7 +535,7 @@ int64_t lx_pipe_fast(struct lx_proc *p, uint64_t nr, uint64_t fd, uint64_t buf, 
 		memcpy(u + first, pp->buf, n - first);
 		pp->head = (pp->head + n) % LX_PIPE_SIZE;
 		pp->len -= n;
-		lx_wake(pp);
+		pipe_changed(pp);
 		return n;
 	}
 	/* write: as do_write and lx_pipe_write when it fits at once (atomic: at most LX_PIPE_BUF) */
@@ -548,7 +557,7 @@ int64_t lx_pipe_fast(struct lx_proc *p, uint64_t nr, uint64_t fd, uint64_t buf, 
 	memcpy(pp->buf + tail, u, first);
 	memcpy(pp->buf, u + first, n - first);
 	pp->len += n;
-	lx_wake(pp);
+	pipe_changed(pp);
 	return n;
 }
 
