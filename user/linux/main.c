@@ -49,6 +49,12 @@ struct space {
 	uint32_t npages;
 	uint64_t fs_base;
 	bool answered; /* the kernel answers its thread's getpid (lx_plat_answer) */
+	/* The page lx_plat_user found last, valid while pages_gen has not moved since. */
+	struct {
+		uint64_t gen, vpn;
+		uint8_t *mem;
+		uint8_t prot, cow;
+	} hot;
 	bool deferred; /* its thread waits in a call the server has not replied to (a pipe's) */
 	uint32_t cpu;  /* the CPU its thread runs on (thread.set_affinity) */
 };
@@ -148,6 +154,10 @@ static long map_in(struct space *sp, hl_cptr_t as, hl_cptr_t f, uint64_t va, uin
 		err = hl_aspace_map(as, f, va, rights);
 	return err;
 }
+
+/* Moves at every change of any process's pages (added, dropped, moved in the hash, protected,
+ * made copy-on-write or private): what struct space's hot page remembers is then stale. */
+static uint64_t pages_gen = 1;
 
 static struct page *page_slot(struct space *sp, uint64_t va, bool insert)
 {
@@ -270,6 +280,7 @@ static int page_add(struct space *sp, uint64_t va, uint32_t fr, uint32_t prot, b
 {
 	if (sp->npages >= PAGE_HASH / 2)
 		return -LX_ENOMEM;
+	pages_gen++;
 	struct page *pg = page_slot(sp, va, true);
 	*pg = (struct page){va / LX_PAGE, fr, 0, cow, (uint8_t)prot};
 	if (!lazy && page_map(sp, pg)) {
@@ -285,6 +296,7 @@ static int page_add(struct space *sp, uint64_t va, uint32_t fr, uint32_t prot, b
 /* Unmap the page pg of sp (the hash keeps no tombstones: the cluster after it moves up). */
 static void page_drop(struct space *sp, struct page *pg)
 {
+	pages_gen++;
 	if (pg->map)
 		slot_free(pg->map);
 	frame_put(pg->frame);
@@ -322,6 +334,7 @@ int lx_plat_make_private(uint64_t va, uint32_t prot)
 		return 0;
 	if (plat.frames[pg->frame].refs == 1) { /* the others have let go of it */
 		pg->cow = 0;
+		pages_gen++;
 		return pg->map && hl_aspace_protect(cur->aspace, pg->map, hl_rights(prot))
 		           ? -LX_ENOMEM
 		           : 0;
@@ -348,13 +361,21 @@ void *lx_plat_page(uint64_t va)
 
 void *lx_plat_user(uint64_t va, uint64_t len, uint32_t need)
 {
+	struct space *sp = cur;
+
 	if (va >= LX_TOP || ((va ^ (va + len - 1)) & ~(LX_PAGE - 1)) || !len)
 		return NULL;
-	const struct page *pg = page_slot(cur, va, false);
+	if (sp->hot.gen != pages_gen || sp->hot.vpn != va / LX_PAGE) {
+		const struct page *pg = page_slot(sp, va, false);
+		if (!pg)
+			return NULL;
+		sp->hot.gen = pages_gen, sp->hot.vpn = pg->vpn, sp->hot.mem = frame_mem(pg->frame);
+		sp->hot.prot = pg->prot, sp->hot.cow = pg->cow;
+	}
 	/* The page's prot is its region's (lx_protect and lx_unmap keep them in step). */
-	if (!pg || (pg->prot & need) != need || (pg->cow && (need & LX_PROT_WRITE)))
+	if ((sp->hot.prot & need) != need || (sp->hot.cow && (need & LX_PROT_WRITE)))
 		return NULL;
-	return (uint8_t *)frame_mem(pg->frame) + (va & (LX_PAGE - 1));
+	return sp->hot.mem + (va & (LX_PAGE - 1));
 }
 
 bool lx_plat_next_mapped(uint32_t *cursor, uint64_t *va)
@@ -380,6 +401,7 @@ int lx_plat_protect(uint64_t va, uint32_t prot)
 	if (!pg)
 		return 0;
 	pg->prot = (uint8_t)prot;
+	pages_gen++;
 	if (!pg->map)
 		return 0; /* mapped with these rights when first touched */
 	return hl_aspace_protect(cur->aspace, pg->map,
@@ -401,6 +423,7 @@ void lx_plat_unmap_all(void)
 {
 	struct page *pg;
 
+	pages_gen++;
 	for (uint32_t i = 0; (pg = next_used(cur, &i));) {
 		if (pg->map)
 			slot_free(pg->map);
@@ -529,6 +552,7 @@ int lx_plat_fork(struct lx_proc *parent, struct lx_proc *child)
 	/* The child's pages are recorded, not mapped: each is mapped when the child first touches
 	 * it (handle_fault), so a child that execs or exits at once maps a handful. */
 	struct page *pg;
+	pages_gen++; /* the parent's writable pages become copy-on-write */
 	for (uint32_t i = 0; !err && (pg = next_used(ps, &i));) {
 		bool cow = pg->cow || (pg->prot & LX_PROT_WRITE);
 		if (cow && !pg->cow) { /* the parent's writes fault from now on */
@@ -790,7 +814,7 @@ void lx_plat_undefer(struct lx_proc *p)
  * signal was left pending), p's process is not stopped, and no signal is
  * ready to be taken nor a sigsuspend mask to put back.
  */
-static bool fast_ok(struct lx_proc *p)
+static inline __attribute__((always_inline)) bool fast_ok(struct lx_proc *p)
 {
 	return spaces[p->idx].answered && !lx_grp(p)->stopped && !p->in_sigsuspend &&
 	       (!p->sigpending || !lx_signal_ready(p));

@@ -532,7 +532,8 @@ int64_t lx_pipe_fast(struct lx_proc *p, uint64_t nr, uint64_t fd, uint64_t buf, 
 			return LX_RET_SLOW; /* to be paged in, or EFAULT */
 		uint32_t first = LX_PIPE_SIZE - pp->head < n ? LX_PIPE_SIZE - pp->head : n;
 		memcpy(u, pp->buf + pp->head, first);
-		memcpy(u + first, pp->buf, n - first);
+		if (n > first) /* the ring wrapped */
+			memcpy(u + first, pp->buf, n - first);
 		pp->head = (pp->head + n) % LX_PIPE_SIZE;
 		pp->len -= n;
 		pipe_changed(pp);
@@ -555,7 +556,8 @@ int64_t lx_pipe_fast(struct lx_proc *p, uint64_t nr, uint64_t fd, uint64_t buf, 
 	uint32_t tail = (pp->head + pp->len) % LX_PIPE_SIZE, n = (uint32_t)len;
 	uint32_t first = LX_PIPE_SIZE - tail < n ? LX_PIPE_SIZE - tail : n;
 	memcpy(pp->buf + tail, u, first);
-	memcpy(pp->buf, u + first, n - first);
+	if (n > first) /* the ring wraps */
+		memcpy(pp->buf, u + first, n - first);
 	pp->len += n;
 	pipe_changed(pp);
 	return n;
