@@ -138,7 +138,7 @@ static __always_inline void fastpath_reply_recv(struct thread *t, struct thread 
  * personality's pipe waits) blocks this way. Returns only when this does
  * not apply.
  */
-static __always_inline void fastpath_recv(struct thread *t)
+static __attribute__((noinline)) void fastpath_recv(struct thread *t)
 {
 	uint64_t badge;
 	struct endpoint *ep = ep_of(t, t->regs.rdi, HL_R_READ, &badge);
@@ -203,17 +203,18 @@ static __always_inline void fastpath_yield(struct thread *t)
 }
 
 /*
- * HL_SYS_CALL of thread.linux_reply (a Linux server's deferred reply): the
+ * HL_SYS_CALL of thread.linux_reply (a Linux server's deferred reply; the
+ * caller tested the label): the
  * same effect as the invocation (do_invoke: result registers zero) without
  * the method table's search; the caller goes on unless the woken thread
  * must run first. Returns only when this does not apply.
  */
-static __always_inline void fastpath_linux_reply(struct thread *t)
+static __attribute__((noinline)) void fastpath_linux_reply(struct thread *t)
 {
 	struct cspace *cs = thread_cspace(t);
 
-	if (HL_MSG_LABEL(t->regs.rsi) != HL_M_THREAD_LINUX_REPLY || HL_MSG_LEN(t->regs.rsi) < 1 ||
-	    !cs || t->regs.rdi >= (1ull << cs->bits) || t->no_fastpath)
+	if (HL_MSG_LEN(t->regs.rsi) < 1 || !cs || t->regs.rdi >= (1ull << cs->bits) ||
+	    t->no_fastpath)
 		return;
 	const struct cap *c = &cs->slots[t->regs.rdi].cap;
 	if (c->type != HL_OBJ_THREAD)
@@ -231,7 +232,7 @@ static __always_inline void fastpath_linux_reply(struct thread *t)
  * runs next), the reply is one word: fastpath_reply_recv with it. Returns
  * only when this does not apply.
  */
-static __always_inline void fastpath_linux_reply_recv(struct thread *t)
+static __attribute__((noinline)) void fastpath_linux_reply_recv(struct thread *t)
 {
 	struct cspace *cs = thread_cspace(t);
 
@@ -319,7 +320,8 @@ __noreturn void syscall_dispatch(struct thread *t)
 	if (t->cpu == cpu_index()) {
 		if (t->regs.rax == HL_SYS_CALL) {
 			fastpath_call(t); /* returns only when it does not apply */
-			fastpath_linux_reply(t);
+			if (HL_MSG_LABEL(t->regs.rsi) == HL_M_THREAD_LINUX_REPLY)
+				fastpath_linux_reply(t);
 		}
 		else if (t->regs.rax == HL_SYS_REPLY_RECV)
 			fastpath_reply_recv(t, NULL);

@@ -45,20 +45,6 @@ static uint64_t rounds(long n, int with_syscall)
 	return rdtsc() - t0;
 }
 
-/* Empty marks around the measured rounds of pipe_roundtrip, where tools/pathprof.py opens and
- * closes its window (docs/linux.md, "Measured"). */
-__attribute__((noinline)) void prof_start(void)
-{
-	__asm__ volatile("" ::: "memory");
-}
-
-__attribute__((noinline)) void prof_stop(void)
-{
-	__asm__ volatile("" ::: "memory");
-}
-
-static int marked; /* pipe_roundtrip calls the marks (the "pipe" run's second round) */
-
 /* Instructions per pipe round trip: the parent sends a byte, the child sends it back. */
 static uint64_t pipe_roundtrip(long n)
 {
@@ -76,16 +62,12 @@ static uint64_t pipe_roundtrip(long n)
 	}
 	write(to[1], &b, 1); /* one round to start with: the child is running */
 	read(back[0], &b, 1);
-	if (marked)
-		prof_start();
 	uint64_t t0 = rdtsc();
 	for (long i = 0; i < n; i++) {
 		write(to[1], &b, 1);
 		read(back[0], &b, 1);
 	}
 	uint64_t t = rdtsc() - t0;
-	if (marked)
-		prof_stop();
 	waitpid(c, NULL, 0);
 	close(to[0]), close(to[1]), close(back[0]), close(back[1]);
 	return t / n;
@@ -156,17 +138,6 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && !strcmp(argv[1], "exit"))
 		return 0; /* the program fork+execve runs */
-	if (argc > 1 && !strcmp(argv[1], "pipe")) { /* the pipe round trip alone (pathprof) */
-		uint64_t rt = pipe_roundtrip(20);
-		marked = 1;
-		uint64_t first = pipe_roundtrip(20);
-		marked = 0;
-		for (int i = 0; i < 3; i++)
-			rt = least(pipe_roundtrip(500), rt);
-		printf("BENCH lxabi.pipe_only %lu instructions rounds=500 (first 20: %lu)\n",
-		       (unsigned long)rt, (unsigned long)first);
-		return 0;
-	}
 
 	rounds(200, 1); /* warm up: page in the code, fill caches */
 	uint64_t best = UINT64_MAX;
