@@ -5,8 +5,8 @@
  *    or preemption upcall (kernel/upcall.c) is involved;
  *  - receive that blocks while a thread of the same priority waits in this
  *    CPU's run queue: that thread runs;
- *  - thread.linux_reply, without the method table's search, also together
- *    with a reply-and-receive (HL_SYS_LINUX_REPLY_RECV);
+ *  - reply-and-receive with a Linux server's deferred reply first
+ *    (HL_SYS_LINUX_REPLY_RECV);
  *  - yield to the next thread of the same priority on this CPU.
  * They do the same work as the general paths (kernel/ipc.c, kernel/sched.c)
  * and must stay equivalent to them, in a straight line: match, copy four
@@ -19,7 +19,6 @@
 #include <kernel/percpu.h>
 #include <kernel/runq.h>
 #include <kernel/syscall.h>
-#include <hallows/labels.h>
 
 /* The endpoint behind slot cptr of t's cspace if it has the rights, else NULL. */
 static __always_inline struct endpoint *ep_of(struct thread *t, hl_cptr_t cptr, uint8_t rights,
@@ -203,30 +202,6 @@ static __always_inline void fastpath_yield(struct thread *t)
 }
 
 /*
- * HL_SYS_CALL of thread.linux_reply (a Linux server's deferred reply; the
- * caller tested the label): the
- * same effect as the invocation (do_invoke: result registers zero) without
- * the method table's search; the caller goes on unless the woken thread
- * must run first. Returns only when this does not apply.
- */
-static __attribute__((noinline)) void fastpath_linux_reply(struct thread *t)
-{
-	struct cspace *cs = thread_cspace(t);
-
-	if (HL_MSG_LEN(t->regs.rsi) < 1 || !cs || t->regs.rdi >= (1ull << cs->bits) ||
-	    t->no_fastpath)
-		return;
-	const struct cap *c = &cs->slots[t->regs.rdi].cap;
-	if (c->type != HL_OBJ_THREAD)
-		return;
-	t->regs.rax = (uint64_t)thread_linux_reply((struct thread *)c->obj, t->regs.rdx);
-	t->regs.rdx = t->regs.r10 = t->regs.r8 = t->regs.r9 = 0;
-	if (!this_cpu()->need_resched)
-		arch_return_to_user(t); /* t stays current */
-	sched_exit_to_user();
-}
-
-/*
  * HL_SYS_LINUX_REPLY_RECV: the thread in r10 waits in a Linux call on this
  * CPU at no higher priority than t (it is queued behind the caller that
  * runs next), the reply is one word: fastpath_reply_recv with it. Returns
@@ -318,19 +293,18 @@ __noreturn void syscall_dispatch(struct thread *t)
 	 * ~0, kernel/thread.c): it has no XSAVE area for fast_switch().
 	 */
 	if (t->cpu == cpu_index()) {
-		if (t->regs.rax == HL_SYS_CALL) {
+		if (t->regs.rax == HL_SYS_CALL)
 			fastpath_call(t); /* returns only when it does not apply */
-			if (HL_MSG_LABEL(t->regs.rsi) == HL_M_THREAD_LINUX_REPLY)
-				fastpath_linux_reply(t);
-		}
 		else if (t->regs.rax == HL_SYS_REPLY_RECV)
 			fastpath_reply_recv(t, NULL);
-		else if (t->regs.rax == HL_SYS_LINUX_REPLY_RECV)
-			fastpath_linux_reply_recv(t);
-		else if (t->regs.rax == HL_SYS_RECV)
-			fastpath_recv(t);
 		else if (t->regs.rax == HL_SYS_YIELD)
 			fastpath_yield(t);
+		else if (t->regs.rax == HL_SYS_RECV) {
+			if (rqs[t->cpu]
+			        .head[t->priority]) /* a thread of t's priority is queued here */
+				fastpath_recv(t);
+		} else if (t->regs.rax == HL_SYS_LINUX_REPLY_RECV)
+			fastpath_linux_reply_recv(t);
 	}
 	syscall_slow(t);
 }
