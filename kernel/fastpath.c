@@ -82,6 +82,28 @@ static __always_inline void fastpath_call(struct thread *t)
 	fast_switch(cpu, &rqs[cpu->index], t, r, false);
 }
 
+/* A receive by t would take a pending bound notification instead of waiting. */
+static __always_inline bool ntfn_pending(const struct thread *t)
+{
+	return t->ntfn_slot.cap.type == HL_OBJ_NOTIFICATION &&
+	       ((struct notification *)t->ntfn_slot.cap.obj)->word;
+}
+
+/* t waits as a receiver at the back of ep's queue, as ipc_recv() leaves it. */
+static __always_inline void recv_wait(struct thread *t, struct endpoint *ep)
+{
+	t->state = TS_BLOCKED_RECV;
+	ep->receivers = 1;
+	t->qnext = NULL;
+	t->qprev = ep->tail;
+	if (ep->tail)
+		ep->tail->qnext = t;
+	else
+		ep->head = t;
+	ep->tail = t;
+	t->queue = ep;
+}
+
 /*
  * HL_SYS_REPLY_RECV when the caller waits on this CPU and no sender is
  * queued; with also (HL_SYS_LINUX_REPLY_RECV), thread.linux_reply(r8) on
@@ -101,8 +123,7 @@ static __always_inline void fastpath_reply_recv(struct thread *t, struct thread 
 	if (c->state != TS_BLOCKED_REPLY || c->replier != t || c->cpu != t->cpu ||
 	    c->priority < t->priority || c->no_fastpath || c->in_fault == IN_FAULT_HW)
 		return;
-	if (t->ntfn_slot.cap.type == HL_OBJ_NOTIFICATION &&
-	    ((struct notification *)t->ntfn_slot.cap.obj)->word)
+	if (ntfn_pending(t))
 		return;
 	/* Committed: (end also's call,) reply to c, queue t as a receiver, run c. */
 	if (also && thread_linux_reply(also, t->regs.r8) != HL_OK)
@@ -114,16 +135,7 @@ static __always_inline void fastpath_reply_recv(struct thread *t, struct thread 
 	else
 		copy_message(t, c, 0);
 	c->state = TS_RUNNABLE;
-	t->state = TS_BLOCKED_RECV;
-	ep->receivers = 1;
-	t->qnext = NULL;
-	t->qprev = ep->tail;
-	if (ep->tail)
-		ep->tail->qnext = t;
-	else
-		ep->head = t;
-	ep->tail = t;
-	t->queue = ep;
+	recv_wait(t, ep);
 	struct cpu *cpu = this_cpu();
 	fast_switch(cpu, &rqs[cpu->index], t, c, false);
 }
@@ -148,20 +160,10 @@ static __attribute__((noinline)) void fastpath_recv(struct thread *t)
 	if (!ep || (ep->head && !ep->receivers) || !next || t->no_fastpath || next->no_fastpath ||
 	    c->need_resched || !rq_none_above(q, t->priority))
 		return;
-	if (t->ntfn_slot.cap.type == HL_OBJ_NOTIFICATION &&
-	    ((struct notification *)t->ntfn_slot.cap.obj)->word)
+	if (ntfn_pending(t))
 		return;
 	/* Committed: t joins the endpoint's receivers, next leaves the run queue and runs. */
-	t->state = TS_BLOCKED_RECV;
-	ep->receivers = 1;
-	t->qnext = NULL;
-	t->qprev = ep->tail;
-	if (ep->tail)
-		ep->tail->qnext = t;
-	else
-		ep->head = t;
-	ep->tail = t;
-	t->queue = ep;
+	recv_wait(t, ep);
 	rq_remove(q, next);
 	fast_switch(c, q, t, next, false);
 }

@@ -35,7 +35,7 @@ $(B)/user/linux: $$(RT_OBJS) $$(patsubst %.c,$(B)/user/%.o,$$(LX_SRCS)) $(B)/use
 $(B)/user/user/linux/net.o $(B)/user/user/linux/socket.o: UCFLAGS += -Iuser/net/include -Iuser/net \
 	-Iuser/drivers/include
 
-$(LX_DIR)/bin/%: tests/linux/%.c tests/linux/show.h
+$(LX_DIR)/bin/%: tests/linux/%.c tests/linux/show.h tests/linux/pipe_rt.h
 	@mkdir -p $(@D)
 	$(LX_CC) $(LX_CFLAGS) -o $@ $<
 # Linked away from the server's 0x400000, so that tools/pathprof.py tells their symbols apart.

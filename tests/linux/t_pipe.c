@@ -129,7 +129,8 @@ static void wraps(void)
 static void buffers(void)
 {
 	int p[2], st;
-	char *edge = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *edge =
+	    mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	pipe(p);
 	/* Across a page boundary, and into a page nobody touched yet. */

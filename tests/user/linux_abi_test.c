@@ -316,18 +316,20 @@ UTEST(linux_abi, linux_reply_recv_checks_before_it_replies)
 		hl_word_t info;
 		long err;
 	} bad[] = {
-	    {ep, tcb, HL_MSGINFO(0, 2, 0), HL_ERR_INVALID_ARG},     /* a reply of two words */
-	    {ep, tcb, HL_MSGINFO(0, 1, 1), HL_ERR_INVALID_ARG},     /* with a capability */
-	    {ep, ep, HL_MSGINFO(0, 1, 0), HL_ERR_WRONG_TYPE},       /* r10 not a thread */
-	    {ep, 4000, HL_MSGINFO(0, 1, 0), HL_ERR_INVALID_CAP},    /* r10 out of range */
-	    {ep, plain, HL_MSGINFO(0, 1, 0), HL_ERR_ILLEGAL_OP},    /* not a Linux thread */
-	    {tcb, tcb, HL_MSGINFO(0, 1, 0), HL_ERR_WRONG_TYPE},     /* rdi not an endpoint */
+	    {ep, tcb, HL_MSGINFO(0, 2, 0), HL_ERR_INVALID_ARG},  /* a reply of two words */
+	    {ep, tcb, HL_MSGINFO(0, 1, 1), HL_ERR_INVALID_ARG},  /* with a capability */
+	    {ep, ep, HL_MSGINFO(0, 1, 0), HL_ERR_WRONG_TYPE},    /* r10 not a thread */
+	    {ep, 4000, HL_MSGINFO(0, 1, 0), HL_ERR_INVALID_CAP}, /* r10 out of range */
+	    {ep, plain, HL_MSGINFO(0, 1, 0), HL_ERR_ILLEGAL_OP}, /* not a Linux thread */
+	    {tcb, tcb, HL_MSGINFO(0, 1, 0), HL_ERR_WRONG_TYPE},  /* rdi not an endpoint */
 	    {HL_SLOT_CSPACE, tcb, HL_MSGINFO(0, 1, 0), HL_ERR_WRONG_TYPE},
 	};
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		info = bad[i].info;
 		m.w[0] = 1, m.w[1] = bad[i].thread, m.w[2] = 0x99;
-		UEXPECT(t, hl_syscall(HL_SYS_LINUX_REPLY_RECV, bad[i].ep, &info, &m, NULL) == bad[i].err,
+		UEXPECT(t,
+		        hl_syscall(HL_SYS_LINUX_REPLY_RECV, bad[i].ep, &info, &m, NULL) ==
+		            bad[i].err,
 		        "case %u: not refused with %ld", i, bad[i].err);
 	}
 	UEXPECT(t, ut_state_of(tcb) == ST_REPLY && res[0] == 0, "state %lu, rax %#lx",

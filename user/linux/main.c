@@ -829,9 +829,10 @@ static void finish_ready(void)
 		if (q->state != LX_PROC_LIVE || !sp->deferred || q->chan)
 			continue; /* ended, interrupted, or waits again */
 		lx_plat_switch(q);
-		int64_t r = q->call.nr <= 1 && fast_ok(q) ? lx_pipe_fast(q, q->call.nr, q->call.a[0],
-		                                                         q->call.a[1], q->call.a[2])
-		                                          : LX_RET_SLOW;
+		int64_t r =
+		    q->call.nr <= 1 && fast_ok(q)
+		        ? lx_pipe_fast(q, q->call.nr, q->call.a[0], q->call.a[1], q->call.a[2])
+		        : LX_RET_SLOW;
 		if (r != LX_RET_SLOW) {
 			if (r != LX_RET_BLOCK) { /* else it waits again, still deferred */
 				sp->deferred = false;
@@ -960,9 +961,11 @@ static void serve(void)
 		info = HL_MSGINFO(0, 1, 0);
 		if (owed_thread) { /* the deferred reply and this one in one call */
 			m.w[1] = owed_thread, m.w[2] = owed_value, owed_thread = 0;
-			if (hl_syscall(HL_SYS_LINUX_REPLY_RECV, plat.ep, &info, &m, &badge) == HL_OK)
+			long err = hl_syscall(HL_SYS_LINUX_REPLY_RECV, plat.ep, &info, &m, &badge);
+			if (err == HL_OK)
 				continue;
-			info = HL_MSGINFO(0, 1, 0); /* that thread no longer waits: this reply only */
+			/* That thread no longer waits: this reply only. */
+			info = HL_MSGINFO(0, 1, 0);
 		}
 		hl_syscall(HL_SYS_REPLY_RECV, plat.ep, &info, &m, &badge);
 	}

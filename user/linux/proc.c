@@ -539,7 +539,8 @@ int64_t lx_pipe_fast(struct lx_proc *p, uint64_t nr, uint64_t fd, uint64_t buf, 
 		pipe_changed(pp);
 		return n;
 	}
-	/* write: as do_write and lx_pipe_write when it fits at once (atomic: at most LX_PIPE_BUF) */
+	/* write: as do_write and lx_pipe_write when it fits at once (atomic: at most LX_PIPE_BUF)
+	 */
 	if (o->kind != LX_FD_PIPE_W || (o->flags & O_ACCMODE) == 0 || !pp->readers ||
 	    len > LX_PIPE_BUF)
 		return LX_RET_SLOW; /* SIGPIPE, or a write that may be cut */

@@ -541,11 +541,11 @@ static void op_thread(enum op op)
 			rec(op, hl_thread_linux_reply((hl_cptr_t)th, fz_next(&rng)));
 		else { /* the same with a reply-and-receive: refused before it replies or waits */
 			hl_word_t info = rnd(4) ? HL_MSGINFO(0, 1, 0) : HL_MSGINFO(0, 2, 0);
-			struct hl_msg msg = {{fz_next(&rng), rnd(4) ? (hl_word_t)th : rnd(64),
-			                      fz_next(&rng), 0}};
+			struct hl_msg msg = {
+			    {fz_next(&rng), rnd(4) ? (hl_word_t)th : rnd(64), fz_next(&rng), 0}};
 			int ep = pick(0, T(ENDPOINT), false);
-			rec(op, hl_syscall(HL_SYS_LINUX_REPLY_RECV, ep >= 0 ? (hl_cptr_t)ep : rnd(64),
-			                   &info, &msg, NULL));
+			rec(op, hl_syscall(HL_SYS_LINUX_REPLY_RECV,
+			                   ep >= 0 ? (hl_cptr_t)ep : rnd(64), &info, &msg, NULL));
 		}
 		break;
 	case OP_FAULT_EP: {
