@@ -596,9 +596,17 @@ void lx_plat_suspend(struct lx_proc *p)
 	hl_thread_suspend(spaces[p->idx].thread);
 }
 
+/* A deferred reply finish_ready has for the serve loop's next reply to send with it
+ * (HL_SYS_LINUX_REPLY_RECV); 0: none. */
+static hl_cptr_t owed_thread;
+static hl_word_t owed_value;
+
 void lx_plat_release(struct lx_proc *p)
 {
 	struct space *sp = &spaces[p->idx], *was = cur;
+
+	if (sp->thread && sp->thread == owed_thread)
+		owed_thread = 0; /* its slot is about to be freed: nothing is owed to it now */
 
 	if (sp->thread) {
 		hl_thread_suspend(sp->thread);
@@ -771,10 +779,6 @@ static void block(struct lx_proc *p)
  * has let it finish the call again: no suspend, no restart trampoline, no second round trip. */
 static struct lx_proc *ready[LX_MAX_PROCS];
 static uint32_t nready;
-/* A deferred reply finish_ready has for the serve loop's next reply to send with it
- * (HL_SYS_LINUX_REPLY_RECV); 0: none. */
-static hl_cptr_t owed_thread;
-static hl_word_t owed_value;
 
 /* Send the deferred reply r to sp's thread: with the serve loop's next reply when none is owed
  * yet, else now. */
