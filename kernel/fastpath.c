@@ -3,6 +3,10 @@
  *  - call and reply-and-receive when the partner already waits on this
  *    CPU, the message fits in registers, no capability moves and no budget
  *    or preemption upcall (kernel/upcall.c) is involved;
+ *  - receive that blocks while a thread of the same priority waits in this
+ *    CPU's run queue: that thread runs;
+ *  - reply-and-receive with a Linux server's deferred reply first
+ *    (HL_SYS_LINUX_REPLY_RECV);
  *  - yield to the next thread of the same priority on this CPU.
  * They do the same work as the general paths (kernel/ipc.c, kernel/sched.c)
  * and must stay equivalent to them, in a straight line: match, copy four
@@ -78,8 +82,35 @@ static __always_inline void fastpath_call(struct thread *t)
 	fast_switch(cpu, &rqs[cpu->index], t, r, false);
 }
 
-/* HL_SYS_REPLY_RECV when the caller waits on this CPU and no sender is queued. */
-static __always_inline void fastpath_reply_recv(struct thread *t)
+/* A receive by t would take a pending bound notification instead of waiting. */
+static __always_inline bool ntfn_pending(const struct thread *t)
+{
+	return t->ntfn_slot.cap.type == HL_OBJ_NOTIFICATION &&
+	       ((struct notification *)t->ntfn_slot.cap.obj)->word;
+}
+
+/* t waits as a receiver at the back of ep's queue, as ipc_recv() leaves it. */
+static __always_inline void recv_wait(struct thread *t, struct endpoint *ep)
+{
+	t->state = TS_BLOCKED_RECV;
+	ep->receivers = 1;
+	t->qnext = NULL;
+	t->qprev = ep->tail;
+	if (ep->tail)
+		ep->tail->qnext = t;
+	else
+		ep->head = t;
+	ep->tail = t;
+	t->queue = ep;
+}
+
+/*
+ * HL_SYS_REPLY_RECV when the caller waits on this CPU and no sender is
+ * queued; with also (HL_SYS_LINUX_REPLY_RECV), thread.linux_reply(r8) on
+ * that thread first (checked by the caller; not above t's priority, on
+ * this CPU).
+ */
+static __always_inline void fastpath_reply_recv(struct thread *t, struct thread *also)
 {
 	uint64_t badge;
 	struct endpoint *ep = ep_of(t, t->regs.rdi, HL_R_READ, &badge);
@@ -92,10 +123,11 @@ static __always_inline void fastpath_reply_recv(struct thread *t)
 	if (c->state != TS_BLOCKED_REPLY || c->replier != t || c->cpu != t->cpu ||
 	    c->priority < t->priority || c->no_fastpath || c->in_fault == IN_FAULT_HW)
 		return;
-	if (t->ntfn_slot.cap.type == HL_OBJ_NOTIFICATION &&
-	    ((struct notification *)t->ntfn_slot.cap.obj)->word)
+	if (ntfn_pending(t))
 		return;
-	/* Committed: reply to c, queue t as a receiver, run c. */
+	/* Committed: (end also's call,) reply to c, queue t as a receiver, run c. */
+	if (also && thread_linux_reply(also, t->regs.r8) != HL_OK)
+		__builtin_unreachable(); /* checked by fastpath_linux_reply_recv */
 	t->reply_to = NULL;
 	c->replier = NULL;
 	if (c->in_fault == IN_FAULT_LINUX)
@@ -103,18 +135,37 @@ static __always_inline void fastpath_reply_recv(struct thread *t)
 	else
 		copy_message(t, c, 0);
 	c->state = TS_RUNNABLE;
-	t->state = TS_BLOCKED_RECV;
-	ep->receivers = 1;
-	t->qnext = NULL;
-	t->qprev = ep->tail;
-	if (ep->tail)
-		ep->tail->qnext = t;
-	else
-		ep->head = t;
-	ep->tail = t;
-	t->queue = ep;
+	recv_wait(t, ep);
 	struct cpu *cpu = this_cpu();
 	fast_switch(cpu, &rqs[cpu->index], t, c, false);
+}
+
+/*
+ * HL_SYS_RECV that blocks t (no sender queued, no notification pending)
+ * while a thread of t's priority, and none above, waits in this CPU's run
+ * queue: t waits on the endpoint as ipc_recv() leaves it, and the first of
+ * those threads runs, as sched_exit_to_user() would pick it. A server that
+ * has deferred its caller's reply and woken another thread (the Linux
+ * personality's pipe waits) blocks this way. Returns only when this does
+ * not apply.
+ */
+static __attribute__((noinline)) void fastpath_recv(struct thread *t)
+{
+	uint64_t badge;
+	struct endpoint *ep = ep_of(t, t->regs.rdi, HL_R_READ, &badge);
+	struct cpu *c = this_cpu();
+	struct runq *q = &rqs[c->index];
+	struct thread *next = q->head[t->priority];
+
+	if (!ep || (ep->head && !ep->receivers) || !next || t->no_fastpath || next->no_fastpath ||
+	    c->need_resched || !rq_none_above(q, t->priority))
+		return;
+	if (ntfn_pending(t))
+		return;
+	/* Committed: t joins the endpoint's receivers, next leaves the run queue and runs. */
+	recv_wait(t, ep);
+	rq_remove(q, next);
+	fast_switch(c, q, t, next, false);
 }
 
 /*
@@ -150,6 +201,27 @@ static __always_inline void fastpath_yield(struct thread *t)
 	}
 	q->tail[p] = t;
 	fast_switch(c, q, t, next, true); /* t now waits at next's priority */
+}
+
+/*
+ * HL_SYS_LINUX_REPLY_RECV: the thread in r10 waits in a Linux call on this
+ * CPU at no higher priority than t (it is queued behind the caller that
+ * runs next), the reply is one word: fastpath_reply_recv with it. Returns
+ * only when this does not apply.
+ */
+static __attribute__((noinline)) void fastpath_linux_reply_recv(struct thread *t)
+{
+	struct cspace *cs = thread_cspace(t);
+
+	if (HL_MSG_LEN(t->regs.rsi) > 1 || !cs || t->regs.r10 >= (1ull << cs->bits))
+		return;
+	const struct cap *c = &cs->slots[t->regs.r10].cap;
+	struct thread *x = (struct thread *)c->obj;
+	if (c->type != HL_OBJ_THREAD || !x->linux_abi || x->state != TS_BLOCKED_REPLY ||
+	    x->in_fault != IN_FAULT_LINUX || x->cpu != t->cpu || x->priority > t->priority ||
+	    x->on_cpu)
+		return;
+	fastpath_reply_recv(t, x);
 }
 
 /*
@@ -226,9 +298,15 @@ __noreturn void syscall_dispatch(struct thread *t)
 		if (t->regs.rax == HL_SYS_CALL)
 			fastpath_call(t); /* returns only when it does not apply */
 		else if (t->regs.rax == HL_SYS_REPLY_RECV)
-			fastpath_reply_recv(t);
+			fastpath_reply_recv(t, NULL);
 		else if (t->regs.rax == HL_SYS_YIELD)
 			fastpath_yield(t);
+		else if (t->regs.rax == HL_SYS_RECV) {
+			if (rqs[t->cpu]
+			        .head[t->priority]) /* a thread of t's priority is queued here */
+				fastpath_recv(t);
+		} else if (t->regs.rax == HL_SYS_LINUX_REPLY_RECV)
+			fastpath_linux_reply_recv(t);
 	}
 	syscall_slow(t);
 }

@@ -80,6 +80,21 @@ static void set_err(struct thread *t, int err)
 }
 
 /* Every system call the fastpaths (kernel/fastpath.c) do not take; called with the BKL held. */
+/*
+ * HL_SYS_LINUX_REPLY_RECV's first part: thread.linux_reply(r8) on the thread
+ * capability in r10. The reply to t's caller that follows is one word at
+ * most (HL_ERR_INVALID_ARG otherwise); on an error nothing is done.
+ */
+static int linux_reply_first(struct thread *t)
+{
+	struct slot *ts;
+
+	if (HL_MSG_LEN(t->regs.rsi) > 1 || HL_MSG_CAPS(t->regs.rsi))
+		return HL_ERR_INVALID_ARG;
+	int err = cap_lookup(thread_cspace(t), t->regs.r10, HL_OBJ_THREAD, 0, &ts);
+	return err ? err : thread_linux_reply((struct thread *)ts->cap.obj, t->regs.r8);
+}
+
 __noreturn void syscall_slow(struct thread *t)
 {
 	struct slot *s = NULL;
@@ -137,9 +152,14 @@ __noreturn void syscall_slow(struct thread *t)
 		ipc_wake(c, t);
 		break;
 	}
+	case HL_SYS_LINUX_REPLY_RECV:
 	case HL_SYS_REPLY_RECV: {
 		if (s->cap.type != HL_OBJ_ENDPOINT) {
 			t->regs.rax = HL_ERR_WRONG_TYPE;
+			break;
+		}
+		if (nr == HL_SYS_LINUX_REPLY_RECV && (err = linux_reply_first(t)) != HL_OK) {
+			t->regs.rax = (uint64_t)err; /* nothing done */
 			break;
 		}
 		struct thread *c = ipc_reply(t, &err);

@@ -340,10 +340,8 @@ int decode_thread_set_linux(struct invocation *inv)
  * that is not a Linux one. The server need not be the thread that took the
  * call: the thread capability is the authority.
  */
-int decode_thread_linux_reply(struct invocation *inv)
+int thread_linux_reply(struct thread *t, uint64_t value)
 {
-	struct thread *t = (struct thread *)inv->target->cap.obj;
-
 	if (!t->linux_abi)
 		return HL_ERR_ILLEGAL_OP;
 	if (t->state != TS_BLOCKED_REPLY || t->in_fault != IN_FAULT_LINUX)
@@ -352,9 +350,14 @@ int decode_thread_linux_reply(struct invocation *inv)
 		t->replier->reply_to = NULL; /* the server had not taken another call yet */
 	t->replier = NULL;
 	t->in_fault = IN_FAULT_NONE;
-	t->regs.rax = inv->arg[0];
+	t->regs.rax = value;
 	sched_make_runnable(t);
 	return HL_OK;
+}
+
+int decode_thread_linux_reply(struct invocation *inv)
+{
+	return thread_linux_reply((struct thread *)inv->target->cap.obj, inv->arg[0]);
 }
 
 /*

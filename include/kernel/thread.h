@@ -162,6 +162,8 @@ void thread_destroy(struct thread *t);
 /* Stop t wherever it is (run queue, IPC queue, reply wait), as thread.suspend does. */
 void thread_halt(struct thread *t);
 void thread_fault(struct thread *t, uint64_t vector, uint64_t error, uint64_t addr);
+/* thread.linux_reply(value) on t (also the fastpath's, kernel/fastpath.c): HL_OK or the error. */
+int thread_linux_reply(struct thread *t, uint64_t value);
 
 /* kernel/sched.c: run queues, the current thread, time accounting. */
 void sched_init(void);

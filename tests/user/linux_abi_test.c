@@ -263,3 +263,85 @@ UTEST(linux_abi, linux_reply_checks_the_thread)
 	UEXPECT_ERR(t, hl_thread_linux_reply(HL_SLOT_CSPACE, 1), HL_ERR_ILLEGAL_OP);
 	UEXPECT_ERR(t, hl_thread_set_linux(tcb, 0), HL_OK);
 }
+
+/*
+ * HL_SYS_LINUX_REPLY_RECV: the server ends one Linux call it deferred
+ * (thread.linux_reply on the thread in r10, value r8) and answers its
+ * caller (rdx) in the same call, then receives the next message.
+ */
+UTEST(linux_abi, linux_reply_recv_ends_a_deferred_call_and_answers_the_caller)
+{
+	static uint64_t ra[3], rb[3];
+	hl_cptr_t ep = ut_alloc(t, HL_OBJ_ENDPOINT, 0), a = ep ? start_linux(t, ra, ep) : 0;
+	hl_word_t info = 0, badge = 0;
+	struct hl_msg m = {{0}};
+
+	if (!UCHECK(t, a))
+		return;
+	UEXPECT_ERR(t, hl_syscall(HL_SYS_RECV, ep, &info, &m, NULL), HL_OK); /* a's first call */
+	hl_cptr_t b = start_linux(t, rb, ep);
+	if (!UCHECK(t, b))
+		return;
+	/* a's call is deferred: take b's first call (a keeps waiting for its reply). */
+	UEXPECT_ERR(t, hl_syscall(HL_SYS_RECV, ep, &info, &m, NULL), HL_OK);
+	UEXPECT(t, ut_state_of(a) == ST_REPLY && ut_state_of(b) == ST_REPLY, "states %lu %lu",
+	        ut_state_of(a), ut_state_of(b));
+	m.w[0] = 0xb0b, m.w[1] = a, m.w[2] = 0xaaa;
+	info = HL_MSGINFO(0, 1, 0);
+	UEXPECT_ERR(t, hl_syscall(HL_SYS_LINUX_REPLY_RECV, ep, &info, &m, &badge), HL_OK);
+	/* Both went on to their second call (the debug-console registers): one is in hand (the
+	 * scheduler decides whose), the other waits to be received. */
+	UEXPECT(t, HL_MSG_LABEL(info) == HL_LABEL_LINUX_SYSCALL && m.w[HL_LINUX_NR] == 9,
+	        "label %#lx nr %lu", HL_MSG_LABEL(info), m.w[HL_LINUX_NR]);
+	bool a_taken = ut_state_of(a) == ST_REPLY;
+	UEXPECT(t, wait_state(a_taken ? b : a, ST_SEND) && ut_state_of(a_taken ? a : b) == ST_REPLY,
+	        "states %lu %lu", ut_state_of(a), ut_state_of(b));
+	UEXPECT(t, ra[0] == 0xaaa && rb[0] == 0xb0b, "a got %#lx, b got %#lx", ra[0], rb[0]);
+	UEXPECT_ERR(t, hl_thread_suspend(a), HL_OK);
+	UEXPECT_ERR(t, hl_thread_suspend(b), HL_OK);
+}
+
+/* Its errors come before anything is done: the deferred call still waits, no receive. */
+UTEST(linux_abi, linux_reply_recv_checks_before_it_replies)
+{
+	static uint64_t res[3];
+	hl_cptr_t ep = ut_alloc(t, HL_OBJ_ENDPOINT, 0), tcb = ep ? start_linux(t, res, ep) : 0;
+	hl_cptr_t plain = ut_thread_new(t, never_called, NULL, 100);
+	hl_word_t info = 0;
+	struct hl_msg m = {{0}};
+
+	if (!UCHECK(t, tcb && plain))
+		return;
+	UEXPECT_ERR(t, hl_syscall(HL_SYS_RECV, ep, &info, &m, NULL), HL_OK);
+	struct {
+		hl_cptr_t ep, thread;
+		hl_word_t info;
+		long err;
+	} bad[] = {
+	    {ep, tcb, HL_MSGINFO(0, 2, 0), HL_ERR_INVALID_ARG},  /* a reply of two words */
+	    {ep, tcb, HL_MSGINFO(0, 1, 1), HL_ERR_INVALID_ARG},  /* with a capability */
+	    {ep, ep, HL_MSGINFO(0, 1, 0), HL_ERR_WRONG_TYPE},    /* r10 not a thread */
+	    {ep, 4000, HL_MSGINFO(0, 1, 0), HL_ERR_INVALID_CAP}, /* r10 out of range */
+	    {ep, plain, HL_MSGINFO(0, 1, 0), HL_ERR_ILLEGAL_OP}, /* not a Linux thread */
+	    {tcb, tcb, HL_MSGINFO(0, 1, 0), HL_ERR_WRONG_TYPE},  /* rdi not an endpoint */
+	    {HL_SLOT_CSPACE, tcb, HL_MSGINFO(0, 1, 0), HL_ERR_WRONG_TYPE},
+	};
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		info = bad[i].info;
+		m.w[0] = 1, m.w[1] = bad[i].thread, m.w[2] = 0x99;
+		UEXPECT(t,
+		        hl_syscall(HL_SYS_LINUX_REPLY_RECV, bad[i].ep, &info, &m, NULL) ==
+		            bad[i].err,
+		        "case %u: not refused with %ld", i, bad[i].err);
+	}
+	UEXPECT(t, ut_state_of(tcb) == ST_REPLY && res[0] == 0, "state %lu, rax %#lx",
+	        ut_state_of(tcb), res[0]);
+	/* Still deferred: the method ends it; then it is in no call (HL_ERR_NO_REPLY). */
+	UEXPECT_ERR(t, hl_thread_linux_reply(tcb, 0x5150), HL_OK);
+	UEXPECT_ERR(t, hl_syscall(HL_SYS_RECV, ep, &info, &m, NULL), HL_OK);
+	UEXPECT(t, res[0] == 0x5150, "the deferred call returned %#lx", res[0]);
+	UEXPECT_ERR(t, hl_thread_suspend(tcb), HL_OK);
+	info = HL_MSGINFO(0, 1, 0);
+	m.w[1] = tcb;
+	UEXPECT_ERR(t, hl_syscall(HL_SYS_LINUX_REPLY_RECV, ep, &info, &m, NULL), HL_ERR_NO_REPLY);
+}

@@ -108,7 +108,9 @@ struct lx_pipe {
 	uint32_t readers, writers;
 	uint64_t stamp; /* lx_change_seq at its last change (epoll's edges and order) */
 	bool used;
-	bool sleepers; /* a process may wait on it (false after lx_wake: it woke them all) */
+	/* Processes (bit: index in lx_procs) that may wait on it; lx_wake wakes those and clears
+	 * it (the others' chan is not this pipe). */
+	uint32_t sleepers;
 };
 /* Counts changes of pipes (lx_wake) and epoll's reports: an order of events. */
 extern uint64_t lx_change_seq;
@@ -249,6 +251,9 @@ int lx_plat_make_private(uint64_t va, uint32_t prot);
 bool lx_plat_next_mapped(uint32_t *cursor, uint64_t *va);
 /* The server's view of the (mapped) page holding va: its first byte. */
 void *lx_plat_page(uint64_t va);
+/* The server's view of [va, va + len) when it lies on one page of the current process that is
+ * in memory with need (LX_PROT_*; a write: not copy-on-write); else NULL (lx_check decides). */
+void *lx_plat_user(uint64_t va, uint64_t len, uint32_t need);
 void lx_plat_console(const char *s, size_t n);
 /* The server's heap (written files): NULL when it is out. */
 void *lx_plat_alloc(size_t n);
@@ -339,6 +344,12 @@ void lx_fd_install(struct lx_proc *p, uint32_t fd, struct lx_ofd *o, bool cloexe
 /* Pipe I/O on an open file description: bytes, -errno or LX_RET_BLOCK. */
 int64_t lx_pipe_read(struct lx_proc *p, struct lx_ofd *o, uint64_t buf, uint64_t len);
 int64_t lx_pipe_write(struct lx_proc *p, struct lx_ofd *o, uint64_t buf, uint64_t len);
+/* The pipe fast path (docs/linux.md, "Measured"): read (nr 0) or write (nr 1) of fd on a pipe
+ * that ends at once with the buffer on one page already in p's memory, or waits
+ * (LX_RET_BLOCK, p->chan set); its result as lx_syscall's would be, or LX_RET_SLOW: the call
+ * takes the general path. */
+#define LX_RET_SLOW ((int64_t)-0x7000000000000003ll)
+int64_t lx_pipe_fast(struct lx_proc *p, uint64_t nr, uint64_t fd, uint64_t buf, uint64_t len);
 
 /* Whether the call being served was made again by the restart trampoline (after a wait). */
 bool lx_call_restarted(const struct lx_proc *p);

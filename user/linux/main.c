@@ -49,6 +49,12 @@ struct space {
 	uint32_t npages;
 	uint64_t fs_base;
 	bool answered; /* the kernel answers its thread's getpid (lx_plat_answer) */
+	/* The page lx_plat_user found last, valid while pages_gen has not moved since. */
+	struct {
+		uint64_t gen, vpn;
+		uint8_t *mem;
+		uint8_t prot, cow;
+	} hot;
 	bool deferred; /* its thread waits in a call the server has not replied to (a pipe's) */
 	uint32_t cpu;  /* the CPU its thread runs on (thread.set_affinity) */
 };
@@ -148,6 +154,10 @@ static long map_in(struct space *sp, hl_cptr_t as, hl_cptr_t f, uint64_t va, uin
 		err = hl_aspace_map(as, f, va, rights);
 	return err;
 }
+
+/* Moves at every change of any process's pages (added, dropped, moved in the hash, protected,
+ * made copy-on-write or private): what struct space's hot page remembers is then stale. */
+static uint64_t pages_gen = 1;
 
 static struct page *page_slot(struct space *sp, uint64_t va, bool insert)
 {
@@ -270,6 +280,7 @@ static int page_add(struct space *sp, uint64_t va, uint32_t fr, uint32_t prot, b
 {
 	if (sp->npages >= PAGE_HASH / 2)
 		return -LX_ENOMEM;
+	pages_gen++;
 	struct page *pg = page_slot(sp, va, true);
 	*pg = (struct page){va / LX_PAGE, fr, 0, cow, (uint8_t)prot};
 	if (!lazy && page_map(sp, pg)) {
@@ -285,6 +296,7 @@ static int page_add(struct space *sp, uint64_t va, uint32_t fr, uint32_t prot, b
 /* Unmap the page pg of sp (the hash keeps no tombstones: the cluster after it moves up). */
 static void page_drop(struct space *sp, struct page *pg)
 {
+	pages_gen++;
 	if (pg->map)
 		slot_free(pg->map);
 	frame_put(pg->frame);
@@ -322,6 +334,7 @@ int lx_plat_make_private(uint64_t va, uint32_t prot)
 		return 0;
 	if (plat.frames[pg->frame].refs == 1) { /* the others have let go of it */
 		pg->cow = 0;
+		pages_gen++;
 		return pg->map && hl_aspace_protect(cur->aspace, pg->map, hl_rights(prot))
 		           ? -LX_ENOMEM
 		           : 0;
@@ -344,6 +357,25 @@ void *lx_plat_page(uint64_t va)
 	struct page *pg = page_slot(cur, va, false);
 
 	return pg ? frame_mem(pg->frame) : NULL;
+}
+
+void *lx_plat_user(uint64_t va, uint64_t len, uint32_t need)
+{
+	struct space *sp = cur;
+
+	if (va >= LX_TOP || ((va ^ (va + len - 1)) & ~(LX_PAGE - 1)) || !len)
+		return NULL;
+	if (sp->hot.gen != pages_gen || sp->hot.vpn != va / LX_PAGE) {
+		const struct page *pg = page_slot(sp, va, false);
+		if (!pg)
+			return NULL;
+		sp->hot.gen = pages_gen, sp->hot.vpn = pg->vpn, sp->hot.mem = frame_mem(pg->frame);
+		sp->hot.prot = pg->prot, sp->hot.cow = pg->cow;
+	}
+	/* The page's prot is its region's (lx_protect and lx_unmap keep them in step). */
+	if ((sp->hot.prot & need) != need || (sp->hot.cow && (need & LX_PROT_WRITE)))
+		return NULL;
+	return sp->hot.mem + (va & (LX_PAGE - 1));
 }
 
 bool lx_plat_next_mapped(uint32_t *cursor, uint64_t *va)
@@ -369,6 +401,7 @@ int lx_plat_protect(uint64_t va, uint32_t prot)
 	if (!pg)
 		return 0;
 	pg->prot = (uint8_t)prot;
+	pages_gen++;
 	if (!pg->map)
 		return 0; /* mapped with these rights when first touched */
 	return hl_aspace_protect(cur->aspace, pg->map,
@@ -390,6 +423,7 @@ void lx_plat_unmap_all(void)
 {
 	struct page *pg;
 
+	pages_gen++;
 	for (uint32_t i = 0; (pg = next_used(cur, &i));) {
 		if (pg->map)
 			slot_free(pg->map);
@@ -518,6 +552,7 @@ int lx_plat_fork(struct lx_proc *parent, struct lx_proc *child)
 	/* The child's pages are recorded, not mapped: each is mapped when the child first touches
 	 * it (handle_fault), so a child that execs or exits at once maps a handful. */
 	struct page *pg;
+	pages_gen++; /* the parent's writable pages become copy-on-write */
 	for (uint32_t i = 0; !err && (pg = next_used(ps, &i));) {
 		bool cow = pg->cow || (pg->prot & LX_PROT_WRITE);
 		if (cow && !pg->cow) { /* the parent's writes fault from now on */
@@ -561,9 +596,17 @@ void lx_plat_suspend(struct lx_proc *p)
 	hl_thread_suspend(spaces[p->idx].thread);
 }
 
+/* A deferred reply finish_ready has for the serve loop's next reply to send with it
+ * (HL_SYS_LINUX_REPLY_RECV); 0: none. */
+static hl_cptr_t owed_thread;
+static hl_word_t owed_value;
+
 void lx_plat_release(struct lx_proc *p)
 {
 	struct space *sp = &spaces[p->idx], *was = cur;
+
+	if (sp->thread && sp->thread == owed_thread)
+		owed_thread = 0; /* its slot is about to be freed: nothing is owed to it now */
 
 	if (sp->thread) {
 		hl_thread_suspend(sp->thread);
@@ -737,6 +780,16 @@ static void block(struct lx_proc *p)
 static struct lx_proc *ready[LX_MAX_PROCS];
 static uint32_t nready;
 
+/* Send the deferred reply r to sp's thread: with the serve loop's next reply when none is owed
+ * yet, else now. */
+static void linux_reply(const struct space *sp, int64_t r)
+{
+	if (owed_thread)
+		hl_thread_linux_reply(sp->thread, (hl_word_t)r);
+	else
+		owed_thread = sp->thread, owed_value = (hl_word_t)r;
+}
+
 void lx_plat_wake(struct lx_proc *p)
 {
 	if (!spaces[p->idx].deferred) {
@@ -759,6 +812,18 @@ void lx_plat_undefer(struct lx_proc *p)
 	block(p); /* suspended (the kernel ends the call with -EINTR), then as any wait */
 }
 
+/*
+ * The pipe fast path may serve p's call (lx_pipe_fast): nothing to do at
+ * its end. The kernel answers p's getpid (so calls are not traced and no
+ * signal was left pending), p's process is not stopped, and no signal is
+ * ready to be taken nor a sigsuspend mask to put back.
+ */
+static inline __attribute__((always_inline)) bool fast_ok(struct lx_proc *p)
+{
+	return spaces[p->idx].answered && !lx_grp(p)->stopped && !p->in_sigsuspend &&
+	       (!p->sigpending || !lx_signal_ready(p));
+}
+
 /* Finish the deferred calls lx_wake made ready, each in its process's context. */
 static void finish_ready(void)
 {
@@ -768,8 +833,21 @@ static void finish_ready(void)
 		if (q->state != LX_PROC_LIVE || !sp->deferred || q->chan)
 			continue; /* ended, interrupted, or waits again */
 		lx_plat_switch(q);
+		int64_t r =
+		    q->call.nr <= 1 && fast_ok(q)
+		        ? lx_pipe_fast(q, q->call.nr, q->call.a[0], q->call.a[1], q->call.a[2])
+		        : LX_RET_SLOW;
+		if (r != LX_RET_SLOW) {
+			if (r != LX_RET_BLOCK) { /* else it waits again, still deferred */
+				sp->deferred = false;
+				linux_reply(sp, r);
+			}
+			if (was && was->state == LX_PROC_LIVE)
+				lx_plat_switch(was);
+			continue;
+		}
 		q->redirected = 0;
-		int64_t r = lx_syscall(q, q->call.nr, q->call.a);
+		r = lx_syscall(q, q->call.nr, q->call.a);
 		if (q->state != LX_PROC_LIVE)
 			r = LX_RET_GONE;
 		else if (r != LX_RET_BLOCK && r != LX_RET_GONE && !q->redirected)
@@ -805,6 +883,26 @@ static void serve(void)
 		struct lx_proc *p = slot < LX_MAX_PROCS && lx_procs[slot].pid == badge >> 8
 		                        ? &lx_procs[slot]
 		                        : NULL;
+		/* The pipe fast path first: the call's record is kept only for a wait (a call that
+		 * ends here needs it for nothing after). */
+		if (HL_MSG_LABEL(info) == HL_LABEL_LINUX_SYSCALL && m.w[0] <= 1 && p &&
+		    p->state == LX_PROC_LIVE && !p->chan && fast_ok(p)) {
+			lx_plat_switch(p);
+			int64_t r = lx_pipe_fast(p, m.w[0], m.w[1], m.w[2], m.w[3]);
+			if (r == LX_RET_BLOCK) { /* no reply until it can go on (finish_ready) */
+				p->call = (struct lx_call){
+				    m.w[0],
+				    {m.w[1], m.w[2], m.w[3], ib->mr[4], ib->mr[5], ib->mr[6]},
+				    ib->mr[HL_LINUX_RIP],
+				    ib->mr[HL_LINUX_RSP]};
+				spaces[p->idx].deferred = true;
+				goto served;
+			}
+			if (r != LX_RET_SLOW) { /* served: no signal, no trace, no answer to set */
+				m.w[0] = (hl_word_t)r, reply = true;
+				goto served;
+			}
+		}
 		if (HL_MSG_LABEL(info) == 0) { /* the bound notification: the UART, the NIC */
 			lx_tty_irq();
 			lx_vt_irq(); /* or the keyboard */
@@ -858,16 +956,28 @@ static void serve(void)
 			 * live process: pid 0 is never given). */
 			lx_timer_fire(badge);
 		}
+	served:
 		finish_ready();
 		if (gettys_on)
 			gettys_poll(); /* a session to start on Enter, or one that ended */
 		else if (!lx_proc_count())
 			return;
 		if (!reply) {
+			if (owed_thread)
+				hl_thread_linux_reply(owed_thread, owed_value);
+			owed_thread = 0;
 			hl_syscall(HL_SYS_RECV, plat.ep, &info, &m, &badge);
 			continue;
 		}
 		info = HL_MSGINFO(0, 1, 0);
+		if (owed_thread) { /* the deferred reply and this one in one call */
+			m.w[1] = owed_thread, m.w[2] = owed_value, owed_thread = 0;
+			long err = hl_syscall(HL_SYS_LINUX_REPLY_RECV, plat.ep, &info, &m, &badge);
+			if (err == HL_OK)
+				continue;
+			/* That thread no longer waits: this reply only. */
+			info = HL_MSGINFO(0, 1, 0);
+		}
 		hl_syscall(HL_SYS_REPLY_RECV, plat.ep, &info, &m, &badge);
 	}
 }

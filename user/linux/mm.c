@@ -208,6 +208,8 @@ int lx_check(struct lx_proc *p, uint64_t va, uint64_t len, uint32_t need)
 	if (va >= LX_TOP || len > LX_TOP - va)
 		return -LX_EFAULT;
 	for (uint64_t pg = page_down(va); pg < va + len; pg += LX_PAGE) {
+		if (lx_plat_user(pg, 1, need))
+			continue; /* in memory with need already: one lookup, nothing to page in */
 		int err = lx_page_in(p, pg, need);
 		if (err)
 			return -LX_EFAULT;

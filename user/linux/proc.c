@@ -42,6 +42,7 @@
 #define CLONE_CHILD_SETTID   0x01000000u
 
 #define O_NONBLOCK 04000u
+#define O_ACCMODE  3u
 #define O_CLOEXEC  02000000u
 #define O_DIRECT   040000u
 
@@ -279,10 +280,18 @@ void lx_wake(const void *chan)
 	if (lx_chan_is_pipe(chan)) {
 		struct lx_pipe *pp = &pipes[(const struct lx_pipe *)chan - pipes];
 		pp->stamp = ++lx_change_seq;
-		if (!pp->sleepers && !poll_sleepers)
-			return; /* nobody waits: no walk over the table (twice per pipe round trip)
-			         */
-		pp->sleepers = false;
+		uint32_t w = pp->sleepers;
+		pp->sleepers = 0;
+		if (!poll_sleepers) { /* only the pipe's own sleepers: no walk over the table */
+			for (; w; w &= w - 1) {
+				struct lx_proc *q = &lx_procs[__builtin_ctz(w)];
+				if (q->chan == chan && q->state == LX_PROC_LIVE) {
+					q->chan = NULL;
+					lx_plat_wake(q);
+				}
+			}
+			return;
+		}
 		also = &poll_chan;
 		poll_sleepers = false;
 	} else if (chan == &poll_chan) {
@@ -440,7 +449,7 @@ int64_t lx_pipe_read(struct lx_proc *p, struct lx_ofd *o, uint64_t buf, uint64_t
 			return 0; /* end of file */
 		if (o->flags & O_NONBLOCK)
 			return -LX_EAGAIN;
-		pp->sleepers = true;
+		pp->sleepers |= 1u << p->idx;
 		p->chan = pp;
 		return LX_RET_BLOCK;
 	}
@@ -475,7 +484,7 @@ int64_t lx_pipe_write(struct lx_proc *p, struct lx_ofd *o, uint64_t buf, uint64_
 	if (len <= LX_PIPE_BUF ? room < len : !room) {
 		if (o->flags & O_NONBLOCK)
 			return -LX_EAGAIN;
-		pp->sleepers = true;
+		pp->sleepers |= 1u << p->idx;
 		p->chan = pp;
 		return LX_RET_BLOCK;
 	}
@@ -489,6 +498,70 @@ int64_t lx_pipe_write(struct lx_proc *p, struct lx_ofd *o, uint64_t buf, uint64_
 	pp->len += (uint32_t)n;
 	lx_wake(pp);
 	return (int64_t)n;
+}
+
+/* lx_wake(pp) on the fast path: only its stamp moves when nobody may wait on it or on poll. */
+static inline void pipe_changed(struct lx_pipe *pp)
+{
+	if (pp->sleepers || poll_sleepers)
+		lx_wake(pp);
+	else
+		pp->stamp = ++lx_change_seq;
+}
+
+int64_t lx_pipe_fast(struct lx_proc *p, uint64_t nr, uint64_t fd, uint64_t buf, uint64_t len)
+{
+	struct lx_ofd *o = fd < LX_MAX_FDS ? lx_grp(p)->fd[fd].o : NULL;
+
+	if (!o || !len)
+		return LX_RET_SLOW;
+	struct lx_pipe *pp = o->pipe;
+	if (nr == 0) { /* read: as do_read and lx_pipe_read */
+		if (o->kind != LX_FD_PIPE_R || (o->flags & O_ACCMODE) == 1)
+			return LX_RET_SLOW;
+		if (!pp->len) {
+			if (!pp->writers || (o->flags & O_NONBLOCK))
+				return !pp->writers ? 0 : -LX_EAGAIN;
+			pp->sleepers |= 1u << p->idx;
+			p->chan = pp;
+			return LX_RET_BLOCK;
+		}
+		uint32_t n = len < pp->len ? (uint32_t)len : pp->len;
+		uint8_t *u = lx_plat_user(buf, n, LX_PROT_WRITE);
+		if (!u)
+			return LX_RET_SLOW; /* to be paged in, or EFAULT */
+		uint32_t first = LX_PIPE_SIZE - pp->head < n ? LX_PIPE_SIZE - pp->head : n;
+		memcpy(u, pp->buf + pp->head, first);
+		if (n > first) /* the ring wrapped */
+			memcpy(u + first, pp->buf, n - first);
+		pp->head = (pp->head + n) % LX_PIPE_SIZE;
+		pp->len -= n;
+		pipe_changed(pp);
+		return n;
+	}
+	/* write: as do_write and lx_pipe_write when it fits at once (atomic: at most LX_PIPE_BUF)
+	 */
+	if (o->kind != LX_FD_PIPE_W || (o->flags & O_ACCMODE) == 0 || !pp->readers ||
+	    len > LX_PIPE_BUF)
+		return LX_RET_SLOW; /* SIGPIPE, or a write that may be cut */
+	if (len > LX_PIPE_SIZE - pp->len) {
+		if (o->flags & O_NONBLOCK)
+			return -LX_EAGAIN;
+		pp->sleepers |= 1u << p->idx;
+		p->chan = pp;
+		return LX_RET_BLOCK;
+	}
+	const uint8_t *u = lx_plat_user(buf, len, LX_PROT_READ);
+	if (!u)
+		return LX_RET_SLOW;
+	uint32_t tail = (pp->head + pp->len) % LX_PIPE_SIZE, n = (uint32_t)len;
+	uint32_t first = LX_PIPE_SIZE - tail < n ? LX_PIPE_SIZE - tail : n;
+	memcpy(pp->buf + tail, u, first);
+	if (n > first) /* the ring wraps */
+		memcpy(pp->buf, u + first, n - first);
+	pp->len += n;
+	pipe_changed(pp);
+	return n;
 }
 
 /* ---- exit and wait ---- */

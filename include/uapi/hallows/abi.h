@@ -34,6 +34,10 @@ enum hl_sys {
 	HL_SYS_DEBUG_PUTS =
 	    9, /* debug builds: print rsi bytes at rdx (needs the debug capability in rdi) */
 	HL_SYS_WAIT = 10, /* notification wait until the TSC deadline in rdx (HL_ERR_TIMED_OUT) */
+	/* thread.linux_reply(r8) on the thread capability in r10, then HL_SYS_REPLY_RECV with a
+	 * reply of at most one word (rdx): a Linux server's deferred reply and its answer to the
+	 * caller in one call (docs/abi.md) */
+	HL_SYS_LINUX_REPLY_RECV = 11,
 	HL_SYS_COUNT
 };
 

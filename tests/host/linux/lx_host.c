@@ -108,6 +108,16 @@ void *lx_plat_page(uint64_t va)
 	return h == HOST_PAGES ? NULL : pages[h].mem;
 }
 
+void *lx_plat_user(uint64_t va, uint64_t len, uint32_t need)
+{
+	uint32_t h = find(va, false);
+
+	if (!len || va >= LX_TOP || ((va ^ (va + len - 1)) & ~(LX_PAGE - 1)) || h == HOST_PAGES ||
+	    (pages[h].prot & need) != need)
+		return NULL;
+	return (uint8_t *)pages[h].mem + (va & (LX_PAGE - 1));
+}
+
 void lx_plat_console(const char *s, size_t n)
 {
 	(void)s, (void)n;

@@ -537,8 +537,16 @@ static void op_thread(enum op op)
 			rec(op,
 			    hl_thread_set_linux_answer((hl_cptr_t)th, rnd(3),
 			                               rnd(2) ? 39 : fz_next(&rng), fz_next(&rng)));
-		else /* and no Linux call to end: ILLEGAL_OP */
+		else if (rnd(2)) /* and no Linux call to end: ILLEGAL_OP */
 			rec(op, hl_thread_linux_reply((hl_cptr_t)th, fz_next(&rng)));
+		else { /* the same with a reply-and-receive: refused before it replies or waits */
+			hl_word_t info = rnd(4) ? HL_MSGINFO(0, 1, 0) : HL_MSGINFO(0, 2, 0);
+			struct hl_msg msg = {
+			    {fz_next(&rng), rnd(4) ? (hl_word_t)th : rnd(64), fz_next(&rng), 0}};
+			int ep = pick(0, T(ENDPOINT), false);
+			rec(op, hl_syscall(HL_SYS_LINUX_REPLY_RECV,
+			                   ep >= 0 ? (hl_cptr_t)ep : rnd(64), &info, &msg, NULL));
+		}
 		break;
 	case OP_FAULT_EP: {
 		int ep = rnd(4) ? pick(0, T(ENDPOINT), false) : 0;
