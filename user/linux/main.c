@@ -24,6 +24,7 @@
 #define MAX_FRAMES   32768u /* frames the server hands out (128 MiB) */
 #define SUBPOOL_BITS 20     /* per process: its page tables, address space, thread */
 #define MAX_OBJS     96
+#define KEEP_OBJS    48 /* a slot keeps its objects for the next process up to this many */
 #define MAX_LINE     512
 #define MAX_WORDS    32
 #define NR_GETPID    39 /* the call the kernel may answer (lx_plat_answer) */
@@ -50,6 +51,7 @@ struct space {
 	uint64_t fs_base;
 	bool answered; /* the kernel answers its thread's getpid (lx_plat_answer) */
 	bool deferred; /* its thread waits in a call the server has not replied to (a pipe's) */
+	bool kept;     /* its objects outlived its last process, for the next one (space_keep) */
 	uint32_t cpu;  /* the CPU its thread runs on (thread.set_affinity) */
 };
 
@@ -445,6 +447,23 @@ static int thread_make(struct space *sp, const struct lx_proc *p, hl_cptr_t cspa
 	return 0;
 }
 
+/* The objects of sp go, its pool's room comes back. */
+static void space_flush(struct space *sp)
+{
+	/* Their slots are then empty (the revoke deleted them), so no delete per slot. */
+	bool gone = hl_cspace_revoke(HL_SLOT_CSPACE, sp->pool) == HL_OK;
+	for (uint32_t i = 0; i < sp->nobjs; i++)
+		if (gone)
+			plat.free_slots[plat.nfree++] = sp->objs[i];
+		else
+			slot_free(sp->objs[i]);
+	if (sp->fault_cap)
+		slot_free(sp->fault_cap);
+	sp->nobjs = 0, sp->thread = sp->fault_cap = 0;
+	sp->aspace = sp->cspace = 0;
+	sp->kept = false;
+}
+
 /*
  * sp empty again for a new process or thread: its pages are gone already
  * (lx_plat_release drops them all; none were ever added before), so only
@@ -467,10 +486,43 @@ static void space_reset(struct space *sp, hl_cptr_t pool)
 	}
 }
 
+/*
+ * The objects a slot kept (lx_plat_release) for its next process p: the
+ * thread's registers, FPU state and CPU time as a new one's (thread.reset),
+ * a fault endpoint with p's badge; the address space has no page mapped.
+ * Instead of a retype of each object and a revoke of the pool per process
+ * (docs/decisions.md, issue 15 benchmarks). 0, or -LX_ENOMEM (objects gone).
+ */
+static int space_reuse(struct space *sp, const struct lx_proc *p)
+{
+	hl_cptr_t f = slot_take();
+
+	sp->kept = false;
+	if (!f || hl_thread_reset(sp->thread) ||
+	    hl_cspace_mint(HL_SLOT_CSPACE, f, plat.ep, HL_R_WRITE,
+	                   (hl_word_t)p->pid << 8 | (p->idx + 1)) ||
+	    hl_thread_set_fault_ep(sp->thread, f)) {
+		if (f)
+			slot_free(f);
+		return -LX_ENOMEM;
+	}
+	slot_free(sp->fault_cap);
+	sp->fault_cap = f;
+	sp->fs_base = 0;
+	sp->answered = false; /* thread.reset turned the answer off */
+	sp->deferred = false;
+	sp->cpu = 0;
+	return 0;
+}
+
 int lx_plat_spawn(struct lx_proc *p)
 {
 	struct space *sp = &spaces[p->idx];
 
+	if (sp->kept && space_reuse(sp, p) == 0)
+		return 0;
+	if (sp->aspace || sp->thread)
+		space_flush(sp); /* kept, and could not be reused */
 	space_reset(sp, plat.subpools[p->idx]);
 	sp->aspace = space_alloc(sp, HL_OBJ_ASPACE, 12);
 	sp->cspace = space_alloc(sp, HL_OBJ_CSPACE, 2);
@@ -489,6 +541,8 @@ int lx_plat_spawn_thread(struct lx_proc *t)
 	struct space *sp = &spaces[t->idx], *ls = &spaces[lx_grp(t)->idx];
 	uint32_t ncpus = lx_plat_ncpus();
 
+	if (sp->kept)
+		space_flush(sp); /* a process's objects: a thread needs only a thread */
 	space_reset(sp, plat.subpools[t->idx]);
 	sp->cpu = 0;
 	int err = thread_make(sp, t, ls->cspace, ls->aspace);
@@ -541,7 +595,7 @@ int lx_plat_set_regs(struct lx_proc *p, uint64_t rip, uint64_t rsp, uint64_t rdi
 
 void lx_plat_resume(struct lx_proc *p)
 {
-	if (lx_grp(p)->stopped)
+	if (lx_grp(p)->stopped || spaces[p->idx].kept)
 		return; /* a stopped process: SIGCONT resumes its threads (jobctl.c) */
 	hl_thread_resume(spaces[p->idx].thread);
 }
@@ -565,6 +619,8 @@ void lx_plat_release(struct lx_proc *p)
 {
 	struct space *sp = &spaces[p->idx], *was = cur;
 
+	if (sp->kept)
+		return; /* released already */
 	if (sp->thread) {
 		hl_thread_suspend(sp->thread);
 		lx_grp(p)->cpu_gone_ns += lx_plat_cpu_ns(p); /* its CPU time stays its process's */
@@ -572,17 +628,14 @@ void lx_plat_release(struct lx_proc *p)
 	cur = sp;
 	lx_plat_unmap_all();
 	cur = was == sp ? NULL : was;
-	/* Its objects go, its room comes back; their slots are then empty (the revoke deleted
-	 * them), so no delete per slot. */
-	bool gone = hl_cspace_revoke(HL_SLOT_CSPACE, sp->pool) == HL_OK;
-	for (uint32_t i = 0; i < sp->nobjs; i++)
-		if (gone)
-			plat.free_slots[plat.nfree++] = sp->objs[i];
-		else
-			slot_free(sp->objs[i]);
-	if (sp->fault_cap)
-		slot_free(sp->fault_cap);
-	sp->nobjs = 0, sp->thread = sp->fault_cap = 0;
+	/* A process's slot keeps its address space (and page tables), cspace and thread for the
+	 * next process of the slot (space_reuse): none of its pages is mapped any more and its
+	 * thread is stopped. A thread's slot, or one whose tables grew many, lets them go. */
+	if (sp->aspace && sp->cspace && sp->thread && sp->fault_cap && sp->nobjs <= KEEP_OBJS) {
+		sp->kept = true;
+		return;
+	}
+	space_flush(sp);
 }
 
 int lx_plat_set_fs_of(struct lx_proc *p, uint64_t base)
@@ -692,7 +745,8 @@ uint64_t lx_plat_cpu_ns(const struct lx_proc *p)
 {
 	hl_word_t ns = 0;
 
-	return spaces[p->idx].thread && hl_thread_read_cputime(spaces[p->idx].thread, &ns) == HL_OK
+	return spaces[p->idx].thread && !spaces[p->idx].kept &&
+	               hl_thread_read_cputime(spaces[p->idx].thread, &ns) == HL_OK
 	           ? ns
 	           : 0;
 }
