@@ -320,6 +320,7 @@ int lx_proc_last_status(void);
 void lx_wake(const void *chan);
 /* chan is a pipe's (its waits are served by deferred replies, main.c). */
 bool lx_chan_is_pipe(const void *chan);
+bool lx_chan_defers(const void *chan);
 /* What poll waits on: woken whenever any pipe changes. */
 const void *lx_poll_chan(void);
 int64_t lx_proc_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], bool *handled);

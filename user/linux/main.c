@@ -42,6 +42,7 @@ struct page {
 /* The platform's side of one process: its objects and its pages. */
 struct space {
 	hl_cptr_t pool, thread, aspace, cspace, fault_cap;
+	hl_word_t badge; /* of fault_cap: the pid it was made for << 8 | slot + 1 */
 	uint16_t objs[MAX_OBJS]; /* slots of objects from pool (freed with it) */
 	uint32_t nobjs;
 	struct page pages[PAGE_HASH];
@@ -50,7 +51,7 @@ struct space {
 	uint32_t npages;
 	uint64_t fs_base;
 	bool answered; /* the kernel answers its thread's getpid (lx_plat_answer) */
-	bool deferred; /* its thread waits in a call the server has not replied to (a pipe's) */
+	bool deferred; /* its thread waits in a call the server has not replied to (a pipe's, wait4's) */
 	bool kept;     /* its objects outlived its last process, for the next one (space_keep) */
 	uint32_t cpu;  /* the CPU its thread runs on (thread.set_affinity) */
 };
@@ -437,9 +438,9 @@ static int thread_make(struct space *sp, const struct lx_proc *p, hl_cptr_t cspa
 {
 	sp->thread = space_alloc(sp, HL_OBJ_THREAD, 0);
 	sp->fault_cap = slot_take();
+	sp->badge = (hl_word_t)p->pid << 8 | (p->idx + 1);
 	if (!sp->thread || !sp->fault_cap ||
-	    hl_cspace_mint(HL_SLOT_CSPACE, sp->fault_cap, plat.ep, HL_R_WRITE,
-	                   (hl_word_t)p->pid << 8 | (p->idx + 1)) ||
+	    hl_cspace_mint(HL_SLOT_CSPACE, sp->fault_cap, plat.ep, HL_R_WRITE, sp->badge) ||
 	    hl_thread_configure(sp->thread, cspace, aspace, 0, 0) ||
 	    hl_thread_set_fault_ep(sp->thread, sp->fault_cap) ||
 	    hl_thread_set_linux(sp->thread, 1) || hl_thread_set_priority(sp->thread, 200))
@@ -487,28 +488,19 @@ static void space_reset(struct space *sp, hl_cptr_t pool)
 }
 
 /*
- * The objects a slot kept (lx_plat_release) for its next process p: the
- * thread's registers, FPU state and CPU time as a new one's (thread.reset),
- * a fault endpoint with p's badge; the address space has no page mapped.
- * Instead of a retype of each object and a revoke of the pool per process
- * (docs/decisions.md, issue 15 benchmarks). 0, or -LX_ENOMEM (objects gone).
+ * The objects a slot kept (lx_plat_release) for its next process: the
+ * thread stopped, its registers, FPU state and CPU time as a new one's
+ * (thread.reset; its FS base stays, sp->fs_base says which); the address
+ * space has no page mapped. Instead of a retype of each object and a revoke
+ * of the pool per process (docs/decisions.md, issue 15 benchmarks). The
+ * fault endpoint keeps its badge: the slot's thread is the same object, and
+ * what it sent for its last process went with the stop. 0, or -LX_ENOMEM.
  */
-static int space_reuse(struct space *sp, const struct lx_proc *p)
+static int space_reuse(struct space *sp)
 {
-	hl_cptr_t f = slot_take();
-
 	sp->kept = false;
-	if (!f || hl_thread_reset(sp->thread) ||
-	    hl_cspace_mint(HL_SLOT_CSPACE, f, plat.ep, HL_R_WRITE,
-	                   (hl_word_t)p->pid << 8 | (p->idx + 1)) ||
-	    hl_thread_set_fault_ep(sp->thread, f)) {
-		if (f)
-			slot_free(f);
+	if (hl_thread_reset(sp->thread))
 		return -LX_ENOMEM;
-	}
-	slot_free(sp->fault_cap);
-	sp->fault_cap = f;
-	sp->fs_base = 0;
 	sp->answered = false; /* thread.reset turned the answer off */
 	sp->deferred = false;
 	sp->cpu = 0;
@@ -519,7 +511,7 @@ int lx_plat_spawn(struct lx_proc *p)
 {
 	struct space *sp = &spaces[p->idx];
 
-	if (sp->kept && space_reuse(sp, p) == 0)
+	if (sp->kept && space_reuse(sp) == 0)
 		return 0;
 	if (sp->aspace || sp->thread)
 		space_flush(sp); /* kept, and could not be reused */
@@ -622,7 +614,10 @@ void lx_plat_release(struct lx_proc *p)
 	if (sp->kept)
 		return; /* released already */
 	if (sp->thread) {
-		hl_thread_suspend(sp->thread);
+		/* The thread whose call or fault is in hand waits for a reply that will not come;
+		 * any other is stopped now (a slot that keeps it stops it again: thread.reset). */
+		if (p != lx_caller)
+			hl_thread_suspend(sp->thread);
 		lx_grp(p)->cpu_gone_ns += lx_plat_cpu_ns(p); /* its CPU time stays its process's */
 	}
 	cur = sp;
@@ -642,6 +637,8 @@ int lx_plat_set_fs_of(struct lx_proc *p, uint64_t base)
 {
 	struct space *sp = &spaces[p->idx];
 
+	if (sp->fs_base == base)
+		return 0; /* a kept thread (space_reuse) that has it already */
 	if (hl_thread_set_fs_base(sp->thread, base))
 		return -LX_EPERM;
 	sp->fs_base = base;
@@ -851,11 +848,11 @@ static void serve(void)
 	hl_syscall(HL_SYS_RECV, plat.ep, &info, &m, &badge);
 	for (;;) {
 		bool reply = false;
-		/* The badge: pid << 8 | slot + 1 (a stale one names a slot with another pid). */
+		/* The badge: pid << 8 | slot + 1 of the process the slot's thread was made for
+		 * (space_reuse keeps it); a stale one names a slot whose thread is another. */
 		uint32_t slot = (uint32_t)(badge & 0xff) - 1;
-		struct lx_proc *p = slot < LX_MAX_PROCS && lx_procs[slot].pid == badge >> 8
-		                        ? &lx_procs[slot]
-		                        : NULL;
+		struct lx_proc *p =
+		    slot < LX_MAX_PROCS && spaces[slot].badge == badge ? &lx_procs[slot] : NULL;
 		if (HL_MSG_LABEL(info) == 0) { /* the bound notification: the UART, the NIC */
 			lx_tty_irq();
 			lx_vt_irq(); /* or the keyboard */
@@ -888,7 +885,7 @@ static void serve(void)
 					          (long)r);
 				if (r != LX_RET_BLOCK && r != LX_RET_GONE)
 					lx_plat_answer(p, !lx_signal_ready(p));
-				if (r == LX_RET_BLOCK && lx_chan_is_pipe(p->chan))
+				if (r == LX_RET_BLOCK && lx_chan_defers(p->chan))
 					spaces[p->idx].deferred =
 					    true; /* no reply until it can go on */
 				else if (r == LX_RET_BLOCK)

@@ -272,6 +272,16 @@ bool lx_chan_is_pipe(const void *chan)
 	       (const struct lx_pipe *)chan < pipes + LX_MAX_PIPES;
 }
 
+/* A wait whose call the server keeps for a deferred reply (main.c): a pipe's, and that of
+ * wait4 and waitid (on the waiting process, which lx_proc_exit wakes). */
+bool lx_chan_defers(const void *chan)
+{
+	uintptr_t off = (uintptr_t)chan - (uintptr_t)lx_procs;
+
+	return lx_chan_is_pipe(chan) ||
+	       (off < sizeof(lx_procs) && off % sizeof(struct lx_proc) == 0);
+}
+
 void lx_wake(const void *chan)
 {
 	const void *also = NULL; /* a pipe changed: every poll looks again */
