@@ -191,14 +191,15 @@ static bool more_memory(void)
 	return false;
 }
 
-/* A zeroed frame nobody maps (refs 0); MAX_FRAMES when there is none. */
-static uint32_t frame_get(void)
+/* A frame nobody maps (refs 0), zeroed if zero; MAX_FRAMES when there is none. */
+static uint32_t frame_take(bool zero)
 {
 	uint32_t fr;
 
 	if (plat.nfree_frames) {
 		fr = plat.free_frames[--plat.nfree_frames];
-		memset(frame_mem(fr), 0, LX_PAGE);
+		if (zero)
+			memset(frame_mem(fr), 0, LX_PAGE);
 		return fr;
 	}
 	if (plat.nframes == MAX_FRAMES)
@@ -215,6 +216,11 @@ static uint32_t frame_get(void)
 	}
 	plat.frames[plat.nframes++].cap = (uint16_t)f;
 	return fr;
+}
+
+static uint32_t frame_get(void)
+{
+	return frame_take(true);
 }
 
 static void frame_put(uint32_t fr)
@@ -556,15 +562,53 @@ uint32_t lx_plat_ncpus(void)
 	return n ? (n < 64 ? n : 64) : 1;
 }
 
-int lx_plat_fork(struct lx_proc *parent, struct lx_proc *child)
+/* Whether page va is one of the n pages at[]. */
+static bool page_among(uint64_t va, const uint64_t *at, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if ((at[i] & ~(LX_PAGE - 1)) == va)
+			return true;
+	return false;
+}
+
+/* A private copy of the parent's page pg for sp, mapped at once; 0 or -LX_ENOMEM. */
+static int page_copy_to(struct space *sp, const struct page *pg)
+{
+	uint32_t fr = frame_take(false);
+
+	if (fr == MAX_FRAMES)
+		return -LX_ENOMEM;
+	memcpy(frame_mem(fr), frame_mem(pg->frame), LX_PAGE);
+	int err = page_add(sp, pg->vpn * LX_PAGE, fr, pg->prot, false, false);
+	if (err)
+		plat.free_frames[plat.nfree_frames++] = fr;
+	return err;
+}
+
+int lx_plat_fork(struct lx_proc *parent, struct lx_proc *child, uint64_t frame)
 {
 	struct space *ps = &spaces[lx_grp(parent)->idx], *cs = &spaces[child->idx];
 	int err = lx_plat_spawn(child);
+	uint64_t ret[2] = {0, 0}; /* the frame's return address and stack pointer */
 
-	/* The child's pages are recorded, not mapped: each is mapped when the child first touches
-	 * it (handle_fault), so a child that execs or exits at once maps a handful. */
+	/*
+	 * What both sides touch at once (docs/decisions.md, issue 15 benchmarks): the frame's
+	 * page(s), the stack page it returns to and the TLS page are written by both, so the child
+	 * gets a copy of each now and the parent's stay writable; the trampoline page and the
+	 * code page it returns to are mapped for the child now. The other pages are recorded, not
+	 * mapped: each is mapped when the child first touches it (handle_fault), so a child that
+	 * execs or exits at once maps a handful.
+	 */
+	(void)lx_copy_in(parent, ret, frame + 608, sizeof(ret)); /* the parent's own frame */
+	const uint64_t copy[] = {frame, frame + 639, ret[1], spaces[parent->idx].fs_base},
+	               now[] = {LX_TRAMP, ret[0]};
 	struct page *pg;
 	for (uint32_t i = 0; !err && (pg = next_used(ps, &i));) {
+		uint64_t va = pg->vpn * LX_PAGE;
+		if ((pg->prot & LX_PROT_WRITE) && page_among(va, copy, 4)) {
+			err = page_copy_to(cs, pg);
+			continue;
+		}
 		bool cow = pg->cow || (pg->prot & LX_PROT_WRITE);
 		if (cow && !pg->cow) { /* the parent's writes fault from now on */
 			pg->cow = 1;
@@ -573,7 +617,7 @@ int lx_plat_fork(struct lx_proc *parent, struct lx_proc *child)
 				err = -LX_ENOMEM;
 		}
 		if (!err)
-			err = page_add(cs, pg->vpn * LX_PAGE, pg->frame, pg->prot, cow, true);
+			err = page_add(cs, va, pg->frame, pg->prot, cow, !page_among(va, now, 2));
 	}
 	if (!err) /* the forking thread's TLS */
 		err = lx_plat_set_fs_of(child, spaces[parent->idx].fs_base);

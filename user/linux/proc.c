@@ -750,7 +750,7 @@ static int64_t fork_step2(struct lx_proc *p, uint64_t frame)
 	for (uint32_t fd = 0; fd < LX_MAX_FDS; fd++)
 		if (c->fd[fd].o)
 			c->fd[fd].o->refs++;
-	int err = lx_plat_fork(p, c);
+	int err = lx_plat_fork(p, c, frame);
 	uint64_t flags = p->fork_flags;
 	if (!err && (flags & CLONE_SETTLS))
 		err = lx_plat_set_fs_of(c, p->fork_tls);
