@@ -25,6 +25,7 @@
 #define SUBPOOL_BITS 20     /* per process: its page tables, address space, thread */
 #define MAX_OBJS     96
 #define KEEP_OBJS    48 /* a slot keeps its objects for the next process up to this many */
+#define HOT_PAGES    8
 #define MAX_LINE     512
 #define MAX_WORDS    32
 #define NR_GETPID    39 /* the call the kernel may answer (lx_plat_answer) */
@@ -42,7 +43,7 @@ struct page {
 /* The platform's side of one process: its objects and its pages. */
 struct space {
 	hl_cptr_t pool, thread, aspace, cspace, fault_cap;
-	hl_word_t badge; /* of fault_cap: the pid it was made for << 8 | slot + 1 */
+	hl_word_t badge;         /* of fault_cap: the pid it was made for << 8 | slot + 1 */
 	uint16_t objs[MAX_OBJS]; /* slots of objects from pool (freed with it) */
 	uint32_t nobjs;
 	struct page pages[PAGE_HASH];
@@ -51,9 +52,15 @@ struct space {
 	uint32_t npages;
 	uint64_t fs_base;
 	bool answered; /* the kernel answers its thread's getpid (lx_plat_answer) */
-	bool deferred; /* its thread waits in a call the server has not replied to (a pipe's, wait4's) */
-	bool kept;     /* its objects outlived its last process, for the next one (space_keep) */
-	uint32_t cpu;  /* the CPU its thread runs on (thread.set_affinity) */
+	bool deferred; /* its thread waits in a call the server has not replied to (a pipe's,
+	                  wait4's) */
+	bool kept;     /* its objects outlived its last process, for the next one (space_reuse) */
+	/* The last HOT_PAGES pages the fork children of process hot_parent in this slot touched
+	 * first (handle_fault maps them; hot_next: the oldest): the next such child gets them
+	 * mapped at once (lx_plat_fork). */
+	uint32_t hot_parent, nhot, hot_next;
+	uint64_t hot[HOT_PAGES];
+	uint32_t cpu; /* the CPU its thread runs on (thread.set_affinity) */
 };
 
 /*
@@ -600,25 +607,34 @@ int lx_plat_fork(struct lx_proc *parent, struct lx_proc *child, uint64_t frame)
 	 * execs or exits at once maps a handful.
 	 */
 	(void)lx_copy_in(parent, ret, frame + 608, sizeof(ret)); /* the parent's own frame */
-	const uint64_t copy[] = {frame, frame + 639, ret[1], spaces[parent->idx].fs_base},
-	               now[] = {LX_TRAMP, ret[0]};
-	struct page *pg;
-	for (uint32_t i = 0; !err && (pg = next_used(ps, &i));) {
-		uint64_t va = pg->vpn * LX_PAGE;
-		if ((pg->prot & LX_PROT_WRITE) && page_among(va, copy, 4)) {
-			err = page_copy_to(cs, pg);
-			continue;
+	const uint64_t copy[] = {frame, frame + 639, ret[1], spaces[parent->idx].fs_base};
+	uint64_t now[2 + HOT_PAGES] = {LX_TRAMP, ret[0]};
+	uint32_t nnow = 2;
+	/* And those the last child of this parent in the slot touched first (its fault list). */
+	if (cs->hot_parent != lx_grp(parent)->pid)
+		cs->hot_parent = lx_grp(parent)->pid, cs->nhot = 0;
+	for (uint32_t h = 0; h < cs->nhot; h++)
+		now[nnow++] = cs->hot[h];
+	for (uint32_t w = 0; !err && w < PAGE_HASH / 64; w++)
+		for (uint64_t bits = ps->used[w]; !err && bits; bits &= bits - 1) {
+			struct page *pg = &ps->pages[w * 64 + (uint32_t)__builtin_ctzll(bits)];
+			uint64_t va = pg->vpn * LX_PAGE;
+			if ((pg->prot & LX_PROT_WRITE) && page_among(va, copy, 4)) {
+				err = page_copy_to(cs, pg);
+				continue;
+			}
+			bool cow = pg->cow || (pg->prot & LX_PROT_WRITE);
+			if (cow && !pg->cow) { /* the parent's writes fault from now on */
+				pg->cow = 1;
+				if (pg->map &&
+				    hl_aspace_protect(ps->aspace, pg->map,
+				                      hl_rights(pg->prot & ~LX_PROT_WRITE)))
+					err = -LX_ENOMEM;
+			}
+			if (!err)
+				err = page_add(cs, va, pg->frame, pg->prot, cow,
+				               !page_among(va, now, nnow));
 		}
-		bool cow = pg->cow || (pg->prot & LX_PROT_WRITE);
-		if (cow && !pg->cow) { /* the parent's writes fault from now on */
-			pg->cow = 1;
-			if (pg->map && hl_aspace_protect(ps->aspace, pg->map,
-			                                 hl_rights(pg->prot & ~LX_PROT_WRITE)))
-				err = -LX_ENOMEM;
-		}
-		if (!err)
-			err = page_add(cs, va, pg->frame, pg->prot, cow, !page_among(va, now, 2));
-	}
 	if (!err) /* the forking thread's TLS */
 		err = lx_plat_set_fs_of(child, spaces[parent->idx].fs_base);
 	return err;
@@ -766,8 +782,13 @@ static bool handle_fault(struct lx_proc *p, const struct hl_msg *m)
 	int e = m->w[HL_FAULT_VECTOR] == 14 && (!(err & 1) || (err & 2)) ? lx_page_in(p, addr, need)
 	                                                                 : -LX_EFAULT;
 	struct page *pg = e ? NULL : page_slot(cur, addr, false);
-	if (pg && !pg->map) /* a fork child's page, touched for the first time */
+	if (pg && !pg->map) { /* a fork child's page, touched for the first time */
 		e = page_map(cur, pg);
+		if (!e && cur->hot_parent == p->ppid) { /* its next sibling gets it at once */
+			cur->hot[cur->hot_next++ % HOT_PAGES] = pg->vpn * LX_PAGE;
+			cur->nhot += cur->nhot < HOT_PAGES;
+		}
+	}
 	if (!e)
 		return true;
 	if (plat.trace)

@@ -308,14 +308,16 @@ void lx_wake(const void *chan)
 	}
 }
 
-/* A free slot with a fresh pid; NULL when the table is full. */
-static struct lx_proc *proc_new(void)
+/* A free slot with a fresh pid, cleared unless the caller copies a whole one over it (fork:
+ * some 9 KiB); NULL when the table is full. */
+static struct lx_proc *proc_new(bool clear)
 {
 	for (uint32_t i = 0; i < LX_MAX_PROCS; i++) {
 		struct lx_proc *q = &lx_procs[i];
 		if (q->state != LX_PROC_FREE)
 			continue;
-		memset(q, 0, sizeof(*q));
+		if (clear)
+			memset(q, 0, sizeof(*q));
 		q->idx = q->mm_idx = i;
 		do
 			q->pid = next_pid++ > 4000000 ? (next_pid = 101) : next_pid - 1;
@@ -331,7 +333,7 @@ static struct lx_proc *proc_new(void)
 
 struct lx_proc *lx_proc_new(void)
 {
-	return proc_new();
+	return proc_new(true);
 }
 
 /* ---- open file descriptions and pipes ---- */
@@ -732,7 +734,7 @@ static int64_t fork_step2(struct lx_proc *p, uint64_t frame)
 	p->fork_pending = 0;
 	if (p->fork_flags & CLONE_THREAD)
 		return lx_thread_clone(p, frame);
-	struct lx_proc *c = proc_new();
+	struct lx_proc *c = proc_new(false); /* all of it copied from p's below */
 	if (!c)
 		return -LX_EAGAIN;
 	uint32_t idx = c->idx, pid = c->pid;
@@ -959,7 +961,7 @@ static int64_t do_execve(struct lx_proc *p, const uint64_t a[6])
 struct lx_proc *lx_proc_first(const char *path, const char *const *argv, int *err)
 {
 	static const char *const envp[] = {"PATH=/bin", "HOME=/", "TERM=dumb", NULL};
-	struct lx_proc *p = proc_new();
+	struct lx_proc *p = proc_new(true);
 
 	if (!p) {
 		*err = -LX_EAGAIN;
