@@ -264,22 +264,6 @@ static void used_mark(struct space *sp, const struct page *pg, bool on)
 		sp->used[i / 64] &= ~(1ull << (i % 64));
 }
 
-/* The next page of sp in use from *i on (*i then past it), or NULL. */
-static struct page *next_used(struct space *sp, uint32_t *i)
-{
-	for (uint32_t w = *i / 64; w < PAGE_HASH / 64; w++) {
-		uint64_t bits =
-		    sp->used[w] & (*i % 64 && w == *i / 64 ? ~0ull << (*i % 64) : ~0ull);
-		if (bits) {
-			uint32_t at = w * 64 + (uint32_t)__builtin_ctzll(bits);
-			*i = at + 1;
-			return &sp->pages[at];
-		}
-	}
-	*i = PAGE_HASH;
-	return NULL;
-}
-
 /* Record frame fr at va in sp's space, and map it unless lazy (page_map then maps it at the
  * first touch); 0 or -LX_ENOMEM. */
 static int page_add(struct space *sp, uint64_t va, uint32_t fr, uint32_t prot, bool cow, bool lazy)
@@ -404,16 +388,16 @@ void lx_plat_unmap(uint64_t va)
 /* Every page of the current process goes (exit, execve): no hash cluster moves up. */
 void lx_plat_unmap_all(void)
 {
-	struct page *pg;
-
-	for (uint32_t i = 0; (pg = next_used(cur, &i));) {
-		if (pg->map)
-			slot_free(pg->map);
-		frame_put(pg->frame);
-		pg->vpn = 0;
-	}
-	for (uint32_t w = 0; w < PAGE_HASH / 64; w++)
+	for (uint32_t w = 0; w < PAGE_HASH / 64; w++) {
+		for (uint64_t bits = cur->used[w]; bits; bits &= bits - 1) {
+			struct page *pg = &cur->pages[w * 64 + (uint32_t)__builtin_ctzll(bits)];
+			if (pg->map)
+				slot_free(pg->map);
+			frame_put(pg->frame);
+			pg->vpn = 0;
+		}
 		cur->used[w] = 0;
+	}
 	cur->npages = 0;
 }
 
@@ -615,11 +599,17 @@ int lx_plat_fork(struct lx_proc *parent, struct lx_proc *child, uint64_t frame)
 		cs->hot_parent = lx_grp(parent)->pid, cs->nhot = 0;
 	for (uint32_t h = 0; h < cs->nhot; h++)
 		now[nnow++] = cs->hot[h];
+	uint64_t some = 0; /* a bit per page number modulo 64 of the pages above: most pass it */
+	for (uint32_t h = 0; h < nnow; h++)
+		some |= 1ull << (now[h] / LX_PAGE % 64);
+	for (uint32_t h = 0; h < 4; h++)
+		some |= 1ull << (copy[h] / LX_PAGE % 64);
 	for (uint32_t w = 0; !err && w < PAGE_HASH / 64; w++)
 		for (uint64_t bits = ps->used[w]; !err && bits; bits &= bits - 1) {
 			struct page *pg = &ps->pages[w * 64 + (uint32_t)__builtin_ctzll(bits)];
 			uint64_t va = pg->vpn * LX_PAGE;
-			if ((pg->prot & LX_PROT_WRITE) && page_among(va, copy, 4)) {
+			bool maybe = some >> (pg->vpn % 64) & 1;
+			if (maybe && (pg->prot & LX_PROT_WRITE) && page_among(va, copy, 4)) {
 				err = page_copy_to(cs, pg);
 				continue;
 			}
@@ -633,7 +623,7 @@ int lx_plat_fork(struct lx_proc *parent, struct lx_proc *child, uint64_t frame)
 			}
 			if (!err)
 				err = page_add(cs, va, pg->frame, pg->prot, cow,
-				               !page_among(va, now, nnow));
+				               !maybe || !page_among(va, now, nnow));
 		}
 	if (!err) /* the forking thread's TLS */
 		err = lx_plat_set_fs_of(child, spaces[parent->idx].fs_base);

@@ -739,7 +739,13 @@ static int64_t fork_step2(struct lx_proc *p, uint64_t frame)
 		return -LX_EAGAIN;
 	uint32_t idx = c->idx, pid = c->pid;
 	uint64_t start = c->start_ns;
-	memcpy(c, lx_grp(p), sizeof(*c)); /* a thread forks its process, with its own state: */
+	/* A thread forks its process, with its own state (below); of the region table only the
+	 * regions in use (nreg bounds every use). */
+	const struct lx_proc *l = lx_grp(p);
+	size_t at = offsetof(struct lx_proc, reg), past = at + sizeof(l->reg);
+	memcpy(c, l, at);
+	memcpy(c->reg, l->reg, l->nreg * sizeof(l->reg[0]));
+	memcpy((char *)c + past, (const char *)l + past, sizeof(*c) - past);
 	c->sigmask = p->sigmask, c->call = p->call, c->fork_flags = p->fork_flags;
 	c->idx = c->mm_idx = idx, c->pid = c->tgid = pid, c->ppid = lx_grp(p)->pid,
 	c->start_ns = start;
