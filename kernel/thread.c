@@ -364,9 +364,10 @@ int decode_thread_linux_reply(struct invocation *inv)
  * one may show). Every general register, rip, rsp and rflags zero (rflags
  * as write_regs makes it), the FPU, SSE and AVX state as a new thread's
  * (zeroed, so XRSTOR loads each component's initial state), its last fault,
- * its Linux answer off and its CPU-time count from 0. Kept: its spaces, IPC
- * buffer, FS base, fault endpoint, notification, priority, budget, CPU and
- * Linux mark. HL_ERR_ILLEGAL_OP on the calling thread.
+ * its Linux answer off and its CPU-time count from 0; the result is the CPU
+ * time it had (ns, as thread.read_cputime). Kept: its spaces, IPC buffer, FS
+ * base, fault endpoint, notification, priority, budget, CPU and Linux mark.
+ * HL_ERR_ILLEGAL_OP on the calling thread.
  */
 int decode_thread_reset(struct invocation *inv)
 {
@@ -389,6 +390,7 @@ int decode_thread_reset(struct invocation *inv)
 	memset(t->fault, 0, sizeof(t->fault));
 	t->in_fault = IN_FAULT_NONE;
 	t->linux_answer_on = 0;
+	inv->res[0] = sched_cpu_ns(t);
 	t->cpu_tsc = 0;
 	return HL_OK;
 }

@@ -325,8 +325,10 @@ UTEST(linux_abi, reset_gives_a_stopped_thread_a_new_threads_registers)
 		return;
 	hl_thread_read_regs(tcb, NULL, &rsp, NULL, NULL);
 	UEXPECT(t, run_to_ud2(t, tcb, ep, rs_fill, rsp, pat, avx) != 0, "rs_fill did not fault");
-	/* Waiting in its fault call: reset stops it there. */
-	UEXPECT_ERR(t, hl_thread_reset(tcb), HL_OK);
+	/* Waiting in its fault call: reset stops it there, and says what CPU time it had. */
+	hl_word_t had = 0;
+	UEXPECT_ERR(t, hl_thread_reset(tcb, &had), HL_OK);
+	UEXPECT(t, had > 0, "CPU time before reset: %lu ns", had);
 	hl_thread_read_regs(tcb, &rip, &rsp, NULL, &st);
 	UEXPECT(t, rip == 0 && st == ST_INACTIVE, "rip %#lx state %lu after reset", rip, st);
 	for (hl_word_t grp = 0; grp < 4; grp++) {
@@ -356,7 +358,7 @@ UTEST(linux_abi, reset_ends_a_linux_call_and_turns_the_answer_off)
 		return;
 	UEXPECT_ERR(t, hl_syscall(HL_SYS_RECV, ep, &info, &m, NULL), HL_OK);
 	UEXPECT_ERR(t, hl_thread_set_linux_answer(tcb, 1, 9, 0x4242), HL_OK);
-	UEXPECT_ERR(t, hl_thread_reset(tcb), HL_OK); /* taken, not answered: the call goes */
+	UEXPECT_ERR(t, hl_thread_reset(tcb, NULL), HL_OK); /* taken, not answered: the call goes */
 	UEXPECT_ERR(t, hl_thread_linux_reply(tcb, 1), HL_ERR_NO_REPLY);
 	hl_thread_read_regs(tcb, NULL, NULL, NULL, &st);
 	UEXPECT(t, st == ST_INACTIVE, "state %lu after reset", st);
@@ -365,8 +367,9 @@ UTEST(linux_abi, reset_ends_a_linux_call_and_turns_the_answer_off)
 	hl_thread_read_regs(tcb, NULL, &rsp, NULL, NULL);
 	UEXPECT(t, rsp == 0, "rsp %#lx after reset", rsp);
 	static uint64_t stack[512];
-	UEXPECT_ERR(t, hl_thread_write_regs(tcb, (hl_word_t)lx_stub, (hl_word_t)&stack[500],
-	                                    (hl_word_t)res, 0),
+	UEXPECT_ERR(t,
+	            hl_thread_write_regs(tcb, (hl_word_t)lx_stub, (hl_word_t)&stack[500],
+	                                 (hl_word_t)res, 0),
 	            HL_OK);
 	UEXPECT_ERR(t, hl_thread_resume(tcb), HL_OK);
 	hl_word_t nrs[3] = {0};
@@ -390,15 +393,15 @@ UTEST(linux_abi, reset_checks_the_thread)
 
 	if (!UCHECK(t, tcb))
 		return;
-	UEXPECT_ERR(t, hl_thread_reset(HL_SLOT_THREAD), HL_ERR_ILLEGAL_OP); /* itself */
-	UEXPECT_ERR(t, hl_thread_reset(HL_SLOT_CSPACE), HL_ERR_ILLEGAL_OP); /* not a thread */
-	UEXPECT_ERR(t, hl_thread_reset(tcb), HL_OK); /* never run: nothing to stop */
-	UEXPECT_ERR(t, hl_thread_reset(tcb), HL_OK);
+	UEXPECT_ERR(t, hl_thread_reset(HL_SLOT_THREAD, NULL), HL_ERR_ILLEGAL_OP); /* itself */
+	UEXPECT_ERR(t, hl_thread_reset(HL_SLOT_CSPACE, NULL), HL_ERR_ILLEGAL_OP); /* not a thread */
+	UEXPECT_ERR(t, hl_thread_reset(tcb, NULL), HL_OK); /* never run: nothing to stop */
+	UEXPECT_ERR(t, hl_thread_reset(tcb, NULL), HL_OK);
 	hl_cptr_t run = ut_thread_new(t, never_called, NULL, 1); /* below this test: not run */
 	if (!UCHECK(t, run))
 		return;
 	UEXPECT_ERR(t, hl_thread_resume(run), HL_OK);
-	UEXPECT_ERR(t, hl_thread_reset(run), HL_OK); /* runnable: stopped */
+	UEXPECT_ERR(t, hl_thread_reset(run, NULL), HL_OK); /* runnable: stopped */
 	hl_thread_read_regs(run, NULL, NULL, NULL, &st);
 	UEXPECT(t, st == ST_INACTIVE, "state %lu of the runnable thread after reset", st);
 }

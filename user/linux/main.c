@@ -423,6 +423,14 @@ void lx_plat_answer(struct lx_proc *p, bool on)
 		sp->answered = on;
 }
 
+/* After p's call nr: the kernel answers getpid from the first one that reached the server on
+ * (a process that never calls it, as most fork children, costs no call), never while a signal
+ * waits. */
+static void answer_after(struct lx_proc *p, uint64_t nr)
+{
+	lx_plat_answer(p, !lx_signal_ready(p) && (nr == NR_GETPID || spaces[p->idx].answered));
+}
+
 struct lx_proc *lx_plat_current(void)
 {
 	return cur_proc;
@@ -487,31 +495,27 @@ static void space_reset(struct space *sp, hl_cptr_t pool)
 /*
  * The objects a slot kept (lx_plat_release) for its next process: the
  * thread stopped, its registers, FPU state and CPU time as a new one's
- * (thread.reset; its FS base stays, sp->fs_base says which); the address
- * space has no page mapped. Instead of a retype of each object and a revoke
- * of the pool per process (docs/decisions.md, issue 15 benchmarks). The
- * fault endpoint keeps its badge: the slot's thread is the same object, and
- * what it sent for its last process went with the stop. 0, or -LX_ENOMEM.
+ * (thread.reset at the release; its FS base stays, sp->fs_base says which);
+ * the address space has no page mapped. Instead of a retype of each object
+ * and a revoke of the pool per process (docs/decisions.md, issue 15
+ * benchmarks). The fault endpoint keeps its badge: the slot's thread is the
+ * same object, and what it sent for its last process went with the stop.
  */
-static int space_reuse(struct space *sp)
+static void space_reuse(struct space *sp)
 {
 	sp->kept = false;
-	if (hl_thread_reset(sp->thread))
-		return -LX_ENOMEM;
-	sp->answered = false; /* thread.reset turned the answer off */
 	sp->deferred = false;
 	sp->cpu = 0;
-	return 0;
 }
 
 int lx_plat_spawn(struct lx_proc *p)
 {
 	struct space *sp = &spaces[p->idx];
 
-	if (sp->kept && space_reuse(sp) == 0)
+	if (sp->kept) {
+		space_reuse(sp);
 		return 0;
-	if (sp->aspace || sp->thread)
-		space_flush(sp); /* kept, and could not be reused */
+	}
 	space_reset(sp, plat.subpools[p->idx]);
 	sp->aspace = space_alloc(sp, HL_OBJ_ASPACE, 12);
 	sp->cspace = space_alloc(sp, HL_OBJ_CSPACE, 2);
@@ -663,20 +667,28 @@ void lx_plat_release(struct lx_proc *p)
 
 	if (sp->kept)
 		return; /* released already */
-	if (sp->thread) {
-		/* The thread whose call or fault is in hand waits for a reply that will not come;
-		 * any other is stopped now (a slot that keeps it stops it again: thread.reset). */
+	/* A process's slot keeps its address space (and page tables), cspace and thread for the
+	 * next process of the slot (space_reuse): none of its pages stays mapped, and its thread
+	 * is stopped with a new one's registers (thread.reset, which hands back its CPU time). A
+	 * thread's slot, or one whose tables grew many, lets them go. */
+	bool keep =
+	    sp->aspace && sp->cspace && sp->thread && sp->fault_cap && sp->nobjs <= KEEP_OBJS;
+	hl_word_t ns = 0;
+	if (keep && hl_thread_reset(sp->thread, &ns) == HL_OK) {
+		lx_grp(p)->cpu_gone_ns += ns; /* its CPU time stays its process's */
+		sp->answered = false;         /* thread.reset turned the answer off */
+	} else if (sp->thread) {
+		keep = false;
+		/* The thread whose call or fault is in hand waits for a reply that will not come
+		 * (and the revoke deletes it); any other is stopped now. */
 		if (p != lx_caller)
 			hl_thread_suspend(sp->thread);
-		lx_grp(p)->cpu_gone_ns += lx_plat_cpu_ns(p); /* its CPU time stays its process's */
+		lx_grp(p)->cpu_gone_ns += lx_plat_cpu_ns(p);
 	}
 	cur = sp;
 	lx_plat_unmap_all();
 	cur = was == sp ? NULL : was;
-	/* A process's slot keeps its address space (and page tables), cspace and thread for the
-	 * next process of the slot (space_reuse): none of its pages is mapped any more and its
-	 * thread is stopped. A thread's slot, or one whose tables grew many, lets them go. */
-	if (sp->aspace && sp->cspace && sp->thread && sp->fault_cap && sp->nobjs <= KEEP_OBJS) {
+	if (keep) {
 		sp->kept = true;
 		return;
 	}
@@ -885,7 +897,7 @@ static void finish_ready(void)
 		if (r != LX_RET_BLOCK)
 			sp->deferred = false;
 		if (r != LX_RET_BLOCK && r != LX_RET_GONE) {
-			lx_plat_answer(q, !lx_signal_ready(q));
+			answer_after(q, q->call.nr);
 			hl_thread_linux_reply(sp->thread, (hl_word_t)r);
 		}
 		if (was && was->state == LX_PROC_LIVE)
@@ -939,7 +951,7 @@ static void serve(void)
 					          p->pid, c->nr, c->a[0], c->a[1], c->a[2], c->a[3],
 					          (long)r);
 				if (r != LX_RET_BLOCK && r != LX_RET_GONE)
-					lx_plat_answer(p, !lx_signal_ready(p));
+					answer_after(p, c->nr);
 				if (r == LX_RET_BLOCK && lx_chan_defers(p->chan))
 					spaces[p->idx].deferred =
 					    true; /* no reply until it can go on */
