@@ -232,6 +232,7 @@ static uint64_t tramp(int which)
 struct lx_proc lx_procs[LX_MAX_PROCS];
 static struct lx_pipe pipes[LX_MAX_PIPES];
 static uint32_t next_pid = 101;
+static bool pids_wrapped;  /* next_pid went back to 101 once: a pid may be in use */
 static uint32_t first_pid; /* the command's process: its status is the command's */
 static int last_status;
 
@@ -320,8 +321,9 @@ static struct lx_proc *proc_new(bool clear)
 			memset(q, 0, sizeof(*q));
 		q->idx = q->mm_idx = i;
 		do
-			q->pid = next_pid++ > 4000000 ? (next_pid = 101) : next_pid - 1;
-		while (lx_proc_by_pid(q->pid));
+			q->pid = next_pid++ > 4000000 ? (pids_wrapped = true, next_pid = 101)
+			                              : next_pid - 1;
+		while (pids_wrapped && lx_proc_by_pid(q->pid)); /* before: every pid is new */
 		q->tgid = q->pid;
 		q->start_ns = lx_plat_nanotime();
 		q->state = LX_PROC_LIVE;
@@ -516,15 +518,18 @@ void lx_proc_reap(struct lx_proc *q)
 	reap(q);
 }
 
-/* The vfork parent of p goes on (p has exec'd or ended). */
-static void vfork_release(struct lx_proc *p)
+/* The vfork parent par of p goes on (p has exec'd or ended). */
+static void vfork_release_by(struct lx_proc *p, struct lx_proc *par)
 {
-	struct lx_proc *par = lx_proc_by_pid(p->ppid);
-
 	if (par && par->vfork_child == p->pid) {
 		par->vfork_child = 0;
 		lx_wake(&par->vfork_child);
 	}
+}
+
+static void vfork_release(struct lx_proc *p)
+{
+	vfork_release_by(p, lx_proc_by_pid(p->ppid));
 }
 
 void lx_proc_exit(struct lx_proc *p, int st)
@@ -542,7 +547,8 @@ void lx_proc_exit(struct lx_proc *p, int st)
 	p->chan = NULL;
 	p->state = LX_PROC_ZOMBIE;
 	p->wstatus = st;
-	vfork_release(p);
+	struct lx_proc *par = lx_proc_by_pid(p->ppid); /* the orphans below are not it */
+	vfork_release_by(p, par);
 	for (uint32_t i = 0; i < LX_MAX_PROCS; i++) { /* orphans go to pid 1, the server */
 		struct lx_proc *q = &lx_procs[i];
 		if (q->state == LX_PROC_FREE || q->ppid != p->pid || q == p || q->grp)
@@ -551,7 +557,6 @@ void lx_proc_exit(struct lx_proc *p, int st)
 		if (q->state == LX_PROC_ZOMBIE)
 			reap(q);
 	}
-	struct lx_proc *par = lx_proc_by_pid(p->ppid);
 	if (p->ppid == 1 || !par) {
 		if (p->pid == first_pid)
 			last_status = st;
@@ -606,8 +611,10 @@ static int64_t do_wait(struct lx_proc *p, int how, uint64_t id, uint64_t ustatus
 		if (!wait_match(p, q, how, id))
 			continue;
 		any = true;
-		if (!found && (ev = wait_event(q, options)))
+		if ((ev = wait_event(q, options))) {
 			found = q;
+			break;
+		}
 	}
 	if (!any)
 		return -LX_ECHILD;
