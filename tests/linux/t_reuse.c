@@ -225,7 +225,8 @@ static void exit_with_threads(void)
 		pthread_create(&t, NULL, blocked_reader, NULL);
 		write(pfd[1], "g", 1);
 		pthread_join(t, &got);
-		printf("threads: the next process's thread read %s\n", got ? "its byte" : "nothing");
+		printf("threads: the next process's thread read %s\n",
+		       got ? "its byte" : "nothing");
 		_exit(got ? 0 : 1);
 	}
 	reap("next threaded child", c);
