@@ -312,6 +312,13 @@ void inv_check_syscall(struct thread *t, const struct slot *target)
 			inv_check_aspace((const struct aspace *)t->aspace_slot.cap.obj);
 		if (type == HL_OBJ_ASPACE)
 			inv_check_aspace((const struct aspace *)target->cap.obj);
+		if (type == HL_OBJ_THREAD) { /* suspend and reset leave no call behind */
+			const struct thread *tt = (const struct thread *)target->cap.obj;
+			INV(tt->state != TS_INACTIVE ||
+			        (!tt->replier && tt->in_fault == IN_FAULT_NONE),
+			    "thread %p: stopped, yet waits for a reply (in_fault %u)",
+			    (const void *)tt, tt->in_fault);
+		}
 		if (type == HL_OBJ_SNAPSHOT) {
 			const char *why = snapshot_check((const struct snapshot *)target->cap.obj);
 			INV(!why, "snapshot %p: %s", (const void *)target->cap.obj, why ? why : "");

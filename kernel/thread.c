@@ -361,6 +361,44 @@ int decode_thread_linux_reply(struct invocation *inv)
 }
 
 /*
+ * thread.reset: stop the thread wherever it is (as thread.suspend) and set
+ * its registers back to those of a new thread, for a server that reuses
+ * its threads (the Linux personality's next process: nothing of the last
+ * one may show). Every general register, rip, rsp and rflags zero (rflags
+ * as write_regs makes it), the FPU, SSE and AVX state as a new thread's
+ * (zeroed, so XRSTOR loads each component's initial state), its last fault,
+ * its Linux answer off and its CPU-time count from 0; the result is the CPU
+ * time it had (ns, as thread.read_cputime). Kept: its spaces, IPC buffer, FS
+ * base, fault endpoint, notification, priority, budget, CPU and Linux mark.
+ * HL_ERR_ILLEGAL_OP on the calling thread.
+ */
+int decode_thread_reset(struct invocation *inv)
+{
+	struct thread *t = (struct thread *)inv->target->cap.obj;
+	uint64_t fs = t->regs.fs_base;
+
+	if (t == inv->caller)
+		return HL_ERR_ILLEGAL_OP;
+	thread_stop(t, TS_INACTIVE);
+	if (t->on_cpu && t->on_cpu != cpu_index() + 1) {
+		inv->restart = true; /* as suspend: once it has left that CPU, its registers stay */
+		return HL_OK;
+	}
+	memset(&t->regs, 0, sizeof(t->regs));
+	t->regs.fs_base = fs;
+	t->regs.rflags = sane_rflags(0);
+	t->full_restore = 1;
+	/* The legacy area and the XSAVE header: with XSTATE_BV 0 no other component is read. */
+	memset(t->xsave, 0, 576);
+	memset(t->fault, 0, sizeof(t->fault));
+	t->in_fault = IN_FAULT_NONE;
+	t->linux_answer_on = 0;
+	inv->res[0] = sched_cpu_ns(t);
+	t->cpu_tsc = 0;
+	return HL_OK;
+}
+
+/*
  * thread.set_linux_answer(enabled, nr, value): while enabled (1), a `syscall`
  * of the Linux thread t with rax == nr returns value in rax at once, with no
  * message to its server (kernel/fastpath.c, linux_syscall); 0 turns it off

@@ -8,6 +8,8 @@
  */
 #include "utest.h"
 
+#include <lib/string.h>
+
 enum { ST_INACTIVE = 0, ST_SEND = 2, ST_REPLY = 4, ST_FAULTED = 6 };
 
 /*
@@ -344,4 +346,144 @@ UTEST(linux_abi, linux_reply_recv_checks_before_it_replies)
 	info = HL_MSGINFO(0, 1, 0);
 	m.w[1] = tcb;
 	UEXPECT_ERR(t, hl_syscall(HL_SYS_LINUX_REPLY_RECV, ep, &info, &m, NULL), HL_ERR_NO_REPLY);
+}
+
+/*
+ * thread.reset (the Linux personality reuses an ended process's thread for the next one):
+ * rs_fill(rdi = 32 pattern bytes, rsi = AVX usable) puts the pattern in rbx, rbp, r12-r15,
+ * xmm7 (and ymm3's upper half), then ud2; rs_dump(rdi = 96 bytes, rsi = AVX usable) stores
+ * them back (rbx, rbp, r12-r15, xmm7, ymm3), then ud2.
+ */
+__asm__(".pushsection .text\n"
+        ".globl rs_fill, rs_dump\n"
+        "rs_fill: movq (%rdi), %rbx\n movq %rbx, %rbp\n movq %rbx, %r12\n movq %rbx, %r13\n"
+        " movq %rbx, %r14\n movq %rbx, %r15\n movdqu (%rdi), %xmm7\n"
+        " testq %rsi, %rsi\n jz 1f\n vmovdqu (%rdi), %ymm3\n"
+        "1: ud2\n"
+        "rs_dump: movq %rbx, (%rdi)\n movq %rbp, 8(%rdi)\n movq %r12, 16(%rdi)\n"
+        " movq %r13, 24(%rdi)\n movq %r14, 32(%rdi)\n movq %r15, 40(%rdi)\n"
+        " movdqu %xmm7, 48(%rdi)\n"
+        " testq %rsi, %rsi\n jz 2f\n vmovdqu %ymm3, 64(%rdi)\n"
+        "2: ud2\n"
+        ".popsection\n");
+extern const char rs_fill[], rs_dump[];
+
+/* Whether the kernel lets threads use AVX (CPUID's AVX and OSXSAVE, XCR0's SSE and AVX). */
+static bool avx_usable(void)
+{
+	uint32_t a, b, c, d, lo, hi;
+
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
+	if (!(c & (1u << 27)) || !(c & (1u << 28)))
+		return false;
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	return (lo & 6) == 6;
+}
+
+/* Run tcb from rip with rdi, rsi until its ud2: the fault message's rip, or 0. */
+static hl_word_t run_to_ud2(struct utest_ctx *t, hl_cptr_t tcb, hl_cptr_t ep, const char *rip,
+                            hl_word_t rsp, void *rdi, hl_word_t rsi)
+{
+	hl_word_t info = 0;
+	struct hl_msg m = {{0}};
+
+	if (hl_thread_write_regs(tcb, (hl_word_t)rip, rsp, (hl_word_t)rdi, rsi) ||
+	    hl_thread_resume(tcb) || hl_syscall(HL_SYS_RECV, ep, &info, &m, NULL))
+		return 0;
+	UEXPECT(t, HL_MSG_LABEL(info) == HL_LABEL_FAULT && m.w[HL_FAULT_VECTOR] == 6,
+	        "label %#lx vector %lu", HL_MSG_LABEL(info), m.w[HL_FAULT_VECTOR]);
+	return m.w[HL_FAULT_RIP];
+}
+
+UTEST(linux_abi, reset_gives_a_stopped_thread_a_new_threads_registers)
+{
+	static uint64_t pat[4] = {0x5ec2e7, 0x5ec2e8, 0x5ec2e9, 0x5ec2ea}, out[12];
+	hl_cptr_t ep = ut_alloc(t, HL_OBJ_ENDPOINT, 0);
+	hl_cptr_t tcb = ep ? ut_thread_new(t, never_called, NULL, 100) : 0;
+	hl_word_t rsp = 0, rip = 1, st = 1, g[4], ns = 1;
+	bool avx = avx_usable();
+
+	if (!UCHECK(t, tcb) || !UCHECK(t, hl_thread_set_fault_ep(tcb, ep) == HL_OK))
+		return;
+	hl_thread_read_regs(tcb, NULL, &rsp, NULL, NULL);
+	UEXPECT(t, run_to_ud2(t, tcb, ep, rs_fill, rsp, pat, avx) != 0, "rs_fill did not fault");
+	/* Waiting in its fault call: reset stops it there, and says what CPU time it had. */
+	hl_word_t had = 0;
+	UEXPECT_ERR(t, hl_thread_reset(tcb, &had), HL_OK);
+	UEXPECT(t, had > 0, "CPU time before reset: %lu ns", had);
+	hl_thread_read_regs(tcb, &rip, &rsp, NULL, &st);
+	UEXPECT(t, rip == 0 && st == ST_INACTIVE, "rip %#lx state %lu after reset", rip, st);
+	for (hl_word_t grp = 0; grp < 4; grp++) {
+		UEXPECT_ERR(t, hl_thread_read_gprs(tcb, grp, &g[0], &g[1], &g[2], &g[3]), HL_OK);
+		UEXPECT(t, !g[0] && !g[1] && !g[2] && !g[3], "group %lu: %#lx %#lx %#lx %#lx", grp,
+		        g[0], g[1], g[2], g[3]);
+	}
+	UEXPECT_ERR(t, hl_thread_read_cputime(tcb, &ns), HL_OK);
+	UEXPECT(t, ns == 0, "CPU time %lu ns after reset", ns);
+	/* What the next run sees: zero, in the vector registers too. */
+	memset(out, 0xa5, sizeof(out));
+	UEXPECT(t, run_to_ud2(t, tcb, ep, rs_dump, (hl_word_t)&pat[0], out, avx) != 0,
+	        "rs_dump did not fault"); /* (it touches no stack) */
+	for (int i = 0; i < (avx ? 12 : 8); i++)
+		UEXPECT(t, out[i] == 0, "word %d after reset: %#lx (AVX %d)", i, out[i], avx);
+	UEXPECT_ERR(t, hl_thread_suspend(tcb), HL_OK);
+}
+
+UTEST(linux_abi, reset_ends_a_linux_call_and_turns_the_answer_off)
+{
+	static uint64_t res[3];
+	hl_cptr_t ep = ut_alloc(t, HL_OBJ_ENDPOINT, 0), tcb = ep ? start_linux(t, res, ep) : 0;
+	hl_word_t info = 0, st = 1;
+	struct hl_msg m = {{0}};
+
+	if (!UCHECK(t, tcb))
+		return;
+	UEXPECT_ERR(t, hl_syscall(HL_SYS_RECV, ep, &info, &m, NULL), HL_OK);
+	UEXPECT_ERR(t, hl_thread_set_linux_answer(tcb, 1, 9, 0x4242), HL_OK);
+	UEXPECT_ERR(t, hl_thread_reset(tcb, NULL), HL_OK); /* taken, not answered: the call goes */
+	UEXPECT_ERR(t, hl_thread_linux_reply(tcb, 1), HL_ERR_NO_REPLY);
+	hl_thread_read_regs(tcb, NULL, NULL, NULL, &st);
+	UEXPECT(t, st == ST_INACTIVE, "state %lu after reset", st);
+	/* Started again at lx_stub: its call 9 reaches the server (the answer is off). */
+	hl_word_t rsp = 0;
+	hl_thread_read_regs(tcb, NULL, &rsp, NULL, NULL);
+	UEXPECT(t, rsp == 0, "rsp %#lx after reset", rsp);
+	static uint64_t stack[512];
+	UEXPECT_ERR(t,
+	            hl_thread_write_regs(tcb, (hl_word_t)lx_stub, (hl_word_t)&stack[500],
+	                                 (hl_word_t)res, 0),
+	            HL_OK);
+	UEXPECT_ERR(t, hl_thread_resume(tcb), HL_OK);
+	hl_word_t nrs[3] = {0};
+	int n = 0;
+	UEXPECT_ERR(t, hl_syscall(HL_SYS_RECV, ep, &info, &m, NULL), HL_OK);
+	while (HL_MSG_LABEL(info) == HL_LABEL_LINUX_SYSCALL && n < 3) {
+		nrs[n++] = m.w[HL_LINUX_NR];
+		m.w[0] = 0;
+		info = HL_MSGINFO(0, 1, 0);
+		UEXPECT_ERR(t, hl_syscall(HL_SYS_REPLY_RECV, ep, &info, &m, NULL), HL_OK);
+	}
+	UEXPECT(t, n == 3 && nrs[0] == 0 && nrs[1] == 9 && nrs[2] == 1, "%d calls: %lu %lu %lu", n,
+	        nrs[0], nrs[1], nrs[2]);
+	UEXPECT_ERR(t, hl_thread_suspend(tcb), HL_OK);
+}
+
+UTEST(linux_abi, reset_checks_the_thread)
+{
+	hl_cptr_t tcb = ut_thread_new(t, never_called, NULL, 100);
+	hl_word_t st = 1;
+
+	if (!UCHECK(t, tcb))
+		return;
+	UEXPECT_ERR(t, hl_thread_reset(HL_SLOT_THREAD, NULL), HL_ERR_ILLEGAL_OP); /* itself */
+	UEXPECT_ERR(t, hl_thread_reset(HL_SLOT_CSPACE, NULL), HL_ERR_ILLEGAL_OP); /* not a thread */
+	UEXPECT_ERR(t, hl_thread_reset(tcb, NULL), HL_OK); /* never run: nothing to stop */
+	UEXPECT_ERR(t, hl_thread_reset(tcb, NULL), HL_OK);
+	hl_cptr_t run = ut_thread_new(t, never_called, NULL, 1); /* below this test: not run */
+	if (!UCHECK(t, run))
+		return;
+	UEXPECT_ERR(t, hl_thread_resume(run), HL_OK);
+	UEXPECT_ERR(t, hl_thread_reset(run, NULL), HL_OK); /* runnable: stopped */
+	hl_thread_read_regs(run, NULL, NULL, NULL, &st);
+	UEXPECT(t, st == ST_INACTIVE, "state %lu of the runnable thread after reset", st);
 }

@@ -271,8 +271,9 @@ struct lx_proc *lx_plat_current(void);
 void lx_plat_answer(struct lx_proc *p, bool on);
 /* A fresh address space and thread for p (which is current); 0 or -LX_ENOMEM. */
 int lx_plat_spawn(struct lx_proc *p);
-/* child gets parent's pages, shared copy-on-write, and a thread like p's; 0 or -errno. */
-int lx_plat_fork(struct lx_proc *parent, struct lx_proc *child);
+/* child gets parent's pages, shared copy-on-write, and a thread like p's; frame is the forking
+ * thread's register frame (lx_tramp_fork), which says what both touch at once; 0 or -errno. */
+int lx_plat_fork(struct lx_proc *parent, struct lx_proc *child, uint64_t frame);
 /* Set the registers of p's thread (stopped, new, or waiting for its reply): rip, rsp, rdi, rsi. */
 int lx_plat_set_regs(struct lx_proc *p, uint64_t rip, uint64_t rsp, uint64_t rdi, uint64_t rsi);
 void lx_plat_resume(struct lx_proc *p);
@@ -333,6 +334,7 @@ int lx_proc_last_status(void);
 void lx_wake(const void *chan);
 /* chan is a pipe's (its waits are served by deferred replies, main.c). */
 bool lx_chan_is_pipe(const void *chan);
+bool lx_chan_defers(const void *chan);
 /* What poll waits on: woken whenever any pipe changes. */
 const void *lx_poll_chan(void);
 int64_t lx_proc_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6], bool *handled);

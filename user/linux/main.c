@@ -24,6 +24,8 @@
 #define MAX_FRAMES   32768u /* frames the server hands out (128 MiB) */
 #define SUBPOOL_BITS 20     /* per process: its page tables, address space, thread */
 #define MAX_OBJS     96
+#define KEEP_OBJS    48 /* a slot keeps its objects for the next process up to this many */
+#define HOT_PAGES    8
 #define MAX_LINE     512
 #define MAX_WORDS    32
 #define NR_GETPID    39 /* the call the kernel may answer (lx_plat_answer) */
@@ -41,6 +43,7 @@ struct page {
 /* The platform's side of one process: its objects and its pages. */
 struct space {
 	hl_cptr_t pool, thread, aspace, cspace, fault_cap;
+	hl_word_t badge;         /* of fault_cap: the pid it was made for << 8 | slot + 1 */
 	uint16_t objs[MAX_OBJS]; /* slots of objects from pool (freed with it) */
 	uint32_t nobjs;
 	struct page pages[PAGE_HASH];
@@ -54,9 +57,16 @@ struct space {
 		uint64_t gen, vpn;
 		uint8_t *mem;
 		uint8_t prot, cow;
-	} hot;
-	bool deferred; /* its thread waits in a call the server has not replied to (a pipe's) */
-	uint32_t cpu;  /* the CPU its thread runs on (thread.set_affinity) */
+	} upage;
+	bool deferred; /* its thread waits in a call the server has not replied to (a pipe's,
+	                  wait4's) */
+	bool kept;     /* its objects outlived its last process, for the next one (space_reuse) */
+	/* The last HOT_PAGES pages the fork children of process hot_parent in this slot touched
+	 * first (handle_fault maps them; hot_next: the oldest): the next such child gets them
+	 * mapped at once (lx_plat_fork). */
+	uint32_t hot_parent, nhot, hot_next;
+	uint64_t hot[HOT_PAGES];
+	uint32_t cpu; /* the CPU its thread runs on (thread.set_affinity) */
 };
 
 /*
@@ -156,7 +166,7 @@ static long map_in(struct space *sp, hl_cptr_t as, hl_cptr_t f, uint64_t va, uin
 }
 
 /* Moves at every change of any process's pages (added, dropped, moved in the hash, protected,
- * made copy-on-write or private): what struct space's hot page remembers is then stale. */
+ * made copy-on-write or private): what struct space's upage remembers is then stale. */
 static uint64_t pages_gen = 1;
 
 static struct page *page_slot(struct space *sp, uint64_t va, bool insert)
@@ -198,14 +208,15 @@ static bool more_memory(void)
 	return false;
 }
 
-/* A zeroed frame nobody maps (refs 0); MAX_FRAMES when there is none. */
-static uint32_t frame_get(void)
+/* A frame nobody maps (refs 0), zeroed if zero; MAX_FRAMES when there is none. */
+static uint32_t frame_take(bool zero)
 {
 	uint32_t fr;
 
 	if (plat.nfree_frames) {
 		fr = plat.free_frames[--plat.nfree_frames];
-		memset(frame_mem(fr), 0, LX_PAGE);
+		if (zero)
+			memset(frame_mem(fr), 0, LX_PAGE);
 		return fr;
 	}
 	if (plat.nframes == MAX_FRAMES)
@@ -222,6 +233,11 @@ static uint32_t frame_get(void)
 	}
 	plat.frames[plat.nframes++].cap = (uint16_t)f;
 	return fr;
+}
+
+static uint32_t frame_get(void)
+{
+	return frame_take(true);
 }
 
 static void frame_put(uint32_t fr)
@@ -256,22 +272,6 @@ static void used_mark(struct space *sp, const struct page *pg, bool on)
 		sp->used[i / 64] |= 1ull << (i % 64);
 	else
 		sp->used[i / 64] &= ~(1ull << (i % 64));
-}
-
-/* The next page of sp in use from *i on (*i then past it), or NULL. */
-static struct page *next_used(struct space *sp, uint32_t *i)
-{
-	for (uint32_t w = *i / 64; w < PAGE_HASH / 64; w++) {
-		uint64_t bits =
-		    sp->used[w] & (*i % 64 && w == *i / 64 ? ~0ull << (*i % 64) : ~0ull);
-		if (bits) {
-			uint32_t at = w * 64 + (uint32_t)__builtin_ctzll(bits);
-			*i = at + 1;
-			return &sp->pages[at];
-		}
-	}
-	*i = PAGE_HASH;
-	return NULL;
 }
 
 /* Record frame fr at va in sp's space, and map it unless lazy (page_map then maps it at the
@@ -365,17 +365,17 @@ void *lx_plat_user(uint64_t va, uint64_t len, uint32_t need)
 
 	if (va >= LX_TOP || ((va ^ (va + len - 1)) & ~(LX_PAGE - 1)) || !len)
 		return NULL;
-	if (sp->hot.gen != pages_gen || sp->hot.vpn != va / LX_PAGE) {
+	if (sp->upage.gen != pages_gen || sp->upage.vpn != va / LX_PAGE) {
 		const struct page *pg = page_slot(sp, va, false);
 		if (!pg)
 			return NULL;
-		sp->hot.gen = pages_gen, sp->hot.vpn = pg->vpn, sp->hot.mem = frame_mem(pg->frame);
-		sp->hot.prot = pg->prot, sp->hot.cow = pg->cow;
+		sp->upage.gen = pages_gen, sp->upage.vpn = pg->vpn, sp->upage.mem = frame_mem(pg->frame);
+		sp->upage.prot = pg->prot, sp->upage.cow = pg->cow;
 	}
 	/* The page's prot is its region's (lx_protect and lx_unmap keep them in step). */
-	if ((sp->hot.prot & need) != need || (sp->hot.cow && (need & LX_PROT_WRITE)))
+	if ((sp->upage.prot & need) != need || (sp->upage.cow && (need & LX_PROT_WRITE)))
 		return NULL;
-	return sp->hot.mem + (va & (LX_PAGE - 1));
+	return sp->upage.mem + (va & (LX_PAGE - 1));
 }
 
 bool lx_plat_next_mapped(uint32_t *cursor, uint64_t *va)
@@ -421,17 +421,17 @@ void lx_plat_unmap(uint64_t va)
 /* Every page of the current process goes (exit, execve): no hash cluster moves up. */
 void lx_plat_unmap_all(void)
 {
-	struct page *pg;
-
 	pages_gen++;
-	for (uint32_t i = 0; (pg = next_used(cur, &i));) {
-		if (pg->map)
-			slot_free(pg->map);
-		frame_put(pg->frame);
-		pg->vpn = 0;
-	}
-	for (uint32_t w = 0; w < PAGE_HASH / 64; w++)
+	for (uint32_t w = 0; w < PAGE_HASH / 64; w++) {
+		for (uint64_t bits = cur->used[w]; bits; bits &= bits - 1) {
+			struct page *pg = &cur->pages[w * 64 + (uint32_t)__builtin_ctzll(bits)];
+			if (pg->map)
+				slot_free(pg->map);
+			frame_put(pg->frame);
+			pg->vpn = 0;
+		}
 		cur->used[w] = 0;
+	}
 	cur->npages = 0;
 }
 
@@ -457,6 +457,14 @@ void lx_plat_answer(struct lx_proc *p, bool on)
 		sp->answered = on;
 }
 
+/* After p's call nr: the kernel answers getpid from the first one that reached the server on
+ * (a process that never calls it, as most fork children, costs no call), never while a signal
+ * waits. */
+static void answer_after(struct lx_proc *p, uint64_t nr)
+{
+	lx_plat_answer(p, !lx_signal_ready(p) && (nr == NR_GETPID || spaces[p->idx].answered));
+}
+
 struct lx_proc *lx_plat_current(void)
 {
 	return cur_proc;
@@ -469,14 +477,31 @@ static int thread_make(struct space *sp, const struct lx_proc *p, hl_cptr_t cspa
 {
 	sp->thread = space_alloc(sp, HL_OBJ_THREAD, 0);
 	sp->fault_cap = slot_take();
+	sp->badge = (hl_word_t)p->pid << 8 | (p->idx + 1);
 	if (!sp->thread || !sp->fault_cap ||
-	    hl_cspace_mint(HL_SLOT_CSPACE, sp->fault_cap, plat.ep, HL_R_WRITE,
-	                   (hl_word_t)p->pid << 8 | (p->idx + 1)) ||
+	    hl_cspace_mint(HL_SLOT_CSPACE, sp->fault_cap, plat.ep, HL_R_WRITE, sp->badge) ||
 	    hl_thread_configure(sp->thread, cspace, aspace, 0, 0) ||
 	    hl_thread_set_fault_ep(sp->thread, sp->fault_cap) ||
 	    hl_thread_set_linux(sp->thread, 1) || hl_thread_set_priority(sp->thread, 200))
 		return -LX_ENOMEM;
 	return 0;
+}
+
+/* The objects of sp go, its pool's room comes back. */
+static void space_flush(struct space *sp)
+{
+	/* Their slots are then empty (the revoke deleted them), so no delete per slot. */
+	bool gone = hl_cspace_revoke(HL_SLOT_CSPACE, sp->pool) == HL_OK;
+	for (uint32_t i = 0; i < sp->nobjs; i++)
+		if (gone)
+			plat.free_slots[plat.nfree++] = sp->objs[i];
+		else
+			slot_free(sp->objs[i]);
+	if (sp->fault_cap)
+		slot_free(sp->fault_cap);
+	sp->nobjs = 0, sp->thread = sp->fault_cap = 0;
+	sp->aspace = sp->cspace = 0;
+	sp->kept = false;
 }
 
 /*
@@ -501,10 +526,30 @@ static void space_reset(struct space *sp, hl_cptr_t pool)
 	}
 }
 
+/*
+ * The objects a slot kept (lx_plat_release) for its next process: the
+ * thread stopped, its registers, FPU state and CPU time as a new one's
+ * (thread.reset at the release; its FS base stays, sp->fs_base says which);
+ * the address space has no page mapped. Instead of a retype of each object
+ * and a revoke of the pool per process (docs/decisions.md, issue 15
+ * benchmarks). The fault endpoint keeps its badge: the slot's thread is the
+ * same object, and what it sent for its last process went with the stop.
+ */
+static void space_reuse(struct space *sp)
+{
+	sp->kept = false;
+	sp->deferred = false;
+	sp->cpu = 0;
+}
+
 int lx_plat_spawn(struct lx_proc *p)
 {
 	struct space *sp = &spaces[p->idx];
 
+	if (sp->kept) {
+		space_reuse(sp);
+		return 0;
+	}
 	space_reset(sp, plat.subpools[p->idx]);
 	sp->aspace = space_alloc(sp, HL_OBJ_ASPACE, 12);
 	sp->cspace = space_alloc(sp, HL_OBJ_CSPACE, 2);
@@ -523,6 +568,8 @@ int lx_plat_spawn_thread(struct lx_proc *t)
 	struct space *sp = &spaces[t->idx], *ls = &spaces[lx_grp(t)->idx];
 	uint32_t ncpus = lx_plat_ncpus();
 
+	if (sp->kept)
+		space_flush(sp); /* a process's objects: a thread needs only a thread */
 	space_reset(sp, plat.subpools[t->idx]);
 	sp->cpu = 0;
 	int err = thread_make(sp, t, ls->cspace, ls->aspace);
@@ -544,26 +591,79 @@ uint32_t lx_plat_ncpus(void)
 	return n ? (n < 64 ? n : 64) : 1;
 }
 
-int lx_plat_fork(struct lx_proc *parent, struct lx_proc *child)
+/* Whether page va is one of the n pages at[]. */
+static bool page_among(uint64_t va, const uint64_t *at, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if ((at[i] & ~(LX_PAGE - 1)) == va)
+			return true;
+	return false;
+}
+
+/* A private copy of the parent's page pg for sp, mapped at once; 0 or -LX_ENOMEM. */
+static int page_copy_to(struct space *sp, const struct page *pg)
+{
+	uint32_t fr = frame_take(false);
+
+	if (fr == MAX_FRAMES)
+		return -LX_ENOMEM;
+	memcpy(frame_mem(fr), frame_mem(pg->frame), LX_PAGE);
+	int err = page_add(sp, pg->vpn * LX_PAGE, fr, pg->prot, false, false);
+	if (err)
+		plat.free_frames[plat.nfree_frames++] = fr;
+	return err;
+}
+
+int lx_plat_fork(struct lx_proc *parent, struct lx_proc *child, uint64_t frame)
 {
 	struct space *ps = &spaces[lx_grp(parent)->idx], *cs = &spaces[child->idx];
 	int err = lx_plat_spawn(child);
+	uint64_t ret[2] = {0, 0}; /* the frame's return address and stack pointer */
 
-	/* The child's pages are recorded, not mapped: each is mapped when the child first touches
-	 * it (handle_fault), so a child that execs or exits at once maps a handful. */
-	struct page *pg;
+	/*
+	 * What both sides touch at once (docs/decisions.md, issue 15 benchmarks): the frame's
+	 * page(s), the stack page it returns to and the TLS page are written by both, so the child
+	 * gets a copy of each now and the parent's stay writable; the trampoline page and the
+	 * code page it returns to are mapped for the child now. The other pages are recorded, not
+	 * mapped: each is mapped when the child first touches it (handle_fault), so a child that
+	 * execs or exits at once maps a handful.
+	 */
 	pages_gen++; /* the parent's writable pages become copy-on-write */
-	for (uint32_t i = 0; !err && (pg = next_used(ps, &i));) {
-		bool cow = pg->cow || (pg->prot & LX_PROT_WRITE);
-		if (cow && !pg->cow) { /* the parent's writes fault from now on */
-			pg->cow = 1;
-			if (pg->map && hl_aspace_protect(ps->aspace, pg->map,
-			                                 hl_rights(pg->prot & ~LX_PROT_WRITE)))
-				err = -LX_ENOMEM;
+	(void)lx_copy_in(parent, ret, frame + 608, sizeof(ret)); /* the parent's own frame */
+	const uint64_t copy[] = {frame, frame + 639, ret[1], spaces[parent->idx].fs_base};
+	uint64_t now[2 + HOT_PAGES] = {LX_TRAMP, ret[0]};
+	uint32_t nnow = 2;
+	/* And those the last child of this parent in the slot touched first (its fault list). */
+	if (cs->hot_parent != lx_grp(parent)->pid)
+		cs->hot_parent = lx_grp(parent)->pid, cs->nhot = 0;
+	for (uint32_t h = 0; h < cs->nhot; h++)
+		now[nnow++] = cs->hot[h];
+	uint64_t some = 0; /* a bit per page number modulo 64 of the pages above: most pass it */
+	for (uint32_t h = 0; h < nnow; h++)
+		some |= 1ull << (now[h] / LX_PAGE % 64);
+	for (uint32_t h = 0; h < 4; h++)
+		some |= 1ull << (copy[h] / LX_PAGE % 64);
+	for (uint32_t w = 0; !err && w < PAGE_HASH / 64; w++)
+		for (uint64_t bits = ps->used[w]; !err && bits; bits &= bits - 1) {
+			struct page *pg = &ps->pages[w * 64 + (uint32_t)__builtin_ctzll(bits)];
+			uint64_t va = pg->vpn * LX_PAGE;
+			bool maybe = some >> (pg->vpn % 64) & 1;
+			if (maybe && (pg->prot & LX_PROT_WRITE) && page_among(va, copy, 4)) {
+				err = page_copy_to(cs, pg);
+				continue;
+			}
+			bool cow = pg->cow || (pg->prot & LX_PROT_WRITE);
+			if (cow && !pg->cow) { /* the parent's writes fault from now on */
+				pg->cow = 1;
+				if (pg->map &&
+				    hl_aspace_protect(ps->aspace, pg->map,
+				                      hl_rights(pg->prot & ~LX_PROT_WRITE)))
+					err = -LX_ENOMEM;
+			}
+			if (!err)
+				err = page_add(cs, va, pg->frame, pg->prot, cow,
+				               !maybe || !page_among(va, now, nnow));
 		}
-		if (!err)
-			err = page_add(cs, pg->vpn * LX_PAGE, pg->frame, pg->prot, cow, true);
-	}
 	if (!err) /* the forking thread's TLS */
 		err = lx_plat_set_fs_of(child, spaces[parent->idx].fs_base);
 	return err;
@@ -576,7 +676,7 @@ int lx_plat_set_regs(struct lx_proc *p, uint64_t rip, uint64_t rsp, uint64_t rdi
 
 void lx_plat_resume(struct lx_proc *p)
 {
-	if (lx_grp(p)->stopped)
+	if (lx_grp(p)->stopped || spaces[p->idx].kept)
 		return; /* a stopped process: SIGCONT resumes its threads (jobctl.c) */
 	hl_thread_resume(spaces[p->idx].thread);
 }
@@ -607,31 +707,42 @@ void lx_plat_release(struct lx_proc *p)
 
 	if (sp->thread && sp->thread == owed_thread)
 		owed_thread = 0; /* its slot is about to be freed: nothing is owed to it now */
-
-	if (sp->thread) {
-		hl_thread_suspend(sp->thread);
-		lx_grp(p)->cpu_gone_ns += lx_plat_cpu_ns(p); /* its CPU time stays its process's */
+	if (sp->kept)
+		return; /* released already */
+	/* A process's slot keeps its address space (and page tables), cspace and thread for the
+	 * next process of the slot (space_reuse): none of its pages stays mapped, and its thread
+	 * is stopped with a new one's registers (thread.reset, which hands back its CPU time). A
+	 * thread's slot, or one whose tables grew many, lets them go. */
+	bool keep =
+	    sp->aspace && sp->cspace && sp->thread && sp->fault_cap && sp->nobjs <= KEEP_OBJS;
+	hl_word_t ns = 0;
+	if (keep && hl_thread_reset(sp->thread, &ns) == HL_OK) {
+		lx_grp(p)->cpu_gone_ns += ns; /* its CPU time stays its process's */
+		sp->answered = false;         /* thread.reset turned the answer off */
+	} else if (sp->thread) {
+		keep = false;
+		/* The thread whose call or fault is in hand waits for a reply that will not come
+		 * (and the revoke deletes it); any other is stopped now. */
+		if (p != lx_caller)
+			hl_thread_suspend(sp->thread);
+		lx_grp(p)->cpu_gone_ns += lx_plat_cpu_ns(p);
 	}
 	cur = sp;
 	lx_plat_unmap_all();
 	cur = was == sp ? NULL : was;
-	/* Its objects go, its room comes back; their slots are then empty (the revoke deleted
-	 * them), so no delete per slot. */
-	bool gone = hl_cspace_revoke(HL_SLOT_CSPACE, sp->pool) == HL_OK;
-	for (uint32_t i = 0; i < sp->nobjs; i++)
-		if (gone)
-			plat.free_slots[plat.nfree++] = sp->objs[i];
-		else
-			slot_free(sp->objs[i]);
-	if (sp->fault_cap)
-		slot_free(sp->fault_cap);
-	sp->nobjs = 0, sp->thread = sp->fault_cap = 0;
+	if (keep) {
+		sp->kept = true;
+		return;
+	}
+	space_flush(sp);
 }
 
 int lx_plat_set_fs_of(struct lx_proc *p, uint64_t base)
 {
 	struct space *sp = &spaces[p->idx];
 
+	if (sp->fs_base == base)
+		return 0; /* a kept thread (space_reuse) that has it already */
 	if (hl_thread_set_fs_base(sp->thread, base))
 		return -LX_EPERM;
 	sp->fs_base = base;
@@ -715,8 +826,13 @@ static bool handle_fault(struct lx_proc *p, const struct hl_msg *m)
 	int e = m->w[HL_FAULT_VECTOR] == 14 && (!(err & 1) || (err & 2)) ? lx_page_in(p, addr, need)
 	                                                                 : -LX_EFAULT;
 	struct page *pg = e ? NULL : page_slot(cur, addr, false);
-	if (pg && !pg->map) /* a fork child's page, touched for the first time */
+	if (pg && !pg->map) { /* a fork child's page, touched for the first time */
 		e = page_map(cur, pg);
+		if (!e && cur->hot_parent == p->ppid) { /* its next sibling gets it at once */
+			cur->hot[cur->hot_next++ % HOT_PAGES] = pg->vpn * LX_PAGE;
+			cur->nhot += cur->nhot < HOT_PAGES;
+		}
+	}
 	if (!e)
 		return true;
 	if (plat.trace)
@@ -735,7 +851,8 @@ uint64_t lx_plat_cpu_ns(const struct lx_proc *p)
 {
 	hl_word_t ns = 0;
 
-	return spaces[p->idx].thread && hl_thread_read_cputime(spaces[p->idx].thread, &ns) == HL_OK
+	return spaces[p->idx].thread && !spaces[p->idx].kept &&
+	               hl_thread_read_cputime(spaces[p->idx].thread, &ns) == HL_OK
 	           ? ns
 	           : 0;
 }
@@ -857,7 +974,7 @@ static void finish_ready(void)
 		if (r != LX_RET_BLOCK)
 			sp->deferred = false;
 		if (r != LX_RET_BLOCK && r != LX_RET_GONE) {
-			lx_plat_answer(q, !lx_signal_ready(q));
+			answer_after(q, q->call.nr);
 			hl_thread_linux_reply(sp->thread, (hl_word_t)r);
 		}
 		if (was && was->state == LX_PROC_LIVE)
@@ -878,11 +995,11 @@ static void serve(void)
 	hl_syscall(HL_SYS_RECV, plat.ep, &info, &m, &badge);
 	for (;;) {
 		bool reply = false;
-		/* The badge: pid << 8 | slot + 1 (a stale one names a slot with another pid). */
+		/* The badge: pid << 8 | slot + 1 of the process the slot's thread was made for
+		 * (space_reuse keeps it); a stale one names a slot whose thread is another. */
 		uint32_t slot = (uint32_t)(badge & 0xff) - 1;
-		struct lx_proc *p = slot < LX_MAX_PROCS && lx_procs[slot].pid == badge >> 8
-		                        ? &lx_procs[slot]
-		                        : NULL;
+		struct lx_proc *p =
+		    slot < LX_MAX_PROCS && spaces[slot].badge == badge ? &lx_procs[slot] : NULL;
 		/* The pipe fast path first: the call's record is kept only for a wait (a call that
 		 * ends here needs it for nothing after). */
 		if (HL_MSG_LABEL(info) == HL_LABEL_LINUX_SYSCALL && m.w[0] <= 1 && p &&
@@ -935,8 +1052,8 @@ static void serve(void)
 					          p->pid, c->nr, c->a[0], c->a[1], c->a[2], c->a[3],
 					          (long)r);
 				if (r != LX_RET_BLOCK && r != LX_RET_GONE)
-					lx_plat_answer(p, !lx_signal_ready(p));
-				if (r == LX_RET_BLOCK && lx_chan_is_pipe(p->chan))
+					answer_after(p, c->nr);
+				if (r == LX_RET_BLOCK && lx_chan_defers(p->chan))
 					spaces[p->idx].deferred =
 					    true; /* no reply until it can go on */
 				else if (r == LX_RET_BLOCK)

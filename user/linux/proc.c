@@ -233,6 +233,7 @@ static uint64_t tramp(int which)
 struct lx_proc lx_procs[LX_MAX_PROCS];
 static struct lx_pipe pipes[LX_MAX_PIPES];
 static uint32_t next_pid = 101;
+static bool pids_wrapped;  /* next_pid went back to 101 once: a pid may be in use */
 static uint32_t first_pid; /* the command's process: its status is the command's */
 static int last_status;
 
@@ -273,6 +274,16 @@ bool lx_chan_is_pipe(const void *chan)
 	       (const struct lx_pipe *)chan < pipes + LX_MAX_PIPES;
 }
 
+/* A wait whose call the server keeps for a deferred reply (main.c): a pipe's, and that of
+ * wait4 and waitid (on the waiting process, which lx_proc_exit wakes). */
+bool lx_chan_defers(const void *chan)
+{
+	uintptr_t off = (uintptr_t)chan - (uintptr_t)lx_procs;
+
+	return lx_chan_is_pipe(chan) ||
+	       (off < sizeof(lx_procs) && off % sizeof(struct lx_proc) == 0);
+}
+
 void lx_wake(const void *chan)
 {
 	const void *also = NULL; /* a pipe changed: every poll looks again */
@@ -307,18 +318,21 @@ void lx_wake(const void *chan)
 	}
 }
 
-/* A free slot with a fresh pid; NULL when the table is full. */
-static struct lx_proc *proc_new(void)
+/* A free slot with a fresh pid, cleared unless the caller copies a whole one over it (fork:
+ * some 9 KiB); NULL when the table is full. */
+static struct lx_proc *proc_new(bool clear)
 {
 	for (uint32_t i = 0; i < LX_MAX_PROCS; i++) {
 		struct lx_proc *q = &lx_procs[i];
 		if (q->state != LX_PROC_FREE)
 			continue;
-		memset(q, 0, sizeof(*q));
+		if (clear)
+			memset(q, 0, sizeof(*q));
 		q->idx = q->mm_idx = i;
 		do
-			q->pid = next_pid++ > 4000000 ? (next_pid = 101) : next_pid - 1;
-		while (lx_proc_by_pid(q->pid));
+			q->pid = next_pid++ > 4000000 ? (pids_wrapped = true, next_pid = 101)
+			                              : next_pid - 1;
+		while (pids_wrapped && lx_proc_by_pid(q->pid)); /* before: every pid is new */
 		q->tgid = q->pid;
 		q->start_ns = lx_plat_nanotime();
 		q->state = LX_PROC_LIVE;
@@ -330,7 +344,7 @@ static struct lx_proc *proc_new(void)
 
 struct lx_proc *lx_proc_new(void)
 {
-	return proc_new();
+	return proc_new(true);
 }
 
 /* ---- open file descriptions and pipes ---- */
@@ -577,15 +591,18 @@ void lx_proc_reap(struct lx_proc *q)
 	reap(q);
 }
 
-/* The vfork parent of p goes on (p has exec'd or ended). */
-static void vfork_release(struct lx_proc *p)
+/* The vfork parent par of p goes on (p has exec'd or ended). */
+static void vfork_release_by(struct lx_proc *p, struct lx_proc *par)
 {
-	struct lx_proc *par = lx_proc_by_pid(p->ppid);
-
 	if (par && par->vfork_child == p->pid) {
 		par->vfork_child = 0;
 		lx_wake(&par->vfork_child);
 	}
+}
+
+static void vfork_release(struct lx_proc *p)
+{
+	vfork_release_by(p, lx_proc_by_pid(p->ppid));
 }
 
 void lx_proc_exit(struct lx_proc *p, int st)
@@ -605,7 +622,8 @@ void lx_proc_exit(struct lx_proc *p, int st)
 	p->chan = NULL;
 	p->state = LX_PROC_ZOMBIE;
 	p->wstatus = st;
-	vfork_release(p);
+	struct lx_proc *par = lx_proc_by_pid(p->ppid); /* the orphans below are not it */
+	vfork_release_by(p, par);
 	for (uint32_t i = 0; i < LX_MAX_PROCS; i++) { /* orphans go to pid 1, the server */
 		struct lx_proc *q = &lx_procs[i];
 		if (q->state == LX_PROC_FREE || q->ppid != p->pid || q == p || q->grp)
@@ -615,7 +633,7 @@ void lx_proc_exit(struct lx_proc *p, int st)
 			reap(q);
 	}
 	lx_job_orphans(&links); /* SIGHUP and SIGCONT to those with a stopped member */
-	struct lx_proc *par = lx_proc_by_pid(p->ppid);
+	par = lx_proc_by_pid(p->ppid); /* again: those signals may have ended it */
 	if (p->ppid == 1 || !par) {
 		if (p->pid == first_pid)
 			last_status = st;
@@ -670,8 +688,10 @@ static int64_t do_wait(struct lx_proc *p, int how, uint64_t id, uint64_t ustatus
 		if (!wait_match(p, q, how, id))
 			continue;
 		any = true;
-		if (!found && (ev = wait_event(q, options)))
+		if ((ev = wait_event(q, options))) {
 			found = q;
+			break;
+		}
 	}
 	if (!any)
 		return -LX_ECHILD;
@@ -801,12 +821,18 @@ static int64_t fork_step2(struct lx_proc *p, uint64_t frame)
 	p->fork_pending = 0;
 	if (p->fork_flags & CLONE_THREAD)
 		return lx_thread_clone(p, frame);
-	struct lx_proc *c = proc_new();
+	struct lx_proc *c = proc_new(false); /* all of it copied from p's below */
 	if (!c)
 		return -LX_EAGAIN;
 	uint32_t idx = c->idx, pid = c->pid;
 	uint64_t start = c->start_ns;
-	memcpy(c, lx_grp(p), sizeof(*c)); /* a thread forks its process, with its own state: */
+	/* A thread forks its process, with its own state (below); of the region table only the
+	 * regions in use (nreg bounds every use). */
+	const struct lx_proc *l = lx_grp(p);
+	size_t at = offsetof(struct lx_proc, reg), past = at + sizeof(l->reg);
+	memcpy(c, l, at);
+	memcpy(c->reg, l->reg, l->nreg * sizeof(l->reg[0]));
+	memcpy((char *)c + past, (const char *)l + past, sizeof(*c) - past);
 	c->sigmask = p->sigmask, c->call = p->call, c->fork_flags = p->fork_flags;
 	c->ss_sp = p->ss_sp, c->ss_size = p->ss_size, c->ss_flags = p->ss_flags; /* sigaltstack */
 	c->idx = c->mm_idx = idx, c->pid = c->tgid = pid, c->ppid = lx_grp(p)->pid,
@@ -822,7 +848,7 @@ static int64_t fork_step2(struct lx_proc *p, uint64_t frame)
 	for (uint32_t fd = 0; fd < LX_MAX_FDS; fd++)
 		if (c->fd[fd].o)
 			c->fd[fd].o->refs++;
-	int err = lx_plat_fork(p, c);
+	int err = lx_plat_fork(p, c, frame);
 	uint64_t flags = p->fork_flags;
 	if (!err && (flags & CLONE_SETTLS))
 		err = lx_plat_set_fs_of(c, p->fork_tls);
@@ -1032,7 +1058,7 @@ static int64_t do_execve(struct lx_proc *p, const uint64_t a[6])
 struct lx_proc *lx_proc_first(const char *path, const char *const *argv, int *err)
 {
 	static const char *const envp[] = {"PATH=/bin", "HOME=/", "TERM=dumb", NULL};
-	struct lx_proc *p = proc_new();
+	struct lx_proc *p = proc_new(true);
 
 	if (!p) {
 		*err = -LX_EAGAIN;

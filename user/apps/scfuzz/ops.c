@@ -507,8 +507,10 @@ static void op_thread(enum op op)
 	case OP_AFFINITY:
 		rec(op, hl_thread_set_affinity((hl_cptr_t)th, rnd(A->ncpus)));
 		break;
-	case OP_SUSPEND:
-		rec(op, hl_thread_suspend((hl_cptr_t)th));
+	case OP_SUSPEND: /* or reset: stopped as by suspend, with a new thread's registers (a
+	                    victim resumed after it runs from 0 and faults) */
+		rec(op, rnd(4) ? hl_thread_suspend((hl_cptr_t)th)
+		               : hl_thread_reset((hl_cptr_t)th, NULL));
 		break;
 	case OP_RESUME:
 		rec(op, hl_thread_resume((hl_cptr_t)th));
