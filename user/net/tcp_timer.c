@@ -115,6 +115,7 @@ uint64_t tcp_timer_min(const struct floo_tcp *c)
 	m = earliest(m, c->t_keep);
 	m = earliest(m, c->t_2msl);
 	m = earliest(m, c->t_tlp);
+	m = earliest(m, c->t_pace);
 	return earliest(m, c->t_rack);
 }
 
@@ -331,6 +332,10 @@ static void conn_timers(struct floo_tcp *c, uint64_t now)
 	if (due(c->t_delack, now)) {
 		c->t_delack = 0;
 		c->flags |= TF_ACKNOW;
+		tcp_mark_dirty(c);
+	}
+	if (due(c->t_pace, now)) {
+		c->t_pace = 0; /* BBR pacing: the next frame may leave */
 		tcp_mark_dirty(c);
 	}
 	if (due(c->t_rack, now))
