@@ -203,7 +203,9 @@ void tcp_bbr_rs_note(struct floo_tcp *c, const struct tcp_txrec *r, uint32_t rtt
 	b->rs_prior_us = r->del_us;
 	b->rs_send_elapsed = r->ts_us - r->first_us;
 	b->rs_app_limited = (r->ord & TX_APPLIM) != 0;
-	b->rs_rtt_us = rtt_us;
+	/* Karn: a retransmission's ACK may be the original's (one in the
+	 * same poll as the resend made min_RTT 0 on the impaired path). */
+	b->rs_rtt_us = (r->ord & TX_RXT) ? UINT32_MAX : rtt_us;
 	b->first_us = r->ts_us;
 }
 
@@ -283,7 +285,8 @@ static void update_min_rtt(struct floo_tcp *c, uint32_t inflight)
 	uint32_t now = c->st->now_ms;
 	bool expired = now - b->min_rtt_stamp_ms > MIN_RTT_MS;
 
-	if (b->rs_valid && (b->rs_rtt_us <= b->min_rtt_us || expired)) {
+	if (b->rs_valid && b->rs_rtt_us != UINT32_MAX &&
+	    (b->rs_rtt_us <= b->min_rtt_us || expired)) {
 		b->min_rtt_us = b->rs_rtt_us;
 		b->min_rtt_stamp_ms = now;
 	}

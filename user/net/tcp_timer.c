@@ -226,6 +226,11 @@ static void rto_debug(struct floo_tcp *c)
 	floo_log(st, FLOO_LOG_DEBUG, "tcp_rto_recovery", !!(c->flags & TF_RECOVERY));
 	floo_log(st, FLOO_LOG_DEBUG, "tcp_rto_pipe", tcp_rack_pipe(c));
 	floo_log(st, FLOO_LOG_DEBUG, "tcp_rto_cwnd", c->cwnd);
+	if (c->bbr.on) {
+		floo_log(st, FLOO_LOG_DEBUG, "tcp_rto_bbr_bw", c->bbr.bw);
+		floo_log(st, FLOO_LOG_DEBUG, "tcp_rto_bbr_min_rtt_us", c->bbr.min_rtt_us);
+		floo_log(st, FLOO_LOG_DEBUG, "tcp_rto_bbr_mode", c->bbr.mode);
+	}
 	for (unsigned i = 0; i < c->txlog_n; i++) {
 		const struct tcp_txrec *r = &c->txlog[(c->txlog_head + i) % TCP_TXLOG];
 
