@@ -93,14 +93,14 @@ enum { BBR_STARTUP, BBR_DRAIN, BBR_PROBE_BW, BBR_PROBE_RTT };
  * of the current ACK, the path model (windowed max bandwidth, min RTT)
  * and the state machine. Bandwidth in bytes per second, times in us. */
 struct tcp_bbr {
-	bool on;            /* BBR controls this connection */
-	uint8_t mode;       /* BBR_* */
-	uint8_t cycle_idx;  /* PROBE_BW gain cycle phase */
+	bool on;             /* BBR controls this connection */
+	uint8_t mode;        /* BBR_* */
+	uint8_t cycle_idx;   /* PROBE_BW gain cycle phase */
 	uint8_t full_bw_cnt; /* rounds without 25% growth */
 	bool full_bw_reached, round_start, conservation, rs_valid, rs_app_limited;
-	bool probe_rtt_round_done, rto_restore; /* rto_restore: after an RTO */
+	bool probe_rtt_round_done, rto_restore;            /* rto_restore: after an RTO */
 	uint32_t delivered, del_us, first_us, app_limited; /* app_limited: 0 none */
-	uint32_t una_prev, sacked_prev; /* DeliveredData of an ACK */
+	uint32_t una_prev, sacked_prev;                    /* DeliveredData of an ACK */
 	uint32_t rs_prior_delivered, rs_prior_us, rs_send_elapsed, rs_rtt_us, rs_acked;
 	uint32_t rs_prior_ord;
 	uint32_t next_round_delivered, round_count;

@@ -270,8 +270,9 @@ KT_CASE(bbr_pacing_spreads_a_window_over_the_rtt)
 	}
 	CHECK(sent == win);
 	/* 1 ms of credit goes at once, the rest at the pacing rate */
-	CHECK(last - first >= (uint64_t)(win - M) * 1000000u / c->bbr.pacing_rate - 1000 - 2 * STEP);
-	CHECK(last - first >= RTT); /* one burst would be 0 */
+	CHECK(last - first >=
+	      (uint64_t)(win - M) * 1000000u / c->bbr.pacing_rate - 1000 - 2 * STEP);
+	CHECK(last - first >= RTT);                /* one burst would be 0 */
 	CHECK(tcp_bbr_seg_cap(c, 64000) <= 4 * M); /* frames of ~1 ms */
 	sim_fini();
 }
