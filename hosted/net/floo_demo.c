@@ -88,7 +88,7 @@ static int parse_args(int argc, char **argv, struct demo_args *a)
 				return -1;
 			a->gw = ntohl(g.s_addr);
 		} else if (!strcmp(o, "--cc")) {
-			if (!v || (strcmp(v, "bbr") && strcmp(v, "cubic")))
+			if (strcmp(v, "bbr") && strcmp(v, "cubic"))
 				return -1;
 			a->cc = !strcmp(v, "bbr") ? FLOO_CC_BBR : FLOO_CC_CUBIC;
 			i++;
