@@ -9,7 +9,7 @@
 
 NET_SRCS := $(addprefix user/net/,util.c pbuf.c stack.c eth.c arp.c ipv4.c \
 	ip_frag.c icmp.c udp.c tcp.c tcp_api.c tcp_input.c tcp_in.c tcp_rcv.c \
-	tcp_out.c tcp_timer.c tcp_cc.c tcp_sack.c tcp_rack.c dhcp.c socket.c vnet.c)
+	tcp_out.c tcp_timer.c tcp_cc.c tcp_bbr.c tcp_sack.c tcp_rack.c dhcp.c socket.c vnet.c)
 NET_HDRS := $(wildcard user/net/*.h user/net/include/floo/*.h)
 # The HTTP/1.1 server and the echo/discard services both floo-demo and webd
 # use (freestanding, like Floo).

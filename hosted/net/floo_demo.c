@@ -5,7 +5,7 @@
  * no byte is copied on the TCP path.
  *
  *   floo-demo --tap IFNAME (--addr A.B.C.D/LEN [--gw A.B.C.D] | --dhcp)
- *             [--impair LOSS,DUP,REORDER] [--msl MS] [--no-offload] [-v]
+ *             [--impair LOSS,DUP,REORDER] [--cc bbr|cubic] [--msl MS] [--no-offload] [-v]
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -40,6 +40,7 @@ struct demo_args {
 	bool dhcp, no_offload;
 	int verbose;
 	uint32_t msl_ms;
+	uint32_t cc; /* FLOO_CC_*, 0: the stack's default */
 	struct hosted_impair imp;
 };
 
@@ -86,6 +87,11 @@ static int parse_args(int argc, char **argv, struct demo_args *a)
 			if (inet_pton(AF_INET, argv[++i], &g) != 1)
 				return -1;
 			a->gw = ntohl(g.s_addr);
+		} else if (!strcmp(o, "--cc")) {
+			if (strcmp(v, "bbr") && strcmp(v, "cubic"))
+				return -1;
+			a->cc = !strcmp(v, "bbr") ? FLOO_CC_BBR : FLOO_CC_CUBIC;
+			i++;
 		} else if (!strcmp(o, "--msl")) {
 			a->msl_ms = (uint32_t)strtoul(argv[++i], NULL, 10);
 		} else if (!strcmp(o, "--impair")) {
@@ -177,7 +183,7 @@ int main(int argc, char **argv)
 	if (parse_args(argc, argv, &a)) {
 		fprintf(stderr, "usage: floo-demo --tap IFNAME (--addr A.B.C.D/LEN "
 		                "[--gw A.B.C.D] | --dhcp) [--impair LOSS,DUP,REORDER] "
-		                "[--msl MS] [--no-offload] [-v]\n");
+		                "[--cc bbr|cubic] [--msl MS] [--no-offload] [-v]\n");
 		return 2;
 	}
 	h.log_level = a.verbose >= 2 ? FLOO_LOG_DEBUG : a.verbose ? FLOO_LOG_INFO : FLOO_LOG_ERR;
@@ -192,6 +198,8 @@ int main(int argc, char **argv)
 	floo_config_default(&cfg);
 	if (a.msl_ms)
 		cfg.tcp_msl_ms = a.msl_ms;
+	if (a.cc)
+		cfg.tcp_cc = a.cc;
 	/* A 256 KiB window (window scaling): a lossy path with SACK keeps
 	 * a lot out of order while holes are repaired. */
 	cfg.tcp_rcv_buf = 262144;

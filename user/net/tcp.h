@@ -72,12 +72,52 @@ struct tcp_range {
 struct tcp_txrec {
 	uint32_t start, end, ts_us;
 	uint32_t ord; /* transmission order in steps of TX_ORD_STEP, | flags */
+	/* Delivery-rate sampling (draft-cheng-iccrg-delivery-rate-estimation,
+	 * BBR): the connection's delivered bytes, delivered time and first
+	 * sent time (us) when this transmission left */
+	uint32_t delivered, del_us, first_us;
 };
 #define TX_RXT       1u /* ord flag: a retransmission */
 #define TX_DELIVERED 2u /* ord flag: its delivery was taken by RACK */
-#define TX_ORD_STEP  4u
+#define TX_APPLIM    4u /* ord flag: sent in an application-limited phase */
+#define TX_ORD_STEP  8u
 #define TCP_TXLOG    32 /* transmissions remembered, oldest dropped first */
 #define TCP_RXH      16 /* retransmitted ranges remembered for D-SACKs */
+
+/* BBR (tcp_bbr.c): modes of the state machine. */
+enum { BBR_STARTUP, BBR_DRAIN, BBR_PROBE_BW, BBR_PROBE_RTT };
+#define BBR_BW_ROUNDS 10 /* the max-bandwidth filter's window, round trips */
+
+/* BBR's state per connection: delivery-rate sampling (C.delivered,
+ * C.delivered_time, C.first_sent_time, C.app_limited), the rate sample
+ * of the current ACK, the path model (windowed max bandwidth, min RTT)
+ * and the state machine. Bandwidth in bytes per second, times in us. */
+struct tcp_bbr {
+	bool on;             /* BBR controls this connection */
+	uint8_t mode;        /* BBR_* */
+	uint8_t cycle_idx;   /* PROBE_BW gain cycle phase */
+	uint8_t full_bw_cnt; /* rounds without 25% growth */
+	bool full_bw_reached, round_start, conservation, rs_valid, rs_app_limited;
+	bool probe_rtt_round_done, rto_restore;            /* rto_restore: after an RTO */
+	uint32_t delivered, del_us, first_us, app_limited; /* app_limited: 0 none */
+	uint32_t una_prev, sacked_prev;                    /* DeliveredData of an ACK */
+	uint32_t rs_prior_delivered, rs_prior_us, rs_send_elapsed, rs_rtt_us, rs_acked;
+	uint32_t rs_prior_ord;
+	uint32_t next_round_delivered, round_count;
+	uint64_t bw_round[BBR_BW_ROUNDS]; /* max sample per round, by round % 10 */
+	uint64_t bw;                      /* the filter's output */
+	uint64_t full_bw;
+	uint64_t pacing_rate;
+	uint32_t min_rtt_us, min_rtt_stamp_ms;
+	uint32_t probe_rtt_done_ms; /* 0: not yet at the PROBE_RTT inflight */
+	uint32_t cycle_us;          /* the current gain phase began */
+	uint32_t prior_cwnd;        /* before recovery / PROBE_RTT */
+	uint64_t pace_next_ns;      /* the next transmission's earliest time */
+	/* A copy of one transmission's record per round trip: a sample even
+	 * when the records in flight outnumber RACK's ring (TCP_TXLOG) */
+	bool anchor_valid;
+	struct tcp_txrec anchor;
+};
 
 /* One application buffer queued by reference. */
 struct tcp_sref {
@@ -179,11 +219,13 @@ struct floo_tcp {
 	 * (bytes; ms) */
 	uint32_t cub_wmax, cub_prior, cub_epoch_ms, cub_k_ms, cub_west;
 	struct tcp_txrec txlog[TCP_TXLOG];
+	struct tcp_bbr bbr; /* BBR's model and pacing (tcp_bbr.c) */
 
 	/* timers: absolute ns deadlines, 0 = off. A deadline is armed with
 	 * tcp_timer_set() (or cleared by writing 0): the connection sits in
 	 * the stack's timer heap keyed no later than its earliest deadline. */
 	uint64_t t_rexmt, t_delack, t_persist, t_keep, t_2msl, t_tlp, t_rack;
+	uint64_t t_pace; /* BBR pacing: the next transmission may leave */
 	uint64_t last_rx_ns;
 	uint64_t t_key; /* heap key (valid while hpos) */
 	uint32_t hpos;  /* position in st->theap + 1, 0 = not in it */
@@ -270,6 +312,34 @@ uint32_t tcp_cubic_k_ms(uint32_t w, uint16_t mss);
 /* RFC 9438 eq. 1: W_cubic(t) in bytes, t ms into the epoch. */
 uint32_t tcp_cubic_w(const struct floo_tcp *c, uint32_t t_ms);
 uint32_t tcp_flight(const struct floo_tcp *c);
+/* SACKed bytes above SND.UNA. */
+uint32_t tcp_sb_bytes(const struct floo_tcp *c);
+/* Is BBR in control (configured, and SACK for its rate samples)? */
+static inline bool tcp_bbr_active(const struct floo_tcp *c)
+{
+	return c->bbr.on && (c->flags & TF_SACK);
+}
+
+/* tcp_bbr.c: BBR congestion control (SACK connections, floo_config
+ * tcp_cc = FLOO_CC_BBR). */
+void tcp_bbr_init(struct floo_tcp *c);
+/* RACK took transmission r as newly delivered by this ACK. */
+void tcp_bbr_rs_note(struct floo_tcp *c, const struct tcp_txrec *r, uint32_t rtt_us);
+/* Per ACK, after RACK's update: the rate sample, the model, cwnd and the
+ * pacing rate. */
+void tcp_bbr_ack(struct floo_tcp *c);
+/* Stamp a new transmission record with the sampling state; charge the
+ * pacing budget with len bytes. */
+void tcp_bbr_sent(struct floo_tcp *c, struct tcp_txrec *r, uint32_t len);
+/* May a transmission leave now? If not, the pacing timer is armed. */
+bool tcp_bbr_pace_ok(struct floo_tcp *c);
+/* The largest frame pacing allows (about 1 ms at the pacing rate). */
+uint32_t tcp_bbr_seg_cap(const struct floo_tcp *c, uint32_t maxseg);
+void tcp_bbr_enter_recovery(struct floo_tcp *c);
+void tcp_bbr_exit_recovery(struct floo_tcp *c);
+void tcp_bbr_timeout(struct floo_tcp *c);
+/* BDP-based target window for gain g (x1000) (tests). */
+uint32_t tcp_bbr_target(const struct floo_tcp *c, uint32_t gain_milli);
 
 /* tcp_out.c, for the loss probe: one new segment if the peer's window
  * allows (cwnd is not checked); false when none could go. */

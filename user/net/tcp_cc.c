@@ -30,6 +30,7 @@ void tcp_cc_init(struct floo_tcp *c)
 	c->cwnd = m > 2190 ? 2 * m : (m > 1095 ? 3 * m : 4 * m);
 	c->ssthresh = 0x7fffffff;
 	c->recover = c->iss;
+	tcp_bbr_init(c);
 }
 
 /* Recovery ends (full ACK or RTO): count the time spent in it. */
@@ -147,6 +148,22 @@ void tcp_cc_ack(struct floo_tcp *c, uint32_t acked)
 {
 	uint32_t ack = c->snd_una + acked;
 
+	if (tcp_bbr_active(c)) {
+		/* BBR sets cwnd per ACK (tcp_bbr_ack); here recovery ends. */
+		if ((c->flags & TF_RECOVERY) && seq_geq(ack, c->recover)) {
+			tcp_bbr_exit_recovery(c);
+			recovery_done(c);
+			c->dupacks = c->sack_dupacks = 0;
+		} else if (c->bbr.rto_restore && seq_geq(ack, c->recover)) {
+			tcp_bbr_exit_recovery(c);
+			c->bbr.rto_restore = false;
+		}
+		if (!(c->flags & TF_RECOVERY))
+			c->dupacks = c->sack_dupacks = 0;
+		c->st->stats.tcp_cwnd_sum += c->cwnd;
+		c->st->stats.tcp_cwnd_acks++;
+		return;
+	}
 	if (c->flags & TF_RECOVERY) {
 		if (seq_geq(ack, c->recover)) {
 			/* Full ACK: leave recovery (RFC 6582 3.2 step 3). With
@@ -192,7 +209,7 @@ static unsigned dup_thresh(const struct floo_tcp *c)
 
 /* SACKed bytes above SND.UNA (the scoreboard is at most TCP_SB_MAX
  * ranges). */
-static uint32_t sb_bytes(const struct floo_tcp *c)
+uint32_t tcp_sb_bytes(const struct floo_tcp *c)
 {
 	uint32_t n = 0;
 
@@ -209,7 +226,7 @@ static uint32_t sb_bytes(const struct floo_tcp *c)
  * prr_delivered - prr_out and DeliveredData, plus one MSS). */
 static void prr_ack(struct floo_tcp *c)
 {
-	uint32_t sacked = sb_bytes(c), pipe = tcp_rack_pipe(c), sndcnt;
+	uint32_t sacked = tcp_sb_bytes(c), pipe = tcp_rack_pipe(c), sndcnt;
 	uint32_t delivered = (c->snd_una - c->prr_una) + sacked - c->prr_sacked;
 
 	/* The scoreboard can shrink without SND.UNA moving (a block the
@@ -246,7 +263,8 @@ static void enter_recovery(struct floo_tcp *c)
 	 * recoveries without a D-SACK. */
 	if (c->reo_persist && !--c->reo_persist)
 		c->reo_mult = 1;
-	c->ssthresh = tcp_cc_reduce(c);
+	if (!tcp_bbr_active(c))
+		c->ssthresh = tcp_cc_reduce(c);
 	c->recover = c->snd_max;
 	c->flags |= TF_RECOVERY;
 	c->st->stats.tcp_recoveries++;
@@ -254,13 +272,17 @@ static void enter_recovery(struct floo_tcp *c)
 	c->flags &= (uint16_t)~TF_RTT;
 	c->high_rxt = c->snd_una;
 	c->t_tlp = 0; /* no probes in recovery (RFC 8985 7.2) */
-	if (c->flags & TF_SACK) {
+	if (tcp_bbr_active(c)) {
+		/* BBR: packet conservation for a round, no reduction. */
+		tcp_bbr_enter_recovery(c);
+		c->high_rxt = c->snd_una + tcp_retransmit_one(c, c->snd_una);
+	} else if (c->flags & TF_SACK) {
 		/* RFC 6937: PRR starts (RecoverFS = FlightSize); the first hole
 		 * goes at once (RFC 6675 4.3) and counts in prr_out. */
 		c->prr_delivered = c->prr_out = 0;
 		c->prr_fs = tcp_flight(c);
 		c->prr_una = c->snd_una;
-		c->prr_sacked = sb_bytes(c);
+		c->prr_sacked = tcp_sb_bytes(c);
 		c->cwnd = c->ssthresh;
 		c->high_rxt = c->snd_una + tcp_retransmit_one(c, c->snd_una);
 		prr_ack(c);
@@ -304,10 +326,14 @@ void tcp_cc_dupack(struct floo_tcp *c)
  * soon as IsLost(HighACK + 1). In recovery, output runs the loop. */
 void tcp_cc_sack(struct floo_tcp *c, uint32_t sacked)
 {
-	bool rack = tcp_rack_detect(c); /* also arms the reordering timer */
+	bool rack;
 
+	if (tcp_bbr_active(c))
+		tcp_bbr_ack(c);
+	rack = tcp_rack_detect(c); /* also arms the reordering timer */
 	if (c->flags & TF_RECOVERY) {
-		prr_ack(c);
+		if (!tcp_bbr_active(c))
+			prr_ack(c);
 		tcp_mark_dirty(c);
 		return;
 	}
@@ -365,6 +391,7 @@ static void undo(struct floo_tcp *c)
 	c->cub_wmax = c->undo_wmax; /* the cubic curve as before the event */
 	c->cub_prior = c->undo_cwnd;
 	c->cub_epoch_ms = 0;
+	c->bbr.conservation = false;
 	c->st->stats.tcp_undos++;
 	/* The episode was reordering, not loss: leave it (as Linux's
 	 * tcp_try_to_open), or PRR would keep the restored window shut until
@@ -468,7 +495,10 @@ void tcp_cc_dsack(struct floo_tcp *c, const struct tcp_range *b)
 void tcp_cc_timeout(struct floo_tcp *c)
 {
 	c->undo_ok = false;
-	c->ssthresh = tcp_cc_reduce(c);
+	if (tcp_bbr_active(c))
+		tcp_bbr_timeout(c); /* the window returns when the loss is repaired */
+	else
+		c->ssthresh = tcp_cc_reduce(c);
 	c->cwnd = c->mss;
 	c->bytes_acked = 0;
 	c->dupacks = c->sack_dupacks = 0;

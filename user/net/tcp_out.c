@@ -307,7 +307,7 @@ static bool next_segment(struct floo_tcp *c, uint32_t *len, uint8_t *flags, bool
 		n = win > flight ? win - flight : 0;
 		if (n > avail)
 			n = avail;
-		maxseg = recovery ? c->mss : max_segment(c);
+		maxseg = recovery ? c->mss : tcp_bbr_seg_cap(c, max_segment(c));
 		if (maxseg > gap)
 			maxseg = gap;
 		if (n > maxseg)
@@ -340,7 +340,7 @@ static bool send_new(struct floo_tcp *c, bool recovery)
 	uint8_t fl;
 	int32_t n;
 
-	if (!next_segment(c, &len, &fl, recovery))
+	if ((!recovery && !tcp_bbr_pace_ok(c)) || !next_segment(c, &len, &fl, recovery))
 		return false;
 	n = emit(c, c->snd_nxt, len, fl);
 	if (n < 0)
@@ -363,7 +363,7 @@ static void sack_recovery_output(struct floo_tcp *c)
 {
 	uint32_t pipe = tcp_rack_pipe(c);
 
-	for (int i = 0; i < OUT_BURST && c->cwnd >= pipe + c->mss; i++) {
+	for (int i = 0; i < OUT_BURST && c->cwnd >= pipe + c->mss && tcp_bbr_pace_ok(c); i++) {
 		uint32_t seq, len, n, max = c->snd_max;
 
 		if (!tcp_rack_next_hole(c, false, &seq, &len)) {

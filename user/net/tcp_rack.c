@@ -96,6 +96,7 @@ void tcp_txlog_add(struct floo_tcp *c, uint32_t seq, uint32_t len)
 	r->ts_us = now_us(c);
 	r->ord = c->tx_ord + (seq_lt(seq, c->snd_max) ? TX_RXT : 0u);
 	c->tx_ord += TX_ORD_STEP;
+	tcp_bbr_sent(c, r, len); /* rate-sampling state, pacing */
 }
 
 /* The latest transmission of octet x; NULL when none is remembered. */
@@ -184,6 +185,7 @@ void tcp_rack_update(struct floo_tcp *c, uint32_t old_una, const struct tcp_seg 
 		r->ord |= TX_DELIVERED;
 		if (superseded(c, i) || for_original(c, r, rtt, s))
 			continue;
+		tcp_bbr_rs_note(c, r, rtt);
 		if (!c->rack_min_set || rtt < c->rack_min_rtt_us) {
 			c->rack_min_rtt_us = rtt;
 			c->rack_min_set = true;

@@ -115,6 +115,7 @@ uint64_t tcp_timer_min(const struct floo_tcp *c)
 	m = earliest(m, c->t_keep);
 	m = earliest(m, c->t_2msl);
 	m = earliest(m, c->t_tlp);
+	m = earliest(m, c->t_pace);
 	return earliest(m, c->t_rack);
 }
 
@@ -225,6 +226,11 @@ static void rto_debug(struct floo_tcp *c)
 	floo_log(st, FLOO_LOG_DEBUG, "tcp_rto_recovery", !!(c->flags & TF_RECOVERY));
 	floo_log(st, FLOO_LOG_DEBUG, "tcp_rto_pipe", tcp_rack_pipe(c));
 	floo_log(st, FLOO_LOG_DEBUG, "tcp_rto_cwnd", c->cwnd);
+	if (c->bbr.on) {
+		floo_log(st, FLOO_LOG_DEBUG, "tcp_rto_bbr_bw", c->bbr.bw);
+		floo_log(st, FLOO_LOG_DEBUG, "tcp_rto_bbr_min_rtt_us", c->bbr.min_rtt_us);
+		floo_log(st, FLOO_LOG_DEBUG, "tcp_rto_bbr_mode", c->bbr.mode);
+	}
 	for (unsigned i = 0; i < c->txlog_n; i++) {
 		const struct tcp_txrec *r = &c->txlog[(c->txlog_head + i) % TCP_TXLOG];
 
@@ -331,6 +337,10 @@ static void conn_timers(struct floo_tcp *c, uint64_t now)
 	if (due(c->t_delack, now)) {
 		c->t_delack = 0;
 		c->flags |= TF_ACKNOW;
+		tcp_mark_dirty(c);
+	}
+	if (due(c->t_pace, now)) {
+		c->t_pace = 0; /* BBR pacing: the next frame may leave */
 		tcp_mark_dirty(c);
 	}
 	if (due(c->t_rack, now))

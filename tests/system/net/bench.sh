@@ -75,6 +75,8 @@ done
 # set per socket on the client and on the Linux server (FLOO_BENCH_CC).
 imp() { bash "$(dirname "$0")/impaired_median.sh" "$out" "$@"; }
 imp floo hallows.impaired_echo_4mb_s
+# Floo with BBR (floo-demo --cc bbr) against the same Linux default.
+FLOO_DEMO_ARGS="--cc bbr" bash "$(dirname "$0")/impaired_median.sh" "$out" floo hallows.impaired_echo_bbr_4mb_s
 imp linux linux.impaired_echo_4mb_s
 imp floo hallows.impaired_echo_cubic_4mb_s cubic
 imp linux linux.impaired_echo_cubic_4mb_s cubic

@@ -11,10 +11,14 @@ runs=${NET_IMPAIR_RUNS:-5}
 seed=${NET_IMPAIR_SEED:-14}
 bmode=host
 [ "$mode" = webd ] && bmode=tcg # the server under QEMU's TCG
+# Floo's congestion control: floo-demo's --cc in FLOO_DEMO_ARGS, else its default.
+fcc=cubic
+case " ${FLOO_DEMO_ARGS:-} " in *" --cc bbr "*) fcc=bbr ;; esac
+[ "$mode" = linux ] && fcc=none
 defcc=$(cat /proc/sys/net/ipv4/tcp_congestion_control 2>/dev/null || echo unknown)
 t=$(FLOO_BENCH_CC=$cc bash "$(dirname "$0")/impaired.sh" "$mode" "$runs" 4000000 "$seed" 2>/dev/null) ||
 	{ echo "bench-net: impaired $mode echo failed: $t" >&2; exit 1; }
 all=${t##*seconds }
 med=$(echo "$all" | tr ' ' '\n' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-printf '{"name":"net.%s","value":%s,"unit":"s","mode":"%s","config":{"client":"linux netns","server":"%s","path":"net-impair between two TAPs","impair":"loss 5%% reorder 10%% dup 2%% delay 1 ms, both ways","linux_cc":"%s","seed":%s,"runs":%s,"all":"%s","statistic":"median"}}\n' \
-	"$name" "$med" "$bmode" "$mode" "${cc:-$defcc}" "$seed" "$runs" "$all" | tee -a "$out"
+printf '{"name":"net.%s","value":%s,"unit":"s","mode":"%s","config":{"client":"linux netns","server":"%s","path":"net-impair between two TAPs","impair":"loss 5%% reorder 10%% dup 2%% delay 1 ms, both ways","linux_cc":"%s","floo_cc":"%s","seed":%s,"runs":%s,"all":"%s","statistic":"median"}}\n' \
+	"$name" "$med" "$bmode" "$mode" "${cc:-$defcc}" "$fcc" "$seed" "$runs" "$all" | tee -a "$out"

@@ -52,7 +52,10 @@ struct floo_config {
 	uint32_t tcp_backlog; /* half-open connections per listener */
 	uint32_t n_frag;      /* IPv4 reassembly slots (64 KiB each) */
 	uint32_t tcp_sndq;    /* send references per connection (<= 1024) */
+	uint32_t tcp_cc;      /* congestion control: FLOO_CC_CUBIC or FLOO_CC_BBR */
 };
+#define FLOO_CC_CUBIC 1u /* loss-based: RFC 9438 (the default) */
+#define FLOO_CC_BBR   2u /* model-based, paced: BBR (SACK connections) */
 
 void floo_config_default(struct floo_config *cfg);
 size_t floo_mem_size(const struct floo_config *cfg);
