@@ -9,6 +9,7 @@
 void st_part_free(struct store *s, struct store_part *p)
 {
 	st_part_quiesce(s, p);
+	st_set_dirty(s, p, false); /* its data goes with it */
 	st_free(s, p->segs);
 	st_free(s, p->idx);
 	st_free(s, p->tail);

@@ -99,6 +99,9 @@ struct store {
 	uint64_t flush_need;    /* append counter when it was requested */
 	uint64_t write_errors;
 	bool write_failed; /* a write failed since store_write_pending last ran */
+	/* partitions with dirty set, so store_write_pending visits those alone (kept
+	 * by st_set_dirty; a pass that visits every partition corrects it) */
+	uint32_t ndirty;
 	uint64_t gen, store_id, next_seq, flush_gen, unflushed;
 	uint64_t flush_started, flush_inflight; /* inflight: its number or 0 */
 	uint32_t seg_blocks, nsegs;
@@ -113,6 +116,14 @@ struct store {
 static inline uint64_t seg_blk(const struct store *s, uint32_t slot)
 {
 	return SEG_BASE_BLK + (uint64_t)slot * s->seg_blocks;
+}
+
+/* Mark p dirty (appended data not handed to the device) or clean, counted in ndirty. */
+static inline void st_set_dirty(struct store *s, struct store_part *p, bool dirty)
+{
+	if (p->dirty != dirty)
+		s->ndirty = dirty ? s->ndirty + 1 : (s->ndirty ? s->ndirty - 1 : 0);
+	p->dirty = dirty;
 }
 
 void *st_alloc(struct store *s, size_t n);

@@ -242,7 +242,7 @@ int store_append_sum(struct store *s, struct store_part *p, const void *payload,
 		memcpy(p->tail + p->tail_used, hdr, FRAME_HDR);
 		memcpy(p->tail + p->tail_used + FRAME_HDR, payload, len);
 		p->tail_used += FRAME_HDR + len;
-		p->dirty = true;
+		st_set_dirty(s, p, true);
 	} else if ((err = st_write_big(s, p, hdr, payload, len, count))) {
 		goto undo;
 	}

@@ -200,7 +200,7 @@ static int write_out(struct store *s, struct store_part *p, bool sync)
 			p->tail = next;
 			p->tail_base += full;
 			p->tail_used = part;
-			p->dirty = false;
+			st_set_dirty(s, p, false);
 			return STORE_OK;
 		}
 	}
@@ -213,7 +213,7 @@ static int write_out(struct store *s, struct store_part *p, bool sync)
 	p->tail_used = part;
 	p->hwm = p->end_off;
 	p->wdone_ctr = s->append_ctr;
-	p->dirty = false;
+	st_set_dirty(s, p, false);
 	return STORE_OK;
 }
 
@@ -253,7 +253,7 @@ int st_write_big(struct store *s, struct store_part *p, const uint8_t *hdr, cons
 	}
 	p->tail_base += full;
 	p->tail_used = total - full;
-	p->dirty = false;
+	st_set_dirty(s, p, false);
 	return STORE_OK;
 }
 
@@ -339,12 +339,20 @@ int store_write_pending(struct store *s)
 		(void)st_reap(s);
 		st_resubmit(s);
 	}
-	for (uint32_t t = 0; t < s->ntopics; t++)
-		for (uint32_t k = 0; k < s->topics[t].nparts; k++) {
-			int e = st_write_out(s, &s->topics[t].parts[k]);
+	/* only the dirty partitions (a clean one has nothing to hand over and its
+	 * write in flight was reaped above): the scan stops at the last of them */
+	uint32_t left = s->ndirty;
+	for (uint32_t t = 0; t < s->ntopics && left; t++)
+		for (uint32_t k = 0; k < s->topics[t].nparts && left; k++) {
+			struct store_part *p = &s->topics[t].parts[k];
+			if (!p->dirty)
+				continue;
+			left--;
+			int e = st_write_out(s, p);
 			if (e)
 				err = e;
 		}
+	s->ndirty -= left; /* every partition visited: counts of deleted ones drop */
 	if (s->write_failed) {
 		s->write_failed = false;
 		err = STORE_EIO;
