@@ -515,6 +515,13 @@ static void commit(struct broker *b, uint64_t now)
 	} else {
 		release_written(b);
 	}
+	/* A completed write makes its data readable (the high watermark moves then, not at the
+	 * append): parked fetches look again (bug: fetch_parked_before_the_write_completed). */
+	uint64_t done = store_writes_done(b->st);
+	if (done != b->writes_seen) {
+		b->writes_seen = done;
+		b->data_arrived = true;
+	}
 	if (store_flush_busy(b->st))
 		return;
 	dirty = store_unflushed_bytes(b->st);

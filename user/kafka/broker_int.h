@@ -203,6 +203,7 @@ struct broker {
 	uint32_t wait_write;             /* responses waiting for the next write-out */
 	struct store_part *offsets_part; /* committed-offsets log */
 	bool data_arrived;               /* new data since the parked fetches looked */
+	uint64_t writes_seen;            /* store_writes_done when commit last looked */
 	struct tconf *tconf;             /* STORE_MAX_TOPICS entries, by topic id */
 	uint64_t *replay_new;            /* while replaying: last "topic created" record */
 	struct pstate *pstates;          /* idempotent producers (producer.c) */

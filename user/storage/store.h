@@ -215,6 +215,9 @@ unsigned store_poll(struct store *s);
 bool store_io_busy(const struct store *s);
 /* Writes that failed so far (each resubmission that fails counts). */
 uint64_t store_write_errors(const struct store *s);
+/* Writes completed so far (asynchronous or not): each made data readable
+ * (the high watermark moves at completion). */
+uint64_t store_writes_done(const struct store *s);
 int store_flush(struct store *s) __attribute__((warn_unused_result));
 int store_flush_start(struct store *s) __attribute__((warn_unused_result));
 void store_flush_done(struct store *s, bool ok);

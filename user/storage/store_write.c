@@ -56,6 +56,7 @@ static void w_finish(struct store *s, struct st_write *w)
 	w->buf = NULL;
 	w->state = ST_W_FREE;
 	s->w_busy--;
+	s->writes_done++;
 }
 
 static void w_failed(struct store *s, struct st_write *w)
@@ -365,6 +366,11 @@ int store_write_pending(struct store *s)
 bool store_io_busy(const struct store *s)
 {
 	return s->w_busy || s->flush_pending || s->flush_inflight;
+}
+
+uint64_t store_writes_done(const struct store *s)
+{
+	return s->writes_done;
 }
 
 uint64_t store_write_errors(const struct store *s)

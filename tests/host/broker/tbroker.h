@@ -73,6 +73,52 @@ static __attribute__((unused)) int t_flush_start(void *ctx)
 }
 
 static __attribute__((unused)) bool env_async;
+/* The next env_new's device writes asynchronously (store_platform.write_start): a write waits
+ * in aw_q until the test completes it (aw_complete) or the store waits for one. */
+static __attribute__((unused)) bool env_async_writes;
+struct aw_req {
+	struct memdev *d;
+	uint64_t blk;
+	const void *buf;
+	uint32_t count;
+	void (*done)(void *arg, bool ok);
+	void *arg;
+};
+static __attribute__((unused)) struct aw_req aw_q[64];
+static __attribute__((unused)) unsigned aw_n;
+
+static __attribute__((unused)) int aw_start(void *ctx, uint64_t blk, const void *buf,
+                                            uint32_t count, void (*done)(void *arg, bool ok),
+                                            void *arg)
+{
+	if (aw_n == sizeof(aw_q) / sizeof(aw_q[0]))
+		return -1;
+	aw_q[aw_n++] = (struct aw_req){ctx, blk, buf, count, done, arg};
+	return 0;
+}
+
+/* Complete the oldest queued write (the device did it); false if none. */
+static __attribute__((unused)) bool aw_complete_one(void)
+{
+	if (!aw_n)
+		return false;
+	struct aw_req r = aw_q[0];
+	memmove(aw_q, aw_q + 1, --aw_n * sizeof(aw_q[0]));
+	r.done(r.arg, md_write(r.d, r.blk, r.buf, r.count) == 0);
+	return true;
+}
+
+static __attribute__((unused)) void aw_complete(void)
+{
+	while (aw_complete_one())
+		;
+}
+
+static __attribute__((unused)) int aw_wait(void *ctx)
+{
+	(void)ctx;
+	return aw_complete_one() ? 0 : -1;
+}
 static __attribute__((unused)) bool env_no_auto;       /* --no-auto-create */
 static __attribute__((unused)) uint64_t env_dev_bytes; /* 0: 16 MiB */
 /* The next env_new is shard env_shard of env_shards (0: alone). */
@@ -129,6 +175,8 @@ static __attribute__((unused)) struct env *env_new(void)
 	spl = md_platform(e->d);
 	if (env_async)
 		spl.flush_start = t_flush_start;
+	if (env_async_writes)
+		spl.write_start = aw_start, spl.wait = aw_wait;
 	t_clock = 1000000;
 	env_start(e, spl, STORE_FORMAT_BLANK);
 	return e;

@@ -357,6 +357,42 @@ static void t_fetch_long_poll(void)
 	env_free(e);
 }
 
+/* Bug fetch_parked_before_the_write_completed: with asynchronous writes a
+ * produce's data becomes readable when its write completes, a poll after
+ * the one that saw the produce; a fetch parked for that data waited out its
+ * whole max_wait (5 s here) because nothing told it the write had ended. */
+static void t_fetch_parked_before_the_write_completed(void)
+{
+	env_async_writes = true;
+	struct env *e = env_new();
+	env_async_writes = false;
+	struct kr r;
+	int16_t err;
+	int64_t hwm;
+
+	metadata_req(e, 0, 1, "t", true);
+	pump(e);
+	CHECK(resp_next(e, 0, 1, &r));
+	aw_complete();
+	pump(e);
+	fetch_req(e, 0, 2, "t", 0, 5000);
+	pump(e);
+	CHECK(e->c[0].out_len == e->c[0].out_off); /* parked: no data */
+	produce_req(e, 1, 9, 1, "t", 0, 0);
+	pump(e);
+	CHECK(aw_n > 0);                            /* the write is in flight */
+	CHECK(e->c[0].out_len == e->c[0].out_off); /* not readable before it ends */
+	aw_complete();
+	pump(e); /* no time passes: the completion alone wakes the fetch */
+	CHECK(resp_next(e, 0, 2, &r));
+	struct kbytes rec = fetch_resp(&r, &err, &hwm);
+	CHECK(err == 0 && hwm == 1 && rec.len == 81);
+	aw_complete();
+	pump(e);
+	env_free(e);
+	aw_n = 0;
+}
+
 static void t_list_offsets(void)
 {
 	struct env *e = env_new();
@@ -972,6 +1008,8 @@ int main(int argc, char **argv)
 	kt_add("broker_committed_offsets_persist", t_offsets_persist);
 	kt_add("broker_offset_commit_keeps_metadata", t_offset_commit_keeps_metadata);
 	kt_add("broker_flush_failure_drops_waiters", t_flush_failure_drops_waiters);
+	kt_add("broker_fetch_parked_before_the_write_completed",
+	       t_fetch_parked_before_the_write_completed);
 	kt_add("broker_failed_write_never_confirmed_by_a_flush",
 	       t_failed_write_never_confirmed_by_a_flush);
 	kt_add("broker_async_flush_generations", t_async_flush_generations);
