@@ -931,13 +931,14 @@ void lx_plat_undefer(struct lx_proc *p)
 
 /*
  * The pipe fast path may serve p's call (lx_pipe_fast): nothing to do at
- * its end. The kernel answers p's getpid (so calls are not traced and no
- * signal was left pending), p's process is not stopped, and no signal is
- * ready to be taken nor a sigsuspend mask to put back.
+ * its end. Calls are not traced, p's process is not stopped, and no signal
+ * is ready to be taken nor a sigsuspend mask to put back (so the kernel's
+ * getpid answer stays as it is: answer_after would not change it either;
+ * a fork child that never called getpid takes the fast path too).
  */
 static inline __attribute__((always_inline)) bool fast_ok(struct lx_proc *p)
 {
-	return spaces[p->idx].answered && !lx_grp(p)->stopped && !p->in_sigsuspend &&
+	return !plat.trace && !lx_grp(p)->stopped && !p->in_sigsuspend &&
 	       (!p->sigpending || !lx_signal_ready(p));
 }
 
