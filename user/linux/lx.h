@@ -32,6 +32,9 @@
 #define LX_STACK_TOP   (LX_TOP - LX_PAGE)
 #define LX_MMAP_TOP    (LX_STACK_TOP - LX_STACK_SIZE - LX_PAGE)
 #define LX_PIE_BASE    0x155555554000ull
+/* Linux's TASK_SIZE: where its access_ok() ends (a range reaching past it is EFAULT). */
+#define LX_TASK_SIZE 0x7ffffffff000ull
+#define LX_ACCESS_BAD(va, len) ((va) > LX_TASK_SIZE || (len) > LX_TASK_SIZE - (va))
 #define LX_MAX_REGIONS 128
 #define LX_MAX_FDS     64
 #define LX_MAX_PAGES   8192 /* pages a process can have mapped, at most */
