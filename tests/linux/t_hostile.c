@@ -164,6 +164,36 @@ static void bad_iovecs(void)
 	close(fd);
 }
 
+/* clone with flags that do not go together, and a thread on an unmapped stack. */
+static void odd_clones(void)
+{
+	SHOW("clone thread alone", syscall(SYS_clone, 0x10000 /* CLONE_THREAD */, 0, 0, 0, 0));
+	SHOW("clone sighand alone", syscall(SYS_clone, 0x800 /* CLONE_SIGHAND */, 0, 0, 0, 0));
+	SHOW("clone fs + newns", syscall(SYS_clone, 0x200 | 0x20000 /* CLONE_FS CLONE_NEWNS */, 0, 0,
+	                                 0, 0));
+	pid_t c = fork();
+	if (c == 0) {
+		/* CLONE_VM|FS|FILES|SIGHAND|THREAD: the new thread's first push faults and the
+		 * whole process ends by SIGSEGV; the parent thread only waits */
+		long r = syscall(SYS_clone, 0x100 | 0x200 | 0x400 | 0x800 | 0x10000,
+		                 (void *)4096, 0, 0, 0);
+		if (r == 0) {
+			__asm__ volatile("push $0; pop %%rax" ::: "rax", "memory");
+			_exit(3);
+		}
+		if (r < 0)
+			_exit(2);
+		for (;;)
+			pause();
+	}
+	int st;
+	waitpid(c, &st, 0);
+	/* Linux makes the thread, which faults (SIGSEGV); the personality may refuse the call
+	 * (its trampoline cannot write the new stack): either, as long as nothing runs there */
+	printf("clone thread on an unmapped stack: refused or killed %d\n",
+	       (WIFEXITED(st) && WEXITSTATUS(st) == 2) || (WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV));
+}
+
 /*
  * The odd ELF files: a good one (exit 0 from one PT_LOAD) spoiled in one
  * way each. The build writes them into the boot module's /odd (`t_hostile
@@ -328,6 +358,7 @@ int main(int argc, char **argv)
 	odd_mappings();
 	bad_futexes();
 	bad_iovecs();
+	odd_clones();
 	for (unsigned i = 0; i < N_ODDS; i++)
 		exec_odd(&odds[i]);
 	printf("hostile: survived\n");
