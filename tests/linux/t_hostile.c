@@ -4,9 +4,10 @@
  * this output with the host's). A forged signal frame (non-canonical rip,
  * IOPL, NT and TF bits in eflags, an odd code segment), mappings at
  * address 0 and in the kernel half, futexes on memory that is not there,
- * huge or bad iovec arrays, and exec of truncated or odd ELF files
- * (/proc at odd offsets: t_procfs, the host's chroot has no /proc). Every child's fate is printed; the
- * personality and this process live on.
+ * huge or bad iovec arrays, odd clone flags, and exec of truncated or odd
+ * ELF files (/proc at odd offsets: t_procfs, the host's chroot has no
+ * /proc). Every child's fate is printed; the personality and this process
+ * live on.
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -111,8 +112,8 @@ static void odd_mappings(void)
 	/* a hint in the kernel half is only a hint */
 	p = mmap((void *)KERNEL_HALF, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
 	         0);
-	printf("mmap hint kernel half: %s below the hole %d\n", p == MAP_FAILED ? "failed" : "mapped",
-	       (uintptr_t)p < NONCANON);
+	printf("mmap hint kernel half: %s below the hole %d\n",
+	       p == MAP_FAILED ? "failed" : "mapped", (uintptr_t)p < NONCANON);
 	if (p != MAP_FAILED) {
 		*(volatile char *)p = 1;
 		munmap(p, 4096);
@@ -134,7 +135,8 @@ static void bad_futexes(void)
 {
 	SHOW("futex wait kernel half", syscall(SYS_futex, KERNEL_HALF, FUTEX_WAIT, 0, NULL));
 	SHOW("futex wait hole", syscall(SYS_futex, NONCANON, FUTEX_WAIT, 0, NULL));
-	SHOW("futex wait unaligned", syscall(SYS_futex, (uintptr_t)&forge + 1, FUTEX_WAIT, 0, NULL));
+	SHOW("futex wait unaligned",
+	     syscall(SYS_futex, (uintptr_t)&forge + 1, FUTEX_WAIT, 0, NULL));
 	SHOW("futex wake kernel half", syscall(SYS_futex, KERNEL_HALF, FUTEX_WAKE, 1));
 	SHOW("futex bad op", syscall(SYS_futex, &forge, 99, 0, NULL));
 	struct timespec *bad = (struct timespec *)16;
@@ -169,14 +171,14 @@ static void odd_clones(void)
 {
 	SHOW("clone thread alone", syscall(SYS_clone, 0x10000 /* CLONE_THREAD */, 0, 0, 0, 0));
 	SHOW("clone sighand alone", syscall(SYS_clone, 0x800 /* CLONE_SIGHAND */, 0, 0, 0, 0));
-	SHOW("clone fs + newns", syscall(SYS_clone, 0x200 | 0x20000 /* CLONE_FS CLONE_NEWNS */, 0, 0,
-	                                 0, 0));
+	SHOW("clone fs + newns",
+	     syscall(SYS_clone, 0x200 | 0x20000 /* CLONE_FS CLONE_NEWNS */, 0, 0, 0, 0));
 	pid_t c = fork();
 	if (c == 0) {
 		/* CLONE_VM|FS|FILES|SIGHAND|THREAD: the new thread's first push faults and the
 		 * whole process ends by SIGSEGV; the parent thread only waits */
-		long r = syscall(SYS_clone, 0x100 | 0x200 | 0x400 | 0x800 | 0x10000,
-		                 (void *)4096, 0, 0, 0);
+		long r = syscall(SYS_clone, 0x100 | 0x200 | 0x400 | 0x800 | 0x10000, (void *)4096,
+		                 0, 0, 0);
 		if (r == 0) {
 			__asm__ volatile("push $0; pop %%rax" ::: "rax", "memory");
 			_exit(3);
@@ -191,7 +193,8 @@ static void odd_clones(void)
 	/* Linux makes the thread, which faults (SIGSEGV); the personality may refuse the call
 	 * (its trampoline cannot write the new stack): either, as long as nothing runs there */
 	printf("clone thread on an unmapped stack: refused or killed %d\n",
-	       (WIFEXITED(st) && WEXITSTATUS(st) == 2) || (WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV));
+	       (WIFEXITED(st) && WEXITSTATUS(st) == 2) ||
+	           (WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV));
 }
 
 /*
@@ -224,7 +227,8 @@ static size_t odd_image(const struct odd *o, unsigned char *e)
 	q[0] = 0x400000 + 4096; /* entry */
 	q[1] = 64;              /* phoff */
 	e[52] = 64, e[54] = 56, e[56] = 1;
-	/* one PT_LOAD: offset 4096 -> 0x401000, r-x, the code `mov $60,%eax; xor %edi,%edi; syscall` */
+	/* one PT_LOAD: offset 4096 -> 0x401000, r-x, the code `mov $60,%eax; xor %edi,%edi;
+	 * syscall` */
 	uint32_t *w = (uint32_t *)(e + 64);
 	w[0] = 1, w[1] = 5;
 	q = (uint64_t *)(e + 64 + 8);
@@ -255,15 +259,30 @@ static void exec_odd(const struct odd *o)
 	printf("exec %s: %s\n", o->name, ran ? "ran" : noexec && !o->exact ? "ENOEXEC" : "refused");
 }
 
-static void sp_good(unsigned char *e, size_t *len) { (void)e, (void)len; }
-static void sp_trunc_header(unsigned char *e, size_t *len) { (void)e, *len = 40; }
-static void sp_trunc_phdr(unsigned char *e, size_t *len) { (void)e, *len = 64 + 30; }
-static void sp_trunc_segment(unsigned char *e, size_t *len) { (void)e, *len = 4096 + 8; }
+static void sp_good(unsigned char *e, size_t *len)
+{
+	(void)e, (void)len;
+}
+static void sp_trunc_header(unsigned char *e, size_t *len)
+{
+	(void)e, *len = 40;
+}
+static void sp_trunc_phdr(unsigned char *e, size_t *len)
+{
+	(void)e, *len = 64 + 30;
+}
+static void sp_trunc_segment(unsigned char *e, size_t *len)
+{
+	(void)e, *len = 4096 + 8;
+}
 static void sp_phoff_huge(unsigned char *e, size_t *len)
 {
 	(void)len, *(uint64_t *)(e + 32) = (uint64_t)-8;
 }
-static void sp_phnum_huge(unsigned char *e, size_t *len) { (void)len, *(uint16_t *)(e + 56) = 0xffff; }
+static void sp_phnum_huge(unsigned char *e, size_t *len)
+{
+	(void)len, *(uint16_t *)(e + 56) = 0xffff;
+}
 static void sp_memsz_huge(unsigned char *e, size_t *len)
 {
 	(void)len, *(uint64_t *)(e + 64 + 40) = (uint64_t)1 << 62;
@@ -308,8 +327,14 @@ static void sp_entry_outside(unsigned char *e, size_t *len)
 {
 	(void)len, *(uint64_t *)(e + 24) = 0x900000;
 }
-static void sp_32bit(unsigned char *e, size_t *len) { (void)len, e[4] = 1; }
-static void sp_phentsize(unsigned char *e, size_t *len) { (void)len, e[54] = 32; }
+static void sp_32bit(unsigned char *e, size_t *len)
+{
+	(void)len, e[4] = 1;
+}
+static void sp_phentsize(unsigned char *e, size_t *len)
+{
+	(void)len, e[54] = 32;
+}
 
 static const struct odd odds[] = {
     {"good", sp_good, false, false},

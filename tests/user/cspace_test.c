@@ -201,7 +201,8 @@ static int deep_chain(hl_cptr_t n, const hl_cptr_t *cs, int ncs, int depth)
 		return 0;
 	for (k = 1; k < depth; k++) {
 		hl_cptr_t c = cs[(k - 1) / 4096];
-		if ((k - 1) / 4096 >= ncs || hl_cspace_copy(HL_SLOT_CSPACE, b, a, HL_R_ALL) != HL_OK ||
+		if ((k - 1) / 4096 >= ncs ||
+		    hl_cspace_copy(HL_SLOT_CSPACE, b, a, HL_R_ALL) != HL_OK ||
 		    hl_cspace_move(c, (uint64_t)(k - 1) % 4096, a) != HL_OK)
 			break;
 		hl_cptr_t x = a;
@@ -242,7 +243,8 @@ UTEST(cspace, revoke_of_a_deep_chain_is_linear)
 	if (!UCHECK(t, n && cs[0] && cs[1] && cs[2]))
 		return;
 	for (int r = 0; r < 2; r++) {
-		uint64_t s = revoke_chain_tsc(t, n, cs, 3, 1500), b = revoke_chain_tsc(t, n, cs, 3, 12000);
+		uint64_t s = revoke_chain_tsc(t, n, cs, 3, 1500),
+		         b = revoke_chain_tsc(t, n, cs, 3, 12000);
 		if (!s || !b)
 			return;
 		small = s < small ? s : small;

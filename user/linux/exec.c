@@ -116,7 +116,8 @@ int lx_elf_probe(const uint8_t *file, uint64_t len)
 
 	if (err)
 		return err;
-	uint64_t phoff = rd(file + 32, 8), phnum = rd(file + 56, 2), entry = rd(file + 24, 8) + bias;
+	uint64_t phoff = rd(file + 32, 8), phnum = rd(file + 56, 2),
+	         entry = rd(file + 24, 8) + bias;
 	bool entry_ok = false;
 	for (uint64_t i = 0; i < phnum; i++) {
 		const uint8_t *ph = file + phoff + i * 56;
@@ -130,8 +131,8 @@ int lx_elf_probe(const uint8_t *file, uint64_t len)
 		for (uint64_t j = 0; j < i; j++) {
 			const uint8_t *q = file + phoff + j * 56;
 			uint64_t s2, e2;
-			if (rd(q, 4) == PT_LOAD && rd(q + 40, 8) && !segment_range(q, len, bias, &s2, &e2) &&
-			    s < e2 && s2 < e)
+			if (rd(q, 4) == PT_LOAD && rd(q + 40, 8) &&
+			    !segment_range(q, len, bias, &s2, &e2) && s < e2 && s2 < e)
 				return -LX_ENOEXEC; /* overlaps an earlier segment */
 		}
 		if ((rd(ph + 4, 4) & 1) && entry >= s && entry < e)
