@@ -426,7 +426,8 @@ def kafka_api_garbage(tap, kport, want):
     short, unknown and negative API keys and versions, a client id longer than the frame,
     array counts of 2^31-1 and -5, compact strings and tagged fields whose varints never end
     or claim 4 GiB, a record batch claiming 2 GiB, CreateTopics for 2^31-1 and -100000
-    partitions, 2,000 pipelined ApiVersions; each on its own connection. Afterwards the
+    partitions, 300 pipelined ApiVersions; each on its own connection, closed for
+    writing after it (a frame cut short ends there). Afterwards the
     broker answers metadata and serves every record as before."""
     t = time.time()
 
@@ -451,11 +452,12 @@ def kafka_api_garbage(tap, kport, want):
                   struct.pack(">ih", -100000, -1) + struct.pack(">iii", 0, 0, 1000)),
             frame(hdr(11, 0) + struct.pack(">h", 1) + b"g" + struct.pack(">ihh", 100, 0, 8) +
                   b"consumer" + struct.pack(">i", 2 ** 31 - 1)),
-            b"".join(frame(hdr(18, 0)) for _ in range(2000))]
+            b"".join(frame(hdr(18, 0)) for _ in range(300))]
     for b in reqs:
         try:
             with socket.create_connection(("127.0.0.1", kport), timeout=10) as c:
                 c.sendall(b)
+                c.shutdown(socket.SHUT_WR)
                 c.settimeout(3)
                 try:
                     while c.recv(65536):
@@ -754,7 +756,6 @@ def main():
         tap.line(min(sleeps.values()) > 0, "idle_partitions_sleep_on_their_nic", "%s" % sleeps)
         idle_with_connections(tap, q, hport, kport)
         tcp_garbage(tap, q, hport, kport, want)
-        kafka_api_garbage(tap, kport, want)
         # bug: the transport copied its whole input buffer onto itself at every segment of a
         # request still arriving (bench-serve-linux: 35,000 instructions per 1 KiB record
         # produced); only what follows a consumed request may move
@@ -764,6 +765,7 @@ def main():
         tap.line(rx > 100000 and 0 <= moved <= rx // 4,
                  "bfloo_input_not_copied_onto_itself_per_segment",
                  "requests in %d B, moved %d B, regrown %d B" % (rx, moved, grown))
+        kafka_api_garbage(tap, kport, want)  # after the count above: its pipelined requests move
         tap.line(not bad_lines(q), "boot1_no_faults_or_restarts", "\n".join(bad_lines(q)))
         # ---- kill -9 during an acks=all produce, boot 2 on the same disk ----
         acked_file = os.path.join(work, "acked")
