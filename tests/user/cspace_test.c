@@ -250,7 +250,8 @@ UTEST(cspace, revoke_of_a_deep_chain_is_linear)
 		small = s < small ? s : small;
 		big = b < big ? b : big;
 	}
-	rt_printf("        # revoke of a chain: 12,000 links %lu ticks, 1,500 links %lu\n", big, small);
+	rt_printf("        # revoke of a chain: 12,000 links %lu ticks, 1,500 links %lu\n", big,
+	          small);
 	UEXPECT(t, big < 24 * small, "revoke of 12,000 links took %lu ticks, of 1,500 %lu (x%lu)",
 	        big, small, big / small);
 	/* and the chain is gone: n's last copy would be in a fresh slot's neighbours */
