@@ -31,8 +31,12 @@ bool cap_same_object(const struct cap *a, const struct cap *b)
 	       (a->type != HL_OBJ_MEMORY || a->size_bits == b->size_bits);
 }
 
+/* [BKL] changes with every change to the derivation tree (cap_revoke's resumption). */
+static uint64_t tree_epoch;
+
 static void link_child(struct slot *child, struct slot *parent)
 {
+	tree_epoch++;
 	child->parent = parent;
 	child->prev = NULL;
 	child->next = parent ? parent->first_child : NULL;
@@ -44,6 +48,7 @@ static void link_child(struct slot *child, struct slot *parent)
 
 static void unlink(struct slot *s)
 {
+	tree_epoch++;
 	if (s->prev)
 		s->prev->next = s->next;
 	else if (s->parent)
@@ -74,6 +79,7 @@ void cap_insert(struct slot *dst, const struct cap *cap, struct slot *parent)
 void cap_move(struct slot *dst, struct slot *src)
 {
 	kassert(dst->cap.type == HL_OBJ_NONE && src != dst);
+	tree_epoch++;
 	*dst = *src;
 	if (src->prev)
 		src->prev->next = dst;
@@ -133,16 +139,37 @@ void cap_delete(struct slot *s)
 	cap_cleanup(&cap, final);
 }
 
+/*
+ * Delete leaves, children first, so nothing is re-parented. The next leaf
+ * is looked for from the parent of the last one, and a pass that ran out of
+ * budget leaves that place for the next one if the tree has not changed in
+ * between (tree_epoch): each slot is walked through once, so a chain of
+ * depth D costs D steps, not D^2 / 2 under the big kernel lock (bug
+ * revoke_of_a_deep_chain_was_quadratic). The parent is in s's subtree; if
+ * a deletion emptied it (its cspace destroyed), it has no parent left and
+ * the walk starts again from s.
+ */
 int cap_revoke(struct slot *s, uint32_t budget)
 {
+	static struct {
+		struct slot *s, *cur;
+		uint64_t epoch;
+	} resume; /* [BKL] */
+	struct slot *cur = resume.s == s && resume.epoch == tree_epoch ? resume.cur : s;
+
+	resume.s = NULL;
 	while (s->first_child) {
-		if (budget-- == 0)
+		if (budget-- == 0) {
+			resume.s = s, resume.cur = cur, resume.epoch = tree_epoch;
 			return -1;
-		/* Delete a leaf: children first, so nothing is re-parented. */
-		struct slot *leaf = s->first_child;
-		for (uint32_t depth = 0; leaf->first_child && depth < 1000000; depth++)
-			leaf = leaf->first_child;
-		cap_delete(leaf);
+		}
+		if (cur == s || !cur->parent)
+			cur = s->first_child;
+		for (uint32_t depth = 0; cur->first_child && depth < 1000000; depth++)
+			cur = cur->first_child;
+		struct slot *up = cur->parent;
+		cap_delete(cur);
+		cur = up ? up : s;
 	}
 	return HL_OK;
 }

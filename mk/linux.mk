@@ -56,6 +56,7 @@ $(LX_INITRD): $(B)/user/linux $(LX_TESTS) $(LX_RUN) $(wildcard $(LX_RUN).net) $(
 	if [ -f $(LX_RUN).net ]; then cp $(LX_RUN).net $(LX_ROOT)/etc/net.conf; fi
 	cp $(B)/user/linux $(LX_ROOT)/init
 	cp $(LX_TESTS) /bin/busybox $(LX_ROOT)/bin/
+	mkdir -p $(LX_ROOT)/odd && $(LX_DIR)/bin/t_hostile --write $(LX_ROOT)/odd # odd ELF files (t_hostile.c)
 	for a in $$(/bin/busybox --list); do [ -e $(LX_ROOT)/bin/$$a ] || ln -s busybox $(LX_ROOT)/bin/$$a; done
 	cp $(LX_RUN) $(LX_ROOT)/etc/linux-run
 	cd $(LX_ROOT) && find * | LC_ALL=C sort | cpio -o -H newc --quiet > $(abspath $@)

@@ -159,6 +159,24 @@ int main(int argc, char **argv)
 	while (k--)
 		close(many[k]);
 	check("and after closing them, open works", slurp("/proc/uptime", buf, sizeof(buf)) > 0);
+	/* Odd offsets and buffers (the audit; Linux's answers): past the end and far past it
+	 * nothing, a negative pread EINVAL, a buffer in the kernel half EFAULT even at the end
+	 * (bug read_at_eof_into_kernel_half_succeeded), then reading on as usual. */
+	static const char *const odd[] = {"/proc/self/stat", "/proc/meminfo", "/proc/self/status"};
+	for (unsigned i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+		char what[96];
+		int fd = open(odd[i], O_RDONLY);
+		snprintf(what, sizeof(what), "%s at odd offsets", odd[i]);
+		errno = 0;
+		int ok = fd >= 0 && pread(fd, buf, 64, (off_t)1 << 40) == 0 &&
+		         pread(fd, buf, 64, -1) < 0 && errno == EINVAL &&
+		         lseek(fd, (off_t)1 << 62, SEEK_SET) >= 0 && read(fd, buf, 64) == 0 &&
+		         read(fd, (void *)0xffff800000000000ul, 64) < 0 && errno == EFAULT &&
+		         lseek(fd, 1, SEEK_SET) == 1 && read(fd, buf, 1) == 1;
+		check(what, ok);
+		if (fd >= 0)
+			close(fd);
+	}
 	printf("procfs: %s\n", bad ? "FAILED" : "all ok");
 	return bad != 0;
 }

@@ -64,23 +64,35 @@ static int check_header(const uint8_t *b, uint64_t len, uint64_t *bias)
 	return 0;
 }
 
+/* A PT_LOAD segment's page range [*start, *end), or -ENOEXEC if it does not fit the file or
+ * the address space. */
+static int segment_range(const uint8_t *ph, uint64_t len, uint64_t bias, uint64_t *start,
+                         uint64_t *end)
+{
+	uint64_t off = rd(ph + 8, 8), va = rd(ph + 16, 8) + bias;
+	uint64_t filesz = rd(ph + 32, 8), memsz = rd(ph + 40, 8);
+
+	if (filesz > memsz || off > len || filesz > len - off || va < LX_PAGE || va >= LX_TOP ||
+	    memsz > LX_TOP - va || (va & (LX_PAGE - 1)) != (off & (LX_PAGE - 1)))
+		return -LX_ENOEXEC;
+	*start = va & ~(LX_PAGE - 1);
+	*end = (va + memsz + LX_PAGE - 1) & ~(LX_PAGE - 1);
+	return 0;
+}
+
 /* One PT_LOAD segment into a region (plus a zero-filled tail past its file bytes). */
 static int load_segment(struct lx_proc *p, const uint8_t *file, uint64_t len, const uint8_t *ph,
                         uint64_t bias)
 {
 	uint64_t flags = rd(ph + 4, 4), off = rd(ph + 8, 8), va = rd(ph + 16, 8) + bias;
-	uint64_t filesz = rd(ph + 32, 8), memsz = rd(ph + 40, 8);
+	uint64_t filesz = rd(ph + 32, 8), memsz = rd(ph + 40, 8), start, end;
 	uint32_t prot = (flags & 4 ? LX_PROT_READ : 0) | (flags & 2 ? LX_PROT_WRITE : 0) |
 	                (flags & 1 ? LX_PROT_EXEC : 0);
 
 	if (!memsz)
 		return 0;
-	if (filesz > memsz || off > len || filesz > len - off || va < LX_PAGE || va >= LX_TOP ||
-	    memsz > LX_TOP - va || (va & (LX_PAGE - 1)) != (off & (LX_PAGE - 1)))
+	if (segment_range(ph, len, bias, &start, &end))
 		return -LX_ENOEXEC;
-	uint64_t start = va & ~(LX_PAGE - 1), end = (va + memsz + LX_PAGE - 1) & ~(LX_PAGE - 1);
-	if (lx_region_at(p, start) || lx_region_at(p, end - 1))
-		return -LX_ENOEXEC; /* overlaps an earlier segment */
 	uint64_t lead = va - start;
 	int err = lx_map(p, start, end, prot, file + off - lead, filesz + lead);
 	if (err)
@@ -90,6 +102,13 @@ static int load_segment(struct lx_proc *p, const uint8_t *file, uint64_t len, co
 	return 0;
 }
 
+/*
+ * Everything lx_elf_load checks of the file, checked before execve's point
+ * of no return: a bad file is ENOEXEC to a process that lives on, not a
+ * SIGKILL after its image went (bug exec_of_bad_segments_killed_the_caller):
+ * no PT_INTERP, every PT_LOAD inside the file and the address space, no two
+ * overlapping, the entry point in an executable one.
+ */
 int lx_elf_probe(const uint8_t *file, uint64_t len)
 {
 	uint64_t bias;
@@ -97,11 +116,29 @@ int lx_elf_probe(const uint8_t *file, uint64_t len)
 
 	if (err)
 		return err;
-	uint64_t phoff = rd(file + 32, 8), phnum = rd(file + 56, 2);
-	for (uint64_t i = 0; i < phnum; i++)
-		if (rd(file + phoff + i * 56, 4) == PT_INTERP)
+	uint64_t phoff = rd(file + 32, 8), phnum = rd(file + 56, 2),
+	         entry = rd(file + 24, 8) + bias;
+	bool entry_ok = false;
+	for (uint64_t i = 0; i < phnum; i++) {
+		const uint8_t *ph = file + phoff + i * 56;
+		uint64_t s, e;
+		if (rd(ph, 4) == PT_INTERP)
 			return -LX_ENOEXEC;
-	return 0;
+		if (rd(ph, 4) != PT_LOAD || !rd(ph + 40, 8))
+			continue;
+		if (segment_range(ph, len, bias, &s, &e))
+			return -LX_ENOEXEC;
+		for (uint64_t j = 0; j < i; j++) {
+			const uint8_t *q = file + phoff + j * 56;
+			uint64_t s2, e2;
+			if (rd(q, 4) == PT_LOAD && rd(q + 40, 8) &&
+			    !segment_range(q, len, bias, &s2, &e2) && s < e2 && s2 < e)
+				return -LX_ENOEXEC; /* overlaps an earlier segment */
+		}
+		if ((rd(ph + 4, 4) & 1) && entry >= s && entry < e)
+			entry_ok = true; /* as lx_elf_load finds it: in an executable region */
+	}
+	return entry_ok ? 0 : -LX_ENOEXEC;
 }
 
 int lx_elf_load(struct lx_proc *p, const uint8_t *file, uint64_t len, struct lx_elf_info *info)

@@ -40,6 +40,11 @@
 #define LX_MAX_PIPES   16
 #define LX_PIPE_SIZE   65536u
 #define LX_PIPE_BUF    4096u /* writes up to this size are atomic */
+
+/* Linux's TASK_SIZE: where its access_ok() ends (a range reaching past it is EFAULT). */
+#define LX_TASK_SIZE           0x7ffffffff000ull
+#define LX_ACCESS_BAD(va, len) ((va) > LX_TASK_SIZE || (len) > LX_TASK_SIZE - (va))
+
 /* The trampoline page (user/linux/proc.c, lx_tramp_*): read-execute code the server maps in
  * every process, at the guard page below the stack (writes there still fault). */
 #define LX_TRAMP LX_MMAP_TOP

@@ -364,16 +364,25 @@ void lx_signal_send(struct lx_proc *q, int sig, uint32_t from)
 /* rt_sigreturn: every register back from the ucontext at rsp (after the handler's ret). */
 static int64_t do_sigreturn(struct lx_proc *p)
 {
-	uint64_t uc = p->call.rsp, mask, trapno, ss[3];
+	uint64_t uc = p->call.rsp, mask, trapno, ss[3], efl;
 
 	if (lx_copy_in(p, &mask, uc + MASK - UC, 8) ||
 	    lx_copy_in(p, &trapno, uc + GREG(R_TRAPNO) - UC, 8) ||
-	    lx_copy_in(p, ss, uc + UC_STACK - UC, sizeof(ss))) {
+	    lx_copy_in(p, ss, uc + UC_STACK - UC, sizeof(ss)) ||
+	    lx_copy_in(p, &efl, uc + GREG(R_EFL) - UC, 8)) {
 		lx_proc_exit(p, 11);
 		return LX_RET_GONE;
 	}
 	p->sigmask = blockable(mask);
 	(void)altstack_set(p, ss, uc); /* uc_stack back; its errors are ignored, as Linux's */
+	/* Only the flags Linux takes from a signal frame (FIX_EFLAGS: AC OF DF TF SF ZF AF PF
+	 * CF RF); the trampoline's popfq would let NT and ID through (bug
+	 * sigreturn_let_nt_through; IOPL and IF it cannot change in ring 3). */
+	efl = (efl & 0x50dd5) | 0x202;
+	if (lx_copy_out(p, uc + GREG(R_EFL) - UC, &efl, 8)) {
+		lx_proc_exit(p, 11);
+		return LX_RET_GONE;
+	}
 	if (trapno) { /* SA_RESTART: the call is made again with its number in rax */
 		uint64_t nr = trapno - 1, zero = 0;
 		if (lx_copy_out(p, uc + GREG(R_RAX) - UC, &nr, 8) ||

@@ -192,6 +192,8 @@ static int64_t do_read(struct lx_proc *p, uint64_t fd, uint64_t buf, uint64_t le
 
 	if (!f || (f->flags & O_ACCMODE) == 1)
 		return -LX_EBADF;
+	if (LX_ACCESS_BAD(buf, len))
+		return -LX_EFAULT; /* bug read_at_eof_into_kernel_half_succeeded: before anything */
 	if (f->kind == LX_FD_DIR || f->kind == LX_FD_PROCDIR)
 		return -LX_EISDIR;
 	if (f->kind == LX_FD_EPOLL)
@@ -237,9 +239,16 @@ static int64_t do_iov(struct lx_proc *p, uint64_t fd, uint64_t iov, uint64_t cnt
 
 	if (cnt > 1024)
 		return -LX_EINVAL;
-	for (uint64_t i = 0; wr && i < cnt; i++) { /* Linux: a bad buffer anywhere fails it all */
+	/* Linux checks every iovec first, in order: a length above SSIZE_MAX is EINVAL (bug
+	 * writev_wrapping_lengths_efault), a buffer past TASK_SIZE (or, writing, anywhere
+	 * unmapped) EFAULT; so does a sum above SSIZE_MAX. */
+	for (uint64_t i = 0, sum = 0; i < cnt; i++) {
 		uint64_t v[2];
-		if (lx_copy_in(p, v, iov + i * 16, 16) || lx_check(p, v[0], v[1], LX_PROT_READ))
+		if (lx_copy_in(p, v, iov + i * 16, 16))
+			return -LX_EFAULT;
+		if ((int64_t)v[1] < 0 || (sum += v[1]) > (uint64_t)INT64_MAX)
+			return -LX_EINVAL;
+		if (LX_ACCESS_BAD(v[0], v[1]) || (wr && lx_check(p, v[0], v[1], LX_PROT_READ)))
 			return -LX_EFAULT;
 	}
 	for (uint64_t i = 0; i < cnt; i++) {

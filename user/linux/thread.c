@@ -255,6 +255,8 @@ static int64_t do_futex(struct lx_proc *p, const uint64_t a[6])
 
 	if (a[0] & 3)
 		return -LX_EINVAL;
+	if (LX_ACCESS_BAD(a[0], 4))
+		return -LX_EFAULT; /* bug futex_wake_kernel_half_succeeded: every op, as Linux */
 	if ((a[1] & FUTEX_CLOCK_REALTIME) && cmd != FUTEX_WAIT_BITSET && cmd != FUTEX_WAIT)
 		return -LX_ENOSYS; /* as Linux */
 	switch (cmd) {

@@ -18,7 +18,9 @@ from the host over forwarded loopback ports (free ones, not 8080/9092):
            sleep in the kernel's timed wait until Floo's next timer (timer
            wakeups counted, no yields, idle calls near the timer rate)
   garbage  over the forwarded ports: random bytes, cut-short, reset and
-           half-open connections at both partitions: both still serve
+           half-open connections at both partitions: both still serve;
+           well-framed Kafka requests that lie inside (huge and negative
+           counts, endless varints, unknown keys): brokerd still serves
   tap      the same configuration with both NICs on TAPs in a namespace:
            1,000 concurrent connections to webd, 3,000 garbage frames at
            each partition, then both still serve (tap_serve)
@@ -419,6 +421,58 @@ def idle_with_connections(tap, q, hport, kport):
     print("# serve: " + "; ".join(why))
 
 
+def kafka_api_garbage(tap, kport, want):
+    """Well-framed Kafka requests that lie inside (the audit's hostile client): a header cut
+    short, unknown and negative API keys and versions, a client id longer than the frame,
+    array counts of 2^31-1 and -5, compact strings and tagged fields whose varints never end
+    or claim 4 GiB, a record batch claiming 2 GiB, CreateTopics for 2^31-1 and -100000
+    partitions, 300 pipelined ApiVersions; each on its own connection, closed for
+    writing after it (a frame cut short ends there). Afterwards the
+    broker answers metadata and serves every record as before."""
+    t = time.time()
+
+    def hdr(key, ver, client=b"x"):
+        return struct.pack(">hhih", key, ver, 1, len(client)) + client
+
+    def frame(body):
+        return struct.pack(">i", len(body)) + body
+
+    topic1 = struct.pack(">i", 1) + struct.pack(">h", 1) + b"t"
+    reqs = [frame(b"\0\x12\0"), frame(hdr(999, 0)), frame(hdr(-5, 0)), frame(hdr(18, 99)),
+            frame(struct.pack(">hhih", 18, 0, 1, 32000)),
+            frame(hdr(3, 0) + struct.pack(">i", 2 ** 31 - 1)),
+            frame(hdr(3, 0) + struct.pack(">i", -5)),
+            frame(hdr(3, 9) + b"\0" + b"\xff\xff\xff\xff\x0f"),
+            frame(hdr(3, 9) + b"\0" + b"\x80" * 12),
+            frame(hdr(0, 7) + struct.pack(">hhi", -1, 1, 1000) + topic1 + struct.pack(">i", 1) +
+                  struct.pack(">ii", 0, 70) + struct.pack(">qi", 0, 2 ** 31 - 1) + b"\0" * 58),
+            frame(hdr(19, 0) + topic1[:4] + struct.pack(">h", 4) + b"bad2" +
+                  struct.pack(">ih", 2 ** 31 - 1, 1) + struct.pack(">iii", 0, 0, 1000)),
+            frame(hdr(19, 0) + topic1[:4] + struct.pack(">h", 3) + b"bad" +
+                  struct.pack(">ih", -100000, -1) + struct.pack(">iii", 0, 0, 1000)),
+            frame(hdr(11, 0) + struct.pack(">h", 1) + b"g" + struct.pack(">ihh", 100, 0, 8) +
+                  b"consumer" + struct.pack(">i", 2 ** 31 - 1)),
+            b"".join(frame(hdr(18, 0)) for _ in range(300))]
+    for b in reqs:
+        try:
+            with socket.create_connection(("127.0.0.1", kport), timeout=10) as c:
+                c.sendall(b)
+                c.shutdown(socket.SHUT_WR)
+                c.settimeout(3)
+                try:
+                    while c.recv(65536):
+                        pass
+                except OSError:
+                    pass
+        except OSError:
+            pass
+    meta = kcat(["-b", "127.0.0.1:%d" % kport, "-L"])
+    r, got = consume(kport)
+    tap.line(meta.returncode == 0 and got == want, "brokerd_serves_after_lying_kafka_requests",
+             "metadata %d, %d of %d records" % (meta.returncode, len(got), len(want)))
+    print("# serve: lying kafka requests: %.1f s" % (time.time() - t))
+
+
 def tcp_garbage(tap, q, hport, kport, want):
     """Bytes no client should send, at both partitions of the `make run` configuration over
     their forwarded ports: random bytes, requests cut short and reset (SO_LINGER 0), a Kafka
@@ -711,6 +765,7 @@ def main():
         tap.line(rx > 100000 and 0 <= moved <= rx // 4,
                  "bfloo_input_not_copied_onto_itself_per_segment",
                  "requests in %d B, moved %d B, regrown %d B" % (rx, moved, grown))
+        kafka_api_garbage(tap, kport, want)  # after the count above: its pipelined requests move
         tap.line(not bad_lines(q), "boot1_no_faults_or_restarts", "\n".join(bad_lines(q)))
         # ---- kill -9 during an acks=all produce, boot 2 on the same disk ----
         acked_file = os.path.join(work, "acked")
