@@ -155,7 +155,7 @@ int main(int argc, char **argv)
 		if (nr == 271)
 			a[2] = (long)no_wait; /* ppoll */
 		if (nr == 232 || nr == 281)
-			a[3] = 0; /* epoll_wait, epoll_pwait */
+			a[3] = 0;      /* epoll_wait, epoll_pwait */
 		zero[0] = zero[1] = 0; /* select writes the time left back */
 		if (nr == 35)
 			a[0] = (long)zero; /* nanosleep */

@@ -369,7 +369,8 @@ void *lx_plat_user(uint64_t va, uint64_t len, uint32_t need)
 		const struct page *pg = page_slot(sp, va, false);
 		if (!pg)
 			return NULL;
-		sp->upage.gen = pages_gen, sp->upage.vpn = pg->vpn, sp->upage.mem = frame_mem(pg->frame);
+		sp->upage.gen = pages_gen, sp->upage.vpn = pg->vpn,
+		sp->upage.mem = frame_mem(pg->frame);
 		sp->upage.prot = pg->prot, sp->upage.cow = pg->cow;
 	}
 	/* The page's prot is its region's (lx_protect and lx_unmap keep them in step). */

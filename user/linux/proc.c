@@ -632,7 +632,7 @@ void lx_proc_exit(struct lx_proc *p, int st)
 		if (q->state == LX_PROC_ZOMBIE)
 			reap(q);
 	}
-	lx_job_orphans(&links); /* SIGHUP and SIGCONT to those with a stopped member */
+	lx_job_orphans(&links);        /* SIGHUP and SIGCONT to those with a stopped member */
 	par = lx_proc_by_pid(p->ppid); /* again: those signals may have ended it */
 	if (p->ppid == 1 || !par) {
 		if (p->pid == first_pid)

@@ -99,7 +99,7 @@ struct store {
 	uint64_t flush_need;    /* append counter when it was requested */
 	uint64_t write_errors;
 	uint64_t writes_done; /* completed writes: their data became readable */
-	bool write_failed; /* a write failed since store_write_pending last ran */
+	bool write_failed;    /* a write failed since store_write_pending last ran */
 	/* partitions with dirty set, so store_write_pending visits those alone (kept
 	 * by st_set_dirty; a pass that visits every partition corrects it) */
 	uint32_t ndirty;

@@ -380,7 +380,7 @@ static void t_fetch_parked_before_the_write_completed(void)
 	CHECK(e->c[0].out_len == e->c[0].out_off); /* parked: no data */
 	produce_req(e, 1, 9, 1, "t", 0, 0);
 	pump(e);
-	CHECK(aw_n > 0);                            /* the write is in flight */
+	CHECK(aw_n > 0);                           /* the write is in flight */
 	CHECK(e->c[0].out_len == e->c[0].out_off); /* not readable before it ends */
 	aw_complete();
 	pump(e); /* no time passes: the completion alone wakes the fetch */
