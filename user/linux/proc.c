@@ -614,10 +614,11 @@ void lx_proc_exit(struct lx_proc *p, int st)
 	lx_job_links(p, &links); /* groups this exit may orphan (jobctl.c) */
 	if (p->nthreads)
 		lx_thread_kill_others(p, p);
-	for (uint32_t fd = 0; fd < LX_MAX_FDS; fd++) {
-		lx_ofd_put(p->fd[fd].o);
-		p->fd[fd].o = NULL;
-	}
+	for (uint32_t fd = 0; fd < LX_MAX_FDS; fd++)
+		if (p->fd[fd].o) { /* most are closed: no call for them */
+			lx_ofd_put(p->fd[fd].o);
+			p->fd[fd].o = NULL;
+		}
 	lx_plat_release(p);
 	p->chan = NULL;
 	p->state = LX_PROC_ZOMBIE;
@@ -632,8 +633,10 @@ void lx_proc_exit(struct lx_proc *p, int st)
 		if (q->state == LX_PROC_ZOMBIE)
 			reap(q);
 	}
-	lx_job_orphans(&links);        /* SIGHUP and SIGCONT to those with a stopped member */
-	par = lx_proc_by_pid(p->ppid); /* again: those signals may have ended it */
+	if (links.n) {
+		lx_job_orphans(&links); /* SIGHUP and SIGCONT to those with a stopped member */
+		par = lx_proc_by_pid(p->ppid); /* again: those signals may have ended it */
+	}
 	if (p->ppid == 1 || !par) {
 		if (p->pid == first_pid)
 			last_status = st;
