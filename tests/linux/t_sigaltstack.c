@@ -103,16 +103,21 @@ static struct {
 static volatile int depth, inner_sig, inner_on, inner_below;
 static volatile uintptr_t outer_at;
 
-static void on_usr1(int sig, siginfo_t *si, void *ucv)
+/* What a handler on the alternate stack sees as it starts, and its try to change that stack. */
+static void record_entry(int sig, const ucontext_t *uc, const char *here)
 {
-	ucontext_t *uc = ucv;
-	char here;
-	(void)si;
-	h.sig = sig, h.on_alt = on(alt, &here), h.uc_stack = uc->uc_stack;
+	h.sig = sig, h.on_alt = on(alt, here), h.uc_stack = uc->uc_stack;
 	look(&h.inside);
 	stack_t n = {.ss_sp = alt2, .ss_size = ALT_SIZE};
 	errno = 0;
 	h.change.r = ss_call(&n, NULL), h.change.err = errno;
+}
+
+static void on_usr1(int sig, siginfo_t *si, void *ucv)
+{
+	char here;
+	(void)si;
+	record_entry(sig, ucv, &here);
 	errno = 0;
 	h.query.r = ss_call(NULL, NULL), h.query.err = errno;
 	if (depth++ == 0) {
@@ -150,14 +155,9 @@ static void on_plain(int sig)
 
 static void on_autodisarm(int sig, siginfo_t *si, void *ucv)
 {
-	ucontext_t *uc = ucv;
 	char here;
 	(void)si;
-	h.sig = sig, h.on_alt = on(alt, &here), h.uc_stack = uc->uc_stack;
-	look(&h.inside);
-	stack_t n = {.ss_sp = alt2, .ss_size = ALT_SIZE};
-	errno = 0;
-	h.change.r = ss_call(&n, NULL), h.change.err = errno;
+	record_entry(sig, ucv, &here);
 	look(&h.after);
 }
 

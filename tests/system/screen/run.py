@@ -271,6 +271,21 @@ def main():
         p.stdin.write(text.encode())
         p.stdin.flush()
 
+    def start_screen_session(started_step):
+        """Enter on the keyboard starts the offered shell: the kernel hands the screen over,
+        the shell prompts on it, and its prompt is set to one the steps look for."""
+        q.type("\r")
+        started = serial_expect(r"linux: screen session: /bin/sh", a.step_timeout)
+        step(started_step, started, "no 'linux: screen session' line on the serial port")
+        if not started:
+            raise TimeoutError
+        step("kernel_hands_over_the_screen",
+             serial_expect(r"console: the screen is ring 3's from now on", 1),
+             "the kernel did not say it stopped drawing on the screen")
+        rows = wait_screen(lambda r: any(x.startswith("/ #") for x in r))
+        step("shell_prompts_on_the_screen", any(x.startswith("/ #") for x in rows), show(rows))
+        q.type("PS1='h''l> '\r")
+
     def serve_steps():
         """make run's configuration: both appliances, a shell on the console and one on the
         screen at once."""
@@ -282,17 +297,7 @@ def main():
         rows = wait_screen(lambda r: "busybox sh on Hallows: press Enter to start it" in r)
         step("screen_offers_a_shell", "busybox sh on Hallows: press Enter to start it" in rows,
              show(rows))
-        q.type("\r")
-        started = serial_expect(r"linux: screen session: /bin/sh", a.step_timeout)
-        step("screen_session_starts", started, "no 'linux: screen session' line")
-        if not started:
-            raise TimeoutError
-        step("kernel_hands_over_the_screen",
-             serial_expect(r"console: the screen is ring 3's from now on", 1),
-             "the kernel did not say it stopped drawing on the screen")
-        rows = wait_screen(lambda r: any(x.startswith("/ #") for x in r))
-        step("shell_prompts_on_the_screen", any(x.startswith("/ #") for x in rows), show(rows))
-        q.type("PS1='h''l> '\r")
+        start_screen_session("screen_session_starts")
         wait_screen(prompt_last)
         run("echo_on_the_screen", "echo hello screen", ["hello screen"])
         # The serial console's getty, while the screen's shell runs.
@@ -329,17 +334,7 @@ def main():
         rows = wait_screen(lambda r: "busybox sh on Hallows: press Enter to start it" in r)
         step("getty_offers_a_shell_on_the_screen", offered and
              "busybox sh on Hallows: press Enter to start it" in rows, show(rows))
-        q.type("\r")
-        started = serial_expect(r"linux: screen session: /bin/sh", a.step_timeout)
-        step("session_starts", started, "no 'linux: screen session' line on the serial port")
-        if not started:
-            raise TimeoutError
-        step("kernel_hands_over_the_screen",
-             serial_expect(r"console: the screen is ring 3's from now on", 1),
-             "the kernel did not say it stopped drawing on the screen")
-        rows = wait_screen(lambda r: any(x.startswith("/ #") for x in r))
-        step("shell_prompts_on_the_screen", any(x.startswith("/ #") for x in rows), show(rows))
-        q.type("PS1='h''l> '\r")
+        start_screen_session("session_starts")
         rows = wait_screen(prompt_last)
         step("set_prompt", prompt_last(rows), show(rows))
         run("echo", "echo hello screen", ["hello screen"])
