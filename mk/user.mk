@@ -86,7 +86,7 @@ test-user: $(KERNEL) $(INITRD_TEST) $(INITRD)
 		--reject 'partition (broken|ghost) running' --reject 'started hello \(priority 50, cpu 0' --reject 'W thread'
 	-python3 tools/qemu_run.py --tap $(RESULTS)/user.tap --name root-task-takes-apart-partial-partitions --smp 2 \
 		--initrd $(INITRD_MANIFEST) --append "" --want hang --timeout 8 --settle 2 $(UTEST_DEVICES) \
-		--expect '^init: partition big not started: the arguments and config of program hog exceed 2872 bytes$$' \
+		--expect '^init: partition big not started: the arguments and config of program hog exceed 2808 bytes$$' \
 		--expect '^init: partition greedy not started: etc/manifest:[0-9]+: device pci 1234:11e8 count 1: 0 of 1 found \(or all taken by partitions before it\)$$' \
 		--expect '^init: partition missing not started: etc/manifest:[0-9]+: device class 0c:03:00 \(2 bytes matched\) count 2: 0 of 2 found' \
 		--expect '^init: partition nowhere not started: etc/manifest:[0-9]+: device at 00:1f.7: 0 of 1 found \(or all taken by partitions before it\)$$' \
