@@ -53,13 +53,18 @@ uint32_t store_crc32c_sw(uint32_t crc, const void *data, size_t n)
  * is checked, docs/serve.md "Beside a Linux guest"). Chosen once by CPUID.
  */
 static int crc_hw = -1;
+#define CRC_HW_SSE42 1
+#define CRC_HW_CLMUL 2
 
-static int cpu_has_sse42(void)
+/* CRC_HW_SSE42 if CPUID reports SSE4.2, with CRC_HW_CLMUL if PCLMULQDQ too; 0 for neither */
+static int cpu_crc_features(void)
 {
 	uint32_t a = 1, b, c = 0, d;
 
 	__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
-	return (c >> 20) & 1;
+	if (!((c >> 20) & 1))
+		return 0;
+	return CRC_HW_SSE42 | ((c >> 1) & 1 ? CRC_HW_CLMUL : 0);
 }
 
 /* Eight little-endian bytes at any alignment (one load on x86). */
@@ -151,25 +156,112 @@ uint32_t store_crc32c_mulmod(uint32_t a, uint32_t b)
 	return gf2_mulmod(a, b);
 }
 
+/* x^(e 2^k0) mod P (reflected): the product of x^(2^(k + k0)) over the set bits k of e */
+static uint32_t crc_xpow(uint64_t e, unsigned k0)
+{
+	uint32_t r = 1u << 31; /* x^0 */
+
+	for (unsigned k = k0; e; e >>= 1, k++)
+		if (e & 1)
+			r = gf2_mulmod(x2k[k % 31], r);
+	return r;
+}
+
 uint32_t store_crc32c_combine(uint32_t crc_a, uint32_t crc_b, uint64_t n_b)
 {
-	uint32_t shift = 1u << 31; /* x^0 */
-
-	/* x^(8 n_b) = product of x^(2^k) over the set bits k of 8 n_b */
-	for (unsigned k = 3; n_b; n_b >>= 1, k++)
-		if (n_b & 1)
-			shift = gf2_mulmod(x2k[k % 31], shift);
-	return gf2_mulmod(shift, crc_a) ^ crc_b;
+	/* x^(8 n_b) */
+	return gf2_mulmod(crc_xpow(n_b, 3), crc_a) ^ crc_b;
 }
+
+/*
+ * PCLMULQDQ folding (Intel, "Fast CRC Computation for Generic Polynomials
+ * Using PCLMULQDQ", reflected form) for buffers of CRC32C_FOLD_MIN bytes and
+ * up: the batch check of every produced byte. Under TCG (both benchmark
+ * guests) the crc32 instruction is emulated one bit at a time, 64 loop trips
+ * per 8 bytes, and was most of the produce phases' host time while the
+ * guest looked idle (docs/benchmarks.md, "What the host spends"); QEMU's
+ * carry-less multiply loops over the set bits of its source operand only,
+ * so with the 32-bit fold constants as that operand a 16-byte fold costs two
+ * loops of at most 32 trips: half the emulated work per byte.
+ *
+ * Reflected representation: 64 little-endian bits a are A(x) = sum a_i
+ * x^(63-i), and the 128 bits of clmul(a, b) represent x * A * B. With the
+ * 32-bit residue r of x^e in the low half of b (B = R x^32), clmul(a, b)
+ * represents A * x^(e+33). A 128-bit lane (lo, hi) at bit position s is
+ * worth LO x^(D+64) + HI x^D at position s + D, so it folds forward by D
+ * bits with e = D + 31 for lo and e = D - 33 for hi (degree at most 127).
+ * Four lanes fold by 512 bits; at the end they fold into the last lane, the
+ * 16 bytes left are summed by the crc32 instruction from zero (the running
+ * CRC was xored into the first 4 bytes), then the tail.
+ */
+#if defined(__x86_64__)
+typedef long long crc_v2 __attribute__((vector_size(16)));
+
+
+/* k[0]: fold by 512 bits; k[1..3]: by 384, 256, 128 (the lanes' last merge, then each 16 bytes) */
+static crc_v2 fold_k[4];
+static int fold_ready;
+
+static void fold_init(void)
+{
+	static const uint32_t dist[4] = {512, 384, 256, 128};
+
+	for (int i = 0; i < 4; i++)
+		fold_k[i] = (crc_v2){(long long)crc_xpow(dist[i] + 31, 0), (long long)crc_xpow(dist[i] - 33, 0)};
+	fold_ready = 1;
+}
+
+/* x (lo, hi) folded forward by the distance of k: lo times k's low half, hi times its high half. The
+ * constant is the source operand, the one QEMU's helper loops over. */
+__attribute__((target("sse2,pclmul"))) static inline crc_v2 fold16(crc_v2 x, crc_v2 k)
+{
+	crc_v2 h = x;
+
+	__asm__("pclmulqdq $0x00, %1, %0" : "+x"(x) : "x"(k));
+	__asm__("pclmulqdq $0x11, %1, %0" : "+x"(h) : "x"(k));
+	return x ^ h;
+}
+
+static inline crc_v2 ld128(const uint8_t *p)
+{
+	crc_v2 v;
+
+	__builtin_memcpy(&v, p, 16);
+	return v;
+}
+
+__attribute__((target("sse4.2,pclmul"))) static uint32_t crc_fold(uint32_t crc, const uint8_t *p,
+                                                                  size_t n)
+{
+	crc_v2 x0 = ld128(p), x1 = ld128(p + 16), x2 = ld128(p + 32), x3 = ld128(p + 48);
+
+	if (!fold_ready)
+		fold_init();
+	x0 ^= (crc_v2){(long long)(uint32_t)~crc, 0};
+	for (p += 64, n -= 64; n >= 64; p += 64, n -= 64) {
+		x0 = fold16(x0, fold_k[0]) ^ ld128(p);
+		x1 = fold16(x1, fold_k[0]) ^ ld128(p + 16);
+		x2 = fold16(x2, fold_k[0]) ^ ld128(p + 32);
+		x3 = fold16(x3, fold_k[0]) ^ ld128(p + 48);
+	}
+	x3 ^= fold16(x0, fold_k[1]) ^ fold16(x1, fold_k[2]) ^ fold16(x2, fold_k[3]);
+	for (; n >= 16; p += 16, n -= 16)
+		x3 = fold16(x3, fold_k[3]) ^ ld128(p);
+	uint64_t c = __builtin_ia32_crc32di(0, (uint64_t)x3[0]);
+	c = __builtin_ia32_crc32di(c, (uint64_t)x3[1]);
+	return crc_sse42(~(uint32_t)c, p, n);
+}
+#endif
 
 uint32_t store_crc32c(uint32_t crc, const void *data, size_t n)
 {
 #if defined(__x86_64__)
 	if (crc_hw < 0)
-		crc_hw = cpu_has_sse42();
+		crc_hw = cpu_crc_features();
 	if (crc_hw) {
 		PROF_ENTER(PROF_CRC);
-		crc = crc_sse42(crc, data, n);
+		crc = (crc_hw & CRC_HW_CLMUL) && n >= CRC32C_FOLD_MIN ? crc_fold(crc, data, n)
+		                                                      : crc_sse42(crc, data, n);
 		PROF_LEAVE();
 		return crc;
 	}
