@@ -23,8 +23,10 @@ counts large enough that each phase lasts about a second or more on either
 system: with 20,000 and 10,000 a phase took 50-150 ms and the client's
 start-up and its fetch timing set the rate)
 and consume them back; produce latency (one record in flight) with acks=1
-and acks=all; then HTTP: GET /hello.txt (20 B), a new connection per
-request (busybox httpd has no keep-alive), for SECONDS.
+and acks=all; then a raw TCP stream of STREAM_MIB MiB into the discard port
+(webd's; a discard child of lg_serve.c in the Linux guest): the host-to-guest
+bytes/s with no work per byte; then HTTP: GET /hello.txt (20 B), a new
+connection per request (busybox httpd has no keep-alive), for SECONDS.
 
 Guest instructions per record or request: TSC (one tick per instruction
 under -icount shift=0) across a phase less the time the guest did no work.
@@ -54,6 +56,7 @@ NS, TAP = "hsl%d" % os.getpid(), ("hslt%d" % os.getpid())[:15]
 GUEST, HOST = "198.18.0.2", "198.18.0.1"
 RUNS = [("100b", 100, 200000), ("1kib", 1024, 50000)]
 LAT_RECORDS = 300
+STREAM_MIB = 128
 WARMUP = 200
 LINUX_CMDLINE = "console=ttyS0 quiet panic=-1 cryptomgr.notests"
 
@@ -298,6 +301,30 @@ def http_client(host, port, secs, path):
         len(lat), nbytes))
 
 
+def stream_client(host, port, mib):
+    """mib MiB into host:port (discard) in 1 MiB writes, then wait for the server's close;
+    prints mbps (10^6 bytes/s from connect to close) and secs."""
+    buf = b"\x5a" * (1 << 20)
+    t0 = time.monotonic()
+    s = socket.create_connection((host, port), timeout=60)
+    for _ in range(mib):
+        s.sendall(buf)
+    s.shutdown(socket.SHUT_WR)
+    while s.recv(65536):
+        pass
+    t = time.monotonic() - t0
+    s.close()
+    print("mbps=%.2f secs=%.3f" % (mib * (1 << 20) / t / 1e6, t))
+
+
+def stream_phase(sysname, emit, base):
+    """The raw-stream ceiling: STREAM_MIB MiB from the namespace into the discard port."""
+    r = in_ns("python3", os.path.abspath(__file__), "--stream-client", GUEST, "9", str(STREAM_MIB),
+              timeout=300)
+    emit("%s.raw_stream_mb_s" % sysname, r["mbps"], "MB/s",
+         dict(base, port=9, mib=STREAM_MIB, client="python3 sendall of 1 MiB writes"))
+
+
 def web_phase(sysname, marks, emit, base, secs):
     body = open(os.path.join(ROOT, "user/apps/webd/www/hello.txt"), "rb").read()
     # the file served is the same on both: check it once
@@ -323,6 +350,7 @@ def web_phase(sysname, marks, emit, base, secs):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--http-client", nargs=4, metavar=("HOST", "PORT", "SECS", "PATH"))
+    ap.add_argument("--stream-client", nargs=3, metavar=("HOST", "PORT", "MIB"))
     ap.add_argument("--kernel")
     ap.add_argument("--vmlinux")
     ap.add_argument("--linux-initrd")
@@ -340,6 +368,10 @@ def main():
     if a.http_client:
         h, p, s, path = a.http_client
         http_client(h, int(p), float(s), path)
+        return 0
+    if a.stream_client:
+        h, p, mib = a.stream_client
+        stream_client(h, int(p), int(mib))
         return 0
     if subprocess.run(["ip", "netns", "add", NS], capture_output=True).returncode:
         print("bench-serve-linux: cannot create network namespaces (needs root); skipped")
@@ -401,6 +433,8 @@ def main():
                               os.path.join(logs, "serve-linux-webd.log"))
                     if not g.wait_for(r"^webd: ready on ", 400):
                         raise RuntimeError("webd did not come up")
+                    stream_phase("hallows", emit, dict(common, system="webd (root task), discard "
+                                                       "service, interrupt mode"))
                     web_phase("hallows", HallowsMarks(g, "webd"), emit,
                               dict(common, system="webd (root task), interrupt mode"), a.seconds)
                 else:
@@ -415,6 +449,8 @@ def main():
                                       dict(common, system="Debian 6.1 guest, hallows-broker (hosted/, "
                                            "static) on /dev/nvme0n1 O_DIRECT", kernel=kernel))
                     if not a.no_web:
+                        stream_phase("linux", emit, dict(common, system="Debian 6.1 guest, "
+                                                         "lg_serve.c's discard child", kernel=kernel))
                         web_phase("linux", lm, emit, dict(common, system="Debian 6.1 guest, "
                                                           "busybox httpd -f", kernel=kernel),
                                   a.seconds)

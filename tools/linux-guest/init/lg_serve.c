@@ -9,10 +9,12 @@
  *            mknod /dev/nvme0n1, eth0 198.18.0.2/24 up, start
  *              /broker --listen 198.18.0.2:9092 --data /dev/nvme0n1 ...
  *              /bin/busybox httpd -f -p 80 -h /www
- *            wait until both accept connections, print SERVE-READY, then
+ *              a TCP discard service on port 9 (a child of this init: reads
+ *              each connection to its end, one at a time, as webd's)
+ *            wait until all accept connections, print SERVE-READY, then
  *            answer lines on the console (the serial port):
  *              mark   ->  MARK tsc=<n> mono_ns=<n> idle_ns=<n> timers=<n>
- *              stop   ->  stop both, SERVE-STOPPED, return
+ *              stop   ->  stop them, SERVE-STOPPED, return
  *
  * The host counts the guest instructions of a load phase as the TSC delta
  * between two marks less the idle time (as lg_blk.c: the kernel's NO_HZ
@@ -130,6 +132,41 @@ static pid_t spawn(char *const argv[])
 	return p;
 }
 
+/*
+ * The discard service (RFC 863) of the raw-stream figure: a forked child
+ * that reads every connection to its end into a scratch buffer. Returns the
+ * child's pid, or -1.
+ */
+static pid_t spawn_discard(int port)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	int one = 1, ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	pid_t p;
+
+	if (ls < 0)
+		return -1;
+	inet_pton(AF_INET, SERVE_ADDR, &sin.sin_addr);
+	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(ls, (struct sockaddr *)&sin, sizeof(sin)) != 0 || listen(ls, 4) != 0) {
+		close(ls);
+		return -1;
+	}
+	p = fork();
+	if (p == 0) {
+		static char buf[1 << 16];
+		for (;;) {
+			int c = accept(ls, NULL, NULL);
+			if (c < 0)
+				continue;
+			while (read(c, buf, sizeof(buf)) > 0)
+				;
+			close(c);
+		}
+	}
+	close(ls);
+	return p;
+}
+
 /* Wait up to 30 s until a TCP connect to SERVE_ADDR:port succeeds. */
 static int wait_port(int port)
 {
@@ -159,7 +196,7 @@ int lg_bench_serve(long iters)
 	                  "1",       NULL};
 	char *httpd[] = {"/bin/busybox", "httpd", "-f", "-p", "80", "-h", "/www", NULL};
 	char line[64];
-	pid_t pb, ph;
+	pid_t pb, ph, pd;
 
 	(void)iters;
 	if (lg_blk_prepare(serve_name) != 0)
@@ -172,12 +209,15 @@ int lg_bench_serve(long iters)
 	fflush(stdout);
 	pb = spawn(broker);
 	ph = spawn(httpd);
-	if (pb < 0 || ph < 0 || wait_port(9092) != 0 || wait_port(80) != 0) {
+	pd = spawn_discard(9);
+	if (pb < 0 || ph < 0 || pd < 0 || wait_port(9092) != 0 || wait_port(80) != 0) {
 		if (pb > 0)
 			kill(pb, SIGKILL);
 		if (ph > 0)
 			kill(ph, SIGKILL);
-		return lg_fail(serve_name, "broker or httpd did not start");
+		if (pd > 0)
+			kill(pd, SIGKILL);
+		return lg_fail(serve_name, "broker, httpd or discard did not start");
 	}
 	printf("SERVE-READY\n");
 	fflush(stdout);
@@ -199,8 +239,10 @@ int lg_bench_serve(long iters)
 	}
 	kill(pb, SIGTERM);
 	kill(ph, SIGTERM);
+	kill(pd, SIGKILL);
 	waitpid(pb, NULL, 0);
 	waitpid(ph, NULL, 0);
+	waitpid(pd, NULL, 0);
 	printf("SERVE-STOPPED\n");
 	fflush(stdout);
 	return 0;
