@@ -321,9 +321,15 @@ int main(struct rt *rt)
 		rt_printf("webd: %s open failed: %d\n", res.drv->name, err);
 		return 1;
 	}
-	/* 1024 packet buffers (2 MiB), 1100 connections (1,000 clients at once, issue 14). */
-	fc.n_pbufs = 1024;
+	/* 2048 packet buffers (4 MiB), 1100 connections (1,000 clients at once, issue 14), and
+	 * a 1 MiB receive window (scale 5, at most 768 buffers held per connection): with
+	 * Floo's default 64 KiB a stream into the discard port was held by the window, 80-92%
+	 * of the sender's time, at 64 KiB per round trip (34-118 MB/s when wake-ups took
+	 * 0.3-3 ms on a loaded host; docs/decisions.md "What the host spends") */
+	fc.n_pbufs = 2048;
 	fc.n_tcp = 1100;
+	fc.tcp_rcv_buf = 1u << 20;
+	fc.tcp_rcv_pbufs = 768;
 	fc.tcp_sndq = 64;
 	fc.tcp_msl_ms = 10000;
 	err = floo_hallows_init(&fh, nd, res.nic, cfg.mode == WEBD_IRQ ? NETDEV_IRQ : NETDEV_POLLED,
