@@ -25,25 +25,35 @@ static void t_crc32c(void)
 	CHECK(store_crc32c_sw(0, "123456789", 9) == 0xE3069283u);
 }
 
+/* buf[0..n) from a linear congruential generator seeded with x */
+static void fill_lcg(uint8_t *buf, size_t n, uint32_t x)
+{
+	for (size_t i = 0; i < n; i++)
+		buf[i] = (uint8_t)((x = x * 1103515245u + 12345u) >> 16);
+}
+
+/* store_crc32c against the tables at offsets below noff and lengths from `from` to `to` (every
+ * one to 700, every 37th after), from a running CRC that varies; false at the first difference */
+static bool crc_agrees(const uint8_t *buf, size_t noff, size_t from, size_t to)
+{
+	for (size_t off = 0; off < noff; off++)
+		for (size_t n = from; n + off <= to; n += (n < 700 ? 1 : 37)) {
+			uint32_t seed = (uint32_t)(n * 2654435761u) ^ (uint32_t)off;
+			if (store_crc32c(seed, buf + off, n) != store_crc32c_sw(seed, buf + off, n))
+				return false;
+		}
+	return true;
+}
+
 /* regression: the table CRC was most of the produce path's instructions; the crc32
  * instruction that replaced it must agree with the tables at every length and offset,
  * chained or not */
 static void t_crc32c_hw_matches_tables(void)
 {
 	static uint8_t buf[600];
-	uint32_t x = 12345;
 
-	for (size_t i = 0; i < sizeof(buf); i++)
-		buf[i] = (uint8_t)((x = x * 1103515245u + 12345u) >> 16);
-	for (size_t off = 0; off < 9; off++)
-		for (size_t n = 0; n + off <= 520; n++) {
-			uint32_t seed = (uint32_t)n * 2654435761u;
-			if (store_crc32c(seed, buf + off, n) !=
-			    store_crc32c_sw(seed, buf + off, n)) {
-				CHECK(!"crc32c: hardware and tables differ");
-				return;
-			}
-		}
+	fill_lcg(buf, sizeof(buf), 12345);
+	CHECK(crc_agrees(buf, 9, 0, 520) || !"crc32c: hardware and tables differ");
 	CHECK(store_crc32c(store_crc32c(0, buf, 13), buf + 13, 400) ==
 	      store_crc32c_sw(0, buf, 413));
 }
@@ -55,19 +65,10 @@ static void t_crc32c_hw_matches_tables(void)
 static void t_crc32c_fold_matches_tables(void)
 {
 	static uint8_t buf[4400];
-	uint32_t x = 4242;
 
-	for (size_t i = 0; i < sizeof(buf); i++)
-		buf[i] = (uint8_t)((x = x * 1103515245u + 12345u) >> 16);
-	for (size_t off = 0; off < 17; off++)
-		for (size_t n = CRC32C_FOLD_MIN - 8; n + off <= 4300; n += (n < 700 ? 1 : 37)) {
-			uint32_t seed = (uint32_t)(n * 2654435761u) ^ (uint32_t)off;
-			if (store_crc32c(seed, buf + off, n) !=
-			    store_crc32c_sw(seed, buf + off, n)) {
-				CHECK(!"crc32c: the folded CRC and the tables differ");
-				return;
-			}
-		}
+	fill_lcg(buf, sizeof(buf), 4242);
+	CHECK(crc_agrees(buf, 17, CRC32C_FOLD_MIN - 8, 4300) ||
+	      !"crc32c: the folded CRC and the tables differ");
 	/* all-ones and all-zero lanes: no carry-less product may drop a bit */
 	static uint8_t ones[1024], zeros[1024];
 	for (size_t i = 0; i < sizeof(ones); i++)
@@ -85,10 +86,8 @@ static void t_crc32c_combine_matches_one_pass(void)
 {
 	static uint8_t buf[70000];
 	static const size_t big[] = {16384, 16405, 65535, 65536, 69999};
-	uint32_t x = 777;
 
-	for (size_t i = 0; i < sizeof(buf); i++)
-		buf[i] = (uint8_t)((x = x * 1103515245u + 12345u) >> 16);
+	fill_lcg(buf, sizeof(buf), 777);
 	CHECK(store_crc32c_x2k(0) == 1u << 30);
 	for (unsigned k = 0; k < 40; k++)
 		CHECK(store_crc32c_x2k(k + 1) ==
