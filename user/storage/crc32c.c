@@ -197,22 +197,20 @@ uint32_t store_crc32c_combine(uint32_t crc_a, uint32_t crc_b, uint64_t n_b)
 #if defined(__x86_64__)
 typedef long long crc_v2 __attribute__((vector_size(16)));
 
+/*
+ * {x^(D+31), x^(D-33)} mod P (reflected) for D = 512 (four lanes a trip),
+ * then 384, 256 and 128 (the lanes' last merge, then each 16 bytes left).
+ * Constants rather than built on first use: the hosted broker's threads
+ * share them without a lock. Computed with crc_xpow; a wrong one fails
+ * codec_crc32c_fold_matches_tables.
+ */
+static const crc_v2 fold_k[4] = {{0x740eef02, 0x9e4addf8},
+                                 {0x1c291d04, 0xddc0152b},
+                                 {0x3da6d0cb, 0xba4fc28e},
+                                 {0xf20c0dfe, 0x493c7d27}};
 
-/* k[0]: fold by 512 bits; k[1..3]: by 384, 256, 128 (the lanes' last merge, then each 16 bytes) */
-static crc_v2 fold_k[4];
-static int fold_ready;
-
-static void fold_init(void)
-{
-	static const uint32_t dist[4] = {512, 384, 256, 128};
-
-	for (int i = 0; i < 4; i++)
-		fold_k[i] = (crc_v2){(long long)crc_xpow(dist[i] + 31, 0), (long long)crc_xpow(dist[i] - 33, 0)};
-	fold_ready = 1;
-}
-
-/* x (lo, hi) folded forward by the distance of k: lo times k's low half, hi times its high half. The
- * constant is the source operand, the one QEMU's helper loops over. */
+/* x (lo, hi) folded forward by the distance of k: lo times k's low half, hi times its high half.
+ * The constant is the source operand, the one QEMU's helper loops over. */
 __attribute__((target("sse2,pclmul"))) static inline crc_v2 fold16(crc_v2 x, crc_v2 k)
 {
 	crc_v2 h = x;
@@ -233,8 +231,6 @@ __attribute__((target("sse4.2,pclmul"))) static uint32_t crc_fold(uint32_t crc, 
 {
 	crc_v2 x0 = ld128(p), x1 = ld128(p + 16), x2 = ld128(p + 32), x3 = ld128(p + 48);
 
-	if (!fold_ready)
-		fold_init();
 	x0 ^= (crc_v2){(long long)(uint32_t)~crc, 0};
 	for (p += 64, n -= 64; n >= 64; p += 64, n -= 64) {
 		x0 = fold16(x0, fold_k[0]) ^ ld128(p);

@@ -74,7 +74,8 @@ static void t_crc32c_fold_matches_tables(void)
 	for (size_t i = 0; i < sizeof(ones); i++)
 		ones[i] = 0xff;
 	CHECK(store_crc32c(0, ones, sizeof(ones)) == store_crc32c_sw(0, ones, sizeof(ones)));
-	CHECK(store_crc32c(~0u, zeros, sizeof(zeros)) == store_crc32c_sw(~0u, zeros, sizeof(zeros)));
+	CHECK(store_crc32c(~0u, zeros, sizeof(zeros)) ==
+	      store_crc32c_sw(~0u, zeros, sizeof(zeros)));
 	CHECK(store_crc32c(store_crc32c(0, buf, 1000), buf + 1000, 3000) ==
 	      store_crc32c_sw(0, buf, 4000));
 }
