@@ -213,11 +213,11 @@ static const crc_v2 fold_k[4] = {{0x740eef02, 0x9e4addf8},
  * The constant is the source operand, the one QEMU's helper loops over. */
 __attribute__((target("sse2,pclmul"))) static inline crc_v2 fold16(crc_v2 x, crc_v2 k)
 {
-	crc_v2 h = x;
+	crc_v2 lo, hi;
 
-	__asm__("pclmulqdq $0x00, %1, %0" : "+x"(x) : "x"(k));
-	__asm__("pclmulqdq $0x11, %1, %0" : "+x"(h) : "x"(k));
-	return x ^ h;
+	__asm__("pclmulqdq $0x00, %2, %0" : "=x"(lo) : "0"(x), "x"(k));
+	__asm__("pclmulqdq $0x11, %2, %0" : "=x"(hi) : "0"(x), "x"(k));
+	return lo ^ hi;
 }
 
 /* Sixteen little-endian bytes at any alignment (one movdqu). */
