@@ -110,9 +110,10 @@ static void print_stats(struct floo_stack *st, struct hosted_net *h)
 	const struct floo_stats *s = floo_stats(st);
 
 	fprintf(stderr,
-	        "floo-demo: loss probes %llu rack losses %llu d-sacks %llu (%llu of no "
-	        "retransmission) undos %llu vnet refused %llu\n",
-	        (unsigned long long)s->tcp_loss_probes, (unsigned long long)s->tcp_rack_lost,
+	        "floo-demo: loss probes %llu (%llu repairing) rack losses %llu d-sacks %llu (%llu "
+	        "of no retransmission) undos %llu vnet refused %llu\n",
+	        (unsigned long long)s->tcp_loss_probes, (unsigned long long)s->tcp_repair_probes,
+	        (unsigned long long)s->tcp_rack_lost,
 	        (unsigned long long)s->tcp_dsacks, (unsigned long long)s->tcp_dsacks_ignored,
 	        (unsigned long long)s->tcp_undos, (unsigned long long)s->drop_vnet);
 	fprintf(stderr,

@@ -99,6 +99,9 @@ struct floo_stats {
 	uint64_t drop_vnet; /* received virtio-net headers refused */
 	uint64_t tcp_loss_probes, tcp_rack_lost, tcp_dsacks, tcp_undos;
 	uint64_t tcp_dsacks_ignored; /* of no retransmission we remember */
+	/* probes sent while repairing (recovery, or going back after an
+	 * RTO) after a PTO of silence: a lost retransmission at the tail */
+	uint64_t tcp_repair_probes;
 	/* loss recovery: episodes entered, milliseconds spent in them, RTOs
 	 * that ended one; cwnd summed at each new ACK (mean = sum / acks) */
 	uint64_t tcp_recoveries, tcp_recovery_ms, tcp_rto_in_recovery;
