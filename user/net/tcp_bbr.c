@@ -76,7 +76,10 @@ void tcp_bbr_init(struct floo_tcp *c)
 
 	*b = (struct tcp_bbr){0};
 	b->on = c->st->cfg.tcp_cc == FLOO_CC_BBR;
-	if (!b->on)
+	/* Without SACK the connection keeps CUBIC: its initial window too
+	 * (RFC 5681's, not RFC 6928's 10 segments). SACK is negotiated by
+	 * the time the SYN options are parsed, before this runs. */
+	if (!tcp_bbr_active(c))
 		return;
 	b->mode = BBR_STARTUP;
 	b->min_rtt_us = UINT32_MAX;

@@ -329,12 +329,12 @@ KT_CASE(bbr_recovery_conserves_packets_then_restores_the_window)
 	sim_fini();
 }
 
-KT_CASE(bbr_off_by_default_and_without_sack)
+KT_CASE(bbr_by_default_and_off_without_sack)
 {
 	struct floo_config cfg;
 
 	floo_config_default(&cfg);
-	CHECK(cfg.tcp_cc == FLOO_CC_CUBIC);
+	CHECK(cfg.tcp_cc == FLOO_CC_BBR);
 	sim_init(RATE, RTT);
 	S.c->flags &= (uint16_t)~TF_SACK;
 	CHECK(!tcp_bbr_active(S.c));
