@@ -5,7 +5,7 @@
  * no byte is copied on the TCP path.
  *
  *   floo-demo --tap IFNAME (--addr A.B.C.D/LEN [--gw A.B.C.D] | --dhcp)
- *             [--impair LOSS,DUP,REORDER] [--cc bbr|cubic] [--msl MS] [--no-offload] [-v]
+ *             [--impair LOSS,DUP,REORDER] [--cc bbr|cubic] [--pacing on|off] [--msl MS] [--no-offload] [-v]
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -40,7 +40,8 @@ struct demo_args {
 	bool dhcp, no_offload;
 	int verbose;
 	uint32_t msl_ms;
-	uint32_t cc; /* FLOO_CC_*, 0: the stack's default */
+	uint32_t cc;     /* FLOO_CC_*, 0: the stack's default */
+	uint32_t pacing; /* FLOO_PACING_*, 0: the stack's default */
 	struct hosted_impair imp;
 };
 
@@ -91,6 +92,11 @@ static int parse_args(int argc, char **argv, struct demo_args *a)
 			if (strcmp(v, "bbr") && strcmp(v, "cubic"))
 				return -1;
 			a->cc = !strcmp(v, "bbr") ? FLOO_CC_BBR : FLOO_CC_CUBIC;
+			i++;
+		} else if (!strcmp(o, "--pacing")) {
+			if (strcmp(v, "on") && strcmp(v, "off"))
+				return -1;
+			a->pacing = !strcmp(v, "on") ? FLOO_PACING_ON : FLOO_PACING_OFF;
 			i++;
 		} else if (!strcmp(o, "--msl")) {
 			a->msl_ms = (uint32_t)strtoul(argv[++i], NULL, 10);
@@ -184,7 +190,7 @@ int main(int argc, char **argv)
 	if (parse_args(argc, argv, &a)) {
 		fprintf(stderr, "usage: floo-demo --tap IFNAME (--addr A.B.C.D/LEN "
 		                "[--gw A.B.C.D] | --dhcp) [--impair LOSS,DUP,REORDER] "
-		                "[--cc bbr|cubic] [--msl MS] [--no-offload] [-v]\n");
+		                "[--cc bbr|cubic] [--pacing on|off] [--msl MS] [--no-offload] [-v]\n");
 		return 2;
 	}
 	h.log_level = a.verbose >= 2 ? FLOO_LOG_DEBUG : a.verbose ? FLOO_LOG_INFO : FLOO_LOG_ERR;
@@ -201,6 +207,8 @@ int main(int argc, char **argv)
 		cfg.tcp_msl_ms = a.msl_ms;
 	if (a.cc)
 		cfg.tcp_cc = a.cc;
+	if (a.pacing)
+		cfg.tcp_pacing = a.pacing;
 	/* A 1 MiB window (window scaling): a lossy path with SACK keeps a
 	 * lot out of order while holes are repaired, and the echo holds
 	 * what it received until its copy is acknowledged, so its sending
