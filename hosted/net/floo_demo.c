@@ -5,7 +5,8 @@
  * no byte is copied on the TCP path.
  *
  *   floo-demo --tap IFNAME (--addr A.B.C.D/LEN [--gw A.B.C.D] | --dhcp)
- *             [--impair LOSS,DUP,REORDER] [--cc bbr|cubic] [--pacing on|off] [--msl MS] [--no-offload] [-v]
+ *             [--impair LOSS,DUP,REORDER] [--cc bbr|cubic] [--pacing on|off]
+ *             [--msl MS] [--no-offload] [-v]
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -119,9 +120,9 @@ static void print_stats(struct floo_stack *st, struct hosted_net *h)
 	        "floo-demo: loss probes %llu (%llu repairing) rack losses %llu d-sacks %llu (%llu "
 	        "of no retransmission) undos %llu vnet refused %llu\n",
 	        (unsigned long long)s->tcp_loss_probes, (unsigned long long)s->tcp_repair_probes,
-	        (unsigned long long)s->tcp_rack_lost,
-	        (unsigned long long)s->tcp_dsacks, (unsigned long long)s->tcp_dsacks_ignored,
-	        (unsigned long long)s->tcp_undos, (unsigned long long)s->drop_vnet);
+	        (unsigned long long)s->tcp_rack_lost, (unsigned long long)s->tcp_dsacks,
+	        (unsigned long long)s->tcp_dsacks_ignored, (unsigned long long)s->tcp_undos,
+	        (unsigned long long)s->drop_vnet);
 	fprintf(stderr,
 	        "floo-demo: recoveries %llu (%llu ms, %llu ended by an RTO), mean cwnd at new "
 	        "ACKs %llu bytes\n",
@@ -188,9 +189,10 @@ int main(int argc, char **argv)
 	void *mem;
 
 	if (parse_args(argc, argv, &a)) {
-		fprintf(stderr, "usage: floo-demo --tap IFNAME (--addr A.B.C.D/LEN "
-		                "[--gw A.B.C.D] | --dhcp) [--impair LOSS,DUP,REORDER] "
-		                "[--cc bbr|cubic] [--pacing on|off] [--msl MS] [--no-offload] [-v]\n");
+		fprintf(stderr,
+		        "usage: floo-demo --tap IFNAME (--addr A.B.C.D/LEN "
+		        "[--gw A.B.C.D] | --dhcp) [--impair LOSS,DUP,REORDER] "
+		        "[--cc bbr|cubic] [--pacing on|off] [--msl MS] [--no-offload] [-v]\n");
 		return 2;
 	}
 	h.log_level = a.verbose >= 2 ? FLOO_LOG_DEBUG : a.verbose ? FLOO_LOG_INFO : FLOO_LOG_ERR;

@@ -429,8 +429,8 @@ void tcp_tlp_ack(struct floo_tcp *c, uint32_t ack)
  * running: it still guards the repair. */
 static void repair_probe(struct floo_tcp *c)
 {
-	uint32_t fin = tcp_fin_sent(c) ? 1u : 0u, top = c->snd_max - fin, hi = top,
-	         lo = c->snd_una, len, n;
+	uint32_t fin = tcp_fin_sent(c) ? 1u : 0u, top = c->snd_max - fin, hi = top, lo = c->snd_una,
+	         len, n;
 
 	if (c->rprobe_out || c->rxtshift)
 		return;
