@@ -5,7 +5,8 @@
  * no byte is copied on the TCP path.
  *
  *   floo-demo --tap IFNAME (--addr A.B.C.D/LEN [--gw A.B.C.D] | --dhcp)
- *             [--impair LOSS,DUP,REORDER] [--cc bbr|cubic] [--msl MS] [--no-offload] [-v]
+ *             [--impair LOSS,DUP,REORDER] [--cc bbr|cubic] [--pacing on|off]
+ *             [--msl MS] [--no-offload] [-v]
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -40,7 +41,8 @@ struct demo_args {
 	bool dhcp, no_offload;
 	int verbose;
 	uint32_t msl_ms;
-	uint32_t cc; /* FLOO_CC_*, 0: the stack's default */
+	uint32_t cc;     /* FLOO_CC_*, 0: the stack's default */
+	uint32_t pacing; /* FLOO_PACING_*, 0: the stack's default */
 	struct hosted_impair imp;
 };
 
@@ -92,6 +94,11 @@ static int parse_args(int argc, char **argv, struct demo_args *a)
 				return -1;
 			a->cc = !strcmp(v, "bbr") ? FLOO_CC_BBR : FLOO_CC_CUBIC;
 			i++;
+		} else if (!strcmp(o, "--pacing")) {
+			if (strcmp(v, "on") && strcmp(v, "off"))
+				return -1;
+			a->pacing = !strcmp(v, "on") ? FLOO_PACING_ON : FLOO_PACING_OFF;
+			i++;
 		} else if (!strcmp(o, "--msl")) {
 			a->msl_ms = (uint32_t)strtoul(argv[++i], NULL, 10);
 		} else if (!strcmp(o, "--impair")) {
@@ -110,11 +117,12 @@ static void print_stats(struct floo_stack *st, struct hosted_net *h)
 	const struct floo_stats *s = floo_stats(st);
 
 	fprintf(stderr,
-	        "floo-demo: loss probes %llu rack losses %llu d-sacks %llu (%llu of no "
-	        "retransmission) undos %llu vnet refused %llu\n",
-	        (unsigned long long)s->tcp_loss_probes, (unsigned long long)s->tcp_rack_lost,
-	        (unsigned long long)s->tcp_dsacks, (unsigned long long)s->tcp_dsacks_ignored,
-	        (unsigned long long)s->tcp_undos, (unsigned long long)s->drop_vnet);
+	        "floo-demo: loss probes %llu (%llu repairing) rack losses %llu d-sacks %llu (%llu "
+	        "of no retransmission) undos %llu vnet refused %llu\n",
+	        (unsigned long long)s->tcp_loss_probes, (unsigned long long)s->tcp_repair_probes,
+	        (unsigned long long)s->tcp_rack_lost, (unsigned long long)s->tcp_dsacks,
+	        (unsigned long long)s->tcp_dsacks_ignored, (unsigned long long)s->tcp_undos,
+	        (unsigned long long)s->drop_vnet);
 	fprintf(stderr,
 	        "floo-demo: recoveries %llu (%llu ms, %llu ended by an RTO), mean cwnd at new "
 	        "ACKs %llu bytes\n",
@@ -181,9 +189,10 @@ int main(int argc, char **argv)
 	void *mem;
 
 	if (parse_args(argc, argv, &a)) {
-		fprintf(stderr, "usage: floo-demo --tap IFNAME (--addr A.B.C.D/LEN "
-		                "[--gw A.B.C.D] | --dhcp) [--impair LOSS,DUP,REORDER] "
-		                "[--cc bbr|cubic] [--msl MS] [--no-offload] [-v]\n");
+		fprintf(stderr,
+		        "usage: floo-demo --tap IFNAME (--addr A.B.C.D/LEN "
+		        "[--gw A.B.C.D] | --dhcp) [--impair LOSS,DUP,REORDER] "
+		        "[--cc bbr|cubic] [--pacing on|off] [--msl MS] [--no-offload] [-v]\n");
 		return 2;
 	}
 	h.log_level = a.verbose >= 2 ? FLOO_LOG_DEBUG : a.verbose ? FLOO_LOG_INFO : FLOO_LOG_ERR;
@@ -200,13 +209,22 @@ int main(int argc, char **argv)
 		cfg.tcp_msl_ms = a.msl_ms;
 	if (a.cc)
 		cfg.tcp_cc = a.cc;
-	/* A 256 KiB window (window scaling): a lossy path with SACK keeps
-	 * a lot out of order while holes are repaired. */
-	cfg.tcp_rcv_buf = 262144;
-	cfg.tcp_rcv_pbufs = 256;
-	/* The echo sends one reference per received buffer: 256 of them
-	 * keep 370 KB in flight (16 would cap it at 23 KB per RTT). */
-	cfg.tcp_sndq = 256;
+	if (a.pacing)
+		cfg.tcp_pacing = a.pacing;
+	/* A 1 MiB window (window scaling): a lossy path with SACK keeps a
+	 * lot out of order while holes are repaired, and the echo holds
+	 * what it received until its copy is acknowledged, so its sending
+	 * (the lossier direction) closes the window it offers. With 256 KiB
+	 * the Linux client, its window full, had nothing new to send after
+	 * a lost retransmission and waited for its RTO: 19-20 client RTOs
+	 * per five 4 MB echoes against 4 with 1 MiB (docs/net.md). Linux
+	 * autotunes its own receive buffer up to 6 MB. */
+	cfg.tcp_rcv_buf = 1048576;
+	cfg.tcp_rcv_pbufs = 1024;
+	/* The echo sends one reference per received buffer: 1024 of them
+	 * cover the window (16 would cap the flight at 23 KB per RTT). The
+	 * references cost 123 MB of stack memory for the 4096 slots. */
+	cfg.tcp_sndq = 1024;
 	sz = floo_mem_size(&cfg);
 	mem = aligned_alloc(64, (sz + 63) & ~(size_t)63);
 	st = mem ? floo_stack_init(mem, sz, &cfg, &plat, mac) : NULL;

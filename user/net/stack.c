@@ -28,7 +28,8 @@ void floo_config_default(struct floo_config *cfg)
 	cfg->tcp_backlog = 512;
 	cfg->n_frag = 4;
 	cfg->tcp_sndq = 16;
-	cfg->tcp_cc = FLOO_CC_CUBIC;
+	cfg->tcp_cc = FLOO_CC_BBR;
+	cfg->tcp_pacing = FLOO_PACING_OFF;
 }
 
 /* Replace zero fields by defaults. */

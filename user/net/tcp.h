@@ -183,6 +183,9 @@ struct floo_tcp {
 	/* RFC 8985 7: tail loss probe; tlp_end is TLP.end_seq (0: none) */
 	uint32_t tlp_end;
 	bool tlp_rxt; /* the probe was a retransmission */
+	/* A repair probe is out (recovery or going back after an RTO, no
+	 * ACK since): tcp_tlp_fire sends at most one per silence */
+	bool rprobe_out;
 	/* RFC 8985 6: RACK.xmit_ts/end_seq/rtt/min_RTT, reordering seen,
 	 * and the transmissions of data not yet cumulatively acknowledged
 	 * (a ring in time order, SACK connections only) */
@@ -352,6 +355,7 @@ void tcp_tlp_arm(struct floo_tcp *c);
 /* A cumulative ACK to ack arrived: end a probe episode it covers. */
 void tcp_tlp_ack(struct floo_tcp *c, uint32_t ack);
 void tcp_tlp_fire(struct floo_tcp *c);
+void tcp_tlp_heard(struct floo_tcp *c);
 uint32_t tcp_pto_ms(const struct floo_tcp *c);
 /* Record a transmission of [seq, seq+len) now. */
 void tcp_txlog_add(struct floo_tcp *c, uint32_t seq, uint32_t len);

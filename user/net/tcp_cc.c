@@ -271,7 +271,6 @@ static void enter_recovery(struct floo_tcp *c)
 	c->rec_start_ms = c->st->now_ms;
 	c->flags &= (uint16_t)~TF_RTT;
 	c->high_rxt = c->snd_una;
-	c->t_tlp = 0; /* no probes in recovery (RFC 8985 7.2) */
 	if (tcp_bbr_active(c)) {
 		/* BBR: packet conservation for a round, no reduction. */
 		tcp_bbr_enter_recovery(c);
@@ -291,6 +290,7 @@ static void enter_recovery(struct floo_tcp *c)
 		c->cwnd = c->ssthresh + 3u * c->mss;
 	}
 	tcp_arm_rexmt(c);
+	tcp_tlp_arm(c); /* the repair probe (tcp_rack.c), not RFC 8985's TLP */
 	tcp_mark_dirty(c);
 }
 
@@ -331,6 +331,7 @@ void tcp_cc_sack(struct floo_tcp *c, uint32_t sacked)
 	if (tcp_bbr_active(c))
 		tcp_bbr_ack(c);
 	rack = tcp_rack_detect(c); /* also arms the reordering timer */
+	tcp_tlp_heard(c);
 	if (c->flags & TF_RECOVERY) {
 		if (!tcp_bbr_active(c))
 			prr_ack(c);

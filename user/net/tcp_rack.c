@@ -6,14 +6,22 @@
  * one RTT: time decides, not counts of duplicate ACKs, so lost
  * retransmissions and losses among few segments are found without an RTO.
  * Transmissions are kept in txlog, a ring in time order (TCP_TXLOG of
- * them; an octet whose transmission fell off the ring is never judged
- * lost by RACK, only by RFC 6675 or the RTO). Each D-SACK widens the
+ * them; an octet whose transmission fell off the ring is judged as sent
+ * with the oldest remembered one, which it preceded). Each D-SACK widens the
  * reordering window by min_RTT/4 for the next 16 recoveries.
  *
  * TLP (section 7): when the last segments of a flight are lost no ACK
  * ever comes, and an RTO (200 ms at least) would be the only way out. A
  * probe timeout of two smoothed RTTs sends one segment (new data, else
  * the last one again) so that the peer's ACK starts recovery.
+ *
+ * Repair probe (a departure from 7.2, which arms no probe in recovery):
+ * while losses are being repaired (SACK recovery, or going back after an
+ * RTO) the same timeout after the last ACK resends the last segment,
+ * once per silence. A retransmission that is lost when nothing
+ * sent after it can be delivered (the peer's window is full of our held
+ * data, or the application has nothing more) leaves RACK nothing to
+ * judge it by, and only the RTO (200 ms at least) would find it.
  */
 #include "tcp_seg.h"
 
@@ -248,6 +256,7 @@ struct piece {
 static bool next_piece(struct floo_tcp *c, uint32_t *cur, uint32_t reo, int32_t *wait,
                        struct piece *p)
 {
+	struct tcp_txrec oldest, *old = &oldest;
 	const struct tcp_txrec *r;
 	uint32_t e, hole_end = c->snd_max;
 	bool rl;
@@ -265,6 +274,15 @@ static bool next_piece(struct floo_tcp *c, uint32_t *cur, uint32_t reo, int32_t 
 		}
 	}
 	r = latest(c, *cur);
+	if (!r && c->txlog_n) {
+		/* Its transmission fell off the ring, which drops the oldest
+		 * first: it left no later than the oldest remembered one. */
+		*old = *txrec(c, 0);
+		old->start = *cur;
+		old->end = next_rec_start(c, *cur, hole_end);
+		old->ord = (old->ord & ~(TX_ORD_STEP - 1u)) - TX_ORD_STEP;
+		r = old;
+	}
 	p->start = *cur;
 	p->end =
 	    r ? (seq_lt(r->end, hole_end) ? r->end : hole_end) : next_rec_start(c, *cur, hole_end);
@@ -357,16 +375,24 @@ uint32_t tcp_pto_ms(const struct floo_tcp *c)
 	return pto < TCP_PTO_MIN_MS ? TCP_PTO_MIN_MS : pto;
 }
 
+/* Are losses being repaired: SACK recovery, or SND.NXT gone back after
+ * an RTO? */
+static bool repairing(const struct floo_tcp *c)
+{
+	return (c->flags & TF_RECOVERY) || c->snd_nxt != c->snd_max;
+}
+
 /* Arm the probe timer (RFC 8985 7.2): only with SACK, an RTT sample,
- * data outstanding, no recovery or back-off under way and no probe out.
- * It never fires after the RTO would have. */
+ * data outstanding, no back-off under way and no probe out (while
+ * repairing, no repair probe out). It never fires after the RTO would
+ * have. */
 void tcp_tlp_arm(struct floo_tcp *c)
 {
 	uint64_t at;
 
 	c->t_tlp = 0;
-	if (!(c->flags & TF_SACK) || (c->flags & TF_RECOVERY) || !c->srtt8 ||
-	    c->snd_una == c->snd_max || c->tlp_end || c->rxtshift || c->state < TCP_ESTABLISHED)
+	if (!(c->flags & TF_SACK) || !c->srtt8 || c->snd_una == c->snd_max || c->rxtshift ||
+	    c->state < TCP_ESTABLISHED || (repairing(c) ? c->rprobe_out : c->tlp_end != 0))
 		return;
 	at = c->st->now_ns + (uint64_t)tcp_pto_ms(c) * 1000000ull;
 	if (c->t_rexmt && c->t_rexmt < at)
@@ -392,15 +418,72 @@ void tcp_tlp_ack(struct floo_tcp *c, uint32_t ack)
 	tcp_tlp_arm(c);
 }
 
+/* The repair probe, whatever cwnd says (as RFC 8985's probe): the
+ * highest unSACKed segment, and the last segment when that is another.
+ * The first, sent after every outstanding retransmission, is either the
+ * lost retransmission itself or, SACKed, lets RACK judge them (a D-SACK
+ * gives RACK nothing: RACK.xmit_ts advances only with newly delivered
+ * data). The second covers the peer that holds everything and whose ACK
+ * was lost: a wholly old segment Linux answers at most twice a second
+ * (tcp_invalid_ratelimit), one ending at SND.MAX always. The RTO keeps
+ * running: it still guards the repair. */
+static void repair_probe(struct floo_tcp *c)
+{
+	uint32_t fin = tcp_fin_sent(c) ? 1u : 0u, top = c->snd_max - fin, hi = top, lo = c->snd_una,
+	         len, n;
+
+	if (c->rprobe_out || c->rxtshift)
+		return;
+	/* The scoreboard is sorted: the highest hole ends at the last
+	 * block's start when that block reaches SND.MAX. */
+	for (unsigned i = c->sb_n; i-- > 0;) {
+		if (seq_lt(c->sb[i].start, hi) && seq_geq(c->sb[i].end, hi)) {
+			hi = c->sb[i].start;
+		} else if (seq_lt(c->sb[i].end, hi)) {
+			lo = c->sb[i].end;
+			break;
+		}
+	}
+	n = 0;
+	if (seq_lt(lo, c->snd_una))
+		lo = c->snd_una;
+	if (seq_gt(hi, lo) && hi != top) {
+		len = hi - lo < c->mss ? hi - lo : c->mss;
+		n = tcp_retransmit(c, hi - len, len);
+	}
+	len = top - c->snd_una < c->mss ? top - c->snd_una : c->mss;
+	n += tcp_retransmit(c, top - len, len);
+	if (!n && !fin)
+		return;
+	c->st->stats.tcp_loss_probes++;
+	c->st->stats.tcp_repair_probes++;
+	c->rprobe_out = true;
+}
+
+/* An ACK arrived: the peer is not silent, a new repair probe may be
+ * armed; in recovery (where tcp_tlp_ack runs only on cumulative ACKs)
+ * the timer restarts from this ACK. */
+void tcp_tlp_heard(struct floo_tcp *c)
+{
+	c->rprobe_out = false;
+	if ((c->flags & TF_RECOVERY) || !c->t_tlp)
+		tcp_tlp_arm(c);
+}
+
 /* PTO expiry (RFC 8985 7.3): new data if the window allows, else the
- * last segment sent; then the RTO guards the probe. */
+ * last segment sent; then the RTO guards the probe. While repairing,
+ * the repair probe instead. */
 void tcp_tlp_fire(struct floo_tcp *c)
 {
 	uint32_t fin = tcp_fin_sent(c) ? 1u : 0u, len, n;
 
 	c->t_tlp = 0;
-	if (c->snd_una == c->snd_max || (c->flags & TF_RECOVERY) || c->snd_nxt != c->snd_max)
+	if (c->snd_una == c->snd_max)
 		return;
+	if (repairing(c)) {
+		repair_probe(c);
+		return;
+	}
 	c->st->stats.tcp_loss_probes++;
 	c->tlp_rxt = false;
 	if (!tcp_send_new_one(c)) {

@@ -188,10 +188,14 @@ bool tcp_sack_is_dsack(const struct tcp_seg *s)
 }
 
 /* Blocks are believed only inside (ACK, SND.MAX]: older ones (D-SACKs,
- * RFC 2883) and ones beyond what we sent carry nothing to act on. */
+ * RFC 2883) and ones beyond what we sent carry nothing to act on. The
+ * ACK is at least SND.UNA: an old ACK overtaken by newer ones (the path
+ * reorders) must not bring blocks below SND.UNA back, which nothing
+ * would prune until SND.UNA moved again (they took scoreboard slots and
+ * counted as SACKed bytes). */
 uint32_t tcp_sb_update(struct floo_tcp *c, const struct tcp_seg *s)
 {
-	uint32_t newly = 0;
+	uint32_t newly = 0, base = seq_gt(s->ack, c->snd_una) ? s->ack : c->snd_una;
 
 	if (!(c->flags & TF_SACK))
 		return 0;
@@ -200,10 +204,10 @@ uint32_t tcp_sb_update(struct floo_tcp *c, const struct tcp_seg *s)
 	for (uint8_t i = 0; i < s->nsack; i++) {
 		struct tcp_range b = s->sack[i];
 
-		if (!seq_lt(b.start, b.end) || seq_leq(b.end, s->ack) || seq_gt(b.end, c->snd_max))
+		if (!seq_lt(b.start, b.end) || seq_leq(b.end, base) || seq_gt(b.end, c->snd_max))
 			continue;
-		if (seq_lt(b.start, s->ack))
-			b.start = s->ack;
+		if (seq_lt(b.start, base))
+			b.start = base;
 		newly += sb_insert(c, b);
 	}
 	return newly;

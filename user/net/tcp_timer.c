@@ -215,8 +215,9 @@ void tcp_enter_time_wait(struct floo_tcp *c)
 
 /* A debug record of the state an RTO found (how the impaired-path RTOs
  * were understood: docs/net.md, Benchmarks): flight, how long the peer
- * had been silent, recovery, pipe and cwnd, then each remembered
- * transmission (offset from SND.UNA, length, age) and SACKed range. */
+ * had been silent, recovery, pipe and cwnd, RecoveryPoint and SND.NXT
+ * (from SND.UNA), the peer's window, the queue, RACK's RTT and window,
+ * then each remembered transmission (offset from SND.UNA, length, age) and SACKed range. */
 static void rto_debug(struct floo_tcp *c)
 {
 	struct floo_stack *st = c->st;
@@ -226,6 +227,12 @@ static void rto_debug(struct floo_tcp *c)
 	floo_log(st, FLOO_LOG_DEBUG, "tcp_rto_recovery", !!(c->flags & TF_RECOVERY));
 	floo_log(st, FLOO_LOG_DEBUG, "tcp_rto_pipe", tcp_rack_pipe(c));
 	floo_log(st, FLOO_LOG_DEBUG, "tcp_rto_cwnd", c->cwnd);
+	floo_log(st, FLOO_LOG_DEBUG, "tcp_rto_recover_at", c->recover - c->snd_una);
+	floo_log(st, FLOO_LOG_DEBUG, "tcp_rto_nxt_at", c->snd_nxt - c->snd_una);
+	floo_log(st, FLOO_LOG_DEBUG, "tcp_rto_snd_wnd", c->snd_wnd);
+	floo_log(st, FLOO_LOG_DEBUG, "tcp_rto_sndq", c->sndq_bytes);
+	floo_log(st, FLOO_LOG_DEBUG, "tcp_rto_rack_rtt_us", c->rack_rtt_us);
+	floo_log(st, FLOO_LOG_DEBUG, "tcp_rto_reo_wnd_us", tcp_rack_reo_wnd_us(c));
 	if (c->bbr.on) {
 		floo_log(st, FLOO_LOG_DEBUG, "tcp_rto_bbr_bw", c->bbr.bw);
 		floo_log(st, FLOO_LOG_DEBUG, "tcp_rto_bbr_min_rtt_us", c->bbr.min_rtt_us);

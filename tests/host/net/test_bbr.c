@@ -41,6 +41,7 @@ static void sim_init(uint32_t rate, uint32_t rtt_us)
 	cfg.n_pbufs = 256;
 	cfg.n_tcp = 4;
 	cfg.tcp_cc = FLOO_CC_BBR;
+	cfg.tcp_pacing = FLOO_PACING_ON;
 	S.n = node_new(&cfg, IP_A, 1);
 	S.c = tcp_alloc(S.n->st);
 	S.c->mss = M;
@@ -329,12 +330,12 @@ KT_CASE(bbr_recovery_conserves_packets_then_restores_the_window)
 	sim_fini();
 }
 
-KT_CASE(bbr_off_by_default_and_without_sack)
+KT_CASE(bbr_by_default_and_off_without_sack)
 {
 	struct floo_config cfg;
 
 	floo_config_default(&cfg);
-	CHECK(cfg.tcp_cc == FLOO_CC_CUBIC);
+	CHECK(cfg.tcp_cc == FLOO_CC_BBR);
 	sim_init(RATE, RTT);
 	S.c->flags &= (uint16_t)~TF_SACK;
 	CHECK(!tcp_bbr_active(S.c));
@@ -369,6 +370,7 @@ KT_CASE(bbr_connection_transfers_intact_through_losses_with_pacing)
 	cfg.n_pbufs = 1024;
 	cfg.n_tcp = 8;
 	cfg.tcp_cc = FLOO_CC_BBR;
+	cfg.tcp_pacing = FLOO_PACING_ON;
 	a = node_new(&cfg, IP_A, 1);
 	b = node_new(&cfg, IP_B, 2);
 	node_link(a, b);

@@ -415,6 +415,48 @@ KT_CASE(rack_finds_a_lost_retransmission)
 	node_free(n);
 }
 
+/* Bug (issue 14 item 6, fifth pass): a piece whose transmission fell
+ * off the 32-entry log was never judged by RACK, and with reordering
+ * seen not by RFC 6675's count either: with BBR's flights of hundreds of
+ * segments the holes at SND.UNA waited for the RTO. */
+KT_CASE(rack_judges_a_transmission_that_fell_off_the_log)
+{
+	struct node *n = node_new(NULL, IP_A, 1);
+	struct floo_tcp *c = fake_conn(n);
+	uint32_t seq, len;
+
+	sent_one_per_ms(c, TCP_TXLOG + 8); /* segments 0..7 fell off */
+	c->rack_reord = true;              /* no counting rule: RACK alone */
+	sack_at(c, TCP_TXLOG + 20, 8, TCP_TXLOG + 8);
+	CHECK(c->rack_valid && c->txlog_n == TCP_TXLOG);
+	/* RACK's segment (the last, sent at 39 ms) took 1 ms; segment 0 left
+	 * before segment 8 (8 ms), so it is lost from 8 + RTT + window on. */
+	at_ms(c, TCP_TXLOG + 20);
+	CHECK(tcp_rack_detect(c));
+	CHECK(tcp_rack_next_hole(c, false, &seq, &len) && seq == B0 && len == M);
+	CHECK(tcp_rack_pipe(c) == 0);
+	node_free(n);
+}
+
+/* Bug (issue 14 item 6, fifth pass): SACK blocks of an old ACK, one
+ * overtaken by newer ones on a reordering path, were believed above that
+ * ACK rather than above SND.UNA: ranges below SND.UNA sat in the
+ * scoreboard, taking its slots and counting as SACKed bytes, until
+ * SND.UNA moved again. */
+KT_CASE(sack_blocks_of_an_old_ack_stay_out_of_the_scoreboard)
+{
+	struct node *n = node_new(NULL, IP_A, 1);
+	struct floo_tcp *c = fake_conn(n);
+
+	c->snd_una = B0 + 5 * M;
+	CHECK(sb_ack(c, 2, 2, (uint32_t[]){3, 4, 7, 8}) == M);
+	CHECK(sb_is(c, 1, (uint32_t[]){7, 8}));
+	CHECK(sb_ack(c, 2, 1, (uint32_t[]){4, 6}) == M); /* clipped at SND.UNA */
+	CHECK(sb_is(c, 2, (uint32_t[]){5, 6, 7, 8}));
+	CHECK(tcp_sb_bytes(c) == 2 * M);
+	node_free(n);
+}
+
 /* ---- TLP (RFC 8985 7) ---- */
 
 KT_CASE(tlp_probe_timeout_rules)
@@ -434,9 +476,15 @@ KT_CASE(tlp_probe_timeout_rules)
 	c->snd_max = c->snd_una + 20 * M;
 	c->srtt8 = 4; /* 0.5 ms: the 2 ms floor */
 	CHECK(tcp_pto_ms(c) == TCP_PTO_MIN_MS);
-	c->flags |= TF_RECOVERY;
+	c->snd_nxt = c->snd_max;
+	c->flags |= TF_RECOVERY; /* the repair probe, once per silence */
+	c->tlp_end = c->snd_max; /* (a loss probe out does not count) */
+	tcp_tlp_arm(c);
+	CHECK(c->t_tlp == c->st->now_ns + (uint64_t)TCP_PTO_MIN_MS * 1000000u);
+	c->rprobe_out = true;
 	tcp_tlp_arm(c);
 	CHECK(c->t_tlp == 0);
+	c->rprobe_out = false;
 	c->flags &= (uint16_t)~TF_RECOVERY;
 	c->tlp_end = c->snd_max; /* a probe is out: no second one */
 	tcp_tlp_arm(c);
@@ -553,18 +601,27 @@ KT_CASE(tcp_sack_recovers_many_losses_in_one_window_without_rto)
 	node_free(b);
 }
 
+/* After `first` bytes, `more` bytes of which the fifth segment and its
+ * first retransmission are dropped; returns the bytes sent in all. */
+static uint32_t lose_a_retransmission(struct node **a, struct node **b, struct app *ca,
+                                      struct app *sa, uint32_t first, uint32_t more)
+{
+	fill();
+	sack_pair(a, b, ca, sa);
+	send_and_run(*a, *b, ca, pattern, first, 100);
+	drops(5, 5, 0, true);
+	(*a)->filter = drop_some;
+	send_and_run(*a, *b, ca, pattern + first, more, 150);
+	return first + more;
+}
+
 KT_CASE(tcp_lost_retransmission_found_by_rack_without_rto)
 {
 	struct node *a, *b;
 	struct app ca, sa;
+	uint32_t n = lose_a_retransmission(&a, &b, &ca, &sa, 200000, 40000);
 
-	fill();
-	sack_pair(&a, &b, &ca, &sa);
-	send_and_run(a, b, &ca, pattern, 200000, 100);
-	drops(5, 5, 0, true); /* one segment and its first retransmission */
-	a->filter = drop_some;
-	send_and_run(a, b, &ca, pattern + 200000, 40000, 150);
-	CHECK(sa.rx_len == 240000 && !memcmp(sa.rx, pattern, 240000));
+	CHECK(sa.rx_len == n && !memcmp(sa.rx, pattern, n));
 	CHECK(d_seen_n == 1 && d_seen_seq[0] == 0); /* both copies dropped */
 	CHECK(floo_stats(a->st)->tcp_timeouts == 0);
 	CHECK(floo_stats(a->st)->tcp_rack_lost >= 1);
@@ -596,6 +653,30 @@ KT_CASE(tcp_tail_loss_recovered_by_probe_without_rto)
 		        ca.c->rack_min_rtt_us, ca.c->rack_reord);
 	CHECK(sa.rx_len == 100000 + 5u * ca.c->mss && !memcmp(sa.rx, pattern, sa.rx_len));
 	CHECK(floo_stats(a->st)->tcp_loss_probes >= 1);
+	CHECK(floo_stats(a->st)->tcp_timeouts == 0);
+	CHECK_NO_LEAK(b);
+	app_fini(&ca);
+	app_fini(&sa);
+	node_free(a);
+	node_free(b);
+}
+
+/* Bug (issue 14 item 6, fifth pass): a lost retransmission with nothing
+ * sent after it (the application had no more; on the impaired echo, the
+ * peer's data held in our window) left RACK no later delivery to judge
+ * it by, and no probe was armed in recovery: the RTO (200 ms) repaired
+ * it. Now the repair probe does, a PTO after the last ACK. */
+KT_CASE(tcp_lost_retransmission_at_the_tail_repaired_by_probe_without_rto)
+{
+	struct node *a, *b;
+	struct app ca, sa;
+	/* The fifth of ten segments (1448 bytes each) and its first resend. */
+	uint32_t n = lose_a_retransmission(&a, &b, &ca, &sa, 100000, 10 * 1448);
+
+	CHECK(ca.c->mss == 1448);
+	CHECK(sa.rx_len == n && !memcmp(sa.rx, pattern, n));
+	CHECK(d_seen_n == 1 && d_seen_seq[0] == 0); /* both copies dropped */
+	CHECK(floo_stats(a->st)->tcp_repair_probes >= 1);
 	CHECK(floo_stats(a->st)->tcp_timeouts == 0);
 	CHECK_NO_LEAK(b);
 	app_fini(&ca);

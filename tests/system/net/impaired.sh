@@ -34,7 +34,7 @@ pids=()
 cleanup() {
 	# NET_IMPAIR_DEBUG=1: the client kernel's TCP loss counters.
 	[ -n "${NET_IMPAIR_DEBUG:-}" ] && ip netns exec "$nc" nstat -az 2>/dev/null |
-		grep -E 'Timeouts|Retrans|SACK|Loss|Recovery|TLP|OFO|Reorder' | grep -v ' 0 ' >&2
+		grep -E 'Timeouts|Retrans|SACK|Loss|Recovery|TLP|OFO|Reorder|Spurious|Undo|Skipped|PAWS' | grep -v ' 0 ' >&2
 	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 	# floo-bench server forks a child per connection: end whatever is
 	# still running inside the namespaces before they go.

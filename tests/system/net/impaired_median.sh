@@ -11,9 +11,9 @@ runs=${NET_IMPAIR_RUNS:-5}
 seed=${NET_IMPAIR_SEED:-14}
 bmode=host
 [ "$mode" = webd ] && bmode=tcg # the server under QEMU's TCG
-# Floo's congestion control: floo-demo's --cc in FLOO_DEMO_ARGS, else its default.
-fcc=cubic
-case " ${FLOO_DEMO_ARGS:-} " in *" --cc bbr "*) fcc=bbr ;; esac
+# Floo's congestion control: floo-demo's --cc in FLOO_DEMO_ARGS, else its default (bbr).
+fcc=bbr
+case " ${FLOO_DEMO_ARGS:-} " in *" --cc cubic "*) fcc=cubic ;; esac
 [ "$mode" = linux ] && fcc=none
 defcc=$(cat /proc/sys/net/ipv4/tcp_congestion_control 2>/dev/null || echo unknown)
 t=$(FLOO_BENCH_CC=$cc bash "$(dirname "$0")/impaired.sh" "$mode" "$runs" 4000000 "$seed" 2>/dev/null) ||

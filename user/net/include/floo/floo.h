@@ -53,9 +53,12 @@ struct floo_config {
 	uint32_t n_frag;      /* IPv4 reassembly slots (64 KiB each) */
 	uint32_t tcp_sndq;    /* send references per connection (<= 1024) */
 	uint32_t tcp_cc;      /* congestion control: FLOO_CC_CUBIC or FLOO_CC_BBR */
+	uint32_t tcp_pacing;  /* BBR's pacing: FLOO_PACING_ON or _OFF (the default) */
 };
-#define FLOO_CC_CUBIC 1u /* loss-based: RFC 9438 (the default) */
-#define FLOO_CC_BBR   2u /* model-based, paced: BBR (SACK connections) */
+#define FLOO_CC_CUBIC   1u /* loss-based: RFC 9438; without SACK always */
+#define FLOO_CC_BBR     2u /* model-based: BBR (SACK connections; the default) */
+#define FLOO_PACING_ON  1u /* BBR spreads each window over the RTT */
+#define FLOO_PACING_OFF 2u /* BBR sends what cwnd allows at once (as CUBIC) */
 
 void floo_config_default(struct floo_config *cfg);
 size_t floo_mem_size(const struct floo_config *cfg);
@@ -99,6 +102,9 @@ struct floo_stats {
 	uint64_t drop_vnet; /* received virtio-net headers refused */
 	uint64_t tcp_loss_probes, tcp_rack_lost, tcp_dsacks, tcp_undos;
 	uint64_t tcp_dsacks_ignored; /* of no retransmission we remember */
+	/* probes sent while repairing (recovery, or going back after an
+	 * RTO) after a PTO of silence: a lost retransmission at the tail */
+	uint64_t tcp_repair_probes;
 	/* loss recovery: episodes entered, milliseconds spent in them, RTOs
 	 * that ended one; cwnd summed at each new ACK (mean = sum / acks) */
 	uint64_t tcp_recoveries, tcp_recovery_ms, tcp_rto_in_recovery;
