@@ -5,6 +5,7 @@
  * writes in flight together; completions in any order. */
 #include <lib/string.h>
 
+#include "crc32c.h"
 #include "store_int.h"
 
 /* The platform's completion: only marks the slot (it may run inside
@@ -218,15 +219,48 @@ static int write_out(struct store *s, struct store_part *p, bool sync)
 	return STORE_OK;
 }
 
+void st_copy_frame(struct store *s, uint8_t *dst, const uint8_t *hdr, const struct st_gather *g)
+{
+	memcpy(dst, hdr, FRAME_HDR);
+	memcpy(dst + FRAME_HDR, g->head, g->head_len);
+	if (g->len > g->head_len)
+		store_iov_copy(dst + FRAME_HDR + g->head_len, g->v, g->skip, g->len - g->head_len);
+	s->copied += g->len;
+}
+
+void store_iov_copy(uint8_t *dst, const struct store_iov *v, size_t skip, size_t n)
+{
+	for (; n; v++, skip = 0) {
+		size_t k = v->len - skip < n ? v->len - skip : n;
+		memcpy(dst, (const uint8_t *)v->base + skip, k);
+		dst += k, n -= k;
+	}
+}
+
+uint32_t store_iov_crc32c(uint32_t crc, const struct store_iov *v, size_t skip, size_t n)
+{
+	for (; n; v++, skip = 0) {
+		size_t k = v->len - skip < n ? v->len - skip : n;
+		crc = store_crc32c(crc, (const uint8_t *)v->base + skip, k);
+		n -= k;
+	}
+	return crc;
+}
+
+uint64_t store_copied_bytes(const struct store *s)
+{
+	return s->copied;
+}
+
 /* A frame too big for the tail (p has no write in flight): the tail's
  * bytes, the frame header and the payload go out together from a scratch
  * buffer, asynchronously when the platform can (p's high watermark moves
  * to its end offset plus count when the write completes); the last
  * partial block continues in the tail. */
-int st_write_big(struct store *s, struct store_part *p, const uint8_t *hdr, const void *payload,
-                 uint32_t len, uint32_t count)
+int st_write_big(struct store *s, struct store_part *p, const uint8_t *hdr,
+                 const struct st_gather *g, uint32_t count)
 {
-	uint32_t total = p->tail_used + FRAME_HDR + len;
+	uint32_t total = p->tail_used + FRAME_HDR + g->len;
 	uint32_t nblk = (total + STORE_BLOCK - 1) / STORE_BLOCK;
 	uint32_t full = total / STORE_BLOCK * STORE_BLOCK, i = ST_WRITES;
 	uint64_t blk = seg_blk(s, p->segs[p->nsegs - 1]) + p->tail_base / STORE_BLOCK;
@@ -237,8 +271,7 @@ int st_write_big(struct store *s, struct store_part *p, const uint8_t *hdr, cons
 	if (!(b = s->pl.alloc(s->pl.ctx, (size_t)nblk * STORE_BLOCK)))
 		return STORE_ENOMEM;
 	memcpy(b, p->tail, p->tail_used);
-	memcpy(b + p->tail_used, hdr, FRAME_HDR);
-	memcpy(b + p->tail_used + FRAME_HDR, payload, len);
+	st_copy_frame(s, b + p->tail_used, hdr, g);
 	memset(b + total, 0, (size_t)nblk * STORE_BLOCK - total);
 	if (s->pl.write_start && (i = free_slot(s)) < ST_WRITES &&
 	    !w_start(s, p, i, b, blk, nblk, p->end_off + count, true)) {
