@@ -12,7 +12,7 @@
  * still in the receive buffers it arrived in (kr_init_gather: several pieces). */
 struct rcur {
 	const struct store_iov *v;
-	size_t skip; /* into v[0] */
+	size_t skip;   /* into v[0] */
 	uint32_t left; /* bytes from here to the blob's end */
 };
 

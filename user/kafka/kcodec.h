@@ -19,8 +19,8 @@ struct kr {
 	const uint8_t *p;
 	uint32_t n, off;
 	bool bad;
-	bool flex;       /* flexible version: compact strings, arrays, bytes */
-	bool arena_full; /* gathering: a field crossing pieces did not fit */
+	bool flex;                 /* flexible version: compact strings, arrays, bytes */
+	bool arena_full;           /* gathering: a field crossing pieces did not fit */
 	const struct store_iov *v; /* gathering: the piece holding offset off */
 	size_t v_off;              /* off's position in *v */
 	uint8_t *arena;            /* gathering: copies of fields crossing pieces */

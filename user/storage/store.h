@@ -183,9 +183,9 @@ struct store_iov {
 /* store_append_sum of the payload head[0, head_len) followed by len -
  * head_len bytes read from v[0] (from skip on), v[1], ... (as many pieces as
  * those bytes take; head_len <= len). */
-int store_append_gather(struct store *s, struct store_part *p, const void *head,
-                        uint32_t head_len, const struct store_iov *v, size_t skip, uint32_t len,
-                        uint32_t count, int64_t max_ts, uint32_t sum_from, uint32_t sum)
+int store_append_gather(struct store *s, struct store_part *p, const void *head, uint32_t head_len,
+                        const struct store_iov *v, size_t skip, uint32_t len, uint32_t count,
+                        int64_t max_ts, uint32_t sum_from, uint32_t sum)
     __attribute__((warn_unused_result));
 /* Copy n bytes of the gathered pieces v (from skip in v[0]) to dst. */
 void store_iov_copy(uint8_t *dst, const struct store_iov *v, size_t skip, size_t n);

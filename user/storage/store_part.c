@@ -211,9 +211,9 @@ static uint32_t gather_crc(uint32_t crc, const struct st_gather *g, uint32_t n)
 	return n > h ? store_iov_crc32c(crc, g->v, g->skip, n - h) : crc;
 }
 
-int store_append_gather(struct store *s, struct store_part *p, const void *head,
-                        uint32_t head_len, const struct store_iov *v, size_t skip, uint32_t len,
-                        uint32_t count, int64_t max_ts, uint32_t sum_from, uint32_t sum)
+int store_append_gather(struct store *s, struct store_part *p, const void *head, uint32_t head_len,
+                        const struct store_iov *v, size_t skip, uint32_t len, uint32_t count,
+                        int64_t max_ts, uint32_t sum_from, uint32_t sum)
 {
 	uint32_t slot, pos, seg_bytes = s->seg_blocks * STORE_BLOCK;
 	uint8_t hdr[FRAME_HDR];
