@@ -176,8 +176,9 @@ bool kr_cstr(struct kr *r, struct kstr *s)
 
 	s->len = (int32_t)n - 1;
 	s->p = NULL;
-	if (n > 0x7fff)
-		r->bad = true;
+	if (n >
+	    0x7fff) /* bug compact_string_too_long_kept_its_length: a NULL string of len bytes */
+		r->bad = true, s->len = 0;
 	else if (n > 1 && !(s->p = (const char *)kr_take(r, n - 1)))
 		s->len = 0;
 	return !r->bad;

@@ -205,11 +205,15 @@ static bool absorb_from(struct fconn *f, struct floo_pbuf *pb, uint32_t from, bo
 	return true;
 }
 
-/* A DATA buffer in order: onto the request being gathered, or absorbed. */
+/* A DATA buffer in order: onto the request being gathered, or absorbed; false when it has to
+ * wait (held): no room, or the request being gathered is whole (what follows it is taken once
+ * the broker has it). */
 static bool take(struct fconn *f, struct floo_pbuf *pb)
 {
 	if (!f->gathering)
 		return absorb_from(f, pb, 0, true);
+	if (f->g_have >= f->g_need)
+		return false;
 	pb->next = NULL;
 	f->g_tail->next = pb;
 	f->g_tail = pb;
