@@ -31,6 +31,8 @@ static void rc_step(struct rcur *c, uint32_t n)
 	size_t k = c->skip + n;
 
 	c->left -= n;
+	if (!c->left)
+		return; /* at the end (a blob's last batch): no walk over its pieces */
 	while (c->left && k >= c->v->len)
 		k -= c->v->len, c->v++;
 	c->skip = k;

@@ -224,12 +224,8 @@ static bool take(struct fconn *f, struct floo_pbuf *pb)
 
 static void gather_release(struct fconn *f)
 {
-	while (f->g_head) {
-		struct floo_pbuf *pb = f->g_head;
-		f->g_head = pb->next;
-		floo_tcp_release(f->t->st, pb);
-	}
-	f->g_tail = NULL;
+	floo_tcp_release_list(f->t->st, f->g_head);
+	f->g_head = f->g_tail = NULL;
 	f->gathering = false;
 }
 
