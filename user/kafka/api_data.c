@@ -38,17 +38,24 @@ static void rc_step(struct rcur *c, uint32_t n)
 	c->skip = k;
 }
 
-/* The batch header at c (left >= BATCH_HDR) copied to h. */
-static void rc_header(const struct rcur *c, uint8_t h[BATCH_HDR])
+/* The batch header at c (left >= BATCH_HDR): in place when in one piece, else copied to buf. */
+static const uint8_t *rc_header(const struct rcur *c, uint8_t buf[BATCH_HDR])
 {
-	store_iov_copy(h, c->v, c->skip, BATCH_HDR);
+	if (c->v->len - c->skip >= BATCH_HDR)
+		return (const uint8_t *)c->v->base + c->skip;
+	store_iov_copy(buf, c->v, c->skip, BATCH_HDR);
+	return buf;
 }
 
-/* store_crc32c of the batch at c whose header (possibly changed) is h: bytes 21 on. */
+/* store_crc32c of the batch at c whose header (possibly changed, or a copy) is h: bytes 21 on;
+ * one pass when the batch lies in one piece as it is. */
 static uint32_t rc_batch_crc(const struct rcur *c, const uint8_t *h, uint32_t total)
 {
+	const uint8_t *at = (const uint8_t *)c->v->base + c->skip;
 	struct rcur d = *c;
 
+	if (h == at && total <= c->v->len - c->skip)
+		return store_crc32c(0, h + 21, total - 21);
 	rc_step(&d, BATCH_HDR);
 	return store_iov_crc32c(store_crc32c(0, h + 21, BATCH_HDR - 21), d.v, d.skip,
 	                        total - BATCH_HDR);
@@ -60,7 +67,8 @@ static int rec_check(const struct kbytes *rec, uint32_t *count, int64_t *max_ts)
 {
 	struct store_iov one;
 	struct rcur c = rc_init(rec, &one);
-	uint8_t h[BATCH_HDR];
+	uint8_t buf[BATCH_HDR];
+	const uint8_t *h;
 
 	*count = 0;
 	*max_ts = -1;
@@ -71,7 +79,7 @@ static int rec_check(const struct kbytes *rec, uint32_t *count, int64_t *max_ts)
 		int32_t lod;
 		if (c.left < BATCH_HDR)
 			return KERR_CORRUPT;
-		rc_header(&c, h);
+		h = rc_header(&c, buf);
 		total = get_be32(h + 8) + 12;
 		if (total < BATCH_HDR || total > c.left || total - 12 > 0x7fffffffu)
 			return KERR_CORRUPT;
@@ -108,12 +116,13 @@ int api_batch_check(const uint8_t *p, uint32_t len, uint32_t *count, int64_t *ma
 static int16_t batch_max_ok(const struct kbytes *rec, int32_t max)
 {
 	struct store_iov one;
-	uint8_t h[BATCH_HDR];
+	uint8_t buf[BATCH_HDR];
 
-	for (struct rcur c = rc_init(rec, &one); c.left; rc_step(&c, get_be32(h + 8) + 12)) {
-		rc_header(&c, h);
+	for (struct rcur c = rc_init(rec, &one); c.left;) {
+		const uint8_t *h = rc_header(&c, buf);
 		if (get_be32(h + 8) + 12 > (uint32_t)max)
 			return KERR_TOO_LARGE;
+		rc_step(&c, get_be32(h + 8) + 12);
 	}
 	return KERR_NONE;
 }
@@ -134,7 +143,9 @@ static int16_t produce_append(struct broker *b, struct store_part *p, const stru
 
 	*base = (int64_t)store_part_end(p);
 	while (c.left) {
-		rc_header(&c, h);
+		const uint8_t *src = rc_header(&c, h);
+		if (src != h)
+			memcpy(h, src, BATCH_HDR); /* changed below: a copy */
 		uint32_t total = get_be32(h + 8) + 12;
 		uint32_t n = get_be32(h + 23) + 1;
 		int err;
@@ -177,7 +188,9 @@ static int16_t produce_idem(struct broker *b, struct store_part *p, uint32_t t, 
 	int64_t dup;
 	int16_t err;
 
-	rc_header(&c, h);
+	const uint8_t *src = rc_header(&c, h);
+	if (src != h)
+		memcpy(h, src, BATCH_HDR); /* a copy: kept past the append */
 	if (!prod_batch_is_idempotent(h))
 		return produce_append(b, p, rec, append_time, base);
 	if (get_be32(h + 8) + 12 != (uint32_t)rec->len)

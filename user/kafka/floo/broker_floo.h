@@ -6,10 +6,14 @@
  * driver).
  *
  * Receive: each FLOO_TCP_DATA buffer is copied into its connection's
- * input buffer (a Kafka request spans packets; the broker parses and
- * rewrites contiguous frames) and handed back to Floo at once; when the
- * input buffer is full the packet buffers are held, Floo's receive window
- * closes and the client is slowed down (backpressure).
+ * input buffer (a Kafka request spans packets; the broker parses
+ * contiguous frames) and handed back to Floo at once; when the input
+ * buffer is full the packet buffers are held, Floo's receive window
+ * closes and the client is slowed down (backpressure). A large Produce
+ * request (gather_bytes) is not copied: its buffers are held until it is
+ * whole and the broker decodes it where it lies
+ * (broker_conn_input_gather), copying its record batches once, into the
+ * store; the buffers then go back to Floo together.
  * Send: the broker's iovec is queued with floo_tcp_send() by reference,
  * piece by piece as reference slots free up; nothing is copied. Once a
  * response is queued whole the broker may send the next one
