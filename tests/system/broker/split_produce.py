@@ -8,10 +8,14 @@ requests are decoded in the packet buffers they arrived in
 Every request must be answered with error 0 and consecutive base offsets,
 the corrupted one with CORRUPT_MESSAGE (2); a Fetch then returns exactly
 the batches produced, the corrupted one absent."""
+import os
 import socket
 import struct
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import kafkaraw as kr  # noqa: E402
 
 ADDR = sys.argv[1]
 TOPIC = b"split"
@@ -32,7 +36,7 @@ def crc32c(data):
 
 
 def s(x):
-    return struct.pack(">h", len(x)) + x
+    return kr.kstr(x)
 
 
 def batch(n, fill):
@@ -45,8 +49,7 @@ def batch(n, fill):
 
 
 def frame(key, ver, corr, body):
-    b = struct.pack(">hhi", key, ver, corr) + s(b"split") + body
-    return struct.pack(">i", len(b)) + b
+    return kr.frame(key, ver, corr, body, client=b"split")
 
 
 def produce(corr, rec):
@@ -64,16 +67,7 @@ def fetch(corr, off):
 
 
 def recv_resp(sock):
-    def exact(n):
-        b = b""
-        while len(b) < n:
-            c = sock.recv(n - len(b))
-            if not c:
-                raise SystemExit("connection closed")
-            b += c
-        return b
-    n = struct.unpack(">i", exact(4))[0]
-    return exact(n)
+    return kr.recv_frame(sock)
 
 
 def produce_result(r):
