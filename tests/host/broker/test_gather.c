@@ -294,7 +294,8 @@ static void t_store_gather_uneven_pieces(void)
 			at += c;
 		}
 		uint64_t copied = store_copied_bytes(e->st);
-		CHECK(store_append_gather(e->st, p, src, 100, v, 0, len, 1, 1000, len, 0) == STORE_OK);
+		CHECK(store_append_gather(e->st, p, src, 100, v, 0, len, 1, 1000, len, 0) ==
+		      STORE_OK);
 		CHECK(store_copied_bytes(e->st) - copied == len);
 		CHECK(store_flush(e->st) == STORE_OK);
 		struct store_read rd;

@@ -456,16 +456,15 @@ static void feed_gathered(struct fconn *f)
 	t->stats.rx_gathered += f->g_need;
 	struct floo_pbuf *last = f->g_tail;
 	uint32_t rest = (uint32_t)(f->g_have - f->g_need);
-	if (rest && f->g_head == last) { /* keep the last buffer: the next request begins in it */
-		f->g_head = NULL;
-	} else if (rest) {
-		struct floo_pbuf *pb = f->g_head;
-		while (pb->next != last)
-			pb = pb->next;
-		pb->next = NULL;
+	if (rest &&
+	    last) { /* keep the last buffer (the list's tail): the next request begins in it */
+		struct floo_pbuf **pp = &f->g_head;
+		while (*pp && *pp != last)
+			pp = &(*pp)->next;
+		*pp = NULL;
 	}
 	gather_release(f);
-	if (rest && !absorb_from(f, last, last->len - rest, true))
+	if (rest && last && !absorb_from(f, last, last->len - rest, true))
 		floo_tcp_release(t->st, last); /* out of memory: the connection is closing */
 }
 
