@@ -15,10 +15,10 @@ BROKER_SAN_BIN := $(BROKER_B)/hallows-broker-san
 BROKER_TSAN_BIN := $(BROKER_B)/hallows-broker-tsan
 BROKER_UNIT_TESTS := $(BROKER_B)/test_codec $(BROKER_B)/test_store $(BROKER_B)/test_broker \
 	$(BROKER_B)/test_admin $(BROKER_B)/test_idem $(BROKER_B)/test_flex $(BROKER_B)/test_txn \
-	$(BROKER_B)/test_compact $(BROKER_B)/test_shard
+	$(BROKER_B)/test_compact $(BROKER_B)/test_shard $(BROKER_B)/test_gather
 BROKER_TOOLS := $(BROKER_B)/rdk_client $(BROKER_B)/rdk_loadgen $(BROKER_B)/rdk_admin $(BROKER_B)/rdk_txn
 BROKER_FUZZERS := $(BROKER_B)/fuzz_request $(BROKER_B)/fuzz_recovery $(BROKER_B)/fuzz_batch \
-	$(BROKER_B)/fuzz_compact $(BROKER_B)/fuzz_zbatch
+	$(BROKER_B)/fuzz_compact $(BROKER_B)/fuzz_zbatch $(BROKER_B)/fuzz_gather
 
 ALL_TARGETS += $(BROKER_BIN)
 TEST_GROUPS += broker-unit broker-system

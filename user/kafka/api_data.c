@@ -8,30 +8,86 @@
 
 #define BATCH_HDR 61u
 
+/* A position in a records blob, which is either in the request buffer (one piece) or
+ * still in the receive buffers it arrived in (kr_init_gather: several pieces). */
+struct rcur {
+	const struct store_iov *v;
+	size_t skip;   /* into v[0] */
+	uint32_t left; /* bytes from here to the blob's end */
+};
+
+static struct rcur rc_init(const struct kbytes *rec, struct store_iov *one)
+{
+	if (rec->p) {
+		*one = (struct store_iov){rec->p, (size_t)rec->len};
+		return (struct rcur){one, 0, (uint32_t)rec->len};
+	}
+	return (struct rcur){rec->v, rec->skip, (uint32_t)rec->len};
+}
+
+/* Step over n bytes (n <= left); a cursor at the end stays on its last piece. */
+static void rc_step(struct rcur *c, uint32_t n)
+{
+	size_t k = c->skip + n;
+
+	c->left -= n;
+	if (!c->left)
+		return; /* at the end (a blob's last batch): no walk over its pieces */
+	while (c->left && k >= c->v->len)
+		k -= c->v->len, c->v++;
+	c->skip = k;
+}
+
+/* The batch header at c (left >= BATCH_HDR): in place when in one piece, else copied to buf. */
+static const uint8_t *rc_header(const struct rcur *c, uint8_t buf[BATCH_HDR])
+{
+	if (c->v->len - c->skip >= BATCH_HDR)
+		return (const uint8_t *)c->v->base + c->skip;
+	store_iov_copy(buf, c->v, c->skip, BATCH_HDR);
+	return buf;
+}
+
+/* store_crc32c of the batch at c whose header (possibly changed, or a copy) is h: bytes 21 on;
+ * one pass when the batch lies in one piece as it is. */
+static uint32_t rc_batch_crc(const struct rcur *c, const uint8_t *h, uint32_t total)
+{
+	const uint8_t *at = (const uint8_t *)c->v->base + c->skip;
+	struct rcur d = *c;
+
+	if (h == at && total <= c->v->len - c->skip)
+		return store_crc32c(0, h + 21, total - 21);
+	rc_step(&d, BATCH_HDR);
+	return store_iov_crc32c(store_crc32c(0, h + 21, BATCH_HDR - 21), d.v, d.skip,
+	                        total - BATCH_HDR);
+}
+
 /* Validate one records blob of concatenated v2 batches. Returns a Kafka
  * error code; on success *count is the number of offsets the blob takes. */
-int api_batch_check(const uint8_t *p, uint32_t len, uint32_t *count, int64_t *max_ts)
+static int rec_check(const struct kbytes *rec, uint32_t *count, int64_t *max_ts)
 {
-	uint32_t off = 0;
+	struct store_iov one;
+	struct rcur c = rc_init(rec, &one);
+	uint8_t buf[BATCH_HDR];
+	const uint8_t *h;
 
 	*count = 0;
 	*max_ts = -1;
-	if (len < BATCH_HDR)
+	if (c.left < BATCH_HDR)
 		return KERR_CORRUPT;
-	while (off < len) {
-		const uint8_t *h = p + off;
-		uint32_t rest = len - off, total;
+	while (c.left) {
+		uint32_t total;
 		int32_t lod;
-		if (rest < BATCH_HDR)
+		if (c.left < BATCH_HDR)
 			return KERR_CORRUPT;
+		h = rc_header(&c, buf);
 		total = get_be32(h + 8) + 12;
-		if (total < BATCH_HDR || total > rest || total - 12 > 0x7fffffffu)
+		if (total < BATCH_HDR || total > c.left || total - 12 > 0x7fffffffu)
 			return KERR_CORRUPT;
 		if (total > STORE_MAX_PAYLOAD)
 			return KERR_TOO_LARGE;
 		if (h[16] != 2 || (h[22] & 7) > 4)
 			return KERR_CORRUPT;
-		if (get_be32(h + 17) != store_crc32c(0, h + 21, total - 21))
+		if (get_be32(h + 17) != rc_batch_crc(&c, h, total))
 			return KERR_CORRUPT;
 		/* control batches are the broker's own; a transactional batch
 		 * needs a producer id */
@@ -43,69 +99,76 @@ int api_batch_check(const uint8_t *p, uint32_t len, uint32_t *count, int64_t *ma
 		*count += (uint32_t)lod + 1;
 		if ((int64_t)get_be64(h + 35) > *max_ts)
 			*max_ts = (int64_t)get_be64(h + 35);
-		off += total;
+		rc_step(&c, total);
 	}
 	return KERR_NONE;
+}
+
+int api_batch_check(const uint8_t *p, uint32_t len, uint32_t *count, int64_t *max_ts)
+{
+	const struct kbytes rec = {.p = (uint8_t *)(uintptr_t)p, .len = (int32_t)len};
+
+	return rec_check(&rec, count, max_ts);
 }
 
 /* MESSAGE_TOO_LARGE when a batch of a checked blob is longer than the
  * topic's max.message.bytes (Kafka counts the whole batch). */
-static int16_t batch_max_ok(const uint8_t *p, uint32_t len, int32_t max)
+static int16_t batch_max_ok(const struct kbytes *rec, int32_t max)
 {
-	for (uint32_t off = 0; off < len; off += get_be32(p + off + 8) + 12)
-		if (get_be32(p + off + 8) + 12 > (uint32_t)max)
+	struct store_iov one;
+	uint8_t buf[BATCH_HDR];
+
+	for (struct rcur c = rc_init(rec, &one); c.left;) {
+		const uint8_t *h = rc_header(&c, buf);
+		if (get_be32(h + 8) + 12 > (uint32_t)max)
 			return KERR_TOO_LARGE;
+		rc_step(&c, get_be32(h + 8) + 12);
+	}
 	return KERR_NONE;
 }
 
-/* message.timestamp.type=LogAppendTime: every batch of a checked blob gets
- * the LogAppendTime attribute (bit 3) and the broker's time as its
- * MaxTimestamp, and a new CRC (both fields are covered by it), as Kafka
- * does. Returns the time set. */
-static int64_t stamp_append_time(struct broker *b, uint8_t *p, uint32_t len)
-{
-	int64_t now = (int64_t)(b->pl.wall_ms ? b->pl.wall_ms(b->pl.ctx) : b->pl.now_ms(b->pl.ctx));
-
-	for (uint32_t off = 0; off < len; off += get_be32(p + off + 8) + 12) {
-		uint8_t *h = p + off;
-		uint32_t total = get_be32(h + 8) + 12, crc;
-		h[22] |= 0x08;
-		put_be64(h + 35, (uint64_t)now);
-		crc = store_crc32c(0, h + 21, total - 21);
-		for (int i = 0; i < 4; i++)
-			h[17 + i] = (uint8_t)(crc >> (24 - 8 * i));
-	}
-	return now;
-}
-
 /* Append every batch of a checked blob; returns a Kafka error code and
- * the base offset of the first batch. */
-static int16_t produce_append(struct broker *b, struct store_part *p, uint8_t *rec, uint32_t len,
-                              int64_t *base)
+ * the base offset of the first batch. The bytes are copied once, from the
+ * blob (request buffer or receive buffers) into the store; each batch's
+ * header is set on a copy: BaseOffset and PartitionLeaderEpoch (outside
+ * the batch CRC), and with append_time >= 0 (message.timestamp.type=
+ * LogAppendTime) the LogAppendTime attribute (bit 3) and the broker's time
+ * as MaxTimestamp with a new CRC (both are covered by it), as Kafka does. */
+static int16_t produce_append(struct broker *b, struct store_part *p, const struct kbytes *rec,
+                              int64_t append_time, int64_t *base)
 {
-	uint32_t off = 0;
+	struct store_iov one;
+	struct rcur c = rc_init(rec, &one), d;
+	uint8_t h[BATCH_HDR];
 
 	*base = (int64_t)store_part_end(p);
-	while (off < len) {
-		uint8_t *h = rec + off;
+	while (c.left) {
+		const uint8_t *src = rc_header(&c, h);
+		if (src != h)
+			memcpy(h, src, BATCH_HDR); /* changed below: a copy */
 		uint32_t total = get_be32(h + 8) + 12;
 		uint32_t n = get_be32(h + 23) + 1;
 		int err;
-		/* BaseOffset and PartitionLeaderEpoch lie outside the batch
-		 * CRC; the stored bytes are the client's with these set. */
 		put_be64(h, store_part_end(p));
 		memset(h + 12, 0, 4);
+		if (append_time >= 0) {
+			h[22] |= 0x08;
+			put_be64(h + 35, (uint64_t)append_time);
+			put_be32(h + 17, rc_batch_crc(&c, h, total));
+		}
+		d = c;
+		rc_step(&d, BATCH_HDR);
 		PROF_ENTER(PROF_STORE);
-		/* the batch CRC (bytes 21 on) was checked by api_batch_check or set by
-		 * stamp_append_time: the store's frame CRC combines it */
-		err = store_append_sum(b->st, p, h, total, n, (int64_t)get_be64(h + 35), 21,
-		                       get_be32(h + 17));
+		/* the batch CRC (bytes 21 on) was checked by rec_check or set above: the store's
+		 * frame CRC combines it */
+		err = store_append_gather(b->st, p, h, BATCH_HDR, d.v, d.skip, total, n,
+		                          (int64_t)get_be64(h + 35), 21, get_be32(h + 17));
 		PROF_LEAVE();
 		if (err) {
 			broker_log(b, "broker: append failed", "", err);
 			return err == STORE_EINVAL ? KERR_TOO_LARGE : KERR_STORAGE;
 		}
-		off += total;
+		rc_step(&c, total);
 	}
 	b->data_arrived = true;
 	return KERR_NONE;
@@ -114,34 +177,43 @@ static int16_t produce_append(struct broker *b, struct store_part *p, uint8_t *r
 /* Append a checked blob, applying the idempotence rules when its batch
  * carries a producer id: such a blob must be exactly one batch (as Kafka
  * requires for magic 2); a retry of one of the producer's last batches
- * is answered with the original base offset and not stored again. */
+ * is answered with the original base offset and not stored again. The
+ * rules read the batch header only (a copy: the blob may be gathered). */
 static int16_t produce_idem(struct broker *b, struct store_part *p, uint32_t t, uint32_t k,
-                            struct kbytes *rec, int64_t *base)
+                            const struct kbytes *rec, int64_t append_time, int64_t *base)
 {
+	struct store_iov one;
+	struct rcur c = rc_init(rec, &one);
+	uint8_t h[BATCH_HDR];
 	int64_t dup;
 	int16_t err;
 
-	if (!prod_batch_is_idempotent(rec->p))
-		return produce_append(b, p, rec->p, (uint32_t)rec->len, base);
-	if (get_be32(rec->p + 8) + 12 != (uint32_t)rec->len)
+	const uint8_t *src = rc_header(&c, h);
+	if (src != h)
+		memcpy(h, src, BATCH_HDR); /* a copy: kept past the append */
+	if (!prod_batch_is_idempotent(h))
+		return produce_append(b, p, rec, append_time, base);
+	if (get_be32(h + 8) + 12 != (uint32_t)rec->len)
 		return KERR_INVALID_RECORD;
-	if ((err = txn_produce_check(b, t, k, rec->p)) || (err = prod_check(b, t, k, rec->p, &dup)))
+	if ((err = txn_produce_check(b, t, k, h)) || (err = prod_check(b, t, k, h, &dup)))
 		return err;
 	if (dup >= 0) {
 		*base = dup;
 		broker_log(b, "broker: duplicate idempotent batch, original offset", "", dup);
 		return KERR_NONE;
 	}
-	if (!(err = produce_append(b, p, rec->p, (uint32_t)rec->len, base))) {
-		prod_update(b, t, k, rec->p, *base);
-		txn_part_batch(b, t, k, rec->p, (uint32_t)rec->len, *base);
+	if (!(err = produce_append(b, p, rec, append_time, base))) {
+		prod_update(b, t, k, h, *base);
+		txn_part_batch(b, t, k, h, BATCH_HDR, *base); /* a client's batch: header only */
 	}
 	return err;
 }
 
 /* Decode-only pass over the topic data; false when malformed. */
-static bool produce_decode(struct kr r)
+static bool produce_decode_at(struct kr *rp)
 {
+	struct kr r = *rp;
+
 	int32_t nt = kr_array(&r, r.flex ? 3 : 6, false);
 	struct kstr s;
 	struct kbytes rec;
@@ -157,6 +229,7 @@ static bool produce_decode(struct kr r)
 		kr_tags(&r);
 	}
 	kr_tags(&r);
+	rp->arena_full = r.arena_full;
 	return !r.bad && r.off == r.n;
 }
 
@@ -182,11 +255,12 @@ static bool produce_part(struct broker *b, struct kresp *r, struct kreq *q, int 
 		err = KERR_INVALID_ACKS;
 	else if (rec.len <= 0)
 		err = KERR_CORRUPT;
-	else if (!(err = (int16_t)api_batch_check(rec.p, (uint32_t)rec.len, &count, &ts)) &&
-	         !(err = batch_max_ok(rec.p, (uint32_t)rec.len, b->tconf[tid].max_msg))) {
+	else if (!(err = (int16_t)rec_check(&rec, &count, &ts)) &&
+	         !(err = batch_max_ok(&rec, b->tconf[tid].max_msg))) {
 		if (b->tconf[tid].append_time)
-			append_time = stamp_append_time(b, rec.p, (uint32_t)rec.len);
-		err = produce_idem(b, p, (uint32_t)tid, (uint32_t)idx, &rec, &base);
+			append_time = (int64_t)(b->pl.wall_ms ? b->pl.wall_ms(b->pl.ctx)
+			                                      : b->pl.now_ms(b->pl.ctx));
+		err = produce_idem(b, p, (uint32_t)tid, (uint32_t)idx, &rec, append_time, &base);
 	}
 	if (err) {
 		base = -1;
@@ -220,7 +294,7 @@ int api_produce(struct broker *b, struct kconn *c, struct kreq *q)
 	kr_str(&q->r, &txn);
 	acks = kr_i16(&q->r);
 	(void)kr_i32(&q->r);
-	if (q->r.bad || !produce_decode(q->r))
+	if (q->r.bad || !produce_decode_at(&q->r))
 		return -1;
 	if (acks != 0 && !(r = broker_resp_new(b, c, q->corr)))
 		return -1;

@@ -399,17 +399,18 @@ static int reply_unsupported(struct broker *b, struct kconn *c, struct kreq *q)
 }
 
 /* Parse the request header and run the handler for one frame. */
-static int handle_frame(struct broker *b, struct kconn *c, uint8_t *p, uint32_t n)
+static int handle_req(struct broker *b, struct kconn *c, struct kreq *qp)
 {
-	struct kreq q = {.raw = p, .raw_len = n};
+	struct kreq q = *qp;
 	struct kstr client;
 
-	kr_init(&q.r, p, n);
 	q.key = kr_i16(&q.r);
 	q.ver = kr_i16(&q.r);
 	q.corr = kr_i32(&q.r);
-	if (!kr_str(&q.r, &client))
+	if (!kr_str(&q.r, &client)) {
+		qp->r.arena_full = q.r.arena_full;
 		return -1;
+	}
 	q.client = client;
 	if (q.key == API_VERSIONS)
 		return api_versions(b, c, &q);
@@ -429,9 +430,18 @@ static int handle_frame(struct broker *b, struct kconn *c, uint8_t *p, uint32_t 
 		c->req_flex = q.r.flex;
 		rc = api_table[i].fn(b, c, &q);
 		c->req_flex = false;
+		qp->r.arena_full = q.r.arena_full;
 		return rc;
 	}
 	return reply_unsupported(b, c, &q);
+}
+
+static int handle_frame(struct broker *b, struct kconn *c, uint8_t *p, uint32_t n)
+{
+	struct kreq q = {.raw = p, .raw_len = n};
+
+	kr_init(&q.r, p, n);
+	return handle_req(b, c, &q);
 }
 
 size_t broker_conn_input(struct broker *b, struct kconn *c, uint8_t *data, size_t len)
@@ -458,6 +468,38 @@ close:
 	c->closing = true;
 	b->pl.close(b->pl.ctx, c->handle);
 	return len;
+}
+
+#define GATHER_ARENA 1024u /* header fields crossing receive buffers, copied aside */
+
+int broker_conn_input_gather(struct broker *b, struct kconn *c, const struct store_iov *v,
+                             size_t skip, uint32_t len)
+{
+	uint8_t hd[6], arena[GATHER_ARENA];
+	struct kreq q = {0};
+	uint32_t n;
+
+	if (c->closing)
+		return BROKER_GATHER_DONE;
+	if (c->nq >= KCONN_MAX_QUEUE)
+		return BROKER_GATHER_LATER;
+	if (len < 4 + 8)
+		return BROKER_GATHER_COPY;
+	store_iov_copy(hd, v, skip, sizeof(hd));
+	n = get_be32(hd);
+	/* anything but a well-sized Produce goes the usual way, which also reports bad sizes */
+	if (n != len - 4 || n > b->cfg.max_request || get_be16(hd + 4) != API_PRODUCE)
+		return BROKER_GATHER_COPY;
+	kr_init_gather(&q.r, v, skip + 4, n, arena, sizeof(arena));
+	if (!handle_req(b, c, &q))
+		return BROKER_GATHER_DONE;
+	/* a request decoded before anything changes: with the arena full, nothing was done */
+	if (q.r.arena_full)
+		return BROKER_GATHER_COPY;
+	broker_log(b, "broker: malformed request, closing", "api", API_PRODUCE);
+	c->closing = true;
+	b->pl.close(b->pl.ctx, c->handle);
+	return BROKER_GATHER_DONE;
 }
 
 /* Make responses that waited for durability ready once a flush covers them. */

@@ -94,6 +94,18 @@ struct kconn *broker_conn_open(struct broker *b, void *handle);
  * left unconsumed while too many responses are queued: the transport
  * offers the rest again after sends complete (every loop turn). */
 size_t broker_conn_input(struct broker *b, struct kconn *c, uint8_t *data, size_t len);
+/* One whole request (its 4-byte size field and len - 4 bytes more) still in
+ * the buffers it arrived in: v from skip in v[0], as many pieces as it
+ * takes. A Produce request is decoded where it lies and its record batches
+ * are copied from there into the store (one copy); the pieces are not
+ * changed. BROKER_GATHER_DONE: handled (or the connection closed);
+ * BROKER_GATHER_LATER: not now (responses queued, see broker_conn_input),
+ * offer it again; BROKER_GATHER_COPY: nothing done, hand it to
+ * broker_conn_input contiguous (not a Produce, or fields crossing pieces
+ * beyond what the decoder copies aside). */
+enum { BROKER_GATHER_DONE, BROKER_GATHER_LATER, BROKER_GATHER_COPY };
+int broker_conn_input_gather(struct broker *b, struct kconn *c, const struct store_iov *v,
+                             size_t skip, uint32_t len);
 void broker_send_done(struct broker *b, struct kconn *c);
 /* For transports that reference the iovec until the peer acknowledges it
  * (Floo): the send in flight is complete as far as the connection goes

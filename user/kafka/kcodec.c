@@ -4,18 +4,66 @@
 #include <lib/string.h>
 
 #include "kcodec.h"
+#include "storage/store.h"
 
 void kr_init(struct kr *r, const uint8_t *p, uint32_t n)
 {
+	memset(r, 0, sizeof(*r));
 	r->p = p;
 	r->n = n;
-	r->off = 0;
-	r->bad = false;
-	r->flex = false;
 }
 
-/* Pointer to the next n bytes, or NULL (and bad) when they are missing. */
-static const uint8_t *kr_take(struct kr *r, uint32_t n)
+void kr_init_gather(struct kr *r, const struct store_iov *v, size_t skip, uint32_t n,
+                    uint8_t *arena, uint32_t cap)
+{
+	memset(r, 0, sizeof(*r));
+	r->n = n;
+	r->v = v;
+	r->v_off = skip;
+	r->arena = arena;
+	r->arena_cap = cap;
+	while (n && r->v_off >= r->v->len) /* an empty or used-up first piece */
+		r->v_off -= r->v->len, r->v++;
+}
+
+/* Step a gathering reader over n bytes (present), to the piece holding the next. */
+static void kr_gather_step(struct kr *r, uint32_t n)
+{
+	size_t k = r->v_off + n;
+
+	r->off += n;
+	while (r->off < r->n && k >= r->v->len)
+		k -= r->v->len, r->v++;
+	r->v_off = k;
+}
+
+/* The next n bytes of a gathering reader: in place when in one piece, else copied (into tmp
+ * when !keep and they fit, the arena otherwise). */
+static const uint8_t *kr_gather(struct kr *r, uint32_t n, bool keep)
+{
+	const uint8_t *p = (const uint8_t *)r->v->base + r->v_off;
+	uint8_t *d;
+
+	if (n > r->v->len - r->v_off) {
+		if (!keep && n <= sizeof(r->tmp)) {
+			d = r->tmp;
+		} else if (n <= r->arena_cap - r->arena_used) {
+			d = r->arena + r->arena_used;
+			r->arena_used += n;
+		} else {
+			r->bad = r->arena_full = true;
+			return NULL;
+		}
+		store_iov_copy(d, r->v, r->v_off, n);
+		p = d;
+	}
+	kr_gather_step(r, n);
+	return p;
+}
+
+/* Pointer to the next n bytes, or NULL (and bad) when they are missing; keep: the caller
+ * keeps the pointer past the next read (a gathering reader copies such bytes to its arena). */
+static const uint8_t *kr_take_keep(struct kr *r, uint32_t n, bool keep)
 {
 	const uint8_t *p;
 
@@ -23,14 +71,35 @@ static const uint8_t *kr_take(struct kr *r, uint32_t n)
 		r->bad = true;
 		return NULL;
 	}
+	if (r->v)
+		return n ? kr_gather(r, n, keep) : (const uint8_t *)"";
 	p = r->p + r->off;
 	r->off += n;
 	return p;
 }
 
+static const uint8_t *kr_take(struct kr *r, uint32_t n)
+{
+	return kr_take_keep(r, n, true);
+}
+
+/* Step over n bytes without reading them. */
+static bool kr_skip(struct kr *r, uint32_t n)
+{
+	if (r->bad || n > r->n - r->off) {
+		r->bad = true;
+		return false;
+	}
+	if (r->v)
+		kr_gather_step(r, n);
+	else
+		r->off += n;
+	return true;
+}
+
 static uint64_t kr_be(struct kr *r, uint32_t n)
 {
-	const uint8_t *p = kr_take(r, n);
+	const uint8_t *p = kr_take_keep(r, n, false);
 	uint64_t v = 0;
 
 	for (uint32_t i = 0; p && i < n; i++)
@@ -107,8 +176,9 @@ bool kr_cstr(struct kr *r, struct kstr *s)
 
 	s->len = (int32_t)n - 1;
 	s->p = NULL;
-	if (n > 0x7fff)
-		r->bad = true;
+	if (n >
+	    0x7fff) /* bug compact_string_too_long_kept_its_length: a NULL string of len bytes */
+		r->bad = true, s->len = 0;
 	else if (n > 1 && !(s->p = (const char *)kr_take(r, n - 1)))
 		s->len = 0;
 	return !r->bad;
@@ -125,10 +195,18 @@ bool kr_bytes(struct kr *r, struct kbytes *b)
 
 	b->len = n;
 	b->p = NULL;
+	b->v = r->v;
+	b->skip = r->v_off;
 	if (n < -1)
 		r->bad = true;
-	if (n > 0 && !(b->p = (uint8_t *)(uintptr_t)kr_take(r, (uint32_t)n)))
+	if (n > 0 && r->v) { /* located, not read */
+		if (r->bad || (uint32_t)n > r->n - r->off)
+			r->bad = true, b->len = 0;
+		else
+			kr_gather_step(r, (uint32_t)n);
+	} else if (n > 0 && !(b->p = (uint8_t *)(uintptr_t)kr_take(r, (uint32_t)n))) {
 		b->len = 0;
+	}
 	return !r->bad;
 }
 
@@ -138,7 +216,7 @@ void kr_skip_tags(struct kr *r)
 
 	for (uint32_t i = 0; i < n && !r->bad; i++) {
 		(void)kr_uvarint(r);
-		(void)kr_take(r, kr_uvarint(r));
+		(void)kr_skip(r, kr_uvarint(r));
 	}
 }
 

@@ -9,12 +9,23 @@
 
 #include <lib/bytes.h> /* get_be32() and friends for the wire */
 
-/* Reader: any read past the end sets bad and yields zeroes. */
+struct store_iov;
+
+/* Reader: any read past the end sets bad and yields zeroes. A gathering
+ * reader (kr_init_gather) reads the same from pieces (receive buffers):
+ * fields that cross pieces are copied into its arena (full: bad and
+ * arena_full), and BYTES are not read but located (kbytes.v, .skip). */
 struct kr {
 	const uint8_t *p;
 	uint32_t n, off;
 	bool bad;
-	bool flex; /* flexible version: compact strings, arrays, bytes */
+	bool flex;                 /* flexible version: compact strings, arrays, bytes */
+	bool arena_full;           /* gathering: a field crossing pieces did not fit */
+	const struct store_iov *v; /* gathering: the piece holding offset off */
+	size_t v_off;              /* off's position in *v */
+	uint8_t *arena;            /* gathering: copies of fields crossing pieces */
+	uint32_t arena_used, arena_cap;
+	uint8_t tmp[8]; /* an integer crossing pieces */
 };
 
 struct kstr {
@@ -25,9 +36,16 @@ struct kstr {
 struct kbytes {
 	uint8_t *p; /* writable: produce rewrites BaseOffset in place */
 	int32_t len;
+	/* gathering reader: p is NULL and the len bytes start skip bytes into v[0] */
+	const struct store_iov *v;
+	size_t skip;
 };
 
 void kr_init(struct kr *r, const uint8_t *p, uint32_t n);
+/* A reader of n bytes from the pieces v (from skip in v[0]), with an arena
+ * of cap bytes for fields that cross pieces. */
+void kr_init_gather(struct kr *r, const struct store_iov *v, size_t skip, uint32_t n,
+                    uint8_t *arena, uint32_t cap);
 int8_t kr_i8(struct kr *r);
 int16_t kr_i16(struct kr *r);
 int32_t kr_i32(struct kr *r);

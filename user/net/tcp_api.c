@@ -153,6 +153,38 @@ void floo_tcp_release(struct floo_stack *st, struct floo_pbuf *pb)
 	floo_pbuf_free(st, pb);
 }
 
+void floo_tcp_release_list(struct floo_stack *st, struct floo_pbuf *pb)
+{
+	struct floo_tcp *c = NULL;
+	uint32_t bytes = 0, n = 0, before;
+
+	if (pb && pb->owner && pb->owner <= st->cfg.n_tcp) {
+		c = &st->tcp[pb->owner - 1];
+		if (c->gen != pb->owner_gen || c->state == TCP_CLOSED)
+			c = NULL;
+	}
+	while (pb) {
+		struct floo_pbuf *next = pb->next;
+		if (c && pb->owner == (uint32_t)(c - st->tcp) + 1 && pb->owner_gen == c->gen) {
+			bytes += pb->len;
+			n++;
+			floo_pbuf_free(st, pb);
+		} else {
+			floo_tcp_release(st, pb); /* another connection's (not expected) */
+		}
+		pb = next;
+	}
+	if (!n)
+		return;
+	before = tcp_rcv_space(c);
+	c->rcv_held -= bytes;
+	c->rcv_held_pb -= n;
+	if (before < c->mss || tcp_rcv_space(c) - before >= st->cfg.tcp_rcv_buf / 2) {
+		c->flags |= TF_WNDUPD;
+		tcp_mark_dirty(c);
+	}
+}
+
 void floo_rxq_push(struct floo_rxq *q, struct floo_pbuf *pb)
 {
 	pb->next = NULL;

@@ -174,6 +174,26 @@ int store_append(struct store *s, struct store_part *p, const void *payload, uin
 int store_append_sum(struct store *s, struct store_part *p, const void *payload, uint32_t len,
                      uint32_t count, int64_t max_ts, uint32_t sum_from, uint32_t sum)
     __attribute__((warn_unused_result));
+/* One piece of a payload gathered from several buffers (chained receive
+ * buffers: the payload is copied once, from them into the tail). */
+struct store_iov {
+	const void *base;
+	size_t len;
+};
+/* store_append_sum of the payload head[0, head_len) followed by len -
+ * head_len bytes read from v[0] (from skip on), v[1], ... (as many pieces as
+ * those bytes take; head_len <= len). */
+int store_append_gather(struct store *s, struct store_part *p, const void *head, uint32_t head_len,
+                        const struct store_iov *v, size_t skip, uint32_t len, uint32_t count,
+                        int64_t max_ts, uint32_t sum_from, uint32_t sum)
+    __attribute__((warn_unused_result));
+/* Copy n bytes of the gathered pieces v (from skip in v[0]) to dst. */
+void store_iov_copy(uint8_t *dst, const struct store_iov *v, size_t skip, size_t n);
+/* store_crc32c continued over n bytes of the gathered pieces. */
+uint32_t store_iov_crc32c(uint32_t crc, const struct store_iov *v, size_t skip, size_t n);
+/* Payload bytes the store copied into its buffers (appends; one copy per
+ * appended byte). */
+uint64_t store_copied_bytes(const struct store *s);
 /* Whole payloads from the one containing offset, up to max_bytes (at least
  * one). STORE_ERANGE when offset is outside [start, hwm]. */
 int store_read(struct store *s, struct store_part *p, uint64_t offset, uint32_t max_bytes,

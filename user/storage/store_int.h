@@ -99,6 +99,7 @@ struct store {
 	uint64_t flush_need;    /* append counter when it was requested */
 	uint64_t write_errors;
 	uint64_t writes_done; /* completed writes: their data became readable */
+	uint64_t copied;      /* payload bytes copied into the store's buffers */
 	bool write_failed;    /* a write failed since store_write_pending last ran */
 	/* partitions with dirty set, so store_write_pending visits those alone (kept
 	 * by st_set_dirty; a pass that visits every partition corrects it) */
@@ -140,8 +141,19 @@ int st_write_out_sync(struct store *s, struct store_part *p);
 int st_write_sync_all(struct store *s);
 void st_part_quiesce(struct store *s, struct store_part *p);
 int st_part_wait(struct store *s, struct store_part *p);
-int st_write_big(struct store *s, struct store_part *p, const uint8_t *hdr, const void *payload,
-                 uint32_t len, uint32_t count);
+/* A frame's payload: head_len bytes at head, then len - head_len bytes gathered from v (from
+ * skip in v[0]) (store_append_gather). */
+struct st_gather {
+	const uint8_t *head;
+	uint32_t head_len;
+	const struct store_iov *v;
+	size_t skip;
+	uint32_t len;
+};
+/* The frame header and g's payload copied to dst (counted in copied). */
+void st_copy_frame(struct store *s, uint8_t *dst, const uint8_t *hdr, const struct st_gather *g);
+int st_write_big(struct store *s, struct store_part *p, const uint8_t *hdr,
+                 const struct st_gather *g, uint32_t count);
 int st_flush_try(struct store *s);
 int store_recover(struct store *s);
 void st_encode_frame_hdr(uint8_t *h, uint32_t len, uint64_t base, int64_t ts, uint32_t count,

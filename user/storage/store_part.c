@@ -199,12 +199,29 @@ int store_append(struct store *s, struct store_part *p, const void *payload, uin
 int store_append_sum(struct store *s, struct store_part *p, const void *payload, uint32_t len,
                      uint32_t count, int64_t max_ts, uint32_t sum_from, uint32_t sum)
 {
+	return store_append_gather(s, p, payload, len, NULL, 0, len, count, max_ts, sum_from, sum);
+}
+
+/* store_crc32c continued over the gathered payload's bytes [0, n). */
+static uint32_t gather_crc(uint32_t crc, const struct st_gather *g, uint32_t n)
+{
+	uint32_t h = n < g->head_len ? n : g->head_len;
+
+	crc = store_crc32c(crc, g->head, h);
+	return n > h ? store_iov_crc32c(crc, g->v, g->skip, n - h) : crc;
+}
+
+int store_append_gather(struct store *s, struct store_part *p, const void *head, uint32_t head_len,
+                        const struct store_iov *v, size_t skip, uint32_t len, uint32_t count,
+                        int64_t max_ts, uint32_t sum_from, uint32_t sum)
+{
 	uint32_t slot, pos, seg_bytes = s->seg_blocks * STORE_BLOCK;
 	uint8_t hdr[FRAME_HDR];
 	uint32_t old_crc;
+	const struct st_gather g = {head, head_len, v, skip, len};
 	int err;
 
-	if (!len || len > STORE_MAX_PAYLOAD || !count)
+	if (!len || len > STORE_MAX_PAYLOAD || !count || head_len > len || (head_len < len && !v))
 		return STORE_EINVAL;
 	if (!p->tail && !(p->tail = st_alloc(s, TAIL_CAP)))
 		return STORE_ENOMEM;
@@ -220,7 +237,7 @@ int store_append_sum(struct store *s, struct store_part *p, const void *payload,
 	 */
 	if (sum_from > len || len - sum_from < CRC32C_COMBINE_MIN)
 		sum_from = len;
-	p->last_crc = store_crc32c(p->last_crc, payload, sum_from);
+	p->last_crc = gather_crc(p->last_crc, &g, sum_from);
 	if (sum_from < len)
 		p->last_crc = store_crc32c_combine(p->last_crc, sum, len - sum_from);
 	put_le32(hdr + 32, p->last_crc);
@@ -239,11 +256,10 @@ int store_append_sum(struct store *s, struct store_part *p, const void *payload,
 			goto undo;
 	}
 	if (p->tail_used + FRAME_HDR + len <= TAIL_CAP - STORE_BLOCK) {
-		memcpy(p->tail + p->tail_used, hdr, FRAME_HDR);
-		memcpy(p->tail + p->tail_used + FRAME_HDR, payload, len);
+		st_copy_frame(s, p->tail + p->tail_used, hdr, &g);
 		p->tail_used += FRAME_HDR + len;
 		st_set_dirty(s, p, true);
-	} else if ((err = st_write_big(s, p, hdr, payload, len, count))) {
+	} else if ((err = st_write_big(s, p, hdr, &g, count))) {
 		goto undo;
 	}
 	s->segs[slot].end_pos = pos + FRAME_HDR + len;

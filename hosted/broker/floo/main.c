@@ -159,14 +159,16 @@ static void print_stats(struct floo_stack *st, const struct bfloo_stats *s)
 	fprintf(
 	    stderr,
 	    "hallows-broker-floo: conns accepted %llu refused %llu closed %llu aborted %llu; "
-	    "rx %llu bytes (copied %llu, held pbufs %llu); tx %llu bytes by reference in "
+	    "rx %llu bytes (copied %llu, gathered %llu, held pbufs %llu); tx %llu bytes by "
+	    "reference in "
 	    "%llu refs (slot waits %llu, sent before the previous ACK %llu); tcp retrans %llu\n",
 	    (unsigned long long)s->accepted, (unsigned long long)s->refused,
 	    (unsigned long long)s->closed, (unsigned long long)s->aborted,
 	    (unsigned long long)s->rx_bytes, (unsigned long long)s->rx_copied,
-	    (unsigned long long)s->rx_held, (unsigned long long)s->tx_bytes,
-	    (unsigned long long)s->tx_refs, (unsigned long long)s->tx_slot_waits,
-	    (unsigned long long)s->tx_early, (unsigned long long)fs->tcp_retransmits);
+	    (unsigned long long)s->rx_gathered, (unsigned long long)s->rx_held,
+	    (unsigned long long)s->tx_bytes, (unsigned long long)s->tx_refs,
+	    (unsigned long long)s->tx_slot_waits, (unsigned long long)s->tx_early,
+	    (unsigned long long)fs->tcp_retransmits);
 	fprintf(stderr, "hallows-broker-floo: free pbufs %u of %u\n", floo_pbuf_free_count(st),
 	        floo_config_pbufs(st));
 }
@@ -349,7 +351,11 @@ int main(int argc, char **argv)
 	bfloo_fill_platform(&bpl);
 	if (!(b = broker_create(&bpl, &cfg, store)))
 		return 1;
-	struct bfloo_config tcfg = {.port = o.port, .max_conns = 1000, .max_input = o.max_input};
+	struct bfloo_config tcfg = {.port = o.port,
+	                            .max_conns = 1000,
+	                            .max_input = o.max_input,
+	                            .gather_bytes = 192u << 10,
+	                            .gather_pbufs = 192};
 	if (!(t = bfloo_create(st, b, &bpl, &tcfg))) {
 		fprintf(stderr, "hallows-broker-floo: cannot listen on port %u\n", o.port);
 		return 1;

@@ -58,6 +58,12 @@ write("request", "apiversions_v3", apiv3)
 write("request", "metadata_v4", meta(2, b"t1"))
 write("request", "produce_fetch", meta(1, b"t") + produce(2, b"t") + produce(3, b"t", 1) +
       produce(4, b"t", 0) + fetch(5, b"t", 0) + fetch(6, b"t", 3))
+# fuzz_gather: a cut seed, then requests (each cut into pieces; a produce of two partitions)
+two = frame(0, 7, 7, b"\xff\xff" + struct.pack(">hi", 1, 30000) + struct.pack(">i", 1) + s(b"t") +
+            struct.pack(">iii", 2, 0, len(BATCH)) + BATCH + struct.pack(">ii", 1, len(BATCH)) + BATCH)
+for seed in (0, 1, 200):
+    write("gather", "produce_%d" % seed, bytes([seed]) + meta(1, b"t") + produce(2, b"t") +
+          produce(3, b"t", 1) + two + fetch(5, b"t", 0))
 write("request", "list_offsets", meta(1, b"t") + frame(2, 2, 2, struct.pack(">ib", -1, 1) +
       struct.pack(">i", 1) + s(b"t") + struct.pack(">iiq", 1, 0, -2)))
 write("request", "group", join(1) + frame(10, 2, 2, s(b"g") + b"\x00") +

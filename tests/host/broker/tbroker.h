@@ -343,7 +343,7 @@ static __attribute__((unused)) bool fetch_aborted_ok;
 static __attribute__((unused)) struct kbytes fetch_resp(struct kr *r, int16_t *err, int64_t *hwm)
 {
 	struct kstr s;
-	struct kbytes rec = {NULL, -1};
+	struct kbytes rec = {.p = NULL, .len = -1};
 
 	CHECK(kr_i32(r) == 0 && kr_i16(r) == 0 && kr_i32(r) == 0);
 	CHECK(kr_i32(r) == 1);

@@ -210,10 +210,25 @@ static void t_topic_names(void)
 	CHECK(!topic_name_valid(&null) && !topic_name_valid(&l250));
 }
 
+/* Bug compact_string_too_long_kept_its_length: a COMPACT_STRING longer than 32,767 bytes marked
+ * the reader bad but left its length with no bytes (a NULL string the response writer copied). */
+static void t_compact_string_too_long(void)
+{
+	const uint8_t in[] = {0x81, 0x80, 0x02, 'a', 'b'}; /* uvarint 32769: 32,768 bytes */
+	struct kr r;
+	struct kstr s;
+
+	kr_init(&r, in, sizeof(in));
+	r.flex = true;
+	CHECK(!kr_str(&r, &s));
+	CHECK(r.bad && s.p == NULL && s.len <= 0);
+}
+
 int main(int argc, char **argv)
 {
 	kt_group = "broker-unit";
 	kt_add("codec_crc32c_check_values", t_crc32c);
+	kt_add("codec_compact_string_too_long_kept_its_length", t_compact_string_too_long);
 	kt_add("codec_crc32c_hw_matches_tables", t_crc32c_hw_matches_tables);
 	kt_add("codec_crc32c_fold_matches_tables", t_crc32c_fold_matches_tables);
 	kt_add("codec_crc32c_combine_matches_one_pass", t_crc32c_combine_matches_one_pass);

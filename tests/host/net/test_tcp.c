@@ -311,6 +311,32 @@ KT_CASE(tcp_zero_window_probe_and_reopen)
 	pair_down(&p);
 }
 
+/* The same with the held buffers handed back as one list (floo_tcp_release_list, as the
+ * broker's transport does after a request decoded in them): the window reopens, every byte
+ * arrives, no buffer or receive accounting is lost. */
+KT_CASE(tcp_release_list_reopens_window)
+{
+	struct floo_config cfg = {.tcp_rcv_buf = 8192, .tcp_rcv_pbufs = 32};
+	struct pair p;
+
+	pair_up(&p, &cfg);
+	p.sa.hold = true;
+	push(&p, 100000, 10000, 2000);
+	CHECK(p.ca.c->snd_wnd == 0 && p.sa.nheld > 1);
+	CHECK(p.sa.c->rcv_held_pb == (uint32_t)p.sa.nheld);
+	p.sa.hold = false;
+	for (int i = 0; i + 1 < p.sa.nheld; i++)
+		p.sa.held[i]->next = p.sa.held[i + 1];
+	p.sa.held[p.sa.nheld - 1]->next = NULL;
+	floo_tcp_release_list(p.b->st, p.sa.held[0]);
+	p.sa.nheld = 0;
+	CHECK(p.sa.c->rcv_held == 0 && p.sa.c->rcv_held_pb == 0);
+	push(&p, 0, 1, 5000);
+	CHECK(p.sa.rx_len == 100000 && !memcmp(p.sa.rx, src, 100000));
+	CHECK_NO_LEAK(p.b);
+	pair_down(&p);
+}
+
 KT_CASE(tcp_window_scaling_and_timestamps_negotiated)
 {
 	struct floo_config cfg = {.tcp_rcv_buf = 262144, .tcp_rcv_pbufs = 256, .n_pbufs = 1024};

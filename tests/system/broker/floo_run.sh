@@ -180,6 +180,8 @@ check "kcat consumer group (-G) commits and resumes" t_group
 check "librdkafka produce acks=all zstd and consume" t_librdkafka
 check "malformed frames refused, broker still serves" t_garbage
 check "50 concurrent clients" t_many_conns
+check "produce requests split at every byte boundary, a corrupted batch refused (gathered decode)" \
+	in_ns timeout 120 python3 "$(dirname "$0")/split_produce.py" "$addr"
 check "20000 pipelined requests while not reading: all answered in order (backpressure)" \
 	in_ns timeout 60 python3 "$(dirname "$0")/pipeline.py" "$addr" 20000
 
@@ -195,6 +197,9 @@ if [ -n "$pb" ] && [ "$3" = "$5" ]; then ok "no packet buffer leaked"; else noto
 held=$(echo "$stats" | sed -n 's/.*held pbufs \([0-9]*\).*/\1/p')
 if [ -n "$held" ] && [ "$held" -gt 0 ]; then ok "input held back when the buffer was full ($held packet buffers)"; else
 	notok "input held back when the buffer was full ($stats)"; fi
+gath=$(echo "$stats" | sed -n 's/.*gathered \([0-9]*\),.*/\1/p')
+if [ -n "$gath" ] && [ "$gath" -gt 500000 ]; then ok "large produce requests decoded in the packet buffers ($gath bytes)"; else
+	notok "large produce requests decoded in the packet buffers ($stats)"; fi
 txb=$(echo "$stats" | sed -n 's/.*tx \([0-9]*\) bytes by reference.*/\1/p')
 if [ -n "$txb" ] && [ "$txb" -gt 8000000 ]; then ok "responses went to Floo by reference ($txb bytes, none copied)"; else
 	notok "responses went to Floo by reference ($stats)"; fi

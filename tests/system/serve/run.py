@@ -250,6 +250,21 @@ def consume(kport):
 
 
 COUNTER = re.compile(r"^brokerd: fetch payload sent by reference (\d+) B, copied by the CPU (\d+) B", re.M)
+PRODUCE = re.compile(r"^brokerd: produce payload copied by the CPU: transport (\d+) B, store (\d+) B; "
+                     r"requests decoded in the receive buffers (\d+) B", re.M)
+
+
+def produce_counters(q, min_store=0):
+    """brokerd's last produce copy counters (transport, store, gathered) once the store's
+    reaches min_store."""
+    m = None
+    for _ in range(60):
+        ms = PRODUCE.findall(q.text())
+        m = tuple(int(x) for x in ms[-1]) if ms else None
+        if m and m[1] >= min_store:
+            break
+        time.sleep(0.2)
+    return m
 
 
 def counters(q, want_ref, want_copied):
@@ -696,6 +711,21 @@ def main():
             tap.line(r.returncode == 0 and "delivered %d failed 0" % M in out,
                      "librdkafka_produce_%d_records_lz4_acks_all_every_partition" % M,
                      out + r.stderr.decode(errors="replace"))
+            # bulk produce, uncompressed: large requests decoded in the receive buffers, the
+            # payload copied once (into the store), not twice
+            before = produce_counters(q) or (0, 0, 0)
+            r = subprocess.run([a.rdk, "produce", "127.0.0.1:%d" % kport, "bulk", "2000", "1000",
+                                "1", "none", "bulk"], capture_output=True, timeout=120)
+            after = produce_counters(q, before[1] + 2000 * 1000)
+            d = [x - y for x, y in zip(after or before, before)]
+            ok = (r.returncode == 0 and d[1] >= 2000 * 1000 and d[2] >= d[1] // 2 and
+                  d[0] < d[2] // 10)
+            tap.line(ok, "bulk_produce_payload_copied_once_by_the_cpu",
+                     "transport %d B, store %d B, decoded in the receive buffers %d B; %s" %
+                     (d[0], d[1], d[2], r.stdout.decode(errors="replace")[-200:]))
+            print("# serve: bulk produce: transport copied %d B, store %d B, %d B decoded in "
+                  "place: %.2f copies per stored byte" % (d[0], d[1], d[2],
+                                                          (d[0] + d[1]) / max(d[1], 1)))
             r = subprocess.run([a.rdk, "consume", "127.0.0.1:%d" % kport, "rdk", "60"],
                                capture_output=True, timeout=120)
             got_rdk = set(r.stdout.decode(errors="replace").split())

@@ -481,7 +481,11 @@ static bool broker_up(uint32_t addr)
 		rt_printf("brokerd: broker_create failed\n");
 		return false;
 	}
-	struct bfloo_config tc = {.port = g.cfg.port, .max_conns = 200, .max_input = 5u << 20};
+	struct bfloo_config tc = {.port = g.cfg.port,
+	                          .max_conns = 200,
+	                          .max_input = 5u << 20,
+	                          .gather_bytes = (1u << 20) - (32u << 10),
+	                          .gather_pbufs = 600};
 	if (!(g.t = bfloo_create(g.fh.st, g.b, &bpl, &tc))) {
 		rt_printf("brokerd: cannot listen on port %u\n", g.cfg.port);
 		return false;
@@ -526,6 +530,9 @@ static void report(void)
 	    floo_pbuf_free_count(g.fh.st), floo_config_pbufs(g.fh.st), f->rx_nopbuf, f->tx_dropped,
 	    f->tx_ring_full, t->rx_held, f->faults, f->wakeups, f->timer_wakeups, f->deep_sleeps,
 	    f->idle_calls, f->yields);
+	rt_printf("brokerd: produce payload copied by the CPU: transport %lu B, store %lu B; "
+	          "requests decoded in the receive buffers %lu B (%lu copied after all)\n",
+	          t->rx_copied, store_copied_bytes(g.st), t->rx_gathered, t->rx_gather_copied);
 	prof_report();
 	rt_printf("brokerd: loop iterations with work: %lu with frames or a flush, %lu polling on, "
 	          "%lu before a sleep\n",

@@ -129,8 +129,11 @@ static int start_net(struct appl *a, const struct bappl_config *cfg, const struc
 		floo_set_ipv4(a->fs, cfg->addr, cfg->mask, cfg->gw);
 	else
 		floo_dhcp_start(a->fs);
-	struct bfloo_config tc = {
-	    .port = cfg->port, .max_conns = cfg->max_conns, .max_input = 80u << 20};
+	struct bfloo_config tc = {.port = cfg->port,
+	                          .max_conns = cfg->max_conns,
+	                          .max_input = 80u << 20,
+	                          .gather_bytes = 192u << 10,
+	                          .gather_pbufs = 192};
 	if (!(a->t = bfloo_create(a->fs, a->b, &a->bpl, &tc))) {
 		appl_log(a, "bappl: cannot listen", "", cfg->port);
 		return STORE_EINVAL;

@@ -5,9 +5,11 @@
 #include <lib/prof.h>
 #include <lib/string.h>
 
-#define IN_MIN    65536u
-#define IN_SHRINK (4u << 20) /* shrink a buffer this large when a small request follows */
-#define INFLIGHT  32u        /* responses per connection sent but not yet acknowledged */
+#define IN_MIN      65536u
+#define IN_SHRINK   (4u << 20) /* shrink a buffer this large when a small request follows */
+#define INFLIGHT    32u        /* responses per connection sent but not yet acknowledged */
+#define GATHER_MIN  8192u      /* requests this large may be read where they arrived */
+#define GATHER_SCAN 64         /* whole requests stepped over to find the one arriving */
 
 /* A response handed to Floo: references still out, and whether the broker
  * has moved on (broker_send_hold) and waits for broker_send_release. */
@@ -31,6 +33,13 @@ struct fconn {
 	const struct kiov *iov;             /* the response being queued */
 	uint32_t niov, iov_i;
 	size_t iov_off;
+	/* [cb] the request being gathered (decoded where it lies, not copied): its
+	 * buffers, from g_skip in the first; g_have of its g_need bytes are in */
+	struct floo_pbuf *g_head, *g_tail;
+	uint32_t g_n, g_skip, g_iov_cap;
+	uint64_t g_have, g_need;
+	struct store_iov *g_iov; /* the pieces handed to the broker */
+	bool gathering;
 	struct fresp q[INFLIGHT]; /* [cb] oldest first; the last is the one being queued */
 	uint32_t qhead, qn;
 	bool sending, want_close, closing;
@@ -58,29 +67,28 @@ static void t_free(struct bfloo *t, void *p)
 		t->pl->free(t->pl->ctx, p);
 }
 
-/* Where the first request not yet whole in the input ends (each request is its 4-byte length and
- * what follows), the bytes being those buffered and then pb's; 0 when that is not known yet. A
- * client may pipeline: the requests buffered whole are stepped over (8 at most: beyond, 0), so the
- * buffer grows once to hold them and the next, not again (copying them) as that one arrives. */
-static uint64_t front_request(const struct fconn *f, const struct floo_pbuf *pb)
+/* The first request not yet whole in the input followed by pb's bytes from from (each request
+ * is its 4-byte length and what follows): its start and end in those bytes; false when not
+ * known yet (its size field not in, or more than GATHER_SCAN whole requests before it). A large
+ * request grows the buffer once to hold it (and those before), not again (copying them) as it
+ * arrives. */
+static bool front_request(const struct fconn *f, const struct floo_pbuf *pb, uint32_t from,
+                          uint64_t *start, uint64_t *end)
 {
-	uint64_t off = 0;
-	uint8_t h[4];
+	uint64_t off = 0, total = (uint64_t)f->in_len + pb->len - from;
 
-	for (int n = 0; off + 4 <= f->in_len; n++) {
-		uint64_t end = off + 4 + get_be32(f->in + off);
-		if (end > f->in_len)
-			return end;
-		if (n == 8)
-			return 0;
-		off = end;
+	for (int n = 0; n < GATHER_SCAN && off + 4 <= total; n++) {
+		uint32_t len = 0;
+		for (uint64_t i = off; i < off + 4; i++)
+			len =
+			    len << 8 | (i < f->in_len ? f->in[i] : pb->data[from + i - f->in_len]);
+		if (off + 4 + len > total) {
+			*start = off, *end = off + 4 + len;
+			return true;
+		}
+		off += 4 + (uint64_t)len;
 	}
-	uint32_t have = (uint32_t)(f->in_len - off);
-	if (have + pb->len < 4)
-		return 0;
-	for (uint32_t i = 0; i < 4; i++)
-		h[i] = i < have ? f->in[off + i] : pb->data[i - have];
-	return off + 4 + get_be32(h);
+	return false;
 }
 
 /* Make room for need more input bytes, and for the whole front request (hint) when it fits the
@@ -133,26 +141,6 @@ static void in_shrink(struct fconn *f, uint64_t hint)
 	}
 }
 
-/* Copy a DATA buffer into the input buffer and hand it back to Floo;
- * false when there is no room (the caller holds it). */
-static bool absorb(struct fconn *f, struct floo_pbuf *pb)
-{
-	uint64_t hint = front_request(f, pb);
-
-	PROF_ENTER(PROF_RX_COPY);
-	in_shrink(f, hint);
-	if (in_reserve(f, pb->len, hint)) {
-		PROF_LEAVE();
-		return false;
-	}
-	memcpy(f->in + f->in_len, pb->data, pb->len);
-	f->in_len += pb->len;
-	f->t->stats.rx_copied += pb->len;
-	floo_tcp_release(f->t->st, pb);
-	PROF_LEAVE();
-	return true;
-}
-
 static void hold(struct fconn *f, struct floo_pbuf *pb)
 {
 	pb->next = NULL;
@@ -164,12 +152,107 @@ static void hold(struct fconn *f, struct floo_pbuf *pb)
 	f->t->stats.rx_held++;
 }
 
+/* Start gathering the request of need bytes at pos in pb (the bytes before go to the input
+ * buffer): a large Produce request with its size and API key in pb, when the input buffer can
+ * take it whole should it have to be copied after all. */
+static bool gather_start(struct fconn *f, struct floo_pbuf *pb, uint32_t from, uint32_t pos,
+                         uint64_t need)
+{
+	const uint8_t *h = pb->data + from + pos;
+
+	if (need < GATHER_MIN || need > f->t->cfg.gather_bytes || need > f->t->cfg.max_input ||
+	    pb->len - from - pos < 6 || get_be16(h + 4) != 0 /* Produce */ ||
+	    in_reserve(f, pos + (uint32_t)need, 0))
+		return false;
+	memcpy(f->in + f->in_len, pb->data + from, pos);
+	f->in_len += pos;
+	f->t->stats.rx_copied += pos;
+	pb->next = NULL;
+	f->g_head = f->g_tail = pb;
+	f->g_n = 1;
+	f->g_skip = from + pos;
+	f->g_have = pb->len - from - pos;
+	f->g_need = need;
+	f->gathering = true;
+	return true;
+}
+
+/* Copy a DATA buffer (its bytes from from) into the input buffer and hand
+ * it back to Floo, or begin gathering a large request that starts in it
+ * (may_gather); false when there is no room (the caller holds it). */
+static bool absorb_from(struct fconn *f, struct floo_pbuf *pb, uint32_t from, bool may_gather)
+{
+	uint64_t start = 0, end = 0;
+	bool known = front_request(f, pb, from, &start, &end);
+	uint32_t n = pb->len - from;
+
+	PROF_ENTER(PROF_RX_COPY);
+	if (may_gather && known && start >= f->in_len &&
+	    gather_start(f, pb, from, (uint32_t)(start - f->in_len), end - start)) {
+		PROF_LEAVE();
+		return true;
+	}
+	in_shrink(f, known ? end : 0);
+	if (in_reserve(f, n, known ? end : 0)) {
+		PROF_LEAVE();
+		return false;
+	}
+	memcpy(f->in + f->in_len, pb->data + from, n);
+	f->in_len += n;
+	f->t->stats.rx_copied += n;
+	floo_tcp_release(f->t->st, pb);
+	PROF_LEAVE();
+	return true;
+}
+
+/* A DATA buffer in order: onto the request being gathered, or absorbed; false when it has to
+ * wait (held): no room, or the request being gathered is whole (what follows it is taken once
+ * the broker has it). */
+static bool take(struct fconn *f, struct floo_pbuf *pb)
+{
+	if (!f->gathering)
+		return absorb_from(f, pb, 0, true);
+	if (f->g_have >= f->g_need)
+		return false;
+	pb->next = NULL;
+	f->g_tail->next = pb;
+	f->g_tail = pb;
+	f->g_n++;
+	f->g_have += pb->len;
+	return true;
+}
+
+static void gather_release(struct fconn *f)
+{
+	floo_tcp_release_list(f->t->st, f->g_head);
+	f->g_head = f->g_tail = NULL;
+	f->gathering = false;
+}
+
+/* Give up gathering: the buffers' bytes are copied into the input buffer (room for the request
+ * was reserved; the bytes after it may have to wait, held). */
+static void gather_flatten(struct fconn *f)
+{
+	struct floo_pbuf *pb = f->g_head;
+	uint32_t from = f->g_skip;
+
+	f->g_head = f->g_tail = NULL;
+	f->gathering = false;
+	f->t->stats.rx_gather_copied++;
+	while (pb) {
+		struct floo_pbuf *next = pb->next;
+		if (f->held || !absorb_from(f, pb, from, false))
+			hold(f, pb); /* not the first: from is 0 */
+		pb = next, from = 0;
+	}
+}
+
 /* Move held buffers into the input buffer while they fit, in order. */
 static void drain_held(struct fconn *f)
 {
 	while (f->held && !f->want_close) {
 		struct floo_pbuf *pb = f->held, *next = pb->next;
-		if (!absorb(f, pb))
+		if (!take(f, pb))
 			return;
 		f->held = next;
 		if (!next)
@@ -197,8 +280,10 @@ static void conn_cb(struct floo_tcp *c, void *user, const struct floo_tcp_event 
 	switch (ev->type) {
 	case FLOO_TCP_DATA:
 		f->t->stats.rx_bytes += ev->pb->len;
-		if (f->held || !absorb(f, ev->pb))
+		if (f->held || !take(f, ev->pb))
 			hold(f, ev->pb);
+		else if (f->gathering && f->g_have < f->g_need && f->g_n >= f->t->cfg.gather_pbufs)
+			gather_flatten(f); /* Floo's window would close before the request is in */
 		break;
 	case FLOO_TCP_SENT: /* acknowledged in order: the oldest with references */
 		for (uint32_t i = 0; i < f->qn; i++) {
@@ -218,6 +303,7 @@ static void conn_cb(struct floo_tcp *c, void *user, const struct floo_tcp_event 
 		for (uint32_t i = 0; i < INFLIGHT; i++)
 			f->q[i].refs = 0; /* every reference was returned before CLOSED */
 		release_held(f);
+		gather_release(f);
 		break;
 	default:
 		break;
@@ -336,6 +422,52 @@ static void feed(struct fconn *f)
 	f->in_len -= (uint32_t)used;
 }
 
+/* The gathered request to the broker once it is whole and the input buffer holds nothing before
+ * it; what its last buffer holds after it is taken as newly arrived. */
+static void feed_gathered(struct fconn *f)
+{
+	struct bfloo *t = f->t;
+	uint32_t i = 0;
+	int rc;
+
+	if (!f->gathering || f->g_have < f->g_need || f->in_len || f->want_close || f->closed)
+		return;
+	if (f->g_n > f->g_iov_cap) {
+		uint32_t cap = f->g_n < 64 ? 64 : f->g_n * 2;
+		struct store_iov *v = t_alloc(t, cap * sizeof(*v));
+		if (!v) {
+			gather_flatten(f);
+			return;
+		}
+		t_free(t, f->g_iov);
+		f->g_iov = v, f->g_iov_cap = cap;
+	}
+	for (struct floo_pbuf *pb = f->g_head; pb; pb = pb->next)
+		f->g_iov[i++] = (struct store_iov){pb->data, pb->len};
+	PROF_ENTER(PROF_KAFKA);
+	rc = broker_conn_input_gather(t->b, f->kc, f->g_iov, f->g_skip, (uint32_t)f->g_need);
+	PROF_LEAVE();
+	if (rc == BROKER_GATHER_LATER)
+		return;
+	if (rc == BROKER_GATHER_COPY) {
+		gather_flatten(f);
+		return;
+	}
+	t->stats.rx_gathered += f->g_need;
+	struct floo_pbuf *last = f->g_tail;
+	uint32_t rest = (uint32_t)(f->g_have - f->g_need);
+	if (rest &&
+	    last) { /* keep the last buffer (the list's tail): the next request begins in it */
+		struct floo_pbuf **pp = &f->g_head;
+		while (*pp && *pp != last)
+			pp = &(*pp)->next;
+		*pp = NULL;
+	}
+	gather_release(f);
+	if (rest && last && !absorb_from(f, last, last->len - rest, true))
+		floo_tcp_release(t->st, last); /* out of memory: the connection is closing */
+}
+
 /* Give acknowledged responses back to the broker, and let it go on to the
  * next response as soon as the current one is queued whole: its memory
  * stays held (broker_send_hold) until Floo no longer references it, so
@@ -372,6 +504,8 @@ static void conn_free(struct bfloo *t, struct fconn *f)
 {
 	broker_conn_closed(t->b, f->kc);
 	release_held(f);
+	gather_release(f);
+	t_free(t, f->g_iov);
 	t_free(t, f->in);
 	t->conns[f->slot] = NULL;
 	t->nconns--;
@@ -410,6 +544,7 @@ void bfloo_service(struct bfloo *t)
 		if (t->conns[i]) {
 			left--;
 			feed(t->conns[i]);
+			feed_gathered(t->conns[i]);
 			drain_held(t->conns[i]);
 		}
 	PROF_CALL(PROF_KAFKA, broker_poll(t->b));
@@ -424,6 +559,7 @@ void bfloo_service(struct bfloo *t)
 		PROF_LEAVE();
 		/* input the broker paused while responses were queued */
 		feed(f);
+		feed_gathered(f);
 		drain_held(f);
 		settle(t, f);
 	}

@@ -6,10 +6,14 @@
  * driver).
  *
  * Receive: each FLOO_TCP_DATA buffer is copied into its connection's
- * input buffer (a Kafka request spans packets; the broker parses and
- * rewrites contiguous frames) and handed back to Floo at once; when the
- * input buffer is full the packet buffers are held, Floo's receive window
- * closes and the client is slowed down (backpressure).
+ * input buffer (a Kafka request spans packets; the broker parses
+ * contiguous frames) and handed back to Floo at once; when the input
+ * buffer is full the packet buffers are held, Floo's receive window
+ * closes and the client is slowed down (backpressure). A large Produce
+ * request (gather_bytes) is not copied: its buffers are held until it is
+ * whole and the broker decodes it where it lies
+ * (broker_conn_input_gather), copying its record batches once, into the
+ * store; the buffers then go back to Floo together.
  * Send: the broker's iovec is queued with floo_tcp_send() by reference,
  * piece by piece as reference slots free up; nothing is copied. Once a
  * response is queued whole the broker may send the next one
@@ -35,6 +39,14 @@ struct bfloo_config {
 	/* Bytes buffered per connection: at least the broker's max_request + 4
 	 * (a request must fit whole with its size field), 64 KiB at least. */
 	uint32_t max_input;
+	/* A large Produce request of up to gather_bytes is decoded in the
+	 * packet buffers it arrived in and its batches copied once, into the
+	 * store, while it holds at most gather_pbufs buffers (beyond, it is
+	 * copied into the input buffer after all). Both must stay below what
+	 * Floo lets a connection hold (tcp_rcv_buf, tcp_rcv_pbufs), or the
+	 * window would close on an incomplete request. 0: every request is
+	 * copied into the input buffer first. */
+	uint32_t gather_bytes, gather_pbufs;
 };
 
 /* Counters for tests and benchmarks. Responses are never copied by the
@@ -53,6 +65,8 @@ struct bfloo_stats {
 	uint64_t rx_held;       /* packet buffers held back (input buffer full) */
 	uint64_t rx_oom;        /* connections dropped: input buffer not growable */
 	uint64_t rx_grown;      /* request bytes copied into a larger input buffer */
+	uint64_t rx_gathered;   /* request bytes decoded in the packet buffers (not copied here) */
+	uint64_t rx_gather_copied; /* requests whose gathering gave way to the copy */
 };
 
 struct bfloo;

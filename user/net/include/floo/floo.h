@@ -171,6 +171,9 @@ unsigned floo_tcp_send_slots(const struct floo_tcp *c);
 uint32_t floo_tcp_unacked(const struct floo_tcp *c);
 /* Hand a DATA buffer back: frees it and opens the receive window. */
 void floo_tcp_release(struct floo_stack *st, struct floo_pbuf *pb);
+/* floo_tcp_release of every DATA buffer of a list linked by next (one connection's, in any
+ * order): the receive window's accounting once for all. */
+void floo_tcp_release_list(struct floo_stack *st, struct floo_pbuf *pb);
 /*
  * A socket layer's queue of received DATA buffers, read from the front
  * (user/net/socket.c and the Linux personality's sockets share it). The
