@@ -53,18 +53,13 @@ uint32_t store_crc32c_sw(uint32_t crc, const void *data, size_t n)
  * is checked, docs/serve.md "Beside a Linux guest"). Chosen once by CPUID.
  */
 static int crc_hw = -1;
-#define CRC_HW_SSE42 1
-#define CRC_HW_CLMUL 2
 
-/* CRC_HW_SSE42 if CPUID reports SSE4.2, with CRC_HW_CLMUL if PCLMULQDQ too; 0 for neither */
-static int cpu_crc_features(void)
+static int cpu_has_sse42(void)
 {
 	uint32_t a = 1, b, c = 0, d;
 
 	__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
-	if (!((c >> 20) & 1))
-		return 0;
-	return CRC_HW_SSE42 | ((c >> 1) & 1 ? CRC_HW_CLMUL : 0);
+	return (c >> 20) & 1;
 }
 
 /* Eight little-endian bytes at any alignment (one load on x86). */
@@ -76,30 +71,45 @@ static inline uint64_t ld64(const uint8_t *p)
 	return v;
 }
 
+/* Eight crc32 instructions on memory: 64 bytes from p into c (written out: -O2 keeps a loop) */
+#define CRC_8(c, p) ((c) = __builtin_ia32_crc32di((c), ld64(p)))
+#define CRC_64(c, p)                                                                               \
+	do {                                                                                       \
+		CRC_8(c, p);                                                                       \
+		CRC_8(c, (p) + 8);                                                                 \
+		CRC_8(c, (p) + 16);                                                                \
+		CRC_8(c, (p) + 24);                                                                \
+		CRC_8(c, (p) + 32);                                                                \
+		CRC_8(c, (p) + 40);                                                                \
+		CRC_8(c, (p) + 48);                                                                \
+		CRC_8(c, (p) + 56);                                                                \
+	} while (0)
+
 /*
- * 64 bytes per loop trip: eight crc32 instructions on memory and one loop
- * test, about 0.17 instructions per byte where one crc32 per trip took 0.5
- * (four instructions per 8 bytes). Under -icount that was a third of the
- * broker's produce path: each batch is summed twice (its Kafka CRC, then the
- * store's frame CRC), docs/benchmarks.md "Where brokerd's instructions go".
+ * 256 bytes per loop trip, then 64: 32 crc32 instructions on memory and one
+ * loop test, about 0.14 instructions per byte (0.17 with 64-byte trips, 0.5
+ * with one crc32 per trip). Every produced byte is summed once (the batch's
+ * Kafka CRC; the store's frame CRC is combined from it), docs/benchmarks.md
+ * "Where brokerd's instructions go". One dependency chain: on hardware the
+ * crc32 latency (3 cycles per 8 bytes) bounds it, under -icount the
+ * instruction count does. Not PCLMULQDQ folding: it takes twice the
+ * instructions per byte (docs/decisions.md, "The CRC: the crc32 instruction").
  */
 __attribute__((target("sse4.2"))) static uint32_t crc_sse42(uint32_t crc, const uint8_t *p,
                                                             size_t n)
 {
 	uint64_t c = ~crc;
 
-	for (; n >= 64; p += 64, n -= 64) {
-		c = __builtin_ia32_crc32di(c, ld64(p));
-		c = __builtin_ia32_crc32di(c, ld64(p + 8));
-		c = __builtin_ia32_crc32di(c, ld64(p + 16));
-		c = __builtin_ia32_crc32di(c, ld64(p + 24));
-		c = __builtin_ia32_crc32di(c, ld64(p + 32));
-		c = __builtin_ia32_crc32di(c, ld64(p + 40));
-		c = __builtin_ia32_crc32di(c, ld64(p + 48));
-		c = __builtin_ia32_crc32di(c, ld64(p + 56));
+	for (; n >= 256; p += 256, n -= 256) {
+		CRC_64(c, p);
+		CRC_64(c, p + 64);
+		CRC_64(c, p + 128);
+		CRC_64(c, p + 192);
 	}
+	for (; n >= 64; p += 64, n -= 64)
+		CRC_64(c, p);
 	for (; n >= 8; p += 8, n -= 8)
-		c = __builtin_ia32_crc32di(c, ld64(p));
+		CRC_8(c, p);
 	uint32_t c32 = (uint32_t)c;
 	if (n >= 4) {
 		uint32_t v;
@@ -156,106 +166,25 @@ uint32_t store_crc32c_mulmod(uint32_t a, uint32_t b)
 	return gf2_mulmod(a, b);
 }
 
-/* x^(e 2^k0) mod P (reflected): the product of x^(2^(k + k0)) over the set bits k of e */
-static uint32_t crc_xpow(uint64_t e, unsigned k0)
-{
-	uint32_t r = 1u << 31; /* x^0 */
-
-	for (unsigned k = k0; e; e >>= 1, k++)
-		if (e & 1)
-			r = gf2_mulmod(x2k[k % 31], r);
-	return r;
-}
-
 uint32_t store_crc32c_combine(uint32_t crc_a, uint32_t crc_b, uint64_t n_b)
 {
-	/* x^(8 n_b) */
-	return gf2_mulmod(crc_xpow(n_b, 3), crc_a) ^ crc_b;
+	uint32_t shift = 1u << 31; /* x^0 */
+
+	/* x^(8 n_b) = product of x^(2^k) over the set bits k of 8 n_b */
+	for (unsigned k = 3; n_b; n_b >>= 1, k++)
+		if (n_b & 1)
+			shift = gf2_mulmod(x2k[k % 31], shift);
+	return gf2_mulmod(shift, crc_a) ^ crc_b;
 }
-
-/*
- * PCLMULQDQ folding (Intel, "Fast CRC Computation for Generic Polynomials
- * Using PCLMULQDQ", reflected form) for buffers of CRC32C_FOLD_MIN bytes and
- * up: the batch check of every produced byte. Under TCG (both benchmark
- * guests) the crc32 instruction is emulated one bit at a time, 64 loop trips
- * per 8 bytes, and was most of the produce phases' host time while the
- * guest looked idle (docs/benchmarks.md, "What the host spends"); QEMU's
- * carry-less multiply loops over the set bits of its source operand only,
- * so with the 32-bit fold constants as that operand a 16-byte fold costs two
- * loops of at most 32 trips: half the emulated work per byte.
- *
- * Reflected representation: 64 little-endian bits a are A(x) = sum a_i
- * x^(63-i), and the 128 bits of clmul(a, b) represent x * A * B. With the
- * 32-bit residue r of x^e in the low half of b (B = R x^32), clmul(a, b)
- * represents A * x^(e+33). A 128-bit lane (lo, hi) at bit position s is
- * worth LO x^(D+64) + HI x^D at position s + D, so it folds forward by D
- * bits with e = D + 31 for lo and e = D - 33 for hi (degree at most 127).
- * Four lanes fold by 512 bits; at the end they fold into the last lane, the
- * 16 bytes left are summed by the crc32 instruction from zero (the running
- * CRC was xored into the first 4 bytes), then the tail.
- */
-#if defined(__x86_64__)
-typedef long long crc_v2 __attribute__((vector_size(16)));
-
-/*
- * {x^(D+31), x^(D-33)} mod P (reflected) for D = 512 (four lanes a trip),
- * then 384, 256 and 128 (the lanes' last merge, then each 16 bytes left).
- * Constants rather than built on first use: the hosted broker's threads
- * share them without a lock. Computed with crc_xpow; a wrong one fails
- * codec_crc32c_fold_matches_tables.
- */
-static const crc_v2 fold_k[4] = {{0x740eef02, 0x9e4addf8},
-                                 {0x1c291d04, 0xddc0152b},
-                                 {0x3da6d0cb, 0xba4fc28e},
-                                 {0xf20c0dfe, 0x493c7d27}};
-
-/* x (lo, hi) folded forward by the distance of k: lo times k's low half, hi times its high half.
- * The constant is the source operand, the one QEMU's helper loops over. */
-__attribute__((target("sse2,pclmul"))) static inline crc_v2 fold16(crc_v2 x, crc_v2 k)
-{
-	crc_v2 lo, hi;
-
-	__asm__("pclmulqdq $0x00, %2, %0" : "=x"(lo) : "0"(x), "x"(k));
-	__asm__("pclmulqdq $0x11, %2, %0" : "=x"(hi) : "0"(x), "x"(k));
-	return lo ^ hi;
-}
-
-/* Sixteen little-endian bytes at any alignment (one movdqu). */
-static inline crc_v2 ld128(const uint8_t *p)
-{
-	return (crc_v2){(long long)ld64(p), (long long)ld64(p + 8)};
-}
-
-__attribute__((target("sse4.2,pclmul"))) static uint32_t crc_fold(uint32_t crc, const uint8_t *p,
-                                                                  size_t n)
-{
-	crc_v2 x0 = ld128(p), x1 = ld128(p + 16), x2 = ld128(p + 32), x3 = ld128(p + 48);
-
-	x0 ^= (crc_v2){(long long)(uint32_t)~crc, 0};
-	for (p += 64, n -= 64; n >= 64; p += 64, n -= 64) {
-		x0 = fold16(x0, fold_k[0]) ^ ld128(p);
-		x1 = fold16(x1, fold_k[0]) ^ ld128(p + 16);
-		x2 = fold16(x2, fold_k[0]) ^ ld128(p + 32);
-		x3 = fold16(x3, fold_k[0]) ^ ld128(p + 48);
-	}
-	x3 ^= fold16(x0, fold_k[1]) ^ fold16(x1, fold_k[2]) ^ fold16(x2, fold_k[3]);
-	for (; n >= 16; p += 16, n -= 16)
-		x3 = fold16(x3, fold_k[3]) ^ ld128(p);
-	uint64_t c = __builtin_ia32_crc32di(0, (uint64_t)x3[0]);
-	c = __builtin_ia32_crc32di(c, (uint64_t)x3[1]);
-	return crc_sse42(~(uint32_t)c, p, n);
-}
-#endif
 
 uint32_t store_crc32c(uint32_t crc, const void *data, size_t n)
 {
 #if defined(__x86_64__)
 	if (crc_hw < 0)
-		crc_hw = cpu_crc_features();
+		crc_hw = cpu_has_sse42();
 	if (crc_hw) {
 		PROF_ENTER(PROF_CRC);
-		crc = (crc_hw & CRC_HW_CLMUL) && n >= CRC32C_FOLD_MIN ? crc_fold(crc, data, n)
-		                                                      : crc_sse42(crc, data, n);
+		crc = crc_sse42(crc, data, n);
 		PROF_LEAVE();
 		return crc;
 	}

@@ -10,9 +10,6 @@ uint32_t store_crc32c(uint32_t crc, const void *data, size_t n);
 /* The same in portable C (slicing-by-8), whatever the CPU: store_crc32c uses
  * the SSE4.2 crc32 instruction when CPUID reports it (tests compare both). */
 uint32_t store_crc32c_sw(uint32_t crc, const void *data, size_t n);
-/* From this many bytes store_crc32c folds with PCLMULQDQ when CPUID reports it
- * (crc32c.c: under TCG half the host time of the crc32 instruction per byte). */
-#define CRC32C_FOLD_MIN 256u
 /* The CRC of A followed by B from crc_a = store_crc32c(0, A) (or any chained
  * value) and crc_b = store_crc32c(0, B) of n_b bytes, without reading B:
  * store_crc32c(crc_a, B) == store_crc32c_combine(crc_a, crc_b, n_b). About
