@@ -419,6 +419,21 @@ void lx_plat_unmap(uint64_t va)
 		page_drop(cur, pg);
 }
 
+int lx_plat_move(uint64_t from, uint64_t to)
+{
+	struct page *pg = page_slot(cur, from, false);
+
+	if (!pg)
+		return 0;
+	uint32_t fr = pg->frame, prot = pg->prot, cow = pg->cow;
+	plat.frames[fr].refs++; /* held while its record moves */
+	page_drop(cur, pg);
+	/* One page went, one comes: the hash has room. Mapped again at the first touch. */
+	int err = page_add(cur, to, fr, prot, cow, true);
+	frame_put(fr);
+	return err;
+}
+
 /* Every page of the current process goes (exit, execve): no hash cluster moves up. */
 void lx_plat_unmap_all(void)
 {
