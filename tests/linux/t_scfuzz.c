@@ -161,7 +161,7 @@ static void memory(long calls, long *made, long *errors)
 		if (rnd() % 4 == 0) { /* pwritev (296), pwritev2 (328) */
 			iov[0] = (uint64_t)(scratch + 4096), iov[1] = rnd() % 3000;
 			iov[2] = (uint64_t)arg(), iov[3] = rnd() % 2 ? 0 : (uint64_t)arg();
-			a[0] = rnd() % 4 ? fd : a[0];
+			a[0] = rnd() % 4 ? fd : 1000 + (long)(rnd() % 8); /* not the console: EBADF */
 			a[1] = rnd() % 4 ? (long)iov : a[1];
 			a[2] = rnd() % 4 ? (long)(rnd() % 3) : a[2];
 			a[3] = rnd() % 4 ? (long)(rnd() % 100000) - 2 : a[3];
@@ -174,11 +174,19 @@ static void memory(long calls, long *made, long *errors)
 				arena[(rnd() % 512) * pg] = 1;
 			if (rnd() % 4 == 0)
 				mprotect(arena + (rnd() % 256) * pg, (rnd() % 8) * pg, PROT_READ);
-			unsigned long old = (unsigned long)arena + (rnd() % 256) * pg,
+			unsigned long off = (rnd() % 256) * pg, toff = (rnd() % 256) * pg,
+			              old = (unsigned long)arena + off,
 			              olen = rnd() % 4 ? (rnd() % 64) * pg : (unsigned long)a[1],
 			              nlen = rnd() % 4 ? (rnd() % 300) * pg : (unsigned long)a[2],
 			              flags = rnd() % 4 ? rnd() % 8 : (unsigned long)a[3],
-			              to = (unsigned long)arena + half + (rnd() % 256) * pg;
+			              to = (unsigned long)arena + half + toff;
+			/* A length that could be taken stays in the arenas: a shrink unmaps the old
+			 * range's tail, MREMAP_FIXED replaces the target (on Linux too); past the
+			 * address space (overflows, EINVAL) anything goes. */
+			if (olen < (1ul << 47) && olen > 2 * half - off)
+				olen %= 2 * half - off + 1;
+			if ((flags & 2) && nlen < (1ul << 47) && nlen > half - toff)
+				nlen %= half - toff + 1;
 			old += rnd() % 8 ? 0 : rnd() % pg;
 			to += rnd() % 8 ? 0 : rnd() % pg;
 			if (!(flags & 2) && rnd() % 2)
