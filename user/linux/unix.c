@@ -94,23 +94,38 @@ static void ring_drop(struct lx_sock *s, uint32_t n)
 	s->ring.taken += n;
 }
 
-/* s's ring holds need bytes at least (a datagram bigger than 16 KiB): 0 or -ENOBUFS. */
+/*
+ * Rings for records above 16 KiB (up to SO_SNDBUF - 32 bytes): a few big ones, lent to a
+ * socket while it holds such a record, back when its ring is empty or it closes. The heap
+ * is no place for them: each of its pages takes one of the server's last capability slots
+ * for good.
+ */
+static uint8_t big_rings[LX_SK_NBIG][LX_SK_LMAX];
+static const struct lx_sock *big_owner[LX_SK_NBIG];
+
+/* s's ring holds need bytes at least: 0, or -ENOBUFS when no big ring is free. */
 static int ring_grow(struct lx_sock *s, uint64_t need)
 {
-	uint32_t cap = cap_of(s);
-
-	if (need <= cap)
+	if (need <= cap_of(s))
 		return 0;
-	while (cap < need && cap < LX_SK_LMAX)
-		cap *= 2;
-	uint8_t *b = cap >= need ? lx_plat_alloc(cap) : NULL;
-	if (!b)
-		return -LX_E_NOBUFS;
-	ring_get(NULL, s, 0, b, 0, s->ring.len);
-	if (s->big)
-		lx_plat_free(s->big);
-	s->big = b, s->cap = cap, s->ring.head = 0;
-	return 0;
+	for (uint32_t i = 0; need <= LX_SK_LMAX && i < LX_SK_NBIG; i++) {
+		if (big_owner[i])
+			continue;
+		big_owner[i] = s;
+		ring_get(NULL, s, 0, big_rings[i], 0, s->ring.len);
+		s->big = big_rings[i], s->cap = LX_SK_LMAX, s->ring.head = 0;
+		return 0;
+	}
+	return -LX_E_NOBUFS;
+}
+
+/* s's big ring goes back (its ring is empty, or s closes). */
+static void ring_shrink(struct lx_sock *s)
+{
+	if (!s->big)
+		return;
+	big_owner[(s->big - big_rings[0]) / LX_SK_LMAX] = NULL;
+	s->big = NULL, s->ring.head = 0;
 }
 
 /* The descriptors of s's first SCM_RIGHTS message go back (read without taking them). */
@@ -732,6 +747,8 @@ int64_t lx_local_recv(struct lx_proc *p, struct lx_ofd *o, struct lx_sock *s, ui
 		return rec && (flags & LX_MSG_TRUNC) ? len : n;
 	ring_drop(s, rec ? skip + len : n);
 	cmarks_taken(s);
+	if (!s->ring.len)
+		ring_shrink(s);
 	lx_sk_notify(s);
 	if (s->peer)
 		lx_sk_notify(s->peer); /* its POLLOUT */
@@ -793,9 +810,7 @@ void lx_local_close(struct lx_sock *s, bool reset)
 		rights_drop(s);
 	s->ring = (struct lx_sk_ring){0};
 	s->n_cmarks = 0;
-	if (s->big)
-		lx_plat_free(s->big);
-	s->big = NULL;
+	ring_shrink(s);
 	for (uint32_t i = 0; i < LX_MAX_SOCKS; i++) {
 		struct lx_sock *q = &lx_socks[i];
 		if (!q->used || q->peer != s)
