@@ -328,6 +328,14 @@ int lx_fs_write(const struct lx_file *cf, uint64_t pos, const void *src, uint64_
 	return 0;
 }
 
+int lx_fs_chmod(const struct lx_file *cf, uint32_t mode)
+{
+	struct lx_file *f = mut(cf);
+
+	f->mode = (f->mode & 0170000u) | (mode & 07777u);
+	return 0;
+}
+
 int lx_fs_truncate(const struct lx_file *cf, uint64_t size)
 {
 	struct lx_file *f = mut(cf);

@@ -491,6 +491,7 @@ const struct lx_file *lx_fs_child(const struct lx_file *dir, uint32_t idx, const
 int lx_fs_create(const char *path, uint32_t mode, const struct lx_file **out);
 int lx_fs_write(const struct lx_file *f, uint64_t pos, const void *src, uint64_t n);
 int lx_fs_truncate(const struct lx_file *f, uint64_t size);
+int lx_fs_chmod(const struct lx_file *f, uint32_t mode); /* the permission bits: 0 */
 int lx_fs_unlink(const char *path, bool dir);
 int lx_fs_rename(const char *from, const char *to);
 void lx_fs_hold(const struct lx_file *f);

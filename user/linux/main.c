@@ -172,6 +172,9 @@ static uint64_t pages_gen = 1;
 static struct page *page_slot(struct space *sp, uint64_t va, bool insert)
 {
 	uint64_t vpn = va / LX_PAGE;
+
+	if (!vpn) /* a free entry's vpn: page 0 is never mapped (bug page_zero_found_a_free_entry) */
+		return NULL;
 	uint32_t h = (uint32_t)(vpn * 0x9e3779b97f4a7c15ull >> 52) % PAGE_HASH;
 
 	for (uint32_t i = 0; i < PAGE_HASH; i++, h = (h + 1) % PAGE_HASH) {

@@ -1013,21 +1013,54 @@ int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 	case NR_newfstatat:
 		return do_fstatat(p, (int64_t)(int32_t)a[0], a[1], a[2], a[3]);
 	case NR_access:
-	case NR_faccessat: {
+	case NR_faccessat:
+	case 439: { /* faccessat2: AT_SYMLINK_NOFOLLOW, AT_EACCESS (root: the same), AT_EMPTY_PATH */
 		char path[512];
+		uint64_t mode = nr == NR_access ? a[1] : a[2], fl = nr == 439 ? a[3] : 0;
+		if (fl & ~(uint64_t)(AT_SYMLINK_NOFOLLOW | 0x200u | AT_EMPTY_PATH))
+			return -LX_EINVAL;
+		char first = 1;
+		if ((fl & AT_EMPTY_PATH) && !lx_copy_in(p, &first, a[1], 1) && !first)
+			return mode > 7 ? -LX_EINVAL : fd_get(p, a[0]) ? 0 : -LX_EBADF;
 		int err = nr == NR_access
 		              ? get_path(p, AT_FDCWD, a[0], path, sizeof(path))
 		              : get_path(p, (int64_t)(int32_t)a[0], a[1], path, sizeof(path));
-		uint64_t mode = nr == NR_access ? a[1] : a[2];
 		if (err)
 			return err;
 		if (mode > 7)
 			return -LX_EINVAL;
 		const struct lx_file *f;
-		if ((err = lookup_any(p, path, false, &f)))
+		if ((err = lookup_any(p, path, fl & AT_SYMLINK_NOFOLLOW, &f)))
 			return err;
 		lx_procfs_put(f);
 		return 0; /* root may do anything */
+	}
+	case 90:  /* chmod */
+	case 268: /* fchmodat */
+	case 91: { /* fchmod */
+		char path[512];
+		const struct lx_file *f = NULL;
+		int err = 0;
+		if (nr == 91) {
+			struct lx_ofd *o = fd_get(p, a[0]);
+			if (!o)
+				return -LX_EBADF;
+			if (o->kind != LX_FD_FILE && o->kind != LX_FD_DIR)
+				return 0; /* a pipe's or socket's inode: nobody sees its mode here */
+			f = o->file;
+		} else {
+			err = nr == 90 ? get_path(p, AT_FDCWD, a[0], path, sizeof(path))
+			               : get_path(p, (int64_t)(int32_t)a[0], a[1], path, sizeof(path));
+			if (!err)
+				err = lookup_any(p, path, false, &f);
+		}
+		if (err)
+			return err;
+		if (lx_procfs_is(f)) {
+			lx_procfs_put(f);
+			return -LX_EPERM; /* /proc's files keep their modes */
+		}
+		return lx_fs_chmod(f, (uint32_t)(nr == 268 ? a[2] : a[1]));
 	}
 	case NR_lseek:
 		return do_lseek(p, a[0], (int64_t)a[1], a[2]);
