@@ -50,8 +50,8 @@ int main(void)
 		pg[0] = 1;
 		munmap(pg, 4096);
 	}
-	show("clock_gettime into page 0 after a page went", syscall(SYS_clock_gettime,
-	                                                            CLOCK_MONOTONIC, 8));
+	show("clock_gettime into page 0 after a page went",
+	     syscall(SYS_clock_gettime, CLOCK_MONOTONIC, 8));
 	printf("still running\n");
 	return 0;
 }

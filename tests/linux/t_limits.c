@@ -61,7 +61,8 @@ int main(void)
 	/* The same hog growing one mapping by mremap (moving it when it must). */
 	if ((c = fork()) == 0) {
 		size_t len = 1 << 20;
-		char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		char *m =
+		    mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		for (;;) {
 			memset(m + len - (1 << 20), 1, 1 << 20);
 			char *n = mremap(m, len, len + (1 << 20), MREMAP_MAYMOVE);

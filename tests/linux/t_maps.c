@@ -51,7 +51,8 @@ static int load(const char *path)
 		struct line *x = &lines[nlines++];
 		int used = 0;
 		if (sscanf(l, "%lx-%lx %4s %lx %x:%x %lu %n", &x->start, &x->end, x->perms, &x->off,
-		           &x->maj, &x->min, &x->ino, &used) != 7 || x->start >= x->end)
+		           &x->maj, &x->min, &x->ino, &used) != 7 ||
+		    x->start >= x->end)
 			bad_format = 1;
 		x->name[0] = 0;
 		if (l[used]) { /* a name: from column 73, or one space after a longer prefix */

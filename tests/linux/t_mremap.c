@@ -74,8 +74,8 @@ int main(void)
 	fill(b, 4, 10);
 	munmap(b + 4 * PG, 4 * PG);
 	r = remap(b, 4 * PG, 8 * PG, 0, NULL);
-	printf("grow in place: %s, kept %d, new page zero %d\n", where(r, b, NULL), filled(b, 4, 10),
-	       r > 0 && b[6 * PG] == 0);
+	printf("grow in place: %s, kept %d, new page zero %d\n", where(r, b, NULL),
+	       filled(b, 4, 10), r > 0 && b[6 * PG] == 0);
 	b[7 * PG] = 9;
 
 	/* Grow blocked (the old range ends before its mapping does): ENOMEM without MAYMOVE. */

@@ -147,8 +147,8 @@ static void sockets(long calls, long *made, long *errors)
 static void memory(long calls, long *made, long *errors)
 {
 	const unsigned long pg = 4096, half = 256 * pg;
-	char *arena = mmap(NULL, 2 * half, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-	                   -1, 0);
+	char *arena =
+	    mmap(NULL, 2 * half, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	int fd = open("/tmp/scfuzz.dat", O_RDWR | O_CREAT | O_TRUNC, 0600);
 	uint64_t *iov = (uint64_t *)(scratch + 512);
 
@@ -161,13 +161,17 @@ static void memory(long calls, long *made, long *errors)
 		if (rnd() % 4 == 0) { /* pwritev (296), pwritev2 (328) */
 			iov[0] = (uint64_t)(scratch + 4096), iov[1] = rnd() % 3000;
 			iov[2] = (uint64_t)arg(), iov[3] = rnd() % 2 ? 0 : (uint64_t)arg();
-			a[0] = rnd() % 4 ? fd : 1000 + (long)(rnd() % 8); /* not the console: EBADF */
+			a[0] =
+			    rnd() % 4 ? fd : 1000 + (long)(rnd() % 8); /* not the console: EBADF */
 			a[1] = rnd() % 4 ? (long)iov : a[1];
 			a[2] = rnd() % 4 ? (long)(rnd() % 3) : a[2];
 			/* The file stays small (emptied before each call, offsets in 8 KiB or past
-			 * the 16 MiB of written data, EFBIG): the server's heap, where written files
-			 * live, has few pages (each takes one of the runtime's 128 capability slots). */
-			a[3] = rnd() % 4 ? (long)(rnd() % 8192) - 2 : a[3] < 0 ? a[3] : a[3] | 1l << 40;
+			 * the 16 MiB of written data, EFBIG): the server's heap, where written
+			 * files live, has few pages (each takes one of the runtime's 128 capability
+			 * slots). */
+			a[3] = rnd() % 4  ? (long)(rnd() % 8192) - 2
+			       : a[3] < 0 ? a[3]
+			                  : a[3] | 1l << 40;
 			ftruncate(fd, 0);
 			a[5] = rnd() % 2 ? (long)(rnd() % 0x80) : a[5];
 			r = syscall(rnd() % 2 ? 296 : 328, a[0], a[1], a[2], a[3], a[4], a[5]);
@@ -198,7 +202,8 @@ static void memory(long calls, long *made, long *errors)
 			r = syscall(25, old, olen, nlen, flags, to);
 			if (r != -1 && ((unsigned long)r < (unsigned long)arena ||
 			                (unsigned long)r >= (unsigned long)arena + 2 * half))
-				munmap((void *)r, (nlen + pg - 1) & ~(pg - 1)); /* moved elsewhere */
+				munmap((void *)r,
+				       (nlen + pg - 1) & ~(pg - 1)); /* moved elsewhere */
 		}
 		(*made)++;
 		*errors += r == -1;

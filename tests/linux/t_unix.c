@@ -582,8 +582,8 @@ static int creds_of(int s, char *buf, size_t n, pid_t want, long *got)
 		struct cmsghdr h;
 	} u;
 	struct iovec v = {buf, n};
-	struct msghdr m = {.msg_iov = &v, .msg_iovlen = 1, .msg_control = u.b,
-	                   .msg_controllen = sizeof(u.b)};
+	struct msghdr m = {
+	    .msg_iov = &v, .msg_iovlen = 1, .msg_control = u.b, .msg_controllen = sizeof(u.b)};
 	*got = recvmsg(s, &m, 0);
 	struct cmsghdr *h = CMSG_FIRSTHDR(&m);
 	if (!h || h->cmsg_type != SCM_CREDENTIALS || h->cmsg_len != CMSG_LEN(sizeof(struct ucred)))
@@ -601,8 +601,8 @@ static long send_creds(int s, const char *msg, pid_t pid, uid_t uid, size_t clen
 	} u;
 	struct ucred cr = {pid, uid, 0};
 	struct iovec v = {(void *)msg, strlen(msg)};
-	struct msghdr m = {.msg_iov = &v, .msg_iovlen = 1, .msg_control = u.b,
-	                   .msg_controllen = sizeof(u.b)};
+	struct msghdr m = {
+	    .msg_iov = &v, .msg_iovlen = 1, .msg_control = u.b, .msg_controllen = sizeof(u.b)};
 	u.h.cmsg_level = SOL_SOCKET, u.h.cmsg_type = SCM_CREDENTIALS, u.h.cmsg_len = clen;
 	memcpy(CMSG_DATA(&u.h), &cr, sizeof(cr));
 	return sendmsg(s, &m, 0);

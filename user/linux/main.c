@@ -173,7 +173,8 @@ static struct page *page_slot(struct space *sp, uint64_t va, bool insert)
 {
 	uint64_t vpn = va / LX_PAGE;
 
-	if (!vpn) /* a free entry's vpn: page 0 is never mapped (bug page_zero_found_a_free_entry) */
+	/* A free entry's vpn is 0: page 0 is never mapped (bug page_zero_found_a_free_entry). */
+	if (!vpn)
 		return NULL;
 	uint32_t h = (uint32_t)(vpn * 0x9e3779b97f4a7c15ull >> 52) % PAGE_HASH;
 

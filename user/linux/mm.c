@@ -293,8 +293,8 @@ static uint64_t span_end(struct lx_proc *p, uint64_t va, uint64_t len)
 		return 0;
 	uint64_t end = r->end;
 	uint32_t prot = r->prot;
-	for (const struct lx_region *n; end - va < len && (n = lx_region_at(p, end)) &&
-	                                n->start == end && n->prot == prot;)
+	for (const struct lx_region *n;
+	     end - va < len && (n = lx_region_at(p, end)) && n->start == end && n->prot == prot;)
 		end = n->end;
 	return end - va >= len ? end : 0;
 }
@@ -363,15 +363,15 @@ int64_t lx_remap(struct lx_proc *p, const uint64_t a[5])
 	if (!nlen)
 		return -LX_EINVAL;
 	bool move = flags & (MREMAP_FIXED | MREMAP_DONTUNMAP);
-	if (nlen > LX_TASK_SIZE || ((flags & MREMAP_FIXED) &&
-	                            (to > LX_TASK_SIZE - nlen || (to & (LX_PAGE - 1)) ||
-	                             (to < old ? old - to < nlen : to - old < olen))))
+	if (nlen > LX_TASK_SIZE ||
+	    ((flags & MREMAP_FIXED) && (to > LX_TASK_SIZE - nlen || (to & (LX_PAGE - 1)) ||
+	                                (to < old ? old - to < nlen : to - old < olen))))
 		return -LX_EINVAL;
 	if (!lx_region_at(p, old))
 		return -LX_EFAULT; /* before the shrink too (Linux 6.18) */
 	if (!olen)
 		return -LX_EINVAL; /* old_len 0 duplicates a shared mapping: none is kept shared */
-	if (olen > nlen) { /* shrinking, moving or not: the tail goes first */
+	if (olen > nlen) {         /* shrinking, moving or not: the tail goes first */
 		if (olen > LX_TASK_SIZE - old)
 			return -LX_EINVAL; /* munmap's check */
 		int err = lx_unmap(p, old + nlen, old + olen);

@@ -119,8 +119,8 @@ static uint64_t vsize_of(const struct lx_proc *q)
 
 /* What a maps line names: the file, [heap], [stack], [tramp] (the trampoline page, where
  * Linux has [vdso]) or nothing; for a file, its offset and inode. */
-static const char *region_name(const struct lx_proc *q, const struct lx_region *r,
-                               uint64_t *off, uint64_t *ino)
+static const char *region_name(const struct lx_proc *q, const struct lx_region *r, uint64_t *off,
+                               uint64_t *ino)
 {
 	const struct lx_file *f = lx_fs_holding(r->file);
 
@@ -165,8 +165,9 @@ static void fill_maps(struct snap *s, const struct lx_proc *q)
 		    r->prot & LX_PROT_WRITE ? 'w' : '-', r->prot & LX_PROT_EXEC ? 'x' : '-',
 		    (unsigned long)off, ino ? 1 : 0, (unsigned long)ino);
 		if (name)
-			put(s, "%*s%s%s\n", (int)(at + 72 > s->f.size ? at + 72 - s->f.size : 0) + 1,
-			    "", ino ? "/" : "", name);
+			put(s, "%*s%s%s\n",
+			    (int)(at + 72 > s->f.size ? at + 72 - s->f.size : 0) + 1, "",
+			    ino ? "/" : "", name);
 		else
 			put(s, "\n");
 	}

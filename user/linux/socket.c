@@ -1160,7 +1160,8 @@ static int64_t do_sockopt(struct lx_proc *p, struct lx_sock *s, const uint64_t a
 		case 8: /* Linux's default wmem_max and rmem_max); the TCP ring (64 KiB) and
 		         * Floo's receive window stay as they are; AF_UNIX: the datagram limit */
 			if (set) {
-				uint32_t b = (uint32_t)v > LX_SK_WMEM ? 2 * LX_SK_WMEM : (uint32_t)v * 2;
+				uint32_t b =
+				    (uint32_t)v > LX_SK_WMEM ? 2 * LX_SK_WMEM : (uint32_t)v * 2;
 				b = b < 4608u ? 4608u : b;
 				*(name == 7 ? &s->sndbuf : &s->rcvbuf) = b;
 			}

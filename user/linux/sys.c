@@ -237,8 +237,8 @@ static int64_t do_read(struct lx_proc *p, uint64_t fd, uint64_t buf, uint64_t le
 #define RWF_NOAPPEND 0x20u
 /* HIPRI DSYNC SYNC (nothing to do: the data is in memory) NOWAIT APPEND NOAPPEND; Linux's
  * RWF_ATOMIC and RWF_DONTCACHE no file here has (EOPNOTSUPP, as tmpfs answers). */
-#define RWF_OK       0x3fu
-#define LX_ENOTSUP   95    /* EOPNOTSUPP */
+#define RWF_OK     0x3fu
+#define LX_ENOTSUP 95 /* EOPNOTSUPP */
 
 /* Whether a positional call (pread, pwritev...) may use f: pipes, sockets and ttys: no. */
 static bool positional(const struct lx_ofd *f)
@@ -249,8 +249,8 @@ static bool positional(const struct lx_ofd *f)
 
 /* pwrite64 and pwritev: Linux appends on an O_APPEND file whatever the offset (unless
  * RWF_NOAPPEND), and always with RWF_APPEND. */
-static int64_t write_at(struct lx_proc *p, struct lx_ofd *f, uint64_t buf, uint64_t len,
-                        int64_t at, uint64_t rwf)
+static int64_t write_at(struct lx_proc *p, struct lx_ofd *f, uint64_t buf, uint64_t len, int64_t at,
+                        uint64_t rwf)
 {
 	if ((f->flags & O_ACCMODE) == 0)
 		return -LX_EBADF;
@@ -306,7 +306,7 @@ static int64_t do_iov(struct lx_proc *p, uint64_t fd, uint64_t iov, uint64_t cnt
 		}
 		if (!v[1])
 			continue;
-		int64_t r = !wr     ? do_read(p, fd, v[0], v[1], at < 0 ? -1 : at + total)
+		int64_t r = !wr      ? do_read(p, fd, v[0], v[1], at < 0 ? -1 : at + total)
 		            : at < 0 ? do_write(p, fd, v[0], v[1])
 		                     : write_at(p, f, v[0], v[1], at + total, rwf);
 		if (r == LX_RET_BLOCK && total)
@@ -982,8 +982,9 @@ int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 		                         : do_iov(p, a[0], a[1], a[2], nr == 296, (int64_t)a[3], 0);
 	case 327: /* preadv2: offset -1 is the file's position */
 	case 328: /* pwritev2 */
-		return (int64_t)a[3] < -1 ? -LX_EINVAL
-		                          : do_iov(p, a[0], a[1], a[2], nr == 328, (int64_t)a[3], a[5]);
+		return (int64_t)a[3] < -1
+		           ? -LX_EINVAL
+		           : do_iov(p, a[0], a[1], a[2], nr == 328, (int64_t)a[3], a[5]);
 	case NR_open:
 		return do_openat(p, AT_FDCWD, a[0], a[1], a[2]);
 	case NR_openat:
@@ -1014,7 +1015,7 @@ int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 		return do_fstatat(p, (int64_t)(int32_t)a[0], a[1], a[2], a[3]);
 	case NR_access:
 	case NR_faccessat:
-	case 439: { /* faccessat2: AT_SYMLINK_NOFOLLOW, AT_EACCESS (root: the same), AT_EMPTY_PATH */
+	case 439: { /* faccessat2: AT_SYMLINK_NOFOLLOW, AT_EACCESS (root), AT_EMPTY_PATH */
 		char path[512];
 		uint64_t mode = nr == NR_access ? a[1] : a[2], fl = nr == 439 ? a[3] : 0;
 		if (fl & ~(uint64_t)(AT_SYMLINK_NOFOLLOW | 0x200u | AT_EMPTY_PATH))
@@ -1035,8 +1036,8 @@ int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 		lx_procfs_put(f);
 		return 0; /* root may do anything */
 	}
-	case 90:  /* chmod */
-	case 268: /* fchmodat */
+	case 90:   /* chmod */
+	case 268:  /* fchmodat */
 	case 91: { /* fchmod */
 		char path[512];
 		const struct lx_file *f = NULL;
@@ -1046,11 +1047,12 @@ int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 			if (!o)
 				return -LX_EBADF;
 			if (o->kind != LX_FD_FILE && o->kind != LX_FD_DIR)
-				return 0; /* a pipe's or socket's inode: nobody sees its mode here */
+				return 0; /* a pipe's or socket's inode: its mode is not seen */
 			f = o->file;
 		} else {
-			err = nr == 90 ? get_path(p, AT_FDCWD, a[0], path, sizeof(path))
-			               : get_path(p, (int64_t)(int32_t)a[0], a[1], path, sizeof(path));
+			err = nr == 90
+			          ? get_path(p, AT_FDCWD, a[0], path, sizeof(path))
+			          : get_path(p, (int64_t)(int32_t)a[0], a[1], path, sizeof(path));
 			if (!err)
 				err = lookup_any(p, path, false, &f);
 		}
@@ -1146,7 +1148,8 @@ int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 			return -LX_EBADF;
 		if (!positional(f))
 			return -LX_ESPIPE;
-		return (int64_t)a[3] < 0 ? -LX_EINVAL : write_at(p, f, a[1], a[2], (int64_t)a[3], 0);
+		return (int64_t)a[3] < 0 ? -LX_EINVAL
+		                         : write_at(p, f, a[1], a[2], (int64_t)a[3], 0);
 	}
 	case 74: /* fsync */
 	case 75: /* fdatasync: memory is where the data stays */

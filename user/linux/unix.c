@@ -537,7 +537,8 @@ static int ctl_out(struct lx_proc *p, struct lx_sock *s, uint64_t umsg, uint64_t
 			if (lx_grp(p)->fd[fd].o)
 				continue;
 			lx_grp(p)->fd[fd] = (struct lx_fd){r->o[k], (flags & CMSG_CLOEXEC) != 0};
-			fds[k++] = (int32_t)fd; /* the message's reference is now the descriptor's */
+			fds[k++] =
+			    (int32_t)fd; /* the message's reference is now the descriptor's */
 		}
 		if (k < r->n)
 			*mflags |= LX_MSG_CTRUNC;
@@ -634,8 +635,8 @@ int64_t lx_local_send(struct lx_proc *p, struct lx_ofd *o, struct lx_sock *s, ui
 		if ((err = ctl_in(p, ctl, ctl_len, &r, &c)))
 			return err;
 	}
-	bool mark = !rec && (!last || last->pid != c.pid || last->uid != c.uid ||
-	                     last->gid != c.gid);
+	bool mark =
+	    !rec && (!last || last->pid != c.pid || last->uid != c.uid || last->gid != c.gid);
 	if (room(t) < (rec ? hdr + lx_uio.total : 1) || (mark && t->n_cmarks == LX_SK_CMARKS)) {
 		for (uint32_t i = 0; i < r.n; i++)
 			lx_ofd_put(r.o[i]);
@@ -646,12 +647,13 @@ int64_t lx_local_send(struct lx_proc *p, struct lx_ofd *o, struct lx_sock *s, ui
 			s->snd_pid = p->pid, s->snd_done = done;
 		return w == LX_RET_BLOCK || !done ? w : (int64_t)done;
 	}
-	uint32_t n = rec ? (uint32_t)lx_uio.total
-	                 : (uint32_t)(lx_uio.total - done < room(t) ? lx_uio.total - done : room(t));
+	uint32_t n =
+	    rec ? (uint32_t)lx_uio.total
+	        : (uint32_t)(lx_uio.total - done < room(t) ? lx_uio.total - done : room(t));
 	uint32_t save = t->ring.len;
 	if (rec) {
-		uint8_t h[HDR] = {(uint8_t)n, (uint8_t)(n >> 8), (uint8_t)(n >> 16), (uint8_t)(n >> 24),
-		                  s->name.len};
+		uint8_t h[HDR] = {(uint8_t)n, (uint8_t)(n >> 8), (uint8_t)(n >> 16),
+		                  (uint8_t)(n >> 24), s->name.len};
 		memcpy(h + 8, &c.pid, 4), memcpy(h + 12, &c.uid, 4), memcpy(h + 16, &c.gid, 4);
 		ring_put(p, t, h, 0, HDR);
 		ring_put(p, t, s->name.path, 0, s->name.len);

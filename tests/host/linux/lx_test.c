@@ -261,7 +261,7 @@ static void mremap_moves_pages_and_keeps_the_record(void)
 	uint64_t fixed[5] = {(uint64_t)to, 0x2000, 0x2000, 3, 0x200000};
 	CHECK_EQ(lx_remap(p, fixed), 0x200000);
 	CHECK_EQ(lx_copy_in(p, &v, 0x200000, 1), 0);
-	CHECK_EQ(v, 0); /* (char)0x100 */
+	CHECK_EQ(v, 0);                                      /* (char)0x100 */
 	uint64_t keep[5] = {0x200000, 0x1000, 0x1000, 5, 0}; /* MAYMOVE | DONTUNMAP */
 	to = lx_remap(p, keep);
 	CHECK(to > 0);
@@ -272,13 +272,13 @@ static void mremap_moves_pages_and_keeps_the_record(void)
 	CHECK_EQ(lx_copy_in(p, &v, 0x302000, 1), 0);
 	CHECK_EQ(v, 'c');
 	static const uint64_t bad[][5] = {
-	    {0x300000, 0x1000, 0x1000, 8, 0},           /* an unknown flag */
-	    {0x300000, 0x1000, 0x1000, 2, 0x400000},    /* FIXED without MAYMOVE */
-	    {0x300001, 0x1000, 0x1000, 0, 0},           /* unaligned */
-	    {0x300000, 0x1000, 0, 0, 0},                /* new size 0 */
-	    {0x300000, 0x2000, 0x2000, 3, 0x301000},    /* overlapping */
-	    {0x300000, 0x1000, 0x2000, 4 | 1, 0},       /* DONTUNMAP resizing */
-	    {0x300000, 0, 0x1000, 1, 0},                /* old size 0, private */
+	    {0x300000, 0x1000, 0x1000, 8, 0},        /* an unknown flag */
+	    {0x300000, 0x1000, 0x1000, 2, 0x400000}, /* FIXED without MAYMOVE */
+	    {0x300001, 0x1000, 0x1000, 0, 0},        /* unaligned */
+	    {0x300000, 0x1000, 0, 0, 0},             /* new size 0 */
+	    {0x300000, 0x2000, 0x2000, 3, 0x301000}, /* overlapping */
+	    {0x300000, 0x1000, 0x2000, 4 | 1, 0},    /* DONTUNMAP resizing */
+	    {0x300000, 0, 0x1000, 1, 0},             /* old size 0, private */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		CHECK_EQ(lx_remap(p, bad[i]), -LX_EINVAL);
