@@ -148,14 +148,15 @@ int main(void)
 	if (c == 0) {
 		char b;
 		close(pfd[1]);
-		mmap(NULL, 5 * PG, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		read(pfd[0], &b, 1);
-		_exit(0);
+		if (mmap(NULL, 5 * PG, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) ==
+		    MAP_FAILED)
+			_exit(1);
+		_exit(read(pfd[0], &b, 1) < 0);
 	}
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/maps", (int)c);
 	usleep(100000);
-	n = load(path);
+	load(path);
 	int rx = 0, stack = 0;
 	for (int i = 0; i < nlines; i++) {
 		rx += !strcmp(lines[i].perms, "r-xp") && lines[i].end - lines[i].start == 5 * PG;

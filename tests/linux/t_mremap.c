@@ -131,7 +131,7 @@ int main(void)
 	printf("file grow: %d, same bytes %d\n", r > 0,
 	       r > 0 && memcmp((char *)r, want, sizeof(want)) == 0);
 	if (r > 0)
-		f = (char *)r;
+		munmap((char *)r, 3 * PG);
 	/* A written private page moves with what was written, not the file's bytes. */
 	char *g = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
 	g[PG] = 'W';
@@ -166,14 +166,23 @@ int main(void)
 	SHOW("bad pointer", remap((void *)(1ul << 50), PG, 2 * PG, MREMAP_MAYMOVE, NULL));
 
 	/* musl's realloc of a big block is an mremap. */
-	char *big = malloc(1 << 20);
+	char *big = malloc(1 << 20), *grown, *cut;
+	if (!big)
+		return 1;
 	memset(big, 0x33, 1 << 20);
-	big = realloc(big, 4 << 20);
-	int ok = big != NULL;
+	if (!(grown = realloc(big, 4 << 20))) {
+		free(big);
+		return 1;
+	}
+	int ok = 1;
 	for (int i = 0; ok && i < 1 << 20; i += 4096)
-		ok = big[i] == 0x33;
-	memset(big + (1 << 20), 0x44, 3 << 20);
-	big = realloc(big, 256 << 10);
-	printf("realloc through mremap: %d %d\n", ok, big && big[(256 << 10) - 1] == 0x33);
+		ok = grown[i] == 0x33;
+	memset(grown + (1 << 20), 0x44, 3 << 20);
+	if (!(cut = realloc(grown, 256 << 10))) {
+		free(grown);
+		return 1;
+	}
+	printf("realloc through mremap: %d %d\n", ok, cut[(256 << 10) - 1] == 0x33);
+	free(cut);
 	return 0;
 }

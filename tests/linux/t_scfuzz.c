@@ -171,13 +171,15 @@ static void memory(long calls, long *made, long *errors)
 			 * slots). */
 			a[3] = rnd() % 4  ? (long)(rnd() % 8192) - 2
 			       : a[3] < 0 ? a[3]
-			                  : a[3] | 1l << 40;
-			ftruncate(fd, 0);
+			                  : a[3] | 1L << 40;
+			if (ftruncate(fd, 0))
+				continue;
 			a[5] = rnd() % 2 ? (long)(rnd() % 0x80) : a[5];
 			r = syscall(rnd() % 2 ? 296 : 328, a[0], a[1], a[2], a[3], a[4], a[5]);
 		} else {
-			mmap(arena, 2 * half, PROT_READ | PROT_WRITE,
-			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+			if (mmap(arena, 2 * half, PROT_READ | PROT_WRITE,
+			         MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
+				break;
 			for (int k = 0; k < 8; k++) /* pages to move */
 				arena[(rnd() % 512) * pg] = 1;
 			if (rnd() % 4 == 0)
