@@ -81,6 +81,7 @@ test-linux: $(KERNEL) $(LX_INITRD)
 		--expect '^scfuzz: [0-9]+ calls made, [0-9]+ failed, the process survived$$' \
 		--expect '^limits: fork bomb stopped by EAGAIN, all [0-9]+ children reaped: 1$$' \
 		--expect '^limits: memory hog killed by signal 9, the next child runs$$' \
+		--expect '^limits: mremap hog (killed by signal 9|stopped by exit 3), one of 1 TiB: ENOMEM$$' \
 		--expect '^procfs: all ok$$' --expect '^ +[0-9]+ root +/bin/busybox ps$$' \
 		--expect '^Mem: +[0-9]+ +[0-9]+ +[0-9]+ +0 +0 +[0-9]+$$' \
 		--expect '^ [0-9:]{8} up [0-9]+ min, +0 users, +load average: 0.00, 0.00, 0.00$$' \

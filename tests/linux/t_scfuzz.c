@@ -4,8 +4,10 @@
  * process with a signal, as Linux would) and keep serving the next
  * command. Calls that end or replace the process, or touch its own
  * mappings, are left out, as are writes (they would print noise).
+ * Then socket calls, and mremap and pwritev on ground of their own.
  * Hallows only: the results differ from Linux's by design.
  */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -13,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 static uint64_t state = 0x9e3779b97f4a7c15ull;
@@ -135,6 +138,83 @@ static void sockets(long calls, long *made, long *errors)
 	}
 }
 
+/*
+ * mremap with arguments half right, on two arenas of this process only (old ranges in the
+ * first, MREMAP_FIXED targets in the second: the program's own mappings are never moved or
+ * replaced), each made again before every call; what moved elsewhere is unmapped at once.
+ * And pwritev and pwritev2 on a file of /tmp (writes to the console would print noise).
+ */
+static void memory(long calls, long *made, long *errors)
+{
+	const unsigned long pg = 4096, half = 256 * pg;
+	char *arena =
+	    mmap(NULL, 2 * half, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int fd = open("/tmp/scfuzz.dat", O_RDWR | O_CREAT | O_TRUNC, 0600);
+	uint64_t *iov = (uint64_t *)(scratch + 512);
+
+	if (arena == MAP_FAILED)
+		return;
+	for (long i = 0; i < calls; i++) {
+		long r, a[6];
+		for (int k = 0; k < 6; k++)
+			a[k] = arg();
+		if (rnd() % 4 == 0) { /* pwritev (296), pwritev2 (328) */
+			iov[0] = (uint64_t)(scratch + 4096), iov[1] = rnd() % 3000;
+			iov[2] = (uint64_t)arg(), iov[3] = rnd() % 2 ? 0 : (uint64_t)arg();
+			a[0] =
+			    rnd() % 4 ? fd : 1000 + (long)(rnd() % 8); /* not the console: EBADF */
+			a[1] = rnd() % 4 ? (long)iov : a[1];
+			a[2] = rnd() % 4 ? (long)(rnd() % 3) : a[2];
+			/* The file stays small (emptied before each call, offsets in 8 KiB or past
+			 * the 16 MiB of written data, EFBIG): the server's heap, where written
+			 * files live, has few pages (each takes one of the runtime's 128 capability
+			 * slots). */
+			a[3] = rnd() % 4  ? (long)(rnd() % 8192) - 2
+			       : a[3] < 0 ? a[3]
+			                  : a[3] | 1L << 40;
+			if (ftruncate(fd, 0))
+				continue;
+			a[5] = rnd() % 2 ? (long)(rnd() % 0x80) : a[5];
+			r = syscall(rnd() % 2 ? 296 : 328, a[0], a[1], a[2], a[3], a[4], a[5]);
+		} else {
+			if (mmap(arena, 2 * half, PROT_READ | PROT_WRITE,
+			         MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
+				break;
+			for (int k = 0; k < 8; k++) /* pages to move */
+				arena[(rnd() % 512) * pg] = 1;
+			if (rnd() % 4 == 0)
+				mprotect(arena + (rnd() % 256) * pg, (rnd() % 8) * pg, PROT_READ);
+			unsigned long off = (rnd() % 256) * pg, toff = (rnd() % 256) * pg,
+			              old = (unsigned long)arena + off,
+			              olen = rnd() % 4 ? (rnd() % 64) * pg : (unsigned long)a[1],
+			              nlen = rnd() % 4 ? (rnd() % 300) * pg : (unsigned long)a[2],
+			              flags = rnd() % 4 ? rnd() % 8 : (unsigned long)a[3],
+			              to = (unsigned long)arena + half + toff;
+			/* A length that could be taken stays in the arenas: a shrink unmaps the old
+			 * range's tail, MREMAP_FIXED replaces the target (on Linux too); past the
+			 * address space (overflows, EINVAL) anything goes. */
+			if (olen < (1ul << 47) && olen > 2 * half - off)
+				olen %= 2 * half - off + 1;
+			if ((flags & 2) && nlen < (1ul << 47) && nlen > half - toff)
+				nlen %= half - toff + 1;
+			old += rnd() % 8 ? 0 : rnd() % pg;
+			to += rnd() % 8 ? 0 : rnd() % pg;
+			if (!(flags & 2) && rnd() % 2)
+				to = (unsigned long)a[4]; /* not looked at without MREMAP_FIXED */
+			r = syscall(25, old, olen, nlen, flags, to);
+			if (r != -1 && ((unsigned long)r < (unsigned long)arena ||
+			                (unsigned long)r >= (unsigned long)arena + 2 * half))
+				munmap((void *)r,
+				       (nlen + pg - 1) & ~(pg - 1)); /* moved elsewhere */
+		}
+		(*made)++;
+		*errors += r == -1;
+	}
+	munmap(arena, 2 * half);
+	close(fd);
+	unlink("/tmp/scfuzz.dat");
+}
+
 int main(int argc, char **argv)
 {
 	long calls = argc > 1 ? strtol(argv[1], NULL, 10) : 20000, made = 0, errors = 0;
@@ -171,6 +251,8 @@ int main(int argc, char **argv)
 		errors += r == -1;
 	}
 	sockets(only_sockets ? calls : calls / 4, &made, &errors);
+	if (!only_sockets)
+		memory(calls / 8, &made, &errors);
 	printf("scfuzz: %ld calls made, %ld failed, the process survived\n", made, errors);
 	return 0;
 }

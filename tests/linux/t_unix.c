@@ -494,6 +494,179 @@ static void loop_udp(void)
 	close(s);
 }
 
+/* A message of n bytes: byte i is i * 7 + salt (mod 256). */
+static char big_out[400000], big_in[400000];
+
+static void pattern(size_t n, int salt)
+{
+	for (size_t i = 0; i < n; i++)
+		big_out[i] = (char)(i * 7 + (size_t)salt);
+}
+
+static int matches(size_t n, int salt)
+{
+	for (size_t i = 0; i < n; i++)
+		if (big_in[i] != (char)(i * 7 + (size_t)salt))
+			return 0;
+	return 1;
+}
+
+/* Messages above the 16 KiB a ring starts with: a stream send of any length completes
+ * (blocking) and the reader joins the pieces; datagrams and records up to SO_SNDBUF - 32. */
+static void big_messages(void)
+{
+	int sv[2], st;
+	socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+	pattern(300000, 1);
+	pid_t c = fork();
+	if (c == 0) {
+		close(sv[0]);
+		long w = write(sv[1], big_out, 300000);
+		printf("stream: one write of 300000 bytes wrote %ld\n", w);
+		_exit(0);
+	}
+	close(sv[1]);
+	size_t got = 0;
+	long r, reads = 0;
+	while ((r = read(sv[0], big_in + got, sizeof(big_in) - got)) > 0)
+		got += (size_t)r, reads++;
+	waitpid(c, &st, 0);
+	printf("stream: read %zu bytes in %s, in order %d\n", got, reads > 1 ? "pieces" : "one",
+	       matches(300000, 1));
+	close(sv[0]);
+
+	socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv);
+	r = send(sv[0], big_out, 300000, 0);
+	printf("stream non-blocking: a part went %d\n", r > 0 && r < 300000);
+	close(sv[0]);
+	close(sv[1]);
+
+	int sndbuf = 0;
+	socklen_t l = sizeof(sndbuf);
+	socketpair(AF_UNIX, SOCK_DGRAM, 0, sv);
+	getsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, &l);
+	printf("dgram SO_SNDBUF: %d\n", sndbuf);
+	pattern(100000, 2);
+	SHOW("dgram send 100000", send(sv[0], big_out, 100000, 0));
+	memset(big_in, 0, 100000);
+	SHOW("dgram recv", recv(sv[1], big_in, sizeof(big_in), 0));
+	printf("  same bytes %d\n", matches(100000, 2));
+	SHOW("dgram send SO_SNDBUF - 32", send(sv[0], big_out, (size_t)sndbuf - 32, 0));
+	SHOW("dgram recv it, truncated to 10", recv(sv[1], big_in, 10, MSG_TRUNC));
+	SHOW("dgram send SO_SNDBUF - 31: EMSGSIZE", send(sv[0], big_out, (size_t)sndbuf - 31, 0));
+	int small = 4096;
+	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+	SHOW("after SO_SNDBUF 4096: 8160", send(sv[0], big_out, 8160, 0));
+	SHOW("8161: EMSGSIZE", send(sv[0], big_out, 8161, 0));
+	SHOW("recv", recv(sv[1], big_in, sizeof(big_in), 0));
+	close(sv[0]);
+	close(sv[1]);
+
+	socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv);
+	pattern(150000, 3);
+	SHOW("seqpacket send 150000", send(sv[0], big_out, 150000, 0));
+	SHOW("seqpacket send 5", send(sv[0], "small", 5, 0));
+	memset(big_in, 0, 150000);
+	SHOW("seqpacket recv", recv(sv[1], big_in, sizeof(big_in), 0));
+	printf("  same bytes %d\n", matches(150000, 3));
+	SHOW("seqpacket recv the next", recv(sv[1], big_in, sizeof(big_in), 0));
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* A recvmsg's SCM_CREDENTIALS, if any: the pid compared with want; -1: none. */
+static int creds_of(int s, char *buf, size_t n, pid_t want, long *got)
+{
+	union {
+		char b[CMSG_SPACE(sizeof(struct ucred))];
+		struct cmsghdr h;
+	} u;
+	struct iovec v = {buf, n};
+	struct msghdr m = {
+	    .msg_iov = &v, .msg_iovlen = 1, .msg_control = u.b, .msg_controllen = sizeof(u.b)};
+	*got = recvmsg(s, &m, 0);
+	struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+	if (!h || h->cmsg_type != SCM_CREDENTIALS || h->cmsg_len != CMSG_LEN(sizeof(struct ucred)))
+		return -1;
+	struct ucred cr;
+	memcpy(&cr, CMSG_DATA(h), sizeof(cr));
+	return cr.pid == want && cr.uid == 0 && cr.gid == 0;
+}
+
+static long send_creds(int s, const char *msg, pid_t pid, uid_t uid, size_t clen)
+{
+	union {
+		char b[CMSG_SPACE(sizeof(struct ucred))];
+		struct cmsghdr h;
+	} u;
+	struct ucred cr = {pid, uid, 0};
+	struct iovec v = {(void *)msg, strlen(msg)};
+	struct msghdr m = {
+	    .msg_iov = &v, .msg_iovlen = 1, .msg_control = u.b, .msg_controllen = sizeof(u.b)};
+	u.h.cmsg_level = SOL_SOCKET, u.h.cmsg_type = SCM_CREDENTIALS, u.h.cmsg_len = clen;
+	memcpy(CMSG_DATA(&u.h), &cr, sizeof(cr));
+	return sendmsg(s, &m, 0);
+}
+
+/* SO_PASSCRED and SCM_CREDENTIALS (everyone is root: any existing pid may be sent). */
+static void credentials(void)
+{
+	int sv[2], on = 1, v = -1, st;
+	socklen_t l = sizeof(v);
+	char buf[64];
+	long got;
+
+	socketpair(AF_UNIX, SOCK_DGRAM, 0, sv);
+	getsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &v, &l);
+	printf("SO_PASSCRED at first: %d\n", v);
+	setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &on, sizeof(on));
+	getsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &v, &l);
+	printf("SO_PASSCRED set: %d\n", v);
+	send(sv[0], "plain", 5, 0);
+	int ok = creds_of(sv[1], buf, sizeof(buf), getpid(), &got);
+	printf("dgram without SCM_CREDENTIALS: %ld bytes, credentials of the sender %d\n", got, ok);
+	SHOW("send own credentials", send_creds(sv[0], "mine", getpid(), 0, CMSG_LEN(12)));
+	ok = creds_of(sv[1], buf, sizeof(buf), getpid(), &got);
+	printf("  received: %ld bytes, the same %d\n", got, ok);
+	pid_t c = fork();
+	if (c == 0) {
+		char b;
+		read(sv[1], &b, 0);
+		pause();
+		_exit(0);
+	}
+	SHOW("send another process's pid (root may)", send_creds(sv[0], "his", c, 0, CMSG_LEN(12)));
+	ok = creds_of(sv[1], buf, sizeof(buf), c, &got);
+	printf("  received: %ld bytes, its pid %d\n", got, ok);
+	kill(c, SIGKILL);
+	waitpid(c, &st, 0);
+	SHOW("send the pid of no process: ESRCH", send_creds(sv[0], "x", c, 0, CMSG_LEN(12)));
+	SHOW("send uid -1: EINVAL", send_creds(sv[0], "x", getpid(), (uid_t)-1, CMSG_LEN(12)));
+	SHOW("cmsg_len short: EINVAL", send_creds(sv[0], "x", getpid(), 0, CMSG_LEN(8)));
+	close(sv[0]);
+	close(sv[1]);
+
+	/* A stream reader with SO_PASSCRED never joins two writers' bytes in one read. */
+	socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+	setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &on, sizeof(on));
+	write(sv[0], "parent", 6);
+	if ((c = fork()) == 0) {
+		write(sv[0], "child", 5);
+		_exit(0);
+	}
+	waitpid(c, &st, 0);
+	write(sv[0], "again", 5);
+	memset(buf, 0, sizeof(buf));
+	ok = creds_of(sv[1], buf, sizeof(buf), getpid(), &got);
+	printf("stream read 1: '%.*s' parent's %d\n", (int)got, buf, ok);
+	ok = creds_of(sv[1], buf, sizeof(buf), c, &got);
+	printf("stream read 2: '%.*s' child's %d\n", (int)got, buf, ok);
+	ok = creds_of(sv[1], buf, sizeof(buf), getpid(), &got);
+	printf("stream read 3: '%.*s' parent's %d\n", (int)got, buf, ok);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
@@ -505,5 +678,7 @@ int main(void)
 	dgram_names();
 	loop_tcp();
 	loop_udp();
+	big_messages();
+	credentials();
 	return 0;
 }

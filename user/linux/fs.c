@@ -191,6 +191,15 @@ const struct lx_file *lx_fs_lookup_link(const char *path)
 	return resolve(path, false);
 }
 
+const struct lx_file *lx_fs_holding(const uint8_t *byte)
+{
+	for (uint32_t i = 0; byte && i < nfiles; i++)
+		if (files[i].mode && files[i].data && byte >= files[i].data &&
+		    byte < files[i].data + files[i].size)
+			return &files[i];
+	return NULL;
+}
+
 const struct lx_file *lx_fs_child(const struct lx_file *dir, uint32_t idx, const char **name)
 {
 	size_t dl = strlen(dir->path);
@@ -316,6 +325,14 @@ int lx_fs_write(const struct lx_file *cf, uint64_t pos, const void *src, uint64_
 	memcpy(f->own + pos, src, n);
 	if (pos + n > f->size)
 		f->size = pos + n;
+	return 0;
+}
+
+int lx_fs_chmod(const struct lx_file *cf, uint32_t mode)
+{
+	struct lx_file *f = mut(cf);
+
+	f->mode = (f->mode & 0170000u) | (mode & 07777u);
 	return 0;
 }
 

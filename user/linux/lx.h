@@ -46,8 +46,10 @@
 #define LX_ACCESS_BAD(va, len) ((va) > LX_TASK_SIZE || (len) > LX_TASK_SIZE - (va))
 
 /* The trampoline page (user/linux/proc.c, lx_tramp_*): read-execute code the server maps in
- * every process, at the guard page below the stack (writes there still fault). */
-#define LX_TRAMP LX_MMAP_TOP
+ * every process, the page below the guard page under the stack (LX_MMAP_TOP stays unmapped:
+ * the stack's mapping has a hole below it, as on Linux, where musl's pthread_getattr_np,
+ * probing with mremap, finds the stack's end). */
+#define LX_TRAMP (LX_MMAP_TOP - LX_PAGE)
 
 /* Linux error numbers (asm-generic/errno-base.h) the personality returns. */
 enum {
@@ -231,6 +233,9 @@ int lx_map(struct lx_proc *p, uint64_t start, uint64_t end, uint32_t prot, const
            uint64_t file_len);
 int lx_unmap(struct lx_proc *p, uint64_t start, uint64_t end);
 int lx_protect(struct lx_proc *p, uint64_t start, uint64_t end, uint32_t prot);
+/* mremap(a[0] old address, a[1] old length, a[2] new length, a[3] flags, a[4] new address):
+ * the new address, or -errno as Linux's (docs/linux.md). */
+int64_t lx_remap(struct lx_proc *p, const uint64_t a[5]);
 /* A free range of len bytes below LX_MMAP_TOP and above the heap, or 0. */
 uint64_t lx_find_gap(struct lx_proc *p, uint64_t len);
 /* Bring the page at va in (fault or copy; a write to a shared copy-on-write page copies it):
@@ -249,6 +254,9 @@ long lx_copy_str(struct lx_proc *p, char *dst, uint64_t src, uint64_t max);
 int lx_plat_map(uint64_t va, uint32_t prot);
 int lx_plat_protect(uint64_t va, uint32_t prot); /* a page lx_plat_map mapped */
 void lx_plat_unmap(uint64_t va);
+/* The page at from (if mapped) moves to to (unmapped), frame and all: nothing is copied
+ * (mremap); 0 or -LX_ENOMEM. */
+int lx_plat_move(uint64_t from, uint64_t to);
 int lx_plat_is_mapped(uint64_t va);
 /* A mapped page the process may write: copy it first when it shares it (copy-on-write). */
 int lx_plat_make_private(uint64_t va, uint32_t prot);
@@ -470,6 +478,8 @@ int lx_fs_init(const uint8_t *cpio, size_t len);
 const struct lx_file *lx_fs_lookup(const char *path);
 /* The same, but a symbolic link as the last component is the result (lstat, readlink). */
 const struct lx_file *lx_fs_lookup_link(const char *path);
+/* The file whose bytes hold byte (a mapping's view: /proc/<pid>/maps), or NULL. */
+const struct lx_file *lx_fs_holding(const uint8_t *byte);
 /* The idx-th entry of directory dir (NULL past the end). */
 const struct lx_file *lx_fs_child(const struct lx_file *dir, uint32_t idx, const char **name);
 /*
@@ -481,6 +491,7 @@ const struct lx_file *lx_fs_child(const struct lx_file *dir, uint32_t idx, const
 int lx_fs_create(const char *path, uint32_t mode, const struct lx_file **out);
 int lx_fs_write(const struct lx_file *f, uint64_t pos, const void *src, uint64_t n);
 int lx_fs_truncate(const struct lx_file *f, uint64_t size);
+int lx_fs_chmod(const struct lx_file *f, uint32_t mode); /* the permission bits: 0 */
 int lx_fs_unlink(const char *path, bool dir);
 int lx_fs_rename(const char *from, const char *to);
 void lx_fs_hold(const struct lx_file *f);

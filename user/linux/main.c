@@ -172,6 +172,10 @@ static uint64_t pages_gen = 1;
 static struct page *page_slot(struct space *sp, uint64_t va, bool insert)
 {
 	uint64_t vpn = va / LX_PAGE;
+
+	/* A free entry's vpn is 0: page 0 is never mapped (bug page_zero_found_a_free_entry). */
+	if (!vpn)
+		return NULL;
 	uint32_t h = (uint32_t)(vpn * 0x9e3779b97f4a7c15ull >> 52) % PAGE_HASH;
 
 	for (uint32_t i = 0; i < PAGE_HASH; i++, h = (h + 1) % PAGE_HASH) {
@@ -417,6 +421,21 @@ void lx_plat_unmap(uint64_t va)
 
 	if (pg)
 		page_drop(cur, pg);
+}
+
+int lx_plat_move(uint64_t from, uint64_t to)
+{
+	struct page *pg = page_slot(cur, from, false);
+
+	if (!pg)
+		return 0;
+	uint32_t fr = pg->frame, prot = pg->prot, cow = pg->cow;
+	plat.frames[fr].refs++; /* held while its record moves */
+	page_drop(cur, pg);
+	/* One page went, one comes: the hash has room. Mapped again at the first touch. */
+	int err = page_add(cur, to, fr, prot, cow, true);
+	frame_put(fr);
+	return err;
 }
 
 /* Every page of the current process goes (exit, execve): no hash cluster moves up. */

@@ -25,11 +25,11 @@ struct lx_region *lx_region_at(struct lx_proc *p, uint64_t va)
 }
 
 /*
- * Unmap (prot < 0) or re-protect every mapped page of [start, end): page by
- * page for a small range, through the list of mapped pages for a large one
- * (munmap(0, 1 << 45) must not walk 2^33 pages).
+ * The mapped pages of [start, end) into *out (a static list, valid until the next call): page
+ * by page for a small range, through the list of mapped pages for a large one (munmap(0,
+ * 1 << 45) must not walk 2^33 pages). How many.
  */
-static int each_mapped(uint64_t start, uint64_t end, int64_t prot)
+static uint32_t mapped_pages(uint64_t start, uint64_t end, const uint64_t **out)
 {
 	static uint64_t found[LX_MAX_PAGES];
 	uint32_t n = 0, cursor = 0;
@@ -44,6 +44,16 @@ static int each_mapped(uint64_t start, uint64_t end, int64_t prot)
 			if (va >= start && va < end)
 				found[n++] = va;
 	}
+	*out = found;
+	return n;
+}
+
+/* Unmap (prot < 0) or re-protect every mapped page of [start, end). */
+static int each_mapped(uint64_t start, uint64_t end, int64_t prot)
+{
+	const uint64_t *found;
+	uint32_t n = mapped_pages(start, end, &found);
+
 	for (uint32_t i = 0; i < n; i++) {
 		if (prot < 0)
 			lx_plat_unmap(found[i]);
@@ -262,4 +272,138 @@ long lx_copy_str(struct lx_proc *p, char *dst, uint64_t src, uint64_t max)
 			return (long)i;
 	}
 	return -LX_ENAMETOOLONG;
+}
+
+/* ---- mremap ---- */
+
+#define MREMAP_MAYMOVE   1u
+#define MREMAP_FIXED     2u
+#define MREMAP_DONTUNMAP 4u
+
+/*
+ * What Linux would hold as one mapping (a vma) around [va, va + len): the regions from the one
+ * holding va on, each starting where the last ended, with the same protection (Linux merges
+ * such neighbours). Its end, or 0 when va is in no region or the range runs past it.
+ */
+static uint64_t span_end(struct lx_proc *p, uint64_t va, uint64_t len)
+{
+	const struct lx_region *r = lx_region_at(p, va);
+
+	if (!r)
+		return 0;
+	uint64_t end = r->end;
+	uint32_t prot = r->prot;
+	for (const struct lx_region *n;
+	     end - va < len && (n = lx_region_at(p, end)) && n->start == end && n->prot == prot;)
+		end = n->end;
+	return end - va >= len ? end : 0;
+}
+
+/* Linux's overcommit guess: one request for more than all the memory there is fails. */
+static bool beyond_memory(uint64_t bytes)
+{
+	uint64_t total, free;
+
+	lx_plat_mem(&total, &free);
+	return bytes > total;
+}
+
+/*
+ * Move the pages and records of [old, old + olen) to [to, to + nlen) (free or to be replaced;
+ * it does not overlap the old range), growing the last piece when nlen > olen; the old range
+ * goes from the record unless keep (MREMAP_DONTUNMAP: its pages still go).
+ */
+static int64_t move_range(struct lx_proc *p, uint64_t old, uint64_t olen, uint64_t to,
+                          uint64_t nlen, bool keep)
+{
+	struct lx_region pieces[LX_MAX_REGIONS];
+	uint32_t n = 0;
+	uint64_t va;
+
+	for (va = old; va < old + olen; n++) { /* span_end said: contiguous regions */
+		const struct lx_region *r = lx_region_at(p, va);
+		uint64_t hi = r->end < old + olen ? r->end : old + olen;
+		pieces[n] = trimmed(r, va, hi);
+		pieces[n].start += to - old, pieces[n].end += to - old;
+		va = hi;
+	}
+	pieces[n - 1].end = to + nlen; /* grown: a file view goes on, the rest reads zero */
+	/* forget() of the target and of the old range may split a region each. */
+	if (p->nreg + n + 2 > LX_MAX_REGIONS)
+		return -LX_ENOMEM;
+	int err = lx_unmap(p, to, to + nlen);
+	if (err)
+		return err;
+	const uint64_t *found;
+	uint32_t nfound = mapped_pages(old, old + olen, &found);
+
+	for (uint32_t i = 0; i < nfound; i++)
+		if ((err = lx_plat_move(found[i], found[i] - old + to)))
+			return err; /* not reached: a page goes for each that comes */
+	if (!keep && (err = forget(p, old, old + olen)))
+		return err;
+	for (uint32_t i = 0; i < n && !err; i++)
+		err = insert(p, &pieces[i]);
+	return err ? err : (int64_t)to;
+}
+
+int64_t lx_remap(struct lx_proc *p, const uint64_t a[5])
+{
+	p = lx_grp(p); /* a thread: its process's memory */
+	uint64_t old = a[0], olen = a[1], nlen = a[2], flags = a[3], to = a[4];
+
+	/* Linux's order of checks (mm/mremap.c). */
+	if (flags & ~(uint64_t)(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP) ||
+	    ((flags & MREMAP_FIXED) && !(flags & MREMAP_MAYMOVE)) ||
+	    ((flags & MREMAP_DONTUNMAP) && (!(flags & MREMAP_MAYMOVE) || olen != nlen)) ||
+	    (old & (LX_PAGE - 1)))
+		return -LX_EINVAL;
+	olen = (olen + LX_PAGE - 1) & ~(LX_PAGE - 1); /* wraps to 0 as PAGE_ALIGN does */
+	nlen = (nlen + LX_PAGE - 1) & ~(LX_PAGE - 1);
+	if (!nlen)
+		return -LX_EINVAL;
+	bool move = flags & (MREMAP_FIXED | MREMAP_DONTUNMAP);
+	if (nlen > LX_TASK_SIZE ||
+	    ((flags & MREMAP_FIXED) && (to > LX_TASK_SIZE - nlen || (to & (LX_PAGE - 1)) ||
+	                                (to < old ? old - to < nlen : to - old < olen))))
+		return -LX_EINVAL;
+	if (!lx_region_at(p, old))
+		return -LX_EFAULT; /* before the shrink too (Linux 6.18) */
+	if (!olen)
+		return -LX_EINVAL; /* old_len 0 duplicates a shared mapping: none is kept shared */
+	if (olen > nlen) {         /* shrinking, moving or not: the tail goes first */
+		if (olen > LX_TASK_SIZE - old)
+			return -LX_EINVAL; /* munmap's check */
+		int err = lx_unmap(p, old + nlen, old + olen);
+		if (err)
+			return err;
+		if (!move)
+			return (int64_t)old;
+		olen = nlen;
+	}
+	if ((flags & MREMAP_FIXED) && (to < LX_PAGE || to + nlen > LX_TOP))
+		return -LX_ENOMEM; /* outside what a process may map here (as mmap) */
+	uint64_t end = span_end(p, old, olen);
+	if (!end)
+		return -LX_EFAULT;
+	if (olen == nlen && !move)
+		return (int64_t)old;
+	const struct lx_region *r = lx_region_at(p, old);
+	if (nlen > olen && (r->prot & LX_PROT_WRITE) && beyond_memory(nlen - olen))
+		return -LX_ENOMEM;
+	if (!move && old + olen == end && nlen - olen <= LX_TOP - end) {
+		bool free = true; /* the range after, up to the new end, holds no region */
+		for (uint32_t i = 0; free && i < p->nreg; i++)
+			free = p->reg[i].end <= end || p->reg[i].start >= old + nlen;
+		if (free) { /* grow in place: the last region reaches further */
+			struct lx_region *last = lx_region_at(p, end - 1);
+			last->end = old + nlen;
+			return (int64_t)old;
+		}
+	}
+	if (!(flags & MREMAP_MAYMOVE))
+		return -LX_ENOMEM;
+	if (!(flags & MREMAP_FIXED) && !(to = lx_find_gap(p, nlen)))
+		return -LX_ENOMEM;
+	return move_range(p, old, olen, to, nlen, flags & MREMAP_DONTUNMAP);
 }

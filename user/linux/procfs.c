@@ -18,7 +18,7 @@
 #define S_IFREG 0100000u
 #define S_IFLNK 0120000u
 #define NSNAPS  16
-#define SNAP    4096
+#define SNAP    16384 /* a maps file of LX_MAX_REGIONS lines fits */
 #define NS      1000000000ull
 #define TICKS   100 /* USER_HZ */
 
@@ -33,7 +33,8 @@ static struct snap snaps[NSNAPS];
 static struct lx_file child; /* lx_procfs_child's answer (ino and mode are what matter) */
 
 /* The files of a process's directory, and of /proc itself (after the pids). */
-static const char *const pid_files[] = {"cmdline", "comm", "exe", "stat", "status"};
+static const char *const pid_files[] = {"cmdline", "comm", "exe", "maps", "stat", "status"};
+#define NPID_FILES 6
 static const char *const top_files[] = {"hallows", "meminfo", "self", "uptime"};
 
 static bool under_proc(const char *canon)
@@ -116,6 +117,62 @@ static uint64_t vsize_of(const struct lx_proc *q)
 	return v;
 }
 
+/* What a maps line names: the file, [heap], [stack], [tramp] (the trampoline page, where
+ * Linux has [vdso]) or nothing; for a file, its offset and inode. */
+static const char *region_name(const struct lx_proc *q, const struct lx_region *r, uint64_t *off,
+                               uint64_t *ino)
+{
+	const struct lx_file *f = lx_fs_holding(r->file);
+
+	*off = *ino = 0;
+	if (f) {
+		*off = (uint64_t)(r->file - f->data), *ino = f->ino;
+		return f->path;
+	}
+	if (r->start == LX_TRAMP)
+		return "[tramp]";
+	if (r->start < LX_STACK_TOP && r->end >= LX_STACK_TOP)
+		return "[stack]";
+	uint64_t heap = (q->brk_start + LX_PAGE - 1) & ~(LX_PAGE - 1);
+	if (r->start >= heap && r->end <= ((q->brk + LX_PAGE - 1) & ~(LX_PAGE - 1)))
+		return "[heap]";
+	return NULL;
+}
+
+/*
+ * /proc/<pid>/maps as Linux writes it ("start-end perms offset dev inode", the name from
+ * column 73): neighbouring regions Linux would hold as one mapping (the same protection, and
+ * the same name with the file's bytes going on) make one line. Every mapping is private here
+ * (MAP_SHARED memory is not shared with a fork child either): 'p'.
+ */
+static void fill_maps(struct snap *s, const struct lx_proc *q)
+{
+	for (uint32_t i = 0; i < q->nreg;) {
+		const struct lx_region *r = &q->reg[i];
+		uint64_t off, ino, off2, ino2, end = r->end;
+		const char *name = region_name(q, r, &off, &ino);
+		for (i++; i < q->nreg; i++) {
+			const struct lx_region *n = &q->reg[i];
+			const char *name2 = region_name(q, n, &off2, &ino2);
+			if (n->start != end || n->prot != r->prot || name2 != name ||
+			    (ino && off2 != off + (end - r->start)))
+				break;
+			end = n->end;
+		}
+		size_t at = (size_t)s->f.size;
+		put(s, "%08lx-%08lx %c%c%cp %08lx 00:%02x %lu ", (unsigned long)r->start,
+		    (unsigned long)end, r->prot & LX_PROT_READ ? 'r' : '-',
+		    r->prot & LX_PROT_WRITE ? 'w' : '-', r->prot & LX_PROT_EXEC ? 'x' : '-',
+		    (unsigned long)off, ino ? 1 : 0, (unsigned long)ino);
+		if (name)
+			put(s, "%*s%s%s\n",
+			    (int)(at + 72 > s->f.size ? at + 72 - s->f.size : 0) + 1, "",
+			    ino ? "/" : "", name);
+		else
+			put(s, "\n");
+	}
+}
+
 static void fill_pid_file(struct snap *s, struct lx_proc *q, const char *name)
 {
 	uint64_t start = q->start_ns / (NS / TICKS), rss = lx_plat_pages_of(q);
@@ -143,6 +200,8 @@ static void fill_pid_file(struct snap *s, struct lx_proc *q, const char *name)
 		put(s, "%s\n", comm_of(q));
 	} else if (!strcmp(name, "exe")) {
 		put(s, "%s", q->exe);
+	} else if (!strcmp(name, "maps")) {
+		fill_maps(s, q);
 	} else { /* status */
 		static const char *const st[] = {"R (running)", "S (sleeping)", "Z (zombie)"};
 		char c = state_of(q);
@@ -220,9 +279,9 @@ static int lookup(struct lx_proc *p, const char *canon, bool follow, const struc
 			s = snap_new(canon, S_IFDIR | 0555, ino);
 		} else {
 			uint32_t i = 0;
-			while (i < 5 && strcmp(end + 1, pid_files[i]))
+			while (i < NPID_FILES && strcmp(end + 1, pid_files[i]))
 				i++;
-			if (i == 5)
+			if (i == NPID_FILES)
 				return -LX_ENOENT;
 			if (i == 2 && follow) /* exe: the file it runs */
 				return *out = lx_fs_lookup(q->exe), *out ? 0 : -LX_ENOENT;
@@ -275,7 +334,7 @@ const struct lx_file *lx_procfs_child(const struct lx_file *dir, uint32_t idx, c
 		return &child;
 	}
 	if (*rest) { /* a process's directory */
-		if (idx >= 5)
+		if (idx >= NPID_FILES)
 			return NULL;
 		*name = pid_files[idx];
 		child = (struct lx_file){.mode = idx == 2 ? S_IFLNK | 0777 : S_IFREG | 0444,

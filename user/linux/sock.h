@@ -25,12 +25,16 @@
 
 #define LX_MAX_SOCKS  64
 #define LX_SK_BACKLOG 16
-#define LX_SK_ARPQ    4      /* datagrams held per socket while ARP resolves (Linux: 3) */
-#define LX_SK_UDPMAX  1472u  /* Floo sends one frame per datagram: no fragments */
-#define LX_SK_LBUF    16384u /* bytes of a local socket's receive ring */
-#define LX_SK_UNPATH  108    /* sizeof sockaddr_un.sun_path */
-#define LX_SK_RIGHTS  8      /* SCM_RIGHTS messages in flight to one socket */
-#define LX_SK_RFDS    16     /* descriptors in one of them (Linux: 253) */
+#define LX_SK_ARPQ    4            /* datagrams held per socket while ARP resolves (Linux: 3) */
+#define LX_SK_UDPMAX  1472u        /* Floo sends one frame per datagram: no fragments */
+#define LX_SK_LBUF    16384u       /* bytes of a local socket's receive ring, at first */
+#define LX_SK_LMAX    (512u << 10) /* ... a big one lent for a datagram up to SO_SNDBUF - 32 */
+#define LX_SK_NBIG    4            /* big rings, lent while a socket holds a big record */
+#define LX_SK_WMEM    212992u      /* Linux's wmem_default and wmem_max (SO_SNDBUF) */
+#define LX_SK_CMARKS  8            /* writers' credentials marked in a stream's ring */
+#define LX_SK_UNPATH  108          /* sizeof sockaddr_un.sun_path */
+#define LX_SK_RIGHTS  8            /* SCM_RIGHTS messages in flight to one socket */
+#define LX_SK_RFDS    16           /* descriptors in one of them (Linux: 253) */
 
 #define LX_AF_UNSPEC      0
 #define LX_AF_UNIX        1
@@ -89,6 +93,12 @@ struct lx_sk_rights {
 	struct lx_ofd *o[LX_SK_RFDS];
 };
 
+/* The credentials a message carries (SCM_CREDENTIALS: struct ucred), from stream position at. */
+struct lx_sk_cred {
+	uint64_t at;
+	uint32_t pid, uid, gid;
+};
+
 /* An AF_UNIX name: a path (NUL-terminated), an abstract name (len bytes from a NUL), none. */
 struct lx_sk_name {
 	uint8_t len; /* bytes of sun_path as getsockname gives them back; 0: unnamed */
@@ -134,6 +144,17 @@ struct lx_sock {
 	uint32_t cred_pid, peer_pid;   /* SO_PEERCRED: ours when connecting, the peer's */
 	struct lx_sk_rights rights[LX_SK_RIGHTS];
 	uint32_t n_rights;
+	uint8_t *big;  /* a big ring lent for a big record (NULL: its static 16 KiB one) */
+	uint32_t cap;  /* its size */
+	bool passcred; /* SO_PASSCRED: receives say who sent (SCM_CREDENTIALS) */
+	/* A stream's writers: where each one's bytes begin (a read never joins two of them for
+	 * a reader with SO_PASSCRED, as Linux). */
+	struct lx_sk_cred cmark[LX_SK_CMARKS];
+	uint32_t n_cmarks;
+	/* A blocking stream send that waits for room with snd_done bytes already sent, by the
+	 * thread snd_pid: the call made again goes on from there (Linux sends it all). */
+	uint64_t snd_done;
+	uint32_t snd_pid;
 };
 
 extern struct lx_sock lx_socks[LX_MAX_SOCKS];

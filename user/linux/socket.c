@@ -1151,10 +1151,18 @@ static int64_t do_sockopt(struct lx_proc *p, struct lx_sock *s, const uint64_t a
 			}
 			v = s->keepalive;
 			break;
-		case 7: /* SO_SNDBUF, SO_RCVBUF: kept, doubled as Linux shows them; the */
-		case 8: /* ring (64 KiB) and Floo's receive window stay as they are */
+		case 16: /* SO_PASSCRED: AF_UNIX receives carry SCM_CREDENTIALS (unix.c) */
+			if (set)
+				s->passcred = v != 0;
+			v = s->passcred;
+			break;
+		case 7: /* SO_SNDBUF, SO_RCVBUF: kept, doubled as Linux shows them (at most */
+		case 8: /* Linux's default wmem_max and rmem_max); the TCP ring (64 KiB) and
+		         * Floo's receive window stay as they are; AF_UNIX: the datagram limit */
 			if (set) {
-				uint32_t b = v < 2048 ? 4608u : (uint32_t)v * 2;
+				uint32_t b =
+				    (uint32_t)v > LX_SK_WMEM ? 2 * LX_SK_WMEM : (uint32_t)v * 2;
+				b = b < 4608u ? 4608u : b;
 				*(name == 7 ? &s->sndbuf : &s->rcvbuf) = b;
 			}
 			v = (int32_t)(name == 7 ? s->sndbuf : s->rcvbuf);

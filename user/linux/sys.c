@@ -232,17 +232,56 @@ static int64_t do_read(struct lx_proc *p, uint64_t fd, uint64_t buf, uint64_t le
 	return (int64_t)n;
 }
 
-/* readv and writev: iovcnt iovecs {base, len} at iov. */
-static int64_t do_iov(struct lx_proc *p, uint64_t fd, uint64_t iov, uint64_t cnt, bool wr)
+#define RWF_NOWAIT   0x08u
+#define RWF_APPEND   0x10u
+#define RWF_NOAPPEND 0x20u
+/* HIPRI DSYNC SYNC (nothing to do: the data is in memory) NOWAIT APPEND NOAPPEND; Linux's
+ * RWF_ATOMIC and RWF_DONTCACHE no file here has (EOPNOTSUPP, as tmpfs answers). */
+#define RWF_OK     0x3fu
+#define LX_ENOTSUP 95 /* EOPNOTSUPP */
+
+/* Whether a positional call (pread, pwritev...) may use f: pipes, sockets and ttys: no. */
+static bool positional(const struct lx_ofd *f)
+{
+	return f->kind != LX_FD_PIPE_R && f->kind != LX_FD_PIPE_W && f->kind != LX_FD_SOCKET &&
+	       f->kind != LX_FD_CONSOLE;
+}
+
+/* pwrite64 and pwritev: Linux appends on an O_APPEND file whatever the offset (unless
+ * RWF_NOAPPEND), and always with RWF_APPEND. */
+static int64_t write_at(struct lx_proc *p, struct lx_ofd *f, uint64_t buf, uint64_t len, int64_t at,
+                        uint64_t rwf)
+{
+	if ((f->flags & O_ACCMODE) == 0)
+		return -LX_EBADF;
+	if (f->kind >= LX_FD_NULL && f->kind <= LX_FD_RANDOM) /* they take it, at any place */
+		return lx_check(p, buf, len, LX_PROT_READ) ? -LX_EFAULT : (int64_t)len;
+	if (f->kind != LX_FD_FILE)
+		return -LX_EINVAL;
+	if ((rwf & RWF_APPEND) || (f->flags & O_APPEND && !(rwf & RWF_NOAPPEND)))
+		at = (int64_t)f->file->size;
+	return file_write(p, f, buf, len, at);
+}
+
+/*
+ * readv and writev (at < 0), preadv and pwritev (at: the offset), preadv2 and pwritev2 (at -1:
+ * the file's position; rwf: RWF_* flags): iovcnt iovecs {base, len} at iov.
+ */
+static int64_t do_iov(struct lx_proc *p, uint64_t fd, uint64_t iov, uint64_t cnt, bool wr,
+                      int64_t at, uint64_t rwf)
 {
 	int64_t total = 0;
+	uint64_t sum = 0;
+	struct lx_ofd *f = fd_get(p, fd);
 
+	if (at >= 0 && (!f || !positional(f)))
+		return f ? -LX_ESPIPE : -LX_EBADF; /* Linux: before the iovecs */
 	if (cnt > 1024)
 		return -LX_EINVAL;
 	/* Linux checks every iovec first, in order: a length above SSIZE_MAX is EINVAL (bug
 	 * writev_wrapping_lengths_efault), a buffer past TASK_SIZE (or, writing, anywhere
 	 * unmapped) EFAULT; so does a sum above SSIZE_MAX. */
-	for (uint64_t i = 0, sum = 0; i < cnt; i++) {
+	for (uint64_t i = 0; i < cnt; i++) {
 		uint64_t v[2];
 		if (lx_copy_in(p, v, iov + i * 16, 16))
 			return -LX_EFAULT;
@@ -251,23 +290,39 @@ static int64_t do_iov(struct lx_proc *p, uint64_t fd, uint64_t iov, uint64_t cnt
 		if (LX_ACCESS_BAD(v[0], v[1]) || (wr && lx_check(p, v[0], v[1], LX_PROT_READ)))
 			return -LX_EFAULT;
 	}
+	if (f && sum && (rwf & ~(uint64_t)RWF_OK))
+		return -LX_ENOTSUP;
+	/* For this call: RWF_NOWAIT is O_NONBLOCK (a wait is EAGAIN), RWF_APPEND at the file's
+	 * position is O_APPEND (the position moves to the end). */
+	uint32_t was = f ? f->flags : 0, temp = (rwf & RWF_NOWAIT ? 04000u : 0) |
+	                                        (at < 0 && (rwf & RWF_APPEND) ? O_APPEND : 0);
+	if (f)
+		f->flags |= temp;
 	for (uint64_t i = 0; i < cnt; i++) {
 		uint64_t v[2];
-		if (lx_copy_in(p, v, iov + i * 16, 16))
-			return total ? total : -LX_EFAULT;
+		if (lx_copy_in(p, v, iov + i * 16, 16)) {
+			total = total ? total : -LX_EFAULT;
+			break;
+		}
 		if (!v[1])
 			continue;
-		int64_t r = wr ? do_write(p, fd, v[0], v[1]) : do_read(p, fd, v[0], v[1], -1);
+		int64_t r = !wr      ? do_read(p, fd, v[0], v[1], at < 0 ? -1 : at + total)
+		            : at < 0 ? do_write(p, fd, v[0], v[1])
+		                     : write_at(p, f, v[0], v[1], at + total, rwf);
 		if (r == LX_RET_BLOCK && total)
 			p->chan = NULL; /* what came so far is the result */
-		if (r == LX_RET_GONE || (r < 0 && !total))
-			return r;
+		if (r == LX_RET_GONE || (r < 0 && !total)) {
+			total = r;
+			break;
+		}
 		if (r < 0)
-			return total;
+			break;
 		total += r;
 		if ((uint64_t)r < v[1])
 			break;
 	}
+	if (f && f->refs)
+		f->flags = (f->flags & ~temp) | (was & temp);
 	return total;
 }
 
@@ -920,7 +975,16 @@ int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 		return do_write(p, a[0], a[1], a[2]);
 	case NR_readv:
 	case NR_writev:
-		return do_iov(p, a[0], a[1], a[2], nr == NR_writev);
+		return do_iov(p, a[0], a[1], a[2], nr == NR_writev, -1, 0);
+	case 295: /* preadv */
+	case 296: /* pwritev */
+		return (int64_t)a[3] < 0 ? -LX_EINVAL
+		                         : do_iov(p, a[0], a[1], a[2], nr == 296, (int64_t)a[3], 0);
+	case 327: /* preadv2: offset -1 is the file's position */
+	case 328: /* pwritev2 */
+		return (int64_t)a[3] < -1
+		           ? -LX_EINVAL
+		           : do_iov(p, a[0], a[1], a[2], nr == 328, (int64_t)a[3], a[5]);
 	case NR_open:
 		return do_openat(p, AT_FDCWD, a[0], a[1], a[2]);
 	case NR_openat:
@@ -950,21 +1014,55 @@ int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 	case NR_newfstatat:
 		return do_fstatat(p, (int64_t)(int32_t)a[0], a[1], a[2], a[3]);
 	case NR_access:
-	case NR_faccessat: {
+	case NR_faccessat:
+	case 439: { /* faccessat2: AT_SYMLINK_NOFOLLOW, AT_EACCESS (root), AT_EMPTY_PATH */
 		char path[512];
+		uint64_t mode = nr == NR_access ? a[1] : a[2], fl = nr == 439 ? a[3] : 0;
+		if (fl & ~(uint64_t)(AT_SYMLINK_NOFOLLOW | 0x200u | AT_EMPTY_PATH))
+			return -LX_EINVAL;
+		char first = 1;
+		if ((fl & AT_EMPTY_PATH) && !lx_copy_in(p, &first, a[1], 1) && !first)
+			return mode > 7 ? -LX_EINVAL : fd_get(p, a[0]) ? 0 : -LX_EBADF;
 		int err = nr == NR_access
 		              ? get_path(p, AT_FDCWD, a[0], path, sizeof(path))
 		              : get_path(p, (int64_t)(int32_t)a[0], a[1], path, sizeof(path));
-		uint64_t mode = nr == NR_access ? a[1] : a[2];
 		if (err)
 			return err;
 		if (mode > 7)
 			return -LX_EINVAL;
 		const struct lx_file *f;
-		if ((err = lookup_any(p, path, false, &f)))
+		if ((err = lookup_any(p, path, fl & AT_SYMLINK_NOFOLLOW, &f)))
 			return err;
 		lx_procfs_put(f);
 		return 0; /* root may do anything */
+	}
+	case 90:   /* chmod */
+	case 268:  /* fchmodat */
+	case 91: { /* fchmod */
+		char path[512];
+		const struct lx_file *f = NULL;
+		int err = 0;
+		if (nr == 91) {
+			struct lx_ofd *o = fd_get(p, a[0]);
+			if (!o)
+				return -LX_EBADF;
+			if (o->kind != LX_FD_FILE && o->kind != LX_FD_DIR)
+				return 0; /* a pipe's or socket's inode: its mode is not seen */
+			f = o->file;
+		} else {
+			err = nr == 90
+			          ? get_path(p, AT_FDCWD, a[0], path, sizeof(path))
+			          : get_path(p, (int64_t)(int32_t)a[0], a[1], path, sizeof(path));
+			if (!err)
+				err = lookup_any(p, path, false, &f);
+		}
+		if (err)
+			return err;
+		if (lx_procfs_is(f)) {
+			lx_procfs_put(f);
+			return -LX_EPERM; /* /proc's files keep their modes */
+		}
+		return lx_fs_chmod(f, (uint32_t)(nr == 268 ? a[2] : a[1]));
 	}
 	case NR_lseek:
 		return do_lseek(p, a[0], (int64_t)a[1], a[2]);
@@ -1004,6 +1102,8 @@ int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 		return do_munmap_protect(p, a[0], a[1], -1);
 	case NR_mprotect:
 		return do_munmap_protect(p, a[0], a[1], (int64_t)a[2]);
+	case 25: /* mremap (mm.c) */
+		return lx_remap(p, a);
 	case NR_madvise:
 		return 0; /* advice only */
 	case NR_rt_sigaction:
@@ -1046,9 +1146,10 @@ int64_t lx_syscall(struct lx_proc *p, uint64_t nr, const uint64_t a[6])
 		struct lx_ofd *f = fd_get(p, a[0]);
 		if (!f || (f->flags & O_ACCMODE) == 0)
 			return -LX_EBADF;
-		if (f->kind != LX_FD_FILE)
-			return f->pipe || f->kind == LX_FD_CONSOLE ? -LX_ESPIPE : -LX_EINVAL;
-		return (int64_t)a[3] < 0 ? -LX_EINVAL : file_write(p, f, a[1], a[2], (int64_t)a[3]);
+		if (!positional(f))
+			return -LX_ESPIPE;
+		return (int64_t)a[3] < 0 ? -LX_EINVAL
+		                         : write_at(p, f, a[1], a[2], (int64_t)a[3], 0);
 	}
 	case 74: /* fsync */
 	case 75: /* fdatasync: memory is where the data stays */

@@ -23,9 +23,12 @@
 #define S_IFSOCK        0140000u
 #define LX_ETOOMANYREFS 109
 #define LX_ECONNREFUSED LX_E_CONNREFUSED
-#define HDR             8u /* a record's head: length (4), name length (1), 3 spare */
+/* A record's head: length (4), name length (1), 3 spare, the sender's pid, uid, gid (4 each). */
+#define HDR             20u
 #define SOL_SOCKET      1
 #define SCM_RIGHTS      1
+#define SCM_CREDENTIALS 2
+#define LX_ESRCH        3
 #define CMSG_CLOEXEC    0x40000000u
 
 static uint8_t bufs[LX_MAX_SOCKS][LX_SK_LBUF]; /* the receive ring of socket slot i */
@@ -34,20 +37,25 @@ static uint8_t bufs[LX_MAX_SOCKS][LX_SK_LBUF]; /* the receive ring of socket slo
 
 static uint8_t *ring_of(const struct lx_sock *s)
 {
-	return bufs[s - lx_socks];
+	return s->big ? s->big : bufs[s - lx_socks];
+}
+
+static uint32_t cap_of(const struct lx_sock *s)
+{
+	return s->big ? s->cap : LX_SK_LBUF;
 }
 
 static uint32_t room(const struct lx_sock *s)
 {
-	return LX_SK_LBUF - s->ring.len;
+	return cap_of(s) - s->ring.len;
 }
 
 /* n bytes into s's ring at its tail (from the user's buffer list at off when src is NULL). */
 static int ring_put(struct lx_proc *p, struct lx_sock *s, const void *src, uint64_t off, uint32_t n)
 {
 	uint8_t *r = ring_of(s);
-	uint32_t tail = (s->ring.head + s->ring.len) % LX_SK_LBUF;
-	uint32_t first = LX_SK_LBUF - tail < n ? LX_SK_LBUF - tail : n;
+	uint32_t cap = cap_of(s), tail = (s->ring.head + s->ring.len) % cap;
+	uint32_t first = cap - tail < n ? cap - tail : n;
 
 	if (src) {
 		memcpy(r + tail, src, first);
@@ -65,8 +73,8 @@ static int ring_get(struct lx_proc *p, const struct lx_sock *s, uint32_t skip, v
                     uint64_t off, uint32_t n)
 {
 	const uint8_t *r = ring_of(s);
-	uint32_t at = (s->ring.head + skip) % LX_SK_LBUF;
-	uint32_t first = LX_SK_LBUF - at < n ? LX_SK_LBUF - at : n;
+	uint32_t cap = cap_of(s), at = (s->ring.head + skip) % cap;
+	uint32_t first = cap - at < n ? cap - at : n;
 
 	if (dst) {
 		memcpy(dst, r + at, first);
@@ -81,9 +89,43 @@ static int ring_get(struct lx_proc *p, const struct lx_sock *s, uint32_t skip, v
 
 static void ring_drop(struct lx_sock *s, uint32_t n)
 {
-	s->ring.head = (s->ring.head + n) % LX_SK_LBUF;
+	s->ring.head = (s->ring.head + n) % cap_of(s);
 	s->ring.len -= n;
 	s->ring.taken += n;
+}
+
+/*
+ * Rings for records above 16 KiB (up to SO_SNDBUF - 32 bytes): a few big ones, lent to a
+ * socket while it holds such a record, back when its ring is empty or it closes. The heap
+ * is no place for them: each of its pages takes one of the server's last capability slots
+ * for good.
+ */
+static uint8_t big_rings[LX_SK_NBIG][LX_SK_LMAX];
+static const struct lx_sock *big_owner[LX_SK_NBIG];
+
+/* s's ring holds need bytes at least: 0, or -ENOBUFS when no big ring is free. */
+static int ring_grow(struct lx_sock *s, uint64_t need)
+{
+	if (need <= cap_of(s))
+		return 0;
+	for (uint32_t i = 0; need <= LX_SK_LMAX && i < LX_SK_NBIG; i++) {
+		if (big_owner[i])
+			continue;
+		big_owner[i] = s;
+		ring_get(NULL, s, 0, big_rings[i], 0, s->ring.len);
+		s->big = big_rings[i], s->cap = LX_SK_LMAX, s->ring.head = 0;
+		return 0;
+	}
+	return -LX_E_NOBUFS;
+}
+
+/* s's big ring goes back (its ring is empty, or s closes). */
+static void ring_shrink(struct lx_sock *s)
+{
+	if (!s->big)
+		return;
+	big_owner[(s->big - big_rings[0]) / LX_SK_LMAX] = NULL;
+	s->big = NULL, s->ring.head = 0;
 }
 
 /* The descriptors of s's first SCM_RIGHTS message go back (read without taking them). */
@@ -251,6 +293,7 @@ int64_t lx_unix_socket(struct lx_proc *p, uint64_t type, uint64_t flags)
 		return -LX_E_NOBUFS;
 	s->local = true;
 	s->cred_pid = p->tgid;
+	s->sndbuf = LX_SK_WMEM; /* Linux's wmem_default (a datagram: up to 32 bytes less) */
 	int64_t fd = lx_sk_install(p, s, flags);
 	if (fd < 0)
 		lx_sk_free(s);
@@ -304,7 +347,8 @@ static int64_t enqueue(struct lx_proc *p, struct lx_ofd *o, struct lx_sock *s, s
 	if (!a)
 		return -LX_E_NOBUFS;
 	a->local = true, a->bound = true;
-	a->name = l->name, a->cred_pid = l->cred_pid;
+	a->name = l->name, a->cred_pid = l->cred_pid, a->sndbuf = l->sndbuf;
+	a->passcred = l->passcred;
 	a->reuse = l->reuse, a->keepalive = l->keepalive, a->nodelay = l->nodelay;
 	s->cred_pid = p->tgid;
 	join(s, a);
@@ -400,13 +444,16 @@ int64_t lx_loop_udp_send(struct lx_proc *p, struct lx_sock *s, uint32_t ip, uint
 	return (int64_t)lx_uio.total;
 }
 
-/* ---- SCM_RIGHTS ---- */
+/* ---- control messages: SCM_RIGHTS, SCM_CREDENTIALS ---- */
 
 /*
- * The SCM_RIGHTS messages of a sendmsg's control buffer (ctl, len bytes) as descriptors of
- * p taken into r: 0, or -errno with nothing taken.
+ * The control buffer of a sendmsg (ctl, len bytes): SCM_RIGHTS as descriptors of p taken into
+ * r, SCM_CREDENTIALS into c (which holds p's own until then). 0, or -errno with nothing taken.
+ * Every process here is root (uid 0), which Linux lets send any pid that exists, any uid and
+ * gid (CAP_SYS_ADMIN, CAP_SETUID, CAP_SETGID): ESRCH for a pid of nobody, EINVAL for -1.
  */
-static int rights_in(struct lx_proc *p, uint64_t ctl, uint64_t len, struct lx_sk_rights *r)
+static int ctl_in(struct lx_proc *p, uint64_t ctl, uint64_t len, struct lx_sk_rights *r,
+                  struct lx_sk_cred *c)
 {
 	r->n = 0;
 	if (len > 4096)
@@ -416,22 +463,38 @@ static int rights_in(struct lx_proc *p, uint64_t ctl, uint64_t len, struct lx_sk
 		if (lx_copy_in(p, h, ctl + off, 16))
 			return -LX_EFAULT;
 		uint64_t clen = h[0];
+		uint32_t type = (uint32_t)(h[1] >> 32);
 		if (clen < 16 || clen > len - off)
 			return -LX_EINVAL;
-		if ((uint32_t)h[1] != SOL_SOCKET || (uint32_t)(h[1] >> 32) != SCM_RIGHTS)
+		off += (clen + 7) & ~7ull;
+		if ((uint32_t)h[1] != SOL_SOCKET)
+			continue; /* Linux skips other levels */
+		if (type == SCM_CREDENTIALS) {
+			uint32_t u[3]; /* pid, uid, gid */
+			if (clen != 16 + sizeof(u))
+				return -LX_EINVAL;
+			if (lx_copy_in(p, u, ctl + off - ((clen + 7) & ~7ull) + 16, sizeof(u)))
+				return -LX_EFAULT;
+			if (!lx_proc_by_pid(u[0]))
+				return -LX_ESRCH;
+			if (u[1] == ~0u || u[2] == ~0u)
+				return -LX_EINVAL;
+			c->pid = u[0], c->uid = u[1], c->gid = u[2];
+			continue;
+		}
+		if (type != SCM_RIGHTS)
 			return -LX_EINVAL;
 		uint32_t k = (uint32_t)(clen - 16) / 4;
 		if (r->n + k > LX_SK_RFDS)
 			return -LX_ETOOMANYREFS;
 		for (uint32_t i = 0; i < k; i++) {
 			int32_t fd;
-			if (lx_copy_in(p, &fd, ctl + off + 16 + 4 * i, 4))
+			if (lx_copy_in(p, &fd, ctl + off - ((clen + 7) & ~7ull) + 16 + 4 * i, 4))
 				return -LX_EFAULT;
 			if (fd < 0 || fd >= LX_MAX_FDS || !lx_grp(p)->fd[fd].o)
 				return -LX_EBADF;
 			r->o[r->n++] = lx_grp(p)->fd[fd].o;
 		}
-		off += (clen + 7) & ~7ull;
 	}
 	for (uint32_t i = 0; i < r->n; i++)
 		r->o[i]->refs++;
@@ -439,41 +502,69 @@ static int rights_in(struct lx_proc *p, uint64_t ctl, uint64_t len, struct lx_sk
 }
 
 /*
- * s's first SCM_RIGHTS message becomes descriptors of p, written as a control message to the
- * msghdr at umsg (those that do not fit are closed: MSG_CTRUNC). Control length written back.
+ * The control messages of a receive, written to the msghdr at umsg as Linux's put_cmsg does
+ * (MSG_CTRUNC for what does not fit): the sender's credentials c when s has SO_PASSCRED, then,
+ * if give, s's first SCM_RIGHTS message as descriptors of p (those that do not fit are
+ * closed). The control length is written back.
  */
-static int rights_out(struct lx_proc *p, struct lx_sock *s, uint64_t umsg, uint64_t flags,
-                      uint32_t *mflags)
+static int ctl_out(struct lx_proc *p, struct lx_sock *s, uint64_t umsg, uint64_t flags,
+                   uint32_t *mflags, const struct lx_sk_cred *c, bool give)
 {
-	uint64_t m[2]; /* msg_control, msg_controllen */
-	int32_t fds[LX_SK_RFDS];
-	uint32_t k = 0;
-	const struct lx_sk_rights *r = &s->rights[0];
+	uint64_t m[2], used = 0; /* msg_control, msg_controllen */
 
 	if (lx_copy_in(p, m, umsg + 32, 16))
 		return -LX_EFAULT;
-	uint64_t cap = m[1] >= 16 ? (m[1] - 16) / 4 : 0;
-	for (uint32_t fd = 0; fd < LX_MAX_FDS && k < r->n && k < cap; fd++) {
-		if (lx_grp(p)->fd[fd].o)
-			continue;
-		lx_grp(p)->fd[fd] = (struct lx_fd){r->o[k], (flags & CMSG_CLOEXEC) != 0};
-		fds[k++] = (int32_t)fd; /* the message's reference is now the descriptor's */
+	if (c && s->passcred) {
+		uint64_t h[2] = {16 + 12, SOL_SOCKET | (uint64_t)SCM_CREDENTIALS << 32};
+		uint32_t u[3] = {c->pid, c->uid, c->gid};
+		if (m[1] < 16) {
+			*mflags |= LX_MSG_CTRUNC;
+		} else {
+			uint64_t fit = m[1] < 28 ? m[1] : 28;
+			if (fit < 28)
+				*mflags |= LX_MSG_CTRUNC;
+			if (lx_copy_out(p, m[0], h, 16) || lx_copy_out(p, m[0] + 16, u, fit - 16))
+				return -LX_EFAULT;
+			used = m[1] < 32 ? m[1] : 32;
+		}
 	}
-	if (k < r->n)
-		*mflags |= LX_MSG_CTRUNC;
-	for (uint32_t i = k; i < r->n; i++)
-		lx_ofd_put(r->o[i]);
-	s->n_rights--;
-	memmove(&s->rights[0], &s->rights[1], s->n_rights * sizeof(s->rights[0]));
-	uint64_t used = 0;
-	if (k) {
-		uint64_t h[2] = {16 + 4ull * k, SOL_SOCKET | (uint64_t)SCM_RIGHTS << 32};
-		used = (h[0] + 7) & ~7ull;
-		used = used < m[1] ? used : m[1];
-		if (lx_copy_out(p, m[0], h, 16) || lx_copy_out(p, m[0] + 16, fds, 4ull * k))
-			return -LX_EFAULT;
+	const struct lx_sk_rights *r = &s->rights[0];
+	if (give) {
+		int32_t fds[LX_SK_RFDS];
+		uint32_t k = 0;
+		uint64_t left = m[1] - used, cap = left >= 16 ? (left - 16) / 4 : 0;
+		for (uint32_t fd = 0; fd < LX_MAX_FDS && k < r->n && k < cap; fd++) {
+			if (lx_grp(p)->fd[fd].o)
+				continue;
+			lx_grp(p)->fd[fd] = (struct lx_fd){r->o[k], (flags & CMSG_CLOEXEC) != 0};
+			fds[k++] =
+			    (int32_t)fd; /* the message's reference is now the descriptor's */
+		}
+		if (k < r->n)
+			*mflags |= LX_MSG_CTRUNC;
+		for (uint32_t i = k; i < r->n; i++)
+			lx_ofd_put(r->o[i]);
+		s->n_rights--;
+		memmove(&s->rights[0], &s->rights[1], s->n_rights * sizeof(s->rights[0]));
+		if (k) {
+			uint64_t h[2] = {16 + 4ull * k, SOL_SOCKET | (uint64_t)SCM_RIGHTS << 32};
+			if (lx_copy_out(p, m[0] + used, h, 16) ||
+			    lx_copy_out(p, m[0] + used + 16, fds, 4ull * k))
+				return -LX_EFAULT;
+			uint64_t space = (h[0] + 7) & ~7ull;
+			used += space < left ? space : left;
+		}
 	}
 	return lx_copy_out(p, umsg + 40, &used, 8) ? -LX_EFAULT : 0;
+}
+
+/* A stream's reader took bytes: the writers' marks wholly before them go. */
+static void cmarks_taken(struct lx_sock *s)
+{
+	while (s->n_cmarks > 1 && s->cmark[1].at <= s->ring.taken) {
+		s->n_cmarks--;
+		memmove(&s->cmark[0], &s->cmark[1], s->n_cmarks * sizeof(s->cmark[0]));
+	}
 }
 
 /* ---- send and receive ---- */
@@ -511,52 +602,82 @@ int64_t lx_local_send(struct lx_proc *p, struct lx_ofd *o, struct lx_sock *s, ui
 {
 	bool rec = s->type != LX_SOCK_STREAM;
 	int err = 0;
+	/* A blocking stream send made again after a wait for room goes on where it was. */
+	uint64_t done = !rec && s->snd_pid == p->pid && lx_call_restarted(p) ? s->snd_done : 0;
 
+	s->snd_pid = 0;
 	if (s->err && s->family == LX_AF_INET) {
 		int e = s->err;
 		s->err = 0;
 		return -e;
 	}
 	if (s->shut_wr)
-		return lx_sk_epipe(p, flags);
+		return done ? (int64_t)done : lx_sk_epipe(p, flags);
 	struct lx_sock *t = dest(p, s, ua, alen, &err);
 	if (!t)
-		return err == -LX_EPIPE ? lx_sk_epipe(p, flags) : err;
+		return done ? (int64_t)done : err == -LX_EPIPE ? lx_sk_epipe(p, flags) : err;
 	if (s->type != LX_SOCK_DGRAM && t->shut_rd)
-		return lx_sk_epipe(p, flags);
+		return done ? (int64_t)done : lx_sk_epipe(p, flags);
 	uint64_t hdr = rec ? HDR + s->name.len : 0;
-	if (rec && hdr + lx_uio.total > LX_SK_LBUF)
+	/* Linux: a datagram (seqpacket record) up to SO_SNDBUF - 32 bytes; a stream, any. */
+	if (rec && lx_uio.total + 32 > s->sndbuf)
 		return -LX_E_MSGSIZE;
 	if (!rec && !lx_uio.total)
 		return 0;
-	if (room(t) < (rec ? hdr + lx_uio.total : 1))
-		return lx_sk_nonblocking(o, flags) ? -LX_EAGAIN : lx_sk_wait(p, t, s->sndtimeo);
-	struct lx_sk_rights r = {.at = t->ring.taken + t->ring.len};
-	if (ctl_len && s->family == LX_AF_UNIX) {
+	if (rec && (err = ring_grow(t, hdr + lx_uio.total)))
+		return err;
+	struct lx_sk_cred c = {t->ring.taken + t->ring.len, p->tgid, 0, 0};
+	const struct lx_sk_cred *last = t->n_cmarks ? &t->cmark[t->n_cmarks - 1] : NULL;
+	struct lx_sk_rights r = {.at = c.at};
+	if (ctl_len && s->family == LX_AF_UNIX && !done) {
 		if (t->n_rights == LX_SK_RIGHTS)
 			return -LX_ETOOMANYREFS;
-		if ((err = rights_in(p, ctl, ctl_len, &r)))
+		if ((err = ctl_in(p, ctl, ctl_len, &r, &c)))
 			return err;
 	}
-	uint32_t n = rec ? (uint32_t)lx_uio.total
-	                 : (uint32_t)(lx_uio.total < room(t) ? lx_uio.total : room(t));
+	bool mark =
+	    !rec && (!last || last->pid != c.pid || last->uid != c.uid || last->gid != c.gid);
+	if (room(t) < (rec ? hdr + lx_uio.total : 1) || (mark && t->n_cmarks == LX_SK_CMARKS)) {
+		for (uint32_t i = 0; i < r.n; i++)
+			lx_ofd_put(r.o[i]);
+		if (lx_sk_nonblocking(o, flags))
+			return done ? (int64_t)done : -LX_EAGAIN;
+		int64_t w = lx_sk_wait(p, t, s->sndtimeo);
+		if (w == LX_RET_BLOCK && done)
+			s->snd_pid = p->pid, s->snd_done = done;
+		return w == LX_RET_BLOCK || !done ? w : (int64_t)done;
+	}
+	uint32_t n =
+	    rec ? (uint32_t)lx_uio.total
+	        : (uint32_t)(lx_uio.total - done < room(t) ? lx_uio.total - done : room(t));
 	uint32_t save = t->ring.len;
 	if (rec) {
 		uint8_t h[HDR] = {(uint8_t)n, (uint8_t)(n >> 8), (uint8_t)(n >> 16),
 		                  (uint8_t)(n >> 24), s->name.len};
+		memcpy(h + 8, &c.pid, 4), memcpy(h + 12, &c.uid, 4), memcpy(h + 16, &c.gid, 4);
 		ring_put(p, t, h, 0, HDR);
 		ring_put(p, t, s->name.path, 0, s->name.len);
 	}
-	if (ring_put(p, t, NULL, 0, n)) {
+	if (ring_put(p, t, NULL, done, n)) {
 		t->ring.len = save;
 		for (uint32_t i = 0; i < r.n; i++)
 			lx_ofd_put(r.o[i]);
-		return -LX_EFAULT;
+		return done ? (int64_t)done : -LX_EFAULT;
 	}
 	if (r.n)
 		t->rights[t->n_rights++] = r;
+	if (mark)
+		t->cmark[t->n_cmarks++] = c;
 	lx_sk_notify(t);
-	return n;
+	done += n;
+	if (!rec && done < lx_uio.total && !lx_sk_nonblocking(o, flags)) {
+		int64_t w = lx_sk_wait(p, t, s->sndtimeo); /* the rest, once the reader reads */
+		if (w != LX_RET_BLOCK)
+			return (int64_t)done; /* SO_SNDTIMEO passed: what went */
+		s->snd_pid = p->pid, s->snd_done = done;
+		return w;
+	}
+	return rec ? n : (int64_t)done;
 }
 
 /* The empty ring of s: 0 (end of file), -errno, or a wait. */
@@ -588,6 +709,7 @@ int64_t lx_local_recv(struct lx_proc *p, struct lx_ofd *o, struct lx_sock *s, ui
 	if (!s->ring.len)
 		return recv_empty(p, o, s, flags);
 	uint32_t skip = 0, len = s->ring.len;
+	struct lx_sk_cred c = s->n_cmarks ? s->cmark[0] : (struct lx_sk_cred){0};
 	if (rec) {
 		ring_get(p, s, 0, h, 0, HDR);
 		from.len = h[4];
@@ -595,10 +717,14 @@ int64_t lx_local_recv(struct lx_proc *p, struct lx_ofd *o, struct lx_sock *s, ui
 		skip = HDR + from.len;
 		len = (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 |
 		      (uint32_t)h[3] << 24;
-	} else if (s->n_rights && s->rights[0].at > s->ring.taken &&
-	           s->rights[0].at - s->ring.taken < len) {
+		memcpy(&c.pid, h + 8, 4), memcpy(&c.uid, h + 12, 4), memcpy(&c.gid, h + 16, 4);
+	} else if (s->passcred && s->n_cmarks > 1 && s->cmark[1].at - s->ring.taken < len) {
+		len = (uint32_t)(s->cmark[1].at - s->ring.taken); /* never two writers' bytes */
+	}
+	if (!rec && s->n_rights && s->rights[0].at > s->ring.taken &&
+	    s->rights[0].at - s->ring.taken < len) {
 		len = (uint32_t)(s->rights[0].at - s->ring.taken); /* not past the next message */
-	} else if (s->n_rights > 1 && s->rights[0].at == s->ring.taken &&
+	} else if (!rec && s->n_rights > 1 && s->rights[0].at == s->ring.taken &&
 	           s->rights[1].at - s->ring.taken < len) {
 		len = (uint32_t)(s->rights[1].at - s->ring.taken);
 	}
@@ -612,19 +738,19 @@ int64_t lx_local_recv(struct lx_proc *p, struct lx_ofd *o, struct lx_sock *s, ui
 	else if (ua)
 		(void)lx_sk_put_in(p, ua, ulen, s->rip, s->rport);
 	bool given = !(flags & LX_MSG_PEEK) && s->n_rights && s->rights[0].at == s->ring.taken;
-	uint64_t zero = 0;
-	if (given && umsg) {
-		int err = rights_out(p, s, umsg, flags, mflags);
+	if (umsg) {
+		int err = ctl_out(p, s, umsg, flags, mflags, &c, given);
 		if (err)
 			return err;
-	} else if (umsg && lx_copy_out(p, umsg + 40, &zero, 8)) { /* no control message */
-		return -LX_EFAULT;
 	} else if (given) {
 		rights_drop(s); /* read(): Linux closes them */
 	}
 	if (flags & LX_MSG_PEEK)
 		return rec && (flags & LX_MSG_TRUNC) ? len : n;
 	ring_drop(s, rec ? skip + len : n);
+	cmarks_taken(s);
+	if (!s->ring.len)
+		ring_shrink(s);
 	lx_sk_notify(s);
 	if (s->peer)
 		lx_sk_notify(s->peer); /* its POLLOUT */
@@ -685,6 +811,8 @@ void lx_local_close(struct lx_sock *s, bool reset)
 	while (s->n_rights)
 		rights_drop(s);
 	s->ring = (struct lx_sk_ring){0};
+	s->n_cmarks = 0;
+	ring_shrink(s);
 	for (uint32_t i = 0; i < LX_MAX_SOCKS; i++) {
 		struct lx_sock *q = &lx_socks[i];
 		if (!q->used || q->peer != s)

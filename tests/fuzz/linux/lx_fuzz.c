@@ -2,7 +2,9 @@
  * libFuzzer target for the Linux personality's parsers of outside bytes:
  * the input is taken as an ELF file (lx_elf_load, then the initial stack)
  * as a cpio archive (lx_fs_init, then lookups of the names in it), and
- * as a path a process gives (/proc's lookups, lx_procfs_get, both ways).
+ * as a path a process gives (/proc's lookups, lx_procfs_get, both ways),
+ * and as mremap's arguments (lx_remap, on the regions of the ELF load,
+ * which /proc/<pid>/maps then shows).
  */
 #include "../../host/linux/lx_host.h"
 
@@ -28,6 +30,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			     va += LX_PAGE)
 				(void)lx_copy_in(&proc, &b, va, 1);
 		}
+		/* The first 40 bytes as mremap's arguments, the address near a region's. */
+		uint64_t a[5] = {0};
+		memcpy(a, data, size < sizeof(a) ? size : sizeof(a));
+		if (proc.nreg && !(a[3] & 0x80))
+			a[0] = proc.reg[a[0] % proc.nreg].start + (a[0] >> 32) % 4 * LX_PAGE;
+		(void)lx_remap(&proc, a);
 	}
 	if (lx_fs_init(data, size) == 0) {
 		const struct lx_file *root = lx_fs_lookup("/"), *f;
@@ -43,6 +51,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	path[6 + n] = 0;
 	memset(lx_procs, 0, sizeof(lx_procs));
 	lx_procs[0] = (struct lx_proc){.pid = 101, .tgid = 101, .state = LX_PROC_LIVE};
+	memcpy(lx_procs[0].reg, proc.reg, sizeof(proc.reg)); /* /proc/101/maps shows them */
+	lx_procs[0].nreg = proc.nreg, lx_procs[0].brk_start = proc.brk_start;
+	lx_procs[0].brk = proc.brk;
+	const struct lx_file *maps;
+	if (lx_procfs_get(&lx_procs[0], "/proc/101/maps", true, &maps) == 0)
+		lx_procfs_put(maps);
 	for (int follow = 0; follow < 2; follow++) {
 		const struct lx_file *f;
 		const char *name;

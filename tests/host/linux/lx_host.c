@@ -79,6 +79,26 @@ void lx_plat_unmap(uint64_t va)
 	}
 }
 
+int lx_plat_move(uint64_t from, uint64_t to)
+{
+	uint32_t h = find(from, false);
+
+	if (h == HOST_PAGES)
+		return 0;
+	void *mem = pages[h].mem;
+	uint32_t prot = pages[h].prot;
+	pages[h].mem = NULL; /* kept: lx_plat_unmap frees nothing */
+	lx_plat_unmap(from);
+	uint32_t t = find(to, true);
+	if (t == HOST_PAGES || pages[t].vpn) {
+		free(mem);
+		return -LX_ENOMEM;
+	}
+	pages[t].vpn = to / LX_PAGE + 1, pages[t].prot = prot, pages[t].mem = mem;
+	npages++;
+	return 0;
+}
+
 bool lx_plat_next_mapped(uint32_t *cursor, uint64_t *va)
 {
 	for (; *cursor < HOST_PAGES; (*cursor)++) {

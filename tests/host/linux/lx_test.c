@@ -226,6 +226,71 @@ static void mmap_gap_is_below_the_stack_and_free(void)
 	lx_host_reset();
 }
 
+/* mremap's paths on the record and the pages: in place, moved (the pages, not copies), fixed,
+ * DONTUNMAP, a file view that goes on, and the errors. */
+static void mremap_moves_pages_and_keeps_the_record(void)
+{
+	struct lx_proc *p = fresh();
+	static const uint8_t file[3 * 4096] = {[0] = 'a', [4096] = 'b', [8192] = 'c'};
+	char v = 0;
+
+	p->brk_start = p->brk = 0x500000;
+	CHECK_EQ(lx_map(p, 0x100000, 0x104000, LX_PROT_READ | LX_PROT_WRITE, NULL, 0), 0);
+	for (uint64_t a = 0x100000; a < 0x104000; a += 0x1000) {
+		char c = (char)(a >> 12);
+		CHECK_EQ(lx_copy_out(p, a, &c, 1), 0);
+	}
+	uint32_t pages = lx_host_pages();
+	uint64_t grow[5] = {0x100000, 0x4000, 0x8000, 0, 0}; /* the range after is free */
+	CHECK_EQ(lx_remap(p, grow), 0x100000);
+	CHECK_EQ(p->nreg, 1);
+	CHECK_EQ(p->reg[0].end, 0x108000);
+	uint64_t shrink[5] = {0x100000, 0x8000, 0x2000, 0, 0};
+	CHECK_EQ(lx_remap(p, shrink), 0x100000);
+	CHECK_EQ(lx_host_pages(), pages - 2);
+	CHECK_EQ(lx_map(p, 0x102000, 0x103000, LX_PROT_READ, NULL, 0), 0); /* in the way */
+	uint64_t blocked[5] = {0x100000, 0x2000, 0x6000, 0, 0};
+	CHECK_EQ(lx_remap(p, blocked), -LX_ENOMEM);
+	blocked[3] = 1; /* MREMAP_MAYMOVE */
+	int64_t to = lx_remap(p, blocked);
+	CHECK(to > 0x500000 && to != 0x100000);
+	CHECK_EQ(lx_host_pages(), pages - 2); /* moved, not copied */
+	CHECK_EQ(lx_copy_in(p, &v, (uint64_t)to + 0x1000, 1), 0);
+	CHECK_EQ(v, 1);
+	CHECK_EQ(lx_copy_in(p, &v, 0x100000, 1), -LX_EFAULT); /* the old range went */
+	uint64_t fixed[5] = {(uint64_t)to, 0x2000, 0x2000, 3, 0x200000};
+	CHECK_EQ(lx_remap(p, fixed), 0x200000);
+	CHECK_EQ(lx_copy_in(p, &v, 0x200000, 1), 0);
+	CHECK_EQ(v, 0);                                      /* (char)0x100 */
+	uint64_t keep[5] = {0x200000, 0x1000, 0x1000, 5, 0}; /* MAYMOVE | DONTUNMAP */
+	to = lx_remap(p, keep);
+	CHECK(to > 0);
+	CHECK(lx_region_at(p, 0x200000) != NULL);
+	CHECK_EQ(lx_map(p, 0x300000, 0x301000, LX_PROT_READ, file, sizeof(file)), 0);
+	uint64_t view[5] = {0x300000, 0x1000, 0x3000, 0, 0};
+	CHECK_EQ(lx_remap(p, view), 0x300000);
+	CHECK_EQ(lx_copy_in(p, &v, 0x302000, 1), 0);
+	CHECK_EQ(v, 'c');
+	static const uint64_t bad[][5] = {
+	    {0x300000, 0x1000, 0x1000, 8, 0},        /* an unknown flag */
+	    {0x300000, 0x1000, 0x1000, 2, 0x400000}, /* FIXED without MAYMOVE */
+	    {0x300001, 0x1000, 0x1000, 0, 0},        /* unaligned */
+	    {0x300000, 0x1000, 0, 0, 0},             /* new size 0 */
+	    {0x300000, 0x2000, 0x2000, 3, 0x301000}, /* overlapping */
+	    {0x300000, 0x1000, 0x2000, 4 | 1, 0},    /* DONTUNMAP resizing */
+	    {0x300000, 0, 0x1000, 1, 0},             /* old size 0, private */
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK_EQ(lx_remap(p, bad[i]), -LX_EINVAL);
+	uint64_t none[5] = {0x700000, 0x1000, 0x2000, 1, 0};
+	CHECK_EQ(lx_remap(p, none), -LX_EFAULT);
+	uint64_t past[5] = {0x300000, 0x4000, 0x5000, 1, 0}; /* beyond its mapping */
+	CHECK_EQ(lx_remap(p, past), -LX_EFAULT);
+	CHECK_EQ(lx_unmap(p, 0, LX_TOP), 0);
+	CHECK_EQ(lx_host_pages(), 0);
+	lx_host_reset();
+}
+
 /* A newc entry into b at *off. */
 static void cpio_add(uint8_t *b, size_t *off, const char *name, uint32_t mode, const char *data)
 {
@@ -448,6 +513,7 @@ int main(int argc, char **argv)
 	    KT(copies_check_every_page),
 	    KT(munmap_and_mprotect_split_regions_and_keep_contents),
 	    KT(mmap_gap_is_below_the_stack_and_free),
+	    KT(mremap_moves_pages_and_keeps_the_record),
 	    KT(fs_resolves_paths_and_lists_directories),
 	    KT(fs_follows_symbolic_links),
 	    KT(fs_writes_renames_and_unlinks),
