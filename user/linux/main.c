@@ -402,6 +402,10 @@ int lx_plat_protect(uint64_t va, uint32_t prot)
 	if (!pg)
 		return 0;
 	pg->prot = (uint8_t)prot;
+	/* A read-only page a fork shared as it was: writable now, it is copied at the first write
+	 * (t_reuse, mprotect_writable_after_fork). */
+	if ((prot & LX_PROT_WRITE) && plat.frames[pg->frame].refs > 1)
+		pg->cow = 1;
 	pages_gen++;
 	if (!pg->map)
 		return 0; /* mapped with these rights when first touched */
