@@ -125,8 +125,10 @@ int decode_cspace_delete_list(struct invocation *inv)
 		inv->res[0] = i + 1;
 		if (inv->caller->magic != THREAD_MAGIC)
 			return HL_OK; /* the caller deleted itself: nobody to tell */
-		if (inv->target->cap.type != HL_OBJ_CSPACE || (struct cspace *)inv->target->cap.obj != cs)
-			return i + 1 < n ? HL_ERR_INVALID_CAP : HL_OK; /* the invoked capability went */
+		if (inv->target->cap.type != HL_OBJ_CSPACE ||
+		    (struct cspace *)inv->target->cap.obj != cs)
+			return i + 1 < n ? HL_ERR_INVALID_CAP
+			                 : HL_OK; /* the invoked capability went */
 	}
 	return HL_OK;
 }

@@ -16,8 +16,9 @@
 int invoke_method(struct invocation *inv, uint64_t label, uint64_t len)
 {
 	uint8_t type = inv->target->cap.type;
-	const struct method *m =
-	    type < HL_OBJ_COUNT && label < KERNEL_METHOD_LABELS ? kernel_method_at[type][label] : NULL;
+	const struct method *m = type < HL_OBJ_COUNT && label < KERNEL_METHOD_LABELS
+	                             ? kernel_method_at[type][label]
+	                             : NULL;
 
 	if (!m)
 		return HL_ERR_ILLEGAL_OP;

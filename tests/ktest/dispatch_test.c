@@ -13,11 +13,13 @@ KTEST(dispatch, every_method_at_its_place)
 
 	for (unsigned i = 0; i < kernel_nmethods; i++) {
 		const struct method *m = &kernel_methods[i];
-		KEXPECT(t, m->obj_type < HL_OBJ_COUNT && m->label > 0 && m->label < KERNEL_METHOD_LABELS,
+		KEXPECT(t,
+		        m->obj_type < HL_OBJ_COUNT && m->label > 0 &&
+		            m->label < KERNEL_METHOD_LABELS,
 		        "%s: type %u label %u out of the table", m->name, m->obj_type, m->label);
 		if (m->obj_type < HL_OBJ_COUNT && m->label < KERNEL_METHOD_LABELS)
-			KEXPECT(t, kernel_method_at[m->obj_type][m->label] == m, "%s not at its place",
-			        m->name);
+			KEXPECT(t, kernel_method_at[m->obj_type][m->label] == m,
+			        "%s not at its place", m->name);
 	}
 	for (unsigned type = 0; type < HL_OBJ_COUNT; type++)
 		for (unsigned label = 0; label < KERNEL_METHOD_LABELS; label++) {

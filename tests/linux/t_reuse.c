@@ -154,7 +154,8 @@ static void cow_after_reuse(void)
  */
 static void mprotect_writable_after_fork(void)
 {
-	volatile char *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	volatile char *m =
+	    mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	int to_parent[2];
 	char b = 0;
 

@@ -310,9 +310,10 @@ UTEST(cspace, delete_list_unmaps_mapped_frames)
 
 	if (!UCHECK(t, p && g))
 		return;
+	const hl_cptr_t l[1] = {f};
 	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, g, (uint64_t)p, HL_R_READ),
 	            HL_ERR_ALREADY_MAPPED);
-	UEXPECT_ERR(t, delete_list(HL_SLOT_CSPACE, &f, 1, &done), HL_OK);
+	UEXPECT_ERR(t, delete_list(HL_SLOT_CSPACE, l, 1, &done), HL_OK);
 	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, g, (uint64_t)p, HL_R_READ), HL_OK);
 }
 
@@ -350,16 +351,15 @@ UTEST(cspace_errors, delete_list_over_the_limit_does_nothing)
 	UEXPECT(t, held(ep), "deleted though refused");
 }
 
+/* Labels are per type: on a thread this label is thread.suspend, on an endpoint a call is IPC. */
 UTEST(cspace_errors, delete_list_on_another_type)
 {
-	hl_cptr_t ep = ut_alloc(t, HL_OBJ_ENDPOINT, 0);
+	hl_cptr_t ep = ut_alloc(t, HL_OBJ_ENDPOINT, 0), f = ut_alloc(t, HL_OBJ_FRAME, 12);
+	const hl_cptr_t l[1] = {ep};
 	hl_word_t done;
 
-	/* Labels are per type: on a thread this one is thread.suspend, on an endpoint an IPC call. */
-	hl_cptr_t f = ut_alloc(t, HL_OBJ_FRAME, 12);
-
-	UEXPECT_ERR(t, delete_list(HL_SLOT_DEBUG, &ep, 1, &done), HL_ERR_ILLEGAL_OP);
-	UEXPECT_ERR(t, delete_list(f, &ep, 1, &done), HL_ERR_ILLEGAL_OP);
+	UEXPECT_ERR(t, delete_list(HL_SLOT_DEBUG, l, 1, &done), HL_ERR_ILLEGAL_OP);
+	UEXPECT_ERR(t, delete_list(f, l, 1, &done), HL_ERR_ILLEGAL_OP);
 	UEXPECT(t, held(ep), "deleted through another type");
 }
 

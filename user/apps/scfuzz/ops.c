@@ -48,21 +48,22 @@ enum op {
 };
 _Static_assert(OP_COUNT <= 32, "fuzz_stats per_op");
 
-const char *const op_names[32] = {"retype",  "copy",      "mint",   "move",        "delete",
-                                  "revoke",  "map_table", "map",    "unmap",       "protect",
-                                  "spawn",   "priority",  "budget", "affinity",    "suspend",
-                                  "resume",  "configure", "bind",   "fault_ep",    "signal",
-                                  "poll",    "info",      "paddr",  "read_regs",   "yield",
+const char *const op_names[32] = {"retype",  "copy",      "mint",   "move",         "delete",
+                                  "revoke",  "map_table", "map",    "unmap",        "protect",
+                                  "spawn",   "priority",  "budget", "affinity",     "suspend",
+                                  "resume",  "configure", "bind",   "fault_ep",     "signal",
+                                  "poll",    "info",      "paddr",  "read_regs",    "yield",
                                   "invalid", "snapshot",  "wait",   "linux_answer", "delete_list"};
 
 static const uint8_t weight[OP_COUNT] = {
-    [OP_RETYPE] = 14, [OP_COPY] = 10,     [OP_MINT] = 3,   [OP_MOVE] = 5,         [OP_DELETE] = 7,
-    [OP_REVOKE] = 3,  [OP_MAP_TABLE] = 9, [OP_MAP] = 9,    [OP_UNMAP] = 4,        [OP_PROTECT] = 3,
-    [OP_SPAWN] = 3,   [OP_PRIO] = 3,      [OP_BUDGET] = 5, [OP_AFFINITY] = 4,     [OP_SUSPEND] = 2,
-    [OP_RESUME] = 3,  [OP_CONFIGURE] = 2, [OP_BIND] = 2,   [OP_FAULT_EP] = 1,     [OP_SIGNAL] = 3,
-    [OP_POLL] = 2,    [OP_INFO] = 1,      [OP_PADDR] = 2,  [OP_READ_REGS] = 1,    [OP_YIELD] = 1,
-    [OP_INVALID] = 8, [OP_SNAPSHOT] = 4,  [OP_WAIT] = 2,   [OP_LINUX_ANSWER] = 1,
-    [OP_DELETE_LIST] = 3,
+    [OP_RETYPE] = 14,      [OP_COPY] = 10,       [OP_MINT] = 3,      [OP_MOVE] = 5,
+    [OP_DELETE] = 7,       [OP_REVOKE] = 3,      [OP_MAP_TABLE] = 9, [OP_MAP] = 9,
+    [OP_UNMAP] = 4,        [OP_PROTECT] = 3,     [OP_SPAWN] = 3,     [OP_PRIO] = 3,
+    [OP_BUDGET] = 5,       [OP_AFFINITY] = 4,    [OP_SUSPEND] = 2,   [OP_RESUME] = 3,
+    [OP_CONFIGURE] = 2,    [OP_BIND] = 2,        [OP_FAULT_EP] = 1,  [OP_SIGNAL] = 3,
+    [OP_POLL] = 2,         [OP_INFO] = 1,        [OP_PADDR] = 2,     [OP_READ_REGS] = 1,
+    [OP_YIELD] = 1,        [OP_INVALID] = 8,     [OP_SNAPSHOT] = 4,  [OP_WAIT] = 2,
+    [OP_LINUX_ANSWER] = 1, [OP_DELETE_LIST] = 3,
 };
 
 static struct driver_arg *A;
@@ -269,7 +270,8 @@ static void op_delete_list(void)
 		return;
 	for (int tries = 0; tries < 8 && k < n; tries++) {
 		int s = pick(cs, 0, true);
-		bool again = s < 0 || (cs == 0 && s == W_MEM) || m_pool(cs, (uint64_t)s) == pool0(tgt);
+		bool again =
+		    s < 0 || (cs == 0 && s == W_MEM) || m_pool(cs, (uint64_t)s) == pool0(tgt);
 		for (int j = 0; j < k && !again; j++)
 			again = list[j] == (hl_cptr_t)s;
 		if (!again)
