@@ -215,10 +215,7 @@ static void frame_unmap(struct cap *c)
 		struct aspace *as = (struct aspace *)c->data2;
 		struct pt_env env = uenv(as);
 		uint64_t va = c->data & 0x0000fffffffff000ull;
-		paddr_t pa;
-		if (pt_lookup(&env, as->root, va, &pa, NULL, NULL) &&
-		    ALIGN_DOWN(pa, 1ull << c->size_bits) == c->obj &&
-		    pt_unmap(&env, as->root, va, NULL, NULL) == PT_OK)
+		if (pt_unmap_if(&env, as->root, va, c->obj, 1ull << c->size_bits) == PT_OK)
 			aspace_flush_all(as);
 	}
 	c->data = c->data2 = c->badge = 0;

@@ -93,6 +93,46 @@ int decode_cspace_delete(struct invocation *inv)
 	return HL_OK;
 }
 
+/*
+ * cspace.delete_list(count): cspace.delete of each slot in the caller's IPC
+ * buffer words 4 .. 4 + count - 1, in order (the Linux server unmaps a
+ * process's pages with one call). The list is read before anything is
+ * deleted (the buffer's own frame may be on it). res[0]: the entries done.
+ * An entry that cspace.delete would refuse stops the call with that error,
+ * the entries before it done, none after it (res[0] names it). Deleting
+ * the last capability of the caller or of the invoked cspace's own slot
+ * also ends the call there (HL_ERR_INVALID_CAP if entries were left).
+ */
+int decode_cspace_delete_list(struct invocation *inv)
+{
+	struct cspace *cs = (struct cspace *)inv->target->cap.obj;
+	const struct hl_ipc_buffer *b = thread_ipcbuf(inv->caller);
+	uint64_t n = inv->arg[0];
+	hl_cptr_t list[HL_DELETE_LIST_MAX];
+
+	inv->res[0] = 0;
+	if (n > HL_DELETE_LIST_MAX || (n && !b))
+		return HL_ERR_INVALID_ARG;
+	for (uint64_t i = 0; i < n; i++)
+		list[i] = b->mr[4 + i];
+	for (uint64_t i = 0; i < n; i++) {
+		struct slot *s = cspace_slot(cs, list[i]);
+		if (!s)
+			return HL_ERR_INVALID_CAP;
+		if (s == inv->target)
+			return HL_ERR_ILLEGAL_OP; /* the capability being invoked */
+		cap_delete(s);
+		inv->res[0] = i + 1;
+		if (inv->caller->magic != THREAD_MAGIC)
+			return HL_OK; /* the caller deleted itself: nobody to tell */
+		if (inv->target->cap.type != HL_OBJ_CSPACE ||
+		    (struct cspace *)inv->target->cap.obj != cs)
+			return i + 1 < n ? HL_ERR_INVALID_CAP
+			                 : HL_OK; /* the invoked capability went */
+	}
+	return HL_OK;
+}
+
 int decode_cspace_revoke(struct invocation *inv)
 {
 	struct slot *s = cspace_slot((struct cspace *)inv->target->cap.obj, inv->arg[0]);

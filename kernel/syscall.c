@@ -15,15 +15,16 @@
 
 int invoke_method(struct invocation *inv, uint64_t label, uint64_t len)
 {
-	for (unsigned i = 0; i < kernel_nmethods; i++) {
-		const struct method *m = &kernel_methods[i];
-		if (m->obj_type != inv->target->cap.type || m->label != label)
-			continue;
-		if (len < m->nargs)
-			return HL_ERR_INVALID_ARG;
-		return m->decode(inv);
-	}
-	return HL_ERR_ILLEGAL_OP;
+	uint8_t type = inv->target->cap.type;
+	const struct method *m = type < HL_OBJ_COUNT && label < KERNEL_METHOD_LABELS
+	                             ? kernel_method_at[type][label]
+	                             : NULL;
+
+	if (!m)
+		return HL_ERR_ILLEGAL_OP;
+	if (len < m->nargs)
+		return HL_ERR_INVALID_ARG;
+	return m->decode(inv);
 }
 
 /* Invoke a kernel object: arguments from registers and the IPC buffer, results to registers. */

@@ -40,7 +40,7 @@ $(LX_DIR)/bin/%: tests/linux/%.c tests/linux/show.h tests/linux/pipe_rt.h
 	@mkdir -p $(@D)
 	$(LX_CC) $(LX_CFLAGS) -o $@ $<
 # Linked away from the server's 0x400000, so that tools/pathprof.py tells their symbols apart.
-$(LX_DIR)/bin/bench_pipe: LX_CFLAGS += -Wl,-Ttext-segment=0x10000000
+$(LX_DIR)/bin/bench_pipe $(LX_DIR)/bin/bench_fork: LX_CFLAGS += -Wl,-Ttext-segment=0x10000000
 
 # The boot module: the server as init, the test programs and busybox under
 # bin/ with a symbolic link per applet, the files of tests/linux/root, and

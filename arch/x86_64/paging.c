@@ -164,6 +164,20 @@ static void prune(const struct pt_env *e, paddr_t root, vaddr_t va, int leaf_lev
 	}
 }
 
+/* Clear the leaf pte of level that maps va, report its size and frame, prune empty tables. */
+static void unmap_leaf(const struct pt_env *e, paddr_t root, vaddr_t va, uint64_t *pte, int level,
+                       size_t *size, paddr_t *pa)
+{
+	size_t sz = level == 0 ? PAGE_SIZE : level == 1 ? HUGE_SIZE : 1ul << 30;
+
+	if (size)
+		*size = sz;
+	if (pa) /* bit 12 of a large-page entry is PAT, not address */
+		*pa = *pte & PTE_ADDR & ~(uint64_t)(sz - 1);
+	*pte = 0;
+	prune(e, root, va, level);
+}
+
 int pt_unmap(const struct pt_env *e, paddr_t root, vaddr_t va, size_t *size, paddr_t *pa)
 {
 	int level;
@@ -171,13 +185,22 @@ int pt_unmap(const struct pt_env *e, paddr_t root, vaddr_t va, size_t *size, pad
 
 	if (!pte)
 		return PT_ENOENT;
+	unmap_leaf(e, root, va, pte, level, size, pa);
+	return PT_OK;
+}
+
+int pt_unmap_if(const struct pt_env *e, paddr_t root, vaddr_t va, paddr_t frame, size_t frame_size)
+{
+	int level;
+	uint64_t *pte = find_leaf(e, root, va, &level);
+
+	if (!pte)
+		return PT_ENOENT;
 	size_t sz = level == 0 ? PAGE_SIZE : level == 1 ? HUGE_SIZE : 1ul << 30;
-	if (size)
-		*size = sz;
-	if (pa) /* bit 12 of a large-page entry is PAT, not address */
-		*pa = *pte & PTE_ADDR & ~(uint64_t)(sz - 1);
-	*pte = 0;
-	prune(e, root, va, level);
+	paddr_t pa = (*pte & PTE_ADDR & ~(uint64_t)(sz - 1)) + (va & (sz - 1));
+	if ((pa & ~(uint64_t)(frame_size - 1)) != frame)
+		return PT_ENOENT;
+	unmap_leaf(e, root, va, pte, level, NULL, NULL);
 	return PT_OK;
 }
 

@@ -68,6 +68,10 @@ int pt_map(const struct pt_env *e, paddr_t root, vaddr_t va, paddr_t pa, size_t 
  * set. */
 int pt_unmap(const struct pt_env *e, paddr_t root, vaddr_t va, size_t *size,
              paddr_t *pa) __must_check;
+/* pt_unmap, only when the address va translates to lies in the frame_size-aligned frame at frame
+ * (one walk instead of pt_lookup's and pt_unmap's); PT_ENOENT otherwise, nothing changed. */
+int pt_unmap_if(const struct pt_env *e, paddr_t root, vaddr_t va, paddr_t frame,
+                size_t frame_size) __must_check;
 /* Replace the flags of the mapping containing va (address kept). */
 int pt_protect(const struct pt_env *e, paddr_t root, vaddr_t va, uint64_t flags) __must_check;
 /*

@@ -34,6 +34,8 @@ struct method {
 
 extern const struct method kernel_methods[];
 extern const unsigned kernel_nmethods;
+/* kernel_methods by [object type][label]; NULL where the type has no such method. */
+extern const struct method *const kernel_method_at[HL_OBJ_COUNT][KERNEL_METHOD_LABELS];
 
 /* Find and run the method for (target type, label); returns an hl_err. */
 int invoke_method(struct invocation *inv, uint64_t label, uint64_t len) __must_check;

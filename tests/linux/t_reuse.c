@@ -146,6 +146,56 @@ static void cow_after_reuse(void)
 	close(to_child[0]), close(to_child[1]), close(to_parent[0]), close(to_parent[1]);
 }
 
+/*
+ * Bug: a read-only private page was shared with a fork child as it was (not
+ * copy-on-write, since neither could write it); mprotect made it writable
+ * in one of them without a copy, so the child's writes showed in the
+ * parent's memory (and the parent's in the child's).
+ */
+static void mprotect_writable_after_fork(void)
+{
+	volatile char *m =
+	    mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int to_parent[2];
+	char b = 0;
+
+	if (m == MAP_FAILED || pipe(to_parent))
+		return;
+	m[0] = 'A';
+	mprotect((void *)m, 4096, PROT_READ);
+	pid_t c = fork();
+	if (c == 0) {
+		mprotect((void *)m, 4096, PROT_READ | PROT_WRITE);
+		m[0] = 'C';
+		write(to_parent[1], "w", 1);
+		_exit(m[0] == 'C' ? 0 : 1);
+	}
+	read(to_parent[0], &b, 1);
+	reap("mprotect child", c);
+	printf("mprotect after fork: the parent sees %c after the child wrote C\n", m[0]);
+	mprotect((void *)m, 4096, PROT_READ | PROT_WRITE);
+	m[0] = 'P';
+	c = fork();
+	if (c == 0) {
+		printf("mprotect after fork: the child sees %c\n", m[0]);
+		_exit(0);
+	}
+	reap("second mprotect child", c);
+	/* Read-only again in the parent, then writable again: its own copy, the child's gone. */
+	mprotect((void *)m, 4096, PROT_READ);
+	c = fork();
+	if (c == 0) {
+		mprotect((void *)m, 4096, PROT_READ | PROT_WRITE);
+		m[0] = 'D';
+		_exit(0);
+	}
+	reap("third mprotect child", c);
+	mprotect((void *)m, 4096, PROT_READ | PROT_WRITE);
+	printf("mprotect after fork: the parent still sees %c\n", m[0]);
+	munmap((void *)m, 4096);
+	close(to_parent[0]), close(to_parent[1]);
+}
+
 /* Vector registers: the child after an ended child that filled them sees the parent's. */
 static void vector_registers(void)
 {
@@ -282,6 +332,7 @@ int main(void)
 	setvbuf(stdout, NULL, _IONBF, 0);
 	stale_mappings();
 	cow_after_reuse();
+	mprotect_writable_after_fork();
 	vector_registers();
 	exit_with_threads();
 	fork_with_blocked_thread();

@@ -259,3 +259,128 @@ UTEST(cspace, revoke_of_a_deep_chain_is_linear)
 	struct hl_msg msg = {{0}};
 	UEXPECT_ERR(t, hl_syscall(HL_SYS_SEND, n, &info, &msg, NULL), HL_OK);
 }
+
+/* ---- cspace.delete_list: the slots in IPC buffer words 4.. ---- */
+
+/* Whether slot s holds a capability (a copy of it can be made). */
+static bool held(hl_cptr_t s)
+{
+	hl_cptr_t d = ut_slot();
+	bool yes = hl_cspace_copy(HL_SLOT_CSPACE, d, s, HL_R_ALL) == HL_OK;
+
+	if (yes)
+		hl_cspace_delete(HL_SLOT_CSPACE, d);
+	return yes;
+}
+
+/* cspace.delete_list of the n slots of list on cspace cs; *done as the kernel set it. */
+static long delete_list(hl_cptr_t cs, const hl_cptr_t *list, uint32_t n, hl_word_t *done)
+{
+	for (uint32_t i = 0; i < n && i < HL_MSG_MAX - 4; i++)
+		hl_ipcbuf()->mr[4 + i] = list[i];
+	*done = ~0ull;
+	return hl_cspace_delete_list(cs, n, done);
+}
+
+UTEST(cspace, delete_list_deletes_each)
+{
+	hl_cptr_t ep = ut_alloc(t, HL_OBJ_ENDPOINT, 0), l[4];
+	hl_word_t done;
+
+	for (int i = 0; i < 3; i++) {
+		l[i] = ut_slot();
+		UEXPECT_ERR(t, hl_cspace_copy(HL_SLOT_CSPACE, l[i], ep, HL_R_ALL), HL_OK);
+	}
+	l[3] = l[1]; /* twice, and the second time empty: nothing to do, as cspace.delete */
+	UEXPECT_ERR(t, delete_list(HL_SLOT_CSPACE, l, 4, &done), HL_OK);
+	UEXPECT(t, done == 4, "done %lu", done);
+	for (int i = 0; i < 3; i++)
+		UEXPECT(t, !held(l[i]), "slot %d still held", i);
+	UEXPECT(t, held(ep), "the original went too");
+	UEXPECT_ERR(t, delete_list(HL_SLOT_CSPACE, l, 0, &done), HL_OK);
+	UEXPECT(t, done == 0, "done %lu", done);
+}
+
+UTEST(cspace, delete_list_unmaps_mapped_frames)
+{
+	hl_cptr_t f;
+	void *p = ut_page(t, &f);
+	hl_cptr_t g = ut_alloc(t, HL_OBJ_FRAME, 12);
+	hl_word_t done;
+
+	if (!UCHECK(t, p && g))
+		return;
+	const hl_cptr_t l[1] = {f};
+	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, g, (uint64_t)p, HL_R_READ),
+	            HL_ERR_ALREADY_MAPPED);
+	UEXPECT_ERR(t, delete_list(HL_SLOT_CSPACE, l, 1, &done), HL_OK);
+	UEXPECT_ERR(t, hl_aspace_map(HL_SLOT_ASPACE, g, (uint64_t)p, HL_R_READ), HL_OK);
+}
+
+/* An entry cspace.delete refuses ends the call there: the ones before it are done, it and the
+ * ones after it are not, and done names it. */
+UTEST(cspace_errors, delete_list_stops_at_a_bad_entry)
+{
+	hl_cptr_t ep = ut_alloc(t, HL_OBJ_ENDPOINT, 0), a = ut_slot(), b = ut_slot();
+	hl_word_t done;
+
+	UEXPECT_ERR(t, hl_cspace_copy(HL_SLOT_CSPACE, a, ep, HL_R_ALL), HL_OK);
+	UEXPECT_ERR(t, hl_cspace_copy(HL_SLOT_CSPACE, b, ep, HL_R_ALL), HL_OK);
+	hl_cptr_t out_of_range[] = {a, 1ull << 40, b};
+	UEXPECT_ERR(t, delete_list(HL_SLOT_CSPACE, out_of_range, 3, &done), HL_ERR_INVALID_CAP);
+	UEXPECT(t, done == 1, "done %lu", done);
+	UEXPECT(t, !held(a) && held(b), "a deleted, b kept");
+	hl_cptr_t itself[] = {b, HL_SLOT_CSPACE, ep};
+	UEXPECT_ERR(t, delete_list(HL_SLOT_CSPACE, itself, 3, &done), HL_ERR_ILLEGAL_OP);
+	UEXPECT(t, done == 1, "done %lu", done);
+	UEXPECT(t, !held(b) && held(ep), "b deleted, ep kept");
+	UEXPECT(t, held(HL_SLOT_CSPACE), "the invoked capability stays");
+}
+
+UTEST(cspace_errors, delete_list_over_the_limit_does_nothing)
+{
+	hl_cptr_t ep = ut_alloc(t, HL_OBJ_ENDPOINT, 0), l[HL_DELETE_LIST_MAX + 1];
+	hl_word_t done;
+
+	for (int i = 0; i <= HL_DELETE_LIST_MAX; i++)
+		l[i] = ep;
+	UEXPECT_ERR(t, delete_list(HL_SLOT_CSPACE, l, HL_DELETE_LIST_MAX + 1, &done),
+	            HL_ERR_INVALID_ARG);
+	UEXPECT(t, done == 0, "done %lu", done);
+	UEXPECT_ERR(t, hl_cspace_delete_list(HL_SLOT_CSPACE, ~0ull, &done), HL_ERR_INVALID_ARG);
+	UEXPECT(t, held(ep), "deleted though refused");
+}
+
+/* Labels are per type: on a thread this label is thread.suspend, on an endpoint a call is IPC. */
+UTEST(cspace_errors, delete_list_on_another_type)
+{
+	hl_cptr_t ep = ut_alloc(t, HL_OBJ_ENDPOINT, 0), f = ut_alloc(t, HL_OBJ_FRAME, 12);
+	const hl_cptr_t l[1] = {ep};
+	hl_word_t done;
+
+	UEXPECT_ERR(t, delete_list(HL_SLOT_DEBUG, l, 1, &done), HL_ERR_ILLEGAL_OP);
+	UEXPECT_ERR(t, delete_list(f, l, 1, &done), HL_ERR_ILLEGAL_OP);
+	UEXPECT(t, held(ep), "deleted through another type");
+}
+
+/* On another cspace the listed slots are that cspace's: the caller's own slots of the same
+ * numbers stay (here its thread, cspace and address space: slots 1 to 3). */
+UTEST(cspace, delete_list_in_another_cspace)
+{
+	hl_cptr_t cs = ut_alloc(t, HL_OBJ_CSPACE, 2), ep = ut_alloc(t, HL_OBJ_ENDPOINT, 0);
+	hl_cptr_t l[] = {HL_SLOT_THREAD, HL_SLOT_CSPACE, HL_SLOT_ASPACE};
+	hl_word_t done;
+
+	if (!UCHECK(t, cs && ep))
+		return;
+	UEXPECT_ERR(t, hl_cspace_copy(cs, 1, ep, HL_R_ALL), HL_OK);
+	UEXPECT_ERR(t, hl_cspace_copy(cs, 2, ep, HL_R_ALL), HL_OK);
+	UEXPECT_ERR(t, delete_list(cs, l, 3, &done), HL_OK);
+	UEXPECT(t, done == 3, "done %lu", done);
+	UEXPECT_ERR(t, hl_cspace_copy(cs, 1, ep, HL_R_ALL), HL_OK); /* empty again */
+	UEXPECT(t, held(HL_SLOT_THREAD) && held(HL_SLOT_CSPACE) && held(HL_SLOT_ASPACE),
+	        "the caller's own slots went");
+	l[0] = 4; /* past the 4-slot cspace's end */
+	UEXPECT_ERR(t, delete_list(cs, l, 1, &done), HL_ERR_INVALID_CAP);
+	UEXPECT(t, done == 0, "done %lu", done);
+}

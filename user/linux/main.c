@@ -406,6 +406,10 @@ int lx_plat_protect(uint64_t va, uint32_t prot)
 	if (!pg)
 		return 0;
 	pg->prot = (uint8_t)prot;
+	/* A read-only page a fork shared as it was: writable now, it is copied at the first write
+	 * (t_reuse, mprotect_writable_after_fork). */
+	if ((prot & LX_PROT_WRITE) && plat.frames[pg->frame].refs > 1)
+		pg->cow = 1;
 	pages_gen++;
 	if (!pg->map)
 		return 0; /* mapped with these rights when first touched */
@@ -438,20 +442,49 @@ int lx_plat_move(uint64_t from, uint64_t to)
 	return err;
 }
 
-/* Every page of the current process goes (exit, execve): no hash cluster moves up. */
+/*
+ * Delete the n slots in this thread's IPC buffer words 4.. with one
+ * cspace.delete_list and free them; a slot the call did not get to is
+ * deleted on its own (it never fails on the server's slots).
+ */
+static void slots_free_listed(uint32_t n)
+{
+	const struct hl_ipc_buffer *ib = hl_ipcbuf();
+	hl_word_t done = 0;
+
+	if (!n)
+		return;
+	long err = hl_cspace_delete_list(HL_SLOT_CSPACE, n, &done);
+	for (uint32_t i = 0; i < n; i++) {
+		hl_cptr_t s = (hl_cptr_t)ib->mr[4 + i];
+		if (err && i >= done)
+			hl_cspace_delete(HL_SLOT_CSPACE, s);
+		plat.free_slots[plat.nfree++] = (uint16_t)s;
+	}
+}
+
+/* Every page of the current process goes (exit, execve): no hash cluster moves up; the copies
+ * of their frames' capabilities go HL_DELETE_LIST_MAX to a kernel call. */
 void lx_plat_unmap_all(void)
 {
+	struct hl_ipc_buffer *ib = hl_ipcbuf();
+	uint32_t n = 0;
+
 	pages_gen++;
 	for (uint32_t w = 0; w < PAGE_HASH / 64; w++) {
 		for (uint64_t bits = cur->used[w]; bits; bits &= bits - 1) {
 			struct page *pg = &cur->pages[w * 64 + (uint32_t)__builtin_ctzll(bits)];
-			if (pg->map)
-				slot_free(pg->map);
+			if (pg->map) {
+				ib->mr[4 + n++] = pg->map;
+				if (n == HL_DELETE_LIST_MAX)
+					slots_free_listed(n), n = 0;
+			}
 			frame_put(pg->frame);
 			pg->vpn = 0;
 		}
 		cur->used[w] = 0;
 	}
+	slots_free_listed(n);
 	cur->npages = 0;
 }
 

@@ -72,6 +72,9 @@ enum hl_err {
 #define HL_MSG_CAPS(info)  (((info) >> 7) & 3)
 #define HL_MSG_MAX         64 /* message words: 4 in registers, the rest in the IPC buffer */
 
+/* cspace.delete_list: at most this many slots, in IPC buffer words 4 .. 4 + count - 1. */
+#define HL_DELETE_LIST_MAX 32
+
 /* Object types (for retype). */
 enum hl_obj {
 	HL_OBJ_NONE = 0,

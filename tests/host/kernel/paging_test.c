@@ -294,6 +294,31 @@ static void paging_unmap_2m_frees_empty_tables(void)
 	teardown();
 }
 
+/* pt_unmap_if (frame_unmap's one walk): only the mapping of the given frame goes. */
+static void paging_unmap_if_only_that_frame(void)
+{
+	setup();
+	CHECK_EQ(pt_map(&env, root, 0x400000, 0x9000, PAGE_SIZE, PTE_W), PT_OK);
+	CHECK_EQ(pt_map(&env, root, 0x800000, 0xc00000, HUGE_SIZE, PTE_W), PT_OK);
+	CHECK_EQ(pool.in_use, 4);
+	/* Another frame at va: nothing changes. */
+	CHECK_EQ(pt_unmap_if(&env, root, 0x400000, 0xa000, PAGE_SIZE), PT_ENOENT);
+	check_maps(0x400000, 0x9000, PAGE_SIZE, PTE_P | PTE_W);
+	/* Nothing mapped there, or a non-canonical address. */
+	CHECK_EQ(pt_unmap_if(&env, root, 0x401000, 0x9000, PAGE_SIZE), PT_ENOENT);
+	CHECK_EQ(pt_unmap_if(&env, root, 0x0000800000000000ull, 0x9000, PAGE_SIZE), PT_ENOENT);
+	/* A 4 KiB frame inside a 2 MiB mapping: its own page's translation decides. */
+	CHECK_EQ(pt_unmap_if(&env, root, 0x801000, 0xc00000, PAGE_SIZE), PT_ENOENT);
+	check_maps(0x800000, 0xc00000, HUGE_SIZE, PTE_P | PTE_W | PTE_PS);
+	CHECK_EQ(pt_unmap_if(&env, root, 0x800000, 0xc00000, HUGE_SIZE), PT_OK);
+	CHECK(!pt_lookup(&env, root, 0x800000, NULL, NULL, NULL));
+	CHECK_EQ(pool.in_use, 4); /* the tables of 0x400000 stay */
+	CHECK_EQ(pt_unmap_if(&env, root, 0x400000, 0x9000, PAGE_SIZE), PT_OK);
+	CHECK(!pt_lookup(&env, root, 0x400000, NULL, NULL, NULL));
+	CHECK_EQ(pool.in_use, 1); /* empty tables pruned as pt_unmap does */
+	teardown();
+}
+
 static void paging_protect_changes_flags(void)
 {
 	setup();
@@ -506,6 +531,7 @@ static const struct kt_case cases[] = {
     KT(paging_enomem_consistent),
     KT(paging_unmap_returns_size_and_frees_tables),
     KT(paging_unmap_2m_reports_size_and_frame),
+    KT(paging_unmap_if_only_that_frame),
     KT(paging_unmap_2m_frees_empty_tables), /* regression: prune() stops at the zeroed 2 MiB leaf
                                                and never frees the empty PD/PDPT
                                                (arch/x86_64/paging.c) */

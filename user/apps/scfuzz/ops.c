@@ -43,24 +43,27 @@ enum op {
 	OP_SNAPSHOT,
 	OP_WAIT,
 	OP_LINUX_ANSWER,
+	OP_DELETE_LIST,
 	OP_COUNT
 };
 _Static_assert(OP_COUNT <= 32, "fuzz_stats per_op");
 
-const char *const op_names[32] = {"retype",  "copy",      "mint",   "move",        "delete",
-                                  "revoke",  "map_table", "map",    "unmap",       "protect",
-                                  "spawn",   "priority",  "budget", "affinity",    "suspend",
-                                  "resume",  "configure", "bind",   "fault_ep",    "signal",
-                                  "poll",    "info",      "paddr",  "read_regs",   "yield",
-                                  "invalid", "snapshot",  "wait",   "linux_answer"};
+const char *const op_names[32] = {"retype",  "copy",      "mint",   "move",         "delete",
+                                  "revoke",  "map_table", "map",    "unmap",        "protect",
+                                  "spawn",   "priority",  "budget", "affinity",     "suspend",
+                                  "resume",  "configure", "bind",   "fault_ep",     "signal",
+                                  "poll",    "info",      "paddr",  "read_regs",    "yield",
+                                  "invalid", "snapshot",  "wait",   "linux_answer", "delete_list"};
 
 static const uint8_t weight[OP_COUNT] = {
-    [OP_RETYPE] = 14, [OP_COPY] = 10,     [OP_MINT] = 3,   [OP_MOVE] = 5,         [OP_DELETE] = 7,
-    [OP_REVOKE] = 3,  [OP_MAP_TABLE] = 9, [OP_MAP] = 9,    [OP_UNMAP] = 4,        [OP_PROTECT] = 3,
-    [OP_SPAWN] = 3,   [OP_PRIO] = 3,      [OP_BUDGET] = 5, [OP_AFFINITY] = 4,     [OP_SUSPEND] = 2,
-    [OP_RESUME] = 3,  [OP_CONFIGURE] = 2, [OP_BIND] = 2,   [OP_FAULT_EP] = 1,     [OP_SIGNAL] = 3,
-    [OP_POLL] = 2,    [OP_INFO] = 1,      [OP_PADDR] = 2,  [OP_READ_REGS] = 1,    [OP_YIELD] = 1,
-    [OP_INVALID] = 8, [OP_SNAPSHOT] = 4,  [OP_WAIT] = 2,   [OP_LINUX_ANSWER] = 1,
+    [OP_RETYPE] = 14,      [OP_COPY] = 10,       [OP_MINT] = 3,      [OP_MOVE] = 5,
+    [OP_DELETE] = 7,       [OP_REVOKE] = 3,      [OP_MAP_TABLE] = 9, [OP_MAP] = 9,
+    [OP_UNMAP] = 4,        [OP_PROTECT] = 3,     [OP_SPAWN] = 3,     [OP_PRIO] = 3,
+    [OP_BUDGET] = 5,       [OP_AFFINITY] = 4,    [OP_SUSPEND] = 2,   [OP_RESUME] = 3,
+    [OP_CONFIGURE] = 2,    [OP_BIND] = 2,        [OP_FAULT_EP] = 1,  [OP_SIGNAL] = 3,
+    [OP_POLL] = 2,         [OP_INFO] = 1,        [OP_PADDR] = 2,     [OP_READ_REGS] = 1,
+    [OP_YIELD] = 1,        [OP_INVALID] = 8,     [OP_SNAPSHOT] = 4,  [OP_WAIT] = 2,
+    [OP_LINUX_ANSWER] = 1, [OP_DELETE_LIST] = 3,
 };
 
 static struct driver_arg *A;
@@ -248,6 +251,51 @@ static void op_delete_revoke(bool revoke)
 			m_revoke(m_pool(cs, (uint64_t)s));
 	} else if (rec(OP_DELETE, hl_cspace_delete((hl_cptr_t)tgt, (hl_cptr_t)s)) == HL_OK) {
 		m_delete(m_pool(cs, (uint64_t)s));
+	}
+}
+
+/*
+ * cspace.delete_list of 1 to 4 different slots of one cspace; one time in
+ * four one entry is bad (past the cspace's end, or the invoked capability
+ * itself), or the count is over the limit. The model deletes the entries
+ * the kernel says it did.
+ */
+static void op_delete_list(void)
+{
+	int cs, tgt = pick_cs(&cs), n = 1 + (int)rnd(4), k = 0;
+	hl_cptr_t list[4];
+	hl_word_t done = 0, count;
+
+	if (tgt < 0)
+		return;
+	for (int tries = 0; tries < 8 && k < n; tries++) {
+		int s = pick(cs, 0, true);
+		bool again =
+		    s < 0 || (cs == 0 && s == W_MEM) || m_pool(cs, (uint64_t)s) == pool0(tgt);
+		for (int j = 0; j < k && !again; j++)
+			again = list[j] == (hl_cptr_t)s;
+		if (!again)
+			list[k++] = (hl_cptr_t)s;
+	}
+	if (!k)
+		return;
+	count = (hl_word_t)k;
+	if (!rnd(4)) {
+		uint32_t how = rnd(3), at = rnd((uint32_t)k);
+		if (how == 0)
+			list[at] = (hl_cptr_t)(1ull << m.cs[cs].bits) + rnd(8); /* past the end */
+		else if (how == 1 && cs == 0)
+			list[at] = (hl_cptr_t)tgt; /* the capability being invoked */
+		else
+			count = HL_DELETE_LIST_MAX + 1 + rnd(4); /* over the limit: nothing done */
+	}
+	for (int j = 0; j < k; j++)
+		hl_ipcbuf()->mr[4 + j] = list[j];
+	rec(OP_DELETE_LIST, hl_cspace_delete_list((hl_cptr_t)tgt, count, &done));
+	for (hl_word_t j = 0; j < done && j < (hl_word_t)k; j++) {
+		int p = m_pool(cs, list[j]); /* -1 once an entry took the cspace with it */
+		if (p >= 0)
+			m_delete(p);
 	}
 }
 
@@ -780,6 +828,9 @@ static void step(void)
 	case OP_DELETE:
 	case OP_REVOKE:
 		op_delete_revoke(op == OP_REVOKE);
+		break;
+	case OP_DELETE_LIST:
+		op_delete_list();
 		break;
 	case OP_MAP_TABLE:
 		op_map_table();
