@@ -531,7 +531,8 @@ static void big_messages(void)
 	while ((r = read(sv[0], big_in + got, sizeof(big_in) - got)) > 0)
 		got += (size_t)r, reads++;
 	waitpid(c, &st, 0);
-	printf("stream: read %zu bytes in %s, in order %d\n", got, reads > 1 ? "pieces" : "one",
+	/* how many reads it takes depends on when the reader runs (on Linux too): not printed */
+	printf("stream: read %zu bytes in %s, in order %d\n", got, reads ? "reads" : "none",
 	       matches(300000, 1));
 	close(sv[0]);
 

@@ -136,9 +136,10 @@ static hl_cptr_t space_alloc(struct space *sp, uint32_t type, uint32_t bits)
 }
 
 /* Page tables for va in as: from sp's pool, or from the server's own pool (sp NULL). */
-static long ensure_tables(struct space *sp, hl_cptr_t as, uint64_t va)
+/* The tables above va's entry of level `lowest` (1: a 4 KiB page's, 2: a 2 MiB page's) */
+static long ensure_tables_to(struct space *sp, hl_cptr_t as, uint64_t va, int lowest)
 {
-	for (int level = 3; level >= 1; level--) {
+	for (int level = 3; level >= lowest; level--) {
 		hl_cptr_t pt = sp ? space_alloc(sp, HL_OBJ_PAGE_TABLE, 12)
 		                  : alloc_from(plat.pool, HL_OBJ_PAGE_TABLE, 12);
 		if (!pt)
@@ -154,6 +155,11 @@ static long ensure_tables(struct space *sp, hl_cptr_t as, uint64_t va)
 			return err;
 	}
 	return HL_OK;
+}
+
+static long ensure_tables(struct space *sp, hl_cptr_t as, uint64_t va)
+{
+	return ensure_tables_to(sp, as, va, 1);
 }
 
 static long map_in(struct space *sp, hl_cptr_t as, hl_cptr_t f, uint64_t va, uint32_t rights)
@@ -237,6 +243,56 @@ static uint32_t frame_take(bool zero)
 	}
 	plat.frames[plat.nframes++].cap = (uint16_t)f;
 	return fr;
+}
+
+/*
+ * The server's heap (written files, epoll and socket tables: rt_malloc) in 2 MiB frames of the
+ * pool, one capability slot per 2 MiB. rt_map_pages, the runtime's default, takes a slot per
+ * 4 KiB page from the 128 the runtime keeps: a 128 KiB file used them up (ENOSPC), and then
+ * the runtime handed out the server's own slots (bug heap_pages_used_up_the_runtime_slots).
+ * Pages are never given back (rt_malloc keeps freed blocks on its lists); a run longer than
+ * what is left of the current 2 MiB goes on in new frames mapped right after it when nothing
+ * else took the addresses in between, else at the next 2 MiB boundary.
+ */
+#define HEAP_CHUNK (2ull << 20)
+static uint64_t heap_va, heap_end; /* the free part of the mapped heap */
+
+static bool heap_grow(uint64_t va)
+{
+	hl_cptr_t f = alloc_from(plat.pool, HL_OBJ_FRAME, 21);
+
+	if (!f && more_memory())
+		f = alloc_from(plat.pool, HL_OBJ_FRAME, 21);
+	if (!f)
+		return false;
+	long err = hl_aspace_map(HL_SLOT_ASPACE, f, va, HL_R_READ | HL_R_WRITE);
+	if (err == HL_ERR_NO_TABLE && ensure_tables_to(NULL, HL_SLOT_ASPACE, va, 2) == HL_OK)
+		err = hl_aspace_map(HL_SLOT_ASPACE, f, va, HL_R_READ | HL_R_WRITE);
+	if (err) {
+		slot_free(f);
+		return false;
+	}
+	return true;
+}
+
+static void *heap_pages(size_t n)
+{
+	uint64_t need = (uint64_t)n * LX_PAGE;
+
+	if (heap_end - heap_va < need) {
+		if (heap_end != rt_self.heap_next) /* the runtime mapped pages after ours */
+			heap_va = heap_end =
+			    (rt_self.heap_next + HEAP_CHUNK - 1) & ~(HEAP_CHUNK - 1);
+		while (heap_end - heap_va < need) {
+			if (heap_end + HEAP_CHUNK > rt_self.heap_end || !heap_grow(heap_end))
+				return NULL;
+			heap_end += HEAP_CHUNK;
+			rt_self.heap_next = heap_end;
+		}
+	}
+	void *p = (void *)heap_va;
+	heap_va += need;
+	return p;
 }
 
 static uint32_t frame_get(void)
@@ -1411,6 +1467,7 @@ static bool plat_init(void)
 	/* The rest of the slots are the server's: rt_slot keeps 128 (more_memory, exit_qemu). */
 	plat.slot_first = plat.next_slot = (uint32_t)rt_self.next_slot + 128;
 	plat.slot_end = rt_self.bi->cspace_bits < 12 ? 1u << rt_self.bi->cspace_bits : 4096u;
+	rt_page_source = heap_pages;
 	hl_word_t pa = 0, bits = 0, free = 0, live = 0;
 	if (plat.pool)
 		hl_memory_info(plat.pool, &pa, &bits, &free, &live);

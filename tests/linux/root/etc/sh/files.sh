@@ -32,6 +32,11 @@ touch /tmp/empty
 stat -c '%s %F' /tmp/empty
 dd if=/dev/zero of=/tmp/zeros bs=512 count=4 2>/dev/null
 wc -c < /tmp/zeros
+# bug heap_pages_used_up_the_runtime_slots: a written file past 128 KiB got ENOSPC
+dd if=/dev/zero of=/tmp/zeros8m bs=65536 count=128 2>/dev/null && echo "8 MiB written"
+wc -c < /tmp/zeros8m
+seq 1 200000 > /tmp/seq && md5sum < /tmp/seq && wc -c < /tmp/seq
+rm /tmp/zeros8m /tmp/seq
 echo error > /etc/nowhere/x 2>/dev/null || echo "no such directory"
 rm -rf /tmp/a /tmp/f.txt /tmp/here.txt /tmp/w /tmp/w.moved /tmp/tee.txt /tmp/big /tmp/t.tar /tmp/empty /tmp/zeros /tmp/tmp
 ls /tmp
