@@ -180,9 +180,12 @@ uint32_t store_crc32c_combine(uint32_t crc_a, uint32_t crc_b, uint64_t n_b)
 uint32_t store_crc32c(uint32_t crc, const void *data, size_t n)
 {
 #if defined(__x86_64__)
-	if (crc_hw < 0)
-		crc_hw = cpu_has_sse42();
-	if (crc_hw) {
+	int hw = __atomic_load_n(&crc_hw, __ATOMIC_RELAXED); /* shared by the hosted loops */
+	if (hw < 0) {
+		hw = cpu_has_sse42();
+		__atomic_store_n(&crc_hw, hw, __ATOMIC_RELAXED);
+	}
+	if (hw) {
 		PROF_ENTER(PROF_CRC);
 		crc = crc_sse42(crc, data, n);
 		PROF_LEAVE();

@@ -282,9 +282,14 @@ static void copy_payload(uint8_t *d, const uint8_t *s, size_t n)
 {
 #if defined(__x86_64__)
 	if (n >= 512) {
-		if (copy_avx_ok < 0)
-			copy_avx_ok = cpu_has_avx();
-		if (copy_avx_ok) {
+		/* the hosted broker's loops share it: relaxed atomics (bug
+		 * copy_avx_ok_raced_between_loops, ThreadSanitizer) */
+		int ok = __atomic_load_n(&copy_avx_ok, __ATOMIC_RELAXED);
+		if (ok < 0) {
+			ok = cpu_has_avx();
+			__atomic_store_n(&copy_avx_ok, ok, __ATOMIC_RELAXED);
+		}
+		if (ok) {
 			copy_avx(d, s, n);
 			return;
 		}
