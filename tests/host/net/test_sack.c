@@ -575,6 +575,16 @@ static void fill(void)
 		pattern[i] = (uint8_t)(i * 7 + (i >> 9));
 }
 
+/* The end of a two-node case: nothing of b's leaked, both apps and nodes freed. */
+static void pair_done(struct node *a, struct node *b, struct app *ca, struct app *sa)
+{
+	CHECK_NO_LEAK(b);
+	app_fini(ca);
+	app_fini(sa);
+	node_free(a);
+	node_free(b);
+}
+
 KT_CASE(tcp_sack_recovers_many_losses_in_one_window_without_rto)
 {
 	struct node *a, *b;
@@ -594,11 +604,7 @@ KT_CASE(tcp_sack_recovers_many_losses_in_one_window_without_rto)
 	 * probe when the receiver delays its last ACK past the PTO. */
 	CHECK(floo_stats(a->st)->tcp_fast_retrans >= 7 &&
 	      floo_stats(a->st)->tcp_fast_retrans <= 7 + floo_stats(a->st)->tcp_loss_probes);
-	CHECK_NO_LEAK(b);
-	app_fini(&ca);
-	app_fini(&sa);
-	node_free(a);
-	node_free(b);
+	pair_done(a, b, &ca, &sa);
 }
 
 /* After `first` bytes, `more` bytes of which the fifth segment and its
@@ -625,11 +631,7 @@ KT_CASE(tcp_lost_retransmission_found_by_rack_without_rto)
 	CHECK(d_seen_n == 1 && d_seen_seq[0] == 0); /* both copies dropped */
 	CHECK(floo_stats(a->st)->tcp_timeouts == 0);
 	CHECK(floo_stats(a->st)->tcp_rack_lost >= 1);
-	CHECK_NO_LEAK(b);
-	app_fini(&ca);
-	app_fini(&sa);
-	node_free(a);
-	node_free(b);
+	pair_done(a, b, &ca, &sa);
 }
 
 KT_CASE(tcp_tail_loss_recovered_by_probe_without_rto)
@@ -654,11 +656,7 @@ KT_CASE(tcp_tail_loss_recovered_by_probe_without_rto)
 	CHECK(sa.rx_len == 100000 + 5u * ca.c->mss && !memcmp(sa.rx, pattern, sa.rx_len));
 	CHECK(floo_stats(a->st)->tcp_loss_probes >= 1);
 	CHECK(floo_stats(a->st)->tcp_timeouts == 0);
-	CHECK_NO_LEAK(b);
-	app_fini(&ca);
-	app_fini(&sa);
-	node_free(a);
-	node_free(b);
+	pair_done(a, b, &ca, &sa);
 }
 
 /* Bug (issue 14 item 6, fifth pass): a lost retransmission with nothing
@@ -678,11 +676,7 @@ KT_CASE(tcp_lost_retransmission_at_the_tail_repaired_by_probe_without_rto)
 	CHECK(d_seen_n == 1 && d_seen_seq[0] == 0); /* both copies dropped */
 	CHECK(floo_stats(a->st)->tcp_repair_probes >= 1);
 	CHECK(floo_stats(a->st)->tcp_timeouts == 0);
-	CHECK_NO_LEAK(b);
-	app_fini(&ca);
-	app_fini(&sa);
-	node_free(a);
-	node_free(b);
+	pair_done(a, b, &ca, &sa);
 }
 
 /* ---- D-SACK (RFC 2883) and the undo it allows (RFC 3708) ---- */
