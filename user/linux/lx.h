@@ -90,6 +90,7 @@ struct lx_region {
 	uint32_t prot;       /* LX_PROT_* */
 	const uint8_t *file; /* file bytes shown from start (NULL: zero-filled) */
 	uint64_t file_len;   /* bytes of file visible from start; the rest reads as zero */
+	uint32_t shared;     /* MAP_SHARED | MAP_ANONYMOUS: a fork child shares its pages */
 };
 #define LX_PROT_READ  1u
 #define LX_PROT_WRITE 2u

@@ -455,6 +455,15 @@ int lx_plat_is_mapped(uint64_t va)
 	return page_slot(cur, va, false) != NULL;
 }
 
+/* Whether va lies in one of pm's MAP_SHARED anonymous regions */
+static bool in_shared(const struct lx_proc *pm, uint64_t va)
+{
+	for (uint32_t i = 0; i < pm->nreg; i++)
+		if (va >= pm->reg[i].start && va < pm->reg[i].end)
+			return pm->reg[i].shared;
+	return false;
+}
+
 int lx_plat_protect(uint64_t va, uint32_t prot)
 {
 	struct page *pg = page_slot(cur, va, false);
@@ -464,7 +473,8 @@ int lx_plat_protect(uint64_t va, uint32_t prot)
 	pg->prot = (uint8_t)prot;
 	/* A read-only page a fork shared as it was: writable now, it is copied at the first write
 	 * (t_reuse, mprotect_writable_after_fork). */
-	if ((prot & LX_PROT_WRITE) && plat.frames[pg->frame].refs > 1)
+	if ((prot & LX_PROT_WRITE) && plat.frames[pg->frame].refs > 1 &&
+	    !(cur_proc && in_shared(lx_grp(cur_proc), va)))
 		pg->cow = 1;
 	pages_gen++;
 	if (!pg->map)
@@ -723,6 +733,44 @@ static int page_copy_to(struct space *sp, const struct page *pg)
 	return err;
 }
 
+/*
+ * MAP_SHARED anonymous memory (docs/decisions.md, "Shared anonymous memory"): before a fork,
+ * every page of the parent's shared regions gets a frame (recorded, mapped at the first
+ * touch), and the child records the same frames, writable, never copy-on-write. The number
+ * of shared regions, 0 when there is none (the common fork pays one scan of the regions), or
+ * -LX_ENOMEM when their pages do not fit in the free memory.
+ */
+static int shared_populate(struct space *ps, const struct lx_proc *pm)
+{
+	uint64_t need = 0, total, free;
+	int n = 0;
+
+	for (uint32_t i = 0; i < pm->nreg; i++)
+		if (pm->reg[i].shared) {
+			n++;
+			for (uint64_t va = pm->reg[i].start; va < pm->reg[i].end; va += LX_PAGE)
+				need += !page_slot(ps, va, false);
+		}
+	lx_plat_mem(&total, &free);
+	if (need * LX_PAGE > free)
+		return -LX_ENOMEM;
+	for (uint32_t i = 0; need && i < pm->nreg; i++)
+		for (uint64_t va = pm->reg[i].start; pm->reg[i].shared && va < pm->reg[i].end;
+		     va += LX_PAGE) {
+			if (page_slot(ps, va, false))
+				continue;
+			uint32_t fr = frame_get();
+			if (fr == MAX_FRAMES)
+				return -LX_ENOMEM;
+			int err = page_add(ps, va, fr, pm->reg[i].prot, false, true);
+			if (err) {
+				plat.free_frames[plat.nfree_frames++] = fr;
+				return err;
+			}
+		}
+	return n;
+}
+
 int lx_plat_fork(struct lx_proc *parent, struct lx_proc *child, uint64_t frame)
 {
 	struct space *ps = &spaces[lx_grp(parent)->idx], *cs = &spaces[child->idx];
@@ -737,6 +785,9 @@ int lx_plat_fork(struct lx_proc *parent, struct lx_proc *child, uint64_t frame)
 	 * mapped: each is mapped when the child first touches it (handle_fault), so a child that
 	 * execs or exits at once maps a handful.
 	 */
+	int nshared = err ? 0 : shared_populate(ps, lx_grp(parent));
+	if (nshared < 0)
+		return nshared;
 	pages_gen++; /* the parent's writable pages become copy-on-write */
 	(void)lx_copy_in(parent, ret, frame + 608, sizeof(ret)); /* the parent's own frame */
 	const uint64_t copy[] = {frame, frame + 639, ret[1], spaces[parent->idx].fs_base};
@@ -757,6 +808,11 @@ int lx_plat_fork(struct lx_proc *parent, struct lx_proc *child, uint64_t frame)
 			struct page *pg = &ps->pages[w * 64 + (uint32_t)__builtin_ctzll(bits)];
 			uint64_t va = pg->vpn * LX_PAGE;
 			bool maybe = some >> (pg->vpn % 64) & 1;
+			if (nshared &&
+			    in_shared(lx_grp(parent), va)) { /* the same frame, writable */
+				err = page_add(cs, va, pg->frame, pg->prot, false, true);
+				continue;
+			}
 			if (maybe && (pg->prot & LX_PROT_WRITE) && page_among(va, copy, 4)) {
 				err = page_copy_to(cs, pg);
 				continue;

@@ -140,7 +140,7 @@ int lx_map(struct lx_proc *p, uint64_t start, uint64_t end, uint32_t prot, const
 	int err = lx_unmap(p, start, end);
 	if (err)
 		return err;
-	struct lx_region r = {start, end, prot, file, file_len};
+	struct lx_region r = {start, end, prot, file, file_len, 0};
 	return insert(p, &r);
 }
 

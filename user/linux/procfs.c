@@ -142,8 +142,8 @@ static const char *region_name(const struct lx_proc *q, const struct lx_region *
 /*
  * /proc/<pid>/maps as Linux writes it ("start-end perms offset dev inode", the name from
  * column 73): neighbouring regions Linux would hold as one mapping (the same protection, and
- * the same name with the file's bytes going on) make one line. Every mapping is private here
- * (MAP_SHARED memory is not shared with a fork child either): 'p'.
+ * the same name with the file's bytes going on) make one line. MAP_SHARED anonymous memory is
+ * 's' (shared with fork children), the rest 'p'.
  */
 static void fill_maps(struct snap *s, const struct lx_proc *q)
 {
@@ -154,17 +154,20 @@ static void fill_maps(struct snap *s, const struct lx_proc *q)
 		for (i++; i < q->nreg; i++) {
 			const struct lx_region *n = &q->reg[i];
 			const char *name2 = region_name(q, n, &off2, &ino2);
-			if (n->start != end || n->prot != r->prot || name2 != name ||
-			    (ino && off2 != off + (end - r->start)))
+			if (n->start != end || n->prot != r->prot || n->shared != r->shared ||
+			    name2 != name || (ino && off2 != off + (end - r->start)))
 				break;
 			end = n->end;
 		}
 		size_t at = (size_t)s->f.size;
-		put(s, "%08lx-%08lx %c%c%cp %08lx 00:%02x %lu ", (unsigned long)r->start,
+		put(s, "%08lx-%08lx %c%c%c%c %08lx 00:%02x %lu ", (unsigned long)r->start,
 		    (unsigned long)end, r->prot & LX_PROT_READ ? 'r' : '-',
 		    r->prot & LX_PROT_WRITE ? 'w' : '-', r->prot & LX_PROT_EXEC ? 'x' : '-',
-		    (unsigned long)off, ino ? 1 : 0, (unsigned long)ino);
-		if (name)
+		    r->shared ? 's' : 'p', (unsigned long)off, ino ? 1 : 0, (unsigned long)ino);
+		if (r->shared) /* Linux's name for shared anonymous memory */
+			put(s, "%*s/dev/zero (deleted)\n",
+			    (int)(at + 72 > s->f.size ? at + 72 - s->f.size : 0) + 1, "");
+		else if (name)
 			put(s, "%*s%s%s\n",
 			    (int)(at + 72 > s->f.size ? at + 72 - s->f.size : 0) + 1, "",
 			    ino ? "/" : "", name);

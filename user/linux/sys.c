@@ -753,6 +753,8 @@ static int64_t do_mmap(struct lx_proc *p, const uint64_t a[6])
 	if (addr >= LX_TOP || len > LX_TOP - addr)
 		return -LX_ENOMEM;
 	int err = lx_map(p, addr, addr + len, (uint32_t)prot, data, dlen);
+	if (!err && !f && (flags & MAP_SHARED))
+		lx_region_at(p, addr)->shared = 1; /* the region lx_map just made */
 	return err ? err : (int64_t)addr;
 }
 
