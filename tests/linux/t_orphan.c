@@ -144,6 +144,12 @@ static void drain(void)
 
 int main(void)
 {
+	/* The default actions whatever the caller left ignored: under `nohup` SIGHUP came in
+	 * ignored on the host, and the orphaned member lived on (bug
+	 * t_orphan_inherited_an_ignored_sighup) */
+	static const int sigs[] = {SIGHUP, SIGCONT, SIGTSTP, SIGTTIN, SIGTTOU};
+	for (unsigned i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		signal(sigs[i], SIG_DFL);
 	setvbuf(stdout, NULL, _IONBF, 0);
 	printf("orphaned, with handlers:\n");
 	pipe(out);
