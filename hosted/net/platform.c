@@ -69,11 +69,11 @@ static unsigned impair_rx(struct hosted_net *h, struct floo_stack *st, struct fl
 /* Read one frame into pb; with virtio-net headers, floo_vnet_rx() decides
  * whether its checksum still needs checking (a frame made on this host and
  * never on a wire need not). Returns bytes read, 0 for nothing usable. */
-static ssize_t tap_read(struct hosted_net *h, struct floo_pbuf *pb)
+static ssize_t tap_read(struct hosted_net *h, struct floo_stack *st, struct floo_pbuf *pb)
 {
 	uint8_t *vh = h->rx_vh;
 	struct iovec iov[2] = {{vh, FLOO_VNET_HDR_LEN},
-	                       {pb->data, FLOO_PBUF_SIZE - FLOO_PBUF_HEADROOM}};
+	                       {pb->data, floo_pbuf_size(st) - FLOO_PBUF_HEADROOM}};
 	ssize_t r;
 
 	if (!h->vnet) {
@@ -100,7 +100,7 @@ static unsigned tap_rx(void *ctx, struct floo_stack *st, struct floo_pbuf **out,
 
 		if (!pb)
 			break;
-		r = tap_read(h, pb);
+		r = tap_read(h, st, pb);
 		if (r <= 0) {
 			floo_pbuf_free(st, pb);
 			break;

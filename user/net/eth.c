@@ -9,7 +9,7 @@ void eth_input(struct floo_stack *st, struct floo_pbuf *pb)
 	const uint8_t *h = pb->data;
 	uint16_t type;
 
-	if (pb->len < ETH_HLEN || (!pb->frag && pb->len > FLOO_PBUF_SIZE - FLOO_PBUF_HEADROOM)) {
+	if (pb->len < ETH_HLEN || (!pb->frag && pb->len > st->cfg.pbuf_size - FLOO_PBUF_HEADROOM)) {
 		floo_drop(st, &st->stats.drop_eth, "eth_short", pb);
 		return;
 	}

@@ -78,7 +78,7 @@ static void ipv4_deliver_reassembled(struct floo_stack *st, uint32_t total)
 	st->stats.frag_reassembled++;
 	if (ip[9] == IP_PROTO_TCP) {
 		pb = floo_pbuf_alloc(st);
-		if (!pb || total > FLOO_PBUF_SIZE - FLOO_PBUF_HEADROOM) {
+		if (!pb || total > st->cfg.pbuf_size - FLOO_PBUF_HEADROOM) {
 			floo_drop(st, &st->stats.drop_frag, "frag_tcp_too_big", pb);
 			return;
 		}

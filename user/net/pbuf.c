@@ -62,3 +62,8 @@ uint32_t floo_config_pbufs(const struct floo_stack *st)
 {
 	return st->cfg.n_pbufs;
 }
+
+uint32_t floo_pbuf_size(const struct floo_stack *st)
+{
+	return st->cfg.pbuf_size;
+}

@@ -2,7 +2,7 @@
  * Stack object: memory layout, the polling loop and the transmit batch.
  *
  * Memory region (each part 64-byte aligned):
- *   struct floo_stack | pbuf metadata | pad | pbuf buffers (FLOO_PBUF_SIZE each)
+ *   struct floo_stack | pbuf metadata | pad | pbuf buffers (cfg.pbuf_size each)
  *   | tx arena (FLOO_TX_BATCH x FLOO_TX_SLOT) | reassembly slots
  *   | TCP connections + hash | DHCP state | socket table
  */
@@ -30,6 +30,7 @@ void floo_config_default(struct floo_config *cfg)
 	cfg->tcp_sndq = 16;
 	cfg->tcp_cc = FLOO_CC_BBR;
 	cfg->tcp_pacing = FLOO_PACING_OFF;
+	cfg->pbuf_size = FLOO_PBUF_SIZE;
 }
 
 /* Replace zero fields by defaults. */
@@ -56,34 +57,36 @@ size_t floo_mem_size(const struct floo_config *in)
 
 	config_fill(&c, in);
 	return ALIGN64(sizeof(struct floo_stack)) + ALIGN64(c.n_pbufs * sizeof(struct floo_pbuf)) +
-	       FLOO_PBUF_SIZE + (size_t)c.n_pbufs * FLOO_PBUF_SIZE +
+	       c.pbuf_size + (size_t)c.n_pbufs * c.pbuf_size +
 	       (size_t)FLOO_TX_BATCH * FLOO_TX_SLOT + ip_frag_mem_size(&c) +
 	       ALIGN64(tcp_mem_size(&c)) + ALIGN64(dhcp_mem_size()) + ALIGN64(sock_mem_size());
 }
 
 /*
  * Carve the pbuf pool out of mem; returns the first byte after it. The
- * buffers start a multiple of FLOO_PBUF_SIZE from the region's start, so in
- * a page-aligned region no buffer crosses a page: a platform whose pages
- * are DMA memory lends pbufs to its NIC as receive buffers (user/net/hallows).
+ * buffers start a multiple of their size from the region's start, so in a
+ * page-aligned region no buffer of up to a page crosses a page, and a larger
+ * one crosses no boundary of a region chunk its size divides: a platform
+ * whose region is DMA memory lends pbufs to its NIC as receive buffers
+ * (user/net/hallows: 2 MiB chunks, physically contiguous).
  */
 static uint8_t *pool_init(struct floo_stack *st, uint8_t *p)
 {
-	uint32_t n = st->cfg.n_pbufs;
+	uint32_t n = st->cfg.n_pbufs, size = st->cfg.pbuf_size;
 	size_t off;
 
 	st->pb_meta = (struct floo_pbuf *)p;
 	p += ALIGN64(n * sizeof(struct floo_pbuf));
 	off = (size_t)(p - (uint8_t *)st);
-	p += (FLOO_PBUF_SIZE - off % FLOO_PBUF_SIZE) % FLOO_PBUF_SIZE;
+	p += (size - off % size) % size;
 	st->pb_mem = p;
-	p += (size_t)n * FLOO_PBUF_SIZE;
+	p += (size_t)n * size;
 	st->pb_free = NULL;
 	st->pb_nfree = 0;
 	for (uint32_t i = n; i-- > 0;) {
 		struct floo_pbuf *pb = &st->pb_meta[i];
 
-		pb->base = st->pb_mem + (size_t)i * FLOO_PBUF_SIZE;
+		pb->base = st->pb_mem + (size_t)i * size;
 		pb->flags = 0;
 		floo_pbuf_free(st, pb);
 	}
@@ -98,8 +101,11 @@ struct floo_stack *floo_stack_init(void *mem, size_t size, const struct floo_con
 	struct floo_stack *st = mem;
 	uint8_t *p = mem;
 
-	if (!mem || size < floo_mem_size(cfg) || !plat->rx_burst || !plat->tx_burst ||
-	    !plat->now_ns || !plat->random32)
+	uint32_t pbs = cfg->pbuf_size ? cfg->pbuf_size : FLOO_PBUF_SIZE;
+
+	if (!mem || pbs < FLOO_PBUF_SIZE || pbs > FLOO_PBUF_SIZE_MAX || (pbs & (pbs - 1)) ||
+	    size < floo_mem_size(cfg) || !plat->rx_burst || !plat->tx_burst || !plat->now_ns ||
+	    !plat->random32)
 		return NULL;
 	memset(st, 0, sizeof(*st));
 	config_fill(&st->cfg, cfg);

@@ -26,30 +26,61 @@ KT_CASE(csum_pieces_at_odd_offsets)
 	CHECK(whole == floo_csum_fold(parts));
 }
 
-/* A platform whose region is DMA pages lends pbufs to its NIC (user/net/hallows): none may
- * cross a 4 KiB page, whatever the sizes in front of the pool; the region stays big enough. */
+/* A platform whose region is DMA pages lends pbufs to its NIC (user/net/hallows): each starts a
+ * multiple of its size from the region's start, so none of up to a page crosses a page, whatever
+ * the sizes in front of the pool, and one larger than a page crosses no boundary of the region's
+ * 2 MiB chunks; the region stays big enough. */
 KT_CASE(pbufs_never_cross_a_page)
 {
-	for (uint32_t n = 1; n <= 129; n += 32) {
-		struct floo_config c = {.n_pbufs = n, .n_tcp = 3, .n_frag = 1};
-		struct floo_platform p = {.rx_burst = NULL};
-		struct node *ref = node_new(&c, IP_A, 1); /* a working platform to copy */
+	for (uint32_t size = FLOO_PBUF_SIZE; size <= FLOO_PBUF_SIZE_MAX; size *= 2)
+		for (uint32_t n = 1; n <= 129; n += 32) {
+			struct floo_config c = {.n_pbufs = n, .n_tcp = 3, .n_frag = 1, .pbuf_size = size};
+			struct floo_platform p = {.rx_burst = NULL};
+			struct node *ref = node_new(&c, IP_A, 1); /* a working platform to copy */
+			size_t sz = floo_mem_size(&c);
+			uint8_t *mem = aligned_alloc(4096, (sz + 4095) & ~(size_t)4095);
+
+			p = ref->st->plat;
+			struct floo_stack *st = floo_stack_init(mem, sz, &c, &p, ref->mac);
+			CHECK(st != NULL && floo_pbuf_size(st) == size);
+			for (uint32_t i = 0; st && i < n; i++) {
+				struct floo_pbuf *pb = floo_pbuf_alloc(st);
+				size_t off = (size_t)(pb->base - mem);
+				CHECK(off % size == 0);
+				CHECK(size > 4096 || off / 4096 == (off + size - 1) / 4096);
+				CHECK(off / (2u << 20) == (off + size - 1) / (2u << 20));
+				CHECK(off + size <= sz);
+				CHECK(pb->data == pb->base + FLOO_PBUF_HEADROOM);
+			}
+			free(mem);
+			node_free(ref);
+		}
+}
+
+/* floo_config.pbuf_size: 0 is the default (FLOO_PBUF_SIZE); anything but a power of two from
+ * FLOO_PBUF_SIZE to FLOO_PBUF_SIZE_MAX is refused, and a larger size needs more memory. */
+KT_CASE(pbuf_size_outside_the_powers_of_two_refused)
+{
+	static const uint32_t bad[] = {1024, 3000, 6144, FLOO_PBUF_SIZE_MAX * 2, 0x80000000u};
+	struct node *ref = node_new(NULL, IP_A, 1);
+	struct floo_config c = {.n_pbufs = 8, .n_tcp = 3, .n_frag = 1};
+	size_t sz2k = floo_mem_size(&c);
+
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		c.pbuf_size = bad[i];
 		size_t sz = floo_mem_size(&c);
 		uint8_t *mem = aligned_alloc(4096, (sz + 4095) & ~(size_t)4095);
-
-		p = ref->st->plat;
-		struct floo_stack *st = floo_stack_init(mem, sz, &c, &p, ref->mac);
-		CHECK(st != NULL);
-		for (uint32_t i = 0; st && i < n; i++) {
-			struct floo_pbuf *pb = floo_pbuf_alloc(st);
-			size_t off = (size_t)(pb->base - mem);
-			CHECK(off % FLOO_PBUF_SIZE == 0 &&
-			      off / 4096 == (off + FLOO_PBUF_SIZE - 1) / 4096);
-			CHECK(off + FLOO_PBUF_SIZE <= sz);
-		}
+		CHECK(floo_stack_init(mem, sz, &c, &ref->st->plat, ref->mac) == NULL);
 		free(mem);
-		node_free(ref);
 	}
+	c.pbuf_size = 0;
+	uint8_t *mem = aligned_alloc(4096, (sz2k + 4095) & ~(size_t)4095);
+	struct floo_stack *st = floo_stack_init(mem, sz2k, &c, &ref->st->plat, ref->mac);
+	CHECK(st && floo_pbuf_size(st) == FLOO_PBUF_SIZE);
+	free(mem);
+	c.pbuf_size = 4096;
+	CHECK(floo_mem_size(&c) >= sz2k + 8 * 2048);
+	node_free(ref);
 }
 
 KT_CASE(seq_compare_wraparound)

@@ -340,7 +340,7 @@ int main(struct rt *rt)
 	}
 	rt_printf("webd: %s up, %lu KiB for Floo (%u KiB of packet buffers the NIC writes into), "
 	          "checksum offload %s\n",
-	          res.drv->name, fh.mem_size / 1024, fc.n_pbufs * FLOO_PBUF_SIZE / 1024,
+	          res.drv->name, fh.mem_size / 1024, fc.n_pbufs * floo_pbuf_size(fh.st) / 1024,
 	          (nd->info.offloads & NETDEV_OFF_TX_CSUM) ? "on" : "off");
 	if (cfg.dhcp) {
 		floo_dhcp_start(fh.st);

@@ -5,6 +5,10 @@
  *   Floo region (FH_VA_BASE):   stack | pbuf meta | pbufs ... | arena | tcp ...
  *                                                 ^ DMA pages, lent to the NIC's receive ring
  *   bounce buffers (drv_dma_page, 2 per page) -> the NIC's transmit ring
+ *
+ * The region's 2 MiB chunks are physically contiguous and the pbufs aligned
+ * to their size from its start (user/net/stack.c), so a pbuf larger than a
+ * page (floo_config.pbuf_size) is one contiguous DMA buffer too.
  */
 #include "floo_hallows.h"
 
@@ -132,7 +136,7 @@ static void fh_rx_refill(struct floo_hallows *h)
 		struct netdev_buf *b = h->rx_free[--h->rx_nfree];
 		*b = (struct netdev_buf){.data = pb->base,
 		                         .paddr = fh_paddr(h, pb->base),
-		                         .cap = FLOO_PBUF_SIZE,
+		                         .cap = floo_pbuf_size(h->st),
 		                         .user = pb};
 		post[n++] = b;
 	}

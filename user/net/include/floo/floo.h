@@ -11,7 +11,8 @@
 
 #include "floo_platform.h"
 
-#define FLOO_PBUF_SIZE     2048u /* bytes per packet buffer */
+#define FLOO_PBUF_SIZE     2048u /* bytes per packet buffer: the default (floo_config.pbuf_size) */
+#define FLOO_PBUF_SIZE_MAX 16384u
 #define FLOO_PBUF_HEADROOM 64u
 
 /* A packet buffer. Received TCP data is handed to the application in the
@@ -54,6 +55,11 @@ struct floo_config {
 	uint32_t tcp_sndq;    /* send references per connection (<= 1024) */
 	uint32_t tcp_cc;      /* congestion control: FLOO_CC_CUBIC or FLOO_CC_BBR */
 	uint32_t tcp_pacing;  /* BBR's pacing: FLOO_PACING_ON or _OFF (the default) */
+	/* bytes per packet buffer: a power of two from FLOO_PBUF_SIZE (the
+	 * default) to FLOO_PBUF_SIZE_MAX; larger buffers for a platform whose NIC
+	 * fills them whole (coalesced receive over mergeable buffers) mean fewer
+	 * buffers per byte received. floo_stack_init refuses any other size. */
+	uint32_t pbuf_size;
 };
 #define FLOO_CC_CUBIC   1u /* loss-based: RFC 9438; without SACK always */
 #define FLOO_CC_BBR     2u /* model-based: BBR (SACK connections; the default) */
@@ -86,6 +92,8 @@ struct floo_pbuf *floo_pbuf_alloc(struct floo_stack *st);
 void floo_pbuf_free(struct floo_stack *st, struct floo_pbuf *pb);
 uint32_t floo_pbuf_free_count(const struct floo_stack *st);
 uint32_t floo_config_pbufs(const struct floo_stack *st);
+/* Bytes per packet buffer (floo_config.pbuf_size); data starts FLOO_PBUF_HEADROOM in. */
+uint32_t floo_pbuf_size(const struct floo_stack *st);
 
 /* Counters (also logged at debug level when a packet is dropped). */
 struct floo_stats {
