@@ -113,9 +113,10 @@ static void udp_app(struct floo_stack *st, void *arg, uint32_t src, uint16_t sp,
 	(void)floo_udp_send(st, dp, src, sp, d, n);
 }
 
-static struct floo_stack *make_stack(void **mem)
+static struct floo_stack *make_stack(void **mem, uint32_t pbuf_size)
 {
-	struct floo_config cfg = {.n_pbufs = 64, .n_tcp = 8, .n_frag = 1, .tcp_rcv_pbufs = 16};
+	struct floo_config cfg = {
+	    .n_pbufs = 64, .n_tcp = 8, .n_frag = 1, .tcp_rcv_pbufs = 16, .pbuf_size = pbuf_size};
 	struct floo_platform p = {
 	    .rx_burst = f_rx, .tx_burst = f_tx, .now_ns = f_now, .random32 = f_rand};
 	size_t sz = floo_mem_size(&cfg);
@@ -227,7 +228,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	st = make_stack(&mem);
+	/* flag 0x40: page-sized buffers (brokerd on virtio-net), frames beyond 2 KiB in one */
+	st = make_stack(&mem, (data[0] & 0x40) ? 4096 : 0);
 	last_tcp_next = 0;
 	flags = data[0];
 	while (i + 3 <= size) {
@@ -238,8 +240,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		i += 3;
 		if (n > size - i)
 			n = (uint32_t)(size - i);
-		if (n > 1500)
-			n = 1500;
+		if (n > ((data[0] & 0x40) ? 3900u : 1500u))
+			n = (data[0] & 0x40) ? 3900u : 1500u;
 		now_ns += (uint64_t)step * 4000000ull;
 		pb = floo_pbuf_alloc(st);
 		if (!pb)
