@@ -50,14 +50,13 @@ static int vnet_rx_post(struct netdev *nd, struct netdev_buf **bufs, int n)
 	if (p->dev->state != VNET_RUNNING || p->index >= p->dev->npairs)
 		return vnet_not_running(p);
 	for (i = 0; i < n; i++) {
-		if (bufs[i]->cap < nd->info.rx_buf_min || bufs[i]->cap > 0xffff) {
+		struct netdev_buf *b = bufs[i];
+		if (b->cap < nd->info.rx_buf_min || b->cap > 0xffff) {
 			if (i == 0)
 				return NETDEV_ERR_INVALID;
 			break;
 		}
-		struct virtq_seg s = {
-		    .paddr = bufs[i]->paddr, .len = bufs[i]->cap, .device_writes = true};
-		if (virtq_add(&p->rx.q, &s, 1, bufs[i]))
+		if (virtq_add_writable(&p->rx.q, b->paddr, b->cap, b))
 			break;
 	}
 	if (virtq_publish(&p->rx.q))
@@ -91,6 +90,7 @@ static int vnet_rx_poll(struct netdev *nd, struct netdev_buf **out, int max)
 		return vnet_drain(&p->rx, out, max);
 	if (vn->mode == NETDEV_IRQ) /* polling now: no interrupts until irq_arm */
 		virtq_irq_off(&p->rx.q);
+	bool mrg = virtio_pci_has(&vn->vp, VIRTIO_NET_F_MRG_RXBUF);
 	while (n < max) {
 		void *c;
 		uint32_t len;
@@ -100,9 +100,7 @@ static int vnet_rx_poll(struct netdev *nd, struct netdev_buf **out, int max)
 		if (got == 0)
 			break;
 		out[n] = c;
-		if (!virtio_net_rx_fill(out[n], len,
-		                        virtio_pci_has(&vn->vp, VIRTIO_NET_F_MRG_RXBUF),
-		                        p->rx.q.size, &p->rx_more)) {
+		if (!virtio_net_rx_fill(out[n], len, mrg, p->rx.q.size, &p->rx_more)) {
 			out[n]->flags = NETDEV_BUF_DROPPED, out[n]->len = 0; /* back too, unused */
 			return vnet_fault_after(
 			    p, n + 1,

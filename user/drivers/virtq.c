@@ -110,20 +110,17 @@ int virtq_indirect_fill(volatile struct virtq_desc *table, unsigned max,
 	return VIRTQ_OK;
 }
 
-int virtq_add_indirect(struct virtq *q, uint64_t table_pa, unsigned ndesc, uint32_t wlen,
-                       void *cookie)
+/* A chain of one descriptor (checked by the caller): onto the available ring, unpublished. */
+static int virtq_add_one(struct virtq *q, uint64_t addr, uint32_t len, uint16_t flags,
+                         uint32_t wlen, void *cookie)
 {
-	if (q->fault)
-		return VIRTQ_ERR_BROKEN;
-	if (ndesc == 0 || ndesc > 0xffffu / 16)
-		return VIRTQ_ERR_INVALID;
 	if (q->nfree == 0)
 		return VIRTQ_ERR_FULL;
 	uint16_t head = q->free_head;
 	q->free_head = q->slot[head].next;
-	q->desc[head].addr = table_pa;
-	q->desc[head].len = (uint32_t)ndesc * 16u;
-	q->desc[head].flags = VIRTQ_DESC_F_INDIRECT;
+	q->desc[head].addr = addr;
+	q->desc[head].len = len;
+	q->desc[head].flags = flags;
 	q->desc[head].next = 0;
 	q->nfree--;
 	q->slot[head].cookie = cookie;
@@ -134,6 +131,25 @@ int virtq_add_indirect(struct virtq *q, uint64_t table_pa, unsigned ndesc, uint3
 	q->pending++;
 	q->inflight++;
 	return VIRTQ_OK;
+}
+
+int virtq_add_indirect(struct virtq *q, uint64_t table_pa, unsigned ndesc, uint32_t wlen,
+                       void *cookie)
+{
+	if (q->fault)
+		return VIRTQ_ERR_BROKEN;
+	if (ndesc == 0 || ndesc > 0xffffu / 16)
+		return VIRTQ_ERR_INVALID;
+	return virtq_add_one(q, table_pa, (uint32_t)ndesc * 16u, VIRTQ_DESC_F_INDIRECT, wlen, cookie);
+}
+
+int virtq_add_writable(struct virtq *q, uint64_t paddr, uint32_t len, void *cookie)
+{
+	if (q->fault)
+		return VIRTQ_ERR_BROKEN;
+	if (len == 0)
+		return VIRTQ_ERR_INVALID;
+	return virtq_add_one(q, paddr, len, VIRTQ_DESC_F_WRITE, len, cookie);
 }
 
 bool virtq_publish(struct virtq *q)

@@ -100,6 +100,13 @@ int virtq_add(struct virtq *q, const struct virtq_seg *segs, unsigned n, void *c
  */
 int virtq_add_indirect(struct virtq *q, uint64_t table_pa, unsigned ndesc, uint32_t wlen,
                        void *cookie) __attribute__((warn_unused_result));
+/*
+ * Add one device-writable buffer of len bytes at paddr as a chain of its
+ * own (a receive buffer): what virtq_add does for one writable segment,
+ * without the walk over segments.
+ */
+int virtq_add_writable(struct virtq *q, uint64_t paddr, uint32_t len, void *cookie)
+    __attribute__((warn_unused_result));
 /* Write segs as an indirect table (at most max entries); the device-writable bytes in *wlen. */
 int virtq_indirect_fill(volatile struct virtq_desc *table, unsigned max,
                         const struct virtq_seg *segs, unsigned n, uint32_t *wlen)

@@ -431,3 +431,39 @@ KT_CASE(virtq_indirect_table_refuses_bad_chains)
 	CHECK_MSG(virtq_add_indirect(&f->q, 0x9000, 0, 0, 0) == VIRTQ_ERR_INVALID);
 	fake_free(f);
 }
+
+/* The receive path's one-buffer add (virtio-net rx_post): a single device-writable descriptor
+ * as virtq_add lays it out, its length the limit on what the device may say it wrote; a zero
+ * length, a full ring and a broken queue are refused without taking anything. */
+KT_CASE(virtq_add_writable_is_one_writable_descriptor)
+{
+	struct fake *f = fake_new(4);
+	struct virtq_seg got[16];
+	unsigned n = 0;
+	int c[5];
+	void *ck;
+	uint32_t len;
+
+	CHECK_MSG(virtq_add_writable(&f->q, 0x7000, 0, &c[0]) == VIRTQ_ERR_INVALID);
+	for (int i = 0; i < 4; i++)
+		CHECK_MSG(virtq_add_writable(&f->q, 0x8000 + 0x1000 * (uint64_t)i, 4096, &c[i]) ==
+		          VIRTQ_OK);
+	CHECK_MSG(virtq_add_writable(&f->q, 0xf000, 4096, &c[4]) == VIRTQ_ERR_FULL);
+	CHECK_MSG(f->q.nfree == 0 && f->q.inflight == 4);
+	CHECK_MSG(virtq_publish(&f->q));
+	for (int i = 0; i < 4; i++) {
+		int head = dev_take(f, got, &n);
+		CHECK_MSG(head >= 0 && n == 1 && got[0].paddr == 0x8000 + 0x1000 * (uint64_t)i &&
+		              got[0].len == 4096 && got[0].device_writes,
+		          "buffer %d: head %d, %u segments", i, head, n);
+		CHECK_MSG(!(f->q.desc[head].flags & VIRTQ_DESC_F_NEXT));
+		dev_put(f, (uint32_t)head, i < 3 ? 4096 - (uint32_t)i : 4097);
+	}
+	for (int i = 0; i < 3; i++)
+		CHECK_MSG(virtq_get(&f->q, &ck, &len) == 1 && ck == &c[i] && len == 4096u - (uint32_t)i);
+	CHECK_MSG(virtq_get(&f->q, &ck, &len) == VIRTQ_ERR_BROKEN &&
+	              f->q.fault == VIRTQ_FAULT_BAD_LEN,
+	          "a length past the buffer");
+	CHECK_MSG(virtq_add_writable(&f->q, 0x8000, 4096, &c[0]) == VIRTQ_ERR_BROKEN);
+	fake_free(f);
+}
