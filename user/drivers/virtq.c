@@ -140,7 +140,8 @@ int virtq_add_indirect(struct virtq *q, uint64_t table_pa, unsigned ndesc, uint3
 		return VIRTQ_ERR_BROKEN;
 	if (ndesc == 0 || ndesc > 0xffffu / 16)
 		return VIRTQ_ERR_INVALID;
-	return virtq_add_one(q, table_pa, (uint32_t)ndesc * 16u, VIRTQ_DESC_F_INDIRECT, wlen, cookie);
+	return virtq_add_one(q, table_pa, (uint32_t)ndesc * 16u, VIRTQ_DESC_F_INDIRECT, wlen,
+	                     cookie);
 }
 
 int virtq_add_writable(struct virtq *q, uint64_t paddr, uint32_t len, void *cookie)

@@ -460,7 +460,8 @@ KT_CASE(virtq_add_writable_is_one_writable_descriptor)
 		dev_put(f, (uint32_t)head, i < 3 ? 4096 - (uint32_t)i : 4097);
 	}
 	for (int i = 0; i < 3; i++)
-		CHECK_MSG(virtq_get(&f->q, &ck, &len) == 1 && ck == &c[i] && len == 4096u - (uint32_t)i);
+		CHECK_MSG(virtq_get(&f->q, &ck, &len) == 1 && ck == &c[i] &&
+		          len == 4096u - (uint32_t)i);
 	CHECK_MSG(virtq_get(&f->q, &ck, &len) == VIRTQ_ERR_BROKEN &&
 	              f->q.fault == VIRTQ_FAULT_BAD_LEN,
 	          "a length past the buffer");

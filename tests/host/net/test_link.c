@@ -34,7 +34,8 @@ KT_CASE(pbufs_never_cross_a_page)
 {
 	for (uint32_t size = FLOO_PBUF_SIZE; size <= FLOO_PBUF_SIZE_MAX; size *= 2)
 		for (uint32_t n = 1; n <= 129; n += 32) {
-			struct floo_config c = {.n_pbufs = n, .n_tcp = 3, .n_frag = 1, .pbuf_size = size};
+			struct floo_config c = {
+			    .n_pbufs = n, .n_tcp = 3, .n_frag = 1, .pbuf_size = size};
 			struct floo_platform p = {.rx_burst = NULL};
 			struct node *ref = node_new(&c, IP_A, 1); /* a working platform to copy */
 			size_t sz = floo_mem_size(&c);
