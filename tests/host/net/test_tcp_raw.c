@@ -318,6 +318,26 @@ KT_CASE(tcp_pure_ack_at_right_window_edge_is_processed)
 	raw_close(&r);
 }
 
+/* Send d[0..len) at r->snd as one coalesced frame over buffers of piece bytes (the NIC's
+ * checksum verified), d's bytes before it already received: the application must then hold
+ * d[0..rx_len + len) and the frame be acknowledged at once and once. Moves r->snd past it. */
+static void coalesced_in_order(struct raw *r, uint8_t *f, const uint8_t *d, uint32_t len,
+                               uint32_t piece)
+{
+	uint32_t seq = 0, ack = 0, plen = 0, acks = 0, had = r->sa.rx_len;
+	uint32_t n = build_tcp(f, r->n->mac, PEER, IP_A, PPORT, 80, r->snd, r->rcv, TH_ACK | TH_PSH,
+	                       65535, NULL, 0, d + had, len);
+	uint8_t fl;
+	uint16_t win = 0;
+
+	inject_chain(r->n, f, n, piece, true);
+	CHECK(r->sa.rx_len == had + len && !memcmp(r->sa.rx, d, had + len));
+	while (raw_take(r, &seq, &ack, &fl, &plen, &win))
+		acks += ack == r->snd + len;
+	CHECK(acks == 1); /* at once, not after the delayed-ACK timer, and once */
+	r->snd += len;
+}
+
 /* Receive coalescing (FLOO_CAP_RX_CHAIN): a TCP segment of 6,000 bytes over
  * four chained pbufs reaches the application whole and in order with one
  * ACK; a coalesced frame beyond a hole waits in the reorder queue piece by
@@ -327,23 +347,14 @@ KT_CASE(tcp_rx_coalesced_frame_split_into_pieces)
 {
 	static uint8_t d[12000], f[14000];
 	struct raw r;
-	uint32_t seq = 0, ack = 0, plen = 0, n, acks = 0;
-	uint8_t fl;
-	uint16_t win = 0;
+	uint32_t n;
 
 	for (uint32_t i = 0; i < sizeof(d); i++)
 		d[i] = (uint8_t)(i * 7 + i / 251);
 	CHECK(raw_open(&r, NULL, 0));
 	drain(r.n);
-	n = build_tcp(f, r.n->mac, PEER, IP_A, PPORT, 80, r.snd, r.rcv, TH_ACK | TH_PSH, 65535,
-	              NULL, 0, d, 6000);
-	inject_chain(r.n, f, n, 1900, true);
-	CHECK(r.sa.rx_len == 6000 && !memcmp(r.sa.rx, d, 6000));
+	coalesced_in_order(&r, f, d, 6000, 1900);
 	CHECK(floo_stats(r.n->st)->tcp_rx_coalesced == 1);
-	while (raw_take(&r, &seq, &ack, &fl, &plen, &win))
-		acks += ack == r.snd + 6000;
-	CHECK(acks == 1); /* at once, not after the delayed-ACK timer, and once */
-	r.snd += 6000;
 
 	/* beyond a hole of 1,000 bytes: queued, then delivered after the hole fills */
 	n = build_tcp(f, r.n->mac, PEER, IP_A, PPORT, 80, r.snd + 1000, r.rcv, TH_ACK, 65535, NULL,
@@ -380,9 +391,7 @@ KT_CASE(tcp_rx_page_sized_buffers_carry_coalesced_and_large_segments)
 	static uint8_t d[15000], f[16000];
 	struct floo_config cfg = {.pbuf_size = 4096};
 	struct raw r;
-	uint32_t seq = 0, ack = 0, plen = 0, n, acks = 0;
-	uint8_t fl;
-	uint16_t win = 0;
+	uint32_t n;
 
 	for (uint32_t i = 0; i < sizeof(d); i++)
 		d[i] = (uint8_t)(i * 13 + i / 241);
@@ -391,15 +400,8 @@ KT_CASE(tcp_rx_page_sized_buffers_carry_coalesced_and_large_segments)
 	raw_cfg = NULL;
 	CHECK(floo_pbuf_size(r.n->st) == 4096);
 	drain(r.n);
-	n = build_tcp(f, r.n->mac, PEER, IP_A, PPORT, 80, r.snd, r.rcv, TH_ACK | TH_PSH, 65535,
-	              NULL, 0, d, 12000);
-	inject_chain(r.n, f, n, 4000, true);
-	CHECK(r.sa.rx_len == 12000 && !memcmp(r.sa.rx, d, 12000));
+	coalesced_in_order(&r, f, d, 12000, 4000);
 	CHECK(floo_stats(r.n->st)->tcp_rx_coalesced == 1);
-	while (raw_take(&r, &seq, &ack, &fl, &plen, &win))
-		acks += ack == r.snd + 12000;
-	CHECK(acks == 1);
-	r.snd += 12000;
 
 	n = build_tcp(f, r.n->mac, PEER, IP_A, PPORT, 80, r.snd, r.rcv, TH_ACK | TH_PSH, 65535,
 	              NULL, 0, d + 12000, 3000);
