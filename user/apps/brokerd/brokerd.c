@@ -453,9 +453,11 @@ static bool net_up(void)
 	                                .copy = g.cfg.copy_fetch};
 	if (floo_hallows_add_region(&g.fh, &r))
 		rt_printf("brokerd: the arena is not transmitted by reference\n");
-	rt_printf("brokerd: TCP segmentation offload %s, receive coalescing %s\n",
-	          g.fh.tso ? "on" : "off (not offered)",
-	          g.fh.rx_chain ? "on" : "off (not offered)");
+	rt_printf(
+	    "brokerd: TCP segmentation offload %s, receive coalescing %s, packet buffers %u of "
+	    "%u bytes\n",
+	    g.fh.tso ? "on" : "off (not offered)", g.fh.rx_chain ? "on" : "off (not offered)",
+	    floo_config_pbufs(g.fh.st), floo_pbuf_size(g.fh.st));
 	return true;
 }
 
