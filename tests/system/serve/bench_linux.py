@@ -347,6 +347,71 @@ def web_phase(sysname, marks, emit, base, secs):
          "instructions", dict(cfg, busy_instructions=int(marks.busy(m0, m1))))
 
 
+CRC_KINDS = (("hw", "crc32c", "store_crc32c: the SSE4.2 crc32 instruction (brokerd's path)"),
+             ("sw", "crc32c_sw", "store_crc32c_sw: the portable slicing-by-8 tables"),
+             ("copy", "copy", "a plain 8-byte-word copy of the same bytes, for scale"))
+
+
+def crc_rates(lines):
+    """CRCBENCH lines (timestamped on arrival) -> {kind: (MB/s of host time, instructions
+    per KiB, MiB timed, seconds)}. The first round of each kind is a warm-up (QEMU
+    translates the loop); the rate is over the rounds after it, timed by the host: the
+    guest's clocks count instructions under -icount shift=0."""
+    rx = re.compile(r"^CRCBENCH kind=(\w+) mib=(\d+) tsc=(\d+) crc=[0-9a-f]{8}$")
+    seen = {}
+    for t, line in lines:
+        m = rx.match(line)
+        if m:
+            seen.setdefault(m.group(1), []).append((t, int(m.group(2)), int(m.group(3))))
+    out = {}
+    for kind, pts in seen.items():
+        if len(pts) < 4:
+            raise RuntimeError("crc: %d rounds of %s" % (len(pts), kind))
+        (t0, mib0, tsc0), (t1, mib1, tsc1) = pts[1], pts[-1]
+        if t1 <= t0 or mib1 <= mib0:
+            raise RuntimeError("crc: %s did not advance" % kind)
+        out[kind] = ((mib1 - mib0) * (1 << 20) / (t1 - t0) / 1e6,
+                     (tsc1 - tsc0) / ((mib1 - mib0) * 1024.0), mib1 - mib0, t1 - t0)
+    return out
+
+
+def crc_phase(sysname, g, emit, base):
+    """The CRC-32C throughput figures (user/apps/crcbench/crcbench.h) from a guest
+    running the crc benchmark: MB/s of host (wall) time and guest instructions per KiB."""
+    if not g.wait_for(r"^CRCBENCH-(DONE|ERROR)", 300):
+        raise RuntimeError("%s: no CRCBENCH-DONE" % sysname)
+    if any(l.startswith("CRCBENCH-ERROR") for _, l in g.lines):
+        raise RuntimeError("%s: crc: store_crc32c and store_crc32c_sw disagree" % sysname)
+    rates = crc_rates(g.lines)
+    for kind, name, what in CRC_KINDS:
+        if kind not in rates:
+            raise RuntimeError("%s: crc: no %s rounds" % (sysname, kind))
+        mbs, ipk, mib, secs = rates[kind]
+        cfg = dict(base, code=what, buffer_bytes=1 << 20, mib_timed=mib, seconds=round(secs, 3),
+                   timing="host monotonic clock at the guest's round lines (wall, not icount)")
+        emit("%s.%s_mb_s" % (sysname, name), mbs, "MB/s", cfg)
+        emit("%s.%s_instructions_per_kib" % (sysname, name), ipk, "instructions", cfg)
+
+
+def crc_ceilings(recs, emit, commit):
+    """The produce ceiling the CRC alone sets: every produced byte is summed once, so
+    records/s <= CRC MB/s / record bytes (payload only: the batch's own bytes lower it
+    further), against 3x the Linux guest's produce rate of the same run."""
+    v = {r["name"]: r["value"] for r in recs}
+    crc = v.get("serve.hallows.crc32c_mb_s")
+    for label, size, _ in RUNS:
+        lin = v.get("serve.linux.produce_%s_records_per_s" % label)
+        hal = v.get("serve.hallows.produce_%s_records_per_s" % label)
+        if not crc or not lin or not hal:
+            continue
+        ceiling = crc * 1e6 / size
+        cfg = {"crc32c_mb_s": crc, "record_bytes": size, "hallows_records_per_s": hal,
+               "linux_records_per_s": lin, "three_times_linux": 3 * lin,
+               "ceiling_vs_3x_linux": round(ceiling / (3 * lin), 3), "commit": commit}
+        emit("hallows.produce_%s_crc_ceiling_records_per_s" % label, ceiling, "records/s", cfg)
+        emit("hallows.produce_%s_crc_share_of_wall" % label, hal / ceiling, "ratio", cfg)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--http-client", nargs=4, metavar=("HOST", "PORT", "SECS", "PATH"))
@@ -356,6 +421,7 @@ def main():
     ap.add_argument("--linux-initrd")
     ap.add_argument("--brokerd-initrd")
     ap.add_argument("--webd-initrd")
+    ap.add_argument("--crc-initrd", help="user/apps/crcbench as the root task (the CRC figures)")
     ap.add_argument("--loadgen")
     ap.add_argument("--out")
     ap.add_argument("--seconds", type=float, default=5)
@@ -426,9 +492,7 @@ def main():
                                   dict(common, system="brokerd (root task), Floo, store on NVMe "
                                        "(polled), irq mode"), profile=a.profile)
                     g.kill()
-                if sysname == "hallows":
-                    if a.no_web:
-                        continue
+                if sysname == "hallows" and not a.no_web:
                     g = Guest(qemu_argv(a.kernel, padded(a.webd_initrd, work), "", disk()),
                               os.path.join(logs, "serve-linux-webd.log"))
                     if not g.wait_for(r"^webd: ready on ", 400):
@@ -437,13 +501,19 @@ def main():
                                                        "service, interrupt mode"))
                     web_phase("hallows", HallowsMarks(g, "webd"), emit,
                               dict(common, system="webd (root task), interrupt mode"), a.seconds)
-                else:
+                if sysname == "hallows" and a.crc_initrd:
+                    if g:
+                        g.kill()
+                    g = Guest(qemu_argv(a.kernel, padded(a.crc_initrd, work), "", disk()),
+                              os.path.join(logs, "serve-linux-crc-hallows.log"))
+                    crc_phase("hallows", g, emit, dict(common, system="crcbench (root task)"))
+                kernel = os.path.basename(os.path.realpath(a.vmlinux or ""))
+                if sysname == "linux" and not (a.no_broker and a.no_web):
                     g = Guest(qemu_argv(a.vmlinux, a.linux_initrd, LINUX_CMDLINE + " -- serve",
                                         disk()), os.path.join(logs, "serve-linux-linux.log"))
                     if not g.wait_for(r"^SERVE-READY", 600):
                         raise RuntimeError("the Linux guest did not come up")
                     lm = LinuxMarks(g)
-                    kernel = os.path.basename(os.path.realpath(a.vmlinux))
                     if not a.no_broker:
                         broker_phases("linux", a.loadgen, lm, emit,
                                       dict(common, system="Debian 6.1 guest, hallows-broker (hosted/, "
@@ -456,6 +526,14 @@ def main():
                                   a.seconds)
                     g.send("stop\n")
                     g.wait_for(r"^SERVE-STOPPED", 30)
+                if sysname == "linux" and a.crc_initrd:
+                    if g:
+                        g.kill()
+                    # the serve initramfs's /init, its crc benchmark (lg_crc.c)
+                    g = Guest(qemu_argv(a.vmlinux, a.linux_initrd, LINUX_CMDLINE + " -- crc",
+                                        disk()), os.path.join(logs, "serve-linux-crc-linux.log"))
+                    crc_phase("linux", g, emit, dict(common, system="Debian 6.1 guest, /init crc "
+                                                     "(lg_crc.c, musl -O2)", kernel=kernel))
             except (RuntimeError, subprocess.TimeoutExpired) as e:
                 print("bench-serve-linux: %s: %s" % (sysname, e), file=sys.stderr)
                 ok = False
@@ -476,6 +554,7 @@ def main():
             tail = n[len("serve.hallows."):]
             emit("ratio.%s_hallows_vs_linux" % tail, r["value"] / lin, "ratio",
                  {"hallows": r["value"], "linux": lin, "commit": commit})
+        crc_ceilings(recs, emit, commit)
     finally:
         if g:
             g.kill()
