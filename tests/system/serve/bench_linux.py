@@ -71,9 +71,11 @@ def padded(initrd, work):
     return out
 
 
-def qemu_argv(kernel, initrd, append, disk):
-    return ["qemu-system-x86_64", "-accel", "tcg", "-icount", "shift=0", "-machine", "pc",
-            "-cpu", "max", "-m", "512M", "-smp", "1", "-nodefaults", "-display", "none",
+def qemu_argv(kernel, initrd, append, disk, names=False):
+    """names: -name debug-threads=on (the vCPU thread is "ALL CPUs/TCG" for perf)."""
+    return ["qemu-system-x86_64"] + (["-name", "debug-threads=on"] if names else []) + [
+            "-accel", "tcg", "-icount", "shift=0", "-machine", "pc", "-cpu", "max", "-m", "512M",
+            "-smp", "1", "-nodefaults", "-display", "none",
             "-serial", "stdio", "-monitor", "none", "-no-reboot",
             "-rtc", "base=2000-01-01T00:00:00,clock=vm",
             "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
@@ -224,7 +226,95 @@ def profile_table(name, m0, m1, records, busy, emit, cfg):
                                   build="brokerd -DHL_PROF"))
 
 
-def broker_phases(sysname, gen, marks, emit, base, profile=False):
+def helper_crc32_range(qemu):
+    """[lo, hi) of QEMU's helper_crc32 (the crc32 instruction, one loop trip per bit) in
+    the binary: Debian's qemu-system-x86_64 is stripped, so the function is the one
+    holding `mov $0x82f63b78, %edi` (the CRC-32C polynomial), from the end of the
+    previous function's padding to its ret."""
+    d = subprocess.run(["objdump", "-d", "--no-show-raw-insn", qemu], capture_output=True,
+                       text=True, timeout=300).stdout.splitlines()
+    rx = re.compile(r"^\s*([0-9a-f]+):\s+(\S+)\s*(.*)$")
+    ins = [(int(m.group(1), 16), m.group(2), m.group(3)) for m in map(rx.match, d) if m]
+    for i, (_, op, args) in enumerate(ins):
+        if op == "mov" and args.startswith("$0x82f63b78,"):
+            j = i
+            while j > 0 and ins[j - 1][1] not in ("ret", "jmp") and i - j < 40:
+                j -= 1
+            while ins[j][1].startswith(("nop", "xchg", "data16", "cs")):
+                j += 1
+            k = i
+            while k < len(ins) and ins[k][1] != "ret":
+                k += 1
+            if k < len(ins):
+                return ins[j][0], ins[k][0] + 1
+    return None
+
+
+class PerfRecord:
+    """perf record -p <QEMU's pid> around one phase (--perf; QEMU runs with -name
+    debug-threads=on so its vCPU thread is named, "ALL CPUs/TCG" under -icount): then the vCPU thread's
+    samples by host symbol, QEMU's own addresses unresolved (no symbols)."""
+
+    def __init__(self, pid, path):
+        self.path = path
+        self.p = subprocess.Popen(["perf", "record", "-q", "-F", "4999", "-p", str(pid), "-o", path],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        time.sleep(0.5)  # perf attaches before the phase starts
+
+    def stop(self):
+        self.p.send_signal(2)
+        err = self.p.communicate(timeout=60)[1]
+        if not os.path.exists(self.path):
+            raise RuntimeError("perf record: %s" % err.decode(errors="replace").strip()[-300:])
+        r = subprocess.run(["perf", "report", "-i", self.path, "--stdio", "--no-children",
+                            "--sort", "comm,dso,sym", "-F", "sample,comm,dso,sym", "-t", "|"],
+                           capture_output=True, text=True, timeout=300)
+        rows = []
+        for line in r.stdout.splitlines():
+            f = [x.strip() for x in line.split("|")]
+            if len(f) == 4 and f[0].isdigit():
+                rows.append((int(f[0]), f[1], f[2], f[3].split()[-1]))
+        return rows
+
+
+def perf_shares(sysname, name, rows, emit, cfg):
+    """The vCPU thread's time in helper_crc32 (QEMU's crc32 instruction) and in the
+    code TCG generated, of its samples (--perf)."""
+    qemu = shutil.which("qemu-system-x86_64")
+    rng = helper_crc32_range(qemu)
+    if not rng:
+        raise RuntimeError("perf: helper_crc32 not found in %s" % qemu)
+    # "CPU 0/TCG", or "ALL CPUs/TCG": under -icount one thread runs every vCPU
+    vcpu = [r for r in rows if r[1].endswith("/TCG")]
+    if not vcpu:
+        raise RuntimeError("perf report: no vCPU thread among %s" % sorted({r[1] for r in rows}))
+    total = sum(r[0] for r in vcpu)
+    by = {}
+    for n, _, dso, sym in vcpu:
+        if sym == "helper_crc32" or (dso.startswith("qemu-system") and sym.startswith("0x")
+                                     and rng[0] <= int(sym, 16) < rng[1]):
+            key = "helper_crc32"
+        elif dso == "[unknown]" or dso.startswith("[JIT]"):
+            key = "TCG-generated code"
+        elif dso.startswith("[kernel"):
+            key = "host kernel"
+        elif dso.startswith("qemu-system"):
+            key = "QEMU, other"
+        else:
+            key = dso
+        by[key] = by.get(key, 0) + n
+    top = sorted(by.items(), key=lambda kv: -kv[1])
+    print("perf %s %s: vCPU thread %d of QEMU's %d samples: %s" % (
+        sysname, name, total, sum(r[0] for r in rows), ", ".join("%s %.1f%%" % (k, 100 * x / total) for k, x in top)))
+    c = dict(cfg, perf="perf record -F 4999 -p <qemu pid> over the phase", vcpu_samples=total,
+             helper_crc32="0x%x-0x%x in %s" % (rng[0], rng[1], qemu),
+             vcpu_share_of_process=round(total / sum(r[0] for r in rows), 3),
+             vcpu_split={k: round(x / total, 3) for k, x in top})
+    emit("%s.%s_vcpu_helper_crc32_share" % (sysname, name), by.get("helper_crc32", 0) / total,
+         "ratio", c)
+
+
+def broker_phases(sysname, gen, marks, emit, base, profile=False, perf=None):
     addr = GUEST + ":9092"
     in_ns(gen, "produce", addr, "warmup", str(WARMUP), "100", "1")
     # every topic the phases use exists before the first mark: creating one (4 partitions
@@ -237,7 +327,12 @@ def broker_phases(sysname, gen, marks, emit, base, profile=False):
 
     def phase(name, cmd, records, cfg, emit_rate):
         nonlocal m0
+        rec = None
+        if perf and name == "produce_1kib":
+            rec = PerfRecord(perf[0], os.path.join(perf[1], "perf-%s-%s.data" % (sysname, name)))
         r = in_ns(*cmd)
+        if rec:
+            perf_shares(sysname, name, rec.stop(), emit, cfg)
         marks.settle()
         m1 = marks.take()
         busy = marks.busy(m0, m1)
@@ -428,6 +523,8 @@ def main():
     ap.add_argument("--only", choices=["hallows", "linux"])
     ap.add_argument("--no-broker", action="store_true", help="the web comparison only")
     ap.add_argument("--no-web", action="store_true", help="the broker comparison only")
+    ap.add_argument("--perf", action="store_true",
+                    help="perf record QEMU during produce 1 KiB: the vCPU's share in helper_crc32")
     ap.add_argument("--profile", action="store_true",
                     help="brokerd is the HL_PROF build: instructions per record per phase")
     a = ap.parse_args()
@@ -484,13 +581,15 @@ def main():
         for sysname in systems:
             try:
                 if sysname == "hallows" and not a.no_broker:
-                    g = Guest(qemu_argv(a.kernel, padded(a.brokerd_initrd, work), "", disk()),
+                    g = Guest(qemu_argv(a.kernel, padded(a.brokerd_initrd, work), "", disk(),
+                                        a.perf),
                               os.path.join(logs, "serve-linux-brokerd.log"))
                     if not g.wait_for(r"^brokerd: ready on ", 400):
                         raise RuntimeError("brokerd did not come up")
                     broker_phases("hallows-prof" if a.profile else "hallows", a.loadgen, HallowsMarks(g, "brokerd"), emit,
                                   dict(common, system="brokerd (root task), Floo, store on NVMe "
-                                       "(polled), irq mode"), profile=a.profile)
+                                       "(polled), irq mode"), profile=a.profile,
+                                  perf=(g.p.pid, logs) if a.perf else None)
                     g.kill()
                 if sysname == "hallows" and not a.no_web:
                     g = Guest(qemu_argv(a.kernel, padded(a.webd_initrd, work), "", disk()),
@@ -510,14 +609,15 @@ def main():
                 kernel = os.path.basename(os.path.realpath(a.vmlinux or ""))
                 if sysname == "linux" and not (a.no_broker and a.no_web):
                     g = Guest(qemu_argv(a.vmlinux, a.linux_initrd, LINUX_CMDLINE + " -- serve",
-                                        disk()), os.path.join(logs, "serve-linux-linux.log"))
+                                        disk(), a.perf), os.path.join(logs, "serve-linux-linux.log"))
                     if not g.wait_for(r"^SERVE-READY", 600):
                         raise RuntimeError("the Linux guest did not come up")
                     lm = LinuxMarks(g)
                     if not a.no_broker:
                         broker_phases("linux", a.loadgen, lm, emit,
                                       dict(common, system="Debian 6.1 guest, hallows-broker (hosted/, "
-                                           "static) on /dev/nvme0n1 O_DIRECT", kernel=kernel))
+                                           "static) on /dev/nvme0n1 O_DIRECT", kernel=kernel),
+                                      perf=(g.p.pid, logs) if a.perf else None)
                     if not a.no_web:
                         stream_phase("linux", emit, dict(common, system="Debian 6.1 guest, "
                                                          "lg_serve.c's discard child", kernel=kernel))
