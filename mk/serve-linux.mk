@@ -11,6 +11,8 @@
 #   make bench-serve-linux               both on virtio-net on a TAP in a namespace the bench
 #                                        makes and on QEMU NVMe, -icount shift=0, the same
 #                                        host load generators -> $(BENCH_OUT)
+#   make bench-serve-linux-perf          the broker phases and the CRC figures with `perf record`
+#                                        of QEMU over produce 1 KiB: the vCPU's share in helper_crc32
 #   build/user-prof/brokerd              brokerd built with -DHL_PROF (include/lib/prof.h):
 #                                        TSC per phase (driver, Floo, Kafka, CRC, store, disk...)
 #   make bench-serve-profile             the broker phases on Hallows only, with that build:
@@ -67,6 +69,15 @@ bench-serve-linux: $(KERNEL) $(LINUX_VMLINUX) $(SERVE_LINUX_INITRD) $(SERVE_BROK
 		--linux-initrd $(SERVE_LINUX_INITRD) --brokerd-initrd $(SERVE_BROKERD_BENCH_INITRD) \
 		--crc-initrd $(SERVE_CRCBENCH_INITRD) \
 		--webd-initrd $(B)/initrd-webd-bench.cpio --loadgen $(BROKER_B)/rdk_loadgen --out $(BENCH_OUT)
+
+.PHONY: bench-serve-linux-perf
+bench-serve-linux-perf: $(KERNEL) $(LINUX_VMLINUX) $(SERVE_LINUX_INITRD) $(SERVE_BROKERD_BENCH_INITRD) \
+		$(BROKER_B)/rdk_loadgen $(SERVE_CRCBENCH_INITRD)
+	@mkdir -p $(dir $(BENCH_OUT))
+	python3 tests/system/serve/bench_linux.py --kernel $(KERNEL) --vmlinux $(LINUX_VMLINUX) \
+		--linux-initrd $(SERVE_LINUX_INITRD) --brokerd-initrd $(SERVE_BROKERD_BENCH_INITRD) \
+		--crc-initrd $(SERVE_CRCBENCH_INITRD) --loadgen $(BROKER_B)/rdk_loadgen --no-web --perf \
+		--out $(BENCH_OUT)
 
 # ---- the profiling build of brokerd (HL_PROF): the same sources, objects of their own ----
 PROF_UOBJ := $(B)/user-prof

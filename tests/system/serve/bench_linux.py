@@ -446,7 +446,8 @@ CRC_KINDS = (("hw", "crc32c", "store_crc32c, brokerd's path: 256-bit VPCLMULQDQ 
                "bytes when CPUID has them, else the SSE4.2 crc32 instruction"),
              ("insn", "crc32c_insn", "store_crc32c_insn: the crc32 instruction at every length"),
              ("sw", "crc32c_sw", "store_crc32c_sw: the portable slicing-by-8 tables"),
-             ("copy", "copy", "a plain 8-byte-word copy of the same bytes, for scale"))
+             ("copy", "copy", "a plain 8-byte-word copy of the same bytes, for scale"),
+             ("movsq", "copy_movsq", "the same copy by rep movsq (Hallows' memcpy)"))
 
 
 def crc_rates(lines):

@@ -8,7 +8,7 @@
  * The guest cannot see host time under -icount shift=0 (its clocks count
  * instructions), so it reports progress and the host times it: one line per
  * round of CRCB_PASSES passes over a CRCB_BYTES buffer,
- *     CRCBENCH kind=<hw|insn|sw|copy> mib=<MiB done in this kind> tsc=<TSC> crc=<hex>
+ *     CRCBENCH kind=<hw|insn|sw|copy|movsq> mib=<MiB done in this kind> tsc=<TSC> crc=<hex>
  * starting with mib=0 before the first pass, after "CRCBENCH fold=<0|1>" (whether
  * store_crc32c folds with VPCLMULQDQ on this CPU). The host takes the lines'
  * arrival times for MB/s of real (host) time and the TSC deltas for the
@@ -28,6 +28,7 @@ enum crcb_kind {
 	CRCB_INSN, /* store_crc32c_insn: the crc32 instruction at every length */
 	CRCB_SW,   /* store_crc32c_sw: the portable slicing-by-8 tables */
 	CRCB_COPY, /* a plain 8-byte-word copy of the same bytes, for scale */
+	CRCB_MOVSQ, /* the same copy by rep movsq (Hallows' memcpy, lib/string.c) */
 	CRCB_N
 };
 
