@@ -465,6 +465,8 @@ def crc_rates(lines):
     for kind, pts in seen.items():
         if len(pts) < 4:
             raise RuntimeError("crc: %d rounds of %s" % (len(pts), kind))
+        if any(b[1] <= a[1] or b[0] < a[0] for a, b in zip(pts, pts[1:])):
+            raise RuntimeError("crc: the rounds of %s are out of order" % kind)
         (t0, mib0, tsc0), (t1, mib1, tsc1) = pts[1], pts[-1]
         if t1 <= t0 or mib1 <= mib0:
             raise RuntimeError("crc: %s did not advance" % kind)
