@@ -53,12 +53,14 @@ uint32_t store_crc32c_sw(uint32_t crc, const void *data, size_t n)
  * is checked, docs/serve.md "Beside a Linux guest"). Chosen once by CPUID.
  */
 static int crc_hw = -1;
-#define CRC_HW_SSE42 1
+#define CRC_HW_SSE42  1
 #define CRC_HW_VCLMUL 2 /* and 256-bit VPCLMULQDQ with the OS saving the YMM state */
 
 static void cpuid2(uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
-	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
+	__asm__ volatile("cpuid"
+	                 : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
+	                 : "a"(leaf), "c"(sub));
 }
 
 /* CRC_HW_SSE42 if CPUID reports SSE4.2, with CRC_HW_VCLMUL if VPCLMULQDQ, AVX2 and an XCR0 with

@@ -111,13 +111,16 @@ static void t_crc32c_fold_matches_tables(void)
 	if (!store_crc32c_folds())
 		fprintf(stderr, "# this CPU has no VPCLMULQDQ: store_crc32c does not fold here\n");
 	fill_lcg(buf, sizeof(buf), 777);
-	CHECK(crc_agrees(buf, 33, CRC32C_FOLD_MIN - 8, 4900) || !"crc32c: the fold and the tables differ");
+	CHECK(crc_agrees(buf, 33, CRC32C_FOLD_MIN - 8, 4900) ||
+	      !"crc32c: the fold and the tables differ");
 	for (size_t n = CRC32C_FOLD_MIN; n < 1400; n += 13)
 		CHECK_EQ(store_crc32c(n, buf + 5, n), store_crc32c_insn(n, buf + 5, n));
 	memset(ones, 0xff, sizeof(ones));
 	CHECK_EQ(store_crc32c(0, ones, sizeof(ones)), store_crc32c_sw(0, ones, sizeof(ones)));
-	CHECK_EQ(store_crc32c(~0u, zeros, sizeof(zeros)), store_crc32c_sw(~0u, zeros, sizeof(zeros)));
-	CHECK_EQ(store_crc32c(store_crc32c(0, buf, 700), buf + 700, 4000), store_crc32c_sw(0, buf, 4700));
+	CHECK_EQ(store_crc32c(~0u, zeros, sizeof(zeros)),
+	         store_crc32c_sw(~0u, zeros, sizeof(zeros)));
+	CHECK_EQ(store_crc32c(store_crc32c(0, buf, 700), buf + 700, 4000),
+	         store_crc32c_sw(0, buf, 4700));
 }
 
 /* store_crc32c_insn is the crc32 loop at every length (long trips included where the CPU folds) */

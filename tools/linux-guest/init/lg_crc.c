@@ -30,7 +30,8 @@ int lg_bench_crc(long iters)
 	printf("CRCBENCH fold=%d\n", store_crc32c_folds());
 	int r = crcb_run(src, dst, report);
 	if (r)
-		printf("CRCBENCH-ERROR store_crc32c, store_crc32c_insn and store_crc32c_sw disagree\n");
+		printf("CRCBENCH-ERROR store_crc32c, store_crc32c_insn and store_crc32c_sw "
+		       "disagree\n");
 	else
 		printf("CRCBENCH-DONE\n");
 	fflush(stdout);

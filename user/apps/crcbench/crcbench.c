@@ -25,7 +25,8 @@ int main(struct rt *rt)
 	}
 	rt_printf("CRCBENCH fold=%d\n", store_crc32c_folds());
 	if (crcb_run(src, dst, report)) {
-		rt_printf("CRCBENCH-ERROR store_crc32c, store_crc32c_insn and store_crc32c_sw disagree\n");
+		rt_printf("CRCBENCH-ERROR store_crc32c, store_crc32c_insn and store_crc32c_sw "
+		          "disagree\n");
 		rt_exit(1);
 	}
 	rt_printf("CRCBENCH-DONE\n");

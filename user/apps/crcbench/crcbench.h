@@ -24,10 +24,10 @@
 #define CRCB_PASSES 4          /* passes over it per reported round */
 
 enum crcb_kind {
-	CRCB_HW,   /* store_crc32c, brokerd's path: the 256-bit fold or the crc32 instruction */
-	CRCB_INSN, /* store_crc32c_insn: the crc32 instruction at every length */
-	CRCB_SW,   /* store_crc32c_sw: the portable slicing-by-8 tables */
-	CRCB_COPY, /* a plain 8-byte-word copy of the same bytes, for scale */
+	CRCB_HW,    /* store_crc32c, brokerd's path: the 256-bit fold or the crc32 instruction */
+	CRCB_INSN,  /* store_crc32c_insn: the crc32 instruction at every length */
+	CRCB_SW,    /* store_crc32c_sw: the portable slicing-by-8 tables */
+	CRCB_COPY,  /* a plain 8-byte-word copy of the same bytes, for scale */
 	CRCB_MOVSQ, /* the same copy by rep movsq (Hallows' memcpy, lib/string.c) */
 	CRCB_N
 };

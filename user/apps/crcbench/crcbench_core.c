@@ -60,7 +60,8 @@ int crcb_run(uint8_t *src, uint8_t *dst, crcb_report_fn report)
 		src[i] = (uint8_t)x;
 	}
 	uint32_t want = store_crc32c_sw(0, src, CRCB_BYTES);
-	if (store_crc32c(0, src, CRCB_BYTES) != want || store_crc32c_insn(0, src, CRCB_BYTES) != want)
+	if (store_crc32c(0, src, CRCB_BYTES) != want ||
+	    store_crc32c_insn(0, src, CRCB_BYTES) != want)
 		return -1;
 	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
 		want = store_crc32c_sw(7, src + 3, lens[i]);
@@ -75,7 +76,8 @@ int crcb_run(uint8_t *src, uint8_t *dst, crcb_report_fn report)
 		for (unsigned r = 1; r <= crcb_rounds[k]; r++) {
 			for (int p = 0; p < CRCB_PASSES; p++)
 				crc = crcb_pass((enum crcb_kind)k, src, dst, crc);
-			report(crcb_names[k], r * CRCB_PASSES * (CRCB_BYTES >> 20), crcb_rdtsc(), crc);
+			report(crcb_names[k], r * CRCB_PASSES * (CRCB_BYTES >> 20), crcb_rdtsc(),
+			       crc);
 		}
 	}
 	return 0;
