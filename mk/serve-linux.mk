@@ -62,22 +62,20 @@ ALL_TARGETS += $(B)/user/crcbench
 
 BENCH_STEPS += serve-linux
 .PHONY: bench-serve-linux
+SERVE_LINUX_BENCH := python3 tests/system/serve/bench_linux.py --kernel $(KERNEL) \
+	--vmlinux $(LINUX_VMLINUX) --linux-initrd $(SERVE_LINUX_INITRD) \
+	--brokerd-initrd $(SERVE_BROKERD_BENCH_INITRD) --crc-initrd $(SERVE_CRCBENCH_INITRD) \
+	--loadgen $(BROKER_B)/rdk_loadgen --out $(BENCH_OUT)
 bench-serve-linux: $(KERNEL) $(LINUX_VMLINUX) $(SERVE_LINUX_INITRD) $(SERVE_BROKERD_BENCH_INITRD) \
 		$(B)/initrd-webd-bench.cpio $(BROKER_B)/rdk_loadgen $(SERVE_CRCBENCH_INITRD)
 	@mkdir -p $(dir $(BENCH_OUT))
-	python3 tests/system/serve/bench_linux.py --kernel $(KERNEL) --vmlinux $(LINUX_VMLINUX) \
-		--linux-initrd $(SERVE_LINUX_INITRD) --brokerd-initrd $(SERVE_BROKERD_BENCH_INITRD) \
-		--crc-initrd $(SERVE_CRCBENCH_INITRD) \
-		--webd-initrd $(B)/initrd-webd-bench.cpio --loadgen $(BROKER_B)/rdk_loadgen --out $(BENCH_OUT)
+	$(SERVE_LINUX_BENCH) --webd-initrd $(B)/initrd-webd-bench.cpio
 
 .PHONY: bench-serve-linux-perf
 bench-serve-linux-perf: $(KERNEL) $(LINUX_VMLINUX) $(SERVE_LINUX_INITRD) $(SERVE_BROKERD_BENCH_INITRD) \
 		$(BROKER_B)/rdk_loadgen $(SERVE_CRCBENCH_INITRD)
 	@mkdir -p $(dir $(BENCH_OUT))
-	python3 tests/system/serve/bench_linux.py --kernel $(KERNEL) --vmlinux $(LINUX_VMLINUX) \
-		--linux-initrd $(SERVE_LINUX_INITRD) --brokerd-initrd $(SERVE_BROKERD_BENCH_INITRD) \
-		--crc-initrd $(SERVE_CRCBENCH_INITRD) --loadgen $(BROKER_B)/rdk_loadgen --no-web --perf \
-		--out $(BENCH_OUT)
+	$(SERVE_LINUX_BENCH) --no-web --perf
 
 # ---- the profiling build of brokerd (HL_PROF): the same sources, objects of their own ----
 PROF_UOBJ := $(B)/user-prof
