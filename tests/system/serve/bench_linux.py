@@ -252,13 +252,13 @@ def helper_crc32_range(qemu):
 
 class PerfRecord:
     """perf record -p <QEMU's pid> around one phase (--perf; QEMU runs with -name
-    debug-threads=on so its vCPU thread is named, "ALL CPUs/TCG" under -icount): then the vCPU thread's
-    samples by host symbol, QEMU's own addresses unresolved (no symbols)."""
+    debug-threads=on so its vCPU thread is named, "ALL CPUs/TCG" under -icount): then
+    the samples by thread, object and symbol (QEMU's own addresses unresolved)."""
 
     def __init__(self, pid, path):
         self.path = path
-        self.p = subprocess.Popen(["perf", "record", "-q", "-F", "4999", "-p", str(pid), "-o", path],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.p = subprocess.Popen(["perf", "record", "-q", "-F", "4999", "-p", str(pid),
+                                   "-o", path], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         time.sleep(0.5)  # perf attaches before the phase starts
 
     def stop(self):
@@ -304,8 +304,9 @@ def perf_shares(sysname, name, rows, emit, cfg):
             key = dso
         by[key] = by.get(key, 0) + n
     top = sorted(by.items(), key=lambda kv: -kv[1])
+    split = ", ".join("%s %.1f%%" % (k, 100 * x / total) for k, x in top)
     print("perf %s %s: vCPU thread %d of QEMU's %d samples: %s" % (
-        sysname, name, total, sum(r[0] for r in rows), ", ".join("%s %.1f%%" % (k, 100 * x / total) for k, x in top)))
+        sysname, name, total, sum(r[0] for r in rows), split))
     c = dict(cfg, perf="perf record -F 4999 -p <qemu pid> over the phase", vcpu_samples=total,
              helper_crc32="0x%x-0x%x in %s" % (rng[0], rng[1], qemu),
              vcpu_share_of_process=round(total / sum(r[0] for r in rows), 3),
@@ -616,7 +617,8 @@ def main():
                 kernel = os.path.basename(os.path.realpath(a.vmlinux or ""))
                 if sysname == "linux" and not (a.no_broker and a.no_web):
                     g = Guest(qemu_argv(a.vmlinux, a.linux_initrd, LINUX_CMDLINE + " -- serve",
-                                        disk(), a.perf), os.path.join(logs, "serve-linux-linux.log"))
+                                        disk(), a.perf),
+                              os.path.join(logs, "serve-linux-linux.log"))
                     if not g.wait_for(r"^SERVE-READY", 600):
                         raise RuntimeError("the Linux guest did not come up")
                     lm = LinuxMarks(g)
