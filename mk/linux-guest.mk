@@ -22,7 +22,10 @@ LINUX_INIT_SAN := $(LINUX_DIR)/init-host-san
 LINUX_IMAGE ?= $(lastword $(sort $(wildcard /boot/vmlinuz-*)))
 LINUX_GUEST_CC ?= musl-gcc
 LINUX_GUEST_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -static -Wall -Wextra -Werror
-LINUX_INIT_SRCS := $(addprefix $(LINUX_SRC)/init/,lg_init.c lg_micro.c lg_pipe.c lg_signal.c lg_ring.c lg_tail.c lg_blk.c lg_net.c lg_serve.c lg_fork.c)
+LINUX_INIT_SRCS := $(addprefix $(LINUX_SRC)/init/,lg_init.c lg_micro.c lg_pipe.c lg_signal.c lg_ring.c lg_tail.c lg_blk.c lg_net.c lg_serve.c lg_fork.c lg_crc.c) \
+	user/apps/crcbench/crcbench_core.c user/storage/crc32c.c
+# the crc benchmark's loop and the CRC code are the ones Hallows runs (user/apps/crcbench)
+LINUX_INIT_HDRS := user/apps/crcbench/crcbench.h user/storage/crc32c.h include/lib/prof.h
 LINUX_PROBE_CFLAGS := -m32 -std=c11 -O2 -ffreestanding -fno-pic -fno-pie \
 	-fno-stack-protector -mgeneral-regs-only -Wall -Wextra -Werror
 LINUX_PY := $(LINUX_SRC)/extract_vmlinux.py $(LINUX_SRC)/mkinitramfs.py \
@@ -54,9 +57,9 @@ $(LINUX_VMLINUX): $(LINUX_SRC)/extract_vmlinux.py $(LINUX_IMAGE)
 	@mkdir -p $(@D)
 	python3 $< $(if $(LINUX_IMAGE),--image $(LINUX_IMAGE)) --out $@
 
-$(LINUX_INIT): $(LINUX_INIT_SRCS) $(LINUX_SRC)/init/lg_bench.h
+$(LINUX_INIT): $(LINUX_INIT_SRCS) $(LINUX_SRC)/init/lg_bench.h $(LINUX_INIT_HDRS)
 	@mkdir -p $(@D)
-	$(LINUX_GUEST_CC) $(LINUX_GUEST_CFLAGS) -o $@ $(LINUX_INIT_SRCS)
+	$(LINUX_GUEST_CC) $(LINUX_GUEST_CFLAGS) $(LIB_INC) -o $@ $(LINUX_INIT_SRCS)
 
 $(LINUX_INITRD): $(LINUX_INIT) $(LINUX_SRC)/mkinitramfs.py
 	python3 $(LINUX_SRC)/mkinitramfs.py --init $(LINUX_INIT) --out $@
@@ -73,7 +76,7 @@ $(LINUX_DIR)/probe.o: $(LINUX_SRC)/probe/probe.c
 $(LINUX_PROBE): $(LINUX_DIR)/probe.o $(LINUX_SRC)/probe/probe.ld
 	ld -m elf_i386 --no-warn-rwx-segments -nostdlib -T $(LINUX_SRC)/probe/probe.ld -o $@ $<
 
-$(LINUX_INIT_SAN): $(LINUX_INIT_SRCS) $(LINUX_SRC)/init/lg_bench.h
+$(LINUX_INIT_SAN): $(LINUX_INIT_SRCS) $(LINUX_SRC)/init/lg_bench.h $(LINUX_INIT_HDRS)
 	@mkdir -p $(@D)
 	$(HOST_CC) $(HOST_CFLAGS) $(HOST_SAN) -pthread -o $@ $(LINUX_INIT_SRCS)
 

@@ -5,9 +5,14 @@
 #   build/linux-guest/initrd-serve.cpio  the benchmark /init (`serve`), the nvme and virtio_net
 #                                        modules, the broker, busybox httpd and webd's www/
 #   build/serve/initrd-brokerd-bench.cpio  brokerd as the root task at 198.18.0.2/24
+#   build/serve/initrd-crcbench.cpio     user/apps/crcbench as the root task: CRC-32C MB/s beside
+#                                        the Linux guest's `crc` (lg_crc.c), the same loop and
+#                                        user/storage/crc32c.c, in the same QEMU configuration
 #   make bench-serve-linux               both on virtio-net on a TAP in a namespace the bench
 #                                        makes and on QEMU NVMe, -icount shift=0, the same
 #                                        host load generators -> $(BENCH_OUT)
+#   make bench-serve-linux-perf          the broker phases and the CRC figures with `perf record`
+#                                        of QEMU over produce 1 KiB: the vCPU's share in helper_crc32
 #   build/user-prof/brokerd              brokerd built with -DHL_PROF (include/lib/prof.h):
 #                                        TSC per phase (driver, Floo, Kafka, CRC, store, disk...)
 #   make bench-serve-profile             the broker phases on Hallows only, with that build:
@@ -42,14 +47,35 @@ $(SERVE_BROKERD_BENCH_INITRD): $(B)/user/brokerd mk/serve-linux.mk
 	cd $(B)/serve/brokerd-bench-root && find * | LC_ALL=C sort | cpio -o -H newc --quiet > $(abspath $@)
 	truncate -s %4096 $@
 
+# brokerd's own crc32c.o (the same object), the shared loop, the root-task main
+CRCBENCH_UOBJS := $(addprefix $(B)/user/user/,apps/crcbench/crcbench.o apps/crcbench/crcbench_core.o \
+	storage/crc32c.o)
+SERVE_CRCBENCH_INITRD := $(B)/serve/initrd-crcbench.cpio
+$(B)/user/crcbench: $$(RT_OBJS) $(CRCBENCH_UOBJS) user/rt/user.ld
+	$(UCC) $(ULDFLAGS) $(filter %.o,$^) -o $@
+$(SERVE_CRCBENCH_INITRD): $(B)/user/crcbench
+	@rm -rf $(B)/serve/crcbench-root && mkdir -p $(B)/serve/crcbench-root
+	cp $< $(B)/serve/crcbench-root/init
+	cd $(B)/serve/crcbench-root && find * | LC_ALL=C sort | cpio -o -H newc --quiet > $(abspath $@)
+	truncate -s %4096 $@
+ALL_TARGETS += $(B)/user/crcbench
+
 BENCH_STEPS += serve-linux
 .PHONY: bench-serve-linux
+SERVE_LINUX_BENCH := python3 tests/system/serve/bench_linux.py --kernel $(KERNEL) \
+	--vmlinux $(LINUX_VMLINUX) --linux-initrd $(SERVE_LINUX_INITRD) \
+	--brokerd-initrd $(SERVE_BROKERD_BENCH_INITRD) --crc-initrd $(SERVE_CRCBENCH_INITRD) \
+	--loadgen $(BROKER_B)/rdk_loadgen --out $(BENCH_OUT)
 bench-serve-linux: $(KERNEL) $(LINUX_VMLINUX) $(SERVE_LINUX_INITRD) $(SERVE_BROKERD_BENCH_INITRD) \
-		$(B)/initrd-webd-bench.cpio $(BROKER_B)/rdk_loadgen
+		$(B)/initrd-webd-bench.cpio $(BROKER_B)/rdk_loadgen $(SERVE_CRCBENCH_INITRD)
 	@mkdir -p $(dir $(BENCH_OUT))
-	python3 tests/system/serve/bench_linux.py --kernel $(KERNEL) --vmlinux $(LINUX_VMLINUX) \
-		--linux-initrd $(SERVE_LINUX_INITRD) --brokerd-initrd $(SERVE_BROKERD_BENCH_INITRD) \
-		--webd-initrd $(B)/initrd-webd-bench.cpio --loadgen $(BROKER_B)/rdk_loadgen --out $(BENCH_OUT)
+	$(SERVE_LINUX_BENCH) --webd-initrd $(B)/initrd-webd-bench.cpio
+
+.PHONY: bench-serve-linux-perf
+bench-serve-linux-perf: $(KERNEL) $(LINUX_VMLINUX) $(SERVE_LINUX_INITRD) $(SERVE_BROKERD_BENCH_INITRD) \
+		$(BROKER_B)/rdk_loadgen $(SERVE_CRCBENCH_INITRD)
+	@mkdir -p $(dir $(BENCH_OUT))
+	$(SERVE_LINUX_BENCH) --no-web --perf
 
 # ---- the profiling build of brokerd (HL_PROF): the same sources, objects of their own ----
 PROF_UOBJ := $(B)/user-prof

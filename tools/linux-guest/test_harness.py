@@ -187,6 +187,41 @@ def init_host_sanitized_run_and_bad_arguments():
 
 
 @test
+def crc_host_sanitized_and_timed_by_its_lines():
+    """The crc benchmark (lg_crc.c over user/apps/crcbench and user/storage/crc32c.c) under
+    ASan+UBSan on the host: it checks its CRC paths against each other, prints a CRCBENCH line
+    per round of every kind, and bench_linux.py's crc_rates turns the lines, timed as they
+    arrive, into MB/s and ticks per KiB."""
+    sys.path.insert(0, os.path.join(lg.REPO, "tests", "system", "serve"))
+    import bench_linux
+    import time
+    p = subprocess.Popen([os.path.join(BUILD, "init-host-san"), "crc"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    lines = [(time.monotonic(), l.rstrip("\n")) for l in p.stdout]
+    err = p.stderr.read()
+    assert p.wait(timeout=120) == 0, err
+    assert "Sanitizer" not in err and "runtime error" not in err, err
+    text = [l for _, l in lines]
+    assert "CRCBENCH-DONE" in text and not any("ERROR" in l for l in text), text[-3:]
+    rates = bench_linux.crc_rates(lines)
+    assert sorted(rates) == sorted(k for k, _, _ in bench_linux.CRC_KINDS), rates
+    assert all(r[0] > 0 and r[1] > 0 and r[2] > 0 for r in rates.values()), rates
+    # the rate is over the rounds after the first, from the host's times
+    fake = [(10.0 + i, "CRCBENCH kind=hw mib=%d tsc=%d crc=0badcafe" % (4 * i, 1000 * i))
+            for i in range(5)]
+    mbs, per_kib, mib, secs = bench_linux.crc_rates(fake)["hw"]
+    assert (mib, secs) == (12, 3.0) and abs(mbs - 12 * 1048576 / 3e6) < 1e-9, (mbs, mib, secs)
+    assert abs(per_kib - 3000 / (12 * 1024.0)) < 1e-9, per_kib
+    # too few rounds; a round repeated (mib not rising); the rounds not advancing in time
+    for bad in (fake[:3], fake[:3] + [fake[2]] + fake[3:], [(10.0, l) for _, l in fake]):
+        try:
+            bench_linux.crc_rates(bad)
+        except RuntimeError:
+            continue
+        assert False, "crc_rates accepted %r" % bad
+
+
+@test
 def guest_code_builds_with_clang():
     flags = ["-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-fsyntax-only"]
     init = [os.path.join(HERE, "init", f) for f in ("lg_init.c", "lg_micro.c", "lg_pipe.c",

@@ -53,13 +53,35 @@ uint32_t store_crc32c_sw(uint32_t crc, const void *data, size_t n)
  * is checked, docs/serve.md "Beside a Linux guest"). Chosen once by CPUID.
  */
 static int crc_hw = -1;
+#define CRC_HW_SSE42  1
+#define CRC_HW_VCLMUL 2 /* and 256-bit VPCLMULQDQ with the OS saving the YMM state */
 
-static int cpu_has_sse42(void)
+static void cpuid2(uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
-	uint32_t a = 1, b, c = 0, d;
+	__asm__ volatile("cpuid"
+	                 : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
+	                 : "a"(leaf), "c"(sub));
+}
 
-	__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
-	return (c >> 20) & 1;
+/* CRC_HW_SSE42 if CPUID reports SSE4.2, with CRC_HW_VCLMUL if VPCLMULQDQ, AVX2 and an XCR0 with
+ * the SSE and AVX states too (the kernel saves them: Hallows' arch/x86_64/cpu.c, Linux) */
+static int cpu_crc_features(void)
+{
+	uint32_t r[4], r7[4];
+
+	cpuid2(0, 0, r);
+	uint32_t max = r[0];
+	cpuid2(1, 0, r);
+	if (!((r[2] >> 20) & 1))
+		return 0;
+	if (max < 7 || !((r[2] >> 27) & 1) || !((r[2] >> 28) & 1) || !((r[2] >> 1) & 1))
+		return CRC_HW_SSE42; /* OSXSAVE, AVX, PCLMULQDQ */
+	cpuid2(7, 0, r7);
+	uint32_t lo, hi;
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	if (((r7[1] >> 5) & 1) && ((r7[2] >> 10) & 1) && (lo & 6) == 6)
+		return CRC_HW_SSE42 | CRC_HW_VCLMUL; /* AVX2, VPCLMULQDQ, XCR0 SSE|AVX */
+	return CRC_HW_SSE42;
 }
 
 /* Eight little-endian bytes at any alignment (one load on x86). */
@@ -121,6 +143,106 @@ __attribute__((target("sse4.2"))) static uint32_t crc_sse42(uint32_t crc, const 
 		c32 = __builtin_ia32_crc32qi(c32, *p++);
 	return ~c32;
 }
+
+/*
+ * 256-bit VPCLMULQDQ folding (Intel, "Fast CRC Computation for Generic
+ * Polynomials Using PCLMULQDQ", reflected form) from CRC32C_FOLD_MIN bytes:
+ * the same guest instructions per byte as the crc32 loop above (per 256
+ * bytes, 8 x (two multiplies, two xors, one of them with memory) and three
+ * of loop: 35, as crc_sse42's 32 crc32 and 3), but under QEMU's TCG (both
+ * benchmark guests) half the host work: its crc32 helper loops once per bit,
+ * 64 trips per 8 bytes, its carry-less multiply once per bit of the source
+ * operand, here a 32-bit constant, at most 32 trips per 8 bytes
+ * (docs/decisions.md, issue 14, "The CRC under TCG: 256-bit folds"). On
+ * hardware a 32-byte fold and four crc32 take about the same cycles.
+ *
+ * Reflected representation: 64 little-endian bits a are A(x) = sum a_i
+ * x^(63-i), and the 128 bits of clmul(a, b) represent x * A * B. With the
+ * 32-bit residue r of x^e in the low half of b, clmul(a, b) represents
+ * A * x^(e+33). A 128-bit lane (lo, hi) at bit position s is worth
+ * LO x^(D+64) + HI x^D at position s + D, so it folds forward by D bits
+ * with e = D + 31 for lo and e = D - 33 for hi. A YMM register is two lanes
+ * folded by the same D; eight of them fold by 2048 bits a trip. At the end
+ * they fold into the last, its two lanes into one, the 16 bytes left are
+ * summed by the crc32 instruction from zero (the running CRC was xored into
+ * the first 4 bytes), then the tail by crc_sse42.
+ */
+#endif
+
+/* {x^(D+31), x^(D-33)} mod P for D = 2048, 1792, ..., 256 (k[i]: D = 2048 - 256 i), then 128.
+ * tests/host/broker/test_codec.c checks them against store_crc32c_combine's powers. */
+static const uint32_t fold_k[9][2] = {
+    {0xdcb17aa4u, 0xb9e02b86u}, {0x71d111a8u, 0x83348832u}, {0xa87ab8a8u, 0xab7aff2au},
+    {0x1b3d8f29u, 0x878a92a7u}, {0x6992cea2u, 0x0d3b6092u}, {0xc49f4f67u, 0x0715ce53u},
+    {0x740eef02u, 0x9e4addf8u}, {0x3da6d0cbu, 0xba4fc28eu}, {0xf20c0dfeu, 0x493c7d27u}};
+
+uint32_t store_crc32c_fold_k(unsigned i, unsigned half)
+{
+	return i < 9 && half < 2 ? fold_k[i][half] : 0;
+}
+
+#if defined(__x86_64__)
+typedef long long crc_v4 __attribute__((vector_size(32)));
+typedef long long crc_v2 __attribute__((vector_size(16)));
+
+#define VCLMUL_T __attribute__((target("avx2,vpclmulqdq,pclmul,sse4.2")))
+
+/* y's two lanes folded forward by the distance of k: lo times k's low half, hi times its high half
+ * (the constant is the source operand, the one QEMU's helper loops over) */
+VCLMUL_T static inline crc_v4 fold32(crc_v4 y, crc_v4 k)
+{
+	crc_v4 l, h;
+
+	__asm__("vpclmulqdq $0x00, %2, %1, %0" : "=x"(l) : "x"(y), "x"(k));
+	__asm__("vpclmulqdq $0x11, %2, %1, %0" : "=x"(h) : "x"(y), "x"(k));
+	return l ^ h;
+}
+
+VCLMUL_T static inline crc_v4 ld256(const uint8_t *p)
+{
+	crc_v4 v;
+
+	__builtin_memcpy(&v, p, 32);
+	return v;
+}
+
+VCLMUL_T static inline crc_v4 kv(unsigned i)
+{
+	return (crc_v4){fold_k[i][0], fold_k[i][1], fold_k[i][0], fold_k[i][1]};
+}
+
+VCLMUL_T static uint32_t crc_vclmul(uint32_t crc, const uint8_t *p, size_t n)
+{
+	crc_v4 y0 = ld256(p), y1 = ld256(p + 32), y2 = ld256(p + 64), y3 = ld256(p + 96);
+	crc_v4 y4 = ld256(p + 128), y5 = ld256(p + 160), y6 = ld256(p + 192), y7 = ld256(p + 224);
+	const crc_v4 k = kv(0);
+
+	y0 ^= (crc_v4){(long long)(uint32_t)~crc, 0, 0, 0};
+	for (p += 256, n -= 256; n >= 256; p += 256, n -= 256) {
+		y0 = fold32(y0, k) ^ ld256(p);
+		y1 = fold32(y1, k) ^ ld256(p + 32);
+		y2 = fold32(y2, k) ^ ld256(p + 64);
+		y3 = fold32(y3, k) ^ ld256(p + 96);
+		y4 = fold32(y4, k) ^ ld256(p + 128);
+		y5 = fold32(y5, k) ^ ld256(p + 160);
+		y6 = fold32(y6, k) ^ ld256(p + 192);
+		y7 = fold32(y7, k) ^ ld256(p + 224);
+	}
+	/* y_i lies 32 (7 - i) bytes before y7 */
+	y7 ^= fold32(y0, kv(1)) ^ fold32(y1, kv(2)) ^ fold32(y2, kv(3)) ^ fold32(y3, kv(4)) ^
+	      fold32(y4, kv(5)) ^ fold32(y5, kv(6)) ^ fold32(y6, kv(7));
+	for (; n >= 32; p += 32, n -= 32)
+		y7 = fold32(y7, kv(7)) ^ ld256(p);
+	/* the low lane 128 bits before the high one */
+	crc_v2 lo = {y7[0], y7[1]}, x = {y7[2], y7[3]};
+	crc_v2 k1 = {fold_k[8][0], fold_k[8][1]}, l, h;
+	__asm__("vpclmulqdq $0x00, %2, %1, %0" : "=x"(l) : "x"(lo), "x"(k1));
+	__asm__("vpclmulqdq $0x11, %2, %1, %0" : "=x"(h) : "x"(lo), "x"(k1));
+	x ^= l ^ h;
+	uint64_t c = __builtin_ia32_crc32di(0, (uint64_t)x[0]);
+	c = __builtin_ia32_crc32di(c, (uint64_t)x[1]);
+	return crc_sse42(~(uint32_t)c, p, n);
+}
 #endif
 
 /*
@@ -177,20 +299,49 @@ uint32_t store_crc32c_combine(uint32_t crc_a, uint32_t crc_b, uint64_t n_b)
 	return gf2_mulmod(shift, crc_a) ^ crc_b;
 }
 
+#if defined(__x86_64__)
+/* The CPU's CRC features (CRC_HW_*), read once; shared by the hosted broker's threads */
+static int crc_features(void)
+{
+	int hw = __atomic_load_n(&crc_hw, __ATOMIC_RELAXED);
+
+	if (hw < 0) {
+		hw = cpu_crc_features();
+		__atomic_store_n(&crc_hw, hw, __ATOMIC_RELAXED);
+	}
+	return hw;
+}
+#endif
+
 uint32_t store_crc32c(uint32_t crc, const void *data, size_t n)
 {
 #if defined(__x86_64__)
-	int hw = __atomic_load_n(&crc_hw, __ATOMIC_RELAXED); /* shared by the hosted loops */
-	if (hw < 0) {
-		hw = cpu_has_sse42();
-		__atomic_store_n(&crc_hw, hw, __ATOMIC_RELAXED);
-	}
+	int hw = crc_features();
 	if (hw) {
 		PROF_ENTER(PROF_CRC);
-		crc = crc_sse42(crc, data, n);
+		crc = (hw & CRC_HW_VCLMUL) && n >= CRC32C_FOLD_MIN ? crc_vclmul(crc, data, n)
+		                                                   : crc_sse42(crc, data, n);
 		PROF_LEAVE();
 		return crc;
 	}
 #endif
 	return store_crc32c_sw(crc, data, n);
+}
+
+uint32_t store_crc32c_insn(uint32_t crc, const void *data, size_t n)
+{
+#if defined(__x86_64__)
+	if (crc_features() & CRC_HW_SSE42)
+		return crc_sse42(crc, data, n);
+#endif
+	return store_crc32c_sw(crc, data, n);
+}
+
+int store_crc32c_folds(void)
+{
+#if defined(__x86_64__)
+	return (crc_features() & CRC_HW_VCLMUL) != 0;
+#else
+	return 0;
+#endif
 }

@@ -77,6 +77,64 @@ static void t_crc32c_long_trips_match_tables(void)
 	      store_crc32c_sw(0, buf, 4000));
 }
 
+/* x^e mod P from the combine's squares (reflected: x^0 is the top bit) */
+static uint32_t xpow(uint64_t e)
+{
+	uint32_t r = 1u << 31;
+
+	for (unsigned k = 0; e; e >>= 1, k++)
+		if (e & 1)
+			r = store_crc32c_mulmod(store_crc32c_x2k(k), r);
+	return r;
+}
+
+/* The 256-bit fold's constants are {x^(D+31), x^(D-33)} mod P for its fold distances D: one
+ * wrong bit and every buffer from CRC32C_FOLD_MIN up sums wrong on CPUs with VPCLMULQDQ */
+static void t_crc32c_fold_constants_are_powers(void)
+{
+	for (unsigned i = 0; i < 9; i++) {
+		uint64_t d = i < 8 ? 2048 - 256 * i : 128;
+		CHECK_EQ(store_crc32c_fold_k(i, 0), xpow(d + 31));
+		CHECK_EQ(store_crc32c_fold_k(i, 1), xpow(d - 33));
+	}
+	CHECK_EQ(store_crc32c_fold_k(9, 0), 0);
+}
+
+/* From CRC32C_FOLD_MIN bytes store_crc32c folds 256 bytes a loop trip when the CPU has
+ * VPCLMULQDQ (then 32, then 16, then crc32 over the tail): the tables and the crc32 instruction
+ * must agree with it at every length around each step, at every alignment, from any running
+ * CRC, chained, over all-ones and all-zero lanes */
+static void t_crc32c_fold_matches_tables(void)
+{
+	static uint8_t buf[5000], ones[4096], zeros[4096];
+
+	if (!store_crc32c_folds())
+		fprintf(stderr, "# this CPU has no VPCLMULQDQ: store_crc32c does not fold here\n");
+	fill_lcg(buf, sizeof(buf), 777);
+	CHECK(crc_agrees(buf, 33, CRC32C_FOLD_MIN - 8, 4900) ||
+	      !"crc32c: the fold and the tables differ");
+	for (size_t n = CRC32C_FOLD_MIN; n < 1400; n += 13)
+		CHECK_EQ(store_crc32c(n, buf + 5, n), store_crc32c_insn(n, buf + 5, n));
+	memset(ones, 0xff, sizeof(ones));
+	CHECK_EQ(store_crc32c(0, ones, sizeof(ones)), store_crc32c_sw(0, ones, sizeof(ones)));
+	CHECK_EQ(store_crc32c(~0u, zeros, sizeof(zeros)),
+	         store_crc32c_sw(~0u, zeros, sizeof(zeros)));
+	CHECK_EQ(store_crc32c(store_crc32c(0, buf, 700), buf + 700, 4000),
+	         store_crc32c_sw(0, buf, 4700));
+}
+
+/* store_crc32c_insn is the crc32 loop at every length (long trips included where the CPU folds) */
+static void t_crc32c_insn_matches_tables(void)
+{
+	static uint8_t buf[2200];
+
+	fill_lcg(buf, sizeof(buf), 31337);
+	for (size_t off = 0; off < 9; off++)
+		for (size_t n = 0; n + off <= 2100; n += 7)
+			CHECK_EQ(store_crc32c_insn((uint32_t)n, buf + off, n),
+			         store_crc32c_sw((uint32_t)n, buf + off, n));
+}
+
 /* store_crc32c_combine: the CRC of A then B from the CRCs of A and B, at every length to 600 and
  * at large ones, chained or not; its table is x^(2^k), each entry the square of the one before,
  * repeating after 31 */
@@ -229,6 +287,9 @@ int main(int argc, char **argv)
 	kt_add("codec_crc32c_hw_matches_tables", t_crc32c_hw_matches_tables);
 	kt_add("codec_crc32c_long_trips_match_tables", t_crc32c_long_trips_match_tables);
 	kt_add("codec_crc32c_combine_matches_one_pass", t_crc32c_combine_matches_one_pass);
+	kt_add("codec_crc32c_fold_constants_are_powers", t_crc32c_fold_constants_are_powers);
+	kt_add("codec_crc32c_fold_matches_tables", t_crc32c_fold_matches_tables);
+	kt_add("codec_crc32c_insn_matches_tables", t_crc32c_insn_matches_tables);
 	kt_add("codec_reader_bounds", t_reader_bounds);
 	kt_add("codec_writer_external_refs", t_writer_ext);
 	kt_add("codec_batch_check", t_batch_check);

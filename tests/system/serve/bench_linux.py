@@ -71,9 +71,11 @@ def padded(initrd, work):
     return out
 
 
-def qemu_argv(kernel, initrd, append, disk):
-    return ["qemu-system-x86_64", "-accel", "tcg", "-icount", "shift=0", "-machine", "pc",
-            "-cpu", "max", "-m", "512M", "-smp", "1", "-nodefaults", "-display", "none",
+def qemu_argv(kernel, initrd, append, disk, names=False):
+    """names: -name debug-threads=on (the vCPU thread is "ALL CPUs/TCG" for perf)."""
+    return ["qemu-system-x86_64"] + (["-name", "debug-threads=on"] if names else []) + [
+            "-accel", "tcg", "-icount", "shift=0", "-machine", "pc", "-cpu", "max", "-m", "512M",
+            "-smp", "1", "-nodefaults", "-display", "none",
             "-serial", "stdio", "-monitor", "none", "-no-reboot",
             "-rtc", "base=2000-01-01T00:00:00,clock=vm",
             "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
@@ -224,7 +226,96 @@ def profile_table(name, m0, m1, records, busy, emit, cfg):
                                   build="brokerd -DHL_PROF"))
 
 
-def broker_phases(sysname, gen, marks, emit, base, profile=False):
+def helper_crc32_range(qemu):
+    """[lo, hi) of QEMU's helper_crc32 (the crc32 instruction, one loop trip per bit) in
+    the binary: Debian's qemu-system-x86_64 is stripped, so the function is the one
+    holding `mov $0x82f63b78, %edi` (the CRC-32C polynomial), from the end of the
+    previous function's padding to its ret."""
+    d = subprocess.run(["objdump", "-d", "--no-show-raw-insn", qemu], capture_output=True,
+                       text=True, timeout=300).stdout.splitlines()
+    rx = re.compile(r"^\s*([0-9a-f]+):\s+(\S+)\s*(.*)$")
+    ins = [(int(m.group(1), 16), m.group(2), m.group(3)) for m in map(rx.match, d) if m]
+    for i, (_, op, args) in enumerate(ins):
+        if op == "mov" and args.startswith("$0x82f63b78,"):
+            j = i
+            while j > 0 and ins[j - 1][1] not in ("ret", "jmp") and i - j < 40:
+                j -= 1
+            while ins[j][1].startswith(("nop", "xchg", "data16", "cs")):
+                j += 1
+            k = i
+            while k < len(ins) and ins[k][1] != "ret":
+                k += 1
+            if k < len(ins):
+                return ins[j][0], ins[k][0] + 1
+    return None
+
+
+class PerfRecord:
+    """perf record -p <QEMU's pid> around one phase (--perf; QEMU runs with -name
+    debug-threads=on so its vCPU thread is named, "ALL CPUs/TCG" under -icount): then
+    the samples by thread, object and symbol (QEMU's own addresses unresolved)."""
+
+    def __init__(self, pid, path):
+        self.path = path
+        self.p = subprocess.Popen(["perf", "record", "-q", "-F", "4999", "-p", str(pid),
+                                   "-o", path], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        time.sleep(0.5)  # perf attaches before the phase starts
+
+    def stop(self):
+        self.p.send_signal(2)
+        err = self.p.communicate(timeout=60)[1]
+        if not os.path.exists(self.path):
+            raise RuntimeError("perf record: %s" % err.decode(errors="replace").strip()[-300:])
+        r = subprocess.run(["perf", "report", "-i", self.path, "--stdio", "--no-children",
+                            "--sort", "comm,dso,sym", "-F", "sample,comm,dso,sym", "-t", "|"],
+                           capture_output=True, text=True, timeout=300)
+        rows = []
+        for line in r.stdout.splitlines():
+            f = [x.strip() for x in line.split("|")]
+            if len(f) == 4 and f[0].isdigit():
+                rows.append((int(f[0]), f[1], f[2], f[3].split()[-1]))
+        return rows
+
+
+def perf_shares(sysname, name, rows, emit, cfg):
+    """The vCPU thread's time in helper_crc32 (QEMU's crc32 instruction) and in the
+    code TCG generated, of its samples (--perf)."""
+    qemu = shutil.which("qemu-system-x86_64")
+    rng = helper_crc32_range(qemu)
+    if not rng:
+        raise RuntimeError("perf: helper_crc32 not found in %s" % qemu)
+    # "CPU 0/TCG", or "ALL CPUs/TCG": under -icount one thread runs every vCPU
+    vcpu = [r for r in rows if r[1].endswith("/TCG")]
+    if not vcpu:
+        raise RuntimeError("perf report: no vCPU thread among %s" % sorted({r[1] for r in rows}))
+    total = sum(r[0] for r in vcpu)
+    by = {}
+    for n, _, dso, sym in vcpu:
+        if sym == "helper_crc32" or (dso.startswith("qemu-system") and sym.startswith("0x")
+                                     and rng[0] <= int(sym, 16) < rng[1]):
+            key = "helper_crc32"
+        elif dso == "[unknown]" or dso.startswith("[JIT]"):
+            key = "TCG-generated code"
+        elif dso.startswith("[kernel"):
+            key = "host kernel"
+        elif dso.startswith("qemu-system"):
+            key = "QEMU, other"
+        else:
+            key = dso
+        by[key] = by.get(key, 0) + n
+    top = sorted(by.items(), key=lambda kv: -kv[1])
+    split = ", ".join("%s %.1f%%" % (k, 100 * x / total) for k, x in top)
+    print("perf %s %s: vCPU thread %d of QEMU's %d samples: %s" % (
+        sysname, name, total, sum(r[0] for r in rows), split))
+    c = dict(cfg, perf="perf record -F 4999 -p <qemu pid> over the phase", vcpu_samples=total,
+             helper_crc32="0x%x-0x%x in %s" % (rng[0], rng[1], qemu),
+             vcpu_share_of_process=round(total / sum(r[0] for r in rows), 3),
+             vcpu_split={k: round(x / total, 3) for k, x in top})
+    emit("%s.%s_vcpu_helper_crc32_share" % (sysname, name), by.get("helper_crc32", 0) / total,
+         "ratio", c)
+
+
+def broker_phases(sysname, gen, marks, emit, base, profile=False, perf=None):
     addr = GUEST + ":9092"
     in_ns(gen, "produce", addr, "warmup", str(WARMUP), "100", "1")
     # every topic the phases use exists before the first mark: creating one (4 partitions
@@ -237,7 +328,12 @@ def broker_phases(sysname, gen, marks, emit, base, profile=False):
 
     def phase(name, cmd, records, cfg, emit_rate):
         nonlocal m0
+        rec = None
+        if perf and name == "produce_1kib":
+            rec = PerfRecord(perf[0], os.path.join(perf[1], "perf-%s-%s.data" % (sysname, name)))
         r = in_ns(*cmd)
+        if rec:
+            perf_shares(sysname, name, rec.stop(), emit, cfg)
         marks.settle()
         m1 = marks.take()
         busy = marks.busy(m0, m1)
@@ -347,6 +443,78 @@ def web_phase(sysname, marks, emit, base, secs):
          "instructions", dict(cfg, busy_instructions=int(marks.busy(m0, m1))))
 
 
+CRC_KINDS = (("hw", "crc32c", "store_crc32c, brokerd's path: 256-bit VPCLMULQDQ folds from 512 "
+               "bytes when CPUID has them, else the SSE4.2 crc32 instruction"),
+             ("insn", "crc32c_insn", "store_crc32c_insn: the crc32 instruction at every length"),
+             ("sw", "crc32c_sw", "store_crc32c_sw: the portable slicing-by-8 tables"),
+             ("copy", "copy", "a plain 8-byte-word copy of the same bytes, for scale"),
+             ("movsq", "copy_movsq", "the same copy by rep movsq (Hallows' memcpy)"))
+
+
+def crc_rates(lines):
+    """CRCBENCH lines (timestamped on arrival) -> {kind: (MB/s of host time, instructions
+    per KiB, MiB timed, seconds)}. The first round of each kind is a warm-up (QEMU
+    translates the loop); the rate is over the rounds after it, timed by the host: the
+    guest's clocks count instructions under -icount shift=0."""
+    rx = re.compile(r"^CRCBENCH kind=(\w+) mib=(\d+) tsc=(\d+) crc=[0-9a-f]{8}$")
+    seen = {}
+    for t, line in lines:
+        m = rx.match(line)
+        if m:
+            seen.setdefault(m.group(1), []).append((t, int(m.group(2)), int(m.group(3))))
+    out = {}
+    for kind, pts in seen.items():
+        if len(pts) < 4:
+            raise RuntimeError("crc: %d rounds of %s" % (len(pts), kind))
+        if any(b[1] <= a[1] or b[0] < a[0] for a, b in zip(pts, pts[1:])):
+            raise RuntimeError("crc: the rounds of %s are out of order" % kind)
+        (t0, mib0, tsc0), (t1, mib1, tsc1) = pts[1], pts[-1]
+        if t1 <= t0 or mib1 <= mib0:
+            raise RuntimeError("crc: %s did not advance" % kind)
+        out[kind] = ((mib1 - mib0) * (1 << 20) / (t1 - t0) / 1e6,
+                     (tsc1 - tsc0) / ((mib1 - mib0) * 1024.0), mib1 - mib0, t1 - t0)
+    return out
+
+
+def crc_phase(sysname, g, emit, base):
+    """The CRC-32C throughput figures (user/apps/crcbench/crcbench.h) from a guest
+    running the crc benchmark: MB/s of host (wall) time and guest instructions per KiB."""
+    if not g.wait_for(r"^CRCBENCH-(DONE|ERROR)", 300):
+        raise RuntimeError("%s: no CRCBENCH-DONE" % sysname)
+    if any(l.startswith("CRCBENCH-ERROR") for _, l in g.lines):
+        raise RuntimeError("%s: crc: store_crc32c and store_crc32c_sw disagree" % sysname)
+    rates = crc_rates(g.lines)
+    fold = [l for _, l in g.lines if l.startswith("CRCBENCH fold=")]
+    for kind, name, what in CRC_KINDS:
+        if kind not in rates:
+            raise RuntimeError("%s: crc: no %s rounds" % (sysname, kind))
+        mbs, ipk, mib, secs = rates[kind]
+        cfg = dict(base, code=what, buffer_bytes=1 << 20, mib_timed=mib, seconds=round(secs, 3),
+                   fold=fold[0].split("=")[1] == "1" if fold else None,
+                   timing="host monotonic clock at the guest's round lines (wall, not icount)")
+        emit("%s.%s_mb_s" % (sysname, name), mbs, "MB/s", cfg)
+        emit("%s.%s_instructions_per_kib" % (sysname, name), ipk, "instructions", cfg)
+
+
+def crc_ceilings(recs, emit, commit):
+    """The produce ceiling the CRC alone sets: every produced byte is summed once, so
+    records/s <= CRC MB/s / record bytes (payload only: the batch's own bytes lower it
+    further), against 3x the Linux guest's produce rate of the same run."""
+    v = {r["name"]: r["value"] for r in recs}
+    crc = v.get("serve.hallows.crc32c_mb_s")
+    for label, size, _ in RUNS:
+        lin = v.get("serve.linux.produce_%s_records_per_s" % label)
+        hal = v.get("serve.hallows.produce_%s_records_per_s" % label)
+        if not crc or not lin or not hal:
+            continue
+        ceiling = crc * 1e6 / size
+        cfg = {"crc32c_mb_s": crc, "record_bytes": size, "hallows_records_per_s": hal,
+               "linux_records_per_s": lin, "three_times_linux": 3 * lin,
+               "ceiling_vs_3x_linux": round(ceiling / (3 * lin), 3), "commit": commit}
+        emit("hallows.produce_%s_crc_ceiling_records_per_s" % label, ceiling, "records/s", cfg)
+        emit("hallows.produce_%s_crc_share_of_wall" % label, hal / ceiling, "ratio", cfg)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--http-client", nargs=4, metavar=("HOST", "PORT", "SECS", "PATH"))
@@ -356,12 +524,15 @@ def main():
     ap.add_argument("--linux-initrd")
     ap.add_argument("--brokerd-initrd")
     ap.add_argument("--webd-initrd")
+    ap.add_argument("--crc-initrd", help="user/apps/crcbench as the root task (the CRC figures)")
     ap.add_argument("--loadgen")
     ap.add_argument("--out")
     ap.add_argument("--seconds", type=float, default=5)
     ap.add_argument("--only", choices=["hallows", "linux"])
     ap.add_argument("--no-broker", action="store_true", help="the web comparison only")
     ap.add_argument("--no-web", action="store_true", help="the broker comparison only")
+    ap.add_argument("--perf", action="store_true",
+                    help="perf record QEMU during produce 1 KiB: the vCPU's share in helper_crc32")
     ap.add_argument("--profile", action="store_true",
                     help="brokerd is the HL_PROF build: instructions per record per phase")
     a = ap.parse_args()
@@ -418,17 +589,17 @@ def main():
         for sysname in systems:
             try:
                 if sysname == "hallows" and not a.no_broker:
-                    g = Guest(qemu_argv(a.kernel, padded(a.brokerd_initrd, work), "", disk()),
+                    g = Guest(qemu_argv(a.kernel, padded(a.brokerd_initrd, work), "", disk(),
+                                        a.perf),
                               os.path.join(logs, "serve-linux-brokerd.log"))
                     if not g.wait_for(r"^brokerd: ready on ", 400):
                         raise RuntimeError("brokerd did not come up")
                     broker_phases("hallows-prof" if a.profile else "hallows", a.loadgen, HallowsMarks(g, "brokerd"), emit,
                                   dict(common, system="brokerd (root task), Floo, store on NVMe "
-                                       "(polled), irq mode"), profile=a.profile)
+                                       "(polled), irq mode"), profile=a.profile,
+                                  perf=(g.p.pid, logs) if a.perf else None)
                     g.kill()
-                if sysname == "hallows":
-                    if a.no_web:
-                        continue
+                if sysname == "hallows" and not a.no_web:
                     g = Guest(qemu_argv(a.kernel, padded(a.webd_initrd, work), "", disk()),
                               os.path.join(logs, "serve-linux-webd.log"))
                     if not g.wait_for(r"^webd: ready on ", 400):
@@ -437,17 +608,25 @@ def main():
                                                        "service, interrupt mode"))
                     web_phase("hallows", HallowsMarks(g, "webd"), emit,
                               dict(common, system="webd (root task), interrupt mode"), a.seconds)
-                else:
+                if sysname == "hallows" and a.crc_initrd:
+                    if g:
+                        g.kill()
+                    g = Guest(qemu_argv(a.kernel, padded(a.crc_initrd, work), "", disk()),
+                              os.path.join(logs, "serve-linux-crc-hallows.log"))
+                    crc_phase("hallows", g, emit, dict(common, system="crcbench (root task)"))
+                kernel = os.path.basename(os.path.realpath(a.vmlinux or ""))
+                if sysname == "linux" and not (a.no_broker and a.no_web):
                     g = Guest(qemu_argv(a.vmlinux, a.linux_initrd, LINUX_CMDLINE + " -- serve",
-                                        disk()), os.path.join(logs, "serve-linux-linux.log"))
+                                        disk(), a.perf),
+                              os.path.join(logs, "serve-linux-linux.log"))
                     if not g.wait_for(r"^SERVE-READY", 600):
                         raise RuntimeError("the Linux guest did not come up")
                     lm = LinuxMarks(g)
-                    kernel = os.path.basename(os.path.realpath(a.vmlinux))
                     if not a.no_broker:
                         broker_phases("linux", a.loadgen, lm, emit,
                                       dict(common, system="Debian 6.1 guest, hallows-broker (hosted/, "
-                                           "static) on /dev/nvme0n1 O_DIRECT", kernel=kernel))
+                                           "static) on /dev/nvme0n1 O_DIRECT", kernel=kernel),
+                                      perf=(g.p.pid, logs) if a.perf else None)
                     if not a.no_web:
                         stream_phase("linux", emit, dict(common, system="Debian 6.1 guest, "
                                                          "lg_serve.c's discard child", kernel=kernel))
@@ -456,6 +635,14 @@ def main():
                                   a.seconds)
                     g.send("stop\n")
                     g.wait_for(r"^SERVE-STOPPED", 30)
+                if sysname == "linux" and a.crc_initrd:
+                    if g:
+                        g.kill()
+                    # the serve initramfs's /init, its crc benchmark (lg_crc.c)
+                    g = Guest(qemu_argv(a.vmlinux, a.linux_initrd, LINUX_CMDLINE + " -- crc",
+                                        disk()), os.path.join(logs, "serve-linux-crc-linux.log"))
+                    crc_phase("linux", g, emit, dict(common, system="Debian 6.1 guest, /init crc "
+                                                     "(lg_crc.c, musl -O2)", kernel=kernel))
             except (RuntimeError, subprocess.TimeoutExpired) as e:
                 print("bench-serve-linux: %s: %s" % (sysname, e), file=sys.stderr)
                 ok = False
@@ -476,6 +663,7 @@ def main():
             tail = n[len("serve.hallows."):]
             emit("ratio.%s_hallows_vs_linux" % tail, r["value"] / lin, "ratio",
                  {"hallows": r["value"], "linux": lin, "commit": commit})
+        crc_ceilings(recs, emit, commit)
     finally:
         if g:
             g.kill()

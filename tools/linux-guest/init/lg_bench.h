@@ -65,6 +65,7 @@ int lg_bench_e1000(long iters);  /* lg_net.c */
 int lg_bench_e1000e(long iters); /* lg_net.c */
 int lg_bench_serve(long iters);  /* lg_serve.c: until "stop" on the console */
 int lg_bench_fork(long iters);   /* lg_fork.c: fork and copy-on-write beside Hallows snapshots */
+int lg_bench_crc(long iters);    /* lg_crc.c: CRC-32C throughput (user/apps/crcbench) */
 
 /* lg_blk.c helpers, also used by lg_net.c. */
 struct lg_blk_mark {

@@ -44,6 +44,7 @@ static const struct lg_bench lg_benches[] = {
     {"e1000e", 2000, lg_bench_e1000e},
     {"serve", 1, lg_bench_serve},
     {"fork", 1, lg_bench_fork},
+    {"crc", 1, lg_bench_crc},
 };
 
 void lg_report(const char *name, double value, long iters, const char *extra)
