@@ -609,12 +609,18 @@ static void run(void)
 				return;
 		}
 		if (up) {
-			/* Writes ended: the broker's poll collects them. A completion nothing waits
+			/* Writes ended: the store collects them. A completion nothing waits
 			 * for (acks=1 was answered at the hand-over) is collected in the next turn
 			 * with frames rather than in a loop turn of its own (one turn per record of
 			 * a produce one at a time), at the latest when the busy poll ends. */
-			if (n || now - last > BUSY_POLL_NS || broker_writes_awaited(g.b))
-				n += store_blk_poll(&g.sb);
+			if (n || now - last > BUSY_POLL_NS || broker_writes_awaited(g.b)) {
+				unsigned done = store_blk_poll(&g.sb);
+				/* collected before the broker reads this turn's requests: a
+				 * fetch sees the data the writes made readable */
+				if (done)
+					(void)store_poll(g.st);
+				n += done;
+			}
 			if (store_blk_flush_result(&g.sb, &ok))
 				broker_flush_done(g.b, ok), n++;
 			bfloo_service(g.t);
