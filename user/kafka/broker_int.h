@@ -203,14 +203,10 @@ struct broker {
 	uint32_t wait_write;             /* responses waiting for the next write-out */
 	struct store_part *offsets_part; /* committed-offsets log */
 	bool data_arrived;               /* new data since the parked fetches looked */
-	bool kick; /* responses a write or a flush made ready: broker_poll kicks the connections */
-	/* group_poll has nothing due before this (now_ms); 0: look at the next poll. Whatever
-	 * may bring a group's timed event earlier sets it to 0 (group_touch) */
-	uint64_t group_due;
-	uint64_t writes_seen;   /* store_writes_done when commit last looked */
-	struct tconf *tconf;    /* STORE_MAX_TOPICS entries, by topic id */
-	uint64_t *replay_new;   /* while replaying: last "topic created" record */
-	struct pstate *pstates; /* idempotent producers (producer.c) */
+	uint64_t writes_seen;            /* store_writes_done when commit last looked */
+	struct tconf *tconf;             /* STORE_MAX_TOPICS entries, by topic id */
+	uint64_t *replay_new;            /* while replaying: last "topic created" record */
+	struct pstate *pstates;          /* idempotent producers (producer.c) */
 	uint32_t pcap, pcount;
 	int64_t next_pid, pid_end; /* ids below pid_end are logged as used */
 	uint64_t last_retention;   /* last retention check (now_ms) */
@@ -228,6 +224,11 @@ struct broker {
 	uint32_t ntlead, ctlead;
 	bool txn_synced;       /* shard 0: leaders told of the open transactions */
 	struct compactor *cmp; /* log compaction (compact.c) */
+	/* responses a write or a flush made ready: broker_poll kicks the connections */
+	bool kick;
+	/* group_poll has nothing due before this (now_ms); 0: look at the next poll. Whatever
+	 * may bring a group's timed event earlier sets it to 0 (group_touch) */
+	uint64_t group_due;
 };
 
 /* The compaction key map (compact_core.c): open addressing over
