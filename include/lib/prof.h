@@ -35,6 +35,7 @@ enum prof_phase {
 	PROF_TCP_IN,    /* TCP input: parse, lookup, checks (within floo_in) */
 	PROF_TCP_ACK,   /* TCP input: ACK processing, SACK scoreboard, RACK, congestion control */
 	PROF_TCP_DATA,  /* TCP input: payload acceptance and delivery (less the transport's copy) */
+	PROF_BPOLL,     /* broker_poll: the broker's timed and deferred work, once per loop turn */
 	PROF_N
 };
 
@@ -42,7 +43,7 @@ enum prof_phase {
 	{                                                                                          \
 		"loop", "drv_rx", "floo_in", "rx_copy", "kafka", "crc", "store", "disk",           \
 		    "disk_wait", "tx_app", "tcp_out", "csum", "drv_tx", "timers", "service",       \
-		    "idle", "tcp_in", "tcp_ack", "tcp_data"                                        \
+		    "idle", "tcp_in", "tcp_ack", "tcp_data", "bpoll"                               \
 	}
 
 #ifdef HL_PROF

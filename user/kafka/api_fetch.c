@@ -565,9 +565,8 @@ int api_fetch(struct broker *b, struct kconn *c, struct kreq *q)
 }
 
 /* Complete parked fetches whose data arrived or whose wait ran out. */
-void api_fetch_poll(struct broker *b, bool force_all)
+void api_fetch_poll(struct broker *b, bool force_all, uint64_t now)
 {
-	uint64_t now = b->pl.now_ms(b->pl.ctx);
 	struct kresp **pp = &b->parked;
 	bool data = b->data_arrived;
 

@@ -276,8 +276,10 @@ void broker_resp_free(struct broker *b, struct kresp *r)
 			*pp = r->park_next;
 			break;
 		}
-	if (r->owner)
+	if (r->owner) { /* a member's parked join or sync: its session may now run */
 		*r->owner = NULL;
+		group_touch(b);
+	}
 	if (r->state == R_WAIT_FLUSH && b->wait_flush)
 		b->wait_flush--;
 	if (r->state == R_WAIT_WRITE && b->wait_write)
@@ -512,6 +514,7 @@ static void release_flushed(struct broker *b)
 			if (r->state == R_WAIT_FLUSH && r->flush_gen <= gen) {
 				r->state = R_READY;
 				b->wait_flush--;
+				b->kick = true;
 			}
 }
 
@@ -523,6 +526,7 @@ static void release_written(struct broker *b)
 			if (r->state == R_WAIT_WRITE) {
 				r->state = R_READY;
 				b->wait_write--;
+				b->kick = true;
 			}
 }
 
@@ -596,13 +600,25 @@ void broker_poll(struct broker *b)
 {
 	uint64_t now = b->pl.now_ms(b->pl.ctx);
 
-	group_poll(b);
-	txn_poll(b, now);
+	group_poll(b, now);
+	if (b->ntxns || b->nptx || (b->cfg.shards > 1 && !b->txn_synced))
+		txn_poll(b, now);
 	retention_poll(b, now);
 	commit(b, now);
-	api_fetch_poll(b, false);
-	for (struct kconn *c = b->conns; c; c = c->next)
-		broker_conn_kick(b, c);
+	if (b->parked)
+		api_fetch_poll(b, false, now);
+	else
+		b->data_arrived = false; /* nothing parked to look again */
+	if (b->kick) {
+		b->kick = false;
+		for (struct kconn *c = b->conns; c; c = c->next)
+			broker_conn_kick(b, c);
+	}
+}
+
+bool broker_writes_awaited(const struct broker *b)
+{
+	return b->parked || b->wait_flush || store_flush_busy(b->st) || compact_busy(b);
 }
 
 uint32_t broker_next_timeout_ms(const struct broker *b)

@@ -122,5 +122,10 @@ void broker_poll(struct broker *b);
 void broker_flush_done(struct broker *b, bool ok);
 /* Milliseconds until broker_poll has timed work to do (capped). */
 uint32_t broker_next_timeout_ms(const struct broker *b);
+/* Something waits for the store's asynchronous writes to complete: a parked fetch (the data
+ * becomes readable then), an acks=all produce or a flush (it goes to the device once the writes
+ * before it ended). Otherwise a completion may be collected late, at the next turn with work
+ * (acks=1 answers do not wait for it). */
+bool broker_writes_awaited(const struct broker *b);
 
 #endif

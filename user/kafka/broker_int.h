@@ -224,6 +224,11 @@ struct broker {
 	uint32_t ntlead, ctlead;
 	bool txn_synced;       /* shard 0: leaders told of the open transactions */
 	struct compactor *cmp; /* log compaction (compact.c) */
+	/* responses a write or a flush made ready: broker_poll kicks the connections */
+	bool kick;
+	/* group_poll has nothing due before this (now_ms); 0: look at the next poll. Whatever
+	 * may bring a group's timed event earlier sets it to 0 (group_touch) */
+	uint64_t group_due;
 };
 
 /* The compaction key map (compact_core.c): open addressing over
@@ -311,7 +316,7 @@ int api_batch_check(const uint8_t *p, uint32_t len, uint32_t *count, int64_t *ma
 
 /* api_fetch.c */
 int api_fetch(struct broker *b, struct kconn *c, struct kreq *q);
-void api_fetch_poll(struct broker *b, bool force_all);
+void api_fetch_poll(struct broker *b, bool force_all, uint64_t now);
 void api_fetch_sessions_free(struct broker *b);
 void api_fetch_drop_topic(struct broker *b, uint32_t tid);
 
@@ -437,7 +442,8 @@ int api_heartbeat(struct broker *b, struct kconn *c, struct kreq *q);
 int api_leave(struct broker *b, struct kconn *c, struct kreq *q);
 int api_offset_commit(struct broker *b, struct kconn *c, struct kreq *q);
 int api_offset_fetch(struct broker *b, struct kconn *c, struct kreq *q);
-void group_poll(struct broker *b);
+void group_poll(struct broker *b, uint64_t now);
+void group_touch(struct broker *b);
 int meta_offsets_load(struct broker *b);
 void group_offlog_apply(struct broker *b, const uint8_t *p, uint32_t len, uint64_t rec_off);
 

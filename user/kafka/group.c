@@ -24,6 +24,7 @@ struct kgroup *group_find(struct broker *b, const struct kstr *id, bool create)
 	g->leader = -1;
 	g->next = b->groups;
 	b->groups = g;
+	group_touch(b);
 	return g;
 }
 
@@ -136,6 +137,7 @@ void group_remove(struct broker *b, struct kgroup *g, uint32_t i, int16_t err)
 	}
 	group_sync_reply(b, g, m, err);
 	member_free(b, m);
+	group_touch(b);
 	g->m[i] = g->m[--g->n];
 	if (g->leader == (int32_t)i)
 		g->leader = -1;
@@ -160,6 +162,7 @@ void group_rebalance(struct broker *b, struct kgroup *g, uint64_t now)
 	g->min_complete = now + (g->state == G_EMPTY ? b->cfg.group_initial_ms : 0);
 	g->deadline = g->min_complete + wait;
 	g->state = G_PREPARING;
+	group_touch(b);
 }
 
 /* Protocol that every member supports, in the leader's order. */
@@ -208,8 +211,9 @@ void group_join_reply(struct broker *b, struct kgroup *g, uint32_t i)
 	struct kresp *r = m->join;
 	bool leader = (int32_t)i == g->leader;
 
-	m->join = NULL;
+	m->join = NULL; /* its session runs from here */
 	r->owner = NULL;
+	group_touch(b);
 	if (m->join_ver >= 2)
 		kw_i32(&r->w, 0);
 	kw_i16(&r->w, 0);
@@ -283,11 +287,44 @@ static bool all_rejoined(const struct kgroup *g)
 	return true;
 }
 
-/* Timers: session expiry and completion of join rounds. */
-void group_poll(struct broker *b)
+/* Something may be due earlier than group_poll last found: a member added, removed or out of
+ * a join (its session runs), a round started. */
+void group_touch(struct broker *b)
 {
-	uint64_t now = b->pl.now_ms(b->pl.ctx);
+	b->group_due = 0;
+}
 
+/* When g has something timed to do: a member's session expiry, the end of a join round. */
+static uint64_t group_due(const struct kgroup *g)
+{
+	uint64_t due = UINT64_MAX;
+
+	for (uint32_t i = 0; i < g->n; i++) {
+		const struct kmember *m = g->m[i];
+		if (m->join || m->session_ms < 0) /* a negative timeout never ends (group_poll) */
+			continue;
+		uint64_t t = m->last_seen + (uint64_t)m->session_ms + 1;
+		if (t < due)
+			due = t;
+	}
+	if (g->state == G_PREPARING) {
+		/* before everyone rejoined only the deadline ends it; a join touches */
+		uint64_t t = all_rejoined(g) ? g->min_complete : g->deadline;
+		if (t < due)
+			due = t;
+	}
+	if (g->state != G_EMPTY && !g->n)
+		due = 0;
+	return due;
+}
+
+/* Timers: session expiry and completion of join rounds; nothing before b->group_due. */
+void group_poll(struct broker *b, uint64_t now)
+{
+	uint64_t due = UINT64_MAX;
+
+	if (!b->groups || now < b->group_due)
+		return;
 	for (struct kgroup *g = b->groups; g; g = g->next) {
 		for (uint32_t i = g->n; i-- > 0;) {
 			struct kmember *m = g->m[i];
@@ -303,7 +340,11 @@ void group_poll(struct broker *b)
 			group_complete(b, g, now);
 		if (g->state != G_EMPTY && !g->n)
 			g->state = G_EMPTY;
+		uint64_t t = group_due(g);
+		if (t < due)
+			due = t;
 	}
+	b->group_due = due;
 }
 
 /* Groups waiting to complete a round are re-checked every 10 ms. */

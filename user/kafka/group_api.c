@@ -301,6 +301,7 @@ int api_join(struct broker *b, struct kconn *c, struct kreq *q)
 	m->last_seen = b->pl.now_ms(b->pl.ctx);
 	group_rebalance(b, g, m->last_seen);
 	m->rejoined = true;
+	group_touch(b); /* the round may now end at its earliest */
 	return 0;
 }
 

@@ -32,13 +32,13 @@ static uint32_t retain_part(struct broker *b, struct store_part *p, const struct
 
 void retention_poll(struct broker *b, uint64_t now)
 {
-	int64_t wall = b->pl.wall_ms ? (int64_t)b->pl.wall_ms(b->pl.ctx) : -1;
-	uint32_t n = store_topic_count(b->st);
-
 	compact_poll(b, now); /* compaction (compact.c) runs in slices here */
 	if (now - b->last_retention < RETENTION_CHECK_MS)
 		return;
 	b->last_retention = now;
+
+	int64_t wall = b->pl.wall_ms ? (int64_t)b->pl.wall_ms(b->pl.ctx) : -1;
+	uint32_t n = store_topic_count(b->st);
 	for (uint32_t t = 0; t < n; t++) {
 		const struct tconf *c = &b->tconf[t];
 		uint32_t len, dropped = 0;

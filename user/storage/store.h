@@ -222,8 +222,8 @@ int64_t store_offset_max_time(const struct store_part *p, int64_t *ts);
  *
  * With asynchronous writes, store_write_pending starts a write for each
  * partition holding appended data (one per partition in flight; a
- * partition whose write is in flight keeps appending into a fresh tail
- * buffer), collects the writes that completed (their data becomes
+ * partition whose write is in flight keeps appending into a copy of its
+ * tail), collects the writes that completed (their data becomes
  * readable: the high watermark moves), submits a requested flush once it
  * may, and resubmits failed writes; it returns STORE_EIO when a write
  * failed since the last call (the data stays in memory and is written

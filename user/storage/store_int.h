@@ -50,6 +50,9 @@ struct store_part {
 	uint8_t *tail;      /* TAIL_CAP bytes mirroring [tail_base, +used) */
 	uint32_t tail_base; /* block-aligned byte position in active segment */
 	uint32_t tail_used;
+	/* bytes [tail_used, tail_clean) of the tail buffer are zero: a write-out pads its last
+	 * block only past them (0: nothing known; a new or moved tail) */
+	uint32_t tail_clean;
 	bool dirty;
 	bool pinned;
 	/* Asynchronous writes (store_write.c): wslot is 1 + the index in
@@ -141,6 +144,7 @@ int st_write_out_sync(struct store *s, struct store_part *p);
 int st_write_sync_all(struct store *s);
 void st_part_quiesce(struct store *s, struct store_part *p);
 int st_part_wait(struct store *s, struct store_part *p);
+int st_tail_own(struct store *s, struct store_part *p);
 /* A frame's payload: head_len bytes at head, then len - head_len bytes gathered from v (from
  * skip in v[0]) (store_append_gather). */
 struct st_gather {

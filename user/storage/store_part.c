@@ -180,6 +180,7 @@ static int seg_roll(struct store *s, struct store_part *p)
 	p->last_crc = s->segs[slot].seed;
 	p->tail_base = STORE_BLOCK;
 	p->tail_used = 0;
+	p->tail_clean = 0; /* the old segment's bytes are still in the buffer */
 	return STORE_OK;
 }
 
@@ -256,6 +257,8 @@ int store_append_gather(struct store *s, struct store_part *p, const void *head,
 			goto undo;
 	}
 	if (p->tail_used + FRAME_HDR + len <= TAIL_CAP - STORE_BLOCK) {
+		if ((err = st_tail_own(s, p)))
+			goto undo;
 		st_copy_frame(s, p->tail + p->tail_used, hdr, &g);
 		p->tail_used += FRAME_HDR + len;
 		st_set_dirty(s, p, true);

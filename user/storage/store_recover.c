@@ -187,6 +187,7 @@ static int load_tail(struct store *s, struct scan *sc, struct store_part *p)
 		return STORE_ENOMEM;
 	p->tail_base = end / STORE_BLOCK * STORE_BLOCK;
 	p->tail_used = end - p->tail_base;
+	p->tail_clean = 0;
 	b = scan_get(s, sc, p->tail_base, p->tail_used);
 	if (!b)
 		return STORE_EIO;

@@ -52,7 +52,7 @@ static void w_finish(struct store *s, struct st_write *w)
 	}
 	if (w->scratch)
 		st_free(s, w->buf);
-	else
+	else if (!p || w->buf != p->tail) /* not still the partition's tail (write_out) */
 		tail_put(s, w->buf);
 	w->buf = NULL;
 	w->state = ST_W_FREE;
@@ -74,6 +74,24 @@ static int w_submit(struct store *s, struct st_write *w)
 		w->state = ST_W_FAIL;
 		return STORE_EIO;
 	}
+	return STORE_OK;
+}
+
+/* Before an append into p's tail: when the write in flight is still reading that very buffer
+ * (write_out kept it as the tail), the tail continues in a copy; without memory for one, the
+ * append waits for the write. */
+int st_tail_own(struct store *s, struct store_part *p)
+{
+	/* a write that ended (not yet collected) reads nothing more; a failed one is written again
+	 * from its buffer */
+	if (!p->wslot || s->w[p->wslot - 1].buf != p->tail || s->w[p->wslot - 1].state == ST_W_OK)
+		return STORE_OK;
+	uint8_t *next = tail_buf(s);
+	if (!next)
+		return st_part_wait(s, p);
+	memcpy(next, p->tail, p->tail_used);
+	p->tail = next;
+	p->tail_clean = 0;
 	return STORE_OK;
 }
 
@@ -176,7 +194,7 @@ static int w_start(struct store *s, struct store_part *p, uint32_t i, uint8_t *b
  * with the same prefix). */
 static int write_out(struct store *s, struct store_part *p, bool sync)
 {
-	uint32_t nblk, full, part, slot_i = ST_WRITES;
+	uint32_t nblk, full, part, pad, slot_i = ST_WRITES;
 	uint64_t blk;
 	uint8_t *next = NULL;
 
@@ -189,11 +207,24 @@ static int write_out(struct store *s, struct store_part *p, bool sync)
 		return STORE_OK;
 	nblk = (p->tail_used + STORE_BLOCK - 1) / STORE_BLOCK;
 	blk = seg_blk(s, p->segs[p->nsegs - 1]) + p->tail_base / STORE_BLOCK;
-	memset(p->tail + p->tail_used, 0, nblk * STORE_BLOCK - p->tail_used);
+	/* the last block's padding: only what earlier write-outs of this buffer did not zero */
+	pad = p->tail_clean > p->tail_used ? p->tail_clean : p->tail_used;
+	if (pad < nblk * STORE_BLOCK)
+		memset(p->tail + pad, 0, nblk * STORE_BLOCK - pad);
+	p->tail_clean = nblk * STORE_BLOCK;
 	full = p->tail_used / STORE_BLOCK * STORE_BLOCK;
 	part = p->tail_used - full;
-	if (!sync && s->pl.write_start && (slot_i = free_slot(s)) < ST_WRITES)
+	if (!sync && s->pl.write_start && (slot_i = free_slot(s)) < ST_WRITES && !full) {
+		/* Within one block (small records one at a time): the buffer is written as it
+		 * is and stays the tail; the next append copies it only if the write is still
+		 * in flight then (st_tail_own). */
+		if (!w_start(s, p, slot_i, p->tail, blk, nblk, p->end_off, false)) {
+			st_set_dirty(s, p, false);
+			return STORE_OK;
+		}
+	} else if (!sync && s->pl.write_start && slot_i < ST_WRITES) {
 		next = tail_buf(s);
+	}
 	if (next) {
 		if (w_start(s, p, slot_i, p->tail, blk, nblk, p->end_off, false)) {
 			tail_put(s, next); /* refused at once: write synchronously */
@@ -202,6 +233,7 @@ static int write_out(struct store *s, struct store_part *p, bool sync)
 			p->tail = next;
 			p->tail_base += full;
 			p->tail_used = part;
+			p->tail_clean = 0;
 			st_set_dirty(s, p, false);
 			return STORE_OK;
 		}
@@ -211,6 +243,8 @@ static int write_out(struct store *s, struct store_part *p, bool sync)
 	s->unflushed += (uint64_t)nblk * STORE_BLOCK;
 	if (full && part)
 		memmove(p->tail, p->tail + full, part);
+	if (full)
+		p->tail_clean = 0;
 	p->tail_base += full;
 	p->tail_used = part;
 	p->hwm = p->end_off;
@@ -366,6 +400,7 @@ int st_write_big(struct store *s, struct store_part *p, const uint8_t *hdr,
 	}
 	p->tail_base += full;
 	p->tail_used = total - full;
+	p->tail_clean = 0;
 	st_set_dirty(s, p, false);
 	return STORE_OK;
 }
@@ -389,8 +424,12 @@ void st_part_quiesce(struct store *s, struct store_part *p)
 		struct st_write *w = &s->w[p->wslot - 1];
 		if (w->state == ST_W_BUSY && !s->pl.wait(s->pl.ctx))
 			continue;
-		if (w->state == ST_W_BUSY)
-			w->buf = NULL; /* the wait failed: the device may still read it, leave it */
+		if (w->state == ST_W_BUSY) {
+			/* the wait failed: the device may still read it, leave it */
+			if (w->buf == p->tail)
+				p->tail = NULL;
+			w->buf = NULL;
+		}
 		if (w->state != ST_W_OK)
 			w->state = ST_W_OK;
 		(void)st_reap(s);

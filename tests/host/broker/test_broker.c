@@ -1,6 +1,7 @@
 /* Broker core tests over a fake transport and a RAM device: every API,
  * error codes, ordering, long-poll, durability gating, bad input. */
 #include "tbroker.h"
+#include "kafka/group.h"
 
 static void t_api_versions(void)
 {
@@ -471,13 +472,14 @@ static void group_req(struct kw *w, int16_t key, int16_t ver, int32_t corr, int3
 		kw_str(w, NULL, -1);
 }
 
-static void join_req(struct env *e, int i, int32_t corr, const char *member)
+static void join_req_session(struct env *e, int i, int32_t corr, const char *member,
+                             int32_t session_ms)
 {
 	struct kw w;
 
 	req_begin(&w, API_JOIN, 5, corr);
 	kw_str(&w, "grp", 3);
-	kw_i32(&w, 10000);
+	kw_i32(&w, session_ms);
 	kw_i32(&w, 20000);
 	kw_str(&w, member, (int32_t)strlen(member));
 	kw_str(&w, NULL, -1);
@@ -486,6 +488,11 @@ static void join_req(struct env *e, int i, int32_t corr, const char *member)
 	kw_str(&w, "range", 5);
 	kw_bytes(&w, "META", 4);
 	req_send(e, i, &w);
+}
+
+static void join_req(struct env *e, int i, int32_t corr, const char *member)
+{
+	join_req_session(e, i, corr, member, 10000);
 }
 
 /* Join response: returns generation; copies member id and leader flag. */
@@ -656,6 +663,122 @@ static void t_group_session_expiry(void)
 	CHECK(resp_next(e, 0, 3, &r));
 	CHECK(kr_i32(&r) == 0 && kr_i16(&r) == KERR_UNKNOWN_MEMBER);
 	env_free(e);
+}
+
+/* group_poll looks at the groups only when something is due (broker.group_due): a session
+ * refreshed by a heartbeat after the due time was computed ends exactly session_ms after that
+ * heartbeat, not at the old due time nor later. */
+static void t_group_session_expiry_on_time(void)
+{
+	struct env *e = env_new();
+	struct kw w;
+	char a[64];
+	bool la;
+
+	join_req(e, 0, 1, "");
+	t_clock += 400;
+	pump(e); /* the round ends: the session runs from here (T) */
+	CHECK(join_resp(e, 0, 1, a, &la) == 1);
+	uint64_t t = t_clock;
+	t_clock = t + 9000;
+	group_req(&w, API_HEARTBEAT, 3, 2, 1, a);
+	req_send(e, 0, &w);
+	pump(e);
+	CHECK(simple_resp(e, 0, 2) == 0);
+	t_clock = t + 10500; /* past the due time of before the heartbeat: nothing ends */
+	pump(e);
+	CHECK(e->b->groups && e->b->groups->n == 1);
+	t_clock = t + 19000; /* 10 s after the heartbeat: still in */
+	pump(e);
+	CHECK(e->b->groups->n == 1);
+	t_clock = t + 19001;
+	pump(e);
+	CHECK(e->b->groups->n == 0);
+	env_free(e);
+}
+
+/* A member whose join was parked has no session running; when its connection closes the parked
+ * join goes and the session runs from the join: it ends session_ms later even though the due
+ * time group_poll computed before was the other member's, later one (broker_resp_free touches
+ * the groups). */
+static void t_group_parked_join_closed_session_ends(void)
+{
+	struct env *e = env_new();
+	char a[64];
+	bool la;
+
+	join_req(e, 0, 1, "");
+	t_clock += 400;
+	pump(e);
+	CHECK(join_resp(e, 0, 1, a, &la) == 1);
+	t_clock += 1000;
+	uint64_t tb = t_clock;
+	join_req_session(e, 1, 2, "", 2000); /* a rebalance A does not join: B's join waits */
+	pump(e);
+	CHECK(e->b->groups->n == 2);
+	t_clock = tb + 500;
+	pump(e);
+	CHECK(e->c[1].out_len == e->c[1].out_off); /* still parked */
+	e->c[1].closed = true;
+	broker_conn_closed(e->b, e->c[1].kc);
+	e->c[1].kc = NULL;
+	t_clock = tb + 2000;
+	pump(e);
+	CHECK(e->b->groups->n == 2);
+	t_clock = tb + 2001; /* A's session (10 s) runs on */
+	pump(e);
+	CHECK(e->b->groups->n == 1);
+	env_free(e);
+}
+
+/* A write-out within one block hands the tail buffer to the device as it is and keeps it as the
+ * tail (no copy per write); an append while that write is in flight continues in a copy, so the
+ * device reads the bytes the write was issued with (the fake device reads the buffer only when
+ * the write completes, as a DMA may). Both records are stored whole. */
+static void t_tail_kept_while_written(void)
+{
+	env_async_writes = true;
+	struct env *e = env_new();
+	env_async_writes = false;
+	struct kr r;
+	int16_t err;
+	int64_t hwm, base;
+	static uint8_t snap[2 * 4096];
+
+	metadata_req(e, 0, 1, "t", true);
+	pump(e);
+	CHECK(resp_next(e, 0, 1, &r));
+	aw_complete();
+	pump(e);
+	produce_req(e, 0, 2, 1, "t", 0, 0);
+	pump(e);
+	CHECK(aw_n == 1 && aw_q[0].count <= 2); /* the first record's write in flight */
+	memcpy(snap, aw_q[0].buf, aw_q[0].count * 4096u);
+	produce_req(e, 1, 3, 1, "t", 0, 0); /* the same partition, that write still in flight */
+	pump(e);
+	CHECK(aw_n == 1 && !memcmp(snap, aw_q[0].buf, aw_q[0].count * 4096u));
+	CHECK(resp_next(e, 0, 2, &r)); /* acks=1: answered once handed to the store */
+	produce_resp(&r, &err, &base);
+	CHECK(err == 0 && base == 0);
+	CHECK(resp_next(e, 1, 3, &r));
+	produce_resp(&r, &err, &base);
+	CHECK(err == 0 && base == 1);
+	aw_complete();
+	pump(e); /* collected; the second record's write goes out */
+	CHECK(aw_n == 1);
+	aw_complete();
+	pump(e);
+	for (int k = 0; k < 2; k++) { /* both records, before and after a restart */
+		fetch_req(e, 2, 4 + k, "t", 0, 0);
+		pump(e);
+		CHECK(resp_next(e, 2, 4 + k, &r));
+		struct kbytes rec = fetch_resp(&r, &err, &hwm);
+		CHECK(err == 0 && hwm == 2 && rec.len == 2 * 81);
+		if (!k)
+			env_restart(e);
+	}
+	env_free(e);
+	aw_n = 0;
 }
 
 /* A client that pipelines more than KCONN_MAX_QUEUE requests without
@@ -1004,6 +1127,10 @@ int main(int argc, char **argv)
 	kt_add("broker_bad_input_closes_connection", t_bad_input_closes);
 	kt_add("broker_group_two_members_rebalance", t_group_two_members);
 	kt_add("broker_group_session_expiry", t_group_session_expiry);
+	kt_add("broker_group_session_expiry_on_time", t_group_session_expiry_on_time);
+	kt_add("broker_group_parked_join_closed_session_ends",
+	       t_group_parked_join_closed_session_ends);
+	kt_add("broker_tail_kept_while_written_copied_on_append", t_tail_kept_while_written);
 	kt_add("broker_pipeline_backpressure", t_pipeline_backpressure);
 	kt_add("broker_committed_offsets_persist", t_offsets_persist);
 	kt_add("broker_offset_commit_keeps_metadata", t_offset_commit_keeps_metadata);

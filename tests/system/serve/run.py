@@ -443,6 +443,60 @@ def idle_with_connections(tap, q, hport, kport):
     print("# serve: " + "; ".join(why))
 
 
+def long_poll_fetch(tap, kport):
+    """Long-poll fetches on an idle brokerd (docs/serve.md "Idle in a partition"): a fetch of an
+    empty partition with max.wait.ms 600 and min.bytes 1 is answered, empty, when its wait ends
+    (brokerd sleeps until the broker's next timeout, and broker_poll runs only what is due);
+    one with max.wait.ms 20000 is answered as soon as a record arrives (kcat produces one)."""
+    def frame(key, ver, corr, body):
+        b = struct.pack(">hhih", key, ver, corr, 2) + b"lp" + body
+        return struct.pack(">i", len(b)) + b
+
+    def answer(ks):
+        n = struct.unpack(">i", recv_exact(ks, 4))[0]
+        return recv_exact(ks, n)
+
+    def fetch(ks, corr, wait_ms):
+        body = struct.pack(">iiiib", -1, wait_ms, 1, 1 << 20, 0) + struct.pack(">ih", 1, 2) + \
+            b"lp" + struct.pack(">iiqi", 1, 0, 0, 1 << 20)
+        ks.sendall(frame(1, 4, corr, body))
+
+    def parse(r):
+        """Fetch v4 response: (error, high watermark, records bytes length)."""
+        tl = struct.unpack(">h", r[12:14])[0]
+        o = 14 + tl + 4
+        _, err, hwm, _, nab = struct.unpack(">ihqqi", r[o:o + 26])
+        o += 26 + max(nab, 0) * 16
+        return err, hwm, struct.unpack(">i", r[o:o + 4])[0]
+
+    why = []
+    try:
+        with socket.create_connection(("127.0.0.1", kport), timeout=30) as ks:
+            ks.sendall(frame(3, 1, 1, struct.pack(">ih", 1, 2) + b"lp"))  # Metadata: creates lp
+            answer(ks)
+            t0 = time.time()
+            fetch(ks, 2, 600)
+            err, hwm, n = parse(answer(ks))
+            dt = time.time() - t0
+            ok1 = err == 0 and hwm == 0 and n <= 0 and 0.5 <= dt <= 3.0
+            why.append("max.wait.ms 600: error %d, hwm %d, records %d B after %.2f s"
+                       % (err, hwm, n, dt))
+            t0 = time.time()
+            fetch(ks, 3, 20000)
+            time.sleep(0.3)
+            r = kcat(["-b", "127.0.0.1:%d" % kport, "-P", "-t", "lp", "-p", "0"], inp=b"woken\n")
+            err, hwm, n = parse(answer(ks))
+            dt = time.time() - t0
+            ok2 = r.returncode == 0 and err == 0 and hwm == 1 and n > 0 and dt < 15
+            why.append("max.wait.ms 20000 then a record: error %d, hwm %d, records %d B after "
+                       "%.2f s" % (err, hwm, n, dt))
+    except (OSError, struct.error) as e:
+        tap.line(False, "long_poll_fetch_returns_at_its_wait_or_its_data", repr(e))
+        return
+    tap.line(ok1 and ok2, "long_poll_fetch_returns_at_its_wait_or_its_data", "; ".join(why))
+    print("# serve: long-poll fetch: " + "; ".join(why))
+
+
 def kafka_api_garbage(tap, kport, want):
     """Well-framed Kafka requests that lie inside (the audit's hostile client): a header cut
     short, unknown and negative API keys and versions, a client id longer than the frame,
@@ -797,6 +851,7 @@ def main():
             time.sleep(0.25)
         tap.line(min(sleeps.values()) > 0, "idle_partitions_sleep_on_their_nic", "%s" % sleeps)
         idle_with_connections(tap, q, hport, kport)
+        long_poll_fetch(tap, kport)
         tcp_garbage(tap, q, hport, kport, want)
         # bug: the transport copied its whole input buffer onto itself at every segment of a
         # request still arriving (bench-serve-linux: 35,000 instructions per 1 KiB record

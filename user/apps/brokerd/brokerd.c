@@ -116,7 +116,11 @@ static void prof_report(void)
 	for (int i = 0; i < PROF_N && n < sizeof(line); i++)
 		n += (size_t)snprintf(line + n, sizeof(line) - n, " %s=%lu/%lu", names[i],
 		                      hl_prof.tsc[i], hl_prof.calls[i]);
-	rt_printf("brokerd: prof%s\n", line);
+	/* rt_printf formats at most 511 bytes at a time: the line goes out in pieces */
+	rt_printf("brokerd: prof");
+	for (size_t i = 0; i < n && i < sizeof(line); i += 256)
+		rt_printf("%.256s", line + i);
+	rt_printf("\n");
 }
 #else
 #define prof_iteration_start(prev_idle) ((void)(prev_idle))
@@ -617,8 +621,18 @@ static void run(void)
 				return;
 		}
 		if (up) {
-			n += store_blk_poll(
-			    &g.sb); /* writes ended: the broker's poll collects them */
+			/* Writes ended: the store collects them. A completion nothing waits
+			 * for (acks=1 was answered at the hand-over) is collected in the next turn
+			 * with frames rather than in a loop turn of its own (one turn per record of
+			 * a produce one at a time), at the latest when the busy poll ends. */
+			if (n || now - last > BUSY_POLL_NS || broker_writes_awaited(g.b)) {
+				unsigned done = store_blk_poll(&g.sb);
+				/* collected before the broker reads this turn's requests: a
+				 * fetch sees the data the writes made readable */
+				if (done)
+					(void)store_poll(g.st);
+				n += done;
+			}
 			if (store_blk_flush_result(&g.sb, &ok))
 				broker_flush_done(g.b, ok), n++;
 			bfloo_service(g.t);

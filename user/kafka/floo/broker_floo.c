@@ -547,7 +547,7 @@ void bfloo_service(struct bfloo *t)
 			feed_gathered(t->conns[i]);
 			drain_held(t->conns[i]);
 		}
-	PROF_CALL(PROF_KAFKA, broker_poll(t->b));
+	PROF_CALL(PROF_BPOLL, broker_poll(t->b));
 	for (uint32_t i = 0, left = t->nconns; i < t->cfg.max_conns && left; i++) {
 		struct fconn *f = t->conns[i];
 		if (!f)
