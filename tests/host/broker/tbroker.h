@@ -182,6 +182,15 @@ static __attribute__((unused)) struct env *env_new(void)
 	return e;
 }
 
+/* env_new with the asynchronous-write platform (writes complete when the fake device says so). */
+static __attribute__((unused)) struct env *env_new_async_writes(void)
+{
+	env_async_writes = true;
+	struct env *e = env_new();
+	env_async_writes = false;
+	return e;
+}
+
 /* Open the store on e's device and start a broker with three connections (after a crash or a
  * stop, too). */
 static __attribute__((unused)) void env_open(struct env *e)

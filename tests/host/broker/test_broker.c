@@ -364,9 +364,7 @@ static void t_fetch_long_poll(void)
  * whole max_wait (5 s here) because nothing told it the write had ended. */
 static void t_fetch_parked_before_the_write_completed(void)
 {
-	env_async_writes = true;
-	struct env *e = env_new();
-	env_async_writes = false;
+	struct env *e = env_new_async_writes();
 	struct kr r;
 	int16_t err;
 	int64_t hwm;
@@ -639,18 +637,26 @@ static void t_group_two_members(void)
 	env_free(e);
 }
 
-/* A member that stops heartbeating is expired and the group rebalances. */
-static void t_group_session_expiry(void)
+/* Connection 0 joins a new group alone (correlation 1) and the round ends after 400 ms: its member
+ * id into a, the leader. */
+static void join_alone(struct env *e, char *a)
 {
-	struct env *e = env_new();
-	struct kw w;
-	char a[64];
 	bool la;
 
 	join_req(e, 0, 1, "");
 	t_clock += 400;
 	pump(e);
 	CHECK(join_resp(e, 0, 1, a, &la) == 1);
+}
+
+/* A member that stops heartbeating is expired and the group rebalances. */
+static void t_group_session_expiry(void)
+{
+	struct env *e = env_new();
+	struct kw w;
+	char a[64];
+
+	join_alone(e, a);
 	t_clock += 11000; /* session timeout is 10 s */
 	pump(e);
 	group_req(&w, API_HEARTBEAT, 3, 2, 1, a);
@@ -673,12 +679,8 @@ static void t_group_session_expiry_on_time(void)
 	struct env *e = env_new();
 	struct kw w;
 	char a[64];
-	bool la;
 
-	join_req(e, 0, 1, "");
-	t_clock += 400;
-	pump(e); /* the round ends: the session runs from here (T) */
-	CHECK(join_resp(e, 0, 1, a, &la) == 1);
+	join_alone(e, a); /* the round ends: the session runs from here */
 	uint64_t t = t_clock;
 	t_clock = t + 9000;
 	group_req(&w, API_HEARTBEAT, 3, 2, 1, a);
@@ -705,12 +707,8 @@ static void t_group_parked_join_closed_session_ends(void)
 {
 	struct env *e = env_new();
 	char a[64];
-	bool la;
 
-	join_req(e, 0, 1, "");
-	t_clock += 400;
-	pump(e);
-	CHECK(join_resp(e, 0, 1, a, &la) == 1);
+	join_alone(e, a);
 	t_clock += 1000;
 	uint64_t tb = t_clock;
 	join_req_session(e, 1, 2, "", 2000); /* a rebalance A does not join: B's join waits */
@@ -737,9 +735,7 @@ static void t_group_parked_join_closed_session_ends(void)
  * the write completes, as a DMA may). Both records are stored whole. */
 static void t_tail_kept_while_written(void)
 {
-	env_async_writes = true;
-	struct env *e = env_new();
-	env_async_writes = false;
+	struct env *e = env_new_async_writes();
 	struct kr r;
 	int16_t err;
 	int64_t hwm, base;
