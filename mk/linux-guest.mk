@@ -25,7 +25,7 @@ LINUX_GUEST_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -static -Wall -Wextra -Werror
 LINUX_INIT_SRCS := $(addprefix $(LINUX_SRC)/init/,lg_init.c lg_micro.c lg_pipe.c lg_signal.c lg_ring.c lg_tail.c lg_blk.c lg_net.c lg_serve.c lg_fork.c lg_crc.c) \
 	user/apps/crcbench/crcbench_core.c user/storage/crc32c.c
 # the crc benchmark's loop and the CRC code are the ones Hallows runs (user/apps/crcbench)
-LINUX_INIT_HDRS := user/apps/crcbench/crcbench.h user/storage/crc32c.h include/lib/prof.h
+LINUX_INIT_HDRS := user/apps/crcbench/crcbench.h user/storage/crc32c.h user/storage/cpu_feat.h include/lib/prof.h
 LINUX_PROBE_CFLAGS := -m32 -std=c11 -O2 -ffreestanding -fno-pic -fno-pie \
 	-fno-stack-protector -mgeneral-regs-only -Wall -Wextra -Werror
 LINUX_PY := $(LINUX_SRC)/extract_vmlinux.py $(LINUX_SRC)/mkinitramfs.py \

@@ -294,7 +294,8 @@ void group_touch(struct broker *b)
 	b->group_due = 0;
 }
 
-/* When g has something timed to do: a member's session expiry, the end of a join round. */
+/* When g has something timed to do: a member's session expiry, the end of a join round (called by
+ * group_poll after it emptied a group without members). */
 static uint64_t group_due(const struct kgroup *g)
 {
 	uint64_t due = UINT64_MAX;
@@ -313,8 +314,6 @@ static uint64_t group_due(const struct kgroup *g)
 		if (t < due)
 			due = t;
 	}
-	if (g->state != G_EMPTY && !g->n)
-		due = 0;
 	return due;
 }
 

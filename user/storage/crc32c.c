@@ -4,6 +4,8 @@
 
 #include <lib/prof.h>
 
+#include "cpu_feat.h"
+
 static uint32_t crc_tab[8][256];
 static int crc_ready;
 
@@ -56,31 +58,22 @@ static int crc_hw = -1;
 #define CRC_HW_SSE42  1
 #define CRC_HW_VCLMUL 2 /* and 256-bit VPCLMULQDQ with the OS saving the YMM state */
 
-static void cpuid2(uint32_t leaf, uint32_t sub, uint32_t r[4])
-{
-	__asm__ volatile("cpuid"
-	                 : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
-	                 : "a"(leaf), "c"(sub));
-}
-
-/* CRC_HW_SSE42 if CPUID reports SSE4.2, with CRC_HW_VCLMUL if VPCLMULQDQ, AVX2 and an XCR0 with
- * the SSE and AVX states too (the kernel saves them: Hallows' arch/x86_64/cpu.c, Linux) */
+/* CRC_HW_SSE42 if CPUID reports SSE4.2, with CRC_HW_VCLMUL if PCLMULQDQ, VPCLMULQDQ, AVX2 and
+ * usable AVX state too */
 static int cpu_crc_features(void)
 {
 	uint32_t r[4], r7[4];
 
-	cpuid2(0, 0, r);
+	st_cpuid(0, 0, r);
 	uint32_t max = r[0];
-	cpuid2(1, 0, r);
+	st_cpuid(1, 0, r);
 	if (!((r[2] >> 20) & 1))
 		return 0;
-	if (max < 7 || !((r[2] >> 27) & 1) || !((r[2] >> 28) & 1) || !((r[2] >> 1) & 1))
-		return CRC_HW_SSE42; /* OSXSAVE, AVX, PCLMULQDQ */
-	cpuid2(7, 0, r7);
-	uint32_t lo, hi;
-	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-	if (((r7[1] >> 5) & 1) && ((r7[2] >> 10) & 1) && (lo & 6) == 6)
-		return CRC_HW_SSE42 | CRC_HW_VCLMUL; /* AVX2, VPCLMULQDQ, XCR0 SSE|AVX */
+	if (max < 7 || !((r[2] >> 1) & 1) || !st_avx_usable())
+		return CRC_HW_SSE42;
+	st_cpuid(7, 0, r7);
+	if (((r7[1] >> 5) & 1) && ((r7[2] >> 10) & 1))
+		return CRC_HW_SSE42 | CRC_HW_VCLMUL; /* AVX2, VPCLMULQDQ */
 	return CRC_HW_SSE42;
 }
 

@@ -5,6 +5,7 @@
  * writes in flight together; completions in any order. */
 #include <lib/string.h>
 
+#include "cpu_feat.h"
 #include "crc32c.h"
 #include "store_int.h"
 
@@ -263,17 +264,6 @@ static int write_out(struct store *s, struct store_part *p, bool sync)
  */
 static int copy_avx_ok = -1;
 
-static int cpu_has_avx(void)
-{
-	uint32_t a = 1, b, c = 0, d, lo, hi;
-
-	__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
-	if (!((c >> 27) & 1) || !((c >> 28) & 1)) /* OSXSAVE, AVX */
-		return 0;
-	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-	return (lo & 6) == 6; /* SSE and AVX state */
-}
-
 static void copy_avx(uint8_t *d, const uint8_t *s, size_t n)
 {
 	size_t big = n / 256 * 256;
@@ -320,7 +310,7 @@ static void copy_payload(uint8_t *d, const uint8_t *s, size_t n)
 		 * copy_avx_ok_raced_between_loops, ThreadSanitizer) */
 		int ok = __atomic_load_n(&copy_avx_ok, __ATOMIC_RELAXED);
 		if (ok < 0) {
-			ok = cpu_has_avx();
+			ok = st_avx_usable();
 			__atomic_store_n(&copy_avx_ok, ok, __ATOMIC_RELAXED);
 		}
 		if (ok) {
